@@ -1,0 +1,86 @@
+"""Every error a user of socialcredit can meet, in one tree.
+
+    SocialCreditError                 base: the message says what is wrong and where
+    ├── IdentifierError               a resident identity number or credit code is invalid
+    ├── PolicyError                   a policy file is invalid (file, line, rule id)
+    │   └── ExpressionError           a condition in a policy does not parse or type-check
+    ├── CatalogError                  the record-type catalog is invalid
+    ├── StoreError                    the store cannot be opened or migrated (e.g. wrong key)
+    ├── IngestError                   a batch cannot be read at all (rows with errors are rejected, not raised)
+    ├── NotFoundError                 a subject, run, policy or service does not exist
+    ├── UnsupportedError              an engine cannot run a construct (names rule and engine)
+    └── DecisionError                 a decision request is invalid (e.g. no purpose)
+
+Messages are written for the person at the terminal: what was wrong, where, and what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CatalogError",
+    "DecisionError",
+    "ExpressionError",
+    "IdentifierError",
+    "IngestError",
+    "NotFoundError",
+    "PolicyError",
+    "SocialCreditError",
+    "StoreError",
+    "UnsupportedError",
+]
+
+
+class SocialCreditError(Exception):
+    """Base of every error socialcredit raises on purpose."""
+
+
+class IdentifierError(SocialCreditError, ValueError):
+    """An identifier failed validation; ``reason`` is the short machine-readable cause."""
+
+    def __init__(self, message: str, *, reason: str, value: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.value = value
+
+
+class PolicyError(SocialCreditError):
+    """A policy is invalid. ``problems`` lists every problem found, each already located."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class ExpressionError(SocialCreditError):
+    """A condition does not parse or refers to something that does not exist."""
+
+    def __init__(self, message: str, *, text: str = "", position: int | None = None) -> None:
+        if position is not None and text:
+            message = f"{message} (at character {position + 1} of {text!r})"
+        super().__init__(message)
+        self.text = text
+        self.position = position
+
+
+class CatalogError(SocialCreditError):
+    """The record-type catalog is invalid."""
+
+
+class StoreError(SocialCreditError):
+    """The store cannot be opened, created or migrated."""
+
+
+class IngestError(SocialCreditError):
+    """A batch cannot be read at all (unreadable file, unknown source)."""
+
+
+class NotFoundError(SocialCreditError):
+    """A subject, run, policy, source or service does not exist."""
+
+
+class UnsupportedError(SocialCreditError):
+    """An engine cannot run a construct of a policy."""
+
+
+class DecisionError(SocialCreditError):
+    """A decision request is invalid."""

@@ -1,0 +1,324 @@
+"""Validate the two Chinese subject identifiers: resident identity numbers and credit codes.
+
+* Resident identity number (居民身份号码, GB 11643-1999): 6-digit region code, birth date YYYYMMDD,
+  3-digit sequence (odd = male, even = female), check character 0-9 or X (ISO 7064 MOD 11-2).
+* Unified Social Credit Code (统一社会信用代码, GB 32100-2015): 18 characters from 0-9 and A-Z
+  without I, O, S, V, Z; the last one is a check character (mod 31).
+
+Check algorithms and the region-code table come from python-stdnum (``stdnum.cn.ric``,
+``stdnum.cn.uscc``, ``stdnum/cn/loc.dat``). Every failure raises :class:`IdentifierError` with a
+message for a person and a short machine-readable ``reason``: ``empty``, ``length``, ``format``,
+``checksum``, ``birth_date`` or ``region``.
+
+Before validation an input is compacted: all whitespace is removed, and letters are upper-cased
+(for a resident identity number only a final ``x``). Messages quote the compacted value, so that
+character counts and positions in them refer to what is quoted.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from stdnum import numdb
+from stdnum.cn import ric as _stdnum_ric
+from stdnum.cn import uscc as _stdnum_uscc
+
+from socialcredit.errors import IdentifierError
+
+__all__ = [
+    "OrgCode",
+    "ResidentId",
+    "SubjectKind",
+    "make_ric",
+    "make_uscc",
+    "ric_check_char",
+    "subject_kind",
+    "validate_ric",
+    "validate_subject_id",
+    "validate_uscc",
+]
+
+SubjectKind = Literal["person", "org"]
+
+_RIC = "resident identity number"
+_USCC = "unified social credit code"
+_USCC_ALPHABET: str = _stdnum_uscc._alphabet  # 0-9 and A-Z without I, O, S, V, Z
+_USCC_CHARS = frozenset(_USCC_ALPHABET)
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_EARLIEST_BIRTH = date(1900, 1, 1)
+
+# A period of a region code: first year, last year (both inclusive, None = open), name.
+_Period = tuple[int | None, int | None, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentId:
+    """A valid resident identity number and its parts."""
+
+    number: str
+    region_code: str
+    birth_date: date
+    sex: str  # "M" or "F"
+    region_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrgCode:
+    """A valid Unified Social Credit Code and its parts."""
+
+    number: str
+    region_code: str
+    registry: str
+    entity_type: str
+
+
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _squeeze(value: str) -> str:
+    return "".join(value.split())
+
+
+def _compact_ric(value: str) -> str:
+    number = _squeeze(value)
+    if number.endswith("x"):
+        number = number[:-1] + "X"
+    return number
+
+
+def _compact_uscc(value: str) -> str:
+    return _squeeze(value).translate(_ASCII_UPPER)
+
+
+def _raw(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+@functools.lru_cache(maxsize=16384)
+def _region_periods(code: str) -> tuple[_Period, ...]:
+    """The periods of a 6-digit region code in stdnum's table; empty if the code is unknown.
+
+    The ``county`` property reads like ``[1982-2015]密云县`` or ``[-1991]东郊区,[1992-]东丽区``
+    (years inclusive, either may be missing); a name without brackets is valid at all times.
+    """
+    if len(code) != 6 or not _is_digits(code):
+        return ()
+    results = numdb.get("cn/loc").info(code)
+    if sum(len(part) for part, _ in results) != 6 or "county" not in results[-1][1]:
+        return ()
+    periods: list[_Period] = []
+    for entry in results[-1][1]["county"].split(","):
+        if entry.startswith("[") and "]" in entry:
+            span, name = entry[1:].split("]", 1)
+            start, _, end = span.partition("-")
+            periods.append((int(start) if start else None, int(end) if end else None, name))
+        else:
+            periods.append((None, None, entry))
+    return tuple(periods)
+
+
+def _region_name(code: str, birth_year: int, this_year: int) -> str | None:
+    """The name of ``code`` for a person born in ``birth_year``; None if it cannot be theirs.
+
+    The code must have been valid at some time from the birth year to this year. The name is that
+    of the period covering the birth year, or else of the earliest period after it.
+    """
+    best: tuple[int, str] | None = None
+    for start, end, name in _region_periods(code):
+        first = max(birth_year, start if start is not None else birth_year)
+        last = min(this_year, end if end is not None else this_year)
+        if first > last:  # no overlap (or an empty period such as [1983-1982])
+            continue
+        if best is None or first < best[0]:
+            best = (first, name)
+    return None if best is None else best[1]
+
+
+def ric_check_char(first17: str) -> str:
+    """The check character (0-9 or X) for the first 17 digits of a resident identity number.
+
+    >>> ric_check_char("11010519491001001")
+    '5'
+    """
+    if len(first17) != 17 or not _is_digits(first17):
+        raise IdentifierError(
+            f"the first part of a {_RIC} must be 17 digits; got {first17!r}", reason="format", value=first17
+        )
+    # stdnum's function takes the whole number and ignores its last character.
+    return _stdnum_ric.calc_check_digit(first17 + "0")
+
+
+def make_ric(region_code: str, birth_date: date, sequence: int) -> str:
+    """Build a valid resident identity number (for generators and tests).
+
+    >>> make_ric("110105", date(1949, 10, 1), 1)
+    '110105194910010015'
+    """
+    if len(region_code) != 6 or not _is_digits(region_code):
+        raise IdentifierError(
+            f"region code {region_code!r} must be 6 digits", reason="format", value=region_code
+        )
+    if not 0 <= sequence <= 999:
+        raise IdentifierError(
+            f"sequence {sequence} must be from 0 to 999", reason="format", value=str(sequence)
+        )
+    first17 = f"{region_code}{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}{sequence:03d}"
+    return first17 + ric_check_char(first17)
+
+
+def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
+    """Validate a resident identity number and return its parts.
+
+    Region rule: a number keeps the region code of the place where it was first assigned (at birth
+    registration, or at the first card issue from 1984 for older people; the 18-digit numbers of 1999
+    kept the codes of the 15-digit ones). So a code is accepted if it was valid at some time from the
+    birth year up to ``today`` (default: today), even if it did not exist in the birth year —
+    stdnum's ``get_birth_place`` is stricter and would refuse such numbers.
+
+    >>> person = validate_ric("110228196001010017", today=date(2024, 1, 1))
+    >>> person.birth_date, person.sex, person.region_name
+    (datetime.date(1960, 1, 1), 'M', '密云县')
+    """
+    if not isinstance(value, str) or not (number := _compact_ric(value)):
+        raise IdentifierError(f"{_RIC} is empty", reason="empty", value=_raw(value))
+    if len(number) != 18:
+        raise IdentifierError(
+            f"{_RIC} {number!r} has {len(number)} characters; expected 18", reason="length", value=value
+        )
+    if not _is_digits(number[:17]):
+        raise IdentifierError(
+            f"{_RIC} {number!r} has a non-digit in its first 17 characters", reason="format", value=value
+        )
+    got = number[17]
+    if got not in "0123456789X":
+        raise IdentifierError(
+            f"{_RIC} {number!r} ends in {got!r}; the check character must be 0-9 or X",
+            reason="format",
+            value=value,
+        )
+    expected = _stdnum_ric.calc_check_digit(number)
+    if got != expected:
+        raise IdentifierError(
+            f"{_RIC} {number!r} has check character {got!r}; expected {expected!r}",
+            reason="checksum",
+            value=value,
+        )
+    yyyymmdd = number[6:14]
+    try:
+        birth = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+    except ValueError:
+        birth = None
+    if birth is None or birth < _EARLIEST_BIRTH:
+        raise IdentifierError(
+            f"{_RIC} {number!r} has an impossible birth date {yyyymmdd}", reason="birth_date", value=value
+        )
+    today = today if today is not None else date.today()
+    if birth > today:
+        raise IdentifierError(
+            f"{_RIC} {number!r} has a birth date in the future {yyyymmdd}", reason="birth_date", value=value
+        )
+    code = number[:6]
+    name = _region_name(code, birth.year, today.year)
+    if name is None:
+        raise IdentifierError(
+            f"{_RIC} {number!r} has an unknown region code {code}", reason="region", value=value
+        )
+    sex = "M" if int(number[16]) % 2 else "F"
+    return ResidentId(number=number, region_code=code, birth_date=birth, sex=sex, region_name=name)
+
+
+def make_uscc(first17: str) -> str:
+    """Append the check character to the first 17 characters of a Unified Social Credit Code.
+
+    >>> make_uscc("91110000600037341")
+    '91110000600037341L'
+    """
+    if len(first17) != 17 or not _USCC_CHARS.issuperset(first17):
+        raise IdentifierError(
+            f"the first part of a {_USCC} must be 17 characters from 0-9 and A-Z without I, O, S, V, Z;"
+            f" got {first17!r}",
+            reason="format",
+            value=first17,
+        )
+    return first17 + _stdnum_uscc.calc_check_digit(first17)
+
+
+def validate_uscc(value: str) -> OrgCode:
+    """Validate a Unified Social Credit Code and return its parts.
+
+    >>> validate_uscc("91110000600037341L")
+    OrgCode(number='91110000600037341L', region_code='110000', registry='9', entity_type='1')
+    """
+    if not isinstance(value, str) or not (number := _compact_uscc(value)):
+        raise IdentifierError(f"{_USCC} is empty", reason="empty", value=_raw(value))
+    if len(number) != 18:
+        raise IdentifierError(
+            f"{_USCC} {number!r} has {len(number)} characters; expected 18", reason="length", value=value
+        )
+    for position, char in enumerate(number, start=1):
+        if char not in _USCC_CHARS:
+            raise IdentifierError(
+                f"{_USCC} {number!r} has {char!r} at position {position};"
+                " allowed are 0-9 and A-Z without I, O, S, V, Z",
+                reason="format",
+                value=value,
+            )
+    got = number[17]
+    expected = _stdnum_uscc.calc_check_digit(number[:17])
+    if got != expected:
+        raise IdentifierError(
+            f"{_USCC} {number!r} has check character {got!r}; expected {expected!r}",
+            reason="checksum",
+            value=value,
+        )
+    return OrgCode(number=number, region_code=number[2:8], registry=number[0], entity_type=number[1])
+
+
+def _looks_like_ric(value: str) -> bool:
+    number = _squeeze(value)
+    return len(number) == 18 and _is_digits(number[:17])
+
+
+def subject_kind(value: str) -> SubjectKind:
+    """Whether a valid identifier is a person's (``"person"``) or an organisation's (``"org"``).
+
+    It is a person's if it is a valid resident identity number (see :func:`validate_subject_id`).
+
+    >>> subject_kind("110105194910010015"), subject_kind("91110000600037341L")
+    ('person', 'org')
+    """
+    if not isinstance(value, str) or not _looks_like_ric(value):
+        return "org"
+    try:
+        validate_ric(value)
+    except IdentifierError:
+        return "org"
+    return "person"
+
+
+def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId | OrgCode:
+    """Validate a person's or an organisation's identifier.
+
+    18 characters whose first 17 are digits are validated as a resident identity number, anything
+    else as a Unified Social Credit Code. Most real credit codes also have 17 digits first (the
+    stdnum example ``91110000600037341L`` does), so a value of that shape that fails as a resident
+    identity number but is a valid credit code is returned as an :class:`OrgCode`; if it is neither,
+    the error is the resident identity number's.
+
+    >>> validate_subject_id("91110000600037341L").registry
+    '9'
+    """
+    if not isinstance(value, str) or not _looks_like_ric(value):
+        return validate_uscc(value)
+    try:
+        return validate_ric(value, today=today)
+    except IdentifierError as person_error:
+        try:
+            return validate_uscc(value)
+        except IdentifierError:
+            raise person_error from None

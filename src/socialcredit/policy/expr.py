@@ -1,0 +1,495 @@
+"""The condition language of policies: a small, safe, typed expression language.
+
+Grammar (lowest precedence first)::
+
+    expr    := or
+    or      := and ("or" and)*
+    and     := not ("and" not)*
+    not     := "not" not | compare
+    compare := sum [("==" | "!=" | "<" | "<=" | ">" | ">=") sum]
+             | sum ["not"] "in" "[" literal ("," literal)* "]"
+             | sum "is" ["not"] "null"
+    sum     := product (("+" | "-") product)*
+    product := unary (("*" | "/") unary)*
+    unary   := "-" unary | atom
+    atom    := NUMBER | STRING | "true" | "false" | "null" | "date" "(" STRING ")" | NAME | "(" expr ")"
+
+Names are checked against the variables a context offers (the fields of a record type, or the facts of a
+scored subject); there are no function calls, no attribute access and no way to reach anything else, so a
+condition can only ever become the SQL expression tree the compiler builds from it.
+
+>>> env = {"amount": Var("number"), "status": Var("string", allowed=("paid", "late"))}
+>>> check(parse("status == 'late' and amount >= 1000"), env).type
+'boolean'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from socialcredit.errors import ExpressionError
+
+__all__ = [
+    "Binary",
+    "In",
+    "IsNull",
+    "Lit",
+    "Name",
+    "Node",
+    "Unary",
+    "Var",
+    "check",
+    "evaluate",
+    "names_in",
+    "parse",
+]
+
+Type = Literal["number", "string", "boolean", "date", "tier", "null"]
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable a condition may use: its type, and for strings the values it can take."""
+
+    type: Type
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    pos: int = field(default=0, compare=False, kw_only=True)
+    type: Type = field(default="null", compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Lit(Node):
+    value: Any
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    name: str
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    op: str
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class In(Node):
+    operand: Node
+    values: tuple[Lit, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class IsNull(Node):
+    operand: Node
+    negated: bool = False
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>==|!=|<=|>=|<|>|\+|-|\*|/|\(|\)|\[|\]|,)
+    """,
+    re.VERBOSE,
+)
+_KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false", "date"}
+MAX_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"condition is longer than {MAX_LENGTH} characters")
+    toks: list[_Tok] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ExpressionError(f"unexpected character {text[pos]!r}", text=text, position=pos)
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            word = m.group()
+            if kind == "name" and word in _KEYWORDS:
+                kind = word
+            toks.append(_Tok(kind, word, pos))
+        pos = m.end()
+    toks.append(_Tok("end", "", len(text)))
+    return toks
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    def peek(self) -> _Tok:
+        return self.toks[self.i]
+
+    def take(self, kind: str | None = None, text: str | None = None) -> _Tok:
+        tok = self.toks[self.i]
+        if (kind is not None and tok.kind != kind) or (text is not None and tok.text != text):
+            wanted = text or kind
+            found = "the end" if tok.kind == "end" else repr(tok.text)
+            raise ExpressionError(f"expected {wanted!r} but found {found}", text=self.text, position=tok.pos)
+        self.i += 1
+        return tok
+
+    def at(self, kind: str, text: str | None = None) -> bool:
+        tok = self.peek()
+        return tok.kind == kind and (text is None or tok.text == text)
+
+    def parse(self) -> Node:
+        node = self.or_()
+        tok = self.peek()
+        if tok.kind != "end":
+            raise ExpressionError(f"unexpected {tok.text!r}", text=self.text, position=tok.pos)
+        return node
+
+    def or_(self) -> Node:
+        node = self.and_()
+        while self.at("or"):
+            pos = self.take().pos
+            node = Binary("or", node, self.and_(), pos=pos)
+        return node
+
+    def and_(self) -> Node:
+        node = self.not_()
+        while self.at("and"):
+            pos = self.take().pos
+            node = Binary("and", node, self.not_(), pos=pos)
+        return node
+
+    def not_(self) -> Node:
+        if self.at("not"):
+            pos = self.take().pos
+            return Unary("not", self.not_(), pos=pos)
+        return self.compare()
+
+    def compare(self) -> Node:
+        left = self.sum_()
+        tok = self.peek()
+        if tok.kind == "op" and tok.text in ("==", "!=", "<", "<=", ">", ">="):
+            self.take()
+            return Binary(tok.text, left, self.sum_(), pos=tok.pos)
+        if tok.kind == "not" and self.toks[self.i + 1].kind == "in":
+            self.take()
+            self.take("in")
+            return In(left, self.literal_list(), negated=True, pos=tok.pos)
+        if tok.kind == "in":
+            self.take()
+            return In(left, self.literal_list(), pos=tok.pos)
+        if tok.kind == "is":
+            self.take()
+            negated = self.at("not")
+            if negated:
+                self.take()
+            self.take("null")
+            return IsNull(left, negated=negated, pos=tok.pos)
+        return left
+
+    def literal_list(self) -> tuple[Lit, ...]:
+        self.take("op", "[")
+        values = [self.literal()]
+        while self.at("op", ","):
+            self.take()
+            values.append(self.literal())
+        self.take("op", "]")
+        return tuple(values)
+
+    def literal(self) -> Lit:
+        tok = self.peek()
+        if tok.kind == "op" and tok.text == "-":
+            self.take()
+            num = self.take("number")
+            return Lit(-_number(num.text), pos=tok.pos)
+        node = self.atom()
+        if not isinstance(node, Lit):
+            raise ExpressionError("a list may hold only literal values", text=self.text, position=tok.pos)
+        return node
+
+    def sum_(self) -> Node:
+        node = self.product()
+        while self.at("op", "+") or self.at("op", "-"):
+            tok = self.take()
+            node = Binary(tok.text, node, self.product(), pos=tok.pos)
+        return node
+
+    def product(self) -> Node:
+        node = self.unary()
+        while self.at("op", "*") or self.at("op", "/"):
+            tok = self.take()
+            node = Binary(tok.text, node, self.unary(), pos=tok.pos)
+        return node
+
+    def unary(self) -> Node:
+        if self.at("op", "-"):
+            pos = self.take().pos
+            return Unary("-", self.unary(), pos=pos)
+        return self.atom()
+
+    def atom(self) -> Node:
+        tok = self.take()
+        if tok.kind == "number":
+            return Lit(_number(tok.text), pos=tok.pos)
+        if tok.kind == "string":
+            return Lit(_unquote(tok.text), pos=tok.pos)
+        if tok.kind in ("true", "false"):
+            return Lit(tok.kind == "true", pos=tok.pos)
+        if tok.kind == "null":
+            return Lit(None, pos=tok.pos)
+        if tok.kind == "date":
+            self.take("op", "(")
+            arg = self.take("string")
+            self.take("op", ")")
+            try:
+                return Lit(dt.date.fromisoformat(_unquote(arg.text)), pos=tok.pos)
+            except ValueError:
+                raise ExpressionError(
+                    f"date({arg.text}) is not a date of the form 'YYYY-MM-DD'", text=self.text, position=arg.pos
+                ) from None
+        if tok.kind == "name":
+            return Name(tok.text, pos=tok.pos)
+        if tok.kind == "op" and tok.text == "(":
+            self.depth += 1
+            if self.depth > 50:
+                raise ExpressionError("condition is nested too deeply", text=self.text, position=tok.pos)
+            node = self.or_()
+            self.take("op", ")")
+            self.depth -= 1
+            return node
+        found = "the end" if tok.kind == "end" else repr(tok.text)
+        raise ExpressionError(f"expected a value but found {found}", text=self.text, position=tok.pos)
+
+
+def _number(text: str) -> int | float:
+    return float(text) if "." in text else int(text)
+
+
+def _unquote(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text[1:-1])
+
+
+def parse(text: str) -> Node:
+    """Parse a condition into an (untyped) tree; raise ExpressionError with the position on bad syntax."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError("condition is empty")
+    return _Parser(text).parse()
+
+
+def _lit_type(value: Any) -> Type:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, dt.date):
+        return "date"
+    return "string"
+
+
+def _with_type(node: Node, t: Type) -> Node:
+    object.__setattr__(node, "type", t)
+    return node
+
+
+def check(node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence[str] = ()) -> Node:
+    """Type-check ``node`` against the variables in ``env``; return it with types filled in.
+
+    String literals compared with a variable that has allowed values must be one of them, and tier
+    literals must name a tier of the policy, so a typo is caught when the policy is checked.
+    """
+
+    def fail(msg: str, at: Node) -> ExpressionError:
+        return ExpressionError(msg, text=text, position=at.pos)
+
+    def value_ok(var_node: Node, lit: Lit) -> None:
+        if not isinstance(var_node, Name) or lit.value is None:
+            return
+        var = env[var_node.name]
+        if var.type == "tier" and lit.value not in tiers:
+            raise fail(f"{lit.value!r} is not a tier of this policy (tiers: {', '.join(tiers)})", lit)
+        if var.allowed is not None and lit.value not in var.allowed:
+            raise fail(
+                f"{var_node.name} is never {lit.value!r}; it takes one of: {', '.join(var.allowed)}", lit
+            )
+
+    def comparable(a: Type, b: Type) -> bool:
+        if "null" in (a, b):
+            return True
+        if "tier" in (a, b):
+            return {a, b} <= {"tier", "string"}
+        return a == b
+
+    def walk(n: Node) -> Type:
+        if isinstance(n, Lit):
+            t = _lit_type(n.value)
+        elif isinstance(n, Name):
+            if n.name not in env:
+                known = ", ".join(sorted(env)) or "none"
+                raise fail(f"unknown name {n.name!r}; known here: {known}", n)
+            t = env[n.name].type
+        elif isinstance(n, Unary):
+            inner = walk(n.operand)
+            want: Type = "boolean" if n.op == "not" else "number"
+            if inner != want:
+                raise fail(f"'{n.op}' needs a {want}, not a {inner}", n)
+            t = want
+        elif isinstance(n, Binary):
+            lt, rt = walk(n.left), walk(n.right)
+            if n.op in ("and", "or"):
+                if lt != "boolean" or rt != "boolean":
+                    raise fail(f"'{n.op}' joins conditions, not a {lt if lt != 'boolean' else rt}", n)
+                t = "boolean"
+            elif n.op in ("+", "-", "*", "/"):
+                if lt != "number" or rt != "number":
+                    raise fail(f"'{n.op}' needs numbers, not {lt} and {rt}", n)
+                t = "number"
+            else:
+                if not comparable(lt, rt):
+                    raise fail(f"cannot compare a {lt} with a {rt}", n)
+                if n.op not in ("==", "!=") and "boolean" in (lt, rt):
+                    raise fail(f"'{n.op}' does not order true and false; use == or !=", n)
+                if "null" in (lt, rt):
+                    raise fail("compare with null using 'is null' or 'is not null'", n)
+                if n.op not in ("==", "!=") and "string" in (lt, rt) and "tier" not in (lt, rt):
+                    raise fail(f"'{n.op}' does not order texts; use ==, != or in", n)
+                if isinstance(n.right, Lit):
+                    value_ok(n.left, n.right)
+                if isinstance(n.left, Lit):
+                    value_ok(n.right, n.left)
+                t = "boolean"
+        elif isinstance(n, In):
+            ot = walk(n.operand)
+            for lit in n.values:
+                lt = walk(lit)
+                if not comparable(ot, lt) or lt == "null":
+                    raise fail(f"a {ot} cannot be in a list holding a {lt}", lit)
+                value_ok(n.operand, lit)
+            t = "boolean"
+        elif isinstance(n, IsNull):
+            walk(n.operand)
+            t = "boolean"
+        else:  # pragma: no cover - the parser makes no other node
+            raise fail(f"unknown node {type(n).__name__}", n)
+        _with_type(n, t)
+        return t
+
+    result = walk(node)
+    if result != "boolean":
+        raise ExpressionError(f"a condition must be true or false, but this is a {result}", text=text)
+    return node
+
+
+def names_in(node: Node) -> set[str]:
+    """Every variable name a condition uses."""
+    if isinstance(node, Name):
+        return {node.name}
+    if isinstance(node, Unary):
+        return names_in(node.operand)
+    if isinstance(node, Binary):
+        return names_in(node.left) | names_in(node.right)
+    if isinstance(node, In | IsNull):
+        return names_in(node.operand)
+    return set()
+
+
+def evaluate(node: Node, values: Mapping[str, Any], *, tier_rank: Mapping[str, int] | None = None) -> Any:
+    """Evaluate a checked condition in Python with SQL's three-valued logic (None is unknown).
+
+    Used to explain decisions (which part of a service's condition failed); scoring itself runs in SQL.
+    Tier values compare by their rank in ``tier_rank`` (higher is better).
+    """
+    ranks = tier_rank or {}
+
+    def val(n: Node) -> Any:
+        if isinstance(n, Lit):
+            return n.value
+        if isinstance(n, Name):
+            return values.get(n.name)
+        if isinstance(n, Unary):
+            v = val(n.operand)
+            if v is None:
+                return None
+            return (not v) if n.op == "not" else -v
+        if isinstance(n, Binary):
+            if n.op == "and":
+                a, b = val(n.left), val(n.right)
+                if a is False or b is False:
+                    return False
+                return None if a is None or b is None else True
+            if n.op == "or":
+                a, b = val(n.left), val(n.right)
+                if a is True or b is True:
+                    return True
+                return None if a is None or b is None else False
+            a, b = val(n.left), val(n.right)
+            if a is None or b is None:
+                return None
+            if "tier" in (n.left.type, n.right.type):
+                a, b = ranks.get(a, 0), ranks.get(b, 0)
+            return _apply(n.op, a, b)
+        if isinstance(n, In):
+            v = val(n.operand)
+            if v is None:
+                return None
+            vals = [lit.value for lit in n.values]
+            if n.operand.type == "tier":
+                v, vals = ranks.get(v, 0), [ranks.get(x, 0) for x in vals]
+            hit = v in vals
+            return (not hit) if n.negated else hit
+        if isinstance(n, IsNull):
+            is_null = val(n.operand) is None
+            return (not is_null) if n.negated else is_null
+        raise TypeError(type(n).__name__)  # pragma: no cover
+
+    return val(node)
+
+
+def _apply(op: str, a: Any, b: Any) -> Any:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return None if b == 0 else a / b
+    if op == "==":
+        return a == b
+    if op == "!=":
+        return a != b
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    return a >= b

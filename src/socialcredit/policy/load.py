@@ -1,0 +1,271 @@
+"""Read and validate policy files; every problem names the file, the line and the rule.
+
+>>> p = builtin_policy("beijing")
+>>> p.policy.id, p.policy.scale.base
+('beijing', 1000)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from socialcredit.catalog import Catalog, FieldSpec, load_catalog
+from socialcredit.errors import ExpressionError, NotFoundError, PolicyError
+from socialcredit.policy import expr
+from socialcredit.policy.model import Policy
+from socialcredit.yamlsrc import LocatedDoc, load_located
+
+__all__ = [
+    "BUILTIN_POLICIES",
+    "LoadedPolicy",
+    "builtin_policy",
+    "load_policy",
+    "parse_policy",
+    "record_env",
+    "subject_env",
+]
+
+BUILTIN_POLICIES = ("beijing", "sesame")
+
+# Names a list or service condition may use, besides the policy's dimension ids (and, in services, list ids).
+SUBJECT_FACTS: dict[str, expr.Var] = {
+    "score": expr.Var("number"),
+    "total": expr.Var("number"),
+    "tier": expr.Var("tier"),
+    "rank": expr.Var("number"),
+    "percentile": expr.Var("number"),
+    "age": expr.Var("number"),
+    "last_negative_days": expr.Var("number"),
+    "kind": expr.Var("string", allowed=("person", "org")),
+}
+
+_FIELD_TYPES: dict[str, expr.Type] = {
+    "string": "string",
+    "integer": "number",
+    "number": "number",
+    "boolean": "boolean",
+    "date": "date",
+}
+
+
+def record_env(fields: dict[str, FieldSpec]) -> dict[str, expr.Var]:
+    """The variables a condition on a record of this type may use."""
+    env = {"event_date": expr.Var("date")}
+    for name, spec in fields.items():
+        allowed = tuple(spec.allowed) if spec.allowed else None
+        env[name] = expr.Var(_FIELD_TYPES[spec.type], allowed=allowed)
+    return env
+
+
+def subject_env(policy: Policy, catalog: Catalog, *, with_lists: bool) -> dict[str, expr.Var]:
+    """The variables a list criterion (``with_lists=False``) or a service condition may use."""
+    env = dict(SUBJECT_FACTS)
+    env["profession"] = expr.Var("string", allowed=tuple(catalog.professions))
+    for d in policy.dimensions:
+        env[d.id] = expr.Var("number")
+    if with_lists:
+        for lst in policy.lists:
+            env[lst.id] = expr.Var("boolean")
+    return env
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A validated policy, its source text, the content hash, and its conditions parsed and typed."""
+
+    policy: Policy
+    text: str
+    origin: str
+    sha256: str
+    conditions: dict[str, expr.Node] = field(default_factory=dict, compare=False)
+
+    def condition(self, key: str) -> expr.Node | None:
+        """Parsed condition by key: ``rule:<id>``, ``list:<list>.<criterion>``, ``service:<id>``."""
+        return self.conditions.get(key)
+
+
+class _Problems:
+    def __init__(self, doc: LocatedDoc) -> None:
+        self.doc = doc
+        self.items: list[str] = []
+
+    def add(self, path: tuple[str | int, ...], message: str) -> None:
+        line = self.doc.line_of(path)
+        where = f"{self.doc.source}:{line}" if line else self.doc.source
+        owner = _owner(self.doc.data, path)
+        rest = ".".join(str(p) for p in path[len(owner[1]) :]) if owner[0] else ".".join(map(str, path))
+        parts = [where]
+        if owner[0]:
+            parts.append(owner[0])
+        if rest:
+            parts.append(rest)
+        self.items.append(": ".join([*parts, message]))
+
+
+def _owner(data: Any, path: tuple[str | int, ...]) -> tuple[str, tuple[str | int, ...]]:
+    """Name the rule (or tier, list, criterion, service) a path lies in, e.g. 'rule tax.late'."""
+    kinds = {"rules": "rule", "tiers": "tier", "dimensions": "dimension", "lists": "list", "services": "service"}
+    if len(path) >= 2 and path[0] in kinds and isinstance(path[1], int) and isinstance(data, dict):
+        items = data.get(str(path[0]))
+        item = items[path[1]] if isinstance(items, list) and path[1] < len(items) else None
+        ident = item.get("id") if isinstance(item, dict) else None
+        label = f"{kinds[str(path[0])]} {ident}" if ident else f"{kinds[str(path[0])]} #{path[1] + 1}"
+        if path[0] == "lists" and len(path) >= 4 and path[2] == "criteria" and isinstance(path[3], int):
+            crits = item.get("criteria") if isinstance(item, dict) else None
+            crit = crits[path[3]] if isinstance(crits, list) and path[3] < len(crits) else None
+            cid = crit.get("id") if isinstance(crit, dict) else None
+            label += f" criterion {cid}" if cid else f" criterion #{path[3] + 1}"
+            return label, path[:4]
+        return label, path[:2]
+    return "", ()
+
+
+def _pydantic_message(err: Any) -> str:
+    msg = str(err["msg"])
+    if err["type"] == "missing":
+        return "is required"
+    if err["type"] == "extra_forbidden":
+        return "is not a key of the policy language (see docs/policy-language.md)"
+    return msg.removeprefix("Value error, ")
+
+
+def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = None) -> LoadedPolicy:
+    """Validate a policy given as YAML text; raise PolicyError listing every problem, located."""
+    catalog = catalog or load_catalog()
+    try:
+        doc = load_located(text, origin)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}" if mark is not None else origin
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError([f"{where}: not valid YAML: {problem}"]) from None
+    problems = _Problems(doc)
+    if not isinstance(doc.data, dict):
+        raise PolicyError([f"{origin}:1: a policy must be a mapping with id, version, scale, tiers, ..."])
+    try:
+        policy = Policy.model_validate(doc.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            problems.add(loc, _pydantic_message(err))
+        raise PolicyError(problems.items) from None
+    conditions = _check_semantics(policy, catalog, problems)
+    if problems.items:
+        raise PolicyError(problems.items)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return LoadedPolicy(policy=policy, text=text, origin=origin, sha256=digest, conditions=conditions)
+
+
+def _duplicates(ids: list[str]) -> list[str]:
+    return [i for i, n in Counter(ids).items() if n > 1]
+
+
+def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> dict[str, expr.Node]:
+    p = policy
+    conditions: dict[str, expr.Node] = {}
+    tiers = p.tier_ids()
+
+    def cond(key: str, text: str | None, env: dict[str, expr.Var], path: tuple[str | int, ...]) -> None:
+        if text is None:
+            return
+        try:
+            conditions[key] = expr.check(expr.parse(text), env, text=text, tiers=tiers)
+        except ExpressionError as exc:
+            problems.add(path, str(exc))
+
+    if not (p.scale.min <= p.scale.base <= p.scale.max):
+        problems.add(("scale",), f"base {p.scale.base} must lie between min {p.scale.min} and max {p.scale.max}")
+    for section, ids in (
+        ("tiers", [t.id for t in p.tiers]),
+        ("dimensions", [d.id for d in p.dimensions]),
+        ("rules", [r.id for r in p.rules]),
+        ("lists", [lst.id for lst in p.lists]),
+        ("services", [s.id for s in p.services]),
+    ):
+        for dup in _duplicates(ids):
+            problems.add((section,), f"id {dup!r} is used more than once")
+    for dup in _duplicates([r.reason.code for r in p.rules]):
+        problems.add(("rules",), f"reason code {dup!r} is used by more than one rule")
+    if not p.tiers:
+        problems.add(("tiers",), "at least one tier is required")
+    elif min(t.min for t in p.tiers) > p.scale.min:
+        problems.add(("tiers",), f"the lowest tier must start at or below the scale minimum {p.scale.min}")
+    for dup in _duplicates([str(t.min) for t in p.tiers]):
+        problems.add(("tiers",), f"two tiers start at {dup}")
+    dims = {d.id for d in p.dimensions}
+    for i, d in enumerate(p.dimensions):
+        if d.min is not None and d.max is not None and d.min > d.max:
+            problems.add(("dimensions", i), f"min {d.min} is greater than max {d.max}")
+        if d.id in SUBJECT_FACTS or d.id == "profession":
+            problems.add(("dimensions", i, "id"), f"{d.id!r} is a reserved name")
+    for cat in p.consent.categories:
+        if cat not in catalog.categories:
+            problems.add(("consent", "categories"), f"unknown data category {cat!r}")
+    for i, r in enumerate(p.rules):
+        path: tuple[str | int, ...] = ("rules", i)
+        rt = catalog.record_types.get(r.record_type)
+        if rt is None:
+            problems.add((*path, "record_type"), f"unknown record type {r.record_type!r}")
+        else:
+            cond(f"rule:{r.id}", r.when, record_env(rt.fields), (*path, "when"))
+        if r.dimension not in dims:
+            problems.add((*path, "dimension"), f"unknown dimension {r.dimension!r}")
+        for prof in r.professions or []:
+            if prof not in catalog.professions:
+                problems.add((*path, "professions"), f"unknown profession {prof!r}")
+        if r.points == 0:
+            problems.add((*path, "points"), "a rule must give or take points; 0 does nothing")
+    facts = subject_env(p, catalog, with_lists=False)
+    for i, lst in enumerate(p.lists):
+        for dup in _duplicates([c.id for c in lst.criteria]):
+            problems.add(("lists", i, "criteria"), f"criterion id {dup!r} is used more than once")
+        if lst.id in facts:
+            problems.add(("lists", i, "id"), f"{lst.id!r} is a reserved name")
+        for j, c in enumerate(lst.criteria):
+            path = ("lists", i, "criteria", j)
+            if (c.when is None) == (c.record is None):
+                problems.add(path, "a criterion needs exactly one of 'when' (on the score) or 'record'")
+                continue
+            if c.when is not None:
+                cond(f"list:{lst.id}.{c.id}", c.when, facts, (*path, "when"))
+            elif c.record is not None:
+                rt = catalog.record_types.get(c.record.record_type)
+                if rt is None:
+                    problems.add((*path, "record", "record_type"), f"unknown record type {c.record.record_type!r}")
+                else:
+                    env = record_env(rt.fields)
+                    cond(f"list:{lst.id}.{c.id}", c.record.when or "true", env, (*path, "record", "when"))
+    service_env = subject_env(p, catalog, with_lists=True)
+    for i, s in enumerate(p.services):
+        cond(f"service:{s.id}", s.grant_if, service_env, ("services", i, "grant_if"))
+    return conditions
+
+
+def load_policy(path: Path | str, catalog: Catalog | None = None) -> LoadedPolicy:
+    """Load and validate a policy file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError([f"{path}: cannot read the policy file: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise PolicyError([f"{path}: the policy file is not UTF-8 text"]) from None
+    return parse_policy(text, str(path), catalog)
+
+
+@lru_cache(maxsize=8)
+def builtin_policy(policy_id: str) -> LoadedPolicy:
+    """One of the policies shipped inside the package."""
+    if policy_id not in BUILTIN_POLICIES:
+        raise NotFoundError(f"no shipped policy {policy_id!r}; shipped: {', '.join(BUILTIN_POLICIES)}")
+    text = resources.files("socialcredit.policies").joinpath(f"{policy_id}.yaml").read_text("utf-8")
+    return parse_policy(text, f"socialcredit/policies/{policy_id}.yaml")

@@ -1,0 +1,222 @@
+"""The policy document: what it may say, as Pydantic models.
+
+A policy is pure data. It knows nothing of engines: the compiler lowers it to SQL.
+The reference for every key is docs/policy-language.md; each example there is validated by the tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from socialcredit.catalog import Text
+
+__all__ = [
+    "Consent",
+    "Decay",
+    "Dimension",
+    "ListCriterion",
+    "ListSpec",
+    "Policy",
+    "Reason",
+    "RecordMatch",
+    "Rule",
+    "Scale",
+    "Service",
+    "Tier",
+]
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id: use lower-case letters, digits, '_' and '.', starting with a letter"
+        )
+    return value
+
+
+class Scale(_Strict):
+    """Points every subject starts with, and the range a score is clamped to."""
+
+    base: int
+    min: int
+    max: int
+
+
+class Tier(_Strict):
+    """A grade given to scores at or above ``min``."""
+
+    id: str
+    min: int
+    name: Text | None = None
+
+
+class Dimension(_Strict):
+    """A group of rules whose points are summed and capped together."""
+
+    id: str
+    name: Text
+    min: float | None = None
+    max: float | None = None
+
+    _id = field_validator("id")(_check_id)
+
+
+class Decay(_Strict):
+    """Points halve every ``half_life_days`` days after the event."""
+
+    half_life_days: int = Field(gt=0)
+
+
+class Reason(_Strict):
+    """A stable reason code and its plain-language text."""
+
+    code: str
+    zh: str
+    en: str
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not _CODE.match(value):
+            raise ValueError(f"{value!r} is not a valid reason code: use upper-case letters, digits and '_'")
+        return value
+
+    def text(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+Severity = Literal["minor", "general", "serious"]
+
+
+class Rule(_Strict):
+    """Points given for each record (or each period with records) that matches a condition."""
+
+    id: str
+    record_type: str
+    when: str | None = None
+    dimension: str
+    points: float
+    per: Literal["occurrence", "month", "quarter", "year"] = "occurrence"
+    decay: Decay | None = None
+    window_days: int | None = Field(default=None, gt=0)
+    expires_after_days: int | None = Field(default=None, gt=0)
+    cap: float | None = Field(default=None, gt=0)
+    professions: list[str] | None = None
+    severity: Severity | None = None
+    reason: Reason
+    advice: Text | None = None
+
+    _id = field_validator("id")(_check_id)
+
+
+class RecordMatch(_Strict):
+    """A list criterion met by holding a counting record of a type that matches a condition."""
+
+    record_type: str
+    when: str | None = None
+    within_days: int | None = Field(default=None, gt=0)
+
+
+class ListCriterion(_Strict):
+    """One way onto a list: a condition on the subject's score (``when``) or a record (``record``)."""
+
+    id: str
+    when: str | None = None
+    record: RecordMatch | None = None
+    reason: Reason
+    advice: Text | None = None
+
+    _id = field_validator("id")(_check_id)
+
+
+class ListSpec(_Strict):
+    """A blacklist or redlist and the criteria that put a subject on it (any one suffices)."""
+
+    id: str
+    kind: Literal["black", "red"]
+    name: Text
+    criteria: list[ListCriterion]
+
+    _id = field_validator("id")(_check_id)
+
+
+class Service(_Strict):
+    """A service a relying party asks about, the condition to grant it, and what a refusal says."""
+
+    id: str
+    name: Text
+    grant_if: str
+    refusal: Text
+
+    _id = field_validator("id")(_check_id)
+
+
+class Consent(_Strict):
+    """Data categories counted only with the subject's consent until enrollment becomes mandatory."""
+
+    categories: list[str] = []
+    mandatory_from: dt.date | None = None
+    notice_days: int = Field(default=30, ge=0)
+
+
+class Policy(_Strict):
+    """A published, versioned scoring policy."""
+
+    id: str
+    version: str
+    name: Text
+    description: Text | None = None
+    kind: Literal["person", "org", "all"] = "all"
+    scale: Scale
+    tiers: list[Tier]
+    dimensions: list[Dimension]
+    rules: list[Rule]
+    consent: Consent = Consent()
+    lists: list[ListSpec] = []
+    services: list[Service] = []
+
+    _id = field_validator("id")(_check_id)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: object) -> str:
+        if isinstance(value, int | float):
+            return str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("version must be a non-empty text, e.g. '2026.1'")
+        return value
+
+    def tier_ids(self) -> list[str]:
+        """Tier ids from best to worst."""
+        return [t.id for t in sorted(self.tiers, key=lambda t: -t.min)]
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def service(self, service_id: str) -> Service:
+        for s in self.services:
+            if s.id == service_id:
+                return s
+        raise KeyError(service_id)
+
+    def criterion(self, list_id: str, criterion_id: str) -> ListCriterion:
+        for lst in self.lists:
+            if lst.id == list_id:
+                for c in lst.criteria:
+                    if c.id == criterion_id:
+                        return c
+        raise KeyError(f"{list_id}.{criterion_id}")
