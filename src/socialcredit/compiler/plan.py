@@ -1,0 +1,587 @@
+"""Lower a policy to the SQL stages of a score run, as sqlglot trees, for one dialect.
+
+Inputs are two relations the backend provides:
+
+* ``sc_records``  — the counting version of every record: subject_id, record_key, record_type, event_date,
+  attrs (a JSON object of the record's fields);
+* ``sc_subjects`` — subject_id, kind, profession, birth_date and one boolean ``consent_<category>`` per
+  consent category of the policy.
+
+Stages, each a SELECT materialised under its name by the backend (see ``ScorePlan.stages``)::
+
+    sc_rule_points   subject x rule: capped points, hits, last event     (reads records)
+    sc_list_records  list entries met by a record                        (reads records)
+    sc_local         per subject: dimension points, total, score, tier   (from rule points)
+    sc_ranked        + rank and percentile within the subject's kind
+    sc_list_entries  record entries + entries met by the score
+    sc_results       + one flag per list and the bitmask of granted services
+    sc_reasons       up to four principal reasons per subject
+
+An incremental run evaluates the two record-reading stages only for subjects in ``sc_affected`` and
+merges the rest from its base run; every later stage is recomputed for everyone, from those rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlglot.expressions as exp
+
+from socialcredit.catalog import Catalog, load_catalog
+from socialcredit.compiler.dialects import Dialect, DuckDBDialect
+from socialcredit.compiler.lower import date_literal, literal, lower
+from socialcredit.policy import LoadedPolicy, record_env
+from socialcredit.policy.model import ListCriterion, Policy, Rule
+
+__all__ = ["MAX_REASONS", "STAGES", "ScorePlan"]
+
+MAX_REASONS = 4
+STAGES = (
+    "sc_rule_points",
+    "sc_list_records",
+    "sc_local",
+    "sc_ranked",
+    "sc_list_entries",
+    "sc_results",
+    "sc_reasons",
+)
+_FIELD_SQL_TYPES = {"number": "DOUBLE", "integer": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def _str(value: str) -> exp.Literal:
+    return exp.Literal.string(value)
+
+
+def _num(value: float) -> exp.Expression:
+    return literal(value)
+
+
+def _and(*conds: exp.Expression | None) -> exp.Expression:
+    parts = [c for c in conds if c is not None]
+    if not parts:
+        return exp.true()
+    out = parts[0]
+    for c in parts[1:]:
+        out = exp.And(this=out, expression=c)
+    return out
+
+
+def _clamp(value: exp.Expression, lo: float | None, hi: float | None) -> exp.Expression:
+    if lo is not None:
+        value = exp.Greatest(this=_num(lo), expressions=[value], ignore_nulls=True)
+    if hi is not None:
+        value = exp.Least(this=_num(hi), expressions=[value], ignore_nulls=True)
+    return value
+
+
+def _union_all(selects: list[exp.Select]) -> exp.Query:
+    out: exp.Query = selects[0]
+    for s in selects[1:]:
+        out = exp.union(out, s, distinct=False)
+    return out
+
+
+@dataclass(frozen=True)
+class ScorePlan:
+    """The SQL of a score run under one policy, for one engine, as of one date.
+
+    >>> from socialcredit.policy import builtin_policy
+    >>> plan = ScorePlan(builtin_policy("beijing"), as_of=dt.date(2026, 1, 1))
+    >>> "sc_rule_points" in dict(plan.stages())
+    True
+    """
+
+    loaded: LoadedPolicy
+    as_of: dt.date
+    dialect: Dialect = DuckDBDialect()
+    catalog: Catalog | None = None
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    @property
+    def policy(self) -> Policy:
+        return self.loaded.policy
+
+    @property
+    def _catalog(self) -> Catalog:
+        return self.catalog or load_catalog()
+
+    def tier_rank(self) -> dict[str, int]:
+        """Tier id to rank, higher is better (the worst tier is 1)."""
+        ids = self.policy.tier_ids()
+        return {t: len(ids) - i for i, t in enumerate(ids)}
+
+    def _age_days(self, column: exp.Expression, as_of: dt.date | None = None) -> exp.Expression:
+        return exp.DateDiff(this=date_literal(as_of or self.as_of), expression=column, unit=exp.var("DAY"))
+
+    def _field(self, record_type: str, name: str, table: str = "r") -> exp.Expression:
+        if name == "event_date":
+            return _col("event_date", table)
+        spec = self._catalog.record_types[record_type].fields[name]
+        raw = self.dialect.json_field(_col("attrs", table), name)
+        sql_type = _FIELD_SQL_TYPES.get(spec.type)
+        return raw if sql_type is None else exp.Cast(this=raw, to=exp.DataType.build(sql_type))
+
+    def _record_condition(self, key: str, record_type: str) -> exp.Expression | None:
+        node = self.loaded.condition(key)
+        if node is None:
+            return None
+        # Parenthesised so that no precedence of the surrounding filter can split it.
+        return exp.Paren(this=lower(node, lambda n: self._field(record_type, n)))
+
+    def _consent_filter(self, record_type: str) -> exp.Expression | None:
+        consent = self.policy.consent
+        category = self._catalog.record_types[record_type].category
+        if category not in consent.categories:
+            return None
+        if consent.mandatory_from is not None and self.as_of >= consent.mandatory_from:
+            return None
+        return exp.EQ(this=_col(f"consent_{category}", "s"), expression=exp.true())
+
+    def _kind_filter(self, table: str = "s") -> exp.Expression | None:
+        if self.policy.kind == "all":
+            return None
+        return exp.EQ(this=_col("kind", table), expression=_str(self.policy.kind))
+
+    def _affected_filter(self, only_affected: bool) -> exp.Expression | None:
+        if not only_affected:
+            return None
+        return exp.In(this=_col("subject_id", "r"), query=exp.select("subject_id").from_("sc_affected"))
+
+    def _records_from(self) -> exp.Select:
+        return (
+            exp.select()
+            .from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
+            .join(
+                exp.alias_(exp.to_table("sc_subjects"), "s", table=True),
+                on=exp.EQ(this=_col("subject_id", "r"), expression=_col("subject_id", "s")),
+            )
+        )
+
+    # -- stage 1: rule points ----------------------------------------------------------------------------
+    def _decayed(self, rule: Rule, event_date: exp.Expression) -> exp.Expression:
+        points = _num(rule.points)
+        if rule.decay is None:
+            return points
+        self.dialect.require("decay", f"rule {rule.id}")
+        age = exp.Cast(this=self._age_days(event_date), to=exp.DataType.build("DOUBLE"))
+        exponent = exp.Div(
+            this=exp.Neg(this=exp.Paren(this=age)),
+            expression=_num(float(rule.decay.half_life_days)),
+            typed=False,
+            safe=False,
+        )
+        return exp.Mul(this=points, expression=exp.Pow(this=_num(2.0), expression=exponent))
+
+    def _rule_filter(self, rule: Rule, only_affected: bool) -> exp.Expression:
+        age = self._age_days(_col("event_date", "r"))
+        return _and(
+            exp.EQ(this=_col("record_type", "r"), expression=_str(rule.record_type)),
+            self._record_condition(f"rule:{rule.id}", rule.record_type),
+            exp.LTE(this=_col("event_date", "r"), expression=date_literal(self.as_of)),
+            exp.LT(this=age, expression=_num(rule.expires_after_days)) if rule.expires_after_days else None,
+            exp.LT(this=age.copy(), expression=_num(rule.window_days)) if rule.window_days else None,
+            exp.In(this=_col("profession", "s"), expressions=[_str(p) for p in rule.professions])
+            if rule.professions
+            else None,
+            self._consent_filter(rule.record_type),
+            self._kind_filter(),
+            self._affected_filter(only_affected),
+        )
+
+    def rule_points_select(self, rule: Rule, *, only_affected: bool = False) -> exp.Select:
+        """Per subject: the capped points of one rule, its hit count and last event date."""
+        where = self._rule_filter(rule, only_affected)
+        if rule.per == "occurrence":
+            source: exp.Expression = self._records_from().select(
+                exp.alias_(_col("subject_id", "r"), "subject_id"),
+                exp.alias_(_col("event_date", "r"), "event_date"),
+            ).where(where)
+        else:
+            # One hit per calendar period with at least one matching record, dated by its latest record.
+            period = exp.DateTrunc(unit=_str(rule.per.upper()), this=_col("event_date", "r"))
+            source = (
+                self._records_from()
+                .select(
+                    exp.alias_(_col("subject_id", "r"), "subject_id"),
+                    exp.alias_(exp.Max(this=_col("event_date", "r")), "event_date"),
+                )
+                .where(where)
+                .group_by(_col("subject_id", "r"), period)
+            )
+        raw = exp.Sum(this=self._decayed(rule, _col("event_date", "h")))
+        capped = _clamp(raw, -rule.cap, rule.cap) if rule.cap is not None else raw
+        return (
+            exp.select(
+                _col("subject_id", "h"),
+                exp.alias_(_str(rule.id), "rule_id"),
+                exp.alias_(_str(rule.dimension), "dimension"),
+                exp.alias_(exp.Cast(this=capped, to=exp.DataType.build("DOUBLE")), "points"),
+                exp.alias_(exp.Count(this=exp.Star()), "hits"),
+                exp.alias_(exp.Max(this=_col("event_date", "h")), "last_event"),
+            )
+            .from_(exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier("h"))))
+            .group_by(_col("subject_id", "h"))
+        )
+
+    def rule_points(self, *, only_affected: bool = False) -> exp.Query:
+        return _union_all([self.rule_points_select(r, only_affected=only_affected) for r in self.policy.rules])
+
+    # -- stage 2: list entries met by a record -----------------------------------------------------------
+    def _list_record_select(self, list_id: str, crit: ListCriterion, only_affected: bool) -> exp.Select:
+        assert crit.record is not None
+        rec = crit.record
+        age = self._age_days(_col("event_date", "r"))
+        where = _and(
+            exp.EQ(this=_col("record_type", "r"), expression=_str(rec.record_type)),
+            self._record_condition(f"list:{list_id}.{crit.id}", rec.record_type),
+            exp.LTE(this=_col("event_date", "r"), expression=date_literal(self.as_of)),
+            exp.LT(this=age, expression=_num(rec.within_days)) if rec.within_days else None,
+            self._consent_filter(rec.record_type),
+            self._kind_filter(),
+            self._affected_filter(only_affected),
+        )
+        return (
+            self._records_from()
+            .select(
+                exp.alias_(_col("subject_id", "r"), "subject_id"),
+                exp.alias_(_str(list_id), "list_id"),
+                exp.alias_(_str(crit.id), "criterion_id"),
+                exp.alias_(exp.Max(this=_col("record_key", "r")), "record_key"),
+            )
+            .where(where)
+            .group_by(_col("subject_id", "r"))
+        )
+
+    def list_records(self, *, only_affected: bool = False) -> exp.Query:
+        selects = [
+            self._list_record_select(lst.id, c, only_affected)
+            for lst in self.policy.lists
+            for c in lst.criteria
+            if c.record is not None
+        ]
+        if not selects:
+            return self._empty_list_entries()
+        return _union_all(selects)
+
+    def _empty_list_entries(self) -> exp.Select:
+        null_key = exp.Cast(this=exp.Null(), to=exp.DataType.build("BIGINT"))
+        return exp.select(
+            exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR")), "subject_id"),
+            exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR")), "list_id"),
+            exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR")), "criterion_id"),
+            exp.alias_(null_key, "record_key"),
+        ).where(exp.false())
+
+    # -- stage 3: local scores ---------------------------------------------------------------------------
+    def dimension_columns(self) -> list[str]:
+        return [f"d_{d.id}" for d in self.policy.dimensions]
+
+    def local(self) -> exp.Select:
+        p = self.policy
+        dim_sums = []
+        for d in p.dimensions:
+            total = exp.Sum(
+                this=exp.If(
+                    this=exp.EQ(this=_col("dimension", "p"), expression=_str(d.id)),
+                    true=_col("points", "p"),
+                )
+            )
+            dim_sums.append(exp.alias_(_clamp(exp.Coalesce(this=total, expressions=[_num(0.0)]), d.min, d.max),
+                                       f"d_{d.id}"))
+        last_negative = exp.Max(
+            this=exp.If(
+                this=exp.LT(this=_col("points", "p"), expression=_num(0)),
+                true=_col("last_event", "p"),
+            )
+        )
+        birth = _col("birth_date", "s")
+        as_of = date_literal(self.as_of)
+        had_birthday = exp.GTE(
+            this=exp.Add(
+                this=exp.Mul(this=exp.Month(this=as_of), expression=_num(100)),
+                expression=exp.Day(this=as_of.copy()),
+            ),
+            expression=exp.Add(
+                this=exp.Mul(this=exp.Month(this=birth), expression=_num(100)),
+                expression=exp.Day(this=birth.copy()),
+            ),
+        )
+        age = exp.Sub(
+            this=exp.Sub(this=exp.Year(this=as_of.copy()), expression=exp.Year(this=birth.copy())),
+            expression=exp.Case(ifs=[exp.If(this=had_birthday, true=_num(0))], default=_num(1)),
+        )
+        inner = (
+            exp.select(
+                _col("subject_id", "s"),
+                _col("kind", "s"),
+                _col("profession", "s"),
+                exp.alias_(age, "age"),
+                *dim_sums,
+                exp.alias_(last_negative, "last_negative"),
+            )
+            .from_(exp.alias_(exp.to_table("sc_subjects"), "s", table=True))
+            .join(
+                exp.alias_(exp.to_table("sc_rule_points"), "p", table=True),
+                on=exp.EQ(this=_col("subject_id", "p"), expression=_col("subject_id", "s")),
+                join_type="left",
+            )
+            .group_by(_col("subject_id", "s"), _col("kind", "s"), _col("profession", "s"), birth.copy())
+        )
+        if self._kind_filter() is not None:
+            inner = inner.where(self._kind_filter())
+        total: exp.Expression = _num(float(p.scale.base))
+        for name in self.dimension_columns():
+            total = exp.Add(this=total, expression=_col(name, "l"))
+        rounded = exp.Floor(this=exp.Add(this=exp.Paren(this=total.copy()), expression=_num(0.5)))
+        score = exp.Cast(this=_clamp(rounded, p.scale.min, p.scale.max), to=exp.DataType.build("INTEGER"))
+        tiers = sorted(p.tiers, key=lambda t: -t.min)
+        ranks = self.tier_rank()
+        tier = exp.Case(
+            ifs=[exp.If(this=exp.GTE(this=_col("score"), expression=_num(t.min)), true=_str(t.id)) for t in tiers]
+        )
+        tier_rank = exp.Case(
+            ifs=[
+                exp.If(this=exp.GTE(this=_col("score"), expression=_num(t.min)), true=_num(ranks[t.id]))
+                for t in tiers
+            ]
+        )
+        scored = exp.select(
+            exp.Star(),
+            exp.alias_(exp.Cast(this=total, to=exp.DataType.build("DOUBLE")), "total"),
+            exp.alias_(score, "score"),
+            exp.alias_(self._age_days(_col("last_negative", "l")), "last_negative_days"),
+        ).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("l"))))
+        return exp.select(exp.Star(), exp.alias_(tier, "tier"), exp.alias_(tier_rank, "tier_rank")).from_(
+            exp.Subquery(this=scored, alias=exp.TableAlias(this=exp.to_identifier("t")))
+        )
+
+    # -- stage 4: rank and percentile --------------------------------------------------------------------
+    def ranked(self) -> exp.Select:
+        self.dialect.require("cume_dist", "percentile")
+        rank = exp.Window(
+            this=exp.Anonymous(this="RANK"),
+            partition_by=[_col("kind")],
+            order=exp.Order(expressions=[exp.Ordered(this=_col("score"), desc=True)]),
+        )
+        cume = exp.Window(
+            this=exp.Anonymous(this="CUME_DIST"),
+            partition_by=[_col("kind")],
+            order=exp.Order(expressions=[exp.Ordered(this=_col("score"), desc=False)]),
+        )
+        percentile = exp.Round(this=exp.Mul(this=_num(100.0), expression=cume), decimals=_num(2))
+        return exp.select(
+            exp.Star(),
+            exp.alias_(exp.Cast(this=rank, to=exp.DataType.build("INTEGER")), "rank"),
+            exp.alias_(percentile, "percentile"),
+        ).from_("sc_local")
+
+    # -- stage 5: list entries met by the score, joined with the record entries --------------------------
+    def _fact(self, name: str, table: str | None = None) -> exp.Expression:
+        p = self.policy
+        if name == "tier":
+            return _col("tier_rank", table)
+        if name in {d.id for d in p.dimensions}:
+            return _col(f"d_{name}", table)
+        if name in {lst.id for lst in p.lists}:
+            return _col(f"l_{name}", table)
+        return _col(name, table)
+
+    def list_entries(self) -> exp.Query:
+        selects: list[exp.Select] = [exp.select("subject_id", "list_id", "criterion_id", "record_key").from_(
+            "sc_list_records"
+        )]
+        for lst in self.policy.lists:
+            for c in lst.criteria:
+                node = self.loaded.condition(f"list:{lst.id}.{c.id}")
+                if c.when is None or node is None:
+                    continue
+                cond = lower(node, self._fact, tier_rank=self.tier_rank())
+                selects.append(
+                    exp.select(
+                        _col("subject_id"),
+                        exp.alias_(_str(lst.id), "list_id"),
+                        exp.alias_(_str(c.id), "criterion_id"),
+                        exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("BIGINT")), "record_key"),
+                    )
+                    .from_("sc_ranked")
+                    .where(cond)
+                )
+        return _union_all(selects)
+
+    # -- stage 6: list flags and granted services --------------------------------------------------------
+    def results(self) -> exp.Select:
+        p = self.policy
+        flags = []
+        for lst in p.lists:
+            on_list = exp.Exists(
+                this=exp.select(exp.Literal.number(1))
+                .from_(exp.alias_(exp.to_table("sc_list_entries"), "e", table=True))
+                .where(
+                    _and(
+                        exp.EQ(this=_col("subject_id", "e"), expression=_col("subject_id", "k")),
+                        exp.EQ(this=_col("list_id", "e"), expression=_str(lst.id)),
+                    )
+                )
+            )
+            flags.append(exp.alias_(on_list, f"l_{lst.id}"))
+        inner = exp.select(exp.Star(), *flags).from_(exp.alias_(exp.to_table("sc_ranked"), "k", table=True))
+        grants: exp.Expression = _num(0)
+        for i, s in enumerate(p.services):
+            node = self.loaded.condition(f"service:{s.id}")
+            assert node is not None
+            cond = lower(node, self._fact, tier_rank=self.tier_rank())
+            bit = exp.Case(ifs=[exp.If(this=cond, true=_num(1 << i))], default=_num(0))
+            grants = exp.Add(this=grants, expression=bit)
+        return exp.select(
+            exp.Star(), exp.alias_(exp.Cast(this=grants, to=exp.DataType.build("BIGINT")), "grants")
+        ).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("f"))))
+
+    # -- stage 7: principal reasons ----------------------------------------------------------------------
+    def reasons(self) -> exp.Select:
+        position = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[_col("subject_id", "p")],
+            order=exp.Order(
+                expressions=[
+                    exp.Ordered(this=exp.Abs(this=_col("points", "p")), desc=True),
+                    exp.Ordered(this=_col("rule_id", "p"), desc=False),
+                ]
+            ),
+        )
+        ranked = (
+            exp.select(
+                _col("subject_id", "p"),
+                _col("rule_id", "p"),
+                _col("points", "p"),
+                exp.alias_(position, "position"),
+            )
+            .from_(exp.alias_(exp.to_table("sc_rule_points"), "p", table=True))
+            .where(
+                _and(
+                    exp.NEQ(this=_col("points", "p"), expression=_num(0)),
+                    exp.In(this=_col("subject_id", "p"), query=exp.select("subject_id").from_("sc_local")),
+                )
+            )
+        )
+        return (
+            exp.select("subject_id", "rule_id", "points", "position")
+            .from_(exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("q"))))
+            .where(exp.LTE(this=_col("position"), expression=_num(MAX_REASONS)))
+        )
+
+    # -- incremental: which subjects a later as-of date changes ------------------------------------------
+    def time_affected(self, base_as_of: dt.date) -> exp.Query | None:
+        """Subjects whose points or list entries can differ between ``base_as_of`` and this plan's date.
+
+        A superset is harmless (those subjects are simply rescored); a missing subject is a bug, which the
+        incremental-equals-full tests exist to catch.
+        """
+        if base_as_of == self.as_of:
+            return None
+        lo, hi = sorted((base_as_of, self.as_of))
+        event = _col("event_date", "r")
+
+        def crosses(days: int) -> exp.Expression:
+            return _and(
+                exp.LT(this=self._age_days(event, lo), expression=_num(days)),
+                exp.GTE(this=self._age_days(event.copy(), hi), expression=_num(days)),
+            )
+
+        entered = _and(
+            exp.GT(this=event.copy(), expression=date_literal(lo)),
+            exp.LTE(this=event.copy(), expression=date_literal(hi)),
+        )
+        per_type: list[exp.Expression] = []
+        consent = self.policy.consent
+        mandatory_crossed = consent.mandatory_from is not None and lo < consent.mandatory_from <= hi
+        items: list[tuple[str, list[int], bool]] = [
+            (r.record_type, [d for d in (r.window_days, r.expires_after_days) if d], r.decay is not None)
+            for r in self.policy.rules
+        ]
+        items += [
+            (c.record.record_type, [c.record.within_days] if c.record.within_days else [], False)
+            for lst in self.policy.lists
+            for c in lst.criteria
+            if c.record is not None
+        ]
+        for record_type, horizons, decays in items:
+            category = self._catalog.record_types[record_type].category
+            if decays or (mandatory_crossed and category in consent.categories):
+                change: exp.Expression = exp.LTE(this=event.copy(), expression=date_literal(hi))
+            else:
+                change = entered.copy()
+                for days in horizons:
+                    change = exp.Or(this=change, expression=crosses(days))
+            per_type.append(
+                exp.Paren(
+                    this=_and(
+                        exp.EQ(this=_col("record_type", "r"), expression=_str(record_type)),
+                        exp.Paren(this=change),
+                    )
+                )
+            )
+        cond = per_type[0]
+        for c in per_type[1:]:
+            cond = exp.Or(this=cond, expression=c)
+        return (
+            exp.select(_col("subject_id", "r"))
+            .distinct()
+            .from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
+            .where(cond)
+        )
+
+    # -- one subject's record-level contributions, for reports -------------------------------------------
+    def record_contributions(self) -> exp.Query:
+        """Every (record, rule) hit with its points before rule caps, for subjects in ``sc_affected``.
+
+        For per-period rules only the latest record of each period carries the points.
+        """
+        selects = []
+        for rule in self.policy.rules:
+            base = self._records_from().where(self._rule_filter(rule, True))
+            points = self._decayed(rule, _col("event_date", "r"))
+            if rule.per != "occurrence":
+                period = exp.DateTrunc(unit=_str(rule.per.upper()), this=_col("event_date", "r"))
+                first = exp.Window(
+                    this=exp.RowNumber(),
+                    partition_by=[_col("subject_id", "r"), period],
+                    order=exp.Order(
+                        expressions=[
+                            exp.Ordered(this=_col("event_date", "r"), desc=True),
+                            exp.Ordered(this=_col("record_key", "r"), desc=True),
+                        ]
+                    ),
+                )
+                points = exp.Case(
+                    ifs=[exp.If(this=exp.EQ(this=first, expression=_num(1)), true=points)], default=_num(0.0)
+                )
+            selects.append(
+                base.select(
+                    _col("record_key", "r"),
+                    exp.alias_(_str(rule.id), "rule_id"),
+                    exp.alias_(exp.Cast(this=points, to=exp.DataType.build("DOUBLE")), "points"),
+                )
+            )
+        return _union_all(selects)
+
+    # -- all stages --------------------------------------------------------------------------------------
+    def stages(self, *, only_affected: bool = False) -> list[tuple[str, exp.Query]]:
+        return [
+            ("sc_rule_points", self.rule_points(only_affected=only_affected)),
+            ("sc_list_records", self.list_records(only_affected=only_affected)),
+            ("sc_local", self.local()),
+            ("sc_ranked", self.ranked()),
+            ("sc_list_entries", self.list_entries()),
+            ("sc_results", self.results()),
+            ("sc_reasons", self.reasons()),
+        ]
+
+    def record_field(self, record_type: str, name: str) -> exp.Expression:
+        """The typed SQL of one field of a record (for tests and reports)."""
+        record_env(self._catalog.record_types[record_type].fields)[name]  # raises KeyError if unknown
+        return self._field(record_type, name)

@@ -1,0 +1,239 @@
+"""The registry store: one DuckDB file, versioned schema, encrypted at rest when a key is configured.
+
+Only one process may open the file for writing (DuckDB's rule); the service will be that one owner.
+The key comes from the environment variable ``SOCIALCREDIT_DB_KEY`` (or is passed explicitly); the file is
+then encrypted with AES-GCM through DuckDB's encryption, using the OpenSSL build shipped in the pinned
+``duckdb-extension-httpfs`` package, loaded by path so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot.expressions as exp
+
+from socialcredit.errors import StoreError
+
+__all__ = ["DEFAULT_DB", "KEY_ENV", "MIGRATIONS", "Store", "open_store"]
+
+KEY_ENV = "SOCIALCREDIT_DB_KEY"
+DEFAULT_DB = Path("socialcredit.duckdb")
+_ALIAS = "registry"
+
+# Each migration is applied once, in order, in one transaction; the version is recorded in schema_version.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "core registry",
+        """
+        CREATE TABLE counters (name VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
+        INSERT INTO counters VALUES ('seq', 0), ('batch', 0), ('run', 0), ('inquiry', 0), ('audit', 0);
+        CREATE TABLE sources (
+            source_id VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, record_types VARCHAR[]
+        );
+        CREATE TABLE batches (
+            batch_id BIGINT PRIMARY KEY, source_id VARCHAR NOT NULL, file_name VARCHAR, file_sha256 VARCHAR,
+            received_at TIMESTAMP NOT NULL, n_rows BIGINT, n_accepted BIGINT, n_unchanged BIGINT,
+            n_rejected BIGINT
+        );
+        -- Subjects are append-only versions; the latest version at or below a run's watermark counts.
+        CREATE TABLE subjects (
+            seq BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, name VARCHAR,
+            birth_date DATE, sex VARCHAR, region_code VARCHAR, district VARCHAR, profession VARCHAR,
+            batch_id BIGINT, recorded_at TIMESTAMP NOT NULL
+        );
+        -- Records are append-only: a correction or withdrawal is a new version of (source_id, record_id).
+        CREATE TABLE records (
+            record_key BIGINT PRIMARY KEY, source_id VARCHAR NOT NULL, record_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL, subject_id VARCHAR NOT NULL, record_type VARCHAR NOT NULL,
+            event_date DATE NOT NULL, attrs VARCHAR NOT NULL, content_hash VARCHAR NOT NULL,
+            is_correction BOOLEAN NOT NULL, withdrawn BOOLEAN NOT NULL, batch_id BIGINT,
+            recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE consents (
+            seq BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, category VARCHAR NOT NULL,
+            granted BOOLEAN NOT NULL, actor VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE policies (
+            policy_id VARCHAR NOT NULL, version VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, text VARCHAR NOT NULL,
+            published_at TIMESTAMP NOT NULL, PRIMARY KEY (policy_id, version)
+        );
+        CREATE TABLE score_runs (
+            run_id BIGINT PRIMARY KEY, policy_id VARCHAR NOT NULL, policy_version VARCHAR NOT NULL,
+            policy_sha256 VARCHAR NOT NULL, as_of DATE NOT NULL, watermark BIGINT NOT NULL,
+            mode VARCHAR NOT NULL, base_run_id BIGINT, engine VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP, n_subjects BIGINT, n_rescored BIGINT
+        );
+        CREATE TABLE run_results (
+            run_id BIGINT NOT NULL, subject_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, profession VARCHAR,
+            age INTEGER, dims DOUBLE[] NOT NULL, total DOUBLE NOT NULL, score INTEGER NOT NULL,
+            tier VARCHAR NOT NULL, tier_rank INTEGER NOT NULL, rank INTEGER NOT NULL, percentile DOUBLE NOT NULL,
+            last_negative DATE, lists VARCHAR[] NOT NULL, grants BIGINT NOT NULL
+        );
+        CREATE TABLE run_rule_points (
+            run_id BIGINT NOT NULL, subject_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL,
+            dimension VARCHAR NOT NULL, points DOUBLE NOT NULL, hits BIGINT NOT NULL, last_event DATE
+        );
+        CREATE TABLE run_list_entries (
+            run_id BIGINT NOT NULL, subject_id VARCHAR NOT NULL, list_id VARCHAR NOT NULL,
+            criterion_id VARCHAR NOT NULL, record_key BIGINT
+        );
+        CREATE TABLE run_reasons (
+            run_id BIGINT NOT NULL, subject_id VARCHAR NOT NULL, position INTEGER NOT NULL,
+            rule_id VARCHAR NOT NULL, points DOUBLE NOT NULL
+        );
+        CREATE TABLE inquiries (
+            inquiry_id BIGINT PRIMARY KEY, asked_at TIMESTAMP NOT NULL, requester VARCHAR NOT NULL,
+            subject_id VARCHAR NOT NULL, service VARCHAR NOT NULL, purpose VARCHAR NOT NULL,
+            outcome VARCHAR NOT NULL, run_id BIGINT
+        );
+        -- Hash-chained: each entry carries the hash of the one before.
+        CREATE TABLE audit_log (
+            seq BIGINT PRIMARY KEY, at_time TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL,
+            subject_id VARCHAR, detail VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL
+        );
+        """,
+    ),
+]
+
+
+def _quote(text: str) -> str:
+    return str(exp.Literal.string(text).sql(dialect="duckdb"))
+
+
+def _httpfs_extension() -> str:
+    try:
+        import duckdb_extension_httpfs
+    except ImportError:  # pragma: no cover - a pinned dependency
+        raise StoreError(
+            "encryption needs the package duckdb-extension-httpfs (pinned with duckdb); reinstall socialcredit"
+        ) from None
+    base = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
+    found = sorted(base.glob(f"v{duckdb.__version__}/*.duckdb_extension"))
+    if not found:
+        raise StoreError(f"no httpfs extension for DuckDB {duckdb.__version__} under {base}")
+    return str(found[0])
+
+
+@dataclass
+class Store:
+    """An open registry store: a DuckDB connection with the registry attached and in use."""
+
+    path: Path
+    con: duckdb.DuckDBPyConnection
+    encrypted: bool
+    created: bool = False
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def one(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        cur = self.execute(sql, params)
+        cols = [d[0] for d in cur.description or []]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: on any error the transaction is rolled back and the error re-raised."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def take_ids(self, name: str, n: int) -> int:
+        """Reserve ``n`` consecutive ids of counter ``name``; returns the first. Call inside a transaction."""
+        last = self.one("UPDATE counters SET value = value + ? WHERE name = ? RETURNING value", [n, name])
+        return int(last) - n + 1
+
+    def schema_version(self) -> int:
+        return int(self.one("SELECT coalesce(max(version), 0) FROM schema_version"))
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    current = int(row[0]) if row else 0
+    newest = MIGRATIONS[-1][0]
+    if current > newest:
+        raise StoreError(f"the store has schema version {current}, newer than this socialcredit ({newest}); upgrade")
+    for version, name, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def open_store(
+    path: Path | str = DEFAULT_DB,
+    *,
+    key: str | None = None,
+    create: bool = False,
+    read_only: bool = False,
+) -> Store:
+    """Open (or with ``create=True`` create) the store at ``path``; the key defaults to $SOCIALCREDIT_DB_KEY."""
+    path = Path(path)
+    key = key if key is not None else os.environ.get(KEY_ENV) or None
+    exists = path.exists()
+    if not exists and not create:
+        raise StoreError(f"no store at {path}; create one with `socialcredit init --db {path}`")
+    if exists and path.is_dir():
+        raise StoreError(f"{path} is a folder, not a store file")
+    if not exists:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(":memory:")
+    options = []
+    if key:
+        con.execute(f"LOAD {_quote(_httpfs_extension())}")
+        options.append(f"ENCRYPTION_KEY {_quote(key)}")
+    if read_only:
+        options.append("READ_ONLY")
+    # ATTACH takes no bound parameters: path and key are printed as escaped SQL string literals.
+    attach = f"ATTACH {_quote(str(path))} AS {_ALIAS}" + (f" ({', '.join(options)})" if options else "")
+    try:
+        con.execute(attach)
+    except duckdb.Error as exc:
+        con.close()
+        text = str(exc)
+        if "without a key" in text:
+            raise StoreError(f"the store {path} is encrypted: set {KEY_ENV} to its key") from None
+        if "Wrong encryption key" in text:
+            raise StoreError(f"the key in {KEY_ENV} does not open the store {path}") from None
+        if "is not encrypted" in text:
+            raise StoreError(f"the store {path} is not encrypted, but {KEY_ENV} is set; unset it to open it") from None
+        if "lock" in text.lower():
+            raise StoreError(f"the store {path} is in use by another process (only one may write to it)") from None
+        raise StoreError(f"cannot open the store {path}: {text}") from None
+    con.execute(f"USE {_ALIAS}")
+    if not read_only:
+        _migrate(con)
+    return Store(path=path, con=con, encrypted=bool(key), created=not exists)
