@@ -150,7 +150,7 @@ class ScorePlan:
     def _affected_filter(self, only_affected: bool) -> exp.Expression | None:
         if not only_affected:
             return None
-        return exp.In(this=_col("subject_id", "r"), query=exp.select("subject_id").from_("sc_affected"))
+        return exp.In(this=_col("subject_id", "r"), query=exp.Subquery(this=exp.select("subject_id").from_("sc_affected")))
 
     def _records_from(self) -> exp.Select:
         return (
@@ -464,7 +464,7 @@ class ScorePlan:
             .where(
                 _and(
                     exp.NEQ(this=_col("points", "p"), expression=_num(0)),
-                    exp.In(this=_col("subject_id", "p"), query=exp.select("subject_id").from_("sc_local")),
+                    exp.In(this=_col("subject_id", "p"), query=exp.Subquery(this=exp.select("subject_id").from_("sc_local"))),
                 )
             )
         )

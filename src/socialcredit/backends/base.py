@@ -1,0 +1,31 @@
+"""The backend seam: a handful of hooks an engine fills in. Errors carry the SQL that failed."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import sqlglot.expressions as exp
+
+from socialcredit.compiler.dialects import Dialect
+from socialcredit.errors import SocialCreditError
+
+__all__ = ["Backend", "BackendError"]
+
+
+class BackendError(SocialCreditError):
+    """An engine failed to run a statement; ``sql`` is the statement."""
+
+    def __init__(self, message: str, sql: str) -> None:
+        super().__init__(f"{message}\n-- while running:\n{sql}")
+        self.sql = sql
+
+
+class Backend(Protocol):
+    name: str
+    dialect: Dialect
+
+    def materialize(self, name: str, query: exp.Query) -> None:
+        """Run ``query`` and keep its rows as the temporary relation ``name``."""
+
+    def count(self, name: str) -> int:
+        """Rows in relation ``name``."""

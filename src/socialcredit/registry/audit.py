@@ -1,0 +1,57 @@
+"""The audit log: every read and write, appended to a hash chain (each entry carries the previous hash)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from socialcredit.store import Store
+
+__all__ = ["AuditProblem", "append_audit", "verify_audit"]
+
+GENESIS = "0" * 64
+
+
+def _entry_hash(seq: int, at: str, actor: str, action: str, subject: str | None, detail: str, prev: str) -> str:
+    payload = json.dumps([seq, at, actor, action, subject, detail, prev], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def append_audit(store: Store, actor: str, action: str, subject_id: str | None, detail: dict[str, Any]) -> int:
+    """Append one entry; call inside the transaction of the change it records."""
+    seq = store.take_ids("audit", 1)
+    prev = store.one("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1") or GENESIS
+    at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+    digest = _entry_hash(seq, at.isoformat(), actor, action, subject_id, text, prev)
+    store.execute(
+        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [seq, at, actor, action, subject_id, text, prev, digest]
+    )
+    return seq
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    seq: int
+    message: str
+
+
+def verify_audit(store: Store) -> list[AuditProblem]:
+    """Recompute the chain; report every entry that was altered, removed or reordered."""
+    problems: list[AuditProblem] = []
+    prev = GENESIS
+    expected_seq = 1
+    for seq, at, actor, action, subject, detail, prev_hash, digest in store.execute(
+        "SELECT seq, at_time, actor, action, subject_id, detail, prev_hash, hash FROM audit_log ORDER BY seq"
+    ).fetchall():
+        if seq != expected_seq:
+            problems.append(AuditProblem(seq, f"entry {expected_seq} is missing (next entry is {seq})"))
+        if prev_hash != prev:
+            problems.append(AuditProblem(seq, f"entry {seq} does not follow the entry before it"))
+        if _entry_hash(seq, at.isoformat(), actor, action, subject, detail, prev_hash) != digest:
+            problems.append(AuditProblem(seq, f"entry {seq} was altered"))
+        prev, expected_seq = digest, seq + 1
+    return problems

@@ -1,0 +1,493 @@
+"""Ingest a batch of records (or subjects) from CSV, NDJSON or Parquet.
+
+Behaviour, as documented in docs/ingest.md:
+
+* the whole file is read into a staging table and validated first; each bad row is rejected with its
+  row number (1 = first data row), field and reason, and written to a reject file;
+* the accepted rows are committed in one transaction with the batch's own row: all of them or none;
+* re-sending a record with the same (source, record_id) and the same content changes nothing; with
+  different content it is refused unless the row says ``correction=true``, and then it becomes a new version;
+  ``withdrawn=true`` withdraws a record (a new version that no longer counts). History stays queryable.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot.expressions as exp
+
+from socialcredit.catalog import Catalog, FieldSpec, load_catalog
+from socialcredit.errors import IdentifierError, IngestError
+from socialcredit.identifiers import OrgCode, validate_subject_id
+from socialcredit.registry.audit import append_audit
+from socialcredit.store import Store
+
+__all__ = ["BASE_COLUMNS", "IngestReport", "RowError", "ingest_file"]
+
+BASE_COLUMNS = ("record_id", "subject_id", "record_type", "event_date")
+FLAG_COLUMNS = ("correction", "withdrawn")
+_TRUE = ("true", "1", "yes")
+_BOOL = ("true", "false", "1", "0", "yes", "no")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.field}: {self.message}"
+
+
+@dataclass
+class IngestReport:
+    file: str
+    source: str
+    batch_id: int | None
+    rows: int
+    accepted: int
+    unchanged: int
+    errors: list[RowError] = field(default_factory=list)
+    reject_file: str | None = None
+    kind: str = "records"
+
+    @property
+    def rejected(self) -> int:
+        return len({e.row for e in self.errors})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "source": self.source,
+            "kind": self.kind,
+            "batch_id": self.batch_id,
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "reject_file": self.reject_file,
+            "errors": [{"row": e.row, "field": e.field, "message": e.message} for e in self.errors],
+        }
+
+
+def _ident(name: str) -> str:
+    return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
+
+
+def _lit(value: str) -> str:
+    return str(exp.Literal.string(value).sql(dialect="duckdb"))
+
+
+def _stage(store: Store, path: Path) -> list[str]:
+    """Read the file into temp table ``staging`` (all text, with ``_row``); return its data columns."""
+    suffix = path.suffix.lower()
+    src = _lit(str(path))
+    if suffix == ".csv":
+        reader = f"read_csv({src}, all_varchar = true, header = true, auto_detect = true)"
+    elif suffix in (".ndjson", ".jsonl", ".json"):
+        reader = None
+    elif suffix == ".parquet":
+        reader = f"read_parquet({src})"
+    else:
+        raise IngestError(f"{path}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
+    try:
+        if reader is None:
+            objs = f"read_ndjson_objects({src})"
+            keys = store.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {objs}").fetchall()
+            columns = sorted(str(k[0]) for k in keys)
+            fields = ", ".join(f"json ->> {_lit('$.' + c)} AS {_ident(c)}" for c in columns if c.isidentifier())
+            store.execute(
+                "CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row"
+                + (f", {fields}" if fields else "")
+                + f" FROM {objs}"
+            )
+        else:
+            store.execute(
+                f"CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row, * FROM {reader}"
+            )
+    except duckdb.IOException as exc:
+        raise IngestError(f"{path}: cannot read the file: {str(exc).splitlines()[0]}") from None
+    except duckdb.Error as exc:
+        raise IngestError(f"{path}: not a readable {suffix[1:]} file: {str(exc).splitlines()[0]}") from None
+    cols = [str(r[0]) for r in store.execute("DESCRIBE staging").fetchall() if r[0] != "_row"]
+    # Every value is compared as text: numbers, dates and flags from Parquet are cast once, here.
+    casts = ", ".join(
+        f"CASE WHEN CAST({_ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({_ident(c)} AS VARCHAR)) END "
+        f"AS {_ident(c)}"
+        for c in cols
+    )
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE staging AS SELECT _row" + (f", {casts}" if casts else "") + " FROM staging"
+    )
+    return cols
+
+
+def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool) -> list[str]:
+    """SELECTs yielding (_row, field, message) for every bad value of one field of one record type."""
+    col = _ident(name)
+    scope = f"record_type = {_lit(record_type)}"
+    out: list[str] = []
+
+    def check(cond: str, message_sql: str) -> None:
+        out.append(f"SELECT _row, {_lit(name)}, {message_sql} FROM staging WHERE {scope} AND {cond}")
+
+    if not present:
+        if spec.required:
+            out.append(
+                f"SELECT _row, {_lit(name)}, {_lit(f'is required for {record_type}')} FROM staging WHERE {scope}"
+            )
+        return out
+    if spec.required:
+        check(f"{col} IS NULL", _lit(f"is required for {record_type}"))
+    shown = f"'''' || {col} || ''''"
+    if spec.type == "integer":
+        check(f"{col} IS NOT NULL AND NOT regexp_full_match({col}, '-?[0-9]{{1,15}}')",
+              f"{shown} || ' is not a whole number'")
+    elif spec.type == "number":
+        check(
+            f"{col} IS NOT NULL AND (TRY_CAST({col} AS DOUBLE) IS NULL OR NOT isfinite(TRY_CAST({col} AS DOUBLE)))",
+            f"{shown} || ' is not a number'",
+        )
+    elif spec.type == "boolean":
+        check(f"{col} IS NOT NULL AND lower({col}) NOT IN ({', '.join(map(_lit, _BOOL))})",
+              f"{shown} || ' is not true or false'")
+    elif spec.type == "date":
+        check(f"{col} IS NOT NULL AND TRY_CAST({col} AS DATE) IS NULL", f"{shown} || ' is not a date (YYYY-MM-DD)'")
+    if spec.allowed is not None:
+        allowed = ", ".join(map(_lit, spec.allowed))
+        check(f"{col} IS NOT NULL AND {col} NOT IN ({allowed})",
+              f"{shown} || {_lit(' is not allowed; allowed: ' + ', '.join(spec.allowed))}")
+    if spec.type in ("integer", "number"):
+        num = f"TRY_CAST({col} AS DOUBLE)"
+        if spec.min is not None:
+            check(f"{num} < {spec.min}", f"{shown} || {_lit(f' is below the minimum {spec.min:g}')}")
+        if spec.max is not None:
+            check(f"{num} > {spec.max}", f"{shown} || {_lit(f' is above the maximum {spec.max:g}')}")
+    return out
+
+
+def _typed(name: str, spec: FieldSpec) -> str:
+    col = _ident(name)
+    if spec.type == "integer":
+        return f"CAST({col} AS BIGINT)"
+    if spec.type == "number":
+        return f"CAST({col} AS DOUBLE)"
+    if spec.type == "boolean":
+        return f"lower({col}) IN ({', '.join(map(_lit, _TRUE))})"
+    return col  # strings, and dates kept as their ISO text
+
+
+def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list[str], today: dt.date) -> None:
+    """Fill temp table ``row_errors`` with every problem of the staged rows."""
+    allowed_types = [t for t in catalog.sources[source_id].record_types if t in catalog.record_types]
+    checks: list[str] = []
+    for col in BASE_COLUMNS:
+        checks.append(f"SELECT _row, {_lit(col)}, 'is required' FROM staging WHERE {_ident(col)} IS NULL")
+    known = ", ".join(map(_lit, catalog.record_types))
+    checks.append(
+        "SELECT _row, 'record_type', '''' || record_type || ''' is not a record type' FROM staging "
+        f"WHERE record_type IS NOT NULL AND record_type NOT IN ({known})"
+    )
+    may = ", ".join(map(_lit, allowed_types)) or "NULL"
+    checks.append(
+        "SELECT _row, 'record_type', "
+        f"{_lit(f'source {source_id} may not send ')} || record_type || "
+        f"{_lit(' (it may send: ' + ', '.join(allowed_types) + ')')} FROM staging "
+        f"WHERE record_type IN ({known}) AND record_type NOT IN ({may})"
+    )
+    checks.append(
+        "SELECT _row, 'event_date', '''' || event_date || ''' is not a date (YYYY-MM-DD)' FROM staging "
+        "WHERE event_date IS NOT NULL AND TRY_CAST(event_date AS DATE) IS NULL"
+    )
+    checks.append(
+        "SELECT _row, 'event_date', event_date || ' is in the future' FROM staging "
+        f"WHERE TRY_CAST(event_date AS DATE) > DATE {_lit(today.isoformat())}"
+    )
+    checks.append(
+        "SELECT _row, 'subject_id', 'no registered subject ''' || subject_id || "
+        "''' (subjects are registered through the civil_affairs source)' FROM staging s "
+        "WHERE subject_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM subjects x WHERE x.subject_id = s.subject_id)"
+    )
+    for name, rt in catalog.record_types.items():
+        for kind, label in (("person", "persons"), ("org", "organisations")):
+            if kind not in rt.subjects:
+                checks.append(
+                    f"SELECT s._row, 'subject_id', {_lit(f'a {name} record cannot be about {label}')} "
+                    "FROM staging s JOIN (SELECT DISTINCT subject_id, kind FROM subjects) x "
+                    f"ON x.subject_id = s.subject_id WHERE s.record_type = {_lit(name)} AND x.kind = {_lit(kind)}"
+                )
+        for fname, spec in rt.fields.items():
+            checks.extend(_field_checks(fname, spec, name, fname in cols))
+        own = set(rt.fields) | set(BASE_COLUMNS) | set(FLAG_COLUMNS)
+        for col in cols:
+            if col not in own:
+                checks.append(
+                    f"SELECT _row, {_lit(col)}, {_lit(f'is not a field of {name}')} FROM staging "
+                    f"WHERE record_type = {_lit(name)} AND {_ident(col)} IS NOT NULL"
+                )
+    for flag in FLAG_COLUMNS:
+        if flag in cols:
+            checks.append(
+                f"SELECT _row, {_lit(flag)}, '''' || {_ident(flag)} || ''' is not true or false' FROM staging "
+                f"WHERE {_ident(flag)} IS NOT NULL AND lower({_ident(flag)}) NOT IN ({', '.join(map(_lit, _BOOL))})"
+            )
+    checks.append(
+        "SELECT _row, 'record_id', '''' || record_id || ''' appears more than once in this file (first at row ' "
+        "|| first_row || ')' FROM (SELECT _row, record_id, min(_row) OVER (PARTITION BY record_id) AS first_row "
+        "FROM staging WHERE record_id IS NOT NULL) WHERE _row > first_row"
+    )
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM ("
+        + " UNION ALL ".join(checks)
+        + ") AS e(_row, field, message)"
+    )
+
+
+def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[str]) -> None:
+    """Typed, hashed candidate rows for the valid staged rows, compared with what the store holds."""
+    attrs_cases = []
+    for name, rt in catalog.record_types.items():
+        parts = ", ".join(
+            f"{_lit(f)}, {_typed(f, spec)}" for f, spec in sorted(rt.fields.items()) if f in cols
+        )
+        obj = f"json_object({parts})" if parts else "json_object()"
+        attrs_cases.append(f"WHEN {_lit(name)} THEN CAST({obj} AS VARCHAR)")
+    attrs = "CASE record_type " + " ".join(attrs_cases) + " END"
+    flag = {f: (f"coalesce(lower({_ident(f)}) IN ('true', '1', 'yes'), false)" if f in cols else "false")
+            for f in FLAG_COLUMNS}
+    store.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE candidates AS
+        WITH typed AS (
+            SELECT _row, record_id, subject_id, record_type, CAST(event_date AS DATE) AS event_date,
+                   {attrs} AS attrs, {flag['correction']} AS is_correction, {flag['withdrawn']} AS withdrawn
+            FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
+        ), latest AS (
+            SELECT record_id, version, content_hash, withdrawn
+            FROM records WHERE source_id = {_lit(source_id)}
+            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
+        )
+        SELECT t.*, md5(t.subject_id || '|' || t.record_type || '|' || CAST(t.event_date AS VARCHAR) || '|'
+                        || t.attrs) AS content_hash,
+               l.version AS prev_version, l.content_hash AS prev_hash, l.withdrawn AS prev_withdrawn
+        FROM typed t LEFT JOIN latest l USING (record_id)
+        """
+    )
+    store.execute(
+        """
+        INSERT INTO row_errors
+        SELECT _row, 'record_id', '''' || record_id || ''' was already received with different content; '
+               || 'send it with correction=true to correct it'
+        FROM candidates WHERE prev_version IS NOT NULL AND NOT is_correction AND NOT withdrawn
+          AND content_hash <> prev_hash AND NOT prev_withdrawn
+        UNION ALL
+        SELECT _row, 'record_id', 'nothing to ' || CASE WHEN withdrawn THEN 'withdraw' ELSE 'correct' END
+               || ': ''' || record_id || ''' was never received from this source'
+        FROM candidates WHERE prev_version IS NULL AND (is_correction OR withdrawn)
+        UNION ALL
+        SELECT _row, 'record_id', '''' || record_id || ''' was withdrawn; only a correction can bring it back'
+        FROM candidates WHERE prev_withdrawn AND NOT is_correction AND NOT withdrawn
+        """
+    )
+
+
+def _write_rejects(store: Store, path: Path, errors: list[RowError], cols: list[str]) -> None:
+    rows = {
+        r[0]: r[1:]
+        for r in store.execute(
+            "SELECT _row" + "".join(f", {_ident(c)}" for c in cols) + " FROM staging "
+            "WHERE _row IN (SELECT _row FROM row_errors) ORDER BY _row"
+        ).fetchall()
+    }
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["row", "field", "error", *cols])
+        for e in errors:
+            out.writerow([e.row, e.field, e.message, *rows.get(e.row, ())])
+
+
+def _collect_errors(store: Store) -> list[RowError]:
+    return [
+        RowError(int(r[0]), str(r[1]), str(r[2]))
+        for r in store.execute("SELECT DISTINCT * FROM row_errors ORDER BY 1, 2, 3").fetchall()
+    ]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest_file(
+    store: Store,
+    path: Path | str,
+    source_id: str,
+    *,
+    reject_path: Path | str | None = None,
+    actor: str = "cli",
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+    catalog: Catalog | None = None,
+) -> IngestReport:
+    """Validate and commit one batch; rows with errors are rejected and written to the reject file."""
+    catalog = catalog or load_catalog()
+    path = Path(path)
+    today = today or dt.date.today()
+    if source_id not in catalog.sources:
+        raise IngestError(f"unknown source {source_id!r}; known sources: {', '.join(catalog.sources)}")
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    step = progress or (lambda _stage, _done, _total: None)
+    step("reading", 0, 3)
+    cols = _stage(store, path)
+    n_rows = int(store.one("SELECT count(*) FROM staging"))
+    is_subjects = "record_type" not in cols and "subject" in catalog.sources[source_id].record_types
+    if is_subjects:
+        return _ingest_subjects(store, path, source_id, cols, n_rows, reject_path, actor, today, catalog, step)
+    missing = [c for c in BASE_COLUMNS if c not in cols]
+    if missing:
+        raise IngestError(f"{path}: the file has no column {', '.join(map(repr, missing))}; "
+                          f"a record needs {', '.join(BASE_COLUMNS)}")
+    step("validating", 1, 3)
+    _validate_records(store, catalog, source_id, cols, today)
+    _prepare_records(store, catalog, source_id, cols)
+    errors = _collect_errors(store)
+    step("committing", 2, 3)
+    report = IngestReport(str(path), source_id, None, n_rows, 0, 0, errors)
+    with store.transaction():
+        new = "FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors) AND NOT (prev_version IS NOT NULL " \
+              "AND content_hash = prev_hash AND NOT withdrawn AND NOT prev_withdrawn AND NOT is_correction)"
+        n_new = int(store.one(f"SELECT count(*) {new}"))
+        n_valid = int(store.one("SELECT count(*) FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors)"))
+        report.accepted, report.unchanged = n_new, n_valid - n_new
+        batch_id = store.take_ids("batch", 1)
+        first = store.take_ids("seq", n_new) if n_new else 0
+        store.execute(
+            f"""INSERT INTO records
+            SELECT ? + row_number() OVER (ORDER BY _row) - 1, ?, record_id, coalesce(prev_version, 0) + 1,
+                   subject_id, record_type, event_date, attrs, content_hash, is_correction, withdrawn, ?, now()
+            {new}""",
+            [first, source_id, batch_id],
+        )
+        store.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
+            [batch_id, source_id, path.name, _sha256(path), n_rows, report.accepted, report.unchanged,
+             report.rejected],
+        )
+        append_audit(store, actor, "ingest", None,
+                     {"batch_id": batch_id, "source": source_id, "file": path.name, "accepted": report.accepted,
+                      "unchanged": report.unchanged, "rejected": report.rejected})
+    report.batch_id = batch_id
+    if errors:
+        rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
+        _write_rejects(store, rp, errors, cols)
+        report.reject_file = str(rp)
+    step("done", 3, 3)
+    return report
+
+
+_SUBJECT_COLUMNS = ("subject_id", "name", "district", "profession")
+
+
+def _ingest_subjects(
+    store: Store, path: Path, source_id: str, cols: list[str], n_rows: int, reject_path: Path | str | None,
+    actor: str, today: dt.date, catalog: Catalog, step: Progress,
+) -> IngestReport:
+    """Register or update subjects; identifiers are validated one by one for exact messages."""
+    if "subject_id" not in cols or "name" not in cols:
+        raise IngestError(f"{path}: a subjects file needs the columns subject_id and name "
+                          f"(and may have district, profession); a records file needs record_type")
+    step("validating", 1, 3)
+    present = [c for c in _SUBJECT_COLUMNS if c in cols]
+    rows = store.execute(
+        "SELECT _row, " + ", ".join(_ident(c) for c in present) + " FROM staging ORDER BY _row"
+    ).fetchall()
+    latest = {
+        r[0]: r[1:]
+        for r in store.execute(
+            "SELECT subject_id, name, district, profession FROM subjects "
+            "QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1"
+        ).fetchall()
+    }
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    accepted: list[tuple[Any, ...]] = []
+    unchanged = 0
+    professions = set(catalog.professions)
+    for raw in rows:
+        row = dict(zip(("_row", *present), raw, strict=True))
+        n = int(row["_row"])
+        row_errors: list[RowError] = []
+        sid = row.get("subject_id")
+        parsed = None
+        if sid is None:
+            row_errors.append(RowError(n, "subject_id", "is required"))
+        else:
+            try:
+                parsed = validate_subject_id(sid, today=today)
+            except IdentifierError as exc:
+                row_errors.append(RowError(n, "subject_id", str(exc)))
+        if not row.get("name"):
+            row_errors.append(RowError(n, "name", "is required"))
+        prof = row.get("profession")
+        if prof is not None and prof not in professions:
+            row_errors.append(RowError(n, "profession", f"'{prof}' is not a profession of the catalog"))
+        for extra in (c for c in cols if c not in _SUBJECT_COLUMNS and row.get(c) is not None):
+            row_errors.append(RowError(n, extra, "is not a field of a subject"))
+        if parsed is not None and parsed.number in seen:
+            row_errors.append(RowError(n, "subject_id", f"appears more than once in this file (first at row "
+                                                        f"{seen[parsed.number]})"))
+        if row_errors or parsed is None:
+            errors.extend(row_errors)
+            continue
+        seen[parsed.number] = n
+        values = (row.get("name"), row.get("district"), prof)
+        if latest.get(parsed.number) == values:
+            unchanged += 1
+            continue
+        if isinstance(parsed, OrgCode):
+            accepted.append((parsed.number, "org", *values[:1], None, None, parsed.region_code, *values[1:]))
+        else:
+            accepted.append((parsed.number, "person", values[0], parsed.birth_date, parsed.sex,
+                             parsed.region_code, *values[1:]))
+    step("committing", 2, 3)
+    report = IngestReport(str(path), source_id, None, n_rows, len(accepted), unchanged, errors, kind="subjects")
+    with store.transaction():
+        batch_id = store.take_ids("batch", 1)
+        if accepted:
+            first = store.take_ids("seq", len(accepted))
+            store.con.executemany(
+                "INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                [(first + i, *a, batch_id) for i, a in enumerate(accepted)],
+            )
+        store.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
+            [batch_id, source_id, path.name, _sha256(path), n_rows, len(accepted), unchanged, report.rejected],
+        )
+        append_audit(store, actor, "ingest_subjects", None,
+                     {"batch_id": batch_id, "file": path.name, "accepted": len(accepted),
+                      "unchanged": unchanged, "rejected": report.rejected})
+    report.batch_id = batch_id
+    if errors:
+        store.execute("CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM (VALUES (0, '', '')) "
+                      "AS e(_row, field, message) WHERE false")
+        store.con.executemany("INSERT INTO row_errors VALUES (?, ?, ?)", [(e.row, e.field, e.message)
+                                                                          for e in errors])
+        rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
+        _write_rejects(store, rp, errors, cols)
+        report.reject_file = str(rp)
+    step("done", 3, 3)
+    return report

@@ -1,0 +1,58 @@
+"""Published policies: every score run names a policy version that is stored, text and hash, for good."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from socialcredit.errors import NotFoundError, PolicyError
+from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, load_policy, parse_policy
+from socialcredit.registry.audit import append_audit
+from socialcredit.store import Store
+
+__all__ = ["get_policy", "publish_policy", "resolve_policy"]
+
+
+def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bool:
+    """Store a policy version; True if new. The same id and version with other content is refused."""
+    p = loaded.policy
+    row = store.one("SELECT sha256 FROM policies WHERE policy_id = ? AND version = ?", [p.id, p.version])
+    if row == loaded.sha256:
+        return False
+    if row is not None:
+        raise PolicyError([f"{loaded.origin}: policy {p.id} version {p.version} was already published with "
+                           "different content; give the changed policy a new version"])
+    with store.transaction():
+        store.execute("INSERT INTO policies VALUES (?, ?, ?, ?, now())", [p.id, p.version, loaded.sha256, loaded.text])
+        append_audit(store, actor, "publish_policy", None, {"policy": p.id, "version": p.version,
+                                                             "sha256": loaded.sha256})
+    return True
+
+
+def get_policy(store: Store, policy_id: str, version: str | None = None) -> LoadedPolicy:
+    """A published policy (the latest version unless one is named)."""
+    if version is None:
+        row = store.execute(
+            "SELECT version, text FROM policies WHERE policy_id = ? ORDER BY published_at DESC LIMIT 1", [policy_id]
+        ).fetchone()
+    else:
+        row = store.execute(
+            "SELECT version, text FROM policies WHERE policy_id = ? AND version = ?", [policy_id, version]
+        ).fetchone()
+    if row is None:
+        what = f"policy {policy_id!r}" + (f" version {version!r}" if version else "")
+        raise NotFoundError(f"no published {what}")
+    return parse_policy(str(row[1]), f"{policy_id}@{row[0]}")
+
+
+def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
+    """A policy by file path, by shipped id (published on first use), or by published id."""
+    path = Path(ref)
+    if ref.endswith((".yaml", ".yml")) or path.is_file():
+        loaded = load_policy(path)
+        publish_policy(store, loaded, actor)
+        return loaded
+    if ref in BUILTIN_POLICIES:
+        loaded = builtin_policy(ref)
+        publish_policy(store, loaded, actor)
+        return loaded
+    return get_policy(store, ref)
