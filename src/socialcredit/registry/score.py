@@ -43,15 +43,17 @@ class RunSummary:
         return {**self.__dict__, "as_of": self.as_of.isoformat()}
 
 
-def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int) -> None:
-    """Build ``sc_records`` and ``sc_subjects`` as they stood at ``watermark``."""
+def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_id: str | None = None) -> None:
+    """Build ``sc_records`` and ``sc_subjects`` as they stood at ``watermark`` (for one subject, if named)."""
+    only = "AND subject_id = $s" if subject_id is not None else ""
+    params: dict[str, object] = {"w": watermark} | ({"s": subject_id} if subject_id is not None else {})
     store.execute(
-        """CREATE OR REPLACE TEMP TABLE sc_records AS
+        f"""CREATE OR REPLACE TEMP TABLE sc_records AS
         SELECT subject_id, record_key, record_type, event_date, attrs FROM (
             SELECT *, row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
-            FROM records WHERE record_key <= ?
+            FROM records WHERE record_key <= $w {only}
         ) WHERE rn = 1 AND NOT withdrawn""",
-        [watermark],
+        params,
     )
     consent_cols = "".join(
         f", coalesce(c.{_consent_col(cat)}, false) AS {_consent_col(cat)}" for cat in loaded.policy.consent.categories
@@ -73,9 +75,9 @@ def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int) -> None:
         f"""CREATE OR REPLACE TEMP TABLE sc_subjects AS
         SELECT s.subject_id, s.kind, s.profession, s.birth_date{consent_cols} FROM (
             SELECT *, row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) AS rn
-            FROM subjects WHERE seq <= $w
+            FROM subjects WHERE seq <= $w {only}
         ) s {consents} WHERE s.rn = 1""",
-        {"w": watermark},
+        params,
     )
 
 

@@ -1,0 +1,357 @@
+"""The command line: tables for people, --json for scripts. Every command calls the registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from socialcredit.errors import SocialCreditError
+from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
+
+app = typer.Typer(help="socialcredit: an accountable credit registry.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+policy_app = typer.Typer(help="Check and explain policies.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("socialcredit")
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: en or zh.")]
+
+
+def _json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def _store(db: Path, create: bool = False) -> Iterator[Store]:
+    store = open_store(db, create=create)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    if not enabled or not err.is_terminal:
+        yield lambda _s, _d, _t: None
+        return
+    with Progress(TextColumn(label + " [bold]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("", total=1)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        yield update
+
+
+def _date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise SocialCreditError(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None
+
+
+@app.command()
+def init(db: DbOpt = DEFAULT_DB) -> None:
+    """Create a store (encrypted when $SOCIALCREDIT_DB_KEY is set)."""
+    if db.exists():
+        raise SocialCreditError(f"{db} exists already; choose another --db or remove it")
+    with _store(db, create=True) as store:
+        if store.encrypted:
+            out.print(f"Created an encrypted store (AES-GCM) at {db}.")
+        else:
+            out.print(f"[bold yellow]Created an UNENCRYPTED store at {db}.[/] It will hold personal data: "
+                      f"set {KEY_ENV} to a secret key before `init` to encrypt it.")
+
+
+class ListName(str, Enum):
+    blacklist = "blacklist"
+    redlist = "redlist"
+    top = "top"
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet file.")],
+    source: Annotated[str, typer.Option("--source", help="The furnisher sending the file.")],
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.")] = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a batch; commit the good rows atomically, report and write the rejected ones."""
+    from socialcredit.registry.ingest import ingest_file
+
+    with _store(db) as store, _progress(f"ingest {file.name}", not as_json) as step:
+        report = ingest_file(store, file, source, reject_path=rejects, progress=step)
+    if as_json:
+        _json(report.as_dict())
+        return
+    out.print(f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
+              f"[red]{report.rejected} rejected[/] (batch {report.batch_id})")
+    for e in report.errors[:20]:
+        out.print(f"  {file}: {e}")
+    if len(report.errors) > 20:
+        out.print(f"  … and {len(report.errors) - 20} more")
+    if report.reject_file:
+        out.print(f"Rejected rows written to {report.reject_file}")
+
+
+@app.command()
+def score(
+    policy: Annotated[str, typer.Option(help="Shipped policy id, published id, or a policy file.")] = "beijing",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of this date (default today).")] = None,
+    incremental: Annotated[bool, typer.Option(help="Rescore only subjects whose inputs changed.")] = False,
+    rerun: Annotated[int | None, typer.Option(help="Reproduce a past run exactly.")] = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every subject under a policy: points, tier, rank, percentile, lists and reasons."""
+    from socialcredit.registry import score as scoring
+    from socialcredit.registry.policies import resolve_policy
+
+    with _store(db) as store, _progress("score", not as_json) as step:
+        if rerun is not None:
+            summary = scoring.rerun(store, rerun)
+        else:
+            loaded = resolve_policy(store, policy)
+            summary = scoring.score(store, loaded, _date(as_of), incremental=incremental, progress=step)
+    if as_json:
+        _json(summary.as_dict())
+        return
+    lists = ", ".join(f"{k} {v}" for k, v in sorted(summary.list_counts.items())) or "no list entries"
+    out.print(f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
+              f"({summary.mode}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}.")
+
+
+@app.command()
+def show(
+    subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
+    policy: Annotated[list[str] | None, typer.Option(help="Only these policies.")] = None,
+    lang: LangOpt = "en",
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """A subject's file: scores, reasons, lists, records with their contribution, inquiries."""
+    from socialcredit.registry.report import subject_report
+
+    with _store(db) as store:
+        report = subject_report(store, subject, policy_ids=policy, lang=lang)
+    if as_json:
+        _json(report)
+        return
+    s = report["subject"]
+    out.print(f"[bold]{s['name']}[/] {s['subject_id']} ({s['kind']}, {s['profession'] or '-'}, "
+              f"{s['district'] or '-'})")
+    for sc in report["scores"]:
+        lists = ", ".join(f"{x['list']} ({x['reason']})" for x in sc["lists"]) or "none"
+        out.print(f"\n[bold]{sc['policy']} {sc['policy_version']}[/] run {sc['run_id']} as of {sc['as_of']}: "
+                  f"score [bold]{sc['score']}[/], tier [bold]{sc['tier']}[/], rank {sc['rank']} of {sc['of']}, "
+                  f"percentile {sc['percentile']}; lists: {lists}")
+        dims = Table("dimension", "points", "cap", title=None, box=None)
+        for d in sc["dimensions"]:
+            dims.add_row(d["name"], f"{d['points']:g}", f"{d['min'] if d['min'] is not None else ''}"
+                         f"…{d['max'] if d['max'] is not None else ''}")
+        out.print(dims)
+        reasons = Table("#", "code", "reason", "points", "what would change it", box=None)
+        for i, r in enumerate(sc["reasons"], 1):
+            reasons.add_row(str(i), r["code"], r["text"], "" if r["points"] is None else f"{r['points']:+g}",
+                            r["advice"] or "")
+        out.print(reasons)
+    recs = Table("date", "source", "record", "type", "fields", "status", "contribution", title="records", box=None)
+    for r in report["records"]:
+        contrib = "; ".join(f"{pid}: " + ", ".join(f"{h['rule_id']} {h['points']:+g}" for h in hits)
+                            for pid, hits in r["contribution"].items())
+        fields = ", ".join(f"{k}={v}" for k, v in r["fields"].items() if v is not None)
+        recs.add_row(r["event_date"], r["source"], f"{r['record_id']} v{r['version']}", r["record_type"], fields,
+                     r["status"], contrib)
+    out.print(recs)
+    inq = Table("when", "who", "service", "purpose", "outcome", title="inquiries about this subject", box=None)
+    for q in report["inquiries"]:
+        inq.add_row(q["asked_at"], q["requester"], q["service"], q["purpose"], q["outcome"])
+    out.print(inq if report["inquiries"] else "No inquiries about this subject.")
+
+
+@app.command()
+def decide(
+    subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
+    service: Annotated[str, typer.Argument(help="Service id, e.g. high_speed_rail.")],
+    purpose: Annotated[str, typer.Option(help="Why the decision is asked (required).")],
+    policy: Annotated[str | None, typer.Option(help="Policy whose latest run decides.")] = None,
+    requester: Annotated[str, typer.Option(help="Who asks.")] = "cli",
+    lang: LangOpt = "en",
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """May this subject have this service? Granted or refused, with reasons; logged as an inquiry."""
+    from socialcredit.registry.decide import decide as decide_
+
+    with _store(db) as store:
+        d = decide_(store, subject, service, purpose, requester=requester, policy_id=policy, lang=lang)
+    if as_json:
+        _json(d.as_dict())
+        return
+    verdict = "[bold green]GRANTED[/]" if d.granted else "[bold red]REFUSED[/]"
+    out.print(f"{service} for {subject}: {verdict} (policy {d.policy_id} {d.policy_version}, run {d.run_id}, "
+              f"score {d.score}, tier {d.tier}, inquiry {d.inquiry_id})")
+    if d.refusal:
+        out.print(d.refusal)
+    for i, r in enumerate(d.reasons, 1):
+        pts = "" if r.points is None else f" ({r.points:+g})"
+        out.print(f"  {i}. [{r.code}] {r.text}{pts}" + (f" — {r.advice}" if r.advice else ""))
+
+
+@app.command("list")
+def list_(
+    which: Annotated[ListName, typer.Argument(help="blacklist, redlist or top.")],
+    policy: Annotated[str | None, typer.Option(help="Policy (default: latest run).")] = None,
+    limit: Annotated[int, typer.Option(help="How many rows.")] = 50,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run."""
+    from socialcredit.registry.report import list_members, top_subjects
+
+    with _store(db) as store:
+        rows = (top_subjects(store, policy_id=policy, limit=limit) if which is ListName.top
+                else list_members(store, which.value, policy_id=policy, limit=limit))
+    if as_json:
+        _json(rows)
+        return
+    if not rows:
+        out.print(f"No one on the {which.value}.")
+        return
+    table = Table(*rows[0].keys(), box=None)
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r.values()))
+    out.print(table)
+
+
+@app.command()
+def consent(
+    subject: Annotated[str, typer.Argument(help="Identity number.")],
+    category: Annotated[str, typer.Argument(help="Data category, e.g. commercial.")],
+    grant: Annotated[bool, typer.Option("--grant/--withdraw", help="Opt in or out.")] = True,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Record a resident's consent (or its withdrawal) for a data category; effective at the next run."""
+    from socialcredit.registry.consent import set_consent
+
+    with _store(db) as store:
+        set_consent(store, subject, category, grant)
+    out.print(f"{subject}: consent to {category} {'granted' if grant else 'withdrawn'}; effective at the next run.")
+
+
+@app.command()
+def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Score runs: policy version, as-of date, watermark, mode."""
+    with _store(db) as store:
+        rows = store.rows("SELECT run_id, policy_id, policy_version, as_of, mode, base_run_id, watermark, "
+                          "n_subjects, n_rescored, finished_at FROM score_runs ORDER BY run_id")
+    if as_json:
+        _json(rows)
+        return
+    table = Table("run", "policy", "version", "as of", "mode", "base", "watermark", "subjects", "computed", box=None)
+    for r in rows:
+        table.add_row(*(str(r[k]) if r[k] is not None else "" for k in list(r)[:9]))
+    out.print(table)
+
+
+@policy_app.command("check")
+def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
+    """Validate a policy file; every problem names file, line and rule."""
+    from socialcredit.policy import load_policy
+
+    loaded = load_policy(file)
+    p = loaded.policy
+    out.print(f"{file}: policy {p.id} version {p.version} is valid: {len(p.rules)} rules, {len(p.lists)} lists, "
+              f"{len(p.services)} services (sha256 {loaded.sha256[:12]}).")
+
+
+@policy_app.command("explain")
+def policy_explain(
+    policy: Annotated[str, typer.Argument(help="Shipped policy id or a policy file.")],
+    lang: LangOpt = "en",
+) -> None:
+    """The rule table of a policy in plain language."""
+    from socialcredit.policy import builtin_policy, load_policy
+    from socialcredit.policy.explain import explain_policy
+
+    loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
+    out.print(explain_policy(loaded, lang), markup=False, highlight=False)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
+    """Recompute the hash chain; name every altered, removed or reordered entry."""
+    from socialcredit.registry.audit import verify_audit
+
+    with _store(db) as store:
+        problems = verify_audit(store)
+        n = store.one("SELECT count(*) FROM audit_log")
+    if problems:
+        for p in problems:
+            out.print(f"[red]{p.message}[/]")
+        raise typer.Exit(1)
+    out.print(f"The audit log is intact: {n} entries.")
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option("--db", help="Store to build.")] = Path("socialcredit-demo.duckdb"),
+    residents: Annotated[int, typer.Option(help="Residents in the example city.")] = 300,
+) -> None:
+    """The main job: build an example Beijing, ingest it, score it under both policies, and summarise."""
+    from socialcredit.demo import run_demo
+
+    run_demo(db, residents=residents, console=out)
+
+
+def main() -> None:
+    """Entry point: known errors print a plain message (exit 2); nothing prints a stack trace."""
+    logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
+    try:
+        app(standalone_mode=False)
+    except SocialCreditError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no stack trace reaches a user
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
+            traceback.print_exc(file=fh)
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. Details were written to {fh.name}; "
+                  "please report it.")
+        sys.exit(3)

@@ -1,0 +1,84 @@
+"""A policy's rule table in plain language, for operators and for the people it scores."""
+
+from __future__ import annotations
+
+from socialcredit.catalog import load_catalog
+from socialcredit.policy.load import LoadedPolicy
+from socialcredit.policy.model import Rule
+
+__all__ = ["explain_policy", "explain_rule"]
+
+
+def explain_rule(rule: Rule, lang: str = "en") -> str:
+    """One rule as a sentence, e.g. 'tax.late: −10 points (financial) for each tax payment where ...'."""
+    cat = load_catalog()
+    rt = cat.record_types[rule.record_type].name.get(lang)
+    sign = f"{rule.points:+g}"
+    if lang == "zh":
+        per = {"occurrence": "每条", "month": "每月", "quarter": "每季度", "year": "每年"}[rule.per]
+        parts = [f"{rule.id}：{per}{rt}记录{sign}分（{rule.dimension}）"]
+        if rule.when:
+            parts.append(f"条件：{rule.when}")
+        if rule.professions:
+            parts.append(f"仅适用于：{'、'.join(rule.professions)}")
+        if rule.decay:
+            parts.append(f"每{rule.decay.half_life_days}天减半")
+        if rule.window_days:
+            parts.append(f"只计{rule.window_days}天内")
+        if rule.expires_after_days:
+            parts.append(f"{rule.expires_after_days}天后失效")
+        if rule.cap:
+            parts.append(f"最多{rule.cap:g}分")
+        parts.append(f"理由：{rule.reason.zh}（{rule.reason.code}）")
+        return "；".join(parts) + "。"
+    per = {"occurrence": "each", "month": "each month with a", "quarter": "each quarter with a",
+           "year": "each year with a"}[rule.per]
+    parts = [f"{rule.id}: {sign} points ({rule.dimension}) for {per} {rt} record"]
+    if rule.when:
+        parts.append(f"where {rule.when}")
+    if rule.professions:
+        parts.append(f"only for {', '.join(rule.professions)}")
+    if rule.decay:
+        parts.append(f"halving every {rule.decay.half_life_days} days")
+    if rule.window_days:
+        parts.append(f"counting the last {rule.window_days} days only")
+    if rule.expires_after_days:
+        parts.append(f"expiring after {rule.expires_after_days} days")
+    if rule.cap:
+        parts.append(f"at most {rule.cap:g} points in all")
+    return ", ".join(parts) + f". Reason given: \"{rule.reason.en}\" ({rule.reason.code})."
+
+
+def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
+    p = loaded.policy
+    en = lang != "zh"
+    lines = [f"{p.name.get(lang)} — {p.id} {p.version} (sha256 {loaded.sha256[:12]})"]
+    if p.description:
+        lines.append(p.description.get(lang))
+    lines.append(
+        (f"Everyone starts at {p.scale.base} points; scores run from {p.scale.min} to {p.scale.max}.")
+        if en else f"初始{p.scale.base}分，分数范围{p.scale.min}至{p.scale.max}。"
+    )
+    lines.append(("Tiers: " if en else "等级：") + ", ".join(f"{t.id} ≥ {t.min}" for t in sorted(p.tiers, key=lambda t: -t.min)))
+    for d in p.dimensions:
+        cap = f"{d.min if d.min is not None else '−∞'} … {d.max if d.max is not None else '+∞'}"
+        lines.append(f"\n{d.name.get(lang)} ({d.id}), " + ("capped at " if en else "上下限 ") + cap)
+        for r in p.rules:
+            if r.dimension == d.id:
+                lines.append("  • " + explain_rule(r, lang))
+    if p.consent.categories:
+        cats = ", ".join(p.consent.categories)
+        when = p.consent.mandatory_from.isoformat() if p.consent.mandatory_from else ("never" if en else "无")
+        lines.append(f"\nData needing consent: {cats}; enrollment mandatory from {when}." if en
+                     else f"\n需同意的数据类别：{cats}；强制纳入日期：{when}。")
+    for lst in p.lists:
+        lines.append(f"\n{lst.name.get(lang)} ({lst.id}):")
+        for c in lst.criteria:
+            cond = c.when if c.when else f"a {c.record.record_type} record" + (
+                f" where {c.record.when}" if c.record and c.record.when else "") if c.record else ""
+            lines.append(f"  • {c.id}: {cond} — {c.reason.text(lang)}")
+    if p.services:
+        lines.append("\nServices:" if en else "\n服务：")
+        for s in p.services:
+            lines.append(f"  • {s.name.get(lang)} ({s.id}): " + ("granted if " if en else "准予条件 ") + s.grant_if)
+    return "\n".join(lines)

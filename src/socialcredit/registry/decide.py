@@ -1,0 +1,214 @@
+"""Decisions: may this subject have this service? Granted or refused, with at most four ranked reasons and
+what would change the outcome. Every decision is logged as an inquiry the subject can see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from socialcredit.errors import DecisionError, NotFoundError
+from socialcredit.policy import LoadedPolicy, expr
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.policies import get_policy
+from socialcredit.store import Store
+
+__all__ = ["MAX_REASONS", "Decision", "Reason", "decide", "run_for_service", "subject_result"]
+
+MAX_REASONS = 4
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One principal reason: a stable code, a plain text, its effect in points, and what would change it."""
+
+    code: str
+    text: str
+    points: float | None = None
+    advice: str | None = None
+    source: str = "score"  # score | list | condition
+
+
+@dataclass
+class Decision:
+    subject_id: str
+    service: str
+    purpose: str
+    granted: bool
+    policy_id: str
+    policy_version: str
+    run_id: int
+    score: int
+    tier: str
+    lists: list[str]
+    reasons: list[Reason] = field(default_factory=list)
+    refusal: str | None = None
+    inquiry_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[str, Any]:
+    """The latest finished run of ``policy_id`` (or of the newest policy that offers ``service``)."""
+    runs = store.rows(
+        "SELECT * FROM score_runs WHERE finished_at IS NOT NULL"
+        + (" AND policy_id = ?" if policy_id else "")
+        + " ORDER BY run_id DESC",
+        [policy_id] if policy_id else [],
+    )
+    for run in runs:
+        loaded = get_policy(store, run["policy_id"], run["policy_version"])
+        if any(s.id == service for s in loaded.policy.services):
+            return run
+    if not runs:
+        raise NotFoundError("no score run yet" + (f" for policy {policy_id}" if policy_id else ""))
+    raise NotFoundError(f"no scored policy offers the service {service!r}")
+
+
+def subject_result(store: Store, run_id: int, subject_id: str) -> dict[str, Any]:
+    rows = store.rows("SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [run_id, subject_id])
+    if not rows:
+        known = store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id])
+        if not known:
+            raise NotFoundError(f"no registered subject {subject_id!r}")
+        raise NotFoundError(f"subject {subject_id} was not scored in run {run_id}")
+    return rows[0]
+
+
+def facts_of(loaded: LoadedPolicy, result: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
+    """The subject facts a service condition sees, as Python values."""
+    p = loaded.policy
+    facts: dict[str, Any] = {
+        "score": result["score"],
+        "total": result["total"],
+        "tier": result["tier"],
+        "rank": result["rank"],
+        "percentile": result["percentile"],
+        "age": result["age"],
+        "kind": result["kind"],
+        "profession": result["profession"],
+        "last_negative_days": (as_of - result["last_negative"]).days if result["last_negative"] else None,
+    }
+    for d, value in zip(p.dimensions, result["dims"], strict=True):
+        facts[d.id] = value
+    for lst in p.lists:
+        facts[lst.id] = lst.id in result["lists"]
+    return facts
+
+
+def _failed_parts(node: expr.Node, facts: dict[str, Any], ranks: dict[str, int]) -> list[expr.Node]:
+    """The atomic conditions that make a refused service condition false."""
+    if expr.evaluate(node, facts, tier_rank=ranks) is True:
+        return []
+    if isinstance(node, expr.Binary) and node.op == "and":
+        return _failed_parts(node.left, facts, ranks) + _failed_parts(node.right, facts, ranks)
+    return [node]
+
+
+def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, lang: str) -> list[Reason]:
+    p = loaded.policy
+    if isinstance(node, expr.Unary) and node.op == "not" and isinstance(node.operand, expr.Name):
+        name = node.operand.name
+        lst = next((x for x in p.lists if x.id == name), None)
+        if lst is not None:
+            return []  # explained by the list's own criteria
+    if isinstance(node, expr.Name):
+        lst = next((x for x in p.lists if x.id == node.name), None)
+        if lst is not None:
+            en, zh = f"not on the {lst.name.en}", f"未列入{lst.name.zh}"
+            return [Reason("NOT_ON_" + lst.id.upper(), en if lang == "en" else zh, source="condition")]
+    if isinstance(node, expr.Binary) and isinstance(node.left, expr.Name) and isinstance(node.right, expr.Lit):
+        name, want = node.left.name, node.right.value
+        have = facts.get(name)
+        gap = ""
+        if isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
+            short = want - have + (1 if node.op == ">" else 0)
+            gap = f" ({short:g} points short)" if lang == "en" else f"（差{short:g}分）"
+        en = f"needs {name} {node.op} {want}; this subject's {name} is {have}{gap}"
+        zh = f"要求 {name} {node.op} {want}；当前 {name} 为 {have}{gap}"
+        return [Reason("CONDITION_" + name.upper(), en if lang == "en" else zh, source="condition")]
+    return [Reason("CONDITION", ("condition not met" if lang == "en" else "条件不满足"), source="condition")]
+
+
+def explain(store: Store, loaded: LoadedPolicy, run_id: int, subject_id: str, result: dict[str, Any],
+            lang: str, service: str | None = None, as_of: dt.date | None = None) -> list[Reason]:
+    """Ranked reasons: for a refusal, list criteria and unmet conditions first, then score reasons."""
+    p = loaded.policy
+    reasons: list[Reason] = []
+    if service is not None and as_of is not None:
+        node = loaded.condition(f"service:{service}")
+        assert node is not None
+        facts = facts_of(loaded, result, as_of)
+        ranks = {t: len(p.tiers) - i for i, t in enumerate(p.tier_ids())}
+        failed = _failed_parts(node, facts, ranks)
+        blocking_lists = {
+            part.operand.name
+            for part in failed
+            if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name)
+        }
+        for row in store.rows(
+            "SELECT list_id, criterion_id FROM run_list_entries WHERE run_id = ? AND subject_id = ? ORDER BY 1, 2",
+            [run_id, subject_id],
+        ):
+            if row["list_id"] in blocking_lists:
+                c = p.criterion(row["list_id"], row["criterion_id"])
+                reasons.append(Reason(c.reason.code, c.reason.text(lang), None,
+                                      c.advice.get(lang) if c.advice else None, "list"))
+        for part in failed:
+            reasons.extend(_explain_part(part, facts, loaded, lang))
+    for row in store.rows(
+        "SELECT rule_id, points FROM run_reasons WHERE run_id = ? AND subject_id = ? ORDER BY position",
+        [run_id, subject_id],
+    ):
+        try:
+            rule = p.rule(row["rule_id"])
+        except KeyError:  # pragma: no cover - runs keep their policy version
+            continue
+        # A refusal is explained by what lowered the score; a grant by everything that counted.
+        if service is not None and reasons and row["points"] > 0:
+            continue
+        reasons.append(Reason(rule.reason.code, rule.reason.text(lang), round(float(row["points"]), 2),
+                              rule.advice.get(lang) if rule.advice else None, "score"))
+    return reasons[:MAX_REASONS]
+
+
+def decide(
+    store: Store,
+    subject_id: str,
+    service: str,
+    purpose: str,
+    *,
+    requester: str = "cli",
+    policy_id: str | None = None,
+    lang: str = "en",
+) -> Decision:
+    """Grant or refuse ``service`` to ``subject_id`` from the latest score run; logged as an inquiry."""
+    if not purpose or not purpose.strip():
+        raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+    run = run_for_service(store, service, policy_id)
+    loaded = get_policy(store, run["policy_id"], run["policy_version"])
+    p = loaded.policy
+    result = subject_result(store, run["run_id"], subject_id)
+    index = [s.id for s in p.services].index(service)
+    granted = bool(int(result["grants"]) >> index & 1)
+    reasons = explain(store, loaded, run["run_id"], subject_id, result, lang,
+                      service=None if granted else service, as_of=run["as_of"])
+    svc = p.service(service)
+    decision = Decision(
+        subject_id=subject_id, service=service, purpose=purpose.strip(), granted=granted, policy_id=p.id,
+        policy_version=p.version, run_id=int(run["run_id"]), score=int(result["score"]), tier=str(result["tier"]),
+        lists=list(result["lists"]), reasons=reasons, refusal=None if granted else svc.refusal.get(lang),
+    )
+    with store.transaction():
+        inquiry_id = store.take_ids("inquiry", 1)
+        store.execute(
+            "INSERT INTO inquiries VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
+            [inquiry_id, requester, subject_id, service, decision.purpose, "granted" if granted else "refused",
+             decision.run_id],
+        )
+        append_audit(store, requester, "decide", subject_id,
+                     {"service": service, "purpose": decision.purpose, "granted": granted, "run_id": decision.run_id,
+                      "inquiry_id": inquiry_id})
+    decision.inquiry_id = inquiry_id
+    return decision
