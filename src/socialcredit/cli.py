@@ -11,7 +11,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,8 +23,12 @@ from rich.table import Table
 from socialcredit.errors import SocialCreditError
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
-app = typer.Typer(help="socialcredit: an accountable credit registry.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="socialcredit: an accountable credit registry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 policy_app = typer.Typer(help="Check and explain policies.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
@@ -57,8 +61,9 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[str, int, 
     if not enabled or not err.is_terminal:
         yield lambda _s, _d, _t: None
         return
-    with Progress(TextColumn(label + " [bold]{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn(label + " [bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as bar:
         task = bar.add_task("", total=1)
 
         def update(stage: str, done: int, total: int) -> None:
@@ -85,11 +90,13 @@ def init(db: DbOpt = DEFAULT_DB) -> None:
         if store.encrypted:
             out.print(f"Created an encrypted store (AES-GCM) at {db}.")
         else:
-            out.print(f"[bold yellow]Created an UNENCRYPTED store at {db}.[/] It will hold personal data: "
-                      f"set {KEY_ENV} to a secret key before `init` to encrypt it.")
+            out.print(
+                f"[bold yellow]Created an UNENCRYPTED store at {db}.[/] It will hold personal data: "
+                f"set {KEY_ENV} to a secret key before `init` to encrypt it."
+            )
 
 
-class ListName(str, Enum):
+class ListName(StrEnum):
     blacklist = "blacklist"
     redlist = "redlist"
     top = "top"
@@ -111,8 +118,10 @@ def ingest(
     if as_json:
         _json(report.as_dict())
         return
-    out.print(f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
-              f"[red]{report.rejected} rejected[/] (batch {report.batch_id})")
+    out.print(
+        f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
+        f"[red]{report.rejected} rejected[/] (batch {report.batch_id})"
+    )
     for e in report.errors[:20]:
         out.print(f"  {file}: {e}")
     if len(report.errors) > 20:
@@ -144,8 +153,10 @@ def score(
         _json(summary.as_dict())
         return
     lists = ", ".join(f"{k} {v}" for k, v in sorted(summary.list_counts.items())) or "no list entries"
-    out.print(f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
-              f"({summary.mode}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}.")
+    out.print(
+        f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
+        f"({summary.mode}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}."
+    )
 
 
 @app.command()
@@ -165,30 +176,44 @@ def show(
         _json(report)
         return
     s = report["subject"]
-    out.print(f"[bold]{s['name']}[/] {s['subject_id']} ({s['kind']}, {s['profession'] or '-'}, "
-              f"{s['district'] or '-'})")
+    out.print(f"[bold]{s['name']}[/] {s['subject_id']} ({s['kind']}, {s['profession'] or '-'}, {s['district'] or '-'})")
     for sc in report["scores"]:
         lists = ", ".join(f"{x['list']} ({x['reason']})" for x in sc["lists"]) or "none"
-        out.print(f"\n[bold]{sc['policy']} {sc['policy_version']}[/] run {sc['run_id']} as of {sc['as_of']}: "
-                  f"score [bold]{sc['score']}[/], tier [bold]{sc['tier']}[/], rank {sc['rank']} of {sc['of']}, "
-                  f"percentile {sc['percentile']}; lists: {lists}")
+        out.print(
+            f"\n[bold]{sc['policy']} {sc['policy_version']}[/] run {sc['run_id']} as of {sc['as_of']}: "
+            f"score [bold]{sc['score']}[/], tier [bold]{sc['tier']}[/], rank {sc['rank']} of {sc['of']}, "
+            f"percentile {sc['percentile']}; lists: {lists}"
+        )
         dims = Table("dimension", "points", "cap", title=None, box=None)
         for d in sc["dimensions"]:
-            dims.add_row(d["name"], f"{d['points']:g}", f"{d['min'] if d['min'] is not None else ''}"
-                         f"…{d['max'] if d['max'] is not None else ''}")
+            dims.add_row(
+                d["name"],
+                f"{d['points']:g}",
+                f"{d['min'] if d['min'] is not None else ''}…{d['max'] if d['max'] is not None else ''}",
+            )
         out.print(dims)
         reasons = Table("#", "code", "reason", "points", "what would change it", box=None)
         for i, r in enumerate(sc["reasons"], 1):
-            reasons.add_row(str(i), r["code"], r["text"], "" if r["points"] is None else f"{r['points']:+g}",
-                            r["advice"] or "")
+            reasons.add_row(
+                str(i), r["code"], r["text"], "" if r["points"] is None else f"{r['points']:+g}", r["advice"] or ""
+            )
         out.print(reasons)
     recs = Table("date", "source", "record", "type", "fields", "status", "contribution", title="records", box=None)
     for r in report["records"]:
-        contrib = "; ".join(f"{pid}: " + ", ".join(f"{h['rule_id']} {h['points']:+g}" for h in hits)
-                            for pid, hits in r["contribution"].items())
+        contrib = "; ".join(
+            f"{pid}: " + ", ".join(f"{h['rule_id']} {h['points']:+g}" for h in hits)
+            for pid, hits in r["contribution"].items()
+        )
         fields = ", ".join(f"{k}={v}" for k, v in r["fields"].items() if v is not None)
-        recs.add_row(r["event_date"], r["source"], f"{r['record_id']} v{r['version']}", r["record_type"], fields,
-                     r["status"], contrib)
+        recs.add_row(
+            r["event_date"],
+            r["source"],
+            f"{r['record_id']} v{r['version']}",
+            r["record_type"],
+            fields,
+            r["status"],
+            contrib,
+        )
     out.print(recs)
     inq = Table("when", "who", "service", "purpose", "outcome", title="inquiries about this subject", box=None)
     for q in report["inquiries"]:
@@ -216,8 +241,10 @@ def decide(
         _json(d.as_dict())
         return
     verdict = "[bold green]GRANTED[/]" if d.granted else "[bold red]REFUSED[/]"
-    out.print(f"{service} for {subject}: {verdict} (policy {d.policy_id} {d.policy_version}, run {d.run_id}, "
-              f"score {d.score}, tier {d.tier}, inquiry {d.inquiry_id})")
+    out.print(
+        f"{service} for {subject}: {verdict} (policy {d.policy_id} {d.policy_version}, run {d.run_id}, "
+        f"score {d.score}, tier {d.tier}, inquiry {d.inquiry_id})"
+    )
     if d.refusal:
         out.print(d.refusal)
     for i, r in enumerate(d.reasons, 1):
@@ -237,8 +264,11 @@ def list_(
     from socialcredit.registry.report import list_members, top_subjects
 
     with _store(db) as store:
-        rows = (top_subjects(store, policy_id=policy, limit=limit) if which is ListName.top
-                else list_members(store, which.value, policy_id=policy, limit=limit))
+        rows = (
+            top_subjects(store, policy_id=policy, limit=limit)
+            if which is ListName.top
+            else list_members(store, which.value, policy_id=policy, limit=limit)
+        )
     if as_json:
         _json(rows)
         return
@@ -270,8 +300,10 @@ def consent(
 def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Score runs: policy version, as-of date, watermark, mode."""
     with _store(db) as store:
-        rows = store.rows("SELECT run_id, policy_id, policy_version, as_of, mode, base_run_id, watermark, "
-                          "n_subjects, n_rescored, finished_at FROM score_runs ORDER BY run_id")
+        rows = store.rows(
+            "SELECT run_id, policy_id, policy_version, as_of, mode, base_run_id, watermark, "
+            "n_subjects, n_rescored, finished_at FROM score_runs ORDER BY run_id"
+        )
     if as_json:
         _json(rows)
         return
@@ -288,8 +320,10 @@ def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file.")]
 
     loaded = load_policy(file)
     p = loaded.policy
-    out.print(f"{file}: policy {p.id} version {p.version} is valid: {len(p.rules)} rules, {len(p.lists)} lists, "
-              f"{len(p.services)} services (sha256 {loaded.sha256[:12]}).")
+    out.print(
+        f"{file}: policy {p.id} version {p.version} is valid: {len(p.rules)} rules, {len(p.lists)} lists, "
+        f"{len(p.services)} services (sha256 {loaded.sha256[:12]})."
+    )
 
 
 @policy_app.command("explain")
@@ -344,14 +378,16 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no stack trace reaches a user
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Usage errors (missing option, bad value) come from Typer's click; they print themselves.
+        show = getattr(exc, "show", None)
+        if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
+            show()
+            sys.exit(int(getattr(exc, "exit_code", 2)))
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
             traceback.print_exc(file=fh)
-        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. Details were written to {fh.name}; "
-                  "please report it.")
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. Details were written to {fh.name}; "
+            "please report it."
+        )
         sys.exit(3)

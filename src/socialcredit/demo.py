@@ -32,8 +32,9 @@ def run_demo(db: Path, *, residents: int = 300, console: Console | None = None) 
             con.print(f"[yellow]The demo store {db} is not encrypted[/] (set SOCIALCREDIT_DB_KEY to encrypt).")
         for path, source in [(files.subjects, "civil_affairs"), *((p, s) for s, p in files.sources.items())]:
             r = ingest_file(store, path, source, today=AS_OF, actor="demo")
-            con.print(f"ingest {path.name:<26} {r.accepted:>6} accepted {r.unchanged:>4} unchanged "
-                      f"{r.rejected:>3} rejected")
+            con.print(
+                f"ingest {path.name:<26} {r.accepted:>6} accepted {r.unchanged:>4} unchanged {r.rejected:>3} rejected"
+            )
             for e in r.errors:
                 con.print(f"    {path.name}: {e}", highlight=False)
         for sid, category, granted in files.consents:
@@ -42,8 +43,11 @@ def run_demo(db: Path, *, residents: int = 300, console: Console | None = None) 
             s = score(store, resolve_policy(store, pid, actor="demo"), AS_OF, actor="demo")
             lists = ", ".join(f"{k} {v}" for k, v in sorted(s.list_counts.items()))
             con.print(f"score {pid}: run {s.run_id}, {s.subjects} subjects as of {s.as_of}; {lists}")
-            tiers = store.rows("SELECT tier, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY tier "
-                               "ORDER BY min(tier_rank) DESC", [s.run_id])
+            tiers = store.rows(
+                "SELECT tier, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY tier "
+                "ORDER BY min(tier_rank) DESC",
+                [s.run_id],
+            )
             table = Table("tier", "subjects", box=None)
             for t in tiers:
                 table.add_row(t["tier"], str(t["n"]))
@@ -53,8 +57,8 @@ def run_demo(db: Path, *, residents: int = 300, console: Console | None = None) 
             sid = black[0]["subject_id"]
             d = decide(store, sid, "high_speed_rail", "ticket purchase (demo)", requester="demo", policy_id="beijing")
             con.print(f"\nhigh_speed_rail for {sid}: {'granted' if d.granted else 'REFUSED'}: {d.refusal or ''}")
-            for i, r in enumerate(d.reasons, 1):
-                con.print(f"  {i}. [{r.code}] {r.text}" + (f" — {r.advice}" if r.advice else ""), highlight=False)
+            for i, why in enumerate(d.reasons, 1):
+                advice = f" — {why.advice}" if why.advice else ""
+                con.print(f"  {i}. [{why.code}] {why.text}{advice}", highlight=False)
             con.print(f"\nTry: socialcredit show {sid} --db {db}")
-    con.print(f"Store: {db}. Next: `socialcredit list blacklist --db {db}`, "
-              f"`socialcredit policy explain beijing`.")
+    con.print(f"Store: {db}. Next: `socialcredit list blacklist --db {db}`, `socialcredit policy explain beijing`.")

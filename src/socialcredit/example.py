@@ -26,10 +26,23 @@ _GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 # Birthplace codes of migrants (provincial capitals' urban districts), which keep their own region code.
 _MIGRANT_CODES = ["130102", "370102", "410105", "210102", "140105", "340102", "420102", "510104", "230102"]
 _PROFESSIONS = [
-    ("medical", 4), ("education", 5), ("accounting", 3), ("journalism", 1), ("civil_service", 4),
-    ("manufacturing", 8), ("construction", 6), ("retail", 8), ("hospitality", 5), ("transport", 5),
-    ("information_technology", 8), ("finance", 4), ("self_employed", 6), ("student", 6), ("retired", 14),
-    ("unemployed", 3), ("other", 4),
+    ("medical", 4),
+    ("education", 5),
+    ("accounting", 3),
+    ("journalism", 1),
+    ("civil_service", 4),
+    ("manufacturing", 8),
+    ("construction", 6),
+    ("retail", 8),
+    ("hospitality", 5),
+    ("transport", 5),
+    ("information_technology", 8),
+    ("finance", 4),
+    ("self_employed", 6),
+    ("student", 6),
+    ("retired", 14),
+    ("unemployed", 3),
+    ("other", 4),
 ]
 
 
@@ -82,9 +95,17 @@ def write_example(folder: Path | str, *, residents: int = 300, seed: int = 7) ->
         people.append({"subject_id": rid, "name": _name(rng), "district": d["name_zh"], "profession": prof})
     orgs = []
     for i in range(12):
-        body = "91" + rng.choice(dist)["code"] + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
-        orgs.append({"subject_id": make_uscc(body), "name": f"北京示例{'科技商贸建筑餐饮物流医药'[i % 6 * 2:i % 6 * 2 + 2]}有限公司{i + 1}",
-                     "district": rng.choice(dist)["name_zh"], "profession": None})
+        body = (
+            "91" + rng.choice(dist)["code"] + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+        )
+        orgs.append(
+            {
+                "subject_id": make_uscc(body),
+                "name": f"北京示例{'科技商贸建筑餐饮物流医药'[i % 6 * 2 : i % 6 * 2 + 2]}有限公司{i + 1}",
+                "district": rng.choice(dist)["name_zh"],
+                "profession": None,
+            }
+        )
     subjects = folder / "subjects.csv"
     with subjects.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, ["subject_id", "name", "district", "profession"])
@@ -92,21 +113,54 @@ def write_example(folder: Path | str, *, residents: int = 300, seed: int = 7) ->
         w.writerows(people + orgs)
         # Two mistakes a real register sends: a mistyped check character and an impossible birth date.
         bad = people[0]["subject_id"]
-        w.writerow({"subject_id": bad[:-1] + ("0" if bad[-1] != "0" else "1"), "name": "错误示例", "district": "", "profession": "other"})
+        w.writerow(
+            {
+                "subject_id": bad[:-1] + ("0" if bad[-1] != "0" else "1"),
+                "name": "错误示例",
+                "district": "",
+                "profession": "other",
+            }
+        )
         impossible = "11010519900231123"
-        w.writerow({"subject_id": impossible + ric_check_char(impossible), "name": "错误示例二",
-                    "district": "", "profession": "other"})
+        w.writerow(
+            {
+                "subject_id": impossible + ric_check_char(impossible),
+                "name": "错误示例二",
+                "district": "",
+                "profession": "other",
+            }
+        )
 
-    rows: dict[str, list[dict[str, Any]]] = {s: [] for s in (
-        "tax_bureau", "traffic_police", "courts", "banks", "universities", "licensing_boards", "utilities",
-        "employers", "civil_affairs", "blood_centre", "commercial_platforms")}
+    rows: dict[str, list[dict[str, Any]]] = {
+        s: []
+        for s in (
+            "tax_bureau",
+            "traffic_police",
+            "courts",
+            "banks",
+            "universities",
+            "licensing_boards",
+            "utilities",
+            "employers",
+            "civil_affairs",
+            "blood_centre",
+            "commercial_platforms",
+        )
+    }
     counter = 0
 
     def add(source: str, subject: str, record_type: str, when: dt.date, **fields: Any) -> None:
         nonlocal counter
         counter += 1
-        rows[source].append({"record_id": f"{source[:3].upper()}-{counter:06d}", "subject_id": subject,
-                             "record_type": record_type, "event_date": when.isoformat(), **fields})
+        rows[source].append(
+            {
+                "record_id": f"{source[:3].upper()}-{counter:06d}",
+                "subject_id": subject,
+                "record_type": record_type,
+                "event_date": when.isoformat(),
+                **fields,
+            }
+        )
 
     start = AS_OF - dt.timedelta(days=3 * 365)
     consents: list[tuple[str, str, bool]] = []
@@ -120,65 +174,171 @@ def write_example(folder: Path | str, *, residents: int = 300, seed: int = 7) ->
         for year in (2024, 2025, 2026):
             if working:
                 status = "paid" if profile in ("model", "ordinary") or rng.random() < 0.6 else "late"
-                add("tax_bureau", sid, "tax_payment", dt.date(year, 5, rng.randint(1, 28)), amount=rng.randint(800, 40000),
-                    status=status, days_late=rng.randint(5, 90) if status == "late" else None)
+                add(
+                    "tax_bureau",
+                    sid,
+                    "tax_payment",
+                    dt.date(year, 5, rng.randint(1, 28)),
+                    amount=rng.randint(800, 40000),
+                    status=status,
+                    days_late=rng.randint(5, 90) if status == "late" else None,
+                )
         for _ in range(rng.choice((0, 0, 1, 2)) + (2 if profile == "careless" else 0)):
             offence = rng.choices(["parking", "speeding", "red_light", "drunk_driving"], [50, 30, 15, 2])[0]
-            add("traffic_police", sid, "traffic_ticket", _date_between(rng, start, AS_OF), offence=offence,
-                fine=rng.choice((100, 200, 500, 2000)), status="paid" if rng.random() < 0.85 else "unpaid")
+            add(
+                "traffic_police",
+                sid,
+                "traffic_ticket",
+                _date_between(rng, start, AS_OF),
+                offence=offence,
+                fine=rng.choice((100, 200, 500, 2000)),
+                status="paid" if rng.random() < 0.85 else "unpaid",
+            )
         if rng.random() < 0.5:
             for m in range(rng.randint(3, 12)):
                 when = AS_OF - dt.timedelta(days=30 * m + 3)
                 status = "on_time" if profile != "careless" or rng.random() < 0.7 else "late"
-                add("banks", sid, "loan_repayment", when, amount=rng.randint(1000, 9000), status=status,
-                    days_late=rng.randint(3, 60) if status == "late" else None)
+                add(
+                    "banks",
+                    sid,
+                    "loan_repayment",
+                    when,
+                    amount=rng.randint(1000, 9000),
+                    status=status,
+                    days_late=rng.randint(3, 60) if status == "late" else None,
+                )
         if profile == "defaulter":
-            add("courts", sid, "court_judgment", _date_between(rng, start, AS_OF - dt.timedelta(days=60)),
-                case_type="civil", amount=rng.randint(20000, 500000), status="unfulfilled", defaulter="true")
-            add("banks", sid, "loan_repayment", _date_between(rng, start, AS_OF), amount=rng.randint(10000, 90000),
-                status="default", days_late=180)
+            add(
+                "courts",
+                sid,
+                "court_judgment",
+                _date_between(rng, start, AS_OF - dt.timedelta(days=60)),
+                case_type="civil",
+                amount=rng.randint(20000, 500000),
+                status="unfulfilled",
+                defaulter="true",
+            )
+            add(
+                "banks",
+                sid,
+                "loan_repayment",
+                _date_between(rng, start, AS_OF),
+                amount=rng.randint(10000, 90000),
+                status="default",
+                days_late=180,
+            )
         elif rng.random() < 0.03:
-            add("courts", sid, "court_judgment", _date_between(rng, start, AS_OF), case_type="civil",
-                amount=rng.randint(5000, 50000), status="fulfilled", defaulter="false")
+            add(
+                "courts",
+                sid,
+                "court_judgment",
+                _date_between(rng, start, AS_OF),
+                case_type="civil",
+                amount=rng.randint(5000, 50000),
+                status="fulfilled",
+                defaulter="false",
+            )
         for m in range(0, 12, 3):
-            status = rng.choices(["on_time", "late", "unpaid"], [90, 7, 3] if profile != "careless" else [60, 25, 15])[0]
-            add("utilities", sid, "utility_payment", AS_OF - dt.timedelta(days=30 * m + 10),
-                utility=rng.choice(("electricity", "water", "gas", "heating")), amount=rng.randint(50, 900), status=status)
+            status = rng.choices(["on_time", "late", "unpaid"], [90, 7, 3] if profile != "careless" else [60, 25, 15])[
+                0
+            ]
+            add(
+                "utilities",
+                sid,
+                "utility_payment",
+                AS_OF - dt.timedelta(days=30 * m + 10),
+                utility=rng.choice(("electricity", "water", "gas", "heating")),
+                amount=rng.randint(50, 900),
+                status=status,
+            )
         if working:
-            add("employers", sid, "employment", AS_OF - dt.timedelta(days=rng.randint(20, 300)),
-                employer=rng.choice(orgs)["name"], status="active", monthly_income=rng.choice((4500, 7000, 12000, 25000)))
+            add(
+                "employers",
+                sid,
+                "employment",
+                AS_OF - dt.timedelta(days=rng.randint(20, 300)),
+                employer=rng.choice(orgs)["name"],
+                status="active",
+                monthly_income=rng.choice((4500, 7000, 12000, 25000)),
+            )
         if rng.random() < 0.4:
             forged = rng.random() < 0.03
-            add("universities", sid, "degree_verification", _date_between(rng, start, AS_OF),
-                degree=rng.choice(("bachelor", "master", "associate")), result="forged" if forged else "verified")
+            add(
+                "universities",
+                sid,
+                "degree_verification",
+                _date_between(rng, start, AS_OF),
+                degree=rng.choice(("bachelor", "master", "associate")),
+                result="forged" if forged else "verified",
+            )
         if p["profession"] in ("medical", "education", "accounting", "journalism") and rng.random() < 0.5:
             finding = rng.choices(["commendation", "warning", "misconduct", "serious_misconduct"], [50, 30, 15, 5])[0]
-            add("licensing_boards", sid, "professional_conduct", _date_between(rng, start, AS_OF),
-                profession=p["profession"], finding=finding)
+            add(
+                "licensing_boards",
+                sid,
+                "professional_conduct",
+                _date_between(rng, start, AS_OF),
+                profession=p["profession"],
+                finding=finding,
+            )
         if profile == "model" or rng.random() < 0.15:
             for m in range(rng.randint(2, 10)):
-                add("civil_affairs", sid, "volunteering", AS_OF - dt.timedelta(days=30 * m + 5), hours=rng.randint(2, 8))
+                add(
+                    "civil_affairs", sid, "volunteering", AS_OF - dt.timedelta(days=30 * m + 5), hours=rng.randint(2, 8)
+                )
             if rng.random() < 0.5:
-                add("blood_centre", sid, "blood_donation", _date_between(rng, start, AS_OF), millilitres=rng.choice((200, 300, 400)))
+                add(
+                    "blood_centre",
+                    sid,
+                    "blood_donation",
+                    _date_between(rng, start, AS_OF),
+                    millilitres=rng.choice((200, 300, 400)),
+                )
         if rng.random() < 0.6:
             for m in range(rng.randint(2, 8)):
-                add("commercial_platforms", sid, "platform_repayment", AS_OF - dt.timedelta(days=30 * m + 7),
-                    amount=rng.randint(100, 3000), status="on_time" if profile != "careless" else rng.choice(("on_time", "late")))
+                add(
+                    "commercial_platforms",
+                    sid,
+                    "platform_repayment",
+                    AS_OF - dt.timedelta(days=30 * m + 7),
+                    amount=rng.randint(100, 3000),
+                    status="on_time" if profile != "careless" else rng.choice(("on_time", "late")),
+                )
             for m in range(rng.randint(1, 6)):
-                add("commercial_platforms", sid, "purchase", AS_OF - dt.timedelta(days=30 * m + 12),
-                    amount=rng.randint(20, 3000), kind=rng.choice(("groceries", "household", "travel", "electronics")),
-                    paid_on_delivery="true")
-            for fact in rng.sample(["phone_verified", "address_stable", "education_verified", "car_owner"], rng.randint(1, 3)):
+                add(
+                    "commercial_platforms",
+                    sid,
+                    "purchase",
+                    AS_OF - dt.timedelta(days=30 * m + 12),
+                    amount=rng.randint(20, 3000),
+                    kind=rng.choice(("groceries", "household", "travel", "electronics")),
+                    paid_on_delivery="true",
+                )
+            for fact in rng.sample(
+                ["phone_verified", "address_stable", "education_verified", "car_owner"], rng.randint(1, 3)
+            ):
                 add("commercial_platforms", sid, "identity_fact", _date_between(rng, start, AS_OF), fact=fact)
-            add("commercial_platforms", sid, "connection_summary", AS_OF - dt.timedelta(days=40),
-                verified_contacts=rng.randint(0, 120))
+            add(
+                "commercial_platforms",
+                sid,
+                "connection_summary",
+                AS_OF - dt.timedelta(days=40),
+                verified_contacts=rng.randint(0, 120),
+            )
             if rng.random() < 0.45:
                 consents.append((sid, "commercial", True))
     for o in orgs:
+        assert o["subject_id"] is not None
         for year in (2024, 2025, 2026):
-            add("tax_bureau", o["subject_id"], "tax_payment", dt.date(year, 4, 15), amount=rng.randint(50000, 900000),
-                status="paid" if rng.random() < 0.85 else "late")
-    evader = orgs[0]["subject_id"]
+            add(
+                "tax_bureau",
+                o["subject_id"],
+                "tax_payment",
+                dt.date(year, 4, 15),
+                amount=rng.randint(50000, 900000),
+                status="paid" if rng.random() < 0.85 else "late",
+            )
+    evader = str(orgs[0]["subject_id"])
     add("tax_bureau", evader, "tax_payment", AS_OF - dt.timedelta(days=200), amount=350000, status="evaded")
 
     # Mistakes furnishers make, so the walkthrough shows rejects: each row is refused with its reason.

@@ -160,13 +160,9 @@ def make_ric(region_code: str, birth_date: date, sequence: int) -> str:
     '110105194910010015'
     """
     if len(region_code) != 6 or not _is_digits(region_code):
-        raise IdentifierError(
-            f"region code {region_code!r} must be 6 digits", reason="format", value=region_code
-        )
+        raise IdentifierError(f"region code {region_code!r} must be 6 digits", reason="format", value=region_code)
     if not 0 <= sequence <= 999:
-        raise IdentifierError(
-            f"sequence {sequence} must be from 0 to 999", reason="format", value=str(sequence)
-        )
+        raise IdentifierError(f"sequence {sequence} must be from 0 to 999", reason="format", value=str(sequence))
     first17 = f"{region_code}{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}{sequence:03d}"
     return first17 + ric_check_char(first17)
 
@@ -225,9 +221,7 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
     code = number[:6]
     name = _region_name(code, birth.year, today.year)
     if name is None:
-        raise IdentifierError(
-            f"{_RIC} {number!r} has an unknown region code {code}", reason="region", value=value
-        )
+        raise IdentifierError(f"{_RIC} {number!r} has an unknown region code {code}", reason="region", value=value)
     sex = "M" if int(number[16]) % 2 else "F"
     return ResidentId(number=number, region_code=code, birth_date=birth, sex=sex, region_name=name)
 

@@ -27,12 +27,12 @@ class Dialect:
         if feature not in self.supports:
             raise UnsupportedError(f"{where}: the {self.name} engine does not support {feature.replace('_', ' ')}")
 
-    def json_field(self, column: exp.Expression, field: str) -> exp.Expression:
+    def json_field(self, column: exp.Expr, field: str) -> exp.Expr:
         """The text value of a top-level field of a JSON object column (NULL when absent)."""
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=field)])
         return exp.JSONExtractScalar(this=column, expression=path)
 
-    def sql(self, tree: exp.Expression, *, pretty: bool = False) -> str:
+    def sql(self, tree: exp.Expr, *, pretty: bool = False) -> str:
         return tree.sql(dialect=self.sqlglot_dialect, pretty=pretty)
 
 

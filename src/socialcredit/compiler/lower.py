@@ -16,7 +16,7 @@ from socialcredit.policy import expr
 
 __all__ = ["date_literal", "literal", "lower"]
 
-Resolver = Callable[[str], exp.Expression]
+Resolver = Callable[[str], exp.Expr]
 
 _COMPARE: dict[str, type[exp.Binary]] = {
     "==": exp.EQ,
@@ -29,11 +29,11 @@ _COMPARE: dict[str, type[exp.Binary]] = {
 _ARITH: dict[str, type[exp.Binary]] = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
 
 
-def date_literal(value: dt.date) -> exp.Expression:
+def date_literal(value: dt.date) -> exp.Expr:
     return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("date"))
 
 
-def literal(value: object) -> exp.Expression:
+def literal(value: object) -> exp.Expr:
     if value is None:
         return exp.Null()
     if isinstance(value, bool):
@@ -46,7 +46,7 @@ def literal(value: object) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | None = None) -> exp.Expression:
+def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | None = None) -> exp.Expr:
     """Build the SQL tree of a checked condition.
 
     Tier names compare by rank (higher is better): ``tier >= 'A'`` becomes ``tier_rank >= <rank of A>``;
@@ -54,12 +54,12 @@ def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | 
     """
     ranks = tier_rank or {}
 
-    def lit_for(other: expr.Node, value: object) -> exp.Expression:
+    def lit_for(other: expr.Node, value: object) -> exp.Expr:
         if other.type == "tier" and isinstance(value, str):
             return exp.Literal.number(ranks[value])
         return literal(value)
 
-    def go(n: expr.Node) -> exp.Expression:
+    def go(n: expr.Node) -> exp.Expr:
         if isinstance(n, expr.Lit):
             return literal(n.value)
         if isinstance(n, expr.Name):
@@ -85,8 +85,8 @@ def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | 
             test = exp.In(this=go(n.operand), expressions=values)
             return exp.Not(this=exp.Paren(this=test)) if n.negated else test
         if isinstance(n, expr.IsNull):
-            test = exp.Is(this=go(n.operand), expression=exp.Null())
-            return exp.Not(this=exp.Paren(this=test)) if n.negated else test
+            is_null = exp.Is(this=go(n.operand), expression=exp.Null())
+            return exp.Not(this=exp.Paren(this=is_null)) if n.negated else is_null
         raise TypeError(type(n).__name__)  # pragma: no cover - the parser makes no other node
 
     return go(node)

@@ -24,7 +24,7 @@ merges the rest from its base run; every later stage is recomputed for everyone,
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlglot.expressions as exp
 
@@ -57,11 +57,11 @@ def _str(value: str) -> exp.Literal:
     return exp.Literal.string(value)
 
 
-def _num(value: float) -> exp.Expression:
+def _num(value: float) -> exp.Expr:
     return literal(value)
 
 
-def _and(*conds: exp.Expression | None) -> exp.Expression:
+def _and(*conds: exp.Expr | None) -> exp.Expr:
     parts = [c for c in conds if c is not None]
     if not parts:
         return exp.true()
@@ -71,12 +71,18 @@ def _and(*conds: exp.Expression | None) -> exp.Expression:
     return out
 
 
-def _clamp(value: exp.Expression, lo: float | None, hi: float | None) -> exp.Expression:
+def _clamp(value: exp.Expr, lo: float | None, hi: float | None) -> exp.Expr:
     if lo is not None:
         value = exp.Greatest(this=_num(lo), expressions=[value], ignore_nulls=True)
     if hi is not None:
         value = exp.Least(this=_num(hi), expressions=[value], ignore_nulls=True)
     return value
+
+
+def _period(unit: str, column: exp.Expr) -> exp.Expr:
+    """The first day of the calendar month, quarter or year of ``column``."""
+    trunc: exp.Expr = exp.DateTrunc(unit=_str(unit.upper()), this=column)  # type: ignore[no-untyped-call]
+    return trunc
 
 
 def _union_all(selects: list[exp.Select]) -> exp.Query:
@@ -98,7 +104,7 @@ class ScorePlan:
 
     loaded: LoadedPolicy
     as_of: dt.date
-    dialect: Dialect = DuckDBDialect()
+    dialect: Dialect = field(default_factory=DuckDBDialect)
     catalog: Catalog | None = None
 
     # -- helpers -----------------------------------------------------------------------------------------
@@ -115,10 +121,10 @@ class ScorePlan:
         ids = self.policy.tier_ids()
         return {t: len(ids) - i for i, t in enumerate(ids)}
 
-    def _age_days(self, column: exp.Expression, as_of: dt.date | None = None) -> exp.Expression:
+    def _age_days(self, column: exp.Expr, as_of: dt.date | None = None) -> exp.Expr:
         return exp.DateDiff(this=date_literal(as_of or self.as_of), expression=column, unit=exp.var("DAY"))
 
-    def _field(self, record_type: str, name: str, table: str = "r") -> exp.Expression:
+    def _field(self, record_type: str, name: str, table: str = "r") -> exp.Expr:
         if name == "event_date":
             return _col("event_date", table)
         spec = self._catalog.record_types[record_type].fields[name]
@@ -126,14 +132,14 @@ class ScorePlan:
         sql_type = _FIELD_SQL_TYPES.get(spec.type)
         return raw if sql_type is None else exp.Cast(this=raw, to=exp.DataType.build(sql_type))
 
-    def _record_condition(self, key: str, record_type: str) -> exp.Expression | None:
+    def _record_condition(self, key: str, record_type: str) -> exp.Expr | None:
         node = self.loaded.condition(key)
         if node is None:
             return None
         # Parenthesised so that no precedence of the surrounding filter can split it.
         return exp.Paren(this=lower(node, lambda n: self._field(record_type, n)))
 
-    def _consent_filter(self, record_type: str) -> exp.Expression | None:
+    def _consent_filter(self, record_type: str) -> exp.Expr | None:
         consent = self.policy.consent
         category = self._catalog.record_types[record_type].category
         if category not in consent.categories:
@@ -142,15 +148,17 @@ class ScorePlan:
             return None
         return exp.EQ(this=_col(f"consent_{category}", "s"), expression=exp.true())
 
-    def _kind_filter(self, table: str = "s") -> exp.Expression | None:
+    def _kind_filter(self, table: str = "s") -> exp.Expr | None:
         if self.policy.kind == "all":
             return None
         return exp.EQ(this=_col("kind", table), expression=_str(self.policy.kind))
 
-    def _affected_filter(self, only_affected: bool) -> exp.Expression | None:
+    def _affected_filter(self, only_affected: bool) -> exp.Expr | None:
         if not only_affected:
             return None
-        return exp.In(this=_col("subject_id", "r"), query=exp.Subquery(this=exp.select("subject_id").from_("sc_affected")))
+        return exp.In(
+            this=_col("subject_id", "r"), query=exp.Subquery(this=exp.select("subject_id").from_("sc_affected"))
+        )
 
     def _records_from(self) -> exp.Select:
         return (
@@ -163,7 +171,7 @@ class ScorePlan:
         )
 
     # -- stage 1: rule points ----------------------------------------------------------------------------
-    def _decayed(self, rule: Rule, event_date: exp.Expression) -> exp.Expression:
+    def _decayed(self, rule: Rule, event_date: exp.Expr) -> exp.Expr:
         points = _num(rule.points)
         if rule.decay is None:
             return points
@@ -177,7 +185,7 @@ class ScorePlan:
         )
         return exp.Mul(this=points, expression=exp.Pow(this=_num(2.0), expression=exponent))
 
-    def _rule_filter(self, rule: Rule, only_affected: bool) -> exp.Expression:
+    def _rule_filter(self, rule: Rule, only_affected: bool) -> exp.Expr:
         age = self._age_days(_col("event_date", "r"))
         return _and(
             exp.EQ(this=_col("record_type", "r"), expression=_str(rule.record_type)),
@@ -197,13 +205,17 @@ class ScorePlan:
         """Per subject: the capped points of one rule, its hit count and last event date."""
         where = self._rule_filter(rule, only_affected)
         if rule.per == "occurrence":
-            source: exp.Expression = self._records_from().select(
-                exp.alias_(_col("subject_id", "r"), "subject_id"),
-                exp.alias_(_col("event_date", "r"), "event_date"),
-            ).where(where)
+            source: exp.Expr = (
+                self._records_from()
+                .select(
+                    exp.alias_(_col("subject_id", "r"), "subject_id"),
+                    exp.alias_(_col("event_date", "r"), "event_date"),
+                )
+                .where(where)
+            )
         else:
             # One hit per calendar period with at least one matching record, dated by its latest record.
-            period = exp.DateTrunc(unit=_str(rule.per.upper()), this=_col("event_date", "r"))
+            period = _period(rule.per, _col("event_date", "r"))
             source = (
                 self._records_from()
                 .select(
@@ -285,14 +297,15 @@ class ScorePlan:
         p = self.policy
         dim_sums = []
         for d in p.dimensions:
-            total = exp.Sum(
+            dim_sum = exp.Sum(
                 this=exp.If(
                     this=exp.EQ(this=_col("dimension", "p"), expression=_str(d.id)),
                     true=_col("points", "p"),
                 )
             )
-            dim_sums.append(exp.alias_(_clamp(exp.Coalesce(this=total, expressions=[_num(0.0)]), d.min, d.max),
-                                       f"d_{d.id}"))
+            dim_sums.append(
+                exp.alias_(_clamp(exp.Coalesce(this=dim_sum, expressions=[_num(0.0)]), d.min, d.max), f"d_{d.id}")
+            )
         last_negative = exp.Max(
             this=exp.If(
                 this=exp.LT(this=_col("points", "p"), expression=_num(0)),
@@ -334,9 +347,10 @@ class ScorePlan:
         )
         if self._kind_filter() is not None:
             inner = inner.where(self._kind_filter())
-        total: exp.Expression = _num(float(p.scale.base))
+        grand: exp.Expr = _num(float(p.scale.base))
         for name in self.dimension_columns():
-            total = exp.Add(this=total, expression=_col(name, "l"))
+            grand = exp.Add(this=grand, expression=_col(name, "l"))
+        total = grand
         rounded = exp.Floor(this=exp.Add(this=exp.Paren(this=total.copy()), expression=_num(0.5)))
         score = exp.Cast(this=_clamp(rounded, p.scale.min, p.scale.max), to=exp.DataType.build("INTEGER"))
         tiers = sorted(p.tiers, key=lambda t: -t.min)
@@ -346,8 +360,7 @@ class ScorePlan:
         )
         tier_rank = exp.Case(
             ifs=[
-                exp.If(this=exp.GTE(this=_col("score"), expression=_num(t.min)), true=_num(ranks[t.id]))
-                for t in tiers
+                exp.If(this=exp.GTE(this=_col("score"), expression=_num(t.min)), true=_num(ranks[t.id])) for t in tiers
             ]
         )
         scored = exp.select(
@@ -381,7 +394,7 @@ class ScorePlan:
         ).from_("sc_local")
 
     # -- stage 5: list entries met by the score, joined with the record entries --------------------------
-    def _fact(self, name: str, table: str | None = None) -> exp.Expression:
+    def _fact(self, name: str, table: str | None = None) -> exp.Expr:
         p = self.policy
         if name == "tier":
             return _col("tier_rank", table)
@@ -392,9 +405,9 @@ class ScorePlan:
         return _col(name, table)
 
     def list_entries(self) -> exp.Query:
-        selects: list[exp.Select] = [exp.select("subject_id", "list_id", "criterion_id", "record_key").from_(
-            "sc_list_records"
-        )]
+        selects: list[exp.Select] = [
+            exp.select("subject_id", "list_id", "criterion_id", "record_key").from_("sc_list_records")
+        ]
         for lst in self.policy.lists:
             for c in lst.criteria:
                 node = self.loaded.condition(f"list:{lst.id}.{c.id}")
@@ -430,7 +443,7 @@ class ScorePlan:
             )
             flags.append(exp.alias_(on_list, f"l_{lst.id}"))
         inner = exp.select(exp.Star(), *flags).from_(exp.alias_(exp.to_table("sc_ranked"), "k", table=True))
-        grants: exp.Expression = _num(0)
+        grants: exp.Expr = _num(0)
         for i, s in enumerate(p.services):
             node = self.loaded.condition(f"service:{s.id}")
             assert node is not None
@@ -464,7 +477,10 @@ class ScorePlan:
             .where(
                 _and(
                     exp.NEQ(this=_col("points", "p"), expression=_num(0)),
-                    exp.In(this=_col("subject_id", "p"), query=exp.Subquery(this=exp.select("subject_id").from_("sc_local"))),
+                    exp.In(
+                        this=_col("subject_id", "p"),
+                        query=exp.Subquery(this=exp.select("subject_id").from_("sc_local")),
+                    ),
                 )
             )
         )
@@ -486,7 +502,7 @@ class ScorePlan:
         lo, hi = sorted((base_as_of, self.as_of))
         event = _col("event_date", "r")
 
-        def crosses(days: int) -> exp.Expression:
+        def crosses(days: int) -> exp.Expr:
             return _and(
                 exp.LT(this=self._age_days(event, lo), expression=_num(days)),
                 exp.GTE(this=self._age_days(event.copy(), hi), expression=_num(days)),
@@ -496,7 +512,7 @@ class ScorePlan:
             exp.GT(this=event.copy(), expression=date_literal(lo)),
             exp.LTE(this=event.copy(), expression=date_literal(hi)),
         )
-        per_type: list[exp.Expression] = []
+        per_type: list[exp.Expr] = []
         consent = self.policy.consent
         mandatory_crossed = consent.mandatory_from is not None and lo < consent.mandatory_from <= hi
         items: list[tuple[str, list[int], bool]] = [
@@ -512,7 +528,7 @@ class ScorePlan:
         for record_type, horizons, decays in items:
             category = self._catalog.record_types[record_type].category
             if decays or (mandatory_crossed and category in consent.categories):
-                change: exp.Expression = exp.LTE(this=event.copy(), expression=date_literal(hi))
+                change: exp.Expr = exp.LTE(this=event.copy(), expression=date_literal(hi))
             else:
                 change = entered.copy()
                 for days in horizons:
@@ -546,7 +562,7 @@ class ScorePlan:
             base = self._records_from().where(self._rule_filter(rule, True))
             points = self._decayed(rule, _col("event_date", "r"))
             if rule.per != "occurrence":
-                period = exp.DateTrunc(unit=_str(rule.per.upper()), this=_col("event_date", "r"))
+                period = _period(rule.per, _col("event_date", "r"))
                 first = exp.Window(
                     this=exp.RowNumber(),
                     partition_by=[_col("subject_id", "r"), period],
@@ -581,7 +597,7 @@ class ScorePlan:
             ("sc_reasons", self.reasons()),
         ]
 
-    def record_field(self, record_type: str, name: str) -> exp.Expression:
+    def record_field(self, record_type: str, name: str) -> exp.Expr:
         """The typed SQL of one field of a record (for tests and reports)."""
         record_env(self._catalog.record_types[record_type].fields)[name]  # raises KeyError if unknown
         return self._field(record_type, name)

@@ -31,8 +31,12 @@ def explain_rule(rule: Rule, lang: str = "en") -> str:
             parts.append(f"最多{rule.cap:g}分")
         parts.append(f"理由：{rule.reason.zh}（{rule.reason.code}）")
         return "；".join(parts) + "。"
-    per = {"occurrence": "each", "month": "each month with a", "quarter": "each quarter with a",
-           "year": "each year with a"}[rule.per]
+    per = {
+        "occurrence": "each",
+        "month": "each month with a",
+        "quarter": "each quarter with a",
+        "year": "each year with a",
+    }[rule.per]
     parts = [f"{rule.id}: {sign} points ({rule.dimension}) for {per} {rt} record"]
     if rule.when:
         parts.append(f"where {rule.when}")
@@ -46,7 +50,7 @@ def explain_rule(rule: Rule, lang: str = "en") -> str:
         parts.append(f"expiring after {rule.expires_after_days} days")
     if rule.cap:
         parts.append(f"at most {rule.cap:g} points in all")
-    return ", ".join(parts) + f". Reason given: \"{rule.reason.en}\" ({rule.reason.code})."
+    return ", ".join(parts) + f'. Reason given: "{rule.reason.en}" ({rule.reason.code}).'
 
 
 def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
@@ -57,9 +61,12 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
         lines.append(p.description.get(lang))
     lines.append(
         (f"Everyone starts at {p.scale.base} points; scores run from {p.scale.min} to {p.scale.max}.")
-        if en else f"初始{p.scale.base}分，分数范围{p.scale.min}至{p.scale.max}。"
+        if en
+        else f"初始{p.scale.base}分，分数范围{p.scale.min}至{p.scale.max}。"
     )
-    lines.append(("Tiers: " if en else "等级：") + ", ".join(f"{t.id} ≥ {t.min}" for t in sorted(p.tiers, key=lambda t: -t.min)))
+    lines.append(
+        ("Tiers: " if en else "等级：") + ", ".join(f"{t.id} ≥ {t.min}" for t in sorted(p.tiers, key=lambda t: -t.min))
+    )
     for d in p.dimensions:
         cap = f"{d.min if d.min is not None else '−∞'} … {d.max if d.max is not None else '+∞'}"
         lines.append(f"\n{d.name.get(lang)} ({d.id}), " + ("capped at " if en else "上下限 ") + cap)
@@ -69,13 +76,22 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
     if p.consent.categories:
         cats = ", ".join(p.consent.categories)
         when = p.consent.mandatory_from.isoformat() if p.consent.mandatory_from else ("never" if en else "无")
-        lines.append(f"\nData needing consent: {cats}; enrollment mandatory from {when}." if en
-                     else f"\n需同意的数据类别：{cats}；强制纳入日期：{when}。")
+        lines.append(
+            f"\nData needing consent: {cats}; enrollment mandatory from {when}."
+            if en
+            else f"\n需同意的数据类别：{cats}；强制纳入日期：{when}。"
+        )
     for lst in p.lists:
         lines.append(f"\n{lst.name.get(lang)} ({lst.id}):")
         for c in lst.criteria:
-            cond = c.when if c.when else f"a {c.record.record_type} record" + (
-                f" where {c.record.when}" if c.record and c.record.when else "") if c.record else ""
+            cond = (
+                c.when
+                if c.when
+                else f"a {c.record.record_type} record"
+                + (f" where {c.record.when}" if c.record and c.record.when else "")
+                if c.record
+                else ""
+            )
             lines.append(f"  • {c.id}: {cond} — {c.reason.text(lang)}")
     if p.services:
         lines.append("\nServices:" if en else "\n服务：")

@@ -337,9 +337,7 @@ def check(node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence
         if var.type == "tier" and lit.value not in tiers:
             raise fail(f"{lit.value!r} is not a tier of this policy (tiers: {', '.join(tiers)})", lit)
         if var.allowed is not None and lit.value not in var.allowed:
-            raise fail(
-                f"{var_node.name} is never {lit.value!r}; it takes one of: {', '.join(var.allowed)}", lit
-            )
+            raise fail(f"{var_node.name} is never {lit.value!r}; it takes one of: {', '.join(var.allowed)}", lit)
 
     def comparable(a: Type, b: Type) -> bool:
         if "null" in (a, b):

@@ -28,7 +28,8 @@ def append_audit(store: Store, actor: str, action: str, subject_id: str | None, 
     text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
     digest = _entry_hash(seq, at.isoformat(), actor, action, subject_id, text, prev)
     store.execute(
-        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [seq, at, actor, action, subject_id, text, prev, digest]
+        "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, at, actor, action, subject_id, text, prev, digest],
     )
     return seq
 

@@ -131,8 +131,16 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
     return [Reason("CONDITION", ("condition not met" if lang == "en" else "条件不满足"), source="condition")]
 
 
-def explain(store: Store, loaded: LoadedPolicy, run_id: int, subject_id: str, result: dict[str, Any],
-            lang: str, service: str | None = None, as_of: dt.date | None = None) -> list[Reason]:
+def explain(
+    store: Store,
+    loaded: LoadedPolicy,
+    run_id: int,
+    subject_id: str,
+    result: dict[str, Any],
+    lang: str,
+    service: str | None = None,
+    as_of: dt.date | None = None,
+) -> list[Reason]:
     """Ranked reasons: for a refusal, list criteria and unmet conditions first, then score reasons."""
     p = loaded.policy
     reasons: list[Reason] = []
@@ -143,9 +151,7 @@ def explain(store: Store, loaded: LoadedPolicy, run_id: int, subject_id: str, re
         ranks = {t: len(p.tiers) - i for i, t in enumerate(p.tier_ids())}
         failed = _failed_parts(node, facts, ranks)
         blocking_lists = {
-            part.operand.name
-            for part in failed
-            if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name)
+            part.operand.name for part in failed if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name)
         }
         for row in store.rows(
             "SELECT list_id, criterion_id FROM run_list_entries WHERE run_id = ? AND subject_id = ? ORDER BY 1, 2",
@@ -153,8 +159,9 @@ def explain(store: Store, loaded: LoadedPolicy, run_id: int, subject_id: str, re
         ):
             if row["list_id"] in blocking_lists:
                 c = p.criterion(row["list_id"], row["criterion_id"])
-                reasons.append(Reason(c.reason.code, c.reason.text(lang), None,
-                                      c.advice.get(lang) if c.advice else None, "list"))
+                reasons.append(
+                    Reason(c.reason.code, c.reason.text(lang), None, c.advice.get(lang) if c.advice else None, "list")
+                )
         for part in failed:
             reasons.extend(_explain_part(part, facts, loaded, lang))
     for row in store.rows(
@@ -168,8 +175,15 @@ def explain(store: Store, loaded: LoadedPolicy, run_id: int, subject_id: str, re
         # A refusal is explained by what lowered the score; a grant by everything that counted.
         if service is not None and reasons and row["points"] > 0:
             continue
-        reasons.append(Reason(rule.reason.code, rule.reason.text(lang), round(float(row["points"]), 2),
-                              rule.advice.get(lang) if rule.advice else None, "score"))
+        reasons.append(
+            Reason(
+                rule.reason.code,
+                rule.reason.text(lang),
+                round(float(row["points"]), 2),
+                rule.advice.get(lang) if rule.advice else None,
+                "score",
+            )
+        )
     return reasons[:MAX_REASONS]
 
 
@@ -192,23 +206,50 @@ def decide(
     result = subject_result(store, run["run_id"], subject_id)
     index = [s.id for s in p.services].index(service)
     granted = bool(int(result["grants"]) >> index & 1)
-    reasons = explain(store, loaded, run["run_id"], subject_id, result, lang,
-                      service=None if granted else service, as_of=run["as_of"])
+    reasons = explain(
+        store, loaded, run["run_id"], subject_id, result, lang, service=None if granted else service, as_of=run["as_of"]
+    )
     svc = p.service(service)
     decision = Decision(
-        subject_id=subject_id, service=service, purpose=purpose.strip(), granted=granted, policy_id=p.id,
-        policy_version=p.version, run_id=int(run["run_id"]), score=int(result["score"]), tier=str(result["tier"]),
-        lists=list(result["lists"]), reasons=reasons, refusal=None if granted else svc.refusal.get(lang),
+        subject_id=subject_id,
+        service=service,
+        purpose=purpose.strip(),
+        granted=granted,
+        policy_id=p.id,
+        policy_version=p.version,
+        run_id=int(run["run_id"]),
+        score=int(result["score"]),
+        tier=str(result["tier"]),
+        lists=list(result["lists"]),
+        reasons=reasons,
+        refusal=None if granted else svc.refusal.get(lang),
     )
     with store.transaction():
         inquiry_id = store.take_ids("inquiry", 1)
         store.execute(
             "INSERT INTO inquiries VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
-            [inquiry_id, requester, subject_id, service, decision.purpose, "granted" if granted else "refused",
-             decision.run_id],
+            [
+                inquiry_id,
+                requester,
+                subject_id,
+                service,
+                decision.purpose,
+                "granted" if granted else "refused",
+                decision.run_id,
+            ],
         )
-        append_audit(store, requester, "decide", subject_id,
-                     {"service": service, "purpose": decision.purpose, "granted": granted, "run_id": decision.run_id,
-                      "inquiry_id": inquiry_id})
+        append_audit(
+            store,
+            requester,
+            "decide",
+            subject_id,
+            {
+                "service": service,
+                "purpose": decision.purpose,
+                "granted": granted,
+                "run_id": decision.run_id,
+                "inquiry_id": inquiry_id,
+            },
+        )
     decision.inquiry_id = inquiry_id
     return decision

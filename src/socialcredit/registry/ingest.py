@@ -151,22 +151,28 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool) -
         check(f"{col} IS NULL", _lit(f"is required for {record_type}"))
     shown = f"'''' || {col} || ''''"
     if spec.type == "integer":
-        check(f"{col} IS NOT NULL AND NOT regexp_full_match({col}, '-?[0-9]{{1,15}}')",
-              f"{shown} || ' is not a whole number'")
+        check(
+            f"{col} IS NOT NULL AND NOT regexp_full_match({col}, '-?[0-9]{{1,15}}')",
+            f"{shown} || ' is not a whole number'",
+        )
     elif spec.type == "number":
         check(
             f"{col} IS NOT NULL AND (TRY_CAST({col} AS DOUBLE) IS NULL OR NOT isfinite(TRY_CAST({col} AS DOUBLE)))",
             f"{shown} || ' is not a number'",
         )
     elif spec.type == "boolean":
-        check(f"{col} IS NOT NULL AND lower({col}) NOT IN ({', '.join(map(_lit, _BOOL))})",
-              f"{shown} || ' is not true or false'")
+        check(
+            f"{col} IS NOT NULL AND lower({col}) NOT IN ({', '.join(map(_lit, _BOOL))})",
+            f"{shown} || ' is not true or false'",
+        )
     elif spec.type == "date":
         check(f"{col} IS NOT NULL AND TRY_CAST({col} AS DATE) IS NULL", f"{shown} || ' is not a date (YYYY-MM-DD)'")
     if spec.allowed is not None:
         allowed = ", ".join(map(_lit, spec.allowed))
-        check(f"{col} IS NOT NULL AND {col} NOT IN ({allowed})",
-              f"{shown} || {_lit(' is not allowed; allowed: ' + ', '.join(spec.allowed))}")
+        check(
+            f"{col} IS NOT NULL AND {col} NOT IN ({allowed})",
+            f"{shown} || {_lit(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
+        )
     if spec.type in ("integer", "number"):
         num = f"TRY_CAST({col} AS DOUBLE)"
         if spec.min is not None:
@@ -257,20 +263,20 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
     """Typed, hashed candidate rows for the valid staged rows, compared with what the store holds."""
     attrs_cases = []
     for name, rt in catalog.record_types.items():
-        parts = ", ".join(
-            f"{_lit(f)}, {_typed(f, spec)}" for f, spec in sorted(rt.fields.items()) if f in cols
-        )
+        parts = ", ".join(f"{_lit(f)}, {_typed(f, spec)}" for f, spec in sorted(rt.fields.items()) if f in cols)
         obj = f"json_object({parts})" if parts else "json_object()"
         attrs_cases.append(f"WHEN {_lit(name)} THEN CAST({obj} AS VARCHAR)")
     attrs = "CASE record_type " + " ".join(attrs_cases) + " END"
-    flag = {f: (f"coalesce(lower({_ident(f)}) IN ('true', '1', 'yes'), false)" if f in cols else "false")
-            for f in FLAG_COLUMNS}
+    flag = {
+        f: (f"coalesce(lower({_ident(f)}) IN ('true', '1', 'yes'), false)" if f in cols else "false")
+        for f in FLAG_COLUMNS
+    }
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE candidates AS
         WITH typed AS (
             SELECT _row, record_id, subject_id, record_type, CAST(event_date AS DATE) AS event_date,
-                   {attrs} AS attrs, {flag['correction']} AS is_correction, {flag['withdrawn']} AS withdrawn
+                   {attrs} AS attrs, {flag["correction"]} AS is_correction, {flag["withdrawn"]} AS withdrawn
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
         ), latest AS (
             SELECT record_id, version, content_hash, withdrawn
@@ -359,8 +365,9 @@ def ingest_file(
         return _ingest_subjects(store, path, source_id, cols, n_rows, reject_path, actor, today, catalog, step)
     missing = [c for c in BASE_COLUMNS if c not in cols]
     if missing:
-        raise IngestError(f"{path}: the file has no column {', '.join(map(repr, missing))}; "
-                          f"a record needs {', '.join(BASE_COLUMNS)}")
+        raise IngestError(
+            f"{path}: the file has no column {', '.join(map(repr, missing))}; a record needs {', '.join(BASE_COLUMNS)}"
+        )
     step("validating", 1, 3)
     _validate_records(store, catalog, source_id, cols, today)
     _prepare_records(store, catalog, source_id, cols)
@@ -368,8 +375,10 @@ def ingest_file(
     step("committing", 2, 3)
     report = IngestReport(str(path), source_id, None, n_rows, 0, 0, errors)
     with store.transaction():
-        new = "FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors) AND NOT (prev_version IS NOT NULL " \
-              "AND content_hash = prev_hash AND NOT withdrawn AND NOT prev_withdrawn AND NOT is_correction)"
+        new = (
+            "FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors) AND NOT (prev_version IS NOT NULL "
+            "AND content_hash = prev_hash AND NOT withdrawn AND NOT prev_withdrawn AND NOT is_correction)"
+        )
         n_new = int(store.one(f"SELECT count(*) {new}"))
         n_valid = int(store.one("SELECT count(*) FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors)"))
         report.accepted, report.unchanged = n_new, n_valid - n_new
@@ -384,12 +393,22 @@ def ingest_file(
         )
         store.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
-            [batch_id, source_id, path.name, _sha256(path), n_rows, report.accepted, report.unchanged,
-             report.rejected],
+            [batch_id, source_id, path.name, _sha256(path), n_rows, report.accepted, report.unchanged, report.rejected],
         )
-        append_audit(store, actor, "ingest", None,
-                     {"batch_id": batch_id, "source": source_id, "file": path.name, "accepted": report.accepted,
-                      "unchanged": report.unchanged, "rejected": report.rejected})
+        append_audit(
+            store,
+            actor,
+            "ingest",
+            None,
+            {
+                "batch_id": batch_id,
+                "source": source_id,
+                "file": path.name,
+                "accepted": report.accepted,
+                "unchanged": report.unchanged,
+                "rejected": report.rejected,
+            },
+        )
     report.batch_id = batch_id
     if errors:
         rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
@@ -403,13 +422,23 @@ _SUBJECT_COLUMNS = ("subject_id", "name", "district", "profession")
 
 
 def _ingest_subjects(
-    store: Store, path: Path, source_id: str, cols: list[str], n_rows: int, reject_path: Path | str | None,
-    actor: str, today: dt.date, catalog: Catalog, step: Progress,
+    store: Store,
+    path: Path,
+    source_id: str,
+    cols: list[str],
+    n_rows: int,
+    reject_path: Path | str | None,
+    actor: str,
+    today: dt.date,
+    catalog: Catalog,
+    step: Progress,
 ) -> IngestReport:
     """Register or update subjects; identifiers are validated one by one for exact messages."""
     if "subject_id" not in cols or "name" not in cols:
-        raise IngestError(f"{path}: a subjects file needs the columns subject_id and name "
-                          f"(and may have district, profession); a records file needs record_type")
+        raise IngestError(
+            f"{path}: a subjects file needs the columns subject_id and name "
+            f"(and may have district, profession); a records file needs record_type"
+        )
     step("validating", 1, 3)
     present = [c for c in _SUBJECT_COLUMNS if c in cols]
     rows = store.execute(
@@ -448,8 +477,9 @@ def _ingest_subjects(
         for extra in (c for c in cols if c not in _SUBJECT_COLUMNS and row.get(c) is not None):
             row_errors.append(RowError(n, extra, "is not a field of a subject"))
         if parsed is not None and parsed.number in seen:
-            row_errors.append(RowError(n, "subject_id", f"appears more than once in this file (first at row "
-                                                        f"{seen[parsed.number]})"))
+            row_errors.append(
+                RowError(n, "subject_id", f"appears more than once in this file (first at row {seen[parsed.number]})")
+            )
         if row_errors or parsed is None:
             errors.extend(row_errors)
             continue
@@ -461,8 +491,9 @@ def _ingest_subjects(
         if isinstance(parsed, OrgCode):
             accepted.append((parsed.number, "org", *values[:1], None, None, parsed.region_code, *values[1:]))
         else:
-            accepted.append((parsed.number, "person", values[0], parsed.birth_date, parsed.sex,
-                             parsed.region_code, *values[1:]))
+            accepted.append(
+                (parsed.number, "person", values[0], parsed.birth_date, parsed.sex, parsed.region_code, *values[1:])
+            )
     step("committing", 2, 3)
     report = IngestReport(str(path), source_id, None, n_rows, len(accepted), unchanged, errors, kind="subjects")
     with store.transaction():
@@ -477,15 +508,26 @@ def _ingest_subjects(
             "INSERT INTO batches VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
             [batch_id, source_id, path.name, _sha256(path), n_rows, len(accepted), unchanged, report.rejected],
         )
-        append_audit(store, actor, "ingest_subjects", None,
-                     {"batch_id": batch_id, "file": path.name, "accepted": len(accepted),
-                      "unchanged": unchanged, "rejected": report.rejected})
+        append_audit(
+            store,
+            actor,
+            "ingest_subjects",
+            None,
+            {
+                "batch_id": batch_id,
+                "file": path.name,
+                "accepted": len(accepted),
+                "unchanged": unchanged,
+                "rejected": report.rejected,
+            },
+        )
     report.batch_id = batch_id
     if errors:
-        store.execute("CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM (VALUES (0, '', '')) "
-                      "AS e(_row, field, message) WHERE false")
-        store.con.executemany("INSERT INTO row_errors VALUES (?, ?, ?)", [(e.row, e.field, e.message)
-                                                                          for e in errors])
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM (VALUES (0, '', '')) "
+            "AS e(_row, field, message) WHERE false"
+        )
+        store.con.executemany("INSERT INTO row_errors VALUES (?, ?, ?)", [(e.row, e.field, e.message) for e in errors])
         rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
         _write_rejects(store, rp, errors, cols)
         report.reject_file = str(rp)

@@ -19,12 +19,17 @@ def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bo
     if row == loaded.sha256:
         return False
     if row is not None:
-        raise PolicyError([f"{loaded.origin}: policy {p.id} version {p.version} was already published with "
-                           "different content; give the changed policy a new version"])
+        raise PolicyError(
+            [
+                f"{loaded.origin}: policy {p.id} version {p.version} was already published with "
+                "different content; give the changed policy a new version"
+            ]
+        )
     with store.transaction():
         store.execute("INSERT INTO policies VALUES (?, ?, ?, ?, now())", [p.id, p.version, loaded.sha256, loaded.text])
-        append_audit(store, actor, "publish_policy", None, {"policy": p.id, "version": p.version,
-                                                             "sha256": loaded.sha256})
+        append_audit(
+            store, actor, "publish_policy", None, {"policy": p.id, "version": p.version, "sha256": loaded.sha256}
+        )
     return True
 
 

@@ -53,7 +53,12 @@ def _contributions(store: Store, run: dict[str, Any], subject_id: str) -> dict[i
 
 
 def subject_report(
-    store: Store, subject_id: str, *, policy_ids: list[str] | None = None, lang: str = "en", actor: str = "cli",
+    store: Store,
+    subject_id: str,
+    *,
+    policy_ids: list[str] | None = None,
+    lang: str = "en",
+    actor: str = "cli",
     purpose: str = "subject report",
 ) -> dict[str, Any]:
     """Everything the registry holds and concludes about one subject (the look-up is audited)."""
@@ -68,8 +73,9 @@ def subject_report(
     scores = []
     contributions: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for run in runs:
-        result = store.rows("SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?",
-                            [run["run_id"], subject_id])
+        result = store.rows(
+            "SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [run["run_id"], subject_id]
+        )
         if not result:
             continue
         res = result[0]
@@ -78,25 +84,45 @@ def subject_report(
         of = store.one("SELECT count(*) FROM run_results WHERE run_id = ? AND kind = ?", [run["run_id"], res["kind"]])
         entries = store.rows(
             "SELECT list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? AND subject_id = ? "
-            "ORDER BY 1, 2", [run["run_id"], subject_id])
+            "ORDER BY 1, 2",
+            [run["run_id"], subject_id],
+        )
         lists = []
         for e in entries:
             c = p.criterion(e["list_id"], e["criterion_id"])
-            lists.append({"list": e["list_id"], "criterion": e["criterion_id"], "code": c.reason.code,
-                          "reason": c.reason.text(lang), "record_key": e["record_key"],
-                          "advice": c.advice.get(lang) if c.advice else None})
+            lists.append(
+                {
+                    "list": e["list_id"],
+                    "criterion": e["criterion_id"],
+                    "code": c.reason.code,
+                    "reason": c.reason.text(lang),
+                    "record_key": e["record_key"],
+                    "advice": c.advice.get(lang) if c.advice else None,
+                }
+            )
         reasons = explain(store, loaded, int(run["run_id"]), subject_id, res, lang)
-        scores.append({
-            "policy": p.id, "policy_version": p.version, "run_id": run["run_id"], "as_of": run["as_of"].isoformat(),
-            "score": res["score"], "tier": res["tier"], "rank": res["rank"], "of": of,
-            "percentile": res["percentile"],
-            "dimensions": [{"id": d.id, "name": d.name.get(lang), "points": round(v, 2), "min": d.min, "max": d.max}
-                           for d, v in zip(p.dimensions, res["dims"], strict=True)],
-            "lists": lists,
-            "reasons": [r.__dict__ for r in reasons],
-            "services": [{"service": s.id, "granted": bool(int(res["grants"]) >> i & 1)}
-                         for i, s in enumerate(p.services)],
-        })
+        scores.append(
+            {
+                "policy": p.id,
+                "policy_version": p.version,
+                "run_id": run["run_id"],
+                "as_of": run["as_of"].isoformat(),
+                "score": res["score"],
+                "tier": res["tier"],
+                "rank": res["rank"],
+                "of": of,
+                "percentile": res["percentile"],
+                "dimensions": [
+                    {"id": d.id, "name": d.name.get(lang), "points": round(v, 2), "min": d.min, "max": d.max}
+                    for d, v in zip(p.dimensions, res["dims"], strict=True)
+                ],
+                "lists": lists,
+                "reasons": [r.__dict__ for r in reasons],
+                "services": [
+                    {"service": s.id, "granted": bool(int(res["grants"]) >> i & 1)} for i, s in enumerate(p.services)
+                ],
+            }
+        )
         contributions[p.id] = _contributions(store, run, subject_id)
     recs = []
     for r in records:
@@ -108,16 +134,27 @@ def subject_report(
             status = "superseded"
         else:
             status = "counting" if counting else "not counting"
-        recs.append({
-            "source": r["source_id"], "record_id": r["record_id"], "version": r["version"],
-            "record_type": r["record_type"], "event_date": r["event_date"].isoformat(),
-            "fields": json.loads(r["attrs"]), "status": status,
-            "contribution": {pid: [{"rule_id": x["rule_id"], "points": round(x["points"], 2)} for x in hits]
-                             for pid, hits in contrib.items() if hits},
-        })
+        recs.append(
+            {
+                "source": r["source_id"],
+                "record_id": r["record_id"],
+                "version": r["version"],
+                "record_type": r["record_type"],
+                "event_date": r["event_date"].isoformat(),
+                "fields": json.loads(r["attrs"]),
+                "status": status,
+                "contribution": {
+                    pid: [{"rule_id": x["rule_id"], "points": round(x["points"], 2)} for x in hits]
+                    for pid, hits in contrib.items()
+                    if hits
+                },
+            }
+        )
     inquiries = store.rows(
         "SELECT asked_at, requester, service, purpose, outcome, run_id FROM inquiries WHERE subject_id = ? "
-        "ORDER BY inquiry_id DESC", [subject_id])
+        "ORDER BY inquiry_id DESC",
+        [subject_id],
+    )
     with store.transaction():
         append_audit(store, actor, "read_report", subject_id, {"purpose": purpose})
     subject = {**subject, "birth_date": subject["birth_date"].isoformat() if subject["birth_date"] else None}
@@ -129,8 +166,9 @@ def subject_report(
     }
 
 
-def list_members(store: Store, list_id: str, *, policy_id: str | None = None, limit: int = 50,
-                 offset: int = 0) -> list[dict[str, Any]]:
+def list_members(
+    store: Store, list_id: str, *, policy_id: str | None = None, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
     """Members of a list in the latest run of a policy, with the criteria that put them there."""
     run = _latest(store, policy_id)
     return store.rows(
@@ -145,8 +183,9 @@ def list_members(store: Store, list_id: str, *, policy_id: str | None = None, li
     )
 
 
-def top_subjects(store: Store, *, policy_id: str | None = None, limit: int = 20, kind: str = "person") -> list[
-        dict[str, Any]]:
+def top_subjects(
+    store: Store, *, policy_id: str | None = None, limit: int = 20, kind: str = "person"
+) -> list[dict[str, Any]]:
     run = _latest(store, policy_id)
     return store.rows(
         """SELECT r.rank, r.subject_id, s.name, r.score, r.tier, r.percentile FROM run_results r

@@ -94,8 +94,9 @@ def latest_run(store: Store, policy_id: str | None = None) -> dict[str, Any]:
         params.append(policy_id)
     rows = store.rows(sql + " ORDER BY run_id DESC LIMIT 1", params)
     if not rows:
-        raise NotFoundError("no score run yet" + (f" for policy {policy_id}" if policy_id else "") +
-                            "; run `socialcredit score` first")
+        raise NotFoundError(
+            "no score run yet" + (f" for policy {policy_id}" if policy_id else "") + "; run `socialcredit score` first"
+        )
     return rows[0]
 
 
@@ -173,40 +174,70 @@ def score(
     rescored = backend.count("sc_affected") if only else backend.count("sc_results")
     step("saving", len(stages) + 1, len(stages) + 1)
     dims = ", ".join(plan.dimension_columns())
-    lists = ", ".join(
-        f"CASE WHEN l_{lst.id} THEN '{lst.id}' END" for lst in policy.lists
-    )
+    lists = ", ".join(f"CASE WHEN l_{lst.id} THEN '{lst.id}' END" for lst in policy.lists)
     with store.transaction():
         run_id = store.take_ids("run", 1)
         store.execute(
             "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'duckdb', now(), NULL, NULL, NULL)",
-            [run_id, policy.id, policy.version, loaded.sha256, as_of, wm, "incremental" if only else "full",
-             base["run_id"] if base else None],
+            [
+                run_id,
+                policy.id,
+                policy.version,
+                loaded.sha256,
+                as_of,
+                wm,
+                "incremental" if only else "full",
+                base["run_id"] if base else None,
+            ],
         )
         store.execute(
             f"""INSERT INTO run_results SELECT ?, subject_id, kind, profession, age, [{dims}], total, score, tier,
             tier_rank, rank, percentile, last_negative,
-            list_filter([{lists or 'NULL'}], x -> x IS NOT NULL), grants FROM sc_results""",
+            list_filter([{lists or "NULL"}], x -> x IS NOT NULL), grants FROM sc_results""",
             [run_id],
         )
         store.execute("INSERT INTO run_rule_points SELECT ?, * FROM sc_rule_points", [run_id])
         store.execute("INSERT INTO run_list_entries SELECT ?, * FROM sc_list_entries", [run_id])
-        store.execute("INSERT INTO run_reasons SELECT ?, subject_id, position, rule_id, points FROM sc_reasons",
-                      [run_id])
+        store.execute(
+            "INSERT INTO run_reasons SELECT ?, subject_id, position, rule_id, points FROM sc_reasons", [run_id]
+        )
         n = int(store.one("SELECT count(*) FROM sc_results"))
-        store.execute("UPDATE score_runs SET finished_at = now(), n_subjects = ?, n_rescored = ? WHERE run_id = ?",
-                      [n, rescored, run_id])
-        append_audit(store, actor, "score_run", None,
-                     {"run_id": run_id, "policy": policy.id, "version": policy.version, "as_of": as_of,
-                      "mode": "incremental" if only else "full", "watermark": wm})
+        store.execute(
+            "UPDATE score_runs SET finished_at = now(), n_subjects = ?, n_rescored = ? WHERE run_id = ?",
+            [n, rescored, run_id],
+        )
+        append_audit(
+            store,
+            actor,
+            "score_run",
+            None,
+            {
+                "run_id": run_id,
+                "policy": policy.id,
+                "version": policy.version,
+                "as_of": as_of,
+                "mode": "incremental" if only else "full",
+                "watermark": wm,
+            },
+        )
     counts = {
         str(r[0]): int(r[1])
         for r in store.execute(
             "SELECT list_id, count(DISTINCT subject_id) FROM run_list_entries WHERE run_id = ? GROUP BY 1", [run_id]
         ).fetchall()
     }
-    return RunSummary(run_id, policy.id, policy.version, as_of, "incremental" if only else "full",
-                      base["run_id"] if base else None, wm, n, rescored, counts)
+    return RunSummary(
+        run_id,
+        policy.id,
+        policy.version,
+        as_of,
+        "incremental" if only else "full",
+        base["run_id"] if base else None,
+        wm,
+        n,
+        rescored,
+        counts,
+    )
 
 
 def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Every check in one command: lint, format, types, tests. CI runs exactly this."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+STEPS = [
+    ("ruff lint", [str(BIN / "ruff"), "check", "src", "tests", "scripts"]),
+    ("ruff format", [str(BIN / "ruff"), "format", "--check", "src", "tests", "scripts"]),
+    ("mypy", [str(BIN / "mypy")]),
+    ("pytest", [str(BIN / "pytest"), *sys.argv[1:]]),
+]
+
+
+def main() -> int:
+    failed = []
+    for name, cmd in STEPS:
+        print(f"== {name}: {' '.join(cmd)}", flush=True)
+        if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"== FAILED: {', '.join(failed)}")
+        return 1
+    print("== all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
