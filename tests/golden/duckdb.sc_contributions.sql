@@ -1,0 +1,97 @@
+SELECT
+  r.record_key,
+  'tax.late' AS rule_id,
+  CAST(-10.0 * POWER(
+    2.0,
+    -(
+      CAST(DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) AS DOUBLE)
+    ) / 365.0
+  ) AS DOUBLE) AS points
+FROM sc_records AS r
+JOIN sc_subjects AS s
+  ON r.subject_id = s.subject_id
+WHERE
+  r.record_type = 'tax_payment'
+  AND (
+    (
+      (
+        r.attrs ->> '$.status'
+      ) = 'late'
+      AND CAST(r.attrs ->> '$.amount' AS DOUBLE) >= 1000
+    )
+  )
+  AND r.event_date <= CAST('2026-01-01' AS DATE)
+  AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) < 1825
+  AND r.subject_id IN (
+    SELECT
+      subject_id
+    FROM sc_affected
+  )
+UNION ALL
+SELECT
+  r.record_key,
+  'civic.volunteering' AS rule_id,
+  CAST(CASE
+    WHEN ROW_NUMBER() OVER (
+      PARTITION BY r.subject_id, DATE_TRUNC('MONTH', r.event_date)
+      ORDER BY r.event_date DESC, r.record_key DESC
+    ) = 1
+    THEN 2.0
+    ELSE 0.0
+  END AS DOUBLE) AS points
+FROM sc_records AS r
+JOIN sc_subjects AS s
+  ON r.subject_id = s.subject_id
+WHERE
+  r.record_type = 'volunteering'
+  AND r.event_date <= CAST('2026-01-01' AS DATE)
+  AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) < 365
+  AND r.subject_id IN (
+    SELECT
+      subject_id
+    FROM sc_affected
+  )
+UNION ALL
+SELECT
+  r.record_key,
+  'sector.drunk' AS rule_id,
+  CAST(-20.0 AS DOUBLE) AS points
+FROM sc_records AS r
+JOIN sc_subjects AS s
+  ON r.subject_id = s.subject_id
+WHERE
+  r.record_type = 'traffic_ticket'
+  AND (
+    (
+      r.attrs ->> '$.offence'
+    ) = 'drunk_driving'
+  )
+  AND r.event_date <= CAST('2026-01-01' AS DATE)
+  AND s.profession IN ('medical')
+  AND r.subject_id IN (
+    SELECT
+      subject_id
+    FROM sc_affected
+  )
+UNION ALL
+SELECT
+  r.record_key,
+  'shop.on_time' AS rule_id,
+  CAST(1.0 AS DOUBLE) AS points
+FROM sc_records AS r
+JOIN sc_subjects AS s
+  ON r.subject_id = s.subject_id
+WHERE
+  r.record_type = 'platform_repayment'
+  AND (
+    (
+      r.attrs ->> '$.status'
+    ) = 'on_time'
+  )
+  AND r.event_date <= CAST('2026-01-01' AS DATE)
+  AND s.consent_commercial = TRUE
+  AND r.subject_id IN (
+    SELECT
+      subject_id
+    FROM sc_affected
+  )

@@ -1,0 +1,22 @@
+SELECT
+  r.subject_id AS subject_id,
+  'blacklist' AS list_id,
+  'defaulter' AS criterion_id,
+  MAX(r.record_key) AS record_key
+FROM sc_records AS r
+JOIN sc_subjects AS s
+  ON r.subject_id = s.subject_id
+WHERE
+  r.record_type = 'court_judgment'
+  AND (
+    (
+      CAST(r.attrs ->> '$.defaulter' AS BOOLEAN)
+      AND (
+        r.attrs ->> '$.status'
+      ) = 'unfulfilled'
+    )
+  )
+  AND r.event_date <= CAST('2026-01-01' AS DATE)
+  AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) < 1095
+GROUP BY
+  r.subject_id

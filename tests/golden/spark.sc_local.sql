@@ -1,0 +1,35 @@
+SELECT
+  *,
+  CASE WHEN score >= 120 THEN 'A' WHEN score >= 80 THEN 'B' WHEN score >= 0 THEN 'C' END AS tier,
+  CASE WHEN score >= 120 THEN 3 WHEN score >= 80 THEN 2 WHEN score >= 0 THEN 1 END AS tier_rank
+FROM (
+  SELECT
+    *,
+    CAST(100.0 + l.d_money + l.d_civic AS DOUBLE) AS total,
+    CAST(LEAST(200, GREATEST(0, FLOOR((
+      100.0 + l.d_money + l.d_civic
+    ) + 0.5))) AS INT) AS score,
+    DATEDIFF(DAY, l.last_negative, CAST('2026-01-01' AS DATE)) AS last_negative_days
+  FROM (
+    SELECT
+      s.subject_id,
+      s.kind,
+      s.profession,
+      YEAR(CAST('2026-01-01' AS DATE)) - YEAR(s.birth_date) - CASE
+        WHEN MONTH(CAST('2026-01-01' AS DATE)) * 100 + DAY(CAST('2026-01-01' AS DATE)) >= MONTH(s.birth_date) * 100 + DAY(s.birth_date)
+        THEN 0
+        ELSE 1
+      END AS age,
+      LEAST(50.0, GREATEST(-100.0, COALESCE(SUM(IF(p.dimension = 'money', p.points)), 0.0))) AS d_money,
+      COALESCE(SUM(IF(p.dimension = 'civic', p.points)), 0.0) AS d_civic,
+      MAX(IF(p.points < 0, p.last_event)) AS last_negative
+    FROM sc_subjects AS s
+    LEFT JOIN sc_rule_points AS p
+      ON p.subject_id = s.subject_id
+    GROUP BY
+      s.subject_id,
+      s.kind,
+      s.profession,
+      s.birth_date
+  ) AS l
+) AS t

@@ -1,0 +1,115 @@
+SELECT
+  h.subject_id,
+  'tax.late' AS rule_id,
+  'money' AS dimension,
+  CAST(LEAST(
+    30.0,
+    GREATEST(
+      -30.0,
+      SUM(
+        -10.0 * POWER(
+          2.0,
+          -(
+            CAST(DATEDIFF(DAY, h.event_date, CAST('2026-01-01' AS DATE)) AS DOUBLE)
+          ) / 365.0
+        )
+      )
+    )
+  ) AS DOUBLE) AS points,
+  COUNT(*) AS hits,
+  MAX(h.event_date) AS last_event
+FROM (
+  SELECT
+    r.subject_id AS subject_id,
+    r.event_date AS event_date
+  FROM sc_records AS r
+  JOIN sc_subjects AS s
+    ON r.subject_id = s.subject_id
+  WHERE
+    r.record_type = 'tax_payment'
+    AND (
+      (
+        GET_JSON_OBJECT(r.attrs, '$.status') = 'late'
+        AND CAST(GET_JSON_OBJECT(r.attrs, '$.amount') AS DOUBLE) >= 1000
+      )
+    )
+    AND r.event_date <= CAST('2026-01-01' AS DATE)
+    AND DATEDIFF(DAY, r.event_date, CAST('2026-01-01' AS DATE)) < 1825
+) AS h
+GROUP BY
+  h.subject_id
+UNION ALL
+SELECT
+  h.subject_id,
+  'civic.volunteering' AS rule_id,
+  'civic' AS dimension,
+  CAST(SUM(2.0) AS DOUBLE) AS points,
+  COUNT(*) AS hits,
+  MAX(h.event_date) AS last_event
+FROM (
+  SELECT
+    r.subject_id AS subject_id,
+    MAX(r.event_date) AS event_date
+  FROM sc_records AS r
+  JOIN sc_subjects AS s
+    ON r.subject_id = s.subject_id
+  WHERE
+    r.record_type = 'volunteering'
+    AND r.event_date <= CAST('2026-01-01' AS DATE)
+    AND DATEDIFF(DAY, r.event_date, CAST('2026-01-01' AS DATE)) < 365
+  GROUP BY
+    r.subject_id,
+    TRUNC(r.event_date, 'MONTH')
+) AS h
+GROUP BY
+  h.subject_id
+UNION ALL
+SELECT
+  h.subject_id,
+  'sector.drunk' AS rule_id,
+  'civic' AS dimension,
+  CAST(SUM(-20.0) AS DOUBLE) AS points,
+  COUNT(*) AS hits,
+  MAX(h.event_date) AS last_event
+FROM (
+  SELECT
+    r.subject_id AS subject_id,
+    r.event_date AS event_date
+  FROM sc_records AS r
+  JOIN sc_subjects AS s
+    ON r.subject_id = s.subject_id
+  WHERE
+    r.record_type = 'traffic_ticket'
+    AND (
+      GET_JSON_OBJECT(r.attrs, '$.offence') = 'drunk_driving'
+    )
+    AND r.event_date <= CAST('2026-01-01' AS DATE)
+    AND s.profession IN ('medical')
+) AS h
+GROUP BY
+  h.subject_id
+UNION ALL
+SELECT
+  h.subject_id,
+  'shop.on_time' AS rule_id,
+  'money' AS dimension,
+  CAST(SUM(1.0) AS DOUBLE) AS points,
+  COUNT(*) AS hits,
+  MAX(h.event_date) AS last_event
+FROM (
+  SELECT
+    r.subject_id AS subject_id,
+    r.event_date AS event_date
+  FROM sc_records AS r
+  JOIN sc_subjects AS s
+    ON r.subject_id = s.subject_id
+  WHERE
+    r.record_type = 'platform_repayment'
+    AND (
+      GET_JSON_OBJECT(r.attrs, '$.status') = 'on_time'
+    )
+    AND r.event_date <= CAST('2026-01-01' AS DATE)
+    AND s.consent_commercial = TRUE
+) AS h
+GROUP BY
+  h.subject_id

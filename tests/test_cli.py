@@ -1,0 +1,143 @@
+"""The command line, run as a user runs it: the installed console script against a real store file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from socialcredit.identifiers import make_ric
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+DEFAULTER = make_ric("110105", dt.date(1980, 3, 4), 15)
+PAYER = make_ric("110108", dt.date(1990, 7, 8), 22)
+
+
+def run(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    proc = subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Path:
+    db = tmp_path / "city.duckdb"
+    init = run("init", db=db)
+    assert "Created an UNENCRYPTED store" in init.stdout
+    (tmp_path / "subjects.csv").write_text(
+        f"subject_id,name,district,profession\n{DEFAULTER},王伟,朝阳区,retail\n{PAYER},李娜,海淀区,education\n",
+        encoding="utf-8",
+    )
+    run("ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
+    (tmp_path / "courts.csv").write_text(
+        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
+        f"C-1,{DEFAULTER},court_judgment,2026-06-01,civil,80000,unfulfilled,true\n"
+        f"C-2,{PAYER},court_judgment,2026-06-01,civil,80000,unfulfiled,false\n"
+        f"C-3,110105199001011237,court_judgment,2026-06-01,civil,80000,fulfilled,false\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "tax.csv").write_text(
+        "record_id,subject_id,record_type,event_date,amount,status\n"
+        f"T-1,{PAYER},tax_payment,2026-05-01,5000,paid\n"
+        f"T-2,{PAYER},tax_payment,2026-05-02,lots,paid\n",
+        encoding="utf-8",
+    )
+    return db
+
+
+def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None:
+    courts = run("ingest", str(tmp_path / "courts.csv"), "--source", "courts", db=city)
+    assert courts.stdout.splitlines()[:3] == [
+        f"{tmp_path / 'courts.csv'}: 3 rows: 1 accepted, 0 unchanged, 2 rejected (batch 2)",
+        f"  {tmp_path / 'courts.csv'}: row 2: status: 'unfulfiled' is not allowed; allowed: fulfilled, unfulfilled",
+        f"  {tmp_path / 'courts.csv'}: row 3: subject_id: no registered subject '110105199001011237' "
+        "(subjects are registered through the civil_affairs source)",
+    ]
+    with (tmp_path / "courts.rejects.csv").open(encoding="utf-8") as fh:
+        rejects = list(csv.reader(fh))
+    assert rejects[
+        0
+    ] == "row,field,error,record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter".split(",")
+    assert rejects[1][:4] == ["2", "status", "'unfulfiled' is not allowed; allowed: fulfilled, unfulfilled", "C-2"]
+    assert len(rejects) == 3
+    tax = run("ingest", str(tmp_path / "tax.csv"), "--source", "tax_bureau", "--json", db=city)
+    report = json.loads(tax.stdout)
+    assert (report["accepted"], report["rejected"]) == (1, 1)
+    assert report["errors"] == [{"row": 2, "field": "amount", "message": "'lots' is not a number"}]
+
+    scored = json.loads(run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--json", db=city).stdout)
+    assert (scored["run_id"], scored["subjects"], scored["list_counts"]) == (1, 2, {"blacklist": 1})
+
+    shown = json.loads(run("show", DEFAULTER, "--json", db=city).stdout)
+    beijing = shown["scores"][0]
+    # 1000 base − 100 (court.unfulfilled, legal) = 900: tier B (850–959); ranked below the payer's 1002.
+    assert (beijing["score"], beijing["tier"], beijing["rank"], beijing["of"], beijing["percentile"]) == (
+        900,
+        "B",
+        2,
+        2,
+        50.0,
+    )
+    assert [d["points"] for d in beijing["dimensions"]] == [0, -100, 0, 0]
+    assert beijing["lists"][0]["code"] == "LIST_JUDGMENT_DEFAULTER"
+    assert [r["code"] for r in beijing["reasons"]] == ["COURT_UNFULFILLED"]
+    assert shown["records"][0]["status"] == "counting"
+    assert shown["records"][0]["contribution"] == {"beijing": [{"rule_id": "court.unfulfilled", "points": -100.0}]}
+
+    decided = run(
+        "decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "railway", db=city
+    )
+    assert decided.stdout.splitlines() == [
+        f"high_speed_rail for {DEFAULTER}: REFUSED (policy beijing 2026.1, run 1, score 900, tier B, inquiry 1)",
+        "People on the blacklist may not buy high-speed rail tickets.",
+        "  1. [LIST_JUDGMENT_DEFAULTER] judgment defaulter — Fulfil the judgment to leave the list.",
+        "  2. [COURT_UNFULFILLED] court judgment not fulfilled (-100) — Fulfil the judgment; once the court records "
+        "it, the points and the listing end.",
+    ]
+    granted = json.loads(
+        run("decide", PAYER, "high_speed_rail", "--purpose", "ticket purchase", "--json", db=city).stdout
+    )
+    assert granted["granted"] is True and granted["score"] == 1002 and granted["tier"] == "A"
+    inquiries = json.loads(run("show", DEFAULTER, "--json", db=city).stdout)["inquiries"]
+    assert [(q["requester"], q["service"], q["purpose"], q["outcome"]) for q in inquiries] == [
+        ("railway", "high_speed_rail", "ticket purchase", "refused")
+    ]
+    assert "The audit log is intact" in run("audit", "verify", db=city).stdout
+
+
+def test_errors_are_messages_not_tracebacks(city: Path, tmp_path: Path) -> None:
+    no_purpose = run("decide", DEFAULTER, "high_speed_rail", "--purpose", " ", db=city, check=False)
+    assert no_purpose.returncode == 2
+    assert "a purpose is required" in no_purpose.stderr and "Traceback" not in no_purpose.stderr
+    unknown = run("ingest", str(tmp_path / "tax.csv"), "--source", "gossip", db=city, check=False)
+    assert unknown.returncode == 2
+    assert "unknown source 'gossip'; known sources: civil_affairs, tax_bureau" in unknown.stderr.replace("\n", " ")
+    bad_policy = tmp_path / "bad.yaml"
+    bad_policy.write_text("id: bad\nversion: 1\n", encoding="utf-8")
+    checked = subprocess.run([CLI, "policy", "check", str(bad_policy)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 2 and "Traceback" not in checked.stderr
+    assert f"{bad_policy}:1: name: is required" in checked.stderr.replace("\n", " ")
+
+
+def test_help_everywhere() -> None:
+    for cmd in (
+        ["--help"],
+        ["ingest", "--help"],
+        ["score", "--help"],
+        ["show", "--help"],
+        ["decide", "--help"],
+        ["list", "--help"],
+        ["policy", "check", "--help"],
+        ["policy", "explain", "--help"],
+        ["init", "--help"],
+    ):
+        proc = subprocess.run([CLI, *cmd], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0 and "Usage" in proc.stdout, cmd

@@ -1,0 +1,61 @@
+"""The store: schema migrations, encryption at rest, clear errors for a wrong or missing key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from socialcredit.errors import StoreError
+from socialcredit.store import KEY_ENV, MIGRATIONS, open_store
+
+
+def test_new_store_is_migrated_to_the_newest_schema(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
+        assert store.schema_version() == MIGRATIONS[-1][0]
+        assert store.created and not store.encrypted
+    with open_store(tmp_path / "s.duckdb", key="") as store:  # reopening applies nothing twice
+        assert store.one("SELECT count(*) FROM schema_version") == len(MIGRATIONS)
+
+
+def test_encrypted_store_round_trip_and_wrong_key(tmp_path: Path) -> None:
+    path = tmp_path / "enc.duckdb"
+    with open_store(path, create=True, key="s3cret'key") as store:
+        assert store.encrypted
+        store.execute("INSERT INTO sources VALUES ('x', '甲', 'x', ['tax_payment'])")
+    raw = path.read_bytes()
+    assert b"tax_payment" not in raw  # the content is not readable in the file
+    with open_store(path, key="s3cret'key") as store:
+        assert store.one("SELECT name_zh FROM sources WHERE source_id = 'x'") == "甲"
+    with pytest.raises(StoreError) as wrong:
+        open_store(path, key="other")
+    assert str(wrong.value) == f"the key in {KEY_ENV} does not open the store {path}"
+    with pytest.raises(StoreError) as missing:
+        open_store(path, key="")
+    assert str(missing.value) == f"the store {path} is encrypted: set {KEY_ENV} to its key"
+
+
+def test_plain_store_refuses_a_key(tmp_path: Path) -> None:
+    path = tmp_path / "plain.duckdb"
+    open_store(path, create=True, key="").close()
+    with pytest.raises(StoreError) as exc:
+        open_store(path, key="k")
+    assert str(exc.value) == f"the store {path} is not encrypted, but {KEY_ENV} is set; unset it to open it"
+
+
+def test_missing_store_says_how_to_create_one(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as exc:
+        open_store(tmp_path / "none.duckdb")
+    assert (
+        str(exc.value) == f"no store at {tmp_path / 'none.duckdb'}; create one with `socialcredit init --db "
+        f"{tmp_path / 'none.duckdb'}`"
+    )
+
+
+def test_key_is_read_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "from-env")
+    with open_store(tmp_path / "e.duckdb", create=True) as store:
+        assert store.encrypted
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(StoreError):
+        open_store(tmp_path / "e.duckdb")
