@@ -34,8 +34,8 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("socialcredit")
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB")]
