@@ -22,17 +22,26 @@ def test_encrypted_store_round_trip_and_wrong_key(tmp_path: Path) -> None:
     path = tmp_path / "enc.duckdb"
     with open_store(path, create=True, key="s3cret'key") as store:
         assert store.encrypted
-        store.execute("INSERT INTO sources VALUES ('x', '甲', 'x', ['tax_payment'])")
+        store.execute("INSERT INTO policies VALUES ('p', '1', 'abc', 'secret_policy_text_甲', now())")
     raw = path.read_bytes()
-    assert b"tax_payment" not in raw  # the content is not readable in the file
+    assert b"secret_policy_text" not in raw and b"tax_payment" not in raw  # nothing readable in the file
     with open_store(path, key="s3cret'key") as store:
-        assert store.one("SELECT name_zh FROM sources WHERE source_id = 'x'") == "甲"
+        assert store.one("SELECT text FROM policies WHERE policy_id = 'p'") == "secret_policy_text_甲"
+        assert store.one("SELECT record_types FROM sources WHERE source_id = 'courts'") == ["court_judgment"]
     with pytest.raises(StoreError) as wrong:
         open_store(path, key="other")
     assert str(wrong.value) == f"the key in {KEY_ENV} does not open the store {path}"
     with pytest.raises(StoreError) as missing:
         open_store(path, key="")
     assert str(missing.value) == f"the store {path} is encrypted: set {KEY_ENV} to its key"
+
+
+def test_plain_store_shows_its_content_in_the_file(tmp_path: Path) -> None:
+    """The control for the encryption test: without a key, the same text is readable in the file."""
+    path = tmp_path / "plain.duckdb"
+    with open_store(path, create=True, key="") as store:
+        store.execute("INSERT INTO policies VALUES ('p', '1', 'abc', 'secret_policy_text_甲', now())")
+    assert b"secret_policy_text" in path.read_bytes()
 
 
 def test_plain_store_refuses_a_key(tmp_path: Path) -> None:

@@ -236,4 +236,19 @@ def open_store(
     con.execute(f"USE {_ALIAS}")
     if not read_only:
         _migrate(con)
+        _sync_sources(con)
     return Store(path=path, con=con, encrypted=bool(key), created=not exists)
+
+
+def _sync_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep the sources table equal to the catalog: the furnishers and the record types each may send."""
+    from socialcredit.catalog import load_catalog
+
+    rows = [(sid, s.name.zh, s.name.en, s.record_types) for sid, s in load_catalog().sources.items()]
+    current = con.execute("SELECT source_id, name_zh, name_en, record_types FROM sources ORDER BY 1").fetchall()
+    if sorted(rows) == [tuple(r) for r in current]:
+        return
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM sources")
+    con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?)", rows)
+    con.execute("COMMIT")

@@ -1,0 +1,64 @@
+"""Property tests of the ingest validator: whatever a furnisher sends, every row is either committed or
+rejected with a reason, nothing else happens, and what is committed reads back as sent."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialcredit.identifiers import make_ric
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.store import Store, open_store
+
+PERSON = make_ric("110101", dt.date(1985, 1, 2), 3)
+TODAY = dt.date(2026, 1, 1)
+
+values = st.one_of(
+    st.none(),
+    st.sampled_from(["paid", "late", "evaded", "PAID", "", " ", "1e309", "NaN", "-5", "12.5", "2025-02-30"]),
+    st.integers(-(10**18), 10**18).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=12),
+)
+dates = st.one_of(st.dates(dt.date(1990, 1, 1), dt.date(2030, 1, 1)).map(dt.date.isoformat), st.text(max_size=10))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    folder = tmp_path_factory.mktemp("prop")
+    (folder / "subjects.csv").write_text(f"subject_id,name\n{PERSON},张三\n", encoding="utf-8")
+    st_ = open_store(folder / "p.duckdb", create=True, key="")
+    ingest_file(st_, folder / "subjects.csv", "civil_affairs", today=TODAY)
+    return st_
+
+
+counter = iter(range(10**9))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(values, values, values, dates), min_size=1, max_size=6))
+def test_every_row_is_committed_or_rejected_with_a_reason(store: Store, tmp_path: Path, rows: list) -> None:
+    batch = next(counter)
+    path = tmp_path / f"b{batch}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"])
+        for i, (amount, status, days, when) in enumerate(rows):
+            w.writerow([f"R{batch}-{i}", PERSON, "tax_payment", when, amount, status, days])
+    before = store.one("SELECT count(*) FROM records")
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert report.rows == len(rows)
+    assert report.accepted + report.unchanged + report.rejected == len(rows)
+    assert all(e.message and 1 <= e.row <= len(rows) for e in report.errors)
+    assert store.one("SELECT count(*) FROM records") == before + report.accepted
+    for r in store.rows("SELECT record_id, attrs, event_date FROM records WHERE batch_id = ?", [report.batch_id]):
+        attrs = json.loads(r["attrs"])
+        assert attrs["status"] in ("paid", "late", "evaded")
+        assert attrs["amount"] >= 0 and attrs["amount"] == attrs["amount"]  # a finite, non-negative number
+        assert r["event_date"] <= TODAY
