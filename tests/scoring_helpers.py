@@ -183,8 +183,7 @@ class Registry:
 
     def list_entries(self, run_id: int) -> list[tuple[str, str, str, int | None]]:
         rows = self.store.rows(
-            "SELECT subject_id, list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? "
-            "ORDER BY ALL",
+            "SELECT subject_id, list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? ORDER BY ALL",
             [run_id],
         )
         return [(r["subject_id"], r["list_id"], r["criterion_id"], r["record_key"]) for r in rows]
@@ -211,12 +210,25 @@ def open_registry(folder: Path, today: dt.date = AS_OF) -> Registry:
 # Record rows
 # --------------------------------------------------------------------------------------------------------
 def volunteering(record_id: str, subject_id: str, event_date: str, hours: float = 2, **flags: Any) -> dict[str, Any]:
-    return {"record_id": record_id, "subject_id": subject_id, "record_type": "volunteering",
-            "event_date": event_date, "hours": hours, **flags}
+    return {
+        "record_id": record_id,
+        "subject_id": subject_id,
+        "record_type": "volunteering",
+        "event_date": event_date,
+        "hours": hours,
+        **flags,
+    }
 
 
 def tax(
     record_id: str, subject_id: str, event_date: str, *, amount: float = 100, status: str = "paid", **more: Any
 ) -> dict[str, Any]:
-    return {"record_id": record_id, "subject_id": subject_id, "record_type": "tax_payment",
-            "event_date": event_date, "amount": amount, "status": status, **more}
+    return {
+        "record_id": record_id,
+        "subject_id": subject_id,
+        "record_type": "tax_payment",
+        "event_date": event_date,
+        "amount": amount,
+        "status": status,
+        **more,
+    }
