@@ -10,10 +10,7 @@ WHERE
   r.record_type = 'court_judgment'
   AND (
     (
-      CAST(r.attrs ->> '$.defaulter' AS BOOLEAN)
-      AND (
-        r.attrs ->> '$.status'
-      ) = 'unfulfilled'
+      r.defaulter AND r.status = 'unfulfilled'
     )
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)

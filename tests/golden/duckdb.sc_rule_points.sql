@@ -29,10 +29,7 @@ FROM (
     r.record_type = 'tax_payment'
     AND (
       (
-        (
-          r.attrs ->> '$.status'
-        ) = 'late'
-        AND CAST(r.attrs ->> '$.amount' AS DOUBLE) >= 1000
+        r.status = 'late' AND r.amount >= 1000
       )
     )
     AND r.event_date <= CAST('2026-01-01' AS DATE)
@@ -83,9 +80,7 @@ FROM (
   WHERE
     r.record_type = 'traffic_ticket'
     AND (
-      (
-        r.attrs ->> '$.offence'
-      ) = 'drunk_driving'
+      r.offence = 'drunk_driving'
     )
     AND r.event_date <= CAST('2026-01-01' AS DATE)
     AND s.profession IN ('medical')
@@ -110,9 +105,7 @@ FROM (
   WHERE
     r.record_type = 'platform_repayment'
     AND (
-      (
-        r.attrs ->> '$.status'
-      ) = 'on_time'
+      r.status = 'on_time'
     )
     AND r.event_date <= CAST('2026-01-01' AS DATE)
     AND s.consent_commercial = TRUE

@@ -14,8 +14,7 @@ WHERE
   r.record_type = 'tax_payment'
   AND (
     (
-      GET_JSON_OBJECT(r.attrs, '$.status') = 'late'
-      AND CAST(GET_JSON_OBJECT(r.attrs, '$.amount') AS DOUBLE) >= 1000
+      r.status = 'late' AND r.amount >= 1000
     )
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)
@@ -60,7 +59,7 @@ JOIN sc_subjects AS s
 WHERE
   r.record_type = 'traffic_ticket'
   AND (
-    GET_JSON_OBJECT(r.attrs, '$.offence') = 'drunk_driving'
+    r.offence = 'drunk_driving'
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)
   AND s.profession IN ('medical')
@@ -80,7 +79,7 @@ JOIN sc_subjects AS s
 WHERE
   r.record_type = 'platform_repayment'
   AND (
-    GET_JSON_OBJECT(r.attrs, '$.status') = 'on_time'
+    r.status = 'on_time'
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)
   AND s.consent_commercial = TRUE

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from socialcredit.errors import CatalogError
 
 __all__ = ["Catalog", "FieldSpec", "RecordType", "Source", "Text", "load_catalog"]
 
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FieldType = Literal["string", "integer", "number", "boolean", "date"]
 
 
@@ -72,14 +74,35 @@ class Catalog(_Strict):
         for name, rt in self.record_types.items():
             if rt.category not in self.categories:
                 raise ValueError(f"record type {name}: unknown category {rt.category!r}")
-            for reserved in ("record_id", "subject_id", "record_type", "event_date"):
+            for reserved in ("record_id", "subject_id", "record_type", "event_date", "record_key", "attrs"):
                 if reserved in rt.fields:
                     raise ValueError(f"record type {name}: field {reserved!r} is reserved")
+        for name, rt in self.record_types.items():
+            for fname in rt.fields:
+                if not _FIELD_NAME.match(fname):
+                    raise ValueError(f"record type {name}: field name {fname!r} must be lower-case letters, digits, _")
+        types: dict[str, tuple[str, str]] = {}
+        for name, rt in self.record_types.items():
+            for fname, spec in rt.fields.items():
+                seen = types.setdefault(fname, (spec.type, name))
+                if seen[0] != spec.type:
+                    raise ValueError(
+                        f"field {fname!r} is {spec.type} in {name} but {seen[0]} in {seen[1]}; "
+                        "a field name has one type"
+                    )
         for sid, src in self.sources.items():
             for rt_name in src.record_types:
                 if rt_name != "subject" and rt_name not in self.record_types:
                     raise ValueError(f"source {sid}: unknown record type {rt_name!r}")
         return self
+
+    def field_columns(self) -> dict[str, FieldType]:
+        """Every field name of every record type, with its type (one type per name, checked on load)."""
+        out: dict[str, FieldType] = {}
+        for rt in self.record_types.values():
+            for name, spec in rt.fields.items():
+                out.setdefault(name, spec.type)
+        return dict(sorted(out.items()))
 
     def source_of(self, record_type: str) -> list[str]:
         return [sid for sid, s in self.sources.items() if record_type in s.record_types]

@@ -3,7 +3,8 @@
 Inputs are two relations the backend provides:
 
 * ``sc_records``  — the counting version of every record: subject_id, record_key, record_type, event_date,
-  attrs (a JSON object of the record's fields);
+  and one typed column per field of the catalog (NULL where a record type has no such field), see
+  ``socialcredit.catalog.Catalog.field_columns``;
 * ``sc_subjects`` — subject_id, kind, profession, birth_date and one boolean ``consent_<category>`` per
   consent category of the policy.
 
@@ -46,7 +47,6 @@ STAGES = (
     "sc_results",
     "sc_reasons",
 )
-_FIELD_SQL_TYPES = {"number": "DOUBLE", "integer": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -125,12 +125,8 @@ class ScorePlan:
         return exp.DateDiff(this=date_literal(as_of or self.as_of), expression=column, unit=exp.var("DAY"))
 
     def _field(self, record_type: str, name: str, table: str = "r") -> exp.Expr:
-        if name == "event_date":
-            return _col("event_date", table)
-        spec = self._catalog.record_types[record_type].fields[name]
-        raw = self.dialect.json_field(_col("attrs", table), name)
-        sql_type = _FIELD_SQL_TYPES.get(spec.type)
-        return raw if sql_type is None else exp.Cast(this=raw, to=exp.DataType.build(sql_type))
+        # sc_records carries one typed column per catalog field (see the module docstring).
+        return _col(name, table)
 
     def _record_condition(self, key: str, record_type: str) -> exp.Expr | None:
         node = self.loaded.condition(key)

@@ -24,6 +24,7 @@ from socialcredit.store import Store
 __all__ = ["RunSummary", "latest_run", "prepare_inputs", "score"]
 
 Progress = Callable[[str, int, int], None]
+_SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,14 @@ def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_i
     """Build ``sc_records`` and ``sc_subjects`` as they stood at ``watermark`` (for one subject, if named)."""
     only = "AND subject_id = $s" if subject_id is not None else ""
     params: dict[str, object] = {"w": watermark} | ({"s": subject_id} if subject_id is not None else {})
+    # The stored JSON fields become typed columns once per run, so conditions compare typed values.
+    fields = "".join(
+        f", CAST(attrs ->> '$.{name}' AS {_SQL_TYPES[ftype]}) AS {name}"
+        for name, ftype in load_catalog().field_columns().items()
+    )
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE sc_records AS
-        SELECT subject_id, record_key, record_type, event_date, attrs FROM (
+        SELECT subject_id, record_key, record_type, event_date{fields} FROM (
             SELECT *, row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
             FROM records WHERE record_key <= $w {only}
         ) WHERE rn = 1 AND NOT withdrawn""",
