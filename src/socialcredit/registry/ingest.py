@@ -263,7 +263,11 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
     """Typed, hashed candidate rows for the valid staged rows, compared with what the store holds."""
     attrs_cases = []
     for name, rt in catalog.record_types.items():
-        parts = ", ".join(f"{_lit(f)}, {_typed(f, spec)}" for f, spec in sorted(rt.fields.items()) if f in cols)
+        # Every field of the type, in name order, NULL when the file lacks the column: the stored content (and
+        # its hash) does not depend on which optional columns a file happens to carry.
+        parts = ", ".join(
+            f"{_lit(f)}, {_typed(f, spec) if f in cols else 'NULL'}" for f, spec in sorted(rt.fields.items())
+        )
         obj = f"json_object({parts})" if parts else "json_object()"
         attrs_cases.append(f"WHEN {_lit(name)} THEN CAST({obj} AS VARCHAR)")
     attrs = "CASE record_type " + " ".join(attrs_cases) + " END"
@@ -304,6 +308,12 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
         SELECT _row, 'record_id', '''' || record_id || ''' was withdrawn; only a correction can bring it back'
         FROM candidates WHERE prev_withdrawn AND NOT is_correction AND NOT withdrawn
         """
+    )
+    # A row whose content and withdrawn state equal the latest version is unchanged, never an error.
+    store.execute(
+        """DELETE FROM row_errors WHERE field = 'record_id' AND _row IN (
+            SELECT _row FROM candidates WHERE prev_version IS NOT NULL AND content_hash = prev_hash
+              AND withdrawn = prev_withdrawn)"""
     )
 
 
@@ -376,8 +386,10 @@ def ingest_file(
     report = IngestReport(str(path), source_id, None, n_rows, 0, 0, errors)
     with store.transaction():
         new = (
+            # Unchanged: the latest version has this content and this withdrawn state already (so re-sending a
+            # correction or withdrawal file is as harmless as re-sending any other).
             "FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors) AND NOT (prev_version IS NOT NULL "
-            "AND content_hash = prev_hash AND NOT withdrawn AND NOT prev_withdrawn AND NOT is_correction)"
+            "AND content_hash = prev_hash AND withdrawn = prev_withdrawn)"
         )
         n_new = int(store.one(f"SELECT count(*) {new}"))
         n_valid = int(store.one("SELECT count(*) FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors)"))

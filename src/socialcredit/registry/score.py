@@ -110,6 +110,10 @@ def _changed_subjects(store: Store, since: int, until: int) -> None:
     store.execute(
         """CREATE OR REPLACE TEMP TABLE sc_changed AS
         SELECT subject_id FROM records WHERE record_key > $a AND record_key <= $b
+        -- a correction may move a record to another subject: the subjects of its earlier versions change too
+        UNION SELECT r.subject_id FROM records r JOIN (
+            SELECT DISTINCT source_id, record_id FROM records WHERE record_key > $a AND record_key <= $b
+        ) c USING (source_id, record_id) WHERE r.record_key <= $b
         UNION SELECT subject_id FROM subjects WHERE seq > $a AND seq <= $b
         UNION SELECT subject_id FROM consents WHERE seq > $a AND seq <= $b""",
         {"a": since, "b": until},
