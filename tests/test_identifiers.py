@@ -174,9 +174,7 @@ def test_ric_non_digit(value: str) -> None:
 @pytest.mark.parametrize(("value", "last"), [("11010519491001001A", "A"), ("11010519491001001-", "-")])
 def test_ric_bad_last_character(value: str, last: str) -> None:
     error = raises(validate_ric, value)
-    assert str(error) == (
-        f"resident identity number {value!r} ends in {last!r}; the check character must be 0-9 or X"
-    )
+    assert str(error) == (f"resident identity number {value!r} ends in {last!r}; the check character must be 0-9 or X")
     assert error.reason == "format"
 
 
@@ -193,17 +191,13 @@ def test_ric_bad_last_character(value: str, last: str) -> None:
 def test_ric_checksum(value: str, got: str, expected: str) -> None:
     assert oracle_check_char(value[:17]) == expected
     error = raises(validate_ric, value)
-    assert (
-        str(error) == f"resident identity number {value!r} has check character {got!r}; expected {expected!r}"
-    )
+    assert str(error) == f"resident identity number {value!r} has check character {got!r}; expected {expected!r}"
     assert error.reason == "checksum"
 
 
 def test_ric_checksum_message_shows_compacted_lowercase_x() -> None:
     error = raises(validate_ric, "11010519491001001x")
-    assert str(error) == (
-        "resident identity number '11010519491001001X' has check character 'X'; expected '5'"
-    )
+    assert str(error) == ("resident identity number '11010519491001001X' has check character 'X'; expected '5'")
 
 
 @pytest.mark.parametrize(
@@ -350,9 +344,7 @@ def test_uscc_empty(value: object) -> None:
     assert error.reason == "empty"
 
 
-@pytest.mark.parametrize(
-    ("value", "n"), [("12345", 5), ("91110000600037341", 17), ("91110000600037341LL", 19)]
-)
+@pytest.mark.parametrize(("value", "n"), [("12345", 5), ("91110000600037341", 17), ("91110000600037341LL", 19)])
 def test_uscc_length(value: str, n: int) -> None:
     error = raises(validate_uscc, value)
     assert str(error) == f"unified social credit code {value!r} has {n} characters; expected 18"
@@ -389,10 +381,7 @@ def test_uscc_bad_character(value: str, char: str, position: int) -> None:
 )
 def test_uscc_checksum(value: str, got: str, expected: str) -> None:
     error = raises(validate_uscc, value)
-    assert (
-        str(error)
-        == f"unified social credit code {value!r} has check character {got!r}; expected {expected!r}"
-    )
+    assert str(error) == f"unified social credit code {value!r} has check character {got!r}; expected {expected!r}"
     assert error.reason == "checksum"
 
 

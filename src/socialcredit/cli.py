@@ -355,14 +355,59 @@ def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
 
 
 @app.command()
+def generate(
+    residents: Annotated[int, typer.Option(help="How many residents (adults).")] = 200_000,
+    years: Annotated[int, typer.Option(help="Years of records.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same population.")] = 0,
+    folder: Annotated[Path, typer.Option("--out", help="Folder to write Parquet files into.")] = Path("population"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a synthetic Beijing (residents, employers, records of every source) as Parquet."""
+    from socialcredit.generate import generate as generate_
+
+    if residents < 1:
+        raise SocialCreditError("--residents must be at least 1")
+    with _progress("generate", not as_json) as step:
+        summary = generate_(residents, years=years, seed=seed, out=folder, progress=step)
+    if as_json:
+        _json({**summary.__dict__, "out": str(summary.out)})
+        return
+    out.print(
+        f"{summary.residents} residents, {summary.organisations} organisations, {summary.records} records "
+        f"({summary.records / summary.residents:.1f} per resident) in {summary.seconds:.1f} s, written to {folder}/"
+    )
+
+
+@app.command()
+def load(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `socialcredit generate`.")],
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Ingest a generated population: subjects, every source's records, consents."""
+    from socialcredit.registry.population import load_population
+
+    total = {"accepted": 0, "rejected": 0}
+
+    def report(r: Any) -> None:
+        total["accepted"] += r.accepted
+        total["rejected"] += r.rejected
+        err.print(f"  {r.file}: {r.accepted} accepted, {r.unchanged} unchanged, {r.rejected} rejected")
+
+    with _store(db, create=True) as store:
+        load_population(store, folder, on_file=report)
+    out.print(f"Loaded {folder}: {total['accepted']} rows accepted, {total['rejected']} rejected.")
+
+
+@app.command()
 def demo(
     db: Annotated[Path, typer.Option("--db", help="Store to build.")] = Path("socialcredit-demo.duckdb"),
-    residents: Annotated[int, typer.Option(help="Residents in the example city.")] = 300,
+    residents: Annotated[int, typer.Option(help="Residents of the generated city.")] = 200_000,
+    seed: Annotated[int, typer.Option(help="Random seed of the generated city.")] = 0,
 ) -> None:
-    """The main job: build an example Beijing, ingest it, score it under both policies, and summarise."""
+    """The main job: generate a district-sized Beijing, ingest it, score it under both policies, summarise."""
     from socialcredit.demo import run_demo
 
-    run_demo(db, residents=residents, console=out)
+    run_demo(db, residents=residents, seed=seed, console=out)
 
 
 def main() -> None:

@@ -1,57 +1,59 @@
-"""The main job: an example Beijing built, ingested, scored under both shipped policies, and summarised."""
+"""The main job: a generated district-sized Beijing, ingested, scored under both shipped policies, summarised."""
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from socialcredit.example import AS_OF, write_example
-from socialcredit.registry.consent import set_consent
+from socialcredit.generate import AS_OF, generate
 from socialcredit.registry.decide import decide
-from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.ingest import IngestReport
 from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.population import load_population
 from socialcredit.registry.report import list_members
 from socialcredit.registry.score import score
-from socialcredit.store import open_store
+from socialcredit.store import Store, open_store
 
 __all__ = ["run_demo"]
 
 
-def run_demo(db: Path, *, residents: int = 300, console: Console | None = None) -> None:
+def run_demo(db: Path, *, residents: int = 200_000, seed: int = 0, console: Console | None = None) -> None:
     con = console or Console()
-    folder = db.with_suffix("")
-    folder = folder.parent / (folder.name + "-files")
+    folder = db.parent / (db.stem + "-population")
+    shutil.rmtree(folder, ignore_errors=True)
     for f in (db, db.with_name(db.name + ".wal")):
         f.unlink(missing_ok=True)
-    files = write_example(folder, residents=residents)
-    con.print(f"Example city written to {folder}/ ({residents} residents).")
+    started = time.perf_counter()
+    g = generate(residents, seed=seed, out=folder)
+    con.print(
+        f"Generated {g.residents:,} residents, {g.organisations:,} organisations and {g.records:,} records "
+        f"in {g.seconds:.1f} s ({folder}/)."
+    )
     with open_store(db, create=True) as store:
         if not store.encrypted:
-            con.print(f"[yellow]The demo store {db} is not encrypted[/] (set SOCIALCREDIT_DB_KEY to encrypt).")
-        for path, source in [(files.subjects, "civil_affairs"), *((p, s) for s, p in files.sources.items())]:
-            r = ingest_file(store, path, source, today=AS_OF, actor="demo")
-            con.print(
-                f"ingest {path.name:<26} {r.accepted:>6} accepted {r.unchanged:>4} unchanged {r.rejected:>3} rejected"
-            )
-            for e in r.errors:
-                con.print(f"    {path.name}: {e}", highlight=False)
-        for sid, category, granted in files.consents:
-            set_consent(store, sid, category, granted, actor="demo")
+            con.print(f"[yellow]The demo store {db} is not encrypted[/] (set SOCIALCREDIT_DB_KEY to encrypt it).")
+        t = time.perf_counter()
+        reports: list[IngestReport] = []
+        load_population(store, folder, today=AS_OF, actor="demo", on_file=reports.append)
+        accepted = sum(r.accepted for r in reports)
+        rejected = sum(r.rejected for r in reports)
+        con.print(
+            f"Ingested {accepted:,} rows ({rejected} rejected) from {len(reports)} files in "
+            f"{time.perf_counter() - t:.1f} s."
+        )
         for pid in ("beijing", "sesame"):
+            t = time.perf_counter()
             s = score(store, resolve_policy(store, pid, actor="demo"), AS_OF, actor="demo")
-            lists = ", ".join(f"{k} {v}" for k, v in sorted(s.list_counts.items()))
-            con.print(f"score {pid}: run {s.run_id}, {s.subjects} subjects as of {s.as_of}; {lists}")
-            tiers = store.rows(
-                "SELECT tier, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY tier "
-                "ORDER BY min(tier_rank) DESC",
-                [s.run_id],
+            lists = ", ".join(f"{k} {v:,}" for k, v in sorted(s.list_counts.items()))
+            con.print(
+                f"\nScored {pid}: run {s.run_id}, {s.subjects:,} subjects as of {s.as_of} in "
+                f"{time.perf_counter() - t:.1f} s; {lists}."
             )
-            table = Table("tier", "subjects", box=None)
-            for t in tiers:
-                table.add_row(t["tier"], str(t["n"]))
-            con.print(table)
+            _tiers(store, s.run_id, con)
         black = list_members(store, "blacklist", policy_id="beijing", limit=1)
         if black:
             sid = black[0]["subject_id"]
@@ -60,5 +62,21 @@ def run_demo(db: Path, *, residents: int = 300, console: Console | None = None) 
             for i, why in enumerate(d.reasons, 1):
                 advice = f" — {why.advice}" if why.advice else ""
                 con.print(f"  {i}. [{why.code}] {why.text}{advice}", highlight=False)
-            con.print(f"\nTry: socialcredit show {sid} --db {db}")
-    con.print(f"Store: {db}. Next: `socialcredit list blacklist --db {db}`, `socialcredit policy explain beijing`.")
+            con.print(f"\nSee the whole file: socialcredit show {sid} --db {db}")
+    con.print(
+        f"Done in {time.perf_counter() - started:.0f} s. Store: {db}. Try `socialcredit list blacklist --db {db}` "
+        "or `socialcredit policy explain beijing`."
+    )
+
+
+def _tiers(store: Store, run_id: int, con: Console) -> None:
+    rows = store.rows(
+        "SELECT tier, count(*) AS n, min(score) AS lo, max(score) AS hi FROM run_results WHERE run_id = ? "
+        "GROUP BY tier ORDER BY min(tier_rank) DESC",
+        [run_id],
+    )
+    total = sum(r["n"] for r in rows)
+    table = Table("tier", "subjects", "share", "scores", box=None)
+    for r in rows:
+        table.add_row(r["tier"], f"{r['n']:,}", f"{100 * r['n'] / total:.1f}%", f"{r['lo']}–{r['hi']}")
+    con.print(table)

@@ -3,7 +3,7 @@
     SocialCreditError                 base: the message says what is wrong and where
     ├── IdentifierError               a resident identity number or credit code is invalid
     ├── PolicyError                   a policy file is invalid (file, line, rule id)
-    │   └── ExpressionError           a condition in a policy does not parse or type-check
+    ├── ExpressionError               a condition does not parse or type-check (PolicyError carries it located)
     ├── CatalogError                  the record-type catalog is invalid
     ├── StoreError                    the store cannot be opened or migrated (e.g. wrong key)
     ├── IngestError                   a batch cannot be read at all (rows with errors are rejected, not raised)

@@ -100,6 +100,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (2, "subject addresses", "ALTER TABLE subjects ADD COLUMN address VARCHAR"),
 ]
 
 

@@ -132,6 +132,11 @@ def _tokenize(text: str) -> list[_Tok]:
         if m is None:
             raise ExpressionError(f"unexpected character {text[pos]!r}", text=text, position=pos)
         kind = m.lastgroup or ""
+        if kind == "string" and "\x00" in m.group():
+            # Engines end a SQL text at NUL; refusing it keeps the compiled literal whole.
+            raise ExpressionError("a text may not contain the NUL character", text=text, position=pos)
+        if kind == "number" and len(m.group()) > 18:
+            raise ExpressionError("a number may have at most 18 digits", text=text, position=pos)
         if kind != "ws":
             word = m.group()
             if kind == "name" and word in _KEYWORDS:
@@ -187,10 +192,14 @@ class _Parser:
         return node
 
     def not_(self) -> Node:
-        if self.at("not"):
-            pos = self.take().pos
-            return Unary("not", self.not_(), pos=pos)
-        return self.compare()
+        # Prefix operators are read in a loop, not by recursion, so a long run of them cannot exhaust the stack.
+        positions = []
+        while self.at("not"):
+            positions.append(self.take().pos)
+        node = self.compare()
+        for pos in reversed(positions):
+            node = Unary("not", node, pos=pos)
+        return node
 
     def compare(self) -> Node:
         left = self.sum_()
@@ -249,10 +258,13 @@ class _Parser:
         return node
 
     def unary(self) -> Node:
-        if self.at("op", "-"):
-            pos = self.take().pos
-            return Unary("-", self.unary(), pos=pos)
-        return self.atom()
+        positions = []
+        while self.at("op", "-"):
+            positions.append(self.take().pos)
+        node = self.atom()
+        for pos in reversed(positions):
+            node = Unary("-", node, pos=pos)
+        return node
 
     def atom(self) -> Node:
         tok = self.take()
@@ -296,11 +308,30 @@ def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text[1:-1])
 
 
+MAX_DEPTH = 64
+
+
+def _depth(node: Node) -> int:
+    """Depth of a tree, computed without recursion (trees arrive here before any depth limit is known)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(n, Unary | In | IsNull):
+            stack.append((n.operand, d + 1))
+        elif isinstance(n, Binary):
+            stack += [(n.left, d + 1), (n.right, d + 1)]
+    return deepest
+
+
 def parse(text: str) -> Node:
     """Parse a condition into an (untyped) tree; raise ExpressionError with the position on bad syntax."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("condition is empty")
-    return _Parser(text).parse()
+    node = _Parser(text).parse()
+    if _depth(node) > MAX_DEPTH:
+        raise ExpressionError(f"condition is nested too deeply (more than {MAX_DEPTH} levels); split it up", text=text)
+    return node
 
 
 def _lit_type(value: Any) -> Type:
@@ -379,6 +410,9 @@ def check(node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence
                     raise fail("compare with null using 'is null' or 'is not null'", n)
                 if n.op not in ("==", "!=") and "string" in (lt, rt) and "tier" not in (lt, rt):
                     raise fail(f"'{n.op}' does not order texts; use ==, != or in", n)
+                for a, b in ((n.left, n.right), (n.right, n.left)):
+                    if a.type == "tier" and b.type == "string" and not isinstance(b, Lit):
+                        raise fail("a tier compares only with a tier name such as 'A'", n)
                 if isinstance(n.right, Lit):
                     value_ok(n.left, n.right)
                 if isinstance(n.left, Lit):

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -135,6 +134,21 @@ def _pydantic_message(err: Any) -> str:
         return "is required"
     if err["type"] == "extra_forbidden":
         return "is not a key of the policy language (see docs/policy-language.md)"
+    plain = {
+        "float_type": "must be a number",
+        "float_parsing": "must be a number",
+        "int_type": "must be a whole number",
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "string_type": "must be a text",
+        "bool_type": "must be true or false",
+        "date_type": "must be a date (YYYY-MM-DD)",
+        "list_type": "must be a list",
+        "dict_type": "must be a mapping of keys to values",
+        "model_type": "must be a mapping of keys to values",
+    }
+    if err["type"] in plain:
+        return f"{plain[err['type']]}, not {err['input']!r}"
     return msg.removeprefix("Value error, ")
 
 
@@ -165,8 +179,15 @@ def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = 
     return LoadedPolicy(policy=policy, text=text, origin=origin, sha256=digest, conditions=conditions)
 
 
-def _duplicates(ids: list[str]) -> list[str]:
-    return [i for i, n in Counter(ids).items() if n > 1]
+def _repeats(ids: list[str]) -> list[int]:
+    """Positions of every value that already occurred earlier in the list."""
+    seen: set[str] = set()
+    out = []
+    for j, value in enumerate(ids):
+        if value in seen:
+            out.append(j)
+        seen.add(value)
+    return out
 
 
 def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> dict[str, expr.Node]:
@@ -184,6 +205,7 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
 
     if not (p.scale.min <= p.scale.base <= p.scale.max):
         problems.add(("scale",), f"base {p.scale.base} must lie between min {p.scale.min} and max {p.scale.max}")
+    # Each repeat is reported where it stands (the second and later occurrences), so the line points at it.
     for section, ids in (
         ("tiers", [t.id for t in p.tiers]),
         ("dimensions", [d.id for d in p.dimensions]),
@@ -191,16 +213,18 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
         ("lists", [lst.id for lst in p.lists]),
         ("services", [s.id for s in p.services]),
     ):
-        for dup in _duplicates(ids):
-            problems.add((section,), f"id {dup!r} is used more than once")
-    for dup in _duplicates([r.reason.code for r in p.rules]):
-        problems.add(("rules",), f"reason code {dup!r} is used by more than one rule")
+        for j in _repeats(ids):
+            problems.add((section, j), f"id {ids[j]!r} is used more than once")
+    codes = [r.reason.code for r in p.rules]
+    for j in _repeats(codes):
+        problems.add(("rules", j, "reason", "code"), f"reason code {codes[j]!r} is used by more than one rule")
     if not p.tiers:
         problems.add(("tiers",), "at least one tier is required")
     elif min(t.min for t in p.tiers) > p.scale.min:
         problems.add(("tiers",), f"the lowest tier must start at or below the scale minimum {p.scale.min}")
-    for dup in _duplicates([str(t.min) for t in p.tiers]):
-        problems.add(("tiers",), f"two tiers start at {dup}")
+    mins = [str(t.min) for t in p.tiers]
+    for j in _repeats(mins):
+        problems.add(("tiers", j, "min"), f"two tiers start at {mins[j]}")
     dims = {d.id for d in p.dimensions}
     for i, d in enumerate(p.dimensions):
         if d.min is not None and d.max is not None and d.min > d.max:
@@ -226,8 +250,9 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
             problems.add((*path, "points"), "a rule must give or take points; 0 does nothing")
     facts = subject_env(p, catalog, with_lists=False)
     for i, lst in enumerate(p.lists):
-        for dup in _duplicates([c.id for c in lst.criteria]):
-            problems.add(("lists", i, "criteria"), f"criterion id {dup!r} is used more than once")
+        crit_ids = [c.id for c in lst.criteria]
+        for j in _repeats(crit_ids):
+            problems.add(("lists", i, "criteria", j), f"criterion id {crit_ids[j]!r} is used more than once")
         if lst.id in facts:
             problems.add(("lists", i, "id"), f"{lst.id!r} is a reserved name")
         for j, c in enumerate(lst.criteria):

@@ -34,7 +34,8 @@ _CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: YAML's true, "10" or 730.0 are not quietly turned into numbers of another kind
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _check_id(value: str) -> str:
@@ -191,8 +192,10 @@ class Policy(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: object) -> str:
-        if isinstance(value, int | float):
+        if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
+        if isinstance(value, float):
+            raise ValueError(f'write the version in quotes ("{value}" as a number loses digits such as 2026.10)')
         if not isinstance(value, str) or not value.strip():
             raise ValueError("version must be a non-empty text, e.g. '2026.1'")
         return value

@@ -29,3 +29,33 @@ def consent_history(store: Store, subject_id: str) -> list[dict[str, Any]]:
     return store.rows(
         "SELECT category, granted, actor, recorded_at FROM consents WHERE subject_id = ? ORDER BY seq", [subject_id]
     )
+
+
+def import_consents(store: Store, path: str, actor: str = "cli") -> int:
+    """Record many consents at once from a Parquet file (subject_id, category, granted); one transaction."""
+    categories = set(load_catalog().categories)
+    with store.transaction():
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE consent_batch AS SELECT subject_id, category, granted FROM read_parquet(?)",
+            [path],
+        )
+        bad = store.one(
+            "SELECT count(*) FROM consent_batch WHERE category NOT IN (SELECT unnest(?))", [sorted(categories)]
+        )
+        if bad:
+            raise SocialCreditError(f"{path}: {bad} consents name an unknown data category")
+        unknown = store.one(
+            "SELECT count(*) FROM consent_batch c "
+            "WHERE NOT EXISTS (SELECT 1 FROM subjects s WHERE s.subject_id = c.subject_id)"
+        )
+        if unknown:
+            raise SocialCreditError(f"{path}: {unknown} consents are for subjects that are not registered")
+        n = int(store.one("SELECT count(*) FROM consent_batch"))
+        first = store.take_ids("seq", n) if n else 0
+        store.execute(
+            "INSERT INTO consents SELECT ? + row_number() OVER () - 1, subject_id, category, granted, ?, now() "
+            "FROM consent_batch",
+            [first, actor],
+        )
+        append_audit(store, actor, "import_consents", None, {"file": path, "consents": n})
+    return n

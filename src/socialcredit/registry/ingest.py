@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
@@ -430,7 +431,7 @@ def ingest_file(
     return report
 
 
-_SUBJECT_COLUMNS = ("subject_id", "name", "district", "profession")
+_SUBJECT_COLUMNS = ("subject_id", "name", "district", "profession", "address")
 
 
 def _ingest_subjects(
@@ -459,7 +460,7 @@ def _ingest_subjects(
     latest = {
         r[0]: r[1:]
         for r in store.execute(
-            "SELECT subject_id, name, district, profession FROM subjects "
+            "SELECT subject_id, name, district, profession, address FROM subjects "
             "QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1"
         ).fetchall()
     }
@@ -496,7 +497,7 @@ def _ingest_subjects(
             errors.extend(row_errors)
             continue
         seen[parsed.number] = n
-        values = (row.get("name"), row.get("district"), prof)
+        values = (row.get("name"), row.get("district"), prof, row.get("address"))
         if latest.get(parsed.number) == values:
             unchanged += 1
             continue
@@ -512,10 +513,29 @@ def _ingest_subjects(
         batch_id = store.take_ids("batch", 1)
         if accepted:
             first = store.take_ids("seq", len(accepted))
-            store.con.executemany(
-                "INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                [(first + i, *a, batch_id) for i, a in enumerate(accepted)],
-            )
+            names = [
+                "subject_id",
+                "kind",
+                "name",
+                "birth_date",
+                "sex",
+                "region_code",
+                "district",
+                "profession",
+                "address",
+            ]
+            new_subjects = pa.table({c: [a[i] for a in accepted] for i, c in enumerate(names)})
+            store.con.register("new_subjects", new_subjects)
+            try:
+                store.execute(
+                    "INSERT INTO subjects (seq, subject_id, kind, name, birth_date, sex, region_code, district, "
+                    "profession, address, batch_id, recorded_at) SELECT ? + row_number() OVER () - 1, "
+                    + ", ".join(names)
+                    + ", ?, now() FROM new_subjects",
+                    [first, batch_id],
+                )
+            finally:
+                store.con.unregister("new_subjects")
         store.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
             [batch_id, source_id, path.name, _sha256(path), n_rows, len(accepted), unchanged, report.rejected],
@@ -539,7 +559,16 @@ def _ingest_subjects(
             "CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM (VALUES (0, '', '')) "
             "AS e(_row, field, message) WHERE false"
         )
-        store.con.executemany("INSERT INTO row_errors VALUES (?, ?, ?)", [(e.row, e.field, e.message) for e in errors])
+        errors_table = pa.table(
+            {
+                "_row": [e.row for e in errors],
+                "field": [e.field for e in errors],
+                "message": [e.message for e in errors],
+            }
+        )
+        store.con.register("new_errors", errors_table)
+        store.execute("INSERT INTO row_errors SELECT * FROM new_errors")
+        store.con.unregister("new_errors")
         rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
         _write_rejects(store, rp, errors, cols)
         report.reject_file = str(rp)
