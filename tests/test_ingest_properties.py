@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.report import record_fields
 from socialcredit.store import Store, open_store
 
 PERSON = make_ric("110101", dt.date(1985, 1, 2), 3)
@@ -57,8 +57,8 @@ def test_every_row_is_committed_or_rejected_with_a_reason(store: Store, tmp_path
     assert report.accepted + report.unchanged + report.rejected == len(rows)
     assert all(e.message and 1 <= e.row <= len(rows) for e in report.errors)
     assert store.one("SELECT count(*) FROM records") == before + report.accepted
-    for r in store.rows("SELECT record_id, attrs, event_date FROM records WHERE batch_id = ?", [report.batch_id]):
-        attrs = json.loads(r["attrs"])
+    for r in store.rows("SELECT * FROM records WHERE batch_id = ?", [report.batch_id]):
+        attrs = record_fields(r)
         assert attrs["status"] in ("paid", "late", "evaded")
         assert attrs["amount"] >= 0 and attrs["amount"] == attrs["amount"]  # a finite, non-negative number
         assert r["event_date"] <= TODAY

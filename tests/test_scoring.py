@@ -39,6 +39,7 @@ from socialcredit.policy import builtin_policy
 from socialcredit.registry.consent import set_consent
 from socialcredit.registry.ingest import RowError, ingest_file
 from socialcredit.registry.policies import publish_policy
+from socialcredit.registry.report import record_fields
 from socialcredit.registry.score import rerun, score
 from socialcredit.store import open_store
 
@@ -489,12 +490,9 @@ TAX_RULES = rule("late", "tax_payment", -10, dimension="money", when="\"status =
 
 
 def record_versions(reg: Registry) -> list[tuple[str, int, str, bool, bool]]:
-    rows = reg.store.rows(
-        "SELECT record_id, version, attrs, is_correction, withdrawn FROM records ORDER BY record_id, version"
-    )
+    rows = reg.store.rows("SELECT * FROM records ORDER BY record_id, version")
     return [
-        (r["record_id"], r["version"], json.loads(r["attrs"])["status"], r["is_correction"], r["withdrawn"])
-        for r in rows
+        (r["record_id"], r["version"], record_fields(r)["status"], r["is_correction"], r["withdrawn"]) for r in rows
     ]
 
 
@@ -736,8 +734,7 @@ def example_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     # The new batch: sent 400 days later, so it may carry events after the base run's as-of date.
     later = EX_AS_OF + dt.timedelta(days=400)
     late_tax = store.rows(
-        "SELECT record_id, subject_id, event_date, attrs FROM records WHERE source_id = 'tax_bureau' "
-        "AND json_extract_string(attrs, '$.status') = 'late' ORDER BY record_id LIMIT 1"
+        "SELECT * FROM records WHERE source_id = 'tax_bureau' AND status = 'late' ORDER BY record_id LIMIT 1"
     )[0]
     clean = [
         r["subject_id"]
@@ -759,7 +756,7 @@ def example_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
         assert report.errors == [], report.errors
         assert report.accepted == len(rows)
 
-    amount = json.loads(late_tax["attrs"])["amount"]
+    amount = record_fields(late_tax)["amount"]
     send(
         "tax_bureau",
         [
@@ -812,7 +809,7 @@ def example_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 "subject_id": ticket["subject_id"],
                 "record_type": "traffic_ticket",
                 "event_date": ticket["event_date"].isoformat(),
-                **json.loads(ticket["attrs"]),
+                **record_fields(ticket),
                 "withdrawn": "true",
             }
         ],
@@ -949,9 +946,9 @@ def test_a_field_value_with_sql_is_stored_verbatim(reg: Registry) -> None:
     evil = "'); DROP TABLE records; --"
     reg.register({A: None})
     reg.send("employers", [{"record_id": "E1", "subject_id": A, **EMPLOYMENT, "employer": evil}])
-    stored = reg.store.rows("SELECT attrs FROM records WHERE record_id = 'E1'")
+    stored = reg.store.rows("SELECT * FROM records WHERE record_id = 'E1'")
     # every field of the type is stored, absent optional ones as null
-    assert json.loads(stored[0]["attrs"]) == {"employer": evil, "monthly_income": None, "status": "active"}
+    assert record_fields(stored[0]) == {"employer": evil, "monthly_income": None, "status": "active"}
     assert reg.table_exists("records")
     run = reg.score(make_policy(rule("job", "employment", 3))).run_id
     assert reg.points(run, A, "job") == 3.0
@@ -973,8 +970,8 @@ def test_a_csv_column_name_with_sql_is_refused_or_ignored(reg: Registry, column:
     assert report.errors == [RowError(1, column, "is not a field of employment")]
     assert report.accepted == 1
     assert reg.table_exists("records")
-    stored = reg.store.rows("SELECT record_id, attrs FROM records")
-    assert [(r["record_id"], json.loads(r["attrs"])) for r in stored] == [
+    stored = reg.store.rows("SELECT * FROM records")
+    assert [(r["record_id"], record_fields(r)) for r in stored] == [
         ("E2", {"employer": "y", "monthly_income": None, "status": "active"})
     ]
 
@@ -995,7 +992,7 @@ def test_an_ndjson_key_with_sql_is_ignored(reg: Registry) -> None:
     report = ingest_file(reg.store, path, "commercial_platforms", today=AS_OF)
     assert (report.accepted, report.errors) == (1, [])
     assert reg.table_exists("records")
-    stored = json.loads(reg.store.one("SELECT attrs FROM records"))
+    stored = record_fields(reg.store.rows("SELECT * FROM records")[0])
     assert stored == {"amount": 10.0, "kind": "groceries", "paid_on_delivery": None}
 
 

@@ -49,10 +49,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             batch_id BIGINT, recorded_at TIMESTAMP NOT NULL
         );
         -- Records are append-only: a correction or withdrawal is a new version of (source_id, record_id).
+        -- The fields of record types are typed columns added from the catalog (see _sync_record_fields).
         CREATE TABLE records (
-            record_key BIGINT PRIMARY KEY, source_id VARCHAR NOT NULL, record_id VARCHAR NOT NULL,
+            record_key BIGINT NOT NULL, source_id VARCHAR NOT NULL, record_id VARCHAR NOT NULL,
             version INTEGER NOT NULL, subject_id VARCHAR NOT NULL, record_type VARCHAR NOT NULL,
-            event_date DATE NOT NULL, attrs VARCHAR NOT NULL, content_hash VARCHAR NOT NULL,
+            event_date DATE NOT NULL, content_hash VARCHAR NOT NULL,
             is_correction BOOLEAN NOT NULL, withdrawn BOOLEAN NOT NULL, batch_id BIGINT,
             recorded_at TIMESTAMP NOT NULL
         );
@@ -238,7 +239,31 @@ def open_store(
     if not read_only:
         _migrate(con)
         _sync_sources(con)
+        _sync_record_fields(con)
     return Store(path=path, con=con, encrypted=bool(key), created=not exists)
+
+
+SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
+
+
+def _sync_record_fields(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the records table one typed column per catalog field; new fields are added, never changed."""
+    from socialcredit.catalog import load_catalog
+
+    have = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE records").fetchall()}
+    for name, ftype in load_catalog().field_columns().items():
+        want = SQL_TYPES[ftype]
+        if name not in have:
+            con.execute(f"ALTER TABLE records ADD COLUMN {_ident(name)} {want}")
+        elif have[name] != want:
+            raise StoreError(
+                f"records.{name} is {have[name]} in the store but {want} in the catalog; a field cannot change type "
+                "without a migration"
+            )
+
+
+def _ident(name: str) -> str:
+    return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
 
 
 def _sync_sources(con: duckdb.DuckDBPyConnection) -> None:

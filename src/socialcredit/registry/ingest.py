@@ -28,7 +28,7 @@ from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import IdentifierError, IngestError
 from socialcredit.identifiers import OrgCode, validate_subject_id
 from socialcredit.registry.audit import append_audit
-from socialcredit.store import Store
+from socialcredit.store import SQL_TYPES, Store
 
 __all__ = ["BASE_COLUMNS", "IngestReport", "RowError", "ingest_file"]
 
@@ -262,16 +262,24 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
 
 def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[str]) -> None:
     """Typed, hashed candidate rows for the valid staged rows, compared with what the store holds."""
-    attrs_cases = []
+    # One typed column per catalog field; NULL where the row's type has no such field or the file lacks it.
+    owners: dict[str, list[str]] = {}
     for name, rt in catalog.record_types.items():
-        # Every field of the type, in name order, NULL when the file lacks the column: the stored content (and
-        # its hash) does not depend on which optional columns a file happens to carry.
-        parts = ", ".join(
-            f"{_lit(f)}, {_typed(f, spec) if f in cols else 'NULL'}" for f, spec in sorted(rt.fields.items())
+        for f in rt.fields:
+            owners.setdefault(f, []).append(name)
+    specs = {f: spec for rt in catalog.record_types.values() for f, spec in rt.fields.items()}
+    fields = catalog.field_columns()
+    typed_cols = ", ".join(
+        (
+            f"CASE WHEN record_type IN ({', '.join(map(_lit, owners[f]))}) THEN {_typed(f, specs[f])} END"
+            if f in cols
+            else f"CAST(NULL AS {SQL_TYPES[ftype]})"
         )
-        obj = f"json_object({parts})" if parts else "json_object()"
-        attrs_cases.append(f"WHEN {_lit(name)} THEN CAST({obj} AS VARCHAR)")
-    attrs = "CASE record_type " + " ".join(attrs_cases) + " END"
+        + f" AS {_ident(f)}"
+        for f, ftype in fields.items()
+    )
+    # The content hash covers every field in name order, whatever columns a file happens to carry.
+    hashed = " || '|' || ".join(f"coalesce(CAST(t.{_ident(f)} AS VARCHAR), '\\N')" for f in fields)
     flag = {
         f: (f"coalesce(lower({_ident(f)}) IN ('true', '1', 'yes'), false)" if f in cols else "false")
         for f in FLAG_COLUMNS
@@ -281,15 +289,15 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
         CREATE OR REPLACE TEMP TABLE candidates AS
         WITH typed AS (
             SELECT _row, record_id, subject_id, record_type, CAST(event_date AS DATE) AS event_date,
-                   {attrs} AS attrs, {flag["correction"]} AS is_correction, {flag["withdrawn"]} AS withdrawn
+                   {typed_cols}, {flag["correction"]} AS is_correction, {flag["withdrawn"]} AS withdrawn
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
         ), latest AS (
             SELECT record_id, version, content_hash, withdrawn
-            FROM records WHERE source_id = {_lit(source_id)}
+            FROM records WHERE source_id = {_lit(source_id)} AND record_id IN (SELECT record_id FROM staging)
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
         )
         SELECT t.*, md5(t.subject_id || '|' || t.record_type || '|' || CAST(t.event_date AS VARCHAR) || '|'
-                        || t.attrs) AS content_hash,
+                        || {hashed}) AS content_hash,
                l.version AS prev_version, l.content_hash AS prev_hash, l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
         """
@@ -397,10 +405,12 @@ def ingest_file(
         report.accepted, report.unchanged = n_new, n_valid - n_new
         batch_id = store.take_ids("batch", 1)
         first = store.take_ids("seq", n_new) if n_new else 0
+        field_list = ", ".join(_ident(f) for f in catalog.field_columns())
         store.execute(
-            f"""INSERT INTO records
+            f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, record_type, event_date,
+                                     content_hash, is_correction, withdrawn, batch_id, recorded_at, {field_list})
             SELECT ? + row_number() OVER (ORDER BY _row) - 1, ?, record_id, coalesce(prev_version, 0) + 1,
-                   subject_id, record_type, event_date, attrs, content_hash, is_correction, withdrawn, ?, now()
+                   subject_id, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(), {field_list}
             {new}""",
             [first, source_id, batch_id],
         )

@@ -3,10 +3,11 @@ contribution and status, and every inquiry made about them."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from typing import Any
 
 from socialcredit.backends.duckdb import DuckDBBackend
+from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.registry.audit import append_audit
@@ -15,7 +16,7 @@ from socialcredit.registry.policies import get_policy
 from socialcredit.registry.score import prepare_inputs
 from socialcredit.store import Store
 
-__all__ = ["list_members", "subject_report", "top_subjects"]
+__all__ = ["list_members", "record_fields", "subject_report", "top_subjects"]
 
 
 def _subject(store: Store, subject_id: str) -> dict[str, Any]:
@@ -29,10 +30,19 @@ def _subject(store: Store, subject_id: str) -> dict[str, Any]:
     return rows[0]
 
 
+def record_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stored record (a row of ``records``) that belong to its record type, by name."""
+    spec = load_catalog().record_types[record["record_type"]].fields
+    return {name: _plain(record[name]) for name in sorted(spec)}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def _records(store: Store, subject_id: str) -> list[dict[str, Any]]:
     return store.rows(
-        """SELECT r.record_key, r.source_id, r.record_id, r.version, r.record_type, r.event_date, r.attrs,
-                  r.withdrawn, r.is_correction,
+        """SELECT r.*,
                   r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id) AS superseded
            FROM records r WHERE r.subject_id = ? ORDER BY r.event_date DESC, r.record_key DESC""",
         [subject_id],
@@ -141,7 +151,7 @@ def subject_report(
                 "version": r["version"],
                 "record_type": r["record_type"],
                 "event_date": r["event_date"].isoformat(),
-                "fields": json.loads(r["attrs"]),
+                "fields": record_fields(r),
                 "status": status,
                 "contribution": {
                     pid: [{"rule_id": x["rule_id"], "points": round(x["points"], 2)} for x in hits]

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlglot.expressions as exp
+
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
@@ -24,7 +26,14 @@ from socialcredit.store import Store
 __all__ = ["RunSummary", "latest_run", "prepare_inputs", "score"]
 
 Progress = Callable[[str, int, int], None]
-_SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
+
+
+def _lit(value: str) -> str:
+    return str(exp.Literal.string(value).sql(dialect="duckdb"))
+
+
+def _ident(name: str) -> str:
+    return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
 
 
 @dataclass(frozen=True)
@@ -46,20 +55,26 @@ class RunSummary:
 
 def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_id: str | None = None) -> None:
     """Build ``sc_records`` and ``sc_subjects`` as they stood at ``watermark`` (for one subject, if named)."""
-    only = "AND subject_id = $s" if subject_id is not None else ""
-    params: dict[str, object] = {"w": watermark} | ({"s": subject_id} if subject_id is not None else {})
-    # The stored JSON fields become typed columns once per run, so conditions compare typed values.
-    fields = "".join(
-        f", CAST(attrs ->> '$.{name}' AS {_SQL_TYPES[ftype]}) AS {name}"
-        for name, ftype in load_catalog().field_columns().items()
-    )
+    w = int(watermark)
+    only = f"AND subject_id = {_lit(subject_id)}" if subject_id is not None else ""
+    params: dict[str, object] = {"w": w}
+    # Versions replaced by a later one (at or below the watermark). Corrections are rare, so this is small; the
+    # records themselves are read through a view, so every rule's query scans only its own record type.
     store.execute(
-        f"""CREATE OR REPLACE TEMP TABLE sc_records AS
-        SELECT subject_id, record_key, record_type, event_date{fields} FROM (
-            SELECT *, row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
-            FROM records WHERE record_key <= $w {only}
-        ) WHERE rn = 1 AND NOT withdrawn""",
-        params,
+        """CREATE OR REPLACE TEMP TABLE sc_superseded AS
+        SELECT o.record_key FROM records o JOIN (
+            SELECT source_id, record_id, max(version) AS latest FROM records
+            WHERE record_key <= $w AND version > 1 GROUP BY source_id, record_id
+        ) n USING (source_id, record_id)
+        WHERE o.record_key <= $w AND o.version < n.latest""",
+        {"w": w},
+    )
+    fields = "".join(f", {_ident(name)}" for name in load_catalog().field_columns())
+    store.execute(
+        f"""CREATE OR REPLACE TEMP VIEW sc_records AS
+        SELECT subject_id, record_key, record_type, event_date{fields} FROM records
+        WHERE record_key <= {w} AND NOT withdrawn {only}
+          AND record_key NOT IN (SELECT record_key FROM sc_superseded)"""
     )
     consent_cols = "".join(
         f", coalesce(c.{_consent_col(cat)}, false) AS {_consent_col(cat)}" for cat in loaded.policy.consent.categories
