@@ -1,0 +1,153 @@
+"""Decisions from memory: the latest run of a policy held as arrays, so a decision is a lookup and a bit test.
+
+The store has one writer; relying parties ask far more often than runs change. A snapshot is immutable: it is
+loaded from a finished run and replaced, never updated. Every decision is still logged as an inquiry: the
+snapshot buffers them and ``flush`` writes them to the store in one transaction (the single writer does this).
+
+>>> snap = Snapshot.load(store, "beijing")                      # doctest: +SKIP
+>>> snap.decide("110105199001011237", "high_speed_rail", "ticket purchase", requester="railway")  # doctest: +SKIP
+QuickDecision(granted=True, score=1002, tier='A', run_id=3)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from socialcredit.errors import DecisionError, NotFoundError
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.decide import run_for_service
+from socialcredit.registry.policies import get_policy
+from socialcredit.store import Store
+
+__all__ = ["QuickDecision", "Snapshot"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuickDecision:
+    granted: bool
+    score: int
+    tier: str
+    run_id: int
+
+
+@dataclass
+class _Pending:
+    asked_at: list[dt.datetime] = field(default_factory=list)
+    requester: list[str] = field(default_factory=list)
+    subject_id: list[str] = field(default_factory=list)
+    service: list[str] = field(default_factory=list)
+    purpose: list[str] = field(default_factory=list)
+    outcome: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.subject_id)
+
+
+class Snapshot:
+    """The results of one finished score run, in memory, for decisions."""
+
+    def __init__(self, store: Store, run: dict[str, Any]) -> None:
+        self.run_id = int(run["run_id"])
+        self.policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
+        table = store.execute(
+            "SELECT subject_id, score, tier_rank, grants FROM run_results WHERE run_id = ? ORDER BY subject_id",
+            [self.run_id],
+        ).to_arrow_table()
+        self.subject_ids: list[str] = table.column("subject_id").to_pylist()
+        self.index: dict[str, int] = {sid: i for i, sid in enumerate(self.subject_ids)}
+        self.scores = table.column("score").to_numpy()
+        self.grants = table.column("grants").to_numpy()
+        tiers = self.policy.tier_ids()
+        self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
+        self.tier_ranks = table.column("tier_rank").to_numpy()
+        self.bits = {s.id: i for i, s in enumerate(self.policy.services)}
+        self.pending = _Pending()
+
+    @classmethod
+    def load(cls, store: Store, policy_id: str | None = None, service: str | None = None) -> Snapshot:
+        """The latest finished run of ``policy_id`` (or of the newest policy offering ``service``)."""
+        return cls(store, run_for_service(store, service or "", policy_id) if service else _latest(store, policy_id))
+
+    def _bit(self, service: str) -> int:
+        try:
+            return self.bits[service]
+        except KeyError:
+            raise NotFoundError(f"policy {self.policy.id} offers no service {service!r}") from None
+
+    def decide(self, subject_id: str, service: str, purpose: str, *, requester: str) -> QuickDecision:
+        """One decision; logged as an inquiry at the next ``flush``."""
+        if not purpose or not purpose.strip():
+            raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+        i = self.index.get(subject_id)
+        if i is None:
+            raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
+        granted = bool(self.grants[i] >> self._bit(service) & 1)
+        self._log([subject_id], service, purpose, requester, ["granted" if granted else "refused"])
+        return QuickDecision(granted, int(self.scores[i]), str(self.tier_names[self.tier_ranks[i] - 1]), self.run_id)
+
+    def decide_many(
+        self, subject_ids: Sequence[str], service: str, purpose: str, *, requester: str
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Decisions for many subjects at once (all must have been scored); each is logged as an inquiry."""
+        if not purpose or not purpose.strip():
+            raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+        bit = self._bit(service)
+        try:
+            rows = np.fromiter((self.index[s] for s in subject_ids), dtype=np.int64, count=len(subject_ids))
+        except KeyError as exc:
+            raise NotFoundError(f"subject {exc.args[0]} was not scored in run {self.run_id}") from None
+        granted: np.ndarray[Any, np.dtype[np.bool_]] = (self.grants[rows] >> bit & 1).astype(bool)
+        self._log(list(subject_ids), service, purpose, requester, np.where(granted, "granted", "refused").tolist())
+        return granted
+
+    def _log(self, subjects: list[str], service: str, purpose: str, requester: str, outcomes: list[str]) -> None:
+        p, n, now = self.pending, len(subjects), dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        p.asked_at.extend([now] * n)
+        p.requester.extend([requester] * n)
+        p.subject_id.extend(subjects)
+        p.service.extend([service] * n)
+        p.purpose.extend([purpose.strip()] * n)
+        p.outcome.extend(outcomes)
+
+    def flush(self, store: Store) -> int:
+        """Write the buffered inquiries to the store in one transaction; returns how many."""
+        p = self.pending
+        n = len(p)
+        if n == 0:
+            return 0
+        with store.transaction():
+            first = store.take_ids("inquiry", n)
+            table = pa.table(
+                {
+                    "inquiry_id": pa.array(range(first, first + n), pa.int64()),
+                    "asked_at": pa.array(p.asked_at, pa.timestamp("us")),
+                    "requester": p.requester,
+                    "subject_id": p.subject_id,
+                    "service": p.service,
+                    "purpose": p.purpose,
+                    "outcome": p.outcome,
+                    "run_id": pa.array([self.run_id] * n, pa.int64()),
+                }
+            )
+            store.con.register("pending_inquiries", table)
+            try:
+                store.execute("INSERT INTO inquiries SELECT * FROM pending_inquiries")
+            finally:
+                store.con.unregister("pending_inquiries")
+            append_audit(
+                store, "snapshot", "decide_batch", None, {"run_id": self.run_id, "inquiries": [first, first + n - 1]}
+            )
+        self.pending = _Pending()
+        return n
+
+
+def _latest(store: Store, policy_id: str | None) -> dict[str, Any]:
+    from socialcredit.registry.score import latest_run
+
+    return latest_run(store, policy_id)

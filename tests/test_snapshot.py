@@ -1,0 +1,76 @@
+"""Decisions from the in-memory snapshot agree with the registry's decisions and are all logged as inquiries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from socialcredit.errors import DecisionError, NotFoundError
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.decide import decide
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.score import score
+from socialcredit.registry.snapshot import Snapshot
+from socialcredit.store import Store, open_store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    folder = tmp_path_factory.mktemp("snap")
+    files = write_example(folder, residents=120)
+    st = open_store(folder / "s.duckdb", create=True, key="")
+    ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(st, path, source, today=AS_OF)
+    score(st, resolve_policy(st, "beijing"), AS_OF)
+    return st
+
+
+def test_snapshot_agrees_with_the_registry_for_every_subject_and_service(store: Store) -> None:
+    snap = Snapshot.load(store, "beijing")
+    subjects = snap.subject_ids
+    for service in ("high_speed_rail", "bank_loan", "deposit_free_rental", "rail_priority"):
+        fast = snap.decide_many(subjects, service, "check", requester="test")
+        slow = [decide(store, s, service, "check", requester="test", policy_id="beijing").granted for s in subjects]
+        assert fast.tolist() == slow
+    refused = int((~snap.decide_many(subjects, "high_speed_rail", "check", requester="t")).sum())
+    blacklisted = store.one(
+        "SELECT count(DISTINCT subject_id) FROM run_list_entries WHERE run_id = ? AND list_id = 'blacklist'",
+        [snap.run_id],
+    )
+    assert refused == blacklisted > 0
+
+
+def test_every_snapshot_decision_becomes_an_inquiry_on_flush(store: Store) -> None:
+    snap = Snapshot.load(store, "beijing")
+    before = store.one("SELECT count(*) FROM inquiries")
+    one = snap.subject_ids[0]
+    d = snap.decide(one, "high_speed_rail", "ticket purchase", requester="railway")
+    snap.decide_many(snap.subject_ids[:5], "flight", "boarding", requester="airline")
+    assert store.one("SELECT count(*) FROM inquiries") == before  # buffered until flush
+    assert snap.flush(store) == 6
+    rows = store.rows(
+        "SELECT requester, subject_id, service, purpose, outcome, run_id FROM inquiries ORDER BY inquiry_id DESC LIMIT 6"
+    )
+    assert rows[-1] == {
+        "requester": "railway",
+        "subject_id": one,
+        "service": "high_speed_rail",
+        "purpose": "ticket purchase",
+        "outcome": "granted" if d.granted else "refused",
+        "run_id": snap.run_id,
+    }
+    assert {r["requester"] for r in rows[:5]} == {"airline"}
+    assert snap.flush(store) == 0
+
+
+def test_snapshot_refuses_what_the_registry_refuses(store: Store, tmp_path: Path) -> None:
+    snap = Snapshot.load(store, "beijing")
+    with pytest.raises(DecisionError, match="a purpose is required"):
+        snap.decide(snap.subject_ids[0], "high_speed_rail", " ", requester="x")
+    with pytest.raises(NotFoundError, match="offers no service 'teleport'"):
+        snap.decide(snap.subject_ids[0], "teleport", "p", requester="x")
+    with pytest.raises(NotFoundError, match="was not scored"):
+        snap.decide_many(["110105199001011237"], "flight", "p", requester="x")
