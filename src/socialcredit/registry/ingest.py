@@ -107,29 +107,22 @@ def _stage(store: Store, path: Path) -> list[str]:
             keys = store.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {objs}").fetchall()
             columns = sorted(str(k[0]) for k in keys)
             fields = ", ".join(f"json ->> {_lit('$.' + c)} AS {_ident(c)}" for c in columns if c.isidentifier())
-            store.execute(
-                "CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row"
-                + (f", {fields}" if fields else "")
-                + f" FROM {objs}"
-            )
-        else:
-            store.execute(
-                f"CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row, * FROM {reader}"
-            )
+            reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
+        cols = [str(r[0]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall() if str(r[0]) != "_none"]
+        # Every value is compared as text: numbers, dates and flags from Parquet are cast once, here, in the
+        # same statement that reads the file (one pass, one materialisation).
+        casts = "".join(
+            f", CASE WHEN CAST({_ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({_ident(c)} AS VARCHAR)) END "
+            f"AS {_ident(c)}"
+            for c in cols
+        )
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row{casts} FROM {reader}"
+        )
     except duckdb.IOException as exc:
         raise IngestError(f"{path}: cannot read the file: {str(exc).splitlines()[0]}") from None
     except duckdb.Error as exc:
         raise IngestError(f"{path}: not a readable {suffix[1:]} file: {str(exc).splitlines()[0]}") from None
-    cols = [str(r[0]) for r in store.execute("DESCRIBE staging").fetchall() if r[0] != "_row"]
-    # Every value is compared as text: numbers, dates and flags from Parquet are cast once, here.
-    casts = ", ".join(
-        f"CASE WHEN CAST({_ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({_ident(c)} AS VARCHAR)) END "
-        f"AS {_ident(c)}"
-        for c in cols
-    )
-    store.execute(
-        "CREATE OR REPLACE TEMP TABLE staging AS SELECT _row" + (f", {casts}" if casts else "") + " FROM staging"
-    )
     return cols
 
 

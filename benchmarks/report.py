@@ -1,0 +1,190 @@
+"""docs/benchmarks.md and docs/benchmarks.png from benchmarks/results/*.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ORDER = ["tiny", "small", "city", "beijing"]
+
+
+def _load(results: Path) -> list[dict[str, Any]]:
+    found = {p.stem: json.loads(p.read_text("utf-8")) for p in results.glob("*.json")}
+    return [found[s] for s in ORDER if s in found]
+
+
+def _fmt(x: float, unit: str = "s") -> str:
+    if unit == "s":
+        return f"{x:.2f} s" if x < 100 else f"{x:.0f} s"
+    return f"{x:,.0f}"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}×" if b else "–"
+
+
+def write_report(results: Path, docs: Path) -> None:
+    rows = _load(results)
+    if not rows:
+        return
+    m = rows[-1]["machine"]
+    out = [
+        "# Benchmarks",
+        "",
+        "Made by `python benchmarks/run.py --scale SCALE` (one command per scale; see benchmarks/run.py). Every step",
+        "runs in its own process; timed steps are repeated and the **median** is shown (all runs are in",
+        "benchmarks/results/). Baselines run in the same invocation, on the same generated data, under the same",
+        "`beijing` policy, and are checked to give the same scores (tests/test_baselines.py).",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}. Python {m['python']}, DuckDB "
+        f"{m['duckdb']}, NumPy {m['numpy']}, PyArrow {m['pyarrow']}.",
+        "",
+        "## Our pipeline",
+        "",
+        "| scale | residents | records | generate | ingest (rows/s) | full score | score records/s | scan bound "
+        "| score ÷ scan | incremental (1 day) | peak memory (score) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        g, i, s, sc, inc = r["generate"], r["ingest"], r["score"], r["scan"], r["incremental"]
+        out.append(
+            f"| {r['scale']} | {r['residents']:,} | {g['records']:,} | {_fmt(g['seconds'])} ({g['peak_mb'] / 1024:.1f} "
+            f"GiB) | {_fmt(i['seconds'])} ({i['rows_per_second']:,.0f}) | {_fmt(s['seconds'])} | "
+            f"{s['records_per_second']:,.0f} | {_fmt(sc['seconds'])} | {_ratio(s['seconds'], sc['seconds'])} | "
+            f"{_fmt(inc['seconds'])} ({inc['rescored']:,} rescored) | {s['peak_mb'] / 1024:.1f} GiB |"
+        )
+    out += [
+        "",
+        "## Decisions (in process, from the latest run's snapshot)",
+        "",
+        "| scale | batch decisions/s | single decision (median) | snapshot load | inquiries flushed |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        d = r["decisions"]
+        out.append(
+            f"| {r['scale']} | {d['batch_per_second']:,.0f} | {d['single_median_us']:.1f} µs | "
+            f"{_fmt(d['snapshot_load_seconds'])} | {d['inquiries_logged']:,} in {_fmt(d['flush_seconds'])} |"
+        )
+    out += [
+        "",
+        "## Against the baselines (same run, same data, same policy)",
+        "",
+        "Each ratio is the baseline's median time divided by our full score run's median time (higher is",
+        "better for us); the scan bound is the other way round (how far we are from merely reading the data).",
+        "",
+        "| scale | ours | pandas | ratio | plain Python per record | ratio | zen-engine per record | ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        s = r["score"]["seconds"]
+        b = r.get("baselines", {})
+        cells = []
+        for name in ("pandas", "python", "zen"):
+            if name in b:
+                cells += [_fmt(b[name]["seconds"]), _ratio(b[name]["seconds"], s)]
+            else:
+                cells += ["not run", "–"]
+        out.append(f"| {r['scale']} | {_fmt(s)} | " + " | ".join(cells) + " |")
+    out += ["", "## Targets", "", _targets(rows), "", "![time against population](benchmarks.png)", ""]
+    docs.mkdir(exist_ok=True)
+    (docs / "benchmarks.md").write_text("\n".join(out), "utf-8")
+    _plot(rows, docs / "benchmarks.png")
+
+
+def _targets(rows: list[dict[str, Any]]) -> str:
+    by = {r["scale"]: r for r in rows}
+    lines = ["| target | wanted | measured | met |", "|---|---|---|---|"]
+
+    def add(name: str, wanted: str, value: float | None, ok: bool | None, shown: str) -> None:
+        met = "–" if ok is None else ("yes" if ok else "no")
+        lines.append(f"| {name} | {wanted} | {shown if value is not None else 'not measured'} | {met} |")
+
+    bj = by.get("beijing")
+    city = by.get("city")
+    add(
+        "full score at beijing scale",
+        "≤ 15 s",
+        bj and bj["score"]["seconds"],
+        bj and bj["score"]["seconds"] <= 15,
+        bj and _fmt(bj["score"]["seconds"]) or "",
+    )
+    add(
+        "incremental after a day at beijing scale",
+        "≤ 3 s",
+        bj and bj["incremental"]["seconds"],
+        bj and bj["incremental"]["seconds"] <= 3,
+        bj and _fmt(bj["incremental"]["seconds"]) or "",
+    )
+    if city and "pandas" in city.get("baselines", {}):
+        ratio = city["baselines"]["pandas"]["seconds"] / city["score"]["seconds"]
+        add("vs pandas at city scale", "≥ 10× faster", ratio, ratio >= 10, f"{ratio:.1f}×")
+    else:
+        add("vs pandas at city scale", "≥ 10× faster", None, None, "")
+    best = max(rows, key=lambda r: r["residents"])
+    d = best["decisions"]
+    add(
+        f"batch decisions ({best['scale']})",
+        "≥ 500 000/s",
+        d["batch_per_second"],
+        d["batch_per_second"] >= 500_000,
+        f"{d['batch_per_second']:,.0f}/s",
+    )
+    add(
+        f"single decision ({best['scale']})",
+        "≤ 20 µs median",
+        d["single_median_us"],
+        d["single_median_us"] <= 20,
+        f"{d['single_median_us']:.1f} µs",
+    )
+    add(
+        "peak memory at beijing scale",
+        "≤ 16 GiB",
+        bj and bj["score"]["peak_mb"],
+        bj and bj["score"]["peak_mb"] / 1024 <= 16,
+        bj and f"{bj['score']['peak_mb'] / 1024:.1f} GiB" or "",
+    )
+    add(
+        "generation at beijing scale",
+        "≤ 15 min, ≤ 12 GiB",
+        bj and bj["generate"]["seconds"],
+        bj and bj["generate"]["seconds"] <= 900 and bj["generate"]["peak_mb"] / 1024 <= 12,
+        bj and f"{bj['generate']['seconds'] / 60:.1f} min, {bj['generate']['peak_mb'] / 1024:.1f} GiB" or "",
+    )
+    return "\n".join(lines)
+
+
+def _plot(rows: list[dict[str, Any]], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    xs = [r["residents"] for r in rows]
+    series: dict[str, list[float | None]] = {
+        "generate": [r["generate"]["seconds"] for r in rows],
+        "ingest": [r["ingest"]["seconds"] for r in rows],
+        "full score (ours)": [r["score"]["seconds"] for r in rows],
+        "scan bound": [r["scan"]["seconds"] for r in rows],
+        "incremental (1 day)": [r["incremental"]["seconds"] for r in rows],
+    }
+    for name in ("pandas", "python", "zen"):
+        series[f"{name} baseline"] = [r.get("baselines", {}).get(name, {}).get("seconds") for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for label, ys in series.items():
+        pts = [(x, y) for x, y in zip(xs, ys, strict=True) if y]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("residents")
+    ax.set_ylabel("seconds (median)")
+    ax.set_title("socialcredit: time against population")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,140 @@
+"""The benchmark suite: one command runs every measurement at a scale and rewrites docs/benchmarks.md.
+
+    python benchmarks/run.py --scale small      # 100 000 residents (CI-sized)
+    python benchmarks/run.py --scale city       # 1 000 000
+    python benchmarks/run.py --scale beijing    # 21 900 000
+
+Each step runs in its own process (peak memory is that process's own). Timed steps run ``--runs`` times and
+the median is reported. The baselines run in the same invocation, on the same data, under the same policy.
+Results accumulate in benchmarks/results/<scale>.json; the report and the log-log plot are made from all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+SCALES = {"tiny": 10_000, "small": 100_000, "city": 1_000_000, "beijing": 21_900_000}
+TARGETS = {
+    "score_seconds_beijing": 15.0,
+    "incremental_seconds_beijing": 3.0,
+    "decisions_per_second": 500_000,
+    "single_decision_us": 20.0,
+    "peak_gib_beijing": 16.0,
+    "generate_seconds_beijing": 900.0,
+    "generate_peak_gib_beijing": 12.0,
+}
+
+
+def _step(name: str, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.steps", name, json.dumps(args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"step {name} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"  {name:<12} {json.dumps(result)}", flush=True)
+    return result
+
+
+def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out = dict(runs[-1])
+    out["seconds"] = statistics.median(r["seconds"] for r in runs)
+    out["runs"] = [round(r["seconds"], 3) for r in runs]
+    out["peak_mb"] = max(r["peak_mb"] for r in runs)
+    return out
+
+
+def run(scale: str, runs: int, baselines: list[str], work: Path, keep: bool) -> dict[str, Any]:
+    residents = SCALES[scale]
+    work.mkdir(parents=True, exist_ok=True)
+    args = {"work": str(work), "residents": residents, "runs": runs}
+    print(f"scale {scale}: {residents:,} residents, work folder {work}", flush=True)
+    res: dict[str, Any] = {"scale": scale, "residents": residents, "date": dt.date.today().isoformat()}
+    res["generate"] = _step("generate", args)
+    res["ingest"] = _step("ingest", args)
+    res["scan"] = _step("scan", args)
+    res["score"] = _median_of([_step("score", args) for _ in range(runs)])
+    res["incremental"] = _step("incremental", args)
+    res["decisions"] = _step("decisions", args)
+    res["baselines"] = {}
+    for name in baselines:
+        res["baselines"][name] = _median_of([_step("baseline", {**args, "name": name}) for _ in range(runs)])
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return res
+
+
+def machine() -> dict[str, str]:
+    import duckdb
+    import numpy
+    import pyarrow
+
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = f"{int(fh.readline().split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": mem,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "numpy": numpy.__version__,
+        "pyarrow": pyarrow.__version__,
+        "os": platform.platform(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=list(SCALES), default="small")
+    parser.add_argument("--runs", type=int, default=3, help="repeats of each timed step (median reported)")
+    parser.add_argument(
+        "--baselines", default="pandas,python,zen", help="comma-separated: pandas, python, zen (empty for none)"
+    )
+    parser.add_argument("--work", type=Path, default=None, help="where the data goes (default: a temp folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated data and store")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite docs from stored results")
+    a = parser.parse_args()
+    if not a.report_only:
+        work = a.work or Path(os.environ.get("TMPDIR", "/tmp")) / f"socialcredit-bench-{a.scale}"
+        names = [b for b in a.baselines.split(",") if b]
+        result = run(a.scale, a.runs, names, work, a.keep)
+        result["machine"] = machine()
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"{a.scale}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", "utf-8")
+    from benchmarks.report import write_report
+
+    write_report(RESULTS, ROOT / "docs")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

@@ -1,0 +1,172 @@
+"""One benchmark step per child process, so each step's peak memory is its own.
+
+Run by benchmarks/run.py as ``python -m benchmarks.steps STEP '{"json": "arguments"}'``; prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from socialcredit.generate import AS_OF, generate
+from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.population import load_population
+from socialcredit.registry.score import latest_run, score
+from socialcredit.registry.snapshot import Snapshot
+from socialcredit.store import open_store
+
+POLICY = "beijing"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def step_generate(a: dict[str, Any]) -> dict[str, Any]:
+    t = time.perf_counter()
+    s = generate(a["residents"], seed=a.get("seed", 0), out=a["work"] + "/population")
+    return {
+        "seconds": time.perf_counter() - t,
+        "records": s.records,
+        "residents": s.residents,
+        "organisations": s.organisations,
+    }
+
+
+def step_ingest(a: dict[str, Any]) -> dict[str, Any]:
+    db = Path(a["work"]) / "store.duckdb"
+    for f in (db, db.with_name(db.name + ".wal")):
+        f.unlink(missing_ok=True)
+    with open_store(db, create=True, key="") as store:
+        t = time.perf_counter()
+        reports = load_population(store, a["work"] + "/population", today=AS_OF, actor="bench")
+        seconds = time.perf_counter() - t
+        rows = sum(r.accepted for r in reports)
+        rejected = sum(r.rejected for r in reports)
+    return {"seconds": seconds, "rows": rows, "rejected": rejected, "rows_per_second": rows / seconds}
+
+
+def step_score(a: dict[str, Any]) -> dict[str, Any]:
+    with open_store(Path(a["work"]) / "store.duckdb", key="") as store:
+        loaded = resolve_policy(store, POLICY, actor="bench")
+        records = int(store.one("SELECT count(*) FROM records"))
+        t = time.perf_counter()
+        summary = score(store, loaded, AS_OF, actor="bench")
+        seconds = time.perf_counter() - t
+    return {
+        "seconds": seconds,
+        "records": records,
+        "records_per_second": records / seconds,
+        "subjects": summary.subjects,
+        "run_id": summary.run_id,
+        "lists": summary.list_counts,
+    }
+
+
+def step_scan(a: dict[str, Any]) -> dict[str, Any]:
+    """The scan bound: read once the record columns a score run reads; no scoring can be faster."""
+    from socialcredit.catalog import load_catalog
+
+    with open_store(Path(a["work"]) / "store.duckdb", key="") as store:
+        fields = [f for f in load_catalog().field_columns()]
+        cols = ["subject_id", "record_type", "event_date", "record_key", *fields]
+        sql = "SELECT count(*), " + ", ".join(f"count({c})" for c in cols) + " FROM records"
+        times = []
+        for _ in range(a.get("runs", 3)):
+            t = time.perf_counter()
+            store.execute(sql).fetchall()
+            times.append(time.perf_counter() - t)
+    return {"seconds": statistics.median(times), "columns": len(cols)}
+
+
+def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
+    """A day's new records (1/365 of a year's), ingested, then an incremental run as of the next day."""
+    work = Path(a["work"])
+    day = AS_OF + dt.timedelta(days=1)
+    with open_store(work / "store.duckdb", key="") as store:
+        per_year = int(store.one("SELECT count(*) FROM records")) / 3
+        n = max(1, int(per_year / 365))
+        fields = ", ".join(f'"{c}"' for c in _field_names())
+        path = work / "day.parquet"
+        store.execute(
+            f"""COPY (SELECT 'DAY-' || record_key AS record_id, subject_id, record_type, DATE '{day}' AS event_date,
+                     {fields} FROM records WHERE source_id = 'utilities' USING SAMPLE {n} ROWS (reservoir, 42))
+                TO '{path}' (FORMAT parquet)"""
+        )
+        t = time.perf_counter()
+        from socialcredit.registry.ingest import ingest_file
+
+        report = ingest_file(store, path, "utilities", today=day, actor="bench")
+        ingest_seconds = time.perf_counter() - t
+        base = latest_run(store, POLICY)
+        loaded = resolve_policy(store, POLICY, actor="bench")
+        t = time.perf_counter()
+        summary = score(store, loaded, day, incremental=True, base_run_id=int(base["run_id"]), actor="bench")
+        seconds = time.perf_counter() - t
+    return {
+        "seconds": seconds,
+        "new_records": report.accepted,
+        "ingest_seconds": ingest_seconds,
+        "rescored": summary.rescored,
+        "subjects": summary.subjects,
+    }
+
+
+def _field_names() -> list[str]:
+    from socialcredit.catalog import load_catalog
+
+    return list(load_catalog().field_columns())
+
+
+def step_decisions(a: dict[str, Any]) -> dict[str, Any]:
+    with open_store(Path(a["work"]) / "store.duckdb", key="") as store:
+        t = time.perf_counter()
+        snap = Snapshot.load(store, POLICY)
+        load_seconds = time.perf_counter() - t
+        ids = snap.subject_ids[: min(100_000, len(snap.subject_ids))]
+        batch = []
+        for _ in range(a.get("runs", 5)):
+            t = time.perf_counter()
+            snap.decide_many(ids, "high_speed_rail", "benchmark", requester="bench")
+            batch.append(time.perf_counter() - t)
+        single = []
+        for sid in ids[:50_000]:
+            t0 = time.perf_counter_ns()
+            snap.decide(sid, "high_speed_rail", "benchmark", requester="bench")
+            single.append(time.perf_counter_ns() - t0)
+        t = time.perf_counter()
+        logged = snap.flush(store)
+        flush_seconds = time.perf_counter() - t
+    return {
+        "batch_per_second": len(ids) / statistics.median(batch),
+        "single_median_us": statistics.median(single) / 1000,
+        "snapshot_load_seconds": load_seconds,
+        "inquiries_logged": logged,
+        "flush_seconds": flush_seconds,
+    }
+
+
+def step_baseline(a: dict[str, Any]) -> dict[str, Any]:
+    import importlib
+
+    from socialcredit.policy import builtin_policy
+
+    module = importlib.import_module(f"benchmarks.baselines.{a['name']}_baseline")
+    t = time.perf_counter()
+    frame = module.score(Path(a["work"]) / "population", builtin_policy(POLICY), AS_OF)
+    return {"seconds": time.perf_counter() - t, "subjects": len(frame)}
+
+
+STEPS = {name.removeprefix("step_"): fn for name, fn in globals().items() if name.startswith("step_")}
+
+if __name__ == "__main__":
+    name, args = sys.argv[1], json.loads(sys.argv[2])
+    result = STEPS[name](args)
+    result["peak_mb"] = _peak_mb()
+    print(json.dumps(result, default=str))
