@@ -108,14 +108,14 @@ def _targets(rows: list[dict[str, Any]]) -> str:
         "≤ 15 s",
         bj and bj["score"]["seconds"],
         bj and bj["score"]["seconds"] <= 15,
-        bj and _fmt(bj["score"]["seconds"]) or "",
+        (bj and _fmt(bj["score"]["seconds"])) or "",
     )
     add(
         "incremental after a day at beijing scale",
         "≤ 3 s",
         bj and bj["incremental"]["seconds"],
         bj and bj["incremental"]["seconds"] <= 3,
-        bj and _fmt(bj["incremental"]["seconds"]) or "",
+        (bj and _fmt(bj["incremental"]["seconds"])) or "",
     )
     if city and "pandas" in city.get("baselines", {}):
         ratio = city["baselines"]["pandas"]["seconds"] / city["score"]["seconds"]
@@ -143,14 +143,14 @@ def _targets(rows: list[dict[str, Any]]) -> str:
         "≤ 16 GiB",
         bj and bj["score"]["peak_mb"],
         bj and bj["score"]["peak_mb"] / 1024 <= 16,
-        bj and f"{bj['score']['peak_mb'] / 1024:.1f} GiB" or "",
+        (bj and f"{bj['score']['peak_mb'] / 1024:.1f} GiB") or "",
     )
     add(
         "generation at beijing scale",
         "≤ 15 min, ≤ 12 GiB",
         bj and bj["generate"]["seconds"],
         bj and bj["generate"]["seconds"] <= 900 and bj["generate"]["peak_mb"] / 1024 <= 12,
-        bj and f"{bj['generate']['seconds'] / 60:.1f} min, {bj['generate']['peak_mb'] / 1024:.1f} GiB" or "",
+        (bj and f"{bj['generate']['seconds'] / 60:.1f} min, {bj['generate']['peak_mb'] / 1024:.1f} GiB") or "",
     )
     return "\n".join(lines)
 
