@@ -159,13 +159,35 @@ def _migrant_codes() -> list[str]:
     return codes
 
 
-def _ric_strings(region: NDArray, birth: NDArray, seq: NDArray) -> pa.Array:
-    """Resident identity numbers from integer parts, check character included, without a Python loop."""
+def _ric_body(region: NDArray, birth: NDArray, seq: NDArray) -> NDArray:
+    """The first 17 digits of identity numbers as integers: region, YYYYMMDD, sequence."""
     ymd = (birth.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970) * 10000
     months = birth.astype("datetime64[M]").astype(np.int64) % 12 + 1
     days = (birth.astype("datetime64[D]") - birth.astype("datetime64[M]")).astype(np.int64) + 1
     ymd = ymd + months * 100 + days
-    body = region.astype(np.int64) * 10**11 + ymd * 1000 + seq.astype(np.int64)
+    body: NDArray = region.astype(np.int64) * 10**11 + ymd * 1000 + seq.astype(np.int64)
+    return body
+
+
+def _unique_bodies(body: NDArray, used: NDArray) -> NDArray:
+    """Make every number unique, in this chunk and against ``used`` (sorted), by moving a clashing sequence
+    number to the next free one of the same parity (so the sex it encodes is kept)."""
+    body = body.copy()
+    while True:
+        pos = np.searchsorted(used, body)
+        clash = used[np.minimum(pos, len(used) - 1)] == body if len(used) else np.zeros(len(body), dtype=bool)
+        order = np.argsort(body, kind="stable")
+        dup = np.zeros(len(body), dtype=bool)
+        dup[order[1:]] = body[order[1:]] == body[order[:-1]]
+        move = clash | dup
+        if not move.any():
+            return body
+        seq = body[move] % 1000
+        body[move] = body[move] - seq + (seq + 2) % 1000
+
+
+def _ric_strings(body: NDArray) -> pa.Array:
+    """Resident identity numbers from their first 17 digits, check character included, without a Python loop."""
     total = np.zeros(len(body), dtype=np.int64)
     rest = body.copy()
     for i in range(16, -1, -1):
@@ -275,6 +297,7 @@ def generate(
     summary = GenerateSummary(out=out, residents=residents, organisations=n_orgs, records=0)
     consents: list[pa.Table] = []
     record_counter = 0
+    used: NDArray = np.empty(0, dtype=np.int64)
     n_chunks = len(chunk_seeds)
     for ci, cseed in enumerate(chunk_seeds):
         step("residents", ci, n_chunks)
@@ -282,9 +305,10 @@ def generate(
         lo, hi = ci * chunk, min(residents, (ci + 1) * chunk)
         n = hi - lo
         people = _residents(crng, n, district_of[lo:hi], district_codes, district_names, migrant_codes, parts, as_of)
-        # Sequence numbers unique within (region code, birth date) across chunks: chunk index in the hundreds
-        # digit would overflow; instead number people within their group and offset by chunk.
-        people["subject_id"] = _ric_strings(people.pop("region"), people["birth_date"], people.pop("seq"))
+        # Numbers must be unique across chunks too: clashes with earlier chunks move to a free sequence number.
+        body = _unique_bodies(_ric_body(people.pop("region"), people["birth_date"], people.pop("seq")), used)
+        used = np.sort(np.concatenate([used, body]), kind="stable")
+        people["subject_id"] = _ric_strings(body)
         subjects = pa.table(
             {
                 "subject_id": people["subject_id"],
@@ -367,20 +391,8 @@ def _residents(
     region[migrant] = migrant_codes[rng.integers(0, len(migrant_codes), int(migrant.sum()))]
     sex_male = rng.random(n) < 0.51
     # Sequence: odd for men, even for women; random within 0-999 keeps collisions rare, and the rare
-    # duplicate (same region, birth date, sequence) is moved to the next free number of the same parity.
+    # duplicate (same region, birth date, sequence) is moved later by _unique_bodies.
     seq = rng.integers(0, 500, n) * 2 + sex_male
-    key = region.astype(np.int64) * 10**8 + birth.astype(np.int64) % 10**8
-    order = np.lexsort((seq, key))
-    k, s = key[order], seq[order]
-    dup = np.zeros(n, dtype=bool)
-    dup[1:] = (k[1:] == k[:-1]) & (s[1:] == s[:-1])
-    while dup.any():
-        s[dup] = (s[dup] + 2) % 1000
-        order2 = np.lexsort((s, k))
-        k, s, order = k[order2], s[order2], order[order2]
-        dup[:] = False
-        dup[1:] = (k[1:] == k[:-1]) & (s[1:] == s[:-1])
-    seq[order] = s
     age = age_days // 365
     prof_names = np.array(list(PROFESSIONS))
     prof_p = np.array(list(PROFESSIONS.values()))
