@@ -63,7 +63,7 @@ def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run(scale: str, runs: int, baselines: list[str], work: Path, keep: bool) -> dict[str, Any]:
+def run(scale: str, runs: int, baselines: list[str], work: Path, keep: bool, baseline_runs: int) -> dict[str, Any]:
     residents = SCALES[scale]
     work.mkdir(parents=True, exist_ok=True)
     args = {"work": str(work), "residents": residents, "runs": runs}
@@ -77,7 +77,9 @@ def run(scale: str, runs: int, baselines: list[str], work: Path, keep: bool) -> 
     res["decisions"] = _step("decisions", args)
     res["baselines"] = {}
     for name in baselines:
-        res["baselines"][name] = _median_of([_step("baseline", {**args, "name": name}) for _ in range(runs)])
+        res["baselines"][name] = _median_of(
+            [_step("baseline", {**args, "name": name}) for _ in range(baseline_runs or runs)]
+        )
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return res
@@ -119,6 +121,7 @@ def main() -> None:
     parser.add_argument(
         "--baselines", default="pandas,python,zen", help="comma-separated: pandas, python, zen (empty for none)"
     )
+    parser.add_argument("--baseline-runs", type=int, default=0, help="repeats of each baseline (default: --runs)")
     parser.add_argument("--work", type=Path, default=None, help="where the data goes (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated data and store")
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs from stored results")
@@ -126,7 +129,7 @@ def main() -> None:
     if not a.report_only:
         work = a.work or Path(os.environ.get("TMPDIR", "/tmp")) / f"socialcredit-bench-{a.scale}"
         names = [b for b in a.baselines.split(",") if b]
-        result = run(a.scale, a.runs, names, work, a.keep)
+        result = run(a.scale, a.runs, names, work, a.keep, a.baseline_runs)
         result["machine"] = machine()
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"{a.scale}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", "utf-8")

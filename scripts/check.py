@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 STEPS = [
-    ("ruff lint", [str(BIN / "ruff"), "check", "src", "tests", "scripts"]),
-    ("ruff format", [str(BIN / "ruff"), "format", "--check", "src", "tests", "scripts"]),
+    ("ruff lint", [str(BIN / "ruff"), "check", "src", "tests", "scripts", "benchmarks"]),
+    ("ruff format", [str(BIN / "ruff"), "format", "--check", "src", "tests", "scripts", "benchmarks"]),
     ("mypy", [str(BIN / "mypy")]),
     ("pytest", [str(BIN / "pytest"), *sys.argv[1:]]),
 ]

@@ -140,3 +140,26 @@ def test_help_everywhere() -> None:
     ):
         proc = subprocess.run([CLI, *cmd], capture_output=True, text=True, check=False)
         assert proc.returncode == 0 and "Usage" in proc.stdout, cmd
+
+
+def test_policy_explain_states_each_rule_in_plain_words() -> None:
+    en = subprocess.run([CLI, "policy", "explain", "beijing"], capture_output=True, text=True, check=True).stdout
+    assert (
+        "tax.late: -10 points (financial) for each tax payment record, where status == 'late', halving every 365 "
+        'days, expiring after 1825 days, at most 60 points in all. Reason given: "taxes paid late" (TAX_LATE).'
+    ) in en
+    assert "Tiers: AAA ≥ 1050, AA ≥ 1030, A ≥ 960, B ≥ 850, C ≥ 600, D ≥ 0" in en
+    zh = subprocess.run(
+        [CLI, "policy", "explain", "beijing", "--lang", "zh"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "tax.paid：每年纳税记录+2分（financial）；条件：status == 'paid'；只计1095天内；最多6分；" in zh
+
+
+def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
+    run("ingest", str(tmp_path / "courts.csv"), "--source", "courts", db=city)
+    run("ingest", str(tmp_path / "tax.csv"), "--source", "tax_bureau", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    black = json.loads(run("list", "blacklist", "--json", db=city).stdout)
+    assert [(b["subject_id"], b["score"], b["criteria"]) for b in black] == [(DEFAULTER, 900, "judgment_defaulter")]
+    top = json.loads(run("list", "top", "--json", db=city).stdout)
+    assert [(t["rank"], t["subject_id"], t["score"]) for t in top] == [(1, PAYER, 1002), (2, DEFAULTER, 900)]

@@ -52,7 +52,8 @@ def test_every_snapshot_decision_becomes_an_inquiry_on_flush(store: Store) -> No
     assert store.one("SELECT count(*) FROM inquiries") == before  # buffered until flush
     assert snap.flush(store) == 6
     rows = store.rows(
-        "SELECT requester, subject_id, service, purpose, outcome, run_id FROM inquiries ORDER BY inquiry_id DESC LIMIT 6"
+        "SELECT requester, subject_id, service, purpose, outcome, run_id FROM inquiries "
+        "ORDER BY inquiry_id DESC LIMIT 6"
     )
     assert rows[-1] == {
         "requester": "railway",

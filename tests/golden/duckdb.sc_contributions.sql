@@ -14,7 +14,11 @@ WHERE
   r.record_type = 'tax_payment'
   AND (
     (
-      r.status = 'late' AND r.amount >= 1000
+      (
+        r.status = 'late'
+      ) AND (
+        r.amount >= 1000
+      )
     )
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)
@@ -59,7 +63,9 @@ JOIN sc_subjects AS s
 WHERE
   r.record_type = 'traffic_ticket'
   AND (
-    r.offence = 'drunk_driving'
+    (
+      r.offence = 'drunk_driving'
+    )
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)
   AND s.profession IN ('medical')
@@ -79,7 +85,9 @@ JOIN sc_subjects AS s
 WHERE
   r.record_type = 'platform_repayment'
   AND (
-    r.status = 'on_time'
+    (
+      r.status = 'on_time'
+    )
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)
   AND s.consent_commercial = TRUE

@@ -12,4 +12,6 @@ SELECT
   CAST(NULL AS BIGINT) AS record_key
 FROM sc_ranked
 WHERE
-  score < 60
+  (
+    score < 60
+  )

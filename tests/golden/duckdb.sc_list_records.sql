@@ -10,7 +10,9 @@ WHERE
   r.record_type = 'court_judgment'
   AND (
     (
-      r.defaulter AND r.status = 'unfulfilled'
+      r.defaulter AND (
+        r.status = 'unfulfilled'
+      )
     )
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)

@@ -29,7 +29,11 @@ FROM (
     r.record_type = 'tax_payment'
     AND (
       (
-        r.status = 'late' AND r.amount >= 1000
+        (
+          r.status = 'late'
+        ) AND (
+          r.amount >= 1000
+        )
       )
     )
     AND r.event_date <= CAST('2026-01-01' AS DATE)
@@ -80,7 +84,9 @@ FROM (
   WHERE
     r.record_type = 'traffic_ticket'
     AND (
-      r.offence = 'drunk_driving'
+      (
+        r.offence = 'drunk_driving'
+      )
     )
     AND r.event_date <= CAST('2026-01-01' AS DATE)
     AND s.profession IN ('medical')
@@ -105,7 +111,9 @@ FROM (
   WHERE
     r.record_type = 'platform_repayment'
     AND (
-      r.status = 'on_time'
+      (
+        r.status = 'on_time'
+      )
     )
     AND r.event_date <= CAST('2026-01-01' AS DATE)
     AND s.consent_commercial = TRUE

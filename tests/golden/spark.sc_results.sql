@@ -2,11 +2,19 @@ SELECT
   *,
   CAST(0 + CASE WHEN NOT (
     l_blacklist
-  ) THEN 1 ELSE 0 END + CASE WHEN (
-    tier_rank >= 2 AND d_money > -(
-      50
+  ) THEN 1 ELSE 0 END + CASE
+    WHEN (
+      (
+        tier_rank >= 2
+      ) AND (
+        d_money > -(
+          50
+        )
+      )
     )
-  ) THEN 2 ELSE 0 END AS BIGINT) AS grants
+    THEN 2
+    ELSE 0
+  END AS BIGINT) AS grants
 FROM (
   SELECT
     *,

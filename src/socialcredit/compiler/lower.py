@@ -74,7 +74,8 @@ def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | 
             if n.op in _COMPARE:
                 left = lit_for(n.right, n.left.value) if isinstance(n.left, expr.Lit) else go(n.left)
                 right = lit_for(n.left, n.right.value) if isinstance(n.right, expr.Lit) else go(n.right)
-                return _COMPARE[n.op](this=left, expression=right)
+                # Bracketed, so a comparison of comparisons ((a > 1) == (b > 2)) prints as it parses.
+                return exp.Paren(this=_COMPARE[n.op](this=left, expression=right))
             if n.op == "/":
                 # x / 0 is NULL on every engine (Spark in ANSI mode would otherwise fail the run).
                 divisor = exp.Nullif(this=go(n.right), expression=exp.Literal.number(0))

@@ -16,7 +16,8 @@ def explain_rule(rule: Rule, lang: str = "en") -> str:
     sign = f"{rule.points:+g}"
     if lang == "zh":
         per = {"occurrence": "每条", "month": "每月", "quarter": "每季度", "year": "每年"}[rule.per]
-        parts = [f"{rule.id}：{per}{rt}记录{sign}分（{rule.dimension}）"]
+        noun = rt if rt.endswith("记录") else rt + "记录"
+        parts = [f"{rule.id}：{per}{noun}{sign}分（{rule.dimension}）"]
         if rule.when:
             parts.append(f"条件：{rule.when}")
         if rule.professions:

@@ -1,0 +1,86 @@
+"""Small pieces the per-record baselines share: reading subjects, SQL-compatible rounding, ages.
+
+Nothing here is clever; it exists so that ``python_baseline`` and ``zen_baseline`` differ only in how a
+condition is evaluated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from socialcredit.policy.model import Policy
+
+__all__ = ["Subject", "age_years", "birth_date", "consent_needed", "read_subjects", "sql_round"]
+
+
+@dataclass
+class Subject:
+    subject_id: str
+    kind: str
+    profession: str | None
+    birth_date: dt.date | None
+    consents: set[str] = field(default_factory=set)
+
+
+def birth_date(subject_id: str) -> dt.date:
+    """The birth date a resident identity number carries in characters 7-14 (YYYYMMDD)."""
+    return dt.date(int(subject_id[6:10]), int(subject_id[10:12]), int(subject_id[12:14]))
+
+
+def age_years(born: dt.date | None, as_of: dt.date) -> int | None:
+    """Completed years of age on ``as_of`` (None for organisations)."""
+    if born is None:
+        return None
+    return as_of.year - born.year - (0 if (as_of.month, as_of.day) >= (born.month, born.day) else 1)
+
+
+def sql_round(value: float, digits: int = 2) -> float:
+    """ROUND(value, digits) as DuckDB computes it for a DOUBLE: std::round(value * 10^d) / 10^d.
+
+    std::round rounds half away from zero, unlike Python's round(), which rounds the exact binary value.
+    """
+    scale = 10.0**digits
+    scaled = value * scale
+    lower = math.floor(scaled)
+    rounded = lower + 1.0 if scaled - lower >= 0.5 else lower
+    if value < 0:  # half away from zero on the negative side too
+        upper = math.ceil(scaled)
+        rounded = upper - 1.0 if upper - scaled >= 0.5 else upper
+    return rounded / scale
+
+
+def consent_needed(policy: Policy, as_of: dt.date) -> set[str]:
+    """Data categories counted only for subjects who opted in, on ``as_of``."""
+    consent = policy.consent
+    if consent.mandatory_from is not None and as_of >= consent.mandatory_from:
+        return set()
+    return set(consent.categories)
+
+
+def read_subjects(folder: Path, policy: Policy) -> dict[str, Subject]:
+    """Every subject of subjects/*.parquet of the policy's kind; organisations are those in orgs.parquet."""
+    subjects: dict[str, Subject] = {}
+    for path in sorted((folder / "subjects").glob("*.parquet")):
+        kind = "org" if path.stem == "orgs" else "person"
+        if policy.kind not in ("all", kind):
+            continue
+        table = pq.read_table(path, columns=["subject_id", "profession"])
+        for sid, profession in zip(
+            table.column("subject_id").to_pylist(), table.column("profession").to_pylist(), strict=True
+        ):
+            subjects[sid] = Subject(sid, kind, profession, birth_date(sid) if kind == "person" else None)
+    consents = folder / "consents.parquet"
+    if policy.consent.categories and consents.exists():
+        # The latest entry per subject and category counts (the file is in the order consents were given).
+        latest: dict[tuple[str, str], bool] = {}
+        for row in pq.read_table(consents).to_pylist():
+            latest[(row["subject_id"], row["category"])] = bool(row["granted"])
+        for (sid, category), granted in latest.items():
+            if granted and sid in subjects:
+                subjects[sid].consents.add(category)
+    return subjects
