@@ -125,17 +125,19 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="where the data goes (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated data and store")
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs from stored results")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of results (default benchmarks/results)")
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs", help="where benchmarks.md and the plot go")
     a = parser.parse_args()
     if not a.report_only:
         work = a.work or Path(os.environ.get("TMPDIR", "/tmp")) / f"socialcredit-bench-{a.scale}"
         names = [b for b in a.baselines.split(",") if b]
         result = run(a.scale, a.runs, names, work, a.keep, a.baseline_runs)
         result["machine"] = machine()
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"{a.scale}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", "utf-8")
+        a.results.mkdir(parents=True, exist_ok=True)
+        (a.results / f"{a.scale}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", "utf-8")
     from benchmarks.report import write_report
 
-    write_report(RESULTS, ROOT / "docs")
+    write_report(a.results, a.docs)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +16,22 @@ STEPS = [
     ("ruff format", [str(BIN / "ruff"), "format", "--check", "src", "tests", "scripts", "benchmarks"]),
     ("mypy", [str(BIN / "mypy")]),
     ("pytest", [str(BIN / "pytest"), *sys.argv[1:]]),
+    # The benchmark suite end to end at a tiny scale, into a temporary folder (the committed report is untouched).
+    (
+        "benchmark smoke",
+        [
+            sys.executable,
+            "benchmarks/run.py",
+            "--scale",
+            "tiny",
+            "--runs",
+            "1",
+            "--results",
+            str(Path(tempfile.gettempdir()) / "sc-bench-smoke"),
+            "--docs",
+            str(Path(tempfile.gettempdir()) / "sc-bench-smoke"),
+        ],
+    ),
 ]
 
 
