@@ -8,8 +8,6 @@ SELECT
     ) / 365.0
   ) AS DOUBLE) AS points
 FROM sc_records AS r
-JOIN sc_subjects AS s
-  ON r.subject_id = s.subject_id
 WHERE
   r.record_type = 'tax_payment'
   AND (
@@ -41,8 +39,6 @@ SELECT
     ELSE 0.0
   END AS DOUBLE) AS points
 FROM sc_records AS r
-JOIN sc_subjects AS s
-  ON r.subject_id = s.subject_id
 WHERE
   r.record_type = 'volunteering'
   AND r.event_date <= CAST('2026-01-01' AS DATE)

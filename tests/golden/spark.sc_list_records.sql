@@ -4,8 +4,6 @@ SELECT
   'defaulter' AS criterion_id,
   MAX(r.record_key) AS record_key
 FROM sc_records AS r
-JOIN sc_subjects AS s
-  ON r.subject_id = s.subject_id
 WHERE
   r.record_type = 'court_judgment'
   AND (

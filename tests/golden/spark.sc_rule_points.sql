@@ -23,8 +23,6 @@ FROM (
     r.subject_id AS subject_id,
     r.event_date AS event_date
   FROM sc_records AS r
-  JOIN sc_subjects AS s
-    ON r.subject_id = s.subject_id
   WHERE
     r.record_type = 'tax_payment'
     AND (
@@ -54,8 +52,6 @@ FROM (
     r.subject_id AS subject_id,
     MAX(r.event_date) AS event_date
   FROM sc_records AS r
-  JOIN sc_subjects AS s
-    ON r.subject_id = s.subject_id
   WHERE
     r.record_type = 'volunteering'
     AND r.event_date <= CAST('2026-01-01' AS DATE)

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import cast
 
+import sqlglot
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, load_catalog
@@ -36,6 +38,20 @@ from socialcredit.policy import LoadedPolicy, record_env
 from socialcredit.policy.model import ListCriterion, Policy, Rule
 
 __all__ = ["MAX_REASONS", "STAGES", "ScorePlan"]
+
+# Constant SQL (no policy text in it): rank and percentile from the histogram of (kind, score).
+_RANKED_SQL = """
+SELECT l.*, CAST(h.rank AS INTEGER) AS rank, ROUND(100.0 * h.cume, 2) AS percentile
+FROM sc_local AS l
+JOIN (
+    SELECT kind, score,
+           SUM(n) OVER (PARTITION BY kind ORDER BY score DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+               - n + 1 AS rank,
+           CAST(SUM(n) OVER (PARTITION BY kind ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+               AS DOUBLE) / CAST(SUM(n) OVER (PARTITION BY kind) AS DOUBLE) AS cume
+    FROM (SELECT kind, score, COUNT(*) AS n FROM sc_local GROUP BY kind, score) AS c
+) AS h ON h.kind = l.kind AND h.score = l.score
+"""
 
 MAX_REASONS = 4
 STAGES = (
@@ -156,15 +172,15 @@ class ScorePlan:
             this=_col("subject_id", "r"), query=exp.Subquery(this=exp.select("subject_id").from_("sc_affected"))
         )
 
-    def _records_from(self) -> exp.Select:
-        return (
-            exp.select()
-            .from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
-            .join(
+    def _records_from(self, record_type: str, professions: list[str] | None = None) -> exp.Select:
+        """Records, joined with their subjects only when a filter needs the subject (sector, consent, kind)."""
+        query = exp.select().from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
+        if professions or self._consent_filter(record_type) is not None or self._kind_filter() is not None:
+            query = query.join(
                 exp.alias_(exp.to_table("sc_subjects"), "s", table=True),
                 on=exp.EQ(this=_col("subject_id", "r"), expression=_col("subject_id", "s")),
             )
-        )
+        return query
 
     # -- stage 1: rule points ----------------------------------------------------------------------------
     def _decayed(self, rule: Rule, event_date: exp.Expr) -> exp.Expr:
@@ -202,7 +218,7 @@ class ScorePlan:
         where = self._rule_filter(rule, only_affected)
         if rule.per == "occurrence":
             source: exp.Expr = (
-                self._records_from()
+                self._records_from(rule.record_type, rule.professions)
                 .select(
                     exp.alias_(_col("subject_id", "r"), "subject_id"),
                     exp.alias_(_col("event_date", "r"), "event_date"),
@@ -213,7 +229,7 @@ class ScorePlan:
             # One hit per calendar period with at least one matching record, dated by its latest record.
             period = _period(rule.per, _col("event_date", "r"))
             source = (
-                self._records_from()
+                self._records_from(rule.record_type, rule.professions)
                 .select(
                     exp.alias_(_col("subject_id", "r"), "subject_id"),
                     exp.alias_(exp.Max(this=_col("event_date", "r")), "event_date"),
@@ -254,7 +270,7 @@ class ScorePlan:
             self._affected_filter(only_affected),
         )
         return (
-            self._records_from()
+            self._records_from(rec.record_type)
             .select(
                 exp.alias_(_col("subject_id", "r"), "subject_id"),
                 exp.alias_(_str(list_id), "list_id"),
@@ -371,23 +387,12 @@ class ScorePlan:
 
     # -- stage 4: rank and percentile --------------------------------------------------------------------
     def ranked(self) -> exp.Select:
-        self.dialect.require("cume_dist", "percentile")
-        rank = exp.Window(
-            this=exp.Anonymous(this="RANK"),
-            partition_by=[_col("kind")],
-            order=exp.Order(expressions=[exp.Ordered(this=_col("score"), desc=True)]),
-        )
-        cume = exp.Window(
-            this=exp.Anonymous(this="CUME_DIST"),
-            partition_by=[_col("kind")],
-            order=exp.Order(expressions=[exp.Ordered(this=_col("score"), desc=False)]),
-        )
-        percentile = exp.Round(this=exp.Mul(this=_num(100.0), expression=cume), decimals=_num(2))
-        return exp.select(
-            exp.Star(),
-            exp.alias_(exp.Cast(this=rank, to=exp.DataType.build("INTEGER")), "rank"),
-            exp.alias_(percentile, "percentile"),
-        ).from_("sc_local")
+        """Rank and percentile from a histogram of scores, not a sort of subjects.
+
+        Scores are bounded integers, so per kind: rank = 1 + how many score higher (ties share a rank, as
+        RANK() does), percentile = 100 × how many score at or below ÷ how many (CUME_DIST), rounded to 2 places.
+        """
+        return cast(exp.Select, sqlglot.parse_one(_RANKED_SQL, read="duckdb"))
 
     # -- stage 5: list entries met by the score, joined with the record entries --------------------------
     def _fact(self, name: str, table: str | None = None) -> exp.Expr:
@@ -555,7 +560,7 @@ class ScorePlan:
         """
         selects = []
         for rule in self.policy.rules:
-            base = self._records_from().where(self._rule_filter(rule, True))
+            base = self._records_from(rule.record_type, rule.professions).where(self._rule_filter(rule, True))
             points = self._decayed(rule, _col("event_date", "r"))
             if rule.per != "occurrence":
                 period = _period(rule.per, _col("event_date", "r"))
