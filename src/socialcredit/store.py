@@ -102,6 +102,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (2, "subject addresses", "ALTER TABLE subjects ADD COLUMN address VARCHAR"),
+    (
+        3,
+        "integer subject keys",
+        # Score runs group and join on a dense integer per subject rather than the 18-character identifier.
+        """
+        ALTER TABLE subjects ADD COLUMN subject_key BIGINT;
+        UPDATE subjects SET subject_key = k.key FROM (
+            SELECT subject_id, row_number() OVER (ORDER BY min(seq)) AS key FROM subjects GROUP BY subject_id
+        ) k WHERE subjects.subject_id = k.subject_id;
+        ALTER TABLE records ADD COLUMN subject_key BIGINT;
+        UPDATE records SET subject_key = k.subject_key
+            FROM (SELECT DISTINCT subject_id, subject_key FROM subjects) k WHERE records.subject_id = k.subject_id;
+        INSERT INTO counters SELECT 'subject', coalesce(max(subject_key), 0) FROM subjects;
+        """,
+    ),
 ]
 
 

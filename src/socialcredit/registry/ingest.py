@@ -289,10 +289,13 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
             FROM records WHERE source_id = {_lit(source_id)} AND record_id IN (SELECT record_id FROM staging)
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
         )
-        SELECT t.*, md5(t.subject_id || '|' || t.record_type || '|' || CAST(t.event_date AS VARCHAR) || '|'
-                        || {hashed}) AS content_hash,
+        SELECT t.*, k.subject_key,
+               md5(t.subject_id || '|' || t.record_type || '|' || CAST(t.event_date AS VARCHAR) || '|'
+                   || {hashed}) AS content_hash,
                l.version AS prev_version, l.content_hash AS prev_hash, l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
+        LEFT JOIN (SELECT DISTINCT subject_id, subject_key FROM subjects
+                   WHERE subject_id IN (SELECT subject_id FROM staging)) k ON k.subject_id = t.subject_id
         """
     )
     store.execute(
@@ -400,10 +403,12 @@ def ingest_file(
         first = store.take_ids("seq", n_new) if n_new else 0
         field_list = ", ".join(_ident(f) for f in catalog.field_columns())
         store.execute(
-            f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, record_type, event_date,
-                                     content_hash, is_correction, withdrawn, batch_id, recorded_at, {field_list})
+            f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
+                                     event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
+                                     {field_list})
             SELECT ? + row_number() OVER (ORDER BY _row) - 1, ?, record_id, coalesce(prev_version, 0) + 1,
-                   subject_id, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(), {field_list}
+                   subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(),
+                   {field_list}
             {new}""",
             [first, source_id, batch_id],
         )
@@ -463,11 +468,12 @@ def _ingest_subjects(
     latest = {
         r[0]: r[1:]
         for r in store.execute(
-            "SELECT subject_id, name, district, profession, address FROM subjects "
+            "SELECT subject_id, name, district, profession, address, subject_key FROM subjects "
             "QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1"
         ).fetchall()
     }
     errors: list[RowError] = []
+    keys: list[int | None] = []  # the subject's integer key; None for a new subject (one is assigned below)
     seen: dict[str, int] = {}
     accepted: list[tuple[Any, ...]] = []
     unchanged = 0
@@ -501,9 +507,11 @@ def _ingest_subjects(
             continue
         seen[parsed.number] = n
         values = (row.get("name"), row.get("district"), prof, row.get("address"))
-        if latest.get(parsed.number) == values:
+        known = latest.get(parsed.number)
+        if known is not None and known[:4] == values:
             unchanged += 1
             continue
+        keys.append(known[4] if known is not None else None)
         if isinstance(parsed, OrgCode):
             accepted.append((parsed.number, "org", *values[:1], None, None, parsed.region_code, *values[1:]))
         else:
@@ -516,6 +524,11 @@ def _ingest_subjects(
         batch_id = store.take_ids("batch", 1)
         if accepted:
             first = store.take_ids("seq", len(accepted))
+            fresh = sum(1 for k in keys if k is None)
+            next_key = store.take_ids("subject", fresh) if fresh else 0
+            for i, k in enumerate(keys):
+                if k is None:
+                    keys[i], next_key = next_key, next_key + 1
             names = [
                 "subject_id",
                 "kind",
@@ -527,14 +540,15 @@ def _ingest_subjects(
                 "profession",
                 "address",
             ]
-            new_subjects = pa.table({c: [a[i] for a in accepted] for i, c in enumerate(names)})
+            columns = {c: [a[i] for a in accepted] for i, c in enumerate(names)}
+            new_subjects = pa.table({**columns, "subject_key": pa.array(keys, pa.int64())})
             store.con.register("new_subjects", new_subjects)
             try:
                 store.execute(
                     "INSERT INTO subjects (seq, subject_id, kind, name, birth_date, sex, region_code, district, "
-                    "profession, address, batch_id, recorded_at) SELECT ? + row_number() OVER () - 1, "
-                    + ", ".join(names)
-                    + ", ?, now() FROM new_subjects",
+                    "profession, address, subject_key, batch_id, recorded_at) "
+                    "SELECT ? + row_number() OVER () - 1, " + ", ".join(names) + ", subject_key, ?, now() "
+                    "FROM new_subjects",
                     [first, batch_id],
                 )
             finally:

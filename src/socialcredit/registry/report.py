@@ -52,7 +52,7 @@ def _records(store: Store, subject_id: str) -> list[dict[str, Any]]:
 def _contributions(store: Store, run: dict[str, Any], subject_id: str) -> dict[int, list[dict[str, Any]]]:
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id)
-    store.execute("CREATE OR REPLACE TEMP TABLE sc_affected AS SELECT ? AS subject_id", [subject_id])
+    store.execute("CREATE OR REPLACE TEMP TABLE sc_affected AS SELECT subject_id FROM sc_subjects")  # its key
     backend = DuckDBBackend(store)
     plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
     backend.materialize("sc_contributions", plan.record_contributions())

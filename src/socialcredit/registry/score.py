@@ -54,7 +54,11 @@ class RunSummary:
 
 
 def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_id: str | None = None) -> None:
-    """Build ``sc_records`` and ``sc_subjects`` as they stood at ``watermark`` (for one subject, if named)."""
+    """Build ``sc_records`` and ``sc_subjects`` as they stood at ``watermark`` (for one subject, if named).
+
+    Inside a run, ``subject_id`` is the subject's integer key (grouping and joining on it is much cheaper than on
+    the 18-character identifier); ``sc_subjects.sid`` maps it back for everything that is stored or shown.
+    """
     w = int(watermark)
     only = f"AND subject_id = {_lit(subject_id)}" if subject_id is not None else ""
     params: dict[str, object] = {"w": w}
@@ -72,7 +76,7 @@ def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_i
     fields = "".join(f", {_ident(name)}" for name in load_catalog().field_columns())
     store.execute(
         f"""CREATE OR REPLACE TEMP VIEW sc_records AS
-        SELECT subject_id, record_key, record_type, event_date{fields} FROM records
+        SELECT subject_key AS subject_id, record_key, record_type, event_date{fields} FROM records
         WHERE record_key <= {w} AND NOT withdrawn {only}
           AND record_key NOT IN (SELECT record_key FROM sc_superseded)"""
     )
@@ -94,7 +98,8 @@ def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_i
     )
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE sc_subjects AS
-        SELECT s.subject_id, s.kind, s.profession, s.birth_date{consent_cols} FROM (
+        SELECT s.subject_key AS subject_id, s.subject_id AS sid, s.kind, s.profession, s.birth_date{consent_cols}
+        FROM (
             SELECT *, row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) AS rn
             FROM subjects WHERE seq <= $w {only}
         ) s {consents} WHERE s.rn = 1""",
@@ -124,13 +129,14 @@ def latest_run(store: Store, policy_id: str | None = None) -> dict[str, Any]:
 def _changed_subjects(store: Store, since: int, until: int) -> None:
     store.execute(
         """CREATE OR REPLACE TEMP TABLE sc_changed AS
-        SELECT subject_id FROM records WHERE record_key > $a AND record_key <= $b
+        SELECT subject_key AS subject_id FROM records WHERE record_key > $a AND record_key <= $b
         -- a correction may move a record to another subject: the subjects of its earlier versions change too
-        UNION SELECT r.subject_id FROM records r JOIN (
+        UNION SELECT r.subject_key FROM records r JOIN (
             SELECT DISTINCT source_id, record_id FROM records WHERE record_key > $a AND record_key <= $b
         ) c USING (source_id, record_id) WHERE r.record_key <= $b
-        UNION SELECT subject_id FROM subjects WHERE seq > $a AND seq <= $b
-        UNION SELECT subject_id FROM consents WHERE seq > $a AND seq <= $b""",
+        UNION SELECT subject_key FROM subjects WHERE seq > $a AND seq <= $b
+        UNION SELECT s.subject_id FROM sc_subjects s JOIN consents c ON c.subject_id = s.sid
+            WHERE c.seq > $a AND c.seq <= $b""",
         {"a": since, "b": until},
     )
 
@@ -185,21 +191,23 @@ def score(
         backend.materialize(name, query)
         if base is not None and name == "sc_rule_points":
             store.execute(
-                "INSERT INTO sc_rule_points SELECT subject_id, rule_id, dimension, points, hits, last_event "
-                "FROM run_rule_points WHERE run_id = ? AND subject_id NOT IN (SELECT subject_id FROM sc_affected)",
+                "INSERT INTO sc_rule_points SELECT s.subject_id, p.rule_id, p.dimension, p.points, p.hits, "
+                "p.last_event FROM run_rule_points p JOIN sc_subjects s ON s.sid = p.subject_id "
+                "WHERE p.run_id = ? AND s.subject_id NOT IN (SELECT subject_id FROM sc_affected)",
                 [base["run_id"]],
             )
         if base is not None and name == "sc_list_records":
             store.execute(
-                "INSERT INTO sc_list_records SELECT subject_id, list_id, criterion_id, record_key "
-                "FROM run_list_entries WHERE run_id = ? AND record_key IS NOT NULL "
-                "AND subject_id NOT IN (SELECT subject_id FROM sc_affected)",
+                "INSERT INTO sc_list_records SELECT s.subject_id, e.list_id, e.criterion_id, e.record_key "
+                "FROM run_list_entries e JOIN sc_subjects s ON s.sid = e.subject_id "
+                "WHERE e.run_id = ? AND e.record_key IS NOT NULL "
+                "AND s.subject_id NOT IN (SELECT subject_id FROM sc_affected)",
                 [base["run_id"]],
             )
     rescored = backend.count("sc_affected") if only else backend.count("sc_results")
     step("saving", len(stages) + 1, len(stages) + 1)
-    dims = ", ".join(plan.dimension_columns())
-    lists = ", ".join(f"CASE WHEN l_{lst.id} THEN '{lst.id}' END" for lst in policy.lists)
+    dims = ", ".join(f"x.{c}" for c in plan.dimension_columns())
+    lists = ", ".join(f"CASE WHEN x.l_{lst.id} THEN '{lst.id}' END" for lst in policy.lists)
     with store.transaction():
         run_id = store.take_ids("run", 1)
         store.execute(
@@ -215,16 +223,27 @@ def score(
                 base["run_id"] if base else None,
             ],
         )
+        # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
+        sid = "JOIN sc_subjects s ON s.subject_id = x.subject_id"
         store.execute(
-            f"""INSERT INTO run_results SELECT ?, subject_id, kind, profession, age, [{dims}], total, score, tier,
-            tier_rank, rank, percentile, last_negative,
-            list_filter([{lists or "NULL"}], x -> x IS NOT NULL), grants FROM sc_results""",
+            f"""INSERT INTO run_results SELECT ?, s.sid, x.kind, x.profession, x.age, [{dims}], x.total, x.score,
+            x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
+            list_filter([{lists or "NULL"}], v -> v IS NOT NULL), x.grants FROM sc_results x {sid}""",
             [run_id],
         )
-        store.execute("INSERT INTO run_rule_points SELECT ?, * FROM sc_rule_points", [run_id])
-        store.execute("INSERT INTO run_list_entries SELECT ?, * FROM sc_list_entries", [run_id])
         store.execute(
-            "INSERT INTO run_reasons SELECT ?, subject_id, position, rule_id, points FROM sc_reasons", [run_id]
+            "INSERT INTO run_rule_points SELECT ?, s.sid, x.rule_id, x.dimension, x.points, x.hits, x.last_event "
+            f"FROM sc_rule_points x {sid}",
+            [run_id],
+        )
+        store.execute(
+            "INSERT INTO run_list_entries SELECT ?, s.sid, x.list_id, x.criterion_id, x.record_key "
+            f"FROM sc_list_entries x {sid}",
+            [run_id],
+        )
+        store.execute(
+            f"INSERT INTO run_reasons SELECT ?, s.sid, x.position, x.rule_id, x.points FROM sc_reasons x {sid}",
+            [run_id],
         )
         n = int(store.one("SELECT count(*) FROM sc_results"))
         store.execute(
