@@ -117,6 +117,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT INTO counters SELECT 'subject', coalesce(max(subject_key), 0) FROM subjects;
         """,
     ),
+    (
+        4,
+        "reasons derived from rule points",
+        # The four principal reasons are a function of a run's rule points (largest effect first, ties by rule
+        # id; compiler.MAX_REASONS): a view, so a run writes them once, not twice.
+        """
+        DROP TABLE run_reasons;
+        CREATE VIEW run_reasons AS
+        SELECT run_id, subject_id, position, rule_id, points FROM (
+            SELECT run_id, subject_id, rule_id, points,
+                   row_number() OVER (PARTITION BY run_id, subject_id ORDER BY abs(points) DESC, rule_id) AS position
+            FROM run_rule_points WHERE points <> 0
+        ) WHERE position <= 4;
+        """,
+    ),
 ]
 
 

@@ -185,7 +185,8 @@ def score(
             union += " UNION SELECT subject_id FROM sc_time_affected"
         store.execute(f"CREATE OR REPLACE TEMP TABLE sc_affected AS {union}")
     only = base is not None
-    stages = plan.stages(only_affected=only)
+    # Reasons are not materialised here: the store derives them from the rule points (the run_reasons view).
+    stages = [(name, q) for name, q in plan.stages(only_affected=only) if name != "sc_reasons"]
     for i, (name, query) in enumerate(stages):
         step(name, i + 1, len(stages) + 1)
         backend.materialize(name, query)
@@ -241,10 +242,7 @@ def score(
             f"FROM sc_list_entries x {sid}",
             [run_id],
         )
-        store.execute(
-            f"INSERT INTO run_reasons SELECT ?, s.sid, x.position, x.rule_id, x.points FROM sc_reasons x {sid}",
-            [run_id],
-        )
+
         n = int(store.one("SELECT count(*) FROM sc_results"))
         store.execute(
             "UPDATE score_runs SET finished_at = now(), n_subjects = ?, n_rescored = ? WHERE run_id = ?",
