@@ -551,6 +551,10 @@ def _ingest_subjects(
                     "FROM new_subjects",
                     [first, batch_id],
                 )
+                store.execute(
+                    "INSERT INTO subject_keys SELECT DISTINCT subject_key, subject_id FROM new_subjects n "
+                    "WHERE NOT EXISTS (SELECT 1 FROM subject_keys k WHERE k.subject_key = n.subject_key)"
+                )
             finally:
                 store.con.unregister("new_subjects")
         store.execute(

@@ -192,9 +192,9 @@ def score(
         backend.materialize(name, query)
         if base is not None and name == "sc_rule_points":
             store.execute(
-                "INSERT INTO sc_rule_points SELECT s.subject_id, p.rule_id, p.dimension, p.points, p.hits, "
-                "p.last_event FROM run_rule_points p JOIN sc_subjects s ON s.sid = p.subject_id "
-                "WHERE p.run_id = ? AND s.subject_id NOT IN (SELECT subject_id FROM sc_affected)",
+                "INSERT INTO sc_rule_points SELECT p.subject_key, r.rule_id, r.dimension, p.points, p.hits, "
+                "p.last_event FROM run_points p JOIN run_rules r USING (run_id, rule_index) "
+                "WHERE p.run_id = ? AND p.subject_key NOT IN (SELECT subject_id FROM sc_affected)",
                 [base["run_id"]],
             )
         if base is not None and name == "sc_list_records":
@@ -233,9 +233,14 @@ def score(
             [run_id],
         )
         store.execute(
-            "INSERT INTO run_rule_points SELECT ?, s.sid, x.rule_id, x.dimension, x.points, x.hits, x.last_event "
-            f"FROM sc_rule_points x {sid}",
-            [run_id],
+            "INSERT INTO run_rules SELECT ?, i, rule_id, dimension FROM (SELECT unnest(range(?)) AS i, "
+            "unnest(?) AS rule_id, unnest(?) AS dimension)",
+            [run_id, len(policy.rules), [r.id for r in policy.rules], [r.dimension for r in policy.rules]],
+        )
+        store.execute(
+            "INSERT INTO run_points SELECT ?, x.subject_id, r.rule_index, x.points, x.hits, x.last_event "
+            "FROM sc_rule_points x JOIN (SELECT * FROM run_rules WHERE run_id = ?) r USING (rule_id)",
+            [run_id, run_id],
         )
         store.execute(
             "INSERT INTO run_list_entries SELECT ?, s.sid, x.list_id, x.criterion_id, x.record_key "
