@@ -16,14 +16,15 @@ STEPS = [
     ("ruff format", [str(BIN / "ruff"), "format", "--check", "src", "tests", "scripts", "benchmarks"]),
     ("mypy", [str(BIN / "mypy")]),
     ("pytest", [str(BIN / "pytest"), *sys.argv[1:]]),
-    # The benchmark suite end to end at a tiny scale, into a temporary folder (the committed report is untouched).
+    # The benchmark suite end to end at the small scale (100 000 residents, one run of each step), into a
+    # temporary folder: the committed report is untouched.
     (
         "benchmark smoke",
         [
             sys.executable,
             "benchmarks/run.py",
             "--scale",
-            "tiny",
+            "small",
             "--runs",
             "1",
             "--results",
