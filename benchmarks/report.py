@@ -14,6 +14,11 @@ def _load(results: Path) -> list[dict[str, Any]]:
     return [found[s] for s in ORDER if s in found]
 
 
+def _partial(results: Path) -> dict[str, dict[str, Any]]:
+    """Steps measured on their own at a scale (e.g. generation alone at beijing), by file stem."""
+    return {p.stem: json.loads(p.read_text("utf-8")) for p in results.glob("*-*.json")}
+
+
 def _fmt(x: float, unit: str = "s") -> str:
     if unit == "s":
         return f"{x:.2f} s" if x < 100 else f"{x:.0f} s"
@@ -87,7 +92,15 @@ def write_report(results: Path, docs: Path) -> None:
             else:
                 cells += ["not run", "–"]
         out.append(f"| {r['scale']} | {_fmt(s)} | " + " | ".join(cells) + " |")
-    out += ["", "## Targets", "", _targets(rows), "", "![time against population](benchmarks.png)", ""]
+    out += [
+        "",
+        "## Targets",
+        "",
+        _targets(rows + list(_partial(results).values())),
+        "",
+        "![time against population](benchmarks.png)",
+        "",
+    ]
     docs.mkdir(exist_ok=True)
     (docs / "benchmarks.md").write_text("\n".join(out), "utf-8")
     _plot(rows, docs / "benchmarks.png")
@@ -103,6 +116,7 @@ def _targets(rows: list[dict[str, Any]]) -> str:
 
     bj = by.get("beijing")
     city = by.get("city")
+    gen_only = by.get("beijing-generate")
     add(
         "full score at beijing scale",
         "≤ 15 s",
@@ -122,7 +136,7 @@ def _targets(rows: list[dict[str, Any]]) -> str:
         add("vs pandas at city scale", "≥ 10× faster", ratio, ratio >= 10, f"{ratio:.1f}×")
     else:
         add("vs pandas at city scale", "≥ 10× faster", None, None, "")
-    best = max(rows, key=lambda r: r["residents"])
+    best = max((r for r in rows if "decisions" in r), key=lambda r: r["residents"])
     d = best["decisions"]
     add(
         f"batch decisions ({best['scale']})",
@@ -145,12 +159,13 @@ def _targets(rows: list[dict[str, Any]]) -> str:
         bj and bj["score"]["peak_mb"] / 1024 <= 16,
         (bj and f"{bj['score']['peak_mb'] / 1024:.1f} GiB") or "",
     )
+    g = (bj or gen_only or {}).get("generate")
     add(
-        "generation at beijing scale",
+        "generation at beijing scale (21.9M residents)",
         "≤ 15 min, ≤ 12 GiB",
-        bj and bj["generate"]["seconds"],
-        bj and bj["generate"]["seconds"] <= 900 and bj["generate"]["peak_mb"] / 1024 <= 12,
-        (bj and f"{bj['generate']['seconds'] / 60:.1f} min, {bj['generate']['peak_mb'] / 1024:.1f} GiB") or "",
+        g and g["seconds"],
+        g and g["seconds"] <= 900 and g["peak_mb"] / 1024 <= 12,
+        (g and f"{g['seconds'] / 60:.1f} min, {g['peak_mb'] / 1024:.1f} GiB, {g['records']:,} records") or "",
     )
     return "\n".join(lines)
 
