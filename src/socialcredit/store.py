@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import sqlglot.expressions as exp
 
 from socialcredit.errors import StoreError
+from socialcredit.sqltext import ident, lit
 
 __all__ = ["DEFAULT_DB", "KEY_ENV", "MIGRATIONS", "Store", "open_store"]
 
@@ -167,10 +167,6 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 ]
 
 
-def _quote(text: str) -> str:
-    return str(exp.Literal.string(text).sql(dialect="duckdb"))
-
-
 def _httpfs_extension() -> str:
     try:
         import duckdb_extension_httpfs
@@ -277,12 +273,12 @@ def open_store(
     con = duckdb.connect(":memory:")
     options = []
     if key:
-        con.execute(f"LOAD {_quote(_httpfs_extension())}")
-        options.append(f"ENCRYPTION_KEY {_quote(key)}")
+        con.execute(f"LOAD {lit(_httpfs_extension())}")
+        options.append(f"ENCRYPTION_KEY {lit(key)}")
     if read_only:
         options.append("READ_ONLY")
     # ATTACH takes no bound parameters: path and key are printed as escaped SQL string literals.
-    attach = f"ATTACH {_quote(str(path))} AS {_ALIAS}" + (f" ({', '.join(options)})" if options else "")
+    attach = f"ATTACH {lit(str(path))} AS {_ALIAS}" + (f" ({', '.join(options)})" if options else "")
     try:
         con.execute(attach)
     except duckdb.Error as exc:
@@ -316,16 +312,12 @@ def _sync_record_fields(con: duckdb.DuckDBPyConnection) -> None:
     for name, ftype in load_catalog().field_columns().items():
         want = SQL_TYPES[ftype]
         if name not in have:
-            con.execute(f"ALTER TABLE records ADD COLUMN {_ident(name)} {want}")
+            con.execute(f"ALTER TABLE records ADD COLUMN {ident(name)} {want}")
         elif have[name] != want:
             raise StoreError(
                 f"records.{name} is {have[name]} in the store but {want} in the catalog; a field cannot change type "
                 "without a migration"
             )
-
-
-def _ident(name: str) -> str:
-    return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
 
 
 def _sync_sources(con: duckdb.DuckDBPyConnection) -> None:

@@ -22,12 +22,12 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import IdentifierError, IngestError
 from socialcredit.identifiers import OrgCode, validate_subject_id
 from socialcredit.registry.audit import append_audit
+from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store
 
 __all__ = ["BASE_COLUMNS", "IngestReport", "RowError", "ingest_file"]
@@ -81,18 +81,10 @@ class IngestReport:
         }
 
 
-def _ident(name: str) -> str:
-    return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
-
-
-def _lit(value: str) -> str:
-    return str(exp.Literal.string(value).sql(dialect="duckdb"))
-
-
 def _stage(store: Store, path: Path) -> list[str]:
     """Read the file into temp table ``staging`` (all text, with ``_row``); return its data columns."""
     suffix = path.suffix.lower()
-    src = _lit(str(path))
+    src = lit(str(path))
     if suffix == ".csv":
         reader = f"read_csv({src}, all_varchar = true, header = true, auto_detect = true)"
     elif suffix in (".ndjson", ".jsonl", ".json"):
@@ -106,14 +98,14 @@ def _stage(store: Store, path: Path) -> list[str]:
             objs = f"read_ndjson_objects({src})"
             keys = store.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {objs}").fetchall()
             columns = sorted(str(k[0]) for k in keys)
-            fields = ", ".join(f"json ->> {_lit('$.' + c)} AS {_ident(c)}" for c in columns if c.isidentifier())
+            fields = ", ".join(f"json ->> {lit('$.' + c)} AS {ident(c)}" for c in columns if c.isidentifier())
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
         cols = [str(r[0]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall() if str(r[0]) != "_none"]
         # Every value is compared as text: numbers, dates and flags from Parquet are cast once, here, in the
         # same statement that reads the file (one pass, one materialisation).
         casts = "".join(
-            f", CASE WHEN CAST({_ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({_ident(c)} AS VARCHAR)) END "
-            f"AS {_ident(c)}"
+            f", CASE WHEN CAST({ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({ident(c)} AS VARCHAR)) END "
+            f"AS {ident(c)}"
             for c in cols
         )
         store.execute(
@@ -128,21 +120,19 @@ def _stage(store: Store, path: Path) -> list[str]:
 
 def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool) -> list[str]:
     """SELECTs yielding (_row, field, message) for every bad value of one field of one record type."""
-    col = _ident(name)
-    scope = f"record_type = {_lit(record_type)}"
+    col = ident(name)
+    scope = f"record_type = {lit(record_type)}"
     out: list[str] = []
 
     def check(cond: str, message_sql: str) -> None:
-        out.append(f"SELECT _row, {_lit(name)}, {message_sql} FROM staging WHERE {scope} AND {cond}")
+        out.append(f"SELECT _row, {lit(name)}, {message_sql} FROM staging WHERE {scope} AND {cond}")
 
     if not present:
         if spec.required:
-            out.append(
-                f"SELECT _row, {_lit(name)}, {_lit(f'is required for {record_type}')} FROM staging WHERE {scope}"
-            )
+            out.append(f"SELECT _row, {lit(name)}, {lit(f'is required for {record_type}')} FROM staging WHERE {scope}")
         return out
     if spec.required:
-        check(f"{col} IS NULL", _lit(f"is required for {record_type}"))
+        check(f"{col} IS NULL", lit(f"is required for {record_type}"))
     shown = f"'''' || {col} || ''''"
     if spec.type == "integer":
         check(
@@ -156,34 +146,34 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool) -
         )
     elif spec.type == "boolean":
         check(
-            f"{col} IS NOT NULL AND lower({col}) NOT IN ({', '.join(map(_lit, _BOOL))})",
+            f"{col} IS NOT NULL AND lower({col}) NOT IN ({', '.join(map(lit, _BOOL))})",
             f"{shown} || ' is not true or false'",
         )
     elif spec.type == "date":
         check(f"{col} IS NOT NULL AND TRY_CAST({col} AS DATE) IS NULL", f"{shown} || ' is not a date (YYYY-MM-DD)'")
     if spec.allowed is not None:
-        allowed = ", ".join(map(_lit, spec.allowed))
+        allowed = ", ".join(map(lit, spec.allowed))
         check(
             f"{col} IS NOT NULL AND {col} NOT IN ({allowed})",
-            f"{shown} || {_lit(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
+            f"{shown} || {lit(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
         )
     if spec.type in ("integer", "number"):
         num = f"TRY_CAST({col} AS DOUBLE)"
         if spec.min is not None:
-            check(f"{num} < {spec.min}", f"{shown} || {_lit(f' is below the minimum {spec.min:g}')}")
+            check(f"{num} < {spec.min}", f"{shown} || {lit(f' is below the minimum {spec.min:g}')}")
         if spec.max is not None:
-            check(f"{num} > {spec.max}", f"{shown} || {_lit(f' is above the maximum {spec.max:g}')}")
+            check(f"{num} > {spec.max}", f"{shown} || {lit(f' is above the maximum {spec.max:g}')}")
     return out
 
 
 def _typed(name: str, spec: FieldSpec) -> str:
-    col = _ident(name)
+    col = ident(name)
     if spec.type == "integer":
         return f"CAST({col} AS BIGINT)"
     if spec.type == "number":
         return f"CAST({col} AS DOUBLE)"
     if spec.type == "boolean":
-        return f"lower({col}) IN ({', '.join(map(_lit, _TRUE))})"
+        return f"lower({col}) IN ({', '.join(map(lit, _TRUE))})"
     return col  # strings, and dates kept as their ISO text
 
 
@@ -192,17 +182,17 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
     allowed_types = [t for t in catalog.sources[source_id].record_types if t in catalog.record_types]
     checks: list[str] = []
     for col in BASE_COLUMNS:
-        checks.append(f"SELECT _row, {_lit(col)}, 'is required' FROM staging WHERE {_ident(col)} IS NULL")
-    known = ", ".join(map(_lit, catalog.record_types))
+        checks.append(f"SELECT _row, {lit(col)}, 'is required' FROM staging WHERE {ident(col)} IS NULL")
+    known = ", ".join(map(lit, catalog.record_types))
     checks.append(
         "SELECT _row, 'record_type', '''' || record_type || ''' is not a record type' FROM staging "
         f"WHERE record_type IS NOT NULL AND record_type NOT IN ({known})"
     )
-    may = ", ".join(map(_lit, allowed_types)) or "NULL"
+    may = ", ".join(map(lit, allowed_types)) or "NULL"
     checks.append(
         "SELECT _row, 'record_type', "
-        f"{_lit(f'source {source_id} may not send ')} || record_type || "
-        f"{_lit(' (it may send: ' + ', '.join(allowed_types) + ')')} FROM staging "
+        f"{lit(f'source {source_id} may not send ')} || record_type || "
+        f"{lit(' (it may send: ' + ', '.join(allowed_types) + ')')} FROM staging "
         f"WHERE record_type IN ({known}) AND record_type NOT IN ({may})"
     )
     checks.append(
@@ -211,7 +201,7 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
     )
     checks.append(
         "SELECT _row, 'event_date', event_date || ' is in the future' FROM staging "
-        f"WHERE TRY_CAST(event_date AS DATE) > DATE {_lit(today.isoformat())}"
+        f"WHERE TRY_CAST(event_date AS DATE) > DATE {lit(today.isoformat())}"
     )
     checks.append(
         "SELECT _row, 'subject_id', 'no registered subject ''' || subject_id || "
@@ -222,9 +212,9 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
         for kind, label in (("person", "persons"), ("org", "organisations")):
             if kind not in rt.subjects:
                 checks.append(
-                    f"SELECT s._row, 'subject_id', {_lit(f'a {name} record cannot be about {label}')} "
+                    f"SELECT s._row, 'subject_id', {lit(f'a {name} record cannot be about {label}')} "
                     "FROM staging s JOIN (SELECT DISTINCT subject_id, kind FROM subjects) x "
-                    f"ON x.subject_id = s.subject_id WHERE s.record_type = {_lit(name)} AND x.kind = {_lit(kind)}"
+                    f"ON x.subject_id = s.subject_id WHERE s.record_type = {lit(name)} AND x.kind = {lit(kind)}"
                 )
         for fname, spec in rt.fields.items():
             checks.extend(_field_checks(fname, spec, name, fname in cols))
@@ -232,14 +222,14 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
         for col in cols:
             if col not in own:
                 checks.append(
-                    f"SELECT _row, {_lit(col)}, {_lit(f'is not a field of {name}')} FROM staging "
-                    f"WHERE record_type = {_lit(name)} AND {_ident(col)} IS NOT NULL"
+                    f"SELECT _row, {lit(col)}, {lit(f'is not a field of {name}')} FROM staging "
+                    f"WHERE record_type = {lit(name)} AND {ident(col)} IS NOT NULL"
                 )
     for flag in FLAG_COLUMNS:
         if flag in cols:
             checks.append(
-                f"SELECT _row, {_lit(flag)}, '''' || {_ident(flag)} || ''' is not true or false' FROM staging "
-                f"WHERE {_ident(flag)} IS NOT NULL AND lower({_ident(flag)}) NOT IN ({', '.join(map(_lit, _BOOL))})"
+                f"SELECT _row, {lit(flag)}, '''' || {ident(flag)} || ''' is not true or false' FROM staging "
+                f"WHERE {ident(flag)} IS NOT NULL AND lower({ident(flag)}) NOT IN ({', '.join(map(lit, _BOOL))})"
             )
     checks.append(
         "SELECT _row, 'record_id', '''' || record_id || ''' appears more than once in this file (first at row ' "
@@ -264,17 +254,17 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
     fields = catalog.field_columns()
     typed_cols = ", ".join(
         (
-            f"CASE WHEN record_type IN ({', '.join(map(_lit, owners[f]))}) THEN {_typed(f, specs[f])} END"
+            f"CASE WHEN record_type IN ({', '.join(map(lit, owners[f]))}) THEN {_typed(f, specs[f])} END"
             if f in cols
             else f"CAST(NULL AS {SQL_TYPES[ftype]})"
         )
-        + f" AS {_ident(f)}"
+        + f" AS {ident(f)}"
         for f, ftype in fields.items()
     )
     # The content hash covers every field in name order, whatever columns a file happens to carry.
-    hashed = " || '|' || ".join(f"coalesce(CAST(t.{_ident(f)} AS VARCHAR), '\\N')" for f in fields)
+    hashed = " || '|' || ".join(f"coalesce(CAST(t.{ident(f)} AS VARCHAR), '\\N')" for f in fields)
     flag = {
-        f: (f"coalesce(lower({_ident(f)}) IN ('true', '1', 'yes'), false)" if f in cols else "false")
+        f: (f"coalesce(lower({ident(f)}) IN ('true', '1', 'yes'), false)" if f in cols else "false")
         for f in FLAG_COLUMNS
     }
     store.execute(
@@ -286,7 +276,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
         ), latest AS (
             SELECT record_id, version, content_hash, withdrawn
-            FROM records WHERE source_id = {_lit(source_id)} AND record_id IN (SELECT record_id FROM staging)
+            FROM records WHERE source_id = {lit(source_id)} AND record_id IN (SELECT record_id FROM staging)
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
         )
         SELECT t.*, k.subject_key,
@@ -326,7 +316,7 @@ def _write_rejects(store: Store, path: Path, errors: list[RowError], cols: list[
     rows = {
         r[0]: r[1:]
         for r in store.execute(
-            "SELECT _row" + "".join(f", {_ident(c)}" for c in cols) + " FROM staging "
+            "SELECT _row" + "".join(f", {ident(c)}" for c in cols) + " FROM staging "
             "WHERE _row IN (SELECT _row FROM row_errors) ORDER BY _row"
         ).fetchall()
     }
@@ -401,7 +391,7 @@ def ingest_file(
         report.accepted, report.unchanged = n_new, n_valid - n_new
         batch_id = store.take_ids("batch", 1)
         first = store.take_ids("seq", n_new) if n_new else 0
-        field_list = ", ".join(_ident(f) for f in catalog.field_columns())
+        field_list = ", ".join(ident(f) for f in catalog.field_columns())
         store.execute(
             f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
                                      event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
@@ -463,7 +453,7 @@ def _ingest_subjects(
     step("validating", 1, 3)
     present = [c for c in _SUBJECT_COLUMNS if c in cols]
     rows = store.execute(
-        "SELECT _row, " + ", ".join(_ident(c) for c in present) + " FROM staging ORDER BY _row"
+        "SELECT _row, " + ", ".join(ident(c) for c in present) + " FROM staging ORDER BY _row"
     ).fetchall()
     latest = {
         r[0]: r[1:]

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlglot.expressions as exp
-
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
@@ -21,19 +19,12 @@ from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.policies import get_policy
+from socialcredit.sqltext import ident, lit
 from socialcredit.store import Store
 
 __all__ = ["RunSummary", "latest_run", "prepare_inputs", "score"]
 
 Progress = Callable[[str, int, int], None]
-
-
-def _lit(value: str) -> str:
-    return str(exp.Literal.string(value).sql(dialect="duckdb"))
-
-
-def _ident(name: str) -> str:
-    return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
 
 
 @dataclass(frozen=True)
@@ -60,7 +51,7 @@ def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_i
     the 18-character identifier); ``sc_subjects.sid`` maps it back for everything that is stored or shown.
     """
     w = int(watermark)
-    only = f"AND subject_id = {_lit(subject_id)}" if subject_id is not None else ""
+    only = f"AND subject_id = {lit(subject_id)}" if subject_id is not None else ""
     params: dict[str, object] = {"w": w}
     # Versions replaced by a later one (at or below the watermark). Corrections are rare, so this is small; the
     # records themselves are read through a view, so every rule's query scans only its own record type.
@@ -73,7 +64,7 @@ def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_i
         WHERE o.record_key <= $w AND o.version < n.latest""",
         {"w": w},
     )
-    fields = "".join(f", {_ident(name)}" for name in load_catalog().field_columns())
+    fields = "".join(f", {ident(name)}" for name in load_catalog().field_columns())
     store.execute(
         f"""CREATE OR REPLACE TEMP VIEW sc_records AS
         SELECT subject_key AS subject_id, record_key, record_type, event_date{fields} FROM records
