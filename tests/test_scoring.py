@@ -845,13 +845,27 @@ def test_incremental_run_equals_full_run(example_store: Any, policy_id: str, day
     store, base = example_store
     loaded = builtin_policy(policy_id)
     as_of = EX_AS_OF + dt.timedelta(days=days)
-    incremental = score(store, loaded, as_of, incremental=True, base_run_id=base[policy_id])
+    # max_share=1.0 keeps the incremental path even when most subjects changed, so the merge is what is tested
+    incremental = score(store, loaded, as_of, incremental=True, base_run_id=base[policy_id], max_share=1.0)
     full = score(store, loaded, as_of)
     assert (incremental.mode, full.mode) == ("incremental", "full")
     if days <= 1:
         assert incremental.rescored < full.subjects  # it really is incremental (later, nearly all change)
     assert run_differences(store, incremental.run_id, full.run_id) == []
     assert incremental.list_counts == full.list_counts
+
+
+def test_an_incremental_run_where_most_subjects_changed_computes_everyone(example_store: Any) -> None:
+    store, base = example_store
+    loaded = builtin_policy("beijing")
+    as_of = EX_AS_OF + dt.timedelta(days=400)  # every yearly window moves: nearly everyone changes
+    fallback = score(store, loaded, as_of, incremental=True, base_run_id=base["beijing"])
+    forced = score(store, loaded, as_of, incremental=True, base_run_id=base["beijing"], max_share=1.0)
+    assert (fallback.mode, fallback.base_run_id) == ("incremental", base["beijing"])
+    assert fallback.rescored == fallback.subjects  # computed everyone
+    assert run_differences(store, fallback.run_id, forced.run_id) == []
+    tiny_share = score(store, loaded, EX_AS_OF, incremental=True, base_run_id=base["beijing"], max_share=0.0)
+    assert tiny_share.rescored == tiny_share.subjects  # any change at all exceeds a zero share: everyone
 
 
 @pytest.mark.parametrize("policy_id", ["beijing", "sesame"])
@@ -891,7 +905,7 @@ def test_incremental_run_after_a_correction_moves_a_record_to_another_subject(re
     assert reg.results(first)[A]["score"] == 90  # 100 - 10
 
     reg.send("tax_bureau", [tax("T1", B, "2025-06-01", status="late", correction="true")])
-    incremental = reg.score(loaded, incremental=True, base_run_id=first).run_id
+    incremental = reg.score(loaded, incremental=True, base_run_id=first, max_share=1.0).run_id
     full = reg.score(loaded).run_id
     assert {sid: r["score"] for sid, r in reg.results(full).items()} == {A: 100, B: 90, C: 104}
     # A no longer has T1: the incremental run must not keep A's late payment from the base run.

@@ -25,6 +25,7 @@ from socialcredit.store import Store
 __all__ = ["RunSummary", "latest_run", "prepare_inputs", "score"]
 
 Progress = Callable[[str, int, int], None]
+FULL_RECOMPUTE_SHARE = 0.5  # above this share of affected subjects, an incremental run computes everyone
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,10 @@ def score(
     watermark: int | None = None,
     actor: str = "cli",
     progress: Progress | None = None,
+    max_share: float = FULL_RECOMPUTE_SHARE,
 ) -> RunSummary:
-    """Score every subject; with ``incremental`` only those whose inputs changed since the base run."""
+    """Score every subject; with ``incremental`` only those whose inputs changed since the base run (unless
+    more than ``max_share`` of all subjects changed: then everyone is computed, with the same results)."""
     step = progress or (lambda _s, _d, _t: None)
     policy = loaded.policy
     wm = int(store.one("SELECT value FROM counters WHERE name = 'seq'")) if watermark is None else watermark
@@ -175,7 +178,10 @@ def score(
             backend.materialize("sc_time_affected", time_q)
             union += " UNION SELECT subject_id FROM sc_time_affected"
         store.execute(f"CREATE OR REPLACE TEMP TABLE sc_affected AS {union}")
-    only = base is not None
+    # When most subjects are affected anyway (a later as-of date moves every decayed point), computing everyone
+    # is cheaper than computing most and copying the rest; the results are the same either way.
+    affected = backend.count("sc_affected") if base is not None else 0
+    only = base is not None and affected <= max_share * backend.count("sc_subjects")
     # Reasons are not materialised here: the store derives them from the rule points (the run_reasons view).
     stages = [(name, q) for name, q in plan.stages(only_affected=only) if name != "sc_reasons"]
     for i, (name, query) in enumerate(stages):
@@ -196,7 +202,7 @@ def score(
                 "AND s.subject_id NOT IN (SELECT subject_id FROM sc_affected)",
                 [base["run_id"]],
             )
-    rescored = backend.count("sc_affected") if only else backend.count("sc_results")
+    rescored = affected if only else backend.count("sc_results")
     step("saving", len(stages) + 1, len(stages) + 1)
     dims = ", ".join(f"x.{c}" for c in plan.dimension_columns())
     lists = ", ".join(f"CASE WHEN x.l_{lst.id} THEN '{lst.id}' END" for lst in policy.lists)
@@ -211,7 +217,7 @@ def score(
                 loaded.sha256,
                 as_of,
                 wm,
-                "incremental" if only else "full",
+                "incremental" if base is not None else "full",
                 base["run_id"] if base else None,
             ],
         )
@@ -254,7 +260,7 @@ def score(
                 "policy": policy.id,
                 "version": policy.version,
                 "as_of": as_of,
-                "mode": "incremental" if only else "full",
+                "mode": "incremental" if base is not None else "full",
                 "watermark": wm,
             },
         )
@@ -269,7 +275,7 @@ def score(
         policy.id,
         policy.version,
         as_of,
-        "incremental" if only else "full",
+        "incremental" if base is not None else "full",
         base["run_id"] if base else None,
         wm,
         n,
