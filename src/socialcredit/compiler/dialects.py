@@ -21,16 +21,11 @@ class Dialect:
     name: ClassVar[str] = "generic"
     sqlglot_dialect: ClassVar[str] = ""
     # Features an engine may lack; the compiler asks before using them.
-    supports: ClassVar[frozenset[str]] = frozenset({"json_fields", "decay", "cume_dist"})
+    supports: ClassVar[frozenset[str]] = frozenset({"decay"})
 
     def require(self, feature: str, where: str) -> None:
         if feature not in self.supports:
             raise UnsupportedError(f"{where}: the {self.name} engine does not support {feature.replace('_', ' ')}")
-
-    def json_field(self, column: exp.Expr, field: str) -> exp.Expr:
-        """The text value of a top-level field of a JSON object column (NULL when absent)."""
-        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=field)])
-        return exp.JSONExtractScalar(this=column, expression=path)
 
     def sql(self, tree: exp.Expr, *, pretty: bool = False) -> str:
         return tree.sql(dialect=self.sqlglot_dialect, pretty=pretty)

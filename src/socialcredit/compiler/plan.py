@@ -34,7 +34,7 @@ import sqlglot.expressions as exp
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.compiler.dialects import Dialect, DuckDBDialect
 from socialcredit.compiler.lower import date_literal, literal, lower
-from socialcredit.policy import LoadedPolicy, record_env
+from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import ListCriterion, Policy, Rule
 
 __all__ = ["MAX_REASONS", "STAGES", "ScorePlan"]
@@ -140,16 +140,13 @@ class ScorePlan:
     def _age_days(self, column: exp.Expr, as_of: dt.date | None = None) -> exp.Expr:
         return exp.DateDiff(this=date_literal(as_of or self.as_of), expression=column, unit=exp.var("DAY"))
 
-    def _field(self, record_type: str, name: str, table: str = "r") -> exp.Expr:
-        # sc_records carries one typed column per catalog field (see the module docstring).
-        return _col(name, table)
-
-    def _record_condition(self, key: str, record_type: str) -> exp.Expr | None:
+    def _record_condition(self, key: str) -> exp.Expr | None:
         node = self.loaded.condition(key)
         if node is None:
             return None
         # Parenthesised so that no precedence of the surrounding filter can split it.
-        return exp.Paren(this=lower(node, lambda n: self._field(record_type, n)))
+        # sc_records carries one typed column per catalog field (see the module docstring).
+        return exp.Paren(this=lower(node, lambda n: _col(n, "r")))
 
     def _consent_filter(self, record_type: str) -> exp.Expr | None:
         consent = self.policy.consent
@@ -201,7 +198,7 @@ class ScorePlan:
         age = self._age_days(_col("event_date", "r"))
         return _and(
             exp.EQ(this=_col("record_type", "r"), expression=_str(rule.record_type)),
-            self._record_condition(f"rule:{rule.id}", rule.record_type),
+            self._record_condition(f"rule:{rule.id}"),
             exp.LTE(this=_col("event_date", "r"), expression=date_literal(self.as_of)),
             exp.LT(this=age, expression=_num(rule.expires_after_days)) if rule.expires_after_days else None,
             exp.LT(this=age.copy(), expression=_num(rule.window_days)) if rule.window_days else None,
@@ -262,7 +259,7 @@ class ScorePlan:
         age = self._age_days(_col("event_date", "r"))
         where = _and(
             exp.EQ(this=_col("record_type", "r"), expression=_str(rec.record_type)),
-            self._record_condition(f"list:{list_id}.{crit.id}", rec.record_type),
+            self._record_condition(f"list:{list_id}.{crit.id}"),
             exp.LTE(this=_col("event_date", "r"), expression=date_literal(self.as_of)),
             exp.LT(this=age, expression=_num(rec.within_days)) if rec.within_days else None,
             self._consent_filter(rec.record_type),
@@ -597,8 +594,3 @@ class ScorePlan:
             ("sc_results", self.results()),
             ("sc_reasons", self.reasons()),
         ]
-
-    def record_field(self, record_type: str, name: str) -> exp.Expr:
-        """The typed SQL of one field of a record (for tests and reports)."""
-        record_env(self._catalog.record_types[record_type].fields)[name]  # raises KeyError if unknown
-        return self._field(record_type, name)

@@ -13,7 +13,7 @@ from socialcredit.errors import NotFoundError
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.decide import explain
 from socialcredit.registry.policies import get_policy
-from socialcredit.registry.score import prepare_inputs
+from socialcredit.registry.score import latest_run, prepare_inputs
 from socialcredit.store import Store
 
 __all__ = ["list_members", "record_fields", "subject_report", "top_subjects"]
@@ -180,7 +180,7 @@ def list_members(
     store: Store, list_id: str, *, policy_id: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
     """Members of a list in the latest run of a policy, with the criteria that put them there."""
-    run = _latest(store, policy_id)
+    run = latest_run(store, policy_id)
     return store.rows(
         """SELECT e.subject_id, s.name, r.score, r.tier, string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id)
                   AS criteria
@@ -196,7 +196,7 @@ def list_members(
 def top_subjects(
     store: Store, *, policy_id: str | None = None, limit: int = 20, kind: str = "person"
 ) -> list[dict[str, Any]]:
-    run = _latest(store, policy_id)
+    run = latest_run(store, policy_id)
     return store.rows(
         """SELECT r.rank, r.subject_id, s.name, r.score, r.tier, r.percentile FROM run_results r
            LEFT JOIN (SELECT subject_id, name FROM subjects
@@ -204,9 +204,3 @@ def top_subjects(
            WHERE r.run_id = ? AND r.kind = ? ORDER BY r.rank, r.subject_id LIMIT ?""",
         [run["run_id"], kind, limit],
     )
-
-
-def _latest(store: Store, policy_id: str | None) -> dict[str, Any]:
-    from socialcredit.registry.score import latest_run
-
-    return latest_run(store, policy_id)

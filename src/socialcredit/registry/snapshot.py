@@ -23,6 +23,7 @@ from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.decide import run_for_service
 from socialcredit.registry.policies import get_policy
+from socialcredit.registry.score import latest_run
 from socialcredit.store import Store
 
 __all__ = ["QuickDecision", "Snapshot"]
@@ -72,7 +73,7 @@ class Snapshot:
     @classmethod
     def load(cls, store: Store, policy_id: str | None = None, service: str | None = None) -> Snapshot:
         """The latest finished run of ``policy_id`` (or of the newest policy offering ``service``)."""
-        return cls(store, run_for_service(store, service or "", policy_id) if service else _latest(store, policy_id))
+        return cls(store, run_for_service(store, service or "", policy_id) if service else latest_run(store, policy_id))
 
     def _bit(self, service: str) -> int:
         try:
@@ -145,9 +146,3 @@ class Snapshot:
             )
         self.pending = _Pending()
         return n
-
-
-def _latest(store: Store, policy_id: str | None) -> dict[str, Any]:
-    from socialcredit.registry.score import latest_run
-
-    return latest_run(store, policy_id)
