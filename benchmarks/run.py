@@ -63,23 +63,44 @@ def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run(scale: str, runs: int, baselines: list[str], work: Path, keep: bool, baseline_runs: int) -> dict[str, Any]:
+def run(
+    scale: str,
+    runs: int,
+    baselines: list[str],
+    work: Path,
+    keep: bool,
+    baseline_runs: int,
+    reuse: dict[str, Any] | None = None,
+    partial: Path | None = None,
+) -> dict[str, Any]:
+    """Every step at one scale. With ``reuse`` (the generation figures of an earlier run whose population is still
+    in ``work``), generation is not repeated. After each step the results so far are written to ``partial``."""
     residents = SCALES[scale]
     work.mkdir(parents=True, exist_ok=True)
     args = {"work": str(work), "residents": residents, "runs": runs}
     print(f"scale {scale}: {residents:,} residents, work folder {work}", flush=True)
     res: dict[str, Any] = {"scale": scale, "residents": residents, "date": dt.date.today().isoformat()}
-    res["generate"] = _step("generate", args)
+
+    def keep_so_far() -> None:
+        if partial is not None:
+            partial.write_text(json.dumps(res, indent=2, default=str) + "\n", "utf-8")
+
+    res["generate"] = reuse if reuse is not None else _step("generate", args)
+    keep_so_far()
     res["ingest"] = _step("ingest", args)
+    keep_so_far()
     res["scan"] = _step("scan", args)
     res["score"] = _median_of([_step("score", args) for _ in range(runs)])
+    keep_so_far()
     res["incremental"] = _step("incremental", args)
     res["decisions"] = _step("decisions", args)
+    keep_so_far()
     res["baselines"] = {}
     for name in baselines:
         res["baselines"][name] = _median_of(
             [_step("baseline", {**args, "name": name}) for _ in range(baseline_runs or runs)]
         )
+        keep_so_far()
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return res
@@ -124,6 +145,14 @@ def main() -> None:
     parser.add_argument("--baseline-runs", type=int, default=0, help="repeats of each baseline (default: --runs)")
     parser.add_argument("--work", type=Path, default=None, help="where the data goes (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated data and store")
+    parser.add_argument(
+        "--reuse-population",
+        action="store_true",
+        help="use the population already in --work and the generation figures in results/<scale>-generate.json",
+    )
+    parser.add_argument(
+        "--memory-limit", default="12GB", help="memory DuckDB may use in each step (SOCIALCREDIT_MEMORY_LIMIT)"
+    )
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs from stored results")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of results (default benchmarks/results)")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs", help="where benchmarks.md and the plot go")
@@ -131,7 +160,18 @@ def main() -> None:
     if not a.report_only:
         work = a.work or Path(os.environ.get("TMPDIR", "/tmp")) / f"socialcredit-bench-{a.scale}"
         names = [b for b in a.baselines.split(",") if b]
-        result = run(a.scale, a.runs, names, work, a.keep, a.baseline_runs)
+        os.environ["SOCIALCREDIT_MEMORY_LIMIT"] = a.memory_limit
+        reuse = None
+        if a.reuse_population:
+            figures = a.results / f"{a.scale}-generate.json"
+            if not (work / "population" / "subjects").is_dir() or not figures.is_file():
+                raise SystemExit(f"--reuse-population needs {work}/population and {figures}")
+            stored = json.loads(figures.read_text("utf-8"))
+            reuse = stored.get("generate", stored)
+        a.results.mkdir(parents=True, exist_ok=True)
+        partial = a.results / f"{a.scale}.partial.json"
+        result = run(a.scale, a.runs, names, work, a.keep or a.reuse_population, a.baseline_runs, reuse, partial)
+        partial.unlink(missing_ok=True)
         result["machine"] = machine()
         a.results.mkdir(parents=True, exist_ok=True)
         (a.results / f"{a.scale}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", "utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from socialcredit.errors import StoreError
-from socialcredit.store import KEY_ENV, MIGRATIONS, open_store
+from socialcredit.store import KEY_ENV, MEMORY_ENV, MIGRATIONS, open_store
 
 
 def test_new_store_is_migrated_to_the_newest_schema(tmp_path: Path) -> None:
@@ -68,3 +68,15 @@ def test_key_is_read_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv(KEY_ENV)
     with pytest.raises(StoreError):
         open_store(tmp_path / "e.duckdb")
+
+
+def test_memory_limit_and_spill_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MEMORY_ENV, "1GB")
+    store = open_store(tmp_path / "m.duckdb", create=True, key="")
+    assert store.one("SELECT current_setting('memory_limit')") in ("953.6 MiB", "1.0 GiB", "1000.0 MB")
+    assert store.one("SELECT current_setting('temp_directory')") == str(tmp_path / "m.duckdb.tmp")
+    store.close()
+    monkeypatch.setenv(MEMORY_ENV, "lots")
+    with pytest.raises(StoreError) as info:
+        open_store(tmp_path / "m.duckdb", key="")
+    assert str(info.value) == "SOCIALCREDIT_MEMORY_LIMIT='lots' is not a memory size such as 12GB"

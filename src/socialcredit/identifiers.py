@@ -35,6 +35,7 @@ __all__ = [
     "SubjectKind",
     "make_ric",
     "make_uscc",
+    "region_name",
     "ric_check_char",
     "subject_kind",
     "validate_ric",
@@ -137,6 +138,16 @@ def _region_name(code: str, birth_year: int, this_year: int) -> str | None:
         if best is None or first < best[0]:
             best = (first, name)
     return None if best is None else best[1]
+
+
+def region_name(code: str, birth_year: int, this_year: int) -> str | None:
+    """The name of region ``code`` for a resident identity number of someone born in ``birth_year``; None if the
+    code cannot be theirs (see :func:`validate_ric` for the rule). Set-based checks call it once per pair.
+
+    >>> region_name("110228", 1960, 2024)
+    '密云县'
+    """
+    return _region_name(code, birth_year, this_year)
 
 
 def ric_check_char(first17: str) -> str:

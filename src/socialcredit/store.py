@@ -20,8 +20,9 @@ import duckdb
 from socialcredit.errors import StoreError
 from socialcredit.sqltext import ident, lit
 
-__all__ = ["DEFAULT_DB", "KEY_ENV", "MIGRATIONS", "Store", "open_store"]
+__all__ = ["DEFAULT_DB", "KEY_ENV", "MEMORY_ENV", "MIGRATIONS", "Store", "open_store"]
 
+MEMORY_ENV = "SOCIALCREDIT_MEMORY_LIMIT"
 KEY_ENV = "SOCIALCREDIT_DB_KEY"
 DEFAULT_DB = Path("socialcredit.duckdb")
 _ALIAS = "registry"
@@ -271,9 +272,19 @@ def open_store(
     if not exists:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(":memory:")
+    # Work that does not fit in memory spills next to the store (encrypted when the store is), never into the
+    # current directory; the memory DuckDB may use is capped by $SOCIALCREDIT_MEMORY_LIMIT (e.g. 12GB) if set.
+    con.execute(f"SET temp_directory = {lit(str(path.parent / (path.name + '.tmp')))}")
+    if limit := os.environ.get(MEMORY_ENV):
+        try:
+            con.execute(f"SET memory_limit = {lit(limit)}")
+        except duckdb.Error:
+            con.close()
+            raise StoreError(f"{MEMORY_ENV}={limit!r} is not a memory size such as 12GB") from None
     options = []
     if key:
         con.execute(f"LOAD {lit(_httpfs_extension())}")
+        con.execute("SET temp_file_encryption = true")
         options.append(f"ENCRYPTION_KEY {lit(key)}")
     if read_only:
         options.append("READ_ONLY")

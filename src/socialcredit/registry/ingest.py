@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import IdentifierError, IngestError
-from socialcredit.identifiers import OrgCode, validate_subject_id
+from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.audit import append_audit
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store
@@ -90,7 +90,7 @@ def _stage(store: Store, path: Path) -> list[str]:
     elif suffix in (".ndjson", ".jsonl", ".json"):
         reader = None
     elif suffix == ".parquet":
-        reader = f"read_parquet({src})"
+        reader = f"read_parquet({src}, file_row_number = true)"
     else:
         raise IngestError(f"{path}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
     try:
@@ -100,7 +100,10 @@ def _stage(store: Store, path: Path) -> list[str]:
             columns = sorted(str(k[0]) for k in keys)
             fields = ", ".join(f"json ->> {lit('$.' + c)} AS {ident(c)}" for c in columns if c.isidentifier())
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
-        cols = [str(r[0]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall() if str(r[0]) != "_none"]
+        described = [str(r[0]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+        cols = [c for c in described if c not in ("_none", "file_row_number")]
+        # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
+        row = "file_row_number + 1" if suffix == ".parquet" else "row_number() OVER ()"
         # Every value is compared as text: numbers, dates and flags from Parquet are cast once, here, in the
         # same statement that reads the file (one pass, one materialisation).
         casts = "".join(
@@ -108,9 +111,7 @@ def _stage(store: Store, path: Path) -> list[str]:
             f"AS {ident(c)}"
             for c in cols
         )
-        store.execute(
-            f"CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row{casts} FROM {reader}"
-        )
+        store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}")
     except duckdb.IOException as exc:
         raise IngestError(f"{path}: cannot read the file: {str(exc).splitlines()[0]}") from None
     except duckdb.Error as exc:
@@ -203,17 +204,22 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
         "SELECT _row, 'event_date', event_date || ' is in the future' FROM staging "
         f"WHERE TRY_CAST(event_date AS DATE) > DATE {lit(today.isoformat())}"
     )
+    # The subjects this file is about, looked up once: their kind and integer key.
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT x.subject_id, x.kind, x.subject_key "
+        "FROM subjects x WHERE x.subject_id IN (SELECT subject_id FROM staging)"
+    )
     checks.append(
         "SELECT _row, 'subject_id', 'no registered subject ''' || subject_id || "
-        "''' (subjects are registered through the civil_affairs source)' FROM staging s "
-        "WHERE subject_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM subjects x WHERE x.subject_id = s.subject_id)"
+        "''' (subjects are registered through the civil_affairs source)' FROM staging s WHERE subject_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM staged_subjects x WHERE x.subject_id = s.subject_id)"
     )
     for name, rt in catalog.record_types.items():
         for kind, label in (("person", "persons"), ("org", "organisations")):
             if kind not in rt.subjects:
                 checks.append(
                     f"SELECT s._row, 'subject_id', {lit(f'a {name} record cannot be about {label}')} "
-                    "FROM staging s JOIN (SELECT DISTINCT subject_id, kind FROM subjects) x "
+                    "FROM staging s JOIN staged_subjects x "
                     f"ON x.subject_id = s.subject_id WHERE s.record_type = {lit(name)} AND x.kind = {lit(kind)}"
                 )
         for fname, spec in rt.fields.items():
@@ -284,8 +290,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
                    || {hashed}) AS content_hash,
                l.version AS prev_version, l.content_hash AS prev_hash, l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
-        LEFT JOIN (SELECT DISTINCT subject_id, subject_key FROM subjects
-                   WHERE subject_id IN (SELECT subject_id FROM staging)) k ON k.subject_id = t.subject_id
+        LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id
         """
     )
     store.execute(
@@ -390,13 +395,14 @@ def ingest_file(
         n_valid = int(store.one("SELECT count(*) FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors)"))
         report.accepted, report.unchanged = n_new, n_valid - n_new
         batch_id = store.take_ids("batch", 1)
-        first = store.take_ids("seq", n_new) if n_new else 0
+        # Keys follow the file's row numbers (no sort needed); rejected and unchanged rows leave gaps.
+        first = store.take_ids("seq", n_rows) if n_new else 0
         field_list = ", ".join(ident(f) for f in catalog.field_columns())
         store.execute(
             f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
                                      event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
                                      {field_list})
-            SELECT ? + row_number() OVER (ORDER BY _row) - 1, ?, record_id, coalesce(prev_version, 0) + 1,
+            SELECT ? + _row - 1, ?, record_id, coalesce(prev_version, 0) + 1,
                    subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(),
                    {field_list}
             {new}""",
@@ -430,6 +436,20 @@ def ingest_file(
 
 
 _SUBJECT_COLUMNS = ("subject_id", "name", "district", "profession", "address")
+_SUBJECT_VALUES = ("name", "district", "profession", "address")
+_RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _clean_ric_sql(col: str, today: dt.date) -> str:
+    """SQL that is true for a resident identity number that needs no compaction and passes every check but the
+    region's (its check character, birth date from 1900-01-01 to today). Anything else goes to Python."""
+    digits = " + ".join(f"{w} * (ascii(substr({col}, {i + 1}, 1)) - 48)" for i, w in enumerate(_RIC_WEIGHTS))
+    birth = f"try_strptime(substr({col}, 7, 8), '%Y%m%d')"
+    return (
+        f"coalesce(regexp_full_match({col}, '[0-9]{{17}}[0-9X]') "
+        f"AND substr('10X98765432', (({digits}) % 11) + 1, 1) = substr({col}, 18, 1) "
+        f"AND CAST({birth} AS DATE) BETWEEN DATE '1900-01-01' AND DATE {lit(today.isoformat())}, false)"
+    )
 
 
 def _ingest_subjects(
@@ -444,112 +464,173 @@ def _ingest_subjects(
     catalog: Catalog,
     step: Progress,
 ) -> IngestReport:
-    """Register or update subjects; identifiers are validated one by one for exact messages."""
+    """Register or update subjects.
+
+    Identifiers are checked in SQL (check character, birth date) with the region code of each distinct
+    (code, birth year) pair checked once in Python; only identifiers that fail there, or are organisations' codes,
+    are validated one by one in Python, which gives the exact message. Everything else is set-based.
+    """
     if "subject_id" not in cols or "name" not in cols:
         raise IngestError(
             f"{path}: a subjects file needs the columns subject_id and name "
             f"(and may have district, profession); a records file needs record_type"
         )
     step("validating", 1, 3)
-    present = [c for c in _SUBJECT_COLUMNS if c in cols]
-    rows = store.execute(
-        "SELECT _row, " + ", ".join(ident(c) for c in present) + " FROM staging ORDER BY _row"
+    clean = _clean_ric_sql("subject_id", today)
+    store.execute(f"ALTER TABLE staging ADD COLUMN _clean BOOLEAN; UPDATE staging SET _clean = {clean}")
+    pairs = store.execute(
+        "SELECT DISTINCT substr(subject_id, 1, 6), CAST(substr(subject_id, 7, 4) AS INTEGER) FROM staging WHERE _clean"
     ).fetchall()
-    latest = {
-        r[0]: r[1:]
-        for r in store.execute(
-            "SELECT subject_id, name, district, profession, address, subject_key FROM subjects "
-            "QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1"
-        ).fetchall()
-    }
+    bad_regions = [(c, y) for c, y in pairs if region_name(str(c), int(y), today.year) is None]
+    if bad_regions:
+        store.con.register(
+            "bad_regions", pa.table({"code": [c for c, _ in bad_regions], "year": [y for _, y in bad_regions]})
+        )
+        store.execute(
+            "UPDATE staging SET _clean = false FROM bad_regions b "
+            "WHERE _clean AND substr(subject_id, 1, 6) = b.code AND CAST(substr(subject_id, 7, 4) AS INTEGER) = b.year"
+        )
+        store.con.unregister("bad_regions")
+    # The rest, one by one: organisations' codes, identifiers needing compaction, and every invalid one.
     errors: list[RowError] = []
-    keys: list[int | None] = []  # the subject's integer key; None for a new subject (one is assigned below)
-    seen: dict[str, int] = {}
-    accepted: list[tuple[Any, ...]] = []
-    unchanged = 0
-    professions = set(catalog.professions)
-    for raw in rows:
-        row = dict(zip(("_row", *present), raw, strict=True))
-        n = int(row["_row"])
-        row_errors: list[RowError] = []
-        sid = row.get("subject_id")
-        parsed = None
+    slow: dict[str, list[Any]] = {c: [] for c in ("_row", "number", "kind", "birth_date", "sex", "region_code")}
+    for n, sid in store.execute("SELECT _row, subject_id FROM staging WHERE NOT _clean ORDER BY _row").fetchall():
         if sid is None:
-            row_errors.append(RowError(n, "subject_id", "is required"))
-        else:
-            try:
-                parsed = validate_subject_id(sid, today=today)
-            except IdentifierError as exc:
-                row_errors.append(RowError(n, "subject_id", str(exc)))
-        if not row.get("name"):
-            row_errors.append(RowError(n, "name", "is required"))
-        prof = row.get("profession")
-        if prof is not None and prof not in professions:
-            row_errors.append(RowError(n, "profession", f"'{prof}' is not a profession of the catalog"))
-        for extra in (c for c in cols if c not in _SUBJECT_COLUMNS and row.get(c) is not None):
-            row_errors.append(RowError(n, extra, "is not a field of a subject"))
-        if parsed is not None and parsed.number in seen:
-            row_errors.append(
-                RowError(n, "subject_id", f"appears more than once in this file (first at row {seen[parsed.number]})")
-            )
-        if row_errors or parsed is None:
-            errors.extend(row_errors)
+            errors.append(RowError(int(n), "subject_id", "is required"))
             continue
-        seen[parsed.number] = n
-        values = (row.get("name"), row.get("district"), prof, row.get("address"))
-        known = latest.get(parsed.number)
-        if known is not None and known[:4] == values:
-            unchanged += 1
+        try:
+            parsed = validate_subject_id(sid, today=today)
+        except IdentifierError as exc:
+            errors.append(RowError(int(n), "subject_id", str(exc)))
             continue
-        keys.append(known[4] if known is not None else None)
-        if isinstance(parsed, OrgCode):
-            accepted.append((parsed.number, "org", *values[:1], None, None, parsed.region_code, *values[1:]))
-        else:
-            accepted.append(
-                (parsed.number, "person", values[0], parsed.birth_date, parsed.sex, parsed.region_code, *values[1:])
-            )
+        person = not isinstance(parsed, OrgCode)
+        slow["_row"].append(int(n))
+        slow["number"].append(parsed.number)
+        slow["kind"].append("person" if person else "org")
+        slow["birth_date"].append(parsed.birth_date if not isinstance(parsed, OrgCode) else None)
+        slow["sex"].append(parsed.sex if not isinstance(parsed, OrgCode) else None)
+        slow["region_code"].append(parsed.region_code)
+    slow_table = pa.table(
+        {
+            "_row": pa.array(slow["_row"], pa.int64()),
+            "number": pa.array(slow["number"], pa.string()),
+            "kind": pa.array(slow["kind"], pa.string()),
+            "birth_date": pa.array(slow["birth_date"], pa.date32()),
+            "sex": pa.array(slow["sex"], pa.string()),
+            "region_code": pa.array(slow["region_code"], pa.string()),
+        }
+    )
+    store.con.register("slow_ids", slow_table)
+    values = ", ".join(
+        f"s.{ident(c)}" if c in cols else f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in _SUBJECT_VALUES
+    )
+    try:
+        store.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE parsed_subjects AS
+            SELECT s._row, p.number, p.kind, p.birth_date, p.sex, p.region_code, {values}
+            FROM (
+                SELECT _row, subject_id AS number, 'person' AS kind,
+                       CAST(strptime(substr(subject_id, 7, 8), '%Y%m%d') AS DATE) AS birth_date,
+                       CASE WHEN (ascii(substr(subject_id, 17, 1)) - 48) % 2 = 1 THEN 'M' ELSE 'F' END AS sex,
+                       substr(subject_id, 1, 6) AS region_code
+                FROM staging WHERE _clean
+                UNION ALL SELECT * FROM slow_ids
+            ) p JOIN staging s USING (_row)
+            """
+        )
+    finally:
+        store.con.unregister("slow_ids")
+    professions = ", ".join(map(lit, catalog.professions)) or "NULL"
+    checks = ["SELECT _row, 1, 'name', 'is required' FROM staging WHERE name IS NULL"]
+    if "profession" in cols:
+        checks.append(
+            "SELECT _row, 2, 'profession', '''' || profession || ''' is not a profession of the catalog' "
+            f"FROM staging WHERE profession IS NOT NULL AND profession NOT IN ({professions})"
+        )
+    for extra in (c for c in cols if c not in _SUBJECT_COLUMNS):
+        checks.append(
+            f"SELECT _row, 3, {lit(extra)}, 'is not a field of a subject' FROM staging WHERE {ident(extra)} IS NOT NULL"
+        )
+    # A duplicate is counted among the rows that are otherwise valid, as the first occurrence is the one kept.
+    checks.append(
+        "SELECT _row, 4, 'subject_id', 'appears more than once in this file (first at row ' || first || ')' FROM ("
+        "SELECT _row, min(_row) OVER (PARTITION BY number) AS first FROM parsed_subjects "
+        "WHERE _row NOT IN (SELECT _row FROM staging WHERE name IS NULL"
+        + (f" OR (profession IS NOT NULL AND profession NOT IN ({professions}))" if "profession" in cols else "")
+        + "".join(f" OR {ident(c)} IS NOT NULL" for c in cols if c not in _SUBJECT_COLUMNS)
+        + ")) WHERE _row > first"
+    )
+    sql_errors = store.execute(
+        "SELECT _row, field, message FROM (" + " UNION ALL ".join(checks) + ") AS e(_row, ord, field, message) "
+        "ORDER BY _row, ord, field"
+    ).fetchall()
+    errors.extend(RowError(int(r), str(f), str(m)) for r, f, m in sql_errors)
+    errors.sort(key=lambda e: e.row)  # stable: a row's identifier error stays first
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM (VALUES (0, '', '')) AS e(_row, field, message) "
+        "WHERE false"
+    )
+    if errors:
+        errors_table = pa.table(
+            {
+                "_row": pa.array([e.row for e in errors], pa.int64()),
+                "field": [e.field for e in errors],
+                "message": [e.message for e in errors],
+            }
+        )
+        store.con.register("new_errors", errors_table)
+        store.execute("INSERT INTO row_errors SELECT * FROM new_errors")
+        store.con.unregister("new_errors")
+    same = " AND ".join(f"p.{ident(c)} IS NOT DISTINCT FROM l.{ident(c)}" for c in _SUBJECT_VALUES)
+    store.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE subject_candidates AS
+        WITH latest AS (
+            SELECT subject_id, name, district, profession, address, subject_key FROM subjects
+            WHERE subject_id IN (SELECT number FROM parsed_subjects)
+            QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1
+        )
+        SELECT p.*, l.subject_key AS known_key, l.subject_id IS NOT NULL AND {same} AS unchanged
+        FROM parsed_subjects p LEFT JOIN latest l ON l.subject_id = p.number
+        WHERE p._row NOT IN (SELECT _row FROM row_errors)
+        """
+    )
+    n_valid = int(store.one("SELECT count(*) FROM subject_candidates"))
+    n_new = int(store.one("SELECT count(*) FROM subject_candidates WHERE NOT unchanged"))
+    n_fresh = int(store.one("SELECT count(*) FROM subject_candidates WHERE known_key IS NULL"))
     step("committing", 2, 3)
-    report = IngestReport(str(path), source_id, None, n_rows, len(accepted), unchanged, errors, kind="subjects")
+    report = IngestReport(str(path), source_id, None, n_rows, n_new, n_valid - n_new, errors, kind="subjects")
     with store.transaction():
         batch_id = store.take_ids("batch", 1)
-        if accepted:
-            first = store.take_ids("seq", len(accepted))
-            fresh = sum(1 for k in keys if k is None)
-            next_key = store.take_ids("subject", fresh) if fresh else 0
-            for i, k in enumerate(keys):
-                if k is None:
-                    keys[i], next_key = next_key, next_key + 1
-            names = [
-                "subject_id",
-                "kind",
-                "name",
-                "birth_date",
-                "sex",
-                "region_code",
-                "district",
-                "profession",
-                "address",
-            ]
-            columns = {c: [a[i] for a in accepted] for i, c in enumerate(names)}
-            new_subjects = pa.table({**columns, "subject_key": pa.array(keys, pa.int64())})
-            store.con.register("new_subjects", new_subjects)
-            try:
-                store.execute(
-                    "INSERT INTO subjects (seq, subject_id, kind, name, birth_date, sex, region_code, district, "
-                    "profession, address, subject_key, batch_id, recorded_at) "
-                    "SELECT ? + row_number() OVER () - 1, " + ", ".join(names) + ", subject_key, ?, now() "
-                    "FROM new_subjects",
-                    [first, batch_id],
-                )
-                store.execute(
-                    "INSERT INTO subject_keys SELECT DISTINCT subject_key, subject_id FROM new_subjects n "
-                    "WHERE NOT EXISTS (SELECT 1 FROM subject_keys k WHERE k.subject_key = n.subject_key)"
-                )
-            finally:
-                store.con.unregister("new_subjects")
+        if n_new:
+            first = store.take_ids("seq", n_new)
+            next_key = store.take_ids("subject", n_fresh) if n_fresh else 0
+            store.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE new_subjects AS
+                SELECT c.*, coalesce(c.known_key, ? + f.fresh - 1) AS subject_key
+                FROM subject_candidates c LEFT JOIN (
+                    SELECT _row, row_number() OVER (ORDER BY _row) AS fresh FROM subject_candidates
+                    WHERE known_key IS NULL
+                ) f USING (_row)
+                WHERE NOT c.unchanged
+                """,
+                [next_key],
+            )
+            store.execute(
+                "INSERT INTO subjects (seq, subject_id, kind, name, birth_date, sex, region_code, district, "
+                "profession, address, subject_key, batch_id, recorded_at) "
+                "SELECT ? + row_number() OVER (ORDER BY _row) - 1, number, kind, name, birth_date, sex, region_code, "
+                "district, profession, address, subject_key, ?, now() FROM new_subjects",
+                [first, batch_id],
+            )
+            store.execute(
+                "INSERT INTO subject_keys SELECT subject_key, number FROM new_subjects WHERE known_key IS NULL"
+            )
         store.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
-            [batch_id, source_id, path.name, _sha256(path), n_rows, len(accepted), unchanged, report.rejected],
+            [batch_id, source_id, path.name, _sha256(path), n_rows, n_new, n_valid - n_new, report.rejected],
         )
         append_audit(
             store,
@@ -559,27 +640,13 @@ def _ingest_subjects(
             {
                 "batch_id": batch_id,
                 "file": path.name,
-                "accepted": len(accepted),
-                "unchanged": unchanged,
+                "accepted": n_new,
+                "unchanged": n_valid - n_new,
                 "rejected": report.rejected,
             },
         )
     report.batch_id = batch_id
     if errors:
-        store.execute(
-            "CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM (VALUES (0, '', '')) "
-            "AS e(_row, field, message) WHERE false"
-        )
-        errors_table = pa.table(
-            {
-                "_row": [e.row for e in errors],
-                "field": [e.field for e in errors],
-                "message": [e.message for e in errors],
-            }
-        )
-        store.con.register("new_errors", errors_table)
-        store.execute("INSERT INTO row_errors SELECT * FROM new_errors")
-        store.con.unregister("new_errors")
         rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
         _write_rejects(store, rp, errors, cols)
         report.reject_file = str(rp)

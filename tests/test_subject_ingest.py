@@ -1,0 +1,174 @@
+"""Subject files: identifiers are checked set-based in SQL with Python only for the ones that fail there; the
+outcome of every row must be exactly what the one-by-one validator says."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialcredit.errors import IdentifierError
+from socialcredit.identifiers import make_ric, make_uscc, validate_subject_id
+from socialcredit.registry.ingest import RowError, ingest_file
+from socialcredit.store import Store, open_store
+
+TODAY = dt.date(2026, 1, 1)
+GOOD = make_ric("110101", dt.date(1985, 1, 2), 3)  # a man (sequence 003 is odd)
+WOMAN = make_ric("110105", dt.date(1990, 6, 30), 12)
+MIGRANT = make_ric("510104", dt.date(1979, 2, 28), 101)  # Chengdu, Jinjiang: a migrant's birthplace code
+ORG = make_uscc("91110000600037341")
+OLD_CODE = make_ric("110228", dt.date(1960, 1, 1), 1)  # 密云县 until 2015: valid for someone born in 1960
+GONE_CODE = make_ric("110228", dt.date(2020, 1, 1), 1)  # ...but not for someone born in 2020
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(header)
+        out.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(tmp_path / "s.duckdb", create=True, key="")
+
+
+def test_each_kind_of_bad_subject_row_gets_its_message(store: Store, tmp_path: Path) -> None:
+    bad_check = GOOD[:17] + ("0" if GOOD[17] != "0" else "1")
+    future = make_ric("110101", dt.date(2027, 1, 1), 5)
+    rows = [
+        [GOOD, "张三", "dongcheng", "education"],
+        [WOMAN.lower(), "李四", "xicheng", ""],
+        [f" {MIGRANT[:9]} {MIGRANT[9:]}", "王五", "haidian", "medical"],
+        [ORG, "北京某公司", "chaoyang", ""],
+        [OLD_CODE, "赵六", "miyun", ""],
+        [bad_check, "钱七", "", ""],
+        [GONE_CODE, "孙八", "", ""],
+        [future, "周九", "", ""],
+        ["", "吴十", "", ""],
+        [make_ric("110101", dt.date(1970, 3, 3), 7), "", "", "astronaut"],
+        [GOOD, "张三", "dongcheng", "education"],
+    ]
+    path = _write(tmp_path / "subjects.csv", ["subject_id", "name", "district", "profession"], rows)
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+
+    def msg(value: str) -> str:
+        with pytest.raises(IdentifierError) as info:
+            validate_subject_id(value, today=TODAY)
+        return str(info.value)
+
+    assert report.errors == [
+        RowError(6, "subject_id", msg(bad_check)),
+        RowError(7, "subject_id", f"resident identity number '{GONE_CODE}' has an unknown region code 110228"),
+        RowError(8, "subject_id", f"resident identity number '{future}' has a birth date in the future 20270101"),
+        RowError(9, "subject_id", "is required"),
+        RowError(10, "name", "is required"),
+        RowError(10, "profession", "'astronaut' is not a profession of the catalog"),
+        RowError(11, "subject_id", "appears more than once in this file (first at row 1)"),
+    ]
+    assert (report.accepted, report.unchanged, report.rejected) == (5, 0, 6)
+    got = store.rows(
+        "SELECT subject_id, kind, birth_date, sex, region_code, subject_key FROM subjects ORDER BY subject_key"
+    )
+    assert [(r["subject_id"], r["kind"], r["birth_date"], r["sex"], r["region_code"]) for r in got] == [
+        (GOOD, "person", dt.date(1985, 1, 2), "M", "110101"),
+        (WOMAN, "person", dt.date(1990, 6, 30), "F", "110105"),
+        (MIGRANT, "person", dt.date(1979, 2, 28), "M", "510104"),
+        (ORG, "org", None, None, "110000"),
+        (OLD_CODE, "person", dt.date(1960, 1, 1), "M", "110228"),
+    ]
+    assert [r["subject_key"] for r in got] == [1, 2, 3, 4, 5]
+    assert store.one("SELECT count(*) FROM subject_keys") == 5
+
+
+def test_resending_is_unchanged_and_a_change_keeps_the_key(store: Store, tmp_path: Path) -> None:
+    header = ["subject_id", "name", "district"]
+    first = _write(tmp_path / "a.csv", header, [[GOOD, "张三", "dongcheng"], [WOMAN, "李四", "xicheng"]])
+    assert ingest_file(store, first, "civil_affairs", today=TODAY).accepted == 2
+    again = ingest_file(store, first, "civil_affairs", today=TODAY)
+    assert (again.accepted, again.unchanged) == (0, 2)
+    moved = _write(tmp_path / "b.csv", header, [[WOMAN, "李四", "haidian"], [MIGRANT, "王五", "fengtai"]])
+    report = ingest_file(store, moved, "civil_affairs", today=TODAY)
+    assert (report.accepted, report.unchanged) == (2, 0)
+    keys = store.rows("SELECT subject_id, subject_key, district FROM subjects ORDER BY seq")
+    assert [(r["subject_id"], r["subject_key"], r["district"]) for r in keys] == [
+        (GOOD, 1, "dongcheng"),
+        (WOMAN, 2, "xicheng"),
+        (WOMAN, 2, "haidian"),
+        (MIGRANT, 3, "fengtai"),
+    ]
+
+
+# Identifiers near valid ones: one character changed, dropped, doubled or swapped, a lower-case x, spaces.
+def _mutate(base: str, how: int, pos: int, char: str) -> str:
+    pos %= len(base)
+    if how == 0:
+        return base[:pos] + char + base[pos + 1 :]
+    if how == 1:
+        return base[:pos] + base[pos + 1 :]
+    if how == 2:
+        return base[:pos] + base[pos] + base[pos:]
+    if how == 3 and pos < len(base) - 1:
+        return base[:pos] + base[pos + 1] + base[pos] + base[pos + 2 :]
+    if how == 4:
+        return base[:pos] + " " + base[pos:]
+    return base.replace("X", "x")
+
+
+identifiers = st.one_of(
+    st.builds(
+        make_ric,
+        st.sampled_from(["110101", "110228", "510104", "999999", "110000", "130101"]),
+        st.dates(dt.date(1890, 1, 1), dt.date(2030, 12, 31)),
+        st.integers(0, 999),
+    ).flatmap(
+        lambda ric: st.builds(
+            _mutate, st.just(ric), st.integers(0, 6), st.integers(0, 17), st.sampled_from("0123456789XxA")
+        )
+    ),
+    st.builds(make_uscc, st.sampled_from(["91110000600037341", "12100000400000624"])),
+    st.text(alphabet="0123456789X", min_size=17, max_size=19),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(identifiers, min_size=1, max_size=25, unique=True))
+def test_set_based_checks_agree_with_the_validator(tmp_path_factory: pytest.TempPathFactory, values: list) -> None:
+    folder = tmp_path_factory.mktemp("ids")
+    store = open_store(folder / "s.duckdb", create=True, key="")
+    path = _write(folder / "s.csv", ["subject_id", "name"], [[v, "某"] for v in values])
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    expected_errors = []
+    expected_rows = {}
+    for row, value in enumerate(values, start=1):
+        try:
+            parsed = validate_subject_id(value.strip(), today=TODAY)
+        except IdentifierError as exc:
+            expected_errors.append(RowError(row, "subject_id", str(exc)))
+            continue
+        if parsed.number in expected_rows:
+            first = next(i for i, v in enumerate(values, 1) if validate_subject_id_or_none(v) == parsed.number)
+            expected_errors.append(
+                RowError(row, "subject_id", f"appears more than once in this file (first at row {first})")
+            )
+            continue
+        expected_rows[parsed.number] = parsed
+    assert report.errors == expected_errors
+    stored = {r["subject_id"]: r for r in store.rows("SELECT * FROM subjects")}
+    assert set(stored) == set(expected_rows)
+    for number, parsed in expected_rows.items():
+        assert stored[number]["region_code"] == parsed.region_code
+        assert stored[number]["birth_date"] == getattr(parsed, "birth_date", None)
+        assert stored[number]["sex"] == getattr(parsed, "sex", None)
+
+
+def validate_subject_id_or_none(value: str) -> str | None:
+    try:
+        return validate_subject_id(value.strip(), today=TODAY).number
+    except IdentifierError:
+        return None
