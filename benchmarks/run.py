@@ -72,6 +72,7 @@ def run(
     baseline_runs: int,
     reuse: dict[str, Any] | None = None,
     partial: Path | None = None,
+    spark: bool = False,
 ) -> dict[str, Any]:
     """Every step at one scale. With ``reuse`` (the generation figures of an earlier run whose population is still
     in ``work``), generation is not repeated. After each step the results so far are written to ``partial``."""
@@ -95,6 +96,9 @@ def run(
     res["incremental"] = _step("incremental", args)
     res["decisions"] = _step("decisions", args)
     keep_so_far()
+    if spark:
+        res["spark"] = _step("spark", {**args, "master": "local[2]"})
+        keep_so_far()
     res["baselines"] = {}
     for name in baselines:
         res["baselines"][name] = _median_of(
@@ -146,6 +150,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="where the data goes (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated data and store")
     parser.add_argument(
+        "--engines", default="duckdb,spark", help="duckdb,spark: also score on Spark local[2] (needs PySpark)"
+    )
+    parser.add_argument(
         "--reuse-population",
         action="store_true",
         help="use the population already in --work and the generation figures in results/<scale>-generate.json",
@@ -170,7 +177,10 @@ def main() -> None:
             reuse = stored.get("generate", stored)
         a.results.mkdir(parents=True, exist_ok=True)
         partial = a.results / f"{a.scale}.partial.json"
-        result = run(a.scale, a.runs, names, work, a.keep or a.reuse_population, a.baseline_runs, reuse, partial)
+        spark = "spark" in a.engines.split(",")
+        result = run(
+            a.scale, a.runs, names, work, a.keep or a.reuse_population, a.baseline_runs, reuse, partial, spark
+        )
         partial.unlink(missing_ok=True)
         result["machine"] = machine()
         a.results.mkdir(parents=True, exist_ok=True)

@@ -163,6 +163,70 @@ def step_baseline(a: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t, "subjects": len(frame)}
 
 
+def _jvm_peak_mb() -> float:
+    """Peak resident memory (VmHWM) of this process's Java children: the Spark driver in local mode."""
+    import os
+
+    me, peak = str(os.getpid()), 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                parent = fh.read().rsplit(")", 1)[1].split()[1]
+            if parent != me:
+                continue
+            with open(f"/proc/{entry}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peak
+
+
+def step_spark(a: dict[str, Any]) -> dict[str, Any]:
+    """Export the store, then score the export on Spark (``a["master"]``, default local[2]) ``runs`` times."""
+    import shutil
+
+    from socialcredit.backends.spark import spark_session
+    from socialcredit.policy import builtin_policy
+    from socialcredit.registry.batch import export_inputs, score_on_spark
+
+    work = Path(a["work"])
+    export = work / "export"
+    shutil.rmtree(export, ignore_errors=True)
+    with open_store(work / "store.duckdb", key="") as store:
+        t = time.perf_counter()
+        manifest = export_inputs(store, export, actor="bench")
+        export_seconds = time.perf_counter() - t
+    master = a.get("master", "local[2]")
+    t = time.perf_counter()
+    session = spark_session(master)
+    start_seconds = time.perf_counter() - t
+    runs = []
+    for i in range(a.get("runs", 1)):
+        out = work / f"spark-results-{i}"
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        score_on_spark(export, builtin_policy(POLICY), AS_OF, out, session=session)
+        runs.append(time.perf_counter() - t)
+        shutil.rmtree(out, ignore_errors=True)
+    jvm = _jvm_peak_mb()
+    session.stop()
+    return {
+        "seconds": statistics.median(runs),
+        "runs": [round(r, 3) for r in runs],
+        "master": master,
+        "records": manifest["records"],
+        "subjects": manifest["subjects"],
+        "records_per_second": manifest["records"] / statistics.median(runs),
+        "export_seconds": export_seconds,
+        "session_start_seconds": start_seconds,
+        "jvm_peak_mb": jvm,
+    }
+
+
 STEPS = {name.removeprefix("step_"): fn for name, fn in globals().items() if name.startswith("step_")}
 
 if __name__ == "__main__":

@@ -44,9 +44,13 @@ from socialcredit.registry.score import rerun, score
 from socialcredit.store import open_store
 
 
-@pytest.fixture
-def reg(tmp_path: Path) -> Iterator[Registry]:
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def reg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    """A registry whose runs are computed by DuckDB, or by Spark (exported, scored there, published back)."""
     registry = open_registry(tmp_path)
+    registry.engine = request.param
+    if request.param == "spark":
+        registry.session_factory = lambda: request.getfixturevalue("spark")
     yield registry
     registry.store.close()
 

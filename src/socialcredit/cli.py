@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -130,18 +131,35 @@ def ingest(
         out.print(f"Rejected rows written to {report.reject_file}")
 
 
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 @app.command()
 def score(
     policy: Annotated[str, typer.Option(help="Shipped policy id, published id, or a policy file.")] = "beijing",
     as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of this date (default today).")] = None,
     incremental: Annotated[bool, typer.Option(help="Rescore only subjects whose inputs changed.")] = False,
     rerun: Annotated[int | None, typer.Option(help="Reproduce a past run exactly.")] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="duckdb: the store itself; spark: Parquet --input to Parquet --out.")
+    ] = Engine.duckdb,
+    master: Annotated[str, typer.Option(help="Spark master URL: local[N], spark://…, yarn, k8s://…")] = "local[2]",
+    input_dir: Annotated[
+        Path | None, typer.Option("--input", help="Spark: a registry export or a generated population.")
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Spark: an empty folder for the results.")] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
     """Score every subject under a policy: points, tier, rank, percentile, lists and reasons."""
     from socialcredit.registry import score as scoring
     from socialcredit.registry.policies import resolve_policy
+
+    if engine is Engine.spark:
+        _score_on_spark(policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, as_json)
+        return
 
     with _store(db) as store, _progress("score", not as_json) as step:
         if rerun is not None:
@@ -378,6 +396,94 @@ def generate(
     )
 
 
+def _score_on_spark(
+    policy: str,
+    as_of: dt.date,
+    master: str,
+    input_dir: Path | None,
+    out_dir: Path | None,
+    store_only: bool,
+    as_json: bool,
+) -> None:
+    from socialcredit.policy import builtin_policy, load_policy
+    from socialcredit.policy.load import BUILTIN_POLICIES
+    from socialcredit.registry.batch import score_on_spark
+
+    if store_only:
+        raise SocialCreditError("--incremental and --rerun are runs of the store itself; use --engine duckdb")
+    if input_dir is None or out_dir is None:
+        raise SocialCreditError(
+            "--engine spark needs --input (a folder from `socialcredit export` or `socialcredit generate`) and --out"
+        )
+    if policy in BUILTIN_POLICIES:
+        loaded = builtin_policy(policy)
+    elif Path(policy).is_file():
+        loaded = load_policy(policy)
+    else:
+        raise SocialCreditError(f"--policy {policy!r}: with --engine spark give a shipped policy id or a policy file")
+    err.print(f"Scoring {input_dir} on Spark ({master}) …")
+    manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master)
+    if as_json:
+        _json({k: v for k, v in manifest.items() if k != "policy_text"})
+        return
+    lists = ", ".join(f"{k} {v}" for k, v in sorted(manifest["lists"].items())) or "no list entries"
+    out.print(
+        f"Scored {manifest['counts']['results']} subjects of {input_dir} under {loaded.policy.id} "
+        f"{loaded.policy.version} as of {as_of} on Spark {manifest['spark']} ({manifest['master']}) in "
+        f"{manifest['seconds']:.1f} s; {lists}. Results in {out_dir}"
+        + ("; load them into the store with `socialcredit publish`." if manifest["input"]["kind"] == "export" else ".")
+    )
+
+
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+
+
+@app.command()
+def export(
+    out_dir: Annotated[Path, typer.Option("--out", help="An empty folder for the export.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Only parquet for now.")] = ExportFormat.parquet,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export what a score run reads (subjects, counting records, consents) as Parquet, for Spark."""
+    from socialcredit.registry.batch import export_inputs
+
+    with _store(db) as store:
+        manifest = export_inputs(store, out_dir)
+        encrypted = store.encrypted
+    if as_json:
+        _json(manifest)
+        return
+    out.print(
+        f"Exported {manifest['subjects']} subjects and {manifest['records']} records (watermark "
+        f"{manifest['watermark']}) to {out_dir}."
+    )
+    if encrypted:
+        err.print(f"[bold yellow]The store is encrypted; the export in {out_dir} is not.[/] Keep it as safe.")
+
+
+@app.command()
+def publish(
+    results: Annotated[Path, typer.Argument(help="The --out folder of `score --engine spark`.")],
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load results computed on Spark into the store as a run (decisions and reports then use it)."""
+    from socialcredit.registry.batch import publish_results
+
+    with _store(db) as store:
+        summary = publish_results(store, results)
+    if as_json:
+        _json(summary.as_dict())
+        return
+    lists = ", ".join(f"{k} {v}" for k, v in sorted(summary.list_counts.items())) or "no list entries"
+    out.print(
+        f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
+        f"(published from {results}): {summary.subjects} subjects; {lists}."
+    )
+
+
 @app.command()
 def load(
     folder: Annotated[Path, typer.Argument(help="A folder written by `socialcredit generate`.")],
@@ -416,7 +522,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except SocialCreditError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -436,3 +542,7 @@ def main() -> None:
             "please report it."
         )
         sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

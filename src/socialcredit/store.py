@@ -165,6 +165,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ) WHERE position <= 4;
         """,
     ),
+    (
+        6,
+        "store identity",
+        # A random id per store: an export names the store it came from, and results computed elsewhere (Spark)
+        # are published only into that store.
+        """
+        CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        INSERT INTO store_info VALUES ('store_id', CAST(uuid() AS VARCHAR));
+        """,
+    ),
 ]
 
 
@@ -213,6 +223,11 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    @property
+    def store_id(self) -> str:
+        """This store's random identity (made when it was created)."""
+        return str(self.one("SELECT value FROM store_info WHERE key = 'store_id'"))
 
     def take_ids(self, name: str, n: int) -> int:
         """Reserve ``n`` consecutive ids of counter ``name``; returns the first. Call inside a transaction."""

@@ -1,7 +1,11 @@
 SELECT
   l.*,
   CAST(h.rank AS INT) AS rank,
-  ROUND(100.0 * h.cume, 2) AS percentile
+  CAST((
+    20000 * h.cum + h.total
+  ) // (
+    2 * h.total
+  ) AS DOUBLE) / 100 AS percentile
 FROM sc_local AS l
 JOIN (
   SELECT
@@ -12,7 +16,8 @@ JOIN (
       ORDER BY score DESC
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) - n + 1 AS rank,
-    CAST(SUM(n) OVER (PARTITION BY kind ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) / CAST(SUM(n) OVER (PARTITION BY kind) AS DOUBLE) AS cume
+    CAST(SUM(n) OVER (PARTITION BY kind ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum,
+    CAST(SUM(n) OVER (PARTITION BY kind) AS BIGINT) AS total
   FROM (
     SELECT
       kind,

@@ -20,9 +20,12 @@ FROM (
         THEN 0
         ELSE 1
       END AS age,
-      LEAST(50.0, GREATEST(-100.0, COALESCE(SUM(IF(p.dimension = 'money', p.points)), 0.0))) AS d_money,
-      COALESCE(SUM(IF(p.dimension = 'civic', p.points)), 0.0) AS d_civic,
-      MAX(IF(p.points < 0, p.last_event)) AS last_negative
+      LEAST(
+        50.0,
+        GREATEST(-100.0, COALESCE(SUM(IF(p.dimension = 'money', p.points, NULL)), 0.0))
+      ) AS d_money,
+      COALESCE(SUM(IF(p.dimension = 'civic', p.points, NULL)), 0.0) AS d_civic,
+      MAX(IF(p.points < 0, p.last_event, NULL)) AS last_negative
     FROM sc_subjects AS s
     LEFT JOIN sc_rule_points AS p
       ON p.subject_id = s.subject_id

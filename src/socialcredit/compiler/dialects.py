@@ -40,6 +40,37 @@ class SparkDialect(Dialect):
     name = "spark"
     sqlglot_dialect = "spark"
 
+    def sql(self, tree: exp.Expr, *, pretty: bool = False) -> str:
+        return super().sql(tree.transform(_filter_to_case).transform(_explicit_else), pretty=pretty)
+
+
+def _explicit_else(node: exp.Expr) -> exp.Expr:
+    """sqlglot prints a one-branch CASE without ELSE, or an IF without its third argument, as a two-argument IF
+    for Spark; Spark wants three: the missing one is NULL, as it is in the CASE."""
+    if isinstance(node, exp.Case) and len(node.args.get("ifs") or []) == 1 and node.args.get("default") is None:
+        node = node.copy()
+        node.set("default", exp.Null())
+    elif isinstance(node, exp.If) and not isinstance(node.parent, exp.Case) and node.args.get("false") is None:
+        node = node.copy()
+        node.set("false", exp.Null())
+    return node
+
+
+def _filter_to_case(node: exp.Expr) -> exp.Expr:
+    """``agg(x) FILTER (WHERE c)`` as ``agg(CASE WHEN c THEN x END)``: the same for aggregates that skip NULLs.
+
+    Spark understands FILTER, but sqlglot prints it for Spark as a two-argument IF, which Spark refuses.
+    """
+    if not isinstance(node, exp.Filter) or not isinstance(node.this, exp.AggFunc):
+        return node
+    where = node.args.get("expression")
+    cond = where.this if isinstance(where, exp.Where) else where
+    agg = node.this.copy()
+    arg = agg.this
+    value = exp.Literal.number(1) if arg is None or isinstance(arg, exp.Star) else arg
+    agg.set("this", exp.Case(ifs=[exp.If(this=cond, true=value)]))
+    return agg
+
 
 DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect, "spark": SparkDialect}
 

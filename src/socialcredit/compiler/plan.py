@@ -40,15 +40,19 @@ from socialcredit.policy.model import ListCriterion, Policy, Rule
 __all__ = ["MAX_REASONS", "STAGES", "ScorePlan"]
 
 # Constant SQL (no policy text in it): rank and percentile from the histogram of (kind, score).
+# The percentile is the share at or below the score, in hundredths of a percent rounded half up, computed with
+# integers so that every engine gets the same digits (rounding a double differs between engines at .5).
 _RANKED_SQL = """
-SELECT l.*, CAST(h.rank AS INTEGER) AS rank, ROUND(100.0 * h.cume, 2) AS percentile
+SELECT l.*, CAST(h.rank AS INTEGER) AS rank,
+       CAST((20000 * h.cum + h.total) // (2 * h.total) AS DOUBLE) / 100 AS percentile
 FROM sc_local AS l
 JOIN (
     SELECT kind, score,
            SUM(n) OVER (PARTITION BY kind ORDER BY score DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                - n + 1 AS rank,
            CAST(SUM(n) OVER (PARTITION BY kind ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-               AS DOUBLE) / CAST(SUM(n) OVER (PARTITION BY kind) AS DOUBLE) AS cume
+               AS BIGINT) AS cum,
+           CAST(SUM(n) OVER (PARTITION BY kind) AS BIGINT) AS total
     FROM (SELECT kind, score, COUNT(*) AS n FROM sc_local GROUP BY kind, score) AS c
 ) AS h ON h.kind = l.kind AND h.score = l.score
 """

@@ -8,7 +8,7 @@ rescoring only the subjects whose inputs changed since its base run gives the sa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from socialcredit.registry.policies import get_policy
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import Store
 
-__all__ = ["RunSummary", "latest_run", "prepare_inputs", "score"]
+__all__ = ["RunSummary", "latest_run", "prepare_inputs", "save_run", "score"]
 
 Progress = Callable[[str, int, int], None]
 FULL_RECOMPUTE_SHARE = 0.5  # above this share of affected subjects, an incremental run computes everyone
@@ -45,12 +45,21 @@ class RunSummary:
         return {**self.__dict__, "as_of": self.as_of.isoformat()}
 
 
-def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_id: str | None = None) -> None:
+def prepare_inputs(
+    store: Store,
+    loaded: LoadedPolicy | None,
+    watermark: int,
+    subject_id: str | None = None,
+    categories: Sequence[str] | None = None,
+) -> None:
     """Build ``sc_records`` and ``sc_subjects`` as they stood at ``watermark`` (for one subject, if named).
 
     Inside a run, ``subject_id`` is the subject's integer key (grouping and joining on it is much cheaper than on
     the 18-character identifier); ``sc_subjects.sid`` maps it back for everything that is stored or shown.
+    ``sc_subjects`` has a consent column per category of the policy (or of ``categories``, for an export).
     """
+    if categories is None:
+        categories = loaded.policy.consent.categories if loaded is not None else []
     w = int(watermark)
     only = f"AND subject_id = {lit(subject_id)}" if subject_id is not None else ""
     params: dict[str, object] = {"w": w}
@@ -72,12 +81,9 @@ def prepare_inputs(store: Store, loaded: LoadedPolicy, watermark: int, subject_i
         WHERE record_key <= {w} AND NOT withdrawn {only}
           AND record_key NOT IN (SELECT record_key FROM sc_superseded)"""
     )
-    consent_cols = "".join(
-        f", coalesce(c.{_consent_col(cat)}, false) AS {_consent_col(cat)}" for cat in loaded.policy.consent.categories
-    )
+    consent_cols = "".join(f", coalesce(c.{_consent_col(cat)}, false) AS {_consent_col(cat)}" for cat in categories)
     consent_pivot = "".join(
-        f", bool_or(granted) FILTER (WHERE category = '{cat}') AS {_consent_col(cat)}"
-        for cat in loaded.policy.consent.categories
+        f", bool_or(granted) FILTER (WHERE category = '{cat}') AS {_consent_col(cat)}" for cat in categories
     )
     consents = (
         f"""LEFT JOIN (
@@ -204,22 +210,43 @@ def score(
             )
     rescored = affected if only else backend.count("sc_results")
     step("saving", len(stages) + 1, len(stages) + 1)
+    return save_run(
+        store,
+        loaded,
+        as_of,
+        wm,
+        mode="incremental" if base is not None else "full",
+        base_run_id=base["run_id"] if base else None,
+        rescored=rescored,
+        engine=backend.name,
+        actor=actor,
+    )
+
+
+def save_run(
+    store: Store,
+    loaded: LoadedPolicy,
+    as_of: dt.date,
+    watermark: int,
+    *,
+    mode: str,
+    base_run_id: int | None,
+    rescored: int | None,
+    engine: str,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Store a run from relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects`` (its
+    ``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed them."""
+    policy = loaded.policy
+    plan = ScorePlan(loaded, as_of=as_of)
     dims = ", ".join(f"x.{c}" for c in plan.dimension_columns())
     lists = ", ".join(f"CASE WHEN x.l_{lst.id} THEN '{lst.id}' END" for lst in policy.lists)
     with store.transaction():
         run_id = store.take_ids("run", 1)
         store.execute(
-            "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'duckdb', now(), NULL, NULL, NULL)",
-            [
-                run_id,
-                policy.id,
-                policy.version,
-                loaded.sha256,
-                as_of,
-                wm,
-                "incremental" if base is not None else "full",
-                base["run_id"] if base else None,
-            ],
+            "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL, NULL, NULL)",
+            [run_id, policy.id, policy.version, loaded.sha256, as_of, watermark, mode, base_run_id, engine],
         )
         # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
         sid = "JOIN sc_subjects s ON s.subject_id = x.subject_id"
@@ -244,11 +271,10 @@ def score(
             f"FROM sc_list_entries x {sid}",
             [run_id],
         )
-
         n = int(store.one("SELECT count(*) FROM sc_results"))
         store.execute(
             "UPDATE score_runs SET finished_at = now(), n_subjects = ?, n_rescored = ? WHERE run_id = ?",
-            [n, rescored, run_id],
+            [n, n if rescored is None else rescored, run_id],
         )
         append_audit(
             store,
@@ -260,8 +286,10 @@ def score(
                 "policy": policy.id,
                 "version": policy.version,
                 "as_of": as_of,
-                "mode": "incremental" if base is not None else "full",
-                "watermark": wm,
+                "mode": mode,
+                "watermark": watermark,
+                "engine": engine,
+                **(detail or {}),
             },
         )
     counts = {
@@ -275,11 +303,11 @@ def score(
         policy.id,
         policy.version,
         as_of,
-        "incremental" if base is not None else "full",
-        base["run_id"] if base else None,
-        wm,
+        mode,
+        base_run_id,
+        watermark,
         n,
-        rescored,
+        n if rescored is None else rescored,
         counts,
     )
 

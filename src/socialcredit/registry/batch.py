@@ -1,0 +1,220 @@
+"""Score runs outside the store: export the registry's inputs as Parquet, score them on Spark (or any engine with
+a backend), and publish the results back into the registry as a run.
+
+The three steps, and the files between them::
+
+    export   store  -> DIR/manifest.json, DIR/subjects.parquet, DIR/records/record_type=<type>/*.parquet
+    score    DIR    -> OUT/manifest.json, OUT/{results,rule_points,list_entries,reasons}/*.parquet
+    publish  OUT    -> a run in the store (engine "spark"), with the policy version it used
+
+A run's results are tied to the store and watermark of the export they were computed from; ``publish`` refuses
+results from another store, from data newer than the store, or from a generated population (not registry data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from socialcredit.backends.spark import EXPORT_FORMAT, SparkBackend, read_inputs, spark_session
+from socialcredit.catalog import load_catalog
+from socialcredit.compiler import ScorePlan
+from socialcredit.errors import SocialCreditError
+from socialcredit.policy import LoadedPolicy
+from socialcredit.policy.load import parse_policy
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.policies import publish_policy
+from socialcredit.registry.score import RunSummary, prepare_inputs, save_run
+from socialcredit.sqltext import lit
+from socialcredit.store import Store
+
+__all__ = ["RESULTS_FORMAT", "export_inputs", "publish_results", "score_on_spark"]
+
+RESULTS_FORMAT = "socialcredit-score-results"
+RESULT_TABLES = ("results", "rule_points", "list_entries", "reasons")
+_STAGE_OF = {
+    "results": "sc_results",
+    "rule_points": "sc_rule_points",
+    "list_entries": "sc_list_entries",
+    "reasons": "sc_reasons",
+}
+
+
+def _empty_folder(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SocialCreditError(f"{out} exists and is not an empty folder; choose a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def export_inputs(store: Store, out: Path | str, *, actor: str = "cli") -> dict[str, Any]:
+    """Write what a score run reads, as of now (the watermark), as Parquet; returns the manifest."""
+    out = Path(out)
+    _empty_folder(out)
+    watermark = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+    categories = list(load_catalog().categories)
+    prepare_inputs(store, None, watermark, categories=categories)
+    store.execute(f"COPY (SELECT * FROM sc_subjects) TO {lit(str(out / 'subjects.parquet'))} (FORMAT parquet)")
+    store.execute(
+        f"COPY (SELECT * FROM sc_records) TO {lit(str(out / 'records'))} "
+        "(FORMAT parquet, PARTITION_BY (record_type), OVERWRITE_OR_IGNORE)"
+    )
+    manifest = {
+        "format": EXPORT_FORMAT,
+        "version": 1,
+        "store_id": store.store_id,
+        "watermark": watermark,
+        "categories": categories,
+        "subjects": int(store.one("SELECT count(*) FROM sc_subjects")),
+        "records": int(store.one("SELECT count(*) FROM sc_records")),
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    with store.transaction():
+        append_audit(store, actor, "export", None, {k: manifest[k] for k in ("watermark", "subjects", "records")})
+    return manifest
+
+
+def score_on_spark(
+    folder: Path | str,
+    loaded: LoadedPolicy,
+    as_of: dt.date,
+    out: Path | str,
+    *,
+    master: str = "local[2]",
+    session: Any = None,
+) -> dict[str, Any]:
+    """Score the inputs in ``folder`` (an export or a generated population) on Spark; write results to ``out``."""
+    out = Path(out)
+    _empty_folder(out)
+    started = time.perf_counter()
+    spark = session if session is not None else spark_session(master)
+    source = read_inputs(spark, folder, loaded.policy.consent.categories)
+    backend = SparkBackend(spark)
+    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect)
+    try:
+        for name, query in plan.stages(only_affected=False):
+            backend.materialize(name, query)
+        counts = {}
+        for table in RESULT_TABLES:
+            frame = backend.sql(
+                f"SELECT s.sid, x.* FROM {_STAGE_OF[table]} x JOIN sc_subjects s ON s.subject_id = x.subject_id"
+            )
+            frame.write.mode("overwrite").parquet(str(out / table))
+            counts[table] = backend.count(_STAGE_OF[table])
+        lists = {
+            str(r[0]): int(r[1])
+            for r in backend.sql(
+                "SELECT list_id, count(DISTINCT subject_id) FROM sc_list_entries GROUP BY list_id"
+            ).collect()
+        }
+    finally:
+        backend.release()
+    manifest = {
+        "format": RESULTS_FORMAT,
+        "version": 1,
+        "engine": "spark",
+        "master": master if session is None else spark.sparkContext.master,
+        "spark": spark.version,
+        "policy_id": loaded.policy.id,
+        "policy_version": loaded.policy.version,
+        "policy_sha256": loaded.sha256,
+        "policy_text": loaded.text,
+        "as_of": as_of.isoformat(),
+        "input": source,
+        "counts": counts,
+        "lists": lists,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return manifest
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise SocialCreditError(f"{folder}: no manifest.json; is this the --out folder of `score --engine spark`?")
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    except ValueError as exc:
+        raise SocialCreditError(f"{path}: not valid JSON ({exc})") from None
+    if manifest.get("format") != RESULTS_FORMAT:
+        raise SocialCreditError(f"{path}: not score results (format {manifest.get('format')!r})")
+    return manifest
+
+
+def _drop_temp(store: Store, name: str) -> None:
+    """Drop a temporary table or view of this connection (a score run in it may have left either)."""
+    kinds = store.execute(
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ? "
+        "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ?",
+        [name, name],
+    ).fetchall()
+    for (kind,) in kinds:
+        store.execute(f"DROP {kind} temp.main.{name}")
+
+
+def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> RunSummary:
+    """Load results written by :func:`score_on_spark` into the store as a run."""
+    folder = Path(folder)
+    manifest = _read_manifest(folder)
+    source = manifest.get("input", {})
+    if source.get("kind") != "export":
+        raise SocialCreditError(
+            f"{folder}: these results were computed from a generated population, not from this registry's data; "
+            "export the registry (`socialcredit export --format parquet`) and score the export"
+        )
+    if source.get("store_id") != store.store_id:
+        raise SocialCreditError(f"{folder}: these results were computed from another store's export")
+    watermark = int(source["watermark"])
+    if watermark > int(store.one("SELECT value FROM counters WHERE name = 'seq'")):
+        raise SocialCreditError(f"{folder}: the export is newer than this store (watermark {watermark})")
+    loaded = parse_policy(manifest["policy_text"], origin=f"{folder}/manifest.json")
+    if loaded.sha256 != manifest["policy_sha256"]:
+        raise SocialCreditError(f"{folder}/manifest.json: the policy text does not match its hash")
+    publish_policy(store, loaded, actor)
+    missing = [t for t in RESULT_TABLES if not (folder / t).is_dir()]
+    if missing:
+        raise SocialCreditError(f"{folder}: missing {', '.join(missing)}")
+    as_of = dt.date.fromisoformat(manifest["as_of"])
+    try:
+        for table in RESULT_TABLES[:3]:
+            _drop_temp(store, _STAGE_OF[table])
+            store.execute(
+                f"CREATE TEMP VIEW {_STAGE_OF[table]} AS SELECT * EXCLUDE (sid) FROM "
+                f"read_parquet({lit(str(folder / table / '*.parquet'))})"
+            )
+        _drop_temp(store, "sc_subjects")
+        store.execute(
+            "CREATE TEMP TABLE sc_subjects AS SELECT DISTINCT subject_id, sid FROM "
+            f"read_parquet({lit(str(folder / 'results' / '*.parquet'))})"
+        )
+        wrong = int(
+            store.one(
+                "SELECT count(*) FROM sc_subjects s LEFT JOIN subject_keys k ON k.subject_key = s.subject_id "
+                "WHERE k.subject_id IS DISTINCT FROM s.sid"
+            )
+        )
+        if wrong:
+            raise SocialCreditError(f"{folder}: {wrong} subjects of the results do not match this store's subjects")
+        return save_run(
+            store,
+            loaded,
+            as_of,
+            watermark,
+            mode="full",
+            base_run_id=None,
+            rescored=None,
+            engine=str(manifest.get("engine", "spark")),
+            actor=actor,
+            detail={"master": manifest.get("master"), "published_from": str(folder)},
+        )
+    except duckdb.Error as exc:
+        raise SocialCreditError(f"{folder}: cannot read the results: {str(exc).splitlines()[0]}") from None
+    finally:  # a score run in this connection builds these names as tables
+        for name in ("sc_results", "sc_rule_points", "sc_list_entries", "sc_subjects"):
+            _drop_temp(store, name)

@@ -1,0 +1,267 @@
+"""One policy, two engines, the same numbers.
+
+A generated population of 100 000 residents is ingested into a store and scored by DuckDB; the store's export is
+scored by Spark (local mode) and published back as a run; every output column of the two runs is compared: integers
+and texts exactly, decayed points within 1e-9. The same population is also scored by Spark straight from the
+generator's files. Refusals (what cannot be published, an engine that lacks a feature, PySpark missing) are tested
+with their messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlglot
+
+from socialcredit.compiler import ScorePlan
+from socialcredit.compiler.dialects import SparkDialect
+from socialcredit.errors import SocialCreditError, UnsupportedError
+from socialcredit.generate import AS_OF, generate
+from socialcredit.policy import builtin_policy
+from socialcredit.registry.batch import export_inputs, publish_results, score_on_spark
+from socialcredit.registry.policies import publish_policy
+from socialcredit.registry.population import load_population
+from socialcredit.registry.score import score
+from socialcredit.store import Store, open_store
+
+pytestmark = pytest.mark.spark
+
+RESIDENTS = 100_000
+POLICIES = ("beijing", "sesame")
+TOLERANCE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Any]:
+    """The population, the store with one DuckDB run and one published Spark run per policy."""
+    folder = tmp_path_factory.mktemp("engines")
+    generate(RESIDENTS, seed=11, out=folder / "population")
+    store = open_store(folder / "store.duckdb", create=True, key="")
+    load_population(store, folder / "population", today=AS_OF)
+    export = export_inputs(store, folder / "export")
+    runs: dict[str, tuple[int, int]] = {}
+    for policy_id in POLICIES:
+        loaded = builtin_policy(policy_id)
+        publish_policy(store, loaded)
+        duck = score(store, loaded, AS_OF)
+        score_on_spark(folder / "export", loaded, AS_OF, folder / f"spark-{policy_id}", session=spark)
+        published = publish_results(store, folder / f"spark-{policy_id}")
+        runs[policy_id] = (duck.run_id, published.run_id)
+    return {"folder": folder, "store": store, "runs": runs, "export": export}
+
+
+def _columns(store: Store, table: str) -> dict[str, str]:
+    return {str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE {table}").fetchall() if r[0] != "run_id"}
+
+
+def _differences(store: Store, table: str, keys: list[str], a: int, b: int) -> dict[str, int]:
+    """Rows of ``table`` for run ``a`` and run ``b`` joined on ``keys``: count of differing rows per column."""
+    cols = _columns(store, table)
+    joined = f"FROM {table} x FULL JOIN {table} y ON " + " AND ".join(f"x.{k} IS NOT DISTINCT FROM y.{k}" for k in keys)
+    joined += f" AND y.run_id = {b} WHERE x.run_id = {a}"
+    checks = {"(row missing)": "y.run_id IS NULL"}
+    for col, typ in cols.items():
+        if col in keys:
+            continue
+        if typ == "DOUBLE":
+            checks[col] = f"(x.{col} IS NULL) <> (y.{col} IS NULL) OR abs(x.{col} - y.{col}) > {TOLERANCE}"
+        elif typ == "DOUBLE[]":
+            checks[col] = (
+                f"len(x.{col}) <> len(y.{col}) OR list_max(list_transform(list_zip(x.{col}, y.{col}), "
+                f"p -> abs(p[1] - p[2]))) > {TOLERANCE}"
+            )
+        else:
+            checks[col] = f"x.{col} IS DISTINCT FROM y.{col}"
+    sums = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in checks.values())
+    counts = store.execute(f"SELECT {sums} {joined}").fetchone() or ()
+    extra = store.one(f"SELECT count(*) FROM {table} WHERE run_id = {b}") - store.one(
+        f"SELECT count(*) FROM {table} WHERE run_id = {a}"
+    )
+    out = {name: int(n) for name, n in zip(checks, counts, strict=True) if n}
+    if extra:
+        out["(row count)"] = int(extra)
+    return out
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
+def test_every_output_column_is_the_same_on_both_engines(world: dict[str, Any], policy_id: str) -> None:
+    store: Store = world["store"]
+    duck, spark = world["runs"][policy_id]
+    n = store.one("SELECT count(*) FROM run_results WHERE run_id = ?", [duck])
+    assert n == world["export"]["subjects"] > RESIDENTS  # residents and organisations
+    assert store.one("SELECT engine FROM score_runs WHERE run_id = ?", [spark]) == "spark"
+    # every column of the stored results, rule points, list entries and reasons
+    assert _differences(store, "run_results", ["subject_id"], duck, spark) == {}
+    assert _differences(store, "run_rule_points", ["subject_id", "rule_id"], duck, spark) == {}
+    assert (
+        _differences(store, "run_list_entries", ["subject_id", "list_id", "criterion_id", "record_key"], duck, spark)
+        == {}
+    )
+    assert _differences(store, "run_reasons", ["subject_id", "position"], duck, spark) == {}
+    # the comparison is not vacuous: there are listed people, decayed points and four-reason subjects
+    assert store.one("SELECT count(*) FROM run_list_entries WHERE run_id = ?", [spark]) > 100
+    assert (
+        store.one("SELECT count(*) FROM run_rule_points WHERE run_id = ? AND points <> round(points)", [spark]) > 1000
+    )
+    assert store.one("SELECT count(*) FROM run_reasons WHERE run_id = ? AND position = 4", [spark]) > 0
+
+
+def test_decisions_read_a_published_spark_run_like_any_other(world: dict[str, Any]) -> None:
+    from socialcredit.registry.decide import decide
+
+    store: Store = world["store"]
+    spark = world["runs"]["beijing"][1]
+    listed = store.one(
+        "SELECT subject_id FROM run_list_entries WHERE run_id = ? AND list_id = 'blacklist' LIMIT 1", [spark]
+    )
+    latest = store.one("SELECT max(run_id) FROM score_runs WHERE policy_id = 'beijing'")
+    assert latest == spark
+    decision = decide(store, listed, "high_speed_rail", "ticket sale", requester="test")
+    assert decision.granted is False
+    assert decision.run_id == spark
+    assert 1 <= len(decision.reasons) <= 4
+
+
+def test_spark_scores_the_generators_files_the_same(world: dict[str, Any], spark: Any) -> None:
+    """Straight from the generator's Parquet (no store): the same scores, tiers, ranks, percentiles and lists."""
+    folder: Path = world["folder"]
+    store: Store = world["store"]
+    loaded = builtin_policy("beijing")
+    manifest = score_on_spark(folder / "population", loaded, AS_OF, folder / "from-files", session=spark)
+    assert manifest["input"]["kind"] == "generated"
+    duck = world["runs"]["beijing"][0]
+    res = f"read_parquet('{folder / 'from-files' / 'results' / '*.parquet'}')"
+    cols = ["score", "tier", "rank", "percentile", "grants", "kind", "age", "profession"]
+    differing = store.one(
+        f"SELECT count(*) FROM run_results r FULL JOIN {res} s ON s.sid = r.subject_id AND r.run_id = {duck} "
+        f"WHERE r.run_id = {duck} AND (s.sid IS NULL OR "
+        + " OR ".join(f"r.{c} IS DISTINCT FROM s.{c}" for c in cols)
+        + " OR abs(r.total - s.total) > 1e-9)"
+    )
+    assert differing == 0
+    assert manifest["counts"]["results"] == store.one("SELECT count(*) FROM run_results WHERE run_id = ?", [duck])
+    entries = f"read_parquet('{folder / 'from-files' / 'list_entries' / '*.parquet'}')"
+    ours = f"SELECT subject_id, list_id, criterion_id FROM run_list_entries WHERE run_id = {duck}"
+    theirs = f"SELECT sid, list_id, criterion_id FROM {entries}"
+    only_one = store.one(f"SELECT count(*) FROM (({ours} EXCEPT ALL {theirs}) UNION ALL ({theirs} EXCEPT ALL {ours}))")
+    assert only_one == 0
+
+
+def test_results_of_generated_files_cannot_be_published(world: dict[str, Any]) -> None:
+    folder: Path = world["folder"]
+    if not (folder / "from-files").exists():
+        pytest.skip("needs test_spark_scores_the_generators_files_the_same")
+    with pytest.raises(SocialCreditError) as info:
+        publish_results(world["store"], folder / "from-files")
+    assert str(info.value) == (
+        f"{folder / 'from-files'}: these results were computed from a generated population, not from this "
+        "registry's data; export the registry (`socialcredit export --format parquet`) and score the export"
+    )
+
+
+def test_results_are_published_only_into_their_own_store(world: dict[str, Any], tmp_path: Path) -> None:
+    other = open_store(tmp_path / "other.duckdb", create=True, key="")
+    with pytest.raises(SocialCreditError) as info:
+        publish_results(other, world["folder"] / "spark-beijing")
+    assert (
+        str(info.value)
+        == f"{world['folder'] / 'spark-beijing'}: these results were computed from another store's export"
+    )
+    other.close()
+
+
+def test_a_tampered_policy_in_the_results_is_refused(world: dict[str, Any], tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "tampered"
+    shutil.copytree(world["folder"] / "spark-sesame", copy)
+    manifest = json.loads((copy / "manifest.json").read_text("utf-8"))
+    manifest["policy_text"] = manifest["policy_text"].replace("950", "951", 1)
+    (copy / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(SocialCreditError) as info:
+        publish_results(world["store"], copy)
+    assert str(info.value) == f"{copy}/manifest.json: the policy text does not match its hash"
+
+
+def test_an_engine_lacking_a_feature_names_the_rule_and_engine() -> None:
+    class NoDecay(SparkDialect):
+        name = "spark-without-decay"
+        supports = frozenset()
+
+    plan = ScorePlan(builtin_policy("beijing"), as_of=dt.date(2026, 1, 1), dialect=NoDecay())
+    with pytest.raises(UnsupportedError) as info:
+        list(plan.stages())
+    decayed = next(r.id for r in builtin_policy("beijing").policy.rules if r.decay is not None)
+    assert str(info.value) == f"rule {decayed}: the spark-without-decay engine does not support decay"
+
+
+def test_spark_sql_has_no_two_argument_if() -> None:
+    """Spark refuses IF(c, x); every stage printed for Spark gives IF its third argument."""
+    plan = ScorePlan(builtin_policy("sesame"), as_of=dt.date(2026, 1, 1), dialect=SparkDialect())
+    for _name, query in plan.stages():
+        text = SparkDialect().sql(query)
+        for node in sqlglot.parse_one(text, read="spark").find_all(sqlglot.exp.If):
+            if not isinstance(node.parent, sqlglot.exp.Case):
+                assert node.args.get("false") is not None, text
+
+
+def test_the_command_line_scores_on_spark_and_publishes(world: dict[str, Any], tmp_path: Path) -> None:
+    """`score --engine spark --master local[2]` in its own process (its own JVM), then `publish`."""
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "COLUMNS": "200"}
+    exe = [sys.executable, "-m", "socialcredit.cli"]
+    store: Store = world["store"]
+    db = tmp_path / "cli.duckdb"
+    store.execute("CHECKPOINT")
+    # a copy of the store, so that this process and the CLI do not share a file
+    import shutil
+
+    shutil.copy(world["folder"] / "store.duckdb", db)
+    run = subprocess.run(
+        [
+            *exe,
+            "score",
+            "--engine",
+            "spark",
+            "--master",
+            "local[2]",
+            "--policy",
+            "sesame",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--input",
+            str(world["folder"] / "export"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"Scored {world['export']['subjects']} subjects of {world['folder'] / 'export'} under sesame" in run.stdout
+    assert "load them into the store with `socialcredit publish`" in run.stdout
+    assert "Traceback" not in run.stderr
+    pub = subprocess.run(
+        [*exe, "publish", str(tmp_path / "out"), "--db", str(db)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert pub.returncode == 0, pub.stderr
+    assert f"(published from {tmp_path / 'out'}): {world['export']['subjects']} subjects" in pub.stdout
+    again = subprocess.run(
+        [*exe, "publish", str(tmp_path / "nowhere"), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert again.returncode == 2
+    assert (
+        f"{tmp_path / 'nowhere'}: no manifest.json; is this the --out folder of `score --engine spark`?" in again.stderr
+    )
