@@ -32,8 +32,10 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Check and explain policies.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys of the parties that call the service.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -482,6 +484,81 @@ def publish(
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
         f"(published from {results}): {summary.subjects} subjects; {lists}."
     )
+
+
+@keys_app.command("issue")
+def keys_issue(
+    role: Annotated[str, typer.Option(help="furnisher, relying_party, resident, operator or auditor.")],
+    name: Annotated[str, typer.Option(help="Who the party is (e.g. 'China Railway 12306').")],
+    source: Annotated[str | None, typer.Option(help="Furnisher: its source.")] = None,
+    service: Annotated[list[str] | None, typer.Option(help="Relying party: a service it may ask (repeat).")] = None,
+    purpose: Annotated[list[str] | None, typer.Option(help="Relying party: a declared purpose (repeat).")] = None,
+    subject: Annotated[str | None, typer.Option(help="Resident: their identity number.")] = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a party and issue its API key (shown once; the store keeps only its hash)."""
+    from socialcredit.registry.parties import issue_key
+    from socialcredit.registry.policies import resolve_policy
+
+    with _store(db) as store:
+        known = None
+        if role == "relying_party":
+            known = {s.id for pid in ("beijing", "sesame") for s in resolve_policy(store, pid).policy.services}
+        issued = issue_key(
+            store, role, name, source=source, services=service, purposes=purpose, subject=subject, known_services=known
+        )
+    if as_json:
+        _json({**issued.party.as_dict(), "key": issued.token})
+        return
+    out.print(f"Issued key {issued.party.key_id} to {issued.party.name} ({issued.party.role}). The key, shown once:")
+    out.print(issued.token, markup=False, highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (the 12 hex digits after sc_).")], db: DbOpt = DEFAULT_DB
+) -> None:
+    """Revoke a key: every later request with it is refused (401) and audited."""
+    from socialcredit.registry.parties import revoke_key
+
+    with _store(db) as store:
+        revoke_key(store, key_id)
+    out.print(f"Revoked key {key_id}.")
+
+
+@keys_app.command("list")
+def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Every key: party, role, scope, issued and revoked (never the secret)."""
+    from socialcredit.registry.parties import list_keys
+
+    with _store(db) as store:
+        rows = list_keys(store)
+    if as_json:
+        _json(rows)
+        return
+    table = Table("key", "role", "name", "scope", "issued", "revoked")
+    for r in rows:
+        scope = r["source_id"] or r["subject_id"] or ", ".join([*(r["services"] or []), *(r["purposes"] or [])])
+        table.add_row(
+            r["key_id"], r["role"], r["name"], scope or "", f"{r['created_at']:%Y-%m-%d}", str(r["revoked_at"] or "")
+        )
+    out.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Run the HTTP service (it owns the store while it runs; the OpenAPI spec is at /openapi.json)."""
+    import uvicorn
+
+    from socialcredit.api.app import create_app
+
+    err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
+    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
 
 
 @app.command()

@@ -175,6 +175,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT INTO store_info VALUES ('store_id', CAST(uuid() AS VARCHAR));
         """,
     ),
+    (
+        7,
+        "parties and API keys",
+        # One row per key: the party's role and scope, and the SHA-256 of the key's secret (never the key).
+        """
+        CREATE TABLE api_keys (
+            key_id VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, name VARCHAR NOT NULL, source_id VARCHAR,
+            services VARCHAR[], purposes VARCHAR[], subject_id VARCHAR, key_hash VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP
+        );
+        """,
+    ),
 ]
 
 

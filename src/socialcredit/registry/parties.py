@@ -1,0 +1,150 @@
+"""Parties and their API keys: who may call the service, in which role, for what.
+
+A key is shown once, when issued (``sc_<key id>_<secret>``); the store keeps only the SHA-256 of the secret (a
+random 32-byte secret needs no slow hash). Roles and what they bind:
+
+* ``furnisher``      — one source: may send only that source's record types;
+* ``relying_party``  — registered services and declared purposes: may ask only those decisions;
+* ``resident``       — one subject: sees only their own file;
+* ``operator``       — runs scoring, publishes policies, manages parties, reads lists;
+* ``auditor``        — reads the audit log, nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from socialcredit.catalog import load_catalog
+from socialcredit.errors import SocialCreditError
+from socialcredit.identifiers import validate_subject_id
+from socialcredit.registry.audit import append_audit
+from socialcredit.store import Store
+
+__all__ = ["ROLES", "AuthError", "IssuedKey", "Party", "authenticate", "issue_key", "list_keys", "revoke_key"]
+
+ROLES = ("furnisher", "relying_party", "resident", "operator", "auditor")
+_TOKEN = re.compile(r"sc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+
+
+class AuthError(SocialCreditError):
+    """The caller is not who they say (401): ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Party:
+    key_id: str
+    role: str
+    name: str
+    source_id: str | None = None
+    services: tuple[str, ...] = ()
+    purposes: tuple[str, ...] = ()
+    subject_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "services": list(self.services), "purposes": list(self.purposes)}
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    party: Party
+    token: str = field(repr=False)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_key(
+    store: Store,
+    role: str,
+    name: str,
+    *,
+    source: str | None = None,
+    services: list[str] | None = None,
+    purposes: list[str] | None = None,
+    subject: str | None = None,
+    actor: str = "cli",
+    known_services: set[str] | None = None,
+) -> IssuedKey:
+    """Register a party with its role and scope, and issue its key (returned once, stored hashed)."""
+    if role not in ROLES:
+        raise SocialCreditError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if not name.strip():
+        raise SocialCreditError("a party needs a name")
+    catalog = load_catalog()
+    if role == "furnisher":
+        if source not in catalog.sources:
+            raise SocialCreditError(f"a furnisher needs --source, one of: {', '.join(catalog.sources)}")
+    elif source is not None:
+        raise SocialCreditError("only a furnisher has a source")
+    if role == "relying_party":
+        if not services or not purposes:
+            raise SocialCreditError("a relying party needs at least one --service and one --purpose")
+        unknown = sorted(set(services) - (known_services or set(services)))
+        if unknown:
+            raise SocialCreditError(f"unknown service {', '.join(unknown)}")
+    elif services or purposes:
+        raise SocialCreditError("only a relying party has services and purposes")
+    if role == "resident":
+        if not subject:
+            raise SocialCreditError("a resident key needs --subject (their identity number)")
+        subject = validate_subject_id(subject).number
+    elif subject is not None:
+        raise SocialCreditError("only a resident key names a subject")
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    party = Party(key_id, role, name.strip(), source, tuple(services or ()), tuple(purposes or ()), subject)
+    with store.transaction():
+        store.execute(
+            "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), NULL)",
+            [key_id, role, party.name, source, list(party.services), list(party.purposes), subject, _hash(secret)],
+        )
+        append_audit(store, actor, "key_issued", subject, {k: v for k, v in party.as_dict().items() if v})
+    return IssuedKey(party, f"sc_{key_id}_{secret}")
+
+
+def revoke_key(store: Store, key_id: str, *, actor: str = "cli") -> None:
+    row = store.execute("SELECT revoked_at FROM api_keys WHERE key_id = ?", [key_id]).fetchone()
+    if row is None:
+        raise SocialCreditError(f"no key {key_id!r}")
+    if row[0] is not None:
+        raise SocialCreditError(f"key {key_id} was revoked already, at {row[0]:%Y-%m-%d %H:%M:%S}")
+    with store.transaction():
+        store.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = ?", [key_id])
+        append_audit(store, actor, "key_revoked", None, {"key_id": key_id})
+
+
+def list_keys(store: Store) -> list[dict[str, Any]]:
+    return store.rows(
+        "SELECT key_id, role, name, source_id, services, purposes, subject_id, created_at, revoked_at "
+        "FROM api_keys ORDER BY created_at, key_id"
+    )
+
+
+def authenticate(store: Store, token: str | None) -> Party:
+    """The party of a bearer token; :class:`AuthError` if it is missing, malformed, unknown or revoked."""
+    if not token:
+        raise AuthError("key_missing", "no API key: send it as 'Authorization: Bearer <key>'")
+    match = _TOKEN.fullmatch(token.strip())
+    if match is None:
+        raise AuthError("key_malformed", "the API key is not of the form sc_<12 hex>_<secret>")
+    key_id, secret = match.groups()
+    row = store.execute(
+        "SELECT role, name, source_id, services, purposes, subject_id, key_hash, revoked_at FROM api_keys "
+        "WHERE key_id = ?",
+        [key_id],
+    ).fetchone()
+    if row is None or not hmac.compare_digest(str(row[6]), _hash(secret)):
+        raise AuthError("key_unknown", "the API key is not known")
+    if row[7] is not None:
+        raise AuthError("key_revoked", f"the API key {key_id} was revoked at {row[7]:%Y-%m-%d %H:%M:%S}")
+    return Party(key_id, row[0], row[1], row[2], tuple(row[3] or ()), tuple(row[4] or ()), row[5])

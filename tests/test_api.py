@@ -1,0 +1,217 @@
+"""The HTTP service: keys and roles, every refusal a clear 401/403 that is audited, decisions with reasons."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from socialcredit.api.app import create_app
+from socialcredit.errors import SocialCreditError
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.parties import issue_key, revoke_key
+from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.score import score
+from socialcredit.store import Store, open_store
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("api")
+    files = write_example(folder / "example", residents=200)
+    store = open_store(folder / "store.duckdb", create=True, key="")
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=AS_OF)
+    for pid in ("beijing", "sesame"):
+        score(store, resolve_policy(store, pid), AS_OF)
+    listed = store.one(
+        "SELECT subject_id FROM run_list_entries e JOIN score_runs r USING (run_id) "
+        "WHERE r.policy_id = 'beijing' AND e.list_id = 'blacklist' ORDER BY subject_id LIMIT 1"
+    )
+    other = store.one(
+        "SELECT subject_id FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'beijing' "
+        "AND r.kind = 'person' AND r.subject_id <> ? ORDER BY r.subject_id LIMIT 1",
+        [listed],
+    )
+    keys = {
+        "railway": issue_key(
+            store,
+            "relying_party",
+            "China Railway 12306",
+            services=["high_speed_rail"],
+            purposes=["ticket purchase"],
+            known_services={"high_speed_rail", "deposit_free_rental"},
+        ).token,
+        "resident": issue_key(store, "resident", "a resident", subject=listed).token,
+        "operator": issue_key(store, "operator", "registry operations").token,
+        "auditor": issue_key(store, "auditor", "the auditor").token,
+        "furnisher": issue_key(store, "furnisher", "the courts", source="courts").token,
+    }
+    app = create_app(folder / "store.duckdb", store=store)
+    # a real server on loopback, and a real HTTP client
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield {"store": store, "client": client, "keys": keys, "listed": listed, "other": other, "port": port}
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_refused_high_speed_rail_decision_carries_its_reasons(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    body = {"subject_id": world["listed"], "service": "high_speed_rail", "purpose": "ticket purchase"}
+    r = client.post("/v1/decisions", json=body, headers=_auth(world["keys"]["railway"]))
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["granted"] is False
+    assert data["refusal"] == "People on the blacklist may not buy high-speed rail tickets."
+    assert 1 <= len(data["reasons"]) <= 4
+    assert "score" not in data  # a relying party sees the decision, tier and reasons, never more
+    store: Store = world["store"]
+    logged = store.one(
+        "SELECT count(*) FROM inquiries WHERE subject_id = ? AND service = 'high_speed_rail' "
+        "AND requester LIKE 'key:%'",
+        [world["listed"]],
+    )
+    assert logged >= 1
+
+
+# Every role against every other role's endpoints: each refused with 403 and the role named.
+ENDPOINTS = {
+    "decide": (
+        "post",
+        "/v1/decisions",
+        {"subject_id": "x", "service": "high_speed_rail", "purpose": "ticket purchase"},
+    ),
+    "report": ("get", "/v1/subjects/{listed}/report", None),
+    "audit": ("get", "/v1/audit/verify", None),
+}
+ALLOWED = {"decide": {"railway"}, "report": {"resident", "operator"}, "audit": {"auditor"}}
+ROLE_OF = {
+    "railway": "relying_party",
+    "resident": "resident",
+    "operator": "operator",
+    "auditor": "auditor",
+    "furnisher": "furnisher",
+}
+
+
+REFUSED = [(who, ep) for ep in sorted(ENDPOINTS) for who in sorted(ROLE_OF) if who not in ALLOWED[ep]]
+
+
+@pytest.mark.parametrize(("who", "endpoint"), REFUSED)
+def test_each_role_is_refused_every_endpoint_not_its_own(world: dict[str, Any], endpoint: str, who: str) -> None:
+    method, path, body = ENDPOINTS[endpoint]
+    path = path.format(listed=world["listed"])
+    store: Store = world["store"]
+    before = store.one("SELECT count(*) FROM audit_log WHERE action = 'access_refused'")
+    r = world["client"].request(method, path, headers=_auth(world["keys"][who]), **({"json": body} if body else {}))
+    assert r.status_code == 403, r.text
+    error = r.json()["error"]
+    assert error["code"] == "role_not_allowed"
+    assert error["message"].startswith(f"a {ROLE_OF[who]} key may not call {method.upper()} {path} (allowed: ")
+    assert store.one("SELECT count(*) FROM audit_log WHERE action = 'access_refused'") == before + 1
+
+
+@pytest.mark.parametrize(
+    ("header", "code", "message"),
+    [
+        (None, "key_missing", "no API key: send it as 'Authorization: Bearer <key>'"),
+        ("Bearer nonsense", "key_malformed", "the API key is not of the form sc_<12 hex>_<secret>"),
+        ("Bearer sc_0123456789ab_" + "A" * 43, "key_unknown", "the API key is not known"),
+    ],
+)
+def test_requests_without_a_valid_key_get_401(
+    world: dict[str, Any], header: str | None, code: str, message: str
+) -> None:
+    headers = {"Authorization": header} if header else {}
+    r = world["client"].get("/v1/audit/verify", headers=headers)
+    assert r.status_code == 401
+    assert r.json() == {"error": {"code": code, "message": message}}
+
+
+def test_a_resident_sees_only_their_own_file(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    own = client.get(f"/v1/subjects/{world['listed']}/report", headers=_auth(world["keys"]["resident"]))
+    assert own.status_code == 200, own.text
+    assert own.json()["subject"]["subject_id"] == world["listed"]
+    other = client.get(f"/v1/subjects/{world['other']}/report", headers=_auth(world["keys"]["resident"]))
+    assert other.status_code == 403
+    assert other.json()["error"] == {"code": "not_your_file", "message": "a resident key opens only its own file"}
+
+
+def test_a_relying_party_asks_only_its_services_and_purposes(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    key = _auth(world["keys"]["railway"])
+    wrong_service = {"subject_id": world["listed"], "service": "deposit_free_rental", "purpose": "ticket purchase"}
+    r = client.post("/v1/decisions", json=wrong_service, headers=key)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "service_not_registered")
+    assert r.json()["error"]["message"] == "this key may ask decisions for high_speed_rail, not deposit_free_rental"
+    wrong_purpose = {"subject_id": world["listed"], "service": "high_speed_rail", "purpose": "curiosity"}
+    r = client.post("/v1/decisions", json=wrong_purpose, headers=key)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "purpose_not_declared")
+
+
+def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    key = _auth(world["keys"]["railway"])
+    r = client.post("/v1/decisions", json={"service": "high_speed_rail", "purpose": "ticket purchase"}, headers=key)
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "subject_id"
+    r = client.post("/v1/decisions", content=b"\xff\xfe not json", headers={**key, "content-type": "application/json"})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "malformed_body")
+    unknown = {"subject_id": "110101199001011234", "service": "high_speed_rail", "purpose": "ticket purchase"}
+    r = client.post("/v1/decisions", json=unknown, headers=key)
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+def test_a_revoked_key_is_refused(world: dict[str, Any]) -> None:
+    store: Store = world["store"]
+    issued = issue_key(store, "auditor", "a temporary auditor")
+    client: httpx.Client = world["client"]
+    assert client.get("/v1/audit/verify", headers=_auth(issued.token)).status_code == 200
+    revoke_key(store, issued.party.key_id)
+    r = client.get("/v1/audit/verify", headers=_auth(issued.token))
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "key_revoked"
+    with pytest.raises(SocialCreditError, match=f"key {issued.party.key_id} was revoked already"):
+        revoke_key(store, issued.party.key_id)
+
+
+def test_keys_are_stored_hashed(world: dict[str, Any]) -> None:
+    store: Store = world["store"]
+    secrets_stored = [r[0] for r in store.execute("SELECT key_hash FROM api_keys").fetchall()]
+    for token in world["keys"].values():
+        secret = token.split("_", 2)[2]
+        assert all(secret not in h for h in secrets_stored)
+
+
+def test_the_audit_log_verifies_and_metrics_count_requests(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    r = client.get("/v1/audit/verify", headers=_auth(world["keys"]["auditor"]))
+    assert r.json() == {"ok": True, "problems": []}
+    text = client.get("/metrics").text
+    assert 'socialcredit_requests_total{route="/v1/audit/verify",status="200"}' in text
+    assert "# TYPE socialcredit_decisions_total counter" in text
+    assert client.get("/healthz").json() == {"status": "ok"}

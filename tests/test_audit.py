@@ -1,0 +1,53 @@
+"""The hash-chained audit log: `audit verify` finds an altered, a removed and a reordered entry, and says where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from socialcredit.cli import app
+from socialcredit.registry.audit import AuditProblem, append_audit, verify_audit
+from socialcredit.store import Store, open_store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    st = open_store(tmp_path / "a.duckdb", create=True, key="")
+    with st.transaction():
+        for i in range(1, 6):
+            append_audit(st, "test", "read", None, {"n": i})
+    return st
+
+
+def test_an_intact_log_verifies(store: Store) -> None:
+    assert verify_audit(store) == []
+
+
+def test_an_altered_entry_is_found(store: Store, tmp_path: Path) -> None:
+    store.execute("""UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 3""")
+    assert verify_audit(store) == [AuditProblem(3, "entry 3 was altered")]
+    store.close()
+    result = CliRunner().invoke(app, ["audit", "verify", "--db", str(tmp_path / "a.duckdb")])
+    assert result.exit_code == 1
+    assert "entry 3 was altered" in result.output
+
+
+def test_a_removed_entry_is_found(store: Store) -> None:
+    store.execute("DELETE FROM audit_log WHERE seq = 2")
+    assert verify_audit(store) == [
+        AuditProblem(3, "entry 2 is missing (next entry is 3)"),
+        AuditProblem(3, "entry 3 does not follow the entry before it"),
+    ]
+
+
+def test_swapped_entries_are_found(store: Store) -> None:
+    # swap the contents of entries 2 and 4 (as if reordered), keeping their numbers
+    store.execute(
+        "UPDATE audit_log a SET detail = b.detail, hash = b.hash, prev_hash = b.prev_hash FROM audit_log b "
+        "WHERE (a.seq, b.seq) IN ((2, 4), (4, 2))"
+    )
+    found = verify_audit(store)
+    assert [p.seq for p in found] == [2, 2, 3, 4, 4, 5]
+    assert AuditProblem(2, "entry 2 was altered") in found
