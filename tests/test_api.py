@@ -96,8 +96,35 @@ def test_a_refused_high_speed_rail_decision_carries_its_reasons(world: dict[str,
     assert logged >= 1
 
 
+def test_batch_decisions_agree_with_single_ones(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    store: Store = world["store"]
+    ids = [r[0] for r in store.execute("SELECT DISTINCT subject_id FROM run_results ORDER BY 1 LIMIT 60").fetchall()]
+    ids.append(world["listed"])
+    key = _auth(world["keys"]["railway"])
+    body = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_ids": ids}
+    r = client.post("/v1/decisions/batch", json=body, headers=key)
+    assert r.status_code == 200, r.text
+    batch = {d["subject_id"]: d["granted"] for d in r.json()["decisions"]}
+    assert batch[world["listed"]] is False
+    for sid in [*ids[:10], world["listed"]]:
+        one = client.post(
+            "/v1/decisions",
+            json={"subject_id": sid, "service": "high_speed_rail", "purpose": "ticket purchase"},
+            headers=key,
+        )
+        assert one.json()["granted"] is batch[sid]
+    too_many = {**body, "subject_ids": ["x"] * 10_001}
+    r = client.post("/v1/decisions/batch", json=too_many, headers=key)
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "subject_ids")
+    unknown = {**body, "subject_ids": ["110101199001011234"]}
+    r = client.post("/v1/decisions/batch", json=unknown, headers=key)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+
+
 # Every role against every other role's endpoints: each refused with 403 and the role named.
 ENDPOINTS = {
+    "batch": ("post", "/v1/decisions/batch", {"subject_ids": ["x"], "service": "high_speed_rail", "purpose": "p"}),
     "decide": (
         "post",
         "/v1/decisions",
@@ -106,7 +133,7 @@ ENDPOINTS = {
     "report": ("get", "/v1/subjects/{listed}/report", None),
     "audit": ("get", "/v1/audit/verify", None),
 }
-ALLOWED = {"decide": {"railway"}, "report": {"resident", "operator"}, "audit": {"auditor"}}
+ALLOWED = {"batch": {"railway"}, "decide": {"railway"}, "report": {"resident", "operator"}, "audit": {"auditor"}}
 ROLE_OF = {
     "railway": "relying_party",
     "resident": "resident",

@@ -58,6 +58,7 @@ class Service:
         self.requests: Counter[tuple[str, int]] = Counter()
         self.decisions: Counter[str] = Counter()
         self.seconds: dict[str, float] = {}
+        self.snapshots: dict[str, Any] = {}  # service -> the Snapshot of the run that decides it
 
     @contextmanager
     def writer(self) -> Iterator[Store]:
@@ -75,6 +76,12 @@ class Service:
                 {"path": path, "code": code, "role": party.role if party else None},
             )
         return ApiError(status, code, message)
+
+
+def run_for_service_id(store: Store, service_id: str) -> int:
+    from socialcredit.registry.decide import run_for_service
+
+    return int(run_for_service(store, service_id, None)["run_id"])
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -207,6 +214,38 @@ def create_app(db: Path | str, *, store: Store | None = None) -> FastAPI:
         out = decision.as_dict()
         out.pop("score", None)  # a relying party sees the decision, tier and reasons
         return out
+
+    @app.post("/v1/decisions/batch", tags=["relying parties"])
+    def decide_batch(
+        body: BatchDecisionRequest, party: Annotated[Party, Depends(caller("relying_party"))]
+    ) -> dict[str, Any]:
+        """Up to 10 000 decisions in one request, from the latest run held in memory; each logged as an inquiry.
+
+        Only granted or refused and the tier; ask one at a time for the reasons of a refusal.
+        """
+        from socialcredit.registry.snapshot import Snapshot
+
+        _scope_decision(party, body.service, body.purpose)
+        with service.writer() as store:
+            snap = service.snapshots.get(body.service)
+            latest = run_for_service_id(store, body.service)
+            if snap is None or snap.run_id != latest:
+                snap = service.snapshots[body.service] = Snapshot.load(store, service=body.service)
+            granted = snap.decide_many(body.subject_ids, body.service, body.purpose, requester=f"key:{party.key_id}")
+            snap.flush(store)
+        n_granted = int(granted.sum())
+        service.decisions["granted"] += n_granted
+        service.decisions["refused"] += len(body.subject_ids) - n_granted
+        rows = [snap.index[s] for s in body.subject_ids]
+        tiers = snap.tier_names[snap.tier_ranks[rows] - 1]
+        return {
+            "run_id": snap.run_id,
+            "service": body.service,
+            "decisions": [
+                {"subject_id": s, "granted": bool(g), "tier": str(t)}
+                for s, g, t in zip(body.subject_ids, granted.tolist(), tiers.tolist(), strict=True)
+            ],
+        }
 
     @app.get("/v1/subjects/{subject_id}/report", tags=["residents"])
     def report(subject_id: str, party: Annotated[Party, Depends(caller("resident", "operator"))]) -> dict[str, Any]:
