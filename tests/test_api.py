@@ -242,3 +242,15 @@ def test_the_audit_log_verifies_and_metrics_count_requests(world: dict[str, Any]
     assert 'socialcredit_requests_total{route="/v1/audit/verify",status="200"}' in text
     assert "# TYPE socialcredit_decisions_total counter" in text
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_the_committed_openapi_spec_is_current() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("openapi_script", root / "scripts" / "openapi.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (root / "docs" / "openapi.json").read_text("utf-8") == module.spec(), "run scripts/openapi.py"
