@@ -80,3 +80,37 @@ def test_memory_limit_and_spill_folder(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(StoreError) as info:
         open_store(tmp_path / "m.duckdb", key="")
     assert str(info.value) == "SOCIALCREDIT_MEMORY_LIMIT='lots' is not a memory size such as 12GB"
+
+
+def test_a_store_held_by_another_process_is_refused_plainly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "held.duckdb"
+    open_store(db, create=True, key="").close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from socialcredit.store import open_store; s = open_store({str(db)!r}, key=''); "
+            "print('open', flush=True); import time; time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError) as info:
+            open_store(db, key="")
+        assert str(info.value) == (
+            f"the store {db} is in use by another process, such as a running `socialcredit serve` (only one "
+            "process may write to it): stop that process, or go through the service's HTTP API"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    time.sleep(0.1)
+    open_store(db, key="").close()  # free again once the holder is gone

@@ -329,7 +329,10 @@ def open_store(
         if "is not encrypted" in text:
             raise StoreError(f"the store {path} is not encrypted, but {KEY_ENV} is set; unset it to open it") from None
         if "lock" in text.lower():
-            raise StoreError(f"the store {path} is in use by another process (only one may write to it)") from None
+            raise StoreError(
+                f"the store {path} is in use by another process, such as a running `socialcredit serve` (only one "
+                "process may write to it): stop that process, or go through the service's HTTP API"
+            ) from None
         raise StoreError(f"cannot open the store {path}: {text}") from None
     con.execute(f"USE {_ALIAS}")
     if not read_only:
