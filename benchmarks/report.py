@@ -119,6 +119,11 @@ def write_report(results: Path, docs: Path) -> None:
         )
     if not spark_rows:
         out.append("| – | not run | | | | | | | |")
+    noted = [r for r in rows if r.get("notes")]
+    if noted:
+        out += ["", "## Notes on the runs", ""]
+        for r in noted:
+            out += [f"- **{r['scale']}**: {note}" for note in r["notes"]]
     out += [
         "",
         "## Targets",
