@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from socialcredit.errors import NotFoundError, PolicyError
@@ -46,7 +47,14 @@ def get_policy(store: Store, policy_id: str, version: str | None = None) -> Load
     if row is None:
         what = f"policy {policy_id!r}" + (f" version {version!r}" if version else "")
         raise NotFoundError(f"no published {what}")
-    return parse_policy(str(row[1]), f"{policy_id}@{row[0]}")
+    return _parsed(str(row[1]), f"{policy_id}@{row[0]}")
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str, origin: str) -> LoadedPolicy:
+    """Published versions never change: each text is parsed and validated once per process (a decision asks for
+    its policy on every request; parsing the YAML took about 0.4 s)."""
+    return parse_policy(text, origin)
 
 
 def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
