@@ -178,8 +178,17 @@ def main() -> None:
             reuse = stored.get("generate", stored)
         a.results.mkdir(parents=True, exist_ok=True)
         partial = a.results / f"{a.scale}.partial.json"
-        spark = "spark" in a.engines.split(",")
-        result = run(a.scale, a.runs, names, work, a.keep or a.reuse_population, a.baseline_runs, reuse, partial, spark)
+        result = run(
+            a.scale,
+            a.runs,
+            names,
+            work,
+            a.keep or a.reuse_population,
+            a.baseline_runs,
+            reuse=reuse,
+            partial=partial,
+            spark="spark" in a.engines.split(","),
+        )
         partial.unlink(missing_ok=True)
         result["machine"] = machine()
         a.results.mkdir(parents=True, exist_ok=True)

@@ -75,6 +75,10 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[str, int, 
         yield update
 
 
+def _list_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no list entries"
+
+
 def _date(value: str | None) -> dt.date:
     if value is None:
         return dt.date.today()
@@ -172,7 +176,7 @@ def score(
     if as_json:
         _json(summary.as_dict())
         return
-    lists = ", ".join(f"{k} {v}" for k, v in sorted(summary.list_counts.items())) or "no list entries"
+    lists = _list_counts(summary.list_counts)
     out.print(
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
         f"({summary.mode}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}."
@@ -428,7 +432,7 @@ def _score_on_spark(
     if as_json:
         _json({k: v for k, v in manifest.items() if k != "policy_text"})
         return
-    lists = ", ".join(f"{k} {v}" for k, v in sorted(manifest["lists"].items())) or "no list entries"
+    lists = _list_counts(manifest["lists"])
     out.print(
         f"Scored {manifest['counts']['results']} subjects of {input_dir} under {loaded.policy.id} "
         f"{loaded.policy.version} as of {as_of} on Spark {manifest['spark']} ({manifest['master']}) in "
@@ -479,7 +483,7 @@ def publish(
     if as_json:
         _json(summary.as_dict())
         return
-    lists = ", ".join(f"{k} {v}" for k, v in sorted(summary.list_counts.items())) or "no list entries"
+    lists = _list_counts(summary.list_counts)
     out.print(
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
         f"(published from {results}): {summary.subjects} subjects; {lists}."
@@ -499,15 +503,9 @@ def keys_issue(
 ) -> None:
     """Register a party and issue its API key (shown once; the store keeps only its hash)."""
     from socialcredit.registry.parties import issue_key
-    from socialcredit.registry.policies import resolve_policy
 
     with _store(db) as store:
-        known = None
-        if role == "relying_party":
-            known = {s.id for pid in ("beijing", "sesame") for s in resolve_policy(store, pid).policy.services}
-        issued = issue_key(
-            store, role, name, source=source, services=service, purposes=purpose, subject=subject, known_services=known
-        )
+        issued = issue_key(store, role, name, source=source, services=service, purposes=purpose, subject=subject)
     if as_json:
         _json({**issued.party.as_dict(), "key": issued.token})
         return

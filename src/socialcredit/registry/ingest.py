@@ -552,17 +552,17 @@ def _ingest_subjects(
         checks.append(
             f"SELECT _row, 3, {lit(extra)}, 'is not a field of a subject' FROM staging WHERE {ident(extra)} IS NOT NULL"
         )
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE subject_field_errors AS SELECT * FROM ("
+        + " UNION ALL ".join(checks)
+        + ") AS e(_row, ord, field, message)"
+    )
     # A duplicate is counted among the rows that are otherwise valid, as the first occurrence is the one kept.
-    checks.append(
+    sql_errors = store.execute(
+        "SELECT _row, field, message FROM (SELECT * FROM subject_field_errors UNION ALL "
         "SELECT _row, 4, 'subject_id', 'appears more than once in this file (first at row ' || first || ')' FROM ("
         "SELECT _row, min(_row) OVER (PARTITION BY number) AS first FROM parsed_subjects "
-        "WHERE _row NOT IN (SELECT _row FROM staging WHERE name IS NULL"
-        + (f" OR (profession IS NOT NULL AND profession NOT IN ({professions}))" if "profession" in cols else "")
-        + "".join(f" OR {ident(c)} IS NOT NULL" for c in cols if c not in _SUBJECT_COLUMNS)
-        + ")) WHERE _row > first"
-    )
-    sql_errors = store.execute(
-        "SELECT _row, field, message FROM (" + " UNION ALL ".join(checks) + ") AS e(_row, ord, field, message) "
+        "WHERE _row NOT IN (SELECT _row FROM subject_field_errors)) WHERE _row > first) "
         "ORDER BY _row, ord, field"
     ).fetchall()
     errors.extend(RowError(int(r), str(f), str(m)) for r, f, m in sql_errors)

@@ -89,7 +89,8 @@ def issue_key(
     if role == "relying_party":
         if not services or not purposes:
             raise SocialCreditError("a relying party needs at least one --service and one --purpose")
-        unknown = sorted(set(services) - (known_services or set(services)))
+        offered = known_services if known_services is not None else _offered_services(store)
+        unknown = sorted(set(services) - offered)
         if unknown:
             raise SocialCreditError(f"unknown service {', '.join(unknown)}")
     elif services or purposes:
@@ -110,6 +111,17 @@ def issue_key(
         )
         append_audit(store, actor, "key_issued", subject, {k: v for k, v in party.as_dict().items() if v})
     return IssuedKey(party, f"sc_{key_id}_{secret}")
+
+
+def _offered_services(store: Store) -> set[str]:
+    """Services of the shipped policies and of every policy published in the store."""
+    from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
+    from socialcredit.registry.policies import get_policy
+
+    policies = [builtin_policy(pid).policy for pid in BUILTIN_POLICIES]
+    for (pid,) in store.execute("SELECT DISTINCT policy_id FROM policies").fetchall():
+        policies.append(get_policy(store, str(pid)).policy)
+    return {s.id for p in policies for s in p.services}
 
 
 def revoke_key(store: Store, key_id: str, *, actor: str = "cli") -> None:
