@@ -187,6 +187,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        8,
+        "idempotent batches",
+        # A batch sent over HTTP may carry the sender's Idempotency-Key; a replay returns the first answer.
+        """
+        ALTER TABLE batches ADD COLUMN idempotency_key VARCHAR;
+        ALTER TABLE batches ADD COLUMN response VARCHAR;
+        """,
+    ),
 ]
 
 
