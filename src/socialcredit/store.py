@@ -269,11 +269,11 @@ class Store:
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
 
-    def one(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         row = self.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
-    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
         cur = self.execute(sql, params)
         cols = [d[0] for d in cur.description or []]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]

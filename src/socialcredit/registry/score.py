@@ -298,6 +298,10 @@ def save_run(
                 **(detail or {}),
             },
         )
+    # Blacklist entries become notices and, after the grace period, effective listings (registry/notices.py).
+    from socialcredit.registry.notices import record_listings
+
+    record_listings(store, run_id)
     counts = {
         str(r[0]): int(r[1])
         for r in store.execute(

@@ -22,6 +22,7 @@ import pyarrow as pa
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.decide import run_for_service
+from socialcredit.registry.notices import effective_grants
 from socialcredit.registry.policies import get_policy
 from socialcredit.registry.score import latest_run
 from socialcredit.store import Store
@@ -63,7 +64,10 @@ class Snapshot:
         self.subject_ids: list[str] = table.column("subject_id").to_pylist()
         self.index: dict[str, int] = {sid: i for i, sid in enumerate(self.subject_ids)}
         self.scores = table.column("score").to_numpy()
-        self.grants = table.column("grants").to_numpy()
+        self.grants = table.column("grants").to_numpy().copy()
+        # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew.
+        for sid, bits in effective_grants(store, run).items():
+            self.grants[self.index[sid]] = bits
         tiers = self.policy.tier_ids()
         self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
         self.tier_ranks = table.column("tier_rank").to_numpy()
