@@ -265,6 +265,11 @@ def test_an_operator_runs_scoring_and_decisions_follow_the_new_run(world: dict[s
     assert decision["run_id"] == job["run_id"]
     bad = client.post("/v1/jobs", json={"policy": "atlantis"}, headers=op)
     assert (bad.status_code, bad.json()["error"]["message"]) == (404, "no shipped or published policy 'atlantis'")
+    far = client.post("/v1/jobs", json={"policy": "beijing", "as_of": "9999-12-31"}, headers=op)
+    assert far.status_code == 422
+    assert far.json()["error"]["message"].startswith(
+        "as_of: as-of date 9999-12-31 is out of range: score as of a date from 1990-01-01 to "
+    )
 
 
 def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcredit.api.bodies import MAX_BODY_BYTES, read_body, write_rows
 from socialcredit.api.service import ApiError, Service
-from socialcredit.errors import DecisionError, NotFoundError, PolicyError, SocialCreditError
+from socialcredit.errors import DecisionError, NotFoundError, PolicyError, SocialCreditError, WorkflowError
 from socialcredit.registry.audit import verify_audit
 from socialcredit.registry.parties import ROLES, AuthError, Party
 from socialcredit.store import Store, open_store
@@ -402,11 +402,16 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     def start_job(body: JobRequest, party: Annotated[Party, Depends(caller("operator"))]) -> dict[str, Any]:
         """Start a score run; follow it at ``GET /v1/jobs/{job_id}``. Decisions use the new run when it ends."""
         from socialcredit.policy import BUILTIN_POLICIES
+        from socialcredit.registry.score import check_as_of
 
         with service.writer() as store:
             published = {r[0] for r in store.execute("SELECT DISTINCT policy_id FROM policies").fetchall()}
         if body.policy not in set(BUILTIN_POLICIES) | published:
             raise ApiError(404, "unknown_policy", f"no shipped or published policy {body.policy!r}", "policy")
+        try:
+            check_as_of(body.as_of or dt.date.today())
+        except WorkflowError as exc:
+            raise ApiError(422, "invalid_request", f"as_of: {exc}", "as_of") from None
         job = service.start_job(body.policy, body.as_of or dt.date.today(), body.incremental, f"key:{party.key_id}")
         return {**job.as_dict(), "follow": f"/v1/jobs/{job.job_id}"}
 
