@@ -198,7 +198,17 @@ def test_bad_batch_bodies_are_refused_with_what_is_wrong(
 def test_a_batch_missing_a_column_says_which(world: dict[str, Any]) -> None:
     r = _post(world, b"record_id,subject_id\nA-1,110101199001011237\n", "text/csv")
     assert r.status_code == 400
-    assert "has no column 'record_type', 'event_date'" in r.json()["error"]["message"]
+    assert r.json()["error"] == {
+        "code": "malformed_body",
+        "message": "the batch has no column 'record_type', 'event_date'; "
+        "a record needs record_id, subject_id, record_type, event_date",
+        "field": "record_type",
+    }
+    # a correction that is not a whole record says the same, and never names a file of the server
+    r = world["client"].put("/v1/records/HTTP-X", json={"amount": 1}, headers=auth(world["keys"]["furnisher"]))
+    assert r.status_code == 400
+    assert r.json()["error"]["field"] == "subject_id"
+    assert "uploads" not in r.json()["error"]["message"] and "/" not in r.json()["error"]["message"]
 
 
 def test_a_record_is_corrected_then_withdrawn(world: dict[str, Any]) -> None:
