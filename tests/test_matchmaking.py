@@ -27,6 +27,9 @@ from socialcredit.matchmaking.app import create_match_app
 from socialcredit.matchmaking.errors import MatchmakingError, RegistryError
 from socialcredit.matchmaking.generate import generate_clients
 from socialcredit.matchmaking.ranking import (
+    AGE_SPAN,
+    DISTRICT_SPAN_KM,
+    EDUCATION_SPAN,
     Badge,
     ClientIndex,
     Weights,
@@ -62,6 +65,7 @@ def test_each_part_follows_the_documented_formula() -> None:
     assert district_km(HAIDIAN, CHAOYANG) == 12.7
     assert district_part(HAIDIAN, CHAOYANG) == pytest.approx(1 - 12.7 / 60)
     assert district_part(HAIDIAN, HAIDIAN) == 1.0
+    assert district_km("110101", "110102") == 4.8  # Dongcheng-Xicheng
     assert district_km("110119", "110117") > 60 and district_part("110119", "110117") == 0.0  # Yanqing-Pinggu
     assert education_part(4, 5) == pytest.approx(0.8)
     assert education_part(1, 6) == 0.0
@@ -80,6 +84,16 @@ def test_each_part_follows_the_documented_formula() -> None:
         "job": 0.15,
         "credit": 0.10,
     }
+
+
+def test_the_documented_weights_are_the_weights_used() -> None:
+    import re
+
+    text = (ROOT / "docs" / "matchmaking.md").read_text("utf-8")
+    table = dict(re.findall(r"^\| (interests|age|district|education|job|credit) \| ([0-9.]+) \|", text, re.M))
+    assert {k: float(v) for k, v in table.items()} == Weights().as_dict()
+    assert f"÷ {AGE_SPAN}, not below 0" in text
+    assert f"÷ {DISTRICT_SPAN_KM:g}, not below 0" in text and f"÷ {EDUCATION_SPAN}" in text
 
 
 def _person(sex: str, birth: dt.date, district: str, n: int) -> str:
@@ -342,6 +356,36 @@ def test_a_candidates_minimum_tier_applies_to_the_client_only_if_the_client_shar
     ranking = rank(store.index(TIERS, today=AS_OF), ids["V"], lookup=lookup, tiers=TIERS)
     assert ids["A"] not in [m.client_id for m in ranking.matches]
     assert ranking.viewer_badge == Badge(True, "good")
+
+
+def test_the_index_patched_by_writes_equals_one_built_afresh(small: dict[str, Any]) -> None:
+    store: MatchStore = small["store"]
+    ids = small["ids"]
+    store.index(TIERS, today=AS_OF)  # built; every write below patches it
+    store.set_consent(ids["A"], True)
+    store.set_consent(ids["B"], False)
+    store.set_preferences(
+        ids["C"], Preferences(("F", "M"), 20, 60, ("Chaoyang",), "associate", "5k_10k", "fair"), tiers=TIERS
+    )
+    new = _add(
+        store,
+        "M",
+        dt.date(1980, 8, 8),
+        "110119",
+        "doctorate",
+        "retired",
+        ["opera", "tea"],
+        Preferences(("F",), 30, 50),
+        n=8,
+    )
+    patched = store.index(TIERS, today=AS_OF)
+    store._index = None
+    fresh = store.index(TIERS, today=AS_OF)
+    assert patched.row_of == fresh.row_of and new in fresh.row_of
+    for name in ClientIndex.__dataclass_fields__:
+        if name != "row_of":
+            assert getattr(patched, name).tolist() == getattr(fresh, name).tolist(), name
+    assert not patched.consent[patched.row_of[ids["B"]]]
 
 
 def test_preferences_are_validated_with_the_field_named(small: dict[str, Any]) -> None:
