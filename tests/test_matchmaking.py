@@ -25,6 +25,7 @@ from socialcredit.example import AS_OF, write_example
 from socialcredit.identifiers import make_ric
 from socialcredit.matchmaking.app import create_match_app
 from socialcredit.matchmaking.errors import MatchmakingError, RegistryError
+from socialcredit.matchmaking.explain import describe
 from socialcredit.matchmaking.generate import generate_clients
 from socialcredit.matchmaking.ranking import (
     AGE_SPAN,
@@ -40,10 +41,10 @@ from socialcredit.matchmaking.ranking import (
     job_part,
     rank,
 )
-from socialcredit.matchmaking.reference import credit_tiers, district_km
+from socialcredit.matchmaking.reference import EDUCATION, INCOME_BANDS, credit_tiers, district_km
 from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
-from socialcredit.matchmaking.store import MatchStore, Preferences, open_match_store, profile
+from socialcredit.matchmaking.store import Client, MatchStore, Preferences, open_match_store, profile
 from socialcredit.registry.ingest import ingest_file
 from socialcredit.registry.parties import issue_key
 from socialcredit.registry.policies import resolve_policy
@@ -311,7 +312,7 @@ def test_withholding_consent_never_changes_a_score_or_the_order_among_non_sharer
     full = rank(ix, 1, lookup=lookup, tiers=TIERS, limit=n)
     bare = rank(ix, 1, lookup=lookup, tiers=TIERS, limit=n, weights=Weights(credit=0.0))
     bare_score = {m.client_id: m.score for m in bare.matches}
-    silent = [m for m in full.matches if not m.shared]
+    silent = [m for m in full.matches if m.badge is None]  # not shared, or shared with no registry answer
     for m in silent:
         assert m.score == bare_score[m.client_id]
         assert m.parts[-1].value is None and m.parts[-1].contribution == 0.0
@@ -620,6 +621,36 @@ def test_the_app_calls_nothing_but_matchmaking_decisions(world: dict[str, Any], 
     assert asked <= consenting
 
 
+def _accepts(a: Client, b: Client) -> bool:
+    """Whether b meets a's preferences (written out again from the profiles, apart from the index)."""
+    p, q = a.preferences, b.profile
+
+    def rank_of(table: Any, item: str | None) -> int:
+        return 0 if item is None else [x.id for x in table].index(item) + 1
+
+    return (
+        q.sex in p.seeks
+        and p.age_min <= b.age <= p.age_max
+        and (not p.districts or q.district in p.districts)
+        and rank_of(EDUCATION, q.education) >= rank_of(EDUCATION, p.min_education)
+        and rank_of(INCOME_BANDS, q.income) >= rank_of(INCOME_BANDS, p.min_income)
+    )
+
+
+def test_matches_are_exactly_those_who_meet_both_sides_preferences(world: dict[str, Any]) -> None:
+    mstore: MatchStore = world["mstore"]
+    ix = mstore.index(TIERS, today=AS_OF)
+    everyone = mstore.clients(sorted(ix.row_of), today=AS_OF)
+    for viewer in sorted(everyone)[::25]:
+        ranking = rank(ix, viewer, lookup=lambda _ids: {}, tiers=TIERS, limit=len(everyone))
+        me = everyone[viewer]
+        expected = {c for c, other in everyone.items() if c != viewer and _accepts(me, other) and _accepts(other, me)}
+        assert {m.client_id for m in ranking.matches} == expected
+        assert ranking.candidates == len(expected)
+        scores = [m.score for m in ranking.matches]
+        assert scores == sorted(scores, reverse=True)
+
+
 def test_registry_errors_are_plain_and_ranking_falls_back_to_no_credit(
     world: dict[str, Any], couple: dict[str, Any]
 ) -> None:
@@ -628,7 +659,9 @@ def test_registry_errors_are_plain_and_ranking_falls_back_to_no_credit(
         bad.badges([couple["sid"]["x"]])
     page = Matchmaker(world["mstore"], bad).matches(couple["ids"]["viewer"], limit=300, today=AS_OF)
     assert page.notice is not None and page.notice.endswith("ranked without any credit signal")
-    assert all(not m.shared and m.parts[-1].value is None for m in page.ranking.matches)
+    assert all(m.badge is None and m.parts[-1].value is None for m in page.ranking.matches)
+    x = next(m for m in page.ranking.matches if m.client_id == couple["ids"]["x"])
+    assert x.shared and describe(x.parts[-1], "en") == "shared, but the registry has no decision: left out"
     bad.close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

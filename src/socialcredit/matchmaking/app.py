@@ -148,7 +148,7 @@ def create_match_app(
         except RegistryError as exc:
             notice = str(exc)
         sid = c.profile.subject_id
-        return render(request, "client.html", c=c, own_badge=own, masked=sid[:6] + "********" + sid[-4:], error=notice)
+        return render(request, "client.html", c=c, own_badge=own, masked=sid[:6] + "********" + sid[-4:], notice=notice)
 
     @app.post("/clients/{client_id}/preferences")
     async def preferences(request: Request, client_id: int) -> Any:

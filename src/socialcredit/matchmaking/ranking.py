@@ -181,7 +181,7 @@ class Match:
     client_id: int
     score: float
     shared: bool  # the candidate shares their credit tier
-    badge: Badge | None  # the registry's answer, if asked
+    badge: Badge | None  # the registry's answer (None: not shared, or no decision): the credit part counts with one
     parts: tuple[PartContribution, ...]
 
 
@@ -270,8 +270,7 @@ def rank(
         for j, sid in zip(need.tolist(), subjects, strict=True):
             badge = answers.get(sid)
             resolved[j] = True
-            if badge is None:  # the registry does not know them: no credit signal, as if not shared
-                sharing[j] = False
+            if badge is None:  # the registry has no decision for them: no credit signal, as if not shared
                 exact[j] = base[j] / rest
                 continue
             badges[j] = badge
@@ -300,7 +299,8 @@ def _explain(
     badge: Badge | None,
     score: float,
 ) -> Match:
-    total = w.without_credit() + (w.credit if shared else 0.0)
+    counted = shared and badge is not None  # the credit part exists only with the registry's answer
+    total = w.without_credit() + (w.credit if counted else 0.0)
     common = int(ix.interests[v] & ix.interests[row])
     facts: dict[str, dict[str, Any]] = {
         "interests": {
@@ -325,7 +325,7 @@ def _explain(
     for p in PARTS:
         weight = getattr(w, p)
         if p == "credit":
-            value = float(badge.granted) if shared and badge is not None else None
+            value = float(badge.granted) if counted and badge is not None else None
         else:
             value = float(values[p][j])
         eff = weight / total if value is not None else 0.0

@@ -5,8 +5,8 @@ It never sees records, scores or reasons: the batch answer is granted or not and
 a withdrawn consent (the service stops asking) or a new score run (the registry answers from it) shows at once.
 
 >>> with RegistryClient("http://127.0.0.1:8000", "sc_…") as registry:     # doctest: +SKIP
-...     registry.badges(["110108199403150016"])
-{'110108199403150016': Badge(granted=True, tier='very_good')}
+...     registry.badges(["110108199403150015"])
+{'110108199403150015': Badge(granted=True, tier='very_good')}
 """
 
 from __future__ import annotations
