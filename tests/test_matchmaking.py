@@ -41,7 +41,7 @@ from socialcredit.matchmaking.ranking import (
     job_part,
     rank,
 )
-from socialcredit.matchmaking.reference import EDUCATION, INCOME_BANDS, credit_tiers, district_km
+from socialcredit.matchmaking.reference import DISTRICTS, EDUCATION, INCOME_BANDS, credit_tiers, district_km
 from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
 from socialcredit.matchmaking.store import Client, MatchStore, Preferences, open_match_store, profile
@@ -424,6 +424,75 @@ def test_profiles_are_validated_with_the_field_named() -> None:
         "employed",
     )
     assert p.interests == ("reading", "travel")
+
+
+_VALID = ["海淀区", "Haidian", "110108", "bachelor", "本科", "employed", "在职", "5k_10k", "reading", "good", "M"]
+_TEXT = st.one_of(st.text(max_size=30), st.sampled_from(_VALID))
+_CODES = [d.code for d in DISTRICTS]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(st.text(max_size=20), st.just("110101199001010015")),
+    _TEXT,
+    _TEXT,
+    _TEXT,
+    _TEXT,
+    _TEXT,
+    st.lists(_TEXT, max_size=4),
+)
+def test_any_profile_input_is_accepted_or_refused_with_a_named_field(
+    subject_id: str, name: str, district: str, education: str, job: str, income: str, interests: list[str]
+) -> None:
+    try:
+        p = profile(subject_id, name, district, education, job, income, interests, today=AS_OF)
+    except MatchmakingError as exc:
+        assert exc.field in ("subject_id", "name", "district", "education", "job", "income", "interests")
+        assert str(exc).startswith(exc.field + ": ")
+    else:
+        assert p.subject_id == "110101199001010015" and p.sex == "M" and p.district in _CODES
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(["F", "M", "X", ""]), max_size=3),
+    st.integers(-5, 130),
+    st.integers(-5, 130),
+    st.lists(_TEXT, max_size=3),
+    st.one_of(st.none(), _TEXT),
+    st.one_of(st.none(), _TEXT),
+    st.one_of(st.none(), _TEXT),
+)
+def test_any_preferences_are_saved_or_refused_with_a_named_field(
+    one_client: MatchStore,
+    seeks: list[str],
+    age_min: int,
+    age_max: int,
+    districts: list[str],
+    min_education: str | None,
+    min_income: str | None,
+    min_tier: str | None,
+) -> None:
+    store = one_client
+    prefs = Preferences(tuple(seeks), age_min, age_max, tuple(districts), min_education, min_income, min_tier)
+    try:
+        saved = store.set_preferences(1, prefs, tiers=TIERS)
+    except MatchmakingError as exc:
+        assert exc.field in ("seeks", "age_min", "districts", "min_education", "min_income", "min_tier")
+        assert str(exc).startswith(exc.field + ": ")
+    else:
+        assert set(saved.seeks) <= {"F", "M"} and 18 <= saved.age_min <= saved.age_max <= 100
+        assert set(saved.districts) <= set(_CODES)
+        assert store.index(TIERS, today=AS_OF).age_min.tolist() == [saved.age_min]
+
+
+@pytest.fixture(scope="module")
+def one_client() -> Iterator[MatchStore]:
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    store.register(p, tiers=TIERS)
+    yield store
+    store.close()
 
 
 # --- against the real registry service on loopback --------------------------------------------------------------
