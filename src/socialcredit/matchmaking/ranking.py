@@ -232,7 +232,7 @@ def rank(
     weights: Weights | None = None,
 ) -> Ranking:
     """The ``limit`` best candidates for ``client_id``, best first (ties: lower client id first)."""
-    w = weights or Weights()
+    w, limit = weights or Weights(), max(1, limit)
     v = ix.row_of[client_id]
     mask = mutual_mask(ix, v)
     asked = 0
