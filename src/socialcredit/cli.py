@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from socialcredit.cli_due_process import register_due_process
 from socialcredit.errors import SocialCreditError
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
@@ -36,6 +37,7 @@ keys_app = typer.Typer(help="API keys of the parties that call the service.", no
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
