@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from socialcredit.api.due_process import due_process_router
 from socialcredit.errors import DecisionError, NotFoundError, SocialCreditError
 from socialcredit.registry.audit import append_audit, verify_audit
 from socialcredit.registry.parties import AuthError, Party, authenticate
@@ -266,4 +267,5 @@ def create_app(db: Path | str, *, store: Store | None = None) -> FastAPI:
             problems = verify_audit(store)
         return {"ok": not problems, "problems": [{"seq": p.seq, "message": p.message} for p in problems]}
 
+    app.include_router(due_process_router(service, caller))
     return app
