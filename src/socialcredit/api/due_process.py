@@ -6,8 +6,8 @@ override decisions and listings. The public look-up of blacklists needs no key. 
 ``{"error": {"code", "message", "field"}}``; access refusals are audited (``service.refuse``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: FastAPI reads the dependency aliases defined inside
+# due_process_router from the annotations, which must therefore be evaluated where they are written.
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
