@@ -20,7 +20,7 @@ from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["register_due_process"]
 
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, markup=False, highlight=False)  # residents' and sources' texts are shown as written
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -44,6 +44,7 @@ def register_due_process(app: typer.Typer) -> None:
     app.command("notices")(notices)
     app.command("lookup")(lookup)
     app.command("consents")(consents)
+    app.command("notifications")(notifications)
 
 
 @contextmanager
@@ -374,3 +375,23 @@ def consents(
     for cat, granted in data["current"].items():
         out.print(f"{cat}: {'opted in' if granted else 'opted out'}")
     _table(data["history"], ["recorded_at", "category", "granted", "actor"], "No consent recorded.")
+
+
+def notifications(
+    subject: Annotated[str, typer.Argument(help="The resident.")],
+    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the registry told a resident: notices, dispute outcomes, repairs, overrides, enrollment."""
+    from socialcredit.registry.due import list_notifications
+
+    with _store(db) as store:
+        rows = list_notifications(store, subject, lang)
+    if as_json:
+        _json(rows)
+        return
+    if not rows:
+        out.print("No notifications.")
+    for n in rows:
+        out.print(f"{n['created_on']} [{n['kind']}] {n['text']}", markup=False, highlight=False)
