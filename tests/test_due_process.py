@@ -381,3 +381,16 @@ def test_a_public_lookup_needs_a_real_query(store: Store) -> None:
     with pytest.raises(WorkflowError) as short:
         public_lookup(store, "x")
     assert short.value.field == "query"
+
+
+def test_an_incremental_run_sees_disputes_and_repairs_like_a_full_run(store: Store) -> None:
+    sesame = resolve_policy(store, "sesame")
+    score(store, sesame, D(2026, 2, 1))
+    disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
+    inc = score(store, sesame, D(2026, 2, 1), incremental=True)
+    full = score(store, sesame, D(2026, 2, 1))
+    cols = "subject_id, score, tier, lists, grants"
+    q = f"SELECT {cols} FROM run_results WHERE run_id = ? ORDER BY subject_id"
+    assert inc.mode == "incremental" and inc.rescored == 1  # only A's inputs changed
+    assert store.rows(q, [inc.run_id]) == store.rows(q, [full.run_id])
+    assert {r["subject_id"]: r["score"] for r in store.rows(q, [inc.run_id])}[A] == 550
