@@ -292,9 +292,16 @@ def effective_grants(store: Store, run: dict[str, Any]) -> dict[str, int]:
         ).fetchall()
     }
     out: dict[str, int] = {}
-    for r in store.rows(
-        "SELECT * FROM run_results WHERE run_id = ? AND list_has_any(lists, ?)", [run["run_id"], sorted(black)]
-    ):
+    # Only subjects on a blacklist of the run without an effective listing on it (few: those in a notice period).
+    differing = " UNION ".join(
+        "SELECT subject_id FROM run_results r WHERE r.run_id = $run AND list_contains(r.lists, "
+        f"$l{i}) AND NOT EXISTS (SELECT 1 FROM listings x WHERE x.policy_id = $p AND x.subject_id = r.subject_id "
+        f"AND x.list_id = $l{i} AND x.status = 'effective')"
+        for i in range(len(black))
+    )
+    params: dict[str, Any] = {"run": run["run_id"], "p": run["policy_id"]}
+    params.update({f"l{i}": lst for i, lst in enumerate(sorted(black))})
+    for r in store.rows(f"SELECT * FROM run_results WHERE run_id = $run AND subject_id IN ({differing})", params):
         lists = [x for x in r["lists"] if x not in black or (r["subject_id"], x) in effective]
         if lists != list(r["lists"]):
             out[r["subject_id"]] = grants_with(loaded, facts_of(loaded, {**r, "lists": lists}, run["as_of"]))
