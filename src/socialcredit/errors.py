@@ -9,7 +9,10 @@
     ├── IngestError                   a batch cannot be read at all (rows with errors are rejected, not raised)
     ├── NotFoundError                 a subject, run, policy or service does not exist
     ├── UnsupportedError              an engine cannot run a construct (names rule and engine)
-    └── DecisionError                 a decision request is invalid (e.g. no purpose)
+    ├── DecisionError                 a decision request is invalid (e.g. no purpose)
+    └── RegionError                   a region's set-up or an identity link is invalid (regions/)
+        └── BundleError               an exchange bundle is refused: malformed, untrusted, wrongly signed,
+                                      tampered or replayed
 
 Messages are written for the person at the terminal: what was wrong, where, and what to do.
 """
@@ -17,6 +20,7 @@ Messages are written for the person at the terminal: what was wrong, where, and 
 from __future__ import annotations
 
 __all__ = [
+    "BundleError",
     "CatalogError",
     "DecisionError",
     "ExpressionError",
@@ -24,6 +28,7 @@ __all__ = [
     "IngestError",
     "NotFoundError",
     "PolicyError",
+    "RegionError",
     "SocialCreditError",
     "StoreError",
     "UnsupportedError",
@@ -84,3 +89,11 @@ class UnsupportedError(SocialCreditError):
 
 class DecisionError(SocialCreditError):
     """A decision request is invalid."""
+
+
+class RegionError(SocialCreditError):
+    """A region is not set up, or an identity link cannot be changed as asked."""
+
+
+class BundleError(RegionError):
+    """An exchange bundle is refused; the message says why (and nothing of it was imported)."""

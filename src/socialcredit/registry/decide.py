@@ -9,6 +9,7 @@ from typing import Any
 
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
+from socialcredit.regions.alerts import on_decision, origin_note
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.policies import get_policy
 from socialcredit.store import Store
@@ -154,14 +155,17 @@ def explain(
             part.operand.name for part in failed if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name)
         }
         for row in store.rows(
-            "SELECT list_id, criterion_id FROM run_list_entries WHERE run_id = ? AND subject_id = ? ORDER BY 1, 2",
+            "SELECT e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
+            "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? AND e.subject_id = ? "
+            "ORDER BY 1, 2",
             [run_id, subject_id],
         ):
             if row["list_id"] in blocking_lists:
                 c = p.criterion(row["list_id"], row["criterion_id"])
-                reasons.append(
-                    Reason(c.reason.code, c.reason.text(lang), None, c.advice.get(lang) if c.advice else None, "list")
-                )
+                text = c.reason.text(lang)
+                if row["origin_region"]:  # a record another region shared: say where it was recorded
+                    text += origin_note(store, row["record_type"], row["origin_region"], lang)
+                reasons.append(Reason(c.reason.code, text, None, c.advice.get(lang) if c.advice else None, "list"))
         for part in failed:
             reasons.extend(_explain_part(part, facts, loaded, lang))
     for row in store.rows(
@@ -251,5 +255,6 @@ def decide(
                 "inquiry_id": inquiry_id,
             },
         )
+        on_decision(store, subject_id, service, requester)
     decision.inquiry_id = inquiry_id
     return decision

@@ -10,6 +10,7 @@ from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
+from socialcredit.regions.alerts import origin_label
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.decide import explain
 from socialcredit.registry.policies import get_policy
@@ -152,6 +153,7 @@ def subject_report(
                 "record_type": r["record_type"],
                 "event_date": r["event_date"].isoformat(),
                 "fields": record_fields(r),
+                "origin": origin_label(store, r.get("origin_region")),
                 "status": status,
                 "contribution": {
                     pid: [{"rule_id": x["rule_id"], "points": round(x["points"], 2)} for x in hits]
