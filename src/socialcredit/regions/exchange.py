@@ -269,11 +269,13 @@ def _check_replay(store: Store, bundle: Bundle) -> None:
             f"replayed: bundle {bundle.label} from {bundle.publisher_name} was already imported on "
             f"{done[0]:%Y-%m-%d %H:%M}; a bundle is imported once"
         )
-    last = store.one("SELECT max(sequence) FROM region_imports WHERE publisher = ?", [bundle.publisher])
-    if last is not None and bundle.sequence < int(last):
+    last = int(
+        store.one("SELECT coalesce(max(sequence), 0) FROM region_imports WHERE publisher = ?", [bundle.publisher])
+    )
+    if bundle.sequence > last + 1:
+        # Each bundle carries the records since the one before: none may be skipped.
         raise BundleError(
-            f"replayed: bundle {bundle.label} is older than the last bundle imported from {bundle.publisher_name} "
-            f"(#{last})"
+            f"out of order: bundle {bundle.label} cannot be imported before #{last + 1} from {bundle.publisher_name}"
         )
 
 
