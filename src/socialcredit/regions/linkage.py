@@ -176,7 +176,7 @@ def link_identities(incoming: pa.Table, subjects: pa.Table, options: LinkOptions
     db = DuckDBAPI(con)
     left = db.register("sc_link_incoming", dataset_display_name="incoming")
     right = db.register("sc_link_subjects", dataset_display_name="subjects")
-    linker = Linker([left, right], _settings(), log_level=logging.WARNING)
+    linker = Linker([left, right], _settings(), log_level=logging.ERROR)
     t = time.perf_counter()
     # The prior: pairs that agree on the number and birth date, or on name, birth date and sex, are taken as
     # matches, and scaled up by the share of true matches those rules find (PRIOR_RULES_RECALL).
