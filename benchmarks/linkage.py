@@ -48,7 +48,9 @@ def _link(folder: str, queue: Any) -> None:
     started = time.perf_counter()
     result = link_identities(incoming, residents, LinkOptions(memory_limit="6GB"))
     seconds = time.perf_counter() - started
-    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_gib = usage.ru_maxrss / 1024**2
+    cpu_seconds = usage.ru_utime + usage.ru_stime  # every thread of the process (DuckDB works on both cores)
     links = result.table  # noqa: F841 - read by the SQL below
     truth = pq.read_table(data / "truth.parquet")  # noqa: F841
     con = duckdb.connect()
@@ -71,6 +73,7 @@ def _link(folder: str, queue: Any) -> None:
     queue.put(
         {
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "stages": result.seconds,
             "peak_gib": peak_gib,
             "pairs_scored": result.pairs_scored,
@@ -93,6 +96,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", type=Path, default=Path("/tmp/socialcredit-linkage"))
+    parser.add_argument("--note", action="append", default=[], help="A note on the run (e.g. a busy machine).")
     args = parser.parse_args()
     folder = args.data / f"{args.residents}-{args.incoming}-{args.seed}"
     ctx = mp.get_context("spawn")
@@ -133,7 +137,8 @@ def main() -> None:
             "precision": median["precision"] >= TARGETS["precision"],
             "recall": median["recall"] >= TARGETS["recall"],
         },
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_average": os.getloadavg()},
+        "notes": args.note,
         "at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
     }
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else []

@@ -9,7 +9,8 @@ blocking rules, the comparisons and the thresholds.
 Each incoming identity gets its best candidate and a decision:
 
 * ``link``: match probability >= ``threshold``, evidence beyond the name (identity number within one edit, the
-  same birth date or the same phone), and no second candidate in the grey zone;
+  same birth date or the same phone), and no second candidate in the grey zone unless the best is at least
+  ``rival_lead_bits`` ahead of it;
 * ``review``: the best candidate is in the grey zone (>= ``review_floor``), or links on the name alone, or has
   a close rival; an operator accepts or rejects it;
 * ``none``: no candidate reaches the grey zone.
@@ -38,6 +39,9 @@ COLUMNS = ("key", "subject_id", "name", "sex", "birth_date", "phone", "address")
 class LinkOptions:
     threshold: float = 0.99
     review_floor: float = 0.5
+    # A rival candidate in the grey zone sends the link to review unless the best is this many bits (log2 of the
+    # likelihood ratio) ahead: 10 bits is a thousand times likelier.
+    rival_lead_bits: float = 10.0
     u_max_pairs: float = 2e6
     em_max_pairs: float = 1e6
     seed: int = 1
@@ -209,7 +213,7 @@ def link_identities(incoming: pa.Table, subjects: pa.Table, options: LinkOptions
         WITH p AS (
             SELECT CASE WHEN source_dataset_l = 'incoming' THEN unique_id_l ELSE unique_id_r END AS key,
                    CASE WHEN source_dataset_l = 'incoming' THEN unique_id_r ELSE unique_id_l END AS subject_key,
-                   match_probability AS probability,
+                   match_probability AS probability, match_weight AS weight,
                    gamma_id17 >= 1 OR gamma_dob = 2 OR gamma_phone = 1 AS beyond_name,
                    concat_ws(' ', CASE gamma_id17 WHEN 2 THEN 'id=' WHEN 1 THEN 'id~' END,
                              CASE gamma_name WHEN 3 THEN 'name=' WHEN 2 THEN 'pinyin=' WHEN 1 THEN 'pinyin~' END,
@@ -221,16 +225,18 @@ def link_identities(incoming: pa.Table, subjects: pa.Table, options: LinkOptions
                    row_number() OVER (PARTITION BY key ORDER BY match_probability DESC, subject_key) AS pos
             FROM {table}
         ), best AS (
-            SELECT b.key, b.subject_key, b.probability, b.beyond_name, b.evidence, r.probability AS rival
+            SELECT b.key, b.subject_key, b.probability, b.beyond_name, b.evidence, r.probability AS rival,
+                   b.weight - r.weight AS lead_bits
             FROM p b LEFT JOIN p r ON r.key = b.key AND r.pos = 2 WHERE b.pos = 1
         )
         SELECT key, subject_key AS subject_id, probability, rival AS rival_probability,
-               CASE WHEN probability >= $t AND beyond_name AND coalesce(rival, 0) < $g THEN 'link'
+               CASE WHEN probability >= $t AND beyond_name AND (coalesce(rival, 0) < $g OR lead_bits >= $margin)
+                    THEN 'link'
                     WHEN probability >= $g THEN 'review' ELSE 'none' END AS decision,
                evidence
         FROM best ORDER BY key
         """,
-        {"t": options.threshold, "g": options.review_floor},
+        {"t": options.threshold, "g": options.review_floor, "margin": options.rival_lead_bits},
     ).to_arrow_table()
     seconds["decide"] = time.perf_counter() - t
     parameters = {
