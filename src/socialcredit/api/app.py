@@ -266,4 +266,7 @@ def create_app(db: Path | str, *, store: Store | None = None) -> FastAPI:
             problems = verify_audit(store)
         return {"ok": not problems, "problems": [{"seq": p.seq, "message": p.message} for p in problems]}
 
+    from socialcredit.web import web_router  # the pages: resident portal, operator dashboard, public look-up
+
+    app.include_router(web_router(service, caller))
     return app
