@@ -17,9 +17,11 @@ def spec() -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp) / "spec.duckdb", create=True, key="")
+        app = create_app(Path(tmp) / "spec.duckdb", store=store)
         try:
-            return json.dumps(create_app(Path(tmp) / "spec.duckdb", store=store).openapi(), indent=2) + "\n"
+            return json.dumps(app.openapi(), indent=2) + "\n"
         finally:
+            app.state.service.close()
             store.close()
 
 

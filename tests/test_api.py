@@ -2,93 +2,31 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from socialcredit.api.app import create_app
+from api_helpers import auth, execute, one, world
 from socialcredit.errors import SocialCreditError
-from socialcredit.example import AS_OF, write_example
-from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.parties import issue_key, revoke_key
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.score import score
-from socialcredit.store import Store, open_store
+from socialcredit.registry.parties import revoke_key
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("api")
-    files = write_example(folder / "example", residents=200)
-    store = open_store(folder / "store.duckdb", create=True, key="")
-    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
-    for source, path in files.sources.items():
-        ingest_file(store, path, source, today=AS_OF)
-    for pid in ("beijing", "sesame"):
-        score(store, resolve_policy(store, pid), AS_OF)
-    listed = store.one(
-        "SELECT subject_id FROM run_list_entries e JOIN score_runs r USING (run_id) "
-        "WHERE r.policy_id = 'beijing' AND e.list_id = 'blacklist' ORDER BY subject_id LIMIT 1"
-    )
-    other = store.one(
-        "SELECT subject_id FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'beijing' "
-        "AND r.kind = 'person' AND r.subject_id <> ? ORDER BY r.subject_id LIMIT 1",
-        [listed],
-    )
-    keys = {
-        "railway": issue_key(
-            store,
-            "relying_party",
-            "China Railway 12306",
-            services=["high_speed_rail"],
-            purposes=["ticket purchase"],
-            known_services={"high_speed_rail", "deposit_free_rental"},
-        ).token,
-        "resident": issue_key(store, "resident", "a resident", subject=listed).token,
-        "operator": issue_key(store, "operator", "registry operations").token,
-        "auditor": issue_key(store, "auditor", "the auditor").token,
-        "furnisher": issue_key(store, "furnisher", "the courts", source="courts").token,
-    }
-    app = create_app(folder / "store.duckdb", store=store)
-    # a real server on loopback, and a real HTTP client
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield {"store": store, "client": client, "keys": keys, "listed": listed, "other": other, "port": port}
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+__all__ = ["world"]  # the module-scoped fixture, shared with the other API test modules
 
 
 def test_a_refused_high_speed_rail_decision_carries_its_reasons(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     body = {"subject_id": world["listed"], "service": "high_speed_rail", "purpose": "ticket purchase"}
-    r = client.post("/v1/decisions", json=body, headers=_auth(world["keys"]["railway"]))
+    r = client.post("/v1/decisions", json=body, headers=auth(world["keys"]["railway"]))
     assert r.status_code == 200, r.text
     data = r.json()
     assert data["granted"] is False
     assert data["refusal"] == "People on the blacklist may not buy high-speed rail tickets."
     assert 1 <= len(data["reasons"]) <= 4
     assert "score" not in data  # a relying party sees the decision, tier and reasons, never more
-    store: Store = world["store"]
-    logged = store.one(
+    world["service"].flush_inquiries()  # the journal is moved into the store by a background thread
+    logged = one(
+        world,
         "SELECT count(*) FROM inquiries WHERE subject_id = ? AND service = 'high_speed_rail' "
         "AND requester LIKE 'key:%'",
         [world["listed"]],
@@ -98,10 +36,9 @@ def test_a_refused_high_speed_rail_decision_carries_its_reasons(world: dict[str,
 
 def test_batch_decisions_agree_with_single_ones(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
-    store: Store = world["store"]
-    ids = [r[0] for r in store.execute("SELECT DISTINCT subject_id FROM run_results ORDER BY 1 LIMIT 60").fetchall()]
+    ids = [r[0] for r in execute(world, "SELECT DISTINCT subject_id FROM run_results ORDER BY 1 LIMIT 60")]
     ids.append(world["listed"])
-    key = _auth(world["keys"]["railway"])
+    key = auth(world["keys"]["railway"])
     body = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_ids": ids}
     r = client.post("/v1/decisions/batch", json=body, headers=key)
     assert r.status_code == 200, r.text
@@ -117,9 +54,12 @@ def test_batch_decisions_agree_with_single_ones(world: dict[str, Any]) -> None:
     too_many = {**body, "subject_ids": ["x"] * 10_001}
     r = client.post("/v1/decisions/batch", json=too_many, headers=key)
     assert (r.status_code, r.json()["error"]["field"]) == (422, "subject_ids")
-    unknown = {**body, "subject_ids": ["110101199001011234"]}
+    unknown = {**body, "subject_ids": ["110101199001011234", world["listed"]]}
     r = client.post("/v1/decisions/batch", json=unknown, headers=key)
-    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+    assert r.status_code == 200
+    first, second = r.json()["decisions"]
+    assert first["granted"] is None and first["error"]["code"] == "unknown_subject"
+    assert second == {"subject_id": world["listed"], "granted": False, "tier": second["tier"]}
 
 
 # Every role against every other role's endpoints: each refused with 403 and the role named.
@@ -150,14 +90,13 @@ REFUSED = [(who, ep) for ep in sorted(ENDPOINTS) for who in sorted(ROLE_OF) if w
 def test_each_role_is_refused_every_endpoint_not_its_own(world: dict[str, Any], endpoint: str, who: str) -> None:
     method, path, body = ENDPOINTS[endpoint]
     path = path.format(listed=world["listed"])
-    store: Store = world["store"]
-    before = store.one("SELECT count(*) FROM audit_log WHERE action = 'access_refused'")
-    r = world["client"].request(method, path, headers=_auth(world["keys"][who]), **({"json": body} if body else {}))
+    before = one(world, "SELECT count(*) FROM audit_log WHERE action = 'access_refused'")
+    r = world["client"].request(method, path, headers=auth(world["keys"][who]), **({"json": body} if body else {}))
     assert r.status_code == 403, r.text
     error = r.json()["error"]
     assert error["code"] == "role_not_allowed"
     assert error["message"].startswith(f"a {ROLE_OF[who]} key may not call {method.upper()} {path} (allowed: ")
-    assert store.one("SELECT count(*) FROM audit_log WHERE action = 'access_refused'") == before + 1
+    assert one(world, "SELECT count(*) FROM audit_log WHERE action = 'access_refused'") == before + 1
 
 
 @pytest.mark.parametrize(
@@ -179,17 +118,17 @@ def test_requests_without_a_valid_key_get_401(
 
 def test_a_resident_sees_only_their_own_file(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
-    own = client.get(f"/v1/subjects/{world['listed']}/report", headers=_auth(world["keys"]["resident"]))
+    own = client.get(f"/v1/subjects/{world['listed']}/report", headers=auth(world["keys"]["resident"]))
     assert own.status_code == 200, own.text
     assert own.json()["subject"]["subject_id"] == world["listed"]
-    other = client.get(f"/v1/subjects/{world['other']}/report", headers=_auth(world["keys"]["resident"]))
+    other = client.get(f"/v1/subjects/{world['other']}/report", headers=auth(world["keys"]["resident"]))
     assert other.status_code == 403
     assert other.json()["error"] == {"code": "not_your_file", "message": "a resident key opens only its own file"}
 
 
 def test_a_relying_party_asks_only_its_services_and_purposes(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
-    key = _auth(world["keys"]["railway"])
+    key = auth(world["keys"]["railway"])
     wrong_service = {"subject_id": world["listed"], "service": "deposit_free_rental", "purpose": "ticket purchase"}
     r = client.post("/v1/decisions", json=wrong_service, headers=key)
     assert (r.status_code, r.json()["error"]["code"]) == (403, "service_not_registered")
@@ -201,7 +140,7 @@ def test_a_relying_party_asks_only_its_services_and_purposes(world: dict[str, An
 
 def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
-    key = _auth(world["keys"]["railway"])
+    key = auth(world["keys"]["railway"])
     r = client.post("/v1/decisions", json={"service": "high_speed_rail", "purpose": "ticket purchase"}, headers=key)
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "subject_id"
@@ -213,22 +152,31 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
     assert r.json()["error"]["code"] == "not_found"
 
 
-def test_a_revoked_key_is_refused(world: dict[str, Any]) -> None:
-    store: Store = world["store"]
-    issued = issue_key(store, "auditor", "a temporary auditor")
+def test_a_key_issued_and_revoked_over_http_takes_effect_at_once(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
-    assert client.get("/v1/audit/verify", headers=_auth(issued.token)).status_code == 200
-    revoke_key(store, issued.party.key_id)
-    r = client.get("/v1/audit/verify", headers=_auth(issued.token))
+    operator = auth(world["keys"]["operator"])
+    r = client.post("/v1/keys", json={"role": "auditor", "name": "a temporary auditor"}, headers=operator)
+    assert r.status_code == 201, r.text
+    issued = r.json()
+    assert client.get("/v1/audit/verify", headers=auth(issued["token"])).status_code == 200
+    listed = client.get("/v1/keys", headers=operator).json()["keys"]
+    assert issued["token"] not in str(listed) and issued["key_id"] in str(listed)
+    assert client.delete(f"/v1/keys/{issued['key_id']}", headers=operator).json() == {
+        "key_id": issued["key_id"],
+        "revoked": True,
+    }
+    r = client.get("/v1/audit/verify", headers=auth(issued["token"]))
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "key_revoked"
-    with pytest.raises(SocialCreditError, match=f"key {issued.party.key_id} was revoked already"):
-        revoke_key(store, issued.party.key_id)
+    r = client.delete(f"/v1/keys/{issued['key_id']}", headers=operator)
+    assert r.status_code == 400
+    assert r.json()["error"]["message"].startswith(f"key {issued['key_id']} was revoked already")
+    with world["service"].writer() as store, pytest.raises(SocialCreditError, match="was revoked already"):
+        revoke_key(store, issued["key_id"])
 
 
 def test_keys_are_stored_hashed(world: dict[str, Any]) -> None:
-    store: Store = world["store"]
-    secrets_stored = [r[0] for r in store.execute("SELECT key_hash FROM api_keys").fetchall()]
+    secrets_stored = [r[0] for r in execute(world, "SELECT key_hash FROM api_keys")]
     for token in world["keys"].values():
         secret = token.split("_", 2)[2]
         assert all(secret not in h for h in secrets_stored)
@@ -236,12 +184,13 @@ def test_keys_are_stored_hashed(world: dict[str, Any]) -> None:
 
 def test_the_audit_log_verifies_and_metrics_count_requests(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
-    r = client.get("/v1/audit/verify", headers=_auth(world["keys"]["auditor"]))
+    r = client.get("/v1/audit/verify", headers=auth(world["keys"]["auditor"]))
     assert r.json() == {"ok": True, "problems": []}
     text = client.get("/metrics").text
     assert 'socialcredit_requests_total{route="/v1/audit/verify",status="200"}' in text
     assert "# TYPE socialcredit_decisions_total counter" in text
-    assert client.get("/healthz").json() == {"status": "ok"}
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and len(health["runs"]) == 2
 
 
 def test_the_committed_openapi_spec_is_current() -> None:

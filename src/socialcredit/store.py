@@ -188,6 +188,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        8,
+        "idempotent batches",
+        # A batch sent over HTTP may carry the sender's Idempotency-Key; a replay returns the first answer.
+        """
+        ALTER TABLE batches ADD COLUMN idempotency_key VARCHAR;
+        ALTER TABLE batches ADD COLUMN response VARCHAR;
+        """,
+    ),
+    (
         30,
         "web sign-in links and sessions",
         # A one-time sign-in link (for a resident, or for the party of a key) and a web session are random secrets

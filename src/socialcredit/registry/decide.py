@@ -4,6 +4,7 @@ what would change the outcome. Every decision is logged as an inquiry the subjec
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -13,7 +14,15 @@ from socialcredit.registry.audit import append_audit
 from socialcredit.registry.policies import get_policy
 from socialcredit.store import Store
 
-__all__ = ["MAX_REASONS", "Decision", "Reason", "decide", "run_for_service", "subject_result"]
+__all__ = [
+    "MAX_REASONS",
+    "Decision",
+    "Reason",
+    "decide",
+    "explain_rows",
+    "run_for_service",
+    "subject_result",
+]
 
 MAX_REASONS = 4
 
@@ -142,6 +151,28 @@ def explain(
     as_of: dt.date | None = None,
 ) -> list[Reason]:
     """Ranked reasons: for a refusal, list criteria and unmet conditions first, then score reasons."""
+    entries = store.execute(
+        "SELECT list_id, criterion_id FROM run_list_entries WHERE run_id = ? AND subject_id = ? ORDER BY 1, 2",
+        [run_id, subject_id],
+    ).fetchall()
+    scored = store.execute(
+        "SELECT rule_id, points FROM run_reasons WHERE run_id = ? AND subject_id = ? ORDER BY position",
+        [run_id, subject_id],
+    ).fetchall()
+    return explain_rows(loaded, result, entries, scored, lang, service=service, as_of=as_of)
+
+
+def explain_rows(
+    loaded: LoadedPolicy,
+    result: dict[str, Any],
+    list_entries: Sequence[tuple[str, str]],
+    rule_reasons: Sequence[tuple[str, float]],
+    lang: str,
+    *,
+    service: str | None = None,
+    as_of: dt.date | None = None,
+) -> list[Reason]:
+    """The reasons from a subject's result, list entries (list, criterion) and ranked rule reasons (rule, points)."""
     p = loaded.policy
     reasons: list[Reason] = []
     if service is not None and as_of is not None:
@@ -153,33 +184,27 @@ def explain(
         blocking_lists = {
             part.operand.name for part in failed if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name)
         }
-        for row in store.rows(
-            "SELECT list_id, criterion_id FROM run_list_entries WHERE run_id = ? AND subject_id = ? ORDER BY 1, 2",
-            [run_id, subject_id],
-        ):
-            if row["list_id"] in blocking_lists:
-                c = p.criterion(row["list_id"], row["criterion_id"])
+        for list_id, criterion_id in sorted(list_entries):
+            if list_id in blocking_lists:
+                c = p.criterion(list_id, criterion_id)
                 reasons.append(
                     Reason(c.reason.code, c.reason.text(lang), None, c.advice.get(lang) if c.advice else None, "list")
                 )
         for part in failed:
             reasons.extend(_explain_part(part, facts, loaded, lang))
-    for row in store.rows(
-        "SELECT rule_id, points FROM run_reasons WHERE run_id = ? AND subject_id = ? ORDER BY position",
-        [run_id, subject_id],
-    ):
+    for rule_id, points in rule_reasons:
         try:
-            rule = p.rule(row["rule_id"])
+            rule = p.rule(rule_id)
         except KeyError:  # pragma: no cover - runs keep their policy version
             continue
         # A refusal is explained by what lowered the score; a grant by everything that counted.
-        if service is not None and reasons and row["points"] > 0:
+        if service is not None and reasons and points > 0:
             continue
         reasons.append(
             Reason(
                 rule.reason.code,
                 rule.reason.text(lang),
-                round(float(row["points"]), 2),
+                round(float(points), 2),
                 rule.advice.get(lang) if rule.advice else None,
                 "score",
             )

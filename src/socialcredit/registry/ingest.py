@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from socialcredit.registry.audit import append_audit
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store
 
-__all__ = ["BASE_COLUMNS", "IngestReport", "RowError", "ingest_file"]
+__all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "latest_record"]
 
 BASE_COLUMNS = ("record_id", "subject_id", "record_type", "event_date")
 FLAG_COLUMNS = ("correction", "withdrawn")
@@ -79,6 +80,36 @@ class IngestReport:
             "reject_file": self.reject_file,
             "errors": [{"row": e.row, "field": e.field, "message": e.message} for e in self.errors],
         }
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch is taken: files keep their good rows; a batch over HTTP is all or nothing."""
+
+    all_or_nothing: bool = False
+    write_rejects: bool = True
+    name: str | None = None  # what the batch is called in the batch table and the audit log
+    idempotency_key: str | None = None
+
+
+def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path: Path, source_id: str) -> None:
+    """The batch's own row, in the transaction that commits it (with the answer a replay will get)."""
+    store.execute(
+        "INSERT INTO batches (batch_id, source_id, file_name, file_sha256, received_at, n_rows, n_accepted, "
+        "n_unchanged, n_rejected, idempotency_key, response) VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
+        [
+            report.batch_id,
+            source_id,
+            batch.name or path.name,
+            _sha256(path),
+            report.rows,
+            report.accepted,
+            report.unchanged,
+            report.rejected,
+            batch.idempotency_key,
+            json.dumps(report.as_dict(), ensure_ascii=False) if batch.idempotency_key else None,
+        ],
+    )
 
 
 def _stage(store: Store, path: Path) -> list[str]:
@@ -357,8 +388,14 @@ def ingest_file(
     today: dt.date | None = None,
     progress: Progress | None = None,
     catalog: Catalog | None = None,
+    batch: BatchOptions | None = None,
 ) -> IngestReport:
-    """Validate and commit one batch; rows with errors are rejected and written to the reject file."""
+    """Validate and commit one batch; rows with errors are rejected and written to the reject file.
+
+    ``batch`` changes that for a batch sent over HTTP: all or nothing, no reject file, the sender's name and
+    idempotency key recorded with the batch.
+    """
+    batch = batch or BatchOptions()
     catalog = catalog or load_catalog()
     path = Path(path)
     today = today or dt.date.today()
@@ -372,7 +409,7 @@ def ingest_file(
     n_rows = int(store.one("SELECT count(*) FROM staging"))
     is_subjects = "record_type" not in cols and "subject" in catalog.sources[source_id].record_types
     if is_subjects:
-        return _ingest_subjects(store, path, source_id, cols, n_rows, reject_path, actor, today, catalog, step)
+        return _ingest_subjects(store, path, source_id, cols, n_rows, reject_path, actor, today, catalog, step, batch)
     missing = [c for c in BASE_COLUMNS if c not in cols]
     if missing:
         raise IngestError(
@@ -383,7 +420,9 @@ def ingest_file(
     _prepare_records(store, catalog, source_id, cols)
     errors = _collect_errors(store)
     step("committing", 2, 3)
-    report = IngestReport(str(path), source_id, None, n_rows, 0, 0, errors)
+    report = IngestReport(batch.name or str(path), source_id, None, n_rows, 0, 0, errors)
+    if errors and batch.all_or_nothing:
+        return report
     with store.transaction():
         new = (
             # Unchanged: the latest version has this content and this withdrawn state already (so re-sending a
@@ -408,10 +447,8 @@ def ingest_file(
             {new}""",
             [first, source_id, batch_id],
         )
-        store.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
-            [batch_id, source_id, path.name, _sha256(path), n_rows, report.accepted, report.unchanged, report.rejected],
-        )
+        report.batch_id = batch_id
+        _record_batch(store, batch, report, path, source_id)
         append_audit(
             store,
             actor,
@@ -420,14 +457,13 @@ def ingest_file(
             {
                 "batch_id": batch_id,
                 "source": source_id,
-                "file": path.name,
+                "file": batch.name or path.name,
                 "accepted": report.accepted,
                 "unchanged": report.unchanged,
                 "rejected": report.rejected,
             },
         )
-    report.batch_id = batch_id
-    if errors:
+    if errors and batch.write_rejects:
         rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
         _write_rejects(store, rp, errors, cols)
         report.reject_file = str(rp)
@@ -463,6 +499,7 @@ def _ingest_subjects(
     today: dt.date,
     catalog: Catalog,
     step: Progress,
+    batch: BatchOptions,
 ) -> IngestReport:
     """Register or update subjects.
 
@@ -600,7 +637,12 @@ def _ingest_subjects(
     n_new = int(store.one("SELECT count(*) FROM subject_candidates WHERE NOT unchanged"))
     n_fresh = int(store.one("SELECT count(*) FROM subject_candidates WHERE known_key IS NULL"))
     step("committing", 2, 3)
-    report = IngestReport(str(path), source_id, None, n_rows, n_new, n_valid - n_new, errors, kind="subjects")
+    report = IngestReport(
+        batch.name or str(path), source_id, None, n_rows, n_new, n_valid - n_new, errors, kind="subjects"
+    )
+    if errors and batch.all_or_nothing:
+        report.accepted = report.unchanged = 0
+        return report
     with store.transaction():
         batch_id = store.take_ids("batch", 1)
         if n_new:
@@ -628,10 +670,8 @@ def _ingest_subjects(
             store.execute(
                 "INSERT INTO subject_keys SELECT subject_key, number FROM new_subjects WHERE known_key IS NULL"
             )
-        store.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?)",
-            [batch_id, source_id, path.name, _sha256(path), n_rows, n_new, n_valid - n_new, report.rejected],
-        )
+        report.batch_id = batch_id
+        _record_batch(store, batch, report, path, source_id)
         append_audit(
             store,
             actor,
@@ -639,16 +679,37 @@ def _ingest_subjects(
             None,
             {
                 "batch_id": batch_id,
-                "file": path.name,
+                "file": batch.name or path.name,
                 "accepted": n_new,
                 "unchanged": n_valid - n_new,
                 "rejected": report.rejected,
             },
         )
-    report.batch_id = batch_id
-    if errors:
+    if errors and batch.write_rejects:
         rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
         _write_rejects(store, rp, errors, cols)
         report.reject_file = str(rp)
     step("done", 3, 3)
     return report
+
+
+def latest_record(store: Store, source_id: str, record_id: str, catalog: Catalog | None = None) -> dict[str, Any]:
+    """The latest version of one record of a source, as a row a batch would carry (fields by name)."""
+    catalog = catalog or load_catalog()
+    fields = ", ".join(ident(f) for f in catalog.field_columns())
+    rows = store.rows(
+        f"SELECT record_id, subject_id, record_type, CAST(event_date AS VARCHAR) AS event_date, withdrawn, {fields} "
+        "FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
+        [source_id, record_id],
+    )
+    if not rows:
+        from socialcredit.errors import NotFoundError
+
+        raise NotFoundError(f"no record {record_id!r} from source {source_id}")
+    row = rows[0]
+    own = set(catalog.record_types[row["record_type"]].fields) if row["record_type"] in catalog.record_types else set()
+    return {
+        k: (str(v).lower() if isinstance(v, bool) else str(v))
+        for k, v in row.items()
+        if k in (*BASE_COLUMNS, "withdrawn") or (k in own and v is not None)
+    }

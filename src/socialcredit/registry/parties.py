@@ -25,7 +25,17 @@ from socialcredit.identifiers import validate_subject_id
 from socialcredit.registry.audit import append_audit
 from socialcredit.store import Store
 
-__all__ = ["ROLES", "AuthError", "IssuedKey", "Party", "authenticate", "issue_key", "list_keys", "revoke_key"]
+__all__ = [
+    "ROLES",
+    "AuthError",
+    "IssuedKey",
+    "KeyRing",
+    "Party",
+    "authenticate",
+    "issue_key",
+    "list_keys",
+    "revoke_key",
+]
 
 ROLES = ("furnisher", "relying_party", "resident", "operator", "auditor")
 _TOKEN = re.compile(r"sc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -142,21 +152,47 @@ def list_keys(store: Store) -> list[dict[str, Any]]:
     )
 
 
+_KEY_COLUMNS = "role, name, source_id, services, purposes, subject_id, key_hash, revoked_at"
+
+
 def authenticate(store: Store, token: str | None) -> Party:
     """The party of a bearer token; :class:`AuthError` if it is missing, malformed, unknown or revoked."""
+    key_id, secret = _parse_token(token)
+    row = store.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", [key_id]).fetchone()
+    return _check(key_id, secret, row)
+
+
+def _parse_token(token: str | None) -> tuple[str, str]:
     if not token:
         raise AuthError("key_missing", "no API key: send it as 'Authorization: Bearer <key>'")
     match = _TOKEN.fullmatch(token.strip())
     if match is None:
         raise AuthError("key_malformed", "the API key is not of the form sc_<12 hex>_<secret>")
     key_id, secret = match.groups()
-    row = store.execute(
-        "SELECT role, name, source_id, services, purposes, subject_id, key_hash, revoked_at FROM api_keys "
-        "WHERE key_id = ?",
-        [key_id],
-    ).fetchone()
+    return key_id, secret
+
+
+def _check(key_id: str, secret: str, row: Any) -> Party:
     if row is None or not hmac.compare_digest(str(row[6]), _hash(secret)):
         raise AuthError("key_unknown", "the API key is not known")
     if row[7] is not None:
         raise AuthError("key_revoked", f"the API key {key_id} was revoked at {row[7]:%Y-%m-%d %H:%M:%S}")
     return Party(key_id, row[0], row[1], row[2], tuple(row[3] or ()), tuple(row[4] or ()), row[5])
+
+
+class KeyRing:
+    """Every key of the store, in memory, for a service that authenticates thousands of requests a second.
+
+    The service is the store's only writer, so it reloads the ring after it issues or revokes a key.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.reload(store)
+
+    def reload(self, store: Store) -> None:
+        rows = store.execute(f"SELECT key_id, {_KEY_COLUMNS} FROM api_keys").fetchall()
+        self._rows = {r[0]: r[1:] for r in rows}
+
+    def authenticate(self, token: str | None) -> Party:
+        key_id, secret = _parse_token(token)
+        return _check(key_id, secret, self._rows.get(key_id))

@@ -12,7 +12,7 @@ QuickDecision(granted=True, score=1002, tier='A', run_id=3)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +21,16 @@ import pyarrow as pa
 
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.audit import append_audit
-from socialcredit.registry.decide import run_for_service
+from socialcredit.registry.decide import Decision, explain_rows, run_for_service
 from socialcredit.registry.policies import get_policy
 from socialcredit.registry.score import latest_run
 from socialcredit.store import Store
 
-__all__ = ["QuickDecision", "Snapshot"]
+__all__ = ["InquirySink", "QuickDecision", "Snapshot"]
+
+# Where a snapshot's inquiries go: (run_id, subjects, service, purpose, requester, outcomes). The default keeps them
+# in memory until ``flush``; the service passes a durable journal instead (registry/inquiry_log.py).
+InquirySink = Callable[[int, list[str], str, str, str, list[str]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +57,16 @@ class _Pending:
 class Snapshot:
     """The results of one finished score run, in memory, for decisions."""
 
-    def __init__(self, store: Store, run: dict[str, Any]) -> None:
+    def __init__(
+        self, store: Store, run: dict[str, Any], *, explain: bool = False, sink: InquirySink | None = None
+    ) -> None:
         self.run_id = int(run["run_id"])
-        self.policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
+        self.as_of: dt.date = run["as_of"]
+        self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
+        self.policy = self.loaded.policy
+        columns = "*" if explain else "subject_id, score, tier_rank, grants"
         table = store.execute(
-            "SELECT subject_id, score, tier_rank, grants FROM run_results WHERE run_id = ? ORDER BY subject_id",
-            [self.run_id],
+            f"SELECT {columns} FROM run_results WHERE run_id = ? ORDER BY subject_id", [self.run_id]
         ).to_arrow_table()
         self.subject_ids: list[str] = table.column("subject_id").to_pylist()
         self.index: dict[str, int] = {sid: i for i, sid in enumerate(self.subject_ids)}
@@ -69,11 +77,87 @@ class Snapshot:
         self.tier_ranks = table.column("tier_rank").to_numpy()
         self.bits = {s.id: i for i, s in enumerate(self.policy.services)}
         self.pending = _Pending()
+        self.sink: InquirySink = sink or self._buffer
+        self.results: pa.Table | None = None
+        if explain:
+            self._load_explanations(store, table)
+
+    def _load_explanations(self, store: Store, table: pa.Table) -> None:
+        """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
+        self.results = table
+        ranked = store.execute(
+            """WITH idx AS (SELECT subject_id, row_number() OVER (ORDER BY subject_id) - 1 AS i
+                            FROM run_results WHERE run_id = $run)
+               SELECT i, rule_id, points FROM run_reasons JOIN idx USING (subject_id)
+               WHERE run_id = $run ORDER BY i, position""",
+            {"run": self.run_id},
+        ).to_arrow_table()
+        rows = ranked.column("i").to_numpy()
+        self.reason_offsets = np.searchsorted(rows, np.arange(len(self.subject_ids) + 1))
+        self.reason_rules = np.array(ranked.column("rule_id").to_pylist(), dtype=object)
+        self.reason_points = ranked.column("points").to_numpy()
+        self.entries: dict[str, list[tuple[str, str]]] = {}
+        for sid, list_id, criterion in store.execute(
+            "SELECT subject_id, list_id, criterion_id FROM run_list_entries WHERE run_id = ? ORDER BY 1, 2, 3",
+            [self.run_id],
+        ).fetchall():
+            self.entries.setdefault(sid, []).append((list_id, criterion))
 
     @classmethod
-    def load(cls, store: Store, policy_id: str | None = None, service: str | None = None) -> Snapshot:
-        """The latest finished run of ``policy_id`` (or of the newest policy offering ``service``)."""
-        return cls(store, run_for_service(store, service or "", policy_id) if service else latest_run(store, policy_id))
+    def load(
+        cls,
+        store: Store,
+        policy_id: str | None = None,
+        service: str | None = None,
+        *,
+        explain: bool = False,
+        sink: InquirySink | None = None,
+    ) -> Snapshot:
+        """The latest finished run of ``policy_id`` (or of the newest policy offering ``service``).
+
+        With ``explain``, it also holds what a full decision needs (reasons, list entries): see ``decision``.
+        """
+        run = run_for_service(store, service or "", policy_id) if service else latest_run(store, policy_id)
+        return cls(store, run, explain=explain, sink=sink)
+
+    def decision(self, subject_id: str, service: str, purpose: str, *, requester: str, lang: str = "en") -> Decision:
+        """A full decision with its ranked reasons, from memory (the snapshot must be loaded with ``explain``)."""
+        if self.results is None:
+            raise RuntimeError("this snapshot was loaded without explanations")
+        if not purpose or not purpose.strip():
+            raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+        i = self.index.get(subject_id)
+        if i is None:
+            raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
+        bit = self._bit(service)
+        granted = bool(self.grants[i] >> bit & 1)
+        result = self.results.slice(i, 1).to_pylist()[0]
+        lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
+        rule_reasons = list(zip(self.reason_rules[lo:hi].tolist(), self.reason_points[lo:hi].tolist(), strict=True))
+        reasons = explain_rows(
+            self.loaded,
+            result,
+            self.entries.get(subject_id, []),
+            rule_reasons,
+            lang,
+            service=None if granted else service,
+            as_of=self.as_of,
+        )
+        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
+        return Decision(
+            subject_id=subject_id,
+            service=service,
+            purpose=purpose.strip(),
+            granted=granted,
+            policy_id=self.policy.id,
+            policy_version=self.policy.version,
+            run_id=self.run_id,
+            score=int(result["score"]),
+            tier=str(result["tier"]),
+            lists=list(result["lists"]),
+            reasons=reasons,
+            refusal=None if granted else self.policy.service(service).refusal.get(lang),
+        )
 
     def _bit(self, service: str) -> int:
         try:
@@ -89,7 +173,7 @@ class Snapshot:
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         granted = bool(self.grants[i] >> self._bit(service) & 1)
-        self._log([subject_id], service, purpose, requester, ["granted" if granted else "refused"])
+        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
         return QuickDecision(granted, int(self.scores[i]), str(self.tier_names[self.tier_ranks[i] - 1]), self.run_id)
 
     def decide_many(
@@ -104,10 +188,13 @@ class Snapshot:
         except KeyError as exc:
             raise NotFoundError(f"subject {exc.args[0]} was not scored in run {self.run_id}") from None
         granted: np.ndarray[Any, np.dtype[np.bool_]] = (self.grants[rows] >> bit & 1).astype(bool)
-        self._log(list(subject_ids), service, purpose, requester, np.where(granted, "granted", "refused").tolist())
+        outcomes = np.where(granted, "granted", "refused").tolist()
+        self.sink(self.run_id, list(subject_ids), service, purpose.strip(), requester, outcomes)
         return granted
 
-    def _log(self, subjects: list[str], service: str, purpose: str, requester: str, outcomes: list[str]) -> None:
+    def _buffer(
+        self, _run_id: int, subjects: list[str], service: str, purpose: str, requester: str, outcomes: list[str]
+    ) -> None:
         p, n, now = self.pending, len(subjects), dt.datetime.now(dt.UTC).replace(tzinfo=None)
         p.asked_at.extend([now] * n)
         p.requester.extend([requester] * n)

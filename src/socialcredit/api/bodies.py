@@ -1,0 +1,135 @@
+"""Batch bodies sent over HTTP: JSON, NDJSON, CSV or Parquet, read with a size limit into a file to ingest.
+
+Every problem is an :class:`ApiError` that says what is wrong and where: the body too large (413), a media type we
+do not take (415), bytes that are not UTF-8 (with the offset), JSON that does not parse (with line and column), a
+JSON body that is not a list of objects (with the index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+
+from socialcredit.api.service import ApiError
+
+__all__ = ["FORMATS", "MAX_BODY_BYTES", "Body", "read_body", "write_rows"]
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+# media type -> the file suffix the ingest reads it as
+FORMATS = {
+    "application/json": ".json",
+    "application/x-ndjson": ".ndjson",
+    "application/ndjson": ".ndjson",
+    "application/jsonl": ".ndjson",
+    "text/csv": ".csv",
+    "application/vnd.apache.parquet": ".parquet",
+    "application/x-parquet": ".parquet",
+}
+
+
+@dataclass(frozen=True)
+class Body:
+    path: Path
+    sha256: str
+    n_bytes: int
+    media_type: str
+
+
+async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES) -> Body:
+    """Read the request body (at most ``limit`` bytes) into a file under ``folder`` that ``ingest_file`` reads."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    suffix = FORMATS.get(media)
+    if suffix is None:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {media or '(none)'!r} is not a batch format; send one of: {', '.join(sorted(FORMATS))}",
+            "content-type",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "body_too_large", f"the body is {int(declared)} bytes; the limit is {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "body_too_large", f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if not data:
+        raise ApiError(400, "empty_body", "the body is empty: send the batch's records")
+    if suffix != ".parquet":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApiError(
+                400,
+                "body_not_utf8",
+                f"the body is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) cannot be decoded; "
+                "send text in UTF-8",
+            ) from None
+        if text.startswith("\ufeff"):
+            data = data[3:]
+    elif not data.startswith(b"PAR1"):
+        raise ApiError(400, "malformed_body", "the body is not a Parquet file (it does not start with PAR1)")
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data).hexdigest()
+    if suffix == ".json":
+        rows = _json_rows(data.decode("utf-8"))
+        path = write_rows(folder / f"{digest[:16]}-{id(request)}.ndjson", rows)
+    else:
+        path = folder / f"{digest[:16]}-{id(request)}{suffix}"
+        path.write_bytes(data)
+    return Body(path, digest, len(data), media)
+
+
+def _json_rows(text: str) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, "malformed_body", f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    if isinstance(doc, dict) and set(doc) == {"records"}:
+        doc = doc["records"]
+    if not isinstance(doc, list):
+        raise ApiError(400, "malformed_body", 'a JSON batch is a list of records, or {"records": [...]}')
+    if not doc:
+        raise ApiError(400, "empty_body", "the batch has no records")
+    for i, row in enumerate(doc):
+        if not isinstance(row, dict):
+            raise ApiError(400, "malformed_body", f"records[{i}] is not an object", f"records[{i}]")
+        for key, value in row.items():
+            if isinstance(value, dict | list):
+                raise ApiError(
+                    400,
+                    "malformed_body",
+                    f"records[{i}].{key}: a field is a string, number, boolean or null, not a {type(value).__name__}",
+                    f"records[{i}].{key}",
+                )
+    return doc
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Rows as NDJSON (values as text, as a CSV would carry them)."""
+
+    def text(v: Any) -> Any:
+        if v is None or isinstance(v, str):
+            return v
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(v)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps({k: text(v) for k, v in row.items()}, ensure_ascii=False))
+            f.write("\n")
+    return path

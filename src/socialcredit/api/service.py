@@ -1,0 +1,187 @@
+"""The running service's state: the store's single writer, keys and snapshots in memory, the inquiry journal.
+
+Decisions never wait for the writer: they are answered from immutable snapshots of the latest runs, keys are checked
+against a key ring in memory, and inquiries go to a journal that a background thread moves into the store whenever
+the writer is free. Ingest, score runs and policy publication take the writer; when a run finishes, the snapshots
+are replaced (never updated) and the next decision uses the new run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.inquiry_log import InquiryLog
+from socialcredit.registry.parties import KeyRing, Party
+from socialcredit.registry.snapshot import Snapshot
+from socialcredit.store import Store
+
+__all__ = ["ApiError", "Job", "Service"]
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A 4xx answer: HTTP status, machine-readable code, a message for people, and the field at fault."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+@dataclass
+class Job:
+    """A score run started over HTTP, followed with GET /v1/jobs/{job_id}."""
+
+    job_id: int
+    policy: str
+    as_of: dt.date
+    incremental: bool
+    requested_by: str
+    status: str = "queued"  # queued | running | finished | failed
+    stage: str | None = None
+    done: int = 0
+    total: int = 0
+    run_id: int | None = None
+    error: str | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in self.__dict__.items()}
+
+
+class Service:
+    """The state of a running service."""
+
+    def __init__(self, store: Store, *, flush_interval: float = 0.2) -> None:
+        self.store = store
+        self.lock = threading.RLock()
+        self.requests: Counter[tuple[str, int]] = Counter()
+        self.decisions: Counter[str] = Counter()
+        self.seconds: dict[str, float] = {}
+        self.journal = InquiryLog(store.path.with_name(store.path.name + ".inquiries"))
+        self.jobs: dict[int, Job] = {}
+        self._job_lock = threading.Lock()
+        self.snapshots: dict[str, Snapshot] = {}
+        with self.writer() as s:
+            self.journal.recover(s)
+            self.keys = KeyRing(s)
+            self.refresh_snapshots(s)
+        self._stop = threading.Event()
+        self.flush_interval = flush_interval
+        self._flusher = threading.Thread(target=self._flush_loop, name="inquiry-flusher", daemon=True)
+        self._flusher.start()
+
+    @contextmanager
+    def writer(self) -> Iterator[Store]:
+        with self.lock:
+            yield self.store
+
+    def refresh_snapshots(self, store: Store) -> None:
+        """Hold the latest finished run of each service in memory (call with the writer)."""
+        from socialcredit.registry.decide import run_for_service
+        from socialcredit.registry.policies import get_policy
+
+        runs = store.rows("SELECT * FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC")
+        services: set[str] = set()
+        for run in runs:
+            services |= {s.id for s in get_policy(store, run["policy_id"], run["policy_version"]).policy.services}
+        by_run: dict[int, Snapshot] = {s.run_id: s for s in self.snapshots.values()}
+        fresh: dict[str, Snapshot] = {}
+        for service_id in sorted(services):
+            run = run_for_service(store, service_id, None)
+            rid = int(run["run_id"])
+            if rid not in by_run:
+                by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
+            fresh[service_id] = by_run[rid]
+        self.snapshots = fresh  # one assignment: a request sees the old map or the new one
+
+    def snapshot(self, service_id: str) -> Snapshot:
+        snap = self.snapshots.get(service_id)
+        if snap is None:
+            if not self.snapshots:
+                raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
+            raise NotFoundError(f"no scored policy offers the service {service_id!r}")
+        return snap
+
+    def reload_keys(self, store: Store) -> None:
+        self.keys.reload(store)
+
+    def refuse(self, party: Party | None, status: int, code: str, message: str, path: str) -> ApiError:
+        """An access refusal, audited."""
+        with self.writer() as store, store.transaction():
+            append_audit(
+                store,
+                f"key:{party.key_id}" if party else "anonymous",
+                "access_refused",
+                None,
+                {"path": path, "code": code, "role": party.role if party else None},
+            )
+        return ApiError(status, code, message)
+
+    # --- the inquiry journal -------------------------------------------------------------------------------------
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self.flush_interval):
+            if self.journal.pending and self.lock.acquire(timeout=self.flush_interval):
+                try:
+                    self.journal.flush(self.store)
+                except Exception:  # pragma: no cover - kept in the journal; retried at the next tick
+                    log.exception("moving inquiries from the journal into the store failed; will retry")
+                finally:
+                    self.lock.release()
+
+    def flush_inquiries(self) -> int:
+        with self.writer() as store:
+            return self.journal.flush(store)
+
+    # --- score runs ----------------------------------------------------------------------------------------------
+
+    def start_job(self, policy: str, as_of: dt.date, incremental: bool, requested_by: str) -> Job:
+        with self._job_lock:
+            job = Job(len(self.jobs) + 1, policy, as_of, incremental, requested_by)
+            self.jobs[job.job_id] = job
+        threading.Thread(target=self._run_job, args=(job,), name=f"score-job-{job.job_id}", daemon=True).start()
+        return job
+
+    def _run_job(self, job: Job) -> None:
+        from socialcredit.registry.policies import resolve_policy
+        from socialcredit.registry.score import score
+
+        def progress(stage: str, done: int, total: int) -> None:
+            job.stage, job.done, job.total = stage, done, total
+
+        try:
+            with self.writer() as store:
+                job.status, job.started_at = "running", dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                loaded = resolve_policy(store, job.policy, actor=job.requested_by)
+                summary = score(
+                    store, loaded, job.as_of, incremental=job.incremental, actor=job.requested_by, progress=progress
+                )
+                job.run_id, job.summary = summary.run_id, summary.as_dict()
+                self.refresh_snapshots(store)
+            job.status = "finished"
+        except SocialCreditError as exc:
+            job.status, job.error = "failed", str(exc)
+        except Exception as exc:  # pragma: no cover - reported on the job, logged with its trace for the operator
+            job.status, job.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+            log.error("score job %s failed:\n%s", job.job_id, traceback.format_exc())
+        finally:
+            job.finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._flusher.join(timeout=5)
+        with self.writer() as store:
+            self.journal.close(store)

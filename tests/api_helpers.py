@@ -1,0 +1,98 @@
+"""A running service for the API tests: a small scored store, keys for every role, uvicorn on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from socialcredit.api.app import create_app
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.parties import issue_key
+from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.score import score
+from socialcredit.store import open_store
+
+__all__ = ["auth", "execute", "one", "world"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("api")
+    files = write_example(folder / "example", residents=200)
+    store = open_store(folder / "store.duckdb", create=True, key="")
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=AS_OF)
+    for pid in ("beijing", "sesame"):
+        score(store, resolve_policy(store, pid), AS_OF)
+    listed = store.one(
+        "SELECT subject_id FROM run_list_entries e JOIN score_runs r USING (run_id) "
+        "WHERE r.policy_id = 'beijing' AND e.list_id = 'blacklist' ORDER BY subject_id LIMIT 1"
+    )
+    other = store.one(
+        "SELECT subject_id FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'beijing' "
+        "AND r.kind = 'person' AND r.subject_id <> ? ORDER BY r.subject_id LIMIT 1",
+        [listed],
+    )
+    keys = {
+        "railway": issue_key(
+            store,
+            "relying_party",
+            "China Railway 12306",
+            services=["high_speed_rail"],
+            purposes=["ticket purchase"],
+            known_services={"high_speed_rail", "deposit_free_rental"},
+        ).token,
+        "resident": issue_key(store, "resident", "a resident", subject=listed).token,
+        "operator": issue_key(store, "operator", "registry operations").token,
+        "auditor": issue_key(store, "auditor", "the auditor").token,
+        "furnisher": issue_key(store, "furnisher", "the courts", source="courts").token,
+    }
+    app = create_app(folder / "store.duckdb", store=store, max_body=256 * 1024)
+    # a real server on loopback, and a real HTTP client
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield {
+            "store": store,
+            "service": app.state.service,
+            "client": client,
+            "keys": keys,
+            "listed": listed,
+            "other": other,
+            "port": port,
+            "folder": folder,
+        }
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+def one(world: dict[str, Any], sql: str, params: list[Any] | None = None) -> Any:
+    """Read the store as the service does: under its writer lock (its journal flusher shares the connection)."""
+    with world["service"].writer() as store:
+        return store.one(sql, params)
+
+
+def execute(world: dict[str, Any], sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with world["service"].writer() as store:
+        return store.execute(sql, params).fetchall()
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
