@@ -608,11 +608,14 @@ def demo(
     db: Annotated[Path, typer.Option("--db", help="Store to build.")] = Path("socialcredit-demo.duckdb"),
     residents: Annotated[int, typer.Option(help="Residents of the generated city.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated city.")] = 0,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after scoring; do not serve the pages.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the pages (on 127.0.0.1).")] = 8000,
 ) -> None:
-    """The main job: generate a district-sized Beijing, ingest it, score it under both policies, summarise."""
+    """The main job: generate a district-sized Beijing, ingest it, score it under both policies, summarise; then
+    serve the web pages on 127.0.0.1 with sign-in links for an operator and a resident, until Ctrl-C."""
     from socialcredit.demo import run_demo
 
-    run_demo(db, residents=residents, seed=seed, console=out)
+    run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
 
 
 def main() -> None:
