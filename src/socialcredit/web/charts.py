@@ -36,13 +36,13 @@ def _fmt(v: float) -> str:
 def histogram(bins: Sequence[tuple[int, int, int]], *, title: str, desc: str, x_label: str, width: int = 480) -> Markup:
     """Bars of counts over score bins ``(lo, hi, n)`` with the axis labelled every few bins."""
     height, left, bottom, top = 240, 52, 40, 12
-    inner_w, inner_h = width - left - 8, height - bottom - top
+    inner_w, inner_h = width - left - 24, height - bottom - top
     peak = max((n for _, _, n in bins), default=0) or 1
     step = inner_w / max(len(bins), 1)
     parts = [_open(width, height, title, desc, "histogram")]
     for frac in (0.0, 0.5, 1.0):
         y = top + inner_h * (1 - frac)
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<line class="grid" x1="{left}" x2="{left + inner_w}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
             f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {_FONT}>{_fmt(peak * frac)}</text>'
         )

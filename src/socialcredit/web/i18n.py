@@ -249,7 +249,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "By the district of each resident's address (not the region code in their identity number, which may be an "
         "older, since-renamed code).",
     ),
-    "districts_mean_caption": ("平均分", "Mean score"),
     "districts_black_caption": ("每万人中失信名单人数", "On the blacklist, per 10 000 residents"),
     "chart_districts_title": ("各区平均分", "Mean score by district"),
     "chart_districts_desc": (
