@@ -71,6 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {
             "store": store,
             "service": app.state.service,
+            "app": app,
             "client": client,
             "keys": keys,
             "listed": listed,

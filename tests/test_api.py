@@ -63,7 +63,7 @@ def test_batch_decisions_agree_with_single_ones(world: dict[str, Any]) -> None:
 
 
 # Every role against every other role's endpoints: each refused with 403 and the role named.
-ENDPOINTS = {
+ENDPOINTS: dict[str, tuple[str, str, Any]] = {
     "batch": ("post", "/v1/decisions/batch", {"subject_ids": ["x"], "service": "high_speed_rail", "purpose": "p"}),
     "decide": (
         "post",
@@ -72,8 +72,33 @@ ENDPOINTS = {
     ),
     "report": ("get", "/v1/subjects/{listed}/report", None),
     "audit": ("get", "/v1/audit/verify", None),
+    "audit_log": ("get", "/v1/audit", None),
+    "ingest": ("post", "/v1/records", [{"record_id": "R-1"}]),
+    "correct": ("put", "/v1/records/R-1", {"amount": 1}),
+    "withdraw": ("delete", "/v1/records/R-1", None),
+    "start_job": ("post", "/v1/jobs", {"policy": "beijing"}),
+    "follow_job": ("get", "/v1/jobs/1", None),
+    "runs": ("get", "/v1/runs", None),
+    "policies": ("get", "/v1/policies", None),
+    "publish": ("post", "/v1/policies", {"id": "x"}),
+    "lists": ("get", "/v1/lists/blacklist", None),
+    "keys": ("get", "/v1/keys", None),
+    "issue_key": ("post", "/v1/keys", {"role": "auditor", "name": "x"}),
+    "revoke_key": ("delete", "/v1/keys/0123456789ab", None),
 }
-ALLOWED = {"batch": {"railway"}, "decide": {"railway"}, "report": {"resident", "operator"}, "audit": {"auditor"}}
+OPERATOR = {"operator"}
+ALLOWED = {
+    "batch": {"railway"},
+    "decide": {"railway"},
+    "report": {"resident", "operator"},
+    "audit": {"auditor"},
+    "audit_log": {"auditor"},
+    "ingest": {"furnisher"},
+    "correct": {"furnisher"},
+    "withdraw": {"furnisher"},
+    **{ep: OPERATOR for ep in ("start_job", "follow_job", "runs", "policies", "publish", "lists", "keys")},
+    **{ep: OPERATOR for ep in ("issue_key", "revoke_key")},
+}
 ROLE_OF = {
     "railway": "relying_party",
     "resident": "resident",
@@ -203,3 +228,23 @@ def test_the_committed_openapi_spec_is_current() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert (root / "docs" / "openapi.json").read_text("utf-8") == module.spec(), "run scripts/openapi.py"
+
+
+def test_the_role_matrix_covers_every_endpoint(world: dict[str, Any]) -> None:
+    public = {("GET", "/v1/policies/{policy_id}/{version}")}
+    routes = {
+        (m, r.path)
+        for r in world["app"].routes
+        for m in getattr(r, "methods", set()) - {"HEAD"}
+        if r.path.startswith("/v1/")
+    }
+    covered = {(m.upper(), p) for m, p, _ in ENDPOINTS.values()}
+    normalise = {
+        "/v1/subjects/{listed}/report": "/v1/subjects/{subject_id}/report",
+        "/v1/records/R-1": "/v1/records/{record_id}",
+        "/v1/jobs/1": "/v1/jobs/{job_id}",
+        "/v1/lists/blacklist": "/v1/lists/{list_id}",
+        "/v1/keys/0123456789ab": "/v1/keys/{key_id}",
+    }
+    covered = {(m, normalise.get(p, p)) for m, p in covered}
+    assert routes - public - covered == set()

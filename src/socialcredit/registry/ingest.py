@@ -107,7 +107,9 @@ def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path:
             report.unchanged,
             report.rejected,
             batch.idempotency_key,
-            json.dumps(report.as_dict(), ensure_ascii=False) if batch.idempotency_key else None,
+            json.dumps({k: v for k, v in report.as_dict().items() if k != "reject_file"}, ensure_ascii=False)
+            if batch.idempotency_key
+            else None,
         ],
     )
 

@@ -1,0 +1,308 @@
+"""Furnishers over HTTP: batches in four formats, all or nothing, idempotent; bad bodies; correct and withdraw.
+Operators: score jobs, runs, policies, list pages."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from api_helpers import auth, execute, one, world
+from socialcredit.example import AS_OF
+
+__all__ = ["world"]
+
+JUDGMENT = {
+    "record_type": "court_judgment",
+    "event_date": "2026-06-01",
+    "case_type": "civil",
+    "amount": "12000",
+    "status": "unfulfilled",
+    "defaulter": "false",
+}
+
+
+def _batches(world: dict[str, Any]) -> int:
+    return int(one(world, "SELECT count(*) FROM batches"))
+
+
+def _records(world: dict[str, Any], prefix: str) -> list[tuple[Any, ...]]:
+    return execute(
+        world,
+        "SELECT record_id, version, withdrawn, is_correction, amount FROM records "
+        "WHERE source_id = 'courts' AND record_id LIKE ? ORDER BY record_id, version",
+        [prefix + "%"],
+    )
+
+
+def _post(world: dict[str, Any], content: bytes, media: str, **headers: str) -> httpx.Response:
+    client: httpx.Client = world["client"]
+    return client.post(
+        "/v1/records",
+        content=content,
+        headers={**auth(world["keys"]["furnisher"]), "content-type": media, **headers},
+    )
+
+
+def _rows(world: dict[str, Any], prefix: str, n: int) -> list[dict[str, str]]:
+    return [{"record_id": f"{prefix}-{i}", "subject_id": world["other"], **JUDGMENT} for i in range(n)]
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    cols = list(rows[0])
+    return ("\n".join([",".join(cols), *(",".join(r[c] for c in cols) for r in rows)]) + "\n").encode()
+
+
+def _ndjson(rows: list[dict[str, str]]) -> bytes:
+    import json
+
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def _parquet(rows: list[dict[str, str]]) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media"),
+    [
+        ("json", "application/json"),
+        ("ndjson", "application/x-ndjson"),
+        ("csv", "text/csv; charset=utf-8"),
+        ("parquet", "application/vnd.apache.parquet"),
+    ],
+)
+def test_a_batch_in_each_format_is_committed(world: dict[str, Any], fmt: str, media: str) -> None:
+    import json
+
+    rows = _rows(world, f"HTTP-{fmt.upper()}", 3)
+    content = {
+        "json": lambda: json.dumps(rows).encode(),
+        "ndjson": lambda: _ndjson(rows),
+        "csv": lambda: _csv(rows),
+        "parquet": lambda: _parquet(rows),
+    }[fmt]()
+    r = _post(world, content, media)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["rows"], body["accepted"], body["unchanged"], body["rejected"]) == (3, 3, 0, 0)
+    assert body["errors"] == [] and body["replayed"] is False and body["source"] == "courts"
+    assert [(rid, v, w) for rid, v, w, _c, _a in _records(world, f"HTTP-{fmt.upper()}")] == [
+        (f"HTTP-{fmt.upper()}-{i}", 1, False) for i in range(3)
+    ]
+    audit = one(world, "SELECT detail FROM audit_log WHERE action = 'ingest' ORDER BY seq DESC LIMIT 1")
+    assert '"accepted": 3' in audit and "key:" in str(one(world, "SELECT actor FROM audit_log ORDER BY seq DESC"))
+
+
+def test_a_batch_with_one_bad_row_commits_nothing_and_names_every_error(world: dict[str, Any]) -> None:
+    rows = _rows(world, "HTTP-ATOMIC", 4)
+    rows[1]["event_date"] = "2026-02-30"
+    rows[3]["record_type"] = "tax_payment"  # not a record type of the courts
+    before = _batches(world)
+    r = _post(world, _csv(rows), "text/csv")
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"]["code"] == "batch_rejected"
+    assert body["error"]["message"] == (
+        "2 of 4 rows have errors; nothing was committed (fix them and send the batch again, "
+        "or send ?partial=true to commit the good rows)"
+    )
+    assert {e["row"] for e in body["errors"]} == {2, 4}
+    assert body["errors"][0] == {"row": 2, "field": "event_date", "message": body["errors"][0]["message"]}
+    assert {
+        "row": 4,
+        "field": "record_type",
+        "message": "source courts may not send tax_payment (it may send: court_judgment)",
+    } in body["errors"]
+    assert _batches(world) == before
+    assert _records(world, "HTTP-ATOMIC") == []
+    r = world["client"].post(
+        "/v1/records?partial=true",
+        content=_csv(rows),
+        headers={**auth(world["keys"]["furnisher"]), "content-type": "text/csv"},
+    )
+    assert r.status_code == 200
+    assert (r.json()["accepted"], r.json()["rejected"]) == (2, 2)
+    assert [rid for rid, *_ in _records(world, "HTTP-ATOMIC")] == ["HTTP-ATOMIC-0", "HTTP-ATOMIC-2"]
+
+
+def test_a_replayed_batch_gets_the_first_answer_and_changes_nothing(world: dict[str, Any]) -> None:
+    rows = _rows(world, "HTTP-REPLAY", 2)
+    first = _post(world, _ndjson(rows), "application/x-ndjson", **{"Idempotency-Key": "courts-2026-11-26-001"})
+    assert first.status_code == 200 and first.json()["accepted"] == 2
+    batches = _batches(world)
+    again = _post(world, _ndjson(rows), "application/x-ndjson", **{"Idempotency-Key": "courts-2026-11-26-001"})
+    assert again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert {**again.json(), "replayed": False} == first.json()
+    assert _batches(world) == batches
+    other = _post(world, _ndjson(rows[:1]), "application/x-ndjson", **{"Idempotency-Key": "courts-2026-11-26-001"})
+    assert other.status_code == 409
+    assert other.json()["error"] == {
+        "code": "idempotency_key_reused",
+        "message": "Idempotency-Key 'courts-2026-11-26-001' was used for another batch; a new batch needs a new key",
+        "field": "idempotency-key",
+    }
+    # without a key, the same records sent again are recognised and change nothing
+    plain = _post(world, _ndjson(rows), "application/x-ndjson")
+    assert (plain.json()["accepted"], plain.json()["unchanged"]) == (0, 2)
+    assert len(_records(world, "HTTP-REPLAY")) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "media", "status", "code", "message"),
+    [
+        (b"", "text/csv", 400, "empty_body", "the body is empty: send the batch's records"),
+        (b"[]", "application/json", 400, "empty_body", "the batch has no records"),
+        (
+            "record_id,subject_id\nA-1,名字\n".encode("gb18030"),
+            "text/csv",
+            400,
+            "body_not_utf8",
+            "the body is not UTF-8: byte 25 (0xc3) cannot be decoded; send text in UTF-8",
+        ),
+        (
+            b'[{"record_id": "A-1",}]',
+            "application/json",
+            400,
+            "malformed_body",
+            "the body is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 22",
+        ),
+        (b'{"record_id": "A-1"}', "application/json", 400, "malformed_body", None),
+        (b'[{"record_id": {"a": 1}}]', "application/json", 400, "malformed_body", None),
+        (b"[1, 2]", "application/json", 400, "malformed_body", "records[0] is not an object"),
+        (b"not parquet", "application/vnd.apache.parquet", 400, "malformed_body", None),
+        (b"a,b\n1,2\n", "application/xml", 415, "unsupported_media_type", None),
+        (b"x" * (256 * 1024 + 1), "text/csv", 413, "body_too_large", None),
+    ],
+)
+def test_bad_batch_bodies_are_refused_with_what_is_wrong(
+    world: dict[str, Any], content: bytes, media: str, status: int, code: str, message: str | None
+) -> None:
+    before = _batches(world)
+    r = _post(world, content, media)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
+    if message:
+        assert r.json()["error"]["message"] == message
+    assert _batches(world) == before
+
+
+def test_a_batch_missing_a_column_says_which(world: dict[str, Any]) -> None:
+    r = _post(world, b"record_id,subject_id\nA-1,110101199001011237\n", "text/csv")
+    assert r.status_code == 400
+    assert "has no column 'record_type', 'event_date'" in r.json()["error"]["message"]
+
+
+def test_a_record_is_corrected_then_withdrawn(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["furnisher"])
+    rows = _rows(world, "HTTP-FIX", 1)
+    assert _post(world, _ndjson(rows), "application/x-ndjson").json()["accepted"] == 1
+    fixed = {k: v for k, v in rows[0].items() if k != "record_id"} | {"amount": 9000}
+    r = client.put("/v1/records/HTTP-FIX-0", json=fixed, headers=key)
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1
+    r = client.delete("/v1/records/HTTP-FIX-0", headers=key)
+    assert r.status_code == 200, r.text
+    assert _records(world, "HTTP-FIX") == [
+        ("HTTP-FIX-0", 1, False, False, 12000),
+        ("HTTP-FIX-0", 2, False, True, 9000),
+        ("HTTP-FIX-0", 3, True, False, 9000),
+    ]
+    again = client.delete("/v1/records/HTTP-FIX-0", headers=key)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_withdrawn")
+    missing = client.delete("/v1/records/NEVER-SENT", headers=key)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "no record 'NEVER-SENT' from source courts"
+    bad = client.put("/v1/records/HTTP-FIX-0", json={**fixed, "event_date": "someday"}, headers=key)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "event_date"
+    other = client.put("/v1/records/HTTP-FIX-0", json={**fixed, "record_id": "X"}, headers=key)
+    assert (other.status_code, other.json()["error"]["code"]) == (400, "record_id_mismatch")
+
+
+def test_a_source_cannot_touch_another_sources_records(world: dict[str, Any]) -> None:
+    tax = one(world, "SELECT record_id FROM records WHERE source_id = 'tax_bureau' LIMIT 1")
+    r = world["client"].delete(f"/v1/records/{tax}", headers=auth(world["keys"]["furnisher"]))
+    assert r.status_code == 404  # the courts' key sees only the courts' records
+    assert one(world, "SELECT max(version) FROM records WHERE record_id = ?", [tax]) == 1
+
+
+def _wait(client: httpx.Client, path: str, key: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(path, headers=key).json()
+        if job["status"] in ("finished", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not finish")
+
+
+def test_an_operator_runs_scoring_and_decisions_follow_the_new_run(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    op = auth(world["keys"]["operator"])
+    before = client.get("/v1/runs", headers=op).json()["runs"]
+    r = client.post("/v1/jobs", json={"policy": "beijing", "as_of": AS_OF.isoformat()}, headers=op)
+    assert r.status_code == 202, r.text
+    assert r.json()["follow"] == f"/v1/jobs/{r.json()['job_id']}"
+    job = _wait(client, r.json()["follow"], op)
+    assert job["status"] == "finished", job
+    runs = client.get("/v1/runs", headers=op).json()["runs"]
+    assert len(runs) == len(before) + 1 and runs[-1]["run_id"] == job["run_id"]
+    decision = client.post(
+        "/v1/decisions",
+        json={"subject_id": world["listed"], "service": "high_speed_rail", "purpose": "ticket purchase"},
+        headers=auth(world["keys"]["railway"]),
+    ).json()
+    assert decision["run_id"] == job["run_id"]
+    bad = client.post("/v1/jobs", json={"policy": "atlantis"}, headers=op)
+    assert (bad.status_code, bad.json()["error"]["message"]) == (404, "no shipped or published policy 'atlantis'")
+
+
+def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:
+    from socialcredit.policy import builtin_policy
+
+    client: httpx.Client = world["client"]
+    op = {**auth(world["keys"]["operator"]), "content-type": "application/yaml"}
+    text = builtin_policy("beijing").text
+    changed = text.replace("version:", 'version: "2099.1"  # was', 1)
+    r = client.post("/v1/policies", content=changed.encode(), headers=op)
+    assert r.status_code == 201, r.text
+    assert (r.json()["policy_id"], r.json()["version"], r.json()["published"]) == ("beijing", "2099.1", True)
+    assert client.post("/v1/policies", content=changed.encode(), headers=op).status_code == 200
+    clash = changed + "\n# a comment changes the text, not the version\n"
+    r = client.post("/v1/policies", content=clash.encode(), headers=op)
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "version_exists")
+    r = client.post("/v1/policies", content=b"id: [unclosed", headers=op)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_policy")
+    listed = client.get("/v1/policies", headers=auth(world["keys"]["operator"])).json()["policies"]
+    assert ("beijing", "2099.1") in {(p["policy_id"], p["version"]) for p in listed}
+    public = client.get("/v1/policies/beijing/2099.1")
+    assert public.status_code == 200 and public.text == changed
+
+
+def test_an_operator_pages_through_the_blacklist(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    op = auth(world["keys"]["operator"])
+    first = client.get("/v1/lists/blacklist?policy=beijing&limit=2", headers=op).json()
+    seen = [e["subject_id"] for e in first["entries"]]
+    page = first
+    while page["next"]:
+        page = client.get(page["next"], headers=op).json()
+        seen += [e["subject_id"] for e in page["entries"]]
+    assert len(seen) == len(set(seen)) == first["total"] >= 1
+    assert seen == sorted(seen) and world["listed"] in seen
+    expected = one(
+        world,
+        "SELECT count(DISTINCT subject_id) FROM run_list_entries WHERE list_id = 'blacklist' AND run_id = ?",
+        [first["run_id"]],
+    )
+    assert first["total"] == expected

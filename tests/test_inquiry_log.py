@@ -1,0 +1,77 @@
+"""The inquiry journal: every decision answered is in the store eventually, once, even across a crash."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from socialcredit.registry.audit import verify_audit
+from socialcredit.registry.inquiry_log import InquiryLog
+from socialcredit.store import Store, open_store
+
+
+def _store(tmp_path: Path) -> Store:
+    return open_store(tmp_path / "s.duckdb", create=True, key="")
+
+
+def _inquiries(store: Store) -> list[tuple[object, ...]]:
+    return store.execute(
+        "SELECT inquiry_id, requester, subject_id, service, purpose, outcome, run_id FROM inquiries ORDER BY 1"
+    ).fetchall()
+
+
+def test_journalled_inquiries_reach_the_store_with_their_fields(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    log = InquiryLog(tmp_path / "journal")
+    log.record(7, ["110101199001011237"], "high_speed_rail", "ticket purchase", "key:railway", ["refused"])
+    log.record(7, ["A", "B"], "loan", "credit check", "key:bank", ["granted", "refused"])
+    assert log.pending == 3
+    assert _inquiries(store) == []
+    assert log.flush(store) == 3
+    assert _inquiries(store) == [
+        (1, "key:railway", "110101199001011237", "high_speed_rail", "ticket purchase", "refused", 7),
+        (2, "key:bank", "A", "loan", "credit check", "granted", 7),
+        (3, "key:bank", "B", "loan", "credit check", "refused", 7),
+    ]
+    assert log.flush(store) == 0
+    detail = store.one("SELECT detail FROM audit_log WHERE action = 'inquiries'")
+    assert '"inquiries": [1, 3]' in detail
+    assert verify_audit(store) == []
+    assert list((tmp_path / "journal").glob("*.closed")) == []
+    log.close(store)
+    assert list((tmp_path / "journal").iterdir()) == []
+
+
+def test_a_crash_before_the_flush_loses_nothing(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    log = InquiryLog(tmp_path / "journal")
+    log.record(1, ["A"], "s", "p", "key:x", ["granted"])
+    log.record(1, ["B"], "s", "p", "key:x", ["refused"])
+    # the process dies: the journal file was written to the operating system, never flushed into the store
+    log.close()
+    with log.segment.open("a", encoding="utf-8") as f:
+        f.write('["2026-11-26T10:00:00", "key:x", "C"')  # a line cut short mid-write: never answered
+    after = InquiryLog(tmp_path / "journal")
+    assert after.recover(store) == 2
+    assert [r[2] for r in _inquiries(store)] == ["A", "B"]
+    after.close(store)
+    again = InquiryLog(tmp_path / "journal")
+    assert again.recover(store) == 0
+    again.close(store)
+
+
+def test_a_segment_committed_but_not_deleted_is_not_inserted_twice(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    log = InquiryLog(tmp_path / "journal")
+    log.record(1, ["A", "B"], "s", "p", "key:x", ["granted", "granted"])
+    segment = log.segment
+    saved = tmp_path / "copy"
+    shutil.copy(segment, saved)
+    assert log.flush(store) == 2
+    log.close(store)
+    # a crash between the commit and the deletion leaves the segment behind
+    shutil.copy(saved, segment.with_suffix(".closed"))
+    after = InquiryLog(tmp_path / "journal")
+    assert after.recover(store) == 0
+    after.close(store)
+    assert len(_inquiries(store)) == 2
