@@ -3,10 +3,17 @@ sign-in links and sessions, and the dashboard's figures on hand-made runs."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import string
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,6 +195,8 @@ def test_links_are_refused_for_what_has_no_pages(store: Store) -> None:
         issue_link(store, subject="110101199001011237")
     with pytest.raises(SocialCreditError, match="not both"):
         issue_link(store, subject=_person(store), key_id=auditor.party.key_id)
+    with pytest.raises(SocialCreditError, match=r"name the resident \(their identity number\) or the key"):
+        issue_link(store)
     with pytest.raises(SocialCreditError, match="from 1 hour to 30 days, not 0 hours"):
         issue_link(store, subject=_person(store), hours=0)
     with pytest.raises(AuthError, match="no web pages") as err:
@@ -284,3 +293,72 @@ def test_a_subject_search_is_audited(store: Store) -> None:
     last = store.rows("SELECT actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT 1")[0]
     assert (last["actor"], last["action"]) == ("key:abc", "search_subjects")
     assert name in last["detail"]
+
+
+# -- the command line and the demo ----------------------------------------------------------------------------
+
+
+def test_keys_link_prints_a_one_time_link(tmp_path: Path) -> None:
+    files = write_example(tmp_path / "example", residents=10)
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as s:
+        ingest_file(s, files.subjects, "civil_affairs", today=AS_OF)
+        sid = _person(s)
+    cli = [sys.executable, "-m", "socialcredit.cli", "keys", "link", "--db", str(tmp_path / "s.duckdb")]
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    done = subprocess.run([*cli, sid, "--base-url", "http://127.0.0.1:9000/"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    first, url = done.stdout.strip().splitlines()
+    assert re.fullmatch(r"Sign-in link [0-9a-f]{12} for .+ \(resident\), valid once until .+ UTC:", first)
+    assert re.fullmatch(r"http://127\.0\.0\.1:9000/signin/link\?token=scl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", url)
+    refused = subprocess.run(cli, capture_output=True, text=True, env=env)
+    assert refused.returncode == 2 and "name the resident (their identity number) or the key" in refused.stderr
+
+
+def test_the_demo_serves_the_pages_behind_the_links_it_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's last step is uvicorn.run(app): here it serves on a free port while the test follows the links."""
+    import httpx
+    import uvicorn
+    from rich.console import Console
+
+    from socialcredit.demo import run_demo
+
+    console = Console(record=True, width=200)
+    seen: dict[str, Any] = {}
+
+    def serve(app: Any, host: str, port: int, **_: Any) -> None:
+        seen.update(host=host, port=port)
+        links = re.findall(
+            rf"http://127\.0\.0\.1:{port}(/signin/link\?token=scl_\S+)", console.export_text(clear=False)
+        )
+        assert len(links) == 2  # the operator's and a blacklisted resident's
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            free = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        try:
+            for link, home in zip(links, ("/ops", "/me"), strict=True):
+                with httpx.Client(base_url=f"http://127.0.0.1:{free}") as client:
+                    form = client.get(link)
+                    token = link.split("token=")[1]
+                    r = client.post("/signin/link", data={"token": token, "csrf": _csrf(form.text)})
+                    assert (r.status_code, r.headers["location"]) == (303, home)
+                    seen[home] = client.get(home).status_code
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    monkeypatch.setattr(uvicorn, "run", serve)
+    run_demo(tmp_path / "demo.duckdb", residents=300, console=console, port=8123)
+    assert seen == {"host": "127.0.0.1", "port": 8123, "/ops": 200, "/me": 200}
+    quiet = Console(record=True, width=200)
+    seen.clear()
+    run_demo(tmp_path / "quiet.duckdb", residents=300, console=quiet, serve=False)
+    assert seen == {} and "signin/link" not in quiet.export_text()
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]

@@ -85,7 +85,9 @@ def issue_link(
     actor: str = "cli",
 ) -> IssuedLink:
     """A one-time sign-in link for a resident (``subject``) or for the party of a key (``key_id``)."""
-    if (subject is None) == (key_id is None):
+    if subject is None and key_id is None:
+        raise SocialCreditError("name the resident (their identity number) or the key (--key KEY_ID) the link is for")
+    if subject is not None and key_id is not None:
         raise SocialCreditError("a sign-in link is for a resident (their identity number) or for a key, not both")
     if not 1 <= hours <= 24 * 30:
         raise SocialCreditError(f"a sign-in link lasts from 1 hour to 30 days, not {hours} hours")
