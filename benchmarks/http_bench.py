@@ -1,12 +1,15 @@
-"""HTTP decisions over loopback: the service in one process, the load generator in another.
+"""The service over loopback: the service in one process, load generators in others.
 
-    python benchmarks/http_bench.py --residents 100000 --seconds 15
+    python benchmarks/http_bench.py --residents 100000 --seconds 20
 
-Builds a store (generated population, scored), issues a relying-party key, starts ``socialcredit serve`` on
-127.0.0.1, then from a second process measures (bounded in time and request count):
+Builds a store (generated population, scored), issues a relying-party and a furnisher key, starts
+``socialcredit serve`` on 127.0.0.1, then measures, each phase bounded in time and request count:
 
-* batch decisions: requests of 10 000 subject ids, back to back, for ``--seconds``;
-* single decisions at a fixed rate (500 per second, open loop) for ``--seconds``: latency median and p99.
+* batch decisions: requests of 10 000 subject ids, back to back (a Python client in a second process);
+* single decisions at 500 requests per second, with locust headless (``benchmarks/locustfile.py``; 500 users,
+  one request per second each): first alone (the baseline), then while a third process sends ingest batches;
+* ingest over HTTP: CSV batches of ``--batch`` records back to back from a second process, against the same
+  batches ingested in-process with ``ingest_file`` after the service stops (the baseline).
 
 Results go to benchmarks/results/http.json.
 """
@@ -14,7 +17,6 @@ Results go to benchmarks/results/http.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -35,7 +37,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare(work: Path, residents: int) -> tuple[Path, str, list[str]]:
+def prepare(work: Path, residents: int) -> tuple[Path, dict[str, str], list[str]]:
     from socialcredit.generate import AS_OF, generate
     from socialcredit.registry.parties import issue_key
     from socialcredit.registry.policies import resolve_policy
@@ -58,11 +60,130 @@ def prepare(work: Path, residents: int) -> tuple[Path, str, list[str]]:
             purposes=["ticket purchase"],
             known_services={"high_speed_rail"},
         ).token
-    return db, token, ids
+        furnisher = issue_key(store, "furnisher", "load test utilities", source="utilities").token
+    return db, {"railway": token, "furnisher": furnisher}, ids
 
 
-def load(port: int, token: str, ids: list[str], seconds: float, rate: int) -> dict[str, Any]:
-    """The load generator (run in its own process)."""
+def batch_csv(ids: list[str], tag: str, n: int, batch: int) -> bytes:
+    """Batch ``n`` of utility payments: ``batch`` new records, about subjects of the population."""
+    lines = ["record_id,subject_id,record_type,event_date,utility,amount,status"]
+    lines += [
+        f"UTI-{tag}-{n}-{i},{ids[(n * batch + i) % len(ids)]},utility_payment,2026-10-01,water,{100 + i % 400},on_time"
+        for i in range(batch)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def feed(
+    port: int, token: str, ids: list[str], seconds: float, batch: int, tag: str, max_batches: int
+) -> dict[str, Any]:
+    """Send ingest batches back to back for ``seconds`` (a load generator process of its own)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
+    bodies = [batch_csv(ids, tag, n, batch) for n in range(max_batches)]  # made before the clock starts
+    times: list[float] = []
+    records = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120) as client:
+        started = time.perf_counter()
+        for n, body in enumerate(bodies):
+            if time.perf_counter() - started >= seconds:
+                break
+            t = time.perf_counter()
+            r = client.post("/v1/records", content=body, headers={"Idempotency-Key": f"{tag}-{n}"})
+            if r.status_code != 200:
+                raise SystemExit(f"ingest batch {n}: {r.status_code} {r.text[:500]}")
+            times.append(time.perf_counter() - t)
+            records += r.json()["accepted"]
+        elapsed = time.perf_counter() - started
+    return {
+        "batches": len(times),
+        "records": records,
+        "batch_records": batch,
+        "seconds": elapsed,
+        "records_per_second": records / elapsed if elapsed else 0.0,
+        "batch_median_ms": statistics.median(times) * 1000 if times else None,
+    }
+
+
+def direct_ingest(db: Path, ids: list[str], batch: int, n_batches: int) -> dict[str, Any]:
+    """The baseline: the same kind of batches ingested in-process from files, with the service stopped."""
+    from socialcredit.registry.ingest import ingest_file
+    from socialcredit.store import open_store
+
+    folder = db.parent / "direct"
+    folder.mkdir(exist_ok=True)
+    files = []
+    for n in range(n_batches):
+        path = folder / f"batch-{n}.csv"
+        path.write_bytes(batch_csv(ids, "DIRECT", n, batch))
+        files.append(path)
+    times = []
+    with open_store(db, key="") as store:
+        for path in files:
+            t = time.perf_counter()
+            report = ingest_file(store, path, "utilities")
+            times.append(time.perf_counter() - t)
+            assert report.accepted == batch, report.as_dict()
+    total = sum(times)
+    return {
+        "batches": n_batches,
+        "records": n_batches * batch,
+        "seconds": total,
+        "records_per_second": n_batches * batch / total,
+        "batch_median_ms": statistics.median(times) * 1000,
+    }
+
+
+def locust(port: int, spec: Path, users: int, seconds: float, work: Path, label: str) -> dict[str, Any]:
+    """Single decisions from locust headless: ``users`` users, one request per second each, for ``seconds``."""
+    import csv
+
+    prefix = work / f"locust-{label}"
+    ramp = max(1, users // 100)  # users start over a few seconds; statistics are reset once all run
+    cmd = [
+        str(Path(sys.executable).parent / "locust"),
+        "-f",
+        str(ROOT / "benchmarks" / "locustfile.py"),
+        "--headless",
+        "--only-summary",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        "100",
+        "--reset-stats",
+        "--run-time",
+        f"{int(seconds + ramp)}s",
+        "--stop-timeout",
+        "5",
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--csv",
+        str(prefix),
+        "--loglevel",
+        "WARNING",
+    ]
+    done = subprocess.run(
+        cmd, env={**os.environ, "SC_LOAD_SPEC": str(spec)}, capture_output=True, text=True, timeout=seconds + 120
+    )
+    if done.returncode not in (0, 1):  # locust exits 1 when any request failed: reported, not fatal
+        raise SystemExit(f"locust failed ({done.returncode}): {done.stderr[-2000:]}")
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["Name"] == "/v1/decisions")
+    return {
+        "users": users,
+        "requests": int(row["Request Count"]),
+        "failures": int(row["Failure Count"]),
+        "achieved_per_second": float(row["Requests/s"]),
+        "median_ms": float(row["Median Response Time"]),
+        "p95_ms": float(row["95%"]),
+        "p99_ms": float(row["99%"]),
+        "max_ms": float(row["Max Response Time"]),
+    }
+
+
+def load(port: int, token: str, ids: list[str], seconds: float) -> dict[str, Any]:
+    """Batch decisions back to back (run in its own process)."""
     import httpx
 
     base = f"http://127.0.0.1:{port}"
@@ -89,68 +210,50 @@ def load(port: int, token: str, ids: list[str], seconds: float, rate: int) -> di
             "request_median_ms": statistics.median(times) * 1000,
         }
 
-    async def single() -> dict[str, Any]:
-        latencies: list[float] = []
-        errors = 0
-        total = int(seconds * rate)
-        async with httpx.AsyncClient(
-            base_url=base, headers=headers, timeout=5, limits=httpx.Limits(max_connections=64)
-        ) as client:
-
-            async def one(i: int) -> None:
-                nonlocal errors
-                body = {"subject_id": ids[i % len(ids)], "service": "high_speed_rail", "purpose": "ticket purchase"}
-                t = time.perf_counter()
-                try:
-                    r = await client.post("/v1/decisions", json=body)
-                    errors += r.status_code != 200
-                except httpx.HTTPError:  # no answer within 5 s (or the pool): counted as an error at 5 s
-                    errors += 1
-                latencies.append(time.perf_counter() - t)
-
-            start = time.perf_counter()
-            tasks = []
-            for i in range(total):  # open loop: request i is sent at start + i / rate
-                delay = start + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(i)))
-            # bounded in time: whatever has no answer 10 s after the last request was due is cancelled
-            _done, late = await asyncio.wait(tasks, timeout=max(0.0, start + seconds + 10 - time.perf_counter()))
-            for task in late:
-                task.cancel()
-            errors += len(late)
-            latencies.extend([10.0] * len(late))  # counted at 10 s: a floor, not their real latency
-            elapsed = time.perf_counter() - start
-        latencies.sort()
-        return {
-            "rate_asked": rate,
-            "requests": total,
-            "errors": errors,
-            "unanswered_after_10_s": len(late),
-            "achieved_per_second": total / elapsed,
-            "median_ms": statistics.median(latencies) * 1000,
-            "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
-        }
-
-    out["single"] = asyncio.run(single())
     return out
+
+
+def _second_process(mode: str, spec: dict[str, Any], work: Path, wait: bool = True) -> Any:
+    path = work / f"{mode}.json"
+    path.write_text(json.dumps(spec), "utf-8")
+    cmd = [sys.executable, __file__, f"--{mode}-only", str(path)]
+    if not wait:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=spec["seconds"] * 6 + 300)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(err[-2000:])
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--residents", type=int, default=100_000)
-    parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=20, help="Length of each measured phase.")
+    parser.add_argument("--rate", type=int, default=500, help="Single decisions per second (locust users).")
+    parser.add_argument("--batch", type=int, default=50_000, help="Records per ingest batch.")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "socialcredit-http")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "http.json")
     parser.add_argument("--load-only", help=argparse.SUPPRESS)
+    parser.add_argument("--feed-only", help=argparse.SUPPRESS)
     a = parser.parse_args()
-    if a.load_only:  # the second process
+    if a.load_only:  # a second process: batch decisions
         spec = json.loads(Path(a.load_only).read_text("utf-8"))
-        print(json.dumps(load(spec["port"], spec["token"], spec["ids"], spec["seconds"], spec["rate"])))
+        print(json.dumps(load(spec["port"], spec["token"], spec["ids"], spec["seconds"])))
         return
-    db, token, ids = prepare(a.work, a.residents)
+    if a.feed_only:  # a second (or third) process: ingest batches
+        spec = json.loads(Path(a.feed_only).read_text("utf-8"))
+        args = ("port", "token", "ids", "seconds", "batch", "tag", "max_batches")
+        print(json.dumps(feed(*(spec[k] for k in args))))
+        return
+    db, tokens, ids = prepare(a.work, a.residents)
     port = _free_port()
     exe = Path(sys.executable).parent / "socialcredit"
     server = subprocess.Popen(
@@ -158,34 +261,45 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    result: dict[str, Any] = {}
+    sample = ids[:200_000]
     try:
         import httpx
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        spec = a.work / "load.json"
-        spec.write_text(
-            json.dumps({"port": port, "token": token, "ids": ids[:200_000], "seconds": a.seconds, "rate": a.rate})
-        )
-        gen = subprocess.run(
-            [sys.executable, __file__, "--load-only", str(spec)],
-            capture_output=True,
-            text=True,
-            timeout=a.seconds * 6 + 120,
-        )
-        if gen.returncode != 0:
-            raise SystemExit(gen.stderr[-2000:])
-        result = json.loads(gen.stdout.strip().splitlines()[-1])
+        base = {"port": port, "ids": sample, "seconds": a.seconds}
+        result.update(_second_process("load", {**base, "token": tokens["railway"]}, a.work))
+        locust_spec = a.work / "locust.json"
+        locust_spec.write_text(json.dumps({"token": tokens["railway"], "ids": sample}), "utf-8")
+        result["single_alone"] = locust(port, locust_spec, a.rate, a.seconds, a.work, "alone")
+        feed_spec = {**base, "token": tokens["furnisher"], "batch": 10_000, "max_batches": 400}
+        feeder = _second_process("feed", {**feed_spec, "seconds": a.seconds + 15, "tag": "BG"}, a.work, wait=False)
+        time.sleep(3)  # the feeder is sending before locust starts
+        result["single_with_ingest"] = locust(port, locust_spec, a.rate, a.seconds, a.work, "ingest")
+        result["single_with_ingest"]["ingest_alongside"] = _finish(feeder)
+        ingest_spec = {**base, "token": tokens["furnisher"], "batch": a.batch, "tag": "HTTP", "max_batches": 40}
+        result["ingest_http"] = _second_process("feed", ingest_spec, a.work)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=60)
         if server.stderr is not None:
             server.stderr.close()
+    n = max(1, result["ingest_http"]["batches"])
+    result["ingest_direct"] = direct_ingest(db, sample, a.batch, min(n, 10))
+    result["ingest_ratio_http_to_direct"] = (
+        result["ingest_http"]["records_per_second"] / result["ingest_direct"]["records_per_second"]
+    )
+    result["single_p99_ratio_with_ingest"] = (
+        result["single_with_ingest"]["p99_ms"] / result["single_alone"]["p99_ms"]
+        if result["single_alone"]["p99_ms"]
+        else None
+    )
     result.update({"residents": a.residents, "subjects": len(ids), "date": time.strftime("%Y-%m-%d")})
     a.results.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     print(json.dumps(result, indent=2))

@@ -75,3 +75,22 @@ def test_snapshot_refuses_what_the_registry_refuses(store: Store, tmp_path: Path
         snap.decide(snap.subject_ids[0], "teleport", "p", requester="x")
     with pytest.raises(NotFoundError, match="was not scored"):
         snap.decide_many(["110105199001011237"], "flight", "p", requester="x")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_full_decisions_from_memory_equal_the_registrys_with_every_reason(store: Store, lang: str) -> None:
+    snap = Snapshot.load(store, "beijing", explain=True)
+    for service in ("high_speed_rail", "bank_loan", "rail_priority"):
+        for sid in snap.subject_ids:
+            fast = snap.decision(sid, service, "check", requester="test", lang=lang).as_dict()
+            slow = decide(store, sid, service, "check", requester="test", policy_id="beijing", lang=lang).as_dict()
+            slow.pop("inquiry_id")
+            fast.pop("inquiry_id")
+            assert fast == slow
+    snap.flush(store)
+
+
+def test_a_snapshot_without_explanations_refuses_full_decisions(store: Store) -> None:
+    snap = Snapshot.load(store, "beijing")
+    with pytest.raises(RuntimeError, match="loaded without explanations"):
+        snap.decision(snap.subject_ids[0], "high_speed_rail", "check", requester="t")

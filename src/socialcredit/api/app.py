@@ -7,18 +7,21 @@ or 403 with a machine-readable code and a message, and is audited. Every 4xx bod
 
 import datetime as dt
 import json
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import Body as BodyParam
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcredit.api.bodies import MAX_BODY_BYTES, read_body, write_rows
 from socialcredit.api.service import ApiError, Service
@@ -30,6 +33,7 @@ from socialcredit.store import Store, open_store
 __all__ = ["ApiError", "create_app"]
 
 MAX_BATCH = 10_000
+log = logging.getLogger(__name__)
 SubjectId = Annotated[str, Field(min_length=1, max_length=64)]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -113,32 +117,31 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
             return _error(400, "bad_decision_request", str(exc))
         return _error(400, "bad_request", str(exc))
 
-    @app.middleware("http")
-    async def _count(request: Request, call_next: Callable[[Request], Any]) -> Any:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        service.requests[(path, response.status_code)] += 1
-        service.seconds[path] = service.seconds.get(path, 0.0) + time.perf_counter() - started
-        return response
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
+        # A fault of ours, never of the request: logged with its trace for the operator, never shown to the caller.
+        log.error("internal error", exc_info=exc)
+        return _error(500, "internal_error", "the service failed to answer; the fault is logged for the operator")
 
-    def caller(*roles: str) -> Callable[[Request], Party]:
-        def check(request: Request) -> Party:
+    app.add_middleware(_Metrics, service=service)
+
+    def caller(*roles: str) -> Callable[[Request], Awaitable[Party]]:
+        async def check(request: Request) -> Party:
             header = request.headers.get("authorization", "")
             token = header[7:] if header.lower().startswith("bearer ") else None
             try:
                 party = service.keys.authenticate(token)
             except AuthError as exc:
-                raise service.refuse(None, 401, exc.code, str(exc), request.url.path) from None
+                refusal = await anyio.to_thread.run_sync(
+                    service.refuse, None, 401, exc.code, str(exc), request.url.path
+                )
+                raise refusal from None
             if party.role not in roles:
-                raise service.refuse(
-                    party,
-                    403,
-                    "role_not_allowed",
-                    f"a {party.role} key may not call {request.method} {request.url.path} "
-                    f"(allowed: {', '.join(roles)})",
-                    request.url.path,
+                message = (
+                    f"a {party.role} key may not call {request.method} {request.url.path} (allowed: {', '.join(roles)})"
+                )
+                raise await anyio.to_thread.run_sync(
+                    service.refuse, party, 403, "role_not_allowed", message, request.url.path
                 )
             return party
 
@@ -183,31 +186,27 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
 
     # --- relying parties -----------------------------------------------------------------------------------------
 
-    def _scope_decision(party: Party, service_id: str, purpose: str) -> None:
+    async def _scope_decision(party: Party, service_id: str, purpose: str) -> None:
         if service_id not in party.services:
-            raise service.refuse(
-                party,
-                403,
-                "service_not_registered",
-                f"this key may ask decisions for {', '.join(party.services)}, not {service_id}",
-                "/v1/decisions",
+            message = f"this key may ask decisions for {', '.join(party.services)}, not {service_id}"
+            raise await anyio.to_thread.run_sync(
+                service.refuse, party, 403, "service_not_registered", message, "/v1/decisions"
             )
         if purpose not in party.purposes:
-            raise service.refuse(
-                party,
-                403,
-                "purpose_not_declared",
-                f"purpose {purpose!r} was not declared for this key (declared: {', '.join(party.purposes)})",
-                "/v1/decisions",
+            message = f"purpose {purpose!r} was not declared for this key (declared: {', '.join(party.purposes)})"
+            raise await anyio.to_thread.run_sync(
+                service.refuse, party, 403, "purpose_not_declared", message, "/v1/decisions"
             )
 
     @app.post("/v1/decisions", tags=["relying parties"])
-    def decide_one(body: DecisionRequest, party: Annotated[Party, Depends(caller("relying_party"))]) -> dict[str, Any]:
+    async def decide_one(
+        body: DecisionRequest, party: Annotated[Party, Depends(caller("relying_party"))]
+    ) -> dict[str, Any]:
         """A decision with at most four ranked reasons and what would change it; logged as an inquiry.
 
         Answered from the latest run held in memory; the inquiry is journalled before the answer is sent.
         """
-        _scope_decision(party, body.service, body.purpose)
+        await _scope_decision(party, body.service, body.purpose)
         snap = service.snapshot(body.service)
         decision = snap.decision(
             body.subject_id, body.service, body.purpose, requester=f"key:{party.key_id}", lang=body.lang
@@ -219,7 +218,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         return out
 
     @app.post("/v1/decisions/batch", tags=["relying parties"])
-    def decide_batch(
+    async def decide_batch(
         body: BatchDecisionRequest, party: Annotated[Party, Depends(caller("relying_party"))]
     ) -> dict[str, Any]:
         """Up to 10 000 decisions in one request, from the latest run held in memory; each logged as an inquiry.
@@ -227,10 +226,12 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         Only granted or refused and the tier; ask one at a time for the reasons of a refusal. An identity number
         the run did not score gets ``granted: null`` and an error, and is not logged.
         """
-        _scope_decision(party, body.service, body.purpose)
+        await _scope_decision(party, body.service, body.purpose)
         snap = service.snapshot(body.service)
         known = [s for s in body.subject_ids if s in snap.index]
-        granted = snap.decide_many(known, body.service, body.purpose, requester=f"key:{party.key_id}")
+        granted = await anyio.to_thread.run_sync(
+            lambda: snap.decide_many(known, body.service, body.purpose, requester=f"key:{party.key_id}")
+        )
         n_granted = int(granted.sum())
         service.decisions["granted"] += n_granted
         service.decisions["refused"] += len(known) - n_granted
@@ -352,7 +353,6 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         error with its row and field (422). Re-sending a record with the same content changes nothing; send the
         same ``Idempotency-Key`` to have a retried batch answered with the first answer.
         """
-        import anyio
 
         body = await read_body(request, uploads, max_body)
         try:
@@ -452,7 +452,6 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     )
     async def publish(request: Request, party: Annotated[Party, Depends(caller("operator"))]) -> JSONResponse:
         """Publish a policy version (YAML). The same id and version with other content is refused."""
-        import anyio
 
         from socialcredit.policy import parse_policy
         from socialcredit.registry.policies import publish_policy
@@ -593,6 +592,33 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
 
     app.include_router(web_router(service, caller))
     return app
+
+
+class _Metrics:
+    """Requests and time by route and status, for /metrics (a plain ASGI middleware: it adds microseconds)."""
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.service.requests[(path, status)] += 1
+            self.service.seconds[path] = self.service.seconds.get(path, 0.0) + time.perf_counter() - started
 
 
 def _plain(v: Any) -> Any:

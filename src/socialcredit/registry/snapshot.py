@@ -85,6 +85,12 @@ class Snapshot:
     def _load_explanations(self, store: Store, table: pa.Table) -> None:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         self.results = table
+        # Numbers as numpy arrays (a lookup is an index); the rest as Arrow arrays, converted per lookup.
+        self._columns: dict[str, Any] = {}
+        for name in table.column_names:
+            col = table.column(name).combine_chunks()
+            numeric = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0
+            self._columns[name] = col.to_numpy(zero_copy_only=False) if numeric else col
         ranked = store.execute(
             """WITH idx AS (SELECT subject_id, row_number() OVER (ORDER BY subject_id) - 1 AS i
                             FROM run_results WHERE run_id = $run)
@@ -131,7 +137,10 @@ class Snapshot:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         bit = self._bit(service)
         granted = bool(self.grants[i] >> bit & 1)
-        result = self.results.slice(i, 1).to_pylist()[0]
+        result = {
+            name: (col[i].item() if isinstance(col, np.ndarray) else col[i].as_py())
+            for name, col in self._columns.items()
+        }
         lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
         rule_reasons = list(zip(self.reason_rules[lo:hi].tolist(), self.reason_points[lo:hi].tolist(), strict=True))
         reasons = explain_rows(
