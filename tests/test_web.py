@@ -58,6 +58,14 @@ def _expected_reasons(site: dict[str, Any], policy_id: str, subject: str) -> tup
     return int(score), [policy.rule(r).reason.zh for r in rule_ids]
 
 
+def _small_copy(page: Any, path: Path) -> None:
+    """The top of the page, 1000 px wide: scripts/screenshots.py shrinks it into docs/screenshots."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1000, "height": 1200})
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
 # -- in the browser -------------------------------------------------------------------------------------------
 
 
@@ -77,6 +85,7 @@ def test_a_resident_signs_in_with_a_one_time_link_and_sees_their_score_and_reaso
     assert "失信名单" in page.locator("#score-beijing").locator("xpath=..").inner_text()
     assert page.locator("svg.diverging").count() == 2  # one chart of dimensions per policy
     page.screenshot(path=str(shots / "resident-overview.png"), full_page=True)
+    _small_copy(page, shots / "portal.png")
     for path, name in (("/me/records", "records"), ("/me/inquiries", "inquiries"), ("/me/consents", "consents")):
         page.goto(path)
         assert page.locator("h1").inner_text() == {"records": "信用记录", "inquiries": "查询记录"}.get(name, "数据授权")
@@ -158,6 +167,7 @@ def test_an_operator_sees_the_city_finds_a_subject_and_the_look_up_is_audited(
     assert page.get_by_test_id("districts").locator("text.label").all_text_contents() == expected
     assert len(expected) == 16
     page.screenshot(path=str(shots / "operator-dashboard.png"), full_page=True)
+    _small_copy(page, shots / "dashboard.png")
     # find the listed resident by the start of their identity number, and open their file
     page.get_by_role("link", name="查找主体").click()
     page.get_by_label("身份证号、统一社会信用代码或姓名").fill(site["listed"][:12])
