@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import threading
 import time
@@ -31,11 +32,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
     for source, path in files.sources.items():
         ingest_file(store, path, source, today=AS_OF)
-    for pid in ("beijing", "sesame"):
-        score(store, resolve_policy(store, pid), AS_OF)
+    # A blacklisting takes effect after its notice's grace period: score before it and after it.
+    for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):
+        for pid in ("beijing", "sesame"):
+            score(store, resolve_policy(store, pid), as_of)
     listed = store.one(
-        "SELECT subject_id FROM run_list_entries e JOIN score_runs r USING (run_id) "
-        "WHERE r.policy_id = 'beijing' AND e.list_id = 'blacklist' ORDER BY subject_id LIMIT 1"
+        "SELECT subject_id FROM listings WHERE policy_id = 'beijing' AND list_id = 'blacklist' "
+        "AND status = 'effective' ORDER BY subject_id LIMIT 1"
     )
     other = store.one(
         "SELECT subject_id FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'beijing' "

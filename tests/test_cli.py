@@ -72,8 +72,10 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     assert (report["accepted"], report["rejected"]) == (1, 1)
     assert report["errors"] == [{"row": 2, "field": "amount", "message": "'lots' is not a number"}]
 
+    # The first run gives the defaulter notice; the listing takes effect 60 days later (2026-10-30), at the next run.
+    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)
     scored = json.loads(run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--json", db=city).stdout)
-    assert (scored["run_id"], scored["subjects"], scored["list_counts"]) == (1, 2, {"blacklist": 1})
+    assert (scored["run_id"], scored["subjects"], scored["list_counts"]) == (2, 2, {"blacklist": 1})
 
     shown = json.loads(run("show", DEFAULTER, "--json", db=city).stdout)
     beijing = shown["scores"][0]
@@ -95,7 +97,7 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         "decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "railway", db=city
     )
     assert decided.stdout.splitlines() == [
-        f"high_speed_rail for {DEFAULTER}: REFUSED (policy beijing 2026.1, run 1, score 900, tier B, inquiry 1)",
+        f"high_speed_rail for {DEFAULTER}: REFUSED (policy beijing 2026.1, run 2, score 900, tier B, inquiry 1)",
         "People on the blacklist may not buy high-speed rail tickets.",
         "  1. [LIST_JUDGMENT_DEFAULTER] judgment defaulter — Fulfil the judgment to leave the list.",
         "  2. [COURT_UNFULFILLED] court judgment not fulfilled (-100) — Fulfil the judgment; once the court records "

@@ -26,14 +26,17 @@ from socialcredit.policy.model import (
     Consent,
     Decay,
     Dimension,
+    Disputes,
     ListCriterion,
     ListSpec,
     Policy,
     Reason,
     RecordMatch,
+    Retention,
     Rule,
     Scale,
     Service,
+    SeverityClass,
     Tier,
 )
 
@@ -256,6 +259,9 @@ MODELS: list[type[BaseModel]] = [
     ListSpec,
     Service,
     Consent,
+    SeverityClass,
+    Disputes,
+    Retention,
 ]
 
 

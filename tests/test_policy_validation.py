@@ -189,7 +189,7 @@ def test_unknown_per() -> None:
     text = edit(beijing_text(), "per: year", "per: week", within="tax.paid")
     line = line_of(text, "per: week")
     assert problems(text) == [
-        f"beijing.yaml:{line}: rule tax.paid: per: Input should be 'occurrence', 'month', 'quarter' or 'year'"
+        f"beijing.yaml:{line}: rule tax.paid: per: 'week' is not one of: occurrence, month, quarter, year"
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
     for source, path in files.sources.items():
         ingest_file(st, path, source, today=AS_OF)
+    # A blacklisting takes effect after its notice's grace period (60 days in Beijing): score before and after it.
+    score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=61))
     score(st, resolve_policy(st, "beijing"), AS_OF)
     return st
 
@@ -36,9 +39,10 @@ def test_snapshot_agrees_with_the_registry_for_every_subject_and_service(store: 
         slow = [decide(store, s, service, "check", requester="test", policy_id="beijing").granted for s in subjects]
         assert fast.tolist() == slow
     refused = int((~snap.decide_many(subjects, "high_speed_rail", "check", requester="t")).sum())
+    # Only effective listings refuse; those still in their notice period do not.
     blacklisted = store.one(
-        "SELECT count(DISTINCT subject_id) FROM run_list_entries WHERE run_id = ? AND list_id = 'blacklist'",
-        [snap.run_id],
+        "SELECT count(DISTINCT subject_id) FROM listings WHERE policy_id = 'beijing' AND list_id = 'blacklist' "
+        "AND status = 'effective'"
     )
     assert refused == blacklisted > 0
 

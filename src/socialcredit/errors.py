@@ -9,7 +9,8 @@
     ├── IngestError                   a batch cannot be read at all (rows with errors are rejected, not raised)
     ├── NotFoundError                 a subject, run, policy or service does not exist
     ├── UnsupportedError              an engine cannot run a construct (names rule and engine)
-    └── DecisionError                 a decision request is invalid (e.g. no purpose)
+    ├── DecisionError                 a decision request is invalid (e.g. no purpose)
+    └── WorkflowError                 a due-process step is refused (names the field; e.g. a deadline passed)
 
 Messages are written for the person at the terminal: what was wrong, where, and what to do.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "SocialCreditError",
     "StoreError",
     "UnsupportedError",
+    "WorkflowError",
 ]
 
 
@@ -84,3 +86,12 @@ class UnsupportedError(SocialCreditError):
 
 class DecisionError(SocialCreditError):
     """A decision request is invalid."""
+
+
+class WorkflowError(SocialCreditError):
+    """A due-process step (dispute, repair, override, consent) is refused; ``field`` names what was wrong."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "refused") -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code

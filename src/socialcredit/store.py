@@ -197,6 +197,59 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        10,
+        "due process",
+        # Disputes, notices and listings, fulfilment reports, repairs, overrides and notifications. Dates given by
+        # the workflows (opened_at, deadline, effective_on, ...) are calendar dates of the registry's clock;
+        # changes that alter what a run reads (a dispute filed or closed, a repair approved) take a number from
+        # the change sequence, so a run's watermark fixes them too.
+        """
+        INSERT INTO counters VALUES ('dispute', 0), ('notification', 0), ('listing', 0), ('repair', 0),
+            ('override', 0), ('fulfilment', 0);
+        CREATE TABLE disputes (
+            dispute_id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, subject_id VARCHAR NOT NULL,
+            source_id VARCHAR NOT NULL, record_id VARCHAR NOT NULL, record_type VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL, evidence VARCHAR, status VARCHAR NOT NULL, opened_at DATE NOT NULL,
+            deadline DATE NOT NULL, answered_at DATE, closed_seq BIGINT, note VARCHAR, filed_by VARCHAR NOT NULL,
+            answered_by VARCHAR, recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE dispute_information (
+            dispute_id BIGINT NOT NULL, added_at DATE NOT NULL, text VARCHAR NOT NULL, actor VARCHAR NOT NULL,
+            recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE notifications (
+            notification_id BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, created_on DATE NOT NULL,
+            kind VARCHAR NOT NULL, ref_id BIGINT, text_en VARCHAR NOT NULL, text_zh VARCHAR NOT NULL,
+            recorded_at TIMESTAMP NOT NULL
+        );
+        -- One row per episode of a cause (subject, policy, list, criterion, record) putting a subject on a blacklist.
+        CREATE TABLE listings (
+            listing_id BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, policy_id VARCHAR NOT NULL,
+            list_id VARCHAR NOT NULL, criterion_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL, severity VARCHAR, notice_run_id BIGINT NOT NULL, noticed_on DATE NOT NULL,
+            effective_on DATE NOT NULL, status VARCHAR NOT NULL, closed_on DATE, cause_present BOOLEAN NOT NULL,
+            last_run_id BIGINT NOT NULL
+        );
+        CREATE TABLE fulfilments (
+            fulfilment_id BIGINT PRIMARY KEY, source_id VARCHAR NOT NULL, record_id VARCHAR NOT NULL,
+            subject_id VARCHAR NOT NULL, fulfilled_on DATE NOT NULL, note VARCHAR, actor VARCHAR NOT NULL,
+            recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE repairs (
+            repair_id BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL, policy_id VARCHAR NOT NULL, severity VARCHAR, statement VARCHAR NOT NULL,
+            status VARCHAR NOT NULL, applied_on DATE NOT NULL, eligible_from DATE NOT NULL, decided_on DATE,
+            decided_seq BIGINT, decision_reason VARCHAR, applied_by VARCHAR NOT NULL, decided_by VARCHAR,
+            recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE overrides (
+            override_id BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            target VARCHAR NOT NULL, outcome VARCHAR NOT NULL, justification VARCHAR NOT NULL,
+            actor VARCHAR NOT NULL, on_date DATE NOT NULL, recorded_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+    (
         30,
         "web sign-in links and sessions",
         # A one-time sign-in link (for a resident, or for the party of a key) and a web session are random secrets
@@ -243,11 +296,11 @@ class Store:
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
 
-    def one(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         row = self.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
-    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
         cur = self.execute(sql, params)
         cols = [d[0] for d in cur.description or []]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]

@@ -149,6 +149,9 @@ def _pydantic_message(err: Any) -> str:
     }
     if err["type"] in plain:
         return f"{plain[err['type']]}, not {err['input']!r}"
+    if err["type"] == "literal_error":
+        expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "")
+        return f"{err['input']!r} is not one of: {expected.replace(' or ', ', ')}"
     return msg.removeprefix("Value error, ")
 
 
@@ -169,7 +172,10 @@ def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = 
         policy = Policy.model_validate(doc.data)
     except ValidationError as exc:
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            # "[key]" marks a bad key of a mapping (a severity class): the key's own path locates it
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
+            )
             problems.add(loc, _pydantic_message(err))
         raise PolicyError(problems.items) from None
     conditions = _check_semantics(policy, catalog, problems)
@@ -234,6 +240,7 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
     for cat in p.consent.categories:
         if cat not in catalog.categories:
             problems.add(("consent", "categories"), f"unknown data category {cat!r}")
+    _check_due_process(p, problems)
     for i, r in enumerate(p.rules):
         path: tuple[str | int, ...] = ("rules", i)
         rt = catalog.record_types.get(r.record_type)
@@ -273,6 +280,38 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
     for i, s in enumerate(p.services):
         cond(f"service:{s.id}", s.grant_if, service_env, ("services", i, "grant_if"))
     return conditions
+
+
+def _check_due_process(p: Policy, problems: _Problems) -> None:
+    """Severity classes, dispute deadlines, notice and grace, public fields."""
+    for name, cls in p.severities.items():
+        if cls.min_publication_days > cls.max_publication_days:
+            problems.add(
+                ("severities", name, "min_publication_days"),
+                f"{cls.min_publication_days} is more than max_publication_days {cls.max_publication_days}",
+            )
+    if p.severities:
+        defined = ", ".join(p.severities)
+        for i, r in enumerate(p.rules):
+            if r.severity is not None and r.severity not in p.severities:
+                problems.add(("rules", i, "severity"), f"severity {r.severity!r} is not in severities ({defined})")
+        for i, lst in enumerate(p.lists):
+            for j, c in enumerate(lst.criteria):
+                if c.severity is not None and c.severity not in p.severities:
+                    problems.add(
+                        ("lists", i, "criteria", j, "severity"),
+                        f"severity {c.severity!r} is not in severities ({defined})",
+                    )
+    if p.disputes.extended_answer_days < p.disputes.answer_days:
+        problems.add(
+            ("disputes", "extended_answer_days"),
+            f"{p.disputes.extended_answer_days} is less than answer_days {p.disputes.answer_days}",
+        )
+    for i, lst in enumerate(p.lists):
+        if lst.kind == "red" and lst.grace_days:
+            problems.add(("lists", i, "grace_days"), "notice and grace apply to blacklists only")
+        for j in _repeats(list(lst.public_fields)):
+            problems.add(("lists", i, "public_fields", j), f"{lst.public_fields[j]!r} is named more than once")
 
 
 def load_policy(path: Path | str, catalog: Catalog | None = None) -> LoadedPolicy:

@@ -15,17 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from socialcredit.catalog import Text
 
 __all__ = [
+    "PUBLIC_FIELDS",
     "Consent",
     "Decay",
     "Dimension",
+    "Disputes",
     "ListCriterion",
     "ListSpec",
     "Policy",
     "Reason",
     "RecordMatch",
+    "Retention",
     "Rule",
     "Scale",
     "Service",
+    "Severity",
+    "SeverityClass",
     "Tier",
 ]
 
@@ -135,18 +140,29 @@ class ListCriterion(_Strict):
     id: str
     when: str | None = None
     record: RecordMatch | None = None
+    severity: Severity | None = None
     reason: Reason
     advice: Text | None = None
 
     _id = field_validator("id")(_check_id)
 
 
+# What a public look-up of a list may show; the identity number is always shown masked in the middle.
+PUBLIC_FIELDS = ("name", "id_number", "list", "cause", "since")
+
+
 class ListSpec(_Strict):
-    """A blacklist or redlist and the criteria that put a subject on it (any one suffices)."""
+    """A blacklist or redlist and the criteria that put a subject on it (any one suffices).
+
+    A blacklisting takes effect ``grace_days`` after the notice given at the run that first finds it, unless the
+    cause is resolved first; ``public_fields`` are what a public look-up of the list shows (nothing by default).
+    """
 
     id: str
     kind: Literal["black", "red"]
     name: Text
+    grace_days: int = Field(default=0, ge=0)
+    public_fields: list[Literal["name", "id_number", "list", "cause", "since"]] = []
     criteria: list[ListCriterion]
 
     _id = field_validator("id")(_check_id)
@@ -161,6 +177,27 @@ class Service(_Strict):
     refusal: Text
 
     _id = field_validator("id")(_check_id)
+
+
+class SeverityClass(_Strict):
+    """How long a breach of one class is published: repair may end it after the minimum; it ends at the maximum."""
+
+    min_publication_days: int = Field(ge=0)
+    max_publication_days: int = Field(gt=0)
+
+
+class Disputes(_Strict):
+    """Whether a disputed record counts while its dispute is open, and how long a source has to answer."""
+
+    counts_while_open: bool = True
+    answer_days: int = Field(default=30, gt=0)
+    extended_answer_days: int = Field(default=45, gt=0)
+
+
+class Retention(_Strict):
+    """How long a record is kept after it stopped counting under every rule, before it is deleted for good."""
+
+    purge_after_days: int = Field(default=0, ge=0)
 
 
 class Consent(_Strict):
@@ -184,6 +221,9 @@ class Policy(_Strict):
     dimensions: list[Dimension]
     rules: list[Rule]
     consent: Consent = Consent()
+    severities: dict[Severity, SeverityClass] = {}
+    disputes: Disputes = Disputes()
+    retention: Retention = Retention()
     lists: list[ListSpec] = []
     services: list[Service] = []
 
@@ -215,6 +255,12 @@ class Policy(_Strict):
             if s.id == service_id:
                 return s
         raise KeyError(service_id)
+
+    def list_spec(self, list_id: str) -> ListSpec:
+        for lst in self.lists:
+            if lst.id == list_id:
+                return lst
+        raise KeyError(list_id)
 
     def criterion(self, list_id: str, criterion_id: str) -> ListCriterion:
         for lst in self.lists:

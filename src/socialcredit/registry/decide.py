@@ -11,6 +11,7 @@ from typing import Any
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.audit import append_audit
+from socialcredit.registry.notices import effective_lists, grants_with
 from socialcredit.registry.policies import get_policy
 from socialcredit.store import Store
 
@@ -231,6 +232,11 @@ def decide(
     result = subject_result(store, run["run_id"], subject_id)
     index = [s.id for s in p.services].index(service)
     granted = bool(int(result["grants"]) >> index & 1)
+    # Only effective listings refuse: a blacklisting in its notice period (or ended) does not (registry/notices.py).
+    lists = effective_lists(store, run, subject_id, list(result["lists"]))
+    if lists != list(result["lists"]):
+        result = {**result, "lists": lists}
+        granted = bool(grants_with(loaded, facts_of(loaded, result, run["as_of"])) >> index & 1)
     reasons = explain(
         store, loaded, run["run_id"], subject_id, result, lang, service=None if granted else service, as_of=run["as_of"]
     )

@@ -7,7 +7,9 @@ Behaviour, as documented in docs/ingest.md:
 * the accepted rows are committed in one transaction with the batch's own row: all of them or none;
 * re-sending a record with the same (source, record_id) and the same content changes nothing; with
   different content it is refused unless the row says ``correction=true``, and then it becomes a new version;
-  ``withdrawn=true`` withdraws a record (a new version that no longer counts). History stays queryable.
+  ``withdrawn=true`` withdraws a record (a new version that no longer counts). History stays queryable. A record
+  withdrawn after a dispute comes back only with ``correction=true`` and ``certified=true`` (the source certifies it
+  is accurate); its subject is told.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import IdentifierError, IngestError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.audit import append_audit
+from socialcredit.registry.disputes import notify_recertified
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store
 
 __all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "latest_record"]
 
 BASE_COLUMNS = ("record_id", "subject_id", "record_type", "event_date")
-FLAG_COLUMNS = ("correction", "withdrawn")
+FLAG_COLUMNS = ("correction", "withdrawn", "certified")
 _TRUE = ("true", "1", "yes")
 _BOOL = ("true", "false", "1", "0", "yes", "no")
 
@@ -311,7 +314,8 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
         CREATE OR REPLACE TEMP TABLE candidates AS
         WITH typed AS (
             SELECT _row, record_id, subject_id, record_type, CAST(event_date AS DATE) AS event_date,
-                   {typed_cols}, {flag["correction"]} AS is_correction, {flag["withdrawn"]} AS withdrawn
+                   {typed_cols}, {flag["correction"]} AS is_correction, {flag["withdrawn"]} AS withdrawn,
+                   {flag["certified"]} AS certified
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
         ), latest AS (
             SELECT record_id, version, content_hash, withdrawn
@@ -340,7 +344,14 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
         UNION ALL
         SELECT _row, 'record_id', '''' || record_id || ''' was withdrawn; only a correction can bring it back'
         FROM candidates WHERE prev_withdrawn AND NOT is_correction AND NOT withdrawn
-        """
+        UNION ALL
+        SELECT _row, 'certified', '''' || record_id || ''' was withdrawn after a dispute; it comes back only with '
+               || 'the source''s certification that it is accurate (certified=true)'
+        FROM candidates c WHERE prev_withdrawn AND is_correction AND NOT withdrawn AND NOT certified
+          AND EXISTS (SELECT 1 FROM disputes d WHERE d.source_id = $source AND d.record_id = c.record_id
+                      AND d.status IN ('withdrawn', 'lapsed'))
+        """,
+        {"source": source_id},
     )
     # A row whose content and withdrawn state equal the latest version is unchanged, never an error.
     store.execute(
@@ -451,6 +462,8 @@ def ingest_file(
         )
         report.batch_id = batch_id
         _record_batch(store, batch, report, path, source_id)
+        if n_new:
+            notify_recertified(store, source_id, batch_id, today)
         append_audit(
             store,
             actor,

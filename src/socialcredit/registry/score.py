@@ -18,6 +18,7 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.audit import append_audit
+from socialcredit.registry.holds import HELD_CHANGES, build_held
 from socialcredit.registry.policies import get_policy
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import Store
@@ -74,12 +75,15 @@ def prepare_inputs(
         WHERE o.record_key <= $w AND o.version < n.latest""",
         {"w": w},
     )
+    # Due process: records under an open dispute (when the policy says so) or repaired do not count.
+    build_held(store, loaded, w, subject_id if subject_id is not None else None)
     fields = "".join(f", {ident(name)}" for name in load_catalog().field_columns())
     store.execute(
         f"""CREATE OR REPLACE TEMP VIEW sc_records AS
         SELECT subject_key AS subject_id, record_key, record_type, event_date{fields} FROM records
         WHERE record_key <= {w} AND NOT withdrawn {only}
-          AND record_key NOT IN (SELECT record_key FROM sc_superseded)"""
+          AND record_key NOT IN (SELECT record_key FROM sc_superseded)
+          AND record_key NOT IN (SELECT record_key FROM sc_held)"""
     )
     consent_cols = "".join(f", coalesce(c.{_consent_col(cat)}, false) AS {_consent_col(cat)}" for cat in categories)
     consent_pivot = "".join(
@@ -134,7 +138,9 @@ def _changed_subjects(store: Store, since: int, until: int) -> None:
         ) c USING (source_id, record_id) WHERE r.record_key <= $b
         UNION SELECT subject_key FROM subjects WHERE seq > $a AND seq <= $b
         UNION SELECT s.subject_id FROM sc_subjects s JOIN consents c ON c.subject_id = s.sid
-            WHERE c.seq > $a AND c.seq <= $b""",
+            WHERE c.seq > $a AND c.seq <= $b
+        UNION """
+        + HELD_CHANGES,
         {"a": since, "b": until},
     )
 
@@ -292,6 +298,10 @@ def save_run(
                 **(detail or {}),
             },
         )
+    # Blacklist entries become notices and, after the grace period, effective listings (registry/notices.py).
+    from socialcredit.registry.notices import record_listings
+
+    record_listings(store, run_id)
     counts = {
         str(r[0]): int(r[1])
         for r in store.execute(

@@ -1,0 +1,365 @@
+"""Disputes: a subject says a record is wrong; the source answers in time, or the subject wins.
+
+* Filed on day D, a dispute must be answered on or before D + 30 days (the policy's ``disputes.answer_days``);
+  D + 45 (``extended_answer_days``) when the subject adds information within the first 30 days.
+* The source answers ``verified`` (the record stands), ``corrected`` (it sent a corrected version, which counts
+  as corrected) or ``withdrawn`` (the record is withdrawn: a new version that no run counts).
+* Not answered by the deadline, it is resolved for the subject (``lapsed``): the record is withdrawn the same way.
+* A record withdrawn after a dispute comes back only with the source's certification (ingest ``certified=true``),
+  and the subject is told.
+* While open, the record is marked disputed in every output, and counts or not as the policy's
+  ``disputes.counts_while_open`` says (``registry/holds.py``).
+
+Every step is audited; the subject is notified of every outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.due import (
+    check_text,
+    iso,
+    latest_record,
+    notify,
+    policies_in_use,
+    require_subject,
+    resolve_today,
+    withdraw_version,
+)
+from socialcredit.store import Store
+
+__all__ = [
+    "OUTCOMES",
+    "STATUSES",
+    "add_information",
+    "answer_dispute",
+    "file_dispute",
+    "get_dispute",
+    "lapse_overdue",
+    "list_disputes",
+    "notify_recertified",
+]
+
+OUTCOMES = ("verified", "corrected", "withdrawn")
+STATUSES = ("open", "verified", "corrected", "withdrawn", "lapsed")
+
+_OUTCOME_TEXT = {
+    "verified": ("the source checked the record and confirmed it; it stands", "来源核实该记录无误，记录保留"),
+    "corrected": ("the source corrected the record; the corrected version counts", "来源已更正该记录，按更正后计算"),
+    "withdrawn": ("the source withdrew the record; it no longer counts", "来源已撤回该记录，不再计入"),
+    "lapsed": (
+        "the source did not answer in time; the dispute is resolved in your favour and the record no longer counts",
+        "来源未在期限内答复，异议按有利于您的方式处理，该记录不再计入",
+    ),
+}
+
+
+def _deadlines(store: Store) -> tuple[int, int]:
+    """The shortest answer periods among the policies in use (a record may count under several)."""
+    policies = [lp.policy.disputes for lp in policies_in_use(store)]
+    return min(d.answer_days for d in policies), min(d.extended_answer_days for d in policies)
+
+
+def _row(store: Store, dispute_id: int) -> dict[str, Any]:
+    rows = store.rows("SELECT * FROM disputes WHERE dispute_id = ?", [dispute_id])
+    if not rows:
+        raise NotFoundError(f"no dispute {dispute_id}")
+    return rows[0]
+
+
+def _public(row: dict[str, Any], info: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    out = {
+        k: iso(row[k])
+        for k in (
+            "dispute_id",
+            "subject_id",
+            "source_id",
+            "record_id",
+            "record_type",
+            "reason",
+            "evidence",
+            "status",
+            "opened_at",
+            "deadline",
+            "answered_at",
+            "note",
+        )
+    }
+    if info is not None:
+        out["information"] = info
+    return out
+
+
+def _information(store: Store, dispute_id: int) -> list[dict[str, Any]]:
+    return [
+        {"added_at": iso(r["added_at"]), "text": r["text"]}
+        for r in store.rows(
+            "SELECT added_at, text FROM dispute_information WHERE dispute_id = ? ORDER BY recorded_at", [dispute_id]
+        )
+    ]
+
+
+def get_dispute(store: Store, dispute_id: int) -> dict[str, Any]:
+    """One dispute with the information the subject added."""
+    return _public(_row(store, dispute_id), _information(store, dispute_id))
+
+
+def file_dispute(
+    store: Store,
+    subject_id: str,
+    source_id: str,
+    record_id: str,
+    reason: str,
+    evidence: str | None = None,
+    actor: str = "cli",
+    *,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """Open a dispute of one of the subject's records; returns it (with its deadline)."""
+    today = resolve_today(today)
+    reason_text = check_text(reason, "reason")
+    evidence_text = check_text(evidence, "evidence", required=False)
+    require_subject(store, subject_id)
+    try:
+        record = latest_record(store, source_id, record_id)
+    except NotFoundError as exc:
+        raise WorkflowError(str(exc), field="record_id", code="unknown_record") from None
+    if record["subject_id"] != subject_id:
+        raise WorkflowError(
+            f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",
+            field="record_id",
+            code="not_your_record",
+        )
+    if record["withdrawn"]:
+        raise WorkflowError(
+            f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",
+            field="record_id",
+            code="record_withdrawn",
+        )
+    open_id = store.one(
+        "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
+        [source_id, record_id],
+    )
+    if open_id is not None:
+        raise WorkflowError(
+            f"record {record_id!r} of source {source_id} is already disputed (dispute {open_id}); add information "
+            "to that dispute instead",
+            field="record_id",
+            code="already_disputed",
+        )
+    days, _ = _deadlines(store)
+    deadline = today + dt.timedelta(days=days)
+    with store.transaction():
+        dispute_id = store.take_ids("dispute", 1)
+        seq = store.take_ids("seq", 1)
+        store.execute(
+            "INSERT INTO disputes VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL, ?, NULL, now())",
+            [
+                dispute_id,
+                seq,
+                subject_id,
+                source_id,
+                record_id,
+                record["record_type"],
+                reason_text,
+                evidence_text,
+                today,
+                deadline,
+                actor,
+            ],
+        )
+        append_audit(
+            store,
+            actor,
+            "dispute_filed",
+            subject_id,
+            {"dispute_id": dispute_id, "source": source_id, "record_id": record_id, "deadline": deadline},
+        )
+        notify(
+            store,
+            subject_id,
+            "dispute_filed",
+            dispute_id,
+            f"Your dispute {dispute_id} of record {record_id} ({source_id}) was received; the source must answer by "
+            f"{deadline.isoformat()}.",
+            f"您对记录 {record_id}（{source_id}）的异议 {dispute_id} 已受理；来源须于 {deadline.isoformat()} 前答复。",
+            today,
+        )
+    return get_dispute(store, dispute_id)
+
+
+def add_information(
+    store: Store, dispute_id: int, text: str, actor: str, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """The subject adds information; within the first ``answer_days`` days this extends the deadline."""
+    today = resolve_today(today)
+    info = check_text(text, "text")
+    row = _row(store, dispute_id)
+    if row["status"] != "open":
+        raise WorkflowError(
+            f"dispute {dispute_id} is closed ({row['status']}); file a new dispute if the record is still wrong",
+            field="dispute_id",
+            code="dispute_closed",
+        )
+    days, extended = _deadlines(store)
+    opened: dt.date = row["opened_at"]
+    if today > row["deadline"]:
+        raise WorkflowError(
+            f"dispute {dispute_id} passed its deadline {row['deadline'].isoformat()}; it is being resolved for you",
+            field="dispute_id",
+            code="deadline_passed",
+        )
+    extend = today <= opened + dt.timedelta(days=days)
+    deadline = max(row["deadline"], opened + dt.timedelta(days=extended)) if extend else row["deadline"]
+    with store.transaction():
+        store.execute("INSERT INTO dispute_information VALUES (?, ?, ?, ?, now())", [dispute_id, today, info, actor])
+        store.execute("UPDATE disputes SET deadline = ? WHERE dispute_id = ?", [deadline, dispute_id])
+        append_audit(
+            store,
+            actor,
+            "dispute_information",
+            row["subject_id"],
+            {"dispute_id": dispute_id, "deadline": deadline, "extended": deadline != row["deadline"]},
+        )
+    return get_dispute(store, dispute_id)
+
+
+def _close(store: Store, row: dict[str, Any], status: str, note: str, actor: str, today: dt.date) -> None:
+    """Close a dispute (inside a transaction): status, the change number, the subject told, audited."""
+    closed_seq = store.take_ids("seq", 1)
+    answered = today if status != "lapsed" else None
+    store.execute(
+        "UPDATE disputes SET status = ?, answered_at = ?, closed_seq = ?, note = ?, answered_by = ? "
+        "WHERE dispute_id = ?",
+        [status, answered, closed_seq, note, actor, row["dispute_id"]],
+    )
+    en, zh = _OUTCOME_TEXT[status]
+    notify(
+        store,
+        row["subject_id"],
+        "dispute_" + status,
+        row["dispute_id"],
+        f"Dispute {row['dispute_id']} of record {row['record_id']} ({row['source_id']}): {en}. {note}",
+        f"异议 {row['dispute_id']}（记录 {row['record_id']}，{row['source_id']}）：{zh}。{note}",
+        today,
+    )
+    append_audit(
+        store,
+        actor,
+        "dispute_" + status,
+        row["subject_id"],
+        {"dispute_id": row["dispute_id"], "source": row["source_id"], "record_id": row["record_id"], "note": note},
+    )
+
+
+def answer_dispute(
+    store: Store,
+    dispute_id: int,
+    outcome: str,
+    note: str,
+    actor: str,
+    *,
+    today: dt.date | None = None,
+    source_id: str | None = None,
+) -> dict[str, Any]:
+    """The source's answer (``source_id``, when given, must be the dispute's source: a furnisher's scope)."""
+    today = resolve_today(today)
+    if outcome not in OUTCOMES:
+        raise WorkflowError(
+            f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}", field="outcome", code="bad_outcome"
+        )
+    note_text = check_text(note, "note")
+    assert note_text is not None
+    row = _row(store, dispute_id)
+    if source_id is not None and row["source_id"] != source_id:
+        raise NotFoundError(f"source {source_id} has no dispute {dispute_id}")
+    if row["status"] != "open":
+        raise WorkflowError(
+            f"dispute {dispute_id} is closed already ({row['status']})", field="dispute_id", code="dispute_closed"
+        )
+    if today > row["deadline"]:
+        lapse_overdue(store, today)
+        raise WorkflowError(
+            f"the answer to dispute {dispute_id} was due by {row['deadline'].isoformat()}; it was resolved for the "
+            "subject and the record no longer counts (send it again with certified=true if it is accurate)",
+            field="dispute_id",
+            code="deadline_passed",
+        )
+    record = latest_record(store, row["source_id"], row["record_id"])
+    if outcome == "corrected" and record["record_key"] < row["seq"]:
+        raise WorkflowError(
+            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; send it "
+            "(correction=true) first, then answer 'corrected'",
+            field="outcome",
+            code="no_correction",
+        )
+    with store.transaction():
+        if outcome == "withdrawn" and not record["withdrawn"]:
+            withdraw_version(store, record)
+        _close(store, row, outcome, note_text, actor, today)
+    return get_dispute(store, dispute_id)
+
+
+def lapse_overdue(store: Store, today: dt.date | None = None, actor: str = "registry") -> list[int]:
+    """Resolve for the subject every open dispute whose deadline has passed: its record is withdrawn."""
+    today = resolve_today(today)
+    overdue = store.rows("SELECT * FROM disputes WHERE status = 'open' AND deadline < ? ORDER BY dispute_id", [today])
+    for row in overdue:
+        record = latest_record(store, row["source_id"], row["record_id"])
+        with store.transaction():
+            if not record["withdrawn"]:
+                withdraw_version(store, record)
+            _close(
+                store,
+                row,
+                "lapsed",
+                f"Not answered by {row['deadline'].isoformat()}.",
+                actor,
+                today,
+            )
+    return [int(r["dispute_id"]) for r in overdue]
+
+
+def list_disputes(
+    store: Store, *, subject_id: str | None = None, source_id: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Disputes, newest first, filtered by subject, source and status."""
+    if status is not None and status not in STATUSES:
+        raise WorkflowError(
+            f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status", code="bad_status"
+        )
+    where, params = [], []
+    for col, value in (("subject_id", subject_id), ("source_id", source_id), ("status", status)):
+        if value is not None:
+            where.append(f"{col} = ?")
+            params.append(value)
+    sql = "SELECT * FROM disputes" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY dispute_id DESC"
+    return [_public(r) for r in store.rows(sql, params)]
+
+
+def notify_recertified(store: Store, source_id: str, batch_id: int, today: dt.date) -> int:
+    """Tell each subject whose record, withdrawn after a dispute, came back certified in this batch."""
+    rows = store.rows(
+        """SELECT DISTINCT r.subject_id, r.record_id, d.dispute_id FROM records r
+           JOIN disputes d USING (source_id, record_id)
+           WHERE r.batch_id = ? AND r.source_id = ? AND NOT r.withdrawn AND d.status IN ('withdrawn', 'lapsed')
+           QUALIFY row_number() OVER (PARTITION BY r.record_id ORDER BY d.dispute_id DESC) = 1""",
+        [batch_id, source_id],
+    )
+    for r in rows:
+        notify(
+            store,
+            r["subject_id"],
+            "record_recertified",
+            r["dispute_id"],
+            f"Source {source_id} sent record {r['record_id']} again, certifying that it is accurate; it counts again. "
+            "You may dispute it again.",
+            f"来源 {source_id} 重新报送并书面确认记录 {r['record_id']} 准确，该记录重新计入。您可再次提出异议。",
+            today,
+        )
+        append_audit(store, f"source:{source_id}", "record_recertified", r["subject_id"], {"record_id": r["record_id"]})
+    return len(rows)
