@@ -4,6 +4,7 @@ without signing in."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -101,6 +102,57 @@ def test_a_resident_signs_in_with_a_one_time_link_and_sees_their_score_and_reaso
     assert "此登录链接已使用过" in again.locator("#failure").inner_text()
     page.context.close()
     again.context.close()
+
+
+@pytest.mark.browser
+def test_a_resident_files_a_dispute_and_follows_it(site: dict[str, Any], browser: Any, shots: Path) -> None:
+    page = _new_page(browser, site)
+    _sign_in_with_key(page, site["keys"]["resident"])
+    page.goto("/me/records")
+    first = page.locator("table.records tbody tr").first
+    record_id = first.locator("td").nth(1).locator("small.code").inner_text().split(" ")[0]
+    first.get_by_role("link", name="提出异议").click()
+    page.wait_for_url("**/me/disputes?record=*")
+    assert page.get_by_label("哪一条记录？").input_value().endswith("|" + record_id)  # the record is chosen already
+    page.get_by_label("为什么有误？").fill("此罚款已于 3 月 5 日缴清。")
+    page.get_by_label("证据（可选）").fill("缴款回执 2026-03-05")
+    page.get_by_role("button", name="提交异议").click()
+    page.wait_for_url("**/me/disputes?filed=*")
+    filed = rows(site, "SELECT * FROM disputes WHERE subject_id = ? ORDER BY dispute_id DESC", [site["listed"]])
+    assert len(filed) == 1
+    d = filed[0]
+    assert (d["record_id"], d["reason"], d["evidence"], d["status"]) == (
+        record_id,
+        "此罚款已于 3 月 5 日缴清。",
+        "缴款回执 2026-03-05",
+        "open",
+    )
+    assert d["filed_by"] == f"key:{site['key_ids']['resident']}"
+    assert page.get_by_role("status").inner_text() == f"异议 {d['dispute_id']} 已提交。"
+    card = page.get_by_test_id("dispute")
+    assert card.count() == 1
+    text = card.inner_text()
+    assert "处理中" in text and d["deadline"].isoformat() in text and record_id in text
+    # adding information to it
+    card.get_by_text("补充材料", exact=True).click()
+    card.get_by_label("补充说明").fill("附上银行流水。")
+    card.get_by_role("button", name="提交补充材料").click()
+    page.wait_for_url("**/me/disputes?added=*")
+    # information added in the first 30 days moves the deadline from 30 to 45 days after the dispute was opened
+    assert d["deadline"] == d["opened_at"] + dt.timedelta(days=30)
+    extended = (d["opened_at"] + dt.timedelta(days=45)).isoformat()
+    text = page.get_by_test_id("dispute").inner_text()
+    assert "附上银行流水。" in text and extended in text
+    page.screenshot(path=str(shots / "resident-disputes.png"), full_page=True)
+    # an operator sees it among the open disputes, with its deadline
+    ops = _new_page(browser, site)
+    _sign_in_with_key(ops, site["keys"]["operator"])
+    ops.goto("/ops/cases")
+    row = ops.get_by_test_id("open-disputes").locator("tr", has_text=record_id)
+    assert row.inner_text().startswith(extended) and site["listed"] in row.inner_text()
+    ops.screenshot(path=str(shots / "operator-cases.png"), full_page=True)
+    page.context.close()
+    ops.context.close()
 
 
 @pytest.mark.browser
@@ -256,7 +308,7 @@ def test_no_page_but_the_public_look_up_works_without_a_valid_key(site: dict[str
         cookies = {"sc_session": cookie} if cookie else {}
         with httpx.Client(base_url=site["base"], cookies=cookies) as anonymous:
             for method, path in routes:
-                url = path.format(subject_id=site["other"], policy_id="beijing")
+                url = path.format(subject_id=site["other"], policy_id="beijing", dispute_id=1)
                 r = anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
                 if path in OPEN:
                     assert r.status_code in (200, 303, 403), (method, path, r.status_code)  # 403: no CSRF token
@@ -340,3 +392,24 @@ def test_signing_out_or_revoking_the_key_ends_the_session(site: dict[str, Any]) 
             client.cookies.set("sc_session", session)  # the old cookie, kept by a careless browser
             r = client.get("/ops")
             assert (r.status_code, r.headers["location"]) == (303, "/signin?next=/ops")
+
+
+def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: dict[str, Any]) -> None:
+    theirs = rows(site, "SELECT source_id, record_id FROM records WHERE subject_id = ? LIMIT 1", [site["listed"]])[0]
+    with site["service"].writer() as store:
+        from socialcredit.registry.disputes import file_dispute
+
+        dispute = file_dispute(store, site["listed"], theirs["source_id"], theirs["record_id"], "wrong", actor="t")
+    before = one(site, "SELECT count(*) FROM disputes")
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["other"])
+        token = csrf_of(client.get("/me/disputes").text)
+        record = f"{theirs['source_id']}|{theirs['record_id']}"
+        r = client.post("/me/disputes", data={"record": record, "reason": "not mine", "csrf": token})
+        assert r.status_code == 400
+        assert f"is not in the file of {site['other']}" in html.unescape(r.text)
+        r = client.post(f"/me/disputes/{dispute['dispute_id']}/information", data={"text": "x", "csrf": token})
+        assert r.status_code == 404 and f"no dispute {dispute['dispute_id']}" in r.text
+        assert client.get("/me/disputes").text.count(theirs["record_id"]) == 0
+    assert one(site, "SELECT count(*) FROM disputes") == before
+    assert one(site, "SELECT count(*) FROM dispute_information WHERE dispute_id = ?", [dispute["dispute_id"]]) == 0

@@ -11,6 +11,8 @@ from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError
 from socialcredit.policy.explain import explain_rule
 from socialcredit.registry import dashboard
+from socialcredit.registry.disputes import list_disputes
+from socialcredit.registry.notices import list_listings
 from socialcredit.registry.policies import get_policy
 from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
@@ -204,6 +206,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
         with web.service.writer() as store:
             report = file_context(store, page, subject_id, "operator look-up")
         return page.render("ops_subject.html", section="subjects", report=report)
+
+    @router.get("/ops/cases")
+    @web.page("operator")
+    def cases(page: Page) -> Response:
+        with web.service.writer() as store:
+            disputes = sorted(list_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
+            pending = sorted(list_listings(store, status="pending"), key=lambda x: (x["effective_on"], x["listing_id"]))
+        return page.render("ops_cases.html", section="cases", disputes=disputes, pending=pending)
 
     @router.get("/ops/policies")
     @web.page("operator")

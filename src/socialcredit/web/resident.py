@@ -9,7 +9,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.catalog import load_catalog
+from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.registry.consent import consent_history, set_consent
+from socialcredit.registry.disputes import add_information, file_dispute, get_dispute, list_disputes
+from socialcredit.registry.due import list_notifications
+from socialcredit.registry.notices import list_listings
 from socialcredit.registry.policies import get_policy
 from socialcredit.registry.report import subject_report
 from socialcredit.store import Store
@@ -51,14 +55,22 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def overview(page: Page) -> Response:
         with web.service.writer() as store:
             report = file_context(store, page, _subject(page), "resident portal: overview")
-        return page.render("me_overview.html", report=report, section="overview")
+            listings = list_listings(store, subject_id=_subject(page))
+            notifications = list_notifications(store, _subject(page), page.lang)
+        return page.render(
+            "me_overview.html",
+            report=report,
+            section="overview",
+            pending=[x for x in listings if x["status"] == "pending"],
+            notifications=list(reversed(notifications))[:20],
+        )
 
     @router.get("/me/records")
     @web.page("resident")
     def records(page: Page) -> Response:
         with web.service.writer() as store:
             report = file_context(store, page, _subject(page), "resident portal: records")
-        return page.render("me_records.html", report=report, section="records")
+        return page.render("me_records.html", report=report, section="records", dispute_links=True)
 
     @router.get("/me/inquiries")
     @web.page("resident")
@@ -66,6 +78,49 @@ def add_routes(router: APIRouter, web: Web) -> None:
         with web.service.writer() as store:
             report = file_context(store, page, _subject(page), "resident portal: inquiries")
         return page.render("me_inquiries.html", report=report, section="inquiries")
+
+    @router.get("/me/disputes")
+    @web.page("resident")
+    def disputes(page: Page) -> Response:
+        return page.render("me_disputes.html", section="disputes", **_disputes(web, page))
+
+    @router.post("/me/disputes")
+    @web.page("resident")
+    def dispute_file(page: Page) -> Response:
+        assert page.who is not None
+        source_id, _, record_id = page.form.get("record", "").partition("|")
+        try:
+            with web.service.writer() as store:
+                filed = file_dispute(
+                    store,
+                    _subject(page),
+                    source_id,
+                    record_id,
+                    page.form.get("reason", ""),
+                    page.form.get("evidence") or None,
+                    actor=page.who.actor,
+                )
+        except WorkflowError as exc:
+            context = _disputes(web, page)
+            return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
+        return page.redirect(f"/me/disputes?filed={filed['dispute_id']}")
+
+    @router.post("/me/disputes/{dispute_id}/information")
+    @web.page("resident")
+    def dispute_information(page: Page) -> Response:
+        assert page.who is not None
+        raw = str(page.request.path_params["dispute_id"])
+        dispute_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
+        try:
+            with web.service.writer() as store:
+                # someone else's dispute is answered exactly as one that does not exist
+                if dispute_id < 0 or get_dispute(store, dispute_id)["subject_id"] != _subject(page):
+                    raise NotFoundError(f"no dispute {raw}")
+                add_information(store, dispute_id, page.form.get("text", ""), actor=page.who.actor)
+        except WorkflowError as exc:
+            context = _disputes(web, page)
+            return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
+        return page.redirect(f"/me/disputes?added={dispute_id}")
 
     @router.get("/me/consents")
     @web.page("resident")
@@ -97,6 +152,30 @@ def add_routes(router: APIRouter, web: Web) -> None:
             media_type="application/json; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="socialcredit-{_subject(page)}.json"'},
         )
+
+
+def _disputes(web: Web, page: Page) -> dict[str, Any]:
+    """The resident's disputes (newest first, each with what they added) and the records they may dispute."""
+    with web.service.writer() as store:
+        mine = [get_dispute(store, int(d["dispute_id"])) for d in list_disputes(store, subject_id=_subject(page))]
+        report = subject_report(
+            store, _subject(page), lang=page.lang, actor=page.who.actor if page.who else "", purpose="disputes"
+        )
+    open_records = {(d["source_id"], d["record_id"]) for d in mine if d["status"] == "open"}
+    records = [
+        r
+        for r in report["records"]
+        if r["status"] not in ("withdrawn", "superseded") and (r["source"], r["record_id"]) not in open_records
+    ]
+    return {
+        "disputes": mine,
+        "records": records,
+        "filed": page.query("filed"),
+        "added": page.query("added"),
+        "chosen": page.form.get("record", page.query("record")),
+        "reason": page.form.get("reason", ""),
+        "evidence": page.form.get("evidence", ""),
+    }
 
 
 def _consents(web: Web, page: Page) -> dict[str, Any]:
