@@ -19,6 +19,7 @@ __all__ = [
     "by_profession",
     "histogram",
     "list_sizes",
+    "listing_counts",
     "runs",
     "search_subjects",
     "tier_counts",
@@ -57,6 +58,16 @@ def list_sizes(store: Store) -> dict[int, dict[str, int]]:
     ):
         out.setdefault(int(row["run_id"]), {})[str(row["list_id"])] = int(row["n"])
     return out
+
+
+def listing_counts(store: Store) -> list[dict[str, Any]]:
+    """How many subjects each policy's blacklists hold now, by listing status (pending in their grace period,
+    effective, ended in one of several ways)."""
+    return store.rows(
+        "SELECT policy_id, list_id, status, count(DISTINCT subject_id) AS subjects FROM listings "
+        "GROUP BY policy_id, list_id, status "
+        "ORDER BY policy_id, list_id, CASE status WHEN 'effective' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, status"
+    )
 
 
 def histogram(store: Store, run_id: int, *, kind: str = "person", bins: int = 40) -> dict[str, Any]:

@@ -29,15 +29,21 @@ def _open(width: int, height: int, title: str, desc: str, cls: str) -> str:
     )
 
 
+def _text_width(text: str, size: float = 13.0) -> float:
+    """About how wide ``text`` is drawn: CJK characters are square, Latin ones a little over half as wide."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
+
+
 def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 or v == int(v) else f"{v:,.1f}"
 
 
 def histogram(bins: Sequence[tuple[int, int, int]], *, title: str, desc: str, x_label: str, width: int = 480) -> Markup:
     """Bars of counts over score bins ``(lo, hi, n)`` with the axis labelled every few bins."""
-    height, left, bottom, top = 240, 52, 40, 12
-    inner_w, inner_h = width - left - 24, height - bottom - top
+    height, bottom, top = 240, 40, 12
     peak = max((n for _, _, n in bins), default=0) or 1
+    left = int(_text_width(_fmt(peak), 12) + 14)
+    inner_w, inner_h = width - left - 24, height - bottom - top
     step = inner_w / max(len(bins), 1)
     parts = [_open(width, height, title, desc, "histogram")]
     for frac in (0.0, 0.5, 1.0):
@@ -68,7 +74,8 @@ def histogram(bins: Sequence[tuple[int, int, int]], *, title: str, desc: str, x_
 def bars(items: Sequence[Bar], *, title: str, desc: str, lo: float | None = None, width: int = 480) -> Markup:
     """Horizontal bars, one per item, the label on the left and the value at the end; the scale starts at ``lo``
     (0 by default) so that small differences between large values stay visible when asked for."""
-    row, label_w = 24, 130 if width < 600 else 240
+    row = 24
+    label_w = round(min(max((_text_width(b.label) for b in items), default=0) + 14, width * 0.42))
     height = row * len(items) + 8
     values = [b.value for b in items]
     base = 0.0 if lo is None else lo
@@ -95,7 +102,8 @@ def diverging(
 ) -> Markup:
     """Points per dimension ``(label, points, min, max)`` as bars left (lost) or right (gained) of zero, over the
     range each dimension may take."""
-    row, label_w = 30, 110
+    row = 30
+    label_w = round(min(max((_text_width(x[0]) for x in items), default=0) + 14, width * 0.3))
     height = row * len(items) + 24
     reach = max([abs(v) for _, v, _, _ in items] + [abs(x) for _, _, a, b in items for x in (a, b) if x is not None])
     reach = reach or 1.0

@@ -270,6 +270,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "age": ("年龄", "Age"),
     "chart_ages_title": ("各年龄段平均分", "Mean score by age band"),
     "lists_across_runs": ("历次评分的名单人数", "List sizes across runs"),
+    "lists_across_runs_help": (
+        "每次评分中符合名单标准的主体数（失信名单须经告知宽限期才生效，见下表）。",
+        "Subjects meeting a list's criteria in each run (a blacklisting takes effect only after its notice and "
+        "grace period; see the table below).",
+    ),
     "chart_lists_title": ("历次评分的失信名单与红名单人数", "Blacklist and redlist size in each run"),
     "chart_lists_desc": ("每次评分、每个名单一条横条，从早到晚。", "One bar per run and list, oldest first."),
     "runs": ("评分记录", "Score runs"),
@@ -361,6 +366,20 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "cases_disputes": ("处理中的异议（{n}）", "Open disputes ({n})"),
     "cases_pending": ("宽限期内的名单认定（{n}）", "Listings in their grace period ({n})"),
     "cases_none": ("没有。", "None."),
+    "cases_first": ("只显示最紧迫的 {shown} 条。", "Only the {shown} most urgent are shown."),
+    "listings_now": ("当前名单认定", "Listings now"),
+    "listings_now_help": (
+        "评分发现的原因先进入告知宽限期（待生效），期满后才生效并公示；原因消除、修复或公示期满即结束。",
+        "A cause a run finds is first noticed (pending, in its grace period); it takes effect and is published only "
+        "after that, and ends when the cause goes, on repair, or when its publication period is over.",
+    ),
+    "listing_status_pending": ("宽限期内", "in grace period"),
+    "listing_status_effective": ("已生效", "in effect"),
+    "listing_status_resolved": ("生效前已消除", "resolved before effect"),
+    "listing_status_delisted": ("已移出", "delisted"),
+    "listing_status_publication_ended": ("公示期满", "publication ended"),
+    "listing_status_repaired": ("已修复", "repaired"),
+    "listing_status_overridden": ("已人工撤销", "overridden"),
     "listing_effective_on": ("生效日期", "Takes effect"),
     "listing_noticed_on": ("告知日期", "Noticed on"),
     # the public look-up

@@ -21,6 +21,8 @@ from socialcredit.web.resident import file_context
 
 __all__ = ["add_routes"]
 
+CASES_SHOWN = 200  # the most urgent of each kind; the CLI and the API page through the rest
+
 
 def _latest_runs(store: Store) -> dict[str, dict[str, Any]]:
     """The latest finished run of each policy, by policy id."""
@@ -101,6 +103,7 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
             lo=_floor(min((a["mean_score"] for a in ages if a["residents"]), default=0.0)),
         ),
         "runs": runs,
+        "listings": dashboard.listing_counts(store),
         "list_ids": list_ids,
         "list_names": list_names,
         "lists_chart": bars(
@@ -213,7 +216,15 @@ def add_routes(router: APIRouter, web: Web) -> None:
         with web.service.writer() as store:
             disputes = sorted(list_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
             pending = sorted(list_listings(store, status="pending"), key=lambda x: (x["effective_on"], x["listing_id"]))
-        return page.render("ops_cases.html", section="cases", disputes=disputes, pending=pending)
+        return page.render(
+            "ops_cases.html",
+            section="cases",
+            disputes=disputes[:CASES_SHOWN],
+            n_disputes=len(disputes),
+            pending=pending[:CASES_SHOWN],
+            n_pending=len(pending),
+            shown=CASES_SHOWN,
+        )
 
     @router.get("/ops/policies")
     @web.page("operator")
