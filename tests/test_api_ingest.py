@@ -198,7 +198,17 @@ def test_bad_batch_bodies_are_refused_with_what_is_wrong(
 def test_a_batch_missing_a_column_says_which(world: dict[str, Any]) -> None:
     r = _post(world, b"record_id,subject_id\nA-1,110101199001011237\n", "text/csv")
     assert r.status_code == 400
-    assert "has no column 'record_type', 'event_date'" in r.json()["error"]["message"]
+    assert r.json()["error"] == {
+        "code": "malformed_body",
+        "message": "the batch has no column 'record_type', 'event_date'; "
+        "a record needs record_id, subject_id, record_type, event_date",
+        "field": "record_type",
+    }
+    # a correction that is not a whole record says the same, and never names a file of the server
+    r = world["client"].put("/v1/records/HTTP-X", json={"amount": 1}, headers=auth(world["keys"]["furnisher"]))
+    assert r.status_code == 400
+    assert r.json()["error"]["field"] == "subject_id"
+    assert "uploads" not in r.json()["error"]["message"] and "/" not in r.json()["error"]["message"]
 
 
 def test_a_record_is_corrected_then_withdrawn(world: dict[str, Any]) -> None:
@@ -265,6 +275,11 @@ def test_an_operator_runs_scoring_and_decisions_follow_the_new_run(world: dict[s
     assert decision["run_id"] == job["run_id"]
     bad = client.post("/v1/jobs", json={"policy": "atlantis"}, headers=op)
     assert (bad.status_code, bad.json()["error"]["message"]) == (404, "no shipped or published policy 'atlantis'")
+    far = client.post("/v1/jobs", json={"policy": "beijing", "as_of": "9999-12-31"}, headers=op)
+    assert far.status_code == 422
+    assert far.json()["error"]["message"].startswith(
+        "as_of: as-of date 9999-12-31 is out of range: score as of a date from 1990-01-01 to "
+    )
 
 
 def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:

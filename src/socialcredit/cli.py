@@ -363,6 +363,41 @@ def policy_explain(
     out.print(explain_policy(loaded, lang), markup=False, highlight=False)
 
 
+@policy_app.command("lint")
+def policy_lint(
+    policy: Annotated[str, typer.Argument(help="Shipped policy id or a policy file.")],
+    profile: Annotated[str, typer.Option(help="Legal profile: cn, eu or us.")] = "cn",
+    as_json: JsonOpt = False,
+) -> None:
+    """What a valid policy may still get wrong, with rule ids (docs/policy-lint.md); exit 1 on any error."""
+    from socialcredit.policy import builtin_policy, load_policy
+    from socialcredit.policy.lint import PROFILES, lint_policy
+
+    if profile not in PROFILES:
+        raise typer.BadParameter(
+            f"{profile!r} is not a profile; profiles: {', '.join(PROFILES)}", param_hint="--profile"
+        )
+    loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
+    findings = lint_policy(loaded, profile)
+    counts = {lvl: sum(f.level == lvl for f in findings) for lvl in ("error", "warning", "note")}
+    if as_json:
+        _json(
+            {
+                "policy": loaded.policy.id,
+                "profile": profile,
+                "counts": counts,
+                "findings": [f.as_dict() for f in findings],
+            }
+        )
+    else:
+        for f in findings:
+            out.print(str(f), markup=False, highlight=False)
+        summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items())
+        out.print(f"{loaded.policy.id} {loaded.policy.version} under profile {profile}: {summary}.", highlight=False)
+    if counts["error"]:
+        raise typer.Exit(1)
+
+
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
     """Recompute the hash chain; name every altered, removed or reordered entry."""

@@ -8,6 +8,7 @@ or 403 with a machine-readable code and a message, and is audited. Every 4xx bod
 import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,7 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcredit.api.bodies import MAX_BODY_BYTES, read_body, write_rows
 from socialcredit.api.service import ApiError, Service
-from socialcredit.errors import DecisionError, NotFoundError, PolicyError, SocialCreditError
+from socialcredit.errors import (
+    DecisionError,
+    IngestError,
+    NotFoundError,
+    PolicyError,
+    SocialCreditError,
+    WorkflowError,
+)
 from socialcredit.registry.audit import verify_audit
 from socialcredit.registry.parties import ROLES, AuthError, Party
 from socialcredit.store import Store, open_store
@@ -296,15 +304,21 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
                         )
                     answer = json.loads(row[1])
                     return JSONResponse({**answer, "replayed": True}, headers={"Idempotent-Replayed": "true"})
-            report = ingest_file(
-                store,
-                path,
-                party.source_id,
-                actor=f"key:{party.key_id}",
-                batch=BatchOptions(
-                    all_or_nothing=not partial, write_rejects=False, name=name, idempotency_key=idempotency_key
-                ),
-            )
+            try:
+                report = ingest_file(
+                    store,
+                    path,
+                    party.source_id,
+                    actor=f"key:{party.key_id}",
+                    batch=BatchOptions(
+                        all_or_nothing=not partial, write_rejects=False, name=name, idempotency_key=idempotency_key
+                    ),
+                )
+            except IngestError as exc:
+                # the message names the upload's file; the caller knows its batch by what it sent
+                message = str(exc).replace(f"{path}: ", "").replace("the file has no column", "the batch has no column")
+                missing = re.search(r"has no column '([a-z_]+)'", message)
+                raise ApiError(400, "malformed_body", message, missing.group(1) if missing else None) from None
         body = report.as_dict()
         body.pop("reject_file", None)
         body["replayed"] = False
@@ -402,11 +416,16 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     def start_job(body: JobRequest, party: Annotated[Party, Depends(caller("operator"))]) -> dict[str, Any]:
         """Start a score run; follow it at ``GET /v1/jobs/{job_id}``. Decisions use the new run when it ends."""
         from socialcredit.policy import BUILTIN_POLICIES
+        from socialcredit.registry.score import check_as_of
 
         with service.writer() as store:
             published = {r[0] for r in store.execute("SELECT DISTINCT policy_id FROM policies").fetchall()}
         if body.policy not in set(BUILTIN_POLICIES) | published:
             raise ApiError(404, "unknown_policy", f"no shipped or published policy {body.policy!r}", "policy")
+        try:
+            check_as_of(body.as_of or dt.date.today())
+        except WorkflowError as exc:
+            raise ApiError(422, "invalid_request", f"as_of: {exc}", "as_of") from None
         job = service.start_job(body.policy, body.as_of or dt.date.today(), body.incremental, f"key:{party.key_id}")
         return {**job.as_dict(), "follow": f"/v1/jobs/{job.job_id}"}
 

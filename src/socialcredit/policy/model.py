@@ -175,6 +175,9 @@ class Service(_Strict):
     name: Text
     grant_if: str
     refusal: Text
+    # The context of life the service belongs to (transport, credit, housing, ...): the linter checks that its
+    # refusals draw only on data from related contexts (docs/policy-lint.md). Known services have a default.
+    context: str | None = None
 
     _id = field_validator("id")(_check_id)
 

@@ -15,7 +15,7 @@ from typing import Any
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
-from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.errors import NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.holds import HELD_CHANGES, build_held
@@ -114,6 +114,18 @@ def _consent_col(category: str) -> str:
     return f"consent_{category}"
 
 
+# A run is as of a date in the registry's span: deadlines and grace periods are computed from it.
+EARLIEST_AS_OF = dt.date(1990, 1, 1)
+LATEST_AS_OF_DAYS = 366
+
+
+def check_as_of(as_of: dt.date, today: dt.date | None = None) -> None:
+    """Refuse a score date before 1990 or more than a year ahead (a mistyped year, not a plan)."""
+    latest = (today or dt.date.today()) + dt.timedelta(days=LATEST_AS_OF_DAYS)
+    if not EARLIEST_AS_OF <= as_of <= latest:
+        raise WorkflowError(f"as-of date {as_of} is out of range: score as of a date from {EARLIEST_AS_OF} to {latest}")
+
+
 def latest_run(store: Store, policy_id: str | None = None) -> dict[str, Any]:
     sql = "SELECT * FROM score_runs WHERE finished_at IS NOT NULL"
     params: list[Any] = []
@@ -159,6 +171,7 @@ def score(
 ) -> RunSummary:
     """Score every subject; with ``incremental`` only those whose inputs changed since the base run (unless
     more than ``max_share`` of all subjects changed: then everyone is computed, with the same results)."""
+    check_as_of(as_of)
     step = progress or (lambda _s, _d, _t: None)
     policy = loaded.policy
     wm = int(store.one("SELECT value FROM counters WHERE name = 'seq'")) if watermark is None else watermark
