@@ -18,7 +18,7 @@ from socialcredit.example import districts
 from socialcredit.registry.parties import issue_key, revoke_key
 from socialcredit.registry.policies import get_policy
 from socialcredit.registry.signin import issue_link
-from web_helpers import browser, csrf_of, one, rows, shots, sign_in, site
+from web_helpers import browser, csrf_of, one, rows, serve, shots, sign_in, site
 
 __all__ = ["browser", "shots", "site"]  # the module-scoped fixtures
 
@@ -413,3 +413,18 @@ def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: 
         assert client.get("/me/disputes").text.count(theirs["record_id"]) == 0
     assert one(site, "SELECT count(*) FROM disputes") == before
     assert one(site, "SELECT count(*) FROM dispute_information WHERE dispute_id = ?", [dispute["dispute_id"]]) == 0
+
+
+def test_the_public_look_up_is_rate_limited_per_client(site: dict[str, Any]) -> None:
+    from fastapi import FastAPI
+
+    from socialcredit.web import web_router
+
+    app = FastAPI()
+    app.include_router(web_router(site["service"], None, lookup_limit=2, lookup_window=60.0))
+    with serve(app) as base, httpx.Client(base_url=base) as client:
+        assert [client.get("/lists", params={"q": "张伟"}).status_code for _ in range(2)] == [200, 200]
+        refused = client.get("/lists", params={"q": "张伟"})
+        assert refused.status_code == 429 and 55 <= int(refused.headers["retry-after"]) <= 60
+        assert "查询过于频繁" in refused.text
+        assert client.get("/lists").status_code == 200  # the form itself is not counted

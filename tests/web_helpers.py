@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,28 @@ from socialcredit.registry.policies import resolve_policy
 from socialcredit.registry.score import score
 from socialcredit.store import open_store
 
-__all__ = ["CHROMIUM", "browser", "csrf_of", "one", "rows", "shots", "sign_in", "site"]
+__all__ = ["CHROMIUM", "browser", "csrf_of", "one", "rows", "serve", "shots", "sign_in", "site"]
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port while the block runs; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +75,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "auditor": issue_key(store, "auditor", "the auditor"),
     }
     app = create_app(folder / "store.duckdb", store=store)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield {
             "app": app,
             "service": app.state.service,
@@ -77,8 +87,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "other": other,
             "folder": folder,
         }
-    server.should_exit = True
-    thread.join(timeout=10)
     store.close()
 
 
