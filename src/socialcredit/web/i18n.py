@@ -395,7 +395,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Enter a whole number or a name. Identity numbers are shown with their middle digits masked.",
     ),
     "public_which_list": ("名单", "Which list"),
-    "public_both": ("两个名单", "Both lists"),
+    "public_all": ("全部公示名单", "Every published list"),
+    "public_col_name": ("名称", "Name"),
+    "public_col_id_number": ("证件号码", "Identity number / code"),
+    "public_col_list": ("名单", "List"),
+    "public_col_cause": ("列入原因", "Grounds"),
+    "public_col_since": ("公示日期", "Published since"),
     "public_found": ("“{q}”：{n} 条公示记录", "“{q}”: {n} published entries"),
     "public_none": ("没有公示的记录。", "No published entry."),
     "public_limited": (
@@ -406,9 +411,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "名单依据公开的评分政策产生；当事人可以提出异议和申请信用修复。",
         "The lists follow the published policies; anyone listed may dispute an entry and apply for credit repair.",
     ),
-    "identity_or_code": ("证件号码", "Identity number / code"),
-    "listed_since": ("公示日期", "Published on"),
-    "listed_by": ("认定依据", "Grounds"),
 }
 for _key, (_zh, _en) in _PROFESSIONS.items():
     _PAIRS[f"profession_{_key}"] = (_zh, _en)

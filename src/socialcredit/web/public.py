@@ -27,8 +27,27 @@ def add_routes(router: APIRouter, web: Web) -> None:
             client = page.request.client.host if page.request.client else "unknown"
             wait = web.lookups.allow(client)
             if wait:
-                response = page.render("public_lists.html", 429, q=q, list_id=list_id, found=[], limited=int(wait) + 1)
+                response = page.render(
+                    "public_lists.html",
+                    429,
+                    q=q,
+                    list_id=list_id,
+                    found=[],
+                    limited=int(wait) + 1,
+                    lists={},
+                    columns=[],
+                )
                 response.headers["Retry-After"] = str(int(wait) + 1)
                 return response
             found = _lookup(web, q, list_id)
-        return page.render("public_lists.html", q=q, list_id=list_id, found=found, limited=0, searched=bool(q))
+        columns = [c for c in ("name", "id_number", "list", "cause", "since") if any(c in e for e in found)]
+        return page.render(
+            "public_lists.html",
+            q=q,
+            list_id=list_id,
+            found=found,
+            limited=0,
+            searched=bool(q),
+            lists={},
+            columns=columns,
+        )
