@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from socialcredit.errors import SocialCreditError
+from socialcredit.matchmaking.cli import match_app
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ keys_app = typer.Typer(help="API keys of the parties that call the service.", no
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(match_app, name="matchmaking")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -1,0 +1,218 @@
+"""The matchmaking site: server-rendered pages (Chinese by default, ``?lang=en`` for English) to register a client,
+set preferences, give or withdraw consent to share the credit tier, and see ranked matches with their reasons.
+
+It is a separate application with its own store; it reaches the registry only through ``RegistryClient``.
+The pages have no sign-in of their own: deployed, they sit behind the site's login.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from socialcredit.matchmaking.errors import MatchmakingError, RegistryError, UnknownClientError
+from socialcredit.matchmaking.explain import describe, formula_lines, part_label
+from socialcredit.matchmaking.ranking import Badge
+from socialcredit.matchmaking.reference import (
+    DISTRICTS,
+    EDUCATION,
+    INCOME_BANDS,
+    INTERESTS,
+    JOB_STATUSES,
+    SEXES,
+    Label,
+    label,
+)
+from socialcredit.matchmaking.registry_client import RegistryClient
+from socialcredit.matchmaking.service import Matchmaker
+from socialcredit.matchmaking.store import MatchStore, Preferences, open_match_store, profile
+
+__all__ = ["create_match_app"]
+
+_TABLES: dict[str, tuple[Label, ...]] = {
+    "education": EDUCATION,
+    "job": JOB_STATUSES,
+    "income": INCOME_BANDS,
+    "interests": INTERESTS,
+}
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.query_params.get("lang") == "en" else "zh"
+
+
+def create_match_app(
+    db: Path | str,
+    *,
+    registry: RegistryClient | None = None,
+    store: MatchStore | None = None,
+    today: dt.date | None = None,
+) -> FastAPI:
+    """The site over the matchmaking store at ``db``, asking ``registry`` for badges (None: no credit signal)."""
+    mm = Matchmaker(store if store is not None else open_match_store(db), registry)
+    app = FastAPI(title="Baihe matchmaking", version="1", docs_url=None, redoc_url=None)
+    app.state.matchmaker = mm
+
+    def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = _lang(request)
+
+        def label_of(table: str, item_id: str) -> str:
+            return next((x.text(lang) for x in _TABLES[table] if x.id == item_id), item_id)
+
+        helpers = {
+            "lang": lang,
+            "t": lambda key: label(key, lang),
+            "label_of": label_of,
+            "district_text": lambda code: next((d.text(lang) for d in DISTRICTS if d.code == code), code),
+            "sex_text": lambda s: next((x.text(lang) for x in SEXES if x.id == s), s),
+            "tier_text": lambda tier: next((x.text(lang) for x in mm.tiers.labels if x.id == tier), tier),
+            "part_label": lambda part: part_label(part, lang),
+            "describe": lambda part: describe(part, lang, mm.tiers),
+            "districts": DISTRICTS,
+            "education": EDUCATION,
+            "jobs": JOB_STATUSES,
+            "incomes": INCOME_BANDS,
+            "interests": INTERESTS,
+            "sexes": SEXES,
+            "tiers": mm.tiers,
+            "error": None,
+        }
+        html = _env.get_template(template).render({**helpers, **context})
+        return HTMLResponse(html, status_code=status)
+
+    @app.exception_handler(MatchmakingError)
+    async def _bad(request: Request, exc: MatchmakingError) -> HTMLResponse:
+        status = 404 if isinstance(exc, UnknownClientError) else 502 if isinstance(exc, RegistryError) else 400
+        return render(request, "error.html", status, message=str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> HTMLResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "path", "query"))
+        return render(request, "error.html", 400, message=f"{where or 'request'}: {first.get('msg')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+        return render(request, "error.html", exc.status_code, message=f"{exc.status_code}: {exc.detail}")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "clients": mm.store.count()}
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request) -> HTMLResponse:
+        return render(request, "index.html", form={}, clients=mm.store.count())
+
+    @app.get("/clients")
+    def open_client(request: Request, client_id: int) -> RedirectResponse:
+        return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}", status_code=303)
+
+    @app.post("/clients")
+    async def register(request: Request) -> Any:
+        form = await request.form()
+        fields = {k: str(form.get(k) or "") for k in ("subject_id", "name", "district", "education", "job", "income")}
+        interests = [str(v) for v in form.getlist("interests")]
+        try:
+            p = profile(**fields, interests=interests, today=today)
+            client_id = mm.store.register(p, tiers=mm.tiers, today=today)
+        except MatchmakingError as exc:
+            return render(
+                request,
+                "index.html",
+                400,
+                error=str(exc),
+                form={**fields, "interests": interests},
+                clients=mm.store.count(),
+            )
+        return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}", status_code=303)
+
+    @app.get("/clients/{client_id}", response_class=HTMLResponse)
+    def client_page(request: Request, client_id: int) -> HTMLResponse:
+        c = mm.store.client(client_id, today=today)
+        own: Badge | None = None
+        notice = None
+        try:
+            own = mm.own_badge(c)
+        except RegistryError as exc:
+            notice = str(exc)
+        sid = c.profile.subject_id
+        return render(request, "client.html", c=c, own_badge=own, masked=sid[:6] + "********" + sid[-4:], notice=notice)
+
+    @app.post("/clients/{client_id}/preferences")
+    async def preferences(request: Request, client_id: int) -> Any:
+        form = await request.form()
+        try:
+            age_min, age_max = int(str(form.get("age_min") or "0")), int(str(form.get("age_max") or "0"))
+        except ValueError:
+            raise MatchmakingError("age_min: the ages must be whole numbers", field="age_min") from None
+        prefs = Preferences(
+            seeks=tuple(str(v) for v in form.getlist("seeks")),
+            age_min=age_min,
+            age_max=age_max,
+            districts=tuple(str(v) for v in form.getlist("districts")),
+            min_education=str(form.get("min_education") or "") or None,
+            min_income=str(form.get("min_income") or "") or None,
+            min_tier=str(form.get("min_tier") or "") or None,
+        )
+        mm.store.set_preferences(client_id, prefs, tiers=mm.tiers)
+        return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}", status_code=303)
+
+    @app.post("/clients/{client_id}/consent")
+    async def consent(request: Request, client_id: int) -> Any:
+        form = await request.form()
+        value = str(form.get("granted") or "")
+        if value not in ("true", "false"):
+            raise MatchmakingError("granted: send true (give consent) or false (withdraw it)", field="granted")
+        mm.store.set_consent(client_id, value == "true", actor="client")
+        return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}#consent", status_code=303)
+
+    @app.get("/clients/{client_id}/matches", response_class=HTMLResponse)
+    def matches(request: Request, client_id: int, limit: int = 20) -> HTMLResponse:
+        page = mm.matches(client_id, limit=max(1, min(limit, 100)), today=today)
+        return render(request, "matches.html", page=page, formula=formula_lines(_lang(request)))
+
+    @app.get("/api/clients/{client_id}/matches")
+    def matches_json(request: Request, client_id: int, limit: int = 20) -> JSONResponse:
+        page = mm.matches(client_id, limit=max(1, min(limit, 100)), today=today)
+        lang = _lang(request)
+        return JSONResponse(
+            {
+                "client_id": client_id,
+                "candidates": page.ranking.candidates,
+                "notice": page.notice,
+                "matches": [
+                    {
+                        "client_id": m.client_id,
+                        "name": page.candidates[m.client_id].profile.name,
+                        "score": round(m.score, 6),
+                        "badge": m.badge.granted if m.badge else None,
+                        "why": [
+                            {
+                                "part": p.part,
+                                "weight": p.weight,
+                                "effective_weight": round(p.effective_weight, 6),
+                                "value": None if p.value is None else round(p.value, 6),
+                                "contribution": round(p.contribution, 6),
+                                "text": describe(p, lang, mm.tiers),
+                            }
+                            for p in m.parts
+                        ],
+                    }
+                    for m in page.ranking.matches
+                ],
+            }
+        )
+
+    return app

@@ -1,0 +1,213 @@
+"""``socialcredit matchmaking …``: register clients, set preferences, give or withdraw consent, see matches,
+generate a client base, serve the site. Errors are MatchmakingError (a SocialCreditError): plain messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from socialcredit.matchmaking.errors import MatchmakingError
+from socialcredit.matchmaking.settings import DB_ENV, DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL, KEY_ENV, URL_ENV
+
+if TYPE_CHECKING:
+    from socialcredit.matchmaking.registry_client import RegistryClient
+
+# The main CLI imports this module: the store, the ranking and httpx are imported by the commands that use them.
+
+__all__ = ["match_app"]
+
+match_app = typer.Typer(
+    help="Baihe matchmaking: a relying party of the registry (its own store; the registry only over HTTP).",
+    no_args_is_help=True,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The matchmaking store (not the registry's).", envvar=DB_ENV)]
+UrlOpt = Annotated[str, typer.Option("--registry-url", help="The registry's HTTP API.", envvar=URL_ENV)]
+KeyOpt = Annotated[
+    str, typer.Option("--key", help=f"Relying-party key for matchmaking_badge (or ${KEY_ENV}).", show_default=False)
+]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of labels: zh or en.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _registry(url: str, key: str) -> RegistryClient:
+    from socialcredit.matchmaking.registry_client import RegistryClient
+
+    return RegistryClient(url, key or os.environ.get(KEY_ENV, ""))
+
+
+@match_app.command()
+def register(
+    subject: Annotated[str, typer.Option("--subject", help="The client's identity number.")],
+    name: Annotated[str, typer.Option(help="Name shown to matches.")],
+    district: Annotated[str, typer.Option(help="District: code, 海淀区 or Haidian.")],
+    education: Annotated[str, typer.Option(help="junior_high, high_school, associate, bachelor, master, doctorate.")],
+    job: Annotated[str, typer.Option(help="employed, self_employed, student, retired, unemployed.")],
+    income: Annotated[str, typer.Option(help="under_5k, 5k_10k, 10k_20k, 20k_50k, over_50k (monthly).")],
+    interests: Annotated[list[str], typer.Option("--interest", help="An interest (repeat, or comma-separated).")],
+    db: DbOpt = DEFAULT_MATCH_DB,
+) -> None:
+    """Register a client (sex and birth date are read from the identity number); prints the client id."""
+    from socialcredit.matchmaking.reference import credit_tiers
+    from socialcredit.matchmaking.store import open_match_store, profile
+
+    p = profile(subject, name, district, education, job, income, _split(interests))
+    with open_match_store(db) as store:
+        client_id = store.register(p, tiers=credit_tiers())
+    out.print(f"Registered client {client_id} ({p.name}); consent to share the credit tier: not given.")
+
+
+@match_app.command()
+def prefs(
+    client_id: Annotated[int, typer.Argument(help="The client.")],
+    seeks: Annotated[list[str] | None, typer.Option("--seeks", help="F and/or M.")] = None,
+    age: Annotated[str | None, typer.Option(help="Age range, e.g. 25-35.")] = None,
+    districts: Annotated[list[str] | None, typer.Option("--district", help="Acceptable district (repeat).")] = None,
+    any_district: Annotated[bool, typer.Option("--any-district", help="Clear the districts: anywhere.")] = False,
+    min_education: Annotated[str | None, typer.Option(help="Minimum education ('' for none).")] = None,
+    min_income: Annotated[str | None, typer.Option(help="Minimum income band ('' for none).")] = None,
+    min_tier: Annotated[str | None, typer.Option(help="Minimum credit tier of those who share ('' for none).")] = None,
+    db: DbOpt = DEFAULT_MATCH_DB,
+) -> None:
+    """Change a client's partner preferences (options not given keep their value)."""
+    from socialcredit.matchmaking.reference import credit_tiers
+    from socialcredit.matchmaking.store import Preferences, open_match_store
+
+    with open_match_store(db, create=False) as store:
+        now = store.client(client_id).preferences
+        lo, hi = now.age_min, now.age_max
+        if age is not None:
+            try:
+                lo, hi = (int(x) for x in age.split("-", 1))
+            except ValueError:
+                raise MatchmakingError(f"--age: give a range such as 25-35, not {age!r}", field="age") from None
+        new = Preferences(
+            tuple(_split(seeks)) if seeks else now.seeks,
+            lo,
+            hi,
+            () if any_district else tuple(_split(districts)) if districts else now.districts,
+            now.min_education if min_education is None else (min_education or None),
+            now.min_income if min_income is None else (min_income or None),
+            now.min_tier if min_tier is None else (min_tier or None),
+        )
+        saved = store.set_preferences(client_id, new, tiers=credit_tiers())
+    out.print(f"Client {client_id}: {saved}")
+
+
+@match_app.command()
+def consent(
+    client_id: Annotated[int, typer.Argument(help="The client.")],
+    give: Annotated[bool, typer.Option("--give/--withdraw", help="Give or withdraw consent to share the tier.")],
+    db: DbOpt = DEFAULT_MATCH_DB,
+) -> None:
+    """Give or withdraw a client's consent to share their credit tier; takes effect at the next ranking."""
+    from socialcredit.matchmaking.store import open_match_store
+
+    with open_match_store(db, create=False) as store:
+        store.set_consent(client_id, give, actor="cli")
+        history = store.consent_history(client_id)
+    out.print(f"Client {client_id}: consent {'given' if give else 'withdrawn'} ({len(history)} entries in history).")
+
+
+@match_app.command()
+def matches(
+    client_id: Annotated[int, typer.Argument(help="The client.")],
+    registry_url: UrlOpt = DEFAULT_REGISTRY_URL,
+    key: KeyOpt = "",
+    limit: Annotated[int, typer.Option(help="How many matches.")] = 10,
+    lang: LangOpt = "zh",
+    as_json: JsonOpt = False,
+    db: DbOpt = DEFAULT_MATCH_DB,
+) -> None:
+    """Ranked matches for a client, each with the weight and value of every part ("why this match")."""
+    from socialcredit.matchmaking.explain import describe, part_label
+    from socialcredit.matchmaking.reference import credit_tiers
+    from socialcredit.matchmaking.service import Matchmaker
+    from socialcredit.matchmaking.store import open_match_store
+
+    with open_match_store(db, create=False) as store, _registry(registry_url, key) as registry:
+        page = Matchmaker(store, registry).matches(client_id, limit=max(1, limit))
+    tiers = credit_tiers()
+    if page.notice:
+        err.print(f"[yellow]note:[/] {page.notice}")
+    if as_json:
+        data: list[dict[str, Any]] = [
+            {
+                "client_id": m.client_id,
+                "score": round(m.score, 6),
+                "why": [
+                    {"part": p.part, "weight": p.weight, "value": p.value, "contribution": round(p.contribution, 6)}
+                    for p in m.parts
+                ],
+            }
+            for m in page.ranking.matches
+        ]
+        out.print_json(json.dumps({"client_id": client_id, "candidates": page.ranking.candidates, "matches": data}))
+        return
+    out.print(f"{page.ranking.candidates} candidates meet both sides' preferences; best {len(page.ranking.matches)}:")
+    for i, m in enumerate(page.ranking.matches, start=1):
+        c = page.candidates[m.client_id]
+        table = Table(title=f"{i}. #{m.client_id} {c.profile.name}, {c.age}: {m.score * 100:.1f}", title_justify="left")
+        for col in ("part", "weight", "value", "contribution", "why"):
+            table.add_column(col)
+        for p in m.parts:
+            table.add_row(
+                part_label(p.part, lang),
+                f"{p.weight:.2f}→{p.effective_weight:.3f}",
+                "—" if p.value is None else f"{p.value:.2f}",
+                f"{p.contribution * 100:.1f}",
+                describe(p, lang, tiers),
+            )
+        out.print(table)
+
+
+@match_app.command()
+def generate(
+    source: Annotated[Path, typer.Argument(help="A generated population folder, or a subjects .csv/.parquet.")],
+    clients: Annotated[int, typer.Option(help="How many clients.")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    today: Annotated[str | None, typer.Option(help="Ages as of this date (YYYY-MM-DD).")] = None,
+    db: DbOpt = DEFAULT_MATCH_DB,
+) -> None:
+    """Draw a client base from synthetic residents (for tests and benchmarks)."""
+    from socialcredit.matchmaking.generate import generate_clients
+    from socialcredit.matchmaking.store import open_match_store
+
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        raise MatchmakingError(f"--today: {today!r} is not a date (YYYY-MM-DD)", field="today") from None
+    with open_match_store(db) as store:
+        made = generate_clients(store, source, clients, seed=seed, today=day)
+    out.print(f"Added {made.clients} clients ({made.consenting} share their credit tier) to {db}.")
+
+
+@match_app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8100,
+    registry_url: UrlOpt = DEFAULT_REGISTRY_URL,
+    key: KeyOpt = "",
+    db: DbOpt = DEFAULT_MATCH_DB,
+) -> None:
+    """Run the matchmaking site (it owns its store while it runs)."""
+    import uvicorn
+
+    from socialcredit.matchmaking.app import create_match_app
+
+    app = create_match_app(db, registry=_registry(registry_url, key))
+    err.print(f"Matchmaking site on http://{host}:{port}, asking the registry at {registry_url}.")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,121 @@
+"""The matchmaking service as a relying party: it asks the registry's public HTTP API for one thing only —
+the ``matchmaking_badge`` decision, with the purpose "matchmaking" — and only about clients who consented.
+
+It never sees records, scores or reasons: the batch answer is granted or not and the tier. It keeps no cache, so
+a withdrawn consent (the service stops asking) or a new score run (the registry answers from it) shows at once.
+
+>>> with RegistryClient("http://127.0.0.1:8000", "sc_…") as registry:     # doctest: +SKIP
+...     registry.badges(["110108199403150015"])
+{'110108199403150015': Badge(granted=True, tier='very_good')}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from socialcredit.matchmaking.errors import RegistryError
+from socialcredit.matchmaking.ranking import Badge
+from socialcredit.matchmaking.settings import KEY_ENV, PURPOSE, SERVICE, URL_ENV
+
+__all__ = ["BATCH_LIMIT", "KEY_ENV", "PURPOSE", "SERVICE", "URL_ENV", "RegistryClient"]
+
+BATCH_LIMIT = 10_000  # the registry's most subject ids per batch request
+_NOT_SCORED = re.compile(r"subject (\S+) was not scored in run \d+")
+_MAX_UNKNOWN = 1_000  # subjects the registry does not know, left out one request at a time, before giving up
+
+
+class RegistryClient:
+    """A client of the registry's public API holding one relying-party key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not key:
+            raise RegistryError(
+                f"no relying-party key for the registry: set ${KEY_ENV} (issue one with `socialcredit keys issue "
+                f"relying_party --service {SERVICE} --purpose {PURPOSE}`)",
+                code="key_missing",
+            )
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=timeout,
+            transport=transport,
+        )
+        self.requests = 0  # HTTP requests made
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        try:
+            self.requests += 1
+            return self._http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise RegistryError(
+                f"cannot reach the registry at {self.base_url}: {type(exc).__name__}: {exc}", code="unreachable"
+            ) from None
+
+    @staticmethod
+    def _fail(r: httpx.Response) -> RegistryError:
+        try:
+            error = r.json()["error"]
+            code, message = str(error["code"]), str(error["message"])
+        except (ValueError, KeyError, TypeError):
+            code, message = "http_error", r.text[:200]
+        if r.status_code in (401, 403):
+            message = f"the registry refused the matchmaking key ({code}): {message}"
+        else:
+            message = f"the registry answered {r.status_code} ({code}): {message}"
+        return RegistryError(message, code=code, status=r.status_code)
+
+    def badges(self, subject_ids: Sequence[str]) -> dict[str, Badge]:
+        """The badge decision for each subject (``POST /v1/decisions/batch``, 10 000 at a time).
+
+        Subjects the registry has not scored are left out of the answer: the batch endpoint refuses a whole
+        request for one of them, so each is removed and the rest asked again."""
+        out: dict[str, Badge] = {}
+        unknown = 0
+        for start in range(0, len(subject_ids), BATCH_LIMIT):
+            todo = list(dict.fromkeys(subject_ids[start : start + BATCH_LIMIT]))
+            while todo:
+                body = {"service": SERVICE, "purpose": PURPOSE, "subject_ids": todo}
+                r = self._post("/v1/decisions/batch", body)
+                if r.status_code == 404:
+                    missing = self._not_scored(r)
+                    if missing is None or missing not in todo or unknown >= _MAX_UNKNOWN:
+                        raise self._fail(r)
+                    unknown += 1
+                    todo.remove(missing)
+                    continue
+                if r.status_code != 200:
+                    raise self._fail(r)
+                for d in r.json()["decisions"]:
+                    out[str(d["subject_id"])] = Badge(bool(d["granted"]), str(d["tier"]))
+                break
+        return out
+
+    @staticmethod
+    def _not_scored(r: httpx.Response) -> str | None:
+        try:
+            message = str(r.json()["error"]["message"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        found = _NOT_SCORED.fullmatch(message)
+        return found.group(1) if found else None

@@ -1,0 +1,78 @@
+"""The matchmaking service: its store, the registry as a relying party, and the ranking, put together.
+
+Faces (the pages, the CLI) call this; it calls the store and the registry client, never the registry's code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from socialcredit.matchmaking.errors import RegistryError
+from socialcredit.matchmaking.ranking import Badge, Ranking, Weights, rank
+from socialcredit.matchmaking.reference import Tiers, credit_tiers
+from socialcredit.matchmaking.registry_client import RegistryClient
+from socialcredit.matchmaking.store import Client, MatchStore
+
+__all__ = ["MatchPage", "Matchmaker"]
+
+log = logging.getLogger("socialcredit.matchmaking")
+
+
+@dataclass
+class MatchPage:
+    client: Client
+    ranking: Ranking
+    candidates: dict[int, Client]  # the profiles of the matches
+    notice: str | None = None  # e.g. the registry could not be asked: ranked without any credit signal
+
+
+class Matchmaker:
+    """Ranked matches for a client, asking the registry about consenting candidates only."""
+
+    def __init__(
+        self,
+        store: MatchStore,
+        registry: RegistryClient | None,
+        *,
+        tiers: Tiers | None = None,
+        weights: Weights | None = None,
+    ) -> None:
+        self.store, self.registry = store, registry
+        self.tiers = tiers or credit_tiers()
+        self.weights = weights or Weights()
+
+    def _lookup(self, subject_ids: list[str]) -> dict[str, Badge]:
+        if self.registry is None:
+            return {}
+        return self.registry.badges(subject_ids)
+
+    def rank(self, client_id: int, *, limit: int = 20, today: dt.date | None = None) -> tuple[Ranking, str | None]:
+        """The ranking alone (no profiles): what the benchmark times."""
+        index = self.store.index(self.tiers, today=today)
+        if client_id not in index.row_of:
+            self.store.client(client_id)  # raises UnknownClientError
+        notice = None if self.registry is not None else "no registry configured: ranked without any credit signal"
+        try:
+            ranking = rank(index, client_id, lookup=self._lookup, tiers=self.tiers, limit=limit, weights=self.weights)
+        except RegistryError as exc:
+            log.warning("ranking without credit signal: %s", exc)
+            notice = f"{exc}; ranked without any credit signal"
+            ranking = rank(
+                index, client_id, lookup=lambda _ids: {}, tiers=self.tiers, limit=limit, weights=self.weights
+            )
+        return ranking, notice
+
+    def matches(self, client_id: int, *, limit: int = 20, today: dt.date | None = None) -> MatchPage:
+        """Ranked matches with the profiles to show and the reasons of each."""
+        client = self.store.client(client_id, today=today)
+        ranking, notice = self.rank(client_id, limit=limit, today=today)
+        profiles = self.store.clients([m.client_id for m in ranking.matches], today=today)
+        return MatchPage(client, ranking, profiles, notice)
+
+    def own_badge(self, client: Client) -> Badge | None:
+        """The badge candidates would see for this client (asked only if the client consents)."""
+        if not client.consent or self.registry is None:
+            return None
+        return self.registry.badges([client.profile.subject_id]).get(client.profile.subject_id)

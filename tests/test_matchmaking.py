@@ -1,0 +1,907 @@
+"""The matchmaking service as a relying party: the documented formula on hand-computed cases, mutual preferences,
+neutrality for clients who do not share their tier, consent withdrawal at the next request, and — against the real
+registry service on loopback — that every call it makes is a matchmaking_badge decision with purpose matchmaking."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from socialcredit.api.app import create_app
+from socialcredit.example import AS_OF, write_example
+from socialcredit.identifiers import make_ric
+from socialcredit.matchmaking.app import create_match_app
+from socialcredit.matchmaking.errors import MatchmakingError, RegistryError
+from socialcredit.matchmaking.explain import describe
+from socialcredit.matchmaking.generate import generate_clients
+from socialcredit.matchmaking.ranking import (
+    AGE_SPAN,
+    DISTRICT_SPAN_KM,
+    EDUCATION_SPAN,
+    Badge,
+    ClientIndex,
+    Weights,
+    age_part,
+    district_part,
+    education_part,
+    interests_part,
+    job_part,
+    rank,
+)
+from socialcredit.matchmaking.reference import DISTRICTS, EDUCATION, INCOME_BANDS, credit_tiers, district_km
+from socialcredit.matchmaking.registry_client import RegistryClient
+from socialcredit.matchmaking.service import Matchmaker
+from socialcredit.matchmaking.store import Client, MatchStore, Preferences, open_match_store, profile
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.parties import issue_key
+from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.score import score
+from socialcredit.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+TIERS = credit_tiers("sesame")
+HAIDIAN, CHAOYANG = "110108", "110105"
+
+
+# --- the formula, part by part -------------------------------------------------------------------------------------
+def test_each_part_follows_the_documented_formula() -> None:
+    assert interests_part({"reading", "travel", "hiking", "films"}, {"reading", "travel", "music"}) == 2 / 5
+    assert interests_part(set(), set()) == 0.0
+    assert age_part(32, 30) == pytest.approx(0.8)
+    assert age_part(30, 45) == 0.0  # 15 years apart: past the 10-year span
+    # Haidian (39.96 N, 116.30 E) to Chaoyang (39.92 N, 116.44 E): 4.45 km north-south, 11.93 km east-west
+    assert district_km(HAIDIAN, CHAOYANG) == 12.7
+    assert district_part(HAIDIAN, CHAOYANG) == pytest.approx(1 - 12.7 / 60)
+    assert district_part(HAIDIAN, HAIDIAN) == 1.0
+    assert district_km("110101", "110102") == 4.8  # Dongcheng-Xicheng
+    assert district_km("110119", "110117") > 60 and district_part("110119", "110117") == 0.0  # Yanqing-Pinggu
+    assert education_part(4, 5) == pytest.approx(0.8)
+    assert education_part(1, 6) == 0.0
+    assert [job_part(j) for j in ("employed", "self_employed", "student", "retired", "unemployed")] == [
+        1.0,
+        1.0,
+        0.5,
+        0.5,
+        0.0,
+    ]
+    assert Weights().as_dict() == {
+        "interests": 0.25,
+        "age": 0.20,
+        "district": 0.15,
+        "education": 0.15,
+        "job": 0.15,
+        "credit": 0.10,
+    }
+
+
+def test_the_documented_weights_are_the_weights_used() -> None:
+    import re
+
+    text = (ROOT / "docs" / "matchmaking.md").read_text("utf-8")
+    table = dict(re.findall(r"^\| (interests|age|district|education|job|credit) \| ([0-9.]+) \|", text, re.M))
+    assert {k: float(v) for k, v in table.items()} == Weights().as_dict()
+    assert f"÷ {AGE_SPAN}, not below 0" in text
+    assert f"÷ {DISTRICT_SPAN_KM:g}, not below 0" in text and f"÷ {EDUCATION_SPAN}" in text
+
+
+def _person(sex: str, birth: dt.date, district: str, n: int) -> str:
+    return make_ric(district, birth, n * 2 + (1 if sex == "M" else 0))
+
+
+def _add(
+    store: MatchStore,
+    sex: str,
+    birth: dt.date,
+    district: str,
+    education: str,
+    job: str,
+    interests: list[str],
+    prefs: Preferences,
+    *,
+    n: int,
+    consent: bool = False,
+    income: str = "10k_20k",
+) -> int:
+    p = profile(
+        _person(sex, birth, district, n), f"client{n}", district, education, job, income, interests, today=AS_OF
+    )
+    cid = store.register(p, prefs, tiers=TIERS, today=AS_OF)
+    if consent:
+        store.set_consent(cid, True)
+    return cid
+
+
+@pytest.fixture
+def small() -> Iterator[dict[str, Any]]:
+    """A viewer and six candidates whose scores are computed by hand in the tests below."""
+    store = open_match_store(":memory:")
+    women = Preferences(("M",), 28, 40)
+    ids = {
+        "V": _add(
+            store,
+            "M",
+            dt.date(1994, 3, 15),
+            HAIDIAN,
+            "bachelor",
+            "employed",
+            ["reading", "travel", "hiking", "films"],
+            Preferences(("F",), 25, 35),
+            n=1,
+        ),
+        # 30, Haidian, master, employed, 2 of 5 interests shared; does not share her tier
+        "A": _add(
+            store, "F", dt.date(1996, 5, 1), HAIDIAN, "master", "employed", ["reading", "travel", "music"], women, n=2
+        ),
+        # 33, Chaoyang, bachelor, self-employed, 3 of 5 shared; shares, badge granted
+        "B": _add(
+            store,
+            "F",
+            dt.date(1993, 1, 10),
+            CHAOYANG,
+            "bachelor",
+            "self_employed",
+            ["reading", "hiking", "films", "cooking"],
+            women,
+            n=3,
+            consent=True,
+        ),
+        # 28, Haidian, high school, student, nothing shared; shares, badge refused
+        "C": _add(
+            store,
+            "F",
+            dt.date(1997, 12, 20),
+            HAIDIAN,
+            "high_school",
+            "student",
+            ["music", "gaming"],
+            women,
+            n=4,
+            consent=True,
+        ),
+        # 41: outside the viewer's 25-35
+        "D": _add(store, "F", dt.date(1985, 6, 1), HAIDIAN, "bachelor", "employed", ["reading"], women, n=5),
+        # 38, but she looks for 35-45: the viewer (32) is outside her range
+        "E": _add(
+            store,
+            "F",
+            dt.date(1992, 2, 2),
+            HAIDIAN,
+            "bachelor",
+            "employed",
+            ["reading"],
+            Preferences(("M",), 35, 45),
+            n=6,
+        ),
+        # a man: the viewer looks for women
+        "F": _add(store, "M", dt.date(1995, 2, 2), HAIDIAN, "bachelor", "employed", ["reading"], women, n=7),
+    }
+    sid = {k: store.client(v).profile.subject_id for k, v in ids.items()}
+    badges = {sid["B"]: Badge(True, "very_good"), sid["C"]: Badge(False, "poor")}
+    asked: list[list[str]] = []
+
+    def lookup(subjects: list[str]) -> dict[str, Badge]:
+        asked.append(list(subjects))
+        return {s: badges[s] for s in subjects if s in badges}
+
+    yield {"store": store, "ids": ids, "sid": sid, "lookup": lookup, "asked": asked}
+    store.close()
+
+
+# Hand-computed (weights .25 .20 .15 .15 .15 | .10):
+#   A: interests 2/5 = .4, age |32-30| → .8, district 1, education |4-5| → .8, job 1
+#      .25·.4 + .2·.8 + .15·1 + .15·.8 + .15·1 = .68; not shared → .68 / .90
+#   B: interests 3/5 = .6, age → .9, district 1 − 12.7/60, education 1, job 1
+#      .15 + .18 + .15·(1 − 12.7/60) + .15 + .15 = .74825; shared, badge → (.74825 + .10) / 1
+#   C: interests 0, age |32-28| → .6, district 1, education |4-2| → .6, job .5
+#      .12 + .15 + .09 + .075 = .435; shared, no badge → .435 / 1
+SCORE_A = 0.68 / 0.90
+SCORE_B = 0.74825 + 0.10
+SCORE_C = 0.435
+
+
+def test_ranking_follows_the_formula_on_hand_computed_cases(small: dict[str, Any]) -> None:
+    ix = small["store"].index(TIERS, today=AS_OF)
+    ranking = rank(ix, small["ids"]["V"], lookup=small["lookup"], tiers=TIERS)
+    ids = small["ids"]
+    assert ranking.candidates == 3  # D, E and F fail the mutual preferences
+    assert [m.client_id for m in ranking.matches] == [ids["B"], ids["A"], ids["C"]]
+    assert [m.score for m in ranking.matches] == pytest.approx([SCORE_B, SCORE_A, SCORE_C], abs=1e-12)
+    b, a, c = ranking.matches
+    # why this match: weights, values and contributions, which add up to the score
+    assert [(p.part, p.value) for p in a.parts] == [
+        ("interests", pytest.approx(0.4)),
+        ("age", pytest.approx(0.8)),
+        ("district", 1.0),
+        ("education", pytest.approx(0.8)),
+        ("job", 1.0),
+        ("credit", None),
+    ]
+    assert [p.effective_weight for p in a.parts] == pytest.approx(
+        [0.25 / 0.9, 0.2 / 0.9, 0.15 / 0.9] * 1 + [0.15 / 0.9] * 2 + [0]
+    )
+    assert sum(p.contribution for p in a.parts) == pytest.approx(SCORE_A, abs=1e-12)
+    assert b.parts[-1].value == 1.0 and b.parts[-1].effective_weight == pytest.approx(0.10)
+    assert b.parts[2].facts == {"client": HAIDIAN, "candidate": CHAOYANG, "km": 12.7}
+    assert b.parts[0].facts["shared"] == ["reading", "films", "hiking"]
+    assert c.parts[-1].value == 0.0 and c.badge == Badge(False, "poor")
+    assert sum(p.contribution for p in b.parts) == pytest.approx(SCORE_B, abs=1e-12)
+    # the registry is asked only about the candidates who share their tier
+    assert small["asked"] == [[small["sid"]["B"], small["sid"]["C"]]]
+
+
+def test_the_registry_is_asked_only_about_candidates_who_could_reach_the_page(small: dict[str, Any]) -> None:
+    ix = small["store"].index(TIERS, today=AS_OF)
+    ranking = rank(ix, small["ids"]["V"], lookup=small["lookup"], tiers=TIERS, limit=1)
+    assert [m.client_id for m in ranking.matches] == [small["ids"]["B"]]
+    # A's certain .756 beats C's best case (.435 + .10): only B, whose best case is .848, is asked about
+    assert small["asked"] == [[small["sid"]["B"]]]
+    assert ranking.asked == 1
+
+
+def test_a_client_who_does_not_share_scores_exactly_as_without_a_credit_part(small: dict[str, Any]) -> None:
+    ix = small["store"].index(TIERS, today=AS_OF)
+    v, a = small["ids"]["V"], small["ids"]["A"]
+    with_credit = rank(ix, v, lookup=small["lookup"], tiers=TIERS)
+    without = rank(ix, v, lookup=small["lookup"], tiers=TIERS, weights=Weights(credit=0.0))
+    score_of = {m.client_id: m.score for m in with_credit.matches}
+    assert score_of[a] == {m.client_id: m.score for m in without.matches}[a]  # exactly, not approximately
+    # and it is above the same profile sharing with no badge: withholding is never penalised
+    assert score_of[a] == pytest.approx(0.68 / 0.90) and 0.68 / 0.90 > 0.68
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 1),  # sex
+            st.integers(20, 60),  # age
+            st.integers(0, 15),  # district
+            st.integers(1, 6),  # education
+            st.integers(1, 5),  # job
+            st.integers(0, (1 << 24) - 1),  # interests
+            st.booleans(),  # shares
+            st.sampled_from([None, True, False]),  # the registry's answer (None: unknown subject)
+        ),
+        min_size=2,
+        max_size=25,
+    ),
+    st.integers(1, 10),
+)
+def test_withholding_consent_never_changes_a_score_or_the_order_among_non_sharers(
+    people: list[tuple[int, int, int, int, int, int, bool, bool | None]], limit: int
+) -> None:
+    n = len(people)
+    ix = ClientIndex(
+        client_id=_arr(range(1, n + 1)),
+        subject_id=_arr([f"s{i}" for i in range(n)], dtype=object),
+        sex=_arr([p[0] for p in people]),
+        seeks=_arr([3] * n),
+        age=_arr([p[1] for p in people]),
+        age_min=_arr([18] * n),
+        age_max=_arr([100] * n),
+        district=_arr([p[2] for p in people]),
+        district_ok=_arr([0] * n),
+        education=_arr([p[3] for p in people]),
+        min_education=_arr([0] * n),
+        income=_arr([3] * n),
+        min_income=_arr([0] * n),
+        job=_arr([p[4] for p in people]),
+        interests=_arr([p[5] for p in people]),
+        min_tier=_arr([0] * n),
+        consent=_arr([p[6] for p in people], dtype=bool),
+    )
+    answers = {f"s{i}": Badge(bool(p[7]), "good") for i, p in enumerate(people) if p[7] is not None}
+
+    def lookup(subjects: list[str]) -> dict[str, Badge]:
+        assert all(ix.consent[int(s[1:])] for s in subjects), "asked about someone who did not consent"
+        return {s: answers[s] for s in subjects if s in answers}
+
+    full = rank(ix, 1, lookup=lookup, tiers=TIERS, limit=n)
+    bare = rank(ix, 1, lookup=lookup, tiers=TIERS, limit=n, weights=Weights(credit=0.0))
+    bare_score = {m.client_id: m.score for m in bare.matches}
+    silent = [m for m in full.matches if m.badge is None]  # not shared, or shared with no registry answer
+    for m in silent:
+        assert m.score == bare_score[m.client_id]
+        assert m.parts[-1].value is None and m.parts[-1].contribution == 0.0
+    assert [m.client_id for m in silent] == [
+        m.client_id for m in bare.matches if m.client_id in {s.client_id for s in silent}
+    ]
+    # pruning asks fewer subjects but never changes the page
+    top = rank(ix, 1, lookup=lookup, tiers=TIERS, limit=limit)
+    assert [(m.client_id, m.score) for m in top.matches] == [(m.client_id, m.score) for m in full.matches[:limit]]
+
+
+def _arr(values: Any, dtype: Any = None) -> Any:
+    import numpy as np
+
+    return np.array(list(values), dtype=dtype or np.int64)
+
+
+def test_minimum_tier_excludes_only_those_who_shared_a_lower_tier(small: dict[str, Any]) -> None:
+    store: MatchStore = small["store"]
+    ids = small["ids"]
+    store.set_preferences(ids["V"], Preferences(("F",), 25, 35, min_tier="good"), tiers=TIERS)
+    ranking = rank(store.index(TIERS, today=AS_OF), ids["V"], lookup=small["lookup"], tiers=TIERS)
+    # C shared "poor": out. A shares nothing: still in, with the same score.
+    assert [m.client_id for m in ranking.matches] == [ids["B"], ids["A"]]
+    assert ranking.excluded_by_tier == 1
+    assert ranking.matches[1].score == pytest.approx(SCORE_A, abs=1e-12)
+
+
+def test_a_candidates_minimum_tier_applies_to_the_client_only_if_the_client_shares(small: dict[str, Any]) -> None:
+    store: MatchStore = small["store"]
+    ids, sid = small["ids"], small["sid"]
+    store.set_preferences(ids["A"], Preferences(("M",), 28, 40, min_tier="excellent"), tiers=TIERS)
+    ix = store.index(TIERS, today=AS_OF)
+    assert ids["A"] in [m.client_id for m in rank(ix, ids["V"], lookup=small["lookup"], tiers=TIERS).matches]
+    store.set_consent(ids["V"], True)  # now V shares; the registry says "good" < "excellent"
+
+    answers = {sid["V"]: Badge(True, "good"), sid["B"]: Badge(True, "very_good"), sid["C"]: Badge(False, "poor")}
+
+    def lookup(subjects: list[str]) -> dict[str, Badge]:
+        return {s: answers[s] for s in subjects}
+
+    ranking = rank(store.index(TIERS, today=AS_OF), ids["V"], lookup=lookup, tiers=TIERS)
+    assert ids["A"] not in [m.client_id for m in ranking.matches]
+    assert ranking.viewer_badge == Badge(True, "good")
+
+
+def test_the_index_patched_by_writes_equals_one_built_afresh(small: dict[str, Any]) -> None:
+    store: MatchStore = small["store"]
+    ids = small["ids"]
+    store.index(TIERS, today=AS_OF)  # built; every write below patches it
+    store.set_consent(ids["A"], True)
+    store.set_consent(ids["B"], False)
+    store.set_preferences(
+        ids["C"], Preferences(("F", "M"), 20, 60, ("Chaoyang",), "associate", "5k_10k", "fair"), tiers=TIERS
+    )
+    new = _add(
+        store,
+        "M",
+        dt.date(1980, 8, 8),
+        "110119",
+        "doctorate",
+        "retired",
+        ["opera", "tea"],
+        Preferences(("F",), 30, 50),
+        n=8,
+    )
+    patched = store.index(TIERS, today=AS_OF)
+    store._index = None
+    fresh = store.index(TIERS, today=AS_OF)
+    assert patched.row_of == fresh.row_of and new in fresh.row_of
+    for name in ClientIndex.__dataclass_fields__:
+        if name != "row_of":
+            assert getattr(patched, name).tolist() == getattr(fresh, name).tolist(), name
+    assert not patched.consent[patched.row_of[ids["B"]]]
+
+
+def test_preferences_are_validated_with_the_field_named(small: dict[str, Any]) -> None:
+    store: MatchStore = small["store"]
+    v = small["ids"]["V"]
+    cases = [
+        (Preferences((), 25, 35), "seeks: choose F (women), M (men) or both"),
+        (Preferences(("F",), 40, 30), "age_min: the age range must lie within 18-100, lowest first"),
+        (Preferences(("F",), 25, 35, districts=("Atlantis",)), "districts: unknown district 'Atlantis'"),
+        (Preferences(("F",), 25, 35, min_tier="platinum"), "min_tier: unknown credit tier of policy sesame"),
+    ]
+    for prefs, message in cases:
+        with pytest.raises(MatchmakingError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+            store.set_preferences(v, prefs, tiers=TIERS)
+    saved = store.set_preferences(v, Preferences(("F",), 25, 35, districts=("海淀区", "Chaoyang")), tiers=TIERS)
+    assert saved.districts == (CHAOYANG, HAIDIAN)
+
+
+def test_profiles_are_validated_with_the_field_named() -> None:
+    good = _person("F", dt.date(1990, 1, 1), HAIDIAN, 9)
+    with pytest.raises(MatchmakingError, match=r"^subject_id: ") as info:
+        profile(good[:-1] + ("0" if good[-1] != "0" else "1"), "x", HAIDIAN, "bachelor", "employed", "5k_10k", [])
+    assert info.value.field == "subject_id"
+    with pytest.raises(MatchmakingError, match=r"^subject_id: a client must be 18 or older"):
+        profile(_person("F", dt.date(2015, 1, 1), HAIDIAN, 9), "x", HAIDIAN, "bachelor", "employed", "5k_10k", [])
+    with pytest.raises(MatchmakingError, match=r"^education: unknown education 'phd'; one of: junior_high"):
+        profile(good, "x", HAIDIAN, "phd", "employed", "5k_10k", [])
+    p = profile(good, " 王芳 ", "海淀", "本科", "在职", "5k_10k", ["旅行", "reading", "travel"], today=AS_OF)
+    assert (p.sex, p.birth_date, p.name, p.district, p.education, p.job) == (
+        "F",
+        dt.date(1990, 1, 1),
+        "王芳",
+        HAIDIAN,
+        "bachelor",
+        "employed",
+    )
+    assert p.interests == ("reading", "travel")
+
+
+_VALID = ["海淀区", "Haidian", "110108", "bachelor", "本科", "employed", "在职", "5k_10k", "reading", "good", "M"]
+_TEXT = st.one_of(st.text(max_size=30), st.sampled_from(_VALID))
+_CODES = [d.code for d in DISTRICTS]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(st.text(max_size=20), st.just("110101199001010015")),
+    _TEXT,
+    _TEXT,
+    _TEXT,
+    _TEXT,
+    _TEXT,
+    st.lists(_TEXT, max_size=4),
+)
+def test_any_profile_input_is_accepted_or_refused_with_a_named_field(
+    subject_id: str, name: str, district: str, education: str, job: str, income: str, interests: list[str]
+) -> None:
+    try:
+        p = profile(subject_id, name, district, education, job, income, interests, today=AS_OF)
+    except MatchmakingError as exc:
+        assert exc.field in ("subject_id", "name", "district", "education", "job", "income", "interests")
+        assert str(exc).startswith(exc.field + ": ")
+    else:
+        assert p.subject_id == "110101199001010015" and p.sex == "M" and p.district in _CODES
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(["F", "M", "X", ""]), max_size=3),
+    st.integers(-5, 130),
+    st.integers(-5, 130),
+    st.lists(_TEXT, max_size=3),
+    st.one_of(st.none(), _TEXT),
+    st.one_of(st.none(), _TEXT),
+    st.one_of(st.none(), _TEXT),
+)
+def test_any_preferences_are_saved_or_refused_with_a_named_field(
+    one_client: MatchStore,
+    seeks: list[str],
+    age_min: int,
+    age_max: int,
+    districts: list[str],
+    min_education: str | None,
+    min_income: str | None,
+    min_tier: str | None,
+) -> None:
+    store = one_client
+    prefs = Preferences(tuple(seeks), age_min, age_max, tuple(districts), min_education, min_income, min_tier)
+    try:
+        saved = store.set_preferences(1, prefs, tiers=TIERS)
+    except MatchmakingError as exc:
+        assert exc.field in ("seeks", "age_min", "districts", "min_education", "min_income", "min_tier")
+        assert str(exc).startswith(exc.field + ": ")
+    else:
+        assert set(saved.seeks) <= {"F", "M"} and 18 <= saved.age_min <= saved.age_max <= 100
+        assert set(saved.districts) <= set(_CODES)
+        assert store.index(TIERS, today=AS_OF).age_min.tolist() == [saved.age_min]
+
+
+@pytest.fixture(scope="module")
+def one_client() -> Iterator[MatchStore]:
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    store.register(p, tiers=TIERS)
+    yield store
+    store.close()
+
+
+# --- against the real registry service on loopback --------------------------------------------------------------
+def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, thread, port
+
+
+@contextmanager
+def _site(world: dict[str, Any]) -> Iterator[httpx.Client]:
+    """The matchmaking site on its own loopback port, over the module's stores."""
+    mstore: MatchStore = world["mstore"]
+    app = create_match_app(mstore.path, registry=world["registry"], store=mstore, today=AS_OF)
+    server, thread, port = _serve(app)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def couple(world: dict[str, Any]) -> dict[str, Any]:
+    return dict(world["couple"])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("matchmaking")
+    files = write_example(folder / "example", residents=300)
+    store = open_store(folder / "registry.duckdb", create=True, key="")
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=AS_OF)
+    score(store, resolve_policy(store, "sesame"), AS_OF)
+    issued = issue_key(
+        store,
+        "relying_party",
+        "Baihe matchmaking",
+        services=["matchmaking_badge"],
+        purposes=["matchmaking"],
+        known_services={"matchmaking_badge"},
+    )
+    registry_app = create_app(folder / "registry.duckdb", store=store)
+    server, thread, port = _serve(registry_app)
+    # The matchmaking side: its own store, drawn from the example's residents.
+    mstore = open_match_store(folder / "matchmaking.duckdb")
+    couple = _couple(store, mstore)  # registered first: the generated base draws from the other residents
+    generate_clients(mstore, files.subjects, 250, seed=1, today=AS_OF)
+    client = RegistryClient(f"http://127.0.0.1:{port}", issued.token)
+    yield {
+        "store": store,
+        "service": registry_app.state.service,
+        "key_id": issued.party.key_id,
+        "token": issued.token,
+        "port": port,
+        "mstore": mstore,
+        "registry": client,
+        "files": files,
+        "folder": folder,
+        "couple": couple,
+    }
+    client.close()
+    server.should_exit = True
+    thread.join(timeout=10)
+    mstore.close()
+    store.close()
+
+
+def _scored(store: Store, granted: bool, n: int) -> list[str]:
+    """Persons scored under sesame with (or without) the matchmaking badge (the policy's condition: score >= 650)."""
+    rows = store.execute(
+        "SELECT r.subject_id FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'sesame' "
+        "AND r.kind = 'person' AND r.age BETWEEN 20 AND 65 AND (r.score >= 650) = ? ORDER BY r.subject_id",
+        [granted],
+    ).fetchall()
+    return [str(r[0]) for r in rows][:n]
+
+
+def _couple(store: Store, mstore: MatchStore) -> dict[str, Any]:
+    """A viewer open to anyone, and two candidates with the badge (sharing) and one without (sharing)."""
+    with_badge = _scored(store, True, 3)
+    without = _scored(store, False, 1)
+    assert len(with_badge) == 3 and len(without) == 1, "the example world should have both outcomes"
+    anyone = Preferences(("F", "M"), 18, 100)
+    ids = {}
+    for key, sid in [("viewer", with_badge[0]), ("x", with_badge[1]), ("y", with_badge[2]), ("z", without[0])]:
+        name = {"viewer": "王磊", "x": "李娜", "y": "张敏", "z": "刘洋"}[key]
+        p = profile(sid, name, HAIDIAN, "bachelor", "employed", "10k_20k", ["reading", "travel"], today=AS_OF)
+        ids[key] = mstore.register(p, anyone, tiers=TIERS, today=AS_OF)
+    for name in ("x", "y", "z"):
+        mstore.set_consent(ids[name], True)
+    return {"ids": ids, "sid": {"x": with_badge[1], "y": with_badge[2], "z": without[0]}}
+
+
+def _inquiries(world: dict[str, Any], subject: str | None = None) -> int:
+    sql = "SELECT count(*) FROM inquiries WHERE requester = ?" + (" AND subject_id = ?" if subject else "")
+    return int(world["store"].one(sql, [f"key:{world['key_id']}", *([subject] if subject else [])]))
+
+
+def test_the_badge_comes_from_the_registry_for_consenting_clients(
+    world: dict[str, Any], couple: dict[str, Any]
+) -> None:
+    mm = Matchmaker(world["mstore"], world["registry"])
+    page = mm.matches(couple["ids"]["viewer"], limit=300, today=AS_OF)
+    assert page.notice is None
+    by_id = {m.client_id: m for m in page.ranking.matches}
+    x, z = by_id[couple["ids"]["x"]], by_id[couple["ids"]["z"]]
+    assert x.badge is not None and x.badge.granted and x.parts[-1].value == 1.0
+    assert z.badge is not None and not z.badge.granted and z.parts[-1].value == 0.0
+    # the badge adds its weight (0.10 of 1.00); no badge adds nothing, and both count the credit part's weight
+    assert (x.parts[-1].contribution, z.parts[-1].contribution) == (pytest.approx(0.10), 0.0)
+    assert sum(p.effective_weight for p in z.parts) == pytest.approx(1.0)
+
+
+def test_withdrawn_consent_removes_the_badge_at_the_next_request(world: dict[str, Any], couple: dict[str, Any]) -> None:
+    mstore: MatchStore = world["mstore"]
+    y, viewer = couple["ids"]["y"], couple["ids"]["viewer"]
+    with _site(world) as site:
+        before = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        assert {m["client_id"]: m["badge"] for m in before["matches"]}[y] is True
+        asked_y = _inquiries(world, couple["sid"]["y"])
+        r = site.post(f"/clients/{y}/consent", data={"granted": "false"})
+        assert r.status_code == 303
+        after = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        entry = next(m for m in after["matches"] if m["client_id"] == y)
+        assert entry["badge"] is None
+        assert entry["why"][-1] == {
+            "part": "credit",
+            "weight": 0.1,
+            "effective_weight": 0.0,
+            "value": None,
+            "contribution": 0.0,
+            "text": "未授权分享：不计入，其余权重按比例放大（不扣分）",
+        }
+        assert _inquiries(world, couple["sid"]["y"]) == asked_y  # the registry was not asked about y again
+        history = mstore.consent_history(y)
+        assert [h["granted"] for h in history] == [True, False]
+        site.post(f"/clients/{y}/consent", data={"granted": "true"})  # give it back for the other tests
+        again = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        assert {m["client_id"]: m["badge"] for m in again["matches"]}[y] is True
+
+
+def test_the_app_calls_nothing_but_matchmaking_decisions(world: dict[str, Any], couple: dict[str, Any]) -> None:
+    """Every page exercised; then the registry's own records show only decisions, all with purpose matchmaking."""
+    service = world["service"]
+    service.requests.clear()
+    mstore: MatchStore = world["mstore"]
+    store: Store = world["store"]
+    audit_before = int(store.one("SELECT max(seq) FROM audit_log"))
+    inquiries_before = _inquiries(world)
+    viewer = couple["ids"]["viewer"]
+    with _site(world) as site:
+        assert site.get("/").status_code == 200
+        assert site.get(f"/clients/{viewer}").status_code == 200
+        assert site.get(f"/clients/{couple['ids']['x']}?lang=en").status_code == 200
+        for cid in list(mstore.index(TIERS, today=AS_OF).row_of)[:25]:
+            assert site.get(f"/clients/{cid}/matches").status_code == 200
+        assert site.get(f"/clients/{viewer}/matches?lang=en").status_code == 200
+    # The registry's request log: only the batch decision endpoint, every one answered
+    assert set(service.requests) == {("/v1/decisions/batch", 200)}
+    # Its inquiries: every decision asked with this key is a matchmaking_badge decision for purpose matchmaking
+    rows = store.execute(
+        "SELECT service, purpose, count(*) FROM inquiries WHERE requester = ? GROUP BY ALL",
+        [f"key:{world['key_id']}"],
+    ).fetchall()
+    assert rows == [("matchmaking_badge", "matchmaking", _inquiries(world))]
+    assert _inquiries(world) > inquiries_before
+    assert sum(service.decisions.values()) >= _inquiries(world) - inquiries_before
+    # Its audit log since: only the decision batches written by the snapshot, nothing refused, no file read
+    actions = store.execute("SELECT DISTINCT action FROM audit_log WHERE seq > ?", [audit_before]).fetchall()
+    assert actions == [("decide_batch",)]
+    # And only about clients who consented
+    asked = {
+        r[0]
+        for r in store.execute(
+            "SELECT DISTINCT subject_id FROM inquiries WHERE requester = ?", [f"key:{world['key_id']}"]
+        ).fetchall()
+    }
+    consenting = {
+        str(r[0])
+        for r in mstore.con.execute(
+            "SELECT c.subject_id FROM clients c JOIN consents k USING (client_id) WHERE k.granted"
+        ).fetchall()
+    }
+    assert asked <= consenting
+
+
+def _accepts(a: Client, b: Client) -> bool:
+    """Whether b meets a's preferences (written out again from the profiles, apart from the index)."""
+    p, q = a.preferences, b.profile
+
+    def rank_of(table: Any, item: str | None) -> int:
+        return 0 if item is None else [x.id for x in table].index(item) + 1
+
+    return (
+        q.sex in p.seeks
+        and p.age_min <= b.age <= p.age_max
+        and (not p.districts or q.district in p.districts)
+        and rank_of(EDUCATION, q.education) >= rank_of(EDUCATION, p.min_education)
+        and rank_of(INCOME_BANDS, q.income) >= rank_of(INCOME_BANDS, p.min_income)
+    )
+
+
+def test_matches_are_exactly_those_who_meet_both_sides_preferences(world: dict[str, Any]) -> None:
+    mstore: MatchStore = world["mstore"]
+    ix = mstore.index(TIERS, today=AS_OF)
+    everyone = mstore.clients(sorted(ix.row_of), today=AS_OF)
+    for viewer in sorted(everyone)[::25]:
+        ranking = rank(ix, viewer, lookup=lambda _ids: {}, tiers=TIERS, limit=len(everyone))
+        me = everyone[viewer]
+        expected = {c for c, other in everyone.items() if c != viewer and _accepts(me, other) and _accepts(other, me)}
+        assert {m.client_id for m in ranking.matches} == expected
+        assert ranking.candidates == len(expected)
+        scores = [m.score for m in ranking.matches]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_registry_errors_are_plain_and_ranking_falls_back_to_no_credit(
+    world: dict[str, Any], couple: dict[str, Any]
+) -> None:
+    bad = RegistryClient(f"http://127.0.0.1:{world['port']}", "sc_0123456789ab_" + "A" * 43)
+    with pytest.raises(RegistryError, match=r"^the registry refused the matchmaking key \(key_unknown\): "):
+        bad.badges([couple["sid"]["x"]])
+    page = Matchmaker(world["mstore"], bad).matches(couple["ids"]["viewer"], limit=300, today=AS_OF)
+    assert page.notice is not None and page.notice.endswith("ranked without any credit signal")
+    assert all(m.badge is None and m.parts[-1].value is None for m in page.ranking.matches)
+    x = next(m for m in page.ranking.matches if m.client_id == couple["ids"]["x"])
+    assert x.shared and describe(x.parts[-1], "en") == "shared, but the registry has no decision: left out"
+    bad.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    gone = RegistryClient(f"http://127.0.0.1:{closed}", world["token"], timeout=2)
+    with pytest.raises(RegistryError, match=rf"^cannot reach the registry at http://127.0.0.1:{closed}: ") as info:
+        gone.badges([couple["sid"]["x"]])
+    assert info.value.code == "unreachable"
+    gone.close()
+    with pytest.raises(
+        RegistryError, match=r"^no relying-party key for the registry: set \$SOCIALCREDIT_MATCHMAKING_KEY"
+    ):
+        RegistryClient("http://127.0.0.1:1", "")
+
+
+def test_subjects_the_registry_does_not_know_get_no_credit_signal(
+    world: dict[str, Any], couple: dict[str, Any]
+) -> None:
+    unknown = _person("F", dt.date(1991, 4, 4), HAIDIAN, 400)
+    answers = world["registry"].badges([couple["sid"]["x"], unknown, couple["sid"]["z"]])
+    assert set(answers) == {couple["sid"]["x"], couple["sid"]["z"]}
+    assert answers[couple["sid"]["x"]].granted and not answers[couple["sid"]["z"]].granted
+
+
+def test_pages_answer_bad_input_with_the_field_named_never_500(world: dict[str, Any], couple: dict[str, Any]) -> None:
+    with _site(world) as site:
+        form = {
+            "subject_id": "110108199001011234",
+            "name": "王芳",
+            "district": HAIDIAN,
+            "education": "bachelor",
+            "job": "employed",
+            "income": "5k_10k",
+        }
+        r = site.post("/clients", data=form)
+        assert r.status_code == 400 and "subject_id: " in r.text
+        r = site.post(
+            "/clients",
+            data={**form, "subject_id": _person("F", dt.date(1990, 6, 6), HAIDIAN, 321), "district": "Gotham"},
+        )
+        assert r.status_code == 400 and "district: unknown district &#39;Gotham&#39;" in r.text
+        r = site.get("/clients/999999")
+        assert r.status_code == 404 and "no client 999999" in r.text
+        r = site.get("/clients/abc/matches")
+        assert r.status_code == 400
+        r = site.post(
+            f"/clients/{couple['ids']['viewer']}/preferences", data={"seeks": "F", "age_min": "x", "age_max": "30"}
+        )
+        assert r.status_code == 400 and "age_min: the ages must be whole numbers" in r.text
+        r = site.post(f"/clients/{couple['ids']['viewer']}/consent", data={"granted": "maybe"})
+        assert r.status_code == 400 and "granted: send true" in r.text
+        ok = site.post(
+            "/clients",
+            data={
+                **form,
+                "subject_id": _person("F", dt.date(1990, 6, 6), HAIDIAN, 321),
+                "interests": ["reading", "tea"],
+            },
+        )
+        assert ok.status_code == 303 and ok.headers["location"].startswith("/clients/")
+        r = site.post("/clients", data={**form, "subject_id": _person("F", dt.date(1990, 6, 6), HAIDIAN, 321)})
+        assert r.status_code == 400 and "this identity number is already client" in r.text
+
+
+def test_the_cli_registers_sets_preferences_consents_and_ranks(
+    world: dict[str, Any], couple: dict[str, Any], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+
+    db = str(tmp_path / "cli.duckdb")
+    runner = CliRunner()
+    sid = couple["sid"]
+    args = [
+        "--name",
+        "甲",
+        "--district",
+        "海淀区",
+        "--education",
+        "bachelor",
+        "--job",
+        "employed",
+        "--income",
+        "10k_20k",
+        "--interest",
+        "reading,travel",
+        "--db",
+        db,
+    ]
+    r = runner.invoke(app, ["matchmaking", "register", "--subject", sid["x"], *args])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("Registered client 1 (甲)")
+    runner.invoke(app, ["matchmaking", "register", "--subject", sid["z"], *args])
+    for cid in ("1", "2"):
+        r = runner.invoke(app, ["matchmaking", "prefs", cid, "--seeks", "F,M", "--age", "18-100", "--db", db])
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["matchmaking", "consent", "2", "--give", "--db", db])
+    assert r.output.strip() == "Client 2: consent given (1 entries in history)."
+    url = f"http://127.0.0.1:{world['port']}"
+    r = runner.invoke(
+        app, ["matchmaking", "matches", "1", "--registry-url", url, "--key", world["token"], "--db", db, "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    import json
+
+    data = json.loads(r.output)
+    assert [m["client_id"] for m in data["matches"]] == [2]
+    assert data["matches"][0]["why"][-1]["value"] == 0.0  # z shares, and has no badge
+    r = runner.invoke(app, ["matchmaking", "prefs", "1", "--age", "thirty", "--db", db])
+    assert r.exit_code != 0 and "--age: give a range such as 25-35, not 'thirty'" in str(r.exception)
+
+
+def test_the_generator_draws_valid_clients_from_residents(world: dict[str, Any]) -> None:
+    store = open_match_store(":memory:")
+    made = generate_clients(store, world["files"].subjects, 120, seed=5, today=AS_OF)
+    assert made.clients == 120 and 0 < made.consenting < 120
+    clients = store.clients(list(range(1, 121)), today=AS_OF)
+    assert len(clients) == 120
+    assert all(20 <= c.age <= 65 for c in clients.values())
+    assert len({c.profile.subject_id for c in clients.values()}) == 120
+    again = open_match_store(":memory:")
+    generate_clients(again, world["files"].subjects, 120, seed=5, today=AS_OF)
+    assert again.clients([7], today=AS_OF)[7].profile == clients[7].profile  # seeded
+    with pytest.raises(MatchmakingError, match=r"give a population folder, a .parquet or a .csv file"):
+        generate_clients(store, Path("residents.txt"), 5)
+    store.close()
+    again.close()
+
+
+def _showcase(world: dict[str, Any]) -> int:
+    """A generated client whose top three show a badge and a candidate who shares nothing (for the screenshot)."""
+    mm = Matchmaker(world["mstore"], world["registry"])
+    couple = set(world["couple"]["ids"].values())
+    for cid in sorted(set(mm.store.index(TIERS, today=AS_OF).row_of) - couple):
+        ranking, _ = mm.rank(cid, limit=5, today=AS_OF)
+        top = ranking.matches
+        if len(top) == 5 and any(m.badge and m.badge.granted for m in top[:3]) and any(not m.shared for m in top[:3]):
+            return cid
+    raise AssertionError("no generated client has such matches")
+
+
+def test_the_matches_page_in_a_browser(world: dict[str, Any]) -> None:
+    if not Path("/usr/bin/chromium").exists():
+        if os.environ.get("SOCIALCREDIT_REQUIRE_BROWSER"):
+            pytest.fail("SOCIALCREDIT_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+        pytest.skip("needs Chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    mstore: MatchStore = world["mstore"]
+    app = create_match_app(mstore.path, registry=world["registry"], store=mstore, today=AS_OF)
+    server, thread, port = _serve(app)
+    shot = ROOT / "docs" / "screenshots" / "matchmaking-matches.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
+            page = browser.new_page(viewport={"width": 980, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/clients/{_showcase(world)}/matches?limit=5")
+            assert page.title().startswith("推荐对象")
+            cards = page.locator("section.match")
+            assert cards.count() == 5
+            first = cards.first
+            assert first.locator("caption").inner_text() == "匹配理由"
+            assert first.locator("table.why tr").count() == 8  # header, six parts, total
+            assert page.locator("section.match .badge").count() >= 1
+            page.screenshot(path=str(shot))
+            page.click("text=English")
+            assert page.locator("section.match caption").first.inner_text() == "Why this match"
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert shot.stat().st_size < 150_000
