@@ -428,3 +428,17 @@ def test_the_public_look_up_is_rate_limited_per_client(site: dict[str, Any]) -> 
         assert refused.status_code == 429 and 55 <= int(refused.headers["retry-after"]) <= 60
         assert "查询过于频繁" in refused.text
         assert client.get("/lists").status_code == 200  # the form itself is not counted
+
+
+def test_what_does_not_exist_is_a_plain_404_page(site: dict[str, Any]) -> None:
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["operator"])
+        for path, message in (
+            ("/ops/subjects/110101199001011237", "no registered subject '110101199001011237'"),
+            ("/ops/subjects/%3Cscript%3E", "no registered subject '<script>'"),
+            ("/ops/policies/nonesuch", "no published policy 'nonesuch'"),
+        ):
+            r = client.get(path)
+            assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+            assert message in html.unescape(r.text) and "<script>" not in r.text
+            assert "<h1>未找到</h1>" in r.text
