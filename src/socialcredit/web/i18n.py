@@ -157,6 +157,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     "reasons": ("主要原因", "Main reasons"),
     "what_changes_it": ("如何改变：", "What would change it:"),
+    "advice_col": ("如何改变", "What would change it"),
     "keeps_counting": ("保持良好记录即可继续加分。", "Keeping this up keeps these points."),
     "no_reasons": ("没有影响评分的记录：分数为初始分。", "No record changes your score: it is the starting score."),
     "services": ("服务", "Services"),

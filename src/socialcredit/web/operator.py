@@ -148,7 +148,9 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
             for r in p.rules
             if r.dimension == d.id
         ]
-        dims.append({"id": d.id, "name": d.name.get(lang), "min": d.min, "max": d.max, "rules": rules})
+        lo = f"{d.min:g}" if d.min is not None else "−∞"
+        hi = f"{d.max:g}" if d.max is not None else "+∞"
+        dims.append({"id": d.id, "name": d.name.get(lang), "min": lo, "max": hi, "rules": rules})
     lists = [
         {
             "id": lst.id,
