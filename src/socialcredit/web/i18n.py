@@ -367,6 +367,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "cases_disputes": ("处理中的异议（{n}）", "Open disputes ({n})"),
     "cases_pending": ("宽限期内的名单认定（{n}）", "Listings in their grace period ({n})"),
     "cases_none": ("没有。", "None."),
+    "subject_listings": ("名单认定与告知", "Listings and notices"),
     "cases_first": ("只显示最紧迫的 {shown} 条。", "Only the {shown} most urgent are shown."),
     "listings_now": ("当前名单认定", "Listings now"),
     "listings_now_help": (
