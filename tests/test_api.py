@@ -81,10 +81,27 @@ ENDPOINTS: dict[str, tuple[str, str, Any]] = {
     "runs": ("get", "/v1/runs", None),
     "policies": ("get", "/v1/policies", None),
     "publish": ("post", "/v1/policies", {"id": "x"}),
-    "lists": ("get", "/v1/lists/blacklist", None),
+    "lists": ("get", "/v1/lists/blacklist/entries", None),
     "keys": ("get", "/v1/keys", None),
     "issue_key": ("post", "/v1/keys", {"role": "auditor", "name": "x"}),
     "revoke_key": ("delete", "/v1/keys/0123456789ab", None),
+    "own_service": ("get", "/v1/subjects/{listed}/services/high_speed_rail", None),
+    "file_dispute": ("post", "/v1/disputes", {"source_id": "courts", "record_id": "x", "reason": "wrong"}),
+    "disputes": ("get", "/v1/disputes", None),
+    "dispute": ("get", "/v1/disputes/1", None),
+    "dispute_info": ("post", "/v1/disputes/1/information", {"text": "more"}),
+    "dispute_answer": ("post", "/v1/disputes/1/answer", {"outcome": "verified", "note": "checked"}),
+    "fulfilment": ("post", "/v1/fulfilments", {"record_id": "x"}),
+    "repair": ("post", "/v1/repairs", {"source_id": "courts", "record_id": "x", "statement": "paid"}),
+    "repairs": ("get", "/v1/repairs", None),
+    "repair_decision": ("post", "/v1/repairs/1/decision", {"outcome": "approved", "reason": "paid in full"}),
+    "override_decision": ("post", "/v1/overrides/decisions", {"inquiry_id": 1, "justification": "x" * 30}),
+    "override_listing": ("post", "/v1/overrides/listings", {"listing_id": 1, "justification": "x" * 30}),
+    "consents": ("get", "/v1/consents", None),
+    "consent": ("put", "/v1/consents/commercial", {"granted": True}),
+    "file": ("get", "/v1/subjects/{listed}/file", None),
+    "file_html": ("get", "/v1/subjects/{listed}/file.html", None),
+    "notices": ("get", "/v1/notices", None),
 }
 OPERATOR = {"operator"}
 ALLOWED = {
@@ -98,6 +115,23 @@ ALLOWED = {
     "withdraw": {"furnisher"},
     **{ep: OPERATOR for ep in ("start_job", "follow_job", "runs", "policies", "publish", "lists", "keys")},
     **{ep: OPERATOR for ep in ("issue_key", "revoke_key")},
+    "own_service": {"resident", "operator"},
+    "file_dispute": {"resident"},
+    "disputes": {"resident", "furnisher", "operator"},
+    "dispute": {"resident", "furnisher", "operator"},
+    "dispute_info": {"resident"},
+    "dispute_answer": {"furnisher"},
+    "fulfilment": {"furnisher"},
+    "repair": {"resident"},
+    "repairs": {"resident", "operator"},
+    "repair_decision": OPERATOR,
+    "override_decision": OPERATOR,
+    "override_listing": OPERATOR,
+    "consents": {"resident"},
+    "consent": {"resident"},
+    "file": {"resident", "operator"},
+    "file_html": {"resident", "operator"},
+    "notices": {"resident", "operator"},
 }
 ROLE_OF = {
     "railway": "relying_party",
@@ -231,7 +265,7 @@ def test_the_committed_openapi_spec_is_current() -> None:
 
 
 def test_the_role_matrix_covers_every_endpoint(world: dict[str, Any]) -> None:
-    public = {("GET", "/v1/policies/{policy_id}/{version}")}
+    public = {("GET", "/v1/policies/{policy_id}/{version}"), ("GET", "/v1/lists/lookup")}
     routes = {
         (m, r.path)
         for r in world["app"].routes
@@ -243,8 +277,16 @@ def test_the_role_matrix_covers_every_endpoint(world: dict[str, Any]) -> None:
         "/v1/subjects/{listed}/report": "/v1/subjects/{subject_id}/report",
         "/v1/records/R-1": "/v1/records/{record_id}",
         "/v1/jobs/1": "/v1/jobs/{job_id}",
-        "/v1/lists/blacklist": "/v1/lists/{list_id}",
+        "/v1/lists/blacklist/entries": "/v1/lists/{list_id}/entries",
         "/v1/keys/0123456789ab": "/v1/keys/{key_id}",
+        "/v1/subjects/{listed}/services/high_speed_rail": "/v1/subjects/{subject_id}/services/{service_id}",
+        "/v1/disputes/1": "/v1/disputes/{dispute_id}",
+        "/v1/disputes/1/information": "/v1/disputes/{dispute_id}/information",
+        "/v1/disputes/1/answer": "/v1/disputes/{dispute_id}/answer",
+        "/v1/repairs/1/decision": "/v1/repairs/{repair_id}/decision",
+        "/v1/consents/commercial": "/v1/consents/{category}",
+        "/v1/subjects/{listed}/file": "/v1/subjects/{subject_id}/file",
+        "/v1/subjects/{listed}/file.html": "/v1/subjects/{subject_id}/file.html",
     }
     covered = {(m, normalise.get(p, p)) for m, p in covered}
     assert routes - public - covered == set()

@@ -57,12 +57,31 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /v1/runs": frozenset({"operator"}),
     "GET /v1/policies": frozenset({"operator"}),
     "POST /v1/policies": frozenset({"operator"}),
-    "GET /v1/lists/{list_id}": frozenset({"operator"}),
+    "GET /v1/lists/{list_id}/entries": frozenset({"operator"}),
     "GET /v1/keys": frozenset({"operator"}),
     "POST /v1/keys": frozenset({"operator"}),
     "DELETE /v1/keys/{key_id}": frozenset({"operator"}),
     "GET /v1/audit/verify": frozenset({"auditor"}),
     "GET /v1/audit": frozenset({"auditor"}),
+    "GET /v1/subjects/{subject_id}/services/{service_id}": frozenset({"resident", "operator"}),
+    # due process (api/due_process.py)
+    "POST /v1/disputes": frozenset({"resident"}),
+    "GET /v1/disputes": frozenset({"resident", "furnisher", "operator"}),
+    "GET /v1/disputes/{dispute_id}": frozenset({"resident", "furnisher", "operator"}),
+    "POST /v1/disputes/{dispute_id}/information": frozenset({"resident"}),
+    "POST /v1/disputes/{dispute_id}/answer": frozenset({"furnisher"}),
+    "POST /v1/fulfilments": frozenset({"furnisher"}),
+    "POST /v1/repairs": frozenset({"resident"}),
+    "GET /v1/repairs": frozenset({"resident", "operator"}),
+    "POST /v1/repairs/{repair_id}/decision": frozenset({"operator"}),
+    "POST /v1/overrides/decisions": frozenset({"operator"}),
+    "POST /v1/overrides/listings": frozenset({"operator"}),
+    "GET /v1/consents": frozenset({"resident"}),
+    "PUT /v1/consents/{category}": frozenset({"resident"}),
+    "GET /v1/subjects/{subject_id}/file": frozenset({"resident", "operator"}),
+    "GET /v1/subjects/{subject_id}/file.html": frozenset({"resident", "operator"}),
+    "GET /v1/notices": frozenset({"resident", "operator"}),
+    "GET /v1/lists/lookup": PUBLIC,
 }
 
 # Hypothesis budgets, bounded so the module runs in about a minute on two shared cores. A caller the operation
@@ -362,7 +381,7 @@ def _seeded(fz: Fuzz, label: str, op: Any) -> list[st.SearchStrategy[Case[Any]]]
         # bytes go out as they are (a string would be dumped as a quoted YAML scalar)
         raw = st.one_of(_policy_texts().map(str.encode), _text.map(str.encode), st.binary(max_size=100))
         return [with_body(raw, "application/yaml")]
-    if label == "GET /v1/lists/{list_id}":
+    if label == "GET /v1/lists/{list_id}/entries":
         no_fields: dict[str, st.SearchStrategy[Any]] = {}
         query = st.fixed_dictionaries(
             no_fields,

@@ -278,7 +278,7 @@ def test_an_operator_runs_scoring_and_decisions_follow_the_new_run(world: dict[s
     far = client.post("/v1/jobs", json={"policy": "beijing", "as_of": "9999-12-31"}, headers=op)
     assert far.status_code == 422
     assert far.json()["error"]["message"].startswith(
-        "as_of: as-of date 9999-12-31 is out of range: score as of a date from 1990-01-01 to "
+        "as_of: as-of date 9999-12-31 is out of range: score as of a date from 1990-01-01 to 2199-12-31"
     )
 
 
@@ -307,7 +307,7 @@ def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:
 def test_an_operator_pages_through_the_blacklist(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     op = auth(world["keys"]["operator"])
-    first = client.get("/v1/lists/blacklist?policy=beijing&limit=2", headers=op).json()
+    first = client.get("/v1/lists/blacklist/entries?policy=beijing&limit=2", headers=op).json()
     seen = [e["subject_id"] for e in first["entries"]]
     page = first
     while page["next"]:

@@ -597,9 +597,17 @@ def _couple(store: Store, mstore: MatchStore) -> dict[str, Any]:
     return {"ids": ids, "sid": {"x": with_badge[1], "y": with_badge[2], "z": without[0]}}
 
 
+def _registry(world: dict[str, Any], sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Read the registry's store as its service does: inquiries moved in from the journal, under the writer lock."""
+    service = world["service"]
+    service.flush_inquiries()
+    with service.writer() as store:
+        return store.execute(sql, params or []).fetchall()
+
+
 def _inquiries(world: dict[str, Any], subject: str | None = None) -> int:
     sql = "SELECT count(*) FROM inquiries WHERE requester = ?" + (" AND subject_id = ?" if subject else "")
-    return int(world["store"].one(sql, [f"key:{world['key_id']}", *([subject] if subject else [])]))
+    return int(_registry(world, sql, [f"key:{world['key_id']}", *([subject] if subject else [])])[0][0])
 
 
 def test_the_badge_comes_from_the_registry_for_consenting_clients(
@@ -650,8 +658,7 @@ def test_the_app_calls_nothing_but_matchmaking_decisions(world: dict[str, Any], 
     service = world["service"]
     service.requests.clear()
     mstore: MatchStore = world["mstore"]
-    store: Store = world["store"]
-    audit_before = int(store.one("SELECT max(seq) FROM audit_log"))
+    audit_before = int(_registry(world, "SELECT max(seq) FROM audit_log")[0][0])
     inquiries_before = _inquiries(world)
     viewer = couple["ids"]["viewer"]
     with _site(world) as site:
@@ -664,22 +671,23 @@ def test_the_app_calls_nothing_but_matchmaking_decisions(world: dict[str, Any], 
     # The registry's request log: only the batch decision endpoint, every one answered
     assert set(service.requests) == {("/v1/decisions/batch", 200)}
     # Its inquiries: every decision asked with this key is a matchmaking_badge decision for purpose matchmaking
-    rows = store.execute(
+    rows = _registry(
+        world,
         "SELECT service, purpose, count(*) FROM inquiries WHERE requester = ? GROUP BY ALL",
         [f"key:{world['key_id']}"],
-    ).fetchall()
+    )
     assert rows == [("matchmaking_badge", "matchmaking", _inquiries(world))]
     assert _inquiries(world) > inquiries_before
     assert sum(service.decisions.values()) >= _inquiries(world) - inquiries_before
-    # Its audit log since: only the decision batches written by the snapshot, nothing refused, no file read
-    actions = store.execute("SELECT DISTINCT action FROM audit_log WHERE seq > ?", [audit_before]).fetchall()
-    assert actions == [("decide_batch",)]
+    # Its audit log since: only inquiries moved in from the service's journal, nothing refused, no file read
+    actions = _registry(world, "SELECT DISTINCT action FROM audit_log WHERE seq > ?", [audit_before])
+    assert actions == [("inquiries",)]
     # And only about clients who consented
     asked = {
         r[0]
-        for r in store.execute(
-            "SELECT DISTINCT subject_id FROM inquiries WHERE requester = ?", [f"key:{world['key_id']}"]
-        ).fetchall()
+        for r in _registry(
+            world, "SELECT DISTINCT subject_id FROM inquiries WHERE requester = ?", [f"key:{world['key_id']}"]
+        )
     }
     consenting = {
         str(r[0])

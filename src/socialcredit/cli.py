@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from socialcredit.cli_due_process import register_due_process
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
@@ -38,6 +39,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(match_app, name="matchmaking")
+register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

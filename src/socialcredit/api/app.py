@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcredit.api.bodies import MAX_BODY_BYTES, read_body, write_rows
+from socialcredit.api.due_process import due_process_router
 from socialcredit.api.service import ApiError, Service
 from socialcredit.errors import (
     DecisionError,
@@ -221,8 +222,10 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         )
         service.decisions["granted" if decision.granted else "refused"] += 1
         out = decision.as_dict()
-        out.pop("score", None)  # a relying party sees the decision, tier and reasons
-        out.pop("inquiry_id", None)
+        # A relying party sees the decision, tier and reasons; never the score, nor the actions (they name the
+        # subject's records): the subject sees those at GET /v1/subjects/{id}/services/{service}.
+        for private in ("score", "inquiry_id", "actions"):
+            out.pop(private, None)
         return out
 
     @app.post("/v1/decisions/batch", tags=["relying parties"])
@@ -276,6 +279,32 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         service.flush_inquiries()  # the file shows every inquiry answered so far
         with service.writer() as store:
             return subject_report(store, subject_id, actor=f"key:{party.key_id}", purpose=f"{party.role} report")
+
+    @app.get("/v1/subjects/{subject_id}/services/{service_id}", tags=["residents"])
+    def what_would_change(
+        subject_id: str,
+        service_id: str,
+        party: Annotated[Party, Depends(caller("resident", "operator"))],
+        lang: Annotated[Literal["en", "zh"], Query()] = "en",
+    ) -> dict[str, Any]:
+        """The decision on a service for one's own file, with the reasons and the concrete actions that would change
+        a refusal (which name one's own records: a relying party never gets them)."""
+        from socialcredit.registry.decide import decide
+
+        if party.role == "resident" and subject_id != party.subject_id:
+            raise service.refuse(
+                party, 403, "not_your_file", "a resident key opens only its own file", f"/v1/subjects/{subject_id}"
+            )
+        with service.writer() as store:
+            decision = decide(
+                store,
+                subject_id,
+                service_id,
+                f"{party.role} asks about their file",
+                requester=f"key:{party.key_id}",
+                lang=lang,
+            )
+        return decision.as_dict()
 
     # --- furnishers ----------------------------------------------------------------------------------------------
 
@@ -504,7 +533,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
             status_code=201 if new else 200,
         )
 
-    @app.get("/v1/lists/{list_id}", tags=["operators"])
+    @app.get("/v1/lists/{list_id}/entries", tags=["operators"])
     def list_entries(
         list_id: str,
         _party: Annotated[Party, Depends(caller("operator"))],
@@ -539,7 +568,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
             "list_id": list_id,
             "total": total,
             "entries": rows,
-            "next": f"/v1/lists/{list_id}?policy={policy}&after={rows[-1]['subject_id']}&limit={limit}"
+            "next": f"/v1/lists/{list_id}/entries?policy={policy}&after={rows[-1]['subject_id']}&limit={limit}"
             if len(rows) == limit
             else None,
         }
@@ -607,6 +636,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
             r["at_time"] = _plain(r["at_time"])
         return {"entries": rows}
 
+    app.include_router(due_process_router(service, caller))
     from socialcredit.web import web_router  # the pages: resident portal, operator dashboard, public look-up
 
     app.include_router(web_router(service, caller))

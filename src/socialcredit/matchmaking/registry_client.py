@@ -11,7 +11,6 @@ a withdrawn consent (the service stops asking) or a new score run (the registry 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,8 +23,6 @@ from socialcredit.matchmaking.settings import KEY_ENV, PURPOSE, SERVICE, URL_ENV
 __all__ = ["BATCH_LIMIT", "KEY_ENV", "PURPOSE", "SERVICE", "URL_ENV", "RegistryClient"]
 
 BATCH_LIMIT = 10_000  # the registry's most subject ids per batch request
-_NOT_SCORED = re.compile(r"subject (\S+) was not scored in run \d+")
-_MAX_UNKNOWN = 1_000  # subjects the registry does not know, left out one request at a time, before giving up
 
 
 class RegistryClient:
@@ -88,34 +85,16 @@ class RegistryClient:
     def badges(self, subject_ids: Sequence[str]) -> dict[str, Badge]:
         """The badge decision for each subject (``POST /v1/decisions/batch``, 10 000 at a time).
 
-        Subjects the registry has not scored are left out of the answer: the batch endpoint refuses a whole
-        request for one of them, so each is removed and the rest asked again."""
+        Subjects the registry has not scored are left out of the answer (the batch answers them with
+        ``granted: null`` and an error, and logs no inquiry about them)."""
         out: dict[str, Badge] = {}
-        unknown = 0
         for start in range(0, len(subject_ids), BATCH_LIMIT):
             todo = list(dict.fromkeys(subject_ids[start : start + BATCH_LIMIT]))
-            while todo:
-                body = {"service": SERVICE, "purpose": PURPOSE, "subject_ids": todo}
-                r = self._post("/v1/decisions/batch", body)
-                if r.status_code == 404:
-                    missing = self._not_scored(r)
-                    if missing is None or missing not in todo or unknown >= _MAX_UNKNOWN:
-                        raise self._fail(r)
-                    unknown += 1
-                    todo.remove(missing)
-                    continue
-                if r.status_code != 200:
-                    raise self._fail(r)
-                for d in r.json()["decisions"]:
+            body = {"service": SERVICE, "purpose": PURPOSE, "subject_ids": todo}
+            r = self._post("/v1/decisions/batch", body)
+            if r.status_code != 200:
+                raise self._fail(r)
+            for d in r.json()["decisions"]:
+                if d.get("granted") is not None:
                     out[str(d["subject_id"])] = Badge(bool(d["granted"]), str(d["tier"]))
-                break
         return out
-
-    @staticmethod
-    def _not_scored(r: httpx.Response) -> str | None:
-        try:
-            message = str(r.json()["error"]["message"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        found = _NOT_SCORED.fullmatch(message)
-        return found.group(1) if found else None

@@ -54,6 +54,8 @@ class Decision:
     reasons: list[Reason] = field(default_factory=list)
     refusal: str | None = None
     inquiry_id: int | None = None
+    # what would change a refusal: the smallest set of actions (registry/actions.py)
+    actions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -241,6 +243,15 @@ def decide(
         store, loaded, run["run_id"], subject_id, result, lang, service=None if granted else service, as_of=run["as_of"]
     )
     svc = p.service(service)
+    actions: list[str] = []
+    if not granted:
+        from socialcredit.registry.actions import actions_for_refusal
+
+        node = loaded.condition(f"service:{service}")
+        assert node is not None
+        facts = facts_of(loaded, result, run["as_of"])
+        ranks = {t: len(p.tiers) - i for i, t in enumerate(p.tier_ids())}
+        actions = actions_for_refusal(store, loaded, run, subject_id, _failed_parts(node, facts, ranks), facts)
     decision = Decision(
         subject_id=subject_id,
         service=service,
@@ -254,6 +265,7 @@ def decide(
         lists=list(result["lists"]),
         reasons=reasons,
         refusal=None if granted else svc.refusal.get(lang),
+        actions=actions,
     )
     with store.transaction():
         inquiry_id = store.take_ids("inquiry", 1)

@@ -26,6 +26,10 @@ def build_held(store: Store, loaded: LoadedPolicy | None, watermark: int, subjec
     params: dict[str, object] = {"w": w}
     if subject_id is not None:
         params["sid"] = subject_id
+    # Usually nothing is held: then no scan of the records at all.
+    if not store.one(f"SELECT count(*) FROM ({' UNION '.join(parts)})", {"w": w}):
+        store.execute("CREATE OR REPLACE TEMP TABLE sc_held (record_key BIGINT)")
+        return
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE sc_held AS
         SELECT r.record_key FROM records r JOIN ({" UNION ".join(parts)}) h USING (source_id, record_id)

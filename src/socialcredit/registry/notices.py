@@ -19,11 +19,13 @@ Runs are taken in the order they were made; each run of a policy updates that po
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from socialcredit.policy import LoadedPolicy, expr
+from socialcredit.policy.model import ListSpec
 from socialcredit.registry.audit import append_audit
-from socialcredit.registry.due import iso, notify
+from socialcredit.registry.due import iso
 from socialcredit.registry.policies import get_policy
 from socialcredit.store import Store
 
@@ -50,7 +52,11 @@ _KEY = "subject_id, criterion_id, source_id, record_id"
 
 
 def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
-    """Update the listings of the run's policy from its blacklist entries; returns counts of what changed."""
+    """Update the listings of the run's policy from its blacklist entries; returns counts of what changed.
+
+    Set-based (a city has many listings): each change is one statement, each kind of notification one insert, and
+    the run's changes one audit entry (the notifications name every subject and listing).
+    """
     run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     as_of: dt.date = run["as_of"]
@@ -67,136 +73,149 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                 WHERE e.run_id = ? AND e.list_id = ?""",
                 [run_id, lst.id],
             )
+            store.execute(
+                "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, "
+                "zh VARCHAR)"
+            )
+            store.con.executemany(
+                "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
+                [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
+            )
             scope = {"p": loaded.policy.id, "l": lst.id, "d": as_of, "run": run_id}
             mine = "policy_id = $p AND list_id = $l"
             absent = f"({_KEY}) NOT IN (SELECT {_KEY} FROM sc_causes)"
             present = f"({_KEY}) IN (SELECT {_KEY} FROM sc_causes)"
-            sql = f"SELECT * FROM listings WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"
-            gone = store.rows(sql, _used(sql, scope))
-            for g in gone:
-                status = "resolved" if g["status"] == "pending" else "delisted"
-                counts[status] += 1
-                _notify_end(store, g, status, loaded, as_of)
-            sql = f"""UPDATE listings SET status = CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END,
-                    closed_on = $d, cause_present = false, last_run_id = $run
-                WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"""
-            store.execute(sql, _used(sql, scope))
-            sql = f"UPDATE listings SET cause_present = false WHERE {mine} AND cause_present AND {absent}"
-            store.execute(sql, _used(sql, scope))
-            sql = f"""UPDATE listings SET status = 'effective', last_run_id = $run
-                WHERE {mine} AND status = 'pending' AND effective_on <= $d AND {present} RETURNING *"""
-            became = store.rows(sql, _used(sql, scope))
-            counts["effective"] += len(became)
-            for b in became:
-                append_audit(store, actor, "listing_effective", b["subject_id"], _detail(b))
-            sql = f"UPDATE listings SET last_run_id = $run WHERE {mine} AND {present}"
-            store.execute(sql, _used(sql, scope))
+
+            def q(sql: str, extra: dict[str, Any] | None = None, scope: dict[str, Any] = scope) -> Any:
+                params = {**scope, **(extra or {})}
+                # DuckDB refuses parameters a statement does not use
+                return store.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
+
+            # The cause went away: never listed (pending) or delisted (effective).
+            q(
+                f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
+                SELECT listing_id, subject_id, criterion_id,
+                       CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END AS new_status
+                FROM listings WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"""
+            )
+            q(
+                """UPDATE listings SET status = e.new_status, closed_on = $d, cause_present = false, last_run_id = $run
+                FROM sc_ended e WHERE listings.listing_id = e.listing_id"""
+            )
+            _notify_ended(store, lst, as_of, counts)
+            q(f"UPDATE listings SET cause_present = false WHERE {mine} AND cause_present AND {absent}")
+            # Past the grace period with the cause still there: in effect.
+            became = q(
+                f"""UPDATE listings SET status = 'effective', last_run_id = $run
+                WHERE {mine} AND status = 'pending' AND effective_on <= $d AND {present}"""
+            ).fetchone()
+            counts["effective"] += int(became[0]) if became else 0
+            q(f"UPDATE listings SET last_run_id = $run WHERE {mine} AND {present}")
+            # Past the severity class's maximum publication period: ended.
             for name, cls in loaded.policy.severities.items():
-                sql = f"""UPDATE listings SET status = 'publication_ended',
-                        closed_on = effective_on + CAST($days AS INTEGER)
+                extra = {"sev": name, "days": cls.max_publication_days}
+                q(
+                    f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
+                    SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
                     WHERE {mine} AND status = 'effective' AND severity = $sev
-                      AND effective_on + CAST($days AS INTEGER) <= $d RETURNING *"""
-                ended = store.rows(sql, _used(sql, {**scope, "sev": name, "days": cls.max_publication_days}))
-                for e in ended:
-                    counts["publication_ended"] += 1
-                    _notify_end(store, e, "publication_ended", loaded, as_of)
-            new = store.rows(
-                """SELECT * FROM sc_causes c WHERE NOT EXISTS (
+                      AND effective_on + CAST($days AS INTEGER) <= $d""",
+                    extra,
+                )
+                q(
+                    """UPDATE listings SET status = 'publication_ended',
+                        closed_on = effective_on + CAST($days AS INTEGER)
+                    FROM sc_ended e WHERE listings.listing_id = e.listing_id""",
+                    extra,
+                )
+                _notify_ended(store, lst, as_of, counts)
+            # New causes: a notice now, the listing in effect after the grace period.
+            q(
+                """CREATE OR REPLACE TEMP TABLE sc_new AS
+                SELECT c.*, row_number() OVER (ORDER BY c.subject_id, c.criterion_id, c.source_id, c.record_id) AS n
+                FROM sc_causes c WHERE NOT EXISTS (
                     SELECT 1 FROM listings x WHERE x.policy_id = $p AND x.list_id = $l
                       AND (x.status IN ('pending', 'effective')
                            -- closed while the cause is still there: no new listing for the same cause
                            OR (x.status IN ('publication_ended', 'repaired', 'overridden') AND x.cause_present))
                       AND (x.subject_id, x.criterion_id, x.source_id, x.record_id)
-                          = (c.subject_id, c.criterion_id, c.source_id, c.record_id))
-                ORDER BY subject_id, criterion_id, source_id, record_id""",
-                {"p": loaded.policy.id, "l": lst.id},
+                          = (c.subject_id, c.criterion_id, c.source_id, c.record_id))"""
             )
+            n = int(store.one("SELECT count(*) FROM sc_new"))
+            if n == 0:
+                continue
+            counts["noticed"] += n
             effective_on = as_of + dt.timedelta(days=lst.grace_days)
-            for c in new:
-                crit = loaded.policy.criterion(lst.id, c["criterion_id"])
-                listing_id = store.take_ids("listing", 1)
-                status = "effective" if lst.grace_days == 0 else "pending"
-                store.execute(
-                    "INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, true, ?)",
-                    [
-                        listing_id,
-                        c["subject_id"],
-                        loaded.policy.id,
-                        lst.id,
-                        c["criterion_id"],
-                        c["source_id"],
-                        c["record_id"],
-                        crit.severity,
-                        run_id,
-                        as_of,
-                        effective_on,
-                        status,
-                        run_id,
-                    ],
-                )
-                counts["noticed"] += 1
-                cause = crit.reason.text("en") + (f" (record {c['record_id']})" if c["record_id"] else "")
-                cause_zh = crit.reason.text("zh") + (f"（记录 {c['record_id']}）" if c["record_id"] else "")
-                notify(
-                    store,
-                    c["subject_id"],
-                    "listing_notice",
-                    listing_id,
-                    f"Notice: under policy {loaded.policy.id} you meet a criterion of the {lst.name.en}: {cause}. "
-                    f"The listing takes effect on {effective_on.isoformat()} unless the cause is resolved before "
-                    "then. You may dispute the record, or fulfil the obligation.",
-                    f"通知：根据 {loaded.policy.id} 政策，您符合{lst.name.zh}的列入条件：{cause_zh}。"
-                    f"除非在此之前原因消除，将于 {effective_on.isoformat()} 起列入。您可以对记录提出异议或履行义务。",
-                    as_of,
-                )
-                append_audit(
-                    store,
-                    actor,
-                    "listing_notice",
-                    c["subject_id"],
-                    {
-                        "listing_id": listing_id,
-                        "list": lst.id,
-                        "criterion": c["criterion_id"],
-                        "effective_on": effective_on,
-                    },
-                )
+            first = store.take_ids("listing", n)
+            q(
+                """INSERT INTO listings SELECT $first + n - 1, c.subject_id, $p, $l, c.criterion_id, c.source_id,
+                       c.record_id, k.severity, $run, $d, $eff, $status, NULL, true, $run
+                FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
+                {"first": first, "eff": effective_on, "status": "effective" if lst.grace_days == 0 else "pending"},
+            )
+            note = store.take_ids("notification", n)
+            q(
+                """INSERT INTO notifications
+                SELECT $note + c.n - 1, c.subject_id, $d, 'listing_notice', $first + c.n - 1,
+                    'Notice: under policy ' || $p || ' you meet a criterion of the ' || $name_en || ': ' || k.en
+                    || CASE WHEN c.record_id <> '' THEN ' (record ' || c.record_id || ')' ELSE '' END
+                    || '. The listing takes effect on ' || CAST($eff AS VARCHAR) || ' unless the cause is resolved '
+                    || 'before then. You may dispute the record, or fulfil the obligation.',
+                    '通知：根据 ' || $p || ' 政策，您符合' || $name_zh || '的列入条件：' || k.zh
+                    || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
+                    || '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR)
+                    || ' 起列入。您可以对记录提出异议或履行义务。',
+                    now()
+                FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
+                {"note": note, "first": first, "eff": effective_on, "name_en": lst.name.en, "name_zh": lst.name.zh},
+            )
+        append_audit(
+            store,
+            actor,
+            "listings",
+            None,
+            {"run_id": run_id, "policy": loaded.policy.id, "as_of": as_of, **counts},
+        )
     return counts
 
 
-def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The named parameters a statement uses (DuckDB refuses unused ones)."""
-    return {k: v for k, v in params.items() if f"${k}" in sql}
+_ENDED = {
+    "resolved": (
+        "the cause was resolved during the notice period; you were not listed",
+        "通知期内原因已消除，未被列入",
+    ),
+    "delisted": ("the cause was resolved; the listing has ended", "原因已消除，已移出名单"),
+    "publication_ended": (
+        "the maximum publication period has passed; the listing has ended",
+        "公示期届满，已停止公示",
+    ),
+}
 
 
-def _detail(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("listing_id", "policy_id", "list_id", "criterion_id", "record_id")}
-
-
-def _notify_end(store: Store, row: dict[str, Any], status: str, loaded: LoadedPolicy, on: dt.date) -> None:
-    name = loaded.policy.list_spec(row["list_id"]).name
-    texts = {
-        "resolved": (
-            "the cause was resolved during the notice period; you were not listed",
-            "通知期内原因已消除，未被列入",
-        ),
-        "delisted": ("the cause was resolved; the listing has ended", "原因已消除，已移出名单"),
-        "publication_ended": (
-            "the maximum publication period has passed; the listing has ended",
-            "公示期届满，已停止公示",
-        ),
-    }
-    en, zh = texts[status]
-    notify(
-        store,
-        row["subject_id"],
-        "listing_" + status,
-        row["listing_id"],
-        f"{name.en} ({row['criterion_id']}): {en}.",
-        f"{name.zh}（{row['criterion_id']}）：{zh}。",
-        on,
-    )
-    append_audit(store, "registry", "listing_" + status, row["subject_id"], _detail(row))
+def _notify_ended(store: Store, lst: ListSpec, on: dt.date, counts: dict[str, int]) -> None:
+    """Tell each subject in ``sc_ended`` that their listing ended, and why."""
+    for status, (en, zh) in _ENDED.items():
+        n = int(store.one("SELECT count(*) FROM sc_ended WHERE new_status = ?", [status]))
+        if n == 0:
+            continue
+        counts[status] += n
+        first = store.take_ids("notification", n)
+        store.execute(
+            """INSERT INTO notifications
+            SELECT $first + row_number() OVER (ORDER BY listing_id) - 1, subject_id, $d, $kind, listing_id,
+                   $name_en || ' (' || criterion_id || '): ' || $en || '.',
+                   $name_zh || '（' || criterion_id || '）：' || $zh || '。', now()
+            FROM sc_ended WHERE new_status = $status""",
+            {
+                "first": first,
+                "d": on,
+                "kind": "listing_" + status,
+                "name_en": lst.name.en,
+                "name_zh": lst.name.zh,
+                "en": en,
+                "zh": zh,
+                "status": status,
+            },
+        )
 
 
 def list_listings(
@@ -273,9 +292,16 @@ def effective_grants(store: Store, run: dict[str, Any]) -> dict[str, int]:
         ).fetchall()
     }
     out: dict[str, int] = {}
-    for r in store.rows(
-        "SELECT * FROM run_results WHERE run_id = ? AND list_has_any(lists, ?)", [run["run_id"], sorted(black)]
-    ):
+    # Only subjects on a blacklist of the run without an effective listing on it (few: those in a notice period).
+    differing = " UNION ".join(
+        "SELECT subject_id FROM run_results r WHERE r.run_id = $run AND list_contains(r.lists, "
+        f"$l{i}) AND NOT EXISTS (SELECT 1 FROM listings x WHERE x.policy_id = $p AND x.subject_id = r.subject_id "
+        f"AND x.list_id = $l{i} AND x.status = 'effective')"
+        for i in range(len(black))
+    )
+    params: dict[str, Any] = {"run": run["run_id"], "p": run["policy_id"]}
+    params.update({f"l{i}": lst for i, lst in enumerate(sorted(black))})
+    for r in store.rows(f"SELECT * FROM run_results WHERE run_id = $run AND subject_id IN ({differing})", params):
         lists = [x for x in r["lists"] if x not in black or (r["subject_id"], x) in effective]
         if lists != list(r["lists"]):
             out[r["subject_id"]] = grants_with(loaded, facts_of(loaded, {**r, "lists": lists}, run["as_of"]))

@@ -1,5 +1,10 @@
 """A subject's file: score, tier, rank, percentile, dimensions, reasons, lists, records with their
-contribution and status, and every inquiry made about them."""
+contribution and status, every inquiry made about them, and their due process: disputes, notices and listings,
+repairs, overrides, consents and notifications.
+
+A record's status: ``counting``, ``disputed`` (an open dispute), ``expired`` (no rule counts it any more, by age),
+``repaired``, ``withdrawn``, ``superseded`` (an older version) or ``not counting`` (no rule of the policies in use
+matches it)."""
 
 from __future__ import annotations
 
@@ -10,10 +15,18 @@ from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
+from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.audit import append_audit
+from socialcredit.registry.consent import consent_history, current_consents
 from socialcredit.registry.decide import explain
+from socialcredit.registry.disputes import list_disputes
+from socialcredit.registry.due import iso, list_notifications
+from socialcredit.registry.notices import list_listings
+from socialcredit.registry.overrides import list_overrides
 from socialcredit.registry.policies import get_policy
+from socialcredit.registry.repair import list_repairs
 from socialcredit.registry.score import latest_run, prepare_inputs
+from socialcredit.registry.severity import counts_until, matching
 from socialcredit.store import Store
 
 __all__ = ["list_members", "record_fields", "subject_report", "top_subjects"]
@@ -98,8 +111,14 @@ def subject_report(
             [run["run_id"], subject_id],
         )
         lists = []
+        listing_status = {
+            (x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"])
+            for x in reversed(list_listings(store, subject_id=subject_id, policy_id=p.id))
+        }
         for e in entries:
             c = p.criterion(e["list_id"], e["criterion_id"])
+            black = p.list_spec(e["list_id"]).kind == "black"
+            status, effective_on = listing_status.get((e["list_id"], e["criterion_id"]), ("effective", None))
             lists.append(
                 {
                     "list": e["list_id"],
@@ -108,6 +127,9 @@ def subject_report(
                     "reason": c.reason.text(lang),
                     "record_key": e["record_key"],
                     "advice": c.advice.get(lang) if c.advice else None,
+                    # a blacklisting refuses only once effective (after its notice's grace period)
+                    "status": status if black else "effective",
+                    "effective_on": effective_on if black else None,
                 }
             )
         reasons = explain(store, loaded, int(run["run_id"]), subject_id, res, lang)
@@ -135,15 +157,28 @@ def subject_report(
         )
         contributions[p.id] = _contributions(store, run, subject_id)
     recs = []
+    open_disputes = {
+        (d["source_id"], d["record_id"]): d["dispute_id"]
+        for d in list_disputes(store, subject_id=subject_id, status="open")
+    }
+    repaired = {(x["source_id"], x["record_id"]) for x in list_repairs(store, subject_id=subject_id, status="approved")}
+    policies = [(get_policy(store, run["policy_id"], run["policy_version"]), run["as_of"]) for run in runs]
     for r in records:
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
         counting = any(abs(x["points"]) > 0 for hits in contrib.values() for x in hits)
-        if r["withdrawn"]:
-            status = "withdrawn"
-        elif r["superseded"]:
+        key = (r["source_id"], r["record_id"])
+        if r["superseded"]:
             status = "superseded"
+        elif r["withdrawn"]:
+            status = "withdrawn"
+        elif key in repaired:
+            status = "repaired"
+        elif key in open_disputes:
+            status = "disputed"
+        elif counting:
+            status = "counting"
         else:
-            status = "counting" if counting else "not counting"
+            status = "expired" if _expired(policies, r) else "not counting"
         recs.append(
             {
                 "source": r["source_id"],
@@ -153,6 +188,7 @@ def subject_report(
                 "event_date": r["event_date"].isoformat(),
                 "fields": record_fields(r),
                 "status": status,
+                "dispute_id": open_disputes.get(key) if not r["superseded"] else None,
                 "contribution": {
                     pid: [{"rule_id": x["rule_id"], "points": round(x["points"], 2)} for x in hits]
                     for pid, hits in contrib.items()
@@ -161,19 +197,52 @@ def subject_report(
             }
         )
     inquiries = store.rows(
-        "SELECT asked_at, requester, service, purpose, outcome, run_id FROM inquiries WHERE subject_id = ? "
+        "SELECT inquiry_id, asked_at, requester, service, purpose, outcome, run_id FROM inquiries WHERE subject_id = ? "
         "ORDER BY inquiry_id DESC",
         [subject_id],
     )
     with store.transaction():
         append_audit(store, actor, "read_report", subject_id, {"purpose": purpose})
     subject = {**subject, "birth_date": subject["birth_date"].isoformat() if subject["birth_date"] else None}
+    overrides = list_overrides(store, subject_id=subject_id)
+    by_inquiry = {o["target"]: o for o in overrides if o["kind"] == "decision"}
     return {
         "subject": subject,
         "scores": scores,
         "records": recs,
-        "inquiries": [{**q, "asked_at": q["asked_at"].isoformat(sep=" ")} for q in inquiries],
+        "inquiries": [_inquiry(q, by_inquiry.get(f"inquiry:{q['inquiry_id']}")) for q in inquiries],
+        "disputes": list_disputes(store, subject_id=subject_id),
+        "notices": list_listings(store, subject_id=subject_id),
+        "repairs": list_repairs(store, subject_id=subject_id),
+        "overrides": overrides,
+        "consents": {
+            "current": current_consents(store, subject_id),
+            "history": [{**c, "recorded_at": iso(c["recorded_at"])} for c in consent_history(store, subject_id)],
+        },
+        "notifications": list_notifications(store, subject_id, lang),
     }
+
+
+def _inquiry(q: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
+    out = {**q, "asked_at": q["asked_at"].isoformat(sep=" ")}
+    out.pop("inquiry_id", None)
+    out = {"inquiry_id": q["inquiry_id"], **out}
+    if override is not None:
+        out["outcome_before_review"] = q["outcome"]
+        out["outcome"] = override["outcome"]
+        out["override"] = {k: override[k] for k in ("override_id", "justification", "actor", "on_date")}
+    return out
+
+
+def _expired(policies: list[tuple[LoadedPolicy, dt.date]], record: dict[str, Any]) -> bool:
+    """True when some policy in use matches the record but its age has passed every limit on the run's date."""
+    for loaded, as_of in policies:
+        if not matching(loaded, record):
+            continue
+        until = counts_until(loaded, record)
+        if until is not None and until <= as_of:
+            return True
+    return False
 
 
 def list_members(

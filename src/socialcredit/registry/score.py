@@ -114,16 +114,18 @@ def _consent_col(category: str) -> str:
     return f"consent_{category}"
 
 
-# A run is as of a date in the registry's span: deadlines and grace periods are computed from it.
+# A run is as of a date in the registry's span: deadlines and grace periods are computed from it, and runs may be
+# made ahead of the calendar (simulations, tests), but not into years where those dates cannot be written.
 EARLIEST_AS_OF = dt.date(1990, 1, 1)
-LATEST_AS_OF_DAYS = 366
+LATEST_AS_OF = dt.date(2199, 12, 31)
 
 
-def check_as_of(as_of: dt.date, today: dt.date | None = None) -> None:
-    """Refuse a score date before 1990 or more than a year ahead (a mistyped year, not a plan)."""
-    latest = (today or dt.date.today()) + dt.timedelta(days=LATEST_AS_OF_DAYS)
-    if not EARLIEST_AS_OF <= as_of <= latest:
-        raise WorkflowError(f"as-of date {as_of} is out of range: score as of a date from {EARLIEST_AS_OF} to {latest}")
+def check_as_of(as_of: dt.date) -> None:
+    """Refuse a score date before 1990 or after 2199 (a mistyped year, not a plan)."""
+    if not EARLIEST_AS_OF <= as_of <= LATEST_AS_OF:
+        raise WorkflowError(
+            f"as-of date {as_of} is out of range: score as of a date from {EARLIEST_AS_OF} to {LATEST_AS_OF}"
+        )
 
 
 def latest_run(store: Store, policy_id: str | None = None) -> dict[str, Any]:

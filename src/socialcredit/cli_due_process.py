@@ -1,0 +1,397 @@
+"""Command-line faces of due process: disputes, repair, overrides, notices, the public look-up, the resident's
+file, consents and the daily due-process run. Each command calls ``socialcredit.registry``; ``--today`` sets the
+registry's clock (default: $SOCIALCREDIT_TODAY or the system date)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from socialcredit.errors import SocialCreditError
+from socialcredit.store import DEFAULT_DB, Store, open_store
+
+__all__ = ["register_due_process"]
+
+out = Console(soft_wrap=True, markup=False, highlight=False)  # residents' and sources' texts are shown as written
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).")]
+ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (recorded in the audit log).")]
+
+dispute_app = typer.Typer(help="Disputes of records: file, add information, answer, list.", no_args_is_help=True)
+repair_app = typer.Typer(help="Credit repair: fulfilment reports, applications, decisions.", no_args_is_help=True)
+override_app = typer.Typer(help="Human review: override a decision or a listing.", no_args_is_help=True)
+file_app = typer.Typer(help="The resident's file.", no_args_is_help=True)
+due_app = typer.Typer(help="The daily due-process run.", no_args_is_help=True)
+
+
+def register_due_process(app: typer.Typer) -> None:
+    """Add the due-process commands to the main CLI."""
+    app.add_typer(dispute_app, name="dispute")
+    app.add_typer(repair_app, name="repair")
+    app.add_typer(override_app, name="override")
+    app.add_typer(file_app, name="file")
+    app.add_typer(due_app, name="due")
+    app.command("notices")(notices)
+    app.command("lookup")(lookup)
+    app.command("consents")(consents)
+    app.command("notifications")(notifications)
+
+
+@contextmanager
+def _store(db: Path) -> Iterator[Store]:
+    store = open_store(db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _today(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise SocialCreditError(f"--today {value!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def _json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _table(rows: list[dict[str, Any]], cols: list[str], empty: str) -> None:
+    if not rows:
+        out.print(empty)
+        return
+    table = Table(*cols, box=None)
+    for r in rows:
+        table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
+    out.print(table)
+
+
+_DISPUTE_COLS = ["dispute_id", "subject_id", "source_id", "record_id", "status", "opened_at", "deadline", "note"]
+
+
+def _dispute_line(d: dict[str, Any]) -> str:
+    return (
+        f"dispute {d['dispute_id']}: record {d['record_id']} ({d['source_id']}) of {d['subject_id']}: {d['status']}, "
+        f"opened {d['opened_at']}, answer due by {d['deadline']}" + (f"; {d['note']}" if d["note"] else "")
+    )
+
+
+@dispute_app.command("file")
+def dispute_file(
+    subject: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    source: Annotated[str, typer.Argument(help="The source of the record, e.g. courts.")],
+    record: Annotated[str, typer.Argument(help="The record id.")],
+    reason: Annotated[str, typer.Option(help="Why the record is wrong (required).")],
+    evidence: Annotated[str | None, typer.Option(help="Evidence, as text.")] = None,
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dispute a record: the source must answer within 30 days (45 with information added in the first 30)."""
+    from socialcredit.registry.disputes import file_dispute
+
+    with _store(db) as store:
+        d = file_dispute(store, subject, source, record, reason, evidence, actor, today=_today(today))
+    _json(d) if as_json else out.print(_dispute_line(d))
+
+
+@dispute_app.command("info")
+def dispute_info(
+    dispute_id: Annotated[int, typer.Argument(help="The dispute.")],
+    text: Annotated[str, typer.Argument(help="The information the resident adds.")],
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add information to an open dispute (within the first 30 days this extends the deadline to 45)."""
+    from socialcredit.registry.disputes import add_information
+
+    with _store(db) as store:
+        d = add_information(store, dispute_id, text, actor, today=_today(today))
+    _json(d) if as_json else out.print(_dispute_line(d))
+
+
+@dispute_app.command("answer")
+def dispute_answer(
+    dispute_id: Annotated[int, typer.Argument(help="The dispute.")],
+    outcome: Annotated[str, typer.Argument(help="verified, corrected or withdrawn.")],
+    note: Annotated[str, typer.Option(help="The source's explanation (required).")],
+    source: Annotated[str | None, typer.Option(help="Answer as this source (checked).")] = None,
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """The source's answer to a dispute."""
+    from socialcredit.registry.disputes import answer_dispute
+
+    with _store(db) as store:
+        d = answer_dispute(store, dispute_id, outcome, note, actor, today=_today(today), source_id=source)
+    _json(d) if as_json else out.print(_dispute_line(d))
+
+
+@dispute_app.command("list")
+def dispute_list(
+    subject: Annotated[str | None, typer.Option(help="Only this resident's.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source's.")] = None,
+    status: Annotated[str | None, typer.Option(help="open, verified, corrected, withdrawn or lapsed.")] = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Disputes, newest first."""
+    from socialcredit.registry.disputes import list_disputes
+
+    with _store(db) as store:
+        rows = list_disputes(store, subject_id=subject, source_id=source, status=status)
+    _json(rows) if as_json else _table(rows, _DISPUTE_COLS, "No disputes.")
+
+
+@due_app.command("run")
+def due_run(
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Resolve overdue disputes for the resident, notify of mandatory enrollment, purge records past retention."""
+    from socialcredit.registry.consent import notify_mandatory
+    from socialcredit.registry.disputes import lapse_overdue
+    from socialcredit.registry.expiry import purge_expired
+
+    day = _today(today)
+    with _store(db) as store:
+        lapsed = lapse_overdue(store, day)
+        notified = notify_mandatory(store, day)
+        purged = purge_expired(store, day)
+    result = {"lapsed_disputes": lapsed, "notified_of_mandatory_enrollment": notified, "purged": purged}
+    if as_json:
+        _json(result)
+        return
+    out.print(
+        f"{len(lapsed)} overdue disputes resolved for the resident"
+        + (f" ({', '.join(map(str, lapsed))})" if lapsed else "")
+        + f"; {notified} residents notified of mandatory enrollment; {purged['records']} records purged."
+    )
+
+
+_REPAIR_COLS = ["repair_id", "subject_id", "record_id", "severity", "status", "applied_on", "decision_reason"]
+
+
+@repair_app.command("fulfilled")
+def repair_fulfilled(
+    source: Annotated[str, typer.Argument(help="The source reporting.")],
+    record: Annotated[str, typer.Argument(help="The record whose obligation is fulfilled.")],
+    on: Annotated[str | None, typer.Option(help="Fulfilled on (default: today).")] = None,
+    note: Annotated[str | None, typer.Option(help="A note.")] = None,
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """A source reports an obligation fulfilled (judgment paid, tax settled)."""
+    from socialcredit.registry.repair import report_fulfilment
+
+    with _store(db) as store:
+        f = report_fulfilment(
+            store, source, record, fulfilled_on=_today(on), note=note, actor=actor, today=_today(today)
+        )
+    _json(f) if as_json else out.print(f"record {record} ({source}): fulfilled on {f['fulfilled_on']}.")
+
+
+@repair_app.command("apply")
+def repair_apply(
+    subject: Annotated[str, typer.Argument(help="The resident.")],
+    source: Annotated[str, typer.Argument(help="The source of the record.")],
+    record: Annotated[str, typer.Argument(help="The record.")],
+    statement: Annotated[str, typer.Option(help="The resident's statement (required).")],
+    policy: Annotated[str | None, typer.Option(help="Under this policy (default: the strictest in use).")] = None,
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply for credit repair of a record (after its minimum publication period, once fulfilled)."""
+    from socialcredit.registry.repair import apply_for_repair
+
+    with _store(db) as store:
+        r = apply_for_repair(store, subject, source, record, statement, actor, today=_today(today), policy_id=policy)
+    _json(r) if as_json else out.print(f"repair {r['repair_id']} ({r['severity']}): {r['status']}.")
+
+
+@repair_app.command("decide")
+def repair_decide(
+    repair_id: Annotated[int, typer.Argument(help="The application.")],
+    outcome: Annotated[str, typer.Argument(help="approved or refused.")],
+    reason: Annotated[str, typer.Option(help="The reason (required).")],
+    actor: ActorOpt = "operator",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """An operator approves or refuses a repair application, with a reason."""
+    from socialcredit.registry.repair import decide_repair
+
+    with _store(db) as store:
+        r = decide_repair(store, repair_id, outcome, reason, actor, today=_today(today))
+    _json(r) if as_json else out.print(f"repair {r['repair_id']}: {r['status']} ({r['decision_reason']}).")
+
+
+@repair_app.command("list")
+def repair_list(
+    subject: Annotated[str | None, typer.Option(help="Only this resident's.")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, approved or refused.")] = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Repair applications, newest first."""
+    from socialcredit.registry.repair import list_repairs
+
+    with _store(db) as store:
+        rows = list_repairs(store, subject_id=subject, status=status)
+    _json(rows) if as_json else _table(rows, _REPAIR_COLS, "No repair applications.")
+
+
+JustOpt = Annotated[str, typer.Option("--justification", help="Why (required; shown to the resident).")]
+
+
+@override_app.command("decision")
+def override_decision_cmd(
+    inquiry_id: Annotated[int, typer.Argument(help="The decision (inquiry id).")],
+    outcome: Annotated[str, typer.Argument(help="granted or refused.")],
+    justification: JustOpt,
+    actor: ActorOpt = "operator",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Override one decision."""
+    from socialcredit.registry.overrides import override_decision
+
+    with _store(db) as store:
+        o = override_decision(store, inquiry_id, outcome, justification, actor, today=_today(today))
+    _json(o) if as_json else out.print(f"override {o['override_id']}: {o['target']} → {o['outcome']}.")
+
+
+@override_app.command("listing")
+def override_listing_cmd(
+    listing_id: Annotated[int, typer.Argument(help="The listing (see `notices`).")],
+    justification: JustOpt,
+    actor: ActorOpt = "operator",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take a subject off a list for one cause."""
+    from socialcredit.registry.overrides import override_listing
+
+    with _store(db) as store:
+        o = override_listing(store, listing_id, justification, actor, today=_today(today))
+    _json(o) if as_json else out.print(f"override {o['override_id']}: {o['target']} → {o['outcome']}.")
+
+
+@file_app.command("export")
+def file_export(
+    subject: Annotated[str, typer.Argument(help="The resident.")],
+    output: Annotated[Path | None, typer.Option("--out", help="Write the JSON here (default: print).")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write a readable HTML report here.")] = None,
+    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Everything held about a resident, as JSON (and HTML)."""
+    from socialcredit.registry.resident_file import export_file, render_html
+
+    with _store(db) as store:
+        data = export_file(store, subject, lang=lang)
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if html is not None:
+        html.write_text(render_html(data, lang), encoding="utf-8")
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"Wrote the file of {subject} to {output}" + (f" and {html}" if html else "") + ".")
+    else:
+        out.print_json(text)
+
+
+def notices(
+    subject: Annotated[str | None, typer.Option(help="Only this subject's.")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, effective, resolved, ...")] = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Notices and listings: when each blacklisting was noticed, takes effect, and ended."""
+    from socialcredit.registry.notices import list_listings
+
+    with _store(db) as store:
+        rows = list_listings(store, subject_id=subject, status=status)
+    cols = ["listing_id", "subject_id", "list_id", "criterion_id", "record_id", "noticed_on", "effective_on", "status"]
+    _json(rows) if as_json else _table(rows, cols, "No notices.")
+
+
+def lookup(
+    query: Annotated[str, typer.Argument(help="A full name, identity number or organisation code.")],
+    list_id: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
+    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """The public look-up of blacklists (effective listings, public fields only, identity numbers masked)."""
+    from socialcredit.registry.lists import public_lookup
+
+    with _store(db) as store:
+        rows = public_lookup(store, query, list_id, lang=lang)
+    if as_json:
+        _json(rows)
+        return
+    _table(rows, list(rows[0]) if rows else [], f"{query}: not on any public list.")
+
+
+def consents(
+    subject: Annotated[str, typer.Argument(help="The resident.")],
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """A resident's consents: the current choice per category and the full history."""
+    from socialcredit.registry.consent import consent_history, current_consents
+
+    with _store(db) as store:
+        data: dict[str, Any] = {"current": current_consents(store, subject), "history": consent_history(store, subject)}
+    if as_json:
+        _json(data)
+        return
+    for cat, granted in data["current"].items():
+        out.print(f"{cat}: {'opted in' if granted else 'opted out'}")
+    _table(data["history"], ["recorded_at", "category", "granted", "actor"], "No consent recorded.")
+
+
+def notifications(
+    subject: Annotated[str, typer.Argument(help="The resident.")],
+    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the registry told a resident: notices, dispute outcomes, repairs, overrides, enrollment."""
+    from socialcredit.registry.due import list_notifications
+
+    with _store(db) as store:
+        rows = list_notifications(store, subject, lang)
+    if as_json:
+        _json(rows)
+        return
+    if not rows:
+        out.print("No notifications.")
+    for n in rows:
+        out.print(f"{n['created_on']} [{n['kind']}] {n['text']}", markup=False, highlight=False)

@@ -1,0 +1,115 @@
+"""Human review: an operator overrides a decision or a listing, with a written justification. Every override is
+audited and shown to the subject (their report, file and notifications)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.due import check_text, iso, notify, resolve_today
+from socialcredit.store import Store
+
+__all__ = ["MIN_JUSTIFICATION", "list_overrides", "override_decision", "override_listing"]
+
+MIN_JUSTIFICATION = 20  # characters: a reason a person can check, not "ok"
+
+
+def _justify(text: str | None) -> str:
+    why = check_text(text, "justification")
+    assert why is not None
+    if len(why) < MIN_JUSTIFICATION:
+        raise WorkflowError(
+            f"justification must say why in at least {MIN_JUSTIFICATION} characters (it is shown to the subject)",
+            field="justification",
+            code="justification_too_short",
+        )
+    return why
+
+
+def _insert(
+    store: Store, subject_id: str, kind: str, target: str, outcome: str, why: str, actor: str, today: dt.date
+) -> dict[str, Any]:
+    oid = store.take_ids("override", 1)
+    store.execute(
+        "INSERT INTO overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [oid, subject_id, kind, target, outcome, why, actor, today],
+    )
+    append_audit(
+        store, actor, "override_" + kind, subject_id, {"override_id": oid, "target": target, "outcome": outcome}
+    )
+    return {
+        "override_id": oid,
+        "subject_id": subject_id,
+        "kind": kind,
+        "target": target,
+        "outcome": outcome,
+        "justification": why,
+        "actor": actor,
+        "on_date": today.isoformat(),
+    }
+
+
+def override_decision(
+    store: Store, inquiry_id: int, outcome: str, justification: str, actor: str, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Replace the outcome of one decision (an inquiry) with ``granted`` or ``refused``."""
+    today = resolve_today(today)
+    if outcome not in ("granted", "refused"):
+        raise WorkflowError(f"outcome must be granted or refused, not {outcome!r}", field="outcome", code="bad_outcome")
+    why = _justify(justification)
+    rows = store.rows("SELECT * FROM inquiries WHERE inquiry_id = ?", [inquiry_id])
+    if not rows:
+        raise NotFoundError(f"no decision (inquiry) {inquiry_id}")
+    q = rows[0]
+    with store.transaction():
+        out = _insert(store, q["subject_id"], "decision", f"inquiry:{inquiry_id}", outcome, why, actor, today)
+        notify(
+            store,
+            q["subject_id"],
+            "override",
+            out["override_id"],
+            f"An operator reviewed the {q['service']} decision of {q['asked_at']:%Y-%m-%d} ({q['outcome']}) and "
+            f"changed it to {outcome}: {why}",
+            f"运营人员复核了 {q['asked_at']:%Y-%m-%d} 的 {q['service']} 决定（{q['outcome']}），改为 {outcome}：{why}",
+            today,
+        )
+    return out
+
+
+def override_listing(
+    store: Store, listing_id: int, justification: str, actor: str, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """End a pending or effective listing (the subject is taken off the list for that cause)."""
+    today = resolve_today(today)
+    why = _justify(justification)
+    rows = store.rows("SELECT * FROM listings WHERE listing_id = ?", [listing_id])
+    if not rows:
+        raise NotFoundError(f"no listing {listing_id}")
+    row = rows[0]
+    if row["status"] not in ("pending", "effective"):
+        raise WorkflowError(
+            f"listing {listing_id} has ended already ({row['status']})", field="listing_id", code="listing_ended"
+        )
+    with store.transaction():
+        store.execute(
+            "UPDATE listings SET status = 'overridden', closed_on = ? WHERE listing_id = ?", [today, listing_id]
+        )
+        out = _insert(store, row["subject_id"], "listing", f"listing:{listing_id}", "removed", why, actor, today)
+        notify(
+            store,
+            row["subject_id"],
+            "override",
+            out["override_id"],
+            f"An operator took you off the {row['list_id']} ({row['criterion_id']}): {why}",
+            f"运营人员将您移出 {row['list_id']}（{row['criterion_id']}）：{why}",
+            today,
+        )
+    return out
+
+
+def list_overrides(store: Store, *, subject_id: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM overrides" + (" WHERE subject_id = ?" if subject_id else "") + " ORDER BY override_id"
+    keys = ("override_id", "subject_id", "kind", "target", "outcome", "justification", "actor", "on_date")
+    return [{k: iso(r[k]) for k in keys} for r in store.rows(sql, [subject_id] if subject_id else [])]

@@ -1,0 +1,185 @@
+"""The resident's file: everything the registry holds about one subject, free and on demand, as data (JSON) and as
+a readable HTML page.
+
+It holds every version of the subject's registration; every record with its status and contribution; every run's
+results, reasons and list entries; notices and listings; disputes; repairs; fulfilment reports; consents; every
+inquiry (with any override); overrides; notifications. Purged records are gone from all of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
+
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.due import iso, require_subject
+from socialcredit.registry.report import subject_report
+from socialcredit.store import Store
+
+__all__ = ["export_file", "render_html"]
+
+FILE_FORMAT = "socialcredit-resident-file"
+
+
+def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: iso(v) for k, v in r.items()} for r in rows]
+
+
+def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str = "cli") -> dict[str, Any]:
+    """The complete file of ``subject_id`` (the export is audited)."""
+    require_subject(store, subject_id)
+    report = subject_report(store, subject_id, lang=lang, actor=actor, purpose="resident file export")
+    versions = _plain(
+        store.rows(
+            "SELECT seq AS version_seq, kind, name, birth_date, sex, region_code, district, profession, address, "
+            "batch_id, recorded_at FROM subjects WHERE subject_id = ? ORDER BY seq",
+            [subject_id],
+        )
+    )
+    results = _plain(
+        store.rows(
+            """SELECT r.run_id, s.policy_id, s.policy_version, s.as_of, r.score, r.tier, r.rank, r.percentile, r.total,
+                      r.dims AS dimensions, r.lists
+               FROM run_results r JOIN score_runs s USING (run_id) WHERE r.subject_id = ? ORDER BY r.run_id""",
+            [subject_id],
+        )
+    )
+    reasons = _plain(
+        store.rows(
+            "SELECT run_id, position, rule_id, points FROM run_reasons WHERE subject_id = ? ORDER BY run_id, position",
+            [subject_id],
+        )
+    )
+    entries = _plain(
+        store.rows(
+            """SELECT e.run_id, e.list_id, e.criterion_id, r.source_id, r.record_id FROM run_list_entries e
+               LEFT JOIN records r USING (record_key) WHERE e.subject_id = ? ORDER BY e.run_id, e.list_id""",
+            [subject_id],
+        )
+    )
+    fulfilments = _plain(
+        store.rows(
+            "SELECT fulfilment_id, source_id, record_id, fulfilled_on, note FROM fulfilments WHERE subject_id = ? "
+            "ORDER BY fulfilment_id",
+            [subject_id],
+        )
+    )
+    out = {
+        "format": FILE_FORMAT,
+        "version": 1,
+        "subject_id": subject_id,
+        "exported_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "subject": report["subject"],
+        "subject_versions": versions,
+        "scores": report["scores"],
+        "records": report["records"],
+        "run_results": results,
+        "run_reasons": reasons,
+        "list_entries": entries,
+        "notices": report["notices"],
+        "disputes": report["disputes"],
+        "repairs": report["repairs"],
+        "fulfilments": fulfilments,
+        "consents": report["consents"],
+        "inquiries": report["inquiries"],
+        "overrides": report["overrides"],
+        "notifications": report["notifications"],
+    }
+    with store.transaction():
+        append_audit(store, actor, "export_file", subject_id, {"sections": len(out)})
+    return out
+
+
+_TEMPLATE = """<!doctype html>
+<html lang="{{ 'zh' if lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
+<title>{{ t('file') }} {{ f.subject_id }}</title>
+<style>
+body{font-family:system-ui,"WenQuanYi Micro Hei",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.3rem .5rem;
+text-align:left;vertical-align:top;font-size:.9rem}th{background:#f3f3f3}.empty{color:#777}
+</style></head><body>
+<h1>{{ t('file') }}: {{ f.subject.name or '' }} ({{ f.subject_id }})</h1>
+<p>{{ t('exported') }} {{ f.exported_at }}</p>
+{% for s in f.scores %}
+<h2>{{ s.policy }} {{ s.policy_version }} · {{ t('score') }} {{ s.score }} · {{ s.tier }}</h2>
+<p>{{ t('rank') }} {{ s.rank }} / {{ s.of }} · {{ t('as_of') }} {{ s.as_of }}</p>
+{{ table(s.reasons, ['code', 'text', 'points', 'advice']) }}
+{{ table(s.lists, ['list', 'criterion', 'reason', 'status', 'effective_on']) }}
+{% endfor %}
+{% for title, rows, cols in sections %}
+<h2>{{ t(title) }}</h2>
+{{ table(rows, cols) }}
+{% endfor %}
+</body></html>
+"""
+
+_TABLE = """{% if rows %}<table><tr>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for r in rows %}<tr>{% for c in cols %}<td>{{ r.get(c) if r.get(c) is not none else '' }}</td>{% endfor %}</tr>
+{% endfor %}</table>{% else %}<p class="empty">—</p>{% endif %}"""
+
+_WORDS = {
+    "en": {
+        "file": "Resident's file",
+        "exported": "Exported",
+        "score": "score",
+        "rank": "rank",
+        "as_of": "as of",
+        "records": "Records",
+        "notices": "Notices and listings",
+        "disputes": "Disputes",
+        "repairs": "Credit repair",
+        "inquiries": "Who asked about you",
+        "overrides": "Human review",
+        "consents": "Consents",
+        "notifications": "Notifications",
+    },
+    "zh": {
+        "file": "个人信用档案",
+        "exported": "导出时间",
+        "score": "分数",
+        "rank": "排名",
+        "as_of": "截至",
+        "records": "记录",
+        "notices": "通知与名单",
+        "disputes": "异议",
+        "repairs": "信用修复",
+        "inquiries": "查询记录",
+        "overrides": "人工复核",
+        "consents": "授权",
+        "notifications": "通知",
+    },
+}
+
+
+def render_html(file: dict[str, Any], lang: str = "en") -> str:
+    """The file as one self-contained HTML page (every value escaped)."""
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    table = env.from_string(_TABLE)
+    words = _WORDS["zh" if lang == "zh" else "en"]
+    records = [{**r, "fields": ", ".join(f"{k}={v}" for k, v in r["fields"].items())} for r in file["records"]]
+    sections = [
+        ("records", records, ["source", "record_id", "version", "record_type", "event_date", "fields", "status"]),
+        ("notices", file["notices"], ["list_id", "criterion_id", "record_id", "noticed_on", "effective_on", "status"]),
+        (
+            "disputes",
+            file["disputes"],
+            ["dispute_id", "record_id", "reason", "status", "opened_at", "deadline", "note"],
+        ),
+        ("repairs", file["repairs"], ["repair_id", "record_id", "severity", "status", "applied_on", "decision_reason"]),
+        ("inquiries", file["inquiries"], ["asked_at", "requester", "service", "purpose", "outcome"]),
+        ("overrides", file["overrides"], ["on_date", "kind", "target", "outcome", "justification"]),
+        ("consents", file["consents"]["history"], ["category", "granted", "recorded_at"]),
+        ("notifications", file["notifications"], ["created_on", "kind", "text"]),
+    ]
+    page = env.from_string(_TEMPLATE)
+    return page.render(
+        f=file,
+        lang=lang,
+        sections=sections,
+        t=lambda key: words.get(key, key),
+        # the inner table is rendered (and escaped) by the same environment: mark it safe once
+        table=lambda rows, cols: Markup(table.render(rows=rows, cols=cols)),
+    )

@@ -1,0 +1,102 @@
+"""Which rules and list criteria of a policy count a record, and so its severity class and how long it can count.
+
+Conditions are the policy's own, evaluated on the record's fields (``expr.evaluate`` in Python for one record;
+lowered to SQL for the purge, which looks at every record).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from socialcredit.catalog import load_catalog
+from socialcredit.compiler.dialects import DuckDBDialect
+from socialcredit.compiler.lower import lower
+from socialcredit.policy import LoadedPolicy, expr
+
+__all__ = ["SEVERITY_ORDER", "Limit", "counts_until", "limits_sql", "matching", "record_severity"]
+
+SEVERITY_ORDER = {"minor": 1, "general": 2, "serious": 3}
+UNLIMITED = 1_000_000  # days: a rule without expiry or window counts a record for good
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One rule or list criterion that counts a record type: its condition, age limit in days, severity."""
+
+    key: str
+    record_type: str
+    condition: expr.Node | None
+    days: int | None
+    severity: str | None
+    negative: bool
+
+
+def _limits(loaded: LoadedPolicy) -> list[Limit]:
+    p = loaded.policy
+    out = []
+    for r in p.rules:
+        days = min([d for d in (r.expires_after_days, r.window_days) if d is not None], default=None)
+        out.append(
+            Limit(f"rule:{r.id}", r.record_type, loaded.condition(f"rule:{r.id}"), days, r.severity, r.points < 0)
+        )
+    for lst in p.lists:
+        for c in lst.criteria:
+            if c.record is not None:
+                key = f"list:{lst.id}.{c.id}"
+                neg = lst.kind == "black"
+                out.append(
+                    Limit(key, c.record.record_type, loaded.condition(key), c.record.within_days, c.severity, neg)
+                )
+    return out
+
+
+def _values(record: dict[str, Any]) -> dict[str, Any]:
+    fields = load_catalog().record_types[record["record_type"]].fields
+    return {"event_date": record["event_date"], **{f: record.get(f) for f in fields}}
+
+
+def matching(loaded: LoadedPolicy, record: dict[str, Any]) -> list[Limit]:
+    """The rules and criteria whose record type and condition match this record (a row of ``records``)."""
+    values = _values(record)
+    return [
+        lim
+        for lim in _limits(loaded)
+        if lim.record_type == record["record_type"]
+        and (lim.condition is None or expr.evaluate(lim.condition, values) is True)
+    ]
+
+
+def record_severity(loaded: LoadedPolicy, record: dict[str, Any]) -> str | None:
+    """The gravest severity class of the negative rules and blacklist criteria that match the record."""
+    found = [lim.severity for lim in matching(loaded, record) if lim.negative and lim.severity]
+    return max(found, key=lambda s: SEVERITY_ORDER[s]) if found else None
+
+
+def counts_until(loaded: LoadedPolicy, record: dict[str, Any]) -> dt.date | None:
+    """The first day no rule or criterion of the policy counts the record (None: some counts it for good)."""
+    event: dt.date = record["event_date"]
+    days = [lim.days for lim in matching(loaded, record)]
+    if not days:
+        return event
+    if any(d is None for d in days):
+        return None
+    return event + dt.timedelta(days=max(d for d in days if d is not None))
+
+
+def limits_sql(loaded: LoadedPolicy, record_type: str) -> str:
+    """SQL over a ``records`` row: how many days the policy can count it (0 when nothing matches it)."""
+    cases = []
+    for lim in _limits(loaded):
+        if lim.record_type != record_type:
+            continue
+        days = exp.Literal.number(lim.days if lim.days is not None else UNLIMITED)
+        cond = lower(lim.condition, lambda n: exp.column(n)) if lim.condition is not None else exp.true()
+        cases.append(exp.Case(ifs=[exp.If(this=exp.Coalesce(this=cond, expressions=[exp.false()]), true=days)]))
+    if not cases:
+        return "0"
+    dialect = DuckDBDialect()
+    return "greatest(0, " + ", ".join(f"coalesce({dialect.sql(c)}, 0)" for c in cases) + ")"

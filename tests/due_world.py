@@ -1,0 +1,65 @@
+"""A tiny registry for the due-process tests: three residents, a handful of records, dates chosen by hand.
+
+* A (张三) has an unfulfilled court judgment J1 of 12 000 yuan dated 2026-01-10 with defaulter=true: Beijing takes
+  100 points (court.unfulfilled, no decay) and the judgment puts A on the blacklist (judgment_defaulter, serious).
+* B (李四) has a paid speeding ticket T1 of 2026-02-01 (traffic.minor −5, counted for 365 days) and an on-time
+  platform repayment P1 of 2026-01-15 (commercial: counted by Sesame only with consent; +4).
+* C (王五) has an unfulfilled civil judgment K1 of 2019-03-01 without defaulter (court.unfulfilled −100, expiring
+  after 2555 days: it counts up to 2026-02-26 and stops on 2026-02-27) and a late tax payment X1 of 2021-03-01.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+from socialcredit.identifiers import make_ric
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.store import Store, open_store
+
+A = make_ric("110105", dt.date(1980, 5, 1), 11)
+B = make_ric("110105", dt.date(1985, 3, 2), 22)
+C = make_ric("110105", dt.date(1990, 7, 7), 33)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def ingest(store: Store, path: Path, source: str, today: dt.date) -> None:
+    report = ingest_file(store, path, source, today=today)
+    assert not report.errors, report.errors
+
+
+JUDGMENT = ["record_id", "subject_id", "record_type", "event_date", "case_type", "amount", "status", "defaulter"]
+
+
+def build(folder: Path) -> Store:
+    store = open_store(folder / "due.duckdb", create=True, key="")
+    subjects = [[A, "张三", "朝阳区", "retail"], [B, "李四", "朝阳区", "retail"], [C, "王五", "海淀区", "retail"]]
+    ingest(
+        store,
+        write_csv(folder / "subjects.csv", ["subject_id", "name", "district", "profession"], subjects),
+        "civil_affairs",
+        dt.date(2026, 1, 1),
+    )
+    judgments = [
+        ["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "unfulfilled", "true"],
+        ["K1", C, "court_judgment", "2019-03-01", "civil", "5000", "unfulfilled", "false"],
+    ]
+    ingest(store, write_csv(folder / "courts.csv", JUDGMENT, judgments), "courts", dt.date(2026, 1, 10))
+    ticket = [["T1", B, "traffic_ticket", "2026-02-01", "speeding", "200", "paid"]]
+    header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
+    ingest(store, write_csv(folder / "traffic.csv", header, ticket), "traffic_police", dt.date(2026, 2, 1))
+    tax = [["X1", C, "tax_payment", "2021-03-01", "5000", "late", "10"]]
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    ingest(store, write_csv(folder / "tax.csv", header, tax), "tax_bureau", dt.date(2026, 2, 1))
+    platform = [["P1", B, "platform_repayment", "2026-01-15", "800", "on_time"]]
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
+    ingest(store, write_csv(folder / "platform.csv", header, platform), "commercial_platforms", dt.date(2026, 2, 1))
+    return store

@@ -1,0 +1,396 @@
+"""Due process end to end on a controlled clock: disputes (answered, unanswered, extended), notice and grace,
+repair and the end of publication, expiry on the exact day, the purge, consent, overrides, adverse-action notices.
+
+Every date is computed by hand in the comments; the world is described in due_world.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
+from socialcredit.errors import WorkflowError
+from socialcredit.registry import disputes, overrides, repair
+from socialcredit.registry.consent import consent_history, current_consents, notify_mandatory, set_consent
+from socialcredit.registry.decide import decide
+from socialcredit.registry.due import list_notifications
+from socialcredit.registry.expiry import purge_expired
+from socialcredit.registry.lists import mask_id, public_lookup
+from socialcredit.registry.notices import list_listings
+from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.report import subject_report
+from socialcredit.registry.resident_file import export_file, render_html
+from socialcredit.registry.score import score
+from socialcredit.registry.snapshot import Snapshot
+from socialcredit.store import Store
+
+D = dt.date
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return build(tmp_path)
+
+
+def run(store: Store, as_of: dt.date, policy: str = "beijing") -> dict[str, tuple[int, list[str]]]:
+    """Score as of a date; each subject's (score, lists as the run found them)."""
+    summary = score(store, resolve_policy(store, policy), as_of)
+    rows = store.rows("SELECT subject_id, score, lists FROM run_results WHERE run_id = ?", [summary.run_id])
+    return {r["subject_id"]: (r["score"], list(r["lists"])) for r in rows}
+
+
+def rail(store: Store, subject: str) -> bool:
+    return decide(store, subject, "high_speed_rail", "ticket purchase", requester="railway").granted
+
+
+def audit_actions(store: Store) -> list[str]:
+    return [str(r[0]) for r in store.execute("SELECT action FROM audit_log ORDER BY seq").fetchall()]
+
+
+# -- disputes --------------------------------------------------------------------------------------------------
+
+
+def test_a_dispute_answered_in_time(store: Store) -> None:
+    d = disputes.file_dispute(store, A, "courts", "J1", "I paid it in December", actor="resident", today=D(2026, 2, 1))
+    # 2026-02-01 + 30 days = 2026-03-03 (February has 28 days)
+    assert (d["status"], d["opened_at"], d["deadline"]) == ("open", "2026-02-01", "2026-03-03")
+    assert run(store, D(2026, 2, 2))[A] == (900, ["blacklist"])  # Beijing: a disputed record counts while open
+    assert subject_report(store, A)["records"][0]["status"] == "disputed"
+    answered = disputes.answer_dispute(
+        store,
+        d["dispute_id"],
+        "verified",
+        "The judgment is unpaid per the enforcement file.",
+        "courts",
+        today=D(2026, 3, 3),
+    )
+    assert (answered["status"], answered["answered_at"]) == ("verified", "2026-03-03")
+    assert run(store, D(2026, 3, 4))[A] == (900, ["blacklist"])
+    assert subject_report(store, A)["records"][0]["status"] == "counting"
+    texts = [n["text"] for n in list_notifications(store, A) if n["kind"] == "dispute_verified"]
+    assert texts == [
+        "Dispute 1 of record J1 (courts): the source checked the record and confirmed it; it stands. "
+        "The judgment is unpaid per the enforcement file."
+    ]
+    assert [a for a in audit_actions(store) if a.startswith("dispute_")] == ["dispute_filed", "dispute_verified"]
+    with pytest.raises(WorkflowError) as closed:
+        disputes.answer_dispute(store, 1, "withdrawn", "changed our mind", "courts", today=D(2026, 3, 3))
+    assert (closed.value.field, str(closed.value)) == ("dispute_id", "dispute 1 is closed already (verified)")
+
+
+def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Store, tmp_path: Path) -> None:
+    run(store, D(2026, 2, 1))
+    d = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    assert disputes.lapse_overdue(store, D(2026, 3, 3)) == []  # day 30: the source may still answer
+    assert run(store, D(2026, 3, 3))[A] == (900, ["blacklist"])
+    assert disputes.lapse_overdue(store, D(2026, 3, 4)) == [d["dispute_id"]]  # day 31
+    assert run(store, D(2026, 3, 4))[A] == (1000, [])
+    assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "lapsed"
+    assert subject_report(store, A)["records"][0]["status"] == "withdrawn"
+    with pytest.raises(WorkflowError) as late:
+        disputes.answer_dispute(store, d["dispute_id"], "verified", "late answer", "courts", today=D(2026, 3, 5))
+    assert late.value.code == "dispute_closed"
+    # The record comes back only with the source's certification, and the resident is told.
+    back = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "unfulfilled", "true", "true"]]
+    path = write_csv(tmp_path / "back.csv", [*JUDGMENT, "correction"], back)
+    from socialcredit.registry.ingest import ingest_file
+
+    refused = ingest_file(store, path, "courts", today=D(2026, 3, 10))
+    assert [str(e) for e in refused.errors] == [
+        "row 1: certified: 'J1' was withdrawn after a dispute; it comes back only with the source's certification "
+        "that it is accurate (certified=true)"
+    ]
+    certified = [[*back[0], "true"]]
+    ingest(
+        store,
+        write_csv(tmp_path / "c.csv", [*JUDGMENT, "correction", "certified"], certified),
+        "courts",
+        D(2026, 3, 10),
+    )
+    assert [n["kind"] for n in list_notifications(store, A)][-1] == "record_recertified"
+    assert run(store, D(2026, 3, 11))[A] == (900, ["blacklist"])
+
+
+def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> None:
+    d = disputes.file_dispute(store, B, "traffic_police", "T1", "I was abroad", actor="resident", today=D(2026, 2, 5))
+    assert d["deadline"] == "2026-03-07"  # 2026-02-05 + 30
+    extended = disputes.add_information(
+        store, d["dispute_id"], "passport stamps attached", "resident", today=D(2026, 3, 7)
+    )
+    assert extended["deadline"] == "2026-03-22"  # day 30 is within the first 30: 2026-02-05 + 45
+    assert extended["information"] == [{"added_at": "2026-03-07", "text": "passport stamps attached"}]
+    again = disputes.add_information(store, d["dispute_id"], "and a boarding pass", "resident", today=D(2026, 3, 10))
+    assert again["deadline"] == "2026-03-22"  # after day 30: information is kept, the deadline does not move
+    assert disputes.lapse_overdue(store, D(2026, 3, 22)) == []
+    assert disputes.lapse_overdue(store, D(2026, 3, 23)) == [d["dispute_id"]]
+    with pytest.raises(WorkflowError) as empty:
+        disputes.file_dispute(store, B, "traffic_police", "T1", "  ", actor="resident", today=D(2026, 3, 1))
+    assert (empty.value.field, str(empty.value)) == ("reason", "reason is required: write it in a few words")
+
+
+def test_sesame_does_not_count_a_disputed_record_while_open(store: Store) -> None:
+    # Sesame: credit.judgment_defaulter −200 from the base 550, clamped at the minimum 350.
+    assert run(store, D(2026, 2, 1), "sesame")[A] == (350, ["blacklist"])
+    d = disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
+    assert run(store, D(2026, 2, 2), "sesame")[A] == (550, [])
+    disputes.answer_dispute(store, d["dispute_id"], "verified", "Unpaid.", "courts", today=D(2026, 2, 10))
+    assert run(store, D(2026, 2, 11), "sesame")[A] == (350, ["blacklist"])
+
+
+def test_a_correction_answer_needs_the_corrected_record_first(store: Store, tmp_path: Path) -> None:
+    d = disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
+    with pytest.raises(WorkflowError) as first:
+        disputes.answer_dispute(store, d["dispute_id"], "corrected", "Fixed.", "courts", today=D(2026, 2, 3))
+    assert first.value.code == "no_correction"
+    fixed = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "fix.csv", [*JUDGMENT, "correction"], fixed), "courts", D(2026, 2, 3))
+    done = disputes.answer_dispute(
+        store, d["dispute_id"], "corrected", "Fulfilled on 2026-01-30.", "courts", today=D(2026, 2, 3)
+    )
+    assert done["status"] == "corrected"
+    assert run(store, D(2026, 2, 4))[A] == (1000, [])
+
+
+# -- notice and grace ------------------------------------------------------------------------------------------
+
+
+def test_notice_then_listing_after_the_grace_period(store: Store) -> None:
+    run(store, D(2026, 2, 1))
+    [notice] = list_listings(store, subject_id=A)
+    # Beijing's blacklist: grace_days 60; 2026-02-01 + 60 days = 2026-04-02
+    assert (notice["status"], notice["noticed_on"], notice["effective_on"]) == ("pending", "2026-02-01", "2026-04-02")
+    assert list_notifications(store, A)[0]["text"] == (
+        "Notice: under policy beijing you meet a criterion of the blacklist: judgment defaulter (record J1). The "
+        "listing takes effect on 2026-04-02 unless the cause is resolved before then. You may dispute the record, "
+        "or fulfil the obligation."
+    )
+    assert rail(store, A) is True and public_lookup(store, "张三") == []
+    run(store, D(2026, 4, 1))
+    assert list_listings(store, subject_id=A)[0]["status"] == "pending" and rail(store, A) is True
+    run(store, D(2026, 4, 2))
+    assert list_listings(store, subject_id=A)[0]["status"] == "effective"
+    assert rail(store, A) is False
+    snap = Snapshot.load(store, "beijing")
+    assert snap.decide(A, "high_speed_rail", "ticket purchase", requester="railway").granted is False
+    assert public_lookup(store, "张三") == [
+        {
+            "name": "张三",
+            "id_number": "110105********011X",
+            "list": "blacklist",
+            "cause": "judgment defaulter",
+            "since": "2026-04-02",
+        }
+    ]
+    assert public_lookup(store, A.lower()) == public_lookup(store, "张三")
+    report = subject_report(store, A)
+    assert report["notices"][0]["status"] == "effective"
+    assert report["scores"][0]["lists"][0]["status"] == "effective"
+
+
+def test_no_listing_when_the_cause_is_cured_during_grace(store: Store, tmp_path: Path) -> None:
+    run(store, D(2026, 2, 1))
+    paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 3, 1))
+    run(store, D(2026, 3, 1))
+    assert [x["status"] for x in list_listings(store, subject_id=A)] == ["resolved"]
+    run(store, D(2026, 4, 2))
+    assert [x["status"] for x in list_listings(store, subject_id=A)] == ["resolved"]
+    assert rail(store, A) is True and public_lookup(store, A) == []
+    assert list_notifications(store, A)[-1]["text"] == (
+        "blacklist (judgment_defaulter): the cause was resolved during the notice period; you were not listed."
+    )
+
+
+# -- repair, publication, expiry, purge ------------------------------------------------------------------------
+
+
+def test_repair_refused_before_the_minimum_and_approved_after(store: Store) -> None:
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))  # effective 2026-04-02; serious: minimum 365 days → 2027-04-02
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2026, 5, 1), actor="courts", today=D(2026, 5, 1))
+    with pytest.raises(WorkflowError) as early:
+        repair.apply_for_repair(store, A, "courts", "J1", "Paid in full", "resident", today=D(2027, 4, 1))
+    assert (early.value.field, str(early.value)) == (
+        "record_id",
+        "a serious breach is published for at least 365 days (from 2026-04-02); you may apply for repair from "
+        "2027-04-02",
+    )
+    app = repair.apply_for_repair(store, A, "courts", "J1", "Paid in full", "resident", today=D(2027, 4, 2))
+    assert (app["status"], app["severity"], app["eligible_from"]) == ("pending", "serious", "2027-04-02")
+    with pytest.raises(WorkflowError) as no_reason:
+        repair.decide_repair(store, app["repair_id"], "approved", "", "operator", today=D(2027, 4, 3))
+    assert no_reason.value.field == "reason"
+    done = repair.decide_repair(
+        store, app["repair_id"], "approved", "The court confirms payment.", "operator", today=D(2027, 4, 3)
+    )
+    assert (done["status"], done["decided_on"]) == ("approved", "2027-04-03")
+    assert list_listings(store, subject_id=A)[0]["status"] == "repaired"
+    assert rail(store, A) is True
+    assert run(store, D(2027, 4, 4))[A] == (1000, [])
+    assert subject_report(store, A)["records"][0]["status"] == "repaired"
+
+
+def test_repair_needs_the_sources_fulfilment_report(store: Store) -> None:
+    run(store, D(2026, 2, 1))
+    with pytest.raises(WorkflowError) as unpaid:
+        repair.apply_for_repair(store, A, "courts", "J1", "Please", "resident", today=D(2028, 1, 1))
+    assert unpaid.value.code == "not_fulfilled"
+    with pytest.raises(WorkflowError) as nothing:  # an on-time repayment is no breach
+        repair.apply_for_repair(store, B, "commercial_platforms", "P1", "Please", "resident", today=D(2028, 1, 1))
+    assert nothing.value.code == "nothing_to_repair"
+
+
+def test_publication_ends_at_the_maximum(store: Store) -> None:
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    # serious: at most 1095 days from 2026-04-02 → ends on 2029-04-01
+    run(store, D(2029, 3, 31))
+    assert list_listings(store, subject_id=A)[0]["status"] == "effective" and rail(store, A) is False
+    run(store, D(2029, 4, 1))
+    [ended] = list_listings(store, subject_id=A)
+    assert (ended["status"], ended["closed_on"]) == ("publication_ended", "2029-04-01")
+    assert rail(store, A) is True
+    run(store, D(2029, 6, 1))  # the judgment is still unpaid: no new listing for the same cause
+    assert [x["status"] for x in list_listings(store, subject_id=A)] == ["publication_ended"]
+
+
+def test_a_record_stops_counting_on_the_day_it_expires(store: Store) -> None:
+    # K1 of 2019-03-01, court.unfulfilled expires after 2555 days: 2019-03-01 + 2555 = 2026-02-27
+    assert run(store, D(2026, 2, 26))[C][0] == 900
+    assert run(store, D(2026, 2, 27))[C][0] == 1000
+    statuses = {r["record_id"]: r["status"] for r in subject_report(store, C)["records"]}
+    assert statuses["K1"] == "expired"
+
+
+def test_purged_records_never_reappear(store: Store) -> None:
+    run(store, D(2026, 2, 26))
+    disputes.file_dispute(
+        store, C, "courts", "K1", "Too old to hold against me", actor="resident", today=D(2026, 2, 26)
+    )
+    disputes.lapse_overdue(store, D(2026, 3, 30))
+    # Only Beijing is in use, and no Beijing rule reads platform repayments: P1 (2026-01-15) is kept 90 days, no more.
+    assert purge_expired(store, D(2026, 5, 27)) == {
+        "records": 1,
+        "versions": 1,
+        "by_source": {"commercial_platforms": 1},
+    }
+    # K1 stops counting on 2026-02-27 and is kept 90 days (retention.purge_after_days): deleted from 2026-05-28
+    purged = purge_expired(store, D(2026, 5, 28))
+    assert purged == {"records": 1, "versions": 2, "by_source": {"courts": 1}}
+    run(store, D(2026, 5, 29))
+    text = json.dumps(export_file(store, C), ensure_ascii=False, default=str)
+    assert "K1" not in text and "Too old" not in text
+    assert "K1" not in json.dumps(subject_report(store, C), default=str)
+    assert "K1" not in render_html(export_file(store, C))
+    assert store.one("SELECT count(*) FROM records WHERE record_id = 'K1'") == 0
+    detail = store.one("SELECT detail FROM audit_log WHERE action = 'purge_expired'")
+    assert json.loads(detail)["records"] == 1 and "K1" not in detail
+
+
+# -- consent ---------------------------------------------------------------------------------------------------
+
+
+def test_consent_withdrawal_counts_from_the_next_run_and_history_is_kept(store: Store) -> None:
+    assert run(store, D(2026, 2, 1), "sesame")[B][0] == 550  # commercial data without consent: not counted
+    set_consent(store, B, "commercial", True, actor="resident")
+    assert run(store, D(2026, 2, 1), "sesame")[B][0] == 554  # credit.platform_on_time +4
+    set_consent(store, B, "commercial", False, actor="resident")
+    assert run(store, D(2026, 2, 1), "sesame")[B][0] == 550
+    assert [(h["category"], h["granted"]) for h in consent_history(store, B)] == [
+        ("commercial", True),
+        ("commercial", False),
+    ]
+    assert current_consents(store, B) == {"commercial": False}
+    # mandatory from 2027-07-01 with 60 days' notice: from 2027-05-02, each person is told once
+    assert notify_mandatory(store, D(2027, 5, 1)) == 0
+    assert notify_mandatory(store, D(2027, 5, 2)) == 3
+    assert notify_mandatory(store, D(2027, 5, 3)) == 0
+    assert [n["kind"] for n in list_notifications(store, B)] == ["mandatory_enrollment"]
+    assert subject_report(store, B)["consents"]["current"] == {"commercial": False}
+
+
+# -- review and adverse action ---------------------------------------------------------------------------------
+
+
+def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store) -> None:
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    [listing] = list_listings(store, subject_id=A)
+    with pytest.raises(WorkflowError) as bare:
+        overrides.override_listing(store, listing["listing_id"], "", "operator", today=D(2026, 4, 3))
+    assert (bare.value.field, bare.value.code) == ("justification", "missing_field")
+    with pytest.raises(WorkflowError) as short:
+        overrides.override_listing(store, listing["listing_id"], "ok", "operator", today=D(2026, 4, 3))
+    assert short.value.code == "justification_too_short"
+    assert rail(store, A) is False
+    why = "The court's enforcement was suspended on appeal (case 2026-0412)."
+    overrides.override_listing(store, listing["listing_id"], why, "operator", today=D(2026, 4, 3))
+    assert rail(store, A) is True
+    refused = decide(store, A, "deposit_free_rental", "deposit", requester="bikes")
+    overrides.override_decision(store, refused.inquiry_id or 0, "granted", "Deposit waived after a review.", "operator")
+    report = subject_report(store, A)
+    assert [(o["kind"], o["justification"]) for o in report["overrides"]] == [
+        ("listing", why),
+        ("decision", "Deposit waived after a review."),
+    ]
+    reviewed = next(q for q in report["inquiries"] if q["service"] == "deposit_free_rental")
+    assert (reviewed["outcome"], reviewed["outcome_before_review"]) == ("granted", "refused")
+    assert (
+        list_notifications(store, A)[-2]["text"]
+        == f"An operator took you off the blacklist (judgment_defaulter): {why}"
+    )
+    assert {"override_listing", "override_decision"} <= set(audit_actions(store))
+
+
+def test_a_refusal_says_what_would_change_it(store: Store) -> None:
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    d = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway")
+    assert not d.granted and len(d.reasons) <= 4
+    assert [r.code for r in d.reasons] == ["LIST_JUDGMENT_DEFAULTER", "COURT_UNFULFILLED"]
+    assert d.actions == [
+        "pay the outstanding judgment of 12 000 yuan (record J1 from courts); the court then records it fulfilled; "
+        "at the latest its publication ends on 2029-04-01"
+    ]
+    # AA (1030) from 900: the judgment's 100 points are not enough on their own
+    rental = decide(store, A, "deposit_free_rental", "deposit", requester="bikes")
+    assert rental.actions[-1] == "raise the score by a further 30 points"
+    # C at 900 for K1 (−100): A (960) needs 60; K1 alone covers it, and it expires on 2026-02-27
+    run(store, D(2026, 2, 20))
+    loan = decide(store, C, "matchmaking_badge", "badge", requester="match")
+    assert loan.actions == [
+        "pay the outstanding judgment of 5 000 yuan (record K1 from courts); the court then records it fulfilled",
+        "or wait until 2026-02-27, when enough of these records expire",
+    ]
+
+
+@given(st.text(alphabet="0123456789X", min_size=11, max_size=20))
+def test_masking_keeps_only_the_ends(value: str) -> None:
+    masked = mask_id(value)
+    assert len(masked) == len(value)
+    assert masked[:6] == value[:6] and masked[-4:] == value[-4:] and set(masked[6:-4]) <= {"*"}
+
+
+def test_a_public_lookup_needs_a_real_query(store: Store) -> None:
+    with pytest.raises(WorkflowError) as short:
+        public_lookup(store, "x")
+    assert short.value.field == "query"
+
+
+def test_an_incremental_run_sees_disputes_and_repairs_like_a_full_run(store: Store) -> None:
+    sesame = resolve_policy(store, "sesame")
+    score(store, sesame, D(2026, 2, 1))
+    disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
+    inc = score(store, sesame, D(2026, 2, 1), incremental=True)
+    full = score(store, sesame, D(2026, 2, 1))
+    cols = "subject_id, score, tier, lists, grants"
+    q = f"SELECT {cols} FROM run_results WHERE run_id = ? ORDER BY subject_id"
+    assert inc.mode == "incremental" and inc.rescored == 1  # only A's inputs changed
+    assert store.rows(q, [inc.run_id]) == store.rows(q, [full.run_id])
+    assert {r["subject_id"]: r["score"] for r in store.rows(q, [inc.run_id])}[A] == 550

@@ -1,0 +1,233 @@
+"""Due process over HTTP: a real server on loopback, the registry's clock set by $SOCIALCREDIT_TODAY.
+
+Each endpoint admits only its roles (every other role is refused 403 and audited); every 4xx names its field.
+The story test is the closing transcript: a blacklisted resident sees the notice, disputes the record, the source
+does not answer, the resident is off the list after the deadline, and the inquiry log shows the railway refused
+and then granted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from due_world import A, B, build
+from socialcredit.api.app import create_app
+from socialcredit.registry.disputes import lapse_overdue
+from socialcredit.registry.due import TODAY_ENV
+from socialcredit.registry.parties import ROLES, issue_key
+from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.score import score
+
+SERVICES = {"high_speed_rail", "deposit_free_rental"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder: Path = tmp_path_factory.mktemp("due_api")
+    store = build(folder)
+    before = os.environ.get(TODAY_ENV)
+    os.environ[TODAY_ENV] = "2026-02-01"
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, dt.date(2026, 2, 1))
+    score(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
+    keys = {
+        "resident": issue_key(store, "resident", "张三", subject=A).token,
+        "other_resident": issue_key(store, "resident", "李四", subject=B).token,
+        "furnisher": issue_key(store, "furnisher", "the courts", source="courts").token,
+        "other_furnisher": issue_key(store, "furnisher", "traffic police", source="traffic_police").token,
+        "relying_party": issue_key(
+            store,
+            "relying_party",
+            "China Railway 12306",
+            services=["high_speed_rail"],
+            purposes=["ticket purchase"],
+            known_services=SERVICES,
+        ).token,
+        "operator": issue_key(store, "operator", "registry operations").token,
+        "auditor": issue_key(store, "auditor", "the auditor").token,
+    }
+    app = create_app(folder / "due.duckdb", store=store)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield {
+                "store": store,
+                "client": client,
+                "keys": keys,
+                "lock": app.state.service.lock,
+                "service": app.state.service,
+            }
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+        if before is None:
+            os.environ.pop(TODAY_ENV, None)
+        else:
+            os.environ[TODAY_ENV] = before
+
+
+def auth(world: dict[str, Any], who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world['keys'][who]}"}
+
+
+# (method, path, body, roles allowed)
+ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
+    ("POST", "/v1/disputes", {"source_id": "courts", "record_id": "J1", "reason": "x"}, {"resident"}),
+    ("GET", "/v1/disputes", None, {"resident", "furnisher", "operator"}),
+    ("GET", "/v1/disputes/1", None, {"resident", "furnisher", "operator"}),
+    ("POST", "/v1/disputes/1/information", {"text": "more"}, {"resident"}),
+    ("POST", "/v1/disputes/1/answer", {"outcome": "verified", "note": "ok"}, {"furnisher"}),
+    ("POST", "/v1/fulfilments", {"record_id": "J1"}, {"furnisher"}),
+    ("POST", "/v1/repairs", {"source_id": "courts", "record_id": "J1", "statement": "paid"}, {"resident"}),
+    ("GET", "/v1/repairs", None, {"resident", "operator"}),
+    ("POST", "/v1/repairs/1/decision", {"outcome": "approved", "reason": "ok"}, {"operator"}),
+    ("POST", "/v1/overrides/decisions", {"inquiry_id": 1, "outcome": "granted", "justification": "x"}, {"operator"}),
+    ("POST", "/v1/overrides/listings", {"listing_id": 1, "justification": "x"}, {"operator"}),
+    ("GET", "/v1/consents", None, {"resident"}),
+    ("PUT", "/v1/consents/commercial", {"granted": True}, {"resident"}),
+    ("GET", f"/v1/subjects/{A}/file", None, {"resident", "operator"}),
+    ("GET", f"/v1/subjects/{A}/file.html", None, {"resident", "operator"}),
+    ("GET", "/v1/notices", None, {"resident", "operator"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _, _ in ENDPOINTS])
+def test_every_other_role_is_refused(
+    world: dict[str, Any], method: str, path: str, body: dict[str, Any] | None, allowed: set[str]
+) -> None:
+    client: httpx.Client = world["client"]
+    for role in sorted(set(ROLES) - allowed):
+        r = client.request(method, path, json=body, headers=auth(world, role))
+        assert r.status_code == 403, (role, r.text)
+        assert r.json()["error"]["code"] == "role_not_allowed"
+    r = client.request(method, path, json=body)
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "key_missing")
+
+
+def test_errors_name_the_field(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    resident = auth(world, "resident")
+    r = client.post("/v1/disputes", json={"source_id": "courts", "record_id": "J1"}, headers=resident)
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "reason")
+    r = client.post("/v1/disputes", json={"source_id": "courts", "record_id": "NOPE", "reason": "x"}, headers=resident)
+    assert r.status_code == 422
+    assert r.json()["error"] == {
+        "code": "unknown_record",
+        "message": "source courts holds no record 'NOPE'",
+        "field": "record_id",
+    }
+    r = client.post("/v1/disputes", json={"source_id": "courts", "record_id": "K1", "reason": "x"}, headers=resident)
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["field"]) == (
+        422,
+        "not_your_record",
+        "record_id",
+    )
+    r = client.post(
+        "/v1/repairs", json={"source_id": "courts", "record_id": "J1", "statement": "paid"}, headers=resident
+    )
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["field"]) == (409, "too_early", "record_id")
+    op = auth(world, "operator")
+    r = client.post("/v1/overrides/listings", json={"listing_id": 1, "justification": "   "}, headers=op)
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "justification")
+    r = client.post("/v1/overrides/listings", json={"listing_id": 999, "justification": "x" * 30}, headers=op)
+    assert (r.status_code, r.json()["error"]["field"]) == (404, "listing_id")
+    r = client.put("/v1/consents/gossip", json={"granted": True}, headers=resident)
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "category")
+    r = client.get(f"/v1/subjects/{B}/file", headers=resident)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "not_your_file")
+    r = client.get("/v1/lists/lookup", params={"q": "x"})
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "query")
+
+
+def test_consent_over_http_keeps_the_history(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    other = auth(world, "other_resident")
+    assert client.put("/v1/consents/commercial", json={"granted": True}, headers=other).status_code == 200
+    r = client.put("/v1/consents/commercial", json={"granted": False}, headers=other)
+    assert r.json()["current"] == {"commercial": False}
+    history = client.get("/v1/consents", headers=other).json()["history"]
+    assert [h["granted"] for h in history] == [True, False]
+
+
+def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    store = world["store"]
+    resident, courts, railway = auth(world, "resident"), auth(world, "furnisher"), auth(world, "relying_party")
+    ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    refused = client.post("/v1/decisions", json=ticket, headers=railway).json()
+    assert refused["granted"] is False
+    assert "actions" not in refused  # they name the resident's records: the railway never sees them
+    own = client.get(f"/v1/subjects/{A}/services/high_speed_rail", headers=resident).json()
+    assert own["granted"] is False
+    assert own["actions"][0].startswith("pay the outstanding judgment of 12 000 yuan (record J1 from courts)")
+    notices = client.get("/v1/notices", headers=resident).json()
+    assert [(n["list_id"], n["status"], n["effective_on"]) for n in notices] == [
+        ("blacklist", "effective", "2026-04-02")
+    ]
+    public = client.get("/v1/lists/lookup", params={"q": "张三"}).json()
+    assert public == [
+        {
+            "name": "张三",
+            "id_number": "110105********011X",
+            "list": "blacklist",
+            "cause": "judgment defaulter",
+            "since": "2026-04-02",
+        }
+    ]
+    os.environ[TODAY_ENV] = "2026-04-03"
+    filed = client.post(
+        "/v1/disputes", json={"source_id": "courts", "record_id": "J1", "reason": "I paid it"}, headers=resident
+    )
+    assert filed.status_code == 201, filed.text
+    dispute = filed.json()
+    assert (dispute["opened_at"], dispute["deadline"]) == ("2026-04-03", "2026-05-03")
+    seen = client.get("/v1/disputes", headers=courts).json()
+    assert [d["dispute_id"] for d in seen] == [dispute["dispute_id"]]
+    other = client.post(
+        f"/v1/disputes/{dispute['dispute_id']}/answer",
+        json={"outcome": "verified", "note": "x"},
+        headers=auth(world, "other_furnisher"),
+    )
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "not_your_dispute")
+    # The courts do not answer. On 2026-05-04 (day 31) the daily run resolves it for the resident.
+    with world["lock"]:
+        assert lapse_overdue(store, dt.date(2026, 5, 4)) == [dispute["dispute_id"]]
+        score(store, resolve_policy(store, "beijing"), dt.date(2026, 5, 4))
+        world["service"].refresh_snapshots(store)  # a run made beside the service (it refreshes after its own)
+    os.environ[TODAY_ENV] = "2026-05-04"
+    late = client.post(
+        f"/v1/disputes/{dispute['dispute_id']}/answer", json={"outcome": "verified", "note": "late"}, headers=courts
+    )
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "dispute_closed")
+    granted = client.post("/v1/decisions", json=ticket, headers=railway).json()
+    assert granted["granted"] is True
+    file = client.get(f"/v1/subjects/{A}/file", headers=resident).json()
+    assert [(q["service"], q["outcome"]) for q in file["inquiries"]][:2] == [
+        ("high_speed_rail", "granted"),
+        ("high_speed_rail", "refused"),
+    ]
+    assert [n["status"] for n in file["notices"]] == ["delisted"]
+    assert file["disputes"][0]["status"] == "lapsed"
+    assert client.get("/v1/lists/lookup", params={"q": "张三"}).json() == []
+    html = client.get(f"/v1/subjects/{A}/file.html", headers=resident)
+    assert html.status_code == 200 and "张三" in html.text and "lapsed" in html.text

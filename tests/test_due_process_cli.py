@@ -1,0 +1,58 @@
+"""The due-process commands, run as a user runs them: the story of a disputed blacklisting, on a set clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from due_world import A
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+
+
+def sc(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}
+    proc = subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env | {"COLUMNS": "200"})
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "t.duckdb"
+    sc("init", db=db)
+    (tmp_path / "s.csv").write_text(f"subject_id,name,district,profession\n{A},张三,朝阳区,retail\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text(
+        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
+        f"J1,{A},court_judgment,2026-01-10,civil,12000,unfulfilled,true\n",
+        encoding="utf-8",
+    )
+    sc("ingest", str(tmp_path / "s.csv"), "--source", "civil_affairs", db=db)
+    sc("ingest", str(tmp_path / "c.csv"), "--source", "courts", db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-02-01", db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db)
+    listed = json.loads(sc("notices", "--subject", A, "--json", db=db).stdout)
+    assert [(n["status"], n["effective_on"]) for n in listed] == [("effective", "2026-04-02")]
+    filed = sc("dispute", "file", A, "courts", "J1", "--reason", "Paid [receipt 7]", "--today", "2026-04-03", db=db)
+    assert filed.stdout.strip() == (
+        f"dispute 1: record J1 (courts) of {A}: open, opened 2026-04-03, answer due by 2026-05-03"
+    )
+    assert "1 overdue disputes resolved" in sc("due", "run", "--today", "2026-05-04", db=db).stdout
+    sc("score", "--policy", "beijing", "--as-of", "2026-05-04", db=db)
+    assert sc("lookup", "张三", db=db).stdout.strip() == "张三: not on any public list."
+    late = sc("dispute", "answer", "1", "verified", "--note", "late", "--today", "2026-05-05", db=db, check=False)
+    assert late.returncode == 2 and "dispute 1 is closed already (lapsed)" in late.stderr
+    bare = sc("override", "listing", "1", "--justification", " ", db=db, check=False)
+    assert bare.returncode == 2 and "justification is required" in bare.stderr
+    html = tmp_path / "file.html"
+    sc("file", "export", A, "--out", str(tmp_path / "file.json"), "--html", str(html), db=db)
+    exported = json.loads((tmp_path / "file.json").read_text("utf-8"))
+    assert exported["disputes"][0]["status"] == "lapsed" and "Paid [receipt 7]" in html.read_text("utf-8")
+    told = sc("notifications", A, db=db).stdout.splitlines()
+    assert told[0].startswith("2026-02-01 [listing_notice] Notice: under policy beijing you meet a criterion")
+    assert told[-1] == (
+        "2026-05-04 [listing_delisted] blacklist (judgment_defaulter): the cause was resolved; the listing has ended."
+    )
