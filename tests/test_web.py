@@ -342,6 +342,9 @@ def test_a_resident_never_sees_another_residents_data(site: dict[str, Any]) -> N
             assert site["other"] not in r.text.replace(path, "") and name_of_other not in r.text
         mine = client.get("/me")
         assert site["listed"] in mine.text and site["other"] not in mine.text
+        printable = client.get("/me/file.html")
+        assert printable.status_code == 200 and printable.headers["content-security-policy"].startswith("default-src")
+        assert site["listed"] in printable.text and site["other"] not in printable.text
         download = client.get("/me/file")
         assert download.headers["content-disposition"] == f'attachment; filename="socialcredit-{site["listed"]}.json"'
         assert download.json()["subject"]["subject_id"] == site["listed"]
@@ -442,3 +445,70 @@ def test_what_does_not_exist_is_a_plain_404_page(site: dict[str, Any]) -> None:
             assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
             assert message in html.unescape(r.text) and "<script>" not in r.text
             assert "<h1>未找到</h1>" in r.text
+
+
+@pytest.mark.browser
+def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
+    tmp_path: Path, browser: Any, shots: Path
+) -> None:
+    """张三 (due_world's A, an unfulfilled judgment): noticed on 2026-02-01, listed from 2026-04-02 after 60 days of
+    grace, repaired on 2027-04-03. Only in between does the public look-up show him, his number masked."""
+    from due_world import A, build
+    from socialcredit.api.app import create_app
+    from socialcredit.registry import repair
+    from socialcredit.registry.policies import resolve_policy
+    from socialcredit.registry.score import score
+
+    store = build(tmp_path)
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    service = app.state.service
+    day = dt.date
+
+    def run(as_of: dt.date) -> None:
+        with service.writer() as s:
+            score(s, resolve_policy(s, "beijing"), as_of)
+
+    with serve(app) as base:
+        page = browser.new_page(base_url=base)
+
+        def search(query: str) -> list[list[str]]:
+            page.goto("/lists")
+            page.get_by_label("姓名、身份证号或统一社会信用代码").fill(query)
+            page.get_by_role("button", name="查询").click()
+            table = page.get_by_test_id("public-results")
+            return [r.locator("td").all_inner_texts() for r in table.locator("tr").all()[1:]]
+
+        run(day(2026, 2, 1))  # the notice: listed from 2026-04-02 unless the cause goes away
+        assert search("张三") == [["没有公示的记录。"]] and search(A) == [["没有公示的记录。"]]
+        run(day(2026, 4, 1))  # still in the grace period
+        assert search("张三") == [["没有公示的记录。"]]
+        run(day(2026, 4, 2))
+        with service.writer() as s:
+            policy = get_policy(s, "beijing").policy
+        blacklist = policy.list_spec("blacklist")
+        cause = policy.criterion("blacklist", "judgment_defaulter").reason.zh
+        shown = [["张三", "110105********011X", blacklist.name.zh, cause, "2026-04-02"]]
+        assert search("张三") == shown and search(A) == shown  # every cell: only the masked number is published
+        page.screenshot(path=str(shots / "public-lists-found.png"), full_page=True)
+        with service.writer() as s:
+            repair.report_fulfilment(
+                s, "courts", "J1", fulfilled_on=day(2026, 5, 1), actor="courts", today=day(2026, 5, 1)
+            )
+            applied = repair.apply_for_repair(s, A, "courts", "J1", "已全部履行", "resident", today=day(2027, 4, 2))
+            operator = issue_key(s, "operator", "ops").token
+        # the application waits among the operator's cases
+        with httpx.Client(base_url=base) as client:
+            sign_in(client, operator)
+            cases = client.get("/ops/cases").text
+            table = re.search(r'<table data-testid="pending-repairs">.*?</table>', cases, re.S)
+            assert table is not None
+            cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", table.group(0), re.S)]
+            assert cells[:2] == ["<strong>2027-04-02</strong>", str(applied["repair_id"])]
+            assert cells[-3:] == ["严重", "2027-04-02", "已全部履行"]
+        with service.writer() as s:
+            repair.decide_repair(
+                s, applied["repair_id"], "approved", "法院确认已履行。", "operator", today=day(2027, 4, 3)
+            )
+        assert search("张三") == [["没有公示的记录。"]]  # gone the day it is repaired
+        page.close()
+    store.close()

@@ -14,6 +14,7 @@ from socialcredit.registry import dashboard
 from socialcredit.registry.disputes import list_disputes
 from socialcredit.registry.notices import list_listings
 from socialcredit.registry.policies import get_policy
+from socialcredit.registry.repair import list_repairs
 from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
 from socialcredit.web.core import Page, Web
@@ -220,6 +221,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         with web.service.writer() as store:
             disputes = sorted(list_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
             pending = sorted(list_listings(store, status="pending"), key=lambda x: (x["effective_on"], x["listing_id"]))
+            repairs = sorted(list_repairs(store, status="pending"), key=lambda r: (r["applied_on"], r["repair_id"]))
         return page.render(
             "ops_cases.html",
             section="cases",
@@ -227,6 +229,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             n_disputes=len(disputes),
             pending=pending[:CASES_SHOWN],
             n_pending=len(pending),
+            repairs=repairs[:CASES_SHOWN],
+            n_repairs=len(repairs),
             shown=CASES_SHOWN,
         )
 

@@ -15,7 +15,9 @@ from socialcredit.registry.disputes import add_information, file_dispute, get_di
 from socialcredit.registry.due import list_notifications
 from socialcredit.registry.notices import list_listings
 from socialcredit.registry.policies import get_policy
+from socialcredit.registry.repair import list_repairs
 from socialcredit.registry.report import subject_report
+from socialcredit.registry.resident_file import export_file, render_html
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.core import Page, Web
@@ -142,16 +144,28 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me/file")
     @web.page("resident")
     def download(page: Page) -> Response:
+        """Everything the registry holds about the resident, as JSON to keep (the export is audited)."""
+        assert page.who is not None
         with web.service.writer() as store:
-            report = subject_report(
-                store, _subject(page), lang=page.lang, actor=page.who.actor if page.who else "", purpose="download"
-            )
-        body = json.dumps(report, ensure_ascii=False, indent=2, default=str)
+            file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
+        body = json.dumps(file, ensure_ascii=False, indent=2, default=str)
         return Response(
             body,
             media_type="application/json; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="socialcredit-{_subject(page)}.json"'},
         )
+
+    @router.get("/me/file.html")
+    @web.page("resident")
+    def printable(page: Page) -> Response:
+        """The same file as one page to read, print or save."""
+        assert page.who is not None
+        with web.service.writer() as store:
+            file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
+        response = Response(render_html(file, page.lang), media_type="text/html; charset=utf-8")
+        # the page carries its own small stylesheet inline, and nothing else
+        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        return response
 
 
 def _disputes(web: Web, page: Page) -> dict[str, Any]:
@@ -167,8 +181,11 @@ def _disputes(web: Web, page: Page) -> dict[str, Any]:
         for r in report["records"]
         if r["status"] not in ("withdrawn", "superseded") and (r["source"], r["record_id"]) not in open_records
     ]
+    with web.service.writer() as store:
+        repairs = list_repairs(store, subject_id=_subject(page))
     return {
         "disputes": mine,
+        "repairs": repairs,
         "records": records,
         "filed": page.query("filed"),
         "added": page.query("added"),
