@@ -83,7 +83,14 @@ def test_a_resident_signs_in_with_a_one_time_link_and_sees_their_score_and_reaso
     assert page.get_by_test_id("score-beijing").inner_text() == str(score)
     shown = page.locator("#score-beijing").locator("xpath=..").locator("ol.reasons .reason-text").all_inner_texts()
     assert shown == reasons and len(reasons) >= 1
-    assert "失信名单" in page.locator("#score-beijing").locator("xpath=..").inner_text()
+    # scored once: the blacklisting is noticed, in its 60-day grace period, not yet in effect
+    with site["service"].writer() as store:
+        from socialcredit.registry.notices import list_listings
+
+        [listing] = [x for x in list_listings(store, subject_id=site["listed"]) if x["policy_id"] == "beijing"]
+    card = page.locator("#score-beijing").locator("xpath=..").inner_text()
+    assert "告知：以下名单认定尚在宽限期内" in card and f"失信名单：{listing['effective_on']} 起生效" in card
+    assert listing["status"] == "pending" and "您在以下名单上" not in card
     assert page.locator("svg.diverging").count() == 2  # one chart of dimensions per policy
     page.screenshot(path=str(shots / "resident-overview.png"), full_page=True)
     _small_copy(page, shots / "portal.png")
@@ -144,6 +151,11 @@ def test_a_resident_files_a_dispute_and_follows_it(site: dict[str, Any], browser
     text = page.get_by_test_id("dispute").inner_text()
     assert "附上银行流水。" in text and extended in text
     page.screenshot(path=str(shots / "resident-disputes.png"), full_page=True)
+    # the record is marked disputed in the file, and cannot be disputed twice
+    page.goto("/me/records")
+    row = page.locator("table.records tbody tr", has_text=record_id)
+    assert row.locator("span.status").inner_text() == "异议中"
+    assert row.get_by_role("link", name="提出异议").count() == 0
     # an operator sees it among the open disputes, with its deadline
     ops = _new_page(browser, site)
     _sign_in_with_key(ops, site["keys"]["operator"])
@@ -273,7 +285,7 @@ def test_the_sign_in_and_public_pages_are_screenshotted(site: dict[str, Any], br
     page.wait_for_url("**/signin?next=/ops")
     page.screenshot(path=str(shots / "signin.png"), full_page=True)
     page.goto("/lists")
-    assert page.locator("h1").inner_text() == "失信名单与守信红名单公示查询"
+    assert page.locator("h1").inner_text() == "信用名单公示查询"
     page.screenshot(path=str(shots / "public-lists.png"), full_page=True)
     page.context.close()
 

@@ -21,8 +21,11 @@ from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry import dashboard
+from socialcredit.registry.disputes import STATUSES
 from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.notices import LISTING_STATUSES
 from socialcredit.registry.parties import AuthError, issue_key, revoke_key
+from socialcredit.registry.repair import REPAIR_STATUSES
 from socialcredit.registry.signin import (
     WEB_ROLES,
     end_session,
@@ -62,7 +65,12 @@ def test_keys_built_from_data_exist_for_every_value() -> None:
     """Keys made of a prefix and a value: professions, roles, statuses, outcomes, kinds, lists, refusals."""
     needed = [f"profession_{p}" for p in load_catalog().professions]
     needed += [f"role_{r}" for r in WEB_ROLES] + [f"forbidden_{r}" for r in WEB_ROLES]
-    needed += [f"status_{s}" for s in ("counting", "not_counting", "withdrawn", "superseded")]
+    needed += [
+        f"status_{s}"
+        for s in ("counting", "not_counting", "withdrawn", "superseded", "disputed", "expired", "repaired")
+    ]
+    needed += [f"dispute_status_{s}" for s in STATUSES] + [f"repair_status_{s}" for s in REPAIR_STATUSES]
+    needed += [f"listing_status_{s}" for s in LISTING_STATUSES]
     needed += ["outcome_granted", "outcome_refused", "kind_person", "kind_org", "list_blacklist", "list_redlist"]
     src = WEB.parent / "registry"
     codes = set()

@@ -78,8 +78,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "You can also use a one-time sign-in link from the registry's operators.",
     ),
     "signin_public_hint": (
-        "无需登录：查询公示的失信名单和守信红名单",
-        "No sign-in needed: search the published blacklist and redlist",
+        "无需登录：查询公示的信用名单",
+        "No sign-in needed: search the published lists",
     ),
     "signin_link_title": ("一次性登录链接", "One-time sign-in link"),
     "signin_link_explain": (
@@ -407,7 +407,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "listing_effective_on": ("生效日期", "Takes effect"),
     "listing_noticed_on": ("告知日期", "Noticed on"),
     # the public look-up
-    "public_title": ("失信名单与守信红名单公示查询", "Published blacklist and redlist"),
+    "public_title": ("信用名单公示查询", "Published credit lists"),
     "public_lead": (
         "任何人都可以查询已公示的名单。只显示已过告知期和宽限期的条目；信用修复或到期后即不再显示。",
         "Anyone may search the published lists. Only entries past their notice and grace period are shown; an entry "
