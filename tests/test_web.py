@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from socialcredit.example import districts
 from socialcredit.registry.parties import issue_key, revoke_key
@@ -377,8 +379,9 @@ def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:
         before = one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [site["other"]])
         r = client.post("/me/consents", data={"category": "commercial", "granted": "yes"})
         assert r.status_code == 403 and "表单已过期或来自其他网站" in r.text
-        r = client.post("/me/consents", data={"category": "commercial", "granted": "yes", "csrf": "forged"})
-        assert r.status_code == 403
+        for forged in ("forged", "伪造的令牌"):
+            r = client.post("/me/consents", data={"category": "commercial", "granted": "yes", "csrf": forged})
+            assert r.status_code == 403
         assert one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [site["other"]]) == before
         token = csrf_of(client.get("/me/consents").text)
         r = client.post("/me/consents", data={"category": "commercial", "granted": "yes", "csrf": token})
@@ -524,3 +527,29 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
         assert search("张三") == [["没有公示的记录。"]]  # gone the day it is repaired
         page.close()
     store.close()
+
+
+# -- any input: a page or a plain refusal, never a server error ------------------------------------------------
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=_TEXT, record=_TEXT, reason=_TEXT, target=_TEXT)
+def test_any_input_gets_a_page_or_a_plain_refusal(
+    site: dict[str, Any], query: str, record: str, reason: str, target: str
+) -> None:
+    with httpx.Client(base_url=site["base"]) as client:
+        page = client.get("/signin")
+        r = client.post("/signin", data={"key": site["keys"]["operator"], "csrf": csrf_of(page.text), "next": target})
+        location = r.headers["location"]
+        assert r.status_code == 303 and location.startswith("/") and not location.startswith("//")
+        assert client.get("/ops/subjects", params={"q": query}).status_code == 200
+        assert client.get("/lists", params={"q": query}).status_code in (200, 400, 429)
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["other"])
+        token = csrf_of(client.get("/me/consents").text)
+        r = client.post("/me/disputes", data={"record": record, "reason": reason, "csrf": token})
+        assert r.status_code == 400 and "<h1>" in r.text  # no record of theirs is named like that
+        r = client.post("/me/consents", data={"category": query, "granted": "yes", "csrf": token})
+        assert r.status_code in (303, 400)

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -172,16 +172,14 @@ class Web:
     def _check(self, page: Page, roles: tuple[str, ...], csrf: bool) -> None:
         if roles:
             if page.who is None:
-                target = page.request.url.path
-                if page.request.method != "GET":
-                    target = "/"
-                raise _Refused(page.redirect(f"/signin?next={target}"))
+                target = page.request.url.path if page.request.method == "GET" else "/"
+                raise _Refused(page.redirect("/signin?next=" + quote(target, safe="/")))
             if page.who.role not in roles:
                 raise self._refuse(page, page.who, 403, "role_not_allowed", f"forbidden_{roles[0]}")
         if page.request.method == "POST" and csrf:
             expected = page.who.csrf if page.who else page.request.cookies.get(PRE_COOKIE, "")
             given = page.form.get("csrf", "")
-            if not expected or not hmac.compare_digest(expected, given):
+            if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
                 raise self._refuse(page, page.who, 403, "csrf_failed", "csrf_failed")
 
     def page(self, *roles: str, csrf: bool = True) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
