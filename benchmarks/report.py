@@ -140,6 +140,7 @@ def write_report(results: Path, docs: Path) -> None:
             "decisions go through the store, about 40/s) |",
         ]
     out += _matchmaking(results / "matchmaking.json")
+    out += linkage_section(results)
     noted = [r for r in rows if r.get("notes")]
     if noted:
         out += ["", "## Notes on the runs", ""]
@@ -194,6 +195,38 @@ def _matchmaking(path: Path) -> list[str]:
         f"inquiries before it answers. Building the index of all {m['clients']:,} clients (at start, and once a "
         f"day as ages move) takes {m['index_build_ms']:.0f} ms.",
     ]
+
+
+def linkage_section(results: Path) -> list[str]:
+    """Identity resolution (benchmarks/linkage.py): one row per size, with the targets at 1M x 1M."""
+    path = results / "linkage.json"
+    if not path.is_file():
+        return []
+    out = [
+        "",
+        "## Identity resolution across regions (`python benchmarks/linkage.py`)",
+        "",
+        "Incoming identities from other regions linked to a region's residents with Splink (DuckDB backend), trained "
+        "on the data at hand; accuracy of the applied links against the generator's ground truth (docs/regions.md). "
+        "Targets at 1 000 000 × 1 000 000: ≤ 5 min, ≤ 8 GiB, precision ≥ 0.99, recall ≥ 0.95.",
+        "",
+        "| residents × incoming | runs | time (median) | CPU time | peak memory | precision | recall | grey zone "
+        "(review) | pairs scored | met |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in json.loads(path.read_text("utf-8")):
+        m, last = r["median"], r["last_run"]
+        cpu = last.get("cpu_seconds")
+        met = "yes" if all(r["met"].values()) else "no (" + ", ".join(k for k, v in r["met"].items() if not v) + ")"
+        out.append(
+            f"| {r['residents']:,} × {r['incoming']:,} | {r['runs']} | {_fmt(m['seconds'])} | "
+            f"{_fmt(cpu) if cpu else '–'} | {m['peak_gib']:.2f} GiB | {m['precision']:.4f} | {m['recall']:.4f} | "
+            f"{r['review_share']:.2%} | {last['pairs_scored']:,} | {met} |"
+        )
+    for r in json.loads(path.read_text("utf-8")):
+        if r.get("notes"):
+            out += [""] + [f"- {r['residents']:,} × {r['incoming']:,}: {n}" for n in r["notes"]]
+    return out
 
 
 def _targets(rows: list[dict[str, Any]], matchmaking: Path | None = None) -> str:

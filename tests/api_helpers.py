@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from socialcredit.registry.policies import resolve_policy
 from socialcredit.registry.score import score
 from socialcredit.store import open_store
 
-__all__ = ["auth", "execute", "one", "world"]
+__all__ = ["auth", "execute", "one", "serve", "world"]
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +101,23 @@ def execute(world: dict[str, Any], sql: str, params: list[Any] | None = None) ->
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[httpx.Client]:
+    """``app`` on a real uvicorn server on a free loopback port; an HTTP client to it. Stops the server after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

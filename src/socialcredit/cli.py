@@ -24,6 +24,7 @@ from rich.table import Table
 from socialcredit.cli_due_process import register_due_process
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
+from socialcredit.regions.cli import region_app
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(match_app, name="matchmaking")
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
+app.add_typer(region_app, name="region")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

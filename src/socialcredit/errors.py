@@ -11,6 +11,9 @@
     ├── UnsupportedError              an engine cannot run a construct (names rule and engine)
     ├── DecisionError                 a decision request is invalid (e.g. no purpose)
     └── WorkflowError                 a due-process step is refused (names the field; e.g. a deadline passed)
+    └── RegionError                   a region's set-up or an identity link is invalid (regions/)
+        └── BundleError               an exchange bundle is refused: malformed, untrusted, wrongly signed,
+                                      tampered or replayed
 
 Messages are written for the person at the terminal: what was wrong, where, and what to do.
 """
@@ -18,6 +21,7 @@ Messages are written for the person at the terminal: what was wrong, where, and 
 from __future__ import annotations
 
 __all__ = [
+    "BundleError",
     "CatalogError",
     "DecisionError",
     "ExpressionError",
@@ -25,6 +29,7 @@ __all__ = [
     "IngestError",
     "NotFoundError",
     "PolicyError",
+    "RegionError",
     "SocialCreditError",
     "StoreError",
     "UnsupportedError",
@@ -95,3 +100,11 @@ class WorkflowError(SocialCreditError):
         super().__init__(message)
         self.field = field
         self.code = code
+
+
+class RegionError(SocialCreditError):
+    """A region is not set up, or an identity link cannot be changed as asked."""
+
+
+class BundleError(RegionError):
+    """An exchange bundle is refused; the message says why (and nothing of it was imported)."""

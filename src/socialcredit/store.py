@@ -250,6 +250,57 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        20,
+        "regions: exchange bundles, identity links, alerts",
+        # Imported records go into `records` like any other, marked with the region they were recorded in; the
+        # rest is what regions/ keeps of the bundles, the identities they name, the links and the alerts.
+        """
+        ALTER TABLE subjects ADD COLUMN phone VARCHAR;
+        ALTER TABLE records ADD COLUMN origin_region VARCHAR;
+        CREATE TABLE region_publishers (
+            region_code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, public_key VARCHAR NOT NULL,
+            added_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE region_exports (
+            sequence BIGINT PRIMARY KEY, bundle_sha256 VARCHAR NOT NULL, watermark BIGINT NOT NULL,
+            exported_at TIMESTAMP NOT NULL, n_records BIGINT NOT NULL, n_list_entries BIGINT NOT NULL
+        );
+        CREATE TABLE region_imports (
+            publisher VARCHAR NOT NULL, sequence BIGINT NOT NULL, bundle_sha256 VARCHAR NOT NULL,
+            imported_at TIMESTAMP NOT NULL, n_records BIGINT NOT NULL, n_identities BIGINT NOT NULL,
+            n_exact BIGINT NOT NULL, n_linked BIGINT NOT NULL, n_review BIGINT NOT NULL, n_unmatched BIGINT NOT NULL,
+            PRIMARY KEY (publisher, sequence)
+        );
+        -- One row per person named by another region; status: exact, linked, review, unmatched, rejected,
+        -- reversed. subject_id is the local subject once linked; candidate_id the one proposed for review.
+        CREATE TABLE region_identities (
+            identity_id BIGINT PRIMARY KEY, origin_region VARCHAR NOT NULL, origin_subject_id VARCHAR NOT NULL,
+            name VARCHAR, sex VARCHAR, birth_date DATE, phone VARCHAR, address VARCHAR,
+            status VARCHAR NOT NULL, subject_id VARCHAR, candidate_id VARCHAR, probability DOUBLE, evidence VARCHAR,
+            updated_at TIMESTAMP NOT NULL, UNIQUE (origin_region, origin_subject_id)
+        );
+        -- Imported record versions as received (fields as JSON), applied to `records` once their identity links.
+        CREATE TABLE region_records (
+            origin_region VARCHAR NOT NULL, origin_subject_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL, version INTEGER NOT NULL, record_type VARCHAR NOT NULL,
+            event_date DATE NOT NULL, withdrawn BOOLEAN NOT NULL, fields VARCHAR NOT NULL, sequence BIGINT NOT NULL,
+            applied BOOLEAN NOT NULL
+        );
+        -- The publisher's list entries as of its latest bundle (replaced by each new bundle).
+        CREATE TABLE region_list_entries (
+            origin_region VARCHAR NOT NULL, origin_subject_id VARCHAR NOT NULL, list_id VARCHAR NOT NULL,
+            list_kind VARCHAR NOT NULL, criterion_id VARCHAR NOT NULL, reason_en VARCHAR NOT NULL,
+            reason_zh VARCHAR NOT NULL, record_id VARCHAR, as_of DATE NOT NULL
+        );
+        CREATE TABLE region_alerts (
+            alert_id BIGINT PRIMARY KEY, raised_at TIMESTAMP NOT NULL, trigger VARCHAR NOT NULL,
+            subject_id VARCHAR NOT NULL, origin_region VARCHAR NOT NULL, list_id VARCHAR NOT NULL,
+            evidence VARCHAR NOT NULL, acknowledged_at TIMESTAMP
+        );
+        INSERT INTO counters VALUES ('identity', 0), ('alert', 0);
+        """,
+    ),
+    (
         30,
         "web sign-in links and sessions",
         # A one-time sign-in link (for a resident, or for the party of a key) and a web session are random secrets

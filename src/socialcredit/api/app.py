@@ -221,6 +221,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
             body.subject_id, body.service, body.purpose, requester=f"key:{party.key_id}", lang=body.lang
         )
         service.decisions["granted" if decision.granted else "refused"] += 1
+        service.decided([body.subject_id], body.service, f"key:{party.key_id}")
         out = decision.as_dict()
         # A relying party sees the decision, tier and reasons; never the score, nor the actions (they name the
         # subject's records): the subject sees those at GET /v1/subjects/{id}/services/{service}.
@@ -243,6 +244,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         granted = await anyio.to_thread.run_sync(
             lambda: snap.decide_many(known, body.service, body.purpose, requester=f"key:{party.key_id}")
         )
+        service.decided(known, body.service, f"key:{party.key_id}")
         n_granted = int(granted.sum())
         service.decisions["granted"] += n_granted
         service.decisions["refused"] += len(known) - n_granted

@@ -74,6 +74,9 @@ class Service:
         self.jobs: dict[int, Job] = {}
         self._job_lock = threading.Lock()
         self.snapshots: dict[str, Snapshot] = {}
+        # Subjects linked to an identity in another region: a decision about one may raise an alert (regions/).
+        self.linked: frozenset[str] = frozenset()
+        self.pending_alerts: list[tuple[str, str, str]] = []
         with self.writer() as s:
             self.journal.recover(s)
             self.keys = KeyRing(s)
@@ -106,6 +109,17 @@ class Service:
                 by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
             fresh[service_id] = by_run[rid]
         self.snapshots = fresh  # one assignment: a request sees the old map or the new one
+        self.linked = frozenset(
+            str(r[0])
+            for r in store.execute(
+                "SELECT DISTINCT subject_id FROM region_identities WHERE status IN ('exact', 'linked')"
+            ).fetchall()
+        )
+
+    def decided(self, subject_ids: list[str], service_id: str, requester: str) -> None:
+        """Note decisions about subjects linked to another region: the flusher raises their alerts."""
+        if self.linked:
+            self.pending_alerts.extend((s, service_id, requester) for s in subject_ids if s in self.linked)
 
     def snapshot(self, service_id: str) -> Snapshot:
         snap = self.snapshots.get(service_id)
@@ -134,9 +148,10 @@ class Service:
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_interval):
-            if self.journal.pending and self.lock.acquire(timeout=self.flush_interval):
+            if (self.journal.pending or self.pending_alerts) and self.lock.acquire(timeout=self.flush_interval):
                 try:
                     self.journal.flush(self.store)
+                    self._raise_alerts()
                 except Exception:  # pragma: no cover - kept in the journal; retried at the next tick
                     log.exception("moving inquiries from the journal into the store failed; will retry")
                 finally:
@@ -144,7 +159,17 @@ class Service:
 
     def flush_inquiries(self) -> int:
         with self.writer() as store:
-            return self.journal.flush(store)
+            moved = self.journal.flush(store)
+            self._raise_alerts()
+            return moved
+
+    def _raise_alerts(self) -> None:
+        from socialcredit.regions.alerts import on_decision
+
+        todo, self.pending_alerts = self.pending_alerts, []
+        for subject_id, service_id, requester in todo:
+            with self.store.transaction():
+                on_decision(self.store, subject_id, service_id, requester)
 
     # --- score runs ----------------------------------------------------------------------------------------------
 

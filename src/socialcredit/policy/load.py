@@ -279,6 +279,14 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
     service_env = subject_env(p, catalog, with_lists=True)
     for i, s in enumerate(p.services):
         cond(f"service:{s.id}", s.grant_if, service_env, ("services", i, "grant_if"))
+    if p.exchange is not None:
+        for i, t in enumerate(p.exchange.shareable_record_types):
+            if t not in catalog.record_types:
+                problems.add(("exchange", "shareable_record_types", i), f"unknown record type {t!r}")
+        list_ids = [lst.id for lst in p.lists]
+        for i, name in enumerate(p.exchange.lists):
+            if name not in list_ids:
+                problems.add(("exchange", "lists", i), f"unknown list {name!r}; lists: {', '.join(list_ids)}")
     return conditions
 
 

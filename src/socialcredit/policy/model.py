@@ -20,6 +20,7 @@ __all__ = [
     "Decay",
     "Dimension",
     "Disputes",
+    "Exchange",
     "ListCriterion",
     "ListSpec",
     "Policy",
@@ -211,6 +212,13 @@ class Consent(_Strict):
     notice_days: int = Field(default=30, ge=0)
 
 
+class Exchange(_Strict):
+    """What a region shares with other regions in its exchange bundles (docs/regions.md)."""
+
+    shareable_record_types: list[str] = []
+    lists: list[str] = []
+
+
 class Policy(_Strict):
     """A published, versioned scoring policy."""
 
@@ -229,6 +237,7 @@ class Policy(_Strict):
     retention: Retention = Retention()
     lists: list[ListSpec] = []
     services: list[Service] = []
+    exchange: Exchange | None = None
 
     _id = field_validator("id")(_check_id)
 

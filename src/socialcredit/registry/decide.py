@@ -10,6 +10,7 @@ from typing import Any
 
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
+from socialcredit.regions.alerts import on_decision
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.notices import effective_lists, grants_with
 from socialcredit.registry.policies import get_policy
@@ -154,10 +155,12 @@ def explain(
     as_of: dt.date | None = None,
 ) -> list[Reason]:
     """Ranked reasons: for a refusal, list criteria and unmet conditions first, then score reasons."""
-    entries = store.execute(
-        "SELECT list_id, criterion_id FROM run_list_entries WHERE run_id = ? AND subject_id = ? ORDER BY 1, 2",
+    entries = list_entries_with_origin(
+        store,
+        "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
+        "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? AND e.subject_id = ? ORDER BY 2, 3",
         [run_id, subject_id],
-    ).fetchall()
+    ).get(subject_id, [])
     scored = store.execute(
         "SELECT rule_id, points FROM run_reasons WHERE run_id = ? AND subject_id = ? ORDER BY position",
         [run_id, subject_id],
@@ -165,10 +168,31 @@ def explain(
     return explain_rows(loaded, result, entries, scored, lang, service=service, as_of=as_of)
 
 
+ListEntry = tuple[str, str, tuple[str, str] | None]  # list, criterion, where a shared record came from (en, zh)
+
+
+def list_entries_with_origin(store: Store, sql: str, params: list[Any]) -> dict[str, list[ListEntry]]:
+    """List entries by subject from ``sql`` (subject, list, criterion, record type, origin region), each with the
+    note a reason adds when its record was shared by another region."""
+    from socialcredit.regions.alerts import origin_note
+
+    out: dict[str, list[ListEntry]] = {}
+    notes: dict[tuple[str, str], tuple[str, str]] = {}
+    for sid, list_id, criterion, record_type, origin in store.execute(sql, params).fetchall():
+        note = None
+        if origin:
+            key = (str(record_type), str(origin))
+            if key not in notes:
+                notes[key] = (origin_note(store, key[0], key[1], "en"), origin_note(store, key[0], key[1], "zh"))
+            note = notes[key]
+        out.setdefault(str(sid), []).append((str(list_id), str(criterion), note))
+    return out
+
+
 def explain_rows(
     loaded: LoadedPolicy,
     result: dict[str, Any],
-    list_entries: Sequence[tuple[str, str]],
+    list_entries: Sequence[ListEntry],
     rule_reasons: Sequence[tuple[str, float]],
     lang: str,
     *,
@@ -187,12 +211,15 @@ def explain_rows(
         blocking_lists = {
             part.operand.name for part in failed if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name)
         }
-        for list_id, criterion_id in sorted(list_entries):
+        for entry in sorted(list_entries, key=lambda e: (e[0], e[1])):
+            list_id, criterion_id = str(entry[0]), str(entry[1])
             if list_id in blocking_lists:
                 c = p.criterion(list_id, criterion_id)
-                reasons.append(
-                    Reason(c.reason.code, c.reason.text(lang), None, c.advice.get(lang) if c.advice else None, "list")
-                )
+                text = c.reason.text(lang)
+                origin = entry[2] if len(entry) > 2 else None
+                if isinstance(origin, tuple):  # a record another region shared: say where it was recorded
+                    text += origin[0] if lang == "en" else origin[1]
+                reasons.append(Reason(c.reason.code, text, None, c.advice.get(lang) if c.advice else None, "list"))
         for part in failed:
             reasons.extend(_explain_part(part, facts, loaded, lang))
     for rule_id, points in rule_reasons:
@@ -294,5 +321,6 @@ def decide(
                 "inquiry_id": inquiry_id,
             },
         )
+        on_decision(store, subject_id, service, requester)
     decision.inquiry_id = inquiry_id
     return decision

@@ -486,8 +486,8 @@ def ingest_file(
     return report
 
 
-_SUBJECT_COLUMNS = ("subject_id", "name", "district", "profession", "address")
-_SUBJECT_VALUES = ("name", "district", "profession", "address")
+_SUBJECT_COLUMNS = ("subject_id", "name", "district", "profession", "address", "phone")
+_SUBJECT_VALUES = ("name", "district", "profession", "address", "phone")
 _RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -639,7 +639,7 @@ def _ingest_subjects(
         f"""
         CREATE OR REPLACE TEMP TABLE subject_candidates AS
         WITH latest AS (
-            SELECT subject_id, name, district, profession, address, subject_key FROM subjects
+            SELECT subject_id, name, district, profession, address, phone, subject_key FROM subjects
             WHERE subject_id IN (SELECT number FROM parsed_subjects)
             QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1
         )
@@ -677,9 +677,9 @@ def _ingest_subjects(
             )
             store.execute(
                 "INSERT INTO subjects (seq, subject_id, kind, name, birth_date, sex, region_code, district, "
-                "profession, address, subject_key, batch_id, recorded_at) "
+                "profession, address, phone, subject_key, batch_id, recorded_at) "
                 "SELECT ? + row_number() OVER (ORDER BY _row) - 1, number, kind, name, birth_date, sex, region_code, "
-                "district, profession, address, subject_key, ?, now() FROM new_subjects",
+                "district, profession, address, phone, subject_key, ?, now() FROM new_subjects",
                 [first, batch_id],
             )
             store.execute(

@@ -68,7 +68,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             store.execute(
                 """CREATE OR REPLACE TEMP TABLE sc_causes AS
                 SELECT DISTINCT e.subject_id, e.criterion_id, coalesce(r.source_id, '') AS source_id,
-                       coalesce(r.record_id, '') AS record_id
+                       coalesce(r.record_id, '') AS record_id, r.origin_region
                 FROM run_list_entries e LEFT JOIN records r USING (record_key)
                 WHERE e.run_id = ? AND e.list_id = ?""",
                 [run_id, lst.id],
@@ -147,8 +147,12 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             effective_on = as_of + dt.timedelta(days=lst.grace_days)
             first = store.take_ids("listing", n)
             q(
+                # A record another region shared comes with that region's notice and grace already given (regions/):
+                # the listing it causes is in effect at once, or a mover would start clean for the grace period.
                 """INSERT INTO listings SELECT $first + n - 1, c.subject_id, $p, $l, c.criterion_id, c.source_id,
-                       c.record_id, k.severity, $run, $d, $eff, $status, NULL, true, $run
+                       c.record_id, k.severity, $run, $d,
+                       CASE WHEN c.origin_region IS NULL THEN $eff ELSE $d END,
+                       CASE WHEN c.origin_region IS NULL THEN $status ELSE 'effective' END, NULL, true, $run
                 FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
                 {"first": first, "eff": effective_on, "status": "effective" if lst.grace_days == 0 else "pending"},
             )
@@ -158,12 +162,18 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                 SELECT $note + c.n - 1, c.subject_id, $d, 'listing_notice', $first + c.n - 1,
                     'Notice: under policy ' || $p || ' you meet a criterion of the ' || $name_en || ': ' || k.en
                     || CASE WHEN c.record_id <> '' THEN ' (record ' || c.record_id || ')' ELSE '' END
-                    || '. The listing takes effect on ' || CAST($eff AS VARCHAR) || ' unless the cause is resolved '
-                    || 'before then. You may dispute the record, or fulfil the obligation.',
+                    || CASE WHEN c.origin_region IS NULL
+                            THEN '. The listing takes effect on ' || CAST($eff AS VARCHAR)
+                                 || ' unless the cause is resolved before then.'
+                            ELSE '. The record was shared by region ' || c.origin_region || ', where notice was given: '
+                                 || 'the listing takes effect now.' END
+                    || ' You may dispute the record, or fulfil the obligation.',
                     '通知：根据 ' || $p || ' 政策，您符合' || $name_zh || '的列入条件：' || k.zh
                     || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
-                    || '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR)
-                    || ' 起列入。您可以对记录提出异议或履行义务。',
+                    || CASE WHEN c.origin_region IS NULL
+                            THEN '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR) || ' 起列入。'
+                            ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已发出通知：即日起列入。' END
+                    || '您可以对记录提出异议或履行义务。',
                     now()
                 FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
                 {"note": note, "first": first, "eff": effective_on, "name_en": lst.name.en, "name_zh": lst.name.zh},

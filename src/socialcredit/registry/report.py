@@ -16,6 +16,7 @@ from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
+from socialcredit.regions.alerts import origin_label
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.consent import consent_history, current_consents
 from socialcredit.registry.decide import explain
@@ -187,6 +188,7 @@ def subject_report(
                 "record_type": r["record_type"],
                 "event_date": r["event_date"].isoformat(),
                 "fields": record_fields(r),
+                "origin": origin_label(store, r.get("origin_region")),
                 "status": status,
                 "dispute_id": open_disputes.get(key) if not r["superseded"] else None,
                 "contribution": {

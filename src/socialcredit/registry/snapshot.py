@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.audit import append_audit
-from socialcredit.registry.decide import Decision, explain_rows, run_for_service
+from socialcredit.registry.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
 from socialcredit.registry.notices import effective_grants, effective_lists
 from socialcredit.registry.policies import get_policy
 from socialcredit.registry.score import latest_run
@@ -113,12 +113,12 @@ class Snapshot:
         self.reason_offsets = np.searchsorted(rows, np.arange(len(self.subject_ids) + 1))
         self.reason_rules = np.array(ranked.column("rule_id").to_pylist(), dtype=object)
         self.reason_points = ranked.column("points").to_numpy()
-        self.entries: dict[str, list[tuple[str, str]]] = {}
-        for sid, list_id, criterion in store.execute(
-            "SELECT subject_id, list_id, criterion_id FROM run_list_entries WHERE run_id = ? ORDER BY 1, 2, 3",
+        self.entries = list_entries_with_origin(
+            store,
+            "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
+            "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? ORDER BY 1, 2, 3",
             [self.run_id],
-        ).fetchall():
-            self.entries.setdefault(sid, []).append((list_id, criterion))
+        )
 
     @classmethod
     def load(

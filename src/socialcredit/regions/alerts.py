@@ -1,0 +1,141 @@
+"""Alerts for a region's operator: someone on another region's blacklist appears here.
+
+Three triggers: ``import`` (a bundle brings records of a subject known here by the same number), ``link`` (an
+identity link is applied, automatically or by an operator) and ``decision`` (a decision is asked about such a
+subject). The evidence names the other region, its list entry and reason, the record, and how the identity was
+linked. An alert that is not yet acknowledged is not raised twice for the same trigger, subject, region and list.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from socialcredit.errors import NotFoundError
+from socialcredit.registry.audit import append_audit
+from socialcredit.store import Store
+
+__all__ = [
+    "acknowledge_alert",
+    "alerts_for_subject",
+    "list_alerts",
+    "on_decision",
+    "origin_label",
+    "origin_note",
+    "raise_alerts",
+]
+
+
+def origin_label(store: Store, region_code: str | None) -> str | None:
+    """ "Beijing (110000)" for a region this store trusts; the bare code otherwise; None for local records."""
+    if not region_code:
+        return None
+    name = store.one("SELECT name FROM region_publishers WHERE region_code = ?", [region_code])
+    return f"{name} ({region_code})" if name else region_code
+
+
+def origin_note(store: Store, record_type: str, region_code: str, lang: str) -> str:
+    """What a reason adds for a record another region shared: ": court judgment recorded in Beijing (110000)"."""
+    from socialcredit.catalog import load_catalog
+
+    rt = load_catalog().record_types.get(record_type)
+    label = origin_label(store, region_code)
+    if lang == "en":
+        return f": {rt.name.en if rt else record_type} recorded in {label}"
+    return f"：{label}记录的{rt.name.zh if rt else record_type}"
+
+
+def _blacklist_evidence(store: Store, subject_id: str) -> list[dict[str, Any]]:
+    """Other regions' blacklist entries of the identities linked to ``subject_id``."""
+    return store.rows(
+        """SELECT i.identity_id, i.origin_region, i.origin_subject_id, i.status AS link, i.probability,
+                  i.evidence AS link_evidence, e.list_id, e.criterion_id, e.reason_en, e.reason_zh, e.record_id,
+                  e.as_of
+           FROM region_identities i JOIN region_list_entries e
+             ON e.origin_region = i.origin_region AND e.origin_subject_id = i.origin_subject_id
+           WHERE i.subject_id = ? AND i.status IN ('exact', 'linked') AND e.list_kind = 'black'
+           ORDER BY i.origin_region, e.list_id, e.criterion_id""",
+        [subject_id],
+    )
+
+
+def raise_alerts(store: Store, subject_id: str, trigger: str, actor: str, context: dict[str, Any]) -> int:
+    """Raise one alert per other region and list that has ``subject_id`` blacklisted; call inside a transaction."""
+    raised = 0
+    for ev in _blacklist_evidence(store, subject_id):
+        open_already = store.one(
+            "SELECT count(*) FROM region_alerts WHERE trigger = ? AND subject_id = ? AND origin_region = ? "
+            "AND list_id = ? AND acknowledged_at IS NULL",
+            [trigger, subject_id, ev["origin_region"], ev["list_id"]],
+        )
+        if open_already:
+            continue
+        evidence = {
+            "origin": origin_label(store, ev["origin_region"]),
+            "origin_subject_id": ev["origin_subject_id"],
+            "list": ev["list_id"],
+            "criterion": ev["criterion_id"],
+            "reason": ev["reason_en"],
+            "record_id": ev["record_id"],
+            "listed_as_of": ev["as_of"],
+            "link": ev["link"],
+            "link_probability": ev["probability"],
+            "link_evidence": ev["link_evidence"],
+            **context,
+        }
+        alert_id = store.take_ids("alert", 1)
+        store.execute(
+            "INSERT INTO region_alerts VALUES (?, now(), ?, ?, ?, ?, ?, NULL)",
+            [
+                alert_id,
+                trigger,
+                subject_id,
+                ev["origin_region"],
+                ev["list_id"],
+                json.dumps(evidence, ensure_ascii=False, default=str),
+            ],
+        )
+        append_audit(store, actor, "region_alert", subject_id, {"alert_id": alert_id, "trigger": trigger})
+        raised += 1
+    return raised
+
+
+def on_decision(store: Store, subject_id: str, service: str, requester: str) -> int:
+    """Called by ``decide`` inside its transaction: a decision about someone blacklisted elsewhere alerts."""
+    linked = store.one(
+        "SELECT count(*) FROM region_identities WHERE subject_id = ? AND status IN ('exact', 'linked')", [subject_id]
+    )
+    if not linked:
+        return 0
+    return raise_alerts(store, subject_id, "decision", requester, {"service": service, "requester": requester})
+
+
+def _alert_rows(store: Store, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    rows = store.rows(
+        "SELECT alert_id, raised_at, trigger, subject_id, origin_region, list_id, evidence, acknowledged_at "
+        f"FROM region_alerts {where} ORDER BY alert_id",
+        params,
+    )
+    for r in rows:
+        r["evidence"] = json.loads(r["evidence"])
+    return rows
+
+
+def list_alerts(store: Store, *, include_acknowledged: bool = False) -> list[dict[str, Any]]:
+    """The region's alerts, oldest first (open ones only unless asked)."""
+    return _alert_rows(store, "" if include_acknowledged else "WHERE acknowledged_at IS NULL", [])
+
+
+def alerts_for_subject(store: Store, subject_id: str) -> list[dict[str, Any]]:
+    return _alert_rows(store, "WHERE subject_id = ?", [subject_id])
+
+
+def acknowledge_alert(store: Store, alert_id: int, actor: str = "cli") -> None:
+    state = store.execute("SELECT acknowledged_at FROM region_alerts WHERE alert_id = ?", [alert_id]).fetchone()
+    if state is None:
+        raise NotFoundError(f"no alert {alert_id}")
+    if state[0] is not None:
+        return
+    with store.transaction():
+        store.execute("UPDATE region_alerts SET acknowledged_at = now() WHERE alert_id = ?", [alert_id])
+        append_audit(store, actor, "region_alert_acknowledged", None, {"alert_id": alert_id})

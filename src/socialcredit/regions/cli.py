@@ -1,0 +1,222 @@
+"""``socialcredit region ...``: set up a region, keys and trusted publishers, export and import bundles, the review
+queue of identity links, and alerts. Every command calls ``socialcredit.regions``; errors are SocialCreditErrors
+(printed without a stack trace by the main CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from socialcredit.errors import RegionError
+from socialcredit.store import open_store
+
+__all__ = ["region_app"]
+
+region_app = typer.Typer(
+    help="Regions: share records in signed bundles, link identities, alerts.", no_args_is_help=True
+)
+out = Console(soft_wrap=True)
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+_DEFAULT_DB = Path("socialcredit.duckdb")
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@region_app.command()
+def setup(
+    code: Annotated[str, typer.Argument(help="Six-digit region code, e.g. 120000.")],
+    name: Annotated[str, typer.Argument(help="The region's name, e.g. Tianjin.")],
+    db: DbOpt = _DEFAULT_DB,
+) -> None:
+    """Name this store's region."""
+    from socialcredit.regions.exchange import set_region
+
+    with open_store(db) as store:
+        set_region(store, code, name)
+    out.print(f"This store is the region {name} ({code}).")
+
+
+@region_app.command()
+def keygen(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key (PEM).")],
+) -> None:
+    """Make the region's signing key; prints the public key other regions trust."""
+    from socialcredit.regions.bundle import fingerprint, load_private_key, new_private_key, public_key_text
+
+    if out_file.exists():
+        raise RegionError(f"{out_file} exists already; a signing key is never overwritten")
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(new_private_key())
+    public = public_key_text(load_private_key(out_file))
+    out.print(f"Wrote {out_file} (keep it private). Public key {fingerprint(public)}, for `region trust`:")
+    out.print(public, highlight=False)
+
+
+@region_app.command()
+def trust(
+    code: Annotated[str, typer.Argument(help="The publishing region's code.")],
+    name: Annotated[str, typer.Argument(help="Its name.")],
+    key: Annotated[str, typer.Option("--key", help="Its public key (base64, as `region keygen` printed it).")],
+    db: DbOpt = _DEFAULT_DB,
+) -> None:
+    """Trust bundles from another region signed with its key."""
+    from socialcredit.regions.exchange import trust_publisher
+
+    with open_store(db) as store:
+        fp = trust_publisher(store, code, name, key)
+    out.print(f"Trusting bundles from {name} ({code}) signed with key {fp}.")
+
+
+@region_app.command("export")
+def export_cmd(
+    policy: Annotated[str, typer.Option("--policy", help="The region's published policy (its exchange block).")],
+    key: Annotated[Path, typer.Option("--key", help="The region's private key file.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The bundle file to write.")],
+    db: DbOpt = _DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the next signed bundle: shareable records since the last one, and the shared lists."""
+    from socialcredit.regions.exchange import export_bundle
+
+    with open_store(db) as store:
+        s = export_bundle(store, policy, key, out_file)
+    if as_json:
+        _print_json(s.as_dict())
+        return
+    out.print(
+        f"Bundle #{s.sequence} written to {s.path}: {s.records} records, {s.identities} persons, "
+        f"{s.list_entries} list entries."
+    )
+
+
+@region_app.command("import")
+def import_cmd(
+    bundle: Annotated[Path, typer.Argument(help="The bundle file.")],
+    db: DbOpt = _DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify and import another region's bundle; link the persons it names; raise alerts."""
+    from socialcredit.regions.exchange import import_bundle
+
+    with open_store(db) as store:
+        s = import_bundle(store, bundle)
+    if as_json:
+        _print_json(s.as_dict())
+        return
+    out.print(
+        f"Imported bundle {s.publisher}#{s.sequence}: {s.records} records about {s.identities} persons; "
+        f"{s.exact} by the same number, {s.linked} linked, {s.review} for review, {s.unmatched} unmatched; "
+        f"{s.applied_records} records applied, {s.alerts} alerts."
+    )
+
+
+@region_app.command()
+def review(db: DbOpt = _DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """The identity links waiting for an operator."""
+    from socialcredit.regions.exchange import list_review_queue
+
+    with open_store(db, read_only=False) as store:
+        rows = list_review_queue(store)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "from", "as known there", "candidate here", "probability", "evidence", "records")
+    for r in rows:
+        table.add_row(
+            str(r["identity_id"]),
+            r["origin_region"],
+            f"{r['origin_subject_id']} {r['name']} {r['birth_date']}",
+            f"{r['candidate_id']} {r['candidate_name']} {r['candidate_birth_date']}",
+            f"{r['probability']:.3f}",
+            r["evidence"] or "",
+            str(r["records"]),
+        )
+    out.print(table if rows else "No links wait for review.")
+
+
+@region_app.command()
+def accept(
+    identity: Annotated[int, typer.Argument(help="The identity's id (from `region review`).")],
+    subject: Annotated[str | None, typer.Option("--subject", help="Link to this subject instead.")] = None,
+    db: DbOpt = _DEFAULT_DB,
+) -> None:
+    """Apply a link from the review queue (audited, reversible)."""
+    from socialcredit.regions.exchange import accept_link
+
+    with open_store(db) as store:
+        n = accept_link(store, identity, subject_id=subject)
+    out.print(f"Linked identity {identity}; {n} records applied.")
+
+
+@region_app.command()
+def reject(
+    identity: Annotated[int, typer.Argument(help="The identity's id (from `region review`).")],
+    db: DbOpt = _DEFAULT_DB,
+) -> None:
+    """Reject a proposed link."""
+    from socialcredit.regions.exchange import reject_link
+
+    with open_store(db) as store:
+        reject_link(store, identity)
+    out.print(f"Rejected the link of identity {identity}.")
+
+
+@region_app.command()
+def unlink(
+    identity: Annotated[int, typer.Argument(help="The identity's id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")] = "",
+    db: DbOpt = _DEFAULT_DB,
+) -> None:
+    """Reverse an applied link: its records are withdrawn."""
+    from socialcredit.regions.exchange import reverse_link
+
+    with open_store(db) as store:
+        n = reverse_link(store, identity, reason=reason)
+    out.print(f"Reversed the link of identity {identity}; {n} records withdrawn.")
+
+
+@region_app.command()
+def alerts(
+    db: DbOpt = _DEFAULT_DB,
+    all_: Annotated[bool, typer.Option("--all", help="Include acknowledged alerts.")] = False,
+    ack: Annotated[int | None, typer.Option("--ack", help="Acknowledge this alert.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Alerts: people blacklisted in another region who appear here."""
+    from socialcredit.regions.alerts import acknowledge_alert, list_alerts
+
+    with open_store(db) as store:
+        if ack is not None:
+            acknowledge_alert(store, ack)
+            out.print(f"Alert {ack} acknowledged.")
+            return
+        rows = list_alerts(store, include_acknowledged=all_)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("alert", "raised", "trigger", "subject", "listed in", "reason", "record", "link")
+    for r in rows:
+        ev = r["evidence"]
+        table.add_row(
+            str(r["alert_id"]),
+            f"{r['raised_at']:%Y-%m-%d %H:%M}",
+            r["trigger"],
+            r["subject_id"],
+            f"{ev['origin']} {ev['list']}",
+            ev["reason"],
+            ev["record_id"] or "",
+            f"{ev['link']} {ev['link_evidence'] or ''}",
+        )
+    out.print(table if rows else "No open alerts.")

@@ -1,0 +1,651 @@
+"""Regions exchange records: set-up, trusted publishers, export and import of signed bundles, identity links.
+
+A region is a store with a region code and name (``set_region``) and a policy whose ``exchange`` block says which
+record types and lists it shares. ``export_bundle`` writes the shareable records recorded here since the last
+bundle, and the current entries of the shared lists, signed with the region's key. ``import_bundle`` refuses what
+``bundle.open_bundle`` refuses and replays, then links each person the bundle names to a subject here: by the same
+identity number, or with Splink (``linkage``). Records of linked persons go into ``records`` with their
+``origin_region``, and count under this region's own policy; links in the grey zone wait for an operator.
+Every applied link is audited and can be reversed (its records are withdrawn, as new versions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from socialcredit.catalog import load_catalog
+from socialcredit.errors import BundleError, NotFoundError, RegionError
+from socialcredit.policy import LoadedPolicy
+from socialcredit.regions.alerts import origin_label, raise_alerts
+from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, parse_public_key, seal_bundle
+from socialcredit.regions.bundle import load_private_key as _load_key
+from socialcredit.regions.linkage import LinkOptions, link_identities
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.policies import get_policy
+from socialcredit.sqltext import ident, lit
+from socialcredit.store import SQL_TYPES, Store
+
+__all__ = [
+    "ExportSummary",
+    "ImportSummary",
+    "accept_link",
+    "export_bundle",
+    "import_bundle",
+    "list_review_queue",
+    "region_of",
+    "reject_link",
+    "reverse_link",
+    "set_region",
+    "trust_publisher",
+    "trusted_publishers",
+]
+
+_CODE_LEN = 6
+
+
+def set_region(store: Store, code: str, name: str, actor: str = "cli") -> None:
+    """Name this store's region (a six-digit administrative code, e.g. 120000, and a name, e.g. Tianjin)."""
+    if not (len(code) == _CODE_LEN and code.isdigit()):
+        raise RegionError(f"region code {code!r} must be six digits, e.g. 110000 for Beijing")
+    if not name.strip():
+        raise RegionError("a region needs a name, e.g. Tianjin")
+    with store.transaction():
+        store.execute("DELETE FROM store_info WHERE key IN ('region_code', 'region_name')")
+        store.execute("INSERT INTO store_info VALUES ('region_code', ?), ('region_name', ?)", [code, name.strip()])
+        append_audit(store, actor, "region_setup", None, {"code": code, "name": name.strip()})
+
+
+def region_of(store: Store) -> tuple[str, str]:
+    rows = dict(store.execute("SELECT key, value FROM store_info WHERE key LIKE 'region_%'").fetchall())
+    if "region_code" not in rows:
+        raise RegionError("this store is not a region yet: run `socialcredit region setup CODE NAME` first")
+    return str(rows["region_code"]), str(rows["region_name"])
+
+
+def trust_publisher(store: Store, code: str, name: str, public_key: str, actor: str = "cli") -> str:
+    """Trust bundles from region ``code`` signed with ``public_key`` (base64); returns the key's fingerprint."""
+    try:
+        parse_public_key(public_key.strip())
+    except BundleError:
+        raise RegionError(
+            f"{public_key!r} is not an Ed25519 public key in base64 (as `region keygen` prints)"
+        ) from None
+    if not (len(code) == _CODE_LEN and code.isdigit()):
+        raise RegionError(f"region code {code!r} must be six digits")
+    with store.transaction():
+        store.execute("DELETE FROM region_publishers WHERE region_code = ?", [code])
+        store.execute("INSERT INTO region_publishers VALUES (?, ?, ?, now())", [code, name, public_key.strip()])
+        append_audit(
+            store, actor, "region_trust", None, {"code": code, "name": name, "key": fingerprint(public_key.strip())}
+        )
+    return fingerprint(public_key.strip())
+
+
+def trusted_publishers(store: Store) -> dict[str, tuple[str, str]]:
+    return {
+        str(c): (str(n), str(k))
+        for c, n, k in store.execute("SELECT region_code, name, public_key FROM region_publishers").fetchall()
+    }
+
+
+# --- export -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    path: str
+    sequence: int
+    sha256: str
+    records: int
+    identities: int
+    list_entries: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _exchange_policy(store: Store, policy_id: str) -> LoadedPolicy:
+    loaded = get_policy(store, policy_id)
+    if loaded.policy.exchange is None:
+        raise RegionError(
+            f"policy {policy_id} shares nothing: add an `exchange:` block (shareable_record_types, lists) to it"
+        )
+    return loaded
+
+
+def export_bundle(
+    store: Store, policy_id: str, key_path: Path | str, out: Path | str, actor: str = "cli"
+) -> ExportSummary:
+    """Write the next bundle of this region to ``out``: records since the last bundle, current list entries."""
+    code, name = region_of(store)
+    key = _load_key(key_path)
+    loaded = _exchange_policy(store, policy_id)
+    exchange = loaded.policy.exchange
+    assert exchange is not None
+    catalog = load_catalog()
+    last = store.execute("SELECT max(sequence), max(watermark) FROM region_exports").fetchone()
+    sequence = int(last[0] or 0) + 1 if last else 1
+    since = int(last[1] or 0) if last else 0
+    watermark = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+    types = exchange.shareable_record_types
+    field_names = list(catalog.field_columns())
+    cols = "".join(f", {ident(f)}" for f in field_names)
+    rows = (
+        store.rows(
+            "SELECT subject_id, source_id, record_id, version, record_type, event_date, withdrawn"
+            f"{cols} FROM records WHERE origin_region IS NULL AND record_key > ? AND record_key <= ? "
+            f"AND record_type IN ({', '.join(map(lit, types))}) ORDER BY record_key",
+            [since, watermark],
+        )
+        if types
+        else []
+    )
+    records = [
+        {
+            "subject_id": r["subject_id"],
+            "source_id": r["source_id"],
+            "record_id": r["record_id"],
+            "version": int(r["version"]),
+            "record_type": r["record_type"],
+            "event_date": r["event_date"].isoformat(),
+            "withdrawn": bool(r["withdrawn"]),
+            "fields": {
+                f: (r[f].isoformat() if isinstance(r[f], dt.date) else r[f])
+                for f in catalog.record_types[r["record_type"]].fields
+                if r.get(f) is not None
+            },
+        }
+        for r in rows
+    ]
+    entries: list[dict[str, Any]] = []
+    as_of: str | None = None
+    run = store.rows(
+        "SELECT run_id, as_of FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL ORDER BY run_id DESC "
+        "LIMIT 1",
+        [policy_id],
+    )
+    if run and exchange.lists:
+        as_of = run[0]["as_of"].isoformat()
+        kinds = {lst.id: lst.kind for lst in loaded.policy.lists}
+        for e in store.rows(
+            "SELECT e.subject_id, e.list_id, e.criterion_id, r.source_id, r.record_id, r.origin_region "
+            "FROM run_list_entries e LEFT JOIN records r ON r.record_key = e.record_key "
+            f"WHERE e.run_id = ? AND e.list_id IN ({', '.join(map(lit, exchange.lists))}) ORDER BY 1, 2, 3",
+            [run[0]["run_id"]],
+        ):
+            if e["origin_region"]:
+                continue  # another region's record: that region publishes it
+            c = loaded.policy.criterion(e["list_id"], e["criterion_id"])
+            entries.append(
+                {
+                    "subject_id": e["subject_id"],
+                    "list_id": e["list_id"],
+                    "kind": kinds[e["list_id"]],
+                    "criterion_id": e["criterion_id"],
+                    "reason_en": c.reason.en,
+                    "reason_zh": c.reason.zh,
+                    "record_id": f"{e['source_id']}/{e['record_id']}" if e["record_id"] else None,
+                }
+            )
+    people = sorted({r["subject_id"] for r in records} | {e["subject_id"] for e in entries})
+    identities = []
+    if people:
+        store.con.register("_people", pa.table({"subject_id": people}))
+        try:
+            for s in store.rows(
+                "SELECT subject_id, name, sex, birth_date, phone, address FROM subjects "
+                "WHERE subject_id IN (SELECT subject_id FROM _people) "
+                "QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1 ORDER BY subject_id"
+            ):
+                identities.append({**s, "birth_date": s["birth_date"].isoformat() if s["birth_date"] else None})
+        finally:
+            store.con.unregister("_people")
+    payload = {
+        "format": PAYLOAD_FORMAT,
+        "publisher": {"region": code, "name": name},
+        "sequence": sequence,
+        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "policy": {"id": loaded.policy.id, "version": loaded.policy.version},
+        "lists_as_of": as_of,
+        "identities": identities,
+        "records": records,
+        "list_entries": entries,
+    }
+    data = seal_bundle(payload, key)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    with store.transaction():
+        store.execute(
+            "INSERT INTO region_exports VALUES (?, ?, ?, now(), ?, ?)",
+            [sequence, sha, watermark, len(records), len(entries)],
+        )
+        append_audit(
+            store,
+            actor,
+            "region_export",
+            None,
+            {"sequence": sequence, "records": len(records), "list_entries": len(entries), "file": out.name},
+        )
+    return ExportSummary(str(out), sequence, sha, len(records), len(identities), len(entries))
+
+
+# --- import -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportSummary:
+    publisher: str
+    sequence: int
+    records: int
+    identities: int
+    exact: int = 0
+    linked: int = 0
+    review: int = 0
+    unmatched: int = 0
+    applied_records: int = 0
+    alerts: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_replay(store: Store, bundle: Bundle) -> None:
+    done = store.execute(
+        "SELECT imported_at FROM region_imports WHERE publisher = ? AND sequence = ?",
+        [bundle.publisher, bundle.sequence],
+    ).fetchone()
+    if done is not None:
+        raise BundleError(
+            f"replayed: bundle {bundle.label} from {bundle.publisher_name} was already imported on "
+            f"{done[0]:%Y-%m-%d %H:%M}; a bundle is imported once"
+        )
+    last = int(
+        store.one("SELECT coalesce(max(sequence), 0) FROM region_imports WHERE publisher = ?", [bundle.publisher])
+    )
+    if bundle.sequence > last + 1:
+        # Each bundle carries the records since the one before: none may be skipped.
+        raise BundleError(
+            f"out of order: bundle {bundle.label} cannot be imported before #{last + 1} from {bundle.publisher_name}"
+        )
+
+
+def import_bundle(
+    store: Store, path: Path | str, *, options: LinkOptions | None = None, actor: str = "cli"
+) -> ImportSummary:
+    """Verify and import one bundle; link the persons it names; apply their records; raise alerts."""
+    code, _ = region_of(store)
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read the bundle: {exc.strerror}") from None
+    bundle = open_bundle(data, trusted_publishers(store))
+    if bundle.publisher == code:
+        raise BundleError(f"bundle {bundle.label} was published by this region; a region does not import its own")
+    _check_replay(store, bundle)
+    p = bundle.payload
+    origin = bundle.publisher
+    summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
+    with store.transaction():
+        for ident_row in p["identities"]:
+            _upsert_identity(store, origin, ident_row)
+        if p["records"]:
+            store.con.register(
+                "_incoming_records",
+                pa.table(
+                    {
+                        "subject_id": [r["subject_id"] for r in p["records"]],
+                        "source_id": [r["source_id"] for r in p["records"]],
+                        "record_id": [r["record_id"] for r in p["records"]],
+                        "version": pa.array([int(r["version"]) for r in p["records"]], pa.int32()),
+                        "record_type": [r["record_type"] for r in p["records"]],
+                        "event_date": pa.array([dt.date.fromisoformat(r["event_date"]) for r in p["records"]]),
+                        "withdrawn": [bool(r["withdrawn"]) for r in p["records"]],
+                        "fields": [json.dumps(r["fields"], ensure_ascii=False) for r in p["records"]],
+                    }
+                ),
+            )
+            try:
+                store.execute(
+                    "INSERT INTO region_records SELECT ?, subject_id, source_id, record_id, version, record_type, "
+                    "event_date, withdrawn, fields, ?, false FROM _incoming_records",
+                    [origin, bundle.sequence],
+                )
+            finally:
+                store.con.unregister("_incoming_records")
+        store.execute("DELETE FROM region_list_entries WHERE origin_region = ?", [origin])
+        for e in p["list_entries"]:
+            store.execute(
+                "INSERT INTO region_list_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    origin,
+                    e["subject_id"],
+                    e["list_id"],
+                    e["kind"],
+                    e["criterion_id"],
+                    e["reason_en"],
+                    e["reason_zh"],
+                    e["record_id"],
+                    p.get("lists_as_of") or bundle.created_at[:10],
+                ],
+            )
+        store.execute(
+            "INSERT INTO region_imports VALUES (?, ?, ?, now(), ?, ?, 0, 0, 0, 0)",
+            [origin, bundle.sequence, bundle.sha256, summary.records, summary.identities],
+        )
+        append_audit(
+            store,
+            actor,
+            "region_import",
+            None,
+            {"publisher": origin, "sequence": bundle.sequence, "sha256": bundle.sha256, "records": summary.records},
+        )
+    _resolve(store, origin, summary, options or LinkOptions(), actor)
+    with store.transaction():
+        summary.applied_records = _apply_records(store, origin)
+        for (subject_id,) in store.execute(
+            "SELECT DISTINCT subject_id FROM region_identities WHERE origin_region = ? AND status = 'exact'", [origin]
+        ).fetchall():
+            summary.alerts += raise_alerts(store, subject_id, "import", actor, {"bundle": bundle.label})
+        store.execute(
+            "UPDATE region_imports SET n_exact = ?, n_linked = ?, n_review = ?, n_unmatched = ? "
+            "WHERE publisher = ? AND sequence = ?",
+            [summary.exact, summary.linked, summary.review, summary.unmatched, origin, bundle.sequence],
+        )
+    return summary
+
+
+def _upsert_identity(store: Store, origin: str, row: dict[str, Any]) -> None:
+    values = [row.get("name"), row.get("sex"), row.get("birth_date"), row.get("phone"), row.get("address")]
+    found = store.one(
+        "SELECT identity_id FROM region_identities WHERE origin_region = ? AND origin_subject_id = ?",
+        [origin, row["subject_id"]],
+    )
+    if found is not None:
+        store.execute(
+            "UPDATE region_identities SET name = ?, sex = ?, birth_date = ?, phone = ?, address = ?, "
+            "updated_at = now() WHERE identity_id = ?",
+            [*values, found],
+        )
+        return
+    identity_id = store.take_ids("identity", 1)
+    store.execute(
+        "INSERT INTO region_identities VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, NULL, NULL, NULL, now())",
+        [identity_id, origin, row["subject_id"], *values],
+    )
+
+
+def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOptions, actor: str) -> None:
+    """Link the identities of ``origin`` that are new or still unmatched."""
+    with store.transaction():
+        exact = store.execute(
+            """UPDATE region_identities i SET status = 'exact', subject_id = i.origin_subject_id, probability = 1.0,
+                      evidence = 'same identity number', updated_at = now()
+               WHERE i.origin_region = ? AND i.status IN ('new', 'unmatched')
+                 AND EXISTS (SELECT 1 FROM subject_keys k WHERE k.subject_id = i.origin_subject_id)
+               RETURNING identity_id""",
+            [origin],
+        ).fetchall()
+        summary.exact = len(exact)
+    incoming = store.execute(
+        "SELECT CAST(identity_id AS VARCHAR) AS key, origin_subject_id AS subject_id, name, sex, birth_date, phone, "
+        "address FROM region_identities WHERE origin_region = ? AND status IN ('new', 'unmatched')",
+        [origin],
+    ).to_arrow_table()
+    if incoming.num_rows == 0:
+        return
+    subjects = store.execute(
+        "SELECT subject_id AS key, subject_id, name, sex, birth_date, phone, address FROM subjects "
+        "WHERE kind = 'person' QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1"
+    ).to_arrow_table()
+    result = link_identities(incoming, subjects, options).table
+    keys = ", ".join(incoming["key"].to_pylist())
+    with store.transaction():
+        store.con.register("_links", result)
+        try:
+            store.execute(
+                """UPDATE region_identities i SET
+                       status = CASE l.decision WHEN 'link' THEN 'linked' WHEN 'review' THEN 'review'
+                                                ELSE 'unmatched' END,
+                       subject_id = CASE WHEN l.decision = 'link' THEN l.subject_id END,
+                       candidate_id = l.subject_id, probability = l.probability, evidence = l.evidence,
+                       updated_at = now()
+                   FROM _links l WHERE CAST(i.identity_id AS VARCHAR) = l.key"""
+            )
+        finally:
+            store.con.unregister("_links")
+        store.execute(
+            "UPDATE region_identities SET status = 'unmatched', updated_at = now() "
+            "WHERE origin_region = ? AND status = 'new'",
+            [origin],
+        )
+        for row in store.rows(
+            "SELECT identity_id, subject_id, origin_subject_id, probability, evidence FROM region_identities "
+            f"WHERE origin_region = ? AND status = 'linked' AND identity_id IN ({keys})",
+            [origin],
+        ):
+            append_audit(
+                store,
+                actor,
+                "region_link",
+                row["subject_id"],
+                {
+                    "identity_id": row["identity_id"],
+                    "origin": origin,
+                    "origin_subject_id": row["origin_subject_id"],
+                    "probability": row["probability"],
+                    "evidence": row["evidence"],
+                    "method": "splink",
+                },
+            )
+            summary.alerts += raise_alerts(
+                store, row["subject_id"], "link", actor, {"identity_id": row["identity_id"], "method": "splink"}
+            )
+    counts = dict(
+        store.execute(
+            "SELECT status, count(*) FROM region_identities WHERE origin_region = ? "
+            f"AND identity_id IN ({keys}) GROUP BY 1",
+            [origin],
+        ).fetchall()
+    )
+    summary.linked = int(counts.get("linked", 0))
+    summary.review = int(counts.get("review", 0))
+    summary.unmatched = int(counts.get("unmatched", 0))
+
+
+def _apply_records(store: Store, origin: str | None = None, identity_id: int | None = None) -> int:
+    """Copy the not-yet-applied records of linked identities into ``records``; call inside a transaction."""
+    catalog = load_catalog()
+    fields = catalog.field_columns()
+    where = "i.status IN ('exact', 'linked') AND NOT rr.applied"
+    params: list[Any] = []
+    if origin is not None:
+        where += " AND rr.origin_region = ?"
+        params.append(origin)
+    if identity_id is not None:
+        where += " AND i.identity_id = ?"
+        params.append(identity_id)
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _apply AS
+        SELECT rr.*, i.subject_id AS local_subject, k.subject_key,
+               rr.origin_region || '/' || rr.record_id AS local_record_id
+        FROM region_records rr
+        JOIN region_identities i ON i.origin_region = rr.origin_region AND i.origin_subject_id = rr.origin_subject_id
+        JOIN (SELECT DISTINCT subject_id, subject_key FROM subject_keys) k ON k.subject_id = i.subject_id
+        WHERE {where}
+        QUALIFY row_number() OVER (PARTITION BY rr.origin_region, rr.source_id, rr.record_id
+                                   ORDER BY rr.version DESC, rr.sequence DESC) = 1""",
+        params,
+    )
+    n = int(store.one("SELECT count(*) FROM _apply"))
+    if n:
+        first = store.take_ids("seq", n)
+        typed = ", ".join(
+            f"CAST(json_extract_string(a.fields, {lit('$.' + f)}) AS {SQL_TYPES[t]})" for f, t in fields.items()
+        )
+        store.execute(
+            f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
+                                     event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
+                                     origin_region, {", ".join(ident(f) for f in fields)})
+            SELECT ? + row_number() OVER (ORDER BY a.origin_region, a.source_id, a.record_id) - 1, a.source_id,
+                   a.local_record_id, coalesce(l.version, 0) + 1, a.local_subject, a.subject_key, a.record_type,
+                   a.event_date, md5(a.local_subject || '|' || a.record_type || '|' || CAST(a.event_date AS VARCHAR)
+                   || '|' || a.fields), l.version IS NOT NULL, a.withdrawn, NULL, now(), a.origin_region, {typed}
+            FROM _apply a LEFT JOIN (
+                SELECT source_id, record_id, max(version) AS version FROM records
+                WHERE record_id IN (SELECT local_record_id FROM _apply) GROUP BY 1, 2
+            ) l ON l.source_id = a.source_id AND l.record_id = a.local_record_id""",
+            [first],
+        )
+    # Every pending version of the applied records is now in (the latest one stands for the older).
+    store.execute(
+        f"""UPDATE region_records rr SET applied = true FROM region_identities i
+        WHERE i.origin_region = rr.origin_region AND i.origin_subject_id = rr.origin_subject_id AND {where}""",
+        params,
+    )
+    return n
+
+
+# --- the review queue, and reversing a link ---------------------------------------------------------------
+
+
+def list_review_queue(store: Store) -> list[dict[str, Any]]:
+    """Identities waiting for an operator: the person as another region knows them, and the proposed subject."""
+    return store.rows(
+        """SELECT i.identity_id, i.origin_region, i.origin_subject_id, i.name, i.sex, i.birth_date, i.phone,
+                  i.address, i.candidate_id, s.name AS candidate_name, s.birth_date AS candidate_birth_date,
+                  s.address AS candidate_address, i.probability, i.evidence,
+                  (SELECT count(*) FROM region_records r WHERE r.origin_region = i.origin_region
+                     AND r.origin_subject_id = i.origin_subject_id) AS records
+           FROM region_identities i LEFT JOIN (
+               SELECT * FROM subjects QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1
+           ) s ON s.subject_id = i.candidate_id
+           WHERE i.status = 'review' ORDER BY i.probability DESC, i.identity_id"""
+    )
+
+
+def _identity(store: Store, identity_id: int) -> dict[str, Any]:
+    rows = store.rows("SELECT * FROM region_identities WHERE identity_id = ?", [identity_id])
+    if not rows:
+        raise NotFoundError(f"no identity {identity_id} from another region")
+    return rows[0]
+
+
+def accept_link(store: Store, identity_id: int, actor: str = "cli", subject_id: str | None = None) -> int:
+    """Apply a grey-zone link (to its candidate, or to ``subject_id``); returns the records applied."""
+    row = _identity(store, identity_id)
+    if row["status"] not in ("review", "unmatched", "rejected", "reversed"):
+        raise RegionError(f"identity {identity_id} is {row['status']}, not waiting for review")
+    target = subject_id or row["candidate_id"]
+    if not target:
+        raise RegionError(f"identity {identity_id} has no candidate: name the subject to link it to")
+    if not store.one("SELECT count(*) FROM subject_keys WHERE subject_id = ?", [target]):
+        raise NotFoundError(f"no registered subject {target!r}")
+    with store.transaction():
+        store.execute(
+            "UPDATE region_identities SET status = 'linked', subject_id = ?, updated_at = now() WHERE identity_id = ?",
+            [target, identity_id],
+        )
+        append_audit(
+            store,
+            actor,
+            "region_link",
+            target,
+            {
+                "identity_id": identity_id,
+                "origin": row["origin_region"],
+                "origin_subject_id": row["origin_subject_id"],
+                "probability": row["probability"],
+                "evidence": row["evidence"],
+                "method": "operator",
+            },
+        )
+        n = _apply_records(store, identity_id=identity_id)
+        raise_alerts(store, target, "link", actor, {"identity_id": identity_id, "method": "operator"})
+    return n
+
+
+def reject_link(store: Store, identity_id: int, actor: str = "cli") -> None:
+    row = _identity(store, identity_id)
+    if row["status"] != "review":
+        raise RegionError(f"identity {identity_id} is {row['status']}, not waiting for review")
+    with store.transaction():
+        store.execute(
+            "UPDATE region_identities SET status = 'rejected', updated_at = now() WHERE identity_id = ?", [identity_id]
+        )
+        append_audit(
+            store,
+            actor,
+            "region_link_rejected",
+            row["candidate_id"],
+            {"identity_id": identity_id, "origin": row["origin_region"], "origin_subject_id": row["origin_subject_id"]},
+        )
+
+
+def reverse_link(store: Store, identity_id: int, actor: str = "cli", reason: str = "") -> int:
+    """Undo an applied link: its records are withdrawn (new versions), the identity waits for review again."""
+    row = _identity(store, identity_id)
+    if row["status"] not in ("linked", "exact"):
+        raise RegionError(f"identity {identity_id} is {row['status']}; only an applied link can be reversed")
+    with store.transaction():
+        store.execute(
+            """CREATE OR REPLACE TEMP TABLE _withdraw AS
+            SELECT r.* FROM records r JOIN (
+                SELECT DISTINCT origin_region || '/' || record_id AS record_id, source_id FROM region_records
+                WHERE origin_region = ? AND origin_subject_id = ?
+            ) x USING (source_id, record_id)
+            WHERE r.origin_region = ?
+            QUALIFY row_number() OVER (PARTITION BY r.source_id, r.record_id ORDER BY r.version DESC) = 1""",
+            [row["origin_region"], row["origin_subject_id"], row["origin_region"]],
+        )
+        n = int(store.one("SELECT count(*) FROM _withdraw WHERE NOT withdrawn"))
+        if n:
+            first = store.take_ids("seq", n)
+            store.execute(
+                """UPDATE _withdraw SET record_key = ? + k - 1, version = version + 1, withdrawn = true,
+                          is_correction = false, recorded_at = now()
+                   FROM (SELECT record_key AS old, row_number() OVER (ORDER BY record_key) AS k FROM _withdraw
+                         WHERE NOT withdrawn) o
+                   WHERE _withdraw.record_key = o.old""",
+                [first],
+            )
+            store.execute(
+                "INSERT INTO records BY NAME SELECT * FROM _withdraw WHERE withdrawn AND record_key >= ?", [first]
+            )
+        store.execute(
+            "UPDATE region_records SET applied = false WHERE origin_region = ? AND origin_subject_id = ?",
+            [row["origin_region"], row["origin_subject_id"]],
+        )
+        store.execute(
+            "UPDATE region_identities SET status = 'reversed', subject_id = NULL, candidate_id = ?, updated_at = now() "
+            "WHERE identity_id = ?",
+            [row["subject_id"], identity_id],
+        )
+        append_audit(
+            store,
+            actor,
+            "region_link_reversed",
+            row["subject_id"],
+            {
+                "identity_id": identity_id,
+                "origin": row["origin_region"],
+                "origin_subject_id": row["origin_subject_id"],
+                "withdrawn_records": n,
+                "reason": reason,
+            },
+        )
+    return n
+
+
+def describe_origin(store: Store, region_code: str | None) -> str | None:
+    return origin_label(store, region_code)
