@@ -585,6 +585,30 @@ def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+@keys_app.command("link")
+def keys_link(
+    subject: Annotated[str | None, typer.Argument(help="The resident's identity number.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Instead: a link for the party of this key id.")] = None,
+    hours: Annotated[int, typer.Option(help="Hours the link stays valid (1 to 720).")] = 24,
+    base_url: Annotated[str, typer.Option(help="Address of the running service.")] = "http://127.0.0.1:8000",
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """A one-time sign-in link to the web pages, for a resident or for the party of a key (operator)."""
+    from socialcredit.registry.signin import issue_link
+
+    with _store(db) as store:
+        link = issue_link(store, subject=subject, key_id=key, hours=hours)
+    url = f"{base_url.rstrip('/')}/signin/link?token={link.token}"
+    if as_json:
+        _json(
+            {"link_id": link.link_id, "role": link.role, "name": link.name, "expires_at": link.expires_at, "url": url}
+        )
+        return
+    out.print(f"Sign-in link {link.link_id} for {link.name} ({link.role}), valid once until {link.expires_at} UTC:")
+    out.print(url, markup=False, highlight=False)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -625,11 +649,14 @@ def demo(
     db: Annotated[Path, typer.Option("--db", help="Store to build.")] = Path("socialcredit-demo.duckdb"),
     residents: Annotated[int, typer.Option(help="Residents of the generated city.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated city.")] = 0,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after scoring; do not serve the pages.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the pages (on 127.0.0.1).")] = 8000,
 ) -> None:
-    """The main job: generate a district-sized Beijing, ingest it, score it under both policies, summarise."""
+    """The main job: generate a district-sized Beijing, ingest it, score it under both policies, summarise; then
+    serve the web pages on 127.0.0.1 with sign-in links for an operator and a resident, until Ctrl-C."""
     from socialcredit.demo import run_demo
 
-    run_demo(db, residents=residents, seed=seed, console=out)
+    run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
 
 
 def main() -> None:

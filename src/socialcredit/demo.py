@@ -12,16 +12,28 @@ from rich.table import Table
 from socialcredit.generate import AS_OF, generate
 from socialcredit.registry.decide import decide
 from socialcredit.registry.ingest import IngestReport
+from socialcredit.registry.parties import issue_key
 from socialcredit.registry.policies import resolve_policy
 from socialcredit.registry.population import load_population
 from socialcredit.registry.report import list_members
 from socialcredit.registry.score import score
+from socialcredit.registry.signin import issue_link
 from socialcredit.store import Store, open_store
 
 __all__ = ["run_demo"]
 
 
-def run_demo(db: Path, *, residents: int = 200_000, seed: int = 0, console: Console | None = None) -> None:
+def run_demo(
+    db: Path,
+    *,
+    residents: int = 200_000,
+    seed: int = 0,
+    console: Console | None = None,
+    serve: bool = True,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Build the demo city; then (unless ``serve`` is false) open the web pages on ``host:port`` until Ctrl-C."""
     con = console or Console()
     folder = db.parent / (db.stem + "-population")
     shutil.rmtree(folder, ignore_errors=True)
@@ -63,10 +75,34 @@ def run_demo(db: Path, *, residents: int = 200_000, seed: int = 0, console: Cons
                 advice = f" — {why.advice}" if why.advice else ""
                 con.print(f"  {i}. [{why.code}] {why.text}{advice}", highlight=False)
             con.print(f"\nSee the whole file: socialcredit show {sid} --db {db}")
-    con.print(
-        f"Done in {time.perf_counter() - started:.0f} s. Store: {db}. Try `socialcredit list blacklist --db {db}` "
-        "or `socialcredit policy explain beijing`."
-    )
+        con.print(
+            f"Done in {time.perf_counter() - started:.0f} s. Store: {db}. Try `socialcredit list blacklist --db {db}` "
+            "or `socialcredit policy explain beijing`."
+        )
+        if serve:
+            _serve(store, db, black[0]["subject_id"] if black else None, host, port, con)
+
+
+def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, con: Console) -> None:
+    """Issue an operator key, and one-time sign-in links for it and for a resident; serve the pages."""
+    import uvicorn
+
+    from socialcredit.api.app import create_app
+
+    base = f"http://{host}:{port}"
+    operator = issue_key(store, "operator", "demo operator", actor="demo")
+    ops_link = issue_link(store, key_id=operator.party.key_id, actor="demo")
+    con.print("\n[bold]The city:[/] open the operator dashboard (a one-time link, valid 24 hours):", highlight=False)
+    con.print(f"  {base}/signin/link?token={ops_link.token}", markup=False, highlight=False)
+    if resident:
+        res_link = issue_link(store, subject=resident, actor="demo")
+        con.print(f"[bold]A resident's portal[/] ({res_link.name}, on the blacklist):", highlight=False)
+        con.print(f"  {base}/signin/link?token={res_link.token}", markup=False, highlight=False)
+    con.print(f"The operator key (for the HTTP API, or to sign in again at {base}/signin):", highlight=False)
+    con.print(f"  {operator.token}", markup=False, highlight=False)
+    con.print(f"The public list look-up needs no key: {base}/lists", highlight=False)
+    con.print(f"Serving {db} on {base} (Ctrl-C to stop).", highlight=False)
+    uvicorn.run(create_app(db, store=store), host=host, port=port, log_level="warning")
 
 
 def _tiers(store: Store, run_id: int, con: Console) -> None:

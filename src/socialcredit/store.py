@@ -300,6 +300,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT INTO counters VALUES ('identity', 0), ('alert', 0);
         """,
     ),
+    (
+        30,
+        "web sign-in links and sessions",
+        # A one-time sign-in link (for a resident, or for the party of a key) and a web session are random secrets
+        # shown once; the store keeps only their SHA-256, like API keys.
+        """
+        CREATE TABLE signin_links (
+            link_id VARCHAR PRIMARY KEY, token_hash VARCHAR NOT NULL, role VARCHAR NOT NULL, name VARCHAR NOT NULL,
+            key_id VARCHAR, subject_id VARCHAR, created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL,
+            used_at TIMESTAMP
+        );
+        CREATE TABLE web_sessions (
+            session_id VARCHAR PRIMARY KEY, token_hash VARCHAR NOT NULL, actor VARCHAR NOT NULL,
+            role VARCHAR NOT NULL, name VARCHAR NOT NULL, key_id VARCHAR, subject_id VARCHAR, csrf VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL, ended_at TIMESTAMP
+        );
+        """,
+    ),
 ]
 
 

@@ -639,6 +639,9 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         return {"entries": rows}
 
     app.include_router(due_process_router(service, caller))
+    from socialcredit.web import web_router  # the pages: resident portal, operator dashboard, public look-up
+
+    app.include_router(web_router(service, caller))
     return app
 
 

@@ -1,0 +1,197 @@
+"""The city at a glance, for operators: a run's score distribution, tiers, districts, professions and age bands;
+list sizes across runs; and finding a subject (audited)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from socialcredit.example import districts
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.policies import get_policy
+from socialcredit.store import Store
+
+__all__ = [
+    "AGE_BANDS",
+    "by_age_band",
+    "by_district",
+    "by_profession",
+    "histogram",
+    "list_sizes",
+    "listing_counts",
+    "runs",
+    "search_subjects",
+    "tier_counts",
+]
+
+# (label, lowest age, highest age); the last band is open
+AGE_BANDS: list[tuple[str, int, int | None]] = [
+    ("18–24", 18, 24),
+    ("25–34", 25, 34),
+    ("35–44", 35, 44),
+    ("45–54", 45, 54),
+    ("55–64", 55, 64),
+    ("65+", 65, None),
+]
+_NICE = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+
+def runs(store: Store) -> list[dict[str, Any]]:
+    """Every finished score run, newest first, with its policy and how many subjects are on each list."""
+    rows = store.rows(
+        "SELECT run_id, policy_id, policy_version, as_of, mode, engine, started_at, finished_at, n_subjects "
+        "FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC"
+    )
+    sizes = list_sizes(store)
+    for r in rows:
+        r["lists"] = sizes.get(int(r["run_id"]), {})
+    return rows
+
+
+def list_sizes(store: Store) -> dict[int, dict[str, int]]:
+    """Per finished run: how many subjects are on each list."""
+    out: dict[int, dict[str, int]] = {}
+    for row in store.rows(
+        "SELECT run_id, list_id, count(DISTINCT subject_id) AS n FROM run_list_entries "
+        "WHERE run_id IN (SELECT run_id FROM score_runs WHERE finished_at IS NOT NULL) GROUP BY ALL ORDER BY ALL"
+    ):
+        out.setdefault(int(row["run_id"]), {})[str(row["list_id"])] = int(row["n"])
+    return out
+
+
+def listing_counts(store: Store) -> list[dict[str, Any]]:
+    """How many subjects each policy's blacklists hold now, by listing status (pending in their grace period,
+    effective, ended in one of several ways)."""
+    return store.rows(
+        "SELECT policy_id, list_id, status, count(DISTINCT subject_id) AS subjects FROM listings "
+        "GROUP BY policy_id, list_id, status "
+        "ORDER BY policy_id, list_id, CASE status WHEN 'effective' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, status"
+    )
+
+
+def histogram(store: Store, run_id: int, *, kind: str = "person", bins: int = 40) -> dict[str, Any]:
+    """Scores of a run in bins of a round width (1, 2, 5, 10, 20, 25, 50 … points) covering the lowest to the
+    highest score: ``{"width", "bins": [{"lo", "hi", "n"}], "n"}``; ``hi`` is exclusive."""
+    lo, hi, n = store.execute(
+        "SELECT min(score), max(score), count(*) FROM run_results WHERE run_id = ? AND kind = ?", [run_id, kind]
+    ).fetchone() or (None, None, 0)
+    if not n:
+        return {"width": 0, "bins": [], "n": 0}
+    span = int(hi) - int(lo) + 1
+    width = next((w for w in _NICE if math.ceil(span / w) <= bins), _NICE[-1])
+    start = (int(lo) // width) * width
+    counts = dict(
+        store.execute(
+            "SELECT (score - ?) // ? AS b, count(*) FROM run_results WHERE run_id = ? AND kind = ? GROUP BY b",
+            [start, width, run_id, kind],
+        ).fetchall()
+    )
+    last = (int(hi) - start) // width
+    return {
+        "width": width,
+        "n": int(n),
+        "bins": [
+            {"lo": start + b * width, "hi": start + (b + 1) * width, "n": int(counts.get(b, 0))}
+            for b in range(last + 1)
+        ],
+    }
+
+
+def tier_counts(store: Store, run_id: int, *, kind: str = "person") -> list[dict[str, Any]]:
+    """Each tier of the run's policy, best first, with its lower bound and how many subjects it holds."""
+    run = store.rows("SELECT policy_id, policy_version FROM score_runs WHERE run_id = ?", [run_id])[0]
+    policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
+    counts = dict(
+        store.execute(
+            "SELECT tier, count(*) FROM run_results WHERE run_id = ? AND kind = ? GROUP BY tier", [run_id, kind]
+        ).fetchall()
+    )
+    return [
+        {"tier": t.id, "min": t.min, "name": t.name, "n": int(counts.get(t.id, 0))}
+        for t in sorted(policy.tiers, key=lambda t: -t.min)
+    ]
+
+
+def _group_stats(store: Store, run_id: int, key_sql: str, join: str = "") -> dict[str, dict[str, Any]]:
+    rows = store.rows(
+        f"""SELECT {key_sql} AS k, count(*) AS residents, avg(r.score) AS mean_score,
+                   count(*) FILTER (WHERE list_contains(r.lists, 'blacklist')) AS blacklist,
+                   count(*) FILTER (WHERE list_contains(r.lists, 'redlist')) AS redlist
+            FROM run_results r {join} WHERE r.run_id = ? AND r.kind = 'person' GROUP BY k""",
+        [run_id],
+    )
+    return {str(r["k"]): r for r in rows if r["k"] is not None}
+
+
+def _stats(found: dict[str, Any] | None) -> dict[str, Any]:
+    if not found:
+        return {"residents": 0, "mean_score": None, "blacklist": 0, "redlist": 0, "blacklist_per_10k": None}
+    n = int(found["residents"])
+    return {
+        "residents": n,
+        "mean_score": round(float(found["mean_score"]), 1),
+        "blacklist": int(found["blacklist"]),
+        "redlist": int(found["redlist"]),
+        "blacklist_per_10k": round(10_000 * int(found["blacklist"]) / n, 1),
+    }
+
+
+def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
+    """Beijing's 16 districts (in code order) with their 2020 census population and, for the residents living
+    there (the district of their address, not the region code of their identity number), the count, mean score
+    and how many are on each list."""
+    watermark = int(store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [run_id]))
+    join = f"""JOIN (SELECT subject_id, district FROM subjects WHERE seq <= {watermark}
+                     QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1) s USING (subject_id)"""
+    found = _group_stats(store, run_id, "s.district", join)
+    return [
+        {
+            "code": d["code"],
+            "name_zh": d["name_zh"],
+            "name_en": d["name_en"],
+            "population_2020": int(d["population_2020"]),
+            **_stats(found.get(d["name_zh"])),
+        }
+        for d in districts()
+    ]
+
+
+def by_profession(store: Store, run_id: int) -> list[dict[str, Any]]:
+    """Residents by profession, most numerous first."""
+    found = _group_stats(store, run_id, "r.profession")
+    rows = [{"profession": k, **_stats(v)} for k, v in found.items()]
+    return sorted(rows, key=lambda r: (-r["residents"], r["profession"]))
+
+
+def by_age_band(store: Store, run_id: int) -> list[dict[str, Any]]:
+    """Residents by age band (age at the run's as-of date)."""
+    cases = " ".join(
+        f"WHEN r.age BETWEEN {lo} AND {hi} THEN '{label}'" if hi is not None else f"WHEN r.age >= {lo} THEN '{label}'"
+        for label, lo, hi in AGE_BANDS
+    )
+    found = _group_stats(store, run_id, f"CASE {cases} END")
+    return [{"band": label, **_stats(found.get(label))} for label, _, _ in AGE_BANDS]
+
+
+_DIGITS = re.compile(r"[0-9A-Za-z]+")
+
+
+def search_subjects(store: Store, query: str, *, actor: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Subjects whose identity number / organisation code starts with ``query`` (at least 6 characters) or whose
+    name contains it (at least one character); the search is audited with what was asked and how many matched."""
+    q = query.strip()
+    if not q:
+        return []
+    by_id = bool(_DIGITS.fullmatch(q)) and len(q) >= 6
+    rows = store.rows(
+        """SELECT subject_id, kind, name, district, profession, birth_date FROM subjects
+           WHERE """
+        + ("upper(subject_id) LIKE upper(?) || '%'" if by_id else "contains(name, ?)")
+        + """ QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1
+           ORDER BY subject_id LIMIT ?""",
+        [q, limit],
+    )
+    with store.transaction():
+        append_audit(store, actor, "search_subjects", None, {"query": q, "matches": len(rows)})
+    return rows

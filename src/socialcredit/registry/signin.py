@@ -1,0 +1,222 @@
+"""Signing in to the web pages: with an API key, or with a one-time link an operator issues; then a session.
+
+A link (``scl_<link id>_<secret>``) signs in once, before it expires, as a resident (the link names their identity
+number) or as the party of an existing key (an operator's link ends when the key is revoked). A session is a random
+token kept by the browser in a cookie; the store keeps only SHA-256 hashes of links and sessions. Only residents and
+operators have pages; the other roles call the HTTP API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.identifiers import validate_subject_id
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.parties import AuthError, Party, authenticate
+from socialcredit.store import Store
+
+__all__ = [
+    "WEB_ROLES",
+    "IssuedLink",
+    "Principal",
+    "end_session",
+    "issue_link",
+    "redeem_link",
+    "session_principal",
+    "sign_in_with_key",
+    "start_session",
+]
+
+WEB_ROLES = ("resident", "operator")
+LINK_HOURS = 24
+SESSION_HOURS = 8
+_LINK = re.compile(r"scl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is signed in: ``actor`` names them in the audit log (``key:<id>`` or ``link:<id>``)."""
+
+    actor: str
+    role: str
+    name: str
+    subject_id: str | None = None
+    key_id: str | None = None
+    csrf: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    link_id: str
+    role: str
+    name: str
+    expires_at: dt.datetime
+    token: str = field(repr=False)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _web_role(role: str, key_id: str) -> None:
+    if role not in WEB_ROLES:
+        raise AuthError(
+            "role_has_no_pages",
+            f"a {role} key has no web pages (only resident and operator keys do); key {key_id} calls the HTTP API",
+        )
+
+
+def issue_link(
+    store: Store,
+    *,
+    subject: str | None = None,
+    key_id: str | None = None,
+    hours: int = LINK_HOURS,
+    actor: str = "cli",
+) -> IssuedLink:
+    """A one-time sign-in link for a resident (``subject``) or for the party of a key (``key_id``)."""
+    if subject is None and key_id is None:
+        raise SocialCreditError("name the resident (their identity number) or the key (--key KEY_ID) the link is for")
+    if subject is not None and key_id is not None:
+        raise SocialCreditError("a sign-in link is for a resident (their identity number) or for a key, not both")
+    if not 1 <= hours <= 24 * 30:
+        raise SocialCreditError(f"a sign-in link lasts from 1 hour to 30 days, not {hours} hours")
+    if subject is not None:
+        subject = validate_subject_id(subject).number
+        row = store.execute(
+            "SELECT kind, name FROM subjects WHERE subject_id = ? ORDER BY seq DESC LIMIT 1", [subject]
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no registered subject {subject!r}")
+        if row[0] != "person":
+            raise SocialCreditError(f"{subject} is an organisation; sign-in links are for residents")
+        role, name = "resident", str(row[1] or subject)
+    else:
+        krow = store.execute("SELECT role, name, revoked_at FROM api_keys WHERE key_id = ?", [key_id]).fetchone()
+        if krow is None:
+            raise NotFoundError(f"no key {key_id!r}")
+        if krow[2] is not None:
+            raise SocialCreditError(f"key {key_id} was revoked at {krow[2]:%Y-%m-%d %H:%M:%S}")
+        assert key_id is not None
+        try:
+            _web_role(str(krow[0]), key_id)
+        except AuthError as exc:
+            raise SocialCreditError(str(exc)) from None
+        role, name = str(krow[0]), str(krow[1])
+    link_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    expires = _now() + dt.timedelta(hours=hours)
+    with store.transaction():
+        store.execute(
+            "INSERT INTO signin_links VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [link_id, _hash(secret), role, name, key_id, subject, _now(), expires],
+        )
+        append_audit(store, actor, "signin_link_issued", subject, {"link_id": link_id, "role": role, "key_id": key_id})
+    return IssuedLink(link_id, role, name, expires, f"scl_{link_id}_{secret}")
+
+
+def redeem_link(store: Store, token: str | None) -> Principal:
+    """The principal a link signs in (the link is used up); :class:`AuthError` if it cannot be used."""
+    match = _LINK.fullmatch((token or "").strip())
+    if match is None:
+        raise AuthError("link_malformed", "this sign-in link is incomplete; copy the whole link")
+    link_id, secret = match.groups()
+    row = store.execute(
+        "SELECT token_hash, role, name, key_id, subject_id, expires_at, used_at FROM signin_links WHERE link_id = ?",
+        [link_id],
+    ).fetchone()
+    if row is None or not hmac.compare_digest(str(row[0]), _hash(secret)):
+        raise AuthError("link_unknown", "this sign-in link is not known")
+    role, name, key_id, subject_id, expires_at, used_at = row[1:]
+    if used_at is not None:
+        raise AuthError("link_used", f"this sign-in link was used at {used_at:%Y-%m-%d %H:%M}; ask for a new one")
+    if expires_at <= _now():
+        raise AuthError("link_expired", f"this sign-in link expired at {expires_at:%Y-%m-%d %H:%M}; ask for a new one")
+    if key_id is not None:
+        revoked = store.one("SELECT revoked_at FROM api_keys WHERE key_id = ?", [key_id])
+        if revoked is not None:
+            raise AuthError("key_revoked", f"the key {key_id} of this link was revoked")
+    with store.transaction():
+        store.execute("UPDATE signin_links SET used_at = ? WHERE link_id = ?", [_now(), link_id])
+    actor = f"key:{key_id}" if key_id else f"link:{link_id}"
+    return Principal(actor, role, name, subject_id, key_id)
+
+
+def sign_in_with_key(store: Store, token: str | None) -> Principal:
+    """The principal of an API key that has pages (resident or operator)."""
+    party: Party = authenticate(store, token)
+    _web_role(party.role, party.key_id)
+    return Principal(f"key:{party.key_id}", party.role, party.name, party.subject_id, party.key_id)
+
+
+def start_session(store: Store, who: Principal, *, method: str, hours: int = SESSION_HOURS) -> tuple[str, Principal]:
+    """Open a session for ``who`` (audited); returns the session token (for the cookie) and the principal with
+    the session's CSRF token."""
+    session_id = secrets.token_hex(8)
+    token = f"{session_id}.{secrets.token_urlsafe(32)}"
+    csrf = secrets.token_urlsafe(24)
+    now = _now()
+    with store.transaction():
+        store.execute("DELETE FROM web_sessions WHERE expires_at < ?", [now - dt.timedelta(days=30)])
+        store.execute(
+            "INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                session_id,
+                _hash(token),
+                who.actor,
+                who.role,
+                who.name,
+                who.key_id,
+                who.subject_id,
+                csrf,
+                now,
+                now + dt.timedelta(hours=hours),
+            ],
+        )
+        append_audit(store, who.actor, "signin", who.subject_id, {"method": method, "session": session_id})
+    return token, Principal(who.actor, who.role, who.name, who.subject_id, who.key_id, csrf)
+
+
+def session_principal(store: Store, token: str | None) -> Principal:
+    """The principal of a session token; :class:`AuthError` if there is none, or it ended or expired, or its key
+    was revoked since."""
+    if not token or "." not in token:
+        raise AuthError("session_missing", "not signed in")
+    session_id = token.split(".", 1)[0]
+    row = store.execute(
+        "SELECT s.token_hash, s.actor, s.role, s.name, s.subject_id, s.key_id, s.csrf, s.expires_at, s.ended_at, "
+        "k.revoked_at FROM web_sessions s LEFT JOIN api_keys k USING (key_id) WHERE s.session_id = ?",
+        [session_id],
+    ).fetchone()
+    if row is None or not hmac.compare_digest(str(row[0]), _hash(token)):
+        raise AuthError("session_unknown", "the session is not known; sign in again")
+    if row[8] is not None:
+        raise AuthError("session_ended", "you signed out; sign in again")
+    if row[7] <= _now():
+        raise AuthError("session_expired", "the session expired; sign in again")
+    if row[9] is not None:
+        raise AuthError("key_revoked", "the key of this session was revoked")
+    return Principal(str(row[1]), str(row[2]), str(row[3]), row[4], row[5], str(row[6]))
+
+
+def end_session(store: Store, token: str | None) -> None:
+    """Sign out (audited); an unknown or already ended session is left as it is."""
+    try:
+        who = session_principal(store, token)
+    except AuthError:
+        return
+    assert token is not None
+    session_id = token.split(".", 1)[0]
+    with store.transaction():
+        store.execute("UPDATE web_sessions SET ended_at = ? WHERE session_id = ?", [_now(), session_id])
+        append_audit(store, who.actor, "signout", who.subject_id, {"session": session_id})

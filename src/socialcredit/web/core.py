@@ -1,0 +1,231 @@
+"""What every page shares: the language, who is signed in, CSRF checks, rendering, refusals, rate limits.
+
+A page is a plain function of a :class:`Page` returning a response; :meth:`Web.page` turns it into an endpoint
+that reads the form (for POST), finds the session, refuses whoever may not see it (audited), checks the CSRF token
+of every POST, and runs it in a worker thread (the store is synchronous). Errors become pages, never JSON.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from socialcredit.catalog import load_catalog
+from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.registry.audit import append_audit
+from socialcredit.registry.parties import AuthError
+from socialcredit.registry.signin import Principal, session_principal
+from socialcredit.web.i18n import LANGS, translate
+
+__all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "RateLimiter", "Web"]
+
+SESSION_COOKIE = "sc_session"
+LANG_COOKIE = "sc_lang"
+PRE_COOKIE = "sc_pre"  # the CSRF token of the sign-in forms, before there is a session
+
+# Pages draw no third-party content and run no script: a strict policy costs nothing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # a sign-in link's token never leaves in a Referer
+    "Cache-Control": "no-store",
+}
+
+
+class RateLimiter:
+    """At most ``limit`` requests per ``window`` seconds per client (a sliding window)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str, now: float | None = None) -> float:
+        """0 if the request may go ahead, else the seconds to wait."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._seen) > 10_000:  # forget clients that have been quiet for a window
+                self._seen = {k: q for k, q in self._seen.items() if q and q[-1] > now - self.window}
+            times = self._seen.setdefault(client, deque())
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if len(times) >= self.limit:
+                return times[0] + self.window - now
+            times.append(now)
+            return 0.0
+
+
+@dataclass
+class Page:
+    """One request as a page sees it."""
+
+    web: Web
+    request: Request
+    lang: str
+    who: Principal | None
+    form: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)  # cookies to set on the response
+
+    def t(self, key: str, **values: Any) -> str:
+        return translate(self.lang, key, **values)
+
+    def query(self, name: str, default: str = "") -> str:
+        return self.request.query_params.get(name, default)[:200]
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return self.web.render(self, template, status, **context)
+
+    def redirect(self, url: str) -> RedirectResponse:
+        return RedirectResponse(url, status_code=303)
+
+    def error(self, status: int, title_key: str, message: str) -> HTMLResponse:
+        return self.render("error.html", status, title=self.t(title_key), message=message)
+
+
+class _Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+Handler = Callable[[Page], Response]
+
+
+class Web:
+    """The pages' shared state: the service (its store behind a lock), the templates, the look-up limiter."""
+
+    def __init__(self, service: Any, *, lookup_limit: int = 30, lookup_window: float = 60.0) -> None:
+        self.service = service
+        self.env = Environment(
+            loader=PackageLoader("socialcredit.web", "templates"),
+            autoescape=select_autoescape(["html", "svg"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.lookups = RateLimiter(lookup_limit, lookup_window)
+
+    # -- the language -----------------------------------------------------------------------------------------
+    @staticmethod
+    def language(request: Request) -> tuple[str, bool]:
+        """The page's language (``?lang=`` first, then the cookie, then Chinese) and whether it was just chosen."""
+        asked = request.query_params.get("lang")
+        if asked in LANGS:
+            return asked, True
+        cookie = request.cookies.get(LANG_COOKIE)
+        return (cookie if cookie in LANGS else "zh"), False
+
+    # -- rendering --------------------------------------------------------------------------------------------
+    def render(self, page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        catalog = load_catalog()
+        html = self.env.get_template(template).render(
+            t=page.t,
+            lang=page.lang,
+            who=page.who,
+            path=page.request.url.path,
+            query=dict(page.request.query_params),
+            lang_url=lambda code: (
+                page.request.url.path + "?" + urlencode({**dict(page.request.query_params), "lang": code})
+            ),
+            csrf=page.who.csrf if page.who else page.cookies.get(PRE_COOKIE, page.request.cookies.get(PRE_COOKIE, "")),
+            sources={k: s.name.get(page.lang) for k, s in catalog.sources.items()},
+            record_types={k: r.name.get(page.lang) for k, r in catalog.record_types.items()},
+            categories={k: c.name.get(page.lang) for k, c in catalog.categories.items()},
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    # -- who is asking ----------------------------------------------------------------------------------------
+    def principal(self, request: Request) -> Principal | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        try:
+            with self.service.writer() as store:
+                return session_principal(store, token)
+        except AuthError:
+            return None
+
+    def _refuse(self, page: Page, who: Principal | None, status: int, code: str, message_key: str) -> _Refused:
+        """A refused page, audited like the API's refusals (``access_refused``, with the path and the code)."""
+        with self.service.writer() as store, store.transaction():
+            append_audit(
+                store,
+                who.actor if who else "anonymous",
+                "access_refused",
+                None,
+                {"path": page.request.url.path, "code": code, "role": who.role if who else None},
+            )
+        return _Refused(page.error(status, "error_forbidden_title", page.t(message_key)))
+
+    def _check(self, page: Page, roles: tuple[str, ...], csrf: bool) -> None:
+        if roles:
+            if page.who is None:
+                target = page.request.url.path if page.request.method == "GET" else "/"
+                raise _Refused(page.redirect("/signin?next=" + quote(target, safe="/")))
+            if page.who.role not in roles:
+                raise self._refuse(page, page.who, 403, "role_not_allowed", f"forbidden_{roles[0]}")
+        if page.request.method == "POST" and csrf:
+            expected = page.who.csrf if page.who else page.request.cookies.get(PRE_COOKIE, "")
+            given = page.form.get("csrf", "")
+            if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
+                raise self._refuse(page, page.who, 403, "csrf_failed", "csrf_failed")
+
+    def page(self, *roles: str, csrf: bool = True) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+        """Make a page handler an endpoint for signed-in ``roles`` (none: anyone)."""
+
+        def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                form: dict[str, str] = {}
+                if request.method == "POST":
+                    try:
+                        raw = await request.form()
+                    except Exception:  # a malformed body is a refused form, not a crash
+                        raw = None
+                    if raw is not None:
+                        form = {k: v for k, v in raw.items() if isinstance(v, str)}
+                return await run_in_threadpool(self._run, handler, request, form, roles, csrf)
+
+            endpoint.__name__ = handler.__name__
+            endpoint.__doc__ = handler.__doc__
+            return endpoint
+
+        return wrap
+
+    def _run(
+        self, handler: Handler, request: Request, form: dict[str, str], roles: tuple[str, ...], csrf: bool
+    ) -> Response:
+        lang, chosen = self.language(request)
+        page = Page(self, request, lang, self.principal(request), form)
+        if page.who is None and PRE_COOKIE not in request.cookies:
+            page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
+        try:
+            self._check(page, roles, csrf)
+            response = handler(page)
+        except _Refused as refused:
+            response = refused.response
+        except NotFoundError as exc:
+            response = page.error(404, "error_not_found_title", str(exc))
+        except AuthError as exc:
+            response = page.error(401, "error_signin_title", page.t(f"auth_{exc.code}", default=str(exc)))
+        except SocialCreditError as exc:
+            response = page.error(400, "error_bad_request_title", str(exc))
+        secure = request.url.scheme == "https"
+        if chosen:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict", secure=secure)
+        for name, value in page.cookies.items():
+            response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure, path="/")
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response

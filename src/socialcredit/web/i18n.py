@@ -1,0 +1,453 @@
+"""Every text of the pages in Simplified Chinese (the default) and English.
+
+Texts from the registry (reasons, advice, dimension and record-type names) come in the page's language from the
+policy and the catalog; this catalogue holds the pages' own words. ``{name}`` placeholders are filled by
+:func:`translate`. tests/test_web_units.py checks that both languages have every key and that every key a template
+or page uses exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["LANGS", "MESSAGES", "translate"]
+
+LANGS = ("zh", "en")
+
+_PROFESSIONS = {
+    "medical": ("医疗", "medical"),
+    "education": ("教育", "education"),
+    "accounting": ("会计", "accounting"),
+    "journalism": ("新闻", "journalism"),
+    "civil_service": ("公务员", "civil service"),
+    "manufacturing": ("制造业", "manufacturing"),
+    "construction": ("建筑业", "construction"),
+    "retail": ("零售业", "retail"),
+    "hospitality": ("住宿餐饮", "hospitality"),
+    "transport": ("交通运输", "transport"),
+    "information_technology": ("信息技术", "information technology"),
+    "finance": ("金融业", "finance"),
+    "agriculture": ("农业", "agriculture"),
+    "self_employed": ("个体经营", "self-employed"),
+    "student": ("学生", "student"),
+    "retired": ("退休", "retired"),
+    "unemployed": ("待业", "unemployed"),
+    "other": ("其他", "other"),
+}
+
+# key: (Chinese, English)
+_PAIRS: dict[str, tuple[str, str]] = {
+    # the frame of every page
+    "site_name": ("社会信用服务平台", "Social credit registry"),
+    "skip_to_content": ("跳到正文", "Skip to content"),
+    "language": ("语言", "Language"),
+    "nav_label": ("主导航", "Main navigation"),
+    "footer": (
+        "每条规则均已公开；每次查询均记入审计日志。",
+        "Every rule is published; every look-up is written to the audit log.",
+    ),
+    "back_home": ("返回首页", "Back to the start page"),
+    "role_resident": ("居民", "resident"),
+    "role_operator": ("运营人员", "operator"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出", "Sign out"),
+    "save": ("保存", "Save"),
+    "show": ("显示", "Show"),
+    "search": ("查询", "Search"),
+    "as_table": ("以表格显示", "Show as a table"),
+    # navigation
+    "nav_overview": ("我的信用", "My credit"),
+    "nav_records": ("信用记录", "Records"),
+    "nav_inquiries": ("查询记录", "Who asked"),
+    "nav_disputes": ("异议申请", "Disputes"),
+    "nav_consents": ("数据授权", "Consents"),
+    "nav_download": ("下载我的档案", "Download my file"),
+    "nav_dashboard": ("全市概况", "City overview"),
+    "nav_subjects": ("查找主体", "Find a subject"),
+    "nav_cases": ("异议与修复", "Disputes and repairs"),
+    "nav_policies": ("评分政策", "Policies"),
+    "nav_public": ("公示名单查询", "Public lists"),
+    # signing in
+    "signin_key_label": ("API 密钥", "API key"),
+    "signin_key_help": (
+        "以 sc_ 开头的居民或运营人员密钥。密钥只用于本次登录，不会保存在浏览器中。",
+        "A resident or operator key starting with sc_. It is used to sign in only and is not kept by the browser.",
+    ),
+    "signin_link_hint": (
+        "也可以使用运营人员发给您的一次性登录链接。",
+        "You can also use a one-time sign-in link from the registry's operators.",
+    ),
+    "signin_public_hint": (
+        "无需登录：查询公示的信用名单",
+        "No sign-in needed: search the published lists",
+    ),
+    "signin_link_title": ("一次性登录链接", "One-time sign-in link"),
+    "signin_link_explain": (
+        "此链接只能使用一次。点击下面的按钮登录。",
+        "This link works once. Press the button below to sign in.",
+    ),
+    "signin_link_continue": ("继续登录", "Continue and sign in"),
+    "signin_with_key_instead": ("改用密钥登录", "Sign in with a key instead"),
+    "auth_key_missing": ("请输入密钥。", "Enter a key."),
+    "auth_key_malformed": (
+        "密钥格式不正确：应为 sc_ 加 12 位十六进制数字加密文。",
+        "That is not a key: a key is sc_, 12 hex digits, then its secret.",
+    ),
+    "auth_key_unknown": ("密钥无效。", "That key is not known."),
+    "auth_key_revoked": ("此密钥已被吊销。", "That key was revoked."),
+    "auth_role_has_no_pages": (
+        "此类密钥没有网页，只能调用 HTTP 接口。网页面向居民和运营人员。",
+        "This kind of key has no pages; it calls the HTTP API. The pages are for residents and operators.",
+    ),
+    "auth_link_malformed": (
+        "登录链接不完整，请复制完整链接。",
+        "This sign-in link is incomplete; copy the whole link.",
+    ),
+    "auth_link_unknown": ("登录链接无效。", "This sign-in link is not known."),
+    "auth_link_used": (
+        "此登录链接已使用过，请申请新的链接。",
+        "This sign-in link was used already; ask for a new one.",
+    ),
+    "auth_link_expired": ("此登录链接已过期，请申请新的链接。", "This sign-in link has expired; ask for a new one."),
+    "auth_session_missing": ("请先登录。", "Please sign in."),
+    "auth_session_unknown": ("会话无效，请重新登录。", "The session is not known; sign in again."),
+    "auth_session_ended": ("您已退出，请重新登录。", "You signed out; sign in again."),
+    "auth_session_expired": ("会话已过期，请重新登录。", "The session expired; sign in again."),
+    # errors
+    "error_forbidden_title": ("无权访问", "Not allowed"),
+    "error_not_found_title": ("未找到", "Not found"),
+    "error_signin_title": ("无法登录", "Cannot sign in"),
+    "error_bad_request_title": ("请求有误", "Something is wrong with the request"),
+    "forbidden_resident": ("此页面只供居民本人查看。", "This page is for residents, about themselves."),
+    "forbidden_operator": (
+        "此页面只供运营人员使用；居民只能查看自己的档案。",
+        "This page is for operators; a resident sees only their own file.",
+    ),
+    "csrf_failed": (
+        "表单已过期或来自其他网站，请返回重试。",
+        "The form has expired or came from another site; go back and try again.",
+    ),
+    # a subject's file
+    "identity_number": ("身份证号/统一社会信用代码", "Identity number / credit code"),
+    "district": ("区", "District"),
+    "profession": ("职业", "Profession"),
+    "birth_date": ("出生日期", "Date of birth"),
+    "overview_lead": (
+        "以下是各评分政策对您的评分、影响评分的主要原因以及如何改变它们。",
+        "Your score under each policy, the main reasons behind it, and what would change them.",
+    ),
+    "as_of": ("截至 {date}", "as of {date}"),
+    "score": ("分数", "Score"),
+    "tier": ("等级", "Tier"),
+    "rank": ("排名", "Rank"),
+    "rank_of": ("第 {rank} 名（共 {of} 人）", "{rank} of {of}"),
+    "percentile": ("百分位", "Percentile"),
+    "percentile_text": ("{p}%（分数不高于您的人所占比例）", "{p}% (the share scoring at or below you)"),
+    "on_lists": ("您在以下名单上：", "You are on these lists:"),
+    "on_lists_noticed": ("告知：以下名单认定尚在宽限期内", "Notice: these listings are in their grace period"),
+    "on_list_from": (
+        "{list}：{date} 起生效，除非在此之前原因消除。",
+        "{list}: from {date}, unless the cause goes away.",
+    ),
+    "download_lead": ("您的完整档案：", "Your whole file:"),
+    "download_json": ("下载（JSON）", "download (JSON)"),
+    "download_html": ("可打印的网页", "a page to print"),
+    "dimensions": ("各维度得分", "Points by dimension"),
+    "dimension": ("维度", "Dimension"),
+    "points": ("分值", "Points"),
+    "points_value": ("{points} 分", "{points} points"),
+    "range": ("范围", "Range"),
+    "chart_dimensions_title": ("{policy}：各维度得分", "{policy}: points by dimension"),
+    "chart_dimensions_desc": (
+        "每个维度一条横条：向左为扣分，向右为加分；浅色底为该维度可取的范围。",
+        "One bar per dimension: left of zero are points lost, right are points gained; the pale band is the range "
+        "the dimension may take.",
+    ),
+    "reasons": ("主要原因", "Main reasons"),
+    "what_changes_it": ("如何改变：", "What would change it:"),
+    "advice_col": ("如何改变", "What would change it"),
+    "keeps_counting": ("保持良好记录即可继续加分。", "Keeping this up keeps these points."),
+    "no_reasons": ("没有影响评分的记录：分数为初始分。", "No record changes your score: it is the starting score."),
+    "services": ("服务", "Services"),
+    "granted": ("可以办理", "granted"),
+    "refused": ("不予办理", "refused"),
+    "no_scores": ("尚无评分。", "No score yet."),
+    "records_lead": (
+        "各数据来源报送的每一条记录：对分数的影响、当前状态和来源。",
+        "Every record the sources sent about you: its effect on your score, its status and its source.",
+    ),
+    "records_caption": ("共 {n} 条记录", "{n} records"),
+    "date": ("日期", "Date"),
+    "record": ("记录", "Record"),
+    "source": ("来源", "Source"),
+    "details": ("内容", "Details"),
+    "status": ("状态", "Status"),
+    "contribution": ("影响", "Effect"),
+    "status_counting": ("计分中", "counting"),
+    "status_not_counting": ("不计分", "not counting"),
+    "status_disputed": ("异议中", "disputed"),
+    "status_expired": ("已失效", "expired"),
+    "status_repaired": ("已修复", "repaired"),
+    "status_withdrawn": ("已撤回", "withdrawn"),
+    "status_superseded": ("已更正", "corrected"),
+    "no_records": ("没有记录。", "No records."),
+    "inquiries_lead": (
+        "每一次有机构查询您的信用，都会记录在这里：谁、为了什么服务、什么目的、结果如何。",
+        "Every time someone asked about you: who, for which service, for what purpose, and the outcome.",
+    ),
+    "inquiries_caption": ("共 {n} 次查询", "{n} inquiries"),
+    "asked_at": ("时间", "When"),
+    "requester": ("查询方", "Who asked"),
+    "service": ("服务", "Service"),
+    "purpose": ("目的", "Purpose"),
+    "outcome": ("结果", "Outcome"),
+    "outcome_granted": ("准予", "granted"),
+    "outcome_refused": ("拒绝", "refused"),
+    "no_inquiries": ("还没有人查询过您的信用。", "Nobody has asked about you yet."),
+    # consents
+    "consents_lead": (
+        "部分数据类别只有在您同意后才计入评分（在政策规定的强制纳入日期之前）。更改在下一次评分时生效。",
+        "Some data categories count only with your consent (until the date a policy makes enrollment mandatory). "
+        "A change takes effect at the next score run.",
+    ),
+    "consent_now": ("当前选择：", "Your choice now:"),
+    "consent_never": ("尚未选择", "not chosen yet"),
+    "consent_in": ("已同意", "opted in"),
+    "consent_out": ("已拒绝", "opted out"),
+    "consent_policy": (
+        "“{policy}”只有在您同意后才计入此类数据；自 {date} 起强制纳入。",
+        "“{policy}” counts these data only with your consent; enrollment is mandatory from {date}.",
+    ),
+    "consent_no_policy": (
+        "目前没有政策需要您对此类数据的同意。",
+        "No policy asks for your consent to these data at present.",
+    ),
+    "consent_choose": ("您是否同意使用“{category}”？", "May “{category}” be used?"),
+    "consent_opt_in": ("同意", "Yes, opt in"),
+    "consent_opt_out": ("不同意", "No, opt out"),
+    "consent_history": ("历史记录", "History"),
+    "consent_saved": ("已保存您对“{category}”的选择。", "Your choice for “{category}” is saved."),
+    "consent_choice_missing": ("请选择同意或不同意。", "Choose to opt in or to opt out."),
+    # operators
+    "dashboard_title": ("全市信用概况", "The city at a glance"),
+    "dashboard_lead": (
+        "{policy}（{version}），第 {run} 次评分，截至 {date}，共 {n} 名居民。",
+        "{policy} ({version}), run {run} as of {date}: {n} residents.",
+    ),
+    "no_runs": ("还没有评分。", "No score run yet."),
+    "policy": ("政策", "Policy"),
+    "histogram": ("分数分布", "Score distribution"),
+    "histogram_caption": ("每个柱子代表 {width} 分的区间。", "Each bar is a band of {width} points."),
+    "chart_histogram_title": ("{policy}：居民分数分布", "{policy}: residents' scores"),
+    "chart_histogram_desc": (
+        "{n} 名居民的分数直方图，区间宽 {width} 分。",
+        "Histogram of {n} residents' scores in bands of {width} points.",
+    ),
+    "tiers": ("各等级人数", "Residents by tier"),
+    "tier_from": ("最低分", "From"),
+    "share": ("占比", "Share"),
+    "residents": ("居民", "Residents"),
+    "chart_tiers_title": ("各等级人数", "Residents by tier"),
+    "chart_tiers_desc": (
+        "从最高等级到最低等级，每个等级的居民人数。",
+        "How many residents each tier holds, best first.",
+    ),
+    "districts": ("各区比较", "The 16 districts compared"),
+    "districts_help": (
+        "按居民住址所在区统计（不按身份证号的地区码：老地区码可能已撤销或变更）。",
+        "By the district of each resident's address (not the region code in their identity number, which may be an "
+        "older, since-renamed code).",
+    ),
+    "districts_black_caption": ("每万人中失信名单人数", "On the blacklist, per 10 000 residents"),
+    "chart_districts_title": ("各区平均分", "Mean score by district"),
+    "chart_districts_desc": (
+        "横条从 {low} 分附近开始，以便看出差别。",
+        "Bars start near {low} points so the differences show.",
+    ),
+    "chart_districts_black_title": ("各区每万人中失信名单人数", "Blacklisted residents per 10 000, by district"),
+    "chart_districts_black_desc": ("每个区一条横条。", "One bar per district."),
+    "census_2020": ("2020 年人口普查", "Census 2020"),
+    "mean_score": ("平均分", "Mean score"),
+    "per_10k": ("每万人失信", "Blacklisted per 10 000"),
+    "list_blacklist": ("失信名单", "Blacklist"),
+    "list_redlist": ("守信红名单", "Redlist"),
+    "list": ("名单", "List"),
+    "professions": ("各职业比较", "Professions compared"),
+    "chart_professions_title": ("各职业平均分", "Mean score by profession"),
+    "mean_score_caption": ("平均分（横条不从零开始）", "Mean score (bars do not start at zero)"),
+    "age_bands": ("各年龄段比较", "Age bands compared"),
+    "age": ("年龄", "Age"),
+    "chart_ages_title": ("各年龄段平均分", "Mean score by age band"),
+    "lists_across_runs": ("历次评分的名单人数", "List sizes across runs"),
+    "lists_across_runs_help": (
+        "每次评分中符合名单标准的主体数（失信名单须经告知宽限期才生效，见下表）。",
+        "Subjects meeting a list's criteria in each run (a blacklisting takes effect only after its notice and "
+        "grace period; see the table below).",
+    ),
+    "chart_lists_title": ("历次评分的失信名单与红名单人数", "Blacklist and redlist size in each run"),
+    "chart_lists_desc": ("每次评分、每个名单一条横条，从早到晚。", "One bar per run and list, oldest first."),
+    "runs": ("评分记录", "Score runs"),
+    "run": ("评分", "Run"),
+    "as_of_col": ("截至", "As of"),
+    "mode": ("方式", "Mode"),
+    "engine": ("引擎", "Engine"),
+    "subjects": ("主体数", "Subjects"),
+    "finished": ("完成时间", "Finished"),
+    "search_label": ("身份证号、统一社会信用代码或姓名", "Identity number, credit code or name"),
+    "search_help": (
+        "号码至少输入 6 位（按开头匹配）；姓名按包含匹配。每次查询都记入审计日志。",
+        "A number needs at least 6 characters (matched from the start); a name matches anywhere. Every search is "
+        "written to the audit log.",
+    ),
+    "search_found": ("“{q}”：找到 {n} 个主体", "“{q}”: {n} subjects found"),
+    "search_none": ("没有找到。", "Nothing found."),
+    "search_audited": ("此次查询已记入审计日志。", "This search is in the audit log."),
+    "name": ("名称", "Name"),
+    "kind": ("类型", "Kind"),
+    "kind_person": ("个人", "person"),
+    "kind_org": ("机构", "organisation"),
+    "lookup_audited": (
+        "您查看此档案的操作已记入审计日志，本人可以看到。",
+        "Your opening this file is in the audit log, and its subject can see it.",
+    ),
+    "policies_caption": ("已发布的评分政策", "Published policies"),
+    "version": ("版本", "Version"),
+    "published": ("发布时间", "Published"),
+    "policy_scale": (
+        "初始分 {base}，分数范围 {min}–{max}。",
+        "Everyone starts at {base}; scores run from {min} to {max}.",
+    ),
+    "dimension_range": ("上下限 {min} … {max}", "capped at {min} … {max}"),
+    "rule": ("规则", "Rule"),
+    "in_plain_words": ("规则说明", "In plain words"),
+    "criterion": ("标准", "Criterion"),
+    "condition": ("条件", "Condition"),
+    "reason": ("原因", "Reason"),
+    "granted_if": ("准予条件", "Granted if"),
+    # disputes and notices
+    "disputes_lead": (
+        "认为某条记录有误，可以提出异议。来源机构须在期限内核实并答复；答复前，按政策规定该记录可能暂停计分。",
+        "If a record is wrong, dispute it. The source must check it and answer by the deadline; until then the "
+        "policy may hold the record from your score.",
+    ),
+    "disputes_mine": ("我的异议", "My disputes"),
+    "disputes_none": ("您还没有提出异议。", "You have not disputed any record."),
+    "dispute_title": ("异议 {id}", "Dispute {id}"),
+    "dispute_opened": ("提出日期", "Opened"),
+    "dispute_deadline": ("答复期限", "Answer due by"),
+    "dispute_answered": ("答复日期", "Answered"),
+    "dispute_reason": ("理由：", "Reason:"),
+    "dispute_evidence": ("证据：", "Evidence:"),
+    "dispute_status_open": ("处理中", "open"),
+    "dispute_status_verified": ("已核实（记录保留）", "verified (the record stands)"),
+    "dispute_status_corrected": ("已更正", "corrected"),
+    "dispute_status_withdrawn": ("记录已撤回", "record withdrawn"),
+    "dispute_status_lapsed": ("逾期未答复（记录撤回）", "not answered in time (record withdrawn)"),
+    "dispute_add": ("补充材料", "Add information"),
+    "dispute_add_label": ("补充说明", "What you want to add"),
+    "dispute_add_send": ("提交补充材料", "Send"),
+    "dispute_file": ("提出新的异议", "Dispute a record"),
+    "dispute_which_record": ("哪一条记录？", "Which record?"),
+    "dispute_reason_label": ("为什么有误？", "What is wrong with it?"),
+    "dispute_reason_help": (
+        "请具体说明，例如：“此罚款已于 3 月 5 日缴清。”",
+        "Be specific, for example: “This fine was paid on 5 March.”",
+    ),
+    "dispute_evidence_label": ("证据（可选）", "Evidence (optional)"),
+    "dispute_send": ("提交异议", "File the dispute"),
+    "dispute_no_records": ("没有可以提出异议的记录。", "There is no record you could dispute."),
+    "dispute_filed": ("异议 {id} 已提交。", "Dispute {id} is filed."),
+    "dispute_added": ("已为异议 {id} 补充材料。", "Your information was added to dispute {id}."),
+    "dispute_this": ("提出异议", "Dispute this"),
+    "notices": ("通知", "Notices"),
+    "notices_none": ("没有通知。", "No notices."),
+    "listing_pending": (
+        "告知：根据政策 {policy}，您将于 {date} 被列入{list}（告知日期 {noticed}），除非在此之前原因消除。",
+        "Notice: under policy {policy} you will be put on the {list} on {date} (noticed on {noticed}) unless the "
+        "cause goes away before then.",
+    ),
+    "listing_pending_act": ("如记录有误，请提出异议。", "If a record is wrong, dispute it."),
+    "cases_lead": (
+        "等待来源答复的异议（按期限排序），以及处于告知宽限期、尚未生效的名单认定。",
+        "Disputes waiting for their source's answer (soonest deadline first), and listings still in their notice "
+        "and grace period.",
+    ),
+    "cases_disputes": ("处理中的异议（{n}）", "Open disputes ({n})"),
+    "cases_pending": ("宽限期内的名单认定（{n}）", "Listings in their grace period ({n})"),
+    "cases_none": ("没有。", "None."),
+    "cases_repairs": ("待决定的信用修复申请（{n}）", "Repair applications to decide ({n})"),
+    "repair_applied_on": ("申请日期", "Applied on"),
+    "repair_eligible_from": ("最早可修复日期", "Eligible from"),
+    "repair_severity": ("严重程度", "Severity"),
+    "repair_statement": ("申请说明", "Statement"),
+    "repair_decided_on": ("决定日期", "Decided on"),
+    "repair_decision": ("决定理由", "Reason for the decision"),
+    "repairs_mine": ("我的信用修复申请", "My repair applications"),
+    "repair_status_pending": ("待决定", "pending"),
+    "repair_status_approved": ("已批准", "approved"),
+    "repair_status_refused": ("未批准", "refused"),
+    "severity_minor": ("轻微", "minor"),
+    "severity_general": ("一般", "general"),
+    "severity_serious": ("严重", "serious"),
+    "subject_listings": ("名单认定与告知", "Listings and notices"),
+    "cases_first": ("只显示最紧迫的 {shown} 条。", "Only the {shown} most urgent are shown."),
+    "listings_now": ("当前名单认定", "Listings now"),
+    "listings_now_help": (
+        "评分发现的原因先进入告知宽限期（待生效），期满后才生效并公示；原因消除、修复或公示期满即结束。",
+        "A cause a run finds is first noticed (pending, in its grace period); it takes effect and is published only "
+        "after that, and ends when the cause goes, on repair, or when its publication period is over.",
+    ),
+    "listing_status_pending": ("宽限期内", "in grace period"),
+    "listing_status_effective": ("已生效", "in effect"),
+    "listing_status_resolved": ("生效前已消除", "resolved before effect"),
+    "listing_status_delisted": ("已移出", "delisted"),
+    "listing_status_publication_ended": ("公示期满", "publication ended"),
+    "listing_status_repaired": ("已修复", "repaired"),
+    "listing_status_overridden": ("已人工撤销", "overridden"),
+    "listing_effective_on": ("生效日期", "Takes effect"),
+    "listing_noticed_on": ("告知日期", "Noticed on"),
+    # the public look-up
+    "public_title": ("信用名单公示查询", "Published credit lists"),
+    "public_lead": (
+        "任何人都可以查询已公示的名单。只显示已过告知期和宽限期的条目；信用修复或到期后即不再显示。",
+        "Anyone may search the published lists. Only entries past their notice and grace period are shown; an entry "
+        "disappears the day it is repaired or expires.",
+    ),
+    "public_search_label": ("姓名、身份证号或统一社会信用代码", "Name, identity number or organisation code"),
+    "public_search_help": (
+        "输入完整号码或姓名。公示的身份证号中间几位以星号隐去。",
+        "Enter a whole number or a name. Identity numbers are shown with their middle digits masked.",
+    ),
+    "public_which_list": ("名单", "Which list"),
+    "public_all": ("全部公示名单", "Every published list"),
+    "public_col_name": ("名称", "Name"),
+    "public_col_id_number": ("证件号码", "Identity number / code"),
+    "public_col_list": ("名单", "List"),
+    "public_col_cause": ("列入原因", "Grounds"),
+    "public_col_since": ("公示日期", "Published since"),
+    "public_found": ("“{q}”：{n} 条公示记录", "“{q}”: {n} published entries"),
+    "public_none": ("没有公示的记录。", "No published entry."),
+    "public_limited": (
+        "查询过于频繁，请在 {seconds} 秒后再试。",
+        "Too many searches from your address; try again in {seconds} seconds.",
+    ),
+    "public_rules": (
+        "名单依据公开的评分政策产生；当事人可以提出异议和申请信用修复。",
+        "The lists follow the published policies; anyone listed may dispute an entry and apply for credit repair.",
+    ),
+}
+for _key, (_zh, _en) in _PROFESSIONS.items():
+    _PAIRS[f"profession_{_key}"] = (_zh, _en)
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "zh": {k: zh for k, (zh, _) in _PAIRS.items()},
+    "en": {k: en for k, (_, en) in _PAIRS.items()},
+}
+
+
+def translate(lang: str, key: str, default: str | None = None, **values: Any) -> str:
+    """The text of ``key`` in ``lang`` with ``{placeholders}`` filled; ``default`` (or the key) if unknown."""
+    text = MESSAGES.get(lang, MESSAGES["zh"]).get(key)
+    if text is None:
+        return default if default is not None else key
+    return text.format(**values) if values else text

@@ -1,0 +1,254 @@
+"""The operator dashboard: the city at a glance, runs and lists, finding a subject (audited), policies' rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from socialcredit.catalog import load_catalog
+from socialcredit.errors import NotFoundError
+from socialcredit.policy.explain import explain_rule
+from socialcredit.registry import dashboard
+from socialcredit.registry.disputes import list_disputes
+from socialcredit.registry.notices import list_listings
+from socialcredit.registry.policies import get_policy
+from socialcredit.registry.repair import list_repairs
+from socialcredit.store import Store
+from socialcredit.web.charts import Bar, bars, histogram
+from socialcredit.web.core import Page, Web
+from socialcredit.web.resident import file_context
+
+__all__ = ["add_routes"]
+
+CASES_SHOWN = 200  # the most urgent of each kind; the CLI and the API page through the rest
+
+
+def _latest_runs(store: Store) -> dict[str, dict[str, Any]]:
+    """The latest finished run of each policy, by policy id."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in dashboard.runs(store):
+        out.setdefault(r["policy_id"], r)
+    return out
+
+
+def _dashboard(store: Store, page: Page) -> dict[str, Any]:
+    latest = _latest_runs(store)
+    if not latest:
+        return {"run": None, "policies": []}
+    chosen = page.query("policy")
+    run = latest.get(chosen) or latest.get("beijing") or next(iter(latest.values()))
+    run_id = int(run["run_id"])
+    policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
+    t = page.t
+    hist = dashboard.histogram(store, run_id)
+    tiers = dashboard.tier_counts(store, run_id)
+    for tier in tiers:
+        tier["label"] = tier["tier"] + (f" · {tier['name'].get(page.lang)}" if tier["name"] else "")
+    districts = dashboard.by_district(store, run_id)
+    name_key = "name_zh" if page.lang == "zh" else "name_en"
+    scored = [d for d in districts if d["residents"]]
+    low = min((d["mean_score"] for d in scored), default=0.0)
+    professions = dashboard.by_profession(store, run_id)
+    ages = dashboard.by_age_band(store, run_id)
+    runs = dashboard.runs(store)
+    list_ids = sorted({k for r in runs for k in r["lists"]})
+    list_names = {lst.id: lst.name.get(page.lang) for lst in policy.lists}
+    return {
+        "run": run,
+        "policy": policy,
+        "policy_name": policy.name.get(page.lang),
+        "policies": sorted(latest),
+        "hist": hist,
+        "hist_chart": histogram(
+            [(b["lo"], b["hi"], b["n"]) for b in hist["bins"]],
+            title=t("chart_histogram_title", policy=policy.name.get(page.lang)),
+            desc=t("chart_histogram_desc", n=hist["n"], width=hist["width"]),
+            x_label=t("score"),
+        ),
+        "tiers": tiers,
+        "tiers_chart": bars(
+            [Bar(x["label"], x["n"], f"{x['n']:,}") for x in tiers],
+            title=t("chart_tiers_title"),
+            desc=t("chart_tiers_desc"),
+        ),
+        "districts": districts,
+        "district_name": name_key,
+        "districts_chart": bars(
+            [Bar(d[name_key], d["mean_score"] or 0, f"{d['mean_score']:.1f}") for d in scored],
+            title=t("chart_districts_title"),
+            desc=t("chart_districts_desc", low=low),
+            lo=_floor(low),
+        ),
+        "districts_black_chart": bars(
+            [Bar(d[name_key], d["blacklist_per_10k"] or 0, f"{d['blacklist_per_10k']:.1f}", "warn") for d in scored],
+            title=t("chart_districts_black_title"),
+            desc=t("chart_districts_black_desc"),
+        ),
+        "professions": professions,
+        "professions_chart": bars(
+            [
+                Bar(t(f"profession_{p['profession']}"), p["mean_score"] or 0, f"{p['mean_score']:.1f}")
+                for p in professions
+            ],
+            title=t("chart_professions_title"),
+            desc=t("chart_districts_desc", low=low),
+            lo=_floor(min((p["mean_score"] for p in professions), default=0.0)),
+        ),
+        "ages": ages,
+        "ages_chart": bars(
+            [Bar(a["band"], a["mean_score"] or 0, f"{a['mean_score']:.1f}") for a in ages if a["residents"]],
+            title=t("chart_ages_title"),
+            desc=t("chart_districts_desc", low=low),
+            lo=_floor(min((a["mean_score"] for a in ages if a["residents"]), default=0.0)),
+        ),
+        "runs": runs,
+        "listings": dashboard.listing_counts(store),
+        "list_ids": list_ids,
+        "list_names": list_names,
+        "lists_chart": bars(
+            [
+                Bar(
+                    f"#{r['run_id']} {r['policy_id']} · {t('list_' + lst) if lst in ('blacklist', 'redlist') else lst}",
+                    r["lists"].get(lst, 0),
+                    f"{r['lists'].get(lst, 0):,}",
+                    "warn" if lst == "blacklist" else "good",
+                )
+                for r in reversed(runs)
+                for lst in list_ids
+            ],
+            title=t("chart_lists_title"),
+            desc=t("chart_lists_desc"),
+            width=960,
+        ),
+    }
+
+
+def _floor(value: float) -> float:
+    """A round number a little below ``value``: where a bar chart of close averages starts."""
+    return float(int(value // 50) * 50 - 50)
+
+
+def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
+    loaded = get_policy(store, policy_id)
+    p = loaded.policy
+    catalog = load_catalog()
+    lang = page.lang
+    dims = []
+    for d in p.dimensions:
+        rules = [
+            {
+                "id": r.id,
+                "record_type": catalog.record_types[r.record_type].name.get(lang),
+                "points": r.points,
+                "sentence": explain_rule(r, lang),
+                "reason": r.reason.text(lang),
+                "advice": r.advice.get(lang) if r.advice else "",
+            }
+            for r in p.rules
+            if r.dimension == d.id
+        ]
+        lo = f"{d.min:g}" if d.min is not None else "−∞"
+        hi = f"{d.max:g}" if d.max is not None else "+∞"
+        dims.append({"id": d.id, "name": d.name.get(lang), "min": lo, "max": hi, "rules": rules})
+    lists = [
+        {
+            "id": lst.id,
+            "name": lst.name.get(lang),
+            "criteria": [
+                {
+                    "id": c.id,
+                    "when": c.when
+                    or (
+                        catalog.record_types[c.record.record_type].name.get(lang)
+                        + (f" ({c.record.when})" if c.record.when else "")
+                        if c.record
+                        else ""
+                    ),
+                    "reason": c.reason.text(lang),
+                    "advice": c.advice.get(lang) if c.advice else "",
+                }
+                for c in lst.criteria
+            ],
+        }
+        for lst in p.lists
+    ]
+    return {
+        "loaded": loaded,
+        "policy": p,
+        "policy_name": p.name.get(lang),
+        "description": p.description.get(lang) if p.description else "",
+        "tiers": sorted(p.tiers, key=lambda t: -t.min),
+        "dims": dims,
+        "lists": lists,
+        "services": [{"id": s.id, "name": s.name.get(lang), "grant_if": s.grant_if} for s in p.services],
+    }
+
+
+def add_routes(router: APIRouter, web: Web) -> None:
+    @router.get("/ops")
+    @web.page("operator")
+    def overview(page: Page) -> Response:
+        with web.service.writer() as store:
+            context = _dashboard(store, page)
+        return page.render("ops_dashboard.html", section="dashboard", **context)
+
+    @router.get("/ops/subjects")
+    @web.page("operator")
+    def search(page: Page) -> Response:
+        q = page.query("q").strip()
+        found: list[dict[str, Any]] = []
+        if q:
+            assert page.who is not None
+            with web.service.writer() as store:
+                found = dashboard.search_subjects(store, q, actor=page.who.actor)
+        return page.render("ops_search.html", section="subjects", q=q, found=found)
+
+    @router.get("/ops/subjects/{subject_id}")
+    @web.page("operator")
+    def subject(page: Page) -> Response:
+        subject_id = str(page.request.path_params["subject_id"])[:64]
+        with web.service.writer() as store:
+            report = file_context(store, page, subject_id, "operator look-up")
+            disputes = list_disputes(store, subject_id=subject_id)
+            listings = list_listings(store, subject_id=subject_id)
+        return page.render("ops_subject.html", section="subjects", report=report, disputes=disputes, listings=listings)
+
+    @router.get("/ops/cases")
+    @web.page("operator")
+    def cases(page: Page) -> Response:
+        with web.service.writer() as store:
+            disputes = sorted(list_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
+            pending = sorted(list_listings(store, status="pending"), key=lambda x: (x["effective_on"], x["listing_id"]))
+            repairs = sorted(list_repairs(store, status="pending"), key=lambda r: (r["applied_on"], r["repair_id"]))
+        return page.render(
+            "ops_cases.html",
+            section="cases",
+            disputes=disputes[:CASES_SHOWN],
+            n_disputes=len(disputes),
+            pending=pending[:CASES_SHOWN],
+            n_pending=len(pending),
+            repairs=repairs[:CASES_SHOWN],
+            n_repairs=len(repairs),
+            shown=CASES_SHOWN,
+        )
+
+    @router.get("/ops/policies")
+    @web.page("operator")
+    def policies(page: Page) -> Response:
+        with web.service.writer() as store:
+            rows = store.rows(
+                "SELECT policy_id, version, sha256, published_at FROM policies ORDER BY policy_id, published_at DESC"
+            )
+        return page.render("ops_policies.html", section="policies", rows=rows)
+
+    @router.get("/ops/policies/{policy_id}")
+    @web.page("operator")
+    def policy(page: Page) -> Response:
+        policy_id = str(page.request.path_params["policy_id"])[:64]
+        with web.service.writer() as store:
+            if not store.one("SELECT count(*) FROM policies WHERE policy_id = ?", [policy_id]):
+                raise NotFoundError(f"no published policy {policy_id!r}")
+            context = _policy_table(store, page, policy_id)
+        return page.render("ops_policy.html", section="policies", **context)

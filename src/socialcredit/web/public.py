@@ -1,0 +1,58 @@
+"""The public look-up of the published lists: no key, a limited number of searches per client address.
+
+What is shown is decided by the registry (``registry.lists.public_lookup``): only listings in effect — past their
+notice and grace period, not repaired, not ended — and only the fields each policy makes public, identity numbers
+masked in the middle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from socialcredit.errors import WorkflowError
+from socialcredit.registry.due import policies_in_use
+from socialcredit.registry.lists import public_lookup
+from socialcredit.web.core import Page, Web
+
+__all__ = ["add_routes"]
+
+COLUMNS = ("name", "id_number", "list", "cause", "since")
+
+
+def _published_lists(web: Web, lang: str) -> dict[str, str]:
+    """The lists some policy in use publishes: id → name."""
+    out: dict[str, str] = {}
+    with web.service.writer() as store:
+        for lp in policies_in_use(store):
+            for lst in lp.policy.lists:
+                if lst.kind == "black" and lst.public_fields:
+                    out.setdefault(lst.id, lst.name.get(lang))
+    return out
+
+
+def add_routes(router: APIRouter, web: Web) -> None:
+    @router.get("/lists")
+    @web.page()
+    def lookup(page: Page) -> Response:
+        lists = _published_lists(web, page.lang)
+        q = page.query("q").strip()
+        list_id = page.query("list") if page.query("list") in lists else None
+        context: dict[str, Any] = {"q": q, "list_id": list_id, "lists": lists, "found": [], "columns": []}
+        if not q:
+            return page.render("public_lists.html", **context)
+        client = page.request.client.host if page.request.client else "unknown"
+        wait = web.lookups.allow(client)
+        if wait:
+            response = page.render("public_lists.html", 429, limited=int(wait) + 1, **context)
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        try:
+            with web.service.writer() as store:
+                found = public_lookup(store, q, list_id, lang=page.lang, actor="public")
+        except WorkflowError as exc:
+            return page.render("public_lists.html", 400, failure=str(exc), **context)
+        columns = [c for c in COLUMNS if any(c in e for e in found)]
+        return page.render("public_lists.html", **{**context, "found": found, "columns": columns, "searched": True})

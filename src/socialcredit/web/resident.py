@@ -1,0 +1,224 @@
+"""The resident portal: one's own file only — the session names the subject; no page takes a subject id."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from socialcredit.catalog import load_catalog
+from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.registry.consent import consent_history, set_consent
+from socialcredit.registry.disputes import add_information, file_dispute, get_dispute, list_disputes
+from socialcredit.registry.due import list_notifications
+from socialcredit.registry.notices import list_listings
+from socialcredit.registry.policies import get_policy
+from socialcredit.registry.repair import list_repairs
+from socialcredit.registry.report import subject_report
+from socialcredit.registry.resident_file import export_file, render_html
+from socialcredit.store import Store
+from socialcredit.web.charts import diverging
+from socialcredit.web.core import Page, Web
+
+__all__ = ["add_routes", "file_context"]
+
+
+def _subject(page: Page) -> str:
+    assert page.who is not None and page.who.subject_id is not None  # a resident session always names one
+    return page.who.subject_id
+
+
+def file_context(store: Store, page: Page, subject_id: str, purpose: str) -> dict[str, Any]:
+    """A subject's file (the read is audited by the registry), with what the pages draw from it."""
+    assert page.who is not None
+    report = subject_report(store, subject_id, lang=page.lang, actor=page.who.actor, purpose=purpose)
+    for s in report["scores"]:
+        policy = get_policy(store, s["policy"], s["policy_version"]).policy
+        s["policy_name"] = policy.name.get(page.lang)
+        tier = next((t for t in policy.tiers if t.id == s["tier"]), None)
+        s["tier_name"] = tier.name.get(page.lang) if tier and tier.name else ""
+        s["list_names"] = {lst.id: lst.name.get(page.lang) for lst in policy.lists}
+        names = {svc.id: svc.name.get(page.lang) for svc in policy.services}
+        for svc in s["services"]:
+            svc["name"] = names.get(svc["service"], svc["service"])
+        s["chart"] = diverging(
+            [(d["name"], d["points"], d["min"], d["max"]) for d in s["dimensions"]],
+            title=page.t("chart_dimensions_title", policy=s["policy_name"]),
+            desc=page.t("chart_dimensions_desc"),
+        )
+    return report
+
+
+def add_routes(router: APIRouter, web: Web) -> None:
+    @router.get("/me")
+    @web.page("resident")
+    def overview(page: Page) -> Response:
+        with web.service.writer() as store:
+            report = file_context(store, page, _subject(page), "resident portal: overview")
+            listings = list_listings(store, subject_id=_subject(page))
+            notifications = list_notifications(store, _subject(page), page.lang)
+        return page.render(
+            "me_overview.html",
+            report=report,
+            section="overview",
+            pending=[x for x in listings if x["status"] == "pending"],
+            notifications=list(reversed(notifications))[:20],
+        )
+
+    @router.get("/me/records")
+    @web.page("resident")
+    def records(page: Page) -> Response:
+        with web.service.writer() as store:
+            report = file_context(store, page, _subject(page), "resident portal: records")
+        return page.render("me_records.html", report=report, section="records", dispute_links=True)
+
+    @router.get("/me/inquiries")
+    @web.page("resident")
+    def inquiries(page: Page) -> Response:
+        with web.service.writer() as store:
+            report = file_context(store, page, _subject(page), "resident portal: inquiries")
+        return page.render("me_inquiries.html", report=report, section="inquiries")
+
+    @router.get("/me/disputes")
+    @web.page("resident")
+    def disputes(page: Page) -> Response:
+        return page.render("me_disputes.html", section="disputes", **_disputes(web, page))
+
+    @router.post("/me/disputes")
+    @web.page("resident")
+    def dispute_file(page: Page) -> Response:
+        assert page.who is not None
+        source_id, _, record_id = page.form.get("record", "").partition("|")
+        try:
+            with web.service.writer() as store:
+                filed = file_dispute(
+                    store,
+                    _subject(page),
+                    source_id,
+                    record_id,
+                    page.form.get("reason", ""),
+                    page.form.get("evidence") or None,
+                    actor=page.who.actor,
+                )
+        except WorkflowError as exc:
+            context = _disputes(web, page)
+            return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
+        return page.redirect(f"/me/disputes?filed={filed['dispute_id']}")
+
+    @router.post("/me/disputes/{dispute_id}/information")
+    @web.page("resident")
+    def dispute_information(page: Page) -> Response:
+        assert page.who is not None
+        raw = str(page.request.path_params["dispute_id"])
+        dispute_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
+        try:
+            with web.service.writer() as store:
+                # someone else's dispute is answered exactly as one that does not exist
+                if dispute_id < 0 or get_dispute(store, dispute_id)["subject_id"] != _subject(page):
+                    raise NotFoundError(f"no dispute {raw}")
+                add_information(store, dispute_id, page.form.get("text", ""), actor=page.who.actor)
+        except WorkflowError as exc:
+            context = _disputes(web, page)
+            return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
+        return page.redirect(f"/me/disputes?added={dispute_id}")
+
+    @router.get("/me/consents")
+    @web.page("resident")
+    def consents(page: Page) -> Response:
+        return page.render("me_consents.html", section="consents", **_consents(web, page))
+
+    @router.post("/me/consents")
+    @web.page("resident")
+    def consent_change(page: Page) -> Response:
+        category = page.form.get("category", "")
+        choice = page.form.get("granted", "")
+        if choice not in ("yes", "no"):
+            return page.error(400, "error_bad_request_title", page.t("consent_choice_missing"))
+        assert page.who is not None
+        with web.service.writer() as store:
+            set_consent(store, _subject(page), category, choice == "yes", actor=page.who.actor)
+        return page.redirect(f"/me/consents?saved={category}")
+
+    @router.get("/me/file")
+    @web.page("resident")
+    def download(page: Page) -> Response:
+        """Everything the registry holds about the resident, as JSON to keep (the export is audited)."""
+        assert page.who is not None
+        with web.service.writer() as store:
+            file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
+        body = json.dumps(file, ensure_ascii=False, indent=2, default=str)
+        return Response(
+            body,
+            media_type="application/json; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="socialcredit-{_subject(page)}.json"'},
+        )
+
+    @router.get("/me/file.html")
+    @web.page("resident")
+    def printable(page: Page) -> Response:
+        """The same file as one page to read, print or save."""
+        assert page.who is not None
+        with web.service.writer() as store:
+            file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
+        response = Response(render_html(file, page.lang), media_type="text/html; charset=utf-8")
+        # the page carries its own small stylesheet inline, and nothing else
+        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        return response
+
+
+def _disputes(web: Web, page: Page) -> dict[str, Any]:
+    """The resident's disputes (newest first, each with what they added) and the records they may dispute."""
+    with web.service.writer() as store:
+        mine = [get_dispute(store, int(d["dispute_id"])) for d in list_disputes(store, subject_id=_subject(page))]
+        report = subject_report(
+            store, _subject(page), lang=page.lang, actor=page.who.actor if page.who else "", purpose="disputes"
+        )
+    open_records = {(d["source_id"], d["record_id"]) for d in mine if d["status"] == "open"}
+    records = [
+        r
+        for r in report["records"]
+        if r["status"] not in ("withdrawn", "superseded") and (r["source"], r["record_id"]) not in open_records
+    ]
+    with web.service.writer() as store:
+        repairs = list_repairs(store, subject_id=_subject(page))
+    return {
+        "disputes": mine,
+        "repairs": repairs,
+        "records": records,
+        "filed": page.query("filed"),
+        "added": page.query("added"),
+        "chosen": page.form.get("record", page.query("record")),
+        "reason": page.form.get("reason", ""),
+        "evidence": page.form.get("evidence", ""),
+    }
+
+
+def _consents(web: Web, page: Page) -> dict[str, Any]:
+    """Each data category: the current choice, its history, and which policies count it only with consent."""
+    catalog = load_catalog()
+    with web.service.writer() as store:
+        history = consent_history(store, _subject(page))
+        policies = [
+            get_policy(store, str(pid)).policy
+            for (pid,) in store.execute("SELECT DISTINCT policy_id FROM score_runs ORDER BY 1").fetchall()
+        ]
+    rows = []
+    for cat_id, cat in catalog.categories.items():
+        mine = [h for h in history if h["category"] == cat_id]
+        needing = [
+            {"name": p.name.get(page.lang), "from": p.consent.mandatory_from}
+            for p in policies
+            if cat_id in p.consent.categories
+        ]
+        rows.append(
+            {
+                "id": cat_id,
+                "name": cat.name.get(page.lang),
+                "granted": mine[-1]["granted"] if mine else None,
+                "history": list(reversed(mine)),
+                "policies": needing,
+            }
+        )
+    return {"categories_rows": rows, "saved": page.query("saved")}

@@ -1,0 +1,564 @@
+"""The web pages in a real browser (Debian's Chromium, driven by Playwright) and over plain HTTP: residents see
+only their own file, operators see the city and every look-up is audited, nothing but the public look-up works
+without signing in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialcredit.example import districts
+from socialcredit.registry.parties import issue_key, revoke_key
+from socialcredit.registry.policies import get_policy
+from socialcredit.registry.signin import issue_link
+from web_helpers import browser, csrf_of, one, rows, serve, shots, sign_in, site
+
+__all__ = ["browser", "shots", "site"]  # the module-scoped fixtures
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def _link(site: dict[str, Any], subject: str) -> str:
+    with site["service"].writer() as store:
+        return issue_link(store, subject=subject).token
+
+
+def _new_page(browser: Any, site: dict[str, Any], viewport: dict[str, int] = DESKTOP) -> Any:
+    context = browser.new_context(viewport=viewport, base_url=site["base"])
+    return context.new_page()
+
+
+def _sign_in_with_key(page: Any, key: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("API 密钥").fill(key)
+    page.get_by_role("button", name="登录").click()
+
+
+def _expected_reasons(site: dict[str, Any], policy_id: str, subject: str) -> tuple[int, list[str]]:
+    """The score and the principal reasons' texts (Chinese), read from the stored run, not from the pages."""
+    run = rows(site, "SELECT max(run_id) AS run_id FROM score_runs WHERE policy_id = ?", [policy_id])[0]["run_id"]
+    score = one(site, "SELECT score FROM run_results WHERE run_id = ? AND subject_id = ?", [run, subject])
+    rule_ids = [
+        r["rule_id"]
+        for r in rows(
+            site,
+            "SELECT rule_id FROM run_reasons WHERE run_id = ? AND subject_id = ? ORDER BY position",
+            [run, subject],
+        )
+    ]
+    with site["service"].writer() as store:
+        policy = get_policy(store, policy_id).policy
+    return int(score), [policy.rule(r).reason.zh for r in rule_ids]
+
+
+def _small_copy(page: Any, path: Path) -> None:
+    """The top of the page, 1000 px wide: scripts/screenshots.py shrinks it into docs/screenshots."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1000, "height": 1200})
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
+# -- in the browser -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_resident_signs_in_with_a_one_time_link_and_sees_their_score_and_reasons(
+    site: dict[str, Any], browser: Any, shots: Path
+) -> None:
+    token = _link(site, site["listed"])
+    page = _new_page(browser, site)
+    page.goto(f"/signin/link?token={token}")
+    page.get_by_role("button", name="继续登录").click()
+    page.wait_for_url("**/me")
+    score, reasons = _expected_reasons(site, "beijing", site["listed"])
+    assert page.get_by_test_id("score-beijing").inner_text() == str(score)
+    shown = page.locator("#score-beijing").locator("xpath=..").locator("ol.reasons .reason-text").all_inner_texts()
+    assert shown == reasons and len(reasons) >= 1
+    # scored once: the blacklisting is noticed, in its 60-day grace period, not yet in effect
+    with site["service"].writer() as store:
+        from socialcredit.registry.notices import list_listings
+
+        [listing] = [x for x in list_listings(store, subject_id=site["listed"]) if x["policy_id"] == "beijing"]
+    card = page.locator("#score-beijing").locator("xpath=..").inner_text()
+    assert "告知：以下名单认定尚在宽限期内" in card and f"失信名单：{listing['effective_on']} 起生效" in card
+    assert listing["status"] == "pending" and "您在以下名单上" not in card
+    assert page.locator("svg.diverging").count() == 2  # one chart of dimensions per policy
+    page.screenshot(path=str(shots / "resident-overview.png"), full_page=True)
+    _small_copy(page, shots / "portal.png")
+    for path, name in (("/me/records", "records"), ("/me/inquiries", "inquiries"), ("/me/consents", "consents")):
+        page.goto(path)
+        assert page.locator("h1").inner_text() == {"records": "信用记录", "inquiries": "查询记录"}.get(name, "数据授权")
+        page.screenshot(path=str(shots / f"resident-{name}.png"), full_page=True)
+    # every record of the file is listed with its source and status
+    n_records = one(site, "SELECT count(*) FROM records WHERE subject_id = ?", [site["listed"]])
+    page.goto("/me/records")
+    assert page.locator("table.records tbody tr").count() == n_records
+    # the link worked once
+    again = _new_page(browser, site)
+    again.goto(f"/signin/link?token={token}")
+    again.get_by_role("button", name="继续登录").click()
+    assert "此登录链接已使用过" in again.locator("#failure").inner_text()
+    page.context.close()
+    again.context.close()
+
+
+@pytest.mark.browser
+def test_a_resident_files_a_dispute_and_follows_it(site: dict[str, Any], browser: Any, shots: Path) -> None:
+    page = _new_page(browser, site)
+    _sign_in_with_key(page, site["keys"]["resident"])
+    page.goto("/me/records")
+    first = page.locator("table.records tbody tr").first
+    record_id = first.locator("td").nth(1).locator("small.code").inner_text().split(" ")[0]
+    first.get_by_role("link", name="提出异议").click()
+    page.wait_for_url("**/me/disputes?record=*")
+    assert page.get_by_label("哪一条记录？").input_value().endswith("|" + record_id)  # the record is chosen already
+    page.get_by_label("为什么有误？").fill("此罚款已于 3 月 5 日缴清。")
+    page.get_by_label("证据（可选）").fill("缴款回执 2026-03-05")
+    page.get_by_role("button", name="提交异议").click()
+    page.wait_for_url("**/me/disputes?filed=*")
+    filed = rows(site, "SELECT * FROM disputes WHERE subject_id = ? ORDER BY dispute_id DESC", [site["listed"]])
+    assert len(filed) == 1
+    d = filed[0]
+    assert (d["record_id"], d["reason"], d["evidence"], d["status"]) == (
+        record_id,
+        "此罚款已于 3 月 5 日缴清。",
+        "缴款回执 2026-03-05",
+        "open",
+    )
+    assert d["filed_by"] == f"key:{site['key_ids']['resident']}"
+    assert page.get_by_role("status").inner_text() == f"异议 {d['dispute_id']} 已提交。"
+    card = page.get_by_test_id("dispute")
+    assert card.count() == 1
+    text = card.inner_text()
+    assert "处理中" in text and d["deadline"].isoformat() in text and record_id in text
+    # adding information to it
+    card.get_by_text("补充材料", exact=True).click()
+    card.get_by_label("补充说明").fill("附上银行流水。")
+    card.get_by_role("button", name="提交补充材料").click()
+    page.wait_for_url("**/me/disputes?added=*")
+    # information added in the first 30 days moves the deadline from 30 to 45 days after the dispute was opened
+    assert d["deadline"] == d["opened_at"] + dt.timedelta(days=30)
+    extended = (d["opened_at"] + dt.timedelta(days=45)).isoformat()
+    text = page.get_by_test_id("dispute").inner_text()
+    assert "附上银行流水。" in text and extended in text
+    page.screenshot(path=str(shots / "resident-disputes.png"), full_page=True)
+    # the record is marked disputed in the file, and cannot be disputed twice
+    page.goto("/me/records")
+    row = page.locator("table.records tbody tr", has_text=record_id)
+    assert row.locator("span.status").inner_text() == "异议中"
+    assert row.get_by_role("link", name="提出异议").count() == 0
+    # an operator sees it among the open disputes, with its deadline
+    ops = _new_page(browser, site)
+    _sign_in_with_key(ops, site["keys"]["operator"])
+    ops.goto("/ops/cases")
+    row = ops.get_by_test_id("open-disputes").locator("tr", has_text=record_id)
+    assert row.inner_text().startswith(extended) and site["listed"] in row.inner_text()
+    ops.screenshot(path=str(shots / "operator-cases.png"), full_page=True)
+    page.context.close()
+    ops.context.close()
+
+
+@pytest.mark.browser
+def test_a_resident_opts_out_of_a_data_category(site: dict[str, Any], browser: Any) -> None:
+    page = _new_page(browser, site)
+    _sign_in_with_key(page, site["keys"]["other"])
+    page.goto("/me/consents")
+    section = page.locator("section", has=page.locator("h2", has_text="商业数据"))
+    section.get_by_label("不同意").check()
+    section.get_by_role("button", name="保存").click()
+    assert "已保存您对“商业数据”的选择" in page.get_by_role("status").inner_text()
+    latest = rows(
+        site,
+        "SELECT granted, actor FROM consents WHERE subject_id = ? AND category = 'commercial' "
+        "ORDER BY seq DESC LIMIT 1",
+        [site["other"]],
+    )[0]
+    assert latest == {"granted": False, "actor": f"key:{site['key_ids']['other']}"}
+    page.context.close()
+
+
+@pytest.mark.browser
+def test_the_language_is_switched_and_remembered(site: dict[str, Any], browser: Any, shots: Path) -> None:
+    page = _new_page(browser, site)
+    _sign_in_with_key(page, site["keys"]["resident"])
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="My credit").is_visible()
+    _, reasons_zh = _expected_reasons(site, "beijing", site["listed"])
+    with site["service"].writer() as store:
+        policy = get_policy(store, "beijing").policy
+    english = {r.reason.zh: r.reason.en for r in policy.rules}
+    shown = page.locator("#score-beijing").locator("xpath=..").locator("ol.reasons .reason-text").all_inner_texts()
+    assert shown == [english[r] for r in reasons_zh]  # the reasons follow the language too
+    page.screenshot(path=str(shots / "resident-overview-en.png"), full_page=True)
+    page.goto("/me/records")  # the choice is kept in a cookie
+    assert page.locator("h1").inner_text() == "Records"
+    page.get_by_role("link", name="中文").click()
+    assert page.locator("h1").inner_text() == "信用记录"
+    page.context.close()
+
+
+@pytest.mark.browser
+def test_an_operator_sees_the_city_finds_a_subject_and_the_look_up_is_audited(
+    site: dict[str, Any], browser: Any, shots: Path
+) -> None:
+    page = _new_page(browser, site)
+    _sign_in_with_key(page, site["keys"]["operator"])
+    page.wait_for_url("**/ops")
+    run = one(site, "SELECT max(run_id) FROM score_runs WHERE policy_id = 'beijing'")
+    scores = [
+        r["score"] for r in rows(site, "SELECT score FROM run_results WHERE run_id = ? AND kind = 'person'", [run])
+    ]
+    # the histogram: each bar's title says its band and count; the counts are those of the stored run
+    titles = page.get_by_test_id("histogram").locator("rect.bar title").all_text_contents()
+    bands = [tuple(int(x) for x in re.match(r"(\d+)–(\d+): ([\d,]+)", t).groups()[:2]) for t in titles]  # type: ignore[union-attr]
+    counts = [int(t.rsplit(": ", 1)[1].replace(",", "")) for t in titles]
+    assert counts == [sum(lo <= s <= hi for s in scores) for lo, hi in bands]
+    assert sum(counts) == len(scores) == 200
+    # the districts, in code order: those where residents of the run live
+    living = {r["district"] for r in rows(site, "SELECT DISTINCT district FROM subjects WHERE kind = 'person'")}
+    expected = [d["name_zh"] for d in districts() if d["name_zh"] in living]
+    assert page.get_by_test_id("districts").locator("text.label").all_text_contents() == expected
+    assert len(expected) == 16
+    page.screenshot(path=str(shots / "operator-dashboard.png"), full_page=True)
+    _small_copy(page, shots / "dashboard.png")
+    # find the listed resident by the start of their identity number, and open their file
+    page.get_by_role("link", name="查找主体").click()
+    page.get_by_label("身份证号、统一社会信用代码或姓名").fill(site["listed"][:12])
+    page.get_by_role("button", name="查询").click()
+    page.screenshot(path=str(shots / "operator-search.png"), full_page=True)
+    page.get_by_role("link", name=site["listed"]).click()
+    page.wait_for_url(f"**/ops/subjects/{site['listed']}")
+    score, _ = _expected_reasons(site, "beijing", site["listed"])
+    assert page.get_by_test_id("score-beijing").inner_text() == str(score)
+    page.screenshot(path=str(shots / "operator-subject.png"), full_page=True)
+    actor = f"key:{site['key_ids']['operator']}"
+    audit = rows(
+        site, "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? ORDER BY seq DESC LIMIT 5", [actor]
+    )
+    assert audit[0]["action"] == "read_report" and audit[0]["subject_id"] == site["listed"]
+    assert json.loads(audit[0]["detail"]) == {"purpose": "operator look-up"}
+    search = next(a for a in audit if a["action"] == "search_subjects")
+    assert json.loads(search["detail"]) == {"query": site["listed"][:12], "matches": 1}
+    # the policy's rules in plain language
+    page.goto("/ops/policies/beijing")
+    assert page.locator("h1").inner_text().startswith("北京市社会信用评分")
+    assert page.locator("table.rules").first.locator("tr").count() > 1
+    page.screenshot(path=str(shots / "operator-policy.png"), full_page=True)
+    page.context.close()
+
+
+@pytest.mark.browser
+def test_pages_fit_a_phone_and_work_with_the_keyboard(site: dict[str, Any], browser: Any, shots: Path) -> None:
+    more = {
+        "resident": ["/me/records", "/me/disputes", "/me/consents", "/me/inquiries"],
+        "operator": ["/ops/cases", "/ops/policies/beijing", f"/ops/subjects/{site['listed']}", "/lists"],
+    }
+    for who, home in (("resident", "/me"), ("operator", "/ops")):
+        page = _new_page(browser, site, PHONE)
+        _sign_in_with_key(page, site["keys"][who])
+        page.wait_for_url(f"**{home}")
+        for path in more[who]:  # wide tables scroll inside their own region, never the page
+            page.goto(path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{path} scrolls sideways on a phone ({width}px)"
+        page.goto(home)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{home} scrolls sideways on a phone ({width}px)"
+        page.screenshot(path=str(shots / f"{who}-phone.png"), full_page=True)
+        # the first Tab reaches the skip link, which takes the focus to the main content
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "跳到正文"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+        # every visible field has a label
+        for field in page.locator("input:not([type=hidden]), select, textarea").all():
+            assert field.evaluate("e => e.labels.length > 0 || !!e.getAttribute('aria-label')")
+        page.context.close()
+
+
+@pytest.mark.browser
+def test_the_sign_in_and_public_pages_are_screenshotted(site: dict[str, Any], browser: Any, shots: Path) -> None:
+    page = _new_page(browser, site)
+    page.goto("/ops")  # not signed in: sent to sign in
+    page.wait_for_url("**/signin?next=/ops")
+    page.screenshot(path=str(shots / "signin.png"), full_page=True)
+    page.goto("/lists")
+    assert page.locator("h1").inner_text() == "信用名单公示查询"
+    page.screenshot(path=str(shots / "public-lists.png"), full_page=True)
+    page.context.close()
+
+
+# -- over plain HTTP ------------------------------------------------------------------------------------------
+
+OPEN = {"/", "/signin", "/signin/link", "/lists", "/static/style.css"}
+
+
+def _page_routes(site: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every (method, path) the service answers, but the API's: the pages, read from the app's router."""
+    out = []
+    routes = list(site["app"].routes)
+    while routes:
+        route = routes.pop(0)
+        if hasattr(route, "original_router"):  # an included router
+            routes.extend(route.original_router.routes)
+            continue
+        path = getattr(route, "path", "")
+        if path.startswith(("/v1", "/healthz", "/metrics", "/openapi", "/docs", "/redoc")):
+            continue
+        for method in sorted(getattr(route, "methods", None) or []):
+            if method in ("GET", "POST"):
+                out.append((method, path))
+    return out
+
+
+def test_no_page_but_the_public_look_up_works_without_a_valid_key(site: dict[str, Any]) -> None:
+    routes = _page_routes(site)
+    assert ("GET", "/me") in routes and ("GET", "/ops") in routes and len(routes) >= 15
+    for cookie in (None, "0123456789abcdef.forged-session-token"):
+        cookies = {"sc_session": cookie} if cookie else {}
+        with httpx.Client(base_url=site["base"], cookies=cookies) as anonymous:
+            for method, path in routes:
+                url = path.format(subject_id=site["other"], policy_id="beijing", dispute_id=1)
+                r = anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
+                if path in OPEN:
+                    assert r.status_code in (200, 303, 403), (method, path, r.status_code)  # 403: no CSRF token
+                    if path == "/":
+                        assert r.headers["location"] == "/signin"
+                    continue
+                assert r.status_code == 303, (method, path, r.status_code)
+                assert r.headers["location"].startswith("/signin"), (method, path)
+                assert site["other"] not in r.text
+
+
+def test_only_resident_and_operator_keys_sign_in(site: dict[str, Any]) -> None:
+    with httpx.Client(base_url=site["base"]) as client:
+        page = client.get("/signin")
+        r = client.post("/signin", data={"key": site["keys"]["auditor"], "csrf": csrf_of(page.text)})
+        assert r.status_code == 401
+        assert "此类密钥没有网页" in r.text
+        r = client.post("/signin", data={"key": "sc_000000000000_" + "A" * 43, "csrf": csrf_of(page.text)})
+        assert (r.status_code, "密钥无效。" in r.text) == (401, True)
+    refused = rows(site, "SELECT detail FROM audit_log WHERE action = 'signin_refused' ORDER BY seq")
+    assert [json.loads(r["detail"])["code"] for r in refused][-2:] == ["role_has_no_pages", "key_unknown"]
+
+
+def test_a_resident_never_sees_another_residents_data(site: dict[str, Any]) -> None:
+    name_of_other = one(site, "SELECT name FROM subjects WHERE subject_id = ?", [site["other"]])
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["resident"])
+        for path in (f"/ops/subjects/{site['other']}", "/ops", f"/ops/subjects?q={site['other']}"):
+            r = client.get(path)
+            assert r.status_code == 403, path
+            assert site["other"] not in r.text.replace(path, "") and name_of_other not in r.text
+        mine = client.get("/me")
+        assert site["listed"] in mine.text and site["other"] not in mine.text
+        printable = client.get("/me/file.html")
+        assert printable.status_code == 200 and printable.headers["content-security-policy"].startswith("default-src")
+        assert site["listed"] in printable.text and site["other"] not in printable.text
+        download = client.get("/me/file")
+        assert download.headers["content-disposition"] == f'attachment; filename="socialcredit-{site["listed"]}.json"'
+        assert download.json()["subject"]["subject_id"] == site["listed"]
+        # there is no way to name another subject: the portal's pages take no subject
+        asked = client.get(f"/me?subject_id={site['other']}").text
+        assert name_of_other not in asked and f'<span class="code">{site["listed"]}</span>' in asked
+    refusal = rows(
+        site,
+        "SELECT detail FROM audit_log WHERE action = 'access_refused' AND actor = ? ORDER BY seq DESC LIMIT 1",
+        [f"key:{site['key_ids']['resident']}"],
+    )[0]
+    assert json.loads(refusal["detail"]) == {"code": "role_not_allowed", "path": "/ops/subjects", "role": "resident"}
+
+
+def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["other"])
+        before = one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [site["other"]])
+        r = client.post("/me/consents", data={"category": "commercial", "granted": "yes"})
+        assert r.status_code == 403 and "表单已过期或来自其他网站" in r.text
+        for forged in ("forged", "伪造的令牌"):
+            r = client.post("/me/consents", data={"category": "commercial", "granted": "yes", "csrf": forged})
+            assert r.status_code == 403
+        assert one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [site["other"]]) == before
+        token = csrf_of(client.get("/me/consents").text)
+        r = client.post("/me/consents", data={"category": "commercial", "granted": "yes", "csrf": token})
+        assert (r.status_code, r.headers["location"]) == (303, "/me/consents?saved=commercial")
+        r = client.post("/me/consents", data={"category": "nonsense", "granted": "yes", "csrf": token})
+        assert r.status_code == 400 and "unknown data category 'nonsense'" in html.unescape(r.text)
+        assert one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [site["other"]]) == before + 1
+
+
+def test_signing_out_or_revoking_the_key_ends_the_session(site: dict[str, Any]) -> None:
+    with site["service"].writer() as store:
+        temp = issue_key(store, "operator", "a temporary operator")
+    for end in ("sign out", "revoke"):
+        with httpx.Client(base_url=site["base"]) as client:
+            signed = sign_in(client, temp.token if end == "revoke" else site["keys"]["operator"])
+            cookie = signed.headers["set-cookie"]
+            assert cookie.startswith("sc_session=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+            assert client.get("/ops").status_code == 200
+            session = client.cookies["sc_session"]
+            if end == "sign out":
+                r = client.post("/signout", data={"csrf": csrf_of(client.get("/ops").text)})
+                assert (r.status_code, r.headers["location"]) == (303, "/signin")
+            else:
+                with site["service"].writer() as store:
+                    revoke_key(store, temp.party.key_id)
+            client.cookies.set("sc_session", session)  # the old cookie, kept by a careless browser
+            r = client.get("/ops")
+            assert (r.status_code, r.headers["location"]) == (303, "/signin?next=/ops")
+
+
+def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: dict[str, Any]) -> None:
+    theirs = rows(site, "SELECT source_id, record_id FROM records WHERE subject_id = ? LIMIT 1", [site["listed"]])[0]
+    with site["service"].writer() as store:
+        from socialcredit.registry.disputes import file_dispute
+
+        dispute = file_dispute(store, site["listed"], theirs["source_id"], theirs["record_id"], "wrong", actor="t")
+    before = one(site, "SELECT count(*) FROM disputes")
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["other"])
+        token = csrf_of(client.get("/me/disputes").text)
+        record = f"{theirs['source_id']}|{theirs['record_id']}"
+        r = client.post("/me/disputes", data={"record": record, "reason": "not mine", "csrf": token})
+        assert r.status_code == 400
+        assert f"is not in the file of {site['other']}" in html.unescape(r.text)
+        r = client.post(f"/me/disputes/{dispute['dispute_id']}/information", data={"text": "x", "csrf": token})
+        assert r.status_code == 404 and f"no dispute {dispute['dispute_id']}" in r.text
+        assert client.get("/me/disputes").text.count(theirs["record_id"]) == 0
+    assert one(site, "SELECT count(*) FROM disputes") == before
+    assert one(site, "SELECT count(*) FROM dispute_information WHERE dispute_id = ?", [dispute["dispute_id"]]) == 0
+
+
+def test_the_public_look_up_is_rate_limited_per_client(site: dict[str, Any]) -> None:
+    from fastapi import FastAPI
+
+    from socialcredit.web import web_router
+
+    app = FastAPI()
+    app.include_router(web_router(site["service"], None, lookup_limit=2, lookup_window=60.0))
+    with serve(app) as base, httpx.Client(base_url=base) as client:
+        assert [client.get("/lists", params={"q": "张伟"}).status_code for _ in range(2)] == [200, 200]
+        refused = client.get("/lists", params={"q": "张伟"})
+        assert refused.status_code == 429 and 55 <= int(refused.headers["retry-after"]) <= 60
+        assert "查询过于频繁" in refused.text
+        assert client.get("/lists").status_code == 200  # the form itself is not counted
+
+
+def test_what_does_not_exist_is_a_plain_404_page(site: dict[str, Any]) -> None:
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["operator"])
+        for path, message in (
+            ("/ops/subjects/110101199001011237", "no registered subject '110101199001011237'"),
+            ("/ops/subjects/%3Cscript%3E", "no registered subject '<script>'"),
+            ("/ops/policies/nonesuch", "no published policy 'nonesuch'"),
+        ):
+            r = client.get(path)
+            assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+            assert message in html.unescape(r.text) and "<script>" not in r.text
+            assert "<h1>未找到</h1>" in r.text
+
+
+@pytest.mark.browser
+def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
+    tmp_path: Path, browser: Any, shots: Path
+) -> None:
+    """张三 (due_world's A, an unfulfilled judgment): noticed on 2026-02-01, listed from 2026-04-02 after 60 days of
+    grace, repaired on 2027-04-03. Only in between does the public look-up show him, his number masked."""
+    from due_world import A, build
+    from socialcredit.api.app import create_app
+    from socialcredit.registry import repair
+    from socialcredit.registry.policies import resolve_policy
+    from socialcredit.registry.score import score
+
+    store = build(tmp_path)
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    service = app.state.service
+    day = dt.date
+
+    def run(as_of: dt.date) -> None:
+        with service.writer() as s:
+            score(s, resolve_policy(s, "beijing"), as_of)
+
+    with serve(app) as base:
+        page = browser.new_page(base_url=base)
+
+        def search(query: str) -> list[list[str]]:
+            page.goto("/lists")
+            page.get_by_label("姓名、身份证号或统一社会信用代码").fill(query)
+            page.get_by_role("button", name="查询").click()
+            table = page.get_by_test_id("public-results")
+            return [r.locator("td").all_inner_texts() for r in table.locator("tr").all()[1:]]
+
+        run(day(2026, 2, 1))  # the notice: listed from 2026-04-02 unless the cause goes away
+        assert search("张三") == [["没有公示的记录。"]] and search(A) == [["没有公示的记录。"]]
+        run(day(2026, 4, 1))  # still in the grace period
+        assert search("张三") == [["没有公示的记录。"]]
+        run(day(2026, 4, 2))
+        with service.writer() as s:
+            policy = get_policy(s, "beijing").policy
+        blacklist = policy.list_spec("blacklist")
+        cause = policy.criterion("blacklist", "judgment_defaulter").reason.zh
+        shown = [["张三", "110105********011X", blacklist.name.zh, cause, "2026-04-02"]]
+        assert search("张三") == shown and search(A) == shown  # every cell: only the masked number is published
+        page.screenshot(path=str(shots / "public-lists-found.png"), full_page=True)
+        with service.writer() as s:
+            repair.report_fulfilment(
+                s, "courts", "J1", fulfilled_on=day(2026, 5, 1), actor="courts", today=day(2026, 5, 1)
+            )
+            applied = repair.apply_for_repair(s, A, "courts", "J1", "已全部履行", "resident", today=day(2027, 4, 2))
+            operator = issue_key(s, "operator", "ops").token
+        # the application waits among the operator's cases
+        with httpx.Client(base_url=base) as client:
+            sign_in(client, operator)
+            cases = client.get("/ops/cases").text
+            table = re.search(r'<table data-testid="pending-repairs">.*?</table>', cases, re.S)
+            assert table is not None
+            cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", table.group(0), re.S)]
+            assert cells[:2] == ["<strong>2027-04-02</strong>", str(applied["repair_id"])]
+            assert cells[-3:] == ["严重", "2027-04-02", "已全部履行"]
+        with service.writer() as s:
+            repair.decide_repair(
+                s, applied["repair_id"], "approved", "法院确认已履行。", "operator", today=day(2027, 4, 3)
+            )
+        assert search("张三") == [["没有公示的记录。"]]  # gone the day it is repaired
+        page.close()
+    store.close()
+
+
+# -- any input: a page or a plain refusal, never a server error ------------------------------------------------
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=_TEXT, record=_TEXT, reason=_TEXT, target=_TEXT)
+def test_any_input_gets_a_page_or_a_plain_refusal(
+    site: dict[str, Any], query: str, record: str, reason: str, target: str
+) -> None:
+    with httpx.Client(base_url=site["base"]) as client:
+        page = client.get("/signin")
+        r = client.post("/signin", data={"key": site["keys"]["operator"], "csrf": csrf_of(page.text), "next": target})
+        location = r.headers["location"]
+        assert r.status_code == 303 and location.startswith("/") and not location.startswith("//")
+        assert client.get("/ops/subjects", params={"q": query}).status_code == 200
+        assert client.get("/lists", params={"q": query}).status_code in (200, 400, 429)
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["other"])
+        token = csrf_of(client.get("/me/consents").text)
+        r = client.post("/me/disputes", data={"record": record, "reason": reason, "csrf": token})
+        assert r.status_code == 400 and "<h1>" in r.text  # no record of theirs is named like that
+        r = client.post("/me/consents", data={"category": query, "granted": "yes", "csrf": token})
+        assert r.status_code in (303, 400)

@@ -1,0 +1,383 @@
+"""The parts of the pages that need no browser: the message catalogue, the rate limiter, the SVG charts,
+sign-in links and sessions, and the dashboard's figures on hand-made runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import string
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialcredit.catalog import load_catalog
+from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry import dashboard
+from socialcredit.registry.disputes import STATUSES
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.notices import LISTING_STATUSES
+from socialcredit.registry.parties import AuthError, issue_key, revoke_key
+from socialcredit.registry.repair import REPAIR_STATUSES
+from socialcredit.registry.signin import (
+    WEB_ROLES,
+    end_session,
+    issue_link,
+    redeem_link,
+    session_principal,
+    sign_in_with_key,
+    start_session,
+)
+from socialcredit.store import Store, open_store
+from socialcredit.web.charts import Bar, bars, diverging, histogram
+from socialcredit.web.core import RateLimiter
+from socialcredit.web.i18n import MESSAGES, translate
+
+WEB = Path(__file__).resolve().parent.parent / "src" / "socialcredit" / "web"
+
+# -- the message catalogue ------------------------------------------------------------------------------------
+
+
+def _used_keys() -> set[str]:
+    """Every literal key a template or a page module asks for (t('key') or t("key"), not t('prefix_' + x))."""
+    used: set[str] = set()
+    for path in [*WEB.glob("templates/*.html"), *WEB.glob("*.py")]:
+        used |= set(re.findall(r"\bt\(\s*['\"]([a-z0-9_]+)['\"]\s*[,)]", path.read_text("utf-8")))
+    return used
+
+
+def test_every_key_a_page_uses_exists_in_both_languages() -> None:
+    used = _used_keys()
+    assert len(used) > 150  # the scan found the templates
+    assert sorted(used - set(MESSAGES["zh"])) == []
+    assert sorted(used - set(MESSAGES["en"])) == []
+    assert set(MESSAGES["zh"]) == set(MESSAGES["en"])
+
+
+def test_keys_built_from_data_exist_for_every_value() -> None:
+    """Keys made of a prefix and a value: professions, roles, statuses, outcomes, kinds, lists, refusals."""
+    needed = [f"profession_{p}" for p in load_catalog().professions]
+    needed += [f"role_{r}" for r in WEB_ROLES] + [f"forbidden_{r}" for r in WEB_ROLES]
+    needed += [
+        f"status_{s}"
+        for s in ("counting", "not_counting", "withdrawn", "superseded", "disputed", "expired", "repaired")
+    ]
+    needed += [f"dispute_status_{s}" for s in STATUSES] + [f"repair_status_{s}" for s in REPAIR_STATUSES]
+    needed += [f"listing_status_{s}" for s in LISTING_STATUSES]
+    needed += ["outcome_granted", "outcome_refused", "kind_person", "kind_org", "list_blacklist", "list_redlist"]
+    src = WEB.parent / "registry"
+    codes = set()
+    for module in ("parties.py", "signin.py"):
+        codes |= set(re.findall(r'AuthError\(\s*"([a-z_]+)"', (src / module).read_text("utf-8")))
+    assert {"key_missing", "link_used", "session_expired", "role_has_no_pages"} <= codes
+    needed += [f"auth_{c}" for c in codes]
+    assert sorted(k for k in needed if k not in MESSAGES["zh"]) == []
+
+
+def test_both_languages_fill_the_same_placeholders_and_none_is_empty() -> None:
+    fields = string.Formatter()
+    for key, zh in MESSAGES["zh"].items():
+        en = MESSAGES["en"][key]
+        assert zh.strip() and en.strip(), key
+        assert {f for _, f, _, _ in fields.parse(zh) if f} == {f for _, f, _, _ in fields.parse(en) if f}, key
+
+
+def test_translate_fills_placeholders_and_falls_back() -> None:
+    assert translate("zh", "rank_of", rank="3", of="200") == "第 3 名（共 200 人）"
+    assert translate("en", "rank_of", rank="3", of="200") == "3 of 200"
+    assert translate("en", "no_such_key", default="plain") == "plain"
+    assert translate("fr", "sign_in") == "登录"  # an unknown language reads Chinese, the default
+
+
+# -- the look-up limiter --------------------------------------------------------------------------------------
+
+
+def test_the_rate_limiter_allows_a_number_per_window_per_client() -> None:
+    limiter = RateLimiter(3, 10.0)
+    assert [limiter.allow("a", t) for t in (0.0, 1.0, 2.0)] == [0.0, 0.0, 0.0]
+    assert limiter.allow("a", 3.0) == pytest.approx(7.0)  # the first of the three leaves the window at 10
+    assert limiter.allow("b", 3.0) == 0.0  # another client has its own window
+    assert limiter.allow("a", 10.0) == 0.0
+    assert limiter.allow("a", 10.5) == pytest.approx(0.5)
+
+
+# -- charts ---------------------------------------------------------------------------------------------------
+
+
+def _heights(svg: str) -> list[float]:
+    return [float(h) for h in re.findall(r'<rect class="bar[^"]*"[^>]* height="([\d.]+)"', svg)]
+
+
+def test_a_histogram_draws_bars_in_proportion_to_counts() -> None:
+    svg = str(histogram([(0, 10, 5), (10, 20, 10), (20, 30, 0)], title="t", desc="d", x_label="score"))
+    assert _heights(svg) == [94.0, 188.0, 0.0]  # the plot is 188 units tall; the peak fills it
+    assert re.findall(r"<title>([^<]+)</title>", svg)[1:] == ["0–9: 5", "10–19: 10", "20–29: 0"]
+    assert 'role="img"' in svg and 'aria-label="t"' in svg
+
+
+def test_bars_escape_their_labels_and_start_where_asked() -> None:
+    svg = str(bars([Bar("<b>x</b>", 1000.0), Bar("y", 950.0)], title="a & b", desc="d", lo=900.0))
+    assert "<b>" not in svg and "&lt;b&gt;x&lt;/b&gt;" in svg and 'aria-label="a &amp; b"' in svg
+    widths = [float(w) for w in re.findall(r'<rect class="bar[^"]*" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', svg)]
+    assert widths[0] == pytest.approx(2 * widths[1])  # 100 and 50 above 900
+
+
+def test_a_diverging_chart_puts_losses_left_of_zero() -> None:
+    svg = str(diverging([("lost", -50.0, -100.0, 0.0), ("gained", 25.0, 0.0, 50.0)], title="t", desc="d"))
+    zero = float(re.search(r'<line class="zero" x1="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+    bars_ = re.findall(r'<rect class="bar (\w+)" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg)
+    (tone1, x1, w1), (tone2, x2, w2) = bars_
+    assert (tone1, tone2) == ("warn", "good")
+    # (coordinates are printed to a tenth of a unit)
+    assert float(x1) + float(w1) == pytest.approx(zero, abs=0.15) and float(x2) == pytest.approx(zero, abs=0.15)
+    assert float(w1) == pytest.approx(2 * float(w2), abs=0.15)
+
+
+# -- sign-in links and sessions -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    folder = tmp_path_factory.mktemp("signin")
+    files = write_example(folder / "example", residents=20)
+    s = open_store(folder / "store.duckdb", create=True, key="")
+    ingest_file(s, files.subjects, "civil_affairs", today=AS_OF)
+    yield s
+    s.close()
+
+
+def _person(store: Store, n: int = 0) -> str:
+    return str(
+        store.one("SELECT subject_id FROM subjects WHERE kind = 'person' ORDER BY subject_id LIMIT 1 OFFSET ?", [n])
+    )
+
+
+def test_a_link_signs_a_resident_in_once(store: Store) -> None:
+    sid = _person(store)
+    link = issue_link(store, subject=sid)
+    assert link.token.startswith(f"scl_{link.link_id}_") and link.role == "resident"
+    who = redeem_link(store, link.token)
+    assert (who.actor, who.role, who.subject_id, who.key_id) == (f"link:{link.link_id}", "resident", sid, None)
+    with pytest.raises(AuthError, match="was used at") as used:
+        redeem_link(store, link.token)
+    assert used.value.code == "link_used"
+    assert store.one("SELECT count(*) FROM signin_links WHERE token_hash LIKE '%' || ? || '%'", [link.token]) == 0
+    for bad, code in (
+        ("", "link_malformed"),
+        (link.token[:-1] + ("A" if link.token[-1] != "A" else "B"), "link_unknown"),
+    ):
+        with pytest.raises(AuthError) as err:
+            redeem_link(store, bad)
+        assert err.value.code == code
+
+
+def test_an_expired_link_or_one_of_a_revoked_key_does_not_sign_in(store: Store) -> None:
+    link = issue_link(store, subject=_person(store, 1), hours=1)
+    store.execute("UPDATE signin_links SET expires_at = now() - INTERVAL 1 MINUTE WHERE link_id = ?", [link.link_id])
+    with pytest.raises(AuthError, match="expired") as err:
+        redeem_link(store, link.token)
+    assert err.value.code == "link_expired"
+    op = issue_key(store, "operator", "ops")
+    link = issue_link(store, key_id=op.party.key_id)
+    assert (link.role, link.name) == ("operator", "ops")
+    revoke_key(store, op.party.key_id)
+    with pytest.raises(AuthError) as err:
+        redeem_link(store, link.token)
+    assert err.value.code == "key_revoked"
+
+
+def test_links_are_refused_for_what_has_no_pages(store: Store) -> None:
+    auditor = issue_key(store, "auditor", "audit")
+    with pytest.raises(SocialCreditError, match="a auditor key has no web pages"):
+        issue_link(store, key_id=auditor.party.key_id)
+    org = store.one("SELECT subject_id FROM subjects WHERE kind = 'org' LIMIT 1")
+    with pytest.raises(SocialCreditError, match="is an organisation; sign-in links are for residents"):
+        issue_link(store, subject=org)
+    with pytest.raises(NotFoundError, match="no registered subject '110101199001011237'"):
+        issue_link(store, subject="110101199001011237")
+    with pytest.raises(SocialCreditError, match="not both"):
+        issue_link(store, subject=_person(store), key_id=auditor.party.key_id)
+    with pytest.raises(SocialCreditError, match=r"name the resident \(their identity number\) or the key"):
+        issue_link(store)
+    with pytest.raises(SocialCreditError, match="from 1 hour to 30 days, not 0 hours"):
+        issue_link(store, subject=_person(store), hours=0)
+    with pytest.raises(AuthError, match="no web pages") as err:
+        sign_in_with_key(store, auditor.token)
+    assert err.value.code == "role_has_no_pages"
+
+
+def test_a_session_lasts_until_it_ends_or_expires(store: Store) -> None:
+    key = issue_key(store, "resident", "me", subject=_person(store, 2))
+    who = sign_in_with_key(store, key.token)
+    token, signed = start_session(store, who, method="key")
+    assert signed.csrf and session_principal(store, token) == signed
+    forged = token.split(".")[0] + ".not-the-secret"
+    with pytest.raises(AuthError) as err:
+        session_principal(store, forged)
+    assert err.value.code == "session_unknown"
+    end_session(store, token)
+    with pytest.raises(AuthError) as err:
+        session_principal(store, token)
+    assert err.value.code == "session_ended"
+    token, _ = start_session(store, who, method="key")
+    store.execute("UPDATE web_sessions SET expires_at = now() - INTERVAL 1 SECOND WHERE session_id = ?", [token[:16]])
+    with pytest.raises(AuthError) as err:
+        session_principal(store, token)
+    assert err.value.code == "session_expired"
+    actions = [r[0] for r in store.execute("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 3").fetchall()]
+    assert actions == ["signin", "signout", "signin"]
+
+
+# -- the dashboard's figures ----------------------------------------------------------------------------------
+
+
+def _hand_made_run(store: Store, run_id: int, people: list[tuple[str, int, int, list[str]]]) -> None:
+    """A finished run with (subject, score, age, lists) per resident; profession 'other' for all."""
+    store.execute(
+        "INSERT INTO score_runs (run_id, policy_id, policy_version, policy_sha256, as_of, watermark, mode, engine, "
+        "started_at, finished_at, n_subjects) VALUES (?, 'beijing', '2026.1', 'x', DATE '2026-11-01', 1000000, "
+        "'full', 'duckdb', now(), now(), ?)",
+        [run_id, len(people)],
+    )
+    for sid, score, age, lists in people:
+        store.execute(
+            "INSERT INTO run_results VALUES (?, ?, 'person', 'other', ?, [0.0], 0, ?, 'A', 1, 1, 50.0, NULL, ?, 0)",
+            [run_id, sid, age, score, lists],
+        )
+        for lst in lists:
+            store.execute("INSERT INTO run_list_entries VALUES (?, ?, ?, 'hand', NULL)", [run_id, sid, lst])
+
+
+def test_histogram_age_bands_and_list_sizes_of_a_hand_made_run(store: Store) -> None:
+    ids = [_person(store, n) for n in range(6)]
+    _hand_made_run(
+        store,
+        900,
+        [
+            (ids[0], 600, 18, ["blacklist"]),
+            (ids[1], 601, 24, []),
+            (ids[2], 619, 25, []),
+            (ids[3], 620, 64, ["redlist"]),
+            (ids[4], 700, 65, ["blacklist"]),
+            (ids[5], 700, 99, []),
+        ],
+    )
+    h = dashboard.histogram(store, 900)
+    # 600 … 700 spans 101 points: bands of 5 (21 bands) are the first round width that fits in 40
+    assert (h["width"], h["n"], len(h["bins"])) == (5, 6, 21)
+    assert {b["lo"]: b["n"] for b in h["bins"] if b["n"]} == {600: 2, 615: 1, 620: 1, 700: 2}
+    ages = {a["band"]: (a["residents"], a["mean_score"], a["blacklist"]) for a in dashboard.by_age_band(store, 900)}
+    assert ages == {
+        "18–24": (2, 600.5, 1),
+        "25–34": (1, 619.0, 0),
+        "35–44": (0, None, 0),
+        "45–54": (0, None, 0),
+        "55–64": (1, 620.0, 0),
+        "65+": (2, 700.0, 1),
+    }
+    assert dashboard.list_sizes(store)[900] == {"blacklist": 2, "redlist": 1}
+    assert dashboard.by_profession(store, 900) == [
+        {"profession": "other", "residents": 6, "mean_score": 640.0, "blacklist": 2, "redlist": 1,
+         "blacklist_per_10k": 3333.3}
+    ]  # fmt: skip
+    for n, (sid, status) in enumerate([(ids[0], "pending"), (ids[4], "effective"), (ids[0], "resolved")]):
+        store.execute(
+            "INSERT INTO listings VALUES (?, ?, 'beijing', 'blacklist', 'hand', 'courts', ?, NULL, 900, "
+            "DATE '2026-11-01', DATE '2026-11-16', ?, NULL, true, 900)",
+            [9000 + n, sid, f"R{n}", status],
+        )
+    assert dashboard.listing_counts(store) == [
+        {"policy_id": "beijing", "list_id": "blacklist", "status": s, "subjects": 1}
+        for s in ("effective", "pending", "resolved")
+    ]
+    districts = dashboard.by_district(store, 900)
+    assert [d["code"] for d in districts][:3] == ["110101", "110102", "110105"] and len(districts) == 16
+    assert sum(d["residents"] for d in districts) == 6
+
+
+def test_a_subject_search_is_audited(store: Store) -> None:
+    sid = _person(store)
+    name = store.one("SELECT name FROM subjects WHERE subject_id = ?", [sid])
+    found = dashboard.search_subjects(store, sid[:10], actor="key:abc")
+    assert sid in [f["subject_id"] for f in found] and all(f["subject_id"].startswith(sid[:10]) for f in found)
+    assert [f["subject_id"] for f in dashboard.search_subjects(store, name, actor="key:abc")].count(sid) == 1
+    assert dashboard.search_subjects(store, "  ", actor="key:abc") == []
+    last = store.rows("SELECT actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT 1")[0]
+    assert (last["actor"], last["action"]) == ("key:abc", "search_subjects")
+    assert name in last["detail"]
+
+
+# -- the command line and the demo ----------------------------------------------------------------------------
+
+
+def test_keys_link_prints_a_one_time_link(tmp_path: Path) -> None:
+    files = write_example(tmp_path / "example", residents=10)
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as s:
+        ingest_file(s, files.subjects, "civil_affairs", today=AS_OF)
+        sid = _person(s)
+    cli = [sys.executable, "-m", "socialcredit.cli", "keys", "link", "--db", str(tmp_path / "s.duckdb")]
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    done = subprocess.run([*cli, sid, "--base-url", "http://127.0.0.1:9000/"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    first, url = done.stdout.strip().splitlines()
+    assert re.fullmatch(r"Sign-in link [0-9a-f]{12} for .+ \(resident\), valid once until .+ UTC:", first)
+    assert re.fullmatch(r"http://127\.0\.0\.1:9000/signin/link\?token=scl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", url)
+    refused = subprocess.run(cli, capture_output=True, text=True, env=env)
+    assert refused.returncode == 2 and "name the resident (their identity number) or the key" in refused.stderr
+
+
+def test_the_demo_serves_the_pages_behind_the_links_it_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's last step is uvicorn.run(app): here it serves on a free port while the test follows the links."""
+    import httpx
+    import uvicorn
+    from rich.console import Console
+
+    from socialcredit.demo import run_demo
+
+    console = Console(record=True, width=200)
+    seen: dict[str, Any] = {}
+
+    def serve(app: Any, host: str, port: int, **_: Any) -> None:
+        seen.update(host=host, port=port)
+        links = re.findall(
+            rf"http://127\.0\.0\.1:{port}(/signin/link\?token=scl_\S+)", console.export_text(clear=False)
+        )
+        assert len(links) == 2  # the operator's and a blacklisted resident's
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            free = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        try:
+            for link, home in zip(links, ("/ops", "/me"), strict=True):
+                with httpx.Client(base_url=f"http://127.0.0.1:{free}") as client:
+                    form = client.get(link)
+                    token = link.split("token=")[1]
+                    r = client.post("/signin/link", data={"token": token, "csrf": _csrf(form.text)})
+                    assert (r.status_code, r.headers["location"]) == (303, home)
+                    seen[home] = client.get(home).status_code
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    monkeypatch.setattr(uvicorn, "run", serve)
+    run_demo(tmp_path / "demo.duckdb", residents=300, console=console, port=8123)
+    assert seen == {"host": "127.0.0.1", "port": 8123, "/ops": 200, "/me": 200}
+    quiet = Console(record=True, width=200)
+    seen.clear()
+    run_demo(tmp_path / "quiet.duckdb", residents=300, console=quiet, serve=False)
+    assert seen == {} and "signin/link" not in quiet.export_text()
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]

@@ -1,0 +1,138 @@
+"""A running service for the web tests: a small scored store, residents' and an operator's keys, uvicorn on
+loopback, and Debian's Chromium driven by Playwright (skipped without it, unless SOCIALCREDIT_REQUIRE_BROWSER=1)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from socialcredit.api.app import create_app
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.parties import issue_key
+from socialcredit.registry.policies import resolve_policy
+from socialcredit.registry.score import score
+from socialcredit.store import open_store
+
+__all__ = ["CHROMIUM", "browser", "csrf_of", "one", "rows", "serve", "shots", "sign_in", "site"]
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port while the block runs; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("web")
+    files = write_example(folder / "example", residents=200)
+    store = open_store(folder / "store.duckdb", create=True, key="")
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=AS_OF)
+    for pid in ("beijing", "sesame"):
+        score(store, resolve_policy(store, pid), AS_OF)
+    listed = store.one(
+        "SELECT subject_id FROM run_list_entries e JOIN score_runs r USING (run_id) "
+        "WHERE r.policy_id = 'beijing' AND e.list_id = 'blacklist' ORDER BY subject_id LIMIT 1"
+    )
+    other = store.one(
+        "SELECT subject_id FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'beijing' "
+        "AND r.kind = 'person' AND r.subject_id <> ? ORDER BY r.subject_id LIMIT 1",
+        [listed],
+    )
+    keys = {
+        "resident": issue_key(store, "resident", "a resident", subject=listed),
+        "other": issue_key(store, "resident", "another resident", subject=other),
+        "operator": issue_key(store, "operator", "registry operations"),
+        "auditor": issue_key(store, "auditor", "the auditor"),
+    }
+    app = create_app(folder / "store.duckdb", store=store)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield {
+            "app": app,
+            "service": app.state.service,
+            "client": client,
+            "base": base,
+            "keys": {k: v.token for k, v in keys.items()},
+            "key_ids": {k: v.party.key_id for k, v in keys.items()},
+            "listed": listed,
+            "other": other,
+            "folder": folder,
+        }
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("SOCIALCREDIT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (`apt-get install chromium`)")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM))
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the tests save a screenshot of each page ($SOCIALCREDIT_SCREENSHOTS, or a temporary folder)."""
+    chosen = os.environ.get("SOCIALCREDIT_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def sign_in(client: httpx.Client, key: str) -> httpx.Response:
+    """Sign ``client`` in with a key through the sign-in form (its CSRF cookie and field included)."""
+    page = client.get("/signin")
+    r = client.post("/signin", data={"key": key, "csrf": csrf_of(page.text), "next": ""})
+    assert r.status_code == 303, r.text
+    return r
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def one(site: dict[str, Any], sql: str, params: list[Any] | None = None) -> Any:
+    with site["service"].writer() as store:
+        return store.one(sql, params)
+
+
+def rows(site: dict[str, Any], sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    with site["service"].writer() as store:
+        return store.rows(sql, params)
