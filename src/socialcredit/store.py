@@ -197,7 +197,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
-        10,
+        9,
         "due process",
         # Disputes, notices and listings, fulfilment reports, repairs, overrides and notifications. Dates given by
         # the workflows (opened_at, deadline, effective_on, ...) are calendar dates of the registry's clock;
@@ -250,7 +250,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
-        20,
+        10,
         "regions: exchange bundles, identity links, alerts",
         # Imported records go into `records` like any other, marked with the region they were recorded in; the
         # rest is what regions/ keeps of the bundles, the identities they name, the links and the alerts.
@@ -301,7 +301,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
-        30,
+        11,
         "web sign-in links and sessions",
         # A one-time sign-in link (for a resident, or for the party of a key) and a web session are random secrets
         # shown once; the store keeps only their SHA-256, like API keys.
