@@ -6,8 +6,8 @@ Builds a store (generated population, scored), issues a relying-party and a furn
 ``socialcredit serve`` on 127.0.0.1, then measures, each phase bounded in time and request count:
 
 * batch decisions: requests of 10 000 subject ids, back to back (a Python client in a second process);
-* single decisions at 500 requests per second, with locust headless (``benchmarks/locustfile.py``; 500 users,
-  one request per second each): first alone (the baseline), then while a third process sends ingest batches;
+* single decisions at 500 requests per second from wrk (``benchmarks/wrk_decisions.lua``; Debian's ``wrk``
+  package): first alone (the baseline), then while a third process sends ingest batches;
 * ingest over HTTP: CSV batches of ``--batch`` records back to back from a second process, against the same
   batches ingested in-process with ``ingest_file`` after the service stops (the baseline).
 
@@ -135,50 +135,33 @@ def direct_ingest(db: Path, ids: list[str], batch: int, n_batches: int) -> dict[
     }
 
 
-def locust(port: int, spec: Path, users: int, seconds: float, work: Path, label: str) -> dict[str, Any]:
-    """Single decisions from locust headless: ``users`` users, one request per second each, for ``seconds``."""
-    import csv
-
-    prefix = work / f"locust-{label}"
-    ramp = max(1, users // 100)  # users start over a few seconds; statistics are reset once all run
-    cmd = [
-        str(Path(sys.executable).parent / "locust"),
-        "-f",
-        str(ROOT / "benchmarks" / "locustfile.py"),
-        "--headless",
-        "--only-summary",
-        "--users",
-        str(users),
-        "--spawn-rate",
-        "100",
-        "--reset-stats",
-        "--run-time",
-        f"{int(seconds + ramp)}s",
-        "--stop-timeout",
-        "5",
-        "--host",
-        f"http://127.0.0.1:{port}",
-        "--csv",
-        str(prefix),
-        "--loglevel",
-        "WARNING",
-    ]
-    done = subprocess.run(
-        cmd, env={**os.environ, "SC_LOAD_SPEC": str(spec)}, capture_output=True, text=True, timeout=seconds + 120
-    )
-    if done.returncode not in (0, 1):  # locust exits 1 when any request failed: reported, not fatal
-        raise SystemExit(f"locust failed ({done.returncode}): {done.stderr[-2000:]}")
-    with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
-        row = next(r for r in csv.DictReader(f) if r["Name"] == "/v1/decisions")
+def single(port: int, token: str, ids: list[str], seconds: float, rate: int, work: Path) -> dict[str, Any]:
+    """Single decisions from wrk (benchmarks/wrk_decisions.lua): 20 connections, each waiting after every answer
+    so that together they offer about ``rate`` requests a second, for ``seconds``."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("the single-decision phase needs wrk (Debian: apt-get install wrk)")
+    connections = 20
+    pace_ms = max(1, round(connections * 1000 / rate) - 1)  # about 1 ms of each cycle is the answer itself
+    id_file = work / "ids.txt"
+    id_file.write_text("\n".join(ids) + "\n", "utf-8")
+    env = {**os.environ, "SC_IDS": str(id_file), "SC_TOKEN": token, "SC_DELAY_MS": str(pace_ms)}
+    cmd = [wrk, "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "5s"]
+    cmd += ["-s", str(ROOT / "benchmarks" / "wrk_decisions.lua"), f"http://127.0.0.1:{port}"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr[-2000:]}")
+    r = json.loads(done.stdout.strip().splitlines()[-1])
     return {
-        "users": users,
-        "requests": int(row["Request Count"]),
-        "failures": int(row["Failure Count"]),
-        "achieved_per_second": float(row["Requests/s"]),
-        "median_ms": float(row["Median Response Time"]),
-        "p95_ms": float(row["95%"]),
-        "p99_ms": float(row["99%"]),
-        "max_ms": float(row["Max Response Time"]),
+        "generator": f"wrk, 1 thread, {connections} connections, {pace_ms} ms between requests on each",
+        "offered_per_second": rate,
+        "requests": r["requests"],
+        "failures": r["errors"] + r["non_2xx"],
+        "achieved_per_second": r["requests"] / (r["duration_us"] / 1e6),
+        "median_ms": r["p50_us"] / 1000,
+        "p90_ms": r["p90_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "max_ms": r["max_us"] / 1000,
     }
 
 
@@ -213,6 +196,17 @@ def load(port: int, token: str, ids: list[str], seconds: float) -> dict[str, Any
     return out
 
 
+def _drained(port: int) -> None:
+    """Wait until the service has moved every journalled inquiry into the store (phases start on equal terms)."""
+    import httpx
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()["journal_pending"] == 0:
+            return
+        time.sleep(0.5)
+
+
 def _second_process(mode: str, spec: dict[str, Any], work: Path, wait: bool = True) -> Any:
     path = work / f"{mode}.json"
     path.write_text(json.dumps(spec), "utf-8")
@@ -237,7 +231,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--residents", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=20, help="Length of each measured phase.")
-    parser.add_argument("--rate", type=int, default=500, help="Single decisions per second (locust users).")
+    parser.add_argument("--rate", type=int, default=500, help="Single decisions offered per second (wrk).")
     parser.add_argument("--batch", type=int, default=50_000, help="Records per ingest batch.")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "socialcredit-http")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "http.json")
@@ -275,13 +269,13 @@ def main() -> None:
                 time.sleep(0.2)
         base = {"port": port, "ids": sample, "seconds": a.seconds}
         result.update(_second_process("load", {**base, "token": tokens["railway"]}, a.work))
-        locust_spec = a.work / "locust.json"
-        locust_spec.write_text(json.dumps({"token": tokens["railway"], "ids": sample}), "utf-8")
-        result["single_alone"] = locust(port, locust_spec, a.rate, a.seconds, a.work, "alone")
+        _drained(port)
+        result["single_alone"] = single(port, tokens["railway"], sample, a.seconds, a.rate, a.work)
+        _drained(port)
         feed_spec = {**base, "token": tokens["furnisher"], "batch": 10_000, "max_batches": 400}
         feeder = _second_process("feed", {**feed_spec, "seconds": a.seconds + 15, "tag": "BG"}, a.work, wait=False)
-        time.sleep(3)  # the feeder is sending before locust starts
-        result["single_with_ingest"] = locust(port, locust_spec, a.rate, a.seconds, a.work, "ingest")
+        time.sleep(3)  # the feeder is sending before the single decisions start
+        result["single_with_ingest"] = single(port, tokens["railway"], sample, a.seconds, a.rate, a.work)
         result["single_with_ingest"]["ingest_alongside"] = _finish(feeder)
         ingest_spec = {**base, "token": tokens["furnisher"], "batch": a.batch, "tag": "HTTP", "max_batches": 40}
         result["ingest_http"] = _second_process("feed", ingest_spec, a.work)

@@ -194,24 +194,26 @@ def _http(path: Path) -> list[str]:
         "## The service over HTTP (loopback; `python benchmarks/http_bench.py`)",
         "",
         f"The service (`socialcredit serve`, {h['subjects']:,} subjects) in one process; the load generators in others "
-        "(batch decisions and ingest: a Python client; single decisions: locust headless, "
-        f"{alone['users']} users asking once a second each), each phase bounded in time and request count. "
+        f"(batch decisions and ingest: a Python client; single decisions: {alone['generator']}), each phase bounded "
+        "in time and request count. "
         f"Measured {h['date']}.",
         "",
         "| measure | target | measured | met |",
         "|---|---|---|---|",
         f"| batch decisions (10 000 per request) | ≥ 50 000/s | {b['decisions_per_second']:,.0f}/s "
         f"(median request {b['request_median_ms']:.0f} ms) | {met(b['decisions_per_second'] >= 50_000)} |",
-        f"| single decisions at {alone['users']}/s, alone (the baseline) | | {alone['achieved_per_second']:.0f}/s "
-        f"answered; median {alone['median_ms']:.0f} ms, p99 {alone['p99_ms']:.0f} ms, {alone['failures']} failed | |",
-        f"| single decisions at {busy['users']}/s while ingest runs | p99 ≤ 10 ms | "
-        f"{busy['achieved_per_second']:.0f}/s answered; median {busy['median_ms']:.0f} ms, p99 {busy['p99_ms']:.0f} ms "
+        f"| single decisions at {alone['offered_per_second']}/s, alone (the baseline) | | "
+        f"{alone['achieved_per_second']:.0f}/s "
+        f"answered; median {alone['median_ms']:.1f} ms, p99 {alone['p99_ms']:.1f} ms, {alone['failures']} failed | |",
+        f"| single decisions at {busy['offered_per_second']}/s while ingest runs | p99 ≤ 10 ms | "
+        f"{busy['achieved_per_second']:.0f}/s answered; median {busy['median_ms']:.1f} ms, p99 {busy['p99_ms']:.1f} ms "
         f"({busy['p99_ms'] / max(alone['p99_ms'], 1):.1f}× alone), {busy['failures']} failed; ingest alongside "
         f"{feed['records_per_second']:,.0f} records/s | {met(busy['p99_ms'] <= 10 and busy['failures'] == 0)} |",
         f"| ingest over HTTP (CSV, {ing['batch_records']:,} records a batch) | ≥ 100 000 records/s | "
         f"{ing['records_per_second']:,.0f}/s (median batch {ing['batch_median_ms']:.0f} ms; from files in process: "
         f"{direct['records_per_second']:,.0f}/s, ratio {h['ingest_ratio_http_to_direct']:.2f}) | "
         f"{met(ing['records_per_second'] >= 100_000)} |",
+        *([""] + [f"- {note}" for note in h["notes"]] if h.get("notes") else []),
     ]
 
 

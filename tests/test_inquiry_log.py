@@ -50,7 +50,7 @@ def test_a_crash_before_the_flush_loses_nothing(tmp_path: Path) -> None:
     # the process dies: the journal file was written to the operating system, never flushed into the store
     log.close()
     with log.segment.open("a", encoding="utf-8") as f:
-        f.write('["2026-11-26T10:00:00", "key:x", "C"')  # a line cut short mid-write: never answered
+        f.write('{"t": "2026-11-26T10:00:00", "q": "key:x", "s": "C"')  # cut short mid-write: never answered
     after = InquiryLog(tmp_path / "journal")
     assert after.recover(store) == 2
     assert [r[2] for r in _inquiries(store)] == ["A", "B"]

@@ -11,15 +11,15 @@ crash between the two is recognised and not inserted twice.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
 import uuid
 from pathlib import Path
 
-import pyarrow as pa
-
 from socialcredit.registry.audit import append_audit
+from socialcredit.sqltext import lit
 from socialcredit.store import Store
 
 __all__ = ["InquiryLog"]
@@ -35,6 +35,7 @@ class InquiryLog:
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._count = 0
+        self._in_flight = 0  # journalled in closed segments, not yet committed
         self._open_segment()
 
     def _open_segment(self) -> None:
@@ -44,17 +45,19 @@ class InquiryLog:
 
     @property
     def pending(self) -> int:
-        return self._count
+        """Inquiries journalled and not yet in the store."""
+        return self._count + self._in_flight
 
     def record(
         self, run_id: int, subjects: list[str], service: str, purpose: str, requester: str, outcomes: list[str]
     ) -> None:
         """Journal inquiries (a snapshot's sink): returns once the lines are written to the operating system."""
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
-        head = json.dumps([now, requester], ensure_ascii=False)[1:-1]
-        tail = json.dumps([service, purpose, run_id], ensure_ascii=False)[1:-1]
+        # one JSON object a line; the fields shared by the whole call are written once and repeated as text
+        head = json.dumps({"t": now, "q": requester, "v": service, "p": purpose, "r": run_id}, ensure_ascii=False)
+        head = head[:-1]
         text = "".join(
-            f'[{head},{json.dumps(s, ensure_ascii=False)},{tail},"{o}"]\n'
+            f'{head}, "s": {json.dumps(s, ensure_ascii=False)}, "o": "{o}"}}\n'
             for s, o in zip(subjects, outcomes, strict=True)
         )
         with self._lock:
@@ -71,6 +74,7 @@ class InquiryLog:
             self._file.close()
             done = self.segment.with_suffix(".closed")
             self.segment.rename(done)
+            self._in_flight += self._count
             self._open_segment()
             return done
 
@@ -82,6 +86,7 @@ class InquiryLog:
             for segment in sorted(self.folder.glob("*.closed")):
                 moved += _commit_segment(store, segment)
                 segment.unlink()
+            self._in_flight = 0
             return moved
 
     def close(self, store: Store | None = None) -> None:
@@ -101,49 +106,45 @@ class InquiryLog:
         return self.flush(store)
 
 
+_COLUMNS = (
+    "{'t': 'TIMESTAMP', 'q': 'VARCHAR', 'v': 'VARCHAR', 'p': 'VARCHAR', 'r': 'BIGINT', 's': 'VARCHAR', 'o': 'VARCHAR'}"
+)
+
+
 def _commit_segment(store: Store, segment: Path) -> int:
+    """Insert one segment's inquiries (read by DuckDB itself: the service's threads keep answering meanwhile)."""
     already = store.one(
         "SELECT count(*) FROM audit_log WHERE action = 'inquiries' AND json_extract_string(detail, '$.segment') = ?",
         [segment.stem],
     )
     if already:
         return 0
-    rows = []
-    with segment.open(encoding="utf-8") as f:
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:  # a line cut short by a crash mid-write: it was never answered
-                continue
-    if not rows:
+    digest = hashlib.sha256(segment.read_bytes()).hexdigest()
+    # a line cut short by a crash mid-write was never answered: ignore_errors drops it
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE journal_rows AS
+        SELECT row_number() OVER () AS n, t, q, v, p, r, s, o
+        FROM read_json({lit(str(segment))}, format = 'newline_delimited', columns = {_COLUMNS},
+                       ignore_errors = true)
+        WHERE s IS NOT NULL AND o IS NOT NULL"""
+    )
+    n = int(store.one("SELECT count(*) FROM journal_rows"))
+    if n == 0:
         return 0
-    n = len(rows)
-    cols = list(zip(*rows, strict=True))
     with store.transaction():
         first = store.take_ids("inquiry", n)
-        table = pa.table(
-            {
-                "inquiry_id": pa.array(range(first, first + n), pa.int64()),
-                "asked_at": pa.array([dt.datetime.fromisoformat(t) for t in cols[0]], pa.timestamp("us")),
-                "requester": list(cols[1]),
-                "subject_id": list(cols[2]),
-                "service": list(cols[3]),
-                "purpose": list(cols[4]),
-                "outcome": list(cols[6]),
-                "run_id": pa.array(cols[5], pa.int64()),
-            }
+        store.execute(
+            "INSERT INTO inquiries SELECT ? + n - 1, t, q, s, v, p, o, r FROM journal_rows ORDER BY n", [first]
         )
-        store.con.register("journal_inquiries", table)
-        try:
-            store.execute("INSERT INTO inquiries SELECT * FROM journal_inquiries")
-        finally:
-            store.con.unregister("journal_inquiries")
-        requesters = sorted(set(cols[1]))
+        requesters = [
+            str(r[0]) for r in store.execute("SELECT DISTINCT q FROM journal_rows ORDER BY 1 LIMIT 20").fetchall()
+        ]
         append_audit(
             store,
             "service",
             "inquiries",
             None,
-            {"segment": segment.stem, "inquiries": [first, first + n - 1], "requesters": requesters[:20]},
+            {"segment": segment.stem, "sha256": digest, "inquiries": [first, first + n - 1], "requesters": requesters},
         )
+    store.execute("DROP TABLE journal_rows")
     return n
