@@ -147,9 +147,16 @@ def test_decisions_read_a_published_spark_run_like_any_other(world: dict[str, An
     latest = store.one("SELECT max(run_id) FROM score_runs WHERE policy_id = 'beijing'")
     assert latest == spark
     decision = decide(store, listed, "high_speed_rail", "ticket sale", requester="test")
-    assert decision.granted is False
     assert decision.run_id == spark
     assert 1 <= len(decision.reasons) <= 4
+    # publishing the Spark run recorded its listings like any run: a blacklisting refuses once its grace has passed
+    status = store.one(
+        "SELECT status FROM listings WHERE policy_id = 'beijing' AND subject_id = ? AND list_id = 'blacklist' "
+        "ORDER BY listing_id LIMIT 1",
+        [listed],
+    )
+    assert status in ("pending", "effective")
+    assert decision.granted is (status == "pending")
 
 
 def test_spark_scores_the_generators_files_the_same(world: dict[str, Any], spark: Any) -> None:
