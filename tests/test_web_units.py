@@ -373,6 +373,9 @@ def test_the_demo_serves_the_pages_behind_the_links_it_prints(tmp_path: Path, mo
     monkeypatch.setattr(uvicorn, "run", serve)
     run_demo(tmp_path / "demo.duckdb", residents=300, console=console, port=8123)
     assert seen == {"host": "127.0.0.1", "port": 8123, "/ops": 200, "/me": 200}
+    # scored before and after the grace period: the blacklisted resident's ticket is refused, with the reason
+    text = console.export_text()
+    assert re.search(r"high_speed_rail for \S+: REFUSED: People on the blacklist may not buy high-speed rail", text)
     quiet = Console(record=True, width=200)
     seen.clear()
     run_demo(tmp_path / "quiet.duckdb", residents=300, console=quiet, serve=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from pathlib import Path
@@ -58,8 +59,14 @@ def run_demo(
             f"{time.perf_counter() - t:.1f} s."
         )
         for pid in ("beijing", "sesame"):
+            loaded = resolve_policy(store, pid, actor="demo")
+            # A blacklisting takes effect after its notice's grace period: the city was scored once before it
+            # (the notices), and is scored again as of the demo's date (the listings in effect).
+            grace = max((lst.grace_days for lst in loaded.policy.lists if lst.kind == "black"), default=0)
+            if grace:
+                score(store, loaded, AS_OF - dt.timedelta(days=grace + 1), actor="demo")
             t = time.perf_counter()
-            s = score(store, resolve_policy(store, pid, actor="demo"), AS_OF, actor="demo")
+            s = score(store, loaded, AS_OF, actor="demo")
             lists = ", ".join(f"{k} {v:,}" for k, v in sorted(s.list_counts.items()))
             con.print(
                 f"\nScored {pid}: run {s.run_id}, {s.subjects:,} subjects as of {s.as_of} in "
@@ -90,19 +97,23 @@ def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, c
     from socialcredit.api.app import create_app
 
     base = f"http://{host}:{port}"
-    operator = issue_key(store, "operator", "demo operator", actor="demo")
-    ops_link = issue_link(store, key_id=operator.party.key_id, actor="demo")
+    con.print("\nStarting the service (it holds the latest runs in memory) …", highlight=False)
+    app = create_app(db, store=store)
+    with app.state.service.writer():  # the service owns the store from here on
+        operator = issue_key(store, "operator", "demo operator", actor="demo")
+        app.state.service.reload_keys(store)
+        ops_link = issue_link(store, key_id=operator.party.key_id, actor="demo")
+        res_link = issue_link(store, subject=resident, actor="demo") if resident else None
     con.print("\n[bold]The city:[/] open the operator dashboard (a one-time link, valid 24 hours):", highlight=False)
     con.print(f"  {base}/signin/link?token={ops_link.token}", markup=False, highlight=False)
-    if resident:
-        res_link = issue_link(store, subject=resident, actor="demo")
+    if res_link is not None:
         con.print(f"[bold]A resident's portal[/] ({res_link.name}, on the blacklist):", highlight=False)
         con.print(f"  {base}/signin/link?token={res_link.token}", markup=False, highlight=False)
     con.print(f"The operator key (for the HTTP API, or to sign in again at {base}/signin):", highlight=False)
     con.print(f"  {operator.token}", markup=False, highlight=False)
     con.print(f"The public list look-up needs no key: {base}/lists", highlight=False)
     con.print(f"Serving {db} on {base} (Ctrl-C to stop).", highlight=False)
-    uvicorn.run(create_app(db, store=store), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _tiers(store: Store, run_id: int, con: Console) -> None:
