@@ -407,3 +407,28 @@ def test_property_arbitrary_bytes_never_pass_or_crash(blob: bytes) -> None:
     _, trusted = _valid_bundle()
     with pytest.raises(BundleError):
         open_bundle(blob, trusted)
+
+
+def test_the_operators_cases_page_shows_the_alerts_and_the_review_queue(world: dict[str, Any]) -> None:
+    from api_helpers import serve
+    from socialcredit.api.app import create_app
+    from socialcredit.regions.exchange import list_review_queue
+    from socialcredit.registry.parties import issue_key
+    from web_helpers import sign_in
+
+    hebei = world["stores"]["130000"]
+    if not list_alerts(hebei):  # this test alone: the exchange of the grey-zone test first
+        test_grey_zone_links_wait_for_review_and_every_link_is_audited_and_reversible(world)
+    queue = list_review_queue(hebei)
+    alerts = list_alerts(hebei)
+    operator = issue_key(hebei, "operator", "Hebei operations")
+    with serve(create_app(hebei.path, store=hebei)) as client:
+        sign_in(client, operator.token)
+        page = client.get("/ops/cases?lang=en")
+    assert page.status_code == 200
+    assert f"Identity links to review ({len(queue)})" in page.text
+    assert alerts and f"Alerts from other regions ({len(alerts)})" in page.text
+    for item in queue:
+        assert item["origin_subject_id"] in page.text
+    for alert in alerts:
+        assert alert["subject_id"] in page.text

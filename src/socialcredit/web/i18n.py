@@ -375,6 +375,30 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "cases_disputes": ("处理中的异议（{n}）", "Open disputes ({n})"),
     "cases_pending": ("宽限期内的名单认定（{n}）", "Listings in their grace period ({n})"),
     "cases_none": ("没有。", "None."),
+    "cases_alerts": ("跨地区预警（{n}）", "Alerts from other regions ({n})"),
+    "cases_alerts_help": (
+        "在其他地区被列入失信名单的人员在本地区出现（新记录、决定请求或身份关联）。"
+        "以 socialcredit region alerts 确认。",
+        "Someone blacklisted in another region appeared here (a new record, a decision asked, a linked identity). "
+        "Acknowledge with socialcredit region alerts.",
+    ),
+    "alert_raised": ("时间", "Raised"),
+    "alert_trigger": ("触发", "Trigger"),
+    "alert_origin": ("来源地区", "Region"),
+    "alert_evidence": ("证据", "Evidence"),
+    "alert_link": ("身份关联", "identity linked"),
+    "alert_decision": ("决定请求", "decision asked"),
+    "alert_import": ("导入记录", "record imported"),
+    "cases_review": ("待审核的身份关联（{n}）", "Identity links to review ({n})"),
+    "cases_review_help": (
+        "介于阈值之间的关联不会自动应用；以 socialcredit region accept 或 reject 决定，每一步都记入审计日志。",
+        "Links in the grey zone are never applied on their own; decide with socialcredit region accept or reject "
+        "(each step is audited).",
+    ),
+    "review_as_known": ("对方地区登记的身份", "As the other region knows them"),
+    "review_candidate": ("本地区候选人", "Proposed subject here"),
+    "review_probability": ("匹配概率", "Match probability"),
+    "review_evidence": ("比较依据", "Compared on"),
     "cases_repairs": ("待决定的信用修复申请（{n}）", "Repair applications to decide ({n})"),
     "repair_applied_on": ("申请日期", "Applied on"),
     "repair_eligible_from": ("最早可修复日期", "Eligible from"),

@@ -10,6 +10,8 @@ from fastapi.responses import Response
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError
 from socialcredit.policy.explain import explain_rule
+from socialcredit.regions.alerts import list_alerts
+from socialcredit.regions.exchange import list_review_queue
 from socialcredit.registry import dashboard
 from socialcredit.registry.disputes import list_disputes
 from socialcredit.registry.notices import list_listings
@@ -222,6 +224,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             disputes = sorted(list_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
             pending = sorted(list_listings(store, status="pending"), key=lambda x: (x["effective_on"], x["listing_id"]))
             repairs = sorted(list_repairs(store, status="pending"), key=lambda r: (r["applied_on"], r["repair_id"]))
+            review = list_review_queue(store)
+            alerts = list_alerts(store)
         return page.render(
             "ops_cases.html",
             section="cases",
@@ -231,6 +235,10 @@ def add_routes(router: APIRouter, web: Web) -> None:
             n_pending=len(pending),
             repairs=repairs[:CASES_SHOWN],
             n_repairs=len(repairs),
+            review=review[:CASES_SHOWN],
+            n_review=len(review),
+            alerts=alerts[-CASES_SHOWN:][::-1],
+            n_alerts=len(alerts),
             shown=CASES_SHOWN,
         )
 
