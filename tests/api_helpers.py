@@ -22,7 +22,7 @@ from socialcredit.registry.policies import resolve_policy
 from socialcredit.registry.score import score
 from socialcredit.store import open_store
 
-__all__ = ["auth", "execute", "one", "serve", "world"]
+__all__ = ["auth", "execute", "one", "serve", "serving", "world"]
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +62,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     }
     app = create_app(folder / "store.duckdb", store=store, max_body=256 * 1024)
     # a real server on loopback, and a real HTTP client
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield {
             "store": store,
             "service": app.state.service,
@@ -80,11 +71,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "keys": keys,
             "listed": listed,
             "other": other,
-            "port": port,
+            "port": int(base.rsplit(":", 1)[1]),
             "folder": folder,
         }
-    server.should_exit = True
-    thread.join(timeout=10)
     store.close()
 
 
@@ -104,8 +93,8 @@ def auth(token: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[httpx.Client]:
-    """``app`` on a real uvicorn server on a free loopback port; an HTTP client to it. Stops the server after."""
+def serving(app: Any) -> Iterator[str]:
+    """``app`` on a real uvicorn server on a free loopback port while the block runs; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -116,8 +105,14 @@ def serve(app: Any) -> Iterator[httpx.Client]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[httpx.Client]:
+    """``app`` served as by ``serving``; an HTTP client to it."""
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client

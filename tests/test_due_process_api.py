@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from api_helpers import serving
 from due_world import A, B, build
 from socialcredit.api.app import create_app
 from socialcredit.registry.disputes import lapse_overdue
@@ -58,17 +55,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "auditor": issue_key(store, "auditor", "the auditor").token,
     }
     app = create_app(folder / "due.duckdb", store=store)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
             yield {
                 "store": store,
                 "client": client,
@@ -77,8 +65,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 "service": app.state.service,
             }
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.close()
         if before is None:
             os.environ.pop(TODAY_ENV, None)

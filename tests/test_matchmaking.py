@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api_helpers import serve, serving
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF, write_example
 from socialcredit.identifiers import make_ric
@@ -496,31 +494,13 @@ def one_client() -> Iterator[MatchStore]:
 
 
 # --- against the real registry service on loopback --------------------------------------------------------------
-def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return server, thread, port
-
-
 @contextmanager
 def _site(world: dict[str, Any]) -> Iterator[httpx.Client]:
     """The matchmaking site on its own loopback port, over the module's stores."""
     mstore: MatchStore = world["mstore"]
     app = create_match_app(mstore.path, registry=world["registry"], store=mstore, today=AS_OF)
-    server, thread, port = _serve(app)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(app) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -546,27 +526,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         known_services={"matchmaking_badge"},
     )
     registry_app = create_app(folder / "registry.duckdb", store=store)
-    server, thread, port = _serve(registry_app)
-    # The matchmaking side: its own store, drawn from the example's residents.
-    mstore = open_match_store(folder / "matchmaking.duckdb")
-    couple = _couple(store, mstore)  # registered first: the generated base draws from the other residents
-    generate_clients(mstore, files.subjects, 250, seed=1, today=AS_OF)
-    client = RegistryClient(f"http://127.0.0.1:{port}", issued.token)
-    yield {
-        "store": store,
-        "service": registry_app.state.service,
-        "key_id": issued.party.key_id,
-        "token": issued.token,
-        "port": port,
-        "mstore": mstore,
-        "registry": client,
-        "files": files,
-        "folder": folder,
-        "couple": couple,
-    }
-    client.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(registry_app) as base:
+        port = int(base.rsplit(":", 1)[1])
+        # The matchmaking side: its own store, drawn from the example's residents.
+        mstore = open_match_store(folder / "matchmaking.duckdb")
+        couple = _couple(store, mstore)  # registered first: the generated base draws from the other residents
+        generate_clients(mstore, files.subjects, 250, seed=1, today=AS_OF)
+        client = RegistryClient(base, issued.token)
+        yield {
+            "store": store,
+            "service": registry_app.state.service,
+            "key_id": issued.party.key_id,
+            "token": issued.token,
+            "port": port,
+            "mstore": mstore,
+            "registry": client,
+            "files": files,
+            "folder": folder,
+            "couple": couple,
+        }
+        client.close()
     mstore.close()
     store.close()
 
@@ -890,26 +869,21 @@ def test_the_matches_page_in_a_browser(world: dict[str, Any]) -> None:
 
     mstore: MatchStore = world["mstore"]
     app = create_match_app(mstore.path, registry=world["registry"], store=mstore, today=AS_OF)
-    server, thread, port = _serve(app)
     shot = ROOT / "docs" / "screenshots" / "matchmaking-matches.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
-            page = browser.new_page(viewport={"width": 980, "height": 900})
-            page.goto(f"http://127.0.0.1:{port}/clients/{_showcase(world)}/matches?limit=5")
-            assert page.title().startswith("推荐对象")
-            cards = page.locator("section.match")
-            assert cards.count() == 5
-            first = cards.first
-            assert first.locator("caption").inner_text() == "匹配理由"
-            assert first.locator("table.why tr").count() == 8  # header, six parts, total
-            assert page.locator("section.match .badge").count() >= 1
-            page.screenshot(path=str(shot))
-            page.click("text=English")
-            assert page.locator("section.match caption").first.inner_text() == "Why this match"
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
+        page = browser.new_page(viewport={"width": 980, "height": 900})
+        page.goto(f"{base}/clients/{_showcase(world)}/matches?limit=5")
+        assert page.title().startswith("推荐对象")
+        cards = page.locator("section.match")
+        assert cards.count() == 5
+        first = cards.first
+        assert first.locator("caption").inner_text() == "匹配理由"
+        assert first.locator("table.why tr").count() == 8  # header, six parts, total
+        assert page.locator("section.match .badge").count() >= 1
+        page.screenshot(path=str(shot))
+        page.click("text=English")
+        assert page.locator("section.match caption").first.inner_text() == "Why this match"
+        browser.close()
     assert shot.stat().st_size < 150_000

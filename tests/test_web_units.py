@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import string
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from api_helpers import serving
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.example import AS_OF, write_example
@@ -350,25 +348,14 @@ def test_the_demo_serves_the_pages_behind_the_links_it_prints(tmp_path: Path, mo
             rf"http://127\.0\.0\.1:{port}(/signin/link\?token=scl_\S+)", console.export_text(clear=False)
         )
         assert len(links) == 2  # the operator's and a blacklisted resident's
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            free = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        try:
+        with serving(app) as base:
             for link, home in zip(links, ("/ops", "/me"), strict=True):
-                with httpx.Client(base_url=f"http://127.0.0.1:{free}") as client:
+                with httpx.Client(base_url=base) as client:
                     form = client.get(link)
                     token = link.split("token=")[1]
                     r = client.post("/signin/link", data={"token": token, "csrf": _csrf(form.text)})
                     assert (r.status_code, r.headers["location"]) == (303, home)
                     seen[home] = client.get(home).status_code
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
 
     monkeypatch.setattr(uvicorn, "run", serve)
     run_demo(tmp_path / "demo.duckdb", residents=300, console=console, port=8123)

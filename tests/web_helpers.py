@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from api_helpers import serving
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.ingest import ingest_file
@@ -30,23 +26,7 @@ __all__ = ["CHROMIUM", "browser", "csrf_of", "one", "rows", "serve", "shots", "s
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port while the block runs; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+serve = serving  # the API tests' server: uvicorn on a free loopback port, yielding its base URL
 
 
 @pytest.fixture(scope="module")

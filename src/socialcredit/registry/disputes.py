@@ -26,8 +26,8 @@ from socialcredit.registry.due import (
     latest_record,
     notify,
     policies_in_use,
-    require_subject,
     resolve_today,
+    subjects_record,
     withdraw_version,
 )
 from socialcredit.store import Store
@@ -123,17 +123,7 @@ def file_dispute(
     today = resolve_today(today)
     reason_text = check_text(reason, "reason")
     evidence_text = check_text(evidence, "evidence", required=False)
-    require_subject(store, subject_id)
-    try:
-        record = latest_record(store, source_id, record_id)
-    except NotFoundError as exc:
-        raise WorkflowError(str(exc), field="record_id", code="unknown_record") from None
-    if record["subject_id"] != subject_id:
-        raise WorkflowError(
-            f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",
-            field="record_id",
-            code="not_your_record",
-        )
+    record = subjects_record(store, subject_id, source_id, record_id)
     if record["withdrawn"]:
         raise WorkflowError(
             f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",

@@ -85,6 +85,23 @@ def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any
     return rows[0]
 
 
+def subjects_record(store: Store, subject_id: str, source_id: str, record_id: str) -> dict[str, Any]:
+    """The latest version of a record in ``subject_id``'s file; refused (naming record_id) if it is in no file or
+    in another's."""
+    require_subject(store, subject_id)
+    try:
+        record = latest_record(store, source_id, record_id)
+    except NotFoundError as exc:
+        raise WorkflowError(str(exc), field="record_id", code="unknown_record") from None
+    if record["subject_id"] != subject_id:
+        raise WorkflowError(
+            f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",
+            field="record_id",
+            code="not_your_record",
+        )
+    return record
+
+
 def withdraw_version(store: Store, record: dict[str, Any]) -> int:
     """Append a withdrawn version of ``record`` (its latest version); returns its key. Call inside a transaction."""
     key = store.take_ids("seq", 1)

@@ -709,19 +709,15 @@ def _ingest_subjects(
 
 
 def latest_record(store: Store, source_id: str, record_id: str, catalog: Catalog | None = None) -> dict[str, Any]:
-    """The latest version of one record of a source, as a row a batch would carry (fields by name)."""
-    catalog = catalog or load_catalog()
-    fields = ", ".join(ident(f) for f in catalog.field_columns())
-    rows = store.rows(
-        f"SELECT record_id, subject_id, record_type, CAST(event_date AS VARCHAR) AS event_date, withdrawn, {fields} "
-        "FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
-        [source_id, record_id],
-    )
-    if not rows:
-        from socialcredit.errors import NotFoundError
+    """The latest version of one record of a source, as a row a batch would carry (fields by name, as text)."""
+    from socialcredit.errors import NotFoundError
+    from socialcredit.registry import due
 
-        raise NotFoundError(f"no record {record_id!r} from source {source_id}")
-    row = rows[0]
+    catalog = catalog or load_catalog()
+    try:
+        row = due.latest_record(store, source_id, record_id)
+    except NotFoundError:
+        raise NotFoundError(f"no record {record_id!r} from source {source_id}") from None
     own = set(catalog.record_types[row["record_type"]].fields) if row["record_type"] in catalog.record_types else set()
     return {
         k: (str(v).lower() if isinstance(v, bool) else str(v))

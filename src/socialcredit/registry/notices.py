@@ -32,8 +32,8 @@ from socialcredit.store import Store
 __all__ = [
     "ACTIVE",
     "LISTING_STATUSES",
-    "effective_grants",
     "effective_lists",
+    "effective_results",
     "list_listings",
     "record_listings",
 ]
@@ -286,8 +286,8 @@ def grants_with(loaded: LoadedPolicy, facts: dict[str, Any]) -> int:
     return bits
 
 
-def effective_grants(store: Store, run: dict[str, Any]) -> dict[str, int]:
-    """For the subjects whose effective lists differ from the run's (a pending or ended listing), their grants."""
+def effective_results(store: Store, run: dict[str, Any]) -> dict[str, tuple[list[str], int]]:
+    """For the subjects whose effective lists differ from the run's: the lists decisions see, and their grants."""
     from socialcredit.registry.decide import facts_of
 
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
@@ -301,18 +301,11 @@ def effective_grants(store: Store, run: dict[str, Any]) -> dict[str, int]:
             [run["policy_id"]],
         ).fetchall()
     }
-    out: dict[str, int] = {}
-    # Only subjects on a blacklist of the run without an effective listing on it (few: those in a notice period).
-    differing = " UNION ".join(
-        "SELECT subject_id FROM run_results r WHERE r.run_id = $run AND list_contains(r.lists, "
-        f"$l{i}) AND NOT EXISTS (SELECT 1 FROM listings x WHERE x.policy_id = $p AND x.subject_id = r.subject_id "
-        f"AND x.list_id = $l{i} AND x.status = 'effective')"
-        for i in range(len(black))
-    )
-    params: dict[str, Any] = {"run": run["run_id"], "p": run["policy_id"]}
-    params.update({f"l{i}": lst for i, lst in enumerate(sorted(black))})
-    for r in store.rows(f"SELECT * FROM run_results WHERE run_id = $run AND subject_id IN ({differing})", params):
+    out: dict[str, tuple[list[str], int]] = {}
+    for r in store.rows(
+        "SELECT * FROM run_results WHERE run_id = ? AND list_has_any(lists, ?)", [run["run_id"], sorted(black)]
+    ):
         lists = [x for x in r["lists"] if x not in black or (r["subject_id"], x) in effective]
         if lists != list(r["lists"]):
-            out[r["subject_id"]] = grants_with(loaded, facts_of(loaded, {**r, "lists": lists}, run["as_of"]))
+            out[r["subject_id"]] = (lists, grants_with(loaded, facts_of(loaded, {**r, "lists": lists}, run["as_of"])))
     return out

@@ -19,8 +19,8 @@ from socialcredit.registry.due import (
     latest_record,
     notify,
     policies_in_use,
-    require_subject,
     resolve_today,
+    subjects_record,
 )
 from socialcredit.registry.severity import SEVERITY_ORDER, record_severity
 from socialcredit.store import Store
@@ -128,17 +128,7 @@ def apply_for_repair(
     """Apply for repair of one record; refused before the minimum publication period or without fulfilment."""
     today = resolve_today(today)
     text = check_text(statement, "statement")
-    require_subject(store, subject_id)
-    try:
-        record = latest_record(store, source_id, record_id)
-    except NotFoundError as exc:
-        raise WorkflowError(str(exc), field="record_id", code="unknown_record") from None
-    if record["subject_id"] != subject_id:
-        raise WorkflowError(
-            f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",
-            field="record_id",
-            code="not_your_record",
-        )
+    record = subjects_record(store, subject_id, source_id, record_id)
     if record["withdrawn"]:
         raise WorkflowError(
             f"record {record_id!r} is withdrawn; it no longer counts", field="record_id", code="record_withdrawn"

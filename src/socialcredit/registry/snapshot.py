@@ -22,7 +22,7 @@ import pyarrow as pa
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.audit import append_audit
 from socialcredit.registry.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
-from socialcredit.registry.notices import effective_grants, effective_lists
+from socialcredit.registry.notices import effective_results
 from socialcredit.registry.policies import get_policy
 from socialcredit.registry.score import latest_run
 from socialcredit.store import Store
@@ -62,7 +62,6 @@ class Snapshot:
         self, store: Store, run: dict[str, Any], *, explain: bool = False, sink: InquirySink | None = None
     ) -> None:
         self.run_id = int(run["run_id"])
-        self._run = run
         self.as_of: dt.date = run["as_of"]
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
@@ -75,9 +74,11 @@ class Snapshot:
         self.scores = table.column("score").to_numpy()
         self.grants = table.column("grants").to_numpy().copy()
         # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew.
-        self.adjusted = effective_grants(store, run)
-        for sid, bits in self.adjusted.items():
+        adjusted = effective_results(store, run)
+        for sid, (_lists, bits) in adjusted.items():
             self.grants[self.index[sid]] = bits
+        # The lists decisions see for subjects whose blacklisting is not effective (in notice, or ended).
+        self.effective_lists = {sid: lists for sid, (lists, _bits) in adjusted.items()}
         tiers = self.policy.tier_ids()
         self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
         self.tier_ranks = table.column("tier_rank").to_numpy()
@@ -91,11 +92,6 @@ class Snapshot:
     def _load_explanations(self, store: Store, table: pa.Table) -> None:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         self.results = table
-        # The lists decisions see for subjects whose blacklisting is not effective (in notice, or ended).
-        raw_lists = table.column("lists")
-        self.effective_lists = {
-            sid: effective_lists(store, self._run, sid, raw_lists[self.index[sid]].as_py()) for sid in self.adjusted
-        }
         # Numbers as numpy arrays (a lookup is an index); the rest as Arrow arrays, converted per lookup.
         self._columns: dict[str, Any] = {}
         for name in table.column_names:
