@@ -39,10 +39,10 @@ def _free_port() -> int:
 
 def prepare(work: Path, residents: int) -> tuple[Path, dict[str, str], list[str]]:
     from socialcredit.generate import AS_OF, generate
-    from socialcredit.registry.parties import issue_key
-    from socialcredit.registry.policies import resolve_policy
-    from socialcredit.registry.population import load_population
-    from socialcredit.registry.score import score
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.registry.records.population import load_population
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
     from socialcredit.store import open_store
 
     shutil.rmtree(work, ignore_errors=True)
@@ -108,7 +108,7 @@ def feed(
 
 def direct_ingest(db: Path, ids: list[str], batch: int, n_batches: int) -> dict[str, Any]:
     """The baseline: the same kind of batches ingested in-process from files, with the service stopped."""
-    from socialcredit.registry.ingest import ingest_file
+    from socialcredit.registry.records.ingest import ingest_file
     from socialcredit.store import open_store
 
     folder = db.parent / "direct"

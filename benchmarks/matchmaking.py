@@ -53,10 +53,10 @@ def _stats(seconds: list[float]) -> dict[str, float]:
 
 def prepare_registry(work: Path, residents: int, reuse: bool) -> tuple[Path, str, dict[str, float]]:
     from socialcredit.generate import AS_OF, generate
-    from socialcredit.registry.parties import issue_key
-    from socialcredit.registry.policies import resolve_policy
-    from socialcredit.registry.population import load_population
-    from socialcredit.registry.score import score
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.registry.records.population import load_population
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
     from socialcredit.store import open_store
 
     db, timings = work / "registry.duckdb", {}

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from socialcredit.generate import AS_OF, generate
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.population import load_population
-from socialcredit.registry.score import latest_run, score
-from socialcredit.registry.snapshot import Snapshot
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.records.population import load_population
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import latest_run, score
 from socialcredit.store import open_store
 
 POLICY = "beijing"
@@ -100,7 +100,7 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
                 TO '{path}' (FORMAT parquet)"""
         )
         t = time.perf_counter()
-        from socialcredit.registry.ingest import ingest_file
+        from socialcredit.registry.records.ingest import ingest_file
 
         report = ingest_file(store, path, "utilities", today=day, actor="bench")
         ingest_seconds = time.perf_counter() - t
@@ -191,7 +191,7 @@ def step_spark(a: dict[str, Any]) -> dict[str, Any]:
 
     from socialcredit.backends.spark import spark_session
     from socialcredit.policy import builtin_policy
-    from socialcredit.registry.batch import export_inputs, score_on_spark
+    from socialcredit.registry.scoring.export import export_inputs, score_on_spark
 
     work = Path(a["work"])
     export = work / "export"

@@ -15,7 +15,7 @@ import datetime as dt
 from pathlib import Path
 
 from socialcredit.identifiers import make_ric
-from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.store import Store, open_store
 
 A = make_ric("110105", dt.date(1980, 5, 1), 11)

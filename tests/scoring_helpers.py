@@ -18,9 +18,9 @@ import pytest
 
 from socialcredit.identifiers import make_ric, make_uscc
 from socialcredit.policy import LoadedPolicy, parse_policy
-from socialcredit.registry.ingest import IngestReport, ingest_file
-from socialcredit.registry.policies import publish_policy
-from socialcredit.registry.score import RunSummary, score
+from socialcredit.registry.records.ingest import IngestReport, ingest_file
+from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.runs import RunSummary, score
 from socialcredit.store import Store, open_store
 
 AS_OF = dt.date(2026, 1, 1)
@@ -169,7 +169,7 @@ class Registry:
         # Another engine: the registry's inputs exported as Parquet, scored there, the results published back.
         if kw:
             pytest.skip(f"{', '.join(kw)}: runs of the store's own engine only")
-        from socialcredit.registry.batch import export_inputs, publish_results, score_on_spark
+        from socialcredit.registry.scoring.export import export_inputs, publish_results, score_on_spark
 
         n = self._files = self._files + 1
         export_inputs(self.store, self.folder / f"export{n}")

@@ -9,7 +9,7 @@ import pytest
 
 from api_helpers import auth, execute, one, world
 from socialcredit.errors import SocialCreditError
-from socialcredit.registry.parties import revoke_key
+from socialcredit.registry.access.parties import revoke_key
 
 __all__ = ["world"]  # the module-scoped fixture, shared with the other API test modules
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialcredit.cli import app
-from socialcredit.registry.audit import AuditProblem, append_audit, verify_audit
+from socialcredit.registry.access.audit import AuditProblem, append_audit, verify_audit
 from socialcredit.store import Store, open_store
 
 

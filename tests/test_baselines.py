@@ -21,9 +21,9 @@ pd = pytest.importorskip("pandas", reason="the benchmark baselines need pandas (
 from socialcredit.catalog import load_catalog  # noqa: E402
 from socialcredit.generate import AS_OF, generate  # noqa: E402
 from socialcredit.policy import LoadedPolicy, builtin_policy, expr, parse_policy, record_env  # noqa: E402
-from socialcredit.registry.policies import publish_policy, resolve_policy  # noqa: E402
-from socialcredit.registry.population import load_population  # noqa: E402
-from socialcredit.registry.score import score  # noqa: E402
+from socialcredit.registry.records.population import load_population  # noqa: E402
+from socialcredit.registry.scoring.policies import publish_policy, resolve_policy  # noqa: E402
+from socialcredit.registry.scoring.runs import score  # noqa: E402
 from socialcredit.store import open_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,18 +16,18 @@ from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
 from socialcredit.errors import WorkflowError
-from socialcredit.registry import disputes, overrides, repair
-from socialcredit.registry.consent import consent_history, current_consents, notify_mandatory, set_consent
-from socialcredit.registry.decide import decide
-from socialcredit.registry.due import list_notifications
-from socialcredit.registry.expiry import purge_expired
-from socialcredit.registry.lists import mask_id, public_lookup
-from socialcredit.registry.notices import list_listings
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.report import subject_report
-from socialcredit.registry.resident_file import export_file, render_html
-from socialcredit.registry.score import score
-from socialcredit.registry.snapshot import Snapshot
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.due_process import disputes, overrides, repair
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.notifications import list_notifications
+from socialcredit.registry.due_process.public_lists import mask_id, public_lookup
+from socialcredit.registry.due_process.resident_file import export_file, render_html
+from socialcredit.registry.due_process.retention import purge_expired
+from socialcredit.registry.records.consent import consent_history, current_consents, notify_mandatory, set_consent
+from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
 
 D = dt.date
@@ -99,7 +99,7 @@ def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Sto
     # The record comes back only with the source's certification, and the resident is told.
     back = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "unfulfilled", "true", "true"]]
     path = write_csv(tmp_path / "back.csv", [*JUDGMENT, "correction"], back)
-    from socialcredit.registry.ingest import ingest_file
+    from socialcredit.registry.records.ingest import ingest_file
 
     refused = ingest_file(store, path, "courts", today=D(2026, 3, 10))
     assert [str(e) for e in refused.errors] == [

@@ -20,11 +20,11 @@ import pytest
 from api_helpers import serving
 from due_world import A, B, build
 from socialcredit.api.app import create_app
-from socialcredit.registry.disputes import lapse_overdue
-from socialcredit.registry.due import TODAY_ENV
-from socialcredit.registry.parties import ROLES, issue_key
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.score import score
+from socialcredit.clock import TODAY_ENV
+from socialcredit.registry.access.parties import ROLES, issue_key
+from socialcredit.registry.due_process.disputes import lapse_overdue
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 
 SERVICES = {"high_speed_rail", "deposit_free_rental"}
 

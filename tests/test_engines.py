@@ -25,10 +25,10 @@ from socialcredit.compiler.dialects import SparkDialect
 from socialcredit.errors import SocialCreditError, UnsupportedError
 from socialcredit.generate import AS_OF, generate
 from socialcredit.policy import builtin_policy
-from socialcredit.registry.batch import export_inputs, publish_results, score_on_spark
-from socialcredit.registry.policies import publish_policy
-from socialcredit.registry.population import load_population
-from socialcredit.registry.score import score
+from socialcredit.registry.records.population import load_population
+from socialcredit.registry.scoring.export import export_inputs, publish_results, score_on_spark
+from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
 pytestmark = pytest.mark.spark
@@ -137,7 +137,7 @@ def test_the_comparison_catches_one_changed_value(world: dict[str, Any]) -> None
 
 
 def test_decisions_read_a_published_spark_run_like_any_other(world: dict[str, Any]) -> None:
-    from socialcredit.registry.decide import decide
+    from socialcredit.registry.decisions.decide import decide
 
     store: Store = world["store"]
     spark = world["runs"]["beijing"][1]

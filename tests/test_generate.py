@@ -29,10 +29,10 @@ from socialcredit.errors import IdentifierError
 from socialcredit.generate import AS_OF, GenerateSummary, generate
 from socialcredit.identifiers import validate_ric, validate_uscc
 from socialcredit.policy import builtin_policy
-from socialcredit.registry.ingest import IngestReport
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.population import load_population
-from socialcredit.registry.score import RunSummary, score
+from socialcredit.registry.records.ingest import IngestReport
+from socialcredit.registry.records.population import load_population
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import RunSummary, score
 from socialcredit.store import Store, open_store
 
 RESIDENTS = 20_000

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from socialcredit.identifiers import make_ric
-from socialcredit.registry import ingest as ingest_mod
-from socialcredit.registry.ingest import ingest_file
+from socialcredit.registry.records import ingest as ingest_mod
+from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.store import open_store
 
 PERSON = make_ric("110101", dt.date(1985, 1, 2), 3)
@@ -46,7 +46,7 @@ def test_process_killed_inside_the_commit_leaves_nothing(tmp_path: Path) -> None
     script = textwrap.dedent(
         f"""
         import datetime as dt, os
-        from socialcredit.registry import ingest
+        from socialcredit.registry.records import ingest
         from socialcredit.store import open_store
         def die(*args, **kwargs):
             os._exit(9)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialcredit.identifiers import make_ric
-from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.report import record_fields
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.reporting.report import record_fields
 from socialcredit.store import Store, open_store
 
 PERSON = make_ric("110101", dt.date(1985, 1, 2), 3)

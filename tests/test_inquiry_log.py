@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from socialcredit.registry.audit import verify_audit
-from socialcredit.registry.inquiry_log import InquiryLog
+from socialcredit.registry.access.audit import verify_audit
+from socialcredit.registry.decisions.inquiries import InquiryLog
 from socialcredit.store import Store, open_store
 
 

@@ -43,10 +43,10 @@ from socialcredit.matchmaking.reference import DISTRICTS, EDUCATION, INCOME_BAND
 from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
 from socialcredit.matchmaking.store import Client, MatchStore, Preferences, open_match_store, profile
-from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.parties import issue_key
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.score import score
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -42,11 +42,11 @@ from socialcredit.regions.bundle import (
 from socialcredit.regions.generate import REGIONS, generate_regions, mistype, to_pinyin, to_variant
 from socialcredit.regions.linkage import LinkOptions
 from socialcredit.regions.names import name_pinyin, surname_pinyin
-from socialcredit.registry.decide import decide
-from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.report import subject_report
-from socialcredit.registry.score import score
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
 EXCHANGE = "\nexchange:\n  shareable_record_types: [court_judgment]\n  lists: [blacklist]\n"
@@ -169,7 +169,7 @@ def test_over_http_the_tianjin_railway_gets_the_beijing_reason_and_the_operator_
 ) -> None:
     from api_helpers import serve
     from socialcredit.api.app import create_app
-    from socialcredit.registry.parties import issue_key
+    from socialcredit.registry.access.parties import issue_key
 
     tianjin = world["stores"]["120000"]
     mover = world["movers"][0]
@@ -413,7 +413,7 @@ def test_the_operators_cases_page_shows_the_alerts_and_the_review_queue(world: d
     from api_helpers import serve
     from socialcredit.api.app import create_app
     from socialcredit.regions.exchange import list_review_queue
-    from socialcredit.registry.parties import issue_key
+    from socialcredit.registry.access.parties import issue_key
     from web_helpers import sign_in
 
     hebei = world["stores"]["130000"]

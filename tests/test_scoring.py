@@ -36,11 +36,11 @@ from scoring_helpers import (
 from socialcredit import example
 from socialcredit.errors import IngestError, PolicyError
 from socialcredit.policy import builtin_policy
-from socialcredit.registry.consent import set_consent
-from socialcredit.registry.ingest import RowError, ingest_file
-from socialcredit.registry.policies import publish_policy
-from socialcredit.registry.report import record_fields
-from socialcredit.registry.score import rerun, score
+from socialcredit.registry.records.consent import set_consent
+from socialcredit.registry.records.ingest import RowError, ingest_file
+from socialcredit.registry.reporting.report import record_fields
+from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.runs import rerun, score
 from socialcredit.store import open_store
 
 

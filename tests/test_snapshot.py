@@ -9,11 +9,11 @@ import pytest
 
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.example import AS_OF, write_example
-from socialcredit.registry.decide import decide
-from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.score import score
-from socialcredit.registry.snapshot import Snapshot
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from socialcredit.errors import IdentifierError
 from socialcredit.identifiers import make_ric, make_uscc, validate_subject_id
-from socialcredit.registry.ingest import RowError, ingest_file
+from socialcredit.registry.records.ingest import RowError, ingest_file
 from socialcredit.store import Store, open_store
 
 TODAY = dt.date(2026, 1, 1)

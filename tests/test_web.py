@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialcredit.example import districts
-from socialcredit.registry.parties import issue_key, revoke_key
-from socialcredit.registry.policies import get_policy
-from socialcredit.registry.signin import issue_link
+from socialcredit.registry.access.parties import issue_key, revoke_key
+from socialcredit.registry.access.signin import issue_link
+from socialcredit.registry.scoring.policies import get_policy
 from web_helpers import browser, csrf_of, one, rows, serve, shots, sign_in, site
 
 __all__ = ["browser", "shots", "site"]  # the module-scoped fixtures
@@ -87,7 +87,7 @@ def test_a_resident_signs_in_with_a_one_time_link_and_sees_their_score_and_reaso
     assert shown == reasons and len(reasons) >= 1
     # scored once: the blacklisting is noticed, in its 60-day grace period, not yet in effect
     with site["service"].writer() as store:
-        from socialcredit.registry.notices import list_listings
+        from socialcredit.registry.due_process.listings import list_listings
 
         [listing] = [x for x in list_listings(store, subject_id=site["listed"]) if x["policy_id"] == "beijing"]
     card = page.locator("#score-beijing").locator("xpath=..").inner_text()
@@ -424,7 +424,7 @@ def test_signing_out_or_revoking_the_key_ends_the_session(site: dict[str, Any]) 
 def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: dict[str, Any]) -> None:
     theirs = rows(site, "SELECT source_id, record_id FROM records WHERE subject_id = ? LIMIT 1", [site["listed"]])[0]
     with site["service"].writer() as store:
-        from socialcredit.registry.disputes import file_dispute
+        from socialcredit.registry.due_process.disputes import file_dispute
 
         dispute = file_dispute(store, site["listed"], theirs["source_id"], theirs["record_id"], "wrong", actor="t")
     before = one(site, "SELECT count(*) FROM disputes")
@@ -479,9 +479,9 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
     grace, repaired on 2027-04-03. Only in between does the public look-up show him, his number masked."""
     from due_world import A, build
     from socialcredit.api.app import create_app
-    from socialcredit.registry import repair
-    from socialcredit.registry.policies import resolve_policy
-    from socialcredit.registry.score import score
+    from socialcredit.registry.due_process import repair
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
 
     store = build(tmp_path)
     app = create_app(tmp_path / "due.duckdb", store=store)

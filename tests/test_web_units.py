@@ -18,13 +18,8 @@ from api_helpers import serving
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.example import AS_OF, write_example
-from socialcredit.registry import dashboard
-from socialcredit.registry.disputes import STATUSES
-from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.notices import LISTING_STATUSES
-from socialcredit.registry.parties import AuthError, issue_key, revoke_key
-from socialcredit.registry.repair import REPAIR_STATUSES
-from socialcredit.registry.signin import (
+from socialcredit.registry.access.parties import AuthError, issue_key, revoke_key
+from socialcredit.registry.access.signin import (
     WEB_ROLES,
     end_session,
     issue_link,
@@ -33,6 +28,11 @@ from socialcredit.registry.signin import (
     sign_in_with_key,
     start_session,
 )
+from socialcredit.registry.due_process.disputes import STATUSES
+from socialcredit.registry.due_process.listings import LISTING_STATUSES
+from socialcredit.registry.due_process.repair import REPAIR_STATUSES
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.reporting import dashboard
 from socialcredit.store import Store, open_store
 from socialcredit.web.charts import Bar, bars, diverging, histogram
 from socialcredit.web.core import RateLimiter
@@ -70,7 +70,7 @@ def test_keys_built_from_data_exist_for_every_value() -> None:
     needed += [f"dispute_status_{s}" for s in STATUSES] + [f"repair_status_{s}" for s in REPAIR_STATUSES]
     needed += [f"listing_status_{s}" for s in LISTING_STATUSES]
     needed += ["outcome_granted", "outcome_refused", "kind_person", "kind_org", "list_blacklist", "list_redlist"]
-    src = WEB.parent / "registry"
+    src = WEB.parent / "registry" / "access"
     codes = set()
     for module in ("parties.py", "signin.py"):
         codes |= set(re.findall(r'AuthError\(\s*"([a-z_]+)"', (src / module).read_text("utf-8")))

@@ -15,10 +15,10 @@ import pytest
 from api_helpers import serving
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF, write_example
-from socialcredit.registry.ingest import ingest_file
-from socialcredit.registry.parties import issue_key
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.score import score
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 
 __all__ = ["CHROMIUM", "browser", "csrf_of", "one", "rows", "serve", "shots", "sign_in", "site"]

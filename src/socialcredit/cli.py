@@ -124,7 +124,7 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a batch; commit the good rows atomically, report and write the rejected ones."""
-    from socialcredit.registry.ingest import ingest_file
+    from socialcredit.registry.records.ingest import ingest_file
 
     with _store(db) as store, _progress(f"ingest {file.name}", not as_json) as step:
         report = ingest_file(store, file, source, reject_path=rejects, progress=step)
@@ -166,8 +166,8 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """Score every subject under a policy: points, tier, rank, percentile, lists and reasons."""
-    from socialcredit.registry import score as scoring
-    from socialcredit.registry.policies import resolve_policy
+    from socialcredit.registry.scoring import runs as scoring
+    from socialcredit.registry.scoring.policies import resolve_policy
 
     if engine is Engine.spark:
         _score_on_spark(policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, as_json)
@@ -198,7 +198,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """A subject's file: scores, reasons, lists, records with their contribution, inquiries."""
-    from socialcredit.registry.report import subject_report
+    from socialcredit.registry.reporting.report import subject_report
 
     with _store(db) as store:
         report = subject_report(store, subject, policy_ids=policy, lang=lang)
@@ -263,7 +263,7 @@ def decide(
     as_json: JsonOpt = False,
 ) -> None:
     """May this subject have this service? Granted or refused, with reasons; logged as an inquiry."""
-    from socialcredit.registry.decide import decide as decide_
+    from socialcredit.registry.decisions.decide import decide as decide_
 
     with _store(db) as store:
         d = decide_(store, subject, service, purpose, requester=requester, policy_id=policy, lang=lang)
@@ -291,7 +291,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run."""
-    from socialcredit.registry.report import list_members, top_subjects
+    from socialcredit.registry.reporting.report import list_members, top_subjects
 
     with _store(db) as store:
         rows = (
@@ -319,7 +319,7 @@ def consent(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Record a resident's consent (or its withdrawal) for a data category; effective at the next run."""
-    from socialcredit.registry.consent import set_consent
+    from socialcredit.registry.records.consent import set_consent
 
     with _store(db) as store:
         set_consent(store, subject, category, grant)
@@ -407,7 +407,7 @@ def policy_lint(
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
     """Recompute the hash chain; name every altered, removed or reordered entry."""
-    from socialcredit.registry.audit import verify_audit
+    from socialcredit.registry.access.audit import verify_audit
 
     with _store(db) as store:
         problems = verify_audit(store)
@@ -454,7 +454,7 @@ def _score_on_spark(
 ) -> None:
     from socialcredit.policy import builtin_policy, load_policy
     from socialcredit.policy.load import BUILTIN_POLICIES
-    from socialcredit.registry.batch import score_on_spark
+    from socialcredit.registry.scoring.export import score_on_spark
 
     if store_only:
         raise SocialCreditError("--incremental and --rerun are runs of the store itself; use --engine duckdb")
@@ -494,7 +494,7 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export what a score run reads (subjects, counting records, consents) as Parquet, for Spark."""
-    from socialcredit.registry.batch import export_inputs
+    from socialcredit.registry.scoring.export import export_inputs
 
     with _store(db) as store:
         manifest = export_inputs(store, out_dir)
@@ -517,7 +517,7 @@ def publish(
     as_json: JsonOpt = False,
 ) -> None:
     """Load results computed on Spark into the store as a run (decisions and reports then use it)."""
-    from socialcredit.registry.batch import publish_results
+    from socialcredit.registry.scoring.export import publish_results
 
     with _store(db) as store:
         summary = publish_results(store, results)
@@ -543,7 +543,7 @@ def keys_issue(
     as_json: JsonOpt = False,
 ) -> None:
     """Register a party and issue its API key (shown once; the store keeps only its hash)."""
-    from socialcredit.registry.parties import issue_key
+    from socialcredit.registry.access.parties import issue_key
 
     with _store(db) as store:
         issued = issue_key(store, role, name, source=source, services=service, purposes=purpose, subject=subject)
@@ -559,7 +559,7 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (the 12 hex digits after sc_).")], db: DbOpt = DEFAULT_DB
 ) -> None:
     """Revoke a key: every later request with it is refused (401) and audited."""
-    from socialcredit.registry.parties import revoke_key
+    from socialcredit.registry.access.parties import revoke_key
 
     with _store(db) as store:
         revoke_key(store, key_id)
@@ -569,7 +569,7 @@ def keys_revoke(
 @keys_app.command("list")
 def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Every key: party, role, scope, issued and revoked (never the secret)."""
-    from socialcredit.registry.parties import list_keys
+    from socialcredit.registry.access.parties import list_keys
 
     with _store(db) as store:
         rows = list_keys(store)
@@ -595,7 +595,7 @@ def keys_link(
     as_json: JsonOpt = False,
 ) -> None:
     """A one-time sign-in link to the web pages, for a resident or for the party of a key (operator)."""
-    from socialcredit.registry.signin import issue_link
+    from socialcredit.registry.access.signin import issue_link
 
     with _store(db) as store:
         link = issue_link(store, subject=subject, key_id=key, hours=hours)
@@ -630,7 +630,7 @@ def load(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Ingest a generated population: subjects, every source's records, consents."""
-    from socialcredit.registry.population import load_population
+    from socialcredit.registry.records.population import load_population
 
     total = {"accepted": 0, "rejected": 0}
 

@@ -102,7 +102,7 @@ def dispute_file(
     as_json: JsonOpt = False,
 ) -> None:
     """Dispute a record: the source must answer within 30 days (45 with information added in the first 30)."""
-    from socialcredit.registry.disputes import file_dispute
+    from socialcredit.registry.due_process.disputes import file_dispute
 
     with _store(db) as store:
         d = file_dispute(store, subject, source, record, reason, evidence, actor, today=_today(today))
@@ -119,7 +119,7 @@ def dispute_info(
     as_json: JsonOpt = False,
 ) -> None:
     """Add information to an open dispute (within the first 30 days this extends the deadline to 45)."""
-    from socialcredit.registry.disputes import add_information
+    from socialcredit.registry.due_process.disputes import add_information
 
     with _store(db) as store:
         d = add_information(store, dispute_id, text, actor, today=_today(today))
@@ -138,7 +138,7 @@ def dispute_answer(
     as_json: JsonOpt = False,
 ) -> None:
     """The source's answer to a dispute."""
-    from socialcredit.registry.disputes import answer_dispute
+    from socialcredit.registry.due_process.disputes import answer_dispute
 
     with _store(db) as store:
         d = answer_dispute(store, dispute_id, outcome, note, actor, today=_today(today), source_id=source)
@@ -154,7 +154,7 @@ def dispute_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Disputes, newest first."""
-    from socialcredit.registry.disputes import list_disputes
+    from socialcredit.registry.due_process.disputes import list_disputes
 
     with _store(db) as store:
         rows = list_disputes(store, subject_id=subject, source_id=source, status=status)
@@ -168,9 +168,9 @@ def due_run(
     as_json: JsonOpt = False,
 ) -> None:
     """Resolve overdue disputes for the resident, notify of mandatory enrollment, purge records past retention."""
-    from socialcredit.registry.consent import notify_mandatory
-    from socialcredit.registry.disputes import lapse_overdue
-    from socialcredit.registry.expiry import purge_expired
+    from socialcredit.registry.due_process.disputes import lapse_overdue
+    from socialcredit.registry.due_process.retention import purge_expired
+    from socialcredit.registry.records.consent import notify_mandatory
 
     day = _today(today)
     with _store(db) as store:
@@ -203,7 +203,7 @@ def repair_fulfilled(
     as_json: JsonOpt = False,
 ) -> None:
     """A source reports an obligation fulfilled (judgment paid, tax settled)."""
-    from socialcredit.registry.repair import report_fulfilment
+    from socialcredit.registry.due_process.repair import report_fulfilment
 
     with _store(db) as store:
         f = report_fulfilment(
@@ -225,7 +225,7 @@ def repair_apply(
     as_json: JsonOpt = False,
 ) -> None:
     """Apply for credit repair of a record (after its minimum publication period, once fulfilled)."""
-    from socialcredit.registry.repair import apply_for_repair
+    from socialcredit.registry.due_process.repair import apply_for_repair
 
     with _store(db) as store:
         r = apply_for_repair(store, subject, source, record, statement, actor, today=_today(today), policy_id=policy)
@@ -243,7 +243,7 @@ def repair_decide(
     as_json: JsonOpt = False,
 ) -> None:
     """An operator approves or refuses a repair application, with a reason."""
-    from socialcredit.registry.repair import decide_repair
+    from socialcredit.registry.due_process.repair import decide_repair
 
     with _store(db) as store:
         r = decide_repair(store, repair_id, outcome, reason, actor, today=_today(today))
@@ -258,7 +258,7 @@ def repair_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Repair applications, newest first."""
-    from socialcredit.registry.repair import list_repairs
+    from socialcredit.registry.due_process.repair import list_repairs
 
     with _store(db) as store:
         rows = list_repairs(store, subject_id=subject, status=status)
@@ -279,7 +279,7 @@ def override_decision_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Override one decision."""
-    from socialcredit.registry.overrides import override_decision
+    from socialcredit.registry.due_process.overrides import override_decision
 
     with _store(db) as store:
         o = override_decision(store, inquiry_id, outcome, justification, actor, today=_today(today))
@@ -296,7 +296,7 @@ def override_listing_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Take a subject off a list for one cause."""
-    from socialcredit.registry.overrides import override_listing
+    from socialcredit.registry.due_process.overrides import override_listing
 
     with _store(db) as store:
         o = override_listing(store, listing_id, justification, actor, today=_today(today))
@@ -312,7 +312,7 @@ def file_export(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Everything held about a resident, as JSON (and HTML)."""
-    from socialcredit.registry.resident_file import export_file, render_html
+    from socialcredit.registry.due_process.resident_file import export_file, render_html
 
     with _store(db) as store:
         data = export_file(store, subject, lang=lang)
@@ -333,7 +333,7 @@ def notices(
     as_json: JsonOpt = False,
 ) -> None:
     """Notices and listings: when each blacklisting was noticed, takes effect, and ended."""
-    from socialcredit.registry.notices import list_listings
+    from socialcredit.registry.due_process.listings import list_listings
 
     with _store(db) as store:
         rows = list_listings(store, subject_id=subject, status=status)
@@ -349,7 +349,7 @@ def lookup(
     as_json: JsonOpt = False,
 ) -> None:
     """The public look-up of blacklists (effective listings, public fields only, identity numbers masked)."""
-    from socialcredit.registry.lists import public_lookup
+    from socialcredit.registry.due_process.public_lists import public_lookup
 
     with _store(db) as store:
         rows = public_lookup(store, query, list_id, lang=lang)
@@ -365,7 +365,7 @@ def consents(
     as_json: JsonOpt = False,
 ) -> None:
     """A resident's consents: the current choice per category and the full history."""
-    from socialcredit.registry.consent import consent_history, current_consents
+    from socialcredit.registry.records.consent import consent_history, current_consents
 
     with _store(db) as store:
         data: dict[str, Any] = {"current": current_consents(store, subject), "history": consent_history(store, subject)}
@@ -384,7 +384,7 @@ def notifications(
     as_json: JsonOpt = False,
 ) -> None:
     """What the registry told a resident: notices, dispute outcomes, repairs, overrides, enrollment."""
-    from socialcredit.registry.due import list_notifications
+    from socialcredit.registry.due_process.notifications import list_notifications
 
     with _store(db) as store:
         rows = list_notifications(store, subject, lang)

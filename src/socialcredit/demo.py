@@ -11,14 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from socialcredit.generate import AS_OF, generate
-from socialcredit.registry.decide import decide
-from socialcredit.registry.ingest import IngestReport
-from socialcredit.registry.parties import issue_key
-from socialcredit.registry.policies import resolve_policy
-from socialcredit.registry.population import load_population
-from socialcredit.registry.report import list_members
-from socialcredit.registry.score import score
-from socialcredit.registry.signin import issue_link
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.access.signin import issue_link
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.records.ingest import IngestReport
+from socialcredit.registry.records.population import load_population
+from socialcredit.registry.reporting.report import list_members
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
 __all__ = ["run_demo"]

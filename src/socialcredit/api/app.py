@@ -26,7 +26,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcredit.api.bodies import MAX_BODY_BYTES, read_body, write_rows
 from socialcredit.api.due_process import due_process_router
-from socialcredit.api.service import ApiError, Service
 from socialcredit.errors import (
     DecisionError,
     IngestError,
@@ -35,8 +34,9 @@ from socialcredit.errors import (
     SocialCreditError,
     WorkflowError,
 )
-from socialcredit.registry.audit import verify_audit
-from socialcredit.registry.parties import ROLES, AuthError, Party
+from socialcredit.registry.access.audit import verify_audit
+from socialcredit.registry.access.parties import ROLES, AuthError, Party
+from socialcredit.registry.service import ApiError, Service
 from socialcredit.store import Store, open_store
 
 __all__ = ["ApiError", "create_app"]
@@ -272,7 +272,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     @app.get("/v1/subjects/{subject_id}/report", tags=["residents"])
     def report(subject_id: str, party: Annotated[Party, Depends(caller("resident", "operator"))]) -> dict[str, Any]:
         """A resident's file: score, tier, rank, percentile, dimensions, reasons, records, inquiries."""
-        from socialcredit.registry.report import subject_report
+        from socialcredit.registry.reporting.report import subject_report
 
         if party.role == "resident" and subject_id != party.subject_id:
             raise service.refuse(
@@ -291,7 +291,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     ) -> dict[str, Any]:
         """The decision on a service for one's own file, with the reasons and the concrete actions that would change
         a refusal (which name one's own records: a relying party never gets them)."""
-        from socialcredit.registry.decide import decide
+        from socialcredit.registry.decisions.decide import decide
 
         if party.role == "resident" and subject_id != party.subject_id:
             raise service.refuse(
@@ -315,7 +315,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     def _ingest(
         party: Party, path: Path, name: str, idempotency_key: str | None, sha: str, partial: bool
     ) -> JSONResponse:
-        from socialcredit.registry.ingest import BatchOptions, ingest_file
+        from socialcredit.registry.records.ingest import BatchOptions, ingest_file
 
         assert party.source_id is not None
         with service.writer() as store:
@@ -429,7 +429,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     @app.delete("/v1/records/{record_id}", tags=["furnishers"])
     def withdraw_record(record_id: str, party: Annotated[Party, Depends(caller("furnisher"))]) -> JSONResponse:
         """Withdraw a record the caller's source sent: a new version that no longer counts (history stays)."""
-        from socialcredit.registry.ingest import latest_record
+        from socialcredit.registry.records.ingest import latest_record
 
         assert party.source_id is not None
         with service.writer() as store:
@@ -444,7 +444,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     def start_job(body: JobRequest, party: Annotated[Party, Depends(caller("operator"))]) -> dict[str, Any]:
         """Start a score run; follow it at ``GET /v1/jobs/{job_id}``. Decisions use the new run when it ends."""
         from socialcredit.policy import BUILTIN_POLICIES
-        from socialcredit.registry.score import check_as_of
+        from socialcredit.registry.scoring.runs import check_as_of
 
         with service.writer() as store:
             published = {r[0] for r in store.execute("SELECT DISTINCT policy_id FROM policies").fetchall()}
@@ -501,7 +501,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         """Publish a policy version (YAML). The same id and version with other content is refused."""
 
         from socialcredit.policy import parse_policy
-        from socialcredit.registry.policies import publish_policy
+        from socialcredit.registry.scoring.policies import publish_policy
 
         raw = await request.body()
         if len(raw) > 1024 * 1024:
@@ -543,7 +543,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         """Page through a list (blacklist, redlist, …) of the latest run of a policy, by subject id."""
-        from socialcredit.registry.score import latest_run
+        from socialcredit.registry.scoring.runs import latest_run
 
         with service.writer() as store:
             run = latest_run(store, policy)
@@ -575,7 +575,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     @app.post("/v1/keys", tags=["operators"], status_code=201)
     def issue(body: KeyRequest, party: Annotated[Party, Depends(caller("operator"))]) -> dict[str, Any]:
         """Register a party and issue its key (shown once; the store keeps only its hash)."""
-        from socialcredit.registry.parties import issue_key
+        from socialcredit.registry.access.parties import issue_key
 
         with service.writer() as store:
             issued = issue_key(
@@ -594,7 +594,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     @app.get("/v1/keys", tags=["operators"])
     def keys(_party: Annotated[Party, Depends(caller("operator"))]) -> dict[str, Any]:
         """Every party and key (never the secrets)."""
-        from socialcredit.registry.parties import list_keys
+        from socialcredit.registry.access.parties import list_keys
 
         with service.writer() as store:
             rows = list_keys(store)
@@ -603,7 +603,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     @app.delete("/v1/keys/{key_id}", tags=["operators"])
     def revoke(key_id: str, party: Annotated[Party, Depends(caller("operator"))]) -> dict[str, Any]:
         """Revoke a key: it is refused from the next request on."""
-        from socialcredit.registry.parties import revoke_key
+        from socialcredit.registry.access.parties import revoke_key
 
         with service.writer() as store:
             if store.one("SELECT count(*) FROM api_keys WHERE key_id = ?", [key_id]) == 0:

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Request
 
-from socialcredit.api.service import ApiError
+from socialcredit.registry.service import ApiError
 
 __all__ = ["FORMATS", "MAX_BODY_BYTES", "Body", "read_body", "write_rows"]
 

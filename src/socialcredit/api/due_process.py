@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.errors import NotFoundError, WorkflowError
-from socialcredit.registry.parties import Party
+from socialcredit.registry.access.parties import Party
 from socialcredit.store import Store
 
 __all__ = ["due_process_router"]
@@ -112,7 +112,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
             raise ApiError(404, "not_found", str(exc), field_hint) from None
 
     def own_dispute(store: Store, party: Party, dispute_id: int, path: str) -> dict[str, Any]:
-        from socialcredit.registry.disputes import get_dispute
+        from socialcredit.registry.due_process.disputes import get_dispute
 
         try:
             d = get_dispute(store, dispute_id)
@@ -139,7 +139,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.post("/v1/disputes", tags=["due process"], status_code=201)
     def file_dispute(body: DisputeIn, party: Resident) -> dict[str, Any]:
         """A resident disputes one of their records; the answer is due in 30 days (45 with information added)."""
-        from socialcredit.registry.disputes import file_dispute as file_
+        from socialcredit.registry.due_process.disputes import file_dispute as file_
 
         assert party.subject_id is not None
         with work("record_id") as store:
@@ -153,7 +153,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
         status: Annotated[str | None, Query(max_length=16)] = None,
     ) -> list[dict[str, Any]]:
         """A resident's own disputes; a furnisher's disputes of its records (open by default); all, for operators."""
-        from socialcredit.registry.disputes import list_disputes
+        from socialcredit.registry.due_process.disputes import list_disputes
 
         with work() as store:
             if party.role == "resident":
@@ -171,7 +171,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.post("/v1/disputes/{dispute_id}/information", tags=["due process"])
     def add_information(dispute_id: int, body: InformationIn, party: Resident) -> dict[str, Any]:
         """The resident adds information (within the first 30 days, the deadline becomes 45 days)."""
-        from socialcredit.registry.disputes import add_information as add_
+        from socialcredit.registry.due_process.disputes import add_information as add_
 
         with work("dispute_id") as store:
             own_dispute(store, party, dispute_id, f"/v1/disputes/{dispute_id}/information")
@@ -180,7 +180,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.post("/v1/disputes/{dispute_id}/answer", tags=["due process"])
     def answer(dispute_id: int, body: AnswerIn, party: Furnisher) -> dict[str, Any]:
         """The source answers a dispute of its record: verified, corrected or withdrawn, with a note."""
-        from socialcredit.registry.disputes import answer_dispute
+        from socialcredit.registry.due_process.disputes import answer_dispute
 
         with work("dispute_id") as store:
             own_dispute(store, party, dispute_id, f"/v1/disputes/{dispute_id}/answer")
@@ -189,7 +189,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.post("/v1/fulfilments", tags=["due process"], status_code=201)
     def fulfilment(body: FulfilmentIn, party: Furnisher) -> dict[str, Any]:
         """The source reports the obligation behind one of its records fulfilled (judgment paid, tax settled)."""
-        from socialcredit.registry.repair import report_fulfilment
+        from socialcredit.registry.due_process.repair import report_fulfilment
 
         assert party.source_id is not None
         with work("record_id") as store:
@@ -205,7 +205,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.post("/v1/repairs", tags=["due process"], status_code=201)
     def apply(body: RepairIn, party: Resident) -> dict[str, Any]:
         """The resident applies for credit repair of a record (after the minimum publication period)."""
-        from socialcredit.registry.repair import apply_for_repair
+        from socialcredit.registry.due_process.repair import apply_for_repair
 
         assert party.subject_id is not None
         with work("record_id") as store:
@@ -224,7 +224,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
         party: ResidentOrOperator, status: Annotated[str | None, Query(max_length=16)] = None
     ) -> list[dict[str, Any]]:
         """A resident's own applications; every application, for operators."""
-        from socialcredit.registry.repair import list_repairs
+        from socialcredit.registry.due_process.repair import list_repairs
 
         with work() as store:
             subject = party.subject_id if party.role == "resident" else None
@@ -233,7 +233,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.post("/v1/repairs/{repair_id}/decision", tags=["due process"])
     def decide(repair_id: int, body: RepairDecisionIn, party: Operator) -> dict[str, Any]:
         """An operator approves or refuses a repair application, with a reason."""
-        from socialcredit.registry.repair import decide_repair
+        from socialcredit.registry.due_process.repair import decide_repair
 
         with work("repair_id") as store:
             return decide_repair(store, repair_id, body.outcome, body.reason, actor(party))
@@ -241,7 +241,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.post("/v1/overrides/decisions", tags=["due process"], status_code=201)
     def override_decision(body: DecisionOverrideIn, party: Operator) -> dict[str, Any]:
         """An operator overrides one decision, with a written justification shown to the resident."""
-        from socialcredit.registry.overrides import override_decision as override_
+        from socialcredit.registry.due_process.overrides import override_decision as override_
 
         with work("inquiry_id") as store:
             return override_(store, body.inquiry_id, body.outcome, body.justification, actor(party))
@@ -249,7 +249,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.post("/v1/overrides/listings", tags=["due process"], status_code=201)
     def override_listing(body: ListingOverrideIn, party: Operator) -> dict[str, Any]:
         """An operator ends a listing, with a written justification shown to the resident."""
-        from socialcredit.registry.overrides import override_listing as override_
+        from socialcredit.registry.due_process.overrides import override_listing as override_
 
         with work("listing_id") as store:
             return override_(store, body.listing_id, body.justification, actor(party))
@@ -257,7 +257,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.get("/v1/consents", tags=["due process"])
     def consents(party: Resident) -> dict[str, Any]:
         """The resident's current consent per data category and its history."""
-        from socialcredit.registry.consent import consent_history, current_consents
+        from socialcredit.registry.records.consent import consent_history, current_consents
 
         assert party.subject_id is not None
         with work() as store:
@@ -271,8 +271,8 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     def set_consent(category: str, body: ConsentIn, party: Resident) -> dict[str, Any]:
         """Opt in or out of a data category; it takes effect at the next score run."""
         from socialcredit.errors import SocialCreditError
-        from socialcredit.registry.consent import current_consents
-        from socialcredit.registry.consent import set_consent as set_
+        from socialcredit.registry.records.consent import current_consents
+        from socialcredit.registry.records.consent import set_consent as set_
 
         assert party.subject_id is not None
         with work() as store:
@@ -291,7 +291,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.get("/v1/subjects/{subject_id}/file", tags=["due process"])
     def export(subject_id: str, party: ResidentOrOperator, lang: Literal["en", "zh"] = "en") -> dict[str, Any]:
         """Everything held about a resident (JSON), free and on demand."""
-        from socialcredit.registry.resident_file import export_file
+        from socialcredit.registry.due_process.resident_file import export_file
 
         check_own_file(party, subject_id, f"/v1/subjects/{subject_id}/file")
         service.flush_inquiries()  # the file shows every inquiry answered so far
@@ -301,7 +301,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.get("/v1/subjects/{subject_id}/file.html", tags=["due process"], response_class=HTMLResponse)
     def export_html(subject_id: str, party: ResidentOrOperator, lang: Literal["en", "zh"] = "en") -> str:
         """The resident's file as a readable page."""
-        from socialcredit.registry.resident_file import export_file, render_html
+        from socialcredit.registry.due_process.resident_file import export_file, render_html
 
         check_own_file(party, subject_id, f"/v1/subjects/{subject_id}/file.html")
         service.flush_inquiries()
@@ -311,7 +311,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
     @router.get("/v1/notices", tags=["due process"])
     def notices(party: ResidentOrOperator) -> list[dict[str, Any]]:
         """Notices and listings: the resident's own; every one, for operators."""
-        from socialcredit.registry.notices import list_listings
+        from socialcredit.registry.due_process.listings import list_listings
 
         with work() as store:
             return list_listings(store, subject_id=party.subject_id if party.role == "resident" else None)
@@ -323,7 +323,7 @@ def due_process_router(service: Any, caller: Callable[..., Callable[[Request], A
         lang: Literal["en", "zh"] = "en",
     ) -> list[dict[str, Any]]:
         """Public look-up of blacklists by full name, identity number or organisation code (no key needed)."""
-        from socialcredit.registry.lists import public_lookup
+        from socialcredit.registry.due_process.public_lists import public_lookup
 
         with work("q") as store:
             return public_lookup(store, q, list_id, lang=lang)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from socialcredit.errors import NotFoundError
-from socialcredit.registry.audit import append_audit
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
 __all__ = [

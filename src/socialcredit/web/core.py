@@ -24,9 +24,9 @@ from starlette.concurrency import run_in_threadpool
 
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, SocialCreditError
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.parties import AuthError
-from socialcredit.registry.signin import Principal, session_principal
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.parties import AuthError
+from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.web.i18n import LANGS, translate
 
 __all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "RateLimiter", "Web"]

@@ -12,11 +12,11 @@ from socialcredit.errors import NotFoundError
 from socialcredit.policy.explain import explain_rule
 from socialcredit.regions.alerts import list_alerts
 from socialcredit.regions.exchange import list_review_queue
-from socialcredit.registry import dashboard
-from socialcredit.registry.disputes import list_disputes
-from socialcredit.registry.notices import list_listings
-from socialcredit.registry.policies import get_policy
-from socialcredit.registry.repair import list_repairs
+from socialcredit.registry.due_process.disputes import list_disputes
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.repair import list_repairs
+from socialcredit.registry.reporting import dashboard
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
 from socialcredit.web.core import Page, Web

@@ -1,8 +1,8 @@
 """The public look-up of the published lists: no key, a limited number of searches per client address.
 
-What is shown is decided by the registry (``registry.lists.public_lookup``): only listings in effect — past their
-notice and grace period, not repaired, not ended — and only the fields each policy makes public, identity numbers
-masked in the middle.
+What is shown is decided by the registry (``registry.due_process.public_lists.public_lookup``): only listings in
+effect — past their notice and grace period, not repaired, not ended — and only the fields each policy makes
+public, identity numbers masked in the middle.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.errors import WorkflowError
-from socialcredit.registry.due import policies_in_use
-from socialcredit.registry.lists import public_lookup
+from socialcredit.registry.due_process.public_lists import public_lookup
+from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.web.core import Page, Web
 
 __all__ = ["add_routes"]

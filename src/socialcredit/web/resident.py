@@ -10,14 +10,14 @@ from fastapi.responses import Response
 
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, WorkflowError
-from socialcredit.registry.consent import consent_history, set_consent
-from socialcredit.registry.disputes import add_information, file_dispute, get_dispute, list_disputes
-from socialcredit.registry.due import list_notifications
-from socialcredit.registry.notices import list_listings
-from socialcredit.registry.policies import get_policy
-from socialcredit.registry.repair import list_repairs
-from socialcredit.registry.report import subject_report
-from socialcredit.registry.resident_file import export_file, render_html
+from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.notifications import list_notifications
+from socialcredit.registry.due_process.repair import list_repairs
+from socialcredit.registry.due_process.resident_file import export_file, render_html
+from socialcredit.registry.records.consent import consent_history, set_consent
+from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.core import Page, Web

@@ -14,9 +14,10 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.due import iso, require_subject
-from socialcredit.registry.report import subject_report
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import iso
+from socialcredit.registry.records.versions import require_subject
+from socialcredit.registry.reporting.report import subject_report
 from socialcredit.store import Store
 
 __all__ = ["export_file", "render_html"]

@@ -3,7 +3,7 @@ records do not count while open) or an approved repair. Both are fixed by the ru
 from the change number it was filed with until the one it was closed with; a repair from its decision's number.
 
 A dispute resolved for the subject (unanswered in time) or withdrawn by the source leaves a withdrawn version of the
-record instead, which no run counts (see ``registry/disputes.py``).
+record instead, which no run counts (see ``registry/due_process/disputes.py``).
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ import pyarrow as pa
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import IdentifierError, IngestError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.disputes import notify_recertified
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.due_process.disputes import notify_recertified
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store
 
@@ -711,11 +711,11 @@ def _ingest_subjects(
 def latest_record(store: Store, source_id: str, record_id: str, catalog: Catalog | None = None) -> dict[str, Any]:
     """The latest version of one record of a source, as a row a batch would carry (fields by name, as text)."""
     from socialcredit.errors import NotFoundError
-    from socialcredit.registry import due
+    from socialcredit.registry.records import versions
 
     catalog = catalog or load_catalog()
     try:
-        row = due.latest_record(store, source_id, record_id)
+        row = versions.latest_record(store, source_id, record_id)
     except NotFoundError:
         raise NotFoundError(f"no record {record_id!r} from source {source_id}") from None
     own = set(catalog.record_types[row["record_type"]].fields) if row["record_type"] in catalog.record_types else set()

@@ -22,7 +22,7 @@ from typing import Any
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import SocialCreditError
 from socialcredit.identifiers import validate_subject_id
-from socialcredit.registry.audit import append_audit
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
 __all__ = [
@@ -126,7 +126,7 @@ def issue_key(
 def _offered_services(store: Store) -> set[str]:
     """Services of the shipped policies and of every policy published in the store."""
     from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
-    from socialcredit.registry.policies import get_policy
+    from socialcredit.registry.scoring.policies import get_policy
 
     policies = [builtin_policy(pid).policy for pid in BUILTIN_POLICIES]
     for (pid,) in store.execute("SELECT DISTINCT policy_id FROM policies").fetchall():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from socialcredit.errors import NotFoundError, PolicyError
 from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, load_policy, parse_policy
-from socialcredit.registry.audit import append_audit
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
-__all__ = ["get_policy", "publish_policy", "resolve_policy"]
+__all__ = ["get_policy", "policies_in_use", "publish_policy", "resolve_policy"]
 
 
 def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bool:
@@ -69,3 +69,14 @@ def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
         publish_policy(store, loaded, actor)
         return loaded
     return get_policy(store, ref)
+
+
+def policies_in_use(store: Store) -> list[LoadedPolicy]:
+    """The policy version of the latest run of each scored policy; the shipped policies if nothing was scored."""
+    runs = store.rows(
+        "SELECT policy_id, policy_version FROM score_runs WHERE run_id IN "
+        "(SELECT max(run_id) FROM score_runs WHERE finished_at IS NOT NULL GROUP BY policy_id) ORDER BY policy_id"
+    )
+    if not runs:
+        return [builtin_policy("beijing"), builtin_policy("sesame")]
+    return [get_policy(store, r["policy_id"], r["policy_version"]) for r in runs]

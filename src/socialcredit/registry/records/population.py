@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from socialcredit.errors import IngestError
-from socialcredit.registry.consent import import_consents
-from socialcredit.registry.ingest import IngestReport, ingest_file
+from socialcredit.registry.records.consent import import_consents
+from socialcredit.registry.records.ingest import IngestReport, ingest_file
 from socialcredit.store import Store
 
 __all__ = ["load_population"]

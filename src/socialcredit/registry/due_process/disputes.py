@@ -8,7 +8,7 @@
 * A record withdrawn after a dispute comes back only with the source's certification (ingest ``certified=true``),
   and the subject is told.
 * While open, the record is marked disputed in every output, and counts or not as the policy's
-  ``disputes.counts_while_open`` says (``registry/holds.py``).
+  ``disputes.counts_while_open`` says (``registry/scoring/holds.py``).
 
 Every step is audited; the subject is notified of every outcome.
 """
@@ -18,18 +18,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.due import (
-    check_text,
-    iso,
-    latest_record,
-    notify,
-    policies_in_use,
-    resolve_today,
-    subjects_record,
-    withdraw_version,
-)
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry.records.versions import latest_record, subjects_record, withdraw_version
+from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
 __all__ = [

@@ -16,8 +16,8 @@ from typing import Any
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy, expr
-from socialcredit.registry.score import prepare_inputs
-from socialcredit.registry.severity import counts_until
+from socialcredit.registry.due_process.severity import counts_until
+from socialcredit.registry.scoring.runs import prepare_inputs
 from socialcredit.store import Store
 
 __all__ = ["actions_for_refusal", "record_action", "yuan"]

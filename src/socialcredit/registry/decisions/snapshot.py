@@ -20,17 +20,17 @@ import numpy as np
 import pyarrow as pa
 
 from socialcredit.errors import DecisionError, NotFoundError
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
-from socialcredit.registry.notices import effective_results
-from socialcredit.registry.policies import get_policy
-from socialcredit.registry.score import latest_run
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.decisions.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
+from socialcredit.registry.due_process.listings import effective_results
+from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
 
 __all__ = ["InquirySink", "QuickDecision", "Snapshot"]
 
 # Where a snapshot's inquiries go: (run_id, subjects, service, purpose, requester, outcomes). The default keeps them
-# in memory until ``flush``; the service passes a durable journal instead (registry/inquiry_log.py).
+# in memory until ``flush``; the service passes a durable journal instead (registry/decisions/inquiries.py).
 InquirySink = Callable[[int, list[str], str, str, str, list[str]], None]
 
 

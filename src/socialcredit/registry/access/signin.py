@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.identifiers import validate_subject_id
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.parties import AuthError, Party, authenticate
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.parties import AuthError, Party, authenticate
 from socialcredit.store import Store
 
 __all__ = [

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.due import check_text, iso, notify, resolve_today
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.due_process.notifications import notify
 from socialcredit.store import Store
 
 __all__ = ["MIN_JUSTIFICATION", "list_overrides", "override_decision", "override_listing"]

@@ -10,9 +10,10 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.catalog import load_catalog
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.due import policies_in_use, resolve_today
-from socialcredit.registry.severity import limits_sql
+from socialcredit.clock import resolve_today
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.due_process.severity import limits_sql
+from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
 __all__ = ["purge_expired"]

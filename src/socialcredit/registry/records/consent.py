@@ -9,7 +9,7 @@ from typing import Any
 
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, SocialCreditError
-from socialcredit.registry.audit import append_audit
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
 __all__ = ["consent_history", "current_consents", "notify_mandatory", "set_consent"]
@@ -48,7 +48,8 @@ def current_consents(store: Store, subject_id: str) -> dict[str, bool]:
 
 def notify_mandatory(store: Store, today: dt.date | None = None, actor: str = "registry") -> int:
     """Within ``notice_days`` before a policy's mandatory enrollment date, tell every person once; returns how many."""
-    from socialcredit.registry.due import policies_in_use, resolve_today
+    from socialcredit.clock import resolve_today
+    from socialcredit.registry.scoring.policies import policies_in_use
 
     today = resolve_today(today)
     total = 0

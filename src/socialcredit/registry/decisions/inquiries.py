@@ -18,7 +18,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from socialcredit.registry.audit import append_audit
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.sqltext import lit
 from socialcredit.store import Store
 

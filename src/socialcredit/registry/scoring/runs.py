@@ -17,9 +17,9 @@ from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.holds import HELD_CHANGES, build_held
-from socialcredit.registry.policies import get_policy
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.scoring.holds import HELD_CHANGES, build_held
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import Store
 
@@ -313,8 +313,9 @@ def save_run(
                 **(detail or {}),
             },
         )
-    # Blacklist entries become notices and, after the grace period, effective listings (registry/notices.py).
-    from socialcredit.registry.notices import record_listings
+    # Blacklist entries become notices and, after the grace period, effective listings
+    # (registry/due_process/listings.py).
+    from socialcredit.registry.due_process.listings import record_listings
 
     record_listings(store, run_id)
     counts = {

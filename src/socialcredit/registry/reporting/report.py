@@ -17,17 +17,18 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions.alerts import origin_label
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.consent import consent_history, current_consents
-from socialcredit.registry.decide import explain
-from socialcredit.registry.disputes import list_disputes
-from socialcredit.registry.due import iso, list_notifications
-from socialcredit.registry.notices import list_listings
-from socialcredit.registry.overrides import list_overrides
-from socialcredit.registry.policies import get_policy
-from socialcredit.registry.repair import list_repairs
-from socialcredit.registry.score import latest_run, prepare_inputs
-from socialcredit.registry.severity import counts_until, matching
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import iso
+from socialcredit.registry.decisions.decide import explain
+from socialcredit.registry.due_process.disputes import list_disputes
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.notifications import list_notifications
+from socialcredit.registry.due_process.overrides import list_overrides
+from socialcredit.registry.due_process.repair import list_repairs
+from socialcredit.registry.due_process.severity import counts_until, matching
+from socialcredit.registry.records.consent import consent_history, current_consents
+from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.runs import latest_run, prepare_inputs
 from socialcredit.store import Store
 
 __all__ = ["list_members", "record_fields", "subject_report", "top_subjects"]

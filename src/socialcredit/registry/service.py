@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socialcredit.errors import NotFoundError, SocialCreditError
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.inquiry_log import InquiryLog
-from socialcredit.registry.parties import KeyRing, Party
-from socialcredit.registry.snapshot import Snapshot
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.parties import KeyRing, Party
+from socialcredit.registry.decisions.inquiries import InquiryLog
+from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.store import Store
 
 __all__ = ["ApiError", "Job", "Service"]
@@ -93,8 +93,8 @@ class Service:
 
     def refresh_snapshots(self, store: Store) -> None:
         """Hold the latest finished run of each service in memory (call with the writer)."""
-        from socialcredit.registry.decide import run_for_service
-        from socialcredit.registry.policies import get_policy
+        from socialcredit.registry.decisions.decide import run_for_service
+        from socialcredit.registry.scoring.policies import get_policy
 
         runs = store.rows("SELECT * FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC")
         services: set[str] = set()
@@ -181,8 +181,8 @@ class Service:
         return job
 
     def _run_job(self, job: Job) -> None:
-        from socialcredit.registry.policies import resolve_policy
-        from socialcredit.registry.score import score
+        from socialcredit.registry.scoring.policies import resolve_policy
+        from socialcredit.registry.scoring.runs import score
 
         def progress(stage: str, done: int, total: int) -> None:
             job.stage, job.done, job.total = stage, done, total

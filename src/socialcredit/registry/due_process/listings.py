@@ -12,7 +12,8 @@ A score run finds who meets a blacklist's criteria (``run_list_entries``: the ca
 * an approved repair (``repaired``) or an operator's override (``overridden``) ends it the same way.
 
 Statuses: pending | effective | resolved | delisted | publication_ended | repaired | overridden. Only effective
-listings refuse services (``registry/decide.py``, ``registry/snapshot.py``) or show in a public look-up.
+listings refuse services (``registry/decisions/decide.py``, ``registry/decisions/snapshot.py``) or show in a public
+look-up.
 Runs are taken in the order they were made; each run of a policy updates that policy's listings.
 """
 
@@ -24,9 +25,9 @@ from typing import Any
 
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import ListSpec
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.due import iso
-from socialcredit.registry.policies import get_policy
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import iso
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = [
@@ -288,7 +289,7 @@ def grants_with(loaded: LoadedPolicy, facts: dict[str, Any]) -> int:
 
 def effective_results(store: Store, run: dict[str, Any]) -> dict[str, tuple[list[str], int]]:
     """For the subjects whose effective lists differ from the run's: the lists decisions see, and their grants."""
-    from socialcredit.registry.decide import facts_of
+    from socialcredit.registry.decisions.decide import facts_of
 
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     black = {lst.id for lst in loaded.policy.lists if lst.kind == "black"}

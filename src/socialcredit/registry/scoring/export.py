@@ -27,9 +27,9 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.errors import SocialCreditError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.load import parse_policy
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.policies import publish_policy
-from socialcredit.registry.score import RunSummary, prepare_inputs, save_run
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.runs import RunSummary, prepare_inputs, save_run
 from socialcredit.sqltext import lit
 from socialcredit.store import Store
 

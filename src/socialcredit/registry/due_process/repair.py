@@ -1,8 +1,8 @@
 """Credit repair: after the minimum publication period of its severity class, a subject whose obligation is
 fulfilled (the source reports it: judgment paid, tax settled) applies; an operator approves or refuses, with a
 reason. An approved repair ends the listings the record caused (``repaired``) and the record no longer counts
-(``registry/holds.py``); it stays in the subject's file, marked repaired. At the maximum publication period a
-listing ends by itself (``registry/notices.py``).
+(``registry/scoring/holds.py``); it stays in the subject's file, marked repaired. At the maximum publication period a
+listing ends by itself (``registry/due_process/listings.py``).
 """
 
 from __future__ import annotations
@@ -10,19 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.policy import LoadedPolicy
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.due import (
-    check_text,
-    iso,
-    latest_record,
-    notify,
-    policies_in_use,
-    resolve_today,
-    subjects_record,
-)
-from socialcredit.registry.severity import SEVERITY_ORDER, record_severity
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry.due_process.severity import SEVERITY_ORDER, record_severity
+from socialcredit.registry.records.versions import latest_record, subjects_record
+from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
 __all__ = ["REPAIR_STATUSES", "apply_for_repair", "decide_repair", "list_repairs", "report_fulfilment"]

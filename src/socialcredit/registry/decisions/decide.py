@@ -11,9 +11,9 @@ from typing import Any
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.regions.alerts import on_decision
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.notices import effective_lists, grants_with
-from socialcredit.registry.policies import get_policy
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.due_process.listings import effective_lists, grants_with
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = [
@@ -55,7 +55,7 @@ class Decision:
     reasons: list[Reason] = field(default_factory=list)
     refusal: str | None = None
     inquiry_id: int | None = None
-    # what would change a refusal: the smallest set of actions (registry/actions.py)
+    # what would change a refusal: the smallest set of actions (registry/decisions/actions.py)
     actions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -261,7 +261,8 @@ def decide(
     result = subject_result(store, run["run_id"], subject_id)
     index = [s.id for s in p.services].index(service)
     granted = bool(int(result["grants"]) >> index & 1)
-    # Only effective listings refuse: a blacklisting in its notice period (or ended) does not (registry/notices.py).
+    # Only effective listings refuse: a blacklisting in its notice period (or ended) does not
+    # (registry/due_process/listings.py).
     lists = effective_lists(store, run, subject_id, list(result["lists"]))
     if lists != list(result["lists"]):
         result = {**result, "lists": lists}
@@ -272,7 +273,7 @@ def decide(
     svc = p.service(service)
     actions: list[str] = []
     if not granted:
-        from socialcredit.registry.actions import actions_for_refusal
+        from socialcredit.registry.decisions.actions import actions_for_refusal
 
         node = loaded.condition(f"service:{service}")
         assert node is not None

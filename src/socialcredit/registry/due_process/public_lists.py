@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from socialcredit.errors import WorkflowError
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.due import iso, policies_in_use
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import iso
+from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
 __all__ = ["mask_id", "public_lookup"]

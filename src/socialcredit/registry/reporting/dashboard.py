@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from socialcredit.example import districts
-from socialcredit.registry.audit import append_audit
-from socialcredit.registry.policies import get_policy
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = [

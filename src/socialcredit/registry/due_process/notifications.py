@@ -1,0 +1,38 @@
+"""What a subject is told: notices of listings, disputes, repairs and enrollment, kept in their file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from socialcredit.registry.common import iso
+from socialcredit.store import Store
+
+__all__ = ["list_notifications", "notify"]
+
+
+def notify(store: Store, subject_id: str, kind: str, ref_id: int | None, en: str, zh: str, today: dt.date) -> int:
+    """Tell a subject something (shown in their file and report). Call inside a transaction."""
+    nid = store.take_ids("notification", 1)
+    store.execute(
+        "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, now())", [nid, subject_id, today, kind, ref_id, en, zh]
+    )
+    return nid
+
+
+def list_notifications(store: Store, subject_id: str, lang: str = "en") -> list[dict[str, Any]]:
+    rows = store.rows(
+        "SELECT notification_id, created_on, kind, ref_id, text_en, text_zh FROM notifications "
+        "WHERE subject_id = ? ORDER BY notification_id",
+        [subject_id],
+    )
+    return [
+        {
+            "notification_id": r["notification_id"],
+            "created_on": iso(r["created_on"]),
+            "kind": r["kind"],
+            "ref_id": r["ref_id"],
+            "text": r["text_en"] if lang == "en" else r["text_zh"],
+        }
+        for r in rows
+    ]

@@ -1,0 +1,1 @@
+"""Records: ingest of subjects and records from sources, record versions (corrections, withdrawals), consent."""

@@ -1,0 +1,1 @@
+"""Reporting: a subject's report, the operator dashboard's figures."""
