@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from api_helpers import serve, serving
 from socialcredit.api.app import create_app
+from socialcredit.errors import MatchmakingError, RegistryError
 from socialcredit.example import AS_OF, write_example
 from socialcredit.identifiers import make_ric
 from socialcredit.matchmaking.app import create_match_app
-from socialcredit.matchmaking.errors import MatchmakingError, RegistryError
 from socialcredit.matchmaking.explain import describe
 from socialcredit.matchmaking.generate import generate_clients
 from socialcredit.matchmaking.ranking import (

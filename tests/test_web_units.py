@@ -16,9 +16,9 @@ import pytest
 
 from api_helpers import serving
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
 from socialcredit.example import AS_OF, write_example
-from socialcredit.registry.access.parties import AuthError, issue_key, revoke_key
+from socialcredit.registry.access.parties import issue_key, revoke_key
 from socialcredit.registry.access.signin import (
     WEB_ROLES,
     end_session,

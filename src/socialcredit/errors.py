@@ -1,48 +1,95 @@
 """Every error a user of socialcredit can meet, in one tree.
 
-    SocialCreditError                 base: the message says what is wrong and where
-    ├── IdentifierError               a resident identity number or credit code is invalid
-    ├── PolicyError                   a policy file is invalid (file, line, rule id)
-    ├── ExpressionError               a condition does not parse or type-check (PolicyError carries it located)
-    ├── CatalogError                  the record-type catalog is invalid
-    ├── StoreError                    the store cannot be opened or migrated (e.g. wrong key)
-    ├── IngestError                   a batch cannot be read at all (rows with errors are rejected, not raised)
-    ├── NotFoundError                 a subject, run, policy or service does not exist
-    ├── UnsupportedError              an engine cannot run a construct (names rule and engine)
-    ├── DecisionError                 a decision request is invalid (e.g. no purpose)
-    └── WorkflowError                 a due-process step is refused (names the field; e.g. a deadline passed)
-    └── RegionError                   a region's set-up or an identity link is invalid (regions/)
-        └── BundleError               an exchange bundle is refused: malformed, untrusted, wrongly signed,
-                                      tampered or replayed
+    SocialCreditError                 base: the message says what is wrong and where            400 error
+    ├── IdentifierError               a resident identity number or credit code is invalid      422 invalid_identifier
+    ├── PolicyError                   a policy file is invalid (file, line, rule id)            422 invalid_policy
+    ├── ExpressionError               a condition does not parse or type-check                  422 invalid_expression
+    ├── CatalogError                  the record-type catalog is invalid                        422 invalid_catalog
+    ├── StoreError                    the store cannot be opened or migrated (e.g. wrong key)   503 store_unavailable
+    ├── IngestError                   a batch cannot be read at all (bad rows are rejected)     422 unreadable_batch
+    ├── NotFoundError                 a subject, run, policy or service does not exist          404 not_found
+    ├── UnsupportedError              an engine cannot run a construct (names rule and engine)  422 unsupported
+    ├── BackendError                  an engine failed to run a statement (carries the SQL)     500 engine_failed
+    │   └── SparkUnavailableError     PySpark or Java is missing                                503 spark_unavailable
+    ├── DecisionError                 a decision request is invalid (e.g. no purpose)           422 invalid_decision
+    ├── AuthError                     the caller is not who they say (key, link, session)       401 (code says why)
+    ├── ForbiddenError                the caller may not do this (role, scope)                  403 (code says why)
+    ├── InvalidRequestError           a request's content is wrong (names the field)            422 invalid_request
+    │   ├── PayloadTooLargeError      a body over the limit (names the limit)                   413 too_large
+    │   └── UnsupportedMediaError     a body in a format not taken                        415 unsupported_media_type
+    ├── ConflictError                 the request is valid but the state refuses it             409 conflict
+    │   └── WorkflowError             a due-process step is refused (names the field)           409 refused
+    │       └── WorkflowInputError    ... because of what was sent, not the state               422 (code says why)
+    ├── RegionError                   a region's set-up or an identity link is invalid          422 region_refused
+    │   └── BundleError               an exchange bundle is refused: malformed, untrusted,      422 bundle_refused
+    │                                 wrongly signed, tampered or replayed
+    └── MatchmakingError              bad input to the matchmaking site (names the field)       422 invalid_request
+        ├── UnknownClientError        no client with that number                                404 unknown_client
+        └── RegistryError             the registry answered with an error, or did not answer    502 (code says why)
 
-Messages are written for the person at the terminal: what was wrong, where, and what to do.
+Each class has a stable ``code`` (an instance may carry a more precise one) and the HTTP ``status`` the API
+answers with: the status is chosen by the error's class, never by its message or code. Messages are written for
+the person at the terminal: what was wrong, where, and what to do.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 __all__ = [
+    "AuthError",
+    "BackendError",
     "BundleError",
     "CatalogError",
+    "ConflictError",
     "DecisionError",
     "ExpressionError",
+    "ForbiddenError",
     "IdentifierError",
     "IngestError",
+    "InvalidRequestError",
+    "MatchmakingError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PolicyError",
     "RegionError",
+    "RegistryError",
     "SocialCreditError",
+    "SparkUnavailableError",
     "StoreError",
+    "UnknownClientError",
     "UnsupportedError",
+    "UnsupportedMediaError",
     "WorkflowError",
+    "WorkflowInputError",
 ]
 
 
 class SocialCreditError(Exception):
-    """Base of every error socialcredit raises on purpose."""
+    """Base of every error socialcredit raises on purpose.
+
+    ``code`` is stable and machine-readable; ``status`` is the HTTP status of the class; ``field`` names the part
+    of a request at fault, when there is one.
+    """
+
+    status: ClassVar[int] = 400
+    default_code: ClassVar[str] = "error"
+
+    def __init__(self, message: str = "", *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.field = field
+
+    @property
+    def message(self) -> str:
+        return str(self)
 
 
 class IdentifierError(SocialCreditError, ValueError):
     """An identifier failed validation; ``reason`` is the short machine-readable cause."""
+
+    status = 422
+    default_code = "invalid_identifier"
 
     def __init__(self, message: str, *, reason: str, value: str) -> None:
         super().__init__(message)
@@ -53,6 +100,9 @@ class IdentifierError(SocialCreditError, ValueError):
 class PolicyError(SocialCreditError):
     """A policy is invalid. ``problems`` lists every problem found, each already located."""
 
+    status = 422
+    default_code = "invalid_policy"
+
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
@@ -60,6 +110,9 @@ class PolicyError(SocialCreditError):
 
 class ExpressionError(SocialCreditError):
     """A condition does not parse or refers to something that does not exist."""
+
+    status = 422
+    default_code = "invalid_expression"
 
     def __init__(self, message: str, *, text: str = "", position: int | None = None) -> None:
         if position is not None and text:
@@ -72,39 +125,162 @@ class ExpressionError(SocialCreditError):
 class CatalogError(SocialCreditError):
     """The record-type catalog is invalid."""
 
+    status = 422
+    default_code = "invalid_catalog"
+
 
 class StoreError(SocialCreditError):
     """The store cannot be opened, created or migrated."""
+
+    status = 503
+    default_code = "store_unavailable"
 
 
 class IngestError(SocialCreditError):
     """A batch cannot be read at all (unreadable file, unknown source)."""
 
+    status = 422
+    default_code = "unreadable_batch"
+
 
 class NotFoundError(SocialCreditError):
     """A subject, run, policy, source or service does not exist."""
+
+    status = 404
+    default_code = "not_found"
 
 
 class UnsupportedError(SocialCreditError):
     """An engine cannot run a construct of a policy."""
 
+    status = 422
+    default_code = "unsupported"
+
+
+class BackendError(SocialCreditError):
+    """An engine failed to run a statement; ``sql`` is the statement."""
+
+    status = 500
+    default_code = "engine_failed"
+
+    def __init__(self, message: str, sql: str) -> None:
+        super().__init__(f"{message}\n-- while running:\n{sql}")
+        self.sql = sql
+
+
+class SparkUnavailableError(SocialCreditError):
+    """PySpark (or Java) is missing."""
+
+    status = 503
+    default_code = "spark_unavailable"
+
 
 class DecisionError(SocialCreditError):
     """A decision request is invalid."""
 
+    status = 422
+    default_code = "invalid_decision"
 
-class WorkflowError(SocialCreditError):
-    """A due-process step (dispute, repair, override, consent) is refused; ``field`` names what was wrong."""
+
+class AuthError(SocialCreditError):
+    """The caller is not who they say (401): ``code`` says why (key_missing, link_used, session_expired, …)."""
+
+    status = 401
+    default_code = "unauthorized"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, code=code)
+
+
+class ForbiddenError(SocialCreditError):
+    """The caller is known but may not do this (403): ``code`` says why (role_not_allowed, out_of_scope, …)."""
+
+    status = 403
+    default_code = "forbidden"
+
+
+class InvalidRequestError(SocialCreditError):
+    """A request's content is wrong (422); ``field`` names the part at fault."""
+
+    status = 422
+    default_code = "invalid_request"
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """A body is over the limit (413); the message names the limit."""
+
+    status = 413
+    default_code = "too_large"
+
+
+class UnsupportedMediaError(InvalidRequestError):
+    """A body is in a format that is not taken (415); the message names the formats that are."""
+
+    status = 415
+    default_code = "unsupported_media_type"
+
+
+class ConflictError(SocialCreditError):
+    """The request is well formed, but the registry's state refuses it (409)."""
+
+    status = 409
+    default_code = "conflict"
+
+
+class WorkflowError(ConflictError):
+    """A due-process step (dispute, repair, override, consent) is refused by the state of things (409);
+    ``field`` names what was wrong and ``code`` why."""
+
+    default_code = "refused"
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "refused") -> None:
-        super().__init__(message)
-        self.field = field
-        self.code = code
+        super().__init__(message, code=code, field=field)
+
+
+class WorkflowInputError(WorkflowError):
+    """A due-process step is refused because of what was sent (422): a missing or too long text, a date in the
+    future, a record that is not in the subject's file."""
+
+    status = 422
 
 
 class RegionError(SocialCreditError):
     """A region is not set up, or an identity link cannot be changed as asked."""
 
+    status = 422
+    default_code = "region_refused"
+
 
 class BundleError(RegionError):
     """An exchange bundle is refused; the message says why (and nothing of it was imported)."""
+
+    default_code = "bundle_refused"
+
+
+class MatchmakingError(SocialCreditError):
+    """Bad input to the matchmaking service; the message names the field and what is allowed."""
+
+    status = 422
+    default_code = "invalid_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+
+
+class UnknownClientError(MatchmakingError):
+    """No client with that number."""
+
+    status = 404
+    default_code = "unknown_client"
+
+
+class RegistryError(MatchmakingError):
+    """The registry answered with an error, or did not answer; ``upstream_status`` is its HTTP status, if any."""
+
+    status = 502
+    default_code = "registry_error"
+
+    def __init__(self, message: str, *, code: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.upstream_status = status

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from socialcredit.api.bodies import MAX_BODY_BYTES, read_body, write_rows
 from socialcredit.api.due_process import due_process_router
 from socialcredit.errors import (
+    AuthError,
     DecisionError,
     IngestError,
     NotFoundError,
@@ -35,7 +36,7 @@ from socialcredit.errors import (
     WorkflowError,
 )
 from socialcredit.registry.access.audit import verify_audit
-from socialcredit.registry.access.parties import ROLES, AuthError, Party
+from socialcredit.registry.access.parties import ROLES, Party
 from socialcredit.registry.service import ApiError, Service
 from socialcredit.store import Store, open_store
 

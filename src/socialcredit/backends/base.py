@@ -7,17 +7,9 @@ from typing import Protocol
 import sqlglot.expressions as exp
 
 from socialcredit.compiler.dialects import Dialect
-from socialcredit.errors import SocialCreditError
+from socialcredit.errors import BackendError
 
 __all__ = ["Backend", "BackendError"]
-
-
-class BackendError(SocialCreditError):
-    """An engine failed to run a statement; ``sql`` is the statement."""
-
-    def __init__(self, message: str, sql: str) -> None:
-        super().__init__(f"{message}\n-- while running:\n{sql}")
-        self.sql = sql
 
 
 class Backend(Protocol):

@@ -7,8 +7,8 @@ import logging
 import duckdb
 import sqlglot.expressions as exp
 
-from socialcredit.backends.base import BackendError
 from socialcredit.compiler.dialects import DuckDBDialect
+from socialcredit.errors import BackendError
 from socialcredit.store import Store
 
 __all__ = ["DuckDBBackend"]

@@ -23,24 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 import sqlglot.expressions as exp
 
-from socialcredit.backends.base import BackendError
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler.dialects import SparkDialect
-from socialcredit.errors import SocialCreditError
+from socialcredit.errors import BackendError, SocialCreditError, SparkUnavailableError
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["EXPORT_FORMAT", "SparkBackend", "SparkUnavailableError", "read_inputs", "spark_session"]
+__all__ = ["EXPORT_FORMAT", "SparkBackend", "read_inputs", "spark_session"]
 
 log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "socialcredit-score-input"
 _SPARK_TYPES = {"string": "STRING", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
-
-
-class SparkUnavailableError(SocialCreditError):
-    """PySpark (or Java) is missing."""
 
 
 def _pyspark() -> Any:

@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from socialcredit.matchmaking.errors import MatchmakingError, RegistryError, UnknownClientError
+    from socialcredit.errors import MatchmakingError, RegistryError, UnknownClientError
     from socialcredit.matchmaking.ranking import Badge, Match, Ranking, Weights, rank
     from socialcredit.matchmaking.registry_client import RegistryClient
     from socialcredit.matchmaking.service import Matchmaker, MatchPage

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from socialcredit.matchmaking.errors import MatchmakingError, RegistryError, UnknownClientError
+from socialcredit.errors import MatchmakingError, RegistryError, UnknownClientError
 from socialcredit.matchmaking.explain import describe, formula_lines, part_label
 from socialcredit.matchmaking.ranking import Badge
 from socialcredit.matchmaking.reference import (

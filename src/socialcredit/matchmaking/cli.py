@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialcredit.matchmaking.errors import MatchmakingError
+from socialcredit.errors import MatchmakingError
 from socialcredit.matchmaking.settings import DB_ENV, DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL, KEY_ENV, URL_ENV
 
 if TYPE_CHECKING:

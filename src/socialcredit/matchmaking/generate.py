@@ -18,9 +18,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from socialcredit.errors import IdentifierError
+from socialcredit.errors import IdentifierError, MatchmakingError
 from socialcredit.identifiers import validate_ric
-from socialcredit.matchmaking.errors import MatchmakingError
 from socialcredit.matchmaking.reference import (
     DISTRICTS,
     EDUCATION,

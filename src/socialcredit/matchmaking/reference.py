@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
+from socialcredit.errors import MatchmakingError
 from socialcredit.example import districts as census_districts
-from socialcredit.matchmaking.errors import MatchmakingError
 
 __all__ = [
     "DISTRICTS",

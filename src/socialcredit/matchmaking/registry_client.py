@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from socialcredit.matchmaking.errors import RegistryError
+from socialcredit.errors import RegistryError
 from socialcredit.matchmaking.ranking import Badge
 from socialcredit.matchmaking.settings import KEY_ENV, PURPOSE, SERVICE, URL_ENV
 

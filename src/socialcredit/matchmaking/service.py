@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from socialcredit.matchmaking.errors import RegistryError
+from socialcredit.errors import RegistryError
 from socialcredit.matchmaking.ranking import Badge, Ranking, Weights, rank
 from socialcredit.matchmaking.reference import Tiers, credit_tiers
 from socialcredit.matchmaking.registry_client import RegistryClient

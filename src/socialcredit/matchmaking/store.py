@@ -19,9 +19,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from socialcredit.errors import IdentifierError
+from socialcredit.errors import IdentifierError, MatchmakingError, UnknownClientError
 from socialcredit.identifiers import ResidentId, validate_subject_id
-from socialcredit.matchmaking.errors import MatchmakingError, UnknownClientError
 from socialcredit.matchmaking.ranking import ClientIndex
 from socialcredit.matchmaking.reference import (
     DISTRICTS,

@@ -23,9 +23,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.access.parties import AuthError
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.web.i18n import LANGS, translate
 

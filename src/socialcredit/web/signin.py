@@ -7,8 +7,8 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from socialcredit.errors import AuthError
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.access.parties import AuthError
 from socialcredit.registry.access.signin import Principal, end_session, redeem_link, sign_in_with_key, start_session
 from socialcredit.web.core import SESSION_COOKIE, Page, Web
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import SocialCreditError
+from socialcredit.errors import AuthError, SocialCreditError
 from socialcredit.identifiers import validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
@@ -39,14 +39,6 @@ __all__ = [
 
 ROLES = ("furnisher", "relying_party", "resident", "operator", "auditor")
 _TOKEN = re.compile(r"sc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
-
-
-class AuthError(SocialCreditError):
-    """The caller is not who they say (401): ``code`` says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import validate_subject_id
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.access.parties import AuthError, Party, authenticate
+from socialcredit.registry.access.parties import Party, authenticate
 from socialcredit.store import Store
 
 __all__ = [
