@@ -1,6 +1,6 @@
 """Every error a user of socialcredit can meet, in one tree.
 
-    SocialCreditError                 base: the message says what is wrong and where            400 error
+    SocialCreditError                 base: the message says what is wrong and where            400 bad_request
     ├── IdentifierError               a resident identity number or credit code is invalid      422 invalid_identifier
     ├── PolicyError                   a policy file is invalid (file, line, rule id)            422 invalid_policy
     ├── ExpressionError               a condition does not parse or type-check                  422 invalid_expression
@@ -11,7 +11,7 @@
     ├── UnsupportedError              an engine cannot run a construct (names rule and engine)  422 unsupported
     ├── BackendError                  an engine failed to run a statement (carries the SQL)     500 engine_failed
     │   └── SparkUnavailableError     PySpark or Java is missing                                503 spark_unavailable
-    ├── DecisionError                 a decision request is invalid (e.g. no purpose)           422 invalid_decision
+    ├── DecisionError                 a decision request is invalid (e.g. no purpose)           400 bad_decision_request
     ├── AuthError                     the caller is not who they say (key, link, session)       401 (code says why)
     ├── ForbiddenError                the caller may not do this (role, scope)                  403 (code says why)
     ├── InvalidRequestError           a request's content is wrong (names the field)            422 invalid_request
@@ -73,7 +73,7 @@ class SocialCreditError(Exception):
     """
 
     status: ClassVar[int] = 400
-    default_code: ClassVar[str] = "error"
+    default_code: ClassVar[str] = "bad_request"
 
     def __init__(self, message: str = "", *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
@@ -178,8 +178,8 @@ class SparkUnavailableError(SocialCreditError):
 class DecisionError(SocialCreditError):
     """A decision request is invalid."""
 
-    status = 422
-    default_code = "invalid_decision"
+    status = 400
+    default_code = "bad_decision_request"
 
 
 class AuthError(SocialCreditError):
