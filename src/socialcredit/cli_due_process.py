@@ -168,23 +168,20 @@ def due_run(
     as_json: JsonOpt = False,
 ) -> None:
     """Resolve overdue disputes for the resident, notify of mandatory enrollment, purge records past retention."""
-    from socialcredit.registry.due_process.disputes import lapse_overdue
-    from socialcredit.registry.due_process.retention import purge_expired
-    from socialcredit.registry.records.consent import notify_mandatory
+    from socialcredit.registry.due_process.daily import run_daily
 
     day = _today(today)
     with _store(db) as store:
-        lapsed = lapse_overdue(store, day)
-        notified = notify_mandatory(store, day)
-        purged = purge_expired(store, day)
-    result = {"lapsed_disputes": lapsed, "notified_of_mandatory_enrollment": notified, "purged": purged}
+        result = run_daily(store, day)
     if as_json:
         _json(result)
         return
+    lapsed = result["lapsed_disputes"]
     out.print(
         f"{len(lapsed)} overdue disputes resolved for the resident"
         + (f" ({', '.join(map(str, lapsed))})" if lapsed else "")
-        + f"; {notified} residents notified of mandatory enrollment; {purged['records']} records purged."
+        + f"; {result['notified_of_mandatory_enrollment']} residents notified of mandatory enrollment; "
+        + f"{result['purged']['records']} records purged."
     )
 
 

@@ -8,7 +8,6 @@ then encrypted with AES-GCM through DuckDB's encryption, using the OpenSSL build
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ from socialcredit.sqltext import ident, lit
 
 __all__ = ["DEFAULT_DB", "KEY_ENV", "MEMORY_ENV", "MIGRATIONS", "Store", "open_store"]
 
+# The variables' names, for messages; their values are read through socialcredit.settings (docs/settings.md).
 MEMORY_ENV = "SOCIALCREDIT_MEMORY_LIMIT"
 KEY_ENV = "SOCIALCREDIT_DB_KEY"
-DEFAULT_DB = Path("socialcredit.duckdb")
+DEFAULT_DB = Path("socialcredit.duckdb")  # Settings.db's default (tests/test_settings.py keeps them equal)
 _ALIAS = "registry"
 
 # Each migration is applied once, in order, in one transaction; the version is recorded in schema_version.
@@ -420,8 +420,12 @@ def open_store(
     read_only: bool = False,
 ) -> Store:
     """Open (or with ``create=True`` create) the store at ``path``; the key defaults to $SOCIALCREDIT_DB_KEY."""
+    # Imported here: the command line's start does not pay for pydantic-settings until a store is opened.
+    from socialcredit.settings import get_settings
+
+    settings = get_settings()
     path = Path(path)
-    key = key if key is not None else os.environ.get(KEY_ENV) or None
+    key = key if key is not None else settings.key()
     exists = path.exists()
     if not exists and not create:
         raise StoreError(f"no store at {path}; create one with `socialcredit init --db {path}`")
@@ -433,7 +437,7 @@ def open_store(
     # Work that does not fit in memory spills next to the store (encrypted when the store is), never into the
     # current directory; the memory DuckDB may use is capped by $SOCIALCREDIT_MEMORY_LIMIT (e.g. 12GB) if set.
     con.execute(f"SET temp_directory = {lit(str(path.parent / (path.name + '.tmp')))}")
-    if limit := os.environ.get(MEMORY_ENV):
+    if limit := settings.memory_limit:
         try:
             con.execute(f"SET memory_limit = {lit(limit)}")
         except duckdb.Error:

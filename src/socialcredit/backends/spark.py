@@ -26,6 +26,7 @@ import sqlglot.expressions as exp
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler.dialects import SparkDialect
 from socialcredit.errors import BackendError, SocialCreditError, SparkUnavailableError
+from socialcredit.settings import get_settings
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from pyspark.sql import DataFrame, SparkSession
@@ -63,7 +64,7 @@ def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None) 
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "8" if master.startswith("local") else "200",
         "spark.sql.adaptive.enabled": "true",
-        "spark.driver.memory": os.environ.get("SOCIALCREDIT_SPARK_DRIVER_MEMORY", "4g"),
+        "spark.driver.memory": get_settings().spark_driver_memory,
     }
     # Spark's own log lines (errors reach the user as our messages): set before the JVM starts.
     log4j = Path(__file__).with_name("log4j2.properties")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -45,8 +44,10 @@ def _split(values: list[str]) -> list[str]:
 
 def _registry(url: str, key: str) -> RegistryClient:
     from socialcredit.matchmaking.registry_client import RegistryClient
+    from socialcredit.settings import get_settings
 
-    return RegistryClient(url, key or os.environ.get(KEY_ENV, ""))
+    env_key = get_settings().matchmaking_key
+    return RegistryClient(url, key or (env_key.get_secret_value() if env_key else ""))
 
 
 @match_app.command()

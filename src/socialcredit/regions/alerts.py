@@ -4,16 +4,25 @@ Three triggers: ``import`` (a bundle brings records of a subject known here by t
 identity link is applied, automatically or by an operator) and ``decision`` (a decision is asked about such a
 subject). The evidence names the other region, its list entry and reason, the record, and how the identity was
 linked. An alert that is not yet acknowledged is not raised twice for the same trigger, subject, region and list.
+
+This module is a built-in plugin of the registry (``socialcredit.registry.hooks``): the registry calls
+``decision_made`` and ``watched_subjects``, and never imports the regions package. ``origin_label`` and
+``origin_note`` live in ``socialcredit.registry.records.origin`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import NotFoundError
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.hooks import hookimpl
+from socialcredit.registry.records.origin import origin_label, origin_note
 from socialcredit.store import Store
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from socialcredit.registry.decisions.decide import Decision
 
 __all__ = [
     "acknowledge_alert",
@@ -24,25 +33,6 @@ __all__ = [
     "origin_note",
     "raise_alerts",
 ]
-
-
-def origin_label(store: Store, region_code: str | None) -> str | None:
-    """ "Beijing (110000)" for a region this store trusts; the bare code otherwise; None for local records."""
-    if not region_code:
-        return None
-    name = store.one("SELECT name FROM region_publishers WHERE region_code = ?", [region_code])
-    return f"{name} ({region_code})" if name else region_code
-
-
-def origin_note(store: Store, record_type: str, region_code: str, lang: str) -> str:
-    """What a reason adds for a record another region shared: ": court judgment recorded in Beijing (110000)"."""
-    from socialcredit.catalog import load_catalog
-
-    rt = load_catalog().record_types.get(record_type)
-    label = origin_label(store, region_code)
-    if lang == "en":
-        return f": {rt.name.en if rt else record_type} recorded in {label}"
-    return f"：{label}记录的{rt.name.zh if rt else record_type}"
 
 
 def _blacklist_evidence(store: Store, subject_id: str) -> list[dict[str, Any]]:
@@ -101,13 +91,28 @@ def raise_alerts(store: Store, subject_id: str, trigger: str, actor: str, contex
 
 
 def on_decision(store: Store, subject_id: str, service: str, requester: str) -> int:
-    """Called by ``decide`` inside its transaction: a decision about someone blacklisted elsewhere alerts."""
+    """A decision about someone blacklisted elsewhere alerts (call inside the decision's transaction)."""
     linked = store.one(
         "SELECT count(*) FROM region_identities WHERE subject_id = ? AND status IN ('exact', 'linked')", [subject_id]
     )
     if not linked:
         return 0
     return raise_alerts(store, subject_id, "decision", requester, {"service": service, "requester": requester})
+
+
+@hookimpl
+def decision_made(store: Store, decision: Decision | None, subject_id: str, service: str, requester: str) -> None:
+    """The registry's hook: every recorded decision may raise alerts."""
+    on_decision(store, subject_id, service, requester)
+
+
+@hookimpl
+def watched_subjects(store: Store) -> list[str]:
+    """The registry's hook: decisions about subjects linked to another region's identities must be reported."""
+    rows = store.execute(
+        "SELECT DISTINCT subject_id FROM region_identities WHERE status IN ('exact', 'linked')"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def _alert_rows(store: Store, where: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.decisions.inquiries import InquiryLog
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.hooks import plugin_manager
 from socialcredit.store import Store
 
 __all__ = ["ApiError", "Job", "Service"]
@@ -109,15 +110,12 @@ class Service:
                 by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
             fresh[service_id] = by_run[rid]
         self.snapshots = fresh  # one assignment: a request sees the old map or the new one
-        self.linked = frozenset(
-            str(r[0])
-            for r in store.execute(
-                "SELECT DISTINCT subject_id FROM region_identities WHERE status IN ('exact', 'linked')"
-            ).fetchall()
-        )
+        # Decisions from memory are many: only those about subjects a plugin watches (regions: subjects linked to
+        # another region's identities) are reported to the decision_made hook (docs/hooks.md).
+        self.linked = frozenset(s for part in plugin_manager().hook.watched_subjects(store=store) for s in part)
 
     def decided(self, subject_ids: list[str], service_id: str, requester: str) -> None:
-        """Note decisions about subjects linked to another region: the flusher raises their alerts."""
+        """Note decisions about watched subjects (linked to another region): the flusher reports them to plugins."""
         if self.linked:
             self.pending_alerts.extend((s, service_id, requester) for s in subject_ids if s in self.linked)
 
@@ -164,12 +162,12 @@ class Service:
             return moved
 
     def _raise_alerts(self) -> None:
-        from socialcredit.regions.alerts import on_decision
-
         todo, self.pending_alerts = self.pending_alerts, []
         for subject_id, service_id, requester in todo:
             with self.store.transaction():
-                on_decision(self.store, subject_id, service_id, requester)
+                plugin_manager().hook.decision_made(
+                    store=self.store, decision=None, subject_id=subject_id, service=service_id, requester=requester
+                )
 
     # --- score runs ----------------------------------------------------------------------------------------------
 

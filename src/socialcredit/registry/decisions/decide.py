@@ -10,9 +10,10 @@ from typing import Any
 
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
-from socialcredit.regions.alerts import on_decision
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.due_process.listings import effective_lists, grants_with
+from socialcredit.registry.hooks import plugin_manager
+from socialcredit.registry.records.origin import origin_note
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -174,8 +175,6 @@ ListEntry = tuple[str, str, tuple[str, str] | None]  # list, criterion, where a 
 def list_entries_with_origin(store: Store, sql: str, params: list[Any]) -> dict[str, list[ListEntry]]:
     """List entries by subject from ``sql`` (subject, list, criterion, record type, origin region), each with the
     note a reason adds when its record was shared by another region."""
-    from socialcredit.regions.alerts import origin_note
-
     out: dict[str, list[ListEntry]] = {}
     notes: dict[tuple[str, str], tuple[str, str]] = {}
     for sid, list_id, criterion, record_type, origin in store.execute(sql, params).fetchall():
@@ -322,6 +321,9 @@ def decide(
                 "inquiry_id": inquiry_id,
             },
         )
-        on_decision(store, subject_id, service, requester)
-    decision.inquiry_id = inquiry_id
+        decision.inquiry_id = inquiry_id
+        # Plugins (regions' alerts; docs/hooks.md) act in the same transaction as the inquiry.
+        plugin_manager().hook.decision_made(
+            store=store, decision=decision, subject_id=subject_id, service=service, requester=requester
+        )
     return decision

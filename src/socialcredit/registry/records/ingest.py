@@ -27,10 +27,11 @@ import duckdb
 import pyarrow as pa
 
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
+from socialcredit.clock import resolve_today
 from socialcredit.errors import IdentifierError, IngestError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.due_process.disputes import notify_recertified
+from socialcredit.registry.hooks import plugin_manager
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store
 
@@ -411,7 +412,7 @@ def ingest_file(
     batch = batch or BatchOptions()
     catalog = catalog or load_catalog()
     path = Path(path)
-    today = today or dt.date.today()
+    today = resolve_today(today)  # the registry's date: a record dated after it is refused as from the future
     if source_id not in catalog.sources:
         raise IngestError(f"unknown source {source_id!r}; known sources: {', '.join(catalog.sources)}")
     if not path.is_file():
@@ -463,7 +464,8 @@ def ingest_file(
         report.batch_id = batch_id
         _record_batch(store, batch, report, path, source_id)
         if n_new:
-            notify_recertified(store, source_id, batch_id, today)
+            # due process tells residents of re-certified records (docs/hooks.md), in this transaction
+            plugin_manager().hook.records_ingested(store=store, source_id=source_id, batch_id=batch_id, today=today)
         append_audit(
             store,
             actor,

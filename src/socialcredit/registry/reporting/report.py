@@ -16,7 +16,6 @@ from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
-from socialcredit.regions.alerts import origin_label
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.decisions.decide import explain
@@ -27,6 +26,7 @@ from socialcredit.registry.due_process.overrides import list_overrides
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.due_process.severity import counts_until, matching
 from socialcredit.registry.records.consent import consent_history, current_consents
+from socialcredit.registry.records.origin import origin_label
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run, prepare_inputs
 from socialcredit.store import Store

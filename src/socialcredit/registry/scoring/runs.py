@@ -18,6 +18,7 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.holds import HELD_CHANGES, build_held
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.sqltext import ident, lit
@@ -313,18 +314,13 @@ def save_run(
                 **(detail or {}),
             },
         )
-    # Blacklist entries become notices and, after the grace period, effective listings
-    # (registry/due_process/listings.py).
-    from socialcredit.registry.due_process.listings import record_listings
-
-    record_listings(store, run_id)
     counts = {
         str(r[0]): int(r[1])
         for r in store.execute(
             "SELECT list_id, count(DISTINCT subject_id) FROM run_list_entries WHERE run_id = ? GROUP BY 1", [run_id]
         ).fetchall()
     }
-    return RunSummary(
+    summary = RunSummary(
         run_id,
         policy.id,
         policy.version,
@@ -336,6 +332,10 @@ def save_run(
         n if rescored is None else rescored,
         counts,
     )
+    # Blacklist entries become notices and, after the grace period, effective listings: the built-in due-process
+    # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
+    plugin_manager().hook.run_finished(store=store, run=summary)
+    return summary
 
 
 def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:

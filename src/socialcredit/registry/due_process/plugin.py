@@ -1,0 +1,34 @@
+"""Due process's built-in plugin (socialcredit.registry.hooks): what a score run and an ingested batch start.
+
+* After a run, its blacklist entries become notices and, after the grace period, effective listings
+  (``listings.record_listings``). It runs first (``tryfirst``), so every other plugin sees the listings recorded.
+* After a batch, each resident whose record, withdrawn after a dispute, came back certified is told
+  (``disputes.notify_recertified``), inside the batch's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from socialcredit.registry.due_process.disputes import notify_recertified
+from socialcredit.registry.due_process.listings import record_listings
+from socialcredit.registry.hooks import hookimpl
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from socialcredit.registry.scoring.runs import RunSummary
+    from socialcredit.store import Store
+
+__all__ = ["records_ingested", "run_finished"]
+
+
+@hookimpl(tryfirst=True)
+def run_finished(store: Store, run: RunSummary) -> None:
+    """Record the run's notices and listings."""
+    record_listings(store, run.run_id)
+
+
+@hookimpl
+def records_ingested(store: Store, source_id: str, batch_id: int, today: dt.date) -> None:
+    """Tell residents of records re-certified in this batch."""
+    notify_recertified(store, source_id, batch_id, today)

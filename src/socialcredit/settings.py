@@ -1,0 +1,98 @@
+"""Every environment variable the package reads, in one place (docs/settings.md).
+
+``get_settings()`` reads the environment each time it is called: nothing is cached, so a test that changes a
+variable (``monkeypatch.setenv``) or a demonstration that moves ``SOCIALCREDIT_TODAY`` is seen by the next call.
+A value that cannot be read is a :class:`~socialcredit.errors.SocialCreditError` naming the variable, never a
+stack trace. The command line's ``--db`` and ``--registry-url`` options also take their defaults from the
+variables named here (Typer reads them); the test suite's own switches (``SOCIALCREDIT_REQUIRE_*``,
+``SOCIALCREDIT_SCREENSHOTS``) are not settings of the package.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from socialcredit.errors import SocialCreditError
+
+__all__ = ["ENV_PREFIX", "Settings", "env_name", "get_settings"]
+
+ENV_PREFIX = "SOCIALCREDIT_"
+
+
+class Settings(BaseSettings):
+    """The package's configuration from ``SOCIALCREDIT_*`` environment variables; an empty variable counts as unset."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
+
+    db: Path = Field(
+        default=Path("socialcredit.duckdb"),
+        description="The registry's store file, the default of every command's `--db`.",
+    )
+    db_key: SecretStr | None = Field(
+        default=None,
+        description="The key that encrypts the store at rest (AES-GCM); unset: the store is not encrypted.",
+    )
+    memory_limit: str | None = Field(
+        default=None,
+        description="The most memory DuckDB may use, such as `12GB`; unset: DuckDB's own default (80% of RAM).",
+    )
+    today: dt.date | None = Field(
+        default=None,
+        description="The registry's date (YYYY-MM-DD) for every workflow not given one; unset: the system date.",
+    )
+    log: str = Field(
+        default="WARNING",
+        description="The command line's log level (DEBUG, INFO, WARNING, ERROR).",
+    )
+    spark_driver_memory: str = Field(
+        default="4g",
+        description="Memory of the Spark driver for `--engine spark` runs (Spark's `spark.driver.memory`).",
+    )
+    registry_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The registry's HTTP API as the matchmaking site reaches it (`--registry-url`).",
+    )
+    matchmaking_db: Path = Field(
+        default=Path("matchmaking.duckdb"),
+        description="The matchmaking site's own store (not the registry's), the default of its `--db`.",
+    )
+    matchmaking_key: SecretStr | None = Field(
+        default=None,
+        description="The matchmaking site's relying-party key for the registry (when `--key` is not given).",
+    )
+
+    @field_validator("today", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        # Only YYYY-MM-DD: pydantic alone would also take a Unix timestamp, which no one means by a date.
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise PydanticCustomError("date_format", "is not a date (YYYY-MM-DD)") from None
+        return value
+
+    def key(self) -> str | None:
+        """The store's key in clear, or None."""
+        return self.db_key.get_secret_value() if self.db_key else None
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a settings field: ``db_key`` → ``SOCIALCREDIT_DB_KEY``."""
+    return ENV_PREFIX + field.upper()
+
+
+def get_settings() -> Settings:
+    """The settings as the environment says now (read at every call; nothing is cached)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise SocialCreditError(f"{env_name(field)}={first['input']!r} {first['msg']}") from None
