@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.errors import NotFoundError, WorkflowInputError
 from socialcredit.store import Store
 
 __all__ = ["latest_record", "require_subject", "subjects_record", "withdraw_version"]
@@ -19,7 +19,7 @@ def require_subject(store: Store, subject_id: str) -> None:
 def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
     """The latest version of a record; NotFoundError naming the source and record if there is none."""
     if source_id not in load_catalog().sources:
-        raise WorkflowError(f"unknown source {source_id!r}", field="source_id", code="unknown_source")
+        raise WorkflowInputError(f"unknown source {source_id!r}", field="source_id", code="unknown_source")
     rows = store.rows(
         "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
         [source_id, record_id],
@@ -36,9 +36,9 @@ def subjects_record(store: Store, subject_id: str, source_id: str, record_id: st
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError as exc:
-        raise WorkflowError(str(exc), field="record_id", code="unknown_record") from None
+        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record") from None
     if record["subject_id"] != subject_id:
-        raise WorkflowError(
+        raise WorkflowInputError(
             f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",
             field="record_id",
             code="not_your_record",
