@@ -290,3 +290,22 @@ def test_the_role_matrix_covers_every_endpoint(world: dict[str, Any]) -> None:
     }
     covered = {(m, normalise.get(p, p)) for m, p in covered}
     assert routes - public - covered == set()
+
+
+def test_every_successful_answer_of_the_spec_has_a_schema() -> None:
+    """Every 2xx answer of every operation in docs/openapi.json names its media type and a schema that says
+    something (not ``{}``); a 204 would declare no body at all."""
+    import json
+    from pathlib import Path
+
+    spec = json.loads((Path(__file__).resolve().parent.parent / "docs" / "openapi.json").read_text("utf-8"))
+    without = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if not status.startswith("2") or status == "204":
+                    continue
+                content = answer.get("content") or {}
+                if not content or any(not media.get("schema") for media in content.values()):
+                    without.append(f"{method.upper()} {path} {status}")
+    assert without == [], f"{len(without)} successful answers without a schema: {without}"

@@ -64,7 +64,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /v1/audit/verify": frozenset({"auditor"}),
     "GET /v1/audit": frozenset({"auditor"}),
     "GET /v1/subjects/{subject_id}/services/{service_id}": frozenset({"resident", "operator"}),
-    # due process (api/due_process.py)
+    # due process (api/routes/due_process.py)
     "POST /v1/disputes": frozenset({"resident"}),
     "GET /v1/disputes": frozenset({"resident", "furnisher", "operator"}),
     "GET /v1/disputes/{dispute_id}": frozenset({"resident", "furnisher", "operator"}),

@@ -321,3 +321,22 @@ def test_an_operator_pages_through_the_blacklist(world: dict[str, Any]) -> None:
         [first["run_id"]],
     )
     assert first["total"] == expected
+
+
+def test_the_registry_withdraws_a_record_for_a_subject_without_a_batch(world: dict[str, Any]) -> None:
+    """The one act of withdrawal, as the registry uses it outside a source's own request: no batch, audited as
+    record_withdrawn; a second withdrawal is refused with the same code as over HTTP."""
+    from socialcredit.errors import ConflictError
+    from socialcredit.registry.records.versions import withdraw_record
+
+    assert _post(world, _ndjson(_rows(world, "HTTP-REG", 1)), "application/x-ndjson").json()["accepted"] == 1
+    batches = _batches(world)
+    with world["service"].writer() as store:
+        withdraw_record(store, "courts", "HTTP-REG-0", actor="registry", today=AS_OF)
+        with pytest.raises(ConflictError) as refused:
+            withdraw_record(store, "courts", "HTTP-REG-0", actor="registry")
+    assert (refused.value.code, refused.value.status, refused.value.field) == ("already_withdrawn", 409, "record_id")
+    assert [(v, w) for _rid, v, w, _c, _a in _records(world, "HTTP-REG")] == [(1, False), (2, True)]
+    assert _batches(world) == batches
+    detail = one(world, "SELECT detail FROM audit_log WHERE action = 'record_withdrawn' ORDER BY seq DESC LIMIT 1")
+    assert '"record_id": "HTTP-REG-0"' in detail

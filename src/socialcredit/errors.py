@@ -15,7 +15,7 @@
     ├── AuthError                     the caller is not who they say (key, link, session)       401 (code says why)
     ├── ForbiddenError                the caller may not do this (role, scope)                  403 (code says why)
     ├── InvalidRequestError           a request's content is wrong (names the field)            422 invalid_request
-    │   ├── PayloadTooLargeError      a body over the limit (names the limit)                   413 too_large
+    │   ├── PayloadTooLargeError      a body over the limit (names the limit)                   413 body_too_large
     │   └── UnsupportedMediaError     a body in a format not taken                        415 unsupported_media_type
     ├── ConflictError                 the request is valid but the state refuses it             409 conflict
     │   └── WorkflowError             a due-process step is refused (names the field)           409 refused
@@ -210,7 +210,7 @@ class PayloadTooLargeError(InvalidRequestError):
     """A body is over the limit (413); the message names the limit."""
 
     status = 413
-    default_code = "too_large"
+    default_code = "body_too_large"
 
 
 class UnsupportedMediaError(InvalidRequestError):

@@ -1,8 +1,8 @@
 """Batch bodies sent over HTTP: JSON, NDJSON, CSV or Parquet, read with a size limit into a file to ingest.
 
-Every problem is an :class:`ApiError` that says what is wrong and where: the body too large (413), a media type we
-do not take (415), bytes that are not UTF-8 (with the offset), JSON that does not parse (with line and column), a
-JSON body that is not a list of objects (with the index).
+Every problem is an error of socialcredit.errors that says what is wrong and where: the body too large (413), a
+media type we do not take (415), bytes that are not UTF-8 (with the offset), JSON that does not parse (with line and
+column), a JSON body that is not a list of objects (with the index).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Request
 
-from socialcredit.registry.service import ApiError
+from socialcredit.errors import PayloadTooLargeError, SocialCreditError, UnsupportedMediaError
 
 __all__ = ["FORMATS", "MAX_BODY_BYTES", "Body", "read_body", "write_rows"]
 
@@ -46,39 +46,36 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     suffix = FORMATS.get(media)
     if suffix is None:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
+        raise UnsupportedMediaError(
             f"Content-Type {media or '(none)'!r} is not a batch format; send one of: {', '.join(sorted(FORMATS))}",
-            "content-type",
+            field="content-type",
         )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "body_too_large", f"the body is {int(declared)} bytes; the limit is {limit} bytes")
+        raise PayloadTooLargeError(f"the body is {int(declared)} bytes; the limit is {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, "body_too_large", f"the body is over the limit of {limit} bytes")
+            raise PayloadTooLargeError(f"the body is over the limit of {limit} bytes")
         chunks.append(chunk)
     data = b"".join(chunks)
     if not data:
-        raise ApiError(400, "empty_body", "the body is empty: send the batch's records")
+        raise _malformed("the body is empty: send the batch's records", "empty_body")
     if suffix != ".parquet":
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ApiError(
-                400,
-                "body_not_utf8",
+            raise _malformed(
                 f"the body is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) cannot be decoded; "
                 "send text in UTF-8",
+                "body_not_utf8",
             ) from None
         if text.startswith("\ufeff"):
             data = data[3:]
     elif not data.startswith(b"PAR1"):
-        raise ApiError(400, "malformed_body", "the body is not a Parquet file (it does not start with PAR1)")
+        raise _malformed("the body is not a Parquet file (it does not start with PAR1)")
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()
     if suffix == ".json":
@@ -90,29 +87,30 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
     return Body(path, digest, len(data), media)
 
 
+def _malformed(message: str, code: str = "malformed_body", field: str | None = None) -> SocialCreditError:
+    """A body that cannot be read as a batch (400): empty, not UTF-8, not JSON, not Parquet, not a list of objects."""
+    return SocialCreditError(message, code=code, field=field)
+
+
 def _json_rows(text: str) -> list[dict[str, Any]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ApiError(
-            400, "malformed_body", f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
+        raise _malformed(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     if isinstance(doc, dict) and set(doc) == {"records"}:
         doc = doc["records"]
     if not isinstance(doc, list):
-        raise ApiError(400, "malformed_body", 'a JSON batch is a list of records, or {"records": [...]}')
+        raise _malformed('a JSON batch is a list of records, or {"records": [...]}')
     if not doc:
-        raise ApiError(400, "empty_body", "the batch has no records")
+        raise _malformed("the batch has no records", "empty_body")
     for i, row in enumerate(doc):
         if not isinstance(row, dict):
-            raise ApiError(400, "malformed_body", f"records[{i}] is not an object", f"records[{i}]")
+            raise _malformed(f"records[{i}] is not an object", field=f"records[{i}]")
         for key, value in row.items():
             if isinstance(value, dict | list):
-                raise ApiError(
-                    400,
-                    "malformed_body",
+                raise _malformed(
                     f"records[{i}].{key}: a field is a string, number, boolean or null, not a {type(value).__name__}",
-                    f"records[{i}].{key}",
+                    field=f"records[{i}].{key}",
                 )
     return doc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from socialcredit.errors import WorkflowError
+from socialcredit.errors import WorkflowInputError
 
 __all__ = ["MAX_TEXT", "check_text", "iso"]
 
@@ -26,8 +26,8 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
     text = (value or "").strip()
     if not text:
         if required:
-            raise WorkflowError(f"{field} is required: write it in a few words", field=field, code="missing_field")
+            raise WorkflowInputError(f"{field} is required: write it in a few words", field=field, code="missing_field")
         return None
     if len(text) > MAX_TEXT:
-        raise WorkflowError(f"{field} is longer than {MAX_TEXT} characters", field=field, code="too_long")
+        raise WorkflowInputError(f"{field} is longer than {MAX_TEXT} characters", field=field, code="too_long")
     return text

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
@@ -26,17 +26,10 @@ from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.store import Store
 
-__all__ = ["ApiError", "Job", "Service"]
+__all__ = ["Job", "Service"]
 
 log = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    """A 4xx answer: HTTP status, machine-readable code, a message for people, and the field at fault."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
+Refusal = TypeVar("Refusal", bound=SocialCreditError)
 
 
 @dataclass
@@ -130,17 +123,18 @@ class Service:
     def reload_keys(self, store: Store) -> None:
         self.keys.reload(store)
 
-    def refuse(self, party: Party | None, status: int, code: str, message: str, path: str) -> ApiError:
-        """An access refusal, audited."""
+    def refuse(self, party: Party | None, refusal: Refusal, path: str) -> Refusal:
+        """An access refusal (an AuthError or a ForbiddenError), audited with the path and its code; returned for
+        the caller to raise."""
         with self.writer() as store, store.transaction():
             append_audit(
                 store,
                 f"key:{party.key_id}" if party else "anonymous",
                 "access_refused",
                 None,
-                {"path": path, "code": code, "role": party.role if party else None},
+                {"path": path, "code": refusal.code, "role": party.role if party else None},
             )
-        return ApiError(status, code, message)
+        return refusal
 
     # --- the inquiry journal -------------------------------------------------------------------------------------
 

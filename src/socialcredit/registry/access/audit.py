@@ -56,3 +56,13 @@ def verify_audit(store: Store) -> list[AuditProblem]:
             problems.append(AuditProblem(seq, f"entry {seq} was altered"))
         prev, expected_seq = digest, seq + 1
     return problems
+
+
+def audit_page(store: Store, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    """At most ``limit`` entries after entry ``after``, in order: details parsed, times as ISO text."""
+    rows = store.rows("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit])
+    for r in rows:
+        r["detail"] = json.loads(r["detail"])
+        if isinstance(r["at_time"], dt.date):
+            r["at_time"] = r["at_time"].isoformat()
+    return rows

@@ -188,3 +188,11 @@ class KeyRing:
     def authenticate(self, token: str | None) -> Party:
         key_id, secret = _parse_token(token)
         return _check(key_id, secret, self._rows.get(key_id))
+
+
+def require_key(store: Store, key_id: str) -> None:
+    """NotFoundError (naming key_id) unless a key ``key_id`` was ever issued, revoked or not."""
+    from socialcredit.errors import NotFoundError
+
+    if not store.one("SELECT count(*) FROM api_keys WHERE key_id = ?", [key_id]):
+        raise NotFoundError(f"no key {key_id!r}", field="key_id")

@@ -19,7 +19,7 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.notifications import notify
@@ -254,7 +254,7 @@ def answer_dispute(
     """The source's answer (``source_id``, when given, must be the dispute's source: a furnisher's scope)."""
     today = resolve_today(today)
     if outcome not in OUTCOMES:
-        raise WorkflowError(
+        raise WorkflowInputError(
             f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}", field="outcome", code="bad_outcome"
         )
     note_text = check_text(note, "note")
@@ -314,7 +314,7 @@ def list_disputes(
 ) -> list[dict[str, Any]]:
     """Disputes, newest first, filtered by subject, source and status."""
     if status is not None and status not in STATUSES:
-        raise WorkflowError(
+        raise WorkflowInputError(
             f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status", code="bad_status"
         )
     where, params = [], []

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.notifications import notify
@@ -22,7 +22,7 @@ def _justify(text: str | None) -> str:
     why = check_text(text, "justification")
     assert why is not None
     if len(why) < MIN_JUSTIFICATION:
-        raise WorkflowError(
+        raise WorkflowInputError(
             f"justification must say why in at least {MIN_JUSTIFICATION} characters (it is shown to the subject)",
             field="justification",
             code="justification_too_short",
@@ -59,7 +59,9 @@ def override_decision(
     """Replace the outcome of one decision (an inquiry) with ``granted`` or ``refused``."""
     today = resolve_today(today)
     if outcome not in ("granted", "refused"):
-        raise WorkflowError(f"outcome must be granted or refused, not {outcome!r}", field="outcome", code="bad_outcome")
+        raise WorkflowInputError(
+            f"outcome must be granted or refused, not {outcome!r}", field="outcome", code="bad_outcome"
+        )
     why = _justify(justification)
     rows = store.rows("SELECT * FROM inquiries WHERE inquiry_id = ?", [inquiry_id])
     if not rows:

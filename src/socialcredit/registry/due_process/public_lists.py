@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialcredit.errors import WorkflowError
+from socialcredit.errors import WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.scoring.policies import policies_in_use
@@ -27,7 +27,7 @@ def public_lookup(
     """Effective public listings of the subject named ``query`` (a full name, identity number or credit code)."""
     q = (query or "").strip()
     if len(q) < 2 or len(q) > 64:
-        raise WorkflowError(
+        raise WorkflowInputError(
             "query must be a full name, identity number or organisation code (2 to 64 characters)",
             field="query",
             code="bad_query",
@@ -39,7 +39,7 @@ def public_lookup(
         if lst.kind == "black" and lst.public_fields and (list_id is None or lst.id == list_id)
     }
     if list_id is not None and not any(k[1] == list_id for k in public):
-        raise WorkflowError(f"no public list {list_id!r}", field="list_id", code="unknown_list")
+        raise WorkflowInputError(f"no public list {list_id!r}", field="list_id", code="unknown_list")
     rows = store.rows(
         """SELECT l.*, s.name FROM listings l
            JOIN (SELECT subject_id, name FROM subjects

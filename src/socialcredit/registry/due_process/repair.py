@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
@@ -58,11 +58,13 @@ def report_fulfilment(
     today = resolve_today(today)
     fulfilled_on = fulfilled_on or today
     if fulfilled_on > today:
-        raise WorkflowError(f"fulfilled_on {fulfilled_on} is in the future", field="fulfilled_on", code="future_date")
+        raise WorkflowInputError(
+            f"fulfilled_on {fulfilled_on} is in the future", field="fulfilled_on", code="future_date"
+        )
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError as exc:
-        raise WorkflowError(str(exc), field="record_id", code="unknown_record") from None
+        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record") from None
     note_text = check_text(note, "note", required=False)
     with store.transaction():
         fid = store.take_ids("fulfilment", 1)
@@ -93,7 +95,7 @@ def report_fulfilment(
 def _policy_and_severity(store: Store, record: dict[str, Any], policy_id: str | None) -> tuple[LoadedPolicy, str]:
     candidates = [lp for lp in policies_in_use(store) if policy_id is None or lp.policy.id == policy_id]
     if policy_id is not None and not candidates:
-        raise WorkflowError(f"no scored policy {policy_id!r}", field="policy_id", code="unknown_policy")
+        raise WorkflowInputError(f"no scored policy {policy_id!r}", field="policy_id", code="unknown_policy")
     graded = [(lp, record_severity(lp, record)) for lp in candidates]
     graded = [(lp, s) for lp, s in graded if s is not None]
     if not graded:
@@ -198,7 +200,7 @@ def decide_repair(
     """An operator approves (``approved``) or refuses (``refused``) a pending application, giving a reason."""
     today = resolve_today(today)
     if outcome not in ("approved", "refused"):
-        raise WorkflowError(
+        raise WorkflowInputError(
             f"outcome must be approved or refused, not {outcome!r}", field="outcome", code="bad_outcome"
         )
     why = check_text(reason, "reason")
@@ -242,7 +244,7 @@ def decide_repair(
 
 def list_repairs(store: Store, *, subject_id: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
     if status is not None and status not in REPAIR_STATUSES:
-        raise WorkflowError(
+        raise WorkflowInputError(
             f"status must be one of {', '.join(REPAIR_STATUSES)}, not {status!r}", field="status", code="bad_status"
         )
     where, params = [], []

@@ -726,3 +726,15 @@ def latest_record(store: Store, source_id: str, record_id: str, catalog: Catalog
         for k, v in row.items()
         if k in (*BASE_COLUMNS, "withdrawn") or (k in own and v is not None)
     }
+
+
+def earlier_answer(store: Store, source_id: str, idempotency_key: str) -> tuple[str, dict[str, Any]] | None:
+    """The SHA-256 and the answer of the batch ``source_id`` sent before with ``idempotency_key``, if it did."""
+    row = store.execute(
+        "SELECT file_sha256, response FROM batches WHERE source_id = ? AND idempotency_key = ?",
+        [source_id, idempotency_key],
+    ).fetchone()
+    if row is None:
+        return None
+    answer: dict[str, Any] = json.loads(row[1])
+    return str(row[0]), answer

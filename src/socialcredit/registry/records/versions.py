@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.clock import resolve_today
+from socialcredit.errors import ConflictError, NotFoundError, WorkflowInputError
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
 __all__ = ["latest_record", "require_subject", "subjects_record", "withdraw_version"]
@@ -19,7 +24,7 @@ def require_subject(store: Store, subject_id: str) -> None:
 def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
     """The latest version of a record; NotFoundError naming the source and record if there is none."""
     if source_id not in load_catalog().sources:
-        raise WorkflowError(f"unknown source {source_id!r}", field="source_id", code="unknown_source")
+        raise WorkflowInputError(f"unknown source {source_id!r}", field="source_id", code="unknown_source")
     rows = store.rows(
         "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
         [source_id, record_id],
@@ -36,9 +41,9 @@ def subjects_record(store: Store, subject_id: str, source_id: str, record_id: st
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError as exc:
-        raise WorkflowError(str(exc), field="record_id", code="unknown_record") from None
+        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record") from None
     if record["subject_id"] != subject_id:
-        raise WorkflowError(
+        raise WorkflowInputError(
             f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",
             field="record_id",
             code="not_your_record",
@@ -57,3 +62,84 @@ def withdraw_version(store: Store, record: dict[str, Any]) -> int:
         [key, record["source_id"], record["record_id"], record["version"]],
     )
     return key
+
+
+def withdraw_record(
+    store: Store,
+    source_id: str,
+    record_id: str,
+    *,
+    actor: str,
+    today: dt.date | None = None,
+    batch_name: str | None = None,
+) -> int:
+    """Withdraw a record of ``source_id``: a new version that no longer counts (the history stays). Returns the
+    key of the withdrawn version.
+
+    NotFoundError if the source never sent it; ConflictError ``already_withdrawn`` if its latest version is withdrawn
+    already. With ``batch_name`` (a source withdrawing its own record), the withdrawal is recorded as a batch of one
+    row under that name and audited as an ``ingest``, as the same withdrawal sent in a file is; without it (the
+    registry withdrawing a record for a subject), it is audited as ``record_withdrawn``.
+    """
+    on = resolve_today(today)
+    try:
+        record = latest_record(store, source_id, record_id)
+    except NotFoundError:
+        raise NotFoundError(f"no record {record_id!r} from source {source_id}") from None
+    if record["withdrawn"]:
+        raise ConflictError(f"record {record_id!r} is withdrawn already", code="already_withdrawn", field="record_id")
+    with store.transaction():
+        key = withdraw_version(store, record)
+        if batch_name is None:
+            detail = {
+                "source": source_id,
+                "record_id": record_id,
+                "version": record["version"] + 1,
+                "on": on.isoformat(),
+            }
+            append_audit(store, actor, "record_withdrawn", record["subject_id"], detail)
+            return key
+        batch_id = store.take_ids("batch", 1)
+        store.execute("UPDATE records SET batch_id = ? WHERE record_key = ?", [batch_id, key])
+        sha = hashlib.sha256(
+            json.dumps([source_id, record_id, record["version"] + 1, "withdrawn"]).encode()
+        ).hexdigest()
+        store.execute(
+            "INSERT INTO batches (batch_id, source_id, file_name, file_sha256, received_at, n_rows, n_accepted, "
+            "n_unchanged, n_rejected) VALUES (?, ?, ?, ?, now(), 1, 1, 0, 0)",
+            [batch_id, source_id, batch_name, sha],
+        )
+        append_audit(
+            store,
+            actor,
+            "ingest",
+            None,
+            {
+                "batch_id": batch_id,
+                "source": source_id,
+                "file": batch_name,
+                "accepted": 1,
+                "unchanged": 0,
+                "rejected": 0,
+            },
+        )
+    return key
+
+
+def withdrawal_batch(store: Store, record_key: int) -> dict[str, Any]:
+    """The batch that carried the version ``record_key``, as the answer to a batch is: what was sent and what
+    came of it."""
+    row = store.rows("SELECT b.* FROM batches b JOIN records r USING (batch_id) WHERE r.record_key = ?", [record_key])[
+        0
+    ]
+    return {
+        "file": row["file_name"],
+        "source": row["source_id"],
+        "kind": "records",
+        "batch_id": row["batch_id"],
+        "rows": row["n_rows"],
+        "accepted": row["n_accepted"],
+        "unchanged": row["n_unchanged"],
+        "rejected": row["n_rejected"],
+        "errors": [],
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 from socialcredit.errors import NotFoundError, PolicyError
 from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, load_policy, parse_policy
@@ -80,3 +81,21 @@ def policies_in_use(store: Store) -> list[LoadedPolicy]:
     if not runs:
         return [builtin_policy("beijing"), builtin_policy("sesame")]
     return [get_policy(store, r["policy_id"], r["policy_version"]) for r in runs]
+
+
+def published_policy_ids(store: Store) -> set[str]:
+    """The ids of every policy with at least one published version."""
+    return {str(r[0]) for r in store.execute("SELECT DISTINCT policy_id FROM policies").fetchall()}
+
+
+def published_versions(store: Store) -> list[dict[str, Any]]:
+    """Every published version (id, version, SHA-256, when), by policy and then by date of publication."""
+    return store.rows("SELECT policy_id, version, sha256, published_at FROM policies ORDER BY policy_id, published_at")
+
+
+def published_text(store: Store, policy_id: str, version: str) -> str:
+    """The published text of a policy version; NotFoundError if that version was never published."""
+    text = store.one("SELECT text FROM policies WHERE policy_id = ? AND version = ?", [policy_id, version])
+    if text is None:
+        raise NotFoundError(f"no published policy {policy_id!r} version {version!r}")
+    return str(text)

@@ -346,3 +346,29 @@ def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:
     run = rows[0]
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     return score(store, loaded, run["as_of"], watermark=int(run["watermark"]), actor=actor)
+
+
+def all_runs(store: Store) -> list[dict[str, Any]]:
+    """Every score run, finished or not, in the order they were started."""
+    return store.rows("SELECT * FROM score_runs ORDER BY run_id")
+
+
+def list_page(store: Store, policy_id: str, list_id: str, *, after: str = "", limit: int = 100) -> dict[str, Any]:
+    """A page of a list of the latest run of ``policy_id``: the subjects after ``after`` (by id), each with its name
+    and the criteria that put it there; with the run and the list's size."""
+    run = latest_run(store, policy_id)
+    entries = store.rows(
+        """SELECT e.subject_id, any_value(s.name) AS name, list(DISTINCT e.criterion_id ORDER BY e.criterion_id)
+                  AS criteria
+           FROM run_list_entries e LEFT JOIN (
+               SELECT subject_id, name FROM subjects QUALIFY row_number() OVER (
+                   PARTITION BY subject_id ORDER BY seq DESC) = 1) s USING (subject_id)
+           WHERE e.run_id = ? AND e.list_id = ? AND e.subject_id > ?
+           GROUP BY e.subject_id ORDER BY e.subject_id LIMIT ?""",
+        [run["run_id"], list_id, after, limit],
+    )
+    total = store.one(
+        "SELECT count(DISTINCT subject_id) FROM run_list_entries WHERE run_id = ? AND list_id = ?",
+        [run["run_id"], list_id],
+    )
+    return {"run_id": run["run_id"], "total": total, "entries": entries}

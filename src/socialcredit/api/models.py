@@ -1,0 +1,336 @@
+"""The bodies of the API's answers, as Pydantic models: the OpenAPI spec describes every successful answer.
+
+Each model names the fields every answer of its kind carries. Models allow extra fields: an answer built by the
+registry may carry more (a policy's public fields, a record type's own fields), and they reach the caller as they
+are. Dates and times are ISO text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "AuditEntries",
+    "AuditEntry",
+    "AuditProblem",
+    "AuditVerification",
+    "BatchAnswer",
+    "BatchDecision",
+    "BatchDecisions",
+    "Consent",
+    "ConsentChange",
+    "ConsentSet",
+    "Decision",
+    "Dispute",
+    "ErrorDetail",
+    "Fulfilment",
+    "Health",
+    "IssuedKey",
+    "Job",
+    "KeyRow",
+    "Keys",
+    "ListEntry",
+    "ListPage",
+    "Listing",
+    "Override",
+    "OwnDecision",
+    "PolicyPublished",
+    "PublicListing",
+    "PublishedPolicies",
+    "PublishedPolicy",
+    "Reason",
+    "Repair",
+    "ResidentFile",
+    "Revoked",
+    "RowError",
+    "Run",
+    "Runs",
+    "StartedJob",
+    "SubjectReport",
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# --- service -----------------------------------------------------------------------------------------------------
+
+
+class Health(_Out):
+    status: str
+    runs: list[int]
+    journal_pending: int
+
+
+# --- decisions -----------------------------------------------------------------------------------------------------
+
+
+class Reason(_Out):
+    code: str
+    text: str
+    points: float | None
+    advice: str | None
+    source: str
+
+
+class Decision(_Out):
+    """A decision as a relying party sees it: never the score, nor the actions (they name the subject's records)."""
+
+    subject_id: str
+    service: str
+    purpose: str
+    granted: bool
+    policy_id: str
+    policy_version: str
+    run_id: int
+    tier: str
+    lists: list[str]
+    reasons: list[Reason]
+    refusal: str | None
+
+
+class OwnDecision(Decision):
+    """A decision on one's own file: with the score, the inquiry and what would change a refusal."""
+
+    score: int
+    inquiry_id: int | None
+    actions: list[str]
+
+
+class ErrorDetail(_Out):
+    code: str
+    message: str
+
+
+class BatchDecision(_Out):
+    subject_id: str
+    granted: bool | None
+    tier: str | None
+    error: ErrorDetail | None = None  # only for an identity number the run did not score
+
+
+class BatchDecisions(_Out):
+    run_id: int
+    service: str
+    decisions: list[BatchDecision]
+
+
+class SubjectReport(_Out):
+    """A resident's file as scored: the subject, scores, records and inquiries."""
+
+    subject: dict[str, Any]
+
+
+# --- furnishers ----------------------------------------------------------------------------------------------------
+
+
+class RowError(_Out):
+    row: int
+    field: str
+    message: str
+
+
+class BatchAnswer(_Out):
+    """What came of a batch: rows sent, accepted (new versions), unchanged, rejected (with every error)."""
+
+    file: str
+    source: str
+    kind: str
+    batch_id: int | None
+    rows: int
+    accepted: int
+    unchanged: int
+    rejected: int
+    errors: list[RowError]
+    replayed: bool
+
+
+# --- operators -----------------------------------------------------------------------------------------------------
+
+
+class Job(_Out):
+    job_id: int
+    policy: str
+    as_of: str
+    incremental: bool
+    requested_by: str
+    status: str
+    stage: str | None
+    done: int
+    total: int
+    run_id: int | None
+    error: str | None
+    started_at: str | None
+    finished_at: str | None
+    summary: dict[str, Any]
+
+
+class StartedJob(Job):
+    follow: str
+
+
+class Run(_Out):
+    run_id: int
+    policy_id: str
+    policy_version: str
+
+
+class Runs(_Out):
+    runs: list[Run]
+
+
+class PublishedPolicy(_Out):
+    policy_id: str
+    version: str
+    sha256: str
+
+
+class PolicyPublished(_Out):
+    """A policy version just published (``published``), or published before with the same text."""
+
+    policy_id: str
+    version: str
+    sha256: str
+    published: bool
+
+
+class PublishedPolicies(_Out):
+    policies: list[PublishedPolicy]
+
+
+class ListEntry(_Out):
+    subject_id: str
+    name: str | None
+    criteria: list[str]
+
+
+class ListPage(_Out):
+    run_id: int
+    policy: str
+    list_id: str
+    total: int
+    entries: list[ListEntry]
+    next: str | None
+
+
+class KeyRow(_Out):
+    key_id: str
+    role: str
+    name: str
+
+
+class Keys(_Out):
+    keys: list[KeyRow]
+    roles: list[str]
+
+
+class IssuedKey(KeyRow):
+    token: str
+
+
+class Revoked(_Out):
+    key_id: str
+    revoked: bool
+
+
+# --- auditors ------------------------------------------------------------------------------------------------------
+
+
+class AuditProblem(_Out):
+    seq: int
+    message: str
+
+
+class AuditVerification(_Out):
+    ok: bool
+    problems: list[AuditProblem]
+
+
+class AuditEntry(_Out):
+    seq: int
+    actor: str
+    action: str
+    subject_id: str | None
+    detail: Any
+
+
+class AuditEntries(_Out):
+    entries: list[AuditEntry]
+
+
+# --- due process ---------------------------------------------------------------------------------------------------
+
+
+class Dispute(_Out):
+    dispute_id: int
+    subject_id: str
+    source_id: str
+    record_id: str
+    status: str
+    opened_at: str
+    deadline: str
+
+
+class Fulfilment(_Out):
+    fulfilment_id: int
+    source_id: str
+    record_id: str
+    fulfilled_on: str
+
+
+class Repair(_Out):
+    repair_id: int
+    subject_id: str
+    source_id: str
+    record_id: str
+    status: str
+
+
+class Override(_Out):
+    override_id: int
+    subject_id: str
+    kind: str
+    justification: str
+    actor: str
+    on_date: str
+
+
+class ConsentChange(_Out):
+    recorded_at: str
+
+
+class Consent(_Out):
+    current: dict[str, bool]
+    history: list[ConsentChange]
+
+
+class ConsentSet(_Out):
+    category: str
+    granted: bool
+    current: dict[str, bool]
+
+
+class ResidentFile(_Out):
+    """Everything held about a resident."""
+
+    subject: Any
+    records: list[Any]
+    inquiries: list[Any]
+    disputes: list[Dispute]
+    notices: list[Any]
+    repairs: list[Repair]
+
+
+class Listing(_Out):
+    listing_id: int
+    subject_id: str
+    policy_id: str
+    list_id: str
+    status: str
+
+
+class PublicListing(_Out):
+    """A public blacklist entry: the fields its policy makes public (name, masked identity number, list, cause…)."""

@@ -1,0 +1,19 @@
+"""The API's endpoints, one router per area; ``create_app`` includes them in this order."""
+
+from fastapi import APIRouter
+
+from socialcredit.api.routes import audit, decisions, due_process, keys, lists, records, scoring, service, subjects
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    service.router,
+    decisions.router,
+    subjects.router,
+    records.router,
+    scoring.router,
+    lists.router,
+    keys.router,
+    audit.router,
+    due_process.router,
+)

@@ -1,0 +1,36 @@
+"""Auditors read the audit log and verify its hash chain."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from socialcredit.api.deps import Auditor, ServiceDep
+from socialcredit.api.models import AuditEntries, AuditVerification
+from socialcredit.registry.access.audit import audit_page, verify_audit
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["auditors"])
+
+
+@router.get("/v1/audit/verify")
+def audit_verify(_party: Auditor, service: ServiceDep) -> AuditVerification:
+    """Check the hash chain of the audit log: every altered, removed or reordered entry, with its place."""
+    with service.writer() as store:
+        problems = verify_audit(store)
+    return AuditVerification.model_validate(
+        {"ok": not problems, "problems": [{"seq": p.seq, "message": p.message} for p in problems]}
+    )
+
+
+@router.get("/v1/audit")
+def audit_entries(
+    _party: Auditor,
+    service: ServiceDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditEntries:
+    """Page through the audit log: who, what, when, on whom, with the hash chain."""
+    with service.writer() as store:
+        rows = audit_page(store, after=after, limit=limit)
+    return AuditEntries.model_validate({"entries": rows})

@@ -1,0 +1,339 @@
+"""HTTP endpoints of due process, as one router the service includes.
+
+Residents file and follow disputes, add information, apply for repair, set consents and download their file;
+furnishers see their open disputes, answer them and report fulfilled obligations; operators decide repairs and
+override decisions and listings. The public look-up of blacklists needs no key. Every 4xx is
+``{"error": {"code", "message", "field"}}``; access refusals are audited (``service.refuse``).
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the dependencies from the annotations.
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialcredit.api.deps import (
+    Anyone,
+    Furnisher,
+    Operator,
+    Resident,
+    ResidentOrOperator,
+    ServiceDep,
+    Today,
+    actor,
+    deny,
+    naming,
+)
+from socialcredit.api.models import (
+    Consent,
+    ConsentSet,
+    Dispute,
+    Fulfilment,
+    Listing,
+    Override,
+    PublicListing,
+    Repair,
+    ResidentFile,
+)
+from socialcredit.api.routes.subjects import own_file_only
+from socialcredit.errors import ForbiddenError, InvalidRequestError, NotFoundError, SocialCreditError
+from socialcredit.registry.access.parties import Party
+from socialcredit.registry.due_process.disputes import add_information as add_information_to
+from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.overrides import override_decision as override_one_decision
+from socialcredit.registry.due_process.overrides import override_listing as override_one_listing
+from socialcredit.registry.due_process.public_lists import public_lookup
+from socialcredit.registry.due_process.repair import apply_for_repair, decide_repair, list_repairs, report_fulfilment
+from socialcredit.registry.due_process.resident_file import export_file, render_html
+from socialcredit.registry.records.consent import consent_history, current_consents
+from socialcredit.registry.records.consent import set_consent as set_consent_of
+from socialcredit.registry.service import Service
+from socialcredit.store import Store
+
+__all__ = ["router"]
+
+router = APIRouter()
+_PUBLIC: list[str | Enum] = ["public"]
+_DUE_PROCESS: list[str | Enum] = ["due process"]  # per route: the public ones are tagged "public" alone
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DisputeIn(_Body):
+    source_id: str = Field(min_length=1, max_length=64)
+    record_id: str = Field(min_length=1, max_length=128)
+    reason: str = Field(min_length=1, max_length=4000)
+    evidence: str | None = Field(default=None, max_length=4000)
+
+
+class InformationIn(_Body):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AnswerIn(_Body):
+    outcome: Literal["verified", "corrected", "withdrawn"]
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class FulfilmentIn(_Body):
+    record_id: str = Field(min_length=1, max_length=128)
+    fulfilled_on: dt.date | None = None
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class RepairIn(_Body):
+    source_id: str = Field(min_length=1, max_length=64)
+    record_id: str = Field(min_length=1, max_length=128)
+    statement: str = Field(min_length=1, max_length=4000)
+    policy_id: str | None = Field(default=None, max_length=64)
+
+
+class RepairDecisionIn(_Body):
+    outcome: Literal["approved", "refused"]
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class DecisionOverrideIn(_Body):
+    inquiry_id: int = Field(gt=0)
+    outcome: Literal["granted", "refused"]
+    justification: str = Field(min_length=1, max_length=4000)
+
+
+class ListingOverrideIn(_Body):
+    listing_id: int = Field(gt=0)
+    justification: str = Field(min_length=1, max_length=4000)
+
+
+class ConsentIn(_Body):
+    granted: bool
+
+
+def _own_dispute(service: Service, store: Store, party: Party, dispute_id: int, path: str) -> dict[str, Any]:
+    """A dispute its resident, its source or an operator may see; refused 403 ``not_your_dispute`` (audited)."""
+    try:
+        d = get_dispute(store, dispute_id)
+    except NotFoundError as exc:
+        exc.field = "dispute_id"
+        raise
+    mine = (
+        party.role == "operator"
+        or (party.role == "resident" and d["subject_id"] == party.subject_id)
+        or (party.role == "furnisher" and d["source_id"] == party.source_id)
+    )
+    if not mine:
+        deny(service, party, ForbiddenError(f"dispute {dispute_id} is not yours to see", code="not_your_dispute"), path)
+    return d
+
+
+@router.post("/v1/disputes", tags=_DUE_PROCESS, status_code=201)
+def dispute_record(body: DisputeIn, party: Resident, service: ServiceDep, today: Today) -> Dispute:
+    """A resident disputes one of their records; the answer is due in 30 days (45 with information added)."""
+    assert party.subject_id is not None
+    with naming(service, "record_id") as store:
+        filed = file_dispute(
+            store,
+            party.subject_id,
+            body.source_id,
+            body.record_id,
+            body.reason,
+            body.evidence,
+            actor(party),
+            today=today,
+        )
+    return Dispute.model_validate(filed)
+
+
+@router.get("/v1/disputes", tags=_DUE_PROCESS)
+def disputes(
+    party: Anyone, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
+) -> list[Dispute]:
+    """A resident's own disputes; a furnisher's disputes of its records (open by default); all, for operators."""
+    with naming(service) as store:
+        if party.role == "resident":
+            found = list_disputes(store, subject_id=party.subject_id, status=status)
+        elif party.role == "furnisher":
+            found = list_disputes(store, source_id=party.source_id, status=status or "open")
+        else:
+            found = list_disputes(store, status=status)
+    return [Dispute.model_validate(d) for d in found]
+
+
+@router.get("/v1/disputes/{dispute_id}", tags=_DUE_PROCESS)
+def dispute(dispute_id: int, party: Anyone, service: ServiceDep) -> Dispute:
+    """One dispute with the information added (to its resident, its source, or an operator)."""
+    with naming(service, "dispute_id") as store:
+        return Dispute.model_validate(_own_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}"))
+
+
+@router.post("/v1/disputes/{dispute_id}/information", tags=_DUE_PROCESS)
+def add_information(
+    dispute_id: int, body: InformationIn, party: Resident, service: ServiceDep, today: Today
+) -> Dispute:
+    """The resident adds information (within the first 30 days, the deadline becomes 45 days)."""
+    with naming(service, "dispute_id") as store:
+        _own_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/information")
+        return Dispute.model_validate(add_information_to(store, dispute_id, body.text, actor(party), today=today))
+
+
+@router.post("/v1/disputes/{dispute_id}/answer", tags=_DUE_PROCESS)
+def answer(dispute_id: int, body: AnswerIn, party: Furnisher, service: ServiceDep, today: Today) -> Dispute:
+    """The source answers a dispute of its record: verified, corrected or withdrawn, with a note."""
+    with naming(service, "dispute_id") as store:
+        _own_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/answer")
+        answered = answer_dispute(
+            store, dispute_id, body.outcome, body.note, actor(party), today=today, source_id=party.source_id
+        )
+    return Dispute.model_validate(answered)
+
+
+@router.post("/v1/fulfilments", tags=_DUE_PROCESS, status_code=201)
+def fulfilment(body: FulfilmentIn, party: Furnisher, service: ServiceDep, today: Today) -> Fulfilment:
+    """The source reports the obligation behind one of its records fulfilled (judgment paid, tax settled)."""
+    assert party.source_id is not None
+    with naming(service, "record_id") as store:
+        reported = report_fulfilment(
+            store,
+            party.source_id,
+            body.record_id,
+            fulfilled_on=body.fulfilled_on,
+            note=body.note,
+            actor=actor(party),
+            today=today,
+        )
+    return Fulfilment.model_validate(reported)
+
+
+@router.post("/v1/repairs", tags=_DUE_PROCESS, status_code=201)
+def apply(body: RepairIn, party: Resident, service: ServiceDep, today: Today) -> Repair:
+    """The resident applies for credit repair of a record (after the minimum publication period)."""
+    assert party.subject_id is not None
+    with naming(service, "record_id") as store:
+        applied = apply_for_repair(
+            store,
+            party.subject_id,
+            body.source_id,
+            body.record_id,
+            body.statement,
+            actor(party),
+            policy_id=body.policy_id,
+            today=today,
+        )
+    return Repair.model_validate(applied)
+
+
+@router.get("/v1/repairs", tags=_DUE_PROCESS)
+def repairs(
+    party: ResidentOrOperator, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
+) -> list[Repair]:
+    """A resident's own applications; every application, for operators."""
+    with naming(service) as store:
+        subject = party.subject_id if party.role == "resident" else None
+        found = list_repairs(store, subject_id=subject, status=status)
+    return [Repair.model_validate(r) for r in found]
+
+
+@router.post("/v1/repairs/{repair_id}/decision", tags=_DUE_PROCESS)
+def decide(repair_id: int, body: RepairDecisionIn, party: Operator, service: ServiceDep, today: Today) -> Repair:
+    """An operator approves or refuses a repair application, with a reason."""
+    with naming(service, "repair_id") as store:
+        decided = decide_repair(store, repair_id, body.outcome, body.reason, actor(party), today=today)
+    return Repair.model_validate(decided)
+
+
+@router.post("/v1/overrides/decisions", tags=_DUE_PROCESS, status_code=201)
+def override_decision(body: DecisionOverrideIn, party: Operator, service: ServiceDep, today: Today) -> Override:
+    """An operator overrides one decision, with a written justification shown to the resident."""
+    with naming(service, "inquiry_id") as store:
+        done = override_one_decision(
+            store, body.inquiry_id, body.outcome, body.justification, actor(party), today=today
+        )
+    return Override.model_validate(done)
+
+
+@router.post("/v1/overrides/listings", tags=_DUE_PROCESS, status_code=201)
+def override_listing(body: ListingOverrideIn, party: Operator, service: ServiceDep, today: Today) -> Override:
+    """An operator ends a listing, with a written justification shown to the resident."""
+    with naming(service, "listing_id") as store:
+        done = override_one_listing(store, body.listing_id, body.justification, actor(party), today=today)
+    return Override.model_validate(done)
+
+
+@router.get("/v1/consents", tags=_DUE_PROCESS)
+def consents(party: Resident, service: ServiceDep) -> Consent:
+    """The resident's current consent per data category and its history."""
+    assert party.subject_id is not None
+    with naming(service) as store:
+        history = consent_history(store, party.subject_id)
+        current = current_consents(store, party.subject_id)
+    return Consent.model_validate(
+        {"current": current, "history": [{**h, "recorded_at": h["recorded_at"].isoformat(sep=" ")} for h in history]}
+    )
+
+
+@router.put("/v1/consents/{category}", tags=_DUE_PROCESS)
+def set_consent(category: str, body: ConsentIn, party: Resident, service: ServiceDep) -> ConsentSet:
+    """Opt in or out of a data category; it takes effect at the next score run."""
+    assert party.subject_id is not None
+    with naming(service) as store:
+        try:
+            set_consent_of(store, party.subject_id, category, body.granted, actor=actor(party))
+        except NotFoundError:
+            raise
+        except SocialCreditError as exc:
+            raise InvalidRequestError(str(exc), code="unknown_category", field="category") from None
+        current = current_consents(store, party.subject_id)
+    return ConsentSet(category=category, granted=body.granted, current=current)
+
+
+@router.get("/v1/subjects/{subject_id}/file", tags=_DUE_PROCESS)
+def export(
+    subject_id: str, party: ResidentOrOperator, service: ServiceDep, lang: Literal["en", "zh"] = "en"
+) -> ResidentFile:
+    """Everything held about a resident (JSON), free and on demand."""
+    own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file")
+    service.flush_inquiries()  # the file shows every inquiry answered so far
+    with naming(service, "subject_id") as store:
+        return ResidentFile.model_validate(export_file(store, subject_id, lang=lang, actor=actor(party)))
+
+
+@router.get(
+    "/v1/subjects/{subject_id}/file.html",
+    tags=_DUE_PROCESS,
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+)
+def export_html(
+    subject_id: str, party: ResidentOrOperator, service: ServiceDep, lang: Literal["en", "zh"] = "en"
+) -> str:
+    """The resident's file as a readable page."""
+    own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file.html")
+    service.flush_inquiries()
+    with naming(service, "subject_id") as store:
+        return render_html(export_file(store, subject_id, lang=lang, actor=actor(party)), lang)
+
+
+@router.get("/v1/notices", tags=_DUE_PROCESS)
+def notices(party: ResidentOrOperator, service: ServiceDep) -> list[Listing]:
+    """Notices and listings: the resident's own; every one, for operators."""
+    with naming(service) as store:
+        found = list_listings(store, subject_id=party.subject_id if party.role == "resident" else None)
+    return [Listing.model_validate(n) for n in found]
+
+
+@router.get("/v1/lists/lookup", tags=_PUBLIC)
+def lookup(
+    service: ServiceDep,
+    q: Annotated[str, Query(min_length=1, max_length=64)],
+    list_id: Annotated[str | None, Query(max_length=64)] = None,
+    lang: Literal["en", "zh"] = "en",
+) -> list[PublicListing]:
+    """Public look-up of blacklists by full name, identity number or organisation code (no key needed)."""
+    with naming(service, "q") as store:
+        found = public_lookup(store, q, list_id, lang=lang)
+    return [PublicListing.model_validate(r) for r in found]

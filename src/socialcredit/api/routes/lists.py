@@ -1,0 +1,40 @@
+"""Operators page through the lists (blacklist, redlist, …) of the latest run of a policy."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from socialcredit.api.deps import Operator, ServiceDep
+from socialcredit.api.models import ListPage
+from socialcredit.registry.scoring.runs import list_page
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["operators"])
+
+
+@router.get("/v1/lists/{list_id}/entries")
+def list_entries(
+    list_id: str,
+    _party: Operator,
+    service: ServiceDep,
+    policy: Annotated[str, Query(max_length=64)] = "beijing",
+    after: Annotated[str | None, Query(max_length=64, description="The last subject_id of the page before.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ListPage:
+    """Page through a list (blacklist, redlist, …) of the latest run of a policy, by subject id."""
+    with service.writer() as store:
+        page = list_page(store, policy, list_id, after=after or "", limit=limit)
+    entries = page["entries"]
+    return ListPage.model_validate(
+        {
+            "run_id": page["run_id"],
+            "policy": policy,
+            "list_id": list_id,
+            "total": page["total"],
+            "entries": entries,
+            "next": f"/v1/lists/{list_id}/entries?policy={policy}&after={entries[-1]['subject_id']}&limit={limit}"
+            if len(entries) == limit
+            else None,
+        }
+    )

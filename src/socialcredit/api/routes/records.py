@@ -1,0 +1,174 @@
+"""Furnishers send, correct and withdraw the records of their own source.
+
+A batch is all or nothing (422 with every error unless ``?partial=true``); an ``Idempotency-Key`` has a retried batch
+answered with the first answer. A correction is the whole corrected record; a withdrawal is a new version that no
+longer counts.
+"""
+
+import datetime as dt
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request
+from fastapi import Body as BodyParam
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from socialcredit.api.bodies import read_body, write_rows
+from socialcredit.api.deps import Furnisher, ServiceDep, Today, actor
+from socialcredit.api.models import BatchAnswer
+from socialcredit.errors import ConflictError, IngestError, SocialCreditError
+from socialcredit.registry.access.parties import Party
+from socialcredit.registry.records.ingest import BatchOptions, earlier_answer, ingest_file
+from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
+from socialcredit.registry.service import Service
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["furnishers"])
+
+_BATCH_FORMATS = {
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+    "application/x-ndjson": {"schema": {"type": "string"}},
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+}
+_REJECTED: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "The batch has errors: nothing was committed; every error with its row and field.",
+        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+    }
+}
+
+
+def _uploads(service: Service) -> Path:
+    """Where bodies wait to be ingested: beside the store."""
+    return service.store.path.with_name(service.store.path.name + ".uploads")
+
+
+def _ingest(
+    service: Service,
+    party: Party,
+    path: Path,
+    name: str,
+    idempotency_key: str | None,
+    sha: str,
+    partial: bool,
+    today: dt.date,
+) -> JSONResponse:
+    assert party.source_id is not None
+    with service.writer() as store:
+        if idempotency_key:
+            earlier = earlier_answer(store, party.source_id, idempotency_key)
+            if earlier is not None:
+                if earlier[0] != sha:
+                    raise ConflictError(
+                        f"Idempotency-Key {idempotency_key!r} was used for another batch; a new batch needs a new key",
+                        code="idempotency_key_reused",
+                        field="idempotency-key",
+                    )
+                return JSONResponse({**earlier[1], "replayed": True}, headers={"Idempotent-Replayed": "true"})
+        try:
+            report = ingest_file(
+                store,
+                path,
+                party.source_id,
+                actor=actor(party),
+                today=today,
+                batch=BatchOptions(
+                    all_or_nothing=not partial, write_rejects=False, name=name, idempotency_key=idempotency_key
+                ),
+            )
+        except IngestError as exc:
+            # the message names the upload's file; the caller knows its batch by what it sent
+            message = str(exc).replace(f"{path}: ", "").replace("the file has no column", "the batch has no column")
+            missing = re.search(r"has no column '([a-z_]+)'", message)
+            raise SocialCreditError(
+                message, code="malformed_body", field=missing.group(1) if missing else None
+            ) from None
+    body = report.as_dict()
+    body.pop("reject_file", None)
+    body["replayed"] = False
+    if report.errors and not partial:
+        errors = body.pop("errors")
+        shown = errors[:1000]
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "batch_rejected",
+                    "message": f"{report.rejected} of {report.rows} rows have errors; nothing was committed "
+                    "(fix them and send the batch again, or send ?partial=true to commit the good rows)",
+                    "field": f"row {shown[0]['row']}: {shown[0]['field']}",
+                },
+                "errors": shown,
+                "errors_total": len(errors),
+            },
+            status_code=422,
+        )
+    return JSONResponse(body)
+
+
+@router.post(
+    "/v1/records",
+    response_model=BatchAnswer,
+    responses=_REJECTED,
+    openapi_extra={"requestBody": {"required": True, "content": _BATCH_FORMATS}},
+)
+async def ingest_batch(
+    request: Request,
+    party: Furnisher,
+    service: ServiceDep,
+    today: Today,
+    idempotency_key: Annotated[str | None, Header(max_length=200, pattern=r"^[\x21-\x7e]+$")] = None,
+    partial: Annotated[bool, Query(description="Commit the good rows even if some have errors.")] = False,
+) -> JSONResponse:
+    """Ingest a batch of the caller's source: JSON (a list of records), NDJSON, CSV or Parquet.
+
+    The batch is all or nothing: if any row has an error, nothing is committed and the answer lists every
+    error with its row and field (422). Re-sending a record with the same content changes nothing; send the
+    same ``Idempotency-Key`` to have a retried batch answered with the first answer.
+    """
+    body = await read_body(request, _uploads(service), request.app.state.max_body)
+    try:
+        name = f"http:{idempotency_key or body.sha256[:16]}{body.path.suffix}"
+        return await anyio.to_thread.run_sync(
+            _ingest, service, party, body.path, name, idempotency_key, body.sha256, partial, today
+        )
+    finally:
+        body.path.unlink(missing_ok=True)
+
+
+@router.put("/v1/records/{record_id}", response_model=BatchAnswer, responses=_REJECTED)
+def correct_record(
+    record_id: Annotated[str, Field(min_length=1, max_length=64)],
+    record: Annotated[dict[str, str | int | float | bool | None], BodyParam(max_length=100)],
+    party: Furnisher,
+    service: ServiceDep,
+    today: Today,
+) -> JSONResponse:
+    """Correct a record the caller's source sent before: the body is the whole corrected record."""
+    if "record_id" in record and record["record_id"] != record_id:
+        raise SocialCreditError(
+            "the body's record_id differs from the path's", code="record_id_mismatch", field="record_id"
+        )
+    row = {**record, "record_id": record_id, "correction": True}
+    path = write_rows(_uploads(service) / f"correct-{party.key_id}-{time.monotonic_ns()}.ndjson", [row])
+    try:  # no Idempotency-Key: the body's hash is never compared (ingest records the file's own)
+        return _ingest(service, party, path, f"http:correct:{record_id}", None, "", False, today)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@router.delete("/v1/records/{record_id}")
+def withdraw(record_id: str, party: Furnisher, service: ServiceDep, today: Today) -> BatchAnswer:
+    """Withdraw a record the caller's source sent: a new version that no longer counts (history stays)."""
+    assert party.source_id is not None
+    with service.writer() as store:
+        key = withdraw_record(
+            store, party.source_id, record_id, actor=actor(party), today=today, batch_name=f"http:withdraw:{record_id}"
+        )
+        answer = withdrawal_batch(store, key)
+    return BatchAnswer.model_validate({**answer, "replayed": False})

@@ -1,0 +1,150 @@
+"""Operators start and follow score runs, list runs, and publish and list policy versions (whose texts are public)."""
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialcredit.api.deps import Operator, ServiceDep, Today, actor
+from socialcredit.api.models import Job, PolicyPublished, PublishedPolicies, Runs, StartedJob
+from socialcredit.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PolicyError,
+    SocialCreditError,
+    WorkflowError,
+)
+from socialcredit.policy import BUILTIN_POLICIES, parse_policy
+from socialcredit.registry.scoring.policies import (
+    publish_policy,
+    published_policy_ids,
+    published_text,
+    published_versions,
+)
+from socialcredit.registry.scoring.runs import all_runs, check_as_of
+
+__all__ = ["JobRequest", "router"]
+
+MAX_POLICY_BYTES = 1024 * 1024
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+router = APIRouter()
+_PUBLIC: list[str | Enum] = ["public"]
+_OPERATORS: list[str | Enum] = ["operators"]  # per route: the public ones are tagged "public" alone
+
+
+class JobRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: Id = Field(description="A shipped or published policy id.")
+    as_of: dt.date | None = Field(None, description="The date the run scores as of (default: today).")
+    incremental: bool = Field(False, description="Rescore only subjects whose inputs changed since the last run.")
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Dates and times as ISO text."""
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in row.items()}
+
+
+@router.post("/v1/jobs", tags=_OPERATORS, status_code=202)
+def start_job(body: JobRequest, party: Operator, service: ServiceDep, today: Today) -> StartedJob:
+    """Start a score run; follow it at ``GET /v1/jobs/{job_id}``. Decisions use the new run when it ends."""
+    with service.writer() as store:
+        published = published_policy_ids(store)
+    if body.policy not in set(BUILTIN_POLICIES) | published:
+        raise NotFoundError(f"no shipped or published policy {body.policy!r}", code="unknown_policy", field="policy")
+    as_of = body.as_of or today
+    try:
+        check_as_of(as_of)
+    except WorkflowError as exc:
+        raise InvalidRequestError(f"as_of: {exc}", field="as_of") from None
+    job = service.start_job(body.policy, as_of, body.incremental, actor(party))
+    return StartedJob.model_validate({**job.as_dict(), "follow": f"/v1/jobs/{job.job_id}"})
+
+
+@router.get("/v1/jobs/{job_id}", tags=_OPERATORS)
+def follow_job(job_id: int, _party: Operator, service: ServiceDep) -> Job:
+    """A score run started over HTTP: queued, running (with its stage), finished (with its run) or failed."""
+    job = service.jobs.get(job_id)
+    if job is None:
+        raise NotFoundError(f"no job {job_id}", field="job_id")
+    return Job.model_validate(job.as_dict())
+
+
+@router.get("/v1/runs", tags=_OPERATORS)
+def list_runs(_party: Operator, service: ServiceDep) -> Runs:
+    """Every score run: policy version, as-of date, watermark, engine, times, subjects."""
+    with service.writer() as store:
+        rows = all_runs(store)
+    return Runs.model_validate({"runs": [_plain(r) for r in rows]})
+
+
+@router.get("/v1/policies", tags=_OPERATORS)
+def list_policies(_party: Operator, service: ServiceDep) -> PublishedPolicies:
+    """Every published policy version (the texts are public: GET /v1/policies/{id}/{version})."""
+    with service.writer() as store:
+        rows = published_versions(store)
+    return PublishedPolicies.model_validate({"policies": [_plain(r) for r in rows]})
+
+
+@router.get("/v1/policies/{policy_id}/{version}", tags=_PUBLIC, response_class=PlainTextResponse)
+def policy_text(policy_id: str, version: str, service: ServiceDep) -> str:
+    """The published text of a policy version: every rule is public."""
+    with service.writer() as store:
+        return published_text(store, policy_id, version)
+
+
+async def _policy_body(request: Request) -> str:
+    """The request's body: a policy's YAML text, at most 1 MiB of UTF-8."""
+    raw = await request.body()
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PayloadTooLargeError("a policy is at most 1 MiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SocialCreditError(f"the policy is not UTF-8 (byte {exc.start})", code="body_not_utf8") from None
+
+
+_PUBLISHED_AGAIN = {"description": "The same version with the same text was published already."}
+_INVALID_POLICY = {
+    "description": "The policy is invalid: every problem, with its line.",
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+}
+
+
+@router.post(
+    "/v1/policies",
+    tags=_OPERATORS,
+    status_code=201,
+    responses={200: {"model": PolicyPublished, **_PUBLISHED_AGAIN}, 422: _INVALID_POLICY},
+    response_model=PolicyPublished,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
+async def publish(party: Operator, service: ServiceDep, text: Annotated[str, Depends(_policy_body)]) -> JSONResponse:
+    """Publish a policy version (YAML). The same id and version with other content is refused."""
+    try:
+        loaded = parse_policy(text, "request body")
+    except PolicyError as exc:
+        return JSONResponse(
+            {"error": {"code": "invalid_policy", "message": str(exc).splitlines()[0]}, "problems": exc.problems},
+            status_code=422,
+        )
+
+    def write() -> bool:
+        with service.writer() as store:
+            return publish_policy(store, loaded, actor=actor(party))
+
+    try:
+        new = await anyio.to_thread.run_sync(write)
+    except PolicyError as exc:
+        raise ConflictError(str(exc), code="version_exists", field="version") from None
+    p = loaded.policy
+    return JSONResponse(
+        {"policy_id": p.id, "version": p.version, "sha256": loaded.sha256, "published": new},
+        status_code=201 if new else 200,
+    )

@@ -1,0 +1,51 @@
+"""A resident's own file and own decisions (operators may read any): what the registry holds and concludes."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from socialcredit.api.deps import ResidentOrOperator, ServiceDep, actor, deny
+from socialcredit.api.models import OwnDecision, SubjectReport
+from socialcredit.errors import ForbiddenError
+from socialcredit.registry.access.parties import Party
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.service import Service
+
+__all__ = ["own_file_only", "router"]
+
+router = APIRouter(tags=["residents"])
+
+
+def own_file_only(service: Service, party: Party, subject_id: str, path: str) -> None:
+    """A resident key opens only its own file (refused 403 ``not_your_file``, audited); an operator's opens any."""
+    if party.role == "resident" and subject_id != party.subject_id:
+        deny(service, party, ForbiddenError("a resident key opens only its own file", code="not_your_file"), path)
+
+
+@router.get("/v1/subjects/{subject_id}/report")
+def report(subject_id: str, party: ResidentOrOperator, service: ServiceDep) -> SubjectReport:
+    """A resident's file: score, tier, rank, percentile, dimensions, reasons, records, inquiries."""
+    own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}")
+    service.flush_inquiries()  # the file shows every inquiry answered so far
+    with service.writer() as store:
+        found = subject_report(store, subject_id, actor=actor(party), purpose=f"{party.role} report")
+    return SubjectReport.model_validate(found)
+
+
+@router.get("/v1/subjects/{subject_id}/services/{service_id}")
+def what_would_change(
+    subject_id: str,
+    service_id: str,
+    party: ResidentOrOperator,
+    service: ServiceDep,
+    lang: Annotated[Literal["en", "zh"], Query()] = "en",
+) -> OwnDecision:
+    """The decision on a service for one's own file, with the reasons and the concrete actions that would change
+    a refusal (which name one's own records: a relying party never gets them)."""
+    own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}")
+    with service.writer() as store:
+        decision = decide(
+            store, subject_id, service_id, f"{party.role} asks about their file", requester=actor(party), lang=lang
+        )
+    return OwnDecision.model_validate(decision.as_dict())
