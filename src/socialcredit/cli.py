@@ -329,11 +329,10 @@ def consent(
 @app.command()
 def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Score runs: policy version, as-of date, watermark, mode."""
+    from socialcredit.registry.scoring.runs import list_runs
+
     with _store(db) as store:
-        rows = store.rows(
-            "SELECT run_id, policy_id, policy_version, as_of, mode, base_run_id, watermark, "
-            "n_subjects, n_rescored, finished_at FROM score_runs ORDER BY run_id"
-        )
+        rows = list_runs(store)
     if as_json:
         _json(rows)
         return
@@ -407,11 +406,11 @@ def policy_lint(
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
     """Recompute the hash chain; name every altered, removed or reordered entry."""
-    from socialcredit.registry.access.audit import verify_audit
+    from socialcredit.registry.access.audit import audit_length, verify_audit
 
     with _store(db) as store:
         problems = verify_audit(store)
-        n = store.one("SELECT count(*) FROM audit_log")
+        n = audit_length(store)
     if problems:
         for p in problems:
             out.print(f"[red]{p.message}[/]")

@@ -56,3 +56,8 @@ def verify_audit(store: Store) -> list[AuditProblem]:
             problems.append(AuditProblem(seq, f"entry {seq} was altered"))
         prev, expected_seq = digest, seq + 1
     return problems
+
+
+def audit_length(store: Store) -> int:
+    """How many entries the audit log holds."""
+    return int(store.one("SELECT count(*) FROM audit_log") or 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 from socialcredit.errors import NotFoundError, PolicyError
 from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, load_policy, parse_policy
@@ -80,3 +81,15 @@ def policies_in_use(store: Store) -> list[LoadedPolicy]:
     if not runs:
         return [builtin_policy("beijing"), builtin_policy("sesame")]
     return [get_policy(store, r["policy_id"], r["policy_version"]) for r in runs]
+
+
+def published_policies(store: Store) -> list[dict[str, Any]]:
+    """Every published policy version (id, version, sha256, when), by policy id, newest version first."""
+    return store.rows(
+        "SELECT policy_id, version, sha256, published_at FROM policies ORDER BY policy_id, published_at DESC"
+    )
+
+
+def is_published(store: Store, policy_id: str) -> bool:
+    """Whether any version of the policy ``policy_id`` was published."""
+    return bool(store.one("SELECT count(*) FROM policies WHERE policy_id = ?", [policy_id]))

@@ -346,3 +346,16 @@ def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:
     run = rows[0]
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     return score(store, loaded, run["as_of"], watermark=int(run["watermark"]), actor=actor)
+
+
+def list_runs(store: Store) -> list[dict[str, Any]]:
+    """Every score run, oldest first: policy version, as-of date, mode, base run, watermark, counts, finish time."""
+    return store.rows(
+        "SELECT run_id, policy_id, policy_version, as_of, mode, base_run_id, watermark, "
+        "n_subjects, n_rescored, finished_at FROM score_runs ORDER BY run_id"
+    )
+
+
+def scored_policy_ids(store: Store) -> list[str]:
+    """The ids of the policies any score run was started under, in order."""
+    return [str(r[0]) for r in store.execute("SELECT DISTINCT policy_id FROM score_runs ORDER BY 1").fetchall()]
