@@ -6,15 +6,31 @@ HTTP API or the CLI. Mounted into the service by ``app.include_router(web_router
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-__all__ = ["web_router"]
+from socialcredit.registry.access.parties import Party
+from socialcredit.registry.service import Service
+
+__all__ = ["CallerDependency", "web_router"]
 
 
-def web_router(service: Any, caller: Any = None, *, lookup_limit: int = 30, lookup_window: float = 60.0) -> APIRouter:
-    """The pages over a running service (``api.app.Service``: its store behind a lock).
+class CallerDependency(Protocol):
+    """The HTTP API's bearer-key dependency factory: ``caller(*roles)`` is a dependency answering the calling party."""
+
+    def __call__(self, *roles: str) -> Callable[[Request], Awaitable[Party]]: ...
+
+
+def web_router(
+    service: Service,
+    caller: CallerDependency | None = None,
+    *,
+    lookup_limit: int = 30,
+    lookup_window: float = 60.0,
+) -> APIRouter:
+    """The pages over a running service (its store behind a lock, see :class:`~socialcredit.registry.service.Service`).
 
     ``caller`` (the API's bearer-key dependency factory) is accepted for the mounting contract and not used: pages
     sign in once with a key or a one-time link and then carry a session cookie. The public look-up allows
