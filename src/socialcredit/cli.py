@@ -54,7 +54,6 @@ app.add_typer(policy_app, name="policy", rich_help_panel=SCORING)
 app.add_typer(audit_app, name="audit", rich_help_panel=ADMINISTRATION)
 app.add_typer(keys_app, name="keys", rich_help_panel=SERVICE)
 app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
-register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
 
 out = Console(soft_wrap=True)
@@ -689,6 +688,10 @@ def demo(
     from socialcredit.demo import run_demo
 
     run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
+
+
+# After the commands above, so that each help panel lists this module's commands first.
+register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 
 
 def main() -> None:
