@@ -144,6 +144,53 @@ def test_help_everywhere() -> None:
         assert proc.returncode == 0 and "Usage" in proc.stdout, cmd
 
 
+def _help(*cmd: str) -> str:
+    env = os.environ | {"COLUMNS": "200"}
+    return subprocess.run([CLI, *cmd, "--help"], capture_output=True, text=True, check=True, env=env).stdout
+
+
+def test_help_groups_commands_by_area_with_the_main_job_first() -> None:
+    top = _help()
+    panels = ["The main job", "Records", "Scoring", "Decisions", "Due process", "Regions", "Service", "Administration"]
+    where = [top.index(f"─ {p} ─") for p in panels]
+    assert where == sorted(where)
+    assert where[0] < top.index(" demo ") < where[1]
+    for panel, command in [
+        ("Records", "ingest"),
+        ("Due process", "dispute"),
+        ("Regions", "region"),
+        ("Service", "keys"),
+    ]:
+        i = panels.index(panel)
+        end = where[i + 1] if i + 1 < len(where) else len(top)
+        assert where[i] < top.index(f" {command} ") < end, command
+
+
+def _options(help_text: str) -> dict[str, list[str]]:
+    """The Options panel of a help text: each option's first name and the words after it (no required mark)."""
+    rows: dict[str, list[str]] = {}
+    for line in help_text.split("─ Options ─")[1].splitlines():
+        words = [w for w in line.replace("│", " ").split() if w != "*"]
+        if words and words[0].startswith("--"):
+            rows[words[0]] = words[1:]
+    return rows
+
+
+def test_help_names_values_as_users_read_them() -> None:
+    for cmd, expected in [
+        (["score"], {"--as-of": "DATE", "--engine": "[duckdb|spark]", "--rerun": "RUN", "--db": "FILE"}),
+        (["ingest"], {"--source": "SOURCE", "--rejects": "FILE"}),
+        (["decide"], {"--purpose": "TEXT", "--requester": "NAME", "--lang": "LANG"}),
+        (["dispute", "file"], {"--today": "DATE", "--actor": "NAME"}),
+        (["region", "export"], {"--key": "FILE"}),
+    ]:
+        text = _help(*cmd)
+        assert not {"<bool>", "<str>", "<int>", "<path>"} & set(text.split("─ Options ─")[1].split()), cmd
+        options = _options(text)
+        assert {option: options[option][0] for option in expected} == expected, cmd
+        assert options["--help"][0] == "Show", cmd  # a flag shows no type
+
+
 def test_policy_explain_states_each_rule_in_plain_words() -> None:
     en = subprocess.run([CLI, "policy", "explain", "beijing"], capture_output=True, text=True, check=True).stdout
     assert (

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from socialcredit.example import districts
+from socialcredit.data import districts
 from socialcredit.registry.access.parties import issue_key, revoke_key
 from socialcredit.registry.access.signin import issue_link
 from socialcredit.registry.scoring.policies import get_policy
@@ -448,7 +448,7 @@ def test_the_public_look_up_is_rate_limited_per_client(site: dict[str, Any]) -> 
     from socialcredit.web import web_router
 
     app = FastAPI()
-    app.include_router(web_router(site["service"], None, lookup_limit=2, lookup_window=60.0))
+    app.include_router(web_router(site["service"], lookup_limit=2, lookup_window=60.0))
     with serve(app) as base, httpx.Client(base_url=base) as client:
         assert [client.get("/lists", params={"q": "张伟"}).status_code for _ in range(2)] == [200, 200]
         refused = client.get("/lists", params={"q": "张伟"})

@@ -371,3 +371,25 @@ def test_the_demo_serves_the_pages_behind_the_links_it_prints(tmp_path: Path, mo
 
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+def test_what_the_faces_read_comes_from_registry_functions(store: Store) -> None:
+    """The pages and the CLI hold no SQL: the policies, runs and audit length they show come from the registry."""
+    from socialcredit.data import districts
+    from socialcredit.policy import builtin_policy
+    from socialcredit.registry.access.audit import append_audit, audit_length
+    from socialcredit.registry.scoring.policies import publish_policy, published_policy_ids, published_versions
+    from socialcredit.registry.scoring.runs import list_runs, scored_policy_ids
+
+    publish_policy(store, builtin_policy("beijing"))
+    assert "beijing" in {p["policy_id"] for p in published_versions(store, newest_first=True)}
+    assert "beijing" in published_policy_ids(store) and "no-such-policy" not in published_policy_ids(store)
+    before = audit_length(store)
+    with store.transaction():
+        append_audit(store, "test", "probe", None, {})
+    assert audit_length(store) == before + 1
+    runs = list_runs(store)
+    assert [r["run_id"] for r in runs] == sorted(r["run_id"] for r in runs)
+    assert scored_policy_ids(store) == sorted({str(r["policy_id"]) for r in runs})
+    codes = [d["code"] for d in districts()]
+    assert len(codes) == 16 and codes == sorted(codes) and codes[0] == "110101"

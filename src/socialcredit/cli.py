@@ -22,12 +22,26 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from socialcredit.cli_due_process import register_due_process
+from socialcredit.cli_help import (
+    ADMINISTRATION,
+    DECISIONS,
+    MAIN_JOB,
+    RECORDS,
+    REGIONS,
+    SCORING,
+    SERVICE,
+    DbOpt,
+    HelpGroup,
+    JsonOpt,
+    LangOpt,
+)
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(
+    cls=HelpGroup,
     help="socialcredit: an accountable credit registry.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -36,20 +50,15 @@ app = typer.Typer(
 policy_app = typer.Typer(help="Check and explain policies.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of the parties that call the service.", no_args_is_help=True)
-app.add_typer(policy_app, name="policy")
-app.add_typer(audit_app, name="audit")
-app.add_typer(keys_app, name="keys")
-app.add_typer(match_app, name="matchmaking")
-register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
-app.add_typer(region_app, name="region")
+app.add_typer(policy_app, name="policy", rich_help_panel=SCORING)
+app.add_typer(audit_app, name="audit", rich_help_panel=ADMINISTRATION)
+app.add_typer(keys_app, name="keys", rich_help_panel=SERVICE)
+app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
+app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("socialcredit")
-
-DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: en or zh.")]
 
 
 def _json(data: Any) -> None:
@@ -94,7 +103,7 @@ def _date(value: str | None) -> dt.date:
         raise SocialCreditError(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None
 
 
-@app.command()
+@app.command(rich_help_panel=ADMINISTRATION)
 def init(db: DbOpt = DEFAULT_DB) -> None:
     """Create a store (encrypted when $SOCIALCREDIT_DB_KEY is set)."""
     if db.exists():
@@ -115,11 +124,11 @@ class ListName(StrEnum):
     top = "top"
 
 
-@app.command()
+@app.command(rich_help_panel=RECORDS)
 def ingest(
-    file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet file.")],
+    file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet file.", metavar="FILE")],
     source: Annotated[str, typer.Option("--source", help="The furnisher sending the file.")],
-    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.", metavar="FILE")] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -148,20 +157,29 @@ class Engine(StrEnum):
     spark = "spark"
 
 
-@app.command()
+@app.command(rich_help_panel=SCORING)
 def score(
     policy: Annotated[str, typer.Option(help="Shipped policy id, published id, or a policy file.")] = "beijing",
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of this date (default today).")] = None,
-    incremental: Annotated[bool, typer.Option(help="Rescore only subjects whose inputs changed.")] = False,
-    rerun: Annotated[int | None, typer.Option(help="Reproduce a past run exactly.")] = None,
-    engine: Annotated[
-        Engine, typer.Option(help="duckdb: the store itself; spark: Parquet --input to Parquet --out.")
-    ] = Engine.duckdb,
-    master: Annotated[str, typer.Option(help="Spark master URL: local[N], spark://…, yarn, k8s://…")] = "local[2]",
-    input_dir: Annotated[
-        Path | None, typer.Option("--input", help="Spark: a registry export or a generated population.")
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Score as of this date (default today).", metavar="DATE")
     ] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Spark: an empty folder for the results.")] = None,
+    incremental: Annotated[bool, typer.Option(help="Rescore only subjects whose inputs changed.")] = False,
+    rerun: Annotated[int | None, typer.Option(help="Reproduce a past run exactly.", metavar="RUN")] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="duckdb: the store itself; spark: Parquet --input to Parquet --out.", metavar="[duckdb|spark]"
+        ),
+    ] = Engine.duckdb,
+    master: Annotated[
+        str, typer.Option(help="Spark master URL: local[N], spark://…, yarn, k8s://…", metavar="URL")
+    ] = "local[2]",
+    input_dir: Annotated[
+        Path | None, typer.Option("--input", help="Spark: a registry export or a generated population.", metavar="DIR")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Spark: an empty folder for the results.", metavar="DIR")
+    ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -189,7 +207,7 @@ def score(
     )
 
 
-@app.command()
+@app.command(rich_help_panel=SCORING)
 def show(
     subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
     policy: Annotated[list[str] | None, typer.Option(help="Only these policies.")] = None,
@@ -251,13 +269,13 @@ def show(
     out.print(inq if report["inquiries"] else "No inquiries about this subject.")
 
 
-@app.command()
+@app.command(rich_help_panel=DECISIONS)
 def decide(
     subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
     service: Annotated[str, typer.Argument(help="Service id, e.g. high_speed_rail.")],
-    purpose: Annotated[str, typer.Option(help="Why the decision is asked (required).")],
+    purpose: Annotated[str, typer.Option(help="Why the decision is asked (required).", metavar="TEXT")],
     policy: Annotated[str | None, typer.Option(help="Policy whose latest run decides.")] = None,
-    requester: Annotated[str, typer.Option(help="Who asks.")] = "cli",
+    requester: Annotated[str, typer.Option(help="Who asks.", metavar="NAME")] = "cli",
     lang: LangOpt = "en",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
@@ -282,11 +300,11 @@ def decide(
         out.print(f"  {i}. [{r.code}] {r.text}{pts}" + (f" — {r.advice}" if r.advice else ""))
 
 
-@app.command("list")
+@app.command("list", rich_help_panel=SCORING)
 def list_(
-    which: Annotated[ListName, typer.Argument(help="blacklist, redlist or top.")],
+    which: Annotated[ListName, typer.Argument(help="blacklist, redlist or top.", metavar="LIST")],
     policy: Annotated[str | None, typer.Option(help="Policy (default: latest run).")] = None,
-    limit: Annotated[int, typer.Option(help="How many rows.")] = 50,
+    limit: Annotated[int, typer.Option(help="How many rows.", metavar="N")] = 50,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -311,7 +329,7 @@ def list_(
     out.print(table)
 
 
-@app.command()
+@app.command(rich_help_panel=RECORDS)
 def consent(
     subject: Annotated[str, typer.Argument(help="Identity number.")],
     category: Annotated[str, typer.Argument(help="Data category, e.g. commercial.")],
@@ -326,25 +344,38 @@ def consent(
     out.print(f"{subject}: consent to {category} {'granted' if grant else 'withdrawn'}; effective at the next run.")
 
 
-@app.command()
+_RUN_COLUMNS = (
+    "run_id",
+    "policy_id",
+    "policy_version",
+    "as_of",
+    "mode",
+    "base_run_id",
+    "watermark",
+    "n_subjects",
+    "n_rescored",
+    "finished_at",
+)
+
+
+@app.command(rich_help_panel=SCORING)
 def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Score runs: policy version, as-of date, watermark, mode."""
+    from socialcredit.registry.scoring.runs import list_runs
+
     with _store(db) as store:
-        rows = store.rows(
-            "SELECT run_id, policy_id, policy_version, as_of, mode, base_run_id, watermark, "
-            "n_subjects, n_rescored, finished_at FROM score_runs ORDER BY run_id"
-        )
+        rows = [{k: r[k] for k in _RUN_COLUMNS} for r in list_runs(store)]
     if as_json:
         _json(rows)
         return
     table = Table("run", "policy", "version", "as of", "mode", "base", "watermark", "subjects", "computed", box=None)
     for r in rows:
-        table.add_row(*(str(r[k]) if r[k] is not None else "" for k in list(r)[:9]))
+        table.add_row(*(str(r[k]) if r[k] is not None else "" for k in _RUN_COLUMNS[:9]))
     out.print(table)
 
 
 @policy_app.command("check")
-def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
+def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file.", metavar="FILE")]) -> None:
     """Validate a policy file; every problem names file, line and rule."""
     from socialcredit.policy import load_policy
 
@@ -407,11 +438,11 @@ def policy_lint(
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
     """Recompute the hash chain; name every altered, removed or reordered entry."""
-    from socialcredit.registry.access.audit import verify_audit
+    from socialcredit.registry.access.audit import audit_length, verify_audit
 
     with _store(db) as store:
         problems = verify_audit(store)
-        n = store.one("SELECT count(*) FROM audit_log")
+        n = audit_length(store)
     if problems:
         for p in problems:
             out.print(f"[red]{p.message}[/]")
@@ -419,12 +450,14 @@ def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
     out.print(f"The audit log is intact: {n} entries.")
 
 
-@app.command()
+@app.command(rich_help_panel=RECORDS)
 def generate(
-    residents: Annotated[int, typer.Option(help="How many residents (adults).")] = 200_000,
-    years: Annotated[int, typer.Option(help="Years of records.")] = 3,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same population.")] = 0,
-    folder: Annotated[Path, typer.Option("--out", help="Folder to write Parquet files into.")] = Path("population"),
+    residents: Annotated[int, typer.Option(help="How many residents (adults).", metavar="N")] = 200_000,
+    years: Annotated[int, typer.Option(help="Years of records.", metavar="N")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same population.", metavar="N")] = 0,
+    folder: Annotated[Path, typer.Option("--out", help="Folder to write Parquet files into.", metavar="DIR")] = Path(
+        "population"
+    ),
     as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic Beijing (residents, employers, records of every source) as Parquet."""
@@ -486,10 +519,12 @@ class ExportFormat(StrEnum):
     parquet = "parquet"
 
 
-@app.command()
+@app.command(rich_help_panel=SCORING)
 def export(
-    out_dir: Annotated[Path, typer.Option("--out", help="An empty folder for the export.")],
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="Only parquet for now.")] = ExportFormat.parquet,
+    out_dir: Annotated[Path, typer.Option("--out", help="An empty folder for the export.", metavar="DIR")],
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="Only parquet for now.", metavar="[parquet]")
+    ] = ExportFormat.parquet,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -510,9 +545,9 @@ def export(
         err.print(f"[bold yellow]The store is encrypted; the export in {out_dir} is not.[/] Keep it as safe.")
 
 
-@app.command()
+@app.command(rich_help_panel=SCORING)
 def publish(
-    results: Annotated[Path, typer.Argument(help="The --out folder of `score --engine spark`.")],
+    results: Annotated[Path, typer.Argument(help="The --out folder of `score --engine spark`.", metavar="DIR")],
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -534,7 +569,7 @@ def publish(
 @keys_app.command("issue")
 def keys_issue(
     role: Annotated[str, typer.Option(help="furnisher, relying_party, resident, operator or auditor.")],
-    name: Annotated[str, typer.Option(help="Who the party is (e.g. 'China Railway 12306').")],
+    name: Annotated[str, typer.Option(help="Who the party is (e.g. 'China Railway 12306').", metavar="NAME")],
     source: Annotated[str | None, typer.Option(help="Furnisher: its source.")] = None,
     service: Annotated[list[str] | None, typer.Option(help="Relying party: a service it may ask (repeat).")] = None,
     purpose: Annotated[list[str] | None, typer.Option(help="Relying party: a declared purpose (repeat).")] = None,
@@ -556,7 +591,8 @@ def keys_issue(
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="The key id (the 12 hex digits after sc_).")], db: DbOpt = DEFAULT_DB
+    key_id: Annotated[str, typer.Argument(help="The key id (the 12 hex digits after sc_).", metavar="KEY_ID")],
+    db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Revoke a key: every later request with it is refused (401) and audited."""
     from socialcredit.registry.access.parties import revoke_key
@@ -588,9 +624,13 @@ def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
 @keys_app.command("link")
 def keys_link(
     subject: Annotated[str | None, typer.Argument(help="The resident's identity number.")] = None,
-    key: Annotated[str | None, typer.Option("--key", help="Instead: a link for the party of this key id.")] = None,
-    hours: Annotated[int, typer.Option(help="Hours the link stays valid (1 to 720).")] = 24,
-    base_url: Annotated[str, typer.Option(help="Address of the running service.")] = "http://127.0.0.1:8000",
+    key: Annotated[
+        str | None, typer.Option("--key", help="Instead: a link for the party of this key id.", metavar="KEY_ID")
+    ] = None,
+    hours: Annotated[int, typer.Option(help="Hours the link stays valid (1 to 720).", metavar="N")] = 24,
+    base_url: Annotated[
+        str, typer.Option(help="Address of the running service.", metavar="URL")
+    ] = "http://127.0.0.1:8000",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -609,9 +649,9 @@ def keys_link(
     out.print(url, markup=False, highlight=False)
 
 
-@app.command()
+@app.command(rich_help_panel=SERVICE)
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
@@ -624,9 +664,9 @@ def serve(
     uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
 
 
-@app.command()
+@app.command(rich_help_panel=RECORDS)
 def load(
-    folder: Annotated[Path, typer.Argument(help="A folder written by `socialcredit generate`.")],
+    folder: Annotated[Path, typer.Argument(help="A folder written by `socialcredit generate`.", metavar="DIR")],
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Ingest a generated population: subjects, every source's records, consents."""
@@ -644,19 +684,28 @@ def load(
     out.print(f"Loaded {folder}: {total['accepted']} rows accepted, {total['rejected']} rejected.")
 
 
-@app.command()
+@app.command(rich_help_panel=MAIN_JOB)
 def demo(
-    db: Annotated[Path, typer.Option("--db", help="Store to build.")] = Path("socialcredit-demo.duckdb"),
-    residents: Annotated[int, typer.Option(help="Residents of the generated city.")] = 200_000,
-    seed: Annotated[int, typer.Option(help="Random seed of the generated city.")] = 0,
+    db: Annotated[Path, typer.Option("--db", help="Store to build.", metavar="FILE")] = Path(
+        "socialcredit-demo.duckdb"
+    ),
+    residents: Annotated[int, typer.Option(help="Residents of the generated city.", metavar="N")] = 200_000,
+    seed: Annotated[int, typer.Option(help="Random seed of the generated city.", metavar="N")] = 0,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after scoring; do not serve the pages.")] = False,
     port: Annotated[int, typer.Option(help="Port of the pages (on 127.0.0.1).")] = 8000,
 ) -> None:
-    """The main job: generate a district-sized Beijing, ingest it, score it under both policies, summarise; then
-    serve the web pages on 127.0.0.1 with sign-in links for an operator and a resident, until Ctrl-C."""
+    """The main job: a district-sized Beijing, scored under both policies, then its web pages.
+
+    Generate the city, ingest it, score it under both policies and summarise.
+    Then serve the web pages on 127.0.0.1, with sign-in links for an operator and a resident, until Ctrl-C.
+    """
     from socialcredit.demo import run_demo
 
     run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
+
+
+# After the commands above, so that each help panel lists this module's commands first.
+register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 
 
 def main() -> None:

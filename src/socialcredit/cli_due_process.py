@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from socialcredit.cli_help import DUE_PROCESS, RECORDS, DbOpt, JsonOpt, TodayOpt
 from socialcredit.errors import SocialCreditError
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
@@ -22,10 +23,7 @@ __all__ = ["register_due_process"]
 
 out = Console(soft_wrap=True, markup=False, highlight=False)  # residents' and sources' texts are shown as written
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).")]
-ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (recorded in the audit log).")]
+ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (recorded in the audit log).", metavar="NAME")]
 
 dispute_app = typer.Typer(help="Disputes of records: file, add information, answer, list.", no_args_is_help=True)
 repair_app = typer.Typer(help="Credit repair: fulfilment reports, applications, decisions.", no_args_is_help=True)
@@ -36,15 +34,15 @@ due_app = typer.Typer(help="The daily due-process run.", no_args_is_help=True)
 
 def register_due_process(app: typer.Typer) -> None:
     """Add the due-process commands to the main CLI."""
-    app.add_typer(dispute_app, name="dispute")
-    app.add_typer(repair_app, name="repair")
-    app.add_typer(override_app, name="override")
-    app.add_typer(file_app, name="file")
-    app.add_typer(due_app, name="due")
-    app.command("notices")(notices)
-    app.command("lookup")(lookup)
-    app.command("consents")(consents)
-    app.command("notifications")(notifications)
+    app.add_typer(dispute_app, name="dispute", rich_help_panel=DUE_PROCESS)
+    app.add_typer(repair_app, name="repair", rich_help_panel=DUE_PROCESS)
+    app.add_typer(override_app, name="override", rich_help_panel=DUE_PROCESS)
+    app.add_typer(file_app, name="file", rich_help_panel=DUE_PROCESS)
+    app.add_typer(due_app, name="due", rich_help_panel=DUE_PROCESS)
+    app.command("notices", rich_help_panel=DUE_PROCESS)(notices)
+    app.command("lookup", rich_help_panel=DUE_PROCESS)(lookup)
+    app.command("consents", rich_help_panel=RECORDS)(consents)
+    app.command("notifications", rich_help_panel=DUE_PROCESS)(notifications)
 
 
 @contextmanager
@@ -94,8 +92,8 @@ def dispute_file(
     subject: Annotated[str, typer.Argument(help="The resident's identity number.")],
     source: Annotated[str, typer.Argument(help="The source of the record, e.g. courts.")],
     record: Annotated[str, typer.Argument(help="The record id.")],
-    reason: Annotated[str, typer.Option(help="Why the record is wrong (required).")],
-    evidence: Annotated[str | None, typer.Option(help="Evidence, as text.")] = None,
+    reason: Annotated[str, typer.Option(help="Why the record is wrong (required).", metavar="TEXT")],
+    evidence: Annotated[str | None, typer.Option(help="Evidence, as text.", metavar="TEXT")] = None,
     actor: ActorOpt = "cli",
     today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
@@ -111,7 +109,7 @@ def dispute_file(
 
 @dispute_app.command("info")
 def dispute_info(
-    dispute_id: Annotated[int, typer.Argument(help="The dispute.")],
+    dispute_id: Annotated[int, typer.Argument(help="The dispute.", metavar="DISPUTE_ID")],
     text: Annotated[str, typer.Argument(help="The information the resident adds.")],
     actor: ActorOpt = "cli",
     today: TodayOpt = None,
@@ -128,9 +126,9 @@ def dispute_info(
 
 @dispute_app.command("answer")
 def dispute_answer(
-    dispute_id: Annotated[int, typer.Argument(help="The dispute.")],
+    dispute_id: Annotated[int, typer.Argument(help="The dispute.", metavar="DISPUTE_ID")],
     outcome: Annotated[str, typer.Argument(help="verified, corrected or withdrawn.")],
-    note: Annotated[str, typer.Option(help="The source's explanation (required).")],
+    note: Annotated[str, typer.Option(help="The source's explanation (required).", metavar="TEXT")],
     source: Annotated[str | None, typer.Option(help="Answer as this source (checked).")] = None,
     actor: ActorOpt = "cli",
     today: TodayOpt = None,
@@ -192,8 +190,8 @@ _REPAIR_COLS = ["repair_id", "subject_id", "record_id", "severity", "status", "a
 def repair_fulfilled(
     source: Annotated[str, typer.Argument(help="The source reporting.")],
     record: Annotated[str, typer.Argument(help="The record whose obligation is fulfilled.")],
-    on: Annotated[str | None, typer.Option(help="Fulfilled on (default: today).")] = None,
-    note: Annotated[str | None, typer.Option(help="A note.")] = None,
+    on: Annotated[str | None, typer.Option(help="Fulfilled on (default: today).", metavar="DATE")] = None,
+    note: Annotated[str | None, typer.Option(help="A note.", metavar="TEXT")] = None,
     actor: ActorOpt = "cli",
     today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
@@ -214,7 +212,7 @@ def repair_apply(
     subject: Annotated[str, typer.Argument(help="The resident.")],
     source: Annotated[str, typer.Argument(help="The source of the record.")],
     record: Annotated[str, typer.Argument(help="The record.")],
-    statement: Annotated[str, typer.Option(help="The resident's statement (required).")],
+    statement: Annotated[str, typer.Option(help="The resident's statement (required).", metavar="TEXT")],
     policy: Annotated[str | None, typer.Option(help="Under this policy (default: the strictest in use).")] = None,
     actor: ActorOpt = "cli",
     today: TodayOpt = None,
@@ -233,7 +231,7 @@ def repair_apply(
 def repair_decide(
     repair_id: Annotated[int, typer.Argument(help="The application.")],
     outcome: Annotated[str, typer.Argument(help="approved or refused.")],
-    reason: Annotated[str, typer.Option(help="The reason (required).")],
+    reason: Annotated[str, typer.Option(help="The reason (required).", metavar="TEXT")],
     actor: ActorOpt = "operator",
     today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
@@ -262,7 +260,7 @@ def repair_list(
     _json(rows) if as_json else _table(rows, _REPAIR_COLS, "No repair applications.")
 
 
-JustOpt = Annotated[str, typer.Option("--justification", help="Why (required; shown to the resident).")]
+JustOpt = Annotated[str, typer.Option("--justification", help="Why (required; shown to the resident).", metavar="TEXT")]
 
 
 @override_app.command("decision")
@@ -303,9 +301,11 @@ def override_listing_cmd(
 @file_app.command("export")
 def file_export(
     subject: Annotated[str, typer.Argument(help="The resident.")],
-    output: Annotated[Path | None, typer.Option("--out", help="Write the JSON here (default: print).")] = None,
-    html: Annotated[Path | None, typer.Option(help="Also write a readable HTML report here.")] = None,
-    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    output: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON here (default: print).", metavar="FILE")
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write a readable HTML report here.", metavar="FILE")] = None,
+    lang: Annotated[str, typer.Option(help="en or zh.", metavar="LANG")] = "en",
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Everything held about a resident, as JSON (and HTML)."""
@@ -341,7 +341,7 @@ def notices(
 def lookup(
     query: Annotated[str, typer.Argument(help="A full name, identity number or organisation code.")],
     list_id: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
-    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    lang: Annotated[str, typer.Option(help="en or zh.", metavar="LANG")] = "en",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -376,7 +376,7 @@ def consents(
 
 def notifications(
     subject: Annotated[str, typer.Argument(help="The resident.")],
-    lang: Annotated[str, typer.Option(help="en or zh.")] = "en",
+    lang: Annotated[str, typer.Option(help="en or zh.", metavar="LANG")] = "en",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:

@@ -12,10 +12,10 @@ import datetime as dt
 import json
 import random
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from socialcredit.data import districts  # re-exported: the generator and the matchmaking site import it here
 from socialcredit.identifiers import make_ric, make_uscc, ric_check_char
 
 __all__ = ["AS_OF", "ExampleFiles", "districts", "write_example"]
@@ -44,12 +44,6 @@ _PROFESSIONS = [
     ("unemployed", 3),
     ("other", 4),
 ]
-
-
-def districts() -> list[dict[str, str]]:
-    """Beijing's 16 districts with their 2020 census populations."""
-    text = resources.files("socialcredit.data").joinpath("beijing-districts-2020.csv").read_text("utf-8")
-    return list(csv.DictReader(text.splitlines()))
 
 
 @dataclass(frozen=True)

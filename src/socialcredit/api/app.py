@@ -21,7 +21,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcredit.api.bodies import MAX_BODY_BYTES
-from socialcredit.api.deps import require
 from socialcredit.api.routes import ROUTERS
 from socialcredit.errors import SocialCreditError
 from socialcredit.registry.service import Service
@@ -92,7 +91,7 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
         app.include_router(router)
     from socialcredit.web import web_router  # the pages: resident portal, operator dashboard, public look-up
 
-    app.include_router(web_router(service, require))
+    app.include_router(web_router(service))
     return app
 
 

@@ -29,12 +29,14 @@ match_app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The matchmaking store (not the registry's).", envvar=DB_ENV)]
-UrlOpt = Annotated[str, typer.Option("--registry-url", help="The registry's HTTP API.", envvar=URL_ENV)]
+DbOpt = Annotated[
+    Path, typer.Option("--db", help="The matchmaking store (not the registry's).", envvar=DB_ENV, metavar="FILE")
+]
+UrlOpt = Annotated[str, typer.Option("--registry-url", help="The registry's HTTP API.", envvar=URL_ENV, metavar="URL")]
 KeyOpt = Annotated[
     str, typer.Option("--key", help=f"Relying-party key for matchmaking_badge (or ${KEY_ENV}).", show_default=False)
 ]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of labels: zh or en.")]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of labels: zh or en.", metavar="LANG")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -52,12 +54,16 @@ def _registry(url: str, key: str) -> RegistryClient:
 
 @match_app.command()
 def register(
-    subject: Annotated[str, typer.Option("--subject", help="The client's identity number.")],
+    subject: Annotated[str, typer.Option("--subject", help="The client's identity number.", metavar="SUBJECT")],
     name: Annotated[str, typer.Option(help="Name shown to matches.")],
     district: Annotated[str, typer.Option(help="District: code, 海淀区 or Haidian.")],
-    education: Annotated[str, typer.Option(help="junior_high, high_school, associate, bachelor, master, doctorate.")],
+    education: Annotated[
+        str, typer.Option(help="junior_high, high_school, associate, bachelor, master, doctorate.", metavar="LEVEL")
+    ],
     job: Annotated[str, typer.Option(help="employed, self_employed, student, retired, unemployed.")],
-    income: Annotated[str, typer.Option(help="under_5k, 5k_10k, 10k_20k, 20k_50k, over_50k (monthly).")],
+    income: Annotated[
+        str, typer.Option(help="under_5k, 5k_10k, 10k_20k, 20k_50k, over_50k (monthly).", metavar="BAND")
+    ],
     interests: Annotated[list[str], typer.Option("--interest", help="An interest (repeat, or comma-separated).")],
     db: DbOpt = DEFAULT_MATCH_DB,
 ) -> None:
@@ -74,13 +80,15 @@ def register(
 @match_app.command()
 def prefs(
     client_id: Annotated[int, typer.Argument(help="The client.")],
-    seeks: Annotated[list[str] | None, typer.Option("--seeks", help="F and/or M.")] = None,
-    age: Annotated[str | None, typer.Option(help="Age range, e.g. 25-35.")] = None,
+    seeks: Annotated[list[str] | None, typer.Option("--seeks", help="F and/or M.", metavar="SEX")] = None,
+    age: Annotated[str | None, typer.Option(help="Age range, e.g. 25-35.", metavar="MIN-MAX")] = None,
     districts: Annotated[list[str] | None, typer.Option("--district", help="Acceptable district (repeat).")] = None,
     any_district: Annotated[bool, typer.Option("--any-district", help="Clear the districts: anywhere.")] = False,
-    min_education: Annotated[str | None, typer.Option(help="Minimum education ('' for none).")] = None,
-    min_income: Annotated[str | None, typer.Option(help="Minimum income band ('' for none).")] = None,
-    min_tier: Annotated[str | None, typer.Option(help="Minimum credit tier of those who share ('' for none).")] = None,
+    min_education: Annotated[str | None, typer.Option(help="Minimum education ('' for none).", metavar="LEVEL")] = None,
+    min_income: Annotated[str | None, typer.Option(help="Minimum income band ('' for none).", metavar="BAND")] = None,
+    min_tier: Annotated[
+        str | None, typer.Option(help="Minimum credit tier of those who share ('' for none).", metavar="TIER")
+    ] = None,
     db: DbOpt = DEFAULT_MATCH_DB,
 ) -> None:
     """Change a client's partner preferences (options not given keep their value)."""
@@ -128,7 +136,7 @@ def matches(
     client_id: Annotated[int, typer.Argument(help="The client.")],
     registry_url: UrlOpt = DEFAULT_REGISTRY_URL,
     key: KeyOpt = "",
-    limit: Annotated[int, typer.Option(help="How many matches.")] = 10,
+    limit: Annotated[int, typer.Option(help="How many matches.", metavar="N")] = 10,
     lang: LangOpt = "zh",
     as_json: JsonOpt = False,
     db: DbOpt = DEFAULT_MATCH_DB,
@@ -177,10 +185,12 @@ def matches(
 
 @match_app.command()
 def generate(
-    source: Annotated[Path, typer.Argument(help="A generated population folder, or a subjects .csv/.parquet.")],
-    clients: Annotated[int, typer.Option(help="How many clients.")] = 50_000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    today: Annotated[str | None, typer.Option(help="Ages as of this date (YYYY-MM-DD).")] = None,
+    source: Annotated[
+        Path, typer.Argument(help="A generated population folder, or a subjects .csv/.parquet.", metavar="PATH")
+    ],
+    clients: Annotated[int, typer.Option(help="How many clients.", metavar="N")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Random seed.", metavar="N")] = 0,
+    today: Annotated[str | None, typer.Option(help="Ages as of this date (YYYY-MM-DD).", metavar="DATE")] = None,
     db: DbOpt = DEFAULT_MATCH_DB,
 ) -> None:
     """Draw a client base from synthetic residents (for tests and benchmarks)."""
@@ -198,7 +208,7 @@ def generate(
 
 @match_app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8100,
     registry_url: UrlOpt = DEFAULT_REGISTRY_URL,
     key: KeyOpt = "",

@@ -23,7 +23,7 @@ region_app = typer.Typer(
 )
 out = Console(soft_wrap=True)
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB")]
+DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 _DEFAULT_DB = Path("socialcredit.duckdb")
 
@@ -34,7 +34,7 @@ def _print_json(data: Any) -> None:
 
 @region_app.command()
 def setup(
-    code: Annotated[str, typer.Argument(help="Six-digit region code, e.g. 120000.")],
+    code: Annotated[str, typer.Argument(help="Six-digit region code, e.g. 120000.", metavar="CODE")],
     name: Annotated[str, typer.Argument(help="The region's name, e.g. Tianjin.")],
     db: DbOpt = _DEFAULT_DB,
 ) -> None:
@@ -48,7 +48,7 @@ def setup(
 
 @region_app.command()
 def keygen(
-    out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key (PEM).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key (PEM).", metavar="FILE")],
 ) -> None:
     """Make the region's signing key; prints the public key other regions trust."""
     from socialcredit.regions.bundle import fingerprint, load_private_key, new_private_key, public_key_text
@@ -82,8 +82,8 @@ def trust(
 @region_app.command("export")
 def export_cmd(
     policy: Annotated[str, typer.Option("--policy", help="The region's published policy (its exchange block).")],
-    key: Annotated[Path, typer.Option("--key", help="The region's private key file.")],
-    out_file: Annotated[Path, typer.Option("--out", help="The bundle file to write.")],
+    key: Annotated[Path, typer.Option("--key", help="The region's private key file.", metavar="FILE")],
+    out_file: Annotated[Path, typer.Option("--out", help="The bundle file to write.", metavar="FILE")],
     db: DbOpt = _DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -103,7 +103,7 @@ def export_cmd(
 
 @region_app.command("import")
 def import_cmd(
-    bundle: Annotated[Path, typer.Argument(help="The bundle file.")],
+    bundle: Annotated[Path, typer.Argument(help="The bundle file.", metavar="FILE")],
     db: DbOpt = _DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -148,7 +148,7 @@ def review(db: DbOpt = _DEFAULT_DB, as_json: JsonOpt = False) -> None:
 
 @region_app.command()
 def accept(
-    identity: Annotated[int, typer.Argument(help="The identity's id (from `region review`).")],
+    identity: Annotated[int, typer.Argument(help="The identity's id (from `region review`).", metavar="IDENTITY_ID")],
     subject: Annotated[str | None, typer.Option("--subject", help="Link to this subject instead.")] = None,
     db: DbOpt = _DEFAULT_DB,
 ) -> None:
@@ -162,7 +162,7 @@ def accept(
 
 @region_app.command()
 def reject(
-    identity: Annotated[int, typer.Argument(help="The identity's id (from `region review`).")],
+    identity: Annotated[int, typer.Argument(help="The identity's id (from `region review`).", metavar="IDENTITY_ID")],
     db: DbOpt = _DEFAULT_DB,
 ) -> None:
     """Reject a proposed link."""
@@ -175,8 +175,8 @@ def reject(
 
 @region_app.command()
 def unlink(
-    identity: Annotated[int, typer.Argument(help="The identity's id.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")] = "",
+    identity: Annotated[int, typer.Argument(help="The identity's id.", metavar="IDENTITY_ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).", metavar="TEXT")] = "",
     db: DbOpt = _DEFAULT_DB,
 ) -> None:
     """Reverse an applied link: its records are withdrawn."""
@@ -191,7 +191,7 @@ def unlink(
 def alerts(
     db: DbOpt = _DEFAULT_DB,
     all_: Annotated[bool, typer.Option("--all", help="Include acknowledged alerts.")] = False,
-    ack: Annotated[int | None, typer.Option("--ack", help="Acknowledge this alert.")] = None,
+    ack: Annotated[int | None, typer.Option("--ack", help="Acknowledge this alert.", metavar="ALERT_ID")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Alerts: people blacklisted in another region who appear here."""

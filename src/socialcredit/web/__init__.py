@@ -1,23 +1,28 @@
 """The web pages: a resident portal, an operator dashboard and the public list look-up, in Chinese and English.
 
 Server-rendered (Jinja2), charts drawn as SVG on the server, no script. The pages call the registry, never the
-HTTP API or the CLI. Mounted into the service by ``app.include_router(web_router(service, caller))``.
+HTTP API or the CLI. Mounted into the service by ``app.include_router(web_router(service))``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
+
+from socialcredit.registry.service import Service
 
 __all__ = ["web_router"]
 
 
-def web_router(service: Any, caller: Any = None, *, lookup_limit: int = 30, lookup_window: float = 60.0) -> APIRouter:
-    """The pages over a running service (``api.app.Service``: its store behind a lock).
+def web_router(
+    service: Service,
+    *,
+    lookup_limit: int = 30,
+    lookup_window: float = 60.0,
+) -> APIRouter:
+    """The pages over a running service (its store behind a lock, see :class:`~socialcredit.registry.service.Service`).
 
-    ``caller`` (the API's bearer-key dependency factory) is accepted for the mounting contract and not used: pages
-    sign in once with a key or a one-time link and then carry a session cookie. The public look-up allows
+    Pages sign in once with a key or a one-time link and then carry a session cookie (no bearer key per request).
+    The public look-up allows
     ``lookup_limit`` searches per ``lookup_window`` seconds per client address.
     """
     from socialcredit.web import operator, public, resident, signin

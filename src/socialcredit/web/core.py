@@ -23,9 +23,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
+from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
+from socialcredit.registry.service import Service
 from socialcredit.web.i18n import LANGS, translate
 
 __all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "RateLimiter", "Web"]
@@ -94,18 +95,13 @@ class Page:
         return self.render("error.html", status, title=self.t(title_key), message=message)
 
 
-class _Refused(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
 Handler = Callable[[Page], Response]
 
 
 class Web:
     """The pages' shared state: the service (its store behind a lock), the templates, the look-up limiter."""
 
-    def __init__(self, service: Any, *, lookup_limit: int = 30, lookup_window: float = 60.0) -> None:
+    def __init__(self, service: Service, *, lookup_limit: int = 30, lookup_window: float = 60.0) -> None:
         self.service = service
         self.env = Environment(
             loader=PackageLoader("socialcredit.web", "templates"),
@@ -156,30 +152,34 @@ class Web:
         except AuthError:
             return None
 
-    def _refuse(self, page: Page, who: Principal | None, status: int, code: str, message_key: str) -> _Refused:
-        """A refused page, audited like the API's refusals (``access_refused``, with the path and the code)."""
+    def _refused(self, page: Page, exc: ForbiddenError) -> HTMLResponse:
+        """The page of a refusal, audited like the API's refusals (``access_refused``, with the path and the code)."""
+        who = page.who
         with self.service.writer() as store, store.transaction():
             append_audit(
                 store,
                 who.actor if who else "anonymous",
                 "access_refused",
                 None,
-                {"path": page.request.url.path, "code": code, "role": who.role if who else None},
+                {"path": page.request.url.path, "code": exc.code, "role": who.role if who else None},
             )
-        return _Refused(page.error(status, "error_forbidden_title", page.t(message_key)))
+        return page.error(exc.status, "error_forbidden_title", str(exc))
 
-    def _check(self, page: Page, roles: tuple[str, ...], csrf: bool) -> None:
+    @staticmethod
+    def _check(page: Page, roles: tuple[str, ...], csrf: bool) -> Response | None:
+        """None if the page may be shown; a redirect to sign in first; ForbiddenError for the wrong role or form."""
         if roles:
             if page.who is None:
                 target = page.request.url.path if page.request.method == "GET" else "/"
-                raise _Refused(page.redirect("/signin?next=" + quote(target, safe="/")))
+                return page.redirect("/signin?next=" + quote(target, safe="/"))
             if page.who.role not in roles:
-                raise self._refuse(page, page.who, 403, "role_not_allowed", f"forbidden_{roles[0]}")
+                raise ForbiddenError(page.t(f"forbidden_{roles[0]}"), code="role_not_allowed")
         if page.request.method == "POST" and csrf:
             expected = page.who.csrf if page.who else page.request.cookies.get(PRE_COOKIE, "")
             given = page.form.get("csrf", "")
             if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
-                raise self._refuse(page, page.who, 403, "csrf_failed", "csrf_failed")
+                raise ForbiddenError(page.t("csrf_failed"), code="csrf_failed")
+        return None
 
     def page(self, *roles: str, csrf: bool = True) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
         """Make a page handler an endpoint for signed-in ``roles`` (none: anyone)."""
@@ -210,10 +210,10 @@ class Web:
         if page.who is None and PRE_COOKIE not in request.cookies:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
         try:
-            self._check(page, roles, csrf)
-            response = handler(page)
-        except _Refused as refused:
-            response = refused.response
+            first = self._check(page, roles, csrf)
+            response = first if first is not None else handler(page)
+        except ForbiddenError as exc:
+            response = self._refused(page, exc)
         except NotFoundError as exc:
             response = page.error(404, "error_not_found_title", str(exc))
         except AuthError as exc:

@@ -16,7 +16,7 @@ from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
-from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.policies import get_policy, published_policy_ids, published_versions
 from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
 from socialcredit.web.core import Page, Web
@@ -246,9 +246,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("operator")
     def policies(page: Page) -> Response:
         with web.service.writer() as store:
-            rows = store.rows(
-                "SELECT policy_id, version, sha256, published_at FROM policies ORDER BY policy_id, published_at DESC"
-            )
+            rows = published_versions(store, newest_first=True)
         return page.render("ops_policies.html", section="policies", rows=rows)
 
     @router.get("/ops/policies/{policy_id}")
@@ -256,7 +254,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def policy(page: Page) -> Response:
         policy_id = str(page.request.path_params["policy_id"])[:64]
         with web.service.writer() as store:
-            if not store.one("SELECT count(*) FROM policies WHERE policy_id = ?", [policy_id]):
+            if policy_id not in published_policy_ids(store):
                 raise NotFoundError(f"no published policy {policy_id!r}")
             context = _policy_table(store, page, policy_id)
         return page.render("ops_policy.html", section="policies", **context)

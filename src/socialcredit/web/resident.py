@@ -18,6 +18,7 @@ from socialcredit.registry.due_process.resident_file import export_file, render_
 from socialcredit.registry.records.consent import consent_history, set_consent
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.core import Page, Web
@@ -200,10 +201,7 @@ def _consents(web: Web, page: Page) -> dict[str, Any]:
     catalog = load_catalog()
     with web.service.writer() as store:
         history = consent_history(store, _subject(page))
-        policies = [
-            get_policy(store, str(pid)).policy
-            for (pid,) in store.execute("SELECT DISTINCT policy_id FROM score_runs ORDER BY 1").fetchall()
-        ]
+        policies = [get_policy(store, pid).policy for pid in scored_policy_ids(store)]
     rows = []
     for cat_id, cat in catalog.categories.items():
         mine = [h for h in history if h["category"] == cat_id]

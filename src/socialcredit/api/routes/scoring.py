@@ -27,7 +27,8 @@ from socialcredit.registry.scoring.policies import (
     published_text,
     published_versions,
 )
-from socialcredit.registry.scoring.runs import all_runs, check_as_of
+from socialcredit.registry.scoring.runs import check_as_of
+from socialcredit.registry.scoring.runs import list_runs as stored_runs
 
 __all__ = ["JobRequest", "router"]
 
@@ -80,7 +81,7 @@ def follow_job(job_id: int, _party: Operator, service: ServiceDep) -> Job:
 def list_runs(_party: Operator, service: ServiceDep) -> Runs:
     """Every score run: policy version, as-of date, watermark, engine, times, subjects."""
     with service.writer() as store:
-        rows = all_runs(store)
+        rows = stored_runs(store)
     return Runs.model_validate({"runs": [_plain(r) for r in rows]})
 
 

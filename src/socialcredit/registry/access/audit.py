@@ -66,3 +66,8 @@ def audit_page(store: Store, *, after: int = 0, limit: int = 100) -> list[dict[s
         if isinstance(r["at_time"], dt.date):
             r["at_time"] = r["at_time"].isoformat()
     return rows
+
+
+def audit_length(store: Store) -> int:
+    """How many entries the audit log holds."""
+    return int(store.one("SELECT count(*) FROM audit_log") or 0)

@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from socialcredit.example import districts
+from socialcredit.data import districts
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store

@@ -88,9 +88,12 @@ def published_policy_ids(store: Store) -> set[str]:
     return {str(r[0]) for r in store.execute("SELECT DISTINCT policy_id FROM policies").fetchall()}
 
 
-def published_versions(store: Store) -> list[dict[str, Any]]:
+def published_versions(store: Store, *, newest_first: bool = False) -> list[dict[str, Any]]:
     """Every published version (id, version, SHA-256, when), by policy and then by date of publication."""
-    return store.rows("SELECT policy_id, version, sha256, published_at FROM policies ORDER BY policy_id, published_at")
+    order = "DESC" if newest_first else "ASC"
+    return store.rows(
+        f"SELECT policy_id, version, sha256, published_at FROM policies ORDER BY policy_id, published_at {order}"
+    )
 
 
 def published_text(store: Store, policy_id: str, version: str) -> str:

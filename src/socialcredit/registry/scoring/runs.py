@@ -348,8 +348,9 @@ def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:
     return score(store, loaded, run["as_of"], watermark=int(run["watermark"]), actor=actor)
 
 
-def all_runs(store: Store) -> list[dict[str, Any]]:
-    """Every score run, finished or not, in the order they were started."""
+def list_runs(store: Store) -> list[dict[str, Any]]:
+    """Every score run, finished or not, in the order they were started: policy version, as-of date, mode, base
+    run, watermark, engine, counts, start and finish times."""
     return store.rows("SELECT * FROM score_runs ORDER BY run_id")
 
 
@@ -372,3 +373,8 @@ def list_page(store: Store, policy_id: str, list_id: str, *, after: str = "", li
         [run["run_id"], list_id],
     )
     return {"run_id": run["run_id"], "total": total, "entries": entries}
+
+
+def scored_policy_ids(store: Store) -> list[str]:
+    """The ids of the policies any score run was started under, in order."""
+    return [str(r[0]) for r in store.execute("SELECT DISTINCT policy_id FROM score_runs ORDER BY 1").fetchall()]

@@ -1,0 +1,88 @@
+"""How the command line's help reads: commands grouped by area, and each value named the way a user reads it.
+
+Typer shows every value by its Python type (``<str>``, ``<path>``) and every flag as ``<bool>``. Here a flag shows
+no value at all, and a value shows its metavar: the one given where the option is declared (``DATE``, ``FILE``,
+``N``, ``TEXT``, …) or, by default, the option's own name in capitals (``--source SOURCE``). Top-level commands are
+listed panel by panel in the order of :data:`PANELS`, the main job first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+__all__ = [
+    "ADMINISTRATION",
+    "DECISIONS",
+    "DUE_PROCESS",
+    "MAIN_JOB",
+    "PANELS",
+    "RECORDS",
+    "REGIONS",
+    "SCORING",
+    "SERVICE",
+    "DbOpt",
+    "HelpGroup",
+    "JsonOpt",
+    "LangOpt",
+    "TodayOpt",
+    "readable_metavars",
+]
+
+MAIN_JOB = "The main job"
+RECORDS = "Records"
+SCORING = "Scoring"
+DECISIONS = "Decisions"
+DUE_PROCESS = "Due process"
+REGIONS = "Regions"
+SERVICE = "Service"
+ADMINISTRATION = "Administration"
+PANELS = (MAIN_JOB, RECORDS, SCORING, DECISIONS, DUE_PROCESS, REGIONS, SERVICE, ADMINISTRATION)
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG")]
+TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).", metavar="DATE")]
+
+
+def readable_metavars(command: TyperCommand | TyperGroup) -> None:
+    """Name the value of every parameter of ``command`` and of its sub-commands, its help option included.
+
+    A flag gets an empty metavar (Typer then shows no type); an option or an argument without a metavar of its own
+    gets its name in capitals. Metavars set where a parameter is declared are kept.
+    """
+    params = list(command.params)
+    help_option = command.get_help_option(typer.Context(command))
+    if help_option is not None:
+        params.append(help_option)
+    for param in params:
+        if param.metavar is not None:
+            continue
+        if isinstance(param, TyperOption):
+            long = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+            param.metavar = "" if param.is_flag else long.lstrip("-").upper()
+        elif isinstance(param, TyperArgument):
+            param.metavar = (param.name or "value").upper()
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            if isinstance(sub, TyperCommand | TyperGroup):
+                readable_metavars(sub)
+
+
+def _panel_rank(command: object) -> int:
+    panel = getattr(command, "rich_help_panel", None)
+    return PANELS.index(panel) if panel in PANELS else len(PANELS)
+
+
+class HelpGroup(TyperGroup):
+    """The root command: lists its commands panel by panel (:data:`PANELS`) and names every value readably."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        # Typer builds the whole tree before its root, so every command is here. Help prints the panels in the
+        # order their first command comes: sorting the commands (stably) by panel orders the panels.
+        self.commands = dict(sorted(self.commands.items(), key=lambda item: _panel_rank(item[1])))
+        readable_metavars(self)
