@@ -46,6 +46,16 @@ def literal(value: object) -> exp.Expr:
     return exp.Literal.string(str(value))
 
 
+def _condition_literal(value: object) -> exp.Expr:
+    # A decimal of a condition is a double, as in policy.expr.evaluate and in the DOUBLE columns of number
+    # fields. A bare 0.1 would be a DECIMAL, and the engines would compute 0.1 + 0.2 == 0.3 exactly (true)
+    # where the evaluator says false; Spark would also divide decimals with its own scale rules. The text of
+    # repr() reads back as the very same double in every engine.
+    if isinstance(value, float):
+        return exp.Cast(this=exp.Literal.string(repr(value)), to=exp.DataType.build("double"))
+    return literal(value)
+
+
 def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | None = None) -> exp.Expr:
     """Build the SQL tree of a checked condition.
 
@@ -57,11 +67,18 @@ def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | 
     def lit_for(other: expr.Node, value: object) -> exp.Expr:
         if other.type == "tier" and isinstance(value, str):
             return exp.Literal.number(ranks[value])
-        return literal(value)
+        return _condition_literal(value)
+
+    def operand(n: expr.Node) -> exp.Expr:
+        # NOT, IN and IS print without brackets, and SQL binds NOT looser than IS and a comparison (and
+        # Spark takes no predicate as an operand of another): `(not b) is null` must not become
+        # `NOT b IS NULL`, which is `NOT (b IS NULL)`.
+        tree = go(n)
+        return exp.Paren(this=tree) if isinstance(tree, exp.Not | exp.In | exp.Is) else tree
 
     def go(n: expr.Node) -> exp.Expr:
         if isinstance(n, expr.Lit):
-            return literal(n.value)
+            return _condition_literal(n.value)
         if isinstance(n, expr.Name):
             return resolve(n.name)
         if isinstance(n, expr.Unary):
@@ -72,8 +89,8 @@ def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | 
                 cls = exp.And if n.op == "and" else exp.Or
                 return exp.Paren(this=cls(this=go(n.left), expression=go(n.right)))
             if n.op in _COMPARE:
-                left = lit_for(n.right, n.left.value) if isinstance(n.left, expr.Lit) else go(n.left)
-                right = lit_for(n.left, n.right.value) if isinstance(n.right, expr.Lit) else go(n.right)
+                left = lit_for(n.right, n.left.value) if isinstance(n.left, expr.Lit) else operand(n.left)
+                right = lit_for(n.left, n.right.value) if isinstance(n.right, expr.Lit) else operand(n.right)
                 # Bracketed, so a comparison of comparisons ((a > 1) == (b > 2)) prints as it parses.
                 return exp.Paren(this=_COMPARE[n.op](this=left, expression=right))
             if n.op == "/":
@@ -83,10 +100,10 @@ def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | 
             return exp.Paren(this=_ARITH[n.op](this=go(n.left), expression=go(n.right)))
         if isinstance(n, expr.In):
             values = [lit_for(n.operand, v.value) for v in n.values]
-            test = exp.In(this=go(n.operand), expressions=values)
+            test = exp.In(this=operand(n.operand), expressions=values)
             return exp.Not(this=exp.Paren(this=test)) if n.negated else test
         if isinstance(n, expr.IsNull):
-            is_null = exp.Is(this=go(n.operand), expression=exp.Null())
+            is_null = exp.Is(this=operand(n.operand), expression=exp.Null())
             return exp.Not(this=exp.Paren(this=is_null)) if n.negated else is_null
         raise TypeError(type(n).__name__)  # pragma: no cover - the parser makes no other node
 
