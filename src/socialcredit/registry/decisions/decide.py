@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.regions.alerts import on_decision
@@ -17,7 +18,6 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = [
-    "MAX_REASONS",
     "Decision",
     "Reason",
     "decide",
@@ -25,8 +25,6 @@ __all__ = [
     "run_for_service",
     "subject_result",
 ]
-
-MAX_REASONS = 4
 
 
 @dataclass(frozen=True)
