@@ -47,7 +47,7 @@ def latest_versions(
     columns: Sequence[str] = ("*",),
     *,
     watermark: int | None = None,
-    where: exp.Expression | None = None,
+    where: exp.Expr | None = None,
 ) -> exp.Select:
     """``SELECT columns FROM table``, keeping the latest version (highest ``seq``) of each ``key``.
 
@@ -67,7 +67,7 @@ def latest_versions(
 
 
 def latest_subjects(
-    columns: Sequence[str] = ("*",), *, watermark: int | None = None, where: exp.Expression | None = None
+    columns: Sequence[str] = ("*",), *, watermark: int | None = None, where: exp.Expr | None = None
 ) -> exp.Select:
     """The latest version of each subject (the view ``current_subjects``, or as of ``watermark``, or among the
     versions ``where`` keeps)."""
@@ -75,7 +75,7 @@ def latest_subjects(
 
 
 def latest_consents(
-    columns: Sequence[str] = ("*",), *, watermark: int | None = None, where: exp.Expression | None = None
+    columns: Sequence[str] = ("*",), *, watermark: int | None = None, where: exp.Expr | None = None
 ) -> exp.Select:
     """Each subject's latest choice per data category (the view ``current_consents``, or as of ``watermark``)."""
     return latest_versions("consents", ("subject_id", "category"), columns, watermark=watermark, where=where)

@@ -39,8 +39,7 @@ def current_consents(store: Store, subject_id: str) -> dict[str, bool]:
     return {
         str(r[0]): bool(r[1])
         for r in store.execute(
-            "SELECT category, granted FROM consents WHERE subject_id = ? "
-            "QUALIFY row_number() OVER (PARTITION BY category ORDER BY seq DESC) = 1 ORDER BY category",
+            "SELECT category, granted FROM current_consents WHERE subject_id = ? ORDER BY category",
             [subject_id],
         ).fetchall()
     }

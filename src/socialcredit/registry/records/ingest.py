@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import IdentifierError, IngestError
@@ -32,7 +33,7 @@ from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.due_process.disputes import notify_recertified
 from socialcredit.sqltext import ident, lit
-from socialcredit.store import SQL_TYPES, Store
+from socialcredit.store import SQL_TYPES, Store, latest_subjects
 
 __all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "latest_record"]
 
@@ -635,14 +636,15 @@ def _ingest_subjects(
         store.execute("INSERT INTO row_errors SELECT * FROM new_errors")
         store.con.unregister("new_errors")
     same = " AND ".join(f"p.{ident(c)} IS NOT DISTINCT FROM l.{ident(c)}" for c in _SUBJECT_VALUES)
+    # Only the batch's subjects: filtered before the window, so a batch does not rank every subject of the city.
+    latest = latest_subjects(
+        ("subject_id", "name", "district", "profession", "address", "phone", "subject_key"),
+        where=exp.column("subject_id").isin(query=exp.select("number").from_("parsed_subjects")),
+    ).sql(dialect="duckdb")
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE subject_candidates AS
-        WITH latest AS (
-            SELECT subject_id, name, district, profession, address, phone, subject_key FROM subjects
-            WHERE subject_id IN (SELECT number FROM parsed_subjects)
-            QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1
-        )
+        WITH latest AS ({latest})
         SELECT p.*, l.subject_key AS known_key, l.subject_id IS NOT NULL AND {same} AS unchanged
         FROM parsed_subjects p LEFT JOIN latest l ON l.subject_id = p.number
         WHERE p._row NOT IN (SELECT _row FROM row_errors)
