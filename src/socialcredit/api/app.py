@@ -430,11 +430,11 @@ def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MA
     @app.delete("/v1/records/{record_id}", tags=["furnishers"])
     def withdraw_record(record_id: str, party: Annotated[Party, Depends(caller("furnisher"))]) -> JSONResponse:
         """Withdraw a record the caller's source sent: a new version that no longer counts (history stays)."""
-        from socialcredit.registry.records.ingest import latest_record
+        from socialcredit.registry.records.ingest import record_as_batch_row
 
         assert party.source_id is not None
         with service.writer() as store:
-            row = latest_record(store, party.source_id, record_id)
+            row = record_as_batch_row(store, party.source_id, record_id)
         if row.pop("withdrawn") == "true":
             raise ApiError(409, "already_withdrawn", f"record {record_id!r} is withdrawn already", "record_id")
         return _one_record(party, {**row, "withdrawn": True}, "withdraw")

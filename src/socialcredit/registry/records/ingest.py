@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import Catalog, FieldSpec, load_catalog
+from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.errors import IdentifierError, IngestError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
@@ -35,7 +35,7 @@ from socialcredit.registry.due_process.disputes import notify_recertified
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store, latest_subjects
 
-__all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "latest_record"]
+__all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "record_as_batch_row"]
 
 BASE_COLUMNS = ("record_id", "subject_id", "record_type", "event_date")
 FLAG_COLUMNS = ("correction", "withdrawn", "certified")
@@ -410,7 +410,7 @@ def ingest_file(
     idempotency key recorded with the batch.
     """
     batch = batch or BatchOptions()
-    catalog = catalog or load_catalog()
+    catalog = catalog or store.catalog
     path = Path(path)
     today = today or dt.date.today()
     if source_id not in catalog.sources:
@@ -710,12 +710,13 @@ def _ingest_subjects(
     return report
 
 
-def latest_record(store: Store, source_id: str, record_id: str, catalog: Catalog | None = None) -> dict[str, Any]:
-    """The latest version of one record of a source, as a row a batch would carry (fields by name, as text)."""
+def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
+    """The latest version of one record of a source (versions.latest_record) as a row a batch would carry: the
+    base columns, ``withdrawn`` and the record type's fields, by name, as text."""
     from socialcredit.errors import NotFoundError
     from socialcredit.registry.records import versions
 
-    catalog = catalog or load_catalog()
+    catalog = store.catalog
     try:
         row = versions.latest_record(store, source_id, record_id)
     except NotFoundError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.store import Store
 
@@ -18,7 +17,7 @@ def require_subject(store: Store, subject_id: str) -> None:
 
 def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
     """The latest version of a record; NotFoundError naming the source and record if there is none."""
-    if source_id not in load_catalog().sources:
+    if source_id not in store.catalog.sources:
         raise WorkflowError(f"unknown source {source_id!r}", field="source_id", code="unknown_source")
     rows = store.rows(
         "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
