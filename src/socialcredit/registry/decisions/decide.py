@@ -13,6 +13,7 @@ from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.regions.alerts import on_decision
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.due_process.listings import effective_lists, grants_with
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
@@ -294,18 +295,13 @@ def decide(
         actions=actions,
     )
     with store.transaction():
-        inquiry_id = store.take_ids("inquiry", 1)
-        store.execute(
-            "INSERT INTO inquiries VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
-            [
-                inquiry_id,
-                requester,
-                subject_id,
-                service,
-                decision.purpose,
-                "granted" if granted else "refused",
-                decision.run_id,
-            ],
+        # asked now by the store's clock (DuckDB's now(), in the session's time zone), as decisions always were
+        inquiry_id = write_inquiries(
+            store,
+            "SELECT 1 AS pos, now() AS asked_at, ? AS requester, ? AS subject_id, ? AS service, ? AS purpose, "
+            "? AS outcome, ? AS run_id",
+            1,
+            [requester, subject_id, service, decision.purpose, "granted" if granted else "refused", decision.run_id],
         )
         append_audit(
             store,
