@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlglot
 
+from socialcredit.catalog import load_catalog
+from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import StoreError
-from socialcredit.store import KEY_ENV, MEMORY_ENV, MIGRATIONS, open_store
+from socialcredit.store import KEY_ENV, MEMORY_ENV, MIGRATIONS, latest_subjects, open_store
 
 
 def test_new_store_is_migrated_to_the_newest_schema(tmp_path: Path) -> None:
@@ -114,3 +117,30 @@ def test_a_store_held_by_another_process_is_refused_plainly(tmp_path: Path) -> N
             holder.stdout.close()
     time.sleep(0.1)
     open_store(db, key="").close()  # free again once the holder is gone
+
+
+def test_current_subjects_and_consents_are_the_latest_versions(tmp_path: Path) -> None:
+    """One definition of "the latest version": the views, and latest_subjects as of a watermark or filtered first."""
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
+        assert store.catalog is load_catalog()
+        for seq, sid, name in [(1, "A", "Li Wei"), (2, "B", "Wang Fang"), (3, "A", "Li Wei2"), (5, "A", "Zhao Min")]:
+            store.execute(
+                "INSERT INTO subjects (seq, subject_id, kind, name, recorded_at) VALUES (?, ?, 'person', ?, now())",
+                [seq, sid, name],
+            )
+        for seq, sid, category, granted in [(1, "A", "x", True), (2, "A", "x", False), (3, "A", "y", True)]:
+            store.execute("INSERT INTO consents VALUES (?, ?, ?, ?, 'test', now())", [seq, sid, category, granted])
+        current = store.execute("SELECT subject_id, name FROM current_subjects ORDER BY 1").fetchall()
+        assert current == [("A", "Zhao Min"), ("B", "Wang Fang")]
+        as_of_3 = latest_subjects(("subject_id", "name"), watermark=3).sql(dialect="duckdb")
+        assert store.execute(f"{as_of_3} ORDER BY 1").fetchall() == [("A", "Li Wei2"), ("B", "Wang Fang")]
+        # a filter given to latest_subjects applies to the versions, before the latest is chosen
+        li = latest_subjects(("subject_id", "name"), where=sqlglot.condition("name LIKE 'Li%'")).sql(dialect="duckdb")
+        assert store.execute(li).fetchall() == [("A", "Li Wei2")]
+        consents = store.execute("SELECT category, granted FROM current_consents ORDER BY 1").fetchall()
+        assert consents == [("x", False), ("y", True)]
+
+
+def test_run_reasons_keep_max_reasons() -> None:
+    view = next(sql for version, _, sql in MIGRATIONS if version == 5)
+    assert f"position <= {MAX_REASONS}" in view

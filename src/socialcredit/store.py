@@ -15,17 +15,80 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot.expressions as exp
 
+from socialcredit.catalog import Catalog, load_catalog
+from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import StoreError
 from socialcredit.sqltext import ident, lit
 
-__all__ = ["DEFAULT_DB", "KEY_ENV", "MEMORY_ENV", "MIGRATIONS", "Store", "open_store"]
+__all__ = [
+    "DEFAULT_DB",
+    "KEY_ENV",
+    "MEMORY_ENV",
+    "MIGRATIONS",
+    "Store",
+    "latest_consents",
+    "latest_subjects",
+    "latest_versions",
+    "open_store",
+]
 
 # The variables' names, for messages; their values are read through socialcredit.settings (docs/settings.md).
 MEMORY_ENV = "SOCIALCREDIT_MEMORY_LIMIT"
 KEY_ENV = "SOCIALCREDIT_DB_KEY"
 DEFAULT_DB = Path("socialcredit.duckdb")  # Settings.db's default (tests/test_settings.py keeps them equal)
 _ALIAS = "registry"
+
+
+def latest_versions(
+    table: str,
+    key: Sequence[str],
+    columns: Sequence[str] = ("*",),
+    *,
+    watermark: int | None = None,
+    where: exp.Expr | None = None,
+) -> exp.Select:
+    """``SELECT columns FROM table``, keeping the latest version (highest ``seq``) of each ``key``.
+
+    Subjects and consents are append-only: what stands is each key's version with the highest change sequence
+    number. With ``watermark``, as the table stood then (a run reads as of its watermark). ``where`` filters the
+    versions before the latest is chosen: a filter on the key costs nothing then, where DuckDB does not push a
+    semi-join (``IN (SELECT ...)``) through the window of a view.
+    """
+    newest = exp.Order(expressions=[exp.Ordered(this=exp.column("seq"), desc=True)])
+    rank = exp.Window(this=exp.RowNumber(), partition_by=[exp.column(k) for k in key], order=newest)
+    query = exp.select(*columns).from_(table)
+    if watermark is not None:
+        query = query.where(exp.LTE(this=exp.column("seq"), expression=exp.Literal.number(int(watermark))))
+    if where is not None:
+        query = query.where(where)
+    return query.qualify(exp.EQ(this=rank, expression=exp.Literal.number(1)))
+
+
+def latest_subjects(
+    columns: Sequence[str] = ("*",), *, watermark: int | None = None, where: exp.Expr | None = None
+) -> exp.Select:
+    """The latest version of each subject (the view ``current_subjects``, or as of ``watermark``, or among the
+    versions ``where`` keeps)."""
+    return latest_versions("subjects", ("subject_id",), columns, watermark=watermark, where=where)
+
+
+def latest_consents(
+    columns: Sequence[str] = ("*",), *, watermark: int | None = None, where: exp.Expr | None = None
+) -> exp.Select:
+    """Each subject's latest choice per data category (the view ``current_consents``, or as of ``watermark``)."""
+    return latest_versions("consents", ("subject_id", "category"), columns, watermark=watermark, where=where)
+
+
+# The principal reasons of a subject in a run: the MAX_REASONS largest rule points (largest effect first, ties by
+# rule id). The view is written by migrations 4 and 5; changing MAX_REASONS needs a migration that replaces it.
+_RUN_REASONS = f"""CREATE VIEW run_reasons AS
+        SELECT run_id, subject_id, position, rule_id, points FROM (
+            SELECT run_id, subject_id, rule_id, points,
+                   row_number() OVER (PARTITION BY run_id, subject_id ORDER BY abs(points) DESC, rule_id) AS position
+            FROM run_rule_points WHERE points <> 0
+        ) WHERE position <= {int(MAX_REASONS)}"""
 
 # Each migration is applied once, in order, in one transaction; the version is recorded in schema_version.
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -123,14 +186,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "reasons derived from rule points",
         # The four principal reasons are a function of a run's rule points (largest effect first, ties by rule
         # id; compiler.MAX_REASONS): a view, so a run writes them once, not twice.
-        """
+        f"""
         DROP TABLE run_reasons;
-        CREATE VIEW run_reasons AS
-        SELECT run_id, subject_id, position, rule_id, points FROM (
-            SELECT run_id, subject_id, rule_id, points,
-                   row_number() OVER (PARTITION BY run_id, subject_id ORDER BY abs(points) DESC, rule_id) AS position
-            FROM run_rule_points WHERE points <> 0
-        ) WHERE position <= 4;
+        {_RUN_REASONS};
         """,
     ),
     (
@@ -138,7 +196,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "rule points keyed by integers",
         # A run writes one row per subject and rule: integers and numbers only (writing the identifier and two
         # texts on each row cost three times as much). Views present them by identifier and rule id.
-        """
+        f"""
         CREATE TABLE subject_keys (subject_key BIGINT NOT NULL, subject_id VARCHAR NOT NULL);
         INSERT INTO subject_keys SELECT DISTINCT subject_key, subject_id FROM subjects;
         CREATE TABLE run_rules (
@@ -157,12 +215,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE VIEW run_rule_points AS
         SELECT p.run_id, k.subject_id, r.rule_id, r.dimension, p.points, p.hits, p.last_event
         FROM run_points p JOIN subject_keys k USING (subject_key) JOIN run_rules r USING (run_id, rule_index);
-        CREATE VIEW run_reasons AS
-        SELECT run_id, subject_id, position, rule_id, points FROM (
-            SELECT run_id, subject_id, rule_id, points,
-                   row_number() OVER (PARTITION BY run_id, subject_id ORDER BY abs(points) DESC, rule_id) AS position
-            FROM run_rule_points WHERE points <> 0
-        ) WHERE position <= 4;
+        {_RUN_REASONS};
         """,
     ),
     (
@@ -318,6 +371,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        12,
+        "current subjects and consents",
+        # The latest version of each subject and each subject's latest choice per category, written once here
+        # (from latest_subjects / latest_consents) instead of a window in every query that needs them. Queries
+        # as of a run's watermark, or filtering before the window, call those functions instead of the views.
+        f"""
+        CREATE VIEW current_subjects AS {latest_subjects().sql(dialect="duckdb")};
+        CREATE VIEW current_consents AS {latest_consents().sql(dialect="duckdb")};
+        """,
+    ),
 ]
 
 
@@ -337,11 +401,16 @@ def _httpfs_extension() -> str:
 
 @dataclass
 class Store:
-    """An open registry store: a DuckDB connection with the registry attached and in use."""
+    """An open registry store: a DuckDB connection with the registry attached and in use.
+
+    ``catalog`` is the catalog the store was opened with (its sources and record fields are synced into the store
+    then): the registry reads sources, record types, fields and categories from it rather than loading its own.
+    """
 
     path: Path
     con: duckdb.DuckDBPyConnection
     encrypted: bool
+    catalog: Catalog
     created: bool = False
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
@@ -470,22 +539,21 @@ def open_store(
             ) from None
         raise StoreError(f"cannot open the store {path}: {text}") from None
     con.execute(f"USE {_ALIAS}")
+    catalog = load_catalog()
     if not read_only:
         _migrate(con)
-        _sync_sources(con)
-        _sync_record_fields(con)
-    return Store(path=path, con=con, encrypted=bool(key), created=not exists)
+        _sync_sources(con, catalog)
+        _sync_record_fields(con, catalog)
+    return Store(path=path, con=con, encrypted=bool(key), catalog=catalog, created=not exists)
 
 
 SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
 
 
-def _sync_record_fields(con: duckdb.DuckDBPyConnection) -> None:
+def _sync_record_fields(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     """Give the records table one typed column per catalog field; new fields are added, never changed."""
-    from socialcredit.catalog import load_catalog
-
     have = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE records").fetchall()}
-    for name, ftype in load_catalog().field_columns().items():
+    for name, ftype in catalog.field_columns().items():
         want = SQL_TYPES[ftype]
         if name not in have:
             con.execute(f"ALTER TABLE records ADD COLUMN {ident(name)} {want}")
@@ -496,11 +564,9 @@ def _sync_record_fields(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
-def _sync_sources(con: duckdb.DuckDBPyConnection) -> None:
+def _sync_sources(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     """Keep the sources table equal to the catalog: the furnishers and the record types each may send."""
-    from socialcredit.catalog import load_catalog
-
-    rows = [(sid, s.name.zh, s.name.en, s.record_types) for sid, s in load_catalog().sources.items()]
+    rows = [(sid, s.name.zh, s.name.en, s.record_types) for sid, s in catalog.sources.items()]
     current = con.execute("SELECT source_id, name_zh, name_en, record_types FROM sources ORDER BY 1").fetchall()
     if sorted(rows) == [tuple(r) for r in current]:
         return

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import sqlglot.expressions as exp
 
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import BundleError, NotFoundError, RegionError
@@ -29,7 +30,7 @@ from socialcredit.regions.linkage import LinkOptions, link_identities
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.sqltext import ident, lit
-from socialcredit.store import SQL_TYPES, Store
+from socialcredit.store import SQL_TYPES, Store, latest_subjects
 
 __all__ = [
     "ExportSummary",
@@ -197,12 +198,13 @@ def export_bundle(
     identities = []
     if people:
         store.con.register("_people", pa.table({"subject_id": people}))
+        # the people of this bundle only, filtered before the latest version is chosen
+        named = latest_subjects(
+            ("subject_id", "name", "sex", "birth_date", "phone", "address"),
+            where=exp.column("subject_id").isin(query=exp.select("subject_id").from_("_people")),
+        ).sql(dialect="duckdb")
         try:
-            for s in store.rows(
-                "SELECT subject_id, name, sex, birth_date, phone, address FROM subjects "
-                "WHERE subject_id IN (SELECT subject_id FROM _people) "
-                "QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1 ORDER BY subject_id"
-            ):
+            for s in store.rows(f"{named} ORDER BY subject_id"):
                 identities.append({**s, "birth_date": s["birth_date"].isoformat() if s["birth_date"] else None})
         finally:
             store.con.unregister("_people")
@@ -405,8 +407,8 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     if incoming.num_rows == 0:
         return
     subjects = store.execute(
-        "SELECT subject_id AS key, subject_id, name, sex, birth_date, phone, address FROM subjects "
-        "WHERE kind = 'person' QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1"
+        "SELECT subject_id AS key, subject_id, name, sex, birth_date, phone, address FROM current_subjects "
+        "WHERE kind = 'person'"
     ).to_arrow_table()
     result = link_identities(incoming, subjects, options).table
     keys = ", ".join(incoming["key"].to_pylist())
@@ -527,9 +529,7 @@ def list_review_queue(store: Store) -> list[dict[str, Any]]:
                   s.address AS candidate_address, i.probability, i.evidence,
                   (SELECT count(*) FROM region_records r WHERE r.origin_region = i.origin_region
                      AND r.origin_subject_id = i.origin_subject_id) AS records
-           FROM region_identities i LEFT JOIN (
-               SELECT * FROM subjects QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1
-           ) s ON s.subject_id = i.candidate_id
+           FROM region_identities i LEFT JOIN current_subjects s ON s.subject_id = i.candidate_id
            WHERE i.status = 'review' ORDER BY i.probability DESC, i.identity_id"""
     )
 

@@ -19,7 +19,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from socialcredit.catalog import load_catalog
 from socialcredit.errors import AuthError, SocialCreditError
 from socialcredit.identifiers import validate_subject_id
 from socialcredit.registry.access.audit import append_audit
@@ -82,7 +81,7 @@ def issue_key(
         raise SocialCreditError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if not name.strip():
         raise SocialCreditError("a party needs a name")
-    catalog = load_catalog()
+    catalog = store.catalog
     if role == "furnisher":
         if source not in catalog.sources:
             raise SocialCreditError(f"a furnisher needs --source, one of: {', '.join(catalog.sources)}")

@@ -93,9 +93,7 @@ def issue_link(
         raise SocialCreditError(f"a sign-in link lasts from 1 hour to 30 days, not {hours} hours")
     if subject is not None:
         subject = validate_subject_id(subject).number
-        row = store.execute(
-            "SELECT kind, name FROM subjects WHERE subject_id = ? ORDER BY seq DESC LIMIT 1", [subject]
-        ).fetchone()
+        row = store.execute("SELECT kind, name FROM current_subjects WHERE subject_id = ?", [subject]).fetchone()
         if row is None:
             raise NotFoundError(f"no registered subject {subject!r}")
         if row[0] != "person":

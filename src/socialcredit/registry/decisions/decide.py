@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.due_process.listings import effective_lists, grants_with
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.origin import origin_note
@@ -18,7 +20,6 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = [
-    "MAX_REASONS",
     "Decision",
     "Reason",
     "decide",
@@ -26,8 +27,6 @@ __all__ = [
     "run_for_service",
     "subject_result",
 ]
-
-MAX_REASONS = 4
 
 
 @dataclass(frozen=True)
@@ -295,18 +294,13 @@ def decide(
         actions=actions,
     )
     with store.transaction():
-        inquiry_id = store.take_ids("inquiry", 1)
-        store.execute(
-            "INSERT INTO inquiries VALUES (?, now(), ?, ?, ?, ?, ?, ?)",
-            [
-                inquiry_id,
-                requester,
-                subject_id,
-                service,
-                decision.purpose,
-                "granted" if granted else "refused",
-                decision.run_id,
-            ],
+        # asked now by the store's clock (DuckDB's now(), in the session's time zone), as decisions always were
+        inquiry_id = write_inquiries(
+            store,
+            "SELECT 1 AS pos, now() AS asked_at, ? AS requester, ? AS subject_id, ? AS service, ? AS purpose, "
+            "? AS outcome, ? AS run_id",
+            1,
+            [requester, subject_id, service, decision.purpose, "granted" if granted else "refused", decision.run_id],
         )
         append_audit(
             store,

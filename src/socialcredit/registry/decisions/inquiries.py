@@ -16,13 +16,33 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.sqltext import lit
 from socialcredit.store import Store
 
-__all__ = ["InquiryLog"]
+__all__ = ["INQUIRY_COLUMNS", "InquiryLog", "write_inquiries"]
+
+# The columns of an inquiry after its id, in the order of the ``inquiries`` table.
+INQUIRY_COLUMNS = ("asked_at", "requester", "subject_id", "service", "purpose", "outcome", "run_id")
+
+
+def write_inquiries(store: Store, rows: str, n: int, params: Sequence[object] = ()) -> int:
+    """Append ``n`` inquiries to the store; returns the id of the first (the ids are consecutive).
+
+    The one way inquiries enter the store: a single decision, a snapshot's buffer and the journal's segments all
+    come here. ``rows`` is a query (over a registered or temporary table, or of bound values, with ``params`` for
+    its ``?``) giving the columns of INQUIRY_COLUMNS and ``pos``, 1 to ``n``: the inquiries take ids from the
+    inquiry counter in that order. Call inside a transaction; the caller's audit entry names the ids.
+    """
+    first = store.take_ids("inquiry", n)
+    store.execute(
+        f"INSERT INTO inquiries SELECT ? + pos - 1, {', '.join(INQUIRY_COLUMNS)} FROM ({rows}) ORDER BY pos",
+        [first, *params],
+    )
+    return first
 
 
 class InquiryLog:
@@ -123,7 +143,8 @@ def _commit_segment(store: Store, segment: Path) -> int:
     # a line cut short by a crash mid-write was never answered: ignore_errors drops it
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE journal_rows AS
-        SELECT row_number() OVER () AS n, t, q, v, p, r, s, o
+        SELECT row_number() OVER () AS pos, t AS asked_at, q AS requester, s AS subject_id, v AS service,
+               p AS purpose, o AS outcome, r AS run_id
         FROM read_json({lit(str(segment))}, format = 'newline_delimited', columns = {_COLUMNS},
                        ignore_errors = true)
         WHERE s IS NOT NULL AND o IS NOT NULL"""
@@ -132,12 +153,10 @@ def _commit_segment(store: Store, segment: Path) -> int:
     if n == 0:
         return 0
     with store.transaction():
-        first = store.take_ids("inquiry", n)
-        store.execute(
-            "INSERT INTO inquiries SELECT ? + n - 1, t, q, s, v, p, o, r FROM journal_rows ORDER BY n", [first]
-        )
+        first = write_inquiries(store, "SELECT * FROM journal_rows", n)
         requesters = [
-            str(r[0]) for r in store.execute("SELECT DISTINCT q FROM journal_rows ORDER BY 1 LIMIT 20").fetchall()
+            str(r[0])
+            for r in store.execute("SELECT DISTINCT requester FROM journal_rows ORDER BY 1 LIMIT 20").fetchall()
         ]
         append_audit(
             store,

@@ -22,6 +22,7 @@ import pyarrow as pa
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
+from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
@@ -227,27 +228,25 @@ class Snapshot:
         n = len(p)
         if n == 0:
             return 0
-        with store.transaction():
-            first = store.take_ids("inquiry", n)
-            table = pa.table(
-                {
-                    "inquiry_id": pa.array(range(first, first + n), pa.int64()),
-                    "asked_at": pa.array(p.asked_at, pa.timestamp("us")),
-                    "requester": p.requester,
-                    "subject_id": p.subject_id,
-                    "service": p.service,
-                    "purpose": p.purpose,
-                    "outcome": p.outcome,
-                    "run_id": pa.array([self.run_id] * n, pa.int64()),
-                }
-            )
-            store.con.register("pending_inquiries", table)
-            try:
-                store.execute("INSERT INTO inquiries SELECT * FROM pending_inquiries")
-            finally:
-                store.con.unregister("pending_inquiries")
-            append_audit(
-                store, "snapshot", "decide_batch", None, {"run_id": self.run_id, "inquiries": [first, first + n - 1]}
-            )
+        table = pa.table(
+            {
+                "pos": pa.array(range(1, n + 1), pa.int64()),
+                "asked_at": pa.array(p.asked_at, pa.timestamp("us")),
+                "requester": p.requester,
+                "subject_id": p.subject_id,
+                "service": p.service,
+                "purpose": p.purpose,
+                "outcome": p.outcome,
+                "run_id": pa.array([self.run_id] * n, pa.int64()),
+            }
+        )
+        store.con.register("pending_inquiries", table)
+        try:
+            with store.transaction():
+                first = write_inquiries(store, "SELECT * FROM pending_inquiries", n)
+                detail = {"run_id": self.run_id, "inquiries": [first, first + n - 1]}
+                append_audit(store, "snapshot", "decide_batch", None, detail)
+        finally:
+            store.con.unregister("pending_inquiries")
         self.pending = _Pending()
         return n

@@ -42,8 +42,7 @@ def public_lookup(
         raise WorkflowInputError(f"no public list {list_id!r}", field="list_id", code="unknown_list")
     rows = store.rows(
         """SELECT l.*, s.name FROM listings l
-           JOIN (SELECT subject_id, name FROM subjects
-                 QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1) s USING (subject_id)
+           JOIN current_subjects s USING (subject_id)
            WHERE l.status = 'effective' AND (l.subject_id = upper(?) OR s.name = ?)
            ORDER BY l.subject_id, l.policy_id, l.list_id, l.effective_on, l.listing_id""",
         [q, q],

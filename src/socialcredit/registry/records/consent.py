@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
@@ -17,8 +16,8 @@ __all__ = ["consent_history", "current_consents", "notify_mandatory", "set_conse
 
 def set_consent(store: Store, subject_id: str, category: str, granted: bool, actor: str = "cli") -> int:
     """Record an opt-in (``granted=True``) or opt-out; it takes effect at the next score run."""
-    if category not in load_catalog().categories:
-        raise SocialCreditError(f"unknown data category {category!r}; known: {', '.join(load_catalog().categories)}")
+    if category not in store.catalog.categories:
+        raise SocialCreditError(f"unknown data category {category!r}; known: {', '.join(store.catalog.categories)}")
     if store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id]) == 0:
         raise NotFoundError(f"no registered subject {subject_id!r}")
     with store.transaction():
@@ -39,8 +38,7 @@ def current_consents(store: Store, subject_id: str) -> dict[str, bool]:
     return {
         str(r[0]): bool(r[1])
         for r in store.execute(
-            "SELECT category, granted FROM consents WHERE subject_id = ? "
-            "QUALIFY row_number() OVER (PARTITION BY category ORDER BY seq DESC) = 1 ORDER BY category",
+            "SELECT category, granted FROM current_consents WHERE subject_id = ? ORDER BY category",
             [subject_id],
         ).fetchall()
     }
@@ -94,7 +92,7 @@ def notify_mandatory(store: Store, today: dt.date | None = None, actor: str = "r
 
 def import_consents(store: Store, path: str, actor: str = "cli") -> int:
     """Record many consents at once from a Parquet file (subject_id, category, granted); one transaction."""
-    categories = set(load_catalog().categories)
+    categories = set(store.catalog.categories)
     with store.transaction():
         store.execute(
             "CREATE OR REPLACE TEMP TABLE consent_batch AS SELECT subject_id, category, granted FROM read_parquet(?)",

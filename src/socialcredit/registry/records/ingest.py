@@ -25,17 +25,18 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import sqlglot.expressions as exp
 
-from socialcredit.catalog import Catalog, FieldSpec, load_catalog
+from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.clock import resolve_today
 from socialcredit.errors import IdentifierError, IngestError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.sqltext import ident, lit
-from socialcredit.store import SQL_TYPES, Store
+from socialcredit.store import SQL_TYPES, Store, latest_subjects
 
-__all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "latest_record"]
+__all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "record_as_batch_row"]
 
 BASE_COLUMNS = ("record_id", "subject_id", "record_type", "event_date")
 FLAG_COLUMNS = ("correction", "withdrawn", "certified")
@@ -410,7 +411,7 @@ def ingest_file(
     idempotency key recorded with the batch.
     """
     batch = batch or BatchOptions()
-    catalog = catalog or load_catalog()
+    catalog = catalog or store.catalog
     path = Path(path)
     today = resolve_today(today)  # the registry's date: a record dated after it is refused as from the future
     if source_id not in catalog.sources:
@@ -637,14 +638,15 @@ def _ingest_subjects(
         store.execute("INSERT INTO row_errors SELECT * FROM new_errors")
         store.con.unregister("new_errors")
     same = " AND ".join(f"p.{ident(c)} IS NOT DISTINCT FROM l.{ident(c)}" for c in _SUBJECT_VALUES)
+    # Only the batch's subjects: filtered before the window, so a batch does not rank every subject of the city.
+    latest = latest_subjects(
+        ("subject_id", "name", "district", "profession", "address", "phone", "subject_key"),
+        where=exp.column("subject_id").isin(query=exp.select("number").from_("parsed_subjects")),
+    ).sql(dialect="duckdb")
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE subject_candidates AS
-        WITH latest AS (
-            SELECT subject_id, name, district, profession, address, phone, subject_key FROM subjects
-            WHERE subject_id IN (SELECT number FROM parsed_subjects)
-            QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1
-        )
+        WITH latest AS ({latest})
         SELECT p.*, l.subject_key AS known_key, l.subject_id IS NOT NULL AND {same} AS unchanged
         FROM parsed_subjects p LEFT JOIN latest l ON l.subject_id = p.number
         WHERE p._row NOT IN (SELECT _row FROM row_errors)
@@ -710,12 +712,13 @@ def _ingest_subjects(
     return report
 
 
-def latest_record(store: Store, source_id: str, record_id: str, catalog: Catalog | None = None) -> dict[str, Any]:
-    """The latest version of one record of a source, as a row a batch would carry (fields by name, as text)."""
+def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
+    """The latest version of one record of a source (versions.latest_record) as a row a batch would carry: the
+    base columns, ``withdrawn`` and the record type's fields, by name, as text."""
     from socialcredit.errors import NotFoundError
     from socialcredit.registry.records import versions
 
-    catalog = catalog or load_catalog()
+    catalog = store.catalog
     try:
         row = versions.latest_record(store, source_id, record_id)
     except NotFoundError:

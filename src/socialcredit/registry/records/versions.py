@@ -7,7 +7,6 @@ import hashlib
 import json
 from typing import Any
 
-from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ConflictError, NotFoundError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
@@ -23,7 +22,7 @@ def require_subject(store: Store, subject_id: str) -> None:
 
 def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
     """The latest version of a record; NotFoundError naming the source and record if there is none."""
-    if source_id not in load_catalog().sources:
+    if source_id not in store.catalog.sources:
         raise WorkflowInputError(f"unknown source {source_id!r}", field="source_id", code="unknown_source")
     rows = store.rows(
         "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",

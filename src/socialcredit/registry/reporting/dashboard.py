@@ -7,10 +7,12 @@ import math
 import re
 from typing import Any
 
+import sqlglot
+
 from socialcredit.data import districts
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.store import Store
+from socialcredit.store import Store, latest_subjects
 
 __all__ = [
     "AGE_BANDS",
@@ -142,8 +144,9 @@ def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
     there (the district of their address, not the region code of their identity number), the count, mean score
     and how many are on each list."""
     watermark = int(store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [run_id]))
-    join = f"""JOIN (SELECT subject_id, district FROM subjects WHERE seq <= {watermark}
-                     QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1) s USING (subject_id)"""
+    # the address as it stood when the run read it, not as it is now
+    current = latest_subjects(("subject_id", "district"), watermark=watermark).sql(dialect="duckdb")
+    join = f"JOIN ({current}) s USING (subject_id)"
     found = _group_stats(store, run_id, "s.district", join)
     return [
         {
@@ -175,6 +178,8 @@ def by_age_band(store: Store, run_id: int) -> list[dict[str, Any]]:
 
 
 _DIGITS = re.compile(r"[0-9A-Za-z]+")
+_ID_PREFIX = sqlglot.condition("upper(subject_id) LIKE upper(?) || '%'", dialect="duckdb")
+_NAME_CONTAINS = sqlglot.condition("contains(name, ?)", dialect="duckdb")
 
 
 def search_subjects(store: Store, query: str, *, actor: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -184,14 +189,10 @@ def search_subjects(store: Store, query: str, *, actor: str, limit: int = 20) ->
     if not q:
         return []
     by_id = bool(_DIGITS.fullmatch(q)) and len(q) >= 6
-    rows = store.rows(
-        """SELECT subject_id, kind, name, district, profession, birth_date FROM subjects
-           WHERE """
-        + ("upper(subject_id) LIKE upper(?) || '%'" if by_id else "contains(name, ?)")
-        + """ QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1
-           ORDER BY subject_id LIMIT ?""",
-        [q, limit],
-    )
+    # The match is on the versions (a former name finds the subject too), before the latest matching is chosen.
+    matches = _ID_PREFIX if by_id else _NAME_CONTAINS
+    found = latest_subjects(("subject_id", "kind", "name", "district", "profession", "birth_date"), where=matches)
+    rows = store.rows(f"{found.sql(dialect='duckdb')} ORDER BY subject_id LIMIT ?", [q, limit])
     with store.transaction():
         append_audit(store, actor, "search_subjects", None, {"query": q, "matches": len(rows)})
     return rows

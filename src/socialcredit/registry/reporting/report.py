@@ -36,8 +36,8 @@ __all__ = ["list_members", "record_fields", "subject_report", "top_subjects"]
 
 def _subject(store: Store, subject_id: str) -> dict[str, Any]:
     rows = store.rows(
-        "SELECT subject_id, kind, name, birth_date, sex, region_code, district, profession FROM subjects "
-        "WHERE subject_id = ? ORDER BY seq DESC LIMIT 1",
+        "SELECT subject_id, kind, name, birth_date, sex, region_code, district, profession FROM current_subjects "
+        "WHERE subject_id = ?",
         [subject_id],
     )
     if not rows:
@@ -257,8 +257,7 @@ def list_members(
         """SELECT e.subject_id, s.name, r.score, r.tier, string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id)
                   AS criteria
            FROM run_list_entries e JOIN run_results r USING (run_id, subject_id)
-           LEFT JOIN (SELECT subject_id, name FROM subjects
-                      QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1) s USING (subject_id)
+           LEFT JOIN current_subjects s USING (subject_id)
            WHERE e.run_id = ? AND e.list_id = ?
            GROUP BY e.subject_id, s.name, r.score, r.tier ORDER BY r.score, e.subject_id LIMIT ? OFFSET ?""",
         [run["run_id"], list_id, limit, offset],
@@ -271,8 +270,7 @@ def top_subjects(
     run = latest_run(store, policy_id)
     return store.rows(
         """SELECT r.rank, r.subject_id, s.name, r.score, r.tier, r.percentile FROM run_results r
-           LEFT JOIN (SELECT subject_id, name FROM subjects
-                      QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) = 1) s USING (subject_id)
+           LEFT JOIN current_subjects s USING (subject_id)
            WHERE r.run_id = ? AND r.kind = ? ORDER BY r.rank, r.subject_id LIMIT ?""",
         [run["run_id"], kind, limit],
     )

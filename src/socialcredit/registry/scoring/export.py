@@ -22,7 +22,6 @@ from typing import Any
 import duckdb
 
 from socialcredit.backends.spark import EXPORT_FORMAT, SparkBackend, read_inputs, spark_session
-from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import SocialCreditError
 from socialcredit.policy import LoadedPolicy
@@ -56,7 +55,7 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli") -> dict[
     out = Path(out)
     _empty_folder(out)
     watermark = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
-    categories = list(load_catalog().categories)
+    categories = list(store.catalog.categories)
     prepare_inputs(store, None, watermark, categories=categories)
     store.execute(f"COPY (SELECT * FROM sc_subjects) TO {lit(str(out / 'subjects.parquet'))} (FORMAT parquet)")
     store.execute(

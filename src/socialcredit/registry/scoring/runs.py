@@ -361,9 +361,7 @@ def list_page(store: Store, policy_id: str, list_id: str, *, after: str = "", li
     entries = store.rows(
         """SELECT e.subject_id, any_value(s.name) AS name, list(DISTINCT e.criterion_id ORDER BY e.criterion_id)
                   AS criteria
-           FROM run_list_entries e LEFT JOIN (
-               SELECT subject_id, name FROM subjects QUALIFY row_number() OVER (
-                   PARTITION BY subject_id ORDER BY seq DESC) = 1) s USING (subject_id)
+           FROM run_list_entries e LEFT JOIN current_subjects s USING (subject_id)
            WHERE e.run_id = ? AND e.list_id = ? AND e.subject_id > ?
            GROUP BY e.subject_id ORDER BY e.subject_id LIMIT ?""",
         [run["run_id"], list_id, after, limit],
