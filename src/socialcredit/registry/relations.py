@@ -109,7 +109,8 @@ class OwnedRelations:
 
     def count(self, logical: str) -> int:
         """Rows in this caller's relation ``logical``."""
-        return int(self.execute(exp.select(exp.Count(this=exp.Star())).from_(self.table(logical))).fetchone()[0])  # type: ignore[index]
+        row = self.execute(exp.select(exp.Count(this=exp.Star())).from_(self.table(logical))).fetchone()
+        return int(row[0]) if row is not None else 0
 
     # -- lifetime ------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -117,11 +118,13 @@ class OwnedRelations:
         made = sorted(self._made.items(), key=lambda item: item[1] != "VIEW")
         self._made.clear()
         for name, kind in made:
-            drop = exp.Drop(this=exp.Table(this=exp.to_identifier(name, quoted=True)), kind=kind, exists=True)
+            drop = exp.Drop(tables=[exp.Table(this=exp.to_identifier(name, quoted=True))], kind=kind, exists=True)
             try:
                 self.store.execute(drop.sql(dialect="duckdb"))
-            except duckdb.Error as exc:  # a closed connection took its temporary relations with it
-                log.debug("could not drop %s: %s", name, exc)
+            except duckdb.ConnectionException:  # a closed connection took its temporary relations with it
+                return
+            except duckdb.Error as exc:  # never hide the error that ended the caller's work behind this one
+                log.warning("could not drop %s: %s", name, exc)
 
     def __enter__(self) -> Self:
         return self
