@@ -19,7 +19,6 @@ import uuid
 from pathlib import Path
 
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.sqltext import lit
 from socialcredit.store import Store
 
 __all__ = ["InquiryLog"]
@@ -124,9 +123,10 @@ def _commit_segment(store: Store, segment: Path) -> int:
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE journal_rows AS
         SELECT row_number() OVER () AS n, t, q, v, p, r, s, o
-        FROM read_json({lit(str(segment))}, format = 'newline_delimited', columns = {_COLUMNS},
+        FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS},
                        ignore_errors = true)
-        WHERE s IS NOT NULL AND o IS NOT NULL"""
+        WHERE s IS NOT NULL AND o IS NOT NULL""",
+        {"path": str(segment)},
     )
     n = int(store.one("SELECT count(*) FROM journal_rows"))
     if n == 0:
