@@ -17,7 +17,7 @@ from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.due_process.severity import counts_until
-from socialcredit.registry.scoring.runs import prepare_inputs
+from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.store import Store
 
 __all__ = ["actions_for_refusal", "record_action", "yuan"]
@@ -52,15 +52,15 @@ def record_action(record: dict[str, Any]) -> str:
 
 def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
     """Each counting record of the subject with its points (summed over rules), most negative first."""
-    prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id)
-    store.execute("CREATE OR REPLACE TEMP TABLE sc_affected AS SELECT subject_id FROM sc_subjects")
-    backend = DuckDBBackend(store)
-    plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
-    backend.materialize("sc_contributions", plan.record_contributions())
-    return store.rows(
-        """SELECT r.*, c.points FROM (SELECT record_key, sum(points) AS points FROM sc_contributions GROUP BY 1) c
-           JOIN records r USING (record_key) WHERE c.points < 0 ORDER BY c.points, r.record_key"""
-    )
+    with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
+        inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
+        backend = DuckDBBackend(store)
+        plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
+        inputs.materialize(backend, "sc_contributions", plan.record_contributions())
+        return inputs.rows(
+            """SELECT r.*, c.points FROM (SELECT record_key, sum(points) AS points FROM sc_contributions GROUP BY 1) c
+               JOIN records r USING (record_key) WHERE c.points < 0 ORDER BY c.points, r.record_key"""
+        )
 
 
 def _gap(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy) -> float | None:

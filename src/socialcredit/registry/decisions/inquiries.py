@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.sqltext import lit
 from socialcredit.store import Store
 
 __all__ = ["INQUIRY_COLUMNS", "InquiryLog", "write_inquiries"]
@@ -145,9 +144,10 @@ def _commit_segment(store: Store, segment: Path) -> int:
         f"""CREATE OR REPLACE TEMP TABLE journal_rows AS
         SELECT row_number() OVER () AS pos, t AS asked_at, q AS requester, s AS subject_id, v AS service,
                p AS purpose, o AS outcome, r AS run_id
-        FROM read_json({lit(str(segment))}, format = 'newline_delimited', columns = {_COLUMNS},
+        FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS},
                        ignore_errors = true)
-        WHERE s IS NOT NULL AND o IS NOT NULL"""
+        WHERE s IS NOT NULL AND o IS NOT NULL""",
+        {"path": str(segment)},
     )
     n = int(store.one("SELECT count(*) FROM journal_rows"))
     if n == 0:

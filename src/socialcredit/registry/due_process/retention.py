@@ -9,14 +9,57 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlglot
+import sqlglot.expressions as exp
+
 from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
+from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.due_process.severity import limits_sql
+from socialcredit.registry.due_process.severity import limit_days
+from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
 __all__ = ["purge_expired"]
+
+# The latest version of every record: its type and event date decide when the record may go.
+_LATEST = """SELECT * FROM records
+QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1"""
+# A row is about a record to purge (every table below has source_id and record_id).
+_HIT = "(source_id, record_id) IN (SELECT source_id, record_id FROM sc_purge)"
+# The notifications about a dispute, listing, repair or fulfilment, by kind.
+_NOTICE_KINDS = {
+    "dispute": "kind LIKE 'dispute_%' OR kind = 'record_recertified'",
+    "listing": "kind LIKE 'listing_%'",
+    "repair": "kind LIKE 'repair_%'",
+    "fulfilment": "kind = 'fulfilment'",
+}
+_REFS = {"dispute": "disputes", "listing": "listings", "repair": "repairs", "fulfilment": "fulfilments"}
+
+
+def _expired(policies: list[LoadedPolicy], keep: int) -> exp.Query:
+    """(source_id, record_id) of every record no policy can count any more, ``keep`` days past; binds ``$today``."""
+    selects: list[exp.Query] = []
+    for record_type in load_catalog().record_types:
+        limits = [limit_days(lp, record_type) for lp in policies]
+        days = exp.Greatest(this=limits[0], expressions=limits[1:], ignore_nulls=True)
+        until = exp.Add(
+            this=exp.column("event_date"),
+            expression=exp.Cast(
+                this=exp.Add(this=days, expression=exp.Literal.number(keep)), to=exp.DataType.build("INTEGER")
+            ),
+        )
+        selects.append(
+            exp.select("source_id", "record_id")
+            .from_("latest")
+            .where(exp.column("record_type").eq(exp.Literal.string(record_type)))
+            .where(exp.LTE(this=until, expression=exp.Placeholder(this="today")))
+        )
+    query = selects[0]
+    for select in selects[1:]:
+        query = exp.union(query, select, distinct=False)
+    return query.with_("latest", as_=sqlglot.parse_one(_LATEST, read="duckdb"))
 
 
 def purge_expired(store: Store, today: dt.date | None = None, actor: str = "registry") -> dict[str, Any]:
@@ -24,56 +67,38 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
     today = resolve_today(today)
     policies = policies_in_use(store)
     keep = max(lp.policy.retention.purge_after_days for lp in policies)
-    parts = []
-    for record_type in load_catalog().record_types:
-        days = "greatest(" + ", ".join(limits_sql(lp, record_type) for lp in policies) + ")"
-        parts.append(
-            f"SELECT source_id, record_id FROM latest WHERE record_type = '{record_type}' "
-            f"AND event_date + CAST({days} + {int(keep)} AS INTEGER) <= $today"
-        )
-    with store.transaction():
-        store.execute(
-            f"""CREATE OR REPLACE TEMP TABLE sc_purge AS
-            WITH latest AS (SELECT * FROM records
-                            QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1)
-            {" UNION ALL ".join(parts)}""",
-            {"today": today},
-        )
-        n = int(store.one("SELECT count(*) FROM sc_purge"))
+    with OwnedRelations(store, frozenset({"sc_purge"})) as owned, store.transaction():
+        owned.create("sc_purge", _expired(policies, int(keep)), {"today": today})
+        n = owned.count("sc_purge")
         if n == 0:
             return {"records": 0, "versions": 0, "by_source": {}}
         by_source = {
             str(r[0]): int(r[1])
-            for r in store.execute("SELECT source_id, count(*) FROM sc_purge GROUP BY 1 ORDER BY 1").fetchall()
+            for r in owned.execute("SELECT source_id, count(*) FROM sc_purge GROUP BY 1 ORDER BY 1").fetchall()
         }
-        hit = "(source_id, record_id) IN (SELECT source_id, record_id FROM sc_purge)"
+        hit = exp.condition(_HIT, dialect="duckdb")
         refs = {
-            "dispute": [r[0] for r in store.execute(f"SELECT dispute_id FROM disputes WHERE {hit}").fetchall()],
-            "listing": [r[0] for r in store.execute(f"SELECT listing_id FROM listings WHERE {hit}").fetchall()],
-            "repair": [r[0] for r in store.execute(f"SELECT repair_id FROM repairs WHERE {hit}").fetchall()],
-            "fulfilment": [
-                r[0] for r in store.execute(f"SELECT fulfilment_id FROM fulfilments WHERE {hit}").fetchall()
-            ],
-        }
-        kinds = {
-            "dispute": "kind LIKE 'dispute_%' OR kind = 'record_recertified'",
-            "listing": "kind LIKE 'listing_%'",
-            "repair": "kind LIKE 'repair_%'",
-            "fulfilment": "kind = 'fulfilment'",
+            ref: [r[0] for r in owned.execute(exp.select(f"{ref}_id").from_(table).where(hit.copy())).fetchall()]
+            for ref, table in _REFS.items()
         }
         for ref, ids in refs.items():
             if ids:
-                store.execute(f"DELETE FROM notifications WHERE ({kinds[ref]}) AND ref_id IN (SELECT unnest(?))", [ids])
+                kinds = exp.Paren(this=exp.condition(_NOTICE_KINDS[ref], dialect="duckdb"))
+                notices = exp.delete("notifications", where=exp.and_(kinds, "ref_id IN (SELECT unnest(?))"))
+                owned.execute(notices, [ids])
         if refs["dispute"]:
             store.execute("DELETE FROM dispute_information WHERE dispute_id IN (SELECT unnest(?))", [refs["dispute"]])
-        for table in ("disputes", "listings", "repairs", "fulfilments"):
-            store.execute(f"DELETE FROM {table} WHERE {hit}")
-        store.execute(
-            f"UPDATE run_list_entries SET record_key = NULL WHERE record_key IN (SELECT record_key FROM records "
-            f"WHERE {hit})"
+        for table in _REFS.values():
+            owned.execute(exp.delete(table, where=hit.copy()))
+        owned.execute(
+            exp.update(
+                "run_list_entries",
+                {"record_key": exp.null()},
+                where=exp.column("record_key").isin(query=exp.select("record_key").from_("records").where(hit.copy())),
+            )
         )
-        versions = int(store.one(f"SELECT count(*) FROM records WHERE {hit}"))
-        store.execute(f"DELETE FROM records WHERE {hit}")
+        versions = int(owned.execute(exp.select("count(*)").from_("records").where(hit.copy())).fetchone()[0])  # type: ignore[index]
+        owned.execute(exp.delete("records", where=hit.copy()))
         detail = {"records": n, "versions": versions, "by_source": by_source, "as_of": today, "kept_days": keep}
         append_audit(store, actor, "purge_expired", None, detail)
     return {"records": n, "versions": versions, "by_source": by_source}

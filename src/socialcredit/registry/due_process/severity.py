@@ -1,7 +1,7 @@
 """Which rules and list criteria of a policy count a record, and so its severity class and how long it can count.
 
 Conditions are the policy's own, evaluated on the record's fields (``expr.evaluate`` in Python for one record;
-lowered to SQL for the purge, which looks at every record).
+lowered to a sqlglot tree for the purge, which looks at every record).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from typing import Any
 from sqlglot import exp
 
 from socialcredit.catalog import load_catalog
-from socialcredit.compiler.dialects import DuckDBDialect
 from socialcredit.compiler.lower import lower
 from socialcredit.policy import LoadedPolicy, expr
 
-__all__ = ["SEVERITY_ORDER", "Limit", "counts_until", "limits_sql", "matching", "record_severity"]
+__all__ = ["SEVERITY_ORDER", "Limit", "counts_until", "limit_days", "matching", "record_severity"]
 
 SEVERITY_ORDER = {"minor": 1, "general": 2, "serious": 3}
 UNLIMITED = 1_000_000  # days: a rule without expiry or window counts a record for good
@@ -87,16 +86,16 @@ def counts_until(loaded: LoadedPolicy, record: dict[str, Any]) -> dt.date | None
     return event + dt.timedelta(days=max(d for d in days if d is not None))
 
 
-def limits_sql(loaded: LoadedPolicy, record_type: str) -> str:
-    """SQL over a ``records`` row: how many days the policy can count it (0 when nothing matches it)."""
-    cases = []
+def limit_days(loaded: LoadedPolicy, record_type: str) -> exp.Expr:
+    """A tree over a ``records`` row: how many days the policy can count it (0 when nothing matches it)."""
+    cases: list[exp.Expr] = []
     for lim in _limits(loaded):
         if lim.record_type != record_type:
             continue
         days = exp.Literal.number(lim.days if lim.days is not None else UNLIMITED)
         cond = lower(lim.condition, lambda n: exp.column(n)) if lim.condition is not None else exp.true()
-        cases.append(exp.Case(ifs=[exp.If(this=exp.Coalesce(this=cond, expressions=[exp.false()]), true=days)]))
+        case = exp.Case(ifs=[exp.If(this=exp.Coalesce(this=cond, expressions=[exp.false()]), true=days)])
+        cases.append(exp.Coalesce(this=case, expressions=[exp.Literal.number(0)]))
     if not cases:
-        return "0"
-    dialect = DuckDBDialect()
-    return "greatest(0, " + ", ".join(f"coalesce({dialect.sql(c)}, 0)" for c in cases) + ")"
+        return exp.Literal.number(0)
+    return exp.Greatest(this=exp.Literal.number(0), expressions=cases, ignore_nulls=True)

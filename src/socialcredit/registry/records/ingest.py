@@ -18,7 +18,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from socialcredit.errors import IdentifierError, IngestError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
-from socialcredit.sqltext import ident, lit
+from socialcredit.sqltext import ident
 from socialcredit.store import SQL_TYPES, Store, latest_subjects
 
 __all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "record_as_batch_row"]
@@ -97,6 +97,23 @@ class BatchOptions:
     idempotency_key: str | None = None
 
 
+class _Binds:
+    """The values of one statement, bound as ``$v0``, ``$v1``, ...: a value never becomes SQL text."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value: object) -> str:
+        """A parameter standing for ``value``."""
+        name = f"v{len(self.values)}"
+        self.values[name] = value
+        return "$" + name
+
+    def each(self, values: Iterable[object]) -> str:
+        """Parameters for ``values``, comma-separated (for ``IN (...)``); NULL when there are none."""
+        return ", ".join(self(v) for v in values) or "NULL"
+
+
 def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path: Path, source_id: str) -> None:
     """The batch's own row, in the transaction that commits it (with the answer a replay will get)."""
     store.execute(
@@ -122,7 +139,8 @@ def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path:
 def _stage(store: Store, path: Path) -> list[str]:
     """Read the file into temp table ``staging`` (all text, with ``_row``); return its data columns."""
     suffix = path.suffix.lower()
-    src = lit(str(path))
+    bind = _Binds()
+    src = bind(str(path))
     if suffix == ".csv":
         reader = f"read_csv({src}, all_varchar = true, header = true, auto_detect = true)"
     elif suffix in (".ndjson", ".jsonl", ".json"):
@@ -134,11 +152,11 @@ def _stage(store: Store, path: Path) -> list[str]:
     try:
         if reader is None:
             objs = f"read_ndjson_objects({src})"
-            keys = store.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {objs}").fetchall()
+            keys = store.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {objs}", bind.values).fetchall()
             columns = sorted(str(k[0]) for k in keys)
-            fields = ", ".join(f"json ->> {lit('$.' + c)} AS {ident(c)}" for c in columns if c.isidentifier())
+            fields = ", ".join(f"json ->> {bind('$.' + c)} AS {ident(c)}" for c in columns if c.isidentifier())
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
-        described = [str(r[0]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+        described = [str(r[0]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()]
         cols = [c for c in described if c not in ("_none", "file_row_number")]
         # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
         row = "file_row_number + 1" if suffix == ".parquet" else "row_number() OVER ()"
@@ -149,7 +167,7 @@ def _stage(store: Store, path: Path) -> list[str]:
             f"AS {ident(c)}"
             for c in cols
         )
-        store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}")
+        store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
     except duckdb.IOException as exc:
         raise IngestError(f"{path}: cannot read the file: {str(exc).splitlines()[0]}") from None
     except duckdb.Error as exc:
@@ -157,21 +175,21 @@ def _stage(store: Store, path: Path) -> list[str]:
     return cols
 
 
-def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool) -> list[str]:
+def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool, bind: _Binds) -> list[str]:
     """SELECTs yielding (_row, field, message) for every bad value of one field of one record type."""
     col = ident(name)
-    scope = f"record_type = {lit(record_type)}"
     out: list[str] = []
 
     def check(cond: str, message_sql: str) -> None:
-        out.append(f"SELECT _row, {lit(name)}, {message_sql} FROM staging WHERE {scope} AND {cond}")
+        scope = f"record_type = {bind(record_type)}"
+        out.append(f"SELECT _row, {bind(name)}, {message_sql} FROM staging WHERE {scope} AND {cond}")
 
     if not present:
         if spec.required:
-            out.append(f"SELECT _row, {lit(name)}, {lit(f'is required for {record_type}')} FROM staging WHERE {scope}")
+            check("true", bind(f"is required for {record_type}"))
         return out
     if spec.required:
-        check(f"{col} IS NULL", lit(f"is required for {record_type}"))
+        check(f"{col} IS NULL", bind(f"is required for {record_type}"))
     shown = f"'''' || {col} || ''''"
     if spec.type == "integer":
         check(
@@ -185,53 +203,53 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool) -
         )
     elif spec.type == "boolean":
         check(
-            f"{col} IS NOT NULL AND lower({col}) NOT IN ({', '.join(map(lit, _BOOL))})",
+            f"{col} IS NOT NULL AND lower({col}) NOT IN ({bind.each(_BOOL)})",
             f"{shown} || ' is not true or false'",
         )
     elif spec.type == "date":
         check(f"{col} IS NOT NULL AND TRY_CAST({col} AS DATE) IS NULL", f"{shown} || ' is not a date (YYYY-MM-DD)'")
     if spec.allowed is not None:
-        allowed = ", ".join(map(lit, spec.allowed))
         check(
-            f"{col} IS NOT NULL AND {col} NOT IN ({allowed})",
-            f"{shown} || {lit(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
+            f"{col} IS NOT NULL AND {col} NOT IN ({bind.each(spec.allowed)})",
+            f"{shown} || {bind(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
         )
     if spec.type in ("integer", "number"):
         num = f"TRY_CAST({col} AS DOUBLE)"
         if spec.min is not None:
-            check(f"{num} < {spec.min}", f"{shown} || {lit(f' is below the minimum {spec.min:g}')}")
+            check(f"{num} < {bind(float(spec.min))}", f"{shown} || {bind(f' is below the minimum {spec.min:g}')}")
         if spec.max is not None:
-            check(f"{num} > {spec.max}", f"{shown} || {lit(f' is above the maximum {spec.max:g}')}")
+            check(f"{num} > {bind(float(spec.max))}", f"{shown} || {bind(f' is above the maximum {spec.max:g}')}")
     return out
 
 
-def _typed(name: str, spec: FieldSpec) -> str:
+def _typed(name: str, spec: FieldSpec, bind: _Binds) -> str:
     col = ident(name)
     if spec.type == "integer":
         return f"CAST({col} AS BIGINT)"
     if spec.type == "number":
         return f"CAST({col} AS DOUBLE)"
     if spec.type == "boolean":
-        return f"lower({col}) IN ({', '.join(map(lit, _TRUE))})"
+        return f"lower({col}) IN ({bind.each(_TRUE)})"
     return col  # strings, and dates kept as their ISO text
 
 
 def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list[str], today: dt.date) -> None:
     """Fill temp table ``row_errors`` with every problem of the staged rows."""
     allowed_types = [t for t in catalog.sources[source_id].record_types if t in catalog.record_types]
+    bind = _Binds()
     checks: list[str] = []
     for col in BASE_COLUMNS:
-        checks.append(f"SELECT _row, {lit(col)}, 'is required' FROM staging WHERE {ident(col)} IS NULL")
-    known = ", ".join(map(lit, catalog.record_types))
+        checks.append(f"SELECT _row, {bind(col)}, 'is required' FROM staging WHERE {ident(col)} IS NULL")
+    known = bind.each(catalog.record_types)
     checks.append(
         "SELECT _row, 'record_type', '''' || record_type || ''' is not a record type' FROM staging "
         f"WHERE record_type IS NOT NULL AND record_type NOT IN ({known})"
     )
-    may = ", ".join(map(lit, allowed_types)) or "NULL"
+    may = bind.each(allowed_types)
     checks.append(
         "SELECT _row, 'record_type', "
-        f"{lit(f'source {source_id} may not send ')} || record_type || "
-        f"{lit(' (it may send: ' + ', '.join(allowed_types) + ')')} FROM staging "
+        f"{bind(f'source {source_id} may not send ')} || record_type || "
+        f"{bind(' (it may send: ' + ', '.join(allowed_types) + ')')} FROM staging "
         f"WHERE record_type IN ({known}) AND record_type NOT IN ({may})"
     )
     checks.append(
@@ -240,7 +258,7 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
     )
     checks.append(
         "SELECT _row, 'event_date', event_date || ' is in the future' FROM staging "
-        f"WHERE TRY_CAST(event_date AS DATE) > DATE {lit(today.isoformat())}"
+        f"WHERE TRY_CAST(event_date AS DATE) > CAST({bind(today)} AS DATE)"
     )
     # The subjects this file is about, looked up once: their kind and integer key.
     store.execute(
@@ -256,24 +274,24 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
         for kind, label in (("person", "persons"), ("org", "organisations")):
             if kind not in rt.subjects:
                 checks.append(
-                    f"SELECT s._row, 'subject_id', {lit(f'a {name} record cannot be about {label}')} "
+                    f"SELECT s._row, 'subject_id', {bind(f'a {name} record cannot be about {label}')} "
                     "FROM staging s JOIN staged_subjects x "
-                    f"ON x.subject_id = s.subject_id WHERE s.record_type = {lit(name)} AND x.kind = {lit(kind)}"
+                    f"ON x.subject_id = s.subject_id WHERE s.record_type = {bind(name)} AND x.kind = {bind(kind)}"
                 )
         for fname, spec in rt.fields.items():
-            checks.extend(_field_checks(fname, spec, name, fname in cols))
+            checks.extend(_field_checks(fname, spec, name, fname in cols, bind))
         own = set(rt.fields) | set(BASE_COLUMNS) | set(FLAG_COLUMNS)
         for col in cols:
             if col not in own:
                 checks.append(
-                    f"SELECT _row, {lit(col)}, {lit(f'is not a field of {name}')} FROM staging "
-                    f"WHERE record_type = {lit(name)} AND {ident(col)} IS NOT NULL"
+                    f"SELECT _row, {bind(col)}, {bind(f'is not a field of {name}')} FROM staging "
+                    f"WHERE record_type = {bind(name)} AND {ident(col)} IS NOT NULL"
                 )
     for flag in FLAG_COLUMNS:
         if flag in cols:
             checks.append(
-                f"SELECT _row, {lit(flag)}, '''' || {ident(flag)} || ''' is not true or false' FROM staging "
-                f"WHERE {ident(flag)} IS NOT NULL AND lower({ident(flag)}) NOT IN ({', '.join(map(lit, _BOOL))})"
+                f"SELECT _row, {bind(flag)}, '''' || {ident(flag)} || ''' is not true or false' FROM staging "
+                f"WHERE {ident(flag)} IS NOT NULL AND lower({ident(flag)}) NOT IN ({bind.each(_BOOL)})"
             )
     checks.append(
         "SELECT _row, 'record_id', '''' || record_id || ''' appears more than once in this file (first at row ' "
@@ -283,7 +301,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list
     store.execute(
         "CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM ("
         + " UNION ALL ".join(checks)
-        + ") AS e(_row, field, message)"
+        + ") AS e(_row, field, message)",
+        bind.values,
     )
 
 
@@ -296,9 +315,10 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
             owners.setdefault(f, []).append(name)
     specs = {f: spec for rt in catalog.record_types.values() for f, spec in rt.fields.items()}
     fields = catalog.field_columns()
+    bind = _Binds()
     typed_cols = ", ".join(
         (
-            f"CASE WHEN record_type IN ({', '.join(map(lit, owners[f]))}) THEN {_typed(f, specs[f])} END"
+            f"CASE WHEN record_type IN ({bind.each(owners[f])}) THEN {_typed(f, specs[f], bind)} END"
             if f in cols
             else f"CAST(NULL AS {SQL_TYPES[ftype]})"
         )
@@ -321,7 +341,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
         ), latest AS (
             SELECT record_id, version, content_hash, withdrawn
-            FROM records WHERE source_id = {lit(source_id)} AND record_id IN (SELECT record_id FROM staging)
+            FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
         )
         SELECT t.*, k.subject_key,
@@ -330,7 +350,8 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
                l.version AS prev_version, l.content_hash AS prev_hash, l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
         LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id
-        """
+        """,
+        bind.values,
     )
     store.execute(
         """
@@ -494,7 +515,7 @@ _SUBJECT_VALUES = ("name", "district", "profession", "address", "phone")
 _RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
-def _clean_ric_sql(col: str, today: dt.date) -> str:
+def _clean_ric_sql(col: str, today: dt.date, bind: _Binds) -> str:
     """SQL that is true for a resident identity number that needs no compaction and passes every check but the
     region's (its check character, birth date from 1900-01-01 to today). Anything else goes to Python."""
     digits = " + ".join(f"{w} * (ascii(substr({col}, {i + 1}, 1)) - 48)" for i, w in enumerate(_RIC_WEIGHTS))
@@ -502,7 +523,7 @@ def _clean_ric_sql(col: str, today: dt.date) -> str:
     return (
         f"coalesce(regexp_full_match({col}, '[0-9]{{17}}[0-9X]') "
         f"AND substr('10X98765432', (({digits}) % 11) + 1, 1) = substr({col}, 18, 1) "
-        f"AND CAST({birth} AS DATE) BETWEEN DATE '1900-01-01' AND DATE {lit(today.isoformat())}, false)"
+        f"AND CAST({birth} AS DATE) BETWEEN DATE '1900-01-01' AND CAST({bind(today)} AS DATE), false)"
     )
 
 
@@ -531,8 +552,10 @@ def _ingest_subjects(
             f"(and may have district, profession); a records file needs record_type"
         )
     step("validating", 1, 3)
-    clean = _clean_ric_sql("subject_id", today)
-    store.execute(f"ALTER TABLE staging ADD COLUMN _clean BOOLEAN; UPDATE staging SET _clean = {clean}")
+    bind = _Binds()
+    clean = _clean_ric_sql("subject_id", today, bind)
+    store.execute("ALTER TABLE staging ADD COLUMN _clean BOOLEAN")
+    store.execute(f"UPDATE staging SET _clean = {clean}", bind.values)
     pairs = store.execute(
         "SELECT DISTINCT substr(subject_id, 1, 6), CAST(substr(subject_id, 7, 4) AS INTEGER) FROM staging WHERE _clean"
     ).fetchall()
@@ -596,21 +619,23 @@ def _ingest_subjects(
         )
     finally:
         store.con.unregister("slow_ids")
-    professions = ", ".join(map(lit, catalog.professions)) or "NULL"
+    bind = _Binds()  # DuckDB refuses values the statement does not use: bind only what a check reads
     checks = ["SELECT _row, 1, 'name', 'is required' FROM staging WHERE name IS NULL"]
     if "profession" in cols:
         checks.append(
             "SELECT _row, 2, 'profession', '''' || profession || ''' is not a profession of the catalog' "
-            f"FROM staging WHERE profession IS NOT NULL AND profession NOT IN ({professions})"
+            f"FROM staging WHERE profession IS NOT NULL AND profession NOT IN ({bind.each(catalog.professions)})"
         )
     for extra in (c for c in cols if c not in _SUBJECT_COLUMNS):
         checks.append(
-            f"SELECT _row, 3, {lit(extra)}, 'is not a field of a subject' FROM staging WHERE {ident(extra)} IS NOT NULL"
+            f"SELECT _row, 3, {bind(extra)}, 'is not a field of a subject' FROM staging "
+            f"WHERE {ident(extra)} IS NOT NULL"
         )
     store.execute(
         "CREATE OR REPLACE TEMP TABLE subject_field_errors AS SELECT * FROM ("
         + " UNION ALL ".join(checks)
-        + ") AS e(_row, ord, field, message)"
+        + ") AS e(_row, ord, field, message)",
+        bind.values,
     )
     # A duplicate is counted among the rows that are otherwise valid, as the first occurrence is the one kept.
     sql_errors = store.execute(

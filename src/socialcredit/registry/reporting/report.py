@@ -27,8 +27,9 @@ from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.due_process.severity import counts_until, matching
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.origin import origin_label
+from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.scoring.runs import latest_run, prepare_inputs
+from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
 
 __all__ = ["list_members", "record_fields", "subject_report", "top_subjects"]
@@ -66,13 +67,14 @@ def _records(store: Store, subject_id: str) -> list[dict[str, Any]]:
 
 def _contributions(store: Store, run: dict[str, Any], subject_id: str) -> dict[int, list[dict[str, Any]]]:
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
-    prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id)
-    store.execute("CREATE OR REPLACE TEMP TABLE sc_affected AS SELECT subject_id FROM sc_subjects")  # its key
-    backend = DuckDBBackend(store)
-    plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
-    backend.materialize("sc_contributions", plan.record_contributions())
     out: dict[int, list[dict[str, Any]]] = {}
-    for row in store.rows("SELECT record_key, rule_id, points FROM sc_contributions ORDER BY record_key, rule_id"):
+    with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
+        inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")  # its key
+        backend = DuckDBBackend(store)
+        plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
+        inputs.materialize(backend, "sc_contributions", plan.record_contributions())
+        rows = inputs.rows("SELECT record_key, rule_id, points FROM sc_contributions ORDER BY record_key, rule_id")
+    for row in rows:
         out.setdefault(int(row["record_key"]), []).append({"rule_id": row["rule_id"], "points": row["points"]})
     return out
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import sqlglot
+import sqlglot.expressions as exp
 
 from socialcredit.backends.spark import EXPORT_FORMAT, SparkBackend, read_inputs, spark_session
 from socialcredit.compiler import ScorePlan
@@ -27,9 +29,9 @@ from socialcredit.errors import SocialCreditError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.load import parse_policy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import publish_policy
-from socialcredit.registry.scoring.runs import RunSummary, prepare_inputs, save_run
-from socialcredit.sqltext import lit
+from socialcredit.registry.scoring.runs import RunSummary, save_run
 from socialcredit.store import Store
 
 __all__ = ["RESULTS_FORMAT", "export_inputs", "publish_results", "score_on_spark"]
@@ -56,20 +58,23 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli") -> dict[
     _empty_folder(out)
     watermark = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
     categories = list(store.catalog.categories)
-    prepare_inputs(store, None, watermark, categories=categories)
-    store.execute(f"COPY (SELECT * FROM sc_subjects) TO {lit(str(out / 'subjects.parquet'))} (FORMAT parquet)")
-    store.execute(
-        f"COPY (SELECT * FROM sc_records) TO {lit(str(out / 'records'))} "
-        "(FORMAT parquet, PARTITION_BY (record_type), OVERWRITE_OR_IGNORE)"
-    )
+    with prepare_inputs(store, None, watermark, categories=categories) as inputs:
+        subjects_to = {"path": str(out / "subjects.parquet")}
+        inputs.execute("COPY (SELECT * FROM sc_subjects) TO $path (FORMAT parquet)", subjects_to)
+        inputs.execute(
+            "COPY (SELECT * FROM sc_records) TO $path "
+            "(FORMAT parquet, PARTITION_BY (record_type), OVERWRITE_OR_IGNORE)",
+            {"path": str(out / "records")},
+        )
+        subjects, records = inputs.count("sc_subjects"), inputs.count("sc_records")
     manifest = {
         "format": EXPORT_FORMAT,
         "version": 1,
         "store_id": store.store_id,
         "watermark": watermark,
         "categories": categories,
-        "subjects": int(store.one("SELECT count(*) FROM sc_subjects")),
-        "records": int(store.one("SELECT count(*) FROM sc_records")),
+        "subjects": subjects,
+        "records": records,
         "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
@@ -146,15 +151,13 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def _drop_temp(store: Store, name: str) -> None:
-    """Drop a temporary table or view of this connection (a score run in it may have left either)."""
-    kinds = store.execute(
-        "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ? "
-        "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ?",
-        [name, name],
-    ).fetchall()
-    for (kind,) in kinds:
-        store.execute(f"DROP {kind} temp.main.{name}")
+def _parquet_view(path: Path) -> exp.Query:
+    """The rows of the Parquet files ``path`` (a glob) without their ``sid`` column; the path is a literal, since a
+    view cannot take parameters."""
+    query = sqlglot.parse_one("SELECT * EXCLUDE (sid) FROM read_parquet($path)", read="duckdb")
+    out = exp.replace_placeholders(query, path=str(path))
+    assert isinstance(out, exp.Query)
+    return out
 
 
 def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> RunSummary:
@@ -181,39 +184,34 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
         raise SocialCreditError(f"{folder}: missing {', '.join(missing)}")
     as_of = dt.date.fromisoformat(manifest["as_of"])
     try:
-        for table in RESULT_TABLES[:3]:
-            _drop_temp(store, _STAGE_OF[table])
-            store.execute(
-                f"CREATE TEMP VIEW {_STAGE_OF[table]} AS SELECT * EXCLUDE (sid) FROM "
-                f"read_parquet({lit(str(folder / table / '*.parquet'))})"
+        with RunInputs(store) as inputs:
+            for table in RESULT_TABLES[:3]:
+                inputs.create(_STAGE_OF[table], _parquet_view(folder / table / "*.parquet"), view=True)
+            inputs.create(
+                "sc_subjects",
+                "SELECT DISTINCT subject_id, sid FROM read_parquet($path)",
+                {"path": str(folder / "results" / "*.parquet")},
             )
-        _drop_temp(store, "sc_subjects")
-        store.execute(
-            "CREATE TEMP TABLE sc_subjects AS SELECT DISTINCT subject_id, sid FROM "
-            f"read_parquet({lit(str(folder / 'results' / '*.parquet'))})"
-        )
-        wrong = int(
-            store.one(
-                "SELECT count(*) FROM sc_subjects s LEFT JOIN subject_keys k ON k.subject_key = s.subject_id "
-                "WHERE k.subject_id IS DISTINCT FROM s.sid"
+            wrong = int(
+                inputs.execute(
+                    "SELECT count(*) FROM sc_subjects s LEFT JOIN subject_keys k ON k.subject_key = s.subject_id "
+                    "WHERE k.subject_id IS DISTINCT FROM s.sid"
+                ).fetchone()[0]  # type: ignore[index]
             )
-        )
-        if wrong:
-            raise SocialCreditError(f"{folder}: {wrong} subjects of the results do not match this store's subjects")
-        return save_run(
-            store,
-            loaded,
-            as_of,
-            watermark,
-            mode="full",
-            base_run_id=None,
-            rescored=None,
-            engine=str(manifest.get("engine", "spark")),
-            actor=actor,
-            detail={"master": manifest.get("master"), "published_from": str(folder)},
-        )
+            if wrong:
+                raise SocialCreditError(f"{folder}: {wrong} subjects of the results do not match this store's subjects")
+            return save_run(
+                store,
+                loaded,
+                as_of,
+                watermark,
+                inputs=inputs,
+                mode="full",
+                base_run_id=None,
+                rescored=None,
+                engine=str(manifest.get("engine", "spark")),
+                actor=actor,
+                detail={"master": manifest.get("master"), "published_from": str(folder)},
+            )
     except duckdb.Error as exc:
         raise SocialCreditError(f"{folder}: cannot read the results: {str(exc).splitlines()[0]}") from None
-    finally:  # a score run in this connection builds these names as tables
-        for name in ("sc_results", "sc_rule_points", "sc_list_entries", "sc_subjects"):
-            _drop_temp(store, name)

@@ -11,30 +11,31 @@ from __future__ import annotations
 from socialcredit.policy import LoadedPolicy
 from socialcredit.store import Store
 
-__all__ = ["HELD_CHANGES", "build_held"]
+__all__ = ["HELD_CHANGES", "any_held", "held_records"]
 
 
-def build_held(store: Store, loaded: LoadedPolicy | None, watermark: int, subject_id: str | None = None) -> None:
-    """Create temp table ``sc_held(record_key)``: the versions a run at ``watermark`` under ``loaded`` skips."""
-    w = int(watermark)
+def _held_sources(loaded: LoadedPolicy | None) -> str:
+    """(source_id, record_id) of what is held at watermark ``$w``: constant SQL, by policy."""
     parts = ["SELECT source_id, record_id FROM repairs WHERE status = 'approved' AND decided_seq <= $w"]
     if loaded is not None and not loaded.policy.disputes.counts_while_open:
         parts.append(
             "SELECT source_id, record_id FROM disputes WHERE seq <= $w AND (closed_seq IS NULL OR closed_seq > $w)"
         )
-    only = "AND r.subject_id = $sid" if subject_id is not None else ""
-    params: dict[str, object] = {"w": w}
-    if subject_id is not None:
-        params["sid"] = subject_id
-    # Usually nothing is held: then no scan of the records at all.
-    if not store.one(f"SELECT count(*) FROM ({' UNION '.join(parts)})", {"w": w}):
-        store.execute("CREATE OR REPLACE TEMP TABLE sc_held (record_key BIGINT)")
-        return
-    store.execute(
-        f"""CREATE OR REPLACE TEMP TABLE sc_held AS
-        SELECT r.record_key FROM records r JOIN ({" UNION ".join(parts)}) h USING (source_id, record_id)
-        WHERE r.record_key <= $w {only}""",
-        params,
+    return " UNION ".join(parts)
+
+
+def any_held(store: Store, loaded: LoadedPolicy | None, watermark: int) -> bool:
+    """Whether a run at ``watermark`` under ``loaded`` skips any record at all (usually not)."""
+    return bool(store.one(f"SELECT count(*) FROM ({_held_sources(loaded)})", {"w": int(watermark)}))
+
+
+def held_records(loaded: LoadedPolicy | None, *, one_subject: bool = False) -> str:
+    """Constant SQL: ``record_key`` of the versions a run at watermark ``$w`` skips (of subject ``$sid`` only,
+    with ``one_subject``)."""
+    only = " AND r.subject_id = $sid" if one_subject else ""
+    return (
+        f"SELECT r.record_key FROM records r JOIN ({_held_sources(loaded)}) h USING (source_id, record_id) "
+        f"WHERE r.record_key <= $w{only}"
     )
 
 

@@ -8,23 +8,25 @@ rescoring only the subjects whose inputs changed since its base run gives the sa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlglot
+import sqlglot.expressions as exp
+
 from socialcredit.backends.duckdb import DuckDBBackend
-from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
-from socialcredit.registry.scoring.holds import HELD_CHANGES, build_held
+from socialcredit.registry.scoring.holds import HELD_CHANGES
+from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.sqltext import ident, lit
 from socialcredit.store import Store
 
-__all__ = ["RunSummary", "latest_run", "prepare_inputs", "save_run", "score"]
+__all__ = ["RunSummary", "latest_run", "save_run", "score"]
 
 Progress = Callable[[str, int, int], None]
 FULL_RECOMPUTE_SHARE = 0.5  # above this share of affected subjects, an incremental run computes everyone
@@ -45,74 +47,6 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "as_of": self.as_of.isoformat()}
-
-
-def prepare_inputs(
-    store: Store,
-    loaded: LoadedPolicy | None,
-    watermark: int,
-    subject_id: str | None = None,
-    categories: Sequence[str] | None = None,
-) -> None:
-    """Build ``sc_records`` and ``sc_subjects`` as they stood at ``watermark`` (for one subject, if named).
-
-    Inside a run, ``subject_id`` is the subject's integer key (grouping and joining on it is much cheaper than on
-    the 18-character identifier); ``sc_subjects.sid`` maps it back for everything that is stored or shown.
-    ``sc_subjects`` has a consent column per category of the policy (or of ``categories``, for an export).
-    """
-    if categories is None:
-        categories = loaded.policy.consent.categories if loaded is not None else []
-    w = int(watermark)
-    only = f"AND subject_id = {lit(subject_id)}" if subject_id is not None else ""
-    params: dict[str, object] = {"w": w}
-    # Versions replaced by a later one (at or below the watermark). Corrections are rare, so this is small; the
-    # records themselves are read through a view, so every rule's query scans only its own record type.
-    store.execute(
-        """CREATE OR REPLACE TEMP TABLE sc_superseded AS
-        SELECT o.record_key FROM records o JOIN (
-            SELECT source_id, record_id, max(version) AS latest FROM records
-            WHERE record_key <= $w AND version > 1 GROUP BY source_id, record_id
-        ) n USING (source_id, record_id)
-        WHERE o.record_key <= $w AND o.version < n.latest""",
-        {"w": w},
-    )
-    # Due process: records under an open dispute (when the policy says so) or repaired do not count.
-    build_held(store, loaded, w, subject_id if subject_id is not None else None)
-    fields = "".join(f", {ident(name)}" for name in load_catalog().field_columns())
-    store.execute(
-        f"""CREATE OR REPLACE TEMP VIEW sc_records AS
-        SELECT subject_key AS subject_id, record_key, record_type, event_date{fields} FROM records
-        WHERE record_key <= {w} AND NOT withdrawn {only}
-          AND record_key NOT IN (SELECT record_key FROM sc_superseded)
-          AND record_key NOT IN (SELECT record_key FROM sc_held)"""
-    )
-    consent_cols = "".join(f", coalesce(c.{_consent_col(cat)}, false) AS {_consent_col(cat)}" for cat in categories)
-    consent_pivot = "".join(
-        f", bool_or(granted) FILTER (WHERE category = '{cat}') AS {_consent_col(cat)}" for cat in categories
-    )
-    consents = (
-        f"""LEFT JOIN (
-            SELECT subject_id{consent_pivot} FROM (
-                SELECT *, row_number() OVER (PARTITION BY subject_id, category ORDER BY seq DESC) AS rn
-                FROM consents WHERE seq <= $w) WHERE rn = 1 GROUP BY subject_id
-        ) c USING (subject_id)"""
-        if consent_pivot
-        else ""
-    )
-    store.execute(
-        f"""CREATE OR REPLACE TEMP TABLE sc_subjects AS
-        SELECT s.subject_key AS subject_id, s.subject_id AS sid, s.kind, s.profession, s.birth_date{consent_cols}
-        FROM (
-            SELECT *, row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) AS rn
-            FROM subjects WHERE seq <= $w {only}
-        ) s {consents} WHERE s.rn = 1""",
-        params,
-    )
-
-
-def _consent_col(category: str) -> str:
-    load_catalog().categories[category]  # categories are validated ids; refuse anything else
-    return f"consent_{category}"
 
 
 # A run is as of a date in the registry's span: deadlines and grace periods are computed from it, and runs may be
@@ -143,10 +77,11 @@ def latest_run(store: Store, policy_id: str | None = None) -> dict[str, Any]:
     return rows[0]
 
 
-def _changed_subjects(store: Store, since: int, until: int) -> None:
-    store.execute(
-        """CREATE OR REPLACE TEMP TABLE sc_changed AS
-        SELECT subject_key AS subject_id FROM records WHERE record_key > $a AND record_key <= $b
+def _changed_subjects(inputs: RunInputs, since: int, until: int) -> None:
+    """The caller's ``sc_changed``: subjects whose records, registration, consents or held records changed."""
+    inputs.create(
+        "sc_changed",
+        """SELECT subject_key AS subject_id FROM records WHERE record_key > $a AND record_key <= $b
         -- a correction may move a record to another subject: the subjects of its earlier versions change too
         UNION SELECT r.subject_key FROM records r JOIN (
             SELECT DISTINCT source_id, record_id FROM records WHERE record_key > $a AND record_key <= $b
@@ -197,52 +132,72 @@ def score(
     backend = DuckDBBackend(store)
     plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect)
     step("preparing", 0, 8)
-    prepare_inputs(store, loaded, wm)
-    if base is not None:
-        _changed_subjects(store, int(base["watermark"]), wm)
-        time_q = plan.time_affected(base["as_of"])
-        union = "SELECT subject_id FROM sc_changed"
-        if time_q is not None:
-            backend.materialize("sc_time_affected", time_q)
-            union += " UNION SELECT subject_id FROM sc_time_affected"
-        store.execute(f"CREATE OR REPLACE TEMP TABLE sc_affected AS {union}")
+    with prepare_inputs(store, loaded, wm) as inputs:
+        only, affected = _affected(inputs, backend, plan, base, wm, max_share)
+        # Reasons are not materialised here: the store derives them from the rule points (the run_reasons view).
+        stages = [(name, q) for name, q in plan.stages(only_affected=only) if name != "sc_reasons"]
+        for i, (name, query) in enumerate(stages):
+            step(name, i + 1, len(stages) + 1)
+            inputs.materialize(backend, name, query)
+            if base is not None:
+                _merge_base(inputs, name, int(base["run_id"]))
+        rescored = affected if only else inputs.count("sc_results")
+        step("saving", len(stages) + 1, len(stages) + 1)
+        return save_run(
+            store,
+            loaded,
+            as_of,
+            wm,
+            inputs=inputs,
+            mode="incremental" if base is not None else "full",
+            base_run_id=base["run_id"] if base else None,
+            rescored=rescored,
+            engine=backend.name,
+            actor=actor,
+        )
+
+
+def _affected(
+    inputs: RunInputs,
+    backend: DuckDBBackend,
+    plan: ScorePlan,
+    base: dict[str, Any] | None,
+    watermark: int,
+    max_share: float,
+) -> tuple[bool, int]:
+    """For an incremental run, build ``sc_affected``; return whether to compute only those, and how many."""
+    if base is None:
+        return False, 0
+    _changed_subjects(inputs, int(base["watermark"]), watermark)
+    time_q = plan.time_affected(base["as_of"])
+    union = "SELECT subject_id FROM sc_changed"
+    if time_q is not None:
+        inputs.materialize(backend, "sc_time_affected", time_q)
+        union += " UNION SELECT subject_id FROM sc_time_affected"
+    inputs.create("sc_affected", union)
     # When most subjects are affected anyway (a later as-of date moves every decayed point), computing everyone
     # is cheaper than computing most and copying the rest; the results are the same either way.
-    affected = backend.count("sc_affected") if base is not None else 0
-    only = base is not None and affected <= max_share * backend.count("sc_subjects")
-    # Reasons are not materialised here: the store derives them from the rule points (the run_reasons view).
-    stages = [(name, q) for name, q in plan.stages(only_affected=only) if name != "sc_reasons"]
-    for i, (name, query) in enumerate(stages):
-        step(name, i + 1, len(stages) + 1)
-        backend.materialize(name, query)
-        if base is not None and name == "sc_rule_points":
-            store.execute(
-                "INSERT INTO sc_rule_points SELECT p.subject_key, r.rule_id, r.dimension, p.points, p.hits, "
-                "p.last_event FROM run_points p JOIN run_rules r USING (run_id, rule_index) "
-                "WHERE p.run_id = ? AND p.subject_key NOT IN (SELECT subject_id FROM sc_affected)",
-                [base["run_id"]],
-            )
-        if base is not None and name == "sc_list_records":
-            store.execute(
-                "INSERT INTO sc_list_records SELECT s.subject_id, e.list_id, e.criterion_id, e.record_key "
-                "FROM run_list_entries e JOIN sc_subjects s ON s.sid = e.subject_id "
-                "WHERE e.run_id = ? AND e.record_key IS NOT NULL "
-                "AND s.subject_id NOT IN (SELECT subject_id FROM sc_affected)",
-                [base["run_id"]],
-            )
-    rescored = affected if only else backend.count("sc_results")
-    step("saving", len(stages) + 1, len(stages) + 1)
-    return save_run(
-        store,
-        loaded,
-        as_of,
-        wm,
-        mode="incremental" if base is not None else "full",
-        base_run_id=base["run_id"] if base else None,
-        rescored=rescored,
-        engine=backend.name,
-        actor=actor,
-    )
+    affected = inputs.count("sc_affected")
+    return affected <= max_share * inputs.count("sc_subjects"), affected
+
+
+def _merge_base(inputs: RunInputs, stage: str, base_run_id: int) -> None:
+    """Copy into a record-reading stage the base run's rows of every subject not in ``sc_affected``."""
+    if stage == "sc_rule_points":
+        inputs.execute(
+            "INSERT INTO sc_rule_points SELECT p.subject_key, r.rule_id, r.dimension, p.points, p.hits, "
+            "p.last_event FROM run_points p JOIN run_rules r USING (run_id, rule_index) "
+            "WHERE p.run_id = ? AND p.subject_key NOT IN (SELECT subject_id FROM sc_affected)",
+            [base_run_id],
+        )
+    elif stage == "sc_list_records":
+        inputs.execute(
+            "INSERT INTO sc_list_records SELECT s.subject_id, e.list_id, e.criterion_id, e.record_key "
+            "FROM run_list_entries e JOIN sc_subjects s ON s.sid = e.subject_id "
+            "WHERE e.run_id = ? AND e.record_key IS NOT NULL "
+            "AND s.subject_id NOT IN (SELECT subject_id FROM sc_affected)",
+            [base_run_id],
+        )
 
 
 def save_run(
@@ -251,6 +206,7 @@ def save_run(
     as_of: dt.date,
     watermark: int,
     *,
+    inputs: RunInputs,
     mode: str,
     base_run_id: int | None,
     rescored: int | None,
@@ -258,42 +214,34 @@ def save_run(
     actor: str,
     detail: dict[str, Any] | None = None,
 ) -> RunSummary:
-    """Store a run from relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects`` (its
-    ``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed them."""
+    """Store a run from the relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects``
+    of ``inputs`` (``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed
+    them."""
     policy = loaded.policy
-    plan = ScorePlan(loaded, as_of=as_of)
-    dims = ", ".join(f"x.{c}" for c in plan.dimension_columns())
-    lists = ", ".join(f"CASE WHEN x.l_{lst.id} THEN '{lst.id}' END" for lst in policy.lists)
     with store.transaction():
         run_id = store.take_ids("run", 1)
         store.execute(
             "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL, NULL, NULL)",
             [run_id, policy.id, policy.version, loaded.sha256, as_of, watermark, mode, base_run_id, engine],
         )
-        # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
-        sid = "JOIN sc_subjects s ON s.subject_id = x.subject_id"
-        store.execute(
-            f"""INSERT INTO run_results SELECT ?, s.sid, x.kind, x.profession, x.age, [{dims}], x.total, x.score,
-            x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
-            list_filter([{lists or "NULL"}], v -> v IS NOT NULL), x.grants FROM sc_results x {sid}""",
-            [run_id],
-        )
+        inputs.execute(_results_insert(loaded, as_of), [run_id])
         store.execute(
             "INSERT INTO run_rules SELECT ?, i, rule_id, dimension FROM (SELECT unnest(range(?)) AS i, "
             "unnest(?) AS rule_id, unnest(?) AS dimension)",
             [run_id, len(policy.rules), [r.id for r in policy.rules], [r.dimension for r in policy.rules]],
         )
-        store.execute(
+        inputs.execute(
             "INSERT INTO run_points SELECT ?, x.subject_id, r.rule_index, x.points, x.hits, x.last_event "
             "FROM sc_rule_points x JOIN (SELECT * FROM run_rules WHERE run_id = ?) r USING (rule_id)",
             [run_id, run_id],
         )
-        store.execute(
+        # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
+        inputs.execute(
             "INSERT INTO run_list_entries SELECT ?, s.sid, x.list_id, x.criterion_id, x.record_key "
-            f"FROM sc_list_entries x {sid}",
+            "FROM sc_list_entries x JOIN sc_subjects s ON s.subject_id = x.subject_id",
             [run_id],
         )
-        n = int(store.one("SELECT count(*) FROM sc_results"))
+        n = inputs.count("sc_results")
         store.execute(
             "UPDATE score_runs SET finished_at = now(), n_subjects = ?, n_rescored = ? WHERE run_id = ?",
             [n, n if rescored is None else rescored, run_id],
@@ -336,6 +284,27 @@ def save_run(
     # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
     plugin_manager().hook.run_finished(store=store, run=summary)
     return summary
+
+
+# One row of run_results per subject; the dimension and list columns of the policy are filled in as trees.
+_RESULTS = """
+INSERT INTO run_results SELECT ?, s.sid, x.kind, x.profession, x.age, $dims, x.total, x.score,
+    x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
+    list_filter($lists, v -> v IS NOT NULL), x.grants
+FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
+"""
+
+
+def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
+    """The INSERT of ``run_results`` (binds the run id): dimension points as a list, list ids where flagged."""
+    plan = ScorePlan(loaded, as_of=as_of)
+    dims = exp.Array(expressions=[exp.column(c, "x") for c in plan.dimension_columns()])
+    flags: list[exp.Expr] = [
+        exp.Case(ifs=[exp.If(this=exp.column(f"l_{lst.id}", "x"), true=exp.Literal.string(lst.id))])
+        for lst in loaded.policy.lists
+    ]
+    lists = exp.Array(expressions=flags or [exp.Null()])
+    return exp.replace_placeholders(sqlglot.parse_one(_RESULTS, read="duckdb"), dims=dims, lists=lists)
 
 
 def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:

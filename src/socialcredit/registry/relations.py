@@ -1,0 +1,135 @@
+"""Temporary relations owned by one caller of the store's shared connection.
+
+Every caller in the process shares the store's DuckDB connection, and with it one namespace of temporary tables
+and views. Work that needs scratch relations (a score run's inputs and stages, a purge's list of records) writes
+its SQL with logical names (``sc_records``, ``sc_purge``); :class:`OwnedRelations` gives them names unique to the
+caller (``sc_1f0c…_records``), renames the logical names in every tree it runs (:meth:`OwnedRelations.bind`) and
+drops what it created when its ``with`` block ends. So two callers never read each other's scratch relations.
+
+Statements are sqlglot trees: hand-written SQL is constant text, parsed, with values bound as parameters (``$w``,
+``?``) or, where DuckDB cannot prepare the statement (a view), as sqlglot literals.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import duckdb
+import sqlglot
+import sqlglot.expressions as exp
+
+from socialcredit.backends.duckdb import DuckDBBackend
+from socialcredit.store import Store
+
+__all__ = ["OwnedRelations", "Params"]
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+T = TypeVar("T", bound=exp.Expr)
+
+
+class OwnedRelations:
+    """A caller's own relations on the store's connection, under names unique to it; dropped on exit.
+
+    ``names`` are the logical names the caller's statements may use (each starts with ``sc_``).
+    """
+
+    def __init__(self, store: Store, names: frozenset[str]) -> None:
+        self.store = store
+        self.names = names
+        self.prefix = f"sc_{uuid.uuid4().hex[:12]}_"
+        self._made: dict[str, str] = {}  # relation name -> "TABLE" | "VIEW", in order of creation
+
+    # -- names ---------------------------------------------------------------------------------------------
+    def name(self, logical: str) -> str:
+        """This caller's name for the logical relation ``logical`` (one of ``names``)."""
+        if logical not in self.names:
+            raise ValueError(f"{logical!r} is not one of this caller's relations")
+        return self.prefix + logical.removeprefix("sc_")
+
+    def table(self, logical: str) -> exp.Table:
+        """This caller's relation ``logical`` as a table node."""
+        return exp.Table(this=exp.to_identifier(self.name(logical), quoted=True))
+
+    def bind(self, tree: T) -> T:
+        """A copy of ``tree`` reading and writing this caller's relations where it names logical ones."""
+
+        def rename(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Table) and not node.args.get("db") and node.name in self.names:
+                renamed = node.copy()
+                renamed.set("this", exp.to_identifier(self.name(node.name), quoted=True))
+                return renamed
+            return node
+
+        return tree.transform(rename)  # type: ignore[return-value]
+
+    def parse(self, sql: str) -> exp.Expr:
+        """Constant DuckDB SQL (values as ``$name`` or ``?`` parameters) as a tree bound to this caller."""
+        return self.bind(sqlglot.parse_one(sql, read="duckdb"))
+
+    # -- statements ----------------------------------------------------------------------------------------
+    def execute(self, statement: str | exp.Expr, params: Params = None) -> duckdb.DuckDBPyConnection:
+        """Run a statement (constant SQL text or a tree) on this caller's relations, with bound ``params``."""
+        tree = self.parse(statement) if isinstance(statement, str) else self.bind(statement)
+        args = None if params is None else (dict(params) if isinstance(params, Mapping) else list(params))
+        return self.store.execute(tree.sql(dialect="duckdb"), args)
+
+    def rows(self, statement: str | exp.Expr, params: Params = None) -> list[dict[str, Any]]:
+        """The rows of a query on this caller's relations, as dictionaries."""
+        cur = self.execute(statement, params)
+        cols = [d[0] for d in cur.description or []]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def create(self, logical: str, query: str | exp.Query, params: Params = None, *, view: bool = False) -> None:
+        """Create this caller's relation ``logical`` from ``query`` (a view re-reads its sources on every use).
+
+        A view cannot take bound parameters: its values must be in the tree, as sqlglot literals.
+        """
+        body = self.parse(query) if isinstance(query, str) else self.bind(query)
+        kind = "VIEW" if view else "TABLE"
+        create = exp.Create(
+            this=self.table(logical),
+            kind=kind,
+            expression=body,
+            replace=True,
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        )
+        self._made[self.name(logical)] = kind
+        self.execute(create, params)
+
+    def materialize(self, backend: DuckDBBackend, logical: str, query: exp.Query) -> None:
+        """Let ``backend`` build a stage of the plan as this caller's relation ``logical``."""
+        self._made[self.name(logical)] = "TABLE"
+        backend.materialize(self.name(logical), self.bind(query))
+
+    def count(self, logical: str) -> int:
+        """Rows in this caller's relation ``logical``."""
+        row = self.execute(exp.select(exp.Count(this=exp.Star())).from_(self.table(logical))).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    # -- lifetime ------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Drop every relation this caller created (views first: they read the tables)."""
+        made = sorted(self._made.items(), key=lambda item: item[1] != "VIEW")
+        self._made.clear()
+        for name, kind in made:
+            drop = exp.Drop(tables=[exp.Table(this=exp.to_identifier(name, quoted=True))], kind=kind, exists=True)
+            try:
+                self.store.execute(drop.sql(dialect="duckdb"))
+            except duckdb.ConnectionException:  # a closed connection took its temporary relations with it
+                return
+            except duckdb.Error as exc:  # never hide the error that ended the caller's work behind this one
+                log.warning("could not drop %s: %s", name, exc)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,172 @@
+"""The inputs of a score run, or of one subject's explanation, as relations owned by their caller.
+
+The compiler's plan reads and writes relations by their logical names (``sc_records``, ``sc_subjects``,
+``sc_affected`` and its stages ``sc_rule_points`` … ``sc_results``). :class:`RunInputs` gives each caller its own
+copies of them on the store's shared connection (see ``socialcredit.registry.relations``), so a decision explaining
+a refusal while a score run is under way never reads that run's inputs, nor the run the decision's.
+
+>>> with prepare_inputs(store, loaded, watermark) as inputs:  # doctest: +SKIP
+...     inputs.materialize(backend, "sc_rule_points", plan.rule_points())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlglot
+import sqlglot.expressions as exp
+
+from socialcredit.catalog import load_catalog
+from socialcredit.compiler import STAGES
+from socialcredit.policy import LoadedPolicy
+from socialcredit.registry.relations import OwnedRelations
+from socialcredit.registry.scoring.holds import any_held, held_records
+from socialcredit.store import Store
+
+__all__ = ["RELATIONS", "RunInputs", "prepare_inputs"]
+
+# Every logical name a run's statements may use; each caller's copies are named after them.
+RELATIONS = frozenset(
+    {
+        "sc_records",
+        "sc_subjects",
+        "sc_superseded",
+        "sc_held",
+        "sc_changed",
+        "sc_affected",
+        "sc_time_affected",
+        "sc_contributions",
+        *STAGES,
+    }
+)
+
+
+class RunInputs(OwnedRelations):
+    """A caller's own score-run relations (:data:`RELATIONS`); dropped when its ``with`` block ends."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, RELATIONS)
+
+
+# Versions replaced by a later one (at or below the watermark). Corrections are rare, so this is small.
+_SUPERSEDED = """
+SELECT o.record_key FROM records o JOIN (
+    SELECT source_id, record_id, max(version) AS latest FROM records
+    WHERE record_key <= $w AND version > 1 GROUP BY source_id, record_id
+) n USING (source_id, record_id)
+WHERE o.record_key <= $w AND o.version < n.latest
+"""
+
+# The counting version of every record; the typed field columns of the catalog are added to the SELECT.
+_RECORDS = """
+SELECT subject_key AS subject_id, record_key, record_type, event_date FROM records
+WHERE record_key <= $w AND NOT withdrawn
+  AND record_key NOT IN (SELECT record_key FROM sc_superseded)
+  AND record_key NOT IN (SELECT record_key FROM sc_held)
+"""
+
+# Each subject's latest version; one consent column per category is added to the SELECT.
+_SUBJECTS = """
+SELECT s.subject_key AS subject_id, s.subject_id AS sid, s.kind, s.profession, s.birth_date
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) AS rn FROM subjects WHERE seq <= $w
+) s
+WHERE s.rn = 1
+"""
+
+# Each subject's latest consent answer per category; one pivoted column per category is added to the SELECT.
+_CONSENTS = """
+SELECT subject_id FROM (
+    SELECT *, row_number() OVER (PARTITION BY subject_id, category ORDER BY seq DESC) AS rn
+    FROM consents WHERE seq <= $w
+) WHERE rn = 1 GROUP BY subject_id
+"""
+
+
+def prepare_inputs(
+    store: Store,
+    loaded: LoadedPolicy | None,
+    watermark: int,
+    subject_id: str | None = None,
+    categories: Sequence[str] | None = None,
+) -> RunInputs:
+    """The records and subjects as they stood at ``watermark`` (for one subject, if named), as the caller's own
+    ``sc_records`` and ``sc_subjects``; use the result in a ``with`` block, which drops them at its end.
+
+    Inside a run, ``subject_id`` is the subject's integer key (grouping and joining on it is much cheaper than on
+    the 18-character identifier); ``sc_subjects.sid`` maps it back for everything that is stored or shown.
+    ``sc_subjects`` has a consent column per category of the policy (or of ``categories``, for an export).
+    """
+    if categories is None:
+        categories = loaded.policy.consent.categories if loaded is not None else []
+    w = int(watermark)
+    inputs = RunInputs(store)
+    try:
+        inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
+        _create_held(inputs, loaded, w, subject_id)
+        inputs.create("sc_records", _records_query(w, subject_id), view=True)
+        inputs.create("sc_subjects", _subjects_query(categories, subject_id), {"w": w})
+    except BaseException:
+        inputs.close()
+        raise
+    return inputs
+
+
+def _create_held(inputs: RunInputs, loaded: LoadedPolicy | None, w: int, subject_id: str | None) -> None:
+    """Due process: records under an open dispute (when the policy says so) or repaired do not count."""
+    if not any_held(inputs.store, loaded, w):  # usually nothing is held: then no scan of the records at all
+        inputs.create("sc_held", "SELECT CAST(NULL AS BIGINT) AS record_key WHERE false")
+        return
+    params: dict[str, object] = {"w": w}
+    if subject_id is not None:
+        params["sid"] = subject_id
+    inputs.create("sc_held", held_records(loaded, one_subject=subject_id is not None), params)
+
+
+def _records_query(w: int, subject_id: str | None) -> exp.Select:
+    """The records view: read through a view, so that every rule's query scans only its own record type.
+
+    A view cannot take parameters, so the watermark and subject are sqlglot literals in it.
+    """
+    query = exp.replace_placeholders(sqlglot.parse_one(_RECORDS, read="duckdb"), w=w)
+    assert isinstance(query, exp.Select)
+    fields = [exp.column(exp.to_identifier(name, quoted=True)) for name in load_catalog().field_columns()]
+    query = query.select(*fields)
+    if subject_id is not None:
+        query = query.where(exp.column("subject_id", "records").eq(exp.Literal.string(subject_id)))
+    return query
+
+
+def _subjects_query(categories: Sequence[str], subject_id: str | None) -> exp.Select:
+    """Subjects with one ``consent_<category>`` column each (false when never granted); binds ``$w``."""
+    query = sqlglot.parse_one(_SUBJECTS, read="duckdb")
+    assert isinstance(query, exp.Select)
+    if subject_id is not None:
+        inner = query.find(exp.Subquery)
+        assert inner is not None and isinstance(inner.this, exp.Select)
+        only = exp.column("subject_id", "subjects").eq(exp.Literal.string(subject_id))
+        inner.set("this", inner.this.where(only))
+    if not categories:
+        return query
+    consents = sqlglot.parse_one(_CONSENTS, read="duckdb")
+    assert isinstance(consents, exp.Select)
+    for category in categories:
+        granted = exp.Filter(
+            this=exp.func("bool_or", exp.column("granted")),
+            expression=exp.Where(this=exp.column("category").eq(exp.Literal.string(category))),
+        )
+        consents = consents.select(exp.alias_(granted, _consent_col(category), quoted=True))
+        query = query.select(
+            exp.alias_(
+                exp.func("coalesce", exp.column(_consent_col(category), "c", quoted=True), exp.false()),
+                _consent_col(category),
+                quoted=True,
+            )
+        )
+    pivot = exp.Subquery(this=consents, alias=exp.TableAlias(this=exp.to_identifier("c")))
+    return query.join(pivot, using=["subject_id"], join_type="left")
+
+
+def _consent_col(category: str) -> str:
+    load_catalog().categories[category]  # categories are validated ids; refuse anything else
+    return f"consent_{category}"
