@@ -612,6 +612,7 @@ values = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conditions(3), values)
@@ -737,6 +738,7 @@ def value_and_row(draw: st.DrawFn) -> tuple[str, str]:
     return value, row
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(value_and_row())
 @example(("'; DROP TABLE canary; --", "'; DROP TABLE canary; --"))
