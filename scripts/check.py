@@ -55,12 +55,23 @@ def steps(fast: bool, pytest_args: list[str]) -> list[tuple[str, list[str]]]:
     pytest = [str(BIN / "pytest")]
     if fast:
         # Slow tests (markers in tests/; conftest.py marks every spark and browser test slow too) wait for the
-        # full run. Browser and Spark tests are excluded by name as well: neither runs well under xdist.
+        # full run. Browser and Spark tests are excluded by name as well: neither runs well under xdist. A file's tests
+        # share one process (--dist loadfile), so a module-scoped fixture is built once.
         return [
             *STATIC,
             (
                 "pytest (fast)",
-                [*pytest, "-n", "2", "-m", "not slow and not browser and not spark", "--durations=10", *pytest_args],
+                [
+                    *pytest,
+                    "-n",
+                    "2",
+                    "--dist",
+                    "loadfile",
+                    "-m",
+                    "not slow and not browser and not spark",
+                    "--durations=10",
+                    *pytest_args,
+                ],
             ),
         ]
     return [*STATIC, ("pytest", [*pytest, "--durations=20", *pytest_args]), BENCHMARK_SMOKE]

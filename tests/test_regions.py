@@ -91,7 +91,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         store.close()
 
 
-@pytest.mark.slow
 def test_a_defaulter_who_moves_under_a_mistyped_number_is_linked_refused_and_alerted(world: dict[str, Any]) -> None:
     beijing, tianjin = world["stores"]["110000"], world["stores"]["120000"]
     mover = world["movers"][0]
@@ -241,7 +240,6 @@ def test_a_wrongly_signed_bundle_is_refused(world: dict[str, Any], tmp_path: Pat
         import_bundle(hebei, stranger)
 
 
-@pytest.mark.slow
 def test_a_replayed_or_skipped_bundle_is_refused(world: dict[str, Any]) -> None:
     tianjin = world["stores"]["120000"]
     first, second = world["bundles"]
@@ -288,7 +286,6 @@ def test_an_untrusted_publisher_and_a_region_own_bundle_are_refused(world: dict[
         lone.close()
 
 
-@pytest.mark.slow
 def test_grey_zone_links_wait_for_review_and_every_link_is_audited_and_reversible(world: dict[str, Any]) -> None:
     hebei = world["stores"]["130000"]
     mover = next(m for m in world["movers"] if (m["from"], m["to"], m["error"]) == ("110000", "130000", "transposed"))
