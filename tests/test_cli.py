@@ -147,7 +147,6 @@ def test_help_everywhere() -> None:
         assert proc.returncode == 0 and "Usage" in proc.stdout, cmd
 
 
-@pytest.mark.slow
 def test_policy_explain_states_each_rule_in_plain_words() -> None:
     en = subprocess.run([CLI, "policy", "explain", "beijing"], capture_output=True, text=True, check=True).stdout
     assert (

@@ -612,7 +612,6 @@ values = st.fixed_dictionaries(
 )
 
 
-@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conditions(3), values)

@@ -279,7 +279,6 @@ def test_sector_rule_applies_only_to_its_professions(reg: Registry) -> None:
     assert scores == {A: 50, B: 80, C: 80}  # A: 100 - 20 - 30; B, C: 100 - 20
 
 
-@pytest.mark.slow
 # ========================================================================================================
 # 7. Consent
 # ========================================================================================================
@@ -405,7 +404,6 @@ SERVICES = """\
 """
 
 
-@pytest.mark.slow
 def test_lists_and_services(reg: Registry) -> None:
     reg.register({A: None, B: None, C: None, D: None, E: None, F: None})
     judgment = {
@@ -845,7 +843,6 @@ def example_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     store.close()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("days", [0, 1, 30, 400])
 @pytest.mark.parametrize("policy_id", ["beijing", "sesame"])
 def test_incremental_run_equals_full_run(example_store: Any, policy_id: str, days: int) -> None:
@@ -876,7 +873,6 @@ def test_an_incremental_run_where_most_subjects_changed_computes_everyone(exampl
     assert tiny_share.rescored == tiny_share.subjects  # any change at all exceeds a zero share: everyone
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("policy_id", ["beijing", "sesame"])
 def test_rerun_reproduces_a_run_exactly(example_store: Any, policy_id: str) -> None:
     store, base = example_store

@@ -82,7 +82,6 @@ def test_memory_limit_and_spill_folder(tmp_path: Path, monkeypatch: pytest.Monke
     assert str(info.value) == "SOCIALCREDIT_MEMORY_LIMIT='lots' is not a memory size such as 12GB"
 
 
-@pytest.mark.slow
 def test_a_store_held_by_another_process_is_refused_plainly(tmp_path: Path) -> None:
     import subprocess
     import sys
