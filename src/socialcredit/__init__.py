@@ -6,7 +6,7 @@ The small Python API, flat::
     import socialcredit as sc
 
     with sc.open_store("registry.duckdb", create=True) as store:
-        sc.ingest_file(store, "records.csv", "court")  # a source's batch: subjects' records
+        sc.ingest_file(store, "judgments.csv", "courts")  # a batch of records from a source in the catalog
         policy = sc.builtin_policy("beijing")
         sc.publish_policy(store, policy)
         sc.score(store, policy, dt.date(2026, 1, 1))
