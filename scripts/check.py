@@ -1,5 +1,12 @@
 #!/usr/bin/env python3
-"""Every check in one command: lint, format, types, tests. CI runs exactly this."""
+"""Every check in one command: lint, format, types, the import contract, tests. CI runs exactly this.
+
+    python scripts/check.py           the full run (CI): every test, then the benchmark smoke step
+    python scripts/check.py --fast    the loop while working: the same static checks, and every test not marked
+                                      slow, on two processes (pytest-xdist); a few minutes at most
+
+Other arguments are handed to pytest (e.g. ``-k disputes``, ``-x``).
+"""
 
 from __future__ import annotations
 
@@ -7,53 +14,93 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+NO_TESTS = 5  # pytest's exit code when no test was collected or selected
 
-STEPS = [
+STATIC = [
     ("ruff lint", [str(BIN / "ruff"), "check", "src", "tests", "scripts", "benchmarks"]),
     ("ruff format", [str(BIN / "ruff"), "format", "--check", "src", "tests", "scripts", "benchmarks"]),
     ("mypy", [str(BIN / "mypy")]),
-    ("pytest", [str(BIN / "pytest"), *sys.argv[1:]]),
-    # The benchmark suite end to end at the small scale (100 000 residents, one run of each step), into a
-    # temporary folder: the committed report is untouched.
-    (
-        "benchmark smoke",
-        [
-            sys.executable,
-            "benchmarks/run.py",
-            "--scale",
-            "small",
-            "--runs",
-            "1",
-            "--results",
-            str(Path(tempfile.gettempdir()) / "sc-bench-smoke"),
-            "--docs",
-            str(Path(tempfile.gettempdir()) / "sc-bench-smoke"),
-            # Spark is measured at the city scale (docs/benchmarks.md); its tests run in pytest above
-            "--engines",
-            "duckdb",
-        ],
-    ),
+    # the layers of pyproject.toml's [tool.importlinter] (policy → compiler → backends → registry → faces)
+    ("import contract", [str(BIN / "lint-imports"), "--no-cache"]),
 ]
 
+# The benchmark suite end to end at the small scale (100 000 residents, one run of each step), into a temporary
+# folder: the committed report is untouched.
+BENCHMARK_SMOKE = (
+    "benchmark smoke",
+    [
+        sys.executable,
+        "benchmarks/run.py",
+        "--scale",
+        "small",
+        "--runs",
+        "1",
+        "--results",
+        str(Path(tempfile.gettempdir()) / "sc-bench-smoke"),
+        "--docs",
+        str(Path(tempfile.gettempdir()) / "sc-bench-smoke"),
+        # Spark is measured at the city scale (docs/benchmarks.md); its tests run in pytest above
+        "--engines",
+        "duckdb",
+    ],
+)
 
-def main() -> int:
+
+def steps(fast: bool, pytest_args: list[str]) -> list[tuple[str, list[str]]]:
+    pytest = [str(BIN / "pytest")]
+    if fast:
+        # Slow tests (markers in tests/; conftest.py marks every spark and browser test slow too) wait for the
+        # full run. Browser and Spark tests are excluded by name as well: neither runs well under xdist. A file's tests
+        # share one process (--dist loadfile), so a module-scoped fixture is built once.
+        return [
+            *STATIC,
+            (
+                "pytest (fast)",
+                [
+                    *pytest,
+                    "-n",
+                    "2",
+                    "--dist",
+                    "loadfile",
+                    "-m",
+                    "not slow and not browser and not spark",
+                    "--durations=10",
+                    *pytest_args,
+                ],
+            ),
+        ]
+    return [*STATIC, ("pytest", [*pytest, "--durations=20", *pytest_args]), BENCHMARK_SMOKE]
+
+
+def main(argv: list[str]) -> int:
+    fast = "--fast" in argv
+    pytest_args = [a for a in argv if a != "--fast"]
     # The Spark tests must run here (PySpark is in the test install): a missing engine fails, never skips.
     os.environ.setdefault("SOCIALCREDIT_REQUIRE_SPARK", "1")
     failed = []
-    for name, cmd in STEPS:
+    start = time.monotonic()
+    for name, cmd in steps(fast, pytest_args):
         print(f"== {name}: {' '.join(cmd)}", flush=True)
-        if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+        t0 = time.monotonic()
+        code = subprocess.run(cmd, cwd=ROOT).returncode
+        print(f"== {name}: exit {code} in {time.monotonic() - t0:.0f} s", flush=True)
+        if code == NO_TESTS and name.startswith("pytest"):
+            # never a silent pass: a run that selected no test is a failure
+            print(f"== {name}: no test was collected or selected", flush=True)
+        if code != 0:
             failed.append(name)
+    took = f"{time.monotonic() - start:.0f} s"
     if failed:
-        print(f"== FAILED: {', '.join(failed)}")
+        print(f"== FAILED: {', '.join(failed)} ({took})")
         return 1
-    print("== all checks passed")
+    print(f"== all {'fast ' if fast else ''}checks passed ({took})")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

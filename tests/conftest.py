@@ -1,4 +1,5 @@
-"""Shared fixtures: one Spark session for every test that needs one, created on first use."""
+"""Shared fixtures: one Spark session for every test that needs one, created on first use. Every spark and browser
+test is also marked slow: `scripts/check.py --fast` leaves them to the full run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("spark") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

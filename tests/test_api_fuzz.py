@@ -33,6 +33,8 @@ from schemathesis.core.transport import Response
 
 from api_helpers import auth, world
 
+pytestmark = pytest.mark.slow  # the schemathesis fuzz of the whole API
+
 __all__ = ["world"]  # the module-scoped fixture: this module gets its own store and server
 
 # Who calls. The five roles use throwaway keys issued over HTTP for the run (see `fuzz`), never the world's keys.

@@ -53,6 +53,7 @@ def city(tmp_path: Path) -> Path:
     return db
 
 
+@pytest.mark.slow
 def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None:
     courts = run("ingest", str(tmp_path / "courts.csv"), "--source", "courts", db=city)
     assert courts.stdout.splitlines()[:3] == [
@@ -114,6 +115,7 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     assert "The audit log is intact" in run("audit", "verify", db=city).stdout
 
 
+@pytest.mark.slow
 def test_errors_are_messages_not_tracebacks(city: Path, tmp_path: Path) -> None:
     no_purpose = run("decide", DEFAULTER, "high_speed_rail", "--purpose", " ", db=city, check=False)
     assert no_purpose.returncode == 2
@@ -128,6 +130,7 @@ def test_errors_are_messages_not_tracebacks(city: Path, tmp_path: Path) -> None:
     assert f"{bad_policy}:1: name: is required" in checked.stderr.replace("\n", " ")
 
 
+@pytest.mark.slow
 def test_help_everywhere() -> None:
     for cmd in (
         ["--help"],
@@ -204,6 +207,7 @@ def test_policy_explain_states_each_rule_in_plain_words() -> None:
     assert "tax.paid：每年纳税记录+2分（financial）；条件：status == 'paid'；只计1095天内；最多6分；" in zh
 
 
+@pytest.mark.slow
 def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
     run("ingest", str(tmp_path / "courts.csv"), "--source", "courts", db=city)
     run("ingest", str(tmp_path / "tax.csv"), "--source", "tax_bureau", db=city)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from due_world import A
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -21,6 +23,7 @@ def sc(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess[
     return proc
 
 
+@pytest.mark.slow
 def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
     db = tmp_path / "t.duckdb"
     sc("init", db=db)

@@ -41,6 +41,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 counter = iter(range(10**9))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(values, values, values, dates), min_size=1, max_size=6))
 def test_every_row_is_committed_or_rejected_with_a_reason(store: Store, tmp_path: Path, rows: list) -> None:

@@ -860,6 +860,7 @@ def _showcase(world: dict[str, Any]) -> int:
     raise AssertionError("no generated client has such matches")
 
 
+@pytest.mark.browser
 def test_the_matches_page_in_a_browser(world: dict[str, Any]) -> None:
     if not Path("/usr/bin/chromium").exists():
         if os.environ.get("SOCIALCREDIT_REQUIRE_BROWSER"):

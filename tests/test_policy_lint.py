@@ -244,6 +244,7 @@ def test_under_eu_the_shipped_policies_fail_on_cross_context_sanctions_only() ->
     assert "consumption (purchase)" in sesame[0].message
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=0, max_value=400))
 def test_grace_is_checked_exactly_at_its_bounds(days: int) -> None:
@@ -251,6 +252,7 @@ def test_grace_is_checked_exactly_at_its_bounds(days: int) -> None:
     assert any(f.rule == "SC201" for f in findings) == (not 28 <= days <= 92)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=1, max_value=5000), st.sampled_from(["minor", "general", "serious"]))
 def test_the_us_limit_depends_on_severity_only(days: int, severity: str) -> None:

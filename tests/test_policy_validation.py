@@ -737,6 +737,7 @@ def value_and_row(draw: st.DrawFn) -> tuple[str, str]:
     return value, row
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(value_and_row())
 @example(("'; DROP TABLE canary; --", "'; DROP TABLE canary; --"))

@@ -859,6 +859,7 @@ def test_incremental_run_equals_full_run(example_store: Any, policy_id: str, day
     assert incremental.list_counts == full.list_counts
 
 
+@pytest.mark.slow
 def test_an_incremental_run_where_most_subjects_changed_computes_everyone(example_store: Any) -> None:
     store, base = example_store
     loaded = builtin_policy("beijing")

@@ -31,6 +31,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return st
 
 
+@pytest.mark.slow
 def test_snapshot_agrees_with_the_registry_for_every_subject_and_service(store: Store) -> None:
     snap = Snapshot.load(store, "beijing")
     subjects = snap.subject_ids
@@ -81,6 +82,7 @@ def test_snapshot_refuses_what_the_registry_refuses(store: Store, tmp_path: Path
         snap.decide_many(["110105199001011237"], "flight", "p", requester="x")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_full_decisions_from_memory_equal_the_registrys_with_every_reason(store: Store, lang: str) -> None:
     snap = Snapshot.load(store, "beijing", explain=True)

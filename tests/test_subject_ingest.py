@@ -136,6 +136,7 @@ identifiers = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(identifiers, min_size=1, max_size=25, unique=True))
 def test_set_based_checks_agree_with_the_validator(tmp_path_factory: pytest.TempPathFactory, values: list) -> None:

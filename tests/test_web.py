@@ -355,6 +355,7 @@ def test_only_resident_and_operator_keys_sign_in(site: dict[str, Any]) -> None:
     assert [json.loads(r["detail"])["code"] for r in refused][-2:] == ["role_has_no_pages", "key_unknown"]
 
 
+@pytest.mark.slow
 def test_a_resident_never_sees_another_residents_data(site: dict[str, Any]) -> None:
     name_of_other = one(site, "SELECT name FROM subjects WHERE subject_id = ?", [site["other"]])
     with httpx.Client(base_url=site["base"]) as client:
@@ -421,6 +422,7 @@ def test_signing_out_or_revoking_the_key_ends_the_session(site: dict[str, Any]) 
             assert (r.status_code, r.headers["location"]) == (303, "/signin?next=/ops")
 
 
+@pytest.mark.slow
 def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: dict[str, Any]) -> None:
     theirs = rows(site, "SELECT source_id, record_id FROM records WHERE subject_id = ? LIMIT 1", [site["listed"]])[0]
     with site["service"].writer() as store:
@@ -543,6 +545,7 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
 _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=_TEXT, record=_TEXT, reason=_TEXT, target=_TEXT)
 def test_any_input_gets_a_page_or_a_plain_refusal(

@@ -315,6 +315,7 @@ def test_a_subject_search_is_audited(store: Store) -> None:
 # -- the command line and the demo ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_keys_link_prints_a_one_time_link(tmp_path: Path) -> None:
     files = write_example(tmp_path / "example", residents=10)
     with open_store(tmp_path / "s.duckdb", create=True, key="") as s:
@@ -331,6 +332,7 @@ def test_keys_link_prints_a_one_time_link(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "name the resident (their identity number) or the key" in refused.stderr
 
 
+@pytest.mark.slow
 def test_the_demo_serves_the_pages_behind_the_links_it_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo's last step is uvicorn.run(app): here it serves on a free port while the test follows the links."""
     import httpx

@@ -8,6 +8,8 @@ import textwrap
 from importlib.metadata import requires
 from pathlib import Path
 
+import pytest
+
 
 def test_pyspark_is_only_an_optional_extra() -> None:
     needs = [r for r in requires("socialcredit") or [] if r.lower().startswith("pyspark")]
@@ -15,6 +17,7 @@ def test_pyspark_is_only_an_optional_extra() -> None:
     assert all('extra == "spark"' in r for r in needs), needs
 
 
+@pytest.mark.slow
 def test_everything_imports_and_a_spark_run_says_what_to_install_when_pyspark_is_missing(tmp_path: Path) -> None:
     # A child interpreter in which `import pyspark` fails, as on a machine without it.
     code = textwrap.dedent(

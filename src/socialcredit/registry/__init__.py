@@ -1,1 +1,199 @@
-"""Domain services shared by every face (CLI, HTTP API, web): ingest, score runs, decisions, reports."""
+"""Domain services shared by every face (CLI, HTTP API, web): ingest, score runs, decisions, reports.
+
+The domains, each a sub-package, in layers (a domain imports only those below it; the import contract in
+pyproject.toml): service, reporting, decisions, due_process, scoring, records, access, and common at the bottom.
+
+The names below are the registry's public surface: what the faces call. They are imported on first use, so
+``import socialcredit.registry`` costs nothing; the faces may import them from here or from their modules.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from socialcredit.registry.access.audit import append_audit, verify_audit
+    from socialcredit.registry.access.parties import ROLES, Party, issue_key, list_keys, revoke_key
+    from socialcredit.registry.access.signin import (
+        Principal,
+        end_session,
+        issue_link,
+        redeem_link,
+        session_principal,
+        sign_in_with_key,
+        start_session,
+    )
+    from socialcredit.registry.decisions.decide import Decision, decide
+    from socialcredit.registry.due_process.disputes import (
+        add_information,
+        answer_dispute,
+        file_dispute,
+        get_dispute,
+        lapse_overdue,
+        list_disputes,
+    )
+    from socialcredit.registry.due_process.listings import list_listings
+    from socialcredit.registry.due_process.notifications import list_notifications
+    from socialcredit.registry.due_process.overrides import override_decision, override_listing
+    from socialcredit.registry.due_process.public_lists import public_lookup
+    from socialcredit.registry.due_process.repair import (
+        apply_for_repair,
+        decide_repair,
+        list_repairs,
+        report_fulfilment,
+    )
+    from socialcredit.registry.due_process.resident_file import export_file, render_html
+    from socialcredit.registry.due_process.retention import purge_expired
+    from socialcredit.registry.records.consent import consent_history, current_consents, notify_mandatory, set_consent
+    from socialcredit.registry.records.ingest import BatchOptions, IngestReport, ingest_file, latest_record
+    from socialcredit.registry.records.population import load_population
+    from socialcredit.registry.reporting.report import list_members, subject_report, top_subjects
+    from socialcredit.registry.scoring.export import export_inputs, publish_results, score_on_spark
+    from socialcredit.registry.scoring.policies import get_policy, policies_in_use, publish_policy, resolve_policy
+    from socialcredit.registry.scoring.runs import RunSummary, check_as_of, latest_run, rerun, score
+    from socialcredit.registry.service import Service
+
+# name -> the module that defines it
+_WHERE = {
+    # records
+    "BatchOptions": "socialcredit.registry.records.ingest",
+    "IngestReport": "socialcredit.registry.records.ingest",
+    "ingest_file": "socialcredit.registry.records.ingest",
+    "latest_record": "socialcredit.registry.records.ingest",
+    "load_population": "socialcredit.registry.records.population",
+    "consent_history": "socialcredit.registry.records.consent",
+    "current_consents": "socialcredit.registry.records.consent",
+    "notify_mandatory": "socialcredit.registry.records.consent",
+    "set_consent": "socialcredit.registry.records.consent",
+    # scoring
+    "RunSummary": "socialcredit.registry.scoring.runs",
+    "check_as_of": "socialcredit.registry.scoring.runs",
+    "latest_run": "socialcredit.registry.scoring.runs",
+    "rerun": "socialcredit.registry.scoring.runs",
+    "score": "socialcredit.registry.scoring.runs",
+    "get_policy": "socialcredit.registry.scoring.policies",
+    "policies_in_use": "socialcredit.registry.scoring.policies",
+    "publish_policy": "socialcredit.registry.scoring.policies",
+    "resolve_policy": "socialcredit.registry.scoring.policies",
+    "export_inputs": "socialcredit.registry.scoring.export",
+    "publish_results": "socialcredit.registry.scoring.export",
+    "score_on_spark": "socialcredit.registry.scoring.export",
+    # decisions
+    "Decision": "socialcredit.registry.decisions.decide",
+    "decide": "socialcredit.registry.decisions.decide",
+    # due_process
+    "add_information": "socialcredit.registry.due_process.disputes",
+    "answer_dispute": "socialcredit.registry.due_process.disputes",
+    "file_dispute": "socialcredit.registry.due_process.disputes",
+    "get_dispute": "socialcredit.registry.due_process.disputes",
+    "lapse_overdue": "socialcredit.registry.due_process.disputes",
+    "list_disputes": "socialcredit.registry.due_process.disputes",
+    "list_listings": "socialcredit.registry.due_process.listings",
+    "list_notifications": "socialcredit.registry.due_process.notifications",
+    "override_decision": "socialcredit.registry.due_process.overrides",
+    "override_listing": "socialcredit.registry.due_process.overrides",
+    "public_lookup": "socialcredit.registry.due_process.public_lists",
+    "apply_for_repair": "socialcredit.registry.due_process.repair",
+    "decide_repair": "socialcredit.registry.due_process.repair",
+    "list_repairs": "socialcredit.registry.due_process.repair",
+    "report_fulfilment": "socialcredit.registry.due_process.repair",
+    "export_file": "socialcredit.registry.due_process.resident_file",
+    "render_html": "socialcredit.registry.due_process.resident_file",
+    "purge_expired": "socialcredit.registry.due_process.retention",
+    # access
+    "append_audit": "socialcredit.registry.access.audit",
+    "verify_audit": "socialcredit.registry.access.audit",
+    "ROLES": "socialcredit.registry.access.parties",
+    "Party": "socialcredit.registry.access.parties",
+    "issue_key": "socialcredit.registry.access.parties",
+    "list_keys": "socialcredit.registry.access.parties",
+    "revoke_key": "socialcredit.registry.access.parties",
+    "Principal": "socialcredit.registry.access.signin",
+    "end_session": "socialcredit.registry.access.signin",
+    "issue_link": "socialcredit.registry.access.signin",
+    "redeem_link": "socialcredit.registry.access.signin",
+    "session_principal": "socialcredit.registry.access.signin",
+    "sign_in_with_key": "socialcredit.registry.access.signin",
+    "start_session": "socialcredit.registry.access.signin",
+    # reporting
+    "list_members": "socialcredit.registry.reporting.report",
+    "subject_report": "socialcredit.registry.reporting.report",
+    "top_subjects": "socialcredit.registry.reporting.report",
+    # service
+    "Service": "socialcredit.registry.service",
+}
+
+__all__ = [
+    "ROLES",
+    "BatchOptions",
+    "Decision",
+    "IngestReport",
+    "Party",
+    "Principal",
+    "RunSummary",
+    "Service",
+    "add_information",
+    "answer_dispute",
+    "append_audit",
+    "apply_for_repair",
+    "check_as_of",
+    "consent_history",
+    "current_consents",
+    "decide",
+    "decide_repair",
+    "end_session",
+    "export_file",
+    "export_inputs",
+    "file_dispute",
+    "get_dispute",
+    "get_policy",
+    "ingest_file",
+    "issue_key",
+    "issue_link",
+    "lapse_overdue",
+    "latest_record",
+    "latest_run",
+    "list_disputes",
+    "list_keys",
+    "list_listings",
+    "list_members",
+    "list_notifications",
+    "list_repairs",
+    "load_population",
+    "notify_mandatory",
+    "override_decision",
+    "override_listing",
+    "policies_in_use",
+    "public_lookup",
+    "publish_policy",
+    "publish_results",
+    "purge_expired",
+    "redeem_link",
+    "render_html",
+    "report_fulfilment",
+    "rerun",
+    "resolve_policy",
+    "revoke_key",
+    "score",
+    "score_on_spark",
+    "session_principal",
+    "set_consent",
+    "sign_in_with_key",
+    "start_session",
+    "subject_report",
+    "top_subjects",
+    "verify_audit",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'socialcredit.registry' has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value  # later look-ups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
