@@ -19,13 +19,14 @@ from socialcredit.errors import WorkflowError
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process import disputes, overrides, repair
+from socialcredit.registry.due_process.enrollment import notify_mandatory
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.public_lists import mask_id, public_lookup
-from socialcredit.registry.due_process.resident_file import export_file, render_html
 from socialcredit.registry.due_process.retention import purge_expired
-from socialcredit.registry.records.consent import consent_history, current_consents, notify_mandatory, set_consent
+from socialcredit.registry.records.consent import consent_history, current_consents, set_consent
 from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store

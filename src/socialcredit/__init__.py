@@ -54,9 +54,9 @@ if TYPE_CHECKING:
     from socialcredit.policy import LoadedPolicy, builtin_policy, load_policy
     from socialcredit.policy.explain import explain_policy
     from socialcredit.registry.decisions.decide import decide
-    from socialcredit.registry.due_process.resident_file import export_file
     from socialcredit.registry.records.ingest import ingest_file
     from socialcredit.registry.reporting.report import subject_report
+    from socialcredit.registry.reporting.resident_file import export_file
     from socialcredit.registry.scoring.policies import publish_policy
     from socialcredit.registry.scoring.runs import score
     from socialcredit.store import Store, open_store
@@ -107,7 +107,7 @@ _WHERE = {
     "score": "socialcredit.registry.scoring.runs",
     "decide": "socialcredit.registry.decisions.decide",
     "subject_report": "socialcredit.registry.reporting.report",
-    "export_file": "socialcredit.registry.due_process.resident_file",
+    "export_file": "socialcredit.registry.reporting.resident_file",
     "create_app": "socialcredit.api.app",
     **dict.fromkeys(_ERRORS, "socialcredit.errors"),
 }

@@ -309,7 +309,7 @@ def file_export(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Everything held about a resident, as JSON (and HTML)."""
-    from socialcredit.registry.due_process.resident_file import export_file, render_html
+    from socialcredit.registry.reporting.resident_file import export_file, render_html
 
     with _store(db) as store:
         data = export_file(store, subject, lang=lang)

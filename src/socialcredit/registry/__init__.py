@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         lapse_overdue,
         list_disputes,
     )
+    from socialcredit.registry.due_process.enrollment import notify_mandatory
     from socialcredit.registry.due_process.listings import list_listings
     from socialcredit.registry.due_process.notifications import list_notifications
     from socialcredit.registry.due_process.overrides import override_decision, override_listing
@@ -43,12 +44,13 @@ if TYPE_CHECKING:
         list_repairs,
         report_fulfilment,
     )
-    from socialcredit.registry.due_process.resident_file import export_file, render_html
     from socialcredit.registry.due_process.retention import purge_expired
-    from socialcredit.registry.records.consent import consent_history, current_consents, notify_mandatory, set_consent
-    from socialcredit.registry.records.ingest import BatchOptions, IngestReport, ingest_file, latest_record
+    from socialcredit.registry.records.consent import consent_history, current_consents, set_consent
+    from socialcredit.registry.records.ingest import BatchOptions, IngestReport, ingest_file
     from socialcredit.registry.records.population import load_population
+    from socialcredit.registry.records.versions import latest_record, withdraw_record
     from socialcredit.registry.reporting.report import list_members, subject_report, top_subjects
+    from socialcredit.registry.reporting.resident_file import export_file, render_html
     from socialcredit.registry.scoring.export import export_inputs, publish_results, score_on_spark
     from socialcredit.registry.scoring.policies import get_policy, policies_in_use, publish_policy, resolve_policy
     from socialcredit.registry.scoring.runs import RunSummary, check_as_of, latest_run, rerun, score
@@ -60,11 +62,12 @@ _WHERE = {
     "BatchOptions": "socialcredit.registry.records.ingest",
     "IngestReport": "socialcredit.registry.records.ingest",
     "ingest_file": "socialcredit.registry.records.ingest",
-    "latest_record": "socialcredit.registry.records.ingest",
+    "latest_record": "socialcredit.registry.records.versions",
+    "withdraw_record": "socialcredit.registry.records.versions",
     "load_population": "socialcredit.registry.records.population",
     "consent_history": "socialcredit.registry.records.consent",
     "current_consents": "socialcredit.registry.records.consent",
-    "notify_mandatory": "socialcredit.registry.records.consent",
+    "notify_mandatory": "socialcredit.registry.due_process.enrollment",
     "set_consent": "socialcredit.registry.records.consent",
     # scoring
     "RunSummary": "socialcredit.registry.scoring.runs",
@@ -98,8 +101,8 @@ _WHERE = {
     "decide_repair": "socialcredit.registry.due_process.repair",
     "list_repairs": "socialcredit.registry.due_process.repair",
     "report_fulfilment": "socialcredit.registry.due_process.repair",
-    "export_file": "socialcredit.registry.due_process.resident_file",
-    "render_html": "socialcredit.registry.due_process.resident_file",
+    "export_file": "socialcredit.registry.reporting.resident_file",
+    "render_html": "socialcredit.registry.reporting.resident_file",
     "purge_expired": "socialcredit.registry.due_process.retention",
     # access
     "append_audit": "socialcredit.registry.access.audit",
@@ -184,6 +187,7 @@ __all__ = [
     "subject_report",
     "top_subjects",
     "verify_audit",
+    "withdraw_record",
 ]
 
 

@@ -21,9 +21,12 @@ from typing import Any, TypeVar
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
+from socialcredit.registry.decisions.decide import run_for_service
 from socialcredit.registry.decisions.inquiries import InquiryLog
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.hooks import plugin_manager
+from socialcredit.registry.scoring.policies import get_policy, resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
 
 __all__ = ["Job", "Service"]
@@ -87,8 +90,6 @@ class Service:
 
     def refresh_snapshots(self, store: Store) -> None:
         """Hold the latest finished run of each service in memory (call with the writer)."""
-        from socialcredit.registry.decisions.decide import run_for_service
-        from socialcredit.registry.scoring.policies import get_policy
 
         runs = store.rows("SELECT * FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC")
         services: set[str] = set()
@@ -173,8 +174,6 @@ class Service:
         return job
 
     def _run_job(self, job: Job) -> None:
-        from socialcredit.registry.scoring.policies import resolve_policy
-        from socialcredit.registry.scoring.runs import score
 
         def progress(stage: str, done: int, total: int) -> None:
             job.stage, job.done, job.total = stage, done, total

@@ -14,9 +14,9 @@ from socialcredit.registry.due_process.disputes import add_information, file_dis
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.repair import list_repairs
-from socialcredit.registry.due_process.resident_file import export_file, render_html
 from socialcredit.registry.records.consent import consent_history, set_consent
 from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store

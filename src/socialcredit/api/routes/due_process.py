@@ -48,9 +48,9 @@ from socialcredit.registry.due_process.overrides import override_decision as ove
 from socialcredit.registry.due_process.overrides import override_listing as override_one_listing
 from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.due_process.repair import apply_for_repair, decide_repair, list_repairs, report_fulfilment
-from socialcredit.registry.due_process.resident_file import export_file, render_html
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.consent import set_consent as set_consent_of
+from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
 

@@ -19,9 +19,11 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from socialcredit.errors import AuthError, SocialCreditError
+from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import validate_subject_id
+from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = [
@@ -116,9 +118,6 @@ def issue_key(
 
 def _offered_services(store: Store) -> set[str]:
     """Services of the shipped policies and of every policy published in the store."""
-    from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
-    from socialcredit.registry.scoring.policies import get_policy
-
     policies = [builtin_policy(pid).policy for pid in BUILTIN_POLICIES]
     for (pid,) in store.execute("SELECT DISTINCT policy_id FROM policies").fetchall():
         policies.append(get_policy(store, str(pid)).policy)
@@ -191,7 +190,5 @@ class KeyRing:
 
 def require_key(store: Store, key_id: str) -> None:
     """NotFoundError (naming key_id) unless a key ``key_id`` was ever issued, revoked or not."""
-    from socialcredit.errors import NotFoundError
-
     if not store.one("SELECT count(*) FROM api_keys WHERE key_id = ?", [key_id]):
         raise NotFoundError(f"no key {key_id!r}", field="key_id")

@@ -13,9 +13,10 @@ from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.inquiries import write_inquiries
-from socialcredit.registry.due_process.listings import effective_lists, grants_with
+from socialcredit.registry.due_process.listings import effective_lists
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.origin import origin_note
+from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -87,27 +88,6 @@ def subject_result(store: Store, run_id: int, subject_id: str) -> dict[str, Any]
             raise NotFoundError(f"no registered subject {subject_id!r}")
         raise NotFoundError(f"subject {subject_id} was not scored in run {run_id}")
     return rows[0]
-
-
-def facts_of(loaded: LoadedPolicy, result: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
-    """The subject facts a service condition sees, as Python values."""
-    p = loaded.policy
-    facts: dict[str, Any] = {
-        "score": result["score"],
-        "total": result["total"],
-        "tier": result["tier"],
-        "rank": result["rank"],
-        "percentile": result["percentile"],
-        "age": result["age"],
-        "kind": result["kind"],
-        "profession": result["profession"],
-        "last_negative_days": (as_of - result["last_negative"]).days if result["last_negative"] else None,
-    }
-    for d, value in zip(p.dimensions, result["dims"], strict=True):
-        facts[d.id] = value
-    for lst in p.lists:
-        facts[lst.id] = lst.id in result["lists"]
-    return facts
 
 
 def _failed_parts(node: expr.Node, facts: dict[str, Any], ranks: dict[str, int]) -> list[expr.Node]:

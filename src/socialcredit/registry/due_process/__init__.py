@@ -1,2 +1,2 @@
 """Due process: disputes, listings with notice and grace, repair, overrides, severity, retention, public lists,
-the resident's file, notifications."""
+notifications, the notice before mandatory enrollment, the daily job."""

@@ -12,9 +12,9 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.registry.due_process.disputes import lapse_overdue
+from socialcredit.registry.due_process.enrollment import notify_mandatory
 from socialcredit.registry.due_process.retention import purge_expired
 from socialcredit.registry.hooks import plugin_manager
-from socialcredit.registry.records.consent import notify_mandatory
 from socialcredit.store import Store
 
 __all__ = ["run_daily"]

@@ -23,10 +23,10 @@ import datetime as dt
 import re
 from typing import Any
 
-from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import ListSpec
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
+from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -275,22 +275,8 @@ def effective_lists(store: Store, run: dict[str, Any], subject_id: str, raw: lis
     return [x for x in raw if x not in black or x in effective]
 
 
-def grants_with(loaded: LoadedPolicy, facts: dict[str, Any]) -> int:
-    """The bitmask of services granted for these facts (bit i: the policy's i-th service)."""
-    p = loaded.policy
-    ranks = {t: len(p.tiers) - i for i, t in enumerate(p.tier_ids())}
-    bits = 0
-    for i, s in enumerate(p.services):
-        node = loaded.condition(f"service:{s.id}")
-        if node is not None and expr.evaluate(node, facts, tier_rank=ranks) is True:
-            bits |= 1 << i
-    return bits
-
-
 def effective_results(store: Store, run: dict[str, Any]) -> dict[str, tuple[list[str], int]]:
     """For the subjects whose effective lists differ from the run's: the lists decisions see, and their grants."""
-    from socialcredit.registry.decisions.decide import facts_of
-
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     black = {lst.id for lst in loaded.policy.lists if lst.kind == "black"}
     if not black:

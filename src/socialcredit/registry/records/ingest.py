@@ -29,10 +29,11 @@ import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.clock import resolve_today
-from socialcredit.errors import IdentifierError, IngestError
+from socialcredit.errors import IdentifierError, IngestError, NotFoundError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
+from socialcredit.registry.records import versions
 from socialcredit.sqltext import ident
 from socialcredit.store import SQL_TYPES, Store, latest_subjects
 
@@ -740,9 +741,6 @@ def _ingest_subjects(
 def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
     """The latest version of one record of a source (versions.latest_record) as a row a batch would carry: the
     base columns, ``withdrawn`` and the record type's fields, by name, as text."""
-    from socialcredit.errors import NotFoundError
-    from socialcredit.registry.records import versions
-
     catalog = store.catalog
     try:
         row = versions.latest_record(store, source_id, record_id)

@@ -1,1 +1,1 @@
-"""Reporting: a subject's report, the operator dashboard's figures."""
+"""Reporting: a subject's report, the resident's whole file (JSON and a printable page), the dashboard's figures."""

@@ -1,0 +1,57 @@
+"""Notice before enrollment becomes mandatory: within a policy's ``consent.notice_days`` before its
+``consent.mandatory_from`` date, every person is told once that the policy's consent categories will count for
+everyone (run by the daily job)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from socialcredit.clock import resolve_today
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.scoring.policies import policies_in_use
+from socialcredit.store import Store
+
+__all__ = ["notify_mandatory"]
+
+
+def notify_mandatory(store: Store, today: dt.date | None = None, actor: str = "registry") -> int:
+    """Within ``notice_days`` before a policy's mandatory enrollment date, tell every person once; returns how many."""
+    today = resolve_today(today)
+    total = 0
+    for lp in policies_in_use(store):
+        c = lp.policy.consent
+        if c.mandatory_from is None or not c.categories:
+            continue
+        if not (c.mandatory_from - dt.timedelta(days=c.notice_days) <= today < c.mandatory_from):
+            continue
+        ref = int(c.mandatory_from.strftime("%Y%m%d"))
+        cats = ", ".join(c.categories)
+        en = (
+            f"From {c.mandatory_from.isoformat()}, policy {lp.policy.id} counts {cats} data for everyone, whether or "
+            "not you opted in. Until then you may opt in or out."
+        )
+        zh = (
+            f"自 {c.mandatory_from.isoformat()} 起，{lp.policy.id} 政策将对所有人计入 {cats} 类数据，无论是否同意。"
+            "此前您仍可选择同意或撤回。"
+        )
+        with store.transaction():
+            pending = store.execute(
+                """SELECT DISTINCT subject_id FROM subjects WHERE kind = 'person' AND subject_id NOT IN (
+                       SELECT subject_id FROM notifications WHERE kind = 'mandatory_enrollment' AND ref_id = ?
+                         AND text_en = ?)""",
+                [ref, en],
+            ).fetchall()
+            n = len(pending)
+            if n:
+                first = store.take_ids("notification", n)
+                store.execute(
+                    """INSERT INTO notifications SELECT ? + row_number() OVER (ORDER BY subject_id) - 1, subject_id, ?,
+                           'mandatory_enrollment', ?, ?, ?, now()
+                       FROM (SELECT unnest(?) AS subject_id)""",
+                    [first, today, ref, en, zh, [r[0] for r in pending]],
+                )
+                append_audit(
+                    store, actor, "notify_mandatory", None, {"policy": lp.policy.id, "notified": n, "from": ref}
+                )
+            total += n
+    return total
