@@ -48,11 +48,18 @@ LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: en or z
 TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).", metavar="DATE")]
 
 
+class _NamedArgument(TyperArgument):
+    """An argument shown by its name alone: its meaning is in its name and help, not in a type like ``<str>``."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
 def readable_metavars(command: TyperCommand | TyperGroup) -> None:
     """Name the value of every parameter of ``command`` and of its sub-commands, its help option included.
 
     A flag gets an empty metavar (Typer then shows no type); an option or an argument without a metavar of its own
-    gets its name in capitals. Metavars set where a parameter is declared are kept.
+    gets its name in capitals, and an argument shows no type. Metavars set where a parameter is declared are kept.
     """
     params = list(command.params)
     help_option = command.get_help_option(typer.Context(command))
@@ -66,6 +73,7 @@ def readable_metavars(command: TyperCommand | TyperGroup) -> None:
             param.metavar = "" if param.is_flag else long.lstrip("-").upper()
         elif isinstance(param, TyperArgument):
             param.metavar = (param.name or "value").upper()
+            param.__class__ = _NamedArgument
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
             if isinstance(sub, TyperCommand | TyperGroup):
