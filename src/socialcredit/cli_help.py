@@ -66,6 +66,8 @@ def readable_metavars(command: TyperCommand | TyperGroup) -> None:
     if help_option is not None:
         params.append(help_option)
     for param in params:
+        if isinstance(param, TyperArgument):
+            param.__class__ = _NamedArgument
         if param.metavar is not None:
             continue
         if isinstance(param, TyperOption):
@@ -73,7 +75,6 @@ def readable_metavars(command: TyperCommand | TyperGroup) -> None:
             param.metavar = "" if param.is_flag else long.lstrip("-").upper()
         elif isinstance(param, TyperArgument):
             param.metavar = (param.name or "value").upper()
-            param.__class__ = _NamedArgument
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
             if isinstance(sub, TyperCommand | TyperGroup):
