@@ -1,1 +1,1 @@
-"""Decisions: a subject's facts, a decision with its reasons and actions, the in-memory snapshot, inquiries."""
+"""Decisions: a decision with its reasons, what would change a refusal, decisions from memory, the inquiry writer."""
