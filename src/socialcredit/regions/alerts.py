@@ -16,13 +16,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import NotFoundError
-from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.hooks import hookimpl
-from socialcredit.registry.records.origin import origin_label, origin_note
+from socialcredit.registry import append_audit, hookimpl, origin_label, origin_note
 from socialcredit.store import Store
 
 if TYPE_CHECKING:  # pragma: no cover - types only
-    from socialcredit.registry.decisions.decide import Decision
+    from socialcredit.registry import Decision
 
 __all__ = [
     "acknowledge_alert",

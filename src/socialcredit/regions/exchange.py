@@ -27,8 +27,7 @@ from socialcredit.regions.alerts import origin_label, raise_alerts
 from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, parse_public_key, seal_bundle
 from socialcredit.regions.bundle import load_private_key as _load_key
 from socialcredit.regions.linkage import LinkOptions, link_identities
-from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry import append_audit, get_policy
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store, latest_subjects
 

@@ -45,8 +45,10 @@ if TYPE_CHECKING:
         report_fulfilment,
     )
     from socialcredit.registry.due_process.retention import purge_expired
+    from socialcredit.registry.hooks import hookimpl, plugin_manager
     from socialcredit.registry.records.consent import consent_history, current_consents, set_consent
     from socialcredit.registry.records.ingest import BatchOptions, IngestReport, ingest_file
+    from socialcredit.registry.records.origin import origin_label, origin_note
     from socialcredit.registry.records.population import load_population
     from socialcredit.registry.records.versions import latest_record, withdraw_record
     from socialcredit.registry.reporting.report import list_members, subject_report, top_subjects
@@ -84,6 +86,11 @@ _WHERE = {
     "score_on_spark": "socialcredit.registry.scoring.export",
     # decisions
     "Decision": "socialcredit.registry.decisions.decide",
+    # extension points and what plugins read
+    "hookimpl": "socialcredit.registry.hooks",
+    "plugin_manager": "socialcredit.registry.hooks",
+    "origin_label": "socialcredit.registry.records.origin",
+    "origin_note": "socialcredit.registry.records.origin",
     "decide": "socialcredit.registry.decisions.decide",
     # due_process
     "add_information": "socialcredit.registry.due_process.disputes",
@@ -151,6 +158,7 @@ __all__ = [
     "file_dispute",
     "get_dispute",
     "get_policy",
+    "hookimpl",
     "ingest_file",
     "issue_key",
     "issue_link",
@@ -165,8 +173,11 @@ __all__ = [
     "list_repairs",
     "load_population",
     "notify_mandatory",
+    "origin_label",
+    "origin_note",
     "override_decision",
     "override_listing",
+    "plugin_manager",
     "policies_in_use",
     "public_lookup",
     "publish_policy",
