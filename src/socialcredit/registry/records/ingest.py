@@ -415,6 +415,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class _Ingest:
+    """What every step of one ingest reads: the store, the staged file, its source and how the batch is taken."""
+
+    store: Store
+    path: Path
+    source_id: str
+    cols: list[str]
+    n_rows: int
+    reject_path: Path | str | None
+    actor: str
+    today: dt.date
+    catalog: Catalog
+    step: Progress
+    batch: BatchOptions
+
+
 def ingest_file(
     store: Store,
     path: Path | str,
@@ -436,78 +453,112 @@ def ingest_file(
     catalog = catalog or store.catalog
     path = Path(path)
     today = resolve_today(today)  # the registry's date: a record dated after it is refused as from the future
-    if source_id not in catalog.sources:
-        raise IngestError(f"unknown source {source_id!r}; known sources: {', '.join(catalog.sources)}")
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file")
+    _check_request(catalog, source_id, path)
     step = progress or (lambda _stage, _done, _total: None)
     step("reading", 0, 3)
     cols = _stage(store, path)
     n_rows = int(store.one("SELECT count(*) FROM staging"))
+    run = _Ingest(store, path, source_id, cols, n_rows, reject_path, actor, today, catalog, step, batch)
     is_subjects = "record_type" not in cols and "subject" in catalog.sources[source_id].record_types
     if is_subjects:
-        return _ingest_subjects(store, path, source_id, cols, n_rows, reject_path, actor, today, catalog, step, batch)
-    missing = [c for c in BASE_COLUMNS if c not in cols]
+        return _ingest_subjects(run)
+    return _ingest_records(run)
+
+
+def _check_request(catalog: Catalog, source_id: str, path: Path) -> None:
+    """Refuse an unknown source or a missing file before anything is read."""
+    if source_id not in catalog.sources:
+        raise IngestError(f"unknown source {source_id!r}; known sources: {', '.join(catalog.sources)}")
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+
+
+def _ingest_records(run: _Ingest) -> IngestReport:
+    """Validate the staged records, then commit the good ones (none if any is bad in an all-or-nothing batch)."""
+    missing = [c for c in BASE_COLUMNS if c not in run.cols]
     if missing:
         raise IngestError(
-            f"{path}: the file has no column {', '.join(map(repr, missing))}; a record needs {', '.join(BASE_COLUMNS)}"
+            f"{run.path}: the file has no column {', '.join(map(repr, missing))}; "
+            f"a record needs {', '.join(BASE_COLUMNS)}"
         )
-    step("validating", 1, 3)
-    _validate_records(store, catalog, source_id, cols, today)
-    _prepare_records(store, catalog, source_id, cols)
-    errors = _collect_errors(store)
-    step("committing", 2, 3)
-    report = IngestReport(batch.name or str(path), source_id, None, n_rows, 0, 0, errors)
-    if errors and batch.all_or_nothing:
+    run.step("validating", 1, 3)
+    _validate_records(run.store, run.catalog, run.source_id, run.cols, run.today)
+    _prepare_records(run.store, run.catalog, run.source_id, run.cols)
+    errors = _collect_errors(run.store)
+    run.step("committing", 2, 3)
+    report = IngestReport(run.batch.name or str(run.path), run.source_id, None, run.n_rows, 0, 0, errors)
+    if errors and run.batch.all_or_nothing:
         return report
+    _commit_records(run, report)
+    return _finish(run, report)
+
+
+# The valid candidates that are new. Unchanged: the latest version has this content and this withdrawn state already
+# (so re-sending a correction or withdrawal file is as harmless as re-sending any other).
+_NEW_RECORDS = (
+    "FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors) AND NOT (prev_version IS NOT NULL "
+    "AND content_hash = prev_hash AND withdrawn = prev_withdrawn)"
+)
+
+
+def _commit_records(run: _Ingest, report: IngestReport) -> None:
+    """In one transaction: count new and unchanged rows, insert the new versions, record the batch, tell the
+    hooks and the audit log; ``report`` gets the counts and the batch id."""
+    store = run.store
     with store.transaction():
-        new = (
-            # Unchanged: the latest version has this content and this withdrawn state already (so re-sending a
-            # correction or withdrawal file is as harmless as re-sending any other).
-            "FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors) AND NOT (prev_version IS NOT NULL "
-            "AND content_hash = prev_hash AND withdrawn = prev_withdrawn)"
-        )
-        n_new = int(store.one(f"SELECT count(*) {new}"))
+        n_new = int(store.one(f"SELECT count(*) {_NEW_RECORDS}"))
         n_valid = int(store.one("SELECT count(*) FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors)"))
         report.accepted, report.unchanged = n_new, n_valid - n_new
         batch_id = store.take_ids("batch", 1)
-        # Keys follow the file's row numbers (no sort needed); rejected and unchanged rows leave gaps.
-        first = store.take_ids("seq", n_rows) if n_new else 0
-        field_list = ", ".join(ident(f) for f in catalog.field_columns())
-        store.execute(
-            f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
-                                     event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
-                                     {field_list})
-            SELECT ? + _row - 1, ?, record_id, coalesce(prev_version, 0) + 1,
-                   subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(),
-                   {field_list}
-            {new}""",
-            [first, source_id, batch_id],
-        )
+        _insert_records(run, batch_id, n_new)
         report.batch_id = batch_id
-        _record_batch(store, batch, report, path, source_id)
+        _record_batch(store, run.batch, report, run.path, run.source_id)
         if n_new:
             # due process tells residents of re-certified records (docs/hooks.md), in this transaction
-            plugin_manager().hook.records_ingested(store=store, source_id=source_id, batch_id=batch_id, today=today)
+            plugin_manager().hook.records_ingested(
+                store=store, source_id=run.source_id, batch_id=batch_id, today=run.today
+            )
         append_audit(
             store,
-            actor,
+            run.actor,
             "ingest",
             None,
             {
                 "batch_id": batch_id,
-                "source": source_id,
-                "file": batch.name or path.name,
+                "source": run.source_id,
+                "file": run.batch.name or run.path.name,
                 "accepted": report.accepted,
                 "unchanged": report.unchanged,
                 "rejected": report.rejected,
             },
         )
-    if errors and batch.write_rejects:
-        rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
-        _write_rejects(store, rp, errors, cols)
+
+
+def _insert_records(run: _Ingest, batch_id: int, n_new: int) -> None:
+    """Insert the new rows as the next version of their record (version 1 for a record never received)."""
+    store = run.store
+    # Keys follow the file's row numbers (no sort needed); rejected and unchanged rows leave gaps.
+    first = store.take_ids("seq", run.n_rows) if n_new else 0
+    field_list = ", ".join(ident(f) for f in run.catalog.field_columns())
+    store.execute(
+        f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
+                                 event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
+                                 {field_list})
+        SELECT ? + _row - 1, ?, record_id, coalesce(prev_version, 0) + 1,
+               subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(),
+               {field_list}
+        {_NEW_RECORDS}""",
+        [first, run.source_id, batch_id],
+    )
+
+
+def _finish(run: _Ingest, report: IngestReport) -> IngestReport:
+    """Write the reject file if rows were rejected and the batch wants one; report the end; return the report."""
+    if report.errors and run.batch.write_rejects:
+        rp = Path(run.reject_path) if run.reject_path else run.path.with_name(run.path.stem + ".rejects.csv")
+        _write_rejects(run.store, rp, report.errors, run.cols)
         report.reject_file = str(rp)
-    step("done", 3, 3)
+    run.step("done", 3, 3)
     return report
 
 
@@ -528,31 +579,56 @@ def _clean_ric_sql(col: str, today: dt.date, bind: _Binds) -> str:
     )
 
 
-def _ingest_subjects(
-    store: Store,
-    path: Path,
-    source_id: str,
-    cols: list[str],
-    n_rows: int,
-    reject_path: Path | str | None,
-    actor: str,
-    today: dt.date,
-    catalog: Catalog,
-    step: Progress,
-    batch: BatchOptions,
-) -> IngestReport:
+@dataclass(frozen=True)
+class _SubjectCounts:
+    """How many of a subjects file's valid rows there are, how many change something, how many are new subjects."""
+
+    valid: int
+    new: int
+    fresh: int
+
+
+def _ingest_subjects(run: _Ingest) -> IngestReport:
     """Register or update subjects.
 
     Identifiers are checked in SQL (check character, birth date) with the region code of each distinct
     (code, birth year) pair checked once in Python; only identifiers that fail there, or are organisations' codes,
     are validated one by one in Python, which gives the exact message. Everything else is set-based.
     """
-    if "subject_id" not in cols or "name" not in cols:
+    if "subject_id" not in run.cols or "name" not in run.cols:
         raise IngestError(
-            f"{path}: a subjects file needs the columns subject_id and name "
+            f"{run.path}: a subjects file needs the columns subject_id and name "
             f"(and may have district, profession); a records file needs record_type"
         )
-    step("validating", 1, 3)
+    run.step("validating", 1, 3)
+    _mark_clean_ids(run.store, run.today)
+    errors, slow_table = _parse_other_ids(run.store, run.today)
+    _stage_parsed_subjects(run.store, run.cols, slow_table)
+    errors.extend(_subject_field_errors(run.store, run.cols, run.catalog))
+    errors.sort(key=lambda e: e.row)  # stable: a row's identifier error stays first
+    _store_row_errors(run.store, errors)
+    counts = _subject_candidates(run.store)
+    run.step("committing", 2, 3)
+    report = IngestReport(
+        run.batch.name or str(run.path),
+        run.source_id,
+        None,
+        run.n_rows,
+        counts.new,
+        counts.valid - counts.new,
+        errors,
+        kind="subjects",
+    )
+    if errors and run.batch.all_or_nothing:
+        report.accepted = report.unchanged = 0
+        return report
+    _commit_subjects(run, report, counts)
+    return _finish(run, report)
+
+
+def _mark_clean_ids(store: Store, today: dt.date) -> None:
+    """Add ``staging._clean``: true for a resident identity number that passes every check, set-based in SQL but
+    for the region code, checked once per distinct (code, birth year) pair in Python."""
     bind = _Binds()
     clean = _clean_ric_sql("subject_id", today, bind)
     store.execute("ALTER TABLE staging ADD COLUMN _clean BOOLEAN")
@@ -570,7 +646,11 @@ def _ingest_subjects(
             "WHERE _clean AND substr(subject_id, 1, 6) = b.code AND CAST(substr(subject_id, 7, 4) AS INTEGER) = b.year"
         )
         store.con.unregister("bad_regions")
-    # The rest, one by one: organisations' codes, identifiers needing compaction, and every invalid one.
+
+
+def _parse_other_ids(store: Store, today: dt.date) -> tuple[list[RowError], pa.Table]:
+    """Validate one by one, in Python, the identifiers that are not clean: organisations' codes, identifiers needing
+    compaction, and every invalid one. Returns the errors and a table of the parsed valid ones."""
     errors: list[RowError] = []
     slow: dict[str, list[Any]] = {c: [] for c in ("_row", "number", "kind", "birth_date", "sex", "region_code")}
     for n, sid in store.execute("SELECT _row, subject_id FROM staging WHERE NOT _clean ORDER BY _row").fetchall():
@@ -599,6 +679,12 @@ def _ingest_subjects(
             "region_code": pa.array(slow["region_code"], pa.string()),
         }
     )
+    return errors, slow_table
+
+
+def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) -> None:
+    """Temp table ``parsed_subjects``: every row with a valid identifier, parsed (clean ones in SQL, the others from
+    ``slow_table``), with the subject's values (NULL for a column the file lacks)."""
     store.con.register("slow_ids", slow_table)
     values = ", ".join(
         f"s.{ident(c)}" if c in cols else f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in _SUBJECT_VALUES
@@ -620,6 +706,11 @@ def _ingest_subjects(
         )
     finally:
         store.con.unregister("slow_ids")
+
+
+def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> list[RowError]:
+    """The errors found in SQL: a missing name, an unknown profession, a column that is no field of a subject, and
+    an identifier repeated in the file; in row order."""
     bind = _Binds()  # DuckDB refuses values the statement does not use: bind only what a check reads
     checks = ["SELECT _row, 1, 'name', 'is required' FROM staging WHERE name IS NULL"]
     if "profession" in cols:
@@ -646,8 +737,11 @@ def _ingest_subjects(
         "WHERE _row NOT IN (SELECT _row FROM subject_field_errors)) WHERE _row > first) "
         "ORDER BY _row, ord, field"
     ).fetchall()
-    errors.extend(RowError(int(r), str(f), str(m)) for r, f, m in sql_errors)
-    errors.sort(key=lambda e: e.row)  # stable: a row's identifier error stays first
+    return [RowError(int(r), str(f), str(m)) for r, f, m in sql_errors]
+
+
+def _store_row_errors(store: Store, errors: list[RowError]) -> None:
+    """Temp table ``row_errors``, holding ``errors`` (the reject file and the candidates read it)."""
     store.execute(
         "CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM (VALUES (0, '', '')) AS e(_row, field, message) "
         "WHERE false"
@@ -663,6 +757,11 @@ def _ingest_subjects(
         store.con.register("new_errors", errors_table)
         store.execute("INSERT INTO row_errors SELECT * FROM new_errors")
         store.con.unregister("new_errors")
+
+
+def _subject_candidates(store: Store) -> _SubjectCounts:
+    """Temp table ``subject_candidates``: the valid rows, each with its subject's key if it is known and whether
+    it changes nothing; returns their counts."""
     same = " AND ".join(f"p.{ident(c)} IS NOT DISTINCT FROM l.{ident(c)}" for c in _SUBJECT_VALUES)
     # Only the batch's subjects: filtered before the window, so a batch does not rank every subject of the city.
     latest = latest_subjects(
@@ -678,64 +777,62 @@ def _ingest_subjects(
         WHERE p._row NOT IN (SELECT _row FROM row_errors)
         """
     )
-    n_valid = int(store.one("SELECT count(*) FROM subject_candidates"))
-    n_new = int(store.one("SELECT count(*) FROM subject_candidates WHERE NOT unchanged"))
-    n_fresh = int(store.one("SELECT count(*) FROM subject_candidates WHERE known_key IS NULL"))
-    step("committing", 2, 3)
-    report = IngestReport(
-        batch.name or str(path), source_id, None, n_rows, n_new, n_valid - n_new, errors, kind="subjects"
+    return _SubjectCounts(
+        valid=int(store.one("SELECT count(*) FROM subject_candidates")),
+        new=int(store.one("SELECT count(*) FROM subject_candidates WHERE NOT unchanged")),
+        fresh=int(store.one("SELECT count(*) FROM subject_candidates WHERE known_key IS NULL")),
     )
-    if errors and batch.all_or_nothing:
-        report.accepted = report.unchanged = 0
-        return report
+
+
+def _commit_subjects(run: _Ingest, report: IngestReport, counts: _SubjectCounts) -> None:
+    """In one transaction: insert the new and changed subjects, record the batch and write the audit entry;
+    ``report`` gets the batch id."""
+    store = run.store
     with store.transaction():
         batch_id = store.take_ids("batch", 1)
-        if n_new:
-            first = store.take_ids("seq", n_new)
-            next_key = store.take_ids("subject", n_fresh) if n_fresh else 0
-            store.execute(
-                """
-                CREATE OR REPLACE TEMP TABLE new_subjects AS
-                SELECT c.*, coalesce(c.known_key, ? + f.fresh - 1) AS subject_key
-                FROM subject_candidates c LEFT JOIN (
-                    SELECT _row, row_number() OVER (ORDER BY _row) AS fresh FROM subject_candidates
-                    WHERE known_key IS NULL
-                ) f USING (_row)
-                WHERE NOT c.unchanged
-                """,
-                [next_key],
-            )
-            store.execute(
-                "INSERT INTO subjects (seq, subject_id, kind, name, birth_date, sex, region_code, district, "
-                "profession, address, phone, subject_key, batch_id, recorded_at) "
-                "SELECT ? + row_number() OVER (ORDER BY _row) - 1, number, kind, name, birth_date, sex, region_code, "
-                "district, profession, address, phone, subject_key, ?, now() FROM new_subjects",
-                [first, batch_id],
-            )
-            store.execute(
-                "INSERT INTO subject_keys SELECT subject_key, number FROM new_subjects WHERE known_key IS NULL"
-            )
+        if counts.new:
+            _insert_subjects(store, counts, batch_id)
         report.batch_id = batch_id
-        _record_batch(store, batch, report, path, source_id)
+        _record_batch(store, run.batch, report, run.path, run.source_id)
         append_audit(
             store,
-            actor,
+            run.actor,
             "ingest_subjects",
             None,
             {
                 "batch_id": batch_id,
-                "file": batch.name or path.name,
-                "accepted": n_new,
-                "unchanged": n_valid - n_new,
+                "file": run.batch.name or run.path.name,
+                "accepted": counts.new,
+                "unchanged": counts.valid - counts.new,
                 "rejected": report.rejected,
             },
         )
-    if errors and batch.write_rejects:
-        rp = Path(reject_path) if reject_path else path.with_name(path.stem + ".rejects.csv")
-        _write_rejects(store, rp, errors, cols)
-        report.reject_file = str(rp)
-    step("done", 3, 3)
-    return report
+
+
+def _insert_subjects(store: Store, counts: _SubjectCounts, batch_id: int) -> None:
+    """Insert a new version of each changed subject; a new subject gets the next free subject key."""
+    first = store.take_ids("seq", counts.new)
+    next_key = store.take_ids("subject", counts.fresh) if counts.fresh else 0
+    store.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE new_subjects AS
+        SELECT c.*, coalesce(c.known_key, ? + f.fresh - 1) AS subject_key
+        FROM subject_candidates c LEFT JOIN (
+            SELECT _row, row_number() OVER (ORDER BY _row) AS fresh FROM subject_candidates
+            WHERE known_key IS NULL
+        ) f USING (_row)
+        WHERE NOT c.unchanged
+        """,
+        [next_key],
+    )
+    store.execute(
+        "INSERT INTO subjects (seq, subject_id, kind, name, birth_date, sex, region_code, district, "
+        "profession, address, phone, subject_key, batch_id, recorded_at) "
+        "SELECT ? + row_number() OVER (ORDER BY _row) - 1, number, kind, name, birth_date, sex, region_code, "
+        "district, profession, address, phone, subject_key, ?, now() FROM new_subjects",
+        [first, batch_id],
+    )
+    store.execute("INSERT INTO subject_keys SELECT subject_key, number FROM new_subjects WHERE known_key IS NULL")
 
 
 def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
