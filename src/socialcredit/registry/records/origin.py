@@ -7,7 +7,6 @@ regions package (which builds on the registry, never the other way round; docs/h
 
 from __future__ import annotations
 
-from socialcredit.catalog import load_catalog
 from socialcredit.store import Store
 
 __all__ = ["origin_label", "origin_note"]
@@ -23,7 +22,7 @@ def origin_label(store: Store, region_code: str | None) -> str | None:
 
 def origin_note(store: Store, record_type: str, region_code: str, lang: str) -> str:
     """What a reason adds for a record another region shared: ": court judgment recorded in Beijing (110000)"."""
-    rt = load_catalog().record_types.get(record_type)
+    rt = store.catalog.record_types.get(record_type)
     label = origin_label(store, region_code)
     if lang == "en":
         return f": {rt.name.en if rt else record_type} recorded in {label}"
