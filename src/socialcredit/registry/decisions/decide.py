@@ -12,6 +12,7 @@ from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.decisions.actions import actions_for_refusal
 from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.due_process.listings import effective_lists
 from socialcredit.registry.hooks import plugin_manager
@@ -251,8 +252,6 @@ def decide(
     svc = p.service(service)
     actions: list[str] = []
     if not granted:
-        from socialcredit.registry.decisions.actions import actions_for_refusal
-
         node = loaded.condition(f"service:{service}")
         assert node is not None
         facts = facts_of(loaded, result, run["as_of"])
