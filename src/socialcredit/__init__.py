@@ -22,35 +22,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# The error tree is imported at once: errors.py imports nothing but typing.
+from socialcredit import errors as _errors
+from socialcredit.errors import *  # noqa: F403
+
 if TYPE_CHECKING:
     from socialcredit.api.app import create_app
-    from socialcredit.errors import (
-        AuthError,
-        BackendError,
-        BundleError,
-        CatalogError,
-        ConflictError,
-        DecisionError,
-        ExpressionError,
-        ForbiddenError,
-        IdentifierError,
-        IngestError,
-        InvalidRequestError,
-        MatchmakingError,
-        NotFoundError,
-        PayloadTooLargeError,
-        PolicyError,
-        RegionError,
-        RegistryError,
-        SocialCreditError,
-        SparkUnavailableError,
-        StoreError,
-        UnknownClientError,
-        UnsupportedError,
-        UnsupportedMediaError,
-        WorkflowError,
-        WorkflowInputError,
-    )
     from socialcredit.policy import LoadedPolicy, builtin_policy, load_policy
     from socialcredit.policy.explain import explain_policy
     from socialcredit.registry.decisions.decide import decide
@@ -65,34 +42,6 @@ if TYPE_CHECKING:
 
 # The version written in pyproject.toml: used when the package runs from a source tree that is not installed.
 _SOURCE_VERSION = "0.1.0"
-
-_ERRORS = (
-    "AuthError",
-    "BackendError",
-    "BundleError",
-    "CatalogError",
-    "ConflictError",
-    "DecisionError",
-    "ExpressionError",
-    "ForbiddenError",
-    "IdentifierError",
-    "IngestError",
-    "InvalidRequestError",
-    "MatchmakingError",
-    "NotFoundError",
-    "PayloadTooLargeError",
-    "PolicyError",
-    "RegionError",
-    "RegistryError",
-    "SocialCreditError",
-    "SparkUnavailableError",
-    "StoreError",
-    "UnknownClientError",
-    "UnsupportedError",
-    "UnsupportedMediaError",
-    "WorkflowError",
-    "WorkflowInputError",
-)
 
 # name -> the module that defines it
 _WHERE = {
@@ -109,37 +58,12 @@ _WHERE = {
     "subject_report": "socialcredit.registry.reporting.report",
     "export_file": "socialcredit.registry.reporting.resident_file",
     "create_app": "socialcredit.api.app",
-    **dict.fromkeys(_ERRORS, "socialcredit.errors"),
+    **dict.fromkeys(_errors.__all__, "socialcredit.errors"),  # imported already; named for completeness
 }
 
 __all__ = [
-    "AuthError",
-    "BackendError",
-    "BundleError",
-    "CatalogError",
-    "ConflictError",
-    "DecisionError",
-    "ExpressionError",
-    "ForbiddenError",
-    "IdentifierError",
-    "IngestError",
-    "InvalidRequestError",
     "LoadedPolicy",
-    "MatchmakingError",
-    "NotFoundError",
-    "PayloadTooLargeError",
-    "PolicyError",
-    "RegionError",
-    "RegistryError",
-    "SocialCreditError",
-    "SparkUnavailableError",
     "Store",
-    "StoreError",
-    "UnknownClientError",
-    "UnsupportedError",
-    "UnsupportedMediaError",
-    "WorkflowError",
-    "WorkflowInputError",
     "__version__",
     "builtin_policy",
     "create_app",
@@ -153,6 +77,7 @@ __all__ = [
     "score",
     "subject_report",
 ]
+__all__ += _errors.__all__  # the whole error tree
 
 
 def _version() -> str:
