@@ -382,6 +382,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE VIEW current_consents AS {latest_consents().sql(dialect="duckdb")};
         """,
     ),
+    (
+        13,
+        "scoring state",
+        # Each record version names the version it replaces (prev_key), so a score state folds a change in as a
+        # retraction of the previous version plus an insertion, without looking the record up again. score_states
+        # lists the kept states: one table per policy version (registry/scoring/state.py).
+        """
+        ALTER TABLE records ADD COLUMN prev_key BIGINT;
+        UPDATE records SET prev_key = p.prev FROM (
+            SELECT record_key, lag(record_key) OVER (PARTITION BY source_id, record_id ORDER BY version) AS prev
+            FROM records
+        ) p WHERE records.record_key = p.record_key AND p.prev IS NOT NULL;
+        CREATE TABLE score_states (
+            policy_sha256 VARCHAR PRIMARY KEY, policy_id VARCHAR NOT NULL, policy_version VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL, watermark BIGINT NOT NULL, built_at TIMESTAMP NOT NULL,
+            rows BIGINT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -341,14 +341,15 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
                    {flag["certified"]} AS certified
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
         ), latest AS (
-            SELECT record_id, version, content_hash, withdrawn
+            SELECT record_id, record_key, version, content_hash, withdrawn
             FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
         )
         SELECT t.*, k.subject_key,
                md5(t.subject_id || '|' || t.record_type || '|' || CAST(t.event_date AS VARCHAR) || '|'
                    || {hashed}) AS content_hash,
-               l.version AS prev_version, l.content_hash AS prev_hash, l.withdrawn AS prev_withdrawn
+               l.record_key AS prev_key, l.version AS prev_version, l.content_hash AS prev_hash,
+               l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
         LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id
         """,
@@ -543,10 +544,10 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int) -> None:
     store.execute(
         f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
                                  event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
-                                 {field_list})
+                                 prev_key, {field_list})
         SELECT ? + _row - 1, ?, record_id, coalesce(prev_version, 0) + 1,
                subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(),
-               {field_list}
+               prev_key, {field_list}
         {_NEW_RECORDS}""",
         [first, run.source_id, batch_id],
     )
