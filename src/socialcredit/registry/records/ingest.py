@@ -137,8 +137,35 @@ def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path:
     )
 
 
-def _stage(store: Store, path: Path) -> list[str]:
-    """Read the file into temp table ``staging`` (all text, with ``_row``); return its data columns."""
+def _native_types(catalog: Catalog) -> dict[str, str]:
+    """The columns a file may carry with a type other than text, and that type: the catalog's fields that are no
+    strings, the event date and the flags."""
+    types = {name: SQL_TYPES[t] for name, t in catalog.field_columns().items() if t != "string"}
+    types["event_date"] = "DATE"
+    types.update(dict.fromkeys(FLAG_COLUMNS, "BOOLEAN"))
+    return types
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """The data columns of temp table ``staging`` (beside ``_row``), and those kept with their own type."""
+
+    cols: list[str]
+    native: frozenset[str] = frozenset()
+
+    def text(self, col: str) -> str:
+        """SQL for the value of staged column ``col`` as text: as the file wrote it (trimmed; '' is NULL), or for a
+        column kept with its type, the value cast to text (a number, date or flag cast never gives '' or spaces)."""
+        return f"CAST({ident(col)} AS VARCHAR)" if col in self.native else ident(col)
+
+
+def _stage(store: Store, path: Path, catalog: Catalog) -> _Staged:
+    """Read the file into temp table ``staging`` (with ``_row``); return its data columns.
+
+    Values are staged as text (trimmed, '' as NULL), but a Parquet column that already has the catalog's type of
+    its field (numbers, integers, flags, dates: ``_native_types``) is staged as it is: its values are those the
+    text would be cast to, so it is checked and stored the same, without a cast to text and back on every row.
+    """
     suffix = path.suffix.lower()
     bind = _Binds()
     src = bind(str(path))
@@ -157,14 +184,20 @@ def _stage(store: Store, path: Path) -> list[str]:
             columns = sorted(str(k[0]) for k in keys)
             fields = ", ".join(f"json ->> {bind('$.' + c)} AS {ident(c)}" for c in columns if c.isidentifier())
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
-        described = [str(r[0]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()]
+        described = {
+            str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()
+        }
         cols = [c for c in described if c not in ("_none", "file_row_number")]
+        wanted = _native_types(catalog)
+        native = frozenset(c for c in cols if wanted.get(c) == described[c])
         # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
         row = "file_row_number + 1" if suffix == ".parquet" else "row_number() OVER ()"
-        # Every value is compared as text: numbers, dates and flags from Parquet are cast once, here, in the
-        # same statement that reads the file (one pass, one materialisation).
+        # Text is trimmed and other values cast to text once, here, in the same statement that reads the file
+        # (one pass, one materialisation).
         casts = "".join(
-            f", CASE WHEN CAST({ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({ident(c)} AS VARCHAR)) END "
+            f", {ident(c)}"
+            if c in native
+            else f", CASE WHEN CAST({ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({ident(c)} AS VARCHAR)) END "
             f"AS {ident(c)}"
             for c in cols
         )
@@ -173,49 +206,64 @@ def _stage(store: Store, path: Path) -> list[str]:
         raise IngestError(f"{path}: cannot read the file: {str(exc).splitlines()[0]}") from None
     except duckdb.Error as exc:
         raise IngestError(f"{path}: not a readable {suffix[1:]} file: {str(exc).splitlines()[0]}") from None
-    return cols
+    return _Staged(cols, native)
 
 
-def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool, bind: _Binds) -> list[str]:
-    """SELECTs yielding (_row, field, message) for every bad value of one field of one record type."""
+@dataclass(frozen=True)
+class _Check:
+    """A problem a staged row can have: the rows where ``cond`` holds get the error (``field``, ``message``); all
+    three are SQL over a row of ``suspects`` (``staging`` with the row's subject, see ``_validate_records``).
+    ``record_type``: the check is about rows of that record type only."""
+
+    cond: str
+    field: str
+    message: str
+    record_type: str | None = None
+
+
+def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged, bind: _Binds) -> list[_Check]:
+    """The checks of one field of one record type."""
     col = ident(name)
-    out: list[str] = []
+    out: list[_Check] = []
 
     def check(cond: str, message_sql: str) -> None:
-        scope = f"record_type = {bind(record_type)}"
-        out.append(f"SELECT _row, {bind(name)}, {message_sql} FROM staging WHERE {scope} AND {cond}")
+        out.append(_Check(cond, bind(name), message_sql, record_type))
 
-    if not present:
+    if name not in staged.cols:
         if spec.required:
             check("true", bind(f"is required for {record_type}"))
         return out
+    native = name in staged.native
     if spec.required:
         check(f"{col} IS NULL", bind(f"is required for {record_type}"))
-    shown = f"'''' || {col} || ''''"
+    text = staged.text(name)
+    shown = f"'''' || {text} || ''''"
+    # A column staged with its own type holds values its text casts to; the checks ask the same of them.
     if spec.type == "integer":
-        check(
-            f"{col} IS NOT NULL AND NOT regexp_full_match({col}, '-?[0-9]{{1,15}}')",
-            f"{shown} || ' is not a whole number'",
-        )
+        # as text: at most 15 digits
+        bad = f"abs({col}) >= 1000000000000000" if native else f"NOT regexp_full_match({col}, '-?[0-9]{{1,15}}')"
+        check(f"{col} IS NOT NULL AND {bad}", f"{shown} || ' is not a whole number'")
     elif spec.type == "number":
+        num = col if native else f"TRY_CAST({col} AS DOUBLE)"
         check(
-            f"{col} IS NOT NULL AND (TRY_CAST({col} AS DOUBLE) IS NULL OR NOT isfinite(TRY_CAST({col} AS DOUBLE)))",
+            f"{col} IS NOT NULL AND ({num} IS NULL OR NOT isfinite({num}))",
             f"{shown} || ' is not a number'",
         )
     elif spec.type == "boolean":
-        check(
-            f"{col} IS NOT NULL AND lower({col}) NOT IN ({bind.each(_BOOL)})",
-            f"{shown} || ' is not true or false'",
-        )
+        if not native:  # a flag's text is true or false
+            check(
+                f"{col} IS NOT NULL AND lower({col}) NOT IN ({bind.each(_BOOL)})",
+                f"{shown} || ' is not true or false'",
+            )
     elif spec.type == "date":
-        check(f"{col} IS NOT NULL AND TRY_CAST({col} AS DATE) IS NULL", f"{shown} || ' is not a date (YYYY-MM-DD)'")
+        check(f"{col} IS NOT NULL AND {_not_a_date(col, native)}", f"{shown} || ' is not a date (YYYY-MM-DD)'")
     if spec.allowed is not None:
         check(
-            f"{col} IS NOT NULL AND {col} NOT IN ({bind.each(spec.allowed)})",
+            f"{col} IS NOT NULL AND {text} NOT IN ({bind.each(spec.allowed)})",
             f"{shown} || {bind(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
         )
     if spec.type in ("integer", "number"):
-        num = f"TRY_CAST({col} AS DOUBLE)"
+        num = f"CAST({col} AS DOUBLE)" if native else f"TRY_CAST({col} AS DOUBLE)"
         if spec.min is not None:
             check(f"{num} < {bind(float(spec.min))}", f"{shown} || {bind(f' is below the minimum {spec.min:g}')}")
         if spec.max is not None:
@@ -223,8 +271,21 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, present: bool, b
     return out
 
 
-def _typed(name: str, spec: FieldSpec, bind: _Binds) -> str:
+def _not_a_date(col: str, native: bool) -> str:
+    """SQL: the (non-NULL) value of ``col`` is no date. A date staged as a date is one unless its text is not (a
+    year beyond 0001-9999 written otherwise); only those are cast to text and back."""
+    if not native:
+        return f"TRY_CAST({col} AS DATE) IS NULL"
+    return (
+        f"NOT ({col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31') "
+        f"AND TRY_CAST(CAST({col} AS VARCHAR) AS DATE) IS NULL"
+    )
+
+
+def _typed(name: str, spec: FieldSpec, staged: _Staged, bind: _Binds) -> str:
     col = ident(name)
+    if name in staged.native:
+        return col
     if spec.type == "integer":
         return f"CAST({col} AS BIGINT)"
     if spec.type == "number":
@@ -234,81 +295,141 @@ def _typed(name: str, spec: FieldSpec, bind: _Binds) -> str:
     return col  # strings, and dates kept as their ISO text
 
 
-def _validate_records(store: Store, catalog: Catalog, source_id: str, cols: list[str], today: dt.date) -> None:
-    """Fill temp table ``row_errors`` with every problem of the staged rows."""
+def _flag(name: str, staged: _Staged) -> str:
+    """SQL: the row's flag ``name`` (correction, withdrawn, certified); false if absent."""
+    if name not in staged.cols:
+        return "false"
+    if name in staged.native:
+        return f"coalesce({ident(name)}, false)"
+    return f"coalesce(lower({ident(name)}) IN ('true', '1', 'yes'), false)"
+
+
+def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.date, bind: _Binds) -> list[_Check]:
+    """Every check of a records file but the duplicate record id (``_validate_records``)."""
     allowed_types = [t for t in catalog.sources[source_id].record_types if t in catalog.record_types]
-    bind = _Binds()
-    checks: list[str] = []
-    for col in BASE_COLUMNS:
-        checks.append(f"SELECT _row, {bind(col)}, 'is required' FROM staging WHERE {ident(col)} IS NULL")
+    cols = staged.cols
+    checks = [_Check(f"{ident(col)} IS NULL", bind(col), "'is required'") for col in BASE_COLUMNS]
     known = bind.each(catalog.record_types)
     checks.append(
-        "SELECT _row, 'record_type', '''' || record_type || ''' is not a record type' FROM staging "
-        f"WHERE record_type IS NOT NULL AND record_type NOT IN ({known})"
+        _Check(
+            f"record_type IS NOT NULL AND record_type NOT IN ({known})",
+            "'record_type'",
+            "'''' || record_type || ''' is not a record type'",
+        )
     )
     may = bind.each(allowed_types)
     checks.append(
-        "SELECT _row, 'record_type', "
-        f"{bind(f'source {source_id} may not send ')} || record_type || "
-        f"{bind(' (it may send: ' + ', '.join(allowed_types) + ')')} FROM staging "
-        f"WHERE record_type IN ({known}) AND record_type NOT IN ({may})"
+        _Check(
+            f"record_type IN ({known}) AND record_type NOT IN ({may})",
+            "'record_type'",
+            f"{bind(f'source {source_id} may not send ')} || record_type || "
+            f"{bind(' (it may send: ' + ', '.join(allowed_types) + ')')}",
+        )
     )
+    native_date = "event_date" in staged.native
+    shown = staged.text("event_date")
     checks.append(
-        "SELECT _row, 'event_date', '''' || event_date || ''' is not a date (YYYY-MM-DD)' FROM staging "
-        "WHERE event_date IS NOT NULL AND TRY_CAST(event_date AS DATE) IS NULL"
+        _Check(
+            f"event_date IS NOT NULL AND {_not_a_date('event_date', native_date)}",
+            "'event_date'",
+            f"'''' || {shown} || ''' is not a date (YYYY-MM-DD)'",
+        )
     )
+    date = "event_date" if native_date else "TRY_CAST(event_date AS DATE)"
+    checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", f"{shown} || ' is in the future'"))
     checks.append(
-        "SELECT _row, 'event_date', event_date || ' is in the future' FROM staging "
-        f"WHERE TRY_CAST(event_date AS DATE) > CAST({bind(today)} AS DATE)"
-    )
-    # The subjects this file is about, looked up once: their kind and integer key.
-    store.execute(
-        "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT x.subject_id, x.kind, x.subject_key "
-        "FROM subjects x WHERE x.subject_id IN (SELECT subject_id FROM staging)"
-    )
-    checks.append(
-        "SELECT _row, 'subject_id', 'no registered subject ''' || subject_id || "
-        "''' (subjects are registered through the civil_affairs source)' FROM staging s WHERE subject_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM staged_subjects x WHERE x.subject_id = s.subject_id)"
+        _Check(
+            "subject_id IS NOT NULL AND NOT _x_known",
+            "'subject_id'",
+            "'no registered subject ''' || subject_id || ''' (subjects are registered through the civil_affairs "
+            "source)'",
+        )
     )
     for name, rt in catalog.record_types.items():
         for kind, label in (("person", "persons"), ("org", "organisations")):
             if kind not in rt.subjects:
                 checks.append(
-                    f"SELECT s._row, 'subject_id', {bind(f'a {name} record cannot be about {label}')} "
-                    "FROM staging s JOIN staged_subjects x "
-                    f"ON x.subject_id = s.subject_id WHERE s.record_type = {bind(name)} AND x.kind = {bind(kind)}"
+                    _Check(
+                        f"_x_kind = {bind(kind)}",
+                        "'subject_id'",
+                        bind(f"a {name} record cannot be about {label}"),
+                        name,
+                    )
                 )
         for fname, spec in rt.fields.items():
-            checks.extend(_field_checks(fname, spec, name, fname in cols, bind))
+            checks.extend(_field_checks(fname, spec, name, staged, bind))
         own = set(rt.fields) | set(BASE_COLUMNS) | set(FLAG_COLUMNS)
         for col in cols:
             if col not in own:
-                checks.append(
-                    f"SELECT _row, {bind(col)}, {bind(f'is not a field of {name}')} FROM staging "
-                    f"WHERE record_type = {bind(name)} AND {ident(col)} IS NOT NULL"
-                )
+                checks.append(_Check(f"{ident(col)} IS NOT NULL", bind(col), bind(f"is not a field of {name}"), name))
     for flag in FLAG_COLUMNS:
-        if flag in cols:
+        if flag in cols and flag not in staged.native:
             checks.append(
-                f"SELECT _row, {bind(flag)}, '''' || {ident(flag)} || ''' is not true or false' FROM staging "
-                f"WHERE {ident(flag)} IS NOT NULL AND lower({ident(flag)}) NOT IN ({bind.each(_BOOL)})"
+                _Check(
+                    f"{ident(flag)} IS NOT NULL AND lower({ident(flag)}) NOT IN ({bind.each(_BOOL)})",
+                    bind(flag),
+                    f"'''' || {ident(flag)} || ''' is not true or false'",
+                )
             )
-    checks.append(
+    return checks
+
+
+def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged, today: dt.date) -> None:
+    """Fill temp table ``row_errors`` with every problem of the staged rows.
+
+    One pass over the staged rows picks the suspects: the rows any check could fault (a condition that holds
+    wherever one of the checks' does). The checks themselves, one SELECT each, then run over the suspects alone —
+    usually none — and give the same errors as over every row.
+    """
+    bind = _Binds()
+    # The subjects this file is about, looked up once: their kind and integer key.
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT x.subject_id, x.kind, x.subject_key "
+        "FROM subjects x WHERE x.subject_id IN (SELECT DISTINCT subject_id FROM staging)"
+    )
+    checks = _record_checks(catalog, source_id, staged, today, bind)
+    allowed_types = [t for t in catalog.sources[source_id].record_types if t in catalog.record_types]
+    # A row of a record type the source may not send is a suspect already, so only the allowed types' own checks
+    # are asked of each row, by its type.
+    by_type = "".join(
+        f" WHEN {bind(t)} THEN " + " OR ".join(f"({c.cond})" for c in checks if c.record_type == t)
+        for t in allowed_types
+        if any(c.record_type == t for c in checks)
+    )
+    suspect = " OR ".join(
+        [f"({c.cond})" for c in checks if c.record_type is None]
+        + [f"record_type NOT IN ({bind.each(allowed_types)})"]
+        + ([f"CASE record_type{by_type} ELSE false END"] if by_type else [])
+        + [
+            "record_id IN (SELECT record_id FROM staging WHERE record_id IS NOT NULL GROUP BY record_id "
+            "HAVING count(*) > 1)"
+        ]
+    )
+    selects = [
+        f"SELECT _row, {c.field}, {c.message} FROM suspects WHERE "
+        + (f"record_type = {bind(c.record_type)} AND " if c.record_type else "")
+        + f"({c.cond})"
+        for c in checks
+    ]
+    selects.append(
         "SELECT _row, 'record_id', '''' || record_id || ''' appears more than once in this file (first at row ' "
         "|| first_row || ')' FROM (SELECT _row, record_id, min(_row) OVER (PARTITION BY record_id) AS first_row "
-        "FROM staging WHERE record_id IS NOT NULL) WHERE _row > first_row"
+        "FROM suspects WHERE record_id IS NOT NULL) WHERE _row > first_row"
     )
     store.execute(
-        "CREATE OR REPLACE TEMP TABLE row_errors AS SELECT * FROM ("
-        + " UNION ALL ".join(checks)
-        + ") AS e(_row, field, message)",
+        f"""CREATE OR REPLACE TEMP TABLE row_errors AS
+        WITH joined AS (
+            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known
+            FROM staging s LEFT JOIN staged_subjects x ON x.subject_id = s.subject_id
+        ), suspects AS MATERIALIZED (SELECT * FROM joined WHERE {suspect})
+        SELECT * FROM ({" UNION ALL ".join(selects)}) AS e(_row, field, message)""",
         bind.values,
     )
 
 
-def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[str]) -> None:
+def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged) -> None:
     """Typed, hashed candidate rows for the valid staged rows, compared with what the store holds."""
+    cols = staged.cols
     # One typed column per catalog field; NULL where the row's type has no such field or the file lacks it.
     owners: dict[str, list[str]] = {}
     for name, rt in catalog.record_types.items():
@@ -317,37 +438,33 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
     specs = {f: spec for rt in catalog.record_types.values() for f, spec in rt.fields.items()}
     fields = catalog.field_columns()
     bind = _Binds()
-    typed_cols = ", ".join(
-        (
-            f"CASE WHEN record_type IN ({bind.each(owners[f])}) THEN {_typed(f, specs[f], bind)} END"
-            if f in cols
-            else f"CAST(NULL AS {SQL_TYPES[ftype]})"
-        )
-        + f" AS {ident(f)}"
-        for f, ftype in fields.items()
+    # One typed column per field the file carries; NULL where the row's type has no such field. Fields the file
+    # lacks are no columns of the candidates: their rows store NULL there.
+    typed_cols = "".join(
+        f", CASE WHEN record_type IN ({bind.each(owners[f])}) THEN {_typed(f, specs[f], staged, bind)} END "
+        f"AS {ident(f)}"
+        for f in fields
+        if f in cols
     )
-    # The content hash covers every field in name order, whatever columns a file happens to carry.
-    hashed = " || '|' || ".join(f"coalesce(CAST(t.{ident(f)} AS VARCHAR), '\\N')" for f in fields)
-    flag = {
-        f: (f"coalesce(lower({ident(f)}) IN ('true', '1', 'yes'), false)" if f in cols else "false")
-        for f in FLAG_COLUMNS
-    }
+    # The content hash covers every field in name order, whatever columns a file happens to carry: the text of the
+    # values joined by '|', NULL as \N (concat_ws builds it in one piece; none of its parts is NULL).
+    hashed = ", ".join(f"coalesce(CAST(t.{ident(f)} AS VARCHAR), '\\N')" if f in cols else "'\\N'" for f in fields)
+    event_date = "event_date" if "event_date" in staged.native else "CAST(event_date AS DATE)"
+    latest = f"""SELECT record_id, record_key, version, content_hash, withdrawn
+            FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
+            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1"""
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE candidates AS
         WITH typed AS (
-            SELECT _row, record_id, subject_id, record_type, CAST(event_date AS DATE) AS event_date,
-                   {typed_cols}, {flag["correction"]} AS is_correction, {flag["withdrawn"]} AS withdrawn,
-                   {flag["certified"]} AS certified
+            SELECT _row, record_id, subject_id, record_type, {event_date} AS event_date{typed_cols},
+                   {_flag("correction", staged)} AS is_correction,
+                   {_flag("withdrawn", staged)} AS withdrawn, {_flag("certified", staged)} AS certified
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
-        ), latest AS (
-            SELECT record_id, record_key, version, content_hash, withdrawn
-            FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
-            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1
-        )
+        ), latest AS ({latest})
         SELECT t.*, k.subject_key,
-               md5(t.subject_id || '|' || t.record_type || '|' || CAST(t.event_date AS VARCHAR) || '|'
-                   || {hashed}) AS content_hash,
+               md5(concat_ws('|', t.subject_id, t.record_type, CAST(t.event_date AS VARCHAR), {hashed}))
+                   AS content_hash,
                l.record_key AS prev_key, l.version AS prev_version, l.content_hash AS prev_hash,
                l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
@@ -386,11 +503,12 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, cols: list[
     )
 
 
-def _write_rejects(store: Store, path: Path, errors: list[RowError], cols: list[str]) -> None:
+def _write_rejects(store: Store, path: Path, errors: list[RowError], staged: _Staged) -> None:
+    cols = staged.cols
     rows = {
         r[0]: r[1:]
         for r in store.execute(
-            "SELECT _row" + "".join(f", {ident(c)}" for c in cols) + " FROM staging "
+            "SELECT _row" + "".join(f", {staged.text(c)}" for c in cols) + " FROM staging "
             "WHERE _row IN (SELECT _row FROM row_errors) ORDER BY _row"
         ).fetchall()
     }
@@ -423,7 +541,7 @@ class _Ingest:
     store: Store
     path: Path
     source_id: str
-    cols: list[str]
+    staged: _Staged
     n_rows: int
     reject_path: Path | str | None
     actor: str
@@ -457,10 +575,10 @@ def ingest_file(
     _check_request(catalog, source_id, path)
     step = progress or (lambda _stage, _done, _total: None)
     step("reading", 0, 3)
-    cols = _stage(store, path)
+    staged = _stage(store, path, catalog)
     n_rows = int(store.one("SELECT count(*) FROM staging"))
-    run = _Ingest(store, path, source_id, cols, n_rows, reject_path, actor, today, catalog, step, batch)
-    is_subjects = "record_type" not in cols and "subject" in catalog.sources[source_id].record_types
+    run = _Ingest(store, path, source_id, staged, n_rows, reject_path, actor, today, catalog, step, batch)
+    is_subjects = "record_type" not in staged.cols and "subject" in catalog.sources[source_id].record_types
     if is_subjects:
         return _ingest_subjects(run)
     return _ingest_records(run)
@@ -476,15 +594,15 @@ def _check_request(catalog: Catalog, source_id: str, path: Path) -> None:
 
 def _ingest_records(run: _Ingest) -> IngestReport:
     """Validate the staged records, then commit the good ones (none if any is bad in an all-or-nothing batch)."""
-    missing = [c for c in BASE_COLUMNS if c not in run.cols]
+    missing = [c for c in BASE_COLUMNS if c not in run.staged.cols]
     if missing:
         raise IngestError(
             f"{run.path}: the file has no column {', '.join(map(repr, missing))}; "
             f"a record needs {', '.join(BASE_COLUMNS)}"
         )
     run.step("validating", 1, 3)
-    _validate_records(run.store, run.catalog, run.source_id, run.cols, run.today)
-    _prepare_records(run.store, run.catalog, run.source_id, run.cols)
+    _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
+    _prepare_records(run.store, run.catalog, run.source_id, run.staged)
     errors = _collect_errors(run.store)
     run.step("committing", 2, 3)
     report = IngestReport(run.batch.name or str(run.path), run.source_id, None, run.n_rows, 0, 0, errors)
@@ -540,14 +658,15 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int) -> None:
     store = run.store
     # Keys follow the file's row numbers (no sort needed); rejected and unchanged rows leave gaps.
     first = store.take_ids("seq", run.n_rows) if n_new else 0
-    field_list = ", ".join(ident(f) for f in run.catalog.field_columns())
+    # the fields the file carries (the candidates' columns); the others are NULL
+    fields = "".join(f", {ident(f)}" for f in run.catalog.field_columns() if f in run.staged.cols)
     store.execute(
         f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
                                  event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
-                                 prev_key, {field_list})
+                                 prev_key{fields})
         SELECT ? + _row - 1, ?, record_id, coalesce(prev_version, 0) + 1,
                subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(),
-               prev_key, {field_list}
+               prev_key{fields}
         {_NEW_RECORDS}""",
         [first, run.source_id, batch_id],
     )
@@ -557,7 +676,7 @@ def _finish(run: _Ingest, report: IngestReport) -> IngestReport:
     """Write the reject file if rows were rejected and the batch wants one; report the end; return the report."""
     if report.errors and run.batch.write_rejects:
         rp = Path(run.reject_path) if run.reject_path else run.path.with_name(run.path.stem + ".rejects.csv")
-        _write_rejects(run.store, rp, report.errors, run.cols)
+        _write_rejects(run.store, rp, report.errors, run.staged)
         report.reject_file = str(rp)
     run.step("done", 3, 3)
     return report
@@ -596,7 +715,7 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
     (code, birth year) pair checked once in Python; only identifiers that fail there, or are organisations' codes,
     are validated one by one in Python, which gives the exact message. Everything else is set-based.
     """
-    if "subject_id" not in run.cols or "name" not in run.cols:
+    if "subject_id" not in run.staged.cols or "name" not in run.staged.cols:
         raise IngestError(
             f"{run.path}: a subjects file needs the columns subject_id and name "
             f"(and may have district, profession); a records file needs record_type"
@@ -604,8 +723,8 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
     run.step("validating", 1, 3)
     _mark_clean_ids(run.store, run.today)
     errors, slow_table = _parse_other_ids(run.store, run.today)
-    _stage_parsed_subjects(run.store, run.cols, slow_table)
-    errors.extend(_subject_field_errors(run.store, run.cols, run.catalog))
+    _stage_parsed_subjects(run.store, run.staged.cols, slow_table)
+    errors.extend(_subject_field_errors(run.store, run.staged.cols, run.catalog))
     errors.sort(key=lambda e: e.row)  # stable: a row's identifier error stays first
     _store_row_errors(run.store, errors)
     counts = _subject_candidates(run.store)
