@@ -328,6 +328,11 @@ def list_disputes(
 
 def notify_recertified(store: Store, source_id: str, batch_id: int, today: dt.date) -> int:
     """Tell each subject whose record, withdrawn after a dispute, came back certified in this batch."""
+    # Most sources have no such dispute: then no batch of theirs brings a record back, and the batch is not read.
+    if not store.one(
+        "SELECT count(*) FROM disputes WHERE source_id = ? AND status IN ('withdrawn', 'lapsed')", [source_id]
+    ):
+        return 0
     rows = store.rows(
         """SELECT DISTINCT r.subject_id, r.record_id, d.dispute_id FROM records r
            JOIN disputes d USING (source_id, record_id)
