@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from record_helpers import uncovered_record_ids
 from socialcredit.errors import BundleError, PolicyError, RegionError
 from socialcredit.example import AS_OF
 from socialcredit.identifiers import ric_check_char, validate_ric
@@ -112,6 +113,7 @@ def test_a_defaulter_who_moves_under_a_mistyped_number_is_linked_refused_and_ale
     )[0]
     assert link["status"] == "linked" and link["subject_id"] == mover["subject_id_to"]
     assert link["probability"] >= 0.99 and "id~" in link["evidence"]
+    assert uncovered_record_ids(tianjin) == []
     score(tianjin, resolve_policy(tianjin, "tianjin"), AS_OF)
     d = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase", requester="railway")
     assert not d.granted
@@ -311,6 +313,8 @@ def test_grey_zone_links_wait_for_review_and_every_link_is_audited_and_reversibl
     assert reverse_link(hebei, item["identity_id"], reason="two different people") == 1
     versions = hebei.rows("SELECT version, withdrawn FROM records WHERE record_id = ? ORDER BY version", [rid])
     assert versions == [{"version": 1, "withdrawn": False}, {"version": 2, "withdrawn": True}]
+    # the imported ids are in the ranges of their source: a furnisher re-sending one is looked up (migration 14)
+    assert uncovered_record_ids(hebei) == []
     actions = [
         (r["action"], json.loads(r["detail"]).get("identity_id"))
         for r in hebei.rows("SELECT action, detail FROM audit_log WHERE action LIKE 'region_link%' ORDER BY seq")

@@ -31,7 +31,10 @@ __all__ = [
     "latest_consents",
     "latest_subjects",
     "latest_versions",
+    "note_record_ids",
     "open_store",
+    "record_id_order",
+    "record_ids_may_be_known",
 ]
 
 # The variables' names, for messages; their values are read through socialcredit.settings (docs/settings.md).
@@ -89,6 +92,42 @@ _RUN_REASONS = f"""CREATE VIEW run_reasons AS
                    row_number() OVER (PARTITION BY run_id, subject_id ORDER BY abs(points) DESC, rule_id) AS position
             FROM run_rule_points WHERE points <> 0
         ) WHERE position <= {int(MAX_REASONS)}"""
+
+
+def record_id_order(column: str) -> str:
+    """SQL: the key by which record ids are ranged (``record_id_ranges``): length first, then text, so that ids
+    numbered without leading zeros (R-9, R-10) are in the order of their numbers."""
+    return f"{{'l': length({column}), 'v': {column}}}"
+
+
+def _ranges_insert(relation: str, group: str = "") -> str:
+    """The INSERT of the ranges of the record ids of ``relation`` (a query with the columns source_id and record_id,
+    and those named by ``group``): one per source (and group)."""
+    key = record_id_order("record_id")
+    return (
+        "INSERT INTO record_id_ranges SELECT source_id, lo.l, lo.v, hi.l, hi.v FROM ("
+        f"SELECT source_id, min({key}) AS lo, max({key}) AS hi FROM ({relation}) GROUP BY source_id{group})"
+    )
+
+
+def note_record_ids(store: Store, relation: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+    """Add to ``record_id_ranges`` the range of the record ids that ``relation`` (a query with the columns
+    source_id and record_id) holds, per source. Call it in the transaction that inserts them into ``records``,
+    whenever an id may be new (versions of ids already stored need none)."""
+    store.execute(_ranges_insert(relation), params)
+
+
+def record_ids_may_be_known(source: str, relation: str) -> str:
+    """SQL: whether the range of the record ids of ``relation`` (a query with the column record_id) meets a range of
+    the ids stored for the source ``source`` (SQL, e.g. a bound parameter); false when ``relation`` is empty. When
+    it is false, no id of ``relation`` is in ``records`` for that source."""
+    key = record_id_order("record_id")
+    return (
+        f"EXISTS (SELECT 1 FROM record_id_ranges r, (SELECT min({key}) AS lo, max({key}) AS hi FROM ({relation})) b "
+        f"WHERE r.source_id = {source} AND {{'l': r.lo_length, 'v': r.lo}} <= b.hi "
+        f"AND {{'l': r.hi_length, 'v': r.hi}} >= b.lo)"
+    )
+
 
 # Each migration is applied once, in order, in one transaction; the version is recorded in schema_version.
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -399,6 +438,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             table_name VARCHAR NOT NULL, watermark BIGINT NOT NULL, built_at TIMESTAMP NOT NULL,
             rows BIGINT NOT NULL
         );
+        """,
+    ),
+    (
+        14,
+        "record id ranges",
+        # The range of the record ids that each insert into `records` brought, per source (ordered by length, then
+        # text: record_id_order): a batch whose ids all fall outside its source's ranges holds no id the source
+        # sent before, and its ingest looks none up among the stored records (registry/records/ingest.py).
+        # Every path that inserts a new record id adds the range of its ids (note_record_ids); ranges may overlap
+        # and are never removed, so they cover every id in `records`.
+        f"""
+        CREATE TABLE record_id_ranges (
+            source_id VARCHAR NOT NULL, lo_length BIGINT NOT NULL, lo VARCHAR NOT NULL, hi_length BIGINT NOT NULL,
+            hi VARCHAR NOT NULL
+        );
+        {_ranges_insert("SELECT source_id, record_id, batch_id FROM records", ", batch_id")};
         """,
     ),
 ]

@@ -29,7 +29,7 @@ from socialcredit.regions.bundle import load_private_key as _load_key
 from socialcredit.regions.linkage import LinkOptions, link_identities
 from socialcredit.registry import append_audit, get_policy
 from socialcredit.sqltext import ident, lit
-from socialcredit.store import SQL_TYPES, Store, latest_subjects
+from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids
 
 __all__ = [
     "ExportSummary",
@@ -510,6 +510,7 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
             ) l ON l.source_id = a.source_id AND l.record_id = a.local_record_id""",
             [first],
         )
+        note_record_ids(store, "SELECT source_id, local_record_id AS record_id FROM _apply")
     # Every pending version of the applied records is now in (the latest one stands for the older).
     store.execute(
         f"""UPDATE region_records rr SET applied = true FROM region_identities i

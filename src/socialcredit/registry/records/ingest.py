@@ -35,7 +35,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records import versions
 from socialcredit.sqltext import ident
-from socialcredit.store import SQL_TYPES, Store, latest_subjects
+from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids, record_ids_may_be_known
 
 __all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "record_as_batch_row"]
 
@@ -450,9 +450,20 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
     # values joined by '|', NULL as \N (concat_ws builds it in one piece; none of its parts is NULL).
     hashed = ", ".join(f"coalesce(CAST(t.{ident(f)} AS VARCHAR), '\\N')" if f in cols else "'\\N'" for f in fields)
     event_date = "event_date" if "event_date" in staged.native else "CAST(event_date AS DATE)"
-    latest = f"""SELECT record_id, record_key, version, content_hash, withdrawn
+    # The latest stored version of each record id of the file: looked up among the source's records only if the
+    # source may have sent one of them before (the ids' range meets a range of the ids it sent). A file of new ids
+    # (ids above those sent before, say) reads no stored record, however many the store holds.
+    valid = "SELECT record_id FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)"
+    if store.one(f"SELECT {record_ids_may_be_known('$source', valid)}", {"source": source_id}):
+        latest = f"""SELECT record_id, record_key, version, content_hash, withdrawn
             FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1"""
+    else:
+        latest = (
+            "SELECT CAST(NULL AS VARCHAR) AS record_id, CAST(NULL AS BIGINT) AS record_key, "
+            "CAST(NULL AS INTEGER) AS version, CAST(NULL AS VARCHAR) AS content_hash, "
+            "CAST(NULL AS BOOLEAN) AS withdrawn WHERE false"
+        )
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE candidates AS
@@ -669,6 +680,12 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int) -> None:
                prev_key{fields}
         {_NEW_RECORDS}""",
         [first, run.source_id, batch_id],
+    )
+    # the ranges of the ids received for the first time (the others are in a range already)
+    note_record_ids(
+        store,
+        f"SELECT $source AS source_id, record_id {_NEW_RECORDS} AND prev_version IS NULL",
+        {"source": run.source_id},
     )
 
 

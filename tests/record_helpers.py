@@ -1,0 +1,18 @@
+"""Checks of the store's record id ranges (migration 14), shared by the ingest and regions tests."""
+
+from __future__ import annotations
+
+from socialcredit.store import Store, record_id_order
+
+
+def uncovered_record_ids(store: Store) -> list[tuple[str, str]]:
+    """The (source, record id) pairs of ``records`` that no range of ``record_id_ranges`` of their source covers:
+    none, if every path that inserts records notes the ids it brings."""
+    key = record_id_order("x.record_id")
+    rows = store.execute(
+        f"""SELECT DISTINCT source_id, record_id FROM records x
+        WHERE NOT EXISTS (SELECT 1 FROM record_id_ranges r WHERE r.source_id = x.source_id
+                          AND {{'l': r.lo_length, 'v': r.lo}} <= {key} AND {{'l': r.hi_length, 'v': r.hi}} >= {key})
+        ORDER BY 1, 2"""
+    ).fetchall()
+    return [(str(s), str(r)) for s, r in rows]

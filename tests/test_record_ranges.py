@@ -1,0 +1,173 @@
+"""A batch whose record ids fall outside every range of ids its source sent is not looked up among the stored
+records (registry/records/ingest.py, store.record_id_ranges): whatever a source sends — new ids, re-sent ones,
+corrections, withdrawals, ids of any shape — the outcome is the one of a lookup of every id, and the ranges cover
+every stored record id."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from record_helpers import uncovered_record_ids
+from socialcredit.identifiers import make_ric
+from socialcredit.registry.records import ingest as ingest_mod
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.records.versions import withdraw_record
+from socialcredit.store import MIGRATIONS, Store, open_store, record_ids_may_be_known
+
+PERSON = make_ric("110101", dt.date(1985, 1, 2), 3)
+TODAY = dt.date(2026, 1, 1)
+
+# Ids numbered without leading zeros (ranged as numbers), others of any shape, and a few that sort oddly as text.
+ids = st.one_of(
+    st.integers(0, 40).map(lambda n: f"T-{n}"),
+    st.sampled_from(["T-", "A", "t-5", "T-05", "zz", "T-100000", "é"]),
+)
+rows = st.lists(
+    st.tuples(ids, st.sampled_from(["100", "250.5"]), st.sampled_from(["", "correction", "withdrawn"])),
+    min_size=1,
+    max_size=8,
+    unique_by=lambda r: r[0],
+)
+actions = st.lists(st.one_of(rows, ids.map(lambda i: ("withdraw", i))), min_size=1, max_size=8)
+
+
+def _store(folder: Path) -> Store:
+    (folder / "subjects.csv").write_text(f"subject_id,name\n{PERSON},张三\n", encoding="utf-8")
+    store = open_store(folder / "s.duckdb", create=True, key="")
+    ingest_file(store, folder / "subjects.csv", "civil_affairs", today=TODAY)
+    return store
+
+
+def _run(store: Store, folder: Path, steps: list[Any]) -> list[Any]:
+    """Apply ``steps`` (files of rows, or withdrawals of one id); what came of each."""
+    out: list[Any] = []
+    for n, step in enumerate(steps):
+        if isinstance(step, tuple):
+            try:
+                out.append(("withdrawn", withdraw_record(store, "tax_bureau", step[1], actor="t", today=TODAY)))
+            except Exception as exc:  # the error is the outcome compared
+                out.append((type(exc).__name__, str(exc)))
+            continue
+        path = folder / f"b{n}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(
+                ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "correction", "withdrawn"]
+            )
+            for rid, amount, flag in step:
+                w.writerow(
+                    [
+                        rid,
+                        PERSON,
+                        "tax_payment",
+                        "2025-03-01",
+                        amount,
+                        "paid",
+                        flag == "correction",
+                        flag == "withdrawn",
+                    ]
+                )
+        report = ingest_file(store, path, "tax_bureau", today=TODAY, batch=ingest_mod.BatchOptions(write_rejects=False))
+        out.append((report.accepted, report.unchanged, [str(e) for e in report.errors]))
+    return out
+
+
+def _versions(store: Store) -> list[tuple[Any, ...]]:
+    return store.execute(
+        "SELECT record_id, version, withdrawn, is_correction, amount, content_hash, prev_key, record_key FROM records "
+        "WHERE source_id = 'tax_bureau' ORDER BY record_key"
+    ).fetchall()
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=actions)
+def test_skipping_the_lookup_of_new_ids_changes_nothing(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, steps: list[Any]
+) -> None:
+    fast_dir, full_dir = tmp_path_factory.mktemp("fast"), tmp_path_factory.mktemp("full")
+    with _store(fast_dir) as fast, _store(full_dir) as full:
+        fast_out = _run(fast, fast_dir, steps)
+        assert uncovered_record_ids(fast) == []
+        # every batch's ids looked up among the stored records, as before the ranges
+        with monkeypatch.context() as m:
+            m.setattr(ingest_mod, "record_ids_may_be_known", lambda source, relation: f"{source} IS NOT NULL")
+            full_out = _run(full, full_dir, steps)
+        assert fast_out == full_out
+        assert _versions(fast) == _versions(full)
+
+
+def test_a_file_of_new_ids_reads_no_stored_record(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "record_id,subject_id,record_type,event_date,amount,status\n"
+        + "".join(f"T-{i},{PERSON},tax_payment,2025-03-01,100,paid\n" for i in range(9, 12)),
+        encoding="utf-8",
+    )
+    ingest_file(store, first, "tax_bureau", today=TODAY)
+    # T-9 .. T-11 are one range: ids numbered as numbers, whatever their text's order ("T-10" < "T-9")
+    assert store.execute("SELECT lo, hi FROM record_id_ranges WHERE source_id = 'tax_bureau'").fetchall() == [
+        ("T-9", "T-11")
+    ]
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "record_id,subject_id,record_type,event_date,amount,status\n"
+        f"T-12,{PERSON},tax_payment,2025-03-01,100,paid\nT-100,{PERSON},tax_payment,2025-03-01,100,paid\n",
+        encoding="utf-8",
+    )
+    assert ingest_file(store, later, "tax_bureau", today=TODAY).accepted == 2
+    assert store.execute(
+        "SELECT lo, hi FROM record_id_ranges WHERE source_id = 'tax_bureau' ORDER BY lo"
+    ).fetchall() == [
+        ("T-12", "T-100"),
+        ("T-9", "T-11"),
+    ]
+
+    def may_be_known(record_id: str) -> bool:
+        relation = f"SELECT {record_id!r} AS record_id"
+        return bool(store.one(f"SELECT {record_ids_may_be_known(repr('tax_bureau'), relation)}"))
+
+    assert not may_be_known("T-101") and not may_be_known("T-8") and not may_be_known("T-1000")
+    assert may_be_known("T-10") and may_be_known("T-50")
+    # a known id in a file is looked up, and its new content refused
+    again = tmp_path / "again.csv"
+    again.write_text(
+        f"record_id,subject_id,record_type,event_date,amount,status\nT-10,{PERSON},tax_payment,2025-03-01,7,paid\n",
+        encoding="utf-8",
+    )
+    report = ingest_file(store, again, "tax_bureau", today=TODAY)
+    assert [str(e) for e in report.errors] == [
+        "row 1: record_id: 'T-10' was already received with different content; send it with correction=true to "
+        "correct it"
+    ]
+    assert uncovered_record_ids(store) == []
+    store.close()
+
+
+def test_the_migration_gives_a_store_the_ranges_of_its_records(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "record_id,subject_id,record_type,event_date,amount,status\n"
+        + "".join(f"R{i},{PERSON},tax_payment,2025-03-01,100,paid\n" for i in (3, 20, 100)),
+        encoding="utf-8",
+    )
+    ingest_file(store, path, "tax_bureau", today=TODAY)
+    store.execute("DELETE FROM record_id_ranges")
+    assert uncovered_record_ids(store) == [("tax_bureau", "R100"), ("tax_bureau", "R20"), ("tax_bureau", "R3")]
+    store.execute(
+        next(sql for version, _, sql in MIGRATIONS if version == 14).replace(
+            "CREATE TABLE", "CREATE TABLE IF NOT EXISTS"
+        )
+    )
+    assert uncovered_record_ids(store) == []
+    assert store.execute("SELECT source_id, lo, hi FROM record_id_ranges").fetchall() == [("tax_bureau", "R3", "R100")]
+    store.close()
