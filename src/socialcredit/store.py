@@ -27,13 +27,16 @@ __all__ = [
     "KEY_ENV",
     "MEMORY_ENV",
     "MIGRATIONS",
+    "IdRange",
     "Store",
     "latest_consents",
     "latest_subjects",
     "latest_versions",
+    "note_record_id_range",
     "note_record_ids",
     "open_store",
     "record_id_order",
+    "record_id_range",
     "record_ids_may_be_known",
 ]
 
@@ -94,10 +97,14 @@ _RUN_REASONS = f"""CREATE VIEW run_reasons AS
         ) WHERE position <= {int(MAX_REASONS)}"""
 
 
+# Record ids are ranged by their length in bytes, then their text: ids numbered without leading zeros (R-9, R-10)
+# are then in the order of their numbers. A range: (length of the lowest id, lowest id, length of the highest, highest).
+IdRange = tuple[int, str, int, str]
+
+
 def record_id_order(column: str) -> str:
-    """SQL: the key by which record ids are ranged (``record_id_ranges``): length first, then text, so that ids
-    numbered without leading zeros (R-9, R-10) are in the order of their numbers."""
-    return f"{{'l': length({column}), 'v': {column}}}"
+    """SQL: the key by which record ids are ranged (``record_id_ranges``), as a struct (length, then text)."""
+    return f"{{'l': strlen({column}), 'v': {column}}}"
 
 
 def _ranges_insert(relation: str, group: str = "") -> str:
@@ -106,7 +113,8 @@ def _ranges_insert(relation: str, group: str = "") -> str:
     key = record_id_order("record_id")
     return (
         "INSERT INTO record_id_ranges SELECT source_id, lo.l, lo.v, hi.l, hi.v FROM ("
-        f"SELECT source_id, min({key}) AS lo, max({key}) AS hi FROM ({relation}) GROUP BY source_id{group})"
+        f"SELECT source_id, min({key}) AS lo, max({key}) AS hi FROM ({relation}) "
+        f"WHERE record_id IS NOT NULL GROUP BY source_id{group})"
     )
 
 
@@ -117,16 +125,45 @@ def note_record_ids(store: Store, relation: str, params: Sequence[Any] | dict[st
     store.execute(_ranges_insert(relation), params)
 
 
-def record_ids_may_be_known(source: str, relation: str) -> str:
-    """SQL: whether the range of the record ids of ``relation`` (a query with the column record_id) meets a range of
-    the ids stored for the source ``source`` (SQL, e.g. a bound parameter); false when ``relation`` is empty. When
-    it is false, no id of ``relation`` is in ``records`` for that source."""
-    key = record_id_order("record_id")
-    return (
-        f"EXISTS (SELECT 1 FROM record_id_ranges r, (SELECT min({key}) AS lo, max({key}) AS hi FROM ({relation})) b "
-        f"WHERE r.source_id = {source} AND {{'l': r.lo_length, 'v': r.lo}} <= b.hi "
-        f"AND {{'l': r.hi_length, 'v': r.hi}} >= b.lo)"
+def record_id_range(store: Store, relation: str) -> IdRange | None:
+    """The range of the record ids of ``relation`` (a query with the column record_id), or None if it has none.
+    Two aggregates of plain values (lengths, then the lowest and highest text of those lengths): cheaper than one
+    of structs over a file of millions of rows."""
+    lengths = store.execute(
+        f"SELECT min(strlen(record_id)), max(strlen(record_id)) FROM ({relation}) WHERE record_id IS NOT NULL"
+    ).fetchone()
+    if lengths is None or lengths[0] is None:
+        return None
+    lo_length, hi_length = int(lengths[0]), int(lengths[1])
+    ends = store.execute(
+        f"SELECT min(record_id) FILTER (WHERE strlen(record_id) = $lo), max(record_id) FILTER "
+        f"(WHERE strlen(record_id) = $hi) FROM ({relation}) WHERE record_id IS NOT NULL",
+        {"lo": lo_length, "hi": hi_length},
+    ).fetchone()
+    assert ends is not None
+    return lo_length, str(ends[0]), hi_length, str(ends[1])
+
+
+def record_ids_may_be_known(store: Store, source_id: str, ids: IdRange | None) -> bool:
+    """Whether the range ``ids`` meets a range of the record ids stored for ``source_id``. When it does not, no id
+    in ``ids`` is in ``records`` for that source."""
+    if ids is None:
+        return False
+    lo_length, lo, hi_length, hi = ids
+    return bool(
+        store.one(
+            "SELECT count(*) FROM record_id_ranges WHERE source_id = $source "
+            "AND (lo_length < $hi_length OR (lo_length = $hi_length AND lo <= $hi)) "
+            "AND (hi_length > $lo_length OR (hi_length = $lo_length AND hi >= $lo))",
+            {"source": source_id, "lo_length": lo_length, "lo": lo, "hi_length": hi_length, "hi": hi},
+        )
     )
+
+
+def note_record_id_range(store: Store, source_id: str, ids: IdRange | None) -> None:
+    """Add the range ``ids`` (of ids of ``source_id`` being inserted) to ``record_id_ranges``; nothing for None."""
+    if ids is not None:
+        store.execute("INSERT INTO record_id_ranges VALUES (?, ?, ?, ?, ?)", [source_id, *ids])
 
 
 # Each migration is applied once, in order, in one transaction; the version is recorded in schema_version.

@@ -18,7 +18,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,15 @@ from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records import versions
-from socialcredit.sqltext import ident
-from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids, record_ids_may_be_known
+from socialcredit.sqltext import ident, lit
+from socialcredit.store import (
+    SQL_TYPES,
+    Store,
+    latest_subjects,
+    note_record_id_range,
+    record_id_range,
+    record_ids_may_be_known,
+)
 
 __all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "record_as_batch_row"]
 
@@ -427,6 +434,27 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     )
 
 
+def _joined_text(parts: Sequence[str | None]) -> str:
+    r"""SQL joining the text of ``parts`` (SQL that is never NULL; None for \N) with '|', in one ``concat``: the
+    separators and the \N of absent fields are folded into literals between the values (for a file of few fields, a
+    third of the arguments), which takes half the time of concat_ws."""
+    pieces: list[str] = []
+    text = ""
+    for i, part in enumerate(parts):
+        if i:
+            text += "|"
+        if part is None:
+            text += "\\N"
+            continue
+        if text:
+            pieces.append(lit(text))
+            text = ""
+        pieces.append(part)
+    if text:
+        pieces.append(lit(text))
+    return f"concat({', '.join(pieces)})"
+
+
 def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged) -> None:
     """Typed, hashed candidate rows for the valid staged rows, compared with what the store holds."""
     cols = staged.cols
@@ -447,14 +475,16 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         if f in cols
     )
     # The content hash covers every field in name order, whatever columns a file happens to carry: the text of the
-    # values joined by '|', NULL as \N (concat_ws builds it in one piece; none of its parts is NULL).
-    hashed = ", ".join(f"coalesce(CAST(t.{ident(f)} AS VARCHAR), '\\N')" if f in cols else "'\\N'" for f in fields)
+    # subject, type, date and values joined by '|', NULL as \N.
+    values: list[str | None] = ["t.subject_id", "t.record_type", "CAST(t.event_date AS VARCHAR)"]
+    values += [f"coalesce(CAST(t.{ident(f)} AS VARCHAR), '\\N')" if f in cols else None for f in fields]
+    hashed = _joined_text(values)
     event_date = "event_date" if "event_date" in staged.native else "CAST(event_date AS DATE)"
     # The latest stored version of each record id of the file: looked up among the source's records only if the
     # source may have sent one of them before (the ids' range meets a range of the ids it sent). A file of new ids
     # (ids above those sent before, say) reads no stored record, however many the store holds.
-    valid = "SELECT record_id FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)"
-    if store.one(f"SELECT {record_ids_may_be_known('$source', valid)}", {"source": source_id}):
+    valid = record_id_range(store, "SELECT record_id FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)")
+    if record_ids_may_be_known(store, source_id, valid):
         latest = f"""SELECT record_id, record_key, version, content_hash, withdrawn
             FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
             QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1"""
@@ -474,8 +504,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
         ), latest AS ({latest})
         SELECT t.*, k.subject_key,
-               md5(concat_ws('|', t.subject_id, t.record_type, CAST(t.event_date AS VARCHAR), {hashed}))
-                   AS content_hash,
+               md5({hashed}) AS content_hash,
                l.record_key AS prev_key, l.version AS prev_version, l.content_hash AS prev_hash,
                l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
@@ -682,11 +711,8 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int) -> None:
         [first, run.source_id, batch_id],
     )
     # the ranges of the ids received for the first time (the others are in a range already)
-    note_record_ids(
-        store,
-        f"SELECT $source AS source_id, record_id {_NEW_RECORDS} AND prev_version IS NULL",
-        {"source": run.source_id},
-    )
+    new_ids = record_id_range(store, f"SELECT record_id {_NEW_RECORDS} AND prev_version IS NULL") if n_new else None
+    note_record_id_range(store, run.source_id, new_ids)
 
 
 def _finish(run: _Ingest, report: IngestReport) -> IngestReport:
