@@ -104,3 +104,38 @@ def test_a_snapshot_without_explanations_refuses_full_decisions(store: Store) ->
     snap = Snapshot.load(store, "beijing")
     with pytest.raises(RuntimeError, match="loaded without explanations"):
         snap.decision(snap.subject_ids[0], "high_speed_rail", "check", requester="t")
+
+
+def test_a_subject_is_found_by_a_binary_search_of_the_sorted_identifiers(store: Store) -> None:
+    snap = Snapshot.load(store, "beijing")
+    ids = list(snap.subject_ids)
+    assert len(snap) == len(ids) == len(set(ids)) > 100 and ids == sorted(ids)
+    assert snap.subject_ids[-1] == ids[-1] and snap.subject_ids[2:5] == ids[2:5]
+    assert [snap.row_of(s) for s in ids] == list(range(len(ids)))
+    strangers = ["110105199001011237", ids[0] + "X", ids[0][:-1], ids[0] + "\x00", "é" * 3, ""]
+    asked = ids[::-1] + strangers + ids[:3]
+    assert snap.rows_of(asked).tolist() == list(range(len(ids)))[::-1] + [-1] * len(strangers) + [0, 1, 2]
+    assert all(snap.row_of(s) is None for s in strangers)
+    assert snap.rows_of([]).tolist() == []
+    with pytest.raises(NotFoundError, match=f"subject {ids[0]}X was not scored in run {snap.run_id}"):
+        snap.decide_many([ids[1], ids[0] + "X", "é"], "flight", "p", requester="x")
+    # the arrays are writable, indexed by row: a subject's grants can be patched in place
+    row = snap.row_of(ids[3])
+    assert row is not None
+    snap.grants[row] = 0
+    assert not snap.decide(ids[3], "high_speed_rail", "p", requester="x").granted
+    assert not snap.decide_many([ids[3]], "high_speed_rail", "p", requester="x")[0]
+
+
+def test_identifiers_of_any_length_become_fixed_width_bytes_in_order() -> None:
+    import pyarrow as pa
+
+    from socialcredit.registry.decisions.snapshot import _fixed_width
+
+    words = ["b", "abc", "", "ab", "abcd", "é"]
+    for array in (pa.array(words), pa.array(words, pa.large_string()), pa.array(["zz", *words])[1:]):
+        keys = _fixed_width(array)
+        assert keys.dtype.itemsize == 4
+        assert [k.decode() for k in keys.tolist()] == words
+    same = _fixed_width(pa.array(["110105199001011237", "91110000600037341L"]))
+    assert same.tolist() == [b"110105199001011237", b"91110000600037341L"]

@@ -74,16 +74,17 @@ async def decide_batch(body: BatchDecisionRequest, party: RelyingParty, service:
     """
     await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot(body.service)
-    known = [s for s in body.subject_ids if s in snap.index]
+    found = snap.rows_of(body.subject_ids)
+    rows = found[found >= 0]
+    known = [s for s, r in zip(body.subject_ids, found.tolist(), strict=True) if r >= 0]
     granted = await anyio.to_thread.run_sync(
-        lambda: snap.decide_many(known, body.service, body.purpose, requester=actor(party))
+        lambda: snap.decide_rows(rows, known, body.service, body.purpose, requester=actor(party))
     )
     service.decided(known, body.service, actor(party))
     n_granted = int(granted.sum())
     service.decisions["granted"] += n_granted
     service.decisions["refused"] += len(known) - n_granted
-    rows = [snap.index[s] for s in known]
-    tiers = snap.tier_names[snap.tier_ranks[rows] - 1] if rows else []
+    tiers = snap.tier_names[snap.tier_ranks[rows] - 1] if len(rows) else []
     answers: dict[str, dict[str, Any]] = {
         s: {"subject_id": s, "granted": bool(g), "tier": str(t)}
         for s, g, t in zip(known, granted.tolist(), list(tiers), strict=True)

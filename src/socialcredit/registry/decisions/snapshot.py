@@ -1,8 +1,12 @@
 """Decisions from memory: the latest run of a policy held as arrays, so a decision is a lookup and a bit test.
 
-The store has one writer; relying parties ask far more often than runs change. A snapshot is immutable: it is
-loaded from a finished run and replaced, never updated. Every decision is still logged as an inquiry: the
-snapshot buffers them and ``flush`` writes them to the store in one transaction (the single writer does this).
+The store has one writer; relying parties ask far more often than runs change. A snapshot is loaded from a finished
+run and replaced when a new one finishes. Every decision is still logged as an inquiry: the snapshot buffers them and
+``flush`` writes them to the store in one transaction (the single writer does this).
+
+The subjects are held as one sorted array of their identifiers (fixed-width bytes): a subject's row is found by a
+binary search (``rows_of``), with no Python object per subject, so a run of 22 million subjects loads in seconds.
+Scores, grants and tier ranks are writable NumPy arrays indexed by that row.
 
 >>> snap = Snapshot.load(store, "beijing")                      # doctest: +SKIP
 >>> snap.decide("110105199001011237", "high_speed_rail", "ticket purchase", requester="railway")  # doctest: +SKIP
@@ -12,12 +16,13 @@ QuickDecision(granted=True, score=1002, tier='A', run_id=3)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.access.audit import append_audit
@@ -28,7 +33,7 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
 
-__all__ = ["InquirySink", "QuickDecision", "Snapshot"]
+__all__ = ["InquirySink", "QuickDecision", "Snapshot", "SubjectIds"]
 
 # Where a snapshot's inquiries go: (run_id, subjects, service, purpose, requester, outcomes). The default keeps them
 # in memory until ``flush``; the service passes a durable journal instead (registry/decisions/inquiries.py).
@@ -56,6 +61,68 @@ class _Pending:
         return len(self.subject_id)
 
 
+class SubjectIds(Sequence[str]):
+    """The identifiers of a snapshot's subjects, in row order, read from one Arrow array: an identifier becomes a
+    Python string only when asked for."""
+
+    def __init__(self, ids: pa.Array) -> None:
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self._ids))
+            if step == 1:
+                return list(self._ids.slice(start, max(0, stop - start)).to_pylist())
+            return [str(self._ids[j].as_py()) for j in range(start, stop, step)]
+        if i < 0:
+            i += len(self._ids)
+        if not 0 <= i < len(self._ids):
+            raise IndexError(i)
+        return str(self._ids[i].as_py())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids.to_pylist())
+
+
+def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
+    """The identifiers as one NumPy array of fixed-width bytes (as wide as the longest), without a Python object each:
+    built from the Arrow buffers (a view when all are equally long, as identity numbers and credit codes are)."""
+    n = len(ids)
+    if ids.null_count:
+        raise ValueError("a run's results have no subject without an identifier")
+    if n == 0:
+        return np.zeros(0, dtype="S1")
+    wide = pa.types.is_large_string(ids.type) or pa.types.is_large_binary(ids.type)
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64 if wide else np.int32)[ids.offset : ids.offset + n + 1]
+    data = np.frombuffer(ids.buffers()[2], dtype=np.uint8)
+    lengths = np.diff(offsets)
+    width = max(int(lengths.max()), 1)
+    start = int(offsets[0])
+    if int(lengths.min()) == width:  # a view of the Arrow buffer (read-only; the caller keeps the array)
+        return data[start : start + n * width].view(f"S{width}")
+    out = np.zeros((n, width), dtype=np.uint8)
+    row = np.repeat(np.arange(n), lengths)
+    col = np.arange(int(offsets[-1]) - start) - np.repeat(offsets[:-1] - start, lengths)
+    out[row, col] = data[start : int(offsets[-1])]
+    return out.view(f"S{width}").ravel()
+
+
+def _found(
+    rows: np.ndarray[Any, np.dtype[np.int64]], subject_ids: Sequence[str], missing: str, run_id: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    if missing == "raise" and len(rows) and int(rows.min()) < 0:
+        first = int(np.argmax(rows < 0))
+        raise NotFoundError(f"subject {subject_ids[first]} was not scored in run {run_id}")
+    return rows
+
+
 class Snapshot:
     """The results of one finished score run, in memory, for decisions."""
 
@@ -70,19 +137,25 @@ class Snapshot:
         table = store.execute(
             f"SELECT {columns} FROM run_results WHERE run_id = ? ORDER BY subject_id", [self.run_id]
         ).to_arrow_table()
-        self.subject_ids: list[str] = table.column("subject_id").to_pylist()
-        self.index: dict[str, int] = {sid: i for i, sid in enumerate(self.subject_ids)}
-        self.scores = table.column("score").to_numpy()
+        ids = table.column("subject_id").combine_chunks()
+        self._keys = _fixed_width(ids)
+        if len(self._keys) > 1 and not bool(np.all(self._keys[1:] > self._keys[:-1])):
+            # not in byte order (a collation): sorted here, every column alike
+            order = np.argsort(self._keys, kind="stable")
+            table, ids, self._keys = table.take(order), ids.take(order), self._keys[order]
+        self.subject_ids = SubjectIds(ids)
+        # Writable, one element per subject (a row of rows_of).
+        self.scores = table.column("score").to_numpy().copy()
         self.grants = table.column("grants").to_numpy().copy()
+        self.tier_ranks = table.column("tier_rank").to_numpy().copy()
         # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew.
         adjusted = effective_results(store, run)
-        for sid, (_lists, bits) in adjusted.items():
-            self.grants[self.index[sid]] = bits
+        if adjusted:
+            self.grants[self.rows_of(list(adjusted), missing="raise")] = [bits for _lists, bits in adjusted.values()]
         # The lists decisions see for subjects whose blacklisting is not effective (in notice, or ended).
         self.effective_lists = {sid: lists for sid, (lists, _bits) in adjusted.items()}
         tiers = self.policy.tier_ids()
         self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
-        self.tier_ranks = table.column("tier_rank").to_numpy()
         self.bits = {s.id: i for i, s in enumerate(self.policy.services)}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
@@ -90,26 +163,82 @@ class Snapshot:
         if explain:
             self._load_explanations(store, table)
 
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def row_of(self, subject_id: str) -> int | None:
+        """The row of ``subject_id`` in the arrays (scores, grants, tier ranks), or None if the run did not score it."""
+        key = subject_id.encode()
+        keys = self._keys
+        if len(key) > keys.dtype.itemsize or b"\0" in key or not len(keys):
+            return None
+        i = int(keys.searchsorted(key))
+        return i if i < len(keys) and keys[i] == key else None
+
+    def rows_of(self, subject_ids: Sequence[str], *, missing: str = "mark") -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The rows of ``subject_ids`` (a vectorised ``row_of``): -1 for a subject the run did not score, or with
+        ``missing="raise"``, NotFoundError naming the first of them."""
+        keys = self._keys
+        width = keys.dtype.itemsize
+        n = len(subject_ids)
+        rows = np.full(n, -1, dtype=np.int64)
+        if not n or not len(keys):
+            return _found(rows, subject_ids, missing, self.run_id)
+        text = np.asarray(subject_ids, dtype=np.str_)
+        ok = np.ones(n, dtype=bool)
+        if text.dtype.itemsize // 4 > width or "\0" in "".join(subject_ids):
+            # longer than any scored identifier, or holding NUL (which fixed-width bytes would drop): never found
+            ok = np.array([len(s.encode()) <= width and "\0" not in s for s in subject_ids], dtype=bool)
+            text = np.where(ok, text, "")
+        try:
+            wanted = text.astype(keys.dtype)
+        except UnicodeEncodeError:  # identifiers are ASCII; anything else is looked up as UTF-8 bytes
+            wanted = np.array(
+                [s.encode() if k else b"" for s, k in zip(subject_ids, ok, strict=True)], dtype=keys.dtype
+            )
+        # In sorted order each search starts where the last ended: far fewer misses of the cache.
+        order = np.argsort(wanted)
+        found = np.minimum(keys.searchsorted(wanted[order]), len(keys) - 1)
+        hit = (keys[found] == wanted[order]) & ok[order]
+        rows[order[hit]] = found[hit]
+        return _found(rows, subject_ids, missing, self.run_id)
+
+    def _rows_of_array(self, ids: pa.Array) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The rows of the identifiers of an Arrow array, every one of them scored in the run (reasons, entries)."""
+        keys = self._keys
+        wanted = _fixed_width(ids)
+        if wanted.dtype.itemsize > keys.dtype.itemsize:
+            raise ValueError(f"identifiers the run {self.run_id} did not score")
+        wanted = wanted.astype(keys.dtype)
+        rows = np.minimum(keys.searchsorted(wanted), max(len(keys) - 1, 0)).astype(np.int64)
+        if len(wanted) and not np.array_equal(keys[rows], wanted):
+            raise ValueError(f"identifiers the run {self.run_id} did not score")
+        return rows
+
     def _load_explanations(self, store: Store, table: pa.Table) -> None:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         self.results = table
         # Numbers as numpy arrays (a lookup is an index); the rest as Arrow arrays, converted per lookup.
         self._columns: dict[str, Any] = {}
         for name in table.column_names:
-            col = table.column(name).combine_chunks()
+            col = table.column(name)
             numeric = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0
-            self._columns[name] = col.to_numpy(zero_copy_only=False) if numeric else col
+            self._columns[name] = col.to_numpy() if numeric else col
         ranked = store.execute(
-            """WITH idx AS (SELECT subject_id, row_number() OVER (ORDER BY subject_id) - 1 AS i
-                            FROM run_results WHERE run_id = $run)
-               SELECT i, rule_id, points FROM run_reasons JOIN idx USING (subject_id)
-               WHERE run_id = $run ORDER BY i, position""",
-            {"run": self.run_id},
+            "SELECT subject_id, rule_id, points FROM run_reasons WHERE run_id = ? ORDER BY subject_id, position",
+            [self.run_id],
         ).to_arrow_table()
-        rows = ranked.column("i").to_numpy()
-        self.reason_offsets = np.searchsorted(rows, np.arange(len(self.subject_ids) + 1))
-        self.reason_rules = np.array(ranked.column("rule_id").to_pylist(), dtype=object)
-        self.reason_points = ranked.column("points").to_numpy()
+        rows = self._rows_of_array(ranked.column("subject_id").combine_chunks())
+        rules = pc.dictionary_encode(ranked.column("rule_id").combine_chunks())
+        rule_index, points = rules.indices.to_numpy(), ranked.column("points").to_numpy()
+        if len(rows) > 1 and not bool(np.all(rows[1:] >= rows[:-1])):  # the arrays were sorted here, not by DuckDB
+            order = np.argsort(rows, kind="stable")  # by row, each subject's reasons still by position
+            rows, rule_index, points = rows[order], rule_index[order], points[order]
+        self.reason_offsets = np.searchsorted(rows, np.arange(len(self._keys) + 1))
+        # a rule id per reason, as an index into the few rule ids of the run (no Python string per reason)
+        self.reason_rule_names = np.array(rules.dictionary.to_pylist(), dtype=object)
+        self.reason_rule_index = rule_index
+        self.reason_points = points
         self.entries = list_entries_with_origin(
             store,
             "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
@@ -140,7 +269,7 @@ class Snapshot:
             raise RuntimeError("this snapshot was loaded without explanations")
         if not purpose or not purpose.strip():
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
-        i = self.index.get(subject_id)
+        i = self.row_of(subject_id)
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         bit = self._bit(service)
@@ -152,7 +281,8 @@ class Snapshot:
         if subject_id in self.effective_lists:
             result["lists"] = self.effective_lists[subject_id]
         lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
-        rule_reasons = list(zip(self.reason_rules[lo:hi].tolist(), self.reason_points[lo:hi].tolist(), strict=True))
+        rules = self.reason_rule_names[self.reason_rule_index[lo:hi]].tolist()
+        rule_reasons = list(zip(rules, self.reason_points[lo:hi].tolist(), strict=True))
         reasons = explain_rows(
             self.loaded,
             result,
@@ -188,7 +318,7 @@ class Snapshot:
         """One decision; logged as an inquiry at the next ``flush``."""
         if not purpose or not purpose.strip():
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
-        i = self.index.get(subject_id)
+        i = self.row_of(subject_id)
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         granted = bool(self.grants[i] >> self._bit(service) & 1)
@@ -201,14 +331,29 @@ class Snapshot:
         """Decisions for many subjects at once (all must have been scored); each is logged as an inquiry."""
         if not purpose or not purpose.strip():
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+        self._bit(service)  # an unknown service is refused first
+        subject_ids = list(subject_ids)
+        return self.decide_rows(
+            self.rows_of(subject_ids, missing="raise"), subject_ids, service, purpose, requester=requester
+        )
+
+    def decide_rows(
+        self,
+        rows: np.ndarray[Any, np.dtype[np.int64]],
+        subject_ids: list[str],
+        service: str,
+        purpose: str,
+        *,
+        requester: str,
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """``decide_many`` for subjects whose rows (``rows_of``) are known already: ``rows[i]`` is the row of
+        ``subject_ids[i]``."""
+        if not purpose or not purpose.strip():
+            raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
         bit = self._bit(service)
-        try:
-            rows = np.fromiter((self.index[s] for s in subject_ids), dtype=np.int64, count=len(subject_ids))
-        except KeyError as exc:
-            raise NotFoundError(f"subject {exc.args[0]} was not scored in run {self.run_id}") from None
         granted: np.ndarray[Any, np.dtype[np.bool_]] = (self.grants[rows] >> bit & 1).astype(bool)
         outcomes = np.where(granted, "granted", "refused").tolist()
-        self.sink(self.run_id, list(subject_ids), service, purpose.strip(), requester, outcomes)
+        self.sink(self.run_id, subject_ids, service, purpose.strip(), requester, outcomes)
         return granted
 
     def _buffer(
