@@ -445,16 +445,38 @@ class ScorePlan:
             )
             flags.append(exp.alias_(on_list, f"l_{lst.id}"))
         inner = exp.select(exp.Star(), *flags).from_(exp.alias_(exp.to_table("sc_ranked"), "k", table=True))
+        return exp.select(exp.Star(), exp.alias_(self.grants(), "grants")).from_(
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("f")))
+        )
+
+    def grants(self) -> exp.Expr:
+        """The bitmask of the services granted (bit i: the policy's i-th service), over a subject's facts as columns
+        (d_<dimension>, l_<list>, tier_rank, score, total, rank, percentile, age, kind, profession,
+        last_negative_days)."""
         grants: exp.Expr = _num(0)
-        for i, s in enumerate(p.services):
+        for i, s in enumerate(self.policy.services):
             node = self.loaded.condition(f"service:{s.id}")
             assert node is not None
             cond = lower(node, self._fact, tier_rank=self.tier_rank())
             bit = exp.Case(ifs=[exp.If(this=cond, true=_num(1 << i))], default=_num(0))
             grants = exp.Add(this=grants, expression=bit)
-        return exp.select(
-            exp.Star(), exp.alias_(exp.Cast(this=grants, to=exp.DataType.build("BIGINT")), "grants")
-        ).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("f"))))
+        return exp.Cast(this=grants, to=exp.DataType.build("BIGINT"))
+
+    def result_facts(self, lists: exp.Expr | None = None) -> list[exp.Expr]:
+        """The facts ``grants`` reads, as columns computed from a row of run_results (dims, lists, last_negative and
+        the others by name); ``lists`` replaces the row's lists (those a decision sees)."""
+        on = lists if lists is not None else _col("lists")
+        dims = [
+            exp.alias_(exp.Anonymous(this="list_extract", expressions=[_col("dims"), _num(i + 1)]), name)
+            for i, name in enumerate(self.dimension_columns())
+        ]
+        flags = [
+            exp.alias_(exp.ArrayContains(this=on.copy(), expression=_str(lst.id)), f"l_{lst.id}")
+            for lst in self.policy.lists
+        ]
+        named = [_col(c) for c in ("tier_rank", "score", "total", "rank", "percentile", "age", "kind", "profession")]
+        age = exp.alias_(self._age_days(_col("last_negative")), "last_negative_days")
+        return [*named, age, *dims, *flags]
 
     # -- stage 7: principal reasons ----------------------------------------------------------------------
     def reasons(self) -> exp.Select:
