@@ -163,11 +163,55 @@ def test_the_migration_gives_a_store_the_ranges_of_its_records(tmp_path: Path) -
     ingest_file(store, path, "tax_bureau", today=TODAY)
     store.execute("DELETE FROM record_id_ranges")
     assert uncovered_record_ids(store) == [("tax_bureau", "R100"), ("tax_bureau", "R20"), ("tax_bureau", "R3")]
-    store.execute(
-        next(sql for version, _, sql in MIGRATIONS if version == 14).replace(
-            "CREATE TABLE", "CREATE TABLE IF NOT EXISTS"
-        )
-    )
+    migration = next(sql for version, _, sql in MIGRATIONS if version == 14)
+    store.execute(next(part for part in migration.split(";") if "INSERT INTO record_id_ranges" in part))
     assert uncovered_record_ids(store) == []
     assert store.execute("SELECT source_id, lo, hi FROM record_id_ranges").fetchall() == [("tax_bureau", "R3", "R100")]
     store.close()
+
+
+def test_a_store_of_schema_13_keeps_its_records_identity_through_migration_14(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records stored with hexadecimal MD5 hashes and no ranges (schema 13): after migration 14 their hashes are the
+    numbers ingest computes, so re-sending a record changes nothing and new content still needs a correction."""
+    import hashlib
+
+    import socialcredit.store as store_mod
+
+    monkeypatch.setattr(store_mod, "MIGRATIONS", [m for m in MIGRATIONS if m[0] <= 13])
+    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{PERSON},张三\n", encoding="utf-8")
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as old:
+        assert old.schema_version() == 13
+        ingest_file(old, tmp_path / "subjects.csv", "civil_affairs", today=TODAY)
+        fields = list(old.catalog.field_columns())
+        # the text ingest hashes: subject, type, date and every field in name order, NULL as \N
+        text = "|".join(
+            [PERSON, "tax_payment", "2025-03-01"]
+            + [{"amount": "100.0", "status": "paid"}.get(f, "\\N") for f in fields]
+        )
+        old.execute(
+            "INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type, "
+            "event_date, content_hash, is_correction, withdrawn, recorded_at, amount, status) VALUES "
+            "(900, 'tax_bureau', 'OLD-1', 1, ?, 1, 'tax_payment', DATE '2025-03-01', ?, false, false, now(), 100, "
+            "'paid')",
+            [PERSON, hashlib.md5(text.encode()).hexdigest()],
+        )
+    monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS)
+    with open_store(tmp_path / "s.duckdb", key="") as store:
+        assert store.schema_version() == 14
+        digest = hashlib.md5(text.encode()).digest()
+        assert store.one("SELECT content_hash FROM records WHERE record_id = 'OLD-1'") == int.from_bytes(
+            digest, "little"
+        )
+        assert uncovered_record_ids(store) == []
+        again = tmp_path / "again.csv"
+        header = "record_id,subject_id,record_type,event_date,amount,status\n"
+        again.write_text(header + f"OLD-1,{PERSON},tax_payment,2025-03-01,100,paid\n", encoding="utf-8")
+        report = ingest_file(store, again, "tax_bureau", today=TODAY)
+        assert (report.accepted, report.unchanged, report.errors) == (0, 1, [])
+        again.write_text(header + f"OLD-1,{PERSON},tax_payment,2025-03-01,101,paid\n", encoding="utf-8")
+        assert [str(e) for e in ingest_file(store, again, "tax_bureau", today=TODAY).errors] == [
+            "row 1: record_id: 'OLD-1' was already received with different content; send it with correction=true "
+            "to correct it"
+        ]

@@ -166,6 +166,16 @@ def note_record_id_range(store: Store, source_id: str, ids: IdRange | None) -> N
         store.execute("INSERT INTO record_id_ranges VALUES (?, ?, ?, ?, ?)", [source_id, *ids])
 
 
+def _md5_number_of_hex(column: str) -> str:
+    """SQL: the number md5_number gives for a text whose md5 is the hexadecimal ``column`` (its bytes in reverse)."""
+    high = " || ".join(f"substr({column}, {31 - 2 * i}, 2)" for i in range(8))
+    low = " || ".join(f"substr({column}, {15 - 2 * i}, 2)" for i in range(8))
+    return (
+        f"((CAST(CAST('0x' || {high} AS UBIGINT) AS UHUGEINT) << 64) "
+        f"| CAST(CAST('0x' || {low} AS UBIGINT) AS UHUGEINT))"
+    )
+
+
 # Each migration is applied once, in order, in one transaction; the version is recorded in schema_version.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -479,18 +489,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         14,
-        "record id ranges",
+        "record id ranges, content hashes as numbers",
         # The range of the record ids that each insert into `records` brought, per source (ordered by length, then
         # text: record_id_order): a batch whose ids all fall outside its source's ranges holds no id the source
         # sent before, and its ingest looks none up among the stored records (registry/records/ingest.py).
         # Every path that inserts a new record id adds the range of its ids (note_record_ids); ranges may overlap
         # and are never removed, so they cover every id in `records`.
+        # The content hash stays the MD5 of the same text, held as the number md5_number gives (the digest's 16
+        # bytes read little-endian) instead of 32 hexadecimal characters: writing it took a quarter of an insert.
         f"""
         CREATE TABLE record_id_ranges (
             source_id VARCHAR NOT NULL, lo_length BIGINT NOT NULL, lo VARCHAR NOT NULL, hi_length BIGINT NOT NULL,
             hi VARCHAR NOT NULL
         );
         {_ranges_insert("SELECT source_id, record_id, batch_id FROM records", ", batch_id")};
+        ALTER TABLE records ALTER COLUMN content_hash SET DATA TYPE UHUGEINT USING {_md5_number_of_hex("content_hash")};
         """,
     ),
 ]

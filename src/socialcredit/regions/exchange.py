@@ -500,8 +500,10 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
                                      origin_region, prev_key, {", ".join(ident(f) for f in fields)})
             SELECT ? + row_number() OVER (ORDER BY a.origin_region, a.source_id, a.record_id) - 1, a.source_id,
                    a.local_record_id, coalesce(l.version, 0) + 1, a.local_subject, a.subject_key, a.record_type,
-                   a.event_date, md5(a.local_subject || '|' || a.record_type || '|' || CAST(a.event_date AS VARCHAR)
-                   || '|' || a.fields), l.version IS NOT NULL, a.withdrawn, NULL, now(), a.origin_region, l.prev_key,
+                   a.event_date,
+                   md5_number(a.local_subject || '|' || a.record_type || '|' || CAST(a.event_date AS VARCHAR)
+                              || '|' || a.fields),
+                   l.version IS NOT NULL, a.withdrawn, NULL, now(), a.origin_region, l.prev_key,
                    {typed}
             FROM _apply a LEFT JOIN (
                 SELECT source_id, record_id, max(version) AS version, arg_max(record_key, version) AS prev_key

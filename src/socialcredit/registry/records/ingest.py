@@ -491,7 +491,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
     else:
         latest = (
             "SELECT CAST(NULL AS VARCHAR) AS record_id, CAST(NULL AS BIGINT) AS record_key, "
-            "CAST(NULL AS INTEGER) AS version, CAST(NULL AS VARCHAR) AS content_hash, "
+            "CAST(NULL AS INTEGER) AS version, CAST(NULL AS UHUGEINT) AS content_hash, "
             "CAST(NULL AS BOOLEAN) AS withdrawn WHERE false"
         )
     store.execute(
@@ -504,7 +504,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
             FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
         ), latest AS ({latest})
         SELECT t.*, k.subject_key,
-               md5({hashed}) AS content_hash,
+               md5_number({hashed}) AS content_hash,
                l.record_key AS prev_key, l.version AS prev_version, l.content_hash AS prev_hash,
                l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
