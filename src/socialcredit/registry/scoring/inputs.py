@@ -36,6 +36,7 @@ RELATIONS = frozenset(
         "sc_affected",
         "sc_time_affected",
         "sc_contributions",
+        "sc_state",
         *STAGES,
     }
 )
@@ -89,6 +90,8 @@ def prepare_inputs(
     watermark: int,
     subject_id: str | None = None,
     categories: Sequence[str] | None = None,
+    *,
+    state_table: str | None = None,
 ) -> RunInputs:
     """The records and subjects as they stood at ``watermark`` (for one subject, if named), as the caller's own
     ``sc_records`` and ``sc_subjects``; use the result in a ``with`` block, which drops them at its end.
@@ -96,15 +99,21 @@ def prepare_inputs(
     Inside a run, ``subject_id`` is the subject's integer key (grouping and joining on it is much cheaper than on
     the 18-character identifier); ``sc_subjects.sid`` maps it back for everything that is stored or shown.
     ``sc_subjects`` has a consent column per category of the policy (or of ``categories``, for an export).
+
+    With ``state_table`` (the quoted name of the policy's scoring state, folded up to ``watermark``), the records
+    are not read at all: ``sc_state`` stands for them (registry/scoring/state.py).
     """
     if categories is None:
         categories = loaded.policy.consent.categories if loaded is not None else []
     w = int(watermark)
     inputs = RunInputs(store)
     try:
-        inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
-        _create_held(inputs, loaded, w, subject_id)
-        inputs.create("sc_records", _records_query(w, subject_id), view=True)
+        if state_table is None:
+            inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
+            _create_held(inputs, loaded, w, subject_id)
+            inputs.create("sc_records", _records_query(w, subject_id), view=True)
+        else:
+            inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
         inputs.create("sc_subjects", _subjects_query(categories, subject_id), {"w": w})
     except BaseException:
         inputs.close()
