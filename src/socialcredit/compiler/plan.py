@@ -464,6 +464,14 @@ class ScorePlan:
         """
         return cast(exp.Select, sqlglot.parse_one(_RANKED_SQL, read="duckdb"))
 
+    def ranked_from_histogram(self) -> exp.Select:
+        """Rank and percentile of the subjects of ``sc_local`` within a given histogram, ``sc_histogram`` (kind,
+        score, n): the whole population's, when only some subjects are rescored (live decisions)."""
+        query = self.ranked()
+        counts = next(s for s in query.find_all(exp.Subquery) if s.alias == "c")
+        counts.replace(exp.alias_(exp.to_table("sc_histogram"), "c", table=True))
+        return query
+
     # -- stage 5: list entries met by the score, joined with the record entries --------------------------
     def _fact(self, name: str, table: str | None = None) -> exp.Expr:
         p = self.policy

@@ -23,6 +23,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.decisions.decide import run_for_service
 from socialcredit.registry.decisions.inquiries import InquiryLog
+from socialcredit.registry.decisions.live import changed_subjects, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
@@ -85,8 +86,32 @@ class Service:
 
     @contextmanager
     def writer(self) -> Iterator[Store]:
+        """The store's single writer. When its holder is done, whatever it committed goes live: the subjects it
+        touched are rescored and patched into the snapshots (registry/decisions/live.py)."""
         with self.lock:
             yield self.store
+            self.go_live(self.store)
+
+    def go_live(self, store: Store) -> int:
+        """Patch into every snapshot the subjects changed since its watermark; returns how many were patched.
+
+        A failure here never fails the write that came before it: decisions then wait for the next run.
+        """
+        seq = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+        patched = 0
+        for snap in {id(s): s for s in self.snapshots.values()}.values():
+            if snap.watermark >= seq:
+                continue
+            try:
+                subjects = changed_subjects(store, snap.watermark, seq)
+                out = rescore(store, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects))
+            except Exception:
+                log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
+                continue
+            if out is not None:
+                watermark, rows, histogram = out
+                patched += snap.patch(rows, watermark, histogram)
+        return patched
 
     def refresh_snapshots(self, store: Store) -> None:
         """Hold the latest finished run of each service in memory (call with the writer)."""

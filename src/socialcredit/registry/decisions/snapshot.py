@@ -1,8 +1,10 @@
 """Decisions from memory: the latest run of a policy held as arrays, so a decision is a lookup and a bit test.
 
-The store has one writer; relying parties ask far more often than runs change. A snapshot is immutable: it is
-loaded from a finished run and replaced, never updated. Every decision is still logged as an inquiry: the
-snapshot buffers them and ``flush`` writes them to the store in one transaction (the single writer does this).
+The store has one writer; relying parties ask far more often than runs change. A snapshot is loaded from a finished
+run; between runs, the subjects a committed change touches are rescored on the scoring state and patched in
+(:meth:`Snapshot.patch`, registry/decisions/live.py), and the snapshot then names the watermark it stands on. Every
+decision is still logged as an inquiry: the snapshot buffers them and ``flush`` writes them to the store in one
+transaction (the single writer does this).
 
 >>> snap = Snapshot.load(store, "beijing")                      # doctest: +SKIP
 >>> snap.decide("110105199001011237", "high_speed_rail", "ticket purchase", requester="railway")  # doctest: +SKIP
@@ -23,6 +25,7 @@ from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
 from socialcredit.registry.decisions.inquiries import write_inquiries
+from socialcredit.registry.decisions.live import LiveRow
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
@@ -41,6 +44,7 @@ class QuickDecision:
     score: int
     tier: str
     run_id: int
+    watermark: int  # the change number the decision stands on: the run's, or the latest one patched in
 
 
 @dataclass
@@ -64,9 +68,17 @@ class Snapshot:
     ) -> None:
         self.run_id = int(run["run_id"])
         self.as_of: dt.date = run["as_of"]
+        self.watermark = int(run["watermark"])
+        # Subjects rescored since the run (row -> their live row), and the histogram of (kind, score) they moved.
+        self.live: dict[int, LiveRow] = {}
+        self.histogram: pa.Table = store.execute(
+            "SELECT kind, score, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY ALL ORDER BY ALL",
+            [self.run_id],
+        ).to_arrow_table()
+        self._ranks: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
-        columns = "*" if explain else "subject_id, score, tier_rank, grants"
+        columns = "*" if explain else "subject_id, kind, score, tier_rank, grants"
         table = store.execute(
             f"SELECT {columns} FROM run_results WHERE run_id = ? ORDER BY subject_id", [self.run_id]
         ).to_arrow_table()
@@ -82,7 +94,9 @@ class Snapshot:
         self.effective_lists = {sid: lists for sid, (lists, _bits) in adjusted.items()}
         tiers = self.policy.tier_ids()
         self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
-        self.tier_ranks = table.column("tier_rank").to_numpy()
+        self.tier_ranks = table.column("tier_rank").to_numpy().copy()
+        self.scores = self.scores.copy()
+        self.kinds = table.column("kind")
         self.bits = {s.id: i for i, s in enumerate(self.policy.services)}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
@@ -145,18 +159,27 @@ class Snapshot:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         bit = self._bit(service)
         granted = bool(self.grants[i] >> bit & 1)
-        result = {
-            name: (col[i].item() if isinstance(col, np.ndarray) else col[i].as_py())
-            for name, col in self._columns.items()
-        }
-        if subject_id in self.effective_lists:
-            result["lists"] = self.effective_lists[subject_id]
-        lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
-        rule_reasons = list(zip(self.reason_rules[lo:hi].tolist(), self.reason_points[lo:hi].tolist(), strict=True))
+        live = self.live.get(i)
+        if live is not None:
+            result = dict(live.result)
+            rule_reasons = list(live.reasons)
+            entries = list(live.entries)
+        else:
+            result = {
+                name: (col[i].item() if isinstance(col, np.ndarray) else col[i].as_py())
+                for name, col in self._columns.items()
+            }
+            if subject_id in self.effective_lists:
+                result["lists"] = self.effective_lists[subject_id]
+            lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
+            rule_reasons = list(zip(self.reason_rules[lo:hi].tolist(), self.reason_points[lo:hi].tolist(), strict=True))
+            entries = self.entries.get(subject_id, [])
+        if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
+            result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
         reasons = explain_rows(
             self.loaded,
             result,
-            self.entries.get(subject_id, []),
+            entries,
             rule_reasons,
             lang,
             service=None if granted else service,
@@ -171,6 +194,7 @@ class Snapshot:
             policy_id=self.policy.id,
             policy_version=self.policy.version,
             run_id=self.run_id,
+            watermark=self.watermark,
             score=int(result["score"]),
             tier=str(result["tier"]),
             lists=list(result["lists"]),
@@ -193,7 +217,58 @@ class Snapshot:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         granted = bool(self.grants[i] >> self._bit(service) & 1)
         self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
-        return QuickDecision(granted, int(self.scores[i]), str(self.tier_names[self.tier_ranks[i] - 1]), self.run_id)
+        return QuickDecision(
+            granted, int(self.scores[i]), str(self.tier_names[self.tier_ranks[i] - 1]), self.run_id, self.watermark
+        )
+
+    # -- live patches ------------------------------------------------------------------------------------------
+    def old_scores(self, subject_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """(kind, score) of each of these subjects in the histogram as it now stands (scored subjects only)."""
+        out = {}
+        for sid in subject_ids:
+            i = self.index.get(sid)
+            if i is not None:
+                out[sid] = (str(self.kinds[i].as_py()), int(self.scores[i]))
+        return out
+
+    def patch(self, rows: dict[str, LiveRow], watermark: int, histogram: pa.Table) -> int:
+        """Swap in subjects rescored on the state at ``watermark`` (registry/decisions/live.py); returns how many.
+
+        Subjects registered after the run are not in the snapshot: they are decided from the next run.
+        """
+        ranks = {s.id: len(self.policy.tiers) - k for k, s in enumerate(self.policy.tiers)}
+        n = 0
+        for sid, row in rows.items():
+            i = self.index.get(sid)
+            if i is None:
+                continue
+            self.live[i] = row
+            self.scores[i] = int(row.result["score"])
+            self.tier_ranks[i] = ranks[str(row.result["tier"])]
+            self.grants[i] = int(row.result["grants"])
+            n += 1
+        self.histogram = histogram
+        self._ranks = None
+        self.watermark = watermark
+        return n
+
+    def rank(self, kind: str, score: int) -> tuple[int, float]:
+        """Rank (1 + how many of the kind score higher) and percentile (share at or below, in hundredths rounded
+        half up, as the run computes it) of ``score`` in the histogram as it now stands."""
+        if self._ranks is None:
+            table, by_kind = self.histogram, {}
+            kinds = table.column("kind").to_pylist()
+            for k in set(kinds):
+                mask = np.array([x == k for x in kinds])
+                scores = table.column("score").to_numpy()[mask]
+                counts = table.column("n").to_numpy()[mask]
+                order = np.argsort(scores)
+                by_kind[k] = (scores[order], np.cumsum(counts[order]))
+            self._ranks = by_kind
+        scores, cum = self._ranks[kind]
+        total = int(cum[-1])
+        at_or_below = int(cum[np.searchsorted(scores, score, side="right") - 1]) if score >= scores[0] else 0
+        return total - at_or_below + 1, float((20000 * at_or_below + total) // (2 * total)) / 100
 
     def decide_many(
         self, subject_ids: Sequence[str], service: str, purpose: str, *, requester: str

@@ -27,7 +27,7 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.state import build_state, catch_up, state_info
 from socialcredit.store import Store
 
-__all__ = ["RunSummary", "latest_run", "save_run", "score"]
+__all__ = ["RunSummary", "latest_run", "results_select", "save_run", "score"]
 
 Progress = Callable[[str, int, int], None]
 FULL_RECOMPUTE_SHARE = 0.5  # above this share of affected subjects, an incremental run computes everyone
@@ -317,17 +317,18 @@ def save_run(
     return summary
 
 
-# One row of run_results per subject; the dimension and list columns of the policy are filled in as trees.
+# One row of run_results per subject (without the run id); the dimension and list columns of the policy are filled
+# in as trees.
 _RESULTS = """
-INSERT INTO run_results SELECT ?, s.sid, x.kind, x.profession, x.age, $dims, x.total, x.score,
+SELECT s.sid AS subject_id, x.kind, x.profession, x.age, $dims AS dims, x.total, x.score,
     x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
-    list_filter($lists, v -> v IS NOT NULL), x.grants
+    list_filter($lists, v -> v IS NOT NULL) AS lists, x.grants
 FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
 """
 
 
-def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
-    """The INSERT of ``run_results`` (binds the run id): dimension points as a list, list ids where flagged."""
+def results_select(loaded: LoadedPolicy, as_of: dt.date) -> exp.Select:
+    """The rows of ``run_results`` from a run's ``sc_results``: dimension points as a list, list ids where flagged."""
     plan = ScorePlan(loaded, as_of=as_of)
     dims = exp.Array(expressions=[exp.column(c, "x") for c in plan.dimension_columns()])
     flags: list[exp.Expr] = [
@@ -335,7 +336,15 @@ def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
         for lst in loaded.policy.lists
     ]
     lists = exp.Array(expressions=flags or [exp.Null()])
-    return exp.replace_placeholders(sqlglot.parse_one(_RESULTS, read="duckdb"), dims=dims, lists=lists)
+    query = exp.replace_placeholders(sqlglot.parse_one(_RESULTS, read="duckdb"), dims=dims, lists=lists)
+    assert isinstance(query, exp.Select)
+    return query
+
+
+def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
+    """The INSERT of ``run_results`` (binds the run id)."""
+    rows = exp.Subquery(this=results_select(loaded, as_of), alias=exp.TableAlias(this=exp.to_identifier("r")))
+    return exp.insert(exp.select(exp.Placeholder(), exp.Star()).from_(rows), "run_results")
 
 
 def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:
