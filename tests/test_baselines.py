@@ -2,7 +2,7 @@
 
 A baseline that disagrees with the engine makes the benchmark meaningless, and a disagreement is a bug on
 one side: every subject's score, tier, rank, percentile and list flags must be equal, the total within 1e-9.
-The baselines need the `bench` extra (pandas; zen-engine for the zen baseline).
+The baselines need the `bench` extra (pandas; polars for the Polars baseline, zen-engine for the zen one).
 
 The percentile is the share of a kind at or below a score rounded to hundredths of a percent. Where that
 share ends exactly in 5 (10000 * cum / total is a half), rounding it as a double can go the wrong way, and a
@@ -52,7 +52,14 @@ def baseline(name: str) -> ModuleType:
     """Import benchmarks.baselines.<name> from the repository root (benchmarks is not an installed package)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    if name == "polars_baseline":
+        pytest.importorskip("polars", reason="polars is not installed (the `bench` extra)")
     return importlib.import_module(f"benchmarks.baselines.{name}")
+
+
+def polars_score(population: Path, loaded: LoadedPolicy) -> Any:
+    """The Polars baseline's results as a pandas frame, like the other baselines'."""
+    return baseline("polars_baseline").score(population, loaded, AS_OF).to_pandas()
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +192,22 @@ def test_python_baseline_matches_engine(population: Path, engine: dict[str, Any]
 
 
 @pytest.mark.parametrize("policy_id", POLICIES)
+def test_polars_baseline_matches_engine(population: Path, engine: dict[str, Any], policy_id: str) -> None:
+    loaded, expected = engine[policy_id]
+    assert_same(expected, polars_score(population, loaded), f"polars/{policy_id}")
+
+
+def test_polars_baseline_is_one_lazy_query(population: Path) -> None:
+    """Scans and nothing read before the single collect: the plan starts from the Parquet files."""
+    pl = pytest.importorskip("polars", reason="polars is not installed (the `bench` extra)")
+    query = baseline("polars_baseline").score_lazy(population, builtin_policy("beijing"), AS_OF)
+    assert isinstance(query, pl.LazyFrame)
+    plan = query.explain()
+    assert "Parquet SCAN" in plan
+    assert "DF [" not in plan  # no frame read eagerly and handed to the plan
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
 def test_zen_baseline_matches_engine(population: Path, engine: dict[str, Any], policy_id: str) -> None:
     pytest.importorskip("zen", reason="zen-engine is not installed (the `bench` extra)")
     loaded, expected = engine[policy_id]
@@ -248,6 +271,19 @@ def test_condition_translations_follow_sql_logic(population: Path, text: str) ->
     assert got == expected, "zen"
 
 
+@pytest.mark.parametrize("text", TRICKY + COMPARED_COMPARISONS)
+def test_polars_conditions_follow_sql_logic(population: Path, text: str) -> None:
+    """Polars expressions agree with expr.evaluate (SQL three-valued logic) on every record."""
+    pl = pytest.importorskip("polars", reason="polars is not installed (the `bench` extra)")
+    env = record_env(load_catalog().record_types["tax_payment"].fields)
+    node = expr.check(expr.parse(text), env, text=text)
+    records = pl.read_parquet(sorted((population / "records" / "tax_bureau").glob("*.parquet")))
+    expected = [expr.evaluate(node, row) is True for row in records.iter_rows(named=True)]
+    condition = baseline("polars_baseline").condition(node, pl.col)
+    got = records.select(condition.fill_null(False)).to_series().to_list()
+    assert got == expected
+
+
 def test_scan_bound(population: Path, tmp_path: Path) -> None:
     scan_bound = baseline("scan_bound")
     assert 'sum(hash("event_date"))' in scan_bound.scan_sql(population)
@@ -271,6 +307,7 @@ def test_engine_compares_comparisons(population: Path, tmp_path: Path) -> None:
     finally:
         store.close()
     assert_same(expected, baseline("pandas_baseline").score(population, loaded, AS_OF), "pandas/compared")
+    assert_same(expected, polars_score(population, loaded), "polars/compared")
 
 
 # -- the percentile: every baseline rounds as the engine does, exact halves included ----------------------------
@@ -309,8 +346,15 @@ def pandas_percentiles(cum: list[int], total: list[int]) -> list[float]:
     return [float(v) for v in values]
 
 
+def polars_percentiles(cum: list[int], total: list[int]) -> list[float]:
+    pl = pytest.importorskip("polars", reason="polars is not installed (the `bench` extra)")
+    frame = pl.DataFrame({"cum": cum, "total": total}, schema={"cum": pl.Int64, "total": pl.Int64})
+    column = frame.lazy().select(baseline("polars_baseline").percentile(pl.col("cum"), pl.col("total")))
+    return list(column.collect(engine="streaming").to_series().to_list())
+
+
 # python_baseline's function is zen_baseline's too (both finish subjects in score_with)
-PERCENTILES = {"python": python_percentiles, "pandas": pandas_percentiles}
+PERCENTILES = {"python": python_percentiles, "pandas": pandas_percentiles, "polars": polars_percentiles}
 
 
 def half_pairs() -> tuple[list[int], list[int]]:
@@ -368,7 +412,7 @@ def test_baseline_percentile_property(name: str, pairs: list[tuple[int, int]]) -
 # -- end to end on exact halves: residents picked so that the ranking lands where a double rounds wrong -------------
 
 HALVES_TOTAL = 160  # 10000 * cum / 160 is a half for every odd cum; 100 * cum / 160 as a double rounds 5 of them wrong
-BASELINES = ("pandas", "python", "zen")
+BASELINES = ("pandas", "polars", "python", "zen")
 
 
 def rounded_as_double(cum: int, total: int) -> float:
@@ -449,5 +493,8 @@ def test_baseline_matches_engine_on_exact_halves(halves: dict[str, Any], policy_
     if name == "zen":
         pytest.importorskip("zen", reason="zen-engine is not installed (the `bench` extra)")
     loaded, folder, expected = halves[policy_id]
-    got = baseline(f"{name}_baseline").score(folder, loaded, AS_OF)
+    if name == "polars":
+        got = polars_score(folder, loaded)
+    else:
+        got = baseline(f"{name}_baseline").score(folder, loaded, AS_OF)
     assert_same(expected, got, f"{name}/{policy_id}/halves")
