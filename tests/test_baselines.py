@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib
+import json
 import math
 import sys
 from fractions import Fraction
@@ -498,3 +499,31 @@ def test_baseline_matches_engine_on_exact_halves(halves: dict[str, Any], policy_
     else:
         got = baseline(f"{name}_baseline").score(folder, loaded, AS_OF)
     assert_same(expected, got, f"{name}/{policy_id}/halves")
+
+
+# -- the benchmark runner times the Polars baseline like the others ----------------------------------------------
+
+
+def test_benchmark_step_and_report_include_polars(population: Path, engine: dict[str, Any], tmp_path: Path) -> None:
+    pytest.importorskip("polars", reason="polars is not installed (the `bench` extra)")
+    baseline("_common")  # puts the repository root on sys.path
+    from benchmarks import report, run, steps
+
+    assert "polars" in run.BASELINES and set(run.BASELINES) == set(report.BASELINES)
+    result = steps.step_baseline({"work": str(population.parent), "name": "polars"})
+    assert result["subjects"] == len(engine["beijing"][1])
+    assert result["seconds"] > 0
+    stored = json.loads((ROOT / "benchmarks" / "results" / "small.json").read_text("utf-8"))
+    stored["baselines"]["polars"] = {"seconds": stored["score"]["seconds"] * 2.5}
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "small.json").write_text(json.dumps(stored), "utf-8")
+    report.write_report(results, tmp_path / "docs")
+    lines = (tmp_path / "docs" / "benchmarks.md").read_text("utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("| scale | ours |"))
+    columns = [c.strip() for c in lines[at].strip("|").split("|")]
+    row = next(line for line in lines[at + 2 :] if line.startswith("| small |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == len(columns)
+    polars = columns.index("Polars (lazy)")
+    assert columns[polars + 1] == "ratio" and cells[polars + 1] == "2.5×"
