@@ -468,7 +468,7 @@ def halves(population: Path, engine: dict[str, Any]) -> dict[str, tuple[LoadedPo
     for policy_id in ("beijing", "sesame"):
         loaded, results = engine[policy_id]
         folder = cut_population(population, population.parent / f"halves-{policy_id}", pick_residents(results))
-        store = open_store(folder / "registry.duckdb", create=True, key="")
+        store = open_store(folder.with_suffix(".duckdb"), create=True, key="")
         try:
             load_population(store, folder, today=AS_OF)
             loaded = resolve_policy(store, policy_id)
