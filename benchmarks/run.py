@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SCALES = {"tiny": 10_000, "small": 100_000, "city": 1_000_000, "beijing": 21_900_000}
+BASELINES = ("pandas", "polars", "python", "zen")  # benchmarks/baselines/<name>_baseline.py
 TARGETS = {
     "score_seconds_beijing": 15.0,
     "incremental_seconds_beijing": 3.0,
@@ -145,7 +146,9 @@ def main() -> None:
     parser.add_argument("--scale", choices=list(SCALES), default="small")
     parser.add_argument("--runs", type=int, default=3, help="repeats of each timed step (median reported)")
     parser.add_argument(
-        "--baselines", default="pandas,python,zen", help="comma-separated: pandas, python, zen (empty for none)"
+        "--baselines",
+        default=",".join(BASELINES),
+        help=f"comma-separated: {', '.join(BASELINES)} (empty for none)",
     )
     parser.add_argument("--baseline-runs", type=int, default=0, help="repeats of each baseline (default: --runs)")
     parser.add_argument("--work", type=Path, default=None, help="where the data goes (default: a temp folder)")
