@@ -15,8 +15,9 @@ The two layouts:
   ``subjects/orgs.parquet`` (organisations), ``records/<source>/*.parquet``, ``consents.parquet``. The identifier
   itself is the subject key; a person's birth date is the one in their identity number. Every row of a records file
   is a record, unless the files carry versions: with a ``version`` column only the highest version of each
-  (source, ``record_id``) counts, and not if its ``withdrawn`` is true (without ``version``, a ``withdrawn`` row
-  withdraws its record). A subject consents to a category when a row of ``consents.parquet`` grants it.
+  (source, ``record_id``) counts (a row without one is version 1), and not if its ``withdrawn`` is true (without
+  ``version``, a ``withdrawn`` row withdraws its record). A subject consents to a category when a row of
+  ``consents.parquet`` grants it.
 """
 
 from __future__ import annotations
@@ -302,7 +303,7 @@ def _generated_records(src: Source) -> exp.Select:
         return select.from_(src.name)
     per_record = "PARTITION BY record_id"
     if "version" in src.columns:
-        marks = f"ROW_NUMBER() OVER ({per_record} ORDER BY version DESC) AS sc_latest"
+        marks = f"ROW_NUMBER() OVER ({per_record} ORDER BY COALESCE(CAST(version AS BIGINT), 1) DESC) AS sc_latest"
         counts = "sc_latest = 1"
         if "withdrawn" in src.columns:
             counts += " AND NOT COALESCE(CAST(withdrawn AS BOOLEAN), FALSE)"
