@@ -107,12 +107,15 @@ def input_files(folder: Path | str, categories: Sequence[str]) -> InputFiles:
 
 
 # -- reading the files -----------------------------------------------------------------------------------------
+def _entries(folder: Path) -> list[Path]:
+    """What ``folder`` holds, in order, but hidden files and Hadoop's and Spark's ``_`` marker files."""
+    return [p for p in sorted(folder.iterdir()) if not p.name.startswith((".", "_"))]
+
+
 def _parquet_in(folder: Path, holds: str) -> list[Path]:
-    """The Parquet files of ``folder``; anything else in it is refused (hidden and ``_``-marker files aside)."""
+    """The Parquet files of ``folder``; anything else in it is refused."""
     found = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "_")):  # Hadoop's and Spark's marker and checksum files
-            continue
+    for path in _entries(folder):
         if path.is_dir() or path.suffix != ".parquet":
             raise _error(f"{path}: not a Parquet file; {holds}")
         found.append(path)
@@ -161,7 +164,7 @@ def _export(folder: Path, categories: Sequence[str]) -> InputFiles:
     )
     catalog = load_catalog()
     sources, selects = [subjects], []
-    for part in sorted((folder / "records").iterdir()):
+    for part in _entries(folder / "records"):
         record_type = part.name.removeprefix("record_type=")
         if not part.is_dir() or part.name == record_type or record_type not in catalog.record_types:
             raise _error(f"{part}: not a folder records/record_type=<type>/ of a record type of the catalog")
@@ -242,7 +245,7 @@ def _generated(folder: Path, categories: Sequence[str]) -> InputFiles:
     subjects = _with_consents(_union_all(people), categories, consents.is_file())
     catalog = load_catalog()
     selects = []
-    for part in sorted((folder / "records").iterdir()):
+    for part in _entries(folder / "records"):
         if not part.is_dir() or part.name not in catalog.sources:
             raise _error(f"{part}: not a folder records/<source>/ of a source of the catalog")
         files = _parquet_in(part, "records/<source>/ holds only Parquet files")
