@@ -159,6 +159,7 @@ class Engine(StrEnum):
 
 @app.command(rich_help_panel=SCORING)
 def score(
+    ctx: typer.Context,
     policy: Annotated[str, typer.Option(help="Shipped policy id, published id, or a policy file.")] = "beijing",
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Score as of this date (default today).", metavar="DATE")
@@ -168,22 +169,30 @@ def score(
     engine: Annotated[
         Engine,
         typer.Option(
-            help="duckdb: the store itself; spark: Parquet --input to Parquet --out.", metavar="[duckdb|spark]"
+            help="duckdb: the store itself, or the --input files in memory; spark: Parquet --input to Parquet --out.",
+            metavar="[duckdb|spark]",
         ),
     ] = Engine.duckdb,
     master: Annotated[
         str, typer.Option(help="Spark master URL: local[N], spark://…, yarn, k8s://…", metavar="URL")
     ] = "local[2]",
     input_dir: Annotated[
-        Path | None, typer.Option("--input", help="Spark: a registry export or a generated population.", metavar="DIR")
+        Path | None,
+        typer.Option(
+            "--input", help="Score a registry export or a generated population, without a store.", metavar="DIR"
+        ),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Spark: an empty folder for the results.", metavar="DIR")
+        Path | None, typer.Option("--out", help="With --input: an empty folder for the results.", metavar="DIR")
     ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
     """Score every subject under a policy: points, tier, rank, percentile, lists and reasons."""
+    if input_dir is not None and engine is Engine.duckdb:
+        store_only = {"--incremental": incremental, "--rerun": rerun is not None, "--db": _given(ctx, "db")}
+        _score_files(policy, _date(as_of), input_dir, out_dir, [k for k, v in store_only.items() if v], as_json)
+        return
     from socialcredit.registry.scoring import runs as scoring
     from socialcredit.registry.scoring.policies import resolve_policy
 
@@ -476,6 +485,50 @@ def generate(
     )
 
 
+def _score_files(
+    policy: str,
+    as_of: dt.date,
+    input_dir: Path,
+    out_dir: Path | None,
+    store_only: list[str],
+    as_json: bool,
+) -> None:
+    """`score --input DIR`: the files scored by DuckDB in memory; no store is opened (nor created). ``store_only``
+    names the options given that are about the store: a usage error (exit 2)."""
+    from socialcredit.registry.scoring.files import score_files
+    from socialcredit.registry.scoring.policies import policy_without_store
+
+    if store_only:
+        raise typer.BadParameter(
+            f"cannot be used with {' or '.join(store_only)}: --input scores the files in memory, without a store",
+            param_hint="--input",
+        )
+    loaded = policy_without_store(policy)
+    with _progress("score", not as_json) as step:
+        manifest = score_files(input_dir, loaded, as_of, out_dir, progress=step)
+    if as_json:
+        _json({k: v for k, v in manifest.items() if k != "policy_text"})
+        return
+    kind = "an export" if manifest["input"]["kind"] == "export" else "a generated population"
+    written = f"results in {out_dir}" if out_dir is not None else "nothing written (--out DIR writes the results)"
+    out.print(
+        f"Scored {manifest['summary']['subjects']} subjects of {input_dir} ({kind}) under {loaded.policy.id} "
+        f"{loaded.policy.version} as of {as_of} in memory in {manifest['seconds']:.1f} s; "
+        f"{_list_counts(manifest['lists'])}; {written}."
+    )
+    table = Table("kind", "subjects", "min", "p25", "median", "p75", "max", "mean", "tiers", box=None)
+    for k in manifest["summary"]["kinds"]:
+        tiers = ", ".join(f"{tier} {n}" for tier, n in k["tiers"].items())
+        table.add_row(*(str(k[c]) for c in ("kind", "subjects", "min", "p25", "median", "p75", "max", "mean")), tiers)
+    out.print(table)
+
+
+def _given(ctx: typer.Context, param: str) -> bool:
+    """Whether the option ``param`` was typed on the command line (not its default, nor from the environment)."""
+    source = ctx.get_parameter_source(param)
+    return source is not None and source.name == "COMMANDLINE"
+
+
 def _score_on_spark(
     policy: str,
     as_of: dt.date,
@@ -485,9 +538,8 @@ def _score_on_spark(
     store_only: bool,
     as_json: bool,
 ) -> None:
-    from socialcredit.policy import builtin_policy, load_policy
-    from socialcredit.policy.load import BUILTIN_POLICIES
     from socialcredit.registry.scoring.export import score_on_spark
+    from socialcredit.registry.scoring.policies import policy_without_store
 
     if store_only:
         raise SocialCreditError("--incremental and --rerun are runs of the store itself; use --engine duckdb")
@@ -495,12 +547,7 @@ def _score_on_spark(
         raise SocialCreditError(
             "--engine spark needs --input (a folder from `socialcredit export` or `socialcredit generate`) and --out"
         )
-    if policy in BUILTIN_POLICIES:
-        loaded = builtin_policy(policy)
-    elif Path(policy).is_file():
-        loaded = load_policy(policy)
-    else:
-        raise SocialCreditError(f"--policy {policy!r}: with --engine spark give a shipped policy id or a policy file")
+    loaded = policy_without_store(policy)
     err.print(f"Scoring {input_dir} on Spark ({master}) …")
     manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master)
     if as_json:

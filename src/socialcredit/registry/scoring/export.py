@@ -34,11 +34,20 @@ from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import RunSummary, save_run
 from socialcredit.store import Store
 
-__all__ = ["RESULTS_FORMAT", "export_inputs", "publish_results", "score_on_spark"]
+__all__ = [
+    "RESULTS_FORMAT",
+    "RESULT_TABLES",
+    "STAGE_OF",
+    "empty_folder",
+    "export_inputs",
+    "publish_results",
+    "score_on_spark",
+]
 
 RESULTS_FORMAT = "socialcredit-score-results"
 RESULT_TABLES = ("results", "rule_points", "list_entries", "reasons")
-_STAGE_OF = {
+# The stage of a run each results folder holds.
+STAGE_OF = {
     "results": "sc_results",
     "rule_points": "sc_rule_points",
     "list_entries": "sc_list_entries",
@@ -46,7 +55,8 @@ _STAGE_OF = {
 }
 
 
-def _empty_folder(out: Path) -> None:
+def empty_folder(out: Path) -> None:
+    """Make ``out`` an empty folder for results; refuse a file, or a folder with anything in it."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SocialCreditError(f"{out} exists and is not an empty folder; choose a new --out")
     out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +65,7 @@ def _empty_folder(out: Path) -> None:
 def export_inputs(store: Store, out: Path | str, *, actor: str = "cli") -> dict[str, Any]:
     """Write what a score run reads, as of now (the watermark), as Parquet; returns the manifest."""
     out = Path(out)
-    _empty_folder(out)
+    empty_folder(out)
     watermark = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
     categories = list(store.catalog.categories)
     with prepare_inputs(store, None, watermark, categories=categories) as inputs:
@@ -94,7 +104,7 @@ def score_on_spark(
 ) -> dict[str, Any]:
     """Score the inputs in ``folder`` (an export or a generated population) on Spark; write results to ``out``."""
     out = Path(out)
-    _empty_folder(out)
+    empty_folder(out)
     started = time.perf_counter()
     spark = session if session is not None else spark_session(master)
     source = read_inputs(spark, folder, loaded.policy.consent.categories)
@@ -106,10 +116,10 @@ def score_on_spark(
         counts = {}
         for table in RESULT_TABLES:
             frame = backend.sql(
-                f"SELECT s.sid, x.* FROM {_STAGE_OF[table]} x JOIN sc_subjects s ON s.subject_id = x.subject_id"
+                f"SELECT s.sid, x.* FROM {STAGE_OF[table]} x JOIN sc_subjects s ON s.subject_id = x.subject_id"
             )
             frame.write.mode("overwrite").parquet(str(out / table))
-            counts[table] = backend.count(_STAGE_OF[table])
+            counts[table] = backend.count(STAGE_OF[table])
         lists = {
             str(r[0]): int(r[1])
             for r in backend.sql(
@@ -186,7 +196,7 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
     try:
         with RunInputs(store) as inputs:
             for table in RESULT_TABLES[:3]:
-                inputs.create(_STAGE_OF[table], _parquet_view(folder / table / "*.parquet"), view=True)
+                inputs.create(STAGE_OF[table], _parquet_view(folder / table / "*.parquet"), view=True)
             inputs.create(
                 "sc_subjects",
                 "SELECT DISTINCT subject_id, sid FROM read_parquet($path)",
