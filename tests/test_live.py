@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.api_helpers import auth, serving
 
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF, write_example
@@ -21,7 +22,6 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
-from tests.api_helpers import auth, serving
 
 RAIL = {"service": "high_speed_rail", "purpose": "ticket purchase"}
 
@@ -123,9 +123,11 @@ def test_a_fulfilled_judgment_grants_the_next_decision_and_a_full_run_agrees(liv
         row = store.rows("SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [full.run_id, subject])[0]
     live = snap.live[snap.index[subject]].result
     for column in ("score", "tier", "tier_rank", "total", "dims", "lists", "age", "last_negative"):
-        assert live[column] == pytest.approx(row[column]) if isinstance(row[column], float) else live[column] == row[
-            column
-        ], column
+        assert (
+            live[column] == pytest.approx(row[column])
+            if isinstance(row[column], float)
+            else live[column] == row[column]
+        ), column
     assert snap.rank("person", int(row["score"])) == (row["rank"], row["percentile"])
 
 
