@@ -114,8 +114,19 @@ def test_a_fulfilled_judgment_grants_the_next_decision_and_a_full_run_agrees(liv
     assert after["watermark"] > watermark  # standing on the change just committed
     assert elapsed < 30  # (timing is measured in benchmarks/, not here: this only bounds a hang)
 
-    # A full run at the snapshot's watermark and as-of date gives the subject what the live path said.
+    # The resident's own file says the same, on the same watermark.
     service = world["service"]
+    with service.writer() as store:
+        own = issue_key(store, "resident", "a resident", subject=subject).token
+        service.reload_keys(store)
+    r = world["client"].get(f"/v1/subjects/{subject}/report", headers=auth(own))
+    assert r.status_code == 200, r.text
+    beijing = next(s for s in r.json()["scores"] if s["policy"] == "beijing")
+    assert beijing["watermark"] == after["watermark"]
+    assert [x["list"] for x in beijing["lists"]] == []
+    assert next(x for x in beijing["services"] if x["service"] == "high_speed_rail")["granted"] is True
+
+    # A full run at the snapshot's watermark and as-of date gives the subject what the live path said.
     snap = service.snapshot("high_speed_rail")
     with service.writer() as store:
         loaded = resolve_policy(store, "beijing")

@@ -23,7 +23,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.decisions.decide import run_for_service
 from socialcredit.registry.decisions.inquiries import InquiryLog
-from socialcredit.registry.decisions.live import changed_subjects, rescore
+from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
@@ -91,6 +91,15 @@ class Service:
         with self.lock:
             yield self.store
             self.go_live(self.store)
+
+    def live_views(self, subject_id: str) -> dict[int, LiveView]:
+        """The subject as rescored since each snapshot's run (by run id), for its file."""
+        views = {}
+        for snap in {id(s): s for s in self.snapshots.values()}.values():
+            view = snap.live_view(subject_id)
+            if view is not None:
+                views[snap.run_id] = view
+        return views
 
     def go_live(self, store: Store) -> int:
         """Patch into every snapshot the subjects changed since its watermark; returns how many were patched.

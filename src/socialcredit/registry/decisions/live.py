@@ -32,7 +32,7 @@ from socialcredit.registry.scoring.runs import results_select
 from socialcredit.registry.scoring.state import catch_up, state_info
 from socialcredit.store import Store
 
-__all__ = ["LiveRow", "changed_subjects", "rescore"]
+__all__ = ["LiveRow", "LiveView", "changed_subjects", "rescore"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,19 @@ class LiveRow:
     result: dict[str, Any]
     reasons: list[tuple[str, float]]
     entries: list[ListEntry]
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """A subject as it now stands in a patched snapshot: its live row, rank and percentile in the histogram as it
+    now stands, and the watermark of the snapshot."""
+
+    result: dict[str, Any]
+    reasons: list[tuple[str, float]]
+    entries: list[ListEntry]
+    rank: int
+    percentile: float
+    watermark: int
 
 
 # Subjects whose inputs changed in ($a, $b]: records (and, for a correction or withdrawal, the subject of the

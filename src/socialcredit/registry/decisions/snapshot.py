@@ -25,7 +25,7 @@ from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
 from socialcredit.registry.decisions.inquiries import write_inquiries
-from socialcredit.registry.decisions.live import LiveRow
+from socialcredit.registry.decisions.live import LiveRow, LiveView
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
@@ -251,6 +251,15 @@ class Snapshot:
         self._ranks = None
         self.watermark = watermark
         return n
+
+    def live_view(self, subject_id: str) -> LiveView | None:
+        """The subject as patched since the run, or None if it was not rescored since."""
+        i = self.index.get(subject_id)
+        row = None if i is None else self.live.get(i)
+        if row is None:
+            return None
+        rank, percentile = self.rank(str(row.result["kind"]), int(row.result["score"]))
+        return LiveView(row.result, row.reasons, row.entries, rank, percentile, self.watermark)
 
     def rank(self, kind: str, score: int) -> tuple[int, float]:
         """Rank (1 + how many of the kind score higher) and percentile (share at or below, in hundredths rounded
