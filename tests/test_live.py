@@ -55,6 +55,17 @@ def live_world(tmp_path: Any) -> Iterator[dict[str, Any]]:
     store.close()
 
 
+def _decide_after(world: dict[str, Any], subject_id: str, watermark: int) -> dict[str, Any]:
+    """The first decision on ``subject_id`` that stands on a watermark past ``watermark`` (the service patches its
+    snapshots on the journal flusher's tick, 0.2 s; this waits at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        body = _decide(world, subject_id)
+        if body["watermark"] > watermark or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
 def _decide(world: dict[str, Any], subject_id: str) -> dict[str, Any]:
     r = world["client"].post(
         "/v1/decisions", json={"subject_id": subject_id, **RAIL}, headers=auth(world["keys"]["railway"])
@@ -106,7 +117,7 @@ def test_a_fulfilled_judgment_grants_the_next_decision_and_a_full_run_agrees(liv
         ],
     )
     assert r.status_code in (200, 201), r.text
-    after = _decide(world, subject)
+    after = _decide_after(world, subject, watermark)
     elapsed = time.monotonic() - sent
     assert after["granted"] is True
     assert after["lists"] == []
@@ -167,7 +178,7 @@ def test_a_new_blacklisting_waits_for_its_notice_but_the_score_moves_at_once(liv
         ],
     )
     assert r.status_code in (200, 201), r.text
-    after = _decide(world, clean)
+    after = _decide_after(world, clean, before["watermark"])
     snap = world["service"].snapshot("high_speed_rail")
     live = snap.live[snap.index[clean]]
     assert after["watermark"] > before["watermark"]

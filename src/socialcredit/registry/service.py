@@ -86,11 +86,9 @@ class Service:
 
     @contextmanager
     def writer(self) -> Iterator[Store]:
-        """The store's single writer. When its holder is done, whatever it committed goes live: the subjects it
-        touched are rescored and patched into the snapshots (registry/decisions/live.py)."""
+        """The store's single writer."""
         with self.lock:
             yield self.store
-            self.go_live(self.store)
 
     def live_views(self, subject_id: str) -> dict[int, LiveView]:
         """The subject as rescored since each snapshot's run (by run id), for its file."""
@@ -102,9 +100,13 @@ class Service:
         return views
 
     def go_live(self, store: Store) -> int:
-        """Patch into every snapshot the subjects changed since its watermark; returns how many were patched.
+        """Patch into every snapshot the subjects changed since its watermark; returns how many were patched (call
+        with the writer).
 
-        A failure here never fails the write that came before it: decisions then wait for the next run.
+        The journal's flusher calls it on every tick (``flush_interval``, 0.2 s): every change committed since the
+        last tick — batches, withdrawals, disputes, repairs, consents — goes live in one rescoring, off the path of
+        the writes (a trickle of small batches is rescored together, and no write waits for it). A failure here
+        never fails a write: decisions then wait for the next tick, or the next run.
         """
         seq = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
         patched = 0
@@ -175,10 +177,12 @@ class Service:
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_interval):
-            if (self.journal.pending or self.pending_alerts) and self.lock.acquire(timeout=self.flush_interval):
+            if self.lock.acquire(timeout=self.flush_interval):
                 try:
-                    self.journal.flush(self.store)
-                    self._raise_alerts()
+                    if self.journal.pending or self.pending_alerts:
+                        self.journal.flush(self.store)
+                        self._raise_alerts()
+                    self.go_live(self.store)
                 except Exception:  # pragma: no cover - kept in the journal; retried at the next tick
                     log.exception("moving inquiries from the journal into the store failed; will retry")
                 finally:

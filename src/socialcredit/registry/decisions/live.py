@@ -125,9 +125,10 @@ def rescore(
             inputs.create("sc_histogram", "SELECT kind, score, n FROM live_histogram")
         finally:
             store.con.unregister("live_histogram")
-        for name in ("sc_ranked", "sc_list_entries", "sc_results", "sc_reasons"):
-            query = plan.ranked_from_histogram() if name == "sc_ranked" else dict(plan.stages())[name]
-            inputs.materialize(backend, name, query)
+        inputs.materialize(backend, "sc_ranked", plan.ranked_from_histogram())
+        inputs.materialize(backend, "sc_list_entries", plan.list_entries())
+        inputs.materialize(backend, "sc_results", plan.results())
+        inputs.materialize(backend, "sc_reasons", plan.reasons())
         results = inputs.rows(results_select(loaded, as_of))
         reasons = inputs.rows(
             "SELECT s.sid, r.rule_id, r.points FROM sc_reasons r JOIN sc_subjects s USING (subject_id) "

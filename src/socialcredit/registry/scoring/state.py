@@ -206,6 +206,9 @@ def fold(store: Store, loaded: LoadedPolicy, info: StateInfo, upto: int) -> int:
     if b <= a:
         return 0
     table = _quoted(info.table_name)
+    if not _records_changed(store, loaded, a, b):  # registrations, consents, keys...: nothing the state holds
+        store.execute("UPDATE score_states SET watermark = ? WHERE policy_sha256 = ?", [b, info.policy_sha256])
+        return 0
     plan = ScorePlan(loaded, as_of=_ANY_DATE)
     change = 0
     with OwnedRelations(store, _FOLD_RELATIONS) as rel:
@@ -234,6 +237,14 @@ def fold(store: Store, loaded: LoadedPolicy, info: StateInfo, upto: int) -> int:
         [b, change, info.policy_sha256],
     )
     return change
+
+
+def _records_changed(store: Store, loaded: LoadedPolicy, a: int, b: int) -> bool:
+    """Whether any record version was added, or any hold changed, in (a, b]."""
+    params = {"a": a, "b": b}
+    if store.one("SELECT count(*) FROM records WHERE record_key > $a AND record_key <= $b", params):
+        return True
+    return bool(store.one(f"SELECT count(*) FROM ({_hold_changes(loaded)})", params))
 
 
 def fold_all(store: Store, upto: int | None = None) -> int:
