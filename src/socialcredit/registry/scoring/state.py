@@ -18,6 +18,8 @@ The state is kept at a watermark, the change number it reflects. :func:`catch_up
 Consents, professions and kinds are not in the state (they are read per subject at the run), so a consent change
 or a new profession needs no fold. Ingest folds in the transaction that commits a batch (the ``records_ingested``
 hook, registry/scoring/plugin.py); every other change is folded before the state is next read.
+
+:func:`check_state` compares a kept state with one built afresh from the records at the same watermark.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ __all__ = [
     "StateInfo",
     "build_state",
     "catch_up",
+    "check_state",
     "drop_state",
     "fold_all",
     "list_states",
@@ -139,6 +142,71 @@ def drop_state(store: Store, loaded: LoadedPolicy) -> bool:
         store.execute(f"DROP TABLE IF EXISTS {_quoted(info.table_name)}")
         store.execute("DELETE FROM score_states WHERE policy_sha256 = ?", [loaded.sha256])
     return True
+
+
+# The rows of the kept state (kept) and of a fresh build (sc_fresh) that the other lacks, counted by item; equal
+# rows are matched one to one (EXCEPT ALL), so a row kept twice is a difference too.
+_DIFFERENCE = """
+SELECT 'extra' AS side, item, count(*) AS n FROM (
+    SELECT subject_id, item, event_date, record_key FROM kept
+    EXCEPT ALL SELECT subject_id, item, event_date, record_key FROM sc_fresh
+) GROUP BY item
+UNION ALL
+SELECT 'missing' AS side, item, count(*) AS n FROM (
+    SELECT subject_id, item, event_date, record_key FROM sc_fresh
+    EXCEPT ALL SELECT subject_id, item, event_date, record_key FROM kept
+) GROUP BY item
+"""
+
+
+def check_state(store: Store, loaded: LoadedPolicy, *, fold: bool = True) -> dict[str, Any]:
+    """Compare the kept state of a policy version with a state built afresh from the records at its watermark
+    (after folding in what changed since, unless ``fold`` is false). NotFoundError if it has none.
+
+    Returns the policy version, the watermark, ``behind`` (changes not folded in yet), the rows of the kept table
+    (``rows``), the count ``score_states`` keeps of them (``rows_recorded``), the rows of the fresh build
+    (``fresh_rows``), the rows only in the kept state (``extra``) and only in the fresh build (``missing``), both
+    also by item (``by_item``: rule:<id> or list:<list>.<criterion>), and ``ok``: no difference at all.
+    """
+    if fold:
+        catch_up(store)
+    name = state_rows(store, loaded)  # NotFoundError without a state
+    plan = ScorePlan(loaded, as_of=_ANY_DATE)
+    keys = {i.index: i.condition_key for i in plan.state_items()}
+    with store.transaction():
+        info = state_info(store, loaded)
+        assert info is not None
+        with (
+            prepare_inputs(store, loaded, info.watermark) as inputs,
+            OwnedRelations(store, frozenset({"sc_fresh"})) as rel,
+        ):
+            rel.create("sc_fresh", inputs.bind(plan.state_matches()))
+            query = sqlglot.parse_one(_DIFFERENCE, read="duckdb").transform(
+                lambda n: exp.to_table(name) if isinstance(n, exp.Table) and n.name == "kept" else n
+            )
+            differences = rel.rows(query)
+            fresh = rel.count("sc_fresh")
+        rows = int(store.one(f"SELECT count(*) FROM {name}"))
+        behind = _current_seq(store) - info.watermark
+    by_item: dict[str, dict[str, int]] = {}
+    for d in sorted(differences, key=lambda d: (int(d["item"]), str(d["side"]))):
+        key = keys.get(int(d["item"]), f"item {d['item']}")
+        by_item.setdefault(key, {"missing": 0, "extra": 0})[str(d["side"])] = int(d["n"])
+    extra = sum(v["extra"] for v in by_item.values())
+    missing = sum(v["missing"] for v in by_item.values())
+    return {
+        "policy_id": info.policy_id,
+        "policy_version": info.policy_version,
+        "watermark": info.watermark,
+        "behind": behind,
+        "rows": rows,
+        "rows_recorded": info.rows,
+        "fresh_rows": fresh,
+        "missing": missing,
+        "extra": extra,
+        "by_item": by_item,
+        "ok": missing == 0 and extra == 0 and rows == info.rows,
+    }
 
 
 def state_rows(store: Store, loaded: LoadedPolicy) -> str:
