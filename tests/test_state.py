@@ -25,12 +25,19 @@ from typing import Any
 import pytest
 
 from scoring_helpers import (
+    AS_OF,
     EX_AS_OF,
+    amount_rule,
     build_example_store,
+    make_policy,
+    open_registry,
+    person,
     run_differences,
+    tax,
     write_csv,
 )
 from socialcredit.compiler import ScorePlan
+from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy, builtin_policy
 from socialcredit.registry.due_process import disputes, repair
 from socialcredit.registry.due_process.severity import matching
@@ -39,6 +46,7 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.records.versions import withdraw_record
 from socialcredit.registry.reporting.report import record_fields
 from socialcredit.registry.scoring.inputs import prepare_inputs
+from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import RunSummary, score
 from socialcredit.registry.scoring.state import catch_up, check_state, list_states, state_info
 from socialcredit.store import Store, open_store
@@ -345,3 +353,21 @@ def test_check_state_names_every_difference_from_a_fresh_build(world: Store) -> 
     miscounted = check_state(world, sesame)
     assert (miscounted["ok"], miscounted["missing"], miscounted["extra"]) == (False, 0, 0)
     assert miscounted["rows_recorded"] == miscounted["rows"] + 1
+
+
+def test_a_policy_version_not_published_gets_no_state_and_ingest_goes_on(tmp_path: Path) -> None:
+    """Every batch folds each kept state under its published text: a state of a version never published would
+    make every later batch fail, so none is built (a run of it is refused, as the registry needs it published)."""
+    reg = open_registry(tmp_path)
+    try:
+        reg.register({person(1): None})
+        loaded = make_policy(amount_rule("ten", 5, 10))
+        with pytest.raises(NotFoundError, match=r"^policy test 1 is not published with this text"):
+            score(reg.store, loaded, AS_OF)
+        assert list_states(reg.store) == []
+        assert reg.send("tax_bureau", [tax("T1", person(1), "2025-06-01", amount=10)]).accepted == 1
+        publish_policy(reg.store, loaded)
+        run = score(reg.store, loaded, AS_OF)
+        assert run.source == "state" and reg.points(run.run_id, person(1), "ten") == 5.0
+    finally:
+        reg.store.close()

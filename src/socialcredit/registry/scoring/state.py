@@ -112,7 +112,19 @@ def _current_seq(store: Store) -> int:
 
 
 def build_state(store: Store, loaded: LoadedPolicy) -> StateInfo:
-    """Build (or rebuild) the state of a published policy version from the records, at the current watermark."""
+    """Build (or rebuild) the state of a published policy version from the records, at the current watermark.
+
+    NotFoundError if the version is not published with this text: every later batch folds the state under the
+    published text, and a state it could not find that text for would refuse every batch.
+    """
+    published = store.one(
+        "SELECT sha256 FROM policies WHERE policy_id = ? AND version = ?", [loaded.policy.id, loaded.policy.version]
+    )
+    if published != loaded.sha256:
+        raise NotFoundError(
+            f"policy {loaded.policy.id} {loaded.policy.version} is not published with this text; publish it before "
+            "it is scored"
+        )
     name = table_name(loaded)
     with store.transaction():
         wm = _current_seq(store)
