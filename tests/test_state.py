@@ -7,7 +7,7 @@ every column of run_results, run_rule_points, run_list_entries and run_reasons:
   beijing and sesame, at dates before, at and after the example's as-of date;
 * after each kind of change, one at a time, on a copy of that example: a correction, a withdrawal, a dispute under
   a policy that does not count disputed records while open (filed, then closed each way), an approved repair, a
-  consent withdrawn, a profession changed.
+  consent withdrawn, a profession changed, the purge of expired records.
 
 After every change the kept state must equal a state built afresh: the same multiset of rows (subject_id, item,
 event_date, record_key), ``score_states.rows`` counting the table, the watermark at the store's latest change.
@@ -40,6 +40,7 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy, builtin_policy
 from socialcredit.registry.due_process import disputes, repair
+from socialcredit.registry.due_process.retention import purge_expired
 from socialcredit.registry.due_process.severity import matching
 from socialcredit.registry.records.consent import set_consent
 from socialcredit.registry.records.ingest import ingest_file
@@ -301,6 +302,19 @@ def test_a_profession_changed(world: Store, reference: dict[str, int], tmp_path:
     row = {k: subject[k] for k in ("subject_id", "name", "district")} | {"profession": profession}
     _send(world, tmp_path, "civil_affairs", [row])
     _compare_after(world, reference, changed=("beijing",))
+
+
+def test_a_purge(world: Store) -> None:
+    """The purge deletes the records no policy in use can count any more, without a change number: their rows
+    leave the kept states with them; runs as of a date when they still counted agree."""
+    past = EX_AS_OF - dt.timedelta(days=200)
+    before = {p: score(world, builtin_policy(p), past).run_id for p in POLICIES}
+    assert purge_expired(world, LATER)["records"] > 1000
+    for policy_id in POLICIES:
+        loaded = builtin_policy(policy_id)
+        run = compare_runs(world, loaded, past)
+        assert run_differences(world, before[policy_id], run.run_id, ("run_results", "run_rule_points")) != []
+        assert_state_is_fresh(world, loaded)
 
 
 def test_check_state_names_every_difference_from_a_fresh_build(world: Store) -> None:

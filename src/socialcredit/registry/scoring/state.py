@@ -15,6 +15,9 @@ The state is kept at a watermark, the change number it reflects. :func:`catch_up
 * a record whose due-process hold changed (a dispute filed or closed, when the policy does not count disputed
   records; a repair approved) is retracted and, if it counts again, inserted anew.
 
+A record deleted for good (the purge, ``registry/due_process/retention.py``) takes no change number: its rows are
+removed from every state in the purge's transaction (:func:`forget_records`).
+
 Consents, professions and kinds are not in the state (they are read per subject at the run), so a consent change
 or a new profession needs no fold. Ingest folds in the transaction that commits a batch (the ``records_ingested``
 hook, registry/scoring/plugin.py); every other change is folded before the state is next read.
@@ -48,6 +51,7 @@ __all__ = [
     "check_state",
     "drop_state",
     "fold_all",
+    "forget_records",
     "list_states",
     "state_info",
     "state_rows",
@@ -314,6 +318,22 @@ def fold(store: Store, loaded: LoadedPolicy, info: StateInfo, upto: int) -> int:
         [b, change, info.policy_sha256],
     )
     return change
+
+
+def forget_records(store: Store, versions: exp.Query) -> int:
+    """Remove from every kept state the rows of the record versions ``versions`` selects (a query of one column,
+    record_key, bound to the caller's relations); call inside the transaction that deletes them, before it does.
+    Returns the rows removed."""
+    removed = 0
+    for info in list_states(store):
+        deleted = store.execute(
+            f"DELETE FROM {_quoted(info.table_name)} WHERE record_key IN ({versions.sql(dialect='duckdb')})"
+        ).fetchone()
+        n = int(deleted[0]) if deleted else 0
+        if n:
+            store.execute("UPDATE score_states SET rows = rows - ? WHERE policy_sha256 = ?", [n, info.policy_sha256])
+        removed += n
+    return removed
 
 
 def fold_all(store: Store, upto: int | None = None) -> int:
