@@ -216,3 +216,16 @@ def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
     assert [(b["subject_id"], b["score"], b["criteria"]) for b in black] == [(DEFAULTER, 900, "judgment_defaulter")]
     top = json.loads(run("list", "top", "--json", db=city).stdout)
     assert [(t["rank"], t["subject_id"], t["score"]) for t in top] == [(1, PAYER, 1002), (2, DEFAULTER, 900)]
+
+
+@pytest.mark.slow
+def test_a_lint_error_exits_1_from_the_console_script(tmp_path: Path) -> None:
+    """typer.Exit(1) from a command is the process's exit code (click only returns it outside standalone mode)."""
+    from socialcredit.policy import builtin_policy
+
+    policy = tmp_path / "strict.yaml"
+    policy.write_text(builtin_policy("beijing").text.replace("id: beijing\n", "id: strict\n", 1), encoding="utf-8")
+    linted = subprocess.run([CLI, "policy", "lint", str(policy), "--profile", "eu"], capture_output=True, text=True)
+    assert linted.returncode == 1 and " error" in linted.stdout
+    clean = subprocess.run([CLI, "policy", "lint", "beijing", "--profile", "cn"], capture_output=True, text=True)
+    assert clean.returncode == 0

@@ -712,7 +712,11 @@ def main() -> None:
     """Entry point: known errors print a plain message (exit 2); nothing prints a stack trace."""
     logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
+        # with it: a finding (policy lint, audit verify) exits 1 here.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SocialCreditError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         sys.exit(2)
