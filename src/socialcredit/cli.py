@@ -50,7 +50,11 @@ app = typer.Typer(
 policy_app = typer.Typer(help="Check and explain policies.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of the parties that call the service.", no_args_is_help=True)
+state_app = typer.Typer(
+    help="The scoring states kept at ingest: what each record contributes, per policy version.", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy", rich_help_panel=SCORING)
+app.add_typer(state_app, name="state", rich_help_panel=SCORING)
 app.add_typer(audit_app, name="audit", rich_help_panel=ADMINISTRATION)
 app.add_typer(keys_app, name="keys", rich_help_panel=SERVICE)
 app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
@@ -185,6 +189,9 @@ def score(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="With --input: an empty folder for the results.", metavar="DIR")
     ] = None,
+    from_records: Annotated[
+        bool, typer.Option("--from-records", help="Read the records, not the kept scoring state (the same results).")
+    ] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -205,14 +212,17 @@ def score(
             summary = scoring.rerun(store, rerun)
         else:
             loaded = resolve_policy(store, policy)
-            summary = scoring.score(store, loaded, _date(as_of), incremental=incremental, progress=step)
+            summary = scoring.score(
+                store, loaded, _date(as_of), incremental=incremental, progress=step, from_records=from_records
+            )
     if as_json:
         _json(summary.as_dict())
         return
     lists = _list_counts(summary.list_counts)
+    read = "the scoring state" if summary.source == "state" else "the records"
     out.print(
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
-        f"({summary.mode}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}."
+        f"({summary.mode}, from {read}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}."
     )
 
 
@@ -381,6 +391,87 @@ def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     for r in rows:
         table.add_row(*(str(r[k]) if r[k] is not None else "" for k in _RUN_COLUMNS[:9]))
     out.print(table)
+
+
+@state_app.command("show")
+def state_show(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Every kept scoring state: policy version, the change it reflects (watermark), rows, when it was built."""
+    from socialcredit.registry.scoring.state import list_states
+
+    with _store(db) as store:
+        states = list_states(store)
+    if as_json:
+        _json([s.as_dict() for s in states])
+        return
+    if not states:
+        out.print("No scoring state is kept yet: a score run builds one for its policy version.")
+        return
+    table = Table("policy", "version", "watermark", "rows", "built at", box=None)
+    for s in states:
+        table.add_row(s.policy_id, s.policy_version, str(s.watermark), str(s.rows), f"{s.built_at:%Y-%m-%d %H:%M:%S}")
+    out.print(table)
+
+
+PolicyArg = Annotated[str, typer.Argument(help="Shipped policy id, published id, or a policy file.")]
+
+
+@state_app.command("build")
+def state_build(policy: PolicyArg, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Build a policy version's scoring state from the records (or build it again), at the latest change."""
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.state import build_state
+
+    with _store(db) as store:
+        info = build_state(store, resolve_policy(store, policy))
+    if as_json:
+        _json(info.as_dict())
+        return
+    out.print(
+        f"Built the scoring state of {info.policy_id} {info.policy_version}: {info.rows} rows at change "
+        f"{info.watermark}."
+    )
+
+
+@state_app.command("check")
+def state_check(policy: PolicyArg, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Compare a kept scoring state with a fresh build from the records; exit 1 if they differ."""
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.state import check_state
+
+    with _store(db) as store:
+        checked = check_state(store, resolve_policy(store, policy))
+    name = f"{checked['policy_id']} {checked['policy_version']}"
+    if as_json:
+        _json(checked)
+    elif checked["ok"]:
+        out.print(
+            f"The scoring state of {name} equals a fresh build: {checked['rows']} rows at change "
+            f"{checked['watermark']}."
+        )
+    else:
+        out.print(
+            f"The scoring state of {name} differs from a fresh build at change {checked['watermark']}: "
+            f"{checked['missing']} rows missing, {checked['extra']} rows extra; {checked['rows']} rows kept "
+            f"(score_states counts {checked['rows_recorded']}), {checked['fresh_rows']} built afresh."
+        )
+        for item, n in checked["by_item"].items():
+            out.print(f"  {item}: {n['missing']} missing, {n['extra']} extra", markup=False, highlight=False)
+        out.print(f"`socialcredit state build {policy}` builds it again.", markup=False, highlight=False)
+    if not checked["ok"]:
+        raise typer.Exit(1)
+
+
+@state_app.command("drop")
+def state_drop(policy: PolicyArg, db: DbOpt = DEFAULT_DB) -> None:
+    """Drop a policy version's scoring state: ingest no longer keeps it; the next score run builds it again."""
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.state import drop_state
+
+    with _store(db) as store:
+        loaded = resolve_policy(store, policy)
+        dropped = drop_state(store, loaded)
+    name = f"{loaded.policy.id} {loaded.policy.version}"
+    out.print(f"Dropped the scoring state of {name}." if dropped else f"{name} has no scoring state.")
 
 
 @policy_app.command("check")
@@ -759,7 +850,11 @@ def main() -> None:
     """Entry point: known errors print a plain message (exit 2); nothing prints a stack trace."""
     logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
+        # with it: a finding (policy lint, audit verify, state check) exits 1 here.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SocialCreditError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         sys.exit(2)

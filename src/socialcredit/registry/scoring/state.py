@@ -15,9 +15,14 @@ The state is kept at a watermark, the change number it reflects. :func:`catch_up
 * a record whose due-process hold changed (a dispute filed or closed, when the policy does not count disputed
   records; a repair approved) is retracted and, if it counts again, inserted anew.
 
+A record deleted for good (the purge, ``registry/due_process/retention.py``) takes no change number: its rows are
+removed from every state in the purge's transaction (:func:`forget_records`).
+
 Consents, professions and kinds are not in the state (they are read per subject at the run), so a consent change
 or a new profession needs no fold. Ingest folds in the transaction that commits a batch (the ``records_ingested``
 hook, registry/scoring/plugin.py); every other change is folded before the state is next read.
+
+:func:`check_state` compares a kept state with one built afresh from the records at the same watermark.
 """
 
 from __future__ import annotations
@@ -43,8 +48,10 @@ __all__ = [
     "StateInfo",
     "build_state",
     "catch_up",
+    "check_state",
     "drop_state",
     "fold_all",
+    "forget_records",
     "list_states",
     "state_info",
     "state_rows",
@@ -109,7 +116,19 @@ def _current_seq(store: Store) -> int:
 
 
 def build_state(store: Store, loaded: LoadedPolicy) -> StateInfo:
-    """Build (or rebuild) the state of a published policy version from the records, at the current watermark."""
+    """Build (or rebuild) the state of a published policy version from the records, at the current watermark.
+
+    NotFoundError if the version is not published with this text: every later batch folds the state under the
+    published text, and a state it could not find that text for would refuse every batch.
+    """
+    published = store.one(
+        "SELECT sha256 FROM policies WHERE policy_id = ? AND version = ?", [loaded.policy.id, loaded.policy.version]
+    )
+    if published != loaded.sha256:
+        raise NotFoundError(
+            f"policy {loaded.policy.id} {loaded.policy.version} is not published with this text; publish it before "
+            "it is scored"
+        )
     name = table_name(loaded)
     with store.transaction():
         wm = _current_seq(store)
@@ -139,6 +158,71 @@ def drop_state(store: Store, loaded: LoadedPolicy) -> bool:
         store.execute(f"DROP TABLE IF EXISTS {_quoted(info.table_name)}")
         store.execute("DELETE FROM score_states WHERE policy_sha256 = ?", [loaded.sha256])
     return True
+
+
+# The rows of the kept state (kept) and of a fresh build (sc_fresh) that the other lacks, counted by item; equal
+# rows are matched one to one (EXCEPT ALL), so a row kept twice is a difference too.
+_DIFFERENCE = """
+SELECT 'extra' AS side, item, count(*) AS n FROM (
+    SELECT subject_id, item, event_date, record_key FROM kept
+    EXCEPT ALL SELECT subject_id, item, event_date, record_key FROM sc_fresh
+) GROUP BY item
+UNION ALL
+SELECT 'missing' AS side, item, count(*) AS n FROM (
+    SELECT subject_id, item, event_date, record_key FROM sc_fresh
+    EXCEPT ALL SELECT subject_id, item, event_date, record_key FROM kept
+) GROUP BY item
+"""
+
+
+def check_state(store: Store, loaded: LoadedPolicy, *, fold: bool = True) -> dict[str, Any]:
+    """Compare the kept state of a policy version with a state built afresh from the records at its watermark
+    (after folding in what changed since, unless ``fold`` is false). NotFoundError if it has none.
+
+    Returns the policy version, the watermark, ``behind`` (changes not folded in yet), the rows of the kept table
+    (``rows``), the count ``score_states`` keeps of them (``rows_recorded``), the rows of the fresh build
+    (``fresh_rows``), the rows only in the kept state (``extra``) and only in the fresh build (``missing``), both
+    also by item (``by_item``: rule:<id> or list:<list>.<criterion>), and ``ok``: no difference at all.
+    """
+    if fold:
+        catch_up(store)
+    name = state_rows(store, loaded)  # NotFoundError without a state
+    plan = ScorePlan(loaded, as_of=_ANY_DATE)
+    keys = {i.index: i.condition_key for i in plan.state_items()}
+    with store.transaction():
+        info = state_info(store, loaded)
+        assert info is not None
+        with (
+            prepare_inputs(store, loaded, info.watermark) as inputs,
+            OwnedRelations(store, frozenset({"sc_fresh"})) as rel,
+        ):
+            rel.create("sc_fresh", inputs.bind(plan.state_matches()))
+            query = sqlglot.parse_one(_DIFFERENCE, read="duckdb").transform(
+                lambda n: exp.to_table(name) if isinstance(n, exp.Table) and n.name == "kept" else n
+            )
+            differences = rel.rows(query)
+            fresh = rel.count("sc_fresh")
+        rows = int(store.one(f"SELECT count(*) FROM {name}"))
+        behind = _current_seq(store) - info.watermark
+    by_item: dict[str, dict[str, int]] = {}
+    for d in sorted(differences, key=lambda d: (int(d["item"]), str(d["side"]))):
+        key = keys.get(int(d["item"]), f"item {d['item']}")
+        by_item.setdefault(key, {"missing": 0, "extra": 0})[str(d["side"])] = int(d["n"])
+    extra = sum(v["extra"] for v in by_item.values())
+    missing = sum(v["missing"] for v in by_item.values())
+    return {
+        "policy_id": info.policy_id,
+        "policy_version": info.policy_version,
+        "watermark": info.watermark,
+        "behind": behind,
+        "rows": rows,
+        "rows_recorded": info.rows,
+        "fresh_rows": fresh,
+        "missing": missing,
+        "extra": extra,
+        "by_item": by_item,
+        "ok": missing == 0 and extra == 0 and rows == info.rows,
+    }
 
 
 def state_rows(store: Store, loaded: LoadedPolicy) -> str:
@@ -245,6 +329,22 @@ def _records_changed(store: Store, loaded: LoadedPolicy, a: int, b: int) -> bool
     if store.one("SELECT count(*) FROM records WHERE record_key > $a AND record_key <= $b", params):
         return True
     return bool(store.one(f"SELECT count(*) FROM ({_hold_changes(loaded)})", params))
+
+
+def forget_records(store: Store, versions: exp.Query) -> int:
+    """Remove from every kept state the rows of the record versions ``versions`` selects (a query of one column,
+    record_key, bound to the caller's relations); call inside the transaction that deletes them, before it does.
+    Returns the rows removed."""
+    removed = 0
+    for info in list_states(store):
+        deleted = store.execute(
+            f"DELETE FROM {_quoted(info.table_name)} WHERE record_key IN ({versions.sql(dialect='duckdb')})"
+        ).fetchone()
+        n = int(deleted[0]) if deleted else 0
+        if n:
+            store.execute("UPDATE score_states SET rows = rows - ? WHERE policy_sha256 = ?", [n, info.policy_sha256])
+        removed += n
+    return removed
 
 
 def fold_all(store: Store, upto: int | None = None) -> int:
