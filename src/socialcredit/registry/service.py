@@ -83,6 +83,9 @@ class Service:
         self.flush_interval = flush_interval
         self._flusher = threading.Thread(target=self._flush_loop, name="inquiry-flusher", daemon=True)
         self._flusher.start()
+        self._changed = threading.Event()
+        self._live = threading.Thread(target=self._live_loop, name="live-decisions", daemon=True)
+        self._live.start()
 
     @contextmanager
     def writer(self) -> Iterator[Store]:
@@ -103,10 +106,11 @@ class Service:
         """Patch into every snapshot the subjects changed since its watermark; returns how many were patched (call
         with the writer).
 
-        The journal's flusher calls it on every tick (``flush_interval``, 0.2 s): every change committed since the
-        last tick — batches, withdrawals, disputes, repairs, consents — goes live in one rescoring, off the path of
-        the writes (a trickle of small batches is rescored together, and no write waits for it). A failure here
-        never fails a write: decisions then wait for the next tick, or the next run.
+        The service's live thread calls it (``_live_loop``): at once when a write says it changed something
+        (:meth:`changed`), and otherwise every ``flush_interval`` for changes made by other paths (disputes,
+        repairs, consents). Every change committed since the last call goes live in one rescoring, off the path of
+        the writes: a trickle of small batches is rescored together, and no write waits for it. A failure here
+        never fails a write: decisions then wait for the next call, or the next run.
         """
         seq = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
         patched = 0
@@ -175,14 +179,29 @@ class Service:
 
     # --- the inquiry journal -------------------------------------------------------------------------------------
 
+    def changed(self) -> None:
+        """Say that a write committed changes: the live thread patches them into the snapshots at once."""
+        self._changed.set()
+
+    def _live_loop(self) -> None:
+        while not self._stop.is_set():
+            self._changed.wait(self.flush_interval)
+            self._changed.clear()
+            if self._stop.is_set():
+                return
+            with self.lock:  # waits for the writer: a patch is never skipped for a busy writer, only delayed
+                try:
+                    self.go_live(self.store)
+                except Exception:  # pragma: no cover - go_live logs its own failures
+                    log.exception("live patch failed")
+
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_interval):
-            if self.lock.acquire(timeout=self.flush_interval):
+            if (self.journal.pending or self.pending_alerts) and self.lock.acquire(timeout=self.flush_interval):
                 try:
                     if self.journal.pending or self.pending_alerts:
                         self.journal.flush(self.store)
                         self._raise_alerts()
-                    self.go_live(self.store)
                 except Exception:  # pragma: no cover - kept in the journal; retried at the next tick
                     log.exception("moving inquiries from the journal into the store failed; will retry")
                 finally:
@@ -236,6 +255,8 @@ class Service:
 
     def close(self) -> None:
         self._stop.set()
+        self._changed.set()
         self._flusher.join(timeout=5)
+        self._live.join(timeout=30)
         with self.writer() as store:
             self.journal.close(store)
