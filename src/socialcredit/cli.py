@@ -180,6 +180,10 @@ def score(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Spark: an empty folder for the results.", metavar="DIR")
     ] = None,
+    from_records: Annotated[
+        bool,
+        typer.Option("--from-records", help="Read the records, not the policy's scoring state (the same results)."),
+    ] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -188,7 +192,9 @@ def score(
     from socialcredit.registry.scoring.policies import resolve_policy
 
     if engine is Engine.spark:
-        _score_on_spark(policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, as_json)
+        _score_on_spark(
+            policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, from_records, as_json
+        )
         return
 
     with _store(db) as store, _progress("score", not as_json) as step:
@@ -196,7 +202,9 @@ def score(
             summary = scoring.rerun(store, rerun)
         else:
             loaded = resolve_policy(store, policy)
-            summary = scoring.score(store, loaded, _date(as_of), incremental=incremental, progress=step)
+            summary = scoring.score(
+                store, loaded, _date(as_of), incremental=incremental, progress=step, from_records=from_records
+            )
     if as_json:
         _json(summary.as_dict())
         return
@@ -483,6 +491,7 @@ def _score_on_spark(
     input_dir: Path | None,
     out_dir: Path | None,
     store_only: bool,
+    from_records: bool,
     as_json: bool,
 ) -> None:
     from socialcredit.policy import builtin_policy, load_policy
@@ -502,15 +511,20 @@ def _score_on_spark(
     else:
         raise SocialCreditError(f"--policy {policy!r}: with --engine spark give a shipped policy id or a policy file")
     err.print(f"Scoring {input_dir} on Spark ({master}) …")
-    manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master)
+    manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master, from_records=from_records)
     if as_json:
         _json({k: v for k, v in manifest.items() if k != "policy_text"})
         return
     lists = _list_counts(manifest["lists"])
+    read = (
+        f"the scoring state built from it ({manifest['state_rows']} rows)"
+        if manifest["source"] == "state"
+        else "the records"
+    )
     out.print(
         f"Scored {manifest['counts']['results']} subjects of {input_dir} under {loaded.policy.id} "
         f"{loaded.policy.version} as of {as_of} on Spark {manifest['spark']} ({manifest['master']}) in "
-        f"{manifest['seconds']:.1f} s; {lists}. Results in {out_dir}"
+        f"{manifest['seconds']:.1f} s, reading {read}; {lists}. Results in {out_dir}"
         + ("; load them into the store with `socialcredit publish`." if manifest["input"]["kind"] == "export" else ".")
     )
 
