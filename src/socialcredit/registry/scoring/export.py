@@ -4,7 +4,8 @@ a backend), and publish the results back into the registry as a run.
 The three steps, and the files between them::
 
     export   store  -> DIR/manifest.json, DIR/subjects.parquet, DIR/records/record_type=<type>/*.parquet
-    score    DIR    -> OUT/manifest.json, OUT/{results,rule_points,list_entries,reasons}/*.parquet
+    score    DIR    -> OUT/manifest.json, OUT/{results,rule_points,list_entries,reasons}/*.parquet,
+                       OUT/state/*.parquet (the scoring state the run built and read)
     publish  OUT    -> a run in the store (engine "spark"), with the policy version it used
 
 A run's results are tied to the store and watermark of the export they were computed from; ``publish`` refuses
