@@ -204,7 +204,9 @@ def score(
     from socialcredit.registry.scoring.policies import resolve_policy
 
     if engine is Engine.spark:
-        _score_on_spark(policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, as_json)
+        _score_on_spark(
+            policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, from_records, as_json
+        )
         return
 
     with _store(db) as store, _progress("score", not as_json) as step:
@@ -627,6 +629,7 @@ def _score_on_spark(
     input_dir: Path | None,
     out_dir: Path | None,
     store_only: bool,
+    from_records: bool,
     as_json: bool,
 ) -> None:
     from socialcredit.registry.scoring.export import score_on_spark
@@ -640,15 +643,20 @@ def _score_on_spark(
         )
     loaded = policy_without_store(policy)
     err.print(f"Scoring {input_dir} on Spark ({master}) …")
-    manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master)
+    manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master, from_records=from_records)
     if as_json:
         _json({k: v for k, v in manifest.items() if k != "policy_text"})
         return
     lists = _list_counts(manifest["lists"])
+    read = (
+        f"the scoring state built from it ({manifest['state_rows']} rows)"
+        if manifest["source"] == "state"
+        else "the records"
+    )
     out.print(
         f"Scored {manifest['counts']['results']} subjects of {input_dir} under {loaded.policy.id} "
         f"{loaded.policy.version} as of {as_of} on Spark {manifest['spark']} ({manifest['master']}) in "
-        f"{manifest['seconds']:.1f} s; {lists}. Results in {out_dir}"
+        f"{manifest['seconds']:.1f} s, reading {read}; {lists}. Results in {out_dir}"
         + ("; load them into the store with `socialcredit publish`." if manifest["input"]["kind"] == "export" else ".")
     )
 

@@ -96,13 +96,23 @@ class SparkBackend:
         except Exception as exc:
             raise BackendError(f"Spark could not run a statement: {str(exc).splitlines()[0]}", text) from None
 
-    def materialize(self, name: str, query: exp.Query) -> None:
+    def materialize(self, name: str, query: exp.Query, *, through: str | None = None) -> None:
+        """Keep the rows of ``query`` as the temporary view ``name``, persisted.
+
+        With ``through`` (a folder Spark can write), the rows are first written there as Parquet and the view reads
+        them back. Spark plans a statement with the whole lineage of the views it reads: a relation that many later
+        statements read several times each (the scoring state, read by every rule) is cheaper to plan as one scan
+        of its files than as its query.
+        """
         from pyspark import StorageLevel
 
         text = self.dialect.sql(query)
         log.debug("%s", text)
         frame = self.sql(text)
         try:
+            if through is not None:
+                frame.write.parquet(through)
+                frame = self.spark.read.parquet(through)
             frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
             frame.count()  # compute it now, once
         except Exception as exc:
