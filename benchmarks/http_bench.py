@@ -106,6 +106,138 @@ def feed(
     }
 
 
+def trickle(
+    port: int,
+    tokens: dict[str, str],
+    ids: list[str],
+    seconds: float,
+    per_second: int,
+    batch: int,
+    tag: str,
+    poll_for: float,
+) -> dict[str, Any]:
+    """Live latency's load generator (a process of its own): ``per_second`` batches of ``batch`` records a second,
+    each sent at its slot (a late one at once), until ``seconds`` have passed. The first record of every
+    batch is the sample: after its batch's 2xx answer a second thread asks for a decision on its subject at once, then
+    every 5 ms, until the decision stands on a watermark at least the one before the batch plus its rows (the
+    batch takes that many change numbers) or ``poll_for`` seconds pass. Every poll's answer time and watermark is
+    kept; whether a poll reflects the record is settled afterwards, from the record's change number in the store."""
+    import queue
+    import threading
+
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    ask = {"service": "high_speed_rail", "purpose": "ticket purchase"}
+    bodies = [batch_csv(ids, tag, n, batch) for n in range(int(seconds * per_second) + 1)]
+    todo: queue.Queue[tuple[int, str, float, int] | None] = queue.Queue()
+    samples: list[dict[str, Any]] = []
+    seen = [0]  # the newest watermark a decision has shown
+
+    def decide(client: httpx.Client, subject: str) -> tuple[float, int]:
+        r = client.post("/v1/decisions", json={**ask, "subject_id": subject})
+        r.raise_for_status()
+        wm = int(r.json()["watermark"])
+        seen[0] = max(seen[0], wm)
+        return time.perf_counter(), wm
+
+    def poller() -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['railway']}"}, timeout=30) as c:
+            while (item := todo.get()) is not None:
+                n, subject, answered, enough = item
+                polls = []
+                while True:
+                    t, wm = decide(c, subject)
+                    polls.append((t - answered, wm))
+                    if wm >= enough or t - answered >= poll_for:
+                        break
+                    time.sleep(0.005)
+                samples.append({"batch": n, "record_id": f"UTI-{tag}-{n}-0", "enough": enough, "polls": polls})
+
+    thread = threading.Thread(target=poller, daemon=True)
+    answers: list[float] = []
+    sent = records = 0
+    headers = {"Authorization": f"Bearer {tokens['furnisher']}", "Content-Type": "text/csv"}
+    with (
+        httpx.Client(base_url=url, headers=headers, timeout=60) as client,
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['railway']}"}, timeout=30) as probe,
+    ):
+        decide(probe, ids[0])  # the watermark before the first batch
+        thread.start()
+        started = time.perf_counter()
+        for n, body in enumerate(bodies):
+            slot = started + n / per_second
+            if slot - started >= seconds or time.perf_counter() - started >= seconds:
+                break  # bounded in time: batches that could not be sent in their second are not sent
+            if (wait := slot - time.perf_counter()) > 0:
+                time.sleep(wait)
+            before = seen[0]
+            t = time.perf_counter()
+            r = client.post("/v1/records", content=body, headers={"Idempotency-Key": f"{tag}-{n}"})
+            answered = time.perf_counter()
+            if r.status_code != 200:
+                raise SystemExit(f"live batch {n}: {r.status_code} {r.text[:500]}")
+            answers.append(answered - t)
+            sent += 1
+            records += r.json()["accepted"]
+            todo.put((n, ids[(n * batch) % len(ids)], answered, before + batch))
+        elapsed = time.perf_counter() - started
+        todo.put(None)
+        thread.join(timeout=poll_for + 30)
+    answers.sort()
+    return {
+        "batches": sent,
+        "batch_records": batch,
+        "records": records,
+        "seconds": elapsed,
+        "records_per_second": records / elapsed,
+        "batches_per_second": sent / elapsed,
+        "batches_per_second_offered": per_second,
+        "post_median_ms": statistics.median(answers) * 1000,
+        "post_p99_ms": answers[min(len(answers) - 1, int(0.99 * len(answers)))] * 1000,
+        "samples": samples,
+    }
+
+
+def live_latency(db: Path, spec: dict[str, Any], trickled: dict[str, Any]) -> dict[str, Any]:
+    """Settle each sample (the service stopped): its record's change number from the store; the latency is the
+    time from its batch's 2xx answer to the answer of the first decision standing on a watermark at least that."""
+    from socialcredit.store import open_store
+
+    samples = trickled.pop("samples")
+    with open_store(db, key="") as store:
+        keys = dict(
+            store.execute(
+                "SELECT record_id, record_key FROM records WHERE source_id = 'utilities' AND record_id LIKE ?",
+                [f"UTI-{spec['tag']}-%-0"],
+            ).fetchall()
+        )
+    latencies, unresolved, first_poll = [], 0, 0
+    for s in samples:
+        key = keys.get(s["record_id"])
+        hit = next((t for t, wm in s["polls"] if key is not None and wm >= key), None)
+        if hit is None:
+            unresolved += 1
+            continue
+        latencies.append(hit)
+        first_poll += s["polls"][0][1] >= key
+    latencies.sort()
+
+    def q(p: float) -> float | None:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else None
+
+    return {
+        **trickled,
+        "samples": len(samples),
+        "unresolved": unresolved,
+        "poll_for_seconds": spec["poll_for"],
+        "reflected_at_first_poll": first_poll,
+        "latency_median_ms": q(0.5),
+        "latency_p99_ms": q(0.99),
+        "latency_max_ms": latencies[-1] * 1000 if latencies else None,
+    }
+
+
 def direct_ingest(db: Path, ids: list[str], batch: int, n_batches: int) -> dict[str, Any]:
     """The baseline: the same kind of batches ingested in-process from files, with the service stopped."""
     from socialcredit.registry.records.ingest import ingest_file
@@ -227,6 +359,23 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return result
 
 
+def _live_result(db: Path, spec: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    live = live_latency(db, spec, result.pop("live_trickle"))
+    live["decisions"] = result.pop("live_decisions")
+    live["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    live["date"] = time.strftime("%Y-%m-%d")
+    return live
+
+
+def _finish_live(a: argparse.Namespace, db: Path, spec: dict[str, Any], result: dict[str, Any]) -> None:
+    """Only the live phase ran: its figures join those the results file holds of the other phases."""
+    stored = json.loads(a.results.read_text("utf-8")) if a.results.is_file() else {}
+    stored["live"] = _live_result(db, spec, result)
+    a.results.write_text(json.dumps(stored, indent=2) + "\n", "utf-8")
+    print(json.dumps(stored["live"], indent=2))
+    shutil.rmtree(a.work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--residents", type=int, default=100_000)
@@ -235,12 +384,23 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50_000, help="Records per ingest batch.")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "socialcredit-http")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "http.json")
+    parser.add_argument(
+        "--phases", default="all", help="all, or live: only live latency (the other phases' figures are kept)"
+    )
+    parser.add_argument("--live-batches", type=int, default=10, help="Live phase: ingest batches per second.")
+    parser.add_argument("--live-batch", type=int, default=100, help="Live phase: records per batch.")
     parser.add_argument("--load-only", help=argparse.SUPPRESS)
+    parser.add_argument("--trickle-only", help=argparse.SUPPRESS)
     parser.add_argument("--feed-only", help=argparse.SUPPRESS)
     a = parser.parse_args()
     if a.load_only:  # a second process: batch decisions
         spec = json.loads(Path(a.load_only).read_text("utf-8"))
         print(json.dumps(load(spec["port"], spec["token"], spec["ids"], spec["seconds"])))
+        return
+    if a.trickle_only:  # live latency's load generator
+        spec = json.loads(Path(a.trickle_only).read_text("utf-8"))
+        names = ("port", "tokens", "ids", "seconds", "per_second", "batch", "tag", "poll_for")
+        print(json.dumps(trickle(*(spec[k] for k in names))))
         return
     if a.feed_only:  # a second (or third) process: ingest batches
         spec = json.loads(Path(a.feed_only).read_text("utf-8"))
@@ -248,6 +408,7 @@ def main() -> None:
         print(json.dumps(feed(*(spec[k] for k in args))))
         return
     db, tokens, ids = prepare(a.work, a.residents)
+    print(f"prepared {len(ids):,} subjects", file=sys.stderr, flush=True)
     port = _free_port()
     exe = Path(sys.executable).parent / "socialcredit"
     server = subprocess.Popen(
@@ -256,6 +417,7 @@ def main() -> None:
         stderr=subprocess.PIPE,
     )
     result: dict[str, Any] = {}
+    live_spec: dict[str, Any] = {}
     sample = ids[:200_000]
     try:
         import httpx
@@ -268,6 +430,36 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         base = {"port": port, "ids": sample, "seconds": a.seconds}
+        if a.phases in ("all", "live"):
+            # live latency: a trickle of records while single decisions run at --rate; before the other phases, so
+            # that the store is as prepared
+            live_spec = {
+                **base,
+                "tokens": tokens,
+                "seconds": a.seconds + 4,
+                "per_second": a.live_batches,
+                "batch": a.live_batch,
+                "tag": "LIVE",
+                "poll_for": 1.5,
+            }
+            trickler = _second_process("trickle", live_spec, a.work, wait=False)
+            time.sleep(2)  # the trickle runs before the single decisions start
+            result["live_decisions"] = single(port, tokens["railway"], sample, a.seconds, a.rate, a.work)
+            result["live_trickle"] = _finish(trickler)
+            if a.phases == "all":
+                _drained(port)
+    except BaseException:
+        server.terminate()
+        server.wait(timeout=60)
+        raise
+    if a.phases == "live":
+        server.terminate()
+        server.wait(timeout=60)
+        if server.stderr is not None:
+            server.stderr.close()
+        _finish_live(a, db, live_spec, result)
+        return
+    try:
         result.update(_second_process("load", {**base, "token": tokens["railway"]}, a.work))
         _drained(port)
         result["single_alone"] = single(port, tokens["railway"], sample, a.seconds, a.rate, a.work)
@@ -295,6 +487,8 @@ def main() -> None:
         else None
     )
     result.update({"residents": a.residents, "subjects": len(ids), "date": time.strftime("%Y-%m-%d")})
+    if "live_trickle" in result:
+        result["live"] = _live_result(db, live_spec, result)
     a.results.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     print(json.dumps(result, indent=2))
     shutil.rmtree(a.work, ignore_errors=True)

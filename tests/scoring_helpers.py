@@ -1,4 +1,5 @@
-"""Helpers for tests/test_scoring.py: a tiny registry in tmp_path, hand-made CSV batches, small policies.
+"""Helpers for tests/test_scoring.py and tests/test_state.py: a tiny registry in tmp_path, hand-made CSV batches,
+small policies; the comparison of two runs, row by row; the shipped example with a later batch of changes.
 
 Every test builds its own store, registers 2-6 subjects, writes a few records as CSV and scores them
 under a small inline policy, so that each expected number can be worked out by hand.
@@ -16,9 +17,12 @@ from typing import Any
 
 import pytest
 
+from socialcredit import example
 from socialcredit.identifiers import make_ric, make_uscc
-from socialcredit.policy import LoadedPolicy, parse_policy
+from socialcredit.policy import LoadedPolicy, builtin_policy, parse_policy
+from socialcredit.registry.records.consent import set_consent
 from socialcredit.registry.records.ingest import IngestReport, ingest_file
+from socialcredit.registry.reporting.report import record_fields
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import RunSummary, score
 from socialcredit.store import Store, open_store
@@ -249,3 +253,169 @@ def tax(
         "status": status,
         **more,
     }
+
+
+# --------------------------------------------------------------------------------------------------------
+# Comparing runs; the shipped example with a later batch of changes
+# --------------------------------------------------------------------------------------------------------
+EX_AS_OF = example.AS_OF
+COMPARED = {
+    "run_results": ("subject_id",),
+    "run_rule_points": ("subject_id", "rule_id"),
+    "run_list_entries": ("subject_id", "list_id", "criterion_id", "record_key"),
+    "run_reasons": ("subject_id", "position"),
+}
+
+
+def run_rows(store: Any, table: str, run_id: int) -> dict[tuple[Any, ...], dict[str, Any]]:
+    key = COMPARED[table]
+    rows = store.rows(f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ?", [run_id])
+    out = {tuple(r[k] for k in key): r for r in rows}
+    assert len(out) == len(rows), f"{table}: duplicate keys in run {run_id}"
+    return out
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def run_differences(store: Any, run_a: int, run_b: int, tables: tuple[str, ...] = tuple(COMPARED)) -> list[str]:
+    """Every row and column in which two runs differ (floats within 1e-9)."""
+    diffs: list[str] = []
+    for table in tables:
+        a, b = run_rows(store, table, run_a), run_rows(store, table, run_b)
+        for key in sorted(a.keys() ^ b.keys(), key=str):
+            diffs.append(f"{table} {key}: only in run {run_a if key in a else run_b}")
+        for key in sorted(a.keys() & b.keys(), key=str):
+            for col, value in a[key].items():
+                if not _close(value, b[key][col]):
+                    diffs.append(f"{table} {key} {col}: {value!r} != {b[key][col]!r}")
+    return diffs
+
+
+def build_example_store(folder: Path) -> tuple[Store, dict[str, int]]:
+    """The shipped example in ``folder``, scored under beijing and sesame (the returned base runs), then sent a
+    later batch: a correction, a withdrawal, new judgments and tax evasion, a new volunteering record, a platform
+    repayment, and a consent withdrawn."""
+    files = example.write_example(folder / "files")
+    store = open_store(folder / "example.duckdb", create=True)
+    ingest_file(store, files.subjects, "civil_affairs", today=EX_AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=EX_AS_OF)
+    for subject_id, category, granted in files.consents:
+        set_consent(store, subject_id, category, granted)
+    base: dict[str, int] = {}
+    for policy_id in ("beijing", "sesame"):
+        loaded = builtin_policy(policy_id)
+        publish_policy(store, loaded)
+        base[policy_id] = score(store, loaded, EX_AS_OF).run_id
+
+    # The new batch: sent 400 days later, so it may carry events after the base run's as-of date.
+    later = EX_AS_OF + dt.timedelta(days=400)
+    late_tax = store.rows(
+        "SELECT * FROM records WHERE source_id = 'tax_bureau' AND status = 'late' ORDER BY record_id LIMIT 1"
+    )[0]
+    clean = [
+        r["subject_id"]
+        for r in store.rows(
+            "SELECT subject_id FROM run_results WHERE run_id = ? AND kind = 'person' AND lists = [] "
+            "ORDER BY subject_id LIMIT 3",
+            [base["beijing"]],
+        )
+    ]
+    an_org = store.one(
+        f"SELECT subject_id FROM run_results WHERE run_id = {base['beijing']} AND kind = 'org' "
+        "ORDER BY subject_id LIMIT 1"
+    )
+    ticket = store.rows("SELECT * FROM records WHERE source_id = 'traffic_police' ORDER BY record_id LIMIT 1")[0]
+    consenting = sorted({s for s, _, g in files.consents if g})
+
+    def send(source: str, rows: list[dict[str, Any]], name: str) -> None:
+        report = ingest_file(store, write_csv(folder / name, rows), source, today=later)
+        assert report.errors == [], report.errors
+        assert report.accepted == len(rows)
+
+    amount = record_fields(late_tax)["amount"]
+    send(
+        "tax_bureau",
+        [
+            # a correction: a late payment was in fact paid on time
+            {
+                **tax(
+                    late_tax["record_id"],
+                    late_tax["subject_id"],
+                    late_tax["event_date"].isoformat(),
+                    amount=amount,
+                    status="paid",
+                ),
+                "correction": "true",
+            },
+            # major tax evasion by an organisation, 10 days after the base as-of
+            tax("NEW-T1", an_org, (EX_AS_OF + dt.timedelta(days=10)).isoformat(), amount=500000, status="evaded"),
+        ],
+        "new_tax.csv",
+    )
+    judgment = {
+        "record_type": "court_judgment",
+        "case_type": "civil",
+        "amount": 80000,
+        "status": "unfulfilled",
+        "defaulter": "true",
+    }
+    send(
+        "courts",
+        [
+            {
+                "record_id": "NEW-J1",
+                "subject_id": clean[0],
+                "event_date": (EX_AS_OF - dt.timedelta(days=5)).isoformat(),
+                **judgment,
+            },  # a new judgment defaulter, before the base as-of
+            {
+                "record_id": "NEW-J2",
+                "subject_id": clean[1],
+                "event_date": (EX_AS_OF + dt.timedelta(days=20)).isoformat(),
+                **judgment,
+            },  # and one after it
+        ],
+        "new_courts.csv",
+    )
+    send(
+        "traffic_police",
+        [
+            {
+                "record_id": ticket["record_id"],
+                "subject_id": ticket["subject_id"],
+                "record_type": "traffic_ticket",
+                "event_date": ticket["event_date"].isoformat(),
+                **record_fields(ticket),
+                "withdrawn": "true",
+            }
+        ],
+        "new_traffic.csv",
+    )
+    send(
+        "civil_affairs",
+        [volunteering("NEW-V1", clean[2], (EX_AS_OF - dt.timedelta(days=3)).isoformat(), hours=4)],
+        "new_volunteering.csv",
+    )
+    send(
+        "commercial_platforms",
+        [
+            {
+                "record_id": "NEW-P1",
+                "subject_id": consenting[0],
+                "record_type": "platform_repayment",
+                "event_date": (EX_AS_OF + dt.timedelta(days=15)).isoformat(),
+                "amount": 900,
+                "status": "late",
+            }
+        ],
+        "new_platform.csv",
+    )
+    set_consent(store, consenting[1], "commercial", False)
+    return store, base

@@ -141,6 +141,7 @@ def test_help_everywhere() -> None:
         ["list", "--help"],
         ["policy", "check", "--help"],
         ["policy", "explain", "--help"],
+        ["state", "check", "--help"],
         ["init", "--help"],
     ):
         proc = subprocess.run([CLI, *cmd], capture_output=True, text=True, check=False)
@@ -160,6 +161,7 @@ def test_help_groups_commands_by_area_with_the_main_job_first() -> None:
     assert where[0] < top.index(" demo ") < where[1]
     for panel, command in [
         ("Records", "ingest"),
+        ("Scoring", "state"),
         ("Due process", "dispute"),
         ("Regions", "region"),
         ("Service", "keys"),
@@ -216,3 +218,64 @@ def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
     assert [(b["subject_id"], b["score"], b["criteria"]) for b in black] == [(DEFAULTER, 900, "judgment_defaulter")]
     top = json.loads(run("list", "top", "--json", db=city).stdout)
     assert [(t["rank"], t["subject_id"], t["score"]) for t in top] == [(1, PAYER, 1002), (2, DEFAULTER, 900)]
+
+
+@pytest.mark.slow
+def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, tmp_path: Path) -> None:
+    from socialcredit.store import open_store
+
+    assert run("state", "show", db=city).stdout.startswith("No scoring state is kept yet")
+    run("ingest", str(tmp_path / "courts.csv"), "--source", "courts", db=city)
+    first = run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city).stdout
+    assert first.startswith("Run 1: beijing 2026.1 as of 2026-11-01 (full, from the scoring state): 2 subjects")
+    again = json.loads(run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--json", db=city).stdout)
+    records = run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--from-records", "--json", db=city)
+    assert (again["source"], json.loads(records.stdout)["source"]) == ("state", "records")
+
+    # The state, kept through a later batch: one row (the judgment meets court.unfulfilled and the blacklist).
+    run("ingest", str(tmp_path / "tax.csv"), "--source", "tax_bureau", db=city)  # T-1 meets tax.paid
+    states = json.loads(run("state", "show", "--json", db=city).stdout)
+    assert [(s["policy_id"], s["policy_version"], s["rows"]) for s in states] == [("beijing", "2026.1", 3)]
+    table = run("state", "show", db=city).stdout.splitlines()
+    assert table[0].split() == ["policy", "version", "watermark", "rows", "built", "at"]
+    assert table[1].split()[:4] == ["beijing", "2026.1", str(states[0]["watermark"]), "3"]
+    ok = run("state", "check", "beijing", db=city)
+    assert ok.stdout.startswith("The scoring state of beijing 2026.1 equals a fresh build: 3 rows at change")
+
+    # A row lost: check names it and exits 1, in JSON too; build makes it whole again.
+    store = open_store(city, key="")
+    store.execute(f'DELETE FROM "{states[0]["table_name"]}" WHERE record_key = (SELECT max(record_key) FROM records)')
+    store.close()
+    differs = run("state", "check", "beijing", db=city, check=False)
+    assert differs.returncode == 1, differs.stderr
+    assert "differs from a fresh build" in differs.stdout and "1 rows missing, 0 rows extra" in differs.stdout
+    assert "  rule:tax.paid: 1 missing, 0 extra" in differs.stdout.splitlines()
+    as_json = run("state", "check", "beijing", "--json", db=city, check=False)
+    assert as_json.returncode == 1
+    assert {k: json.loads(as_json.stdout)[k] for k in ("ok", "missing", "extra")} == {
+        "ok": False,
+        "missing": 1,
+        "extra": 0,
+    }
+    built = run("state", "build", "beijing", db=city).stdout
+    assert built.startswith("Built the scoring state of beijing 2026.1: 3 rows at change")
+    assert run("state", "check", "beijing", db=city, check=False).returncode == 0
+
+    assert run("state", "drop", "beijing", db=city).stdout == "Dropped the scoring state of beijing 2026.1.\n"
+    assert run("state", "drop", "beijing", db=city).stdout == "beijing 2026.1 has no scoring state.\n"
+    gone = run("state", "check", "beijing", db=city, check=False)
+    assert (gone.returncode, gone.stderr.strip()) == (2, "error: policy beijing 2026.1 has no scoring state")
+    assert json.loads(run("state", "show", "--json", db=city).stdout) == []
+
+
+@pytest.mark.slow
+def test_a_lint_error_exits_1_from_the_console_script(tmp_path: Path) -> None:
+    """typer.Exit(1) from a command is the process's exit code (click only returns it outside standalone mode)."""
+    from socialcredit.policy import builtin_policy
+
+    policy = tmp_path / "strict.yaml"
+    policy.write_text(builtin_policy("beijing").text.replace("id: beijing\n", "id: strict\n", 1), encoding="utf-8")
+    linted = subprocess.run([CLI, "policy", "lint", str(policy), "--profile", "eu"], capture_output=True, text=True)
+    assert linted.returncode == 1 and " error" in linted.stdout
+    clean = subprocess.run([CLI, "policy", "lint", "beijing", "--profile", "cn"], capture_output=True, text=True)
+    assert clean.returncode == 0

@@ -1,10 +1,11 @@
 """One policy, two engines, the same numbers.
 
-A generated population of 100 000 residents is ingested into a store and scored by DuckDB; the store's export is
-scored by Spark (local mode) and published back as a run; every output column of the two runs is compared: integers
-and texts exactly, decayed points within 1e-9. The same population is also scored by Spark straight from the
-generator's files. Refusals (what cannot be published, an engine that lacks a feature, PySpark missing) are tested
-with their messages.
+A generated population of 100 000 residents is ingested into a store and scored by DuckDB, from its kept scoring
+state and from the records; the store's export is scored by Spark (local mode), which builds the scoring state from
+the export, and published back as a run; every output column of the runs is compared: integers and texts exactly,
+decayed points within 1e-9. The state Spark builds is the state the store keeps, row for row. The same population is
+also scored by Spark straight from the generator's files, and from the export's records by the command line.
+Refusals (what cannot be published, an engine that lacks a feature, PySpark missing) are tested with their messages.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from socialcredit.registry.records.population import load_population
 from socialcredit.registry.scoring.export import export_inputs, publish_results, score_on_spark
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.registry.scoring.state import state_info, state_rows
 from socialcredit.store import Store, open_store
 
 pytestmark = pytest.mark.spark
@@ -40,21 +42,28 @@ TOLERANCE = 1e-9
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> dict[str, Any]:
-    """The population, the store with one DuckDB run and one published Spark run per policy."""
+    """The population, the store with two DuckDB runs (from the kept state, from the records) and one published
+    Spark run (from the state Spark builds from the export) per policy."""
     folder = tmp_path_factory.mktemp("engines")
     generate(RESIDENTS, seed=11, out=folder / "population")
     store = open_store(folder / "store.duckdb", create=True, key="")
     load_population(store, folder / "population", today=AS_OF)
     export = export_inputs(store, folder / "export")
     runs: dict[str, tuple[int, int]] = {}
+    from_records: dict[str, int] = {}
     for policy_id in POLICIES:
         loaded = builtin_policy(policy_id)
         publish_policy(store, loaded)
         duck = score(store, loaded, AS_OF)
-        score_on_spark(folder / "export", loaded, AS_OF, folder / f"spark-{policy_id}", session=spark)
+        duck_records = score(store, loaded, AS_OF, from_records=True)
+        assert (duck.source, duck_records.source) == ("state", "records")
+        manifest = score_on_spark(folder / "export", loaded, AS_OF, folder / f"spark-{policy_id}", session=spark)
+        assert manifest["source"] == "state" and manifest["state_rows"] > 0
         published = publish_results(store, folder / f"spark-{policy_id}")
+        assert published.source == "state"
         runs[policy_id] = (duck.run_id, published.run_id)
-    return {"folder": folder, "store": store, "runs": runs, "export": export}
+        from_records[policy_id] = duck_records.run_id
+    return {"folder": folder, "store": store, "runs": runs, "from_records": from_records, "export": export}
 
 
 def _columns(store: Store, table: str) -> dict[str, str]:
@@ -101,20 +110,46 @@ def test_every_output_column_is_the_same_on_both_engines(world: dict[str, Any], 
     # beijing scores residents and organisations, sesame residents only
     assert n == (world["export"]["subjects"] if policy_id == "beijing" else RESIDENTS)
     assert store.one("SELECT engine FROM score_runs WHERE run_id = ?", [spark]) == "spark"
-    # every column of the stored results, rule points, list entries and reasons
-    assert _differences(store, "run_results", ["subject_id"], duck, spark) == {}
-    assert _differences(store, "run_rule_points", ["subject_id", "rule_id"], duck, spark) == {}
-    assert (
-        _differences(store, "run_list_entries", ["subject_id", "list_id", "criterion_id", "record_key"], duck, spark)
-        == {}
-    )
-    assert _differences(store, "run_reasons", ["subject_id", "position"], duck, spark) == {}
+    # every column of the stored results, rule points, list entries and reasons: Spark (from the state it built)
+    # against DuckDB from its kept state, and against DuckDB from the records
+    for other in (duck, world["from_records"][policy_id]):
+        assert _differences(store, "run_results", ["subject_id"], other, spark) == {}
+        assert _differences(store, "run_rule_points", ["subject_id", "rule_id"], other, spark) == {}
+        entry_keys = ["subject_id", "list_id", "criterion_id", "record_key"]
+        assert _differences(store, "run_list_entries", entry_keys, other, spark) == {}
+        assert _differences(store, "run_reasons", ["subject_id", "position"], other, spark) == {}
     # the comparison is not vacuous: there are listed people, decayed points and four-reason subjects
     assert store.one("SELECT count(*) FROM run_list_entries WHERE run_id = ?", [spark]) > 100
     assert (
         store.one("SELECT count(*) FROM run_rule_points WHERE run_id = ? AND points <> round(points)", [spark]) > 1000
     )
     assert store.one("SELECT count(*) FROM run_reasons WHERE run_id = ? AND position = 4", [spark]) > 0
+
+
+@pytest.mark.parametrize("policy_id", POLICIES)
+def test_spark_builds_the_state_the_store_keeps(world: dict[str, Any], policy_id: str) -> None:
+    """From the export, Spark built the rows (subject_id, item, event_date, record_key) the store keeps, as a
+    multiset (the run writes them next to its results): the export carries the subjects' integer keys, as the kept
+    state does."""
+    folder: Path = world["folder"] / f"spark-{policy_id}"
+    store: Store = world["store"]
+    loaded = builtin_policy(policy_id)
+    info = state_info(store, loaded)
+    assert info is not None and info.watermark == world["export"]["watermark"]
+    kept = f"SELECT subject_id, item, event_date, record_key FROM {state_rows(store, loaded)}"
+    built = f"SELECT subject_id, item, event_date, record_key FROM read_parquet('{folder / 'state' / '*.parquet'}')"
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    assert manifest["state_rows"] == info.rows == store.one(f"SELECT count(*) FROM ({kept})") > RESIDENTS
+    only_one = store.one(f"SELECT count(*) FROM (({kept} EXCEPT ALL {built}) UNION ALL ({built} EXCEPT ALL {kept}))")
+    assert only_one == 0
+    assert store.one(f"SELECT count(DISTINCT item) FROM ({built})") > 1
+    # and with the kept state's types: the item a SMALLINT, the keys integers
+    state_types = {"subject_id": "BIGINT", "item": "SMALLINT", "event_date": "DATE", "record_key": "BIGINT"}
+    assert _types(store, built) == _types(store, kept) == state_types
+
+
+def _types(store: Store, query: str) -> dict[str, str]:
+    return {str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE {query}").fetchall()}
 
 
 def test_the_comparison_catches_one_changed_value(world: dict[str, Any]) -> None:
@@ -232,10 +267,14 @@ def test_an_engine_lacking_a_feature_names_the_rule_and_engine() -> None:
     assert str(info.value) == f"rule {decayed}: the spark-without-decay engine does not support decay"
 
 
-def test_spark_sql_has_no_two_argument_if() -> None:
-    """Spark refuses IF(c, x); every stage printed for Spark gives IF its third argument."""
-    plan = ScorePlan(builtin_policy("sesame"), as_of=dt.date(2026, 1, 1), dialect=SparkDialect())
-    for _name, query in plan.stages():
+@pytest.mark.parametrize("source", ["records", "state"])
+def test_spark_sql_has_no_two_argument_if(source: str) -> None:
+    """Spark refuses IF(c, x); every stage printed for Spark (and the state's query) gives IF its third argument."""
+    plan = ScorePlan(builtin_policy("sesame"), as_of=dt.date(2026, 1, 1), dialect=SparkDialect(), source=source)
+    queries = [query for _name, query in plan.stages()]
+    if source == "state":
+        queries.append(ScorePlan(builtin_policy("sesame"), as_of=dt.date(2026, 1, 1)).state_matches())
+    for query in queries:
         text = SparkDialect().sql(query)
         for node in sqlglot.parse_one(text, read="spark").find_all(sqlglot.exp.If):
             if not isinstance(node.parent, sqlglot.exp.Case):
@@ -243,7 +282,8 @@ def test_spark_sql_has_no_two_argument_if() -> None:
 
 
 def test_the_command_line_scores_on_spark_and_publishes(world: dict[str, Any], tmp_path: Path) -> None:
-    """`score --engine spark --master local[2]` in its own process (its own JVM), then `publish`."""
+    """`score --engine spark --master local[2] --from-records` in its own process (its own JVM), then `publish`:
+    the records path (the fixture's runs read the state) gives DuckDB's results too."""
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "COLUMNS": "200"}
     exe = [sys.executable, "-m", "socialcredit.cli"]
     store: Store = world["store"]
@@ -269,6 +309,7 @@ def test_the_command_line_scores_on_spark_and_publishes(world: dict[str, Any], t
             str(world["folder"] / "export"),
             "--out",
             str(tmp_path / "out"),
+            "--from-records",
         ],
         capture_output=True,
         text=True,
@@ -278,8 +319,18 @@ def test_the_command_line_scores_on_spark_and_publishes(world: dict[str, Any], t
     assert run.returncode == 0, run.stderr
     sesame = store.one("SELECT count(*) FROM run_results WHERE run_id = ?", [world["runs"]["sesame"][0]])
     assert f"Scored {sesame} subjects of {world['folder'] / 'export'} under sesame" in run.stdout
+    assert "reading the records;" in run.stdout
     assert "load them into the store with `socialcredit publish`" in run.stdout
     assert "Traceback" not in run.stderr
+    res = f"read_parquet('{tmp_path / 'out' / 'results' / '*.parquet'}')"
+    cols = ["score", "tier", "rank", "percentile", "grants"]
+    differing = store.one(
+        f"SELECT count(*) FROM (SELECT * FROM run_results WHERE run_id = {world['runs']['sesame'][0]}) r "
+        f"FULL JOIN {res} s ON s.sid = r.subject_id WHERE r.subject_id IS NULL OR s.sid IS NULL OR "
+        + " OR ".join(f"r.{c} IS DISTINCT FROM s.{c}" for c in cols)
+        + " OR abs(r.total - s.total) > 1e-9"
+    )
+    assert differing == 0
     pub = subprocess.run(
         [*exe, "publish", str(tmp_path / "out"), "--db", str(db)], capture_output=True, text=True, env=env, timeout=300
     )

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from record_helpers import uncovered_record_ids
+from scoring_helpers import run_differences
 from socialcredit.errors import BundleError, PolicyError, RegionError
 from socialcredit.example import AS_OF
 from socialcredit.identifiers import ric_check_char, validate_ric
@@ -48,6 +49,7 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.registry.scoring.state import check_state
 from socialcredit.store import Store, open_store
 
 EXCHANGE = "\nexchange:\n  shareable_record_types: [court_judgment]\n  lists: [blacklist]\n"
@@ -138,6 +140,16 @@ def test_a_defaulter_who_moves_under_a_mistyped_number_is_linked_refused_and_ale
     report = subject_report(tianjin, mover["subject_id_to"])
     origins = {r["record_id"]: r["origin"] for r in report["records"]}
     assert origins[f"110000/J110000-{_index(world, mover)}"] == "Beijing (110000)"
+    _state_agrees_with_the_records(tianjin, "tianjin")  # the imported records were folded into Tianjin's state
+
+
+def _state_agrees_with_the_records(store: Store, policy_id: str) -> None:
+    """The kept scoring state equals a fresh build, and a run from it equals a run from the records."""
+    loaded = resolve_policy(store, policy_id)
+    assert check_state(store, loaded)["ok"]
+    kept, records = score(store, loaded, AS_OF), score(store, loaded, AS_OF, from_records=True)
+    assert (kept.source, records.source) == ("state", "records")
+    assert run_differences(store, kept.run_id, records.run_id) == []
 
 
 def _index(world: dict[str, Any], mover: dict[str, str]) -> str:
@@ -326,6 +338,7 @@ def test_grey_zone_links_wait_for_review_and_every_link_is_audited_and_reversibl
     ]
     score(hebei, resolve_policy(hebei, "hebei"), AS_OF)
     assert decide(hebei, mover["subject_id_to"], "high_speed_rail", "ticket purchase").granted
+    _state_agrees_with_the_records(hebei, "hebei")  # the link's records, then their withdrawals, were folded in
 
 
 def test_policy_exchange_block_is_validated() -> None:

@@ -1,4 +1,4 @@
-"""Small pieces the per-record baselines share: reading subjects, SQL-compatible rounding, ages.
+"""Small pieces the per-record baselines share: reading subjects, ages, the percentile.
 
 Nothing here is clever; it exists so that ``python_baseline`` and ``zen_baseline`` differ only in how a
 condition is evaluated.
@@ -7,7 +7,6 @@ condition is evaluated.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pyarrow.parquet as pq
 
 from socialcredit.policy.model import Policy
 
-__all__ = ["Subject", "age_years", "birth_date", "consent_needed", "read_subjects", "sql_round"]
+__all__ = ["Subject", "age_years", "birth_date", "consent_needed", "percentile", "read_subjects"]
 
 
 @dataclass
@@ -39,19 +38,15 @@ def age_years(born: dt.date | None, as_of: dt.date) -> int | None:
     return as_of.year - born.year - (0 if (as_of.month, as_of.day) >= (born.month, born.day) else 1)
 
 
-def sql_round(value: float, digits: int = 2) -> float:
-    """ROUND(value, digits) as DuckDB computes it for a DOUBLE: std::round(value * 10^d) / 10^d.
+def percentile(at_or_below: int, total: int) -> float:
+    """Percent of ``total`` subjects that ``at_or_below`` make, rounded half up to hundredths, with integers.
 
-    std::round rounds half away from zero, unlike Python's round(), which rounds the exact binary value.
+    round(10000 * at_or_below / total) hundredths, half up, is (20000 * at_or_below + total) // (2 * total);
+    then that number divided by 100 (Python's division is correctly rounded, as DuckDB's of a DOUBLE by 100),
+    as the engine does (``_RANKED_SQL`` in socialcredit/compiler/plan.py). Rounding 100 * at_or_below / total
+    as a double instead gives a different last digit wherever the exact value ends in 5.
     """
-    scale = 10.0**digits
-    scaled = value * scale
-    lower = math.floor(scaled)
-    rounded = lower + 1.0 if scaled - lower >= 0.5 else lower
-    if value < 0:  # half away from zero on the negative side too
-        upper = math.ceil(scaled)
-        rounded = upper - 1.0 if upper - scaled >= 0.5 else upper
-    return rounded / scale
+    return ((20000 * at_or_below + total) // (2 * total)) / 100
 
 
 def consent_needed(policy: Policy, as_of: dt.date) -> set[str]:

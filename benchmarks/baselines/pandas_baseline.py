@@ -27,7 +27,7 @@ from socialcredit.catalog import load_catalog
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy import expr as x
 
-__all__ = ["condition_mask", "score"]
+__all__ = ["condition_mask", "percentile", "score"]
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
@@ -39,6 +39,17 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 _PERIOD = {"month": "M", "quarter": "Q", "year": "Y"}
+
+
+def percentile(cum: pd.Series, total: pd.Series) -> pd.Series:
+    """Percent of the kind at or below the score, rounded half up to hundredths, computed with integers.
+
+    ``cum`` subjects of ``total`` score at or below: round(10000 * cum / total) hundredths, half up, is
+    (20000 * cum + total) // (2 * total); then that number divided by 100 as a double, as the engine does
+    (``_RANKED_SQL`` in socialcredit/compiler/plan.py).
+    """
+    cum, total = cum.astype("int64"), total.astype("int64")
+    return ((20000 * cum + total) // (2 * total)) / 100
 
 
 def condition_mask(
@@ -230,10 +241,7 @@ def score(folder: Path, loaded_policy: LoadedPolicy, as_of: dt.date) -> pd.DataF
     # -- rank and percentile within kind -----------------------------------------------------------------
     by_kind = out.groupby("kind")["score"]
     out["rank"] = by_kind.rank(method="min", ascending=False).astype(int)
-    cume = by_kind.rank(method="max") / by_kind.transform("size")
-    scaled = 100.0 * cume * 100.0
-    lower = np.floor(scaled)
-    out["percentile"] = (lower + (scaled - lower >= 0.5)) / 100.0  # DuckDB's ROUND(x, 2): half away from 0
+    out["percentile"] = percentile(by_kind.rank(method="max"), by_kind.transform("size"))
 
     # -- lists -------------------------------------------------------------------------------------------
     negative = points[points["points"] < 0].groupby("subject_id")["last_event"].max()

@@ -31,7 +31,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.expr import Node, evaluate
 from socialcredit.policy.model import Rule
 
-from ._common import Subject, age_years, consent_needed, read_subjects, sql_round
+from ._common import Subject, age_years, consent_needed, percentile, read_subjects
 
 __all__ = ["Checker", "RecordConditions", "score", "score_with"]
 
@@ -257,7 +257,7 @@ def score_with(
         scores = ordered[row["kind"]]
         at_or_below = bisect_right(scores, row["score"])
         row["rank"] = len(scores) - at_or_below + 1
-        row["percentile"] = sql_round(100.0 * (at_or_below / len(scores)), 2)
+        row["percentile"] = percentile(at_or_below, len(scores))
         owner: Subject = row.pop("_subject")
         dims = row.pop("_dims")
         last_negative = row.pop("_last_negative")

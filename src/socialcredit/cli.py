@@ -50,7 +50,11 @@ app = typer.Typer(
 policy_app = typer.Typer(help="Check and explain policies.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of the parties that call the service.", no_args_is_help=True)
+state_app = typer.Typer(
+    help="The scoring states kept at ingest: what each record contributes, per policy version.", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy", rich_help_panel=SCORING)
+app.add_typer(state_app, name="state", rich_help_panel=SCORING)
 app.add_typer(audit_app, name="audit", rich_help_panel=ADMINISTRATION)
 app.add_typer(keys_app, name="keys", rich_help_panel=SERVICE)
 app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
@@ -159,6 +163,7 @@ class Engine(StrEnum):
 
 @app.command(rich_help_panel=SCORING)
 def score(
+    ctx: typer.Context,
     policy: Annotated[str, typer.Option(help="Shipped policy id, published id, or a policy file.")] = "beijing",
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Score as of this date (default today).", metavar="DATE")
@@ -168,27 +173,40 @@ def score(
     engine: Annotated[
         Engine,
         typer.Option(
-            help="duckdb: the store itself; spark: Parquet --input to Parquet --out.", metavar="[duckdb|spark]"
+            help="duckdb: the store itself, or the --input files in memory; spark: Parquet --input to Parquet --out.",
+            metavar="[duckdb|spark]",
         ),
     ] = Engine.duckdb,
     master: Annotated[
         str, typer.Option(help="Spark master URL: local[N], spark://…, yarn, k8s://…", metavar="URL")
     ] = "local[2]",
     input_dir: Annotated[
-        Path | None, typer.Option("--input", help="Spark: a registry export or a generated population.", metavar="DIR")
+        Path | None,
+        typer.Option(
+            "--input", help="Score a registry export or a generated population, without a store.", metavar="DIR"
+        ),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Spark: an empty folder for the results.", metavar="DIR")
+        Path | None, typer.Option("--out", help="With --input: an empty folder for the results.", metavar="DIR")
     ] = None,
+    from_records: Annotated[
+        bool, typer.Option("--from-records", help="Read the records, not the kept scoring state (the same results).")
+    ] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
     """Score every subject under a policy: points, tier, rank, percentile, lists and reasons."""
+    if input_dir is not None and engine is Engine.duckdb:
+        store_only = {"--incremental": incremental, "--rerun": rerun is not None, "--db": _given(ctx, "db")}
+        _score_files(policy, _date(as_of), input_dir, out_dir, [k for k, v in store_only.items() if v], as_json)
+        return
     from socialcredit.registry.scoring import runs as scoring
     from socialcredit.registry.scoring.policies import resolve_policy
 
     if engine is Engine.spark:
-        _score_on_spark(policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, as_json)
+        _score_on_spark(
+            policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, from_records, as_json
+        )
         return
 
     with _store(db) as store, _progress("score", not as_json) as step:
@@ -196,14 +214,17 @@ def score(
             summary = scoring.rerun(store, rerun)
         else:
             loaded = resolve_policy(store, policy)
-            summary = scoring.score(store, loaded, _date(as_of), incremental=incremental, progress=step)
+            summary = scoring.score(
+                store, loaded, _date(as_of), incremental=incremental, progress=step, from_records=from_records
+            )
     if as_json:
         _json(summary.as_dict())
         return
     lists = _list_counts(summary.list_counts)
+    read = "the scoring state" if summary.source == "state" else "the records"
     out.print(
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
-        f"({summary.mode}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}."
+        f"({summary.mode}, from {read}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}."
     )
 
 
@@ -374,6 +395,87 @@ def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+@state_app.command("show")
+def state_show(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Every kept scoring state: policy version, the change it reflects (watermark), rows, when it was built."""
+    from socialcredit.registry.scoring.state import list_states
+
+    with _store(db) as store:
+        states = list_states(store)
+    if as_json:
+        _json([s.as_dict() for s in states])
+        return
+    if not states:
+        out.print("No scoring state is kept yet: a score run builds one for its policy version.")
+        return
+    table = Table("policy", "version", "watermark", "rows", "built at", box=None)
+    for s in states:
+        table.add_row(s.policy_id, s.policy_version, str(s.watermark), str(s.rows), f"{s.built_at:%Y-%m-%d %H:%M:%S}")
+    out.print(table)
+
+
+PolicyArg = Annotated[str, typer.Argument(help="Shipped policy id, published id, or a policy file.")]
+
+
+@state_app.command("build")
+def state_build(policy: PolicyArg, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Build a policy version's scoring state from the records (or build it again), at the latest change."""
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.state import build_state
+
+    with _store(db) as store:
+        info = build_state(store, resolve_policy(store, policy))
+    if as_json:
+        _json(info.as_dict())
+        return
+    out.print(
+        f"Built the scoring state of {info.policy_id} {info.policy_version}: {info.rows} rows at change "
+        f"{info.watermark}."
+    )
+
+
+@state_app.command("check")
+def state_check(policy: PolicyArg, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Compare a kept scoring state with a fresh build from the records; exit 1 if they differ."""
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.state import check_state
+
+    with _store(db) as store:
+        checked = check_state(store, resolve_policy(store, policy))
+    name = f"{checked['policy_id']} {checked['policy_version']}"
+    if as_json:
+        _json(checked)
+    elif checked["ok"]:
+        out.print(
+            f"The scoring state of {name} equals a fresh build: {checked['rows']} rows at change "
+            f"{checked['watermark']}."
+        )
+    else:
+        out.print(
+            f"The scoring state of {name} differs from a fresh build at change {checked['watermark']}: "
+            f"{checked['missing']} rows missing, {checked['extra']} rows extra; {checked['rows']} rows kept "
+            f"(score_states counts {checked['rows_recorded']}), {checked['fresh_rows']} built afresh."
+        )
+        for item, n in checked["by_item"].items():
+            out.print(f"  {item}: {n['missing']} missing, {n['extra']} extra", markup=False, highlight=False)
+        out.print(f"`socialcredit state build {policy}` builds it again.", markup=False, highlight=False)
+    if not checked["ok"]:
+        raise typer.Exit(1)
+
+
+@state_app.command("drop")
+def state_drop(policy: PolicyArg, db: DbOpt = DEFAULT_DB) -> None:
+    """Drop a policy version's scoring state: ingest no longer keeps it; the next score run builds it again."""
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.state import drop_state
+
+    with _store(db) as store:
+        loaded = resolve_policy(store, policy)
+        dropped = drop_state(store, loaded)
+    name = f"{loaded.policy.id} {loaded.policy.version}"
+    out.print(f"Dropped the scoring state of {name}." if dropped else f"{name} has no scoring state.")
+
+
 @policy_app.command("check")
 def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file.", metavar="FILE")]) -> None:
     """Validate a policy file; every problem names file, line and rule."""
@@ -476,6 +578,50 @@ def generate(
     )
 
 
+def _score_files(
+    policy: str,
+    as_of: dt.date,
+    input_dir: Path,
+    out_dir: Path | None,
+    store_only: list[str],
+    as_json: bool,
+) -> None:
+    """`score --input DIR`: the files scored by DuckDB in memory; no store is opened (nor created). ``store_only``
+    names the options given that are about the store: a usage error (exit 2)."""
+    from socialcredit.registry.scoring.files import score_files
+    from socialcredit.registry.scoring.policies import policy_without_store
+
+    if store_only:
+        raise typer.BadParameter(
+            f"cannot be used with {' or '.join(store_only)}: --input scores the files in memory, without a store",
+            param_hint="--input",
+        )
+    loaded = policy_without_store(policy)
+    with _progress("score", not as_json) as step:
+        manifest = score_files(input_dir, loaded, as_of, out_dir, progress=step)
+    if as_json:
+        _json({k: v for k, v in manifest.items() if k != "policy_text"})
+        return
+    kind = "an export" if manifest["input"]["kind"] == "export" else "a generated population"
+    written = f"results in {out_dir}" if out_dir is not None else "nothing written (--out DIR writes the results)"
+    out.print(
+        f"Scored {manifest['summary']['subjects']} subjects of {input_dir} ({kind}) under {loaded.policy.id} "
+        f"{loaded.policy.version} as of {as_of} in memory in {manifest['seconds']:.1f} s; "
+        f"{_list_counts(manifest['lists'])}; {written}."
+    )
+    table = Table("kind", "subjects", "min", "p25", "median", "p75", "max", "mean", "tiers", box=None)
+    for k in manifest["summary"]["kinds"]:
+        tiers = ", ".join(f"{tier} {n}" for tier, n in k["tiers"].items())
+        table.add_row(*(str(k[c]) for c in ("kind", "subjects", "min", "p25", "median", "p75", "max", "mean")), tiers)
+    out.print(table)
+
+
+def _given(ctx: typer.Context, param: str) -> bool:
+    """Whether the option ``param`` was typed on the command line (not its default, nor from the environment)."""
+    source = ctx.get_parameter_source(param)
+    return source is not None and source.name == "COMMANDLINE"
+
+
 def _score_on_spark(
     policy: str,
     as_of: dt.date,
@@ -483,11 +629,11 @@ def _score_on_spark(
     input_dir: Path | None,
     out_dir: Path | None,
     store_only: bool,
+    from_records: bool,
     as_json: bool,
 ) -> None:
-    from socialcredit.policy import builtin_policy, load_policy
-    from socialcredit.policy.load import BUILTIN_POLICIES
     from socialcredit.registry.scoring.export import score_on_spark
+    from socialcredit.registry.scoring.policies import policy_without_store
 
     if store_only:
         raise SocialCreditError("--incremental and --rerun are runs of the store itself; use --engine duckdb")
@@ -495,22 +641,22 @@ def _score_on_spark(
         raise SocialCreditError(
             "--engine spark needs --input (a folder from `socialcredit export` or `socialcredit generate`) and --out"
         )
-    if policy in BUILTIN_POLICIES:
-        loaded = builtin_policy(policy)
-    elif Path(policy).is_file():
-        loaded = load_policy(policy)
-    else:
-        raise SocialCreditError(f"--policy {policy!r}: with --engine spark give a shipped policy id or a policy file")
+    loaded = policy_without_store(policy)
     err.print(f"Scoring {input_dir} on Spark ({master}) …")
-    manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master)
+    manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master, from_records=from_records)
     if as_json:
         _json({k: v for k, v in manifest.items() if k != "policy_text"})
         return
     lists = _list_counts(manifest["lists"])
+    read = (
+        f"the scoring state built from it ({manifest['state_rows']} rows)"
+        if manifest["source"] == "state"
+        else "the records"
+    )
     out.print(
         f"Scored {manifest['counts']['results']} subjects of {input_dir} under {loaded.policy.id} "
         f"{loaded.policy.version} as of {as_of} on Spark {manifest['spark']} ({manifest['master']}) in "
-        f"{manifest['seconds']:.1f} s; {lists}. Results in {out_dir}"
+        f"{manifest['seconds']:.1f} s, reading {read}; {lists}. Results in {out_dir}"
         + ("; load them into the store with `socialcredit publish`." if manifest["input"]["kind"] == "export" else ".")
     )
 
@@ -712,7 +858,11 @@ def main() -> None:
     """Entry point: known errors print a plain message (exit 2); nothing prints a stack trace."""
     logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
+        # with it: a finding (policy lint, audit verify, state check) exits 1 here.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SocialCreditError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         sys.exit(2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AuditEntries",
@@ -86,6 +86,9 @@ class Decision(_Out):
     policy_id: str
     policy_version: str
     run_id: int
+    watermark: int | None = Field(
+        None, description="The change number the decision stands on: the run's, or the latest one patched in since."
+    )
     tier: str
     lists: list[str]
     reasons: list[Reason]
@@ -114,6 +117,7 @@ class BatchDecision(_Out):
 
 class BatchDecisions(_Out):
     run_id: int
+    watermark: int = Field(description="The change number the decisions stand on (see Decision.watermark).")
     service: str
     decisions: list[BatchDecision]
 

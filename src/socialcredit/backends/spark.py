@@ -4,13 +4,8 @@ PySpark is imported only here and only when a Spark run is asked for (``pip inst
 the rest of the package imports and works without it. The SQL is the compiler's, printed in the Spark dialect;
 only the execution seam (this module) and the reading of inputs differ from DuckDB.
 
-Inputs are read from Parquet in one of two layouts:
-
-* a registry export (``socialcredit export --format parquet``): ``manifest.json``, ``subjects.parquet`` with the
-  run's subject table (``subject_id`` is the registry's integer key, ``sid`` the identifier, consent columns) and
-  ``records/record_type=<type>/*.parquet`` with the counting version of every record;
-* the generator's output (``socialcredit generate``): ``subjects/*.parquet``, ``records/<source>/*.parquet``,
-  ``consents.parquet``; every record counts, and the identifier itself is the subject key.
+Inputs are read from Parquet: a registry export or the generator's output, in the layouts (and with the SQL) of
+``socialcredit.backends.files``.
 """
 
 from __future__ import annotations
@@ -23,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import load_catalog
+from socialcredit.backends.files import EXPORT_FORMAT, input_files
 from socialcredit.compiler.dialects import SparkDialect
-from socialcredit.errors import BackendError, SocialCreditError, SparkUnavailableError
+from socialcredit.errors import BackendError, SparkUnavailableError
 from socialcredit.settings import get_settings
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -34,9 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 __all__ = ["EXPORT_FORMAT", "SparkBackend", "read_inputs", "spark_session"]
 
 log = logging.getLogger(__name__)
-
-EXPORT_FORMAT = "socialcredit-score-input"
-_SPARK_TYPES = {"string": "STRING", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
 
 
 def _pyspark() -> Any:
@@ -104,13 +96,23 @@ class SparkBackend:
         except Exception as exc:
             raise BackendError(f"Spark could not run a statement: {str(exc).splitlines()[0]}", text) from None
 
-    def materialize(self, name: str, query: exp.Query) -> None:
+    def materialize(self, name: str, query: exp.Query, *, through: str | None = None) -> None:
+        """Keep the rows of ``query`` as the temporary view ``name``, persisted.
+
+        With ``through`` (a folder Spark can write), the rows are first written there as Parquet and the view reads
+        them back. Spark plans a statement with the whole lineage of the views it reads: a relation that many later
+        statements read several times each (the scoring state, read by every rule) is cheaper to plan as one scan
+        of its files than as its query.
+        """
         from pyspark import StorageLevel
 
         text = self.dialect.sql(query)
         log.debug("%s", text)
         frame = self.sql(text)
         try:
+            if through is not None:
+                frame.write.parquet(through)
+                frame = self.spark.read.parquet(through)
             frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
             frame.count()  # compute it now, once
         except Exception as exc:
@@ -130,91 +132,21 @@ class SparkBackend:
         self._cached.clear()
 
 
-def _field_select(present: Sequence[str]) -> str:
-    """Every catalog field column, typed; NULL where the files have no such column."""
-    parts = []
-    for name, ftype in load_catalog().field_columns().items():
-        typ = _SPARK_TYPES[ftype]
-        parts.append(f"CAST({'`' + name + '`' if name in present else 'NULL'} AS {typ}) AS `{name}`")
-    return ", ".join(parts)
-
-
 def read_inputs(spark: SparkSession, folder: Path | str, categories: Sequence[str]) -> dict[str, Any]:
-    """Register views ``sc_records`` and ``sc_subjects`` from ``folder``; return what was read (for the manifest)."""
-    import json
+    """Register views ``sc_records`` and ``sc_subjects`` from ``folder``; return what was read (for the manifest).
 
-    folder = Path(folder)
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        info = json.loads(manifest.read_text("utf-8"))
-        if info.get("format") != EXPORT_FORMAT:
-            raise SocialCreditError(f"{manifest}: not a registry export (format {info.get('format')!r})")
-        missing = [c for c in categories if c not in info.get("categories", [])]
-        if missing:
-            raise SocialCreditError(f"{folder}: the export has no consent column for {', '.join(missing)}")
-        subjects = spark.read.parquet(str(folder / "subjects.parquet"))
-        subjects.createOrReplaceTempView("sc_subjects")
-        records = spark.read.parquet(str(folder / "records"))
-        records.createOrReplaceTempView("sc_export_records")
-        spark.sql(
-            "SELECT subject_id, record_key, record_type, event_date, "
-            + _field_select(records.columns)
-            + " FROM sc_export_records"
-        ).createOrReplaceTempView("sc_records")
-        return {"kind": "export", **{k: info[k] for k in ("store_id", "watermark", "subjects", "records")}}
-    if (folder / "subjects").is_dir() and (folder / "records").is_dir():
-        return _read_generated(spark, folder, categories)
-    raise SocialCreditError(
-        f"{folder}: neither a registry export (manifest.json) nor a generated population (subjects/, records/)"
-    )
-
-
-def _read_generated(spark: SparkSession, folder: Path, categories: Sequence[str]) -> dict[str, Any]:
-    persons = [str(p) for p in sorted((folder / "subjects").glob("part-*.parquet"))]
-    orgs = folder / "subjects" / "orgs.parquet"
-    frames = []
-    if persons:
-        spark.read.parquet(*persons).createOrReplaceTempView("sc_gen_persons")
-        frames.append(
-            "SELECT subject_id, subject_id AS sid, 'person' AS kind, profession, "
-            "to_date(substr(subject_id, 7, 8), 'yyyyMMdd') AS birth_date FROM sc_gen_persons"
-        )
-    if orgs.is_file():
-        spark.read.parquet(str(orgs)).createOrReplaceTempView("sc_gen_orgs")
-        frames.append(
-            "SELECT subject_id, subject_id AS sid, 'org' AS kind, profession, CAST(NULL AS DATE) AS birth_date "
-            "FROM sc_gen_orgs"
-        )
-    if not frames:
-        raise SocialCreditError(f"{folder}/subjects: no part-*.parquet or orgs.parquet")
-    spark.sql(" UNION ALL ".join(frames)).createOrReplaceTempView("sc_gen_subjects")
-    consent_file = folder / "consents.parquet"
-    if categories and consent_file.is_file():
-        spark.read.parquet(str(consent_file)).createOrReplaceTempView("sc_gen_consents")
-        pivot = ", ".join(
-            f"coalesce(bool_or(c.granted) FILTER (WHERE c.category = '{c}'), false) AS consent_{c}" for c in categories
-        )
-        spark.sql(
-            f"SELECT s.subject_id, first(s.sid) AS sid, first(s.kind) AS kind, first(s.profession) AS profession, "
-            f"first(s.birth_date) AS birth_date, {pivot} FROM sc_gen_subjects s "
-            "LEFT JOIN sc_gen_consents c ON c.subject_id = s.subject_id GROUP BY s.subject_id"
-        ).createOrReplaceTempView("sc_subjects")
-    else:
-        cols = "".join(f", false AS consent_{c}" for c in categories)
-        spark.sql(f"SELECT *{cols} FROM sc_gen_subjects").createOrReplaceTempView("sc_subjects")
-    selects = []
-    for i, source in enumerate(sorted(p for p in (folder / "records").iterdir() if p.is_dir())):
-        files = [str(p) for p in sorted(source.glob("*.parquet"))]
-        if not files:
-            continue
-        frame = spark.read.parquet(*files)
-        view = f"sc_gen_records_{i}"
-        frame.createOrReplaceTempView(view)
-        selects.append(
-            "SELECT subject_id, CAST(NULL AS BIGINT) AS record_key, record_type, CAST(event_date AS DATE) AS "
-            f"event_date, {_field_select(frame.columns)} FROM {view}"
-        )
-    if not selects:
-        raise SocialCreditError(f"{folder}/records: no records")
-    spark.sql(" UNION ALL ".join(selects)).createOrReplaceTempView("sc_records")
-    return {"kind": "generated", "folder": str(folder)}
+    The layout, the checks of the files and the SQL are ``socialcredit.backends.files``' (DuckDB scores files with
+    the same); Spark reads the files of each source as one view.
+    """
+    files = input_files(folder, categories)
+    for source in files.sources:
+        reader = spark.read if source.uniform else spark.read.option("mergeSchema", "true")
+        reader.parquet(*(str(p) for p in source.files)).createOrReplaceTempView(source.name)
+    dialect = SparkDialect()
+    for name, query in (("sc_subjects", files.subjects), ("sc_records", files.records)):
+        text = dialect.sql(query)
+        try:
+            spark.sql(text).createOrReplaceTempView(name)
+        except Exception as exc:
+            raise BackendError(f"Spark could not read {folder}: {str(exc).splitlines()[0]}", text) from None
+    return files.info

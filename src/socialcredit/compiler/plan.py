@@ -20,6 +20,15 @@ Stages, each a SELECT materialised under its name by the backend (see ``ScorePla
 
 An incremental run evaluates the two record-reading stages only for subjects in ``sc_affected`` and
 merges the rest from its base run; every later stage is recomputed for everyone, from those rows.
+
+**Scoring state.** What a record contributes depends on the run's date (expiry, windows, decay, calendar periods,
+consent becoming mandatory) and on its subject (profession, consent, kind) — but whether it matches a rule or a list
+criterion at all (its record type and the rule's condition on its fields) does not. ``state_matches`` lowers that
+part to one query: a row (subject_id, item, event_date, record_key) for every counting record version and every
+*item* (a rule, or a list criterion that reads records) whose condition it meets. The registry keeps those rows at
+ingest (``registry/scoring/state.py``); a plan with ``source="state"`` reads them as ``sc_state`` in place of
+``sc_records``, applies the date- and subject-dependent filters at the run's date, and gives the same rows. No
+condition on a record's fields is evaluated again, and no record column is read.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from socialcredit.compiler.lower import date_literal, literal, lower
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import ListCriterion, Policy, Rule
 
-__all__ = ["MAX_REASONS", "STAGES", "ScorePlan"]
+__all__ = ["MAX_REASONS", "STAGES", "ScorePlan", "StateItem"]
 
 # Constant SQL (no policy text in it): rank and percentile from the histogram of (kind, score).
 # The percentile is the share at or below the score, in hundredths of a percent rounded half up, computed with
@@ -108,8 +117,17 @@ def _period(unit: str, column: exp.Expr) -> exp.Expr:
 def _union_all(selects: list[exp.Select]) -> exp.Query:
     out: exp.Query = selects[0]
     for s in selects[1:]:
-        out = exp.union(out, s, distinct=False)
+        out = exp.union(out, s, distinct=False, copy=False)  # the parts are fresh trees: copying them is quadratic
     return out
+
+
+@dataclass(frozen=True)
+class StateItem:
+    """A rule, or a list criterion that reads records: one ``item`` number of the scoring state."""
+
+    index: int
+    record_type: str
+    condition_key: str  # the key of its condition in LoadedPolicy.condition ("rule:<id>", "list:<list>.<criterion>")
 
 
 @dataclass(frozen=True)
@@ -126,6 +144,12 @@ class ScorePlan:
     as_of: dt.date
     dialect: Dialect = field(default_factory=DuckDBDialect)
     catalog: Catalog | None = None
+    # "records": the record-reading stages read sc_records; "state": they read the scoring state, sc_state.
+    source: str = "records"
+
+    def __post_init__(self) -> None:
+        if self.source not in ("records", "state"):
+            raise ValueError(f"source must be 'records' or 'state', not {self.source!r}")
 
     # -- helpers -----------------------------------------------------------------------------------------
     @property
@@ -140,6 +164,53 @@ class ScorePlan:
         """Tier id to rank, higher is better (the worst tier is 1)."""
         ids = self.policy.tier_ids()
         return {t: len(ids) - i for i, t in enumerate(ids)}
+
+    def state_items(self) -> list[StateItem]:
+        """The items of the scoring state, numbered: every rule in order, then every list criterion on records."""
+        items = [StateItem(i, r.record_type, f"rule:{r.id}") for i, r in enumerate(self.policy.rules)]
+        for lst in self.policy.lists:
+            for c in lst.criteria:
+                if c.record is not None:
+                    items.append(StateItem(len(items), c.record.record_type, f"list:{lst.id}.{c.id}"))
+        return items
+
+    def _item(self, condition_key: str) -> StateItem:
+        return next(i for i in self.state_items() if i.condition_key == condition_key)
+
+    def _match(self, record_type: str, condition_key: str) -> exp.Expr:
+        """The part of a rule's or criterion's filter that depends only on the record: its type and condition.
+
+        Read from the state, it is the item's number: the state holds only the records that met it.
+        """
+        if self.source == "state":
+            return exp.EQ(this=_col("item", "r"), expression=_num(self._item(condition_key).index))
+        return _and(
+            exp.EQ(this=_col("record_type", "r"), expression=_str(record_type)),
+            self._record_condition(condition_key),
+        )
+
+    def _input(self) -> str:
+        return "sc_state" if self.source == "state" else "sc_records"
+
+    def state_matches(self) -> exp.Query:
+        """One row per (counting record of ``sc_records``, item it meets): subject_id, item, event_date, record_key.
+
+        Folding a change into the state runs this on a ``sc_records`` that holds just the changed versions.
+        """
+        if self.source != "records":
+            raise ValueError("the state is built from records: use a plan with source='records'")
+        selects = [
+            exp.select(
+                exp.alias_(_col("subject_id", "r"), "subject_id"),
+                exp.alias_(exp.Cast(this=_num(item.index), to=exp.DataType.build("SMALLINT")), "item"),
+                exp.alias_(_col("event_date", "r"), "event_date"),
+                exp.alias_(_col("record_key", "r"), "record_key"),
+            )
+            .from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
+            .where(self._match(item.record_type, item.condition_key))
+            for item in self.state_items()
+        ]
+        return _union_all(selects)
 
     def _age_days(self, column: exp.Expr, as_of: dt.date | None = None) -> exp.Expr:
         return exp.DateDiff(this=date_literal(as_of or self.as_of), expression=column, unit=exp.var("DAY"))
@@ -175,7 +246,7 @@ class ScorePlan:
 
     def _records_from(self, record_type: str, professions: list[str] | None = None) -> exp.Select:
         """Records, joined with their subjects only when a filter needs the subject (sector, consent, kind)."""
-        query = exp.select().from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
+        query = exp.select().from_(exp.alias_(exp.to_table(self._input()), "r", table=True))
         if professions or self._consent_filter(record_type) is not None or self._kind_filter() is not None:
             query = query.join(
                 exp.alias_(exp.to_table("sc_subjects"), "s", table=True),
@@ -201,8 +272,7 @@ class ScorePlan:
     def _rule_filter(self, rule: Rule, only_affected: bool) -> exp.Expr:
         age = self._age_days(_col("event_date", "r"))
         return _and(
-            exp.EQ(this=_col("record_type", "r"), expression=_str(rule.record_type)),
-            self._record_condition(f"rule:{rule.id}"),
+            self._match(rule.record_type, f"rule:{rule.id}"),
             exp.LTE(this=_col("event_date", "r"), expression=date_literal(self.as_of)),
             exp.LT(this=age, expression=_num(rule.expires_after_days)) if rule.expires_after_days else None,
             exp.LT(this=age.copy(), expression=_num(rule.window_days)) if rule.window_days else None,
@@ -262,8 +332,7 @@ class ScorePlan:
         rec = crit.record
         age = self._age_days(_col("event_date", "r"))
         where = _and(
-            exp.EQ(this=_col("record_type", "r"), expression=_str(rec.record_type)),
-            self._record_condition(f"list:{list_id}.{crit.id}"),
+            self._match(rec.record_type, f"list:{list_id}.{crit.id}"),
             exp.LTE(this=_col("event_date", "r"), expression=date_literal(self.as_of)),
             exp.LT(this=age, expression=_num(rec.within_days)) if rec.within_days else None,
             self._consent_filter(rec.record_type),
@@ -394,6 +463,14 @@ class ScorePlan:
         RANK() does), percentile = 100 × how many score at or below ÷ how many (CUME_DIST), rounded to 2 places.
         """
         return cast(exp.Select, sqlglot.parse_one(_RANKED_SQL, read="duckdb"))
+
+    def ranked_from_histogram(self) -> exp.Select:
+        """Rank and percentile of the subjects of ``sc_local`` within a given histogram, ``sc_histogram`` (kind,
+        score, n): the whole population's, when only some subjects are rescored (live decisions)."""
+        query = self.ranked()
+        counts = next(s for s in query.find_all(exp.Subquery) if s.alias == "c")
+        counts.replace(exp.alias_(exp.to_table("sc_histogram"), "c", table=True))
+        return query
 
     # -- stage 5: list entries met by the score, joined with the record entries --------------------------
     def _fact(self, name: str, table: str | None = None) -> exp.Expr:
@@ -539,17 +616,27 @@ class ScorePlan:
         per_type: list[exp.Expr] = []
         consent = self.policy.consent
         mandatory_crossed = consent.mandatory_from is not None and lo < consent.mandatory_from <= hi
-        items: list[tuple[str, list[int], bool]] = [
-            (r.record_type, [d for d in (r.window_days, r.expires_after_days) if d], r.decay is not None)
+        items: list[tuple[str, str, list[int], bool]] = [
+            (
+                r.record_type,
+                f"rule:{r.id}",
+                [d for d in (r.window_days, r.expires_after_days) if d],
+                r.decay is not None,
+            )
             for r in self.policy.rules
         ]
         items += [
-            (c.record.record_type, [c.record.within_days] if c.record.within_days else [], False)
+            (
+                c.record.record_type,
+                f"list:{lst.id}.{c.id}",
+                [c.record.within_days] if c.record.within_days else [],
+                False,
+            )
             for lst in self.policy.lists
             for c in lst.criteria
             if c.record is not None
         ]
-        for record_type, horizons, decays in items:
+        for record_type, condition_key, horizons, decays in items:
             category = self._catalog.record_types[record_type].category
             if decays or (mandatory_crossed and category in consent.categories):
                 change: exp.Expr = exp.LTE(this=event.copy(), expression=date_literal(hi))
@@ -557,21 +644,20 @@ class ScorePlan:
                 change = entered.copy()
                 for days in horizons:
                     change = exp.Or(this=change, expression=crosses(days))
-            per_type.append(
-                exp.Paren(
-                    this=_and(
-                        exp.EQ(this=_col("record_type", "r"), expression=_str(record_type)),
-                        exp.Paren(this=change),
-                    )
-                )
+            # From records, a record of the type is enough (a superset); from the state, the item is exact.
+            match = (
+                self._match(record_type, condition_key)
+                if self.source == "state"
+                else exp.EQ(this=_col("record_type", "r"), expression=_str(record_type))
             )
+            per_type.append(exp.Paren(this=_and(match, exp.Paren(this=change))))
         cond = per_type[0]
         for c in per_type[1:]:
             cond = exp.Or(this=cond, expression=c)
         return (
             exp.select(_col("subject_id", "r"))
             .distinct()
-            .from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
+            .from_(exp.alias_(exp.to_table(self._input()), "r", table=True))
             .where(cond)
         )
 
@@ -581,6 +667,8 @@ class ScorePlan:
 
         For per-period rules only the latest record of each period carries the points.
         """
+        if self.source != "records":
+            raise ValueError("record contributions read the records: use a plan with source='records'")
         selects = []
         for rule in self.policy.rules:
             base = self._records_from(rule.record_type, rule.professions).where(self._rule_filter(rule, True))

@@ -39,8 +39,13 @@ __all__ = [
 
 PROJECT = "socialcredit"
 ENTRY_POINT_GROUP = "socialcredit.plugins"
-# Registered first, in this order: due process before regions, so a plugin sees a run's listings recorded.
-BUILTIN_PLUGINS = ("socialcredit.registry.due_process.plugin", "socialcredit.regions.alerts")
+# Registered first, in this order: scoring folds a batch into its states; due process before regions, so a plugin
+# sees a run's listings recorded.
+BUILTIN_PLUGINS = (
+    "socialcredit.registry.scoring.plugin",
+    "socialcredit.registry.due_process.plugin",
+    "socialcredit.regions.alerts",
+)
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

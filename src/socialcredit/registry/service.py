@@ -23,6 +23,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.decisions.decide import run_for_service
 from socialcredit.registry.decisions.inquiries import InquiryLog
+from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
@@ -82,11 +83,50 @@ class Service:
         self.flush_interval = flush_interval
         self._flusher = threading.Thread(target=self._flush_loop, name="inquiry-flusher", daemon=True)
         self._flusher.start()
+        self._changed = threading.Event()
+        self._live = threading.Thread(target=self._live_loop, name="live-decisions", daemon=True)
+        self._live.start()
 
     @contextmanager
     def writer(self) -> Iterator[Store]:
+        """The store's single writer."""
         with self.lock:
             yield self.store
+
+    def live_views(self, subject_id: str) -> dict[int, LiveView]:
+        """The subject as rescored since each snapshot's run (by run id), for its file."""
+        views = {}
+        for snap in {id(s): s for s in self.snapshots.values()}.values():
+            view = snap.live_view(subject_id)
+            if view is not None:
+                views[snap.run_id] = view
+        return views
+
+    def go_live(self, store: Store) -> int:
+        """Patch into every snapshot the subjects changed since its watermark; returns how many were patched (call
+        with the writer).
+
+        The service's live thread calls it (``_live_loop``): at once when a write says it changed something
+        (:meth:`changed`), and otherwise every ``flush_interval`` for changes made by other paths (disputes,
+        repairs, consents). Every change committed since the last call goes live in one rescoring, off the path of
+        the writes: a trickle of small batches is rescored together, and no write waits for it. A failure here
+        never fails a write: decisions then wait for the next call, or the next run.
+        """
+        seq = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+        patched = 0
+        for snap in {id(s): s for s in self.snapshots.values()}.values():
+            if snap.watermark >= seq:
+                continue
+            try:
+                subjects = changed_subjects(store, snap.watermark, seq)
+                out = rescore(store, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects))
+            except Exception:
+                log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
+                continue
+            if out is not None:
+                watermark, rows, histogram = out
+                patched += snap.patch(rows, watermark, histogram)
+        return patched
 
     def refresh_snapshots(self, store: Store) -> None:
         """Hold the latest finished run of each service in memory (call with the writer)."""
@@ -139,12 +179,29 @@ class Service:
 
     # --- the inquiry journal -------------------------------------------------------------------------------------
 
+    def changed(self) -> None:
+        """Say that a write committed changes: the live thread patches them into the snapshots at once."""
+        self._changed.set()
+
+    def _live_loop(self) -> None:
+        while not self._stop.is_set():
+            self._changed.wait(self.flush_interval)
+            self._changed.clear()
+            if self._stop.is_set():
+                return
+            with self.lock:  # waits for the writer: a patch is never skipped for a busy writer, only delayed
+                try:
+                    self.go_live(self.store)
+                except Exception:  # pragma: no cover - go_live logs its own failures
+                    log.exception("live patch failed")
+
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_interval):
             if (self.journal.pending or self.pending_alerts) and self.lock.acquire(timeout=self.flush_interval):
                 try:
-                    self.journal.flush(self.store)
-                    self._raise_alerts()
+                    if self.journal.pending or self.pending_alerts:
+                        self.journal.flush(self.store)
+                        self._raise_alerts()
                 except Exception:  # pragma: no cover - kept in the journal; retried at the next tick
                     log.exception("moving inquiries from the journal into the store failed; will retry")
                 finally:
@@ -198,6 +255,8 @@ class Service:
 
     def close(self) -> None:
         self._stop.set()
+        self._changed.set()
         self._flusher.join(timeout=5)
+        self._live.join(timeout=30)
         with self.writer() as store:
             self.journal.close(store)

@@ -212,7 +212,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def subject(page: Page) -> Response:
         subject_id = str(page.request.path_params["subject_id"])[:64]
         with web.service.writer() as store:
-            report = file_context(store, page, subject_id, "operator look-up")
+            report = file_context(store, page, subject_id, "operator look-up", web.service.live_views(subject_id))
             disputes = list_disputes(store, subject_id=subject_id)
             listings = list_listings(store, subject_id=subject_id)
         return page.render("ops_subject.html", section="subjects", report=report, disputes=disputes, listings=listings)

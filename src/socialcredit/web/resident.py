@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,6 +11,7 @@ from fastapi.responses import Response
 
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
@@ -31,10 +33,13 @@ def _subject(page: Page) -> str:
     return page.who.subject_id
 
 
-def file_context(store: Store, page: Page, subject_id: str, purpose: str) -> dict[str, Any]:
-    """A subject's file (the read is audited by the registry), with what the pages draw from it."""
+def file_context(
+    store: Store, page: Page, subject_id: str, purpose: str, live: Mapping[int, LiveView] | None = None
+) -> dict[str, Any]:
+    """A subject's file (the read is audited by the registry), with what the pages draw from it; ``live`` is the
+    subject as rescored since the runs (the service's snapshots)."""
     assert page.who is not None
-    report = subject_report(store, subject_id, lang=page.lang, actor=page.who.actor, purpose=purpose)
+    report = subject_report(store, subject_id, lang=page.lang, actor=page.who.actor, purpose=purpose, live=live)
     for s in report["scores"]:
         policy = get_policy(store, s["policy"], s["policy_version"]).policy
         s["policy_name"] = policy.name.get(page.lang)
@@ -57,7 +62,13 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def overview(page: Page) -> Response:
         with web.service.writer() as store:
-            report = file_context(store, page, _subject(page), "resident portal: overview")
+            report = file_context(
+                store,
+                page,
+                _subject(page),
+                "resident portal: overview",
+                web.service.live_views(_subject(page)),
+            )
             listings = list_listings(store, subject_id=_subject(page))
             notifications = list_notifications(store, _subject(page), page.lang)
         return page.render(
@@ -72,14 +83,26 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def records(page: Page) -> Response:
         with web.service.writer() as store:
-            report = file_context(store, page, _subject(page), "resident portal: records")
+            report = file_context(
+                store,
+                page,
+                _subject(page),
+                "resident portal: records",
+                web.service.live_views(_subject(page)),
+            )
         return page.render("me_records.html", report=report, section="records", dispute_links=True)
 
     @router.get("/me/inquiries")
     @web.page("resident")
     def inquiries(page: Page) -> Response:
         with web.service.writer() as store:
-            report = file_context(store, page, _subject(page), "resident portal: inquiries")
+            report = file_context(
+                store,
+                page,
+                _subject(page),
+                "resident portal: inquiries",
+                web.service.live_views(_subject(page)),
+            )
         return page.render("me_inquiries.html", report=report, section="inquiries")
 
     @router.get("/me/disputes")

@@ -98,6 +98,7 @@ async def decide_batch(body: BatchDecisionRequest, party: RelyingParty, service:
     return JSONResponse(
         {
             "run_id": snap.run_id,
+            "watermark": snap.watermark,
             "service": body.service,
             "decisions": [
                 answers.get(s) or {"subject_id": s, "granted": None, "tier": None, "error": unknown}

@@ -89,6 +89,8 @@ def _ingest(
             raise SocialCreditError(
                 message, code="malformed_body", field=missing.group(1) if missing else None
             ) from None
+    if report.accepted:
+        service.changed()  # decisions see the batch as soon as the live thread has rescored its subjects
     body = report.as_dict()
     body.pop("reject_file", None)
     body["replayed"] = False
@@ -171,4 +173,5 @@ def withdraw(record_id: str, party: Furnisher, service: ServiceDep, today: Today
             store, party.source_id, record_id, actor=actor(party), today=today, batch_name=f"http:withdraw:{record_id}"
         )
         answer = withdrawal_batch(store, key)
+    service.changed()
     return BatchAnswer.model_validate({**answer, "replayed": False})

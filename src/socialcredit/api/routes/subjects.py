@@ -29,7 +29,13 @@ def report(subject_id: str, party: ResidentOrOperator, service: ServiceDep) -> S
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}")
     service.flush_inquiries()  # the file shows every inquiry answered so far
     with service.writer() as store:
-        found = subject_report(store, subject_id, actor=actor(party), purpose=f"{party.role} report")
+        found = subject_report(
+            store,
+            subject_id,
+            actor=actor(party),
+            purpose=f"{party.role} report",
+            live=service.live_views(subject_id),
+        )
     return SubjectReport.model_validate(found)
 
 

@@ -59,6 +59,8 @@ class Decision:
     inquiry_id: int | None = None
     # what would change a refusal: the smallest set of actions (registry/decisions/actions.py)
     actions: list[str] = field(default_factory=list)
+    # the change number the decision stands on: the run's watermark, or the latest change patched in since
+    watermark: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,9 +157,14 @@ ListEntry = tuple[str, str, tuple[str, str] | None]  # list, criterion, where a 
 def list_entries_with_origin(store: Store, sql: str, params: list[Any]) -> dict[str, list[ListEntry]]:
     """List entries by subject from ``sql`` (subject, list, criterion, record type, origin region), each with the
     note a reason adds when its record was shared by another region."""
+    return entries_with_origin(store, store.execute(sql, params).fetchall())
+
+
+def entries_with_origin(store: Store, rows: Sequence[Sequence[Any]]) -> dict[str, list[ListEntry]]:
+    """List entries by subject from rows of (subject, list, criterion, record type, origin region)."""
     out: dict[str, list[ListEntry]] = {}
     notes: dict[tuple[str, str], tuple[str, str]] = {}
-    for sid, list_id, criterion, record_type, origin in store.execute(sql, params).fetchall():
+    for sid, list_id, criterion, record_type, origin in rows:
         note = None
         if origin:
             key = (str(record_type), str(origin))
@@ -265,6 +272,7 @@ def decide(
         policy_id=p.id,
         policy_version=p.version,
         run_id=int(run["run_id"]),
+        watermark=int(run["watermark"]),
         score=int(result["score"]),
         tier=str(result["tier"]),
         lists=list(result["lists"]),

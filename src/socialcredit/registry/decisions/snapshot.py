@@ -1,8 +1,10 @@
 """Decisions from memory: the latest run of a policy held as arrays, so a decision is a lookup and a bit test.
 
 The store has one writer; relying parties ask far more often than runs change. A snapshot is loaded from a finished
-run and replaced when a new one finishes. Every decision is still logged as an inquiry: the snapshot buffers them and
-``flush`` writes them to the store in one transaction (the single writer does this).
+run; between runs, the subjects a committed change touches are rescored on the scoring state and patched in
+(:meth:`Snapshot.patch`, registry/decisions/live.py), and the snapshot then names the watermark it stands on. Every
+decision is still logged as an inquiry: the snapshot buffers them and ``flush`` writes them to the store in one
+transaction (the single writer does this).
 
 The subjects are held as one sorted array of their identifiers (fixed-width bytes): a subject's row is found by a
 binary search (``rows_of``), with no Python object per subject, so a run of 22 million subjects loads in seconds.
@@ -28,6 +30,7 @@ from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
 from socialcredit.registry.decisions.inquiries import write_inquiries
+from socialcredit.registry.decisions.live import LiveRow, LiveView
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
@@ -46,6 +49,7 @@ class QuickDecision:
     score: int
     tier: str
     run_id: int
+    watermark: int  # the change number the decision stands on: the run's, or the latest one patched in
 
 
 @dataclass
@@ -131,9 +135,17 @@ class Snapshot:
     ) -> None:
         self.run_id = int(run["run_id"])
         self.as_of: dt.date = run["as_of"]
+        self.watermark = int(run["watermark"])
+        # Subjects rescored since the run (row -> their live row), and the histogram of (kind, score) they moved.
+        self.live: dict[int, LiveRow] = {}
+        self.histogram: pa.Table = store.execute(
+            "SELECT kind, score, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY ALL ORDER BY ALL",
+            [self.run_id],
+        ).to_arrow_table()
+        self._ranks: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
-        columns = "*" if explain else "subject_id, score, tier_rank, grants"
+        columns = "*" if explain else "subject_id, kind, score, tier_rank, grants"
         table = store.execute(
             f"SELECT {columns} FROM run_results WHERE run_id = ? ORDER BY subject_id", [self.run_id]
         ).to_arrow_table()
@@ -156,6 +168,7 @@ class Snapshot:
         self.effective_lists = {sid: lists for sid, (lists, _bits) in adjusted.items()}
         tiers = self.policy.tier_ids()
         self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
+        self.kinds = table.column("kind")
         self.bits = {s.id: i for i, s in enumerate(self.policy.services)}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
@@ -274,19 +287,28 @@ class Snapshot:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         bit = self._bit(service)
         granted = bool(self.grants[i] >> bit & 1)
-        result = {
-            name: (col[i].item() if isinstance(col, np.ndarray) else col[i].as_py())
-            for name, col in self._columns.items()
-        }
-        if subject_id in self.effective_lists:
-            result["lists"] = self.effective_lists[subject_id]
-        lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
-        rules = self.reason_rule_names[self.reason_rule_index[lo:hi]].tolist()
-        rule_reasons = list(zip(rules, self.reason_points[lo:hi].tolist(), strict=True))
+        live = self.live.get(i)
+        if live is not None:
+            result = dict(live.result)
+            rule_reasons = list(live.reasons)
+            entries = list(live.entries)
+        else:
+            result = {
+                name: (col[i].item() if isinstance(col, np.ndarray) else col[i].as_py())
+                for name, col in self._columns.items()
+            }
+            if subject_id in self.effective_lists:
+                result["lists"] = self.effective_lists[subject_id]
+            lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
+            rules = self.reason_rule_names[self.reason_rule_index[lo:hi]].tolist()
+            rule_reasons = list(zip(rules, self.reason_points[lo:hi].tolist(), strict=True))
+            entries = self.entries.get(subject_id, [])
+        if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
+            result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
         reasons = explain_rows(
             self.loaded,
             result,
-            self.entries.get(subject_id, []),
+            entries,
             rule_reasons,
             lang,
             service=None if granted else service,
@@ -301,6 +323,7 @@ class Snapshot:
             policy_id=self.policy.id,
             policy_version=self.policy.version,
             run_id=self.run_id,
+            watermark=self.watermark,
             score=int(result["score"]),
             tier=str(result["tier"]),
             lists=list(result["lists"]),
@@ -323,7 +346,67 @@ class Snapshot:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         granted = bool(self.grants[i] >> self._bit(service) & 1)
         self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
-        return QuickDecision(granted, int(self.scores[i]), str(self.tier_names[self.tier_ranks[i] - 1]), self.run_id)
+        return QuickDecision(
+            granted, int(self.scores[i]), str(self.tier_names[self.tier_ranks[i] - 1]), self.run_id, self.watermark
+        )
+
+    # -- live patches ------------------------------------------------------------------------------------------
+    def old_scores(self, subject_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """(kind, score) of each of these subjects in the histogram as it now stands (scored subjects only)."""
+        out = {}
+        for sid in subject_ids:
+            i = self.row_of(sid)
+            if i is not None:
+                out[sid] = (str(self.kinds[i].as_py()), int(self.scores[i]))
+        return out
+
+    def patch(self, rows: dict[str, LiveRow], watermark: int, histogram: pa.Table) -> int:
+        """Swap in subjects rescored on the state at ``watermark`` (registry/decisions/live.py); returns how many.
+
+        Subjects registered after the run are not in the snapshot: they are decided from the next run.
+        """
+        ranks = {s.id: len(self.policy.tiers) - k for k, s in enumerate(self.policy.tiers)}
+        n = 0
+        for sid, row in rows.items():
+            i = self.row_of(sid)
+            if i is None:
+                continue
+            self.live[i] = row
+            self.scores[i] = int(row.result["score"])
+            self.tier_ranks[i] = ranks[str(row.result["tier"])]
+            self.grants[i] = int(row.result["grants"])
+            n += 1
+        self.histogram = histogram
+        self._ranks = None
+        self.watermark = watermark
+        return n
+
+    def live_view(self, subject_id: str) -> LiveView | None:
+        """The subject as patched since the run, or None if it was not rescored since."""
+        i = self.row_of(subject_id)
+        row = None if i is None else self.live.get(i)
+        if row is None:
+            return None
+        rank, percentile = self.rank(str(row.result["kind"]), int(row.result["score"]))
+        return LiveView(row.result, row.reasons, row.entries, rank, percentile, self.watermark)
+
+    def rank(self, kind: str, score: int) -> tuple[int, float]:
+        """Rank (1 + how many of the kind score higher) and percentile (share at or below, in hundredths rounded
+        half up, as the run computes it) of ``score`` in the histogram as it now stands."""
+        if self._ranks is None:
+            table, by_kind = self.histogram, {}
+            kinds = table.column("kind").to_pylist()
+            for k in set(kinds):
+                mask = np.array([x == k for x in kinds])
+                scores = table.column("score").to_numpy()[mask]
+                counts = table.column("n").to_numpy()[mask]
+                order = np.argsort(scores)
+                by_kind[k] = (scores[order], np.cumsum(counts[order]))
+            self._ranks = by_kind
+        scores, cum = self._ranks[kind]
+        total = int(cum[-1])
+        at_or_below = int(cum[np.searchsorted(scores, score, side="right") - 1]) if score >= scores[0] else 0
+        return total - at_or_below + 1, float((20000 * at_or_below + total) // (2 * total)) / 100
 
     def decide_many(
         self, subject_ids: Sequence[str], service: str, purpose: str, *, requester: str

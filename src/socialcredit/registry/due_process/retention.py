@@ -1,8 +1,8 @@
 """Retention: a record stops counting on the day its age reaches a rule's expiry (the compiler's rule); once no
 rule or list criterion of any policy in use can count it, it is kept ``retention.purge_after_days`` more days and
-then deleted for good — every version, and every dispute, repair, fulfilment, listing and notification about it —
-so it never appears again in a report, an export or a run. The purge is audited (counts only: the audit log must
-not keep what was deleted)."""
+then deleted for good — every version, and every dispute, repair, fulfilment, listing and notification about it,
+and its rows in the kept scoring states — so it never appears again in a report, an export or a run. The purge is
+audited (counts only: the audit log must not keep what was deleted)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.due_process.severity import limit_days
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.policies import policies_in_use
+from socialcredit.registry.scoring.state import forget_records
 from socialcredit.store import Store
 
 __all__ = ["purge_expired"]
@@ -98,6 +99,8 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
             )
         )
         versions = int(owned.execute(exp.select("count(*)").from_("records").where(hit.copy())).fetchone()[0])  # type: ignore[index]
+        # No change number marks a purge: the kept scoring states lose the records' rows here, with them.
+        forget_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
         owned.execute(exp.delete("records", where=hit.copy()))
         detail = {"records": n, "versions": versions, "by_source": by_source, "as_of": today, "kept_days": keep}
         append_audit(store, actor, "purge_expired", None, detail)

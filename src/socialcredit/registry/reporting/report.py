@@ -9,6 +9,7 @@ matches it)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from socialcredit.backends.duckdb import DuckDBBackend
@@ -18,7 +19,8 @@ from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
-from socialcredit.registry.decisions.decide import explain
+from socialcredit.registry.decisions.decide import explain, explain_rows
+from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
@@ -87,8 +89,12 @@ def subject_report(
     lang: str = "en",
     actor: str = "cli",
     purpose: str = "subject report",
+    live: Mapping[int, LiveView] | None = None,
 ) -> dict[str, Any]:
-    """Everything the registry holds and concludes about one subject (the look-up is audited)."""
+    """Everything the registry holds and concludes about one subject (the look-up is audited).
+
+    ``live`` (by run id) carries the subject as rescored since a run (registry/decisions/live.py, held by the running
+    service): its score, lists, services and reasons are shown as they now stand, with the watermark."""
     subject = _subject(store, subject_id)
     runs = store.rows(
         "SELECT * FROM score_runs WHERE finished_at IS NOT NULL AND run_id IN "
@@ -106,6 +112,9 @@ def subject_report(
         if not result:
             continue
         res = result[0]
+        now = (live or {}).get(int(run["run_id"]))
+        if now is not None:
+            res = {**res, **now.result, "rank": now.rank, "percentile": now.percentile}
         loaded = get_policy(store, run["policy_id"], run["policy_version"])
         p = loaded.policy
         of = store.one("SELECT count(*) FROM run_results WHERE run_id = ? AND kind = ?", [run["run_id"], res["kind"]])
@@ -119,6 +128,8 @@ def subject_report(
             (x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"])
             for x in reversed(list_listings(store, subject_id=subject_id, policy_id=p.id))
         }
+        if now is not None:
+            entries = [{"list_id": x[0], "criterion_id": x[1], "record_key": None} for x in now.entries]
         for e in entries:
             c = p.criterion(e["list_id"], e["criterion_id"])
             black = p.list_spec(e["list_id"]).kind == "black"
@@ -136,12 +147,16 @@ def subject_report(
                     "effective_on": effective_on if black else None,
                 }
             )
-        reasons = explain(store, loaded, int(run["run_id"]), subject_id, res, lang)
+        if now is None:
+            reasons = explain(store, loaded, int(run["run_id"]), subject_id, res, lang)
+        else:
+            reasons = explain_rows(loaded, res, now.entries, now.reasons, lang, as_of=run["as_of"])
         scores.append(
             {
                 "policy": p.id,
                 "policy_version": p.version,
                 "run_id": run["run_id"],
+                "watermark": int(run["watermark"]) if now is None else now.watermark,
                 "as_of": run["as_of"].isoformat(),
                 "score": res["score"],
                 "tier": res["tier"],

@@ -4,11 +4,17 @@ a backend), and publish the results back into the registry as a run.
 The three steps, and the files between them::
 
     export   store  -> DIR/manifest.json, DIR/subjects.parquet, DIR/records/record_type=<type>/*.parquet
-    score    DIR    -> OUT/manifest.json, OUT/{results,rule_points,list_entries,reasons}/*.parquet
+    score    DIR    -> OUT/manifest.json, OUT/{results,rule_points,list_entries,reasons}/*.parquet,
+                       OUT/state/*.parquet (the scoring state the run built and read)
     publish  OUT    -> a run in the store (engine "spark"), with the policy version it used
 
 A run's results are tied to the store and watermark of the export they were computed from; ``publish`` refuses
 results from another store, from data newer than the store, or from a generated population (not registry data).
+
+Spark scores through the scoring state, as the store does (registry/scoring/state.py): the run first builds
+``sc_state`` from the exported records with the compiler's ``ScorePlan.state_matches`` printed in Spark's dialect,
+then runs the stages of a ``source="state"`` plan on it. With ``from_records`` it runs them on the records
+instead; both give the same results.
 """
 
 from __future__ import annotations
@@ -34,11 +40,26 @@ from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import RunSummary, save_run
 from socialcredit.store import Store
 
-__all__ = ["RESULTS_FORMAT", "export_inputs", "publish_results", "score_on_spark"]
+__all__ = [
+    "RESULTS_FORMAT",
+    "RESULT_TABLES",
+    "STAGE_OF",
+    "build_spark_state",
+    "empty_folder",
+    "export_inputs",
+    "publish_results",
+    "score_on_spark",
+]
 
 RESULTS_FORMAT = "socialcredit-score-results"
 RESULT_TABLES = ("results", "rule_points", "list_entries", "reasons")
-_STAGE_OF = {
+# The scoring state a Spark run built and read, next to its results (Parquet: subject_id, item, event_date,
+# record_key; subject_id as in the input).
+STATE_FOLDER = "state"
+# Any date: the state does not depend on it (ScorePlan needs one).
+_ANY_DATE = dt.date(2000, 1, 1)
+# The stage of a run each results folder holds.
+STAGE_OF = {
     "results": "sc_results",
     "rule_points": "sc_rule_points",
     "list_entries": "sc_list_entries",
@@ -46,7 +67,8 @@ _STAGE_OF = {
 }
 
 
-def _empty_folder(out: Path) -> None:
+def empty_folder(out: Path) -> None:
+    """Make ``out`` an empty folder for results; refuse a file, or a folder with anything in it."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SocialCreditError(f"{out} exists and is not an empty folder; choose a new --out")
     out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +77,7 @@ def _empty_folder(out: Path) -> None:
 def export_inputs(store: Store, out: Path | str, *, actor: str = "cli") -> dict[str, Any]:
     """Write what a score run reads, as of now (the watermark), as Parquet; returns the manifest."""
     out = Path(out)
-    _empty_folder(out)
+    empty_folder(out)
     watermark = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
     categories = list(store.catalog.categories)
     with prepare_inputs(store, None, watermark, categories=categories) as inputs:
@@ -83,6 +105,18 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli") -> dict[
     return manifest
 
 
+def build_spark_state(backend: SparkBackend, loaded: LoadedPolicy, folder: Path | str) -> int:
+    """Build the scoring state of ``loaded`` from the session's ``sc_records`` (the rows the store keeps,
+    registry/scoring/state.py, by the same compiled SQL), write it to ``folder`` as Parquet and read it back as the
+    persisted view ``sc_state``; returns its number of rows.
+
+    Read back from its files, the state is one scan to plan in every rule's statement; kept as a view of its query
+    (one scan of the records per item), planning the stages took longer than computing them."""
+    plan = ScorePlan(loaded, as_of=_ANY_DATE, dialect=backend.dialect)
+    backend.materialize("sc_state", plan.state_matches(), through=str(folder))
+    return backend.count("sc_state")
+
+
 def score_on_spark(
     folder: Path | str,
     loaded: LoadedPolicy,
@@ -91,25 +125,32 @@ def score_on_spark(
     *,
     master: str = "local[2]",
     session: Any = None,
+    from_records: bool = False,
 ) -> dict[str, Any]:
-    """Score the inputs in ``folder`` (an export or a generated population) on Spark; write results to ``out``."""
+    """Score the inputs in ``folder`` (an export or a generated population) on Spark; write results to ``out``.
+
+    The stages read the scoring state, built first from the inputs' records (:func:`build_spark_state`, into
+    ``out/state``), unless ``from_records`` is set: then they read the records. Both give the same results."""
     out = Path(out)
-    _empty_folder(out)
+    empty_folder(out)
     started = time.perf_counter()
     spark = session if session is not None else spark_session(master)
     source = read_inputs(spark, folder, loaded.policy.consent.categories)
     backend = SparkBackend(spark)
-    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect)
+    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="records" if from_records else "state")
+    state_rows = None
     try:
+        if plan.source == "state":
+            state_rows = build_spark_state(backend, loaded, out / STATE_FOLDER)
         for name, query in plan.stages(only_affected=False):
             backend.materialize(name, query)
         counts = {}
         for table in RESULT_TABLES:
             frame = backend.sql(
-                f"SELECT s.sid, x.* FROM {_STAGE_OF[table]} x JOIN sc_subjects s ON s.subject_id = x.subject_id"
+                f"SELECT s.sid, x.* FROM {STAGE_OF[table]} x JOIN sc_subjects s ON s.subject_id = x.subject_id"
             )
             frame.write.mode("overwrite").parquet(str(out / table))
-            counts[table] = backend.count(_STAGE_OF[table])
+            counts[table] = backend.count(STAGE_OF[table])
         lists = {
             str(r[0]): int(r[1])
             for r in backend.sql(
@@ -130,6 +171,8 @@ def score_on_spark(
         "policy_text": loaded.text,
         "as_of": as_of.isoformat(),
         "input": source,
+        "source": plan.source,
+        "state_rows": state_rows,
         "counts": counts,
         "lists": lists,
         "seconds": round(time.perf_counter() - started, 3),
@@ -186,7 +229,7 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
     try:
         with RunInputs(store) as inputs:
             for table in RESULT_TABLES[:3]:
-                inputs.create(_STAGE_OF[table], _parquet_view(folder / table / "*.parquet"), view=True)
+                inputs.create(STAGE_OF[table], _parquet_view(folder / table / "*.parquet"), view=True)
             inputs.create(
                 "sc_subjects",
                 "SELECT DISTINCT subject_id, sid FROM read_parquet($path)",
@@ -212,6 +255,7 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
                 engine=str(manifest.get("engine", "spark")),
                 actor=actor,
                 detail={"master": manifest.get("master"), "published_from": str(folder)},
+                source=str(manifest.get("source", "records")),
             )
     except duckdb.Error as exc:
         raise SocialCreditError(f"{folder}: cannot read the results: {str(exc).splitlines()[0]}") from None

@@ -11,10 +11,10 @@ from __future__ import annotations
 from socialcredit.policy import LoadedPolicy
 from socialcredit.store import Store
 
-__all__ = ["HELD_CHANGES", "any_held", "held_records"]
+__all__ = ["HELD_CHANGES", "any_held", "held_records", "held_sources"]
 
 
-def _held_sources(loaded: LoadedPolicy | None) -> str:
+def held_sources(loaded: LoadedPolicy | None) -> str:
     """(source_id, record_id) of what is held at watermark ``$w``: constant SQL, by policy."""
     parts = ["SELECT source_id, record_id FROM repairs WHERE status = 'approved' AND decided_seq <= $w"]
     if loaded is not None and not loaded.policy.disputes.counts_while_open:
@@ -26,7 +26,7 @@ def _held_sources(loaded: LoadedPolicy | None) -> str:
 
 def any_held(store: Store, loaded: LoadedPolicy | None, watermark: int) -> bool:
     """Whether a run at ``watermark`` under ``loaded`` skips any record at all (usually not)."""
-    return bool(store.one(f"SELECT count(*) FROM ({_held_sources(loaded)})", {"w": int(watermark)}))
+    return bool(store.one(f"SELECT count(*) FROM ({held_sources(loaded)})", {"w": int(watermark)}))
 
 
 def held_records(loaded: LoadedPolicy | None, *, one_subject: bool = False) -> str:
@@ -34,7 +34,7 @@ def held_records(loaded: LoadedPolicy | None, *, one_subject: bool = False) -> s
     with ``one_subject``)."""
     only = " AND r.subject_id = $sid" if one_subject else ""
     return (
-        f"SELECT r.record_key FROM records r JOIN ({_held_sources(loaded)}) h USING (source_id, record_id) "
+        f"SELECT r.record_key FROM records r JOIN ({held_sources(loaded)}) h USING (source_id, record_id) "
         f"WHERE r.record_key <= $w{only}"
     )
 

@@ -36,6 +36,8 @@ RELATIONS = frozenset(
         "sc_affected",
         "sc_time_affected",
         "sc_contributions",
+        "sc_state",
+        "sc_histogram",
         *STAGES,
     }
 )
@@ -89,6 +91,9 @@ def prepare_inputs(
     watermark: int,
     subject_id: str | None = None,
     categories: Sequence[str] | None = None,
+    *,
+    state_table: str | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> RunInputs:
     """The records and subjects as they stood at ``watermark`` (for one subject, if named), as the caller's own
     ``sc_records`` and ``sc_subjects``; use the result in a ``with`` block, which drops them at its end.
@@ -96,16 +101,24 @@ def prepare_inputs(
     Inside a run, ``subject_id`` is the subject's integer key (grouping and joining on it is much cheaper than on
     the 18-character identifier); ``sc_subjects.sid`` maps it back for everything that is stored or shown.
     ``sc_subjects`` has a consent column per category of the policy (or of ``categories``, for an export).
+
+    With ``state_table`` (the quoted name of the policy's scoring state, folded up to ``watermark``), the records
+    are not read at all: ``sc_state`` stands for them (registry/scoring/state.py). With ``subjects`` (identifiers),
+    ``sc_subjects`` holds only those (live rescoring of the subjects a batch touched).
     """
     if categories is None:
         categories = loaded.policy.consent.categories if loaded is not None else []
     w = int(watermark)
     inputs = RunInputs(store)
     try:
-        inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
-        _create_held(inputs, loaded, w, subject_id)
-        inputs.create("sc_records", _records_query(w, subject_id), view=True)
-        inputs.create("sc_subjects", _subjects_query(categories, subject_id), {"w": w})
+        if state_table is None:
+            inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
+            _create_held(inputs, loaded, w, subject_id)
+            inputs.create("sc_records", _records_query(w, subject_id), view=True)
+        else:
+            inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
+        only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
+        inputs.create("sc_subjects", _subjects_query(categories, only), {"w": w})
     except BaseException:
         inputs.close()
         raise
@@ -137,14 +150,15 @@ def _records_query(w: int, subject_id: str | None) -> exp.Select:
     return query
 
 
-def _subjects_query(categories: Sequence[str], subject_id: str | None) -> exp.Select:
+def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None) -> exp.Select:
     """Subjects with one ``consent_<category>`` column each (false when never granted); binds ``$w``."""
     query = sqlglot.parse_one(_SUBJECTS, read="duckdb")
     assert isinstance(query, exp.Select)
-    if subject_id is not None:
+    if subject_ids is not None:
         inner = query.find(exp.Subquery)
         assert inner is not None and isinstance(inner.this, exp.Select)
-        only = exp.column("subject_id", "subjects").eq(exp.Literal.string(subject_id))
+        ids: list[exp.Expr] = [exp.Literal.string(s) for s in subject_ids] or [exp.Null()]
+        only = exp.column("subject_id", "subjects").isin(*ids)
         inner.set("this", inner.this.where(only))
     if not categories:
         return query

@@ -11,7 +11,7 @@ from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, 
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
-__all__ = ["get_policy", "policies_in_use", "publish_policy", "resolve_policy"]
+__all__ = ["get_policy", "policies_in_use", "policy_without_store", "publish_policy", "resolve_policy"]
 
 
 def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bool:
@@ -70,6 +70,20 @@ def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
         publish_policy(store, loaded, actor)
         return loaded
     return get_policy(store, ref)
+
+
+def policy_without_store(ref: str) -> LoadedPolicy:
+    """A policy for a run without a store (files, Spark): a policy file, or a shipped policy by id, in the order
+    :func:`resolve_policy` looks; published policies live in a store, so they are not found here."""
+    path = Path(ref)
+    if ref.endswith((".yaml", ".yml")) or path.is_file():
+        return load_policy(path)
+    if ref in BUILTIN_POLICIES:
+        return builtin_policy(ref)
+    raise NotFoundError(
+        f"no policy file {ref!r} and no shipped policy of that id; without a store, give a shipped policy "
+        f"({', '.join(BUILTIN_POLICIES)}) or a policy file"
+    )
 
 
 def policies_in_use(store: Store) -> list[LoadedPolicy]:

@@ -24,9 +24,10 @@ from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.holds import HELD_CHANGES
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.state import build_state, catch_up, state_info
 from socialcredit.store import Store
 
-__all__ = ["RunSummary", "latest_run", "save_run", "score"]
+__all__ = ["RunSummary", "latest_run", "results_select", "save_run", "score"]
 
 Progress = Callable[[str, int, int], None]
 FULL_RECOMPUTE_SHARE = 0.5  # above this share of affected subjects, an incremental run computes everyone
@@ -44,6 +45,7 @@ class RunSummary:
     subjects: int
     rescored: int
     list_counts: dict[str, int]
+    source: str = "records"  # what the run read: "state" (the kept scoring state) or "records"
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "as_of": self.as_of.isoformat()}
@@ -106,9 +108,14 @@ def score(
     actor: str = "cli",
     progress: Progress | None = None,
     max_share: float = FULL_RECOMPUTE_SHARE,
+    from_records: bool = False,
 ) -> RunSummary:
     """Score every subject; with ``incremental`` only those whose inputs changed since the base run (unless
-    more than ``max_share`` of all subjects changed: then everyone is computed, with the same results)."""
+    more than ``max_share`` of all subjects changed: then everyone is computed, with the same results).
+
+    The run reads the policy's scoring state (built on first use, then kept at ingest: registry/scoring/state.py)
+    unless ``from_records`` is set or the run is at a watermark older than the state's (a rerun): then it reads
+    the records. Both give the same results."""
     check_as_of(as_of)
     step = progress or (lambda _s, _d, _t: None)
     policy = loaded.policy
@@ -130,16 +137,17 @@ def score(
         if wm < base["watermark"]:
             raise SocialCreditError(f"run {base['run_id']} read newer data than this run would; run a full score")
     backend = DuckDBBackend(store)
-    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect)
     step("preparing", 0, 8)
-    with prepare_inputs(store, loaded, wm) as inputs:
+    state = None if from_records else _state_at(store, loaded, wm)
+    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="records" if state is None else "state")
+    with prepare_inputs(store, loaded, wm, state_table=state) as inputs:
         only, affected = _affected(inputs, backend, plan, base, wm, max_share)
         # Reasons are not materialised here: the store derives them from the rule points (the run_reasons view).
         stages = [(name, q) for name, q in plan.stages(only_affected=only) if name != "sc_reasons"]
         for i, (name, query) in enumerate(stages):
             step(name, i + 1, len(stages) + 1)
             inputs.materialize(backend, name, query)
-            if base is not None:
+            if base is not None and only:  # computed for the affected only: the rest comes from the base run
                 _merge_base(inputs, name, int(base["run_id"]))
         rescored = affected if only else inputs.count("sc_results")
         step("saving", len(stages) + 1, len(stages) + 1)
@@ -154,7 +162,27 @@ def score(
             rescored=rescored,
             engine=backend.name,
             actor=actor,
+            source=plan.source,
         )
+
+
+def _state_at(store: Store, loaded: LoadedPolicy, watermark: int) -> str | None:
+    """The quoted name of the policy's scoring state folded up to ``watermark`` (built now if there is none), or
+    None if the state is already past it (a rerun at an earlier watermark reads the records)."""
+    info = state_info(store, loaded)
+    if info is None:
+        if watermark != int(store.one("SELECT value FROM counters WHERE name = 'seq'")):
+            return None
+        info = build_state(store, loaded)
+    elif info.watermark < watermark:
+        catch_up(store, watermark)
+        info = state_info(store, loaded)
+        assert info is not None
+    return _quoted_table(info.table_name) if info.watermark == watermark else None
+
+
+def _quoted_table(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
 
 
 def _affected(
@@ -213,6 +241,7 @@ def save_run(
     engine: str,
     actor: str,
     detail: dict[str, Any] | None = None,
+    source: str = "records",
 ) -> RunSummary:
     """Store a run from the relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects``
     of ``inputs`` (``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed
@@ -259,6 +288,7 @@ def save_run(
                 "mode": mode,
                 "watermark": watermark,
                 "engine": engine,
+                "source": source,
                 **(detail or {}),
             },
         )
@@ -279,6 +309,7 @@ def save_run(
         n,
         n if rescored is None else rescored,
         counts,
+        source,
     )
     # Blacklist entries become notices and, after the grace period, effective listings: the built-in due-process
     # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
@@ -286,17 +317,18 @@ def save_run(
     return summary
 
 
-# One row of run_results per subject; the dimension and list columns of the policy are filled in as trees.
+# One row of run_results per subject (without the run id); the dimension and list columns of the policy are filled
+# in as trees.
 _RESULTS = """
-INSERT INTO run_results SELECT ?, s.sid, x.kind, x.profession, x.age, $dims, x.total, x.score,
+SELECT s.sid AS subject_id, x.kind, x.profession, x.age, $dims AS dims, x.total, x.score,
     x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
-    list_filter($lists, v -> v IS NOT NULL), x.grants
+    list_filter($lists, v -> v IS NOT NULL) AS lists, x.grants
 FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
 """
 
 
-def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
-    """The INSERT of ``run_results`` (binds the run id): dimension points as a list, list ids where flagged."""
+def results_select(loaded: LoadedPolicy, as_of: dt.date) -> exp.Select:
+    """The rows of ``run_results`` from a run's ``sc_results``: dimension points as a list, list ids where flagged."""
     plan = ScorePlan(loaded, as_of=as_of)
     dims = exp.Array(expressions=[exp.column(c, "x") for c in plan.dimension_columns()])
     flags: list[exp.Expr] = [
@@ -304,7 +336,15 @@ def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
         for lst in loaded.policy.lists
     ]
     lists = exp.Array(expressions=flags or [exp.Null()])
-    return exp.replace_placeholders(sqlglot.parse_one(_RESULTS, read="duckdb"), dims=dims, lists=lists)
+    query = exp.replace_placeholders(sqlglot.parse_one(_RESULTS, read="duckdb"), dims=dims, lists=lists)
+    assert isinstance(query, exp.Select)
+    return query
+
+
+def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
+    """The INSERT of ``run_results`` (binds the run id)."""
+    rows = exp.Subquery(this=results_select(loaded, as_of), alias=exp.TableAlias(this=exp.to_identifier("r")))
+    return exp.insert(exp.select(exp.Placeholder(), exp.Star()).from_(rows), "run_results")
 
 
 def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:

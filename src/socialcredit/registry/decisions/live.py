@@ -1,0 +1,197 @@
+"""Live decisions: the subjects a change touches are rescored against the scoring state and swapped into the
+decision snapshots, so a relying party's next decision sees a record the moment it is committed.
+
+A live row is what a score run would give the subject at the snapshot's as-of date, on the state as it now stands
+(registry/scoring/state.py): the same compiled stages, for those subjects only. Rank and percentile come from the
+snapshot's histogram of scores, updated as scores move (``ScorePlan.ranked_from_histogram``). Listing rules still
+apply: a blacklisting the run did not already make effective waits for the next run's notice and grace period
+(decisions ignore it until then), while a subject who no longer meets a list's criteria — the judgment fulfilled,
+the record withdrawn, a repair granted — is off it at once.
+
+Each patched snapshot names the watermark it stands on (``Snapshot.watermark``): run id plus watermark make every
+decision reproducible (a run at that watermark and as-of date gives the same rows; tests/test_live.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from socialcredit.backends.duckdb import DuckDBBackend
+from socialcredit.compiler import ScorePlan
+from socialcredit.policy import LoadedPolicy
+from socialcredit.registry.decisions.decide import ListEntry, entries_with_origin
+from socialcredit.registry.scoring.facts import facts_of, grants_with
+from socialcredit.registry.scoring.inputs import prepare_inputs
+from socialcredit.registry.scoring.runs import results_select
+from socialcredit.registry.scoring.state import catch_up, state_info
+from socialcredit.store import Store
+
+__all__ = ["LiveRow", "LiveView", "changed_subjects", "rescore"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveRow:
+    """One subject rescored: its run_results row (lists as decisions see them, grants to match), reasons and list
+    entries (list, criterion, and the note of a record shared by another region)."""
+
+    result: dict[str, Any]
+    reasons: list[tuple[str, float]]
+    entries: list[ListEntry]
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """A subject as it now stands in a patched snapshot: its live row, rank and percentile in the histogram as it
+    now stands, and the watermark of the snapshot."""
+
+    result: dict[str, Any]
+    reasons: list[tuple[str, float]]
+    entries: list[ListEntry]
+    rank: int
+    percentile: float
+    watermark: int
+
+
+# Subjects whose inputs changed in ($a, $b]: records (and, for a correction or withdrawal, the subject of the
+# version it replaced), registrations, consents, and due-process holds.
+_CHANGED = """
+SELECT subject_id FROM records WHERE record_key > $a AND record_key <= $b
+UNION SELECT subject_id FROM subjects WHERE seq > $a AND seq <= $b
+UNION SELECT subject_id FROM consents WHERE seq > $a AND seq <= $b
+UNION SELECT subject_id FROM disputes WHERE (seq > $a AND seq <= $b) OR (closed_seq > $a AND closed_seq <= $b)
+UNION SELECT subject_id FROM repairs WHERE decided_seq > $a AND decided_seq <= $b
+"""
+
+_REPLACED = """
+SELECT subject_id FROM records WHERE record_key IN (
+    SELECT prev_key FROM records WHERE record_key > $a AND record_key <= $b AND prev_key IS NOT NULL
+)
+"""
+
+
+def changed_subjects(store: Store, since: int, until: int) -> list[str]:
+    """The identifiers of the subjects whose scoring inputs changed in (since, until]."""
+    if until <= since:
+        return []
+    params = {"a": since, "b": until}
+    found = {str(r[0]) for r in store.execute(_CHANGED, params).fetchall()}
+    replaced = store.one(
+        "SELECT count(*) FROM records WHERE record_key > $a AND record_key <= $b AND prev_key IS NOT NULL", params
+    )
+    if replaced:
+        found |= {str(r[0]) for r in store.execute(_REPLACED, params).fetchall()}
+    return sorted(found)
+
+
+def rescore(
+    store: Store,
+    loaded: LoadedPolicy,
+    as_of: dt.date,
+    subject_ids: Sequence[str],
+    histogram: pa.Table,
+    old_scores: dict[str, tuple[str, int]],
+) -> tuple[int, dict[str, LiveRow], pa.Table] | None:
+    """Rescore ``subject_ids`` on the policy's state (caught up to the latest change) as of ``as_of``.
+
+    ``histogram`` is the population's (kind, score, n) before; ``old_scores`` the (kind, score) each of these
+    subjects had in it. Returns the state's watermark, the rows, and the histogram after — or None when the policy
+    keeps no state (it was scored from records only): then decisions wait for the next run.
+    """
+    catch_up(store)
+    info = state_info(store, loaded)
+    if info is None:
+        return None
+    backend = DuckDBBackend(store)
+    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="state")
+    table = f'"{info.table_name}"'
+    with prepare_inputs(store, loaded, info.watermark, state_table=table, subjects=list(subject_ids)) as inputs:
+        inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
+        inputs.materialize(backend, "sc_rule_points", plan.rule_points(only_affected=True))
+        inputs.materialize(backend, "sc_list_records", plan.list_records(only_affected=True))
+        inputs.materialize(backend, "sc_local", plan.local())
+        # The population's histogram with these subjects moved from their old score to their new one.
+        moved = inputs.rows("SELECT s.sid, l.kind, l.score FROM sc_local l JOIN sc_subjects s USING (subject_id)")
+        after = _moved(histogram, old_scores, [(str(r["sid"]), str(r["kind"]), int(r["score"])) for r in moved])
+        store.con.register("live_histogram", after)
+        try:
+            inputs.create("sc_histogram", "SELECT kind, score, n FROM live_histogram")
+        finally:
+            store.con.unregister("live_histogram")
+        inputs.materialize(backend, "sc_ranked", plan.ranked_from_histogram())
+        inputs.materialize(backend, "sc_list_entries", plan.list_entries())
+        inputs.materialize(backend, "sc_results", plan.results())
+        inputs.materialize(backend, "sc_reasons", plan.reasons())
+        results = inputs.rows(results_select(loaded, as_of))
+        reasons = inputs.rows(
+            "SELECT s.sid, r.rule_id, r.points FROM sc_reasons r JOIN sc_subjects s USING (subject_id) "
+            "ORDER BY s.sid, r.position"
+        )
+        entries = inputs.rows(
+            "SELECT s.sid, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM sc_list_entries e "
+            "JOIN sc_subjects s USING (subject_id) LEFT JOIN records r ON r.record_key = e.record_key "
+            "ORDER BY 1, 2, 3"
+        )
+    entries_of = entries_with_origin(
+        store, [(e["sid"], e["list_id"], e["criterion_id"], e["record_type"], e["origin_region"]) for e in entries]
+    )
+    effective = _effective_listings(store, loaded, [str(r["subject_id"]) for r in results])
+    black = {lst.id for lst in loaded.policy.lists if lst.kind == "black"}
+    rows: dict[str, LiveRow] = {}
+    for r in results:
+        sid = str(r["subject_id"])
+        # A blacklisting not yet effective (no notice, or in its grace period) does not refuse; leaving a list does
+        # not wait.
+        lists = [x for x in r["lists"] if x not in black or (sid, x) in effective]
+        result = {**r, "lists": lists, "grants": grants_with(loaded, facts_of(loaded, {**r, "lists": lists}, as_of))}
+        rows[sid] = LiveRow(
+            result,
+            [(str(x["rule_id"]), float(x["points"])) for x in reasons if x["sid"] == sid],
+            [e for e in entries_of.get(sid, []) if e[0] in lists],
+        )
+    return info.watermark, rows, after
+
+
+def _moved(histogram: pa.Table, old: dict[str, tuple[str, int]], new: list[tuple[str, str, int]]) -> pa.Table:
+    counts: dict[tuple[str, int], int] = {
+        (str(k), int(s)): int(n)
+        for k, s, n in zip(
+            histogram.column("kind").to_pylist(),
+            histogram.column("score").to_pylist(),
+            histogram.column("n").to_pylist(),
+            strict=True,
+        )
+    }
+    for sid, kind, score in new:
+        if sid in old:
+            key = old[sid]
+            counts[key] = counts.get(key, 0) - 1
+        counts[(kind, score)] = counts.get((kind, score), 0) + 1
+    items = [(k, s, n) for (k, s), n in sorted(counts.items()) if n > 0]
+    return pa.table(
+        {
+            "kind": pa.array([i[0] for i in items], pa.string()),
+            "score": pa.array([i[1] for i in items], pa.int32()),
+            "n": pa.array([i[2] for i in items], pa.int64()),
+        }
+    )
+
+
+def _effective_listings(store: Store, loaded: LoadedPolicy, subject_ids: list[str]) -> set[tuple[str, str]]:
+    if not subject_ids:
+        return set()
+    return {
+        (str(a), str(b))
+        for a, b in store.execute(
+            "SELECT DISTINCT subject_id, list_id FROM listings WHERE policy_id = ? AND status = 'effective' "
+            "AND subject_id IN (SELECT unnest(?))",
+            [loaded.policy.id, subject_ids],
+        ).fetchall()
+    }

@@ -1,0 +1,187 @@
+"""Live decisions: a record committed over HTTP reaches the next decision, and a full run agrees with it.
+
+A real store, a real server on loopback, a real HTTP client. The world: the shipped example, scored twice under
+``beijing`` so that a judgment defaulter's blacklisting is effective (and the railway refuses them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from tests.api_helpers import auth, serving
+
+from socialcredit.api.app import create_app
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import open_store
+
+RAIL = {"service": "high_speed_rail", "purpose": "ticket purchase"}
+
+
+@pytest.fixture
+def live_world(tmp_path: Any) -> Iterator[dict[str, Any]]:
+    files = write_example(tmp_path / "example", residents=200)
+    store = open_store(tmp_path / "store.duckdb", create=True, key="")
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=AS_OF)
+    beijing = resolve_policy(store, "beijing")
+    for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):  # the second run finds the listing past its grace
+        score(store, beijing, as_of)
+    listed = store.rows(
+        """SELECT l.subject_id, r.record_id, r.event_date, r.case_type, r.amount FROM listings l
+           JOIN records r ON r.subject_id = l.subject_id AND r.source_id = 'courts' AND r.defaulter
+                AND r.status = 'unfulfilled'
+           WHERE l.policy_id = 'beijing' AND l.list_id = 'blacklist' AND l.status = 'effective'
+           ORDER BY l.subject_id, r.record_id"""
+    )
+    keys = {
+        "railway": issue_key(
+            store, "relying_party", "China Railway 12306", services=["high_speed_rail"], purposes=["ticket purchase"]
+        ).token,
+        "courts": issue_key(store, "furnisher", "the courts", source="courts").token,
+    }
+    app = create_app(tmp_path / "store.duckdb", store=store, max_body=256 * 1024)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield {"store": store, "service": app.state.service, "client": client, "keys": keys, "listed": listed}
+    store.close()
+
+
+def _decide_after(world: dict[str, Any], subject_id: str, watermark: int) -> dict[str, Any]:
+    """The first decision on ``subject_id`` that stands on a watermark past ``watermark`` (the service patches its
+    snapshots on the journal flusher's tick, 0.2 s; this waits at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        body = _decide(world, subject_id)
+        if body["watermark"] > watermark or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def _decide(world: dict[str, Any], subject_id: str) -> dict[str, Any]:
+    r = world["client"].post(
+        "/v1/decisions", json={"subject_id": subject_id, **RAIL}, headers=auth(world["keys"]["railway"])
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _send(world: dict[str, Any], rows: list[dict[str, Any]]) -> httpx.Response:
+    cols = list(rows[0])
+    text = "\n".join([",".join(cols), *(",".join(str(r[c]) for c in cols) for r in rows)]) + "\n"
+    return world["client"].post(
+        "/v1/records",
+        content=text.encode(),
+        headers={**auth(world["keys"]["courts"]), "content-type": "text/csv"},
+    )
+
+
+def test_a_fulfilled_judgment_grants_the_next_decision_and_a_full_run_agrees(live_world: dict[str, Any]) -> None:
+    world = live_world
+    assert world["listed"], "the example has an effective judgment defaulter"
+    # One defaulter with a single unfulfilled judgment: fulfilling it takes them off the blacklist.
+    by_subject: dict[str, list[dict[str, Any]]] = {}
+    for row in world["listed"]:
+        by_subject.setdefault(row["subject_id"], []).append(row)
+    subject, judgments = next((s, j) for s, j in by_subject.items() if len(j) == 1)
+    judgment = judgments[0]
+    before = _decide(world, subject)
+    assert before["granted"] is False
+    assert "blacklist" in before["lists"]
+    run_id, watermark = before["run_id"], before["watermark"]
+
+    sent = time.monotonic()
+    r = _send(
+        world,
+        [
+            {
+                "record_id": judgment["record_id"],
+                "subject_id": subject,
+                "record_type": "court_judgment",
+                "event_date": judgment["event_date"].isoformat(),
+                "case_type": judgment["case_type"],
+                "amount": judgment["amount"],
+                "status": "fulfilled",
+                "defaulter": "true",
+                "correction": "true",
+            }
+        ],
+    )
+    assert r.status_code in (200, 201), r.text
+    after = _decide_after(world, subject, watermark)
+    elapsed = time.monotonic() - sent
+    assert after["granted"] is True
+    assert after["lists"] == []
+    assert after["run_id"] == run_id  # the same run, patched
+    assert after["watermark"] > watermark  # standing on the change just committed
+    assert elapsed < 30  # (timing is measured in benchmarks/, not here: this only bounds a hang)
+
+    # The resident's own file says the same, on the same watermark.
+    service = world["service"]
+    with service.writer() as store:
+        own = issue_key(store, "resident", "a resident", subject=subject).token
+        service.reload_keys(store)
+    r = world["client"].get(f"/v1/subjects/{subject}/report", headers=auth(own))
+    assert r.status_code == 200, r.text
+    beijing = next(s for s in r.json()["scores"] if s["policy"] == "beijing")
+    assert beijing["watermark"] == after["watermark"]
+    assert [x["list"] for x in beijing["lists"]] == []
+    assert next(x for x in beijing["services"] if x["service"] == "high_speed_rail")["granted"] is True
+
+    # A full run at the snapshot's watermark and as-of date gives the subject what the live path said.
+    snap = service.snapshot("high_speed_rail")
+    with service.writer() as store:
+        loaded = resolve_policy(store, "beijing")
+        full = score(store, loaded, snap.as_of, watermark=after["watermark"])
+        row = store.rows("SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [full.run_id, subject])[0]
+    live = snap.live[snap.index[subject]].result
+    for column in ("score", "tier", "tier_rank", "total", "dims", "lists", "age", "last_negative"):
+        assert (
+            live[column] == pytest.approx(row[column])
+            if isinstance(row[column], float)
+            else live[column] == row[column]
+        ), column
+    assert snap.rank("person", int(row["score"])) == (row["rank"], row["percentile"])
+
+
+def test_a_new_blacklisting_waits_for_its_notice_but_the_score_moves_at_once(live_world: dict[str, Any]) -> None:
+    world = live_world
+    with world["service"].writer() as store:
+        clean = store.one(
+            "SELECT subject_id FROM run_results WHERE run_id = (SELECT max(run_id) FROM score_runs) "
+            "AND kind = 'person' AND lists = [] ORDER BY subject_id LIMIT 1"
+        )
+    before = _decide(world, clean)
+    assert before["granted"] is True
+    r = _send(
+        world,
+        [
+            {
+                "record_id": "LIVE-J1",
+                "subject_id": clean,
+                "record_type": "court_judgment",
+                "event_date": (AS_OF - dt.timedelta(days=10)).isoformat(),
+                "case_type": "civil",
+                "amount": 80000,
+                "status": "unfulfilled",
+                "defaulter": "true",
+            }
+        ],
+    )
+    assert r.status_code in (200, 201), r.text
+    after = _decide_after(world, clean, before["watermark"])
+    snap = world["service"].snapshot("high_speed_rail")
+    live = snap.live[snap.index[clean]]
+    assert after["watermark"] > before["watermark"]
+    assert after["granted"] is True  # no notice yet: the blacklisting is not effective
+    assert after["lists"] == []
+    assert live.result["score"] < int(snap._columns["score"][snap.index[clean]])  # the judgment counts already
