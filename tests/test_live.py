@@ -143,7 +143,9 @@ def test_a_fulfilled_judgment_grants_the_next_decision_and_a_full_run_agrees(liv
         loaded = resolve_policy(store, "beijing")
         full = score(store, loaded, snap.as_of, watermark=after["watermark"])
         row = store.rows("SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [full.run_id, subject])[0]
-    live = snap.live[snap.index[subject]].result
+    row_of = snap.row_of(subject)
+    assert row_of is not None
+    live = snap.live[row_of].result
     for column in ("score", "tier", "tier_rank", "total", "dims", "lists", "age", "last_negative"):
         assert (
             live[column] == pytest.approx(row[column])
