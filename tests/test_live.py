@@ -182,8 +182,10 @@ def test_a_new_blacklisting_waits_for_its_notice_but_the_score_moves_at_once(liv
     assert r.status_code in (200, 201), r.text
     after = _decide_after(world, clean, before["watermark"])
     snap = world["service"].snapshot("high_speed_rail")
-    live = snap.live[snap.index[clean]]
+    row = snap.row_of(clean)
+    assert row is not None
+    live = snap.live[row]
     assert after["watermark"] > before["watermark"]
     assert after["granted"] is True  # no notice yet: the blacklisting is not effective
     assert after["lists"] == []
-    assert live.result["score"] < int(snap._columns["score"][snap.index[clean]])  # the judgment counts already
+    assert live.result["score"] < int(snap._columns["score"][row])  # the judgment counts already
