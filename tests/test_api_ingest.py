@@ -273,6 +273,12 @@ def test_an_operator_runs_scoring_and_decisions_follow_the_new_run(world: dict[s
         headers=auth(world["keys"]["railway"]),
     ).json()
     assert decision["run_id"] == job["run_id"]
+    assert (job["from_records"], job["summary"]["source"]) == (False, "state")
+    r = client.post(
+        "/v1/jobs", json={"policy": "beijing", "as_of": AS_OF.isoformat(), "from_records": True}, headers=op
+    )
+    checked = _wait(client, r.json()["follow"], op)
+    assert (checked["status"], checked["from_records"], checked["summary"]["source"]) == ("finished", True, "records")
     bad = client.post("/v1/jobs", json={"policy": "atlantis"}, headers=op)
     assert (bad.status_code, bad.json()["error"]["message"]) == (404, "no shipped or published policy 'atlantis'")
     far = client.post("/v1/jobs", json={"policy": "beijing", "as_of": "9999-12-31"}, headers=op)

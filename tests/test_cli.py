@@ -231,6 +231,11 @@ def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, 
     again = json.loads(run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--json", db=city).stdout)
     records = run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--from-records", "--json", db=city)
     assert (again["source"], json.loads(records.stdout)["source"]) == ("state", "records")
+    # A rerun reads what it is told to: the records with --from-records, else the state (at the state's watermark).
+    reruns = [
+        json.loads(run("score", "--rerun", "1", *flag, "--json", db=city).stdout) for flag in (["--from-records"], [])
+    ]
+    assert [(r["run_id"], r["source"]) for r in reruns] == [(4, "records"), (5, "state")]
 
     # The state, kept through a later batch: one row (the judgment meets court.unfulfilled and the blacklist).
     run("ingest", str(tmp_path / "tax.csv"), "--source", "tax_bureau", db=city)  # T-1 meets tax.paid

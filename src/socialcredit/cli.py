@@ -211,7 +211,7 @@ def score(
 
     with _store(db) as store, _progress("score", not as_json) as step:
         if rerun is not None:
-            summary = scoring.rerun(store, rerun)
+            summary = scoring.rerun(store, rerun, from_records=from_records)
         else:
             loaded = resolve_policy(store, policy)
             summary = scoring.score(

@@ -161,6 +161,7 @@ class Job(_Out):
     as_of: str
     incremental: bool
     requested_by: str
+    from_records: bool
     status: str
     stage: str | None
     done: int

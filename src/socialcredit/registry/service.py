@@ -45,6 +45,7 @@ class Job:
     as_of: dt.date
     incremental: bool
     requested_by: str
+    from_records: bool = False  # read the records, not the scoring state
     status: str = "queued"  # queued | running | finished | failed
     stage: str | None = None
     done: int = 0
@@ -223,9 +224,11 @@ class Service:
 
     # --- score runs ----------------------------------------------------------------------------------------------
 
-    def start_job(self, policy: str, as_of: dt.date, incremental: bool, requested_by: str) -> Job:
+    def start_job(
+        self, policy: str, as_of: dt.date, incremental: bool, requested_by: str, *, from_records: bool = False
+    ) -> Job:
         with self._job_lock:
-            job = Job(len(self.jobs) + 1, policy, as_of, incremental, requested_by)
+            job = Job(len(self.jobs) + 1, policy, as_of, incremental, requested_by, from_records)
             self.jobs[job.job_id] = job
         threading.Thread(target=self._run_job, args=(job,), name=f"score-job-{job.job_id}", daemon=True).start()
         return job
@@ -240,7 +243,13 @@ class Service:
                 job.status, job.started_at = "running", dt.datetime.now(dt.UTC).replace(tzinfo=None)
                 loaded = resolve_policy(store, job.policy, actor=job.requested_by)
                 summary = score(
-                    store, loaded, job.as_of, incremental=job.incremental, actor=job.requested_by, progress=progress
+                    store,
+                    loaded,
+                    job.as_of,
+                    incremental=job.incremental,
+                    actor=job.requested_by,
+                    progress=progress,
+                    from_records=job.from_records,
                 )
                 job.run_id, job.summary = summary.run_id, summary.as_dict()
                 self.refresh_snapshots(store)

@@ -45,6 +45,9 @@ class JobRequest(BaseModel):
     policy: Id = Field(description="A shipped or published policy id.")
     as_of: dt.date | None = Field(None, description="The date the run scores as of (default: today).")
     incremental: bool = Field(False, description="Rescore only subjects whose inputs changed since the last run.")
+    from_records: bool = Field(
+        False, description="Read the records, not the policy's scoring state (the same results; for checking)."
+    )
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +67,7 @@ def start_job(body: JobRequest, party: Operator, service: ServiceDep, today: Tod
         check_as_of(as_of)
     except WorkflowError as exc:
         raise InvalidRequestError(f"as_of: {exc}", field="as_of") from None
-    job = service.start_job(body.policy, as_of, body.incremental, actor(party))
+    job = service.start_job(body.policy, as_of, body.incremental, actor(party), from_records=body.from_records)
     return StartedJob.model_validate({**job.as_dict(), "follow": f"/v1/jobs/{job.job_id}"})
 
 

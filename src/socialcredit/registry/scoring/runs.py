@@ -347,14 +347,15 @@ def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
     return exp.insert(exp.select(exp.Placeholder(), exp.Star()).from_(rows), "run_results")
 
 
-def rerun(store: Store, run_id: int, actor: str = "cli") -> RunSummary:
-    """Score again with a past run's policy version, as-of date and watermark."""
+def rerun(store: Store, run_id: int, actor: str = "cli", *, from_records: bool = False) -> RunSummary:
+    """Score again with a past run's policy version, as-of date and watermark (from the records with
+    ``from_records``; otherwise as :func:`score` chooses)."""
     rows = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])
     if not rows:
         raise NotFoundError(f"no score run {run_id}")
     run = rows[0]
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
-    return score(store, loaded, run["as_of"], watermark=int(run["watermark"]), actor=actor)
+    return score(store, loaded, run["as_of"], watermark=int(run["watermark"]), actor=actor, from_records=from_records)
 
 
 def list_runs(store: Store) -> list[dict[str, Any]]:
