@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -67,6 +67,12 @@ log = logging.getLogger("socialcredit")
 
 def _json(data: Any) -> None:
     out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _failed(message: str) -> NoReturn:
+    """The command ran and reports a failure (rows rejected, errors found): one line on stderr, exit 1."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(1)
 
 
 @contextmanager
@@ -143,17 +149,19 @@ def ingest(
         report = ingest_file(store, file, source, reject_path=rejects, progress=step)
     if as_json:
         _json(report.as_dict())
-        return
-    out.print(
-        f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
-        f"[red]{report.rejected} rejected[/] (batch {report.batch_id})"
-    )
-    for e in report.errors[:20]:
-        out.print(f"  {file}: {e}")
-    if len(report.errors) > 20:
-        out.print(f"  … and {len(report.errors) - 20} more")
-    if report.reject_file:
-        out.print(f"Rejected rows written to {report.reject_file}")
+    else:
+        out.print(
+            f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
+            f"[red]{report.rejected} rejected[/] (batch {report.batch_id})"
+        )
+        for e in report.errors[:20]:
+            out.print(f"  {file}: {e}")
+        if len(report.errors) > 20:
+            out.print(f"  … and {len(report.errors) - 20} more")
+        if report.reject_file:
+            out.print(f"Rejected rows written to {report.reject_file}")
+    if report.rejected:
+        _failed(f"{file}: {report.rejected} of {report.rows} rows rejected")
 
 
 class Engine(StrEnum):
@@ -460,7 +468,7 @@ def state_check(policy: PolicyArg, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = Fa
             out.print(f"  {item}: {n['missing']} missing, {n['extra']} extra", markup=False, highlight=False)
         out.print(f"`socialcredit state build {policy}` builds it again.", markup=False, highlight=False)
     if not checked["ok"]:
-        raise typer.Exit(1)
+        _failed(f"the scoring state of {name} differs from a fresh build")
 
 
 @state_app.command("drop")
@@ -534,7 +542,8 @@ def policy_lint(
         summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items())
         out.print(f"{loaded.policy.id} {loaded.policy.version} under profile {profile}: {summary}.", highlight=False)
     if counts["error"]:
-        raise typer.Exit(1)
+        n = counts["error"]
+        _failed(f"{loaded.policy.id} {loaded.policy.version}: {n} error{'s' if n != 1 else ''} under profile {profile}")
 
 
 @audit_app.command("verify")
@@ -548,7 +557,7 @@ def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
     if problems:
         for p in problems:
             out.print(f"[red]{p.message}[/]")
-        raise typer.Exit(1)
+        _failed(f"the audit log is not intact: {len(problems)} problem{'s' if len(problems) != 1 else ''} found")
     out.print(f"The audit log is intact: {n} entries.")
 
 
@@ -818,16 +827,20 @@ def load(
     """Ingest a generated population: subjects, every source's records, consents."""
     from socialcredit.registry.records.population import load_population
 
-    total = {"accepted": 0, "rejected": 0}
+    total = {"accepted": 0, "rejected": 0, "files": 0, "files_rejected": 0}
 
     def report(r: Any) -> None:
         total["accepted"] += r.accepted
         total["rejected"] += r.rejected
+        total["files"] += 1
+        total["files_rejected"] += r.rejected > 0
         err.print(f"  {r.file}: {r.accepted} accepted, {r.unchanged} unchanged, {r.rejected} rejected")
 
     with _store(db, create=True) as store:
         load_population(store, folder, on_file=report)
     out.print(f"Loaded {folder}: {total['accepted']} rows accepted, {total['rejected']} rejected.")
+    if total["rejected"]:
+        _failed(f"{folder}: {total['rejected']} rows rejected, in {total['files_rejected']} of {total['files']} files")
 
 
 @app.command(rich_help_panel=MAIN_JOB)
