@@ -76,6 +76,18 @@ def _failed(message: str) -> NoReturn:
 
 
 @contextmanager
+def _service_starts(host: str, port: int) -> Iterator[None]:
+    """uvicorn logs why it cannot start (e.g. the port is taken) and exits 3, the code of an internal error here: a
+    service that cannot start is a refusal (exit 2)."""
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            raise
+        raise SocialCreditError(f"the service did not start on http://{host}:{port}; the line above says why") from None
+
+
+@contextmanager
 def _store(db: Path, create: bool = False) -> Iterator[Store]:
     store = open_store(db, create=create)
     try:
@@ -816,7 +828,8 @@ def serve(
     from socialcredit.api.app import create_app
 
     err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
-    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+    with _service_starts(host, port):
+        uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
 
 
 @app.command(rich_help_panel=RECORDS)
@@ -860,7 +873,8 @@ def demo(
     """
     from socialcredit.demo import run_demo
 
-    run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
+    with _service_starts("127.0.0.1", port):
+        run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
 
 
 # After the commands above, so that each help panel lists this module's commands first.
@@ -868,7 +882,8 @@ register_due_process(app)  # dispute, repair, override, file, due, notices, look
 
 
 def main() -> None:
-    """Entry point: known errors print a plain message (exit 2); nothing prints a stack trace."""
+    """Entry point: exit codes as in :data:`EXIT_CODES`; known errors print a plain message (exit 2), an unexpected
+    one a line naming the file with its details (exit 3); nothing prints a stack trace."""
     logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
     try:
         # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
@@ -892,9 +907,11 @@ def main() -> None:
             sys.exit(int(getattr(exc, "exit_code", 2)))
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
             traceback.print_exc(file=fh)
+        first = next(iter(str(exc).splitlines()), "")  # one line: the rest is in the file
         err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. Details were written to {fh.name}; "
-            "please report it."
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(first)}. Details were written to {fh.name}; "
+            "please report it.",
+            highlight=False,
         )
         sys.exit(3)
 
