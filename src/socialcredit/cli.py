@@ -25,6 +25,7 @@ from socialcredit.cli_due_process import register_due_process
 from socialcredit.cli_help import (
     ADMINISTRATION,
     DECISIONS,
+    EXIT_CODES,
     MAIN_JOB,
     RECORDS,
     REGIONS,
@@ -43,6 +44,7 @@ from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 app = typer.Typer(
     cls=HelpGroup,
     help="socialcredit: an accountable credit registry.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
