@@ -302,6 +302,14 @@ def test_a_store_that_cannot_be_opened_exits_2(tmp_path: Path) -> None:
     assert last_error(proc) == f"error: no store at {none}; create one with `socialcredit init --db {none}`"
 
 
+@pytest.mark.slow
+def test_a_file_that_cannot_be_written_exits_2(city: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    target = tmp_path / "a-file" / "resident.json"
+    proc = sc("file", "export", PAYER, "--out", target, "--db", city)
+    assert (proc.returncode, proc.stderr) == (2, f"error: Not a directory: {target}\n")
+
+
 def test_an_invalid_policy_file_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: bad\nversion: 1\n", encoding="utf-8")

@@ -54,8 +54,8 @@ EXIT_CODES = "\n".join(
         "without the registry (matchmaking matches).",
         "2  the command was refused or could not run: a usage error (an unknown command or option, a bad value, a "
         "group without its command: it prints its help), invalid input (e.g. a policy that does not load), something "
-        "not found, a step the registry's state refuses, a store that cannot be opened, a bundle refused, a service "
-        "that cannot start.",
+        "not found, a step the registry's state refuses, a store that cannot be opened, a file that cannot be read or "
+        "written, a bundle refused, a service that cannot start.",
         "3  internal error: a bug; the details are written to a file the message names.",
         "130  interrupted (Ctrl-C).",
         'A report goes to stdout (as JSON with --json). A failure is told on stderr, in the last line: "error: ..." '
