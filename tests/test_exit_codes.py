@@ -319,16 +319,22 @@ def test_an_invalid_policy_file_exits_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_serve_on_a_taken_port_exits_2(city: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "what"), [(("serve",), "the service"), (("matchmaking", "serve", "--key", "sc_0_x"), "the site")]
+)
+def test_serve_on_a_taken_port_exits_2(city: Path, tmp_path: Path, command: tuple[str, ...], what: str) -> None:
+    db = city if command == ("serve",) else tmp_path / "match.duckdb"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = sc("serve", "--port", str(port), "--db", city)
+        proc = sc(*command, "--port", str(port), "--db", db)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.rstrip("\n").splitlines()
-    assert "address already in use" in lines[-2]
-    assert last_error(proc) == f"error: the service did not start on http://127.0.0.1:{port}; the line above says why"
+    assert lines[-2].endswith(
+        f"error while attempting to bind on address ('127.0.0.1', {port}): address already in use"
+    )
+    assert last_error(proc) == f"error: {what} did not start on http://127.0.0.1:{port}; the line above says why"
 
 
 # --- 3: internal error --------------------------------------------------------------------------------------------
