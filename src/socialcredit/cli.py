@@ -905,7 +905,7 @@ def main() -> None:
         # A file given on the command line that cannot be read or written (no such folder, not a folder, no
         # space left): the command could not run; no bug to report.
         where = f": {exc.filename}" if exc.filename else ""
-        err.print(f"[bold red]error:[/] {escape(exc.strerror or str(exc))}{escape(str(where))}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape((exc.strerror or str(exc)) + where)}", highlight=False)
         sys.exit(2)
     except Exception as exc:
         # Usage errors (missing option, bad value) come from Typer's click; they print themselves.
