@@ -27,6 +27,14 @@ def run(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess
     return proc
 
 
+def ingest_rejecting(file: Path, source: str, *extra: str, db: Path) -> subprocess.CompletedProcess[str]:
+    """Ingest a file of the fixture with rejected rows: the good rows are committed, and the command exits 1."""
+    proc = run("ingest", str(file), "--source", source, *extra, db=db, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"error: {file}: ") and proc.stderr.endswith(" rows rejected\n"), proc.stderr
+    return proc
+
+
 @pytest.fixture
 def city(tmp_path: Path) -> Path:
     db = tmp_path / "city.duckdb"
@@ -55,7 +63,8 @@ def city(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None:
-    courts = run("ingest", str(tmp_path / "courts.csv"), "--source", "courts", db=city)
+    courts = ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
+    assert courts.stderr == f"error: {tmp_path / 'courts.csv'}: 2 of 3 rows rejected\n"
     assert courts.stdout.splitlines()[:3] == [
         f"{tmp_path / 'courts.csv'}: 3 rows: 1 accepted, 0 unchanged, 2 rejected (batch 2)",
         f"  {tmp_path / 'courts.csv'}: row 2: status: 'unfulfiled' is not allowed; allowed: fulfilled, unfulfilled",
@@ -68,7 +77,7 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     assert rejects[0] == header.split()
     assert rejects[1][:4] == ["2", "status", "'unfulfiled' is not allowed; allowed: fulfilled, unfulfilled", "C-2"]
     assert len(rejects) == 3
-    tax = run("ingest", str(tmp_path / "tax.csv"), "--source", "tax_bureau", "--json", db=city)
+    tax = ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", "--json", db=city)
     report = json.loads(tax.stdout)
     assert (report["accepted"], report["rejected"]) == (1, 1)
     assert report["errors"] == [{"row": 2, "field": "amount", "message": "'lots' is not a number"}]
@@ -211,8 +220,8 @@ def test_policy_explain_states_each_rule_in_plain_words() -> None:
 
 @pytest.mark.slow
 def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
-    run("ingest", str(tmp_path / "courts.csv"), "--source", "courts", db=city)
-    run("ingest", str(tmp_path / "tax.csv"), "--source", "tax_bureau", db=city)
+    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
+    ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", db=city)
     run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
     black = json.loads(run("list", "blacklist", "--json", db=city).stdout)
     assert [(b["subject_id"], b["score"], b["criteria"]) for b in black] == [(DEFAULTER, 900, "judgment_defaulter")]
@@ -225,7 +234,7 @@ def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, 
     from socialcredit.store import open_store
 
     assert run("state", "show", db=city).stdout.startswith("No scoring state is kept yet")
-    run("ingest", str(tmp_path / "courts.csv"), "--source", "courts", db=city)
+    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
     first = run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city).stdout
     assert first.startswith("Run 1: beijing 2026.1 as of 2026-11-01 (full, from the scoring state): 2 subjects")
     again = json.loads(run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--json", db=city).stdout)
@@ -238,7 +247,7 @@ def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, 
     assert [(r["run_id"], r["source"]) for r in reruns] == [(4, "records"), (5, "state")]
 
     # The state, kept through a later batch: one row (the judgment meets court.unfulfilled and the blacklist).
-    run("ingest", str(tmp_path / "tax.csv"), "--source", "tax_bureau", db=city)  # T-1 meets tax.paid
+    ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", db=city)  # T-1 meets tax.paid
     states = json.loads(run("state", "show", "--json", db=city).stdout)
     assert [(s["policy_id"], s["policy_version"], s["rows"]) for s in states] == [("beijing", "2026.1", 3)]
     table = run("state", "show", db=city).stdout.splitlines()

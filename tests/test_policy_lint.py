@@ -270,7 +270,8 @@ def test_the_cli_exits_1_on_errors_and_prints_json() -> None:
     assert clean.output.strip().endswith("beijing 2026.1 under profile cn: 0 errors, 0 warnings, 7 notes.")
     eu = runner.invoke(app, ["policy", "lint", "sesame", "--profile", "eu", "--json"])
     assert eu.exit_code == 1
-    data = json.loads(eu.output)
+    data = json.loads(eu.stdout)  # the report; the failure is told on stderr
+    assert eu.stderr == f"error: sesame {builtin_policy('sesame').policy.version}: 4 errors under profile eu\n"
     assert data["counts"] == {"error": 4, "warning": 0, "note": 0}
     assert data["findings"][0]["rule"] == "SC101"
     bad = runner.invoke(app, ["policy", "lint", "beijing", "--profile", "fr"])

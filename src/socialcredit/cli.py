@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,6 +25,7 @@ from socialcredit.cli_due_process import register_due_process
 from socialcredit.cli_help import (
     ADMINISTRATION,
     DECISIONS,
+    EXIT_CODES,
     MAIN_JOB,
     RECORDS,
     REGIONS,
@@ -43,6 +44,7 @@ from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 app = typer.Typer(
     cls=HelpGroup,
     help="socialcredit: an accountable credit registry.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -67,6 +69,24 @@ log = logging.getLogger("socialcredit")
 
 def _json(data: Any) -> None:
     out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _failed(message: str) -> NoReturn:
+    """The command ran and reports a failure (rows rejected, errors found): one line on stderr, exit 1."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _service_starts(host: str, port: int) -> Iterator[None]:
+    """uvicorn logs why it cannot start (e.g. the port is taken) and exits 3, the code of an internal error here: a
+    service that cannot start is a refusal (exit 2)."""
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            raise
+        raise SocialCreditError(f"the service did not start on http://{host}:{port}; the line above says why") from None
 
 
 @contextmanager
@@ -143,17 +163,19 @@ def ingest(
         report = ingest_file(store, file, source, reject_path=rejects, progress=step)
     if as_json:
         _json(report.as_dict())
-        return
-    out.print(
-        f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
-        f"[red]{report.rejected} rejected[/] (batch {report.batch_id})"
-    )
-    for e in report.errors[:20]:
-        out.print(f"  {file}: {e}")
-    if len(report.errors) > 20:
-        out.print(f"  … and {len(report.errors) - 20} more")
-    if report.reject_file:
-        out.print(f"Rejected rows written to {report.reject_file}")
+    else:
+        out.print(
+            f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
+            f"[red]{report.rejected} rejected[/] (batch {report.batch_id})"
+        )
+        for e in report.errors[:20]:
+            out.print(f"  {file}: {e}")
+        if len(report.errors) > 20:
+            out.print(f"  … and {len(report.errors) - 20} more")
+        if report.reject_file:
+            out.print(f"Rejected rows written to {report.reject_file}")
+    if report.rejected:
+        _failed(f"{file}: {report.rejected} of {report.rows} rows rejected")
 
 
 class Engine(StrEnum):
@@ -460,7 +482,7 @@ def state_check(policy: PolicyArg, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = Fa
             out.print(f"  {item}: {n['missing']} missing, {n['extra']} extra", markup=False, highlight=False)
         out.print(f"`socialcredit state build {policy}` builds it again.", markup=False, highlight=False)
     if not checked["ok"]:
-        raise typer.Exit(1)
+        _failed(f"the scoring state of {name} differs from a fresh build")
 
 
 @state_app.command("drop")
@@ -534,7 +556,8 @@ def policy_lint(
         summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items())
         out.print(f"{loaded.policy.id} {loaded.policy.version} under profile {profile}: {summary}.", highlight=False)
     if counts["error"]:
-        raise typer.Exit(1)
+        n = counts["error"]
+        _failed(f"{loaded.policy.id} {loaded.policy.version}: {n} error{'s' if n != 1 else ''} under profile {profile}")
 
 
 @audit_app.command("verify")
@@ -548,7 +571,7 @@ def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
     if problems:
         for p in problems:
             out.print(f"[red]{p.message}[/]")
-        raise typer.Exit(1)
+        _failed(f"the audit log is not intact: {len(problems)} problem{'s' if len(problems) != 1 else ''} found")
     out.print(f"The audit log is intact: {n} entries.")
 
 
@@ -807,7 +830,8 @@ def serve(
     from socialcredit.api.app import create_app
 
     err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
-    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+    with _service_starts(host, port):
+        uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
 
 
 @app.command(rich_help_panel=RECORDS)
@@ -818,16 +842,20 @@ def load(
     """Ingest a generated population: subjects, every source's records, consents."""
     from socialcredit.registry.records.population import load_population
 
-    total = {"accepted": 0, "rejected": 0}
+    total = {"accepted": 0, "rejected": 0, "files": 0, "files_rejected": 0}
 
     def report(r: Any) -> None:
         total["accepted"] += r.accepted
         total["rejected"] += r.rejected
+        total["files"] += 1
+        total["files_rejected"] += r.rejected > 0
         err.print(f"  {r.file}: {r.accepted} accepted, {r.unchanged} unchanged, {r.rejected} rejected")
 
     with _store(db, create=True) as store:
         load_population(store, folder, on_file=report)
     out.print(f"Loaded {folder}: {total['accepted']} rows accepted, {total['rejected']} rejected.")
+    if total["rejected"]:
+        _failed(f"{folder}: {total['rejected']} rows rejected, in {total['files_rejected']} of {total['files']} files")
 
 
 @app.command(rich_help_panel=MAIN_JOB)
@@ -847,7 +875,8 @@ def demo(
     """
     from socialcredit.demo import run_demo
 
-    run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
+    with _service_starts("127.0.0.1", port):
+        run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
 
 
 # After the commands above, so that each help panel lists this module's commands first.
@@ -855,7 +884,8 @@ register_due_process(app)  # dispute, repair, override, file, due, notices, look
 
 
 def main() -> None:
-    """Entry point: known errors print a plain message (exit 2); nothing prints a stack trace."""
+    """Entry point: exit codes as in :data:`EXIT_CODES`; known errors print a plain message (exit 2), an unexpected
+    one a line naming the file with its details (exit 3); nothing prints a stack trace."""
     logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
     try:
         # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
@@ -871,6 +901,12 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
+    except OSError as exc:
+        # A file given on the command line that cannot be read or written (no such folder, not a folder, no
+        # space left): the command could not run; no bug to report.
+        where = f": {exc.filename}" if exc.filename else ""
+        err.print(f"[bold red]error:[/] {escape((exc.strerror or str(exc)) + where)}", highlight=False)
+        sys.exit(2)
     except Exception as exc:
         # Usage errors (missing option, bad value) come from Typer's click; they print themselves.
         show = getattr(exc, "show", None)
@@ -879,9 +915,11 @@ def main() -> None:
             sys.exit(int(getattr(exc, "exit_code", 2)))
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
             traceback.print_exc(file=fh)
+        first = next(iter(str(exc).splitlines()), "")  # one line: the rest is in the file
         err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. Details were written to {fh.name}; "
-            "please report it."
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(first)}. Details were written to {fh.name}; "
+            "please report it.",
+            highlight=False,
         )
         sys.exit(3)
 

@@ -18,6 +18,7 @@ __all__ = [
     "ADMINISTRATION",
     "DECISIONS",
     "DUE_PROCESS",
+    "EXIT_CODES",
     "MAIN_JOB",
     "PANELS",
     "RECORDS",
@@ -41,6 +42,26 @@ REGIONS = "Regions"
 SERVICE = "Service"
 ADMINISTRATION = "Administration"
 PANELS = (MAIN_JOB, RECORDS, SCORING, DECISIONS, DUE_PROCESS, REGIONS, SERVICE, ADMINISTRATION)
+
+# The epilog of `socialcredit --help`; README.md ("Exit codes") says the same. One line per code: the help prints the
+# epilog's lines as they are, and wraps the long ones.
+EXIT_CODES = "\n".join(
+    (
+        "Exit codes:",
+        "0  done. A refused decision, an empty list and a look-up that finds no one are answers, not failures.",
+        "1  the command ran and reports a failure: rows rejected (ingest, load), errors in a policy (policy lint), "
+        "an audit log that is not intact (audit verify), a scoring state that differs (state check), matches ranked "
+        "without the registry (matchmaking matches).",
+        "2  the command was refused or could not run: a usage error (an unknown command or option, a bad value, a "
+        "group without its command: it prints its help), invalid input (e.g. a policy that does not load), something "
+        "not found, a step the registry's state refuses, a store that cannot be opened, a file that cannot be read or "
+        "written, a bundle refused, a service that cannot start.",
+        "3  internal error: a bug; the details are written to a file the message names.",
+        "130  interrupted (Ctrl-C).",
+        'A report goes to stdout (as JSON with --json). A failure is told on stderr, in the last line: "error: ..." '
+        '(a usage error: "Error: ..." after the usage; 3: "internal error: ..."), never with a stack trace.',
+    )
+)
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

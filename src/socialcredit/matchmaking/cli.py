@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from socialcredit.errors import MatchmakingError
+from socialcredit.errors import MatchmakingError, SocialCreditError
 from socialcredit.matchmaking.settings import DB_ENV, DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL, KEY_ENV, URL_ENV
 
 if TYPE_CHECKING:
@@ -150,8 +151,6 @@ def matches(
     with open_match_store(db, create=False) as store, _registry(registry_url, key) as registry:
         page = Matchmaker(store, registry).matches(client_id, limit=max(1, limit))
     tiers = credit_tiers()
-    if page.notice:
-        err.print(f"[yellow]note:[/] {page.notice}")
     if as_json:
         data: list[dict[str, Any]] = [
             {
@@ -165,22 +164,27 @@ def matches(
             for m in page.ranking.matches
         ]
         out.print_json(json.dumps({"client_id": client_id, "candidates": page.ranking.candidates, "matches": data}))
-        return
-    out.print(f"{page.ranking.candidates} candidates meet both sides' preferences; best {len(page.ranking.matches)}:")
-    for i, m in enumerate(page.ranking.matches, start=1):
-        c = page.candidates[m.client_id]
-        table = Table(title=f"{i}. #{m.client_id} {c.profile.name}, {c.age}: {m.score * 100:.1f}", title_justify="left")
-        for col in ("part", "weight", "value", "contribution", "why"):
-            table.add_column(col)
-        for p in m.parts:
-            table.add_row(
-                part_label(p.part, lang),
-                f"{p.weight:.2f}→{p.effective_weight:.3f}",
-                "—" if p.value is None else f"{p.value:.2f}",
-                f"{p.contribution * 100:.1f}",
-                describe(p, lang, tiers),
-            )
-        out.print(table)
+    else:
+        n = len(page.ranking.matches)
+        out.print(f"{page.ranking.candidates} candidates meet both sides' preferences; best {n}:")
+        for i, m in enumerate(page.ranking.matches, start=1):
+            c = page.candidates[m.client_id]
+            title = f"{i}. #{m.client_id} {c.profile.name}, {c.age}: {m.score * 100:.1f}"
+            table = Table(title=title, title_justify="left")
+            for col in ("part", "weight", "value", "contribution", "why"):
+                table.add_column(col)
+            for p in m.parts:
+                table.add_row(
+                    part_label(p.part, lang),
+                    f"{p.weight:.2f}→{p.effective_weight:.3f}",
+                    "—" if p.value is None else f"{p.value:.2f}",
+                    f"{p.contribution * 100:.1f}",
+                    describe(p, lang, tiers),
+                )
+            out.print(table)
+    if page.notice:  # the registry was not asked (it did not answer, or refused the key): a failure, told last
+        err.print(f"[bold red]error:[/] {escape(page.notice)}", highlight=False)
+        raise typer.Exit(1)
 
 
 @match_app.command()
@@ -221,4 +225,9 @@ def serve(
 
     app = create_match_app(db, registry=_registry(registry_url, key))
     err.print(f"Matchmaking site on http://{host}:{port}, asking the registry at {registry_url}.")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except SystemExit as exc:  # uvicorn logged why it cannot start (e.g. the port is taken) and exits 3
+        if exc.code in (0, None):
+            raise
+        raise SocialCreditError(f"the site did not start on http://{host}:{port}; the line above says why") from None

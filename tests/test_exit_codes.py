@@ -1,0 +1,405 @@
+"""Exit codes, as a script sees them: the installed console script run in a subprocess against real stores.
+
+0 done (a refused decision is an answer); 1 the command ran and reports a failure (rows rejected, errors found, a
+chain or a state that does not hold); 2 refused or could not run (a usage error, invalid input, not found); 3 an
+internal error. Each failing path ends with one line on stderr that says what failed, and no stack trace.
+The tests that need a store are marked slow (each run of the script takes seconds to start).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from socialcredit.cli_help import EXIT_CODES
+from socialcredit.identifiers import make_ric
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTER = make_ric("110105", dt.date(1980, 3, 4), 15)
+PAYER = make_ric("110108", dt.date(1990, 7, 8), 22)
+UNKNOWN = make_ric("110101", dt.date(1970, 1, 1), 31)
+COURTS_HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
+BAD_STATUS = "status: 'unfulfiled' is not allowed; allowed: fulfilled, unfulfilled"
+
+
+def sc(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The console script, as a user runs it (PYTHONPATH is inherited: the code under test)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    return subprocess.run(
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=base | {"COLUMNS": "200"} | (env or {}),
+        timeout=timeout,
+        check=False,
+    )
+
+
+def last_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """The last line on stderr: where every failure is told."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stderr.rstrip("\n").splitlines()[-1]
+
+
+def _build(db: Path, folder: Path) -> None:
+    """Two residents, the defaulter's unfulfilled judgment, scored twice (the notice, then the listing in effect)."""
+    from socialcredit.regions.exchange import set_region
+    from socialcredit.registry.records.ingest import ingest_file
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
+    from socialcredit.store import open_store
+
+    (folder / "subjects.csv").write_text(
+        f"subject_id,name,district,profession\n{DEFAULTER},王伟,朝阳区,retail\n{PAYER},李娜,海淀区,education\n",
+        encoding="utf-8",
+    )
+    (folder / "courts.csv").write_text(
+        COURTS_HEADER + f"C-1,{DEFAULTER},court_judgment,2026-06-01,civil,80000,unfulfilled,true\n", encoding="utf-8"
+    )
+    store = open_store(db, create=True, key="")
+    try:
+        assert ingest_file(store, folder / "subjects.csv", "civil_affairs").rejected == 0
+        assert ingest_file(store, folder / "courts.csv", "courts").rejected == 0
+        loaded = resolve_policy(store, "beijing")
+        score(store, loaded, dt.date(2026, 8, 31))
+        score(store, loaded, dt.date(2026, 11, 1))
+        set_region(store, "110000", "Beijing")
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("city")
+    db = folder / "city.duckdb"
+    _build(db, folder)
+    return db
+
+
+@pytest.fixture
+def copy_of_city(city: Path, tmp_path: Path) -> Path:
+    """A store of its own, for a test that breaks it."""
+    db = tmp_path / city.name
+    shutil.copy(city, db)
+    return db
+
+
+def _population(folder: Path, bad_rows: int) -> Path:
+    """A folder as `socialcredit generate` writes it: subjects, one source's records; ``bad_rows`` of them bad."""
+    (folder / "subjects").mkdir(parents=True)
+    (folder / "records" / "courts").mkdir(parents=True)
+    con = duckdb.connect()
+    con.sql(
+        f"SELECT * FROM (VALUES ('{DEFAULTER}', '王伟', '朝阳区', 'retail'), "
+        f"('{PAYER}', '李娜', '海淀区', 'education')) t(subject_id, name, district, profession)"
+    ).write_parquet(str(folder / "subjects" / "part-0.parquet"))
+    rows = [("C-1", DEFAULTER, "unfulfilled")] + [(f"C-{i + 2}", PAYER, "unfulfiled") for i in range(bad_rows)]
+    values = ", ".join(
+        f"('{r}', '{s}', 'court_judgment', '2026-06-01', 'civil', '80000', '{st}', 'false')" for r, s, st in rows
+    )
+    con.sql(
+        f"SELECT * FROM (VALUES {values}) "
+        "t(record_id, subject_id, record_type, event_date, case_type, amount, status, defaulter)"
+    ).write_parquet(str(folder / "records" / "courts" / "part-0.parquet"))
+    con.close()
+    return folder
+
+
+# --- 1: the command ran and reports a failure --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ingest_with_rejected_rows_exits_1(city: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "courts-bad.csv"
+    bad.write_text(COURTS_HEADER + f"C-9,{PAYER},court_judgment,2026-06-01,civil,80000,unfulfiled,false\n")
+    proc = sc("ingest", bad, "--source", "courts", "--rejects", tmp_path / "rejects.csv", "--db", city)
+    assert proc.returncode == 1, proc.stderr
+    assert last_error(proc) == f"error: {bad}: 1 of 1 rows rejected"
+    assert f"  {bad}: row 1: {BAD_STATUS}" in proc.stdout.splitlines()
+    assert (tmp_path / "rejects.csv").read_text(encoding="utf-8").count("\n") == 2  # header and the row
+
+
+@pytest.mark.slow
+def test_ingest_with_rejected_rows_exits_1_with_json_too(city: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "courts-bad.csv"
+    bad.write_text(
+        COURTS_HEADER
+        + f"C-1,{DEFAULTER},court_judgment,2026-06-01,civil,80000,unfulfilled,true\n"
+        + f"C-9,{PAYER},court_judgment,2026-06-01,civil,80000,unfulfiled,false\n"
+    )
+    proc = sc("ingest", bad, "--source", "courts", "--rejects", tmp_path / "rejects.csv", "--json", "--db", city)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["rows"], report["accepted"], report["unchanged"], report["rejected"]) == (2, 0, 1, 1)
+    assert proc.stderr == f"error: {bad}: 1 of 2 rows rejected\n"
+
+
+@pytest.mark.slow
+def test_ingest_without_rejects_exits_0(city: Path, tmp_path: Path) -> None:
+    proc = sc("ingest", city.parent / "courts.csv", "--source", "courts", "--db", city)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.startswith(f"{city.parent / 'courts.csv'}: 1 rows: 0 accepted, 1 unchanged, 0 rejected")
+
+
+@pytest.mark.slow
+def test_load_with_rejected_rows_exits_1(tmp_path: Path) -> None:
+    folder = _population(tmp_path / "population", bad_rows=2)
+    proc = sc("load", folder, "--db", tmp_path / "loaded.duckdb")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == f"Loaded {folder}: 3 rows accepted, 2 rejected.\n"
+    assert last_error(proc) == f"error: {folder}: 2 rows rejected, in 1 of 2 files"
+
+
+@pytest.mark.slow
+def test_load_without_rejects_exits_0(tmp_path: Path) -> None:
+    folder = _population(tmp_path / "population", bad_rows=0)
+    proc = sc("load", folder, "--db", tmp_path / "loaded.duckdb")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"Loaded {folder}: 3 rows accepted, 0 rejected.\n"
+    assert "error" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_policy_lint_with_errors_exits_1_and_without_exits_0() -> None:
+    from socialcredit.policy import builtin_policy
+
+    version = builtin_policy("sesame").policy.version
+    linted = sc("policy", "lint", "sesame", "--profile", "eu")
+    assert linted.returncode == 1, linted.stderr
+    assert last_error(linted) == f"error: sesame {version}: 4 errors under profile eu"
+    assert linted.stdout.splitlines()[-1] == f"sesame {version} under profile eu: 4 errors, 0 warnings, 0 notes."
+    as_json = sc("policy", "lint", "sesame", "--profile", "eu", "--json")
+    assert (as_json.returncode, json.loads(as_json.stdout)["counts"]["error"]) == (1, 4)
+    assert as_json.stderr == f"error: sesame {version}: 4 errors under profile eu\n"
+    clean = sc("policy", "lint", "beijing", "--profile", "cn")
+    assert (clean.returncode, clean.stderr) == (0, "")
+
+
+@pytest.mark.slow
+def test_audit_verify_of_an_altered_log_exits_1(copy_of_city: Path) -> None:
+    from socialcredit.store import open_store
+
+    intact = sc("audit", "verify", "--db", copy_of_city)
+    assert (intact.returncode, intact.stderr) == (0, "")
+    assert intact.stdout.startswith("The audit log is intact: ")
+    store = open_store(copy_of_city, key="")
+    store.execute("""UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 3""")
+    store.close()
+    proc = sc("audit", "verify", "--db", copy_of_city)
+    assert proc.returncode == 1, proc.stderr
+    assert "entry 3 was altered" in proc.stdout.splitlines()
+    assert proc.stderr == "error: the audit log is not intact: 1 problem found\n"
+
+
+@pytest.mark.slow
+def test_state_check_of_a_state_that_differs_exits_1(copy_of_city: Path) -> None:
+    from socialcredit.store import open_store
+
+    same = sc("state", "check", "beijing", "--db", copy_of_city)
+    assert (same.returncode, same.stderr) == (0, "")
+    store = open_store(copy_of_city, key="")
+    table = store.one("SELECT table_name FROM score_states")
+    store.execute(f'DELETE FROM "{table}"')
+    store.close()
+    proc = sc("state", "check", "beijing", "--db", copy_of_city)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("The scoring state of beijing 2026.1 differs from a fresh build")
+    assert proc.stderr == "error: the scoring state of beijing 2026.1 differs from a fresh build\n"
+    as_json = sc("state", "check", "beijing", "--json", "--db", copy_of_city)
+    assert (as_json.returncode, json.loads(as_json.stdout)["ok"]) == (1, False)
+    assert last_error(as_json) == "error: the scoring state of beijing 2026.1 differs from a fresh build"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
+    from socialcredit.matchmaking.reference import credit_tiers
+    from socialcredit.matchmaking.store import Preferences, open_match_store, profile
+
+    db = tmp_path / "match.duckdb"
+    with open_match_store(db) as store:
+        for sid in (DEFAULTER, make_ric("110108", dt.date(1991, 2, 3), 24)):
+            p = profile(sid, "甲", "海淀区", "bachelor", "employed", "10k_20k", ["reading"])
+            cid = store.register(p, tiers=credit_tiers())
+            store.set_preferences(cid, Preferences(("F", "M"), 18, 100, (), None, None, None), tiers=credit_tiers())
+            store.set_consent(cid, True, actor="test")
+    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    proc = sc("matchmaking", "matches", "1", "--registry-url", url, "--key", "sc_0_x", "--json", "--db", db)
+    assert proc.returncode == 1, proc.stderr
+    assert [m["client_id"] for m in json.loads(proc.stdout)["matches"]] == [2]  # ranked all the same
+    assert last_error(proc) == (
+        f"error: cannot reach the registry at {url}: ConnectError: [Errno 111] Connection refused; "
+        "ranked without any credit signal"
+    )
+
+
+# --- 2: refused, or could not run ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("--bogus",), "Error: No such option: --bogus"),
+        (("list", "purplelist"), "Error: Invalid value for 'LIST': Value error, 'purplelist' is not one of "),
+        (("decide", DEFAULTER, "high_speed_rail"), "Error: Missing option '--purpose'."),
+    ],
+)
+def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:
+    proc = sc(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert last_error(proc).startswith(error)
+    assert proc.stdout == ""
+
+
+def test_a_group_without_its_command_prints_its_help_and_exits_2() -> None:
+    proc = sc("region")
+    assert proc.returncode == 2
+    assert "Usage: socialcredit region [OPTIONS] COMMAND [ARGS]..." in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("show", UNKNOWN), f"error: no registered subject '{UNKNOWN}'"),
+        (
+            ("decide", PAYER, "high_speed_rail", "--purpose", " "),
+            "error: a purpose is required: say why the decision is asked (e.g. 'ticket purchase')",
+        ),
+        (("keys", "revoke", "0123456789ab"), "error: no key '0123456789ab'"),
+        (("region", "import", "{folder}/garbage.bundle"), "error: not a bundle: the file is not JSON text"),
+        (("dispute", "answer", "99", "verified", "--note", "checked"), "error: no dispute 99"),
+    ],
+    ids=["not-found", "invalid-decision", "no-such-key", "bundle-refused", "no-such-dispute"],
+)
+def test_refusals_exit_2(city: Path, args: tuple[str, ...], error: str) -> None:
+    (city.parent / "garbage.bundle").write_text("garbage\n", encoding="utf-8")
+    proc = sc(*(a.format(folder=city.parent) for a in args), "--db", city)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", error + "\n")
+
+
+def test_a_store_that_cannot_be_opened_exits_2(tmp_path: Path) -> None:
+    proc = sc("runs", "--db", tmp_path / "none.duckdb")
+    assert proc.returncode == 2
+    none = tmp_path / "none.duckdb"
+    assert last_error(proc) == f"error: no store at {none}; create one with `socialcredit init --db {none}`"
+
+
+@pytest.mark.slow
+def test_a_file_that_cannot_be_written_exits_2(city: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    target = tmp_path / "a-file" / "resident.json"
+    proc = sc("file", "export", PAYER, "--out", target, "--db", city)
+    assert (proc.returncode, proc.stderr) == (2, f"error: Not a directory: {target}\n")
+
+
+def test_an_invalid_policy_file_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: bad\nversion: 1\n", encoding="utf-8")
+    proc = sc("policy", "check", bad)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: {bad}:1: name: is required")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "what"), [(("serve",), "the service"), (("matchmaking", "serve", "--key", "sc_0_x"), "the site")]
+)
+def test_serve_on_a_taken_port_exits_2(city: Path, tmp_path: Path, command: tuple[str, ...], what: str) -> None:
+    db = city if command == ("serve",) else tmp_path / "match.duckdb"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = sc(*command, "--port", str(port), "--db", db)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.rstrip("\n").splitlines()
+    assert lines[-2].endswith(
+        f"error while attempting to bind on address ('127.0.0.1', {port}): address already in use"
+    )
+    assert last_error(proc) == f"error: {what} did not start on http://127.0.0.1:{port}; the line above says why"
+
+
+# --- 3: internal error --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broken_runs(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A fault put into the registry of the subprocess (sitecustomize runs at its start): `runs` then crashes."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import socialcredit.registry.scoring.runs as runs\n\n\n"
+        "def list_runs(*_args, **_kwargs):\n"
+        "    raise RuntimeError('the fault\\nput in by the test')\n\n\n"
+        "runs.list_runs = list_runs\n",
+        encoding="utf-8",
+    )
+    yield {"PYTHONPATH": os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.mark.slow
+def test_an_unexpected_exception_is_one_line_and_exits_3(city: Path, broken_runs: dict[str, str]) -> None:
+    proc = sc("runs", "--db", city, env=broken_runs)
+    assert proc.returncode == 3, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+    found = re.fullmatch(
+        r"internal error: RuntimeError: the fault\. Details were written to (\S+); please report it\.\n", proc.stderr
+    )
+    assert found is not None, proc.stderr
+    crash = Path(found.group(1))
+    try:
+        assert "Traceback" in crash.read_text(encoding="utf-8")
+        assert "put in by the test" in crash.read_text(encoding="utf-8")
+    finally:
+        crash.unlink()
+
+
+# --- 0: done, and answers that are not failures -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_refused_decision_is_an_answer_and_exits_0(city: Path) -> None:
+    proc = sc("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--db", city)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.startswith(f"high_speed_rail for {DEFAULTER}: REFUSED")
+    granted = sc("decide", PAYER, "high_speed_rail", "--purpose", "ticket purchase", "--json", "--db", city)
+    assert (granted.returncode, json.loads(granted.stdout)["granted"]) == (0, True)
+
+
+@pytest.mark.slow
+def test_a_look_up_that_finds_no_one_exits_0(city: Path) -> None:
+    proc = sc("lookup", "李四", "--db", city)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "李四: not on any public list.\n", "")
+
+
+# --- the codes are documented where users look ---------------------------------------------------------------------
+
+
+def test_the_codes_are_in_the_help_and_the_readme() -> None:
+    shown = sc("--help")
+    assert shown.returncode == 0
+    help_text = " ".join(shown.stdout.split())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Exit codes") :]
+    for line in EXIT_CODES.splitlines()[1:6]:
+        code = line.split()[0]
+        assert " ".join(line.split()) in help_text, line
+        assert f"| {code} |" in section, code
