@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         sign_in_with_key,
         start_session,
     )
+    from socialcredit.registry.access.signing import load_private_key, new_private_key, public_key_text
     from socialcredit.registry.decisions.decide import Decision, decide
     from socialcredit.registry.due_process.disputes import (
         add_information,
@@ -114,6 +115,9 @@ _WHERE = {
     # access
     "append_audit": "socialcredit.registry.access.audit",
     "verify_audit": "socialcredit.registry.access.audit",
+    "load_private_key": "socialcredit.registry.access.signing",
+    "new_private_key": "socialcredit.registry.access.signing",
+    "public_key_text": "socialcredit.registry.access.signing",
     "ROLES": "socialcredit.registry.access.parties",
     "Party": "socialcredit.registry.access.parties",
     "issue_key": "socialcredit.registry.access.parties",
@@ -172,6 +176,8 @@ __all__ = [
     "list_notifications",
     "list_repairs",
     "load_population",
+    "load_private_key",
+    "new_private_key",
     "notify_mandatory",
     "origin_label",
     "origin_note",
@@ -179,6 +185,7 @@ __all__ = [
     "override_listing",
     "plugin_manager",
     "policies_in_use",
+    "public_key_text",
     "public_lookup",
     "publish_policy",
     "publish_results",
