@@ -415,3 +415,57 @@ def test_checkpoint_times_are_utc(db: Path) -> None:
         empty = db.parent / "empty.jsonl"
         empty.write_text("\n")
         read_checkpoints(empty)
+
+
+# --- regions: a bundle carries the publisher's latest checkpoint, and the importer keeps it --------------------
+
+
+def test_a_bundle_carries_a_checkpoint_that_the_importing_region_keeps(tmp_path: Path) -> None:
+    from socialcredit.regions import export_bundle, import_bundle, set_region, trust_publisher
+    from socialcredit.regions.bundle import load_private_key, new_private_key
+    from socialcredit.registry.scoring.policies import resolve_policy
+
+    policy = tmp_path / "beijing.yaml"
+    policy.write_text(
+        builtin_policy("beijing").text
+        + "\nexchange:\n  shareable_record_types: [court_judgment]\n  lists: [blacklist]\n",
+        encoding="utf-8",
+    )
+    key = tmp_path / "beijing.key"
+    key.write_bytes(new_private_key())
+    beijing_db, tianjin_db = tmp_path / "beijing.duckdb", tmp_path / "tianjin.duckdb"
+    with open_store(beijing_db, create=True, key="") as beijing, open_store(tianjin_db, create=True, key="") as tj:
+        set_region(beijing, "110000", "Beijing")
+        set_region(tj, "120000", "Tianjin")
+        trust_publisher(tj, "110000", "Beijing", public_key_text(load_private_key(key)))
+        resolve_policy(beijing, str(policy))
+        export_bundle(beijing, "beijing", key, tmp_path / "beijing-1.json")
+        sent = read_checkpoints(checkpoint_file(beijing))[-1]
+        # the checkpoint was made before the export's own entry, which is the one entry after it
+        assert sent.count == int(beijing.one("SELECT count(*) FROM audit_log")) - 1
+        payload = json.loads(
+            __import__("base64").b64decode(json.loads((tmp_path / "beijing-1.json").read_bytes())["payload"])
+        )
+        assert payload["audit_checkpoint"] == sent.as_dict()
+        import_bundle(tj, tmp_path / "beijing-1.json")
+        kept = tmp_path / "tianjin.duckdb.checkpoints" / "received-110000.jsonl"
+        assert read_checkpoints(kept) == [sent]
+        detail = json.loads(tj.one("SELECT detail FROM audit_log WHERE action = 'region_import'"))
+        assert detail["audit_checkpoint"] == {
+            "count": sent.count,
+            "seq": sent.seq,
+            "head": sent.head,
+            "at": sent.at,
+            "key": fingerprint(sent.key),
+        }
+        beijing_key = recorded_public_key(beijing)
+        beijing.execute("DELETE FROM audit_log WHERE seq >= ?", [sent.seq])
+    assert beijing_key is not None
+    # Beijing's log cut: Tianjin's copy, checked with Beijing's public key, names the cut
+    done = run("audit", "verify", "--checkpoint", str(kept), "--key", beijing_key, db=beijing_db)
+    assert done.returncode == 1
+    assert done.stdout.strip() == (
+        f"cut: {sent.label} covers {sent.count} entries up to entry {sent.seq}, but the log ends at entry "
+        f"{sent.seq - 1} ({sent.seq - 1} entr{'y' if sent.seq == 2 else 'ies'}); entries were deleted from its end"
+    )
+
