@@ -26,6 +26,7 @@ from socialcredit.registry.access.audit import GENESIS, _entry_hash, append_audi
 from socialcredit.registry.access.checkpoints import (
     Checkpoint,
     checkpoint_file,
+    make_checkpoint,
     read_checkpoints,
     verify_audit_log,
     write_checkpoint,
@@ -469,3 +470,27 @@ def test_a_bundle_carries_a_checkpoint_that_the_importing_region_keeps(tmp_path:
         f"{sent.seq - 1} ({sent.seq - 1} entr{'y' if sent.seq == 2 else 'ies'}); entries were deleted from its end"
     )
 
+
+def test_a_cut_log_is_not_signed_and_a_checkpoint_that_signed_one_does_not_hide_it(db: Path, tmp_path: Path) -> None:
+    first = _checkpoint(db)
+    with open_store(db, key="") as store:
+        _delete_and_renumber(store, 2)
+    refused = run("audit", "checkpoint", db=db)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"error: not signed: the audit log no longer matches {first.label} (renumbered: entry 8, the last entry "
+        f"{first.label} signed, is now entry 7; 1 entry before it was deleted and the later ones renumbered); see "
+        "`socialcredit audit verify`"
+    )
+    # someone with the key signs the renumbered log anyway: the earlier checkpoint still tells
+    with open_store(db, key="") as store:
+        later = make_checkpoint(store)
+    with (tmp_path / "a.duckdb.checkpoints" / "checkpoints.jsonl").open("a") as fh:
+        fh.write(later.line() + "\n")
+    _verify_fails(
+        db,
+        [
+            f"renumbered: entry 8, the last entry {first.label} signed, is now entry 7; 1 entry before it was deleted "
+            "and the later ones renumbered"
+        ],
+    )

@@ -136,7 +136,19 @@ def _append_line(path: Path, line: str) -> None:
 
 
 def write_checkpoint(store: Store, out: Path | str | None = None) -> Checkpoint:
-    """Make a checkpoint and append it to the store's checkpoints; with ``out``, also write it there (a new file)."""
+    """Make a checkpoint and append it to the store's checkpoints; with ``out``, also write it there (a new file).
+
+    A log that no longer matches the previous checkpoint is not signed (CheckpointError): the new checkpoint would
+    vouch for the cut or the rewrite."""
+    path = checkpoint_file(store)
+    if path.exists():
+        previous = read_checkpoints(path)[-1]
+        damage = compare_with_checkpoint(store, previous)
+        if damage:
+            raise CheckpointError(
+                f"not signed: the audit log no longer matches {previous.label} ({damage[0].message}); see "
+                "`socialcredit audit verify`"
+            )
     cp = make_checkpoint(store)
     _append_line(checkpoint_file(store), cp.line())
     if out is not None:
@@ -314,10 +326,10 @@ class AuditCheck:
 
 
 def verify_audit_log(store: Store, checkpoint: Path | str | None = None, key: str | None = None) -> AuditCheck:
-    """Check the chain, then the chain against the latest checkpoint.
+    """Check the chain, then the chain against every checkpoint (the latest one covers the most).
 
-    With ``checkpoint`` (an auditor's file) its latest checkpoint is used, and refused (CheckpointError) unless
-    signed with ``key`` (base64) or, without one, with the key recorded in the store. Without it, the store's own
+    With ``checkpoint`` (an auditor's file) its checkpoints are used, and refused (CheckpointError) unless signed
+    with ``key`` (base64) or, without one, with the key recorded in the store. Without it, the store's own
     checkpoints are read; a problem with them is reported like a problem of the chain."""
     check = AuditCheck(int(store.one("SELECT count(*) FROM audit_log") or 0), verify_audit(store))
     recorded = recorded_public_key(store)
@@ -332,10 +344,11 @@ def verify_audit_log(store: Store, checkpoint: Path | str | None = None, key: st
             trusted = public_key_text(parse_public_key(trusted))
         except ValueError as exc:
             raise CheckpointError(f"the key {trusted!r} is not an Ed25519 public key in base64 ({exc})") from None
-        cp = read_checkpoints(checkpoint)[-1]
-        check_signature(cp, trusted)
-        check.checkpoint, check.checkpoint_source, check.checkpoints = cp, str(checkpoint), 1
-        check.problems += compare_with_checkpoint(store, cp)
+        kept = read_checkpoints(checkpoint)
+        for cp in kept:
+            check_signature(cp, trusted)
+        check.checkpoint, check.checkpoint_source, check.checkpoints = kept[-1], str(checkpoint), len(kept)
+        check.problems += _compare_all(store, kept)
         return check
     path = checkpoint_file(store)
     if not path.exists():
@@ -357,7 +370,25 @@ def verify_audit_log(store: Store, checkpoint: Path | str | None = None, key: st
     except CheckpointError as exc:
         check.problems.append(AuditProblem(0, str(exc)))
         return check
-    cp = found[-1]
-    check.checkpoint, check.checkpoint_source, check.checkpoints = cp, str(path), len(found)
-    check.problems += compare_with_checkpoint(store, cp)
+    check.checkpoint, check.checkpoint_source, check.checkpoints = found[-1], str(path), len(found)
+    check.problems += _compare_all(store, found)
     return check
+
+
+def _compare_all(store: Store, found: list[Checkpoint]) -> list[AuditProblem]:
+    """Compare the log with every checkpoint, not only the latest: a checkpoint made after the log was cut or
+    rewritten signs the damage, and the earlier ones still hold what it replaced. The oldest that no longer
+    matches is explained, with how many later ones fail with it."""
+    heads = dict(
+        store.execute(
+            "SELECT seq, hash FROM audit_log WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+            [sorted({cp.seq for cp in found})],
+        ).fetchall()
+    )
+    broken = [cp for cp in found if cp.count and heads.get(cp.seq) != cp.head]
+    if not broken:
+        return compare_with_checkpoint(store, found[-1])
+    problems = compare_with_checkpoint(store, broken[0])
+    if len(broken) > 1:
+        problems.append(AuditProblem(broken[0].seq, f"{len(broken) - 1} later checkpoints do not match either"))
+    return problems
