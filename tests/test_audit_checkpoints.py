@@ -132,6 +132,15 @@ def test_without_a_checkpoint_the_chain_is_checked_alone(tmp_path: Path) -> None
         0,
         "The audit log is intact: 2 entries. No checkpoint yet: make one with `socialcredit audit checkpoint`.",
     )
+    key = run("audit", "key", db=db)
+    assert (key.returncode, key.stderr.strip()) == (
+        2,
+        f"error: this store has signed no checkpoint yet (its key would be {db}.signing.key): run "
+        "`socialcredit audit checkpoint` first",
+    )
+    made = run("audit", "checkpoint", "--json", db=db)
+    assert made.returncode == 0
+    assert json.loads(made.stdout) == _checkpoint(db).as_dict()
 
 
 # --- the four cuts of issue 16: each went through as "intact" before checkpoints ------------------------------
@@ -335,7 +344,16 @@ def scratch() -> Iterator[Store]:
         yield store
 
 
-_CUTS = ("tail", "tail_regrown", "edit", "edit_rechained", "delete", "delete_renumbered", "swap_rechained")
+_CUTS = (
+    "tail",
+    "tail_regrown",
+    "edit",
+    "edit_rechained",
+    "delete",
+    "delete_renumbered",
+    "insert_renumbered",
+    "swap_rechained",
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -374,6 +392,15 @@ def test_any_cut_of_a_chain_under_a_checkpoint_is_found(
         store.execute("DELETE FROM audit_log WHERE seq = ?", [i])
     elif cut == "delete_renumbered":
         _delete_and_renumber(store, i)
+    elif cut == "insert_renumbered":  # an entry slipped in before entry i, the later ones moved up
+        store.execute("UPDATE audit_log SET seq = seq + 1 WHERE seq >= ?", [i])
+        store.execute(
+            "INSERT INTO audit_log SELECT ?, at_time, 'someone', 'read', NULL, '{}', '', '' FROM audit_log "
+            "WHERE seq = ?",
+            [i, i + 1],
+        )
+        store.execute("UPDATE counters SET value = value + 1 WHERE name = 'audit'")
+        _rechain(store, i)
     else:  # two covered entries change places, numbers and hashes made consistent again
         j = 1 + (pick // 7) % n
         if i == j:

@@ -616,15 +616,16 @@ def audit_checkpoint(
 @audit_app.command("key")
 def audit_key(db: DbOpt = DEFAULT_DB) -> None:
     """Print the registry's public key that signs its checkpoints (for `audit verify --key`)."""
+    from socialcredit.errors import CheckpointError
     from socialcredit.registry.access.signing import fingerprint, recorded_public_key, registry_key_path
 
     with _store(db) as store:
         public = recorded_public_key(store)
         path = registry_key_path(store)
     if public is None:
-        raise SocialCreditError(
-            f"this store has signed no checkpoint yet (its key would be {path}): run "
-            "`socialcredit audit checkpoint` first"
+        raise CheckpointError(
+            f"this store has signed no checkpoint yet (its key would be {path}): run `socialcredit audit checkpoint` "
+            "first"
         )
     out.print(f"Key {fingerprint(public)} ({path}):", highlight=False)
     out.print(public, highlight=False)
