@@ -561,18 +561,98 @@ def policy_lint(
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOpt = DEFAULT_DB) -> None:
-    """Recompute the hash chain; name every altered, removed or reordered entry."""
-    from socialcredit.registry.access.audit import audit_length, verify_audit
+def audit_verify(
+    db: DbOpt = DEFAULT_DB,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Verify against this checkpoint file (an auditor's copy) instead of the store's own checkpoints.",
+            metavar="FILE",
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="The registry's public key (base64, from `audit key`) the checkpoint must be signed with; "
+            "default: the key recorded in the store.",
+            metavar="PUBLIC_KEY",
+        ),
+    ] = None,
+) -> None:
+    """Recompute the hash chain; name every altered, removed or reordered entry; then compare the chain with the
+    latest signed checkpoint (a cut end, a rewritten chain, renumbered entries). Exits 1 on any problem."""
+    from socialcredit.registry.access.checkpoints import verify_audit_log
 
     with _store(db) as store:
-        problems = verify_audit(store)
-        n = audit_length(store)
-    if problems:
-        for p in problems:
-            out.print(f"[red]{p.message}[/]")
-        _failed(f"the audit log is not intact: {len(problems)} problem{'s' if len(problems) != 1 else ''} found")
-    out.print(f"The audit log is intact: {n} entries.")
+        check = verify_audit_log(store, checkpoint, key)
+    if check.problems:
+        for p in check.problems:
+            out.print(f"[red]{escape(p.message)}[/]", highlight=False)
+        n = len(check.problems)
+        _failed(f"the audit log is not intact: {n} problem{'s' if n != 1 else ''} found")
+    cp = check.checkpoint
+    later = f"{check.entries - cp.count} entr{'y' if check.entries - cp.count == 1 else 'ies'}" if cp else ""
+    if cp is None:
+        out.print(
+            f"The audit log is intact: {check.entries} entries. No checkpoint yet: make one with "
+            "`socialcredit audit checkpoint`.",
+            highlight=False,
+        )
+        return
+    out.print(
+        f"The audit log is intact: {check.entries} entries. It matches {cp.label} ({cp.count} entries up to entry "
+        f"{cp.seq}, from {check.checkpoint_source}); {later} after it {'rests' if later == '1 entry' else 'rest'} on "
+        "the chain alone.",
+        highlight=False,
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    db: DbOpt = DEFAULT_DB,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the checkpoint to this file, for an outside auditor.", metavar="FILE"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign the audit chain's head with the registry's key (made on first use) and append it to the store's
+    checkpoints (<db>.checkpoints/); keep a copy elsewhere to catch a cut or rewritten chain later."""
+    from socialcredit.registry.access.checkpoints import checkpoint_file, write_checkpoint
+    from socialcredit.registry.access.signing import fingerprint
+
+    with _store(db) as store:
+        cp = write_checkpoint(store, out_file)
+        kept = checkpoint_file(store)
+    if as_json:
+        _json(cp.as_dict())
+        return
+    where = f"{kept}" + (f" and {out_file}" if out_file else "")
+    out.print(
+        f"Checkpoint of {cp.at}: {cp.count} entries up to entry {cp.seq}, head {cp.head[:16]}…, signed with key "
+        f"{fingerprint(cp.key)}; written to {where}.",
+        highlight=False,
+    )
+
+
+@audit_app.command("key")
+def audit_key(db: DbOpt = DEFAULT_DB) -> None:
+    """Print the registry's public key that signs its checkpoints (for `audit verify --key`)."""
+    from socialcredit.errors import CheckpointError
+    from socialcredit.registry.access.signing import fingerprint, recorded_public_key, registry_key_path
+
+    with _store(db) as store:
+        public = recorded_public_key(store)
+        path = registry_key_path(store)
+    if public is None:
+        raise CheckpointError(
+            f"this store has signed no checkpoint yet (its key would be {path}): run `socialcredit audit checkpoint` "
+            "first"
+        )
+    out.print(f"Key {fingerprint(public)} ({path}):", highlight=False)
+    out.print(public, highlight=False)
 
 
 @app.command(rich_help_panel=RECORDS)

@@ -20,6 +20,8 @@
     ├── ConflictError                 the request is valid but the state refuses it             409 conflict
     │   └── WorkflowError             a due-process step is refused (names the field)           409 refused
     │       └── WorkflowInputError    ... because of what was sent, not the state               422 (code says why)
+    ├── CheckpointError               an audit checkpoint or the signing key is refused:        422 checkpoint_refused
+    │                                 unreadable, of another store, forged or altered
     ├── RegionError                   a region's set-up or an identity link is invalid          422 region_refused
     │   └── BundleError               an exchange bundle is refused: malformed, untrusted,      422 bundle_refused
     │                                 wrongly signed, tampered or replayed
@@ -41,6 +43,7 @@ __all__ = [
     "BackendError",
     "BundleError",
     "CatalogError",
+    "CheckpointError",
     "ConflictError",
     "DecisionError",
     "ExpressionError",
@@ -242,6 +245,14 @@ class WorkflowInputError(WorkflowError):
     future, a record that is not in the subject's file."""
 
     status = 422
+
+
+class CheckpointError(SocialCreditError):
+    """An audit checkpoint cannot be read or is refused (of another store, signed with another key, altered after
+    it was signed), or the registry's signing key cannot be used; the message says which."""
+
+    status = 422
+    default_code = "checkpoint_refused"
 
 
 class RegionError(SocialCreditError):

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         default=None,
         description="The key that encrypts the store at rest (AES-GCM); unset: the store is not encrypted.",
     )
+    signing_key: Path | None = Field(
+        default=None,
+        description="The registry's Ed25519 private key (PEM) that signs audit checkpoints; unset: `<db>.signing.key`.",
+    )
     memory_limit: str | None = Field(
         default=None,
         description="The most memory DuckDB may use, such as `12GB`; unset: DuckDB's own default (80% of RAM).",

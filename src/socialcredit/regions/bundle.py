@@ -28,10 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from socialcredit.errors import BundleError, RegionError
+from socialcredit.errors import BundleError, CheckpointError, RegionError
+from socialcredit.registry import load_private_key as _load_key_file
+from socialcredit.registry import new_private_key as _new_key
+from socialcredit.registry import public_key_text as _public_text
 
 __all__ = [
     "ENVELOPE_FORMAT",
@@ -57,29 +59,19 @@ _PAYLOAD_LISTS = {
 
 def new_private_key() -> bytes:
     """A new Ed25519 private key as PEM (PKCS #8, unencrypted: keep the file private)."""
-    return Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    return _new_key()
 
 
 def load_private_key(path: Path | str) -> Ed25519PrivateKey:
-    path = Path(path)
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except OSError as exc:
-        raise RegionError(f"{path}: cannot read the signing key: {exc.strerror}") from None
-    except (ValueError, TypeError):
-        raise RegionError(f"{path}: not an unencrypted PEM private key (make one with `region keygen`)") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise RegionError(f"{path}: not an Ed25519 key (make one with `region keygen`)")
-    return key
+        return _load_key_file(path, make_one="`region keygen`")
+    except CheckpointError as exc:
+        raise RegionError(str(exc)) from None
 
 
 def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The raw 32-byte public key in base64: what another region adds to its trusted publishers."""
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode("ascii")
+    return _public_text(key)
 
 
 def fingerprint(public_text: str) -> str:

@@ -21,13 +21,21 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import BundleError, NotFoundError, RegionError
+from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions.alerts import origin_label, raise_alerts
 from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, parse_public_key, seal_bundle
 from socialcredit.regions.bundle import load_private_key as _load_key
 from socialcredit.regions.linkage import LinkOptions, link_identities
-from socialcredit.registry import append_audit, get_policy
+from socialcredit.registry import (
+    Checkpoint,
+    append_audit,
+    check_signature,
+    get_policy,
+    keep_received_checkpoint,
+    parse_checkpoint,
+    write_checkpoint,
+)
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids
 
@@ -207,6 +215,8 @@ def export_bundle(
                 identities.append({**s, "birth_date": s["birth_date"].isoformat() if s["birth_date"] else None})
         finally:
             store.con.unregister("_people")
+    # The registry's signed audit head travels with the bundle: the importer keeps a copy outside this store.
+    checkpoint = write_checkpoint(store)
     payload = {
         "format": PAYLOAD_FORMAT,
         "publisher": {"region": code, "name": name},
@@ -217,6 +227,7 @@ def export_bundle(
         "identities": identities,
         "records": records,
         "list_entries": entries,
+        "audit_checkpoint": checkpoint.as_dict(),
     }
     data = seal_bundle(payload, key)
     out = Path(out)
@@ -294,6 +305,7 @@ def import_bundle(
     if bundle.publisher == code:
         raise BundleError(f"bundle {bundle.label} was published by this region; a region does not import its own")
     _check_replay(store, bundle)
+    received = _received_checkpoint(bundle)
     p = bundle.payload
     origin = bundle.publisher
     summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
@@ -349,8 +361,28 @@ def import_bundle(
             actor,
             "region_import",
             None,
-            {"publisher": origin, "sequence": bundle.sequence, "sha256": bundle.sha256, "records": summary.records},
+            {
+                "publisher": origin,
+                "sequence": bundle.sequence,
+                "sha256": bundle.sha256,
+                "records": summary.records,
+                **(
+                    {}
+                    if received is None
+                    else {
+                        "audit_checkpoint": {
+                            "count": received.count,
+                            "seq": received.seq,
+                            "head": received.head,
+                            "at": received.at,
+                            "key": fingerprint(received.key),
+                        }
+                    }
+                ),
+            },
         )
+    if received is not None:
+        keep_received_checkpoint(store, origin, received)
     _resolve(store, origin, summary, options or LinkOptions(), actor)
     with store.transaction():
         summary.applied_records = _apply_records(store, origin)
@@ -364,6 +396,19 @@ def import_bundle(
             [summary.exact, summary.linked, summary.review, summary.unmatched, origin, bundle.sequence],
         )
     return summary
+
+
+def _received_checkpoint(bundle: Bundle) -> Checkpoint | None:
+    """The publisher's signed audit checkpoint, if the bundle carries one (bundles before checkpoints do not)."""
+    data = bundle.payload.get("audit_checkpoint")
+    if data is None:
+        return None
+    try:
+        cp = parse_checkpoint(data, "audit_checkpoint")
+        check_signature(cp, cp.key)  # the bundle's signature vouches for the key; this checks the checkpoint's own
+    except CheckpointError as exc:
+        raise BundleError(f"malformed: {exc}") from None
+    return cp
 
 
 def _upsert_identity(store: Store, origin: str, row: dict[str, Any]) -> None:

@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from socialcredit.registry.access.audit import append_audit, verify_audit
+    from socialcredit.registry.access.checkpoints import (
+        Checkpoint,
+        check_signature,
+        keep_received_checkpoint,
+        parse_checkpoint,
+        verify_audit_log,
+        write_checkpoint,
+    )
     from socialcredit.registry.access.parties import ROLES, Party, issue_key, list_keys, revoke_key
     from socialcredit.registry.access.signin import (
         Principal,
@@ -24,6 +32,7 @@ if TYPE_CHECKING:
         sign_in_with_key,
         start_session,
     )
+    from socialcredit.registry.access.signing import load_private_key, new_private_key, public_key_text
     from socialcredit.registry.decisions.decide import Decision, decide
     from socialcredit.registry.due_process.disputes import (
         add_information,
@@ -114,6 +123,15 @@ _WHERE = {
     # access
     "append_audit": "socialcredit.registry.access.audit",
     "verify_audit": "socialcredit.registry.access.audit",
+    "Checkpoint": "socialcredit.registry.access.checkpoints",
+    "check_signature": "socialcredit.registry.access.checkpoints",
+    "keep_received_checkpoint": "socialcredit.registry.access.checkpoints",
+    "parse_checkpoint": "socialcredit.registry.access.checkpoints",
+    "verify_audit_log": "socialcredit.registry.access.checkpoints",
+    "write_checkpoint": "socialcredit.registry.access.checkpoints",
+    "load_private_key": "socialcredit.registry.access.signing",
+    "new_private_key": "socialcredit.registry.access.signing",
+    "public_key_text": "socialcredit.registry.access.signing",
     "ROLES": "socialcredit.registry.access.parties",
     "Party": "socialcredit.registry.access.parties",
     "issue_key": "socialcredit.registry.access.parties",
@@ -137,6 +155,7 @@ _WHERE = {
 __all__ = [
     "ROLES",
     "BatchOptions",
+    "Checkpoint",
     "Decision",
     "IngestReport",
     "Party",
@@ -148,6 +167,7 @@ __all__ = [
     "append_audit",
     "apply_for_repair",
     "check_as_of",
+    "check_signature",
     "consent_history",
     "current_consents",
     "decide",
@@ -162,6 +182,7 @@ __all__ = [
     "ingest_file",
     "issue_key",
     "issue_link",
+    "keep_received_checkpoint",
     "lapse_overdue",
     "latest_record",
     "latest_run",
@@ -172,13 +193,17 @@ __all__ = [
     "list_notifications",
     "list_repairs",
     "load_population",
+    "load_private_key",
+    "new_private_key",
     "notify_mandatory",
     "origin_label",
     "origin_note",
     "override_decision",
     "override_listing",
+    "parse_checkpoint",
     "plugin_manager",
     "policies_in_use",
+    "public_key_text",
     "public_lookup",
     "publish_policy",
     "publish_results",
@@ -198,7 +223,9 @@ __all__ = [
     "subject_report",
     "top_subjects",
     "verify_audit",
+    "verify_audit_log",
     "withdraw_record",
+    "write_checkpoint",
 ]
 
 

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query
 
 from socialcredit.api.deps import Auditor, ServiceDep
 from socialcredit.api.models import AuditEntries, AuditVerification
-from socialcredit.registry.access.audit import audit_page, verify_audit
+from socialcredit.registry.access.audit import audit_page
+from socialcredit.registry.access.checkpoints import verify_audit_log
 
 __all__ = ["router"]
 
@@ -15,9 +16,10 @@ router = APIRouter(tags=["auditors"])
 
 @router.get("/v1/audit/verify")
 def audit_verify(_party: Auditor, service: ServiceDep) -> AuditVerification:
-    """Check the hash chain of the audit log: every altered, removed or reordered entry, with its place."""
+    """Check the hash chain of the audit log: every altered, removed or reordered entry, with its place; then the
+    chain against the store's signed checkpoints: a cut end, a rewritten chain, renumbered entries."""
     with service.writer() as store:
-        problems = verify_audit(store)
+        problems = verify_audit_log(store).problems
     return AuditVerification.model_validate(
         {"ok": not problems, "problems": [{"seq": p.seq, "message": p.message} for p in problems]}
     )

@@ -8,6 +8,7 @@ rescoring only the subjects whose inputs changed since its base run gives the sa
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,10 @@ import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
-from socialcredit.errors import NotFoundError, SocialCreditError, WorkflowError
+from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.checkpoints import write_checkpoint
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.holds import HELD_CHANGES
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
@@ -28,6 +30,8 @@ from socialcredit.registry.scoring.state import build_state, catch_up, state_inf
 from socialcredit.store import Store
 
 __all__ = ["RunSummary", "latest_run", "results_select", "save_run", "score"]
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 FULL_RECOMPUTE_SHARE = 0.5  # above this share of affected subjects, an incremental run computes everyone
@@ -314,7 +318,18 @@ def save_run(
     # Blacklist entries become notices and, after the grace period, effective listings: the built-in due-process
     # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
     plugin_manager().hook.run_finished(store=store, run=summary)
+    _checkpoint(store, run_id)
     return summary
+
+
+def _checkpoint(store: Store, run_id: int) -> None:
+    """Sign the audit chain's head after every run, its listings and notices committed (docs/audit.md): a line
+    in ``<store>.checkpoints/``. The run stands if it cannot be written; the next run or `audit checkpoint` tries
+    again, and `audit verify` tells of the missing key or file."""
+    try:
+        write_checkpoint(store)
+    except (CheckpointError, OSError) as exc:
+        log.warning("run %s: the audit checkpoint was not written: %s", run_id, exc)
 
 
 # One row of run_results per subject (without the run id); the dimension and list columns of the policy are filled
