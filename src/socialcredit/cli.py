@@ -132,7 +132,14 @@ class ListName(StrEnum):
 def ingest(
     file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet file.", metavar="FILE")],
     source: Annotated[str, typer.Option("--source", help="The furnisher sending the file.")],
-    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.", metavar="FILE")] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write rejected rows, in clear (default: FILE.rejects.csv beside FILE; when the store has "
+            "a key, none unless this is given).",
+            metavar="FILE",
+        ),
+    ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -141,6 +148,12 @@ def ingest(
 
     with _store(db) as store, _progress(f"ingest {file.name}", not as_json) as step:
         report = ingest_file(store, file, source, reject_path=rejects, progress=step)
+        encrypted = store.encrypted
+    if encrypted and report.reject_file:
+        err.print(
+            f"[bold yellow]warning:[/] {report.reject_file} holds the rejected rows in clear (identity numbers "
+            "included), though the store is encrypted; delete it once they are fixed."
+        )
     if as_json:
         _json(report.as_dict())
         return
@@ -154,6 +167,8 @@ def ingest(
         out.print(f"  … and {len(report.errors) - 20} more")
     if report.reject_file:
         out.print(f"Rejected rows written to {report.reject_file}")
+    elif report.errors and encrypted:
+        out.print("No reject file: the store is encrypted and one holds the rows in clear; --rejects FILE writes one.")
 
 
 class Engine(StrEnum):
