@@ -686,6 +686,14 @@ def export(
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="Only parquet for now.", metavar="[parquet]")
     ] = ExportFormat.parquet,
+    clear_ids: Annotated[
+        bool,
+        typer.Option(
+            "--clear-ids",
+            help="Write identity numbers in clear; by default an encrypted store's export names subjects by keyed "
+            "pseudonyms (publish maps them back).",
+        ),
+    ] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -693,8 +701,14 @@ def export(
     from socialcredit.registry.scoring.export import export_inputs
 
     with _store(db) as store:
-        manifest = export_inputs(store, out_dir)
+        manifest = export_inputs(store, out_dir, clear_ids=clear_ids)
         encrypted = store.encrypted
+    if encrypted:
+        named = "identity numbers in clear" if manifest["ids"] == "clear" else "subjects by keyed pseudonyms"
+        err.print(
+            f"[bold yellow]The store is encrypted; the export in {out_dir} is not[/] (it names {named}). "
+            "Keep it as safe."
+        )
     if as_json:
         _json(manifest)
         return
@@ -702,8 +716,6 @@ def export(
         f"Exported {manifest['subjects']} subjects and {manifest['records']} records (watermark "
         f"{manifest['watermark']}) to {out_dir}."
     )
-    if encrypted:
-        err.print(f"[bold yellow]The store is encrypted; the export in {out_dir} is not.[/] Keep it as safe.")
 
 
 @app.command(rich_help_panel=SCORING)
