@@ -884,6 +884,7 @@ register_due_process(app)  # dispute, repair, override, file, due, notices, look
 def main() -> None:
     """Entry point: known errors print a plain message (exit 2); nothing prints a stack trace."""
     logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
+    os.umask(0o077)  # every file a command writes (the store, its WAL and spill, exports, rejects) is the owner's only
     try:
         # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
         # with it: a finding (policy lint, audit verify, state check) exits 1 here.

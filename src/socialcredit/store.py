@@ -677,6 +677,8 @@ def open_store(
             ) from None
         raise StoreError(f"cannot open the store {path}: {text}") from None
     con.execute(f"USE {_ALIAS}")
+    if not exists:
+        path.chmod(0o600)  # the owner's only, whatever the umask (the console script's is 077)
     catalog = load_catalog()
     if not read_only:
         _migrate(con)
