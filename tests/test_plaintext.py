@@ -417,3 +417,32 @@ def test_publish_refuses_pseudonyms_a_store_without_a_key_cannot_check(tmp_path:
         assert _expected_sid(store, tmp_path, "clear") == ("k.subject_id", {})
         with pytest.raises(SocialCreditError, match="name subjects by pseudonyms this store cannot check"):
             _expected_sid(store, tmp_path, "pseudonym")
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_spark_scores_a_pseudonymous_export_and_it_publishes_as_the_stores_run(tmp_path: Path, spark: Any) -> None:
+    from socialcredit.policy import builtin_policy
+    from socialcredit.registry.records.population import load_population
+    from socialcredit.registry.scoring.export import export_inputs, publish_results, score_on_spark
+    from socialcredit.registry.scoring.policies import publish_policy
+
+    generate(300, seed=4, out=tmp_path / "population")
+    with open_store(tmp_path / "store" / "s.duckdb", create=True, key=KEY) as store:
+        load_population(store, tmp_path / "population", today=GENERATED_AS_OF)
+        loaded = builtin_policy("sesame")
+        publish_policy(store, loaded)
+        ours = score(store, loaded, GENERATED_AS_OF).run_id
+        assert export_inputs(store, tmp_path / "export")["ids"] == "pseudonym"
+        manifest = score_on_spark(tmp_path / "export", loaded, GENERATED_AS_OF, tmp_path / "spark", session=spark)
+        assert manifest["input"]["ids"] == "pseudonym"
+        results = pq.read_table(tmp_path / "spark" / "results").column("sid").to_pylist()
+        assert results and all(len(s) == 64 for s in results)
+        theirs = publish_results(store, tmp_path / "spark").run_id
+        for table in ("run_results", "run_list_entries", "run_reasons"):
+            cols = [str(r[0]) for r in store.execute(f"DESCRIBE {table}").fetchall() if r[0] != "run_id"]
+            rows = [
+                sorted(store.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE run_id = ?", [run]).fetchall())
+                for run in (ours, theirs)
+            ]
+            assert rows[0] and rows[0] == rows[1], table
