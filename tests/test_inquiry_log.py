@@ -5,6 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
+from socialcredit.errors import StoreError
 from socialcredit.registry.access.audit import verify_audit
 from socialcredit.registry.decisions.inquiries import InquiryLog
 from socialcredit.store import Store, open_store
@@ -75,3 +78,75 @@ def test_a_segment_committed_but_not_deleted_is_not_inserted_twice(tmp_path: Pat
     assert after.recover(store) == 0
     after.close(store)
     assert len(_inquiries(store)) == 2
+
+
+def test_with_a_key_the_journal_is_sealed_and_a_crash_mid_frame_loses_only_that_frame(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    key = bytes(range(32))
+    folder = tmp_path / "journal"
+    log = InquiryLog(folder, key=key)
+    log.record(3, ["110101199001011237"], "high_speed_rail", "ticket purchase", "key:railway", ["refused"])
+    log.record(3, ["110101199001011245", "B"], "loan", "credit check", "key:bank", ["granted", "refused"])
+    log.close()  # the process dies before any flush
+    data = log.segment.read_bytes()
+    assert data.startswith(b"SCS1")
+    for clear in (b"110101199001011237", b"1101011990", b"key:railway", b"ticket purchase", b"credit check"):
+        assert clear not in data
+    assert oct(log.segment.stat().st_mode & 0o777) == "0o600"
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    with log.segment.open("ab") as f:
+        f.write(data[-40:])  # a third frame cut short by the crash: never answered
+    after = InquiryLog(folder, key=key)
+    assert after.recover(store) == 3
+    assert [r[2] for r in _inquiries(store)] == ["110101199001011237", "110101199001011245", "B"]
+    assert _inquiries(store)[0][1:] == (
+        "key:railway",
+        "110101199001011237",
+        "high_speed_rail",
+        "ticket purchase",
+        "refused",
+        3,
+    )
+    detail = store.one("SELECT detail FROM audit_log WHERE action = 'inquiries'")
+    assert '"unreadable_bytes": 40' in detail
+    assert verify_audit(store) == []
+    after.close(store)
+    # nothing is left: no segment, no link to a segment decrypted in memory
+    assert list(folder.iterdir()) == []
+    again = InquiryLog(folder, key=key)
+    assert again.recover(store) == 0
+    again.close(store)
+    assert len(_inquiries(store)) == 3
+
+
+def test_a_sealed_frame_that_was_altered_and_everything_after_it_are_not_read(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    key = bytes(32)
+    log = InquiryLog(tmp_path / "journal", key=key)
+    log.record(1, ["A"], "s", "p", "key:x", ["granted"])
+    first_end = log.segment.stat().st_size
+    log.record(1, ["B"], "s", "p", "key:x", ["granted"])
+    log.record(1, ["C"], "s", "p", "key:x", ["granted"])
+    log.close()
+    data = bytearray(log.segment.read_bytes())
+    data[first_end + 10] ^= 1  # a bit of the second frame flipped
+    log.segment.write_bytes(bytes(data))
+    after = InquiryLog(tmp_path / "journal", key=key)
+    assert after.recover(store) == 1
+    assert [r[2] for r in _inquiries(store)] == ["A"]
+    detail = store.one("SELECT detail FROM audit_log WHERE action = 'inquiries'")
+    assert f'"unreadable_bytes": {len(data) - first_end}' in detail
+    after.close(store)
+
+
+def test_a_sealed_segment_without_the_key_is_refused_and_kept(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    log = InquiryLog(tmp_path / "journal", key=bytes(32))
+    log.record(1, ["A"], "s", "p", "key:x", ["granted"])
+    log.close()
+    keyless = InquiryLog(tmp_path / "journal")
+    with pytest.raises(StoreError, match=r"is sealed with the store's key: start the service with SOCIALCREDIT_DB_KEY"):
+        keyless.recover(store)
+    keyless.close()
+    assert len(list((tmp_path / "journal").glob("*.closed"))) == 1
+    assert _inquiries(store) == []

@@ -152,7 +152,14 @@ class ListName(StrEnum):
 def ingest(
     file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet file.", metavar="FILE")],
     source: Annotated[str, typer.Option("--source", help="The furnisher sending the file.")],
-    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.", metavar="FILE")] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write rejected rows, in clear (default: FILE.rejects.csv beside FILE; when the store has "
+            "a key, none unless this is given).",
+            metavar="FILE",
+        ),
+    ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -161,6 +168,12 @@ def ingest(
 
     with _store(db) as store, _progress(f"ingest {file.name}", not as_json) as step:
         report = ingest_file(store, file, source, reject_path=rejects, progress=step)
+        encrypted = store.encrypted
+    if encrypted and report.reject_file:
+        err.print(
+            f"[bold yellow]warning:[/] {report.reject_file} holds the rejected rows in clear (identity numbers "
+            "included), though the store is encrypted; delete it once they are fixed."
+        )
     if as_json:
         _json(report.as_dict())
     else:
@@ -174,6 +187,10 @@ def ingest(
             out.print(f"  … and {len(report.errors) - 20} more")
         if report.reject_file:
             out.print(f"Rejected rows written to {report.reject_file}")
+        elif report.errors and encrypted:
+            out.print(
+                "No reject file: the store is encrypted and one holds the rows in clear; --rejects FILE writes one."
+            )
     if report.rejected:
         _failed(f"{file}: {report.rejected} of {report.rows} rows rejected")
 
@@ -774,6 +791,14 @@ def export(
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="Only parquet for now.", metavar="[parquet]")
     ] = ExportFormat.parquet,
+    clear_ids: Annotated[
+        bool,
+        typer.Option(
+            "--clear-ids",
+            help="Write identity numbers in clear; by default an encrypted store's export names subjects by keyed "
+            "pseudonyms (publish maps them back).",
+        ),
+    ] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -781,8 +806,14 @@ def export(
     from socialcredit.registry.scoring.export import export_inputs
 
     with _store(db) as store:
-        manifest = export_inputs(store, out_dir)
+        manifest = export_inputs(store, out_dir, clear_ids=clear_ids)
         encrypted = store.encrypted
+    if encrypted:
+        named = "identity numbers in clear" if manifest["ids"] == "clear" else "subjects by keyed pseudonyms"
+        err.print(
+            f"[bold yellow]The store is encrypted; the export in {out_dir} is not[/] (it names {named}). "
+            "Keep it as safe."
+        )
     if as_json:
         _json(manifest)
         return
@@ -790,8 +821,6 @@ def export(
         f"Exported {manifest['subjects']} subjects and {manifest['records']} records (watermark "
         f"{manifest['watermark']}) to {out_dir}."
     )
-    if encrypted:
-        err.print(f"[bold yellow]The store is encrypted; the export in {out_dir} is not.[/] Keep it as safe.")
 
 
 @app.command(rich_help_panel=SCORING)
@@ -967,6 +996,7 @@ def main() -> None:
     """Entry point: exit codes as in :data:`EXIT_CODES`; known errors print a plain message (exit 2), an unexpected
     one a line naming the file with its details (exit 3); nothing prints a stack trace."""
     logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
+    os.umask(0o077)  # every file a command writes (the store, its WAL and spill, exports, rejects) is the owner's only
     try:
         # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
         # with it: a finding (policy lint, audit verify, state check) exits 1 here.

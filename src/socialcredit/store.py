@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -536,6 +536,20 @@ class Store:
     encrypted: bool
     catalog: Catalog
     created: bool = False
+    # The store's key: files the registry writes beside the store are sealed with keys derived from it.
+    key: str | None = field(default=None, repr=False, compare=False)
+
+    def derived_key(self, purpose: str) -> bytes | None:
+        """A 32-byte key for ``purpose`` (such as "inquiry journal") derived from the store's key, or None when the
+        store has no key. HKDF-SHA256, salted with the store's id: another store with the same key derives others."""
+        if not self.key:
+            return None
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        salt = self.store_id.encode("utf-8")
+        info = f"socialcredit {purpose}".encode()
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(self.key.encode("utf-8"))
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
@@ -663,12 +677,14 @@ def open_store(
             ) from None
         raise StoreError(f"cannot open the store {path}: {text}") from None
     con.execute(f"USE {_ALIAS}")
+    if not exists:
+        path.chmod(0o600)  # the owner's only, whatever the umask (the console script's is 077)
     catalog = load_catalog()
     if not read_only:
         _migrate(con)
         _sync_sources(con, catalog)
         _sync_record_fields(con, catalog)
-    return Store(path=path, con=con, encrypted=bool(key), catalog=catalog, created=not exists)
+    return Store(path=path, con=con, encrypted=bool(key), catalog=catalog, created=not exists, key=key or None)
 
 
 SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}

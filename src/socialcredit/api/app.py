@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcredit.api.bodies import MAX_BODY_BYTES
 from socialcredit.api.routes import ROUTERS
+from socialcredit.api.routes.records import clear_uploads
 from socialcredit.errors import SocialCreditError
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
@@ -68,6 +69,7 @@ async def _internal(_request: Request, exc: Exception) -> JSONResponse:
 def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MAX_BODY_BYTES) -> FastAPI:
     """The service over the store at ``db`` (or an already open ``store``); batches up to ``max_body`` bytes."""
     service = Service(store if store is not None else open_store(db))
+    clear_uploads(service)  # an earlier process's leftovers: none was answered
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

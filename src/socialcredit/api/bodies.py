@@ -1,5 +1,8 @@
 """Batch bodies sent over HTTP: JSON, NDJSON, CSV or Parquet, read with a size limit into a file to ingest.
 
+The file is held in memory (registry/private.py ``MemoryFile``; the size limit bounds it): a body is never written
+to a folder in clear, and nothing of it outlives the request or a crash.
+
 Every problem is an error of socialcredit.errors that says what is wrong and where: the body too large (413), a
 media type we do not take (415), bytes that are not UTF-8 (with the offset), JSON that does not parse (with line and
 column), a JSON body that is not a list of objects (with the index).
@@ -16,6 +19,7 @@ from typing import Any
 from fastapi import Request
 
 from socialcredit.errors import PayloadTooLargeError, SocialCreditError, UnsupportedMediaError
+from socialcredit.registry.private import MemoryFile
 
 __all__ = ["FORMATS", "MAX_BODY_BYTES", "Body", "read_body", "write_rows"]
 
@@ -35,14 +39,23 @@ FORMATS = {
 
 @dataclass(frozen=True)
 class Body:
-    path: Path
+    file: MemoryFile
     sha256: str
     n_bytes: int
     media_type: str
 
+    @property
+    def path(self) -> Path:
+        """Where ``ingest_file`` reads the body, until :meth:`close`."""
+        return self.file.path
+
+    def close(self) -> None:
+        self.file.close()
+
 
 async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES) -> Body:
-    """Read the request body (at most ``limit`` bytes) into a file under ``folder`` that ``ingest_file`` reads."""
+    """Read the request body (at most ``limit`` bytes) into a file in memory that ``ingest_file`` reads, named under
+    ``folder``; close the answer's ``Body`` when done."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     suffix = FORMATS.get(media)
     if suffix is None:
@@ -76,15 +89,13 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
             data = data[3:]
     elif not data.startswith(b"PAR1"):
         raise _malformed("the body is not a Parquet file (it does not start with PAR1)")
-    folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()
     if suffix == ".json":
         rows = _json_rows(data.decode("utf-8"))
-        path = write_rows(folder / f"{digest[:16]}-{id(request)}.ndjson", rows)
+        file = write_rows(folder, f"{digest[:16]}-{id(request)}.ndjson", rows)
     else:
-        path = folder / f"{digest[:16]}-{id(request)}{suffix}"
-        path.write_bytes(data)
-    return Body(path, digest, len(data), media)
+        file = MemoryFile(data, folder, f"{digest[:16]}-{id(request)}{suffix}")
+    return Body(file, digest, len(data), media)
 
 
 def _malformed(message: str, code: str = "malformed_body", field: str | None = None) -> SocialCreditError:
@@ -115,8 +126,8 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
     return doc
 
 
-def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
-    """Rows as NDJSON (values as text, as a CSV would carry them)."""
+def write_rows(folder: Path, name: str, rows: list[dict[str, Any]]) -> MemoryFile:
+    """Rows as NDJSON (values as text, as a CSV would carry them), in a file in memory named ``folder/name``."""
 
     def text(v: Any) -> Any:
         if v is None or isinstance(v, str):
@@ -125,9 +136,5 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
             return "true" if v else "false"
         return str(v)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps({k: text(v) for k, v in row.items()}, ensure_ascii=False))
-            f.write("\n")
-    return path
+    lines = "".join(json.dumps({k: text(v) for k, v in row.items()}, ensure_ascii=False) + "\n" for row in rows)
+    return MemoryFile(lines.encode("utf-8"), folder, name)

@@ -187,6 +187,7 @@ def _export(folder: Path, categories: Sequence[str]) -> InputFiles:
     query = exp.select(*_EXPORT_SUBJECTS, *consent_cols).from_(subjects.name)
     try:
         info = {"kind": "export", **{k: manifest[k] for k in ("store_id", "watermark", "subjects", "records")}}
+        info["ids"] = manifest.get("ids", "clear")  # "pseudonym": sid is a keyed pseudonym (registry/scoring/export)
     except KeyError as exc:
         raise _error(f"{path}: no {exc.args[0]!r}; is this the --out folder of `socialcredit export`?") from None
     return InputFiles(

@@ -22,7 +22,7 @@ from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.decisions.decide import run_for_service
-from socialcredit.registry.decisions.inquiries import InquiryLog
+from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
 from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.hooks import plugin_manager
@@ -69,7 +69,10 @@ class Service:
         self.requests: Counter[tuple[str, int]] = Counter()
         self.decisions: Counter[str] = Counter()
         self.seconds: dict[str, float] = {}
-        self.journal = InquiryLog(store.path.with_name(store.path.name + ".inquiries"))
+        # sealed when the store has a key: the journal holds identity numbers, requesters and purposes
+        self.journal = InquiryLog(
+            store.path.with_name(store.path.name + ".inquiries"), key=store.derived_key(JOURNAL_KEY)
+        )
         self.jobs: dict[int, Job] = {}
         self._job_lock = threading.Lock()
         self.snapshots: dict[str, Snapshot] = {}

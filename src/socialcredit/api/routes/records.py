@@ -26,7 +26,7 @@ from socialcredit.registry.records.ingest import BatchOptions, earlier_answer, i
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
 from socialcredit.registry.service import Service
 
-__all__ = ["router"]
+__all__ = ["clear_uploads", "router"]
 
 router = APIRouter(tags=["furnishers"])
 
@@ -45,8 +45,22 @@ _REJECTED: dict[int | str, dict[str, Any]] = {
 
 
 def _uploads(service: Service) -> Path:
-    """Where bodies wait to be ingested: beside the store."""
+    """Where bodies are named while they are ingested, beside the store (they are held in memory: api/bodies.py)."""
     return service.store.path.with_name(service.store.path.name + ".uploads")
+
+
+def clear_uploads(service: Service) -> int:
+    """At start: remove what an earlier process left in the uploads folder (links to the memory of a process that
+    is gone, or bodies an older version wrote in clear; none was answered, so none is lost); returns how many."""
+    folder = _uploads(service)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for leftover in folder.iterdir():
+        if leftover.is_symlink() or leftover.is_file():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _ingest(
@@ -140,7 +154,7 @@ async def ingest_batch(
             _ingest, service, party, body.path, name, idempotency_key, body.sha256, partial, today
         )
     finally:
-        body.path.unlink(missing_ok=True)
+        body.close()
 
 
 @router.put("/v1/records/{record_id}", response_model=BatchAnswer, responses=_REJECTED)
@@ -157,11 +171,11 @@ def correct_record(
             "the body's record_id differs from the path's", code="record_id_mismatch", field="record_id"
         )
     row = {**record, "record_id": record_id, "correction": True}
-    path = write_rows(_uploads(service) / f"correct-{party.key_id}-{time.monotonic_ns()}.ndjson", [row])
+    file = write_rows(_uploads(service), f"correct-{party.key_id}-{time.monotonic_ns()}.ndjson", [row])
     try:  # no Idempotency-Key: the body's hash is never compared (ingest records the file's own)
-        return _ingest(service, party, path, f"http:correct:{record_id}", None, "", False, today)
+        return _ingest(service, party, file.path, f"http:correct:{record_id}", None, "", False, today)
     finally:
-        path.unlink(missing_ok=True)
+        file.close()
 
 
 @router.delete("/v1/records/{record_id}")

@@ -6,6 +6,10 @@ written to the operating system before the answer goes out, so a crash of the se
 moves the journal into the ``inquiries`` table whenever the writer is free. Segments rotate at each flush; one is
 deleted only after its rows are committed, and the commit's audit entry names it, so a segment found again after a
 crash between the two is recognised and not inserted twice.
+
+When the store has a key, the journal holds nothing in clear: each call's lines are one frame sealed with AES-GCM
+under a key derived from the store's key (registry/private.py), so a crash mid-write loses only the unfinished frame,
+which was never answered; a segment is decrypted in memory when it is moved into the store. Segments are mode 0600.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from socialcredit.errors import StoreError
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.store import Store
+from socialcredit.registry.private import SEALED_MAGIC, MemoryFile, Sealer, create_private, private_folder, unseal
+from socialcredit.store import KEY_ENV, Store
 
-__all__ = ["INQUIRY_COLUMNS", "InquiryLog", "write_inquiries"]
+__all__ = ["INQUIRY_COLUMNS", "JOURNAL_KEY", "InquiryLog", "write_inquiries"]
+
+JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed with (Store.derived_key)
 
 # The columns of an inquiry after its id, in the order of the ``inquiries`` table.
 INQUIRY_COLUMNS = ("asked_at", "requester", "subject_id", "service", "purpose", "outcome", "run_id")
@@ -45,12 +53,18 @@ def write_inquiries(store: Store, rows: str, n: int, params: Sequence[object] = 
 
 
 class InquiryLog:
-    """Journal inquiries to ``<store>.inquiries/`` and move them into the store with ``flush``."""
+    """Journal inquiries to ``<store>.inquiries/`` and move them into the store with ``flush``.
 
-    def __init__(self, folder: Path | str, *, fsync: bool = False) -> None:
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+    With ``key`` (the store's ``derived_key(JOURNAL_KEY)``), segments are sealed; without it they are JSON lines.
+    """
+
+    def __init__(self, folder: Path | str, *, fsync: bool = False, key: bytes | None = None) -> None:
+        self.folder = private_folder(Path(folder))
         self.fsync = fsync
+        self.key = key
+        # the links to segments decrypted in memory (``_rows_file``) that a crash left behind: they point nowhere
+        for link in self.folder.glob("*.rows.ndjson"):
+            link.unlink(missing_ok=True)
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._count = 0
@@ -59,7 +73,11 @@ class InquiryLog:
 
     def _open_segment(self) -> None:
         self.segment = self.folder / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.open"
-        self._file = self.segment.open("a", encoding="utf-8")
+        self._file = create_private(self.segment, append=True)
+        self._sealer = Sealer(self.key) if self.key is not None else None
+        if self._sealer is not None:
+            self._file.write(self._sealer.header)
+            self._file.flush()
         self._count = 0
 
     @property
@@ -79,8 +97,10 @@ class InquiryLog:
             f'{head}, "s": {json.dumps(s, ensure_ascii=False)}, "o": "{o}"}}\n'
             for s, o in zip(subjects, outcomes, strict=True)
         )
+        data = text.encode("utf-8")
         with self._lock:
-            self._file.write(text)
+            # sealed under the lock: a frame's number is its place in the file
+            self._file.write(self._sealer.seal(data) if self._sealer is not None else data)
             self._file.flush()
             if self.fsync:
                 os.fsync(self._file.fileno())
@@ -103,7 +123,7 @@ class InquiryLog:
             self._rotate()
             moved = 0
             for segment in sorted(self.folder.glob("*.closed")):
-                moved += _commit_segment(store, segment)
+                moved += _commit_segment(store, segment, self.key)
                 segment.unlink()
             self._in_flight = 0
             return moved
@@ -130,7 +150,7 @@ _COLUMNS = (
 )
 
 
-def _commit_segment(store: Store, segment: Path) -> int:
+def _commit_segment(store: Store, segment: Path, key: bytes | None) -> int:
     """Insert one segment's inquiries (read by DuckDB itself: the service's threads keep answering meanwhile)."""
     already = store.one(
         "SELECT count(*) FROM audit_log WHERE action = 'inquiries' AND json_extract_string(detail, '$.segment') = ?",
@@ -138,7 +158,20 @@ def _commit_segment(store: Store, segment: Path) -> int:
     )
     if already:
         return 0
-    digest = hashlib.sha256(segment.read_bytes()).hexdigest()
+    data = segment.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if not data.startswith(SEALED_MAGIC):
+        return _insert_segment(store, segment, segment, digest, {})
+    if key is None:
+        raise StoreError(f"{segment} is sealed with the store's key: start the service with {KEY_ENV} set")
+    plain, unreadable = unseal(data, key)
+    # decrypted in memory only; DuckDB reads it by a link that names no data
+    note = {"unreadable_bytes": unreadable} if unreadable else {}
+    with MemoryFile(plain, segment.parent, f"{segment.stem}.rows.ndjson") as rows:
+        return _insert_segment(store, segment, rows.path, digest, note)
+
+
+def _insert_segment(store: Store, segment: Path, path: Path, digest: str, note: dict[str, int]) -> int:
     # a line cut short by a crash mid-write was never answered: ignore_errors drops it
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE journal_rows AS
@@ -147,7 +180,7 @@ def _commit_segment(store: Store, segment: Path) -> int:
         FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS},
                        ignore_errors = true)
         WHERE s IS NOT NULL AND o IS NOT NULL""",
-        {"path": str(segment)},
+        {"path": str(path)},
     )
     n = int(store.one("SELECT count(*) FROM journal_rows"))
     if n == 0:
@@ -163,7 +196,13 @@ def _commit_segment(store: Store, segment: Path) -> int:
             "service",
             "inquiries",
             None,
-            {"segment": segment.stem, "sha256": digest, "inquiries": [first, first + n - 1], "requesters": requesters},
+            {
+                "segment": segment.stem,
+                "sha256": digest,
+                "inquiries": [first, first + n - 1],
+                "requesters": requesters,
+                **note,
+            },
         )
     store.execute("DROP TABLE journal_rows")
     return n

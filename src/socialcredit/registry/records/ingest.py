@@ -3,7 +3,8 @@
 Behaviour, as documented in docs/ingest.md:
 
 * the whole file is read into a staging table and validated first; each bad row is rejected with its
-  row number (1 = first data row), field and reason, and written to a reject file;
+  row number (1 = first data row), field and reason, and written to a reject file (mode 0600; when the store has a
+  key, only to a file the caller names: it holds the rows in clear);
 * the accepted rows are committed in one transaction with the batch's own row: all of them or none;
 * re-sending a record with the same (source, record_id) and the same content changes nothing; with
   different content it is refused unless the row says ``correction=true``, and then it becomes a new version;
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from socialcredit.errors import IdentifierError, IngestError, NotFoundError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
+from socialcredit.registry.private import create_private
 from socialcredit.registry.records import versions
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import (
@@ -552,7 +555,7 @@ def _write_rejects(store: Store, path: Path, errors: list[RowError], staged: _St
             "WHERE _row IN (SELECT _row FROM row_errors) ORDER BY _row"
         ).fetchall()
     }
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with io.TextIOWrapper(create_private(path), encoding="utf-8", newline="") as fh:  # mode 0600
         out = csv.writer(fh)
         out.writerow(["row", "field", "error", *cols])
         for e in errors:
@@ -716,8 +719,11 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int) -> None:
 
 
 def _finish(run: _Ingest, report: IngestReport) -> IngestReport:
-    """Write the reject file if rows were rejected and the batch wants one; report the end; return the report."""
-    if report.errors and run.batch.write_rejects:
+    """Write the reject file if rows were rejected and the batch wants one; report the end; return the report.
+
+    The file holds the rejected rows in clear: when the store has a key, it is written only where the caller names
+    it (``reject_path``), never by default."""
+    if report.errors and run.batch.write_rejects and (run.reject_path is not None or not run.store.encrypted):
         rp = Path(run.reject_path) if run.reject_path else run.path.with_name(run.path.stem + ".rejects.csv")
         _write_rejects(run.store, rp, report.errors, run.staged)
         report.reject_file = str(rp)

@@ -11,6 +11,10 @@ The three steps, and the files between them::
 A run's results are tied to the store and watermark of the export they were computed from; ``publish`` refuses
 results from another store, from data newer than the store, or from a generated population (not registry data).
 
+When the store has a key, the export names subjects by a keyed pseudonym, not their identity number (``sid`` is
+HMAC-SHA256 of it under a key derived from the store's key): scoring needs no identity number, and ``publish`` maps
+the pseudonyms back by the store's own keys. ``clear_ids`` writes the identity numbers instead.
+
 Spark scores through the scoring state, as the store does (registry/scoring/state.py): the run first builds
 ``sc_state`` from the exported records with the compiler's ``ScorePlan.state_matches`` printed in Spark's dialect,
 then runs the stages of a ``source="state"`` plan on it. With ``from_records`` it runs them on the records
@@ -41,6 +45,7 @@ from socialcredit.registry.scoring.runs import RunSummary, save_run
 from socialcredit.store import Store
 
 __all__ = [
+    "PSEUDONYM_KEY",
     "RESULTS_FORMAT",
     "RESULT_TABLES",
     "STAGE_OF",
@@ -53,6 +58,7 @@ __all__ = [
 
 RESULTS_FORMAT = "socialcredit-score-results"
 RESULT_TABLES = ("results", "rule_points", "list_entries", "reasons")
+PSEUDONYM_KEY = "export pseudonyms"  # the purpose of the key of an export's pseudonyms (Store.derived_key)
 # The scoring state a Spark run built and read, next to its results (Parquet: subject_id, item, event_date,
 # record_key; subject_id as in the input).
 STATE_FOLDER = "state"
@@ -74,15 +80,33 @@ def empty_folder(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def export_inputs(store: Store, out: Path | str, *, actor: str = "cli") -> dict[str, Any]:
-    """Write what a score run reads, as of now (the watermark), as Parquet; returns the manifest."""
+def _hmac_sql(key: bytes, column: str) -> tuple[str, dict[str, object]]:
+    """SQL for HMAC-SHA256 of the text ``column`` under ``key`` (64 hexadecimal digits), and its parameters."""
+    block = key.ljust(64, b"\0")
+    inner, outer = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+    return f"sha256($hmac_outer || unhex(sha256($hmac_inner || encode({column}))))", {
+        "hmac_inner": inner,
+        "hmac_outer": outer,
+    }
+
+
+def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_ids: bool = False) -> dict[str, Any]:
+    """Write what a score run reads, as of now (the watermark), as Parquet; returns the manifest.
+
+    When the store has a key, subjects are named by keyed pseudonyms unless ``clear_ids`` (the manifest's ``ids``
+    says which: "pseudonym" or "clear")."""
     out = Path(out)
     empty_folder(out)
     watermark = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
     categories = list(store.catalog.categories)
+    key = None if clear_ids else store.derived_key(PSEUDONYM_KEY)
     with prepare_inputs(store, None, watermark, categories=categories) as inputs:
-        subjects_to = {"path": str(out / "subjects.parquet")}
-        inputs.execute("COPY (SELECT * FROM sc_subjects) TO $path (FORMAT parquet)", subjects_to)
+        subjects_to: dict[str, object] = {"path": str(out / "subjects.parquet")}
+        columns = "*"
+        if key is not None:
+            pseudonym, params = _hmac_sql(key, "sid")
+            columns, subjects_to = f"* REPLACE ({pseudonym} AS sid)", {**subjects_to, **params}
+        inputs.execute(f"COPY (SELECT {columns} FROM sc_subjects) TO $path (FORMAT parquet)", subjects_to)
         inputs.execute(
             "COPY (SELECT * FROM sc_records) TO $path "
             "(FORMAT parquet, PARTITION_BY (record_type), OVERWRITE_OR_IGNORE)",
@@ -97,11 +121,14 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli") -> dict[
         "categories": categories,
         "subjects": subjects,
         "records": records,
+        "ids": "clear" if key is None else "pseudonym",
         "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     with store.transaction():
-        append_audit(store, actor, "export", None, {k: manifest[k] for k in ("watermark", "subjects", "records")})
+        append_audit(
+            store, actor, "export", None, {k: manifest[k] for k in ("watermark", "subjects", "records", "ids")}
+        )
     return manifest
 
 
@@ -203,6 +230,17 @@ def _parquet_view(path: Path) -> exp.Query:
     return out
 
 
+def _expected_sid(store: Store, folder: Path, ids: str) -> tuple[str, dict[str, object]]:
+    """SQL for what the results should call the store's subject ``k.subject_id``: its identity number, or its
+    pseudonym in this store's export."""
+    if ids == "clear":
+        return "k.subject_id", {}
+    key = store.derived_key(PSEUDONYM_KEY)
+    if ids != "pseudonym" or key is None:
+        raise SocialCreditError(f"{folder}: these results name subjects by pseudonyms this store cannot check")
+    return _hmac_sql(key, "k.subject_id")
+
+
 def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> RunSummary:
     """Load results written by :func:`score_on_spark` into the store as a run."""
     folder = Path(folder)
@@ -230,19 +268,24 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
         with RunInputs(store) as inputs:
             for table in RESULT_TABLES[:3]:
                 inputs.create(STAGE_OF[table], _parquet_view(folder / table / "*.parquet"), view=True)
-            inputs.create(
-                "sc_subjects",
-                "SELECT DISTINCT subject_id, sid FROM read_parquet($path)",
-                {"path": str(folder / "results" / "*.parquet")},
-            )
+            results = {"path": str(folder / "results" / "*.parquet")}
+            expected, params = _expected_sid(store, folder, str(source.get("ids", "clear")))
             wrong = int(
                 inputs.execute(
-                    "SELECT count(*) FROM sc_subjects s LEFT JOIN subject_keys k ON k.subject_key = s.subject_id "
-                    "WHERE k.subject_id IS DISTINCT FROM s.sid"
+                    "SELECT count(*) FROM (SELECT DISTINCT subject_id, sid FROM read_parquet($path)) s "
+                    f"LEFT JOIN subject_keys k ON k.subject_key = s.subject_id WHERE {expected} IS DISTINCT FROM s.sid",
+                    {**results, **params},
                 ).fetchone()[0]  # type: ignore[index]
             )
             if wrong:
                 raise SocialCreditError(f"{folder}: {wrong} subjects of the results do not match this store's subjects")
+            # every result's subject is this store's: named by its identity number again, as a run's rows are
+            inputs.create(
+                "sc_subjects",
+                "SELECT DISTINCT s.subject_id, k.subject_id AS sid FROM read_parquet($path) s "
+                "JOIN subject_keys k ON k.subject_key = s.subject_id",
+                results,
+            )
             return save_run(
                 store,
                 loaded,
