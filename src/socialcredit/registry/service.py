@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
+from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
 from socialcredit.registry.decisions.decide import run_for_service
 from socialcredit.registry.decisions.inquiries import InquiryLog
 from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore
@@ -28,6 +29,7 @@ from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.settings import get_settings
 from socialcredit.store import Store
 
 __all__ = ["Job", "Service"]
@@ -62,8 +64,11 @@ class Job:
 class Service:
     """The state of a running service."""
 
-    def __init__(self, store: Store, *, flush_interval: float = 0.2) -> None:
+    def __init__(self, store: Store, *, flush_interval: float = 0.2, throttle: Throttle | None = None) -> None:
         self.store = store
+        settings = get_settings()
+        # The limits of every client (docs/api.md, "Limits"); the floods they refuse are audited as summaries.
+        self.throttle = throttle or Throttle(service_limits(settings), max_clients=settings.throttle_clients)
         self.lock = threading.RLock()
         self.requests: Counter[tuple[str, int]] = Counter()
         self.decisions: Counter[str] = Counter()
@@ -177,6 +182,26 @@ class Service:
             )
         return refusal
 
+    def audit_floods(self, *, every: bool = False) -> int:
+        """One audit row per client whose refused requests' window has closed (``every``: all, at shutdown), instead
+        of a row per refused request; returns how many were written."""
+        floods = self.throttle.closed_floods(every=every)
+        if not floods:
+            return 0
+        with self.writer() as store, store.transaction():
+            for flood in floods:
+                who = "anonymous" if flood.client == OTHERS else f"{flood.limit.per}:{flood.client}"
+                detail = {
+                    "limit": flood.limit.name,
+                    "rule": flood.limit.rule(),
+                    "refused": flood.refused,
+                    "from": flood.first.isoformat(),
+                    "to": flood.last.isoformat(),
+                    "summary": flood.summary(),
+                }
+                append_audit(store, who, "requests_throttled", None, detail)
+        return len(floods)
+
     # --- the inquiry journal -------------------------------------------------------------------------------------
 
     def changed(self) -> None:
@@ -197,6 +222,11 @@ class Service:
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_interval):
+            if self.throttle.due():
+                try:
+                    self.audit_floods()
+                except Exception:  # pragma: no cover - the floods were taken; logged for the operator
+                    log.exception("writing the summaries of refused requests into the audit log failed")
             if (self.journal.pending or self.pending_alerts) and self.lock.acquire(timeout=self.flush_interval):
                 try:
                     if self.journal.pending or self.pending_alerts:
@@ -258,5 +288,6 @@ class Service:
         self._changed.set()
         self._flusher.join(timeout=5)
         self._live.join(timeout=30)
+        self.audit_floods(every=True)
         with self.writer() as store:
             self.journal.close(store)
