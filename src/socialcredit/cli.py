@@ -807,7 +807,8 @@ def serve(
     from socialcredit.api.app import create_app
 
     err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
-    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+    # the limits are per client address: X-Forwarded-For is not believed (uvicorn believes it from loopback)
+    uvicorn.run(create_app(db), host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @app.command(rich_help_panel=RECORDS)
