@@ -197,6 +197,12 @@ def _audit(store: Store) -> list[dict[str, Any]]:
     return store.rows("SELECT seq, actor, action, detail FROM audit_log ORDER BY seq")
 
 
+def _audit_now(site: dict[str, Any]) -> list[dict[str, Any]]:
+    """The audit log while the server runs: read under the service's writer (its threads share the connection)."""
+    with site["service"].writer() as store:
+        return _audit(store)
+
+
 def _retry(r: httpx.Response) -> int:
     wait = int(r.headers["retry-after"])
     assert r.json()["error"]["message"].endswith(f"; retry after {wait} s")
@@ -208,7 +214,7 @@ def test_two_thousand_bad_keys_get_401_then_429_and_one_summary_in_the_audit_log
 ) -> None:
     started = time.monotonic()
     with registry(auth="20/600") as site:
-        store, before = site["store"], len(_audit(site["store"]))
+        store, before = site["store"], len(_audit_now(site))
         statuses: list[int] = []
         answers: dict[int, httpx.Response] = {}
         with _client(site["base"]) as client:
@@ -230,8 +236,7 @@ def test_two_thousand_bad_keys_get_401_then_429_and_one_summary_in_the_audit_log
                 "message": f"at most 20 failed authentications per 600 seconds from one address; retry after {wait} s",
             }
         }
-        with site["service"].writer():
-            during = _audit(store)[before:]
+        during = _audit_now(site)[before:]
         assert [e["action"] for e in during] == ["access_refused"] * 20  # the 1,980 refusals wait for their summary
         # a good key from the flooded address is refused too: its keys are not looked at until the window closes
         with _client(site["base"]) as client:
@@ -261,14 +266,13 @@ def test_two_thousand_bad_keys_get_401_then_429_and_one_summary_in_the_audit_log
 def test_a_flood_is_summarised_when_its_window_closes_and_the_next_window_starts_afresh(
     registry: Callable[..., Any],
 ) -> None:
-    with registry(auth="2/2") as site, _client(site["base"]) as client:
-        store, before = site["store"], len(_audit(site["store"]))
+    with registry(auth="2/3") as site, _client(site["base"]) as client:
+        before = len(_audit_now(site))
         statuses = [client.get("/v1/runs", headers=auth(_bad_key())).status_code for _ in range(10)]
         assert statuses == [401, 401] + [429] * 8
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # the flusher writes the summary once the window has closed
-            with site["service"].writer():
-                rows = _audit(store)[before:]
+            rows = _audit_now(site)[before:]
             if rows and rows[-1]["action"] == "requests_throttled":
                 break
             time.sleep(0.1)
@@ -320,7 +324,7 @@ def test_the_public_look_up_is_limited_per_address_across_the_api_and_the_pages(
     registry: Callable[..., Any],
 ) -> None:
     with registry(lookup="3/600") as site:
-        store, before = site["store"], len(_audit(site["store"]))
+        store, before = site["store"], len(_audit_now(site))
         with _client(site["base"]) as client:
             assert [client.get("/v1/lists/lookup", params={"q": "张伟"}).status_code for _ in range(3)] == [200] * 3
             r = client.get("/v1/lists/lookup", params={"q": "张伟"})
@@ -351,7 +355,7 @@ def test_the_public_look_up_is_limited_per_address_across_the_api_and_the_pages(
 
 def test_failed_sign_ins_are_limited_per_address_in_both_languages(registry: Callable[..., Any]) -> None:
     with registry(signin="3/600") as site:
-        store, before = site["store"], len(_audit(site["store"]))
+        store, before = site["store"], len(_audit_now(site))
         with _client(site["base"]) as client:
             csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text)[1]  # type: ignore[index]
             tries = [client.post("/signin", data={"key": _bad_key(), "csrf": csrf}) for _ in range(5)]
@@ -395,3 +399,27 @@ def test_every_public_endpoint_is_limited_per_address(registry: Callable[..., An
             assert other.get("/healthz").status_code == 200
         # a signed-in operator is not a visitor without a key
         assert client.get("/v1/runs", headers=auth(site["keys"]["operator"].token)).status_code == 200
+
+
+def test_refusals_from_many_addresses_are_audited_one_by_one_only_up_to_a_limit_of_all_together(
+    registry: Callable[..., Any],
+) -> None:
+    """An attacker rotating addresses stays under each address's limit; the rows it causes are bounded still."""
+    with registry(auth="2/600", audit="5/600") as site:
+        store, before = site["store"], len(_audit_now(site))
+        statuses = []
+        for n in range(2, 12):
+            with _client(site["base"], f"127.0.0.{n}") as client:
+                statuses += [client.get("/v1/runs", headers=auth(_bad_key())).status_code for _ in range(2)]
+        assert statuses == [401] * 20  # each answered as before
+        assert [e["action"] for e in _audit_now(site)[before:]] == ["access_refused"] * 5
+    rows = _audit(store)[before:]
+    assert [(e["actor"], e["action"]) for e in rows] == [("anonymous", "access_refused")] * 5 + [
+        ("anonymous", "requests_throttled")
+    ]
+    detail = json.loads(rows[-1]["detail"])
+    assert (detail["limit"], detail["refused"]) == ("audit", 15)
+    assert detail["summary"].startswith("15 requests refused from all clients between ")
+    assert detail["summary"].endswith(
+        "UTC (at most 5 refusals of unknown callers audited one by one per 600 seconds from all clients together)"
+    )

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         description="Other requests needing no key per client address (policy texts, `/healthz`, `/metrics`, pages "
         "seen signed out), as COUNT/SECONDS.",
     )
+    throttle_audit: str = Field(
+        default="300/60",
+        description="Refusals of callers who are not known (401s, failed sign-ins, forms refused before sign-in) "
+        "audited one row each, from all addresses together, as COUNT/SECONDS; beyond it they are answered the "
+        "same and summarised in one audit row per window.",
+    )
     throttle_clients: int = Field(
         default=10_000,
         ge=1,
@@ -111,6 +117,7 @@ class Settings(BaseSettings):
         "throttle_key",
         "throttle_lookup",
         "throttle_public",
+        "throttle_audit",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

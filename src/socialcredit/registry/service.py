@@ -172,15 +172,24 @@ class Service:
     def refuse(self, party: Party | None, refusal: Refusal, path: str) -> Refusal:
         """An access refusal (an AuthError or a ForbiddenError), audited with the path and its code; returned for
         the caller to raise."""
+        detail = {"path": path, "code": refusal.code, "role": party.role if party else None}
+        if party is None:
+            self.audit_refusal("anonymous", "access_refused", detail)
+            return refusal
         with self.writer() as store, store.transaction():
-            append_audit(
-                store,
-                f"key:{party.key_id}" if party else "anonymous",
-                "access_refused",
-                None,
-                {"path": path, "code": refusal.code, "role": party.role if party else None},
-            )
+            append_audit(store, f"key:{party.key_id}", "access_refused", None, detail)
         return refusal
+
+    def audit_refusal(self, actor: str, action: str, detail: dict[str, Any]) -> bool:
+        """Audit a refusal of a caller who is not known (a 401, a failed sign-in, a form refused before sign-in), one
+        row each up to the limit ``audit`` of all of them together; beyond it the refusal is counted and summarised
+        when the window closes (addresses are many: each one's own limits do not bound the rows). Returns whether a
+        row was written."""
+        if self.throttle.take("audit", "all"):
+            return False
+        with self.writer() as store, store.transaction():
+            append_audit(store, actor, action, None, detail)
+        return True
 
     def audit_floods(self, *, every: bool = False) -> int:
         """One audit row per client whose refused requests' window has closed (``every``: all, at shutdown), instead
@@ -190,7 +199,8 @@ class Service:
             return 0
         with self.writer() as store, store.transaction():
             for flood in floods:
-                who = "anonymous" if flood.client == OTHERS else f"{flood.limit.per}:{flood.client}"
+                anyone = flood.client == OTHERS or flood.limit.per == "all"
+                who = "anonymous" if anyone else f"{flood.limit.per}:{flood.client}"
                 detail = {
                     "limit": flood.limit.name,
                     "rule": flood.limit.rule(),

@@ -158,16 +158,13 @@ class Web:
         A refusal of a visitor who is not signed in (a form without its CSRF token) counts as a failed sign-in of the
         address: a flood of them is refused with 429, not audited row by row."""
         who = page.who
+        detail = {"path": page.request.url.path, "code": exc.code, "role": who.role if who else None}
         if who is None:
             self.throttle.fail("signin", page.address)
-        with self.service.writer() as store, store.transaction():
-            append_audit(
-                store,
-                who.actor if who else "anonymous",
-                "access_refused",
-                None,
-                {"path": page.request.url.path, "code": exc.code, "role": who.role if who else None},
-            )
+            self.service.audit_refusal("anonymous", "access_refused", detail)
+        else:
+            with self.service.writer() as store, store.transaction():
+                append_audit(store, who.actor, "access_refused", None, detail)
         return page.error(exc.status, "error_forbidden_title", str(exc))
 
     def _limited(self, page: Page) -> Response | None:

@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.errors import AuthError
-from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, end_session, redeem_link, sign_in_with_key, start_session
 from socialcredit.web.core import SESSION_COOKIE, Page, Web
 
@@ -54,8 +53,7 @@ def _failed(
         if wait := web.throttle.check("key_failures", key_id):
             return page.too_many("key_failures", wait)
         web.throttle.fail("key_failures", key_id)
-    with web.service.writer() as store, store.transaction():
-        append_audit(store, "anonymous", "signin_refused", None, {"code": exc.code, "method": method})
+    web.service.audit_refusal("anonymous", "signin_refused", {"code": exc.code, "method": method})
     message = page.t(f"auth_{exc.code}", default=str(exc))
     return page.render(template, 401, failure=message, **context)
 

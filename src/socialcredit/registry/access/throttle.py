@@ -53,7 +53,8 @@ def _period(seconds: int) -> str:
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``count`` ``what`` per ``seconds`` from one client, which is an ``"address"`` or a ``"key"``."""
+    """At most ``count`` ``what`` per ``seconds`` from one client, which is an ``"address"`` or a ``"key"``, or from
+    every client together (``"all"``, one client named ``"all"``)."""
 
     name: str
     count: int
@@ -63,7 +64,8 @@ class Limit:
 
     def rule(self) -> str:
         """The limit in words: "at most 20 failed authentications per minute from one address"."""
-        return f"at most {self.count:,} {self.what} per {_period(self.seconds)} from one {self.per}"
+        source = "all clients together" if self.per == "all" else f"one {self.per}"
+        return f"at most {self.count:,} {self.what} per {_period(self.seconds)} from {source}"
 
     def message(self, retry_after: int) -> str:
         return f"{self.rule()}; retry after {retry_after} s"
@@ -122,6 +124,8 @@ class Flood:
     def summary(self) -> str:
         """'1,980 requests refused from address 127.0.0.1 between … and … (at most 20 …)'."""
         who = self.client if self.client == OTHERS else f"{self.limit.per} {self.client}"
+        if self.limit.per == "all":
+            who = "all clients"
         return (
             f"{self.refused:,} requests refused from {who} between {self.first:%Y-%m-%d %H:%M:%S} and "
             f"{self.last:%Y-%m-%d %H:%M:%S} UTC ({self.limit.rule()})"
@@ -172,6 +176,7 @@ def service_limits(settings: Settings) -> dict[str, Limit]:
         "key": ("requests", "key", settings.throttle_key),
         "lookup": ("searches of the published lists", "address", settings.throttle_lookup),
         "public": ("requests without a key", "address", settings.throttle_public),
+        "audit": ("refusals of unknown callers audited one by one", "all", settings.throttle_audit),
     }
     return {name: Limit(name, *parse_rate(rate), words, per) for name, (words, per, rate) in what.items()}
 
