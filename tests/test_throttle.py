@@ -133,6 +133,22 @@ def test_memory_stays_bounded_and_no_refusal_is_lost(
     assert all(f.client == OTHERS or f.client.startswith("10.") for f in floods)
 
 
+def test_a_hundred_thousand_addresses_leave_a_thousand_tracked() -> None:
+    gate, clock = _gate(count=1, seconds=60, max_clients=1_000)
+    refused = 0
+    for i in range(100_000):
+        clock.now = i * 0.001
+        address = f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}"
+        gate.fail("auth", address)
+        refused += gate.check("auth", address) > 0  # each address is over its limit of one at once
+    assert refused == 100_000
+    assert gate.tracked() == 1_000  # the least recently seen forgotten
+    floods = gate.closed_floods(every=True)
+    assert len(floods) == 1_001 and sum(f.refused for f in floods) == 100_000  # 1,000 and "other clients"
+    others = next(f for f in floods if f.client == OTHERS)
+    assert others.refused == 99_000 and others.summary().startswith("99,000 requests refused from other clients")
+
+
 def test_one_client_never_passes_more_than_its_count_in_a_window() -> None:
     gate, clock = _gate(count=5, seconds=10)
     passed: list[float] = []
