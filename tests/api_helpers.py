@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -17,12 +18,21 @@ import uvicorn
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.access.throttle import Throttle, service_limits
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.settings import get_settings
 from socialcredit.store import open_store
 
-__all__ = ["auth", "execute", "one", "serve", "serving", "world"]
+__all__ = ["auth", "execute", "generous", "one", "serve", "serving", "world"]
+
+
+def generous() -> Throttle:
+    """The settings' limits raised a thousandfold: the fuzz sends thousands of requests without a valid key from
+    one address (tests/test_throttle.py tests the limits themselves)."""
+    limits = {n: replace(limit, count=limit.count * 1000) for n, limit in service_limits(get_settings()).items()}
+    return Throttle(limits)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +70,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "auditor": issue_key(store, "auditor", "the auditor").token,
         "furnisher": issue_key(store, "furnisher", "the courts", source="courts").token,
     }
-    app = create_app(folder / "store.duckdb", store=store, max_body=256 * 1024)
+    app = create_app(folder / "store.duckdb", store=store, max_body=256 * 1024, throttle=generous())
     # a real server on loopback, and a real HTTP client
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield {
@@ -98,7 +108,9 @@ def serving(app: Any) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # as `socialcredit serve` runs it: X-Forwarded-For is not believed (the limits are per client address)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -35,7 +35,6 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting import dashboard
 from socialcredit.store import Store, open_store
 from socialcredit.web.charts import Bar, bars, diverging, histogram
-from socialcredit.web.core import RateLimiter
 from socialcredit.web.i18n import MESSAGES, translate
 
 WEB = Path(__file__).resolve().parent.parent / "src" / "socialcredit" / "web"
@@ -92,18 +91,6 @@ def test_translate_fills_placeholders_and_falls_back() -> None:
     assert translate("en", "rank_of", rank="3", of="200") == "3 of 200"
     assert translate("en", "no_such_key", default="plain") == "plain"
     assert translate("fr", "sign_in") == "登录"  # an unknown language reads Chinese, the default
-
-
-# -- the look-up limiter --------------------------------------------------------------------------------------
-
-
-def test_the_rate_limiter_allows_a_number_per_window_per_client() -> None:
-    limiter = RateLimiter(3, 10.0)
-    assert [limiter.allow("a", t) for t in (0.0, 1.0, 2.0)] == [0.0, 0.0, 0.0]
-    assert limiter.allow("a", 3.0) == pytest.approx(7.0)  # the first of the three leaves the window at 10
-    assert limiter.allow("b", 3.0) == 0.0  # another client has its own window
-    assert limiter.allow("a", 10.0) == 0.0
-    assert limiter.allow("a", 10.5) == pytest.approx(0.5)
 
 
 # -- charts ---------------------------------------------------------------------------------------------------

@@ -939,8 +939,9 @@ def serve(
     from socialcredit.api.app import create_app
 
     err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
+    # the limits are per client address: X-Forwarded-For is not believed (uvicorn believes it from loopback)
     with _service_starts(host, port):
-        uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(db), host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @app.command(rich_help_panel=RECORDS)

@@ -113,7 +113,7 @@ def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, c
     con.print(f"  {operator.token}", markup=False, highlight=False)
     con.print(f"The public list look-up needs no key: {base}/lists", highlight=False)
     con.print(f"Serving {db} on {base} (Ctrl-C to stop).", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 def _tiers(store: Store, run_id: int, con: Console) -> None:

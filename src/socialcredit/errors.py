@@ -14,6 +14,7 @@
     ├── DecisionError                 a decision request is invalid (e.g. no purpose)           400 bad_decision_request
     ├── AuthError                     the caller is not who they say (key, link, session)       401 (code says why)
     ├── ForbiddenError                the caller may not do this (role, scope)                  403 (code says why)
+    ├── TooManyRequestsError          over a limit of requests (names it; Retry-After)          429 too_many_requests
     ├── InvalidRequestError           a request's content is wrong (names the field)            422 invalid_request
     │   ├── PayloadTooLargeError      a body over the limit (names the limit)                   413 body_too_large
     │   └── UnsupportedMediaError     a body in a format not taken                        415 unsupported_media_type
@@ -60,6 +61,7 @@ __all__ = [
     "SocialCreditError",
     "SparkUnavailableError",
     "StoreError",
+    "TooManyRequestsError",
     "UnknownClientError",
     "UnsupportedError",
     "UnsupportedMediaError",
@@ -200,6 +202,19 @@ class ForbiddenError(SocialCreditError):
 
     status = 403
     default_code = "forbidden"
+
+
+class TooManyRequestsError(SocialCreditError):
+    """A client is over a limit of requests (429): the message names the limit, ``retry_after`` is the whole seconds
+    to wait (the ``Retry-After`` header) and ``limit`` the limit's name."""
+
+    status = 429
+    default_code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, limit: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit
 
 
 class InvalidRequestError(SocialCreditError):

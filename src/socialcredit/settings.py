@@ -73,6 +73,63 @@ class Settings(BaseSettings):
         description="The matchmaking site's relying-party key for the registry (when `--key` is not given).",
     )
 
+    throttle_auth: str = Field(
+        default="20/60",
+        description="Failed API-key authentications allowed per client address, as COUNT/SECONDS; over it, the "
+        "address's requests with a key are answered 429 until its window closes.",
+    )
+    throttle_key_failures: str = Field(
+        default="20/60",
+        description="Failed authentications naming one key id (a known key with a wrong secret) from any address, "
+        "as COUNT/SECONDS; over it, wrong secrets for that key are answered 429 (the right one still passes).",
+    )
+    throttle_signin: str = Field(
+        default="20/60",
+        description="Failed web sign-ins (with a key or a one-time link) allowed per client address, as COUNT/SECONDS.",
+    )
+    throttle_key: str = Field(
+        default="120000/60",
+        description="Requests per API key, as COUNT/SECONDS (authenticated calls; a decision batch counts as one).",
+    )
+    throttle_lookup: str = Field(
+        default="30/60",
+        description="Searches of the published lists per client address (`/lists` and `/v1/lists/lookup` together), "
+        "as COUNT/SECONDS.",
+    )
+    throttle_public: str = Field(
+        default="600/60",
+        description="Other requests needing no key per client address (policy texts, `/healthz`, `/metrics`, pages "
+        "seen signed out), as COUNT/SECONDS.",
+    )
+    throttle_audit: str = Field(
+        default="300/60",
+        description="Refusals of callers who are not known (401s, failed sign-ins, forms refused before sign-in) "
+        "audited one row each, from all addresses together, as COUNT/SECONDS; beyond it they are answered the "
+        "same and summarised in one audit row per window.",
+    )
+    throttle_clients: int = Field(
+        default=10_000,
+        ge=1,
+        description="The most clients (addresses or keys) each limit tracks, and the most refused floods awaiting "
+        "their summary; the least recently seen client is forgotten first.",
+    )
+
+    @field_validator(
+        "throttle_auth",
+        "throttle_key_failures",
+        "throttle_signin",
+        "throttle_key",
+        "throttle_lookup",
+        "throttle_public",
+        "throttle_audit",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        count, _, seconds = value.strip().partition("/")
+        if not (count.strip().isdecimal() and seconds.strip().isdecimal() and int(count) > 0 and int(seconds) > 0):
+            raise PydanticCustomError("rate_format", "is not a rate COUNT/SECONDS such as 20/60")
+        return f"{int(count)}/{int(seconds)}"
+
     @field_validator("today", mode="before")
     @classmethod
     def _iso_date(cls, value: Any) -> Any:

@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from socialcredit.api.bodies import MAX_BODY_BYTES
 from socialcredit.api.routes import ROUTERS
 from socialcredit.api.routes.records import clear_uploads
-from socialcredit.errors import SocialCreditError
+from socialcredit.errors import SocialCreditError, TooManyRequestsError
+from socialcredit.registry.access.throttle import Throttle
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
 
@@ -42,7 +43,10 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
     """An error of the registry: the status of its class, its code, its message, the field at fault."""
     assert isinstance(exc, SocialCreditError)
-    return _error(exc.status, exc.code, str(exc), exc.field)
+    response = _error(exc.status, exc.code, str(exc), exc.field)
+    if isinstance(exc, TooManyRequestsError):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
@@ -66,9 +70,16 @@ async def _internal(_request: Request, exc: Exception) -> JSONResponse:
     return _error(500, "internal_error", "the service failed to answer; the fault is logged for the operator")
 
 
-def create_app(db: Path | str, *, store: Store | None = None, max_body: int = MAX_BODY_BYTES) -> FastAPI:
-    """The service over the store at ``db`` (or an already open ``store``); batches up to ``max_body`` bytes."""
-    service = Service(store if store is not None else open_store(db))
+def create_app(
+    db: Path | str, *, store: Store | None = None, max_body: int = MAX_BODY_BYTES, throttle: Throttle | None = None
+) -> FastAPI:
+    """The service over the store at ``db`` (or an already open ``store``); batches up to ``max_body`` bytes; the
+    limits of ``throttle`` (by default those of the settings, docs/api.md "Limits").
+
+    Serve it with uvicorn's proxy headers off (``proxy_headers=False``, as ``socialcredit serve`` does): the limits
+    are per client address, and uvicorn otherwise takes the address from X-Forwarded-For sent over loopback.
+    """
+    service = Service(store if store is not None else open_store(db), throttle=throttle)
     clear_uploads(service)  # an earlier process's leftovers: none was answered
 
     @asynccontextmanager

@@ -3,6 +3,11 @@
 ``require(*roles)`` authenticates the caller by its API key (``Authorization: Bearer sc_…``) and admits only the
 roles named: a request without a valid key is a 401 whose code says why, a key of another role a 403
 ``role_not_allowed``; both refusals are audited (``access_refused``) before the answer is sent.
+
+Every caller is throttled (``service.throttle``, docs/api.md "Limits"): an address with too many failed keys is
+answered 429 before its key is looked at, a key with too many requests likewise; the endpoints that need no key
+take ``Public`` or ``Lookup``, limits per client address. A 429 is not audited by itself: the refused requests of a
+client are summarised in one audit row when its window closes.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the dependencies from the annotations.
@@ -15,7 +20,7 @@ import anyio
 from fastapi import Depends, Request
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import AuthError, ForbiddenError, NotFoundError
+from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, TooManyRequestsError
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
@@ -24,13 +29,16 @@ __all__ = [
     "Anyone",
     "Auditor",
     "Furnisher",
+    "Lookup",
     "Operator",
+    "Public",
     "RelyingParty",
     "Resident",
     "ResidentOrOperator",
     "ServiceDep",
     "Today",
     "actor",
+    "client_address",
     "current_service",
     "deny",
     "naming",
@@ -67,16 +75,67 @@ async def refuse(service: Service, party: Party | None, refusal: AuthError | For
     raise await anyio.to_thread.run_sync(service.refuse, party, refusal, path)
 
 
+def client_address(request: Request) -> str:
+    """The address the connection came from (X-Forwarded-For is not read: ``serve`` turns uvicorn's off)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _over(service: Service, limit: str, client: str, *, count: bool = True) -> TooManyRequestsError | None:
+    """The 429 if ``client`` is over ``limit`` (else None, and the request is counted if ``count``)."""
+    gate = service.throttle
+    wait = gate.take(limit, client) if count else gate.check(limit, client)
+    return gate.refusal(limit, wait) if wait else None
+
+
+def throttled(limit: str) -> Callable[[Request, Service], Awaitable[None]]:
+    """A dependency of an endpoint that needs no key: at most so many requests per client address (``limit``)."""
+
+    async def check(request: Request, service: ServiceDep) -> None:
+        refusal = _over(service, limit, client_address(request))
+        if refusal is not None:
+            raise refusal
+
+    return check
+
+
+Public = Depends(throttled("public"))
+Lookup = Depends(throttled("lookup"))
+
+
+def _authenticate(request: Request, service: Service, token: str | None) -> Party:
+    """The party of ``token``; AuthError (to audit) or TooManyRequestsError (not audited)."""
+    address = client_address(request)
+    refusal = _over(service, "auth", address, count=False)
+    if refusal is not None:  # too many failures from this address: its keys are not looked at
+        raise refusal
+    try:
+        return service.keys.authenticate(token)
+    except AuthError:
+        gate = service.throttle
+        gate.fail("auth", address)
+        key_id = service.keys.known_id(token)
+        if key_id is not None:  # a wrong secret for a key that exists: counted against the key too
+            refusal = _over(service, "key_failures", key_id, count=False)
+            if refusal is not None:
+                raise refusal from None
+            gate.fail("key_failures", key_id)
+        raise
+
+
 def require(*roles: str) -> Callable[[Request, Service], Awaitable[Party]]:
-    """A dependency: the caller's party, if its key is valid and its role one of ``roles``; else 401 or 403."""
+    """A dependency: the caller's party, if its key is valid and its role one of ``roles``; else 401 or 403, or 429
+    over a limit."""
 
     async def caller(request: Request, service: ServiceDep) -> Party:
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else None
         try:
-            party = service.keys.authenticate(token)
+            party = _authenticate(request, service, token)
         except AuthError as exc:
             await refuse(service, None, exc, request.url.path)
+        refusal = _over(service, "key", party.key_id)
+        if refusal is not None:
+            raise refusal
         if party.role not in roles:
             message = (
                 f"a {party.role} key may not call {request.method} {request.url.path} (allowed: {', '.join(roles)})"

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
+from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
 from socialcredit.registry.decisions.decide import run_for_service
 from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
 from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore
@@ -28,6 +29,7 @@ from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.settings import get_settings
 from socialcredit.store import Store
 
 __all__ = ["Job", "Service"]
@@ -63,8 +65,11 @@ class Job:
 class Service:
     """The state of a running service."""
 
-    def __init__(self, store: Store, *, flush_interval: float = 0.2) -> None:
+    def __init__(self, store: Store, *, flush_interval: float = 0.2, throttle: Throttle | None = None) -> None:
         self.store = store
+        settings = get_settings()
+        # The limits of every client (docs/api.md, "Limits"); the floods they refuse are audited as summaries.
+        self.throttle = throttle or Throttle(service_limits(settings), max_clients=settings.throttle_clients)
         self.lock = threading.RLock()
         self.requests: Counter[tuple[str, int]] = Counter()
         self.decisions: Counter[str] = Counter()
@@ -171,15 +176,45 @@ class Service:
     def refuse(self, party: Party | None, refusal: Refusal, path: str) -> Refusal:
         """An access refusal (an AuthError or a ForbiddenError), audited with the path and its code; returned for
         the caller to raise."""
+        detail = {"path": path, "code": refusal.code, "role": party.role if party else None}
+        if party is None:
+            self.audit_refusal("anonymous", "access_refused", detail)
+            return refusal
         with self.writer() as store, store.transaction():
-            append_audit(
-                store,
-                f"key:{party.key_id}" if party else "anonymous",
-                "access_refused",
-                None,
-                {"path": path, "code": refusal.code, "role": party.role if party else None},
-            )
+            append_audit(store, f"key:{party.key_id}", "access_refused", None, detail)
         return refusal
+
+    def audit_refusal(self, actor: str, action: str, detail: dict[str, Any]) -> bool:
+        """Audit a refusal of a caller who is not known (a 401, a failed sign-in, a form refused before sign-in), one
+        row each up to the limit ``audit`` of all of them together; beyond it the refusal is counted and summarised
+        when the window closes (addresses are many: each one's own limits do not bound the rows). Returns whether a
+        row was written."""
+        if self.throttle.take("audit", "all"):
+            return False
+        with self.writer() as store, store.transaction():
+            append_audit(store, actor, action, None, detail)
+        return True
+
+    def audit_floods(self, *, every: bool = False) -> int:
+        """One audit row per client whose refused requests' window has closed (``every``: all, at shutdown), instead
+        of a row per refused request; returns how many were written."""
+        floods = self.throttle.closed_floods(every=every)
+        if not floods:
+            return 0
+        with self.writer() as store, store.transaction():
+            for flood in floods:
+                anyone = flood.client == OTHERS or flood.limit.per == "all"
+                who = "anonymous" if anyone else f"{flood.limit.per}:{flood.client}"
+                detail = {
+                    "limit": flood.limit.name,
+                    "rule": flood.limit.rule(),
+                    "refused": flood.refused,
+                    "from": flood.first.isoformat(),
+                    "to": flood.last.isoformat(),
+                    "summary": flood.summary(),
+                }
+                append_audit(store, who, "requests_throttled", None, detail)
+        return len(floods)
 
     # --- the inquiry journal -------------------------------------------------------------------------------------
 
@@ -201,6 +236,11 @@ class Service:
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_interval):
+            if self.throttle.due():
+                try:
+                    self.audit_floods()
+                except Exception:  # pragma: no cover - the floods were taken; logged for the operator
+                    log.exception("writing the summaries of refused requests into the audit log failed")
             if (self.journal.pending or self.pending_alerts) and self.lock.acquire(timeout=self.flush_interval):
                 try:
                     if self.journal.pending or self.pending_alerts:
@@ -270,5 +310,6 @@ class Service:
         self._changed.set()
         self._flusher.join(timeout=5)
         self._live.join(timeout=30)
+        self.audit_floods(every=True)
         with self.writer() as store:
             self.journal.close(store)

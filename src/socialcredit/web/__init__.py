@@ -16,14 +16,14 @@ __all__ = ["web_router"]
 def web_router(
     service: Service,
     *,
-    lookup_limit: int = 30,
-    lookup_window: float = 60.0,
+    lookup_limit: int | None = None,
+    lookup_window: int = 60,
 ) -> APIRouter:
     """The pages over a running service (its store behind a lock, see :class:`~socialcredit.registry.service.Service`).
 
     Pages sign in once with a key or a one-time link and then carry a session cookie (no bearer key per request).
-    The public look-up allows
-    ``lookup_limit`` searches per ``lookup_window`` seconds per client address.
+    Visitors are throttled by the service's limits (``service.throttle``); ``lookup_limit`` searches per
+    ``lookup_window`` seconds per client address replace its limit on searches of the lists for these pages alone.
     """
     from socialcredit.web import operator, public, resident, signin
     from socialcredit.web.core import Web

@@ -3,15 +3,17 @@
 A page is a plain function of a :class:`Page` returning a response; :meth:`Web.page` turns it into an endpoint
 that reads the form (for POST), finds the session, refuses whoever may not see it (audited), checks the CSRF token
 of every POST, and runs it in a worker thread (the store is synchronous). Errors become pages, never JSON.
+
+Visitors who are not signed in are throttled per address by the service's limits (docs/api.md, "Limits"): every
+page they ask for counts against ``public``; a form they send is refused while the address is over ``signin`` (its
+failed sign-ins, and forms refused for their CSRF token); searches of the lists count against ``lookup``, shared
+with the API's look-up. Over a limit, a 429 page names it and ``Retry-After`` gives the wait.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +28,11 @@ from socialcredit.catalog import load_catalog
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
+from socialcredit.registry.access.throttle import Limit, Throttle
 from socialcredit.registry.service import Service
 from socialcredit.web.i18n import LANGS, translate
 
-__all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "RateLimiter", "Web"]
+__all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "Web"]
 
 SESSION_COOKIE = "sc_session"
 LANG_COOKIE = "sc_lang"
@@ -45,29 +48,6 @@ SECURITY_HEADERS = {
 }
 
 
-class RateLimiter:
-    """At most ``limit`` requests per ``window`` seconds per client (a sliding window)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, client: str, now: float | None = None) -> float:
-        """0 if the request may go ahead, else the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if len(self._seen) > 10_000:  # forget clients that have been quiet for a window
-                self._seen = {k: q for k, q in self._seen.items() if q and q[-1] > now - self.window}
-            times = self._seen.setdefault(client, deque())
-            while times and times[0] <= now - self.window:
-                times.popleft()
-            if len(times) >= self.limit:
-                return times[0] + self.window - now
-            times.append(now)
-            return 0.0
-
-
 @dataclass
 class Page:
     """One request as a page sees it."""
@@ -81,6 +61,17 @@ class Page:
 
     def t(self, key: str, **values: Any) -> str:
         return translate(self.lang, key, **values)
+
+    @property
+    def address(self) -> str:
+        """The address the connection came from (X-Forwarded-For is not read)."""
+        return self.request.client.host if self.request.client else "unknown"
+
+    def too_many(self, limit: str, wait: int) -> HTMLResponse:
+        """The 429 page of a limit: it names the limit and the wait, which ``Retry-After`` repeats."""
+        response = self.error(429, "error_too_many_title", self.web.limit_text(self, limit, wait))
+        response.headers["Retry-After"] = str(wait)
+        return response
 
     def query(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)[:200]
@@ -99,9 +90,9 @@ Handler = Callable[[Page], Response]
 
 
 class Web:
-    """The pages' shared state: the service (its store behind a lock), the templates, the look-up limiter."""
+    """The pages' shared state: the service (its store behind a lock), the templates, the limits (the service's)."""
 
-    def __init__(self, service: Service, *, lookup_limit: int = 30, lookup_window: float = 60.0) -> None:
+    def __init__(self, service: Service, *, lookup_limit: int | None = None, lookup_window: int = 60) -> None:
         self.service = service
         self.env = Environment(
             loader=PackageLoader("socialcredit.web", "templates"),
@@ -109,7 +100,16 @@ class Web:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.lookups = RateLimiter(lookup_limit, lookup_window)
+        self.throttle = service.throttle
+        if lookup_limit is not None:  # pages of their own limit on searches (their refusals are not summarised)
+            lookup = Limit("lookup", lookup_limit, lookup_window, "searches of the published lists")
+            self.throttle = Throttle({**service.throttle.limits, "lookup": lookup})
+
+    def limit_text(self, page: Page, name: str, wait: int) -> str:
+        """The message of limit ``name`` in the page's language: the limit, then the wait."""
+        limit = self.throttle.limits[name]
+        period = page.t("period_minute") if limit.seconds == 60 else page.t("period_seconds", n=limit.seconds)
+        return page.t(f"throttle_{name}", count=f"{limit.count:,}", period=period, seconds=wait)
 
     # -- the language -----------------------------------------------------------------------------------------
     @staticmethod
@@ -153,17 +153,30 @@ class Web:
             return None
 
     def _refused(self, page: Page, exc: ForbiddenError) -> HTMLResponse:
-        """The page of a refusal, audited like the API's refusals (``access_refused``, with the path and the code)."""
+        """The page of a refusal, audited like the API's refusals (``access_refused``, with the path and the code).
+
+        A refusal of a visitor who is not signed in (a form without its CSRF token) counts as a failed sign-in of the
+        address: a flood of them is refused with 429, not audited row by row."""
         who = page.who
-        with self.service.writer() as store, store.transaction():
-            append_audit(
-                store,
-                who.actor if who else "anonymous",
-                "access_refused",
-                None,
-                {"path": page.request.url.path, "code": exc.code, "role": who.role if who else None},
-            )
+        detail = {"path": page.request.url.path, "code": exc.code, "role": who.role if who else None}
+        if who is None:
+            self.throttle.fail("signin", page.address)
+            self.service.audit_refusal("anonymous", "access_refused", detail)
+        else:
+            with self.service.writer() as store, store.transaction():
+                append_audit(store, who.actor, "access_refused", None, detail)
         return page.error(exc.status, "error_forbidden_title", str(exc))
+
+    def _limited(self, page: Page) -> Response | None:
+        """The 429 page if a visitor who is not signed in is over a limit of their address, else None."""
+        if page.who is not None:
+            return None
+        wait = self.throttle.take("public", page.address)
+        if wait:
+            return page.too_many("public", wait)
+        if page.request.method == "POST" and (wait := self.throttle.check("signin", page.address)):
+            return page.too_many("signin", wait)
+        return None
 
     @staticmethod
     def _check(page: Page, roles: tuple[str, ...], csrf: bool) -> Response | None:
@@ -210,7 +223,7 @@ class Web:
         if page.who is None and PRE_COOKIE not in request.cookies:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
         try:
-            first = self._check(page, roles, csrf)
+            first = self._limited(page) or self._check(page, roles, csrf)
             response = first if first is not None else handler(page)
         except ForbiddenError as exc:
             response = self._refused(page, exc)

@@ -118,6 +118,24 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "error_not_found_title": ("未找到", "Not found"),
     "error_signin_title": ("无法登录", "Cannot sign in"),
     "error_bad_request_title": ("请求有误", "Something is wrong with the request"),
+    "error_too_many_title": ("请求过于频繁", "Too many requests"),
+    # the limits (docs/api.md, "Limits"): each names itself and the wait
+    "period_minute": ("分钟", "minute"),
+    "period_seconds": (" {n} 秒", "{n} seconds"),
+    "throttle_signin": (
+        "登录失败次数过多：同一地址每{period}最多 {count} 次登录失败；请在 {seconds} 秒后再试。",
+        "Too many failed sign-ins: at most {count} failed sign-ins per {period} from one address; "
+        "retry after {seconds} s.",
+    ),
+    "throttle_key_failures": (
+        "此密钥的登录失败次数过多：每{period}最多 {count} 次；请在 {seconds} 秒后再试。",
+        "Too many failed sign-ins with this key: at most {count} per {period}; retry after {seconds} s.",
+    ),
+    "throttle_public": (
+        "访问过于频繁：同一地址未登录时每{period}最多 {count} 次请求；请在 {seconds} 秒后再试。",
+        "Too many requests: at most {count} requests per {period} from one address without signing in; "
+        "retry after {seconds} s.",
+    ),
     "forbidden_resident": ("此页面只供居民本人查看。", "This page is for residents, about themselves."),
     "forbidden_operator": (
         "此页面只供运营人员使用；居民只能查看自己的档案。",
@@ -451,9 +469,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "public_col_since": ("公示日期", "Published since"),
     "public_found": ("“{q}”：{n} 条公示记录", "“{q}”: {n} published entries"),
     "public_none": ("没有公示的记录。", "No published entry."),
-    "public_limited": (
-        "查询过于频繁，请在 {seconds} 秒后再试。",
-        "Too many searches from your address; try again in {seconds} seconds.",
+    "throttle_lookup": (
+        "查询过于频繁：同一地址每{period}最多查询 {count} 次；请在 {seconds} 秒后再试。",
+        "Too many searches: at most {count} searches per {period} from one address; retry after {seconds} s.",
     ),
     "public_rules": (
         "名单依据公开的评分政策产生；当事人可以提出异议和申请信用修复。",

@@ -43,11 +43,10 @@ def add_routes(router: APIRouter, web: Web) -> None:
         context: dict[str, Any] = {"q": q, "list_id": list_id, "lists": lists, "found": [], "columns": []}
         if not q:
             return page.render("public_lists.html", **context)
-        client = page.request.client.host if page.request.client else "unknown"
-        wait = web.lookups.allow(client)
+        wait = web.throttle.take("lookup", page.address)  # shared with GET /v1/lists/lookup
         if wait:
-            response = page.render("public_lists.html", 429, limited=int(wait) + 1, **context)
-            response.headers["Retry-After"] = str(int(wait) + 1)
+            response = page.render("public_lists.html", 429, limited=web.limit_text(page, "lookup", wait), **context)
+            response.headers["Retry-After"] = str(wait)
             return response
         try:
             with web.service.writer() as store:

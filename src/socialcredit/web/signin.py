@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.errors import AuthError
-from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, end_session, redeem_link, sign_in_with_key, start_session
 from socialcredit.web.core import SESSION_COOKIE, Page, Web
 
@@ -42,10 +41,19 @@ def _signed_in(page: Page, who: Principal, method: str) -> Response:
     return response
 
 
-def _failed(page: Page, template: str, exc: AuthError, method: str, **context: object) -> Response:
-    """The form again, saying why (a failed sign-in is audited)."""
-    with page.web.service.writer() as store, store.transaction():
-        append_audit(store, "anonymous", "signin_refused", None, {"code": exc.code, "method": method})
+def _failed(
+    page: Page, template: str, exc: AuthError, method: str, key: str | None = None, **context: object
+) -> Response:
+    """The form again, saying why (a failed sign-in is audited), counted against the address's failed sign-ins and
+    against the key named, if it exists; a wrong secret for a key over its limit is a 429, not audited."""
+    web = page.web
+    web.throttle.fail("signin", page.address)
+    key_id = web.service.keys.known_id(key)
+    if key_id is not None:
+        if wait := web.throttle.check("key_failures", key_id):
+            return page.too_many("key_failures", wait)
+        web.throttle.fail("key_failures", key_id)
+    web.service.audit_refusal("anonymous", "signin_refused", {"code": exc.code, "method": method})
     message = page.t(f"auth_{exc.code}", default=str(exc))
     return page.render(template, 401, failure=message, **context)
 
@@ -68,7 +76,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             with web.service.writer() as store:
                 who = sign_in_with_key(store, page.form.get("key", ""))
         except AuthError as exc:
-            return _failed(page, "signin.html", exc, "key", next=page.form.get("next", ""))
+            return _failed(page, "signin.html", exc, "key", page.form.get("key"), next=page.form.get("next", ""))
         return _signed_in(page, who, "key")
 
     @router.get("/signin/link")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from socialcredit.api.deps import (
     Anyone,
     Furnisher,
+    Lookup,
     Operator,
     Resident,
     ResidentOrOperator,
@@ -326,14 +327,15 @@ def notices(party: ResidentOrOperator, service: ServiceDep) -> list[Listing]:
     return [Listing.model_validate(n) for n in found]
 
 
-@router.get("/v1/lists/lookup", tags=_PUBLIC)
+@router.get("/v1/lists/lookup", tags=_PUBLIC, dependencies=[Lookup])
 def lookup(
     service: ServiceDep,
     q: Annotated[str, Query(min_length=1, max_length=64)],
     list_id: Annotated[str | None, Query(max_length=64)] = None,
     lang: Literal["en", "zh"] = "en",
 ) -> list[PublicListing]:
-    """Public look-up of blacklists by full name, identity number or organisation code (no key needed)."""
+    """Public look-up of blacklists by full name, identity number or organisation code (no key needed; a limited
+    number of searches per minute per client address, shared with the page /lists)."""
     with naming(service, "q") as store:
         found = public_lookup(store, q, list_id, lang=lang)
     return [PublicListing.model_validate(r) for r in found]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialcredit.api.deps import Operator, ServiceDep, Today, actor
+from socialcredit.api.deps import Operator, Public, ServiceDep, Today, actor
 from socialcredit.api.models import Job, PolicyPublished, PublishedPolicies, Runs, StartedJob
 from socialcredit.errors import (
     ConflictError,
@@ -96,7 +96,7 @@ def list_policies(_party: Operator, service: ServiceDep) -> PublishedPolicies:
     return PublishedPolicies.model_validate({"policies": [_plain(r) for r in rows]})
 
 
-@router.get("/v1/policies/{policy_id}/{version}", tags=_PUBLIC, response_class=PlainTextResponse)
+@router.get("/v1/policies/{policy_id}/{version}", tags=_PUBLIC, response_class=PlainTextResponse, dependencies=[Public])
 def policy_text(policy_id: str, version: str, service: ServiceDep) -> str:
     """The published text of a policy version: every rule is public."""
     with service.writer() as store:

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from socialcredit.api.deps import ServiceDep
+from socialcredit.api.deps import Public, ServiceDep
 from socialcredit.api.models import Health
 
 __all__ = ["router"]
@@ -11,7 +11,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["service"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[Public])
 def healthz(service: ServiceDep) -> Health:
     """Alive, with the runs decisions are answered from and the inquiries waiting in the journal."""
     return Health(
@@ -21,7 +21,7 @@ def healthz(service: ServiceDep) -> Health:
     )
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, dependencies=[Public])
 def metrics(service: ServiceDep) -> str:
     """Prometheus text format."""
     lines = [

@@ -187,6 +187,11 @@ class KeyRing:
         key_id, secret = _parse_token(token)
         return _check(key_id, secret, self._rows.get(key_id))
 
+    def known_id(self, token: str | None) -> str | None:
+        """The id of the issued key ``token`` names (its secret unchecked), or None."""
+        match = _TOKEN.fullmatch(token.strip()) if token else None
+        return match[1] if match is not None and match[1] in self._rows else None
+
 
 def require_key(store: Store, key_id: str) -> None:
     """NotFoundError (naming key_id) unless a key ``key_id`` was ever issued, revoked or not."""
