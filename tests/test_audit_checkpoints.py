@@ -150,7 +150,8 @@ def _verify_fails(db: Path, expected: list[str]) -> None:
     done = run("audit", "verify", db=db)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.splitlines() == expected
-    assert done.stderr == ""
+    n = len(expected)
+    assert done.stderr == f"error: the audit log is not intact: {n} problem{'s' if n != 1 else ''} found\n"
 
 
 def test_the_last_entry_deleted_is_a_cut(db: Path) -> None:

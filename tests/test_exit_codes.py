@@ -90,9 +90,13 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def copy_of_city(city: Path, tmp_path: Path) -> Path:
-    """A store of its own, for a test that breaks it."""
+    """A store of its own, for a test that breaks it (with the files kept beside it: the audit checkpoints, the key)."""
     db = tmp_path / city.name
-    shutil.copy(city, db)
+    for kept in city.parent.glob(city.name + "*"):
+        if kept.is_dir():
+            shutil.copytree(kept, tmp_path / kept.name)
+        else:
+            shutil.copy(kept, tmp_path / kept.name)
     return db
 
 

@@ -44,6 +44,8 @@ from socialcredit.store import open_store
 CLI = str(Path(sys.executable).parent / "socialcredit")
 KEY = "plaintext-test-key-7f3a"
 PURPOSE = "ticket purchase"
+# Kept beside the store once a run is scored: the audit checkpoints and the key that signs them (no personal data).
+SIGNED = {"city.duckdb.signing.key", "city.duckdb.checkpoints/checkpoints.jsonl"}
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -247,7 +249,11 @@ def test_no_identity_number_in_clear_under_the_store_while_serving_after_a_stop_
         print(f"  the files: {sorted(during.names)}; links: {sorted(set(during.links))[:3]}")
     after_stop = scan(folder, needles)
     # the store alone (and its write-ahead log, which DuckDB encrypts with it); the journal is empty and gone
-    assert (after_stop.names - {"city.duckdb.wal"}, after_stop.hits, after_stop.links) == ({"city.duckdb"}, [], [])
+    assert (after_stop.names - {"city.duckdb.wal"} - SIGNED, after_stop.hits, after_stop.links) == (
+        {"city.duckdb"},
+        [],
+        [],
+    )
     assert _inquiries(db) == answered
     print(f"after a clean stop: {sorted(after_stop.names)} read, {len(after_stop.hits)} hits")
     assert set(modes(folder).values()) <= {"0o600", "0o700"}, modes(folder)
@@ -281,7 +287,7 @@ def test_no_identity_number_in_clear_under_the_store_while_serving_after_a_stop_
         assert list(uploads.iterdir()) == []
     assert _inquiries(db) == answered  # every answered inquiry, once
     final = scan(folder, needles)
-    assert (final.names - {"city.duckdb.wal"}, final.hits) == ({"city.duckdb"}, [])
+    assert (final.names - {"city.duckdb.wal"} - SIGNED, final.hits) == ({"city.duckdb"}, [])
     print(
         f"after the restart: {sorted(final.names)} read, {len(final.hits)} hits; {answered} inquiries, all in the store"
     )
@@ -306,7 +312,8 @@ def test_with_a_key_a_rejects_file_is_written_only_when_asked_for_and_then_0600_
     db = tmp_path / "store" / "s.duckdb"
     init = _ok("init", "--db", db)
     assert "UNENCRYPTED" not in init.stdout
-    _ok("ingest", files.subjects, "--source", "civil_affairs", "--db", db)
+    subjects = _cli("ingest", files.subjects, "--source", "civil_affairs", "--db", db)
+    assert subjects.returncode == 1 and "2 rejected" in subjects.stdout  # the example's two bad rows
     person = next(line.split(",")[0] for line in files.subjects.read_text("utf-8").splitlines()[1:])
     batch = tmp_path / "courts.csv"
     batch.write_text(
@@ -316,6 +323,7 @@ def test_with_a_key_a_rejects_file_is_written_only_when_asked_for_and_then_0600_
         encoding="utf-8",
     )
     default = _cli("ingest", batch, "--source", "courts", "--db", db)
+    assert default.returncode == 1  # rows rejected
     assert f"{batch}: row 2: status: 'unfulfiled' is not allowed; allowed: fulfilled, unfulfilled" in default.stdout
     assert "No reject file: the store is encrypted and one holds the rows in clear; --rejects FILE writes one." in (
         default.stdout
@@ -325,6 +333,7 @@ def test_with_a_key_a_rejects_file_is_written_only_when_asked_for_and_then_0600_
     asked.parent.mkdir()
     batch.write_text(batch.read_text("utf-8").replace("C-1", "C-3").replace("C-2", "C-4"), "utf-8")
     written = _cli("ingest", batch, "--source", "courts", "--rejects", asked, "--db", db)
+    assert written.returncode == 1
     assert f"Rejected rows written to {asked}" in written.stdout
     assert (
         f"warning: {asked} holds the rejected rows in clear (identity numbers included), though the store is "
@@ -355,6 +364,7 @@ def test_without_a_key_the_rejects_file_is_written_beside_the_batch_as_before(tm
         encoding="utf-8",
     )
     proc = run("ingest", batch, "--source", "courts", "--db", db)
+    assert proc.returncode == 1
     assert f"Rejected rows written to {tmp_path / 'courts.rejects.csv'}" in proc.stdout
     assert "warning" not in proc.stderr
     assert oct(stat.S_IMODE((tmp_path / "courts.rejects.csv").stat().st_mode)) == "0o600"
