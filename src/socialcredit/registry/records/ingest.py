@@ -33,7 +33,8 @@ from socialcredit.errors import IdentifierError, IngestError, NotFoundError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
-from socialcredit.registry.records import versions
+from socialcredit.registry.records import limits, versions
+from socialcredit.settings import get_settings
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import (
     SQL_TYPES,
@@ -101,8 +102,9 @@ class BatchOptions:
 
     all_or_nothing: bool = False
     write_rejects: bool = True
-    name: str | None = None  # what the batch is called in the batch table and the audit log
+    name: str | None = None  # what the batch is called in the batch table, the audit log and messages
     idempotency_key: str | None = None
+    limit_rows: bool = False  # at most SOCIALCREDIT_MAX_BATCH_ROWS rows (a batch over HTTP)
 
 
 class _Binds:
@@ -166,35 +168,46 @@ class _Staged:
         return f"CAST({ident(col)} AS VARCHAR)" if col in self.native else ident(col)
 
 
-def _stage(store: Store, path: Path, catalog: Catalog) -> _Staged:
-    """Read the file into temp table ``staging`` (with ``_row``); return its data columns.
+def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
+    """Read the file into temp table ``staging`` (with ``_row``); return its data columns. ``shown`` is what the
+    file is called in messages (a batch sent over HTTP by its name, never by the server's path of its upload).
 
+    The batch's width is checked first (``limits``): a CSV header, a Parquet schema or the keys of NDJSON records
+    are counted before a column is staged, and a record's field holding a list or an object refuses the file.
     Values are staged as text (trimmed, '' as NULL), but a Parquet column that already has the catalog's type of
     its field (numbers, integers, flags, dates: ``_native_types``) is staged as it is: its values are those the
     text would be cast to, so it is checked and stored the same, without a cast to text and back on every row.
+    Then no value may be longer than ``SOCIALCREDIT_MAX_FIELD_BYTES``.
     """
     suffix = path.suffix.lower()
     bind = _Binds()
     src = bind(str(path))
     if suffix == ".csv":
+        limits.check_column_names(limits.csv_header(path))
         reader = f"read_csv({src}, all_varchar = true, header = true, auto_detect = true)"
     elif suffix in (".ndjson", ".jsonl", ".json"):
         reader = None
     elif suffix == ".parquet":
         reader = f"read_parquet({src}, file_row_number = true)"
     else:
-        raise IngestError(f"{path}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
+        raise IngestError(f"{shown}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
     try:
         if reader is None:
             objs = f"read_ndjson_objects({src})"
             keys = store.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {objs}", bind.values).fetchall()
+            limits.check_columns(len(keys))
             columns = sorted(str(k[0]) for k in keys)
-            fields = ", ".join(f"json ->> {bind('$.' + c)} AS {ident(c)}" for c in columns if c.isidentifier())
+            limits.check_column_names(columns)
+            columns = [c for c in columns if c.isidentifier()]
+            _refuse_nested_values(store, path, columns, shown)
+            fields = ", ".join(f"json ->> {bind('$.' + c)} AS {ident(c)}" for c in columns)
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
         described = {
             str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()
         }
         cols = [c for c in described if c not in ("_none", "file_row_number")]
+        limits.check_columns(len(cols))
+        limits.check_column_names(cols)
         wanted = _native_types(catalog)
         native = frozenset(c for c in cols if wanted.get(c) == described[c])
         # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
@@ -210,10 +223,53 @@ def _stage(store: Store, path: Path, catalog: Catalog) -> _Staged:
         )
         store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
     except duckdb.IOException as exc:
-        raise IngestError(f"{path}: cannot read the file: {str(exc).splitlines()[0]}") from None
+        raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
-        raise IngestError(f"{path}: not a readable {suffix[1:]} file: {str(exc).splitlines()[0]}") from None
-    return _Staged(cols, native)
+        raise IngestError(f"{shown}: not a readable {suffix[1:]} file: {_said(exc, path, shown)}") from None
+    staged = _Staged(cols, native)
+    _refuse_long_values(store, staged)
+    return staged
+
+
+def _said(exc: duckdb.Error, path: Path, shown: str) -> str:
+    """The first line of DuckDB's message, naming the file as ``shown`` (not by a path the caller never sent)."""
+    return str(exc).splitlines()[0].replace(str(path), shown)
+
+
+def _refuse_nested_values(store: Store, path: Path, columns: list[str], shown: str) -> None:
+    """Refuse an NDJSON file one of whose records has a list or an object as the value of a field: the first
+    such value, by row, with the message a JSON batch over HTTP gets (``limits.nested_field_message``)."""
+    if not columns:
+        return
+    bind = _Binds()  # DuckDB refuses values a statement does not use: this statement's own
+    objs = f"read_ndjson_objects({bind(str(path))})"
+    first = " ".join(f"WHEN json_type(json, {bind('$.' + c)}) IN ('OBJECT', 'ARRAY') THEN {bind(c)}" for c in columns)
+    found = store.execute(
+        f"SELECT _row, nested, json_type(json, '$.' || nested) FROM (SELECT row_number() OVER () AS _row, json, "
+        f"CASE {first} END AS nested FROM {objs}) WHERE nested IS NOT NULL ORDER BY _row LIMIT 1",
+        bind.values,
+    ).fetchone()
+    if found is not None:
+        kind = {"OBJECT": "object", "ARRAY": "array"}[str(found[2])]
+        raise IngestError(f"{shown}: {limits.nested_field_message(int(found[0]), str(found[1]), kind)}")
+
+
+def _refuse_long_values(store: Store, staged: _Staged) -> None:
+    """Refuse the batch if a staged value is longer than ``SOCIALCREDIT_MAX_FIELD_BYTES`` (the first, by row)."""
+    text = [c for c in staged.cols if c not in staged.native]
+    if not text:
+        return
+    bind = _Binds()
+    most = bind(get_settings().max_field_bytes)
+    first = " ".join(f"WHEN strlen({ident(c)}) > {most} THEN {bind(c)}" for c in text)
+    found = store.execute(
+        f"SELECT _row, col FROM (SELECT _row, CASE {first} END AS col FROM staging) WHERE col IS NOT NULL "
+        "ORDER BY _row LIMIT 1",
+        bind.values,
+    ).fetchone()
+    if found is not None:
+        n_bytes = store.one(f"SELECT strlen({ident(str(found[1]))}) FROM staging WHERE _row = ?", [found[0]])
+        raise limits.too_long(int(found[0]), str(found[1]), int(n_bytes))
 
 
 @dataclass(frozen=True)
@@ -344,6 +400,21 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     )
     date = "event_date" if native_date else "TRY_CAST(event_date AS DATE)"
     checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", f"{shown} || ' is in the future'"))
+    first = limits.MIN_EVENT_DATE.isoformat()
+    checks.append(
+        _Check(
+            f"{date} < DATE '{first}'", "'event_date'", f"{shown} || {bind(f' is before {first}, the earliest date')}"
+        )
+    )
+    # An identifier is printable: a NUL byte, a line break or an escape sequence in one is refused.
+    checks.append(
+        _Check(
+            "regexp_matches(record_id, '[[:cntrl:]]')",
+            "'record_id'",
+            "'has a control character (' || printf('U+%04X', unicode(regexp_extract(record_id, '[[:cntrl:]]'))) "
+            "|| '); a record id is printable text'",
+        )
+    )
     checks.append(
         _Check(
             "subject_id IS NOT NULL AND NOT _x_known",
@@ -365,10 +436,19 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
                 )
         for fname, spec in rt.fields.items():
             checks.extend(_field_checks(fname, spec, name, staged, bind))
-        own = set(rt.fields) | set(BASE_COLUMNS) | set(FLAG_COLUMNS)
-        for col in cols:
-            if col not in own:
-                checks.append(_Check(f"{ident(col)} IS NOT NULL", bind(col), bind(f"is not a field of {name}"), name))
+    # One check per column that some record type lacks (not one per type and column): its value on a row of such a
+    # type is an error.
+    for col in cols:
+        lacking = [t for t, rt in catalog.record_types.items() if col not in rt.fields]
+        if col in BASE_COLUMNS or col in FLAG_COLUMNS or not lacking:
+            continue
+        checks.append(
+            _Check(
+                f"{ident(col)} IS NOT NULL AND record_type IN ({bind.each(lacking)})",
+                bind(col),
+                "'is not a field of ' || record_type",
+            )
+        )
     for flag in FLAG_COLUMNS:
         if flag in cols and flag not in staged.native:
             checks.append(
@@ -590,6 +670,11 @@ class _Ingest:
     step: Progress
     batch: BatchOptions
 
+    @property
+    def shown(self) -> str:
+        """What the file is called in messages: the batch's name if it has one, else its path."""
+        return self.batch.name or str(self.path)
+
 
 def ingest_file(
     store: Store,
@@ -615,8 +700,10 @@ def ingest_file(
     _check_request(catalog, source_id, path)
     step = progress or (lambda _stage, _done, _total: None)
     step("reading", 0, 3)
-    staged = _stage(store, path, catalog)
+    staged = _stage(store, path, catalog, batch.name or str(path))
     n_rows = int(store.one("SELECT count(*) FROM staging"))
+    if batch.limit_rows:
+        limits.check_rows(n_rows)
     run = _Ingest(store, path, source_id, staged, n_rows, reject_path, actor, today, catalog, step, batch)
     is_subjects = "record_type" not in staged.cols and "subject" in catalog.sources[source_id].record_types
     if is_subjects:
@@ -637,7 +724,7 @@ def _ingest_records(run: _Ingest) -> IngestReport:
     missing = [c for c in BASE_COLUMNS if c not in run.staged.cols]
     if missing:
         raise IngestError(
-            f"{run.path}: the file has no column {', '.join(map(repr, missing))}; "
+            f"{run.shown}: the file has no column {', '.join(map(repr, missing))}; "
             f"a record needs {', '.join(BASE_COLUMNS)}"
         )
     run.step("validating", 1, 3)
@@ -760,7 +847,7 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
     """
     if "subject_id" not in run.staged.cols or "name" not in run.staged.cols:
         raise IngestError(
-            f"{run.path}: a subjects file needs the columns subject_id and name "
+            f"{run.shown}: a subjects file needs the columns subject_id and name "
             f"(and may have district, profession); a records file needs record_type"
         )
     run.step("validating", 1, 3)
