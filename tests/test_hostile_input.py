@@ -424,3 +424,58 @@ def test_generated_wide_deep_and_long_bodies_are_refused_with_a_4xx(
         (400, "malformed_body"),  # a nesting the parser follows: the first nested field is named
     }, r.text
     assert _vm(hostile["pid"], "VmRSS") - hostile["rss_before"] < CEILING
+
+
+# --- YAML: what is within the limits loads as safe loading loads it ------------------------------------------------
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=8),
+    st.dates(),
+)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text("abcxyz_", min_size=1, max_size=5), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=_documents, flow=st.booleans())
+def test_yaml_within_the_limits_loads_as_safe_loading_does(doc: Any, flow: bool) -> None:
+    import yaml
+
+    from socialcredit.yamlsrc import load_located
+
+    text = yaml.safe_dump(doc, default_flow_style=flow, allow_unicode=True)
+    assert load_located(text, "doc.yaml").data == yaml.safe_load(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(depth=st.integers(1, 200), fanout=st.integers(2, 12), levels=st.integers(1, 8))
+def test_yaml_over_a_limit_is_refused_and_never_built(depth: int, fanout: int, levels: int) -> None:
+    """Nesting past 32 levels, or aliases repeating past 100 000 nodes: refused in well under a second."""
+    from socialcredit.yamlsrc import load_located
+
+    nested = "a: " + "[" * depth + "]" * depth + "\n"
+    laughs = "l0: &l0 x\n" + "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * fanout)}]\n" for i in range(1, levels + 1)
+    )
+    sizes = [1]  # the nodes each anchor stands for
+    for _ in range(levels):
+        sizes.append(1 + fanout * sizes[-1])
+    nodes = 1 + sum(1 + size for size in sizes)  # the document's mapping, each key and its value
+    for text, over in ((nested, depth > 32), (laughs, nodes > 100_000 or levels * fanout > 100)):
+        started = time.monotonic()
+        if over:
+            with pytest.raises(LimitError) as info:
+                load_located(text, "doc.yaml")
+            assert info.value.code in ("too_deep", "too_many_nodes", "too_many_aliases")
+        else:
+            load_located(text, "doc.yaml")
+        assert time.monotonic() - started < 2
