@@ -436,19 +436,6 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
                 )
         for fname, spec in rt.fields.items():
             checks.extend(_field_checks(fname, spec, name, staged, bind))
-    # One check per column that some record type lacks (not one per type and column): its value on a row of such a
-    # type is an error.
-    for col in cols:
-        lacking = [t for t, rt in catalog.record_types.items() if col not in rt.fields]
-        if col in BASE_COLUMNS or col in FLAG_COLUMNS or not lacking:
-            continue
-        checks.append(
-            _Check(
-                f"{ident(col)} IS NOT NULL AND record_type IN ({bind.each(lacking)})",
-                bind(col),
-                "'is not a field of ' || record_type",
-            )
-        )
     for flag in FLAG_COLUMNS:
         if flag in cols and flag not in staged.native:
             checks.append(
@@ -461,12 +448,41 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     return checks
 
 
+def _foreign_columns(catalog: Catalog, staged: _Staged) -> dict[str, list[str]]:
+    """The file's columns that some record type lacks (a field of other types, or of none), and those types."""
+    out = {}
+    for col in staged.cols:
+        lacking = [t for t, rt in catalog.record_types.items() if col not in rt.fields]
+        if col not in BASE_COLUMNS and col not in FLAG_COLUMNS and lacking:
+            out[col] = lacking
+    return out
+
+
+def _foreign_values(foreign: dict[str, list[str]], bind: _Binds) -> tuple[str, str]:
+    """SQL for the columns of ``_foreign_columns``: a condition on a row of ``suspects`` (some column has a value
+    its record type lacks) and one SELECT giving an error for each such value, with an UNPIVOT of those columns:
+    one query however many columns a file makes up, not one per column (and before, one per column and type)."""
+    cond = " OR ".join(
+        f"({ident(c)} IS NOT NULL AND record_type IN ({bind.each(lacking)}))" for c, lacking in foreign.items()
+    )
+    lacking_by_column = " ".join(f"WHEN {bind(c)} THEN [{bind.each(lacking)}]" for c, lacking in foreign.items())
+    values = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in foreign)
+    select = (
+        "SELECT _row, _field, 'is not a field of ' || record_type FROM (UNPIVOT (SELECT _row, record_type, "
+        f"{values} FROM suspects) ON {', '.join(ident(c) for c in foreign)} INTO NAME _field VALUE _value) "
+        f"WHERE list_contains(CASE _field {lacking_by_column} END, record_type)"
+    )
+    return cond, select
+
+
 def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged, today: dt.date) -> None:
     """Fill temp table ``row_errors`` with every problem of the staged rows.
 
     One pass over the staged rows picks the suspects: the rows any check could fault (a condition that holds
     wherever one of the checks' does). The checks themselves, one SELECT each, then run over the suspects alone —
-    usually none — and give the same errors as over every row.
+    usually none — and give the same errors as over every row. The SELECTs are as many as the catalog's checks:
+    the values of columns a row's record type lacks are found by one (``_foreign_values``), whatever the file's
+    columns.
     """
     bind = _Binds()
     # The subjects this file is about, looked up once: their kind and integer key.
@@ -475,6 +491,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         "FROM subjects x WHERE x.subject_id IN (SELECT DISTINCT subject_id FROM staging)"
     )
     checks = _record_checks(catalog, source_id, staged, today, bind)
+    foreign = _foreign_columns(catalog, staged)
+    foreign_cond, foreign_select = _foreign_values(foreign, bind) if foreign else ("false", "")
     allowed_types = [t for t in catalog.sources[source_id].record_types if t in catalog.record_types]
     # A row of a record type the source may not send is a suspect already, so only the allowed types' own checks
     # are asked of each row, by its type.
@@ -487,6 +505,7 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         [f"({c.cond})" for c in checks if c.record_type is None]
         + [f"record_type NOT IN ({bind.each(allowed_types)})"]
         + ([f"CASE record_type{by_type} ELSE false END"] if by_type else [])
+        + [f"({foreign_cond})"]
         + [
             "record_id IN (SELECT record_id FROM staging WHERE record_id IS NOT NULL GROUP BY record_id "
             "HAVING count(*) > 1)"
@@ -498,6 +517,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         + f"({c.cond})"
         for c in checks
     ]
+    if foreign_select:
+        selects.append(foreign_select)
     selects.append(
         "SELECT _row, 'record_id', '''' || record_id || ''' appears more than once in this file (first at row ' "
         "|| first_row || ')' FROM (SELECT _row, record_id, min(_row) OVER (PARTITION BY record_id) AS first_row "
