@@ -17,6 +17,8 @@
     ├── TooManyRequestsError          over a limit of requests (names it; Retry-After)          429 too_many_requests
     ├── InvalidRequestError           a request's content is wrong (names the field)            422 invalid_request
     │   ├── PayloadTooLargeError      a body over the limit (names the limit)                   413 body_too_large
+    │   │   └── LimitError            an input over a limit: columns, keys, rows, a value's     413 limit_exceeded
+    │   │                             length, nesting, YAML nodes or aliases (names the limit)
     │   └── UnsupportedMediaError     a body in a format not taken                        415 unsupported_media_type
     ├── ConflictError                 the request is valid but the state refuses it             409 conflict
     │   └── WorkflowError             a due-process step is refused (names the field)           409 refused
@@ -52,6 +54,7 @@ __all__ = [
     "IdentifierError",
     "IngestError",
     "InvalidRequestError",
+    "LimitError",
     "MatchmakingError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -229,6 +232,18 @@ class PayloadTooLargeError(InvalidRequestError):
 
     status = 413
     default_code = "body_too_large"
+
+
+class LimitError(PayloadTooLargeError):
+    """An input is over one of the limits checked before any work (413): ``limit`` names the setting (docs/api.md,
+    "Limits"), ``code`` which limit (too_many_columns, too_many_keys, too_many_rows, value_too_long, too_deep,
+    too_many_nodes, too_many_aliases, bad_column_name); the message says the limit and how far it was passed."""
+
+    default_code = "limit_exceeded"
+
+    def __init__(self, message: str, *, code: str, limit: str, field: str | None = None) -> None:
+        super().__init__(message, code=code, field=field)
+        self.limit = limit
 
 
 class UnsupportedMediaError(InvalidRequestError):

@@ -72,6 +72,37 @@ class Settings(BaseSettings):
         default=None,
         description="The matchmaking site's relying-party key for the registry (when `--key` is not given).",
     )
+    max_batch_columns: int = Field(
+        default=64,
+        ge=8,
+        description="The most columns a batch may have: a CSV header's, a Parquet schema's, the keys of its JSON "
+        "records together.",
+    )
+    max_field_bytes: int = Field(
+        default=64 * 1024,
+        ge=64,
+        description="The longest value a batch's field may hold, in bytes of UTF-8.",
+    )
+    max_batch_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="The most rows of a batch sent over HTTP (a file given to `ingest` or `load` has no such limit).",
+    )
+    max_yaml_nodes: int = Field(
+        default=100_000,
+        ge=100,
+        description="The most values (nodes) a policy's YAML may have, every alias counted as what it repeats.",
+    )
+    max_yaml_aliases: int = Field(
+        default=100,
+        ge=0,
+        description="The most aliases (`*name`) a policy's YAML may use.",
+    )
+    max_nesting: int = Field(
+        default=32,
+        ge=4,
+        description="The deepest a policy's YAML may nest its lists and mappings.",
+    )
 
     throttle_auth: str = Field(
         default="20/60",

@@ -1,4 +1,9 @@
-"""Load YAML while remembering the line of every key, so errors can point at the file and line."""
+"""Load YAML while remembering the line of every key, so errors can point at the file and line.
+
+Before a node is built, the text's events are counted (``check_limits``): its depth, its aliases, and its nodes with
+every alias counted as the nodes it repeats, so a "billion laughs" of a few hundred bytes, or a thousand brackets, is
+refused at once with the limit it passes (``LimitError``), never expanded.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
 
-__all__ = ["LocatedDoc", "load_located"]
+from socialcredit.errors import LimitError
+from socialcredit.settings import env_name, get_settings
+
+__all__ = ["LocatedDoc", "check_limits", "load_located"]
 
 Path_ = tuple[str | int, ...]
 
@@ -30,22 +39,81 @@ class LocatedDoc:
         return None
 
 
+def _scalar(node: yaml.ScalarNode) -> Any:
+    """The value of a scalar node, as safe loading gives it (an empty value is None), built from the node itself so
+    that an error keeps the node's own line."""
+    return SafeConstructor().construct_object(node, deep=True)
+
+
 def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConstructorError(
+                    None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
+                )
+            key = _scalar(key_node)
             out[key] = _convert(value_node, (*path, str(key)), lines)
             lines[(*path, str(key))] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    assert isinstance(node, yaml.ScalarNode)
+    return _scalar(node)
+
+
+def check_limits(text: str, source: str) -> None:
+    """Refuse YAML that nests deeper than ``SOCIALCREDIT_MAX_NESTING``, uses more than ``SOCIALCREDIT_MAX_YAML_ALIASES``
+    aliases, or has more than ``SOCIALCREDIT_MAX_YAML_NODES`` nodes once its aliases are expanded; the error names the
+    line where the limit was passed. One pass over the parser's events, which builds nothing."""
+    settings = get_settings()
+    depth = nodes = aliases = 0
+    sizes: dict[str, int] = {}  # anchor -> the nodes it stands for
+    open_: list[tuple[str | None, int]] = []  # the collections being read: their anchor and the count at their start
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        where = f"{source}:{event.start_mark.line + 1}" if event.start_mark is not None else source
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth, nodes = depth + 1, nodes + 1
+            if depth > settings.max_nesting:
+                raise LimitError(
+                    f"{where}: the YAML nests deeper than {settings.max_nesting} levels",
+                    code="too_deep",
+                    limit=env_name("max_nesting"),
+                )
+            open_.append((event.anchor, nodes))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            anchor, start = open_.pop()
+            if anchor is not None:
+                sizes[anchor] = nodes - start + 1
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > settings.max_yaml_aliases:
+                raise LimitError(
+                    f"{where}: the YAML uses more than {settings.max_yaml_aliases} aliases",
+                    code="too_many_aliases",
+                    limit=env_name("max_yaml_aliases"),
+                )
+            nodes += sizes.get(str(event.anchor), 1)
+        if nodes > settings.max_yaml_nodes:
+            raise LimitError(
+                f"{where}: the YAML has more than {settings.max_yaml_nodes} values (nodes), aliases counted as what "
+                "they repeat",
+                code="too_many_nodes",
+                limit=env_name("max_yaml_nodes"),
+            )
 
 
 def load_located(text: str, source: str) -> LocatedDoc:
-    """Parse ``text`` (YAML) with safe loading; raise ``yaml.YAMLError`` with a position on bad syntax."""
+    """Parse ``text`` (YAML) with safe loading; raise ``yaml.YAMLError`` with a position on bad syntax, and
+    ``LimitError`` on YAML over a limit (``check_limits``)."""
+    check_limits(text, source)
     node = yaml.compose(text, Loader=yaml.SafeLoader)
     lines: dict[Path_, int] = {}
     data = None if node is None else _convert(node, (), lines)

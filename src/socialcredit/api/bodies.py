@@ -5,7 +5,8 @@ to a folder in clear, and nothing of it outlives the request or a crash.
 
 Every problem is an error of socialcredit.errors that says what is wrong and where: the body too large (413), a
 media type we do not take (415), bytes that are not UTF-8 (with the offset), JSON that does not parse (with line and
-column), a JSON body that is not a list of objects (with the index).
+column), a JSON body that is not a list of objects (with the index), one nested deeper than a batch is, or with more
+records or keys than the limits allow (413, naming the limit: registry.records.limits).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 
 from fastapi import Request
 
-from socialcredit.errors import PayloadTooLargeError, SocialCreditError, UnsupportedMediaError
+from socialcredit.errors import LimitError, PayloadTooLargeError, SocialCreditError, UnsupportedMediaError
 from socialcredit.registry.private import MemoryFile
+from socialcredit.registry.records import limits
 
 __all__ = ["FORMATS", "MAX_BODY_BYTES", "Body", "read_body", "write_rows"]
 
@@ -108,21 +110,30 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _malformed(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        # The parser gives up a few hundred levels down, at once; a batch nests three (the deeper ones are refused
+        # below, naming the record and field).
+        raise LimitError(
+            f"the body nests deeper than the JSON parser follows; a batch nests at most {limits.BATCH_NESTING} levels "
+            "(a list of records whose fields are plain values)",
+            code="too_deep",
+            limit="nesting",
+        ) from None
     if isinstance(doc, dict) and set(doc) == {"records"}:
         doc = doc["records"]
     if not isinstance(doc, list):
         raise _malformed('a JSON batch is a list of records, or {"records": [...]}')
     if not doc:
         raise _malformed("the batch has no records", "empty_body")
+    limits.check_rows(len(doc))
     for i, row in enumerate(doc):
         if not isinstance(row, dict):
             raise _malformed(f"records[{i}] is not an object", field=f"records[{i}]")
+        limits.check_keys(i + 1, len(row))
         for key, value in row.items():
             if isinstance(value, dict | list):
-                raise _malformed(
-                    f"records[{i}].{key}: a field is a string, number, boolean or null, not a {type(value).__name__}",
-                    field=f"records[{i}].{key}",
-                )
+                kind = "object" if isinstance(value, dict) else "array"
+                raise _malformed(limits.nested_field_message(i + 1, key, kind), field=f"row {i + 1}: {key}")
     return doc
 
 

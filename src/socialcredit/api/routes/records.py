@@ -93,12 +93,18 @@ def _ingest(
                 actor=actor(party),
                 today=today,
                 batch=BatchOptions(
-                    all_or_nothing=not partial, write_rejects=False, name=name, idempotency_key=idempotency_key
+                    all_or_nothing=not partial,
+                    write_rejects=False,
+                    name=name,
+                    idempotency_key=idempotency_key,
+                    limit_rows=True,
                 ),
             )
         except IngestError as exc:
-            # the message names the upload's file; the caller knows its batch by what it sent
-            message = str(exc).replace(f"{path}: ", "").replace("the file has no column", "the batch has no column")
+            # the message names the batch by its name (never by the server's path of the upload); the caller knows
+            # its batch by what it sent
+            message = str(exc).removeprefix(f"{name}: ").replace(str(path), "the batch")
+            message = message.replace("the file has no column", "the batch has no column")
             missing = re.search(r"has no column '([a-z_]+)'", message)
             raise SocialCreditError(
                 message, code="malformed_body", field=missing.group(1) if missing else None

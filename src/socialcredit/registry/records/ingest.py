@@ -36,7 +36,8 @@ from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import create_private
-from socialcredit.registry.records import versions
+from socialcredit.registry.records import limits, versions
+from socialcredit.settings import get_settings
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import (
     SQL_TYPES,
@@ -104,8 +105,9 @@ class BatchOptions:
 
     all_or_nothing: bool = False
     write_rejects: bool = True
-    name: str | None = None  # what the batch is called in the batch table and the audit log
+    name: str | None = None  # what the batch is called in the batch table, the audit log and messages
     idempotency_key: str | None = None
+    limit_rows: bool = False  # at most SOCIALCREDIT_MAX_BATCH_ROWS rows (a batch over HTTP)
 
 
 class _Binds:
@@ -169,35 +171,46 @@ class _Staged:
         return f"CAST({ident(col)} AS VARCHAR)" if col in self.native else ident(col)
 
 
-def _stage(store: Store, path: Path, catalog: Catalog) -> _Staged:
-    """Read the file into temp table ``staging`` (with ``_row``); return its data columns.
+def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
+    """Read the file into temp table ``staging`` (with ``_row``); return its data columns. ``shown`` is what the
+    file is called in messages (a batch sent over HTTP by its name, never by the server's path of its upload).
 
+    The batch's width is checked first (``limits``): a CSV header, a Parquet schema or the keys of NDJSON records
+    are counted before a column is staged, and a record's field holding a list or an object refuses the file.
     Values are staged as text (trimmed, '' as NULL), but a Parquet column that already has the catalog's type of
     its field (numbers, integers, flags, dates: ``_native_types``) is staged as it is: its values are those the
     text would be cast to, so it is checked and stored the same, without a cast to text and back on every row.
+    Then no value may be longer than ``SOCIALCREDIT_MAX_FIELD_BYTES``.
     """
     suffix = path.suffix.lower()
     bind = _Binds()
     src = bind(str(path))
     if suffix == ".csv":
+        limits.check_column_names(limits.csv_header(path))
         reader = f"read_csv({src}, all_varchar = true, header = true, auto_detect = true)"
     elif suffix in (".ndjson", ".jsonl", ".json"):
         reader = None
     elif suffix == ".parquet":
         reader = f"read_parquet({src}, file_row_number = true)"
     else:
-        raise IngestError(f"{path}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
+        raise IngestError(f"{shown}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
     try:
         if reader is None:
             objs = f"read_ndjson_objects({src})"
             keys = store.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {objs}", bind.values).fetchall()
+            limits.check_columns(len(keys))
             columns = sorted(str(k[0]) for k in keys)
-            fields = ", ".join(f"json ->> {bind('$.' + c)} AS {ident(c)}" for c in columns if c.isidentifier())
+            limits.check_column_names(columns)
+            columns = [c for c in columns if c.isidentifier()]
+            _refuse_nested_values(store, path, columns, shown)
+            fields = ", ".join(f"json ->> {bind('$.' + c)} AS {ident(c)}" for c in columns)
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
         described = {
             str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()
         }
         cols = [c for c in described if c not in ("_none", "file_row_number")]
+        limits.check_columns(len(cols))
+        limits.check_column_names(cols)
         wanted = _native_types(catalog)
         native = frozenset(c for c in cols if wanted.get(c) == described[c])
         # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
@@ -213,10 +226,53 @@ def _stage(store: Store, path: Path, catalog: Catalog) -> _Staged:
         )
         store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
     except duckdb.IOException as exc:
-        raise IngestError(f"{path}: cannot read the file: {str(exc).splitlines()[0]}") from None
+        raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
-        raise IngestError(f"{path}: not a readable {suffix[1:]} file: {str(exc).splitlines()[0]}") from None
-    return _Staged(cols, native)
+        raise IngestError(f"{shown}: not a readable {suffix[1:]} file: {_said(exc, path, shown)}") from None
+    staged = _Staged(cols, native)
+    _refuse_long_values(store, staged)
+    return staged
+
+
+def _said(exc: duckdb.Error, path: Path, shown: str) -> str:
+    """The first line of DuckDB's message, naming the file as ``shown`` (not by a path the caller never sent)."""
+    return str(exc).splitlines()[0].replace(str(path), shown)
+
+
+def _refuse_nested_values(store: Store, path: Path, columns: list[str], shown: str) -> None:
+    """Refuse an NDJSON file one of whose records has a list or an object as the value of a field: the first
+    such value, by row, with the message a JSON batch over HTTP gets (``limits.nested_field_message``)."""
+    if not columns:
+        return
+    bind = _Binds()  # DuckDB refuses values a statement does not use: this statement's own
+    objs = f"read_ndjson_objects({bind(str(path))})"
+    first = " ".join(f"WHEN json_type(json, {bind('$.' + c)}) IN ('OBJECT', 'ARRAY') THEN {bind(c)}" for c in columns)
+    found = store.execute(
+        f"SELECT _row, nested, json_type(json, '$.' || nested) FROM (SELECT row_number() OVER () AS _row, json, "
+        f"CASE {first} END AS nested FROM {objs}) WHERE nested IS NOT NULL ORDER BY _row LIMIT 1",
+        bind.values,
+    ).fetchone()
+    if found is not None:
+        kind = {"OBJECT": "object", "ARRAY": "array"}[str(found[2])]
+        raise IngestError(f"{shown}: {limits.nested_field_message(int(found[0]), str(found[1]), kind)}")
+
+
+def _refuse_long_values(store: Store, staged: _Staged) -> None:
+    """Refuse the batch if a staged value is longer than ``SOCIALCREDIT_MAX_FIELD_BYTES`` (the first, by row)."""
+    text = [c for c in staged.cols if c not in staged.native]
+    if not text:
+        return
+    bind = _Binds()
+    most = bind(get_settings().max_field_bytes)
+    first = " ".join(f"WHEN strlen({ident(c)}) > {most} THEN {bind(c)}" for c in text)
+    found = store.execute(
+        f"SELECT _row, col FROM (SELECT _row, CASE {first} END AS col FROM staging) WHERE col IS NOT NULL "
+        "ORDER BY _row LIMIT 1",
+        bind.values,
+    ).fetchone()
+    if found is not None:
+        n_bytes = store.one(f"SELECT strlen({ident(str(found[1]))}) FROM staging WHERE _row = ?", [found[0]])
+        raise limits.too_long(int(found[0]), str(found[1]), int(n_bytes))
 
 
 @dataclass(frozen=True)
@@ -347,6 +403,21 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     )
     date = "event_date" if native_date else "TRY_CAST(event_date AS DATE)"
     checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", f"{shown} || ' is in the future'"))
+    first = limits.MIN_EVENT_DATE.isoformat()
+    checks.append(
+        _Check(
+            f"{date} < DATE '{first}'", "'event_date'", f"{shown} || {bind(f' is before {first}, the earliest date')}"
+        )
+    )
+    # An identifier is printable: a NUL byte, a line break or an escape sequence in one is refused.
+    checks.append(
+        _Check(
+            "regexp_matches(record_id, '[[:cntrl:]]')",
+            "'record_id'",
+            "'has a control character (' || printf('U+%04X', unicode(regexp_extract(record_id, '[[:cntrl:]]'))) "
+            "|| '); a record id is printable text'",
+        )
+    )
     checks.append(
         _Check(
             "subject_id IS NOT NULL AND NOT _x_known",
@@ -368,10 +439,6 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
                 )
         for fname, spec in rt.fields.items():
             checks.extend(_field_checks(fname, spec, name, staged, bind))
-        own = set(rt.fields) | set(BASE_COLUMNS) | set(FLAG_COLUMNS)
-        for col in cols:
-            if col not in own:
-                checks.append(_Check(f"{ident(col)} IS NOT NULL", bind(col), bind(f"is not a field of {name}"), name))
     for flag in FLAG_COLUMNS:
         if flag in cols and flag not in staged.native:
             checks.append(
@@ -384,12 +451,41 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     return checks
 
 
+def _foreign_columns(catalog: Catalog, staged: _Staged) -> dict[str, list[str]]:
+    """The file's columns that some record type lacks (a field of other types, or of none), and those types."""
+    out = {}
+    for col in staged.cols:
+        lacking = [t for t, rt in catalog.record_types.items() if col not in rt.fields]
+        if col not in BASE_COLUMNS and col not in FLAG_COLUMNS and lacking:
+            out[col] = lacking
+    return out
+
+
+def _foreign_values(foreign: dict[str, list[str]], bind: _Binds) -> tuple[str, str]:
+    """SQL for the columns of ``_foreign_columns``: a condition on a row of ``suspects`` (some column has a value
+    its record type lacks) and one SELECT giving an error for each such value, with an UNPIVOT of those columns:
+    one query however many columns a file makes up, not one per column (and before, one per column and type)."""
+    cond = " OR ".join(
+        f"({ident(c)} IS NOT NULL AND record_type IN ({bind.each(lacking)}))" for c, lacking in foreign.items()
+    )
+    lacking_by_column = " ".join(f"WHEN {bind(c)} THEN [{bind.each(lacking)}]" for c, lacking in foreign.items())
+    values = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in foreign)
+    select = (
+        "SELECT _row, _field, 'is not a field of ' || record_type FROM (UNPIVOT (SELECT _row, record_type, "
+        f"{values} FROM suspects) ON {', '.join(ident(c) for c in foreign)} INTO NAME _field VALUE _value) "
+        f"WHERE list_contains(CASE _field {lacking_by_column} END, record_type)"
+    )
+    return cond, select
+
+
 def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged, today: dt.date) -> None:
     """Fill temp table ``row_errors`` with every problem of the staged rows.
 
     One pass over the staged rows picks the suspects: the rows any check could fault (a condition that holds
     wherever one of the checks' does). The checks themselves, one SELECT each, then run over the suspects alone —
-    usually none — and give the same errors as over every row.
+    usually none — and give the same errors as over every row. The SELECTs are as many as the catalog's checks:
+    the values of columns a row's record type lacks are found by one (``_foreign_values``), whatever the file's
+    columns.
     """
     bind = _Binds()
     # The subjects this file is about, looked up once: their kind and integer key.
@@ -398,6 +494,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         "FROM subjects x WHERE x.subject_id IN (SELECT DISTINCT subject_id FROM staging)"
     )
     checks = _record_checks(catalog, source_id, staged, today, bind)
+    foreign = _foreign_columns(catalog, staged)
+    foreign_cond, foreign_select = _foreign_values(foreign, bind) if foreign else ("false", "")
     allowed_types = [t for t in catalog.sources[source_id].record_types if t in catalog.record_types]
     # A row of a record type the source may not send is a suspect already, so only the allowed types' own checks
     # are asked of each row, by its type.
@@ -410,6 +508,7 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         [f"({c.cond})" for c in checks if c.record_type is None]
         + [f"record_type NOT IN ({bind.each(allowed_types)})"]
         + ([f"CASE record_type{by_type} ELSE false END"] if by_type else [])
+        + [f"({foreign_cond})"]
         + [
             "record_id IN (SELECT record_id FROM staging WHERE record_id IS NOT NULL GROUP BY record_id "
             "HAVING count(*) > 1)"
@@ -421,6 +520,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         + f"({c.cond})"
         for c in checks
     ]
+    if foreign_select:
+        selects.append(foreign_select)
     selects.append(
         "SELECT _row, 'record_id', '''' || record_id || ''' appears more than once in this file (first at row ' "
         "|| first_row || ')' FROM (SELECT _row, record_id, min(_row) OVER (PARTITION BY record_id) AS first_row "
@@ -593,6 +694,11 @@ class _Ingest:
     step: Progress
     batch: BatchOptions
 
+    @property
+    def shown(self) -> str:
+        """What the file is called in messages: the batch's name if it has one, else its path."""
+        return self.batch.name or str(self.path)
+
 
 def ingest_file(
     store: Store,
@@ -618,8 +724,10 @@ def ingest_file(
     _check_request(catalog, source_id, path)
     step = progress or (lambda _stage, _done, _total: None)
     step("reading", 0, 3)
-    staged = _stage(store, path, catalog)
+    staged = _stage(store, path, catalog, batch.name or str(path))
     n_rows = int(store.one("SELECT count(*) FROM staging"))
+    if batch.limit_rows:
+        limits.check_rows(n_rows)
     run = _Ingest(store, path, source_id, staged, n_rows, reject_path, actor, today, catalog, step, batch)
     is_subjects = "record_type" not in staged.cols and "subject" in catalog.sources[source_id].record_types
     if is_subjects:
@@ -640,7 +748,7 @@ def _ingest_records(run: _Ingest) -> IngestReport:
     missing = [c for c in BASE_COLUMNS if c not in run.staged.cols]
     if missing:
         raise IngestError(
-            f"{run.path}: the file has no column {', '.join(map(repr, missing))}; "
+            f"{run.shown}: the file has no column {', '.join(map(repr, missing))}; "
             f"a record needs {', '.join(BASE_COLUMNS)}"
         )
     run.step("validating", 1, 3)
@@ -766,7 +874,7 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
     """
     if "subject_id" not in run.staged.cols or "name" not in run.staged.cols:
         raise IngestError(
-            f"{run.path}: a subjects file needs the columns subject_id and name "
+            f"{run.shown}: a subjects file needs the columns subject_id and name "
             f"(and may have district, profession); a records file needs record_type"
         )
     run.step("validating", 1, 3)

@@ -1,0 +1,482 @@
+"""Hostile input against the real server: wide, deep and long bodies are refused before any work, with the limit named.
+
+The server is the installed console script (`socialcredit serve`) in its own process on loopback, so its memory is
+its own: the suite reads its peak resident set (VmHWM in /proc) and asserts it grew by less than 512 MiB over every
+case, hypothesis's generated bodies included, and that it never answered 5xx (issue 16, points 1, 4 and 8). The
+command line meets the same limits (the installed script in a subprocess, its exit code and its peak memory).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialcredit.errors import LimitError, PolicyError
+from socialcredit.example import AS_OF, write_example
+from socialcredit.policy import parse_policy
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.store import open_store
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+MiB = 1024 * 1024
+CEILING = 512 * MiB  # the most the server's resident set may grow over the whole suite
+HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter"
+# a billion laughs: 237 bytes that expand to 9^6 strings (the issue's case)
+BOMB = """a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+"""
+
+
+def _vm(pid: int, key: str) -> int:
+    """A value of /proc/PID/status in bytes (VmRSS, VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {key} for process {pid}")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")}
+    return keep | {"SOCIALCREDIT_TODAY": AS_OF.isoformat(), "COLUMNS": "200"} | extra
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A store with the example's subjects, a furnisher's and an operator's key; `socialcredit serve` on it, and a
+    copy of the store for the command line."""
+    folder = tmp_path_factory.mktemp("hostile")
+    files = write_example(folder / "example", residents=60)
+    db = folder / "store.duckdb"
+    store = open_store(db, create=True, key="")
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    subject = str(store.one("SELECT subject_id FROM subjects WHERE kind = 'person' ORDER BY subject_id LIMIT 1"))
+    keys = {
+        "courts": issue_key(store, "furnisher", "the courts", source="courts").token,
+        "operator": issue_key(store, "operator", "registry operations").token,
+    }
+    store.close()
+    cli_db = folder / "cli.duckdb"
+    cli_db.write_bytes(db.read_bytes())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with (folder / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [CLI, "serve", "--port", str(port), "--db", str(db)], env=_env(), stdout=subprocess.DEVNULL, stderr=log
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.1)
+            world: dict[str, Any] = {
+                "client": client,
+                "pid": server.pid,
+                "keys": keys,
+                "subject": subject,
+                "folder": folder,
+                "cli_db": cli_db,
+                "statuses": [],
+            }
+            _send(world, "courts", "text/csv", _csv(subject, 0))  # warm: the first batch loads what every batch uses
+            world["rss_before"] = _vm(server.pid, "VmRSS")
+            yield world
+            assert server.poll() is None, "the server died"
+            peak = _vm(server.pid, "VmHWM")
+            print(f"\nserver: resident {world['rss_before'] / MiB:.0f} MiB after warming, peak {peak / MiB:.0f} MiB")
+            assert peak - world["rss_before"] < CEILING, f"the server grew by {(peak - world['rss_before']) / MiB} MiB"
+            assert [s for s in world["statuses"] if s >= 500] == []
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _send(world: dict[str, Any], who: str, media: str, body: bytes, path: str = "/v1/records") -> httpx.Response:
+    """POST ``body`` with ``who``'s key; every status is kept for the suite's no-5xx check."""
+    r: httpx.Response = world["client"].post(
+        path, content=body, headers={"Authorization": f"Bearer {world['keys'][who]}", "content-type": media}
+    )
+    world["statuses"].append(r.status_code)
+    assert r.status_code < 500, r.text
+    return r
+
+
+def _row(subject: str, n: int) -> str:
+    return f"HOSTILE-{n},{subject},court_judgment,2025-01-01,civil,100,fulfilled,false"
+
+
+def _csv(subject: str, n: int, extra: int = 0) -> bytes:
+    """A one-row CSV batch with ``extra`` columns no record has."""
+    head = HEADER + "".join(f",x{i}" for i in range(extra))
+    return (head + "\n" + _row(subject, n) + ",1" * extra + "\n").encode()
+
+
+def _record(subject: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "record_id": "HOSTILE-J",
+        "subject_id": subject,
+        "record_type": "court_judgment",
+        "event_date": "2025-01-01",
+        "case_type": "civil",
+        "amount": 100,
+        "status": "fulfilled",
+        "defaulter": False,
+    } | fields
+
+
+def _error(r: httpx.Response) -> tuple[int, str, str]:
+    body = r.json()
+    return r.status_code, body["error"]["code"], body["error"]["message"]
+
+
+# --- point 1: width -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [5006, 1000, 300])
+def test_a_csv_batch_of_thousands_of_columns_is_refused_on_its_header(hostile: dict[str, Any], extra: int) -> None:
+    started = time.monotonic()
+    r = _send(hostile, "courts", "text/csv", _csv(hostile["subject"], 1, extra))
+    assert _error(r) == (
+        413,
+        "too_many_columns",
+        f"a batch may have at most 64 columns; this one has {8 + extra}",
+    )
+    assert r.json()["error"]["field"] == "columns"
+    assert time.monotonic() - started < 5
+
+
+def test_a_json_record_of_100000_keys_is_refused(hostile: dict[str, Any]) -> None:
+    record = _record(hostile["subject"]) | {f"k{i}": "v" for i in range(100_000)}
+    started = time.monotonic()
+    r = _send(hostile, "courts", "application/json", json.dumps([record]).encode())
+    assert _error(r) == (413, "too_many_keys", "row 1: a record may have at most 64 keys; this one has 100008")
+    # NDJSON is counted by the registry: every record's keys together
+    r = _send(hostile, "courts", "application/x-ndjson", json.dumps(record).encode())
+    assert _error(r) == (413, "too_many_columns", "a batch may have at most 64 columns; this one has 100008")
+    assert time.monotonic() - started < 10
+
+
+def test_a_parquet_batch_of_thousands_of_columns_is_refused_on_its_schema(hostile: dict[str, Any]) -> None:
+    table = pa.table(
+        {**{k: [str(v)] for k, v in _record(hostile["subject"]).items()}, **{f"x{i}": [1] for i in range(3000)}}
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    r = _send(hostile, "courts", "application/vnd.apache.parquet", sink.getvalue())
+    assert _error(r) == (413, "too_many_columns", "a batch may have at most 64 columns; this one has 3008")
+
+
+def test_a_value_over_64_kib_is_refused_naming_row_and_column(hostile: dict[str, Any]) -> None:
+    long = _record(hostile["subject"], record_id="HOSTILE-L", case_type="x" * 200_000)
+    r = _send(hostile, "courts", "application/json", json.dumps([long]).encode())
+    assert _error(r) == (
+        413,
+        "value_too_long",
+        "row 1: case_type: a value may be at most 65536 bytes; this one has 200000",
+    )
+    assert r.json()["error"]["field"] == "row 1: case_type"
+
+
+def test_a_batch_of_more_rows_than_the_limit_is_refused(hostile: dict[str, Any]) -> None:
+    r = _send(hostile, "courts", "application/json", b"[" + b",".join([b"{}"] * 1_000_001) + b"]")
+    assert _error(r) == (
+        413,
+        "too_many_rows",
+        "a batch sent over HTTP may have at most 1000000 rows; this one has 1000001 (send it in parts)",
+    )
+    rows = "\n".join(f"R{i},x,y,z" for i in range(1_000_001))
+    r = _send(hostile, "courts", "text/csv", f"record_id,subject_id,record_type,event_date\n{rows}\n".encode())
+    assert _error(r)[:2] == (413, "too_many_rows")
+
+
+def test_a_column_name_with_a_control_character_is_refused(hostile: dict[str, Any]) -> None:
+    r = _send(hostile, "courts", "text/csv", b"\x00\x01\x02\n1\n")
+    assert _error(r) == (
+        400,
+        "malformed_body",
+        "column 1 is named '\\x00\\x01\\x02': a column's name is 1 to 64 printable characters",
+    )
+
+
+# --- point 4: depth -------------------------------------------------------------------------------------------------
+
+
+def test_json_nested_100000_deep_is_refused_not_a_500(hostile: dict[str, Any]) -> None:
+    r = _send(hostile, "courts", "application/json", b"[" * 100_000)
+    assert _error(r) == (
+        413,
+        "too_deep",
+        "the body nests deeper than the JSON parser follows; a batch nests at most 3 levels "
+        "(a list of records whose fields are plain values)",
+    )
+    # a nested field one level too deep is named by row and field
+    r = _send(hostile, "courts", "application/json", json.dumps([_record(hostile["subject"], amount=[[1]])]).encode())
+    assert _error(r) == (
+        400,
+        "malformed_body",
+        "row 1: amount: a field is a string, number, boolean or null, not an array "
+        "(a record's fields are plain values)",
+    )
+
+
+def test_deep_json_on_an_endpoint_of_a_model_is_a_400(hostile: dict[str, Any]) -> None:
+    r = _send(hostile, "operator", "application/json", b"[" * 100_000, path="/v1/keys")
+    assert r.status_code in (400, 422), r.text
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "message"),
+    [
+        ("a: " + "[" * 100_000, "too_deep", "request body:1: the YAML nests deeper than 32 levels"),
+        (
+            BOMB,
+            "too_many_nodes",
+            "request body:6: the YAML has more than 100000 values (nodes), aliases counted as what they repeat",
+        ),
+        (
+            "a: &a x\nb: [" + ", ".join(["*a"] * 101) + "]\n",
+            "too_many_aliases",
+            "request body:2: the YAML uses more than 100 aliases",
+        ),
+    ],
+    ids=["nested", "alias_bomb", "aliases"],
+)
+def test_hostile_yaml_policies_are_refused_before_they_are_built(
+    hostile: dict[str, Any], text: str, code: str, message: str
+) -> None:
+    started = time.monotonic()
+    r = _send(hostile, "operator", "application/yaml", text.encode(), path="/v1/policies")
+    assert _error(r) == (413, code, message)
+    assert time.monotonic() - started < 5
+    assert len(BOMB) == 237
+
+
+# --- point 8: accepted but should not be ----------------------------------------------------------------------------
+
+
+def test_an_event_date_before_1900_is_refused(hostile: dict[str, Any]) -> None:
+    for date in ("0000-01-01", "1899-12-31"):
+        r = _send(
+            hostile, "courts", "application/json", json.dumps([_record(hostile["subject"], event_date=date)]).encode()
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"] == [
+            {"row": 1, "field": "event_date", "message": f"{date} is before 1900-01-01, the earliest date"}
+        ]
+
+
+@pytest.mark.parametrize("char", ["\x00", "\n", "\x1b", "\x7f"])
+def test_a_record_id_with_a_control_character_is_refused(hostile: dict[str, Any], char: str) -> None:
+    record = _record(hostile["subject"], record_id=f"HOSTILE{char}X")
+    r = _send(hostile, "courts", "application/json", json.dumps([record]).encode())
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        {
+            "row": 1,
+            "field": "record_id",
+            "message": f"has a control character (U+{ord(char):04X}); a record id is printable text",
+        }
+    ]
+
+
+NESTED_ID = (
+    "row 1: record_id: a field is a string, number, boolean or null, not an object (a record's fields are plain values)"
+)
+
+
+def test_an_object_as_record_id_gets_one_message_by_json_ndjson_and_the_command_line(hostile: dict[str, Any]) -> None:
+    record = _record(hostile["subject"], record_id={"a": 1})
+    for media, body in (("application/json", json.dumps([record])), ("application/x-ndjson", json.dumps(record))):
+        r = _send(hostile, "courts", media, body.encode())
+        assert _error(r) == (400, "malformed_body", NESTED_ID), media
+    file = hostile["folder"] / "nested.ndjson"
+    file.write_text(json.dumps(record) + "\n")
+    proc = subprocess.run(
+        [CLI, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"])],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert " ".join(proc.stderr.split()) == f"error: {file}: {NESTED_ID}"
+
+
+def test_messages_to_furnishers_never_show_the_servers_upload_path(hostile: dict[str, Any]) -> None:
+    bodies = [
+        ("application/x-ndjson", b'{"record_id": "A"}\n{broken\n'),
+        ("application/vnd.apache.parquet", b"PAR1 not really"),
+        ("text/csv", b"record_id,subject_id\n1,2\n"),
+    ]
+    for media, body in bodies:
+        r = _send(hostile, "courts", media, body, path="/v1/records?partial=true")
+        assert r.status_code == 400, r.text
+        message = r.json()["error"]["message"]
+        assert "uploads" not in message and str(hostile["folder"]) not in message and "/tmp" not in message, message
+    r = _send(hostile, "courts", "application/x-ndjson", bodies[0][1], path="/v1/records")
+    sha = r.json()["error"]["message"].split('"')[1]
+    assert sha.startswith("http:") and sha.endswith(".ndjson")  # the batch's own name: http:<sha or key>.ndjson
+
+
+def test_an_empty_value_in_a_policy_is_reported_at_its_own_line() -> None:
+    text = "id: x\nversion: '1'\nname:\nscale: {min: 0, max: 1}\n"
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text, "p.yaml")
+    assert info.value.problems[0].startswith("p.yaml:3: name: "), info.value.problems
+    assert not any("not valid YAML" in p for p in info.value.problems)
+    with pytest.raises(LimitError):
+        parse_policy(BOMB, "p.yaml")
+
+
+# --- the command line meets the same limits -------------------------------------------------------------------------
+
+
+def test_the_command_line_refuses_300_columns_at_once_in_little_memory(hostile: dict[str, Any]) -> None:
+    file = hostile["folder"] / "wide.csv"
+    file.write_bytes(_csv(hostile["subject"], 2, 300))
+    started = time.monotonic()
+    proc = subprocess.run(
+        [CLI, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"])],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert " ".join(proc.stderr.split()) == "error: a batch may have at most 64 columns; this one has 308"
+    assert time.monotonic() - started < 30
+    # the largest resident set of any child so far, this one included (KiB on Linux)
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 < CEILING
+
+
+# --- generated: wide, deep and long ---------------------------------------------------------------------------------
+
+
+@st.composite
+def hostile_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A batch too wide, too deep or too long, in any of the formats."""
+    shape = draw(st.sampled_from(["wide_csv", "wide_json", "wide_ndjson", "deep", "long_csv", "long_json"]))
+    subject = "110101199001011237"
+    if shape == "wide_csv":
+        n = draw(st.integers(57, 20_000))
+        return "text/csv", _csv(subject, 3, n)
+    if shape in ("wide_json", "wide_ndjson"):
+        n = draw(st.integers(57, 200_000))
+        record = _record(subject) | {f"k{i}": i for i in range(n)}
+        if shape == "wide_json":
+            return "application/json", json.dumps([record]).encode()
+        return "application/x-ndjson", json.dumps(record).encode()
+    if shape == "deep":
+        depth = draw(st.integers(4, 300_000))
+        opener = draw(st.sampled_from(["[", '{"a":']))
+        return "application/json", (opener * depth).encode()
+    size = draw(st.integers(65_537, 4 * MiB))
+    if shape == "long_csv":
+        return "text/csv", (HEADER + "\n" + _row(subject, 4).replace("civil", "c" * size) + "\n").encode()
+    return "application/json", json.dumps([_record(subject, case_type="c" * size)]).encode()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=hostile_bodies())
+def test_generated_wide_deep_and_long_bodies_are_refused_with_a_4xx(
+    hostile: dict[str, Any], body: tuple[str, bytes]
+) -> None:
+    media, content = body
+    r = _send(hostile, "courts", media, content)
+    status, code, _message = _error(r)
+    assert (status, code) in {
+        (413, "too_many_columns"),
+        (413, "too_many_keys"),
+        (413, "too_deep"),
+        (413, "value_too_long"),
+        (400, "malformed_body"),  # a nesting the parser follows: the first nested field is named
+    }, r.text
+    assert _vm(hostile["pid"], "VmRSS") - hostile["rss_before"] < CEILING
+
+
+# --- YAML: what is within the limits loads as safe loading loads it ------------------------------------------------
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=8),
+    st.dates(),
+)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text("abcxyz_", min_size=1, max_size=5), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=_documents, flow=st.booleans())
+def test_yaml_within_the_limits_loads_as_safe_loading_does(doc: Any, flow: bool) -> None:
+    import yaml
+
+    from socialcredit.yamlsrc import load_located
+
+    text = yaml.safe_dump(doc, default_flow_style=flow, allow_unicode=True)
+    assert load_located(text, "doc.yaml").data == yaml.safe_load(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(depth=st.integers(1, 200), fanout=st.integers(2, 12), levels=st.integers(1, 8))
+def test_yaml_over_a_limit_is_refused_and_never_built(depth: int, fanout: int, levels: int) -> None:
+    """Nesting past 32 levels (the document's mapping is the first), or aliases repeating past 100 000 nodes: refused
+    in well under a second."""
+    from socialcredit.yamlsrc import load_located
+
+    nested = "a: " + "[" * depth + "]" * depth + "\n"
+    laughs = "l0: &l0 x\n" + "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * fanout)}]\n" for i in range(1, levels + 1)
+    )
+    sizes = [1]  # the nodes each anchor stands for
+    for _ in range(levels):
+        sizes.append(1 + fanout * sizes[-1])
+    nodes = 1 + sum(1 + size for size in sizes)  # the document's mapping, each key and its value
+    for text, over in ((nested, depth + 1 > 32), (laughs, nodes > 100_000 or levels * fanout > 100)):
+        started = time.monotonic()
+        if over:
+            with pytest.raises(LimitError) as info:
+                load_located(text, "doc.yaml")
+            assert info.value.code in ("too_deep", "too_many_nodes", "too_many_aliases")
+        else:
+            load_located(text, "doc.yaml")
+        assert time.monotonic() - started < 2
