@@ -1,7 +1,8 @@
 """Due process's built-in plugin (socialcredit.registry.hooks): what a score run and an ingested batch start.
 
 * After a run, its blacklist entries become notices and, after the grace period, effective listings
-  (``listings.record_listings``). It runs first (``tryfirst``), so every other plugin sees the listings recorded.
+  (``listings.record_listings``), inside the run's transaction: the run is committed with them or not at all. It
+  runs first (``tryfirst``), so every other plugin sees the listings recorded.
 * After a batch, each resident whose record, withdrawn after a dispute, came back certified is told
   (``disputes.notify_recertified``), inside the batch's transaction.
 """
