@@ -17,10 +17,12 @@ import pytest
 
 from crash_helpers import cli, seen, table_counts
 from due_world import A, build
+from socialcredit.registry.due_process import plugin as due_plugin
 from socialcredit.registry.hooks import hookimpl, plugin_manager
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import RunSummary, latest_run, score
 from socialcredit.registry.scoring.state import build_state
+from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
 
 CRASH = """
@@ -139,3 +141,47 @@ def test_a_failing_plugin_rolls_the_run_back(world: Path) -> None:
         summary = score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     assert summary.run_id == 1 and summary.list_counts == {"blacklist": 1}
     assert _listings(world) == [(A, "judgment_defaulter", "pending", 1, 1)]
+
+
+@pytest.fixture
+def half_run(world: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The state an earlier version left after a crash between a run's commit and its listings' (it committed them
+    in two transactions): run 1 finished, with no listings, notices or ``listings`` audit entry."""
+    with monkeypatch.context() as patch:
+        patch.setattr(due_plugin, "record_listings", lambda store, run_id: {})
+        patch.setattr(due_plugin, "complete_missed", lambda store, policy_id, before: [])
+        with open_store(world, key="") as store:
+            score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+    assert _listings(world) == [] and _notices(world) == []
+    return world
+
+
+def _listings_audit(db: Path) -> list[tuple[str, int]]:
+    with open_store(db, key="") as store:
+        rows = store.execute("SELECT actor, detail FROM audit_log WHERE action = 'listings' ORDER BY seq").fetchall()
+    return [(str(actor), int(json.loads(detail)["run_id"])) for actor, detail in rows]
+
+
+def test_the_service_completes_a_run_left_without_listings_before_serving_it(half_run: Path) -> None:
+    with open_store(half_run, key="") as store:
+        service = Service(store, flush_interval=60)
+        try:
+            assert service.snapshot("high_speed_rail").run_id == 1
+        finally:
+            service.close()
+    assert _listings(half_run) == [(A, "judgment_defaulter", "pending", 1, 1)]
+    assert _notices(half_run) == [(A, "listing_notice", dt.date(2026, 2, 1))]
+    assert _listings_audit(half_run) == [("recovery", 1)]
+    with open_store(half_run, key="") as store:  # once only
+        Service(store, flush_interval=60).close()
+    assert _listings_audit(half_run) == [("recovery", 1)]
+
+
+def test_the_next_run_completes_the_run_before_it_first(half_run: Path) -> None:
+    again = cli("score", "--policy", "beijing", "--as-of", "2026-04-15", "--json", db=half_run)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads(again.stdout)["run_id"] == 2
+    # noticed by run 1 on its date, in effect at run 2 (past the 60 days of grace): as if run 1 had been whole
+    assert _listings(half_run) == [(A, "judgment_defaulter", "effective", 1, 2)]
+    assert _notices(half_run) == [(A, "listing_notice", dt.date(2026, 2, 1))]
+    assert _listings_audit(half_run) == [("recovery", 1), ("registry", 2)]

@@ -33,6 +33,7 @@ from socialcredit.store import Store
 __all__ = [
     "ACTIVE",
     "LISTING_STATUSES",
+    "complete_missed",
     "effective_lists",
     "effective_results",
     "list_listings",
@@ -187,6 +188,34 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         {"run_id": run_id, "policy": loaded.policy.id, "as_of": as_of, **counts},
     )
     return counts
+
+
+def complete_missed(
+    store: Store, policy_id: str | None = None, *, before: int | None = None, actor: str = "recovery"
+) -> list[int]:
+    """Record the listings of the latest finished run of each policy (of ``policy_id`` only if given; among the runs
+    before run ``before`` if given) when they were never recorded; returns the runs completed. Call inside a
+    transaction.
+
+    A run is now committed with its listings (``record_listings`` runs in its transaction), but versions before
+    that committed the run first: a crash in between left a finished run without its notices and listings, which
+    no later run made up for. Such a run has no ``listings`` entry in the audit log. Only the latest run of a
+    policy is completed — runs are taken in order, and a later run's listings supersede an earlier one's.
+    """
+    rows = store.execute(
+        """SELECT r.run_id FROM score_runs r
+        WHERE r.finished_at IS NOT NULL AND ($policy IS NULL OR r.policy_id = $policy)
+          AND r.run_id = (SELECT max(x.run_id) FROM score_runs x WHERE x.policy_id = r.policy_id
+                          AND x.finished_at IS NOT NULL AND ($before IS NULL OR x.run_id < $before))
+          AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'listings'
+                          AND TRY_CAST(json_extract_string(a.detail, '$.run_id') AS BIGINT) = r.run_id)
+        ORDER BY r.run_id""",
+        {"policy": policy_id, "before": before},
+    ).fetchall()
+    done = [int(r[0]) for r in rows]
+    for run_id in done:
+        record_listings(store, run_id, actor)
+    return done
 
 
 _ENDED = {

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from socialcredit.registry.due_process.disputes import notify_recertified
-from socialcredit.registry.due_process.listings import record_listings
+from socialcredit.registry.due_process.listings import complete_missed, record_listings
 from socialcredit.registry.hooks import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -25,7 +25,9 @@ __all__ = ["records_ingested", "run_finished"]
 
 @hookimpl(tryfirst=True)
 def run_finished(store: Store, run: RunSummary) -> None:
-    """Record the run's notices and listings."""
+    """Record the run's notices and listings (first those of the policy's previous run, if a crash under an earlier
+    version left it without them: ``listings.complete_missed``)."""
+    complete_missed(store, run.policy_id, before=run.run_id)
     record_listings(store, run.run_id)
 
 
