@@ -175,7 +175,7 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Population:
 @pytest.fixture(scope="module")
 def loaded(population: Population, tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[IngestReport]]:
     store = open_store(tmp_path_factory.mktemp("store") / "s.duckdb", create=True, key="")
-    reports = load_population(store, population.folder, today=AS_OF)
+    reports = load_population(store, population.folder, today=AS_OF).reports
     return store, reports
 
 

@@ -949,23 +949,33 @@ def load(
     folder: Annotated[Path, typer.Argument(help="A folder written by `socialcredit generate`.", metavar="DIR")],
     db: DbOpt = DEFAULT_DB,
 ) -> None:
-    """Ingest a generated population: subjects, every source's records, consents."""
+    """Ingest a generated population: subjects, every source's records, consents.
+
+    Loading the same folder again changes nothing: files loaded before are skipped, consents already chosen kept.
+    After a crash, loading it again completes it.
+    """
     from socialcredit.registry.records.population import load_population
 
-    total = {"accepted": 0, "rejected": 0, "files": 0, "files_rejected": 0}
-
     def report(r: Any) -> None:
-        total["accepted"] += r.accepted
-        total["rejected"] += r.rejected
-        total["files"] += 1
-        total["files_rejected"] += r.rejected > 0
         err.print(f"  {r.file}: {r.accepted} accepted, {r.unchanged} unchanged, {r.rejected} rejected")
 
+    def skipped(s: Any) -> None:
+        err.print(f"  {s.file}: loaded before (batch {s.batch_id}), skipped")
+
     with _store(db, create=True) as store:
-        load_population(store, folder, on_file=report)
-    out.print(f"Loaded {folder}: {total['accepted']} rows accepted, {total['rejected']} rejected.")
-    if total["rejected"]:
-        _failed(f"{folder}: {total['rejected']} rows rejected, in {total['files_rejected']} of {total['files']} files")
+        done = load_population(store, folder, on_file=report, on_skip=skipped)
+    consents = f"{done.consents} consents recorded, {done.consents_unchanged} unchanged"
+    if not done.changed:
+        out.print(f"Loaded {folder} before: nothing changed ({len(done.skipped)} files skipped, {consents}).")
+        return
+    out.print(
+        f"Loaded {folder}: {done.accepted} rows accepted, {done.rejected} rejected from {len(done.reports)} files"
+        + (f" ({len(done.skipped)} loaded before, skipped)" if done.skipped else "")
+        + f"; {consents}."
+    )
+    if done.rejected:
+        files = sum(1 for r in done.reports if r.rejected)
+        _failed(f"{folder}: {done.rejected} rows rejected, in {files} of {len(done.reports)} files")
 
 
 @app.command(rich_help_panel=MAIN_JOB)

@@ -67,7 +67,8 @@ class RegistrySpec:
 
     @hookspec
     def run_finished(self, store: Store, run: RunSummary) -> None:
-        """After a score run is committed; the built-in due-process plugin records its notices and listings first."""
+        """After a score run is saved, inside its transaction (all or nothing with it); the built-in due-process
+        plugin records its notices and listings first."""
 
     @hookspec
     def records_ingested(self, store: Store, source_id: str, batch_id: int, today: dt.date) -> None:

@@ -26,6 +26,7 @@ from socialcredit.registry.decisions.decide import run_for_service
 from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
 from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -86,6 +87,8 @@ class Service:
         self.pending_alerts: list[tuple[str, str, str]] = []
         with self.writer() as s:
             self.journal.recover(s)
+            with s.transaction():  # a run an earlier version's crash left without its listings: before it is served
+                complete_missed(s)
             self.keys = KeyRing(s)
             self.refresh_snapshots(s)
         self._stop = threading.Event()

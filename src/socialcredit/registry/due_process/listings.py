@@ -33,6 +33,7 @@ from socialcredit.store import Store
 __all__ = [
     "ACTIVE",
     "LISTING_STATUSES",
+    "complete_missed",
     "effective_lists",
     "effective_results",
     "list_listings",
@@ -56,137 +57,165 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
     """Update the listings of the run's policy from its blacklist entries; returns counts of what changed.
 
     Set-based (a city has many listings): each change is one statement, each kind of notification one insert, and
-    the run's changes one audit entry (the notifications name every subject and listing).
+    the run's changes one audit entry (the notifications name every subject and listing). Call inside the run's
+    transaction (``save_run`` calls the ``run_finished`` hook there): the run, its listings and its notices are
+    committed together or not at all.
     """
     run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     as_of: dt.date = run["as_of"]
     counts = {"noticed": 0, "effective": 0, "resolved": 0, "delisted": 0, "publication_ended": 0}
-    with store.transaction():
-        for lst in loaded.policy.lists:
-            if lst.kind != "black":
-                continue
-            store.execute(
-                """CREATE OR REPLACE TEMP TABLE sc_causes AS
-                SELECT DISTINCT e.subject_id, e.criterion_id, coalesce(r.source_id, '') AS source_id,
-                       coalesce(r.record_id, '') AS record_id, r.origin_region
-                FROM run_list_entries e LEFT JOIN records r USING (record_key)
-                WHERE e.run_id = ? AND e.list_id = ?""",
-                [run_id, lst.id],
-            )
-            store.execute(
-                "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, "
-                "zh VARCHAR)"
-            )
-            store.con.executemany(
-                "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
-                [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
-            )
-            scope = {"p": loaded.policy.id, "l": lst.id, "d": as_of, "run": run_id}
-            mine = "policy_id = $p AND list_id = $l"
-            absent = f"({_KEY}) NOT IN (SELECT {_KEY} FROM sc_causes)"
-            present = f"({_KEY}) IN (SELECT {_KEY} FROM sc_causes)"
+    for lst in loaded.policy.lists:
+        if lst.kind != "black":
+            continue
+        store.execute(
+            """CREATE OR REPLACE TEMP TABLE sc_causes AS
+            SELECT DISTINCT e.subject_id, e.criterion_id, coalesce(r.source_id, '') AS source_id,
+                   coalesce(r.record_id, '') AS record_id, r.origin_region
+            FROM run_list_entries e LEFT JOIN records r USING (record_key)
+            WHERE e.run_id = ? AND e.list_id = ?""",
+            [run_id, lst.id],
+        )
+        store.execute(
+            "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, zh VARCHAR)"
+        )
+        store.con.executemany(
+            "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
+            [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
+        )
+        scope = {"p": loaded.policy.id, "l": lst.id, "d": as_of, "run": run_id}
+        mine = "policy_id = $p AND list_id = $l"
+        absent = f"({_KEY}) NOT IN (SELECT {_KEY} FROM sc_causes)"
+        present = f"({_KEY}) IN (SELECT {_KEY} FROM sc_causes)"
 
-            def q(sql: str, extra: dict[str, Any] | None = None, scope: dict[str, Any] = scope) -> Any:
-                params = {**scope, **(extra or {})}
-                # DuckDB refuses parameters a statement does not use
-                return store.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
+        def q(sql: str, extra: dict[str, Any] | None = None, scope: dict[str, Any] = scope) -> Any:
+            params = {**scope, **(extra or {})}
+            # DuckDB refuses parameters a statement does not use
+            return store.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
 
-            # The cause went away: never listed (pending) or delisted (effective).
+        # The cause went away: never listed (pending) or delisted (effective).
+        q(
+            f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
+            SELECT listing_id, subject_id, criterion_id,
+                   CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END AS new_status
+            FROM listings WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"""
+        )
+        q(
+            """UPDATE listings SET status = e.new_status, closed_on = $d, cause_present = false, last_run_id = $run
+            FROM sc_ended e WHERE listings.listing_id = e.listing_id"""
+        )
+        _notify_ended(store, lst, as_of, counts)
+        q(f"UPDATE listings SET cause_present = false WHERE {mine} AND cause_present AND {absent}")
+        # Past the grace period with the cause still there: in effect.
+        became = q(
+            f"""UPDATE listings SET status = 'effective', last_run_id = $run
+            WHERE {mine} AND status = 'pending' AND effective_on <= $d AND {present}"""
+        ).fetchone()
+        counts["effective"] += int(became[0]) if became else 0
+        q(f"UPDATE listings SET last_run_id = $run WHERE {mine} AND {present}")
+        # Past the severity class's maximum publication period: ended.
+        for name, cls in loaded.policy.severities.items():
+            extra = {"sev": name, "days": cls.max_publication_days}
             q(
                 f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
-                SELECT listing_id, subject_id, criterion_id,
-                       CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END AS new_status
-                FROM listings WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"""
+                SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
+                WHERE {mine} AND status = 'effective' AND severity = $sev
+                  AND effective_on + CAST($days AS INTEGER) <= $d""",
+                extra,
             )
             q(
-                """UPDATE listings SET status = e.new_status, closed_on = $d, cause_present = false, last_run_id = $run
-                FROM sc_ended e WHERE listings.listing_id = e.listing_id"""
+                """UPDATE listings SET status = 'publication_ended',
+                    closed_on = effective_on + CAST($days AS INTEGER)
+                FROM sc_ended e WHERE listings.listing_id = e.listing_id""",
+                extra,
             )
             _notify_ended(store, lst, as_of, counts)
-            q(f"UPDATE listings SET cause_present = false WHERE {mine} AND cause_present AND {absent}")
-            # Past the grace period with the cause still there: in effect.
-            became = q(
-                f"""UPDATE listings SET status = 'effective', last_run_id = $run
-                WHERE {mine} AND status = 'pending' AND effective_on <= $d AND {present}"""
-            ).fetchone()
-            counts["effective"] += int(became[0]) if became else 0
-            q(f"UPDATE listings SET last_run_id = $run WHERE {mine} AND {present}")
-            # Past the severity class's maximum publication period: ended.
-            for name, cls in loaded.policy.severities.items():
-                extra = {"sev": name, "days": cls.max_publication_days}
-                q(
-                    f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
-                    SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
-                    WHERE {mine} AND status = 'effective' AND severity = $sev
-                      AND effective_on + CAST($days AS INTEGER) <= $d""",
-                    extra,
-                )
-                q(
-                    """UPDATE listings SET status = 'publication_ended',
-                        closed_on = effective_on + CAST($days AS INTEGER)
-                    FROM sc_ended e WHERE listings.listing_id = e.listing_id""",
-                    extra,
-                )
-                _notify_ended(store, lst, as_of, counts)
-            # New causes: a notice now, the listing in effect after the grace period.
-            q(
-                """CREATE OR REPLACE TEMP TABLE sc_new AS
-                SELECT c.*, row_number() OVER (ORDER BY c.subject_id, c.criterion_id, c.source_id, c.record_id) AS n
-                FROM sc_causes c WHERE NOT EXISTS (
-                    SELECT 1 FROM listings x WHERE x.policy_id = $p AND x.list_id = $l
-                      AND (x.status IN ('pending', 'effective')
-                           -- closed while the cause is still there: no new listing for the same cause
-                           OR (x.status IN ('publication_ended', 'repaired', 'overridden') AND x.cause_present))
-                      AND (x.subject_id, x.criterion_id, x.source_id, x.record_id)
-                          = (c.subject_id, c.criterion_id, c.source_id, c.record_id))"""
-            )
-            n = int(store.one("SELECT count(*) FROM sc_new"))
-            if n == 0:
-                continue
-            counts["noticed"] += n
-            effective_on = as_of + dt.timedelta(days=lst.grace_days)
-            first = store.take_ids("listing", n)
-            q(
-                # A record another region shared comes with that region's notice and grace already given (regions/):
-                # the listing it causes is in effect at once, or a mover would start clean for the grace period.
-                """INSERT INTO listings SELECT $first + n - 1, c.subject_id, $p, $l, c.criterion_id, c.source_id,
-                       c.record_id, k.severity, $run, $d,
-                       CASE WHEN c.origin_region IS NULL THEN $eff ELSE $d END,
-                       CASE WHEN c.origin_region IS NULL THEN $status ELSE 'effective' END, NULL, true, $run
-                FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
-                {"first": first, "eff": effective_on, "status": "effective" if lst.grace_days == 0 else "pending"},
-            )
-            note = store.take_ids("notification", n)
-            q(
-                """INSERT INTO notifications
-                SELECT $note + c.n - 1, c.subject_id, $d, 'listing_notice', $first + c.n - 1,
-                    'Notice: under policy ' || $p || ' you meet a criterion of the ' || $name_en || ': ' || k.en
-                    || CASE WHEN c.record_id <> '' THEN ' (record ' || c.record_id || ')' ELSE '' END
-                    || CASE WHEN c.origin_region IS NULL
-                            THEN '. The listing takes effect on ' || CAST($eff AS VARCHAR)
-                                 || ' unless the cause is resolved before then.'
-                            ELSE '. The record was shared by region ' || c.origin_region || ', where notice was given: '
-                                 || 'the listing takes effect now.' END
-                    || ' You may dispute the record, or fulfil the obligation.',
-                    '通知：根据 ' || $p || ' 政策，您符合' || $name_zh || '的列入条件：' || k.zh
-                    || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
-                    || CASE WHEN c.origin_region IS NULL
-                            THEN '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR) || ' 起列入。'
-                            ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已发出通知：即日起列入。' END
-                    || '您可以对记录提出异议或履行义务。',
-                    now()
-                FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
-                {"note": note, "first": first, "eff": effective_on, "name_en": lst.name.en, "name_zh": lst.name.zh},
-            )
-        append_audit(
-            store,
-            actor,
-            "listings",
-            None,
-            {"run_id": run_id, "policy": loaded.policy.id, "as_of": as_of, **counts},
+        # New causes: a notice now, the listing in effect after the grace period.
+        q(
+            """CREATE OR REPLACE TEMP TABLE sc_new AS
+            SELECT c.*, row_number() OVER (ORDER BY c.subject_id, c.criterion_id, c.source_id, c.record_id) AS n
+            FROM sc_causes c WHERE NOT EXISTS (
+                SELECT 1 FROM listings x WHERE x.policy_id = $p AND x.list_id = $l
+                  AND (x.status IN ('pending', 'effective')
+                       -- closed while the cause is still there: no new listing for the same cause
+                       OR (x.status IN ('publication_ended', 'repaired', 'overridden') AND x.cause_present))
+                  AND (x.subject_id, x.criterion_id, x.source_id, x.record_id)
+                      = (c.subject_id, c.criterion_id, c.source_id, c.record_id))"""
         )
+        n = int(store.one("SELECT count(*) FROM sc_new"))
+        if n == 0:
+            continue
+        counts["noticed"] += n
+        effective_on = as_of + dt.timedelta(days=lst.grace_days)
+        first = store.take_ids("listing", n)
+        q(
+            # A record another region shared comes with that region's notice and grace already given (regions/):
+            # the listing it causes is in effect at once, or a mover would start clean for the grace period.
+            """INSERT INTO listings SELECT $first + n - 1, c.subject_id, $p, $l, c.criterion_id, c.source_id,
+                   c.record_id, k.severity, $run, $d,
+                   CASE WHEN c.origin_region IS NULL THEN $eff ELSE $d END,
+                   CASE WHEN c.origin_region IS NULL THEN $status ELSE 'effective' END, NULL, true, $run
+            FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
+            {"first": first, "eff": effective_on, "status": "effective" if lst.grace_days == 0 else "pending"},
+        )
+        note = store.take_ids("notification", n)
+        q(
+            """INSERT INTO notifications
+            SELECT $note + c.n - 1, c.subject_id, $d, 'listing_notice', $first + c.n - 1,
+                'Notice: under policy ' || $p || ' you meet a criterion of the ' || $name_en || ': ' || k.en
+                || CASE WHEN c.record_id <> '' THEN ' (record ' || c.record_id || ')' ELSE '' END
+                || CASE WHEN c.origin_region IS NULL
+                        THEN '. The listing takes effect on ' || CAST($eff AS VARCHAR)
+                             || ' unless the cause is resolved before then.'
+                        ELSE '. The record was shared by region ' || c.origin_region || ', where notice was given: '
+                             || 'the listing takes effect now.' END
+                || ' You may dispute the record, or fulfil the obligation.',
+                '通知：根据 ' || $p || ' 政策，您符合' || $name_zh || '的列入条件：' || k.zh
+                || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
+                || CASE WHEN c.origin_region IS NULL
+                        THEN '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR) || ' 起列入。'
+                        ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已发出通知：即日起列入。' END
+                || '您可以对记录提出异议或履行义务。',
+                now()
+            FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
+            {"note": note, "first": first, "eff": effective_on, "name_en": lst.name.en, "name_zh": lst.name.zh},
+        )
+    append_audit(
+        store,
+        actor,
+        "listings",
+        None,
+        {"run_id": run_id, "policy": loaded.policy.id, "as_of": as_of, **counts},
+    )
     return counts
+
+
+def complete_missed(
+    store: Store, policy_id: str | None = None, *, before: int | None = None, actor: str = "recovery"
+) -> list[int]:
+    """Record the listings of the latest finished run of each policy (of ``policy_id`` only if given; among the runs
+    before run ``before`` if given) when they were never recorded; returns the runs completed. Call inside a
+    transaction.
+
+    A run is now committed with its listings (``record_listings`` runs in its transaction), but versions before
+    that committed the run first: a crash in between left a finished run without its notices and listings, which
+    no later run made up for. Such a run has no ``listings`` entry in the audit log. Only the latest run of a
+    policy is completed — runs are taken in order, and a later run's listings supersede an earlier one's.
+    """
+    rows = store.execute(
+        """SELECT r.run_id FROM score_runs r
+        WHERE r.finished_at IS NOT NULL AND ($policy IS NULL OR r.policy_id = $policy)
+          AND r.run_id = (SELECT max(x.run_id) FROM score_runs x WHERE x.policy_id = r.policy_id
+                          AND x.finished_at IS NOT NULL AND ($before IS NULL OR x.run_id < $before))
+          AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'listings'
+                          AND TRY_CAST(json_extract_string(a.detail, '$.run_id') AS BIGINT) = r.run_id)
+        ORDER BY r.run_id""",
+        {"policy": policy_id, "before": before},
+    ).fetchall()
+    done = [int(r[0]) for r in rows]
+    for run_id in done:
+        record_listings(store, run_id, actor)
+    return done
 
 
 _ENDED = {

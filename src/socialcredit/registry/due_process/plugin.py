@@ -1,7 +1,8 @@
 """Due process's built-in plugin (socialcredit.registry.hooks): what a score run and an ingested batch start.
 
 * After a run, its blacklist entries become notices and, after the grace period, effective listings
-  (``listings.record_listings``). It runs first (``tryfirst``), so every other plugin sees the listings recorded.
+  (``listings.record_listings``), inside the run's transaction: the run is committed with them or not at all. It
+  runs first (``tryfirst``), so every other plugin sees the listings recorded.
 * After a batch, each resident whose record, withdrawn after a dispute, came back certified is told
   (``disputes.notify_recertified``), inside the batch's transaction.
 """
@@ -12,7 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from socialcredit.registry.due_process.disputes import notify_recertified
-from socialcredit.registry.due_process.listings import record_listings
+from socialcredit.registry.due_process.listings import complete_missed, record_listings
 from socialcredit.registry.hooks import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -24,7 +25,9 @@ __all__ = ["records_ingested", "run_finished"]
 
 @hookimpl(tryfirst=True)
 def run_finished(store: Store, run: RunSummary) -> None:
-    """Record the run's notices and listings."""
+    """Record the run's notices and listings (first those of the policy's previous run, if a crash under an earlier
+    version left it without them: ``listings.complete_missed``)."""
+    complete_missed(store, run.policy_id, before=run.run_id)
     record_listings(store, run.run_id)
 
 

@@ -43,12 +43,20 @@ def current_consents(store: Store, subject_id: str) -> dict[str, bool]:
     }
 
 
-def import_consents(store: Store, path: str, actor: str = "cli") -> int:
-    """Record many consents at once from a Parquet file (subject_id, category, granted); one transaction."""
+def import_consents(store: Store, path: str, actor: str = "cli") -> tuple[int, int]:
+    """Record many consents at once from a Parquet file (subject_id, category, granted); one transaction.
+
+    A file states each subject's choices as they are: a row that is already the subject's latest choice in its
+    category is unchanged and not recorded again (the last row of a file wins over earlier ones for the same subject
+    and category), so importing the same file twice records nothing the second time. Returns how many consents
+    were recorded and how many were unchanged; a file that changes nothing writes nothing, not even an audit entry.
+    """
     categories = set(store.catalog.categories)
     with store.transaction():
         store.execute(
-            "CREATE OR REPLACE TEMP TABLE consent_batch AS SELECT subject_id, category, granted FROM read_parquet(?)",
+            "CREATE OR REPLACE TEMP TABLE consent_batch AS "
+            "SELECT subject_id, category, granted, file_row_number AS _row "
+            "FROM read_parquet(?, file_row_number = true)",
             [path],
         )
         bad = store.one(
@@ -62,12 +70,24 @@ def import_consents(store: Store, path: str, actor: str = "cli") -> int:
         )
         if unknown:
             raise SocialCreditError(f"{path}: {unknown} consents are for subjects that are not registered")
-        n = int(store.one("SELECT count(*) FROM consent_batch"))
-        first = store.take_ids("seq", n) if n else 0
+        total = int(store.one("SELECT count(*) FROM consent_batch"))
         store.execute(
-            "INSERT INTO consents SELECT ? + row_number() OVER () - 1, subject_id, category, granted, ?, now() "
-            "FROM consent_batch",
-            [first, actor],
+            """CREATE OR REPLACE TEMP TABLE consent_changes AS
+            SELECT b.subject_id, b.category, b.granted, b._row FROM (
+                SELECT * FROM consent_batch QUALIFY row_number() OVER (
+                    PARTITION BY subject_id, category ORDER BY _row DESC) = 1
+            ) b LEFT JOIN current_consents c USING (subject_id, category)
+            WHERE c.granted IS DISTINCT FROM b.granted"""
         )
-        append_audit(store, actor, "import_consents", None, {"file": path, "consents": n})
-    return n
+        n = int(store.one("SELECT count(*) FROM consent_changes"))
+        if n:
+            first = store.take_ids("seq", n)
+            store.execute(
+                "INSERT INTO consents SELECT ? + row_number() OVER (ORDER BY _row) - 1, subject_id, category, "
+                "granted, ?, now() FROM consent_changes",
+                [first, actor],
+            )
+            append_audit(store, actor, "import_consents", None, {"file": path, "consents": n, "unchanged": total - n})
+        store.execute("DROP TABLE consent_changes")
+        store.execute("DROP TABLE consent_batch")
+    return n, total - n

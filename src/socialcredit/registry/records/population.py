@@ -1,9 +1,18 @@
-"""Load a population folder written by the generator: subjects first, then every source's records, then consents."""
+"""Load a population folder written by the generator: subjects first, then every source's records, then consents.
+
+Loading is idempotent and resumable. Each file is ingested in one transaction (registry/records/ingest.py), and a
+file whose content a batch of the same source already brought (the same SHA-256) is not ingested again: a second
+load of the same folder changes nothing — no batch, no audit entry, no record version, and no later correction is
+overwritten by the original file —, and a load cut short by a crash is completed by running it again. Consents are
+recorded only where they change a subject's latest choice (``consent.import_consents``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from socialcredit.errors import IngestError
@@ -11,7 +20,39 @@ from socialcredit.registry.records.consent import import_consents
 from socialcredit.registry.records.ingest import IngestReport, ingest_file
 from socialcredit.store import Store
 
-__all__ = ["load_population"]
+__all__ = ["LoadedBefore", "PopulationLoad", "load_population"]
+
+
+@dataclass(frozen=True)
+class LoadedBefore:
+    """A file of the folder that an earlier batch of its source brought with the same content."""
+
+    file: str
+    source: str
+    batch_id: int
+
+
+@dataclass
+class PopulationLoad:
+    """What a load did: the files ingested now, those loaded before, and the consents recorded and unchanged."""
+
+    reports: list[IngestReport] = field(default_factory=list)
+    skipped: list[LoadedBefore] = field(default_factory=list)
+    consents: int = 0
+    consents_unchanged: int = 0
+
+    @property
+    def accepted(self) -> int:
+        return sum(r.accepted for r in self.reports)
+
+    @property
+    def rejected(self) -> int:
+        return sum(r.rejected for r in self.reports)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the load wrote anything (a file ingested now writes its batch even if every row was unchanged)."""
+        return bool(self.reports or self.consents)
 
 
 def load_population(
@@ -21,21 +62,41 @@ def load_population(
     today: dt.date | None = None,
     actor: str = "cli",
     on_file: Callable[[IngestReport], None] | None = None,
-) -> list[IngestReport]:
-    """Ingest ``folder``/subjects, ``folder``/records/<source>/ and ``folder``/consents.parquet, in that order."""
+    on_skip: Callable[[LoadedBefore], None] | None = None,
+) -> PopulationLoad:
+    """Ingest ``folder``/subjects, ``folder``/records/<source>/ and ``folder``/consents.parquet, in that order,
+    skipping the files loaded before."""
     folder = Path(folder)
     subjects = sorted((folder / "subjects").glob("*.parquet"))
     if not subjects:
         raise IngestError(f"{folder}: no subjects/*.parquet; is this a folder written by `socialcredit generate`?")
-    reports = []
+    load = PopulationLoad()
     batches = [(p, "civil_affairs") for p in subjects]
     for source_dir in sorted(p for p in (folder / "records").iterdir() if p.is_dir()):
         batches += [(p, source_dir.name) for p in sorted(source_dir.glob("*.parquet"))]
     for path, source in batches:
+        earlier = store.one(
+            "SELECT min(batch_id) FROM batches WHERE source_id = ? AND file_sha256 = ?", [source, _sha256(path)]
+        )
+        if earlier is not None:
+            before = LoadedBefore(str(path), source, int(earlier))
+            load.skipped.append(before)
+            if on_skip:
+                on_skip(before)
+            continue
         report = ingest_file(store, path, source, today=today, actor=actor)
-        reports.append(report)
+        load.reports.append(report)
         if on_file:
             on_file(report)
     if (folder / "consents.parquet").exists():
-        import_consents(store, str(folder / "consents.parquet"), actor=actor)
-    return reports
+        load.consents, load.consents_unchanged = import_consents(store, str(folder / "consents.parquet"), actor=actor)
+    return load
+
+
+def _sha256(path: Path) -> str:
+    """The file's SHA-256, as ingest records it with each batch (``batches.file_sha256``)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -249,7 +249,7 @@ def save_run(
 ) -> RunSummary:
     """Store a run from the relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects``
     of ``inputs`` (``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed
-    them."""
+    them; in one transaction with what the ``run_finished`` plugins write (the run's notices and listings)."""
     policy = loaded.policy
     with store.transaction():
         run_id = store.take_ids("run", 1)
@@ -296,29 +296,32 @@ def save_run(
                 **(detail or {}),
             },
         )
-    counts = {
-        str(r[0]): int(r[1])
-        for r in store.execute(
-            "SELECT list_id, count(DISTINCT subject_id) FROM run_list_entries WHERE run_id = ? GROUP BY 1", [run_id]
-        ).fetchall()
-    }
-    summary = RunSummary(
-        run_id,
-        policy.id,
-        policy.version,
-        as_of,
-        mode,
-        base_run_id,
-        watermark,
-        n,
-        n if rescored is None else rescored,
-        counts,
-        source,
-    )
-    # Blacklist entries become notices and, after the grace period, effective listings: the built-in due-process
-    # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
-    plugin_manager().hook.run_finished(store=store, run=summary)
-    _checkpoint(store, run_id)
+        counts = {
+            str(r[0]): int(r[1])
+            for r in store.execute(
+                "SELECT list_id, count(DISTINCT subject_id) FROM run_list_entries WHERE run_id = ? GROUP BY 1",
+                [run_id],
+            ).fetchall()
+        }
+        summary = RunSummary(
+            run_id,
+            policy.id,
+            policy.version,
+            as_of,
+            mode,
+            base_run_id,
+            watermark,
+            n,
+            n if rescored is None else rescored,
+            counts,
+            source,
+        )
+        # Blacklist entries become notices and, after the grace period, effective listings: the built-in due-process
+        # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
+        # Inside this transaction: a run is committed with its listings and notices or not at all, so no crash
+        # leaves a finished run that decisions would serve with nobody listed.
+        plugin_manager().hook.run_finished(store=store, run=summary)
+    _checkpoint(store, run_id)  # after the commit: it reads the chain in its own transaction
     return summary
 
 
