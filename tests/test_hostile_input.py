@@ -256,6 +256,45 @@ def test_deep_json_on_an_endpoint_of_a_model_is_a_400(hostile: dict[str, Any]) -
     assert r.status_code in (400, 422), r.text
 
 
+def _limit_message() -> str:
+    return (
+        "a request body may be at most 2097152 bytes here; batches of records go to POST /v1/records "
+        '(docs/api.md, "Limits on inputs")'
+    )
+
+
+@pytest.mark.parametrize("path", ["/v1/policies", "/v1/decisions/batch", "/v1/keys"])
+def test_a_body_over_2_mib_is_refused_unread_outside_the_batch_route(hostile: dict[str, Any], path: str) -> None:
+    """By its Content-Length: the app never reads it (a policy endpoint used to read any body whole first)."""
+    before = _vm(hostile["pid"], "VmRSS")
+    # 3 MiB, not more: this process's own peak is inherited by the command line's children (ru_maxrss across exec)
+    r = _send(hostile, "operator", "application/json", b" " * (3 * MiB), path=path)
+    assert _error(r) == (413, "body_too_large", _limit_message())
+    assert _vm(hostile["pid"], "VmRSS") - before < 32 * MiB
+
+
+def test_a_chunked_body_over_2_mib_is_refused_as_it_arrives(hostile: dict[str, Any]) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(64):  # 64 MiB offered; the server stops at 2 MiB
+            yield b" " * MiB
+
+    r = hostile["client"].post(
+        "/v1/decisions/batch",
+        content=chunks(),
+        headers={"Authorization": f"Bearer {hostile['keys']['operator']}", "content-type": "application/json"},
+    )
+    hostile["statuses"].append(r.status_code)
+    assert _error(r) == (413, "body_too_large", _limit_message())
+    # a body under the limit, chunked, still reaches the endpoint (refused there for what it says, not its size)
+    small = hostile["client"].post(
+        "/v1/decisions/batch",
+        content=iter([b'{"service": "high_speed_rail", ', b'"purpose": "p", "subject_ids": []}']),
+        headers={"Authorization": f"Bearer {hostile['keys']['operator']}", "content-type": "application/json"},
+    )
+    hostile["statuses"].append(small.status_code)
+    assert small.status_code in (403, 422), small.text
+
+
 @pytest.mark.parametrize(
     ("text", "code", "message"),
     [

@@ -236,7 +236,7 @@ class PayloadTooLargeError(InvalidRequestError):
 
 class LimitError(PayloadTooLargeError):
     """An input is over one of the limits checked before any work (413): ``limit`` names the setting (docs/api.md,
-    "Limits"), ``code`` which limit (too_many_columns, too_many_keys, too_many_rows, value_too_long, too_deep,
+    "Limits on inputs"), ``code`` which limit (too_many_columns, too_many_keys, too_many_rows, value_too_long, too_deep,
     too_many_nodes, too_many_aliases, bad_column_name); the message says the limit and how far it was passed."""
 
     default_code = "limit_exceeded"

@@ -28,7 +28,12 @@ from socialcredit.registry.access.throttle import Throttle
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
 
-__all__ = ["create_app"]
+__all__ = ["MAX_REQUEST_BYTES", "create_app"]
+
+# Every body but a batch of records (which is streamed into its own bounded file, up to ``max_body``): a policy is at
+# most 1 MiB, a decision batch of 10,000 identifiers well under this, a page's form a few kilobytes.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+_BATCH_ROUTE = ("POST", "/v1/records")
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +79,7 @@ def create_app(
     db: Path | str, *, store: Store | None = None, max_body: int = MAX_BODY_BYTES, throttle: Throttle | None = None
 ) -> FastAPI:
     """The service over the store at ``db`` (or an already open ``store``); batches up to ``max_body`` bytes; the
-    limits of ``throttle`` (by default those of the settings, docs/api.md "Limits").
+    limits of ``throttle`` (by default those of the settings, docs/api.md "Limits on requests").
 
     Serve it with uvicorn's proxy headers off (``proxy_headers=False``, as ``socialcredit serve`` does): the limits
     are per client address, and uvicorn otherwise takes the address from X-Forwarded-For sent over loopback.
@@ -99,6 +104,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _internal)
+    app.add_middleware(_BodyLimit)
     app.add_middleware(_Metrics, service=service)
     for router in ROUTERS:
         app.include_router(router)
@@ -106,6 +112,75 @@ def create_app(
 
     app.include_router(web_router(service))
     return app
+
+
+class _BodyLimit:
+    """Every request body but a batch of records is held to :data:`MAX_REQUEST_BYTES` before the app reads any of
+    it: by its ``Content-Length`` (refused unread) or, sent in chunks, as it arrives (at most that much is held). A
+    body over the limit is answered 413, naming it; the app never sees it."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_REQUEST_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) == _BATCH_ROUTE:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        if declared is not None or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, _bounded(receive, self.limit), send)
+            return
+        # Chunked: read it whole here (bounded), then hand the app the same body.
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        await self.app(scope, _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}]), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = (
+            f"a request body may be at most {self.limit} bytes here; batches of records go to POST /v1/records "
+            '(docs/api.md, "Limits on inputs")'
+        )
+        await _error(413, "body_too_large", message)(scope, receive, send)
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that stops passing on a body longer than its ``Content-Length`` said (a client that lies)."""
+    seen = 0
+
+    async def bounded() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                return {"type": "http.disconnect"}
+        return message
+
+    return bounded
+
+
+def _replay(messages: list[Message]) -> Receive:
+    """A ``receive`` that gives these messages, then waits as a finished request does (a disconnect)."""
+    queue = list(messages)
+
+    async def replay() -> Message:
+        return queue.pop(0) if queue else {"type": "http.disconnect"}
+
+    return replay
 
 
 class _Metrics:

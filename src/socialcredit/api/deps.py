@@ -4,8 +4,8 @@
 roles named: a request without a valid key is a 401 whose code says why, a key of another role a 403
 ``role_not_allowed``; both refusals are audited (``access_refused``) before the answer is sent.
 
-Every caller is throttled (``service.throttle``, docs/api.md "Limits"): an address with too many failed keys is
-answered 429 before its key is looked at, a key with too many requests likewise; the endpoints that need no key
+Every caller is throttled (``service.throttle``, docs/api.md "Limits on requests"): an address with too many failed
+keys is answered 429 before its key is looked at, a key with too many requests likewise; the endpoints that need no key
 take ``Public`` or ``Lookup``, limits per client address. A 429 is not audited by itself: the refused requests of a
 client are summarised in one audit row when its window closes.
 """

@@ -69,7 +69,8 @@ class Service:
     def __init__(self, store: Store, *, flush_interval: float = 0.2, throttle: Throttle | None = None) -> None:
         self.store = store
         settings = get_settings()
-        # The limits of every client (docs/api.md, "Limits"); the floods they refuse are audited as summaries.
+        # The limits of every client (docs/api.md, "Limits on requests"); the floods they refuse are audited as
+        # summaries.
         self.throttle = throttle or Throttle(service_limits(settings), max_clients=settings.throttle_clients)
         self.lock = threading.RLock()
         self.requests: Counter[tuple[str, int]] = Counter()

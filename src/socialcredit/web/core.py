@@ -4,10 +4,10 @@ A page is a plain function of a :class:`Page` returning a response; :meth:`Web.p
 that reads the form (for POST), finds the session, refuses whoever may not see it (audited), checks the CSRF token
 of every POST, and runs it in a worker thread (the store is synchronous). Errors become pages, never JSON.
 
-Visitors who are not signed in are throttled per address by the service's limits (docs/api.md, "Limits"): every
-page they ask for counts against ``public``; a form they send is refused while the address is over ``signin`` (its
-failed sign-ins, and forms refused for their CSRF token); searches of the lists count against ``lookup``, shared
-with the API's look-up. Over a limit, a 429 page names it and ``Retry-After`` gives the wait.
+Visitors who are not signed in are throttled per address by the service's limits (docs/api.md, "Limits on
+requests"): every page they ask for counts against ``public``; a form they send is refused while the address is
+over ``signin`` (its failed sign-ins, and forms refused for their CSRF token); searches of the lists count against
+``lookup``, shared with the API's look-up. Over a limit, a 429 page names it and ``Retry-After`` gives the wait.
 """
 
 from __future__ import annotations

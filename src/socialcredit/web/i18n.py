@@ -119,7 +119,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "error_signin_title": ("无法登录", "Cannot sign in"),
     "error_bad_request_title": ("请求有误", "Something is wrong with the request"),
     "error_too_many_title": ("请求过于频繁", "Too many requests"),
-    # the limits (docs/api.md, "Limits"): each names itself and the wait
+    # the limits (docs/api.md, "Limits on requests"): each names itself and the wait
     "period_minute": ("分钟", "minute"),
     "period_seconds": (" {n} 秒", "{n} seconds"),
     "throttle_signin": (

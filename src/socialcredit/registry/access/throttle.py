@@ -168,7 +168,7 @@ class Floods:
 
 
 def service_limits(settings: Settings) -> dict[str, Limit]:
-    """The limits of a running service, as the settings say (docs/api.md, "Limits")."""
+    """The limits of a running service, as the settings say (docs/api.md, "Limits on requests")."""
     what = {
         "auth": ("failed authentications", "address", settings.throttle_auth),
         "key_failures": ("failed authentications", "key", settings.throttle_key_failures),

@@ -1,4 +1,4 @@
-"""What a batch may be, checked before any of it is read into the store (docs/api.md, "Limits").
+"""What a batch may be, checked before any of it is read into the store (docs/api.md, "Limits on inputs").
 
 A batch's width is refused on its header, its schema or its keys, before a column is staged: ingest's work grows
 with a batch's rows, never with columns a furnisher makes up. The command line and the HTTP API meet the same limits
