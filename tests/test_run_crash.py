@@ -95,6 +95,7 @@ def test_a_crash_between_a_run_and_its_listings_leaves_no_run(world: Path, tmp_p
         "run_results",
         "run_rules",
         "score_runs",
+        "store_info",  # the first run's audit checkpoint records the registry's signing key (docs/audit.md)
     }
     assert (changed["score_runs"], changed["run_results"], changed["run_list_entries"]) == (1, 3, 1)
     assert (changed["listings"], changed["notifications"], changed["audit_log"]) == (1, 1, 2)  # score_run, listings
