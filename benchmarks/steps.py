@@ -46,7 +46,7 @@ def step_ingest(a: dict[str, Any]) -> dict[str, Any]:
         f.unlink(missing_ok=True)
     with open_store(db, create=True, key="") as store:
         t = time.perf_counter()
-        reports = load_population(store, a["work"] + "/population", today=AS_OF, actor="bench")
+        reports = load_population(store, a["work"] + "/population", today=AS_OF, actor="bench").reports
         seconds = time.perf_counter() - t
         rows = sum(r.accepted for r in reports)
         rejected = sum(r.rejected for r in reports)

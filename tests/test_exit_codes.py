@@ -162,7 +162,9 @@ def test_load_with_rejected_rows_exits_1(tmp_path: Path) -> None:
     folder = _population(tmp_path / "population", bad_rows=2)
     proc = sc("load", folder, "--db", tmp_path / "loaded.duckdb")
     assert proc.returncode == 1, proc.stderr
-    assert proc.stdout == f"Loaded {folder}: 3 rows accepted, 2 rejected.\n"
+    assert (
+        proc.stdout == f"Loaded {folder}: 3 rows accepted, 2 rejected from 2 files; 0 consents recorded, 0 unchanged.\n"
+    )
     assert last_error(proc) == f"error: {folder}: 2 rows rejected, in 1 of 2 files"
 
 
@@ -171,7 +173,9 @@ def test_load_without_rejects_exits_0(tmp_path: Path) -> None:
     folder = _population(tmp_path / "population", bad_rows=0)
     proc = sc("load", folder, "--db", tmp_path / "loaded.duckdb")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == f"Loaded {folder}: 3 rows accepted, 0 rejected.\n"
+    assert (
+        proc.stdout == f"Loaded {folder}: 3 rows accepted, 0 rejected from 2 files; 0 consents recorded, 0 unchanged.\n"
+    )
     assert "error" not in proc.stderr
 
 
