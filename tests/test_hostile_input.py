@@ -132,6 +132,11 @@ def _send(world: dict[str, Any], who: str, media: str, body: bytes, path: str = 
     return r
 
 
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    """A command run to its end in the suite's environment, its output captured."""
+    return subprocess.run(list(command), capture_output=True, text=True, env=_env(), check=False)
+
+
 def _row(subject: str, n: int) -> str:
     return f"HOSTILE-{n},{subject},court_judgment,2025-01-01,civil,100,fulfilled,false"
 
@@ -361,13 +366,7 @@ def test_an_object_as_record_id_gets_one_message_by_json_ndjson_and_the_command_
         assert _error(r) == (400, "malformed_body", NESTED_ID), media
     file = hostile["folder"] / "nested.ndjson"
     file.write_text(json.dumps(record) + "\n")
-    proc = subprocess.run(
-        [CLI, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"])],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        check=False,
-    )
+    proc = _run(CLI, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"]))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert " ".join(proc.stderr.split()) == f"error: {file}: {NESTED_ID}"
 
@@ -405,25 +404,13 @@ def test_the_command_line_refuses_300_columns_at_once_in_little_memory(hostile: 
     file = hostile["folder"] / "wide.csv"
     file.write_bytes(_csv(hostile["subject"], 2, 300))
     started = time.monotonic()
-    proc = subprocess.run(
-        [CLI, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"])],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        check=False,
-    )
+    proc = _run(CLI, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"]))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert " ".join(proc.stderr.split()) == "error: a batch may have at most 64 columns; this one has 308"
     assert time.monotonic() - started < 30
     # Its peak memory, as the process itself sees it at exit (VmHWM of its own image: ru_maxrss would carry this test
     # process's peak across the fork and exec), by the same entry point as the console script's.
-    peak = subprocess.run(
-        [sys.executable, "-c", _PEAK, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"])],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        check=False,
-    )
+    peak = _run(sys.executable, "-c", _PEAK, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"]))
     assert peak.returncode == 2, peak.stderr
     assert int(peak.stderr.splitlines()[-1].removeprefix("VmHWM ")) < CEILING
 

@@ -58,17 +58,15 @@ def file_context(
 
 
 def add_routes(router: APIRouter, web: Web) -> None:
+    def own_file(store: Store, page: Page, purpose: str) -> dict[str, Any]:
+        """The signed-in resident's file, as patched live since the runs."""
+        return file_context(store, page, _subject(page), purpose, web.service.live_views(_subject(page)))
+
     @router.get("/me")
     @web.page("resident")
     def overview(page: Page) -> Response:
         with web.service.writer() as store:
-            report = file_context(
-                store,
-                page,
-                _subject(page),
-                "resident portal: overview",
-                web.service.live_views(_subject(page)),
-            )
+            report = own_file(store, page, "resident portal: overview")
             listings = list_listings(store, subject_id=_subject(page))
             notifications = list_notifications(store, _subject(page), page.lang)
         return page.render(
@@ -83,26 +81,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def records(page: Page) -> Response:
         with web.service.writer() as store:
-            report = file_context(
-                store,
-                page,
-                _subject(page),
-                "resident portal: records",
-                web.service.live_views(_subject(page)),
-            )
+            report = own_file(store, page, "resident portal: records")
         return page.render("me_records.html", report=report, section="records", dispute_links=True)
 
     @router.get("/me/inquiries")
     @web.page("resident")
     def inquiries(page: Page) -> Response:
         with web.service.writer() as store:
-            report = file_context(
-                store,
-                page,
-                _subject(page),
-                "resident portal: inquiries",
-                web.service.live_views(_subject(page)),
-            )
+            report = own_file(store, page, "resident portal: inquiries")
         return page.render("me_inquiries.html", report=report, section="inquiries")
 
     @router.get("/me/disputes")
