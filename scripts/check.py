@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every check in one command: lint, format, types, the import contract, tests. CI runs exactly this.
 
-    python scripts/check.py           the full run (CI): every test, then the benchmark smoke step
+    python scripts/check.py           the full run (CI): every test (Spark and browser tests one at a time, the rest
+                                      on two processes), then the benchmark smoke step
     python scripts/check.py --fast    the loop while working: the same static checks, and every test not marked
                                       slow, on two processes (pytest-xdist); a few minutes at most
 
@@ -74,7 +75,28 @@ def steps(fast: bool, pytest_args: list[str]) -> list[tuple[str, list[str]]]:
                 ],
             ),
         ]
-    return [*STATIC, ("pytest", [*pytest, "--durations=20", *pytest_args]), BENCHMARK_SMOKE]
+    # The full run: every test. Those that are neither Spark nor browser tests share the two cores (pytest-xdist, a
+    # file's tests in one process); the Spark and browser tests follow one at a time, as each takes both cores (a
+    # local[2] session) or a browser of its own.
+    return [
+        *STATIC,
+        (
+            "pytest (two processes)",
+            [
+                *pytest,
+                "-n",
+                "2",
+                "--dist",
+                "loadfile",
+                "-m",
+                "not spark and not browser",
+                "--durations=20",
+                *pytest_args,
+            ],
+        ),
+        ("pytest (spark, browser)", [*pytest, "-m", "spark or browser", "--durations=20", *pytest_args]),
+        BENCHMARK_SMOKE,
+    ]
 
 
 def main(argv: list[str]) -> int:
@@ -83,6 +105,7 @@ def main(argv: list[str]) -> int:
     # The Spark tests must run here (PySpark is in the test install): a missing engine fails, never skips.
     os.environ.setdefault("SOCIALCREDIT_REQUIRE_SPARK", "1")
     failed = []
+    empty = []
     start = time.monotonic()
     for name, cmd in steps(fast, pytest_args):
         print(f"== {name}: {' '.join(cmd)}", flush=True)
@@ -90,10 +113,15 @@ def main(argv: list[str]) -> int:
         code = subprocess.run(cmd, cwd=ROOT).returncode
         print(f"== {name}: exit {code} in {time.monotonic() - t0:.0f} s", flush=True)
         if code == NO_TESTS and name.startswith("pytest"):
-            # never a silent pass: a run that selected no test is a failure
             print(f"== {name}: no test was collected or selected", flush=True)
+            if pytest_args:
+                # a selection (-k ...) may fall wholly in one of the full run's two pytest steps
+                empty.append(name)
+                continue
         if code != 0:
             failed.append(name)
+    if empty and len(empty) == sum(name.startswith("pytest") for name, _ in steps(fast, pytest_args)):
+        failed.extend(empty)  # never a silent pass: a run that selected no test at all is a failure
     took = f"{time.monotonic() - start:.0f} s"
     if failed:
         print(f"== FAILED: {', '.join(failed)} ({took})")
