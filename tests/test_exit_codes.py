@@ -267,6 +267,10 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
         (("--bogus",), "Error: No such option: --bogus"),
         (("list", "purplelist"), "Error: Invalid value for 'LIST': Value error, 'purplelist' is not one of "),
         (("decide", DEFAULTER, "high_speed_rail"), "Error: Missing option '--purpose'."),
+        (
+            ("score", "--policy", "beijing", "--out", "results"),
+            "Error: Invalid value for '--out': --out is for scoring --input files (or on --engine spark)",
+        ),
     ],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:

@@ -239,6 +239,9 @@ def score(
         store_only = {"--incremental": incremental, "--rerun": rerun is not None, "--db": _given(ctx, "db")}
         _score_files(policy, _date(as_of), input_dir, out_dir, [k for k, v in store_only.items() if v], as_json)
         return
+    if out_dir is not None and engine is Engine.duckdb:
+        # a run of the store is saved in the store; a folder given here would be silently left empty
+        raise typer.BadParameter("--out is for scoring --input files (or on --engine spark)", param_hint="'--out'")
     from socialcredit.registry.scoring import runs as scoring
     from socialcredit.registry.scoring.policies import resolve_policy
 
