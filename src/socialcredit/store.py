@@ -506,6 +506,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE records ALTER COLUMN content_hash SET DATA TYPE UHUGEINT USING {_md5_number_of_hex("content_hash")};
         """,
     ),
+    (
+        15,
+        "region keys with their life",
+        # Every key a publisher was trusted with, with its life (regions/keys.py): the first day it is refused for
+        # an expiry (expires_on) or after a rotation's overlap (overlap_ends, the key that replaced it and when), and
+        # a revocation or an untrust with its day and reason. region_publishers keeps each publisher's name and
+        # latest key. Today's one key per publisher becomes a key without end; its fingerprint is the first 16 hex
+        # digits of the SHA-256 of the key's raw bytes (bundle.fingerprint).
+        """
+        CREATE TABLE region_keys (
+            region_code VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL, public_key VARCHAR NOT NULL,
+            trusted_at TIMESTAMP NOT NULL, trusted_on DATE NOT NULL, expires_on DATE, replaced_by VARCHAR,
+            replaced_on DATE, overlap_ends DATE, revoked_on DATE, revoked_reason VARCHAR, untrusted_on DATE,
+            untrusted_reason VARCHAR
+        );
+        INSERT INTO region_keys (region_code, fingerprint, public_key, trusted_at, trusted_on)
+        SELECT region_code, left(sha256(from_base64(public_key)), 16), public_key, added_at, CAST(added_at AS DATE)
+        FROM region_publishers;
+        """,
+    ),
 ]
 
 

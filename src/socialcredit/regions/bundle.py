@@ -10,10 +10,12 @@ The signature covers the payload's bytes as they travel (no re-serialisation bef
 JSON: format, publisher (region code and name), sequence (1, 2, ... per publisher), created_at, policy, and the
 lists ``identities``, ``records`` and ``list_entries`` (docs/regions.md has every field).
 
-``open_bundle`` refuses, each with its own message: what is not a bundle; a publisher this region does not trust;
-a bundle signed with a key other than the publisher's (wrongly signed); a signature that does not verify with the
-publisher's key (tampered); a payload that is malformed or names another publisher. Replays are refused by the
-importer, which knows what it imported.
+``open_bundle`` refuses, each with its own message: what is not a bundle; a publisher this region does not trust
+(never trusted, or untrusted); a bundle signed with a key other than the publisher's (wrongly signed); a signature
+that does not verify with the publisher's key (tampered); a payload that is malformed or names another publisher;
+and a bundle signed with one of the publisher's keys that is no longer valid on the import date (revoked, untrusted,
+expired, or rotated out after its overlap window; ``Publisher`` and ``PublisherKey``, kept by ``regions.keys``).
+Replays are refused by the importer, which knows what it imported.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, RegionError
 from socialcredit.registry import load_private_key as _load_key_file
 from socialcredit.registry import new_private_key as _new_key
@@ -39,6 +43,8 @@ __all__ = [
     "ENVELOPE_FORMAT",
     "PAYLOAD_FORMAT",
     "Bundle",
+    "Publisher",
+    "PublisherKey",
     "fingerprint",
     "load_private_key",
     "new_private_key",
@@ -124,8 +130,95 @@ def _b64(text: Any, what: str) -> bytes:
         raise BundleError(f"not a bundle: '{what}' is not valid base64") from None
 
 
-def open_bundle(data: bytes, trusted: dict[str, tuple[str, str]]) -> Bundle:
-    """Check a bundle's envelope, publisher, signature and payload; ``trusted`` maps region code to (name, key)."""
+@dataclass(frozen=True)
+class PublisherKey:
+    """One of a publisher's keys and its life: an expiry, a rotation's overlap, a revocation, an untrust.
+
+    Dates are business dates (``socialcredit.clock``); each names the first day the key is refused for that cause.
+    A revocation or an untrust holds whatever the date: it refuses from the moment it is made.
+    """
+
+    public_key: str
+    fingerprint: str
+    expires_on: dt.date | None = None
+    replaced_by: str | None = None
+    replaced_on: dt.date | None = None
+    overlap_ends: dt.date | None = None
+    revoked_on: dt.date | None = None
+    revoked_reason: str | None = None
+    untrusted_on: dt.date | None = None
+    untrusted_reason: str | None = None
+
+    def refusal(self, today: dt.date) -> tuple[str, str] | None:
+        """Why a bundle signed with this key is refused on ``today`` — (kind, what follows "key <fp>, ") — or None."""
+        if self.revoked_on is not None:
+            return "revoked", f"revoked on {self.revoked_on} ({self.revoked_reason})"
+        if self.untrusted_on is not None:
+            return "untrusted", f"untrusted on {self.untrusted_on} ({self.untrusted_reason})"
+        ends = [
+            (d, kind)
+            for d, kind in ((self.expires_on, "expired"), (self.overlap_ends, "rotated"))
+            if d is not None and today >= d
+        ]
+        if not ends:
+            return None
+        when, kind = min(ends)
+        if kind == "expired":
+            return kind, f"which expired on {when}"
+        return kind, f"which was replaced by {self.replaced_by} on {self.replaced_on} and its overlap ended on {when}"
+
+    def state(self, today: dt.date) -> str:
+        """The key's state on ``today`` as `region keys` prints it."""
+        refused = self.refusal(today)
+        if refused is not None:
+            kind = refused[0]
+            if kind == "revoked":
+                return f"revoked on {self.revoked_on}: {self.revoked_reason}"
+            if kind == "untrusted":
+                return f"untrusted on {self.untrusted_on}: {self.untrusted_reason}"
+            if kind == "expired":
+                return f"expired on {self.expires_on}"
+            return f"replaced by {self.replaced_by} on {self.replaced_on}, overlap ended on {self.overlap_ends}"
+        parts = []
+        if self.overlap_ends is not None:
+            parts.append(
+                f"in overlap until {self.overlap_ends - dt.timedelta(days=1)} "
+                f"(replaced by {self.replaced_by} on {self.replaced_on}; refused from {self.overlap_ends})"
+            )
+        else:
+            parts.append("valid")
+        if self.expires_on is not None:
+            parts.append(f"expires on {self.expires_on}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """A region this store has trusted: its name and every key it was trusted with (any state)."""
+
+    name: str
+    keys: tuple[PublisherKey, ...]
+
+    @property
+    def trusted(self) -> bool:
+        """Trusted while one of its keys has not been untrusted (revoked or expired keys still leave it trusted)."""
+        return any(k.untrusted_on is None for k in self.keys)
+
+    @classmethod
+    def of(cls, entry: Publisher | tuple[str, str]) -> Publisher:
+        """A publisher from ``(name, public key)``: one key, valid without end."""
+        if isinstance(entry, Publisher):
+            return entry
+        name, key = entry
+        return cls(name, (PublisherKey(key, fingerprint(key)),))
+
+
+def open_bundle(
+    data: bytes, trusted: Mapping[str, Publisher | tuple[str, str]], *, today: dt.date | None = None
+) -> Bundle:
+    """Check a bundle's envelope, publisher, signature, payload and key; ``trusted`` maps region code to the
+    publisher (``Publisher``, or ``(name, key)`` for one key valid without end). The key must be valid on ``today``
+    (the registry's clock when not given)."""
     try:
         envelope = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -137,30 +230,44 @@ def open_bundle(data: bytes, trusted: dict[str, tuple[str, str]]) -> Bundle:
         raise BundleError(f"not a bundle: missing {', '.join(missing)}")
     if envelope["format"] != ENVELOPE_FORMAT:
         raise BundleError(f"not a bundle: format {envelope['format']!r} is not {ENVELOPE_FORMAT!r}")
+    publishers = {code: Publisher.of(entry) for code, entry in trusted.items()}
     publisher = envelope["publisher"]
-    if not isinstance(publisher, str) or publisher not in trusted:
-        known = ", ".join(sorted(trusted)) or "none yet"
+    if not isinstance(publisher, str) or publisher not in publishers or not publishers[publisher].trusted:
+        known = ", ".join(sorted(c for c, p in publishers.items() if p.trusted)) or "none yet"
+        untrusted = ""
+        if isinstance(publisher, str) and publisher in publishers:
+            last = max(publishers[publisher].keys, key=lambda k: k.untrusted_on or dt.date.min)
+            untrusted = f": {publishers[publisher].name} was untrusted on {last.untrusted_on} ({last.untrusted_reason})"
         raise BundleError(
-            f"the publisher {publisher!r} is not trusted by this region (trusted: {known}); add its public key "
-            "with `socialcredit region trust` if it should be"
+            f"the publisher {publisher!r} is not trusted by this region (trusted: {known}){untrusted}; add its "
+            "public key with `socialcredit region trust` if it should be"
         )
-    name, trusted_key = trusted[publisher]
+    day = resolve_today(today)
+    name, keys = publishers[publisher].name, publishers[publisher].keys
     public = parse_public_key(envelope["key"])
     body = _b64(envelope["payload"], "payload")
     signature = _b64(envelope["signature"], "signature")
-    if public_key_text(public) != trusted_key:
+    signer = next((k for k in keys if k.public_key == public_key_text(public)), None)
+    if signer is None:
+        named = [k.fingerprint for k in keys if k.refusal(day) is None] or [k.fingerprint for k in keys]
+        whose = f"{name}'s key {named[0]}" if len(named) == 1 else f"one of {name}'s keys {', '.join(named)}"
         raise BundleError(
             f"wrongly signed: the bundle claims to come from {name} ({publisher}) but is signed with key "
-            f"{fingerprint(public_key_text(public))}, not {name}'s key {fingerprint(trusted_key)}"
+            f"{fingerprint(public_key_text(public))}, not {whose}"
         )
     try:
         public.verify(signature, body)
     except InvalidSignature:
         raise BundleError(
-            f"tampered: the signature does not verify with {name}'s key {fingerprint(trusted_key)}; the bundle was "
+            f"tampered: the signature does not verify with {name}'s key {signer.fingerprint}; the bundle was "
             "changed after it was signed"
         ) from None
-    return _payload(body, publisher, name)
+    bundle = _payload(body, publisher, name)
+    refused = signer.refusal(day)
+    if refused is not None:
+        kind, why = refused
+        raise BundleError(f"{kind}: bundle {bundle.label} is signed with {name}'s key {signer.fingerprint}, {why}")
+    return bundle
 
 
 def _payload(body: bytes, publisher: str, name: str) -> Bundle:

@@ -4,6 +4,7 @@ queue of identity links, and alerts. Every command calls ``socialcredit.regions`
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -69,14 +70,92 @@ def trust(
     code: Annotated[str, typer.Argument(help="The publishing region's code.")],
     name: Annotated[str, typer.Argument(help="Its name.")],
     key: Annotated[str, typer.Option("--key", help="Its public key (base64, as `region keygen` printed it).")],
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires", help="The first day the key is refused (YYYY-MM-DD); none by default.", metavar="DATE"
+        ),
+    ] = None,
+    overlap: Annotated[
+        int,
+        typer.Option(
+            "--overlap",
+            help="When the key replaces another: the days the old key is still accepted (from today).",
+            metavar="DAYS",
+        ),
+    ] = 7,
     db: DbOpt = _DEFAULT_DB,
 ) -> None:
-    """Trust bundles from another region signed with its key."""
-    from socialcredit.regions.exchange import trust_publisher
+    """Trust bundles from another region signed with its key; a new key for a trusted region is a rotation."""
+    from socialcredit.regions.keys import trust_key
 
     with open_store(db) as store:
-        fp = trust_publisher(store, code, name, key)
-    out.print(f"Trusting bundles from {name} ({code}) signed with key {fp}.")
+        t = trust_key(store, code, name, key, expires_on=expires, overlap_days=overlap)
+    line = f"Trusting bundles from {t.name} ({t.region_code}) signed with key {t.fingerprint}"
+    out.print(line + (f", refused from {t.expires_on}." if t.expires_on else "."), highlight=False)
+    if t.replaced and t.overlap_ends:
+        last = t.overlap_ends - dt.timedelta(days=1)
+        out.print(
+            f"It replaces key {t.replaced}, accepted until {last} and refused from {t.overlap_ends}.", highlight=False
+        )
+
+
+@region_app.command()
+def revoke(
+    code: Annotated[str, typer.Argument(help="The publishing region's code.")],
+    key: Annotated[
+        str, typer.Option("--key", help="The key's fingerprint (as `region keys` lists it).", metavar="FINGERPRINT")
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (kept in the audit log and told on refusals).", metavar="TEXT")
+    ],
+    db: DbOpt = _DEFAULT_DB,
+) -> None:
+    """Revoke one of a region's keys: bundles signed with it are refused from now on, whatever their date."""
+    from socialcredit.regions.keys import revoke_key
+
+    with open_store(db) as store:
+        k = revoke_key(store, code, key, reason)
+    out.print(
+        f"Revoked key {k.fingerprint} of region {code} on {k.revoked_on} ({k.revoked_reason}); bundles signed with "
+        "it are refused.",
+        highlight=False,
+    )
+
+
+@region_app.command()
+def untrust(
+    code: Annotated[str, typer.Argument(help="The publishing region's code.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (kept in the audit log and told on refusals).", metavar="TEXT")
+    ],
+    db: DbOpt = _DEFAULT_DB,
+) -> None:
+    """Stop trusting a region: every key of it is refused until a key is trusted again."""
+    from socialcredit.regions.keys import untrust_region
+
+    with open_store(db) as store:
+        fps = untrust_region(store, code, reason)
+    out.print(
+        f"Region {code} is no longer trusted ({reason.strip()}); its bundles are refused (keys {', '.join(fps)}).",
+        highlight=False,
+    )
+
+
+@region_app.command("keys")
+def keys_cmd(db: DbOpt = _DEFAULT_DB, as_json: JsonOpt = False) -> None:
+    """Every key trusted for another region, with its state today."""
+    from socialcredit.regions.keys import list_keys
+
+    with open_store(db, read_only=False) as store:
+        rows = list_keys(store)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("region", "key", "trusted on", "state")
+    for r in rows:
+        table.add_row(f"{r['name']} ({r['region_code']})", r["fingerprint"], str(r["trusted_on"]), r["state"])
+    out.print(table if rows else "No keys are trusted yet: `socialcredit region trust CODE NAME --key KEY`.")
 
 
 @region_app.command("export")

@@ -24,8 +24,9 @@ from socialcredit.catalog import load_catalog
 from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions.alerts import origin_label, raise_alerts
-from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, parse_public_key, seal_bundle
+from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, seal_bundle
 from socialcredit.regions.bundle import load_private_key as _load_key
+from socialcredit.regions.keys import trust_key, trusted_keys
 from socialcredit.regions.linkage import LinkOptions, link_identities
 from socialcredit.registry import (
     Checkpoint,
@@ -77,29 +78,14 @@ def region_of(store: Store) -> tuple[str, str]:
 
 
 def trust_publisher(store: Store, code: str, name: str, public_key: str, actor: str = "cli") -> str:
-    """Trust bundles from region ``code`` signed with ``public_key`` (base64); returns the key's fingerprint."""
-    try:
-        parse_public_key(public_key.strip())
-    except BundleError:
-        raise RegionError(
-            f"{public_key!r} is not an Ed25519 public key in base64 (as `region keygen` prints)"
-        ) from None
-    if not (len(code) == _CODE_LEN and code.isdigit()):
-        raise RegionError(f"region code {code!r} must be six digits")
-    with store.transaction():
-        store.execute("DELETE FROM region_publishers WHERE region_code = ?", [code])
-        store.execute("INSERT INTO region_publishers VALUES (?, ?, ?, now())", [code, name, public_key.strip()])
-        append_audit(
-            store, actor, "region_trust", None, {"code": code, "name": name, "key": fingerprint(public_key.strip())}
-        )
-    return fingerprint(public_key.strip())
+    """Trust bundles from region ``code`` signed with ``public_key`` (base64); returns the key's fingerprint.
+    A new key for a region already trusted is a rotation (``keys.trust_key`` has the options)."""
+    return trust_key(store, code, name, public_key, actor=actor).fingerprint
 
 
 def trusted_publishers(store: Store) -> dict[str, tuple[str, str]]:
-    return {
-        str(c): (str(n), str(k))
-        for c, n, k in store.execute("SELECT region_code, name, public_key FROM region_publishers").fetchall()
-    }
+    """Each trusted region's name and latest key (``keys.trusted_keys`` has every key and its state)."""
+    return {code: (p.name, p.keys[-1].public_key) for code, p in trusted_keys(store).items() if p.trusted}
 
 
 # --- export -----------------------------------------------------------------------------------------------
@@ -301,7 +287,7 @@ def import_bundle(
         data = path.read_bytes()
     except OSError as exc:
         raise BundleError(f"{path}: cannot read the bundle: {exc.strerror}") from None
-    bundle = open_bundle(data, trusted_publishers(store))
+    bundle = open_bundle(data, trusted_keys(store))
     if bundle.publisher == code:
         raise BundleError(f"bundle {bundle.label} was published by this region; a region does not import its own")
     _check_replay(store, bundle)

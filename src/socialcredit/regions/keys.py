@@ -1,0 +1,302 @@
+"""The keys a region trusts other regions' bundles with, and their life: trust, rotation, expiry, revocation, untrust.
+
+Each key a publisher was ever trusted with is a row of ``region_keys`` (migration 15); ``region_publishers`` keeps
+the publisher's name (reasons name the region records came from) and its latest key. Trusting a new key for a region
+already trusted is a rotation: the key it replaces stays valid for an overlap window (``DEFAULT_OVERLAP_DAYS``), so
+bundles already on their way are still imported, and is refused from then on. A revoked key is refused at once and
+never trusted again; an untrusted region's keys are all refused until one is trusted again. Every change, and every
+refused command, is audited with the key's fingerprint. ``trusted_keys`` is what the importer checks a bundle with
+(``bundle.open_bundle``). docs/regions.md, "Keys".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from socialcredit.clock import resolve_today
+from socialcredit.errors import BundleError, RegionError
+from socialcredit.regions.bundle import Publisher, PublisherKey, fingerprint, parse_public_key
+from socialcredit.registry import append_audit
+from socialcredit.store import Store
+
+__all__ = [
+    "DEFAULT_OVERLAP_DAYS",
+    "MAX_OVERLAP_DAYS",
+    "TrustResult",
+    "list_keys",
+    "revoke_key",
+    "trust_key",
+    "trusted_keys",
+    "untrust_region",
+]
+
+DEFAULT_OVERLAP_DAYS = 7
+MAX_OVERLAP_DAYS = 366
+_CODE_LEN = 6
+_KEY_COLUMNS = (
+    "region_code, public_key, fingerprint, expires_on, replaced_by, replaced_on, overlap_ends, revoked_on, "
+    "revoked_reason, untrusted_on, untrusted_reason"
+)
+
+
+@dataclass(frozen=True)
+class TrustResult:
+    """A trusted key; when it replaced another, that key's fingerprint and the first day it is refused."""
+
+    region_code: str
+    name: str
+    fingerprint: str
+    expires_on: dt.date | None = None
+    replaced: str | None = None
+    overlap_ends: dt.date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextmanager
+def _audited_refusal(store: Store, actor: str, action: str, detail: dict[str, Any]) -> Iterator[None]:
+    """A refused command leaves one audit entry (``<action>_refused``) with what was asked and why it was refused."""
+    try:
+        yield
+    except RegionError as exc:
+        with store.transaction():
+            append_audit(store, actor, f"{action}_refused", None, {**detail, "refused": str(exc)})
+        raise
+
+
+def _publisher_keys(store: Store, code: str) -> list[PublisherKey]:
+    return [
+        _key(r)
+        for r in store.rows(
+            f"SELECT {_KEY_COLUMNS} FROM region_keys WHERE region_code = ? ORDER BY trusted_at, fingerprint", [code]
+        )
+    ]
+
+
+def _key(r: dict[str, Any]) -> PublisherKey:
+    return PublisherKey(**{k: v for k, v in r.items() if k != "region_code"})
+
+
+def _check_code(code: str) -> None:
+    if not (len(code) == _CODE_LEN and code.isdigit()):
+        raise RegionError(f"region code {code!r} must be six digits")
+
+
+def trust_key(
+    store: Store,
+    code: str,
+    name: str,
+    public_key: str,
+    *,
+    expires_on: dt.date | str | None = None,
+    overlap_days: int = DEFAULT_OVERLAP_DAYS,
+    today: dt.date | None = None,
+    actor: str = "cli",
+) -> TrustResult:
+    """Trust bundles from region ``code`` signed with ``public_key`` (base64).
+
+    A region already trusted with another valid key rotates: that key stays valid for ``overlap_days`` days from
+    today and is refused from then on. ``expires_on`` is the first day the new key is refused (None: no expiry; text
+    is read as YYYY-MM-DD, so that a mistyped date is refused and audited like every other refusal).
+    Refused: the store's own region, a key trusted for another region, a revoked key, an expiry not after today.
+    """
+    day = resolve_today(today)
+    key = public_key.strip()
+    try:
+        parse_public_key(key)
+        fp: str | None = fingerprint(key)
+    except BundleError:
+        fp = None
+    detail = {"code": code, "name": name, "key": fp, "expires_on": expires_on, "overlap_days": overlap_days}
+    with _audited_refusal(store, actor, "region_trust", detail):
+        if fp is None:
+            raise RegionError(f"{public_key!r} is not an Ed25519 public key in base64 (as `region keygen` prints)")
+        if isinstance(expires_on, str):
+            try:
+                expires_on = dt.date.fromisoformat(expires_on)
+            except ValueError:
+                raise RegionError(f"--expires {expires_on!r} is not a date of the form YYYY-MM-DD") from None
+        _check_code(code)
+        if not name.strip():
+            raise RegionError("a trusted region needs a name, e.g. Beijing")
+        own = store.one("SELECT value FROM store_info WHERE key = 'region_code'")
+        if own == code:
+            own_name = store.one("SELECT value FROM store_info WHERE key = 'region_name'")
+            raise RegionError(
+                f"region {code} is this store's own region ({own_name}); a region does not trust itself: its own "
+                "bundles are never imported"
+            )
+        if not 0 <= overlap_days <= MAX_OVERLAP_DAYS:
+            raise RegionError(f"--overlap {overlap_days} must be from 0 to {MAX_OVERLAP_DAYS} days")
+        if expires_on is not None and expires_on <= day:
+            raise RegionError(
+                f"--expires {expires_on} is not after today ({day}): the key would be refused from the start"
+            )
+        elsewhere = store.rows(
+            "SELECT k.region_code, p.name FROM region_keys k LEFT JOIN region_publishers p USING (region_code) "
+            "WHERE k.fingerprint = ? AND k.region_code <> ? LIMIT 1",
+            [fp, code],
+        )
+        if elsewhere:
+            other = elsewhere[0]
+            raise RegionError(
+                f"key {fp} is already trusted for {other['name']} ({other['region_code']}); each region signs with "
+                "its own key"
+            )
+        keys = _publisher_keys(store, code)
+        same = next((k for k in keys if k.fingerprint == fp), None)
+        if same is not None and same.revoked_on is not None:
+            raise RegionError(
+                f"key {fp} of {name} ({code}) was revoked on {same.revoked_on} ({same.revoked_reason}); a revoked key "
+                "is never trusted again: trust the region's new key"
+            )
+        current = next(
+            (
+                k
+                for k in keys
+                if k.fingerprint != fp and k.revoked_on is None and k.untrusted_on is None and k.replaced_by is None
+            ),
+            None,
+        )
+    overlap_ends = day + dt.timedelta(days=overlap_days) if current is not None else None
+    with store.transaction():
+        if current is not None:
+            store.execute(
+                "UPDATE region_keys SET replaced_by = ?, replaced_on = ?, overlap_ends = ? "
+                "WHERE region_code = ? AND fingerprint = ?",
+                [fp, day, overlap_ends, code, current.fingerprint],
+            )
+        store.execute("DELETE FROM region_keys WHERE region_code = ? AND fingerprint = ?", [code, fp])
+        store.execute(
+            "INSERT INTO region_keys (region_code, fingerprint, public_key, trusted_at, trusted_on, expires_on) "
+            "VALUES (?, ?, ?, now(), ?, ?)",
+            [code, fp, key, day, expires_on],
+        )
+        store.execute("DELETE FROM region_publishers WHERE region_code = ?", [code])
+        store.execute("INSERT INTO region_publishers VALUES (?, ?, ?, now())", [code, name.strip(), key])
+        append_audit(
+            store,
+            actor,
+            "region_trust",
+            None,
+            {
+                "code": code,
+                "name": name.strip(),
+                "key": fp,
+                "expires_on": expires_on,
+                "replaces": current.fingerprint if current else None,
+                "overlap_ends": overlap_ends,
+            },
+        )
+    return TrustResult(code, name.strip(), fp, expires_on, current.fingerprint if current else None, overlap_ends)
+
+
+def _publisher_name(store: Store, code: str) -> str | None:
+    name = store.one("SELECT name FROM region_publishers WHERE region_code = ?", [code])
+    return None if name is None else str(name)
+
+
+def revoke_key(
+    store: Store, code: str, key_fingerprint: str, reason: str, *, today: dt.date | None = None, actor: str = "cli"
+) -> PublisherKey:
+    """Revoke one key of region ``code``: bundles signed with it are refused from now on, whatever their date."""
+    day = resolve_today(today)
+    fp = key_fingerprint.strip().lower()
+    with _audited_refusal(store, actor, "region_key_revoked", {"code": code, "key": fp, "reason": reason}):
+        _check_code(code)
+        if not reason.strip():
+            raise RegionError("say why the key is revoked: --reason TEXT (kept in the audit log)")
+        name = _publisher_name(store, code)
+        keys = _publisher_keys(store, code)
+        if name is None or not keys:
+            raise RegionError(f"region {code} has no trusted keys here; see `socialcredit region keys`")
+        found = next((k for k in keys if k.fingerprint == fp), None)
+        if found is None:
+            raise RegionError(f"{name} ({code}) has no key {fp}; its keys: {', '.join(k.fingerprint for k in keys)}")
+        if found.revoked_on is not None:
+            raise RegionError(
+                f"key {fp} of {name} ({code}) was already revoked on {found.revoked_on} ({found.revoked_reason})"
+            )
+    with store.transaction():
+        store.execute(
+            "UPDATE region_keys SET revoked_on = ?, revoked_reason = ? WHERE region_code = ? AND fingerprint = ?",
+            [day, reason.strip(), code, fp],
+        )
+        append_audit(
+            store, actor, "region_key_revoked", None, {"code": code, "name": name, "key": fp, "reason": reason.strip()}
+        )
+    return next(k for k in _publisher_keys(store, code) if k.fingerprint == fp)
+
+
+def untrust_region(
+    store: Store, code: str, reason: str, *, today: dt.date | None = None, actor: str = "cli"
+) -> list[str]:
+    """Stop trusting region ``code``: every key of it is refused until a key is trusted again; returns their
+    fingerprints. The region's name stays known (records it sent keep naming it)."""
+    day = resolve_today(today)
+    with _audited_refusal(store, actor, "region_untrust", {"code": code, "reason": reason}):
+        _check_code(code)
+        if not reason.strip():
+            raise RegionError("say why the region is no longer trusted: --reason TEXT (kept in the audit log)")
+        keys = [k for k in _publisher_keys(store, code) if k.untrusted_on is None]
+        if not keys:
+            raise RegionError(f"region {code} is not trusted here; nothing to untrust")
+    name = _publisher_name(store, code)
+    fps = [k.fingerprint for k in keys]
+    with store.transaction():
+        store.execute(
+            "UPDATE region_keys SET untrusted_on = ?, untrusted_reason = ? WHERE region_code = ? "
+            "AND untrusted_on IS NULL",
+            [day, reason.strip(), code],
+        )
+        append_audit(
+            store, actor, "region_untrust", None, {"code": code, "name": name, "keys": fps, "reason": reason.strip()}
+        )
+    return fps
+
+
+def trusted_keys(store: Store) -> dict[str, Publisher]:
+    """Every region this store has trusted, with all its keys in whatever state: what ``open_bundle`` checks."""
+    names = dict(store.execute("SELECT region_code, name FROM region_publishers").fetchall())
+    found: dict[str, list[PublisherKey]] = {}
+    for r in store.rows(f"SELECT {_KEY_COLUMNS} FROM region_keys ORDER BY region_code, trusted_at, fingerprint"):
+        found.setdefault(str(r["region_code"]), []).append(_key(r))
+    return {code: Publisher(str(names.get(code, code)), tuple(keys)) for code, keys in found.items()}
+
+
+def list_keys(store: Store, *, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Every key, in order of region and trust, with its state on ``today`` (`region keys`)."""
+    day = resolve_today(today)
+    out = []
+    for r in store.rows(
+        f"SELECT k.trusted_on, p.name, {', '.join('k.' + c.strip() for c in _KEY_COLUMNS.split(','))} "
+        "FROM region_keys k LEFT JOIN region_publishers p USING (region_code) "
+        "ORDER BY k.region_code, k.trusted_at, k.fingerprint"
+    ):
+        key = _key({k: v for k, v in r.items() if k not in ("trusted_on", "name")})
+        refused = key.refusal(day)
+        out.append(
+            {
+                "region_code": r["region_code"],
+                "name": r["name"],
+                "fingerprint": key.fingerprint,
+                "public_key": key.public_key,
+                "trusted_on": r["trusted_on"],
+                "valid": refused is None,
+                "state": key.state(day),
+                "expires_on": key.expires_on,
+                "replaced_by": key.replaced_by,
+                "replaced_on": key.replaced_on,
+                "overlap_ends": key.overlap_ends,
+                "revoked_on": key.revoked_on,
+                "revoked_reason": key.revoked_reason,
+                "untrusted_on": key.untrusted_on,
+                "untrusted_reason": key.untrusted_reason,
+            }
+        )
+    return out
