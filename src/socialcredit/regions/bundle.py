@@ -221,7 +221,7 @@ def open_bundle(
     (the registry's clock when not given)."""
     try:
         envelope = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # nested too deep to decode: not ours
         raise BundleError("not a bundle: the file is not JSON text") from None
     if not isinstance(envelope, dict):
         raise BundleError("not a bundle: expected a JSON object with format, publisher, key, payload and signature")
@@ -274,7 +274,7 @@ def _payload(body: bytes, publisher: str, name: str) -> Bundle:
     """The signed payload, checked field by field (a publisher's software can have bugs too)."""
     try:
         payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # nested too deep to decode: not ours
         raise BundleError(f"malformed: the payload signed by {name} is not JSON") from None
     if not isinstance(payload, dict) or payload.get("format") != PAYLOAD_FORMAT:
         raise BundleError(f"malformed: the payload is not a {PAYLOAD_FORMAT} document")

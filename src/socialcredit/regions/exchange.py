@@ -3,15 +3,17 @@
 A region is a store with a region code and name (``set_region``) and a policy whose ``exchange`` block says which
 record types and lists it shares. ``export_bundle`` writes the shareable records recorded here since the last
 bundle, and the current entries of the shared lists, signed with the region's key. ``import_bundle`` refuses what
-``bundle.open_bundle`` refuses and replays, then links each person the bundle names to a subject here: by the same
-identity number, or with Splink (``linkage``). Records of linked persons go into ``records`` with their
-``origin_region``, and count under this region's own policy; links in the grey zone wait for an operator.
+``bundle.open_bundle`` refuses, replays, and content the catalog does not allow (``validate``), then links each
+person the bundle names to a subject here: by the same identity number, or with Splink (``linkage``). Records of
+linked persons go into ``records`` with their ``origin_region``, and count under this region's own policy; links in
+the grey zone wait for an operator. An import is one transaction, and a refused one leaves only its audit entry.
 Every applied link is audited and can be reversed (its records are withdrawn, as new versions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,13 +23,14 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError
+from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions.alerts import origin_label, raise_alerts
 from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, seal_bundle
 from socialcredit.regions.bundle import load_private_key as _load_key
 from socialcredit.regions.keys import trust_key, trusted_keys
 from socialcredit.regions.linkage import LinkOptions, link_identities
+from socialcredit.regions.validate import check_bundle_size, check_payload, check_record_types
 from socialcredit.registry import (
     Checkpoint,
     append_audit,
@@ -219,8 +222,6 @@ def export_bundle(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    import hashlib
-
     sha = hashlib.sha256(data).hexdigest()
     with store.transaction():
         store.execute(
@@ -277,71 +278,62 @@ def _check_replay(store: Store, bundle: Bundle) -> None:
         )
 
 
+@dataclass
+class _Attempt:
+    """What is known of a bundle being imported, for the audit entry of its refusal."""
+
+    file: str
+    file_sha256: str | None = None
+    publisher: str | None = None
+    sequence: int | None = None
+
+
 def import_bundle(
     store: Store, path: Path | str, *, options: LinkOptions | None = None, actor: str = "cli"
 ) -> ImportSummary:
-    """Verify and import one bundle; link the persons it names; apply their records; raise alerts."""
+    """Verify and import one bundle; link the persons it names; apply their records; raise alerts.
+
+    All or nothing: the bundle is checked whole (``open_bundle``, replays, ``validate.check_payload``) before one
+    row is written, and then written, linked and applied in one transaction. A refused bundle leaves one audit entry
+    (``region_import_refused``) and nothing else, so a corrected bundle with the same sequence can follow."""
     code, _ = region_of(store)
     path = Path(path)
+    attempt = _Attempt(path.name)
     try:
+        summary, received = _import(store, path, code, options or LinkOptions(), actor, attempt)
+    except Exception as exc:
+        _audit_refusal(store, actor, attempt, exc)
+        raise
+    # Kept outside the store, so only once the import is committed.
+    if received is not None:
+        keep_received_checkpoint(store, summary.publisher, received)
+    return summary
+
+
+def _import(
+    store: Store, path: Path, code: str, options: LinkOptions, actor: str, attempt: _Attempt
+) -> tuple[ImportSummary, Checkpoint | None]:
+    """The import's checks, then its one transaction; returns the summary and the publisher's checkpoint."""
+    try:
+        check_bundle_size(path.stat().st_size, path.name)
         data = path.read_bytes()
     except OSError as exc:
         raise BundleError(f"{path}: cannot read the bundle: {exc.strerror}") from None
+    attempt.file_sha256 = hashlib.sha256(data).hexdigest()
+    attempt.publisher = _claimed_publisher(data)
     bundle = open_bundle(data, trusted_keys(store))
+    attempt.publisher, attempt.sequence = bundle.publisher, bundle.sequence
     if bundle.publisher == code:
         raise BundleError(f"bundle {bundle.label} was published by this region; a region does not import its own")
     _check_replay(store, bundle)
     received = _received_checkpoint(bundle)
     p = bundle.payload
+    check_payload(p)
     origin = bundle.publisher
     summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
     with store.transaction():
-        for ident_row in p["identities"]:
-            _upsert_identity(store, origin, ident_row)
-        if p["records"]:
-            store.con.register(
-                "_incoming_records",
-                pa.table(
-                    {
-                        "subject_id": [r["subject_id"] for r in p["records"]],
-                        "source_id": [r["source_id"] for r in p["records"]],
-                        "record_id": [r["record_id"] for r in p["records"]],
-                        "version": pa.array([int(r["version"]) for r in p["records"]], pa.int32()),
-                        "record_type": [r["record_type"] for r in p["records"]],
-                        "event_date": pa.array([dt.date.fromisoformat(r["event_date"]) for r in p["records"]]),
-                        "withdrawn": [bool(r["withdrawn"]) for r in p["records"]],
-                        "fields": [json.dumps(r["fields"], ensure_ascii=False) for r in p["records"]],
-                    }
-                ),
-            )
-            try:
-                store.execute(
-                    "INSERT INTO region_records SELECT ?, subject_id, source_id, record_id, version, record_type, "
-                    "event_date, withdrawn, fields, ?, false FROM _incoming_records",
-                    [origin, bundle.sequence],
-                )
-            finally:
-                store.con.unregister("_incoming_records")
-        store.execute("DELETE FROM region_list_entries WHERE origin_region = ?", [origin])
-        for e in p["list_entries"]:
-            store.execute(
-                "INSERT INTO region_list_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    origin,
-                    e["subject_id"],
-                    e["list_id"],
-                    e["kind"],
-                    e["criterion_id"],
-                    e["reason_en"],
-                    e["reason_zh"],
-                    e["record_id"],
-                    p.get("lists_as_of") or bundle.created_at[:10],
-                ],
-            )
-        store.execute(
-            "INSERT INTO region_imports VALUES (?, ?, ?, now(), ?, ?, 0, 0, 0, 0)",
-            [origin, bundle.sequence, bundle.sha256, summary.records, summary.identities],
-        )
+        check_record_types(store, origin, bundle.publisher_name, p["records"])
+        _write_bundle(store, bundle)
         append_audit(
             store,
             actor,
@@ -352,25 +344,10 @@ def import_bundle(
                 "sequence": bundle.sequence,
                 "sha256": bundle.sha256,
                 "records": summary.records,
-                **(
-                    {}
-                    if received is None
-                    else {
-                        "audit_checkpoint": {
-                            "count": received.count,
-                            "seq": received.seq,
-                            "head": received.head,
-                            "at": received.at,
-                            "key": fingerprint(received.key),
-                        }
-                    }
-                ),
+                **({} if received is None else {"audit_checkpoint": _checkpoint_note(received)}),
             },
         )
-    if received is not None:
-        keep_received_checkpoint(store, origin, received)
-    _resolve(store, origin, summary, options or LinkOptions(), actor)
-    with store.transaction():
+        _resolve(store, origin, summary, options, actor)
         summary.applied_records = _apply_records(store, origin)
         for (subject_id,) in store.execute(
             "SELECT DISTINCT subject_id FROM region_identities WHERE origin_region = ? AND status = 'exact'", [origin]
@@ -381,7 +358,97 @@ def import_bundle(
             "WHERE publisher = ? AND sequence = ?",
             [summary.exact, summary.linked, summary.review, summary.unmatched, origin, bundle.sequence],
         )
-    return summary
+    return summary, received
+
+
+def _write_bundle(store: Store, bundle: Bundle) -> None:
+    """The bundle as received: its identities, record versions, list entries and the import's row."""
+    p = bundle.payload
+    origin = bundle.publisher
+    for ident_row in p["identities"]:
+        _upsert_identity(store, origin, ident_row)
+    if p["records"]:
+        store.con.register(
+            "_incoming_records",
+            pa.table(
+                {
+                    "subject_id": [r["subject_id"] for r in p["records"]],
+                    "source_id": [r["source_id"] for r in p["records"]],
+                    "record_id": [r["record_id"] for r in p["records"]],
+                    "version": pa.array([int(r["version"]) for r in p["records"]], pa.int32()),
+                    "record_type": [r["record_type"] for r in p["records"]],
+                    "event_date": pa.array([dt.date.fromisoformat(r["event_date"]) for r in p["records"]]),
+                    "withdrawn": [bool(r["withdrawn"]) for r in p["records"]],
+                    "fields": [json.dumps(r["fields"], ensure_ascii=False) for r in p["records"]],
+                }
+            ),
+        )
+        try:
+            store.execute(
+                "INSERT INTO region_records SELECT ?, subject_id, source_id, record_id, version, record_type, "
+                "event_date, withdrawn, fields, ?, false FROM _incoming_records",
+                [origin, bundle.sequence],
+            )
+        finally:
+            store.con.unregister("_incoming_records")
+    store.execute("DELETE FROM region_list_entries WHERE origin_region = ?", [origin])
+    for e in p["list_entries"]:
+        store.execute(
+            "INSERT INTO region_list_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                origin,
+                e["subject_id"],
+                e["list_id"],
+                e["kind"],
+                e["criterion_id"],
+                e["reason_en"],
+                e["reason_zh"],
+                e["record_id"],
+                p.get("lists_as_of") or bundle.created_at[:10],
+            ],
+        )
+    store.execute(
+        "INSERT INTO region_imports VALUES (?, ?, ?, now(), ?, ?, 0, 0, 0, 0)",
+        [origin, bundle.sequence, bundle.sha256, len(p["records"]), len(p["identities"])],
+    )
+
+
+def _checkpoint_note(received: Checkpoint) -> dict[str, Any]:
+    return {
+        "count": received.count,
+        "seq": received.seq,
+        "head": received.head,
+        "at": received.at,
+        "key": fingerprint(received.key),
+    }
+
+
+def _claimed_publisher(data: bytes) -> str | None:
+    """The region code a bundle's envelope claims, if it is one (for the audit entry of a refusal)."""
+    try:
+        claimed = json.loads(data.decode("utf-8")).get("publisher")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return claimed if isinstance(claimed, str) and len(claimed) == _CODE_LEN and claimed.isdigit() else None
+
+
+def _audit_refusal(store: Store, actor: str, attempt: _Attempt, exc: Exception) -> None:
+    """The one trace a refused import leaves: an audit entry with what was known of the bundle, and why."""
+    message = str(exc) if isinstance(exc, SocialCreditError) else f"internal error ({type(exc).__name__})"
+    with store.transaction():
+        append_audit(
+            store,
+            actor,
+            "region_import_refused",
+            None,
+            {
+                "file": attempt.file,
+                "file_sha256": attempt.file_sha256,
+                "publisher": attempt.publisher,
+                "sequence": attempt.sequence,
+                "message": message,
+            },
+        )
 
 
 def _received_checkpoint(bundle: Bundle) -> Checkpoint | None:
@@ -418,17 +485,17 @@ def _upsert_identity(store: Store, origin: str, row: dict[str, Any]) -> None:
 
 
 def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOptions, actor: str) -> None:
-    """Link the identities of ``origin`` that are new or still unmatched."""
-    with store.transaction():
-        exact = store.execute(
-            """UPDATE region_identities i SET status = 'exact', subject_id = i.origin_subject_id, probability = 1.0,
-                      evidence = 'same identity number', updated_at = now()
-               WHERE i.origin_region = ? AND i.status IN ('new', 'unmatched')
-                 AND EXISTS (SELECT 1 FROM subject_keys k WHERE k.subject_id = i.origin_subject_id)
-               RETURNING identity_id""",
-            [origin],
-        ).fetchall()
-        summary.exact = len(exact)
+    """Link the identities of ``origin`` that are new or still unmatched; call inside the import's transaction
+    (Splink runs on its own connection, on the tables read here, and its links are written in that transaction)."""
+    exact = store.execute(
+        """UPDATE region_identities i SET status = 'exact', subject_id = i.origin_subject_id, probability = 1.0,
+                  evidence = 'same identity number', updated_at = now()
+           WHERE i.origin_region = ? AND i.status IN ('new', 'unmatched')
+             AND EXISTS (SELECT 1 FROM subject_keys k WHERE k.subject_id = i.origin_subject_id)
+           RETURNING identity_id""",
+        [origin],
+    ).fetchall()
+    summary.exact = len(exact)
     incoming = store.execute(
         "SELECT CAST(identity_id AS VARCHAR) AS key, origin_subject_id AS subject_id, name, sex, birth_date, phone, "
         "address FROM region_identities WHERE origin_region = ? AND status IN ('new', 'unmatched')",
@@ -442,47 +509,46 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     ).to_arrow_table()
     result = link_identities(incoming, subjects, options).table
     keys = ", ".join(incoming["key"].to_pylist())
-    with store.transaction():
-        store.con.register("_links", result)
-        try:
-            store.execute(
-                """UPDATE region_identities i SET
-                       status = CASE l.decision WHEN 'link' THEN 'linked' WHEN 'review' THEN 'review'
-                                                ELSE 'unmatched' END,
-                       subject_id = CASE WHEN l.decision = 'link' THEN l.subject_id END,
-                       candidate_id = l.subject_id, probability = l.probability, evidence = l.evidence,
-                       updated_at = now()
-                   FROM _links l WHERE CAST(i.identity_id AS VARCHAR) = l.key"""
-            )
-        finally:
-            store.con.unregister("_links")
+    store.con.register("_links", result)
+    try:
         store.execute(
-            "UPDATE region_identities SET status = 'unmatched', updated_at = now() "
-            "WHERE origin_region = ? AND status = 'new'",
-            [origin],
+            """UPDATE region_identities i SET
+                   status = CASE l.decision WHEN 'link' THEN 'linked' WHEN 'review' THEN 'review'
+                                            ELSE 'unmatched' END,
+                   subject_id = CASE WHEN l.decision = 'link' THEN l.subject_id END,
+                   candidate_id = l.subject_id, probability = l.probability, evidence = l.evidence,
+                   updated_at = now()
+               FROM _links l WHERE CAST(i.identity_id AS VARCHAR) = l.key"""
         )
-        for row in store.rows(
-            "SELECT identity_id, subject_id, origin_subject_id, probability, evidence FROM region_identities "
-            f"WHERE origin_region = ? AND status = 'linked' AND identity_id IN ({keys})",
-            [origin],
-        ):
-            append_audit(
-                store,
-                actor,
-                "region_link",
-                row["subject_id"],
-                {
-                    "identity_id": row["identity_id"],
-                    "origin": origin,
-                    "origin_subject_id": row["origin_subject_id"],
-                    "probability": row["probability"],
-                    "evidence": row["evidence"],
-                    "method": "splink",
-                },
-            )
-            summary.alerts += raise_alerts(
-                store, row["subject_id"], "link", actor, {"identity_id": row["identity_id"], "method": "splink"}
-            )
+    finally:
+        store.con.unregister("_links")
+    store.execute(
+        "UPDATE region_identities SET status = 'unmatched', updated_at = now() "
+        "WHERE origin_region = ? AND status = 'new'",
+        [origin],
+    )
+    for row in store.rows(
+        "SELECT identity_id, subject_id, origin_subject_id, probability, evidence FROM region_identities "
+        f"WHERE origin_region = ? AND status = 'linked' AND identity_id IN ({keys})",
+        [origin],
+    ):
+        append_audit(
+            store,
+            actor,
+            "region_link",
+            row["subject_id"],
+            {
+                "identity_id": row["identity_id"],
+                "origin": origin,
+                "origin_subject_id": row["origin_subject_id"],
+                "probability": row["probability"],
+                "evidence": row["evidence"],
+                "method": "splink",
+            },
+        )
+        summary.alerts += raise_alerts(
+            store, row["subject_id"], "link", actor, {"identity_id": row["identity_id"], "method": "splink"}
+        )
     counts = dict(
         store.execute(
             "SELECT status, count(*) FROM region_identities WHERE origin_region = ? "

@@ -60,13 +60,11 @@ def _values(record: dict[str, Any]) -> dict[str, Any]:
 
 def matching(loaded: LoadedPolicy, record: dict[str, Any]) -> list[Limit]:
     """The rules and criteria whose record type and condition match this record (a row of ``records``)."""
+    limits = [lim for lim in _limits(loaded) if lim.record_type == record["record_type"]]
+    if not limits:  # no rule counts the type (nor one the catalog lacks: a policy names catalog types only)
+        return []
     values = _values(record)
-    return [
-        lim
-        for lim in _limits(loaded)
-        if lim.record_type == record["record_type"]
-        and (lim.condition is None or expr.evaluate(lim.condition, values) is True)
-    ]
+    return [lim for lim in limits if lim.condition is None or expr.evaluate(lim.condition, values) is True]
 
 
 def record_severity(loaded: LoadedPolicy, record: dict[str, Any]) -> str | None:

@@ -50,8 +50,8 @@ def _subject(store: Store, subject_id: str) -> dict[str, Any]:
 
 def record_fields(record: dict[str, Any]) -> dict[str, Any]:
     """The fields of a stored record (a row of ``records``) that belong to its record type, by name."""
-    spec = load_catalog().record_types[record["record_type"]].fields
-    return {name: _plain(record[name]) for name in sorted(spec)}
+    known = load_catalog().record_types.get(record["record_type"])  # a type the catalog lacks: no fields to show
+    return {name: _plain(record[name]) for name in sorted(known.fields if known else ())}
 
 
 def _plain(value: Any) -> Any:
