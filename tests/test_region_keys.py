@@ -490,7 +490,9 @@ def test_the_commands_exit_codes_and_lines(tmp_path: Path) -> None:
         "region_trust_refused",
         "region_trust",
         "region_trust",
+        "region_import_refused",  # rotated: the old key's overlap had ended
         "region_key_revoked",
+        "region_import_refused",  # revoked
         "region_key_revoked_refused",
         "region_untrust",
         "region_trust_refused",
