@@ -328,7 +328,7 @@ def _level(raw: Any, path: str, comparison: str, columns: dict[str, Column]) -> 
     r = _Reader(raw, path)
     kind = r.string("kind", required=True)
     if kind not in LEVEL_KINDS:
-        raise LinkModelError(f"{r.at('kind')}: unknown kind {kind!r}; known: {', '.join(LEVEL_KINDS)}")
+        raise LinkModelError(f"{path}: unknown kind {kind!r}; known: {', '.join(LEVEL_KINDS)}")
     column = r.string("column", comparison)
     if column not in columns:
         raise LinkModelError(f"{r.at('column')}: no column {column!r} is declared; declared: {', '.join(columns)}")

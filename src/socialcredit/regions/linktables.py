@@ -47,8 +47,10 @@ class LinkSummary:
             out.append(f"{side.label}: {side.rows:,} rows")
             for m in side.misfits:
                 examples = ", ".join(repr(e) for e in m.examples)
+                plural = "s" if m.count != 1 else ""
                 out.append(
-                    f"  {m.count:,} values of {m.source!r} (column {m.column!r}) {m.what}, e.g. {examples}: {m.action}"
+                    f"  {m.count:,} value{plural} of {m.source!r} (column {m.column!r}) {m.what}, e.g. {examples}: "
+                    f"{m.action}"
                 )
         t = self.training
         out.append(f"prior {t.prior:.3g} ({t.prior_method})")
