@@ -506,3 +506,12 @@ def test_the_shipped_model_links_the_generator_as_before(tmp_path: Path) -> None
     assert dict(sorted(counts.items())) == GOLDEN["decisions"]
     assert hashlib.sha256("\n".join(lines).encode()).hexdigest() == GOLDEN["sha256"]
     assert result.parameters["prior_method"].startswith("estimated from the data: pairs meeting [id17, dob]; ")
+
+
+def test_the_models_in_the_docs_validate() -> None:
+    text = (ROOT / "docs" / "linkage.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    models = [b for b in blocks if b.startswith("# example: model")]
+    assert models
+    for block in models:
+        model_from_text(block, "docs/linkage.md")

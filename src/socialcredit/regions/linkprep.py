@@ -172,77 +172,91 @@ def prepare_side(
     )
     alias = {c: f"i{j}" for j, c in enumerate([model.id, *(c for c in inputs if c in present)])}
     py_cols: dict[str, Any] = {"_i": pa.array(range(n), pa.int64())}
-    values: dict[str, exp.Expression] = {}  # declared column -> its expression
-    raw: dict[str, exp.Expression] = {}
+    py_cache: dict[str, tuple[list[str | None], list[str | None]]] = {}
+    # Columns are computed in layers, so that a column read by others (the shipped model's identity number) is
+    # computed once: a column from an input is in layer 0, one from a declared column a layer after it; a column
+    # with a pattern takes two (its value before the check, then the check).
+    layer: dict[str, int] = {}
+    layers: dict[int, list[Any]] = {}
     checks: list[tuple[Column, str, Any, exp.Expression]] = []  # column, what, misfit condition, raw value
+
+    def ref(column: str) -> exp.Expression:
+        return _col(f"m_{column}")
+
     for col in model.columns:
-        upstream = values.get(col.source)
-        if upstream is not None:
-            base_raw = upstream
-            typed = upstream if col.type == "string" else _typed(col, upstream, "text", label)
+        if col.source in layer:
+            at = layer[col.source] + 1
+            base_raw = ref(col.source)
+            typed = base_raw if col.type == "string" else _typed(col, base_raw, "text", label)
         elif col.source in present:
+            at = 0
             base_raw = _col(alias[col.source])
             typed = _typed(col, base_raw, kinds[col.source], label)
         else:  # an optional column that is absent
-            base_raw, typed = exp.Null(), exp.Null()
+            at, base_raw, typed = 0, exp.Null(), exp.Null()
         pinyin = None
         if col.steps and col.steps[0][0] in ("pinyin", "pinyin_surname"):
-            names = table[col.source].to_pylist() if col.source in present else [None] * n
-            full, first = pinyin_table([None if v is None else str(v) for v in names])
+            if col.source not in py_cache:
+                names = table[col.source].to_pylist() if col.source in present else [None] * n
+                py_cache[col.source] = pinyin_table([None if v is None else str(v) for v in names])
+            full, first = py_cache[col.source]
             py_cols[f"py_{col.name}"] = pa.array(full if col.steps[0][0] == "pinyin" else first, pa.string())
             pinyin = _col(f"py_{col.name}")
         value = _steps(col, typed, pinyin)
         if col.type in ("string", "date"):
             value = exp.Nullif(this=value, expression=exp.Literal.string(""))
-        if col.type != "string" and col.source in present and upstream is None:
-            what = f"not {_declares(col)}"
-            checks.append(
-                (
-                    col,
-                    what,
-                    exp.and_(
-                        exp.Not(this=exp.Is(this=base_raw, expression=exp.Null())),
-                        exp.Is(this=typed.copy(), expression=exp.Null()),
-                    ),
-                    base_raw,
-                )
-            )
+        if col.type != "string" and col.source in present and col.source not in layer:
+            not_null = exp.Not(this=exp.Is(this=base_raw.copy(), expression=exp.Null()))
+            bad = exp.and_(not_null, exp.Is(this=typed.copy(), expression=exp.Null()))
+            checks.append((col, f"not {_declares(col)}", bad, base_raw))
         if col.pattern is not None:
-            fits = _fill("regexp_full_match(__x, __a)", x=value, a=_lit(col.pattern))
-            bad = exp.and_(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), exp.Not(this=fits.copy()))
+            layers.setdefault(2 * at, []).append(value.as_(f"pre_{col.name}", quoted=True))
+            pre = _col(f"pre_{col.name}")
+            fits = _fill("regexp_full_match(__x, __a)", x=pre, a=_lit(col.pattern))
+            bad = exp.and_(exp.Not(this=exp.Is(this=pre.copy(), expression=exp.Null())), exp.Not(this=fits.copy()))
             checks.append((col, f"not matching the pattern {col.pattern!r}", bad, base_raw))
-            if col.mismatch == "null":
-                value = exp.Case().when(fits, value.copy())
-        values[col.name] = value
-        raw[col.name] = base_raw
-    selects = [exp.cast(_col(alias[model.id]), "VARCHAR").as_("unique_id")]
-    selects += [values[c.name].as_(c.name, quoted=True) for c in model.columns]
+            value = exp.Case().when(fits, pre.copy()) if col.mismatch == "null" else pre.copy()
+            layers.setdefault(2 * at + 1, []).append(value.as_(f"m_{col.name}", quoted=True))
+        else:
+            layers.setdefault(2 * at, []).append(value.as_(f"m_{col.name}", quoted=True))
+        layer[col.name] = at
+    query = exp.select("*").from_("_src s")
+    if len(py_cols) > 1:
+        query = query.join("_py p", using=["_i"])
+    for k in sorted(layers):
+        query = exp.select("*", *layers[k]).from_(query.subquery(f"l{k}"))
+    selects = [exp.cast(_col(alias[model.id]), "VARCHAR").as_("unique_id"), _col("_i")]
+    selects += [ref(c.name).as_(c.name, quoted=True) for c in model.columns]
     selects += [
         exp.Coalesce(this=cond, expressions=[exp.false()]).as_(f"_bad{k}") for k, (_, _, cond, _) in enumerate(checks)
     ]
     selects += [exp.cast(r, "VARCHAR").as_(f"_raw{k}") for k, (_, _, _, r) in enumerate(checks)]
-    query = exp.select(*selects).from_("_src s")
-    if len(py_cols) > 1:
-        query = query.join("_py p", using=["_i"])
+    query = exp.select(*selects).from_(query.subquery("l"))
+    stage = f"{name}_stage" if checks else name
     con.register("_src", src)
     con.register("_py", pa.table(py_cols))
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS {query.sql(dialect='duckdb')}")
+        con.execute(f"CREATE OR REPLACE TABLE {stage} AS {query.sql(dialect='duckdb')}")
     finally:
         con.unregister("_src")
         con.unregister("_py")
     report = SideReport(label, n)
-    for k, (col, what, _, _) in enumerate(checks):
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE _bad{k}), list(_raw{k}) FILTER (WHERE _bad{k})[1:3] FROM {name}"
+    if checks:
+        counts = con.execute(
+            "SELECT " + ", ".join(f"count(*) FILTER (WHERE _bad{k})" for k in range(len(checks))) + f" FROM {stage}"
         ).fetchone()
-        assert row is not None
-        if row[0]:
-            action = "kept as they are" if "pattern" in what and col.mismatch == "keep" else "not compared"
-            report.misfits.append(Misfit(col.name, col.source, what, int(row[0]), list(row[1] or []), action))
-    for k in range(len(checks)):
-        con.execute(f"ALTER TABLE {name} DROP COLUMN _bad{k}")
-        con.execute(f"ALTER TABLE {name} DROP COLUMN _raw{k}")
+        assert counts is not None
+        for k, (col, what, _, _) in enumerate(checks):
+            if counts[k]:
+                examples = [
+                    r[0]
+                    for r in con.execute(f"SELECT _raw{k} FROM {stage} WHERE _bad{k} ORDER BY _i LIMIT 3").fetchall()
+                ]
+                action = "kept as they are" if "pattern" in what and col.mismatch == "keep" else "not compared"
+                report.misfits.append(Misfit(col.name, col.source, what, int(counts[k]), examples, action))
+        keep = ", ".join(['"unique_id"', *(exp.to_identifier(c.name, quoted=True).sql() for c in model.columns)])
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {keep} FROM {stage}")
+        con.execute(f"DROP TABLE {stage}")
     dup = con.execute(
         f"SELECT unique_id, count(*) FROM {name} GROUP BY 1 HAVING count(*) > 1 OR unique_id IS NULL LIMIT 1"
     ).fetchone()

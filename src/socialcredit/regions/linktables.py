@@ -220,17 +220,26 @@ def _map(values: list[str]) -> dict[str, str]:
 def link_command(
     left: Annotated[Path, typer.Argument(help="The left table: a .csv (read as text) or .parquet file.")],
     right: Annotated[Path, typer.Argument(help="The right table: a .csv or .parquet file.")],
-    model: Annotated[Path, typer.Option("--model", help="The linkage model (YAML; docs/linkage.md).")],
-    out: Annotated[Path, typer.Option("--out", help="Where to write the pairs: a .parquet or .csv file.")],
+    model: Annotated[Path, typer.Option("--model", metavar="FILE", help="The linkage model (YAML; docs/linkage.md).")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="Where to write the pairs: a .parquet or .csv file.")
+    ],
     threshold: Annotated[
         float | None,
         typer.Option(
-            "--threshold", min=0.0, max=1.0, help="Write pairs at or above this probability [model's review]."
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Write pairs at or above this probability (default: the model's review threshold).",
         ),
     ] = None,
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", help="MODEL_COLUMN=FILE_COLUMN: the input column the model reads, as the files name it."),
+        typer.Option(
+            "--map",
+            metavar="MODEL_COLUMN=FILE_COLUMN",
+            help="An input column the model reads, as the files name it (repeatable), e.g. birth_date=dob.",
+        ),
     ] = None,
 ) -> None:
     """Link two tables with a linkage model and write the pairs with their match probabilities."""
