@@ -515,3 +515,32 @@ def test_the_models_in_the_docs_validate() -> None:
     assert models
     for block in models:
         model_from_text(block, "docs/linkage.md")
+
+
+@pytest.mark.slow
+def test_link_with_the_shipped_model_and_a_map_per_side(tmp_path: Path) -> None:
+    from socialcredit.regions.generate import generate_linkage
+
+    generate_linkage(str(tmp_path), residents=600, incoming=600, seed=5)
+    out = tmp_path / "pairs.parquet"
+    proc = sc(
+        "link",
+        tmp_path / "incoming.parquet",
+        tmp_path / "residents.parquet",
+        "--left-map",
+        "key=incoming_key",
+        "--right-map",
+        "key=subject_id",
+        "--out",
+        out,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"LEFT {tmp_path / 'incoming.parquet'}: 600 rows"
+    truth = {r["incoming_key"]: r["true_subject_id"] for r in pq.read_table(tmp_path / "truth.parquet").to_pylist()}
+    links = [r for r in pq.read_table(out).to_pylist() if r["link"]]
+    right = sum(truth[r["left_id"]] == r["right_id"] for r in links)
+    positives = sum(v is not None for v in truth.values())
+    assert right / len(links) >= 0.99 and right / positives >= 0.9, (right, len(links), positives)
+    assert next(line for line in proc.stdout.splitlines() if line.startswith("links ")) == (
+        f"links {len(links):,} (probability >= 0.99, the evidence the model requires)"
+    )

@@ -21,7 +21,7 @@ import pyarrow as pa
 import typer
 
 from socialcredit.errors import LinkModelError
-from socialcredit.regions.linkmodel import LinkModel, load_model, splink_settings
+from socialcredit.regions.linkmodel import DEFAULT_MODEL, LinkModel, load_model, splink_settings
 from socialcredit.regions.linkprep import SideReport, Training, decision_sql_parts, prepare_side, train
 
 __all__ = ["LinkSummary", "link_command", "link_tables", "read_table"]
@@ -75,8 +75,8 @@ class LinkSummary:
 
 
 def read_table(path: Path, label: str, rename: dict[str, str]) -> pa.Table:
-    """A CSV (every column read as text; the model types them) or Parquet file, its columns renamed by ``rename``
-    (model's input name -> the file's column)."""
+    """A CSV (every column read as text; the model types them) or Parquet file, with the columns of ``rename``
+    (the model's input name -> the file's column) copied under the model's names."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise LinkModelError(f"{label}: {path} is not a file")
@@ -100,7 +100,13 @@ def read_table(path: Path, label: str, rename: dict[str, str]) -> pa.Table:
                 f"{label}: --map {model_name}={file_name}: no column {file_name!r}; columns: "
                 f"{', '.join(table.column_names)}"
             )
-        table = table.rename_columns([model_name if c == file_name else c for c in table.column_names])
+    # A copy, not a rename: the file's column may be read under its own name too (an id that is also a number).
+    for model_name, file_name in rename.items():
+        column = table[file_name]
+        if model_name in table.column_names:
+            table = table.set_column(table.column_names.index(model_name), model_name, column)
+        else:
+            table = table.append_column(model_name, column)
     return table
 
 
@@ -220,10 +226,18 @@ def _map(values: list[str]) -> dict[str, str]:
 def link_command(
     left: Annotated[Path, typer.Argument(help="The left table: a .csv (read as text) or .parquet file.")],
     right: Annotated[Path, typer.Argument(help="The right table: a .csv or .parquet file.")],
-    model: Annotated[Path, typer.Option("--model", metavar="FILE", help="The linkage model (YAML; docs/linkage.md).")],
     out: Annotated[
         Path, typer.Option("--out", metavar="FILE", help="Where to write the pairs: a .parquet or .csv file.")
     ],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            metavar="FILE",
+            help="The linkage model (YAML; docs/linkage.md; default: the shipped model for resident numbers and "
+            "Chinese names).",
+        ),
+    ] = None,
     threshold: Annotated[
         float | None,
         typer.Option(
@@ -238,14 +252,25 @@ def link_command(
         typer.Option(
             "--map",
             metavar="MODEL_COLUMN=FILE_COLUMN",
-            help="An input column the model reads, as the files name it (repeatable), e.g. birth_date=dob.",
+            help="An input column the model reads, as both files name it (repeatable), e.g. birth_date=dob.",
         ),
+    ] = None,
+    left_map: Annotated[
+        list[str] | None,
+        typer.Option("--left-map", metavar="MODEL_COLUMN=FILE_COLUMN", help="As --map, for the left table only."),
+    ] = None,
+    right_map: Annotated[
+        list[str] | None,
+        typer.Option("--right-map", metavar="MODEL_COLUMN=FILE_COLUMN", help="As --map, for the right table only."),
     ] = None,
 ) -> None:
     """Link two tables with a linkage model and write the pairs with their match probabilities."""
-    linkage_model = load_model(model)
-    rename = _map(map_ or [])
-    tables = [read_table(path, label, rename) for path, label in ((left, "LEFT"), (right, "RIGHT"))]
+    linkage_model = load_model(model or DEFAULT_MODEL)
+    both = _map(map_ or [])
+    tables = [
+        read_table(left, "LEFT", both | _map(left_map or [])),
+        read_table(right, "RIGHT", both | _map(right_map or [])),
+    ]
     summary = link_tables(tables[0], tables[1], linkage_model, out, threshold=threshold)
     summary.sides[0].label = f"LEFT {left}"
     summary.sides[1].label = f"RIGHT {right}"
