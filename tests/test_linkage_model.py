@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from socialcredit.errors import LinkModelError
 from socialcredit.regions.linkage import LinkOptions, default_model, link_identities
 from socialcredit.regions.linkmodel import DEFAULT_MODEL, LinkModel, model_from_text, parse_model
-from socialcredit.regions.linkprep import prepare_side
+from socialcredit.regions.linkprep import prepare_side, soundex
 from socialcredit.regions.linktables import link_tables
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
@@ -97,7 +97,7 @@ def test_the_shipped_model_and_the_febrl_example_are_valid() -> None:
             "comparisons.0.levels.1.kind",
             "jarowinkler",
             "comparisons[0].levels[1]: unknown kind 'jarowinkler'; known: null, exact, levenshtein, "
-            "damerau_levenshtein, jaro_winkler, jaro, jaccard, date_within, difference_within, columns_reversed",
+            "damerau_levenshtein, jaro_winkler, jaro, jaccard, date_within, difference_within, columns_reversed, all",
         ),
         ("comparisons.0.levels.1.min", 1.5, "comparisons[0].levels[1].min: 1.5 is out of range [0, 1]"),
         ("comparisons.0.levels.1.min", "high", "comparisons[0].levels[1].min: expected a number, got a string"),
@@ -118,10 +118,10 @@ def test_the_shipped_model_and_the_febrl_example_are_valid() -> None:
         ),
         (
             "columns.0.standardise.1",
-            "soundex",
-            "columns[0].standardise[1]: unknown step 'soundex'; known: strip, lower, upper, digits_only, "
+            "metaphone",
+            "columns[0].standardise[1]: unknown step 'metaphone'; known: strip, lower, upper, digits_only, "
             "letters_only, alnum_only, remove_spaces, collapse_spaces, sort_chars, split_sort, pinyin, "
-            "pinyin_surname, first, substr, pieces, remove",
+            "pinyin_surname, soundex, first, substr, pieces, remove",
         ),
         (
             "columns.0.standardise.1",
@@ -167,6 +167,21 @@ def test_the_shipped_model_and_the_febrl_example_are_valid() -> None:
             "blocking[1][0]: '(SELECT 1)': subquery is not allowed; a rule reads declared columns through substr, "
             "left, right, lower, upper, trim, length and ||",
         ),
+        (
+            "comparisons.0.levels.1",
+            {"kind": "all", "of": [{"kind": "exact"}]},
+            "comparisons[0].levels[1].of: all needs at least two levels that must all agree",
+        ),
+        (
+            "comparisons.0.levels.1",
+            {"kind": "all", "of": [{"kind": "exact"}, {"kind": "jaro", "column": "pid"}]},
+            "comparisons[0].levels[1].of[1].min: required",
+        ),
+        (
+            "comparisons.0.levels.1",
+            {"kind": "all", "of": [{"kind": "exact"}, {"kind": "null"}]},
+            "comparisons[0].levels[1].of[1]: a part of all is a plain level (not null, all or term frequencies)",
+        ),
         ("blocking", [], "blocking: needs at least one rule"),
         ("training.prior.recall", 0, "training.prior.recall: 0 is out of range [0.01, 1]"),
         ("training.em", {"rules": []}, "training.em.rules: needs at least one rule"),
@@ -190,6 +205,28 @@ def test_missing_and_wrongly_shaped_parts_are_named() -> None:
     assert _error(data) == "comparisons: required"
     assert _error(_with("columns", {"name": "x"})) == "columns: expected a list, got a mapping"
     assert _error(_with("comparisons.0.levels", [])) == "comparisons[0].levels: must not be empty"
+
+
+def test_soundex_and_a_level_where_all_parts_agree() -> None:
+    assert [soundex(w) for w in ("Robert", "Rupert", "Ashcraft", "Tymczak", "Pfister", "Lee", "123")] == [
+        "r163",
+        "r163",
+        "a261",
+        "t522",
+        "p236",
+        "l000",
+        None,
+    ]
+    data = _with("columns", [*SMALL["columns"], {"name": "name_sx", "from": "name", "standardise": ["soundex"]}])
+    data["comparisons"][0]["levels"].insert(
+        1, {"kind": "all", "of": [{"kind": "exact", "column": "name_sx"}, {"kind": "exact", "column": "dob"}]}
+    )
+    model = parse_model(data)
+    level = model.comparisons[0].levels[2]
+    assert (level.kind, level.label, [p.column for p in level.value]) == ("all", "name=", ["name_sx", "dob"])
+    table = pa.table({"id": ["1", "2"], "name": ["Robert Lee", None], "dob": [None, None], "pid": [None, None]})
+    _, rows = _prepare(table, model)
+    assert [r[-1] for r in rows] == ["r163", None]
 
 
 def test_a_blocking_expression_over_declared_columns_is_kept_and_the_file_is_named(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ LEVEL_KINDS: dict[str, str | None] = {
     "date_within": "days",
     "difference_within": "max",
     "columns_reversed": "other",
+    "all": "of",
 }
 # Standardisation steps; those with a parameter are written as a one-key mapping ({first: 17}).
 STEPS: dict[str, str | None] = {
@@ -70,12 +71,13 @@ STEPS: dict[str, str | None] = {
     "split_sort": None,
     "pinyin": None,
     "pinyin_surname": None,
+    "soundex": None,
     "first": "a count of characters (an integer >= 1)",
     "substr": "[start, length] (integers >= 1)",
     "pieces": "a list of [start, length]",
     "remove": "a regular expression",
 }
-_PY_STEPS = ("pinyin", "pinyin_surname")
+_PY_STEPS = ("pinyin", "pinyin_surname", "soundex")  # computed in Python from an input column
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # What an expression in a blocking rule may be built from: declared columns, literals and a few string functions.
 _EXPR_NODES = (
@@ -109,6 +111,12 @@ class Column:
     mismatch: str = "null"  # what becomes of a value that does not fit the pattern: "null" or "keep" (reported)
     steps: tuple[tuple[str, Any], ...] = ()
     optional: bool = False
+
+    @property
+    def reads_input(self) -> bool:
+        """A step computed in Python (pinyin, soundex) reads the input column ``source``, even when a column of that
+        name is declared."""
+        return bool(self.steps) and self.steps[0][0] in _PY_STEPS
 
 
 @dataclass(frozen=True)
@@ -159,7 +167,7 @@ class LinkModel:
         declared: set[str] = set()
         out = [self.id]
         for c in self.columns:
-            if c.source not in declared and c.source not in out:
+            if (c.source not in declared or c.reads_input) and c.source not in out:
                 out.append(c.source)
             declared.add(c.name)
         return out
@@ -313,10 +321,6 @@ def _column(raw: Any, path: str, declared: dict[str, Column]) -> Column:
     for i, (step, _) in enumerate(steps):
         if step in _PY_STEPS and i != 0:
             raise LinkModelError(f"{r.at('standardise')}[{i}]: {step!r} must be the first step")
-        upstream = declared.get(source)
-        plain = upstream is None or (upstream.source == source and not upstream.steps and upstream.type == "string")
-        if step in _PY_STEPS and not plain:
-            raise LinkModelError(f"{r.at('standardise')}[{i}]: {step!r} reads an input column, not a declared one")
     if steps and type_ in ("integer", "number"):
         raise LinkModelError(f"{r.at('standardise')}: standardisations apply to strings and dates, not a {type_}")
     optional = r.boolean("optional", False)
@@ -346,6 +350,20 @@ def _level(raw: Any, path: str, comparison: str, columns: dict[str, Column]) -> 
         value = r.string("other", required=True)
         if value not in columns:
             raise LinkModelError(f"{r.at('other')}: no column {value!r} is declared")
+    elif param == "of":
+        parts = r.items("of", required=True)
+        if len(parts) < 2:
+            raise LinkModelError(f"{r.at('of')}: all needs at least two levels that must all agree")
+        subs = []
+        for i, sub in enumerate(parts):
+            where = f"{r.at('of')}[{i}]"
+            if isinstance(sub, dict) and "column" not in sub:
+                sub = {**sub, "column": column}
+            level = _level(sub, where, comparison, columns)
+            if level.kind in ("null", "all") or level.term_frequency:
+                raise LinkModelError(f"{where}: a part of all is a plain level (not null, all or term frequencies)")
+            subs.append(level)
+        value = tuple(subs)
     if kind in ("levenshtein", "damerau_levenshtein", "jaro_winkler", "jaro", "jaccard") and ctype not in (
         "string",
         "date",
@@ -361,7 +379,8 @@ def _level(raw: Any, path: str, comparison: str, columns: dict[str, Column]) -> 
     label = r.string("label", "")
     r.done()
     if not label and kind != "null":
-        label = f"{comparison}=" if kind == "exact" else f"{comparison}~"
+        exact = kind == "exact" or (kind == "all" and all(lv.kind == "exact" for lv in value))
+        label = f"{comparison}=" if exact else f"{comparison}~"
     return Level(kind, column, value, tf, label)
 
 
@@ -559,6 +578,8 @@ def splink_settings(model: LinkModel) -> Any:
             )
         if lv.kind == "difference_within":
             return cll.AbsoluteDifferenceLevel(col, lv.value)
+        if lv.kind == "all":
+            return cll.And(*(level(part) for part in lv.value))
         assert lv.kind == "columns_reversed"
         return cll.ColumnsReversedLevel(col, lv.value)
 

@@ -23,7 +23,7 @@ from socialcredit.errors import LinkModelError
 from socialcredit.regions.linkmodel import Column, Comparison, LinkModel, Rule
 from socialcredit.regions.names import pinyin_table
 
-__all__ = ["Misfit", "SideReport", "Training", "decision_sql_parts", "prepare_side", "train"]
+__all__ = ["Misfit", "SideReport", "Training", "decision_sql_parts", "prepare_side", "soundex", "train"]
 
 _STEP_SQL = {
     "strip": "trim(__x)",
@@ -40,6 +40,24 @@ _STEP_SQL = {
     "substr": "substr(__x, __a, __b)",
     "remove": "regexp_replace(__x, __a, '', 'g')",
 }
+
+
+_SOUNDEX = {c: str(d) for d, letters in enumerate(("", "bfpv", "cgjkqsxz", "dt", "l", "mn", "r")) for c in letters}
+
+
+def soundex(text: str) -> str | None:
+    """American Soundex of the text's Latin letters (Robert and Rupert → r163); None when it has none."""
+    letters = [c for c in text.lower() if "a" <= c <= "z"]
+    if not letters:
+        return None
+    out, last = letters[0], _SOUNDEX.get(letters[0], "")
+    for c in letters[1:]:
+        code = _SOUNDEX.get(c, "")
+        if code and code != last:
+            out += code
+        if c not in "hw":  # h and w do not separate two letters of the same code
+            last = code
+    return (out + "000")[:4]
 
 
 def _fill(template: str, **values: exp.Expression) -> exp.Expression:
@@ -126,7 +144,7 @@ def _typed(col: Column, src: exp.Expression, kind: str, label: str) -> exp.Expre
 
 def _steps(col: Column, value: exp.Expression, pinyin: exp.Expression | None) -> exp.Expression:
     for name, arg in col.steps:
-        if name in ("pinyin", "pinyin_surname"):
+        if name in ("pinyin", "pinyin_surname", "soundex"):
             assert pinyin is not None
             value = pinyin
         elif name == "pieces":
@@ -184,7 +202,7 @@ def prepare_side(
         return _col(f"m_{column}")
 
     for col in model.columns:
-        if col.source in layer:
+        if col.source in layer and not col.reads_input:
             at = layer[col.source] + 1
             base_raw = ref(col.source)
             typed = base_raw if col.type == "string" else _typed(col, base_raw, "text", label)
@@ -195,17 +213,22 @@ def prepare_side(
         else:  # an optional column that is absent
             at, base_raw, typed = 0, exp.Null(), exp.Null()
         pinyin = None
-        if col.steps and col.steps[0][0] in ("pinyin", "pinyin_surname"):
-            if col.source not in py_cache:
-                names = table[col.source].to_pylist() if col.source in present else [None] * n
-                py_cache[col.source] = pinyin_table([None if v is None else str(v) for v in names])
-            full, first = py_cache[col.source]
-            py_cols[f"py_{col.name}"] = pa.array(full if col.steps[0][0] == "pinyin" else first, pa.string())
+        if col.steps and col.steps[0][0] in ("pinyin", "pinyin_surname", "soundex"):
+            names = table[col.source].to_pylist() if col.source in present else [None] * n
+            texts = [None if v is None else str(v) for v in names]
+            if col.steps[0][0] == "soundex":
+                computed = [None if v is None else soundex(v) for v in texts]
+            else:
+                if col.source not in py_cache:
+                    py_cache[col.source] = pinyin_table(texts)
+                full, first = py_cache[col.source]
+                computed = full if col.steps[0][0] == "pinyin" else first
+            py_cols[f"py_{col.name}"] = pa.array(computed, pa.string())
             pinyin = _col(f"py_{col.name}")
         value = _steps(col, typed, pinyin)
         if col.type in ("string", "date"):
             value = exp.Nullif(this=value, expression=exp.Literal.string(""))
-        if col.type != "string" and col.source in present and col.source not in layer:
+        if col.type != "string" and col.source in present and (col.source not in layer or col.reads_input):
             not_null = exp.Not(this=exp.Is(this=base_raw.copy(), expression=exp.Null()))
             bad = exp.and_(not_null, exp.Is(this=typed.copy(), expression=exp.Null()))
             checks.append((col, f"not {_declares(col)}", bad, base_raw))
