@@ -581,3 +581,40 @@ def test_link_with_the_shipped_model_and_a_map_per_side(tmp_path: Path) -> None:
     assert next(line for line in proc.stdout.splitlines() if line.startswith("links ")) == (
         f"links {len(links):,} (probability >= 0.99, the evidence the model requires)"
     )
+
+
+def test_a_prior_that_cannot_be_estimated_is_said_and_what_was_used(tmp_path: Path) -> None:
+    model = parse_model(SMALL)
+    left = pa.table(
+        {
+            "id": ["1", "2"],
+            "name": ["ann lee", "bob ray"],
+            "dob": ["2001-02-03", "1990-05-06"],
+            "pid": ["123456", "234567"],
+        }
+    )
+    right = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "name": ["ann lee", "bob ray", "cy po"],
+            "dob": ["2001-02-03", "1990-05-06", "1980-01-01"],
+            "pid": ["999999", "888888", None],
+        }
+    )
+    summary = link_tables(left, right, model, tmp_path / "p.parquet")
+    assert not summary.training.prior_estimated and summary.training.prior == pytest.approx(1 / 6)
+    assert summary.training.prior_method == (
+        "not estimated (no pair meets the deterministic rules; rules [pid, dob]); used 1/(n·m) = 0.167: at most one "
+        "match in all"
+    )
+
+
+def test_the_shipped_model_links_without_a_sex_column() -> None:
+    table = pa.table(
+        {"key": ["a"], "subject_id": ["11010519800304151X"], "name": ["张伟"], "birth_date": ["1980-03-04"]}
+    )
+    report, rows = _prepare(table, default_model(), "incoming")
+    columns = ["unique_id", *(c.name for c in default_model().columns)]
+    row = dict(zip(columns, rows[0], strict=True))
+    assert (row["sex"], row["phone"], row["address"], row["dob"]) == (None, None, None, "19800304")
+    assert report.misfits == []
