@@ -125,6 +125,7 @@ def write_report(results: Path, docs: Path) -> None:
     out += _http(results / "http.json")
     out += _matchmaking(results / "matchmaking.json")
     out += linkage_section(results)
+    out += febrl4_section(results)
     noted = [r for r in rows if r.get("notes")]
     if noted:
         out += ["", "## Notes on the runs", ""]
@@ -327,6 +328,34 @@ def linkage_section(results: Path) -> list[str]:
     for r in json.loads(path.read_text("utf-8")):
         if r.get("notes"):
             out += [""] + [f"- {r['residents']:,} × {r['incoming']:,}: {n}" for n in r["notes"]]
+    return out
+
+
+def febrl4_section(results: Path) -> list[str]:
+    """Linking data in another script and shape (benchmarks/linkage_febrl4.py): FEBRL4 with a model in the YAML
+    format, target F1 >= 0.99."""
+    path = results / "linkage_febrl4.json"
+    if not path.is_file():
+        return []
+    r = json.loads(path.read_text("utf-8"))
+    m, last = r["median"], r["last_run"]
+    met = "yes" if all(r["met"].values()) else "no"
+    out = [
+        "",
+        "## Linking another schema (`python benchmarks/linkage_febrl4.py`)",
+        "",
+        "FEBRL4 (5,000 × 5,000 records in Latin script, no national number, typos, swapped fields, missing values; "
+        f"5,000 true links) linked with `socialcredit link`'s code and the model `{r['model']}` (docs/linkage.md). "
+        "Target: F1 ≥ 0.99.",
+        "",
+        "| runs | time (median) | pairs compared | links | precision | recall | F1 | prior | met |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {r['runs']} | {_fmt(m['seconds'])} | {last['pairs_compared']:,} | {last['links']:,} | "
+        f"{m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} | {last['prior']:.3g} | {met} |",
+        "",
+        f"- The prior: {last['prior_method']}.",
+    ]
+    out += [f"- {n}" for n in r.get("notes", [])]
     return out
 
 

@@ -39,6 +39,7 @@ from socialcredit.cli_help import (
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
+from socialcredit.regions.linktables import link_command
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(
@@ -61,6 +62,7 @@ app.add_typer(audit_app, name="audit", rich_help_panel=ADMINISTRATION)
 app.add_typer(keys_app, name="keys", rich_help_panel=SERVICE)
 app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
 app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
+app.command("link", rich_help_panel=REGIONS)(link_command)  # link any two tables with a model (docs/linkage.md)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -26,8 +26,10 @@
     ├── CheckpointError               an audit checkpoint or the signing key is refused:        422 checkpoint_refused
     │                                 unreadable, of another store, forged or altered
     ├── RegionError                   a region's set-up or an identity link is invalid          422 region_refused
-    │   └── BundleError               an exchange bundle is refused: malformed, untrusted,      422 bundle_refused
-    │                                 wrongly signed, tampered or replayed
+    │   ├── BundleError               an exchange bundle is refused: malformed, untrusted,      422 bundle_refused
+    │   │                             wrongly signed, tampered or replayed
+    │   └── LinkModelError            a linkage model file is invalid (names the path), or a     422 invalid_link_model
+    │                                 table does not fit it (names the table, column and type)
     └── MatchmakingError              bad input to the matchmaking site (names the field)       422 invalid_request
         ├── UnknownClientError        no client with that number                                404 unknown_client
         └── RegistryError             the registry answered with an error, or did not answer    502 (code says why)
@@ -55,6 +57,7 @@ __all__ = [
     "IngestError",
     "InvalidRequestError",
     "LimitError",
+    "LinkModelError",
     "MatchmakingError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -296,6 +299,13 @@ class BundleError(RegionError):
     """An exchange bundle is refused; the message says why (and nothing of it was imported)."""
 
     default_code = "bundle_refused"
+
+
+class LinkModelError(RegionError):
+    """A linkage model is invalid (the message starts with the path of the value at fault), or a table to link does
+    not fit it (the message names the table, the column and its type)."""
+
+    default_code = "invalid_link_model"
 
 
 class MatchmakingError(SocialCreditError):
