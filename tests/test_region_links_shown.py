@@ -1,0 +1,268 @@
+"""The link shown to the person and contested by them: `show`, the file and the resident's pages name the region,
+the number there, how the link was made and what agreed; a contest is answered by an operator (the link stands, or
+it is reversed and the next decision counts it no more, with no new run) or lapses in the person's favour."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialcredit.example import AS_OF
+from socialcredit.regions import export_bundle, import_bundle, set_region, trust_publisher
+from socialcredit.regions.bundle import load_private_key, new_private_key, public_key_text
+from socialcredit.regions.generate import REGIONS, generate_regions
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store, open_store
+from test_regions import region_policy
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+BEIJING, TIANJIN = "110000", "120000"
+TODAY = "2026-11-02"  # the registry's date in these tests: the day after the run
+
+
+def sc(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The console script, as a user runs it (PYTHONPATH is inherited: the code under test)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    return subprocess.run(
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=base | {"COLUMNS": "400", "SOCIALCREDIT_TODAY": TODAY},
+        timeout=180,
+        check=False,
+    )
+
+
+def last_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stderr.rstrip("\n").splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Beijing and Tianjin; Beijing's bundle imported and Tianjin scored: the first mover is linked and refused."""
+    folder = tmp_path_factory.mktemp("links")
+    summary = generate_regions(folder / "data", residents=120, movers=10, seed=5)
+    stores: dict[str, Store] = {}
+    keys: dict[str, Path] = {}
+    for code in (BEIJING, TIANJIN):
+        region = REGIONS[code]
+        store = open_store(folder / f"{code}.duckdb", create=True, key="")
+        set_region(store, code, region.name_en)
+        data = folder / "data" / code
+        ingest_file(store, data / "subjects.csv", "civil_affairs", today=AS_OF)
+        for source in ("tax_bureau", "courts"):
+            ingest_file(store, data / "records" / f"{source}.csv", source, today=AS_OF)
+        policy = folder / f"{region.name_en.lower()}.yaml"
+        policy.write_text(region_policy(code), encoding="utf-8")
+        score(store, resolve_policy(store, str(policy)), AS_OF)
+        keys[code] = folder / f"{code}.key"
+        keys[code].write_bytes(new_private_key())
+        stores[code] = store
+    trust_publisher(stores[TIANJIN], BEIJING, "Beijing", public_key_text(load_private_key(keys[BEIJING])))
+    export_bundle(stores[BEIJING], "beijing", keys[BEIJING], folder / "beijing-1.json")
+    import_bundle(stores[TIANJIN], folder / "beijing-1.json")
+    score(stores[TIANJIN], resolve_policy(stores[TIANJIN], "tianjin"), AS_OF)
+    mover = summary.movers[0]
+    tianjin = stores[TIANJIN]
+    link = tianjin.rows(
+        "SELECT identity_id, status, probability, evidence FROM region_identities WHERE origin_subject_id = ?",
+        [mover["subject_id_from"]],
+    )[0]
+    for store in stores.values():
+        store.close()
+    yield {"folder": folder, "db": folder / f"{TIANJIN}.duckdb", "mover": mover, "link": link}
+
+
+@pytest.fixture
+def tianjin(world: dict[str, Any], tmp_path: Path) -> Path:
+    """A copy of Tianjin's store (with the files kept beside it) for a test that changes it."""
+    db: Path = world["db"]
+    for kept in db.parent.glob(db.name + "*"):
+        (shutil.copytree if kept.is_dir() else shutil.copy)(kept, tmp_path / kept.name)
+    return tmp_path / db.name
+
+
+def _masked(number: str) -> str:
+    return number[:6] + "********" + number[-4:]
+
+
+def test_show_and_the_file_name_the_region_the_number_the_probability_and_the_evidence(
+    world: dict[str, Any], tianjin: Path, tmp_path: Path
+) -> None:
+    mover, link = world["mover"], world["link"]
+    evidence = ["id~", "name=", "birth=", "sex=", "region=", "phone="]
+    assert link["status"] == "linked" and link["evidence"].split() == evidence
+    who = mover["subject_id_to"]
+    shown = sc("show", who, "--db", tianjin)
+    assert shown.returncode == 0, shown.stderr
+    ident = link["identity_id"]
+    assert (
+        f"Linked to Beijing (110000) — number there {_masked(mover['subject_id_from'])} (identity {ident}): matched "
+        f"by the record linkage model (Splink), match probability > 0.9999"
+    ) in shown.stdout
+    assert (
+        "  agreed: the identity number within one edit (one digit mistyped, or two adjacent digits swapped); the "
+        "name (same characters); the birth date; the sex; the region code of the number; the phone number"
+    ) in shown.stdout
+    assert (
+        f"  If this is not you, contest the link (`socialcredit dispute link {who} {ident} --reason ...`, or on your "
+        "page); a person answers within 30 days, and if no one does, the link is reversed in your favour."
+    ) in shown.stdout
+    as_json = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
+    (one,) = as_json["links"]
+    assert {k: one[k] for k in ("identity_id", "region", "number", "method", "evidence", "open_dispute")} == {
+        "identity_id": ident,
+        "region": "Beijing (110000)",
+        "number": _masked(mover["subject_id_from"]),
+        "method": "splink",
+        "evidence": evidence,
+        "open_dispute": None,
+    }
+    assert one["probability"] == link["probability"] > 0.9999 and one["probability_text"] == "> 0.9999"
+    assert len(one["records"]) == 1 and one["records"][0].startswith("110000/")
+    # the file export: JSON and the printable page, in both languages
+    out, html = tmp_path / "file.json", tmp_path / "file.html"
+    done = sc("file", "export", who, "--out", out, "--html", html, "--lang", "zh", "--db", tianjin)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["links"][0]["region"] == "Beijing (110000)"
+    assert data["links"][0]["how"] == "由记录关联模型（Splink）匹配"
+    assert data["links"][0]["agreed"] == [
+        "身份证号仅差一处（错录一位或相邻两位颠倒）",
+        "姓名（汉字相同）",
+        "出生日期相同",
+        "性别相同",
+        "身份证号的地区码相同",
+        "电话号码相同",
+    ]
+    page = html.read_text(encoding="utf-8")
+    assert "与您关联的其他地区身份" in page and _masked(mover["subject_id_from"]) in page
+    assert "身份证号仅差一处（错录一位或相邻两位颠倒）; 姓名（汉字相同）" in page
+
+
+def _decide(db: Path, who: str) -> str:
+    done = sc("decide", who, "high_speed_rail", "--purpose", "ticket purchase", "--db", db)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[0]
+
+
+def _contest(db: Path, who: str, ident: int) -> subprocess.CompletedProcess[str]:
+    return sc("dispute", "link", who, str(ident), "--reason", "I have never lived in Beijing", "--db", db)
+
+
+def test_contested_then_unlinked_by_an_operator_the_next_decision_grants_without_a_run(
+    world: dict[str, Any], tianjin: Path
+) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    assert "REFUSED" in _decide(tianjin, who)
+    filed = _contest(tianjin, who, ident)
+    assert filed.returncode == 0, filed.stderr
+    did = int(filed.stdout.split()[2].rstrip(":"))
+    assert filed.stdout.strip() == (
+        f"link dispute {did}: identity {ident} (110000 {_masked(world['mover']['subject_id_from'])}) linked to {who}: "
+        "open, opened 2026-11-02, answer due by 2026-12-02"
+    )
+    again = _contest(tianjin, who, ident)
+    assert again.returncode == 2
+    assert last_error(again) == f"error: the link of identity {ident} is already contested (dispute {did})"
+    listed = sc("region", "link-disputes", "--status", "open", "--db", tianjin, "--json")
+    assert [d["dispute_id"] for d in json.loads(listed.stdout)] == [did]
+    neither = sc("region", "answer-link", str(did), "--reason", "checked", "--db", tianjin)
+    assert neither.returncode == 2
+    assert last_error(neither) == "error: answer with exactly one of --uphold and --unlink"
+    answered = sc("region", "answer-link", str(did), "--unlink", "--reason", "different birth place", "--db", tianjin)
+    assert answered.returncode == 0, answered.stderr
+    assert answered.stdout.strip() == f"Link dispute {did} unlinked: the link is reversed and its records withdrawn."
+    runs_before = _runs(tianjin)
+    assert "GRANTED" in _decide(tianjin, who)
+    assert _runs(tianjin) == runs_before  # no new run
+    closed = sc("region", "answer-link", str(did), "--uphold", "--reason", "again", "--db", tianjin)
+    assert closed.returncode == 2 and last_error(closed) == f"error: link dispute {did} is closed already (unlinked)"
+    store = open_store(tianjin, key="")
+    try:
+        assert store.one("SELECT status FROM region_identities WHERE identity_id = ?", [ident]) == "reversed"
+        actions = [r[0] for r in store.execute("SELECT action FROM audit_log ORDER BY seq").fetchall()]
+        assert actions.index("link_dispute_filed") < actions.index("region_link_reversed")
+        assert actions.index("region_link_reversed") < actions.index("link_dispute_unlinked")
+        assert "listings_ended" in actions
+        texts = [r[0] for r in store.execute(_NOTES, [who]).fetchall()]
+        assert (
+            f"Dispute {did} of the link to 110000/{_masked(world['mover']['subject_id_from'])}: an operator reversed "
+            "the link; the records it brought no longer count. different birth place"
+        ) in texts
+    finally:
+        store.close()
+    shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
+    assert shown["links"] == [] and shown["link_disputes"][0]["status"] == "unlinked"
+
+
+_NOTES = "SELECT text_en FROM notifications WHERE subject_id = ? ORDER BY notification_id"
+
+
+def _runs(db: Path) -> int:
+    store = open_store(db, key="", read_only=True)
+    try:
+        return int(store.one("SELECT count(*) FROM score_runs"))
+    finally:
+        store.close()
+
+
+def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[str, Any], tianjin: Path) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    filed = _contest(tianjin, who, ident)
+    did = int(filed.stdout.split()[2].rstrip(":"))
+    early = sc("due", "run", "--today", "2026-12-02", "--db", tianjin, "--json")
+    assert json.loads(early.stdout)["lapsed_link_disputes"] == []
+    assert "REFUSED" in _decide(tianjin, who)
+    late = sc("due", "run", "--today", "2026-12-03", "--db", tianjin)
+    assert late.returncode == 0, late.stderr
+    assert f"1 overdue link disputes resolved for the resident ({did}): the links are reversed." in late.stdout
+    assert "GRANTED" in _decide(tianjin, who)
+    shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
+    assert shown["links"] == []
+    assert {k: shown["link_disputes"][0][k] for k in ("dispute_id", "status", "note", "answered_at")} == {
+        "dispute_id": did,
+        "status": "lapsed",
+        "note": "Not answered by 2026-12-02.",
+        "answered_at": None,
+    }
+    late_answer = sc("region", "answer-link", str(did), "--uphold", "--reason", "it is him", "--db", tianjin)
+    assert late_answer.returncode == 2
+    assert last_error(late_answer) == f"error: link dispute {did} is closed already (lapsed)"
+
+
+def test_contested_and_upheld_the_link_stays(world: dict[str, Any], tianjin: Path) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    did = int(_contest(tianjin, who, ident).stdout.split()[2].rstrip(":"))
+    upheld = sc("region", "answer-link", str(did), "--uphold", "--reason", "same person: birth record", "--db", tianjin)
+    assert upheld.returncode == 0, upheld.stderr
+    assert upheld.stdout.strip() == f"Link dispute {did} upheld: the link stands."
+    assert "REFUSED" in _decide(tianjin, who)
+    shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
+    assert [x["identity_id"] for x in shown["links"]] == [ident]
+    assert shown["link_disputes"][0]["status"] == "upheld"
+    assert shown["link_disputes"][0]["note"] == "same person: birth record"
+
+
+def test_a_link_that_is_not_the_persons_cannot_be_contested(world: dict[str, Any], tianjin: Path) -> None:
+    other = sc("dispute", "link", world["mover"]["subject_id_from"], str(world["link"]["identity_id"]), "--reason",
+               "not me", "--db", tianjin)  # fmt: skip
+    assert other.returncode == 2
+    assert last_error(other).startswith("error: ")
+    no_reason = sc("dispute", "link", world["mover"]["subject_id_to"], str(world["link"]["identity_id"]), "--reason",
+                   " ", "--db", tianjin)  # fmt: skip
+    assert no_reason.returncode == 2
+    assert last_error(no_reason) == "error: reason is required: write it in a few words"
+    missing = sc("region", "answer-link", "999", "--unlink", "--reason", "x", "--db", tianjin)
+    assert missing.returncode == 2 and last_error(missing) == "error: no link dispute 999"
