@@ -6,24 +6,31 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from api_helpers import auth, serving
+from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF
 from socialcredit.regions import export_bundle, import_bundle, set_region, trust_publisher
 from socialcredit.regions.bundle import load_private_key, new_private_key, public_key_text
 from socialcredit.regions.generate import REGIONS, generate_regions
+from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 from test_regions import region_policy
+from web_helpers import csrf_of, sign_in
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 BEIJING, TIANJIN = "110000", "120000"
@@ -79,9 +86,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "SELECT identity_id, status, probability, evidence FROM region_identities WHERE origin_subject_id = ?",
         [mover["subject_id_from"]],
     )[0]
+    other = tianjin.one(
+        "SELECT min(subject_id) FROM current_subjects WHERE kind = 'person' AND subject_id <> ?",
+        [mover["subject_id_to"]],
+    )
     for store in stores.values():
         store.close()
-    yield {"folder": folder, "db": folder / f"{TIANJIN}.duckdb", "mover": mover, "link": link}
+    yield {"folder": folder, "db": folder / f"{TIANJIN}.duckdb", "mover": mover, "link": link, "other": other}
 
 
 @pytest.fixture
@@ -259,10 +270,145 @@ def test_a_link_that_is_not_the_persons_cannot_be_contested(world: dict[str, Any
     other = sc("dispute", "link", world["mover"]["subject_id_from"], str(world["link"]["identity_id"]), "--reason",
                "not me", "--db", tianjin)  # fmt: skip
     assert other.returncode == 2
-    assert last_error(other).startswith("error: ")
+    assert last_error(other) == f"error: no registered subject {world['mover']['subject_id_from']!r}"
+    stranger = sc("dispute", "link", world["other"], str(world["link"]["identity_id"]), "--reason", "not me",
+                  "--db", tianjin)  # fmt: skip
+    assert stranger.returncode == 2
+    assert (
+        last_error(stranger)
+        == f"error: {world['other']} has no link to identity {world['link']['identity_id']} of another region"
+    )
     no_reason = sc("dispute", "link", world["mover"]["subject_id_to"], str(world["link"]["identity_id"]), "--reason",
                    " ", "--db", tianjin)  # fmt: skip
     assert no_reason.returncode == 2
     assert last_error(no_reason) == "error: reason is required: write it in a few words"
     missing = sc("region", "answer-link", "999", "--unlink", "--reason", "x", "--db", tianjin)
     assert missing.returncode == 2 and last_error(missing) == "error: no link dispute 999"
+
+
+def test_over_http_the_resident_contests_the_operator_unlinks_and_the_next_decision_grants_live(
+    world: dict[str, Any], tianjin: Path
+) -> None:
+    """A real service on loopback: the unlink goes live (registry/decisions/live.py) with no new run."""
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin, key="")
+    keys = {
+        "railway": issue_key(
+            store, "relying_party", "Tianjin railway", services=["high_speed_rail"], purposes=["ticket purchase"]
+        ).token,
+        "resident": issue_key(store, "resident", "the mover", subject=who).token,
+        "other": issue_key(store, "resident", "someone else", subject=world["other"]).token,
+        "operator": issue_key(store, "operator", "Tianjin operations").token,
+    }
+    app = create_app(tianjin, store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+
+            def decide() -> dict[str, Any]:
+                r = client.post(
+                    "/v1/decisions",
+                    json={"subject_id": who, "service": "high_speed_rail", "purpose": "ticket purchase"},
+                    headers=auth(keys["railway"]),
+                )
+                assert r.status_code == 200, r.text
+                body: dict[str, Any] = r.json()
+                return body
+
+            before = decide()
+            assert before["granted"] is False and before["lists"] == ["blacklist"]
+            assert "Beijing (110000)" in before["reasons"][0]["text"]
+            body = {"identity_id": ident, "reason": "I have never lived in Beijing"}
+            filed = client.post("/v1/link-disputes", json=body, headers=auth(keys["resident"]))
+            assert filed.status_code == 201, filed.text
+            did = filed.json()["dispute_id"]
+            assert filed.json()["status"] == "open" and filed.json()["origin_region"] == "110000"
+            not_theirs = client.post("/v1/link-disputes", json=body, headers=auth(keys["other"]))
+            assert not_theirs.status_code == 404
+            assert not_theirs.json()["error"]["message"] == (
+                f"{world['other']} has no link to identity {ident} of another region"
+            )
+            by_resident = client.post(
+                f"/v1/link-disputes/{did}/answer",
+                json={"answer": "unlink", "reason": "mine"},
+                headers=auth(keys["resident"]),
+            )
+            assert by_resident.status_code == 403
+            listed = client.get("/v1/link-disputes?status=open", headers=auth(keys["operator"]))
+            assert [d["dispute_id"] for d in listed.json()] == [did]
+            answered = client.post(
+                f"/v1/link-disputes/{did}/answer",
+                json={"answer": "unlink", "reason": "born elsewhere"},
+                headers=auth(keys["operator"]),
+            )
+            assert answered.status_code == 200, answered.text
+            assert answered.json()["status"] == "unlinked" and answered.json()["note"] == "born elsewhere"
+            deadline = time.monotonic() + 10
+            after = decide()
+            while after["watermark"] <= before["watermark"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+                after = decide()
+            assert after["run_id"] == before["run_id"]  # no new run
+            assert after["granted"] is True and after["lists"] == []
+            # the judgment's points are gone too, not only the listing: tier B (with -100 for it) becomes A
+            assert [r["code"] for r in before["reasons"]] == ["LIST_JUDGMENT_DEFAULTER", "COURT_UNFULFILLED"]
+            assert (before["tier"], after["tier"], after["reasons"]) == ("B", "A", [])
+            again = client.post(
+                f"/v1/link-disputes/{did}/answer",
+                json={"answer": "uphold", "reason": "x"},
+                headers=auth(keys["operator"]),
+            )
+            assert again.status_code == 409
+            assert again.json()["error"]["message"] == f"link dispute {did} is closed already (unlinked)"
+    finally:
+        store.close()
+
+
+def test_the_records_page_shows_the_link_in_both_languages_and_takes_a_contest(
+    world: dict[str, Any], tianjin: Path
+) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    masked = _masked(world["mover"]["subject_id_from"])
+    store = open_store(tianjin, key="")
+    key = issue_key(store, "resident", "the mover", subject=who).token
+    app = create_app(tianjin, store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            assert sign_in(client, key).status_code in (200, 303)
+            zh = client.get("/me/records?lang=zh")
+            assert zh.status_code == 200
+            block = zh.text[zh.text.index('id="links"') : zh.text.index("</section>", zh.text.index('id="links"'))]
+            for text in (
+                "与您关联的其他地区身份",
+                "Beijing (110000)",
+                masked,
+                "由记录关联模型（Splink）匹配",
+                "&gt; 0.9999",
+                "身份证号仅差一处（错录一位或相邻两位颠倒）；姓名（汉字相同）；出生日期相同；性别相同；身份证号的地区码相同；"
+                "电话号码相同",
+                "工作人员须在 30 天内答复",
+            ):
+                assert text in block, text
+            # no raw code of the evidence or of the method in the Chinese block
+            visible = re.sub(r"<[^>]+>", " ", block)
+            assert not any(code in visible for code in ("id~", "name=", "birth=", "phone=", "splink ", "exact"))
+            en = client.get("/me/records?lang=en")
+            block = en.text[en.text.index('id="links"') : en.text.index("</section>", en.text.index('id="links"'))]
+            for text in (
+                "Identities in other regions linked to you",
+                "matched by the record linkage model (Splink)",
+                "the identity number within one edit (one digit mistyped, or two adjacent digits swapped); the name "
+                "(same characters)",
+            ):
+                assert text in block, text
+            form = {"reason": "我从未在北京居住", "csrf": csrf_of(en.text)}
+            sent = client.post(f"/me/links/{ident}/dispute", data=form, follow_redirects=False)
+            assert sent.status_code == 303, sent.text
+            did = int(sent.headers["location"].split("contested=")[1].split("#")[0])
+            after = client.get(f"/me/records?contested={did}&lang=en")
+            assert f"Dispute {did} of the link is filed." in after.text
+            assert f"Your dispute {did} of this link is open; an operator must answer by " in after.text
+            again = client.post(f"/me/links/{ident}/dispute", data=form, follow_redirects=False)
+            assert again.status_code == 400
+            assert f"the link of identity {ident} is already contested (dispute {did})" in again.text
+    finally:
+        store.close()
