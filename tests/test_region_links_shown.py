@@ -21,10 +21,11 @@ import pytest
 from api_helpers import auth, serving
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF
-from socialcredit.regions import export_bundle, import_bundle, set_region, trust_publisher
+from socialcredit.regions import accept_link, export_bundle, import_bundle, reverse_link, set_region, trust_publisher
 from socialcredit.regions.bundle import load_private_key, new_private_key, public_key_text
 from socialcredit.regions.generate import REGIONS, generate_regions
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.links import linked_identities
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -412,3 +413,29 @@ def test_the_records_page_shows_the_link_in_both_languages_and_takes_a_contest(
             assert f"the link of identity {ident} is already contested (dispute {did})" in again.text
     finally:
         store.close()
+
+
+def test_a_link_an_operator_accepted_says_who_and_when(world: dict[str, Any], tianjin: Path) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin, key="")
+    try:
+        reverse_link(store, ident, actor="operator:zhao", reason="checking by hand")
+        accept_link(store, ident, actor="operator:zhao")
+        (link,) = linked_identities(store, who)
+        at = store.one("SELECT max(at_time) FROM audit_log WHERE action = 'region_link'")
+        assert {k: link[k] for k in ("method", "how", "linked_by", "linked_at", "probability_text")} == {
+            "method": "operator",
+            "how": "accepted by an operator",
+            "linked_by": "operator:zhao",
+            "linked_at": at.isoformat(sep=" "),
+            "probability_text": "> 0.9999",
+        }
+        assert linked_identities(store, who, "zh")[0]["how"] == "由工作人员确认"
+    finally:
+        store.close()
+    when = at.isoformat(sep=" ")
+    shown = sc("show", who, "--db", tianjin)
+    assert (
+        f"Linked to Beijing (110000) — number there {_masked(world['mover']['subject_id_from'])} (identity {ident}): "
+        f"accepted by an operator, match probability > 0.9999 (by operator:zhao on {when} UTC)"
+    ) in shown.stdout

@@ -335,7 +335,7 @@ def _print_links(report: dict[str, Any]) -> None:
     for link in report.get("links", []):
         how = link["how"] + (f", match probability {link['probability_text']}" if link["method"] != "exact" else "")
         if link["linked_by"]:
-            how += f" (by {link['linked_by']} on {link['linked_at']})"
+            how += f" (by {link['linked_by']} on {link['linked_at']} UTC)"
         out.print(
             f"\n[bold]Linked to {link['region']}[/] — number there {link['number']} (identity {link['identity_id']}): "
             f"{how}",
