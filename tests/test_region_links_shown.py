@@ -371,6 +371,7 @@ def test_the_records_page_shows_the_link_in_both_languages_and_takes_a_contest(
     masked = _masked(world["mover"]["subject_id_from"])
     store = open_store(tianjin, key="")
     key = issue_key(store, "resident", "the mover", subject=who).token
+    operator = issue_key(store, "operator", "Tianjin operations").token
     app = create_app(tianjin, store=store)
     try:
         with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
@@ -411,6 +412,15 @@ def test_the_records_page_shows_the_link_in_both_languages_and_takes_a_contest(
             again = client.post(f"/me/links/{ident}/dispute", data=form, follow_redirects=False)
             assert again.status_code == 400
             assert f"the link of identity {ident} is already contested (dispute {did})" in again.text
+            # the operator's cases page lists it, with its deadline
+            with httpx.Client(base_url=base, timeout=30) as ops:
+                assert sign_in(ops, operator).status_code in (200, 303)
+                cases = ops.get("/ops/cases?lang=en")
+                assert cases.status_code == 200
+                table = cases.text[cases.text.index('data-testid="open-link-disputes"') :]
+                table = table[: table.index("</table>")]
+                assert "Contested identity links (1)" in cases.text
+                assert f"<td>{did}</td>" in table and masked in table and "我从未在北京居住" in table
     finally:
         store.close()
 

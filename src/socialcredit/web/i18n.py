@@ -418,6 +418,13 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "and grace period.",
     ),
     "cases_disputes": ("处理中的异议（{n}）", "Open disputes ({n})"),
+    "cases_link_disputes": ("对身份关联的异议（{n}）", "Contested identity links ({n})"),
+    "cases_link_disputes_help": (
+        "居民认为与其他地区身份的关联有误。请在期限前答复：socialcredit region answer-link 编号 --uphold 或 --unlink"
+        "，并说明理由；逾期未答复的，关联将被撤销。",
+        "Residents say a link to another region's identity is wrong. Answer by the deadline: socialcredit region "
+        "answer-link ID --uphold or --unlink, with a reason; one not answered in time reverses the link.",
+    ),
     "cases_pending": ("宽限期内的名单认定（{n}）", "Listings in their grace period ({n})"),
     "cases_none": ("没有。", "None."),
     "cases_alerts": ("跨地区预警（{n}）", "Alerts from other regions ({n})"),
