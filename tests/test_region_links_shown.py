@@ -449,3 +449,28 @@ def test_a_link_an_operator_accepted_says_who_and_when(world: dict[str, Any], ti
         f"Linked to Beijing (110000) — number there {_masked(world['mover']['subject_id_from'])} (identity {ident}): "
         f"accepted by an operator, match probability > 0.9999 (by operator:zhao on {when} UTC)"
     ) in shown.stdout
+
+
+def test_a_link_by_the_same_number_says_so(world: dict[str, Any], tianjin: Path) -> None:
+    store = open_store(tianjin, key="")
+    try:
+        ident, who = store.execute(
+            "SELECT identity_id, subject_id FROM region_identities WHERE status = 'exact' ORDER BY 1 LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        (link,) = linked_identities(store, who)
+        zh = linked_identities(store, who, "zh")[0]
+    finally:
+        store.close()
+    assert {k: link[k] for k in ("identity_id", "method", "how", "agreed", "number", "linked_by")} == {
+        "identity_id": ident,
+        "method": "exact",
+        "how": "same identity number",
+        "agreed": ["the same identity number"],
+        "number": _masked(who),
+        "linked_by": None,
+    }
+    assert (zh["how"], zh["agreed"]) == ("身份证号相同", ["身份证号相同"])
+    shown = sc("show", who, "--db", tianjin)
+    assert f"Linked to Beijing (110000) — number there {_masked(who)} (identity {ident}): same identity number\n" in (
+        shown.stdout
+    )
