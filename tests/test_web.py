@@ -331,7 +331,7 @@ def test_no_page_but_the_public_look_up_works_without_a_valid_key(site: dict[str
         cookies = {"sc_session": cookie} if cookie else {}
         with httpx.Client(base_url=site["base"], cookies=cookies) as anonymous:
             for method, path in routes:
-                url = path.format(subject_id=site["other"], policy_id="beijing", dispute_id=1)
+                url = path.format(subject_id=site["other"], policy_id="beijing", dispute_id=1, identity_id=1)
                 r = anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
                 if path in OPEN:
                     assert r.status_code in (200, 303, 403), (method, path, r.status_code)  # 403: no CSRF token

@@ -328,10 +328,39 @@ def show(
             contrib,
         )
     out.print(recs)
+    _print_links(report)
     inq = Table("when", "who", "service", "purpose", "outcome", title="inquiries about this subject", box=None)
     for q in report["inquiries"]:
         inq.add_row(q["asked_at"], q["requester"], q["service"], q["purpose"], q["outcome"])
     out.print(inq if report["inquiries"] else "No inquiries about this subject.")
+
+
+def _print_links(report: dict[str, Any]) -> None:
+    """The identities of other regions linked to the subject: where from, how, the evidence, how to contest."""
+    for link in report.get("links", []):
+        how = link["how"] + (f", match probability {link['probability_text']}" if link["method"] != "exact" else "")
+        if link["linked_by"]:
+            how += f" (by {link['linked_by']} on {link['linked_at']} UTC)"
+        out.print(
+            f"\n[bold]Linked to {link['region']}[/] — number there {link['number']} (identity {link['identity_id']}): "
+            f"{how}",
+            markup=True,
+            highlight=False,
+        )
+        out.print("  agreed: " + "; ".join(link["agreed"]), markup=False, highlight=False)
+        out.print("  records it brought: " + (", ".join(link["records"]) or "none"), markup=False, highlight=False)
+        if link["open_dispute"] is not None:
+            out.print(f"  contested: dispute {link['open_dispute']} is open", markup=False, highlight=False)
+        else:
+            out.print("  " + link["contest"], markup=False, highlight=False)
+    for d in report.get("link_disputes", []):
+        out.print(
+            f"link dispute {d['dispute_id']} (identity {d['identity_id']}, {d['origin_region']} {d['origin_number']}): "
+            f"{d['status']}, opened {d['opened_at']}, answer due by {d['deadline']}"
+            + (f"; {d['note']}" if d["note"] else ""),
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command(rich_help_panel=DECISIONS)

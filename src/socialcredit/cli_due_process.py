@@ -143,6 +143,33 @@ def dispute_answer(
     _json(d) if as_json else out.print(_dispute_line(d))
 
 
+def _link_dispute_line(d: dict[str, Any]) -> str:
+    return (
+        f"link dispute {d['dispute_id']}: identity {d['identity_id']} ({d['origin_region']} {d['origin_number']}) "
+        f"linked to {d['subject_id']}: {d['status']}, opened {d['opened_at']}, answer due by {d['deadline']}"
+        + (f"; {d['note']}" if d["note"] else "")
+    )
+
+
+@dispute_app.command("link")
+def dispute_link(
+    subject: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    identity: Annotated[int, typer.Argument(help="The linked identity (as `show` lists it).", metavar="IDENTITY_ID")],
+    reason: Annotated[str, typer.Option(help="Why the link is wrong (required).", metavar="TEXT")],
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Contest the link of another region's identity to the resident: an operator must answer within 30 days, or
+    the link is reversed in the resident's favour."""
+    from socialcredit.registry.due_process.links import file_link_dispute
+
+    with _store(db) as store:
+        d = file_link_dispute(store, subject, identity, reason, actor, today=_today(today))
+    _json(d) if as_json else out.print(_link_dispute_line(d))
+
+
 @dispute_app.command("list")
 def dispute_list(
     subject: Annotated[str | None, typer.Option(help="Only this resident's.")] = None,
@@ -181,6 +208,12 @@ def due_run(
         + f"; {result['notified_of_mandatory_enrollment']} residents notified of mandatory enrollment; "
         + f"{result['purged']['records']} records purged."
     )
+    links = result.get("lapsed_link_disputes") or []
+    if links:
+        out.print(
+            f"{len(links)} overdue link disputes resolved for the resident ({', '.join(map(str, links))}): "
+            "the links are reversed."
+        )
 
 
 _REPAIR_COLS = ["repair_id", "subject_id", "record_id", "severity", "status", "applied_on", "decision_reason"]

@@ -526,6 +526,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         FROM region_publishers;
         """,
     ),
+    (
+        17,
+        "link disputes",
+        # A resident contests the link of another region's identity to them (registry/due_process/links.py); an
+        # operator answers (the link stands, or it is reversed: regions/contest.py) or the deadline lapses it in
+        # the resident's favour. dispute_id comes from the same counter as record disputes: one number, one case.
+        # Statuses: open, upheld, unlinked, lapsed.
+        """
+        CREATE TABLE link_disputes (
+            dispute_id BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, identity_id BIGINT NOT NULL,
+            origin_region VARCHAR NOT NULL, origin_subject_id VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+            status VARCHAR NOT NULL, opened_at DATE NOT NULL, deadline DATE NOT NULL, answered_at DATE,
+            note VARCHAR, filed_by VARCHAR NOT NULL, answered_by VARCHAR, recorded_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]
 
 

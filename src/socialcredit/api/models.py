@@ -279,6 +279,22 @@ class Dispute(_Out):
     deadline: str
 
 
+class LinkDispute(_Out):
+    """A resident's dispute of the link of another region's identity to them (docs/regions.md)."""
+
+    dispute_id: int
+    subject_id: str
+    identity_id: int
+    origin_region: str
+    origin_number: str
+    reason: str
+    status: str
+    opened_at: str
+    deadline: str
+    answered_at: str | None = None
+    note: str | None = None
+
+
 class Fulfilment(_Out):
     fulfilment_id: int
     source_id: str

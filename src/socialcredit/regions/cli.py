@@ -266,6 +266,65 @@ def unlink(
     out.print(f"Reversed the link of identity {identity}; {n} records withdrawn.")
 
 
+@region_app.command("answer-link")
+def answer_link(
+    dispute: Annotated[int, typer.Argument(help="The link dispute.", metavar="DISPUTE_ID")],
+    uphold: Annotated[bool, typer.Option("--uphold", help="The link stands.")] = False,
+    unlink_: Annotated[bool, typer.Option("--unlink", help="Reverse the link: its records are withdrawn.")] = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why (the person is told).", metavar="TEXT")] = "",
+    actor: Annotated[str, typer.Option("--actor", help="Who answers (audited).", metavar="NAME")] = "cli",
+    today: Annotated[str | None, typer.Option("--today", help="The registry's date.", metavar="DATE")] = None,
+    db: DbOpt = _DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a person's dispute of a link: --uphold or --unlink, with --reason."""
+    from socialcredit.regions.contest import answer_link_dispute
+
+    if uphold == unlink_:
+        raise RegionError("answer with exactly one of --uphold and --unlink")
+    day = _date(today)
+    with open_store(db) as store:
+        d = answer_link_dispute(store, dispute, "uphold" if uphold else "unlink", reason, actor, today=day)
+    if as_json:
+        _print_json(d)
+        return
+    verb = "upheld: the link stands" if uphold else "unlinked: the link is reversed and its records withdrawn"
+    out.print(f"Link dispute {dispute} {verb}.", markup=False, highlight=False)
+
+
+@region_app.command("link-disputes")
+def link_disputes(
+    status: Annotated[str | None, typer.Option(help="open, upheld, unlinked or lapsed.")] = None,
+    db: DbOpt = _DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Disputes of identity links, newest first (the open ones wait for an operator's answer)."""
+    from socialcredit.registry import list_link_disputes
+
+    with open_store(db) as store:
+        rows = list_link_disputes(store, status=status)
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("No link disputes.")
+        return
+    cols = ["dispute_id", "subject_id", "identity_id", "origin_region", "status", "opened_at", "deadline", "reason"]
+    table = Table(*cols, box=None)
+    for r in rows:
+        table.add_row(*("" if r.get(c) is None else str(r[c]) for c in cols))
+    out.print(table)
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise RegionError(f"--today {value!r} is not a date of the form YYYY-MM-DD") from None
+
+
 @region_app.command()
 def alerts(
     db: DbOpt = _DEFAULT_DB,

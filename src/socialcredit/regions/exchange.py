@@ -23,6 +23,7 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import load_catalog
+from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions.alerts import origin_label, raise_alerts
@@ -35,6 +36,7 @@ from socialcredit.registry import (
     Checkpoint,
     append_audit,
     check_signature,
+    end_withdrawn_listings,
     get_policy,
     keep_received_checkpoint,
     parse_checkpoint,
@@ -693,59 +695,71 @@ def reject_link(store: Store, identity_id: int, actor: str = "cli") -> None:
         )
 
 
-def reverse_link(store: Store, identity_id: int, actor: str = "cli", reason: str = "") -> int:
+def reverse_link(
+    store: Store, identity_id: int, actor: str = "cli", reason: str = "", *, today: dt.date | None = None
+) -> int:
     """Undo an applied link: its records are withdrawn (new versions), the identity waits for review again."""
     row = _identity(store, identity_id)
     if row["status"] not in ("linked", "exact"):
         raise RegionError(f"identity {identity_id} is {row['status']}; only an applied link can be reversed")
     with store.transaction():
+        return reverse_in_transaction(store, row, actor, reason, resolve_today(today))
+
+
+def reverse_in_transaction(store: Store, row: dict[str, Any], actor: str, reason: str, today: dt.date) -> int:
+    """``reverse_link``'s work, inside the caller's transaction (``contest`` closes a dispute in the same one).
+
+    The subject's listings caused by the withdrawn records end at once (``end_withdrawn_listings``): decisions
+    stop counting the link right after it is reversed, without waiting for the next run."""
+    identity_id = int(row["identity_id"])
+    store.execute(
+        """CREATE OR REPLACE TEMP TABLE _withdraw AS
+        SELECT r.* FROM records r JOIN (
+            SELECT DISTINCT origin_region || '/' || record_id AS record_id, source_id FROM region_records
+            WHERE origin_region = ? AND origin_subject_id = ?
+        ) x USING (source_id, record_id)
+        WHERE r.origin_region = ?
+        QUALIFY row_number() OVER (PARTITION BY r.source_id, r.record_id ORDER BY r.version DESC) = 1""",
+        [row["origin_region"], row["origin_subject_id"], row["origin_region"]],
+    )
+    n = int(store.one("SELECT count(*) FROM _withdraw WHERE NOT withdrawn"))
+    if n:
+        first = store.take_ids("seq", n)
         store.execute(
-            """CREATE OR REPLACE TEMP TABLE _withdraw AS
-            SELECT r.* FROM records r JOIN (
-                SELECT DISTINCT origin_region || '/' || record_id AS record_id, source_id FROM region_records
-                WHERE origin_region = ? AND origin_subject_id = ?
-            ) x USING (source_id, record_id)
-            WHERE r.origin_region = ?
-            QUALIFY row_number() OVER (PARTITION BY r.source_id, r.record_id ORDER BY r.version DESC) = 1""",
-            [row["origin_region"], row["origin_subject_id"], row["origin_region"]],
-        )
-        n = int(store.one("SELECT count(*) FROM _withdraw WHERE NOT withdrawn"))
-        if n:
-            first = store.take_ids("seq", n)
-            store.execute(
-                """UPDATE _withdraw SET prev_key = record_key, record_key = ? + k - 1, version = version + 1,
-                          withdrawn = true,
-                          is_correction = false, recorded_at = now()
-                   FROM (SELECT record_key AS old, row_number() OVER (ORDER BY record_key) AS k FROM _withdraw
-                         WHERE NOT withdrawn) o
-                   WHERE _withdraw.record_key = o.old""",
-                [first],
-            )
-            store.execute(
-                "INSERT INTO records BY NAME SELECT * FROM _withdraw WHERE withdrawn AND record_key >= ?", [first]
-            )
-        store.execute(
-            "UPDATE region_records SET applied = false WHERE origin_region = ? AND origin_subject_id = ?",
-            [row["origin_region"], row["origin_subject_id"]],
+            """UPDATE _withdraw SET prev_key = record_key, record_key = ? + k - 1, version = version + 1,
+                      withdrawn = true,
+                      is_correction = false, recorded_at = now()
+               FROM (SELECT record_key AS old, row_number() OVER (ORDER BY record_key) AS k FROM _withdraw
+                     WHERE NOT withdrawn) o
+               WHERE _withdraw.record_key = o.old""",
+            [first],
         )
         store.execute(
-            "UPDATE region_identities SET status = 'reversed', subject_id = NULL, candidate_id = ?, updated_at = now() "
-            "WHERE identity_id = ?",
-            [row["subject_id"], identity_id],
+            "INSERT INTO records BY NAME SELECT * FROM _withdraw WHERE withdrawn AND record_key >= ?", [first]
         )
-        append_audit(
-            store,
-            actor,
-            "region_link_reversed",
-            row["subject_id"],
-            {
-                "identity_id": identity_id,
-                "origin": row["origin_region"],
-                "origin_subject_id": row["origin_subject_id"],
-                "withdrawn_records": n,
-                "reason": reason,
-            },
-        )
+    store.execute(
+        "UPDATE region_records SET applied = false WHERE origin_region = ? AND origin_subject_id = ?",
+        [row["origin_region"], row["origin_subject_id"]],
+    )
+    store.execute(
+        "UPDATE region_identities SET status = 'reversed', subject_id = NULL, candidate_id = ?, updated_at = now() "
+        "WHERE identity_id = ?",
+        [row["subject_id"], identity_id],
+    )
+    append_audit(
+        store,
+        actor,
+        "region_link_reversed",
+        row["subject_id"],
+        {
+            "identity_id": identity_id,
+            "origin": row["origin_region"],
+            "origin_subject_id": row["origin_subject_id"],
+            "withdrawn_records": n,
+            "reason": reason,
+        },
+    )
+    end_withdrawn_listings(store, row["subject_id"], today, actor)
     return n
 
 

@@ -45,6 +45,7 @@ BUILTIN_PLUGINS = (
     "socialcredit.registry.scoring.plugin",
     "socialcredit.registry.due_process.plugin",
     "socialcredit.regions.alerts",
+    "socialcredit.regions.contest",
 )
 
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -375,6 +375,33 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "dispute_send": ("提交异议", "File the dispute"),
     "dispute_no_records": ("没有可以提出异议的记录。", "There is no record you could dispute."),
     "dispute_filed": ("异议 {id} 已提交。", "Dispute {id} is filed."),
+    # the links to other regions' identities, shown on the records page, and their disputes
+    "links_title": ("与您关联的其他地区身份", "Identities in other regions linked to you"),
+    "links_lead": (
+        "以下记录来自其他地区，是通过将该地区的身份与您关联而计入的。如果关联有误，您可以提出异议。",
+        "These records came from another region through a link of an identity there to you. If the link is wrong, "
+        "you can contest it.",
+    ),
+    "link_region": ("地区", "Region"),
+    "link_number": ("该地区的身份证号", "Number there"),
+    "link_how": ("关联方式", "How it was linked"),
+    "link_probability": ("匹配概率", "Match probability"),
+    "link_when": ("关联时间", "Linked on"),
+    "link_agreed": ("一致的信息", "What agreed"),
+    "link_records": ("由此计入的记录", "Records it brought"),
+    "link_contest": ("对该关联提出异议", "Contest this link"),
+    "link_reason_label": ("为什么这不是您本人？", "Why is this not you?"),
+    "link_send": ("提交异议", "Send the dispute"),
+    "link_contested": (
+        "您对该关联的异议 {id} 正在处理中，工作人员须于 {deadline} 前答复。",
+        "Your dispute {id} of this link is open; an operator must answer by {deadline}.",
+    ),
+    "link_filed": ("对关联的异议 {id} 已提交。", "Dispute {id} of the link is filed."),
+    "link_disputes_title": ("对关联的异议", "Disputes of links"),
+    "link_dispute_status_open": ("处理中", "open"),
+    "link_dispute_status_upheld": ("已核实（关联保留）", "upheld (the link stands)"),
+    "link_dispute_status_unlinked": ("关联已撤销", "link reversed"),
+    "link_dispute_status_lapsed": ("逾期未答复（关联撤销）", "not answered in time (link reversed)"),
     "dispute_added": ("已为异议 {id} 补充材料。", "Your information was added to dispute {id}."),
     "dispute_this": ("提出异议", "Dispute this"),
     "notices": ("通知", "Notices"),
@@ -391,6 +418,13 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "and grace period.",
     ),
     "cases_disputes": ("处理中的异议（{n}）", "Open disputes ({n})"),
+    "cases_link_disputes": ("对身份关联的异议（{n}）", "Contested identity links ({n})"),
+    "cases_link_disputes_help": (
+        "居民认为与其他地区身份的关联有误。请在期限前答复：socialcredit region answer-link 编号 --uphold 或 --unlink"
+        "，并说明理由；逾期未答复的，关联将被撤销。",
+        "Residents say a link to another region's identity is wrong. Answer by the deadline: socialcredit region "
+        "answer-link ID --uphold or --unlink, with a reason; one not answered in time reverses the link.",
+    ),
     "cases_pending": ("宽限期内的名单认定（{n}）", "Listings in their grace period ({n})"),
     "cases_none": ("没有。", "None."),
     "cases_alerts": ("跨地区预警（{n}）", "Alerts from other regions ({n})"),

@@ -13,6 +13,7 @@ from socialcredit.policy.explain import explain_rule
 from socialcredit.regions.alerts import list_alerts
 from socialcredit.regions.exchange import list_review_queue
 from socialcredit.registry.due_process.disputes import list_disputes
+from socialcredit.registry.due_process.links import list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
@@ -226,11 +227,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
             repairs = sorted(list_repairs(store, status="pending"), key=lambda r: (r["applied_on"], r["repair_id"]))
             review = list_review_queue(store)
             alerts = list_alerts(store)
+            contested = sorted(list_link_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
         return page.render(
             "ops_cases.html",
             section="cases",
             disputes=disputes[:CASES_SHOWN],
             n_disputes=len(disputes),
+            contested=contested[:CASES_SHOWN],
+            n_contested=len(contested),
             pending=pending[:CASES_SHOWN],
             n_pending=len(pending),
             repairs=repairs[:CASES_SHOWN],

@@ -13,6 +13,7 @@ from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
+from socialcredit.registry.due_process.links import file_link_dispute
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.repair import list_repairs
@@ -82,7 +83,29 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def records(page: Page) -> Response:
         with web.service.writer() as store:
             report = own_file(store, page, "resident portal: records")
-        return page.render("me_records.html", report=report, section="records", dispute_links=True)
+        return page.render(
+            "me_records.html", report=report, section="records", dispute_links=True, contested=page.query("contested")
+        )
+
+    @router.post("/me/links/{identity_id}/dispute")
+    @web.page("resident")
+    def link_dispute(page: Page) -> Response:
+        """Contest the link of another region's identity to the resident (someone else's link: as if none)."""
+        assert page.who is not None
+        raw = str(page.request.path_params["identity_id"])
+        identity_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
+        try:
+            with web.service.writer() as store:
+                filed = file_link_dispute(
+                    store, _subject(page), identity_id, page.form.get("reason", ""), actor=page.who.actor
+                )
+        except WorkflowError as exc:
+            with web.service.writer() as store:
+                report = own_file(store, page, "resident portal: records")
+            return page.render(
+                "me_records.html", 400, report=report, section="records", dispute_links=True, failure=str(exc)
+            )
+        return page.redirect(f"/me/records?contested={filed['dispute_id']}#links")
 
     @router.get("/me/inquiries")
     @web.page("resident")

@@ -33,6 +33,7 @@ from socialcredit.api.models import (
     ConsentSet,
     Dispute,
     Fulfilment,
+    LinkDispute,
     Listing,
     Override,
     PublicListing,
@@ -41,9 +42,11 @@ from socialcredit.api.models import (
 )
 from socialcredit.api.routes.subjects import own_file_only
 from socialcredit.errors import ForbiddenError, InvalidRequestError, NotFoundError, SocialCreditError
+from socialcredit.regions.contest import answer_link_dispute
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.due_process.disputes import add_information as add_information_to
 from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
+from socialcredit.registry.due_process.links import file_link_dispute, get_link_dispute, list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.overrides import override_decision as override_one_decision
 from socialcredit.registry.due_process.overrides import override_listing as override_one_listing
@@ -80,6 +83,16 @@ class InformationIn(_Body):
 class AnswerIn(_Body):
     outcome: Literal["verified", "corrected", "withdrawn"]
     note: str = Field(min_length=1, max_length=4000)
+
+
+class LinkDisputeIn(_Body):
+    identity_id: int = Field(gt=0)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class LinkAnswerIn(_Body):
+    answer: Literal["uphold", "unlink"]
+    reason: str = Field(min_length=1, max_length=4000)
 
 
 class FulfilmentIn(_Body):
@@ -191,6 +204,38 @@ def answer(dispute_id: int, body: AnswerIn, party: Furnisher, service: ServiceDe
             store, dispute_id, body.outcome, body.note, actor(party), today=today, source_id=party.source_id
         )
     return Dispute.model_validate(answered)
+
+
+@router.post("/v1/link-disputes", tags=_DUE_PROCESS, status_code=201)
+def dispute_link(body: LinkDisputeIn, party: Resident, service: ServiceDep, today: Today) -> LinkDispute:
+    """A resident contests the link of another region's identity to them; an operator answers within 30 days, or
+    the link is reversed in their favour."""
+    assert party.subject_id is not None
+    with naming(service, "identity_id") as store:
+        filed = file_link_dispute(store, party.subject_id, body.identity_id, body.reason, actor(party), today=today)
+    return LinkDispute.model_validate(filed)
+
+
+@router.get("/v1/link-disputes", tags=_DUE_PROCESS)
+def link_disputes(
+    party: ResidentOrOperator, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
+) -> list[LinkDispute]:
+    """A resident's own disputes of links; every one, for operators (the open ones wait for an answer)."""
+    with naming(service) as store:
+        subject = party.subject_id if party.role == "resident" else None
+        found = list_link_disputes(store, subject_id=subject, status=status)
+    return [LinkDispute.model_validate(d) for d in found]
+
+
+@router.post("/v1/link-disputes/{dispute_id}/answer", tags=_DUE_PROCESS)
+def answer_link(dispute_id: int, body: LinkAnswerIn, party: Operator, service: ServiceDep, today: Today) -> LinkDispute:
+    """An operator answers a contested link: ``uphold`` (it stands) or ``unlink`` (it is reversed, its records
+    withdrawn and the listings they caused ended); decisions see an unlink at once."""
+    with naming(service, "dispute_id") as store:
+        get_link_dispute(store, dispute_id)
+        answered = answer_link_dispute(store, dispute_id, body.answer, body.reason, actor(party), today=today)
+    service.changed()
+    return LinkDispute.model_validate(answered)
 
 
 @router.post("/v1/fulfilments", tags=_DUE_PROCESS, status_code=201)

@@ -22,6 +22,7 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.decisions.decide import explain, explain_rows
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import list_disputes
+from socialcredit.registry.due_process.links import linked_identities, list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.overrides import list_overrides
@@ -232,6 +233,9 @@ def subject_report(
         "records": recs,
         "inquiries": [_inquiry(q, by_inquiry.get(f"inquiry:{q['inquiry_id']}")) for q in inquiries],
         "disputes": list_disputes(store, subject_id=subject_id),
+        # identities of other regions linked to this subject, and the person's disputes of such links
+        "links": linked_identities(store, subject_id, lang),
+        "link_disputes": list_link_disputes(store, subject_id=subject_id),
         "notices": list_listings(store, subject_id=subject_id),
         "repairs": list_repairs(store, subject_id=subject_id),
         "overrides": overrides,

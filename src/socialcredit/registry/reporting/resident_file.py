@@ -82,6 +82,8 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
         "list_entries": entries,
         "notices": report["notices"],
         "disputes": report["disputes"],
+        "links": report["links"],
+        "link_disputes": report["link_disputes"],
         "repairs": report["repairs"],
         "fulfilments": fulfilments,
         "consents": report["consents"],
@@ -131,6 +133,8 @@ _WORDS = {
         "records": "Records",
         "notices": "Notices and listings",
         "disputes": "Disputes",
+        "links": "Identities in other regions linked to you",
+        "link_disputes": "Disputes of links",
         "repairs": "Credit repair",
         "inquiries": "Who asked about you",
         "overrides": "Human review",
@@ -146,6 +150,8 @@ _WORDS = {
         "records": "记录",
         "notices": "通知与名单",
         "disputes": "异议",
+        "links": "与您关联的其他地区身份",
+        "link_disputes": "对关联的异议",
         "repairs": "信用修复",
         "inquiries": "查询记录",
         "overrides": "人工复核",
@@ -161,6 +167,7 @@ def render_html(file: dict[str, Any], lang: str = "en") -> str:
     table = env.from_string(_TABLE)
     words = _WORDS["zh" if lang == "zh" else "en"]
     records = [{**r, "fields": ", ".join(f"{k}={v}" for k, v in r["fields"].items())} for r in file["records"]]
+    links = [{**x, "agreed": "; ".join(x["agreed"])} for x in file.get("links", [])]
     sections = [
         ("records", records, ["source", "record_id", "version", "record_type", "event_date", "fields", "status"]),
         ("notices", file["notices"], ["list_id", "criterion_id", "record_id", "noticed_on", "effective_on", "status"]),
@@ -168,6 +175,12 @@ def render_html(file: dict[str, Any], lang: str = "en") -> str:
             "disputes",
             file["disputes"],
             ["dispute_id", "record_id", "reason", "status", "opened_at", "deadline", "note"],
+        ),
+        ("links", links, ["identity_id", "region", "number", "how", "probability", "linked_at", "agreed", "contest"]),
+        (
+            "link_disputes",
+            file.get("link_disputes", []),
+            ["dispute_id", "identity_id", "reason", "status", "opened_at", "deadline", "note"],
         ),
         ("repairs", file["repairs"], ["repair_id", "record_id", "severity", "status", "applied_on", "decision_reason"]),
         ("inquiries", file["inquiries"], ["asked_at", "requester", "service", "purpose", "outcome"]),

@@ -1,0 +1,85 @@
+"""A contested link answered by a person, or lapsed in the person's favour (docs/regions.md, "The link, shown and
+contested").
+
+The person files the dispute through the registry (``registry/due_process/links.py``: deadline, audit, notice); an
+operator answers here — ``uphold`` (the link stands) or ``unlink`` (it is reversed: its records are withdrawn and the
+listings they caused end at once, ``exchange.reverse_in_transaction``) — in one transaction with the dispute's
+close. The daily due-process job (the ``due_process_daily`` hook below) lapses every link dispute past its deadline
+the same way: the link is reversed, as a record's dispute lapses into a withdrawn record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from socialcredit.clock import resolve_today
+from socialcredit.errors import RegionError, WorkflowError
+from socialcredit.regions.exchange import reverse_in_transaction
+from socialcredit.registry import (
+    close_link_dispute,
+    get_link_dispute,
+    hookimpl,
+    overdue_link_disputes,
+)
+from socialcredit.store import Store
+
+__all__ = ["ANSWERS", "answer_link_dispute", "due_process_daily", "lapse_link_disputes"]
+
+ANSWERS = ("uphold", "unlink")
+
+
+def _identity(store: Store, identity_id: int) -> dict[str, Any]:
+    return store.rows("SELECT * FROM region_identities WHERE identity_id = ?", [identity_id])[0]
+
+
+def answer_link_dispute(
+    store: Store, dispute_id: int, answer: str, reason: str, actor: str = "cli", *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """An operator's answer to a contested link: ``uphold`` or ``unlink``, with the reason the person is told."""
+    today = resolve_today(today)
+    if answer not in ANSWERS:
+        raise RegionError(f"answer must be one of {', '.join(ANSWERS)}, not {answer!r}")
+    note = (reason or "").strip()
+    if not note:
+        raise RegionError("a reason is required: the person is told why (--reason TEXT)")
+    d = get_link_dispute(store, dispute_id)
+    if d["status"] != "open":
+        raise WorkflowError(
+            f"link dispute {dispute_id} is closed already ({d['status']})", field="dispute_id", code="dispute_closed"
+        )
+    if today > dt.date.fromisoformat(d["deadline"]):
+        lapse_link_disputes(store, today)
+        raise WorkflowError(
+            f"the answer to link dispute {dispute_id} was due by {d['deadline']}; it lapsed in the person's favour and "
+            "the link was reversed",
+            field="dispute_id",
+            code="deadline_passed",
+        )
+    ident = _identity(store, int(d["identity_id"]))
+    with store.transaction():
+        if answer == "unlink":
+            if ident["status"] in ("linked", "exact"):
+                reverse_in_transaction(store, ident, actor, f"link dispute {dispute_id}: {note}", today)
+            return close_link_dispute(store, dispute_id, "unlinked", note, actor, today)
+        return close_link_dispute(store, dispute_id, "upheld", note, actor, today)
+
+
+def lapse_link_disputes(store: Store, today: dt.date | None = None, actor: str = "registry") -> list[int]:
+    """Resolve for the person every open link dispute past its deadline: the link is reversed."""
+    today = resolve_today(today)
+    overdue = overdue_link_disputes(store, today)
+    for row in overdue:
+        ident = _identity(store, int(row["identity_id"]))
+        note = f"Not answered by {row['deadline'].isoformat()}."
+        with store.transaction():
+            if ident["status"] in ("linked", "exact"):
+                reverse_in_transaction(store, ident, actor, f"link dispute {row['dispute_id']} lapsed", today)
+            close_link_dispute(store, int(row["dispute_id"]), "lapsed", note, actor, today)
+    return [int(r["dispute_id"]) for r in overdue]
+
+
+@hookimpl
+def due_process_daily(store: Store, today: dt.date) -> dict[str, Any]:
+    """The daily job lapses overdue link disputes (``lapsed_link_disputes``: their ids)."""
+    return {"lapsed_link_disputes": lapse_link_disputes(store, today)}

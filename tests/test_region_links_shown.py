@@ -1,0 +1,476 @@
+"""The link shown to the person and contested by them: `show`, the file and the resident's pages name the region,
+the number there, how the link was made and what agreed; a contest is answered by an operator (the link stands, or
+it is reversed and the next decision counts it no more, with no new run) or lapses in the person's favour."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api_helpers import auth, serving
+from socialcredit.api.app import create_app
+from socialcredit.example import AS_OF
+from socialcredit.regions import accept_link, export_bundle, import_bundle, reverse_link, set_region, trust_publisher
+from socialcredit.regions.bundle import load_private_key, new_private_key, public_key_text
+from socialcredit.regions.generate import REGIONS, generate_regions
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.links import linked_identities
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store, open_store
+from test_regions import region_policy
+from web_helpers import csrf_of, sign_in
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+BEIJING, TIANJIN = "110000", "120000"
+TODAY = "2026-11-02"  # the registry's date in these tests: the day after the run
+
+
+def sc(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The console script, as a user runs it (PYTHONPATH is inherited: the code under test)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    return subprocess.run(
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=base | {"COLUMNS": "400", "SOCIALCREDIT_TODAY": TODAY},
+        timeout=180,
+        check=False,
+    )
+
+
+def last_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stderr.rstrip("\n").splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Beijing and Tianjin; Beijing's bundle imported and Tianjin scored: the first mover is linked and refused."""
+    folder = tmp_path_factory.mktemp("links")
+    summary = generate_regions(folder / "data", residents=120, movers=10, seed=5)
+    stores: dict[str, Store] = {}
+    keys: dict[str, Path] = {}
+    for code in (BEIJING, TIANJIN):
+        region = REGIONS[code]
+        store = open_store(folder / f"{code}.duckdb", create=True, key="")
+        set_region(store, code, region.name_en)
+        data = folder / "data" / code
+        ingest_file(store, data / "subjects.csv", "civil_affairs", today=AS_OF)
+        for source in ("tax_bureau", "courts"):
+            ingest_file(store, data / "records" / f"{source}.csv", source, today=AS_OF)
+        policy = folder / f"{region.name_en.lower()}.yaml"
+        policy.write_text(region_policy(code), encoding="utf-8")
+        score(store, resolve_policy(store, str(policy)), AS_OF)
+        keys[code] = folder / f"{code}.key"
+        keys[code].write_bytes(new_private_key())
+        stores[code] = store
+    trust_publisher(stores[TIANJIN], BEIJING, "Beijing", public_key_text(load_private_key(keys[BEIJING])))
+    export_bundle(stores[BEIJING], "beijing", keys[BEIJING], folder / "beijing-1.json")
+    import_bundle(stores[TIANJIN], folder / "beijing-1.json")
+    score(stores[TIANJIN], resolve_policy(stores[TIANJIN], "tianjin"), AS_OF)
+    mover = summary.movers[0]
+    tianjin = stores[TIANJIN]
+    link = tianjin.rows(
+        "SELECT identity_id, status, probability, evidence FROM region_identities WHERE origin_subject_id = ?",
+        [mover["subject_id_from"]],
+    )[0]
+    other = tianjin.one(
+        "SELECT min(subject_id) FROM current_subjects WHERE kind = 'person' AND subject_id <> ?",
+        [mover["subject_id_to"]],
+    )
+    for store in stores.values():
+        store.close()
+    yield {"folder": folder, "db": folder / f"{TIANJIN}.duckdb", "mover": mover, "link": link, "other": other}
+
+
+@pytest.fixture
+def tianjin(world: dict[str, Any], tmp_path: Path) -> Path:
+    """A copy of Tianjin's store (with the files kept beside it) for a test that changes it."""
+    db: Path = world["db"]
+    for kept in db.parent.glob(db.name + "*"):
+        (shutil.copytree if kept.is_dir() else shutil.copy)(kept, tmp_path / kept.name)
+    return tmp_path / db.name
+
+
+def _masked(number: str) -> str:
+    return number[:6] + "********" + number[-4:]
+
+
+def test_show_and_the_file_name_the_region_the_number_the_probability_and_the_evidence(
+    world: dict[str, Any], tianjin: Path, tmp_path: Path
+) -> None:
+    mover, link = world["mover"], world["link"]
+    evidence = ["id~", "name=", "birth=", "sex=", "region=", "phone="]
+    assert link["status"] == "linked" and link["evidence"].split() == evidence
+    who = mover["subject_id_to"]
+    shown = sc("show", who, "--db", tianjin)
+    assert shown.returncode == 0, shown.stderr
+    ident = link["identity_id"]
+    assert (
+        f"Linked to Beijing (110000) — number there {_masked(mover['subject_id_from'])} (identity {ident}): matched "
+        f"by the record linkage model (Splink), match probability > 0.9999"
+    ) in shown.stdout
+    assert (
+        "  agreed: the identity number within one edit (one digit mistyped, or two adjacent digits swapped); the "
+        "name (same characters); the birth date; the sex; the region code of the number; the phone number"
+    ) in shown.stdout
+    assert (
+        f"  If this is not you, contest the link (`socialcredit dispute link {who} {ident} --reason ...`, or on your "
+        "page); a person answers within 30 days, and if no one does, the link is reversed in your favour."
+    ) in shown.stdout
+    as_json = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
+    (one,) = as_json["links"]
+    assert {k: one[k] for k in ("identity_id", "region", "number", "method", "evidence", "open_dispute")} == {
+        "identity_id": ident,
+        "region": "Beijing (110000)",
+        "number": _masked(mover["subject_id_from"]),
+        "method": "splink",
+        "evidence": evidence,
+        "open_dispute": None,
+    }
+    assert one["probability"] == link["probability"] > 0.9999 and one["probability_text"] == "> 0.9999"
+    assert len(one["records"]) == 1 and one["records"][0].startswith("110000/")
+    # the file export: JSON and the printable page, in both languages
+    out, html = tmp_path / "file.json", tmp_path / "file.html"
+    done = sc("file", "export", who, "--out", out, "--html", html, "--lang", "zh", "--db", tianjin)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["links"][0]["region"] == "Beijing (110000)"
+    assert data["links"][0]["how"] == "由记录关联模型（Splink）匹配"
+    assert data["links"][0]["agreed"] == [
+        "身份证号仅差一处（错录一位或相邻两位颠倒）",
+        "姓名（汉字相同）",
+        "出生日期相同",
+        "性别相同",
+        "身份证号的地区码相同",
+        "电话号码相同",
+    ]
+    page = html.read_text(encoding="utf-8")
+    assert "与您关联的其他地区身份" in page and _masked(mover["subject_id_from"]) in page
+    assert "身份证号仅差一处（错录一位或相邻两位颠倒）; 姓名（汉字相同）" in page
+
+
+def _decide(db: Path, who: str) -> str:
+    done = sc("decide", who, "high_speed_rail", "--purpose", "ticket purchase", "--db", db)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[0]
+
+
+def _contest(db: Path, who: str, ident: int) -> subprocess.CompletedProcess[str]:
+    return sc("dispute", "link", who, str(ident), "--reason", "I have never lived in Beijing", "--db", db)
+
+
+def test_contested_then_unlinked_by_an_operator_the_next_decision_grants_without_a_run(
+    world: dict[str, Any], tianjin: Path
+) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    assert "REFUSED" in _decide(tianjin, who)
+    filed = _contest(tianjin, who, ident)
+    assert filed.returncode == 0, filed.stderr
+    did = int(filed.stdout.split()[2].rstrip(":"))
+    assert filed.stdout.strip() == (
+        f"link dispute {did}: identity {ident} (110000 {_masked(world['mover']['subject_id_from'])}) linked to {who}: "
+        "open, opened 2026-11-02, answer due by 2026-12-02"
+    )
+    again = _contest(tianjin, who, ident)
+    assert again.returncode == 2
+    assert last_error(again) == f"error: the link of identity {ident} is already contested (dispute {did})"
+    listed = sc("region", "link-disputes", "--status", "open", "--db", tianjin, "--json")
+    assert [d["dispute_id"] for d in json.loads(listed.stdout)] == [did]
+    neither = sc("region", "answer-link", str(did), "--reason", "checked", "--db", tianjin)
+    assert neither.returncode == 2
+    assert last_error(neither) == "error: answer with exactly one of --uphold and --unlink"
+    answered = sc("region", "answer-link", str(did), "--unlink", "--reason", "different birth place", "--db", tianjin)
+    assert answered.returncode == 0, answered.stderr
+    assert answered.stdout.strip() == f"Link dispute {did} unlinked: the link is reversed and its records withdrawn."
+    runs_before = _runs(tianjin)
+    assert "GRANTED" in _decide(tianjin, who)
+    assert _runs(tianjin) == runs_before  # no new run
+    closed = sc("region", "answer-link", str(did), "--uphold", "--reason", "again", "--db", tianjin)
+    assert closed.returncode == 2 and last_error(closed) == f"error: link dispute {did} is closed already (unlinked)"
+    store = open_store(tianjin, key="")
+    try:
+        assert store.one("SELECT status FROM region_identities WHERE identity_id = ?", [ident]) == "reversed"
+        actions = [r[0] for r in store.execute("SELECT action FROM audit_log ORDER BY seq").fetchall()]
+        assert actions.index("link_dispute_filed") < actions.index("region_link_reversed")
+        assert actions.index("region_link_reversed") < actions.index("link_dispute_unlinked")
+        assert "listings_ended" in actions
+        texts = [r[0] for r in store.execute(_NOTES, [who]).fetchall()]
+        assert (
+            f"Dispute {did} of the link to 110000/{_masked(world['mover']['subject_id_from'])}: an operator reversed "
+            "the link; the records it brought no longer count. different birth place"
+        ) in texts
+    finally:
+        store.close()
+    shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
+    assert shown["links"] == [] and shown["link_disputes"][0]["status"] == "unlinked"
+
+
+_NOTES = "SELECT text_en FROM notifications WHERE subject_id = ? ORDER BY notification_id"
+
+
+def _runs(db: Path) -> int:
+    store = open_store(db, key="", read_only=True)
+    try:
+        return int(store.one("SELECT count(*) FROM score_runs"))
+    finally:
+        store.close()
+
+
+def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[str, Any], tianjin: Path) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    filed = _contest(tianjin, who, ident)
+    did = int(filed.stdout.split()[2].rstrip(":"))
+    early = sc("due", "run", "--today", "2026-12-02", "--db", tianjin, "--json")
+    assert json.loads(early.stdout)["lapsed_link_disputes"] == []
+    assert "REFUSED" in _decide(tianjin, who)
+    late = sc("due", "run", "--today", "2026-12-03", "--db", tianjin)
+    assert late.returncode == 0, late.stderr
+    assert f"1 overdue link disputes resolved for the resident ({did}): the links are reversed." in late.stdout
+    assert "GRANTED" in _decide(tianjin, who)
+    shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
+    assert shown["links"] == []
+    assert {k: shown["link_disputes"][0][k] for k in ("dispute_id", "status", "note", "answered_at")} == {
+        "dispute_id": did,
+        "status": "lapsed",
+        "note": "Not answered by 2026-12-02.",
+        "answered_at": None,
+    }
+    late_answer = sc("region", "answer-link", str(did), "--uphold", "--reason", "it is him", "--db", tianjin)
+    assert late_answer.returncode == 2
+    assert last_error(late_answer) == f"error: link dispute {did} is closed already (lapsed)"
+
+
+def test_contested_and_upheld_the_link_stays(world: dict[str, Any], tianjin: Path) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    did = int(_contest(tianjin, who, ident).stdout.split()[2].rstrip(":"))
+    upheld = sc("region", "answer-link", str(did), "--uphold", "--reason", "same person: birth record", "--db", tianjin)
+    assert upheld.returncode == 0, upheld.stderr
+    assert upheld.stdout.strip() == f"Link dispute {did} upheld: the link stands."
+    assert "REFUSED" in _decide(tianjin, who)
+    shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
+    assert [x["identity_id"] for x in shown["links"]] == [ident]
+    assert shown["link_disputes"][0]["status"] == "upheld"
+    assert shown["link_disputes"][0]["note"] == "same person: birth record"
+
+
+def test_a_link_that_is_not_the_persons_cannot_be_contested(world: dict[str, Any], tianjin: Path) -> None:
+    other = sc("dispute", "link", world["mover"]["subject_id_from"], str(world["link"]["identity_id"]), "--reason",
+               "not me", "--db", tianjin)  # fmt: skip
+    assert other.returncode == 2
+    assert last_error(other) == f"error: no registered subject {world['mover']['subject_id_from']!r}"
+    stranger = sc("dispute", "link", world["other"], str(world["link"]["identity_id"]), "--reason", "not me",
+                  "--db", tianjin)  # fmt: skip
+    assert stranger.returncode == 2
+    assert (
+        last_error(stranger)
+        == f"error: {world['other']} has no link to identity {world['link']['identity_id']} of another region"
+    )
+    no_reason = sc("dispute", "link", world["mover"]["subject_id_to"], str(world["link"]["identity_id"]), "--reason",
+                   " ", "--db", tianjin)  # fmt: skip
+    assert no_reason.returncode == 2
+    assert last_error(no_reason) == "error: reason is required: write it in a few words"
+    missing = sc("region", "answer-link", "999", "--unlink", "--reason", "x", "--db", tianjin)
+    assert missing.returncode == 2 and last_error(missing) == "error: no link dispute 999"
+
+
+def test_over_http_the_resident_contests_the_operator_unlinks_and_the_next_decision_grants_live(
+    world: dict[str, Any], tianjin: Path
+) -> None:
+    """A real service on loopback: the unlink goes live (registry/decisions/live.py) with no new run."""
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin, key="")
+    keys = {
+        "railway": issue_key(
+            store, "relying_party", "Tianjin railway", services=["high_speed_rail"], purposes=["ticket purchase"]
+        ).token,
+        "resident": issue_key(store, "resident", "the mover", subject=who).token,
+        "other": issue_key(store, "resident", "someone else", subject=world["other"]).token,
+        "operator": issue_key(store, "operator", "Tianjin operations").token,
+    }
+    app = create_app(tianjin, store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+
+            def decide() -> dict[str, Any]:
+                r = client.post(
+                    "/v1/decisions",
+                    json={"subject_id": who, "service": "high_speed_rail", "purpose": "ticket purchase"},
+                    headers=auth(keys["railway"]),
+                )
+                assert r.status_code == 200, r.text
+                body: dict[str, Any] = r.json()
+                return body
+
+            before = decide()
+            assert before["granted"] is False and before["lists"] == ["blacklist"]
+            assert "Beijing (110000)" in before["reasons"][0]["text"]
+            body = {"identity_id": ident, "reason": "I have never lived in Beijing"}
+            filed = client.post("/v1/link-disputes", json=body, headers=auth(keys["resident"]))
+            assert filed.status_code == 201, filed.text
+            did = filed.json()["dispute_id"]
+            assert filed.json()["status"] == "open" and filed.json()["origin_region"] == "110000"
+            not_theirs = client.post("/v1/link-disputes", json=body, headers=auth(keys["other"]))
+            assert not_theirs.status_code == 404
+            assert not_theirs.json()["error"]["message"] == (
+                f"{world['other']} has no link to identity {ident} of another region"
+            )
+            by_resident = client.post(
+                f"/v1/link-disputes/{did}/answer",
+                json={"answer": "unlink", "reason": "mine"},
+                headers=auth(keys["resident"]),
+            )
+            assert by_resident.status_code == 403
+            listed = client.get("/v1/link-disputes?status=open", headers=auth(keys["operator"]))
+            assert [d["dispute_id"] for d in listed.json()] == [did]
+            answered = client.post(
+                f"/v1/link-disputes/{did}/answer",
+                json={"answer": "unlink", "reason": "born elsewhere"},
+                headers=auth(keys["operator"]),
+            )
+            assert answered.status_code == 200, answered.text
+            assert answered.json()["status"] == "unlinked" and answered.json()["note"] == "born elsewhere"
+            deadline = time.monotonic() + 10
+            after = decide()
+            while after["watermark"] <= before["watermark"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+                after = decide()
+            assert after["run_id"] == before["run_id"]  # no new run
+            assert after["granted"] is True and after["lists"] == []
+            # the judgment's points are gone too, not only the listing: tier B (with -100 for it) becomes A
+            assert [r["code"] for r in before["reasons"]] == ["LIST_JUDGMENT_DEFAULTER", "COURT_UNFULFILLED"]
+            assert (before["tier"], after["tier"], after["reasons"]) == ("B", "A", [])
+            again = client.post(
+                f"/v1/link-disputes/{did}/answer",
+                json={"answer": "uphold", "reason": "x"},
+                headers=auth(keys["operator"]),
+            )
+            assert again.status_code == 409
+            assert again.json()["error"]["message"] == f"link dispute {did} is closed already (unlinked)"
+    finally:
+        store.close()
+
+
+def test_the_records_page_shows_the_link_in_both_languages_and_takes_a_contest(
+    world: dict[str, Any], tianjin: Path
+) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    masked = _masked(world["mover"]["subject_id_from"])
+    store = open_store(tianjin, key="")
+    key = issue_key(store, "resident", "the mover", subject=who).token
+    operator = issue_key(store, "operator", "Tianjin operations").token
+    app = create_app(tianjin, store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            assert sign_in(client, key).status_code in (200, 303)
+            zh = client.get("/me/records?lang=zh")
+            assert zh.status_code == 200
+            block = zh.text[zh.text.index('id="links"') : zh.text.index("</section>", zh.text.index('id="links"'))]
+            for text in (
+                "与您关联的其他地区身份",
+                "Beijing (110000)",
+                masked,
+                "由记录关联模型（Splink）匹配",
+                "&gt; 0.9999",
+                "身份证号仅差一处（错录一位或相邻两位颠倒）；姓名（汉字相同）；出生日期相同；性别相同；身份证号的地区码相同；"
+                "电话号码相同",
+                "工作人员须在 30 天内答复",
+            ):
+                assert text in block, text
+            # no raw code of the evidence or of the method in the Chinese block
+            visible = re.sub(r"<[^>]+>", " ", block)
+            assert not any(code in visible for code in ("id~", "name=", "birth=", "phone=", "splink ", "exact"))
+            en = client.get("/me/records?lang=en")
+            block = en.text[en.text.index('id="links"') : en.text.index("</section>", en.text.index('id="links"'))]
+            for text in (
+                "Identities in other regions linked to you",
+                "matched by the record linkage model (Splink)",
+                "the identity number within one edit (one digit mistyped, or two adjacent digits swapped); the name "
+                "(same characters)",
+            ):
+                assert text in block, text
+            form = {"reason": "我从未在北京居住", "csrf": csrf_of(en.text)}
+            sent = client.post(f"/me/links/{ident}/dispute", data=form, follow_redirects=False)
+            assert sent.status_code == 303, sent.text
+            did = int(sent.headers["location"].split("contested=")[1].split("#")[0])
+            after = client.get(f"/me/records?contested={did}&lang=en")
+            assert f"Dispute {did} of the link is filed." in after.text
+            assert f"Your dispute {did} of this link is open; an operator must answer by " in after.text
+            again = client.post(f"/me/links/{ident}/dispute", data=form, follow_redirects=False)
+            assert again.status_code == 400
+            assert f"the link of identity {ident} is already contested (dispute {did})" in again.text
+            # the operator's cases page lists it, with its deadline
+            with httpx.Client(base_url=base, timeout=30) as ops:
+                assert sign_in(ops, operator).status_code in (200, 303)
+                cases = ops.get("/ops/cases?lang=en")
+                assert cases.status_code == 200
+                table = cases.text[cases.text.index('data-testid="open-link-disputes"') :]
+                table = table[: table.index("</table>")]
+                assert "Contested identity links (1)" in cases.text
+                assert f"<td>{did}</td>" in table and masked in table and "我从未在北京居住" in table
+    finally:
+        store.close()
+
+
+def test_a_link_an_operator_accepted_says_who_and_when(world: dict[str, Any], tianjin: Path) -> None:
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin, key="")
+    try:
+        reverse_link(store, ident, actor="operator:zhao", reason="checking by hand")
+        accept_link(store, ident, actor="operator:zhao")
+        (link,) = linked_identities(store, who)
+        at = store.one("SELECT max(at_time) FROM audit_log WHERE action = 'region_link'")
+        assert {k: link[k] for k in ("method", "how", "linked_by", "linked_at", "probability_text")} == {
+            "method": "operator",
+            "how": "accepted by an operator",
+            "linked_by": "operator:zhao",
+            "linked_at": at.isoformat(sep=" "),
+            "probability_text": "> 0.9999",
+        }
+        assert linked_identities(store, who, "zh")[0]["how"] == "由工作人员确认"
+    finally:
+        store.close()
+    when = at.isoformat(sep=" ")
+    shown = sc("show", who, "--db", tianjin)
+    assert (
+        f"Linked to Beijing (110000) — number there {_masked(world['mover']['subject_id_from'])} (identity {ident}): "
+        f"accepted by an operator, match probability > 0.9999 (by operator:zhao on {when} UTC)"
+    ) in shown.stdout
+
+
+def test_a_link_by_the_same_number_says_so(world: dict[str, Any], tianjin: Path) -> None:
+    store = open_store(tianjin, key="")
+    try:
+        ident, who = store.execute(
+            "SELECT identity_id, subject_id FROM region_identities WHERE status = 'exact' ORDER BY 1 LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        (link,) = linked_identities(store, who)
+        zh = linked_identities(store, who, "zh")[0]
+    finally:
+        store.close()
+    assert {k: link[k] for k in ("identity_id", "method", "how", "agreed", "number", "linked_by")} == {
+        "identity_id": ident,
+        "method": "exact",
+        "how": "same identity number",
+        "agreed": ["the same identity number"],
+        "number": _masked(who),
+        "linked_by": None,
+    }
+    assert (zh["how"], zh["agreed"]) == ("身份证号相同", ["身份证号相同"])
+    shown = sc("show", who, "--db", tianjin)
+    assert f"Linked to Beijing (110000) — number there {_masked(who)} (identity {ident}): same identity number\n" in (
+        shown.stdout
+    )
