@@ -25,6 +25,7 @@ import sqlglot.expressions as exp
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
 from socialcredit.policy import LoadedPolicy
+from socialcredit.regions import crossborder
 from socialcredit.regions.alerts import origin_label, raise_alerts
 from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, seal_bundle
 from socialcredit.regions.bundle import load_private_key as _load_key
@@ -143,6 +144,7 @@ def export_bundle(
         if types
         else []
     )
+    certified = crossborder.certified_versions(store, since, watermark)
     records = [
         {
             "subject_id": r["subject_id"],
@@ -152,6 +154,7 @@ def export_bundle(
             "record_type": r["record_type"],
             "event_date": r["event_date"].isoformat(),
             "withdrawn": bool(r["withdrawn"]),
+            "certified": (r["source_id"], r["record_id"], int(r["version"])) in certified,
             "fields": {
                 f: (r[f].isoformat() if isinstance(r[f], dt.date) else r[f])
                 for f in catalog.record_types[r["record_type"]].fields
@@ -204,6 +207,7 @@ def export_bundle(
                 identities.append({**s, "birth_date": s["birth_date"].isoformat() if s["birth_date"] else None})
         finally:
             store.con.unregister("_people")
+    sections = crossborder.export_sections(store, policy_id, list(exchange.lists), list(types))
     # The registry's signed audit head travels with the bundle: the importer keeps a copy outside this store.
     checkpoint = write_checkpoint(store)
     payload = {
@@ -216,6 +220,7 @@ def export_bundle(
         "identities": identities,
         "records": records,
         "list_entries": entries,
+        **sections,
         "audit_checkpoint": checkpoint.as_dict(),
     }
     data = seal_bundle(payload, key)
@@ -228,6 +233,7 @@ def export_bundle(
             "INSERT INTO region_exports VALUES (?, ?, ?, now(), ?, ?)",
             [sequence, sha, watermark, len(records), len(entries)],
         )
+        crossborder.mark_sent(store, sequence, sections)
         append_audit(
             store,
             actor,
@@ -329,11 +335,13 @@ def _import(
     received = _received_checkpoint(bundle)
     p = bundle.payload
     check_payload(p)
+    crossborder.validate(p)
     origin = bundle.publisher
     summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
     with store.transaction():
         check_record_types(store, origin, bundle.publisher_name, p["records"])
         _write_bundle(store, bundle)
+        crossborder.apply(store, origin, p, actor)
         append_audit(
             store,
             actor,
