@@ -9,6 +9,9 @@ import base64
 import csv
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from region_helpers import BEIJING, TIANJIN, Regions, build_regions
+from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions
 from socialcredit.errors import BundleError, WorkflowError
-from socialcredit.regions import crossborder, import_bundle
+from socialcredit.regions import crossborder, export_bundle, import_bundle
 from socialcredit.registry.due_process.daily import run_daily
 from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, list_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
 
 D = dt.date
 NOTICED, EFFECTIVE = D(2026, 11, 1), D(2026, 12, 31)  # Beijing's listing: notice, and 60 days' grace
@@ -60,6 +64,7 @@ def _moved_and_listed(world: Regions) -> tuple[dict[str, str], str, str]:
     return mover, record_id, f"{BEIJING}/{record_id}"
 
 
+@pytest.mark.slow  # two regions built and linked: about 10 s
 def test_a_mover_keeps_exactly_the_grace_beijing_gave(regions: Regions) -> None:
     """Failure 4 replayed: Tianjin's listing carries Beijing's notice and effective date, not a listing at once."""
     mover, _, local_id = _moved_and_listed(regions)
@@ -90,6 +95,7 @@ def test_a_mover_keeps_exactly_the_grace_beijing_gave(regions: Regions) -> None:
     assert _listing(regions, TIANJIN, tj)["status"] == _listing(regions, BEIJING, bj)["status"] == "effective"
 
 
+@pytest.mark.slow  # two regions built and linked: about 10 s
 def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijing_court_both_delist_the_same_day(
     regions: Regions,
 ) -> None:
@@ -163,6 +169,7 @@ def _correction(world: Regions, mover: dict[str, str], *, certified: bool) -> Pa
     return path
 
 
+@pytest.mark.slow  # two regions built and linked: about 10 s
 def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhere_uncertified(
     regions: Regions,
 ) -> None:
@@ -217,6 +224,7 @@ def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhe
     )
 
 
+@pytest.mark.slow  # two regions built and linked: about 10 s
 def test_a_bundle_without_the_new_sections_still_imports(regions: Regions) -> None:
     mover = _mover(regions)
     first = regions.export(BEIJING)
@@ -297,3 +305,73 @@ def test_property_validate_refuses_or_passes_never_crashes(section: str, value: 
         crossborder.validate({section: value})
     except BundleError as exc:
         assert str(exc).startswith("malformed: ")
+
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+
+
+def _sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}
+    return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env | {"COLUMNS": "200"})
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_the_command_line_refuses_to_answer_a_forwarded_dispute_and_imports_report_due_process(
+    regions: Regions,
+) -> None:
+    mover, _, local_id = _moved_and_listed(regions)
+    filed = file_dispute(
+        regions.stores[TIANJIN], mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4)
+    )
+    sent = regions.export(TIANJIN)
+    for store in regions.stores.values():
+        store.close()
+    tianjin, beijing = regions.folder / f"{TIANJIN}.duckdb", regions.folder / f"{BEIJING}.duckdb"
+    answer = _sc(
+        "dispute",
+        "answer",
+        str(filed["dispute_id"]),
+        "verified",
+        "--source",
+        "courts",
+        "--note",
+        "checked",
+        "--today",
+        "2027-01-05",
+        db=tianjin,
+    )
+    assert answer.returncode == 2
+    assert answer.stderr.strip() == (
+        f"error: dispute {filed['dispute_id']} was forwarded to region 110000, which recorded the record; its source "
+        "answers it there, and the answer arrives in that region's next bundle"
+    )
+    imported = _sc("region", "import", str(sent), db=beijing)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.splitlines()[-1] == "Due process: disputes opened: 1."
+    listed = _sc("dispute", "list", "--source", "courts", "--status", "open", "--json", db=beijing)
+    assert [(d["record_id"], d["deadline"]) for d in json.loads(listed.stdout)] == [
+        (local_id.split("/", 1)[1], "2027-02-03")
+    ]
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_region_that_shares_no_records_still_forwards_its_disputes(regions: Regions) -> None:
+    mover, record_id, local_id = _moved_and_listed(regions)
+    tianjin, beijing = regions.stores[TIANJIN], regions.stores[BEIJING]
+    quiet = regions.folder / "quiet.yaml"
+    text = (regions.folder / "tianjin.yaml").read_text(encoding="utf-8").replace("id: tianjin\n", "id: quiet\n", 1)
+    quiet.write_text(text.replace(EXCHANGE, "\nexchange:\n  shareable_record_types: []\n  lists: []\n"), "utf-8")
+    resolve_policy(tianjin, str(quiet))
+    filed = file_dispute(tianjin, mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4))
+    path = regions.folder / "quiet-1.json"
+    summary = export_bundle(tianjin, "quiet", regions.keys[TIANJIN], path)
+    assert (summary.records, summary.identities, summary.list_entries, summary.disputes) == (0, 0, 0, 1)
+    result = import_bundle(beijing, path)
+    assert result.due_process["disputes_opened"] == 1
+    opened = list_disputes(beijing, source_id="courts", status="open")
+    assert [(d["subject_id"], d["record_id"], d["deadline"]) for d in opened] == [
+        (mover["subject_id_from"], record_id, filed["deadline"])
+    ]
+    # Sent once: the next bundle does not carry it again.
+    again = export_bundle(tianjin, "quiet", regions.keys[TIANJIN], regions.folder / "quiet-2.json")
+    assert again.disputes == 0

@@ -26,6 +26,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pyarrow as pa
+
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError
 from socialcredit.registry.access.audit import append_audit
@@ -367,38 +369,56 @@ def _answer(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
 def _hold_back_uncertified(store: Store, origin: str, payload: dict[str, Any], actor: str) -> int:
     """Keep out of ``records`` each incoming version that would bring back a record withdrawn here after a dispute
     without its source's certification (marked applied, never copied); tell the resident of a certified one."""
-    held = 0
-    for item in payload.get("records", []):
-        if item.get("withdrawn"):
-            continue
-        local_id = f"{origin}/{item['record_id']}"
+    incoming = [r for r in payload.get("records", []) if not r.get("withdrawn")]
+    if not incoming:
+        return 0
+    store.con.register(
+        "_returning",
+        pa.table(
+            {
+                "source_id": [r["source_id"] for r in incoming],
+                "record_id": [f"{origin}/{r['record_id']}" for r in incoming],
+                "origin_record_id": [r["record_id"] for r in incoming],
+                "version": pa.array([int(r["version"]) for r in incoming], pa.int32()),
+                "certified": [r.get("certified") is True for r in incoming],
+            }
+        ),
+    )
+    try:
+        # Only records withdrawn here after a dispute: most bundles bring back none, and this is one query.
         rows = store.rows(
-            """SELECT r.subject_id, r.withdrawn, (SELECT max(d.dispute_id) FROM disputes d
-                   WHERE d.source_id = r.source_id AND d.record_id = r.record_id
-                     AND d.status IN ('withdrawn', 'lapsed')) AS dispute_id
-            FROM records r WHERE r.source_id = ? AND r.record_id = ? ORDER BY r.version DESC LIMIT 1""",
-            [item["source_id"], local_id],
+            """SELECT i.*, r.subject_id, d.dispute_id FROM _returning i
+            JOIN (SELECT source_id, record_id, subject_id, withdrawn FROM records
+                  WHERE origin_region = $origin
+                  QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1) r
+              USING (source_id, record_id)
+            JOIN (SELECT source_id, record_id, max(dispute_id) AS dispute_id FROM disputes
+                  WHERE status IN ('withdrawn', 'lapsed') GROUP BY ALL) d USING (source_id, record_id)
+            WHERE r.withdrawn ORDER BY i.record_id, i.version""",
+            {"origin": origin},
         )
-        if not rows or not rows[0]["withdrawn"] or rows[0]["dispute_id"] is None:
-            continue
-        subject = str(rows[0]["subject_id"])
-        if item.get("certified") is True:
+    finally:
+        store.con.unregister("_returning")
+    held = 0
+    for row in rows:
+        subject = str(row["subject_id"])
+        if row["certified"]:
             notify(
                 store,
                 subject,
                 "record_recertified",
-                int(rows[0]["dispute_id"]),
-                f"Region {origin}'s source {item['source_id']} sent record {local_id} again, certifying that it is "
-                "accurate; it counts again. You may dispute it again.",
-                f"地区 {origin} 的来源 {item['source_id']} 重新报送并书面确认记录 {local_id} 准确，该记录重新计入。"
-                "您可再次提出异议。",
+                int(row["dispute_id"]),
+                f"Region {origin}'s source {row['source_id']} sent record {row['record_id']} again, certifying that "
+                "it is accurate; it counts again. You may dispute it again.",
+                f"地区 {origin} 的来源 {row['source_id']} 重新报送并书面确认记录 {row['record_id']} 准确，"
+                "该记录重新计入。您可再次提出异议。",
                 resolve_today(),
             )
             continue
         store.execute(
             "UPDATE region_records SET applied = true WHERE origin_region = ? AND source_id = ? AND record_id = ? "
             "AND version = ? AND sequence = ?",
-            [origin, item["source_id"], item["record_id"], int(item["version"]), int(payload["sequence"])],
+            [origin, row["source_id"], row["origin_record_id"], row["version"], int(payload["sequence"])],
         )
         append_audit(
             store,
@@ -407,8 +427,8 @@ def _hold_back_uncertified(store: Store, origin: str, payload: dict[str, Any], a
             subject,
             {
                 "origin": origin,
-                "record_id": f"{item['source_id']}/{local_id}",
-                "version": item["version"],
+                "record_id": f"{row['source_id']}/{row['record_id']}",
+                "version": row["version"],
                 "reason": "withdrawn here after a dispute; it comes back only with the source's certification",
             },
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,9 @@ class ExportSummary:
     records: int
     identities: int
     list_entries: int
+    disputes: int = 0  # forwarded to the regions that recorded their records (regions/crossborder.py)
+    answers: int = 0  # to disputes other regions forwarded here
+    listings: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -241,7 +244,15 @@ def export_bundle(
             None,
             {"sequence": sequence, "records": len(records), "list_entries": len(entries), "file": out.name},
         )
-    return ExportSummary(str(out), sequence, sha, len(records), len(identities), len(entries))
+    return ExportSummary(
+        str(out),
+        sequence,
+        sha,
+        len(records),
+        len(identities),
+        len(entries),
+        *(len(sections[k]) for k in ("disputes", "answers", "listings")),
+    )
 
 
 # --- import -----------------------------------------------------------------------------------------------
@@ -259,6 +270,7 @@ class ImportSummary:
     unmatched: int = 0
     applied_records: int = 0
     alerts: int = 0
+    due_process: dict[str, int] = field(default_factory=dict)  # what crossborder.apply did
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -341,7 +353,7 @@ def _import(
     with store.transaction():
         check_record_types(store, origin, bundle.publisher_name, p["records"])
         _write_bundle(store, bundle)
-        crossborder.apply(store, origin, p, actor)
+        summary.due_process = crossborder.apply(store, origin, p, actor)
         append_audit(
             store,
             actor,
