@@ -23,11 +23,13 @@ from hypothesis import strategies as st
 from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions
 from socialcredit.errors import BundleError, WorkflowError
 from socialcredit.regions import crossborder, export_bundle, import_bundle
+from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.due_process.daily import run_daily
 from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, list_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 
 D = dt.date
 NOTICED, EFFECTIVE = D(2026, 11, 1), D(2026, 12, 31)  # Beijing's listing: notice, and 60 days' grace
@@ -375,3 +377,35 @@ def test_a_region_that_shares_no_records_still_forwards_its_disputes(regions: Re
     # Sent once: the next bundle does not carry it again.
     again = export_bundle(tianjin, "quiet", regions.keys[TIANJIN], regions.folder / "quiet-2.json")
     assert again.disputes == 0
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listing_here(regions: Regions) -> None:
+    mover, _, local_id = _moved_and_listed(regions)
+    tianjin, tj = regions.stores[TIANJIN], mover["subject_id_to"]
+    # Under a policy that does not count disputed records, the forwarded dispute holds the record as a local one does.
+    held = regions.folder / "held.yaml"
+    text = (regions.folder / "tianjin.yaml").read_text(encoding="utf-8").replace("id: tianjin\n", "id: held\n", 1)
+    held.write_text(text.replace("counts_while_open: true", "counts_while_open: false"), "utf-8")
+    file_dispute(tianjin, tj, "courts", local_id, "paid", today=D(2026, 12, 1))
+    regions.score(TIANJIN, EFFECTIVE)
+    score(tianjin, resolve_policy(tianjin, str(held)), EFFECTIVE)
+    assert not decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="tianjin").granted
+    assert decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="held").granted
+
+    # Beijing grants a repair (its bundle reports the listing repaired on 2027-01-10): Tianjin's ends at once.
+    def repaired(payload: dict[str, Any]) -> None:
+        for item in payload["listings"]:
+            if item["subject_id"] == mover["subject_id_from"]:
+                item.update(status="repaired", closed_on="2027-01-10", in_grace=False)
+
+    import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, repaired))
+    rows = [r for r in list_listings(tianjin, subject_id=tj, policy_id="tianjin") if r["list_id"] == "blacklist"]
+    assert [(r["status"], r["closed_on"]) for r in rows] == [("repaired", "2027-01-10")]
+    assert decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="tianjin").granted
+    assert tianjin.one(
+        "SELECT text_en FROM notifications WHERE subject_id = ? AND kind = 'listing_repaired'", [tj]
+    ) == (
+        "blacklist (judgment_defaulter): region 110000, which recorded the record, ended its listing on 2027-01-10 "
+        "(credit repair was granted); the listing here ended the same day."
+    )
