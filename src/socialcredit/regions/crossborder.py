@@ -243,15 +243,17 @@ def export_sections(store: Store, policy_id: str, lists: list[str], record_types
 
 def mark_sent(store: Store, sequence: int, sections: dict[str, Any]) -> None:
     """Note that bundle ``sequence`` carried these disputes and answers. Call inside the export's transaction."""
-    for section, direction in (("disputes", "forwarded"), ("answers", "received")):
-        ids = [int(d["dispute_id"]) for d in sections.get(section, [])]
-        if not ids:
-            continue
-        column = "dispute_id" if direction == "forwarded" else "remote_dispute_id"
+    for item in sections.get("disputes", []):
         store.execute(
-            f"UPDATE region_disputes SET sent_in = ? WHERE direction = ? AND sent_in IS NULL "
-            f"AND {column} IN ({', '.join('?' for _ in ids)})",
-            [sequence, direction, *ids],
+            "UPDATE region_disputes SET sent_in = ? WHERE direction = 'forwarded' AND dispute_id = ?",
+            [sequence, item["dispute_id"]],
+        )
+    for item in sections.get("answers", []):
+        # an answer names the dispute by the filing region's id: two regions' ids may be the same number
+        store.execute(
+            "UPDATE region_disputes SET sent_in = ? WHERE direction = 'received' AND region = ? "
+            "AND remote_dispute_id = ? AND sent_in IS NULL",
+            [sequence, item["to"], item["dispute_id"]],
         )
 
 
