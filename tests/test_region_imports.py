@@ -5,6 +5,7 @@ corrected bundle with the same sequence, and the ones after it, still import."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import math
@@ -260,7 +261,9 @@ def test_a_refused_no_such_type_bundle_leaves_the_defaulter_blacklisted(
     mover = border["movers"][0]
     assert mover["defaulter"] == "true" and (mover["from"], mover["to"]) == (BEIJING, TIANJIN)
     import_bundle(tianjin, border["bundle"])
-    score(tianjin, resolve_policy(tianjin, "tianjin"), AS_OF)
+    # Beijing's listing was noticed on AS_OF with 60 days' grace; Tianjin's keeps its dates (test_region_due_process)
+    effective = AS_OF + dt.timedelta(days=60)
+    score(tianjin, resolve_policy(tianjin, "tianjin"), effective)
     refused = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase")
     assert not refused.granted and refused.reasons[0].code == "LIST_JUDGMENT_DEFAULTER"
     payload = json.loads(_payload_text(border))
@@ -275,7 +278,7 @@ def test_a_refused_no_such_type_bundle_leaves_the_defaulter_blacklisted(
         _bundle(border, tmp_path / "beijing-2.json", replace_judgment),
         "malformed: records[0].record_type 'no_such_type' is not a record type of the catalog",
     )
-    score(tianjin, resolve_policy(tianjin, "tianjin"), AS_OF)
+    score(tianjin, resolve_policy(tianjin, "tianjin"), effective)
     again = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase")
     assert not again.granted and again.reasons[0].code == "LIST_JUDGMENT_DEFAULTER"
 

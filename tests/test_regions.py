@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,7 @@ from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.scoring.state import check_state
 from socialcredit.store import Store, open_store
 
+BEIJING_EFFECTIVE = AS_OF + dt.timedelta(days=60)  # the end of the blacklist's grace given on AS_OF
 EXCHANGE = "\nexchange:\n  shareable_record_types: [court_judgment]\n  lists: [blacklist]\n"
 
 
@@ -116,7 +118,10 @@ def test_a_defaulter_who_moves_under_a_mistyped_number_is_linked_refused_and_ale
     assert link["status"] == "linked" and link["subject_id"] == mover["subject_id_to"]
     assert link["probability"] >= 0.99 and "id~" in link["evidence"]
     assert uncovered_record_ids(tianjin) == []
+    # Beijing noticed him on AS_OF with 60 days' grace: Tianjin keeps the same dates (tests/test_region_due_process.py)
     score(tianjin, resolve_policy(tianjin, "tianjin"), AS_OF)
+    assert decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase", requester="railway").granted
+    score(tianjin, resolve_policy(tianjin, "tianjin"), BEIJING_EFFECTIVE)
     d = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase", requester="railway")
     assert not d.granted
     assert d.reasons[0].code == "LIST_JUDGMENT_DEFAULTER"
@@ -189,7 +194,7 @@ def test_over_http_the_tianjin_railway_gets_the_beijing_reason_and_the_operator_
     mover = world["movers"][0]
     if not tianjin.one("SELECT count(*) FROM score_runs"):  # this test alone: the exchange and a run first
         import_bundle(tianjin, world["bundles"][0])
-        score(tianjin, resolve_policy(tianjin, "tianjin"), AS_OF)
+        score(tianjin, resolve_policy(tianjin, "tianjin"), BEIJING_EFFECTIVE)
     key = issue_key(
         tianjin, "relying_party", "Tianjin railway", services=["high_speed_rail"], purposes=["ticket purchase"]
     )

@@ -527,6 +527,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        16,
+        "due process across borders: forwarded disputes, the origin's listing dates",
+        # A dispute of another region's record is a dispute here (it holds the record) that the record's origin
+        # region answers: `region_disputes` pairs it with that region ('forwarded'), and a dispute received from
+        # another region with the one filed there ('received'); `sent_in` is the sequence of this region's bundle
+        # that carried it (the dispute, or its answer). `region_listings` keeps the listings of another region's
+        # records as that region reported them last: a listing here takes their notice and effective dates.
+        """
+        CREATE TABLE region_disputes (
+            dispute_id BIGINT PRIMARY KEY, direction VARCHAR NOT NULL, region VARCHAR NOT NULL,
+            remote_dispute_id BIGINT, origin_source_id VARCHAR NOT NULL, origin_record_id VARCHAR NOT NULL,
+            origin_subject_id VARCHAR NOT NULL, sent_in INTEGER
+        );
+        CREATE TABLE region_listings (
+            origin_region VARCHAR NOT NULL, origin_subject_id VARCHAR NOT NULL, list_id VARCHAR NOT NULL,
+            criterion_id VARCHAR NOT NULL, source_id VARCHAR NOT NULL, record_id VARCHAR NOT NULL,
+            noticed_on DATE NOT NULL, effective_on DATE NOT NULL, grace_days INTEGER NOT NULL,
+            status VARCHAR NOT NULL, closed_on DATE, sequence INTEGER NOT NULL
+        );
+        """,
+    ),
+    (
         17,
         "link disputes",
         # A resident contests the link of another region's identity to them (registry/due_process/links.py); an

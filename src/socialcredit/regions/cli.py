@@ -176,7 +176,12 @@ def export_cmd(
         return
     out.print(
         f"Bundle #{s.sequence} written to {s.path}: {s.records} records, {s.identities} persons, "
-        f"{s.list_entries} list entries."
+        f"{s.list_entries} list entries"
+        + (
+            f"; disputes forwarded: {s.disputes}, answers: {s.answers}, listings: {s.listings}."
+            if s.disputes or s.answers or s.listings
+            else "."
+        )
     )
 
 
@@ -199,6 +204,9 @@ def import_cmd(
         f"{s.exact} by the same number, {s.linked} linked, {s.review} for review, {s.unmatched} unmatched; "
         f"{s.applied_records} records applied, {s.alerts} alerts."
     )
+    done = {k: v for k, v in s.due_process.items() if v}
+    if done:
+        out.print("Due process: " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.items()) + ".")
 
 
 @region_app.command()

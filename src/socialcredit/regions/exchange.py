@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
 from socialcredit.policy import LoadedPolicy
+from socialcredit.regions import crossborder
 from socialcredit.regions.alerts import origin_label, raise_alerts
 from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, seal_bundle
 from socialcredit.regions.bundle import load_private_key as _load_key
@@ -104,6 +105,9 @@ class ExportSummary:
     records: int
     identities: int
     list_entries: int
+    disputes: int = 0  # forwarded to the regions that recorded their records (regions/crossborder.py)
+    answers: int = 0  # to disputes other regions forwarded here
+    listings: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,6 +149,7 @@ def export_bundle(
         if types
         else []
     )
+    certified = crossborder.certified_versions(store, since, watermark)
     records = [
         {
             "subject_id": r["subject_id"],
@@ -154,6 +159,7 @@ def export_bundle(
             "record_type": r["record_type"],
             "event_date": r["event_date"].isoformat(),
             "withdrawn": bool(r["withdrawn"]),
+            "certified": (r["source_id"], r["record_id"], int(r["version"])) in certified,
             "fields": {
                 f: (r[f].isoformat() if isinstance(r[f], dt.date) else r[f])
                 for f in catalog.record_types[r["record_type"]].fields
@@ -206,6 +212,7 @@ def export_bundle(
                 identities.append({**s, "birth_date": s["birth_date"].isoformat() if s["birth_date"] else None})
         finally:
             store.con.unregister("_people")
+    sections = crossborder.export_sections(store, policy_id, list(exchange.lists), list(types))
     # The registry's signed audit head travels with the bundle: the importer keeps a copy outside this store.
     checkpoint = write_checkpoint(store)
     payload = {
@@ -218,6 +225,7 @@ def export_bundle(
         "identities": identities,
         "records": records,
         "list_entries": entries,
+        **sections,
         "audit_checkpoint": checkpoint.as_dict(),
     }
     data = seal_bundle(payload, key)
@@ -230,6 +238,7 @@ def export_bundle(
             "INSERT INTO region_exports VALUES (?, ?, ?, now(), ?, ?)",
             [sequence, sha, watermark, len(records), len(entries)],
         )
+        crossborder.mark_sent(store, sequence, sections)
         append_audit(
             store,
             actor,
@@ -237,7 +246,15 @@ def export_bundle(
             None,
             {"sequence": sequence, "records": len(records), "list_entries": len(entries), "file": out.name},
         )
-    return ExportSummary(str(out), sequence, sha, len(records), len(identities), len(entries))
+    return ExportSummary(
+        str(out),
+        sequence,
+        sha,
+        len(records),
+        len(identities),
+        len(entries),
+        *(len(sections[k]) for k in ("disputes", "answers", "listings")),
+    )
 
 
 # --- import -----------------------------------------------------------------------------------------------
@@ -255,6 +272,7 @@ class ImportSummary:
     unmatched: int = 0
     applied_records: int = 0
     alerts: int = 0
+    due_process: dict[str, int] = field(default_factory=dict)  # what crossborder.apply did
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -331,11 +349,13 @@ def _import(
     received = _received_checkpoint(bundle)
     p = bundle.payload
     check_payload(p)
+    crossborder.validate(p)
     origin = bundle.publisher
     summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
     with store.transaction():
         check_record_types(store, origin, bundle.publisher_name, p["records"])
         _write_bundle(store, bundle)
+        summary.due_process = crossborder.apply(store, origin, p, actor)
         append_audit(
             store,
             actor,

@@ -9,6 +9,10 @@
   and the subject is told.
 * While open, the record is marked disputed in every output, and counts or not as the policy's
   ``disputes.counts_while_open`` says (``registry/scoring/holds.py``).
+* A dispute of a record another region shared (``records.origin_region``) is **forwarded** to that region: it holds
+  the record here like any dispute, but no source here answers it and it does not lapse on this region's clock; the
+  origin region's furnisher answers it there, and the answer closes it here (``regions/crossborder.py``, which also
+  opens the disputes other regions forward here: ``open_received``).
 
 Every step is audited; the subject is notified of every outcome.
 """
@@ -32,11 +36,13 @@ __all__ = [
     "STATUSES",
     "add_information",
     "answer_dispute",
+    "close_forwarded",
     "file_dispute",
     "get_dispute",
     "lapse_overdue",
     "list_disputes",
     "notify_recertified",
+    "open_received",
 ]
 
 OUTCOMES = ("verified", "corrected", "withdrawn")
@@ -57,6 +63,14 @@ def _deadlines(store: Store) -> tuple[int, int]:
     """The shortest answer periods among the policies in use (a record may count under several)."""
     policies = [lp.policy.disputes for lp in policies_in_use(store)]
     return min(d.answer_days for d in policies), min(d.extended_answer_days for d in policies)
+
+
+def _forwarded_to(store: Store, dispute_id: int) -> str | None:
+    """The region a dispute was forwarded to (the region that recorded its record), or None for a local one."""
+    region = store.one(
+        "SELECT region FROM region_disputes WHERE dispute_id = ? AND direction = 'forwarded'", [dispute_id]
+    )
+    return None if region is None else str(region)
 
 
 def _row(store: Store, dispute_id: int) -> dict[str, Any]:
@@ -138,6 +152,7 @@ def file_dispute(
         )
     days, _ = _deadlines(store)
     deadline = today + dt.timedelta(days=days)
+    origin = record.get("origin_region")
     with store.transaction():
         dispute_id = store.take_ids("dispute", 1)
         seq = store.take_ids("seq", 1)
@@ -157,24 +172,123 @@ def file_dispute(
                 actor,
             ],
         )
-        append_audit(
-            store,
-            actor,
-            "dispute_filed",
-            subject_id,
-            {"dispute_id": dispute_id, "source": source_id, "record_id": record_id, "deadline": deadline},
-        )
+        detail: dict[str, Any] = {
+            "dispute_id": dispute_id,
+            "source": source_id,
+            "record_id": record_id,
+            "deadline": deadline,
+        }
+        en = f"the source must answer by {deadline.isoformat()}."
+        zh = f"来源须于 {deadline.isoformat()} 前答复。"
+        if origin:
+            _forward(store, dispute_id, str(origin), source_id, record_id)
+            detail["forwarded_to"] = origin
+            en = (
+                f"the record was recorded in region {origin}: the dispute is forwarded there, and its source must "
+                f"answer by {deadline.isoformat()}."
+            )
+            zh = f"该记录由地区 {origin} 记录：异议已转交该地区，其来源须于 {deadline.isoformat()} 前答复。"
+        append_audit(store, actor, "dispute_filed", subject_id, detail)
         notify(
             store,
             subject_id,
             "dispute_filed",
             dispute_id,
-            f"Your dispute {dispute_id} of record {record_id} ({source_id}) was received; the source must answer by "
-            f"{deadline.isoformat()}.",
-            f"您对记录 {record_id}（{source_id}）的异议 {dispute_id} 已受理；来源须于 {deadline.isoformat()} 前答复。",
+            f"Your dispute {dispute_id} of record {record_id} ({source_id}) was received; {en}",
+            f"您对记录 {record_id}（{source_id}）的异议 {dispute_id} 已受理；{zh}",
             today,
         )
     return get_dispute(store, dispute_id)
+
+
+def _forward(store: Store, dispute_id: int, origin: str, source_id: str, record_id: str) -> None:
+    """Mark a dispute of another region's record as forwarded to it; its next bundle carries it there."""
+    prefix = origin + "/"
+    origin_record_id = record_id[len(prefix) :] if record_id.startswith(prefix) else record_id
+    origin_subject = store.one(
+        "SELECT origin_subject_id FROM region_records WHERE origin_region = ? AND source_id = ? AND record_id = ? "
+        "ORDER BY sequence DESC LIMIT 1",
+        [origin, source_id, origin_record_id],
+    )
+    store.execute(
+        "INSERT INTO region_disputes VALUES (?, 'forwarded', ?, NULL, ?, ?, ?, NULL)",
+        [dispute_id, origin, source_id, origin_record_id, str(origin_subject or "")],
+    )
+
+
+def open_received(
+    store: Store,
+    subject_id: str,
+    source_id: str,
+    record_id: str,
+    reason: str,
+    evidence: str | None,
+    *,
+    filed_on: dt.date,
+    deadline: dt.date,
+    actor: str,
+) -> int:
+    """Open here a dispute another region forwarded (one of this region's own records, disputed there): the same
+    deadline, the source here answers it, this region's rules apply. Returns its id; an open dispute of the record
+    already is that dispute. Call inside a transaction."""
+    open_id = store.one(
+        "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
+        [source_id, record_id],
+    )
+    if open_id is not None:
+        return int(open_id)
+    record = latest_record(store, source_id, record_id)
+    dispute_id = store.take_ids("dispute", 1)
+    seq = store.take_ids("seq", 1)
+    store.execute(
+        "INSERT INTO disputes VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL, ?, NULL, now())",
+        [
+            dispute_id,
+            seq,
+            subject_id,
+            source_id,
+            record_id,
+            record["record_type"],
+            reason,
+            evidence,
+            filed_on,
+            deadline,
+            actor,
+        ],
+    )
+    append_audit(
+        store,
+        actor,
+        "dispute_filed",
+        subject_id,
+        {"dispute_id": dispute_id, "source": source_id, "record_id": record_id, "deadline": deadline},
+    )
+    notify(
+        store,
+        subject_id,
+        "dispute_filed",
+        dispute_id,
+        f"Your dispute of record {record_id} ({source_id}), filed in another region on {filed_on.isoformat()}, was "
+        f"received here as dispute {dispute_id}; the source must answer by {deadline.isoformat()}.",
+        f"您于 {filed_on.isoformat()} 在其他地区对记录 {record_id}（{source_id}）提出的异议已转来，编号 {dispute_id}；"
+        f"来源须于 {deadline.isoformat()} 前答复。",
+        filed_on,
+    )
+    return dispute_id
+
+
+def close_forwarded(store: Store, dispute_id: int, status: str, note: str, actor: str, *, today: dt.date) -> bool:
+    """Close a forwarded dispute with the origin region's answer (``status``: an outcome or ``lapsed``); a withdrawn
+    or lapsed one withdraws the record here too. False if it was closed already. Call inside a transaction."""
+    row = _row(store, dispute_id)
+    if row["status"] != "open":
+        return False
+    if status in ("withdrawn", "lapsed"):
+        record = latest_record(store, row["source_id"], row["record_id"])
+        if not record["withdrawn"]:
+            withdraw_version(store, record)
+    _close(store, row, status, note, actor, today)
+    return True
 
 
 def add_information(
@@ -266,6 +380,14 @@ def answer_dispute(
         raise WorkflowError(
             f"dispute {dispute_id} is closed already ({row['status']})", field="dispute_id", code="dispute_closed"
         )
+    forwarded = _forwarded_to(store, dispute_id)
+    if forwarded is not None:
+        raise WorkflowError(
+            f"dispute {dispute_id} was forwarded to region {forwarded}, which recorded the record; its source answers "
+            "it there, and the answer arrives in that region's next bundle",
+            field="dispute_id",
+            code="dispute_forwarded",
+        )
     if today > row["deadline"]:
         lapse_overdue(store, today)
         raise WorkflowError(
@@ -292,7 +414,12 @@ def answer_dispute(
 def lapse_overdue(store: Store, today: dt.date | None = None, actor: str = "registry") -> list[int]:
     """Resolve for the subject every open dispute whose deadline has passed: its record is withdrawn."""
     today = resolve_today(today)
-    overdue = store.rows("SELECT * FROM disputes WHERE status = 'open' AND deadline < ? ORDER BY dispute_id", [today])
+    # A forwarded dispute runs on its origin region's clock: that region lapses it, and its answer closes it here.
+    overdue = store.rows(
+        "SELECT * FROM disputes WHERE status = 'open' AND deadline < ? AND dispute_id NOT IN "
+        "(SELECT dispute_id FROM region_disputes WHERE direction = 'forwarded') ORDER BY dispute_id",
+        [today],
+    )
     for row in overdue:
         record = latest_record(store, row["source_id"], row["record_id"])
         with store.transaction():

@@ -27,6 +27,7 @@ from socialcredit.compiler.plan import ScorePlan
 from socialcredit.policy.model import ListSpec
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
+from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -36,6 +37,7 @@ __all__ = [
     "complete_missed",
     "effective_lists",
     "effective_results",
+    "end_for_origin",
     "list_listings",
     "record_listings",
 ]
@@ -133,8 +135,17 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         # New causes: a notice now, the listing in effect after the grace period.
         q(
             """CREATE OR REPLACE TEMP TABLE sc_new AS
-            SELECT c.*, row_number() OVER (ORDER BY c.subject_id, c.criterion_id, c.source_id, c.record_id) AS n
-            FROM sc_causes c WHERE NOT EXISTS (
+            SELECT c.*, row_number() OVER (ORDER BY c.subject_id, c.criterion_id, c.source_id, c.record_id) AS n,
+                   o.noticed_on AS origin_noticed_on, o.effective_on AS origin_effective_on
+            FROM sc_causes c
+            -- another region's record comes with the notice and effective date of that region's listing: a mover
+            -- keeps exactly the grace they had (regions/crossborder.py keeps them as each bundle reports them)
+            LEFT JOIN (
+                SELECT origin_region, source_id, origin_region || '/' || record_id AS record_id,
+                       min(noticed_on) AS noticed_on, min(effective_on) AS effective_on
+                FROM region_listings WHERE status IN ('pending', 'effective') GROUP BY ALL
+            ) o ON o.origin_region = c.origin_region AND o.source_id = c.source_id AND o.record_id = c.record_id
+            WHERE NOT EXISTS (
                 SELECT 1 FROM listings x WHERE x.policy_id = $p AND x.list_id = $l
                   AND (x.status IN ('pending', 'effective')
                        -- closed while the cause is still there: no new listing for the same cause
@@ -149,14 +160,15 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         effective_on = as_of + dt.timedelta(days=lst.grace_days)
         first = store.take_ids("listing", n)
         q(
-            # A record another region shared comes with that region's notice and grace already given (regions/):
-            # the listing it causes is in effect at once, or a mover would start clean for the grace period.
+            # A record another region shared and listed there keeps that region's notice and effective date; one it
+            # did not list (or a bundle from before the dates travelled) is noticed here with this list's grace.
             """INSERT INTO listings SELECT $first + n - 1, c.subject_id, $p, $l, c.criterion_id, c.source_id,
-                   c.record_id, k.severity, $run, $d,
-                   CASE WHEN c.origin_region IS NULL THEN $eff ELSE $d END,
-                   CASE WHEN c.origin_region IS NULL THEN $status ELSE 'effective' END, NULL, true, $run
+                   c.record_id, k.severity, $run, coalesce(c.origin_noticed_on, $d),
+                   coalesce(c.origin_effective_on, $eff),
+                   CASE WHEN coalesce(c.origin_effective_on, $eff) <= $d THEN 'effective' ELSE 'pending' END,
+                   NULL, true, $run
             FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
-            {"first": first, "eff": effective_on, "status": "effective" if lst.grace_days == 0 else "pending"},
+            {"first": first, "eff": effective_on},
         )
         note = store.take_ids("notification", n)
         q(
@@ -164,17 +176,21 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             SELECT $note + c.n - 1, c.subject_id, $d, 'listing_notice', $first + c.n - 1,
                 'Notice: under policy ' || $p || ' you meet a criterion of the ' || $name_en || ': ' || k.en
                 || CASE WHEN c.record_id <> '' THEN ' (record ' || c.record_id || ')' ELSE '' END
-                || CASE WHEN c.origin_region IS NULL
+                || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '. The listing takes effect on ' || CAST($eff AS VARCHAR)
                              || ' unless the cause is resolved before then.'
-                        ELSE '. The record was shared by region ' || c.origin_region || ', where notice was given: '
-                             || 'the listing takes effect now.' END
+                        ELSE '. The record was shared by region ' || c.origin_region || ', where notice was given on '
+                             || CAST(c.origin_noticed_on AS VARCHAR) || ': the listing takes effect on '
+                             || CAST(c.origin_effective_on AS VARCHAR) || ' unless the cause is resolved before then.'
+                        END
                 || ' You may dispute the record, or fulfil the obligation.',
                 '通知：根据 ' || $p || ' 政策，您符合' || $name_zh || '的列入条件：' || k.zh
                 || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
-                || CASE WHEN c.origin_region IS NULL
+                || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR) || ' 起列入。'
-                        ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已发出通知：即日起列入。' END
+                        ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已于 '
+                             || CAST(c.origin_noticed_on AS VARCHAR) || ' 发出通知：除非在此之前原因消除，将于 '
+                             || CAST(c.origin_effective_on AS VARCHAR) || ' 起列入。' END
                 || '您可以对记录提出异议或履行义务。',
                 now()
             FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
@@ -256,6 +272,60 @@ def _notify_ended(store: Store, lst: ListSpec, on: dt.date, counts: dict[str, in
                 "status": status,
             },
         )
+
+
+_ORIGIN_ENDED = {
+    "resolved": ("the cause was resolved during the notice period", "通知期内原因已消除"),
+    "delisted": ("the cause was resolved", "原因已消除"),
+    "repaired": ("credit repair was granted", "信用修复已获批准"),
+    "overridden": ("a person reviewed and overrode the listing", "经人工复核撤销"),
+    "publication_ended": ("the maximum publication period passed", "公示期届满"),
+}
+
+
+def end_for_origin(
+    store: Store, origin: str, source_id: str, origin_record_id: str, status: str, closed_on: dt.date, actor: str
+) -> int:
+    """End at once the listings here caused by another region's record whose listing that region ended (``status``,
+    on ``closed_on``): the same day, the same way (a listing still in its notice period is ``resolved``). Returns
+    how many ended. Call inside a transaction."""
+    ended = store.execute(
+        """UPDATE listings SET status = CASE WHEN status = 'pending' THEN 'resolved'
+                                          WHEN $status IN ('repaired', 'overridden', 'publication_ended') THEN $status
+                                          ELSE 'delisted' END,
+                  closed_on = $closed
+        WHERE source_id = $source AND record_id = $record AND status IN ('pending', 'effective')
+        RETURNING listing_id, subject_id, list_id, criterion_id, status""",
+        {"status": status, "closed": closed_on, "source": source_id, "record": f"{origin}/{origin_record_id}"},
+    ).fetchall()
+    en, zh = _ORIGIN_ENDED.get(status, _ORIGIN_ENDED["delisted"])
+    for listing_id, subject_id, list_id, criterion_id, new_status in ended:
+        notify(
+            store,
+            str(subject_id),
+            "listing_" + str(new_status),
+            int(listing_id),
+            f"{list_id} ({criterion_id}): region {origin}, which recorded the record, ended its listing on "
+            f"{closed_on.isoformat()} ({en}); the listing here ended the same day.",
+            f"{list_id}（{criterion_id}）：记录该记录的地区 {origin} 已于 {closed_on.isoformat()} 结束列入（{zh}），"
+            "本地同日结束。",
+            closed_on,
+        )
+    if ended:
+        append_audit(
+            store,
+            actor,
+            "listings_ended_by_origin",
+            None,
+            {
+                "origin": origin,
+                "record_id": f"{source_id}/{origin_record_id}",
+                "status": status,
+                "on": closed_on,
+                "listings": [int(r[0]) for r in ended],
+            },
+        )
+    return len(ended)
 
 
 def list_listings(

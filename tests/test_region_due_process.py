@@ -1,0 +1,411 @@
+"""Due process across borders, with two real stores (Beijing → Tianjin): a mover keeps exactly the grace Beijing gave;
+a dispute filed in Tianjin goes to the Beijing court, which answers it under Beijing's rules; the answer, the
+record's new version and the end of the listing come back, so both regions delist the same day; a record withdrawn
+after a dispute comes back in neither region without its source's certification."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions
+from socialcredit.errors import BundleError, WorkflowError
+from socialcredit.regions import crossborder, export_bundle, import_bundle
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.due_process.daily import run_daily
+from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, list_disputes
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+
+D = dt.date
+NOTICED, EFFECTIVE = D(2026, 11, 1), D(2026, 12, 31)  # Beijing's listing: notice, and 60 days' grace
+
+
+@pytest.fixture
+def regions(tmp_path: Path) -> Iterator[Regions]:
+    world = build_regions(tmp_path, as_of=NOTICED)
+    yield world
+    world.close()
+
+
+def _mover(world: Regions) -> dict[str, str]:
+    mover = world.movers[0]
+    assert (mover["from"], mover["to"], mover["defaulter"]) == (BEIJING, TIANJIN, "true")
+    return mover
+
+
+def _listing(world: Regions, code: str, subject_id: str) -> dict[str, Any]:
+    rows = [r for r in list_listings(world.stores[code], subject_id=subject_id) if r["list_id"] == "blacklist"]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def _moved_and_listed(world: Regions) -> tuple[dict[str, str], str, str]:
+    """Beijing lists the mover (in grace), Tianjin imports Beijing's first bundle and scores; returns the mover and
+    the judgment's record id in Beijing and in Tianjin."""
+    mover = _mover(world)
+    record_id = world.judgment(mover)["record_id"]
+    assert _listing(world, BEIJING, mover["subject_id_from"])["status"] == "pending"
+    result = world.send(BEIJING, TIANJIN)
+    assert result.linked + result.exact >= 1
+    world.score(TIANJIN, D(2026, 11, 15))
+    return mover, record_id, f"{BEIJING}/{record_id}"
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_mover_keeps_exactly_the_grace_beijing_gave(regions: Regions) -> None:
+    """Failure 4 replayed: Tianjin's listing carries Beijing's notice and effective date, not a listing at once."""
+    mover, _, local_id = _moved_and_listed(regions)
+    bj, tj = mover["subject_id_from"], mover["subject_id_to"]
+    listing = _listing(regions, TIANJIN, tj)
+    assert (listing["record_id"], listing["noticed_on"], listing["effective_on"], listing["status"]) == (
+        local_id,
+        "2026-11-01",
+        "2026-12-31",
+        "pending",
+    )
+    assert regions.rail(BEIJING, bj) and regions.rail(TIANJIN, tj)
+    notice = regions.stores[TIANJIN].one(
+        "SELECT text_en FROM notifications WHERE subject_id = ? AND kind = 'listing_notice'", [tj]
+    )
+    assert (
+        "The record was shared by region 110000, where notice was given on 2026-11-01: the listing takes effect "
+        "on 2026-12-31 unless the cause is resolved before then." in notice
+    )
+    # The last day of grace: both grant rail.
+    for code in (BEIJING, TIANJIN):
+        regions.score(code, D(2026, 12, 30))
+    assert regions.rail(BEIJING, bj) and regions.rail(TIANJIN, tj)
+    # The first day after: both refuse.
+    for code in (BEIJING, TIANJIN):
+        regions.score(code, EFFECTIVE)
+    assert not regions.rail(BEIJING, bj) and not regions.rail(TIANJIN, tj)
+    assert _listing(regions, TIANJIN, tj)["status"] == _listing(regions, BEIJING, bj)["status"] == "effective"
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijing_court_both_delist_the_same_day(
+    regions: Regions,
+) -> None:
+    """The acceptance transcript, step by step, with the dates asserted."""
+    mover, record_id, local_id = _moved_and_listed(regions)
+    beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
+    bj, tj = mover["subject_id_from"], mover["subject_id_to"]
+    # Tianjin decides within the same grace, then after the effective date.
+    regions.score(TIANJIN, D(2026, 12, 30))
+    assert regions.rail(TIANJIN, tj)
+    for code in (BEIJING, TIANJIN):
+        regions.score(code, EFFECTIVE)
+    assert not regions.rail(TIANJIN, tj) and not regions.rail(BEIJING, bj)
+    # The person disputes in Tianjin: forwarded to Beijing, not answered by Tianjin's own court.
+    filed = file_dispute(tianjin, tj, "courts", local_id, "I paid this judgment in 2026", today=D(2027, 1, 4))
+    assert filed["deadline"] == "2027-02-03"
+    with pytest.raises(WorkflowError) as refused:
+        answer_dispute(tianjin, filed["dispute_id"], "verified", "checked", "source:courts", today=D(2027, 1, 5))
+    assert str(refused.value) == (
+        f"dispute {filed['dispute_id']} was forwarded to region 110000, which recorded the record; its source answers "
+        "it there, and the answer arrives in that region's next bundle"
+    )
+    told = tianjin.one(
+        "SELECT text_en FROM notifications WHERE kind = 'dispute_filed' AND ref_id = ?", [filed["dispute_id"]]
+    )
+    assert "the record was recorded in region 110000: the dispute is forwarded there" in told
+    # Tianjin's next bundle carries it; Beijing opens it with its court, the same deadline.
+    sent = regions.export(TIANJIN)
+    import_bundle(beijing, sent)
+    opened = list_disputes(beijing, source_id="courts", status="open")
+    assert [(d["subject_id"], d["record_id"], d["opened_at"], d["deadline"]) for d in opened] == [
+        (bj, record_id, "2027-01-04", "2027-02-03")
+    ]
+    # The Beijing court answers: withdrawn. Beijing's run that day delists.
+    answer_dispute(
+        beijing,
+        opened[0]["dispute_id"],
+        "withdrawn",
+        "paid on 2026-12-20",
+        "source:courts",
+        source_id="courts",
+        today=D(2027, 1, 20),
+    )
+    regions.score(BEIJING, D(2027, 1, 20))
+    assert regions.rail(BEIJING, bj)
+    # Beijing's next bundle: the answer, the withdrawn version, the listing ended; Tianjin delists the same day.
+    regions.send(BEIJING, TIANJIN)
+    closed = next(d for d in list_disputes(tianjin, subject_id=tj) if d["dispute_id"] == filed["dispute_id"])
+    assert (closed["status"], closed["answered_at"]) == ("withdrawn", "2027-01-20")
+    assert closed["note"] == "Answered in region 110000 on 2027-01-20: paid on 2026-12-20"
+    assert regions.rail(TIANJIN, tj)
+    b, t = _listing(regions, BEIJING, bj), _listing(regions, TIANJIN, tj)
+    assert (b["status"], b["closed_on"]) == (t["status"], t["closed_on"]) == ("delisted", "2027-01-20")
+    assert tianjin.one(
+        "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1",
+        [local_id],
+    )
+    # Tianjin's next run keeps it so.
+    regions.score(TIANJIN, D(2027, 1, 21))
+    assert regions.rail(TIANJIN, tj) and _listing(regions, TIANJIN, tj)["status"] == "delisted"
+
+
+def _correction(world: Regions, mover: dict[str, str], *, certified: bool) -> Path:
+    row = dict(world.judgment(mover))
+    row.update(amount="1", correction="true", certified="true" if certified else "false")
+    path = world.folder / f"correction-{certified}.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.DictWriter(fh, fieldnames=list(row))
+        out.writeheader()
+        out.writerow(row)
+    return path
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhere_uncertified(
+    regions: Regions,
+) -> None:
+    """Failure 3 replayed: the dispute lapses on Beijing's clock (not Tianjin's), the uncertified correction is refused
+    in Beijing and not applied in Tianjin; a certified one comes back in both."""
+    mover, record_id, local_id = _moved_and_listed(regions)
+    beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
+    tj = mover["subject_id_to"]
+    filed = file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2026, 11, 20))
+    assert filed["deadline"] == "2026-12-20"
+    import_bundle(beijing, regions.export(TIANJIN))
+    # Past the deadline, Tianjin's daily job leaves it to Beijing; Beijing's lapses it for the resident.
+    assert run_daily(tianjin, D(2026, 12, 21))["lapsed_disputes"] == []
+    lapsed = run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"]
+    assert len(lapsed) == 1
+    # Beijing's court sends an uncertified correction: refused, as it is for a local dispute.
+    report = ingest_file(beijing, _correction(regions, mover, certified=False), "courts", today=D(2026, 12, 22))
+    assert report.accepted == 0
+    assert [e.message for e in report.errors] == [
+        f"'{record_id}' was withdrawn after a dispute; it comes back only with the source's certification that it "
+        "is accurate (certified=true)"
+    ]
+    # The answer travels: Tianjin's dispute lapses, the record is withdrawn there.
+    first = regions.export(BEIJING)
+    import_bundle(tianjin, first)
+    assert list_disputes(tianjin, subject_id=tj)[0]["status"] == "lapsed"
+    latest = "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1"
+    assert tianjin.one(latest, [local_id])
+    # Beijing's next bundle, changed to bring it back uncertified (as Beijing's exporter once did): imported, the
+    # version held back.
+    sent = json.loads(base64.b64decode(json.loads(first.read_bytes())["payload"]))["records"]
+    withdrawn = [r for r in sent if r["record_id"] == record_id][-1]
+    assert withdrawn["withdrawn"]
+
+    def bring_back(payload: dict[str, Any]) -> None:
+        payload["records"] = [{**withdrawn, "version": withdrawn["version"] + 1, "withdrawn": False}]
+
+    crafted = regions.reseal(regions.export(BEIJING), BEIJING, bring_back)
+    import_bundle(tianjin, crafted)
+    assert tianjin.one(latest, [local_id])
+    assert tianjin.one("SELECT count(*) FROM audit_log WHERE action = 'region_record_held_back'") == 1
+    regions.score(TIANJIN, EFFECTIVE)
+    assert regions.rail(TIANJIN, tj)
+    # Certified in Beijing, it counts again in both.
+    report = ingest_file(beijing, _correction(regions, mover, certified=True), "courts", today=D(2027, 1, 5))
+    assert report.accepted == 1
+    import_bundle(tianjin, regions.export(BEIJING))
+    assert not tianjin.one(latest, [local_id])
+    assert (
+        tianjin.one("SELECT count(*) FROM notifications WHERE subject_id = ? AND kind = 'record_recertified'", [tj])
+        == 1
+    )
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_bundle_without_the_new_sections_still_imports(regions: Regions) -> None:
+    mover = _mover(regions)
+    first = regions.export(BEIJING)
+
+    def older(payload: dict[str, Any]) -> None:
+        for key in crossborder.SECTIONS:
+            del payload[key]
+        for r in payload["records"]:
+            del r["certified"]
+
+    import_bundle(regions.stores[TIANJIN], regions.reseal(first, BEIJING, older))
+    regions.score(TIANJIN, D(2026, 11, 15))
+    # Without Beijing's dates, Tianjin gives its own notice and grace.
+    listing = _listing(regions, TIANJIN, mover["subject_id_to"])
+    assert (listing["noticed_on"], listing["effective_on"], listing["status"]) == (
+        "2026-11-15",
+        "2027-01-14",
+        "pending",
+    )
+
+
+def test_bad_sections_are_refused_naming_the_field() -> None:
+    good = {
+        "to": "110000",
+        "dispute_id": 3,
+        "source_id": "courts",
+        "record_id": "J1",
+        "subject_id": "s",
+        "filed_on": "2027-01-04",
+        "deadline": "2027-02-03",
+        "reason": "r",
+    }
+    crossborder.validate({"disputes": [good]})
+    crossborder.validate({})
+    for change, message in (
+        ({"deadline": "2027-02-30"}, "malformed: disputes[0].deadline '2027-02-30' is not a date"),
+        ({"to": "beijing"}, "malformed: disputes[0].to 'beijing' is not a six-digit region code"),
+        ({"dispute_id": True}, "malformed: disputes[0].dispute_id True is not a whole number"),
+        ({"reason": ""}, "malformed: disputes[0].reason '' is not a non-empty text"),
+    ):
+        with pytest.raises(BundleError) as err:
+            crossborder.validate({"disputes": [{**good, **change}]})
+        assert str(err.value) == message
+    with pytest.raises(BundleError, match=r"^malformed: disputes\[0\] has no deadline$"):
+        crossborder.validate({"disputes": [{k: v for k, v in good.items() if k != "deadline"}]})
+    with pytest.raises(BundleError, match=r"^malformed: answers must be a list$"):
+        crossborder.validate({"answers": {}})
+    with pytest.raises(BundleError, match=r"^malformed: records\[0\]\.certified 'yes' is not true or false$"):
+        crossborder.validate({"records": [{"certified": "yes"}]})
+    listing = {
+        "subject_id": "s",
+        "list_id": "blacklist",
+        "criterion_id": "c",
+        "source_id": "courts",
+        "record_id": "J1",
+        "noticed_on": "2026-11-01",
+        "effective_on": "2026-10-01",
+        "grace_days": 0,
+        "in_grace": False,
+        "status": "effective",
+    }
+    with pytest.raises(BundleError) as err:
+        crossborder.validate({"listings": [listing]})
+    assert str(err.value) == "malformed: listings[0].effective_on '2026-10-01' is before noticed_on"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(section=st.sampled_from(crossborder.SECTIONS), value=_JSON)
+def test_property_validate_refuses_or_passes_never_crashes(section: str, value: Any) -> None:
+    try:
+        crossborder.validate({section: value})
+    except BundleError as exc:
+        assert str(exc).startswith("malformed: ")
+
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+
+
+def _sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}
+    return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env | {"COLUMNS": "200"})
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_the_command_line_refuses_to_answer_a_forwarded_dispute_and_imports_report_due_process(
+    regions: Regions,
+) -> None:
+    mover, _, local_id = _moved_and_listed(regions)
+    filed = file_dispute(
+        regions.stores[TIANJIN], mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4)
+    )
+    sent = regions.export(TIANJIN)
+    for store in regions.stores.values():
+        store.close()
+    tianjin, beijing = regions.folder / f"{TIANJIN}.duckdb", regions.folder / f"{BEIJING}.duckdb"
+    answer = _sc(
+        "dispute",
+        "answer",
+        str(filed["dispute_id"]),
+        "verified",
+        "--source",
+        "courts",
+        "--note",
+        "checked",
+        "--today",
+        "2027-01-05",
+        db=tianjin,
+    )
+    assert answer.returncode == 2
+    assert answer.stderr.strip() == (
+        f"error: dispute {filed['dispute_id']} was forwarded to region 110000, which recorded the record; its source "
+        "answers it there, and the answer arrives in that region's next bundle"
+    )
+    imported = _sc("region", "import", str(sent), db=beijing)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.splitlines()[-1] == "Due process: disputes opened: 1."
+    listed = _sc("dispute", "list", "--source", "courts", "--status", "open", "--json", db=beijing)
+    assert [(d["record_id"], d["deadline"]) for d in json.loads(listed.stdout)] == [
+        (local_id.split("/", 1)[1], "2027-02-03")
+    ]
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_region_that_shares_no_records_still_forwards_its_disputes(regions: Regions) -> None:
+    mover, record_id, local_id = _moved_and_listed(regions)
+    tianjin, beijing = regions.stores[TIANJIN], regions.stores[BEIJING]
+    quiet = regions.folder / "quiet.yaml"
+    text = (regions.folder / "tianjin.yaml").read_text(encoding="utf-8").replace("id: tianjin\n", "id: quiet\n", 1)
+    quiet.write_text(text.replace(EXCHANGE, "\nexchange:\n  shareable_record_types: []\n  lists: []\n"), "utf-8")
+    resolve_policy(tianjin, str(quiet))
+    filed = file_dispute(tianjin, mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4))
+    path = regions.folder / "quiet-1.json"
+    summary = export_bundle(tianjin, "quiet", regions.keys[TIANJIN], path)
+    assert (summary.records, summary.identities, summary.list_entries, summary.disputes) == (0, 0, 0, 1)
+    result = import_bundle(beijing, path)
+    assert result.due_process["disputes_opened"] == 1
+    opened = list_disputes(beijing, source_id="courts", status="open")
+    assert [(d["subject_id"], d["record_id"], d["deadline"]) for d in opened] == [
+        (mover["subject_id_from"], record_id, filed["deadline"])
+    ]
+    # Sent once: the next bundle does not carry it again.
+    again = export_bundle(tianjin, "quiet", regions.keys[TIANJIN], regions.folder / "quiet-2.json")
+    assert again.disputes == 0
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listing_here(regions: Regions) -> None:
+    mover, _, local_id = _moved_and_listed(regions)
+    tianjin, tj = regions.stores[TIANJIN], mover["subject_id_to"]
+    # Under a policy that does not count disputed records, the forwarded dispute holds the record as a local one does.
+    held = regions.folder / "held.yaml"
+    text = (regions.folder / "tianjin.yaml").read_text(encoding="utf-8").replace("id: tianjin\n", "id: held\n", 1)
+    held.write_text(text.replace("counts_while_open: true", "counts_while_open: false"), "utf-8")
+    file_dispute(tianjin, tj, "courts", local_id, "paid", today=D(2026, 12, 1))
+    regions.score(TIANJIN, EFFECTIVE)
+    score(tianjin, resolve_policy(tianjin, str(held)), EFFECTIVE)
+    assert not decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="tianjin").granted
+    assert decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="held").granted
+
+    # Beijing grants a repair (its bundle reports the listing repaired on 2027-01-10): Tianjin's ends at once.
+    def repaired(payload: dict[str, Any]) -> None:
+        for item in payload["listings"]:
+            if item["subject_id"] == mover["subject_id_from"]:
+                item.update(status="repaired", closed_on="2027-01-10", in_grace=False)
+
+    import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, repaired))
+    rows = [r for r in list_listings(tianjin, subject_id=tj, policy_id="tianjin") if r["list_id"] == "blacklist"]
+    assert [(r["status"], r["closed_on"]) for r in rows] == [("repaired", "2027-01-10")]
+    assert decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="tianjin").granted
+    assert tianjin.one(
+        "SELECT text_en FROM notifications WHERE subject_id = ? AND kind = 'listing_repaired'", [tj]
+    ) == (
+        "blacklist (judgment_defaulter): region 110000, which recorded the record, ended its listing on 2027-01-10 "
+        "(credit repair was granted); the listing here ended the same day."
+    )
