@@ -30,12 +30,12 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
-from test_regions import region_policy
+from test_regions import BEIJING_EFFECTIVE, region_policy
 from web_helpers import csrf_of, sign_in
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 BEIJING, TIANJIN = "110000", "120000"
-TODAY = "2026-11-02"  # the registry's date in these tests: the day after the run
+TODAY = "2027-01-01"  # the registry's date in these tests: the day after Tianjin's run
 
 
 def sc(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -80,7 +80,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     trust_publisher(stores[TIANJIN], BEIJING, "Beijing", public_key_text(load_private_key(keys[BEIJING])))
     export_bundle(stores[BEIJING], "beijing", keys[BEIJING], folder / "beijing-1.json")
     import_bundle(stores[TIANJIN], folder / "beijing-1.json")
-    score(stores[TIANJIN], resolve_policy(stores[TIANJIN], "tianjin"), AS_OF)
+    # scored when Beijing's grace has ended: the mover is listed in Tianjin from the day Beijing lists him
+    score(stores[TIANJIN], resolve_policy(stores[TIANJIN], "tianjin"), BEIJING_EFFECTIVE)
     mover = summary.movers[0]
     tianjin = stores[TIANJIN]
     link = tianjin.rows(
@@ -183,7 +184,7 @@ def test_contested_then_unlinked_by_an_operator_the_next_decision_grants_without
     did = int(filed.stdout.split()[2].rstrip(":"))
     assert filed.stdout.strip() == (
         f"link dispute {did}: identity {ident} (110000 {_masked(world['mover']['subject_id_from'])}) linked to {who}: "
-        "open, opened 2026-11-02, answer due by 2026-12-02"
+        "open, opened 2027-01-01, answer due by 2027-01-31"
     )
     again = _contest(tianjin, who, ident)
     assert again.returncode == 2
@@ -234,10 +235,10 @@ def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[
     who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
     filed = _contest(tianjin, who, ident)
     did = int(filed.stdout.split()[2].rstrip(":"))
-    early = sc("due", "run", "--today", "2026-12-02", "--db", tianjin, "--json")
+    early = sc("due", "run", "--today", "2027-01-31", "--db", tianjin, "--json")
     assert json.loads(early.stdout)["lapsed_link_disputes"] == []
     assert "REFUSED" in _decide(tianjin, who)
-    late = sc("due", "run", "--today", "2026-12-03", "--db", tianjin)
+    late = sc("due", "run", "--today", "2027-02-01", "--db", tianjin)
     assert late.returncode == 0, late.stderr
     assert f"1 overdue link disputes resolved for the resident ({did}): the links are reversed." in late.stdout
     assert "GRANTED" in _decide(tianjin, who)
@@ -246,7 +247,7 @@ def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[
     assert {k: shown["link_disputes"][0][k] for k in ("dispute_id", "status", "note", "answered_at")} == {
         "dispute_id": did,
         "status": "lapsed",
-        "note": "Not answered by 2026-12-02.",
+        "note": "Not answered by 2027-01-31.",
         "answered_at": None,
     }
     late_answer = sc("region", "answer-link", str(did), "--uphold", "--reason", "it is him", "--db", tianjin)
