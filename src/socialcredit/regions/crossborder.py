@@ -30,10 +30,7 @@ import pyarrow as pa
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError
-from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.due_process.disputes import close_forwarded, open_received
-from socialcredit.registry.due_process.listings import end_for_origin
-from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry import append_audit, close_forwarded, end_for_origin, notify, open_received
 from socialcredit.store import Store
 
 __all__ = ["SECTIONS", "apply", "certified_versions", "export_sections", "mark_sent", "validate"]

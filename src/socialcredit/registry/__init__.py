@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     from socialcredit.registry.due_process.disputes import (
         add_information,
         answer_dispute,
+        close_forwarded,
         file_dispute,
         get_dispute,
         lapse_overdue,
         list_disputes,
+        open_received,
     )
     from socialcredit.registry.due_process.enrollment import notify_mandatory
     from socialcredit.registry.due_process.links import (
@@ -52,8 +54,8 @@ if TYPE_CHECKING:
         list_link_disputes,
         overdue_link_disputes,
     )
-    from socialcredit.registry.due_process.listings import list_listings
-    from socialcredit.registry.due_process.notifications import list_notifications
+    from socialcredit.registry.due_process.listings import end_for_origin, list_listings
+    from socialcredit.registry.due_process.notifications import list_notifications, notify
     from socialcredit.registry.due_process.overrides import override_decision, override_listing
     from socialcredit.registry.due_process.public_lists import public_lookup
     from socialcredit.registry.due_process.repair import (
@@ -78,6 +80,10 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it
 _WHERE = {
+    "close_forwarded": "socialcredit.registry.due_process.disputes",
+    "open_received": "socialcredit.registry.due_process.disputes",
+    "end_for_origin": "socialcredit.registry.due_process.listings",
+    "notify": "socialcredit.registry.due_process.notifications",
     # records
     "BatchOptions": "socialcredit.registry.records.ingest",
     "IngestReport": "socialcredit.registry.records.ingest",
@@ -184,11 +190,13 @@ __all__ = [
     "apply_for_repair",
     "check_as_of",
     "check_signature",
+    "close_forwarded",
     "close_link_dispute",
     "consent_history",
     "current_consents",
     "decide",
     "decide_repair",
+    "end_for_origin",
     "end_session",
     "end_withdrawn_listings",
     "export_file",
@@ -217,7 +225,9 @@ __all__ = [
     "load_population",
     "load_private_key",
     "new_private_key",
+    "notify",
     "notify_mandatory",
+    "open_received",
     "origin_label",
     "origin_note",
     "overdue_link_disputes",
