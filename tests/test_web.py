@@ -543,6 +543,8 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
 # -- any input: a page or a plain refusal, never a server error ------------------------------------------------
 
 _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+# What is tested is the answer, not its speed: on a busy machine (the CI's two processes) httpx's 5 s default ran out
+_PATIENT = httpx.Timeout(60.0)
 
 
 @pytest.mark.slow
@@ -551,14 +553,14 @@ _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_si
 def test_any_input_gets_a_page_or_a_plain_refusal(
     site: dict[str, Any], query: str, record: str, reason: str, target: str
 ) -> None:
-    with httpx.Client(base_url=site["base"]) as client:
+    with httpx.Client(base_url=site["base"], timeout=_PATIENT) as client:
         page = client.get("/signin")
         r = client.post("/signin", data={"key": site["keys"]["operator"], "csrf": csrf_of(page.text), "next": target})
         location = r.headers["location"]
         assert r.status_code == 303 and location.startswith("/") and not location.startswith("//")
         assert client.get("/ops/subjects", params={"q": query}).status_code == 200
         assert client.get("/lists", params={"q": query}).status_code in (200, 400, 429)
-    with httpx.Client(base_url=site["base"]) as client:
+    with httpx.Client(base_url=site["base"], timeout=_PATIENT) as client:
         sign_in(client, site["keys"]["other"])
         token = csrf_of(client.get("/me/consents").text)
         r = client.post("/me/disputes", data={"record": record, "reason": reason, "csrf": token})
