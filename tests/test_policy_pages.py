@@ -19,7 +19,7 @@ from socialcredit.policy import LoadedPolicy, builtin_policy, expr, parse_policy
 from socialcredit.registry.reporting import policy_text as policy_text_module
 from socialcredit.registry.reporting.policy_text import _Words, policy_changes, policy_text
 from socialcredit.registry.scoring.policies import publish_policy
-from web_helpers import browser, shots, site
+from web_helpers import browser, shots, sign_in, site
 
 __all__ = ["browser", "shots", "site"]  # the module-scoped fixtures
 
@@ -191,6 +191,28 @@ def test_every_page_links_the_rules_in_its_footer(site: dict[str, Any]) -> None:
         assert '<a href="/policies" data-testid="footer-policies">Read every rule</a>' in r.text, path
 
 
+def test_every_reason_refusal_listing_and_notice_of_a_resident_links_to_its_rule(site: dict[str, Any]) -> None:
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["resident"])  # a blacklisted resident: refused, listed, noticed
+        overview = client.get("/me", params={"lang": "en"}).text
+    links = re.findall(r'<a (?:class="rule-link" )?href="(/policies/[^"#]+)#([^"]+)">([^<]+)</a>', overview)
+    kinds = {anchor.split("-")[0] for _, anchor, _ in links}
+    assert kinds == {"rule", "list", "service"}, links
+    refused = re.findall(r'<li class="refused"><a href="(/policies/beijing/2026\.1#service-[a-z-]+)">', overview)
+    assert len(refused) >= 2  # the blacklist refuses rail and flight tickets
+    assert (
+        '<a href="/policies/beijing/2026.1" data-testid="rules-beijing">Every rule of the Beijing social credit '
+        in (overview)
+    )
+    notices = overview[overview.index('id="h-notices"') :].split("</section>")[0]
+    assert notices.count(">Read the rule</a>") == notices.count("<li>") >= 1
+    pages: dict[str, str] = {}
+    for path, anchor, _ in links:
+        if path not in pages:
+            pages[path] = _get(site, path, "en").text
+        assert f'id="{anchor}"' in pages[path], (path, anchor)
+
+
 def test_an_unknown_policy_or_version_is_not_found(site: dict[str, Any]) -> None:
     for path in ("/policies/nowhere", "/policies/beijing/1999.9", "/policies/" + "x" * 300):
         r = _get(site, path, "en")
@@ -250,5 +272,13 @@ def test_on_a_phone_nothing_on_the_policy_page_is_wider_than_the_screen(
         assert wider == [], (path, wider)
     page.goto(f"/policies/beijing?lang={lang}#rule-tax-late")
     assert page.locator("#rule-tax-late h3").is_visible()
-    page.screenshot(path=str(shots / f"policy-{lang}-phone.png"))
+    page.goto(f"/policies/beijing?lang={lang}")
+    # the phone and desktop screenshots scripts/screenshots.py keeps (in Chinese, the site's default language)
+    page.screenshot(path=str(shots / ("policy-phone.png" if lang == "zh" else f"policy-{lang}-phone.png")))
+    context.close()
+    context = browser.new_context(viewport=DESKTOP, base_url=site["base"])
+    page = context.new_page()
+    page.goto(f"/policies/beijing?lang={lang}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    page.screenshot(path=str(shots / ("policy-desktop.png" if lang == "zh" else f"policy-{lang}-desktop.png")))
     context.close()

@@ -29,4 +29,5 @@ POLICY_PAIRS: dict[str, tuple[str, str]] = {
     "policy_changes_none": ("与上一版本相比没有变化。", "Nothing changed from the previous version."),
     "policy_first_version": ("这是第一个版本。", "This is the first version."),
     "policy_read_rule": ("查看规则", "Read the rule"),
+    "policy_all_rules": ("{policy}的全部规则", "Every rule of the {policy}"),
 }

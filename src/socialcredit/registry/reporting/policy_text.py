@@ -29,10 +29,13 @@ __all__ = [
     "Section",
     "anchor_of",
     "condition_words",
+    "notice_hrefs",
     "policy_changes",
     "policy_history",
+    "policy_href",
     "policy_text",
     "publisher_name",
+    "reason_anchors",
     "span",
     "tier_label",
 ]
@@ -104,11 +107,51 @@ def anchor_of(kind: str, item_id: str) -> str:
     return f"{kind}-" + item_id.replace(".", "-").replace("_", "-")
 
 
+def policy_href(policy_id: str, version: str | None = None, anchor: str | None = None) -> str:
+    """The public page of a policy (its current version unless one is named), at a rule's anchor if given."""
+    path = f"/policies/{policy_id}" + (f"/{version}" if version else "")
+    return path + (f"#{anchor}" if anchor else "")
+
+
+def reason_anchors(policy: Policy) -> dict[str, str]:
+    """Each reason code of the policy → the anchor of the rule or list criterion that gives it."""
+    out: dict[str, str] = {}
+    for r in policy.rules:
+        out.setdefault(r.reason.code, anchor_of("rule", r.id))
+    for lst in policy.lists:
+        for c in lst.criteria:
+            out.setdefault(c.reason.code, anchor_of("list", f"{lst.id}.{c.id}"))
+    return out
+
+
+def notice_hrefs(store: Store, notifications: list[dict[str, Any]]) -> dict[int, str]:
+    """The rule each notice is about, by notification id: a listing's criterion on its policy's page; any other
+    notice, the index of the published policies."""
+    listing_ids = [int(n["ref_id"]) for n in notifications if str(n["kind"]).startswith("listing") and n["ref_id"]]
+    listings: dict[int, dict[str, Any]] = {}
+    if listing_ids:
+        rows = store.rows(
+            "SELECT listing_id, policy_id, list_id, criterion_id FROM listings WHERE listing_id IN "
+            "(SELECT unnest(?::BIGINT[]))",
+            [listing_ids],
+        )
+        listings = {int(r["listing_id"]): r for r in rows}
+    out: dict[int, str] = {}
+    for n in notifications:
+        x = listings.get(int(n["ref_id"])) if str(n["kind"]).startswith("listing") and n["ref_id"] else None
+        out[int(n["notification_id"])] = (
+            policy_href(x["policy_id"], anchor=anchor_of("list", f"{x['list_id']}.{x['criterion_id']}"))
+            if x
+            else "/policies"
+        )
+    return out
+
+
 # --- small words -------------------------------------------------------------------------------------------
 
 
 def _num(value: float, lang: str) -> str:
-    text = f"{value:,g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    text = (f"{value:,g}" if abs(value) < 1e6 else f"{value:,.0f}").replace("-", "−")
     return text if lang == "en" else text.replace(",", "")
 
 
