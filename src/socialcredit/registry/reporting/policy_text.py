@@ -33,6 +33,7 @@ __all__ = [
     "policy_changes",
     "policy_history",
     "policy_href",
+    "policy_plain_text",
     "policy_text",
     "publisher_name",
     "reason_anchors",
@@ -618,6 +619,26 @@ def _rights(p: Policy, lang: str) -> str:
         else:
             parts.append(f"{'、'.join(names)}仅在您同意后计入" + (f"，{when}起强制纳入。" if when else "。"))
     return " ".join(parts) if en else "".join(parts)
+
+
+def policy_plain_text(loaded: LoadedPolicy, lang: str) -> str:
+    """The policy in words as plain text (``policy explain``): the same words as the public page."""
+    text = policy_text(loaded, lang)
+    colon = ": " if lang == "en" else "："
+    lines = [f"{text.name} — {text.version}" if lang == "en" else f"{text.name}（{text.version}版）"]
+    if text.description:
+        lines.append(text.description)
+    for s in text.sections:
+        lines += ["", s.title]
+        if s.lead:
+            lines.append(s.lead)
+        for item in s.items:
+            if s.key == "score":
+                lines.append(f"  • {item.title}{colon}{item.lines[0][1]}")
+                continue
+            lines.append(f"  • {item.title}")
+            lines += [f"      {label}{colon}{words}" for label, words in item.lines]
+    return "\n".join(lines)
 
 
 # --- history and changes -----------------------------------------------------------------------------------
