@@ -162,6 +162,39 @@ def test_any_condition_on_a_record_reads_without_a_raw_identifier(condition: str
     assert raw_identifiers(words, lang=lang) == [], (condition, words)
 
 
+@st.composite
+def _subject_conditions(draw: st.DrawFn, depth: int = 0) -> str:
+    """A condition on a scored subject (a list criterion or a service) of either shipped policy's facts."""
+    if depth < 2 and draw(st.booleans()):
+        op = draw(st.sampled_from(["and", "or"]))
+        return f"({draw(_subject_conditions(depth + 1))}) {op} (not {draw(_subject_conditions(depth + 1))})"
+    number = draw(st.integers(0, 100_000))
+    return draw(
+        st.sampled_from(
+            [
+                f"score {draw(st.sampled_from(['>=', '<', '>', '<=', '==', '!=']))} {number}",
+                f"tier {draw(st.sampled_from(['>=', '<', '==', '!=']))} '{draw(st.sampled_from(['AAA', 'B', 'D']))}'",
+                "blacklist",
+                "not redlist",
+                "last_negative_days is null",
+                f"last_negative_days >= {number}",
+                f"age < {number % 120}",
+                f"financial + legal > {number}",
+                "profession in ['medical', 'self_employed']",
+                "kind == 'org'",
+            ]
+        )
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(_subject_conditions(), st.sampled_from(["zh", "en"]))
+def test_any_condition_on_a_subject_reads_without_a_raw_identifier(condition: str, lang: str) -> None:
+    words = _Words(builtin_policy("beijing").policy, load_labels(), lang, record=False).words(expr.parse(condition))
+    assert words and "—" not in words
+    assert raw_identifiers(words, lang=lang) == [], (condition, words)
+
+
 # -- the pages, over HTTP on loopback -------------------------------------------------------------------------
 
 
@@ -246,6 +279,22 @@ def test_a_new_version_shows_its_history_and_what_changed(site: dict[str, Any]) 
         f"2026.1 · published {date} by the registry's operators (command line)"
     )
     assert 'href="/policies/beijing/2026.1"' in _get(site, "/policies/beijing", "en").text
+
+
+def test_a_version_published_over_the_api_names_the_party_never_its_key(site: dict[str, Any]) -> None:
+    text = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2026.7"', 1)
+    with httpx.Client(base_url=site["base"]) as client:
+        r = client.post(
+            "/v1/policies",
+            content=text.encode(),
+            headers={"Authorization": f"Bearer {site['keys']['operator']}", "Content-Type": "application/yaml"},
+        )
+    assert r.status_code == 201, r.text
+    page = _get(site, "/policies/sesame", "zh").text
+    history = visible_text(page[page.index('<h2 id="h-history">') :].split("</section>")[0])
+    assert history.startswith("版本历史 2026.7 （本页） · ") and "由registry operations发布" in history, history
+    assert site["key_ids"]["operator"] not in page
+    assert "与上一版本相比没有变化。" in visible_text(page)
 
 
 # -- in the browser ---------------------------------------------------------------------------------------------
