@@ -215,7 +215,7 @@ def test_policy_explain_states_each_rule_in_plain_words() -> None:
         "  • 逾期纳税\n"
         "      依据的记录：纳税记录（状态为逾期）\n"
         "      分值：每条纳税记录减10分，计入经济信用\n"
-        "      计入期限：分值每1年减半；记录满5年后不再计入\n"
+        "      计入期限：分值每年减半；记录满5年后不再计入\n"
         "      上限：本条最多计60分\n"
     ) in zh
     assert "  • AAA · 诚信模范：1050分及以上\n" in zh

@@ -400,6 +400,8 @@ def _rule_item(loaded: LoadedPolicy, rule: Rule, lang: str, labels: Labels) -> I
         )
     if rule.decay:
         half = span(rule.decay.half_life_days, lang)
+        if rule.decay.half_life_days == 365:
+            half = "year" if en else "年"  # "every year", not "every 1 year"
         how.append(f"its weight halves every {half}" if en else f"分值每{half}减半")
     if rule.expires_after_days:
         ends = span(rule.expires_after_days, lang)
