@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Refresh docs/screenshots: run the browser tests (Debian's Chromium) and keep the copies they make of the
-resident portal and the operator dashboard (the top of each page, 1000 px wide), reduced to 64 colours so that each
+resident portal and the operator dashboard (the top of each page, 1000 px wide) and of the public policy page (a
+phone's and a desktop's screen), reduced to 64 colours so that each
 stays under 150 KB (Pillow, from the bench extra). Every page's full screenshot is left in the temporary folder
 printed at the end."""
 
@@ -19,7 +20,10 @@ def main() -> int:
     shots = Path(tempfile.mkdtemp(prefix="socialcredit-screenshots-"))
     env = os.environ | {"SOCIALCREDIT_SCREENSHOTS": str(shots), "SOCIALCREDIT_REQUIRE_BROWSER": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_web.py", "-m", "browser", "-q"], cwd=ROOT, env=env, check=False
+        [sys.executable, "-m", "pytest", "tests/test_web.py", "tests/test_policy_pages.py", "-m", "browser", "-q"],
+        cwd=ROOT,
+        env=env,
+        check=False,
     )
     if done.returncode != 0:
         return done.returncode
@@ -27,7 +31,8 @@ def main() -> int:
     target.mkdir(parents=True, exist_ok=True)
     from PIL import Image
 
-    for name in ("portal.png", "dashboard.png"):
+    # the public policy page at phone (390 x 844) and desktop (1280 x 900) size, as the browser showed it
+    for name in ("portal.png", "dashboard.png", "policy-phone.png", "policy-desktop.png"):
         with Image.open(shots / name) as image:
             image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(target / name, optimize=True)
         size = (target / name).stat().st_size

@@ -206,16 +206,31 @@ def test_help_names_values_as_users_read_them() -> None:
 
 
 def test_policy_explain_states_each_rule_in_plain_words() -> None:
-    en = subprocess.run([CLI, "policy", "explain", "beijing"], capture_output=True, text=True, check=True).stdout
-    assert (
-        "tax.late: -10 points (financial) for each tax payment record, where status == 'late', halving every 365 "
-        'days, expiring after 1825 days, at most 60 points in all. Reason given: "taxes paid late" (TAX_LATE).'
-    ) in en
-    assert "Tiers: AAA ≥ 1050, AA ≥ 1030, A ≥ 960, B ≥ 850, C ≥ 600, D ≥ 0" in en
+    from page_text import raw_identifiers
+
     zh = subprocess.run(
         [CLI, "policy", "explain", "beijing", "--lang", "zh"], capture_output=True, text=True, check=True
     ).stdout
-    assert "tax.paid：每年纳税记录+2分（financial）；条件：status == 'paid'；只计1095天内；最多6分；" in zh
+    assert (
+        "  • 逾期纳税\n"
+        "      依据的记录：纳税记录（状态为逾期）\n"
+        "      分值：每条纳税记录减10分，计入经济信用\n"
+        "      计入期限：分值每年减半；记录满5年后不再计入\n"
+        "      上限：本条最多计60分\n"
+    ) in zh
+    assert "  • AAA · 诚信模范：1050分及以上\n" in zh
+    assert raw_identifiers(zh, lang="zh") == []
+    en = subprocess.run([CLI, "policy", "explain", "beijing"], capture_output=True, text=True, check=True).stdout
+    assert "      Granted when: not on the blacklist and grade B or better\n" in en
+    assert raw_identifiers(en, lang="en") == []
+    codes = subprocess.run(
+        [CLI, "policy", "explain", "beijing", "--codes"], capture_output=True, text=True, check=True
+    ).stdout
+    assert (
+        "tax.late: -10 points (financial) for each tax payment record, where status == 'late', halving every 365 "
+        'days, expiring after 1825 days, at most 60 points in all. Reason given: "taxes paid late" (TAX_LATE).'
+    ) in codes
+    assert "Tiers: AAA ≥ 1050, AA ≥ 1030, A ≥ 960, B ≥ 850, C ≥ 600, D ≥ 0" in codes
 
 
 @pytest.mark.slow

@@ -303,7 +303,16 @@ def test_the_sign_in_and_public_pages_are_screenshotted(site: dict[str, Any], br
 
 # -- over plain HTTP ------------------------------------------------------------------------------------------
 
-OPEN = {"/", "/signin", "/signin/link", "/lists", "/static/style.css"}
+OPEN = {
+    "/",
+    "/signin",
+    "/signin/link",
+    "/lists",
+    "/static/style.css",
+    "/policies",
+    "/policies/{policy_id}",
+    "/policies/{policy_id}/{version}",
+}
 
 
 def _page_routes(site: dict[str, Any]) -> list[tuple[str, str]]:
@@ -331,7 +340,9 @@ def test_no_page_but_the_public_look_up_works_without_a_valid_key(site: dict[str
         cookies = {"sc_session": cookie} if cookie else {}
         with httpx.Client(base_url=site["base"], cookies=cookies) as anonymous:
             for method, path in routes:
-                url = path.format(subject_id=site["other"], policy_id="beijing", dispute_id=1, identity_id=1)
+                url = path.format(
+                    subject_id=site["other"], policy_id="beijing", dispute_id=1, identity_id=1, version="2026.1"
+                )
                 r = anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
                 if path in OPEN:
                     assert r.status_code in (200, 303, 403), (method, path, r.status_code)  # 403: no CSRF token

@@ -566,13 +566,18 @@ def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file.", 
 def policy_explain(
     policy: Annotated[str, typer.Argument(help="Shipped policy id or a policy file.")],
     lang: LangOpt = "en",
+    codes: Annotated[
+        bool, typer.Option("--codes", help="The operators' table: rule ids, conditions as written, reason codes.")
+    ] = False,
 ) -> None:
-    """The rule table of a policy in plain language."""
+    """A policy in plain words, as its public page says it (or, with --codes, the operators' rule table)."""
     from socialcredit.policy import builtin_policy, load_policy
     from socialcredit.policy.explain import explain_policy
+    from socialcredit.registry.reporting.policy_text import policy_plain_text
 
     loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
-    out.print(explain_policy(loaded, lang), markup=False, highlight=False)
+    text = explain_policy(loaded, lang) if codes else policy_plain_text(loaded, lang)
+    out.print(text, markup=False, highlight=False)
 
 
 @policy_app.command("lint")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from socialcredit.web.i18n_policies import POLICY_PAIRS
+
 __all__ = ["LANGS", "MESSAGES", "translate"]
 
 LANGS = ("zh", "en")
@@ -514,6 +516,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
 }
 for _key, (_zh, _en) in _PROFESSIONS.items():
     _PAIRS[f"profession_{_key}"] = (_zh, _en)
+_PAIRS.update(POLICY_PAIRS)
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {k: zh for k, (zh, _) in _PAIRS.items()},

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.policy.model import Policy
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.links import file_link_dispute
@@ -18,6 +19,7 @@ from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.records.consent import consent_history, set_consent
+from socialcredit.registry.reporting.policy_text import anchor_of, notice_hrefs, policy_href, reason_anchors
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.scoring.policies import get_policy
@@ -32,6 +34,21 @@ __all__ = ["add_routes", "file_context"]
 def _subject(page: Page) -> str:
     assert page.who is not None and page.who.subject_id is not None  # a resident session always names one
     return page.who.subject_id
+
+
+def _link_rules(s: dict[str, Any], policy: Policy) -> None:
+    """Links from a score's reasons, services and listings to their rules on the public policy page."""
+    anchors = reason_anchors(policy)
+    s["rules_href"] = policy_href(s["policy"], s["policy_version"])
+    s["reasons"] = [
+        {**r, "rule_href": policy_href(s["policy"], s["policy_version"], anchors.get(r["code"]))} for r in s["reasons"]
+    ]
+    for svc in s["services"]:
+        svc["rule_href"] = policy_href(s["policy"], s["policy_version"], anchor_of("service", svc["service"]))
+    for e in s["lists"]:
+        e["rule_href"] = policy_href(
+            s["policy"], s["policy_version"], anchor_of("list", f"{e['list']}.{e['criterion']}")
+        )
 
 
 def file_context(
@@ -50,6 +67,7 @@ def file_context(
         names = {svc.id: svc.name.get(page.lang) for svc in policy.services}
         for svc in s["services"]:
             svc["name"] = names.get(svc["service"], svc["service"])
+        _link_rules(s, policy)
         s["chart"] = diverging(
             [(d["name"], d["points"], d["min"], d["max"]) for d in s["dimensions"]],
             title=page.t("chart_dimensions_title", policy=s["policy_name"]),
@@ -70,6 +88,13 @@ def add_routes(router: APIRouter, web: Web) -> None:
             report = own_file(store, page, "resident portal: overview")
             listings = list_listings(store, subject_id=_subject(page))
             notifications = list_notifications(store, _subject(page), page.lang)
+            rules = notice_hrefs(store, notifications)
+        for n in notifications:
+            n["rule_href"] = rules[n["notification_id"]]
+        for x in listings:
+            x["rule_href"] = policy_href(
+                x["policy_id"], anchor=anchor_of("list", f"{x['list_id']}.{x['criterion_id']}")
+            )
         return page.render(
             "me_overview.html",
             report=report,

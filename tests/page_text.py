@@ -1,0 +1,66 @@
+"""What a reader sees on a page, and the raw identifiers that must never be among it.
+
+Any page test can use it::
+
+    assert raw_identifiers(visible_text(html), lang="zh") == []
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from socialcredit.catalog import load_catalog
+
+__all__ = ["raw_identifiers", "visible_text"]
+
+# a snake_case code of two parts or more (days_late, high_speed_rail), a dotted id (tax.late), Python's None,
+# a comparison as a policy writes it
+_SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+_DOTTED = re.compile(r"\b[a-z]{2,}(?:\.[a-z_]{2,})+\b")
+_PYTHON = re.compile(r"\b(?:None|True|False)\b")
+_OPERATORS = re.compile(r"==|!=|>=|<=")
+_ASCII_WORD = re.compile(r"[A-Za-z_]+")
+
+
+class _Text(HTMLParser):
+    """The text nodes outside <script>, <style> and <head> (attributes such as href and id are not seen)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "style", "head"}:
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"script", "style", "head"} and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+def _field_names() -> set[str]:
+    catalog = load_catalog()
+    names = {name for rt in catalog.record_types.values() for name in rt.fields}
+    return names | set(catalog.subject_fields) | {"record_type", "event_date", "subject_id", "record_id"}
+
+
+def raw_identifiers(text: str, *, lang: str) -> list[str]:
+    """Every raw identifier in ``text``: codes, dotted ids, ``None``, ``==``; in Chinese also any catalog field
+    name written as a word (in English "the status is paid" may say "status")."""
+    found = _SNAKE.findall(text) + _DOTTED.findall(text) + _PYTHON.findall(text) + _OPERATORS.findall(text)
+    if lang == "zh":
+        fields = _field_names()
+        found += [w for w in _ASCII_WORD.findall(text) if w in fields]
+    return found

@@ -1,0 +1,333 @@
+"""The public policy pages: every published version in plain words, its history and what changed, no sign-in."""
+
+from __future__ import annotations
+
+import doctest
+import re
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from page_text import raw_identifiers, visible_text
+from socialcredit.catalog import labels as labels_module
+from socialcredit.catalog import load_catalog
+from socialcredit.catalog.labels import load_labels
+from socialcredit.policy import LoadedPolicy, builtin_policy, expr, parse_policy
+from socialcredit.registry.reporting import policy_text as policy_text_module
+from socialcredit.registry.reporting.policy_text import _Words, policy_changes, policy_text
+from socialcredit.registry.scoring.policies import publish_policy
+from web_helpers import browser, shots, sign_in, site
+
+__all__ = ["browser", "shots", "site"]  # the module-scoped fixtures
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def _changed_beijing() -> LoadedPolicy:
+    """Beijing 2026.2: late taxes cost 20 points, not 10; blood donation no longer counts; 30 days of grace."""
+    text = builtin_policy("beijing").text.replace('version: "2026.1"', 'version: "2026.2"', 1)
+    late = "    points: -10\n    decay: {half_life_days: 365}\n    expires_after_days: 1825\n    cap: 60"
+    assert late in text
+    text = text.replace(late, late.replace("-10", "-20"), 1)
+    start = text.index("  - id: civic.blood_donation")
+    text = text[:start] + text[text.index("\n\n", start) + 1 :]
+    assert "grace_days: 60" in text
+    return parse_policy(text.replace("grace_days: 60", "grace_days: 30", 1), "beijing-2026.2.yaml")
+
+
+CHANGES = {
+    "en": [
+        "Changed in financial: taxes paid late — Points: −10 points for each tax payment record, counted in "
+        "financial → −20 points for each tax payment record, counted in financial.",
+        "Changed in blacklist: How a listing takes effect — Grace period: 60 days; the listing takes effect after "
+        "it unless the cause is resolved or disputed first → 30 days; the listing takes effect after it unless the "
+        "cause is resolved or disputed first.",
+        "Removed from civic: blood donation.",
+    ],
+    "zh": [
+        "修改（经济信用）：逾期纳税——分值：每条纳税记录减10分，计入经济信用 → 每条纳税记录减20分，计入经济信用。",
+        "修改（失信名单）：名单认定如何生效——宽限期：60天；宽限期满后名单认定生效，在此之前消除原因或提出异议的除外"
+        " → 30天；宽限期满后名单认定生效，在此之前消除原因或提出异议的除外。",
+        "删除（社会公益）：无偿献血。",
+    ],
+}
+
+
+# -- the words, without a server ------------------------------------------------------------------------------
+
+
+def test_every_field_and_value_of_the_catalog_has_plain_words_in_both_languages() -> None:
+    catalog, labels = load_catalog(), load_labels()
+    missing = []
+    for rt in catalog.record_types.values():
+        for name, spec in rt.fields.items():
+            missing += [name for lang in ("zh", "en") if name not in labels.fields or not labels.field(name, lang)]
+            for value in spec.allowed or []:
+                missing += [
+                    value for lang in ("zh", "en") if value not in labels.values or not labels.value(value, lang)
+                ]
+    missing += [p for p in catalog.professions if p not in labels.values]
+    assert missing == []
+
+
+def test_the_examples_in_the_docstrings_hold() -> None:
+    for module in (policy_text_module, labels_module):
+        result = doctest.testmod(module)
+        assert result.attempted >= 1 and result.failed == 0, module.__name__
+
+
+def test_the_raw_identifier_check_finds_what_the_issue_found() -> None:
+    found = raw_identifiers("tier poor 信用较差 status == 'paid' high_speed_rail days_late=None tax.late", lang="zh")
+    assert found == ["high_speed_rail", "days_late", "tax.late", "None", "==", "status", "days_late"]
+    assert raw_identifiers("the status is paid; grade B or better", lang="en") == []
+    assert raw_identifiers("状态为已缴纳；信用等级B及以上", lang="zh") == []
+
+
+@pytest.mark.parametrize("policy_id", ["beijing", "sesame"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_shipped_policy_reads_without_a_raw_identifier(policy_id: str, lang: str) -> None:
+    text = policy_text(builtin_policy(policy_id), lang)
+    words = [text.name, text.description]
+    for s in text.sections:
+        words += [s.title, s.lead]
+        for item in s.items:
+            words.append(item.title)
+            words += [w for pair in item.lines for w in pair]
+    assert raw_identifiers(" ".join(words), lang=lang) == []
+    assert len([i for s in text.sections for i in s.items]) >= 20
+
+
+def test_the_words_of_rules_lists_and_services() -> None:
+    zh = {i.key: dict(i.lines) for s in policy_text(builtin_policy("beijing"), "zh").sections for i in s.items}
+    assert zh["rule:tax.late"] == {
+        "依据的记录": "纳税记录（状态为逾期）",
+        "分值": "每条纳税记录减10分，计入经济信用",
+        "计入期限": "分值每年减半；记录满5年后不再计入",
+        "上限": "本条最多计60分",
+        "失信程度": "轻微失信：名单认定满90天自动结束；可随时申请信用修复",
+        "如何改善": "按期申报纳税；逾期记录每年减半，五年后失效。",
+    }
+    assert (
+        zh["list:redlist.exemplary"]["列入条件"] == "信用等级为AAA且（从未有负面记录或距上次负面记录的天数不低于1095）"
+    )
+    assert zh["service:bank_loan"]["准予条件"] == "不在失信名单上且信用等级B及以上"
+    en = {i.key: dict(i.lines) for s in policy_text(builtin_policy("beijing"), "en").sections for i in s.items}
+    assert en["list:blacklist.major_tax_evasion"]["Put on the list when"] == (
+        "holding a tax payment record where the status is evaded and the amount (yuan) is at least 100,000, dated "
+        "within the last 3 years"
+    )
+    assert en["rule:sector.drunk_driving"]["Applies to"] == "only people working in medical or education"
+    assert en["listspec:blacklist"]["Grace period"].startswith("60 days;")
+
+
+def test_what_changed_between_two_versions_in_both_languages() -> None:
+    old, new = builtin_policy("beijing"), _changed_beijing()
+    for lang in ("en", "zh"):
+        assert [c.line(lang) for c in policy_changes(old, new, lang)] == CHANGES[lang]
+    assert policy_changes(old, old, "en") == []
+    back = [c.line("en") for c in policy_changes(new, old, "en")]
+    assert "Added to civic: blood donation." in back and len(back) == 3
+
+
+_FIELDS = [
+    (name, spec) for rt in load_catalog().record_types.values() for name, spec in rt.fields.items() if spec.allowed
+]
+
+
+@st.composite
+def _conditions(draw: st.DrawFn, depth: int = 0) -> str:
+    """A condition on a record: a field compared with its allowed values, combined with and / or / not."""
+    if depth < 2 and draw(st.booleans()):
+        op = draw(st.sampled_from(["and", "or"]))
+        return f"({draw(_conditions(depth + 1))}) {op} ({draw(_conditions(depth + 1))})"
+    name, spec = draw(st.sampled_from(_FIELDS))
+    values = draw(st.lists(st.sampled_from(spec.allowed or []), min_size=1, max_size=3, unique=True))
+    form = draw(st.sampled_from(["==", "!=", "in", "not in", "not"]))
+    if form in ("==", "!="):
+        return f"{name} {form} '{values[0]}'"
+    if form == "not":
+        return f"not {name} == '{values[0]}'"
+    return f"{name} {form} [" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+@settings(max_examples=150, deadline=None)
+@given(_conditions(), st.sampled_from(["zh", "en"]))
+def test_any_condition_on_a_record_reads_without_a_raw_identifier(condition: str, lang: str) -> None:
+    words = _Words(builtin_policy("beijing").policy, load_labels(), lang, record=True).words(expr.parse(condition))
+    assert words and "—" not in words
+    assert raw_identifiers(words, lang=lang) == [], (condition, words)
+
+
+@st.composite
+def _subject_conditions(draw: st.DrawFn, depth: int = 0) -> str:
+    """A condition on a scored subject (a list criterion or a service) of either shipped policy's facts."""
+    if depth < 2 and draw(st.booleans()):
+        op = draw(st.sampled_from(["and", "or"]))
+        return f"({draw(_subject_conditions(depth + 1))}) {op} (not {draw(_subject_conditions(depth + 1))})"
+    number = draw(st.integers(0, 100_000))
+    return draw(
+        st.sampled_from(
+            [
+                f"score {draw(st.sampled_from(['>=', '<', '>', '<=', '==', '!=']))} {number}",
+                f"tier {draw(st.sampled_from(['>=', '<', '==', '!=']))} '{draw(st.sampled_from(['AAA', 'B', 'D']))}'",
+                "blacklist",
+                "not redlist",
+                "last_negative_days is null",
+                f"last_negative_days >= {number}",
+                f"age < {number % 120}",
+                f"financial + legal > {number}",
+                "profession in ['medical', 'self_employed']",
+                "kind == 'org'",
+            ]
+        )
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(_subject_conditions(), st.sampled_from(["zh", "en"]))
+def test_any_condition_on_a_subject_reads_without_a_raw_identifier(condition: str, lang: str) -> None:
+    words = _Words(builtin_policy("beijing").policy, load_labels(), lang, record=False).words(expr.parse(condition))
+    assert words and "—" not in words
+    assert raw_identifiers(words, lang=lang) == [], (condition, words)
+
+
+# -- the pages, over HTTP on loopback -------------------------------------------------------------------------
+
+
+def _get(site: dict[str, Any], path: str, lang: str) -> httpx.Response:
+    with httpx.Client(base_url=site["base"]) as anonymous:  # no session cookie: nobody signed in
+        return anonymous.get(path, params={"lang": lang})
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_policy_pages_open_without_signing_in_and_show_no_raw_identifier(site: dict[str, Any], lang: str) -> None:
+    index = _get(site, "/policies", lang)
+    assert index.status_code == 200
+    assert 'href="/policies/beijing"' in index.text and 'href="/policies/sesame"' in index.text
+    for path in ("/policies", "/policies/beijing", "/policies/sesame", "/policies/beijing/2026.1"):
+        r = _get(site, path, lang)
+        assert r.status_code == 200, path
+        assert raw_identifiers(visible_text(r.text), lang=lang) == [], path
+    page = _get(site, "/policies/beijing", lang).text
+    assert 'id="rule-tax-late"' in page and 'id="service-bank-loan"' in page and 'id="list-blacklist"' in page
+    heading = "逾期纳税" if lang == "zh" else "taxes paid late"
+    assert f'<article class="card rule" id="rule-tax-late">\n    <h3>{heading}</h3>' in page
+
+
+def test_every_page_links_the_rules_in_its_footer(site: dict[str, Any]) -> None:
+    for path in ("/signin", "/lists", "/policies", "/policies/sesame"):
+        r = _get(site, path, "en")
+        assert '<a href="/policies" data-testid="footer-policies">Read every rule</a>' in r.text, path
+
+
+def test_every_reason_refusal_listing_and_notice_of_a_resident_links_to_its_rule(site: dict[str, Any]) -> None:
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["resident"])  # a blacklisted resident: refused, listed, noticed
+        overview = client.get("/me", params={"lang": "en"}).text
+    links = re.findall(r'<a (?:class="rule-link" )?href="(/policies/[^"#]+)#([^"]+)">([^<]+)</a>', overview)
+    kinds = {anchor.split("-")[0] for _, anchor, _ in links}
+    assert kinds == {"rule", "list", "service"}, links
+    refused = re.findall(r'<li class="refused"><a href="(/policies/beijing/2026\.1#service-[a-z-]+)">', overview)
+    assert len(refused) >= 2  # the blacklist refuses rail and flight tickets
+    assert (
+        '<a href="/policies/beijing/2026.1" data-testid="rules-beijing">Every rule of the Beijing social credit '
+        in (overview)
+    )
+    notices = overview[overview.index('id="h-notices"') :].split("</section>")[0]
+    assert notices.count(">Read the rule</a>") == notices.count("<li>") >= 1
+    pages: dict[str, str] = {}
+    for path, anchor, _ in links:
+        if path not in pages:
+            pages[path] = _get(site, path, "en").text
+        assert f'id="{anchor}"' in pages[path], (path, anchor)
+
+
+def test_an_unknown_policy_or_version_is_not_found(site: dict[str, Any]) -> None:
+    for path in ("/policies/nowhere", "/policies/beijing/1999.9", "/policies/" + "x" * 300):
+        r = _get(site, path, "en")
+        assert r.status_code == 404, path
+        assert "Traceback" not in r.text
+
+
+def test_a_new_version_shows_its_history_and_what_changed(site: dict[str, Any]) -> None:
+    with site["service"].writer() as store:
+        assert publish_policy(store, _changed_beijing(), actor="cli")
+    for lang in ("en", "zh"):
+        current = visible_text(_get(site, "/policies/beijing", lang).text)
+        new = visible_text(_get(site, "/policies/beijing/2026.2", lang).text)
+        assert current == new
+        text = current
+        for line in CHANGES[lang]:
+            assert line in text
+        assert raw_identifiers(text, lang=lang) == []
+        old = visible_text(_get(site, "/policies/beijing/2026.1", lang).text)
+        assert ("This is the first version." if lang == "en" else "这是第一个版本。") in old
+        assert (
+            "This is an earlier version; the current version is 2026.2." if lang == "en" else "现行版本为 2026.2"
+        ) in old
+    page = _get(site, "/policies/beijing", "en").text
+    history = visible_text(page[page.index('<h2 id="h-history">') :].split("</section>")[0])
+    today = re.search(r"published (\d{4}-\d\d-\d\d)", history)
+    assert today
+    date = today.group(1)
+    assert history == (
+        f"Version history 2026.2 (this page) · published {date} by the registry's operators (command line) "
+        f"2026.1 · published {date} by the registry's operators (command line)"
+    )
+    assert 'href="/policies/beijing/2026.1"' in _get(site, "/policies/beijing", "en").text
+
+
+def test_a_version_published_over_the_api_names_the_party_never_its_key(site: dict[str, Any]) -> None:
+    text = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2026.7"', 1)
+    with httpx.Client(base_url=site["base"]) as client:
+        r = client.post(
+            "/v1/policies",
+            content=text.encode(),
+            headers={"Authorization": f"Bearer {site['keys']['operator']}", "Content-Type": "application/yaml"},
+        )
+    assert r.status_code == 201, r.text
+    page = _get(site, "/policies/sesame", "zh").text
+    history = visible_text(page[page.index('<h2 id="h-history">') :].split("</section>")[0])
+    assert history.startswith("版本历史 2026.7 （本页） · ") and "由registry operations发布" in history, history
+    assert site["key_ids"]["operator"] not in page
+    assert "与上一版本相比没有变化。" in visible_text(page)
+
+
+# -- in the browser ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_on_a_phone_nothing_on_the_policy_page_is_wider_than_the_screen(
+    site: dict[str, Any], browser: Any, shots: Any, lang: str
+) -> None:
+    context = browser.new_context(viewport=PHONE, base_url=site["base"])
+    page = context.new_page()
+    for path in ("/policies", "/policies/beijing", "/policies/sesame"):
+        page.goto(f"{path}?lang={lang}")
+        assert page.locator("html").get_attribute("lang") == ("zh-CN" if lang == "zh" else "en")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        wider = page.evaluate(
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5 && e.offsetParent !== null)
+                .map(e => e.tagName + ' ' + (e.id || e.className) + ': ' + e.textContent.slice(0, 40))"""
+        )
+        assert width <= PHONE["width"], (path, width)
+        assert wider == [], (path, wider)
+    page.goto(f"/policies/beijing?lang={lang}#rule-tax-late")
+    assert page.locator("#rule-tax-late h3").is_visible()
+    page.goto(f"/policies/beijing?lang={lang}")
+    # the phone and desktop screenshots scripts/screenshots.py keeps (in Chinese, the site's default language)
+    page.screenshot(path=str(shots / ("policy-phone.png" if lang == "zh" else f"policy-{lang}-phone.png")))
+    context.close()
+    context = browser.new_context(viewport=DESKTOP, base_url=site["base"])
+    page = context.new_page()
+    page.goto(f"/policies/beijing?lang={lang}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    page.screenshot(path=str(shots / ("policy-desktop.png" if lang == "zh" else f"policy-{lang}-desktop.png")))
+    context.close()
