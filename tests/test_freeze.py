@@ -213,3 +213,20 @@ def test_decisions_read_a_new_freeze_at_once_from_a_loaded_snapshot(store: Store
     snap.refresh_guards(store)
     quick = snap.decide(B, "bank_loan", "loan", requester="key:p1", today=D0)
     assert (quick.granted, quick.frozen) == (False, True)
+
+
+def test_freezable_is_validated_like_every_policy_field() -> None:
+    from importlib.resources import files
+
+    from socialcredit.errors import PolicyError
+    from socialcredit.policy.load import parse_policy
+
+    text = (files("socialcredit.policies") / "beijing.yaml").read_text(encoding="utf-8")
+    line = text.splitlines().index("    freezable: true") + 1
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text.replace("    freezable: true\n", "    freezable: sometimes\n", 1), "beijing.yaml")
+    assert info.value.problems == [
+        f"beijing.yaml:{line}: service bank_loan: freezable: must be true or false, not 'sometimes'"
+    ]
+    shipped = parse_policy(text, "beijing.yaml").policy
+    assert [s.id for s in shipped.services if s.freezable] == ["bank_loan", "home_lease", "deposit_free_rental"]
