@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "lender2": lender("Bank Two"),
         "resident": issue_key(store, "resident", "B", subject=B),
         "operator": issue_key(store, "operator", "registry operations"),
+        "traffic": issue_key(store, "furnisher", "the traffic police", source="traffic_police"),
     }
     app = create_app(store.path, store=store, max_body=256 * 1024, throttle=generous())
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
@@ -145,3 +147,28 @@ def test_a_fraud_alert_over_the_api(world: dict[str, Any]) -> None:
     gone = client.delete("/v1/fraud-alert", headers=resident)
     assert (gone.status_code, gone.json()["error"]["code"]) == (409, "no_alert")
     assert not _ask(world, "lender2")["verify_identity"]
+
+
+def test_a_live_decision_of_a_frozen_file_is_refused_on_the_patched_row(world: dict[str, Any]) -> None:
+    client, keys = world["client"], world["keys"]
+    resident = auth(keys["resident"].token)
+    assert client.post("/v1/freeze", headers=resident).status_code == 200
+    before = _ask(world, "lender1")
+    assert (before["granted"], before["frozen"]) == (False, True)
+    ticket = (
+        "record_id,subject_id,record_type,event_date,offence,fine,status\n"
+        f"T9,{B},traffic_ticket,2026-02-20,speeding,200,paid\n"
+    )
+    sent = client.post(
+        "/v1/records", content=ticket.encode(), headers={**auth(keys["traffic"].token), "content-type": "text/csv"}
+    )
+    assert sent.status_code in (200, 201), sent.text
+    deadline = time.monotonic() + 10
+    after = _ask(world, "lender1")
+    while after["watermark"] <= before["watermark"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        after = _ask(world, "lender1")
+    assert after["watermark"] > before["watermark"]  # the row was rescored live since the run
+    assert (after["granted"], after["frozen"], after["reasons"][0]["code"]) == (False, True, "FROZEN")
+    assert client.post("/v1/freeze/lift", json={}, headers=resident).status_code == 200
+    assert _ask(world, "lender1")["granted"]
