@@ -172,3 +172,33 @@ def test_a_live_decision_of_a_frozen_file_is_refused_on_the_patched_row(world: d
     assert (after["granted"], after["frozen"], after["reasons"][0]["code"]) == (False, True, "FROZEN")
     assert client.post("/v1/freeze/lift", json={}, headers=resident).status_code == 200
     assert _ask(world, "lender1")["granted"]
+
+
+ROUTES = [
+    ("GET", "/v1/freeze", None, "resident"),
+    ("POST", "/v1/freeze", None, "resident"),
+    ("POST", "/v1/freeze/lift", {}, "resident"),
+    ("POST", "/v1/fraud-alert", {}, "resident"),
+    ("DELETE", "/v1/fraud-alert", None, "resident"),
+    ("GET", f"/v1/subjects/{B}/freeze", None, "operator"),
+    ("POST", f"/v1/subjects/{B}/freeze", None, "operator"),
+    ("POST", f"/v1/subjects/{B}/freeze/lift", {}, "operator"),
+    ("POST", f"/v1/subjects/{B}/fraud-alert", {}, "operator"),
+    ("DELETE", f"/v1/subjects/{B}/fraud-alert", None, "operator"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
+def test_every_other_role_is_refused(
+    world: dict[str, Any], method: str, path: str, body: dict[str, Any] | None, allowed: str
+) -> None:
+    client, keys = world["client"], world["keys"]
+    for who in ("lender1", "resident", "operator", "traffic"):
+        if keys[who].party.role == allowed:
+            continue
+        r = client.request(method, path, json=body, headers=auth(keys[who].token))
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "role_not_allowed"), (who, r.text)
+    anonymous = client.request(method, path, json=body)
+    assert anonymous.status_code == 401
+    status = client.get(f"/v1/subjects/{B}/freeze", headers=auth(keys["operator"].token)).json()
+    assert (status["frozen"], status["fraud_alert"]) == (False, None)  # nobody refused changed anything
