@@ -87,6 +87,17 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /v1/subjects/{subject_id}/file.html": frozenset({"resident", "operator"}),
     "GET /v1/notices": frozenset({"resident", "operator"}),
     "GET /v1/lists/lookup": PUBLIC,
+    # the resident's own controls (api/routes/freeze.py)
+    "GET /v1/freeze": frozenset({"resident"}),
+    "POST /v1/freeze": frozenset({"resident"}),
+    "POST /v1/freeze/lift": frozenset({"resident"}),
+    "POST /v1/fraud-alert": frozenset({"resident"}),
+    "DELETE /v1/fraud-alert": frozenset({"resident"}),
+    "GET /v1/subjects/{subject_id}/freeze": frozenset({"operator"}),
+    "POST /v1/subjects/{subject_id}/freeze": frozenset({"operator"}),
+    "POST /v1/subjects/{subject_id}/freeze/lift": frozenset({"operator"}),
+    "POST /v1/subjects/{subject_id}/fraud-alert": frozenset({"operator"}),
+    "DELETE /v1/subjects/{subject_id}/fraud-alert": frozenset({"operator"}),
 }
 
 # Hypothesis budgets, bounded so the module runs in about a minute on two shared cores. A caller the operation

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from socialcredit.cli_due_process import register_due_process
+from socialcredit.cli_freeze import register_freeze
 from socialcredit.cli_help import (
     ADMINISTRATION,
     DECISIONS,
@@ -1040,6 +1041,7 @@ def demo(
 
 # After the commands above, so that each help panel lists this module's commands first.
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
+register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
 
 
 def main() -> None:

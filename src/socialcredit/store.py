@@ -564,6 +564,30 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        20,
+        "security freezes and fraud alerts",
+        # The resident's own controls (registry/due_process/freeze.py): a freeze refuses freezable services until
+        # it is lifted (for good, for one party, or for a period); a fraud alert asks every relying party to verify
+        # the resident's identity until its end. Rows are never deleted: lifting or removing sets a date.
+        """
+        INSERT INTO counters VALUES ('freeze', 0);
+        CREATE TABLE freezes (
+            freeze_id BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, placed_at TIMESTAMP NOT NULL,
+            placed_on DATE NOT NULL, placed_by VARCHAR NOT NULL, lifted_at TIMESTAMP, lifted_on DATE,
+            lifted_by VARCHAR
+        );
+        CREATE TABLE freeze_lifts (
+            lift_id BIGINT PRIMARY KEY, freeze_id BIGINT NOT NULL, subject_id VARCHAR NOT NULL, party VARCHAR,
+            from_on DATE NOT NULL, until_on DATE, created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL
+        );
+        CREATE TABLE fraud_alerts (
+            alert_id BIGINT PRIMARY KEY, subject_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, police_report VARCHAR,
+            placed_at TIMESTAMP NOT NULL, placed_on DATE NOT NULL, until_on DATE NOT NULL,
+            placed_by VARCHAR NOT NULL, removed_at TIMESTAMP, removed_on DATE, removed_by VARCHAR
+        );
+        """,
+    ),
 ]
 
 

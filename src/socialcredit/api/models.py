@@ -7,6 +7,7 @@ are. Dates and times are ISO text.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,10 @@ __all__ = [
     "Decision",
     "Dispute",
     "ErrorDetail",
+    "FraudAlert",
+    "FreezeEvent",
+    "FreezeLift",
+    "FreezeStatus",
     "Fulfilment",
     "Health",
     "IssuedKey",
@@ -93,6 +98,10 @@ class Decision(_Out):
     lists: list[str]
     reasons: list[Reason]
     refusal: str | None
+    frozen: bool = Field(False, description="Refused because the resident froze the file (reason FROZEN).")
+    verify_identity: bool = Field(
+        False, description="The resident placed a fraud alert: verify their identity (reason VERIFY_IDENTITY)."
+    )
 
 
 class OwnDecision(Decision):
@@ -113,6 +122,8 @@ class BatchDecision(_Out):
     granted: bool | None
     tier: str | None
     error: ErrorDetail | None = None  # only for an identity number the run did not score
+    frozen: bool | None = None  # true when refused because the resident froze the file
+    verify_identity: bool | None = None  # true when the resident placed a fraud alert
 
 
 class BatchDecisions(_Out):
@@ -355,3 +366,37 @@ class Listing(_Out):
 
 class PublicListing(_Out):
     """A public blacklist entry: the fields its policy makes public (name, masked identity number, list, cause…)."""
+
+
+class FreezeLift(_Out):
+    party: str | None = Field(description="The relying party (key id) the freeze is lifted for; null: every party.")
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = Field(description="The last day of the lift; null: until the freeze is lifted.")
+
+
+class FraudAlert(_Out):
+    kind: str = Field(description="initial (a year) or extended (seven years, with a police report).")
+    police_report: str | None
+    since: dt.date
+    until: dt.date
+    in_force: bool
+
+
+class FreezeEvent(_Out):
+    at: dt.datetime
+    event: str
+    by: str
+    party: str | None = None
+    from_: dt.date | None = Field(None, alias="from")
+    until: dt.date | None = None
+
+
+class FreezeStatus(_Out):
+    """A resident's security freeze and fraud alert (docs/freeze.md)."""
+
+    subject_id: str
+    frozen: bool
+    frozen_since: dt.date | None
+    lifts: list[FreezeLift]
+    fraud_alert: FraudAlert | None
+    history: list[FreezeEvent]

@@ -179,6 +179,9 @@ class Service(_Strict):
     # The context of life the service belongs to (transport, credit, housing, ...): the linter checks that its
     # refusals draw only on data from related contexts (docs/policy-lint.md). Known services have a default.
     context: str | None = None
+    # New credit, a lease or a deposit-free service: refused with FROZEN while the resident's file is frozen
+    # (docs/freeze.md). Transport and badges are not.
+    freezable: bool = False
 
     _id = field_validator("id")(_check_id)
 

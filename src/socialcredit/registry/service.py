@@ -161,6 +161,11 @@ class Service:
         # another region's identities) are reported to the decision_made hook (docs/hooks.md).
         self.linked = frozenset(s for part in plugin_manager().hook.watched_subjects(store=store) for s in part)
 
+    def refresh_guards(self, store: Store) -> None:
+        """A freeze or fraud alert changed: every snapshot reads them again, so the next decision sees it."""
+        for snap in {id(s): s for s in self.snapshots.values()}.values():
+            snap.refresh_guards(store)
+
     def decided(self, subject_ids: list[str], service_id: str, requester: str) -> None:
         """Note decisions about watched subjects (linked to another region): the flusher reports them to plugins."""
         if self.linked:

@@ -514,6 +514,60 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "The lists follow the published policies; anyone listed may dispute an entry and apply for credit repair.",
     ),
 }
+# the resident's security freeze and fraud alert (web/freeze_page.py)
+_PAIRS |= {
+    "nav_freeze": ("冻结与警示", "Freeze"),
+    "freeze_lead": (
+        "冻结后，贷款、租房和免押金服务的查询方会得到“已冻结”的答复，立即生效；您可以为某一机构或某段时间临时解冻。"
+        "欺诈警示会要求每个查询方先核实您的身份。",
+        "While your file is frozen, lenders, landlords and deposit-free services are told “frozen”, from this moment; "
+        "you can lift it for one of them or for a period. A fraud alert asks everyone who asks to verify your "
+        "identity first.",
+    ),
+    "freeze_heading": ("安全冻结", "Security freeze"),
+    "freeze_on": ("您的档案自 {date} 起已冻结。", "Your file is frozen since {date}."),
+    "freeze_off": ("您的档案未冻结。", "Your file is not frozen."),
+    "freeze_place": ("立即冻结", "Freeze my file now"),
+    "freeze_lift_all": ("永久解冻", "Lift the freeze"),
+    "freeze_lift_party": ("为此机构解冻", "Lift for this party"),
+    "freeze_lift_period": ("在此日期前对所有机构解冻", "Lift for everyone until this day"),
+    "freeze_party_label": ("机构", "Party"),
+    "freeze_until_label": ("截止日期（含）", "Until (inclusive)"),
+    "freeze_party_until_help": (
+        "不填日期则一直有效，直到您永久解冻。",
+        "Leave the date empty to keep it until you lift the freeze.",
+    ),
+    "freeze_lifts": ("临时解冻", "Temporary lifts"),
+    "freeze_lift_for": ("为 {party} 解冻，{start} 至 {end}", "Lifted for {party} from {start} to {end}"),
+    "freeze_lift_everyone": ("对所有机构解冻，{start} 至 {end}", "Lifted for everyone from {start} to {end}"),
+    "freeze_until_lifted": ("您永久解冻为止", "until you lift the freeze"),
+    "freeze_no_parties": ("暂无登记的查询机构。", "No relying party is registered yet."),
+    "alert_heading": ("欺诈警示", "Fraud alert"),
+    "alert_on": (
+        "欺诈警示有效至 {date}：查询方须先核实您的身份。",
+        "A fraud alert is in force until {date}: whoever asks must verify your identity first.",
+    ),
+    "alert_off": ("没有欺诈警示。", "There is no fraud alert."),
+    "alert_place": ("设置欺诈警示（一年）", "Place a fraud alert (one year)"),
+    "alert_report_label": ("报案回执编号（可选，填写后有效期七年）", "Police report reference (optional: seven years)"),
+    "alert_remove": ("撤销欺诈警示", "Remove the fraud alert"),
+    "freeze_history": ("冻结与警示记录", "Freeze and alert history"),
+    "freeze_event_freeze_placed": ("冻结档案", "file frozen"),
+    "freeze_event_freeze_lifted": ("永久解冻", "freeze lifted"),
+    "freeze_event_freeze_lifted_for_party": ("为 {party} 临时解冻", "lifted for {party}"),
+    "freeze_event_freeze_lifted_for_period": ("对所有机构临时解冻", "lifted for everyone for a period"),
+    "freeze_event_fraud_alert_placed": ("设置欺诈警示", "fraud alert placed"),
+    "freeze_event_fraud_alert_removed": ("撤销欺诈警示", "fraud alert removed"),
+    "freeze_by_you": ("本人", "you"),
+    "freeze_by_registry": ("登记机构", "the registry"),
+    "freeze_done": ("已保存，立即生效。", "Saved; it applies at once."),
+    "freeze_err_already_frozen": ("档案已处于冻结状态。", "Your file is frozen already."),
+    "freeze_err_not_frozen": ("档案未冻结。", "Your file is not frozen."),
+    "freeze_err_no_alert": ("没有欺诈警示。", "There is no fraud alert."),
+    "freeze_err_until": ("截止日期须为今天或以后。", "The last day must be today or later."),
+    "freeze_err_party": ("请选择机构。", "Choose a party."),
+    "freeze_err_report": ("报案回执编号为1至100个字符。", "A police report reference has 1 to 100 characters."),
+}
 for _key, (_zh, _en) in _PROFESSIONS.items():
     _PAIRS[f"profession_{_key}"] = (_zh, _en)
 _PAIRS.update(POLICY_PAIRS)

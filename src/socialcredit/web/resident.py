@@ -27,6 +27,7 @@ from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.core import Page, Web
+from socialcredit.web.freeze_page import freeze_context
 
 __all__ = ["add_routes", "file_context"]
 
@@ -137,7 +138,9 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def inquiries(page: Page) -> Response:
         with web.service.writer() as store:
             report = own_file(store, page, "resident portal: inquiries")
-        return page.render("me_inquiries.html", report=report, section="inquiries")
+        # the resident's freezes and alerts are listed with who asked (web/freeze_page.py)
+        history = freeze_context(web, page)["history"]
+        return page.render("me_inquiries.html", report=report, section="inquiries", history=history)
 
     @router.get("/me/disputes")
     @web.page("resident")

@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
-from socialcredit.api.routes import audit, decisions, due_process, keys, lists, records, scoring, service, subjects
+from socialcredit.api.routes import (
+    audit,
+    decisions,
+    due_process,
+    freeze,
+    keys,
+    lists,
+    records,
+    scoring,
+    service,
+    subjects,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -16,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     keys.router,
     audit.router,
     due_process.router,
+    freeze.router,
 )

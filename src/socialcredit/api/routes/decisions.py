@@ -89,6 +89,13 @@ async def decide_batch(body: BatchDecisionRequest, party: RelyingParty, service:
         s: {"subject_id": s, "granted": bool(g), "tier": str(t)}
         for s, g, t in zip(known, granted.tolist(), list(tiers), strict=True)
     }
+    # The resident's freeze and fraud alert (docs/freeze.md): said only where they apply.
+    frozen, verify = snap.guard_flags(known, body.service, actor(party))
+    for s, f, v in zip(known, frozen, verify, strict=True):
+        if f:
+            answers[s]["frozen"] = True
+        if v:
+            answers[s]["verify_identity"] = True
     unknown = {
         "code": "unknown_subject",
         "message": f"not scored in run {snap.run_id} (unknown identity number, or registered after the run)",

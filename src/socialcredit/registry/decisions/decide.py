@@ -8,12 +8,21 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.actions import actions_for_refusal
 from socialcredit.registry.decisions.inquiries import write_inquiries
+from socialcredit.registry.due_process.freeze import (
+    FROZEN_CODE,
+    VERIFY_CODE,
+    Guard,
+    guard_of,
+    party_of,
+    reason_text,
+)
 from socialcredit.registry.due_process.listings import effective_lists
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.origin import origin_note
@@ -26,6 +35,7 @@ __all__ = [
     "Reason",
     "decide",
     "explain_rows",
+    "guarded",
     "run_for_service",
     "subject_result",
 ]
@@ -61,6 +71,9 @@ class Decision:
     actions: list[str] = field(default_factory=list)
     # the change number the decision stands on: the run's watermark, or the latest change patched in since
     watermark: int | None = None
+    # the resident's own controls (registry/due_process/freeze.py): refused as frozen; asked to verify identity
+    frozen: bool = False
+    verify_identity: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -228,6 +241,30 @@ def explain_rows(
     return reasons[:MAX_REASONS]
 
 
+def guarded(decision: Decision, guard: Guard, freezable: bool, requester: str, today: dt.date, lang: str) -> Decision:
+    """The decision as the resident's freeze and fraud alert on ``today`` make it: a freezable service asked by a
+    party the freeze is not lifted for is refused with FROZEN first; an alert adds VERIFY_IDENTITY to every one."""
+    frozen = freezable and guard.frozen_for(party_of(requester), today)
+    verify = guard.verify_identity(today)
+    if not (frozen or verify):
+        return decision
+    lines = []
+    if frozen:
+        lines.append(
+            Reason(FROZEN_CODE, reason_text(FROZEN_CODE, lang), None, reason_text("FROZEN_ADVICE", lang), "freeze")
+        )
+    if verify:
+        lines.append(Reason(VERIFY_CODE, reason_text(VERIFY_CODE, lang), None, None, "alert"))
+    decision.reasons = (lines + decision.reasons)[:MAX_REASONS]
+    decision.verify_identity = verify
+    if frozen:
+        decision.frozen = True
+        decision.granted = False
+        decision.refusal = reason_text(FROZEN_CODE, lang)
+        decision.actions = [reason_text("FROZEN_ADVICE", lang), *decision.actions]
+    return decision
+
+
 def decide(
     store: Store,
     subject_id: str,
@@ -237,8 +274,11 @@ def decide(
     requester: str = "cli",
     policy_id: str | None = None,
     lang: str = "en",
+    today: dt.date | None = None,
 ) -> Decision:
-    """Grant or refuse ``service`` to ``subject_id`` from the latest score run; logged as an inquiry."""
+    """Grant or refuse ``service`` to ``subject_id`` from the latest score run; logged as an inquiry.
+
+    The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
     if not purpose or not purpose.strip():
         raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
     run = run_for_service(store, service, policy_id)
@@ -280,6 +320,8 @@ def decide(
         refusal=None if granted else svc.refusal.get(lang),
         actions=actions,
     )
+    decision = guarded(decision, guard_of(store, subject_id), svc.freezable, requester, resolve_today(today), lang)
+    granted = decision.granted
     with store.transaction():
         # asked now by the store's clock (DuckDB's now(), in the session's time zone), as decisions always were
         inquiry_id = write_inquiries(

@@ -26,11 +26,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from socialcredit.clock import resolve_today
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.decisions.decide import Decision, explain_rows, list_entries_with_origin, run_for_service
+from socialcredit.registry.decisions.decide import (
+    Decision,
+    explain_rows,
+    guarded,
+    list_entries_with_origin,
+    run_for_service,
+)
 from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.decisions.live import LiveRow, LiveView
+from socialcredit.registry.due_process.freeze import Guard, load_guards, party_of
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
@@ -50,6 +58,8 @@ class QuickDecision:
     tier: str
     run_id: int
     watermark: int  # the change number the decision stands on: the run's, or the latest one patched in
+    frozen: bool = False  # refused because the resident froze the file (registry/due_process/freeze.py)
+    verify_identity: bool = False  # the resident placed a fraud alert
 
 
 @dataclass
@@ -172,6 +182,10 @@ class Snapshot:
         self.bits = {s.id: i for i, s in enumerate(self.policy.services)}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
+        # The residents' freezes and fraud alerts, read at every decision; replaced whole when one changes
+        # (``refresh_guards``), so they act at once.
+        self.guards: dict[str, Guard] = load_guards(store)
+        self.freezable = {s.id for s in self.policy.services if s.freezable}
         self.results: pa.Table | None = None
         if explain:
             self._load_explanations(store, table)
@@ -276,7 +290,36 @@ class Snapshot:
         run = run_for_service(store, service or "", policy_id) if service else latest_run(store, policy_id)
         return cls(store, run, explain=explain, sink=sink)
 
-    def decision(self, subject_id: str, service: str, purpose: str, *, requester: str, lang: str = "en") -> Decision:
+    def refresh_guards(self, store: Store) -> None:
+        """Read the residents' freezes and fraud alerts again (after one changed)."""
+        self.guards = load_guards(store)
+
+    def guard_flags(
+        self, subject_ids: Sequence[str], service: str, requester: str, today: dt.date | None = None
+    ) -> tuple[list[bool], list[bool]]:
+        """For each subject: whether the freeze refuses ``service`` to ``requester`` on ``today``, and whether a
+        fraud alert asks to verify identity."""
+        guards, day = self.guards, resolve_today(today)
+        if not guards:
+            return [False] * len(subject_ids), [False] * len(subject_ids)
+        freezable, party = service in self.freezable, party_of(requester)
+        frozen, verify = [], []
+        for sid in subject_ids:
+            g = guards.get(sid)
+            frozen.append(g is not None and freezable and g.frozen_for(party, day))
+            verify.append(g is not None and g.verify_identity(day))
+        return frozen, verify
+
+    def decision(
+        self,
+        subject_id: str,
+        service: str,
+        purpose: str,
+        *,
+        requester: str,
+        lang: str = "en",
+        today: dt.date | None = None,
+    ) -> Decision:
         """A full decision with its ranked reasons, from memory (the snapshot must be loaded with ``explain``)."""
         if self.results is None:
             raise RuntimeError("this snapshot was loaded without explanations")
@@ -314,8 +357,7 @@ class Snapshot:
             service=None if granted else service,
             as_of=self.as_of,
         )
-        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
-        return Decision(
+        decision = Decision(
             subject_id=subject_id,
             service=service,
             purpose=purpose.strip(),
@@ -330,6 +372,12 @@ class Snapshot:
             reasons=reasons,
             refusal=None if granted else self.policy.service(service).refusal.get(lang),
         )
+        guard = self.guards.get(subject_id)
+        if guard is not None:
+            decision = guarded(decision, guard, service in self.freezable, requester, resolve_today(today), lang)
+        outcome = "granted" if decision.granted else "refused"
+        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, [outcome])
+        return decision
 
     def _bit(self, service: str) -> int:
         try:
@@ -337,7 +385,9 @@ class Snapshot:
         except KeyError:
             raise NotFoundError(f"policy {self.policy.id} offers no service {service!r}") from None
 
-    def decide(self, subject_id: str, service: str, purpose: str, *, requester: str) -> QuickDecision:
+    def decide(
+        self, subject_id: str, service: str, purpose: str, *, requester: str, today: dt.date | None = None
+    ) -> QuickDecision:
         """One decision; logged as an inquiry at the next ``flush``."""
         if not purpose or not purpose.strip():
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
@@ -345,9 +395,17 @@ class Snapshot:
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         granted = bool(self.grants[i] >> self._bit(service) & 1)
+        (frozen,), (verify,) = self.guard_flags([subject_id], service, requester, today)
+        granted = granted and not frozen
         self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
         return QuickDecision(
-            granted, int(self.scores[i]), str(self.tier_names[self.tier_ranks[i] - 1]), self.run_id, self.watermark
+            granted,
+            int(self.scores[i]),
+            str(self.tier_names[self.tier_ranks[i] - 1]),
+            self.run_id,
+            self.watermark,
+            frozen,
+            verify,
         )
 
     # -- live patches ------------------------------------------------------------------------------------------
@@ -428,13 +486,17 @@ class Snapshot:
         purpose: str,
         *,
         requester: str,
+        today: dt.date | None = None,
     ) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """``decide_many`` for subjects whose rows (``rows_of``) are known already: ``rows[i]`` is the row of
-        ``subject_ids[i]``."""
+        ``subject_ids[i]``. A subject whose freeze refuses the service (``guard_flags``) is refused."""
         if not purpose or not purpose.strip():
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
         bit = self._bit(service)
         granted: np.ndarray[Any, np.dtype[np.bool_]] = (self.grants[rows] >> bit & 1).astype(bool)
+        if self.guards and service in self.freezable:
+            frozen, _verify = self.guard_flags(subject_ids, service, requester, today)
+            granted &= ~np.array(frozen, dtype=bool)
         outcomes = np.where(granted, "granted", "refused").tolist()
         self.sink(self.run_id, subject_ids, service, purpose.strip(), requester, outcomes)
         return granted

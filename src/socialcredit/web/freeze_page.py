@@ -1,0 +1,113 @@
+"""The resident's own controls on the portal: freeze the file, lift it for a party or a period, place or remove a
+fraud alert (docs/freeze.md). One page, ``/me/freeze``; every change acts at once on the service's decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from socialcredit.clock import resolve_today
+from socialcredit.errors import WorkflowError
+from socialcredit.registry.access.parties import list_keys
+from socialcredit.registry.due_process.freeze import (
+    freeze_status,
+    lift_freeze,
+    place_fraud_alert,
+    place_freeze,
+    remove_fraud_alert,
+)
+from socialcredit.web.core import Page, Web
+
+__all__ = ["add_routes", "freeze_context"]
+
+_FAILURES = {
+    "already_frozen": "freeze_err_already_frozen",
+    "not_frozen": "freeze_err_not_frozen",
+    "no_alert": "freeze_err_no_alert",
+}
+
+
+def freeze_context(web: Web, page: Page) -> dict[str, Any]:
+    """The resident's freeze, alert and history, with the relying parties they may lift the freeze for (by name)."""
+    assert page.who is not None and page.who.subject_id is not None
+    with web.service.writer() as store:
+        status = freeze_status(store, page.who.subject_id)
+        parties = [k for k in list_keys(store) if k["role"] == "relying_party" and k["revoked_at"] is None]
+    names = {str(k["key_id"]): str(k["name"]) for k in parties}
+    actor = page.who.actor
+    history = []
+    for e in status["history"]:
+        by = page.t("freeze_by_you") if e["by"] == actor else page.t("freeze_by_registry")
+        party = names.get(str(e.get("party")), str(e.get("party")))
+        history.append({"at": e["at"], "text": page.t("freeze_event_" + e["event"], party=party), "by": by})
+    lifts = []
+    for x in status["lifts"]:
+        end = x["until"].isoformat() if x["until"] else page.t("freeze_until_lifted")
+        if x["party"]:
+            party = names.get(x["party"], x["party"])
+            lifts.append(page.t("freeze_lift_for", party=party, start=x["from"].isoformat(), end=end))
+        else:
+            lifts.append(page.t("freeze_lift_everyone", start=x["from"].isoformat(), end=end))
+    return {
+        "freeze": status,
+        "parties": sorted(names.items(), key=lambda kv: kv[1]),
+        "lifts": lifts,
+        "history": history,
+        "today": resolve_today(),
+    }
+
+
+def add_routes(router: APIRouter, web: Web) -> None:
+    @router.get("/me/freeze")
+    @web.page("resident")
+    def freeze_page(page: Page) -> Response:
+        done = page.request.query_params.get("saved") == "1"
+        return page.render("me_freeze.html", section="freeze", saved=done, **freeze_context(web, page))
+
+    @router.post("/me/freeze")
+    @web.page("resident")
+    def freeze_change(page: Page) -> Response:
+        assert page.who is not None and page.who.subject_id is not None
+        subject, actor, form = page.who.subject_id, page.who.actor, page.form
+        action = form.get("action", "")
+        failure: str | None = None
+        until: dt.date | None = None
+        if form.get("until"):
+            try:
+                until = dt.date.fromisoformat(form["until"])
+            except ValueError:
+                failure = "freeze_err_until"
+        if action == "lift_party" and not form.get("party"):
+            failure = "freeze_err_party"
+        report = form.get("police_report", "").strip() or None
+        if report is not None and len(report) > 100:
+            failure = "freeze_err_report"
+        if failure is None:
+            try:
+                with web.service.writer() as store:
+                    if action == "place":
+                        place_freeze(store, subject, actor=actor)
+                    elif action == "lift":
+                        lift_freeze(store, subject, actor=actor)
+                    elif action == "lift_party":
+                        lift_freeze(store, subject, actor=actor, party=form["party"], until=until)
+                    elif action == "lift_period":
+                        if until is None:
+                            raise WorkflowError("a period needs its last day", field="until", code="until")
+                        lift_freeze(store, subject, actor=actor, until=until)
+                    elif action == "alert":
+                        place_fraud_alert(store, subject, actor=actor, police_report=report)
+                    elif action == "unalert":
+                        remove_fraud_alert(store, subject, actor=actor)
+                    else:
+                        return page.error(400, "error_bad_request_title", page.t("freeze_err_party"))
+                    web.service.refresh_guards(store)
+            except WorkflowError as exc:
+                failure = _FAILURES.get(exc.code, "freeze_err_until" if exc.field == "until" else "freeze_err_party")
+        if failure is not None:
+            context = freeze_context(web, page)
+            return page.render("me_freeze.html", 400, section="freeze", failure=page.t(failure), **context)
+        return page.redirect("/me/freeze?saved=1")

@@ -1,0 +1,204 @@
+"""The freeze and the fraud alert as residents, operators and lenders meet them: the command line in a subprocess
+(exit codes), and the HTTP API on a real server, ending with the acceptance step: the resident freezes the file and
+a lender is refused with "frozen"; lifted for that lender, it is granted; another lender is still refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api_helpers import auth, generous, serving
+from due_world import B, C, build
+from socialcredit.api.app import create_app
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+
+
+def sc(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}
+    return subprocess.run(
+        [CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env | {"COLUMNS": "200"}, timeout=120
+    )
+
+
+def test_the_command_line(tmp_path: Path) -> None:
+    store = build(tmp_path)
+    db = store.path
+    store.close()
+    placed = sc(db, "freeze", "place", B, "--today", "2026-03-02")
+    assert (placed.returncode, placed.stdout) == (0, f"{B}: frozen since 2026-03-02.\n")
+    again = sc(db, "freeze", "place", B, "--today", "2026-03-02")
+    assert again.returncode == 2
+    assert "the file is frozen already" in again.stderr and "Traceback" not in again.stderr
+    lifted = sc(db, "freeze", "lift", B, "--party", "key:lender1", "--until", "2026-03-09", "--today", "2026-03-02")
+    assert lifted.returncode == 0
+    assert lifted.stdout.splitlines()[1] == "  lifted for party lender1 from 2026-03-02 until 2026-03-09"
+    bad = sc(db, "freeze", "lift", B, "--until", "next week")
+    assert bad.returncode == 2 and "--until 'next week' is not a date of the form YYYY-MM-DD" in bad.stderr
+    alert = sc(db, "fraud-alert", "place", B, "--police-report", "R-42", "--today", "2026-03-02")
+    assert alert.returncode == 0
+    assert (
+        alert.stdout.splitlines()[-1] == "fraud alert (extended, police report R-42): verify identity until 2033-03-02."
+    )
+    status = json.loads(sc(db, "freeze", "status", B, "--json", "--today", "2026-03-03").stdout)
+    assert (status["frozen"], status["fraud_alert"]["in_force"]) == (True, True)
+    assert [e["event"] for e in status["history"]][-1] == "freeze_placed"
+    none = sc(db, "fraud-alert", "remove", C)
+    assert none.returncode == 2 and "there is no fraud alert on the file" in none.stderr
+    unknown = sc(db, "freeze", "status", "110105199901010000")
+    assert unknown.returncode == 2 and "no registered subject '110105199901010000'" in unknown.stderr
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    store = build(tmp_path_factory.mktemp("freeze_api"))
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 3, 1))
+    known = {"bank_loan", "high_speed_rail"}
+
+    def lender(name: str) -> Any:
+        return issue_key(store, "relying_party", name, services=["bank_loan"], purposes=["loan"], known_services=known)
+
+    keys = {
+        "lender1": lender("Bank One"),
+        "lender2": lender("Bank Two"),
+        "resident": issue_key(store, "resident", "B", subject=B),
+        "operator": issue_key(store, "operator", "registry operations"),
+        "traffic": issue_key(store, "furnisher", "the traffic police", source="traffic_police"),
+    }
+    app = create_app(store.path, store=store, max_body=256 * 1024, throttle=generous())
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield {"client": client, "keys": keys}
+    store.close()
+
+
+def _ask(world: dict[str, Any], who: str) -> dict[str, Any]:
+    key = world["keys"][who].token
+    body = {"subject_id": B, "service": "bank_loan", "purpose": "loan"}
+    r = world["client"].post("/v1/decisions", json=body, headers=auth(key))
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    batch = world["client"].post(
+        "/v1/decisions/batch", json={"service": "bank_loan", "purpose": "loan", "subject_ids": [B]}, headers=auth(key)
+    )
+    assert batch.status_code == 200, batch.text
+    answer = batch.json()["decisions"][0]
+    assert answer["granted"] == out["granted"]
+    assert answer.get("frozen", False) == out["frozen"]
+    return out
+
+
+def test_the_resident_freezes_and_a_lender_is_refused_with_frozen(world: dict[str, Any]) -> None:
+    client, keys = world["client"], world["keys"]
+    resident = auth(keys["resident"].token)
+    assert _ask(world, "lender1")["granted"]
+    r = client.post("/v1/freeze", headers=resident)
+    assert r.status_code == 200 and r.json()["frozen"]
+    refused = _ask(world, "lender1")
+    assert (refused["granted"], refused["frozen"], refused["refusal"]) == (
+        False,
+        True,
+        "the resident has frozen their file",
+    )
+    assert refused["reasons"][0]["code"] == "FROZEN"
+    again = client.post("/v1/freeze", headers=resident)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_frozen")
+    lift = client.post("/v1/freeze/lift", json={"party": keys["lender1"].party.key_id}, headers=resident)
+    assert lift.status_code == 200
+    assert lift.json()["lifts"][0]["party"] == keys["lender1"].party.key_id
+    assert _ask(world, "lender1")["granted"]
+    other = _ask(world, "lender2")
+    assert (other["granted"], other["frozen"]) == (False, True)
+    # the operator sees it, and the resident may not use the operator's routes
+    seen = client.get(f"/v1/subjects/{B}/freeze", headers=auth(keys["operator"].token))
+    assert seen.status_code == 200
+    assert [e["event"] for e in seen.json()["history"]] == ["freeze_lifted_for_party", "freeze_placed"]
+    assert client.get(f"/v1/subjects/{B}/freeze", headers=resident).status_code == 403
+    bad = client.post("/v1/freeze/lift", json={"until": "2020-01-01"}, headers=resident)
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "until")
+    # lifted for good by the operator: every lender is granted
+    assert (
+        client.post(f"/v1/subjects/{B}/freeze/lift", json={}, headers=auth(keys["operator"].token)).status_code == 200
+    )
+    assert _ask(world, "lender2")["granted"]
+
+
+def test_a_fraud_alert_over_the_api(world: dict[str, Any]) -> None:
+    client, keys = world["client"], world["keys"]
+    resident = auth(keys["resident"].token)
+    r = client.post("/v1/fraud-alert", json={"police_report": "R-7"}, headers=resident)
+    assert r.status_code == 200
+    assert r.json()["fraud_alert"]["kind"] == "extended"
+    d = _ask(world, "lender2")
+    assert (d["verify_identity"], d["reasons"][0]["code"]) == (True, "VERIFY_IDENTITY")
+    assert client.delete("/v1/fraud-alert", headers=resident).status_code == 200
+    gone = client.delete("/v1/fraud-alert", headers=resident)
+    assert (gone.status_code, gone.json()["error"]["code"]) == (409, "no_alert")
+    assert not _ask(world, "lender2")["verify_identity"]
+
+
+def test_a_live_decision_of_a_frozen_file_is_refused_on_the_patched_row(world: dict[str, Any]) -> None:
+    client, keys = world["client"], world["keys"]
+    resident = auth(keys["resident"].token)
+    assert client.post("/v1/freeze", headers=resident).status_code == 200
+    before = _ask(world, "lender1")
+    assert (before["granted"], before["frozen"]) == (False, True)
+    ticket = (
+        "record_id,subject_id,record_type,event_date,offence,fine,status\n"
+        f"T9,{B},traffic_ticket,2026-02-20,speeding,200,paid\n"
+    )
+    sent = client.post(
+        "/v1/records", content=ticket.encode(), headers={**auth(keys["traffic"].token), "content-type": "text/csv"}
+    )
+    assert sent.status_code in (200, 201), sent.text
+    deadline = time.monotonic() + 10
+    after = _ask(world, "lender1")
+    while after["watermark"] <= before["watermark"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        after = _ask(world, "lender1")
+    assert after["watermark"] > before["watermark"]  # the row was rescored live since the run
+    assert (after["granted"], after["frozen"], after["reasons"][0]["code"]) == (False, True, "FROZEN")
+    assert client.post("/v1/freeze/lift", json={}, headers=resident).status_code == 200
+    assert _ask(world, "lender1")["granted"]
+
+
+ROUTES = [
+    ("GET", "/v1/freeze", None, "resident"),
+    ("POST", "/v1/freeze", None, "resident"),
+    ("POST", "/v1/freeze/lift", {}, "resident"),
+    ("POST", "/v1/fraud-alert", {}, "resident"),
+    ("DELETE", "/v1/fraud-alert", None, "resident"),
+    ("GET", f"/v1/subjects/{B}/freeze", None, "operator"),
+    ("POST", f"/v1/subjects/{B}/freeze", None, "operator"),
+    ("POST", f"/v1/subjects/{B}/freeze/lift", {}, "operator"),
+    ("POST", f"/v1/subjects/{B}/fraud-alert", {}, "operator"),
+    ("DELETE", f"/v1/subjects/{B}/fraud-alert", None, "operator"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
+def test_every_other_role_is_refused(
+    world: dict[str, Any], method: str, path: str, body: dict[str, Any] | None, allowed: str
+) -> None:
+    client, keys = world["client"], world["keys"]
+    for who in ("lender1", "resident", "operator", "traffic"):
+        if keys[who].party.role == allowed:
+            continue
+        r = client.request(method, path, json=body, headers=auth(keys[who].token))
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "role_not_allowed"), (who, r.text)
+    anonymous = client.request(method, path, json=body)
+    assert anonymous.status_code == 401
+    status = client.get(f"/v1/subjects/{B}/freeze", headers=auth(keys["operator"].token)).json()
+    assert (status["frozen"], status["fraud_alert"]) == (False, None)  # nobody refused changed anything

@@ -1,0 +1,117 @@
+"""The freeze control on the resident's pages, in Chromium at phone and desktop size, and the last step of the
+acceptance transcript: the resident freezes the file on the page and a lender is refused with "frozen"; lifted on
+the page for that lender, it is granted; another lender is still refused. Without the browser, the same page is
+driven over HTTP (forms, CSRF, both languages)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api_helpers import auth
+from socialcredit.registry.access.parties import issue_key
+from web_helpers import browser, csrf_of, rows, shots, sign_in, site
+
+__all__ = ["browser", "shots", "site"]  # fixtures
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def _world(site: dict[str, Any]) -> dict[str, Any]:
+    """A resident granted a bank loan by the last Beijing run, their key, and two lenders' keys."""
+    if "freeze" in site:
+        return dict(site["freeze"])
+    granted = rows(
+        site,
+        "SELECT r.subject_id FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'beijing' "
+        "AND r.kind = 'person' AND (r.grants >> 2) & 1 = 1 AND r.subject_id NOT IN (?, ?) "
+        "ORDER BY r.subject_id LIMIT 1",
+        [site["listed"], site["other"]],
+    )[0]["subject_id"]
+    service = site["service"]
+    with service.writer() as store:
+        loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
+        one = issue_key(store, "relying_party", "Bank One", **loan)  # type: ignore[arg-type]
+        two = issue_key(store, "relying_party", "Bank Two", **loan)  # type: ignore[arg-type]
+        resident = issue_key(store, "resident", "a borrower", subject=granted)
+        service.reload_keys(store)
+    site["freeze"] = {"subject": granted, "one": one, "two": two, "resident": resident.token}
+    return dict(site["freeze"])
+
+
+def _loan(site: dict[str, Any], lender: Any, subject: str) -> dict[str, Any]:
+    body = {"subject_id": subject, "service": "bank_loan", "purpose": "loan"}
+    r = httpx.post(site["base"] + "/v1/decisions", json=body, headers=auth(lender.token), timeout=30)
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def test_the_freeze_page_over_http_in_both_languages(site: dict[str, Any]) -> None:
+    w = _world(site)
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, w["resident"])
+        page = client.get("/me/freeze?lang=en")
+        assert page.status_code == 200
+        assert "Your file is not frozen." in page.text and 'href="/me/freeze"' in page.text
+        forged = client.post("/me/freeze", data={"action": "place", "csrf": "forged"})
+        assert forged.status_code == 403
+        placed = client.post("/me/freeze", data={"action": "place", "csrf": csrf_of(page.text)})
+        assert placed.status_code == 303
+        zh = client.get("/me/freeze?lang=zh")
+        assert "您的档案自" in zh.text and "起已冻结" in zh.text and "冻结档案 · 本人" in zh.text
+        again = client.post("/me/freeze", data={"action": "place", "csrf": csrf_of(zh.text)})
+        assert again.status_code == 400 and "档案已处于冻结状态。" in again.text
+        refused = _loan(site, w["one"], w["subject"])
+        assert (refused["granted"], refused["reasons"][0]["code"]) == (False, "FROZEN")
+        bad = client.post("/me/freeze", data={"action": "lift_period", "until": "2001-01-01", "csrf": csrf_of(zh.text)})
+        assert bad.status_code == 400 and "截止日期须为今天或以后。" in bad.text
+        asked = client.get("/me/inquiries?lang=en")
+        assert "Freeze and alert history" in asked.text and "file frozen · you" in asked.text
+        lifted = client.post("/me/freeze", data={"action": "lift", "csrf": csrf_of(zh.text)})
+        assert lifted.status_code == 303
+    assert _loan(site, w["one"], w["subject"])["granted"]
+
+
+@pytest.mark.browser
+def test_the_resident_freezes_and_a_lender_is_refused_with_frozen(
+    site: dict[str, Any], browser: Any, shots: Path
+) -> None:
+    w = _world(site)
+    assert _loan(site, w["one"], w["subject"])["granted"]
+    for viewport, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        context = browser.new_context(viewport=viewport, base_url=site["base"])
+        page = context.new_page()
+        page.goto("/signin")
+        page.get_by_label("API 密钥").fill(w["resident"])
+        page.get_by_role("button", name="登录").click()
+        page.goto("/me")
+        page.get_by_role("link", name="冻结与警示").first.click()
+        assert page.locator("h1").inner_text() == "冻结与警示"
+        if name == "phone":
+            page.get_by_role("button", name="立即冻结").click()
+            assert page.locator("#freeze-state").inner_text().startswith("您的档案自")
+            refused = _loan(site, w["one"], w["subject"])
+            assert (refused["granted"], refused["frozen"], refused["refusal"]) == (
+                False,
+                True,
+                "the resident has frozen their file",
+            )
+            page.get_by_label("机构").select_option(label="Bank One")
+            page.get_by_role("button", name="为此机构解冻").click()
+            assert "为 Bank One 解冻" in page.locator("main").inner_text()
+            assert _loan(site, w["one"], w["subject"])["granted"]
+            other = _loan(site, w["two"], w["subject"])
+            assert (other["granted"], other["reasons"][0]["code"]) == (False, "FROZEN")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{name}: the page is {width} px wide"
+        page.screenshot(path=str(shots / f"freeze-{name}.png"), full_page=True)
+        if os.environ.get("SOCIALCREDIT_SCREENSHOTS") == str(DOCS):
+            assert (DOCS / f"freeze-{name}.png").exists()
+        context.close()
