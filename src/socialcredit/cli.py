@@ -886,6 +886,9 @@ def keys_issue(
     service: Annotated[list[str] | None, typer.Option(help="Relying party: a service it may ask (repeat).")] = None,
     purpose: Annotated[list[str] | None, typer.Option(help="Relying party: a declared purpose (repeat).")] = None,
     subject: Annotated[str | None, typer.Option(help="Resident: their identity number.")] = None,
+    policy: Annotated[
+        str | None, typer.Option(help="Relying party: the policy it relies on (its decisions use its runs).")
+    ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -893,11 +896,18 @@ def keys_issue(
     from socialcredit.registry.access.parties import issue_key
 
     with _store(db) as store:
-        issued = issue_key(store, role, name, source=source, services=service, purposes=purpose, subject=subject)
+        issued = issue_key(
+            store, role, name, source=source, services=service, purposes=purpose, subject=subject, policy=policy
+        )
     if as_json:
         _json({**issued.party.as_dict(), "key": issued.token})
         return
-    out.print(f"Issued key {issued.party.key_id} to {issued.party.name} ({issued.party.role}). The key, shown once:")
+    bound = f", bound to policy {issued.party.policy_id}" if issued.party.policy_id else ""
+    out.print(
+        f"Issued key {issued.party.key_id} to {issued.party.name} ({issued.party.role}{bound}). The key, shown once:",
+        markup=False,
+        highlight=False,
+    )
     out.print(issued.token, markup=False, highlight=False)
 
 
