@@ -285,8 +285,30 @@ class Snapshot:
         i = self.row_of(subject_id)
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
-        bit = self._bit(service)
-        granted = bool(self.grants[i] >> bit & 1)
+        granted = bool(self.grants[i] >> self._bit(service) & 1)
+        decision = self._decision_at(i, subject_id, service, purpose.strip(), granted, lang)
+        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
+        return decision
+
+    def decisions_at(
+        self,
+        rows: np.ndarray[Any, np.dtype[np.int64]],
+        subject_ids: Sequence[str],
+        service: str,
+        purpose: str,
+        granted: np.ndarray[Any, np.dtype[np.bool_]],
+        lang: str = "en",
+    ) -> list[Decision]:
+        """Full decisions (as ``decision`` gives them) for subjects at known rows whose outcome ``decide_rows`` gave
+        (and logged): a batch answers each item with the same fields, refusal and reasons as a single decision."""
+        if self.results is None:
+            raise RuntimeError("this snapshot was loaded without explanations")
+        return [
+            self._decision_at(int(i), sid, service, purpose.strip(), bool(g), lang)
+            for i, sid, g in zip(rows.tolist(), subject_ids, granted.tolist(), strict=True)
+        ]
+
+    def _decision_at(self, i: int, subject_id: str, service: str, purpose: str, granted: bool, lang: str) -> Decision:
         live = self.live.get(i)
         if live is not None:
             result = dict(live.result)
@@ -314,11 +336,10 @@ class Snapshot:
             service=None if granted else service,
             as_of=self.as_of,
         )
-        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
         return Decision(
             subject_id=subject_id,
             service=service,
-            purpose=purpose.strip(),
+            purpose=purpose,
             granted=granted,
             policy_id=self.policy.id,
             policy_version=self.policy.version,
