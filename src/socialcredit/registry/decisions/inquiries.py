@@ -28,7 +28,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.private import SEALED_MAGIC, MemoryFile, Sealer, create_private, private_folder, unseal
 from socialcredit.store import KEY_ENV, Store
 
-__all__ = ["INQUIRY_COLUMNS", "JOURNAL_KEY", "InquiryLog", "write_inquiries"]
+__all__ = ["INQUIRY_COLUMNS", "JOURNAL_KEY", "InquiryLog", "party_names", "write_inquiries"]
 
 JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed with (Store.derived_key)
 
@@ -50,6 +50,16 @@ def write_inquiries(store: Store, rows: str, n: int, params: Sequence[object] = 
         [first, *params],
     )
     return first
+
+
+def party_names(store: Store, requesters: Sequence[str]) -> dict[str, str]:
+    """Who asked, as a resident is shown it: the name of the party behind each requester the service logged as
+    ``key:<key id>`` (a key id is never shown to a resident). Requesters of another form are left out."""
+    ids = sorted({r[4:] for r in requesters if r.startswith("key:")})
+    if not ids:
+        return {}
+    rows = store.execute("SELECT key_id, name FROM api_keys WHERE list_contains(?, key_id)", [ids]).fetchall()
+    return {f"key:{k}": str(n) for k, n in rows}
 
 
 class InquiryLog:
