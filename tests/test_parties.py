@@ -140,6 +140,14 @@ def test_a_resident_sees_who_asked_by_name_never_a_key_id(world: dict[str, Any])
     assert any(q["requester"] == "Baihe matchmaking" and q["purpose"] == "matchmaking" for q in inquiries)
     assert key_id not in r.text
     assert not any(str(q["requester"]).startswith("key:") for q in inquiries)
+    # an operator who opens the file is in the list too, named, with the purpose
+    ops = client.get(f"/v1/subjects/{world['listed']}/report", headers=auth(world["keys"]["operator"]))
+    assert ops.status_code == 200
+    r = client.get(f"/v1/subjects/{world['listed']}/report", headers=auth(world["keys"]["resident"]))
+    viewed = [q for q in r.json()["inquiries"] if q["outcome"] == "viewed"]
+    assert viewed and viewed[0]["requester"] == "an operator (registry operations) viewed your file"
+    assert viewed[0]["purpose"] == "operator report"
+    assert all(q["requester"] != "an operator (a resident) viewed your file" for q in viewed)
 
 
 def test_the_matchmaking_hint_command_works_and_the_cli_refuses_an_ambiguous_service(tmp_path: Path) -> None:
