@@ -174,3 +174,13 @@ def test_the_matchmaking_hint_command_works_and_the_cli_refuses_an_ambiguous_ser
     done = subprocess.run([*ask, "--policy", "sesame", "--json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert '"policy_id": "sesame"' in done.stdout
+
+
+def test_the_matchmaking_site_gets_its_badge_from_sesame_when_beijing_also_defines_it(world: dict[str, Any]) -> None:
+    from socialcredit.matchmaking.registry_client import RegistryClient
+
+    sesame = {"excellent", "very_good", "good", "fair", "poor"}
+    # both policies define the badge in this world: an unbound key gets sesame's, since the site names its policy
+    with RegistryClient(f"http://127.0.0.1:{world['port']}", _issue(world)) as registry:
+        badge = registry.badges([world["listed"]])[world["listed"]]
+    assert badge.tier in sesame
