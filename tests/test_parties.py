@@ -22,8 +22,9 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
+from web_helpers import sign_in, site
 
-__all__ = ["world"]
+__all__ = ["site", "world"]
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 AMBIGUOUS = (
@@ -184,3 +185,38 @@ def test_the_matchmaking_site_gets_its_badge_from_sesame_when_beijing_also_defin
     with RegistryClient(f"http://127.0.0.1:{world['port']}", _issue(world)) as registry:
         badge = registry.badges([world["listed"]])[world["listed"]]
     assert badge.tier in sesame
+
+
+def test_the_portal_and_the_file_name_the_party_and_the_operator(site: dict[str, Any]) -> None:
+    """The resident's inquiries page and printable file, over a real server: the party's name and purpose, the
+    operator's view in the third person, never a key id."""
+    client: httpx.Client = site["client"]
+    operator = auth(site["keys"]["operator"])
+    body = {
+        "role": "relying_party",
+        "name": "Baihe matchmaking",
+        "services": ["matchmaking_badge"],
+        "purposes": ["matchmaking"],
+        "policy": "sesame",
+    }
+    r = client.post("/v1/keys", json=body, headers=operator)
+    assert r.status_code == 201, r.text
+    token, key_id = r.json()["token"], r.json()["key_id"]
+    asked = {"subject_id": site["listed"], "service": "matchmaking_badge", "purpose": "matchmaking"}
+    assert client.post("/v1/decisions", json=asked, headers=auth(token)).status_code == 200
+    with httpx.Client(base_url=site["base"], timeout=30) as ops:
+        sign_in(ops, site["keys"]["operator"])
+        assert ops.get(f"/ops/subjects/{site['listed']}").status_code == 200
+    site["service"].flush_inquiries()
+    with httpx.Client(base_url=site["base"], timeout=30) as me:
+        sign_in(me, site["keys"]["resident"])
+        for path, lang, operator_said in (
+            ("/me/inquiries", "zh", "运营方（registry operations）查看了您的档案"),
+            ("/me/inquiries?lang=en", "en", "an operator (registry operations) viewed your file"),
+            ("/me/file.html", "en", "an operator (registry operations) viewed your file"),  # the language chosen
+        ):
+            page = me.get(path)
+            assert page.status_code == 200, (path, lang)
+            assert "Baihe matchmaking" in page.text and "matchmaking" in page.text
+            assert operator_said in page.text, path
+            assert key_id not in page.text and f"key:{site['key_ids']['operator']}" not in page.text
