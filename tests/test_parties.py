@@ -220,3 +220,16 @@ def test_the_portal_and_the_file_name_the_party_and_the_operator(site: dict[str,
             assert "Baihe matchmaking" in page.text and "matchmaking" in page.text
             assert operator_said in page.text, path
             assert key_id not in page.text and f"key:{site['key_ids']['operator']}" not in page.text
+
+
+def test_a_batch_without_explanations_answers_granted_and_tier_only(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["railway"])
+    ids = [str(r[0]) for r in execute(world, "SELECT DISTINCT subject_id FROM run_results ORDER BY 1 LIMIT 30")]
+    body = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_ids": [*ids, world["listed"]]}
+    full = client.post("/v1/decisions/batch", json=body, headers=key)
+    short = client.post("/v1/decisions/batch", json={**body, "explain": False}, headers=key)
+    assert full.status_code == short.status_code == 200
+    assert short.json()["decisions"] == [
+        {"subject_id": d["subject_id"], "granted": d["granted"], "tier": d["tier"]} for d in full.json()["decisions"]
+    ]

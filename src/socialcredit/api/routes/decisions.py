@@ -35,6 +35,11 @@ class BatchDecisionRequest(BaseModel):
     purpose: str = Field(min_length=1, max_length=200)
     subject_ids: list[SubjectId] = Field(min_length=1, max_length=MAX_BATCH)
     lang: Literal["en", "zh"] = "en"
+    explain: bool = Field(
+        True,
+        description="false: each item only subject_id, granted and tier (about a thousand times cheaper for a large "
+        "batch: explaining costs some 0.1 ms a subject).",
+    )
 
 
 PolicyParam = Annotated[
@@ -109,6 +114,8 @@ async def decide_batch(
 
     def decide() -> tuple[Any, list[Any]]:
         granted = snap.decide_rows(rows, known, body.service, body.purpose, requester=actor(party))
+        if not body.explain:
+            return granted, []
         return granted, snap.decisions_at(rows, known, body.service, body.purpose, granted, body.lang)
 
     granted, decisions = await anyio.to_thread.run_sync(decide)
@@ -117,6 +124,12 @@ async def decide_batch(
     service.decisions["granted"] += n_granted
     service.decisions["refused"] += len(known) - n_granted
     answers: dict[str, dict[str, Any]] = {d.subject_id: _public(d.as_dict()) for d in decisions}
+    if not body.explain:
+        tiers = snap.tier_names[snap.tier_ranks[rows] - 1] if len(rows) else []
+        answers = {
+            s: {"subject_id": s, "granted": bool(g), "tier": str(t)}
+            for s, g, t in zip(known, granted.tolist(), list(tiers), strict=True)
+        }
     unknown = {
         "code": "unknown_subject",
         "message": f"not scored in run {snap.run_id} (unknown identity number, or registered after the run)",
