@@ -905,7 +905,8 @@ def test_a_refused_client_sees_the_refusal_and_its_reasons(world: dict[str, Any]
             assert r.status_code == 200 and r.json()["granted"] is False
             refusal, reasons = r.json()["refusal"], [x["text"] for x in r.json()["reasons"]]
             assert refusal and reasons
-            badge = world["registry"].badges([sid], lang)[sid]
+            badge = world["registry"].badges([sid], lang, explain=True)[sid]
+            assert world["registry"].badges([sid], lang)[sid] == type(badge)(False, badge.tier)  # ranking: no reasons
             assert (badge.granted, badge.refusal, list(badge.reasons)) == (False, refusal, reasons)
             with _site(world) as site:
                 page = site.get(f"/clients/{z}?lang={lang}")

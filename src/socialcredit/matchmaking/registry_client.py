@@ -82,7 +82,7 @@ class RegistryClient:
             message = f"the registry answered {r.status_code} ({code}): {message}"
         return RegistryError(message, code=code, status=r.status_code)
 
-    def badges(self, subject_ids: Sequence[str], lang: str = "en") -> dict[str, Badge]:
+    def badges(self, subject_ids: Sequence[str], lang: str = "en", *, explain: bool = False) -> dict[str, Badge]:
         """The badge decision for each subject (``POST /v1/decisions/batch``, 10 000 at a time).
 
         Subjects the registry has not scored are left out of the answer (the batch answers them with
@@ -90,7 +90,8 @@ class RegistryClient:
         out: dict[str, Badge] = {}
         for start in range(0, len(subject_ids), BATCH_LIMIT):
             todo = list(dict.fromkeys(subject_ids[start : start + BATCH_LIMIT]))
-            body = {"service": SERVICE, "purpose": PURPOSE, "subject_ids": todo, "lang": lang}
+            # the refusal and its reasons only when asked (a client's own badge): ranking needs granted and tier
+            body = {"service": SERVICE, "purpose": PURPOSE, "subject_ids": todo, "lang": lang, "explain": explain}
             r = self._post("/v1/decisions/batch", body, {"policy": POLICY})
             if r.status_code != 200:
                 raise self._fail(r)

@@ -76,4 +76,4 @@ class Matchmaker:
         registry's refusal and reasons in ``lang``, shown to the client alone."""
         if not client.consent or self.registry is None:
             return None
-        return self.registry.badges([client.profile.subject_id], lang).get(client.profile.subject_id)
+        return self.registry.badges([client.profile.subject_id], lang, explain=True).get(client.profile.subject_id)
