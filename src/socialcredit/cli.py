@@ -937,6 +937,8 @@ def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     table = Table("key", "role", "name", "scope", "issued", "revoked")
     for r in rows:
         scope = r["source_id"] or r["subject_id"] or ", ".join([*(r["services"] or []), *(r["purposes"] or [])])
+        if r.get("policy_id"):
+            scope += f" (policy {r['policy_id']})"
         table.add_row(
             r["key_id"], r["role"], r["name"], scope or "", f"{r['created_at']:%Y-%m-%d}", str(r["revoked_at"] or "")
         )
