@@ -42,15 +42,20 @@ def test_batch_decisions_agree_with_single_ones(world: dict[str, Any]) -> None:
     body = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_ids": ids}
     r = client.post("/v1/decisions/batch", json=body, headers=key)
     assert r.status_code == 200, r.text
-    batch = {d["subject_id"]: d["granted"] for d in r.json()["decisions"]}
-    assert batch[world["listed"]] is False
+    batch = {d["subject_id"]: d for d in r.json()["decisions"]}
+    assert batch[world["listed"]]["granted"] is False
+    singles = {}
     for sid in [*ids[:10], world["listed"]]:
         one = client.post(
             "/v1/decisions",
             json={"subject_id": sid, "service": "high_speed_rail", "purpose": "ticket purchase"},
             headers=key,
         )
-        assert one.json()["granted"] is batch[sid]
+        # each item of a batch is the single decision: granted, tier, refusal, reasons, run and watermark
+        assert one.json() == batch[sid]
+        singles[sid] = one.json()
+    refused = batch[world["listed"]]
+    assert refused["refusal"] and 1 <= len(refused["reasons"]) <= 4
     too_many = {**body, "subject_ids": ["x"] * 10_001}
     r = client.post("/v1/decisions/batch", json=too_many, headers=key)
     assert (r.status_code, r.json()["error"]["field"]) == (422, "subject_ids")
@@ -59,7 +64,7 @@ def test_batch_decisions_agree_with_single_ones(world: dict[str, Any]) -> None:
     assert r.status_code == 200
     first, second = r.json()["decisions"]
     assert first["granted"] is None and first["error"]["code"] == "unknown_subject"
-    assert second == {"subject_id": world["listed"], "granted": False, "tier": second["tier"]}
+    assert second == singles[world["listed"]]
 
 
 # Every role against every other role's endpoints: each refused with 403 and the role named.

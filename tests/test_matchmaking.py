@@ -888,3 +888,39 @@ def test_the_matches_page_in_a_browser(world: dict[str, Any]) -> None:
         assert page.locator("section.match caption").first.inner_text() == "Why this match"
         browser.close()
     assert shot.stat().st_size < 150_000
+
+
+def test_a_refused_client_sees_the_refusal_and_its_reasons(world: dict[str, Any], couple: dict[str, Any]) -> None:
+    """The batch answer carries the refusal and the reasons; the site shows them to the client (and to no one else)."""
+    from markupsafe import escape
+
+    sid, z = couple["sid"]["z"], couple["ids"]["z"]
+    with httpx.Client(base_url=f"http://127.0.0.1:{world['port']}", timeout=30) as registry:
+        for lang in ("en", "zh"):
+            r = registry.post(
+                "/v1/decisions",
+                json={"subject_id": sid, "service": "matchmaking_badge", "purpose": "matchmaking", "lang": lang},
+                headers={"Authorization": f"Bearer {world['token']}"},
+            )
+            assert r.status_code == 200 and r.json()["granted"] is False
+            refusal, reasons = r.json()["refusal"], [x["text"] for x in r.json()["reasons"]]
+            assert refusal and reasons
+            badge = world["registry"].badges([sid], lang, explain=True)[sid]
+            assert world["registry"].badges([sid], lang)[sid] == type(badge)(False, badge.tier)  # ranking: no reasons
+            assert (badge.granted, badge.refusal, list(badge.reasons)) == (False, refusal, reasons)
+            with _site(world) as site:
+                page = site.get(f"/clients/{z}?lang={lang}")
+                assert page.status_code == 200
+                assert str(escape(refusal)) in page.text
+                assert all(str(escape(t)) in page.text for t in reasons)
+                # a candidate's refusal is never shown to another client
+                viewer = site.get(f"/clients/{couple['ids']['viewer']}/matches?lang={lang}")
+                assert viewer.status_code == 200 and str(escape(refusal)) not in viewer.text
+
+
+def test_the_site_filters_by_the_tiers_of_the_policy_it_relies_on() -> None:
+    from socialcredit.matchmaking.settings import POLICY
+    from socialcredit.policy import builtin_policy
+
+    assert POLICY == "sesame"
+    assert [t.id for t in credit_tiers().labels] == list(reversed(builtin_policy(POLICY).policy.tier_ids()))

@@ -892,6 +892,9 @@ def keys_issue(
     service: Annotated[list[str] | None, typer.Option(help="Relying party: a service it may ask (repeat).")] = None,
     purpose: Annotated[list[str] | None, typer.Option(help="Relying party: a declared purpose (repeat).")] = None,
     subject: Annotated[str | None, typer.Option(help="Resident: their identity number.")] = None,
+    policy: Annotated[
+        str | None, typer.Option(help="Relying party: the policy it relies on (its decisions use its runs).")
+    ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -899,11 +902,18 @@ def keys_issue(
     from socialcredit.registry.access.parties import issue_key
 
     with _store(db) as store:
-        issued = issue_key(store, role, name, source=source, services=service, purposes=purpose, subject=subject)
+        issued = issue_key(
+            store, role, name, source=source, services=service, purposes=purpose, subject=subject, policy=policy
+        )
     if as_json:
         _json({**issued.party.as_dict(), "key": issued.token})
         return
-    out.print(f"Issued key {issued.party.key_id} to {issued.party.name} ({issued.party.role}). The key, shown once:")
+    bound = f", bound to policy {issued.party.policy_id}" if issued.party.policy_id else ""
+    out.print(
+        f"Issued key {issued.party.key_id} to {issued.party.name} ({issued.party.role}{bound}). The key, shown once:",
+        markup=False,
+        highlight=False,
+    )
     out.print(issued.token, markup=False, highlight=False)
 
 
@@ -933,6 +943,8 @@ def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     table = Table("key", "role", "name", "scope", "issued", "revoked")
     for r in rows:
         scope = r["source_id"] or r["subject_id"] or ", ".join([*(r["services"] or []), *(r["purposes"] or [])])
+        if r.get("policy_id"):
+            scope += f" (policy {r['policy_id']})"
         table.add_row(
             r["key_id"], r["role"], r["name"], scope or "", f"{r['created_at']:%Y-%m-%d}", str(r["revoked_at"] or "")
         )

@@ -588,6 +588,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        21,
+        "relying parties bound to a policy",
+        # A relying party's key may name the policy it relies on (registry/access/parties.py): its decisions come
+        # from that policy's latest run, whatever policy was scored last.
+        "ALTER TABLE api_keys ADD COLUMN policy_id VARCHAR;",
+    ),
 ]
 
 

@@ -118,9 +118,21 @@ class ErrorDetail(_Out):
 
 
 class BatchDecision(_Out):
+    """One item of a batch: the fields of a single Decision, or (for an identity number the run did not score)
+    ``granted: null`` with an error."""
+
     subject_id: str
     granted: bool | None
     tier: str | None
+    service: str | None = None
+    purpose: str | None = None
+    policy_id: str | None = None
+    policy_version: str | None = None
+    run_id: int | None = None
+    watermark: int | None = None
+    lists: list[str] | None = None
+    reasons: list[Reason] | None = None
+    refusal: str | None = None
     error: ErrorDetail | None = None  # only for an identity number the run did not score
     frozen: bool | None = None  # true when refused because the resident froze the file
     verify_identity: bool | None = None  # true when the resident placed a fraud alert
@@ -236,6 +248,7 @@ class KeyRow(_Out):
     key_id: str
     role: str
     name: str
+    policy_id: str | None = Field(None, description="A relying party's policy: its decisions come from its runs.")
 
 
 class Keys(_Out):

@@ -144,7 +144,7 @@ def create_match_app(
         own: Badge | None = None
         notice = None
         try:
-            own = mm.own_badge(c)
+            own = mm.own_badge(c, _lang(request))
         except RegistryError as exc:
             notice = str(exc)
         sid = c.profile.subject_id

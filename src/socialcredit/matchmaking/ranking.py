@@ -95,6 +95,8 @@ class Badge:
 
     granted: bool
     tier: str
+    refusal: str | None = None  # a refused badge: the registry's refusal, and its ranked reasons
+    reasons: tuple[str, ...] = ()
 
 
 Lookup = Callable[[list[str]], dict[str, Badge]]  # subject ids → badges (a subject the registry lacks is absent)

@@ -280,10 +280,13 @@ class Tiers:
 
 
 @cache
-def credit_tiers(policy_id: str = "sesame") -> Tiers:
-    """The tiers of a shipped policy (published, public text): Baihe joined the credit service Sesame."""
+def credit_tiers(policy_id: str | None = None) -> Tiers:
+    """The tiers of a shipped policy (published, public text); by default of the policy the site relies on (POLICY:
+    Baihe joined the credit service Sesame), whose runs decide its badges."""
+    from socialcredit.matchmaking.settings import POLICY
     from socialcredit.policy import builtin_policy
 
+    policy_id = policy_id or POLICY
     policy = builtin_policy(policy_id).policy
     by_id = {t.id: t for t in policy.tiers}
     labels = []

@@ -1,7 +1,8 @@
 """The matchmaking service as a relying party: it asks the registry's public HTTP API for one thing only —
 the ``matchmaking_badge`` decision, with the purpose "matchmaking" — and only about clients who consented.
 
-It never sees records, scores or reasons: the batch answer is granted or not and the tier. It keeps no cache, so
+It never sees records or scores: the batch answer is granted or not, the tier, and for a refusal the refusal and its
+reasons (shown to the client about themself only), in the policy it relies on (``POLICY``). It keeps no cache, so
 a withdrawn consent (the service stops asking) or a new score run (the registry answers from it) shows at once.
 
 >>> with RegistryClient("http://127.0.0.1:8000", "sc_…") as registry:     # doctest: +SKIP
@@ -18,7 +19,7 @@ import httpx
 
 from socialcredit.errors import RegistryError
 from socialcredit.matchmaking.ranking import Badge
-from socialcredit.matchmaking.settings import KEY_ENV, PURPOSE, SERVICE, URL_ENV
+from socialcredit.matchmaking.settings import ISSUE_COMMAND, KEY_ENV, POLICY, PURPOSE, SERVICE, URL_ENV
 
 __all__ = ["BATCH_LIMIT", "KEY_ENV", "PURPOSE", "SERVICE", "URL_ENV", "RegistryClient"]
 
@@ -38,8 +39,7 @@ class RegistryClient:
     ) -> None:
         if not key:
             raise RegistryError(
-                f"no relying-party key for the registry: set ${KEY_ENV} (issue one with `socialcredit keys issue "
-                f"relying_party --service {SERVICE} --purpose {PURPOSE}`)",
+                f"no relying-party key for the registry: set ${KEY_ENV} (issue one with `{ISSUE_COMMAND}`)",
                 code="key_missing",
             )
         self.base_url = base_url.rstrip("/")
@@ -60,10 +60,10 @@ class RegistryClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    def _post(self, path: str, body: dict[str, Any], params: dict[str, str] | None = None) -> httpx.Response:
         try:
             self.requests += 1
-            return self._http.post(path, json=body)
+            return self._http.post(path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise RegistryError(
                 f"cannot reach the registry at {self.base_url}: {type(exc).__name__}: {exc}", code="unreachable"
@@ -82,7 +82,7 @@ class RegistryClient:
             message = f"the registry answered {r.status_code} ({code}): {message}"
         return RegistryError(message, code=code, status=r.status_code)
 
-    def badges(self, subject_ids: Sequence[str]) -> dict[str, Badge]:
+    def badges(self, subject_ids: Sequence[str], lang: str = "en", *, explain: bool = False) -> dict[str, Badge]:
         """The badge decision for each subject (``POST /v1/decisions/batch``, 10 000 at a time).
 
         Subjects the registry has not scored are left out of the answer (the batch answers them with
@@ -90,11 +90,13 @@ class RegistryClient:
         out: dict[str, Badge] = {}
         for start in range(0, len(subject_ids), BATCH_LIMIT):
             todo = list(dict.fromkeys(subject_ids[start : start + BATCH_LIMIT]))
-            body = {"service": SERVICE, "purpose": PURPOSE, "subject_ids": todo}
-            r = self._post("/v1/decisions/batch", body)
+            # the refusal and its reasons only when asked (a client's own badge): ranking needs granted and tier
+            body = {"service": SERVICE, "purpose": PURPOSE, "subject_ids": todo, "lang": lang, "explain": explain}
+            r = self._post("/v1/decisions/batch", body, {"policy": POLICY})
             if r.status_code != 200:
                 raise self._fail(r)
             for d in r.json()["decisions"]:
                 if d.get("granted") is not None:
-                    out[str(d["subject_id"])] = Badge(bool(d["granted"]), str(d["tier"]))
+                    reasons = tuple(str(r["text"]) for r in d.get("reasons") or ()) if not d["granted"] else ()
+                    out[str(d["subject_id"])] = Badge(bool(d["granted"]), str(d["tier"]), d.get("refusal"), reasons)
         return out

@@ -71,8 +71,9 @@ class Matchmaker:
         profiles = self.store.clients([m.client_id for m in ranking.matches], today=today)
         return MatchPage(client, ranking, profiles, notice)
 
-    def own_badge(self, client: Client) -> Badge | None:
-        """The badge candidates would see for this client (asked only if the client consents)."""
+    def own_badge(self, client: Client, lang: str = "en") -> Badge | None:
+        """The badge candidates would see for this client (asked only if the client consents); refused, with the
+        registry's refusal and reasons in ``lang``, shown to the client alone."""
         if not client.consent or self.registry is None:
             return None
-        return self.registry.badges([client.profile.subject_id]).get(client.profile.subject_id)
+        return self.registry.badges([client.profile.subject_id], lang, explain=True).get(client.profile.subject_id)

@@ -22,7 +22,7 @@ from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
-from socialcredit.registry.decisions.decide import run_for_service
+from socialcredit.registry.decisions.decide import ambiguous_service, run_for_service
 from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
 from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -156,6 +156,22 @@ class Service:
             if rid not in by_run:
                 by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
             fresh[service_id] = by_run[rid]
+        # Each policy's latest run, for the parties bound to it and the decisions that name it: held as
+        # "<service>@<policy>" (a service id has no "@"), so the live thread patches them like the others.
+        offering: dict[str, list[str]] = {}
+        seen: set[str] = set()
+        for run in runs:
+            pid = str(run["policy_id"])
+            if pid in seen:
+                continue
+            seen.add(pid)
+            for svc in get_policy(store, run["policy_id"], run["policy_version"]).policy.services:
+                offering.setdefault(svc.id, []).append(pid)
+                rid = int(run["run_id"])
+                if rid not in by_run:
+                    by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
+                fresh[f"{svc.id}@{pid}"] = by_run[rid]
+        self.offering = {k: sorted(v) for k, v in offering.items()}
         self.snapshots = fresh  # one assignment: a request sees the old map or the new one
         # Decisions from memory are many: only those about subjects a plugin watches (regions: subjects linked to
         # another region's identities) are reported to the decision_made hook (docs/hooks.md).
@@ -177,6 +193,22 @@ class Service:
             if not self.snapshots:
                 raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
             raise NotFoundError(f"no scored policy offers the service {service_id!r}")
+        return snap
+
+    def snapshot_for(self, service_id: str, policy_id: str | None) -> Snapshot:
+        """The snapshot that decides ``service_id`` under ``policy_id`` (its latest run); without a policy, that of
+        the one policy in use that defines the service (DecisionError ``ambiguous_service`` if two or more do)."""
+        if policy_id is None:
+            offering = self.offering.get(service_id, [])
+            if len(offering) > 1:
+                raise ambiguous_service(service_id, offering)
+            return self.snapshot(service_id)
+        snap = self.snapshots.get(f"{service_id}@{policy_id}")
+        if snap is None:
+            if not self.snapshots:
+                raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
+            message = f"no scored run of policy {policy_id} offers the service {service_id!r}"
+            raise NotFoundError(message, field="policy")
         return snap
 
     def reload_keys(self, store: Store) -> None:

@@ -26,6 +26,7 @@ class KeyRequest(BaseModel):
     services: list[Id] | None = Field(None, max_length=50)
     purposes: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, max_length=50)
     subject: SubjectId | None = None
+    policy: Id | None = Field(None, description="A relying party: the policy it relies on (binds its decisions).")
 
 
 @router.post("/v1/keys", status_code=201)
@@ -40,6 +41,7 @@ def issue(body: KeyRequest, party: Operator, service: ServiceDep) -> IssuedKey:
             services=body.services,
             purposes=body.purposes,
             subject=body.subject,
+            policy=body.policy,
             actor=actor(party),
         )
         service.reload_keys(store)

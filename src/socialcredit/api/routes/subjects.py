@@ -46,12 +46,19 @@ def what_would_change(
     party: ResidentOrOperator,
     service: ServiceDep,
     lang: Annotated[Literal["en", "zh"], Query()] = "en",
+    policy: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
 ) -> OwnDecision:
     """The decision on a service for one's own file, with the reasons and the concrete actions that would change
     a refusal (which name one's own records: a relying party never gets them)."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}")
     with service.writer() as store:
         decision = decide(
-            store, subject_id, service_id, f"{party.role} asks about their file", requester=actor(party), lang=lang
+            store,
+            subject_id,
+            service_id,
+            f"{party.role} asks about their file",
+            requester=actor(party),
+            lang=lang,
+            policy_id=policy,
         )
     return OwnDecision.model_validate(decision.as_dict())

@@ -4,7 +4,8 @@ A key is shown once, when issued (``sc_<key id>_<secret>``); the store keeps onl
 random 32-byte secret needs no slow hash). Roles and what they bind:
 
 * ``furnisher``      — one source: may send only that source's record types;
-* ``relying_party``  — registered services and declared purposes: may ask only those decisions;
+* ``relying_party``  — registered services and declared purposes: may ask only those decisions; a key may also name
+  the policy the party relies on (its decisions then come from that policy's latest run);
 * ``resident``       — one subject: sees only their own file;
 * ``operator``       — runs scoring, publishes policies, manages parties, reads lists;
 * ``auditor``        — reads the audit log, nothing else.
@@ -51,6 +52,7 @@ class Party:
     services: tuple[str, ...] = ()
     purposes: tuple[str, ...] = ()
     subject_id: str | None = None
+    policy_id: str | None = None  # a relying party bound to the policy it relies on
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "services": list(self.services), "purposes": list(self.purposes)}
@@ -75,6 +77,7 @@ def issue_key(
     services: list[str] | None = None,
     purposes: list[str] | None = None,
     subject: str | None = None,
+    policy: str | None = None,
     actor: str = "cli",
     known_services: set[str] | None = None,
 ) -> IssuedKey:
@@ -98,6 +101,10 @@ def issue_key(
             raise SocialCreditError(f"unknown service {', '.join(unknown)}")
     elif services or purposes:
         raise SocialCreditError("only a relying party has services and purposes")
+    if policy is not None:
+        if role != "relying_party":
+            raise SocialCreditError("only a relying party is bound to a policy")
+        policy = _bound_policy(store, policy, services or [])
     if role == "resident":
         if not subject:
             raise SocialCreditError("a resident key needs --subject (their identity number)")
@@ -106,14 +113,42 @@ def issue_key(
         raise SocialCreditError("only a resident key names a subject")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    party = Party(key_id, role, name.strip(), source, tuple(services or ()), tuple(purposes or ()), subject)
+    party = Party(key_id, role, name.strip(), source, tuple(services or ()), tuple(purposes or ()), subject, policy)
     with store.transaction():
         store.execute(
-            "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), NULL)",
-            [key_id, role, party.name, source, list(party.services), list(party.purposes), subject, _hash(secret)],
+            "INSERT INTO api_keys (key_id, role, name, source_id, services, purposes, subject_id, key_hash, "
+            "created_at, revoked_at, policy_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), NULL, ?)",
+            [
+                key_id,
+                role,
+                party.name,
+                source,
+                list(party.services),
+                list(party.purposes),
+                subject,
+                _hash(secret),
+                policy,
+            ],
         )
         append_audit(store, actor, "key_issued", subject, {k: v for k, v in party.as_dict().items() if v})
     return IssuedKey(party, f"sc_{key_id}_{secret}")
+
+
+def _bound_policy(store: Store, policy: str, services: list[str]) -> str:
+    """The id of the policy a relying party is bound to: shipped or published, offering every one of its services."""
+    published = store.one("SELECT count(*) FROM policies WHERE policy_id = ?", [policy])
+    if published:
+        offered = {s.id for s in get_policy(store, policy).policy.services}
+    elif policy in BUILTIN_POLICIES:
+        offered = {s.id for s in builtin_policy(policy).policy.services}
+    else:
+        published = {str(r[0]) for r in store.execute("SELECT policy_id FROM policies").fetchall()}
+        known = sorted({*BUILTIN_POLICIES, *published})
+        raise SocialCreditError(f"unknown policy {policy!r}; policies: {', '.join(known)}")
+    missing = sorted(set(services) - offered)
+    if missing:
+        raise SocialCreditError(f"policy {policy} offers no service {', '.join(missing)}")
+    return policy
 
 
 def _offered_services(store: Store) -> set[str]:
@@ -137,12 +172,12 @@ def revoke_key(store: Store, key_id: str, *, actor: str = "cli") -> None:
 
 def list_keys(store: Store) -> list[dict[str, Any]]:
     return store.rows(
-        "SELECT key_id, role, name, source_id, services, purposes, subject_id, created_at, revoked_at "
+        "SELECT key_id, role, name, source_id, services, purposes, subject_id, policy_id, created_at, revoked_at "
         "FROM api_keys ORDER BY created_at, key_id"
     )
 
 
-_KEY_COLUMNS = "role, name, source_id, services, purposes, subject_id, key_hash, revoked_at"
+_KEY_COLUMNS = "role, name, source_id, services, purposes, subject_id, key_hash, revoked_at, policy_id"
 
 
 def authenticate(store: Store, token: str | None) -> Party:
@@ -167,7 +202,7 @@ def _check(key_id: str, secret: str, row: Any) -> Party:
         raise AuthError("key_unknown", "the API key is not known")
     if row[7] is not None:
         raise AuthError("key_revoked", f"the API key {key_id} was revoked at {row[7]:%Y-%m-%d %H:%M:%S}")
-    return Party(key_id, row[0], row[1], row[2], tuple(row[3] or ()), tuple(row[4] or ()), row[5])
+    return Party(key_id, row[0], row[1], row[2], tuple(row[3] or ()), tuple(row[4] or ()), row[5], row[8])
 
 
 class KeyRing:

@@ -33,9 +33,11 @@ from socialcredit.store import Store
 __all__ = [
     "Decision",
     "Reason",
+    "ambiguous_service",
     "decide",
     "explain_rows",
     "guarded",
+    "policies_offering",
     "run_for_service",
     "subject_result",
 ]
@@ -94,6 +96,30 @@ def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[s
     if not runs:
         raise NotFoundError("no score run yet" + (f" for policy {policy_id}" if policy_id else ""))
     raise NotFoundError(f"no scored policy offers the service {service!r}")
+
+
+def policies_offering(store: Store, service: str) -> list[str]:
+    """The policies in use (with a finished run) whose latest run offers ``service``, by id."""
+    runs = store.rows(
+        "SELECT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL "
+        "QUALIFY row_number() OVER (PARTITION BY policy_id ORDER BY run_id DESC) = 1 ORDER BY policy_id"
+    )
+    return [
+        str(r["policy_id"])
+        for r in runs
+        if any(s.id == service for s in get_policy(store, r["policy_id"], r["policy_version"]).policy.services)
+    ]
+
+
+def ambiguous_service(service: str, policies: Sequence[str]) -> DecisionError:
+    """The refusal of a decision that does not say which of the policies defining ``service`` it relies on."""
+    return DecisionError(
+        f"the service {service} is defined by {len(policies)} policies in use ({', '.join(policies)}): name the "
+        f"policy you rely on with ?policy=ID (API) or --policy ID (command line), or have your key bound to one "
+        f"(socialcredit keys issue ... --policy ID)",
+        code="ambiguous_service",
+        field="policy",
+    )
 
 
 def subject_result(store: Store, run_id: int, subject_id: str) -> dict[str, Any]:
@@ -281,6 +307,10 @@ def decide(
     The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
     if not purpose or not purpose.strip():
         raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+    if policy_id is None:
+        offering = policies_offering(store, service)
+        if len(offering) > 1:
+            raise ambiguous_service(service, offering)
     run = run_for_service(store, service, policy_id)
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     p = loaded.policy

@@ -28,7 +28,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.private import SEALED_MAGIC, MemoryFile, Sealer, create_private, private_folder, unseal
 from socialcredit.store import KEY_ENV, Store
 
-__all__ = ["INQUIRY_COLUMNS", "JOURNAL_KEY", "InquiryLog", "write_inquiries"]
+__all__ = ["INQUIRY_COLUMNS", "JOURNAL_KEY", "InquiryLog", "operator_views", "party_names", "write_inquiries"]
 
 JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed with (Store.derived_key)
 
@@ -50,6 +50,40 @@ def write_inquiries(store: Store, rows: str, n: int, params: Sequence[object] = 
         [first, *params],
     )
     return first
+
+
+def party_names(store: Store, requesters: Sequence[str]) -> dict[str, str]:
+    """Who asked, as a resident is shown it: the name of the party behind each requester the service logged as
+    ``key:<key id>`` (a key id is never shown to a resident). Requesters of another form are left out."""
+    ids = sorted({r[4:] for r in requesters if r.startswith("key:")})
+    if not ids:
+        return {}
+    rows = store.execute("SELECT key_id, name FROM api_keys WHERE list_contains(?, key_id)", [ids]).fetchall()
+    return {f"key:{k}": str(n) for k, n in rows}
+
+
+def operator_views(store: Store, subject_id: str, lang: str = "en") -> list[dict[str, object]]:
+    """The times an operator opened the subject's file (the audit log's ``read_report`` by an operator's key), shaped
+    as inquiries for the resident's "who asked" list: "an operator (name) viewed your file", and the purpose."""
+    rows = store.execute(
+        "SELECT a.at_time, k.name, json_extract_string(a.detail, '$.purpose') FROM audit_log a "
+        "JOIN api_keys k ON a.actor = 'key:' || k.key_id WHERE a.action = 'read_report' AND a.subject_id = ? "
+        "AND k.role = 'operator' ORDER BY a.seq DESC",
+        [subject_id],
+    ).fetchall()
+    said = "an operator ({}) viewed your file" if lang == "en" else "运营方（{}）查看了您的档案"
+    return [
+        {
+            "inquiry_id": None,
+            "asked_at": at,
+            "requester": said.format(name),
+            "service": "",
+            "purpose": str(purpose or ""),
+            "outcome": "viewed",
+            "run_id": None,
+        }
+        for at, name, purpose in rows
+    ]
 
 
 class InquiryLog:

@@ -328,8 +328,48 @@ class Snapshot:
         i = self.row_of(subject_id)
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
+        granted = bool(self.grants[i] >> self._bit(service) & 1)
+        decision = self._guarded(
+            self._decision_at(i, subject_id, service, purpose.strip(), granted, lang), requester, today, lang
+        )
+        outcome = "granted" if decision.granted else "refused"
+        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, [outcome])
+        return decision
+
+    def decisions_at(
+        self,
+        rows: np.ndarray[Any, np.dtype[np.int64]],
+        subject_ids: Sequence[str],
+        service: str,
+        purpose: str,
+        lang: str = "en",
+        *,
+        requester: str,
+        today: dt.date | None = None,
+    ) -> list[Decision]:
+        """Full decisions (as ``decision`` gives them, the freeze and fraud alert included) for subjects at known
+        rows, already logged by ``decide_rows``: a batch answers each item with the same fields, refusal and reasons
+        as a single decision."""
+        if self.results is None:
+            raise RuntimeError("this snapshot was loaded without explanations")
         bit = self._bit(service)
-        granted = bool(self.grants[i] >> bit & 1)
+        return [
+            self._guarded(
+                self._decision_at(i, sid, service, purpose.strip(), bool(self.grants[i] >> bit & 1), lang),
+                requester,
+                today,
+                lang,
+            )
+            for i, sid in zip(rows.tolist(), subject_ids, strict=True)
+        ]
+
+    def _guarded(self, decision: Decision, requester: str, today: dt.date | None, lang: str) -> Decision:
+        guard = self.guards.get(decision.subject_id)
+        if guard is None:
+            return decision
+        return guarded(decision, guard, decision.service in self.freezable, requester, resolve_today(today), lang)
+
+    def _decision_at(self, i: int, subject_id: str, service: str, purpose: str, granted: bool, lang: str) -> Decision:
         live = self.live.get(i)
         if live is not None:
             result = dict(live.result)
@@ -357,10 +397,10 @@ class Snapshot:
             service=None if granted else service,
             as_of=self.as_of,
         )
-        decision = Decision(
+        return Decision(
             subject_id=subject_id,
             service=service,
-            purpose=purpose.strip(),
+            purpose=purpose,
             granted=granted,
             policy_id=self.policy.id,
             policy_version=self.policy.version,
@@ -372,12 +412,6 @@ class Snapshot:
             reasons=reasons,
             refusal=None if granted else self.policy.service(service).refusal.get(lang),
         )
-        guard = self.guards.get(subject_id)
-        if guard is not None:
-            decision = guarded(decision, guard, service in self.freezable, requester, resolve_today(today), lang)
-        outcome = "granted" if decision.granted else "refused"
-        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, [outcome])
-        return decision
 
     def _bit(self, service: str) -> int:
         try:

@@ -20,6 +20,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.decisions.decide import explain, explain_rows
+from socialcredit.registry.decisions.inquiries import operator_views, party_names
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import linked_identities, list_link_disputes
@@ -222,6 +223,15 @@ def subject_report(
         "ORDER BY inquiry_id DESC",
         [subject_id],
     )
+    # Who asked is the party's name, never its key id (a key no longer known keeps "a relying party").
+    names = party_names(store, [str(q["requester"]) for q in inquiries])
+    for q in inquiries:
+        if str(q["requester"]).startswith("key:"):
+            q["requester"] = names.get(str(q["requester"]), "a relying party")
+    # An operator who opened the file is shown too (before this view is logged), newest first with the inquiries.
+    views = operator_views(store, subject_id, lang)
+    if views:
+        inquiries = sorted([*inquiries, *views], key=lambda q: q["asked_at"], reverse=True)
     with store.transaction():
         append_audit(store, actor, "read_report", subject_id, {"purpose": purpose})
     subject = {**subject, "birth_date": subject["birth_date"].isoformat() if subject["birth_date"] else None}
