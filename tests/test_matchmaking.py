@@ -525,12 +525,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         purposes=["matchmaking"],
         known_services={"matchmaking_badge"},
     )
+    # Read before the service starts: once it serves, its threads use the store's connection.
+    with_badge, without = _scored(store, True, 3), _scored(store, False, 1)
     registry_app = create_app(folder / "registry.duckdb", store=store)
     with serving(registry_app) as base:
         port = int(base.rsplit(":", 1)[1])
         # The matchmaking side: its own store, drawn from the example's residents.
         mstore = open_match_store(folder / "matchmaking.duckdb")
-        couple = _couple(store, mstore)  # registered first: the generated base draws from the other residents
+        # registered first: the generated base draws from the other residents
+        couple = _couple(with_badge, without, mstore)
         generate_clients(mstore, files.subjects, 250, seed=1, today=AS_OF)
         client = RegistryClient(base, issued.token)
         yield {
@@ -560,10 +563,8 @@ def _scored(store: Store, granted: bool, n: int) -> list[str]:
     return [str(r[0]) for r in rows][:n]
 
 
-def _couple(store: Store, mstore: MatchStore) -> dict[str, Any]:
+def _couple(with_badge: list[str], without: list[str], mstore: MatchStore) -> dict[str, Any]:
     """A viewer open to anyone, and two candidates with the badge (sharing) and one without (sharing)."""
-    with_badge = _scored(store, True, 3)
-    without = _scored(store, False, 1)
     assert len(with_badge) == 3 and len(without) == 1, "the example world should have both outcomes"
     anyone = Preferences(("F", "M"), 18, 100)
     ids = {}
