@@ -564,6 +564,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        18,
+        "repairs across borders, information added to forwarded disputes",
+        # A repair application of another region's record is a repair here that the record's origin region decides
+        # under its rules: `region_repairs` pairs it with that region ('forwarded'), and an application received
+        # from another region with the one filed there ('received'); `sent_in` is the sequence of this region's
+        # bundle that carried it (the application, or its decision). `region_dispute_information` holds what a
+        # resident added to a forwarded dispute until a bundle carries it to the origin region.
+        """
+        CREATE TABLE region_repairs (
+            repair_id BIGINT PRIMARY KEY, direction VARCHAR NOT NULL, region VARCHAR NOT NULL,
+            remote_repair_id BIGINT, origin_source_id VARCHAR NOT NULL, origin_record_id VARCHAR NOT NULL,
+            origin_subject_id VARCHAR NOT NULL, sent_in INTEGER
+        );
+        CREATE TABLE region_dispute_information (
+            dispute_id BIGINT NOT NULL, added_on DATE NOT NULL, text VARCHAR NOT NULL, sent_in INTEGER
+        );
+        """,
+    ),
 ]
 
 

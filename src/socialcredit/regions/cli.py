@@ -183,6 +183,11 @@ def export_cmd(
             else "."
         )
     )
+    if s.repairs or s.repair_answers or s.dispute_information:
+        out.print(
+            f"Repairs forwarded: {s.repairs}, repair decisions: {s.repair_answers}, "
+            f"dispute information: {s.dispute_information}."
+        )
 
 
 @region_app.command("import")

@@ -108,6 +108,9 @@ class ExportSummary:
     disputes: int = 0  # forwarded to the regions that recorded their records (regions/crossborder.py)
     answers: int = 0  # to disputes other regions forwarded here
     listings: int = 0
+    repairs: int = 0  # repair applications forwarded to the regions that recorded their records
+    repair_answers: int = 0  # decisions on applications other regions forwarded here
+    dispute_information: int = 0  # added to disputes forwarded before
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -254,6 +257,7 @@ def export_bundle(
         len(identities),
         len(entries),
         *(len(sections[k]) for k in ("disputes", "answers", "listings")),
+        *(len(sections[k]) for k in ("repairs", "repair_answers", "dispute_information")),
     )
 
 
