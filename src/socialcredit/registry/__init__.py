@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from socialcredit.registry.due_process.listings import end_for_origin, list_listings
     from socialcredit.registry.due_process.notifications import list_notifications, notify
     from socialcredit.registry.due_process.overrides import override_decision, override_listing
-    from socialcredit.registry.due_process.public_lists import public_lookup
+    from socialcredit.registry.due_process.public_lists import mask_id, public_lookup
     from socialcredit.registry.due_process.repair import (
         apply_for_repair,
         close_forwarded_repair,
@@ -86,6 +86,7 @@ _WHERE = {
     "close_forwarded": "socialcredit.registry.due_process.disputes",
     "add_received_information": "socialcredit.registry.due_process.disputes",
     "close_forwarded_repair": "socialcredit.registry.due_process.repair",
+    "mask_id": "socialcredit.registry.due_process.public_lists",
     "open_received_repair": "socialcredit.registry.due_process.repair",
     "open_received": "socialcredit.registry.due_process.disputes",
     "end_for_origin": "socialcredit.registry.due_process.listings",
@@ -232,6 +233,7 @@ __all__ = [
     "list_repairs",
     "load_population",
     "load_private_key",
+    "mask_id",
     "new_private_key",
     "notify",
     "notify_mandatory",
