@@ -200,6 +200,20 @@ def test_contested_then_unlinked_by_an_operator_the_next_decision_grants_without
     runs_before = _runs(tianjin)
     assert "GRANTED" in _decide(tianjin, who)
     assert _runs(tianjin) == runs_before  # no new run
+    # No service rescored him: the command line says the score predates the listing's end.
+    told = sc("decide", who, "high_speed_rail", "--purpose", "ticket purchase", "--db", tianjin).stdout.splitlines()
+    store = open_store(tianjin, key="", read_only=True)
+    try:
+        record = store.one("SELECT record_id FROM listings WHERE subject_id = ? AND list_id = 'blacklist'", [who])
+    finally:
+        store.close()
+    assert record.startswith("110000/")
+    assert told[-1] == (
+        f"Note: the score and reasons are from run 2 (as of 2026-12-31); since then the blacklist listing "
+        f"(judgment_defaulter, record {record}) ended on 2027-01-01 (delisted), so this decision no longer counts it; "
+        "its record counts in the score until the next run."
+    )
+    assert not any(line.startswith("Note:") for line in told[:-1])
     closed = sc("region", "answer-link", str(did), "--uphold", "--reason", "again", "--db", tianjin)
     assert closed.returncode == 2 and last_error(closed) == f"error: link dispute {did} is closed already (unlinked)"
     store = open_store(tianjin, key="")

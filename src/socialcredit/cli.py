@@ -377,11 +377,14 @@ def decide(
 ) -> None:
     """May this subject have this service? Granted or refused, with reasons; logged as an inquiry."""
     from socialcredit.registry.decisions.decide import decide as decide_
+    from socialcredit.registry.due_process.listings import ended_since_run
 
     with _store(db) as store:
         d = decide_(store, subject, service, purpose, requester=requester, policy_id=policy, lang=lang)
+        # No service runs here to rescore at once (registry/decisions/live.py): say what the run's score predates.
+        ended = ended_since_run(store, d.run_id, subject)
     if as_json:
-        _json(d.as_dict())
+        _json({**d.as_dict(), "listings_ended_since_run": ended})
         return
     verdict = "[bold green]GRANTED[/]" if d.granted else "[bold red]REFUSED[/]"
     out.print(
@@ -393,6 +396,13 @@ def decide(
     for i, r in enumerate(d.reasons, 1):
         pts = "" if r.points is None else f" ({r.points:+g})"
         out.print(f"  {i}. [{r.code}] {r.text}{pts}" + (f" — {r.advice}" if r.advice else ""))
+    for e in ended:
+        out.print(
+            f"Note: the score and reasons are from run {d.run_id} (as of {e['as_of']}); since then the {e['list_id']} "
+            f"listing ({e['criterion_id']}, record {e['record_id']}) ended on {e['closed_on']} ({e['status']}), so "
+            "this decision no longer counts it; its record counts in the score until the next run.",
+            markup=False,
+        )
 
 
 @app.command("list", rich_help_panel=SCORING)

@@ -565,7 +565,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
-        20,
+        18,
+        "repairs across borders, information added to forwarded disputes",
+        # A repair application of another region's record is a repair here that the record's origin region decides
+        # under its rules: `region_repairs` pairs it with that region ('forwarded'), and an application received
+        # from another region with the one filed there ('received'); `sent_in` is the sequence of this region's
+        # bundle that carried it (the application, or its decision). `region_dispute_information` holds what a
+        # resident added to a forwarded dispute until a bundle carries it to the origin region.
+        """
+        CREATE TABLE region_repairs (
+            repair_id BIGINT PRIMARY KEY, direction VARCHAR NOT NULL, region VARCHAR NOT NULL,
+            remote_repair_id BIGINT, origin_source_id VARCHAR NOT NULL, origin_record_id VARCHAR NOT NULL,
+            origin_subject_id VARCHAR NOT NULL, sent_in INTEGER
+        );
+        CREATE TABLE region_dispute_information (
+            dispute_id BIGINT NOT NULL, added_on DATE NOT NULL, text VARCHAR NOT NULL, sent_in INTEGER
+        );
+        """,
+    ),
+    (
+        19,
         "security freezes and fraud alerts",
         # The resident's own controls (registry/due_process/freeze.py): a freeze refuses freezable services until
         # it is lifted (for good, for one party, or for a period); a fraud alert asks every relying party to verify
@@ -589,7 +608,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
-        21,
+        20,
         "relying parties bound to a policy",
         # A relying party's key may name the policy it relies on (registry/access/parties.py): its decisions come
         # from that policy's latest run, whatever policy was scored last.

@@ -183,6 +183,11 @@ def export_cmd(
             else "."
         )
     )
+    if s.repairs or s.repair_answers or s.dispute_information:
+        out.print(
+            f"Repairs forwarded: {s.repairs}, repair decisions: {s.repair_answers}, "
+            f"dispute information: {s.dispute_information}."
+        )
 
 
 @region_app.command("import")
@@ -204,6 +209,11 @@ def import_cmd(
         f"{s.exact} by the same number, {s.linked} linked, {s.review} for review, {s.unmatched} unmatched; "
         f"{s.applied_records} records applied, {s.alerts} alerts."
     )
+    for m in s.misfits:
+        out.print(
+            f"Linkage: {m['count']} {m['field']} value(s) {'of the bundle' if m['side'] == 'bundle' else 'here'} "
+            f"{m['what']} ({m['action']}), e.g. {', '.join(m['examples'])}."
+        )
     done = {k: v for k, v in s.due_process.items() if v}
     if done:
         out.print("Due process: " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.items()) + ".")

@@ -13,6 +13,16 @@ borders"); a bundle without them (from before them) imports as before:
   date, grace, effective date, whether in grace, and how and when an ended one ended. The importer's listing of the
   same record keeps those dates, and ends the day the origin's ended.
 
+Three more carry repairs and what residents add to forwarded disputes:
+
+* ``repairs`` — repair applications filed here of records another region recorded (``to``), with the filing
+  date and the statement; the origin region decides each under its own rules (``open_received_repair``).
+* ``repair_answers`` — the decision (``approved`` or ``refused``, the day, the reason) on applications another
+  region forwarded here; the region that filed it decides its application with it. The end of the listing travels
+  in ``listings`` as any other end does.
+* ``dispute_information`` — information a resident added here to a dispute already forwarded: the origin keeps it
+  and extends the deadline as it would have had it been added there that day.
+
 Records carry ``certified``: true for a version its source certified accurate after a dispute withdrew the record.
 An importer applies a version that would bring back a record withdrawn here after a dispute only if it is certified.
 
@@ -30,15 +40,25 @@ import pyarrow as pa
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError
-from socialcredit.registry import append_audit, close_forwarded, end_for_origin, notify, open_received
+from socialcredit.registry import (
+    add_received_information,
+    append_audit,
+    close_forwarded,
+    close_forwarded_repair,
+    end_for_origin,
+    notify,
+    open_received,
+    open_received_repair,
+)
 from socialcredit.store import Store
 
 __all__ = ["SECTIONS", "apply", "certified_versions", "export_sections", "mark_sent", "validate"]
 
-SECTIONS = ("disputes", "answers", "listings")
+SECTIONS = ("disputes", "answers", "listings", "repairs", "repair_answers", "dispute_information")
 _ANSWER_STATUSES = ("verified", "corrected", "withdrawn", "lapsed")
 _LISTING_STATUSES = ("pending", "effective", "resolved", "delisted", "publication_ended", "repaired", "overridden")
 _ACTIVE = ("pending", "effective")
+_REPAIR_OUTCOMES = ("approved", "refused")
 
 # field: (type, required) — "text" non-empty text, "date" ISO date, "int" whole number, "bool", "opt_text"/"opt_date"
 _FIELDS: dict[str, dict[str, str]] = {
@@ -77,6 +97,30 @@ _FIELDS: dict[str, dict[str, str]] = {
         "status": "listing_status",
         "closed_on": "opt_date",
     },
+    "repairs": {
+        "to": "region",
+        "repair_id": "int",
+        "source_id": "text",
+        "record_id": "text",
+        "subject_id": "text",
+        "applied_on": "date",
+        "statement": "text",
+    },
+    "repair_answers": {
+        "to": "region",
+        "repair_id": "int",
+        "source_id": "text",
+        "record_id": "text",
+        "outcome": "repair_outcome",
+        "decided_on": "date",
+        "reason": "text",
+    },
+    "dispute_information": {
+        "to": "region",
+        "dispute_id": "int",
+        "added_on": "date",
+        "text": "text",
+    },
 }
 
 
@@ -107,6 +151,9 @@ def _check(section: str, i: int, field: str, kind: str, value: Any) -> None:
     elif kind == "outcome":
         if value not in _ANSWER_STATUSES:
             raise _bad(section, i, field, value, f"is not one of {', '.join(_ANSWER_STATUSES)}")
+    elif kind == "repair_outcome":
+        if value not in _REPAIR_OUTCOMES:
+            raise _bad(section, i, field, value, f"is not one of {', '.join(_REPAIR_OUTCOMES)}")
     elif kind == "listing_status" and value not in _LISTING_STATUSES:
         raise _bad(section, i, field, value, f"is not one of {', '.join(_LISTING_STATUSES)}")
 
@@ -235,7 +282,56 @@ def export_sections(store: Store, policy_id: str, lists: list[str], record_types
                     "closed_on": r["closed_on"].isoformat() if r["closed_on"] else None,
                 }
             )
-    return {"disputes": disputes, "answers": answers, "listings": listings}
+    return {"disputes": disputes, "answers": answers, "listings": listings, **_repair_sections(store)}
+
+
+def _repair_sections(store: Store) -> dict[str, Any]:
+    repairs = [
+        {
+            "to": r["region"],
+            "repair_id": int(r["repair_id"]),
+            "source_id": r["origin_source_id"],
+            "record_id": r["origin_record_id"],
+            "subject_id": r["origin_subject_id"],
+            "applied_on": r["applied_on"].isoformat(),
+            "statement": r["statement"],
+        }
+        for r in store.rows(
+            """SELECT x.*, p.applied_on, p.statement FROM region_repairs x JOIN repairs p USING (repair_id)
+            WHERE x.direction = 'forwarded' AND x.sent_in IS NULL ORDER BY x.repair_id"""
+        )
+    ]
+    repair_answers = [
+        {
+            "to": r["region"],
+            "repair_id": int(r["remote_repair_id"]),
+            "source_id": r["origin_source_id"],
+            "record_id": r["origin_record_id"],
+            "outcome": r["status"],
+            "decided_on": r["decided_on"].isoformat(),
+            "reason": r["decision_reason"],
+        }
+        for r in store.rows(
+            """SELECT x.*, p.status, p.decided_on, p.decision_reason FROM region_repairs x
+            JOIN repairs p USING (repair_id)
+            WHERE x.direction = 'received' AND x.sent_in IS NULL AND p.status IN ('approved', 'refused')
+            ORDER BY x.repair_id"""
+        )
+    ]
+    information = [
+        {
+            "to": r["region"],
+            "dispute_id": int(r["dispute_id"]),
+            "added_on": r["added_on"].isoformat(),
+            "text": r["text"],
+        }
+        for r in store.rows(
+            """SELECT x.region, i.dispute_id, i.added_on, i.text FROM region_dispute_information i
+            JOIN region_disputes x ON x.dispute_id = i.dispute_id AND x.direction = 'forwarded'
+            WHERE i.sent_in IS NULL ORDER BY i.dispute_id, i.added_on, i.text"""
+        )
+    ]
+    return {"repairs": repairs, "repair_answers": repair_answers, "dispute_information": information}
 
 
 def mark_sent(store: Store, sequence: int, sections: dict[str, Any]) -> None:
@@ -253,6 +349,24 @@ def mark_sent(store: Store, sequence: int, sections: dict[str, Any]) -> None:
             [sequence, item["to"], item["dispute_id"]],
         )
 
+    for item in sections.get("repairs", []):
+        store.execute(
+            "UPDATE region_repairs SET sent_in = ? WHERE direction = 'forwarded' AND repair_id = ?",
+            [sequence, item["repair_id"]],
+        )
+    for item in sections.get("repair_answers", []):
+        store.execute(
+            "UPDATE region_repairs SET sent_in = ? WHERE direction = 'received' AND region = ? "
+            "AND remote_repair_id = ? AND sent_in IS NULL",
+            [sequence, item["to"], item["repair_id"]],
+        )
+    if sections.get("dispute_information"):
+        store.execute(
+            "UPDATE region_dispute_information SET sent_in = ? WHERE sent_in IS NULL AND dispute_id IN "
+            "(SELECT dispute_id FROM region_disputes WHERE direction = 'forwarded')",
+            [sequence],
+        )
+
 
 # --- import -----------------------------------------------------------------------------------------------
 
@@ -263,7 +377,15 @@ def apply(store: Store, origin: str, payload: dict[str, Any], actor: str) -> dic
     uncertified version that would bring back a record withdrawn here after a dispute. Call inside the import's
     transaction, after its records are in ``region_records``. Returns counts."""
     code = str(store.one("SELECT value FROM store_info WHERE key = 'region_code'"))
-    counts = {"disputes_opened": 0, "answers_applied": 0, "listings_ended": 0, "records_held_back": 0}
+    counts = {
+        "disputes_opened": 0,
+        "answers_applied": 0,
+        "listings_ended": 0,
+        "dispute_information_added": 0,
+        "repairs_opened": 0,
+        "repair_decisions_applied": 0,
+        "records_held_back": 0,
+    }
     for item in payload.get("disputes", []):
         if item["to"] == code:
             counts["disputes_opened"] += _open(store, origin, item, actor)
@@ -301,8 +423,91 @@ def apply(store: Store, origin: str, payload: dict[str, Any], actor: str) -> dic
                     dt.date.fromisoformat(item["closed_on"]),
                     actor,
                 )
+    for item in payload.get("dispute_information", []):
+        if item["to"] == code:
+            counts["dispute_information_added"] += _information(store, origin, item, actor)
+    for item in payload.get("repairs", []):
+        if item["to"] == code:
+            counts["repairs_opened"] += _open_repair(store, origin, item, actor)
+    # after the listings: their end travels there, with its own notice; a decision ends what is still active
+    for item in payload.get("repair_answers", []):
+        if item["to"] == code:
+            counts["repair_decisions_applied"] += _repair_answer(store, origin, item)
     counts["records_held_back"] = _hold_back_uncertified(store, origin, payload, actor)
     return counts
+
+
+def _information(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
+    """Add to the dispute ``origin`` forwarded here what the resident added there; 0 if none open takes it."""
+    found = store.one(
+        "SELECT dispute_id FROM region_disputes WHERE direction = 'received' AND region = ? AND remote_dispute_id = ?",
+        [origin, item["dispute_id"]],
+    )
+    on = dt.date.fromisoformat(item["added_on"])
+    if found is not None and add_received_information(store, int(found), item["text"], added_on=on, actor=actor):
+        return 1
+    append_audit(
+        store,
+        actor,
+        "region_dispute_information_not_added",
+        None,
+        {"origin": origin, "remote_dispute_id": item["dispute_id"], "added_on": on},
+    )
+    return 0
+
+
+def _open_repair(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
+    """Open here a repair application ``origin`` forwarded; 0 if opened before or it names no record of this
+    region (audited)."""
+    known = store.one(
+        "SELECT repair_id FROM region_repairs WHERE direction = 'received' AND region = ? AND remote_repair_id = ?",
+        [origin, item["repair_id"]],
+    )
+    if known is not None:
+        return 0
+    rows = store.rows(
+        "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
+        [item["source_id"], item["record_id"]],
+    )
+    if not rows or rows[0]["origin_region"] is not None or rows[0]["subject_id"] != item["subject_id"]:
+        append_audit(
+            store,
+            actor,
+            "region_repair_unknown_record",
+            None,
+            {"origin": origin, "repair_id": item["repair_id"], "record": f"{item['source_id']}/{item['record_id']}"},
+        )
+        return 0
+    repair_id = open_received_repair(
+        store,
+        origin,
+        item["repair_id"],
+        rows[0],
+        item["statement"],
+        applied_on=dt.date.fromisoformat(item["applied_on"]),
+        actor=actor,
+    )
+    append_audit(
+        store,
+        actor,
+        "region_repair_received",
+        item["subject_id"],
+        {"origin": origin, "remote_repair_id": item["repair_id"], "repair_id": repair_id},
+    )
+    return 1
+
+
+def _repair_answer(store: Store, origin: str, item: dict[str, Any]) -> int:
+    """Decide the repair forwarded to ``origin`` with its decision; 0 if there is none pending."""
+    found = store.one(
+        "SELECT repair_id FROM region_repairs WHERE direction = 'forwarded' AND region = ? AND repair_id = ?",
+        [origin, item["repair_id"]],
+    )
+    if found is None:
+        return 0
+    on = dt.date.fromisoformat(item["decided_on"])
+    reason = f"decided in region {origin} on {on.isoformat()}: {item['reason']}"
+    return int(close_forwarded_repair(store, int(found), item["outcome"], reason, f"region:{origin}", today=on))
 
 
 def _open(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:

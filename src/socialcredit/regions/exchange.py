@@ -40,6 +40,7 @@ from socialcredit.registry import (
     end_withdrawn_listings,
     get_policy,
     keep_received_checkpoint,
+    mask_id,
     parse_checkpoint,
     write_checkpoint,
 )
@@ -108,6 +109,9 @@ class ExportSummary:
     disputes: int = 0  # forwarded to the regions that recorded their records (regions/crossborder.py)
     answers: int = 0  # to disputes other regions forwarded here
     listings: int = 0
+    repairs: int = 0  # repair applications forwarded to the regions that recorded their records
+    repair_answers: int = 0  # decisions on applications other regions forwarded here
+    dispute_information: int = 0  # added to disputes forwarded before
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -254,6 +258,7 @@ def export_bundle(
         len(identities),
         len(entries),
         *(len(sections[k]) for k in ("disputes", "answers", "listings")),
+        *(len(sections[k]) for k in ("repairs", "repair_answers", "dispute_information")),
     )
 
 
@@ -273,6 +278,8 @@ class ImportSummary:
     applied_records: int = 0
     alerts: int = 0
     due_process: dict[str, int] = field(default_factory=dict)  # what crossborder.apply did
+    # values the linkage model's columns did not fit (a pattern, a date), per side: count and three masked examples
+    misfits: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -356,6 +363,7 @@ def _import(
         check_record_types(store, origin, bundle.publisher_name, p["records"])
         _write_bundle(store, bundle)
         summary.due_process = crossborder.apply(store, origin, p, actor)
+        _resolve(store, origin, summary, options, actor)
         append_audit(
             store,
             actor,
@@ -367,9 +375,9 @@ def _import(
                 "sha256": bundle.sha256,
                 "records": summary.records,
                 **({} if received is None else {"audit_checkpoint": _checkpoint_note(received)}),
+                **({"linkage_misfits": summary.misfits} if summary.misfits else {}),
             },
         )
-        _resolve(store, origin, summary, options, actor)
         summary.applied_records = _apply_records(store, origin)
         for (subject_id,) in store.execute(
             "SELECT DISTINCT subject_id FROM region_identities WHERE origin_region = ? AND status = 'exact'", [origin]
@@ -529,7 +537,20 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
         "SELECT subject_id AS key, subject_id, name, sex, birth_date, phone, address FROM current_subjects "
         "WHERE kind = 'person'"
     ).to_arrow_table()
-    result = link_identities(incoming, subjects, options).table
+    linked = link_identities(incoming, subjects, options)
+    result = linked.table
+    summary.misfits = [
+        {
+            "side": "bundle" if m["side"] == "incoming" else "here",
+            "column": m["column"],
+            "field": m["source"],
+            "what": m["what"],
+            "count": m["count"],
+            "examples": [mask_id(str(e)) for e in m["examples"][:3]],
+            "action": m["action"],
+        }
+        for m in linked.parameters.get("misfits", [])
+    ]
     keys = ", ".join(incoming["key"].to_pylist())
     store.con.register("_links", result)
     try:

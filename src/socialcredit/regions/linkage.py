@@ -15,6 +15,9 @@ Each incoming identity gets its best candidate and a decision:
 * ``review``: the best candidate is in the grey zone (>= ``review_floor``), or links on the name alone, or has
   a close rival; an operator accepts or rejects it;
 * ``none``: no candidate reaches the grey zone.
+
+``threshold`` and ``review_floor`` are the model file's ``thresholds.link`` and ``thresholds.review`` unless
+LinkOptions gives them: the file is their one source.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ COLUMNS = ("key", "subject_id", "name", "sex", "birth_date", "phone", "address")
 
 @dataclass(frozen=True)
 class LinkOptions:
-    threshold: float = 0.99
-    review_floor: float = 0.5
+    # None: the model file's thresholds (``thresholds.link``, ``thresholds.review``), its one source.
+    threshold: float | None = None
+    review_floor: float | None = None
     # A rival candidate in the grey zone sends the link to review unless the best is this many bits (log2 of the
     # likelihood ratio) ahead: 10 bits is a thousand times likelier.
     rival_lead_bits: float = 10.0
@@ -85,6 +89,8 @@ def link_identities(
 
     options = options or LinkOptions()
     model = model or default_model()
+    link_at = model.link if options.threshold is None else options.threshold
+    review_at = model.review if options.review_floor is None else options.review_floor
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     con = duckdb.connect(":memory:")
@@ -127,7 +133,7 @@ def link_identities(
     )
     seconds["train"] = time.perf_counter() - t
     t = time.perf_counter()
-    predictions = linker.inference.predict(threshold_match_probability=min(0.05, options.review_floor))
+    predictions = linker.inference.predict(threshold_match_probability=min(0.05, review_at))
     table = predictions.physical_name
     seconds["predict"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -155,7 +161,7 @@ def link_identities(
                evidence
         FROM best ORDER BY key
         """,
-        {"t": options.threshold, "g": options.review_floor, "margin": options.rival_lead_bits},
+        {"t": link_at, "g": review_at, "margin": options.rival_lead_bits},
     ).to_arrow_table()
     seconds["decide"] = time.perf_counter() - t
     parameters = {
@@ -163,7 +169,15 @@ def link_identities(
         "prior_method": training.prior_method,
         "em": training.em,
         "misfits": [
-            {"side": r.label, "column": m.column, "what": m.what, "count": m.count, "examples": m.examples}
+            {
+                "side": r.label,
+                "column": m.column,
+                "source": m.source,
+                "what": m.what,
+                "count": m.count,
+                "examples": m.examples,
+                "action": m.action,
+            }
             for r in reports
             for m in r.misfits
         ],

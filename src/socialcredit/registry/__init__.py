@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from socialcredit.registry.decisions.decide import Decision, decide
     from socialcredit.registry.due_process.disputes import (
         add_information,
+        add_received_information,
         answer_dispute,
         close_forwarded,
         file_dispute,
@@ -57,11 +58,13 @@ if TYPE_CHECKING:
     from socialcredit.registry.due_process.listings import end_for_origin, list_listings
     from socialcredit.registry.due_process.notifications import list_notifications, notify
     from socialcredit.registry.due_process.overrides import override_decision, override_listing
-    from socialcredit.registry.due_process.public_lists import public_lookup
+    from socialcredit.registry.due_process.public_lists import mask_id, public_lookup
     from socialcredit.registry.due_process.repair import (
         apply_for_repair,
+        close_forwarded_repair,
         decide_repair,
         list_repairs,
+        open_received_repair,
         report_fulfilment,
     )
     from socialcredit.registry.due_process.retention import purge_expired
@@ -81,6 +84,10 @@ if TYPE_CHECKING:
 # name -> the module that defines it
 _WHERE = {
     "close_forwarded": "socialcredit.registry.due_process.disputes",
+    "add_received_information": "socialcredit.registry.due_process.disputes",
+    "close_forwarded_repair": "socialcredit.registry.due_process.repair",
+    "mask_id": "socialcredit.registry.due_process.public_lists",
+    "open_received_repair": "socialcredit.registry.due_process.repair",
     "open_received": "socialcredit.registry.due_process.disputes",
     "end_for_origin": "socialcredit.registry.due_process.listings",
     "notify": "socialcredit.registry.due_process.notifications",
@@ -185,12 +192,14 @@ __all__ = [
     "RunSummary",
     "Service",
     "add_information",
+    "add_received_information",
     "answer_dispute",
     "append_audit",
     "apply_for_repair",
     "check_as_of",
     "check_signature",
     "close_forwarded",
+    "close_forwarded_repair",
     "close_link_dispute",
     "consent_history",
     "current_consents",
@@ -224,10 +233,12 @@ __all__ = [
     "list_repairs",
     "load_population",
     "load_private_key",
+    "mask_id",
     "new_private_key",
     "notify",
     "notify_mandatory",
     "open_received",
+    "open_received_repair",
     "origin_label",
     "origin_note",
     "overdue_link_disputes",

@@ -35,6 +35,7 @@ __all__ = [
     "OUTCOMES",
     "STATUSES",
     "add_information",
+    "add_received_information",
     "answer_dispute",
     "close_forwarded",
     "file_dispute",
@@ -297,6 +298,7 @@ def add_information(
     """The subject adds information; within the first ``answer_days`` days this extends the deadline."""
     today = resolve_today(today)
     info = check_text(text, "text")
+    assert info is not None
     row = _row(store, dispute_id)
     if row["status"] != "open":
         raise WorkflowError(
@@ -304,27 +306,49 @@ def add_information(
             field="dispute_id",
             code="dispute_closed",
         )
-    days, extended = _deadlines(store)
-    opened: dt.date = row["opened_at"]
     if today > row["deadline"]:
         raise WorkflowError(
             f"dispute {dispute_id} passed its deadline {row['deadline'].isoformat()}; it is being resolved for you",
             field="dispute_id",
             code="deadline_passed",
         )
-    extend = today <= opened + dt.timedelta(days=days)
-    deadline = max(row["deadline"], opened + dt.timedelta(days=extended)) if extend else row["deadline"]
     with store.transaction():
-        store.execute("INSERT INTO dispute_information VALUES (?, ?, ?, ?, now())", [dispute_id, today, info, actor])
-        store.execute("UPDATE disputes SET deadline = ? WHERE dispute_id = ?", [deadline, dispute_id])
-        append_audit(
-            store,
-            actor,
-            "dispute_information",
-            row["subject_id"],
-            {"dispute_id": dispute_id, "deadline": deadline, "extended": deadline != row["deadline"]},
-        )
+        _add_information(store, row, today, info, actor)
+        if _forwarded_to(store, dispute_id) is not None:
+            # the origin region answers it: the next bundle carries this there, where it extends the deadline alike
+            store.execute("INSERT INTO region_dispute_information VALUES (?, ?, ?, NULL)", [dispute_id, today, info])
     return get_dispute(store, dispute_id)
+
+
+def _add_information(store: Store, row: dict[str, Any], today: dt.date, info: str, actor: str) -> dt.date:
+    """Keep the information; within the first ``answer_days`` days it extends the deadline. Returns the deadline.
+    Call inside a transaction."""
+    days, extended = _deadlines(store)
+    opened: dt.date = row["opened_at"]
+    extend = today <= opened + dt.timedelta(days=days)
+    deadline: dt.date = max(row["deadline"], opened + dt.timedelta(days=extended)) if extend else row["deadline"]
+    dispute_id = row["dispute_id"]
+    store.execute("INSERT INTO dispute_information VALUES (?, ?, ?, ?, now())", [dispute_id, today, info, actor])
+    store.execute("UPDATE disputes SET deadline = ? WHERE dispute_id = ?", [deadline, dispute_id])
+    append_audit(
+        store,
+        actor,
+        "dispute_information",
+        row["subject_id"],
+        {"dispute_id": dispute_id, "deadline": deadline, "extended": deadline != row["deadline"]},
+    )
+    return deadline
+
+
+def add_received_information(store: Store, dispute_id: int, text: str, *, added_on: dt.date, actor: str) -> bool:
+    """Information the resident added in another region to a dispute that region forwarded here (``dispute_id``
+    is this region's): kept, and it extends the deadline as if added here on ``added_on``. False when the dispute
+    is closed or ``added_on`` is past its deadline. Call inside a transaction."""
+    row = _row(store, dispute_id)
+    if row["status"] != "open" or added_on > row["deadline"]:
+        return False
+    _add_information(store, row, added_on, text, actor)
+    return True
 
 
 def _close(store: Store, row: dict[str, Any], status: str, note: str, actor: str, today: dt.date) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "effective_lists",
     "effective_results",
     "end_for_origin",
+    "ended_since_run",
     "list_listings",
     "record_listings",
 ]
@@ -402,3 +403,22 @@ def effective_results(store: Store, run: dict[str, Any]) -> dict[str, tuple[list
         {"policy": run["policy_id"], "run": run["run_id"], "black": black},
     ).fetchall()
     return {str(sid): (list(lists), int(bits)) for sid, lists, bits in rows}
+
+
+def ended_since_run(store: Store, run_id: int, subject_id: str) -> list[dict[str, Any]]:
+    """The subject's listings that run ``run_id`` found (the list is among its lists for the subject) and that have
+    ended since, outside a run (an unlink, a repair, a dispute, the origin region): that run's score and reasons
+    still count their record until the next run. Each: list_id, criterion_id, record_id, status, closed_on (ISO),
+    and the run's as_of (ISO); oldest end first."""
+    return [
+        {k: iso(v) for k, v in r.items()}
+        for r in store.rows(
+            """SELECT l.list_id, l.criterion_id, l.record_id, l.status, l.closed_on, s.as_of FROM listings l
+            JOIN score_runs s ON s.run_id = $run AND l.policy_id = s.policy_id
+            JOIN run_results rr ON rr.run_id = s.run_id AND rr.subject_id = l.subject_id
+            WHERE l.subject_id = $subject AND l.status NOT IN ('pending', 'effective') AND l.closed_on IS NOT NULL
+              AND l.last_run_id <= s.run_id AND list_contains(rr.lists, l.list_id)
+            ORDER BY l.closed_on, l.listing_id""",
+            {"run": run_id, "subject": subject_id},
+        )
+    ]

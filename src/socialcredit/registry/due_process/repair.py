@@ -3,6 +3,12 @@ fulfilled (the source reports it: judgment paid, tax settled) applies; an operat
 reason. An approved repair ends the listings the record caused (``repaired``) and the record no longer counts
 (``registry/scoring/holds.py``); it stays in the subject's file, marked repaired. At the maximum publication period a
 listing ends by itself (``registry/due_process/listings.py``).
+
+A repair of a record another region shared (``records.origin_region``) is **forwarded** to that region, which
+decides it under its own rules (its publication periods, its source's fulfilment report): no operator here decides
+it, and the decision comes back in that region's next bundle (``regions/crossborder.py``, which also opens the
+applications other regions forward here: ``open_received_repair``, and closes the forwarded ones:
+``close_forwarded_repair``).
 """
 
 from __future__ import annotations
@@ -21,7 +27,15 @@ from socialcredit.registry.records.versions import latest_record, subjects_recor
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
-__all__ = ["REPAIR_STATUSES", "apply_for_repair", "decide_repair", "list_repairs", "report_fulfilment"]
+__all__ = [
+    "REPAIR_STATUSES",
+    "apply_for_repair",
+    "close_forwarded_repair",
+    "decide_repair",
+    "list_repairs",
+    "open_received_repair",
+    "report_fulfilment",
+]
 
 REPAIR_STATUSES = ("pending", "approved", "refused")
 _KEYS = (
@@ -112,35 +126,12 @@ def _policy_and_severity(store: Store, record: dict[str, Any], policy_id: str | 
     return lp, sev
 
 
-def apply_for_repair(
-    store: Store,
-    subject_id: str,
-    source_id: str,
-    record_id: str,
-    statement: str,
-    actor: str = "cli",
-    *,
-    today: dt.date | None = None,
-    policy_id: str | None = None,
-) -> dict[str, Any]:
-    """Apply for repair of one record; refused before the minimum publication period or without fulfilment."""
-    today = resolve_today(today)
-    text = check_text(statement, "statement")
-    record = subjects_record(store, subject_id, source_id, record_id)
-    if record["withdrawn"]:
-        raise WorkflowError(
-            f"record {record_id!r} is withdrawn; it no longer counts", field="record_id", code="record_withdrawn"
-        )
-    open_repair = store.one(
-        "SELECT repair_id FROM repairs WHERE source_id = ? AND record_id = ? AND status IN ('pending', 'approved')",
-        [source_id, record_id],
-    )
-    if open_repair is not None:
-        raise WorkflowError(
-            f"record {record_id!r} already has repair application {open_repair}",
-            field="record_id",
-            code="already_applied",
-        )
+def _eligible(
+    store: Store, record: dict[str, Any], policy_id: str | None, today: dt.date
+) -> tuple[LoadedPolicy, str, dt.date]:
+    """This region's rules for a repair of ``record`` applied for on ``today``: the policy and severity class, and
+    the day it may be applied for; WorkflowError when too early or the obligation is not reported fulfilled."""
+    source_id, record_id = record["source_id"], record["record_id"]
     loaded, severity = _policy_and_severity(store, record, policy_id)
     cls = loaded.policy.severities.get(severity)  # type: ignore[call-overload]
     # Publication starts when a listing caused by the record took effect; a record that listed no one, at its event.
@@ -165,20 +156,168 @@ def apply_for_repair(
             field="record_id",
             code="not_fulfilled",
         )
+    return loaded, severity, eligible
+
+
+def _open_repair(store: Store, record_id: str, source_id: str) -> Any:
+    return store.one(
+        "SELECT repair_id FROM repairs WHERE source_id = ? AND record_id = ? AND status IN ('pending', 'approved')",
+        [source_id, record_id],
+    )
+
+
+def apply_for_repair(
+    store: Store,
+    subject_id: str,
+    source_id: str,
+    record_id: str,
+    statement: str,
+    actor: str = "cli",
+    *,
+    today: dt.date | None = None,
+    policy_id: str | None = None,
+) -> dict[str, Any]:
+    """Apply for repair of one record; refused before the minimum publication period or without fulfilment. A
+    record another region shared is forwarded there: that region's rules decide it, not this one's."""
+    today = resolve_today(today)
+    text = check_text(statement, "statement")
+    record = subjects_record(store, subject_id, source_id, record_id)
+    if record["withdrawn"]:
+        raise WorkflowError(
+            f"record {record_id!r} is withdrawn; it no longer counts", field="record_id", code="record_withdrawn"
+        )
+    open_repair = _open_repair(store, record_id, source_id)
+    if open_repair is not None:
+        raise WorkflowError(
+            f"record {record_id!r} already has repair application {open_repair}",
+            field="record_id",
+            code="already_applied",
+        )
+    origin = record.get("origin_region")
+    if origin:
+        # The origin region's publication periods and its source's fulfilment report decide; not checked here.
+        loaded, severity = _policy_and_severity(store, record, policy_id)
+        eligible = today
+    else:
+        loaded, severity, eligible = _eligible(store, record, policy_id, today)
     with store.transaction():
         rid = store.take_ids("repair", 1)
         store.execute(
             "INSERT INTO repairs VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, NULL, NULL, NULL, ?, NULL, now())",
             [rid, subject_id, source_id, record_id, loaded.policy.id, severity, text, today, eligible, actor],
         )
+        detail: dict[str, Any] = {"repair_id": rid, "source": source_id, "record_id": record_id, "severity": severity}
+        if origin:
+            _forward(store, rid, str(origin), source_id, record_id)
+            detail["forwarded_to"] = origin
+            notify(
+                store,
+                subject_id,
+                "repair_forwarded",
+                rid,
+                f"Your repair application {rid} (record {record_id}) was received; the record was recorded in region "
+                f"{origin}: the application is forwarded there and decided under its rules.",
+                f"您的信用修复申请 {rid}（记录 {record_id}）已受理；该记录由地区 {origin} 记录：申请已转交该地区，"
+                "按其规则决定。",
+                today,
+            )
+        append_audit(store, actor, "repair_applied", subject_id, detail)
+    return _get(store, rid)
+
+
+def _forward(store: Store, repair_id: int, origin: str, source_id: str, record_id: str) -> None:
+    """Mark a repair of another region's record as forwarded to it; its next bundle carries it there."""
+    prefix = origin + "/"
+    origin_record_id = record_id[len(prefix) :] if record_id.startswith(prefix) else record_id
+    origin_subject = store.one(
+        "SELECT origin_subject_id FROM region_records WHERE origin_region = ? AND source_id = ? AND record_id = ? "
+        "ORDER BY sequence DESC LIMIT 1",
+        [origin, source_id, origin_record_id],
+    )
+    store.execute(
+        "INSERT INTO region_repairs VALUES (?, 'forwarded', ?, NULL, ?, ?, ?, NULL)",
+        [repair_id, origin, source_id, origin_record_id, str(origin_subject or "")],
+    )
+
+
+def _forwarded_to(store: Store, repair_id: int) -> str | None:
+    found = store.one("SELECT region FROM region_repairs WHERE repair_id = ? AND direction = 'forwarded'", [repair_id])
+    return None if found is None else str(found)
+
+
+def open_received_repair(
+    store: Store,
+    origin: str,
+    remote_repair_id: int,
+    record: dict[str, Any],
+    statement: str,
+    *,
+    applied_on: dt.date,
+    actor: str,
+) -> int:
+    """Open here a repair application region ``origin`` forwarded (of ``record``, one of this region's own): this
+    region's rules apply as on the day it was filed there; one they refuse is refused at once, with their reason,
+    and that answer goes back. An application already open for the record is that one. Returns its id. Call inside
+    a transaction."""
+    source_id, record_id, subject_id = record["source_id"], record["record_id"], record["subject_id"]
+    existing = _open_repair(store, record_id, source_id)
+    if existing is not None:
+        rid = int(existing)
+    else:
+        refusal: str | None = None
+        policy, severity, eligible = "", None, applied_on
+        try:
+            if record["withdrawn"]:
+                raise WorkflowError(f"record {record_id!r} is withdrawn; it no longer counts")
+            loaded, severity, eligible = _eligible(store, record, None, applied_on)
+            policy = loaded.policy.id
+        except WorkflowError as exc:
+            refusal = str(exc)
+        rid = store.take_ids("repair", 1)
+        store.execute(
+            "INSERT INTO repairs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, now())",
+            [
+                rid,
+                subject_id,
+                source_id,
+                record_id,
+                policy,
+                severity,
+                statement,
+                "refused" if refusal else "pending",
+                applied_on,
+                eligible,
+                applied_on if refusal else None,
+                refusal,
+                f"region:{origin}",
+                "registry" if refusal else None,
+            ],
+        )
         append_audit(
             store,
             actor,
             "repair_applied",
             subject_id,
-            {"repair_id": rid, "source": source_id, "record_id": record_id, "severity": severity},
+            {"repair_id": rid, "source": source_id, "record_id": record_id, "origin": origin, "refused": refusal},
         )
-    return _get(store, rid)
+    store.execute(
+        "INSERT INTO region_repairs VALUES (?, 'received', ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING",
+        [rid, origin, remote_repair_id, source_id, record_id, subject_id],
+    )
+    return rid
+
+
+def close_forwarded_repair(
+    store: Store, repair_id: int, outcome: str, reason: str, actor: str, *, today: dt.date
+) -> bool:
+    """Decide a forwarded repair with the origin region's decision (``approved`` or ``refused``); an approved one
+    ends what listings of the record are still active here. False if it was decided already. Call inside a
+    transaction."""
+    rows = store.rows("SELECT * FROM repairs WHERE repair_id = ?", [repair_id])
+    if not rows or rows[0]["status"] != "pending":
+        return False
+    _decide(store, rows[0], outcome, reason, actor, today)
+    return True
 
 
 def _get(store: Store, repair_id: int) -> dict[str, Any]:
@@ -204,6 +343,7 @@ def decide_repair(
             f"outcome must be approved or refused, not {outcome!r}", field="outcome", code="bad_outcome"
         )
     why = check_text(reason, "reason")
+    assert why is not None
     rows = store.rows("SELECT * FROM repairs WHERE repair_id = ?", [repair_id])
     if not rows:
         raise NotFoundError(f"no repair application {repair_id}")
@@ -214,32 +354,46 @@ def decide_repair(
             field="repair_id",
             code="already_decided",
         )
+    forwarded = _forwarded_to(store, repair_id)
+    if forwarded is not None:
+        raise WorkflowError(
+            f"repair application {repair_id} was forwarded to region {forwarded}, which recorded the record; it is "
+            "decided there, under its rules, and the decision arrives in that region's next bundle",
+            field="repair_id",
+            code="repair_forwarded",
+        )
     with store.transaction():
-        seq = store.take_ids("seq", 1) if outcome == "approved" else None
-        store.execute(
-            "UPDATE repairs SET status = ?, decided_on = ?, decided_seq = ?, decision_reason = ?, decided_by = ? "
-            "WHERE repair_id = ?",
-            [outcome, today, seq, why, actor, repair_id],
-        )
-        if outcome == "approved":
-            store.execute(
-                "UPDATE listings SET status = 'repaired', closed_on = ? WHERE source_id = ? AND record_id = ? "
-                "AND status IN ('pending', 'effective')",
-                [today, row["source_id"], row["record_id"]],
-            )
-        en = "approved: the record no longer counts and its listings end" if outcome == "approved" else "refused"
-        zh = "已批准：该记录不再计入，相关名单停止公示" if outcome == "approved" else "未获批准"
-        notify(
-            store,
-            row["subject_id"],
-            "repair_" + outcome,
-            repair_id,
-            f"Your repair application {repair_id} (record {row['record_id']}) was {en}. Reason: {why}",
-            f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）{zh}。理由：{why}",
-            today,
-        )
-        append_audit(store, actor, "repair_" + outcome, row["subject_id"], {"repair_id": repair_id, "reason": why})
+        _decide(store, row, outcome, why, actor, today)
     return _get(store, repair_id)
+
+
+def _decide(store: Store, row: dict[str, Any], outcome: str, why: str, actor: str, today: dt.date) -> None:
+    """Record a decision (inside a transaction): an approved repair ends the record's listings; told, audited."""
+    repair_id = int(row["repair_id"])
+    seq = store.take_ids("seq", 1) if outcome == "approved" else None
+    store.execute(
+        "UPDATE repairs SET status = ?, decided_on = ?, decided_seq = ?, decision_reason = ?, decided_by = ? "
+        "WHERE repair_id = ?",
+        [outcome, today, seq, why, actor, repair_id],
+    )
+    if outcome == "approved":
+        store.execute(
+            "UPDATE listings SET status = 'repaired', closed_on = ? WHERE source_id = ? AND record_id = ? "
+            "AND status IN ('pending', 'effective')",
+            [today, row["source_id"], row["record_id"]],
+        )
+    en = "approved: the record no longer counts and its listings end" if outcome == "approved" else "refused"
+    zh = "已批准：该记录不再计入，相关名单停止公示" if outcome == "approved" else "未获批准"
+    notify(
+        store,
+        row["subject_id"],
+        "repair_" + outcome,
+        repair_id,
+        f"Your repair application {repair_id} (record {row['record_id']}) was {en}. Reason: {why}",
+        f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）{zh}。理由：{why}",
+        today,
+    )
+    append_audit(store, actor, "repair_" + outcome, row["subject_id"], {"repair_id": repair_id, "reason": why})
 
 
 def list_repairs(store: Store, *, subject_id: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
