@@ -27,6 +27,7 @@ from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry.records.origin import origin_reference
 from socialcredit.registry.records.versions import latest_record, subjects_record, withdraw_version
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
@@ -155,23 +156,17 @@ def file_dispute(
     deadline = today + dt.timedelta(days=days)
     origin = record.get("origin_region")
     with store.transaction():
-        dispute_id = store.take_ids("dispute", 1)
-        seq = store.take_ids("seq", 1)
-        store.execute(
-            "INSERT INTO disputes VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL, ?, NULL, now())",
-            [
-                dispute_id,
-                seq,
-                subject_id,
-                source_id,
-                record_id,
-                record["record_type"],
-                reason_text,
-                evidence_text,
-                today,
-                deadline,
-                actor,
-            ],
+        dispute_id = _insert_open(
+            store,
+            subject_id,
+            source_id,
+            record_id,
+            record["record_type"],
+            reason_text,
+            evidence_text,
+            today,
+            deadline,
+            actor,
         )
         detail: dict[str, Any] = {
             "dispute_id": dispute_id,
@@ -202,18 +197,34 @@ def file_dispute(
     return get_dispute(store, dispute_id)
 
 
+def _insert_open(
+    store: Store,
+    subject_id: str,
+    source_id: str,
+    record_id: str,
+    record_type: str,
+    reason: str | None,
+    evidence: str | None,
+    opened_on: dt.date,
+    deadline: dt.date,
+    actor: str,
+) -> int:
+    """Write an open dispute (filed here, or received from another region); returns its id. Inside a transaction."""
+    dispute_id = store.take_ids("dispute", 1)
+    seq = store.take_ids("seq", 1)
+    store.execute(
+        "INSERT INTO disputes VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL, ?, NULL, now())",
+        [dispute_id, seq, subject_id, source_id, record_id, record_type, reason, evidence, opened_on, deadline, actor],
+    )
+    return dispute_id
+
+
 def _forward(store: Store, dispute_id: int, origin: str, source_id: str, record_id: str) -> None:
     """Mark a dispute of another region's record as forwarded to it; its next bundle carries it there."""
-    prefix = origin + "/"
-    origin_record_id = record_id[len(prefix) :] if record_id.startswith(prefix) else record_id
-    origin_subject = store.one(
-        "SELECT origin_subject_id FROM region_records WHERE origin_region = ? AND source_id = ? AND record_id = ? "
-        "ORDER BY sequence DESC LIMIT 1",
-        [origin, source_id, origin_record_id],
-    )
+    origin_record_id, origin_subject = origin_reference(store, origin, source_id, record_id)
     store.execute(
         "INSERT INTO region_disputes VALUES (?, 'forwarded', ?, NULL, ?, ?, ?, NULL)",
-        [dispute_id, origin, source_id, origin_record_id, str(origin_subject or "")],
+        [dispute_id, origin, source_id, origin_record_id, origin_subject],
     )
 
 
@@ -239,23 +250,8 @@ def open_received(
     if open_id is not None:
         return int(open_id)
     record = latest_record(store, source_id, record_id)
-    dispute_id = store.take_ids("dispute", 1)
-    seq = store.take_ids("seq", 1)
-    store.execute(
-        "INSERT INTO disputes VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL, ?, NULL, now())",
-        [
-            dispute_id,
-            seq,
-            subject_id,
-            source_id,
-            record_id,
-            record["record_type"],
-            reason,
-            evidence,
-            filed_on,
-            deadline,
-            actor,
-        ],
+    dispute_id = _insert_open(
+        store, subject_id, source_id, record_id, record["record_type"], reason, evidence, filed_on, deadline, actor
     )
     append_audit(
         store,

@@ -23,6 +23,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.severity import SEVERITY_ORDER, record_severity
+from socialcredit.registry.records.origin import origin_reference
 from socialcredit.registry.records.versions import latest_record, subjects_record
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
@@ -227,16 +228,10 @@ def apply_for_repair(
 
 def _forward(store: Store, repair_id: int, origin: str, source_id: str, record_id: str) -> None:
     """Mark a repair of another region's record as forwarded to it; its next bundle carries it there."""
-    prefix = origin + "/"
-    origin_record_id = record_id[len(prefix) :] if record_id.startswith(prefix) else record_id
-    origin_subject = store.one(
-        "SELECT origin_subject_id FROM region_records WHERE origin_region = ? AND source_id = ? AND record_id = ? "
-        "ORDER BY sequence DESC LIMIT 1",
-        [origin, source_id, origin_record_id],
-    )
+    origin_record_id, origin_subject = origin_reference(store, origin, source_id, record_id)
     store.execute(
         "INSERT INTO region_repairs VALUES (?, 'forwarded', ?, NULL, ?, ?, ?, NULL)",
-        [repair_id, origin, source_id, origin_record_id, str(origin_subject or "")],
+        [repair_id, origin, source_id, origin_record_id, origin_subject],
     )
 
 

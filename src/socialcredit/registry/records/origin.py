@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from socialcredit.store import Store
 
-__all__ = ["origin_label", "origin_note"]
+__all__ = ["origin_label", "origin_note", "origin_reference"]
 
 
 def origin_label(store: Store, region_code: str | None) -> str | None:
@@ -27,3 +27,16 @@ def origin_note(store: Store, record_type: str, region_code: str, lang: str) -> 
     if lang == "en":
         return f": {rt.name.en if rt else record_type} recorded in {label}"
     return f"：{label}记录的{rt.name.zh if rt else record_type}"
+
+
+def origin_reference(store: Store, region_code: str, source_id: str, record_id: str) -> tuple[str, str]:
+    """A shared record as its origin region knows it: its record id there (without the ``<region>/`` prefix it
+    carries here) and the subject id there ("" if no bundle named it). Forwarded disputes and repairs travel by it."""
+    prefix = region_code + "/"
+    origin_record_id = record_id[len(prefix) :] if record_id.startswith(prefix) else record_id
+    subject = store.one(
+        "SELECT origin_subject_id FROM region_records WHERE origin_region = ? AND source_id = ? AND record_id = ? "
+        "ORDER BY sequence DESC LIMIT 1",
+        [region_code, source_id, origin_record_id],
+    )
+    return origin_record_id, str(subject or "")
