@@ -25,7 +25,10 @@ out = Console(soft_wrap=True, markup=False, highlight=False)  # residents' and s
 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (recorded in the audit log).", metavar="NAME")]
 
-dispute_app = typer.Typer(help="Disputes of records: file, add information, answer, list.", no_args_is_help=True)
+dispute_app = typer.Typer(
+    help="Disputes of records: file, add information and files, answer, withdraw, escalate and review, list.",
+    no_args_is_help=True,
+)
 repair_app = typer.Typer(help="Credit repair: fulfilment reports, applications, decisions.", no_args_is_help=True)
 override_app = typer.Typer(help="Human review: override a decision or a listing.", no_args_is_help=True)
 file_app = typer.Typer(help="The resident's file.", no_args_is_help=True)
@@ -43,6 +46,7 @@ def register_due_process(app: typer.Typer) -> None:
     app.command("lookup", rich_help_panel=DUE_PROCESS)(lookup)
     app.command("consents", rich_help_panel=RECORDS)(consents)
     app.command("notifications", rich_help_panel=DUE_PROCESS)(notifications)
+    app.command("contact", rich_help_panel=DUE_PROCESS)(contact)
 
 
 @contextmanager
@@ -141,6 +145,106 @@ def dispute_answer(
     with _store(db) as store:
         d = answer_dispute(store, dispute_id, outcome, note, actor, today=_today(today), source_id=source)
     _json(d) if as_json else out.print(_dispute_line(d))
+
+
+@dispute_app.command("attach")
+def dispute_attach(
+    dispute_id: Annotated[int, typer.Argument(help="The dispute.", metavar="DISPUTE_ID")],
+    file: Annotated[Path, typer.Argument(help="A PDF, PNG or JPEG file of at most 1 MiB.", metavar="FILE")],
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Attach an evidence file to an open dispute (three a dispute at most; kept in the store, encrypted with it)."""
+    from socialcredit.registry.due_process.evidence import add_evidence, check_size
+
+    try:
+        check_size(file.stat().st_size)
+        content = file.read_bytes()
+    except OSError as exc:
+        raise SocialCreditError(f"cannot read {file}: {exc.strerror or exc}") from None
+    with _store(db) as store:
+        e = add_evidence(store, dispute_id, content, file.name, actor, today=_today(today))
+    if as_json:
+        _json(e)
+    else:
+        out.print(
+            f"dispute {dispute_id}: file {e['evidence_id']} {e['file_name']} ({e['media_type']}, {e['size']:,} bytes, "
+            f"sha256 {e['sha256']})"
+        )
+
+
+@dispute_app.command("withdraw")
+def dispute_withdraw(
+    dispute_id: Annotated[int, typer.Argument(help="The dispute.", metavar="DISPUTE_ID")],
+    subject: Annotated[str, typer.Option(help="The resident withdrawing it (checked).", metavar="SUBJECT")],
+    reason: Annotated[str | None, typer.Option(help="Why, in a few words.", metavar="TEXT")] = None,
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """The resident withdraws their open dispute: the record stays as it is, and counts again."""
+    from socialcredit.registry.due_process.disputes import withdraw_dispute
+
+    with _store(db) as store:
+        d = withdraw_dispute(store, dispute_id, subject, actor, reason=reason, today=_today(today))
+    _json(d) if as_json else out.print(_dispute_line(d))
+
+
+@dispute_app.command("escalate")
+def dispute_escalate(
+    dispute_id: Annotated[int, typer.Argument(help="The dispute.", metavar="DISPUTE_ID")],
+    reason: Annotated[str, typer.Option(help="Why it needs a human review (required).", metavar="TEXT")],
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a dispute (open, or verified by the source) to a human review; the source no longer answers it."""
+    from socialcredit.registry.due_process.disputes import escalate_dispute
+
+    with _store(db) as store:
+        d = escalate_dispute(store, dispute_id, reason, actor, today=_today(today))
+    _json(d) if as_json else out.print(_dispute_line(d) + "; under human review")
+
+
+@dispute_app.command("review")
+def dispute_review_cmd(
+    dispute_id: Annotated[int, typer.Argument(help="The dispute.", metavar="DISPUTE_ID")],
+    decision: Annotated[str, typer.Argument(help="upheld, corrected or withdrawn.", metavar="DECISION")],
+    reasons: Annotated[str, typer.Option(help="The reviewer's written reasons (required).", metavar="TEXT")],
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """The reviewer's decision on an escalated dispute, with its reasons (audited, told to the resident)."""
+    from socialcredit.registry.due_process.disputes import decide_review
+
+    with _store(db) as store:
+        d = decide_review(store, dispute_id, decision, reasons, actor, today=_today(today))
+    _json(d) if as_json else out.print(_dispute_line(d) + f"; review: {decision}")
+
+
+def contact(
+    subject: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    email: Annotated[str, typer.Option(help="Their e-mail address (messages go there when SMTP is set).")],
+    actor: ActorOpt = "cli",
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Record where a resident is reached by e-mail (a new sign-in link they ask for goes there)."""
+    from socialcredit.identifiers import validate_subject_id
+    from socialcredit.registry.due_process.outbox import set_contact
+
+    number = validate_subject_id(subject).number
+    address = email.strip()
+    if "@" not in address or len(address) > 254 or any(c.isspace() for c in address):
+        raise SocialCreditError(f"--email {email!r} is not an e-mail address")
+    with _store(db) as store, store.transaction():
+        set_contact(store, number, "email", address, actor)
+    out.print(f"{number}: e-mail {address}")
 
 
 def _link_dispute_line(d: dict[str, Any]) -> str:

@@ -138,6 +138,23 @@ class Settings(BaseSettings):
         "audited one row each, from all addresses together, as COUNT/SECONDS; beyond it they are answered the "
         "same and summarised in one audit row per window.",
     )
+    smtp_host: str | None = Field(
+        default=None,
+        description="An SMTP server (host) that delivers messages to residents by e-mail (sign-in links); unset: "
+        "messages stay in the outbox.",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="The SMTP server's port.")
+    smtp_from: str = Field(
+        default="registry@localhost", description="The sender address of the registry's e-mail messages."
+    )
+    smtp_user: str | None = Field(default=None, description="The SMTP login's user; unset: no login.")
+    smtp_password: SecretStr | None = Field(default=None, description="The SMTP login's password.")
+    smtp_starttls: bool = Field(default=False, description="Whether to upgrade the SMTP connection with STARTTLS.")
+    outbox_page: bool = Field(
+        default=False,
+        description="Show the outbox of messages at `/outbox` to anyone (for a demonstration only: it shows "
+        "sign-in links); unset: the page does not exist.",
+    )
     throttle_clients: int = Field(
         default=10_000,
         ge=1,

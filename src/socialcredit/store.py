@@ -614,6 +614,36 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # from that policy's latest run, whatever policy was scored last.
         "ALTER TABLE api_keys ADD COLUMN policy_id VARCHAR;",
     ),
+    (
+        24,
+        "dispute evidence, reviews, the notifications outbox",
+        # Evidence files are kept in the store itself (encrypted with it when it has a key), never beside it. A
+        # review is an operator's escalation of a dispute and the reviewer's decision. The outbox holds every message
+        # sent to a person through a channel (a sign-in link now; notices later), with its delivery attempts;
+        # contacts are where a resident may be reached, per channel (the latest address of each counts).
+        """
+        INSERT INTO counters VALUES ('evidence', 0), ('message', 0);
+        CREATE TABLE dispute_evidence (
+            evidence_id BIGINT PRIMARY KEY, dispute_id BIGINT NOT NULL, file_name VARCHAR NOT NULL,
+            media_type VARCHAR NOT NULL, size BIGINT NOT NULL, sha256 VARCHAR NOT NULL, content BLOB NOT NULL,
+            added_on DATE NOT NULL, added_by VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE dispute_reviews (
+            dispute_id BIGINT PRIMARY KEY, escalated_on DATE NOT NULL, escalated_by VARCHAR NOT NULL,
+            escalation_reason VARCHAR NOT NULL, decision VARCHAR, reasons VARCHAR, decided_on DATE,
+            decided_by VARCHAR, recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE contacts (
+            subject_id VARCHAR NOT NULL, channel VARCHAR NOT NULL, address VARCHAR NOT NULL,
+            recorded_at TIMESTAMP NOT NULL, recorded_by VARCHAR NOT NULL
+        );
+        CREATE TABLE outbox (
+            message_id BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, subject_id VARCHAR, channel VARCHAR NOT NULL,
+            recipient VARCHAR NOT NULL, title VARCHAR NOT NULL, body VARCHAR NOT NULL, status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL, last_error VARCHAR, created_at TIMESTAMP NOT NULL, sent_at TIMESTAMP
+        );
+        """,
+    ),
 ]
 
 

@@ -31,6 +31,7 @@ from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
 from socialcredit.registry.service import Service
 from socialcredit.web.i18n import LANGS, translate
+from socialcredit.web.uploads import parse_multipart
 
 __all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "Web"]
 
@@ -58,8 +59,16 @@ class Page:
     who: Principal | None
     form: dict[str, str] = field(default_factory=dict)
     cookies: dict[str, str] = field(default_factory=dict)  # cookies to set on the response
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # name → (file name, content): ``files=True``
+    # "third": texts that speak to the resident ("your score") speak of them ("the resident's score"), where a key
+    # has a "<key>.third" variant: an operator reading a resident's file
+    voice: str = ""
 
     def t(self, key: str, **values: Any) -> str:
+        if self.voice:
+            spoken = {k: v for k, v in values.items() if k != "default"}
+            if text := translate(self.lang, f"{key}.{self.voice}", default="", **spoken):
+                return text
         return translate(self.lang, key, **values)
 
     @property
@@ -194,20 +203,26 @@ class Web:
                 raise ForbiddenError(page.t("csrf_failed"), code="csrf_failed")
         return None
 
-    def page(self, *roles: str, csrf: bool = True) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-        """Make a page handler an endpoint for signed-in ``roles`` (none: anyone)."""
+    def page(
+        self, *roles: str, csrf: bool = True, files: bool = False
+    ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+        """Make a page handler an endpoint for signed-in ``roles`` (none: anyone). With ``files``, a multipart form's
+        files are read into memory (the body is bounded by the service's limit on requests), never spooled to disk."""
 
         def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             async def endpoint(request: Request) -> Response:
                 form: dict[str, str] = {}
-                if request.method == "POST":
+                uploaded: dict[str, tuple[str, bytes]] = {}
+                if request.method == "POST" and files:
+                    form, uploaded = parse_multipart(request.headers.get("content-type", ""), await request.body())
+                elif request.method == "POST":
                     try:
                         raw = await request.form()
                     except Exception:  # a malformed body is a refused form, not a crash
                         raw = None
                     if raw is not None:
                         form = {k: v for k, v in raw.items() if isinstance(v, str)}
-                return await run_in_threadpool(self._run, handler, request, form, roles, csrf)
+                return await run_in_threadpool(self._run, handler, request, form, roles, csrf, uploaded)
 
             endpoint.__name__ = handler.__name__
             endpoint.__doc__ = handler.__doc__
@@ -216,10 +231,16 @@ class Web:
         return wrap
 
     def _run(
-        self, handler: Handler, request: Request, form: dict[str, str], roles: tuple[str, ...], csrf: bool
+        self,
+        handler: Handler,
+        request: Request,
+        form: dict[str, str],
+        roles: tuple[str, ...],
+        csrf: bool,
+        files: dict[str, tuple[str, bytes]] | None = None,
     ) -> Response:
         lang, chosen = self.language(request)
-        page = Page(self, request, lang, self.principal(request), form)
+        page = Page(self, request, lang, self.principal(request), form, files=files or {})
         if page.who is None and PRE_COOKIE not in request.cookies:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
         try:

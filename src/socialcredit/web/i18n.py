@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from socialcredit.web.i18n_disputes import DISPUTE_PAIRS
 from socialcredit.web.i18n_policies import POLICY_PAIRS
 
 __all__ = ["LANGS", "MESSAGES", "translate"]
@@ -98,8 +99,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "auth_key_unknown": ("密钥无效。", "That key is not known."),
     "auth_key_revoked": ("此密钥已被吊销。", "That key was revoked."),
     "auth_role_has_no_pages": (
-        "此类密钥没有网页，只能调用 HTTP 接口。网页面向居民和运营人员。",
-        "This kind of key has no pages; it calls the HTTP API. The pages are for residents and operators.",
+        "此类密钥没有网页，只能调用 HTTP 接口。网页面向居民、运营人员和数据来源机构。",
+        "This kind of key has no pages; it calls the HTTP API. The pages are for residents, operators and furnishers.",
     ),
     "auth_link_malformed": (
         "登录链接不完整，请复制完整链接。",
@@ -328,8 +329,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "kind_person": ("个人", "person"),
     "kind_org": ("机构", "organisation"),
     "lookup_audited": (
-        "您查看此档案的操作已记入审计日志，本人可以看到。",
-        "Your opening this file is in the audit log, and its subject can see it.",
+        "此次查看已记入审计日志；居民本人可以在其“查询记录”中看到。",
+        "This look-up is in the audit log; the resident sees it in their list of who looked.",
     ),
     "policies_caption": ("已发布的评分政策", "Published policies"),
     "version": ("版本", "Version"),
@@ -572,6 +573,7 @@ _PAIRS |= {
 for _key, (_zh, _en) in _PROFESSIONS.items():
     _PAIRS[f"profession_{_key}"] = (_zh, _en)
 _PAIRS.update(POLICY_PAIRS)
+_PAIRS.update(DISPUTE_PAIRS)  # issue 18, disputes: evidence, withdrawal, furnisher page, review, new link, outbox
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {k: zh for k, (zh, _) in _PAIRS.items()},

@@ -189,6 +189,17 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
     }
 
 
+# The registry words an operator's view for the resident's "who looked" list; the operator reads it of the resident.
+_VIEWED = {"viewed your file": "viewed the resident's file", "查看了您的档案": "查看了该居民的档案"}
+
+
+def _views_in_third_person(report: dict[str, Any]) -> None:
+    for q in report.get("inquiries", []):
+        if q.get("outcome") == "viewed":
+            for said, third in _VIEWED.items():
+                q["requester"] = str(q["requester"]).replace(said, third)
+
+
 def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/ops")
     @web.page("operator")
@@ -212,10 +223,12 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("operator")
     def subject(page: Page) -> Response:
         subject_id = str(page.request.path_params["subject_id"])[:64]
+        page.voice = "third"  # the file speaks of the resident, not to them
         with web.service.writer() as store:
             report = file_context(store, page, subject_id, "operator look-up", web.service.live_views(subject_id))
             disputes = list_disputes(store, subject_id=subject_id)
             listings = list_listings(store, subject_id=subject_id)
+        _views_in_third_person(report)
         return page.render("ops_subject.html", section="subjects", report=report, disputes=disputes, listings=listings)
 
     @router.get("/ops/cases")

@@ -1,26 +1,54 @@
-"""Signing in and out: with a key, or with a one-time link; the home page sends each role to its pages."""
+"""Signing in and out: with a key, or with a one-time link; the home page sends each role to its pages.
+
+A resident without a working link asks for a new one (``/signin/new-link``, also offered on the page of a used or
+expired link): it is delivered through the notifications outbox by the configured sender, throttled like failed
+sign-ins, and the answer is the same whether or not the number is registered. ``/outbox`` shows the outbox's messages
+only when ``SOCIALCREDIT_OUTBOX_PAGE`` is on (a demonstration on one's own machine).
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from importlib import resources
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from socialcredit.errors import AuthError
-from socialcredit.registry.access.signin import Principal, end_session, redeem_link, sign_in_with_key, start_session
+from socialcredit.errors import AuthError, IdentifierError
+from socialcredit.registry.access.signin import (
+    Principal,
+    end_session,
+    redeem_link,
+    request_link,
+    sign_in_with_key,
+    start_session,
+)
+from socialcredit.registry.due_process.outbox import (
+    Message,
+    Sender,
+    deliver,
+    list_outbox,
+    record_attempt,
+    sender_from_settings,
+)
+from socialcredit.settings import get_settings
 from socialcredit.web.core import SESSION_COOKIE, Page, Web
 
 __all__ = ["add_routes"]
 
-HOME = {"resident": "/me", "operator": "/ops"}
+log = logging.getLogger(__name__)
+
+HOME = {"resident": "/me", "operator": "/ops", "furnisher": "/furnisher"}
 
 
 def _next(page: Page, who: Principal) -> str:
     target = page.form.get("next", "")
     # only a path of this site; a resident is never sent to operator pages and back
     local = target.startswith("/") and not target.startswith(("//", "/signin"))
-    if local and (who.role == "operator" or not target.startswith("/ops")):
+    if local and who.role == "furnisher":
+        return target if target.startswith("/furnisher") else HOME[who.role]
+    if local and (who.role == "operator" or not target.startswith(("/ops", "/furnisher"))):
         return target
     return HOME[who.role]
 
@@ -56,6 +84,15 @@ def _failed(
     web.service.audit_refusal("anonymous", "signin_refused", {"code": exc.code, "method": method})
     message = page.t(f"auth_{exc.code}", default=str(exc))
     return page.render(template, 401, failure=message, **context)
+
+
+def _send(web: Web, sender: Sender, message: Message) -> None:
+    error = deliver(sender, message)
+    try:
+        with web.service.writer() as store:
+            record_attempt(store, message.message_id, error)
+    except Exception:  # the service stopped meanwhile: the message stays queued, to be tried again
+        log.warning("the outcome of message %s was not recorded", message.message_id)
 
 
 def add_routes(router: APIRouter, web: Web) -> None:
@@ -95,8 +132,43 @@ def add_routes(router: APIRouter, web: Web) -> None:
             return _failed(page, "signin_link.html", exc, "link", token="")
         return _signed_in(page, who, "link")
 
+    @router.get("/signin/new-link")
+    @web.page()
+    def new_link_form(page: Page) -> Response:
+        return page.render("signin_new_link.html", sent=page.query("sent") == "1")
+
+    @router.post("/signin/new-link")
+    @web.page()
+    def new_link(page: Page) -> Response:
+        # Every request counts against the address's sign-in limit, found or not: a number cannot be probed faster
+        # than sign-ins, and the answer never says whether it is registered.
+        web.throttle.fail("signin", page.address)
+        settings = get_settings()
+        sender = sender_from_settings(settings)
+        base = str(page.request.base_url).rstrip("/")
+        try:
+            with web.service.writer() as store:
+                message = request_link(store, page.form.get("subject", ""), base, sender.channel)
+        except IdentifierError as exc:
+            failure = page.t("newlink_bad_number", reason=str(exc))
+            return page.render("signin_new_link.html", 400, failure=failure)
+        if message is not None:
+            # Sent in the background, outside the store's lock: a slow mail server holds no one up, and the answer
+            # takes as long whether or not a message goes out.
+            threading.Thread(target=_send, args=(web, sender, message), daemon=True).start()
+        return page.redirect("/signin/new-link?sent=1")
+
+    @router.get("/outbox")
+    @web.page()
+    def outbox(page: Page) -> Response:
+        if not get_settings().outbox_page:
+            return page.error(404, "error_not_found_title", page.t("error_not_found_title"))
+        with web.service.writer() as store:
+            messages = list_outbox(store)
+        return page.render("outbox.html", messages=messages)
+
     @router.post("/signout")
-    @web.page("resident", "operator")
+    @web.page("resident", "operator", "furnisher")
     def signout(page: Page) -> Response:
         with web.service.writer() as store:
             end_session(store, page.request.cookies.get(SESSION_COOKIE))

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from socialcredit.api.routes import (
     audit,
     decisions,
+    disputes,
     due_process,
     freeze,
     keys,
@@ -27,5 +28,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     keys.router,
     audit.router,
     due_process.router,
+    disputes.router,
     freeze.router,
 )

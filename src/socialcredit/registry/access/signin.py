@@ -2,8 +2,12 @@
 
 A link (``scl_<link id>_<secret>``) signs in once, before it expires, as a resident (the link names their identity
 number) or as the party of an existing key (an operator's link ends when the key is revoked). A session is a random
-token kept by the browser in a cookie; the store keeps only SHA-256 hashes of links and sessions. Only residents and
-operators have pages; the other roles call the HTTP API.
+token kept by the browser in a cookie; the store keeps only SHA-256 hashes of links and sessions. Residents,
+operators and furnishers (their disputes page) have pages; the other roles call the HTTP API.
+
+A resident whose link was used or expired asks for a new one with their identity number (:func:`request_link`): it
+goes through the notifications outbox to their channel (``registry/due_process/outbox.py``), and the answer is the
+same whether or not the number is registered.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import Party, authenticate
+from socialcredit.registry.due_process.outbox import Message, queue_message
 from socialcredit.store import Store
 
 __all__ = [
@@ -28,13 +33,16 @@ __all__ = [
     "end_session",
     "issue_link",
     "redeem_link",
+    "request_link",
     "session_principal",
     "sign_in_with_key",
     "start_session",
 ]
 
-WEB_ROLES = ("resident", "operator")
+WEB_ROLES = ("resident", "operator", "furnisher")
 LINK_HOURS = 24
+REQUESTED_LINK_HOURS = 1  # a link a resident asks for themself lasts an hour
+REQUESTS_PER_HOUR = 3  # links sent to one resident an hour at most (more are not sent, and the answer is the same)
 SESSION_HOURS = 8
 _LINK = re.compile(r"scl_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 
@@ -49,6 +57,7 @@ class Principal:
     subject_id: str | None = None
     key_id: str | None = None
     csrf: str = field(default="", repr=False)
+    source_id: str | None = None  # a furnisher's source
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,8 @@ def _web_role(role: str, key_id: str) -> None:
     if role not in WEB_ROLES:
         raise AuthError(
             "role_has_no_pages",
-            f"a {role} key has no web pages (only resident and operator keys do); key {key_id} calls the HTTP API",
+            f"a {role} key has no web pages (only resident, operator and furnisher keys do); key {key_id} calls the "
+            "HTTP API",
         )
 
 
@@ -123,6 +133,45 @@ def issue_link(
     return IssuedLink(link_id, role, name, expires, f"scl_{link_id}_{secret}")
 
 
+def request_link(store: Store, subject: str, base_url: str, channel: str) -> Message | None:
+    """A resident asks for a new sign-in link with their identity number: a link valid once for an hour, queued
+    in the outbox on ``channel``; the message to hand to the sender, or None when nothing is to be sent (no such
+    resident, an organisation, no address on the channel, or over :data:`REQUESTS_PER_HOUR`). The face answers the
+    same in every case. Audited when a resident is concerned."""
+    number = validate_subject_id(subject).number  # a malformed number is told as such: that reveals no one
+    row = store.execute("SELECT kind FROM current_subjects WHERE subject_id = ?", [number]).fetchone()
+    if row is None or row[0] != "person":
+        return None
+    recent = store.one(
+        "SELECT count(*) FROM outbox WHERE kind = 'signin_link' AND subject_id = ? AND created_at > ?",
+        [number, _now() - dt.timedelta(hours=1)],
+    )
+    if int(recent) >= REQUESTS_PER_HOUR:
+        with store.transaction():
+            append_audit(store, "self-service", "signin_link_withheld", number, {"per_hour": REQUESTS_PER_HOUR})
+        return None
+    link = issue_link(store, subject=number, hours=REQUESTED_LINK_HOURS, actor="self-service")
+    url = f"{base_url.rstrip('/')}/signin/link?token={link.token}"
+    until = f"{link.expires_at:%Y-%m-%d %H:%M} UTC"
+    title = "登录链接 / Your sign-in link"
+    body = (
+        f"您好，{link.name}：\n请打开以下链接登录您的信用档案（仅可使用一次，{until} 前有效）：\n{url}\n"
+        "如果不是您本人申请，请忽略本消息。\n\n"
+        f"Hello {link.name},\nopen this link to sign in to your credit file (valid once, until {until}):\n{url}\n"
+        "If you did not ask for it, ignore this message.\n"
+    )
+    with store.transaction():
+        message = queue_message(store, "signin_link", number, channel, title, body)
+        append_audit(
+            store,
+            "self-service",
+            "signin_link_requested",
+            number,
+            {"link_id": link.link_id, "channel": channel, "message_id": message.message_id if message else None},
+        )
+    return message
+
+
 def redeem_link(store: Store, token: str | None) -> Principal:
     """The principal a link signs in (the link is used up); :class:`AuthError` if it cannot be used."""
     match = _LINK.fullmatch((token or "").strip())
@@ -154,7 +203,9 @@ def sign_in_with_key(store: Store, token: str | None) -> Principal:
     """The principal of an API key that has pages (resident or operator)."""
     party: Party = authenticate(store, token)
     _web_role(party.role, party.key_id)
-    return Principal(f"key:{party.key_id}", party.role, party.name, party.subject_id, party.key_id)
+    return Principal(
+        f"key:{party.key_id}", party.role, party.name, party.subject_id, party.key_id, source_id=party.source_id
+    )
 
 
 def start_session(store: Store, who: Principal, *, method: str, hours: int = SESSION_HOURS) -> tuple[str, Principal]:
@@ -182,7 +233,7 @@ def start_session(store: Store, who: Principal, *, method: str, hours: int = SES
             ],
         )
         append_audit(store, who.actor, "signin", who.subject_id, {"method": method, "session": session_id})
-    return token, Principal(who.actor, who.role, who.name, who.subject_id, who.key_id, csrf)
+    return token, Principal(who.actor, who.role, who.name, who.subject_id, who.key_id, csrf, who.source_id)
 
 
 def session_principal(store: Store, token: str | None) -> Principal:
@@ -193,7 +244,7 @@ def session_principal(store: Store, token: str | None) -> Principal:
     session_id = token.split(".", 1)[0]
     row = store.execute(
         "SELECT s.token_hash, s.actor, s.role, s.name, s.subject_id, s.key_id, s.csrf, s.expires_at, s.ended_at, "
-        "k.revoked_at FROM web_sessions s LEFT JOIN api_keys k USING (key_id) WHERE s.session_id = ?",
+        "k.revoked_at, k.source_id FROM web_sessions s LEFT JOIN api_keys k USING (key_id) WHERE s.session_id = ?",
         [session_id],
     ).fetchone()
     if row is None or not hmac.compare_digest(str(row[0]), _hash(token)):
@@ -204,7 +255,7 @@ def session_principal(store: Store, token: str | None) -> Principal:
         raise AuthError("session_expired", "the session expired; sign in again")
     if row[9] is not None:
         raise AuthError("key_revoked", "the key of this session was revoked")
-    return Principal(str(row[1]), str(row[2]), str(row[3]), row[4], row[5], str(row[6]))
+    return Principal(str(row[1]), str(row[2]), str(row[3]), row[4], row[5], str(row[6]), row[10])
 
 
 def end_session(store: Store, token: str | None) -> None:

@@ -14,6 +14,13 @@
   origin region's furnisher answers it there, and the answer closes it here (``regions/crossborder.py``, which also
   opens the disputes other regions forward here: ``open_received``).
 
+* The subject may **withdraw** an open dispute (status ``retracted``): the record stays as it is, and the hold ends
+  as when a dispute is answered.
+* An operator may **escalate** an open dispute (or one the source verified) to a human review; while under review,
+  the source no longer answers it. The reviewer decides ``upheld`` (the record stands), ``corrected`` (a corrected
+  version the source sent counts) or ``withdrawn`` (the record is withdrawn), with written reasons: the decision and
+  its reasons are audited, told to the subject and shown on the dispute.
+
 Every step is audited; the subject is notified of every outcome.
 """
 
@@ -26,6 +33,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.due_process.evidence import list_evidence
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.records.origin import origin_reference
 from socialcredit.registry.records.versions import latest_record, subjects_record, withdraw_version
@@ -34,21 +42,34 @@ from socialcredit.store import Store
 
 __all__ = [
     "OUTCOMES",
+    "REVIEW_DECISIONS",
     "STATUSES",
     "add_information",
     "add_received_information",
     "answer_dispute",
     "close_forwarded",
+    "decide_review",
+    "dispute_review",
+    "escalate_dispute",
     "file_dispute",
     "get_dispute",
     "lapse_overdue",
     "list_disputes",
     "notify_recertified",
     "open_received",
+    "withdraw_dispute",
 ]
 
 OUTCOMES = ("verified", "corrected", "withdrawn")
-STATUSES = ("open", "verified", "corrected", "withdrawn", "lapsed")
+REVIEW_DECISIONS = ("upheld", "corrected", "withdrawn")
+# The status a decided review gives a dispute that was still open.
+_REVIEW_STATUS = {"upheld": "verified", "corrected": "corrected", "withdrawn": "withdrawn"}
+_REVIEW_TEXT = {
+    "upheld": ("the record stands", "记录维持不变"),
+    "corrected": ("the corrected version of the record counts", "按更正后的记录计算"),
+    "withdrawn": ("the record is withdrawn and no longer counts", "该记录已撤回，不再计入"),
+}
+STATUSES = ("open", "verified", "corrected", "withdrawn", "lapsed", "retracted")
 
 _OUTCOME_TEXT = {
     "verified": ("the source checked the record and confirmed it; it stands", "来源核实该记录无误，记录保留"),
@@ -58,6 +79,7 @@ _OUTCOME_TEXT = {
         "the source did not answer in time; the dispute is resolved in your favour and the record no longer counts",
         "来源未在期限内答复，异议按有利于您的方式处理，该记录不再计入",
     ),
+    "retracted": ("you withdrew the dispute; the record stays as it is", "您已撤回该异议，记录保持不变"),
 }
 
 
@@ -115,8 +137,32 @@ def _information(store: Store, dispute_id: int) -> list[dict[str, Any]]:
 
 
 def get_dispute(store: Store, dispute_id: int) -> dict[str, Any]:
-    """One dispute with the information the subject added."""
-    return _public(_row(store, dispute_id), _information(store, dispute_id))
+    """One dispute with the information the subject added, its evidence files and its review (None if never
+    escalated)."""
+    out = _public(_row(store, dispute_id), _information(store, dispute_id))
+    out["files"] = list_evidence(store, dispute_id)
+    out["review"] = dispute_review(store, dispute_id)
+    return out
+
+
+def dispute_review(store: Store, dispute_id: int) -> dict[str, Any] | None:
+    """The escalation of a dispute to a human review and the reviewer's decision, or None."""
+    rows = store.rows("SELECT * FROM dispute_reviews WHERE dispute_id = ?", [dispute_id])
+    if not rows:
+        return None
+    r = rows[0]
+    return {
+        k: iso(r[k])
+        for k in (
+            "escalated_on",
+            "escalated_by",
+            "escalation_reason",
+            "decision",
+            "reasons",
+            "decided_on",
+            "decided_by",
+        )
+    }
 
 
 def file_dispute(
@@ -400,6 +446,13 @@ def answer_dispute(
         raise WorkflowError(
             f"dispute {dispute_id} is closed already ({row['status']})", field="dispute_id", code="dispute_closed"
         )
+    review = dispute_review(store, dispute_id)
+    if review is not None and review["decision"] is None:
+        raise WorkflowError(
+            f"dispute {dispute_id} is under human review since {review['escalated_on']}; the reviewer decides it",
+            field="dispute_id",
+            code="dispute_escalated",
+        )
     forwarded = _forwarded_to(store, dispute_id)
     if forwarded is not None:
         raise WorkflowError(
@@ -428,6 +481,160 @@ def answer_dispute(
         if outcome == "withdrawn" and not record["withdrawn"]:
             withdraw_version(store, record)
         _close(store, row, outcome, note_text, actor, today)
+    return get_dispute(store, dispute_id)
+
+
+def withdraw_dispute(
+    store: Store,
+    dispute_id: int,
+    subject_id: str,
+    actor: str,
+    *,
+    reason: str | None = None,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The subject withdraws their open dispute (``retracted``): the record stays as it is and its hold ends, as
+    when a dispute is answered. Another subject's dispute is not found."""
+    today = resolve_today(today)
+    note = check_text(reason, "reason", required=False)
+    row = _row(store, dispute_id)
+    if row["subject_id"] != subject_id:
+        raise NotFoundError(f"no dispute {dispute_id}", field="dispute_id")
+    if row["status"] != "open":
+        raise WorkflowError(
+            f"dispute {dispute_id} is closed already ({row['status']}); only an open dispute may be withdrawn",
+            field="dispute_id",
+            code="dispute_closed",
+        )
+    if (region := _forwarded_to(store, dispute_id)) is not None:
+        raise WorkflowError(
+            f"dispute {dispute_id} was forwarded to region {region}, which answers it; it cannot be withdrawn here",
+            field="dispute_id",
+            code="dispute_forwarded",
+        )
+    with store.transaction():
+        _close(store, row, "retracted", note or "", actor, today)
+    return get_dispute(store, dispute_id)
+
+
+def escalate_dispute(
+    store: Store, dispute_id: int, reason: str, actor: str, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """An operator sends a dispute to a human review (an open one, or one the source verified); from then on the
+    reviewer decides it, not the source. Once a dispute."""
+    today = resolve_today(today)
+    reason_text = check_text(reason, "reason")
+    row = _row(store, dispute_id)
+    if row["status"] not in ("open", "verified"):
+        raise WorkflowError(
+            f"dispute {dispute_id} is closed ({row['status']}); only an open dispute or one the source verified may "
+            "be escalated",
+            field="dispute_id",
+            code="dispute_closed",
+        )
+    if (region := _forwarded_to(store, dispute_id)) is not None:
+        raise WorkflowError(
+            f"dispute {dispute_id} was forwarded to region {region}, which answers it; escalate it there",
+            field="dispute_id",
+            code="dispute_forwarded",
+        )
+    if dispute_review(store, dispute_id) is not None:
+        raise WorkflowError(f"dispute {dispute_id} was escalated already", field="dispute_id", code="already_escalated")
+    with store.transaction():
+        store.execute(
+            "INSERT INTO dispute_reviews VALUES (?, ?, ?, ?, NULL, NULL, NULL, NULL, now())",
+            [dispute_id, today, actor, reason_text],
+        )
+        append_audit(
+            store, actor, "dispute_escalated", row["subject_id"], {"dispute_id": dispute_id, "reason": reason_text}
+        )
+        notify(
+            store,
+            row["subject_id"],
+            "dispute_escalated",
+            dispute_id,
+            f"Dispute {dispute_id} of record {row['record_id']} ({row['source_id']}) was sent to a human review: "
+            f"{reason_text}",
+            f"异议 {dispute_id}（记录 {row['record_id']}，{row['source_id']}）已转交人工复核：{reason_text}",
+            today,
+        )
+    return get_dispute(store, dispute_id)
+
+
+def decide_review(
+    store: Store, dispute_id: int, decision: str, reasons: str, actor: str, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """The reviewer's decision on an escalated dispute, with written reasons: ``upheld`` (the record stands),
+    ``corrected`` (the corrected version the source sent counts) or ``withdrawn`` (the record is withdrawn). An open
+    dispute is closed by it; on the record: audited, told to the subject, shown on the dispute."""
+    today = resolve_today(today)
+    if decision not in REVIEW_DECISIONS:
+        raise WorkflowInputError(
+            f"decision must be one of {', '.join(REVIEW_DECISIONS)}, not {decision!r}",
+            field="decision",
+            code="bad_decision",
+        )
+    reasons_text = check_text(reasons, "reasons")
+    assert reasons_text is not None
+    row = _row(store, dispute_id)
+    review = dispute_review(store, dispute_id)
+    if review is None:
+        raise WorkflowError(
+            f"dispute {dispute_id} was not escalated to a review; escalate it first",
+            field="dispute_id",
+            code="not_escalated",
+        )
+    if review["decision"] is not None:
+        raise WorkflowError(
+            f"the review of dispute {dispute_id} was decided already ({review['decision']} on {review['decided_on']})",
+            field="dispute_id",
+            code="review_decided",
+        )
+    if row["status"] not in ("open", "verified"):
+        raise WorkflowError(
+            f"dispute {dispute_id} was closed ({row['status']}) while under review; nothing is left to decide",
+            field="dispute_id",
+            code="dispute_closed",
+        )
+    record = latest_record(store, row["source_id"], row["record_id"])
+    if decision == "corrected" and record["record_key"] < row["seq"]:
+        raise WorkflowError(
+            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; the "
+            "source sends it (correction=true) before the review decides 'corrected'",
+            field="decision",
+            code="no_correction",
+        )
+    with store.transaction():
+        if decision == "withdrawn" and not record["withdrawn"]:
+            withdraw_version(store, record)
+        store.execute(
+            "UPDATE dispute_reviews SET decision = ?, reasons = ?, decided_on = ?, decided_by = ? WHERE dispute_id = ?",
+            [decision, reasons_text, today, actor, dispute_id],
+        )
+        en, zh = _REVIEW_TEXT[decision]
+        if row["status"] == "open":
+            _close(store, row, _REVIEW_STATUS[decision], reasons_text, actor, today)
+        elif decision != "upheld":  # a verified dispute the review overturns
+            store.execute(
+                "UPDATE disputes SET status = ?, note = ? WHERE dispute_id = ?",
+                [_REVIEW_STATUS[decision], reasons_text, dispute_id],
+            )
+        append_audit(
+            store,
+            actor,
+            "dispute_reviewed",
+            row["subject_id"],
+            {"dispute_id": dispute_id, "decision": decision, "reasons": reasons_text},
+        )
+        notify(
+            store,
+            row["subject_id"],
+            "dispute_reviewed",
+            dispute_id,
+            f"The human review of dispute {dispute_id} decided: {en}. Reasons: {reasons_text}",
+            f"异议 {dispute_id} 的人工复核结论：{zh}。理由：{reasons_text}",
+            today,
+        )
     return get_dispute(store, dispute_id)
 
 

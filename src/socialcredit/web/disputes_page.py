@@ -1,0 +1,235 @@
+"""A dispute's own pages: the resident's (evidence files, withdrawal), the furnisher's (its open disputes, answered
+there) and the operator's (escalation to a human review, the reviewer's decision).
+
+Each calls the same registry functions as the HTTP API and the command line. Another resident's dispute, or a
+dispute of another source, is answered exactly as one that does not exist (404). Evidence files are read from the
+form in memory (``Web.page(files=True)``) and kept in the store; a file over 1 MiB is a 413 page, a file that is not
+a PDF, PNG or JPEG a 415 page, each naming the limit or the types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from socialcredit.errors import (
+    NotFoundError,
+    PayloadTooLargeError,
+    SocialCreditError,
+    UnsupportedMediaError,
+    WorkflowError,
+)
+from socialcredit.registry.due_process.disputes import (
+    answer_dispute,
+    decide_review,
+    escalate_dispute,
+    get_dispute,
+    list_disputes,
+    withdraw_dispute,
+)
+from socialcredit.registry.due_process.evidence import MAX_FILES, add_evidence, content_disposition, evidence_file
+from socialcredit.web.core import Page, Web
+
+__all__ = ["add_routes"]
+
+
+def _dispute_id(page: Page) -> int:
+    raw = str(page.request.path_params["dispute_id"])
+    return int(raw) if raw.isdigit() and len(raw) < 18 else -1
+
+
+def _owned(web: Web, page: Page, dispute_id: int) -> dict[str, Any]:
+    """The dispute, if the signed-in party may see it: its resident, its source's furnisher, an operator."""
+    who = page.who
+    assert who is not None
+    with web.service.writer() as store:
+        try:
+            d = get_dispute(store, dispute_id) if dispute_id > 0 else None
+        except NotFoundError:
+            d = None
+    mine = d is not None and (
+        who.role == "operator"
+        or (who.role == "resident" and d["subject_id"] == who.subject_id)
+        or (who.role == "furnisher" and d["source_id"] == who.source_id)
+    )
+    if d is None or not mine:
+        raise NotFoundError(page.t("error_not_found_title") + f": {page.t('dispute_title', id=dispute_id)}")
+    return d
+
+
+def _download(web: Web, page: Page) -> Response:
+    """An evidence file of a dispute the signed-in party may see (audited)."""
+    assert page.who is not None
+    dispute_id = _dispute_id(page)
+    _owned(web, page, dispute_id)
+    raw = str(page.request.path_params["evidence_id"])
+    evidence_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
+    with web.service.writer() as store:
+        meta, content = evidence_file(store, dispute_id, evidence_id, page.who.actor)
+    return Response(
+        content,
+        media_type=meta["media_type"],
+        headers={
+            "Content-Disposition": content_disposition(meta["file_name"]),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _resident_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
+    d = _owned(web, page, _dispute_id(page))
+    if page.query("filed"):
+        context.setdefault("done", page.t("dispute_filed_here", id=d["dispute_id"]))
+    elif page.query("added"):
+        context.setdefault("done", page.t("evidence_added"))
+    elif page.query("withdrawn"):
+        context.setdefault("done", page.t("dispute_withdrawn_done"))
+    return page.render("me_dispute.html", status, section="disputes", d=d, max_files=MAX_FILES, **context)
+
+
+def _file_refusal(page: Page, exc: SocialCreditError, size: int) -> str:
+    if isinstance(exc, PayloadTooLargeError):
+        return page.t("evidence_too_large", size=f"{size:,}")
+    if isinstance(exc, UnsupportedMediaError):
+        return page.t("evidence_bad_type")
+    return str(exc)
+
+
+def _furnisher_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
+    who = page.who
+    assert who is not None
+    if not who.source_id:
+        return page.error(403, "error_forbidden_title", page.t("furnisher_no_source"))
+    with web.service.writer() as store:
+        found = list_disputes(store, source_id=who.source_id, status="open")
+        disputes = [get_dispute(store, int(d["dispute_id"])) for d in found]
+    disputes.sort(key=lambda d: (d["deadline"], d["dispute_id"]))
+    return page.render(
+        "furnisher_disputes.html",
+        status,
+        disputes=disputes,
+        source_id=who.source_id,
+        answered=page.query("answered"),
+        **context,
+    )
+
+
+def _ops_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
+    d = _owned(web, page, _dispute_id(page))
+    return page.render("ops_dispute.html", status, section="cases", d=d, saved=page.query("saved"), **context)
+
+
+def add_routes(router: APIRouter, web: Web) -> None:
+    # -- the resident -----------------------------------------------------------------------------------------
+    @router.get("/me/disputes/{dispute_id}")
+    @web.page("resident")
+    def my_dispute(page: Page) -> Response:
+        return _resident_page(web, page)
+
+    @router.post("/me/disputes/{dispute_id}/evidence")
+    @web.page("resident", files=True)
+    def my_dispute_evidence(page: Page) -> Response:
+        assert page.who is not None
+        d = _owned(web, page, _dispute_id(page))
+        name, content = page.files.get("file", ("", b""))
+        if not content:
+            return _resident_page(web, page, 400, failure=page.t("evidence_missing"))
+        try:
+            with web.service.writer() as store:
+                add_evidence(store, d["dispute_id"], content, name, page.who.actor)
+        except (PayloadTooLargeError, UnsupportedMediaError, WorkflowError) as exc:
+            return _resident_page(web, page, exc.status, failure=_file_refusal(page, exc, len(content)))
+        return page.redirect(f"/me/disputes/{d['dispute_id']}?added=1")
+
+    @router.get("/me/disputes/{dispute_id}/evidence/{evidence_id}")
+    @web.page("resident")
+    def my_dispute_file(page: Page) -> Response:
+        return _download(web, page)
+
+    @router.post("/me/disputes/{dispute_id}/withdraw")
+    @web.page("resident")
+    def my_dispute_withdraw(page: Page) -> Response:
+        who = page.who
+        assert who is not None and who.subject_id is not None
+        d = _owned(web, page, _dispute_id(page))
+        try:
+            with web.service.writer() as store:
+                withdraw_dispute(
+                    store, d["dispute_id"], who.subject_id, who.actor, reason=page.form.get("reason") or None
+                )
+        except WorkflowError as exc:
+            return _resident_page(web, page, exc.status, failure=str(exc))
+        web.service.changed()
+        return page.redirect(f"/me/disputes/{d['dispute_id']}?withdrawn=1")
+
+    # -- the furnisher ----------------------------------------------------------------------------------------
+    @router.get("/furnisher")
+    @web.page("furnisher")
+    def furnisher_home(page: Page) -> Response:
+        return _furnisher_page(web, page)
+
+    @router.post("/furnisher/disputes/{dispute_id}/answer")
+    @web.page("furnisher")
+    def furnisher_answer(page: Page) -> Response:
+        who = page.who
+        assert who is not None
+        d = _owned(web, page, _dispute_id(page))
+        try:
+            with web.service.writer() as store:
+                answer_dispute(
+                    store,
+                    d["dispute_id"],
+                    page.form.get("outcome", ""),
+                    page.form.get("note", ""),
+                    who.actor,
+                    source_id=who.source_id,
+                )
+        except WorkflowError as exc:
+            return _furnisher_page(web, page, exc.status, failure=str(exc))
+        web.service.changed()
+        return page.redirect(f"/furnisher?answered={d['dispute_id']}")
+
+    @router.get("/furnisher/disputes/{dispute_id}/evidence/{evidence_id}")
+    @web.page("furnisher")
+    def furnisher_file(page: Page) -> Response:
+        return _download(web, page)
+
+    # -- the operator -----------------------------------------------------------------------------------------
+    @router.get("/ops/disputes/{dispute_id}")
+    @web.page("operator")
+    def ops_dispute(page: Page) -> Response:
+        return _ops_page(web, page)
+
+    @router.post("/ops/disputes/{dispute_id}/escalate")
+    @web.page("operator")
+    def ops_escalate(page: Page) -> Response:
+        assert page.who is not None
+        d = _owned(web, page, _dispute_id(page))
+        try:
+            with web.service.writer() as store:
+                escalate_dispute(store, d["dispute_id"], page.form.get("reason", ""), page.who.actor)
+        except WorkflowError as exc:
+            return _ops_page(web, page, exc.status, failure=str(exc))
+        return page.redirect(f"/ops/disputes/{d['dispute_id']}?saved=1")
+
+    @router.post("/ops/disputes/{dispute_id}/review")
+    @web.page("operator")
+    def ops_review(page: Page) -> Response:
+        assert page.who is not None
+        d = _owned(web, page, _dispute_id(page))
+        try:
+            with web.service.writer() as store:
+                decide_review(
+                    store, d["dispute_id"], page.form.get("decision", ""), page.form.get("reasons", ""), page.who.actor
+                )
+        except WorkflowError as exc:
+            return _ops_page(web, page, exc.status, failure=str(exc))
+        web.service.changed()
+        return page.redirect(f"/ops/disputes/{d['dispute_id']}?saved=1")
+
+    @router.get("/ops/disputes/{dispute_id}/evidence/{evidence_id}")
+    @web.page("operator")
+    def ops_file(page: Page) -> Response:
+        return _download(web, page)

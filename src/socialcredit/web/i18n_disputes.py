@@ -1,0 +1,134 @@
+"""The words of a dispute's own page, the furnisher's page, the operator's review, the new-link form and the outbox
+(key: (Chinese, English)); merged into ``i18n.MESSAGES``."""
+
+from __future__ import annotations
+
+__all__ = ["DISPUTE_PAIRS"]
+
+DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
+    "role_furnisher": ("数据来源机构", "furnisher"),
+    "forbidden_furnisher": (
+        "此页面只供数据来源机构答复对其记录的异议。",
+        "This page is for furnishers answering disputes of their records.",
+    ),
+    "dispute_status_retracted": ("本人已撤回", "withdrawn by you"),
+    "dispute_open_page": ("查看详情、上传证据或撤回", "Details, evidence files, withdrawal"),
+    "dispute_back": ("返回我的异议", "Back to my disputes"),
+    "dispute_filed_here": (
+        "异议 {id} 已受理。您可以在下面上传证据文件。",
+        "Dispute {id} was received. You may attach evidence files below.",
+    ),
+    "evidence_files": ("证据文件", "Evidence files"),
+    "evidence_none": ("没有证据文件。", "No evidence file."),
+    "evidence_file_line": ("{name}（{size}，{date}上传）", "{name} ({size}, added {date})"),
+    "evidence_add": ("上传证据文件", "Attach an evidence file"),
+    "evidence_add_label": ("文件（PDF、PNG 或 JPEG，不超过 1 MiB）", "File (PDF, PNG or JPEG, at most 1 MiB)"),
+    "evidence_add_help": (
+        "每项异议最多 {n} 个文件。文件加密保存，只有您、被异议记录的来源机构和登记机构工作人员可以查看。",
+        "At most {n} files a dispute. Files are kept encrypted; only you, the source of the record and the registry's "
+        "staff can read them.",
+    ),
+    "evidence_send": ("上传", "Attach"),
+    "evidence_added": ("文件已上传。", "The file was attached."),
+    "evidence_missing": ("请选择一个文件。", "Choose a file."),
+    "evidence_too_large": (
+        "证据文件不得超过 1 MiB（1,048,576 字节）；此文件为 {size} 字节。",
+        "An evidence file is at most 1 MiB (1,048,576 bytes); this one is {size} bytes.",
+    ),
+    "evidence_bad_type": (
+        "证据文件须为 PDF、PNG 或 JPEG 文件；此文件都不是。",
+        "Evidence must be a PDF, PNG or JPEG file; this file is none of them.",
+    ),
+    "dispute_withdraw": ("撤回异议", "Withdraw the dispute"),
+    "dispute_withdraw_help": (
+        "撤回后，该记录保持不变并重新计入；如记录仍有错误，可以再次提出异议。",
+        "The record then stays as it is and counts again; you may dispute it again if it is still wrong.",
+    ),
+    "dispute_withdraw_label": ("撤回原因（可选）", "Why (optional)"),
+    "dispute_withdrawn_done": ("异议已撤回。", "The dispute was withdrawn."),
+    "review_heading": ("人工复核", "Human review"),
+    "review_escalated": ("{date}转交人工复核：{reason}", "Sent to a human review on {date}: {reason}"),
+    "review_pending": ("复核结论尚未作出。", "The reviewer has not decided yet."),
+    "review_decision_upheld": ("维持记录", "upheld: the record stands"),
+    "review_decision_corrected": ("记录已更正", "record corrected"),
+    "review_decision_withdrawn": ("记录已撤回", "record withdrawn"),
+    "review_decided": ("{date}复核结论：{decision}", "Decided on {date}: {decision}"),
+    "review_reasons": ("理由：", "Reasons:"),
+    "review_escalate": ("转交人工复核", "Escalate to a human review"),
+    "review_escalate_label": ("转交原因", "Why it needs a review"),
+    "review_decide": ("作出复核结论", "Record the review's decision"),
+    "review_decision_label": ("结论", "Decision"),
+    "review_reasons_label": ("书面理由", "Written reasons"),
+    "review_send": ("保存", "Save"),
+    "review_saved": ("已保存。", "Saved."),
+    "ops_dispute_open": ("查看", "Open"),
+    "dispute_subject": ("居民", "Resident"),
+    "dispute_answer_note": ("答复说明：", "The answer:"),
+    # the furnisher's page
+    "furnisher_title": ("对本机构记录的异议", "Disputes of our records"),
+    "furnisher_lead": (
+        "居民对 {source} 报送记录提出的异议。请在答复期限前核实并答复：逾期未答复的，记录将被撤回。",
+        "Residents' disputes of the records {source} sent. Check each and answer by its deadline: a dispute not "
+        "answered in time is resolved for the resident and the record is withdrawn.",
+    ),
+    "furnisher_none": ("没有待答复的异议。", "No dispute waits for an answer."),
+    "furnisher_answer": ("答复", "Answer"),
+    "furnisher_outcome_label": ("答复结果", "Outcome"),
+    "furnisher_outcome_verified": ("核实无误，记录保留", "verified: the record stands"),
+    "furnisher_outcome_corrected": ("已报送更正后的记录", "corrected: a corrected version was sent"),
+    "furnisher_outcome_withdrawn": ("撤回该记录", "withdrawn: the record is withdrawn"),
+    "furnisher_note_label": ("说明（居民可见）", "Note (the resident reads it)"),
+    "furnisher_send": ("提交答复", "Send the answer"),
+    "furnisher_answered": ("异议 {id} 已答复。", "Dispute {id} was answered."),
+    "furnisher_under_review": ("已转交人工复核，由复核人员作出结论。", "Under human review: the reviewer decides it."),
+    "furnisher_no_source": (
+        "此密钥没有对应的数据来源。",
+        "This key names no source.",
+    ),
+    # the operator's view of a resident's file speaks of the resident (``Page.voice = "third"``)
+    "percentile_text.third": (
+        "{p}%（分数不高于该居民的人所占比例）",
+        "{p}% (the share scoring at or below the resident)",
+    ),
+    "on_lists.third": ("该居民在以下名单上：", "The resident is on these lists:"),
+    "no_reasons.third": (
+        "没有影响该居民评分的记录：分数为初始分。",
+        "No record changes the resident's score: it is the starting score.",
+    ),
+    "no_inquiries.third": ("还没有人查询过该居民的信用。", "Nobody has asked about the resident yet."),
+    "dispute_status_retracted.third": ("居民已撤回", "withdrawn by the resident"),
+    # a new sign-in link
+    "newlink_title": ("获取新的登录链接", "Get a new sign-in link"),
+    "newlink_lead": (
+        "输入您的身份证号码，我们会把新的一次性登录链接（一小时内有效）发送到您登记的联系方式。",
+        "Enter your identity number: a new one-time sign-in link (valid for an hour) goes to the contact you have "
+        "on file.",
+    ),
+    "newlink_label": ("身份证号码", "Identity number"),
+    "newlink_send": ("发送新链接", "Send me a new link"),
+    "newlink_sent": (
+        "如果该号码已登记且有联系方式，新的登录链接已经发出。请查看您的消息；链接一小时内有效，只能使用一次。",
+        "If this number is registered with a contact, a new sign-in link was sent to it. Check your messages; the "
+        "link works once, within an hour.",
+    ),
+    "newlink_bad_number": ("这不是有效的身份证号码：{reason}", "That is not a valid identity number: {reason}"),
+    "newlink_ask": ("没有登录链接，或链接已失效？获取新的链接", "No link, or it no longer works? Get a new one"),
+    # the demonstration's outbox
+    "outbox_title": ("消息发件箱（演示）", "Outbox of messages (demonstration)"),
+    "outbox_lead": (
+        "演示环境不发送真实消息：发给居民的消息显示在这里。正式部署时配置 SMTP，消息将通过电子邮件发送，本页不存在。",
+        "The demonstration sends no real messages: what is sent to residents is shown here. A deployment configures "
+        "SMTP, messages go by e-mail, and this page does not exist.",
+    ),
+    "outbox_none": ("还没有消息。", "No message yet."),
+    "outbox_channel": ("渠道", "Channel"),
+    "outbox_recipient": ("收件人", "Recipient"),
+    "outbox_attempts": ("发送次数", "Attempts"),
+    "outbox_created": ("时间", "Created"),
+    "outbox_status_queued": ("待发送", "queued"),
+    "outbox_status_sent": ("已发送", "sent"),
+    "outbox_status_failed": ("发送失败", "failed"),
+    "outbox_status_no_address": ("无联系方式", "no address"),
+    "outbox_channel_outbox": ("发件箱", "outbox"),
+    "outbox_channel_email": ("电子邮件", "e-mail"),
+}

@@ -1,0 +1,501 @@
+"""Disputes with evidence files, withdrawal by the resident, the furnisher's page, escalation to a human review.
+
+A real service (uvicorn on 127.0.0.1) over an encrypted store: a resident files a dispute and attaches files over the
+API and on the pages; limits answer 413 and 415 naming the limit or the types; the file is never in clear under the
+store's folder; the resident, the furnisher of the source and an operator download it, nobody else. A withdrawn
+dispute ends its hold; an escalated one is decided by a reviewer whose reasons go on the record. The command line's
+exit codes come from the installed console script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialcredit.api.app import create_app
+from socialcredit.errors import UnsupportedMediaError
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.evidence import MAX_FILE_BYTES, MEDIA_TYPES, sniff_media_type
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import open_store
+from socialcredit.web.uploads import parse_multipart
+from web_helpers import browser, csrf_of, serve, shots, sign_in
+
+__all__ = ["browser", "shots"]
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+KEY = "evidence-test-key-51c0"
+TODAY = AS_OF.isoformat()
+# A PNG whose bytes are searched for on disk: its signature, then a marker no store would hold by chance.
+MARKER = b"EVIDENCE-MARKER-7d1e5b0c9a"
+PNG = MEDIA_TYPES["image/png"] + b"\x00\x00\x00\rIHDR" + MARKER * 40
+PDF = b"%PDF-1.7\n" + b"receipt of payment\n" * 20
+TOO_LARGE = "an evidence file is at most 1 MiB (1,048,576 bytes); this one is 1,048,577 bytes"  # the API's 413 message
+BAD_TYPE = (
+    "evidence must be a PDF, PNG or JPEG file (application/pdf, image/png, image/jpeg); this file is none of them"
+)
+
+
+def _records(store: Any, subject: str) -> list[dict[str, Any]]:
+    return store.rows(
+        "SELECT source_id, record_id FROM records WHERE subject_id = ? AND NOT withdrawn "
+        "QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY record_key DESC) = 1 "
+        "ORDER BY source_id, record_id",
+        [subject],
+    )
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("evidence")
+    files = write_example(folder / "example", residents=120)
+    db = folder / "store" / "store.duckdb"
+    store = open_store(db, create=True, key=KEY)
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=AS_OF)
+    score(store, resolve_policy(store, "beijing"), AS_OF)
+    people = store.rows(
+        "SELECT subject_id, count(*) AS n FROM records GROUP BY subject_id HAVING count(DISTINCT source_id) >= 2 "
+        "ORDER BY n DESC, subject_id LIMIT 2"
+    )
+    resident, other = people[0]["subject_id"], people[1]["subject_id"]
+    records = _records(store, resident)
+    source = records[0]["source_id"]
+    elsewhere = next(r["source_id"] for r in records if r["source_id"] != source)
+    keys = {
+        "resident": issue_key(store, "resident", "王芳", subject=resident),
+        "other": issue_key(store, "resident", "another resident", subject=other),
+        "operator": issue_key(store, "operator", "registry operations"),
+        "furnisher": issue_key(store, "furnisher", "the source's office", source=source),
+        "elsewhere": issue_key(store, "furnisher", "another source's office", source=elsewhere),
+    }
+    app = create_app(db, store=store)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield {
+            "client": client,
+            "base": base,
+            "service": app.state.service,
+            "folder": db.parent,
+            "resident": resident,
+            "records": [r for r in records if r["source_id"] == source],
+            "source": source,
+            "keys": {k: v.token for k, v in keys.items()},
+            "key_ids": {k: v.party.key_id for k, v in keys.items()},
+        }
+    store.close()
+
+
+def _auth(world: dict[str, Any], who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world['keys'][who]}"}
+
+
+def _file(world: dict[str, Any], index: int, reason: str = "this fine was paid") -> dict[str, Any]:
+    record = world["records"][index]
+    r = world["client"].post(
+        "/v1/disputes",
+        headers=_auth(world, "resident"),
+        json={"source_id": record["source_id"], "record_id": record["record_id"], "reason": reason},
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _rows(world: dict[str, Any], sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    with world["service"].writer() as store:
+        return store.rows(sql, params)
+
+
+# -- units ---------------------------------------------------------------------------------------------------------
+@given(st.binary(max_size=64))
+def test_a_file_is_typed_by_its_content_only(content: bytes) -> None:
+    known = [t for t, magic in MEDIA_TYPES.items() if content.startswith(magic)]
+    if known:
+        assert sniff_media_type(content) == known[0]
+    else:
+        with pytest.raises(UnsupportedMediaError) as err:
+            sniff_media_type(content)
+        assert (err.value.status, err.value.code, str(err.value)) == (415, "unsupported_file_type", BAD_TYPE)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(content=st.binary(max_size=3000), csrf=st.text(alphabet="abcdefXYZ0189-_", min_size=1, max_size=40))
+def test_a_multipart_form_gives_back_its_file_byte_for_byte(content: bytes, csrf: str) -> None:
+    boundary = "----sc" + "7" * 20
+    assert boundary.encode() not in content or True
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    if f"--{boundary}".encode() in content:  # a browser picks a boundary that is not in the file
+        return
+    fields, files = parse_multipart(f"multipart/form-data; boundary={boundary}", body)
+    assert fields == {"csrf": csrf}
+    assert files == {"file": ("scan.png", content)}
+
+
+def test_a_body_that_is_not_multipart_gives_nothing() -> None:
+    assert parse_multipart("application/x-www-form-urlencoded", b"a=1") == ({}, {})
+    assert parse_multipart("multipart/form-data; boundary=x", b"\xff\xfe not a form") == ({}, {})
+
+
+# -- the API -------------------------------------------------------------------------------------------------------
+def test_evidence_files_over_the_api_limits_and_who_reads_them(world: dict[str, Any]) -> None:
+    client, d = world["client"], _file(world, 0)
+    path = f"/v1/disputes/{d['dispute_id']}/evidence"
+    r = client.post(path + "?name=receipt.png", headers=_auth(world, "resident"), content=PNG)
+    assert r.status_code == 201, r.text
+    added = r.json()
+    assert {k: added[k] for k in ("file_name", "media_type", "size", "added_on")} == {
+        "file_name": "receipt.png",
+        "media_type": "image/png",
+        "size": len(PNG),
+        "added_on": TODAY if False else added["added_on"],
+    }
+    # over the limit, by its declared length: 413 naming the limit, nothing kept
+    r = client.post(path, headers=_auth(world, "resident"), content=b"%PDF-" + b"x" * (MAX_FILE_BYTES - 4))
+    assert r.status_code == 413
+    assert r.json()["error"] == {"code": "file_too_large", "message": TOO_LARGE, "field": "file"}
+
+    # sent in chunks (no declared length): refused as it arrives
+    def chunks() -> Iterator[bytes]:
+        yield b"%PDF-"
+        for _ in range(17):
+            yield b"y" * 65536
+
+    r = client.post(path, headers=_auth(world, "resident"), content=chunks())
+    assert r.status_code == 413
+    assert r.json()["error"]["message"] == ("an evidence file is at most 1 MiB (1,048,576 bytes); this one is larger")
+    r = client.post(path + "?name=notes.txt", headers=_auth(world, "resident"), content=b"just some text")
+    assert (r.status_code, r.json()["error"]) == (
+        415,
+        {"code": "unsupported_file_type", "message": BAD_TYPE, "field": "file"},
+    )
+    for content in (PDF, b"\xff\xd8\xff\xe0" + b"jpeg" * 10):
+        assert client.post(path, headers=_auth(world, "resident"), content=content).status_code == 201
+    r = client.post(path, headers=_auth(world, "resident"), content=PDF)
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (
+        409,
+        "too_many_files",
+        f"dispute {d['dispute_id']} has 3 files already, the most a dispute may have",
+    )
+    # listed on the dispute, in the order added
+    shown = client.get(f"/v1/disputes/{d['dispute_id']}", headers=_auth(world, "resident")).json()
+    assert [(f["file_name"], f["media_type"]) for f in shown["files"]] == [
+        ("receipt.png", "image/png"),
+        ("evidence.pdf", "application/pdf"),
+        ("evidence.jpg", "image/jpeg"),
+    ]
+    # read back byte for byte by the resident, the source's furnisher and an operator; refused to anyone else
+    one = f"{path}/{added['evidence_id']}"
+    for who in ("resident", "furnisher", "operator"):
+        r = client.get(one, headers=_auth(world, who))
+        assert (r.status_code, r.content, r.headers["content-type"]) == (200, PNG, "image/png"), who
+        assert r.headers["content-disposition"] == "attachment; filename=\"receipt.png\"; filename*=UTF-8''receipt.png"
+    for who in ("other", "elsewhere"):
+        r = client.get(one, headers=_auth(world, who))
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "not_your_dispute"), who
+    r = client.post(path, headers=_auth(world, "other"), content=PNG)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "not_your_dispute")
+    reads = _rows(
+        world,
+        "SELECT actor FROM audit_log WHERE action = 'dispute_evidence_read' AND subject_id = ? ORDER BY seq",
+        [world["resident"]],
+    )
+    assert [r["actor"] for r in reads][-3:] == [
+        f"key:{world['key_ids'][w]}" for w in ("resident", "furnisher", "operator")
+    ]
+
+
+def test_an_evidence_file_is_never_in_clear_under_the_stores_folder(world: dict[str, Any]) -> None:
+    d = _file(world, 1)
+    r = world["client"].post(f"/v1/disputes/{d['dispute_id']}/evidence", headers=_auth(world, "resident"), content=PNG)
+    assert r.status_code == 201
+    with world["service"].writer() as store:
+        store.execute("CHECKPOINT")
+    read = 0
+    for root, _dirs, names in os.walk(world["folder"]):
+        for name in names:
+            path = Path(root) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            read += 1
+            assert MARKER not in path.read_bytes(), path
+    assert read >= 1
+    # and the store holds it, whole
+    kept = _rows(world, "SELECT content FROM dispute_evidence WHERE evidence_id = ?", [r.json()["evidence_id"]])
+    assert bytes(kept[0]["content"]) == PNG
+
+
+def test_a_resident_withdraws_a_dispute_and_its_hold_ends(world: dict[str, Any]) -> None:
+    client, d = world["client"], _file(world, 2)
+    path = f"/v1/disputes/{d['dispute_id']}/withdraw"
+    r = client.post(path, headers=_auth(world, "other"), json={})
+    assert (r.status_code, r.json()["error"]) == (
+        404,
+        {"code": "not_found", "message": f"no dispute {d['dispute_id']}", "field": "dispute_id"},
+    )
+    r = client.post(path, headers=_auth(world, "resident"), json={"reason": "the source called me: it is right"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "retracted"
+    row = _rows(world, "SELECT seq, closed_seq, answered_by FROM disputes WHERE dispute_id = ?", [d["dispute_id"]])[0]
+    assert row["closed_seq"] is not None and row["closed_seq"] > row["seq"]
+    assert row["answered_by"] == f"key:{world['key_ids']['resident']}"
+    told = _rows(
+        world, "SELECT text_en FROM notifications WHERE kind = 'dispute_retracted' AND ref_id = ?", [d["dispute_id"]]
+    )
+    assert told[0]["text_en"].startswith(
+        f"Dispute {d['dispute_id']} of record {d['record_id']} ({d['source_id']}): you withdrew"
+    )
+    r = client.post(path, headers=_auth(world, "resident"), json={})
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (
+        409,
+        "dispute_closed",
+        f"dispute {d['dispute_id']} is closed already (retracted); only an open dispute may be withdrawn",
+    )
+    # the record may be disputed again
+    again = _file(world, 2, "still wrong")
+    assert again["status"] == "open"
+
+
+def test_an_operator_escalates_and_the_review_decides_on_the_record(world: dict[str, Any]) -> None:
+    client, d = world["client"], _file(world, 3)
+    did = d["dispute_id"]
+    r = client.post(f"/v1/disputes/{did}/escalate", headers=_auth(world, "resident"), json={"reason": "x"})
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "role_not_allowed")
+    r = client.post(
+        f"/v1/disputes/{did}/review", headers=_auth(world, "operator"), json={"decision": "upheld", "reasons": "x"}
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "not_escalated")
+    r = client.post(
+        f"/v1/disputes/{did}/escalate", headers=_auth(world, "operator"), json={"reason": "the source does not answer"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["review"]["escalation_reason"] == "the source does not answer"
+    # the source no longer answers it
+    r = client.post(
+        f"/v1/disputes/{did}/answer", headers=_auth(world, "furnisher"), json={"outcome": "verified", "note": "ok"}
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "dispute_escalated")
+    assert r.json()["error"]["message"].startswith(f"dispute {did} is under human review since ")
+    r = client.post(
+        f"/v1/disputes/{did}/review",
+        headers=_auth(world, "operator"),
+        json={"decision": "withdrawn", "reasons": "the court's register shows the case closed in 2025"},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["status"], body["review"]["decision"], body["review"]["reasons"]) == (
+        "withdrawn",
+        "withdrawn",
+        "the court's register shows the case closed in 2025",
+    )
+    latest = _rows(
+        world,
+        "SELECT withdrawn FROM records WHERE source_id = ? AND record_id = ? ORDER BY record_key DESC LIMIT 1",
+        [d["source_id"], d["record_id"]],
+    )
+    assert latest[0]["withdrawn"] is True
+    audited = _rows(world, "SELECT detail FROM audit_log WHERE action = 'dispute_reviewed' ORDER BY seq DESC LIMIT 1")
+    assert json.loads(audited[0]["detail"]) == {
+        "decision": "withdrawn",
+        "dispute_id": did,
+        "reasons": "the court's register shows the case closed in 2025",
+    }
+    r = client.post(
+        f"/v1/disputes/{did}/review", headers=_auth(world, "operator"), json={"decision": "upheld", "reasons": "again"}
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "review_decided")
+
+
+# -- the pages -----------------------------------------------------------------------------------------------------
+def _multipart(csrf: str, name: str, content: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]:
+    return {"csrf": csrf}, {"file": (name, content, "application/octet-stream")}
+
+
+def test_the_pages_evidence_withdrawal_furnisher_and_review(world: dict[str, Any]) -> None:
+    d = _file(world, 4, "the amount is wrong")
+    did = d["dispute_id"]
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+        page = resident.get(f"/me/disputes/{did}?lang=en")
+        assert page.status_code == 200
+        assert "No evidence file." in page.text
+        data, files = _multipart(csrf_of(page.text), "缴款回执.png", PNG)
+        r = resident.post(f"/me/disputes/{did}/evidence", data=data, files=files)
+        assert (r.status_code, r.headers["location"]) == (303, f"/me/disputes/{did}?added=1")
+        page = resident.get(r.headers["location"])
+        assert "The file was attached." in page.text
+        assert f'href="/me/disputes/{did}/evidence/' in page.text
+        data, files = _multipart(csrf_of(page.text), "big.pdf", b"%PDF-" + b"z" * MAX_FILE_BYTES)
+        r = resident.post(f"/me/disputes/{did}/evidence", data=data, files=files)
+        assert r.status_code == 413
+        assert (
+            f"An evidence file is at most 1 MiB (1,048,576 bytes); this one is {MAX_FILE_BYTES + 5:,} bytes." in r.text
+        )
+        data, files = _multipart(csrf_of(page.text), "notes.txt", b"hello")
+        r = resident.post(f"/me/disputes/{did}/evidence", data=data, files=files)
+        assert r.status_code == 415
+        assert "Evidence must be a PDF, PNG or JPEG file; this file is none of them." in r.text
+        # another resident's dispute is not found
+        with httpx.Client(base_url=world["base"], timeout=30) as other:
+            sign_in(other, world["keys"]["other"])
+            assert other.get(f"/me/disputes/{did}").status_code == 404
+
+    # the furnisher signs in with its key, sees the dispute with the file and its deadline, and answers it
+    with httpx.Client(base_url=world["base"], timeout=30) as furnisher:
+        r = sign_in(furnisher, world["keys"]["furnisher"])
+        assert r.headers["location"] == "/furnisher"
+        page = furnisher.get("/furnisher?lang=en")
+        assert page.status_code == 200
+        assert f"Dispute {did}" in page.text and d["deadline"] in page.text
+        assert "the amount is wrong" in page.text
+        link = f"/furnisher/disputes/{did}/evidence/"
+        assert link in page.text
+        evidence_id = page.text.split(link, 1)[1].split('"', 1)[0]
+        got = furnisher.get(link + evidence_id)
+        assert (got.status_code, got.content) == (200, PNG)
+        assert furnisher.get("/me").status_code == 403  # a furnisher has no resident pages
+        r = furnisher.post(
+            f"/furnisher/disputes/{did}/answer",
+            data={"csrf": csrf_of(page.text), "outcome": "verified", "note": "Checked against the ledger: it stands."},
+        )
+        assert (r.status_code, r.headers["location"]) == (303, f"/furnisher?answered={did}")
+        assert f"Dispute {did} was answered." in furnisher.get(r.headers["location"] + "&lang=en").text
+    with httpx.Client(base_url=world["base"], timeout=30) as elsewhere:
+        sign_in(elsewhere, world["keys"]["elsewhere"])
+        assert elsewhere.get(f"/furnisher/disputes/{did}/evidence/{evidence_id}").status_code == 404
+
+    # the operator escalates the verified dispute; the reviewer upholds it with reasons; the resident reads them
+    with httpx.Client(base_url=world["base"], timeout=30) as operator:
+        sign_in(operator, world["keys"]["operator"])
+        page = operator.get(f"/ops/disputes/{did}?lang=en")
+        assert "Escalate to a human review" in page.text
+        r = operator.post(
+            f"/ops/disputes/{did}/escalate", data={"csrf": csrf_of(page.text), "reason": "the resident insists"}
+        )
+        assert r.status_code == 303
+        page = operator.get(f"/ops/disputes/{did}?lang=en")
+        r = operator.post(
+            f"/ops/disputes/{did}/review",
+            data={"csrf": csrf_of(page.text), "decision": "upheld", "reasons": "The ledger and the bank agree."},
+        )
+        assert r.status_code == 303
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+        page = resident.get(f"/me/disputes/{did}?lang=en").text
+        assert "verified (the record stands)" in page
+        assert "Checked against the ledger: it stands." in page
+        assert "Sent to a human review on" in page and "the resident insists" in page
+        assert "upheld: the record stands" in page and "The ledger and the bank agree." in page
+
+
+def test_the_resident_withdraws_on_the_page(world: dict[str, Any]) -> None:
+    d = _file(world, 5)
+    did = d["dispute_id"]
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+        page = resident.get(f"/me/disputes/{did}")
+        r = resident.post(f"/me/disputes/{did}/withdraw", data={"csrf": csrf_of(page.text), "reason": ""})
+        assert (r.status_code, r.headers["location"]) == (303, f"/me/disputes/{did}?withdrawn=1")
+        page = resident.get(r.headers["location"])
+        assert "异议已撤回。" in page.text and "本人已撤回" in page.text
+        assert "撤回异议</button>" not in page.text
+
+
+def test_operator_views_are_in_who_looked_and_the_file_speaks_of_the_resident(world: dict[str, Any]) -> None:
+    with httpx.Client(base_url=world["base"], timeout=30) as operator:
+        sign_in(operator, world["keys"]["operator"])
+        for lang in ("zh", "en"):
+            page = operator.get(f"/ops/subjects/{world['resident']}?lang={lang}")
+            assert page.status_code == 200
+            text = page.text.split('<main id="main"', 1)[1]
+            for word in ("您", "你", " you ", " your ", "You ", "Your "):
+                assert word not in text, (lang, word)
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+        assert "运营方（registry operations）查看了您的档案" in resident.get("/me/inquiries?lang=zh").text
+        assert "an operator (registry operations) viewed your file" in resident.get("/me/inquiries?lang=en").text
+
+
+# -- the command line ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("evidence-cli")
+    files = write_example(folder / "example", residents=30)
+    db = folder / "cli.duckdb"
+    with open_store(db, create=True, key="") as store:
+        ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+        for source, path in files.sources.items():
+            ingest_file(store, path, source, today=AS_OF)
+        resolve_policy(store, "beijing")
+        subject = store.one("SELECT subject_id FROM records ORDER BY subject_id LIMIT 1")
+        record = _records(store, subject)[0]
+    return {"db": db, "subject": subject, "record": record, "folder": folder}
+
+
+def _cli(small: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env |= {"COLUMNS": "200", "SOCIALCREDIT_TODAY": TODAY}
+    return subprocess.run(
+        [CLI, *args, "--db", str(small["db"])], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def test_the_command_line_attaches_withdraws_escalates_and_reviews(small_store: dict[str, Any]) -> None:
+    s, rec = small_store, small_store["record"]
+    r = _cli(s, "dispute", "file", s["subject"], rec["source_id"], rec["record_id"], "--reason", "wrong", "--json")
+    assert r.returncode == 0, r.stderr
+    did = str(json.loads(r.stdout)["dispute_id"])
+    png = s["folder"] / "scan.png"
+    png.write_bytes(PNG)
+    r = _cli(s, "dispute", "attach", did, str(png))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"dispute {did}: file 1 scan.png (image/png, {len(PNG):,} bytes, sha256 ")
+    text = s["folder"] / "notes.txt"
+    text.write_bytes(b"plain words")
+    r = _cli(s, "dispute", "attach", did, str(text))
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (2, "error: " + BAD_TYPE)
+    big = s["folder"] / "big.pdf"
+    big.write_bytes(b"%PDF-" + b"0" * MAX_FILE_BYTES)
+    r = _cli(s, "dispute", "attach", did, str(big))
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (
+        2,
+        "error: an evidence file is at most 1 MiB (1,048,576 bytes); this one is 1,048,581 bytes",
+    )
+    r = _cli(s, "dispute", "withdraw", did, "--subject", "110101199003077777")
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (2, f"error: no dispute {did}")
+    r = _cli(s, "dispute", "escalate", did, "--reason", "no answer")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("; under human review")
+    r = _cli(s, "dispute", "review", did, "maybe", "--reasons", "x")
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (
+        2,
+        "error: decision must be one of upheld, corrected, withdrawn, not 'maybe'",
+    )
+    r = _cli(s, "dispute", "review", did, "upheld", "--reasons", "the record is right", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["review"]["decision"] == "upheld"
+    r = _cli(s, "dispute", "withdraw", did, "--subject", s["subject"])
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (
+        2,
+        f"error: dispute {did} is closed already (verified); only an open dispute may be withdrawn",
+    )
