@@ -13,12 +13,16 @@ import email
 import email.policy
 import html
 import json
+import os
 import re
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +40,7 @@ from socialcredit.settings import get_settings
 from socialcredit.store import open_store
 from web_helpers import csrf_of, serve
 
+CLI = str(Path(sys.executable).parent / "socialcredit")
 SENT = "如果该号码已登记且有联系方式，新的登录链接已经发出。请查看您的消息；链接一小时内有效，只能使用一次。"
 BASE = "http://127.0.0.1:8000"
 NOBODY = make_ric("110105", dt.date(1990, 1, 1), 997)  # a well-formed number no one has
@@ -278,3 +283,30 @@ def test_asking_for_links_is_throttled_like_signing_in(world: dict[str, Any], tm
         assert int(r.headers["retry-after"]) > 0
         assert "登录失败次数过多：同一地址每分钟最多 3 次登录失败" in r.text
     store.close()
+
+
+def test_the_command_line_records_an_address(tmp_path: Any) -> None:
+    files = write_example(tmp_path / "example", residents=20)
+    db = tmp_path / "cli.duckdb"
+    with open_store(db, create=True, key="") as store:
+        ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+        person = store.one("SELECT subject_id FROM current_subjects WHERE kind = 'person' ORDER BY subject_id LIMIT 1")
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [CLI, "contact", *args, "--db", str(db)]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+    r = cli(person, "--email", "wang.fang@example.org")
+    assert (r.returncode, r.stdout.strip()) == (0, f"{person}: e-mail wang.fang@example.org")
+    r = cli(NOBODY, "--email", "x@example.org")
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (2, f"error: no registered resident {NOBODY}")
+    r = cli(person, "--email", "not an address")
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (
+        2,
+        "error: --email 'not an address' is not an e-mail address",
+    )
+    with open_store(db, key="") as store:
+        assert store.rows("SELECT subject_id, channel, address FROM contacts") == [
+            {"subject_id": person, "channel": "email", "address": "wang.fang@example.org"}
+        ]

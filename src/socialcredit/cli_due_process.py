@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from socialcredit.cli_help import DUE_PROCESS, RECORDS, DbOpt, JsonOpt, TodayOpt
-from socialcredit.errors import SocialCreditError
+from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["register_due_process"]
@@ -242,8 +242,11 @@ def contact(
     address = email.strip()
     if "@" not in address or len(address) > 254 or any(c.isspace() for c in address):
         raise SocialCreditError(f"--email {email!r} is not an e-mail address")
-    with _store(db) as store, store.transaction():
-        set_contact(store, number, "email", address, actor)
+    with _store(db) as store:
+        if store.one("SELECT kind FROM current_subjects WHERE subject_id = ?", [number]) != "person":
+            raise NotFoundError(f"no registered resident {number}")
+        with store.transaction():
+            set_contact(store, number, "email", address, actor)
     out.print(f"{number}: e-mail {address}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
 from pathlib import Path
@@ -112,6 +113,12 @@ def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, c
     con.print(f"The operator key (for the HTTP API, or to sign in again at {base}/signin):", highlight=False)
     con.print(f"  {operator.token}", markup=False, highlight=False)
     con.print(f"The public list look-up needs no key: {base}/lists", highlight=False)
+    from socialcredit.settings import get_settings
+
+    if not get_settings().smtp_host:
+        # The demonstration sends no real message: a new sign-in link a resident asks for is shown on a local page.
+        os.environ.setdefault("SOCIALCREDIT_OUTBOX_PAGE", "1")
+        con.print(f"Messages to residents (a new sign-in link) are shown at {base}/outbox", highlight=False)
     con.print(f"Serving {db} on {base} (Ctrl-C to stop).", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
