@@ -30,7 +30,8 @@ from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.evidence import MAX_FILE_BYTES, MEDIA_TYPES, sniff_media_type
 from socialcredit.registry.records.ingest import ingest_file
-from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.holds import held_sources
+from socialcredit.registry.scoring.policies import builtin_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 from socialcredit.web.uploads import parse_multipart
@@ -246,9 +247,20 @@ def test_an_evidence_file_is_never_in_clear_under_the_stores_folder(world: dict[
     assert bytes(kept[0]["content"]) == PNG
 
 
+def _held(world: dict[str, Any], record_id: str) -> bool:
+    """Whether a run now, under a policy that does not count disputed records (Sesame), would skip the record."""
+    with world["service"].writer() as store:
+        sesame = builtin_policy("sesame")
+        assert not sesame.policy.disputes.counts_while_open
+        watermark = store.one("SELECT value FROM counters WHERE name = 'seq'")
+        held = store.rows(f"SELECT record_id FROM ({held_sources(sesame)})", {"w": int(watermark)})
+    return record_id in {h["record_id"] for h in held}
+
+
 def test_a_resident_withdraws_a_dispute_and_its_hold_ends(world: dict[str, Any]) -> None:
     client, d = world["client"], _file(world, 2)
     path = f"/v1/disputes/{d['dispute_id']}/withdraw"
+    assert _held(world, d["record_id"])
     r = client.post(path, headers=_auth(world, "other"), json={})
     assert (r.status_code, r.json()["error"]) == (
         404,
@@ -259,6 +271,7 @@ def test_a_resident_withdraws_a_dispute_and_its_hold_ends(world: dict[str, Any])
     assert r.json()["status"] == "retracted"
     row = _rows(world, "SELECT seq, closed_seq, answered_by FROM disputes WHERE dispute_id = ?", [d["dispute_id"]])[0]
     assert row["closed_seq"] is not None and row["closed_seq"] > row["seq"]
+    assert not _held(world, d["record_id"])
     assert row["answered_by"] == f"key:{world['key_ids']['resident']}"
     told = _rows(
         world, "SELECT text_en FROM notifications WHERE kind = 'dispute_retracted' AND ref_id = ?", [d["dispute_id"]]
