@@ -198,20 +198,19 @@ def test_a_batch_is_committed_while_a_live_pass_rescores(
     answered at once (it does not wait for the rescoring), and goes live in the next pass."""
     import threading
 
-    from socialcredit.registry import service as service_module
+    from socialcredit.registry.decisions.live import rescore as real
 
     world = live_world
     subject, judgment = world["listed"][0]["subject_id"], world["listed"][0]
     watermark = _decide(world, subject)["watermark"]
     inside, release = threading.Event(), threading.Event()
-    real = service_module.rescore
 
     def held(*args: Any, **kwargs: Any) -> Any:
         inside.set()
         assert release.wait(30), "the test never released the live pass"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service_module, "rescore", held)
+    monkeypatch.setattr("socialcredit.registry.service.rescore", held)
     row = {
         "record_id": judgment["record_id"],
         "subject_id": subject,
