@@ -147,6 +147,9 @@ class Service:
                         if info is None or info.watermark <= snap.watermark:
                             continue
                         subjects = changed_subjects(reader, snap.watermark, info.watermark)
+                        if not subjects:  # nothing a subject's score reads: the snapshot only moves its watermark
+                            snap.patch({}, info.watermark, snap.histogram)
+                            continue
                         old = snap.old_scores(subjects)
                         out = rescore(reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False)
                 except Exception:
