@@ -189,3 +189,56 @@ def test_a_new_blacklisting_waits_for_its_notice_but_the_score_moves_at_once(liv
     assert after["granted"] is True  # no notice yet: the blacklisting is not effective
     assert after["lists"] == []
     assert live.result["score"] < int(snap._columns["score"][row])  # the judgment counts already
+
+
+def test_a_batch_is_committed_while_a_live_pass_rescores(
+    live_world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live pass rescores on a connection of its own: a batch sent while it is under way is committed and
+    answered at once (it does not wait for the rescoring), and goes live in the next pass."""
+    import threading
+
+    from socialcredit.registry.decisions.live import rescore as real
+
+    world = live_world
+    subject, judgment = world["listed"][0]["subject_id"], world["listed"][0]
+    watermark = _decide(world, subject)["watermark"]
+    inside, release = threading.Event(), threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        inside.set()
+        assert release.wait(30), "the test never released the live pass"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("socialcredit.registry.service.rescore", held)
+    row = {
+        "record_id": judgment["record_id"],
+        "subject_id": subject,
+        "record_type": "court_judgment",
+        "event_date": judgment["event_date"].isoformat(),
+        "case_type": judgment["case_type"],
+        "amount": judgment["amount"],
+        "status": "fulfilled",
+        "defaulter": "true",
+        "correction": "true",
+    }
+    try:
+        assert _send(world, [row]).status_code == 200
+        assert inside.wait(10), "the live thread never started a pass"
+        # The pass is held inside its rescoring; a second batch is committed meanwhile.
+        started = time.monotonic()
+        second = _send(world, [{**row, "status": "unfulfilled"}])
+        assert second.status_code == 200, second.text
+        assert second.json()["accepted"] == 1
+        assert time.monotonic() - started < 10  # the live pass would hold it for 30 s if it held the writer
+        assert _decide(world, subject)["watermark"] == watermark  # nothing live yet: the pass is held
+    finally:
+        release.set()
+    # Both batches go live: the second (unfulfilled again) stands, and the decision names its watermark.
+    with world["service"].writer() as store:
+        last = int(store.one("SELECT max(record_key) FROM records"))
+    deadline = time.monotonic() + 15
+    while (body := _decide(world, subject))["watermark"] < last and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert body["watermark"] >= last
+    assert body["granted"] is False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -721,6 +721,14 @@ class Store:
         """Reserve ``n`` consecutive ids of counter ``name``; returns the first. Call inside a transaction."""
         last = self.one("UPDATE counters SET value = value + ? WHERE name = ? RETURNING value", [n, name])
         return int(last) - n + 1
+
+    def reader(self) -> Store:
+        """A second connection to the same store, for reads off the single writer's path: it has its own
+        transactions (a consistent view while the writer commits) and its own temporary relations. Close it after
+        use; it never writes."""
+        con = self.con.cursor()
+        con.execute(f"USE {_ALIAS}")
+        return replace(self, con=con)
 
     def schema_version(self) -> int:
         return int(self.one("SELECT coalesce(max(version), 0) FROM schema_version"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -31,6 +31,46 @@ log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 T = TypeVar("T", bound=exp.Expr)
+
+
+# Constant SQL is parsed, bound and printed once: with this template's names for the caller's relations, which each
+# caller replaces with its own (a random prefix no constant SQL holds). A small batch's fold or a live pass runs the
+# same few dozen statements every time, and printing them cost as much as running them.
+_TEMPLATE = f"sc_{uuid.uuid4().hex[:12]}_"
+_PRINTED: dict[tuple[Any, ...], str] = {}
+_PRINTED_KEPT = 1024
+
+
+def _renamer(names: frozenset[str], prefix: str) -> Callable[[exp.Expr], exp.Expr]:
+    def rename(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in names:
+            renamed = node.copy()
+            renamed.set("this", exp.to_identifier(prefix + node.name.removeprefix("sc_"), quoted=True))
+            return renamed
+        return node
+
+    return rename
+
+
+def _printed(key: tuple[Any, ...], build: Callable[[], str]) -> str:
+    text = _PRINTED.get(key)
+    if text is None:
+        text = build()
+        if len(_PRINTED) >= _PRINTED_KEPT:
+            _PRINTED.pop(next(iter(_PRINTED)))
+        _PRINTED[key] = text
+    return text
+
+
+def _create(logical: str, body: exp.Expr, view: bool) -> exp.Expr:
+    """CREATE OR REPLACE TEMPORARY (TABLE | VIEW) of a logical relation (renamed with the rest when bound)."""
+    return exp.Create(
+        this=exp.Table(this=exp.to_identifier(logical)),
+        kind="VIEW" if view else "TABLE",
+        expression=body,
+        replace=True,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+    )
 
 
 class OwnedRelations:
@@ -58,15 +98,26 @@ class OwnedRelations:
 
     def bind(self, tree: T) -> T:
         """A copy of ``tree`` reading and writing this caller's relations where it names logical ones."""
+        return tree.transform(_renamer(self.names, self.prefix))  # type: ignore[return-value]
 
-        def rename(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, exp.Table) and not node.args.get("db") and node.name in self.names:
-                renamed = node.copy()
-                renamed.set("this", exp.to_identifier(self.name(node.name), quoted=True))
-                return renamed
-            return node
+    def printed(self, key: tuple[Any, ...], build: Callable[[], exp.Expr]) -> str:
+        """The DuckDB text of the tree ``build`` makes, bound to this caller: built and printed once per ``key``
+        (which must name everything the tree depends on), then only renamed."""
 
-        return tree.transform(rename)  # type: ignore[return-value]
+        def make() -> str:
+            return build().transform(_renamer(self.names, _TEMPLATE)).sql(dialect="duckdb")
+
+        return _printed(("tree", self.names, *key), make).replace(_TEMPLATE, self.prefix)
+
+    def _text(self, sql: str) -> str:
+        """Constant SQL bound to this caller, as DuckDB text (parsed and printed once)."""
+
+        def make() -> str:
+            return (
+                sqlglot.parse_one(sql, read="duckdb").transform(_renamer(self.names, _TEMPLATE)).sql(dialect="duckdb")
+            )
+
+        return _printed(("sql", self.names, sql), make).replace(_TEMPLATE, self.prefix)
 
     def parse(self, sql: str) -> exp.Expr:
         """Constant DuckDB SQL (values as ``$name`` or ``?`` parameters) as a tree bound to this caller."""
@@ -75,9 +126,9 @@ class OwnedRelations:
     # -- statements ----------------------------------------------------------------------------------------
     def execute(self, statement: str | exp.Expr, params: Params = None) -> duckdb.DuckDBPyConnection:
         """Run a statement (constant SQL text or a tree) on this caller's relations, with bound ``params``."""
-        tree = self.parse(statement) if isinstance(statement, str) else self.bind(statement)
+        text = self._text(statement) if isinstance(statement, str) else self.bind(statement).sql(dialect="duckdb")
         args = None if params is None else (dict(params) if isinstance(params, Mapping) else list(params))
-        return self.store.execute(tree.sql(dialect="duckdb"), args)
+        return self.store.execute(text, args)
 
     def rows(self, statement: str | exp.Expr, params: Params = None) -> list[dict[str, Any]]:
         """The rows of a query on this caller's relations, as dictionaries."""
@@ -90,22 +141,40 @@ class OwnedRelations:
 
         A view cannot take bound parameters: its values must be in the tree, as sqlglot literals.
         """
-        body = self.parse(query) if isinstance(query, str) else self.bind(query)
-        kind = "VIEW" if view else "TABLE"
-        create = exp.Create(
-            this=self.table(logical),
-            kind=kind,
-            expression=body,
-            replace=True,
-            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-        )
-        self._made[self.name(logical)] = kind
-        self.execute(create, params)
+        if isinstance(query, str):
+            self.create_once(
+                logical, ("sql", query), lambda: sqlglot.parse_one(query, read="duckdb"), params, view=view
+            )
+            return
+        self._made[self.name(logical)] = "VIEW" if view else "TABLE"
+        self.execute(_create(logical, query, view), params)
+
+    def create_once(
+        self,
+        logical: str,
+        key: tuple[Any, ...],
+        build: Callable[[], exp.Expr],
+        params: Params = None,
+        *,
+        view: bool = False,
+    ) -> None:
+        """:meth:`create` from the query ``build`` makes, built and printed once per ``key`` (which must name
+        everything the query depends on): the fixed cost of a small batch's fold or a live pass."""
+        text = self.printed(("create", logical, view, *key), lambda: _create(logical, build(), view))
+        self._made[self.name(logical)] = "VIEW" if view else "TABLE"
+        args = None if params is None else (dict(params) if isinstance(params, Mapping) else list(params))
+        self.store.execute(text, args)
 
     def materialize(self, backend: DuckDBBackend, logical: str, query: exp.Query) -> None:
         """Let ``backend`` build a stage of the plan as this caller's relation ``logical``."""
         self._made[self.name(logical)] = "TABLE"
         backend.materialize(self.name(logical), self.bind(query))
+
+    def adopt(self, logical: str, kind: str = "TABLE") -> str:
+        """This caller's name for ``logical``, noted as made (by SQL the caller printed itself): dropped on exit."""
+        name = self.name(logical)
+        self._made[name] = kind
+        return name
 
     def count(self, logical: str) -> int:
         """Rows in this caller's relation ``logical``."""

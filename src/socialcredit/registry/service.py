@@ -30,6 +30,7 @@ from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.registry.scoring.state import catch_up, state_info
 from socialcredit.settings import get_settings
 from socialcredit.store import Store
 
@@ -115,30 +116,50 @@ class Service:
                 views[snap.run_id] = view
         return views
 
-    def go_live(self, store: Store) -> int:
-        """Patch into every snapshot the subjects changed since its watermark; returns how many were patched (call
-        with the writer).
+    def go_live(self) -> int:
+        """Patch into every snapshot the subjects changed since its watermark; returns how many were patched.
 
         The service's live thread calls it (``_live_loop``): at once when a write says it changed something
         (:meth:`changed`), and otherwise every ``flush_interval`` for changes made by other paths (disputes,
-        repairs, consents). Every change committed since the last call goes live in one rescoring, off the path of
-        the writes: a trickle of small batches is rescored together, and no write waits for it. A failure here
-        never fails a write: decisions then wait for the next call, or the next run.
+        repairs, consents). Every change committed since the last call goes live in one rescoring: a trickle of
+        small batches is rescored together. The writer is taken only to fold into the scoring states what is not
+        folded yet (ingest folds its batch itself); the rescoring reads the store on a connection of its own, in one
+        transaction, so writes never wait for it. A failure here never fails a write: decisions then wait for the
+        next call, or the next run.
         """
-        seq = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
-        patched = 0
-        for snap in {id(s): s for s in self.snapshots.values()}.values():
-            if snap.watermark >= seq:
-                continue
+        with self.writer() as store:
+            seq = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+            stale = [s for s in {id(s): s for s in self.snapshots.values()}.values() if s.watermark < seq]
+            if not stale:
+                return 0
             try:
-                subjects = changed_subjects(store, snap.watermark, seq)
-                out = rescore(store, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects))
+                catch_up(store)
             except Exception:
-                log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
-                continue
-            if out is not None:
-                watermark, rows, histogram = out
-                patched += snap.patch(rows, watermark, histogram)
+                log.exception("could not fold the latest changes into the scoring states; decisions wait")
+                return 0
+        patched = 0
+        reader = self.store.reader()
+        try:
+            for snap in stale:
+                try:
+                    with reader.transaction():  # one view of the state, the subjects and the listings
+                        info = state_info(reader, snap.loaded)
+                        if info is None or info.watermark <= snap.watermark:
+                            continue
+                        subjects = changed_subjects(reader, snap.watermark, info.watermark)
+                        if not subjects:  # nothing a subject's score reads: the snapshot only moves its watermark
+                            snap.patch({}, info.watermark, snap.histogram)
+                            continue
+                        old = snap.old_scores(subjects)
+                        out = rescore(reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False)
+                except Exception:
+                    log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
+                    continue
+                if out is not None:
+                    watermark, rows, histogram = out
+                    patched += snap.patch(rows, watermark, histogram)
+        finally:
+            reader.close()
         return patched
 
     def refresh_snapshots(self, store: Store) -> None:
@@ -269,11 +290,10 @@ class Service:
             self._changed.clear()
             if self._stop.is_set():
                 return
-            with self.lock:  # waits for the writer: a patch is never skipped for a busy writer, only delayed
-                try:
-                    self.go_live(self.store)
-                except Exception:  # pragma: no cover - go_live logs its own failures
-                    log.exception("live patch failed")
+            try:
+                self.go_live()
+            except Exception:  # pragma: no cover - go_live logs its own failures
+                log.exception("live patch failed")
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_interval):

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.decisions.decide import ListEntry, entries_with_origin
 from socialcredit.registry.scoring.facts import facts_of, grants_with
-from socialcredit.registry.scoring.inputs import prepare_inputs
+from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.runs import results_select
 from socialcredit.registry.scoring.state import catch_up, state_info
 from socialcredit.store import Store
@@ -91,6 +92,63 @@ def changed_subjects(store: Store, since: int, until: int) -> list[str]:
     return sorted(found)
 
 
+# The statements of a live pass, printed once per policy version and as-of date (the compiled stages are the same
+# for every pass; only the subjects change, and they are rows of sc_subjects). Printed with a template's names for
+# the caller's relations, which each pass replaces with its own.
+_STAGES_BEFORE = ("sc_rule_points", "sc_list_records", "sc_local")
+_STAGES_AFTER = ("sc_ranked", "sc_list_entries", "sc_results", "sc_reasons")
+_COMPILED: dict[tuple[str, dt.date], _Compiled] = {}
+_COMPILED_KEPT = 16
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A live pass's SQL for one policy version and as-of date, its relations named with ``prefix``."""
+
+    prefix: str
+    before: list[tuple[str, str]]
+    after: list[tuple[str, str]]
+    results: str
+
+    def of(self, inputs: RunInputs, sql: str) -> str:
+        return sql.replace(self.prefix, inputs.prefix)
+
+
+def _compiled(store: Store, loaded: LoadedPolicy, as_of: dt.date) -> _Compiled:
+    key = (loaded.sha256, as_of)
+    found = _COMPILED.get(key)
+    if found is not None:
+        return found
+    backend = DuckDBBackend(store)
+    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="state")
+    queries = {
+        "sc_rule_points": plan.rule_points(only_affected=True),
+        "sc_list_records": plan.list_records(only_affected=True),
+        "sc_local": plan.local(),
+        "sc_ranked": plan.ranked_from_histogram(),
+        "sc_list_entries": plan.list_entries(),
+        "sc_results": plan.results(),
+        "sc_reasons": plan.reasons(),
+    }
+    template = RunInputs(store)  # names only: it creates nothing
+
+    def printed(logical: str) -> tuple[str, str]:
+        name = exp.to_table(template.name(logical)).sql("duckdb")
+        body = backend.dialect.sql(template.bind(queries[logical]))
+        return logical, f"CREATE OR REPLACE TEMP TABLE {name} AS {body}"
+
+    compiled = _Compiled(
+        template.prefix,
+        [printed(n) for n in _STAGES_BEFORE],
+        [printed(n) for n in _STAGES_AFTER],
+        template.bind(results_select(loaded, as_of)).sql(dialect="duckdb"),
+    )
+    if len(_COMPILED) >= _COMPILED_KEPT:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[key] = compiled
+    return compiled
+
+
 def rescore(
     store: Store,
     loaded: LoadedPolicy,
@@ -98,38 +156,52 @@ def rescore(
     subject_ids: Sequence[str],
     histogram: pa.Table,
     old_scores: dict[str, tuple[str, int]],
+    *,
+    fold: bool = True,
 ) -> tuple[int, dict[str, LiveRow], pa.Table] | None:
-    """Rescore ``subject_ids`` on the policy's state (caught up to the latest change) as of ``as_of``.
+    """Rescore ``subject_ids`` on the policy's state (caught up to the latest change, unless ``fold`` is false:
+    then as the state stands, for a reader that may not write) as of ``as_of``.
 
     ``histogram`` is the population's (kind, score, n) before; ``old_scores`` the (kind, score) each of these
     subjects had in it. Returns the state's watermark, the rows, and the histogram after — or None when the policy
     keeps no state (it was scored from records only): then decisions wait for the next run.
+
+    Only the rows of these subjects are read from the state (one pass over its subject column), and the compiled
+    stages are printed once per policy version and as-of date.
     """
-    catch_up(store)
+    if fold:
+        catch_up(store)
     info = state_info(store, loaded)
     if info is None:
         return None
-    backend = DuckDBBackend(store)
-    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="state")
+    compiled = _compiled(store, loaded, as_of)
     table = f'"{info.table_name}"'
     with prepare_inputs(store, loaded, info.watermark, state_table=table, subjects=list(subject_ids)) as inputs:
+        # The state of these subjects only, not a view of everyone's rows: every stage reads it.
+        state = exp.to_table(inputs.adopt("sc_state")).sql("duckdb")
+        subjects = exp.to_table(inputs.name("sc_subjects")).sql("duckdb")
+        store.execute(f"DROP VIEW IF EXISTS {state}")
+        store.execute(
+            f"CREATE TEMP TABLE {state} AS SELECT t.* FROM {table} t "
+            f"WHERE t.subject_id IN (SELECT subject_id FROM {subjects})"
+        )
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
-        inputs.materialize(backend, "sc_rule_points", plan.rule_points(only_affected=True))
-        inputs.materialize(backend, "sc_list_records", plan.list_records(only_affected=True))
-        inputs.materialize(backend, "sc_local", plan.local())
+        for logical, sql in compiled.before:
+            inputs.adopt(logical)
+            store.execute(compiled.of(inputs, sql))
+        local = exp.to_table(inputs.name("sc_local")).sql("duckdb")
         # The population's histogram with these subjects moved from their old score to their new one.
-        moved = inputs.rows("SELECT s.sid, l.kind, l.score FROM sc_local l JOIN sc_subjects s USING (subject_id)")
-        after = _moved(histogram, old_scores, [(str(r["sid"]), str(r["kind"]), int(r["score"])) for r in moved])
+        moved = store.execute(f"SELECT s.sid, l.kind, l.score FROM {local} l JOIN {subjects} s USING (subject_id)")
+        after = _moved(histogram, old_scores, [(str(a), str(b), int(c)) for a, b, c in moved.fetchall()])
         store.con.register("live_histogram", after)
         try:
             inputs.create("sc_histogram", "SELECT kind, score, n FROM live_histogram")
         finally:
             store.con.unregister("live_histogram")
-        inputs.materialize(backend, "sc_ranked", plan.ranked_from_histogram())
-        inputs.materialize(backend, "sc_list_entries", plan.list_entries())
-        inputs.materialize(backend, "sc_results", plan.results())
-        inputs.materialize(backend, "sc_reasons", plan.reasons())
-        results = inputs.rows(results_select(loaded, as_of))
+        for logical, sql in compiled.after:
+            inputs.adopt(logical)
+            store.execute(compiled.of(inputs, sql))
+        results = store.rows(compiled.of(inputs, compiled.results))
         reasons = inputs.rows(
             "SELECT s.sid, r.rule_id, r.points FROM sc_reasons r JOIN sc_subjects s USING (subject_id) "
             "ORDER BY s.sid, r.position"
@@ -144,6 +216,9 @@ def rescore(
     )
     effective = _effective_listings(store, loaded, [str(r["subject_id"]) for r in results])
     black = {lst.id for lst in loaded.policy.lists if lst.kind == "black"}
+    reasons_of: dict[str, list[tuple[str, float]]] = {}
+    for x in reasons:
+        reasons_of.setdefault(str(x["sid"]), []).append((str(x["rule_id"]), float(x["points"])))
     rows: dict[str, LiveRow] = {}
     for r in results:
         sid = str(r["subject_id"])
@@ -153,7 +228,7 @@ def rescore(
         result = {**r, "lists": lists, "grants": grants_with(loaded, facts_of(loaded, {**r, "lists": lists}, as_of))}
         rows[sid] = LiveRow(
             result,
-            [(str(x["rule_id"]), float(x["points"])) for x in reasons if x["sid"] == sid],
+            reasons_of.get(sid, []),
             [e for e in entries_of.get(sid, []) if e[0] in lists],
         )
     return info.watermark, rows, after

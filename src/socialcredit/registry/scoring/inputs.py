@@ -164,6 +164,11 @@ def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None
         return query
     consents = sqlglot.parse_one(_CONSENTS, read="duckdb")
     assert isinstance(consents, exp.Select)
+    if subject_ids is not None:  # these subjects' consents only, not a window over everyone's (live rescoring)
+        inner = consents.find(exp.Subquery)
+        assert inner is not None and isinstance(inner.this, exp.Select)
+        ids = [exp.Literal.string(s) for s in subject_ids] or [exp.Null()]
+        inner.set("this", inner.this.where(exp.column("subject_id", "consents").isin(*ids)))
     for category in categories:
         granted = exp.Filter(
             this=exp.func("bool_or", exp.column("granted")),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sqlglot
@@ -293,17 +294,19 @@ def fold(store: Store, loaded: LoadedPolicy, info: StateInfo, upto: int) -> int:
     if not _records_changed(store, loaded, a, b):  # registrations, consents, keys...: nothing the state holds
         store.execute("UPDATE score_states SET watermark = ? WHERE policy_sha256 = ?", [b, info.policy_sha256])
         return 0
-    plan = ScorePlan(loaded, as_of=_ANY_DATE)
     change = 0
+    fields = tuple(load_catalog().field_columns())
     with OwnedRelations(store, _FOLD_RELATIONS) as rel:
         rel.create("sc_delta", _DELTA, {"a": a, "b": b})
         rel.create("sc_hold_changed", _hold_changes(loaded), {"a": a, "b": b})
         rel.create("sc_held", held_sources(loaded), {"w": b})
-        retracted = rel.execute(
-            f"DELETE FROM {table} WHERE record_key IN (SELECT prev_key FROM sc_delta WHERE prev_key IS NOT NULL)"
-        ).fetchone()
-        change -= int(retracted[0]) if retracted else 0
-        holds = rel.count("sc_hold_changed")
+        counts = rel.execute("SELECT (SELECT count(prev_key) FROM sc_delta), (SELECT count(*) FROM sc_hold_changed)")
+        replaced, holds = counts.fetchone() or (0, 0)
+        if replaced:  # new records replace nothing: no retraction, no scan of the state
+            retracted = rel.execute(
+                f"DELETE FROM {table} WHERE record_key IN (SELECT prev_key FROM sc_delta WHERE prev_key IS NOT NULL)"
+            ).fetchone()
+            change -= int(retracted[0]) if retracted else 0
         if holds:
             retracted = rel.execute(
                 f"DELETE FROM {table} WHERE record_key IN (SELECT r.record_key FROM records r "
@@ -312,8 +315,18 @@ def fold(store: Store, loaded: LoadedPolicy, info: StateInfo, upto: int) -> int:
             ).fetchone()
             change -= int(retracted[0]) if retracted else 0
         for delta in (True, False) if holds else (True,):
-            rel.create("sc_records", _fold_records(delta=delta), {"a": a, "b": b} if delta else {"b": b})
-            rel.create("sc_matches", plan.state_matches())
+            # Built and printed once per policy version (and catalog): a small batch's fold is a few statements.
+            rel.create_once(
+                "sc_records",
+                ("fold", delta, fields),
+                partial(_fold_records, delta=delta),
+                {"a": a, "b": b} if delta else {"b": b},
+            )
+            rel.create_once(
+                "sc_matches",
+                ("fold", loaded.sha256, fields),
+                lambda: ScorePlan(loaded, as_of=_ANY_DATE).state_matches(),
+            )
             inserted = rel.execute(f"INSERT INTO {table} SELECT * FROM sc_matches").fetchone()
             change += int(inserted[0]) if inserted else 0
     store.execute(

@@ -1,0 +1,101 @@
+"""The fixed cost of a small batch and of a live pass, in-process, on a copy of a scored store.
+
+    python benchmarks/small_batches.py STORE [--batch 100] [--per-pass 5] [--passes 6]
+
+STORE is a store with a finished run of ``beijing`` and its scoring state (the one ``benchmarks/run.py`` leaves in
+its work folder, or ``http_bench.py``'s). It is copied first; the copy is removed at the end. Batches of
+``--batch`` new utility payments are ingested with ``ingest_file``, ``--per-pass`` of them between two live passes
+(``registry/decisions/live.py``: the subjects they touched rescored on the state as a reader, as the service's live
+thread does). Prints the medians of CPU time (all threads of the process) and wall time of a batch and of a pass,
+after the first pass and its batches, and the load average: CPU time is what a loaded machine inflates least.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("store", type=Path)
+    parser.add_argument("--batch", type=int, default=100, help="Records per batch.")
+    parser.add_argument("--per-pass", type=int, default=5, help="Batches between two live passes.")
+    parser.add_argument("--passes", type=int, default=6, help="Live passes (the first is not counted).")
+    a = parser.parse_args()
+
+    from socialcredit.registry.decisions.live import changed_subjects, rescore
+    from socialcredit.registry.decisions.snapshot import Snapshot
+    from socialcredit.registry.records.ingest import ingest_file
+    from socialcredit.store import open_store
+
+    work = Path(tempfile.mkdtemp(prefix="small-batches-"))
+    db = work / "store.duckdb"
+    shutil.copy(a.store, db)
+    batches: list[tuple[float, float]] = []
+    passes: list[tuple[float, float]] = []
+    try:
+        with open_store(db, key="") as store:
+            snap = Snapshot.load(store, "beijing", explain=True)
+            ids = [
+                str(r[0])
+                for r in store.execute("SELECT subject_id FROM subjects WHERE kind = 'person' LIMIT 100000").fetchall()
+            ]
+            for k in range(a.passes):
+                for j in range(a.per_pass):
+                    n = k * a.per_pass + j
+                    lines = ["record_id,subject_id,record_type,event_date,utility,amount,status"]
+                    lines += [
+                        f"UTI-SB-{n}-{i},{ids[(n * a.batch + i) % len(ids)]},utility_payment,2026-10-01,water,"
+                        f"{100 + i % 400},on_time"
+                        for i in range(a.batch)
+                    ]
+                    path = work / f"batch-{n}.csv"
+                    path.write_text("\n".join(lines) + "\n", "utf-8")
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    ingest_file(store, path, "utilities")
+                    batches.append((time.process_time() - cpu, time.perf_counter() - wall))
+                cpu, wall = time.process_time(), time.perf_counter()
+                reader = store.reader()
+                try:
+                    with reader.transaction():
+                        seq = int(reader.one("SELECT value FROM counters WHERE name = 'seq'"))
+                        subjects = changed_subjects(reader, snap.watermark, seq)
+                        old = snap.old_scores(subjects)
+                        out = rescore(reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False)
+                finally:
+                    reader.close()
+                assert out is not None, "the store keeps no scoring state of beijing"
+                watermark, rows, histogram = out
+                snap.patch(rows, watermark, histogram)
+                passes.append((time.process_time() - cpu, time.perf_counter() - wall))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    counted_batches, counted_passes = batches[a.per_pass :], passes[1:]
+
+    def ms(values: list[tuple[float, float]], i: int) -> float:
+        return round(statistics.median(v[i] for v in values) * 1000, 1)
+
+    print(
+        json.dumps(
+            {
+                "batch_records": a.batch,
+                "batch_cpu_ms": ms(counted_batches, 0),
+                "batch_wall_ms": ms(counted_batches, 1),
+                "pass_subjects": a.batch * a.per_pass,
+                "pass_cpu_ms": ms(counted_passes, 0),
+                "pass_wall_ms": ms(counted_passes, 1),
+                "load_average": [round(x, 2) for x in os.getloadavg()],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
