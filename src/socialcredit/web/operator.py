@@ -20,6 +20,7 @@ from socialcredit.registry.reporting import dashboard
 from socialcredit.registry.scoring.policies import get_policy, published_policy_ids, published_versions
 from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
+from socialcredit.web.codes import name_listings, policy_names
 from socialcredit.web.core import Page, Web
 from socialcredit.web.resident import file_context
 
@@ -58,11 +59,13 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     runs = dashboard.runs(store)
     list_ids = sorted({k for r in runs for k in r["lists"]})
     list_names = {lst.id: lst.name.get(page.lang) for lst in policy.lists}
+    names = policy_names(store, [r["policy_id"] for r in runs], page.lang)
     return {
         "run": run,
         "policy": policy,
         "policy_name": policy.name.get(page.lang),
         "policies": sorted(latest),
+        "names": names,
         "hist": hist,
         "hist_chart": histogram(
             [(b["lo"], b["hi"], b["n"]) for b in hist["bins"]],
@@ -113,7 +116,8 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
         "lists_chart": bars(
             [
                 Bar(
-                    f"#{r['run_id']} {r['policy_id']} · {t('list_' + lst) if lst in ('blacklist', 'redlist') else lst}",
+                    f"#{r['run_id']} {names.get(r['policy_id'], r['policy_id'])} · "
+                    f"{t('list_' + lst) if lst in ('blacklist', 'redlist') else lst.replace('_', ' ')}",
                     r["lists"].get(lst, 0),
                     f"{r['lists'].get(lst, 0):,}",
                     "warn" if lst == "blacklist" else "good",
@@ -216,6 +220,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             report = file_context(store, page, subject_id, "operator look-up", web.service.live_views(subject_id))
             disputes = list_disputes(store, subject_id=subject_id)
             listings = list_listings(store, subject_id=subject_id)
+            name_listings(store, listings, page.lang)
         return page.render("ops_subject.html", section="subjects", report=report, disputes=disputes, listings=listings)
 
     @router.get("/ops/cases")
@@ -228,6 +233,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             review = list_review_queue(store)
             alerts = list_alerts(store)
             contested = sorted(list_link_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
+            name_listings(store, pending[:CASES_SHOWN], page.lang)
+            names = policy_names(store, [r["policy_id"] for r in repairs[:CASES_SHOWN]], page.lang)
         return page.render(
             "ops_cases.html",
             section="cases",
@@ -244,6 +251,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             alerts=alerts[-CASES_SHOWN:][::-1],
             n_alerts=len(alerts),
             shown=CASES_SHOWN,
+            names=names,
         )
 
     @router.get("/ops/policies")
@@ -251,7 +259,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def policies(page: Page) -> Response:
         with web.service.writer() as store:
             rows = published_versions(store, newest_first=True)
-        return page.render("ops_policies.html", section="policies", rows=rows)
+            names = policy_names(store, [r["policy_id"] for r in rows], page.lang)
+        return page.render("ops_policies.html", section="policies", rows=rows, names=names)
 
     @router.get("/ops/policies/{policy_id}")
     @web.page("operator")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
@@ -59,6 +60,12 @@ _OUTCOME_TEXT = {
         "来源未在期限内答复，异议按有利于您的方式处理，该记录不再计入",
     ),
 }
+
+
+def _source_name(source_id: str, lang: str) -> str:
+    """A source by its name in a notice (the catalog's; an unknown id as it is)."""
+    source = load_catalog().sources.get(source_id)
+    return source.name.get(lang) if source else source_id
 
 
 def _deadlines(store: Store) -> tuple[int, int]:
@@ -190,8 +197,8 @@ def file_dispute(
             subject_id,
             "dispute_filed",
             dispute_id,
-            f"Your dispute {dispute_id} of record {record_id} ({source_id}) was received; {en}",
-            f"您对记录 {record_id}（{source_id}）的异议 {dispute_id} 已受理；{zh}",
+            f"Your dispute {dispute_id} of record {record_id} ({_source_name(source_id, 'en')}) was received; {en}",
+            f"您对记录 {record_id}（{_source_name(source_id, 'zh')}）的异议 {dispute_id} 已受理；{zh}",
             today,
         )
     return get_dispute(store, dispute_id)
