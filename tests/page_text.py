@@ -11,6 +11,8 @@ import re
 from html.parser import HTMLParser
 
 from socialcredit.catalog import load_catalog
+from socialcredit.catalog.labels import load_labels
+from socialcredit.policy import builtin_policy
 
 __all__ = ["raw_identifiers", "visible_text"]
 
@@ -56,11 +58,25 @@ def _field_names() -> set[str]:
     return names | set(catalog.subject_fields) | {"record_type", "event_date", "subject_id", "record_id"}
 
 
+def _codes() -> set[str]:
+    """Codes a Chinese page must say in words: the catalog's values, sources, record types and data categories;
+    the shipped policies' grades, dimensions and services named by a word; a run's modes and engines (the issue
+    found "poor 信用较差", "（courts）", "(financial)", "方式 full / 引擎 duckdb"). A policy's id is not among them
+    yet: the listing notices still say "根据 beijing 政策" (their wording is being rewritten with issue 18)."""
+    catalog = load_catalog()
+    codes = set(load_labels().values) | set(catalog.sources) | set(catalog.record_types) | set(catalog.categories)
+    for pid in ("beijing", "sesame"):
+        policy = builtin_policy(pid).policy
+        codes |= {t.id for t in policy.tiers if not t.id.isupper()}
+        codes |= {d.id for d in policy.dimensions} | {s.id for s in policy.services}
+    return codes | {"full", "incremental", "rerun", "duckdb", "spark"}
+
+
 def raw_identifiers(text: str, *, lang: str) -> list[str]:
     """Every raw identifier in ``text``: codes, dotted ids, ``None``, ``==``; in Chinese also any catalog field
-    name written as a word (in English "the status is paid" may say "status")."""
+    name or code written as a word (in English "the status is paid" may say "status" and "paid")."""
     found = _SNAKE.findall(text) + _DOTTED.findall(text) + _PYTHON.findall(text) + _OPERATORS.findall(text)
     if lang == "zh":
-        fields = _field_names()
-        found += [w for w in _ASCII_WORD.findall(text) if w in fields]
+        words = _field_names() | _codes()
+        found += [w for w in _ASCII_WORD.findall(text) if w in words]
     return found
