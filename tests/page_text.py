@@ -20,6 +20,7 @@ __all__ = ["raw_identifiers", "visible_text"]
 # a comparison as a policy writes it
 _SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _DOTTED = re.compile(r"\b[a-z]{2,}(?:\.[a-z_]{2,})+\b")
+_SNAKE_UPPER = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")  # a reason code (COURT_UNFULFILLED)
 _PYTHON = re.compile(r"\b(?:None|True|False)\b")
 _OPERATORS = re.compile(r"==|!=|>=|<=")
 _ASCII_WORD = re.compile(r"[A-Za-z_]+")
@@ -73,9 +74,11 @@ def _codes() -> set[str]:
 
 
 def raw_identifiers(text: str, *, lang: str) -> list[str]:
-    """Every raw identifier in ``text``: codes, dotted ids, ``None``, ``==``; in Chinese also any catalog field
-    name or code written as a word (in English "the status is paid" may say "status" and "paid")."""
+    """Every raw identifier in ``text``: codes (snake_case, either case), dotted ids, ``None``, ``==``; in Chinese
+    also any catalog field name or code written as a word (in English "the status is paid" may say "status" and
+    "paid")."""
     found = _SNAKE.findall(text) + _DOTTED.findall(text) + _PYTHON.findall(text) + _OPERATORS.findall(text)
+    found += _SNAKE_UPPER.findall(text)
     if lang == "zh":
         words = _field_names() | _codes()
         found += [w for w in _ASCII_WORD.findall(text) if w in words]

@@ -89,6 +89,7 @@ def test_the_raw_identifier_check_finds_what_the_issue_found() -> None:
         "方式 full / 引擎 duckdb （courts） (financial) amount: 5411.07; status: on_time", lang="zh"
     )
     assert found == ["on_time", "full", "duckdb", "courts", "financial", "amount", "status", "on_time"]
+    assert raw_identifiers("未履行生效判决 -100 分 COURT_UNFULFILLED", lang="zh") == ["COURT_UNFULFILLED"]
     assert raw_identifiers("the status is paid; grade B or better", lang="en") == []
     assert raw_identifiers("状态为已缴纳；信用等级B及以上", lang="zh") == []
 

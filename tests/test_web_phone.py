@@ -13,9 +13,9 @@ import pytest
 
 from page_text import raw_identifiers, visible_text
 from portal_pages import LANGS, PAGES, PortalPage, portal, session_cookies
-from web_helpers import browser
+from web_helpers import browser, shots
 
-__all__ = ["browser", "portal"]  # the module-scoped fixtures
+__all__ = ["browser", "portal", "shots"]  # the module-scoped fixtures
 
 PHONE = {"width": 390, "height": 844}
 
@@ -85,13 +85,16 @@ def test_on_a_phone_nothing_is_wider_than_the_screen_and_no_label_is_clipped(
     assert measured["scrollWidth"] <= PHONE["width"], page.id
 
 
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("page", PAGES, ids=[p.id for p in PAGES])
-def test_no_chinese_page_shows_a_raw_identifier(portal: dict[str, Any], page: PortalPage) -> None:
+def test_no_page_shows_a_raw_identifier(portal: dict[str, Any], page: PortalPage, lang: str) -> None:
+    """In Chinese no code at all; in English no snake_case or dotted code, None or comparison (English words such
+    as "paid" are words there)."""
     cookies = session_cookies(portal, page.who)
     with httpx.Client(base_url=portal["base"], cookies=cookies, timeout=30) as client:
-        r = client.get(page.url(portal, "zh"))
+        r = client.get(page.url(portal, lang))
     assert r.status_code == page.status, (page.id, r.text[:300])
-    assert raw_identifiers(visible_text(r.text), lang="zh") == [], page.id
+    assert raw_identifiers(visible_text(r.text), lang=lang) == [], page.id
 
 
 def test_the_world_gives_every_page_something_to_show(portal: dict[str, Any]) -> None:
@@ -109,3 +112,35 @@ def test_the_world_gives_every_page_something_to_show(portal: dict[str, Any]) ->
     with httpx.Client(base_url=portal["base"], timeout=30) as anonymous:
         found = anonymous.get(PortalPage("/lists?q={name}").url(portal, "en")).text
     assert 'data-testid="public-result"' in found
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_refused_residents_overview_and_records_on_a_phone_and_a_desktop(
+    portal: dict[str, Any], browser: Any, shots: Any
+) -> None:
+    """The screenshots docs/screenshots keeps (scripts/screenshots.py): the refused resident's overview at phone and
+    desktop size and the records as cards on a phone; each record's status and "dispute this" are on screen."""
+    cookies = session_cookies(portal, "resident")
+    for size, viewport in (("phone", PHONE), ("desktop", {"width": 1280, "height": 900})):
+        context = browser.new_context(viewport=viewport, base_url=portal["base"])
+        context.add_cookies([{"name": k, "value": v, "url": portal["base"]} for k, v in cookies.items()])
+        page = context.new_page()
+        page.goto("/me?lang=zh")
+        refused = page.locator("ul.services li.refused")
+        assert refused.count() >= 2
+        assert all(
+            box["x"] + box["width"] <= viewport["width"] for box in map(lambda x: x.bounding_box(), refused.all())
+        )
+        page.screenshot(path=str(shots / f"overview-{size}.png"))
+        if size == "phone":
+            page.goto("/me/records?lang=zh")
+            first = page.get_by_test_id("record").first
+            for text in ("计分中", "异议中", "提出异议"):
+                shown = page.get_by_test_id("record").get_by_text(text).first
+                if shown.count():
+                    box = shown.bounding_box()
+                    assert box is not None and box["x"] + box["width"] <= PHONE["width"], text
+            assert first.locator("small.id").evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+            page.screenshot(path=str(shots / "records-phone.png"))
+        context.close()

@@ -429,7 +429,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "answer-link ID --uphold or --unlink, with a reason; one not answered in time reverses the link.",
     ),
     "cases_pending": ("宽限期内的名单认定（{n}）", "Listings in their grace period ({n})"),
-    "cases_none": ("没有。", "None."),
+    "cases_none": ("没有。", "Nothing."),
     "cases_alerts": ("跨地区预警（{n}）", "Alerts from other regions ({n})"),
     "cases_alerts_help": (
         "在其他地区被列入失信名单的人员在本地区出现（新记录、决定请求或身份关联）。"

@@ -301,7 +301,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "notifications": "Notifications",
         "yes": "yes",
         "no": "no",
-        "none": "None recorded.",
+        "none": "Nothing recorded.",
         "col_date": "Date",
         "col_record_type": "Record",
         "col_record_id": "Record number",
