@@ -80,6 +80,8 @@ PAGES = [
     PortalPage("/ops/subjects/{listed}", "operator"),
     PortalPage("/ops/cases", "operator"),
     PortalPage("/ops/policies", "operator"),
+    PortalPage("/ops/policies/beijing", "operator"),
+    PortalPage("/ops/policies/sesame", "operator"),
     PortalPage("/ops/subjects/110101199001011237", "operator", status=404),
 ]
 
