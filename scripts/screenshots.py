@@ -20,7 +20,17 @@ def main() -> int:
     shots = Path(tempfile.mkdtemp(prefix="socialcredit-screenshots-"))
     env = os.environ | {"SOCIALCREDIT_SCREENSHOTS": str(shots), "SOCIALCREDIT_REQUIRE_BROWSER": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_web.py", "tests/test_policy_pages.py", "-m", "browser", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_web.py",
+            "tests/test_policy_pages.py",
+            "tests/test_web_phone.py",
+            "-m",
+            "browser",
+            "-q",
+        ],
         cwd=ROOT,
         env=env,
         check=False,
@@ -32,7 +42,10 @@ def main() -> int:
     from PIL import Image
 
     # the public policy page at phone (390 x 844) and desktop (1280 x 900) size, as the browser showed it
-    for name in ("portal.png", "dashboard.png", "policy-phone.png", "policy-desktop.png"):
+    # and a refused resident's overview at both sizes, the records as cards on a phone (tests/test_web_phone.py)
+    names = ("portal.png", "dashboard.png", "policy-phone.png", "policy-desktop.png")
+    names += ("overview-phone.png", "overview-desktop.png", "records-phone.png")
+    for name in names:
         with Image.open(shots / name) as image:
             image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(target / name, optimize=True)
         size = (target / name).stat().st_size

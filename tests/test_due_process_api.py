@@ -216,4 +216,4 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     assert file["disputes"][0]["status"] == "lapsed"
     assert client.get("/v1/lists/lookup", params={"q": "张三"}).json() == []
     html = client.get(f"/v1/subjects/{A}/file.html", headers=resident)
-    assert html.status_code == 200 and "张三" in html.text and "lapsed" in html.text
+    assert html.status_code == 200 and "张三" in html.text and "not answered in time (record withdrawn)" in html.text

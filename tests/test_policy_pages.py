@@ -82,7 +82,14 @@ def test_the_examples_in_the_docstrings_hold() -> None:
 
 def test_the_raw_identifier_check_finds_what_the_issue_found() -> None:
     found = raw_identifiers("tier poor 信用较差 status == 'paid' high_speed_rail days_late=None tax.late", lang="zh")
-    assert found == ["high_speed_rail", "days_late", "tax.late", "None", "==", "status", "days_late"]
+    # snake_case and dotted codes first, then None and ==, then the codes and field names written as words
+    codes = ["high_speed_rail", "days_late", "tax.late", "None", "=="]
+    assert found == [*codes, "poor", "status", "paid", "high_speed_rail", "days_late", "late"]
+    found = raw_identifiers(
+        "方式 full / 引擎 duckdb （courts） (financial) amount: 5411.07; status: on_time", lang="zh"
+    )
+    assert found == ["on_time", "full", "duckdb", "courts", "financial", "amount", "status", "on_time"]
+    assert raw_identifiers("未履行生效判决 -100 分 COURT_UNFULFILLED", lang="zh") == ["COURT_UNFULFILLED"]
     assert raw_identifiers("the status is paid; grade B or better", lang="en") == []
     assert raw_identifiers("状态为已缴纳；信用等级B及以上", lang="zh") == []
 

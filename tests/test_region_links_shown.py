@@ -435,7 +435,7 @@ def test_the_records_page_shows_the_link_in_both_languages_and_takes_a_contest(
                 table = cases.text[cases.text.index('data-testid="open-link-disputes"') :]
                 table = table[: table.index("</table>")]
                 assert "Contested identity links (1)" in cases.text
-                assert f"<td>{did}</td>" in table and masked in table and "我从未在北京居住" in table
+                assert f'<td data-label="#">{did}</td>' in table and masked in table and "我从未在北京居住" in table
     finally:
         store.close()
 

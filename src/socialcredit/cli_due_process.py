@@ -449,13 +449,15 @@ def file_export(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Everything held about a resident, as JSON (and HTML)."""
+    from socialcredit.registry.reporting.file_page import file_names
     from socialcredit.registry.reporting.resident_file import export_file, render_html
 
     with _store(db) as store:
         data = export_file(store, subject, lang=lang)
+        names = file_names(store, data, lang)
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if html is not None:
-        html.write_text(render_html(data, lang), encoding="utf-8")
+        html.write_text(render_html(data, lang, names), encoding="utf-8")
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
         out.print(f"Wrote the file of {subject} to {output}" + (f" and {html}" if html else "") + ".")

@@ -29,9 +29,47 @@ def _open(width: int, height: int, title: str, desc: str, cls: str) -> str:
     )
 
 
-def _text_width(text: str, size: float = 13.0) -> float:
-    """About how wide ``text`` is drawn: CJK characters are square, Latin ones a little over half as wide."""
-    return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
+# Labels are measured at the largest size the stylesheet draws them (16px on a phone, where the chart is scaled down
+# and the text made larger to stay readable), so that no label leaves its chart at any width.
+_DRAWN = 16.0
+_LINE = 18  # the height of one line of a wrapped label
+
+
+def _text_width(text: str, size: float = _DRAWN) -> float:
+    """About how wide ``text`` is drawn (generously): CJK characters are square, Latin ones about 0.62 as wide."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.62 for ch in text)
+
+
+def _wrap(text: str, room: float) -> list[str]:
+    """``text`` in lines no wider than ``room``: broken at spaces where it can be, else between characters."""
+    if _text_width(text) <= room:
+        return [text]
+    lines: list[str] = []
+    line = ""
+    for word in text.replace(" · ", " ·\u00a0").split(" "):
+        candidate = f"{line} {word}" if line else word
+        if _text_width(candidate) <= room:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for ch in word:  # a word wider than the room (a Chinese phrase): broken between characters
+            if _text_width(line + ch) > room and line:
+                lines.append(line)
+                line = ""
+            line += ch
+    if line:
+        lines.append(line)
+    return [x.replace("\u00a0", " ") for x in lines]
+
+
+def _label(lines: list[str], x: float, y: float, anchor: str, cls: str = "label") -> str:
+    """A text of one or more lines, the first on baseline ``y``."""
+    spans = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if i == 0 else _LINE}">{escape(line)}</tspan>' for i, line in enumerate(lines)
+    )
+    return f'<text class="{cls}" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {_FONT}>{spans}</text>'
 
 
 def _fmt(v: float) -> str:
@@ -42,7 +80,7 @@ def histogram(bins: Sequence[tuple[int, int, int]], *, title: str, desc: str, x_
     """Bars of counts over score bins ``(lo, hi, n)`` with the axis labelled every few bins."""
     height, bottom, top = 240, 40, 12
     peak = max((n for _, _, n in bins), default=0) or 1
-    left = int(_text_width(_fmt(peak), 12) + 14)
+    left = int(max(_text_width(_fmt(peak * frac), 12) for frac in (0.0, 0.5, 1.0)) + 14)
     inner_w, inner_h = width - left - 24, height - bottom - top
     step = inner_w / max(len(bins), 1)
     parts = [_open(width, height, title, desc, "histogram")]
@@ -72,64 +110,71 @@ def histogram(bins: Sequence[tuple[int, int, int]], *, title: str, desc: str, x_
 
 
 def bars(items: Sequence[Bar], *, title: str, desc: str, lo: float | None = None, width: int = 480) -> Markup:
-    """Horizontal bars, one per item, the label on the left and the value at the end; the scale starts at ``lo``
-    (0 by default) so that small differences between large values stay visible when asked for."""
-    row = 24
-    label_w = round(min(max((_text_width(b.label) for b in items), default=0) + 14, width * 0.42))
-    height = row * len(items) + 8
+    """Horizontal bars, one per item, the label on the left (wrapped when long) and the value at the end; the scale
+    starts at ``lo`` (0 by default) so that small differences between large values stay visible when asked for."""
+    room = width * 0.42 - 14
+    wrapped = [_wrap(b.label, room) for b in items]
+    label_w = round(min(max((_text_width(x) for lines in wrapped for x in lines), default=0) + 14, width * 0.42))
+    texts = [b.text or _fmt(b.value) for b in items]
+    value_w = max((_text_width(x) for x in texts), default=0) + 10
     values = [b.value for b in items]
     base = 0.0 if lo is None else lo
     top = max(values, default=1.0)
     span = (top - base) or 1.0
-    inner = width - label_w - 60
-    parts = [_open(width, height, title, desc, "bars")]
-    for i, b in enumerate(items):
-        y = 4 + i * row
+    inner = max(width - label_w - value_w, 20.0)
+    parts: list[str] = []
+    y = 4.0
+    for b, lines, text in zip(items, wrapped, texts, strict=True):
+        row = max(24, _LINE * len(lines) + 6)
         w = max(inner * (b.value - base) / span, 1.0) if b.value > base else 1.0
         parts.append(
-            f'<text class="label" x="{label_w - 8}" y="{y + 16}" text-anchor="end" {_FONT}>{escape(b.label)}</text>'
-            f'<rect class="bar {escape(b.tone)}" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 8}">'
-            f"<title>{escape(b.label)}: {escape(b.text or _fmt(b.value))}</title></rect>"
-            f'<text class="value" x="{label_w + w + 6:.1f}" y="{y + 16}" {_FONT}>{escape(b.text or _fmt(b.value))}'
-            "</text>"
+            _label(lines, label_w - 8, y + 16, "end")
+            + f'<rect class="bar {escape(b.tone)}" x="{label_w}" y="{y + 3:.1f}" width="{w:.1f}" height="{16}">'
+            f"<title>{escape(b.label)}: {escape(text)}</title></rect>"
+            f'<text class="value" x="{label_w + w + 6:.1f}" y="{y + 16:.1f}" {_FONT}>{escape(text)}</text>'
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))
+        y += row
+    height = round(y + 4)
+    return Markup(_open(width, height, title, desc, "bars") + "".join(parts) + "</svg>")
 
 
 def diverging(
     items: Sequence[tuple[str, float, float | None, float | None]], *, title: str, desc: str, width: int = 480
 ) -> Markup:
     """Points per dimension ``(label, points, min, max)`` as bars left (lost) or right (gained) of zero, over the
-    range each dimension may take."""
-    row = 30
-    label_w = round(min(max((_text_width(x[0]) for x in items), default=0) + 14, width * 0.3))
-    height = row * len(items) + 24
+    range each dimension may take; a long label is wrapped, never cut."""
+    room = width * 0.3 - 14
+    wrapped = [_wrap(x[0], room) for x in items]
+    label_w = round(min(max((_text_width(x) for lines in wrapped for x in lines), default=0) + 14, width * 0.3))
+    texts = [f"{v:+g}" for _, v, _, _ in items]
+    value_w = max((_text_width(x) for x in texts), default=0) + 8
     reach = max([abs(v) for _, v, _, _ in items] + [abs(x) for _, _, a, b in items for x in (a, b) if x is not None])
     reach = reach or 1.0
     inner = width - label_w - 10
     zero = label_w + inner / 2
-    scale = (inner / 2 - 44) / reach
+    scale = max(inner / 2 - value_w, 10.0) / reach
+    rows = [max(30, _LINE * len(lines) + 12) for lines in wrapped]
+    height = sum(rows) + 24
     parts = [_open(width, height, title, desc, "diverging")]
     parts.append(f'<line class="zero" x1="{zero:.1f}" x2="{zero:.1f}" y1="0" y2="{height - 18}"/>')
     parts.append(f'<text class="axis" x="{zero:.1f}" y="{height - 4}" text-anchor="middle" {_FONT}>0</text>')
-    for i, (label, v, lo, hi) in enumerate(items):
-        y = 4 + i * row
+    y = 4
+    for (label, v, lo, hi), lines, text, row in zip(items, wrapped, texts, rows, strict=True):
         if lo is not None or hi is not None:
             a = zero + scale * (lo if lo is not None else -reach)
             b = zero + scale * (hi if hi is not None else reach)
-            parts.append(f'<rect class="range" x="{a:.1f}" y="{y + 8}" width="{b - a:.1f}" height="{row - 16}"/>')
+            parts.append(f'<rect class="range" x="{a:.1f}" y="{y + 8}" width="{b - a:.1f}" height="{14}"/>')
         w = abs(v) * scale
         x = zero if v >= 0 else zero - w
         tone = "good" if v > 0 else "warn" if v < 0 else "muted"
-        text = f"{v:+g}"
         parts.append(
-            f'<text class="label" x="{label_w - 8}" y="{y + 20}" text-anchor="end" {_FONT}>{escape(label)}</text>'
-            f'<rect class="bar {tone}" x="{x:.1f}" y="{y + 5}" width="{max(w, 1.5):.1f}" height="{row - 10}">'
+            _label(lines, label_w - 8, y + 20, "end")
+            + f'<rect class="bar {tone}" x="{x:.1f}" y="{y + 5}" width="{max(w, 1.5):.1f}" height="{20}">'
             f"<title>{escape(label)}: {text}</title></rect>"
         )
         tx = x + w + 6 if v >= 0 else x - 6
         anchor = "start" if v >= 0 else "end"
         parts.append(f'<text class="value" x="{tx:.1f}" y="{y + 20}" text-anchor="{anchor}" {_FONT}>{text}</text>')
+        y += row
     parts.append("</svg>")
     return Markup("".join(parts))

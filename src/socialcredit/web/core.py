@@ -30,6 +30,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
 from socialcredit.registry.service import Service
+from socialcredit.web.codes import template_globals
 from socialcredit.web.i18n import LANGS, translate
 from socialcredit.web.uploads import parse_multipart
 
@@ -109,6 +110,7 @@ class Web:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.globals.update(template_globals())  # codes in words (web/codes.py)
         self.throttle = service.throttle
         if lookup_limit is not None:  # pages of their own limit on searches (their refusals are not summarised)
             lookup = Limit("lookup", lookup_limit, lookup_window, "searches of the published lists")

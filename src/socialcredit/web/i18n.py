@@ -430,7 +430,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "answer-link ID --uphold or --unlink, with a reason; one not answered in time reverses the link.",
     ),
     "cases_pending": ("宽限期内的名单认定（{n}）", "Listings in their grace period ({n})"),
-    "cases_none": ("没有。", "None."),
+    "cases_none": ("没有。", "Nothing."),
     "cases_alerts": ("跨地区预警（{n}）", "Alerts from other regions ({n})"),
     "cases_alerts_help": (
         "在其他地区被列入失信名单的人员在本地区出现（新记录、决定请求或身份关联）。"
@@ -570,6 +570,27 @@ _PAIRS |= {
     "freeze_err_party": ("请选择机构。", "Choose a party."),
     "freeze_err_report": ("报案回执编号为1至100个字符。", "A police report reference has 1 to 100 characters."),
 }
+# issue 18, phones and raw identifiers (web/codes.py): codes a page shows said in words
+_PAIRS.update(
+    {
+        "value_yes": ("是", "yes"),
+        "value_no": ("否", "no"),
+        "mode_full": ("全量计算", "full"),
+        "mode_incremental": ("增量计算", "incremental"),
+        "mode_rerun": ("重新计算", "rerun"),
+        "engine_duckdb": ("内置数据库", "built-in database"),
+        "engine_spark": ("集群（Spark）", "cluster (Spark)"),
+        "purpose_loan": ("贷款审批", "a loan"),
+        "purpose_ticket": ("购票", "buying a ticket"),
+        "purpose_matchmaking": ("婚恋服务", "matchmaking"),
+        "purpose_lease": ("租房", "a lease"),
+        "purpose_rental": ("租赁", "a rental"),
+        "purpose_employment": ("招聘", "employment"),
+        "record_number": ("记录编号", "Record number"),
+        "contribution_none": ("不影响分数", "no effect on the score"),
+        "policy_changes_first": ("变更", "What changed"),
+    }
+)
 for _key, (_zh, _en) in _PROFESSIONS.items():
     _PAIRS[f"profession_{_key}"] = (_zh, _en)
 _PAIRS.update(POLICY_PAIRS)

@@ -9,7 +9,9 @@ from fastapi.responses import Response
 
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import NotFoundError
+from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.explain import explain_rule
+from socialcredit.policy.model import ListCriterion
 from socialcredit.regions.alerts import list_alerts
 from socialcredit.regions.exchange import list_review_queue
 from socialcredit.registry.due_process.disputes import list_disputes
@@ -17,9 +19,11 @@ from socialcredit.registry.due_process.links import list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
+from socialcredit.registry.reporting.policy_text import Item, condition_words, policy_text
 from socialcredit.registry.scoring.policies import get_policy, published_policy_ids, published_versions
 from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
+from socialcredit.web.codes import name_listings, policy_names, tier_label
 from socialcredit.web.core import Page, Web
 from socialcredit.web.resident import file_context
 
@@ -58,11 +62,13 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     runs = dashboard.runs(store)
     list_ids = sorted({k for r in runs for k in r["lists"]})
     list_names = {lst.id: lst.name.get(page.lang) for lst in policy.lists}
+    names = policy_names(store, [r["policy_id"] for r in runs], page.lang)
     return {
         "run": run,
         "policy": policy,
         "policy_name": policy.name.get(page.lang),
         "policies": sorted(latest),
+        "names": names,
         "hist": hist,
         "hist_chart": histogram(
             [(b["lo"], b["hi"], b["n"]) for b in hist["bins"]],
@@ -113,7 +119,8 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
         "lists_chart": bars(
             [
                 Bar(
-                    f"#{r['run_id']} {r['policy_id']} · {t('list_' + lst) if lst in ('blacklist', 'redlist') else lst}",
+                    f"#{r['run_id']} {names.get(r['policy_id'], r['policy_id'])} · "
+                    f"{t('list_' + lst) if lst in ('blacklist', 'redlist') else lst.replace('_', ' ')}",
                     r["lists"].get(lst, 0),
                     f"{r['lists'].get(lst, 0):,}",
                     "warn" if lst == "blacklist" else "good",
@@ -133,11 +140,32 @@ def _floor(value: float) -> float:
     return float(int(value // 50) * 50 - 50)
 
 
+def _rule_words(item: Item | None, lang: str) -> str:
+    """A rule's facets from the public policy page, as one sentence (its record, points, how long it counts)."""
+    if item is None:
+        return ""
+    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+    return sep.join(f"{label}{colon}{words}" for label, words in item.lines[:3])
+
+
+def _criterion_words(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: str) -> str:
+    """When a criterion lists a subject, in words as on the public policy page (a record's type first)."""
+    words = condition_words(loaded, f"list:{list_id}.{c.id}", lang, record=c.record is not None) or ""
+    if c.record is None:
+        return words
+    record = load_catalog().record_types[c.record.record_type].name.get(lang)
+    if not c.record.when:
+        return record
+    return f"{record}（{words}）" if lang == "zh" else f"{record} ({words})"
+
+
 def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
     loaded = get_policy(store, policy_id)
     p = loaded.policy
     catalog = load_catalog()
     lang = page.lang
+    # the rules in words, as the public policy page says them (no condition written as code)
+    items = {i.key: i for s in policy_text(loaded, lang).sections for i in s.items}
     dims = []
     for d in p.dimensions:
         rules = [
@@ -145,7 +173,7 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
                 "id": r.id,
                 "record_type": catalog.record_types[r.record_type].name.get(lang),
                 "points": r.points,
-                "sentence": explain_rule(r, lang),
+                "sentence": _rule_words(items.get(f"rule:{r.id}"), lang) or explain_rule(r, lang),
                 "reason": r.reason.text(lang),
                 "advice": r.advice.get(lang) if r.advice else "",
             }
@@ -162,13 +190,7 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
             "criteria": [
                 {
                     "id": c.id,
-                    "when": c.when
-                    or (
-                        catalog.record_types[c.record.record_type].name.get(lang)
-                        + (f" ({c.record.when})" if c.record.when else "")
-                        if c.record
-                        else ""
-                    ),
+                    "when": _criterion_words(loaded, lst.id, c, lang),
                     "reason": c.reason.text(lang),
                     "advice": c.advice.get(lang) if c.advice else "",
                 }
@@ -185,7 +207,11 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
         "tiers": sorted(p.tiers, key=lambda t: -t.min),
         "dims": dims,
         "lists": lists,
-        "services": [{"id": s.id, "name": s.name.get(lang), "grant_if": s.grant_if} for s in p.services],
+        "services": [
+            {"id": s.id, "name": s.name.get(lang), "grant_if": condition_words(loaded, f"service:{s.id}", lang) or ""}
+            for s in p.services
+        ],
+        "tier_labels": {t.id: tier_label(t.id, t.name.get(lang) if t.name else "") for t in p.tiers},
     }
 
 
@@ -228,6 +254,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             report = file_context(store, page, subject_id, "operator look-up", web.service.live_views(subject_id))
             disputes = list_disputes(store, subject_id=subject_id)
             listings = list_listings(store, subject_id=subject_id)
+            name_listings(store, listings, page.lang)
         _views_in_third_person(report)
         return page.render("ops_subject.html", section="subjects", report=report, disputes=disputes, listings=listings)
 
@@ -241,6 +268,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             review = list_review_queue(store)
             alerts = list_alerts(store)
             contested = sorted(list_link_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
+            name_listings(store, pending[:CASES_SHOWN], page.lang)
+            names = policy_names(store, [r["policy_id"] for r in repairs[:CASES_SHOWN]], page.lang)
         return page.render(
             "ops_cases.html",
             section="cases",
@@ -257,6 +286,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             alerts=alerts[-CASES_SHOWN:][::-1],
             n_alerts=len(alerts),
             shown=CASES_SHOWN,
+            names=names,
         )
 
     @router.get("/ops/policies")
@@ -264,7 +294,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def policies(page: Page) -> Response:
         with web.service.writer() as store:
             rows = published_versions(store, newest_first=True)
-        return page.render("ops_policies.html", section="policies", rows=rows)
+            names = policy_names(store, [r["policy_id"] for r in rows], page.lang)
+        return page.render("ops_policies.html", section="policies", rows=rows, names=names)
 
     @router.get("/ops/policies/{policy_id}")
     @web.page("operator")

@@ -19,6 +19,7 @@ from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.records.consent import consent_history, set_consent
+from socialcredit.registry.reporting.file_page import file_names
 from socialcredit.registry.reporting.policy_text import anchor_of, notice_hrefs, policy_href, reason_anchors
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.reporting.resident_file import export_file, render_html
@@ -26,6 +27,7 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
+from socialcredit.web.codes import name_codes, name_listings, tier_label
 from socialcredit.web.core import Page, Web
 from socialcredit.web.freeze_page import freeze_context
 
@@ -64,6 +66,7 @@ def file_context(
         s["policy_name"] = policy.name.get(page.lang)
         tier = next((t for t in policy.tiers if t.id == s["tier"]), None)
         s["tier_name"] = tier.name.get(page.lang) if tier and tier.name else ""
+        s["tier_label"] = tier_label(s["tier"], s["tier_name"])
         s["list_names"] = {lst.id: lst.name.get(page.lang) for lst in policy.lists}
         names = {svc.id: svc.name.get(page.lang) for svc in policy.services}
         for svc in s["services"]:
@@ -74,6 +77,7 @@ def file_context(
             title=page.t("chart_dimensions_title", policy=s["policy_name"]),
             desc=page.t("chart_dimensions_desc"),
         )
+    name_codes(report, page.lang)
     return report
 
 
@@ -88,6 +92,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         with web.service.writer() as store:
             report = own_file(store, page, "resident portal: overview")
             listings = list_listings(store, subject_id=_subject(page))
+            name_listings(store, listings, page.lang)
             notifications = list_notifications(store, _subject(page), page.lang)
             rules = notice_hrefs(store, notifications)
         for n in notifications:
@@ -223,7 +228,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
         assert page.who is not None
         with web.service.writer() as store:
             file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
-        response = Response(render_html(file, page.lang), media_type="text/html; charset=utf-8")
+            names = file_names(store, file, page.lang)
+        response = Response(render_html(file, page.lang, names), media_type="text/html; charset=utf-8")
         # the page carries its own small stylesheet inline, and nothing else
         response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
         return response

@@ -54,6 +54,7 @@ from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.due_process.repair import apply_for_repair, decide_repair, list_repairs, report_fulfilment
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.consent import set_consent as set_consent_of
+from socialcredit.registry.reporting.file_page import file_names
 from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
@@ -361,7 +362,8 @@ def export_html(
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file.html")
     service.flush_inquiries()
     with naming(service, "subject_id") as store:
-        return render_html(export_file(store, subject_id, lang=lang, actor=actor(party)), lang)
+        file = export_file(store, subject_id, lang=lang, actor=actor(party))
+        return render_html(file, lang, file_names(store, file, lang))
 
 
 @router.get("/v1/notices", tags=_DUE_PROCESS)

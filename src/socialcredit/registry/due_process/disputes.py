@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
@@ -81,6 +82,12 @@ _OUTCOME_TEXT = {
     ),
     "retracted": ("you withdrew the dispute; the record stays as it is", "您已撤回该异议，记录保持不变"),
 }
+
+
+def _source_name(source_id: str, lang: str) -> str:
+    """A source by its name in a notice (the catalog's; an unknown id as it is)."""
+    source = load_catalog().sources.get(source_id)
+    return source.name.get(lang) if source else source_id
 
 
 def _deadlines(store: Store) -> tuple[int, int]:
@@ -236,8 +243,8 @@ def file_dispute(
             subject_id,
             "dispute_filed",
             dispute_id,
-            f"Your dispute {dispute_id} of record {record_id} ({source_id}) was received; {en}",
-            f"您对记录 {record_id}（{source_id}）的异议 {dispute_id} 已受理；{zh}",
+            f"Your dispute {dispute_id} of record {record_id} ({_source_name(source_id, 'en')}) was received; {en}",
+            f"您对记录 {record_id}（{_source_name(source_id, 'zh')}）的异议 {dispute_id} 已受理；{zh}",
             today,
         )
     return get_dispute(store, dispute_id)

@@ -329,12 +329,14 @@ class _Words:
         return f"{what} {_CMP_EN[op]} {value}" if en else f"{what}{_CMP_ZH[op]}{value}"
 
 
-def condition_words(loaded: LoadedPolicy, key: str, lang: str) -> str | None:
-    """A parsed condition of the policy (``rule:<id>``, ``list:<list>.<criterion>``, ``service:<id>``) in words."""
+def condition_words(loaded: LoadedPolicy, key: str, lang: str, *, record: bool | None = None) -> str | None:
+    """A parsed condition of the policy (``rule:<id>``, ``list:<list>.<criterion>``, ``service:<id>``) in words;
+    ``record``: whether it is a condition on a record (a list criterion's ``record.when``), not on the subject."""
     node = loaded.condition(key)
     if node is None:
         return None
-    record = key.startswith("rule:") or key.startswith("record:")
+    if record is None:
+        record = key.startswith("rule:") or key.startswith("record:")
     return _Words(loaded.policy, load_labels(), lang, record=record).words(node)
 
 

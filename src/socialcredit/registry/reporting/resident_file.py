@@ -11,12 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from jinja2 import Environment, select_autoescape
-from markupsafe import Markup
-
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.records.versions import require_subject
+from socialcredit.registry.reporting.file_page import render_page
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.store import Store
 
@@ -161,39 +159,7 @@ _WORDS = {
 }
 
 
-def render_html(file: dict[str, Any], lang: str = "en") -> str:
-    """The file as one self-contained HTML page (every value escaped)."""
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    table = env.from_string(_TABLE)
-    words = _WORDS["zh" if lang == "zh" else "en"]
-    records = [{**r, "fields": ", ".join(f"{k}={v}" for k, v in r["fields"].items())} for r in file["records"]]
-    links = [{**x, "agreed": "; ".join(x["agreed"])} for x in file.get("links", [])]
-    sections = [
-        ("records", records, ["source", "record_id", "version", "record_type", "event_date", "fields", "status"]),
-        ("notices", file["notices"], ["list_id", "criterion_id", "record_id", "noticed_on", "effective_on", "status"]),
-        (
-            "disputes",
-            file["disputes"],
-            ["dispute_id", "record_id", "reason", "status", "opened_at", "deadline", "note"],
-        ),
-        ("links", links, ["identity_id", "region", "number", "how", "probability", "linked_at", "agreed", "contest"]),
-        (
-            "link_disputes",
-            file.get("link_disputes", []),
-            ["dispute_id", "identity_id", "reason", "status", "opened_at", "deadline", "note"],
-        ),
-        ("repairs", file["repairs"], ["repair_id", "record_id", "severity", "status", "applied_on", "decision_reason"]),
-        ("inquiries", file["inquiries"], ["asked_at", "requester", "service", "purpose", "outcome"]),
-        ("overrides", file["overrides"], ["on_date", "kind", "target", "outcome", "justification"]),
-        ("consents", file["consents"]["history"], ["category", "granted", "recorded_at"]),
-        ("notifications", file["notifications"], ["created_on", "kind", "text"]),
-    ]
-    page = env.from_string(_TEMPLATE)
-    return page.render(
-        f=file,
-        lang=lang,
-        sections=sections,
-        t=lambda key: words.get(key, key),
-        # the inner table is rendered (and escaped) by the same environment: mark it safe once
-        table=lambda rows, cols: Markup(table.render(rows=rows, cols=cols)),
-    )
+def render_html(file: dict[str, Any], lang: str = "en", names: dict[str, str] | None = None) -> str:
+    """The file as one self-contained HTML page, in words (registry/reporting/file_page.py; ``names`` from its
+    ``file_names``)."""
+    return render_page(file, lang, names)

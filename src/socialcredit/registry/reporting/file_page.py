@@ -1,0 +1,467 @@
+"""The resident's file as one page to read, print or save: in words, never codes, and readable on a phone.
+
+Every column has a heading in the page's language; a record's details read as "label: value" in words
+(``catalog/labels.yaml``); a source, a record type, a list, a criterion, a service, a status each by its name; an
+empty value is left empty, never Python's ``None``. Below 600px every table becomes one card per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
+
+from socialcredit.catalog import load_catalog
+from socialcredit.catalog.labels import load_labels
+from socialcredit.errors import NotFoundError
+from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.store import Store
+
+__all__ = ["file_names", "render_page"]
+
+
+def file_names(store: Store, file: dict[str, Any], lang: str) -> dict[str, str]:
+    """The names of the policies, grades, lists, criteria and services ``file`` names, keyed ``policy:ID``,
+    ``tier:POLICY:TIER``, ``list:POLICY:LIST``, ``criterion:POLICY:LIST:CRITERION`` and ``service:ID``."""
+    out: dict[str, str] = {}
+    pids = {str(s["policy"]) for s in file.get("scores", [])} | {str(n["policy_id"]) for n in file.get("notices", [])}
+    for pid in sorted(pids):
+        try:
+            policy = get_policy(store, pid).policy
+        except NotFoundError:
+            continue
+        out[f"policy:{pid}"] = policy.name.get(lang)
+        for lst in policy.lists:
+            out[f"list:{pid}:{lst.id}"] = lst.name.get(lang)
+            for c in lst.criteria:
+                out[f"criterion:{pid}:{lst.id}:{c.id}"] = c.reason.text(lang)
+        for tier in policy.tiers:
+            name = tier.name.get(lang) if tier.name else ""
+            out[f"tier:{pid}:{tier.id}"] = (f"{tier.id} {name}" if name else tier.id) if tier.id.isupper() else name
+        for svc in policy.services:
+            out.setdefault(f"service:{svc.id}", svc.name.get(lang))
+    return out
+
+
+def _spoken(code: Any) -> str:
+    return "" if code is None else str(code).replace("_", " ")
+
+
+def _value(value: Any, lang: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _WORDS[lang]["yes" if value else "no"]
+    if isinstance(value, int | float):
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    labels = load_labels()
+    return labels.value(str(value), lang) if str(value) in labels.values else str(value)
+
+
+def _details(fields: dict[str, Any], lang: str) -> str:
+    labels = load_labels()
+    sep = "；" if lang == "zh" else "; "
+    colon = "：" if lang == "zh" else ": "
+    return sep.join(f"{labels.field(k, lang)}{colon}{_value(v, lang)}" for k, v in fields.items() if v is not None)
+
+
+def _cells(lang: str, names: dict[str, str]) -> dict[str, Callable[[dict[str, Any]], str]]:
+    """How each column of a row reads, where it is more than the value itself."""
+    catalog = load_catalog()
+    w = _WORDS[lang]
+
+    def word(prefix: str, col: str) -> Callable[[dict[str, Any]], str]:
+        return lambda r: w.get(f"{prefix}_{r.get(col)}", _spoken(r.get(col)))
+
+    return {
+        "source": lambda r: catalog.sources[r["source"]].name.get(lang) if r.get("source") in catalog.sources else "",
+        "record_type": lambda r: (
+            catalog.record_types[r["record_type"]].name.get(lang)
+            if r.get("record_type") in catalog.record_types
+            else ""
+        ),
+        "fields": lambda r: _details(r.get("fields") or {}, lang),
+        "record_status": word("record", "status"),
+        "list_id": lambda r: names.get(f"list:{r.get('policy_id')}:{r.get('list_id')}", _spoken(r.get("list_id"))),
+        "criterion_id": lambda r: names.get(
+            f"criterion:{r.get('policy_id')}:{r.get('list_id')}:{r.get('criterion_id')}", _spoken(r.get("criterion_id"))
+        ),
+        "listing_status": word("listing", "status"),
+        "dispute_status": word("dispute", "status"),
+        "repair_status": word("repair", "status"),
+        "severity": word("severity", "severity"),
+        "service": lambda r: names.get(f"service:{r.get('service')}", _spoken(r.get("service"))),
+        "purpose": word("purpose", "purpose"),
+        "outcome": word("outcome", "outcome"),
+        "category": lambda r: (
+            catalog.categories[r["category"]].name.get(lang) if r.get("category") in catalog.categories else ""
+        ),
+        "granted": lambda r: w["consent_in" if r.get("granted") else "consent_out"],
+        "kind": word("override", "kind"),
+    }
+
+
+def render_page(file: dict[str, Any], lang: str = "en", names: dict[str, str] | None = None) -> str:
+    """``file`` (``export_file``'s) as one self-contained HTML page in ``lang`` (every value escaped); ``names``
+    (``file_names``) gives policies, lists, criteria and services their names."""
+    lang = "zh" if lang == "zh" else "en"
+    names = names or {}
+    words = _WORDS[lang]
+    cells = _cells(lang, names)
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    table = env.from_string(_TABLE)
+
+    def cell(row: dict[str, Any], col: str) -> str:
+        how = cells.get(col)
+        return how(row) if how else _value(row.get(col), lang)
+
+    def render_table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> Markup:
+        """``cols``: (how the cell reads, its heading's key)."""
+        return Markup(
+            table.render(rows=rows, cols=[(how, words[head]) for how, head in cols], cell=cell, empty=words["none"])
+        )
+
+    scores = []
+    for s in file["scores"]:
+        pid = s["policy"]
+        entries = [
+            {**e, "policy_id": pid, "list_id": e.get("list"), "criterion_id": e.get("criterion")} for e in s["lists"]
+        ]
+        tier = names.get(f"tier:{pid}:{s['tier']}") or _spoken(s["tier"])
+        scores.append({**s, "name": names.get(f"policy:{pid}", pid), "tier_words": tier, "entries": entries})
+    links = [{**x, "agreed": "; ".join(x["agreed"])} for x in file.get("links", [])]
+    records = [
+        ("event_date", "col_date"),
+        ("record_type", "col_record_type"),
+        ("record_id", "col_record_id"),
+        ("source", "col_source"),
+        ("fields", "col_details"),
+        ("record_status", "col_status"),
+    ]
+    sections = [
+        ("records", file["records"], records),
+        (
+            "notices",
+            file["notices"],
+            [
+                ("list_id", "col_list"),
+                ("criterion_id", "col_criterion"),
+                ("record_id", "col_record_id"),
+                ("noticed_on", "col_noticed_on"),
+                ("effective_on", "col_effective_on"),
+                ("listing_status", "col_status"),
+            ],
+        ),
+        (
+            "disputes",
+            file["disputes"],
+            [
+                ("dispute_id", "col_number"),
+                ("record_id", "col_record_id"),
+                ("reason", "col_reason"),
+                ("dispute_status", "col_status"),
+                ("opened_at", "col_opened_at"),
+                ("deadline", "col_deadline"),
+                ("note", "col_note"),
+            ],
+        ),
+        (
+            "links",
+            links,
+            [
+                ("region", "col_region"),
+                ("number", "col_number"),
+                ("how", "col_how"),
+                ("linked_at", "col_linked_at"),
+                ("agreed", "col_agreed"),
+                ("contest", "col_contest"),
+            ],
+        ),
+        (
+            "link_disputes",
+            file.get("link_disputes", []),
+            [
+                ("dispute_id", "col_number"),
+                ("reason", "col_reason"),
+                ("dispute_status", "col_status"),
+                ("opened_at", "col_opened_at"),
+                ("deadline", "col_deadline"),
+                ("note", "col_note"),
+            ],
+        ),
+        (
+            "repairs",
+            file["repairs"],
+            [
+                ("repair_id", "col_number"),
+                ("record_id", "col_record_id"),
+                ("severity", "col_severity"),
+                ("repair_status", "col_status"),
+                ("applied_on", "col_applied_on"),
+                ("decision_reason", "col_decision"),
+            ],
+        ),
+        (
+            "inquiries",
+            file["inquiries"],
+            [
+                ("asked_at", "col_asked_at"),
+                ("requester", "col_requester"),
+                ("service", "col_service"),
+                ("purpose", "col_purpose"),
+                ("outcome", "col_outcome"),
+            ],
+        ),
+        (
+            "overrides",
+            file["overrides"],
+            [
+                ("on_date", "col_date"),
+                ("kind", "col_kind"),
+                ("target", "col_target"),
+                ("outcome", "col_outcome"),
+                ("justification", "col_justification"),
+            ],
+        ),
+        (
+            "consents",
+            file["consents"]["history"],
+            [("category", "col_category"), ("granted", "col_choice"), ("recorded_at", "col_recorded_at")],
+        ),
+        ("notifications", file["notifications"], [("created_on", "col_date"), ("text", "col_text")]),
+    ]
+    return env.from_string(_TEMPLATE).render(
+        f=file,
+        lang=lang,
+        scores=scores,
+        sections=sections,
+        t=lambda key: words.get(key, key),
+        table=render_table,
+    )
+
+
+_TEMPLATE = """<!doctype html>
+<html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ t('file') }} {{ f.subject_id }}</title>
+<style>
+*{box-sizing:border-box}
+body{font-family:system-ui,"WenQuanYi Micro Hei",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;
+line-height:1.5}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.3rem .5rem;
+text-align:left;vertical-align:top;font-size:.9rem;overflow-wrap:break-word}th{background:#f3f3f3}.empty{color:#595959}
+.id{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:nowrap}
+@media (max-width:37.5rem){body{margin:1rem auto}table,tbody,tr,td{display:block;width:100%}tr:first-child{display:none}
+tr{border:1px solid #ccc;border-radius:6px;margin:0 0 .6rem;padding:.3rem .6rem}td{border:0;padding:.1rem 0;
+display:grid;grid-template-columns:minmax(5rem,32%) minmax(0,1fr);gap:.6rem}td::before{content:attr(data-label);
+color:#595959}}
+</style></head><body>
+<main>
+<h1>{{ t('file') }}: {{ f.subject.name or '' }} <span class="id">{{ f.subject_id }}</span></h1>
+<p>{{ t('exported') }} {{ f.exported_at }}</p>
+{% for s in scores %}
+<h2>{{ s.name }} {{ s.policy_version }} · {{ t('score') }} {{ s.score }} · {{ t('tier') }} {{ s.tier_words }}</h2>
+<p>{{ t('rank') }} {{ s.rank }} / {{ s.of }} · {{ t('as_of') }} {{ s.as_of }}</p>
+{{ table(s.reasons, [('text', 'col_reason'), ('points', 'col_points'), ('advice', 'col_advice')]) }}
+{{ table(s.entries, [('list_id', 'col_list'), ('reason', 'col_reason'), ('listing_status', 'col_status'),
+                     ('effective_on', 'col_effective_on')]) }}
+{% endfor %}
+{% for title, rows, cols in sections %}
+<h2>{{ t(title) }}</h2>
+{{ table(rows, cols) }}
+{% endfor %}
+</main>
+</body></html>
+"""
+
+_TABLE = """{% if rows %}<table><tr>{% for how, head in cols %}<th scope="col">{{ head }}</th>{% endfor %}</tr>
+{% for r in rows %}<tr>{% for how, head in cols %}<td data-label="{{ head }}"{% if how in ('record_id', 'number') %}\
+ class="id"{% endif %}>{{ cell(r, how) }}</td>{% endfor %}</tr>
+{% endfor %}</table>{% else %}<p class="empty">{{ empty }}</p>{% endif %}"""
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "file": "Resident's file",
+        "exported": "Exported",
+        "score": "score",
+        "tier": "grade",
+        "rank": "rank",
+        "as_of": "as of",
+        "records": "Records",
+        "notices": "Notices and listings",
+        "disputes": "Disputes",
+        "links": "Identities in other regions linked to you",
+        "link_disputes": "Disputes of links",
+        "repairs": "Credit repair",
+        "inquiries": "Who asked about you",
+        "overrides": "Human review",
+        "consents": "Consents",
+        "notifications": "Notifications",
+        "yes": "yes",
+        "no": "no",
+        "none": "Nothing recorded.",
+        "col_date": "Date",
+        "col_record_type": "Record",
+        "col_record_id": "Record number",
+        "col_source": "Source",
+        "col_details": "Details",
+        "col_status": "Status",
+        "col_list": "List",
+        "col_criterion": "Grounds",
+        "col_noticed_on": "Noticed on",
+        "col_effective_on": "Takes effect on",
+        "col_number": "Number",
+        "col_reason": "Reason",
+        "col_opened_at": "Filed on",
+        "col_deadline": "Answer due by",
+        "col_note": "Answer",
+        "col_region": "Region",
+        "col_how": "How it was linked",
+        "col_linked_at": "Linked on",
+        "col_agreed": "What agreed",
+        "col_contest": "How to contest it",
+        "col_severity": "Severity",
+        "col_applied_on": "Applied on",
+        "col_decision": "Decision",
+        "col_asked_at": "When",
+        "col_requester": "Who asked",
+        "col_service": "Service",
+        "col_purpose": "Purpose",
+        "col_outcome": "Outcome",
+        "col_kind": "Kind",
+        "col_target": "What was reviewed",
+        "col_justification": "Justification",
+        "col_category": "Data",
+        "col_choice": "Your choice",
+        "col_recorded_at": "Recorded at",
+        "col_text": "Text",
+        "col_points": "Points",
+        "col_advice": "What changes it",
+        "consent_in": "counted",
+        "consent_out": "not counted",
+        "record_counting": "counting",
+        "record_not counting": "not counting",
+        "record_disputed": "disputed",
+        "record_expired": "expired",
+        "record_repaired": "repaired",
+        "record_withdrawn": "withdrawn",
+        "record_superseded": "corrected",
+        "listing_pending": "in grace period",
+        "listing_effective": "in effect",
+        "listing_resolved": "resolved before effect",
+        "listing_delisted": "delisted",
+        "listing_publication_ended": "publication ended",
+        "listing_repaired": "repaired",
+        "listing_overridden": "overridden",
+        "dispute_open": "open",
+        "dispute_verified": "verified (the record stands)",
+        "dispute_corrected": "corrected",
+        "dispute_withdrawn": "record withdrawn",
+        "dispute_lapsed": "not answered in time (record withdrawn)",
+        "repair_pending": "pending",
+        "repair_approved": "approved",
+        "repair_refused": "refused",
+        "severity_minor": "minor",
+        "severity_general": "general",
+        "severity_serious": "serious",
+        "outcome_granted": "granted",
+        "outcome_refused": "refused",
+        "outcome_viewed": "viewed",
+        "purpose_loan": "a loan",
+        "purpose_ticket": "buying a ticket",
+        "purpose_matchmaking": "matchmaking",
+    },
+    "zh": {
+        "file": "个人信用档案",
+        "exported": "导出时间",
+        "score": "分数",
+        "tier": "等级",
+        "rank": "排名",
+        "as_of": "截至",
+        "records": "记录",
+        "notices": "通知与名单",
+        "disputes": "异议",
+        "links": "与您关联的其他地区身份",
+        "link_disputes": "对关联的异议",
+        "repairs": "信用修复",
+        "inquiries": "查询记录",
+        "overrides": "人工复核",
+        "consents": "授权",
+        "notifications": "通知",
+        "yes": "是",
+        "no": "否",
+        "none": "暂无记录。",
+        "col_date": "日期",
+        "col_record_type": "记录",
+        "col_record_id": "记录编号",
+        "col_source": "来源",
+        "col_details": "内容",
+        "col_status": "状态",
+        "col_list": "名单",
+        "col_criterion": "列入原因",
+        "col_noticed_on": "告知日期",
+        "col_effective_on": "生效日期",
+        "col_number": "编号",
+        "col_reason": "理由",
+        "col_opened_at": "提出日期",
+        "col_deadline": "答复期限",
+        "col_note": "答复",
+        "col_region": "地区",
+        "col_how": "关联方式",
+        "col_linked_at": "关联日期",
+        "col_agreed": "一致的信息",
+        "col_contest": "如何提出异议",
+        "col_severity": "失信程度",
+        "col_applied_on": "申请日期",
+        "col_decision": "决定",
+        "col_asked_at": "时间",
+        "col_requester": "查询方",
+        "col_service": "服务",
+        "col_purpose": "目的",
+        "col_outcome": "结果",
+        "col_kind": "类别",
+        "col_target": "复核对象",
+        "col_justification": "理由",
+        "col_category": "数据类别",
+        "col_choice": "您的选择",
+        "col_recorded_at": "记录时间",
+        "col_text": "内容",
+        "col_points": "分值",
+        "col_advice": "如何改善",
+        "consent_in": "同意计入",
+        "consent_out": "不同意计入",
+        "record_counting": "计分中",
+        "record_not counting": "不计分",
+        "record_disputed": "异议中",
+        "record_expired": "已失效",
+        "record_repaired": "已修复",
+        "record_withdrawn": "已撤回",
+        "record_superseded": "已更正",
+        "listing_pending": "宽限期内",
+        "listing_effective": "已生效",
+        "listing_resolved": "生效前已消除",
+        "listing_delisted": "已移出",
+        "listing_publication_ended": "公示期满",
+        "listing_repaired": "已修复",
+        "listing_overridden": "已人工撤销",
+        "dispute_open": "处理中",
+        "dispute_verified": "已核实（记录保留）",
+        "dispute_corrected": "已更正",
+        "dispute_withdrawn": "记录已撤回",
+        "dispute_lapsed": "逾期未答复（记录撤回）",
+        "repair_pending": "待决定",
+        "repair_approved": "已批准",
+        "repair_refused": "未批准",
+        "severity_minor": "轻微",
+        "severity_general": "一般",
+        "severity_serious": "严重",
+        "outcome_granted": "准予",
+        "outcome_refused": "拒绝",
+        "outcome_viewed": "已查看",
+        "purpose_loan": "贷款审批",
+        "purpose_ticket": "购票",
+        "purpose_matchmaking": "婚恋服务",
+    },
+}

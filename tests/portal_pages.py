@@ -1,0 +1,175 @@
+"""Every page of the site, as a table, over a world seeded so that every page has something to show.
+
+The phone, axe and raw-identifier tests (tests/test_web_phone.py, tests/test_web_axe.py) walk ``PAGES``: a new page
+is one line here — its path (``{listed}``, ``{token}``, ``{name}`` are filled from the world), who is signed in
+(``None``, ``"resident"`` or ``"operator"``) and the status it answers with.
+
+The world: the example city (200 residents) scored by both policies, then Beijing again 61 days later, so that the
+listed resident's blacklisting is in effect (refused, listed, noticed, published). That resident disputed a record
+and added to it, changed a consent, froze the file and placed a fraud alert; two relying parties asked about them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from api_helpers import auth, serving
+from socialcredit.api.app import create_app
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.access.signin import issue_link
+from socialcredit.registry.access.throttle import Limit, Throttle
+from socialcredit.registry.due_process.disputes import add_information, file_dispute
+from socialcredit.registry.due_process.freeze import place_fraud_alert, place_freeze
+from socialcredit.registry.records.consent import set_consent
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import open_store
+from web_helpers import sign_in
+
+__all__ = ["LANGS", "PAGES", "PortalPage", "portal", "session_cookies"]
+
+LANGS = ("zh", "en")
+LATER = AS_OF + dt.timedelta(days=61)  # the blacklisting's 60 days of grace are over
+
+
+@dataclass(frozen=True)
+class PortalPage:
+    path: str
+    who: str | None = None  # None: nobody signed in; "resident"; "operator"
+    status: int = 200
+
+    @property
+    def id(self) -> str:
+        return f"{self.who or 'anyone'}:{self.path}"
+
+    def url(self, world: dict[str, Any], lang: str) -> str:
+        path = self.path.format(**world["fill"])
+        return path + ("&" if "?" in path else "?") + f"lang={lang}"
+
+
+PAGES = [
+    PortalPage("/signin"),
+    PortalPage("/signin/link?token={token}"),
+    PortalPage("/lists"),
+    PortalPage("/lists?q={name}"),  # a listed person: one row
+    PortalPage("/lists?q=110101190001010000"),  # nobody: "no published record"
+    PortalPage("/policies"),
+    PortalPage("/policies/beijing"),
+    PortalPage("/policies/sesame"),
+    PortalPage("/policies/beijing/2026.1"),
+    PortalPage("/policies/nowhere", status=404),
+    PortalPage("/me", "resident"),
+    PortalPage("/me/records", "resident"),
+    PortalPage("/me/disputes", "resident"),
+    PortalPage("/me/inquiries", "resident"),
+    PortalPage("/me/consents", "resident"),
+    PortalPage("/me/freeze", "resident"),
+    PortalPage("/me/file.html", "resident"),
+    PortalPage("/ops", "resident", status=403),
+    PortalPage("/ops", "operator"),
+    PortalPage("/ops/subjects?q={name}", "operator"),
+    PortalPage("/ops/subjects/{listed}", "operator"),
+    PortalPage("/ops/cases", "operator"),
+    PortalPage("/ops/policies", "operator"),
+    PortalPage("/ops/policies/beijing", "operator"),
+    PortalPage("/ops/policies/sesame", "operator"),
+    PortalPage("/ops/subjects/110101199001011237", "operator", status=404),
+]
+
+
+def _generous() -> Throttle:
+    """Limits no walk of every page in two languages reaches (the tests ask from one address)."""
+    names = ("auth", "key_failures", "signin", "key", "lookup", "public", "audit")
+    return Throttle({n: Limit(n, 1_000_000, 60, "requests") for n in names})
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("portal")
+    files = write_example(folder / "example", residents=200)
+    store = open_store(folder / "store.duckdb", create=True, key="")
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=AS_OF)
+    for pid in ("beijing", "sesame"):
+        score(store, resolve_policy(store, pid), AS_OF)
+    score(store, resolve_policy(store, "beijing"), LATER)
+    listed, name = store.execute(
+        "SELECT l.subject_id, s.name FROM listings l JOIN current_subjects s USING (subject_id) "
+        "WHERE l.status = 'effective' AND s.kind = 'person' ORDER BY l.subject_id LIMIT 1"
+    ).fetchone()
+    record = store.rows(
+        "SELECT source_id, record_id FROM records WHERE subject_id = ? ORDER BY event_date DESC, record_id LIMIT 1",
+        [listed],
+    )[0]
+    dispute = file_dispute(
+        store,
+        listed,
+        record["source_id"],
+        record["record_id"],
+        "这条记录不是我的。",
+        "收据编号 2026-0417",
+        actor="resident",
+    )
+    add_information(store, int(dispute["dispute_id"]), "补充：付款凭证已上传。", actor="resident")
+    set_consent(store, listed, next(iter(_categories())), False, actor="resident")
+    place_freeze(store, listed, actor="resident")
+    place_fraud_alert(store, listed, actor="resident")
+    loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
+    lenders = [issue_key(store, "relying_party", n, **loan) for n in ("Bank One", "北京农商银行")]  # type: ignore[arg-type]
+    keys = {
+        "resident": issue_key(store, "resident", "a resident", subject=listed).token,
+        "operator": issue_key(store, "operator", "registry operations").token,
+    }
+    token = issue_link(store, subject=listed).token
+    body = {"subject_id": listed, "service": "bank_loan", "purpose": "loan"}
+    with ExitStack() as stack:
+        for _ in range(3):
+            # serving() picks a free port and lets it go before uvicorn binds it: on a busy machine another test's
+            # server may take it first, and our requests reach that one (our keys unknown there). Then again.
+            app = create_app(folder / "store.duckdb", store=store, throttle=_generous())
+            attempt = ExitStack()
+            base = attempt.enter_context(serving(app))
+            r = httpx.post(base + "/v1/decisions", json=body, headers=auth(lenders[0].token), timeout=30)
+            if r.status_code == 200:
+                stack.push(attempt)
+                break
+            attempt.close()
+        assert r.status_code == 200, r.text
+        r = httpx.post(base + "/v1/decisions", json=body, headers=auth(lenders[1].token), timeout=30)
+        assert r.status_code == 200, r.text
+        yield {
+            "base": base,
+            "service": app.state.service,
+            "keys": keys,
+            "listed": listed,
+            "fill": {"listed": listed, "name": name, "token": token},
+        }
+    store.close()
+
+
+def _categories() -> list[str]:
+    from socialcredit.catalog import load_catalog
+
+    return list(load_catalog().categories)
+
+
+def session_cookies(world: dict[str, Any], who: str | None) -> dict[str, str]:
+    """The cookies of a session of ``who`` (none for nobody), signed in once per world and role."""
+    if who is None:
+        return {}
+    cache = world.setdefault("sessions", {})
+    if who not in cache:
+        with httpx.Client(base_url=world["base"], timeout=30) as client:
+            sign_in(client, world["keys"][who])
+            cache[who] = dict(client.cookies)
+    return dict(cache[who])
