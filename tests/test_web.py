@@ -341,7 +341,13 @@ def test_no_page_but_the_public_look_up_works_without_a_valid_key(site: dict[str
         with httpx.Client(base_url=site["base"], cookies=cookies) as anonymous:
             for method, path in routes:
                 url = path.format(
-                    subject_id=site["other"], policy_id="beijing", dispute_id=1, identity_id=1, version="2026.1"
+                    subject_id=site["other"],
+                    policy_id="beijing",
+                    dispute_id=1,
+                    identity_id=1,
+                    version="2026.1",
+                    listing_id=1,
+                    repair_id=1,
                 )
                 r = anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
                 if path in OPEN:
