@@ -344,7 +344,7 @@ def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store
     assert (reviewed["outcome"], reviewed["outcome_before_review"]) == ("granted", "refused")
     assert (
         list_notifications(store, A)[-2]["text"]
-        == f"An operator took you off the blacklist (judgment_defaulter): {why}"
+        == f"An operator took you off the blacklist (judgment defaulter): {why}"
     )
     assert {"override_listing", "override_decision"} <= set(audit_actions(store))
 

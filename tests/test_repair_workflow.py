@@ -32,7 +32,7 @@ from socialcredit.api.app import create_app
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.due_process import disputes, repair
+from socialcredit.registry.due_process import disputes, overrides, repair
 from socialcredit.registry.due_process.daily import run_daily
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
@@ -157,6 +157,25 @@ def test_stored_notices_name_the_policy_list_and_criterion_in_words(store: Store
         "将于 2026-04-02 起列入。您可以对记录提出异议或履行义务。"
     )
     assert raw_identifiers(zh, lang="zh") == []
+
+
+def test_an_operator_s_overrides_are_told_in_words(store: Store) -> None:
+    listed(store)
+    d = decide(store, A, "high_speed_rail", "ticket", requester="railway")
+    why = "Reviewed by hand: the judgment was paid in court."
+    assert d.inquiry_id is not None
+    overrides.override_decision(store, d.inquiry_id, "granted", why, "key:ops", today=D(2026, 5, 1))
+    asked = str(store.one("SELECT CAST(asked_at AS DATE) FROM inquiries WHERE inquiry_id = ?", [d.inquiry_id]))
+    assert (
+        list_notifications(store, A, "zh")[-1]["text"]
+        == f"运营人员复核了 {asked} 的高铁购票决定（拒绝），改为准予：{why}"
+    )
+    assert list_notifications(store, A)[-1]["text"] == (
+        f"An operator reviewed the high-speed rail ticket decision of {asked} (refused) and changed it to granted: "
+        f"{why}"
+    )
+    overrides.override_listing(store, 1, why, "key:ops", today=D(2026, 5, 1))
+    assert list_notifications(store, A, "zh")[-1]["text"] == f"运营人员将您移出失信名单（失信被执行人）：{why}"
 
 
 def test_a_negative_record_has_the_same_details(store: Store) -> None:
