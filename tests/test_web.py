@@ -546,7 +546,8 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
             table = re.search(r'<table data-testid="pending-repairs">.*?</table>', cases, re.S)
             assert table is not None
             cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", table.group(0), re.S)]
-            assert cells[:2] == ["<strong>2027-04-02</strong>", str(applied["repair_id"])]
+            rid = applied["repair_id"]
+            assert cells[:2] == ["<strong>2027-04-02</strong>", f'<a href="/ops/repairs/{rid}">{rid}</a>']
             assert cells[-3:] == ["严重", "2027-04-02", "已全部履行"]
         with service.writer() as s:
             repair.decide_repair(
