@@ -167,9 +167,9 @@ def test_notice_then_listing_after_the_grace_period(store: Store) -> None:
     # Beijing's blacklist: grace_days 60; 2026-02-01 + 60 days = 2026-04-02
     assert (notice["status"], notice["noticed_on"], notice["effective_on"]) == ("pending", "2026-02-01", "2026-04-02")
     assert list_notifications(store, A)[0]["text"] == (
-        "Notice: under policy beijing you meet a criterion of the blacklist: judgment defaulter (record J1). The "
-        "listing takes effect on 2026-04-02 unless the cause is resolved before then. You may dispute the record, "
-        "or fulfil the obligation."
+        "Notice: under the Beijing social credit score you meet a criterion of the blacklist: judgment defaulter "
+        "(record J1). The listing takes effect on 2026-04-02 unless the cause is resolved before then. You may "
+        "dispute the record, or fulfil the obligation."
     )
     assert rail(store, A) is True and public_lookup(store, "张三") == []
     run(store, D(2026, 4, 1))
@@ -204,7 +204,7 @@ def test_no_listing_when_the_cause_is_cured_during_grace(store: Store, tmp_path:
     assert [x["status"] for x in list_listings(store, subject_id=A)] == ["resolved"]
     assert rail(store, A) is True and public_lookup(store, A) == []
     assert list_notifications(store, A)[-1]["text"] == (
-        "blacklist (judgment_defaulter): the cause was resolved during the notice period; you were not listed."
+        "blacklist (judgment defaulter): the cause was resolved during the notice period; you were not listed."
     )
 
 
@@ -344,7 +344,7 @@ def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store
     assert (reviewed["outcome"], reviewed["outcome_before_review"]) == ("granted", "refused")
     assert (
         list_notifications(store, A)[-2]["text"]
-        == f"An operator took you off the blacklist (judgment_defaulter): {why}"
+        == f"An operator took you off the blacklist (judgment defaulter): {why}"
     )
     assert {"override_listing", "override_decision"} <= set(audit_actions(store))
 

@@ -55,7 +55,9 @@ def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
     exported = json.loads((tmp_path / "file.json").read_text("utf-8"))
     assert exported["disputes"][0]["status"] == "lapsed" and "Paid [receipt 7]" in html.read_text("utf-8")
     told = sc("notifications", A, db=db).stdout.splitlines()
-    assert told[0].startswith("2026-02-01 [listing_notice] Notice: under policy beijing you meet a criterion")
+    assert told[0].startswith(
+        "2026-02-01 [listing_notice] Notice: under the Beijing social credit score you meet a criterion"
+    )
     assert told[-1] == (
-        "2026-05-04 [listing_delisted] blacklist (judgment_defaulter): the cause was resolved; the listing has ended."
+        "2026-05-04 [listing_delisted] blacklist (judgment defaulter): the cause was resolved; the listing has ended."
     )

@@ -406,6 +406,6 @@ def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listin
     assert tianjin.one(
         "SELECT text_en FROM notifications WHERE subject_id = ? AND kind = 'listing_repaired'", [tj]
     ) == (
-        "blacklist (judgment_defaulter): region 110000, which recorded the record, ended its listing on 2027-01-10 "
+        "blacklist (judgment defaulter): region 110000, which recorded the record, ended its listing on 2027-01-10 "
         "(credit repair was granted); the listing here ended the same day."
     )

@@ -348,6 +348,8 @@ def test_no_page_but_the_public_look_up_works_without_a_valid_key(site: dict[str
                     identity_id=1,
                     version="2026.1",
                     evidence_id=1,
+                    listing_id=1,
+                    repair_id=1,
                 )
                 r = anonymous.request(method, url, data={"csrf": "x"} if method == "POST" else None)
                 if path == "/outbox":  # the demonstration's outbox: no page unless SOCIALCREDIT_OUTBOX_PAGE is on
@@ -549,7 +551,8 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
             table = re.search(r'<table[^>]* data-testid="pending-repairs">.*?</table>', cases, re.S)
             assert table is not None
             cells = [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", table.group(0), re.S)]
-            assert cells[:2] == ["<strong>2027-04-02</strong>", str(applied["repair_id"])]
+            rid = applied["repair_id"]
+            assert cells[:2] == ["<strong>2027-04-02</strong>", f'<a href="/ops/repairs/{rid}">{rid}</a>']
             assert cells[-3:] == ["严重", "2027-04-02", "已全部履行"]
         with service.writer() as s:
             repair.decide_repair(

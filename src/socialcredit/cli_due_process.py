@@ -321,6 +321,15 @@ def due_run(
             f"{len(links)} overdue link disputes resolved for the resident ({', '.join(map(str, links))}): "
             "the links are reversed."
         )
+    effective = result.get("listings_effective") or []
+    if effective:
+        out.print(f"{len(effective)} listings took effect at the end of their notice period.")
+    overdue = result.get("overdue_repairs") or []
+    if overdue:
+        out.print(
+            f"{len(overdue)} repair applications not answered by their deadline flagged as overdue "
+            f"({', '.join(map(str, overdue))})."
+        )
 
 
 _REPAIR_COLS = ["repair_id", "subject_id", "record_id", "severity", "status", "applied_on", "decision_reason"]
@@ -354,6 +363,10 @@ def repair_apply(
     record: Annotated[str, typer.Argument(help="The record.")],
     statement: Annotated[str, typer.Option(help="The resident's statement (required).", metavar="TEXT")],
     policy: Annotated[str | None, typer.Option(help="Under this policy (default: the strictest in use).")] = None,
+    commitment: Annotated[
+        str | None, typer.Option(help="The resident's written commitment (信用承诺).", metavar="TEXT")
+    ] = None,
+    evidence: Annotated[str | None, typer.Option(help="Evidence in support, as text.", metavar="TEXT")] = None,
     actor: ActorOpt = "cli",
     today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
@@ -363,8 +376,65 @@ def repair_apply(
     from socialcredit.registry.due_process.repair import apply_for_repair
 
     with _store(db) as store:
-        r = apply_for_repair(store, subject, source, record, statement, actor, today=_today(today), policy_id=policy)
-    _json(r) if as_json else out.print(f"repair {r['repair_id']} ({r['severity']}): {r['status']}.")
+        r = apply_for_repair(
+            store,
+            subject,
+            source,
+            record,
+            statement,
+            actor,
+            today=_today(today),
+            policy_id=policy,
+            commitment=commitment,
+            evidence=evidence,
+        )
+    _json(r) if as_json else out.print(
+        f"repair {r['repair_id']} ({r['severity']}): {r['status']}; answer due by {r['answer_due']}."
+    )
+
+
+@repair_app.command("eligibility")
+def repair_eligibility_cmd(
+    subject: Annotated[str, typer.Argument(help="The resident.")],
+    source: Annotated[str, typer.Argument(help="The source of the record.")],
+    record: Annotated[str, typer.Argument(help="The record.")],
+    policy: Annotated[str | None, typer.Option(help="Under this policy (default: the strictest in use).")] = None,
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Whether a resident may apply for repair of a record today, and from when; what stands in the way."""
+    from socialcredit.registry.due_process.repair import repair_eligibility
+
+    with _store(db) as store:
+        e = repair_eligibility(store, subject, source, record, today=_today(today), policy_id=policy)
+    if as_json:
+        _json(e)
+        return
+    out.print(
+        f"record {record} ({source}): {e['severity'] or 'no severity class'}; repair may be asked from "
+        f"{e['eligible_from'] or '—'}; publication ends by itself on {e['ends_on'] or '—'}; fulfilled "
+        f"{e['fulfilled_on'] or 'not reported'}; "
+        + ("eligible now." if e["eligible"] else f"not eligible ({', '.join(e['blockers'])}).")
+    )
+
+
+@repair_app.command("review")
+def repair_review(
+    repair_id: Annotated[int, typer.Argument(help="The application.")],
+    actor: ActorOpt = "cli",
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """An operator takes a repair application under review (the resident is told)."""
+    from socialcredit.registry.due_process.repair import start_review
+
+    with _store(db) as store:
+        r = start_review(store, repair_id, actor, today=_today(today))
+    _json(r) if as_json else out.print(
+        f"repair {r['repair_id']}: under review since {r['review_started_on']}; answer due by {r['answer_due']}."
+    )
 
 
 @repair_app.command("decide")

@@ -615,7 +615,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "ALTER TABLE api_keys ADD COLUMN policy_id VARCHAR;",
     ),
     (
-        24,
+        21,
+        "the credit repair workflow: commitment, evidence, the answer's deadline, review and overdue flags",
+        # A repair application carries the resident's written commitment (信用承诺) and evidence; the registry answers
+        # by `answer_due`; an operator takes it under review; the daily job flags one unanswered past its deadline
+        # (registry/due_process/repair.py).
+        """
+        ALTER TABLE repairs ADD COLUMN commitment VARCHAR;
+        ALTER TABLE repairs ADD COLUMN evidence VARCHAR;
+        ALTER TABLE repairs ADD COLUMN answer_due DATE;
+        ALTER TABLE repairs ADD COLUMN review_started_on DATE;
+        ALTER TABLE repairs ADD COLUMN review_started_by VARCHAR;
+        ALTER TABLE repairs ADD COLUMN overdue_on DATE;
+        """,
+    ),
+    (
+        22,
         "dispute evidence, reviews, the notifications outbox",
         # Evidence files are kept in the store itself (encrypted with it when it has a key), never beside it. A
         # review is an operator's escalation of a dispute and the reviewer's decision. The outbox holds every message

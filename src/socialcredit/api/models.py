@@ -332,6 +332,9 @@ class Repair(_Out):
     source_id: str
     record_id: str
     status: str
+    # submitted, under_review, granted or refused (docs/due-process.md, "The credit repair workflow")
+    stage: str | None = None
+    answer_due: str | None = None
 
 
 class Override(_Out):

@@ -56,6 +56,8 @@ class RecordType(_Strict):
 class Source(_Strict):
     name: Text
     record_types: list[str]
+    # Where a resident reaches the source about one of its records (shown with each listing and negative record).
+    contact: Text | None = None
 
 
 class Category(_Strict):

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.catalog import load_catalog
+from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.explain import explain_rule
@@ -264,6 +265,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
         with web.service.writer() as store:
             disputes = sorted(list_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
             pending = sorted(list_listings(store, status="pending"), key=lambda x: (x["effective_on"], x["listing_id"]))
+            # In grace are the listings whose effective date is still ahead; the daily job makes the others
+            # effective (listings.activate_due), and until it runs they are counted apart, not shown as in grace.
+            today = resolve_today().isoformat()
+            past_due = [x for x in pending if x["effective_on"] <= today]
+            pending = [x for x in pending if x["effective_on"] > today]
             repairs = sorted(list_repairs(store, status="pending"), key=lambda r: (r["applied_on"], r["repair_id"]))
             review = list_review_queue(store)
             alerts = list_alerts(store)
@@ -279,6 +285,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             n_contested=len(contested),
             pending=pending[:CASES_SHOWN],
             n_pending=len(pending),
+            n_past_due=len(past_due),
             repairs=repairs[:CASES_SHOWN],
             n_repairs=len(repairs),
             review=review[:CASES_SHOWN],

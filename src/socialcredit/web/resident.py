@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.catalog import load_catalog
+from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.policy.model import Policy
 from socialcredit.registry.decisions.live import LiveView
@@ -30,6 +31,7 @@ from socialcredit.web.charts import diverging
 from socialcredit.web.codes import name_codes, name_listings, tier_label
 from socialcredit.web.core import Page, Web
 from socialcredit.web.freeze_page import freeze_context
+from socialcredit.web.repair_pages import listings_context, notices_context, records_context, service_reasons
 
 __all__ = ["add_routes", "file_context"]
 
@@ -95,17 +97,26 @@ def add_routes(router: APIRouter, web: Web) -> None:
             name_listings(store, listings, page.lang)
             notifications = list_notifications(store, _subject(page), page.lang)
             rules = notice_hrefs(store, notifications)
+            # each listing with its details, its notice and refused services' reasons as of today (repair_pages.py)
+            today = resolve_today()
+            details = listings_context(store, page, _subject(page), today)
+            notices_context(store, page, _subject(page), notifications, today, details)
+            service_reasons(store, page, report, details)
         for n in notifications:
             n["rule_href"] = rules[n["notification_id"]]
         for x in listings:
             x["rule_href"] = policy_href(
                 x["policy_id"], anchor=anchor_of("list", f"{x['list_id']}.{x['criterion_id']}")
             )
+        hrefs = {x["listing_id"]: x["rule_href"] for x in listings}
+        for d in details:
+            d["rule_href"] = hrefs.get(d["listing_id"])
         return page.render(
             "me_overview.html",
             report=report,
             section="overview",
             pending=[x for x in listings if x["status"] == "pending"],
+            listings=details,
             notifications=list(reversed(notifications))[:20],
         )
 
@@ -114,6 +125,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def records(page: Page) -> Response:
         with web.service.writer() as store:
             report = own_file(store, page, "resident portal: records")
+            records_context(store, page, _subject(page), report, resolve_today())  # negative records' details
         return page.render(
             "me_records.html", report=report, section="records", dispute_links=True, contested=page.query("contested")
         )

@@ -51,7 +51,13 @@ from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.overrides import override_decision as override_one_decision
 from socialcredit.registry.due_process.overrides import override_listing as override_one_listing
 from socialcredit.registry.due_process.public_lists import public_lookup
-from socialcredit.registry.due_process.repair import apply_for_repair, decide_repair, list_repairs, report_fulfilment
+from socialcredit.registry.due_process.repair import (
+    apply_for_repair,
+    decide_repair,
+    list_repairs,
+    report_fulfilment,
+    start_review,
+)
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.consent import set_consent as set_consent_of
 from socialcredit.registry.reporting.file_page import file_names
@@ -107,6 +113,8 @@ class RepairIn(_Body):
     record_id: str = Field(min_length=1, max_length=128)
     statement: str = Field(min_length=1, max_length=4000)
     policy_id: str | None = Field(default=None, max_length=64)
+    commitment: str | None = Field(default=None, max_length=4000)
+    evidence: str | None = Field(default=None, max_length=4000)
 
 
 class RepairDecisionIn(_Body):
@@ -270,6 +278,8 @@ def apply(body: RepairIn, party: Resident, service: ServiceDep, today: Today) ->
             actor(party),
             policy_id=body.policy_id,
             today=today,
+            commitment=body.commitment,
+            evidence=body.evidence,
         )
     return Repair.model_validate(applied)
 
@@ -283,6 +293,14 @@ def repairs(
         subject = party.subject_id if party.role == "resident" else None
         found = list_repairs(store, subject_id=subject, status=status)
     return [Repair.model_validate(r) for r in found]
+
+
+@router.post("/v1/repairs/{repair_id}/review", tags=_DUE_PROCESS)
+def review(repair_id: int, party: Operator, service: ServiceDep, today: Today) -> Repair:
+    """An operator takes a repair application under review (the resident is told)."""
+    with naming(service, "repair_id") as store:
+        reviewed = start_review(store, repair_id, actor(party), today=today)
+    return Repair.model_validate(reviewed)
 
 
 @router.post("/v1/repairs/{repair_id}/decision", tags=_DUE_PROCESS)

@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from socialcredit.compiler.plan import ScorePlan
+from socialcredit.errors import NotFoundError
 from socialcredit.policy.model import ListSpec
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
@@ -34,7 +35,9 @@ from socialcredit.store import Store
 __all__ = [
     "ACTIVE",
     "LISTING_STATUSES",
+    "activate_due",
     "complete_missed",
+    "criterion_words",
     "effective_lists",
     "effective_results",
     "end_for_origin",
@@ -175,7 +178,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         q(
             """INSERT INTO notifications
             SELECT $note + c.n - 1, c.subject_id, $d, 'listing_notice', $first + c.n - 1,
-                'Notice: under policy ' || $p || ' you meet a criterion of the ' || $name_en || ': ' || k.en
+                'Notice: under the ' || $policy_en || ' you meet a criterion of the ' || $name_en || ': ' || k.en
                 || CASE WHEN c.record_id <> '' THEN ' (record ' || c.record_id || ')' ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '. The listing takes effect on ' || CAST($eff AS VARCHAR)
@@ -185,7 +188,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                              || CAST(c.origin_effective_on AS VARCHAR) || ' unless the cause is resolved before then.'
                         END
                 || ' You may dispute the record, or fulfil the obligation.',
-                '通知：根据 ' || $p || ' 政策，您符合' || $name_zh || '的列入条件：' || k.zh
+                '通知：根据' || $policy_zh || '，您符合' || $name_zh || '的列入条件：' || k.zh
                 || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR) || ' 起列入。'
@@ -195,7 +198,15 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                 || '您可以对记录提出异议或履行义务。',
                 now()
             FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
-            {"note": note, "first": first, "eff": effective_on, "name_en": lst.name.en, "name_zh": lst.name.zh},
+            {
+                "note": note,
+                "first": first,
+                "eff": effective_on,
+                "name_en": lst.name.en,
+                "name_zh": lst.name.zh,
+                "policy_en": loaded.policy.name.en,
+                "policy_zh": loaded.policy.name.zh,
+            },
         )
     append_audit(
         store,
@@ -259,9 +270,9 @@ def _notify_ended(store: Store, lst: ListSpec, on: dt.date, counts: dict[str, in
         store.execute(
             """INSERT INTO notifications
             SELECT $first + row_number() OVER (ORDER BY listing_id) - 1, subject_id, $d, $kind, listing_id,
-                   $name_en || ' (' || criterion_id || '): ' || $en || '.',
-                   $name_zh || '（' || criterion_id || '）：' || $zh || '。', now()
-            FROM sc_ended WHERE new_status = $status""",
+                   $name_en || ' (' || coalesce(k.en, criterion_id) || '): ' || $en || '.',
+                   $name_zh || '（' || coalesce(k.zh, criterion_id) || '）：' || $zh || '。', now()
+            FROM sc_ended LEFT JOIN sc_criteria k USING (criterion_id) WHERE new_status = $status""",
             {
                 "first": first,
                 "d": on,
@@ -301,15 +312,17 @@ def end_for_origin(
     ).fetchall()
     en, zh = _ORIGIN_ENDED.get(status, _ORIGIN_ENDED["delisted"])
     for listing_id, subject_id, list_id, criterion_id, new_status in ended:
+        policy_id = str(store.one("SELECT policy_id FROM listings WHERE listing_id = ?", [listing_id]))
+        w = criterion_words(store, policy_id, str(list_id), str(criterion_id))
         notify(
             store,
             str(subject_id),
             "listing_" + str(new_status),
             int(listing_id),
-            f"{list_id} ({criterion_id}): region {origin}, which recorded the record, ended its listing on "
+            f"{w['list_en']} ({w['criterion_en']}): region {origin}, which recorded the record, ended its listing on "
             f"{closed_on.isoformat()} ({en}); the listing here ended the same day.",
-            f"{list_id}（{criterion_id}）：记录该记录的地区 {origin} 已于 {closed_on.isoformat()} 结束列入（{zh}），"
-            "本地同日结束。",
+            f"{w['list_zh']}（{w['criterion_zh']}）：记录该记录的地区 {origin} 已于 {closed_on.isoformat()} 结束列入"
+            f"（{zh}），本地同日结束。",
             closed_on,
         )
     if ended:
@@ -327,6 +340,72 @@ def end_for_origin(
             },
         )
     return len(ended)
+
+
+def criterion_words(store: Store, policy_id: str, list_id: str, criterion_id: str) -> dict[str, str]:
+    """A listing's policy, list and criterion in words (``policy_en``, ``policy_zh``, ``list_en``, ``list_zh``,
+    ``criterion_en``, ``criterion_zh``), from the policy's latest version; the ids where it no longer names them."""
+    out = {
+        "policy_en": policy_id,
+        "policy_zh": policy_id,
+        "list_en": list_id,
+        "list_zh": list_id,
+        "criterion_en": criterion_id,
+        "criterion_zh": criterion_id,
+    }
+    try:
+        policy = get_policy(store, policy_id).policy
+    except NotFoundError:
+        return out
+    out.update(policy_en=policy.name.en, policy_zh=policy.name.zh)
+    lst = next((x for x in policy.lists if x.id == list_id), None)
+    if lst is None:
+        return out
+    out.update(list_en=lst.name.en, list_zh=lst.name.zh)
+    crit = next((c for c in lst.criteria if c.id == criterion_id), None)
+    if crit is not None:
+        out.update(criterion_en=crit.reason.en, criterion_zh=crit.reason.zh)
+    return out
+
+
+def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
+    """The daily job: a listing whose notice period is over takes effect on its date, without waiting for the next
+    score run, when the run that last found its cause still stands for it — its record has no version newer than
+    that run read, and no dispute of the record is open (either could have removed the cause; the next run decides
+    those). Each resident is told; one audit entry names the listings. Returns their ids.
+
+    Before, a listing took effect only at the first run on or after its date, so with no run since, the operator's
+    cases page kept showing as "in grace" listings whose date had passed."""
+    with store.transaction():
+        rows = store.execute(
+            """UPDATE listings SET status = 'effective'
+            WHERE status = 'pending' AND effective_on <= $today AND cause_present
+              AND NOT EXISTS (
+                  SELECT 1 FROM records r JOIN score_runs s ON s.run_id = listings.last_run_id
+                  WHERE listings.record_id <> '' AND r.source_id = listings.source_id
+                    AND r.record_id = listings.record_id AND r.record_key > s.watermark)
+              AND NOT EXISTS (
+                  SELECT 1 FROM disputes d WHERE d.status = 'open' AND d.source_id = listings.source_id
+                    AND d.record_id = listings.record_id)
+            RETURNING listing_id, subject_id, policy_id, list_id, criterion_id, effective_on""",
+            {"today": today},
+        ).fetchall()
+        rows = sorted(rows)
+        for listing_id, subject_id, policy_id, list_id, criterion_id, effective_on in rows:
+            w = criterion_words(store, str(policy_id), str(list_id), str(criterion_id))
+            on = effective_on.isoformat()
+            notify(
+                store,
+                str(subject_id),
+                "listing_effective",
+                int(listing_id),
+                f"{w['list_en']} ({w['criterion_en']}): the notice period ended; you have been listed since {on}.",
+                f"{w['list_zh']}（{w['criterion_zh']}）：通知期已满，自 {on} 起已被列入。",
+                today,
+            )
+        if rows:
+            append_audit(store, actor, "listings_effective", None, {"on": today, "listings": [int(r[0]) for r in rows]})
+    return [int(r[0]) for r in rows]
 
 
 def list_listings(

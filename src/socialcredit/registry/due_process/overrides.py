@@ -10,7 +10,9 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.due_process.listings import criterion_words
 from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = ["MIN_JUSTIFICATION", "list_overrides", "override_decision", "override_listing"]
@@ -53,6 +55,20 @@ def _insert(
     }
 
 
+def _service_words(store: Store, inquiry: dict[str, Any]) -> tuple[str, str]:
+    """The service of a decision in words (English, Chinese), from the policy of its run; its id if unknown."""
+    service = str(inquiry["service"])
+    policy_id = store.one("SELECT policy_id FROM score_runs WHERE run_id = ?", [inquiry.get("run_id")])
+    if policy_id is None:
+        return service, service
+    try:
+        policy = get_policy(store, str(policy_id)).policy
+    except NotFoundError:
+        return service, service
+    found = next((s for s in policy.services if s.id == service), None)
+    return (found.name.en, found.name.zh) if found else (service, service)
+
+
 def override_decision(
     store: Store, inquiry_id: int, outcome: str, justification: str, actor: str, *, today: dt.date | None = None
 ) -> dict[str, Any]:
@@ -67,6 +83,8 @@ def override_decision(
     if not rows:
         raise NotFoundError(f"no decision (inquiry) {inquiry_id}")
     q = rows[0]
+    en_name, zh_name = _service_words(store, q)
+    zh_outcome = {"granted": "准予", "refused": "拒绝"}
     with store.transaction():
         out = _insert(store, q["subject_id"], "decision", f"inquiry:{inquiry_id}", outcome, why, actor, today)
         notify(
@@ -74,9 +92,10 @@ def override_decision(
             q["subject_id"],
             "override",
             out["override_id"],
-            f"An operator reviewed the {q['service']} decision of {q['asked_at']:%Y-%m-%d} ({q['outcome']}) and "
+            f"An operator reviewed the {en_name} decision of {q['asked_at']:%Y-%m-%d} ({q['outcome']}) and "
             f"changed it to {outcome}: {why}",
-            f"运营人员复核了 {q['asked_at']:%Y-%m-%d} 的 {q['service']} 决定（{q['outcome']}），改为 {outcome}：{why}",
+            f"运营人员复核了 {q['asked_at']:%Y-%m-%d} 的{zh_name}决定（{zh_outcome.get(q['outcome'], q['outcome'])}），"
+            f"改为{zh_outcome[outcome]}：{why}",
             today,
         )
     return out
@@ -96,6 +115,7 @@ def override_listing(
         raise WorkflowError(
             f"listing {listing_id} has ended already ({row['status']})", field="listing_id", code="listing_ended"
         )
+    w = criterion_words(store, row["policy_id"], row["list_id"], row["criterion_id"])  # the notice says words
     with store.transaction():
         store.execute(
             "UPDATE listings SET status = 'overridden', closed_on = ? WHERE listing_id = ?", [today, listing_id]
@@ -106,8 +126,8 @@ def override_listing(
             row["subject_id"],
             "override",
             out["override_id"],
-            f"An operator took you off the {row['list_id']} ({row['criterion_id']}): {why}",
-            f"运营人员将您移出 {row['list_id']}（{row['criterion_id']}）：{why}",
+            f"An operator took you off the {w['list_en']} ({w['criterion_en']}): {why}",
+            f"运营人员将您移出{w['list_zh']}（{w['criterion_zh']}）：{why}",
             today,
         )
     return out

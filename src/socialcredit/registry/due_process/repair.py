@@ -29,16 +29,28 @@ from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
 __all__ = [
+    "ANSWER_DAYS",
+    "REPAIR_STAGES",
     "REPAIR_STATUSES",
     "apply_for_repair",
     "close_forwarded_repair",
     "decide_repair",
+    "flag_overdue_repairs",
+    "get_repair",
     "list_repairs",
     "open_received_repair",
+    "repair_eligibility",
     "report_fulfilment",
+    "start_review",
 ]
 
 REPAIR_STATUSES = ("pending", "approved", "refused")
+# What a resident reads: an application is submitted, then under review once an operator takes it, then granted or
+# refused (the stored statuses stay pending / approved / refused).
+REPAIR_STAGES = ("submitted", "under_review", "granted", "refused")
+# The registry answers an application, with reasons, within this many days of it being made; the daily job flags
+# one still unanswered after that (``flag_overdue_repairs``).
+ANSWER_DAYS = 15
 _KEYS = (
     "repair_id",
     "subject_id",
@@ -52,11 +64,30 @@ _KEYS = (
     "eligible_from",
     "decided_on",
     "decision_reason",
+    "commitment",
+    "evidence",
+    "answer_due",
+    "review_started_on",
+    "overdue_on",
 )
 
 
+def _stage(row: dict[str, Any]) -> str:
+    if row["status"] == "approved":
+        return "granted"
+    if row["status"] == "refused":
+        return "refused"
+    return "under_review" if row.get("review_started_on") else "submitted"
+
+
 def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: iso(row[k]) for k in _KEYS}
+    return {**{k: iso(row.get(k)) for k in _KEYS}, "stage": _stage(row)}
+
+
+def _source_name(store: Store, source_id: str) -> tuple[str, str]:
+    """The source in words (English, Chinese); its id if the catalog does not know it."""
+    src = store.catalog.sources.get(source_id)
+    return (src.name.en, src.name.zh) if src else (source_id, source_id)
 
 
 def report_fulfilment(
@@ -81,6 +112,7 @@ def report_fulfilment(
     except NotFoundError as exc:
         raise WorkflowInputError(str(exc), field="record_id", code="unknown_record") from None
     note_text = check_text(note, "note", required=False)
+    name_en, name_zh = _source_name(store, source_id)
     with store.transaction():
         fid = store.take_ids("fulfilment", 1)
         store.execute(
@@ -99,9 +131,9 @@ def report_fulfilment(
             record["subject_id"],
             "fulfilment",
             fid,
-            f"Source {source_id} reports the obligation of record {record_id} fulfilled on {fulfilled_on}. You may "
+            f"The {name_en} report the obligation of record {record_id} fulfilled on {fulfilled_on}. You may "
             "apply for credit repair once its minimum publication period has passed.",
-            f"来源 {source_id} 报告记录 {record_id} 所涉义务已于 {fulfilled_on} 履行。最短公示期满后可申请信用修复。",
+            f"{name_zh}报告记录 {record_id} 所涉义务已于 {fulfilled_on} 履行。最短公示期满后可申请信用修复。",
             today,
         )
     return {"fulfilment_id": fid, "source_id": source_id, "record_id": record_id, "fulfilled_on": iso(fulfilled_on)}
@@ -127,25 +159,103 @@ def _policy_and_severity(store: Store, record: dict[str, Any], policy_id: str | 
     return lp, sev
 
 
-def _eligible(
-    store: Store, record: dict[str, Any], policy_id: str | None, today: dt.date
-) -> tuple[LoadedPolicy, str, dt.date]:
-    """This region's rules for a repair of ``record`` applied for on ``today``: the policy and severity class, and
-    the day it may be applied for; WorkflowError when too early or the obligation is not reported fulfilled."""
-    source_id, record_id = record["source_id"], record["record_id"]
+def _publication(
+    store: Store, record: dict[str, Any], policy_id: str | None
+) -> tuple[LoadedPolicy, str, dt.date, int, dt.date, dt.date | None]:
+    """The policy and severity class that decide a repair of ``record``, when its publication started, the minimum
+    publication days, the first day repair may be asked, and the day its publication ends by itself (None: the class
+    sets no maximum)."""
     loaded, severity = _policy_and_severity(store, record, policy_id)
     cls = loaded.policy.severities.get(severity)  # type: ignore[call-overload]
     # Publication starts when a listing caused by the record took effect; a record that listed no one, at its event.
     started = store.one(
         "SELECT min(effective_on) FROM listings WHERE policy_id = ? AND source_id = ? AND record_id = ? "
         "AND status NOT IN ('pending', 'resolved')",
-        [loaded.policy.id, source_id, record_id],
+        [loaded.policy.id, record["source_id"], record["record_id"]],
     )
     start: dt.date = started or record["event_date"]
-    eligible = start + dt.timedelta(days=cls.min_publication_days if cls else 0)
+    min_days = cls.min_publication_days if cls else 0
+    ends = start + dt.timedelta(days=cls.max_publication_days) if cls else None
+    return loaded, severity, start, min_days, start + dt.timedelta(days=min_days), ends
+
+
+def _fulfilled_on(store: Store, source_id: str, record_id: str) -> dt.date | None:
+    found = store.one(
+        "SELECT max(fulfilled_on) FROM fulfilments WHERE source_id = ? AND record_id = ?", [source_id, record_id]
+    )
+    return found if isinstance(found, dt.date) else None
+
+
+def repair_eligibility(
+    store: Store,
+    subject_id: str,
+    source_id: str,
+    record_id: str,
+    *,
+    today: dt.date | None = None,
+    policy_id: str | None = None,
+    record: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Whether the resident may apply for repair of one of their records today, and why (not): the severity class
+    and its policy, the first day repair may be asked (``eligible_from``), the day publication ends by itself
+    (``ends_on``), whether the source reported the obligation fulfilled (``fulfilled_on``), an application already
+    open, and ``eligible`` with the ``blockers`` (codes: nothing_to_repair, record_withdrawn, too_early,
+    not_fulfilled, already_applied; a record of another region is decided there: ``forwarded_to``). ``record`` is
+    the record's latest version when the caller has read it already (it must be the subject's)."""
+    today = resolve_today(today)
+    if record is None or record["subject_id"] != subject_id:
+        record = subjects_record(store, subject_id, source_id, record_id)
+    out: dict[str, Any] = {
+        "source_id": source_id,
+        "record_id": record_id,
+        "policy_id": None,
+        "severity": None,
+        "published_from": None,
+        "min_publication_days": None,
+        "eligible_from": None,
+        "ends_on": None,
+        "fulfilled_on": iso(_fulfilled_on(store, source_id, record_id)),
+        "open_repair": None,
+        "forwarded_to": record.get("origin_region") or None,
+        "blockers": [],
+    }
+    try:
+        loaded, severity, start, min_days, eligible, ends = _publication(store, record, policy_id)
+    except WorkflowError as exc:
+        out["blockers"].append(exc.code)
+    else:
+        out.update(
+            policy_id=loaded.policy.id,
+            severity=severity,
+            published_from=iso(start),
+            min_publication_days=min_days,
+            eligible_from=iso(eligible),
+            ends_on=iso(ends),
+        )
+        if today < eligible and not out["forwarded_to"]:
+            out["blockers"].append("too_early")
+    if record["withdrawn"]:
+        out["blockers"].append("record_withdrawn")
+    if out["fulfilled_on"] is None and not out["forwarded_to"]:
+        out["blockers"].append("not_fulfilled")
+    open_repair = _open_repair(store, record_id, source_id)
+    if open_repair is not None:
+        out["open_repair"] = int(open_repair)
+        out["blockers"].append("already_applied")
+    out["eligible"] = not out["blockers"]
+    return out
+
+
+def _eligible(
+    store: Store, record: dict[str, Any], policy_id: str | None, today: dt.date
+) -> tuple[LoadedPolicy, str, dt.date]:
+    """This region's rules for a repair of ``record`` applied for on ``today``: the policy and severity class, and
+    the day it may be applied for; WorkflowError when too early or the obligation is not reported fulfilled."""
+    source_id, record_id = record["source_id"], record["record_id"]
+    loaded, severity, start, min_days, eligible, _ends = _publication(store, record, policy_id)
     if today < eligible:
         raise WorkflowError(
-            f"a {severity} breach is published for at least {cls.min_publication_days if cls else 0} days (from "
+            f"a {severity} breach is published for at least {min_days} days (from "
             f"{start.isoformat()}); you may apply for repair from {eligible.isoformat()}",
             field="record_id",
             code="too_early",
@@ -158,6 +268,12 @@ def _eligible(
             code="not_fulfilled",
         )
     return loaded, severity, eligible
+
+
+_COLUMNS = (
+    "repair_id, subject_id, source_id, record_id, policy_id, severity, statement, status, applied_on, eligible_from, "
+    "decided_on, decided_seq, decision_reason, applied_by, decided_by, recorded_at, commitment, evidence, answer_due"
+)
 
 
 def _open_repair(store: Store, record_id: str, source_id: str) -> Any:
@@ -177,11 +293,18 @@ def apply_for_repair(
     *,
     today: dt.date | None = None,
     policy_id: str | None = None,
+    commitment: str | None = None,
+    evidence: str | None = None,
 ) -> dict[str, Any]:
     """Apply for repair of one record; refused before the minimum publication period or without fulfilment. A
-    record another region shared is forwarded there: that region's rules decide it, not this one's."""
+    record another region shared is forwarded there: that region's rules decide it, not this one's.
+
+    ``commitment`` is the resident's written commitment (信用承诺) to keep their obligations; ``evidence`` what they
+    offer in support. The registry answers by ``answer_due`` (``ANSWER_DAYS`` after the application)."""
     today = resolve_today(today)
     text = check_text(statement, "statement")
+    promise = check_text(commitment, "commitment", required=False)
+    shown = check_text(evidence, "evidence", required=False)
     record = subjects_record(store, subject_id, source_id, record_id)
     if record["withdrawn"]:
         raise WorkflowError(
@@ -204,8 +327,23 @@ def apply_for_repair(
     with store.transaction():
         rid = store.take_ids("repair", 1)
         store.execute(
-            "INSERT INTO repairs VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, NULL, NULL, NULL, ?, NULL, now())",
-            [rid, subject_id, source_id, record_id, loaded.policy.id, severity, text, today, eligible, actor],
+            f"INSERT INTO repairs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, NULL, NULL, NULL, ?, "
+            "NULL, now(), ?, ?, ?)",
+            [
+                rid,
+                subject_id,
+                source_id,
+                record_id,
+                loaded.policy.id,
+                severity,
+                text,
+                today,
+                eligible,
+                actor,
+                promise,
+                shown,
+                today + dt.timedelta(days=ANSWER_DAYS),
+            ],
         )
         detail: dict[str, Any] = {"repair_id": rid, "source": source_id, "record_id": record_id, "severity": severity}
         if origin:
@@ -270,7 +408,8 @@ def open_received_repair(
             refusal = str(exc)
         rid = store.take_ids("repair", 1)
         store.execute(
-            "INSERT INTO repairs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, now())",
+            f"INSERT INTO repairs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, now(), NULL, "
+            f"NULL, CAST(? AS DATE) + {ANSWER_DAYS})",
             [
                 rid,
                 subject_id,
@@ -286,6 +425,7 @@ def open_received_repair(
                 refusal,
                 f"region:{origin}",
                 "registry" if refusal else None,
+                applied_on,
             ],
         )
         append_audit(
@@ -320,6 +460,77 @@ def _get(store: Store, repair_id: int) -> dict[str, Any]:
     if not rows:
         raise NotFoundError(f"no repair application {repair_id}")
     return _public(rows[0])
+
+
+def get_repair(store: Store, repair_id: int) -> dict[str, Any]:
+    """One application, with ``forwarded_to`` (the region deciding it, if another region recorded the record)."""
+    return {**_get(store, repair_id), "forwarded_to": _forwarded_to(store, repair_id)}
+
+
+def start_review(store: Store, repair_id: int, actor: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """An operator takes a submitted application under review (the resident is told); an application already under
+    review, or decided, is left as it is."""
+    today = resolve_today(today)
+    row = _get(store, repair_id)
+    if row["status"] != "pending" or row["review_started_on"] is not None:
+        return row
+    if _forwarded_to(store, repair_id) is not None:
+        raise WorkflowError(
+            f"repair application {repair_id} was forwarded to the region that recorded the record; it is reviewed "
+            "there",
+            field="repair_id",
+            code="repair_forwarded",
+        )
+    with store.transaction():
+        store.execute(
+            "UPDATE repairs SET review_started_on = ?, review_started_by = ? WHERE repair_id = ?",
+            [today, actor, repair_id],
+        )
+        notify(
+            store,
+            row["subject_id"],
+            "repair_under_review",
+            repair_id,
+            f"Your repair application {repair_id} (record {row['record_id']}) is under review; the answer, with its "
+            f"reasons, is due by {row['answer_due']}.",
+            f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）正在审核；"
+            f"将于 {row['answer_due']} 前答复并说明理由。",
+            today,
+        )
+        append_audit(store, actor, "repair_review_started", row["subject_id"], {"repair_id": repair_id})
+    return _get(store, repair_id)
+
+
+def flag_overdue_repairs(store: Store, today: dt.date) -> list[int]:
+    """The daily job: flag every application still unanswered after its ``answer_due`` (once), tell its resident,
+    and audit the list; returns the ids flagged. Applications forwarded to another region are that region's to
+    answer and are not flagged here."""
+    with store.transaction():
+        rows = store.execute(
+            """UPDATE repairs SET overdue_on = $today
+            WHERE status = 'pending' AND answer_due < $today AND overdue_on IS NULL
+              AND repair_id NOT IN (SELECT repair_id FROM region_repairs WHERE direction = 'forwarded')
+            RETURNING repair_id, subject_id, record_id, answer_due""",
+            {"today": today},
+        ).fetchall()
+        rows = sorted(rows)
+        for repair_id, subject_id, record_id, due in rows:
+            notify(
+                store,
+                str(subject_id),
+                "repair_overdue",
+                int(repair_id),
+                f"Your repair application {repair_id} (record {record_id}) was not answered by {due.isoformat()}; the "
+                "registry has flagged it as overdue to the operators, who must answer it first.",
+                f"您的信用修复申请 {repair_id}（记录 {record_id}）未在 {due.isoformat()} 前获得答复；"
+                "登记机构已将其标记为逾期，运营人员须优先答复。",
+                today,
+            )
+        if rows:
+            append_audit(
+                store, "registry", "repairs_overdue", None, {"on": today, "repairs": [int(r[0]) for r in rows]}
+            )
+    return [int(r[0]) for r in rows]
 
 
 def decide_repair(

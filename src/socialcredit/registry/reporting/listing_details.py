@@ -1,0 +1,350 @@
+"""What a resident needs to act on a listing or a negative record: who recorded it and how to reach them, the case or
+reference number, the amount, the date it took effect, the first day repair may be asked (from its severity class),
+the day it ends by itself, and the steps — and the notice of a listing worded relative to today.
+
+Everything here is in the reader's language (``lang``: ``zh`` or ``en``), in words: no criterion, list or policy id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.policy import LoadedPolicy
+from socialcredit.registry.common import iso
+from socialcredit.registry.due_process.listings import criterion_words
+from socialcredit.registry.due_process.repair import list_repairs, repair_eligibility
+from socialcredit.registry.due_process.severity import counts_until, matching, record_severity
+from socialcredit.registry.reporting.report import record_fields
+from socialcredit.registry.scoring.policies import get_policy, policies_in_use
+from socialcredit.store import Store
+
+__all__ = ["listing_detail", "listing_notice", "negative_records", "record_detail", "record_href", "repair_href"]
+
+
+def repair_href(source_id: str, record_id: str) -> str:
+    """The resident's page applying for repair of one of their records."""
+    return "/me/repair?" + urlencode({"source": source_id, "record": record_id})
+
+
+def record_href(source_id: str, record_id: str) -> str:
+    """The resident's page of one negative record."""
+    return "/me/records/detail?" + urlencode({"source": source_id, "record": record_id})
+
+
+_ENDED = ("resolved", "delisted", "publication_ended", "repaired", "overridden")
+
+# The notice of a listing, by where it stands today; {list} and {criterion} are in words.
+_NOTICE = {
+    "upcoming": (
+        "Notice: you meet a criterion of the {list} ({criterion}). You will be listed on {effective_on} unless the "
+        "cause is resolved before then.",
+        "通知：您符合{list}的列入条件（{criterion}）。除非在此之前原因消除，将于 {effective_on} 起列入。",
+    ),
+    "due": (
+        "The notice period of the {list} ({criterion}) ended on {effective_on}; the listing takes effect at the "
+        "registry's next daily check unless the cause has been resolved.",
+        "{list}（{criterion}）的通知期已于 {effective_on} 届满；除非原因已消除，登记机构下次每日核查时列入生效。",
+    ),
+    "effective": (
+        "You have been on the {list} ({criterion}) since {effective_on}. It ends by itself on {ends_on}.",
+        "自 {effective_on} 起您已被列入{list}（{criterion}）。将于 {ends_on} 自动移出。",
+    ),
+    "effective_open": (
+        "You have been on the {list} ({criterion}) since {effective_on}.",
+        "自 {effective_on} 起您已被列入{list}（{criterion}）。",
+    ),
+    "resolved": (
+        "The cause of the notice of the {list} ({criterion}) was resolved on {closed_on}, before the listing took "
+        "effect: you were never listed.",
+        "{list}（{criterion}）通知的原因已于 {closed_on} 在列入生效前消除：您未被列入。",
+    ),
+    "ended": (
+        "Your listing on the {list} ({criterion}) ended on {closed_on}: {why}.",
+        "您在{list}（{criterion}）的列入已于 {closed_on} 结束：{why}。",
+    ),
+}
+_WHY = {
+    "delisted": ("the cause was resolved", "原因已消除"),
+    "publication_ended": ("its longest publication period passed", "公示期届满"),
+    "repaired": ("credit repair was granted", "信用修复已获批准"),
+    "overridden": ("a person reviewed and overrode it", "经人工复核撤销"),
+}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "zh" else pair[0]
+
+
+def _amount(fields: dict[str, Any], lang: str) -> str | None:
+    """The amount owed or paid of a record, in yuan (a fine is an amount too)."""
+    value = fields.get("amount", fields.get("fine"))
+    if value is None:
+        return None
+    text = f"{float(value):,.2f}".removesuffix(".00")
+    return f"{text} 元" if lang == "zh" else f"{text} yuan"
+
+
+def _source(store: Store, source_id: str, lang: str) -> dict[str, str | None]:
+    src = store.catalog.sources.get(source_id)
+    if src is None:
+        return {"name": source_id, "contact": None}
+    return {"name": src.name.get(lang), "contact": src.contact.get(lang) if src.contact else None}
+
+
+def _record_part(store: Store, subject_id: str, source_id: str, record_id: str, lang: str) -> dict[str, Any]:
+    """The record behind a listing: what, who, the reference, the amount, the date (ids only of the record itself)."""
+    # the subject's own records only (and the subject narrows the search): another's is as if it did not exist
+    found = store.rows(
+        "SELECT * FROM records WHERE subject_id = ? AND source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
+        [subject_id, source_id, record_id],
+    )
+    if not found:
+        raise NotFoundError(f"no record {record_id!r} in your file")
+    record = found[0]
+    rt = store.catalog.record_types.get(record["record_type"])
+    fields = record_fields(record)
+    return {
+        "row": record,
+        "source_id": source_id,
+        "record_id": record_id,
+        "reference": record_id,
+        "record_type": rt.name.get(lang) if rt else record["record_type"],
+        "event_date": iso(record["event_date"]),
+        "amount": _amount(fields, lang),
+        "source": _source(store, source_id, lang),
+        "withdrawn": bool(record["withdrawn"]),
+    }
+
+
+def _state(listing: dict[str, Any], today: dt.date) -> str:
+    status = listing["status"]
+    if status == "pending":
+        return "upcoming" if today < listing["effective_on"] else "due"
+    if status == "effective":
+        return "effective"
+    return "resolved" if status == "resolved" else "ended"
+
+
+def listing_notice(detail: dict[str, Any], lang: str) -> str:
+    """The notice of a listing (a ``listing_detail``) as it stands on the detail's day: "will be listed on …"
+    before its effective date, "have been on … since …" after, "ended on …" once it ended."""
+    state = detail["state"]
+    if state == "effective" and not detail["ends_on"]:
+        state = "effective_open"
+    values = {
+        "list": detail["list"],
+        "criterion": detail["criterion"],
+        "effective_on": detail["effective_on"],
+        "ends_on": detail["ends_on"],
+        "closed_on": detail["closed_on"],
+        "why": _pick(_WHY.get(detail["status"], _WHY["delisted"]), lang),
+    }
+    return _pick(_NOTICE[state], lang).format(**values)
+
+
+def _steps(
+    detail: dict[str, Any], eligibility: dict[str, Any] | None, advice: str | None, lang: str
+) -> list[dict[str, Any]]:
+    """What the resident can do, in order: dispute if wrong; fulfil (the criterion's advice); apply for repair; or
+    wait for the end. Each: ``key`` (dispute, fulfil, repair, wait), ``text`` and, where a page does it, ``href``."""
+    zh = lang == "zh"
+    steps: list[dict[str, Any]] = []
+    record = detail.get("record")
+    if record is not None and not record["withdrawn"]:
+        steps.append(
+            {
+                "key": "dispute",
+                "text": "如果记录有误：对该记录提出异议，来源须在期限内答复。"
+                if zh
+                else "If the record is wrong: dispute it; the source must answer within the deadline.",
+                "href": "/me/disputes?"
+                + urlencode({"record": f"{record['source_id']}|{record['record_id']}"})
+                + "#file",
+            }
+        )
+    fulfilled = eligibility["fulfilled_on"] if eligibility else None
+    if fulfilled:
+        text = (
+            f"义务已履行：来源已于 {fulfilled} 报告。"
+            if zh
+            else f"The obligation is fulfilled: the source reported it on {fulfilled}."
+        )
+    else:
+        text = (advice or ("履行义务（清偿欠款、履行判决）。" if zh else "Fulfil the obligation (pay, settle).")) + (
+            "履行后由来源报告。" if zh else " The source then reports it fulfilled."
+        )
+    steps.append({"key": "fulfil", "text": text, "href": None})
+    if eligibility is not None and eligibility["severity"] is not None and not eligibility["forwarded_to"]:
+        frm = detail.get("repair_from") or eligibility["eligible_from"]
+        if eligibility["open_repair"] is not None:
+            text = (
+                f"已提交信用修复申请 {eligibility['open_repair']}。"
+                if zh
+                else f"Repair application {eligibility['open_repair']} is open."
+            )
+        elif eligibility["eligible"]:
+            text = "现在即可申请信用修复。" if zh else "You may apply for credit repair now."
+        else:
+            text = (
+                f"自 {frm} 起，履行后可申请信用修复。" if zh else f"Once fulfilled, apply for credit repair from {frm}."
+            )
+        steps.append({"key": "repair", "text": text, "href": detail.get("repair_href")})
+    if detail["ends_on"]:
+        steps.append(
+            {
+                "key": "wait",
+                "text": f"否则将于 {detail['ends_on']} 自动结束。"
+                if zh
+                else f"Otherwise it ends by itself on {detail['ends_on']}.",
+                "href": None,
+            }
+        )
+    return steps
+
+
+def listing_detail(
+    store: Store, subject_id: str, listing_id: int, *, lang: str = "en", today: dt.date
+) -> dict[str, Any]:
+    """One of the subject's listings with everything needed to act on it (NotFoundError for another's)."""
+    rows = store.rows("SELECT * FROM listings WHERE listing_id = ? AND subject_id = ?", [listing_id, subject_id])
+    if not rows:
+        raise NotFoundError(f"no listing {listing_id} in your file")
+    x = rows[0]
+    words = criterion_words(store, x["policy_id"], x["list_id"], x["criterion_id"])
+    loaded = get_policy(store, x["policy_id"])
+    crit = next(
+        (c for lst in loaded.policy.lists if lst.id == x["list_id"] for c in lst.criteria if c.id == x["criterion_id"]),
+        None,
+    )
+    cls = loaded.policy.severities.get(x["severity"]) if x["severity"] else None
+    effective_on: dt.date = x["effective_on"]
+    record = None
+    eligibility = None
+    if x["record_id"]:
+        record = _record_part(store, subject_id, x["source_id"], x["record_id"], lang)
+        try:
+            eligibility = repair_eligibility(
+                store,
+                subject_id,
+                x["source_id"],
+                x["record_id"],
+                today=today,
+                policy_id=x["policy_id"],
+                record=record["row"],
+            )
+        except WorkflowError:
+            eligibility = None
+    ended = x["status"] in _ENDED
+    detail: dict[str, Any] = {
+        "listing_id": int(x["listing_id"]),
+        "status": x["status"],
+        "state": _state(x, today),
+        "policy_id": x["policy_id"],
+        "policy": words[f"policy_{'zh' if lang == 'zh' else 'en'}"],
+        "list": words[f"list_{'zh' if lang == 'zh' else 'en'}"],
+        "criterion": words[f"criterion_{'zh' if lang == 'zh' else 'en'}"],
+        "noticed_on": iso(x["noticed_on"]),
+        "effective_on": iso(effective_on),
+        "closed_on": iso(x["closed_on"]),
+        # From its severity class: repair from the minimum publication period, the end at the maximum.
+        "repair_from": iso(effective_on + dt.timedelta(days=cls.min_publication_days)) if cls else None,
+        "ends_on": iso(effective_on + dt.timedelta(days=cls.max_publication_days)) if cls and not ended else None,
+        "record": record,
+        "source": record["source"] if record else None,
+        "eligibility": eligibility,
+        "repair_href": repair_href(x["source_id"], x["record_id"]) if record and not ended else None,
+        "repairs": [
+            r for r in list_repairs(store, subject_id=subject_id) if record and r["record_id"] == x["record_id"]
+        ],
+    }
+    if eligibility is not None and eligibility["eligible_from"] and x["status"] != "pending":
+        # publication may have started elsewhere first (another listing of the record): the registry's own rule
+        detail["repair_from"] = eligibility["eligible_from"]
+    if record is not None:
+        record.pop("row")
+    detail["notice"] = listing_notice(detail, lang)
+    detail["steps"] = (
+        [] if ended else _steps(detail, eligibility, crit.advice.get(lang) if crit and crit.advice else None, lang)
+    )
+    return detail
+
+
+def _gravest(policies: list[LoadedPolicy], record: dict[str, Any]) -> tuple[LoadedPolicy, str] | None:
+    graded = [(lp, record_severity(lp, record)) for lp in policies]
+    found = [(lp, s) for lp, s in graded if s is not None]
+    if not found:
+        return None
+    order = {"minor": 1, "general": 2, "serious": 3}
+    return max(found, key=lambda g: order.get(g[1], 0))
+
+
+def record_detail(
+    store: Store, subject_id: str, source_id: str, record_id: str, *, lang: str = "en", today: dt.date
+) -> dict[str, Any]:
+    """One negative record of the subject (one a negative rule or blacklist criterion of a policy in use counts,
+    with a severity class) with the same details as a listing; NotFoundError for another's or a record that is not
+    negative."""
+    record = _record_part(store, subject_id, source_id, record_id, lang)
+    row = record.pop("row")
+    policies = policies_in_use(store)
+    graded = _gravest(policies, row)
+    if graded is None:
+        raise NotFoundError(f"record {record_id!r} is not a negative record with a severity class")
+    loaded, severity = graded
+    eligibility = repair_eligibility(store, subject_id, source_id, record_id, today=today, record=row)
+    until = [counts_until(lp, row) for lp in policies if matching(lp, row)]
+    ends = None if not until or any(u is None for u in until) else max(u for u in until if u is not None)
+    listing = store.rows(
+        "SELECT listing_id FROM listings WHERE subject_id = ? AND source_id = ? AND record_id = ? "
+        "ORDER BY listing_id DESC LIMIT 1",
+        [subject_id, source_id, record_id],
+    )
+    advice = next(
+        (
+            r.advice.get(lang)
+            for r in loaded.policy.rules
+            if r.advice and r.points < 0 and f"rule:{r.id}" in {m.key for m in matching(loaded, row)}
+        ),
+        None,
+    )
+    detail: dict[str, Any] = {
+        "record": record,
+        "source": record["source"],
+        "severity": severity,
+        "policy": loaded.policy.name.get(lang),
+        "effective_on": eligibility["published_from"] or record["event_date"],
+        "repair_from": eligibility["eligible_from"],
+        # The first day no rule or criterion of the policies in use counts it (None: one counts it for good).
+        "ends_on": iso(ends),
+        # The day its publication ends by itself (the severity class's maximum from when it took effect).
+        "publication_ends_on": eligibility["ends_on"],
+        "eligibility": eligibility,
+        "listing_id": int(listing[0]["listing_id"]) if listing else None,
+        "repair_href": repair_href(source_id, record_id),
+        "repairs": [r for r in list_repairs(store, subject_id=subject_id) if r["record_id"] == record_id],
+    }
+    detail["steps"] = _steps(detail, eligibility, advice, lang)
+    return detail
+
+
+def negative_records(store: Store, subject_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The subject's records a policy in use counts against them with a severity class, by (source, record id): the
+    severity, the first day repair may be asked and the day the record stops counting by itself."""
+    policies = policies_in_use(store)
+    rows = store.rows(
+        "SELECT * FROM (SELECT *, max(version) OVER (PARTITION BY source_id, record_id) AS latest FROM records "
+        "WHERE subject_id = ?) WHERE version = latest AND NOT withdrawn",
+        [subject_id],
+    )
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        graded = _gravest(policies, row)
+        if graded is None:
+            continue
+        until = [counts_until(lp, row) for lp in policies if matching(lp, row)]
+        ends = None if not until or any(u is None for u in until) else max(u for u in until if u is not None)
+        out[(row["source_id"], row["record_id"])] = {"severity": graded[1], "ends_on": iso(ends)}
+    return out

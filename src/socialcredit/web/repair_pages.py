@@ -1,0 +1,323 @@
+"""A listing's or a negative record's details for the resident, the credit repair application, and the operators'
+pages that decide applications (docs/web.md, "Listings and credit repair").
+
+Resident: ``/me/listings/{id}`` (a listing), ``/me/records/detail?source=&record=`` (a negative record),
+``/me/repair?source=&record=`` (eligibility, the application with a written commitment, its status and answer).
+Operator: ``/ops/repairs`` (the applications, the oldest unanswered first) and ``/ops/repairs/{id}`` (take it under
+review, grant or refuse it with written reasons; on the record in the audit log).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from socialcredit.clock import resolve_today
+from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.repair import (
+    ANSWER_DAYS,
+    apply_for_repair,
+    decide_repair,
+    get_repair,
+    list_repairs,
+    repair_eligibility,
+    start_review,
+)
+from socialcredit.registry.reporting.listing_details import (
+    listing_detail,
+    listing_notice,
+    negative_records,
+    record_detail,
+    record_href,
+    repair_href,
+)
+from socialcredit.store import Store
+from socialcredit.web.core import Page, Web
+
+__all__ = ["add_routes", "listings_context", "records_context", "service_reasons"]
+
+# A refused application's registry code → the page's words for it.
+_FAILURES = {
+    "too_early": "repair_err_too_early",
+    "not_fulfilled": "repair_err_not_fulfilled",
+    "already_applied": "repair_err_already_applied",
+    "record_withdrawn": "repair_err_withdrawn",
+    "nothing_to_repair": "repair_err_nothing",
+    "too_long": "repair_err_too_long",
+}
+REPAIRS_SHOWN = 200
+
+
+def _subject(page: Page) -> str:
+    assert page.who is not None and page.who.subject_id is not None
+    return page.who.subject_id
+
+
+def _int(raw: object) -> int:
+    text = str(raw)
+    return int(text) if text.isdigit() and len(text) < 18 else -1
+
+
+def listings_context(store: Store, page: Page, subject_id: str, today: dt.date) -> list[dict[str, Any]]:
+    """The resident's listings still in notice or in effect, each with its details and notice as of today."""
+    details = []
+    for x in list_listings(store, subject_id=subject_id):
+        if x["status"] not in ("pending", "effective"):
+            continue
+        d = listing_detail(store, subject_id, int(x["listing_id"]), lang=page.lang, today=today)
+        d["href"] = f"/me/listings/{d['listing_id']}"
+        details.append(d)
+    return details
+
+
+def notices_context(
+    store: Store,
+    page: Page,
+    subject_id: str,
+    notes: list[dict[str, Any]],
+    today: dt.date,
+    known: list[dict[str, Any]] | None = None,
+) -> None:
+    """Word each listing's notice as it stands today (in words, no ids) and link it to the listing and the dispute
+    form; other notices keep the text they were given. ``known``: details read already (``listings_context``)."""
+    cache: dict[int, dict[str, Any] | None] = {int(d["listing_id"]): d for d in known or []}
+    for n in notes:
+        if not str(n["kind"]).startswith("listing") or not n.get("ref_id"):
+            continue
+        ref = int(n["ref_id"])
+        if ref not in cache:
+            try:
+                cache[ref] = listing_detail(store, subject_id, ref, lang=page.lang, today=today)
+            except NotFoundError:
+                cache[ref] = None
+        d = cache[ref]
+        if d is None:
+            continue
+        if n["kind"] == "listing_notice":
+            n["text"] = listing_notice(d, page.lang)
+        n["listing_href"] = f"/me/listings/{d['listing_id']}"
+        steps = {s["key"]: s for s in d["steps"]}
+        n["dispute_href"] = steps["dispute"]["href"] if "dispute" in steps else None
+
+
+def service_reasons(store: Store, page: Page, report: dict[str, Any], listings: list[dict[str, Any]]) -> None:
+    """Give each refused service its reason (the policy's words) and, when a listing in effect refuses it, the
+    listing's page."""
+    from socialcredit.registry.scoring.policies import get_policy
+
+    for s in report["scores"]:
+        policy = get_policy(store, s["policy"], s["policy_version"]).policy
+        refusals = {svc.id: (svc.refusal.get(page.lang), svc.grant_if) for svc in policy.services}
+        effective = [x for x in listings if x["policy_id"] == s["policy"] and x["status"] == "effective"]
+        for svc in s["services"]:
+            if svc["granted"]:
+                continue
+            why, condition = refusals.get(svc["service"], ("", ""))
+            svc["why"] = why
+            black = {lst.id for lst in policy.lists if lst.kind == "black"}
+            if effective and any(b in condition for b in black):
+                svc["listing_href"] = effective[0]["href"]
+
+
+def records_context(store: Store, page: Page, subject_id: str, report: dict[str, Any], today: dt.date) -> None:
+    """Mark each negative record of the file (severity, first repair day, its end) with the link to its page."""
+    negative = negative_records(store, subject_id)
+    for r in report["records"]:
+        found = negative.get((r["source"], r["record_id"]))
+        if found is None or r["status"] in ("withdrawn", "superseded", "repaired"):
+            continue
+        r["negative"] = {**found, "href": record_href(r["source"], r["record_id"])}
+
+
+def _repair_context(web: Web, page: Page, source_id: str, record_id: str) -> dict[str, Any]:
+    today = resolve_today()
+    subject = _subject(page)
+    with web.service.writer() as store:
+        try:
+            detail = record_detail(store, subject, source_id, record_id, lang=page.lang, today=today)
+        except WorkflowError as exc:  # not a record of theirs: as if it did not exist
+            raise NotFoundError(f"no record {record_id!r} in your file") from exc
+        eligibility = repair_eligibility(store, subject, source_id, record_id, today=today)
+    return {
+        "detail": detail,
+        "eligibility": eligibility,
+        "source_id": source_id,
+        "record_id": record_id,
+        "answer_days": ANSWER_DAYS,
+        "today": today.isoformat(),
+        "applied": page.query("applied"),
+        "statement": page.form.get("statement", ""),
+        "commitment": page.form.get("commitment", ""),
+        "evidence": page.form.get("evidence", ""),
+        "back": record_href(source_id, record_id)
+        if detail["listing_id"] is None
+        else f"/me/listings/{detail['listing_id']}",
+    }
+
+
+def add_routes(router: APIRouter, web: Web) -> None:
+    @router.get("/me/listings/{listing_id}")
+    @web.page("resident")
+    def listing(page: Page) -> Response:
+        listing_id = _int(page.request.path_params["listing_id"])
+        with web.service.writer() as store:
+            detail = listing_detail(store, _subject(page), listing_id, lang=page.lang, today=resolve_today())
+        return page.render("me_listing.html", section="overview", detail=detail, kind="listing")
+
+    @router.get("/me/records/detail")
+    @web.page("resident")
+    def negative_record(page: Page) -> Response:
+        source_id, record_id = page.query("source"), page.query("record")
+        with web.service.writer() as store:
+            try:
+                detail = record_detail(
+                    store, _subject(page), source_id, record_id, lang=page.lang, today=resolve_today()
+                )
+            except WorkflowError as exc:
+                raise NotFoundError(f"no record {record_id!r} in your file") from exc
+        if detail["listing_id"] is not None:
+            detail["listing_href"] = f"/me/listings/{detail['listing_id']}"
+        return page.render("me_listing.html", section="records", detail=detail, kind="record")
+
+    @router.get("/me/repair")
+    @web.page("resident")
+    def repair(page: Page) -> Response:
+        context = _repair_context(web, page, page.query("source"), page.query("record"))
+        return page.render("me_repair.html", section="overview", **context)
+
+    @router.post("/me/repair")
+    @web.page("resident")
+    def repair_apply(page: Page) -> Response:
+        assert page.who is not None
+        source_id, record_id = page.form.get("source", "")[:64], page.form.get("record", "")[:128]
+        failure = None
+        if page.form.get("promise") != "yes":
+            failure = page.t("repair_err_promise")
+        elif not page.form.get("commitment", "").strip():
+            failure = page.t("repair_err_commitment")
+        elif not page.form.get("statement", "").strip():
+            failure = page.t("repair_err_statement")
+        if failure is None:
+            try:
+                with web.service.writer() as store:
+                    applied = apply_for_repair(
+                        store,
+                        _subject(page),
+                        source_id,
+                        record_id,
+                        page.form.get("statement", ""),
+                        page.who.actor,
+                        commitment=page.form.get("commitment", ""),
+                        evidence=page.form.get("evidence") or None,
+                    )
+            except WorkflowError as exc:
+                if exc.code in ("unknown_record", "not_your_record", "unknown_source"):
+                    raise NotFoundError(f"no record {record_id!r} in your file") from None
+                key = _FAILURES.get(exc.code)
+                failure = page.t(key) if key else str(exc)
+            else:
+                query = urlencode({"source": source_id, "record": record_id, "applied": applied["repair_id"]})
+                return page.redirect(f"/me/repair?{query}#status")
+        context = _repair_context(web, page, source_id, record_id)
+        return page.render("me_repair.html", 400, section="overview", failure=failure, **context)
+
+    @router.get("/ops/repairs")
+    @web.page("operator")
+    def repairs(page: Page) -> Response:
+        today = resolve_today()
+        with web.service.writer() as store:
+            rows = list_repairs(store)
+        pending = sorted(
+            (r for r in rows if r["status"] == "pending"), key=lambda r: (r["answer_due"] or "", r["repair_id"])
+        )
+        decided = [r for r in rows if r["status"] != "pending"]
+        for r in pending:
+            r["overdue"] = bool(r["answer_due"] and r["answer_due"] < today.isoformat())
+        return page.render(
+            "ops_repairs.html",
+            section="cases",
+            pending=pending[:REPAIRS_SHOWN],
+            n_pending=len(pending),
+            decided=decided[:REPAIRS_SHOWN],
+            n_decided=len(decided),
+            shown=REPAIRS_SHOWN,
+            today=today.isoformat(),
+        )
+
+    @router.get("/ops/repairs/{repair_id}")
+    @web.page("operator")
+    def repair_case(page: Page) -> Response:
+        return page.render("ops_repair.html", section="cases", **_case(web, page))
+
+    @router.post("/ops/repairs/{repair_id}/review")
+    @web.page("operator")
+    def repair_review(page: Page) -> Response:
+        assert page.who is not None
+        repair_id = _int(page.request.path_params["repair_id"])
+        with web.service.writer() as store:
+            start_review(store, repair_id, page.who.actor, today=resolve_today())
+        return page.redirect(f"/ops/repairs/{repair_id}?reviewing=1")
+
+    @router.post("/ops/repairs/{repair_id}/decision")
+    @web.page("operator")
+    def repair_decide(page: Page) -> Response:
+        assert page.who is not None
+        repair_id = _int(page.request.path_params["repair_id"])
+        outcome = {"grant": "approved", "refuse": "refused"}.get(page.form.get("outcome", ""))
+        reason = page.form.get("reason", "")
+        failure = None
+        if outcome is None:
+            failure = page.t("repair_err_outcome")
+        elif not reason.strip():
+            failure = page.t("repair_err_reason")
+        else:
+            try:
+                with web.service.writer() as store:
+                    decide_repair(store, repair_id, outcome, reason, page.who.actor, today=resolve_today())
+            except WorkflowError as exc:
+                failure = str(exc)
+            else:
+                return page.redirect(f"/ops/repairs/{repair_id}?decided=1")
+        return page.render("ops_repair.html", 400, section="cases", failure=failure, **_case(web, page))
+
+
+def _case(web: Web, page: Page) -> dict[str, Any]:
+    """One application for the operator: the application, the record, the eligibility as of today, the listings."""
+    repair_id = _int(page.request.path_params["repair_id"])
+    today = resolve_today()
+    with web.service.writer() as store:
+        if repair_id < 0:
+            raise NotFoundError(f"no repair application {page.request.path_params['repair_id']}")
+        r = get_repair(store, repair_id)
+        eligibility = repair_eligibility(
+            store, r["subject_id"], r["source_id"], r["record_id"], today=today, policy_id=r["policy_id"] or None
+        )
+        try:
+            detail = record_detail(store, r["subject_id"], r["source_id"], r["record_id"], lang=page.lang, today=today)
+        except NotFoundError:  # no longer a negative record here (withdrawn, corrected): the application still is
+            src = store.catalog.sources.get(r["source_id"])
+            name = src.name.get(page.lang) if src else r["source_id"]
+            detail = {
+                "record": {"record_type": "", "reference": r["record_id"], "amount": None, "source": {"name": name}}
+            }
+        listings = [
+            x
+            for x in list_listings(store, subject_id=r["subject_id"])
+            if x["source_id"] == r["source_id"] and x["record_id"] == r["record_id"]
+        ]
+    return {
+        "r": r,
+        "eligibility": eligibility,
+        "detail": detail,
+        "listings": listings,
+        "overdue": bool(r["status"] == "pending" and r["answer_due"] and r["answer_due"] < today.isoformat()),
+        "reason": page.form.get("reason", ""),
+        "decided": page.query("decided"),
+        "reviewing": page.query("reviewing"),
+        "repair_href": repair_href,
+    }
