@@ -105,13 +105,15 @@ def auth(token: str) -> dict[str, str]:
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """``app`` on a real uvicorn server on a free loopback port while the block runs; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    # The socket is bound here and handed to uvicorn, so no other server can take the port between the two.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     # as `socialcredit serve` runs it: X-Forwarded-For is not believed (the limits are per client address)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
@@ -121,6 +123,7 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 @contextmanager

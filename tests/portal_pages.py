@@ -44,7 +44,7 @@ LATER = AS_OF + dt.timedelta(days=61)  # the blacklisting's 60 days of grace are
 @dataclass(frozen=True)
 class PortalPage:
     path: str
-    who: str | None = None  # None: nobody signed in; "resident"; "operator"
+    who: str | None = None  # None: nobody signed in; "resident"; "operator"; "furnisher" (of the disputed source)
     status: int = 200
 
     @property
@@ -74,11 +74,19 @@ PAGES = [
     PortalPage("/me/consents", "resident"),
     PortalPage("/me/freeze", "resident"),
     PortalPage("/me/file.html", "resident"),
+    PortalPage("/me/listings/{listing}", "resident"),
+    PortalPage("/me/records/detail?source={cause_source}&record={cause_record}", "resident"),
+    PortalPage("/me/repair?source={cause_source}&record={cause_record}", "resident"),
+    PortalPage("/me/disputes/{dispute}", "resident"),
+    PortalPage("/signin/new-link"),
+    PortalPage("/furnisher", "furnisher"),
     PortalPage("/ops", "resident", status=403),
     PortalPage("/ops", "operator"),
     PortalPage("/ops/subjects?q={name}", "operator"),
     PortalPage("/ops/subjects/{listed}", "operator"),
     PortalPage("/ops/cases", "operator"),
+    PortalPage("/ops/repairs", "operator"),
+    PortalPage("/ops/disputes/{dispute}", "operator"),
     PortalPage("/ops/policies", "operator"),
     PortalPage("/ops/policies/beijing", "operator"),
     PortalPage("/ops/policies/sesame", "operator"),
@@ -129,7 +137,13 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     keys = {
         "resident": issue_key(store, "resident", "a resident", subject=listed).token,
         "operator": issue_key(store, "operator", "registry operations").token,
+        "furnisher": issue_key(store, "furnisher", "the source's office", source=record["source_id"]).token,
     }
+    listing, cause_source, cause_record = store.execute(
+        "SELECT listing_id, source_id, record_id FROM listings WHERE subject_id = ? AND status = 'effective' "
+        "AND record_id IS NOT NULL ORDER BY listing_id LIMIT 1",
+        [listed],
+    ).fetchone()
     token = issue_link(store, subject=listed).token
     body = {"subject_id": listed, "service": "bank_loan", "purpose": "loan"}
     with ExitStack() as stack:
@@ -152,7 +166,15 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "service": app.state.service,
             "keys": keys,
             "listed": listed,
-            "fill": {"listed": listed, "name": name, "token": token},
+            "fill": {
+                "listed": listed,
+                "name": name,
+                "token": token,
+                "listing": listing,
+                "cause_source": cause_source,
+                "cause_record": cause_record,
+                "dispute": dispute["dispute_id"],
+            },
         }
     store.close()
 

@@ -28,7 +28,7 @@ def axe_tabs(portal: dict[str, Any], browser: Any) -> Iterator[dict[str | None, 
     """One desktop-size tab per role; the pages' Content-Security-Policy is bypassed only so that axe's script runs."""
     out: dict[str | None, Any] = {}
     contexts = []
-    for who in (None, "resident", "operator"):
+    for who in (None, "resident", "operator", "furnisher"):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=portal["base"], bypass_csp=True)
         cookies = session_cookies(portal, who)
         context.add_cookies([{"name": k, "value": v, "url": portal["base"]} for k, v in cookies.items()])

@@ -58,7 +58,7 @@ def tabs(portal: dict[str, Any], browser: Any) -> Iterator[dict[str | None, Any]
     """One tab at phone size per role (nobody, resident, operator), signed in once."""
     out: dict[str | None, Any] = {}
     contexts = []
-    for who in (None, "resident", "operator"):
+    for who in (None, "resident", "operator", "furnisher"):
         context = browser.new_context(viewport=PHONE, base_url=portal["base"])
         cookies = session_cookies(portal, who)
         context.add_cookies([{"name": k, "value": v, "url": portal["base"]} for k, v in cookies.items()])
