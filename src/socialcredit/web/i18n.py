@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from socialcredit.web.i18n_history import HISTORY_PAIRS
 from socialcredit.web.i18n_policies import POLICY_PAIRS
 
 __all__ = ["LANGS", "MESSAGES", "translate"]
@@ -572,6 +573,7 @@ _PAIRS |= {
 for _key, (_zh, _en) in _PROFESSIONS.items():
     _PAIRS[f"profession_{_key}"] = (_zh, _en)
 _PAIRS.update(POLICY_PAIRS)
+_PAIRS.update(HISTORY_PAIRS)  # issue 18: score history and the public look-up (web/i18n_history.py)
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {k: zh for k, (zh, _) in _PAIRS.items()},
