@@ -112,9 +112,19 @@ def prepare_inputs(
     inputs = RunInputs(store)
     try:
         if state_table is None:
-            inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
+            key = None if subject_id is None else _subject_key(store, subject_id)
+            if subject_id is None:
+                inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
+            else:  # one subject's file: its own superseded versions (the latest may have moved to another subject)
+                inputs.create(
+                    "sc_superseded",
+                    _SUPERSEDED + " AND o.subject_key = $key AND o.subject_id = $sid",
+                    {"w": w, "key": key, "sid": subject_id},
+                )
             _create_held(inputs, loaded, w, subject_id)
-            inputs.create("sc_records", _records_query(w, subject_id), view=True)
+            # a whole run reads the records through a view (each rule scans its own record type); one subject's
+            # few records are read once into a table, not once per rule
+            inputs.create("sc_records", _records_query(w, subject_id, key), view=subject_id is None)
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
         only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
@@ -136,7 +146,14 @@ def _create_held(inputs: RunInputs, loaded: LoadedPolicy | None, w: int, subject
     inputs.create("sc_held", held_records(loaded, one_subject=subject_id is not None), params)
 
 
-def _records_query(w: int, subject_id: str | None) -> exp.Select:
+def _subject_key(store: Store, subject_id: str) -> int:
+    """The subject's integer key (-1 if it has none): an integer constant is the filter a scan of records takes
+    cheapest, before the identifier is compared on the few rows left."""
+    row = store.execute("SELECT max(subject_key) FROM subject_keys WHERE subject_id = ?", [subject_id]).fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else -1
+
+
+def _records_query(w: int, subject_id: str | None, key: int | None = None) -> exp.Select:
     """The records view: read through a view, so that every rule's query scans only its own record type.
 
     A view cannot take parameters, so the watermark and subject are sqlglot literals in it.
@@ -145,6 +162,8 @@ def _records_query(w: int, subject_id: str | None) -> exp.Select:
     assert isinstance(query, exp.Select)
     fields = [exp.column(exp.to_identifier(name, quoted=True)) for name in load_catalog().field_columns()]
     query = query.select(*fields)
+    if key is not None:
+        query = query.where(exp.column("subject_key", "records").eq(exp.Literal.number(key)))
     if subject_id is not None:
         query = query.where(exp.column("subject_id", "records").eq(exp.Literal.string(subject_id)))
     return query
@@ -164,6 +183,11 @@ def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None
         return query
     consents = sqlglot.parse_one(_CONSENTS, read="duckdb")
     assert isinstance(consents, exp.Select)
+    if subject_ids is not None:  # the consents of those subjects only, not every subject's pivoted
+        latest = consents.find(exp.Subquery)
+        assert latest is not None and isinstance(latest.this, exp.Select)
+        named: list[exp.Expr] = [exp.Literal.string(x) for x in subject_ids] or [exp.Null()]
+        latest.this.where(exp.column("subject_id").isin(*named), copy=False)
     for category in categories:
         granted = exp.Filter(
             this=exp.func("bool_or", exp.column("granted")),
