@@ -9,7 +9,7 @@ matches it)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from socialcredit.backends.duckdb import DuckDBBackend
@@ -36,7 +36,11 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
 
-__all__ = ["list_members", "record_fields", "subject_report", "top_subjects"]
+__all__ = ["PARTS", "list_members", "record_fields", "subject_key", "subject_report", "top_subjects"]
+
+# What a report holds: the scores (with reasons and lists), the records (with their contribution and status, and the
+# identities linked from other regions), who asked (inquiries and operators' views), and the due process.
+PARTS = ("scores", "records", "inquiries", "due_process")
 
 
 def _subject(store: Store, subject_id: str) -> dict[str, Any]:
@@ -142,11 +146,18 @@ def subject_report(
     actor: str = "cli",
     purpose: str = "subject report",
     live: Mapping[int, LiveView] | None = None,
+    parts: Collection[str] = PARTS,
 ) -> dict[str, Any]:
     """Everything the registry holds and concludes about one subject (the look-up is audited).
 
     ``live`` (by run id) carries the subject as rescored since a run (registry/decisions/live.py, held by the running
-    service): its score, lists, services and reasons are shown as they now stand, with the watermark."""
+    service): its score, lists, services and reasons are shown as they now stand, with the watermark.
+
+    ``parts`` (of :data:`PARTS`) says what to compute: a page that shows the inquiries alone does not compute the
+    records' contributions. Every key is in the answer; a part not asked for is empty."""
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
     subject = _subject(store, subject_id)
     runs = store.rows(
         "SELECT * FROM score_runs WHERE finished_at IS NOT NULL AND run_id IN "
@@ -155,7 +166,7 @@ def subject_report(
     if policy_ids:
         runs = [r for r in runs if r["policy_id"] in policy_ids]
     skey = subject_key(store, subject_id)
-    records = _records(store, subject_id, skey)
+    records = _records(store, subject_id, skey) if "records" in parts else []
     scores = []
     contributions: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for run in runs:
@@ -163,6 +174,10 @@ def subject_report(
             "SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [run["run_id"], subject_id]
         )
         if not result:
+            continue
+        if "records" in parts:
+            contributions[str(run["policy_id"])] = _contributions(store, run, subject_id)
+        if "scores" not in parts:
             continue
         res = result[0]
         now = (live or {}).get(int(run["run_id"]))
@@ -227,13 +242,15 @@ def subject_report(
                 ],
             }
         )
-        contributions[p.id] = _contributions(store, run, subject_id)
     recs = []
     open_disputes = {
         (d["source_id"], d["record_id"]): d["dispute_id"]
-        for d in list_disputes(store, subject_id=subject_id, status="open")
+        for d in (list_disputes(store, subject_id=subject_id, status="open") if records else [])
     }
-    repaired = {(x["source_id"], x["record_id"]) for x in list_repairs(store, subject_id=subject_id, status="approved")}
+    repaired = {
+        (x["source_id"], x["record_id"])
+        for x in (list_repairs(store, subject_id=subject_id, status="approved") if records else [])
+    }
     policies = [(get_policy(store, run["policy_id"], run["policy_version"]), run["as_of"]) for run in runs]
     for r in records:
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
@@ -269,10 +286,14 @@ def subject_report(
                 },
             }
         )
-    inquiries = store.rows(
-        "SELECT inquiry_id, asked_at, requester, service, purpose, outcome, run_id FROM inquiries WHERE subject_id = ? "
-        "ORDER BY inquiry_id DESC",
-        [subject_id],
+    inquiries = (
+        store.rows(
+            "SELECT inquiry_id, asked_at, requester, service, purpose, outcome, run_id FROM inquiries "
+            "WHERE subject_id = ? ORDER BY inquiry_id DESC",
+            [subject_id],
+        )
+        if "inquiries" in parts
+        else []
     )
     # Who asked is the party's name, never its key id (a key no longer known keeps "a relying party").
     names = party_names(store, [str(q["requester"]) for q in inquiries])
@@ -280,31 +301,34 @@ def subject_report(
         if str(q["requester"]).startswith("key:"):
             q["requester"] = names.get(str(q["requester"]), "a relying party")
     # An operator who opened the file is shown too (before this view is logged), newest first with the inquiries.
-    views = operator_views(store, subject_id, lang)
+    views = operator_views(store, subject_id, lang) if "inquiries" in parts else []
     if views:
         inquiries = sorted([*inquiries, *views], key=lambda q: q["asked_at"], reverse=True)
     with store.transaction():
         append_audit(store, actor, "read_report", subject_id, {"purpose": purpose})
     subject = {**subject, "birth_date": subject["birth_date"].isoformat() if subject["birth_date"] else None}
-    overrides = list_overrides(store, subject_id=subject_id)
+    due = "due_process" in parts
+    overrides = list_overrides(store, subject_id=subject_id) if due or inquiries else []
     by_inquiry = {o["target"]: o for o in overrides if o["kind"] == "decision"}
     return {
         "subject": subject,
         "scores": scores,
         "records": recs,
         "inquiries": [_inquiry(q, by_inquiry.get(f"inquiry:{q['inquiry_id']}")) for q in inquiries],
-        "disputes": list_disputes(store, subject_id=subject_id),
+        "disputes": list_disputes(store, subject_id=subject_id) if due else [],
         # identities of other regions linked to this subject, and the person's disputes of such links
-        "links": linked_identities(store, subject_id, lang),
-        "link_disputes": list_link_disputes(store, subject_id=subject_id),
-        "notices": list_listings(store, subject_id=subject_id),
-        "repairs": list_repairs(store, subject_id=subject_id),
-        "overrides": overrides,
+        "links": linked_identities(store, subject_id, lang) if "records" in parts else [],
+        "link_disputes": list_link_disputes(store, subject_id=subject_id) if "records" in parts else [],
+        "notices": list_listings(store, subject_id=subject_id) if due else [],
+        "repairs": list_repairs(store, subject_id=subject_id) if due else [],
+        "overrides": overrides if due else [],
         "consents": {
-            "current": current_consents(store, subject_id),
-            "history": [{**c, "recorded_at": iso(c["recorded_at"])} for c in consent_history(store, subject_id)],
+            "current": current_consents(store, subject_id) if due else {},
+            "history": [{**c, "recorded_at": iso(c["recorded_at"])} for c in consent_history(store, subject_id)]
+            if due
+            else [],
         },
-        "notifications": list_notifications(store, subject_id, lang),
+        "notifications": list_notifications(store, subject_id, lang) if due else [],
     }
 
 
