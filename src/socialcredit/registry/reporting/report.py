@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Collection, Mapping
 from typing import Any
 
+import sqlglot.expressions as exp
+
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler import MAX_REASONS, ScorePlan
@@ -82,35 +84,53 @@ def _records(store: Store, subject_id: str, key: int | None) -> list[dict[str, A
     )
 
 
-# The contributions query of a policy version at an as-of date, as DuckDB text reading relations named with this
-# prefix: compiled once per process (compiling and printing it took 0.2-0.5 s a page), then named for each caller.
+# The contributions query of a policy version at an as-of date, one part per rule (the plan's union, in the order of
+# the rules), as DuckDB text reading relations named with this prefix: compiled once per process (compiling and
+# printing it took 0.2-0.5 s a page), then named for each caller; a subject's query has the parts of the record
+# types it has records of.
 _PLACEHOLDER = "sc_0report0plan0_"
-_COMPILED: dict[tuple[str, dt.date], str] = {}
+_COMPILED: dict[tuple[str, dt.date], list[tuple[str, str]]] = {}
 
 
-def _contributions_sql(store: Store, loaded: LoadedPolicy, as_of: dt.date, prefix: str) -> str:
+def _contributions_sql(store: Store, loaded: LoadedPolicy, as_of: dt.date, prefix: str, types: set[str]) -> str | None:
     key = (loaded.sha256, as_of)
-    sql = _COMPILED.get(key)
-    if sql is None:
+    parts = _COMPILED.get(key)
+    if parts is None:
         backend = DuckDBBackend(store)
         binder = RunInputs(store)
         binder.prefix = _PLACEHOLDER  # names only: it creates nothing
-        sql = backend.dialect.sql(
-            binder.bind(ScorePlan(loaded, as_of=as_of, dialect=backend.dialect).record_contributions())
-        )
+        tree = binder.bind(ScorePlan(loaded, as_of=as_of, dialect=backend.dialect).record_contributions())
+        selects: list[exp.Expr] = []
+        while isinstance(tree, exp.Union):  # the plan's union is left-deep: ((r1 ∪ r2) ∪ r3) ∪ …
+            selects.insert(0, tree.expression)
+            tree = tree.this
+        selects.insert(0, tree)
+        rules = loaded.policy.rules
+        assert len(selects) == len(rules), "one part of the contributions per rule"
+        parts = [(r.record_type, backend.dialect.sql(q)) for r, q in zip(rules, selects, strict=True)]
         if len(_COMPILED) >= 64:
             _COMPILED.clear()
-        _COMPILED[key] = sql
-    return sql.replace(f'"{_PLACEHOLDER}', f'"{prefix}')
+        _COMPILED[key] = parts
+    chosen = [f"({sql})" for record_type, sql in parts if record_type in types]
+    if not chosen:
+        return None
+    return " UNION ALL ".join(chosen).replace(f'"{_PLACEHOLDER}', f'"{prefix}')
 
 
-def _contributions(store: Store, run: dict[str, Any], subject_id: str) -> dict[int, list[dict[str, Any]]]:
+def _contributions(
+    store: Store, run: dict[str, Any], subject_id: str, types: set[str]
+) -> dict[int, list[dict[str, Any]]]:
+    """Each of the subject's records (by key): the rules it gives points under at the run, and how many."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     out: dict[int, list[dict[str, Any]]] = {}
+    if not any(r.record_type in types for r in loaded.policy.rules):
+        return out
     with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")  # its key
-        sql = _contributions_sql(store, loaded, run["as_of"], inputs.prefix)
-        rows = store.rows(f"SELECT record_key, rule_id, points FROM ({sql}) ORDER BY record_key, rule_id")
+        sql = _contributions_sql(store, loaded, run["as_of"], inputs.prefix, types)
+        rows = (
+            store.rows(f"SELECT record_key, rule_id, points FROM ({sql}) ORDER BY record_key, rule_id") if sql else []
+        )
     for row in rows:
         out.setdefault(int(row["record_key"]), []).append({"rule_id": row["rule_id"], "points": row["points"]})
     return out
@@ -176,7 +196,8 @@ def subject_report(
         if not result:
             continue
         if "records" in parts:
-            contributions[str(run["policy_id"])] = _contributions(store, run, subject_id)
+            types = {str(r["record_type"]) for r in records}
+            contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types)
         if "scores" not in parts:
             continue
         res = result[0]

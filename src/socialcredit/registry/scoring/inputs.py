@@ -31,6 +31,7 @@ RELATIONS = frozenset(
         "sc_records",
         "sc_subjects",
         "sc_superseded",
+        "sc_mine",
         "sc_held",
         "sc_changed",
         "sc_affected",
@@ -57,6 +58,18 @@ SELECT o.record_key FROM records o JOIN (
     WHERE record_key <= $w AND version > 1 GROUP BY source_id, record_id
 ) n USING (source_id, record_id)
 WHERE o.record_key <= $w AND o.version < n.latest
+"""
+
+# One subject's record versions at the watermark, and those a later version replaces (the later one may name
+# another subject: a correction that moved the record); the same rows as _SUPERSEDED gives for them.
+_MINE = "SELECT * FROM records WHERE subject_key = $key AND subject_id = $sid AND record_key <= $w"
+_MINE_SUPERSEDED = """
+SELECT o.record_key FROM sc_mine o JOIN (
+    SELECT r.source_id, r.record_id, max(r.version) AS latest FROM records r
+    JOIN (SELECT DISTINCT source_id, record_id FROM sc_mine) m USING (source_id, record_id)
+    WHERE r.record_key <= $w AND r.version > 1 GROUP BY r.source_id, r.record_id
+) n USING (source_id, record_id)
+WHERE o.version < n.latest
 """
 
 # The counting version of every record; the typed field columns of the catalog are added to the SELECT.
@@ -112,19 +125,16 @@ def prepare_inputs(
     inputs = RunInputs(store)
     try:
         if state_table is None:
-            key = None if subject_id is None else _subject_key(store, subject_id)
             if subject_id is None:
                 inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
-            else:  # one subject's file: its own superseded versions (the latest may have moved to another subject)
-                inputs.create(
-                    "sc_superseded",
-                    _SUPERSEDED + " AND o.subject_key = $key AND o.subject_id = $sid",
-                    {"w": w, "key": key, "sid": subject_id},
-                )
+            else:  # one subject's file: its versions read once (by its integer key), and which of them are replaced
+                key = _subject_key(store, subject_id)
+                inputs.create("sc_mine", _MINE, {"w": w, "key": key, "sid": subject_id})
+                inputs.create("sc_superseded", _MINE_SUPERSEDED, {"w": w})
             _create_held(inputs, loaded, w, subject_id)
             # a whole run reads the records through a view (each rule scans its own record type); one subject's
             # few records are read once into a table, not once per rule
-            inputs.create("sc_records", _records_query(w, subject_id, key), view=subject_id is None)
+            inputs.create("sc_records", _records_query(w, subject_id), view=subject_id is None)
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
         only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
@@ -153,7 +163,7 @@ def _subject_key(store: Store, subject_id: str) -> int:
     return int(row[0]) if row is not None and row[0] is not None else -1
 
 
-def _records_query(w: int, subject_id: str | None, key: int | None = None) -> exp.Select:
+def _records_query(w: int, subject_id: str | None) -> exp.Select:
     """The records view: read through a view, so that every rule's query scans only its own record type.
 
     A view cannot take parameters, so the watermark and subject are sqlglot literals in it.
@@ -162,10 +172,8 @@ def _records_query(w: int, subject_id: str | None, key: int | None = None) -> ex
     assert isinstance(query, exp.Select)
     fields = [exp.column(exp.to_identifier(name, quoted=True)) for name in load_catalog().field_columns()]
     query = query.select(*fields)
-    if key is not None:
-        query = query.where(exp.column("subject_key", "records").eq(exp.Literal.number(key)))
-    if subject_id is not None:
-        query = query.where(exp.column("subject_id", "records").eq(exp.Literal.string(subject_id)))
+    if subject_id is not None:  # from the subject's own versions (sc_mine), read once
+        query = query.from_(exp.to_table("sc_mine"))
     return query
 
 
