@@ -17,6 +17,7 @@ from typing import Any
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.records.versions import require_subject
+from socialcredit.registry.reporting.report import subject_key
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -38,14 +39,15 @@ def _runs(store: Store, subject_id: str) -> list[dict[str, Any]]:
 
 def _points(store: Store, subject_id: str, run_ids: list[int]) -> dict[int, dict[str, float]]:
     """Rule points per run: run id → rule id → points (rules with no points have no row)."""
-    if not run_ids:
+    key = subject_key(store, subject_id)
+    if not run_ids or key is None:
         return {}
+    # the key as a constant: a filter the scan of run_points applies itself
     rows = store.execute(
         """SELECT p.run_id, r.rule_id, p.points FROM run_points p
            JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
-           WHERE p.subject_key = (SELECT max(subject_key) FROM subjects WHERE subject_id = ?)
-             AND p.run_id IN (SELECT unnest(?::BIGINT[]))""",
-        [subject_id, run_ids],
+           WHERE p.subject_key = ? AND p.run_id IN (SELECT unnest(?::BIGINT[]))""",
+        [key, run_ids],
     ).fetchall()
     out: dict[int, dict[str, float]] = {}
     for run_id, rule_id, points in rows:

@@ -185,7 +185,9 @@ def subject_report(
     )
     if policy_ids:
         runs = [r for r in runs if r["policy_id"] in policy_ids]
-    skey = subject_key(store, subject_id)
+    if "scores" not in parts and "records" not in parts:
+        runs = []  # who asked, or the due process alone: no run is read
+    skey = subject_key(store, subject_id) if runs else None
     records = _records(store, subject_id, skey) if "records" in parts else []
     scores = []
     contributions: dict[str, dict[int, list[dict[str, Any]]]] = {}
