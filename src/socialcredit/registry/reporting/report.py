@@ -45,11 +45,15 @@ __all__ = ["PARTS", "list_members", "record_fields", "subject_key", "subject_rep
 PARTS = ("scores", "records", "inquiries", "due_process")
 
 
-def _subject(store: Store, subject_id: str) -> dict[str, Any]:
+def _subject(store: Store, subject_id: str, key: int | None = None) -> dict[str, Any]:
+    """The subject's latest registration (as ``current_subjects``), found by its key when it is known: subjects are
+    registered in the order of their keys, so that filter skips nearly every block of the table."""
+    if key is None:
+        key = subject_key(store, subject_id)
     rows = store.rows(
-        "SELECT subject_id, kind, name, birth_date, sex, region_code, district, profession FROM current_subjects "
-        "WHERE subject_id = ?",
-        [subject_id],
+        "SELECT subject_id, kind, name, birth_date, sex, region_code, district, profession FROM subjects "
+        "WHERE subject_key = ? AND subject_id = ? ORDER BY seq DESC LIMIT 1",
+        [-1 if key is None else key, subject_id],
     )
     if not rows:
         raise NotFoundError(f"no registered subject {subject_id!r}")
@@ -118,14 +122,14 @@ def _contributions_sql(store: Store, loaded: LoadedPolicy, as_of: dt.date, prefi
 
 
 def _contributions(
-    store: Store, run: dict[str, Any], subject_id: str, types: set[str]
+    store: Store, run: dict[str, Any], subject_id: str, types: set[str], key: int | None
 ) -> dict[int, list[dict[str, Any]]]:
     """Each of the subject's records (by key): the rules it gives points under at the run, and how many."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     out: dict[int, list[dict[str, Any]]] = {}
     if not any(r.record_type in types for r in loaded.policy.rules):
         return out
-    with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
+    with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id, subject_key=key) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")  # its key
         sql = _contributions_sql(store, loaded, run["as_of"], inputs.prefix, types)
         rows = (
@@ -178,7 +182,8 @@ def subject_report(
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
-    subject = _subject(store, subject_id)
+    skey = subject_key(store, subject_id)
+    subject = _subject(store, subject_id, skey)
     runs = store.rows(
         "SELECT * FROM score_runs WHERE finished_at IS NOT NULL AND run_id IN "
         "(SELECT max(run_id) FROM score_runs WHERE finished_at IS NOT NULL GROUP BY policy_id) ORDER BY policy_id"
@@ -187,7 +192,6 @@ def subject_report(
         runs = [r for r in runs if r["policy_id"] in policy_ids]
     if "scores" not in parts and "records" not in parts:
         runs = []  # who asked, or the due process alone: no run is read
-    skey = subject_key(store, subject_id) if runs else None
     records = _records(store, subject_id, skey) if "records" in parts else []
     scores = []
     contributions: dict[str, dict[int, list[dict[str, Any]]]] = {}
@@ -199,7 +203,7 @@ def subject_report(
             continue
         if "records" in parts:
             types = {str(r["record_type"]) for r in records}
-            contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types)
+            contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types, skey)
         if "scores" not in parts:
             continue
         res = result[0]

@@ -107,6 +107,7 @@ def prepare_inputs(
     *,
     state_table: str | None = None,
     subjects: Sequence[str] | None = None,
+    subject_key: int | None = None,
 ) -> RunInputs:
     """The records and subjects as they stood at ``watermark`` (for one subject, if named), as the caller's own
     ``sc_records`` and ``sc_subjects``; use the result in a ``with`` block, which drops them at its end.
@@ -117,18 +118,21 @@ def prepare_inputs(
 
     With ``state_table`` (the quoted name of the policy's scoring state, folded up to ``watermark``), the records
     are not read at all: ``sc_state`` stands for them (registry/scoring/state.py). With ``subjects`` (identifiers),
-    ``sc_subjects`` holds only those (live rescoring of the subjects a batch touched).
+    ``sc_subjects`` holds only those (live rescoring of the subjects a batch touched). ``subject_key``, the key of
+    ``subject_id`` when the caller has it, saves looking it up.
     """
     if categories is None:
         categories = loaded.policy.consent.categories if loaded is not None else []
     w = int(watermark)
     inputs = RunInputs(store)
     try:
+        key = None
+        if subject_id is not None:
+            key = _subject_key(store, subject_id) if subject_key is None else subject_key
         if state_table is None:
             if subject_id is None:
                 inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
             else:  # one subject's file: its versions read once (by its integer key), and which of them are replaced
-                key = _subject_key(store, subject_id)
                 inputs.create("sc_mine", _MINE, {"w": w, "key": key, "sid": subject_id})
                 inputs.create("sc_superseded", _MINE_SUPERSEDED, {"w": w})
             _create_held(inputs, loaded, w, subject_id)
@@ -138,7 +142,7 @@ def prepare_inputs(
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
         only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
-        inputs.create("sc_subjects", _subjects_query(categories, only), {"w": w})
+        inputs.create("sc_subjects", _subjects_query(categories, only, key), {"w": w})
     except BaseException:
         inputs.close()
         raise
@@ -177,7 +181,7 @@ def _records_query(w: int, subject_id: str | None) -> exp.Select:
     return query
 
 
-def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None) -> exp.Select:
+def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None, key: int | None = None) -> exp.Select:
     """Subjects with one ``consent_<category>`` column each (false when never granted); binds ``$w``."""
     query = sqlglot.parse_one(_SUBJECTS, read="duckdb")
     assert isinstance(query, exp.Select)
@@ -185,7 +189,9 @@ def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None
         inner = query.find(exp.Subquery)
         assert inner is not None and isinstance(inner.this, exp.Select)
         ids: list[exp.Expr] = [exp.Literal.string(s) for s in subject_ids] or [exp.Null()]
-        only = exp.column("subject_id", "subjects").isin(*ids)
+        only: exp.Expr = exp.column("subject_id", "subjects").isin(*ids)
+        if key is not None:  # one subject: subjects are registered in the order of their keys (blocks are skipped)
+            only = exp.and_(exp.column("subject_key", "subjects").eq(exp.Literal.number(key)), only)
         inner.set("this", inner.this.where(only))
     if not categories:
         return query
