@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "resident": issue_key(store, "resident", "张三", subject=A).token,
         "other": issue_key(store, "resident", "李四", subject=B).token,
         "operator": issue_key(store, "operator", "registry operations").token,
+        "traffic": issue_key(store, "furnisher", "traffic police", source="traffic_police").token,
         "relying_party": issue_key(
             store, "relying_party", "rail", services=["high_speed_rail"], purposes=["ticket purchase"]
         ).token,
@@ -183,3 +185,39 @@ def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None
         assert text.index("Run of 2026-04-20") < text.index("Run of 2026-04-02") < text.index("Run of 2026-02-01")
         zh = client.get("/me/history", params={"lang": "zh"}).text
         assert "移出：失信名单" in zh and "与上次相比 +100 分" in zh and "2026-04-20 的评分" in zh
+
+
+def test_a_record_sent_after_the_run_shows_live_with_its_watermark(world: dict[str, Any]) -> None:
+    """A third ticket T3 of 2026-04-15 sent over the API is rescored live at the run's as-of date (2026-04-20):
+    1000 − 5 − 5 = 990, still tier A (from 960), 5 points fewer than run 3; no run is added to the history."""
+    client: httpx.Client = world["client"]
+    body = (
+        "record_id,subject_id,record_type,event_date,offence,fine,status\n"
+        f"T3,{A},traffic_ticket,2026-04-15,parking,50,paid\n"
+    )
+    sent = client.post(
+        "/v1/records",
+        content=body.encode(),
+        headers={**_auth(world, "traffic"), "content-type": "text/csv", "Idempotency-Key": "history-t3"},
+    )
+    assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
+    deadline = time.monotonic() + 30
+    while True:
+        got = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "resident")).json()
+        live = got["policies"][0]["live"]
+        if live is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert live is not None, "the service did not rescore the resident live within 30 s"
+    with world["lock"]:
+        run_watermark = world["store"].one("SELECT watermark FROM score_runs WHERE run_id = 3")
+    assert (live["run_id"], live["score"], live["tier"], live["change"]["score"]) == (3, 990, "A", -5)
+    assert live["watermark"] > run_watermark
+    assert (live["change"]["lists_entered"], live["change"]["lists_left"], live["lists"]) == ([], [], [])
+    assert [r["run_id"] for r in got["policies"][0]["runs"]] == [3, 2, 1]
+    with httpx.Client(base_url=world["base"], timeout=30) as page:
+        sign_in(page, world["keys"]["resident"])
+        text = page.get("/me/history", params={"lang": "en"}).text
+    assert f"(as of change number {live['watermark']})" in text
+    assert "<strong>Score 990</strong> · Tier trustworthy" in text and "-5 points since the run before" in text
+    assert "Live changes are not kept one by one" in text
