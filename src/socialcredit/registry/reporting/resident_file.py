@@ -34,11 +34,13 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
     """The complete file of ``subject_id`` (the export is audited)."""
     require_subject(store, subject_id)
     report = subject_report(store, subject_id, lang=lang, actor=actor, purpose="resident file export")
+    key = subject_key(store, subject_id)
+    key_or_none = -1 if key is None else key  # rows are found by the subject's key, then checked by its identifier
     versions = _plain(
         store.rows(
             "SELECT seq AS version_seq, kind, name, birth_date, sex, region_code, district, profession, address, "
-            "batch_id, recorded_at FROM subjects WHERE subject_id = ? ORDER BY seq",
-            [subject_id],
+            "batch_id, recorded_at FROM subjects WHERE subject_key = ? AND subject_id = ? ORDER BY seq",
+            [key_or_none, subject_id],
         )
     )
     results = _plain(
@@ -58,7 +60,7 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
                    FROM run_points p JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
                    WHERE p.subject_key = ? AND p.points <> 0
                ) WHERE position <= {int(MAX_REASONS)} ORDER BY run_id, position""",
-            [-1 if (key := subject_key(store, subject_id)) is None else key],
+            [key_or_none],
         )
     )
     entries = _plain(
