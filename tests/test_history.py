@@ -26,6 +26,7 @@ import pytest
 
 from api_helpers import serving
 from due_world import JUDGMENT, A, B, build, ingest, write_csv
+from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
@@ -185,6 +186,7 @@ def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None
         assert text.index("Run of 2026-04-20") < text.index("Run of 2026-04-02") < text.index("Run of 2026-02-01")
         zh = client.get("/me/history", params={"lang": "zh"}).text
         assert "移出：失信名单" in zh and "与上次相比 +100 分" in zh and "2026-04-20 的评分" in zh
+        assert raw_identifiers(visible_text(zh), lang="zh") == []  # no rule id, list id or field name in Chinese
 
 
 def test_a_record_sent_after_the_run_shows_live_with_its_watermark(world: dict[str, Any]) -> None:
