@@ -122,6 +122,7 @@ def write_report(results: Path, docs: Path) -> None:
         )
     if not spark_rows:
         out.append("| – | not run | | | | | | | |")
+    out += web_section(rows + [p for k, p in _partial(results).items() if k.endswith("-web")])
     out += _http(results / "http.json")
     out += _matchmaking(results / "matchmaking.json")
     out += linkage_section(results)
@@ -143,6 +144,35 @@ def write_report(results: Path, docs: Path) -> None:
     docs.mkdir(exist_ok=True)
     (docs / "benchmarks.md").write_text("\n".join(out), "utf-8")
     _plot(rows, docs / "benchmarks.png")
+
+
+def web_section(rows: list[dict[str, Any]]) -> list[str]:
+    """The server time of every portal page and of the operator's file, by scale (benchmarks/web_pages.py)."""
+    measured = [r for r in rows if "web" in r]
+    if not measured:
+        return []
+    out = [
+        "",
+        "## The portal's pages (server time; `python benchmarks/run.py --scale SCALE --steps web`)",
+        "",
+        "Each page asked one at a time by a signed-in resident (the listed person with the most records), the",
+        "operator's file of that resident by an operator, the look-up by anyone, on a real server on 127.0.0.1; the",
+        "server time is what the service's metrics count for the route (network excluded); medians over the requests,",
+        "after one that warms the page. Target: every portal page and the operator's file ≤ 200 ms at the city scale.",
+        "",
+        "| scale | page | median | slowest | page size | load average | date |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in measured:
+        w = r["web"]
+        load = w.get("load_average")
+        for label, p in w["pages"].items():
+            out.append(
+                f"| {r.get('scale', '')} ({w['subject_records']} records) | {label} (`{p['path']}`) | "
+                f"{p['median_ms']:.0f} ms | {p['max_ms']:.0f} ms | {p['bytes']:,} bytes | "
+                f"{'–' if load is None else load[0]} | {w.get('date', r.get('date', ''))} |"
+            )
+    return out
 
 
 def _state_section(rows: list[dict[str, Any]]) -> list[str]:
@@ -487,6 +517,14 @@ def _targets(rows: list[dict[str, Any]], matchmaking: Path | None = None) -> str
         g and g["seconds"] <= 900 and g["peak_mb"] / 1024 <= 12,
         (g and f"{g['seconds'] / 60:.1f} min, {g['peak_mb'] / 1024:.1f} GiB, {g['records']:,} records") or "",
     )
+    web = next((r["web"] for r in rows if r.get("scale") == "city" and "web" in r), None)
+    add(
+        "every portal page and the operator's file at the city scale (server time)",
+        "≤ 200 ms median",
+        web and web["worst_median_ms"],
+        web and web["worst_median_ms"] <= 200,
+        (web and f"slowest {web['worst_median_ms']:.0f} ms ({_slowest(web)})") or "",
+    )
     if matchmaking is not None and matchmaking.is_file():
         mb = json.loads(matchmaking.read_text("utf-8"))["with_badge"]
         add(
@@ -497,6 +535,11 @@ def _targets(rows: list[dict[str, Any]], matchmaking: Path | None = None) -> str
             f"{mb['median_ms']:.0f} ms (p95 {mb['p95_ms']:.0f} ms)",
         )
     return "\n".join(lines)
+
+
+def _slowest(web: dict[str, Any]) -> str:
+    pages = {k: p for k, p in web["pages"].items() if p.get("in_target", True)}
+    return max(pages, key=lambda k: pages[k]["median_ms"]) if pages else ""
 
 
 def _earlier(bj: dict[str, Any] | None, key: str) -> str:

@@ -3,6 +3,7 @@
     python benchmarks/run.py --scale small      # 100 000 residents (CI-sized)
     python benchmarks/run.py --scale city       # 1 000 000
     python benchmarks/run.py --scale beijing    # 21 900 000
+    python benchmarks/run.py --scale city --steps web --work DIR   # one step again, on the store kept in DIR
 
 Each step runs in its own process (peak memory is that process's own). Timed steps run ``--runs`` times and
 the median is reported. The baselines run in the same invocation, on the same data, under the same policy.
@@ -44,7 +45,8 @@ TARGETS = {
 
 
 def _step(name: str, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # the caller's PYTHONPATH is kept after ours (a checkout's own src/, e.g. in a git worktree)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.steps", name, json.dumps(args)],
         cwd=ROOT,
@@ -114,6 +116,8 @@ def run(
     res["incremental_state"] = _step("incremental", {**args, "source": "state"})
     res["decisions"] = _step("decisions", args)
     keep_so_far()
+    res["web"] = _step("web", args)  # the portal's pages on the store as scored (benchmarks/web_pages.py)
+    keep_so_far()
     if spark:
         res["spark"] = _step("spark", {**args, "master": "local[2]"})
         res["spark"]["duckdb_score_seconds"] = res["score"]["seconds"]  # the same run's DuckDB time, for the ratio
@@ -128,6 +132,32 @@ def run(
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return res
+
+
+RERUNNABLE = ("web",)  # steps that read a kept store and change nothing a later step reads
+
+
+def rerun(scale: str, steps: list[str], work: Path | None, results: Path, memory_limit: str) -> None:
+    """Run ``steps`` again on the store kept in ``work`` (``--keep``), their figures into results/<scale>.json."""
+    unknown = [s for s in steps if s not in RERUNNABLE]
+    if unknown:
+        raise SystemExit(f"--steps: {', '.join(unknown)} cannot run alone (choose from {', '.join(RERUNNABLE)})")
+    work = work or Path(os.environ.get("TMPDIR", "/tmp")) / f"socialcredit-bench-{scale}"
+    if not (work / "store.duckdb").is_file():
+        raise SystemExit(f"--steps needs the store of an earlier run in {work} (run with --keep, or name --work)")
+    os.environ["SOCIALCREDIT_MEMORY_LIMIT"] = memory_limit
+    # into the scale's results; with none yet, into results/<scale>-<step>.json (the report reads both)
+    path = results / f"{scale}.json"
+    if not path.is_file():
+        path = results / f"{scale}-{'-'.join(steps)}.json"
+    res: dict[str, Any] = json.loads(path.read_text("utf-8")) if path.is_file() else {"scale": scale}
+    print(f"scale {scale}: steps {', '.join(steps)} on {work}", flush=True)
+    for name in steps:
+        res[name] = _step(name, {"work": str(work), "residents": SCALES[scale]})
+        res[name]["date"] = dt.date.today().isoformat()
+        res[name]["load_average"] = [round(x, 2) for x in os.getloadavg()]  # the machine is shared
+    results.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(res, indent=2, default=str) + "\n", "utf-8")
 
 
 def machine() -> dict[str, str]:
@@ -183,10 +213,18 @@ def main() -> None:
         "--memory-limit", default="12GB", help="memory DuckDB may use in each step (SOCIALCREDIT_MEMORY_LIMIT)"
     )
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs from stored results")
+    parser.add_argument(
+        "--steps",
+        default="all",
+        help=f"all, or steps to run again on the store kept in --work, their figures replacing those in "
+        f"results/<scale>.json: {', '.join(RERUNNABLE)}",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of results (default benchmarks/results)")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs", help="where benchmarks.md and the plot go")
     a = parser.parse_args()
-    if not a.report_only:
+    if a.steps != "all" and not a.report_only:
+        rerun(a.scale, [s for s in a.steps.split(",") if s], a.work, a.results, a.memory_limit)
+    elif not a.report_only:
         work = a.work or Path(os.environ.get("TMPDIR", "/tmp")) / f"socialcredit-bench-{a.scale}"
         names = [b for b in a.baselines.split(",") if b]
         os.environ["SOCIALCREDIT_MEMORY_LIMIT"] = a.memory_limit

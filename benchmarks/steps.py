@@ -303,6 +303,13 @@ def step_spark(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def step_web(a: dict[str, Any]) -> dict[str, Any]:
+    """Server time of every portal page and the operator's file of a subject (benchmarks/web_pages.py)."""
+    from benchmarks.web_pages import measure
+
+    return measure(Path(a["work"]) / "store.duckdb", int(a.get("requests", 15)))
+
+
 STEPS = {name.removeprefix("step_"): fn for name, fn in globals().items() if name.startswith("step_")}
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ PAGES = [
     PortalPage("/me/consents", "resident"),
     PortalPage("/me/freeze", "resident"),
     PortalPage("/me/file.html", "resident"),
+    PortalPage("/me/history", "resident"),
     PortalPage("/me/listings/{listing}", "resident"),
     PortalPage("/me/records/detail?source={cause_source}&record={cause_record}", "resident"),
     PortalPage("/me/repair?source={cause_source}&record={cause_record}", "resident"),

@@ -51,6 +51,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /v1/decisions": frozenset({"relying_party"}),
     "POST /v1/decisions/batch": frozenset({"relying_party"}),
     "GET /v1/subjects/{subject_id}/report": frozenset({"resident", "operator"}),
+    "GET /v1/subjects/{subject_id}/history": frozenset({"resident", "operator"}),
     "POST /v1/records": frozenset({"furnisher"}),
     "PUT /v1/records/{record_id}": frozenset({"furnisher"}),
     "DELETE /v1/records/{record_id}": frozenset({"furnisher"}),
@@ -361,7 +362,7 @@ def _seeded(fz: Fuzz, label: str, op: Any) -> list[st.SearchStrategy[Case[Any]]]
         }
         body = st.fixed_dictionaries(fields)
         return [with_body(body)]
-    if label == "GET /v1/subjects/{subject_id}/report":
+    if label in ("GET /v1/subjects/{subject_id}/report", "GET /v1/subjects/{subject_id}/history"):
         return [with_path(subject_id=subjects)]
     if label == "POST /v1/records":
         rows = st.lists(st.one_of(_court_record(fz), _good_court_record(fz)), min_size=1, max_size=5)

@@ -186,6 +186,11 @@ def test_notice_then_listing_after_the_grace_period(store: Store) -> None:
             "list": "blacklist",
             "cause": "judgment defaulter",
             "since": "2026-04-02",
+            "authority": "people's courts",
+            "case_number": "J1",
+            "amount": 12000.0,
+            "decided_on": "2026-01-10",
+            "under_dispute": False,
         }
     ]
     assert public_lookup(store, A.lower()) == public_lookup(store, "张三")

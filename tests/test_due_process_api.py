@@ -171,15 +171,23 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
         ("blacklist", "effective", "2026-04-02")
     ]
     public = client.get("/v1/lists/lookup", params={"q": "张三"}).json()
-    assert public == [
-        {
-            "name": "张三",
-            "id_number": "110105********011X",
-            "list": "blacklist",
-            "cause": "judgment defaulter",
-            "since": "2026-04-02",
-        }
-    ]
+    assert (public["total"], public["results"]) == (
+        1,
+        [
+            {
+                "name": "张三",
+                "id_number": "110105********011X",
+                "list": "blacklist",
+                "cause": "judgment defaulter",
+                "since": "2026-04-02",
+                "authority": "people's courts",
+                "case_number": "J1",
+                "amount": 12000.0,
+                "decided_on": "2026-01-10",
+                "under_dispute": False,
+            }
+        ],
+    )
     os.environ[TODAY_ENV] = "2026-04-03"
     filed = client.post(
         "/v1/disputes", json={"source_id": "courts", "record_id": "J1", "reason": "I paid it"}, headers=resident
@@ -214,6 +222,6 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     ]
     assert [n["status"] for n in file["notices"]] == ["delisted"]
     assert file["disputes"][0]["status"] == "lapsed"
-    assert client.get("/v1/lists/lookup", params={"q": "张三"}).json() == []
+    assert client.get("/v1/lists/lookup", params={"q": "张三"}).json()["results"] == []
     html = client.get(f"/v1/subjects/{A}/file.html", headers=resident)
     assert html.status_code == 200 and "张三" in html.text and "not answered in time (record withdrawn)" in html.text

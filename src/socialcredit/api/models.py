@@ -416,3 +416,85 @@ class FreezeStatus(_Out):
     lifts: list[FreezeLift]
     fraud_alert: FraudAlert | None
     history: list[FreezeEvent]
+
+
+# --- score history and the public look-up's pages (issue 18) -------------------------------------------------------
+
+
+class HistoryList(_Out):
+    list: str
+    name: str
+
+
+class RuleChange(_Out):
+    rule_id: str
+    rule: str = Field(description="The rule's reason, in words.")
+    points_before: float
+    points: float
+    difference: float
+
+
+class HistoryChange(_Out):
+    """What changed from the run before (or, live, from the latest run)."""
+
+    from_run_id: int
+    score: int = Field(description="Points gained (positive) or lost since that run.")
+    tier_before: str
+    rank_before: int
+    rules: list[RuleChange] = Field(default=[], description="Rules whose points moved, the largest move first.")
+    lists_entered: list[HistoryList]
+    lists_left: list[HistoryList]
+
+
+class HistoryRun(_Out):
+    run_id: int
+    policy_version: str
+    as_of: dt.date
+    mode: str
+    watermark: int
+    score: int
+    tier: str
+    tier_name: str
+    rank: int
+    percentile: float
+    lists: list[HistoryList]
+    change: HistoryChange | None = Field(description="Null for the first run of the policy.")
+
+
+class HistoryLive(_Out):
+    """The subject as rescored since the latest run (not kept one by one: where it stands now)."""
+
+    run_id: int
+    watermark: int
+    score: int
+    tier: str
+    rank: int
+    percentile: float
+    lists: list[HistoryList]
+    change: HistoryChange
+
+
+class PolicyHistory(_Out):
+    policy: str
+    policy_name: str
+    live: HistoryLive | None
+    runs: list[HistoryRun] = Field(description="Newest first.")
+
+
+class ScoreHistory(_Out):
+    """Every run of every policy that scored the subject, with what changed each time."""
+
+    subject_id: str
+    live_changes_kept: bool = Field(description="False: live rescoring keeps no row per change, only where it stands.")
+    policies: list[PolicyHistory]
+
+
+class PublicLookupPage(_Out):
+    """One page of a public look-up, with the totals."""
+
+    q: str
+    page: int
+    page_size: int
+    total: int
+    pages: int
+    results: list[PublicListing]

@@ -25,11 +25,21 @@ def web_router(
     Visitors are throttled by the service's limits (``service.throttle``); ``lookup_limit`` searches per
     ``lookup_window`` seconds per client address replace its limit on searches of the lists for these pages alone.
     """
-    from socialcredit.web import disputes_page, freeze_page, operator, policies, public, repair_pages, resident, signin
+    from socialcredit.web import (
+        disputes_page,
+        freeze_page,
+        history,
+        operator,
+        policies,
+        public,
+        repair_pages,
+        resident,
+        signin,
+    )
     from socialcredit.web.core import Web
 
     web = Web(service, lookup_limit=lookup_limit, lookup_window=lookup_window)
     router = APIRouter(include_in_schema=False)
-    for module in (signin, resident, freeze_page, repair_pages, operator, public, policies, disputes_page):
+    for module in (signin, resident, freeze_page, history, repair_pages, operator, public, policies, disputes_page):
         module.add_routes(router, web)
     return router

@@ -8,18 +8,30 @@ public, identity numbers masked in the middle.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.errors import WorkflowError
-from socialcredit.registry.due_process.public_lists import public_lookup
+from socialcredit.registry.due_process.public_lists import PAGE_SIZE, public_lookup_page
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.web.core import Page, Web
 
 __all__ = ["add_routes"]
 
-COLUMNS = ("name", "id_number", "list", "cause", "since")
+COLUMNS = (
+    "name",
+    "id_number",
+    "list",
+    "cause",
+    "since",
+    "authority",
+    "case_number",
+    "amount",
+    "decided_on",
+    "under_dispute",
+)
 
 
 def _published_lists(web: Web, lang: str) -> dict[str, str]:
@@ -48,10 +60,26 @@ def add_routes(router: APIRouter, web: Web) -> None:
             response = page.render("public_lists.html", 429, limited=web.limit_text(page, "lookup", wait), **context)
             response.headers["Retry-After"] = str(wait)
             return response
+        raw = page.query("page", "1")
+        number = int(raw) if raw.isdigit() and len(raw) < 9 else 0  # not a page number: refused below, with the limits
         try:
             with web.service.writer() as store:
-                found = public_lookup(store, q, list_id, lang=page.lang, actor="public")
+                found = public_lookup_page(
+                    store, q, list_id, page=number, page_size=PAGE_SIZE, lang=page.lang, actor="public"
+                )
         except WorkflowError as exc:
             return page.render("public_lists.html", 400, failure=str(exc), **context)
-        columns = [c for c in COLUMNS if any(c in e for e in found)]
-        return page.render("public_lists.html", **{**context, "found": found, "columns": columns, "searched": True})
+        rows = found["results"]
+        columns = [c for c in COLUMNS if any(c in e for e in rows)]
+        pages = {
+            "prev": _page_url(q, list_id, found["page"] - 1) if found["page"] > 1 else None,
+            "next": _page_url(q, list_id, found["page"] + 1) if found["page"] < found["pages"] else None,
+        }
+        return page.render(
+            "public_lists.html",
+            **{**context, "found": rows, "columns": columns, "searched": True, "result": found, "pages": pages},
+        )
+
+
+def _page_url(q: str, list_id: str | None, number: int) -> str:
+    return "/lists?" + urlencode({"q": q, **({"list": list_id} if list_id else {}), "page": number})

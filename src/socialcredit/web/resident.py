@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from fastapi import APIRouter
@@ -22,7 +22,7 @@ from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.records.consent import consent_history, set_consent
 from socialcredit.registry.reporting.file_page import file_names
 from socialcredit.registry.reporting.policy_text import anchor_of, notice_hrefs, policy_href, reason_anchors
-from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.reporting.report import PARTS, subject_report
 from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import scored_policy_ids
@@ -57,12 +57,19 @@ def _link_rules(s: dict[str, Any], policy: Policy) -> None:
 
 
 def file_context(
-    store: Store, page: Page, subject_id: str, purpose: str, live: Mapping[int, LiveView] | None = None
+    store: Store,
+    page: Page,
+    subject_id: str,
+    purpose: str,
+    live: Mapping[int, LiveView] | None = None,
+    parts: Collection[str] = PARTS,
 ) -> dict[str, Any]:
     """A subject's file (the read is audited by the registry), with what the pages draw from it; ``live`` is the
-    subject as rescored since the runs (the service's snapshots)."""
+    subject as rescored since the runs (the service's snapshots); ``parts`` what the page shows of it."""
     assert page.who is not None
-    report = subject_report(store, subject_id, lang=page.lang, actor=page.who.actor, purpose=purpose, live=live)
+    report = subject_report(
+        store, subject_id, lang=page.lang, actor=page.who.actor, purpose=purpose, live=live, parts=parts
+    )
     for s in report["scores"]:
         policy = get_policy(store, s["policy"], s["policy_version"]).policy
         s["policy_name"] = policy.name.get(page.lang)
@@ -84,15 +91,15 @@ def file_context(
 
 
 def add_routes(router: APIRouter, web: Web) -> None:
-    def own_file(store: Store, page: Page, purpose: str) -> dict[str, Any]:
-        """The signed-in resident's file, as patched live since the runs."""
-        return file_context(store, page, _subject(page), purpose, web.service.live_views(_subject(page)))
+    def own_file(store: Store, page: Page, purpose: str, parts: Collection[str]) -> dict[str, Any]:
+        """The parts of the signed-in resident's file a page shows, as patched live since the runs."""
+        return file_context(store, page, _subject(page), purpose, web.service.live_views(_subject(page)), parts)
 
     @router.get("/me")
     @web.page("resident")
     def overview(page: Page) -> Response:
         with web.service.writer() as store:
-            report = own_file(store, page, "resident portal: overview")
+            report = own_file(store, page, "resident portal: overview", ("scores",))
             listings = list_listings(store, subject_id=_subject(page))
             name_listings(store, listings, page.lang)
             notifications = list_notifications(store, _subject(page), page.lang)
@@ -124,7 +131,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def records(page: Page) -> Response:
         with web.service.writer() as store:
-            report = own_file(store, page, "resident portal: records")
+            report = own_file(store, page, "resident portal: records", ("records",))
             records_context(store, page, _subject(page), report, resolve_today())  # negative records' details
         return page.render(
             "me_records.html", report=report, section="records", dispute_links=True, contested=page.query("contested")
@@ -144,7 +151,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 )
         except WorkflowError as exc:
             with web.service.writer() as store:
-                report = own_file(store, page, "resident portal: records")
+                report = own_file(store, page, "resident portal: records", ("records",))
             return page.render(
                 "me_records.html", 400, report=report, section="records", dispute_links=True, failure=str(exc)
             )
@@ -154,7 +161,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def inquiries(page: Page) -> Response:
         with web.service.writer() as store:
-            report = own_file(store, page, "resident portal: inquiries")
+            report = own_file(store, page, "resident portal: inquiries", ("inquiries",))
         # the resident's freezes and alerts are listed with who asked (web/freeze_page.py)
         history = freeze_context(web, page)["history"]
         return page.render("me_inquiries.html", report=report, section="inquiries", history=history)
@@ -252,7 +259,12 @@ def _disputes(web: Web, page: Page) -> dict[str, Any]:
     with web.service.writer() as store:
         mine = [get_dispute(store, int(d["dispute_id"])) for d in list_disputes(store, subject_id=_subject(page))]
         report = subject_report(
-            store, _subject(page), lang=page.lang, actor=page.who.actor if page.who else "", purpose="disputes"
+            store,
+            _subject(page),
+            lang=page.lang,
+            actor=page.who.actor if page.who else "",
+            purpose="disputes",
+            parts=("records",),
         )
     open_records = {(d["source_id"], d["record_id"]) for d in mine if d["status"] == "open"}
     records = [

@@ -36,7 +36,7 @@ from socialcredit.api.models import (
     LinkDispute,
     Listing,
     Override,
-    PublicListing,
+    PublicLookupPage,
     Repair,
     ResidentFile,
 )
@@ -50,7 +50,7 @@ from socialcredit.registry.due_process.links import file_link_dispute, get_link_
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.overrides import override_decision as override_one_decision
 from socialcredit.registry.due_process.overrides import override_listing as override_one_listing
-from socialcredit.registry.due_process.public_lists import public_lookup
+from socialcredit.registry.due_process.public_lists import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, public_lookup_page
 from socialcredit.registry.due_process.repair import (
     apply_for_repair,
     decide_repair,
@@ -398,9 +398,13 @@ def lookup(
     q: Annotated[str, Query(min_length=1, max_length=64)],
     list_id: Annotated[str | None, Query(max_length=64)] = None,
     lang: Literal["en", "zh"] = "en",
-) -> list[PublicListing]:
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="The page, from 1.")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Results on a page.")] = PAGE_SIZE,
+) -> PublicLookupPage:
     """Public look-up of blacklists by full name, identity number or organisation code (no key needed; a limited
-    number of searches per minute per client address, shared with the page /lists)."""
+    number of searches per minute per client address, shared with the page /lists). A listing whose cause is public
+    names its authority, case number, amount and date, and whether an open dispute holds it; the results come in
+    pages, with the totals."""
     with naming(service, "q") as store:
-        found = public_lookup(store, q, list_id, lang=lang)
-    return [PublicListing.model_validate(r) for r in found]
+        found = public_lookup_page(store, q, list_id, page=page, page_size=page_size, lang=lang)
+    return PublicLookupPage.model_validate(found)

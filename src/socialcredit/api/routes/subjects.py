@@ -5,10 +5,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from socialcredit.api.deps import ResidentOrOperator, ServiceDep, actor, deny
-from socialcredit.api.models import OwnDecision, SubjectReport
+from socialcredit.api.models import OwnDecision, ScoreHistory, SubjectReport
 from socialcredit.errors import ForbiddenError
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.reporting.history import score_history
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.service import Service
 
@@ -37,6 +38,28 @@ def report(subject_id: str, party: ResidentOrOperator, service: ServiceDep) -> S
             live=service.live_views(subject_id),
         )
     return SubjectReport.model_validate(found)
+
+
+@router.get("/v1/subjects/{subject_id}/history")
+def history(
+    subject_id: str,
+    party: ResidentOrOperator,
+    service: ServiceDep,
+    lang: Annotated[Literal["en", "zh"], Query()] = "en",
+) -> ScoreHistory:
+    """The score history: every run of every policy that scored the subject, newest first, with what changed from
+    the run before (rules whose points moved, lists entered and left), and where it stands live since the latest."""
+    own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/history")
+    with service.writer() as store:
+        found = score_history(
+            store,
+            subject_id,
+            lang=lang,
+            live=service.live_views(subject_id),
+            actor=actor(party),
+            purpose=f"{party.role} history",
+        )
+    return ScoreHistory.model_validate(found)
 
 
 @router.get("/v1/subjects/{subject_id}/services/{service_id}")

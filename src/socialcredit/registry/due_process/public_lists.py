@@ -1,5 +1,10 @@
 """The public look-up of blacklists: only effective listings (past notice and grace, not repaired, not ended),
-only the fields the policy makes public, identity numbers masked in the middle."""
+only the fields the policy makes public, identity numbers masked in the middle.
+
+A list whose policy makes its ``cause`` public shows the cause's details too: who recorded it (the authority, the
+source in words), its case or reference number, the amount, the date of the record, and "under dispute" while an
+open dispute holds the record. Results come in pages (``public_lookup_page``), with the totals.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,12 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
-__all__ = ["mask_id", "public_lookup"]
+__all__ = ["MAX_PAGE", "MAX_PAGE_SIZE", "PAGE_SIZE", "mask_id", "public_lookup", "public_lookup_page"]
+
+PAGE_SIZE = 20  # results on a page unless the caller asks for another size
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 10_000
+DETAILS = ("authority", "case_number", "amount", "decided_on", "under_dispute")  # shown with a public cause
 
 
 def mask_id(value: str) -> str:
@@ -21,10 +31,7 @@ def mask_id(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
-def public_lookup(
-    store: Store, query: str, list_id: str | None = None, *, lang: str = "en", actor: str = "public"
-) -> list[dict[str, Any]]:
-    """Effective public listings of the subject named ``query`` (a full name, identity number or credit code)."""
+def _check_query(query: str) -> str:
     q = (query or "").strip()
     if len(q) < 2 or len(q) > 64:
         raise WorkflowInputError(
@@ -32,6 +39,43 @@ def public_lookup(
             field="query",
             code="bad_query",
         )
+    return q
+
+
+def check_page(page: int, page_size: int) -> None:
+    """Refuse a page before the first or past ``MAX_PAGE``, or a page size outside 1 to ``MAX_PAGE_SIZE``."""
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise WorkflowInputError(
+            f"page_size must be from 1 to {MAX_PAGE_SIZE}, not {page_size}", field="page_size", code="bad_page_size"
+        )
+    if not 1 <= page <= MAX_PAGE:
+        raise WorkflowInputError(f"page must be from 1 to {MAX_PAGE}, not {page}", field="page", code="bad_page")
+
+
+# Effective listings of the subjects found by identifier or current name; names are read for listed subjects only.
+_FOUND = """
+WITH l AS (SELECT * FROM listings WHERE status = 'effective'),
+     names AS (
+        SELECT subject_id, arg_max(name, seq) AS name FROM subjects
+        WHERE subject_id IN (SELECT subject_id FROM l) GROUP BY subject_id
+     )
+SELECT l.*, n.name FROM l JOIN names n USING (subject_id)
+WHERE l.subject_id = upper(?) OR n.name = ?
+ORDER BY l.subject_id, l.policy_id, l.list_id, l.effective_on, l.listing_id
+"""
+
+# The record behind each listing (its latest version) and whether an open dispute holds it.
+_DETAILS = """
+WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS source_id, unnest(?::VARCHAR[]) AS record_id)
+SELECT r.source_id, r.record_id, arg_max(r.amount, r.version) AS amount, arg_max(r.event_date, r.version) AS event_date,
+       bool_or(d.dispute_id IS NOT NULL) AS under_dispute
+FROM records r JOIN wanted w USING (source_id, record_id)
+LEFT JOIN disputes d ON d.source_id = r.source_id AND d.record_id = r.record_id AND d.status = 'open'
+GROUP BY r.source_id, r.record_id
+"""
+
+
+def _matches(store: Store, q: str, list_id: str | None, lang: str) -> list[dict[str, Any]]:
     public = {
         (lp.policy.id, lst.id): (lp, lst)
         for lp in policies_in_use(store)
@@ -40,15 +84,8 @@ def public_lookup(
     }
     if list_id is not None and not any(k[1] == list_id for k in public):
         raise WorkflowInputError(f"no public list {list_id!r}", field="list_id", code="unknown_list")
-    rows = store.rows(
-        """SELECT l.*, s.name FROM listings l
-           JOIN current_subjects s USING (subject_id)
-           WHERE l.status = 'effective' AND (l.subject_id = upper(?) OR s.name = ?)
-           ORDER BY l.subject_id, l.policy_id, l.list_id, l.effective_on, l.listing_id""",
-        [q, q],
-    )
     out = []
-    for r in rows:
+    for r in store.rows(_FOUND, [q, q]):
         found = public.get((r["policy_id"], r["list_id"]))
         if found is None:
             continue
@@ -61,7 +98,72 @@ def public_lookup(
             "cause": crit.reason.text(lang),
             "since": iso(r["effective_on"]),
         }
-        out.append({str(k): values[k] for k in lst.public_fields})
+        row = {str(k): values[k] for k in lst.public_fields}
+        if "cause" in lst.public_fields:  # the cause's record, as below
+            row["_record"] = (str(r["source_id"]), str(r["record_id"]))
+        out.append(row)
+    return out
+
+
+def _with_details(store: Store, rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Each row whose cause is public with its record's details (a cause met by the score has no record)."""
+    keys = [r["_record"] for r in rows if "_record" in r and r["_record"][1]]
+    details = {}
+    if keys:
+        found = store.rows(_DETAILS, [[k[0] for k in keys], [k[1] for k in keys]])
+        details = {(str(d["source_id"]), str(d["record_id"])): d for d in found}
+    sources = store.catalog.sources
+    out = []
+    for r in rows:
+        record = r.pop("_record", None)
+        if record is not None:
+            d = details.get(record, {})
+            source = sources.get(record[0])
+            r["authority"] = source.name.get(lang) if source is not None else (record[0] or None)
+            r["case_number"] = record[1] or None
+            r["amount"] = float(d["amount"]) if d.get("amount") is not None else None
+            r["decided_on"] = iso(d.get("event_date"))
+            r["under_dispute"] = bool(d.get("under_dispute"))
+        out.append(r)
+    return out
+
+
+def public_lookup(
+    store: Store, query: str, list_id: str | None = None, *, lang: str = "en", actor: str = "public"
+) -> list[dict[str, Any]]:
+    """Effective public listings of the subject named ``query`` (a full name, identity number or credit code),
+    every one (the pages are ``public_lookup_page``)."""
+    q = _check_query(query)
+    out = _with_details(store, _matches(store, q, list_id, lang), lang)
     with store.transaction():
         append_audit(store, actor, "public_lookup", None, {"list": list_id, "results": len(out)})
     return out
+
+
+def public_lookup_page(
+    store: Store,
+    query: str,
+    list_id: str | None = None,
+    *,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    lang: str = "en",
+    actor: str = "public",
+) -> dict[str, Any]:
+    """One page of ``public_lookup``: ``results`` (at most ``page_size``, 1 to ``MAX_PAGE_SIZE``), ``page`` (from 1),
+    ``total`` results and ``pages``; a page past the last is empty."""
+    check_page(page, page_size)
+    q = _check_query(query)
+    found = _matches(store, q, list_id, lang)
+    start = (page - 1) * page_size
+    results = _with_details(store, found[start : start + page_size], lang)
+    with store.transaction():
+        append_audit(store, actor, "public_lookup", None, {"list": list_id, "results": len(found), "page": page})
+    return {
+        "q": q,
+        "page": page,
+        "page_size": page_size,
+        "total": len(found),
+        "pages": max(1, -(-len(found) // page_size)),
+        "results": results,
+    }

@@ -9,17 +9,19 @@ matches it)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
+
+import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import load_catalog
-from socialcredit.compiler import ScorePlan
+from socialcredit.compiler import MAX_REASONS, ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
-from socialcredit.registry.decisions.decide import explain, explain_rows
+from socialcredit.registry.decisions.decide import explain_rows, list_entries_with_origin
 from socialcredit.registry.decisions.inquiries import operator_views, party_names
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import list_disputes
@@ -31,19 +33,27 @@ from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.due_process.severity import counts_until, matching
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.origin import origin_label
-from socialcredit.registry.scoring.inputs import prepare_inputs
+from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
 
-__all__ = ["list_members", "record_fields", "subject_report", "top_subjects"]
+__all__ = ["PARTS", "list_members", "record_fields", "subject_key", "subject_report", "top_subjects"]
+
+# What a report holds: the scores (with reasons and lists), the records (with their contribution and status, and the
+# identities linked from other regions), who asked (inquiries and operators' views), and the due process.
+PARTS = ("scores", "records", "inquiries", "due_process")
 
 
-def _subject(store: Store, subject_id: str) -> dict[str, Any]:
+def _subject(store: Store, subject_id: str, key: int | None = None) -> dict[str, Any]:
+    """The subject's latest registration (as ``current_subjects``), found by its key when it is known: subjects are
+    registered in the order of their keys, so that filter skips nearly every block of the table."""
+    if key is None:
+        key = subject_key(store, subject_id)
     rows = store.rows(
-        "SELECT subject_id, kind, name, birth_date, sex, region_code, district, profession FROM current_subjects "
-        "WHERE subject_id = ?",
-        [subject_id],
+        "SELECT subject_id, kind, name, birth_date, sex, region_code, district, profession FROM subjects "
+        "WHERE subject_key = ? AND subject_id = ? ORDER BY seq DESC LIMIT 1",
+        [-1 if key is None else key, subject_id],
     )
     if not rows:
         raise NotFoundError(f"no registered subject {subject_id!r}")
@@ -60,27 +70,95 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _records(store: Store, subject_id: str) -> list[dict[str, Any]]:
+def subject_key(store: Store, subject_id: str) -> int | None:
+    """The subject's integer key: records and rule points are read by it (a constant on an integer column is the
+    cheapest filter DuckDB can push into a scan; the identifier's text is eighteen bytes a row)."""
+    key = store.execute("SELECT max(subject_key) FROM subject_keys WHERE subject_id = ?", [subject_id]).fetchone()
+    return int(key[0]) if key is not None and key[0] is not None else None
+
+
+def _records(store: Store, subject_id: str, key: int | None) -> list[dict[str, Any]]:
+    # every version of the subject's records; a version moved here by a correction is the subject's too
     return store.rows(
         """SELECT r.*,
                   r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id) AS superseded
-           FROM records r WHERE r.subject_id = ? ORDER BY r.event_date DESC, r.record_key DESC""",
-        [subject_id],
+           FROM records r WHERE r.subject_key = ? AND r.subject_id = ?
+           ORDER BY r.event_date DESC, r.record_key DESC""",
+        [-1 if key is None else key, subject_id],
     )
 
 
-def _contributions(store: Store, run: dict[str, Any], subject_id: str) -> dict[int, list[dict[str, Any]]]:
+# The contributions query of a policy version at an as-of date, one part per rule (the plan's union, in the order of
+# the rules), as DuckDB text reading relations named with this prefix: compiled once per process (compiling and
+# printing it took 0.2-0.5 s a page), then named for each caller; a subject's query has the parts of the record
+# types it has records of.
+_PLACEHOLDER = "sc_0report0plan0_"
+_COMPILED: dict[tuple[str, dt.date], list[tuple[str, str]]] = {}
+
+
+def _contributions_sql(store: Store, loaded: LoadedPolicy, as_of: dt.date, prefix: str, types: set[str]) -> str | None:
+    key = (loaded.sha256, as_of)
+    parts = _COMPILED.get(key)
+    if parts is None:
+        backend = DuckDBBackend(store)
+        binder = RunInputs(store)
+        binder.prefix = _PLACEHOLDER  # names only: it creates nothing
+        tree = binder.bind(ScorePlan(loaded, as_of=as_of, dialect=backend.dialect).record_contributions())
+        selects: list[exp.Expr] = []
+        while isinstance(tree, exp.Union):  # the plan's union is left-deep: ((r1 ∪ r2) ∪ r3) ∪ …
+            selects.insert(0, tree.expression)
+            tree = tree.this
+        selects.insert(0, tree)
+        rules = loaded.policy.rules
+        assert len(selects) == len(rules), "one part of the contributions per rule"
+        parts = [(r.record_type, backend.dialect.sql(q)) for r, q in zip(rules, selects, strict=True)]
+        if len(_COMPILED) >= 64:
+            _COMPILED.clear()
+        _COMPILED[key] = parts
+    chosen = [f"({sql})" for record_type, sql in parts if record_type in types]
+    if not chosen:
+        return None
+    return " UNION ALL ".join(chosen).replace(f'"{_PLACEHOLDER}', f'"{prefix}')
+
+
+def _contributions(
+    store: Store, run: dict[str, Any], subject_id: str, types: set[str], key: int | None
+) -> dict[int, list[dict[str, Any]]]:
+    """Each of the subject's records (by key): the rules it gives points under at the run, and how many."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     out: dict[int, list[dict[str, Any]]] = {}
-    with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
+    if not any(r.record_type in types for r in loaded.policy.rules):
+        return out
+    with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id, subject_key=key) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")  # its key
-        backend = DuckDBBackend(store)
-        plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
-        inputs.materialize(backend, "sc_contributions", plan.record_contributions())
-        rows = inputs.rows("SELECT record_key, rule_id, points FROM sc_contributions ORDER BY record_key, rule_id")
+        sql = _contributions_sql(store, loaded, run["as_of"], inputs.prefix, types)
+        rows = (
+            store.rows(f"SELECT record_key, rule_id, points FROM ({sql}) ORDER BY record_key, rule_id") if sql else []
+        )
     for row in rows:
         out.setdefault(int(row["record_key"]), []).append({"rule_id": row["rule_id"], "points": row["points"]})
     return out
+
+
+def _reasons(
+    store: Store, loaded: LoadedPolicy, run_id: int, subject_id: str, key: int | None, result: dict[str, Any], lang: str
+) -> list[Any]:
+    """The run's reasons for the subject as ``decide.explain`` gives them, with the rule points read by the
+    subject's key (the ``run_reasons`` view ranks every subject of the run before it filters)."""
+    entries = list_entries_with_origin(
+        store,
+        "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
+        "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? AND e.subject_id = ? ORDER BY 2, 3",
+        [run_id, subject_id],
+    ).get(subject_id, [])
+    scored = store.execute(
+        """SELECT r.rule_id, p.points FROM run_points p
+           JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
+           WHERE p.run_id = ? AND p.subject_key = ? AND p.points <> 0
+           ORDER BY abs(p.points) DESC, r.rule_id LIMIT ?""",
+        [run_id, -1 if key is None else key, MAX_REASONS],
+    ).fetchall()
+    return explain_rows(loaded, result, entries, scored, lang)
 
 
 def subject_report(
@@ -92,19 +170,29 @@ def subject_report(
     actor: str = "cli",
     purpose: str = "subject report",
     live: Mapping[int, LiveView] | None = None,
+    parts: Collection[str] = PARTS,
 ) -> dict[str, Any]:
     """Everything the registry holds and concludes about one subject (the look-up is audited).
 
     ``live`` (by run id) carries the subject as rescored since a run (registry/decisions/live.py, held by the running
-    service): its score, lists, services and reasons are shown as they now stand, with the watermark."""
-    subject = _subject(store, subject_id)
+    service): its score, lists, services and reasons are shown as they now stand, with the watermark.
+
+    ``parts`` (of :data:`PARTS`) says what to compute: a page that shows the inquiries alone does not compute the
+    records' contributions. Every key is in the answer; a part not asked for is empty."""
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
+    skey = subject_key(store, subject_id)
+    subject = _subject(store, subject_id, skey)
     runs = store.rows(
         "SELECT * FROM score_runs WHERE finished_at IS NOT NULL AND run_id IN "
         "(SELECT max(run_id) FROM score_runs WHERE finished_at IS NOT NULL GROUP BY policy_id) ORDER BY policy_id"
     )
     if policy_ids:
         runs = [r for r in runs if r["policy_id"] in policy_ids]
-    records = _records(store, subject_id)
+    if "scores" not in parts and "records" not in parts:
+        runs = []  # who asked, or the due process alone: no run is read
+    records = _records(store, subject_id, skey) if "records" in parts else []
     scores = []
     contributions: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for run in runs:
@@ -112,6 +200,11 @@ def subject_report(
             "SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [run["run_id"], subject_id]
         )
         if not result:
+            continue
+        if "records" in parts:
+            types = {str(r["record_type"]) for r in records}
+            contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types, skey)
+        if "scores" not in parts:
             continue
         res = result[0]
         now = (live or {}).get(int(run["run_id"]))
@@ -150,7 +243,7 @@ def subject_report(
                 }
             )
         if now is None:
-            reasons = explain(store, loaded, int(run["run_id"]), subject_id, res, lang)
+            reasons = _reasons(store, loaded, int(run["run_id"]), subject_id, skey, res, lang)
         else:
             reasons = explain_rows(loaded, res, now.entries, now.reasons, lang, as_of=run["as_of"])
         scores.append(
@@ -176,13 +269,15 @@ def subject_report(
                 ],
             }
         )
-        contributions[p.id] = _contributions(store, run, subject_id)
     recs = []
     open_disputes = {
         (d["source_id"], d["record_id"]): d["dispute_id"]
-        for d in list_disputes(store, subject_id=subject_id, status="open")
+        for d in (list_disputes(store, subject_id=subject_id, status="open") if records else [])
     }
-    repaired = {(x["source_id"], x["record_id"]) for x in list_repairs(store, subject_id=subject_id, status="approved")}
+    repaired = {
+        (x["source_id"], x["record_id"])
+        for x in (list_repairs(store, subject_id=subject_id, status="approved") if records else [])
+    }
     policies = [(get_policy(store, run["policy_id"], run["policy_version"]), run["as_of"]) for run in runs]
     for r in records:
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
@@ -218,10 +313,14 @@ def subject_report(
                 },
             }
         )
-    inquiries = store.rows(
-        "SELECT inquiry_id, asked_at, requester, service, purpose, outcome, run_id FROM inquiries WHERE subject_id = ? "
-        "ORDER BY inquiry_id DESC",
-        [subject_id],
+    inquiries = (
+        store.rows(
+            "SELECT inquiry_id, asked_at, requester, service, purpose, outcome, run_id FROM inquiries "
+            "WHERE subject_id = ? ORDER BY inquiry_id DESC",
+            [subject_id],
+        )
+        if "inquiries" in parts
+        else []
     )
     # Who asked is the party's name, never its key id (a key no longer known keeps "a relying party").
     names = party_names(store, [str(q["requester"]) for q in inquiries])
@@ -229,31 +328,34 @@ def subject_report(
         if str(q["requester"]).startswith("key:"):
             q["requester"] = names.get(str(q["requester"]), "a relying party")
     # An operator who opened the file is shown too (before this view is logged), newest first with the inquiries.
-    views = operator_views(store, subject_id, lang)
+    views = operator_views(store, subject_id, lang) if "inquiries" in parts else []
     if views:
         inquiries = sorted([*inquiries, *views], key=lambda q: q["asked_at"], reverse=True)
     with store.transaction():
         append_audit(store, actor, "read_report", subject_id, {"purpose": purpose})
     subject = {**subject, "birth_date": subject["birth_date"].isoformat() if subject["birth_date"] else None}
-    overrides = list_overrides(store, subject_id=subject_id)
+    due = "due_process" in parts
+    overrides = list_overrides(store, subject_id=subject_id) if due or inquiries else []
     by_inquiry = {o["target"]: o for o in overrides if o["kind"] == "decision"}
     return {
         "subject": subject,
         "scores": scores,
         "records": recs,
         "inquiries": [_inquiry(q, by_inquiry.get(f"inquiry:{q['inquiry_id']}")) for q in inquiries],
-        "disputes": list_disputes(store, subject_id=subject_id),
+        "disputes": list_disputes(store, subject_id=subject_id) if due else [],
         # identities of other regions linked to this subject, and the person's disputes of such links
-        "links": linked_identities(store, subject_id, lang),
-        "link_disputes": list_link_disputes(store, subject_id=subject_id),
-        "notices": list_listings(store, subject_id=subject_id),
-        "repairs": list_repairs(store, subject_id=subject_id),
-        "overrides": overrides,
+        "links": linked_identities(store, subject_id, lang) if "records" in parts else [],
+        "link_disputes": list_link_disputes(store, subject_id=subject_id) if "records" in parts else [],
+        "notices": list_listings(store, subject_id=subject_id) if due else [],
+        "repairs": list_repairs(store, subject_id=subject_id) if due else [],
+        "overrides": overrides if due else [],
         "consents": {
-            "current": current_consents(store, subject_id),
-            "history": [{**c, "recorded_at": iso(c["recorded_at"])} for c in consent_history(store, subject_id)],
+            "current": current_consents(store, subject_id) if due else {},
+            "history": [{**c, "recorded_at": iso(c["recorded_at"])} for c in consent_history(store, subject_id)]
+            if due
+            else [],
         },
-        "notifications": list_notifications(store, subject_id, lang),
+        "notifications": list_notifications(store, subject_id, lang) if due else [],
     }
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.compiler import MAX_REASONS
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.records.versions import require_subject
 from socialcredit.registry.reporting.file_page import render_page
-from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.reporting.report import subject_key, subject_report
 from socialcredit.store import Store
 
 __all__ = ["export_file", "render_html"]
@@ -31,11 +32,13 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
     """The complete file of ``subject_id`` (the export is audited)."""
     require_subject(store, subject_id)
     report = subject_report(store, subject_id, lang=lang, actor=actor, purpose="resident file export")
+    key = subject_key(store, subject_id)
+    key_or_none = -1 if key is None else key  # rows are found by the subject's key, then checked by its identifier
     versions = _plain(
         store.rows(
             "SELECT seq AS version_seq, kind, name, birth_date, sex, region_code, district, profession, address, "
-            "batch_id, recorded_at FROM subjects WHERE subject_id = ? ORDER BY seq",
-            [subject_id],
+            "batch_id, recorded_at FROM subjects WHERE subject_key = ? AND subject_id = ? ORDER BY seq",
+            [key_or_none, subject_id],
         )
     )
     results = _plain(
@@ -46,10 +49,16 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
             [subject_id],
         )
     )
+    # the run_reasons view, read by the subject's key: the view ranks every subject of every run before it filters
     reasons = _plain(
         store.rows(
-            "SELECT run_id, position, rule_id, points FROM run_reasons WHERE subject_id = ? ORDER BY run_id, position",
-            [subject_id],
+            f"""SELECT run_id, position, rule_id, points FROM (
+                   SELECT p.run_id, r.rule_id, p.points,
+                          row_number() OVER (PARTITION BY p.run_id ORDER BY abs(p.points) DESC, r.rule_id) AS position
+                   FROM run_points p JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
+                   WHERE p.subject_key = ? AND p.points <> 0
+               ) WHERE position <= {int(MAX_REASONS)} ORDER BY run_id, position""",
+            [key_or_none],
         )
     )
     entries = _plain(

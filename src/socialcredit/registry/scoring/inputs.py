@@ -31,6 +31,7 @@ RELATIONS = frozenset(
         "sc_records",
         "sc_subjects",
         "sc_superseded",
+        "sc_mine",
         "sc_held",
         "sc_changed",
         "sc_affected",
@@ -57,6 +58,18 @@ SELECT o.record_key FROM records o JOIN (
     WHERE record_key <= $w AND version > 1 GROUP BY source_id, record_id
 ) n USING (source_id, record_id)
 WHERE o.record_key <= $w AND o.version < n.latest
+"""
+
+# One subject's record versions at the watermark, and those a later version replaces (the later one may name
+# another subject: a correction that moved the record); the same rows as _SUPERSEDED gives for them.
+_MINE = "SELECT * FROM records WHERE subject_key = $key AND subject_id = $sid AND record_key <= $w"
+_MINE_SUPERSEDED = """
+SELECT o.record_key FROM sc_mine o JOIN (
+    SELECT r.source_id, r.record_id, max(r.version) AS latest FROM records r
+    JOIN (SELECT DISTINCT source_id, record_id FROM sc_mine) m USING (source_id, record_id)
+    WHERE r.record_key <= $w AND r.version > 1 GROUP BY r.source_id, r.record_id
+) n USING (source_id, record_id)
+WHERE o.version < n.latest
 """
 
 # The counting version of every record; the typed field columns of the catalog are added to the SELECT.
@@ -94,6 +107,7 @@ def prepare_inputs(
     *,
     state_table: str | None = None,
     subjects: Sequence[str] | None = None,
+    subject_key: int | None = None,
 ) -> RunInputs:
     """The records and subjects as they stood at ``watermark`` (for one subject, if named), as the caller's own
     ``sc_records`` and ``sc_subjects``; use the result in a ``with`` block, which drops them at its end.
@@ -104,21 +118,31 @@ def prepare_inputs(
 
     With ``state_table`` (the quoted name of the policy's scoring state, folded up to ``watermark``), the records
     are not read at all: ``sc_state`` stands for them (registry/scoring/state.py). With ``subjects`` (identifiers),
-    ``sc_subjects`` holds only those (live rescoring of the subjects a batch touched).
+    ``sc_subjects`` holds only those (live rescoring of the subjects a batch touched). ``subject_key``, the key of
+    ``subject_id`` when the caller has it, saves looking it up.
     """
     if categories is None:
         categories = loaded.policy.consent.categories if loaded is not None else []
     w = int(watermark)
     inputs = RunInputs(store)
     try:
+        key = None
+        if subject_id is not None:
+            key = _subject_key(store, subject_id) if subject_key is None else subject_key
         if state_table is None:
-            inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
+            if subject_id is None:
+                inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
+            else:  # one subject's file: its versions read once (by its integer key), and which of them are replaced
+                inputs.create("sc_mine", _MINE, {"w": w, "key": key, "sid": subject_id})
+                inputs.create("sc_superseded", _MINE_SUPERSEDED, {"w": w})
             _create_held(inputs, loaded, w, subject_id)
-            inputs.create("sc_records", _records_query(w, subject_id), view=True)
+            # a whole run reads the records through a view (each rule scans its own record type); one subject's
+            # few records are read once into a table, not once per rule
+            inputs.create("sc_records", _records_query(w, subject_id), view=subject_id is None)
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
         only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
-        inputs.create("sc_subjects", _subjects_query(categories, only), {"w": w})
+        inputs.create("sc_subjects", _subjects_query(categories, only, key), {"w": w})
     except BaseException:
         inputs.close()
         raise
@@ -136,6 +160,13 @@ def _create_held(inputs: RunInputs, loaded: LoadedPolicy | None, w: int, subject
     inputs.create("sc_held", held_records(loaded, one_subject=subject_id is not None), params)
 
 
+def _subject_key(store: Store, subject_id: str) -> int:
+    """The subject's integer key (-1 if it has none): an integer constant is the filter a scan of records takes
+    cheapest, before the identifier is compared on the few rows left."""
+    row = store.execute("SELECT max(subject_key) FROM subject_keys WHERE subject_id = ?", [subject_id]).fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else -1
+
+
 def _records_query(w: int, subject_id: str | None) -> exp.Select:
     """The records view: read through a view, so that every rule's query scans only its own record type.
 
@@ -145,12 +176,12 @@ def _records_query(w: int, subject_id: str | None) -> exp.Select:
     assert isinstance(query, exp.Select)
     fields = [exp.column(exp.to_identifier(name, quoted=True)) for name in load_catalog().field_columns()]
     query = query.select(*fields)
-    if subject_id is not None:
-        query = query.where(exp.column("subject_id", "records").eq(exp.Literal.string(subject_id)))
+    if subject_id is not None:  # from the subject's own versions (sc_mine), read once
+        query = query.from_(exp.to_table("sc_mine"))
     return query
 
 
-def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None) -> exp.Select:
+def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None, key: int | None = None) -> exp.Select:
     """Subjects with one ``consent_<category>`` column each (false when never granted); binds ``$w``."""
     query = sqlglot.parse_one(_SUBJECTS, read="duckdb")
     assert isinstance(query, exp.Select)
@@ -158,17 +189,19 @@ def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None
         inner = query.find(exp.Subquery)
         assert inner is not None and isinstance(inner.this, exp.Select)
         ids: list[exp.Expr] = [exp.Literal.string(s) for s in subject_ids] or [exp.Null()]
-        only = exp.column("subject_id", "subjects").isin(*ids)
+        only: exp.Expr = exp.column("subject_id", "subjects").isin(*ids)
+        if key is not None:  # one subject: subjects are registered in the order of their keys (blocks are skipped)
+            only = exp.and_(exp.column("subject_key", "subjects").eq(exp.Literal.number(key)), only)
         inner.set("this", inner.this.where(only))
     if not categories:
         return query
     consents = sqlglot.parse_one(_CONSENTS, read="duckdb")
     assert isinstance(consents, exp.Select)
-    if subject_ids is not None:  # these subjects' consents only, not a window over everyone's (live rescoring)
-        inner = consents.find(exp.Subquery)
-        assert inner is not None and isinstance(inner.this, exp.Select)
-        ids = [exp.Literal.string(s) for s in subject_ids] or [exp.Null()]
-        inner.set("this", inner.this.where(exp.column("subject_id", "consents").isin(*ids)))
+    if subject_ids is not None:  # the consents of those subjects only, not every subject's pivoted
+        latest = consents.find(exp.Subquery)
+        assert latest is not None and isinstance(latest.this, exp.Select)
+        named: list[exp.Expr] = [exp.Literal.string(x) for x in subject_ids] or [exp.Null()]
+        latest.this.where(exp.column("subject_id").isin(*named), copy=False)
     for category in categories:
         granted = exp.Filter(
             this=exp.func("bool_or", exp.column("granted")),

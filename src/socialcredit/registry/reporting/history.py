@@ -1,0 +1,178 @@
+"""A subject's score history: for each policy they are scored under, every run's score, tier, rank and
+percentile, newest first, with what changed from the run before (the rules whose points moved, by how much, and
+the lists entered and left), and the subject as it now stands live since the latest run.
+
+Live rescoring (registry/decisions/live.py) patches the service's decision snapshots in memory and keeps no row
+per change: the history shows the live row as it stands now, with the watermark it stands on, and each run.
+
+Every query names the subject (its identifier, or its integer key for the rule points) and the runs it was scored
+in, so the history reads a few rows per run however large the registry is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.decisions.live import LiveView
+from socialcredit.registry.records.versions import require_subject
+from socialcredit.registry.reporting.report import subject_key
+from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.store import Store
+
+__all__ = ["LIVE_CHANGES_KEPT", "score_history"]
+
+LIVE_CHANGES_KEPT = False  # live patches are held in the snapshots only: no row is written per change
+MIN_CHANGE = 0.005  # points that moved by less than this (rounded to two places: 0.00) did not change
+
+
+def _runs(store: Store, subject_id: str) -> list[dict[str, Any]]:
+    return store.rows(
+        """SELECT s.run_id, s.policy_id, s.policy_version, s.as_of, s.mode, s.watermark, r.score, r.tier, r.rank,
+                  r.percentile, r.lists
+           FROM run_results r JOIN score_runs s USING (run_id)
+           WHERE r.subject_id = ? AND s.finished_at IS NOT NULL ORDER BY s.policy_id, s.run_id""",
+        [subject_id],
+    )
+
+
+def _points(store: Store, subject_id: str, run_ids: list[int]) -> dict[int, dict[str, float]]:
+    """Rule points per run: run id → rule id → points (rules with no points have no row)."""
+    key = subject_key(store, subject_id)
+    if not run_ids or key is None:
+        return {}
+    # the key as a constant: a filter the scan of run_points applies itself
+    rows = store.execute(
+        """SELECT p.run_id, r.rule_id, p.points FROM run_points p
+           JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
+           WHERE p.subject_key = ? AND p.run_id IN (SELECT unnest(?::BIGINT[]))""",
+        [key, run_ids],
+    ).fetchall()
+    out: dict[int, dict[str, float]] = {}
+    for run_id, rule_id, points in rows:
+        out.setdefault(int(run_id), {})[str(rule_id)] = float(points)
+    return out
+
+
+def _rule_changes(before: dict[str, float], after: dict[str, float], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    out = []
+    for rule_id in sorted(set(before) | set(after)):
+        old, new = round(before.get(rule_id, 0.0), 2), round(after.get(rule_id, 0.0), 2)
+        if abs(new - old) >= MIN_CHANGE:
+            out.append(
+                {
+                    "rule_id": rule_id,
+                    "rule": names.get(rule_id, rule_id),
+                    "points_before": old,
+                    "points": new,
+                    "difference": round(new - old, 2),
+                }
+            )
+    return sorted(out, key=lambda c: (-abs(c["difference"]), c["rule_id"]))
+
+
+def _lists_named(ids: list[str], names: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"list": i, "name": names.get(i, i)} for i in ids]
+
+
+def score_history(
+    store: Store,
+    subject_id: str,
+    *,
+    lang: str = "en",
+    live: Mapping[int, LiveView] | None = None,
+    actor: str = "cli",
+    purpose: str = "score history",
+) -> dict[str, Any]:
+    """Every run of every policy that scored ``subject_id``, newest first, with what changed each time (the read
+    is audited). ``live`` (by run id, from the running service) adds the subject as rescored since a run.
+
+    >>> score_history(store, "110105199001011237")["policies"][0]["runs"][0]["score"]  # doctest: +SKIP
+    712
+    """
+    require_subject(store, subject_id)
+    rows = _runs(store, subject_id)
+    points = _points(store, subject_id, [int(r["run_id"]) for r in rows])
+    by_policy: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_policy.setdefault(str(r["policy_id"]), []).append(r)
+    policies = []
+    for policy_id, runs in by_policy.items():
+        latest = get_policy(store, policy_id, runs[-1]["policy_version"]).policy
+        rule_names = {rule.id: rule.reason.text(lang) for rule in latest.rules}
+        list_names = {lst.id: lst.name.get(lang) for lst in latest.lists}
+        tier_names = {t.id: t.name.get(lang) for t in latest.tiers if t.name}
+        out_runs = []
+        previous: dict[str, Any] | None = None
+        for r in runs:
+            if r["policy_version"] != latest.version:  # an older version's rules and lists keep their own words
+                older = get_policy(store, policy_id, r["policy_version"]).policy
+                for rule in older.rules:
+                    rule_names.setdefault(rule.id, rule.reason.text(lang))
+                for lst in older.lists:
+                    list_names.setdefault(lst.id, lst.name.get(lang))
+            run_id = int(r["run_id"])
+            lists = sorted(str(x) for x in r["lists"])
+            entry: dict[str, Any] = {
+                "run_id": run_id,
+                "policy_version": r["policy_version"],
+                "as_of": r["as_of"].isoformat(),
+                "mode": r["mode"],
+                "watermark": int(r["watermark"]),
+                "score": int(r["score"]),
+                "tier": r["tier"],
+                "tier_name": tier_names.get(r["tier"], r["tier"]),
+                "rank": int(r["rank"]),
+                "percentile": float(r["percentile"]),
+                "lists": _lists_named(lists, list_names),
+                "change": None,
+            }
+            if previous is not None:
+                before = set(previous["lists"])
+                entry["change"] = {
+                    "from_run_id": previous["run_id"],
+                    "score": entry["score"] - previous["score"],
+                    "tier_before": previous["tier"],
+                    "rank_before": previous["rank"],
+                    "rules": _rule_changes(points.get(previous["run_id"], {}), points.get(run_id, {}), rule_names),
+                    "lists_entered": _lists_named([x for x in lists if x not in before], list_names),
+                    "lists_left": _lists_named(sorted(before - set(lists)), list_names),
+                }
+            out_runs.append(entry)
+            previous = {**entry, "lists": lists}
+        newest = out_runs[-1]
+        view = (live or {}).get(newest["run_id"])
+        now = None
+        if view is not None:
+            lists_now = sorted(str(x) for x in view.result.get("lists", []))
+            before = {x["list"] for x in newest["lists"]}
+            now = {
+                "run_id": newest["run_id"],
+                "watermark": view.watermark,
+                "score": int(view.result["score"]),
+                "tier": view.result["tier"],
+                "tier_name": tier_names.get(view.result["tier"], view.result["tier"]),
+                "rank": int(view.rank),
+                "percentile": float(view.percentile),
+                "lists": _lists_named(lists_now, list_names),
+                "change": {
+                    "from_run_id": newest["run_id"],
+                    "score": int(view.result["score"]) - newest["score"],
+                    "tier_before": newest["tier"],
+                    "rank_before": newest["rank"],
+                    "lists_entered": _lists_named([x for x in lists_now if x not in before], list_names),
+                    "lists_left": _lists_named(sorted(before - set(lists_now)), list_names),
+                },
+            }
+        policies.append(
+            {
+                "policy": policy_id,
+                "policy_name": latest.name.get(lang),
+                "live": now,
+                "runs": list(reversed(out_runs)),
+            }
+        )
+    with store.transaction():
+        append_audit(store, actor, "read_history", subject_id, {"purpose": purpose})
+    return {"subject_id": subject_id, "live_changes_kept": LIVE_CHANGES_KEPT, "policies": policies}

@@ -1,0 +1,225 @@
+"""The score history (registry/reporting/history.py, GET /v1/subjects/{id}/history, /me/history) on a world whose
+numbers are worked out by hand (tests/due_world.py, Beijing: base 1000, tiers A from 960, B from 850).
+
+张三 (A) is scored three times:
+* run 1, 2026-02-01: the unfulfilled judgment J1 takes 100 points (court.unfulfilled, no decay): 900, tier B, and
+  J1 puts A on the blacklist (judgment_defaulter).
+* run 2, 2026-04-02: a speeding ticket T2 of 2026-03-01 takes 5 more (traffic.minor): 895, still B.
+* run 3, 2026-04-20: the court records J1 fulfilled (a correction): court.unfulfilled gives 0, +100; 995, tier A,
+  off the blacklist. The ticket still counts (365 days): 1000 − 5 = 995.
+
+The three residents ranked by score, best first: run 1 B 995 (T1 −5), A 900, C 900 − 0.33 = 899.67 → 900 (K1 −100,
+X1 late tax −10 halved every 365 days: 2021-03-01 to 2026-02-01 is 1798 days, −10 × 2^(−1798/365) = −0.33).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api_helpers import serving
+from due_world import JUDGMENT, A, B, build, ingest, write_csv
+from page_text import raw_identifiers, visible_text
+from socialcredit.api.app import create_app
+from socialcredit.clock import TODAY_ENV
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.reporting.history import score_history
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store
+from web_helpers import sign_in
+
+D = dt.date
+
+
+def _three_runs(store: Store, folder: Path) -> None:
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    ticket = [["T2", A, "traffic_ticket", "2026-03-01", "speeding", "200", "paid"]]
+    header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
+    ingest(store, write_csv(folder / "ticket.csv", header, ticket), "traffic_police", D(2026, 3, 1))
+    score(store, beijing, D(2026, 4, 2))
+    paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(folder / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 4, 10))
+    score(store, beijing, D(2026, 4, 20))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder: Path = tmp_path_factory.mktemp("history")
+    store = build(folder)
+    before = os.environ.get(TODAY_ENV)
+    os.environ[TODAY_ENV] = "2026-04-20"
+    _three_runs(store, folder)
+    keys = {
+        "resident": issue_key(store, "resident", "张三", subject=A).token,
+        "other": issue_key(store, "resident", "李四", subject=B).token,
+        "operator": issue_key(store, "operator", "registry operations").token,
+        "traffic": issue_key(store, "furnisher", "traffic police", source="traffic_police").token,
+        "relying_party": issue_key(
+            store, "relying_party", "rail", services=["high_speed_rail"], purposes=["ticket purchase"]
+        ).token,
+    }
+    app = create_app(folder / "due.duckdb", store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            yield {"store": store, "client": client, "keys": keys, "lock": app.state.service.lock, "base": base}
+    finally:
+        store.close()
+        if before is None:
+            os.environ.pop(TODAY_ENV, None)
+        else:
+            os.environ[TODAY_ENV] = before
+
+
+def _auth(world: dict[str, Any], who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world['keys'][who]}"}
+
+
+EXPECTED_RUNS = [
+    # newest first: (run, as_of, score, tier, score change, rule changes, lists entered, lists left, lists)
+    (3, "2026-04-20", 995, "A", 100, [("court.unfulfilled", -100.0, 0.0, 100.0)], [], ["blacklist"], []),
+    (2, "2026-04-02", 895, "B", -5, [("traffic.minor", 0.0, -5.0, -5.0)], [], [], ["blacklist"]),
+    (1, "2026-02-01", 900, "B", None, None, None, None, ["blacklist"]),
+]
+
+
+def _summary(history: dict[str, Any]) -> list[tuple[Any, ...]]:
+    [policy] = history["policies"]
+    out = []
+    for r in policy["runs"]:
+        c = r["change"]
+        out.append(
+            (
+                r["run_id"],
+                r["as_of"],
+                r["score"],
+                r["tier"],
+                c and c["score"],
+                c and [(x["rule_id"], x["points_before"], x["points"], x["difference"]) for x in c["rules"]],
+                c and [x["list"] for x in c["lists_entered"]],
+                c and [x["list"] for x in c["lists_left"]],
+                [x["list"] for x in r["lists"]],
+            )
+        )
+    return out
+
+
+def test_every_run_newest_first_with_what_changed(world: dict[str, Any]) -> None:
+    with world["lock"]:
+        history = score_history(world["store"], A)
+    assert _summary(history) == EXPECTED_RUNS
+    [policy] = history["policies"]
+    assert (policy["policy"], policy["policy_name"], policy["live"]) == ("beijing", "Beijing social credit score", None)
+    assert history["live_changes_kept"] is False
+    newest = policy["runs"][0]
+    assert (newest["tier_name"], newest["change"]["tier_before"], newest["change"]["rules"][0]["rule"]) == (
+        "trustworthy",
+        "B",
+        "court judgment not fulfilled",
+    )
+    # ranks, best first among the three residents: run 1 B 995, then A and C at 900 (a tie shares the rank);
+    # run 2 B 995, C 1000 − 100 = 900 (X1 now −0.29), A 895 last; run 3 C's K1 expired (2026-02-27): C 1000 − 0.28
+    # = 1000, A 995 and B 995 share the second place
+    assert [(r["run_id"], r["rank"]) for r in policy["runs"]] == [(3, 2), (2, 3), (1, 2)]
+    assert [r["change"] and r["change"]["rank_before"] for r in policy["runs"]] == [3, 2, None]
+
+
+def test_the_history_in_chinese_names_rules_and_lists_in_words(world: dict[str, Any]) -> None:
+    with world["lock"]:
+        history = score_history(world["store"], A, lang="zh")
+    [policy] = history["policies"]
+    change = policy["runs"][0]["change"]
+    assert (policy["policy_name"], policy["runs"][0]["tier_name"]) == ("北京市社会信用评分", "诚信")
+    assert (change["rules"][0]["rule"], change["lists_left"]) == (
+        "未履行生效判决",
+        [{"list": "blacklist", "name": "失信名单"}],
+    )
+
+
+def test_the_api_answers_the_resident_and_operators_only(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    own = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "resident"))
+    assert own.status_code == 200, own.text
+    assert _summary(own.json()) == EXPECTED_RUNS
+    op = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "operator"), params={"lang": "zh"})
+    assert op.status_code == 200 and op.json()["policies"][0]["runs"][0]["tier_name"] == "诚信"
+    other = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "other"))
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "not_your_file")
+    rail = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "relying_party"))
+    assert (rail.status_code, rail.json()["error"]["code"]) == (403, "role_not_allowed")
+    assert client.get(f"/v1/subjects/{A}/history").status_code == 401
+    missing = client.get("/v1/subjects/110105199001011237/history", headers=_auth(world, "operator"))
+    assert missing.status_code == 404
+    with world["lock"]:
+        reads = world["store"].rows(
+            "SELECT actor, detail FROM audit_log WHERE action = 'read_history' AND subject_id = ? ORDER BY seq", [A]
+        )
+    assert [r["detail"] for r in reads][-2:] == ['{"purpose": "resident history"}', '{"purpose": "operator history"}']
+
+
+def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None:
+    with httpx.Client(base_url=world["base"], timeout=30) as client:
+        sign_in(client, world["keys"]["resident"])
+        en = client.get("/me/history", params={"lang": "en"})
+        assert en.status_code == 200, en.text
+        text = en.text
+        assert 'href="/me/history" aria-current="page"' in text
+        for needle in (
+            "Run of 2026-04-20",
+            "<strong>Score 995</strong> · Tier trustworthy · Rank 2",
+            "+100 points since the run before · Tier B became A",
+            "Left: blacklist",
+            "<tr><td>court judgment not fulfilled</td><td>-100.0</td><td>0.0</td><td>+100.0</td></tr>",
+            "-5 points since the run before",
+            "<tr><td>minor traffic offences</td><td>0.0</td><td>-5.0</td><td>-5.0</td></tr>",
+            "This is your first scoring run.",
+        ):
+            assert needle in text, needle
+        assert text.index("Run of 2026-04-20") < text.index("Run of 2026-04-02") < text.index("Run of 2026-02-01")
+        zh = client.get("/me/history", params={"lang": "zh"}).text
+        assert "移出：失信名单" in zh and "与上次相比 +100 分" in zh and "2026-04-20 的评分" in zh
+        assert raw_identifiers(visible_text(zh), lang="zh") == []  # no rule id, list id or field name in Chinese
+
+
+def test_a_record_sent_after_the_run_shows_live_with_its_watermark(world: dict[str, Any]) -> None:
+    """A third ticket T3 of 2026-04-15 sent over the API is rescored live at the run's as-of date (2026-04-20):
+    1000 − 5 − 5 = 990, still tier A (from 960), 5 points fewer than run 3; no run is added to the history."""
+    client: httpx.Client = world["client"]
+    body = (
+        "record_id,subject_id,record_type,event_date,offence,fine,status\n"
+        f"T3,{A},traffic_ticket,2026-04-15,parking,50,paid\n"
+    )
+    sent = client.post(
+        "/v1/records",
+        content=body.encode(),
+        headers={**_auth(world, "traffic"), "content-type": "text/csv", "Idempotency-Key": "history-t3"},
+    )
+    assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
+    deadline = time.monotonic() + 30
+    while True:
+        got = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "resident")).json()
+        live = got["policies"][0]["live"]
+        if live is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert live is not None, "the service did not rescore the resident live within 30 s"
+    with world["lock"]:
+        run_watermark = world["store"].one("SELECT watermark FROM score_runs WHERE run_id = 3")
+    assert (live["run_id"], live["score"], live["tier"], live["change"]["score"]) == (3, 990, "A", -5)
+    assert live["watermark"] > run_watermark
+    assert (live["change"]["lists_entered"], live["change"]["lists_left"], live["lists"]) == ([], [], [])
+    assert [r["run_id"] for r in got["policies"][0]["runs"]] == [3, 2, 1]
+    with httpx.Client(base_url=world["base"], timeout=30) as page:
+        sign_in(page, world["keys"]["resident"])
+        text = page.get("/me/history", params={"lang": "en"}).text
+    assert f"(as of change number {live['watermark']})" in text
+    assert "<strong>Score 990</strong> · Tier trustworthy" in text and "-5 points since the run before" in text
+    assert "Live changes are not kept one by one" in text

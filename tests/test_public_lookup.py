@@ -1,0 +1,189 @@
+"""The public look-up's details and pages (registry/due_process/public_lists.py, GET /v1/lists/lookup, /lists).
+
+World (tests/due_world.py, Beijing's blacklist: grace 60 days, public: name, masked id, list, cause, since): 张三 (A)
+has the unfulfilled judgment J1 of 12 000 yuan of 2026-01-10 from the courts; three more residents named 张伟 have
+unfulfilled defaulter judgments W1 (3 000.50 yuan, 2026-01-05), W2 (no amount, 2026-01-06), W3 (8 000, 2026-01-07).
+Scored on 2026-02-01 (notice) and 2026-04-02 (in effect). A then disputes J1 on 2026-04-03: Beijing counts a
+disputed record while the dispute is open (disputes.counts_while_open), so the listing stays, "under dispute".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api_helpers import serving
+from due_world import JUDGMENT, A, build, ingest, write_csv
+from socialcredit.api.app import create_app
+from socialcredit.clock import TODAY_ENV
+from socialcredit.errors import WorkflowInputError
+from socialcredit.identifiers import make_ric
+from socialcredit.registry.due_process.disputes import file_dispute
+from socialcredit.registry.due_process.public_lists import (
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    check_page,
+    public_lookup,
+    public_lookup_page,
+)
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+
+W = [make_ric("110108", dt.date(1970 + i, 1, 1), 40 + i) for i in range(3)]  # the three 张伟, in id order
+D = dt.date
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder: Path = tmp_path_factory.mktemp("lookup")
+    store = build(folder)
+    people = [[w, "张伟", "海淀区", "retail"] for w in W]
+    header = ["subject_id", "name", "district", "profession"]
+    ingest(store, write_csv(folder / "more.csv", header, people), "civil_affairs", D(2026, 1, 2))
+    judgments = [
+        ["W1", W[0], "court_judgment", "2026-01-05", "civil", "3000.50", "unfulfilled", "true"],
+        ["W2", W[1], "court_judgment", "2026-01-06", "civil", "", "unfulfilled", "true"],
+        ["W3", W[2], "court_judgment", "2026-01-07", "commercial", "8000", "unfulfilled", "true"],
+    ]
+    ingest(store, write_csv(folder / "w.csv", JUDGMENT, judgments), "courts", D(2026, 1, 10))
+    before = os.environ.get(TODAY_ENV)
+    os.environ[TODAY_ENV] = "2026-04-03"
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    score(store, beijing, D(2026, 4, 2))
+    app = create_app(folder / "due.duckdb", store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            yield {"store": store, "client": client, "lock": app.state.service.lock, "base": base}
+    finally:
+        store.close()
+        if before is None:
+            os.environ.pop(TODAY_ENV, None)
+        else:
+            os.environ[TODAY_ENV] = before
+
+
+def entry(name: str, sid: str, case: str, amount: float | None, day: str, disputed: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "id_number": sid[:6] + "********" + sid[-4:],
+        "list": "blacklist",
+        "cause": "judgment defaulter",
+        "since": "2026-04-02",
+        "authority": "people's courts",
+        "case_number": case,
+        "amount": amount,
+        "decided_on": day,
+        "under_dispute": disputed,
+    }
+
+
+WEI = [
+    entry("张伟", W[0], "W1", 3000.5, "2026-01-05", False),
+    entry("张伟", W[1], "W2", None, "2026-01-06", False),
+    entry("张伟", W[2], "W3", 8000.0, "2026-01-07", False),
+]
+
+
+def test_a_listing_names_its_authority_case_amount_and_date_and_the_dispute(world: dict[str, Any]) -> None:
+    store = world["store"]
+    with world["lock"]:
+        assert public_lookup(store, "张三") == [entry("张三", A, "J1", 12000.0, "2026-01-10", False)]
+        file_dispute(store, A, "courts", "J1", "I paid it", today=D(2026, 4, 3))
+        assert public_lookup(store, A) == [entry("张三", A, "J1", 12000.0, "2026-01-10", True)]
+        [zh] = public_lookup(store, "张三", lang="zh")
+    assert (zh["authority"], zh["list"], zh["cause"], zh["under_dispute"]) == (
+        "人民法院",
+        "失信名单",
+        "失信被执行人",
+        True,
+    )
+
+
+def test_results_come_in_pages_with_the_totals(world: dict[str, Any]) -> None:
+    store = world["store"]
+    with world["lock"]:
+        first = public_lookup_page(store, "张伟", page=1, page_size=2)
+        second = public_lookup_page(store, "张伟", page=2, page_size=2)
+        past = public_lookup_page(store, "张伟", page=3, page_size=2)
+        whole = public_lookup_page(store, "张伟")
+    assert {k: first[k] for k in ("q", "page", "page_size", "total", "pages")} == {
+        "q": "张伟",
+        "page": 1,
+        "page_size": 2,
+        "total": 3,
+        "pages": 2,
+    }
+    assert (first["results"], second["results"], past["results"]) == (WEI[:2], WEI[2:], [])
+    assert (whole["page_size"], whole["pages"], whole["results"]) == (20, 1, WEI)
+
+
+def test_a_page_out_of_bounds_is_refused_naming_the_limit(world: dict[str, Any]) -> None:
+    with pytest.raises(WorkflowInputError, match=r"^page_size must be from 1 to 100, not 101$"):
+        check_page(1, 101)
+    with pytest.raises(WorkflowInputError, match=r"^page must be from 1 to 10000, not 0$"):
+        check_page(0, 20)
+    client: httpx.Client = world["client"]
+    r = client.get("/v1/lists/lookup", params={"q": "张伟", "page_size": 101})
+    assert (r.status_code, r.json()["error"]) == (
+        422,
+        {
+            "code": "invalid_request",
+            "message": "query.page_size: Input should be less than or equal to 100",
+            "field": "query.page_size",
+        },
+    )
+    r = client.get("/v1/lists/lookup", params={"q": "张伟", "page": 0})
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        422,
+        "query.page: Input should be greater than or equal to 1",
+    )
+    r = client.get("/v1/lists/lookup", params={"q": "张伟", "page": MAX_PAGE + 1})
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        422,
+        "query.page: Input should be less than or equal to 10000",
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(page=st.integers(-(2**40), 2**40), size=st.integers(-(2**40), 2**40))
+def test_check_page_admits_exactly_the_bounds(page: int, size: int) -> None:
+    ok = 1 <= page <= MAX_PAGE and 1 <= size <= MAX_PAGE_SIZE
+    try:
+        check_page(page, size)
+    except WorkflowInputError as exc:
+        assert not ok and exc.code in ("bad_page", "bad_page_size")
+    else:
+        assert ok
+
+
+def test_the_api_pages_over_http(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    r = client.get("/v1/lists/lookup", params={"q": "张伟", "page": 2, "page_size": 2})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"q": "张伟", "page": 2, "page_size": 2, "total": 3, "pages": 2, "results": WEI[2:]}
+
+
+def test_the_page_shows_the_details(world: dict[str, Any]) -> None:
+    with httpx.Client(base_url=world["base"], timeout=30) as client:
+        en = client.get("/lists", params={"q": "张伟", "lang": "en"})
+        assert en.status_code == 200
+        for needle in (
+            '<th scope="col">Authority</th><th scope="col">Case number</th><th scope="col">Amount (yuan)</th>',
+            '<td class="code">W1</td><td>3,000.50</td><td>2026-01-05</td>',
+            "“张伟”: 3 published entries",
+        ):
+            assert needle in en.text, needle
+        assert "page-next" not in en.text  # 3 results: one page of 20
+        bad = client.get("/lists", params={"q": "张伟", "page": "x", "lang": "en"})
+        assert bad.status_code == 400 and "page must be from 1 to 10000, not 0" in bad.text
+        disputed = client.get("/lists", params={"q": "张三", "lang": "zh"})
+        assert "异议处理中" in disputed.text and "人民法院" in disputed.text
