@@ -98,6 +98,8 @@ def _changed_subjects(inputs: RunInputs, since: int, until: int) -> None:
             SELECT DISTINCT source_id, record_id FROM records WHERE record_key > $a AND record_key <= $b
         ) c USING (source_id, record_id) WHERE r.record_key <= $b
         UNION SELECT subject_key FROM subjects WHERE seq > $a AND seq <= $b
+        -- the retention purge deletes records without a change number: it notes their subjects with the latest one
+        UNION SELECT subject_key FROM purged_subjects WHERE after_seq >= $a
         UNION SELECT s.subject_id FROM sc_subjects s JOIN consents c ON c.subject_id = s.sid
             WHERE c.seq > $a AND c.seq <= $b
         UNION """
