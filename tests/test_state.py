@@ -323,6 +323,12 @@ def test_a_purge(world: Store) -> None:
         run = compare_runs(world, loaded, past)
         assert run_differences(world, before[policy_id], run.run_id, ("run_results", "run_rule_points")) != []
         assert_state_is_fresh(world, loaded)
+        # An incremental run on the run from before the purge rescores the subjects whose records it deleted (they
+        # have no change number; the purge notes them) and gives the full run's rows.
+        purged = int(world.one("SELECT count(DISTINCT subject_key) FROM purged_subjects"))
+        incremental = score(world, loaded, past, incremental=True, base_run_id=before[policy_id], max_share=1.0)
+        assert incremental.mode == "incremental" and incremental.rescored >= purged > 0
+        assert run_differences(world, incremental.run_id, run.run_id) == []
 
 
 def test_check_state_names_every_difference_from_a_fresh_build(world: Store) -> None:
@@ -763,13 +769,11 @@ def test_random_streams_of_changes_keep_the_state_equal_to_the_records(
             for as_of in dates:
                 full = compare_runs(store, loaded, as_of)
             # An incremental run from the state (every subject it finds changed computed, the rest merged from the
-            # first run) equals the full one. Not after a purge: an incremental run does not see the subjects whose
-            # records were purged as changed, and keeps what those records gave them in its base run, from the
-            # state or from the records alike (a known gap of incremental runs, not of the state).
-            if not any(op[0] == "purge" for op in ops):
-                incremental = score(store, loaded, as_of, incremental=True, base_run_id=first_run.run_id, max_share=1.0)
-                assert (incremental.mode, incremental.source) == ("incremental", "state")
-                assert run_differences(store, incremental.run_id, full.run_id) == []
+            # first run) equals the full one, after a purge too: the purge notes the subjects whose records it
+            # deleted (purged_subjects), which have no change number of their own.
+            incremental = score(store, loaded, as_of, incremental=True, base_run_id=first_run.run_id, max_share=1.0)
+            assert (incremental.mode, incremental.source) == ("incremental", "state")
+            assert run_differences(store, incremental.run_id, full.run_id) == []
             catch_up(store)
             info = state_info(store, loaded)
             assert info is not None and info.watermark == current_seq(store)

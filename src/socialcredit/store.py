@@ -659,6 +659,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        23,
+        "subjects whose records were purged",
+        # The retention purge deletes records without a change number; an incremental run must still see their
+        # subjects as changed (registry/scoring/runs.py). The purge notes each subject with the latest change
+        # number when it ran: a run based on a run at that watermark or earlier rescores it.
+        "CREATE TABLE purged_subjects (subject_key BIGINT NOT NULL, after_seq BIGINT NOT NULL);",
+    ),
 ]
 
 

@@ -215,6 +215,16 @@ class ScorePlan:
     def _age_days(self, column: exp.Expr, as_of: dt.date | None = None) -> exp.Expr:
         return exp.DateDiff(this=date_literal(as_of or self.as_of), expression=column, unit=exp.var("DAY"))
 
+    def _younger_than(self, column: exp.Expr, days: int, as_of: dt.date | None = None) -> exp.Expr:
+        """``column``'s age in days at ``as_of`` (the plan's date) is below ``days``, as a comparison with a date:
+        the same rows as ``DATE_DIFF(...) < days``, without computing every row's age, and a bound the engine can
+        check against a column's range (its zone maps)."""
+        try:
+            cutoff = (as_of or self.as_of) - dt.timedelta(days=days)
+        except OverflowError:  # before the year 1: every date is younger
+            return exp.true()
+        return exp.GT(this=column, expression=date_literal(cutoff))
+
     def _record_condition(self, key: str) -> exp.Expr | None:
         node = self.loaded.condition(key)
         if node is None:
@@ -270,12 +280,12 @@ class ScorePlan:
         return exp.Mul(this=points, expression=exp.Pow(this=_num(2.0), expression=exponent))
 
     def _rule_filter(self, rule: Rule, only_affected: bool) -> exp.Expr:
-        age = self._age_days(_col("event_date", "r"))
+        event = _col("event_date", "r")
         return _and(
             self._match(rule.record_type, f"rule:{rule.id}"),
-            exp.LTE(this=_col("event_date", "r"), expression=date_literal(self.as_of)),
-            exp.LT(this=age, expression=_num(rule.expires_after_days)) if rule.expires_after_days else None,
-            exp.LT(this=age.copy(), expression=_num(rule.window_days)) if rule.window_days else None,
+            exp.LTE(this=event, expression=date_literal(self.as_of)),
+            self._younger_than(event.copy(), rule.expires_after_days) if rule.expires_after_days else None,
+            self._younger_than(event.copy(), rule.window_days) if rule.window_days else None,
             exp.In(this=_col("profession", "s"), expressions=[_str(p) for p in rule.professions])
             if rule.professions
             else None,
@@ -330,11 +340,11 @@ class ScorePlan:
     def _list_record_select(self, list_id: str, crit: ListCriterion, only_affected: bool) -> exp.Select:
         assert crit.record is not None
         rec = crit.record
-        age = self._age_days(_col("event_date", "r"))
+        event = _col("event_date", "r")
         where = _and(
             self._match(rec.record_type, f"list:{list_id}.{crit.id}"),
-            exp.LTE(this=_col("event_date", "r"), expression=date_literal(self.as_of)),
-            exp.LT(this=age, expression=_num(rec.within_days)) if rec.within_days else None,
+            exp.LTE(this=event, expression=date_literal(self.as_of)),
+            self._younger_than(event.copy(), rec.within_days) if rec.within_days else None,
             self._consent_filter(rec.record_type),
             self._kind_filter(),
             self._affected_filter(only_affected),
@@ -377,23 +387,44 @@ class ScorePlan:
 
     def local(self) -> exp.Select:
         p = self.policy
-        dim_sums = []
-        for d in p.dimensions:
-            dim_sum = exp.Sum(
-                this=exp.If(
-                    this=exp.EQ(this=_col("dimension", "p"), expression=_str(d.id)),
-                    true=_col("points", "p"),
-                )
+        # The rule points are summed per subject first (grouped by its integer key alone), then joined to every
+        # subject: grouping the join by the subject's kind, profession and birth date too hashed texts and dates
+        # for every rule point.
+        sums: list[exp.Expr] = [
+            exp.alias_(
+                exp.Sum(
+                    this=exp.If(
+                        this=exp.EQ(this=_col("dimension", "r"), expression=_str(d.id)),
+                        true=_col("points", "r"),
+                    )
+                ),
+                f"d_{d.id}",
             )
-            dim_sums.append(
-                exp.alias_(_clamp(exp.Coalesce(this=dim_sum, expressions=[_num(0.0)]), d.min, d.max), f"d_{d.id}")
-            )
-        last_negative = exp.Max(
-            this=exp.If(
-                this=exp.LT(this=_col("points", "p"), expression=_num(0)),
-                true=_col("last_event", "p"),
+            for d in p.dimensions
+        ]
+        sums.append(
+            exp.alias_(
+                exp.Max(
+                    this=exp.If(
+                        this=exp.LT(this=_col("points", "r"), expression=_num(0)),
+                        true=_col("last_event", "r"),
+                    )
+                ),
+                "last_negative",
             )
         )
+        per_subject = (
+            exp.select(_col("subject_id", "r"), *sums)
+            .from_(exp.alias_(exp.to_table("sc_rule_points"), "r", table=True))
+            .group_by(_col("subject_id", "r"))
+        )
+        dim_sums = [
+            exp.alias_(
+                _clamp(exp.Coalesce(this=_col(f"d_{d.id}", "p"), expressions=[_num(0.0)]), d.min, d.max), f"d_{d.id}"
+            )
+            for d in p.dimensions
+        ]
+        last_negative = _col("last_negative", "p")
         birth = _col("birth_date", "s")
         as_of = date_literal(self.as_of)
         had_birthday = exp.GTE(
@@ -421,11 +452,10 @@ class ScorePlan:
             )
             .from_(exp.alias_(exp.to_table("sc_subjects"), "s", table=True))
             .join(
-                exp.alias_(exp.to_table("sc_rule_points"), "p", table=True),
+                exp.Subquery(this=per_subject, alias=exp.TableAlias(this=exp.to_identifier("p"))),
                 on=exp.EQ(this=_col("subject_id", "p"), expression=_col("subject_id", "s")),
                 join_type="left",
             )
-            .group_by(_col("subject_id", "s"), _col("kind", "s"), _col("profession", "s"), birth.copy())
         )
         if self._kind_filter() is not None:
             inner = inner.where(self._kind_filter())
@@ -507,21 +537,48 @@ class ScorePlan:
 
     # -- stage 6: list flags and granted services --------------------------------------------------------
     def results(self) -> exp.Select:
+        """Per subject: one flag per list and the bitmask of granted services.
+
+        The flags come from one pass over ``sc_list_entries`` (few rows: those on a list), grouped per subject and
+        left-joined to every subject; an EXISTS per list and subject was planned as a join per list over every
+        subject (most of the stage's time at a million subjects)."""
         p = self.policy
-        flags = []
-        for lst in p.lists:
-            on_list = exp.Exists(
-                this=exp.select(exp.Literal.number(1))
-                .from_(exp.alias_(exp.to_table("sc_list_entries"), "e", table=True))
-                .where(
-                    _and(
-                        exp.EQ(this=_col("subject_id", "e"), expression=_col("subject_id", "k")),
-                        exp.EQ(this=_col("list_id", "e"), expression=_str(lst.id)),
-                    )
+        inner = exp.select(exp.Star()).from_(exp.alias_(exp.to_table("sc_ranked"), "k", table=True))
+        if p.lists:
+            per_list = [
+                exp.alias_(
+                    exp.Max(
+                        this=exp.Case(
+                            ifs=[exp.If(this=exp.EQ(this=_col("list_id"), expression=_str(lst.id)), true=_num(1))],
+                            default=_num(0),
+                        )
+                    ),
+                    f"n_{lst.id}",
+                )
+                for lst in p.lists
+            ]
+            on_lists = exp.select(_col("subject_id"), *per_list).from_("sc_list_entries").group_by(_col("subject_id"))
+            inner = (
+                exp.select(
+                    *[exp.Column(this=exp.Star(), table=exp.to_identifier("k"))],
+                    *[
+                        exp.alias_(
+                            exp.Coalesce(
+                                this=exp.EQ(this=_col(f"n_{lst.id}", "e"), expression=_num(1)),
+                                expressions=[exp.false()],
+                            ),
+                            f"l_{lst.id}",
+                        )
+                        for lst in p.lists
+                    ],
+                )
+                .from_(exp.alias_(exp.to_table("sc_ranked"), "k", table=True))
+                .join(
+                    exp.Subquery(this=on_lists, alias=exp.TableAlias(this=exp.to_identifier("e"))),
+                    on=exp.EQ(this=_col("subject_id", "e"), expression=_col("subject_id", "k")),
+                    join_type="left",
                 )
             )
-            flags.append(exp.alias_(on_list, f"l_{lst.id}"))
-        inner = exp.select(exp.Star(), *flags).from_(exp.alias_(exp.to_table("sc_ranked"), "k", table=True))
         return exp.select(exp.Star(), exp.alias_(self.grants(), "grants")).from_(
             exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("f")))
         )
@@ -604,9 +661,10 @@ class ScorePlan:
         event = _col("event_date", "r")
 
         def crosses(days: int) -> exp.Expr:
+            # younger than ``days`` at the earlier date, not at the later one
             return _and(
-                exp.LT(this=self._age_days(event, lo), expression=_num(days)),
-                exp.GTE(this=self._age_days(event.copy(), hi), expression=_num(days)),
+                self._younger_than(event.copy(), days, lo),
+                exp.Not(this=exp.Paren(this=self._younger_than(event.copy(), days, hi))),
             )
 
         entered = _and(

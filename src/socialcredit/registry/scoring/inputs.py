@@ -80,11 +80,12 @@ WHERE record_key <= $w AND NOT withdrawn
   AND record_key NOT IN (SELECT record_key FROM sc_held)
 """
 
-# Each subject's latest version; one consent column per category is added to the SELECT.
+# Each subject's latest version; one consent column per category is added to the SELECT. Partitioned by the
+# integer key (one per identifier), not by the 18-character identifier: the same partitions, cheaper to hash.
 _SUBJECTS = """
 SELECT s.subject_key AS subject_id, s.subject_id AS sid, s.kind, s.profession, s.birth_date
 FROM (
-    SELECT *, row_number() OVER (PARTITION BY subject_id ORDER BY seq DESC) AS rn FROM subjects WHERE seq <= $w
+    SELECT *, row_number() OVER (PARTITION BY subject_key ORDER BY seq DESC) AS rn FROM subjects WHERE seq <= $w
 ) s
 WHERE s.rn = 1
 """

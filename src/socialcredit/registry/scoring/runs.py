@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 FULL_RECOMPUTE_SHARE = 0.5  # above this share of affected subjects, an incremental run computes everyone
+# The stages after the local scores are read once each, by the statements that save the run: they stay views, so
+# rank, percentile, list flags and grants are computed in the pipeline that writes run_results, instead of being
+# written to a table of every subject twice more before it (sc_local stays a table: the histogram and the rows
+# both read it; sc_list_entries too: it is saved and read by the list flags).
+VIEW_STAGES = frozenset({"sc_ranked", "sc_results"})
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ def _changed_subjects(inputs: RunInputs, since: int, until: int) -> None:
             SELECT DISTINCT source_id, record_id FROM records WHERE record_key > $a AND record_key <= $b
         ) c USING (source_id, record_id) WHERE r.record_key <= $b
         UNION SELECT subject_key FROM subjects WHERE seq > $a AND seq <= $b
+        -- the retention purge deletes records without a change number: it notes their subjects with the latest one
+        UNION SELECT subject_key FROM purged_subjects WHERE after_seq >= $a
         UNION SELECT s.subject_id FROM sc_subjects s JOIN consents c ON c.subject_id = s.sid
             WHERE c.seq > $a AND c.seq <= $b
         UNION """
@@ -150,10 +157,13 @@ def score(
         stages = [(name, q) for name, q in plan.stages(only_affected=only) if name != "sc_reasons"]
         for i, (name, query) in enumerate(stages):
             step(name, i + 1, len(stages) + 1)
-            inputs.materialize(backend, name, query)
+            if name in VIEW_STAGES:
+                inputs.create(name, query, view=True)
+            else:
+                inputs.materialize(backend, name, query)
             if base is not None and only:  # computed for the affected only: the rest comes from the base run
                 _merge_base(inputs, name, int(base["run_id"]))
-        rescored = affected if only else inputs.count("sc_results")
+        rescored = affected if only else None
         step("saving", len(stages) + 1, len(stages) + 1)
         return save_run(
             store,
@@ -257,7 +267,8 @@ def save_run(
             "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL, NULL, NULL)",
             [run_id, policy.id, policy.version, loaded.sha256, as_of, watermark, mode, base_run_id, engine],
         )
-        inputs.execute(_results_insert(loaded, as_of), [run_id])
+        inserted = inputs.execute(_results_insert(loaded, as_of), [run_id]).fetchone()
+        n = int(inserted[0]) if inserted is not None else 0
         store.execute(
             "INSERT INTO run_rules SELECT ?, i, rule_id, dimension FROM (SELECT unnest(range(?)) AS i, "
             "unnest(?) AS rule_id, unnest(?) AS dimension)",
@@ -274,7 +285,6 @@ def save_run(
             "FROM sc_list_entries x JOIN sc_subjects s ON s.subject_id = x.subject_id",
             [run_id],
         )
-        n = inputs.count("sc_results")
         store.execute(
             "UPDATE score_runs SET finished_at = now(), n_subjects = ?, n_rescored = ? WHERE run_id = ?",
             [n, n if rescored is None else rescored, run_id],
@@ -340,7 +350,7 @@ def _checkpoint(store: Store, run_id: int) -> None:
 _RESULTS = """
 SELECT s.sid AS subject_id, x.kind, x.profession, x.age, $dims AS dims, x.total, x.score,
     x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
-    list_filter($lists, v -> v IS NOT NULL) AS lists, x.grants
+    $lists AS lists, x.grants
 FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
 """
 
@@ -353,7 +363,12 @@ def results_select(loaded: LoadedPolicy, as_of: dt.date) -> exp.Select:
         exp.Case(ifs=[exp.If(this=exp.column(f"l_{lst.id}", "x"), true=exp.Literal.string(lst.id))])
         for lst in loaded.policy.lists
     ]
-    lists = exp.Array(expressions=flags or [exp.Null()])
+    filtered = sqlglot.parse_one("list_filter($flags, v -> v IS NOT NULL)", read="duckdb")
+    lists = exp.replace_placeholders(filtered, flags=exp.Array(expressions=flags or [exp.Null()]))
+    if loaded.policy.lists:  # most subjects are on no list: they get the empty list without the filter
+        on_any = exp.or_(*[exp.column(f"l_{lst.id}", "x") for lst in loaded.policy.lists])
+        empty = exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]", dialect="duckdb"))
+        lists = exp.Case(ifs=[exp.If(this=on_any, true=lists)], default=empty)
     query = exp.replace_placeholders(sqlglot.parse_one(_RESULTS, read="duckdb"), dims=dims, lists=lists)
     assert isinstance(query, exp.Select)
     return query

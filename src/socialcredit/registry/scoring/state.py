@@ -347,7 +347,14 @@ def _records_changed(store: Store, loaded: LoadedPolicy, a: int, b: int) -> bool
 def forget_records(store: Store, versions: exp.Query) -> int:
     """Remove from every kept state the rows of the record versions ``versions`` selects (a query of one column,
     record_key, bound to the caller's relations); call inside the transaction that deletes them, before it does.
-    Returns the rows removed."""
+    Returns the rows removed.
+
+    Their subjects are noted in ``purged_subjects`` with the current change number, so that an incremental run
+    based on a run from before the purge rescores them (the purge gives them no change number of their own)."""
+    store.execute(
+        "INSERT INTO purged_subjects SELECT DISTINCT subject_key, (SELECT value FROM counters WHERE name = 'seq') "
+        f"FROM records WHERE record_key IN ({versions.sql(dialect='duckdb')})"
+    )
     removed = 0
     for info in list_states(store):
         deleted = store.execute(
