@@ -48,6 +48,6 @@ def test_same_policy_same_sql_for_every_stage_but_dialect_spelling() -> None:
     duck = _compiled("duckdb", "sc_rule_points")
     spark = _compiled("spark", "sc_rule_points")
     assert "r.status = 'late'" in duck and "r.status = 'late'" in spark
-    assert "DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE))" in duck
-    assert "DATEDIFF(DAY, r.event_date, CAST('2026-01-01' AS DATE))" in spark
+    assert "DATE_DIFF('DAY', h.event_date, CAST('2026-01-01' AS DATE))" in duck
+    assert "DATEDIFF(DAY, h.event_date, CAST('2026-01-01' AS DATE))" in spark
     assert duck.count("UNION ALL") == spark.count("UNION ALL") == len(POLICY.policy.rules) - 1

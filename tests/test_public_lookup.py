@@ -178,7 +178,8 @@ def test_the_page_shows_the_details(world: dict[str, Any]) -> None:
         assert en.status_code == 200
         for needle in (
             '<th scope="col">Authority</th><th scope="col">Case number</th><th scope="col">Amount (yuan)</th>',
-            '<td class="code">W1</td><td>3,000.50</td><td>2026-01-05</td>',
+            '<td data-label="Case number" class="id">W1</td><td data-label="Amount (yuan)">3,000.50</td>'
+            '<td data-label="Date">2026-01-05</td>',
             "“张伟”: 3 published entries",
         ):
             assert needle in en.text, needle

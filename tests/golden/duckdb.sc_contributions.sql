@@ -20,7 +20,7 @@ WHERE
     )
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)
-  AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) < 1825
+  AND r.event_date > CAST('2021-01-02' AS DATE)
   AND r.subject_id IN (
     SELECT
       subject_id
@@ -42,7 +42,7 @@ FROM sc_records AS r
 WHERE
   r.record_type = 'volunteering'
   AND r.event_date <= CAST('2026-01-01' AS DATE)
-  AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) < 365
+  AND r.event_date > CAST('2025-01-01' AS DATE)
   AND r.subject_id IN (
     SELECT
       subject_id

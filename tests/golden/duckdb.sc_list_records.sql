@@ -14,6 +14,6 @@ WHERE
     )
   )
   AND r.event_date <= CAST('2026-01-01' AS DATE)
-  AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) < 1095
+  AND r.event_date > CAST('2023-01-02' AS DATE)
 GROUP BY
   r.subject_id

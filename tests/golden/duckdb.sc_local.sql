@@ -20,19 +20,20 @@ FROM (
         THEN 0
         ELSE 1
       END AS age,
-      LEAST(
-        50.0,
-        GREATEST(-100.0, COALESCE(SUM(CASE WHEN p.dimension = 'money' THEN p.points END), 0.0))
-      ) AS d_money,
-      COALESCE(SUM(CASE WHEN p.dimension = 'civic' THEN p.points END), 0.0) AS d_civic,
-      MAX(CASE WHEN p.points < 0 THEN p.last_event END) AS last_negative
+      LEAST(50.0, GREATEST(-100.0, COALESCE(p.d_money, 0.0))) AS d_money,
+      COALESCE(p.d_civic, 0.0) AS d_civic,
+      p.last_negative AS last_negative
     FROM sc_subjects AS s
-    LEFT JOIN sc_rule_points AS p
+    LEFT JOIN (
+      SELECT
+        r.subject_id,
+        SUM(CASE WHEN r.dimension = 'money' THEN r.points END) AS d_money,
+        SUM(CASE WHEN r.dimension = 'civic' THEN r.points END) AS d_civic,
+        MAX(CASE WHEN r.points < 0 THEN r.last_event END) AS last_negative
+      FROM sc_rule_points AS r
+      GROUP BY
+        r.subject_id
+    ) AS p
       ON p.subject_id = s.subject_id
-    GROUP BY
-      s.subject_id,
-      s.kind,
-      s.profession,
-      s.birth_date
   ) AS l
 ) AS t

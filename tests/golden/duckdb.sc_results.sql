@@ -17,13 +17,16 @@ SELECT
   END AS BIGINT) AS grants
 FROM (
   SELECT
-    *,
-    EXISTS(
-      SELECT
-        1
-      FROM sc_list_entries AS e
-      WHERE
-        e.subject_id = k.subject_id AND e.list_id = 'blacklist'
-    ) AS l_blacklist
+    k.*,
+    COALESCE(e.n_blacklist = 1, FALSE) AS l_blacklist
   FROM sc_ranked AS k
+  LEFT JOIN (
+    SELECT
+      subject_id,
+      MAX(CASE WHEN list_id = 'blacklist' THEN 1 ELSE 0 END) AS n_blacklist
+    FROM sc_list_entries
+    GROUP BY
+      subject_id
+  ) AS e
+    ON e.subject_id = k.subject_id
 ) AS f

@@ -35,7 +35,7 @@ FROM (
       )
     )
     AND r.event_date <= CAST('2026-01-01' AS DATE)
-    AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) < 1825
+    AND r.event_date > CAST('2021-01-02' AS DATE)
 ) AS h
 GROUP BY
   h.subject_id
@@ -55,7 +55,7 @@ FROM (
   WHERE
     r.record_type = 'volunteering'
     AND r.event_date <= CAST('2026-01-01' AS DATE)
-    AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) < 365
+    AND r.event_date > CAST('2025-01-01' AS DATE)
   GROUP BY
     r.subject_id,
     DATE_TRUNC('MONTH', r.event_date)

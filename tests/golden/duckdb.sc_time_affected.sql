@@ -13,8 +13,10 @@ WHERE
     AND (
       r.event_date > CAST('2025-12-01' AS DATE)
       AND r.event_date <= CAST('2026-01-01' AS DATE)
-      OR DATE_DIFF('DAY', r.event_date, CAST('2025-12-01' AS DATE)) < 365
-      AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) >= 365
+      OR r.event_date > CAST('2024-12-01' AS DATE)
+      AND NOT (
+        r.event_date > CAST('2025-01-01' AS DATE)
+      )
     )
   )
   OR (
@@ -36,7 +38,9 @@ WHERE
     AND (
       r.event_date > CAST('2025-12-01' AS DATE)
       AND r.event_date <= CAST('2026-01-01' AS DATE)
-      OR DATE_DIFF('DAY', r.event_date, CAST('2025-12-01' AS DATE)) < 1095
-      AND DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) >= 1095
+      OR r.event_date > CAST('2022-12-02' AS DATE)
+      AND NOT (
+        r.event_date > CAST('2023-01-02' AS DATE)
+      )
     )
   )

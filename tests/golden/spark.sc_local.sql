@@ -20,19 +20,20 @@ FROM (
         THEN 0
         ELSE 1
       END AS age,
-      LEAST(
-        50.0,
-        GREATEST(-100.0, COALESCE(SUM(IF(p.dimension = 'money', p.points, NULL)), 0.0))
-      ) AS d_money,
-      COALESCE(SUM(IF(p.dimension = 'civic', p.points, NULL)), 0.0) AS d_civic,
-      MAX(IF(p.points < 0, p.last_event, NULL)) AS last_negative
+      LEAST(50.0, GREATEST(-100.0, COALESCE(p.d_money, 0.0))) AS d_money,
+      COALESCE(p.d_civic, 0.0) AS d_civic,
+      p.last_negative AS last_negative
     FROM sc_subjects AS s
-    LEFT JOIN sc_rule_points AS p
+    LEFT JOIN (
+      SELECT
+        r.subject_id,
+        SUM(IF(r.dimension = 'money', r.points, NULL)) AS d_money,
+        SUM(IF(r.dimension = 'civic', r.points, NULL)) AS d_civic,
+        MAX(IF(r.points < 0, r.last_event, NULL)) AS last_negative
+      FROM sc_rule_points AS r
+      GROUP BY
+        r.subject_id
+    ) AS p
       ON p.subject_id = s.subject_id
-    GROUP BY
-      s.subject_id,
-      s.kind,
-      s.profession,
-      s.birth_date
   ) AS l
 ) AS t

@@ -123,7 +123,14 @@ async def add_file(
     "/v1/disputes/{dispute_id}/evidence/{evidence_id}",
     tags=_DUE_PROCESS,
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
+    responses={
+        200: {
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("application/pdf", "image/png", "image/jpeg")
+            }
+        }
+    },
 )
 def get_file(dispute_id: int, evidence_id: int, party: Anyone, service: ServiceDep) -> Response:
     """One evidence file, to the dispute's resident, its source's furnisher or an operator (audited)."""
