@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Refresh docs/screenshots: run the browser tests (Debian's Chromium) and keep the copies they make of the
-resident portal and the operator dashboard (the top of each page, 1000 px wide) and of the public policy page (a
-phone's and a desktop's screen), reduced to 64 colours so that each
+resident portal and the operator dashboard (the top of each page, 1000 px wide), of the public policy page, the
+freeze control, a refused resident's overview, a listing's details and the repair application (a phone's and a
+desktop's screen), reduced to 64 colours so that each
 stays under 150 KB (Pillow, from the bench extra). Every page's full screenshot is left in the temporary folder
 printed at the end."""
 
@@ -27,6 +28,8 @@ def main() -> int:
             "tests/test_web.py",
             "tests/test_policy_pages.py",
             "tests/test_web_phone.py",
+            "tests/test_freeze_web.py",
+            "tests/test_repair_workflow.py",
             "-m",
             "browser",
             "-q",
@@ -45,6 +48,10 @@ def main() -> int:
     # and a refused resident's overview at both sizes, the records as cards on a phone (tests/test_web_phone.py)
     names = ("portal.png", "dashboard.png", "policy-phone.png", "policy-desktop.png")
     names += ("overview-phone.png", "overview-desktop.png", "records-phone.png")
+    # the freeze control, and a refused resident's overview, a listing's details and the repair application at both
+    # sizes (tests/test_freeze_web.py, tests/test_repair_workflow.py)
+    for kind in ("freeze", "refused-overview", "listing", "repair"):
+        names += (f"{kind}-phone.png", f"{kind}-desktop.png")
     for name in names:
         with Image.open(shots / name) as image:
             image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(target / name, optimize=True)
