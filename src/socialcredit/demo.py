@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import time
 from pathlib import Path
@@ -117,7 +116,7 @@ def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, c
 
     if not get_settings().smtp_host:
         # The demonstration sends no real message: a new sign-in link a resident asks for is shown on a local page.
-        os.environ.setdefault("SOCIALCREDIT_OUTBOX_PAGE", "1")
+        app.state.service.outbox_page = True
         con.print(f"Messages to residents (a new sign-in link) are shown at {base}/outbox", highlight=False)
     con.print(f"Serving {db} on {base} (Ctrl-C to stop).", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)

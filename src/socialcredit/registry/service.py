@@ -73,6 +73,9 @@ class Service:
         # The limits of every client (docs/api.md, "Limits on requests"); the floods they refuse are audited as
         # summaries.
         self.throttle = throttle or Throttle(service_limits(settings), max_clients=settings.throttle_clients)
+        # the outbox's page (/outbox) is shown when SOCIALCREDIT_OUTBOX_PAGE is on, or when the process that serves
+        # says so (the demonstration, for its own service only: it sets no variable other services would read)
+        self.outbox_page = False
         self.lock = threading.RLock()
         self.requests: Counter[tuple[str, int]] = Counter()
         self.decisions: Counter[str] = Counter()

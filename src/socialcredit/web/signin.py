@@ -3,7 +3,8 @@
 A resident without a working link asks for a new one (``/signin/new-link``, also offered on the page of a used or
 expired link): it is delivered through the notifications outbox by the configured sender, throttled like failed
 sign-ins, and the answer is the same whether or not the number is registered. ``/outbox`` shows the outbox's messages
-only when ``SOCIALCREDIT_OUTBOX_PAGE`` is on (a demonstration on one's own machine).
+only when ``SOCIALCREDIT_OUTBOX_PAGE`` is on or the serving process switches it on for its service (the
+demonstration on one's own machine).
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/outbox")
     @web.page()
     def outbox(page: Page) -> Response:
-        if not get_settings().outbox_page:
+        if not (get_settings().outbox_page or web.service.outbox_page):
             return page.error(404, "error_not_found_title", page.t("error_not_found_title"))
         with web.service.writer() as store:
             messages = list_outbox(store)
