@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 from web_helpers import sign_in
 
-__all__ = ["LANGS", "PAGES", "PortalPage", "portal", "session_cookies"]
+__all__ = ["LANGS", "PAGES", "PortalPage", "portal", "role_tabs", "session_cookies"]
 
 LANGS = ("zh", "en")
 LATER = AS_OF + dt.timedelta(days=61)  # the blacklisting's 60 days of grace are over
@@ -196,3 +196,23 @@ def session_cookies(world: dict[str, Any], who: str | None) -> dict[str, str]:
             sign_in(client, world["keys"][who])
             cache[who] = dict(client.cookies)
     return dict(cache[who])
+
+
+@contextmanager
+def role_tabs(world: dict[str, Any], browser: Any, **context: Any) -> Iterator[dict[str | None, Any]]:
+    """One browser tab per role the pages are seen as (nobody included), each signed in once; ``context`` is passed
+    to the browser's new context (its viewport, for example)."""
+    roles = {page.who for page in PAGES}
+    contexts = []
+    tabs: dict[str | None, Any] = {}
+    try:
+        for who in roles:
+            opened = browser.new_context(base_url=world["base"], **context)
+            contexts.append(opened)
+            cookies = session_cookies(world, who)
+            opened.add_cookies([{"name": k, "value": v, "url": world["base"]} for k, v in cookies.items()])
+            tabs[who] = opened.new_page()
+        yield tabs
+    finally:
+        for opened in contexts:
+            opened.close()

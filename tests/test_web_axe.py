@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from portal_pages import LANGS, PAGES, PortalPage, portal, session_cookies
+from portal_pages import LANGS, PAGES, PortalPage, portal, role_tabs
 from web_helpers import browser
 
 __all__ = ["browser", "portal"]  # the module-scoped fixtures
@@ -26,17 +26,8 @@ except ImportError:  # skipped without the dev extra, but never where the browse
 @pytest.fixture(scope="module")
 def axe_tabs(portal: dict[str, Any], browser: Any) -> Iterator[dict[str | None, Any]]:
     """One desktop-size tab per role; the pages' Content-Security-Policy is bypassed only so that axe's script runs."""
-    out: dict[str | None, Any] = {}
-    contexts = []
-    for who in (None, "resident", "operator", "furnisher"):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=portal["base"], bypass_csp=True)
-        cookies = session_cookies(portal, who)
-        context.add_cookies([{"name": k, "value": v, "url": portal["base"]} for k, v in cookies.items()])
-        contexts.append(context)
-        out[who] = context.new_page()
-    yield out
-    for context in contexts:
-        context.close()
+    with role_tabs(portal, browser, viewport={"width": 1280, "height": 900}, bypass_csp=True) as tabs:
+        yield tabs
 
 
 def _described(violations: list[dict[str, Any]]) -> str:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from page_text import raw_identifiers, visible_text
-from portal_pages import LANGS, PAGES, PortalPage, portal, session_cookies
+from portal_pages import LANGS, PAGES, PortalPage, portal, role_tabs, session_cookies
 from web_helpers import browser, shots
 
 __all__ = ["browser", "portal", "shots"]  # the module-scoped fixtures
@@ -55,18 +55,9 @@ MEASURE = """() => {
 
 @pytest.fixture(scope="module")
 def tabs(portal: dict[str, Any], browser: Any) -> Iterator[dict[str | None, Any]]:
-    """One tab at phone size per role (nobody, resident, operator), signed in once."""
-    out: dict[str | None, Any] = {}
-    contexts = []
-    for who in (None, "resident", "operator", "furnisher"):
-        context = browser.new_context(viewport=PHONE, base_url=portal["base"])
-        cookies = session_cookies(portal, who)
-        context.add_cookies([{"name": k, "value": v, "url": portal["base"]} for k, v in cookies.items()])
-        contexts.append(context)
-        out[who] = context.new_page()
-    yield out
-    for context in contexts:
-        context.close()
+    """One tab at phone size per role, signed in once."""
+    with role_tabs(portal, browser, viewport=PHONE) as tabs:
+        yield tabs
 
 
 @pytest.mark.browser

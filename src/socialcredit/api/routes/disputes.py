@@ -16,11 +16,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialcredit.api.deps import Anyone, Operator, Resident, ServiceDep, Today, actor, deny, naming
+from socialcredit.api.deps import Anyone, Operator, Resident, ServiceDep, Today, actor, naming
 from socialcredit.api.models import Dispute
-from socialcredit.errors import ForbiddenError, NotFoundError
-from socialcredit.registry.access.parties import Party
-from socialcredit.registry.due_process.disputes import decide_review, escalate_dispute, get_dispute, withdraw_dispute
+from socialcredit.api.routes.due_process import visible_dispute
+from socialcredit.registry.due_process.disputes import decide_review, escalate_dispute, withdraw_dispute
 from socialcredit.registry.due_process.evidence import (
     MAX_FILE_BYTES,
     add_evidence,
@@ -29,8 +28,6 @@ from socialcredit.registry.due_process.evidence import (
     evidence_file,
     too_large,
 )
-from socialcredit.registry.service import Service
-from socialcredit.store import Store
 
 __all__ = ["router"]
 
@@ -67,23 +64,6 @@ class EvidenceFile(BaseModel):
     added_on: str
 
 
-def _visible(service: Service, store: Store, party: Party, dispute_id: int, path: str) -> dict[str, Any]:
-    """A dispute its resident, its source's furnisher or an operator may see; else 403 ``not_your_dispute``."""
-    try:
-        d = get_dispute(store, dispute_id)
-    except NotFoundError as exc:
-        exc.field = "dispute_id"
-        raise
-    mine = (
-        party.role == "operator"
-        or (party.role == "resident" and d["subject_id"] == party.subject_id)
-        or (party.role == "furnisher" and d["source_id"] == party.source_id)
-    )
-    if not mine:
-        deny(service, party, ForbiddenError(f"dispute {dispute_id} is not yours to see", code="not_your_dispute"), path)
-    return d
-
-
 async def _read_file(request: Request) -> bytes:
     """The body, at most :data:`MAX_FILE_BYTES`: refused by its declared length unread, or as it arrives."""
     declared = request.headers.get("content-length")
@@ -113,7 +93,7 @@ async def add_file(
 
     def work() -> dict[str, Any]:
         with naming(service, "dispute_id") as store:
-            _visible(service, store, party, dispute_id, path)
+            visible_dispute(service, store, party, dispute_id, path)
             return add_evidence(store, dispute_id, content, name, actor(party))
 
     return EvidenceFile.model_validate(await anyio.to_thread.run_sync(work))
@@ -135,7 +115,7 @@ async def add_file(
 def get_file(dispute_id: int, evidence_id: int, party: Anyone, service: ServiceDep) -> Response:
     """One evidence file, to the dispute's resident, its source's furnisher or an operator (audited)."""
     with naming(service, "dispute_id") as store:
-        _visible(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/evidence/{evidence_id}")
+        visible_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/evidence/{evidence_id}")
         meta, content = evidence_file(store, dispute_id, evidence_id, actor(party))
     return Response(
         content,

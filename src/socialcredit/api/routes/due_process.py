@@ -65,7 +65,7 @@ from socialcredit.registry.reporting.resident_file import export_file, render_ht
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
 
-__all__ = ["router"]
+__all__ = ["router", "visible_dispute"]
 
 router = APIRouter()
 _PUBLIC: list[str | Enum] = ["public"]
@@ -137,7 +137,7 @@ class ConsentIn(_Body):
     granted: bool
 
 
-def _own_dispute(service: Service, store: Store, party: Party, dispute_id: int, path: str) -> dict[str, Any]:
+def visible_dispute(service: Service, store: Store, party: Party, dispute_id: int, path: str) -> dict[str, Any]:
     """A dispute its resident, its source or an operator may see; refused 403 ``not_your_dispute`` (audited)."""
     try:
         d = get_dispute(store, dispute_id)
@@ -191,7 +191,7 @@ def disputes(
 def dispute(dispute_id: int, party: Anyone, service: ServiceDep) -> Dispute:
     """One dispute with the information added (to its resident, its source, or an operator)."""
     with naming(service, "dispute_id") as store:
-        return Dispute.model_validate(_own_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}"))
+        return Dispute.model_validate(visible_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}"))
 
 
 @router.post("/v1/disputes/{dispute_id}/information", tags=_DUE_PROCESS)
@@ -200,7 +200,7 @@ def add_information(
 ) -> Dispute:
     """The resident adds information (within the first 30 days, the deadline becomes 45 days)."""
     with naming(service, "dispute_id") as store:
-        _own_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/information")
+        visible_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/information")
         return Dispute.model_validate(add_information_to(store, dispute_id, body.text, actor(party), today=today))
 
 
@@ -208,7 +208,7 @@ def add_information(
 def answer(dispute_id: int, body: AnswerIn, party: Furnisher, service: ServiceDep, today: Today) -> Dispute:
     """The source answers a dispute of its record: verified, corrected or withdrawn, with a note."""
     with naming(service, "dispute_id") as store:
-        _own_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/answer")
+        visible_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/answer")
         answered = answer_dispute(
             store, dispute_id, body.outcome, body.note, actor(party), today=today, source_id=party.source_id
         )

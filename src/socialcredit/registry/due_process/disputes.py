@@ -428,6 +428,19 @@ def _close(store: Store, row: dict[str, Any], status: str, note: str, actor: str
     )
 
 
+def _disputed_record(store: Store, row: dict[str, Any], outcome: str, field: str, then: str) -> dict[str, Any]:
+    """The disputed record's latest version; ``corrected`` needs a version received since the dispute was filed
+    (``then`` says what to do first)."""
+    record = latest_record(store, row["source_id"], row["record_id"])
+    if outcome == "corrected" and record["record_key"] < row["seq"]:
+        raise WorkflowError(
+            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; {then}",
+            field=field,
+            code="no_correction",
+        )
+    return record
+
+
 def answer_dispute(
     store: Store,
     dispute_id: int,
@@ -476,14 +489,9 @@ def answer_dispute(
             field="dispute_id",
             code="deadline_passed",
         )
-    record = latest_record(store, row["source_id"], row["record_id"])
-    if outcome == "corrected" and record["record_key"] < row["seq"]:
-        raise WorkflowError(
-            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; send it "
-            "(correction=true) first, then answer 'corrected'",
-            field="outcome",
-            code="no_correction",
-        )
+    record = _disputed_record(
+        store, row, outcome, "outcome", "send it (correction=true) first, then answer 'corrected'"
+    )
     with store.transaction():
         if outcome == "withdrawn" and not record["withdrawn"]:
             withdraw_version(store, record)
@@ -603,14 +611,9 @@ def decide_review(
             field="dispute_id",
             code="dispute_closed",
         )
-    record = latest_record(store, row["source_id"], row["record_id"])
-    if decision == "corrected" and record["record_key"] < row["seq"]:
-        raise WorkflowError(
-            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; the "
-            "source sends it (correction=true) before the review decides 'corrected'",
-            field="decision",
-            code="no_correction",
-        )
+    record = _disputed_record(
+        store, row, decision, "decision", "the source sends it (correction=true) before the review decides 'corrected'"
+    )
     with store.transaction():
         if decision == "withdrawn" and not record["withdrawn"]:
             withdraw_version(store, record)
