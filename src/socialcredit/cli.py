@@ -37,6 +37,7 @@ from socialcredit.cli_help import (
     JsonOpt,
     LangOpt,
 )
+from socialcredit.cli_lab import disparity_for_lint, register_lab
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
@@ -596,8 +597,15 @@ def policy_lint(
     policy: Annotated[str, typer.Argument(help="Shipped policy id or a policy file.")],
     profile: Annotated[str, typer.Option(help="Legal profile: cn, eu or us.")] = "cn",
     as_json: JsonOpt = False,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db", help="A store with a run of this policy version: add its disparity audit.", metavar="FILE"
+        ),
+    ] = None,
 ) -> None:
-    """What a valid policy may still get wrong, with rule ids (docs/policy-lint.md); exit 1 on any error."""
+    """What a valid policy may still get wrong, with rule ids (docs/policy-lint.md); exit 1 on any error. With --db,
+    the disparity audit of the policy's latest run in that store too (docs/policy-lab.md)."""
     from socialcredit.policy import builtin_policy, load_policy
     from socialcredit.policy.lint import PROFILES, lint_policy
 
@@ -606,25 +614,37 @@ def policy_lint(
             f"{profile!r} is not a profile; profiles: {', '.join(PROFILES)}", param_hint="--profile"
         )
     loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
-    findings = lint_policy(loaded, profile)
-    counts = {lvl: sum(f.level == lvl for f in findings) for lvl in ("error", "warning", "note")}
+    findings = [f.as_dict() for f in lint_policy(loaded, profile)]
+    audit, disparities = disparity_for_lint(db, loaded.policy.id, loaded.sha256) if db else (None, [])
+    findings += disparities
+    counts = {lvl: sum(f["level"] == lvl for f in findings) for lvl in ("error", "warning", "note")}
     if as_json:
         _json(
             {
                 "policy": loaded.policy.id,
                 "profile": profile,
                 "counts": counts,
-                "findings": [f.as_dict() for f in findings],
+                "findings": findings,
+                **({"disparity_run": audit["run_id"] if audit else None} if db else {}),
             }
         )
     else:
         for f in findings:
-            out.print(str(f), markup=False, highlight=False)
+            out.print(_finding_text(f), markup=False, highlight=False)
+        if db and audit is None:
+            out.print(f"{db} has no run of {loaded.policy.id} {loaded.policy.version}: no disparity audit.")
         summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items())
         out.print(f"{loaded.policy.id} {loaded.policy.version} under profile {profile}: {summary}.", highlight=False)
     if counts["error"]:
         n = counts["error"]
         _failed(f"{loaded.policy.id} {loaded.policy.version}: {n} error{'s' if n != 1 else ''} under profile {profile}")
+
+
+def _finding_text(f: dict[str, str]) -> str:
+    from socialcredit.policy.lint import RULES
+
+    name = RULES[f["rule"]][0] if f["rule"] in RULES else "disparity across groups"
+    return f"{f['where']}: {f['level']} {f['rule']} ({name}): {f['message']}"
 
 
 @audit_app.command("verify")
@@ -1064,6 +1084,7 @@ def demo(
 # After the commands above, so that each help panel lists this module's commands first.
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
+register_lab(policy_app)  # policy impact, publish, history, drift (cli_lab.py)
 
 
 def main() -> None:

@@ -667,6 +667,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # number when it ran: a run based on a run at that watermark or earlier rescores it.
         "CREATE TABLE purged_subjects (subject_key BIGINT NOT NULL, after_seq BIGINT NOT NULL);",
     ),
+    (
+        25,
+        "the impact report a policy version was published with",
+        # `policy publish FILE --impact REPORT.json` keeps the report it was given (registry/reporting/impact.py),
+        # whose candidate hash is the published text's: what the author saw before the version bound anyone.
+        """
+        CREATE TABLE policy_impacts (
+            policy_id VARCHAR NOT NULL, version VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+            current_policy VARCHAR NOT NULL, current_version VARCHAR NOT NULL, as_of DATE NOT NULL,
+            report_sha256 VARCHAR NOT NULL, report VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL,
+            recorded_by VARCHAR NOT NULL, PRIMARY KEY (policy_id, version)
+        );
+        """,
+    ),
 ]
 
 

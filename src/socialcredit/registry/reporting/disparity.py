@@ -1,0 +1,240 @@
+"""The disparity audit of a published policy's run (docs/policy-lab.md): for every list, every service and every
+tier, the rate among persons of each district, sex, age band and profession, its ratio to the overall rate, and
+95% confidence intervals. A group whose ratio falls outside 0.8–1.25 is flagged, with the rules that account for
+the difference (the group's mean points per rule minus everyone's).
+
+Intervals: the Wilson score interval for a rate; for the ratio p/P of a group's rate to the overall rate, the
+log-ratio (Katz) interval exp(ln(p/P) ± z·sqrt(1/k − 1/n + 1/K − 1/N)), with half a count added to k and K when
+either is 0. The group is part of the whole, so the interval is a little wider than it would be for two
+independent samples: conservative, never narrower.
+
+>>> audit = disparity_audit(store, latest_run(store, "beijing")["run_id"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import sqlglot.expressions as exp
+
+from socialcredit.errors import NotFoundError
+from socialcredit.registry.relations import OwnedRelations
+from socialcredit.registry.reporting.impact import DIMENSIONS, age_band_case
+from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.store import Store, latest_subjects
+
+__all__ = ["BAND", "Z95", "disparity_audit", "log_ratio_interval", "wilson_interval"]
+
+BAND = (0.8, 1.25)  # the four-fifths rule, and its inverse
+Z95 = 1.959963984540054
+TOP_RULES = 3
+_NAMES = frozenset({"sc_audit_base", "sc_audit_people"})
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a rate of ``k`` in ``n``.
+
+    >>> [round(x, 4) for x in wilson_interval(2, 10)]
+    [0.0567, 0.5098]
+    """
+    if n <= 0:
+        return (0.0, 1.0)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def log_ratio_interval(k: int, n: int, big_k: int, big_n: int, z: float = Z95) -> tuple[float, float]:
+    """The log-ratio (Katz) interval of (k/n) / (K/N), with half a count added to k and K when either is 0.
+
+    >>> [round(x, 3) for x in log_ratio_interval(2, 10, 3, 30)]
+    [0.409, 9.77]
+    """
+    if n <= 0 or big_n <= 0:
+        return (0.0, math.inf)
+    if k == 0 or big_k == 0:
+        k_, big_k_ = k + 0.5, big_k + 0.5
+    else:
+        k_, big_k_ = float(k), float(big_k)
+    ratio = (k_ / n) / (big_k_ / big_n)
+    se = math.sqrt(max(0.0, 1 / k_ - 1 / n + 1 / big_k_ - 1 / big_n))
+    return (ratio * math.exp(-z * se), ratio * math.exp(z * se))
+
+
+@dataclass(frozen=True)
+class _Metric:
+    key: str  # "list:blacklist", "refused:bank_loan", "tier:C"
+    label: str
+    condition: exp.Expr
+
+
+def _metrics(policy_lists: list[str], services: list[str], tiers: list[str]) -> list[_Metric]:
+    lists = exp.column("lists", "r")
+    out = [
+        _Metric(f"list:{x}", f"on the {x}", exp.func("list_contains", lists.copy(), exp.Literal.string(x)))
+        for x in policy_lists
+    ]
+    for i, s in enumerate(services):
+        mask = exp.BitwiseAnd(this=exp.column("grants", "r"), expression=exp.Literal.number(1 << i))
+        out.append(
+            _Metric(f"refused:{s}", f"refused {s}", exp.EQ(this=exp.Paren(this=mask), expression=exp.Literal.number(0)))
+        )
+    out += [
+        _Metric(f"tier:{t}", f"in tier {t}", exp.EQ(this=exp.column("tier", "r"), expression=exp.Literal.string(t)))
+        for t in tiers
+    ]
+    return out
+
+
+def _base(rel: OwnedRelations, run_id: int, watermark: int, metrics: list[_Metric]) -> None:
+    rel.create("sc_audit_people", latest_subjects(("subject_id", "district", "sex"), watermark=watermark))
+    cols: list[exp.Expr] = [
+        exp.column("subject_id", "r"),
+        exp.column("district", "p"),
+        exp.column("sex", "p"),
+        exp.alias_(age_band_case(exp.column("age", "r")), "age_band"),
+        exp.column("profession", "r"),
+        *[exp.alias_(m.condition.copy(), f"m{i}") for i, m in enumerate(metrics)],
+    ]
+    query = (
+        exp.select(*cols)
+        .from_(exp.alias_(exp.to_table("run_results"), "r", table=True))
+        .join(exp.alias_(exp.to_table("sc_audit_people"), "p", table=True), using=["subject_id"], join_type="left")
+        .where(
+            exp.and_(
+                exp.EQ(this=exp.column("run_id", "r"), expression=exp.Literal.number(run_id)),
+                exp.EQ(this=exp.column("kind", "r"), expression=exp.Literal.string("person")),
+            )
+        )
+    )
+    rel.create("sc_audit_base", query)
+
+
+def _counts(rel: OwnedRelations, metrics: list[_Metric], group: str | None) -> list[dict[str, Any]]:
+    sums = [exp.alias_(exp.func("count_if", exp.column(f"m{i}")), f"c{i}") for i in range(len(metrics))]
+    query = exp.select(exp.alias_(exp.Count(this=exp.Star()), "n"), *sums).from_("sc_audit_base")
+    if group is not None:
+        query = (
+            query.select(exp.alias_(exp.column(group), "grp"))
+            .where(exp.column(group).is_(exp.Null()).not_())
+            .group_by(exp.column(group))
+            .order_by(exp.column(group))
+        )
+    return rel.rows(query)
+
+
+def _rule_means(rel: OwnedRelations, run_id: int, group: str | None) -> dict[tuple[str, str], float]:
+    """Summed points per (group, rule) of the run's persons ('' for everyone)."""
+    key: exp.Expr = exp.column(group, "b") if group else exp.Literal.string("")
+    query = (
+        exp.select(
+            exp.alias_(key, "grp"),
+            exp.column("rule_id", "p"),
+            exp.alias_(exp.func("sum", exp.column("points", "p")), "s"),
+        )
+        .from_(exp.alias_(exp.to_table("run_rule_points"), "p", table=True))
+        .join(exp.alias_(exp.to_table("sc_audit_base"), "b", table=True), using=["subject_id"])
+        .where(exp.EQ(this=exp.column("run_id", "p"), expression=exp.Literal.number(run_id)))
+        .group_by(exp.column("grp"), exp.column("rule_id", "p"))
+    )
+    return {(str(r["grp"]), str(r["rule_id"])): float(r["s"] or 0.0) for r in rel.rows(query)}
+
+
+def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[str, Any]:
+    """The audit of run ``run_id`` (persons only): ``overall`` (each metric's count and rate), ``rows`` (one per
+    metric, dimension and group: n, count, rate and its Wilson interval, ratio and its log-ratio interval,
+    ``flagged``, ``level``) and ``flagged`` (the flagged rows with their ``rules``: the ``top`` rules whose mean
+    points in the group differ most from everyone's)."""
+    runs = store.rows("SELECT policy_id, policy_version, as_of, watermark FROM score_runs WHERE run_id = ?", [run_id])
+    if not runs:
+        raise NotFoundError(f"no score run {run_id}")
+    run = runs[0]
+    policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
+    metrics = _metrics(
+        [x.id for x in policy.lists],
+        [s.id for s in policy.services],
+        [t.id for t in sorted(policy.tiers, key=lambda t: -t.min)],
+    )
+    with OwnedRelations(store, _NAMES) as rel:
+        _base(rel, run_id, int(run["watermark"]), metrics)
+        overall_row = _counts(rel, metrics, None)[0]
+        by_dim = {dim: _counts(rel, metrics, dim) for dim in DIMENSIONS}
+        everyone = _rule_means(rel, run_id, None)
+        rule_sums = {dim: _rule_means(rel, run_id, dim) for dim in DIMENSIONS}
+    big_n = int(overall_row["n"])
+    overall = {
+        m.key: {"count": int(overall_row[f"c{i}"]), "rate": int(overall_row[f"c{i}"]) / big_n if big_n else None}
+        for i, m in enumerate(metrics)
+    }
+    rows: list[dict[str, Any]] = []
+    for dim, groups in by_dim.items():
+        for g in groups:
+            n = int(g["n"])
+            for i, m in enumerate(metrics):
+                big_k, k = int(overall_row[f"c{i}"]), int(g[f"c{i}"])
+                if big_k == 0 or n == 0:  # no one overall: no ratio to speak of
+                    continue
+                rate, overall_rate = k / n, big_k / big_n
+                ratio = rate / overall_rate
+                lo, hi = log_ratio_interval(k, n, big_k, big_n)
+                outside = not BAND[0] <= ratio <= BAND[1]
+                # a warning when the whole interval is outside the band; a note when chance could explain it
+                level = None if not outside else ("warning" if hi < BAND[0] or lo > BAND[1] else "note")
+                rows.append(
+                    {
+                        "metric": m.key,
+                        "dimension": dim,
+                        "group": str(g["grp"]),
+                        "n": n,
+                        "count": k,
+                        "rate": rate,
+                        "rate_ci": list(wilson_interval(k, n)),
+                        "overall_rate": overall_rate,
+                        "ratio": ratio,
+                        "ratio_ci": [lo, hi],
+                        "flagged": outside,
+                        "level": level,
+                    }
+                )
+    flagged = [r for r in rows if r["flagged"]]
+    for r in flagged:
+        sums = rule_sums[r["dimension"]]
+        diffs = []
+        for (grp, rule), s in sums.items():
+            if grp != r["group"]:
+                continue
+            diff = s / r["n"] - everyone.get(("", rule), 0.0) / big_n
+            diffs.append({"rule": rule, "group_mean": s / r["n"], "difference": diff})
+        for (_, rule), s in everyone.items():  # a rule no one in the group has: mean 0 there
+            if (r["group"], rule) not in sums:
+                diffs.append({"rule": rule, "group_mean": 0.0, "difference": -s / big_n})
+        diffs.sort(key=lambda d: (-abs(d["difference"]), d["rule"]))
+        r["rules"] = [
+            {**d, "group_mean": round(d["group_mean"], 3), "difference": round(d["difference"], 3)}
+            for d in diffs[:top]
+            if d["difference"]
+        ]
+    flagged.sort(
+        key=lambda r: (
+            r["level"] != "warning",
+            -abs(math.log(r["ratio"])) if r["ratio"] > 0 else -math.inf,
+            r["metric"],
+            r["dimension"],
+            r["group"],
+        )
+    )
+    return {
+        "run_id": run_id,
+        "policy": run["policy_id"],
+        "version": run["policy_version"],
+        "as_of": run["as_of"].isoformat(),
+        "persons": big_n,
+        "band": list(BAND),
+        "overall": overall,
+        "rows": rows,
+        "flagged": outside,
+    }
