@@ -630,7 +630,7 @@ def policy_lint(
         )
     else:
         for f in findings:
-            out.print(_finding_text(f), markup=False, highlight=False)
+            out.print(_finding_text(f), markup=False, highlight=False, emoji=False)
         if db and audit is None:
             out.print(f"{db} has no run of {loaded.policy.id} {loaded.policy.version}: no disparity audit.")
         summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items())

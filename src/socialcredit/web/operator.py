@@ -20,6 +20,7 @@ from socialcredit.registry.due_process.links import list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
+from socialcredit.registry.reporting.lab_panels import lab_panels
 from socialcredit.registry.reporting.policy_text import Item, condition_words, policy_text
 from socialcredit.registry.scoring.policies import get_policy, published_policy_ids, published_versions
 from socialcredit.store import Store
@@ -114,6 +115,7 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
             lo=_floor(min((a["mean_score"] for a in ages if a["residents"]), default=0.0)),
         ),
         "runs": runs,
+        "lab": lab_panels(store, run_id),  # the policy lab: disparity audit and drift (_lab_panels.html)
         "listings": dashboard.listing_counts(store),
         "list_ids": list_ids,
         "list_names": list_names,

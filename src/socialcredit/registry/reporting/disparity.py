@@ -4,9 +4,11 @@ tier, the rate among persons of each district, sex, age band and profession, its
 the difference (the group's mean points per rule minus everyone's).
 
 Intervals: the Wilson score interval for a rate; for the ratio p/P of a group's rate to the overall rate, the
-log-ratio (Katz) interval exp(ln(p/P) ± z·sqrt(1/k − 1/n + 1/K − 1/N)), with half a count added to k and K when
-either is 0. The group is part of the whole, so the interval is a little wider than it would be for two
-independent samples: conservative, never narrower.
+log-ratio (Katz) interval exp(ln(p/P) ± z·sqrt(1/k − 1/n + 1/K − 1/N)); for a group with no event (k = 0), from
+0 to the Wilson upper bound of its rate divided by the overall rate. The group is part of the whole, which makes
+the two rates positively correlated: the Katz interval, which assumes independent samples, is then wider than the
+exact one (conservative, never narrower). A flagged group is a warning when its ratio's whole interval lies outside
+the band and the whole population has at least :data:`MIN_EVENTS` events of that kind; otherwise a note.
 
 >>> audit = disparity_audit(store, latest_run(store, "beijing")["run_id"])  # doctest: +SKIP
 """
@@ -25,11 +27,12 @@ from socialcredit.registry.reporting.impact import DIMENSIONS, age_band_case
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store, latest_subjects
 
-__all__ = ["BAND", "Z95", "disparity_audit", "log_ratio_interval", "wilson_interval"]
+__all__ = ["BAND", "MIN_EVENTS", "Z95", "disparity_audit", "log_ratio_interval", "wilson_interval"]
 
 BAND = (0.8, 1.25)  # the four-fifths rule, and its inverse
 Z95 = 1.959963984540054
 TOP_RULES = 3
+MIN_EVENTS = 20  # fewer events overall than this (a redlist of two) give notes, never warnings
 _NAMES = frozenset({"sc_audit_base", "sc_audit_people"})
 
 
@@ -49,17 +52,17 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def log_ratio_interval(k: int, n: int, big_k: int, big_n: int, z: float = Z95) -> tuple[float, float]:
-    """The log-ratio (Katz) interval of (k/n) / (K/N), with half a count added to k and K when either is 0.
+    """The log-ratio (Katz) interval of (k/n) / (K/N); when k is 0, from 0 to the Wilson upper bound of k/n
+    divided by K/N.
 
     >>> [round(x, 3) for x in log_ratio_interval(2, 10, 3, 30)]
     [0.409, 9.77]
     """
-    if n <= 0 or big_n <= 0:
+    if n <= 0 or big_n <= 0 or big_k <= 0:
         return (0.0, math.inf)
-    if k == 0 or big_k == 0:
-        k_, big_k_ = k + 0.5, big_k + 0.5
-    else:
-        k_, big_k_ = float(k), float(big_k)
+    if k == 0:  # no event in the group: from 0 to the Wilson upper bound of its rate over the overall rate
+        return (0.0, wilson_interval(0, n, z)[1] / (big_k / big_n))
+    k_, big_k_ = float(k), float(big_k)
     ratio = (k_ / n) / (big_k_ / big_n)
     se = math.sqrt(max(0.0, 1 / k_ - 1 / n + 1 / big_k_ - 1 / big_n))
     return (ratio * math.exp(-z * se), ratio * math.exp(z * se))
@@ -183,7 +186,8 @@ def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[
                 lo, hi = log_ratio_interval(k, n, big_k, big_n)
                 outside = not BAND[0] <= ratio <= BAND[1]
                 # a warning when the whole interval is outside the band; a note when chance could explain it
-                level = None if not outside else ("warning" if hi < BAND[0] or lo > BAND[1] else "note")
+                certain = (hi < BAND[0] or lo > BAND[1]) and big_k >= MIN_EVENTS
+                level = None if not outside else ("warning" if certain else "note")
                 rows.append(
                     {
                         "metric": m.key,
@@ -236,5 +240,5 @@ def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[
         "band": list(BAND),
         "overall": overall,
         "rows": rows,
-        "flagged": outside,
+        "flagged": flagged,
     }

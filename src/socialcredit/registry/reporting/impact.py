@@ -34,7 +34,7 @@ from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.registry.scoring.runs import check_as_of
 from socialcredit.store import Store, latest_subjects
 
-__all__ = ["DIMENSIONS", "MIN_GROUP", "SCHEMA", "age_band_case", "impact"]
+__all__ = ["DIMENSIONS", "MIN_GROUP", "SCHEMA", "age_band_case", "impact", "top_groups"]
 
 SCHEMA = "socialcredit.impact/1"
 DIMENSIONS = ("district", "sex", "age_band", "profession")
@@ -419,7 +419,9 @@ def impact(
     return report
 
 
-def top_groups(groups: dict[str, list[dict[str, Any]]], n: int = TOP_GROUPS) -> list[dict[str, Any]]:
+def top_groups(
+    groups: dict[str, list[dict[str, Any]]], n: int = TOP_GROUPS, *, min_group: int = MIN_GROUP
+) -> list[dict[str, Any]]:
     """The ``n`` groups (of at least :data:`MIN_GROUP` persons) with the highest share of persons who change
     anything (tier, a list, a service); ties by count, then by name."""
     found = [
@@ -432,7 +434,7 @@ def top_groups(groups: dict[str, list[dict[str, Any]]], n: int = TOP_GROUPS) -> 
         }
         for dim, rows in groups.items()
         for g in rows
-        if g["n"] >= MIN_GROUP and g["counts"]["changed"] > 0
+        if g["n"] >= min_group and g["counts"]["changed"] > 0
     ]
     found.sort(key=lambda g: (-g["rate"], -g["changed"], g["dimension"], g["group"]))
     return found[:n]

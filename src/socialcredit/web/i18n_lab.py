@@ -1,0 +1,36 @@
+"""The words of the policy lab's dashboard panels (key: (Chinese, English)); merged into ``i18n.MESSAGES``
+(issue 19: impact, disparity audit, drift)."""
+
+from __future__ import annotations
+
+__all__ = ["LAB_PAIRS"]
+
+LAB_PAIRS: dict[str, tuple[str, str]] = {
+    "lab_disparity": ("群体差异审计", "Disparity audit"),
+    "lab_disparity_help": (
+        "第 {run} 次评分：{n} 个群体的比率超出总体比率的 0.8–1.25 倍（其中 {warnings} 个的 95% 置信区间整体在外）。"
+        "下表为最极端者；完整列表见 policy lint --db。",
+        "Run {run}: {n} groups have a rate outside 0.8–1.25 times everyone's ({warnings} with the whole 95% "
+        "interval outside). The most extreme are below; `policy lint --db` lists every one.",
+    ),
+    "lab_group": ("群体", "Group"),
+    "lab_metric": ("指标", "Measure"),
+    "lab_rate": ("群体 / 总体", "Group / everyone"),
+    "lab_ratio": ("比率（95% 区间）", "Ratio (95% interval)"),
+    "lab_level": ("级别", "Level"),
+    "lab_rules": ("差异最大的规则（平均分差）", "Rules that differ most (mean points)"),
+    "lab_level_warning": ("警告", "warning"),
+    "lab_level_note": ("提示", "note"),
+    "lab_dim_district": ("区", "District"),
+    "lab_dim_sex": ("性别", "Sex"),
+    "lab_dim_age_band": ("年龄段", "Age band"),
+    "lab_dim_profession": ("职业", "Profession"),
+    "lab_drift": ("分布漂移", "Drift"),
+    "lab_drift_none": ("尚无同一政策的两次评分可比较。", "No policy has two runs to compare yet."),
+    "lab_drift_line": (
+        "{policy}：第 {a} 次到第 {b} 次评分，分数的群体稳定性指数（PSI）为 {psi}。",
+        "{policy}: from run {a} to run {b}, the population stability index (PSI) of scores is {psi}.",
+    ),
+    "lab_drift_alert": ("警报：{what} 的 PSI 为 {psi}，超过 0.25。", "Alert: the PSI of {what} is {psi}, above 0.25."),
+    "lab_drift_quiet": ("没有超过 0.25 的 PSI。", "No PSI above 0.25."),
+}

@@ -1,0 +1,219 @@
+"""`policy impact` and `policy publish --impact` on the hand-made world of tests/lab_world.py: every count worked
+out by hand (the table there), the installed console script's exit codes and messages, and a policy's impact
+against itself, which is empty."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lab_world import AS_OF, CANDIDATE, CURRENT, P, build, current
+from socialcredit.policy import parse_policy
+from socialcredit.registry.reporting.impact import impact, top_groups
+from socialcredit.registry.reporting.impact_page import impact_html
+from socialcredit.registry.scoring.policies import publish_policy
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+
+
+def sc(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120, check=False, env=_env())
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")} | {
+        "COLUMNS": "200"
+    }
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The world's store with CURRENT published and CANDIDATE written beside it (not published)."""
+    folder = tmp_path_factory.mktemp("lab")
+    reg = build(folder)
+    publish_policy(reg.store, current())
+    reg.store.close()
+    (folder / "candidate.yaml").write_text(CANDIDATE, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(world: Path) -> dict[str, Any]:
+    from socialcredit.store import open_store
+
+    with open_store(world / "registry.duckdb") as store:
+        runs_before = store.one("SELECT count(*) FROM score_runs")
+        found = impact(store, current(), parse_policy(CANDIDATE, "candidate.yaml"), AS_OF)
+        # a trial writes no run and publishes nothing
+        assert store.one("SELECT count(*) FROM score_runs") == runs_before == 0
+        assert store.one("SELECT count(*) FROM policies WHERE version = '2'") == 0
+        assert store.one("SELECT count(*) FROM audit_log WHERE action = 'policy_impact'") == 1
+    return found
+
+
+def test_who_changes_tier(report: dict[str, Any]) -> None:
+    assert report["subjects"] == 10 and report["changed"] == 5  # P2, P3, P4, P9, P10
+    assert report["tiers"]["changed"] == 1
+    assert {(m["from"], m["to"]): m["n"] for m in report["tiers"]["matrix"]} == {
+        ("bronze", "bronze"): 5,
+        ("gold", "gold"): 1,
+        ("silver", "gold"): 1,
+        ("silver", "silver"): 3,
+    }
+    assert report["tiers"]["order"] == ["gold", "silver", "bronze"]
+
+
+def test_who_enters_and_leaves_lists_and_which_services_flip(report: dict[str, Any]) -> None:
+    assert report["lists"] == [
+        {"list": "blacklist", "before": 2, "after": 1, "entered": 0, "left": 1, "new_cause": 0, "cause_ended": 1}
+    ]
+    assert report["criteria"] == [{"list": "blacklist", "criterion": "floor", "entered": 0, "left": 1}]
+    assert report["services"] == [
+        {"service": "travel", "grant_to_refuse": 0, "refuse_to_grant": 1},  # P4
+        {"service": "loan", "grant_to_refuse": 0, "refuse_to_grant": 0},
+        {"service": "badge", "grant_to_refuse": 3, "refuse_to_grant": 0},  # P2, P9, P10
+    ]
+
+
+def test_counts_and_rates_by_group(report: dict[str, Any]) -> None:
+    groups = report["groups"]
+    district = {g["group"]: (g["n"], g["counts"]["changed"], g["rates"]["changed"]) for g in groups["district"]}
+    assert district == {"朝阳区": (5, 3, 0.6), "海淀区": (5, 2, 0.4)}
+    sex = {g["group"]: (g["n"], g["counts"]["changed"]) for g in groups["sex"]}
+    assert sex == {"M": (5, 2), "F": (5, 3)}  # men P3, P9; women P2, P4, P10
+    women = next(g for g in groups["sex"] if g["group"] == "F")
+    assert women["counts"]["grant_to_refuse:badge"] == 2 and women["counts"]["leaves:blacklist"] == 1
+    assert [(g["group"], g["n"], g["counts"]["changed"]) for g in groups["age_band"]] == [("35–44", 10, 5)]
+    assert groups["profession"] == []  # no one has a profession
+    # the world's groups are smaller than MIN_GROUP: ranked only when the floor is lowered
+    assert report["top_groups"] == []
+    assert [(g["dimension"], g["group"], g["changed"]) for g in top_groups(groups, min_group=1)] == [
+        ("district", "朝阳区", 3),
+        ("sex", "F", 3),
+        ("age_band", "35–44", 5),
+    ]
+
+
+def test_the_rules_that_drive_the_changes(report: dict[str, Any]) -> None:
+    # plus: 15 → 20 points a record for the 14 records of P2, P3, P5, P8, P9, P10; of them P2, P3, P9, P10 change
+    assert report["rules"] == [
+        {
+            "rule": "plus",
+            "subjects": 6,
+            "changed_subjects": 4,
+            "points_change": 70.0,
+            "in_current": True,
+            "in_candidate": True,
+        }
+    ]
+
+
+def test_the_html_report_is_self_contained(report: dict[str, Any]) -> None:
+    page = impact_html(report)
+    assert page.startswith("<!doctype html>") and "<svg" in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
+    assert "<script" not in page and "badge: grant → refuse" in page
+
+
+def test_policy_impact_and_publish_through_the_console_script(world: Path, tmp_path: Path) -> None:
+    db, cand = world / "registry.duckdb", world / "candidate.yaml"
+    shutil.copy(db, tmp_path / "store.duckdb")
+    db = tmp_path / "store.duckdb"
+    report = tmp_path / "impact.json"
+    done = sc(
+        "policy",
+        "impact",
+        "lab@1",
+        cand,
+        "--as-of",
+        AS_OF.isoformat(),
+        "--db",
+        db,
+        "--format",
+        "json",
+        "--output",
+        report,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(report.read_text())["changed"] == 5
+    table = sc("policy", "impact", "lab", cand, "--as-of", AS_OF.isoformat(), "--db", db)
+    assert table.returncode == 0 and "5 of 10 subjects change" in table.stdout
+    html = tmp_path / "impact.html"
+    assert (
+        sc(
+            "policy", "impact", "lab@1", cand, "--as-of", "2026-01-01", "--db", db, "--format", "html", "--output", html
+        ).returncode
+        == 0
+    )
+    assert "<svg" in html.read_text()
+
+    missing = sc("policy", "impact", "lab@9", cand, "--as-of", "2026-01-01", "--db", db)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines()[-1] == "error: no published policy 'lab' version '9'"
+    bad_format = sc("policy", "impact", "lab@1", cand, "--db", db, "--format", "pdf")
+    assert bad_format.returncode == 2
+
+    refused = sc("policy", "publish", cand, "--db", db)
+    assert refused.returncode == 2
+    assert (
+        refused.stderr.replace("\n", " ").split("error: ")[1].startswith(f"publishing {cand} needs its impact report")
+    )
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(CANDIDATE + "# one more line\n", encoding="utf-8")
+    from socialcredit.policy import load_policy
+
+    sha_report, sha_file = load_policy(cand).sha256, load_policy(changed).sha256
+    mismatch = sc("policy", "publish", changed, "--impact", report, "--db", db)
+    assert mismatch.returncode == 2
+    assert " ".join(mismatch.stderr.split()) == (
+        f"error: {report} was made for a candidate with sha256 {sha_report[:12]}, but {changed} has sha256 "
+        f"{sha_file[:12]}: run `socialcredit policy impact` on this file and publish with that report"
+    )
+    published = sc("policy", "publish", cand, "--impact", report, "--db", db)
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.strip() == f"Published lab 2 (sha256 {sha_report[:12]}) with its impact report."
+    history = sc("policy", "history", "lab", "--db", db, "--json")
+    assert history.returncode == 0
+    versions = json.loads(history.stdout)
+    assert [v["version"] for v in versions] == ["1", "2"] and versions[0]["impact"] is None
+    assert versions[1]["impact"]["against"] == "lab@1" and versions[1]["impact"]["changed"] == 5
+    kept = sc("policy", "history", "lab", "--version", "2", "--db", db)
+    assert kept.returncode == 0 and json.loads(kept.stdout) == json.loads(report.read_text())
+    none = sc("policy", "history", "lab", "--version", "1", "--db", db)
+    assert none.returncode == 2
+    assert none.stderr.strip() == "error: policy lab version 1 was published without an impact report"
+    without = tmp_path / "v3.yaml"
+    without.write_text(CURRENT.replace('version: "1"', 'version: "3"'), encoding="utf-8")
+    assert sc("policy", "publish", without, "--without-impact", "--db", db).returncode == 0
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    plus=st.integers(min_value=-30, max_value=30).filter(bool),
+    floor=st.integers(min_value=0, max_value=200),
+    badge=st.sampled_from(["tier >= 'silver'", "score >= 150", "not blacklist"]),
+)
+def test_a_policy_against_itself_changes_nothing(plus: int, floor: int, badge: str) -> None:
+    from lab_world import policy_yaml
+
+    text = policy_yaml(plus, floor, badge, "1")
+    with tempfile.TemporaryDirectory() as folder:
+        reg = build(Path(folder))
+        loaded = parse_policy(text, "self.yaml")
+        publish_policy(reg.store, loaded)
+        found = impact(reg.store, loaded, parse_policy(text, "again.yaml"), AS_OF)
+        reg.store.close()
+    assert found["changed"] == 0 and found["rules"] == [] and found["criteria"] == []
+    assert all(v == 0 for v in found["overall"]["counts"].values())
+    assert all(m["from"] == m["to"] for m in found["tiers"]["matrix"])
+    assert sum(m["n"] for m in found["tiers"]["matrix"]) == len(P)
