@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from api_helpers import serving
 from lab_world import AS_OF, PLUS, P, build, current
+from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.reporting.disparity import disparity_audit, log_ratio_interval, wilson_interval
@@ -162,7 +163,9 @@ def test_the_dashboard_lists_flagged_groups_and_drift_alerts(tmp_path: Path) -> 
     text = page.text
     assert "Disparity audit" in text and f"Run {second}:" in text
     assert "Drift" in text and f"from run {first} to run {second}" in text
-    assert "Alert: the PSI of rule plus is" in text
+    assert "Alert: the PSI of “test” is" in text  # the rule by its reason's words (lab_world's rules say "test")
+    assert "on the blacklist" in text and "women" in text  # the flagged group's measure and group in words
+    assert raw_identifiers(visible_text(text), lang="en") == []
 
 
 def _new_plus() -> list[dict[str, Any]]:

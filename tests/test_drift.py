@@ -104,7 +104,7 @@ def test_a_rule_hit_by_everyone_now_raises_an_alert(runs: tuple[Path, Any, int, 
     assert [(b["a"], b["b"]) for b in d["score"]["bins"]] == [(before[i], after[i]) for i in range(SCORE_BINS)]
     by_hand = psi([before[i] / 10 for i in range(SCORE_BINS)], [after[i] / 10 for i in range(SCORE_BINS)])
     assert d["score"]["psi"] == pytest.approx(by_hand) and d["score"]["alert"] == (by_hand > 0.25)
-    assert {"what": "rule plus", "psi": plus["psi"]} in d["alerts"]
+    assert {"what": "rule plus", "rule": "plus", "psi": plus["psi"]} in d["alerts"]
 
 
 def test_refusals(runs: tuple[Path, Any, int, int, int]) -> None:

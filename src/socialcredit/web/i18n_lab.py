@@ -31,6 +31,15 @@ LAB_PAIRS: dict[str, tuple[str, str]] = {
         "{policy}：第 {a} 次到第 {b} 次评分，分数的群体稳定性指数（PSI）为 {psi}。",
         "{policy}: from run {a} to run {b}, the population stability index (PSI) of scores is {psi}.",
     ),
-    "lab_drift_alert": ("警报：{what} 的 PSI 为 {psi}，超过 0.25。", "Alert: the PSI of {what} is {psi}, above 0.25."),
+    "lab_drift_alert": (
+        "警报：“{what}”的 PSI 为 {psi}，超过 0.25。",
+        "Alert: the PSI of “{what}” is {psi}, above 0.25.",
+    ),
     "lab_drift_quiet": ("没有超过 0.25 的 PSI。", "No PSI above 0.25."),
+    "lab_drift_score": ("分数分布", "the score distribution"),
+    "lab_measure_list": ("列入{name}", "on the {name}"),
+    "lab_measure_refused": ("被拒绝：{name}", "refused: {name}"),
+    "lab_measure_tier": ("等级 {name}", "grade {name}"),
+    "lab_sex_M": ("男", "men"),
+    "lab_sex_F": ("女", "women"),
 }

@@ -12,7 +12,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.explain import explain_rule
-from socialcredit.policy.model import ListCriterion
+from socialcredit.policy.model import ListCriterion, Policy
 from socialcredit.regions.alerts import list_alerts
 from socialcredit.regions.exchange import list_review_queue
 from socialcredit.registry.due_process.disputes import list_disputes
@@ -115,7 +115,7 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
             lo=_floor(min((a["mean_score"] for a in ages if a["residents"]), default=0.0)),
         ),
         "runs": runs,
-        "lab": lab_panels(store, run_id),  # the policy lab: disparity audit and drift (_lab_panels.html)
+        "lab": _lab_words(store, lab_panels(store, run_id), policy, page),  # the policy lab (_lab_panels.html)
         "listings": dashboard.listing_counts(store),
         "list_ids": list_ids,
         "list_names": list_names,
@@ -136,6 +136,40 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
             width=960,
         ),
     }
+
+
+def _lab_words(store: Store, lab: dict[str, Any], policy: Policy, page: Page) -> dict[str, Any]:
+    """The lab panels' codes in words: each measure by its list, service or tier, each rule by its reason, each
+    drift alert by its policy's words (the panels show no raw identifier)."""
+    lang, t = page.lang, page.t
+
+    def rule_words(p: Policy) -> dict[str, str]:
+        return {r.id: getattr(r.reason, lang) for r in p.rules}
+
+    lists = {x.id: x.name.get(lang) for x in policy.lists}
+    services = {x.id: x.name.get(lang) for x in policy.services}
+    tiers = {x.id: tier_label(x.id, x.name.get(lang) if x.name else "") for x in policy.tiers}
+    rules = rule_words(policy)
+    rows = []
+    for f in lab["disparity"]["rows"]:
+        kind, _, code = f["metric"].partition(":")
+        name = {"list": lists, "refused": services, "tier": tiers}[kind].get(code, code)
+        group = f["group"]
+        if f["dimension"] == "profession":
+            group = t("profession_" + group, default=group)
+        elif f["dimension"] == "sex":
+            group = t("lab_sex_" + group, default=group)
+        named = [{**r, "name": rules.get(r["rule"], r["rule"])} for r in f.get("rules", [])]
+        rows.append({**f, "measure": t("lab_measure_" + kind, name=name), "group_words": group, "rules": named})
+    drifts = []
+    for d in lab["drift"]:
+        words = rule_words(get_policy(store, d["policy"], d["run_b"]["version"]).policy)
+        alerts = [
+            {**a, "words": t("lab_drift_score") if a["rule"] is None else words.get(a["rule"], a["rule"])}
+            for a in d["alerts"]
+        ]
+        drifts.append({**d, "alerts": alerts})
+    return {"disparity": {**lab["disparity"], "rows": rows}, "drift": drifts}
 
 
 def _floor(value: float) -> float:

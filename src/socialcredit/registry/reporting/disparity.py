@@ -130,21 +130,32 @@ def _counts(rel: OwnedRelations, metrics: list[_Metric], group: str | None) -> l
     return rel.rows(query)
 
 
-def _rule_means(rel: OwnedRelations, run_id: int, group: str | None) -> dict[tuple[str, str], float]:
-    """Summed points per (group, rule) of the run's persons ('' for everyone)."""
-    key: exp.Expr = exp.column(group, "b") if group else exp.Literal.string("")
-    query = (
-        exp.select(
-            exp.alias_(key, "grp"),
-            exp.column("rule_id", "p"),
-            exp.alias_(exp.func("sum", exp.column("points", "p")), "s"),
-        )
-        .from_(exp.alias_(exp.to_table("run_rule_points"), "p", table=True))
-        .join(exp.alias_(exp.to_table("sc_audit_base"), "b", table=True), using=["subject_id"])
-        .where(exp.EQ(this=exp.column("run_id", "p"), expression=exp.Literal.number(run_id)))
-        .group_by(exp.column("grp"), exp.column("rule_id", "p"))
-    )
-    return {(str(r["grp"]), str(r["rule_id"])): float(r["s"] or 0.0) for r in rel.rows(query)}
+# Summed points per rule of the run's persons: for everyone ('' , ''), and per (dimension, group), in one pass.
+_RULE_SUMS = """
+SELECT CASE WHEN GROUPING(b.district) = 0 THEN 'district' WHEN GROUPING(b.sex) = 0 THEN 'sex'
+            WHEN GROUPING(b.age_band) = 0 THEN 'age_band' WHEN GROUPING(b.profession) = 0 THEN 'profession'
+            ELSE '' END AS dim,
+       CAST(coalesce(b.district, b.sex, b.age_band, b.profession, '') AS VARCHAR) AS grp, r.rule_id,
+       sum(p.points) AS s
+FROM run_points p
+JOIN run_rules r USING (run_id, rule_index)
+JOIN subject_keys k USING (subject_key)
+JOIN sc_audit_base b ON b.subject_id = k.subject_id
+WHERE p.run_id = $run
+GROUP BY GROUPING SETS ((r.rule_id), (b.district, r.rule_id), (b.sex, r.rule_id), (b.age_band, r.rule_id),
+                        (b.profession, r.rule_id))
+"""
+
+
+def _rule_sums(rel: OwnedRelations, run_id: int) -> dict[tuple[str, str], dict[str, float]]:
+    """Summed points per rule, by (dimension, group); ('', '') for everyone. A group whose key is NULL (a person
+    without a profession) is left out, as in the rates."""
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for r in rel.rows(_RULE_SUMS, {"run": run_id}):
+        if r["dim"] and r["grp"] == "":
+            continue
+        out.setdefault((str(r["dim"]), str(r["grp"])), {})[str(r["rule_id"])] = float(r["s"] or 0.0)
+    return out
 
 
 def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[str, Any]:
@@ -166,8 +177,7 @@ def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[
         _base(rel, run_id, int(run["watermark"]), metrics)
         overall_row = _counts(rel, metrics, None)[0]
         by_dim = {dim: _counts(rel, metrics, dim) for dim in DIMENSIONS}
-        everyone = _rule_means(rel, run_id, None)
-        rule_sums = {dim: _rule_means(rel, run_id, dim) for dim in DIMENSIONS}
+        sums = _rule_sums(rel, run_id)
     big_n = int(overall_row["n"])
     overall = {
         m.key: {"count": int(overall_row[f"c{i}"]), "rate": int(overall_row[f"c{i}"]) / big_n if big_n else None}
@@ -205,20 +215,22 @@ def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[
                     }
                 )
     flagged = [r for r in rows if r["flagged"]]
+    everyone = sums.get(("", ""), {})
     for r in flagged:
-        sums = rule_sums[r["dimension"]]
-        diffs = []
-        for (grp, rule), s in sums.items():
-            if grp != r["group"]:
-                continue
-            diff = s / r["n"] - everyone.get(("", rule), 0.0) / big_n
-            diffs.append({"rule": rule, "group_mean": s / r["n"], "difference": diff})
-        for (_, rule), s in everyone.items():  # a rule no one in the group has: mean 0 there
-            if (r["group"], rule) not in sums:
-                diffs.append({"rule": rule, "group_mean": 0.0, "difference": -s / big_n})
-        diffs.sort(key=lambda d: (-abs(d["difference"]), d["rule"]))
+        mine = sums.get((r["dimension"], r["group"]), {})
+        diffs = [
+            {"rule": rule, "group_mean": mine.get(rule, 0.0) / r["n"], "difference": 0.0}
+            for rule in sorted(set(everyone) | set(mine))
+        ]
+        for d in diffs:
+            d["difference"] = d["group_mean"] - everyone.get(str(d["rule"]), 0.0) / big_n
+        diffs.sort(key=lambda d: (-abs(float(d["difference"])), str(d["rule"])))
         r["rules"] = [
-            {**d, "group_mean": round(d["group_mean"], 3), "difference": round(d["difference"], 3)}
+            {
+                "rule": d["rule"],
+                "group_mean": round(float(d["group_mean"]), 3),
+                "difference": round(float(d["difference"]), 3),
+            }
             for d in diffs[:top]
             if d["difference"]
         ]

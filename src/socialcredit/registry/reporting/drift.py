@@ -98,8 +98,8 @@ def run_drift(store: Store, run_a: int, run_b: int) -> dict[str, Any]:
         rules.append({"rule": rule, "hit_rate_a": ra, "hit_rate_b": rb, "psi": value, "alert": value > ALERT})
     rules.sort(key=lambda r: (-r["psi"], r["rule"]))
     width = (hi - lo) / SCORE_BINS
-    alerts = ([{"what": "score", "psi": score_psi}] if score_psi > ALERT else []) + [
-        {"what": f"rule {r['rule']}", "psi": r["psi"]} for r in rules if r["alert"]
+    alerts = ([{"what": "score", "rule": None, "psi": score_psi}] if score_psi > ALERT else []) + [
+        {"what": f"rule {r['rule']}", "rule": r["rule"], "psi": r["psi"]} for r in rules if r["alert"]
     ]
     return {
         "policy": b["policy_id"],
