@@ -13,6 +13,7 @@ LAB_PAIRS: dict[str, tuple[str, str]] = {
         "Run {run}: {n} groups have a rate outside 0.8–1.25 times everyone's ({warnings} with the whole 95% "
         "interval outside). The most extreme are below; `policy lint --db` lists every one.",
     ),
+    "lab_flagged_groups": ("比率最极端的群体", "The groups furthest from everyone's rate"),
     "lab_group": ("群体", "Group"),
     "lab_metric": ("指标", "Measure"),
     "lab_rate": ("群体 / 总体", "Group / everyone"),
