@@ -23,8 +23,8 @@ def _bars(title: str, items: list[tuple[str, float, str]], *, colour: str = "#2b
     row, left, width = 22, 260, 380
     height = row * len(items) + 10
     parts = [
-        f'<svg role="img" aria-label="{escape(title)}" width="{left + width + 120}" height="{height}" '
-        f'viewBox="0 0 {left + width + 120} {height}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        f'<svg role="img" aria-label="{escape(title)}" width="{left + width + 220}" height="{height}" '
+        f'viewBox="0 0 {left + width + 220} {height}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
     for i, (label, value, text) in enumerate(items):
         y = 5 + i * row
@@ -71,6 +71,17 @@ def impact_html(report: dict[str, Any]) -> str:
         )
     )
     out.append("<h2>Lists</h2>")
+    moved = [
+        (f"{x['list']}: {what}", x[key], str(x[key]))
+        for x in report["lists"]
+        for key, what in (
+            ("entered", "enter"),
+            ("left", "leave"),
+            ("new_cause", "a new cause"),
+            ("cause_ended", "a cause ends"),
+        )
+    ]
+    out.append(_bars("Subjects who enter or leave a list, or gain or lose a cause", [m for m in moved if m[1]]))
     out.append(
         _table(
             "Who enters and leaves each list",
