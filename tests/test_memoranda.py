@@ -1,0 +1,153 @@
+"""Joint-punishment memoranda as data: loading and validation, the lint of measures, decisions that name them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from socialcredit.errors import PolicyError
+from socialcredit.policy import builtin_policy
+from socialcredit.policy.lint import lint_measures
+from socialcredit.policy.load import parse_policy
+from socialcredit.policy.memoranda import builtin_memoranda_for, builtin_memorandum, parse_memorandum
+
+SHIPPED = builtin_memorandum("fgcj_2016_141")
+
+
+def _memo(lists: str, agencies: str = "  - {id: rail, name: {zh: 铁路, en: rail}}\n", policy: str = "beijing") -> str:
+    return (
+        "id: test_memo\n"
+        'version: "1"\n'
+        "document_number: 测试〔2026〕1号\n"
+        "title: {zh: 测试, en: test}\n"
+        "date: 2026-01-01\n"
+        "issuing_bodies: [{zh: 测试机关, en: a test body}]\n"
+        "source: {citation: a test}\n"
+        f"policy: {policy}\n"
+        "agencies:\n" + agencies + "lists:\n" + lists
+    )
+
+
+RAIL = (
+    "  - list: blacklist\n    measures:\n"
+    "      - {number: 1, agency: rail, service: high_speed_rail, text: {zh: 限, en: refused}}\n"
+)
+
+
+def test_the_shipped_memorandum_names_its_document_and_measures() -> None:
+    m = SHIPPED.memorandum
+    assert (m.document_number, m.title.zh, str(m.date), m.policy) == (
+        "发改财金〔2016〕141号",
+        "关于对失信被执行人实施联合惩戒的合作备忘录",
+        "2016-01-20",
+        "beijing",
+    )
+    assert [(x.number, x.agency, x.service) for lm in m.lists for x in lm.measures] == [
+        (12, "china_railway", "high_speed_rail"),
+        (13, "transport_ministry", "flight"),
+        (21, "banking_regulator", "bank_loan"),
+    ]
+    assert SHIPPED.measure_for("blacklist", "flight", "china_railway") is None
+    assert [x.memorandum.id for x in builtin_memoranda_for("beijing")] == ["fgcj_2016_141"]
+    assert builtin_memoranda_for("sesame") == []
+
+
+def test_a_valid_memorandum_loads() -> None:
+    loaded = parse_memorandum(_memo(RAIL), "m.yaml")
+    assert loaded.measure_for("blacklist", "high_speed_rail", "rail") is not None
+
+
+@pytest.mark.parametrize(
+    ("lists", "problems"),
+    [
+        (
+            RAIL.replace("high_speed_rail", "yacht"),
+            ["m.yaml:14: lists.0.measures.0.service: policy beijing offers no service 'yacht'"],
+        ),
+        (
+            RAIL.replace("agency: rail", "agency: airline"),
+            ["m.yaml:14: lists.0.measures.0.agency: agency 'airline' is not among the memorandum's agencies"],
+        ),
+        (
+            RAIL.replace("list: blacklist", "list: greylist"),
+            ["m.yaml:12: lists.0.list: policy beijing has no list 'greylist' (lists: blacklist, redlist)"],
+        ),
+        (
+            RAIL.replace("list: blacklist", "list: redlist"),
+            ["m.yaml:12: lists.0.list: redlist is a redlist: measures of joint punishment apply to blacklists"],
+        ),
+        (
+            RAIL + "      - {number: 1, agency: rail, service: flight, text: {zh: 限, en: refused}}\n",
+            ["m.yaml:15: lists.0.measures.1.number: measure 1 is numbered twice"],
+        ),
+        (
+            RAIL.replace("number: 1,", "number: 0,"),
+            ["m.yaml:14: lists.0.measures.0.number: must be greater than 0, not 0"],
+        ),
+        (
+            RAIL.replace("text: {zh: 限, en: refused}", "txt: x"),
+            [
+                "m.yaml:14: lists.0.measures.0.text: is required",
+                "m.yaml:14: lists.0.measures.0.txt: is not a key of a memorandum (see docs/organisations.md)",
+            ],
+        ),
+    ],
+)
+def test_every_problem_is_named_and_located(lists: str, problems: list[str]) -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_memorandum(_memo(lists), "m.yaml")
+    assert info.value.problems == problems
+
+
+def test_the_date_and_the_policy_are_checked() -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_memorandum(_memo(RAIL).replace("date: 2026-01-01", "date: soon"), "m.yaml")
+    assert info.value.problems == ["m.yaml:5: date: must be a date (YYYY-MM-DD), not 'soon'"]
+    with pytest.raises(PolicyError) as info:
+        parse_memorandum(_memo(RAIL, policy="nowhere"), "m.yaml")
+    assert info.value.problems == ["m.yaml:8: policy: unknown policy 'nowhere'"]
+    with pytest.raises(PolicyError) as info:
+        parse_memorandum(_memo(RAIL), "m.yaml", builtin_policy("sesame"))
+    assert info.value.problems == ["m.yaml:8: policy: the memorandum applies to policy beijing, not sesame"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_is_loaded_or_refused_with_located_problems(text: str) -> None:
+    try:
+        parse_memorandum(text, "m.yaml")
+    except PolicyError as exc:
+        assert exc.problems and all(p.startswith("m.yaml") for p in exc.problems)
+
+
+def test_a_measure_that_does_not_follow_from_the_cause_is_flagged() -> None:
+    assert lint_measures(builtin_policy("beijing"), SHIPPED) == []
+    traffic = (
+        "id: p\nversion: '1'\nname: {zh: 测试, en: test}\nscale: {base: 100, min: 0, max: 200}\n"
+        "tiers: [{id: A, min: 0}]\ndimensions: [{id: road, name: {zh: 交通, en: road}}]\nrules: []\n"
+        "lists:\n  - id: blacklist\n    kind: black\n    name: {zh: 黑名单, en: blacklist}\n    grace_days: 60\n"
+        "    criteria:\n      - id: fines\n        record: {record_type: traffic_ticket}\n        severity: general\n"
+        "        reason: {code: FINES, zh: 交通罚款未缴, en: unpaid traffic fines}\n"
+        "services:\n  - id: private_school_fees\n    name: {zh: 私立学校学费, en: private school fees}\n"
+        '    grant_if: "not blacklist"\n    context: education\n'
+        "    refusal: {zh: 名单上的人员不得支付私立学校学费。,\n"
+        "              en: People on the blacklist may not pay private school fees.}\n"
+    )
+    policy = parse_policy(traffic, "p.yaml")
+    memo = parse_memorandum(
+        _memo(
+            "  - list: blacklist\n    measures:\n"
+            "      - {number: 7, agency: rail, service: private_school_fees, text: {zh: 限, en: refused}}\n",
+            policy="p",
+        ),
+        "m.yaml",
+        policy,
+    )
+    (finding,) = lint_measures(policy, memo, "eu")
+    assert str(finding) == (
+        "m.yaml:14: measure 7: error SC108 (measure unrelated to the cause): refusing private_school_fees (high "
+        "spending) does not follow from the cause of list blacklist criterion fines (road traffic, traffic_ticket); "
+        "a road traffic cause may lead to: transport"
+    )
+    assert [f.level for f in lint_measures(policy, memo, "cn")] == ["warning"]
