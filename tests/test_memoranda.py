@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socialcredit.errors import PolicyError
+from api_helpers import auth, world
+from socialcredit.errors import PolicyError, SocialCreditError
 from socialcredit.policy import builtin_policy
 from socialcredit.policy.lint import lint_measures
 from socialcredit.policy.load import parse_policy
 from socialcredit.policy.memoranda import builtin_memoranda_for, builtin_memorandum, parse_memorandum
+from socialcredit.registry.access.parties import issue_key
+
+__all__ = ["world"]  # the API tests' running service (a module fixture)
 
 SHIPPED = builtin_memorandum("fgcj_2016_141")
 
@@ -151,3 +157,57 @@ def test_a_measure_that_does_not_follow_from_the_cause_is_flagged() -> None:
         "a road traffic cause may lead to: transport"
     )
     assert [f.level for f in lint_measures(policy, memo, "cn")] == ["warning"]
+
+
+def test_a_key_acts_only_for_a_known_agency(world: dict[str, Any]) -> None:
+    with world["service"].writer() as store:
+        with pytest.raises(SocialCreditError) as info:
+            issue_key(store, "relying_party", "x", services=["flight"], purposes=["p"], policy="beijing", agency="navy")
+        assert str(info.value) == (
+            "unknown agency 'navy': no published memorandum for policy beijing names it "
+            "(agencies: banking_regulator, china_railway, transport_ministry)"
+        )
+        with pytest.raises(SocialCreditError) as info:
+            issue_key(store, "operator", "x", agency="china_railway")
+        assert str(info.value) == "only a relying party acts for an agency"
+
+
+def test_a_refusal_names_the_memorandum_and_measure_over_http(world: dict[str, Any]) -> None:
+    with world["service"].writer() as store:
+        rail = issue_key(
+            store,
+            "relying_party",
+            "China Railway 12306",
+            services=["high_speed_rail"],
+            purposes=["ticket purchase"],
+            policy="beijing",
+            agency="china_railway",
+        ).token
+        world["service"].reload_keys(store)
+    client = world["client"]
+    body = {"subject_id": world["listed"], "service": "high_speed_rail", "purpose": "ticket purchase"}
+    answer = client.post("/v1/decisions", json=body, headers=auth(rail))
+    assert answer.status_code == 200
+    out = answer.json()
+    assert (out["granted"], out["lists"][:1]) == (False, ["blacklist"])
+    assert out["joint_punishment"] == {
+        "memorandum_id": "fgcj_2016_141",
+        "memorandum_version": "2016.1",
+        "document_number": "发改财金〔2016〕141号",
+        "title": "Memorandum of cooperation on joint punishment of dishonest judgment debtors",
+        "list": "blacklist",
+        "measure": 12,
+        "agency": "china_railway",
+        "text": "refused under memorandum 发改财金〔2016〕141号, measure 12: Judgment defaulters may not take any seat "
+        "on G-series trains, nor first class or above on other bullet trains.",
+    }
+    zh = client.post("/v1/decisions", json={**body, "lang": "zh"}, headers=auth(rail)).json()
+    assert zh["joint_punishment"]["text"] == (
+        "依据发改财金〔2016〕141号备忘录第12项措施拒绝：限制失信被执行人乘坐G字头动车组列车全部座位、其他动车组列车一等以上座位。"
+    )
+    # a granted decision, and a party bound to no agency, name no measure
+    granted = client.post("/v1/decisions", json={**body, "subject_id": world["other"]}, headers=auth(rail)).json()
+    assert (granted["granted"], granted["joint_punishment"]) == (True, None)
+    plain = client.post("/v1/decisions", json=body, headers=auth(world["keys"]["railway"]))
+    assert plain.status_code == 200
+    assert (plain.json()["granted"], plain.json()["joint_punishment"]) == (False, None)

@@ -905,6 +905,9 @@ def keys_issue(
     policy: Annotated[
         str | None, typer.Option(help="Relying party: the policy it relies on (its decisions use its runs).")
     ] = None,
+    agency: Annotated[
+        str | None, typer.Option(help="Relying party: the memorandum's agency it acts for (docs/organisations.md).")
+    ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -913,7 +916,15 @@ def keys_issue(
 
     with _store(db) as store:
         issued = issue_key(
-            store, role, name, source=source, services=service, purposes=purpose, subject=subject, policy=policy
+            store,
+            role,
+            name,
+            source=source,
+            services=service,
+            purposes=purpose,
+            subject=subject,
+            policy=policy,
+            agency=agency,
         )
     if as_json:
         _json({**issued.party.as_dict(), "key": issued.token})
