@@ -518,3 +518,53 @@ class PublicLookupPage(_Out):
     total: int
     pages: int
     results: list[PublicListing]
+
+
+# --- organisations (docs/organisations.md) ------------------------------------------------------------------------
+
+
+class OrgHit(_Out):
+    org_id: str
+    name: str | None
+    district: str | None
+
+
+class OrgSearch(_Out):
+    """A page of organisations found by credit code or name."""
+
+    query: str
+    page: int
+    results: list[OrgHit]
+    next_page: int | None
+
+
+class RelatedPerson(_Out):
+    person_id: str = Field(description="Masked (first six and last four characters) for anyone but an operator.")
+    name: str | None = Field(description="Masked (the family name) for anyone but an operator.")
+    role: str
+    role_name: str
+    start_date: str | None
+    end_date: str | None
+    current: bool
+
+
+class OrgLookup(_Out):
+    at: str
+    role: str = Field(description="operator or representative")
+    name: str | None = Field(description="The operator's name (none for the representative).")
+    by: str
+    purpose: str
+
+
+class OrgFile(_Out):
+    """An organisation's file: scores and lists, records, listings, due process, related persons, look-ups."""
+
+    organisation: OrgHit
+    scores: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    listings: list[dict[str, Any]]
+    disputes: list[dict[str, Any]]
+    repairs: list[dict[str, Any]]
+    related_persons: list[RelatedPerson]
+    persons_masked: bool
+    lookups: list[OrgLookup]
