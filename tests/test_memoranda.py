@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from socialcredit.policy.lint import lint_measures
 from socialcredit.policy.load import parse_policy
 from socialcredit.policy.memoranda import builtin_memoranda_for, builtin_memorandum, parse_memorandum
 from socialcredit.registry.access.parties import issue_key
+from web_helpers import sign_in
 
 __all__ = ["world"]  # the API tests' running service (a module fixture)
 
@@ -211,3 +213,18 @@ def test_a_refusal_names_the_memorandum_and_measure_over_http(world: dict[str, A
     plain = client.post("/v1/decisions", json=body, headers=auth(world["keys"]["railway"]))
     assert plain.status_code == 200
     assert (plain.json()["granted"], plain.json()["joint_punishment"]) == (False, None)
+    # the resident's inquiries name the memorandum and measure of the agency's refusals, and of those only
+    world["service"].flush_inquiries()
+    report = client.get(f"/v1/subjects/{world['listed']}/report", headers=auth(world["keys"]["resident"]))
+    assert report.status_code == 200
+    named = [q.get("joint_punishment", {}).get("measure") for q in report.json()["inquiries"]]
+    assert named.count(12) == 2 and len(named) >= 3
+    assert all(
+        q.get("joint_punishment") is None for q in report.json()["inquiries"] if q["purpose"] != "ticket purchase"
+    )
+    with httpx.Client(base_url=str(client.base_url), timeout=30) as browser:
+        sign_in(browser, world["keys"]["resident"])
+        page = browser.get("/me/inquiries", params={"lang": "zh"})
+    assert page.status_code == 200
+    assert page.text.count('data-testid="joint-punishment"') == 2
+    assert "依据发改财金〔2016〕141号备忘录第12项措施拒绝" in page.text

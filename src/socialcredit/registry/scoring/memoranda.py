@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from socialcredit.errors import NotFoundError, PolicyError
 from socialcredit.policy.memoranda import LoadedMemorandum, Measure, builtin_memoranda_for, parse_memorandum
@@ -21,6 +22,7 @@ __all__ = [
     "applied_measure",
     "get_memorandum",
     "memoranda_for",
+    "name_measures",
     "publish_memorandum",
     "publish_shipped_memoranda",
 ]
@@ -129,3 +131,44 @@ def applied_measure(
             if measure is not None:
                 return AppliedMeasure(memo, list_id, measure)
     return None
+
+
+def name_measures(store: Store, subject_id: str, inquiries: list[dict[str, Any]], lang: str = "en") -> None:
+    """Give each refused inquiry asked by a key acting for an agency its memorandum's measure (``joint_punishment``,
+    as in the decision: the lists are the subject's in the inquiry's run). Inquiries keep ``requester`` as
+    ``key:<id>``: call before the requesters are named."""
+    refused = [q for q in inquiries if q.get("outcome") == "refused" and str(q.get("requester", "")).startswith("key:")]
+    if not refused:
+        return
+    ids = sorted({str(q["requester"])[4:] for q in refused})
+    agencies = {
+        f"key:{k}": str(a)
+        for k, a in store.execute(
+            "SELECT key_id, agency FROM api_keys WHERE agency IS NOT NULL AND list_contains(?, key_id)", [ids]
+        ).fetchall()
+    }
+    runs = sorted({int(q["run_id"]) for q in refused if q.get("run_id") is not None and q["requester"] in agencies})
+    if not runs:
+        return
+    policies = dict(
+        store.execute("SELECT run_id, policy_id FROM score_runs WHERE list_contains(?, run_id)", [runs]).fetchall()
+    )
+    lists: dict[int, list[str]] = {}
+    for run_id, list_id in store.execute(
+        "SELECT DISTINCT run_id, list_id FROM run_list_entries WHERE subject_id = ? AND list_contains(?, run_id) "
+        "ORDER BY list_id",
+        [subject_id, runs],
+    ).fetchall():
+        lists.setdefault(int(run_id), []).append(str(list_id))
+    memos: dict[str, list[LoadedMemorandum]] = {}
+    for q in refused:
+        agency = agencies.get(str(q["requester"]))
+        run_id = q.get("run_id")
+        if agency is None or run_id is None or int(run_id) not in policies:
+            continue
+        policy_id = str(policies[int(run_id)])
+        if policy_id not in memos:
+            memos[policy_id] = memoranda_for(store, policy_id)
+        applied = applied_measure(memos[policy_id], lists.get(int(run_id), []), str(q["service"]), agency)
+        if applied is not None:
+            q["joint_punishment"] = applied.as_dict(lang)
