@@ -30,6 +30,7 @@ from socialcredit.registry.due_process.disputes import add_information, file_dis
 from socialcredit.registry.due_process.freeze import place_fraud_alert, place_freeze
 from socialcredit.registry.records.consent import set_consent
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.memoranda import publish_shipped_memoranda
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
@@ -163,6 +164,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "utf-8",
     )
     ingest_file(store, roles, "registration_authority", today=AS_OF)
+    publish_shipped_memoranda(store, "beijing")  # the public policy page shows its memorandum
     body = {"subject_id": listed, "service": "bank_loan", "purpose": "loan"}
     with ExitStack() as stack:
         for _ in range(3):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,11 +21,13 @@ from socialcredit.policy.lint import lint_measures
 from socialcredit.policy.load import parse_policy
 from socialcredit.policy.memoranda import builtin_memoranda_for, builtin_memorandum, parse_memorandum
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.scoring.memoranda import publish_shipped_memoranda
 from web_helpers import sign_in
 
 __all__ = ["world"]  # the API tests' running service (a module fixture)
 
 SHIPPED = builtin_memorandum("fgcj_2016_141")
+SOCIALCREDIT = str(Path(sys.executable).with_name("socialcredit"))  # the installed console script
 
 
 def _memo(lists: str, agencies: str = "  - {id: rail, name: {zh: 铁路, en: rail}}\n", policy: str = "beijing") -> str:
@@ -129,20 +136,22 @@ def test_any_text_is_loaded_or_refused_with_located_problems(text: str) -> None:
         assert exc.problems and all(p.startswith("m.yaml") for p in exc.problems)
 
 
+TRAFFIC = (
+    "id: p\nversion: '1'\nname: {zh: 测试, en: test}\nscale: {base: 100, min: 0, max: 200}\n"
+    "tiers: [{id: A, min: 0}]\ndimensions: [{id: road, name: {zh: 交通, en: road}}]\nrules: []\n"
+    "lists:\n  - id: blacklist\n    kind: black\n    name: {zh: 黑名单, en: blacklist}\n    grace_days: 60\n"
+    "    criteria:\n      - id: fines\n        record: {record_type: traffic_ticket}\n        severity: general\n"
+    "        reason: {code: FINES, zh: 交通罚款未缴, en: unpaid traffic fines}\n"
+    "services:\n  - id: private_school_fees\n    name: {zh: 私立学校学费, en: private school fees}\n"
+    '    grant_if: "not blacklist"\n    context: education\n'
+    "    refusal: {zh: 名单上的人员不得支付私立学校学费。,\n"
+    "              en: People on the blacklist may not pay private school fees.}\n"
+)
+
+
 def test_a_measure_that_does_not_follow_from_the_cause_is_flagged() -> None:
     assert lint_measures(builtin_policy("beijing"), SHIPPED) == []
-    traffic = (
-        "id: p\nversion: '1'\nname: {zh: 测试, en: test}\nscale: {base: 100, min: 0, max: 200}\n"
-        "tiers: [{id: A, min: 0}]\ndimensions: [{id: road, name: {zh: 交通, en: road}}]\nrules: []\n"
-        "lists:\n  - id: blacklist\n    kind: black\n    name: {zh: 黑名单, en: blacklist}\n    grace_days: 60\n"
-        "    criteria:\n      - id: fines\n        record: {record_type: traffic_ticket}\n        severity: general\n"
-        "        reason: {code: FINES, zh: 交通罚款未缴, en: unpaid traffic fines}\n"
-        "services:\n  - id: private_school_fees\n    name: {zh: 私立学校学费, en: private school fees}\n"
-        '    grant_if: "not blacklist"\n    context: education\n'
-        "    refusal: {zh: 名单上的人员不得支付私立学校学费。,\n"
-        "              en: People on the blacklist may not pay private school fees.}\n"
-    )
-    policy = parse_policy(traffic, "p.yaml")
+    policy = parse_policy(TRAFFIC, "p.yaml")
     memo = parse_memorandum(
         _memo(
             "  - list: blacklist\n    measures:\n"
@@ -228,3 +237,62 @@ def test_a_refusal_names_the_memorandum_and_measure_over_http(world: dict[str, A
     assert page.status_code == 200
     assert page.text.count('data-testid="joint-punishment"') == 2
     assert "依据发改财金〔2016〕141号备忘录第12项措施拒绝" in page.text
+
+
+def test_the_public_policy_page_shows_the_memorandum(world: dict[str, Any]) -> None:
+    with world["service"].writer() as store:
+        publish_shipped_memoranda(store, "beijing")
+        assert publish_shipped_memoranda(store, "beijing") == 0  # published once, like a policy
+        assert store.one("SELECT count(*) FROM memoranda WHERE memorandum_id = 'fgcj_2016_141'") == 1
+    client = world["client"]
+    zh = client.get("/policies/beijing", params={"lang": "zh"}).text
+    assert 'data-testid="policy-memoranda"' in zh
+    assert "<h3>关于对失信被执行人实施联合惩戒的合作备忘录</h3>" in zh
+    assert "2016-01-20发布，文号发改财金〔2016〕141号" in zh
+    assert "12. 限制失信被执行人乘坐G字头动车组列车全部座位、其他动车组列车一等以上座位。" in zh
+    assert "中国铁路总公司" in zh and "高铁购票" in zh and "china_railway" not in zh
+    sesame = client.get("/policies/sesame", params={"lang": "en"}).text
+    assert 'data-testid="policy-memoranda"' not in sesame
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "COLUMNS": "200"}
+    return subprocess.run([SOCIALCREDIT, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def test_the_command_line_checks_publishes_and_shows(tmp_path: Path) -> None:
+    ok = _cli("memorandum", "check", "fgcj_2016_141", cwd=tmp_path)
+    assert (ok.returncode, ok.stdout) == (
+        0,
+        "fgcj_2016_141 2016.1 (发改财金〔2016〕141号): 3 measures for policy beijing, 0 findings under profile cn.\n",
+    )
+    (tmp_path / "bad.yaml").write_text(_memo(RAIL).replace("agency: rail", "agency: airline"), "utf-8")
+    bad = _cli("memorandum", "check", "bad.yaml", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert (
+        "bad.yaml:14: lists.0.measures.0.agency: agency 'airline' is not among the memorandum's agencies" in bad.stderr
+    )
+    (tmp_path / "p.yaml").write_text(TRAFFIC, "utf-8")
+    fees = (
+        "  - list: blacklist\n    measures:\n"
+        "      - {number: 7, agency: rail, service: private_school_fees, text: {zh: 限, en: x}}\n"
+    )
+    (tmp_path / "fees.yaml").write_text(_memo(fees, policy="p"), "utf-8")
+    lint = _cli("memorandum", "check", "fees.yaml", "--policy", "p.yaml", "--profile", "eu", cwd=tmp_path)
+    assert lint.returncode == 1
+    assert "fees.yaml:14: measure 7: error SC108 (measure unrelated to the cause)" in lint.stdout
+    assert _cli("memorandum", "check", "fees.yaml", "--policy", "p.yaml", cwd=tmp_path).returncode == 0  # cn: warns
+    assert _cli("init", "--db", "m.duckdb", cwd=tmp_path).returncode == 0
+    first = _cli("memorandum", "publish", "fgcj_2016_141", "--db", "m.duckdb", cwd=tmp_path)
+    assert (first.returncode, first.stdout) == (
+        0,
+        "Published memorandum fgcj_2016_141 version 2016.1 (发改财金〔2016〕141号) for policy beijing.\n",
+    )
+    again = _cli("memorandum", "publish", "fgcj_2016_141", "--db", "m.duckdb", cwd=tmp_path)
+    assert again.stdout.startswith("Already published: memorandum fgcj_2016_141")
+    shown = _cli("memorandum", "show", "beijing", "--db", "m.duckdb", "--json", cwd=tmp_path)
+    assert [(r["measure"], r["agency"], r["service"]) for r in json.loads(shown.stdout)] == [
+        (12, "china_railway", "high_speed_rail"),
+        (13, "transport_ministry", "flight"),
+        (21, "banking_regulator", "bank_loan"),
+    ]

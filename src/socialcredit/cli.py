@@ -37,6 +37,7 @@ from socialcredit.cli_help import (
     JsonOpt,
     LangOpt,
 )
+from socialcredit.cli_memoranda import memorandum_app
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
@@ -1075,6 +1076,7 @@ def demo(
 # After the commands above, so that each help panel lists this module's commands first.
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
+app.add_typer(memorandum_app, name="memorandum")  # joint-punishment memoranda (cli_memoranda.py)
 
 
 def main() -> None:

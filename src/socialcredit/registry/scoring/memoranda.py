@@ -12,6 +12,7 @@ from typing import Any
 
 from socialcredit.errors import NotFoundError, PolicyError
 from socialcredit.policy.memoranda import LoadedMemorandum, Measure, builtin_memoranda_for, parse_memorandum
+from socialcredit.policy.model import Policy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import _parsed as parsed_policy
 from socialcredit.registry.scoring.policies import get_policy
@@ -22,6 +23,7 @@ __all__ = [
     "applied_measure",
     "get_memorandum",
     "memoranda_for",
+    "memoranda_words",
     "name_measures",
     "publish_memorandum",
     "publish_shipped_memoranda",
@@ -172,3 +174,36 @@ def name_measures(store: Store, subject_id: str, inquiries: list[dict[str, Any]]
         applied = applied_measure(memos[policy_id], lists.get(int(run_id), []), str(q["service"]), agency)
         if applied is not None:
             q["joint_punishment"] = applied.as_dict(lang)
+
+
+def memoranda_words(memoranda: list[LoadedMemorandum], policy: Policy, lang: str = "en") -> list[dict[str, Any]]:
+    """The memoranda of a policy as its public page shows them: names in ``lang``, never ids."""
+    out = []
+    services = {s.id: s.name.get(lang) for s in policy.services}
+    lists = {x.id: x.name.get(lang) for x in policy.lists}
+    for loaded in memoranda:
+        m = loaded.memorandum
+        agencies = {a.id: a.name.get(lang) for a in m.agencies}
+        out.append(
+            {
+                "id": m.id,
+                "version": m.version,
+                "title": m.title.get(lang),
+                "document_number": m.document_number,
+                "date": m.date.isoformat(),
+                "bodies": ("、" if lang == "zh" else ", ").join(str(b.get(lang)) for b in m.issuing_bodies),
+                "citation": m.source.citation,
+                "measures": [
+                    {
+                        "number": x.number,
+                        "agency": agencies.get(x.agency, x.agency),
+                        "list": lists.get(lm.list, lm.list),
+                        "service": services.get(x.service, x.service),
+                        "text": x.text.get(lang),
+                    }
+                    for lm in m.lists
+                    for x in lm.measures
+                ],
+            }
+        )
+    return out
