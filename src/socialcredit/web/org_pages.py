@@ -52,11 +52,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
         status = 422 if failure else 200
         return page.render("org_search.html", status, section=_section(page), q=q, found=found, failure=failure)
 
-    @router.get("/orgs/{org_id}")
+    @router.get("/orgs/{subject_id}")  # an organisation is a subject: its credit code
     @web.page("operator", "resident")
     def file(page: Page) -> Response:
         assert page.who is not None
-        org_id = str(page.request.path_params["org_id"])[:64]
+        org_id = str(page.request.path_params["subject_id"])[:64]
         operator = page.who.role == "operator"
         with web.service.writer() as store:
             if not operator:  # refused: the refused page, audited (Web.page), in the page's language
