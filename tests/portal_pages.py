@@ -30,6 +30,7 @@ from socialcredit.registry.due_process.disputes import add_information, file_dis
 from socialcredit.registry.due_process.freeze import place_fraud_alert, place_freeze
 from socialcredit.registry.records.consent import set_consent
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.memoranda import publish_shipped_memoranda
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
@@ -92,6 +93,12 @@ PAGES = [
     PortalPage("/ops/policies/beijing", "operator"),
     PortalPage("/ops/policies/sesame", "operator"),
     PortalPage("/ops/subjects/110101199001011237", "operator", status=404),
+    # an organisation's own file (issue 20): the listed resident is the legal representative of {org}
+    PortalPage("/orgs?q={org_name}", "operator"),
+    PortalPage("/orgs/{org}", "operator"),
+    PortalPage("/orgs?q={org_name}", "resident"),
+    PortalPage("/orgs/{org}", "resident"),
+    PortalPage("/orgs/{other_org}", "resident", status=403),
 ]
 
 
@@ -146,6 +153,18 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         [listed],
     ).fetchone()
     token = issue_link(store, subject=listed).token
+    orgs = store.execute(
+        "SELECT subject_id, name FROM current_subjects WHERE kind = 'org' ORDER BY subject_id"
+    ).fetchall()
+    (org, org_name), (other_org, _) = orgs[0], orgs[1]
+    roles = folder / "roles.csv"
+    roles.write_text(
+        "record_id,subject_id,record_type,event_date,org_id,role,start_date,end_date\n"
+        f"ROLE1,{listed},company_role,2020-01-01,{org},legal_representative,2020-01-01,\n",
+        "utf-8",
+    )
+    ingest_file(store, roles, "registration_authority", today=AS_OF)
+    publish_shipped_memoranda(store, "beijing")  # the public policy page shows its memorandum
     body = {"subject_id": listed, "service": "bank_loan", "purpose": "loan"}
     with ExitStack() as stack:
         for _ in range(3):
@@ -175,6 +194,9 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 "cause_source": cause_source,
                 "cause_record": cause_record,
                 "dispute": dispute["dispute_id"],
+                "org": org,
+                "org_name": org_name,
+                "other_org": other_org,
             },
         }
     store.close()

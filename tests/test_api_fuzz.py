@@ -105,6 +105,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /v1/subjects/{subject_id}/freeze/lift": frozenset({"operator"}),
     "POST /v1/subjects/{subject_id}/fraud-alert": frozenset({"operator"}),
     "DELETE /v1/subjects/{subject_id}/fraud-alert": frozenset({"operator"}),
+    # an organisation's own file (api/routes/orgs.py): a resident is admitted, then refused unless the legal
+    # representative of the organisation
+    "GET /v1/orgs": frozenset({"resident", "operator"}),
+    "GET /v1/orgs/{org_id}/file": frozenset({"resident", "operator"}),
+    "GET /v1/orgs/{org_id}/file.html": frozenset({"resident", "operator"}),
+    "POST /v1/orgs/{org_id}/disputes": frozenset({"resident"}),
+    "POST /v1/orgs/{org_id}/repairs": frozenset({"resident"}),
 }
 
 # Hypothesis budgets, bounded so the module runs in about a minute on two shared cores. A caller the operation

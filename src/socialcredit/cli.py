@@ -38,6 +38,7 @@ from socialcredit.cli_help import (
     LangOpt,
 )
 from socialcredit.cli_lab import disparity_for_lint, register_lab
+from socialcredit.cli_memoranda import memorandum_app
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
@@ -925,6 +926,9 @@ def keys_issue(
     policy: Annotated[
         str | None, typer.Option(help="Relying party: the policy it relies on (its decisions use its runs).")
     ] = None,
+    agency: Annotated[
+        str | None, typer.Option(help="Relying party: the memorandum's agency it acts for (docs/organisations.md).")
+    ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -933,7 +937,15 @@ def keys_issue(
 
     with _store(db) as store:
         issued = issue_key(
-            store, role, name, source=source, services=service, purposes=purpose, subject=subject, policy=policy
+            store,
+            role,
+            name,
+            source=source,
+            services=service,
+            purposes=purpose,
+            subject=subject,
+            policy=policy,
+            agency=agency,
         )
     if as_json:
         _json({**issued.party.as_dict(), "key": issued.token})
@@ -1085,6 +1097,7 @@ def demo(
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
 register_lab(policy_app)  # policy impact, publish, history, drift (cli_lab.py)
+app.add_typer(memorandum_app, name="memorandum")  # joint-punishment memoranda (cli_memoranda.py)
 
 
 def main() -> None:

@@ -681,6 +681,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        27,
+        "joint-punishment memoranda, relying parties bound to an agency",
+        # A memorandum (policy/memoranda.py) is published like a policy: every version kept, text and hash. A
+        # relying party's key may name the agency it acts for: its refusals then name the memorandum's measure.
+        """
+        CREATE TABLE memoranda (
+            memorandum_id VARCHAR NOT NULL, version VARCHAR NOT NULL, policy_id VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL, text VARCHAR NOT NULL, published_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (memorandum_id, version)
+        );
+        ALTER TABLE api_keys ADD COLUMN agency VARCHAR;
+        """,
+    ),
 ]
 
 

@@ -81,6 +81,19 @@ class Reason(_Out):
     source: str
 
 
+class JointPunishment(_Out):
+    """The memorandum and measure under which the asking agency refuses (docs/organisations.md)."""
+
+    memorandum_id: str
+    memorandum_version: str
+    document_number: str
+    title: str
+    list: str
+    measure: int
+    agency: str
+    text: str = Field(description="e.g. 'refused under memorandum 发改财金〔2016〕141号, measure 12: …'")
+
+
 class Decision(_Out):
     """A decision as a relying party sees it: never the score, nor the actions (they name the subject's records)."""
 
@@ -101,6 +114,9 @@ class Decision(_Out):
     frozen: bool = Field(False, description="Refused because the resident froze the file (reason FROZEN).")
     verify_identity: bool = Field(
         False, description="The resident placed a fraud alert: verify their identity (reason VERIFY_IDENTITY)."
+    )
+    joint_punishment: JointPunishment | None = Field(
+        None, description="A refusal by a party acting for an agency: the memorandum and measure it applies."
     )
 
 
@@ -136,6 +152,7 @@ class BatchDecision(_Out):
     error: ErrorDetail | None = None  # only for an identity number the run did not score
     frozen: bool | None = None  # true when refused because the resident froze the file
     verify_identity: bool | None = None  # true when the resident placed a fraud alert
+    joint_punishment: JointPunishment | None = None  # a refusal by an agency's key: the memorandum's measure
 
 
 class BatchDecisions(_Out):
@@ -249,6 +266,9 @@ class KeyRow(_Out):
     role: str
     name: str
     policy_id: str | None = Field(None, description="A relying party's policy: its decisions come from its runs.")
+    agency: str | None = Field(
+        None, description="A relying party's agency in a joint-punishment memorandum: its refusals name the measure."
+    )
 
 
 class Keys(_Out):
@@ -498,3 +518,53 @@ class PublicLookupPage(_Out):
     total: int
     pages: int
     results: list[PublicListing]
+
+
+# --- organisations (docs/organisations.md) ------------------------------------------------------------------------
+
+
+class OrgHit(_Out):
+    org_id: str
+    name: str | None
+    district: str | None
+
+
+class OrgSearch(_Out):
+    """A page of organisations found by credit code or name."""
+
+    query: str
+    page: int
+    results: list[OrgHit]
+    next_page: int | None
+
+
+class RelatedPerson(_Out):
+    person_id: str = Field(description="Masked (first six and last four characters) for anyone but an operator.")
+    name: str | None = Field(description="Masked (the family name) for anyone but an operator.")
+    role: str
+    role_name: str
+    start_date: str | None
+    end_date: str | None
+    current: bool
+
+
+class OrgLookup(_Out):
+    at: str
+    role: str = Field(description="operator or representative")
+    name: str | None = Field(description="The operator's name (none for the representative).")
+    by: str
+    purpose: str
+
+
+class OrgFile(_Out):
+    """An organisation's file: scores and lists, records, listings, due process, related persons, look-ups."""
+
+    organisation: OrgHit
+    scores: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    listings: list[dict[str, Any]]
+    disputes: list[dict[str, Any]]
+    repairs: list[dict[str, Any]]
+    related_persons: list[RelatedPerson]
+    persons_masked: bool
+    lookups: list[OrgLookup]

@@ -36,10 +36,21 @@ from dataclasses import dataclass
 
 from socialcredit.policy import expr
 from socialcredit.policy.load import LoadedPolicy
+from socialcredit.policy.memoranda import LoadedMemorandum
 from socialcredit.policy.model import Policy, SeverityClass
 from socialcredit.yamlsrc import load_located
 
-__all__ = ["PROFILES", "RECORD_CONTEXTS", "RULES", "SERVICE_CONTEXTS", "Finding", "lint_policy"]
+__all__ = [
+    "CAUSE_MEASURES",
+    "MEASURE_CATEGORIES",
+    "PROFILES",
+    "RECORD_CONTEXTS",
+    "RULES",
+    "SERVICE_CONTEXTS",
+    "Finding",
+    "lint_measures",
+    "lint_policy",
+]
 
 PROFILES = ("cn", "eu", "us")
 
@@ -56,6 +67,8 @@ RULES: dict[str, tuple[str, dict[str, str]]] = {
     "SC202": ("publication periods", {"cn": "error", "eu": "note", "us": "note"}),
     "SC301": ("seven-year limit", {"cn": "note", "eu": "warning", "us": "error"}),
     "SC302": ("reason without advice", {"cn": "note", "eu": "note", "us": "error"}),
+    # joint punishment (lint_measures): a memorandum's measure that does not follow from the list's causes
+    "SC108": ("measure unrelated to the cause", {"cn": "warning", "eu": "error", "us": "error"}),
 }
 
 # The context of life each record type is generated in.
@@ -359,3 +372,75 @@ def lint_policy(loaded: LoadedPolicy, profile: str = "cn") -> list[Finding]:
 def _line(where: str) -> int:
     m = re.match(r"^[^:]*:(\d+)", where)
     return int(m.group(1)) if m else 0
+
+
+# Joint punishment (issue 20): the proportionality profile's relation of a listing's cause to the measures that may
+# follow from it. A cause is the context of the records that put a subject on the list (RECORD_CONTEXTS); a measure
+# is the category of the service it refuses (MEASURE_CATEGORIES, else the service's context). A judgment debt may
+# restrict high spending, credit, housing and travel abroad (the Supreme People's Court's rules on high spending and
+# the joint-punishment memoranda); a traffic fine may restrict only transport, never, say, a child's school fees.
+MEASURE_CATEGORIES: dict[str, str] = {
+    "high_speed_rail": "high spending",
+    "flight": "high spending",
+    "rail_business_class": "high spending",
+    "rail_first_class": "high spending",
+    "star_hotel": "high spending",
+    "property_purchase": "high spending",
+    "private_school_fees": "high spending",
+    "company_registration": "office and registration",
+    "bank_loan": "credit",
+    "consumer_credit": "credit",
+    "deposit_free_rental": "credit",
+    "home_lease": "housing",
+    "visa_support": "travel documents",
+    "rail_priority": "transport",
+    "matchmaking_badge": "social",
+}
+CAUSE_MEASURES: dict[str, set[str]] = {
+    "judicial": {"high spending", "credit", "housing", "travel documents", "office and registration"},
+    "fiscal": {"high spending", "credit", "travel documents", "office and registration"},
+    "credit": {"credit"},
+    "road traffic": {"transport"},
+    "professional": {"office and registration"},
+}
+
+
+def _measure_category(p: Policy, service_id: str) -> str | None:
+    return MEASURE_CATEGORIES.get(service_id) or _service_context(p, service_id)
+
+
+def lint_measures(loaded: LoadedPolicy, memorandum: LoadedMemorandum, profile: str = "cn") -> list[Finding]:
+    """SC108 on a memorandum's measures: each must follow from the cause of every record criterion of its list.
+
+    A criterion on the score (not on records) has no cause of its own and is judged by SC101 instead.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
+    p = loaded.policy
+    doc = load_located(memorandum.text, memorandum.origin)
+    findings: list[Finding] = []
+    for i, lm in enumerate(memorandum.memorandum.lists):
+        lst = next((x for x in p.lists if x.id == lm.list), None)
+        if lst is None:
+            continue
+        for j, m in enumerate(lm.measures):
+            category = _measure_category(p, m.service)
+            for c in lst.criteria:
+                if c.record is None:
+                    continue
+                cause = RECORD_CONTEXTS.get(c.record.record_type, "unknown")
+                if category is not None and category in CAUSE_MEASURES.get(cause, set()):
+                    continue
+                line = doc.line_of(("lists", i, "measures", j, "service"))
+                where = f"{memorandum.origin}:{line}" if line else memorandum.origin
+                findings.append(
+                    Finding(
+                        "SC108",
+                        RULES["SC108"][1][profile],
+                        f"{where}: measure {m.number}",
+                        f"refusing {m.service} ({category or 'no known category'}) does not follow from the cause "
+                        f"of list {lst.id} criterion {c.id} ({cause}, {c.record.record_type}); a {cause} cause may "
+                        f"lead to: {', '.join(sorted(CAUSE_MEASURES.get(cause, set()))) or 'no measure'}",
+                    )
+                )
+    return findings

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.policy.memoranda import LoadedMemorandum
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
@@ -28,6 +29,7 @@ from socialcredit.registry.decisions.live import LiveView, changed_subjects, res
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
+from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.scoring.state import catch_up, state_info
@@ -90,6 +92,8 @@ class Service:
         # Subjects linked to an identity in another region: a decision about one may raise an alert (regions/).
         self.linked: frozenset[str] = frozenset()
         self.pending_alerts: list[tuple[str, str, str]] = []
+        # joint-punishment memoranda per policy, read on the first refusal by an agency's key (reload_keys forgets)
+        self._memoranda: dict[str, list[LoadedMemorandum]] = {}
         with self.writer() as s:
             self.journal.recover(s)
             with s.transaction():  # a run an earlier version's crash left without its listings: before it is served
@@ -237,6 +241,21 @@ class Service:
 
     def reload_keys(self, store: Store) -> None:
         self.keys.reload(store)
+        self._memoranda = {}  # issuing an agency's key may have published the shipped memoranda
+
+    def applied_measure(
+        self, policy_id: str, lists: list[str], service_id: str, agency: str | None
+    ) -> AppliedMeasure | None:
+        """The memorandum's measure under which ``agency`` refuses ``service_id`` to a subject on ``lists``, or None;
+        takes the writer once per policy to read them."""
+        if agency is None or not lists:
+            return None
+        memos = self._memoranda.get(policy_id)
+        if memos is None:
+            with self.writer() as store:
+                memos = memoranda_for(store, policy_id)
+            self._memoranda[policy_id] = memos
+        return applied_measure(memos, lists, service_id, agency)
 
     def refuse(self, party: Party | None, refusal: Refusal, path: str) -> Refusal:
         """An access refusal (an AuthError or a ForbiddenError), audited with the path and its code; returned for

@@ -30,6 +30,7 @@ def web_router(
         freeze_page,
         history,
         operator,
+        org_pages,
         policies,
         public,
         repair_pages,
@@ -40,6 +41,17 @@ def web_router(
 
     web = Web(service, lookup_limit=lookup_limit, lookup_window=lookup_window)
     router = APIRouter(include_in_schema=False)
-    for module in (signin, resident, freeze_page, history, repair_pages, operator, public, policies, disputes_page):
+    for module in (
+        signin,
+        resident,
+        freeze_page,
+        history,
+        repair_pages,
+        operator,
+        public,
+        policies,
+        disputes_page,
+        org_pages,
+    ):
         module.add_routes(router, web)
     return router

@@ -13,6 +13,7 @@ from typing import Any
 from socialcredit.web.i18n_disputes import DISPUTE_PAIRS
 from socialcredit.web.i18n_history import HISTORY_PAIRS
 from socialcredit.web.i18n_lab import LAB_PAIRS
+from socialcredit.web.i18n_orgs import ORG_PAIRS
 from socialcredit.web.i18n_policies import POLICY_PAIRS
 
 __all__ = ["LANGS", "MESSAGES", "translate"]
@@ -738,6 +739,7 @@ _PAIRS.update(POLICY_PAIRS)
 _PAIRS.update(DISPUTE_PAIRS)  # issue 18, disputes: evidence, withdrawal, furnisher page, review, new link, outbox
 _PAIRS.update(HISTORY_PAIRS)  # issue 18: score history and the public look-up (web/i18n_history.py)
 _PAIRS.update(LAB_PAIRS)  # issue 19, the policy lab: disparity audit and drift panels (web/i18n_lab.py)
+_PAIRS.update(ORG_PAIRS)  # issue 20, organisations: their file and the memoranda (web/i18n_orgs.py)
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {k: zh for k, (zh, _) in _PAIRS.items()},

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from socialcredit.errors import NotFoundError
 from socialcredit.registry.reporting.policy_text import policy_changes, policy_history, policy_text
+from socialcredit.registry.scoring.memoranda import memoranda_for, memoranda_words
 from socialcredit.registry.scoring.policies import get_policy, published_versions
 from socialcredit.web.core import Page, Web
 
@@ -37,6 +38,7 @@ def _policy_page(web: Web, page: Page, policy_id: str, version: str | None) -> R
         previous = (
             get_policy(store, policy_id, str(history[index + 1]["version"])) if index + 1 < len(history) else None
         )
+        memoranda = memoranda_words(memoranda_for(store, policy_id), loaded.policy, page.lang)
     text = policy_text(loaded, page.lang)
     changes = [c.line(page.lang) for c in policy_changes(previous, loaded, page.lang)] if previous else None
     versions = [
@@ -57,6 +59,7 @@ def _policy_page(web: Web, page: Page, policy_id: str, version: str | None) -> R
         versions=versions,
         changes=changes,
         previous=previous.policy.version if previous else None,
+        memoranda=memoranda,
     )
 
 

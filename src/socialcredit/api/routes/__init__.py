@@ -10,6 +10,7 @@ from socialcredit.api.routes import (
     freeze,
     keys,
     lists,
+    orgs,
     records,
     scoring,
     service,
@@ -30,4 +31,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     due_process.router,
     disputes.router,
     freeze.router,
+    orgs.router,
 )

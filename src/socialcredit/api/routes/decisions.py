@@ -85,7 +85,14 @@ async def decide_one(
     decision = snap.decision(body.subject_id, body.service, body.purpose, requester=actor(party), lang=body.lang)
     service.decisions["granted" if decision.granted else "refused"] += 1
     service.decided([body.subject_id], body.service, actor(party))
-    return Decision.model_validate(_public(decision.as_dict()))
+    out = _public(decision.as_dict())
+    if not decision.granted and party.agency is not None:
+        applied = await anyio.to_thread.run_sync(
+            service.applied_measure, decision.policy_id, decision.lists, body.service, party.agency
+        )
+        if applied is not None:
+            out["joint_punishment"] = applied.as_dict(body.lang)
+    return Decision.model_validate(out)
 
 
 def _public(out: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +131,15 @@ async def decide_batch(
     service.decisions["granted"] += n_granted
     service.decisions["refused"] += len(known) - n_granted
     answers: dict[str, dict[str, Any]] = {d.subject_id: _public(d.as_dict()) for d in decisions}
+
+    def measures() -> None:  # the memorandum's measure, as in a single decision (may read the store once)
+        for d in decisions:
+            applied = None
+            if not d.granted and party.agency is not None:
+                applied = service.applied_measure(d.policy_id, d.lists, body.service, party.agency)
+            answers[d.subject_id]["joint_punishment"] = applied.as_dict(body.lang) if applied is not None else None
+
+    await anyio.to_thread.run_sync(measures)
     if not body.explain:
         tiers = snap.tier_names[snap.tier_ranks[rows] - 1] if len(rows) else []
         answers = {

@@ -27,6 +27,9 @@ class KeyRequest(BaseModel):
     purposes: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, max_length=50)
     subject: SubjectId | None = None
     policy: Id | None = Field(None, description="A relying party: the policy it relies on (binds its decisions).")
+    agency: Id | None = Field(
+        None, description="A relying party: the agency of a joint-punishment memorandum it acts for."
+    )
 
 
 @router.post("/v1/keys", status_code=201)
@@ -43,6 +46,7 @@ def issue(body: KeyRequest, party: Operator, service: ServiceDep) -> IssuedKey:
             subject=body.subject,
             policy=body.policy,
             actor=actor(party),
+            agency=body.agency,
         )
         service.reload_keys(store)
     return IssuedKey.model_validate({**issued.party.as_dict(), "token": issued.token})

@@ -24,6 +24,7 @@ from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import validate_subject_id
 from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.scoring.memoranda import memoranda_for, publish_shipped_memoranda
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -53,6 +54,7 @@ class Party:
     purposes: tuple[str, ...] = ()
     subject_id: str | None = None
     policy_id: str | None = None  # a relying party bound to the policy it relies on
+    agency: str | None = None  # a relying party acting for an agency of a joint-punishment memorandum
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "services": list(self.services), "purposes": list(self.purposes)}
@@ -80,6 +82,7 @@ def issue_key(
     policy: str | None = None,
     actor: str = "cli",
     known_services: set[str] | None = None,
+    agency: str | None = None,
 ) -> IssuedKey:
     """Register a party with its role and scope, and issue its key (returned once, stored hashed)."""
     if role not in ROLES:
@@ -105,6 +108,10 @@ def issue_key(
         if role != "relying_party":
             raise SocialCreditError("only a relying party is bound to a policy")
         policy = _bound_policy(store, policy, services or [])
+    if agency is not None:
+        if role != "relying_party":
+            raise SocialCreditError("only a relying party acts for an agency")
+        _known_agency(store, agency, policy)
     if role == "resident":
         if not subject:
             raise SocialCreditError("a resident key needs --subject (their identity number)")
@@ -113,11 +120,13 @@ def issue_key(
         raise SocialCreditError("only a resident key names a subject")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    party = Party(key_id, role, name.strip(), source, tuple(services or ()), tuple(purposes or ()), subject, policy)
+    party = Party(
+        key_id, role, name.strip(), source, tuple(services or ()), tuple(purposes or ()), subject, policy, agency
+    )
     with store.transaction():
         store.execute(
             "INSERT INTO api_keys (key_id, role, name, source_id, services, purposes, subject_id, key_hash, "
-            "created_at, revoked_at, policy_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), NULL, ?)",
+            "created_at, revoked_at, policy_id, agency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), NULL, ?, ?)",
             [
                 key_id,
                 role,
@@ -128,6 +137,7 @@ def issue_key(
                 subject,
                 _hash(secret),
                 policy,
+                agency,
             ],
         )
         append_audit(store, actor, "key_issued", subject, {k: v for k, v in party.as_dict().items() if v})
@@ -151,6 +161,25 @@ def _bound_policy(store: Store, policy: str, services: list[str]) -> str:
     return policy
 
 
+def _known_agency(store: Store, agency: str, policy: str | None) -> None:
+    """An agency named by a memorandum published for ``policy`` (any policy when None); the shipped memoranda of the
+    shipped policies are published first, as the shipped policies are on first use."""
+    for pid in BUILTIN_POLICIES:
+        publish_shipped_memoranda(store, pid)
+    pids = (
+        [policy]
+        if policy
+        else [str(r[0]) for r in store.execute("SELECT DISTINCT policy_id FROM memoranda").fetchall()]
+    )
+    known = sorted({a.id for pid in pids for m in memoranda_for(store, pid) for a in m.memorandum.agencies})
+    if agency not in known:
+        where = f" for policy {policy}" if policy else ""
+        raise SocialCreditError(
+            f"unknown agency {agency!r}: no published memorandum{where} names it"
+            + (f" (agencies: {', '.join(known)})" if known else "")
+        )
+
+
 def _offered_services(store: Store) -> set[str]:
     """Services of the shipped policies and of every policy published in the store."""
     policies = [builtin_policy(pid).policy for pid in BUILTIN_POLICIES]
@@ -172,12 +201,13 @@ def revoke_key(store: Store, key_id: str, *, actor: str = "cli") -> None:
 
 def list_keys(store: Store) -> list[dict[str, Any]]:
     return store.rows(
-        "SELECT key_id, role, name, source_id, services, purposes, subject_id, policy_id, created_at, revoked_at "
+        "SELECT key_id, role, name, source_id, services, purposes, subject_id, policy_id, agency, created_at, "
+        "revoked_at "
         "FROM api_keys ORDER BY created_at, key_id"
     )
 
 
-_KEY_COLUMNS = "role, name, source_id, services, purposes, subject_id, key_hash, revoked_at, policy_id"
+_KEY_COLUMNS = "role, name, source_id, services, purposes, subject_id, key_hash, revoked_at, policy_id, agency"
 
 
 def authenticate(store: Store, token: str | None) -> Party:
@@ -202,7 +232,7 @@ def _check(key_id: str, secret: str, row: Any) -> Party:
         raise AuthError("key_unknown", "the API key is not known")
     if row[7] is not None:
         raise AuthError("key_revoked", f"the API key {key_id} was revoked at {row[7]:%Y-%m-%d %H:%M:%S}")
-    return Party(key_id, row[0], row[1], row[2], tuple(row[3] or ()), tuple(row[4] or ()), row[5], row[8])
+    return Party(key_id, row[0], row[1], row[2], tuple(row[3] or ()), tuple(row[4] or ()), row[5], row[8], row[9])
 
 
 class KeyRing:

@@ -34,6 +34,7 @@ from socialcredit.registry.due_process.severity import counts_until, matching
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.origin import origin_label
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
+from socialcredit.registry.scoring.memoranda import name_measures
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
@@ -322,6 +323,7 @@ def subject_report(
         if "inquiries" in parts
         else []
     )
+    name_measures(store, subject_id, inquiries, lang)  # a refusal under a joint-punishment memorandum names it
     # Who asked is the party's name, never its key id (a key no longer known keeps "a relying party").
     names = party_names(store, [str(q["requester"]) for q in inquiries])
     for q in inquiries:

@@ -1,0 +1,79 @@
+"""Issue 20, organisations (web/org_pages.py): the words of an organisation's file and its look-up."""
+
+from __future__ import annotations
+
+__all__ = ["ORG_PAIRS"]
+
+ORG_PAIRS: dict[str, tuple[str, str]] = {
+    "org_search_title": ("企业信用查询", "Organisations"),
+    "org_search_label": ("统一社会信用代码或企业名称", "Unified social credit code or name"),
+    "org_search_help": (
+        "输入18位统一社会信用代码，或企业名称的一部分（2至64个字符）。每次查询均记入审计日志。",
+        "Enter the 18-character unified social credit code, or a part of the name (2 to 64 characters). Every "
+        "search is audited.",
+    ),
+    "org_search_help_resident": (
+        "仅显示您目前担任法定代表人的企业。",
+        "Only the organisations you are currently the legal representative of are shown.",
+    ),
+    "org_found": ("“{q}”的查询结果：第{page}页", "Results for “{q}”: page {page}"),
+    "org_none": ("没有找到企业。", "No organisation found."),
+    "org_next_page": ("下一页", "Next page"),
+    "org_code": ("统一社会信用代码", "Unified social credit code"),
+    "org_name": ("企业名称", "Name"),
+    "org_district": ("所在区", "District"),
+    "org_file_title": ("企业信用档案", "Organisation's credit file"),
+    "org_print": ("可打印的报告", "Printable report"),
+    "org_scores": ("评分与名单", "Scores and lists"),
+    "org_policy": ("政策", "Policy"),
+    "org_score": ("分数", "Score"),
+    "org_tier": ("等级", "Grade"),
+    "org_lists": ("名单", "Lists"),
+    "org_not_listed": ("未列入名单", "on no list"),
+    "org_listings": ("列入名单记录", "Listings"),
+    "org_list": ("名单", "List"),
+    "org_cause": ("原因", "Cause"),
+    "org_noticed": ("告知日期", "Notice"),
+    "org_effective": ("生效日期", "In effect from"),
+    "org_status": ("状态", "Status"),
+    "org_records": ("信用记录", "Records"),
+    "org_date": ("日期", "Date"),
+    "org_source": ("来源", "Source"),
+    "org_record": ("记录编号", "Record"),
+    "org_type": ("类型", "Type"),
+    "org_persons": ("关联人员", "Related persons"),
+    "org_person_name": ("姓名", "Name"),
+    "org_person_id": ("身份证号", "Identity number"),
+    "org_role": ("职务", "Role"),
+    "org_since": ("起", "From"),
+    "org_until": ("止", "Until"),
+    "org_current": ("现任", "current"),
+    "org_masked": (
+        "姓名与身份证号已作遮蔽处理：仅运营方可见全文。",
+        "Names and identity numbers are shown masked: only an operator sees them in full.",
+    ),
+    "org_lookups": ("本档案的查询记录", "Look-ups of this file"),
+    "org_by_representative": ("法定代表人", "the legal representative"),
+    "org_by_operator": ("运营方", "an operator"),
+    "org_act_for": (
+        "作为法定代表人，您可以对企业的记录提出异议，或为企业申请信用修复（POST /v1/orgs/{org}/disputes、/repairs）。",
+        "As its legal representative you may dispute the organisation's records or apply for their repair "
+        "(POST /v1/orgs/{org}/disputes, /repairs).",
+    ),
+    "org_nothing": ("无。", "Nothing recorded."),
+    "org_not_representative": (
+        "只有企业{org}的现任法定代表人可以代表企业查询和办理。",
+        "only the current legal representative of organisation {org} may act for it",
+    ),
+    "role_legal_representative": ("法定代表人", "legal representative"),
+    "role_director": ("董事", "director"),
+    "role_supervisor": ("监事", "supervisor"),
+    "role_senior_manager": ("高级管理人员", "senior manager"),
+    "role_shareholder": ("股东", "shareholder"),
+    "memoranda_title": ("联合惩戒备忘录", "Joint-punishment memoranda"),
+    "memorandum_measure": ("措施", "Measure"),
+    "memorandum_agency": ("实施单位", "Agency"),
+    "memorandum_service": ("限制的服务", "Service refused"),
+    "memorandum_list": ("名单", "List"),
+    "memorandum_issued": ("{date}发布，文号{number}", "issued {date}, {number}"),
+}

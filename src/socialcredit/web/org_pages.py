@@ -1,0 +1,76 @@
+"""An organisation's own file on the site (docs/organisations.md): ``/orgs`` finds organisations by credit code or
+name, ``/orgs/{org_id}`` shows the file, for an operator and for the organisation's legal representative (signed in
+as a resident); anyone else is refused (403, audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from socialcredit.clock import resolve_today
+from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
+from socialcredit.registry.reporting.org_file import (
+    find_orgs,
+    org_file,
+    render_org_html,
+    represented_orgs,
+    require_representative,
+)
+from socialcredit.web.codes import name_listings
+from socialcredit.web.core import Page, Web
+
+__all__ = ["add_routes"]
+
+
+def _section(page: Page) -> str:
+    return "subjects" if page.who is not None and page.who.role == "operator" else "overview"
+
+
+def add_routes(router: APIRouter, web: Web) -> None:
+    @router.get("/orgs")
+    @web.page("operator", "resident")
+    def search(page: Page) -> Response:
+        assert page.who is not None
+        q = page.query("q").strip()
+        try:
+            number = int(page.query("page", "1") or "1")
+        except ValueError:
+            number = 1
+        found: dict[str, Any] | None = None
+        failure = None
+        if q:
+            with web.service.writer() as store:
+                only = None
+                if page.who.role != "operator":
+                    only = represented_orgs(store, str(page.who.subject_id), resolve_today())
+                try:
+                    found = find_orgs(store, q, page=number, actor=page.who.actor, only=only)
+                except (InvalidRequestError, IdentifierError) as exc:
+                    failure = str(exc)
+        status = 422 if failure else 200
+        return page.render("org_search.html", status, section=_section(page), q=q, found=found, failure=failure)
+
+    @router.get("/orgs/{subject_id}")  # an organisation is a subject: its credit code
+    @web.page("operator", "resident")
+    def file(page: Page) -> Response:
+        assert page.who is not None
+        org_id = str(page.request.path_params["subject_id"])[:64]
+        operator = page.who.role == "operator"
+        with web.service.writer() as store:
+            if not operator:  # refused: the refused page, audited (Web.page), in the page's language
+                try:
+                    require_representative(store, page.who.subject_id, org_id, resolve_today())
+                except ForbiddenError as exc:
+                    raise ForbiddenError(page.t("org_not_representative", org=org_id), code=exc.code) from None
+            out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
+            name_listings(store, out["listings"], page.lang)
+            catalog = store.catalog
+        for r in out["records"]:  # sources and record types in words
+            source, kind = catalog.sources.get(r["source"]), catalog.record_types.get(r["record_type"])
+            r["source_name"] = source.name.get(page.lang) if source else r["source"]
+            r["type_name"] = kind.name.get(page.lang) if kind else r["record_type"]
+        if page.query("print") == "1":
+            return Response(render_org_html(out, page.lang), media_type="text/html; charset=utf-8")
+        return page.render("org_file.html", section=_section(page), file=out, org=out["organisation"])

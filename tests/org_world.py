@@ -1,0 +1,58 @@
+"""A tiny registry for the organisation's file: one company, the persons in its roles, a judgment against it.
+
+* ORG (北京示例科技有限公司) has an unfulfilled judgment J9 of 2026-01-10 with defaulter=true (blacklisted, in effect
+  after the 60 days' grace) and a late tax payment X9 of 2025-06-01.
+* REP (张三) is its legal representative since 2020-01-01; FORMER (王五) was until 2019-12-31; DIRECTOR (李四) is a
+  director since 2021-05-01; STRANGER (赵六) holds no role in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from due_world import ingest, write_csv
+from socialcredit.identifiers import make_ric, make_uscc
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store, open_store
+
+__all__ = ["DIRECTOR", "FORMER", "ORG", "OTHER_ORG", "REP", "STRANGER", "build_org_world"]
+
+ORG = make_uscc("91110105MA01ABCD1")
+OTHER_ORG = make_uscc("91110108MA02WXY32")
+REP = make_ric("110105", dt.date(1975, 4, 1), 41)
+DIRECTOR = make_ric("110105", dt.date(1982, 8, 8), 52)
+FORMER = make_ric("110108", dt.date(1960, 2, 2), 63)
+STRANGER = make_ric("110108", dt.date(1991, 9, 9), 74)
+ROLE = ["record_id", "subject_id", "record_type", "event_date", "org_id", "role", "start_date", "end_date"]
+
+
+def build_org_world(folder: Path) -> Store:
+    store = open_store(folder / "orgs.duckdb", create=True, key="")
+    subjects = [
+        [REP, "张三", "朝阳区", "retail"],
+        [DIRECTOR, "李四", "朝阳区", "finance"],
+        [FORMER, "王五丰", "海淀区", "retired"],
+        [STRANGER, "赵六", "海淀区", "retail"],
+        [ORG, "北京示例科技有限公司", "朝阳区", ""],
+        [OTHER_ORG, "北京另一示例商贸有限公司", "海淀区", ""],
+    ]
+    header = ["subject_id", "name", "district", "profession"]
+    ingest(store, write_csv(folder / "subjects.csv", header, subjects), "civil_affairs", dt.date(2026, 1, 1))
+    roles = [
+        ["R1", REP, "company_role", "2020-01-01", ORG, "legal_representative", "2020-01-01", ""],
+        ["R2", DIRECTOR, "company_role", "2021-05-01", ORG, "director", "2021-05-01", ""],
+        ["R3", FORMER, "company_role", "2015-03-01", ORG, "legal_representative", "2015-03-01", "2019-12-31"],
+        ["R4", STRANGER, "company_role", "2022-01-01", OTHER_ORG, "legal_representative", "2022-01-01", ""],
+    ]
+    ingest(store, write_csv(folder / "roles.csv", ROLE, roles), "registration_authority", dt.date(2026, 1, 1))
+    judgment = [["J9", ORG, "court_judgment", "2026-01-10", "commercial", "250000", "unfulfilled", "true"]]
+    header = ["record_id", "subject_id", "record_type", "event_date", "case_type", "amount", "status", "defaulter"]
+    ingest(store, write_csv(folder / "courts.csv", header, judgment), "courts", dt.date(2026, 1, 10))
+    tax = [["X9", ORG, "tax_payment", "2025-06-01", "80000", "late", "20"]]
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    ingest(store, write_csv(folder / "tax.csv", header, tax), "tax_bureau", dt.date(2026, 1, 10))
+    for as_of in (dt.date(2026, 1, 20), dt.date(2026, 3, 25)):  # the notice, then after the 60 days' grace
+        score(store, resolve_policy(store, "beijing"), as_of)
+    return store

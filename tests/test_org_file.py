@@ -1,0 +1,242 @@
+"""An organisation's own file over HTTP: look-up by credit code and name, masking, the legal representative disputing
+and applying for repair, everyone else refused with the exact message (a real server on loopback)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api_helpers import serving
+from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, STRANGER, build_org_world
+from socialcredit.api.app import create_app
+from socialcredit.clock import TODAY_ENV
+from socialcredit.errors import InvalidRequestError, SocialCreditError
+from socialcredit.identifiers import make_uscc
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.repair import report_fulfilment
+from socialcredit.registry.reporting.org_file import find_orgs, mask_name
+from web_helpers import sign_in
+
+TODAY = "2026-04-01"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder: Path = tmp_path_factory.mktemp("orgs")
+    store = build_org_world(folder)
+    before = os.environ.get(TODAY_ENV)
+    os.environ[TODAY_ENV] = TODAY
+    keys = {
+        "operator": issue_key(store, "operator", "registry operations").token,
+        "rep": issue_key(store, "resident", "张三", subject=REP).token,
+        "director": issue_key(store, "resident", "李四", subject=DIRECTOR).token,
+        "former": issue_key(store, "resident", "王五丰", subject=FORMER).token,
+        "stranger": issue_key(store, "resident", "赵六", subject=STRANGER).token,
+        "courts": issue_key(store, "furnisher", "the courts", source="courts").token,
+    }
+    app = create_app(folder / "orgs.duckdb", store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            yield {"store": store, "client": client, "keys": keys, "service": app.state.service}
+    finally:
+        store.close()
+        if before is None:
+            os.environ.pop(TODAY_ENV, None)
+        else:
+            os.environ[TODAY_ENV] = before
+
+
+def _get(world: dict[str, Any], who: str, path: str, **params: Any) -> httpx.Response:
+    return world["client"].get(path, params=params, headers={"Authorization": f"Bearer {world['keys'][who]}"})
+
+
+def _post(world: dict[str, Any], who: str, path: str, body: dict[str, Any]) -> httpx.Response:
+    return world["client"].post(path, json=body, headers={"Authorization": f"Bearer {world['keys'][who]}"})
+
+
+NOT_REP = f"only the current legal representative of organisation {ORG} may act for it"
+
+
+def test_an_operator_finds_an_organisation_by_credit_code_and_by_name(world: dict[str, Any]) -> None:
+    by_code = _get(world, "operator", "/v1/orgs", q=ORG.lower())
+    assert by_code.status_code == 200
+    assert by_code.json()["results"] == [{"org_id": ORG, "name": "北京示例科技有限公司", "district": "朝阳区"}]
+    by_name = _get(world, "operator", "/v1/orgs", q="示例").json()
+    assert [r["org_id"] for r in by_name["results"]] == [OTHER_ORG, ORG]  # by name
+    assert by_name["next_page"] is None
+    # a code with a wrong check digit is refused, naming it
+    wrong = ORG[:-1] + ("0" if ORG[-1] != "0" else "1")
+    bad = _get(world, "operator", "/v1/orgs", q=wrong)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_identifier"
+    short = _get(world, "operator", "/v1/orgs", q="x")
+    assert (short.status_code, short.json()["error"]["message"]) == (
+        422,
+        "q must be a unified social credit code or a part of a name (2 to 64 characters)",
+    )
+    # a representative finds only the organisations they represent; someone with no role finds none
+    assert [r["org_id"] for r in _get(world, "rep", "/v1/orgs", q="示例").json()["results"]] == [ORG]
+    assert [r["org_id"] for r in _get(world, "director", "/v1/orgs", q="示例").json()["results"]] == []
+    with world["service"].writer() as store:
+        assert store.one("SELECT count(*) FROM audit_log WHERE action = 'search_orgs'") == 4
+
+
+def test_the_representative_reads_the_file_with_persons_masked(world: dict[str, Any]) -> None:
+    answer = _get(world, "rep", f"/v1/orgs/{ORG}/file")
+    assert answer.status_code == 200, answer.text
+    file = answer.json()
+    assert file["organisation"]["org_id"] == ORG
+    assert [(r["record_id"], r["status"]) for r in file["records"]] == [("J9", "counting"), ("X9", "counting")]
+    assert [(x["list_id"], x["status"], x["effective_on"]) for x in file["listings"]] == [
+        ("blacklist", "effective", "2026-03-21")
+    ]
+    assert file["persons_masked"] is True
+    assert [(p["person_id"], p["name"], p["role"], p["current"]) for p in file["related_persons"]] == [
+        (REP[:6] + "********" + REP[-4:], "张*", "legal_representative", True),
+        (DIRECTOR[:6] + "********" + DIRECTOR[-4:], "李*", "director", True),
+        (FORMER[:6] + "********" + FORMER[-4:], "王**", "legal_representative", False),
+    ]
+    # the operator sees them in full, and the earlier look-up on the file
+    op = _get(world, "operator", f"/v1/orgs/{ORG}/file").json()
+    assert op["persons_masked"] is False
+    assert [(p["person_id"], p["name"]) for p in op["related_persons"]] == [
+        (REP, "张三"),
+        (DIRECTOR, "李四"),
+        (FORMER, "王五丰"),
+    ]
+    assert op["lookups"][0]["by"] == "the legal representative"
+    again = _get(world, "rep", f"/v1/orgs/{ORG}/file").json()
+    assert again["lookups"][0]["by"] == "an operator (registry operations)"
+
+
+def test_the_printable_report(world: dict[str, Any]) -> None:
+    page = _get(world, "rep", f"/v1/orgs/{ORG}/file.html", lang="zh")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert "<h1>企业信用报告: 北京示例科技有限公司</h1>" in text
+    assert "@media print" in text
+    assert "张*" in text and REP not in text and "张三" not in text
+    assert "姓名与身份证号已作遮蔽处理：仅运营方可见全文。" in text
+
+
+@pytest.mark.parametrize("who", ["director", "former", "stranger"])
+def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: str) -> None:
+    for path in (f"/v1/orgs/{ORG}/file", f"/v1/orgs/{ORG}/file.html"):
+        answer = _get(world, who, path)
+        assert answer.status_code == 403
+        error = answer.json()["error"]
+        assert (error["code"], error["message"]) == ("not_representative", NOT_REP)
+    body = {"source_id": "courts", "record_id": "J9", "reason": "the judgment was paid"}
+    refused = _post(world, who, f"/v1/orgs/{ORG}/disputes", body)
+    assert (refused.status_code, refused.json()["error"]["message"]) == (403, NOT_REP)
+    repair = {"source_id": "tax_bureau", "record_id": "X9", "statement": "paid"}
+    refused = _post(world, who, f"/v1/orgs/{ORG}/repairs", repair)
+    assert (refused.status_code, refused.json()["error"]["message"]) == (403, NOT_REP)
+    with world["service"].writer() as store:
+        assert store.one(
+            "SELECT count(*) FROM audit_log WHERE action = 'access_refused' AND detail LIKE '%not_representative%'"
+        )
+
+
+def test_the_representative_disputes_the_organisations_record(world: dict[str, Any]) -> None:
+    body = {"source_id": "courts", "record_id": "J9", "reason": "the judgment was paid on 2026-03-30"}
+    answer = _post(world, "rep", f"/v1/orgs/{ORG}/disputes", body)
+    assert answer.status_code == 201, answer.text
+    dispute = answer.json()
+    assert (dispute["subject_id"], dispute["record_id"], dispute["status"]) == (ORG, "J9", "open")
+    # a record of another subject is not the organisation's to dispute
+    other = _post(world, "rep", f"/v1/orgs/{OTHER_ORG}/disputes", body)
+    message = f"only the current legal representative of organisation {OTHER_ORG} may act for it"
+    assert (other.status_code, other.json()["error"]["message"]) == (403, message)
+
+
+def test_the_representative_applies_for_repair(world: dict[str, Any]) -> None:
+    body = {"source_id": "tax_bureau", "record_id": "X9", "statement": "the tax is settled", "commitment": "we will"}
+    early = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", body)
+    assert early.status_code == 409
+    assert early.json()["error"]["message"] == (
+        "source tax_bureau has not reported the obligation of record 'X9' fulfilled; fulfil it (pay the judgment, "
+        "settle the tax) and ask the source to report it, then apply"
+    )
+    with world["service"].writer() as store:
+        report_fulfilment(store, "tax_bureau", "X9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
+    answer = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", body)
+    assert answer.status_code == 201, answer.text
+    repair = answer.json()
+    assert (repair["subject_id"], repair["record_id"], repair["status"], repair["severity"]) == (
+        ORG,
+        "X9",
+        "pending",
+        "minor",
+    )
+
+
+def test_a_look_up_of_an_unknown_organisation(world: dict[str, Any]) -> None:
+    code = make_uscc("91110108MA09ABCD1")
+    answer = _get(world, "operator", f"/v1/orgs/{code}/file")
+    assert (answer.status_code, answer.json()["error"]["message"]) == (404, f"no registered organisation {code}")
+    # a person's identity number is not an organisation
+    answer = _get(world, "operator", f"/v1/orgs/{REP}/file")
+    assert answer.status_code == 422
+
+
+def test_the_masked_name_keeps_the_family_name() -> None:
+    assert (mask_name("张三丰"), mask_name("李"), mask_name(None), mask_name("")) == ("张**", "李", None, "")
+
+
+@settings(max_examples=80, deadline=None)
+@given(query=st.text(max_size=80), page=st.integers(-2, 600))
+def test_any_query_is_answered_or_refused_by_name(world: dict[str, Any], query: str, page: int) -> None:
+    with world["service"].writer() as store:
+        try:
+            found = find_orgs(store, query, page=page, actor="test")
+        except InvalidRequestError as exc:
+            assert exc.field in ("q", "page")
+            return
+        except SocialCreditError as exc:  # an 18-character code with a wrong check digit or character
+            assert exc.code == "invalid_identifier" and len(query.strip()) == 18
+            return
+    assert 2 <= len(query.strip()) <= 64 and 1 <= page <= 500
+    assert len(found["results"]) <= 20
+
+
+@contextmanager
+def _browser(world: dict[str, Any], who: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as client:
+        sign_in(client, world["keys"][who])
+        yield client
+
+
+def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]) -> None:
+    with _browser(world, "rep") as rep:
+        found = rep.get("/orgs", params={"q": "示例", "lang": "zh"})
+        assert found.status_code == 200
+        assert f'href="/orgs/{ORG}"' in found.text and OTHER_ORG not in found.text
+        page = rep.get(f"/orgs/{ORG}", params={"lang": "zh"})
+        assert page.status_code == 200
+        assert "<h1>企业信用档案: 北京示例科技有限公司</h1>" in page.text
+        assert "张*" in page.text and "法定代表人 (现任)" in page.text and REP not in page.text
+        assert "失信名单" in page.text and "已生效" in page.text
+        printable = rep.get(f"/orgs/{ORG}", params={"print": "1", "lang": "en"})
+        assert "<h1>Credit report of an organisation: 北京示例科技有限公司</h1>" in printable.text
+        bad = rep.get("/orgs", params={"q": "x"})
+        assert bad.status_code == 422
+        assert "q must be a unified social credit code or a part of a name (2 to 64 characters)" in bad.text
+    with _browser(world, "operator") as op:
+        page = op.get(f"/orgs/{ORG}", params={"lang": "en"})
+        assert page.status_code == 200
+        assert REP in page.text and "张三" in page.text and "legal representative (current)" in page.text
+    with _browser(world, "director") as director:
+        refused = director.get(f"/orgs/{ORG}", params={"lang": "en"})
+        assert refused.status_code == 403
+        assert NOT_REP in refused.text
