@@ -37,6 +37,7 @@ from socialcredit.cli_help import (
     JsonOpt,
     LangOpt,
 )
+from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
@@ -1064,6 +1065,7 @@ def demo(
 # After the commands above, so that each help panel lists this module's commands first.
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
+register_scorecard(app)  # scorecard fit, scorecard outcomes (cli_scorecard.py)
 
 
 def main() -> None:
