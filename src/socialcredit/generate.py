@@ -778,7 +778,7 @@ def write_outcomes(
             "as_of": as_of,
             "days": OUTCOME_FEATURE_DAYS,
         }
-        table = con.execute(_OUTCOME_FEATURES, params).fetch_arrow_table()
+        table = con.execute(_OUTCOME_FEATURES, params).to_arrow_table()
     finally:
         con.close()
     rng = np.random.default_rng(np.random.SeedSequence([seed, OUTCOME_STREAM]))

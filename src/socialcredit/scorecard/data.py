@@ -23,6 +23,7 @@ __all__ = [
     "PROFILES",
     "PROTECTED",
     "Outcomes",
+    "check_holdout",
     "parse_monotonic",
     "protected_kind",
     "read_outcomes",
@@ -268,6 +269,20 @@ def _target(frame: pd.DataFrame, target: str, event: str | None, path: Path) -> 
     return y, chosen, notes
 
 
+def _value(value: Any) -> str:
+    """A value as a message shows it: a number as written (1, 2.5), a text quoted."""
+    if isinstance(value, str):
+        return repr(value)
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def check_holdout(holdout: float) -> None:
+    """The share of rows held out: from 0.05 to 0.5 (``invalid_option`` otherwise)."""
+    if not 0.05 <= holdout <= 0.5:
+        raise _error("invalid_option", f"--holdout {holdout:g}: give a share from 0.05 to 0.5", "holdout")
+
+
 def _float(value: str) -> float | None:
     try:
         return float(value)
@@ -379,7 +394,7 @@ def _features(frame: pd.DataFrame, columns: list[str], path: Path) -> tuple[pd.D
             raise _error(
                 "feature_constant",
                 f"{path}: feature {column!r} takes one value"
-                + (f" ({present.iloc[0]!r})" if len(present) else " (it is always missing)")
+                + (f" ({_value(present.iloc[0])})" if len(present) else " (it is always missing)")
                 + "; it cannot tell outcomes apart. Leave it out with --exclude",
                 column,
             )

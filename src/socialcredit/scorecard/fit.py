@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from socialcredit.errors import InvalidRequestError
-from socialcredit.scorecard.data import Outcomes
+from socialcredit.scorecard.data import Outcomes, check_holdout
 
 if TYPE_CHECKING:
     from optbinning import Scorecard
@@ -128,8 +128,7 @@ def fit_scorecard(
                 code="invalid_option",
                 field="monotonic",
             )
-    if not 0.05 <= holdout <= 0.5:
-        raise InvalidRequestError(f"--holdout {holdout}: give a share from 0.05 to 0.5", code="invalid_option")
+    check_holdout(holdout)
     X, y = outcomes.X, outcomes.y
     events = int(y.sum())
     if min(events, len(y) - events) < 10:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from socialcredit.policy.load import parse_policy
-from socialcredit.scorecard.data import read_outcomes
+from socialcredit.scorecard.data import check_holdout, read_outcomes
 from socialcredit.scorecard.export import engine_scores, policy_yaml, slugs
 from socialcredit.scorecard.fit import PROXY_THRESHOLD, Fitted, Scale, fit_scorecard
 
@@ -43,6 +43,7 @@ def fit_outcomes(
 ) -> FitResult:
     """Fit a scorecard on the outcome file at ``path`` and export it as a policy; the report's ``engine`` gives the
     largest difference between the engine's scores of the holdout under that policy and optbinning's."""
+    check_holdout(holdout)
     outcomes = read_outcomes(
         path, target, features=features, exclude=exclude, event=event, id_column=id_column, profile=profile
     )
