@@ -320,6 +320,20 @@ def test_refusals_have_their_messages_and_exit_codes(tmp_path: Path) -> None:
         "unreadable_outcomes",
         f"{tmp_path / 'nothing.csv'}: no such file; give a CSV or Parquet file of outcomes",
     )
+    flat = tmp_path / "flat.csv"
+    # 20 rows whose 14 training rows (seed 0) give neither feature a split: every bin has the same weight
+    flat.write_text(
+        "amount,kind,y\n-651.79,k0,0\n-174.72,k1,1\n1663.72,k0,1\n659.15,k1,1\n-1641.4,k0,1\n-5.2,k1,1\n"
+        "-623.46,k0,1\n148.63,k0,1\n-1608.19,k1,0\n241.77,k0,0\n235.38,k0,1\n1575.63,k0,1\n316.65,k1,0\n"
+        "510.55,k1,0\n-1493.12,k0,0\n2252.73,k1,1\n-1915.65,k1,0\n1101.8,k0,0\n-329.9,k0,0\n-880.65,k0,0\n",
+        "utf-8",
+    )
+    refused(
+        cli("scorecard", "fit", flat, "--target", "y"),
+        "no_signal",
+        f"{flat}: no feature tells the outcomes apart in the 14 training rows (every bin has the same event rate), "
+        "so there are no points to give; add rows or features",
+    )
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"PAR1 not really")
     proc = cli("scorecard", "fit", broken, "--target", "outcome")
@@ -403,3 +417,34 @@ def test_options_are_checked_or_refused_as_invalid(items: list[str], numbers: li
             assert scale.max - scale.min >= 10
         else:
             assert min(scale.pdo, scale.odds, scale.base_points) > 0
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=st.integers(20, 120),
+    seed=st.integers(0, 10_000),
+    missing=st.floats(0, 0.9),
+    categories=st.integers(1, 8),
+    scale=st.sampled_from([(None, None), (0.0, 100.0), (300.0, 850.0)]),
+)
+def test_any_small_mixed_file_fits_within_one_point_or_is_refused(
+    tmp_path: Path, n: int, seed: int, missing: float, categories: int, scale: tuple[float | None, float | None]
+) -> None:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "amount": np.round(rng.normal(0, 1000, n), 2),
+            "kind": rng.choice([f"k{i}" for i in range(categories)], n).astype(object),
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    frame.loc[rng.random(n) < missing, "amount"] = np.nan
+    frame.loc[rng.random(n) < missing, "kind"] = None
+    path = tmp_path / "small.csv"
+    frame.to_csv(path, index=False)
+    try:
+        result = fit_outcomes(path, "y", scale=scale_from_options(*scale, None, None, None))
+    except InvalidRequestError as exc:
+        assert exc.code in EXIT_CODES or isinstance(exc, LimitError), exc.code
+        return
+    assert result.report["engine"]["max_difference"] <= 1.0

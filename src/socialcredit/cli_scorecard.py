@@ -26,7 +26,8 @@ _EPILOG = (
     "Exit codes of fit: 0 fitted; 2 a usage error; 10 the file cannot be read; 11 no rows or no features; "
     "12 no such target column; 13 the target is not binary (or --event is needed); 14 the target has one value; "
     "15 a feature has one value; 16 a protected attribute named as a feature; 17 over a limit (size, rows, "
-    "columns, categories, a value's length); 18 an option names no column; 19 too few rows; 20 an invalid option."
+    "columns, categories, a value's length); 18 an option names no column; 19 too few rows; 20 an invalid option; "
+    "21 no feature tells the outcomes apart."
 )
 
 scorecard_app = typer.Typer(

@@ -52,6 +52,7 @@ EXIT_CODES = {
     "unknown_column": 18,
     "too_few_rows": 19,
     "invalid_option": 20,
+    "no_signal": 21,
 }
 
 # Protected attributes by legal profile (the profiles of `policy lint`): sex and ethnicity everywhere; age under
@@ -315,8 +316,8 @@ def read_outcomes(
         raise _error("unreadable_outcomes", f"{path}: column {repeated[0]!r} appears twice; name each once", "outcomes")
     y, chosen, notes = _target(frame, target, event, path)
     frame = frame.loc[y.index]
-    named = list(features or [])
-    excluded = list(exclude or [])
+    named = list(dict.fromkeys(features or []))  # a column named twice is one feature
+    excluded = list(dict.fromkeys(exclude or []))
     for column in [*named, *excluded] + ([id_column] if id_column else []):
         if column not in frame.columns:
             raise _error("unknown_column", f"{path}: no column {column!r} (named by an option)", "features")

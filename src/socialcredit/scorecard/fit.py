@@ -154,8 +154,18 @@ def fit_scorecard(
         # optbinning and scikit-learn warn of their own future deprecations; none is about this fit.
         warnings.simplefilter("ignore")
         card.fit(X.loc[train], y.loc[train].to_numpy())
-        p = card.predict_proba(X.loc[test])[:, 1]
-        metrics = _metrics(y.loc[test].to_numpy(), p)
+        points = card.table(style="summary")["Points"].to_numpy(dtype=np.float64)
+        if not np.isfinite(points).all():
+            # every bin of every feature has the same weight of evidence: the scale has no range to spread over
+            raise InvalidRequestError(
+                f"{outcomes.path}: no feature tells the outcomes apart in the {len(train)} training rows (every bin "
+                "has the same event rate), so there are no points to give; add rows or features",
+                code="no_signal",
+            )
+        # Measured on the score itself (higher is safer), as the exported policy gives it: the same ranking as the
+        # model's probability, and defined for a category the training rows never had (optbinning's predict_proba
+        # gives it no value; its score gives it the Missing bin's points).
+        metrics = _metrics(y.loc[test].to_numpy(), -np.asarray(card.score(X.loc[test]), dtype=np.float64))
         baseline = _baseline(outcomes, train, test)
         bins = _bins(card, outcomes)
         proxies = _proxies(card, outcomes)
