@@ -27,7 +27,7 @@ _EPILOG = (
     "12 no such target column; 13 the target is not binary (or --event is needed); 14 the target has one value; "
     "15 a feature has one value; 16 a protected attribute named as a feature; 17 over a limit (size, rows, "
     "columns, categories, a value's length); 18 an option names no column; 19 too few rows; 20 an invalid option; "
-    "21 no feature tells the outcomes apart."
+    "21 no feature tells the outcomes apart; 22 optbinning cannot fit the rows."
 )
 
 scorecard_app = typer.Typer(

@@ -53,6 +53,7 @@ EXIT_CODES = {
     "too_few_rows": 19,
     "invalid_option": 20,
     "no_signal": 21,
+    "fit_failed": 22,
 }
 
 # Protected attributes by legal profile (the profiles of `policy lint`): sex and ethnicity everywhere; age under

@@ -138,6 +138,14 @@ def fit_scorecard(
             code="too_few_rows",
         )
     train, test = train_test_split(X.index, test_size=holdout, random_state=seed, stratify=y)
+    for feature in outcomes.features:
+        if X.loc[train, feature].nunique(dropna=True) < 2:
+            raise InvalidRequestError(
+                f"{outcomes.path}: feature {feature!r} takes fewer than two values in the {len(train)} training rows; "
+                "it cannot tell outcomes apart. Leave it out with --exclude",
+                code="feature_constant",
+                field=feature,
+            )
     params = {c: {"monotonic_trend": t} for c, t in trends.items() if t != "auto"}
     process = BinningProcess(
         variable_names=outcomes.features,
@@ -153,7 +161,13 @@ def fit_scorecard(
     with warnings.catch_warnings():
         # optbinning and scikit-learn warn of their own future deprecations; none is about this fit.
         warnings.simplefilter("ignore")
-        card.fit(X.loc[train], y.loc[train].to_numpy())
+        try:
+            card.fit(X.loc[train], y.loc[train].to_numpy())
+        except ValueError as exc:  # the library's own refusal of data it cannot bin or fit
+            first = next(iter(str(exc).splitlines()), type(exc).__name__)
+            raise InvalidRequestError(
+                f"{outcomes.path}: optbinning cannot fit these rows: {first}", code="fit_failed"
+            ) from None
         points = card.table(style="summary")["Points"].to_numpy(dtype=np.float64)
         if not np.isfinite(points).all():
             # every bin of every feature has the same weight of evidence: the scale has no range to spread over
