@@ -229,6 +229,31 @@ def test_a_pdo_scale_scores_within_one_point_too(tmp_path: Path) -> None:
     assert result.report["engine"]["max_difference"] <= 1.0
 
 
+def test_a_feature_of_many_long_values_fits_and_one_too_long_is_refused(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    n = 2_000
+    shop = np.array([f"shop number {i:02d} on a rather long street" for i in range(40)], dtype=object)
+    which = rng.integers(0, 40, n)
+    y = (rng.random(n) < np.where(which < 20, 0.05, 0.3)).astype(int)
+    path = tmp_path / "shops.csv"
+    pd.DataFrame({"shop": shop[which], "y": y}).to_csv(path, index=False)
+    result = fit_outcomes(path, "y")
+    assert max(len(b.values) for b in result.fitted.bins["shop"]) >= 5  # bins of several values
+    assert "feature_text not in ['shop number 00 on a rather long street', " in result.policy_text  # all 40
+    X = result.fitted.outcomes.X.iloc[:50].copy()
+    X.iloc[0, 0] = "a shop that opened after the fit"
+    assert np.abs(engine_vs_optbinning(result, tmp_path, X)).max() <= 1.0
+    longer = tmp_path / "longer.csv"
+    pd.DataFrame({"shop": [f"{v} in the northern district" for v in shop[which]], "y": y}).to_csv(longer, index=False)
+    refused(
+        cli("scorecard", "fit", longer, "--target", "y"),
+        "limit_exceeded",
+        f"{longer}: the 40 values of 'shop' take 2680 characters written out; a categorical feature's values may take "
+        "at most 1700 (the exported policy names them in one condition): shorten or group them, or leave it out "
+        "with --exclude",
+    )
+
+
 # -- refusals: exact messages, exit codes of the console script ------------------------------------------------------
 def test_refusals_have_their_messages_and_exit_codes(tmp_path: Path) -> None:
     loans = mixed_csv(tmp_path / "loans.csv")
@@ -448,3 +473,17 @@ def test_any_small_mixed_file_fits_within_one_point_or_is_refused(
         assert exc.code in EXIT_CODES or isinstance(exc, LimitError), exc.code
         return
     assert result.report["engine"]["max_difference"] <= 1.0
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=-9.99e14, max_value=9.99e14, allow_nan=False, allow_infinity=False))
+def test_bin_bounds_are_written_as_numbers_the_language_takes(value: float) -> None:
+    from socialcredit.policy.expr import parse
+    from socialcredit.scorecard.export import _number
+
+    text = _number(value)
+    assert len(text.lstrip("-")) <= 18 and "e" not in text
+    assert abs(float(text) - value) <= (1e-16 if abs(value) < 1 else abs(value) * 1e-15)
+    if len(np.format_float_positional(abs(value), unique=True, trim="-")) <= 18:
+        assert float(text) == value  # exact whenever the shortest decimal fits
+    parse(f"feature_number >= {text}")

@@ -36,8 +36,12 @@ LIMITS = {
     "columns": 200,
     "categories": 100,  # distinct values of one categorical feature
     "value_chars": 200,  # characters of one categorical value
+    # characters of all the values of one categorical feature, quoted and separated: the exported policy names them
+    # in one condition (of at most 2000 characters) to give an unseen value the Missing bin's points
+    "category_chars": 1700,
 }
 MIN_ROWS = 20
+MAX_NUMBER = 1e15
 
 # Each refusal's code and the exit code `socialcredit scorecard fit` ends with (2 stays the usage error's).
 EXIT_CODES = {
@@ -221,6 +225,18 @@ def _as_number(series: pd.Series) -> pd.Series | None:
     return out
 
 
+def _check_range(path: Path, column: str, values: pd.Series) -> None:
+    big = values[values.abs() >= MAX_NUMBER]
+    if len(big):
+        raise LimitError(
+            f"{path}: {column!r} holds {big.iloc[0]:g}; a number of an outcome file must lie within ±{MAX_NUMBER:g} "
+            "(the exported policy writes bin bounds as decimals of at most 18 characters): rescale it",
+            code="number_out_of_range",
+            limit="numbers",
+            field=column,
+        )
+
+
 def _target(frame: pd.DataFrame, target: str, event: str | None, path: Path) -> tuple[pd.Series, str, list[str]]:
     if target not in frame.columns:
         shown = ", ".join(map(str, list(frame.columns)[:12])) + (", …" if len(frame.columns) > 12 else "")
@@ -366,6 +382,7 @@ def _features(frame: pd.DataFrame, columns: list[str], path: Path) -> tuple[pd.D
         series = frame[column]
         as_num = _as_number(series)
         if as_num is not None:
+            _check_range(path, column, as_num.dropna())
             data[column] = as_num
             numeric.append(column)
             present = as_num.dropna()
@@ -388,6 +405,16 @@ def _features(frame: pd.DataFrame, columns: list[str], path: Path) -> tuple[pd.D
                     f"{LIMITS['categories']} (leave it out with --exclude, or group its values)",
                     code="too_many_categories",
                     limit="categories",
+                    field=column,
+                )
+            written = sum(len(v) + v.count("'") + v.count("\\") + 4 for v in present.unique())
+            if written > LIMITS["category_chars"]:
+                raise LimitError(
+                    f"{path}: the {n} values of {column!r} take {written} characters written out; a categorical "
+                    f"feature's values may take at most {LIMITS['category_chars']} (the exported policy names them "
+                    "in one condition): shorten or group them, or leave it out with --exclude",
+                    code="values_too_long",
+                    limit="category_chars",
                     field=column,
                 )
             data[column] = text.astype(object)

@@ -55,8 +55,20 @@ def slugs(features: list[str]) -> dict[str, str]:
 
 
 def _number(value: float) -> str:
-    """A float as a literal of the condition language (no exponent) that reads back as the same double."""
-    return np.format_float_positional(value, unique=True, trim="-")
+    """A float as a literal of the condition language: no exponent, at most 18 characters (the language's bound on a
+    number). The shortest decimal that reads back as the same double when it fits; else rounded to 18 characters
+    (a split point below 1 with many digits moves by less than 10^-16; only a value that close to it changes bin).
+
+    >>> _number(1960.9710083007812), _number(-0.000012345678901234567)
+    ('1960.9710083007812', '-0.0000123456789012')
+    """
+    sign = "-" if value < 0 else ""
+    text = np.format_float_positional(abs(value), unique=True, trim="-")
+    precision = 17 - len(str(int(abs(value))))
+    while len(text) > 18 and precision >= 0:
+        text = np.format_float_positional(abs(value), precision=precision, unique=False, fractional=True, trim="-")
+        precision -= 1
+    return sign + text
 
 
 def _text(value: str) -> str:
@@ -109,12 +121,11 @@ def _conditions(b: Bin, slug: str, numeric: bool, known: tuple[str, ...]) -> lis
     if b.kind == "missing":
         if numeric:
             return [f"{head} and feature_number is null"]
-        # optbinning gives a category it never saw in training the points of the Missing bin
-        chunks = _chunks(known, len(head) + 60)
-        if not chunks:
+        # optbinning gives a category it never saw in training the points of the Missing bin; the reader bounds a
+        # feature's values (LIMITS["category_chars"]) so that this one list fits in a condition
+        if not known:
             return [f"{head} and feature_text is null"]
-        outside = " and ".join(f"feature_text not in [{', '.join(_text(v) for v in c)}]" for c in chunks)
-        return [f"{head} and (feature_text is null or ({outside}))"]
+        return [f"{head} and (feature_text is null or feature_text not in [{', '.join(_text(v) for v in known)}])"]
     return [f"{head} and feature_text in [{', '.join(_text(v) for v in c)}]" for c in _chunks(b.values, len(head))]
 
 
