@@ -98,6 +98,17 @@ def test_outcomes_are_one_row_per_resident_with_features_and_a_default(world: Pa
     assert table["monthly_income"].isna().any() and table["monthly_income"].notna().any()
 
 
+def test_scorecard_outcomes_writes_them_from_the_command_line(world: Path, tmp_path: Path) -> None:
+    proc = cli("scorecard", "outcomes", world.parent, "--seed", "5", "--output", tmp_path / "o.parquet")
+    assert (proc.returncode, proc.stdout) == (0, f"Wrote {tmp_path / 'o.parquet'}.\n"), proc.stderr
+    assert pq.read_table(tmp_path / "o.parquet").equals(pq.read_table(world))
+    proc = cli("scorecard", "outcomes", tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"error: {tmp_path}: not a generated population (subjects/, truth/ and records/ are needed)"
+    )
+
+
 def test_outcomes_are_drawn_from_the_seed_and_leave_the_records_alone(world: Path, tmp_path: Path) -> None:
     records = sorted((world.parent / "records").glob("*/*.parquet"))
     before = {p: p.read_bytes() for p in records}
@@ -212,6 +223,10 @@ def test_a_csv_with_a_categorical_column_and_missing_values_fits(tmp_path: Path)
     assert proxy["proxy"] and proxy["cramers_v"] > PROXY_THRESHOLD
     assert f"Proxy: title is associated with sex (Cramér's V {proxy['cramers_v']} > {PROXY_THRESHOLD})." in proc.stdout
     assert "feature_text in ['it\\'s \"odd\"']" in policy.read_text("utf-8")
+    zh = cli("scorecard", "fit", path, "--target", "outcome", "--event", "bad", "--lang", "zh")
+    assert zh.returncode == 0, zh.stderr
+    assert "│ 普通逻辑回归 " in zh.stdout
+    assert "- 受保护属性不作为特征（仅用于检查代理变量）：sex (sex)\n" in zh.stdout
 
 
 def test_a_category_never_seen_scores_as_optbinning_scores_it(tmp_path: Path) -> None:

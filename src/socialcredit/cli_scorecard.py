@@ -172,7 +172,7 @@ def _print(report: dict[str, Any], lang: str) -> None:
         if not flagged:
             out.print(words["no_proxy"].format(t=t), markup=False)
     for note in report["notes"]:
-        out.print(f"- {note}", markup=False)
+        out.print(f"- {note[lang]}", markup=False)
 
 
 @scorecard_app.command("fit", epilog=_EPILOG)

@@ -133,7 +133,7 @@ class Outcomes:
     categorical: list[str]
     protected: dict[str, str]
     aside: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
+    notes: list[dict[str, str]] = field(default_factory=list)  # each in en and zh
 
     @property
     def features(self) -> list[str]:
@@ -237,7 +237,9 @@ def _check_range(path: Path, column: str, values: pd.Series) -> None:
         )
 
 
-def _target(frame: pd.DataFrame, target: str, event: str | None, path: Path) -> tuple[pd.Series, str, list[str]]:
+def _target(
+    frame: pd.DataFrame, target: str, event: str | None, path: Path
+) -> tuple[pd.Series, str, list[dict[str, str]]]:
     if target not in frame.columns:
         shown = ", ".join(map(str, list(frame.columns)[:12])) + (", …" if len(frame.columns) > 12 else "")
         raise _error("target_missing", f"{path}: no column {target!r}; the file's columns are {shown}", "target")
@@ -245,7 +247,12 @@ def _target(frame: pd.DataFrame, target: str, event: str | None, path: Path) -> 
     notes = []
     missing = int(column.isna().sum())
     if missing:
-        notes.append(f"{missing} rows without a value of {target} were left out")
+        notes.append(
+            {
+                "en": f"{missing} rows without a value of {target} were left out",
+                "zh": f"{missing} 行没有 {target} 的值，未计入",
+            }
+        )
     values = column.dropna().map(lambda v: str(v).strip())
     distinct = sorted(set(values))
     if len(distinct) > 2:
@@ -357,9 +364,12 @@ def read_outcomes(
         skip = {target, *excluded, *protected_here} | ({ident} if ident else set())
         chosen_features = [c for c in frame.columns if c not in skip]
         if protected_here:
+            listed = ", ".join(f"{c} ({k})" for c, k in protected_here.items())
             notes.append(
-                "protected attributes set aside (used only to report proxies): "
-                + ", ".join(f"{c} ({k})" for c, k in protected_here.items())
+                {
+                    "en": f"protected attributes set aside (used only to report proxies): {listed}",
+                    "zh": f"受保护属性不作为特征（仅用于检查代理变量）：{listed}",
+                }
             )
     chosen_features = [c for c in chosen_features if c not in excluded]
     if not chosen_features:
