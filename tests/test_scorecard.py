@@ -432,6 +432,23 @@ def test_malformed_outcome_files_are_refused_with_documented_codes(
     assert target not in outcomes.features and "sex" not in outcomes.features
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    header=st.lists(st.sampled_from(["t", "a", "b", "sex"]), min_size=1, max_size=4),
+    rows=st.lists(st.lists(CELLS, min_size=1, max_size=4), min_size=0, max_size=40),
+)
+def test_the_console_script_answers_malformed_files_with_a_documented_code(
+    tmp_path: Path, header: list[str], rows: list[list[str]]
+) -> None:
+    path = tmp_path / "h.csv"
+    path.write_text("\n".join([",".join(header)] + [",".join(r) for r in rows]) + "\n", "utf-8")
+    proc = cli("scorecard", "fit", path, "--target", "t")
+    assert proc.returncode in {0, *EXIT_CODES.values()}, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr and "internal error" not in proc.stderr
+    if proc.returncode:
+        assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     items=st.lists(st.text(alphabet=string.ascii_letters + "=_ ,", max_size=20), max_size=4),
