@@ -39,6 +39,7 @@ from socialcredit.cli_help import (
 )
 from socialcredit.cli_lab import disparity_for_lint, register_lab
 from socialcredit.cli_memoranda import memorandum_app
+from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
@@ -1098,6 +1099,7 @@ register_due_process(app)  # dispute, repair, override, file, due, notices, look
 register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
 register_lab(policy_app)  # policy impact, publish, history, drift (cli_lab.py)
 app.add_typer(memorandum_app, name="memorandum")  # joint-punishment memoranda (cli_memoranda.py)
+register_scorecard(app)  # scorecard fit, scorecard outcomes (cli_scorecard.py)
 
 
 def main() -> None:

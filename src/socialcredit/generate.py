@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from socialcredit.catalog import load_catalog
 from socialcredit.example import districts
 
-__all__ = ["AS_OF", "GenerateSummary", "generate"]
+__all__ = ["AS_OF", "GenerateSummary", "generate", "write_outcomes"]
 
 AS_OF = dt.date(2026, 11, 1)
 Progress = Callable[[str, int, int], None]
@@ -691,3 +691,111 @@ def _org_taxes(rng: np.random.Generator, org_ids: pa.Array, years: int, as_of: d
             "days_late": pa.array(np.where(status == "late", 30, -1), mask=status != "late"),
         }
     )
+
+
+# -- Outcomes to learn scorecards from (docs/scorecard.md) ---------------------------------------------------------
+# Whether each resident defaults within twelve months of the as-of date, drawn from a hidden propensity: the
+# resident's profile (never written to the outcomes), their records of the two years before the as-of date, their
+# income and their age. The draws come from a stream of their own (the seed and OUTCOME_STREAM), so writing outcomes
+# changes no record of the population. Our calibration: about one resident in ten defaults.
+OUTCOME_STREAM = 19
+OUTCOME_FEATURE_DAYS = 730
+OUTCOME_INTERCEPT = -2.6
+OUTCOME_PROFILE_LOGIT = {"model": -0.9, "ordinary": 0.0, "careless": 1.0, "defaulter": 2.2}
+OUTCOME_LOGIT = {  # per count (capped at 6), per 1,000 yuan of monthly income above 5,000, for the under-30s
+    "loan_late": 0.45,
+    "utility_late": 0.35,
+    "platform_late": 0.40,
+    "court_unfulfilled": 1.0,
+    "income_k": -0.10,
+    "young": 0.35,
+}
+OUTCOME_NOISE_SD = 0.5
+
+_OUTCOME_FEATURES = """
+WITH people AS (
+    SELECT CAST(s.subject_id AS VARCHAR) AS subject_id, s.district, s.profession, t.sex, t.birth_date, t.profile
+    FROM read_parquet($subjects) AS s JOIN read_parquet($truth) AS t USING (subject_id)
+),
+recs AS (
+    SELECT CAST(subject_id AS VARCHAR) AS subject_id, record_type, status, monthly_income, hours, event_date
+    FROM read_parquet($records, union_by_name = true)
+    WHERE event_date <= $as_of AND event_date > $as_of - $days
+),
+per AS (
+    SELECT subject_id,
+        COUNT(*) FILTER (WHERE record_type = 'loan_repayment' AND status IN ('late', 'default')) AS loan_late,
+        COUNT(*) FILTER (WHERE record_type = 'utility_payment' AND status IN ('late', 'unpaid')) AS utility_late,
+        COUNT(*) FILTER (WHERE record_type = 'platform_repayment' AND status IN ('late', 'default')) AS platform_late,
+        COUNT(*) FILTER (WHERE record_type = 'tax_payment' AND status IN ('late', 'evaded')) AS tax_late,
+        COUNT(*) FILTER (WHERE record_type = 'traffic_ticket') AS traffic_tickets,
+        COUNT(*) FILTER (WHERE record_type = 'court_judgment' AND status = 'unfulfilled') AS court_unfulfilled,
+        COALESCE(SUM(hours) FILTER (WHERE record_type = 'volunteering'), 0) AS volunteering_hours,
+        ARG_MAX(monthly_income, event_date) FILTER (WHERE record_type = 'employment') AS monthly_income
+    FROM recs GROUP BY subject_id
+)
+SELECT p.subject_id, p.district, p.profession, p.sex, DATE_DIFF('year', p.birth_date, $as_of) AS age, p.profile,
+    CAST(COALESCE(loan_late, 0) AS BIGINT) AS loan_late, CAST(COALESCE(utility_late, 0) AS BIGINT) AS utility_late,
+    CAST(COALESCE(platform_late, 0) AS BIGINT) AS platform_late, CAST(COALESCE(tax_late, 0) AS BIGINT) AS tax_late,
+    CAST(COALESCE(traffic_tickets, 0) AS BIGINT) AS traffic_tickets,
+    CAST(COALESCE(court_unfulfilled, 0) AS BIGINT) AS court_unfulfilled,
+    CAST(COALESCE(volunteering_hours, 0) AS DOUBLE) AS volunteering_hours,
+    CAST(monthly_income AS DOUBLE) AS monthly_income
+FROM people AS p LEFT JOIN per USING (subject_id)
+ORDER BY p.subject_id
+"""
+
+
+def write_outcomes(
+    population: Path | str, *, seed: int = 0, as_of: dt.date = AS_OF, out: Path | str | None = None
+) -> Path:
+    """Write ``outcomes.parquet`` (or ``out``) for a generated population: one row per resident with features
+    derived from their records before ``as_of`` (counts of late payments, tickets, unfulfilled judgments,
+    volunteering hours, the latest monthly income — missing for residents with no employment record), their
+    district and profession, their sex and age (protected: a scorecard refuses them as features) and
+    ``default_12m`` (1: defaulted within twelve months of ``as_of``). The profile that drives the default is hidden.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = generate(500, out=folder, seed=1)
+    >>> pq.read_table(write_outcomes(folder, seed=1)).num_rows
+    500
+    """
+    import duckdb
+
+    folder = Path(population)
+    subjects = sorted(str(p) for p in (folder / "subjects").glob("part-*.parquet"))
+    truth = sorted(str(p) for p in (folder / "truth").glob("residents-*.parquet"))
+    records = sorted(str(p) for p in (folder / "records").glob("*/*.parquet"))
+    if not subjects or not truth or not records:
+        raise FileNotFoundError(f"{folder}: not a generated population (subjects/, truth/ and records/ are needed)")
+    con = duckdb.connect(":memory:")
+    try:
+        params = {
+            "subjects": subjects,
+            "truth": truth,
+            "records": records,
+            "as_of": as_of,
+            "days": OUTCOME_FEATURE_DAYS,
+        }
+        table = con.execute(_OUTCOME_FEATURES, params).to_arrow_table()
+    finally:
+        con.close()
+    rng = np.random.default_rng(np.random.SeedSequence([seed, OUTCOME_STREAM]))
+    n = table.num_rows
+    col = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    income = np.nan_to_num(col["monthly_income"].astype(np.float64), nan=0.0)
+    logit = (
+        OUTCOME_INTERCEPT
+        + np.array([OUTCOME_PROFILE_LOGIT[str(p)] for p in col["profile"]])
+        + sum(OUTCOME_LOGIT[k] * np.minimum(col[k], 6) for k in ("loan_late", "utility_late", "platform_late"))
+        + OUTCOME_LOGIT["court_unfulfilled"] * np.minimum(col["court_unfulfilled"], 6)
+        + OUTCOME_LOGIT["income_k"] * np.clip(income - 5000.0, 0.0, 30000.0) / 1000.0
+        + OUTCOME_LOGIT["young"] * (col["age"] < 30)
+        + rng.normal(0.0, OUTCOME_NOISE_SD, n)
+    )
+    default = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
+    table = table.drop_columns(["profile"]).append_column("default_12m", pa.array(default.astype(np.int8)))
+    target = Path(out) if out is not None else folder / "outcomes.parquet"
+    pq.write_table(table, target)
+    return target
