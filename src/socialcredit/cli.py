@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from socialcredit.cli_catalog import register_catalog
 from socialcredit.cli_due_process import register_due_process
 from socialcredit.cli_freeze import register_freeze
 from socialcredit.cli_help import (
@@ -561,14 +562,20 @@ def state_drop(policy: PolicyArg, db: DbOpt = DEFAULT_DB) -> None:
 
 
 @policy_app.command("check")
-def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file.", metavar="FILE")]) -> None:
-    """Validate a policy file; every problem names file, line and rule."""
+def policy_check(
+    file: Annotated[Path, typer.Argument(help="Policy YAML file.", metavar="FILE")], db: DbOpt = DEFAULT_DB
+) -> None:
+    """Validate a policy file (against the store's published catalog, when there is a store); every problem names
+    file, line and rule."""
+    from socialcredit.cli_catalog import store_catalog
     from socialcredit.policy import load_policy
 
-    loaded = load_policy(file)
+    version, catalog = store_catalog(db)
+    loaded = load_policy(file, catalog)
     p = loaded.policy
+    against = f" against the store's catalog version {version}" if catalog is not None else ""
     out.print(
-        f"{file}: policy {p.id} version {p.version} is valid: {len(p.rules)} rules, {len(p.lists)} lists, "
+        f"{file}: policy {p.id} version {p.version} is valid{against}: {len(p.rules)} rules, {len(p.lists)} lists, "
         f"{len(p.services)} services (sha256 {loaded.sha256[:12]})."
     )
 
@@ -1064,6 +1071,7 @@ def demo(
 # After the commands above, so that each help panel lists this module's commands first.
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
+register_catalog(app)  # catalog show, check, publish (cli_catalog.py)
 
 
 def main() -> None:
