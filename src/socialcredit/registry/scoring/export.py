@@ -117,6 +117,8 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_id
         "format": EXPORT_FORMAT,
         "version": 1,
         "store_id": store.store_id,
+        # the store's catalog version when exported: the record types and fields the records carry
+        "catalog_version": store.catalog_version,
         "watermark": watermark,
         "categories": categories,
         "subjects": subjects,
@@ -256,7 +258,7 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
     watermark = int(source["watermark"])
     if watermark > int(store.one("SELECT value FROM counters WHERE name = 'seq'")):
         raise SocialCreditError(f"{folder}: the export is newer than this store (watermark {watermark})")
-    loaded = parse_policy(manifest["policy_text"], origin=f"{folder}/manifest.json")
+    loaded = parse_policy(manifest["policy_text"], origin=f"{folder}/manifest.json", catalog=store.catalog)
     if loaded.sha256 != manifest["policy_sha256"]:
         raise SocialCreditError(f"{folder}/manifest.json: the policy text does not match its hash")
     publish_policy(store, loaded, actor)
