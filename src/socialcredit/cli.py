@@ -587,13 +587,17 @@ def policy_explain(
     codes: Annotated[
         bool, typer.Option("--codes", help="The operators' table: rule ids, conditions as written, reason codes.")
     ] = False,
+    db: DbOpt = DEFAULT_DB,
 ) -> None:
-    """A policy in plain words, as its public page says it (or, with --codes, the operators' rule table)."""
+    """A policy in plain words, as its public page says it (or, with --codes, the operators' rule table); a policy
+    file is read against the store's published catalog when there is a store."""
+    from socialcredit.cli_catalog import store_catalog
     from socialcredit.policy import builtin_policy, load_policy
     from socialcredit.policy.explain import explain_policy
     from socialcredit.registry.reporting.policy_text import policy_plain_text
 
-    loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
+    is_file = policy.endswith((".yaml", ".yml"))
+    loaded = load_policy(policy, store_catalog(db)[1]) if is_file else builtin_policy(policy)
     text = explain_policy(loaded, lang) if codes else policy_plain_text(loaded, lang)
     out.print(text, markup=False, highlight=False)
 
