@@ -390,3 +390,57 @@ def test_a_bundle_with_record_types_the_store_lacks_is_refused_until_its_catalog
         record["fields"] = {"place": "石岛镇", "bags": 2}
         with pytest.raises(BundleError, match=r"its records have field littering\.bags, which this store's catalog"):
             _check_catalog(store, bundle)
+
+
+# --- the service: ingest over HTTP, and the pages' names for the new types ----------------------------------------
+
+
+@pytest.mark.slow
+def test_the_service_takes_and_names_the_new_record_types(tmp_path: Path) -> None:
+    """On a real server: a new source sends a record of a new type over the API; the resident's records page and
+    the public policy page name the new types in Chinese and English, as the published catalog has them."""
+    import datetime as dt
+
+    import httpx
+
+    from api_helpers import serving
+    from socialcredit.api.app import create_app
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.registry.records.ingest import ingest_file
+    from socialcredit.registry.scoring.runs import score
+    from web_helpers import sign_in
+
+    today = dt.date(2026, 11, 1)
+    store = open_store(tmp_path / "s.duckdb", create=True, key="")
+    publish_catalog(store, rongcheng_catalog(), "catalog.yaml")
+    for source, name in BATCHES:
+        assert not ingest_file(store, EXAMPLE / name, source, today=today).errors
+    score(store, resolve_policy(store, str(EXAMPLE / "policy.yaml")), today)
+    village = issue_key(store, "furnisher", "a village committee", source="rongcheng_village_committee")
+    resident = issue_key(store, "resident", "吴刚", subject=RESIDENTS["R10"])
+    app = create_app(tmp_path / "s.duckdb", store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            sent = client.post(
+                "/v1/records",
+                headers={"Authorization": f"Bearer {village.token}", "content-type": "text/csv"},
+                content=f"record_id,subject_id,record_type,event_date,place\nRC-V9001,{RESIDENTS['R10']},littering,"
+                "2026-10-30,港湾街道\n",
+            )
+            assert sent.status_code == 200, sent.text
+            assert (sent.json()["accepted"], sent.json()["rejected"]) == (1, 0)
+            policy_zh = client.get("/policies/rongcheng", params={"lang": "zh"})
+            assert policy_zh.status_code == 200
+            assert "乱扔垃圾记录" in policy_zh.text and "窃水窃电或破坏公用设施记录" in policy_zh.text
+            policy_en = client.get("/policies/rongcheng", params={"lang": "en"})
+            assert "a stealing water or power, or damaging utility equipment record" in policy_en.text
+            sign_in(client, resident.token)
+            records = client.get("/me/records", params={"lang": "zh"})
+            assert records.status_code == 200
+            assert "窃水窃电或破坏公用设施" in records.text and "公用事业公司" in records.text
+            # the record sent over the API above: the new type and the new source, by their names
+            assert "乱扔垃圾" in records.text and "村（居）民委员会" in records.text
+            english = client.get("/me/records", params={"lang": "en"})
+            assert "stealing water or power, or damaging utility equipment" in english.text
+    finally:
+        store.close()
