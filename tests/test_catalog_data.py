@@ -375,7 +375,7 @@ def test_a_bundle_with_record_types_the_store_lacks_is_refused_until_its_catalog
     from socialcredit.regions.exchange import _check_catalog
 
     record = {"record_type": "littering", "source_id": "rongcheng_village_committee", "fields": {"place": "石岛镇"}}
-    payload = {"catalog": {"version": 2}, "records": [record]}
+    payload = {"catalog": {"version": 2, "sha256": "their catalog's"}, "records": [record]}
     bundle = Bundle("371082", "荣成市", 3, "0" * 64, "2026-11-02T00:00:00+00:00", payload)
     with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
         with pytest.raises(BundleError) as refused:
@@ -390,6 +390,50 @@ def test_a_bundle_with_record_types_the_store_lacks_is_refused_until_its_catalog
         record["fields"] = {"place": "石岛镇", "bags": 2}
         with pytest.raises(BundleError, match=r"its records have field littering\.bags, which this store's catalog"):
             _check_catalog(store, bundle)
+        ours = store.one("SELECT sha256 FROM catalogs WHERE version = 2")
+        same = Bundle("371082", "荣成市", 3, "0" * 64, "", {**payload, "catalog": {"version": 2, "sha256": ours}})
+        _check_catalog(store, same)  # written under this very catalog: malformed, for check_payload to say where
+
+
+@pytest.mark.slow
+def test_a_region_bundle_under_a_newer_catalog_waits_for_the_receiver_to_publish_it(tmp_path: Path) -> None:
+    """Beijing publishes a catalog with court_judgment.cause and shares a judgment that has one; Tianjin, still on
+    the shipped catalog, refuses the bundle saying why; once Tianjin publishes the same catalog, the same bundle is
+    taken and the judgment's cause is stored."""
+    import datetime as dt
+
+    from region_helpers import BEIJING, TIANJIN, build_regions
+    from socialcredit.errors import BundleError
+    from socialcredit.regions import import_bundle
+    from socialcredit.registry.records.ingest import ingest_file
+
+    on = dt.date(2026, 11, 1)
+    world = build_regions(tmp_path / "regions", as_of=on)
+    try:
+        beijing, tianjin = world.stores[BEIJING], world.stores[TIANJIN]
+        publish_catalog(beijing, rongcheng_catalog(), "catalog.yaml")
+        mover = world.movers[0]["subject_id_from"]
+        batch = tmp_path / "courts.csv"
+        batch.write_text(
+            "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,cause\n"
+            f"BJ-CAUSE-1,{mover},court_judgment,2026-10-20,commercial,80000,fulfilled,false,contract_breach\n",
+            "utf-8",
+        )
+        assert not ingest_file(beijing, batch, "courts", today=on).errors
+        bundle = world.export(BEIJING)
+        with pytest.raises(BundleError) as refused:
+            import_bundle(tianjin, bundle)
+        assert str(refused.value) == (
+            f"bundle {BEIJING}#1 was made with catalog version 2 of region {BEIJING}: its records have field "
+            "court_judgment.cause, which this store's catalog (version 1) lacks; publish a catalog that has them "
+            "(socialcredit catalog publish FILE) and import the bundle again"
+        )
+        publish_catalog(tianjin, rongcheng_catalog(), "catalog.yaml")
+        assert import_bundle(tianjin, bundle).records > 0
+        stored = "SELECT json_extract_string(fields, '$.cause') FROM region_records WHERE record_id = 'BJ-CAUSE-1'"
+        assert tianjin.one(stored) == "contract_breach"
+    finally:
+        world.close()
 
 
 # --- the service: ingest over HTTP, and the pages' names for the new types ----------------------------------------

@@ -225,7 +225,7 @@ def export_bundle(
         "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "policy": {"id": loaded.policy.id, "version": loaded.policy.version},
         # the catalog its records were written under (a receiving store must have their record types)
-        "catalog": {"version": store.catalog_version},
+        "catalog": {"version": store.catalog_version, "sha256": _catalog_sha(store)},
         "lists_as_of": as_of,
         "identities": identities,
         "records": records,
@@ -606,9 +606,18 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     summary.unmatched = int(counts.get("unmatched", 0))
 
 
+def _catalog_sha(store: Store) -> str | None:
+    sha = store.one("SELECT sha256 FROM catalogs WHERE version = ?", [store.catalog_version])
+    return None if sha is None else str(sha)
+
+
 def _check_catalog(store: Store, bundle: Bundle) -> None:
-    """Refuse a bundle whose records have record types, sources or fields this store's catalog lacks, saying so
-    plainly (the publisher's catalog is newer); a bundle whose records all fit is taken, whatever its version."""
+    """Refuse a bundle written under another catalog whose records have record types, sources or fields this store's
+    catalog lacks, saying so plainly; a bundle whose records all fit is taken, whatever its version. (Under the same
+    catalog, such a record is malformed: ``check_payload`` says where.)"""
+    theirs = bundle.payload.get("catalog")
+    if not isinstance(theirs, dict) or theirs.get("sha256") == _catalog_sha(store):
+        return
     catalog = store.catalog
     missing: set[str] = set()
     records = bundle.payload.get("records")
@@ -624,8 +633,7 @@ def _check_catalog(store: Store, bundle: Bundle) -> None:
             missing.add(f"source {source}")
     if not missing:
         return
-    theirs = bundle.payload.get("catalog")
-    version = theirs.get("version") if isinstance(theirs, dict) else None
+    version = theirs.get("version")
     made = f" was made with catalog version {version} of region {bundle.publisher}" if version else ""
     raise BundleError(
         f"bundle {bundle.label}{made}: its records have {', '.join(sorted(missing)[:10])}"
