@@ -220,12 +220,23 @@ def test_removing_what_a_published_policy_uses_is_refused_naming_policy_rule_and
         "candidate no longer lets utilities send"
         for rule in ("utility.theft", "utility.equipment_damage")
     ]
+
+    def narrow(d: dict[str, Any]) -> None:
+        d["record_types"]["utility_payment"]["fields"]["status"]["allowed"] = ["on_time", "unpaid"]
+
+    assert _problems(rongcheng_store, without(text, narrow)) == [
+        "policy rongcheng@2026.1 does not validate against the candidate: rongcheng@2026.1:64: rule utility.late_fees: "
+        "when: status is never 'late'; it takes one of: on_time, unpaid (at character 12 of \"status in ['late', "
+        "'unpaid']\")"
+    ]
+
     # a field the policy does not read may go; a record type no policy uses may go
-    check_catalog(
-        rongcheng_store,
-        without(text, lambda d: d["record_types"]["counterfeit_goods"]["fields"].pop("goods_value")),
-        "c.yaml",
-    )
+    def unused(d: dict[str, Any]) -> None:
+        d["record_types"]["counterfeit_goods"]["fields"].pop("goods_value")
+        d["record_types"].pop("blood_donation")
+        d["sources"].pop("blood_centre")
+
+    assert check_catalog(rongcheng_store, without(text, unused), "c.yaml").added == []
 
 
 def test_adding_is_accepted_and_a_policy_on_a_new_type_validates_against_the_store(rongcheng_store: Any) -> None:
