@@ -499,3 +499,31 @@ def test_the_service_takes_and_names_the_new_record_types(tmp_path: Path) -> Non
             assert "stealing water or power, or damaging utility equipment" in english.text
     finally:
         store.close()
+
+
+def test_invalid_catalogs_say_where_and_what() -> None:
+    with pytest.raises(CatalogError) as shape:
+        parse_catalog("record_types: {a: 1}\n", "c.yaml")
+    assert str(shape.value) == (
+        "c.yaml: invalid catalog: professions: Field required; categories: Field required; record_types.a: Input "
+        "should be a valid dictionary or instance of RecordType; sources: Field required; subject_fields: Field "
+        "required"
+    )
+    data = yaml.safe_load(shipped_catalog_text())
+    data["sources"]["courts"]["record_types"].append("littering")
+    with pytest.raises(CatalogError) as reference:
+        parse_catalog(dump(data), "c.yaml")
+    assert str(reference.value) == "c.yaml: invalid catalog: source courts: unknown record type 'littering'"
+    data = yaml.safe_load(shipped_catalog_text())
+    data["record_types"]["littering"] = {
+        "name": {"zh": "乱扔垃圾", "en": "littering"},
+        "category": "government",
+        "subjects": ["person"],
+        "fields": {"amount": {"type": "integer"}},
+    }
+    with pytest.raises(CatalogError) as twice:
+        parse_catalog(dump(data), "c.yaml")
+    assert str(twice.value) == (
+        "c.yaml: invalid catalog: field 'amount' is integer in littering but number in tax_payment; a field name has "
+        "one type"
+    )

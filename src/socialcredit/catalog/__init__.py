@@ -172,8 +172,22 @@ def parse_catalog(text: str, origin: str) -> Catalog:
     _check_limits(data, origin)
     try:
         return Catalog.model_validate(data)
-    except (ValidationError, ValueError, TypeError) as exc:
+    except ValidationError as exc:
+        raise CatalogError(f"{origin}: invalid catalog: {_problems(exc)}") from None
+    except (ValueError, TypeError) as exc:
         raise CatalogError(f"{origin}: invalid catalog: {exc}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each problem as ``where: what`` (the first ten), without pydantic's own wording around them."""
+    errors = exc.errors()
+    said = []
+    for err in errors[:10]:
+        where = ".".join(str(p) for p in err["loc"])
+        what = str(err["msg"]).removeprefix("Value error, ")
+        said.append(f"{where}: {what}" if where else what)
+    more = f"; and {len(errors) - 10} more" if len(errors) > 10 else ""
+    return "; ".join(said) + more
 
 
 def catalog_sha256(text: str) -> str:
