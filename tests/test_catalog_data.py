@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from socialcredit.catalog import LIMITS, catalog_from_text, load_catalog, parse_catalog, shipped_catalog_text
 from socialcredit.catalog.versions import dump, lacking, with_additions
 from socialcredit.errors import CatalogError, CatalogIncompatibleError, PolicyError
-from socialcredit.registry.scoring.catalogs import catalog_text, check_catalog, publish_catalog
+from socialcredit.registry.scoring.catalogs import catalog_text, check_catalog, publish_catalog, run_catalog_version
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.store import open_store
 
@@ -117,7 +117,7 @@ def test_rongcheng_points_table_is_scored_with_its_own_record_types(tmp_path: Pa
     shown = sc("show", RESIDENTS["R08"], db=db)
     assert "private_lending" in shown.stdout and "annual_rate" in shown.stdout
     with open_store(db, read_only=True) as store:
-        assert store.one("SELECT catalog_version FROM run_catalogs WHERE run_id = 1") == 2
+        assert run_catalog_version(store, 1) == 2  # the run names the catalog it was scored with
         # the new fields are columns of records, typed by the catalog
         cols = {str(r[0]): str(r[1]) for r in store.execute("DESCRIBE records").fetchall()}
         assert (cols["annual_rate"], cols["cause"], cols["goods"]) == ("DOUBLE", "VARCHAR", "VARCHAR")
