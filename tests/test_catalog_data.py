@@ -380,6 +380,41 @@ def test_an_export_names_the_catalog_version(rongcheng_store: Any, tmp_path: Pat
     assert json.loads((tmp_path / "export" / "manifest.json").read_text("utf-8"))["catalog_version"] == 2
 
 
+def test_an_export_is_scored_without_the_store_under_its_own_catalog(tmp_path: Path) -> None:
+    """`score --input` of an export reads the new record types and fields with the catalog the export carries:
+    the same scores, grades and ranks as the store's run."""
+    import datetime as dt
+
+    import duckdb
+
+    from socialcredit.backends.files import export_catalog
+    from socialcredit.registry.records.ingest import ingest_file
+    from socialcredit.registry.scoring.export import export_inputs
+    from socialcredit.registry.scoring.files import score_files
+    from socialcredit.registry.scoring.policies import policy_without_store
+    from socialcredit.registry.scoring.runs import score
+
+    today = dt.date(2026, 11, 1)
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
+        publish_catalog(store, rongcheng_catalog(), "catalog.yaml")
+        for source, name in BATCHES:
+            assert not ingest_file(store, EXAMPLE / name, source, today=today).errors
+        run = score(store, resolve_policy(store, str(EXAMPLE / "policy.yaml")), today)
+        stored = store.execute(
+            "SELECT score, tier, rank FROM run_results WHERE run_id = ? ORDER BY rank, score", [run.run_id]
+        ).fetchall()
+        export_inputs(store, tmp_path / "export")
+    assert export_catalog(tmp_path / "export") == parse_catalog(rongcheng_catalog(), "x")
+    with pytest.raises(PolicyError, match="unknown record type 'littering'"):
+        policy_without_store(str(EXAMPLE / "policy.yaml"))  # the shipped catalog does not have it
+    loaded = policy_without_store(str(EXAMPLE / "policy.yaml"), export_catalog(tmp_path / "export"))
+    score_files(tmp_path / "export", loaded, today, tmp_path / "results")
+    results = str(tmp_path / "results" / "results" / "*.parquet")
+    scored = duckdb.sql(f"SELECT score, tier, rank FROM read_parquet('{results}') ORDER BY rank, score").fetchall()
+    assert scored == stored
+    assert scored[0] == (1072, "AAA", 1) and scored[-1] == (580, "D", 20)
+
+
 def test_a_bundle_with_record_types_the_store_lacks_is_refused_until_its_catalog_has_them(tmp_path: Path) -> None:
     from socialcredit.errors import BundleError
     from socialcredit.regions.bundle import Bundle

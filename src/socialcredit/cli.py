@@ -777,7 +777,9 @@ def _score_files(
             f"cannot be used with {' or '.join(store_only)}: --input scores the files in memory, without a store",
             param_hint="--input",
         )
-    loaded = policy_without_store(policy)
+    from socialcredit.backends.files import export_catalog
+
+    loaded = policy_without_store(policy, export_catalog(input_dir))
     with _progress("score", not as_json) as step:
         manifest = score_files(input_dir, loaded, as_of, out_dir, progress=step)
     if as_json:
@@ -822,7 +824,9 @@ def _score_on_spark(
         raise SocialCreditError(
             "--engine spark needs --input (a folder from `socialcredit export` or `socialcredit generate`) and --out"
         )
-    loaded = policy_without_store(policy)
+    from socialcredit.backends.files import export_catalog
+
+    loaded = policy_without_store(policy, export_catalog(input_dir))
     err.print(f"Scoring {input_dir} on Spark ({master}) …")
     manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master, from_records=from_records)
     if as_json:

@@ -94,14 +94,16 @@ def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
     return get_policy(store, ref)
 
 
-def policy_without_store(ref: str) -> LoadedPolicy:
+def policy_without_store(ref: str, catalog: Catalog | None = None) -> LoadedPolicy:
     """A policy for a run without a store (files, Spark): a policy file, or a shipped policy by id, in the order
-    :func:`resolve_policy` looks; published policies live in a store, so they are not found here."""
+    :func:`resolve_policy` looks; published policies live in a store, so they are not found here. It is validated
+    against ``catalog`` (an export's, :func:`socialcredit.backends.files.export_catalog`) or the shipped one."""
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
-        return load_policy(path)
+        return load_policy(path, catalog)
     if ref in BUILTIN_POLICIES:
-        return builtin_policy(ref)
+        shipped = builtin_policy(ref)
+        return shipped if catalog is None else parse_policy(shipped.text, shipped.origin, catalog)
     raise NotFoundError(
         f"no policy file {ref!r} and no shipped policy of that id; without a store, give a shipped policy "
         f"({', '.join(BUILTIN_POLICIES)}) or a policy file"
