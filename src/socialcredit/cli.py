@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from socialcredit.cli_catalog import register_catalog
 from socialcredit.cli_due_process import register_due_process
 from socialcredit.cli_freeze import register_freeze
 from socialcredit.cli_help import (
@@ -564,14 +565,20 @@ def state_drop(policy: PolicyArg, db: DbOpt = DEFAULT_DB) -> None:
 
 
 @policy_app.command("check")
-def policy_check(file: Annotated[Path, typer.Argument(help="Policy YAML file.", metavar="FILE")]) -> None:
-    """Validate a policy file; every problem names file, line and rule."""
+def policy_check(
+    file: Annotated[Path, typer.Argument(help="Policy YAML file.", metavar="FILE")], db: DbOpt = DEFAULT_DB
+) -> None:
+    """Validate a policy file (against the store's published catalog, when there is a store); every problem names
+    file, line and rule."""
+    from socialcredit.cli_catalog import store_catalog
     from socialcredit.policy import load_policy
 
-    loaded = load_policy(file)
+    version, catalog = store_catalog(db)
+    loaded = load_policy(file, catalog)
     p = loaded.policy
+    against = f" against the store's catalog version {version}" if catalog is not None else ""
     out.print(
-        f"{file}: policy {p.id} version {p.version} is valid: {len(p.rules)} rules, {len(p.lists)} lists, "
+        f"{file}: policy {p.id} version {p.version} is valid{against}: {len(p.rules)} rules, {len(p.lists)} lists, "
         f"{len(p.services)} services (sha256 {loaded.sha256[:12]})."
     )
 
@@ -583,13 +590,17 @@ def policy_explain(
     codes: Annotated[
         bool, typer.Option("--codes", help="The operators' table: rule ids, conditions as written, reason codes.")
     ] = False,
+    db: DbOpt = DEFAULT_DB,
 ) -> None:
-    """A policy in plain words, as its public page says it (or, with --codes, the operators' rule table)."""
+    """A policy in plain words, as its public page says it (or, with --codes, the operators' rule table); a policy
+    file is read against the store's published catalog when there is a store."""
+    from socialcredit.cli_catalog import store_catalog
     from socialcredit.policy import builtin_policy, load_policy
     from socialcredit.policy.explain import explain_policy
     from socialcredit.registry.reporting.policy_text import policy_plain_text
 
-    loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
+    is_file = policy.endswith((".yaml", ".yml"))
+    loaded = load_policy(policy, store_catalog(db)[1]) if is_file else builtin_policy(policy)
     text = explain_policy(loaded, lang) if codes else policy_plain_text(loaded, lang)
     out.print(text, markup=False, highlight=False)
 
@@ -788,7 +799,9 @@ def _score_files(
             f"cannot be used with {' or '.join(store_only)}: --input scores the files in memory, without a store",
             param_hint="--input",
         )
-    loaded = policy_without_store(policy)
+    from socialcredit.backends.files import export_catalog
+
+    loaded = policy_without_store(policy, export_catalog(input_dir))
     with _progress("score", not as_json) as step:
         manifest = score_files(input_dir, loaded, as_of, out_dir, progress=step)
     if as_json:
@@ -833,7 +846,9 @@ def _score_on_spark(
         raise SocialCreditError(
             "--engine spark needs --input (a folder from `socialcredit export` or `socialcredit generate`) and --out"
         )
-    loaded = policy_without_store(policy)
+    from socialcredit.backends.files import export_catalog
+
+    loaded = policy_without_store(policy, export_catalog(input_dir))
     err.print(f"Scoring {input_dir} on Spark ({master}) …")
     manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master, from_records=from_records)
     if as_json:
@@ -1100,6 +1115,7 @@ register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
 register_lab(policy_app)  # policy impact, publish, history, drift (cli_lab.py)
 app.add_typer(memorandum_app, name="memorandum")  # joint-punishment memoranda (cli_memoranda.py)
 register_scorecard(app)  # scorecard fit, scorecard outcomes (cli_scorecard.py)
+register_catalog(app)  # catalog show, check, publish (cli_catalog.py)
 
 
 def main() -> None:

@@ -51,7 +51,8 @@ EXIT_CODES = "\n".join(
         "0  done. A refused decision, an empty list and a look-up that finds no one are answers, not failures.",
         "1  the command ran and reports a failure: rows rejected (ingest, load), errors in a policy (policy lint), "
         "an audit log that is not intact (audit verify), a scoring state that differs (state check), matches ranked "
-        "without the registry (matchmaking matches).",
+        "without the registry (matchmaking matches), a catalog the published policies refuse (catalog check, catalog "
+        "publish).",
         "2  the command was refused or could not run: a usage error (an unknown command or option, a bad value, a "
         "group without its command: it prints its help), invalid input (e.g. a policy that does not load), something "
         "not found, a step the registry's state refuses, a store that cannot be opened, a file that cannot be read or "

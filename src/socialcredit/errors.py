@@ -5,6 +5,7 @@
     ├── PolicyError                   a policy file is invalid (file, line, rule id)            422 invalid_policy
     ├── ExpressionError               a condition does not parse or type-check                  422 invalid_expression
     ├── CatalogError                  the record-type catalog is invalid                        422 invalid_catalog
+    │   └── CatalogIncompatibleError  a candidate drops or retypes what a policy uses           409 catalog_incompatible
     ├── StoreError                    the store cannot be opened or migrated (e.g. wrong key)   503 store_unavailable
     ├── IngestError                   a batch cannot be read at all (bad rows are rejected)     422 unreadable_batch
     ├── NotFoundError                 a subject, run, policy or service does not exist          404 not_found
@@ -48,6 +49,7 @@ __all__ = [
     "BackendError",
     "BundleError",
     "CatalogError",
+    "CatalogIncompatibleError",
     "CheckpointError",
     "ConflictError",
     "DecisionError",
@@ -138,6 +140,18 @@ class CatalogError(SocialCreditError):
 
     status = 422
     default_code = "invalid_catalog"
+
+
+class CatalogIncompatibleError(CatalogError):
+    """A candidate catalog removes or retypes what a published policy (or the store's records) uses.
+    ``problems`` lists each: the policy, its rule and the field."""
+
+    status = 409
+    default_code = "catalog_incompatible"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
 class StoreError(SocialCreditError):

@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import Catalog, load_catalog
+from socialcredit.catalog import Catalog, catalog_from_text, catalog_sha256, load_catalog, shipped_catalog_text
+from socialcredit.catalog.versions import dump, lacking, with_additions
 from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import StoreError
 from socialcredit.sqltext import ident, lit
@@ -29,6 +30,7 @@ __all__ = [
     "MIGRATIONS",
     "IdRange",
     "Store",
+    "latest_catalog",
     "latest_consents",
     "latest_subjects",
     "latest_versions",
@@ -38,6 +40,7 @@ __all__ = [
     "record_id_order",
     "record_id_range",
     "record_ids_may_be_known",
+    "sync_catalog",
 ]
 
 # The variables' names, for messages; their values are read through socialcredit.settings (docs/settings.md).
@@ -668,6 +671,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "CREATE TABLE purged_subjects (subject_key BIGINT NOT NULL, after_seq BIGINT NOT NULL);",
     ),
     (
+        24,
+        "the catalog as data: its published versions, and the version each run was scored with",
+        # Record types, their fields and sources are published like policies (registry/scoring/catalogs.py); the
+        # store opens with its latest version. Version 1 is the catalog shipped with the program, stored when the
+        # store is first opened at this schema; `shipped_sha256` is the shipped catalog each version took in, so a
+        # newer program's additions are added once (open_store). `run_catalogs` names each run's catalog version.
+        """
+        CREATE TABLE catalogs (
+            version INTEGER PRIMARY KEY, sha256 VARCHAR NOT NULL, text VARCHAR NOT NULL,
+            published_at TIMESTAMP NOT NULL, published_by VARCHAR NOT NULL, shipped_sha256 VARCHAR NOT NULL
+        );
+        CREATE TABLE run_catalogs (run_id BIGINT PRIMARY KEY, catalog_version INTEGER NOT NULL);
+        """,
+    ),
+    (
         25,
         "the impact report a policy version was published with",
         # `policy publish FILE --impact REPORT.json` keeps the report it was given (registry/reporting/impact.py),
@@ -725,6 +743,8 @@ class Store:
     encrypted: bool
     catalog: Catalog
     created: bool = False
+    # The version of ``catalog`` in the store's `catalogs` table (1: the shipped catalog).
+    catalog_version: int = 1
     # The store's key: files the registry writes beside the store are sealed with keys derived from it.
     key: str | None = field(default=None, repr=False, compare=False)
 
@@ -876,12 +896,66 @@ def open_store(
     con.execute(f"USE {_ALIAS}")
     if not exists:
         path.chmod(0o600)  # the owner's only, whatever the umask (the console script's is 077)
-    catalog = load_catalog()
     if not read_only:
         _migrate(con)
-        _sync_sources(con, catalog)
-        _sync_record_fields(con, catalog)
-    return Store(path=path, con=con, encrypted=bool(key), catalog=catalog, created=not exists, key=key or None)
+        _ensure_catalog(con)
+    version, catalog = latest_catalog(con)
+    if not read_only:
+        sync_catalog(con, catalog)
+    return Store(
+        path=path,
+        con=con,
+        encrypted=bool(key),
+        catalog=catalog,
+        created=not exists,
+        key=key or None,
+        catalog_version=version,
+    )
+
+
+def latest_catalog(con: duckdb.DuckDBPyConnection) -> tuple[int, Catalog]:
+    """The store's latest published catalog and its version (the shipped one, 1, in a store of an older schema
+    opened read-only)."""
+    try:
+        row = con.execute("SELECT version, text FROM catalogs ORDER BY version DESC LIMIT 1").fetchone()
+    except duckdb.CatalogException:
+        row = None
+    if row is None:
+        return 1, load_catalog()
+    return int(row[0]), catalog_from_text(str(row[1]))
+
+
+def _ensure_catalog(con: duckdb.DuckDBPyConnection) -> None:
+    """Store the shipped catalog as version 1 in a store that has none; when this program ships a catalog the
+    latest version has not taken in, add what it adds (never removing or changing anything) as the next version."""
+    shipped_text = shipped_catalog_text()
+    shipped_sha = catalog_sha256(shipped_text)
+    try:
+        row = con.execute("SELECT version, text, shipped_sha256 FROM catalogs ORDER BY version DESC LIMIT 1").fetchone()
+    except duckdb.CatalogException:  # a schema before 24 (the tests of older migrations stop there)
+        return
+    if row is not None and row[2] == shipped_sha:
+        return
+    if row is None:
+        version, text = 1, shipped_text
+    else:
+        base = catalog_from_text(str(row[1]))
+        shipped = load_catalog()
+        if lacking(base, shipped):
+            version, text = int(row[0]) + 1, dump(with_additions(base, shipped))
+        else:  # nothing new: the latest version takes in this shipped catalog as it is
+            con.execute("UPDATE catalogs SET shipped_sha256 = ? WHERE version = ?", [shipped_sha, row[0]])
+            return
+    con.execute(
+        "INSERT INTO catalogs VALUES (?, ?, ?, now(), 'socialcredit (shipped catalog)', ?)",
+        [version, catalog_sha256(text), text, shipped_sha],
+    )
+
+
+def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
+    """Make the store follow ``catalog``: its sources, and a typed column of records for each of its fields."""
+    _sync_sources(con, catalog)
+    _sync_record_fields(con, catalog)
 
 
 SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}

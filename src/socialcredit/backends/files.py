@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 import sqlglot
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import load_catalog
+from socialcredit.catalog import Catalog, load_catalog, parse_catalog
 from socialcredit.errors import InvalidRequestError
 
 __all__ = ["EXPECTED", "EXPORT_FORMAT", "InputFiles", "Source", "input_files"]
@@ -88,6 +88,20 @@ class InputFiles:
 
 def _error(message: str) -> InvalidRequestError:
     return InvalidRequestError(message, field="input")
+
+
+def export_catalog(folder: Path | str) -> Catalog | None:
+    """The catalog an export was written under (its ``catalog.yaml``, the store's published catalog), or None for a
+    folder without one (a generated population, an export of a program before catalogs were kept): the shipped
+    catalog then applies."""
+    path = Path(folder) / "catalog.yaml"
+    if not (Path(folder) / "manifest.json").is_file() or not path.is_file():
+        return None
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _error(f"{path}: cannot read the export's catalog ({exc})") from None
+    return parse_catalog(text, str(path))
 
 
 def input_files(folder: Path | str, categories: Sequence[str]) -> InputFiles:
@@ -162,7 +176,7 @@ def _export(folder: Path, categories: Sequence[str]) -> InputFiles:
     subjects = _source(
         "sc_in_subjects", [folder / "subjects.parquet"], [*_EXPORT_SUBJECTS, *consent_cols], "the subjects of an export"
     )
-    catalog = load_catalog()
+    catalog = export_catalog(folder) or load_catalog()
     sources, selects = [subjects], []
     for part in _entries(folder / "records"):
         record_type = part.name.removeprefix("record_type=")
@@ -179,7 +193,7 @@ def _export(folder: Path, categories: Sequence[str]) -> InputFiles:
                 "record_key",
                 exp.alias_(exp.Literal.string(record_type), "record_type"),
                 _typed("event_date", "date", src.columns),
-                *_fields(src.columns),
+                *_fields(src.columns, catalog),
             ).from_(src.name)
         )
     if not selects:
@@ -331,9 +345,9 @@ def _typed(name: str, ftype: str, present: Sequence[str]) -> exp.Expr:
     return exp.alias_(exp.Cast(this=value, to=exp.DataType.build(_TYPES[ftype])), name, quoted=True)
 
 
-def _fields(present: Sequence[str]) -> list[exp.Expr]:
+def _fields(present: Sequence[str], catalog: Catalog | None = None) -> list[exp.Expr]:
     """Every catalog field column, typed; NULL where the files have no such column."""
-    return [_typed(name, ftype, present) for name, ftype in load_catalog().field_columns().items()]
+    return [_typed(name, ftype, present) for name, ftype in (catalog or load_catalog()).field_columns().items()]
 
 
 def _union_all(selects: Sequence[exp.Query]) -> exp.Query:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 from importlib import resources
@@ -18,7 +19,23 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from socialcredit.errors import CatalogError
 
-__all__ = ["Catalog", "FieldSpec", "RecordType", "Source", "Text", "load_catalog"]
+__all__ = [
+    "LIMITS",
+    "Catalog",
+    "FieldSpec",
+    "RecordType",
+    "Source",
+    "Text",
+    "catalog_from_text",
+    "catalog_sha256",
+    "load_catalog",
+    "parse_catalog",
+    "shipped_catalog_text",
+]
+
+# Bounds on a catalog given as data (`socialcredit catalog check|publish`): every field of every record type is a
+# column of the records table, so their number is bounded as well as the text's size.
+LIMITS = {"bytes": 1_000_000, "record_types": 200, "fields_per_type": 64, "fields": 1000, "sources": 200}
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FieldType = Literal["string", "integer", "number", "boolean", "date"]
@@ -110,17 +127,90 @@ class Catalog(_Strict):
         return [sid for sid, s in self.sources.items() if record_type in s.record_types]
 
 
+def _check_limits(data: object, origin: str) -> None:
+    """Refuse a catalog over a limit before validating it, naming the limit."""
+    if not isinstance(data, dict):
+        return
+    types = data.get("record_types")
+    if isinstance(types, dict):
+        if len(types) > LIMITS["record_types"]:
+            raise CatalogError(
+                f"{origin}: {len(types)} record types; a catalog may have at most {LIMITS['record_types']}"
+            )
+        total = 0
+        for name, rt in types.items():
+            fields = rt.get("fields") if isinstance(rt, dict) else None
+            if isinstance(fields, dict):
+                if len(fields) > LIMITS["fields_per_type"]:
+                    raise CatalogError(
+                        f"{origin}: record type {name} has {len(fields)} fields; a record type may have at most "
+                        f"{LIMITS['fields_per_type']}"
+                    )
+                total += len(fields)
+        if total > LIMITS["fields"]:
+            raise CatalogError(f"{origin}: {total} fields in all; a catalog may have at most {LIMITS['fields']}")
+    sources = data.get("sources")
+    if isinstance(sources, dict) and len(sources) > LIMITS["sources"]:
+        raise CatalogError(f"{origin}: {len(sources)} sources; a catalog may have at most {LIMITS['sources']}")
+
+
 def parse_catalog(text: str, origin: str) -> Catalog:
+    """Validate a catalog given as YAML text; CatalogError (naming ``origin``) on anything wrong.
+
+    >>> parse_catalog("professions: [a]", "x.yaml")
+    Traceback (most recent call last):
+    ...
+    socialcredit.errors.CatalogError: x.yaml: invalid catalog: ...
+    """
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > LIMITS["bytes"]:
+        raise CatalogError(f"{origin}: {size} bytes; a catalog may be at most {LIMITS['bytes']} bytes")
     try:
-        return Catalog.model_validate(yaml.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as exc:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise CatalogError(f"{origin}: invalid catalog: not valid YAML: {exc}") from None
+    _check_limits(data, origin)
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(f"{origin}: invalid catalog: {_problems(exc)}") from None
+    except (ValueError, TypeError) as exc:
         raise CatalogError(f"{origin}: invalid catalog: {exc}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each problem as ``where: what`` (the first ten), without pydantic's own wording around them."""
+    errors = exc.errors()
+    said = []
+    for err in errors[:10]:
+        where = ".".join(str(p) for p in err["loc"])
+        what = str(err["msg"]).removeprefix("Value error, ")
+        said.append(f"{where}: {what}" if where else what)
+    more = f"; and {len(errors) - 10} more" if len(errors) > 10 else ""
+    return "; ".join(said) + more
+
+
+def catalog_sha256(text: str) -> str:
+    """The hash a catalog version is stored under: SHA-256 of its text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=16)
+def catalog_from_text(text: str) -> Catalog:
+    """A published catalog's text parsed once per process: the same text is the same instance (a store opens with
+    its latest version; the shipped catalog is version 1)."""
+    return parse_catalog(text, "the catalog")
+
+
+def shipped_catalog_text() -> str:
+    """The text of the catalog shipped with the package: a new store's version 1."""
+    return resources.files("socialcredit.catalog").joinpath("catalog.yaml").read_text("utf-8")
 
 
 @lru_cache(maxsize=4)
 def load_catalog(path: Path | None = None) -> Catalog:
-    """Load the catalog shipped with the package (or another file)."""
+    """Load the catalog shipped with the package (or another file). A store's own catalog is ``store.catalog``:
+    its latest published version (registry/scoring/catalogs.py), which may add record types to this one."""
     if path is None:
-        text = resources.files("socialcredit.catalog").joinpath("catalog.yaml").read_text("utf-8")
-        return parse_catalog(text, "socialcredit/catalog/catalog.yaml")
+        return catalog_from_text(shipped_catalog_text())
     return parse_catalog(path.read_text("utf-8"), str(path))

@@ -158,7 +158,7 @@ class ScorePlan:
 
     @property
     def _catalog(self) -> Catalog:
-        return self.catalog or load_catalog()
+        return self.catalog or self.loaded.catalog or load_catalog()
 
     def tier_rank(self) -> dict[str, int]:
         """Tier id to rank, higher is better (the worst tier is 1)."""

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from socialcredit.catalog import load_catalog
+from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.model import Rule
 
 __all__ = ["explain_policy", "explain_rule"]
 
 
-def explain_rule(rule: Rule, lang: str = "en") -> str:
+def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -> str:
     """One rule as a sentence, e.g. 'tax.late: −10 points (financial) for each tax payment where ...'."""
-    cat = load_catalog()
+    cat = catalog or load_catalog()
     rt = cat.record_types[rule.record_type].name.get(lang)
     sign = f"{rule.points:+g}"
     if lang == "zh":
@@ -73,7 +73,7 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
         lines.append(f"\n{d.name.get(lang)} ({d.id}), " + ("capped at " if en else "上下限 ") + cap)
         for r in p.rules:
             if r.dimension == d.id:
-                lines.append("  • " + explain_rule(r, lang))
+                lines.append("  • " + explain_rule(r, lang, loaded.record_catalog))
     if p.consent.categories:
         cats = ", ".join(p.consent.categories)
         when = p.consent.mandatory_from.isoformat() if p.consent.mandatory_from else ("never" if en else "无")

@@ -86,6 +86,14 @@ class LoadedPolicy:
     origin: str
     sha256: str
     conditions: dict[str, expr.Node] = field(default_factory=dict, compare=False)
+    # The catalog it was validated against (a store's published catalog, or the shipped one): the compiler reads
+    # record types and fields from it.
+    catalog: Catalog | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def record_catalog(self) -> Catalog:
+        """The catalog the policy was validated against (the shipped one if none was named)."""
+        return self.catalog or load_catalog()
 
     def condition(self, key: str) -> expr.Node | None:
         """Parsed condition by key: ``rule:<id>``, ``list:<list>.<criterion>``, ``service:<id>``."""
@@ -182,7 +190,7 @@ def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = 
     if problems.items:
         raise PolicyError(problems.items)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return LoadedPolicy(policy=policy, text=text, origin=origin, sha256=digest, conditions=conditions)
+    return LoadedPolicy(policy=policy, text=text, origin=origin, sha256=digest, conditions=conditions, catalog=catalog)
 
 
 def _repeats(ids: list[str]) -> list[int]:

@@ -22,7 +22,6 @@ from typing import Any
 import pyarrow as pa
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
 from socialcredit.policy import LoadedPolicy
@@ -135,7 +134,7 @@ def export_bundle(
     loaded = _exchange_policy(store, policy_id)
     exchange = loaded.policy.exchange
     assert exchange is not None
-    catalog = load_catalog()
+    catalog = store.catalog
     last = store.execute("SELECT max(sequence), max(watermark) FROM region_exports").fetchone()
     sequence = int(last[0] or 0) + 1 if last else 1
     since = int(last[1] or 0) if last else 0
@@ -225,6 +224,8 @@ def export_bundle(
         "sequence": sequence,
         "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "policy": {"id": loaded.policy.id, "version": loaded.policy.version},
+        # the catalog its records were written under (a receiving store must have their record types)
+        "catalog": {"version": store.catalog_version, "sha256": _catalog_sha(store)},
         "lists_as_of": as_of,
         "identities": identities,
         "records": records,
@@ -355,7 +356,8 @@ def _import(
     _check_replay(store, bundle)
     received = _received_checkpoint(bundle)
     p = bundle.payload
-    check_payload(p)
+    _check_catalog(store, bundle)
+    check_payload(p, store.catalog)
     crossborder.validate(p)
     origin = bundle.publisher
     summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
@@ -604,9 +606,45 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     summary.unmatched = int(counts.get("unmatched", 0))
 
 
+def _catalog_sha(store: Store) -> str | None:
+    sha = store.one("SELECT sha256 FROM catalogs WHERE version = ?", [store.catalog_version])
+    return None if sha is None else str(sha)
+
+
+def _check_catalog(store: Store, bundle: Bundle) -> None:
+    """Refuse a bundle written under another catalog whose records have record types, sources or fields this store's
+    catalog lacks, saying so plainly; a bundle whose records all fit is taken, whatever its version. (Under the same
+    catalog, such a record is malformed: ``check_payload`` says where.)"""
+    theirs = bundle.payload.get("catalog")
+    if not isinstance(theirs, dict) or theirs.get("sha256") == _catalog_sha(store):
+        return
+    catalog = store.catalog
+    missing: set[str] = set()
+    records = bundle.payload.get("records")
+    for r in records if isinstance(records, list) else []:
+        if not isinstance(r, dict):
+            continue
+        rtype, source, fields = r.get("record_type"), r.get("source_id"), r.get("fields")
+        if isinstance(rtype, str) and rtype not in catalog.record_types:
+            missing.add(f"record type {rtype}")
+        elif isinstance(rtype, str) and isinstance(fields, dict):
+            missing |= {f"field {rtype}.{f}" for f in fields if f not in catalog.record_types[rtype].fields}
+        if isinstance(source, str) and source not in catalog.sources:
+            missing.add(f"source {source}")
+    if not missing:
+        return
+    version = theirs.get("version")
+    made = f" was made with catalog version {version} of region {bundle.publisher}" if version else ""
+    raise BundleError(
+        f"bundle {bundle.label}{made}: its records have {', '.join(sorted(missing)[:10])}"
+        f"{' and more' if len(missing) > 10 else ''}, which this store's catalog (version {store.catalog_version}) "
+        "lacks; publish a catalog that has them (socialcredit catalog publish FILE) and import the bundle again"
+    )
+
+
 def _apply_records(store: Store, origin: str | None = None, identity_id: int | None = None) -> int:
     """Copy the not-yet-applied records of linked identities into ``records``; call inside a transaction."""
-    catalog = load_catalog()
+    catalog = store.catalog
     fields = catalog.field_columns()
     where = "i.status IN ('exact', 'linked') AND NOT rr.applied"
     params: list[Any] = []

@@ -24,7 +24,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from socialcredit.catalog import load_catalog
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
@@ -134,7 +133,7 @@ class Web:
 
     # -- rendering --------------------------------------------------------------------------------------------
     def render(self, page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        catalog = load_catalog()
+        catalog = self.service.store.catalog  # the store's published catalog: new record types have their names
         html = self.env.get_template(template).render(
             t=page.t,
             lang=page.lang,

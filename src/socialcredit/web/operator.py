@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
@@ -190,7 +189,7 @@ def _criterion_words(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang:
     words = condition_words(loaded, f"list:{list_id}.{c.id}", lang, record=c.record is not None) or ""
     if c.record is None:
         return words
-    record = load_catalog().record_types[c.record.record_type].name.get(lang)
+    record = loaded.record_catalog.record_types[c.record.record_type].name.get(lang)
     if not c.record.when:
         return record
     return f"{record}（{words}）" if lang == "zh" else f"{record} ({words})"
@@ -199,7 +198,7 @@ def _criterion_words(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang:
 def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
     loaded = get_policy(store, policy_id)
     p = loaded.policy
-    catalog = load_catalog()
+    catalog = store.catalog
     lang = page.lang
     # the rules in words, as the public policy page says them (no condition written as code)
     items = {i.key: i for s in policy_text(loaded, lang).sections for i in s.items}
@@ -210,7 +209,7 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
                 "id": r.id,
                 "record_type": catalog.record_types[r.record_type].name.get(lang),
                 "points": r.points,
-                "sentence": _rule_words(items.get(f"rule:{r.id}"), lang) or explain_rule(r, lang),
+                "sentence": _rule_words(items.get(f"rule:{r.id}"), lang) or explain_rule(r, lang, catalog),
                 "reason": r.reason.text(lang),
                 "advice": r.advice.get(lang) if r.advice else "",
             }

@@ -39,10 +39,10 @@ _NOTICE_KINDS = {
 _REFS = {"dispute": "disputes", "listing": "listings", "repair": "repairs", "fulfilment": "fulfilments"}
 
 
-def _expired(policies: list[LoadedPolicy], keep: int) -> exp.Query:
+def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | None = None) -> exp.Query:
     """(source_id, record_id) of every record no policy can count any more, ``keep`` days past; binds ``$today``."""
     selects: list[exp.Query] = []
-    for record_type in load_catalog().record_types:
+    for record_type in record_types if record_types is not None else load_catalog().record_types:
         limits = [limit_days(lp, record_type) for lp in policies]
         days = exp.Greatest(this=limits[0], expressions=limits[1:], ignore_nulls=True)
         until = exp.Add(
@@ -69,7 +69,7 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
     policies = policies_in_use(store)
     keep = max(lp.policy.retention.purge_after_days for lp in policies)
     with OwnedRelations(store, frozenset({"sc_purge"})) as owned, store.transaction():
-        owned.create("sc_purge", _expired(policies, int(keep)), {"today": today})
+        owned.create("sc_purge", _expired(policies, int(keep), list(store.catalog.record_types)), {"today": today})
         n = owned.count("sc_purge")
         if n == 0:
             return {"records": 0, "versions": 0, "by_source": {}}

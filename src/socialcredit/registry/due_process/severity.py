@@ -54,7 +54,9 @@ def _limits(loaded: LoadedPolicy) -> list[Limit]:
 
 
 def _values(record: dict[str, Any]) -> dict[str, Any]:
-    fields = load_catalog().record_types[record["record_type"]].fields
+    known = load_catalog().record_types.get(record["record_type"])
+    # a type the shipped catalog lacks (a store's own): every column of the row, as the conditions name fields
+    fields = known.fields if known is not None else {k: v for k, v in record.items() if k != "event_date"}
     return {"event_date": record["event_date"], **{f: record.get(f) for f in fields}}
 
 

@@ -105,7 +105,7 @@ def _record_part(store: Store, subject_id: str, source_id: str, record_id: str, 
         raise NotFoundError(f"no record {record_id!r} in your file")
     record = found[0]
     rt = store.catalog.record_types.get(record["record_type"])
-    fields = record_fields(record)
+    fields = record_fields(record, store.catalog)
     return {
         "row": record,
         "source_id": source_id,

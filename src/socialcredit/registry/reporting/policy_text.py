@@ -380,7 +380,7 @@ def _record_noun(rt: str, lang: str) -> str:
 def _rule_item(loaded: LoadedPolicy, rule: Rule, lang: str, labels: Labels) -> Item:
     p = loaded.policy
     en = lang == "en"
-    rt = _record_noun(load_catalog().record_types[rule.record_type].name.get(lang), lang)
+    rt = _record_noun(loaded.record_catalog.record_types[rule.record_type].name.get(lang), lang)
     cond = condition_words(loaded, f"rule:{rule.id}", lang)
     reads = (f"a {rt} record" + (f" where {cond}" if cond else "")) if en else rt + (f"（{cond}）" if cond else "")
     per_en, per_zh = _PER[rule.per]
@@ -449,7 +449,7 @@ def _severity_words(p: Policy, severity: str, lang: str) -> str:
 def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: str) -> Item:
     en = lang == "en"
     if c.record is not None:
-        rt = _record_noun(load_catalog().record_types[c.record.record_type].name.get(lang), lang)
+        rt = _record_noun(loaded.record_catalog.record_types[c.record.record_type].name.get(lang), lang)
         node = expr.parse(c.record.when) if c.record.when else None
         cond = _Words(loaded.policy, load_labels(), lang, record=True).words(node) if node is not None else None
         within = (

@@ -15,7 +15,7 @@ from typing import Any
 import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
-from socialcredit.catalog import load_catalog
+from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.compiler import MAX_REASONS, ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
@@ -61,9 +61,11 @@ def _subject(store: Store, subject_id: str, key: int | None = None) -> dict[str,
     return rows[0]
 
 
-def record_fields(record: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a stored record (a row of ``records``) that belong to its record type, by name."""
-    known = load_catalog().record_types.get(record["record_type"])  # a type the catalog lacks: no fields to show
+def record_fields(record: dict[str, Any], catalog: Catalog | None = None) -> dict[str, Any]:
+    """The fields of a stored record (a row of ``records``) that belong to its record type (in ``catalog``, the
+    store's; the shipped one by default), by name."""
+    # a type the catalog lacks: no fields to show
+    known = (catalog or load_catalog()).record_types.get(record["record_type"])
     return {name: _plain(record[name]) for name in sorted(known.fields if known else ())}
 
 
@@ -303,7 +305,7 @@ def subject_report(
                 "version": r["version"],
                 "record_type": r["record_type"],
                 "event_date": r["event_date"].isoformat(),
-                "fields": record_fields(r),
+                "fields": record_fields(r, store.catalog),
                 "origin": origin_label(store, r.get("origin_region")),
                 "status": status,
                 "dispute_id": open_disputes.get(key) if not r["superseded"] else None,

@@ -39,6 +39,7 @@ from socialcredit.errors import SocialCreditError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.load import parse_policy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.scoring.catalogs import catalog_text
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import RunSummary, save_run
@@ -117,6 +118,8 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_id
         "format": EXPORT_FORMAT,
         "version": 1,
         "store_id": store.store_id,
+        # the store's catalog version when exported: the record types and fields the records carry
+        "catalog_version": store.catalog_version,
         "watermark": watermark,
         "categories": categories,
         "subjects": subjects,
@@ -125,6 +128,8 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_id
         "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    # the catalog the records were written under: `score --input` reads their record types and fields with it
+    (out / "catalog.yaml").write_text(catalog_text(store)[1], "utf-8")
     with store.transaction():
         append_audit(
             store, actor, "export", None, {k: manifest[k] for k in ("watermark", "subjects", "records", "ids")}
@@ -256,7 +261,7 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
     watermark = int(source["watermark"])
     if watermark > int(store.one("SELECT value FROM counters WHERE name = 'seq'")):
         raise SocialCreditError(f"{folder}: the export is newer than this store (watermark {watermark})")
-    loaded = parse_policy(manifest["policy_text"], origin=f"{folder}/manifest.json")
+    loaded = parse_policy(manifest["policy_text"], origin=f"{folder}/manifest.json", catalog=store.catalog)
     if loaded.sha256 != manifest["policy_sha256"]:
         raise SocialCreditError(f"{folder}/manifest.json: the policy text does not match its hash")
     publish_policy(store, loaded, actor)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlglot
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import load_catalog
+from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.compiler import STAGES
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.relations import OwnedRelations
@@ -139,7 +139,7 @@ def prepare_inputs(
             _create_held(inputs, loaded, w, subject_id)
             # a whole run reads the records through a view (each rule scans its own record type); one subject's
             # few records are read once into a table, not once per rule
-            inputs.create("sc_records", _records_query(w, subject_id), view=subject_id is None)
+            inputs.create("sc_records", _records_query(w, subject_id, store.catalog), view=subject_id is None)
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
         only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
@@ -168,14 +168,14 @@ def _subject_key(store: Store, subject_id: str) -> int:
     return int(row[0]) if row is not None and row[0] is not None else -1
 
 
-def _records_query(w: int, subject_id: str | None) -> exp.Select:
+def _records_query(w: int, subject_id: str | None, catalog: Catalog) -> exp.Select:
     """The records view: read through a view, so that every rule's query scans only its own record type.
 
     A view cannot take parameters, so the watermark and subject are sqlglot literals in it.
     """
     query = exp.replace_placeholders(sqlglot.parse_one(_RECORDS, read="duckdb"), w=w)
     assert isinstance(query, exp.Select)
-    fields = [exp.column(exp.to_identifier(name, quoted=True)) for name in load_catalog().field_columns()]
+    fields = [exp.column(exp.to_identifier(name, quoted=True)) for name in catalog.field_columns()]
     query = query.select(*fields)
     if subject_id is not None:  # from the subject's own versions (sc_mine), read once
         query = query.from_(exp.to_table("sc_mine"))

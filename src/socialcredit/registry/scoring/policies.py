@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from socialcredit.catalog import Catalog
 from socialcredit.errors import NotFoundError, PolicyError
 from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, load_policy, parse_policy
 from socialcredit.registry.access.audit import append_audit
@@ -15,7 +16,10 @@ __all__ = ["get_policy", "policies_in_use", "policy_without_store", "publish_pol
 
 
 def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bool:
-    """Store a policy version; True if new. The same id and version with other content is refused."""
+    """Store a policy version; True if new. The same id and version with other content is refused, and so is a
+    policy that does not validate against the store's published catalog (PolicyError naming file, line and rule)."""
+    if loaded.catalog is not store.catalog:
+        loaded = parse_policy(loaded.text, loaded.origin, store.catalog)
     p = loaded.policy
     row = store.one("SELECT sha256 FROM policies WHERE policy_id = ? AND version = ?", [p.id, p.version])
     if row == loaded.sha256:
@@ -48,38 +52,58 @@ def get_policy(store: Store, policy_id: str, version: str | None = None) -> Load
     if row is None:
         what = f"policy {policy_id!r}" + (f" version {version!r}" if version else "")
         raise NotFoundError(f"no published {what}")
-    return _parsed(str(row[1]), f"{policy_id}@{row[0]}")
+    return _parsed(str(row[1]), f"{policy_id}@{row[0]}", _CatalogKey(store.catalog))
+
+
+class _CatalogKey:
+    """A store's catalog as a cache key: the same instance (a published version is parsed once per process)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def __hash__(self) -> int:
+        return id(self.catalog)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _CatalogKey) and other.catalog is self.catalog
 
 
 @functools.lru_cache(maxsize=64)
-def _parsed(text: str, origin: str) -> LoadedPolicy:
-    """Published versions never change: each text is parsed and validated once per process (a decision asks for
-    its policy on every request; parsing the YAML took about 0.4 s)."""
-    return parse_policy(text, origin)
+def _parsed(text: str, origin: str, catalog: _CatalogKey) -> LoadedPolicy:
+    """Published versions never change: each text is parsed and validated once per process and catalog (a decision
+    asks for its policy on every request; parsing the YAML took about 0.4 s)."""
+    return parse_policy(text, origin, catalog.catalog)
 
 
 def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
     """A policy by file path, by shipped id (published on first use), or by published id."""
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
-        loaded = load_policy(path)
+        loaded = load_policy(path, store.catalog)
         publish_policy(store, loaded, actor)
         return loaded
     if ref in BUILTIN_POLICIES:
-        loaded = builtin_policy(ref)
+        shipped = builtin_policy(ref)
+        loaded = (
+            parse_policy(shipped.text, shipped.origin, store.catalog)
+            if shipped.catalog is not store.catalog
+            else shipped
+        )
         publish_policy(store, loaded, actor)
         return loaded
     return get_policy(store, ref)
 
 
-def policy_without_store(ref: str) -> LoadedPolicy:
+def policy_without_store(ref: str, catalog: Catalog | None = None) -> LoadedPolicy:
     """A policy for a run without a store (files, Spark): a policy file, or a shipped policy by id, in the order
-    :func:`resolve_policy` looks; published policies live in a store, so they are not found here."""
+    :func:`resolve_policy` looks; published policies live in a store, so they are not found here. It is validated
+    against ``catalog`` (an export's, :func:`socialcredit.backends.files.export_catalog`) or the shipped one."""
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
-        return load_policy(path)
+        return load_policy(path, catalog)
     if ref in BUILTIN_POLICIES:
-        return builtin_policy(ref)
+        shipped = builtin_policy(ref)
+        return shipped if catalog is None else parse_policy(shipped.text, shipped.origin, catalog)
     raise NotFoundError(
         f"no policy file {ref!r} and no shipped policy of that id; without a store, give a shipped policy "
         f"({', '.join(BUILTIN_POLICIES)}) or a policy file"

@@ -35,7 +35,6 @@ from typing import Any
 import sqlglot
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
@@ -248,13 +247,12 @@ WHERE NOT r.withdrawn AND NOT EXISTS (
 """
 
 
-def _fold_records(*, delta: bool) -> exp.Select:
+def _fold_records(*, delta: bool, fields: tuple[str, ...]) -> exp.Select:
     """The counting versions the fold inserts: the delta's latest versions, or the latest versions of the records
     whose hold changed."""
     query = sqlglot.parse_one(_FOLD_RECORDS, read="duckdb")
     assert isinstance(query, exp.Select)
-    fields = [exp.column(exp.to_identifier(n, quoted=True), "r") for n in load_catalog().field_columns()]
-    query = query.select(*fields)
+    query = query.select(*[exp.column(exp.to_identifier(n, quoted=True), "r") for n in fields])
     if delta:
         # Of several versions of one record inside the delta, only the last counts; records whose hold changed
         # are inserted by the second pass, whole.
@@ -295,7 +293,7 @@ def fold(store: Store, loaded: LoadedPolicy, info: StateInfo, upto: int) -> int:
         store.execute("UPDATE score_states SET watermark = ? WHERE policy_sha256 = ?", [b, info.policy_sha256])
         return 0
     change = 0
-    fields = tuple(load_catalog().field_columns())
+    fields = tuple(store.catalog.field_columns())
     with OwnedRelations(store, _FOLD_RELATIONS) as rel:
         rel.create("sc_delta", _DELTA, {"a": a, "b": b})
         rel.create("sc_hold_changed", _hold_changes(loaded), {"a": a, "b": b})
@@ -319,7 +317,7 @@ def fold(store: Store, loaded: LoadedPolicy, info: StateInfo, upto: int) -> int:
             rel.create_once(
                 "sc_records",
                 ("fold", delta, fields),
-                partial(_fold_records, delta=delta),
+                partial(_fold_records, delta=delta, fields=fields),
                 {"a": a, "b": b} if delta else {"b": b},
             )
             rel.create_once(
