@@ -6,15 +6,14 @@ shipped policy are published on first use, as the shipped policies are.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 from socialcredit.errors import NotFoundError, PolicyError
+from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.memoranda import LoadedMemorandum, Measure, builtin_memoranda_for, parse_memorandum
 from socialcredit.policy.model import Policy
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.scoring.policies import _parsed as parsed_policy
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -75,13 +74,22 @@ def get_memorandum(store: Store, memorandum_id: str, version: str | None = None)
         what = f"memorandum {memorandum_id!r}" + (f" version {version!r}" if version else "")
         raise NotFoundError(f"no published {what}")
     policy = get_policy(store, str(row[2]))
-    return _parsed(str(row[1]), f"{memorandum_id}@{row[0]}", policy.text, policy.origin)
+    return _parsed(str(row[1]), f"{memorandum_id}@{row[0]}", policy)
 
 
-@functools.lru_cache(maxsize=32)
-def _parsed(text: str, origin: str, policy_text: str, policy_origin: str) -> LoadedMemorandum:
-    # published versions never change: each is validated once per process, against its policy's parsed version
-    return parse_memorandum(text, origin, parsed_policy(policy_text, policy_origin))
+_PARSED: dict[tuple[str, str, str, int], LoadedMemorandum] = {}
+
+
+def _parsed(text: str, origin: str, policy: LoadedPolicy) -> LoadedMemorandum:
+    # Published versions never change: each is validated once per process against its policy's parsed version (the
+    # same instance for as long as the store's catalog is the same: get_policy caches per catalog).
+    key = (text, origin, policy.sha256, id(policy.catalog))
+    found = _PARSED.get(key)
+    if found is None:
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        found = _PARSED[key] = parse_memorandum(text, origin, policy)
+    return found
 
 
 def memoranda_for(store: Store, policy_id: str) -> list[LoadedMemorandum]:
