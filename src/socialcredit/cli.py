@@ -583,11 +583,10 @@ def policy_explain(
 ) -> None:
     """A policy in plain words, as its public page says it (or, with --codes, the operators' rule table)."""
     from socialcredit.policy import builtin_policy, load_policy
-    from socialcredit.policy.explain import explain_policy
-    from socialcredit.registry.reporting.policy_text import policy_plain_text
+    from socialcredit.policy.explain import explain_policy, explain_words
 
     loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
-    text = explain_policy(loaded, lang) if codes else policy_plain_text(loaded, lang)
+    text = explain_policy(loaded, lang) if codes else explain_words(loaded, lang)
     out.print(text, markup=False, highlight=False)
 
 
@@ -599,7 +598,7 @@ def policy_lint(
 ) -> None:
     """What a valid policy may still get wrong, with rule ids (docs/policy-lint.md); exit 1 on any error."""
     from socialcredit.policy import builtin_policy, load_policy
-    from socialcredit.policy.lint import PROFILES, lint_policy
+    from socialcredit.policy.lint import PROFILES, lint_counts, lint_policy
 
     if profile not in PROFILES:
         raise typer.BadParameter(
@@ -607,7 +606,7 @@ def policy_lint(
         )
     loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
     findings = lint_policy(loaded, profile)
-    counts = {lvl: sum(f.level == lvl for f in findings) for lvl in ("error", "warning", "note")}
+    counts = lint_counts(findings)  # an overridden finding (with its written justification) fails nothing
     if as_json:
         _json(
             {
@@ -620,7 +619,8 @@ def policy_lint(
     else:
         for f in findings:
             out.print(str(f), markup=False, highlight=False)
-        summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items())
+        summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items() if lvl != "overridden")
+        summary += f", {counts['overridden']} overridden" if "overridden" in counts else ""
         out.print(f"{loaded.policy.id} {loaded.policy.version} under profile {profile}: {summary}.", highlight=False)
     if counts["error"]:
         n = counts["error"]
