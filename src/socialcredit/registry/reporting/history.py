@@ -29,12 +29,10 @@ MIN_CHANGE = 0.005  # points that moved by less than this (rounded to two places
 
 def _runs(store: Store, subject_id: str) -> list[dict[str, Any]]:
     return store.rows(
-        # the subject's results read alone, through the index on their identifier (store migration 28), then joined
-        """WITH r AS MATERIALIZED (SELECT * FROM run_results WHERE subject_id = ?)
-           SELECT s.run_id, s.policy_id, s.policy_version, s.as_of, s.mode, s.watermark, r.score, r.tier, r.rank,
+        """SELECT s.run_id, s.policy_id, s.policy_version, s.as_of, s.mode, s.watermark, r.score, r.tier, r.rank,
                   r.percentile, r.lists
-           FROM r JOIN score_runs s USING (run_id)
-           WHERE s.finished_at IS NOT NULL ORDER BY s.policy_id, s.run_id""",
+           FROM run_results r JOIN score_runs s USING (run_id)
+           WHERE r.subject_id = ? AND s.finished_at IS NOT NULL ORDER BY s.policy_id, s.run_id""",
         [subject_id],
     )
 

@@ -42,11 +42,9 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
     )
     results = _plain(
         store.rows(
-            # the subject's results read alone, through the index on their identifier (store migration 28)
-            """WITH r AS MATERIALIZED (SELECT * FROM run_results WHERE subject_id = ?)
-               SELECT r.run_id, s.policy_id, s.policy_version, s.as_of, r.score, r.tier, r.rank, r.percentile, r.total,
+            """SELECT r.run_id, s.policy_id, s.policy_version, s.as_of, r.score, r.tier, r.rank, r.percentile, r.total,
                       r.dims AS dimensions, r.lists
-               FROM r JOIN score_runs s USING (run_id) ORDER BY r.run_id""",
+               FROM run_results r JOIN score_runs s USING (run_id) WHERE r.subject_id = ? ORDER BY r.run_id""",
             [subject_id],
         )
     )
