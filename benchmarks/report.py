@@ -160,8 +160,11 @@ def web_section(rows: list[dict[str, Any]]) -> list[str]:
         "server time is what the service's metrics count for the route (network excluded); medians over the requests,",
         "after one that warms the page. Target: every portal page and the operator's file ≤ 200 ms at the city scale.",
         "",
-        "| scale | page | median | slowest | page size | load average | date |",
-        "|---|---|---|---|---|---|---|",
+        "The CPU column is the process's CPU time over a request (server and client in one process, DuckDB's threads",
+        "included), where the step recorded it: on a shared machine the server time also counts waiting for a core.",
+        "",
+        "| scale | page | median | slowest | CPU (median) | page size | load average | date |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in measured:
         w = r["web"]
@@ -169,7 +172,9 @@ def web_section(rows: list[dict[str, Any]]) -> list[str]:
         for label, p in w["pages"].items():
             out.append(
                 f"| {r.get('scale', '')} ({w['subject_records']} records) | {label} (`{p['path']}`) | "
-                f"{p['median_ms']:.0f} ms | {p['max_ms']:.0f} ms | {p['bytes']:,} bytes | "
+                f"{p['median_ms']:.0f} ms | {p['max_ms']:.0f} ms | "
+                f"{'–' if p.get('cpu_median_ms') is None else format(p['cpu_median_ms'], '.0f') + ' ms'} | "
+                f"{p['bytes']:,} bytes | "
                 f"{'–' if load is None else load[0]} | {w.get('date', r.get('date', ''))} |"
             )
     return out

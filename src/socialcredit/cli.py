@@ -596,12 +596,11 @@ def policy_explain(
     file is read against the store's published catalog when there is a store."""
     from socialcredit.cli_catalog import store_catalog
     from socialcredit.policy import builtin_policy, load_policy
-    from socialcredit.policy.explain import explain_policy
-    from socialcredit.registry.reporting.policy_text import policy_plain_text
+    from socialcredit.policy.explain import explain_policy, explain_words
 
     is_file = policy.endswith((".yaml", ".yml"))
     loaded = load_policy(policy, store_catalog(db)[1]) if is_file else builtin_policy(policy)
-    text = explain_policy(loaded, lang) if codes else policy_plain_text(loaded, lang)
+    text = explain_policy(loaded, lang) if codes else explain_words(loaded, lang)
     out.print(text, markup=False, highlight=False)
 
 
@@ -620,17 +619,19 @@ def policy_lint(
     """What a valid policy may still get wrong, with rule ids (docs/policy-lint.md); exit 1 on any error. With --db,
     the disparity audit of the policy's latest run in that store too (docs/policy-lab.md)."""
     from socialcredit.policy import builtin_policy, load_policy
-    from socialcredit.policy.lint import PROFILES, lint_policy
+    from socialcredit.policy.lint import PROFILES, lint_counts, lint_policy
 
     if profile not in PROFILES:
         raise typer.BadParameter(
             f"{profile!r} is not a profile; profiles: {', '.join(PROFILES)}", param_hint="--profile"
         )
     loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
-    findings = [f.as_dict() for f in lint_policy(loaded, profile)]
+    lint_findings = lint_policy(loaded, profile)
+    counts = lint_counts(lint_findings)  # an overridden finding (with its written justification) fails nothing
     audit, disparities = disparity_for_lint(db, loaded.policy.id, loaded.sha256) if db else (None, [])
-    findings += disparities
-    counts = {lvl: sum(f["level"] == lvl for f in findings) for lvl in ("error", "warning", "note")}
+    for d in disparities:  # the disparity audit's findings are warnings and notes, never errors
+        counts[d["level"]] += 1
+    findings: list[dict[str, Any]] = [f.as_dict() for f in lint_findings] + list(disparities)
     if as_json:
         _json(
             {
@@ -646,18 +647,21 @@ def policy_lint(
             out.print(_finding_text(f), markup=False, highlight=False, emoji=False)
         if db and audit is None:
             out.print(f"{db} has no run of {loaded.policy.id} {loaded.policy.version}: no disparity audit.")
-        summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items())
+        summary = ", ".join(f"{n} {lvl}{'s' if n != 1 else ''}" for lvl, n in counts.items() if lvl != "overridden")
+        summary += f", {counts['overridden']} overridden" if "overridden" in counts else ""
         out.print(f"{loaded.policy.id} {loaded.policy.version} under profile {profile}: {summary}.", highlight=False)
     if counts["error"]:
         n = counts["error"]
         _failed(f"{loaded.policy.id} {loaded.policy.version}: {n} error{'s' if n != 1 else ''} under profile {profile}")
 
 
-def _finding_text(f: dict[str, str]) -> str:
+def _finding_text(f: dict[str, Any]) -> str:
+    """A finding as one line, as ``str(Finding)`` writes it (a disparity finding is a dict of the same keys)."""
     from socialcredit.policy.lint import RULES
 
     name = RULES[f["rule"]][0] if f["rule"] in RULES else "disparity across groups"
-    return f"{f['where']}: {f['level']} {f['rule']} ({name}): {f['message']}"
+    text = f"{f['where']}: {f['level']} {f['rule']} ({name}): {f['message']}"
+    return text if f.get("overridden") is None else f"{text} — overridden: {f['overridden']}"
 
 
 @audit_app.command("verify")

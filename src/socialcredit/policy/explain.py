@@ -1,12 +1,26 @@
-"""A policy's rule table in plain language, for operators and for the people it scores."""
+"""A policy explained: in words, as its public page says it (:func:`explain_words`, policy/words.py), or as the
+operators' rule table with ids, conditions as written and reason codes (:func:`explain_policy`, ``--codes``)."""
 
 from __future__ import annotations
 
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.model import Rule
+from socialcredit.policy.words import policy_plain_text
 
-__all__ = ["explain_policy", "explain_rule"]
+__all__ = ["explain_policy", "explain_rule", "explain_words"]
+
+
+def explain_words(loaded: LoadedPolicy, lang: str = "en") -> str:
+    """The policy in the reader's words (``zh`` or ``en``): every rule, list and service, with no id, code or
+    condition as written, and each lint check an author set aside with its justification."""
+    return policy_plain_text(loaded, lang)
+
+
+def _on_record(rule: Rule, lang: str) -> str:
+    if lang == "zh":
+        return "".join(f"备案：{o.check} 已说明——{o.justification}。" for o in rule.lint_overrides)
+    return "".join(f" On the record: {o.check} overridden — {o.justification}" for o in rule.lint_overrides)
 
 
 def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -> str:
@@ -31,7 +45,7 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
         if rule.cap:
             parts.append(f"最多{rule.cap:g}分")
         parts.append(f"理由：{rule.reason.zh}（{rule.reason.code}）")
-        return "；".join(parts) + "。"
+        return "；".join(parts) + "。" + _on_record(rule, lang)
     per = {
         "occurrence": "each",
         "month": "each month with a",
@@ -51,7 +65,8 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
         parts.append(f"expiring after {rule.expires_after_days} days")
     if rule.cap:
         parts.append(f"at most {rule.cap:g} points in all")
-    return ", ".join(parts) + f'. Reason given: "{rule.reason.en}" ({rule.reason.code}).'
+    said = f'. Reason given: "{rule.reason.en}" ({rule.reason.code}).'
+    return ", ".join(parts) + said + _on_record(rule, lang)
 
 
 def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:

@@ -48,6 +48,7 @@ __all__ = [
     "RULES",
     "SERVICE_CONTEXTS",
     "Finding",
+    "lint_counts",
     "lint_measures",
     "lint_policy",
 ]
@@ -146,17 +147,31 @@ class Finding:
     level: str  # error | warning | note
     where: str  # file:line: owner
     message: str
+    # the author's written justification when the rule overrides this check (``lint_overrides``): the finding is
+    # reported, but it does not fail the lint
+    overridden: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.level} {self.rule} ({RULES[self.rule][0]}): {self.message}"
+        text = f"{self.where}: {self.level} {self.rule} ({RULES[self.rule][0]}): {self.message}"
+        return text if self.overridden is None else f"{text} — overridden: {self.overridden}"
 
-    def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "level": self.level, "where": self.where, "message": self.message}
+    @property
+    def failing(self) -> bool:
+        """An error the author has not overridden."""
+        return self.level == "error" and self.overridden is None
+
+    def as_dict(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {"rule": self.rule, "level": self.level, "where": self.where}
+        out["message"] = self.message
+        if self.overridden is not None:
+            out["overridden"] = self.overridden
+        return out
 
 
 class _Out:
     def __init__(self, loaded: LoadedPolicy, profile: str) -> None:
         self.profile = profile
+        self.policy = loaded.policy
         self.doc = load_located(loaded.text, loaded.origin)
         self.origin = loaded.origin
         self.findings: list[Finding] = []
@@ -165,7 +180,10 @@ class _Out:
         line = self.doc.line_of(path)
         where = f"{self.origin}:{line}" if line else self.origin
         level = RULES[rule][1][self.profile]
-        self.findings.append(Finding(rule, level, f"{where}: {owner}" if owner else where, message))
+        why = None
+        if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):  # a finding on a rule it may override
+            why = self.policy.rules[path[1]].overridden(rule)
+        self.findings.append(Finding(rule, level, f"{where}: {owner}" if owner else where, message, why))
 
 
 def _negative(points: float) -> bool:
@@ -367,6 +385,18 @@ def lint_policy(loaded: LoadedPolicy, profile: str = "cn") -> list[Finding]:
         )
     order = {"error": 0, "warning": 1, "note": 2}
     return sorted(out.findings, key=lambda f: (_line(f.where), order[f.level], f.rule))
+
+
+def lint_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """Findings by level; an overridden finding (``lint_overrides``, with its justification) is counted under
+    ``overridden`` (a key present only when some finding is) instead of its level: it does not fail the lint."""
+    counts = {"error": 0, "warning": 0, "note": 0}
+    for f in findings:
+        if f.overridden is not None:
+            counts["overridden"] = counts.get("overridden", 0) + 1
+        else:
+            counts[f.level] += 1
+    return counts
 
 
 def _line(where: str) -> int:

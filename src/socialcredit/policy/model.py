@@ -15,12 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from socialcredit.catalog import Text
 
 __all__ = [
+    "JUSTIFICATION_MAX",
+    "OVERRIDABLE_CHECKS",
     "PUBLIC_FIELDS",
     "Consent",
     "Decay",
     "Dimension",
     "Disputes",
     "Exchange",
+    "LintOverride",
     "ListCriterion",
     "ListSpec",
     "Policy",
@@ -106,6 +109,36 @@ class Reason(_Strict):
 Severity = Literal["minor", "general", "serious"]
 
 
+# The lint checks that judge one rule (policy/lint.py), which the rule's author may set aside on the record: each
+# with a written justification, shown by `policy explain` and on the public policy page (docs/policy-lint.md).
+OVERRIDABLE_CHECKS = ("SC103", "SC104", "SC107", "SC301", "SC302")
+JUSTIFICATION_MAX = 500  # characters
+
+
+class LintOverride(_Strict):
+    """A lint finding on a rule that its author overrides, and why, in writing."""
+
+    check: str
+    justification: str
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, value: str) -> str:
+        if value not in OVERRIDABLE_CHECKS:
+            raise ValueError(f"{value!r} is not a lint check a rule may override ({', '.join(OVERRIDABLE_CHECKS)})")
+        return value
+
+    @field_validator("justification")
+    @classmethod
+    def _written(cls, value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise ValueError("an override needs a written justification")
+        if len(text) > JUSTIFICATION_MAX:
+            raise ValueError(f"a justification is at most {JUSTIFICATION_MAX} characters, not {len(text)}")
+        return text
+
+
 class Rule(_Strict):
     """Points given for each record (or each period with records) that matches a condition."""
 
@@ -123,8 +156,22 @@ class Rule(_Strict):
     severity: Severity | None = None
     reason: Reason
     advice: Text | None = None
+    lint_overrides: list[LintOverride] = Field(default_factory=list)
 
     _id = field_validator("id")(_check_id)
+
+    @field_validator("lint_overrides")
+    @classmethod
+    def _once_each(cls, value: list[LintOverride]) -> list[LintOverride]:
+        checks = [o.check for o in value]
+        twice = sorted({c for c in checks if checks.count(c) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} is overridden more than once")
+        return value
+
+    def overridden(self, check: str) -> str | None:
+        """The justification of an override of lint check ``check`` on this rule, or None."""
+        return next((o.justification for o in self.lint_overrides if o.check == check), None)
 
 
 class RecordMatch(_Strict):

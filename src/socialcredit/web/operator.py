@@ -287,7 +287,15 @@ def add_routes(router: APIRouter, web: Web) -> None:
         subject_id = str(page.request.path_params["subject_id"])[:64]
         page.voice = "third"  # the file speaks of the resident, not to them
         with web.service.writer() as store:
-            report = file_context(store, page, subject_id, "operator look-up", web.service.live_views(subject_id))
+            # the page shows the scores, records and who asked; its listings and disputes are read below, once
+            report = file_context(
+                store,
+                page,
+                subject_id,
+                "operator look-up",
+                web.service.live_views(subject_id),
+                ("scores", "records", "inquiries"),
+            )
             disputes = list_disputes(store, subject_id=subject_id)
             listings = list_listings(store, subject_id=subject_id)
             name_listings(store, listings, page.lang)

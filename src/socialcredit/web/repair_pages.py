@@ -124,9 +124,17 @@ def service_reasons(store: Store, page: Page, report: dict[str, Any], listings: 
                 svc["listing_href"] = effective[0]["href"]
 
 
-def records_context(store: Store, page: Page, subject_id: str, report: dict[str, Any], today: dt.date) -> None:
-    """Mark each negative record of the file (severity, first repair day, its end) with the link to its page."""
-    negative = negative_records(store, subject_id)
+def records_context(
+    store: Store,
+    page: Page,
+    subject_id: str,
+    report: dict[str, Any],
+    today: dt.date,
+    rows: list[dict[str, Any]] | None = None,
+) -> None:
+    """Mark each negative record of the file (severity, first repair day, its end) with the link to its page;
+    ``rows``, the record versions the report read (``subject_report``'s ``record_rows``), are not read again."""
+    negative = negative_records(store, subject_id, rows)
     for r in report["records"]:
         found = negative.get((r["source"], r["record_id"]))
         if found is None or r["status"] in ("withdrawn", "superseded", "repaired"):

@@ -63,12 +63,21 @@ def file_context(
     purpose: str,
     live: Mapping[int, LiveView] | None = None,
     parts: Collection[str] = PARTS,
+    record_rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A subject's file (the read is audited by the registry), with what the pages draw from it; ``live`` is the
-    subject as rescored since the runs (the service's snapshots); ``parts`` what the page shows of it."""
+    subject as rescored since the runs (the service's snapshots); ``parts`` what the page shows of it;
+    ``record_rows`` receives the stored record versions read (``subject_report``)."""
     assert page.who is not None
     report = subject_report(
-        store, subject_id, lang=page.lang, actor=page.who.actor, purpose=purpose, live=live, parts=parts
+        store,
+        subject_id,
+        lang=page.lang,
+        actor=page.who.actor,
+        purpose=purpose,
+        live=live,
+        parts=parts,
+        record_rows=record_rows,
     )
     for s in report["scores"]:
         policy = get_policy(store, s["policy"], s["policy_version"]).policy
@@ -91,9 +100,16 @@ def file_context(
 
 
 def add_routes(router: APIRouter, web: Web) -> None:
-    def own_file(store: Store, page: Page, purpose: str, parts: Collection[str]) -> dict[str, Any]:
+    def own_file(
+        store: Store,
+        page: Page,
+        purpose: str,
+        parts: Collection[str],
+        record_rows: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """The parts of the signed-in resident's file a page shows, as patched live since the runs."""
-        return file_context(store, page, _subject(page), purpose, web.service.live_views(_subject(page)), parts)
+        live = web.service.live_views(_subject(page))
+        return file_context(store, page, _subject(page), purpose, live, parts, record_rows)
 
     @router.get("/me")
     @web.page("resident")
@@ -131,8 +147,9 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def records(page: Page) -> Response:
         with web.service.writer() as store:
-            report = own_file(store, page, "resident portal: records", ("records",))
-            records_context(store, page, _subject(page), report, resolve_today())  # negative records' details
+            rows: list[dict[str, Any]] = []  # the records as the file read them: read once for the page
+            report = own_file(store, page, "resident portal: records", ("records",), rows)
+            records_context(store, page, _subject(page), report, resolve_today(), rows)  # negative records' details
         return page.render(
             "me_records.html", report=report, section="records", dispute_links=True, contested=page.query("contested")
         )

@@ -17,7 +17,7 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.due_process.listings import criterion_words
 from socialcredit.registry.due_process.repair import list_repairs, repair_eligibility
 from socialcredit.registry.due_process.severity import counts_until, matching, record_severity
-from socialcredit.registry.reporting.report import record_fields
+from socialcredit.registry.reporting.report import record_fields, subject_key
 from socialcredit.registry.scoring.policies import get_policy, policies_in_use
 from socialcredit.store import Store
 
@@ -330,15 +330,26 @@ def record_detail(
     return detail
 
 
-def negative_records(store: Store, subject_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+def negative_records(
+    store: Store, subject_id: str, rows: list[dict[str, Any]] | None = None
+) -> dict[tuple[str, str], dict[str, Any]]:
     """The subject's records a policy in use counts against them with a severity class, by (source, record id): the
-    severity, the first day repair may be asked and the day the record stops counting by itself."""
+    severity, the first day repair may be asked and the day the record stops counting by itself.
+
+    ``rows``: the subject's record versions as the file read them (``subject_report``'s ``record_rows``, each with
+    ``superseded``); without them they are read here."""
     policies = policies_in_use(store)
-    rows = store.rows(
-        "SELECT * FROM (SELECT *, max(version) OVER (PARTITION BY source_id, record_id) AS latest FROM records "
-        "WHERE subject_id = ?) WHERE version = latest AND NOT withdrawn",
-        [subject_id],
-    )
+    if rows is not None:
+        rows = [r for r in rows if not r["superseded"] and not r["withdrawn"]]
+    else:
+        key = subject_key(store, subject_id)
+        # read by the subject's integer key (the cheapest filter of a scan of the records), then by its identifier;
+        # a version moved to this subject by a correction is its own, as in the file
+        rows = store.rows(
+            "SELECT * FROM (SELECT *, max(version) OVER (PARTITION BY source_id, record_id) AS latest FROM records "
+            "WHERE subject_key = ? AND subject_id = ?) WHERE version = latest AND NOT withdrawn",
+            [-1 if key is None else key, subject_id],
+        )
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         graded = _gravest(policies, row)

@@ -91,6 +91,36 @@ def _records(store: Store, subject_id: str, key: int | None) -> list[dict[str, A
     )
 
 
+def _results(store: Store, subject_id: str, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The subject's results in the runs ``run_ids``, by run id, in one read (runs are written one after another,
+    so the runs' filter skips the blocks of every other run). ``run_results`` has no index on the identifier: one
+    would cost every run several seconds a million results to write (6 s at the city scale), more than it saves."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    rows = store.rows(
+        "SELECT * FROM run_results WHERE run_id IN (SELECT unnest(?::BIGINT[])) AND subject_id = ? ORDER BY run_id",
+        [run_ids, subject_id],
+    )
+    for row in rows:
+        out.setdefault(int(row["run_id"]), []).append(row)
+    return out
+
+
+# How many subjects of a kind a finished run scored (the "of" of a rank): a run's results never change once it has
+# finished, so each count is read once per process and store (a count of a city's run took 6-18 ms a page).
+_RUN_SIZES: dict[tuple[str, int, str], int] = {}
+
+
+def _run_size(store: Store, run_id: int, kind: str) -> int:
+    key = (store.store_id, run_id, kind)
+    size = _RUN_SIZES.get(key)
+    if size is None:
+        size = int(store.one("SELECT count(*) FROM run_results WHERE run_id = ? AND kind = ?", [run_id, kind]))
+        if len(_RUN_SIZES) >= 256:
+            _RUN_SIZES.clear()
+        _RUN_SIZES[key] = size
+    return size
+
+
 # The contributions query of a policy version at an as-of date, one part per rule (the plan's union, in the order of
 # the rules), as DuckDB text reading relations named with this prefix: compiled once per process (compiling and
 # printing it took 0.2-0.5 s a page), then named for each caller; a subject's query has the parts of the record
@@ -174,6 +204,7 @@ def subject_report(
     purpose: str = "subject report",
     live: Mapping[int, LiveView] | None = None,
     parts: Collection[str] = PARTS,
+    record_rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything the registry holds and concludes about one subject (the look-up is audited).
 
@@ -181,7 +212,10 @@ def subject_report(
     service): its score, lists, services and reasons are shown as they now stand, with the watermark.
 
     ``parts`` (of :data:`PARTS`) says what to compute: a page that shows the inquiries alone does not compute the
-    records' contributions. Every key is in the answer; a part not asked for is empty."""
+    records' contributions. Every key is in the answer; a part not asked for is empty.
+
+    ``record_rows``, a list, receives the stored versions of the subject's records as read for the file (each row of
+    ``records`` with ``superseded``), so that a page that needs them too does not read them again."""
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
@@ -196,12 +230,13 @@ def subject_report(
     if "scores" not in parts and "records" not in parts:
         runs = []  # who asked, or the due process alone: no run is read
     records = _records(store, subject_id, skey) if "records" in parts else []
+    if record_rows is not None:
+        record_rows.extend(records)
     scores = []
     contributions: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    results = _results(store, subject_id, [int(r["run_id"]) for r in runs]) if runs else {}
     for run in runs:
-        result = store.rows(
-            "SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [run["run_id"], subject_id]
-        )
+        result = results.get(int(run["run_id"]), [])
         if not result:
             continue
         if "records" in parts:
@@ -215,7 +250,7 @@ def subject_report(
             res = {**res, **now.result, "rank": now.rank, "percentile": now.percentile}
         loaded = get_policy(store, run["policy_id"], run["policy_version"])
         p = loaded.policy
-        of = store.one("SELECT count(*) FROM run_results WHERE run_id = ? AND kind = ?", [run["run_id"], res["kind"]])
+        of = _run_size(store, int(run["run_id"]), str(res["kind"]))
         entries = store.rows(
             "SELECT list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? AND subject_id = ? "
             "ORDER BY 1, 2",

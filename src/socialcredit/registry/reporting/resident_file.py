@@ -14,7 +14,6 @@ from typing import Any
 from socialcredit.compiler import MAX_REASONS
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
-from socialcredit.registry.records.versions import require_subject
 from socialcredit.registry.reporting.file_page import render_page
 from socialcredit.registry.reporting.report import subject_key, subject_report
 from socialcredit.store import Store
@@ -30,7 +29,7 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str = "cli") -> dict[str, Any]:
     """The complete file of ``subject_id`` (the export is audited)."""
-    require_subject(store, subject_id)
+    # an unknown subject is refused by the report (NotFoundError "no registered subject ..."), before any audit
     report = subject_report(store, subject_id, lang=lang, actor=actor, purpose="resident file export")
     key = subject_key(store, subject_id)
     key_or_none = -1 if key is None else key  # rows are found by the subject's key, then checked by its identifier

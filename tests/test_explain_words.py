@@ -1,0 +1,249 @@
+"""Explained in the resident's language, and on the record (issue 19).
+
+``policy explain`` says every rule, list and service of both shipped policies in words, in Chinese and English, with
+no id or raw expression (the words are the policy layer's own, policy/words.py, the same as the public pages'); a
+lint finding its authors override needs a written justification in the policy file, which lint, explain and the
+public policy page show. The command line is the installed console script, run in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api_helpers import serving
+from page_text import raw_identifiers, visible_text
+from socialcredit.api.app import create_app
+from socialcredit.errors import PolicyError
+from socialcredit.policy import builtin_policy, parse_policy
+from socialcredit.policy.explain import explain_words
+from socialcredit.policy.lint import lint_counts, lint_policy
+from socialcredit.policy.model import JUSTIFICATION_MAX
+from socialcredit.registry.reporting.policy_text import policy_plain_text
+from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.store import open_store
+
+CLI = Path("/work/main/.venv/bin/socialcredit")
+WHY = "Late taxes stay on file as the tax law keeps them; the weight still halves every year."
+# Beijing's late-tax rule without its expiry: lint's SC104 (an error under every profile)
+NO_EXPIRY = "    decay: {half_life_days: 365}\n    expires_after_days: 1825\n    cap: 60\n    severity: minor\n"
+ADVICE_EN = 'lapses after five years."}\n'
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "250"}
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def _beijing(overrides: str | None, *, version: str = "2026.1") -> str:
+    """Beijing with tax.late never expiring, and ``overrides`` (YAML lines under the rule) if given."""
+    text = builtin_policy("beijing").text
+    assert text.count(NO_EXPIRY) == 1
+    text = text.replace(NO_EXPIRY, NO_EXPIRY.replace("    expires_after_days: 1825\n", ""))
+    start = text.index("  - id: tax.late")
+    end = text.index(ADVICE_EN, start) + len(ADVICE_EN)
+    if overrides is not None:
+        text = text[:end] + overrides + text[end:]
+    return text.replace('version: "2026.1"', f'version: "{version}"', 1)
+
+
+OVERRIDE = f'    lint_overrides:\n      - check: SC104\n        justification: "{WHY}"\n'
+
+
+def _write(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, "utf-8")
+    return path
+
+
+# -- explained in words -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["beijing", "sesame"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_explain_says_every_condition_in_words_without_identifiers(policy: str, lang: str) -> None:
+    done = _cli("policy", "explain", policy, "--lang", lang)
+    assert done.returncode == 0, done.stderr
+    assert raw_identifiers(done.stdout, lang=lang) == []
+    # the policy layer's words are the public pages' words
+    assert done.stdout.rstrip("\n") == policy_plain_text(builtin_policy(policy), lang)
+    for raw in ("==", "!=", ">=", "grant_if", "score_floor", "record_type", "expires_after_days", "sha256"):
+        assert raw not in done.stdout
+    assert re.findall(r"'[a-z_]+'", done.stdout) == []  # no quoted code from a condition as written
+
+
+def test_three_rules_read_as_checked_by_hand() -> None:
+    beijing_zh = _cli("policy", "explain", "beijing", "--lang", "zh").stdout
+    assert (
+        "  • 失信被执行人\n"
+        "      列入条件：有法院判决记录（被认定为失信被执行人且状态为未履行）\n"
+        "      失信程度：严重失信：名单认定满3年自动结束；满1年后可申请信用修复\n"
+        "      如何改善：履行判决后即移出名单。\n"
+    ) in beijing_zh
+    beijing_en = _cli("policy", "explain", "beijing").stdout
+    assert (
+        "  • criminal conviction\n"
+        "      What it reads: a court judgment record where the kind of case is criminal\n"
+        "      Points: −150 points for each court judgment record, counted in legal\n"
+        "      For how long: its weight halves every 5 years; a record stops counting 10 years after its date\n"
+    ) in beijing_en
+    sesame_zh = _cli("policy", "explain", "sesame", "--lang", "zh").stdout
+    assert (
+        "  • 平台信贷逾期\n"
+        "      依据的记录：平台信贷还款记录（状态为逾期）\n"
+        "      分值：每条平台信贷还款记录减15分，计入信用历史\n"
+        "      计入期限：分值每180天减半；记录满5年后不再计入\n"
+        "      上限：本条最多计150分\n"
+        "      失信程度：轻微失信：名单认定满90天自动结束；可随时申请信用修复\n"
+    ) in sesame_zh
+
+
+def test_a_grade_named_in_words_is_named_once() -> None:
+    sesame_en = _cli("policy", "explain", "sesame").stdout
+    assert "  • excellent: 700 points or more\n" in sesame_en
+    assert "excellent · excellent" not in sesame_en
+    assert "  • AAA · exemplary: 1,050 points or more\n" in _cli("policy", "explain", "beijing").stdout
+
+
+# -- on the record ------------------------------------------------------------------------------------------------
+
+
+def test_lint_fails_a_rule_without_expiry_and_passes_it_overridden_with_a_justification(tmp_path: Path) -> None:
+    bare = _cli("policy", "lint", str(_write(tmp_path, _beijing(None), "bare.yaml")))
+    assert bare.returncode == 1
+    [finding] = [line for line in bare.stdout.splitlines() if "SC104" in line]
+    assert finding.endswith(
+        ": rule tax.late: error SC104 (negative rule without expiry): a negative record counts for ever; give it "
+        "expires_after_days (or window_days) (decay lowers its weight but never ends it)"
+    )
+    assert "beijing 2026.1 under profile cn: 1 error, 0 warnings, 7 notes." in bare.stdout
+    assert "beijing 2026.1: 1 error under profile cn" in bare.stderr
+
+    kept = _cli("policy", "lint", str(_write(tmp_path, _beijing(OVERRIDE), "kept.yaml")))
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    [finding] = [line for line in kept.stdout.splitlines() if "SC104" in line]
+    assert finding.endswith(
+        ": rule tax.late: error SC104 (negative rule without expiry): a negative record counts for ever; give it "
+        f"expires_after_days (or window_days) (decay lowers its weight but never ends it) — overridden: {WHY}"
+    )
+    assert "beijing 2026.1 under profile cn: 0 errors, 0 warnings, 7 notes, 1 overridden." in kept.stdout
+
+    as_json = _cli("policy", "lint", str(tmp_path / "kept.yaml"), "--json")
+    assert as_json.returncode == 0
+    data = json.loads(as_json.stdout)
+    assert data["counts"] == {"error": 0, "warning": 0, "note": 7, "overridden": 1}
+    [overridden] = [f for f in data["findings"] if f["rule"] == "SC104"]
+    assert overridden["overridden"] == WHY and overridden["level"] == "error"
+
+
+def test_an_override_of_a_check_that_does_not_fire_changes_nothing() -> None:
+    text = builtin_policy("beijing").text
+    start = text.index("  - id: tax.late")
+    end = text.index(ADVICE_EN, start) + len(ADVICE_EN)
+    loaded = parse_policy(text[:end] + OVERRIDE + text[end:], "beijing.yaml")
+    assert lint_counts(lint_policy(loaded)) == lint_counts(lint_policy(builtin_policy("beijing")))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            "    lint_overrides:\n      - check: SC104\n",
+            "rule tax.late: lint_overrides.0.justification: is required",
+        ),
+        (
+            '    lint_overrides:\n      - check: SC104\n        justification: "   "\n',
+            "rule tax.late: lint_overrides.0.justification: an override needs a written justification",
+        ),
+        (
+            f'    lint_overrides:\n      - check: SC104\n        justification: "{"x" * 501}"\n',
+            "rule tax.late: lint_overrides.0.justification: a justification is at most 500 characters, not 501",
+        ),
+        (
+            f'    lint_overrides:\n      - check: SC101\n        justification: "{WHY}"\n',
+            "rule tax.late: lint_overrides.0.check: 'SC101' is not a lint check a rule may override "
+            "(SC103, SC104, SC107, SC301, SC302)",
+        ),
+        (
+            f'    lint_overrides:\n      - check: no_expiry\n        justification: "{WHY}"\n',
+            "rule tax.late: lint_overrides.0.check: 'no_expiry' is not a lint check a rule may override "
+            "(SC103, SC104, SC107, SC301, SC302)",
+        ),
+        (
+            f'    lint_overrides:\n      - {{check: SC104, justification: "{WHY}"}}\n'
+            f'      - {{check: SC104, justification: "{WHY}"}}\n',
+            "rule tax.late: lint_overrides: SC104 is overridden more than once",
+        ),
+    ],
+)
+def test_an_override_without_justification_or_of_an_unknown_check_is_refused(
+    tmp_path: Path, overrides: str, message: str
+) -> None:
+    path = _write(tmp_path, _beijing(overrides))
+    for command in ("check", "lint"):
+        done = _cli("policy", command, str(path))
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert message in done.stderr, (command, done.stderr)
+        assert "Traceback" not in done.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(
+        # what a YAML file may hold as text (no surrogates, control characters or line separators)
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\ufeff\ufffe\uffff")
+        | st.sampled_from(" \t"),
+        max_size=JUSTIFICATION_MAX + 40,
+    )
+)
+def test_a_justification_is_kept_when_it_has_1_to_500_characters(why: str) -> None:
+    quoted = json.dumps(why, ensure_ascii=False)  # a YAML double-quoted scalar reads JSON's escapes
+    overrides = f"    lint_overrides:\n      - check: SC104\n        justification: {quoted}\n"
+    text = _beijing(overrides)
+    kept = why.strip()
+    if 1 <= len(kept) <= JUSTIFICATION_MAX:
+        loaded = parse_policy(text, "p.yaml")
+        assert loaded.policy.rule("tax.late").overridden("SC104") == kept
+    else:
+        with pytest.raises(PolicyError):
+            parse_policy(text, "p.yaml")
+
+
+def test_explain_shows_the_justification_in_words_and_in_the_codes_table(tmp_path: Path) -> None:
+    path = _write(tmp_path, _beijing(OVERRIDE))
+    en = _cli("policy", "explain", str(path))
+    assert en.returncode == 0
+    assert ("      For how long: its weight halves every year\n      At most: 60 points from this rule\n") in en.stdout
+    assert (
+        "      On the record: the policy's authors set aside the check that a record that lowers the score stops "
+        f"counting some day, and wrote why: {WHY}\n"
+    ) in en.stdout
+    zh = _cli("policy", "explain", str(path), "--lang", "zh")
+    assert f"      备案说明：制定者未采纳“减分记录须有失效期限”这一检查，书面说明如下：{WHY}\n" in zh.stdout
+    codes = _cli("policy", "explain", str(path), "--codes")
+    assert f'Reason given: "taxes paid late" (TAX_LATE). On the record: SC104 overridden — {WHY}' in codes.stdout
+    assert explain_words(parse_policy(_beijing(OVERRIDE), "p.yaml"), "zh") in zh.stdout
+
+
+def test_the_public_policy_page_shows_the_justification(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.duckdb", create=True, key="")
+    assert publish_policy(store, parse_policy(_beijing(OVERRIDE, version="2026.2"), "beijing.yaml"), actor="cli")
+    app = create_app(tmp_path / "store.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        en = client.get("/policies/beijing/2026.2?lang=en")
+        zh = client.get("/policies/beijing/2026.2?lang=zh")
+    store.close()
+    assert en.status_code == 200 and zh.status_code == 200
+    assert (
+        "On the record the policy's authors set aside the check that a record that lowers the score stops counting "
+        f"some day, and wrote why: {WHY}"
+    ) in visible_text(en.text)
+    assert f"备案说明 制定者未采纳“减分记录须有失效期限”这一检查，书面说明如下：{WHY}" in visible_text(zh.text)
