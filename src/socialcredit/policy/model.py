@@ -6,6 +6,7 @@ The reference for every key is docs/policy-language.md; each example there is va
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import re
 from typing import Literal
@@ -16,6 +17,8 @@ from socialcredit.catalog import Text
 
 __all__ = [
     "PUBLIC_FIELDS",
+    "RELATION_RECORD_TYPE",
+    "ROLES",
     "Consent",
     "Decay",
     "Dimension",
@@ -26,6 +29,7 @@ __all__ = [
     "Policy",
     "Reason",
     "RecordMatch",
+    "Relation",
     "Retention",
     "Rule",
     "Scale",
@@ -135,12 +139,32 @@ class RecordMatch(_Strict):
     within_days: int | None = Field(default=None, gt=0)
 
 
+# The record type that says who holds which role in which organisation (catalog.yaml).
+RELATION_RECORD_TYPE = "company_role"
+# The roles a person may hold in an organisation (record type company_role, source registration_authority).
+ROLES = ("legal_representative", "director", "supervisor", "senior_manager", "shareholder")
+Role = Literal["legal_representative", "director", "supervisor", "senior_manager", "shareholder"]
+
+
+class Relation(_Strict):
+    """A list criterion met through an organisation: the person holds one of ``roles`` in an organisation that is
+    on ``list`` (by that list's own criteria, never by a relation: one step only). ``when: current`` (the default)
+    while the person holds the role at the run's date; ``held_at_cause`` if they held it on the date of the record
+    that put the organisation on the list (the run's date for a criterion on the score)."""
+
+    list: str
+    roles: builtins.list[Role] = Field(min_length=1)  # builtins: the field `list` shadows the type here
+    when: Literal["current", "held_at_cause"] = "current"
+
+
 class ListCriterion(_Strict):
-    """One way onto a list: a condition on the subject's score (``when``) or a record (``record``)."""
+    """One way onto a list: a condition on the subject's score (``when``), a record (``record``), or a role in an
+    organisation on a list (``via``)."""
 
     id: str
     when: str | None = None
     record: RecordMatch | None = None
+    via: Relation | None = None
     severity: Severity | None = None
     reason: Reason
     advice: Text | None = None

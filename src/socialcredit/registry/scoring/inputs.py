@@ -11,19 +11,23 @@ a refusal while a score run is under way never reads that run's inputs, nor the 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import sqlglot
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import load_catalog
-from socialcredit.compiler import STAGES
+from socialcredit.compiler import STAGES, ScorePlan
 from socialcredit.policy import LoadedPolicy
+from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.holds import any_held, held_records
 from socialcredit.store import Store
 
 __all__ = ["RELATIONS", "RunInputs", "prepare_inputs"]
+
+_ANY_DATE = dt.date(2000, 1, 1)  # whether a policy follows relations does not depend on a date
 
 # Every logical name a run's statements may use; each caller's copies are named after them.
 RELATIONS = frozenset(
@@ -39,6 +43,7 @@ RELATIONS = frozenset(
         "sc_contributions",
         "sc_state",
         "sc_histogram",
+        "sc_role_records",
         *STAGES,
     }
 )
@@ -142,12 +147,41 @@ def prepare_inputs(
             inputs.create("sc_records", _records_query(w, subject_id), view=subject_id is None)
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
+            if loaded is not None and ScorePlan(loaded, as_of=_ANY_DATE).has_relations():
+                _create_role_records(inputs, loaded, w)
         only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
         inputs.create("sc_subjects", _subjects_query(categories, only, key), {"w": w})
     except BaseException:
         inputs.close()
         raise
     return inputs
+
+
+def _create_role_records(inputs: RunInputs, loaded: LoadedPolicy, w: int) -> None:
+    """A run from the state: ``sc_role_records`` as a run from records takes them from its records view."""
+    _create_held(inputs, loaded, w, None)
+    latest = f"""
+        SELECT record_key FROM (
+            SELECT record_key,
+                   row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
+            FROM records WHERE record_type = $type AND record_key <= {w}
+        ) WHERE rn = 1
+    """
+    query = exp.replace_placeholders(sqlglot.parse_one(_RECORDS, read="duckdb"), w=w)
+    assert isinstance(query, exp.Select)
+    fields = [exp.column(exp.to_identifier(name, quoted=True)) for name in load_catalog().field_columns()]
+    query = query.select(*fields)
+    # the superseded versions of role records only (the view of a run from records excludes everyone's)
+    where = query.args["where"].this
+    inputs.create(
+        "sc_superseded",
+        f"SELECT record_key FROM records WHERE record_type = $type AND record_key <= {w} "
+        f"AND record_key NOT IN ({latest})",
+        {"type": RELATION_RECORD_TYPE},
+    )
+    role_type = exp.column("record_type").eq(exp.Literal.string(RELATION_RECORD_TYPE))
+    query.set("where", exp.Where(this=exp.and_(where, role_type)))
+    inputs.create("sc_role_records", query)
 
 
 def _create_held(inputs: RunInputs, loaded: LoadedPolicy | None, w: int, subject_id: str | None) -> None:
