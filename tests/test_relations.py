@@ -387,3 +387,46 @@ def test_a_live_pass_releases_every_related_person_when_the_company_is_delisted(
     assert [a["granted"] for a in after.values()] == [True, True, True]
     assert [a["run_id"] for a in after.values()] == [b["run_id"] for b in before.values()]
     store.close()
+
+
+# -- the generator's relations ---------------------------------------------------------------------------
+def test_the_generator_gives_every_organisation_a_representative_and_officers_with_turnover(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from socialcredit.generate import AS_OF as GENERATED_AS_OF
+    from socialcredit.generate import generate
+    from socialcredit.policy import builtin_policy
+    from socialcredit.registry.records.population import load_population
+    from socialcredit.registry.scoring.policies import publish_policy
+    from socialcredit.registry.scoring.runs import score
+    from socialcredit.store import open_store
+
+    summary = generate(20_000, seed=5, out=tmp_path / "pop", chunk=7_000)
+    roles = pq.read_table(tmp_path / "pop" / "records" / "registration_authority" / "orgs.parquet").to_pylist()
+    orgs = {str(r["subject_id"]) for r in pq.read_table(tmp_path / "pop" / "subjects" / "orgs.parquet").to_pylist()}
+    assert summary.by_type["company_role"] == len(roles)
+    held: dict[str, list[dict[str, Any]]] = {}
+    officers: dict[str, int] = {}
+    changed: set[str] = set()
+    for r in roles:
+        if r["role"] == "legal_representative":
+            if r["end_date"] is None or r["end_date"] > GENERATED_AS_OF:
+                held.setdefault(r["org_id"], []).append(r)
+            else:
+                changed.add(r["org_id"])
+        else:
+            officers[r["org_id"]] = officers.get(r["org_id"], 0) + 1
+    assert set(held) == orgs and all(len(v) == 1 for v in held.values())  # one representative each, today
+    assert set(officers) == orgs and set(officers.values()) <= {1, 2, 3, 4}
+    # ~5% a year over the three years of records: 1 - 0.95^3 = 14%
+    assert 0.08 < len(changed) / len(orgs) < 0.21, len(changed) / len(orgs)
+    store = open_store(tmp_path / "store.duckdb", create=True, key="")
+    reports = load_population(store, tmp_path / "pop", today=GENERATED_AS_OF)
+    assert [r.errors for r in reports.reports if r.errors] == []
+    loaded = builtin_policy("beijing")
+    publish_policy(store, loaded)
+    state = score(store, loaded, GENERATED_AS_OF)
+    records = score(store, loaded, GENERATED_AS_OF, from_records=True)
+    assert state.list_counts == records.list_counts
+    assert run_differences(store, state.run_id, records.run_id) == []
+    store.close()
