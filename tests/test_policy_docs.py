@@ -329,8 +329,9 @@ def number(cell: str) -> float | None:
 
 
 def _via_words(via: Relation) -> str:
-    """How the policy page writes a relation: via `list`: `role`, `role` (when)."""
-    return f"via `{via.list}`: " + ", ".join(f"`{r}`" for r in via.roles) + f" ({via.when.replace('_', ' ')})"
+    """How the policy page writes a relation: via `list` (`criterion`): `role`, `role` (when)."""
+    only = f" ({', '.join(f'`{c}`' for c in via.criteria)})" if via.criteria else ""
+    return f"via `{via.list}`{only}: " + ", ".join(f"`{r}`" for r in via.roles) + f" ({via.when.replace('_', ' ')})"
 
 
 def first_code(cell: str) -> str | None:

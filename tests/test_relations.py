@@ -44,9 +44,8 @@ HSR = "high_spending_restriction"
 # -- validation ------------------------------------------------------------------------------------------
 def _policy_with(criterion: str) -> str:
     text = beijing().text
-    old = (
-        "via: {list: high_spending_restriction, roles: [legal_representative, director, senior_manager], when: current}"
-    )
+    roles = "[legal_representative, director, senior_manager]"
+    old = f"via: {{list: blacklist, criteria: [judgment_defaulter], roles: {roles}, when: current}}"
     assert old in text
     return text.replace(old, criterion)
 
@@ -80,25 +79,19 @@ def test_a_role_named_twice_and_no_role_are_refused() -> None:
 
 def test_a_list_entered_only_through_relations_cannot_be_followed() -> None:
     """person -> organisation -> person: a list whose only criteria are relations would follow a second step."""
-    text = (
-        beijing()
-        .text.replace(
-            "      - id: officer_of_defaulter\n",
-            "      - id: officer_of_officer\n"
-            "        via: {list: relay, roles: [director]}\n"
-            "        reason: {code: HSR_RELAY, zh: 关联之关联, en: an officer of an officer}\n"
-            "      - id: officer_of_defaulter\n",
-        )
-        .replace(
-            "\nservices:\n",
-            "\n  - id: relay\n    kind: red\n    name: {zh: 中转, en: relay}\n    criteria:\n"
-            "      - id: only_relation\n        via: {list: high_spending_restriction, roles: [director]}\n"
-            "        reason: {code: RELAY_ONLY, zh: 仅关联, en: related only}\n\nservices:\n",
-        )
-    )
-    assert _problems(text) == [
-        "via.list: list 'relay' is entered only through relations: a relation follows one step, to an organisation "
-        "on a list by its own criteria (a person -> organisation -> person cycle is refused)"
+    assert _problems(_policy_with("via: {list: high_spending_restriction, roles: [director]}")) == [
+        "via.list: list 'high_spending_restriction' is entered only through relations: a relation follows one step, "
+        "to an organisation on a list by its own criteria (a person -> organisation -> person cycle is refused)"
+    ]
+
+
+def test_a_relation_names_only_known_criteria_of_its_list_that_are_not_relations() -> None:
+    assert _problems(_policy_with("via: {list: blacklist, criteria: [tax_evader], roles: [director]}")) == [
+        "via.criteria.0: list 'blacklist' has no criterion 'tax_evader'; criteria: judgment_defaulter, "
+        "major_tax_evasion, score_floor"
+    ]
+    assert _problems(_policy_with("via: {list: blacklist, criteria: [], roles: [director]}")) == [
+        "via.criteria: name at least one criterion, or leave 'criteria' out to follow them all"
     ]
 
 
@@ -116,9 +109,7 @@ def test_officers_of_a_listed_company_are_listed_from_state_and_from_records_ali
     assert (state.source, records.source) == ("state", "records")
     # the legal representative and the director; not the shareholder, not the manager who left, not the
     # representative of the other company
-    assert entries(reg, state.run_id) == sorted(
-        [(COMPANY, "judgment_defaulter"), (REP, "officer_of_defaulter"), (DIRECTOR, "officer_of_defaulter")]
-    )
+    assert entries(reg, state.run_id) == sorted([(REP, "officer_of_defaulter"), (DIRECTOR, "officer_of_defaulter")])
     assert run_differences(reg.store, state.run_id, records.run_id) == []
     # the entry's record is the role record
     keys = {s: k for s, lst, c, k in reg.list_entries(state.run_id) if lst == HSR}
@@ -140,7 +131,7 @@ def test_a_resignation_ends_the_restriction_and_it_passes_to_the_successor(tmp_p
     for source in ({}, {"from_records": True}):
         run = reg.score(beijing(), **source)
         assert entries(reg, run.run_id) == sorted(
-            [(COMPANY, "judgment_defaulter"), (DIRECTOR, "officer_of_defaulter"), (NEXT_REP, "officer_of_defaulter")]
+            [(DIRECTOR, "officer_of_defaulter"), (NEXT_REP, "officer_of_defaulter")]
         )
 
 
@@ -157,9 +148,7 @@ def test_held_at_cause_keeps_the_former_representative_and_spares_the_successor(
     state = reg.score(at_cause())
     records = reg.score(at_cause(), from_records=True)
     # the judgment is 200 days old: the representative then was REP; the manager had left 400 days before
-    assert entries(reg, state.run_id) == sorted(
-        [(COMPANY, "judgment_defaulter"), (REP, "officer_of_defaulter"), (DIRECTOR, "officer_of_defaulter")]
-    )
+    assert entries(reg, state.run_id) == sorted([(REP, "officer_of_defaulter"), (DIRECTOR, "officer_of_defaulter")])
     assert run_differences(reg.store, state.run_id, records.run_id) == []
 
 
@@ -167,7 +156,7 @@ def test_a_fulfilled_judgment_releases_every_related_person_in_the_same_run(tmp_
     reg = open_registry(tmp_path)
     build(reg)
     first = reg.score(beijing())
-    assert len(entries(reg, first.run_id)) == 3
+    assert len(entries(reg, first.run_id)) == 2
     reg.send("courts", [judgment("J1", COMPANY, days_before(200), status="fulfilled", correction="true")])
     incremental = reg.score(beijing(), incremental=True)
     full = reg.score(beijing(), from_records=True)
@@ -219,15 +208,12 @@ def test_the_refusal_names_the_company_the_role_and_the_cause(tmp_path: Path) ->
     assert not en.granted
     assert en.reasons[0].code == "HSR_OFFICER_OF_DEFAULTER"
     assert en.reasons[0].text == (
-        "legal or principal officer of an organisation restricted from high spending".replace(
-            "legal or", "legal representative or"
-        )
-        + f": legal representative of subject 1 (USCC {COMPANY}), which is a judgment debtor who has not fulfilled "
-        "the judgment"
+        "legal representative or principal officer of an organisation that is a judgment defaulter: "
+        f"legal representative of subject 1 (USCC {COMPANY}), which is a judgment defaulter"
     )
     assert zh.reasons[0].text == (
-        f"被限制高消费单位的法定代表人或主要负责人：subject 1（统一社会信用代码 {COMPANY}）的法定代表人，"
-        "该单位为未履行生效判决的被执行人"
+        f"失信被执行单位的法定代表人或主要负责人：subject 1（统一社会信用代码 {COMPANY}）的法定代表人，"
+        "该单位为失信被执行人"
     )
     assert len(en.reasons) <= 4
     assert decide(reg.store, REP, "rail_second_class", "ticket", today=today).granted
@@ -311,7 +297,7 @@ def test_acceptance_transcript(tmp_path: Path) -> None:
     zh = _decision(t, REP, "air_travel", grace_over, lang="zh")
     assert "REFUSED" in business.upper() and "REFUSED" in flight.upper(), (business, flight)
     assert "GRANTED" in second.upper(), second
-    assert f"legal representative of 北京某某科技有限公司 (USCC {COMPANY}), which is a judgment debtor" in flight
+    assert f"legal representative of 北京某某科技有限公司 (USCC {COMPANY}), which is a judgment defaulter" in flight
     assert f"北京某某科技有限公司（统一社会信用代码 {COMPANY}）的法定代表人" in zh
     t.note("a person on the blacklist asks to be registered as a company's legal representative")
     registration = _decision(

@@ -62,8 +62,6 @@ def test_relation_rules_give_identical_runs_on_spark_and_duckdb(tmp_path: Path, 
     on_spark_records = _on_spark(reg, spark, loaded, "records", from_records=True)
     expected = sorted(
         [
-            (COMPANY, "judgment_defaulter"),
-            (OTHER, "judgment_defaulter"),
             (REP, "officer_of_defaulter"),
             (NEXT_REP, "officer_of_defaulter"),
             (DIRECTOR, "officer_of_defaulter"),

@@ -513,15 +513,16 @@ class ScorePlan:
             return _col(f"l_{name}", table)
         return _col(name, table)
 
-    def _score_entries(self, only_list: str | None = None) -> list[exp.Select]:
-        """Entries met by the score (criteria with ``when``), of every list or of ``only_list``."""
+    def _score_entries(self, only_list: str | None = None, only: list[str] | None = None) -> list[exp.Select]:
+        """Entries met by the score (criteria with ``when``), of every list or of ``only_list`` (its criteria
+        ``only``, when given)."""
         selects: list[exp.Select] = []
         for lst in self.policy.lists:
             if only_list is not None and lst.id != only_list:
                 continue
             for c in lst.criteria:
                 node = self.loaded.condition(f"list:{lst.id}.{c.id}")
-                if c.when is None or node is None:
+                if c.when is None or node is None or (only is not None and c.id not in only):
                     continue
                 cond = lower(node, self._fact, tier_rank=self.tier_rank())
                 selects.append(
@@ -577,12 +578,18 @@ class ScorePlan:
         the registration acts on). One step only: entries through relations are not followed again."""
         via = crit.via
         assert via is not None
+        target = self.policy.list_spec(via.list)
+        own = [c.id for c in target.criteria if c.via is None and (via.criteria is None or c.id in via.criteria)]
+        by_record = _and(
+            exp.EQ(this=_col("list_id"), expression=_str(via.list)),
+            exp.In(this=_col("criterion_id"), expressions=[_str(c) for c in own]),
+        )
         org_entries = _union_all(
             [
                 exp.select("subject_id", "list_id", "criterion_id", "record_key")
                 .from_("sc_list_records")
-                .where(exp.EQ(this=_col("list_id"), expression=_str(via.list))),
-                *self._score_entries(via.list),
+                .where(by_record),
+                *self._score_entries(via.list, own),
             ]
         )
         query = (
@@ -615,11 +622,7 @@ class ScorePlan:
                 .where(
                     exp.In(
                         this=_col("record_key", "c"),
-                        query=exp.Subquery(
-                            this=exp.select("record_key")
-                            .from_("sc_list_records")
-                            .where(exp.EQ(this=_col("list_id"), expression=_str(via.list)))
-                        ),
+                        query=exp.Subquery(this=exp.select("record_key").from_("sc_list_records").where(by_record)),
                     )
                 )
                 .group_by(_col("record_key", "c"))

@@ -194,6 +194,8 @@ def _depends(p: Policy, names: set[str], seen: frozenset[str] = frozenset()) -> 
                     target = next((x for x in p.lists if x.id == c.via.list), None)
                     if target is not None:
                         for oc in target.criteria:
+                            if c.via.criteria is not None and oc.id not in c.via.criteria:
+                                continue
                             if oc.record is not None:
                                 ctx = RECORD_CONTEXTS.get(oc.record.record_type, "unknown")
                                 out.setdefault(ctx, set()).add(oc.record.record_type)

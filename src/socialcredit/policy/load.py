@@ -304,6 +304,19 @@ def _check_relation(
     if target is None:
         problems.add((*path, "list"), f"unknown list {via.list!r}; lists: {', '.join(x.id for x in p.lists)}")
         return
+    own = {c.id: c for c in target.criteria}
+    for j, cid in enumerate(via.criteria or []):
+        if cid not in own:
+            problems.add(
+                (*path, "criteria", j), f"list {via.list!r} has no criterion {cid!r}; criteria: {', '.join(own)}"
+            )
+        elif own[cid].via is not None:
+            problems.add(
+                (*path, "criteria", j),
+                f"criterion {cid!r} of list {via.list!r} follows a relation itself: a relation follows one step",
+            )
+    if via.criteria is not None and not via.criteria:
+        problems.add((*path, "criteria"), "name at least one criterion, or leave 'criteria' out to follow them all")
     if all(c.via is not None for c in target.criteria):
         problems.add(
             (*path, "list"),

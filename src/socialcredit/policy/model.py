@@ -148,13 +148,16 @@ Role = Literal["legal_representative", "director", "supervisor", "senior_manager
 
 class Relation(_Strict):
     """A list criterion met through an organisation: the person holds one of ``roles`` in an organisation that is
-    on ``list`` (by that list's own criteria, never by a relation: one step only). ``when: current`` (the default)
-    while the person holds the role at the run's date; ``held_at_cause`` if they held it on the date of the record
-    that put the organisation on the list (the run's date for a criterion on the score)."""
+    on ``list`` by that list's own criteria (or by those named in ``criteria``), never by a relation: one step only.
+    ``when: current`` (the default) while the person holds the role at the run's date; ``held_at_cause`` if they
+    held it on the date of the record that put the organisation on the list (the run's date for a criterion on
+    the score)."""
 
     list: str
     roles: builtins.list[Role] = Field(min_length=1)  # builtins: the field `list` shadows the type here
     when: Literal["current", "held_at_cause"] = "current"
+    # Only the organisation's entries by these criteria of ``list`` (default: by any of its own criteria).
+    criteria: builtins.list[str] | None = None
 
 
 class ListCriterion(_Strict):

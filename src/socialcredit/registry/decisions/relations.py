@@ -57,7 +57,7 @@ def relation_note(
             c = target.criteria[[x.id for x in target.criteria].index(str(cid))]
         except ValueError:
             continue
-        if c.via is None:
+        if c.via is None and (crit.via.criteria is None or c.id in crit.via.criteria):
             causes.append(c)
     en_role, zh_role = ROLE_WORDS.get(role, (role, role))
     org_en = f"{name} (USCC {org_id})" if name else f"USCC {org_id}"
