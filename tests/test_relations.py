@@ -416,3 +416,22 @@ def test_the_generator_gives_every_organisation_a_representative_and_officers_wi
     assert state.list_counts == records.list_counts
     assert run_differences(store, state.run_id, records.run_id) == []
     store.close()
+
+
+def test_a_disputed_role_record_stops_counting_while_open_when_the_policy_says_so(tmp_path: Path) -> None:
+    """A role record is disputable like any record: under a policy that does not count disputed records, the
+    director's entry through it ends while the dispute is open, from the state and from records alike."""
+    from socialcredit.registry.due_process.disputes import file_dispute
+
+    reg = open_registry(tmp_path)
+    build(reg)
+    text = beijing().text.replace("counts_while_open: true", "counts_while_open: false")
+    assert "counts_while_open: false" in text
+    strict = parse_policy(text, "beijing-strict.yaml")
+    before = reg.score(strict)
+    assert (DIRECTOR, "officer_of_defaulter") in entries(reg, before.run_id)
+    file_dispute(reg.store, DIRECTOR, "registration_authority", "R2", "I resigned as director in 2023", today=AS_OF)
+    state = reg.score(strict)
+    records = reg.score(strict, from_records=True)
+    assert entries(reg, state.run_id) == [(REP, "officer_of_defaulter")]
+    assert run_differences(reg.store, state.run_id, records.run_id) == []
