@@ -157,31 +157,21 @@ def prepare_inputs(
     return inputs
 
 
+# The counting version of every role record at the watermark (the latest version, not withdrawn, not held): the
+# rows a run from records takes from its records view (ScorePlan.relation_records), in one scan of the role records.
+_ROLE_RECORDS = """
+SELECT subject_key AS subject_id, record_key, record_type, event_date, org_id, "role", start_date, end_date
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
+    FROM records WHERE record_type = $type AND record_key <= $w
+) WHERE rn = 1 AND NOT withdrawn AND record_key NOT IN (SELECT record_key FROM sc_held)
+"""
+
+
 def _create_role_records(inputs: RunInputs, loaded: LoadedPolicy, w: int) -> None:
     """A run from the state: ``sc_role_records`` as a run from records takes them from its records view."""
     _create_held(inputs, loaded, w, None)
-    latest = f"""
-        SELECT record_key FROM (
-            SELECT record_key,
-                   row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
-            FROM records WHERE record_type = $type AND record_key <= {w}
-        ) WHERE rn = 1
-    """
-    query = exp.replace_placeholders(sqlglot.parse_one(_RECORDS, read="duckdb"), w=w)
-    assert isinstance(query, exp.Select)
-    fields = [exp.column(exp.to_identifier(name, quoted=True)) for name in load_catalog().field_columns()]
-    query = query.select(*fields)
-    # the superseded versions of role records only (the view of a run from records excludes everyone's)
-    where = query.args["where"].this
-    inputs.create(
-        "sc_superseded",
-        f"SELECT record_key FROM records WHERE record_type = $type AND record_key <= {w} "
-        f"AND record_key NOT IN ({latest})",
-        {"type": RELATION_RECORD_TYPE},
-    )
-    role_type = exp.column("record_type").eq(exp.Literal.string(RELATION_RECORD_TYPE))
-    query.set("where", exp.Where(this=exp.and_(where, role_type)))
-    inputs.create("sc_role_records", query)
+    inputs.create("sc_role_records", _ROLE_RECORDS, {"type": RELATION_RECORD_TYPE, "w": w})
 
 
 def _create_held(inputs: RunInputs, loaded: LoadedPolicy | None, w: int, subject_id: str | None) -> None:
