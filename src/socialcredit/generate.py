@@ -741,7 +741,10 @@ def _role_plan(rng: np.random.Generator, n_orgs: int, residents: int, years: int
     start = np.concatenate([start, day])
     end = np.concatenate([end, np.full(len(changed_org), np.datetime64("NaT"), dtype="datetime64[D]")])
     holder = rng.integers(0, residents, len(org))
-    return {"org": org, "role": role, "start": start.astype("datetime64[D]"), "end": end, "holder": holder}
+    start = start.astype("datetime64[D]")
+    # the record's date: its start, or the first day of the records' window for a role held since before it
+    dated = np.maximum(start, first_day + np.timedelta64(1, "D"))
+    return {"org": org, "role": role, "start": start, "end": end, "holder": holder, "dated": dated}
 
 
 def _roles_of_chunk(plan: dict[str, NDArray], org_ids: pa.Array, ids: pa.Array, lo: int, hi: int) -> pa.Table:
@@ -756,6 +759,7 @@ def _roles_of_chunk(plan: dict[str, NDArray], org_ids: pa.Array, ids: pa.Array, 
             "role": pa.array(plan["role"][mine]),
             "start_date": pa.array(plan["start"][mine]),
             "end_date": pa.array(end, mask=np.isnat(end)),
+            "event_date": pa.array(plan["dated"][mine]),
         }
     )
 
@@ -771,7 +775,7 @@ def _role_records(roles: pa.Table) -> pa.Table:
             ),
             "subject_id": roles.column("subject_id"),
             "record_type": pa.repeat("company_role", m),
-            "event_date": roles.column("start_date"),
+            "event_date": roles.column("event_date"),
             "org_id": roles.column("org_id"),
             "role": roles.column("role"),
             "start_date": roles.column("start_date"),
