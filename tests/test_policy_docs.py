@@ -32,6 +32,7 @@ from socialcredit.policy.model import (
     Policy,
     Reason,
     RecordMatch,
+    Relation,
     Retention,
     Rule,
     Scale,
@@ -255,6 +256,7 @@ MODELS: list[type[BaseModel]] = [
     Reason,
     Rule,
     RecordMatch,
+    Relation,
     ListCriterion,
     ListSpec,
     Service,
@@ -324,6 +326,12 @@ def unquote(cell: str) -> str | None:
 def number(cell: str) -> float | None:
     value = unquote(cell)
     return None if value is None else float(value.replace("−", "-").replace(",", ""))
+
+
+def _via_words(via: Relation) -> str:
+    """How the policy page writes a relation: via `list` (`criterion`): `role`, `role` (when)."""
+    only = f" ({', '.join(f'`{c}`' for c in via.criteria)})" if via.criteria else ""
+    return f"via `{via.list}`{only}: " + ", ".join(f"`{r}`" for r in via.roles) + f" ({via.when.replace('_', ' ')})"
 
 
 def first_code(cell: str) -> str | None:
@@ -439,7 +447,7 @@ def test_policy_page_lists_and_services_match_the_policy(policy_id: str) -> None
             lst.kind,
             c.id,
             c.record.record_type if c.record else None,
-            c.when if c.record is None else c.record.when,
+            (c.when if c.record is None else c.record.when) if c.via is None else _via_words(c.via),
             c.record.within_days if c.record else None,
             c.reason.code,
         )

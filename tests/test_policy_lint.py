@@ -233,6 +233,12 @@ def test_under_eu_the_shipped_policies_fail_on_cross_context_sanctions_only() ->
         "service deposit_free_rental",
         "service rail_priority",
         "service matchmaking_badge",
+        "service rail_first_class",
+        "service air_travel",
+        "service star_hotel",
+        "service property_purchase",
+        "service private_school_fees",
+        "service legal_representative_registration",
     ]
     sesame = lint_policy(builtin_policy("sesame"), "eu")
     assert [f.where.split(": ")[1] for f in sesame] == [
@@ -267,7 +273,7 @@ def test_the_cli_exits_1_on_errors_and_prints_json() -> None:
     runner = CliRunner()
     clean = runner.invoke(app, ["policy", "lint", "beijing", "--profile", "cn"])
     assert clean.exit_code == 0, clean.output
-    assert clean.output.strip().endswith("beijing 2026.1 under profile cn: 0 errors, 0 warnings, 7 notes.")
+    assert clean.output.strip().endswith("beijing 2026.1 under profile cn: 0 errors, 0 warnings, 13 notes.")
     eu = runner.invoke(app, ["policy", "lint", "sesame", "--profile", "eu", "--json"])
     assert eu.exit_code == 1
     data = json.loads(eu.stdout)  # the report; the failure is told on stderr

@@ -262,7 +262,7 @@ def test_criterion_with_both_when_and_record() -> None:
     line = line_of(text, "- id: score_floor")
     assert problems(text) == [
         f"beijing.yaml:{line}: list blacklist criterion score_floor: "
-        "a criterion needs exactly one of 'when' (on the score) or 'record'"
+        "a criterion needs exactly one of 'when' (on the score), 'record' or 'via'"
     ]
 
 

@@ -295,6 +295,11 @@ def generate(
         out / "sources.parquet",
     )
     summary = GenerateSummary(out=out, residents=residents, organisations=n_orgs, records=0)
+    # Who runs each organisation, drawn from a generator of its own: the draws above and below stay as they were.
+    roles = _role_plan(
+        np.random.default_rng(np.random.SeedSequence([seed, ROLES_STREAM])), n_orgs, residents, years, as_of
+    )
+    role_parts: list[pa.Table] = []
     consents: list[pa.Table] = []
     record_counter = 0
     used: NDArray = np.empty(0, dtype=np.int64)
@@ -341,6 +346,7 @@ def generate(
                 }
             )
         )
+        role_parts.append(_roles_of_chunk(roles, org_ids, people["subject_id"], lo, hi))
         step("records", ci, n_chunks)
         tables = _records(crng, people, org_ids, years, as_of, record_counter, summary.by_type)
         for source, table in tables.items():
@@ -354,6 +360,18 @@ def generate(
     pq.write_table(org_tax, out / "records" / "tax_bureau" / "orgs.parquet")
     summary.records += org_tax.num_rows
     summary.by_type["tax_payment"] = summary.by_type.get("tax_payment", 0) + org_tax.num_rows
+    # The registration authority's role records, and the judgments against organisations (their own generator).
+    org_rng = np.random.default_rng(np.random.SeedSequence([seed, ORG_JUDGMENTS_STREAM]))
+    extra = {
+        "registration_authority": _role_records(pa.concat_tables(role_parts)),
+        "courts": _org_judgments(org_rng, org_ids, years, as_of),
+    }
+    for source, table in extra.items():
+        (out / "records" / source).mkdir(exist_ok=True)
+        pq.write_table(table, out / "records" / source / "orgs.parquet")
+        summary.records += table.num_rows
+        record_type = str(table.column("record_type")[0]) if table.num_rows else source
+        summary.by_type[record_type] = summary.by_type.get(record_type, 0) + table.num_rows
     pq.write_table(pa.concat_tables(consents), out / "consents.parquet")
     step("done", n_chunks, n_chunks)
     summary.seconds = time.perf_counter() - started
@@ -799,3 +817,97 @@ def write_outcomes(
     target = Path(out) if out is not None else folder / "outcomes.parquet"
     pq.write_table(table, target)
     return target
+
+
+# -- organisations: who runs them (registration_authority), judgments against them (courts) ------------------------
+ROLES_STREAM = 20  # the generators of the additions of issue 20 (seeded from the population's seed and these)
+ORG_JUDGMENTS_STREAM = 21
+OFFICER_ROLES = np.array(["director", "supervisor", "senior_manager", "shareholder"])
+TURNOVER = 0.05  # a year: organisations whose legal representative resigns and a new one is appointed
+ORG_JUDGMENT_RATE = 0.004  # judgments against an organisation a year
+ORG_DEFAULTER_SHARE = 0.3  # of those: unfulfilled, the debtor marked a defaulter
+
+
+def _role_plan(rng: np.random.Generator, n_orgs: int, residents: int, years: int, as_of: dt.date) -> dict[str, NDArray]:
+    """Every role of every organisation: a legal representative and 1-4 officers (residents drawn at random), and
+    for ~5% of organisations a year a resignation of the representative and a new one appointed that day."""
+    officers = rng.integers(1, 5, n_orgs)
+    org = np.concatenate([np.arange(n_orgs), np.repeat(np.arange(n_orgs), officers)])
+    role = np.concatenate([np.full(n_orgs, "legal_representative"), OFFICER_ROLES[rng.integers(0, 4, officers.sum())]])
+    first_day = np.datetime64(as_of) - np.timedelta64(365 * years, "D")
+    start = first_day - rng.integers(30, 365 * 12, len(org)).astype("timedelta64[D]")
+    end = np.full(len(org), np.datetime64("NaT"), dtype="datetime64[D]")
+    # turnover: the representative's role ends on a day of the window and a successor's begins the same day
+    changes = rng.random((n_orgs, years)) < TURNOVER
+    changed_org, year = np.nonzero(changes)
+    keep = np.unique(changed_org, return_index=True)[1]  # one change per organisation: the first year drawn
+    changed_org, year = changed_org[keep], year[keep]
+    day = first_day + (year * 365 + rng.integers(0, 365, len(year))).astype("timedelta64[D]")
+    end[changed_org] = day  # the representatives are the first n_orgs roles
+    org = np.concatenate([org, changed_org])
+    role = np.concatenate([role, np.full(len(changed_org), "legal_representative")])
+    start = np.concatenate([start, day])
+    end = np.concatenate([end, np.full(len(changed_org), np.datetime64("NaT"), dtype="datetime64[D]")])
+    holder = rng.integers(0, residents, len(org))
+    start = start.astype("datetime64[D]")
+    # the record's date: its start, or the first day of the records' window for a role held since before it
+    dated = np.maximum(start, first_day + np.timedelta64(1, "D"))
+    return {"org": org, "role": role, "start": start, "end": end, "holder": holder, "dated": dated}
+
+
+def _roles_of_chunk(plan: dict[str, NDArray], org_ids: pa.Array, ids: pa.Array, lo: int, hi: int) -> pa.Table:
+    """The roles held by the residents ``lo`` to ``hi`` (one chunk), with the holder's identity number."""
+    mine = np.nonzero((plan["holder"] >= lo) & (plan["holder"] < hi))[0]
+    end = plan["end"][mine]
+    return pa.table(
+        {
+            "index": pa.array(mine),
+            "subject_id": ids.take(pa.array(plan["holder"][mine] - lo)),
+            "org_id": org_ids.take(pa.array(plan["org"][mine])),
+            "role": pa.array(plan["role"][mine]),
+            "start_date": pa.array(plan["start"][mine]),
+            "end_date": pa.array(end, mask=np.isnat(end)),
+            "event_date": pa.array(plan["dated"][mine]),
+        }
+    )
+
+
+def _role_records(roles: pa.Table) -> pa.Table:
+    """Role records in the plan's order (the same for any chunk size), numbered ROLE-<n>."""
+    roles = roles.sort_by("index")
+    m = roles.num_rows
+    return pa.table(
+        {
+            "record_id": pc.binary_join_element_wise(
+                pa.repeat("ROLE-", m), pa.array(np.arange(m)).cast(pa.string()), ""
+            ),
+            "subject_id": roles.column("subject_id"),
+            "record_type": pa.repeat("company_role", m),
+            "event_date": roles.column("event_date"),
+            "org_id": roles.column("org_id"),
+            "role": roles.column("role"),
+            "start_date": roles.column("start_date"),
+            "end_date": roles.column("end_date"),
+        }
+    )
+
+
+def _org_judgments(rng: np.random.Generator, org_ids: pa.Array, years: int, as_of: dt.date) -> pa.Table:
+    """Court judgments against organisations: a few a year, some unfulfilled by a debtor marked a defaulter."""
+    m = int(rng.binomial(len(org_ids) * years, ORG_JUDGMENT_RATE))
+    who = rng.integers(0, len(org_ids), m)
+    defaulter = rng.random(m) < ORG_DEFAULTER_SHARE
+    return pa.table(
+        {
+            "record_id": pc.binary_join_element_wise(
+                pa.repeat("ORGJ-", m), pa.array(np.arange(m)).cast(pa.string()), ""
+            ),
+            "subject_id": org_ids.take(pa.array(who)),
+            "record_type": pa.repeat("court_judgment", m),
+            "event_date": _dates(rng, m, years, as_of),
+            "case_type": pa.array(np.array(["civil", "commercial", "administrative"])[rng.integers(0, 3, m)]),
+            "amount": np.round(rng.lognormal(12, 1.5, m), 2),
+            "status": pa.array(np.where(defaulter, "unfulfilled", "fulfilled")),
+            "defaulter": pa.array(defaulter),
+        }
+    )

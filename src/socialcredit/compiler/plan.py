@@ -44,7 +44,7 @@ from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.compiler.dialects import Dialect, DuckDBDialect
 from socialcredit.compiler.lower import date_literal, literal, lower
 from socialcredit.policy import LoadedPolicy
-from socialcredit.policy.model import ListCriterion, Policy, Rule
+from socialcredit.policy.model import RELATION_RECORD_TYPE, ListCriterion, Policy, Rule
 
 __all__ = ["MAX_REASONS", "STAGES", "ScorePlan", "StateItem"]
 
@@ -513,14 +513,16 @@ class ScorePlan:
             return _col(f"l_{name}", table)
         return _col(name, table)
 
-    def list_entries(self) -> exp.Query:
-        selects: list[exp.Select] = [
-            exp.select("subject_id", "list_id", "criterion_id", "record_key").from_("sc_list_records")
-        ]
+    def _score_entries(self, only_list: str | None = None, only: list[str] | None = None) -> list[exp.Select]:
+        """Entries met by the score (criteria with ``when``), of every list or of ``only_list`` (its criteria
+        ``only``, when given)."""
+        selects: list[exp.Select] = []
         for lst in self.policy.lists:
+            if only_list is not None and lst.id != only_list:
+                continue
             for c in lst.criteria:
                 node = self.loaded.condition(f"list:{lst.id}.{c.id}")
-                if c.when is None or node is None:
+                if c.when is None or node is None or (only is not None and c.id not in only):
                     continue
                 cond = lower(node, self._fact, tier_rank=self.tier_rank())
                 selects.append(
@@ -533,7 +535,115 @@ class ScorePlan:
                     .from_("sc_ranked")
                     .where(cond)
                 )
+        return selects
+
+    def list_entries(self) -> exp.Query:
+        selects: list[exp.Select] = [
+            exp.select("subject_id", "list_id", "criterion_id", "record_key").from_("sc_list_records"),
+            *self._score_entries(),
+        ]
+        for lst in self.policy.lists:
+            for c in lst.criteria:
+                if c.via is not None:
+                    selects.append(self._relation_entries(lst.id, c))
         return _union_all(selects)
+
+    # -- relations: a person's entries through an organisation on a list --------------------------------
+    def has_relations(self) -> bool:
+        return any(c.via is not None for lst in self.policy.lists for c in lst.criteria)
+
+    def relation_records(self) -> exp.Select:
+        """The role records among ``sc_records`` (``sc_role_records`` for an engine that reads exported records)."""
+        return (
+            exp.select(exp.Star())
+            .from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
+            .where(exp.EQ(this=_col("record_type", "r"), expression=_str(RELATION_RECORD_TYPE)))
+        )
+
+    def _held_on(self, day: exp.Expr) -> exp.Expr:
+        """The role record ``o`` is held on ``day``: from its start date, until (not on) its end date."""
+        return _and(
+            exp.LTE(this=_col("start_date", "o"), expression=day),
+            exp.Paren(
+                this=exp.Or(
+                    this=exp.Is(this=_col("end_date", "o"), expression=exp.Null()),
+                    expression=exp.GT(this=_col("end_date", "o"), expression=day.copy()),
+                )
+            ),
+        )
+
+    def _relation_entries(self, list_id: str, crit: ListCriterion) -> exp.Select:
+        """Persons holding a named role (in ``sc_role_records``) in an organisation on the relation's list by that
+        list's own criteria in this run; the entry's record is the role record (what a dispute or a correction of
+        the registration acts on). One step only: entries through relations are not followed again."""
+        via = crit.via
+        assert via is not None
+        target = self.policy.list_spec(via.list)
+        own = [c.id for c in target.criteria if c.via is None and (via.criteria is None or c.id in via.criteria)]
+        by_record = _and(
+            exp.EQ(this=_col("list_id"), expression=_str(via.list)),
+            exp.In(this=_col("criterion_id"), expressions=[_str(c) for c in own]),
+        )
+        org_entries = _union_all(
+            [
+                exp.select("subject_id", "list_id", "criterion_id", "record_key")
+                .from_("sc_list_records")
+                .where(by_record),
+                *self._score_entries(via.list, own),
+            ]
+        )
+        query = (
+            exp.select(
+                exp.alias_(_col("subject_id", "o"), "subject_id"),
+                exp.alias_(_str(list_id), "list_id"),
+                exp.alias_(_str(crit.id), "criterion_id"),
+                exp.alias_(exp.Max(this=_col("record_key", "o")), "record_key"),
+            )
+            .from_(exp.alias_(exp.to_table("sc_role_records"), "o", table=True))
+            # the person must be scored in this run (a live pass rescores some subjects only)
+            .join(
+                exp.alias_(exp.to_table("sc_subjects"), "p", table=True),
+                on=exp.EQ(this=_col("subject_id", "p"), expression=_col("subject_id", "o")),
+            )
+            .join(
+                exp.alias_(exp.to_table("sc_subjects"), "g", table=True),
+                on=exp.EQ(this=_col("sid", "g"), expression=_col("org_id", "o")),
+            )
+            .join(
+                exp.Subquery(this=org_entries, alias=exp.TableAlias(this=exp.to_identifier("e"))),
+                on=exp.EQ(this=_col("subject_id", "e"), expression=_col("subject_id", "g")),
+            )
+        )
+        if via.when == "held_at_cause":
+            # the cause's date: the record that put the organisation on the list (the run's date for the score)
+            cause = (
+                exp.select(_col("record_key", "c"), exp.alias_(exp.Max(this=_col("event_date", "c")), "event_date"))
+                .from_(exp.alias_(exp.to_table(self._input()), "c", table=True))
+                .where(
+                    exp.In(
+                        this=_col("record_key", "c"),
+                        query=exp.Subquery(this=exp.select("record_key").from_("sc_list_records").where(by_record)),
+                    )
+                )
+                .group_by(_col("record_key", "c"))
+            )
+            query = query.join(
+                exp.Subquery(this=cause, alias=exp.TableAlias(this=exp.to_identifier("k"))),
+                on=exp.EQ(this=_col("record_key", "k"), expression=_col("record_key", "e")),
+                join_type="left",
+            )
+            day: exp.Expr = exp.Coalesce(this=_col("event_date", "k"), expressions=[date_literal(self.as_of)])
+        else:
+            day = date_literal(self.as_of)
+        return query.where(
+            _and(
+                exp.In(this=_col("role", "o"), expressions=[_str(r) for r in via.roles]),
+                self._held_on(day),
+                exp.EQ(this=_col("kind", "g"), expression=_str("org")),
+                exp.EQ(this=_col("kind", "p"), expression=_str("person")),
+                self._kind_filter("p"),
+            )
+        ).group_by(_col("subject_id", "o"))
 
     # -- stage 6: list flags and granted services --------------------------------------------------------
     def results(self) -> exp.Select:
@@ -757,7 +867,13 @@ class ScorePlan:
 
     # -- all stages --------------------------------------------------------------------------------------
     def stages(self, *, only_affected: bool = False) -> list[tuple[str, exp.Query]]:
+        """The stages in order; from records, a policy with relations first takes the role records
+        (``sc_role_records``); from the state, the caller provides them (registry/scoring/inputs.py)."""
+        roles: list[tuple[str, exp.Query]] = []
+        if self.source == "records" and self.has_relations():
+            roles.append(("sc_role_records", self.relation_records()))
         return [
+            *roles,
             ("sc_rule_points", self.rule_points(only_affected=only_affected)),
             ("sc_list_records", self.list_records(only_affected=only_affected)),
             ("sc_local", self.local()),

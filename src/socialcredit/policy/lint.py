@@ -88,6 +88,7 @@ RECORD_CONTEXTS: dict[str, str] = {
     "purchase": "consumption",
     "identity_fact": "identity",
     "connection_summary": "social network",
+    "company_role": "company registration",
 }
 
 # The context each service belongs to, and the record contexts that are related to it (its own included).
@@ -219,6 +220,18 @@ def _depends(p: Policy, names: set[str], seen: frozenset[str] = frozenset()) -> 
                     out.setdefault(ctx, set()).add(c.record.record_type)
                 if c.when:
                     merge(_depends(p, expr.names_in(expr.parse(c.when)), seen | {lst.id}))
+                if c.via is not None:  # the role records, and what puts the organisation on the list
+                    out.setdefault(RECORD_CONTEXTS["company_role"], set()).add("company_role")
+                    target = next((x for x in p.lists if x.id == c.via.list), None)
+                    if target is not None:
+                        for oc in target.criteria:
+                            if c.via.criteria is not None and oc.id not in c.via.criteria:
+                                continue
+                            if oc.record is not None:
+                                ctx = RECORD_CONTEXTS.get(oc.record.record_type, "unknown")
+                                out.setdefault(ctx, set()).add(oc.record.record_type)
+                            if oc.when:
+                                merge(_depends(p, expr.names_in(expr.parse(oc.when)), seen | {lst.id, target.id}))
     return out
 
 

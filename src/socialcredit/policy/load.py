@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import ExpressionError, NotFoundError, PolicyError
 from socialcredit.policy import expr
-from socialcredit.policy.model import Policy
+from socialcredit.policy.model import RELATION_RECORD_TYPE, Policy, Relation
 from socialcredit.yamlsrc import LocatedDoc, load_located
 
 __all__ = [
@@ -272,8 +272,11 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
             problems.add(("lists", i, "id"), f"{lst.id!r} is a reserved name")
         for j, c in enumerate(lst.criteria):
             path = ("lists", i, "criteria", j)
-            if (c.when is None) == (c.record is None):
-                problems.add(path, "a criterion needs exactly one of 'when' (on the score) or 'record'")
+            if sum(x is not None for x in (c.when, c.record, c.via)) != 1:
+                problems.add(path, "a criterion needs exactly one of 'when' (on the score), 'record' or 'via'")
+                continue
+            if c.via is not None:
+                _check_relation(p, lst.id, c.via, (*path, "via"), problems, catalog)
                 continue
             if c.when is not None:
                 cond(f"list:{lst.id}.{c.id}", c.when, facts, (*path, "when"))
@@ -296,6 +299,40 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
             if name not in list_ids:
                 problems.add(("exchange", "lists", i), f"unknown list {name!r}; lists: {', '.join(list_ids)}")
     return conditions
+
+
+def _check_relation(
+    p: Policy, list_id: str, via: Relation, path: tuple[str | int, ...], problems: _Problems, catalog: Catalog
+) -> None:
+    """A relation names a list of the policy whose own criteria do not follow relations (one step, no cycle)."""
+    if RELATION_RECORD_TYPE not in catalog.record_types:
+        problems.add(path, f"the catalog has no record type {RELATION_RECORD_TYPE!r}: relations cannot be followed")
+        return
+    target = next((x for x in p.lists if x.id == via.list), None)
+    if target is None:
+        problems.add((*path, "list"), f"unknown list {via.list!r}; lists: {', '.join(x.id for x in p.lists)}")
+        return
+    own = {c.id: c for c in target.criteria}
+    for j, cid in enumerate(via.criteria or []):
+        if cid not in own:
+            problems.add(
+                (*path, "criteria", j), f"list {via.list!r} has no criterion {cid!r}; criteria: {', '.join(own)}"
+            )
+        elif own[cid].via is not None:
+            problems.add(
+                (*path, "criteria", j),
+                f"criterion {cid!r} of list {via.list!r} follows a relation itself: a relation follows one step",
+            )
+    if via.criteria is not None and not via.criteria:
+        problems.add((*path, "criteria"), "name at least one criterion, or leave 'criteria' out to follow them all")
+    if all(c.via is not None for c in target.criteria):
+        problems.add(
+            (*path, "list"),
+            f"list {via.list!r} is entered only through relations: a relation follows one step, to an organisation "
+            "on a list by its own criteria (a person -> organisation -> person cycle is refused)",
+        )
+    for j in _repeats(list(via.roles)):
+        problems.add((*path, "roles", j), f"role {via.roles[j]!r} is named more than once")
 
 
 def _check_due_process(p: Policy, problems: _Problems) -> None:

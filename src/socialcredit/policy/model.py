@@ -6,6 +6,7 @@ The reference for every key is docs/policy-language.md; each example there is va
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import re
 from typing import Literal
@@ -18,6 +19,8 @@ __all__ = [
     "JUSTIFICATION_MAX",
     "OVERRIDABLE_CHECKS",
     "PUBLIC_FIELDS",
+    "RELATION_RECORD_TYPE",
+    "ROLES",
     "Consent",
     "Decay",
     "Dimension",
@@ -29,6 +32,7 @@ __all__ = [
     "Policy",
     "Reason",
     "RecordMatch",
+    "Relation",
     "Retention",
     "Rule",
     "Scale",
@@ -182,12 +186,35 @@ class RecordMatch(_Strict):
     within_days: int | None = Field(default=None, gt=0)
 
 
+# The record type that says who holds which role in which organisation (catalog.yaml).
+RELATION_RECORD_TYPE = "company_role"
+# The roles a person may hold in an organisation (record type company_role, source registration_authority).
+ROLES = ("legal_representative", "director", "supervisor", "senior_manager", "shareholder")
+Role = Literal["legal_representative", "director", "supervisor", "senior_manager", "shareholder"]
+
+
+class Relation(_Strict):
+    """A list criterion met through an organisation: the person holds one of ``roles`` in an organisation that is
+    on ``list`` by that list's own criteria (or by those named in ``criteria``), never by a relation: one step only.
+    ``when: current`` (the default) while the person holds the role at the run's date; ``held_at_cause`` if they
+    held it on the date of the record that put the organisation on the list (the run's date for a criterion on
+    the score)."""
+
+    list: str
+    roles: builtins.list[Role] = Field(min_length=1)  # builtins: the field `list` shadows the type here
+    when: Literal["current", "held_at_cause"] = "current"
+    # Only the organisation's entries by these criteria of ``list`` (default: by any of its own criteria).
+    criteria: builtins.list[str] | None = None
+
+
 class ListCriterion(_Strict):
-    """One way onto a list: a condition on the subject's score (``when``) or a record (``record``)."""
+    """One way onto a list: a condition on the subject's score (``when``), a record (``record``), or a role in an
+    organisation on a list (``via``)."""
 
     id: str
     when: str | None = None
     record: RecordMatch | None = None
+    via: Relation | None = None
     severity: Severity | None = None
     reason: Reason
     advice: Text | None = None

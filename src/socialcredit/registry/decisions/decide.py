@@ -12,9 +12,11 @@ from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
+from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.actions import actions_for_refusal
 from socialcredit.registry.decisions.inquiries import write_inquiries
+from socialcredit.registry.decisions.relations import relation_note
 from socialcredit.registry.due_process.freeze import (
     FROZEN_CODE,
     VERIFY_CODE,
@@ -179,9 +181,11 @@ def explain(
     """Ranked reasons: for a refusal, list criteria and unmet conditions first, then score reasons."""
     entries = list_entries_with_origin(
         store,
-        "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
+        "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
+        "FROM run_list_entries e "
         "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? AND e.subject_id = ? ORDER BY 2, 3",
         [run_id, subject_id],
+        loaded,
     ).get(subject_id, [])
     scored = store.execute(
         "SELECT rule_id, points FROM run_reasons WHERE run_id = ? AND subject_id = ? ORDER BY position",
@@ -193,19 +197,27 @@ def explain(
 ListEntry = tuple[str, str, tuple[str, str] | None]  # list, criterion, where a shared record came from (en, zh)
 
 
-def list_entries_with_origin(store: Store, sql: str, params: list[Any]) -> dict[str, list[ListEntry]]:
+def list_entries_with_origin(
+    store: Store, sql: str, params: list[Any], loaded: LoadedPolicy | None = None
+) -> dict[str, list[ListEntry]]:
     """List entries by subject from ``sql`` (subject, list, criterion, record type, origin region), each with the
     note a reason adds when its record was shared by another region."""
-    return entries_with_origin(store, store.execute(sql, params).fetchall())
+    return entries_with_origin(store, store.execute(sql, params).fetchall(), loaded)
 
 
-def entries_with_origin(store: Store, rows: Sequence[Sequence[Any]]) -> dict[str, list[ListEntry]]:
-    """List entries by subject from rows of (subject, list, criterion, record type, origin region)."""
+def entries_with_origin(
+    store: Store, rows: Sequence[Sequence[Any]], loaded: LoadedPolicy | None = None
+) -> dict[str, list[ListEntry]]:
+    """List entries by subject from rows of (subject, list, criterion, record type, origin region) and, with the
+    policy, the entry's record key: an entry through a relation then notes the organisation, the role and the cause
+    (registry/decisions/relations.py)."""
     out: dict[str, list[ListEntry]] = {}
     notes: dict[tuple[str, str], tuple[str, str]] = {}
-    for sid, list_id, criterion, record_type, origin in rows:
+    for sid, list_id, criterion, record_type, origin, *more in rows:
         note = None
-        if origin:
+        if loaded is not None and more and record_type == RELATION_RECORD_TYPE:
+            note = relation_note(store, loaded, str(list_id), str(criterion), more[0])
+        elif origin:
             key = (str(record_type), str(origin))
             if key not in notes:
                 notes[key] = (origin_note(store, key[0], key[1], "en"), origin_note(store, key[0], key[1], "zh"))

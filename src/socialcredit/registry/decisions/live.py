@@ -26,6 +26,7 @@ import sqlglot.expressions as exp
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy
+from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.decisions.decide import ListEntry, entries_with_origin
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
@@ -33,7 +34,7 @@ from socialcredit.registry.scoring.runs import results_select
 from socialcredit.registry.scoring.state import catch_up, state_info
 from socialcredit.store import Store
 
-__all__ = ["LiveRow", "LiveView", "changed_subjects", "rescore"]
+__all__ = ["LiveRow", "LiveView", "changed_subjects", "related_subjects", "rescore"]
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,25 @@ def changed_subjects(store: Store, since: int, until: int) -> list[str]:
     )
     if replaced:
         found |= {str(r[0]) for r in store.execute(_REPLACED, params).fetchall()}
-    return sorted(found)
+    return sorted(found | related_subjects(store, found))
+
+
+# One step along the registration authority's role records (every version: a superset is only rescored): the
+# persons holding a role in a changed organisation, and the organisations a changed person holds a role in.
+_RELATED = """
+SELECT subject_id FROM records WHERE record_type = $type AND org_id IN (SELECT unnest($ids))
+UNION SELECT org_id FROM records WHERE record_type = $type AND subject_id IN (SELECT unnest($ids))
+"""
+
+
+def related_subjects(store: Store, subject_ids: set[str] | Sequence[str]) -> set[str]:
+    """The subjects one relation away from ``subject_ids``: a live pass rescores them together, so an
+    organisation listed or delisted lists or releases its related persons in the same pass (their entries through
+    the relation are computed from the organisation's entries of that pass, ``ScorePlan.list_entries``)."""
+    if not subject_ids:
+        return set()
+    rows = store.execute(_RELATED, {"type": RELATION_RECORD_TYPE, "ids": sorted(subject_ids)}).fetchall()
+    return {str(r[0]) for r in rows if r[0] is not None}
 
 
 # The statements of a live pass, printed once per policy version and as-of date (the compiled stages are the same
@@ -207,12 +226,18 @@ def rescore(
             "ORDER BY s.sid, r.position"
         )
         entries = inputs.rows(
-            "SELECT s.sid, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM sc_list_entries e "
+            "SELECT s.sid, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
+            "FROM sc_list_entries e "
             "JOIN sc_subjects s USING (subject_id) LEFT JOIN records r ON r.record_key = e.record_key "
             "ORDER BY 1, 2, 3"
         )
     entries_of = entries_with_origin(
-        store, [(e["sid"], e["list_id"], e["criterion_id"], e["record_type"], e["origin_region"]) for e in entries]
+        store,
+        [
+            (e["sid"], e["list_id"], e["criterion_id"], e["record_type"], e["origin_region"], e["record_key"])
+            for e in entries
+        ],
+        loaded,
     )
     effective = _effective_listings(store, loaded, [str(r["subject_id"]) for r in results])
     black = {lst.id for lst in loaded.policy.lists if lst.kind == "black"}

@@ -268,9 +268,11 @@ class Snapshot:
         self.reason_points = points
         self.entries = list_entries_with_origin(
             store,
-            "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
+            "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
+            "FROM run_list_entries e "
             "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? ORDER BY 1, 2, 3",
             [self.run_id],
+            self.loaded,
         )
 
     @classmethod

@@ -108,10 +108,15 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_id
             pseudonym, params = _hmac_sql(key, "sid")
             columns, subjects_to = f"* REPLACE ({pseudonym} AS sid)", {**subjects_to, **params}
         inputs.execute(f"COPY (SELECT {columns} FROM sc_subjects) TO $path (FORMAT parquet)", subjects_to)
+        records_to: dict[str, object] = {"path": str(out / "records")}
+        record_columns = "*"
+        if key is not None:  # a role record names its organisation as the subjects file does: by its pseudonym
+            org_pseudonym, params = _hmac_sql(key, "org_id")
+            record_columns, records_to = f"* REPLACE ({org_pseudonym} AS org_id)", {**records_to, **params}
         inputs.execute(
-            "COPY (SELECT * FROM sc_records) TO $path "
+            f"COPY (SELECT {record_columns} FROM sc_records) TO $path "
             "(FORMAT parquet, PARTITION_BY (record_type), OVERWRITE_OR_IGNORE)",
-            {"path": str(out / "records")},
+            records_to,
         )
         subjects, records = inputs.count("sc_subjects"), inputs.count("sc_records")
     manifest = {
@@ -174,6 +179,8 @@ def score_on_spark(
     try:
         if plan.source == "state":
             state_rows = build_spark_state(backend, loaded, out / STATE_FOLDER)
+            if plan.has_relations():  # the role records beside the state, as the store reads them (inputs.py)
+                backend.materialize("sc_role_records", plan.relation_records())
         for name, query in plan.stages(only_affected=False):
             backend.materialize(name, query)
         counts = {}

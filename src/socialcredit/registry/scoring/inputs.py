@@ -11,19 +11,23 @@ a refusal while a score run is under way never reads that run's inputs, nor the 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import sqlglot
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, load_catalog
-from socialcredit.compiler import STAGES
+from socialcredit.compiler import STAGES, ScorePlan
 from socialcredit.policy import LoadedPolicy
+from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.holds import any_held, held_records
 from socialcredit.store import Store
 
 __all__ = ["RELATIONS", "RunInputs", "prepare_inputs"]
+
+_ANY_DATE = dt.date(2000, 1, 1)  # whether a policy follows relations does not depend on a date
 
 # Every logical name a run's statements may use; each caller's copies are named after them.
 RELATIONS = frozenset(
@@ -39,6 +43,7 @@ RELATIONS = frozenset(
         "sc_contributions",
         "sc_state",
         "sc_histogram",
+        "sc_role_records",
         *STAGES,
     }
 )
@@ -142,12 +147,31 @@ def prepare_inputs(
             inputs.create("sc_records", _records_query(w, subject_id, store.catalog), view=subject_id is None)
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
+            if loaded is not None and ScorePlan(loaded, as_of=_ANY_DATE).has_relations():
+                _create_role_records(inputs, loaded, w)
         only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
         inputs.create("sc_subjects", _subjects_query(categories, only, key), {"w": w})
     except BaseException:
         inputs.close()
         raise
     return inputs
+
+
+# The counting version of every role record at the watermark (the latest version, not withdrawn, not held): the
+# rows a run from records takes from its records view (ScorePlan.relation_records), in one scan of the role records.
+_ROLE_RECORDS = """
+SELECT subject_key AS subject_id, record_key, record_type, event_date, org_id, "role", start_date, end_date
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
+    FROM records WHERE record_type = $type AND record_key <= $w
+) WHERE rn = 1 AND NOT withdrawn AND record_key NOT IN (SELECT record_key FROM sc_held)
+"""
+
+
+def _create_role_records(inputs: RunInputs, loaded: LoadedPolicy, w: int) -> None:
+    """A run from the state: ``sc_role_records`` as a run from records takes them from its records view."""
+    _create_held(inputs, loaded, w, None)
+    inputs.create("sc_role_records", _ROLE_RECORDS, {"type": RELATION_RECORD_TYPE, "w": w})
 
 
 def _create_held(inputs: RunInputs, loaded: LoadedPolicy | None, w: int, subject_id: str | None) -> None:

@@ -162,7 +162,7 @@ def score(
             else:
                 inputs.materialize(backend, name, query)
             if base is not None and only:  # computed for the affected only: the rest comes from the base run
-                _merge_base(inputs, name, int(base["run_id"]))
+                _merge_base(inputs, name, int(base["run_id"]), _relation_criteria(loaded))
         rescored = affected if only else None
         step("saving", len(stages) + 1, len(stages) + 1)
         return save_run(
@@ -223,8 +223,14 @@ def _affected(
     return affected <= max_share * inputs.count("sc_subjects"), affected
 
 
-def _merge_base(inputs: RunInputs, stage: str, base_run_id: int) -> None:
-    """Copy into a record-reading stage the base run's rows of every subject not in ``sc_affected``."""
+def _relation_criteria(loaded: LoadedPolicy) -> list[str]:
+    """``list.criterion`` of every criterion met through a relation (recomputed for everyone in every run)."""
+    return [f"{lst.id}.{c.id}" for lst in loaded.policy.lists for c in lst.criteria if c.via is not None]
+
+
+def _merge_base(inputs: RunInputs, stage: str, base_run_id: int, relations: list[str] | None = None) -> None:
+    """Copy into a record-reading stage the base run's rows of every subject not in ``sc_affected`` (not the
+    entries through relations, whose record is a role record: the list entries stage computes them again)."""
     if stage == "sc_rule_points":
         inputs.execute(
             "INSERT INTO sc_rule_points SELECT p.subject_key, r.rule_id, r.dimension, p.points, p.hits, "
@@ -237,8 +243,9 @@ def _merge_base(inputs: RunInputs, stage: str, base_run_id: int) -> None:
             "INSERT INTO sc_list_records SELECT s.subject_id, e.list_id, e.criterion_id, e.record_key "
             "FROM run_list_entries e JOIN sc_subjects s ON s.sid = e.subject_id "
             "WHERE e.run_id = ? AND e.record_key IS NOT NULL "
-            "AND s.subject_id NOT IN (SELECT subject_id FROM sc_affected)",
-            [base_run_id],
+            "AND s.subject_id NOT IN (SELECT subject_id FROM sc_affected) "
+            "AND NOT list_contains(?, e.list_id || '.' || e.criterion_id)",
+            [base_run_id, relations or []],
         )
 
 

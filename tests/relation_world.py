@@ -1,0 +1,92 @@
+"""A small world with relations (tests/test_relations.py, tests/test_spark_relations.py): a company, its legal
+representative, a director, a shareholder and a later representative; a judgment against the company."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from scoring_helpers import AS_OF, Registry, days_before, org, person
+from socialcredit.policy import LoadedPolicy, builtin_policy, parse_policy
+
+COMPANY = org("000000001")
+OTHER = org("000000002")
+REP, DIRECTOR, HOLDER, NEXT_REP, OUTSIDER = (person(n) for n in (11, 12, 13, 14, 15))
+
+
+def role(
+    record_id: str, subject_id: str, company: str, role_name: str, start: str, end: str = "", **more: Any
+) -> dict[str, Any]:
+    return {
+        "record_id": record_id,
+        "subject_id": subject_id,
+        "record_type": "company_role",
+        "event_date": start,
+        "org_id": company,
+        "role": role_name,
+        "start_date": start,
+        "end_date": end,
+        **more,
+    }
+
+
+def judgment(
+    record_id: str, subject_id: str, event_date: str, status: str = "unfulfilled", **more: Any
+) -> dict[str, Any]:
+    return {
+        "record_id": record_id,
+        "subject_id": subject_id,
+        "record_type": "court_judgment",
+        "event_date": event_date,
+        "case_type": "commercial",
+        "amount": 500000,
+        "status": status,
+        "defaulter": "true",
+        **more,
+    }
+
+
+def build(reg: Registry) -> None:
+    """The company (and another one), four persons with roles and one without; a judgment against the company."""
+    reg.register(
+        {
+            COMPANY: None,
+            OTHER: None,
+            REP: "finance",
+            DIRECTOR: "finance",
+            HOLDER: "retired",
+            NEXT_REP: "finance",
+            OUTSIDER: "retail",
+        }
+    )
+    reg.send(
+        "registration_authority",
+        [
+            role("R1", REP, COMPANY, "legal_representative", days_before(2000)),
+            role("R2", DIRECTOR, COMPANY, "director", days_before(1500)),
+            role("R3", HOLDER, COMPANY, "shareholder", days_before(1500)),
+            # a role that ended before the run's date does not count
+            role("R4", OUTSIDER, COMPANY, "senior_manager", days_before(900), days_before(400)),
+            # a role in another company, which is not listed
+            role("R5", NEXT_REP, OTHER, "legal_representative", days_before(700)),
+        ],
+    )
+    reg.send("courts", [judgment("J1", COMPANY, days_before(200))])
+
+
+def beijing() -> LoadedPolicy:
+    return builtin_policy("beijing")
+
+
+def at_cause() -> LoadedPolicy:
+    """The shipped policy with the relation followed to whoever held the role when the judgment was given."""
+    text = beijing().text.replace("when: current}", "when: held_at_cause}")
+    assert "held_at_cause" in text
+    return parse_policy(text, "beijing-at-cause.yaml")
+
+
+def entries(reg: Registry, run_id: int, list_id: str = "high_spending_restriction") -> list[tuple[str, str]]:
+    return [(s, c) for s, lst, c, _ in reg.list_entries(run_id) if lst == list_id]
+
+
+LATER = AS_OF + dt.timedelta(days=1)
