@@ -124,7 +124,7 @@ def test_lint_fails_a_rule_without_expiry_and_passes_it_overridden_with_a_justif
         ": rule tax.late: error SC104 (negative rule without expiry): a negative record counts for ever; give it "
         "expires_after_days (or window_days) (decay lowers its weight but never ends it)"
     )
-    assert "beijing 2026.1 under profile cn: 1 error, 0 warnings, 7 notes." in bare.stdout
+    assert "beijing 2026.1 under profile cn: 1 error, 0 warnings, 13 notes." in bare.stdout
     assert "beijing 2026.1: 1 error under profile cn" in bare.stderr
 
     kept = _cli("policy", "lint", str(_write(tmp_path, _beijing(OVERRIDE), "kept.yaml")))
@@ -134,12 +134,12 @@ def test_lint_fails_a_rule_without_expiry_and_passes_it_overridden_with_a_justif
         ": rule tax.late: error SC104 (negative rule without expiry): a negative record counts for ever; give it "
         f"expires_after_days (or window_days) (decay lowers its weight but never ends it) — overridden: {WHY}"
     )
-    assert "beijing 2026.1 under profile cn: 0 errors, 0 warnings, 7 notes, 1 overridden." in kept.stdout
+    assert "beijing 2026.1 under profile cn: 0 errors, 0 warnings, 13 notes, 1 overridden." in kept.stdout
 
     as_json = _cli("policy", "lint", str(tmp_path / "kept.yaml"), "--json")
     assert as_json.returncode == 0
     data = json.loads(as_json.stdout)
-    assert data["counts"] == {"error": 0, "warning": 0, "note": 7, "overridden": 1}
+    assert data["counts"] == {"error": 0, "warning": 0, "note": 13, "overridden": 1}
     [overridden] = [f for f in data["findings"] if f["rule"] == "SC104"]
     assert overridden["overridden"] == WHY and overridden["level"] == "error"
 

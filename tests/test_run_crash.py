@@ -90,6 +90,7 @@ def test_a_crash_between_a_run_and_its_listings_leaves_no_run(world: Path, tmp_p
         "audit_log",
         "listings",
         "notifications",
+        "run_catalogs",  # the catalog version the run was scored with (docs/catalog.md)
         "run_list_entries",
         "run_points",
         "run_results",
