@@ -66,7 +66,7 @@ PAGES = [
     PortalPage("/policies"),
     PortalPage("/policies/beijing"),
     PortalPage("/policies/sesame"),
-    PortalPage("/policies/beijing/2026.1"),
+    PortalPage("/policies/beijing/2026.2"),
     PortalPage("/policies/nowhere", status=404),
     PortalPage("/me", "resident"),
     PortalPage("/me/records", "resident"),

@@ -107,7 +107,7 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         "decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "railway", db=city
     )
     assert decided.stdout.splitlines() == [
-        f"high_speed_rail for {DEFAULTER}: REFUSED (policy beijing 2026.1, run 2, score 900, tier B, inquiry 1)",
+        f"high_speed_rail for {DEFAULTER}: REFUSED (policy beijing 2026.2, run 2, score 900, tier B, inquiry 1)",
         "People on the blacklist may not buy high-speed rail tickets.",
         "  1. [LIST_JUDGMENT_DEFAULTER] judgment defaulter — Fulfil the judgment to leave the list.",
         "  2. [COURT_UNFULFILLED] court judgment not fulfilled (-100) — Fulfil the judgment; once the court records "
@@ -251,7 +251,7 @@ def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, 
     assert run("state", "show", db=city).stdout.startswith("No scoring state is kept yet")
     ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
     first = run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city).stdout
-    assert first.startswith("Run 1: beijing 2026.1 as of 2026-11-01 (full, from the scoring state): 2 subjects")
+    assert first.startswith("Run 1: beijing 2026.2 as of 2026-11-01 (full, from the scoring state): 2 subjects")
     again = json.loads(run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--json", db=city).stdout)
     records = run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--from-records", "--json", db=city)
     assert (again["source"], json.loads(records.stdout)["source"]) == ("state", "records")
@@ -264,12 +264,12 @@ def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, 
     # The state, kept through a later batch: one row (the judgment meets court.unfulfilled and the blacklist).
     ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", db=city)  # T-1 meets tax.paid
     states = json.loads(run("state", "show", "--json", db=city).stdout)
-    assert [(s["policy_id"], s["policy_version"], s["rows"]) for s in states] == [("beijing", "2026.1", 3)]
+    assert [(s["policy_id"], s["policy_version"], s["rows"]) for s in states] == [("beijing", "2026.2", 3)]
     table = run("state", "show", db=city).stdout.splitlines()
     assert table[0].split() == ["policy", "version", "watermark", "rows", "built", "at"]
-    assert table[1].split()[:4] == ["beijing", "2026.1", str(states[0]["watermark"]), "3"]
+    assert table[1].split()[:4] == ["beijing", "2026.2", str(states[0]["watermark"]), "3"]
     ok = run("state", "check", "beijing", db=city)
-    assert ok.stdout.startswith("The scoring state of beijing 2026.1 equals a fresh build: 3 rows at change")
+    assert ok.stdout.startswith("The scoring state of beijing 2026.2 equals a fresh build: 3 rows at change")
 
     # A row lost: check names it and exits 1, in JSON too; build makes it whole again.
     store = open_store(city, key="")
@@ -287,13 +287,13 @@ def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, 
         "extra": 0,
     }
     built = run("state", "build", "beijing", db=city).stdout
-    assert built.startswith("Built the scoring state of beijing 2026.1: 3 rows at change")
+    assert built.startswith("Built the scoring state of beijing 2026.2: 3 rows at change")
     assert run("state", "check", "beijing", db=city, check=False).returncode == 0
 
-    assert run("state", "drop", "beijing", db=city).stdout == "Dropped the scoring state of beijing 2026.1.\n"
-    assert run("state", "drop", "beijing", db=city).stdout == "beijing 2026.1 has no scoring state.\n"
+    assert run("state", "drop", "beijing", db=city).stdout == "Dropped the scoring state of beijing 2026.2.\n"
+    assert run("state", "drop", "beijing", db=city).stdout == "beijing 2026.2 has no scoring state.\n"
     gone = run("state", "check", "beijing", db=city, check=False)
-    assert (gone.returncode, gone.stderr.strip()) == (2, "error: policy beijing 2026.1 has no scoring state")
+    assert (gone.returncode, gone.stderr.strip()) == (2, "error: policy beijing 2026.2 has no scoring state")
     assert json.loads(run("state", "show", "--json", db=city).stdout) == []
 
 

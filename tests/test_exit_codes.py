@@ -223,11 +223,11 @@ def test_state_check_of_a_state_that_differs_exits_1(copy_of_city: Path) -> None
     store.close()
     proc = sc("state", "check", "beijing", "--db", copy_of_city)
     assert proc.returncode == 1, proc.stderr
-    assert proc.stdout.startswith("The scoring state of beijing 2026.1 differs from a fresh build")
-    assert proc.stderr == "error: the scoring state of beijing 2026.1 differs from a fresh build\n"
+    assert proc.stdout.startswith("The scoring state of beijing 2026.2 differs from a fresh build")
+    assert proc.stderr == "error: the scoring state of beijing 2026.2 differs from a fresh build\n"
     as_json = sc("state", "check", "beijing", "--json", "--db", copy_of_city)
     assert (as_json.returncode, json.loads(as_json.stdout)["ok"]) == (1, False)
-    assert last_error(as_json) == "error: the scoring state of beijing 2026.1 differs from a fresh build"
+    assert last_error(as_json) == "error: the scoring state of beijing 2026.2 differs from a fresh build"
 
 
 def _free_port() -> int:

@@ -43,7 +43,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, timeout=120)
 
 
-def _beijing(overrides: str | None, *, version: str = "2026.1") -> str:
+def _beijing(overrides: str | None, *, version: str = "2026.2") -> str:
     """Beijing with tax.late never expiring, and ``overrides`` (YAML lines under the rule) if given."""
     text = builtin_policy("beijing").text
     assert text.count(NO_EXPIRY) == 1
@@ -52,7 +52,7 @@ def _beijing(overrides: str | None, *, version: str = "2026.1") -> str:
     end = text.index(ADVICE_EN, start) + len(ADVICE_EN)
     if overrides is not None:
         text = text[:end] + overrides + text[end:]
-    return text.replace('version: "2026.1"', f'version: "{version}"', 1)
+    return text.replace('version: "2026.2"', f'version: "{version}"', 1)
 
 
 OVERRIDE = f'    lint_overrides:\n      - check: SC104\n        justification: "{WHY}"\n'
@@ -124,8 +124,8 @@ def test_lint_fails_a_rule_without_expiry_and_passes_it_overridden_with_a_justif
         ": rule tax.late: error SC104 (negative rule without expiry): a negative record counts for ever; give it "
         "expires_after_days (or window_days) (decay lowers its weight but never ends it)"
     )
-    assert "beijing 2026.1 under profile cn: 1 error, 0 warnings, 13 notes." in bare.stdout
-    assert "beijing 2026.1: 1 error under profile cn" in bare.stderr
+    assert "beijing 2026.2 under profile cn: 1 error, 0 warnings, 13 notes." in bare.stdout
+    assert "beijing 2026.2: 1 error under profile cn" in bare.stderr
 
     kept = _cli("policy", "lint", str(_write(tmp_path, _beijing(OVERRIDE), "kept.yaml")))
     assert kept.returncode == 0, kept.stdout + kept.stderr
@@ -134,7 +134,7 @@ def test_lint_fails_a_rule_without_expiry_and_passes_it_overridden_with_a_justif
         ": rule tax.late: error SC104 (negative rule without expiry): a negative record counts for ever; give it "
         f"expires_after_days (or window_days) (decay lowers its weight but never ends it) — overridden: {WHY}"
     )
-    assert "beijing 2026.1 under profile cn: 0 errors, 0 warnings, 13 notes, 1 overridden." in kept.stdout
+    assert "beijing 2026.2 under profile cn: 0 errors, 0 warnings, 13 notes, 1 overridden." in kept.stdout
 
     as_json = _cli("policy", "lint", str(tmp_path / "kept.yaml"), "--json")
     assert as_json.returncode == 0
@@ -235,11 +235,11 @@ def test_explain_shows_the_justification_in_words_and_in_the_codes_table(tmp_pat
 
 def test_the_public_policy_page_shows_the_justification(tmp_path: Path) -> None:
     store = open_store(tmp_path / "store.duckdb", create=True, key="")
-    assert publish_policy(store, parse_policy(_beijing(OVERRIDE, version="2026.2"), "beijing.yaml"), actor="cli")
+    assert publish_policy(store, parse_policy(_beijing(OVERRIDE, version="2026.3"), "beijing.yaml"), actor="cli")
     app = create_app(tmp_path / "store.duckdb", store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-        en = client.get("/policies/beijing/2026.2?lang=en")
-        zh = client.get("/policies/beijing/2026.2?lang=zh")
+        en = client.get("/policies/beijing/2026.3?lang=en")
+        zh = client.get("/policies/beijing/2026.3?lang=zh")
     store.close()
     assert en.status_code == 200 and zh.status_code == 200
     assert (

@@ -86,7 +86,10 @@ def test_a_valid_memorandum_loads() -> None:
         ),
         (
             RAIL.replace("list: blacklist", "list: greylist"),
-            ["m.yaml:12: lists.0.list: policy beijing has no list 'greylist' (lists: blacklist, redlist, high_spending_restriction)"],
+            [
+                "m.yaml:12: lists.0.list: policy beijing has no list 'greylist' "
+                "(lists: blacklist, redlist, high_spending_restriction)"
+            ],
         ),
         (
             RAIL.replace("list: blacklist", "list: redlist"),

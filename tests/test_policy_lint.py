@@ -273,7 +273,7 @@ def test_the_cli_exits_1_on_errors_and_prints_json() -> None:
     runner = CliRunner()
     clean = runner.invoke(app, ["policy", "lint", "beijing", "--profile", "cn"])
     assert clean.exit_code == 0, clean.output
-    assert clean.output.strip().endswith("beijing 2026.1 under profile cn: 0 errors, 0 warnings, 13 notes.")
+    assert clean.output.strip().endswith("beijing 2026.2 under profile cn: 0 errors, 0 warnings, 13 notes.")
     eu = runner.invoke(app, ["policy", "lint", "sesame", "--profile", "eu", "--json"])
     assert eu.exit_code == 1
     data = json.loads(eu.stdout)  # the report; the failure is told on stderr

@@ -28,15 +28,15 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 def _changed_beijing() -> LoadedPolicy:
-    """Beijing 2026.2: late taxes cost 20 points, not 10; blood donation no longer counts; 30 days of grace."""
-    text = builtin_policy("beijing").text.replace('version: "2026.1"', 'version: "2026.2"', 1)
+    """Beijing 2026.3: late taxes cost 20 points, not 10; blood donation no longer counts; 30 days of grace."""
+    text = builtin_policy("beijing").text.replace('version: "2026.2"', 'version: "2026.3"', 1)
     late = "    points: -10\n    decay: {half_life_days: 365}\n    expires_after_days: 1825\n    cap: 60"
     assert late in text
     text = text.replace(late, late.replace("-10", "-20"), 1)
     start = text.index("  - id: civic.blood_donation")
     text = text[:start] + text[text.index("\n\n", start) + 1 :]
     assert "grace_days: 60" in text
-    return parse_policy(text.replace("grace_days: 60", "grace_days: 30", 1), "beijing-2026.2.yaml")
+    return parse_policy(text.replace("grace_days: 60", "grace_days: 30", 1), "beijing-2026.3.yaml")
 
 
 CHANGES = {
@@ -215,7 +215,7 @@ def test_the_policy_pages_open_without_signing_in_and_show_no_raw_identifier(sit
     index = _get(site, "/policies", lang)
     assert index.status_code == 200
     assert 'href="/policies/beijing"' in index.text and 'href="/policies/sesame"' in index.text
-    for path in ("/policies", "/policies/beijing", "/policies/sesame", "/policies/beijing/2026.1"):
+    for path in ("/policies", "/policies/beijing", "/policies/sesame", "/policies/beijing/2026.2"):
         r = _get(site, path, lang)
         assert r.status_code == 200, path
         assert raw_identifiers(visible_text(r.text), lang=lang) == [], path
@@ -238,10 +238,10 @@ def test_every_reason_refusal_listing_and_notice_of_a_resident_links_to_its_rule
     links = re.findall(r'<a (?:class="rule-link" )?href="(/policies/[^"#]+)#([^"]+)">([^<]+)</a>', overview)
     kinds = {anchor.split("-")[0] for _, anchor, _ in links}
     assert kinds == {"rule", "list", "service"}, links
-    refused = re.findall(r'<li class="refused"><a href="(/policies/beijing/2026\.1#service-[a-z-]+)">', overview)
+    refused = re.findall(r'<li class="refused"><a href="(/policies/beijing/2026\.2#service-[a-z-]+)">', overview)
     assert len(refused) >= 2  # the blacklist refuses rail and flight tickets
     assert (
-        '<a href="/policies/beijing/2026.1" data-testid="rules-beijing">Every rule of the Beijing social credit '
+        '<a href="/policies/beijing/2026.2" data-testid="rules-beijing">Every rule of the Beijing social credit '
         in (overview)
     )
     notices = overview[overview.index('id="h-notices"') :].split("</section>")[0]
@@ -265,16 +265,16 @@ def test_a_new_version_shows_its_history_and_what_changed(site: dict[str, Any]) 
         assert publish_policy(store, _changed_beijing(), actor="cli")
     for lang in ("en", "zh"):
         current = visible_text(_get(site, "/policies/beijing", lang).text)
-        new = visible_text(_get(site, "/policies/beijing/2026.2", lang).text)
+        new = visible_text(_get(site, "/policies/beijing/2026.3", lang).text)
         assert current == new
         text = current
         for line in CHANGES[lang]:
             assert line in text
         assert raw_identifiers(text, lang=lang) == []
-        old = visible_text(_get(site, "/policies/beijing/2026.1", lang).text)
+        old = visible_text(_get(site, "/policies/beijing/2026.2", lang).text)
         assert ("This is the first version." if lang == "en" else "这是第一个版本。") in old
         assert (
-            "This is an earlier version; the current version is 2026.2." if lang == "en" else "现行版本为 2026.2"
+            "This is an earlier version; the current version is 2026.3." if lang == "en" else "现行版本为 2026.3"
         ) in old
     page = _get(site, "/policies/beijing", "en").text
     history = visible_text(page[page.index('<h2 id="h-history">') :].split("</section>")[0])
@@ -282,10 +282,10 @@ def test_a_new_version_shows_its_history_and_what_changed(site: dict[str, Any]) 
     assert today
     date = today.group(1)
     assert history == (
-        f"Version history 2026.2 (this page) · published {date} by the registry's operators (command line) "
-        f"2026.1 · published {date} by the registry's operators (command line)"
+        f"Version history 2026.3 (this page) · published {date} by the registry's operators (command line) "
+        f"2026.2 · published {date} by the registry's operators (command line)"
     )
-    assert 'href="/policies/beijing/2026.1"' in _get(site, "/policies/beijing", "en").text
+    assert 'href="/policies/beijing/2026.2"' in _get(site, "/policies/beijing", "en").text
 
 
 def test_a_version_published_over_the_api_names_the_party_never_its_key(site: dict[str, Any]) -> None:

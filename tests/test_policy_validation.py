@@ -162,7 +162,7 @@ def test_numbers_are_not_coerced_from_other_kinds(old: str, new: str, message: s
 
 
 def test_a_version_written_as_a_number_must_be_quoted() -> None:
-    text = beijing_text().replace('version: "2026.1"', "version: 2026.10", 1)
+    text = beijing_text().replace('version: "2026.2"', "version: 2026.10", 1)
     assert problems(text) == [
         f"beijing.yaml:{line_of(text, 'version: 2026.10')}: version: write the version in quotes "
         '("2026.1" as a number loses digits such as 2026.10)'

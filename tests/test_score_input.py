@@ -181,7 +181,7 @@ def test_summary_printed_for_people(world: dict[str, Any]) -> None:
     blacklisted = world["runs"]["beijing"]["list_counts"]["blacklist"]
     assert lines[0].startswith(
         f"Scored {world['runs']['beijing']['subjects']} subjects of {world['folder'] / 'population'} "
-        f"(a generated population) under beijing 2026.1 as of {AS_OF} in memory in "
+        f"(a generated population) under beijing 2026.2 as of {AS_OF} in memory in "
     )
     assert lines[0].endswith(f" s; blacklist {blacklisted}; nothing written (--out DIR writes the results).")
     assert lines[1].split() == ["kind", "subjects", "min", "p25", "median", "p75", "max", "mean", "tiers"]

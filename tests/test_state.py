@@ -168,7 +168,7 @@ def test_a_run_from_the_state_equals_a_run_from_the_records(example_store: Store
 
 def test_the_states_kept_through_the_later_batch_equal_fresh_builds(example_store: Store) -> None:
     assert [(s.policy_id, s.policy_version) for s in list_states(example_store)] == [
-        ("beijing", "2026.1"),
+        ("beijing", "2026.2"),
         ("sesame", "2026.1"),
     ]
     for policy_id in POLICIES:

@@ -400,7 +400,7 @@ def test_failed_sign_ins_are_limited_per_address_in_both_languages(registry: Cal
 
 def test_every_public_endpoint_is_limited_per_address(registry: Callable[..., Any]) -> None:
     with registry(public="4/600") as site, _client(site["base"]) as client:
-        paths = ["/healthz", "/metrics", "/v1/policies/beijing/2026.1", "/signin"]
+        paths = ["/healthz", "/metrics", "/v1/policies/beijing/2026.2", "/signin"]
         assert [client.get(p).status_code for p in paths] == [200, 200, 404, 200]
         for path in [*paths, "/lists"]:
             r = client.get(path)

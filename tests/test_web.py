@@ -346,7 +346,7 @@ def test_no_page_but_the_public_look_up_works_without_a_valid_key(site: dict[str
                     policy_id="beijing",
                     dispute_id=1,
                     identity_id=1,
-                    version="2026.1",
+                    version="2026.2",
                     evidence_id=1,
                     listing_id=1,
                     repair_id=1,

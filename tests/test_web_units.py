@@ -227,7 +227,7 @@ def _hand_made_run(store: Store, run_id: int, people: list[tuple[str, int, int, 
     """A finished run with (subject, score, age, lists) per resident; profession 'other' for all."""
     store.execute(
         "INSERT INTO score_runs (run_id, policy_id, policy_version, policy_sha256, as_of, watermark, mode, engine, "
-        "started_at, finished_at, n_subjects) VALUES (?, 'beijing', '2026.1', 'x', DATE '2026-11-01', 1000000, "
+        "started_at, finished_at, n_subjects) VALUES (?, 'beijing', '2026.2', 'x', DATE '2026-11-01', 1000000, "
         "'full', 'duckdb', now(), now(), ?)",
         [run_id, len(people)],
     )
