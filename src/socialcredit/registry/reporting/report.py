@@ -214,6 +214,7 @@ def subject_report(
     live: Mapping[int, LiveView] | None = None,
     parts: Collection[str] = PARTS,
     record_rows: list[dict[str, Any]] | None = None,
+    points: bool = True,
 ) -> dict[str, Any]:
     """Everything the registry holds and concludes about one subject (the look-up is audited).
 
@@ -224,7 +225,11 @@ def subject_report(
     records' contributions. Every key is in the answer; a part not asked for is empty.
 
     ``record_rows``, a list, receives the stored versions of the subject's records as read for the file (each row of
-    ``records`` with ``superseded``), so that a page that needs them too does not read them again."""
+    ``records`` with ``superseded``), so that a page that needs them too does not read them again.
+
+    ``points`` False lists the records without their contributions (a page that only names them; no run is read for
+    them): a record's contribution is then empty and its status ``superseded``, ``withdrawn``, ``repaired``,
+    ``disputed`` or None."""
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
@@ -236,7 +241,7 @@ def subject_report(
     )
     if policy_ids:
         runs = [r for r in runs if r["policy_id"] in policy_ids]
-    if "scores" not in parts and "records" not in parts:
+    if "scores" not in parts and ("records" not in parts or not points):
         runs = []  # who asked, or the due process alone: no run is read
     records: list[dict[str, Any]] = []
     scores = []
@@ -247,7 +252,7 @@ def subject_report(
             owned.create("sc_versions", _READ_VERSIONS, [-1 if skey is None else skey, subject_id])
             records = _records(owned)
             types = {str(r["record_type"]) for r in records}
-            for run in runs:
+            for run in runs if points else []:
                 if results.get(int(run["run_id"])):
                     versions = owned.name("sc_versions")
                     contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types, skey, versions)
@@ -336,18 +341,21 @@ def subject_report(
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
         counting = any(abs(x["points"]) > 0 for hits in contrib.values() for x in hits)
         key = (r["source_id"], r["record_id"])
+        state: str | None
         if r["superseded"]:
-            status = "superseded"
+            state = "superseded"
         elif r["withdrawn"]:
-            status = "withdrawn"
+            state = "withdrawn"
         elif key in repaired:
-            status = "repaired"
+            state = "repaired"
         elif key in open_disputes:
-            status = "disputed"
+            state = "disputed"
+        elif not points:
+            state = None  # not computed
         elif counting:
-            status = "counting"
+            state = "counting"
         else:
-            status = "expired" if _expired(policies, r) else "not counting"
+            state = "expired" if _expired(policies, r) else "not counting"
         recs.append(
             {
                 "source": r["source_id"],
@@ -357,7 +365,7 @@ def subject_report(
                 "event_date": r["event_date"].isoformat(),
                 "fields": record_fields(r, store.catalog),
                 "origin": origin_label(store, r.get("origin_region")),
-                "status": status,
+                "status": state,
                 "dispute_id": open_disputes.get(key) if not r["superseded"] else None,
                 "contribution": {
                     pid: [{"rule_id": x["rule_id"], "points": round(x["points"], 2)} for x in hits]
