@@ -199,3 +199,17 @@ def test_a_file_without_points_reads_no_run(store: Store) -> None:
     assert [(r["record_id"], r["status"]) for r in records] == [("T1", "disputed"), ("P1", None)]
     assert not [q for q in read if "run_results" in q or "_mine" in q]
     assert len([q for q in read if "FROM records" in q]) == 1
+
+
+def test_the_exported_file_s_scores_from_its_own_reads_are_the_report_s(store: Store) -> None:
+    # the export hands the report the results and ranked rule points it read for itself; the report reads its own
+    runs = [r["run_id"] for r in store.rows("SELECT run_id FROM score_runs ORDER BY run_id")]
+    reasons = []
+    for who in (A, B, C):
+        exported = export_file(store, who)
+        report = subject_report(store, who)
+        assert exported["scores"] == report["scores"]
+        assert exported["records"] == report["records"]
+        assert [r["run_id"] for r in exported["run_results"]] == runs
+        reasons.extend(r for s in report["scores"] for r in s["reasons"])
+    assert reasons  # something to compare

@@ -183,16 +183,27 @@ def _contributions(
 
 
 def _reasons(
-    store: Store, loaded: LoadedPolicy, run_id: int, subject_id: str, key: int | None, result: dict[str, Any], lang: str
+    store: Store,
+    loaded: LoadedPolicy,
+    run_id: int,
+    subject_id: str,
+    key: int | None,
+    result: dict[str, Any],
+    lang: str,
+    ranked: list[dict[str, Any]] | None = None,
 ) -> list[Any]:
     """The run's reasons for the subject as ``decide.explain`` gives them, with the rule points read by the
-    subject's key (the ``run_reasons`` view ranks every subject of the run before it filters)."""
+    subject's key (the ``run_reasons`` view ranks every subject of the run before it filters), or taken from
+    ``ranked`` (the subject's ranked rule points of every run) when the caller has read them."""
     entries = list_entries_with_origin(
         store,
         "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
         "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? AND e.subject_id = ? ORDER BY 2, 3",
         [run_id, subject_id],
     ).get(subject_id, [])
+    if ranked is not None:
+        scored = [(str(x["rule_id"]), x["points"]) for x in ranked if int(x["run_id"]) == run_id][:MAX_REASONS]
+        return explain_rows(loaded, result, entries, scored, lang)
     scored = store.execute(
         """SELECT r.rule_id, p.points FROM run_points p
            JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
@@ -215,6 +226,8 @@ def subject_report(
     parts: Collection[str] = PARTS,
     record_rows: list[dict[str, Any]] | None = None,
     points: bool = True,
+    result_rows: list[dict[str, Any]] | None = None,
+    reason_rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything the registry holds and concludes about one subject (the look-up is audited).
 
@@ -229,7 +242,11 @@ def subject_report(
 
     ``points`` False lists the records without their contributions (a page that only names them; no run is read for
     them): a record's contribution is then empty and its status ``superseded``, ``withdrawn``, ``repaired``,
-    ``disputed`` or None."""
+    ``disputed`` or None.
+
+    ``result_rows``, the subject's rows of ``run_results`` (of every run, as ``SELECT *`` gives them) when the caller
+    has read them, are used for the runs shown instead of reading them again; so are ``reason_rows``, the subject's
+    rule points of every run ranked as reasons (``run_id``, ``rule_id``, ``points``, by ``position`` in a run)."""
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
@@ -246,7 +263,14 @@ def subject_report(
     records: list[dict[str, Any]] = []
     scores = []
     contributions: dict[str, dict[int, list[dict[str, Any]]]] = {}
-    results = _results(store, subject_id, [int(r["run_id"]) for r in runs]) if runs else {}
+    if result_rows is not None:
+        shown = {int(r["run_id"]) for r in runs}
+        results: dict[int, list[dict[str, Any]]] = {}
+        for row in sorted(result_rows, key=lambda x: int(x["run_id"])):
+            if int(row["run_id"]) in shown:
+                results.setdefault(int(row["run_id"]), []).append(row)
+    else:
+        results = _results(store, subject_id, [int(r["run_id"]) for r in runs]) if runs else {}
     if "records" in parts:
         with OwnedRelations(store, _VERSIONS) as owned:
             owned.create("sc_versions", _READ_VERSIONS, [-1 if skey is None else skey, subject_id])
@@ -301,7 +325,7 @@ def subject_report(
                 }
             )
         if now is None:
-            reasons = _reasons(store, loaded, int(run["run_id"]), subject_id, skey, res, lang)
+            reasons = _reasons(store, loaded, int(run["run_id"]), subject_id, skey, res, lang, reason_rows)
         else:
             reasons = explain_rows(loaded, res, now.entries, now.reasons, lang, as_of=run["as_of"])
         scores.append(
