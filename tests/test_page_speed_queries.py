@@ -18,10 +18,12 @@ from socialcredit.errors import NotFoundError
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.records.versions import withdraw_record
+from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.reporting.history import score_history
 from socialcredit.registry.reporting.listing_details import negative_records
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.reporting.resident_file import export_file
+from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
@@ -146,3 +148,68 @@ def test_the_identifier_index_exists_and_only_it(store: Store) -> None:
     # subject_keys is indexed by identifier; records and run results are not (an index slows their writes)
     indexes = store.rows("SELECT table_name, index_name FROM duckdb_indexes() ORDER BY 1")
     assert [(r["table_name"], r["index_name"]) for r in indexes] == [("subject_keys", "subject_keys_subject_id")]
+
+
+@pytest.mark.parametrize("who", [A, B, C])
+def test_the_mine_relation_from_the_file_s_versions_is_the_one_read_from_records(store: Store, who: str) -> None:
+    # every watermark at which some record of the world was written (before, between and after the corrections)
+    marks = [int(w) for (w,) in store.execute("SELECT DISTINCT record_key FROM records ORDER BY 1").fetchall()]
+    loaded = resolve_policy(store, "beijing")
+    seen = set()
+    with OwnedRelations(store, frozenset({"sc_versions"})) as owned:
+        owned.create("sc_versions", "SELECT * FROM records WHERE subject_id = ?", [who])
+        for w in [0, *marks]:
+            got = []
+            for versions in (None, owned.name("sc_versions")):
+                with prepare_inputs(store, loaded, w, subject_id=who, versions=versions) as inputs:
+                    got.append(
+                        [
+                            inputs.rows(f"SELECT * FROM {name} ORDER BY record_key")
+                            for name in ("sc_mine", "sc_superseded", "sc_records")
+                        ]
+                    )
+            assert got[0] == got[1]
+            seen.add(len(got[0][0]))
+    assert len(seen) > 1  # the watermark cut the subject's versions somewhere
+
+
+@pytest.mark.parametrize("who", [A, B, C])
+def test_a_file_without_points_lists_the_same_records(store: Store, who: str) -> None:
+    full = subject_report(store, who, parts=("records",))["records"]
+    named = subject_report(store, who, parts=("records",), points=False)["records"]
+    assert [{**r, "status": None, "contribution": {}} for r in full] == [{**r, "status": None} for r in named]
+    kept = ("superseded", "withdrawn", "repaired", "disputed")
+    assert [r["status"] if r["status"] in kept else None for r in full] == [r["status"] for r in named]
+    assert all(r["contribution"] == {} for r in named)
+
+
+def test_a_file_without_points_reads_no_run(store: Store) -> None:
+    read: list[str] = []
+    execute = store.execute
+
+    def spy(sql: str, params: Any = None) -> Any:
+        read.append(sql)
+        return execute(sql, params)
+
+    store.execute = spy  # type: ignore[method-assign]
+    try:
+        records = subject_report(store, B, parts=("records",), points=False)["records"]
+    finally:
+        del store.execute
+    assert [(r["record_id"], r["status"]) for r in records] == [("T1", "disputed"), ("P1", None)]
+    assert not [q for q in read if "run_results" in q or "_mine" in q]
+    assert len([q for q in read if "FROM records" in q]) == 1
+
+
+def test_the_exported_file_s_scores_from_its_own_reads_are_the_report_s(store: Store) -> None:
+    # the export hands the report the results and ranked rule points it read for itself; the report reads its own
+    runs = [r["run_id"] for r in store.rows("SELECT run_id FROM score_runs ORDER BY run_id")]
+    reasons = []
+    for who in (A, B, C):
+        exported = export_file(store, who)
+        report = subject_report(store, who)
+        assert exported["scores"] == report["scores"]
+        assert exported["records"] == report["records"]
+        assert [r["run_id"] for r in exported["run_results"]] == runs
+        reasons.extend(r for s in report["scores"] for r in s["reasons"])
+    assert reasons  # something to compare

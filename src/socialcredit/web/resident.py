@@ -282,6 +282,7 @@ def _disputes(web: Web, page: Page) -> dict[str, Any]:
             actor=page.who.actor if page.who else "",
             purpose="disputes",
             parts=("records",),
+            points=False,  # the page names the records it may dispute, not what they count
         )
     open_records = {(d["source_id"], d["record_id"]) for d in mine if d["status"] == "open"}
     records = [

@@ -34,7 +34,24 @@ class Limit:
     negative: bool
 
 
+# Each policy version's limits, built once per loaded policy (a file's records asked for them a few hundred times a
+# page): kept with the policy they were built from, so a cached entry is used only for that same object.
+_LIMITS: dict[tuple[str, int], tuple[LoadedPolicy, list[Limit]]] = {}
+
+
 def _limits(loaded: LoadedPolicy) -> list[Limit]:
+    key = (loaded.sha256, id(loaded))
+    cached = _LIMITS.get(key)
+    if cached is not None and cached[0] is loaded:
+        return cached[1]
+    out = _build_limits(loaded)
+    if len(_LIMITS) >= 64:
+        _LIMITS.clear()
+    _LIMITS[key] = (loaded, out)
+    return out
+
+
+def _build_limits(loaded: LoadedPolicy) -> list[Limit]:
     p = loaded.policy
     out = []
     for r in p.rules:

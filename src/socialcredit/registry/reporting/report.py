@@ -33,6 +33,7 @@ from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.due_process.severity import counts_until, matching
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.origin import origin_label
+from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.memoranda import name_measures
 from socialcredit.registry.scoring.policies import get_policy
@@ -80,14 +81,20 @@ def subject_key(store: Store, subject_id: str) -> int | None:
     return int(key[0]) if key is not None and key[0] is not None else None
 
 
-def _records(store: Store, subject_id: str, key: int | None) -> list[dict[str, Any]]:
+# Every stored version of one subject's records, read once per file into the caller's own table: the file's list and
+# each policy's contributions read them from it (a scan of the records by the subject's key took 26-43 ms at the city
+# scale, twice a page).
+_VERSIONS = frozenset({"sc_versions"})
+_READ_VERSIONS = "SELECT * FROM records WHERE subject_key = ? AND subject_id = ?"
+
+
+def _records(owned: OwnedRelations) -> list[dict[str, Any]]:
     # every version of the subject's records; a version moved here by a correction is the subject's too
-    return store.rows(
+    return owned.rows(
         """SELECT r.*,
                   r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id) AS superseded
-           FROM records r WHERE r.subject_key = ? AND r.subject_id = ?
-           ORDER BY r.event_date DESC, r.record_key DESC""",
-        [-1 if key is None else key, subject_id],
+           FROM sc_versions r
+           ORDER BY r.event_date DESC, r.record_key DESC"""
     )
 
 
@@ -155,14 +162,16 @@ def _contributions_sql(store: Store, loaded: LoadedPolicy, as_of: dt.date, prefi
 
 
 def _contributions(
-    store: Store, run: dict[str, Any], subject_id: str, types: set[str], key: int | None
+    store: Store, run: dict[str, Any], subject_id: str, types: set[str], key: int | None, versions: str
 ) -> dict[int, list[dict[str, Any]]]:
-    """Each of the subject's records (by key): the rules it gives points under at the run, and how many."""
+    """Each of the subject's records (by key): the rules it gives points under at the run, and how many;
+    ``versions`` names the relation of the subject's record versions the file read."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     out: dict[int, list[dict[str, Any]]] = {}
     if not any(r.record_type in types for r in loaded.policy.rules):
         return out
-    with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id, subject_key=key) as inputs:
+    watermark = int(run["watermark"])
+    with prepare_inputs(store, loaded, watermark, subject_id=subject_id, subject_key=key, versions=versions) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")  # its key
         sql = _contributions_sql(store, loaded, run["as_of"], inputs.prefix, types)
         rows = (
@@ -174,16 +183,27 @@ def _contributions(
 
 
 def _reasons(
-    store: Store, loaded: LoadedPolicy, run_id: int, subject_id: str, key: int | None, result: dict[str, Any], lang: str
+    store: Store,
+    loaded: LoadedPolicy,
+    run_id: int,
+    subject_id: str,
+    key: int | None,
+    result: dict[str, Any],
+    lang: str,
+    ranked: list[dict[str, Any]] | None = None,
 ) -> list[Any]:
     """The run's reasons for the subject as ``decide.explain`` gives them, with the rule points read by the
-    subject's key (the ``run_reasons`` view ranks every subject of the run before it filters)."""
+    subject's key (the ``run_reasons`` view ranks every subject of the run before it filters), or taken from
+    ``ranked`` (the subject's ranked rule points of every run) when the caller has read them."""
     entries = list_entries_with_origin(
         store,
         "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
         "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? AND e.subject_id = ? ORDER BY 2, 3",
         [run_id, subject_id],
     ).get(subject_id, [])
+    if ranked is not None:
+        scored = [(str(x["rule_id"]), x["points"]) for x in ranked if int(x["run_id"]) == run_id][:MAX_REASONS]
+        return explain_rows(loaded, result, entries, scored, lang)
     scored = store.execute(
         """SELECT r.rule_id, p.points FROM run_points p
            JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
@@ -205,6 +225,9 @@ def subject_report(
     live: Mapping[int, LiveView] | None = None,
     parts: Collection[str] = PARTS,
     record_rows: list[dict[str, Any]] | None = None,
+    points: bool = True,
+    result_rows: list[dict[str, Any]] | None = None,
+    reason_rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything the registry holds and concludes about one subject (the look-up is audited).
 
@@ -215,7 +238,15 @@ def subject_report(
     records' contributions. Every key is in the answer; a part not asked for is empty.
 
     ``record_rows``, a list, receives the stored versions of the subject's records as read for the file (each row of
-    ``records`` with ``superseded``), so that a page that needs them too does not read them again."""
+    ``records`` with ``superseded``), so that a page that needs them too does not read them again.
+
+    ``points`` False lists the records without their contributions (a page that only names them; no run is read for
+    them): a record's contribution is then empty and its status ``superseded``, ``withdrawn``, ``repaired``,
+    ``disputed`` or None.
+
+    ``result_rows``, the subject's rows of ``run_results`` (of every run, as ``SELECT *`` gives them) when the caller
+    has read them, are used for the runs shown instead of reading them again; so are ``reason_rows``, the subject's
+    rule points of every run ranked as reasons (``run_id``, ``rule_id``, ``points``, by ``position`` in a run)."""
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
@@ -227,21 +258,34 @@ def subject_report(
     )
     if policy_ids:
         runs = [r for r in runs if r["policy_id"] in policy_ids]
-    if "scores" not in parts and "records" not in parts:
+    if "scores" not in parts and ("records" not in parts or not points):
         runs = []  # who asked, or the due process alone: no run is read
-    records = _records(store, subject_id, skey) if "records" in parts else []
-    if record_rows is not None:
-        record_rows.extend(records)
+    records: list[dict[str, Any]] = []
     scores = []
     contributions: dict[str, dict[int, list[dict[str, Any]]]] = {}
-    results = _results(store, subject_id, [int(r["run_id"]) for r in runs]) if runs else {}
+    if result_rows is not None:
+        shown = {int(r["run_id"]) for r in runs}
+        results: dict[int, list[dict[str, Any]]] = {}
+        for row in sorted(result_rows, key=lambda x: int(x["run_id"])):
+            if int(row["run_id"]) in shown:
+                results.setdefault(int(row["run_id"]), []).append(row)
+    else:
+        results = _results(store, subject_id, [int(r["run_id"]) for r in runs]) if runs else {}
+    if "records" in parts:
+        with OwnedRelations(store, _VERSIONS) as owned:
+            owned.create("sc_versions", _READ_VERSIONS, [-1 if skey is None else skey, subject_id])
+            records = _records(owned)
+            types = {str(r["record_type"]) for r in records}
+            for run in runs if points else []:
+                if results.get(int(run["run_id"])):
+                    versions = owned.name("sc_versions")
+                    contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types, skey, versions)
+    if record_rows is not None:
+        record_rows.extend(records)
     for run in runs:
         result = results.get(int(run["run_id"]), [])
         if not result:
             continue
-        if "records" in parts:
-            types = {str(r["record_type"]) for r in records}
-            contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types, skey)
         if "scores" not in parts:
             continue
         res = result[0]
@@ -281,7 +325,7 @@ def subject_report(
                 }
             )
         if now is None:
-            reasons = _reasons(store, loaded, int(run["run_id"]), subject_id, skey, res, lang)
+            reasons = _reasons(store, loaded, int(run["run_id"]), subject_id, skey, res, lang, reason_rows)
         else:
             reasons = explain_rows(loaded, res, now.entries, now.reasons, lang, as_of=run["as_of"])
         scores.append(
@@ -321,18 +365,21 @@ def subject_report(
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
         counting = any(abs(x["points"]) > 0 for hits in contrib.values() for x in hits)
         key = (r["source_id"], r["record_id"])
+        state: str | None
         if r["superseded"]:
-            status = "superseded"
+            state = "superseded"
         elif r["withdrawn"]:
-            status = "withdrawn"
+            state = "withdrawn"
         elif key in repaired:
-            status = "repaired"
+            state = "repaired"
         elif key in open_disputes:
-            status = "disputed"
+            state = "disputed"
+        elif not points:
+            state = None  # not computed
         elif counting:
-            status = "counting"
+            state = "counting"
         else:
-            status = "expired" if _expired(policies, r) else "not counting"
+            state = "expired" if _expired(policies, r) else "not counting"
         recs.append(
             {
                 "source": r["source_id"],
@@ -342,7 +389,7 @@ def subject_report(
                 "event_date": r["event_date"].isoformat(),
                 "fields": record_fields(r, store.catalog),
                 "origin": origin_label(store, r.get("origin_region")),
-                "status": status,
+                "status": state,
                 "dispute_id": open_disputes.get(key) if not r["superseded"] else None,
                 "contribution": {
                     pid: [{"rule_id": x["rule_id"], "points": round(x["points"], 2)} for x in hits]

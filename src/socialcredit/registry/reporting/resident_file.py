@@ -30,9 +30,29 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str = "cli") -> dict[str, Any]:
     """The complete file of ``subject_id`` (the export is audited)."""
     # an unknown subject is refused by the report (NotFoundError "no registered subject ..."), before any audit
-    report = subject_report(store, subject_id, lang=lang, actor=actor, purpose="resident file export")
     key = subject_key(store, subject_id)
     key_or_none = -1 if key is None else key  # rows are found by the subject's key, then checked by its identifier
+    # the run_reasons view, read by the subject's key: the view ranks every subject of every run before it filters
+    ranked = store.rows(
+        f"""SELECT run_id, position, rule_id, points FROM (
+                   SELECT p.run_id, r.rule_id, p.points,
+                          row_number() OVER (PARTITION BY p.run_id ORDER BY abs(p.points) DESC, r.rule_id) AS position
+                   FROM run_points p JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
+                   WHERE p.subject_key = ? AND p.points <> 0
+               ) WHERE position <= {int(MAX_REASONS)} ORDER BY run_id, position""",
+        [key_or_none],
+    )
+    # the subject's results of every run, read once: for the scores of the file and for its run results
+    rows = store.rows("SELECT * FROM run_results WHERE subject_id = ? ORDER BY run_id", [subject_id])
+    report = subject_report(
+        store,
+        subject_id,
+        lang=lang,
+        actor=actor,
+        purpose="resident file export",
+        result_rows=rows,
+        reason_rows=ranked,
+    )
     versions = _plain(
         store.rows(
             "SELECT seq AS version_seq, kind, name, birth_date, sex, region_code, district, profession, address, "
@@ -40,26 +60,21 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
             [key_or_none, subject_id],
         )
     )
+    runs = {int(r["run_id"]): r for r in store.rows("SELECT run_id, policy_id, policy_version, as_of FROM score_runs")}
     results = _plain(
-        store.rows(
-            """SELECT r.run_id, s.policy_id, s.policy_version, s.as_of, r.score, r.tier, r.rank, r.percentile, r.total,
-                      r.dims AS dimensions, r.lists
-               FROM run_results r JOIN score_runs s USING (run_id) WHERE r.subject_id = ? ORDER BY r.run_id""",
-            [subject_id],
-        )
+        [
+            {
+                "run_id": r["run_id"],
+                **{k: runs[int(r["run_id"])][k] for k in ("policy_id", "policy_version", "as_of")},
+                **{k: r[k] for k in ("score", "tier", "rank", "percentile", "total")},
+                "dimensions": r["dims"],
+                "lists": r["lists"],
+            }
+            for r in rows
+            if int(r["run_id"]) in runs  # each with its run (as a join with score_runs)
+        ]
     )
-    # the run_reasons view, read by the subject's key: the view ranks every subject of every run before it filters
-    reasons = _plain(
-        store.rows(
-            f"""SELECT run_id, position, rule_id, points FROM (
-                   SELECT p.run_id, r.rule_id, p.points,
-                          row_number() OVER (PARTITION BY p.run_id ORDER BY abs(p.points) DESC, r.rule_id) AS position
-                   FROM run_points p JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
-                   WHERE p.subject_key = ? AND p.points <> 0
-               ) WHERE position <= {int(MAX_REASONS)} ORDER BY run_id, position""",
-            [key_or_none],
-        )
-    )
+    reasons = _plain(ranked)
     entries = _plain(
         store.rows(
             """SELECT e.run_id, e.list_id, e.criterion_id, r.source_id, r.record_id FROM run_list_entries e

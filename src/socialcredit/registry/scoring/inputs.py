@@ -114,6 +114,7 @@ def prepare_inputs(
     state_table: str | None = None,
     subjects: Sequence[str] | None = None,
     subject_key: int | None = None,
+    versions: str | None = None,
 ) -> RunInputs:
     """The records and subjects as they stood at ``watermark`` (for one subject, if named), as the caller's own
     ``sc_records`` and ``sc_subjects``; use the result in a ``with`` block, which drops them at its end.
@@ -125,7 +126,9 @@ def prepare_inputs(
     With ``state_table`` (the quoted name of the policy's scoring state, folded up to ``watermark``), the records
     are not read at all: ``sc_state`` stands for them (registry/scoring/state.py). With ``subjects`` (identifiers),
     ``sc_subjects`` holds only those (live rescoring of the subjects a batch touched). ``subject_key``, the key of
-    ``subject_id`` when the caller has it, saves looking it up.
+    ``subject_id`` when the caller has it, saves looking it up. ``versions``, the name of the caller's own relation
+    holding every stored version of ``subject_id``'s records (as ``records`` has them), is read for that subject's
+    versions instead of ``records``: a file that has read them already does not scan the records again.
     """
     if categories is None:
         categories = loaded.policy.consent.categories if loaded is not None else []
@@ -139,7 +142,10 @@ def prepare_inputs(
             if subject_id is None:
                 inputs.create("sc_superseded", _SUPERSEDED, {"w": w})
             else:  # one subject's file: its versions read once (by its integer key), and which of them are replaced
-                inputs.create("sc_mine", _MINE, {"w": w, "key": key, "sid": subject_id})
+                if versions is None:
+                    inputs.create("sc_mine", _MINE, {"w": w, "key": key, "sid": subject_id})
+                else:  # the same rows, from the versions the caller read (at or below the watermark)
+                    inputs.create("sc_mine", _mine_of(versions, w))
                 inputs.create("sc_superseded", _MINE_SUPERSEDED, {"w": w})
             _create_held(inputs, loaded, w, subject_id)
             # a whole run reads the records through a view (each rule scans its own record type); one subject's
@@ -172,6 +178,10 @@ def _create_role_records(inputs: RunInputs, loaded: LoadedPolicy, w: int) -> Non
     """A run from the state: ``sc_role_records`` as a run from records takes them from its records view."""
     _create_held(inputs, loaded, w, None)
     inputs.create("sc_role_records", _ROLE_RECORDS, {"type": RELATION_RECORD_TYPE, "w": w})
+def _mine_of(versions: str, w: int) -> exp.Select:
+    """``_MINE`` read from the relation ``versions`` (the subject's versions): its rows at or below ``w``."""
+    source = exp.Table(this=exp.to_identifier(versions, quoted=True))
+    return exp.select("*").from_(source).where(exp.column("record_key") <= exp.Literal.number(w))
 
 
 def _create_held(inputs: RunInputs, loaded: LoadedPolicy | None, w: int, subject_id: str | None) -> None:
