@@ -178,6 +178,8 @@ def _create_role_records(inputs: RunInputs, loaded: LoadedPolicy, w: int) -> Non
     """A run from the state: ``sc_role_records`` as a run from records takes them from its records view."""
     _create_held(inputs, loaded, w, None)
     inputs.create("sc_role_records", _ROLE_RECORDS, {"type": RELATION_RECORD_TYPE, "w": w})
+
+
 def _mine_of(versions: str, w: int) -> exp.Select:
     """``_MINE`` read from the relation ``versions`` (the subject's versions): its rows at or below ``w``."""
     source = exp.Table(this=exp.to_identifier(versions, quoted=True))
