@@ -247,3 +247,23 @@ def test_the_public_policy_page_shows_the_justification(tmp_path: Path) -> None:
         f"some day, and wrote why: {WHY}"
     ) in visible_text(en.text)
     assert f"备案说明 制定者未采纳“减分记录须有失效期限”这一检查，书面说明如下：{WHY}" in visible_text(zh.text)
+
+
+def test_a_criterion_met_through_an_organisation_is_said_in_words() -> None:
+    """The restriction on high spending's criterion (a role in an organisation on the blacklist) is said in words:
+    the roles, the list and the cause that put the organisation there, and for how long the role counts."""
+    beijing = builtin_policy("beijing")
+    en = explain_words(beijing, "en").splitlines()
+    zh = explain_words(beijing, "zh").splitlines()
+    assert (
+        "      Put on the list when: holding the role of legal representative, director or senior manager in an "
+        "organisation on the blacklist as judgment defaulter, while the person holds the role"
+    ) in en
+    assert "      列入条件：在被列入失信名单（因失信被执行人）的单位担任法定代表人、董事或高级管理人员，任职期间" in zh
+    held = builtin_policy("beijing").text.replace("when: current}", "when: held_at_cause}", 1)
+    assert held != builtin_policy("beijing").text
+    text = explain_words(parse_policy(held, "held.yaml"), "en")
+    assert (
+        "senior manager in an organisation on the blacklist as judgment defaulter, if the person held the role "
+        "when the cause arose, even after leaving it" in text
+    )

@@ -20,7 +20,7 @@ from socialcredit.catalog import load_catalog
 from socialcredit.catalog.labels import Labels, load_labels
 from socialcredit.policy import expr
 from socialcredit.policy.load import LoadedPolicy
-from socialcredit.policy.model import ListCriterion, ListSpec, Policy, Rule
+from socialcredit.policy.model import ListCriterion, ListSpec, Policy, Relation, Rule
 
 __all__ = [
     "Change",
@@ -456,6 +456,8 @@ def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: 
             if en
             else (f"有{rt}" + (f"（{cond}）" if cond else "") + within)
         )
+    elif c.via is not None:
+        text = _via_words(loaded.policy, c.via, lang)
     else:
         text = condition_words(loaded, f"list:{list_id}.{c.id}", lang) or "—"
     lines = [(_facet("criterion", lang), text)]
@@ -464,6 +466,28 @@ def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: 
     if c.advice:
         lines.append((_facet("advice", lang), c.advice.get(lang)))
     return Item(f"list:{list_id}.{c.id}", anchor_of("list", f"{list_id}.{c.id}"), c.reason.text(lang), tuple(lines))
+
+
+def _via_words(p: Policy, via: Relation, lang: str) -> str:
+    """A criterion met through an organisation, in words: the roles, the organisation's list and the criteria that
+    put it there, and whether the role counts while held or when the cause arose."""
+    en = lang == "en"
+    labels = load_labels()
+    roles = _join([labels.value(r, lang) for r in via.roles], lang)
+    target = next(lst for lst in p.lists if lst.id == via.list)  # the validator checked the list exists
+    causes = [c.reason.text(lang) for c in target.criteria if via.criteria is None or c.id in via.criteria]
+    listed = target.name.get(lang)
+    if en:
+        why = f" as {_join(causes, lang)}" if via.criteria is not None and causes else ""
+        when = (
+            "while the person holds the role"
+            if via.when == "current"
+            else "if the person held the role when the cause arose, even after leaving it"
+        )
+        return f"holding the role of {roles} in an organisation on the {listed}{why}, {when}"
+    why = f"（因{_join(causes, lang)}）" if via.criteria is not None and causes else ""
+    when = "任职期间" if via.when == "current" else "列入原因发生时担任该职务的，卸任后亦同"
+    return f"在被列入{listed}{why}的单位担任{roles}，{when}"
 
 
 _PUBLIC_FIELDS = {
