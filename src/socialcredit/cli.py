@@ -37,6 +37,7 @@ from socialcredit.cli_help import (
     HelpGroup,
     JsonOpt,
     LangOpt,
+    as_of_date,
 )
 from socialcredit.cli_lab import disparity_for_lint, register_lab
 from socialcredit.cli_memoranda import memorandum_app
@@ -125,13 +126,7 @@ def _list_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no list entries"
 
 
-def _date(value: str | None) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise SocialCreditError(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None
+_date = as_of_date  # the --as-of options of this module's commands (cli_help.py)
 
 
 @app.command(rich_help_panel=ADMINISTRATION)

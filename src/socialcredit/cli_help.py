@@ -8,11 +8,14 @@ listed panel by panel in the order of :data:`PANELS`, the main job first.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from socialcredit.errors import SocialCreditError
 
 __all__ = [
     "ADMINISTRATION",
@@ -117,3 +120,13 @@ class HelpGroup(TyperGroup):
         # order their first command comes: sorting the commands (stably) by panel orders the panels.
         self.commands = dict(sorted(self.commands.items(), key=lambda item: _panel_rank(item[1])))
         readable_metavars(self)
+
+
+def as_of_date(value: str | None) -> dt.date:
+    """An ``--as-of`` option's date (today when not given); a text not of the form YYYY-MM-DD is refused."""
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise SocialCreditError(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -16,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialcredit.cli_help import DbOpt, JsonOpt
-from socialcredit.errors import InvalidRequestError, SocialCreditError
+from socialcredit.cli_help import DbOpt, JsonOpt, as_of_date
+from socialcredit.errors import InvalidRequestError
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["disparity_for_lint", "register_lab"]
@@ -45,15 +44,6 @@ def _store(db: Path) -> Iterator[Store]:
         store.close()
 
 
-def _as_of(value: str | None) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise SocialCreditError(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None
-
-
 def _published(store: Store, ref: str) -> Any:
     from socialcredit.registry.scoring.policies import get_policy
 
@@ -77,7 +67,7 @@ def policy_impact(
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not a format; formats: {', '.join(FORMATS)}", param_hint="--format")
-    date = _as_of(as_of)
+    date = as_of_date(as_of)
     loaded = load_policy(candidate)  # validated as `policy check` does: errors name file, line and rule
     with _store(db) as store:
         report = impact(store, _published(store, current), loaded, date)
