@@ -12,6 +12,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -31,7 +32,7 @@ from socialcredit.registry.reporting.policy_text import policy_plain_text
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.store import open_store
 
-CLI = Path("/work/main/.venv/bin/socialcredit")
+CLI = Path(sys.executable).parent / "socialcredit"  # the installed console script beside this interpreter
 WHY = "Late taxes stay on file as the tax law keeps them; the weight still halves every year."
 # Beijing's late-tax rule without its expiry: lint's SC104 (an error under every profile)
 NO_EXPIRY = "    decay: {half_life_days: 365}\n    expires_after_days: 1825\n    cap: 60\n    severity: minor\n"

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,7 @@ from web_helpers import browser, csrf_of, shots, sign_in
 __all__ = ["browser", "shots"]  # fixtures
 
 D = dt.date
-CLI = Path("/work/main/.venv/bin/socialcredit")
+CLI = Path(sys.executable).parent / "socialcredit"  # the installed console script beside this interpreter
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
