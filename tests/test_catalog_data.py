@@ -133,7 +133,7 @@ def test_catalog_commands_exit_codes_and_messages(tmp_path: Path) -> None:
     ok = sc("catalog", "check", "catalog.yaml", db=db)
     assert ok.returncode == 0
     assert ok.stdout.startswith(
-        "catalog.yaml: a valid catalog, compatible with the store's catalog (version 1): 18 record types, 14 sources; "
+        "catalog.yaml: a valid catalog, compatible with the store's catalog (version 1): 20 record types, 16 sources; "
         "adds field court_judgment.cause, record type private_lending, "
     )
     bad = tmp_path / "bad.yaml"
@@ -561,4 +561,29 @@ def test_invalid_catalogs_say_where_and_what() -> None:
     assert str(twice.value) == (
         "c.yaml: invalid catalog: field 'amount' is integer in littering but number in tax_payment; a field name has "
         "one type"
+    )
+
+
+def test_a_catalogs_new_fields_and_values_read_in_words() -> None:
+    """Fields and values a catalog adds carry their own words (label, value_labels): Rongcheng's rules explain
+    without a field name or code in either language; a word for a value the field does not allow is refused."""
+    from page_text import raw_identifiers
+    from socialcredit.policy import load_policy
+    from socialcredit.policy.explain import explain_words
+
+    catalog = parse_catalog((EXAMPLE / "catalog.yaml").read_text("utf-8"), "catalog.yaml")
+    policy = load_policy(EXAMPLE / "policy.yaml", catalog)
+    zh, en = explain_words(policy, "zh"), explain_words(policy, "en")
+    assert raw_identifiers(zh, lang="zh") == [] and raw_identifiers(en, lang="en") == []
+    assert "      依据的记录：法院判决记录（案由为合同违约）" in zh.splitlines()
+    assert "      依据的记录：非法民间借贷记录（年利率（%）高于36）" in zh.splitlines()
+    assert "      What it reads: a court judgment record where the cause is breach of contract" in en.splitlines()
+    assert "record where the offence is damaging the equipment" in en
+    data = yaml.safe_load((EXAMPLE / "catalog.yaml").read_text("utf-8"))
+    data["record_types"]["court_judgment"]["fields"]["cause"]["value_labels"]["arson"] = {"zh": "纵火", "en": "arson"}
+    with pytest.raises(CatalogError) as unknown:
+        parse_catalog(dump(data), "c.yaml")
+    assert str(unknown.value) == (
+        "c.yaml: invalid catalog: record_types.court_judgment.fields.cause: value_labels name values the field does "
+        "not allow: arson"
     )

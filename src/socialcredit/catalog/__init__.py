@@ -61,6 +61,18 @@ class FieldSpec(_Strict):
     allowed: list[str] | None = None
     min: float | None = None
     max: float | None = None
+    # How the field and its allowed values read to a resident (policy explain, the public policy pages): a field a
+    # store's catalog adds is spoken in words, not as its name. The shipped fields' words are in labels.yaml.
+    label: Text | None = None
+    value_labels: dict[str, Text] | None = None
+
+    @model_validator(mode="after")
+    def _check_value_labels(self) -> FieldSpec:
+        if self.value_labels and self.allowed is not None:
+            unknown = sorted(set(self.value_labels) - set(self.allowed))
+            if unknown:
+                raise ValueError(f"value_labels name values the field does not allow: {', '.join(unknown)}")
+        return self
 
 
 class RecordType(_Strict):

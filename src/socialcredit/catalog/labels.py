@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-__all__ = ["Labels", "load_labels"]
+if TYPE_CHECKING:
+    from socialcredit.catalog import Catalog
+
+__all__ = ["Labels", "labels_for", "load_labels"]
 
 
 class Labels:
@@ -39,9 +42,35 @@ class Labels:
     def fact(self, name: str, lang: str) -> str:
         return self._get(self.facts, name, lang)
 
+    def with_catalog(self, catalog: Catalog) -> Labels:
+        """These words, with the words a catalog gives its fields and values (``label``, ``value_labels``): a record
+        type a store's catalog adds reads in words too. A catalog's own words win over labels.yaml's."""
+        fields = dict(self.fields)
+        values = dict(self.values)
+        for rt in catalog.record_types.values():
+            for name, spec in rt.fields.items():
+                if spec.label is not None:
+                    fields[name] = {"zh": spec.label.zh, "en": spec.label.en}
+                for value, text in (spec.value_labels or {}).items():
+                    values[value] = {"zh": text.zh, "en": text.en}
+        return Labels({"fields": fields, "values": values, "facts": self.facts})
+
     def fact_null(self, name: str, lang: str) -> str | None:
         """How a fact that is not known reads (``last_negative_days`` is unknown when nothing negative happened)."""
         return self.facts.get(name, {}).get("null_en" if lang == "en" else "null_zh")
+
+
+_WITH_CATALOG: dict[int, tuple[Catalog, Labels]] = {}
+
+
+def labels_for(catalog: Catalog) -> Labels:
+    """The shipped words with ``catalog``'s (one object per catalog object: a store's catalog is loaded once)."""
+    found = _WITH_CATALOG.get(id(catalog))
+    if found is None or found[0] is not catalog:
+        if len(_WITH_CATALOG) >= 16:
+            _WITH_CATALOG.clear()
+        found = _WITH_CATALOG[id(catalog)] = (catalog, load_labels().with_catalog(catalog))
+    return found[1]
 
 
 @lru_cache(maxsize=1)

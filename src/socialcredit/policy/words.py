@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from socialcredit.catalog import load_catalog
-from socialcredit.catalog.labels import Labels, load_labels
+from socialcredit.catalog.labels import Labels, labels_for, load_labels
 from socialcredit.policy import expr
 from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.model import ListCriterion, ListSpec, Policy, Relation, Rule
@@ -310,7 +310,7 @@ def condition_words(loaded: LoadedPolicy, key: str, lang: str, *, record: bool |
         return None
     if record is None:
         record = key.startswith("rule:") or key.startswith("record:")
-    return _Words(loaded.policy, load_labels(), lang, record=record).words(node)
+    return _Words(loaded.policy, labels_for(loaded.record_catalog), lang, record=record).words(node)
 
 
 # --- the policy in words -----------------------------------------------------------------------------------
@@ -441,7 +441,8 @@ def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: 
     if c.record is not None:
         rt = _record_noun(loaded.record_catalog.record_types[c.record.record_type].name.get(lang), lang)
         node = expr.parse(c.record.when) if c.record.when else None
-        cond = _Words(loaded.policy, load_labels(), lang, record=True).words(node) if node is not None else None
+        labels = labels_for(loaded.record_catalog)
+        cond = _Words(loaded.policy, labels, lang, record=True).words(node) if node is not None else None
         within = (
             (
                 f", dated within the last {span(c.record.within_days, lang)}"
@@ -532,7 +533,7 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
     disputes and consent."""
     p = loaded.policy
     en = lang == "en"
-    labels = load_labels()
+    labels = labels_for(loaded.record_catalog)
     sections: list[Section] = []
     tiers = tuple(
         Item(
