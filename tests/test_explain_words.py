@@ -23,11 +23,13 @@ from hypothesis import strategies as st
 from api_helpers import serving
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
+from socialcredit.catalog import catalog_from_text
 from socialcredit.errors import PolicyError
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.policy.explain import explain_words
 from socialcredit.policy.lint import lint_counts, lint_policy
 from socialcredit.policy.model import JUSTIFICATION_MAX
+from socialcredit.policy.words import a_or_an
 from socialcredit.registry.reporting.policy_text import policy_plain_text
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.store import open_store
@@ -268,3 +270,31 @@ def test_a_criterion_met_through_an_organisation_is_said_in_words() -> None:
         "senior manager in an organisation on the blacklist as judgment defaulter, if the person held the role "
         "when the cause arose, even after leaving it" in text
     )
+
+
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        ("illegal private lending", "an illegal private lending"),
+        ("overdue loan", "an overdue loan"),
+        ("utility equipment damaged", "a utility equipment damaged"),
+        ("unpaid tax", "an unpaid tax"),
+        ("one-off fine", "a one-off fine"),
+        ("hour of service", "an hour of service"),
+        ("court judgment", "a court judgment"),
+        ("European fine", "a European fine"),
+    ],
+)
+def test_the_english_article_goes_by_the_sound_of_the_word(words: str, said: str) -> None:
+    assert a_or_an(words) == said
+
+
+def test_a_record_type_beginning_with_a_vowel_reads_with_an() -> None:
+    """Rongcheng's private lending rule read "a illegal private lending record"."""
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rongcheng"
+    catalog = catalog_from_text((example / "catalog.yaml").read_text("utf-8"))
+    loaded = parse_policy((example / "policy.yaml").read_text("utf-8"), "policy.yaml", catalog)
+    text = policy_plain_text(loaded, "en")
+    assert "an illegal private lending record" in text
+    assert "a illegal" not in text
+    assert "a counterfeit or substandard goods record" in text

@@ -27,6 +27,7 @@ __all__ = [
     "Item",
     "PolicyText",
     "Section",
+    "a_or_an",
     "anchor_of",
     "condition_words",
     "policy_href",
@@ -122,6 +123,25 @@ def reason_anchors(policy: Policy) -> dict[str, str]:
 
 
 # --- small words -------------------------------------------------------------------------------------------
+
+
+# Words that begin with a vowel letter but sound a consonant ("a utility", "a one-off") and the reverse ("an hour").
+_A_DESPITE_VOWEL = ("one", "once", "uni", "use", "usu", "uti", "ure", "eu", "ewe", "ubi", "uku")
+_AN_DESPITE_CONSONANT = ("hour", "honest", "honou", "honor", "heir")
+
+
+def a_or_an(words: str) -> str:
+    """The English indefinite article for ``words``, by how their first word sounds, then the words.
+
+    >>> a_or_an("illegal private lending"), a_or_an("utility fee"), a_or_an("hourly wage"), a_or_an("tax")
+    ('an illegal private lending', 'a utility fee', 'an hourly wage', 'a tax')
+    """
+    first = words.lstrip().lower()
+    if first.startswith(_AN_DESPITE_CONSONANT):
+        return f"an {words}"
+    if first.startswith(_A_DESPITE_VOWEL):
+        return f"a {words}"
+    return f"an {words}" if first[:1] in ("a", "e", "i", "o", "u") else f"a {words}"
 
 
 def _num(value: float, lang: str) -> str:
@@ -317,9 +337,9 @@ def condition_words(loaded: LoadedPolicy, key: str, lang: str, *, record: bool |
 
 _PER = {
     "occurrence": ("for each {rt} record", "每条{rt}"),
-    "month": ("for each month with a {rt} record", "每个有{rt}的月份"),
-    "quarter": ("for each quarter with a {rt} record", "每个有{rt}的季度"),
-    "year": ("for each year with a {rt} record", "每个有{rt}的年份"),
+    "month": ("for each month with {a_rt} record", "每个有{rt}的月份"),
+    "quarter": ("for each quarter with {a_rt} record", "每个有{rt}的季度"),
+    "year": ("for each year with {a_rt} record", "每个有{rt}的年份"),
 }
 _SEVERITY = {"minor": ("minor", "轻微"), "general": ("general", "一般"), "serious": ("serious", "严重")}
 # The lint checks a rule may override (model.OVERRIDABLE_CHECKS), as what each asks of a rule.
@@ -364,7 +384,8 @@ def _rule_item(loaded: LoadedPolicy, rule: Rule, lang: str, labels: Labels) -> I
     en = lang == "en"
     rt = _record_noun(loaded.record_catalog.record_types[rule.record_type].name.get(lang), lang)
     cond = condition_words(loaded, f"rule:{rule.id}", lang)
-    reads = (f"a {rt} record" + (f" where {cond}" if cond else "")) if en else rt + (f"（{cond}）" if cond else "")
+    where = (f" where {cond}" if en else f"（{cond}）") if cond else ""
+    reads = f"{a_or_an(rt)} record{where}" if en else rt + where
     per_en, per_zh = _PER[rule.per]
     dim = (
         p.dimensions[[d.id for d in p.dimensions].index(rule.dimension)].name.get(lang)
@@ -372,9 +393,9 @@ def _rule_item(loaded: LoadedPolicy, rule: Rule, lang: str, labels: Labels) -> I
         else rule.dimension
     )
     if en:
-        points = f"{_points(rule.points, lang)} {per_en.format(rt=rt)}, counted in {dim}"
+        points = f"{_points(rule.points, lang)} {per_en.format(rt=rt, a_rt=a_or_an(rt))}, counted in {dim}"
     else:
-        points = f"{per_zh.format(rt=rt)}{_points(rule.points, lang)}，计入{dim}"
+        points = f"{per_zh.format(rt=rt, a_rt=rt)}{_points(rule.points, lang)}，计入{dim}"
     how: list[str] = []
     if rule.window_days:
         how.append(
@@ -453,7 +474,7 @@ def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: 
             else ""
         )
         text = (
-            (f"holding a {rt} record" + (f" where {cond}" if cond else "") + within)
+            (f"holding {a_or_an(rt)} record" + (f" where {cond}" if cond else "") + within)
             if en
             else (f"有{rt}" + (f"（{cond}）" if cond else "") + within)
         )
