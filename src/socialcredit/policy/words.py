@@ -192,11 +192,14 @@ _ARITH = {"+": ("plus", "加"), "-": ("minus", "减"), "*": ("times", "乘以"),
 class _Words:
     """Speaks a parsed condition: on a record (``record=True``: field names) or on a scored subject."""
 
-    def __init__(self, policy: Policy, labels: Labels, lang: str, *, record: bool) -> None:
+    def __init__(
+        self, policy: Policy, labels: Labels, lang: str, *, record: bool, record_type: str | None = None
+    ) -> None:
         self.policy = policy
         self.labels = labels
         self.lang = lang
         self.record = record
+        self.record_type = record_type if record else None  # whose fields: a catalog may word each type's own
         self.lists = {lst.id: lst.name.get(lang) for lst in policy.lists}
         self.dims = {d.id: d.name.get(lang) for d in policy.dimensions}
 
@@ -210,11 +213,12 @@ class _Words:
         if name in self.dims:
             return f"the points for {self.dims[name]}" if self.en else f"{self.dims[name]}得分"
         if self.record:
-            label = self.labels.field(name, self.lang)
+            label = self.labels.field(name, self.lang, self.record_type)
             return f"the {label}" if self.en and name not in {"defaulter", "paid_on_delivery"} else label
         return self.labels.fact(name, self.lang)
 
-    def lit(self, node: expr.Node) -> str:
+    def lit(self, node: expr.Node, field: expr.Node | None = None) -> str:
+        """A literal in words; ``field``: what it is compared with (a record's field words its own values)."""
         if not isinstance(node, expr.Lit):
             return self.words(node)
         v = node.value
@@ -228,6 +232,8 @@ class _Words:
             return "nothing" if self.en else "空"
         if node.type == "tier":
             return tier_label(self.policy, str(v), self.lang)
+        if self.record_type is not None and isinstance(field, expr.Name):
+            return self.labels.value(str(v), self.lang, self.record_type, field.name)
         return self.labels.value(str(v), self.lang)
 
     def flag(self, name: str, negated: bool) -> str:
@@ -267,7 +273,7 @@ class _Words:
                 return f"{what} is {'given' if node.negated else 'not given'}"
             return f"{'已填写' if node.negated else '未填写'}{what}"
         if isinstance(node, expr.In):
-            values = _join([self.lit(v) for v in node.values], self.lang)
+            values = _join([self.lit(v, node.operand) for v in node.values], self.lang)
             what = self.words(node.operand)
             if en:
                 return f"{what} is {'not ' if node.negated else ''}{values}"
@@ -318,7 +324,7 @@ class _Words:
             return phrase
         if isinstance(left, expr.Name) and isinstance(right, expr.Lit) and isinstance(right.value, bool):
             return self.flag(left.name, negated=(right.value is False) == (op == "=="))
-        what, value = self.words(left), self.lit(right)
+        what, value = self.words(left), self.lit(right, left)
         return f"{what} {_CMP_EN[op]} {value}" if en else f"{what}{_CMP_ZH[op]}{value}"
 
 
@@ -330,7 +336,22 @@ def condition_words(loaded: LoadedPolicy, key: str, lang: str, *, record: bool |
         return None
     if record is None:
         record = key.startswith("rule:") or key.startswith("record:")
-    return _Words(loaded.policy, labels_for(loaded.record_catalog), lang, record=record).words(node)
+    labels = labels_for(loaded.record_catalog)
+    return _Words(loaded.policy, labels, lang, record=record, record_type=_record_type_of(loaded, key)).words(node)
+
+
+def _record_type_of(loaded: LoadedPolicy, key: str) -> str | None:
+    """The record type a rule or a list criterion on records reads (None for a condition on the subject)."""
+    kind, _, item = key.partition(":")
+    if kind == "rule":
+        return next((r.record_type for r in loaded.policy.rules if r.id == item), None)
+    if kind == "list":
+        list_id, _, criterion = item.partition(".")
+        for lst in loaded.policy.lists:
+            for c in lst.criteria if lst.id == list_id else ():
+                if c.id == criterion and c.record is not None:
+                    return c.record.record_type
+    return None
 
 
 # --- the policy in words -----------------------------------------------------------------------------------
@@ -463,7 +484,8 @@ def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: 
         rt = _record_noun(loaded.record_catalog.record_types[c.record.record_type].name.get(lang), lang)
         node = expr.parse(c.record.when) if c.record.when else None
         labels = labels_for(loaded.record_catalog)
-        cond = _Words(loaded.policy, labels, lang, record=True).words(node) if node is not None else None
+        words = _Words(loaded.policy, labels, lang, record=True, record_type=c.record.record_type)
+        cond = words.words(node) if node is not None else None
         within = (
             (
                 f", dated within the last {span(c.record.within_days, lang)}"
