@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialcredit.catalog import LIMITS, catalog_from_text, load_catalog, parse_catalog, shipped_catalog_text
-from socialcredit.catalog.versions import dump, lacking, with_additions
+from socialcredit.catalog.versions import MERGE_MARK, dump, lacking, merged_text, with_additions
 from socialcredit.errors import CatalogError, CatalogIncompatibleError, PolicyError
 from socialcredit.registry.scoring.catalogs import catalog_text, check_catalog, publish_catalog, run_catalog_version
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
@@ -587,3 +587,80 @@ def test_a_catalogs_new_fields_and_values_read_in_words() -> None:
         "c.yaml: invalid catalog: record_types.court_judgment.fields.cause: value_labels name values the field does "
         "not allow: arson"
     )
+
+
+# --- the shipped additions merged into an author's text ------------------------------------------------------------
+
+
+def _drop_block(text: str, head: str) -> str:
+    """``text`` without the line ``head`` and the more-indented lines (comments included) under it."""
+    lines = text.splitlines(keepends=True)
+    start = lines.index(head + "\n")
+    indent = len(head) - len(head.lstrip())
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    return "".join(lines[:start] + lines[end:])
+
+
+# What an older program's catalog lacked, as edits of the Rongcheng text (each keeps it valid on its own): a
+# profession, a field of a record type, a subject field, a record type in a source's flow list, a whole record type
+# in the middle of its section (its source left with an empty list) and one with comments of its own.
+OLDER = {
+    "profession": lambda t: t.replace("  - student\n", "", 1),
+    "field": lambda t: t.replace("      days_late: {type: integer, min: 0}\n", "", 1),
+    "subject field": lambda t: t.replace("  phone: {type: string}\n", "", 1),
+    "source list": lambda t: t.replace("record_types: [subject, volunteering]", "record_types: [subject]", 1),
+    "record type": lambda t: _drop_block(t, "  blood_donation:").replace("[blood_donation]", "[]", 1),
+    "commented record type": lambda t: _drop_block(t, "  company_role:").replace("[company_role]", "[]", 1),
+}
+
+
+def _in_order(lines: list[str], within: list[str]) -> bool:
+    """Every line of ``lines`` in ``within``, in order, as it was or with items added to its flow list, marked."""
+    rest = iter(within)
+    return all(
+        any(line == other or (other.endswith(MERGE_MARK) and other.startswith(line.rstrip("]}"))) for other in rest)
+        for line in lines
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sets(st.sampled_from(sorted(OLDER)), min_size=1))
+def test_a_merge_keeps_the_authors_text_and_adds_the_shipped_additions(edits: set[str]) -> None:
+    older = rongcheng_catalog()
+    for name in sorted(edits):
+        older = OLDER[name](older)
+    assert lacking(catalog_from_text(older), load_catalog())  # something to merge
+    merged = merged_text(older, load_catalog())
+    # every line of the author's text, comments included, in the author's order; each addition marked
+    assert _in_order(older.splitlines(), merged.splitlines())
+    added = [line for line in merged.splitlines() if line not in older.splitlines()]
+    assert all(MERGE_MARK in line or line.startswith(" ") for line in added), added
+    # one mark per place added to (two record types go in one block; a record type's source list is another place)
+    marks = sum(MERGE_MARK in line for line in merged.splitlines())
+    assert 1 <= marks <= len(edits) + len(edits & {"record type", "commented record type"})
+    # and it reads as the catalog with the additions, nothing lacking
+    assert catalog_from_text(merged).model_dump(mode="json") == parse_catalog(
+        dump(with_additions(catalog_from_text(older), load_catalog())), "x"
+    ).model_dump(mode="json")
+    assert lacking(catalog_from_text(merged), load_catalog()) == []
+
+
+def test_a_commented_catalog_published_then_merged_keeps_every_comment_line(tmp_path: Path) -> None:
+    older = OLDER["commented record type"](OLDER["profession"](rongcheng_catalog()))
+    comments = [line for line in older.splitlines() if line.lstrip().startswith("#")]
+    assert len(comments) > 20
+    path = tmp_path / "s.duckdb"
+    with open_store(path, create=True, key="") as store:
+        publish_catalog(store, older, "catalog.yaml")
+        store.execute("UPDATE catalogs SET shipped_sha256 = 'an older program' WHERE version = 2")
+    with open_store(path, key="") as store:
+        assert store.catalog_version == 3
+        text = catalog_text(store, 3)[1]
+        assert "company_role" in store.catalog.record_types and "student" in store.catalog.professions
+    assert [line for line in text.splitlines() if line.lstrip().startswith("#") and MERGE_MARK not in line] == comments
+    assert text.startswith(older.split("\nprofessions:")[0])  # the author's header, untouched
+    assert f"  {MERGE_MARK}\n  - student\n" in text
+    assert f"  {MERGE_MARK}\n  company_role:\n" in text
+    assert f"record_types: [company_role]  {MERGE_MARK}\n" in text

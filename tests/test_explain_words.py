@@ -23,11 +23,14 @@ from hypothesis import strategies as st
 from api_helpers import serving
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
+from socialcredit.catalog import catalog_from_text
+from socialcredit.catalog.labels import labels_for
 from socialcredit.errors import PolicyError
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.policy.explain import explain_words
 from socialcredit.policy.lint import lint_counts, lint_policy
 from socialcredit.policy.model import JUSTIFICATION_MAX
+from socialcredit.policy.words import a_or_an, condition_words
 from socialcredit.registry.reporting.policy_text import policy_plain_text
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.store import open_store
@@ -268,3 +271,78 @@ def test_a_criterion_met_through_an_organisation_is_said_in_words() -> None:
         "senior manager in an organisation on the blacklist as judgment defaulter, if the person held the role "
         "when the cause arose, even after leaving it" in text
     )
+
+
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        ("illegal private lending", "an illegal private lending"),
+        ("overdue loan", "an overdue loan"),
+        ("utility equipment damaged", "a utility equipment damaged"),
+        ("unpaid tax", "an unpaid tax"),
+        ("one-off fine", "a one-off fine"),
+        ("hour of service", "an hour of service"),
+        ("court judgment", "a court judgment"),
+        ("European fine", "a European fine"),
+    ],
+)
+def test_the_english_article_goes_by_the_sound_of_the_word(words: str, said: str) -> None:
+    assert a_or_an(words) == said
+
+
+def test_a_record_type_beginning_with_a_vowel_reads_with_an() -> None:
+    """Rongcheng's private lending rule read "a illegal private lending record"."""
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rongcheng"
+    catalog = catalog_from_text((example / "catalog.yaml").read_text("utf-8"))
+    loaded = parse_policy((example / "policy.yaml").read_text("utf-8"), "policy.yaml", catalog)
+    text = policy_plain_text(loaded, "en")
+    assert "an illegal private lending record" in text
+    assert "a illegal" not in text
+    assert "a counterfeit or substandard goods record" in text
+
+
+def test_a_catalog_words_the_field_of_one_record_type_and_another_keeps_its_own() -> None:
+    """Rongcheng's utility offences give `utility` and its values words of their own (公用事业, 电); a utility
+    payment's `utility` keeps the shipped words (缴费项目, 电费). A label for private lending's `amount` leaves a loan
+    repayment's amount as it was. A condition on the subject, with no record type, reads as before."""
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rongcheng"
+    catalog_text = (example / "catalog.yaml").read_text("utf-8")
+    lent = "      amount: {type: number, required: true, min: 0}\n      annual_rate:"
+    assert catalog_text.count(lent) == 1
+    catalog = catalog_from_text(
+        catalog_text.replace(
+            lent,
+            lent.replace("min: 0}", "min: 0, label: {zh: 借贷金额, en: sum lent}}"),
+        )
+    )
+    policy = (example / "policy.yaml").read_text("utf-8")
+    edits = {
+        "\"status in ['late', 'default']\"": '"amount > 1000"',  # loan_repayment
+        '"annual_rate > 36"': '"amount > 1000 and annual_rate > 36"',  # private_lending
+        "\"status in ['late', 'unpaid']\"": "\"utility == 'electricity'\"",  # utility_payment
+        "\"offence == 'theft'\"": "\"offence == 'theft' and utility in ['electricity', 'water']\"",  # utility_offence
+    }
+    for old, new in edits.items():
+        assert policy.count(old) == 1, old
+        policy = policy.replace(old, new)
+    loaded = parse_policy(policy, "policy.yaml", catalog)
+    rule = {r.record_type: r.id for r in reversed(loaded.policy.rules)}  # the first rule of each type
+
+    def said(record_type: str, lang: str) -> str | None:
+        return condition_words(loaded, f"rule:{rule[record_type]}", lang)
+
+    assert said("loan_repayment", "en") == "the amount (yuan) is more than 1,000"
+    assert said("loan_repayment", "zh") == "金额（元）高于1000"
+    assert said("private_lending", "en") == "the sum lent is more than 1,000 and the annual rate (%) is more than 36"
+    assert said("private_lending", "zh") == "借贷金额高于1000且年利率（%）高于36"
+    assert said("utility_payment", "en") == "the utility is electricity"
+    assert said("utility_payment", "zh") == "缴费项目为电费"
+    assert said("utility_offence", "en") == "the offence is theft and the utility is electricity or water"
+    assert said("utility_offence", "zh") == "违法行为为窃取且公用事业为电或水"
+    # without a record type (a word looked up by name alone), a catalog's words still win, as before
+    labels = labels_for(catalog)
+    assert (labels.field("amount", "en"), labels.field("utility", "zh")) == ("sum lent", "公用事业")
+    assert labels.value("electricity", "zh") == "电"
+    assert labels.field("amount", "zh", "tax_payment") == "金额（元）"
+    assert labels.value("electricity", "zh", "utility_payment", "utility") == "电费"
+    assert labels.value("electricity", "zh", "utility_offence", "utility") == "电"

@@ -18,7 +18,7 @@ import duckdb
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, catalog_from_text, catalog_sha256, load_catalog, shipped_catalog_text
-from socialcredit.catalog.versions import dump, lacking, with_additions
+from socialcredit.catalog.versions import lacking, merged_text
 from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import StoreError
 from socialcredit.sqltext import ident, lit
@@ -952,7 +952,7 @@ def _ensure_catalog(con: duckdb.DuckDBPyConnection) -> None:
         base = catalog_from_text(str(row[1]))
         shipped = load_catalog()
         if lacking(base, shipped):
-            version, text = int(row[0]) + 1, dump(with_additions(base, shipped))
+            version, text = int(row[0]) + 1, merged_text(str(row[1]), shipped)
         else:  # nothing new: the latest version takes in this shipped catalog as it is
             con.execute("UPDATE catalogs SET shipped_sha256 = ? WHERE version = ?", [shipped_sha, row[0]])
             return

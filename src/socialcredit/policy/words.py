@@ -27,6 +27,7 @@ __all__ = [
     "Item",
     "PolicyText",
     "Section",
+    "a_or_an",
     "anchor_of",
     "condition_words",
     "policy_href",
@@ -124,6 +125,25 @@ def reason_anchors(policy: Policy) -> dict[str, str]:
 # --- small words -------------------------------------------------------------------------------------------
 
 
+# Words that begin with a vowel letter but sound a consonant ("a utility", "a one-off") and the reverse ("an hour").
+_A_DESPITE_VOWEL = ("one", "once", "uni", "use", "usu", "uti", "ure", "eu", "ewe", "ubi", "uku")
+_AN_DESPITE_CONSONANT = ("hour", "honest", "honou", "honor", "heir")
+
+
+def a_or_an(words: str) -> str:
+    """The English indefinite article for ``words``, by how their first word sounds, then the words.
+
+    >>> a_or_an("illegal private lending"), a_or_an("utility fee"), a_or_an("hourly wage"), a_or_an("tax")
+    ('an illegal private lending', 'a utility fee', 'an hourly wage', 'a tax')
+    """
+    first = words.lstrip().lower()
+    if first.startswith(_AN_DESPITE_CONSONANT):
+        return f"an {words}"
+    if first.startswith(_A_DESPITE_VOWEL):
+        return f"a {words}"
+    return f"an {words}" if first[:1] in ("a", "e", "i", "o", "u") else f"a {words}"
+
+
 def _num(value: float, lang: str) -> str:
     text = (f"{value:,g}" if abs(value) < 1e6 else f"{value:,.0f}").replace("-", "−")
     return text if lang == "en" else text.replace(",", "")
@@ -172,11 +192,14 @@ _ARITH = {"+": ("plus", "加"), "-": ("minus", "减"), "*": ("times", "乘以"),
 class _Words:
     """Speaks a parsed condition: on a record (``record=True``: field names) or on a scored subject."""
 
-    def __init__(self, policy: Policy, labels: Labels, lang: str, *, record: bool) -> None:
+    def __init__(
+        self, policy: Policy, labels: Labels, lang: str, *, record: bool, record_type: str | None = None
+    ) -> None:
         self.policy = policy
         self.labels = labels
         self.lang = lang
         self.record = record
+        self.record_type = record_type if record else None  # whose fields: a catalog may word each type's own
         self.lists = {lst.id: lst.name.get(lang) for lst in policy.lists}
         self.dims = {d.id: d.name.get(lang) for d in policy.dimensions}
 
@@ -190,11 +213,12 @@ class _Words:
         if name in self.dims:
             return f"the points for {self.dims[name]}" if self.en else f"{self.dims[name]}得分"
         if self.record:
-            label = self.labels.field(name, self.lang)
+            label = self.labels.field(name, self.lang, self.record_type)
             return f"the {label}" if self.en and name not in {"defaulter", "paid_on_delivery"} else label
         return self.labels.fact(name, self.lang)
 
-    def lit(self, node: expr.Node) -> str:
+    def lit(self, node: expr.Node, field: expr.Node | None = None) -> str:
+        """A literal in words; ``field``: what it is compared with (a record's field words its own values)."""
         if not isinstance(node, expr.Lit):
             return self.words(node)
         v = node.value
@@ -208,6 +232,8 @@ class _Words:
             return "nothing" if self.en else "空"
         if node.type == "tier":
             return tier_label(self.policy, str(v), self.lang)
+        if self.record_type is not None and isinstance(field, expr.Name):
+            return self.labels.value(str(v), self.lang, self.record_type, field.name)
         return self.labels.value(str(v), self.lang)
 
     def flag(self, name: str, negated: bool) -> str:
@@ -247,7 +273,7 @@ class _Words:
                 return f"{what} is {'given' if node.negated else 'not given'}"
             return f"{'已填写' if node.negated else '未填写'}{what}"
         if isinstance(node, expr.In):
-            values = _join([self.lit(v) for v in node.values], self.lang)
+            values = _join([self.lit(v, node.operand) for v in node.values], self.lang)
             what = self.words(node.operand)
             if en:
                 return f"{what} is {'not ' if node.negated else ''}{values}"
@@ -298,7 +324,7 @@ class _Words:
             return phrase
         if isinstance(left, expr.Name) and isinstance(right, expr.Lit) and isinstance(right.value, bool):
             return self.flag(left.name, negated=(right.value is False) == (op == "=="))
-        what, value = self.words(left), self.lit(right)
+        what, value = self.words(left), self.lit(right, left)
         return f"{what} {_CMP_EN[op]} {value}" if en else f"{what}{_CMP_ZH[op]}{value}"
 
 
@@ -310,16 +336,31 @@ def condition_words(loaded: LoadedPolicy, key: str, lang: str, *, record: bool |
         return None
     if record is None:
         record = key.startswith("rule:") or key.startswith("record:")
-    return _Words(loaded.policy, labels_for(loaded.record_catalog), lang, record=record).words(node)
+    labels = labels_for(loaded.record_catalog)
+    return _Words(loaded.policy, labels, lang, record=record, record_type=_record_type_of(loaded, key)).words(node)
+
+
+def _record_type_of(loaded: LoadedPolicy, key: str) -> str | None:
+    """The record type a rule or a list criterion on records reads (None for a condition on the subject)."""
+    kind, _, item = key.partition(":")
+    if kind == "rule":
+        return next((r.record_type for r in loaded.policy.rules if r.id == item), None)
+    if kind == "list":
+        list_id, _, criterion = item.partition(".")
+        for lst in loaded.policy.lists:
+            for c in lst.criteria if lst.id == list_id else ():
+                if c.id == criterion and c.record is not None:
+                    return c.record.record_type
+    return None
 
 
 # --- the policy in words -----------------------------------------------------------------------------------
 
 _PER = {
     "occurrence": ("for each {rt} record", "每条{rt}"),
-    "month": ("for each month with a {rt} record", "每个有{rt}的月份"),
-    "quarter": ("for each quarter with a {rt} record", "每个有{rt}的季度"),
-    "year": ("for each year with a {rt} record", "每个有{rt}的年份"),
+    "month": ("for each month with {a_rt} record", "每个有{rt}的月份"),
+    "quarter": ("for each quarter with {a_rt} record", "每个有{rt}的季度"),
+    "year": ("for each year with {a_rt} record", "每个有{rt}的年份"),
 }
 _SEVERITY = {"minor": ("minor", "轻微"), "general": ("general", "一般"), "serious": ("serious", "严重")}
 # The lint checks a rule may override (model.OVERRIDABLE_CHECKS), as what each asks of a rule.
@@ -364,7 +405,8 @@ def _rule_item(loaded: LoadedPolicy, rule: Rule, lang: str, labels: Labels) -> I
     en = lang == "en"
     rt = _record_noun(loaded.record_catalog.record_types[rule.record_type].name.get(lang), lang)
     cond = condition_words(loaded, f"rule:{rule.id}", lang)
-    reads = (f"a {rt} record" + (f" where {cond}" if cond else "")) if en else rt + (f"（{cond}）" if cond else "")
+    where = (f" where {cond}" if en else f"（{cond}）") if cond else ""
+    reads = f"{a_or_an(rt)} record{where}" if en else rt + where
     per_en, per_zh = _PER[rule.per]
     dim = (
         p.dimensions[[d.id for d in p.dimensions].index(rule.dimension)].name.get(lang)
@@ -372,9 +414,9 @@ def _rule_item(loaded: LoadedPolicy, rule: Rule, lang: str, labels: Labels) -> I
         else rule.dimension
     )
     if en:
-        points = f"{_points(rule.points, lang)} {per_en.format(rt=rt)}, counted in {dim}"
+        points = f"{_points(rule.points, lang)} {per_en.format(rt=rt, a_rt=a_or_an(rt))}, counted in {dim}"
     else:
-        points = f"{per_zh.format(rt=rt)}{_points(rule.points, lang)}，计入{dim}"
+        points = f"{per_zh.format(rt=rt, a_rt=rt)}{_points(rule.points, lang)}，计入{dim}"
     how: list[str] = []
     if rule.window_days:
         how.append(
@@ -442,7 +484,8 @@ def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: 
         rt = _record_noun(loaded.record_catalog.record_types[c.record.record_type].name.get(lang), lang)
         node = expr.parse(c.record.when) if c.record.when else None
         labels = labels_for(loaded.record_catalog)
-        cond = _Words(loaded.policy, labels, lang, record=True).words(node) if node is not None else None
+        words = _Words(loaded.policy, labels, lang, record=True, record_type=c.record.record_type)
+        cond = words.words(node) if node is not None else None
         within = (
             (
                 f", dated within the last {span(c.record.within_days, lang)}"
@@ -453,7 +496,7 @@ def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: 
             else ""
         )
         text = (
-            (f"holding a {rt} record" + (f" where {cond}" if cond else "") + within)
+            (f"holding {a_or_an(rt)} record" + (f" where {cond}" if cond else "") + within)
             if en
             else (f"有{rt}" + (f"（{cond}）" if cond else "") + within)
         )

@@ -1,10 +1,15 @@
-"""Impact before publishing: a candidate policy scored beside a published one, on the same records at the same
+"""Impact before publishing: a candidate policy scored beside a published one, on the same state at the same
 as-of date, without publishing the candidate and without writing a run (docs/policy-lab.md).
 
-Both policies run the compiled stages of a score run on scratch relations owned by this caller (``RunInputs`` and
-:class:`ImpactRelations`, dropped on exit): nothing is written to ``score_runs`` or the run tables, so no decision,
-listing or notice can read a trial. The report says who changes tier (a transition matrix), who enters or leaves
-each list, which services flip, with counts and rates by district, sex, age band and profession, and the rules and
+Both policies run the compiled stages of a score run from a scoring state (registry/scoring/state.py), as runs do:
+the published one from the state kept for it at ingest, folded up to the watermark as a run folds it; the
+candidate from a state built for its text from the same records at the same watermark, a scratch relation (as is
+the published one's, if it has no state kept at that watermark). Everything else is a scratch relation owned by
+this caller too (``RunInputs`` and :class:`ImpactRelations`, dropped on exit): nothing is written to
+``score_runs`` or the run tables, and no state is built or kept for the candidate, so no decision, listing or
+notice can read a trial. ``from_records`` reads the records for both instead: the same report
+(tests/test_impact_state.py). The report says who changes tier (a transition matrix), who enters or leaves each
+list, which services flip, with counts and rates by district, sex, age band and profession, and the rules and
 list criteria that drive the changes.
 
 The work is bounded: the candidate's size is bounded by the policy loader (YAML nodes, nesting and aliases:
@@ -32,6 +37,7 @@ from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.reporting.dashboard import AGE_BANDS
 from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.registry.scoring.runs import check_as_of
+from socialcredit.registry.scoring.state import kept_state_at
 from socialcredit.store import Store, latest_subjects
 
 __all__ = ["DIMENSIONS", "MIN_GROUP", "SCHEMA", "age_band_case", "impact", "top_groups"]
@@ -41,9 +47,12 @@ DIMENSIONS = ("district", "sex", "age_band", "profession")
 # Groups smaller than this are reported but not ranked among the groups most changed: a rate of 1 in 3 says little.
 MIN_GROUP = 30
 TOP_GROUPS = 3
+_ANY_DATE = dt.date(2000, 1, 1)  # a state does not depend on the date (ScorePlan needs one)
 
 _NAMES = frozenset(
     {
+        "sc_cur_state",
+        "sc_cand_state",
         "sc_cur_results",
         "sc_cand_results",
         "sc_cur_points",
@@ -97,14 +106,22 @@ def _side(
     side: str,
     lists: Sequence[str],
     services: Sequence[str],
-) -> None:
+    *,
+    from_records: bool,
+) -> str:
     """Score ``loaded`` into this caller's ``sc_<side>_results`` (one column ``l<i>`` per list of ``lists``, ``g<j>``
-    per service of ``services``: NULL where the policy has no such service), ``_points`` and ``_entries``."""
+    per service of ``services``: NULL where the policy has no such service), ``_points`` and ``_entries``; returns
+    what it read (``READ``)."""
     backend = DuckDBBackend(store)
-    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="records")
+    state, read = None, "records"
+    if not from_records:
+        state, read = (kept_state_at(store, loaded, watermark) if side == "cur" else None), "kept state"
+        if state is None:
+            state, read = _scratch_state(store, mine, loaded, watermark, side), "scratch state"
+    plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="records" if state is None else "state")
     own_lists = {lst.id for lst in loaded.policy.lists}
     bits = {s.id: i for i, s in enumerate(loaded.policy.services)}
-    with prepare_inputs(store, loaded, watermark) as inputs:
+    with prepare_inputs(store, loaded, watermark, state_table=state) as inputs:
         for name, query in plan.stages():
             if name != "sc_reasons":
                 inputs.materialize(backend, name, query)
@@ -142,6 +159,21 @@ def _side(
             f"sc_{side}_entries",
             exp.select("subject_id", "list_id", "criterion_id").distinct().from_(inputs.table("sc_list_entries")),
         )
+    return read
+
+
+# What each side read: the state kept for a published version at ingest, a state built for this comparison from
+# the records at the watermark, or (``from_records``) the records themselves.
+READ = ("kept state", "scratch state", "records")
+
+
+def _scratch_state(store: Store, mine: ImpactRelations, loaded: LoadedPolicy, watermark: int, side: str) -> str:
+    """The scoring state of ``loaded`` at ``watermark``, built from the records as ``build_state`` builds a kept one,
+    into this caller's ``sc_<side>_state``; its quoted name."""
+    plan = ScorePlan(loaded, as_of=_ANY_DATE)
+    with prepare_inputs(store, loaded, watermark) as inputs:
+        mine.create(f"sc_{side}_state", inputs.bind(plan.state_matches()))
+    return exp.to_identifier(mine.name(f"sc_{side}_state"), quoted=True).sql(dialect="duckdb")
 
 
 def _indicators(lists: Sequence[str], services: Sequence[str], shared: set[str]) -> list[_Indicator]:
@@ -287,6 +319,32 @@ GROUP BY 1, 2 HAVING count(*) FILTER (WHERE a.subject_id IS NULL OR b.subject_id
 """
 
 
+# Per subject and rule, the points each side gives where they differ (by the subject's identifier).
+_POINT_CHANGES = """
+SELECT s.sid, coalesce(a.rule_id, b.rule_id) AS rule_id, a.points AS before, b.points AS after
+FROM sc_cur_points a
+FULL JOIN sc_cand_points b ON a.subject_id = b.subject_id AND a.rule_id = b.rule_id
+JOIN sc_cur_results s ON s.subject_id = coalesce(a.subject_id, b.subject_id)
+WHERE abs(coalesce(b.points, 0) - coalesce(a.points, 0)) > 1e-9
+ORDER BY 1, 2
+"""
+
+
+def _per_subject(mine: ImpactRelations) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every subject who changes anything (their row of ``sc_compare`` but its internal key) and every rule's points
+    that differ for a subject, ordered by identifier."""
+    changed = mine.rows("SELECT * EXCLUDE (subject_id) FROM sc_compare WHERE i_changed ORDER BY sid")
+    points = [
+        {
+            **r,
+            "before": None if r["before"] is None else round(float(r["before"]), 6),
+            "after": None if r["after"] is None else round(float(r["after"]), 6),
+        }
+        for r in mine.rows(_POINT_CHANGES)
+    ]
+    return changed, points
+
+
 def _ordered_union(first: Sequence[str], second: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
 
@@ -304,10 +362,17 @@ def impact(
     *,
     watermark: int | None = None,
     actor: str = "cli",
+    from_records: bool = False,
+    changes: bool = False,
 ) -> dict[str, Any]:
     """The impact report (schema :data:`SCHEMA`, docs/policy-lab.md) of replacing ``current`` by ``candidate``:
-    both scored on the records at ``watermark`` (default: now) as of ``as_of``; nothing is published or stored
-    but an audit entry saying the comparison read the records."""
+    both scored on the same state, at ``watermark`` (default: now), as of ``as_of`` (on the records themselves
+    with ``from_records``: the same report); nothing is published or stored but an audit entry saying the
+    comparison read the records (and a kept state folded up to the watermark, as a run folds it).
+
+    With ``changes``, the report also lists every subject's change (``changes``: tier, lists and services before
+    and after, for each subject who changes any) and every rule's points that differ for a subject
+    (``point_changes``): one row per subject changed, so only for a trial the caller bounds."""
     check_as_of(as_of)
     wm = int(store.one("SELECT value FROM counters WHERE name = 'seq'")) if watermark is None else int(watermark)
     lists = _ordered_union([x.id for x in current.policy.lists], [x.id for x in candidate.policy.lists])
@@ -315,8 +380,8 @@ def impact(
     shared = {s.id for s in current.policy.services} & {s.id for s in candidate.policy.services}
     ind = _indicators(lists, services, shared)
     with ImpactRelations(store) as mine:
-        _side(store, mine, current, as_of, wm, "cur", lists, services)
-        _side(store, mine, candidate, as_of, wm, "cand", lists, services)
+        read_current = _side(store, mine, current, as_of, wm, "cur", lists, services, from_records=from_records)
+        read_candidate = _side(store, mine, candidate, as_of, wm, "cand", lists, services, from_records=from_records)
         _compare(mine, wm, lists, services, ind)
         overall = _counts(mine, ind, None)[0]
         groups = {dim: _counts(mine, ind, dim) for dim in DIMENSIONS}
@@ -347,6 +412,7 @@ def impact(
             {"list": r["list_id"], "criterion": r["criterion_id"], "entered": int(r["entered"]), "left": int(r["left"])}
             for r in mine.rows(_CRITERIA)
         ]
+        per_subject = _per_subject(mine) if changes else None
         n_current = mine.count("sc_cur_results")
         n_candidate = mine.count("sc_cand_results")
     rules.sort(key=lambda r: (-abs(r["points_change"]), -r["subjects"], r["rule"]))
@@ -361,6 +427,7 @@ def impact(
         "candidate": _describe(candidate),
         "as_of": as_of.isoformat(),
         "watermark": wm,
+        "read": {"current": read_current, "candidate": read_candidate},
         "subjects": int(overall["n"]),
         "scored": {"current": n_current, "candidate": n_candidate},
         "changed": counts["changed"],
@@ -402,6 +469,8 @@ def impact(
             "min_group": MIN_GROUP,
         },
     }
+    if per_subject is not None:
+        report["changes"], report["point_changes"] = per_subject
     with store.transaction():
         append_audit(
             store,

@@ -52,6 +52,7 @@ __all__ = [
     "drop_state",
     "fold_all",
     "forget_records",
+    "kept_state_at",
     "list_states",
     "state_info",
     "state_rows",
@@ -381,6 +382,16 @@ def catch_up(store: Store, upto: int | None = None) -> list[StateInfo]:
         with store.transaction():
             fold_all(store, upto)
     return list_states(store)
+
+
+def kept_state_at(store: Store, loaded: LoadedPolicy, watermark: int) -> str | None:
+    """The quoted name of the state kept for a published policy version, folded up to ``watermark`` as a run
+    folds it; None if none is kept or it is already past ``watermark`` (then only the records tell that past)."""
+    info = state_info(store, loaded)
+    if info is not None and info.watermark < watermark:
+        catch_up(store, watermark)
+        info = state_info(store, loaded)
+    return _quoted(info.table_name) if info is not None and info.watermark == watermark else None
 
 
 def _loaded(store: Store, info: StateInfo) -> LoadedPolicy:
