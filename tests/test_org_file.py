@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,3 +241,84 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
         refused = director.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert refused.status_code == 403
         assert NOT_REP in refused.text
+
+
+# --- the organisation in the resident's own file, and the representative acting for it ---
+
+ON_HSR_EN = (
+    "legal representative or principal officer of an organisation that is a judgment defaulter: legal "
+    f"representative of 北京示例科技有限公司 (USCC {ORG}), which is a judgment defaulter"
+)
+ON_HSR_ZH = (
+    f"失信被执行单位的法定代表人或主要负责人：北京示例科技有限公司（统一社会信用代码 {ORG}）的法定代表人，"
+    "该单位为失信被执行人"
+)
+
+
+def test_the_residents_own_report_names_the_organisation_role_and_cause(world: dict[str, Any]) -> None:
+    for lang, want in (("en", ON_HSR_EN), ("zh", ON_HSR_ZH)):
+        answer = _get(world, "rep", f"/v1/subjects/{REP}/report", lang=lang)
+        assert answer.status_code == 200, answer.text
+        (beijing,) = [s for s in answer.json()["scores"] if s["policy"] == "beijing"]
+        assert [(e["list"], e["reason"], e["status"]) for e in beijing["lists"]] == [
+            ("high_spending_restriction", want, "effective")
+        ]
+    # a director is named with their own role
+    director = _get(world, "director", f"/v1/subjects/{DIRECTOR}/report").json()
+    (beijing,) = [s for s in director["scores"] if s["policy"] == "beijing"]
+    assert [e["reason"] for e in beijing["lists"]] == [ON_HSR_EN.replace("legal representative of", "director of")]
+    # the organisation's own entry is not through a relation: its reason is the criterion's alone
+    op = _get(world, "operator", f"/v1/subjects/{ORG}/report").json()
+    (beijing,) = [s for s in op["scores"] if s["policy"] == "beijing"]
+    assert [e["reason"] for e in beijing["lists"]] == ["judgment defaulter"]
+
+
+def test_the_portal_pages_name_the_organisation(world: dict[str, Any]) -> None:
+    with _browser(world, "rep") as rep:
+        for lang, want in (("en", ON_HSR_EN), ("zh", ON_HSR_ZH)):
+            page = rep.get("/me", params={"lang": lang})
+            assert page.status_code == 200
+            assert want in page.text
+        found = re.search(r'href="/me/listings/(\d+)"', page.text)  # the overview links each listing
+        assert found, page.text
+        detail = rep.get(f"/me/listings/{found.group(1)}", params={"lang": "zh"})
+        assert detail.status_code == 200
+        assert f"<h1>限制高消费名单: {ON_HSR_ZH}</h1>" in detail.text
+        detail = rep.get(f"/me/listings/{found.group(1)}", params={"lang": "en"})
+        assert f"<h1>restriction on high spending: {ON_HSR_EN}</h1>" in detail.text
+
+
+def test_a_refusal_of_high_spending_names_the_memorandum_and_measure(world: dict[str, Any]) -> None:
+    with world["service"].writer() as store:
+        rail = issue_key(
+            store,
+            "relying_party",
+            "China Railway 12306",
+            services=["rail_first_class", "rail_second_class"],
+            purposes=["ticket purchase"],
+            policy="beijing",
+            agency="china_railway",
+        ).token
+        world["service"].reload_keys(store)
+    body = {"subject_id": REP, "service": "rail_first_class", "purpose": "ticket purchase"}
+    headers = {"Authorization": f"Bearer {rail}"}
+    answer = world["client"].post("/v1/decisions", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    out = answer.json()
+    assert out["granted"] is False
+    assert out["reasons"][0]["text"] == ON_HSR_EN
+    assert (out["joint_punishment"]["list"], out["joint_punishment"]["measure"]) == ("high_spending_restriction", 14)
+    assert out["joint_punishment"]["text"] == (
+        "refused under memorandum 发改财金〔2016〕141号, measure 14: Judgment defaulters, and the legal "
+        "representatives and principal officers of defaulting organisations, may not take soft sleepers, any seat "
+        "on G-series trains, or first class or above on other bullet trains."
+    )
+    zh = world["client"].post("/v1/decisions", json={**body, "lang": "zh"}, headers=headers).json()
+    assert zh["reasons"][0]["text"] == ON_HSR_ZH
+    assert zh["joint_punishment"]["text"] == (
+        "依据发改财金〔2016〕141号备忘录第14项措施拒绝：限制失信被执行人及其法定代表人、主要负责人乘坐列车软卧、"
+        "G字头动车组列车全部座位、其他动车组列车一等以上座位。"
+    )
+    # a second-class seat is granted, naming no measure
+    second = world["client"].post("/v1/decisions", json={**body, "service": "rail_second_class"}, headers=headers)
+    assert (second.json()["granted"], second.json()["joint_punishment"]) == (True, None)
