@@ -322,3 +322,45 @@ def test_a_refusal_of_high_spending_names_the_memorandum_and_measure(world: dict
     # a second-class seat is granted, naming no measure
     second = world["client"].post("/v1/decisions", json={**body, "service": "rail_second_class"}, headers=headers)
     assert (second.json()["granted"], second.json()["joint_punishment"]) == (True, None)
+
+
+def _by_the_view(store: Any, query: str) -> list[dict[str, Any]]:
+    """What a search by name found before it was keyed: the latest version of every subject, then the name."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(
+        store.rows(
+            "SELECT subject_id AS org_id, name, district FROM current_subjects WHERE kind = 'org' "
+            "AND name LIKE ? ESCAPE '\\' ORDER BY name, subject_id LIMIT 20",
+            [f"%{escaped}%"],
+        )
+    )
+
+
+def test_a_search_by_name_finds_the_current_name_only(tmp_path: Path) -> None:
+    from due_world import ingest, write_csv
+    from socialcredit.store import open_store
+
+    store = open_store(tmp_path / "names.duckdb", create=True, key="")
+    try:
+        header = ["subject_id", "name", "district", "profession"]
+        first = [[ORG, "北京旧名科技有限公司", "朝阳区", ""], [OTHER_ORG, "北京另一示例商贸有限公司", "海淀区", ""]]
+        ingest(store, write_csv(tmp_path / "a.csv", header, first), "civil_affairs", dt.date(2026, 1, 1))
+        renamed = [[ORG, "北京新名科技有限公司", "朝阳区", ""]]
+        ingest(store, write_csv(tmp_path / "b.csv", header, renamed), "civil_affairs", dt.date(2026, 2, 1))
+        names = {q: [r["name"] for r in find_orgs(store, q, actor="test")["results"]] for q in ("旧名", "新名", "北京")}
+        assert names == {
+            "旧名": [],  # a former name finds nothing
+            "新名": ["北京新名科技有限公司"],
+            "北京": ["北京另一示例商贸有限公司", "北京新名科技有限公司"],
+        }
+        for q in ("旧名", "新名", "北京", "科技"):
+            assert find_orgs(store, q, actor="test")["results"] == _by_the_view(store, q)
+    finally:
+        store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(query=st.text(alphabet="北京示例另一科技商贸有限公司%_\\x", min_size=2, max_size=6))
+def test_a_search_by_name_finds_what_the_view_finds(world: dict[str, Any], query: str) -> None:
+    with world["service"].writer() as store:
+        assert find_orgs(store, query, actor="test")["results"] == _by_the_view(store, query)
