@@ -4,6 +4,7 @@ and applying for repair, everyone else refused with the exact message (a real se
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -364,3 +365,75 @@ def test_a_search_by_name_finds_the_current_name_only(tmp_path: Path) -> None:
 def test_a_search_by_name_finds_what_the_view_finds(world: dict[str, Any], query: str) -> None:
     with world["service"].writer() as store:
         assert find_orgs(store, query, actor="test")["results"] == _by_the_view(store, query)
+
+
+def _org_case(world: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The organisation's dispute (of J9) or repair application (of X9) the representative filed above."""
+    found = [x for x in _get(world, "operator", f"/v1/{kind}").json() if x["subject_id"] == ORG]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _masked(subject_id: str) -> str:
+    return subject_id[:6] + "********" + subject_id[-4:]
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "code", "what"),
+    [
+        ("disputes", "dispute_id", "not_your_dispute", "dispute {id} is not yours to see"),
+        ("repairs", "repair_id", "not_your_repair", "repair application {id} is not yours to see"),
+    ],
+)
+def test_the_representative_opens_the_organisations_case_and_no_one_else(
+    world: dict[str, Any], kind: str, key: str, code: str, what: str
+) -> None:
+    case = _org_case(world, kind)
+    number = case[key]
+    assert case["representative_id"] == REP  # who acted for the organisation, in full for the operator
+    with world["service"].writer() as store:
+        before = store.one("SELECT count(*) FROM audit_log WHERE action = 'read_for_org' AND subject_id = ?", [ORG])
+    opened = _get(world, "rep", f"/v1/{kind}/{number}")
+    assert opened.status_code == 200, opened.text
+    assert (opened.json()[key], opened.json()["subject_id"], opened.json()["representative_id"]) == (number, ORG, REP)
+    with world["service"].writer() as store:
+        read = store.rows(
+            "SELECT actor, detail FROM audit_log WHERE action = 'read_for_org' AND subject_id = ? ORDER BY seq", [ORG]
+        )
+    assert len(read) == before + 1
+    assert json.loads(read[-1]["detail"]) == {key: number, "as": "representative"}
+    for who in ("director", "former", "stranger"):
+        refused = _get(world, who, f"/v1/{kind}/{number}")
+        assert refused.status_code == 403
+        assert refused.json()["error"] == {"code": code, "message": what.format(id=number)}
+    assert _get(world, "operator", f"/v1/{kind}/{number}").status_code == 200
+    missing = _get(world, "rep", f"/v1/{kind}/999999")
+    assert (missing.status_code, missing.json()["error"]["field"]) == (404, key)
+
+
+def test_the_file_and_the_pages_say_who_acted_for_the_organisation(world: dict[str, Any]) -> None:
+    rep_file = _get(world, "rep", f"/v1/orgs/{ORG}/file").json()
+    op_file = _get(world, "operator", f"/v1/orgs/{ORG}/file").json()
+    for kind in ("disputes", "repairs"):
+        assert [x["representative_id"] for x in rep_file[kind]] == [_masked(REP)]  # masked as the persons are
+        assert [x["representative_id"] for x in op_file[kind]] == [REP]
+    printable = _get(world, "rep", f"/v1/orgs/{ORG}/file.html", lang="zh").text
+    assert printable.count("<th>代表企业办理人</th>") == 2
+    assert f"<td>open</td><td>{_masked(REP)}</td></tr>" in printable  # the dispute
+    assert f"<td>pending</td><td>{_masked(REP)}</td></tr>" in printable  # the repair application
+    with _browser(world, "rep") as rep:
+        page = rep.get(f"/orgs/{ORG}", params={"lang": "en"}).text
+        assert page.count(">Acting for the organisation</th>") == 2
+        assert f'data-testid="dispute-acting-for"><span class="code">{_masked(REP)}</span>' in page
+        assert f'data-testid="repair-acting-for"><span class="code">{_masked(REP)}</span>' in page
+        assert REP not in page
+    dispute, repair = _org_case(world, "disputes"), _org_case(world, "repairs")
+    with _browser(world, "operator") as op:
+        for path in (f"/ops/disputes/{dispute['dispute_id']}", f"/ops/repairs/{repair['repair_id']}"):
+            page = op.get(path, params={"lang": "en"})
+            assert page.status_code == 200, path
+            assert "Acting for the organisation" in page.text and f'href="/ops/subjects/{REP}"' in page.text
+        for path in ("/ops/cases", "/ops/repairs"):
+            page = op.get(path, params={"lang": "zh"})
+            assert page.status_code == 200, path
+            assert f'代表企业办理人: <span class="code" data-testid="acting-for">{REP}</span>' in page.text

@@ -228,6 +228,13 @@ def _lookups(store: Store, org_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def _acting(row: dict[str, Any], as_operator: bool) -> dict[str, Any]:
+    """A dispute or repair of the organisation with the person who acted for it (``representative_id``), masked
+    unless ``as_operator``."""
+    rep = row.get("representative_id")
+    return {**row, "representative_id": rep if as_operator or rep is None else mask_id(str(rep))}
+
+
 def org_file(
     store: Store,
     org_id: str,
@@ -260,8 +267,9 @@ def org_file(
         "scores": report["scores"],
         "records": report["records"],
         "listings": report["notices"],
-        "disputes": report["disputes"],
-        "repairs": report["repairs"],
+        # who acted for the organisation in each, masked as the related persons are
+        "disputes": [_acting(d, as_operator) for d in report["disputes"]],
+        "repairs": [_acting(r, as_operator) for r in report["repairs"]],
         "related_persons": related_persons(store, code, masked=not as_operator, today=today, lang=lang),
         "persons_masked": not as_operator,
         "lookups": lookups,
@@ -300,6 +308,18 @@ a{color:inherit;text-decoration:none}}
 {% for r in file.records %}<tr><td>{{ r.event_date }}</td><td>{{ r.source }} {{ r.record_id }}</td>
 <td>{{ r.record_type }}</td><td>{{ r.status }}</td></tr>{% endfor %}</tbody></table>
 {% else %}<p>{{ t.none }}</p>{% endif %}
+<h2>{{ t.disputes }}</h2>
+{% if file.disputes %}<table><thead><tr><th>{{ t.number }}</th><th>{{ t.source }}</th><th>{{ t.opened }}</th>
+<th>{{ t.status }}</th><th>{{ t.acting_for }}</th></tr></thead><tbody>
+{% for d in file.disputes %}<tr><td>{{ d.dispute_id }}</td><td>{{ d.source_id }} {{ d.record_id }}</td>
+<td>{{ d.opened_at }}</td><td>{{ d.status }}</td><td>{{ d.representative_id or "—" }}</td></tr>{% endfor %}
+</tbody></table>{% else %}<p>{{ t.none }}</p>{% endif %}
+<h2>{{ t.repairs }}</h2>
+{% if file.repairs %}<table><thead><tr><th>{{ t.number }}</th><th>{{ t.source }}</th><th>{{ t.applied }}</th>
+<th>{{ t.status }}</th><th>{{ t.acting_for }}</th></tr></thead><tbody>
+{% for r in file.repairs %}<tr><td>{{ r.repair_id }}</td><td>{{ r.source_id }} {{ r.record_id }}</td>
+<td>{{ r.applied_on }}</td><td>{{ r.status }}</td><td>{{ r.representative_id or "—" }}</td></tr>{% endfor %}
+</tbody></table>{% else %}<p>{{ t.none }}</p>{% endif %}
 <h2>{{ t.persons }}</h2>
 {% if file.related_persons %}<table><thead><tr><th>{{ t.name }}</th><th>{{ t.id }}</th><th>{{ t.role }}</th>
 <th>{{ t.since }}</th><th>{{ t.until }}</th></tr></thead><tbody>
@@ -333,6 +353,12 @@ _WORDS = {
         "date": "Date",
         "source": "Source",
         "type": "Type",
+        "disputes": "Disputes",
+        "repairs": "Credit repair applications",
+        "number": "Number",
+        "opened": "Opened",
+        "applied": "Applied",
+        "acting_for": "Acting for the organisation",
         "persons": "Related persons",
         "name": "Name",
         "id": "Identity number",
@@ -364,6 +390,12 @@ _WORDS = {
         "date": "日期",
         "source": "来源",
         "type": "类型",
+        "disputes": "异议",
+        "repairs": "信用修复申请",
+        "number": "编号",
+        "opened": "提出日期",
+        "applied": "申请日期",
+        "acting_for": "代表企业办理人",
         "persons": "关联人员",
         "name": "姓名",
         "id": "身份证号",
