@@ -84,6 +84,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /v1/fulfilments": frozenset({"furnisher"}),
     "POST /v1/repairs": frozenset({"resident"}),
     "GET /v1/repairs": frozenset({"resident", "operator"}),
+    "GET /v1/repairs/{repair_id}": frozenset({"resident", "operator"}),
     "POST /v1/repairs/{repair_id}/decision": frozenset({"operator"}),
     "POST /v1/repairs/{repair_id}/review": frozenset({"operator"}),
     "POST /v1/overrides/decisions": frozenset({"operator"}),

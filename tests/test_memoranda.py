@@ -58,11 +58,27 @@ def test_the_shipped_memorandum_names_its_document_and_measures() -> None:
         "2016-01-20",
         "beijing",
     )
-    assert [(x.number, x.agency, x.service) for lm in m.lists for x in lm.measures] == [
-        (12, "china_railway", "high_speed_rail"),
-        (13, "transport_ministry", "flight"),
-        (21, "banking_regulator", "bank_loan"),
+    assert [(lm.list, x.number, x.agency, x.service) for lm in m.lists for x in lm.measures] == [
+        ("blacklist", 12, "china_railway", "high_speed_rail"),
+        ("blacklist", 13, "transport_ministry", "flight"),
+        ("blacklist", 14, "china_railway", "rail_first_class"),
+        ("blacklist", 15, "transport_ministry", "air_travel"),
+        ("blacklist", 16, "tourism_administration", "star_hotel"),
+        ("blacklist", 17, "land_ministry", "property_purchase"),
+        ("blacklist", 18, "education_ministry", "private_school_fees"),
+        ("blacklist", 19, "market_regulator", "legal_representative_registration"),
+        ("blacklist", 21, "banking_regulator", "bank_loan"),
+        # the officers of a defaulting organisation: the same measures of the restriction on high spending
+        ("high_spending_restriction", 14, "china_railway", "rail_first_class"),
+        ("high_spending_restriction", 15, "transport_ministry", "air_travel"),
+        ("high_spending_restriction", 16, "tourism_administration", "star_hotel"),
+        ("high_spending_restriction", 17, "land_ministry", "property_purchase"),
+        ("high_spending_restriction", 18, "education_ministry", "private_school_fees"),
     ]
+    # registration is refused to the defaulter (the blacklist), not to its officers
+    officers = "high_spending_restriction"
+    assert SHIPPED.measure_for(officers, "legal_representative_registration", "market_regulator") is None
+    assert lint_measures(builtin_policy("beijing"), SHIPPED, "eu") == []
     assert SHIPPED.measure_for("blacklist", "flight", "china_railway") is None
     assert [x.memorandum.id for x in builtin_memoranda_for("beijing")] == ["fgcj_2016_141"]
     assert builtin_memoranda_for("sesame") == []
@@ -71,6 +87,11 @@ def test_the_shipped_memorandum_names_its_document_and_measures() -> None:
 def test_a_valid_memorandum_loads() -> None:
     loaded = parse_memorandum(_memo(RAIL), "m.yaml")
     assert loaded.measure_for("blacklist", "high_speed_rail", "rail") is not None
+    # the same measure on two lists keeps its one number
+    both = parse_memorandum(_memo(RAIL + RAIL.replace("list: blacklist", "list: high_spending_restriction")), "m.yaml")
+    assert both.measure_for("high_spending_restriction", "high_speed_rail", "rail") == both.measure_for(
+        "blacklist", "high_speed_rail", "rail"
+    )
 
 
 @pytest.mark.parametrize(
@@ -98,6 +119,12 @@ def test_a_valid_memorandum_loads() -> None:
         (
             RAIL + "      - {number: 1, agency: rail, service: flight, text: {zh: 限, en: refused}}\n",
             ["m.yaml:15: lists.0.measures.1.number: measure 1 is numbered twice"],
+        ),
+        (  # one number for two different measures on two lists
+            RAIL
+            + "  - list: high_spending_restriction\n    measures:\n"
+            + "      - {number: 1, agency: rail, service: rail_first_class, text: {zh: 限, en: refused}}\n",
+            ["m.yaml:17: lists.1.measures.0.number: measure 1 is numbered twice"],
         ),
         (
             RAIL.replace("number: 1,", "number: 0,"),
@@ -179,7 +206,8 @@ def test_a_key_acts_only_for_a_known_agency(world: dict[str, Any]) -> None:
             issue_key(store, "relying_party", "x", services=["flight"], purposes=["p"], policy="beijing", agency="navy")
         assert str(info.value) == (
             "unknown agency 'navy': no published memorandum for policy beijing names it "
-            "(agencies: banking_regulator, china_railway, transport_ministry)"
+            "(agencies: banking_regulator, china_railway, education_ministry, land_ministry, market_regulator, "
+            "tourism_administration, transport_ministry)"
         )
         with pytest.raises(SocialCreditError) as info:
             issue_key(store, "operator", "x", agency="china_railway")
@@ -206,7 +234,7 @@ def test_a_refusal_names_the_memorandum_and_measure_over_http(world: dict[str, A
     assert (out["granted"], out["lists"][:1]) == (False, ["blacklist"])
     assert out["joint_punishment"] == {
         "memorandum_id": "fgcj_2016_141",
-        "memorandum_version": "2016.1",
+        "memorandum_version": "2016.2",
         "document_number": "发改财金〔2016〕141号",
         "title": "Memorandum of cooperation on joint punishment of dishonest judgment debtors",
         "list": "blacklist",
@@ -267,7 +295,8 @@ def test_the_command_line_checks_publishes_and_shows(tmp_path: Path) -> None:
     ok = _cli("memorandum", "check", "fgcj_2016_141", cwd=tmp_path)
     assert (ok.returncode, ok.stdout) == (
         0,
-        "fgcj_2016_141 2016.1 (发改财金〔2016〕141号): 3 measures for policy beijing, 0 findings under profile cn.\n",
+        "fgcj_2016_141 2016.2 (发改财金〔2016〕141号): 9 measures on 2 lists of policy beijing, 0 findings under "
+        "profile cn.\n",
     )
     (tmp_path / "bad.yaml").write_text(_memo(RAIL).replace("agency: rail", "agency: airline"), "utf-8")
     bad = _cli("memorandum", "check", "bad.yaml", cwd=tmp_path)
@@ -289,7 +318,7 @@ def test_the_command_line_checks_publishes_and_shows(tmp_path: Path) -> None:
     first = _cli("memorandum", "publish", "fgcj_2016_141", "--db", "m.duckdb", cwd=tmp_path)
     assert (first.returncode, first.stdout) == (
         0,
-        "Published memorandum fgcj_2016_141 version 2016.1 (发改财金〔2016〕141号) for policy beijing.\n",
+        "Published memorandum fgcj_2016_141 version 2016.2 (发改财金〔2016〕141号) for policy beijing.\n",
     )
     again = _cli("memorandum", "publish", "fgcj_2016_141", "--db", "m.duckdb", cwd=tmp_path)
     assert again.stdout.startswith("Already published: memorandum fgcj_2016_141")
@@ -297,5 +326,16 @@ def test_the_command_line_checks_publishes_and_shows(tmp_path: Path) -> None:
     assert [(r["measure"], r["agency"], r["service"]) for r in json.loads(shown.stdout)] == [
         (12, "china_railway", "high_speed_rail"),
         (13, "transport_ministry", "flight"),
+        (14, "china_railway", "rail_first_class"),
+        (15, "transport_ministry", "air_travel"),
+        (16, "tourism_administration", "star_hotel"),
+        (17, "land_ministry", "property_purchase"),
+        (18, "education_ministry", "private_school_fees"),
+        (19, "market_regulator", "legal_representative_registration"),
         (21, "banking_regulator", "bank_loan"),
+        (14, "china_railway", "rail_first_class"),
+        (15, "transport_ministry", "air_travel"),
+        (16, "tourism_administration", "star_hotel"),
+        (17, "land_ministry", "property_purchase"),
+        (18, "education_ministry", "private_school_fees"),
     ]

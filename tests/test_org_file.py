@@ -4,7 +4,9 @@ and applying for repair, everyone else refused with the exact message (a real se
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,3 +242,198 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
         refused = director.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert refused.status_code == 403
         assert NOT_REP in refused.text
+
+
+# --- the organisation in the resident's own file, and the representative acting for it ---
+
+ON_HSR_EN = (
+    "legal representative or principal officer of an organisation that is a judgment defaulter: legal "
+    f"representative of 北京示例科技有限公司 (USCC {ORG}), which is a judgment defaulter"
+)
+ON_HSR_ZH = (
+    f"失信被执行单位的法定代表人或主要负责人：北京示例科技有限公司（统一社会信用代码 {ORG}）的法定代表人，"
+    "该单位为失信被执行人"
+)
+
+
+def test_the_residents_own_report_names_the_organisation_role_and_cause(world: dict[str, Any]) -> None:
+    for lang, want in (("en", ON_HSR_EN), ("zh", ON_HSR_ZH)):
+        answer = _get(world, "rep", f"/v1/subjects/{REP}/report", lang=lang)
+        assert answer.status_code == 200, answer.text
+        (beijing,) = [s for s in answer.json()["scores"] if s["policy"] == "beijing"]
+        assert [(e["list"], e["reason"], e["status"]) for e in beijing["lists"]] == [
+            ("high_spending_restriction", want, "effective")
+        ]
+    # a director is named with their own role
+    director = _get(world, "director", f"/v1/subjects/{DIRECTOR}/report").json()
+    (beijing,) = [s for s in director["scores"] if s["policy"] == "beijing"]
+    assert [e["reason"] for e in beijing["lists"]] == [ON_HSR_EN.replace("legal representative of", "director of")]
+    # the organisation's own entry is not through a relation: its reason is the criterion's alone
+    op = _get(world, "operator", f"/v1/subjects/{ORG}/report").json()
+    (beijing,) = [s for s in op["scores"] if s["policy"] == "beijing"]
+    assert [e["reason"] for e in beijing["lists"]] == ["judgment defaulter"]
+
+
+def test_the_portal_pages_name_the_organisation(world: dict[str, Any]) -> None:
+    with _browser(world, "rep") as rep:
+        for lang, want in (("en", ON_HSR_EN), ("zh", ON_HSR_ZH)):
+            page = rep.get("/me", params={"lang": lang})
+            assert page.status_code == 200
+            assert want in page.text
+        found = re.search(r'href="/me/listings/(\d+)"', page.text)  # the overview links each listing
+        assert found, page.text
+        detail = rep.get(f"/me/listings/{found.group(1)}", params={"lang": "zh"})
+        assert detail.status_code == 200
+        assert f"<h1>限制高消费名单: {ON_HSR_ZH}</h1>" in detail.text
+        detail = rep.get(f"/me/listings/{found.group(1)}", params={"lang": "en"})
+        assert f"<h1>restriction on high spending: {ON_HSR_EN}</h1>" in detail.text
+
+
+def test_a_refusal_of_high_spending_names_the_memorandum_and_measure(world: dict[str, Any]) -> None:
+    with world["service"].writer() as store:
+        rail = issue_key(
+            store,
+            "relying_party",
+            "China Railway 12306",
+            services=["rail_first_class", "rail_second_class"],
+            purposes=["ticket purchase"],
+            policy="beijing",
+            agency="china_railway",
+        ).token
+        world["service"].reload_keys(store)
+    body = {"subject_id": REP, "service": "rail_first_class", "purpose": "ticket purchase"}
+    headers = {"Authorization": f"Bearer {rail}"}
+    answer = world["client"].post("/v1/decisions", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    out = answer.json()
+    assert out["granted"] is False
+    assert out["reasons"][0]["text"] == ON_HSR_EN
+    assert (out["joint_punishment"]["list"], out["joint_punishment"]["measure"]) == ("high_spending_restriction", 14)
+    assert out["joint_punishment"]["text"] == (
+        "refused under memorandum 发改财金〔2016〕141号, measure 14: Judgment defaulters, and the legal "
+        "representatives and principal officers of defaulting organisations, may not take soft sleepers, any seat "
+        "on G-series trains, or first class or above on other bullet trains."
+    )
+    zh = world["client"].post("/v1/decisions", json={**body, "lang": "zh"}, headers=headers).json()
+    assert zh["reasons"][0]["text"] == ON_HSR_ZH
+    assert zh["joint_punishment"]["text"] == (
+        "依据发改财金〔2016〕141号备忘录第14项措施拒绝：限制失信被执行人及其法定代表人、主要负责人乘坐列车软卧、"
+        "G字头动车组列车全部座位、其他动车组列车一等以上座位。"
+    )
+    # a second-class seat is granted, naming no measure
+    second = world["client"].post("/v1/decisions", json={**body, "service": "rail_second_class"}, headers=headers)
+    assert (second.json()["granted"], second.json()["joint_punishment"]) == (True, None)
+
+
+def _by_the_view(store: Any, query: str) -> list[dict[str, Any]]:
+    """What a search by name found before it was keyed: the latest version of every subject, then the name."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(
+        store.rows(
+            "SELECT subject_id AS org_id, name, district FROM current_subjects WHERE kind = 'org' "
+            "AND name LIKE ? ESCAPE '\\' ORDER BY name, subject_id LIMIT 20",
+            [f"%{escaped}%"],
+        )
+    )
+
+
+def test_a_search_by_name_finds_the_current_name_only(tmp_path: Path) -> None:
+    from due_world import ingest, write_csv
+    from socialcredit.store import open_store
+
+    store = open_store(tmp_path / "names.duckdb", create=True, key="")
+    try:
+        header = ["subject_id", "name", "district", "profession"]
+        first = [[ORG, "北京旧名科技有限公司", "朝阳区", ""], [OTHER_ORG, "北京另一示例商贸有限公司", "海淀区", ""]]
+        ingest(store, write_csv(tmp_path / "a.csv", header, first), "civil_affairs", dt.date(2026, 1, 1))
+        renamed = [[ORG, "北京新名科技有限公司", "朝阳区", ""]]
+        ingest(store, write_csv(tmp_path / "b.csv", header, renamed), "civil_affairs", dt.date(2026, 2, 1))
+        names = {q: [r["name"] for r in find_orgs(store, q, actor="test")["results"]] for q in ("旧名", "新名", "北京")}
+        assert names == {
+            "旧名": [],  # a former name finds nothing
+            "新名": ["北京新名科技有限公司"],
+            "北京": ["北京另一示例商贸有限公司", "北京新名科技有限公司"],
+        }
+        for q in ("旧名", "新名", "北京", "科技"):
+            assert find_orgs(store, q, actor="test")["results"] == _by_the_view(store, q)
+    finally:
+        store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(query=st.text(alphabet="北京示例另一科技商贸有限公司%_\\x", min_size=2, max_size=6))
+def test_a_search_by_name_finds_what_the_view_finds(world: dict[str, Any], query: str) -> None:
+    with world["service"].writer() as store:
+        assert find_orgs(store, query, actor="test")["results"] == _by_the_view(store, query)
+
+
+def _org_case(world: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The organisation's dispute (of J9) or repair application (of X9) the representative filed above."""
+    found = [x for x in _get(world, "operator", f"/v1/{kind}").json() if x["subject_id"] == ORG]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _masked(subject_id: str) -> str:
+    return subject_id[:6] + "********" + subject_id[-4:]
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "code", "what"),
+    [
+        ("disputes", "dispute_id", "not_your_dispute", "dispute {id} is not yours to see"),
+        ("repairs", "repair_id", "not_your_repair", "repair application {id} is not yours to see"),
+    ],
+)
+def test_the_representative_opens_the_organisations_case_and_no_one_else(
+    world: dict[str, Any], kind: str, key: str, code: str, what: str
+) -> None:
+    case = _org_case(world, kind)
+    number = case[key]
+    assert case["representative_id"] == REP  # who acted for the organisation, in full for the operator
+    with world["service"].writer() as store:
+        before = store.one("SELECT count(*) FROM audit_log WHERE action = 'read_for_org' AND subject_id = ?", [ORG])
+    opened = _get(world, "rep", f"/v1/{kind}/{number}")
+    assert opened.status_code == 200, opened.text
+    assert (opened.json()[key], opened.json()["subject_id"], opened.json()["representative_id"]) == (number, ORG, REP)
+    with world["service"].writer() as store:
+        read = store.rows(
+            "SELECT actor, detail FROM audit_log WHERE action = 'read_for_org' AND subject_id = ? ORDER BY seq", [ORG]
+        )
+    assert len(read) == before + 1
+    assert json.loads(read[-1]["detail"]) == {key: number, "as": "representative"}
+    for who in ("director", "former", "stranger"):
+        refused = _get(world, who, f"/v1/{kind}/{number}")
+        assert refused.status_code == 403
+        assert refused.json()["error"] == {"code": code, "message": what.format(id=number)}
+    assert _get(world, "operator", f"/v1/{kind}/{number}").status_code == 200
+    missing = _get(world, "rep", f"/v1/{kind}/999999")
+    assert (missing.status_code, missing.json()["error"]["field"]) == (404, key)
+
+
+def test_the_file_and_the_pages_say_who_acted_for_the_organisation(world: dict[str, Any]) -> None:
+    rep_file = _get(world, "rep", f"/v1/orgs/{ORG}/file").json()
+    op_file = _get(world, "operator", f"/v1/orgs/{ORG}/file").json()
+    for kind in ("disputes", "repairs"):
+        assert [x["representative_id"] for x in rep_file[kind]] == [_masked(REP)]  # masked as the persons are
+        assert [x["representative_id"] for x in op_file[kind]] == [REP]
+    printable = _get(world, "rep", f"/v1/orgs/{ORG}/file.html", lang="zh").text
+    assert printable.count("<th>代表企业办理人</th>") == 2
+    assert f"<td>open</td><td>{_masked(REP)}</td></tr>" in printable  # the dispute
+    assert f"<td>pending</td><td>{_masked(REP)}</td></tr>" in printable  # the repair application
+    with _browser(world, "rep") as rep:
+        page = rep.get(f"/orgs/{ORG}", params={"lang": "en"}).text
+        assert page.count(">Acting for the organisation</th>") == 2
+        assert f'data-testid="dispute-acting-for"><span class="code">{_masked(REP)}</span>' in page
+        assert f'data-testid="repair-acting-for"><span class="code">{_masked(REP)}</span>' in page
+        assert REP not in page
+    dispute, repair = _org_case(world, "disputes"), _org_case(world, "repairs")
+    with _browser(world, "operator") as op:
+        for path in (f"/ops/disputes/{dispute['dispute_id']}", f"/ops/repairs/{repair['repair_id']}"):
+            page = op.get(path, params={"lang": "en"})
+            assert page.status_code == 200, path
+            assert "Acting for the organisation" in page.text and f'href="/ops/subjects/{REP}"' in page.text
+        for path in ("/ops/cases", "/ops/repairs"):
+            page = op.get(path, params={"lang": "zh"})
+            assert page.status_code == 200, path
+            assert f'代表企业办理人: <span class="code" data-testid="acting-for">{REP}</span>' in page.text

@@ -62,7 +62,7 @@ def check(
     m = loaded.memorandum
     pol = load_policy(policy) if policy is not None else builtin_policy(m.policy)
     findings = lint_measures(pol, loaded, profile)
-    measures = sum(len(x.measures) for x in m.lists)
+    measures = len({x.number for lm in m.lists for x in lm.measures})  # a measure on several lists counts once
     if as_json:
         out.print(
             json.dumps(
@@ -79,7 +79,8 @@ def check(
         for f in findings:
             out.print(str(f))
         out.print(
-            f"{m.id} {m.version} ({m.document_number}): {measures} measures for policy {m.policy}, "
+            f"{m.id} {m.version} ({m.document_number}): {measures} measures on {len(m.lists)} "
+            f"list{'s' if len(m.lists) != 1 else ''} of policy {m.policy}, "
             f"{len(findings)} finding{'s' if len(findings) != 1 else ''} under profile {profile}."
         )
     if any(f.level == "error" for f in findings):

@@ -723,6 +723,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # index costs each several seconds a million rows (records are read by the integer key instead).
         "CREATE INDEX subject_keys_subject_id ON subject_keys (subject_id);",
     ),
+    (
+        33,
+        "who acted for an organisation in its disputes and repairs",
+        # An organisation's legal representative files its disputes and repair applications with their own key
+        # (docs/organisations.md): the representative's identity number is kept with the row, as the key may later
+        # be revoked and the role change hands. Empty for a subject acting for themselves.
+        """
+        ALTER TABLE disputes ADD COLUMN representative_id VARCHAR;
+        ALTER TABLE repairs ADD COLUMN representative_id VARCHAR;
+        """,
+    ),
 ]
 
 

@@ -321,6 +321,9 @@ class Dispute(_Out):
     status: str
     opened_at: str
     deadline: str
+    # who filed it for the organisation (its legal representative's identity number, masked in the organisation's
+    # file as its related persons are); None when the subject acted for themselves
+    representative_id: str | None = None
 
 
 class LinkDispute(_Out):
@@ -355,6 +358,8 @@ class Repair(_Out):
     # submitted, under_review, granted or refused (docs/due-process.md, "The credit repair workflow")
     stage: str | None = None
     answer_due: str | None = None
+    # who applied for the organisation (as Dispute.representative_id)
+    representative_id: str | None = None
 
 
 class Override(_Out):

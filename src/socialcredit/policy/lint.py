@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from socialcredit.policy import expr
 from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.memoranda import LoadedMemorandum
-from socialcredit.policy.model import Policy, SeverityClass
+from socialcredit.policy.model import ListCriterion, ListSpec, Policy, SeverityClass
 from socialcredit.yamlsrc import load_located
 
 __all__ = [
@@ -425,12 +425,14 @@ def _line(where: str) -> int:
 MEASURE_CATEGORIES: dict[str, str] = {
     "high_speed_rail": "high spending",
     "flight": "high spending",
+    "air_travel": "high spending",
     "rail_business_class": "high spending",
     "rail_first_class": "high spending",
     "star_hotel": "high spending",
     "property_purchase": "high spending",
     "private_school_fees": "high spending",
     "company_registration": "office and registration",
+    "legal_representative_registration": "office and registration",
     "bank_loan": "credit",
     "consumer_credit": "credit",
     "deposit_free_rental": "credit",
@@ -452,6 +454,22 @@ def _measure_category(p: Policy, service_id: str) -> str | None:
     return MEASURE_CATEGORIES.get(service_id) or _service_context(p, service_id)
 
 
+def _causes(p: Policy, lst: ListSpec) -> list[ListCriterion]:
+    """The criteria whose cause a measure against ``lst`` must follow from: its own, and for a criterion met
+    through an organisation (``via``), the criteria of the organisation's list it names."""
+    out: list[ListCriterion] = []
+    for c in lst.criteria:
+        if c.via is None:
+            out.append(c)
+            continue
+        target = next((x for x in p.lists if x.id == c.via.list), None)
+        if target is not None:
+            out.extend(
+                x for x in target.criteria if x.via is None and (c.via.criteria is None or x.id in c.via.criteria)
+            )
+    return out
+
+
 def lint_measures(loaded: LoadedPolicy, memorandum: LoadedMemorandum, profile: str = "cn") -> list[Finding]:
     """SC108 on a memorandum's measures: each must follow from the cause of every record criterion of its list.
 
@@ -468,7 +486,7 @@ def lint_measures(loaded: LoadedPolicy, memorandum: LoadedMemorandum, profile: s
             continue
         for j, m in enumerate(lm.measures):
             category = _measure_category(p, m.service)
-            for c in lst.criteria:
+            for c in _causes(p, lst):
                 if c.record is None:
                     continue
                 cause = RECORD_CONTEXTS.get(c.record.record_type, "unknown")

@@ -172,7 +172,9 @@ def parse_memorandum(text: str, origin: str = "<memorandum>", policy: LoadedPoli
     for i, a in enumerate(agencies):
         if a in agencies[:i]:
             add(("agencies", i, "id"), f"agency {a} is named twice")
-    numbers: set[int] = set()
+    # A number names one measure: the same measure may apply to several lists (the defaulters and their officers)
+    # under its one number, but a number is never given to two different measures nor twice in a list.
+    numbers: dict[int, Measure] = {}
     lists = {lst.id: lst for lst in p.lists}
     services = {s.id for s in p.services}
     for i, lm in enumerate(memo.lists):
@@ -180,11 +182,13 @@ def parse_memorandum(text: str, origin: str = "<memorandum>", policy: LoadedPoli
             add(("lists", i, "list"), f"policy {p.id} has no list {lm.list!r} (lists: {', '.join(lists)})")
         elif lists[lm.list].kind != "black":
             add(("lists", i, "list"), f"{lm.list} is a redlist: measures of joint punishment apply to blacklists")
+        in_list: set[int] = set()
         for j, m in enumerate(lm.measures):
             at = ("lists", i, "measures", j)
-            if m.number in numbers:
+            if m.number in in_list or numbers.get(m.number, m) != m:
                 add((*at, "number"), f"measure {m.number} is numbered twice")
-            numbers.add(m.number)
+            in_list.add(m.number)
+            numbers.setdefault(m.number, m)
             if m.agency not in agencies:
                 add((*at, "agency"), f"agency {m.agency!r} is not among the memorandum's agencies")
             if m.service not in services:

@@ -43,6 +43,7 @@ from socialcredit.api.models import (
 from socialcredit.api.routes.subjects import own_file_only
 from socialcredit.errors import ForbiddenError, InvalidRequestError, NotFoundError, SocialCreditError
 from socialcredit.regions.contest import answer_link_dispute
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.due_process.disputes import add_information as add_information_to
 from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
@@ -54,6 +55,7 @@ from socialcredit.registry.due_process.public_lists import MAX_PAGE, MAX_PAGE_SI
 from socialcredit.registry.due_process.repair import (
     apply_for_repair,
     decide_repair,
+    get_repair,
     list_repairs,
     report_fulfilment,
     start_review,
@@ -61,6 +63,7 @@ from socialcredit.registry.due_process.repair import (
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.consent import set_consent as set_consent_of
 from socialcredit.registry.reporting.file_page import file_names
+from socialcredit.registry.reporting.org_file import is_representative
 from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
@@ -137,8 +140,19 @@ class ConsentIn(_Body):
     granted: bool
 
 
-def visible_dispute(service: Service, store: Store, party: Party, dispute_id: int, path: str) -> dict[str, Any]:
-    """A dispute its resident, its source or an operator may see; refused 403 ``not_your_dispute`` (audited)."""
+def visible_dispute(
+    service: Service,
+    store: Store,
+    party: Party,
+    dispute_id: int,
+    path: str,
+    *,
+    for_org: dt.date | None = None,
+) -> dict[str, Any]:
+    """A dispute its resident, its source or an operator may see; refused 403 ``not_your_dispute`` (audited).
+
+    With ``for_org`` (today), the current legal representative of the organisation it is about may see it too
+    (the reading audited as ``read_for_org``)."""
     try:
         d = get_dispute(store, dispute_id)
     except NotFoundError as exc:
@@ -149,9 +163,43 @@ def visible_dispute(service: Service, store: Store, party: Party, dispute_id: in
         or (party.role == "resident" and d["subject_id"] == party.subject_id)
         or (party.role == "furnisher" and d["source_id"] == party.source_id)
     )
+    if not mine and for_org is not None and _acts_for(store, party, str(d["subject_id"]), for_org):
+        _audit_for_org(store, party, str(d["subject_id"]), {"dispute_id": dispute_id})
+        return d
     if not mine:
         deny(service, party, ForbiddenError(f"dispute {dispute_id} is not yours to see", code="not_your_dispute"), path)
     return d
+
+
+def _acts_for(store: Store, party: Party, subject_id: str, today: dt.date) -> bool:
+    """Whether a resident is today the legal representative of the organisation ``subject_id``."""
+    if party.role != "resident" or party.subject_id is None or not subject_id.isascii() or len(subject_id) != 18:
+        return False
+    if store.one("SELECT kind FROM current_subjects WHERE subject_id = ?", [subject_id]) != "org":
+        return False
+    return is_representative(store, party.subject_id, subject_id, today)
+
+
+def _audit_for_org(store: Store, party: Party, org_id: str, detail: dict[str, Any]) -> None:
+    with store.transaction():
+        append_audit(store, actor(party), "read_for_org", org_id, {**detail, "as": "representative"})
+
+
+def visible_repair(service: Service, store: Store, party: Party, repair_id: int, today: dt.date) -> dict[str, Any]:
+    """A repair application its resident, the current legal representative of the organisation it is for (audited
+    as ``read_for_org``) or an operator may see; refused 403 ``not_your_repair`` (audited)."""
+    try:
+        r = get_repair(store, repair_id)
+    except NotFoundError as exc:
+        exc.field = "repair_id"
+        raise
+    if party.role == "operator" or (party.role == "resident" and r["subject_id"] == party.subject_id):
+        return r
+    if _acts_for(store, party, str(r["subject_id"]), today):
+        _audit_for_org(store, party, str(r["subject_id"]), {"repair_id": repair_id})
+        return r
+    refusal = ForbiddenError(f"repair application {repair_id} is not yours to see", code="not_your_repair")
+    deny(service, party, refusal, f"/v1/repairs/{repair_id}")
 
 
 @router.post("/v1/disputes", tags=_DUE_PROCESS, status_code=201)
@@ -188,10 +236,12 @@ def disputes(
 
 
 @router.get("/v1/disputes/{dispute_id}", tags=_DUE_PROCESS)
-def dispute(dispute_id: int, party: Anyone, service: ServiceDep) -> Dispute:
-    """One dispute with the information added (to its resident, its source, or an operator)."""
+def dispute(dispute_id: int, party: Anyone, service: ServiceDep, today: Today) -> Dispute:
+    """One dispute with the information added (to its resident, its source, an operator, or the current legal
+    representative of the organisation it is about: audited)."""
     with naming(service, "dispute_id") as store:
-        return Dispute.model_validate(visible_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}"))
+        path = f"/v1/disputes/{dispute_id}"
+        return Dispute.model_validate(visible_dispute(service, store, party, dispute_id, path, for_org=today))
 
 
 @router.post("/v1/disputes/{dispute_id}/information", tags=_DUE_PROCESS)
@@ -293,6 +343,14 @@ def repairs(
         subject = party.subject_id if party.role == "resident" else None
         found = list_repairs(store, subject_id=subject, status=status)
     return [Repair.model_validate(r) for r in found]
+
+
+@router.get("/v1/repairs/{repair_id}", tags=_DUE_PROCESS)
+def repair(repair_id: int, party: ResidentOrOperator, service: ServiceDep, today: Today) -> Repair:
+    """One repair application (to its resident, an operator, or the current legal representative of the
+    organisation it is for: audited)."""
+    with naming(service, "repair_id") as store:
+        return Repair.model_validate(visible_repair(service, store, party, repair_id, today))
 
 
 @router.post("/v1/repairs/{repair_id}/review", tags=_DUE_PROCESS)

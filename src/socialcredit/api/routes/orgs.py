@@ -108,7 +108,15 @@ def dispute(org_id: OrgId, body: OrgDisputeIn, party: Resident, service: Service
     with naming(service, "record_id") as store:
         _acting_for(service, store, party, org_id, f"/v1/orgs/{org_id}/disputes", today)
         filed = file_dispute(
-            store, org_id, body.source_id, body.record_id, body.reason, body.evidence, actor(party), today=today
+            store,
+            org_id,
+            body.source_id,
+            body.record_id,
+            body.reason,
+            body.evidence,
+            actor(party),
+            today=today,
+            representative_id=party.subject_id,
         )
     return Dispute.model_validate(filed)
 
@@ -129,5 +137,6 @@ def repair(org_id: OrgId, body: OrgRepairIn, party: Resident, service: ServiceDe
             today=today,
             commitment=body.commitment,
             evidence=body.evidence,
+            representative_id=party.subject_id,
         )
     return Repair.model_validate(applied)

@@ -25,8 +25,14 @@ def own_file_only(service: Service, party: Party, subject_id: str, path: str) ->
 
 
 @router.get("/v1/subjects/{subject_id}/report")
-def report(subject_id: str, party: ResidentOrOperator, service: ServiceDep) -> SubjectReport:
-    """A resident's file: score, tier, rank, percentile, dimensions, reasons, records, inquiries."""
+def report(
+    subject_id: str,
+    party: ResidentOrOperator,
+    service: ServiceDep,
+    lang: Annotated[Literal["en", "zh"], Query()] = "en",
+) -> SubjectReport:
+    """A resident's file: score, tier, rank, percentile, dimensions, reasons, records, inquiries (reasons in
+    ``lang``)."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}")
     service.flush_inquiries()  # the file shows every inquiry answered so far
     with service.writer() as store:
@@ -35,6 +41,7 @@ def report(subject_id: str, party: ResidentOrOperator, service: ServiceDep) -> S
             subject_id,
             actor=actor(party),
             purpose=f"{party.role} report",
+            lang=lang,
             live=service.live_views(subject_id),
         )
     return SubjectReport.model_validate(found)

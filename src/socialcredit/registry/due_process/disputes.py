@@ -129,6 +129,7 @@ def _public(row: dict[str, Any], info: list[dict[str, Any]] | None = None) -> di
             "note",
         )
     }
+    out["representative_id"] = row.get("representative_id")  # who acted for the organisation, if anyone
     if info is not None:
         out["information"] = info
     return out
@@ -182,8 +183,10 @@ def file_dispute(
     actor: str = "cli",
     *,
     today: dt.date | None = None,
+    representative_id: str | None = None,
 ) -> dict[str, Any]:
-    """Open a dispute of one of the subject's records; returns it (with its deadline)."""
+    """Open a dispute of one of the subject's records; returns it (with its deadline). ``representative_id``: the
+    legal representative filing it for the organisation ``subject_id`` (the caller has checked the role)."""
     today = resolve_today(today)
     reason_text = check_text(reason, "reason")
     evidence_text = check_text(evidence, "evidence", required=False)
@@ -220,6 +223,7 @@ def file_dispute(
             today,
             deadline,
             actor,
+            representative_id,
         )
         detail: dict[str, Any] = {
             "dispute_id": dispute_id,
@@ -227,6 +231,8 @@ def file_dispute(
             "record_id": record_id,
             "deadline": deadline,
         }
+        if representative_id is not None:
+            detail["representative"] = representative_id
         en = f"the source must answer by {deadline.isoformat()}."
         zh = f"来源须于 {deadline.isoformat()} 前答复。"
         if origin:
@@ -261,13 +267,30 @@ def _insert_open(
     opened_on: dt.date,
     deadline: dt.date,
     actor: str,
+    representative_id: str | None = None,
 ) -> int:
-    """Write an open dispute (filed here, or received from another region); returns its id. Inside a transaction."""
+    """Write an open dispute (filed here, or received from another region); returns its id. Inside a transaction.
+    ``representative_id``: the person who filed it for the organisation ``subject_id``."""
     dispute_id = store.take_ids("dispute", 1)
     seq = store.take_ids("seq", 1)
     store.execute(
-        "INSERT INTO disputes VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL, ?, NULL, now())",
-        [dispute_id, seq, subject_id, source_id, record_id, record_type, reason, evidence, opened_on, deadline, actor],
+        "INSERT INTO disputes (dispute_id, seq, subject_id, source_id, record_id, record_type, reason, evidence, "
+        "status, opened_at, deadline, filed_by, recorded_at, representative_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, now(), ?)",
+        [
+            dispute_id,
+            seq,
+            subject_id,
+            source_id,
+            record_id,
+            record_type,
+            reason,
+            evidence,
+            opened_on,
+            deadline,
+            actor,
+            representative_id,
+        ],
     )
     return dispute_id
 

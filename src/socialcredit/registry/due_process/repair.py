@@ -69,6 +69,7 @@ _KEYS = (
     "answer_due",
     "review_started_on",
     "overdue_on",
+    "representative_id",
 )
 
 
@@ -272,7 +273,8 @@ def _eligible(
 
 _COLUMNS = (
     "repair_id, subject_id, source_id, record_id, policy_id, severity, statement, status, applied_on, eligible_from, "
-    "decided_on, decided_seq, decision_reason, applied_by, decided_by, recorded_at, commitment, evidence, answer_due"
+    "decided_on, decided_seq, decision_reason, applied_by, decided_by, recorded_at, commitment, evidence, answer_due, "
+    "representative_id"
 )
 
 
@@ -295,9 +297,12 @@ def apply_for_repair(
     policy_id: str | None = None,
     commitment: str | None = None,
     evidence: str | None = None,
+    representative_id: str | None = None,
 ) -> dict[str, Any]:
     """Apply for repair of one record; refused before the minimum publication period or without fulfilment. A
     record another region shared is forwarded there: that region's rules decide it, not this one's.
+    ``representative_id``: the legal representative applying for the organisation ``subject_id`` (the caller has
+    checked the role).
 
     ``commitment`` is the resident's written commitment (信用承诺) to keep their obligations; ``evidence`` what they
     offer in support. The registry answers by ``answer_due`` (``ANSWER_DAYS`` after the application)."""
@@ -328,7 +333,7 @@ def apply_for_repair(
         rid = store.take_ids("repair", 1)
         store.execute(
             f"INSERT INTO repairs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, NULL, NULL, NULL, ?, "
-            "NULL, now(), ?, ?, ?)",
+            "NULL, now(), ?, ?, ?, ?)",
             [
                 rid,
                 subject_id,
@@ -343,9 +348,12 @@ def apply_for_repair(
                 promise,
                 shown,
                 today + dt.timedelta(days=ANSWER_DAYS),
+                representative_id,
             ],
         )
         detail: dict[str, Any] = {"repair_id": rid, "source": source_id, "record_id": record_id, "severity": severity}
+        if representative_id is not None:
+            detail["representative"] = representative_id
         if origin:
             _forward(store, rid, str(origin), source_id, record_id)
             detail["forwarded_to"] = origin
@@ -409,7 +417,7 @@ def open_received_repair(
         rid = store.take_ids("repair", 1)
         store.execute(
             f"INSERT INTO repairs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, now(), NULL, "
-            f"NULL, CAST(? AS DATE) + {ANSWER_DAYS})",
+            f"NULL, CAST(? AS DATE) + {ANSWER_DAYS}, NULL)",
             [
                 rid,
                 subject_id,

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.common import iso
+from socialcredit.registry.decisions.relations import relation_note
 from socialcredit.registry.due_process.listings import criterion_words
 from socialcredit.registry.due_process.repair import list_repairs, repair_eligibility
 from socialcredit.registry.due_process.severity import counts_until, matching, record_severity
@@ -238,6 +239,11 @@ def listing_detail(
         except WorkflowError:
             eligibility = None
     ended = x["status"] in _ENDED
+    criterion = words[f"criterion_{'zh' if lang == 'zh' else 'en'}"]
+    if crit is not None and crit.via is not None and record is not None:
+        # listed through an organisation: which one, the role and its cause
+        note = relation_note(store, loaded, str(x["list_id"]), crit.id, record["row"]["record_key"])
+        criterion += "" if note is None else note[1 if lang == "zh" else 0]
     detail: dict[str, Any] = {
         "listing_id": int(x["listing_id"]),
         "status": x["status"],
@@ -245,7 +251,7 @@ def listing_detail(
         "policy_id": x["policy_id"],
         "policy": words[f"policy_{'zh' if lang == 'zh' else 'en'}"],
         "list": words[f"list_{'zh' if lang == 'zh' else 'en'}"],
-        "criterion": words[f"criterion_{'zh' if lang == 'zh' else 'en'}"],
+        "criterion": criterion,
         "noticed_on": iso(x["noticed_on"]),
         "effective_on": iso(effective_on),
         "closed_on": iso(x["closed_on"]),

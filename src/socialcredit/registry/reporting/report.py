@@ -24,6 +24,7 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.decisions.decide import explain_rows, list_entries_with_origin
 from socialcredit.registry.decisions.inquiries import operator_views, party_names
 from socialcredit.registry.decisions.live import LiveView
+from socialcredit.registry.decisions.relations import relation_note
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import linked_identities, list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings
@@ -306,17 +307,24 @@ def subject_report(
             for x in reversed(list_listings(store, subject_id=subject_id, policy_id=p.id))
         }
         if now is not None:
-            entries = [{"list_id": x[0], "criterion_id": x[1], "record_key": None} for x in now.entries]
+            entries = [
+                {"list_id": x[0], "criterion_id": x[1], "record_key": None, "note": x[2] if len(x) > 2 else None}
+                for x in now.entries
+            ]
         for e in entries:
             c = p.criterion(e["list_id"], e["criterion_id"])
             black = p.list_spec(e["list_id"]).kind == "black"
             status, effective_on = listing_status.get((e["list_id"], e["criterion_id"]), ("effective", None))
+            # An entry through an organisation names it, the role and its cause, as a decision's reason does.
+            note = e.get("note")
+            if note is None and c.via is not None:
+                note = relation_note(store, loaded, str(e["list_id"]), str(e["criterion_id"]), e["record_key"])
             lists.append(
                 {
                     "list": e["list_id"],
                     "criterion": e["criterion_id"],
                     "code": c.reason.code,
-                    "reason": c.reason.text(lang),
+                    "reason": c.reason.text(lang) + ("" if note is None else note[1 if lang == "zh" else 0]),
                     "record_key": e["record_key"],
                     "advice": c.advice.get(lang) if c.advice else None,
                     # a blacklisting refuses only once effective (after its notice's grace period)
