@@ -107,6 +107,11 @@ ENDPOINTS: dict[str, tuple[str, str, Any]] = {
     "file": ("get", "/v1/subjects/{listed}/file", None),
     "file_html": ("get", "/v1/subjects/{listed}/file.html", None),
     "notices": ("get", "/v1/notices", None),
+    "check_catalog": ("post", "/v1/catalogs/check", None),
+    "publish_catalog": ("post", "/v1/catalogs", None),
+    "impact": ("post", "/v1/policies/beijing/2026.2/impact", None),
+    "disparity": ("get", "/v1/policies/beijing/2026.2/disparity", None),
+    "drift": ("get", "/v1/drift", None),
 }
 OPERATOR = {"operator"}
 ALLOWED = {
@@ -137,6 +142,7 @@ ALLOWED = {
     "file": {"resident", "operator"},
     "file_html": {"resident", "operator"},
     "notices": {"resident", "operator"},
+    **{ep: OPERATOR for ep in ("check_catalog", "publish_catalog", "impact", "disparity", "drift")},
 }
 ROLE_OF = {
     "railway": "relying_party",
@@ -270,7 +276,12 @@ def test_the_committed_openapi_spec_is_current() -> None:
 
 
 def test_the_role_matrix_covers_every_endpoint(world: dict[str, Any]) -> None:
-    public = {("GET", "/v1/policies/{policy_id}/{version}"), ("GET", "/v1/lists/lookup")}
+    public = {
+        ("GET", "/v1/policies/{policy_id}/{version}"),
+        ("GET", "/v1/lists/lookup"),
+        ("GET", "/v1/catalogs"),
+        ("GET", "/v1/catalogs/{version}"),
+    }
     routes = {
         (m, r.path)
         for r in world["app"].routes
@@ -292,6 +303,8 @@ def test_the_role_matrix_covers_every_endpoint(world: dict[str, Any]) -> None:
         "/v1/consents/commercial": "/v1/consents/{category}",
         "/v1/subjects/{listed}/file": "/v1/subjects/{subject_id}/file",
         "/v1/subjects/{listed}/file.html": "/v1/subjects/{subject_id}/file.html",
+        "/v1/policies/beijing/2026.2/impact": "/v1/policies/{policy_id}/{version}/impact",
+        "/v1/policies/beijing/2026.2/disparity": "/v1/policies/{policy_id}/{version}/disparity",
     }
     covered = {(m, normalise.get(p, p)) for m, p in covered}
     assert routes - public - covered == set()

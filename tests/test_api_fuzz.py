@@ -113,6 +113,15 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /v1/orgs/{org_id}/file.html": frozenset({"resident", "operator"}),
     "POST /v1/orgs/{org_id}/disputes": frozenset({"resident"}),
     "POST /v1/orgs/{org_id}/repairs": frozenset({"resident"}),
+    # the catalog (api/routes/catalogs.py): public like the policies' texts; checked and published by operators
+    "GET /v1/catalogs": PUBLIC,
+    "GET /v1/catalogs/{version}": PUBLIC,
+    "POST /v1/catalogs/check": frozenset({"operator"}),
+    "POST /v1/catalogs": frozenset({"operator"}),
+    # the policy lab (api/routes/lab.py)
+    "POST /v1/policies/{policy_id}/{version}/impact": frozenset({"operator"}),
+    "GET /v1/policies/{policy_id}/{version}/disparity": frozenset({"operator"}),
+    "GET /v1/drift": frozenset({"operator"}),
 }
 
 # Hypothesis budgets, bounded so the module runs in about a minute on two shared cores. A caller the operation

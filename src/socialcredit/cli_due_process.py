@@ -525,9 +525,10 @@ def file_export(
     with _store(db) as store:
         data = export_file(store, subject, lang=lang)
         names = file_names(store, data, lang)
+        catalog = store.catalog
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if html is not None:
-        html.write_text(render_html(data, lang, names), encoding="utf-8")
+        html.write_text(render_html(data, lang, names, catalog), encoding="utf-8")
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
         out.print(f"Wrote the file of {subject} to {output}" + (f" and {html}" if html else "") + ".")

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 import sqlglot
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import Catalog, load_catalog, parse_catalog
+from socialcredit.catalog import CATEGORY_ID, Catalog, load_catalog, parse_catalog
 from socialcredit.errors import InvalidRequestError
 
 __all__ = ["EXPECTED", "EXPORT_FORMAT", "InputFiles", "Source", "input_files"]
@@ -363,5 +363,8 @@ def _unique_subjects(where: Path) -> tuple[exp.Query, str]:
 
 
 def _consent_col(category: str) -> str:
-    load_catalog().categories[category]  # categories are validated ids; refuse anything else
+    """The consent column of a category of the policy (validated against the export's catalog, or the shipped one):
+    refuse anything that is not a category id."""
+    if not CATEGORY_ID.match(category):
+        raise ValueError(f"not a category id: {category!r}")
     return f"consent_{category}"

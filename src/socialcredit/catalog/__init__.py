@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from socialcredit.errors import CatalogError
 
 __all__ = [
+    "CATEGORY_ID",
     "LIMITS",
     "Catalog",
     "FieldSpec",
@@ -38,6 +39,8 @@ __all__ = [
 LIMITS = {"bytes": 1_000_000, "record_types": 200, "fields_per_type": 64, "fields": 1000, "sources": 200}
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# A field's name is a column of records; a category's id is a consent column of the subjects a run reads.
+CATEGORY_ID = _FIELD_NAME
 FieldType = Literal["string", "integer", "number", "boolean", "date"]
 
 
@@ -102,6 +105,10 @@ class Catalog(_Strict):
 
     @model_validator(mode="after")
     def _check_references(self) -> Catalog:
+        for cid in self.categories:
+            # a category names a consent column of the subjects a run reads (consent_<category>)
+            if not _FIELD_NAME.match(cid):
+                raise ValueError(f"category id {cid!r} must be lower-case letters, digits, _ (at most 63)")
         for name, rt in self.record_types.items():
             if rt.category not in self.categories:
                 raise ValueError(f"record type {name}: unknown category {rt.category!r}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from socialcredit.catalog import load_catalog
 from socialcredit.catalog.labels import Labels, labels_for, load_labels
 from socialcredit.policy import expr
 from socialcredit.policy.load import LoadedPolicy
@@ -642,13 +641,14 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
             else "银行、房东、售票机构等查询某项服务时得到的答复。"
         )
         sections.append(Section("services", "Services" if en else "服务", slead, services))
-    sections.append(Section("rights", "Your rights" if en else "您的权利", _rights(p, lang), ()))
+    sections.append(Section("rights", "Your rights" if en else "您的权利", _rights(loaded, lang), ()))
     return PolicyText(
         p.id, p.version, p.name.get(lang), p.description.get(lang) if p.description else "", tuple(sections)
     )
 
 
-def _rights(p: Policy, lang: str) -> str:
+def _rights(loaded: LoadedPolicy, lang: str) -> str:
+    p = loaded.policy
     en = lang == "en"
     d = p.disputes
     parts = [
@@ -675,7 +675,7 @@ def _rights(p: Policy, lang: str) -> str:
             else f"不再计入任何规则的记录，{n}后删除。"
         )
     if p.consent.categories:
-        cat = load_catalog()
+        cat = loaded.record_catalog  # the store's: a category it adds has its name
         names = [cat.categories[c].name.get(lang) if c in cat.categories else c for c in p.consent.categories]
         when = p.consent.mandatory_from.isoformat() if p.consent.mandatory_from else None
         if en:

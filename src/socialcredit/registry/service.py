@@ -88,6 +88,8 @@ class Service:
         )
         self.jobs: dict[int, Job] = {}
         self._job_lock = threading.Lock()
+        # one policy impact at a time (two score runs over every subject): a second request is refused, not queued
+        self.impact_gate = threading.Lock()
         self.snapshots: dict[str, Snapshot] = {}
         # Subjects linked to an identity in another region: a decision about one may raise an alert (regions/).
         self.linked: frozenset[str] = frozenset()

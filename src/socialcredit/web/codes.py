@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from socialcredit.catalog.labels import load_labels
+from socialcredit.catalog.labels import Labels, load_labels
 from socialcredit.errors import NotFoundError
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
@@ -32,21 +32,23 @@ __all__ = [
 ]
 
 
-def value_words(value: Any, lang: str) -> str:
-    """One value in words: yes/no, a number with its thousands, a code by its label, free text as it is."""
+def value_words(value: Any, lang: str, labels: Labels | None = None) -> str:
+    """One value in words: yes/no, a number with its thousands, a code by its label (``labels``: the store's
+    catalog's words, ``catalog.labels.labels_for``; the shipped words by default), free text as it is."""
     if isinstance(value, bool):
         return translate(lang, "value_yes" if value else "value_no")
     if isinstance(value, int | float):
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
     text = str(value)
-    labels = load_labels()
+    labels = labels or load_labels()
     return labels.value(text, lang) if text in labels.values else text
 
 
-def record_details(fields: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
-    """A record's fields as (label, value) pairs in words; fields without a value are left out."""
-    labels = load_labels()
-    return [(labels.field(k, lang), value_words(v, lang)) for k, v in fields.items() if v is not None]
+def record_details(fields: Mapping[str, Any], lang: str, labels: Labels | None = None) -> list[tuple[str, str]]:
+    """A record's fields as (label, value) pairs in words (``labels`` as for :func:`value_words`); fields without
+    a value are left out."""
+    labels = labels or load_labels()
+    return [(labels.field(k, lang), value_words(v, lang, labels)) for k, v in fields.items() if v is not None]
 
 
 def code_words(kind: str, code: str | None, lang: str) -> str:

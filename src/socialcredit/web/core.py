@@ -24,12 +24,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from socialcredit.catalog.labels import labels_for
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, SocialCreditError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
 from socialcredit.registry.service import Service
-from socialcredit.web.codes import template_globals
+from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
 from socialcredit.web.uploads import parse_multipart
 
@@ -134,6 +135,7 @@ class Web:
     # -- rendering --------------------------------------------------------------------------------------------
     def render(self, page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         catalog = self.service.store.catalog  # the store's published catalog: new record types have their names
+        labels = labels_for(catalog)  # ... and their fields and values their words
         html = self.env.get_template(template).render(
             t=page.t,
             lang=page.lang,
@@ -147,6 +149,8 @@ class Web:
             sources={k: s.name.get(page.lang) for k, s in catalog.sources.items()},
             record_types={k: r.name.get(page.lang) for k, r in catalog.record_types.items()},
             categories={k: c.name.get(page.lang) for k, c in catalog.categories.items()},
+            details=lambda fields, lang: record_details(fields, lang, labels),
+            words=lambda value, lang: value_words(value, lang, labels),
             **context,
         )
         return HTMLResponse(html, status_code=status)

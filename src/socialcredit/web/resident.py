@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.policy.model import Policy
@@ -265,7 +264,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
         with web.service.writer() as store:
             file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
             names = file_names(store, file, page.lang)
-        response = Response(render_html(file, page.lang, names), media_type="text/html; charset=utf-8")
+            catalog = store.catalog
+        response = Response(render_html(file, page.lang, names, catalog), media_type="text/html; charset=utf-8")
         # the page carries its own small stylesheet inline, and nothing else
         response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
         return response
@@ -306,8 +306,8 @@ def _disputes(web: Web, page: Page) -> dict[str, Any]:
 
 def _consents(web: Web, page: Page) -> dict[str, Any]:
     """Each data category: the current choice, its history, and which policies count it only with consent."""
-    catalog = load_catalog()
     with web.service.writer() as store:
+        catalog = store.catalog  # the store's latest: a category it adds is chosen like a shipped one
         history = consent_history(store, _subject(page))
         policies = [get_policy(store, pid).policy for pid in scored_policy_ids(store)]
     rows = []

@@ -4,11 +4,13 @@ from fastapi import APIRouter
 
 from socialcredit.api.routes import (
     audit,
+    catalogs,
     decisions,
     disputes,
     due_process,
     freeze,
     keys,
+    lab,
     lists,
     orgs,
     records,
@@ -32,4 +34,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     disputes.router,
     freeze.router,
     orgs.router,
+    catalogs.router,
+    lab.router,
 )

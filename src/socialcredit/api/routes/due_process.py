@@ -439,7 +439,7 @@ def export_html(
     service.flush_inquiries()
     with naming(service, "subject_id") as store:
         file = export_file(store, subject_id, lang=lang, actor=actor(party))
-        return render_html(file, lang, file_names(store, file, lang))
+        return render_html(file, lang, file_names(store, file, lang), store.catalog)
 
 
 @router.get("/v1/notices", tags=_DUE_PROCESS)

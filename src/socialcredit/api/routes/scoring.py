@@ -130,9 +130,12 @@ _INVALID_POLICY = {
     openapi_extra={"requestBody": {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}},
 )
 async def publish(party: Operator, service: ServiceDep, text: Annotated[str, Depends(_policy_body)]) -> JSONResponse:
-    """Publish a policy version (YAML). The same id and version with other content is refused."""
+    """Publish a policy version (YAML), validated against the store's catalog. The same id and version with other
+    content is refused."""
+    with service.writer() as store:
+        catalog = store.catalog  # the latest published: a record type or category it adds is known
     try:
-        loaded = parse_policy(text, "request body")
+        loaded = parse_policy(text, "request body", catalog)
     except PolicyError as exc:
         return JSONResponse(
             {"error": {"code": "invalid_policy", "message": str(exc).splitlines()[0]}, "problems": exc.problems},

@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
@@ -84,9 +83,10 @@ _OUTCOME_TEXT = {
 }
 
 
-def _source_name(source_id: str, lang: str) -> str:
-    """A source by its name in a notice (the catalog's; an unknown id as it is)."""
-    source = load_catalog().sources.get(source_id)
+def _source_name(store: Store, source_id: str, lang: str) -> str:
+    """A source by its name in a notice (the store's catalog's: a source it adds has its name; an unknown id as it
+    is)."""
+    source = store.catalog.sources.get(source_id)
     return source.name.get(lang) if source else source_id
 
 
@@ -244,13 +244,14 @@ def file_dispute(
             )
             zh = f"该记录由地区 {origin} 记录：异议已转交该地区，其来源须于 {deadline.isoformat()} 前答复。"
         append_audit(store, actor, "dispute_filed", subject_id, detail)
+        source_en, source_zh = _source_name(store, source_id, "en"), _source_name(store, source_id, "zh")
         notify(
             store,
             subject_id,
             "dispute_filed",
             dispute_id,
-            f"Your dispute {dispute_id} of record {record_id} ({_source_name(source_id, 'en')}) was received; {en}",
-            f"您对记录 {record_id}（{_source_name(source_id, 'zh')}）的异议 {dispute_id} 已受理；{zh}",
+            f"Your dispute {dispute_id} of record {record_id} ({source_en}) was received; {en}",
+            f"您对记录 {record_id}（{source_zh}）的异议 {dispute_id} 已受理；{zh}",
             today,
         )
     return get_dispute(store, dispute_id)

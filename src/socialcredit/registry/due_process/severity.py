@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from socialcredit.catalog import load_catalog
+from socialcredit.catalog import Catalog
 from socialcredit.compiler.lower import lower
 from socialcredit.policy import LoadedPolicy, expr
 
@@ -70,9 +70,9 @@ def _build_limits(loaded: LoadedPolicy) -> list[Limit]:
     return out
 
 
-def _values(record: dict[str, Any]) -> dict[str, Any]:
-    known = load_catalog().record_types.get(record["record_type"])
-    # a type the shipped catalog lacks (a store's own): every column of the row, as the conditions name fields
+def _values(record: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    known = catalog.record_types.get(record["record_type"])
+    # a type the catalog lacks: every column of the row, as the conditions name fields
     fields = known.fields if known is not None else {k: v for k, v in record.items() if k != "event_date"}
     return {"event_date": record["event_date"], **{f: record.get(f) for f in fields}}
 
@@ -82,7 +82,7 @@ def matching(loaded: LoadedPolicy, record: dict[str, Any]) -> list[Limit]:
     limits = [lim for lim in _limits(loaded) if lim.record_type == record["record_type"]]
     if not limits:  # no rule counts the type (nor one the catalog lacks: a policy names catalog types only)
         return []
-    values = _values(record)
+    values = _values(record, loaded.record_catalog)
     return [lim for lim in limits if lim.condition is None or expr.evaluate(lim.condition, values) is True]
 
 

@@ -27,7 +27,7 @@ from socialcredit.registry.reporting.impact import DIMENSIONS, age_band_case
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store, latest_subjects
 
-__all__ = ["BAND", "MIN_EVENTS", "Z95", "disparity_audit", "log_ratio_interval", "wilson_interval"]
+__all__ = ["BAND", "MIN_EVENTS", "Z95", "disparity_audit", "latest_run_of", "log_ratio_interval", "wilson_interval"]
 
 BAND = (0.8, 1.25)  # the four-fifths rule, and its inverse
 Z95 = 1.959963984540054
@@ -156,6 +156,21 @@ def _rule_sums(rel: OwnedRelations, run_id: int) -> dict[tuple[str, str], dict[s
             continue
         out.setdefault((str(r["dim"]), str(r["grp"])), {})[str(r["rule_id"])] = float(r["s"] or 0.0)
     return out
+
+
+def latest_run_of(store: Store, policy_id: str, version: str) -> int:
+    """The latest finished run of a published policy version; NotFoundError when it has none."""
+    run = store.one(
+        "SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND policy_version = ? AND finished_at IS NOT NULL",
+        [policy_id, version],
+    )
+    if run is None:
+        raise NotFoundError(
+            f"policy {policy_id} version {version} has no finished score run to audit: run one first "
+            f"(POST /v1/jobs, or `socialcredit score {policy_id}`)",
+            code="no_run",
+        )
+    return int(run)
 
 
 def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from typing import Any
 from jinja2 import Environment, Template, select_autoescape
 from markupsafe import Markup
 
-from socialcredit.catalog import load_catalog
-from socialcredit.catalog.labels import load_labels
+from socialcredit.catalog import Catalog, load_catalog
+from socialcredit.catalog.labels import Labels, labels_for
 from socialcredit.errors import NotFoundError
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
@@ -50,27 +50,28 @@ def _spoken(code: Any) -> str:
     return "" if code is None else str(code).replace("_", " ")
 
 
-def _value(value: Any, lang: str) -> str:
+def _value(value: Any, lang: str, labels: Labels) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return _WORDS[lang]["yes" if value else "no"]
     if isinstance(value, int | float):
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-    labels = load_labels()
     return labels.value(str(value), lang) if str(value) in labels.values else str(value)
 
 
-def _details(fields: dict[str, Any], lang: str) -> str:
-    labels = load_labels()
+def _details(fields: dict[str, Any], lang: str, labels: Labels) -> str:
     sep = "；" if lang == "zh" else "; "
     colon = "：" if lang == "zh" else ": "
-    return sep.join(f"{labels.field(k, lang)}{colon}{_value(v, lang)}" for k, v in fields.items() if v is not None)
+    return sep.join(
+        f"{labels.field(k, lang)}{colon}{_value(v, lang, labels)}" for k, v in fields.items() if v is not None
+    )
 
 
-def _cells(lang: str, names: dict[str, str]) -> dict[str, Callable[[dict[str, Any]], str]]:
-    """How each column of a row reads, where it is more than the value itself."""
-    catalog = load_catalog()
+def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Callable[[dict[str, Any]], str]]:
+    """How each column of a row reads, where it is more than the value itself (sources, record types, fields and
+    categories in ``catalog``'s words)."""
+    labels = labels_for(catalog)
     w = _WORDS[lang]
 
     def word(prefix: str, col: str) -> Callable[[dict[str, Any]], str]:
@@ -83,7 +84,7 @@ def _cells(lang: str, names: dict[str, str]) -> dict[str, Callable[[dict[str, An
             if r.get("record_type") in catalog.record_types
             else ""
         ),
-        "fields": lambda r: _details(r.get("fields") or {}, lang),
+        "fields": lambda r: _details(r.get("fields") or {}, lang, labels),
         "record_status": word("record", "status"),
         "list_id": lambda r: names.get(f"list:{r.get('policy_id')}:{r.get('list_id')}", _spoken(r.get("list_id"))),
         "criterion_id": lambda r: names.get(
@@ -111,18 +112,23 @@ def _templates() -> tuple[Template, Template]:
     return env.from_string(_TABLE), env.from_string(_TEMPLATE)
 
 
-def render_page(file: dict[str, Any], lang: str = "en", names: dict[str, str] | None = None) -> str:
+def render_page(
+    file: dict[str, Any], lang: str = "en", names: dict[str, str] | None = None, catalog: Catalog | None = None
+) -> str:
     """``file`` (``export_file``'s) as one self-contained HTML page in ``lang`` (every value escaped); ``names``
-    (``file_names``) gives policies, lists, criteria and services their names."""
+    (``file_names``) gives policies, lists, criteria and services their names, ``catalog`` (the store's: the
+    shipped one by default) sources, record types, fields and categories theirs."""
     lang = "zh" if lang == "zh" else "en"
     names = names or {}
     words = _WORDS[lang]
-    cells = _cells(lang, names)
+    catalog = catalog or load_catalog()
+    labels = labels_for(catalog)
+    cells = _cells(lang, names, catalog)
     table, page = _templates()
 
     def cell(row: dict[str, Any], col: str) -> str:
         how = cells.get(col)
-        return how(row) if how else _value(row.get(col), lang)
+        return how(row) if how else _value(row.get(col), lang, labels)
 
     def render_table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> Markup:
         """``cols``: (how the cell reads, its heading's key)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.catalog import Catalog
 from socialcredit.compiler import MAX_REASONS
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
@@ -117,7 +118,9 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
     return out
 
 
-def render_html(file: dict[str, Any], lang: str = "en", names: dict[str, str] | None = None) -> str:
+def render_html(
+    file: dict[str, Any], lang: str = "en", names: dict[str, str] | None = None, catalog: Catalog | None = None
+) -> str:
     """The file as one self-contained HTML page, in words (registry/reporting/file_page.py; ``names`` from its
-    ``file_names``)."""
-    return render_page(file, lang, names)
+    ``file_names``, ``catalog`` the store's)."""
+    return render_page(file, lang, names, catalog)

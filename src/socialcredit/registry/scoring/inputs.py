@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlglot
 import sqlglot.expressions as exp
 
-from socialcredit.catalog import Catalog, load_catalog
+from socialcredit.catalog import CATEGORY_ID, Catalog
 from socialcredit.compiler import STAGES, ScorePlan
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import RELATION_RECORD_TYPE
@@ -257,5 +257,8 @@ def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None
 
 
 def _consent_col(category: str) -> str:
-    load_catalog().categories[category]  # categories are validated ids; refuse anything else
+    """The consent column of a category. The categories are the policy's, validated against the catalog it was read
+    with (the store's published one: a category it adds counts like a shipped one); refuse anything else."""
+    if not CATEGORY_ID.match(category):
+        raise ValueError(f"not a category id: {category!r}")
     return f"consent_{category}"
