@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,3 +32,22 @@ def spark() -> Iterator[Any]:
     session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "2"})
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium (never a downloaded browser) under Playwright, launched once per test process; tests take it
+    through web_helpers' module-scoped ``browser``, which closes the contexts a module opened.
+
+    Skipped without /usr/bin/chromium, unless $SOCIALCREDIT_REQUIRE_BROWSER=1 (CI): there it is a failure."""
+    executable = Path("/usr/bin/chromium")
+    if not executable.exists():
+        if os.environ.get("SOCIALCREDIT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{executable} is missing: install Debian's chromium package (`apt-get install chromium`)")
+        pytest.skip(f"{executable} is missing (apt-get install chromium fonts-wqy-microhei)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(executable))
+        yield launched
+        launched.close()
