@@ -1,5 +1,9 @@
 """Shared fixtures: one Spark session for every test that needs one, created on first use. Every spark and browser
-test is also marked slow: `scripts/check.py --fast` leaves them to the full run."""
+test is also marked slow: `scripts/check.py --fast` leaves them to the full run.
+
+Under pytest-xdist's ``--dist loadgroup`` (scripts/check.py's full run) each file is one group, as under
+``--dist loadfile``, so a module-scoped world is built once; every file with a Spark test joins the one group
+"spark", so a single worker starts a JVM and the other keeps the second core for the rest."""
 
 from __future__ import annotations
 
@@ -13,9 +17,13 @@ import pytest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    spark_files = {item.path for item in items if item.get_closest_marker("spark")}
     for item in items:
         if item.get_closest_marker("spark") or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
+        if not any(item.iter_markers("xdist_group")):
+            group = "spark" if item.path in spark_files else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
