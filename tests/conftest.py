@@ -1,13 +1,15 @@
 """Shared fixtures: one Spark session for every test that needs one, created on first use. Every spark and browser
 test is also marked slow: `scripts/check.py --fast` leaves them to the full run.
 
-Under pytest-xdist's ``--dist loadgroup`` (scripts/check.py's full run) each file is one group, as under
-``--dist loadfile``, so a module-scoped world is built once; every file with a Spark test joins the one group
+Under pytest-xdist's ``--dist loadgroup`` (scripts/check.py's full run) each file is one unit of work, as under
+``--dist loadfile``, so a module-scoped world is built once; every file with a Spark test joins the one unit
 "spark", so a single worker starts a JVM and the other keeps the second core for the rest."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,35 @@ import pytest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    spark_files = {item.path for item in items if item.get_closest_marker("spark")}
     for item in items:
         if item.get_closest_marker("spark") or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
-        if not any(item.iter_markers("xdist_group")):
-            group = "spark" if item.path in spark_files else item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@functools.cache
+def _names_spark(path: Path) -> bool:
+    try:
+        return re.search(r"\bmark\.spark\b", path.read_text("utf-8")) is not None
+    except OSError:
+        return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (scripts/check.py's full run): a file's tests go to one worker, as under loadfile, and
+    every file that names the spark marker goes to the same one, which alone starts a JVM. The scheduler sees only
+    test ids, so it reads the files; a Spark test whose file does not name the marker still runs, in a second JVM.
+    (xdist's own loadgroup renames test ids, which pytest 9 no longer allows: its groups had no effect.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkTogether(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "spark" if _names_spark(config.rootpath / path) else path
+
+    return SparkTogether(config, log)
 
 
 @pytest.fixture(scope="session")
