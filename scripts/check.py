@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Every check in one command: lint, format, types, the import contract, tests. CI runs exactly this.
 
-    python scripts/check.py           the full run (CI): every test (Spark and browser tests one at a time, the rest
-                                      on two processes), then the benchmark smoke step
+    python scripts/check.py           the full run (CI): every test on two processes (one of them runs every file
+                                      with a Spark test), then the benchmark smoke step
     python scripts/check.py --fast    the loop while working: the same static checks, and every test not marked
                                       slow, on two processes (pytest-xdist); a few minutes at most
 
@@ -75,26 +75,16 @@ def steps(fast: bool, pytest_args: list[str]) -> list[tuple[str, list[str]]]:
                 ],
             ),
         ]
-    # The full run: every test. Those that are neither Spark nor browser tests share the two cores (pytest-xdist, a
-    # file's tests in one process); the Spark and browser tests follow one at a time, as each takes both cores (a
-    # local[2] session) or a browser of its own.
+    # The full run: every test, on two processes (pytest-xdist). tests/conftest.py puts each file in a group of its
+    # own (a module-scoped world is built once, as under --dist loadfile) and every file with a Spark test in one
+    # group "spark": one worker runs the local[2] session while the other takes the browser tests and the rest,
+    # which leave a core idle when run one at a time. Largest groups first (xdist's default order for groups).
     return [
         *STATIC,
         (
             "pytest (two processes)",
-            [
-                *pytest,
-                "-n",
-                "2",
-                "--dist",
-                "loadfile",
-                "-m",
-                "not spark and not browser",
-                "--durations=20",
-                *pytest_args,
-            ],
+            [*pytest, "-n", "2", "--dist", "loadgroup", "--durations=30", *pytest_args],
         ),
-        ("pytest (spark, browser)", [*pytest, "-m", "spark or browser", "--durations=20", *pytest_args]),
         BENCHMARK_SMOKE,
     ]
 

@@ -5,7 +5,6 @@ registry service on loopback — that every call it makes is a matchmaking_badge
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +47,9 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
+from web_helpers import browser
+
+__all__ = ["browser"]  # the module-scoped fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 TIERS = credit_tiers("sesame")
@@ -862,19 +864,12 @@ def _showcase(world: dict[str, Any]) -> int:
 
 
 @pytest.mark.browser
-def test_the_matches_page_in_a_browser(world: dict[str, Any]) -> None:
-    if not Path("/usr/bin/chromium").exists():
-        if os.environ.get("SOCIALCREDIT_REQUIRE_BROWSER"):
-            pytest.fail("SOCIALCREDIT_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
-        pytest.skip("needs Chromium at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
+def test_the_matches_page_in_a_browser(world: dict[str, Any], browser: Any) -> None:
     mstore: MatchStore = world["mstore"]
     app = create_match_app(mstore.path, registry=world["registry"], store=mstore, today=AS_OF)
     shot = ROOT / "docs" / "screenshots" / "matchmaking-matches.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    with serving(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
+    with serving(app) as base:
         page = browser.new_page(viewport={"width": 980, "height": 900})
         page.goto(f"{base}/clients/{_showcase(world)}/matches?limit=5")
         assert page.title().startswith("推荐对象")
@@ -887,7 +882,7 @@ def test_the_matches_page_in_a_browser(world: dict[str, Any]) -> None:
         page.screenshot(path=str(shot))
         page.click("text=English")
         assert page.locator("section.match caption").first.inner_text() == "Why this match"
-        browser.close()
+        page.context.close()
     assert shot.stat().st_size < 150_000
 
 

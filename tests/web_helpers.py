@@ -71,18 +71,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium (never a downloaded browser)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("SOCIALCREDIT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (`apt-get install chromium`)")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM))
-        yield b
-        b.close()
+def browser(chromium: Any) -> Iterator[Any]:
+    """Debian's Chromium: the test process's one browser (conftest.py's ``chromium``); the contexts (tabs, cookies)
+    a module opened are closed after it, so the next module starts from none."""
+    before = {id(context) for context in chromium.contexts}
+    yield chromium
+    for context in chromium.contexts:
+        if id(context) not in before:
+            context.close()
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
-from socialcredit.regions.linktables import link_command
+from socialcredit.regions.linkcli import link_command
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(

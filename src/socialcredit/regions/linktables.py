@@ -14,17 +14,16 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import duckdb
 import pyarrow as pa
-import typer
 
 from socialcredit.errors import LinkModelError
-from socialcredit.regions.linkmodel import DEFAULT_MODEL, LinkModel, load_model, splink_settings
+from socialcredit.regions.linkmodel import LinkModel, splink_settings
 from socialcredit.regions.linkprep import SideReport, Training, decision_sql_parts, prepare_side, train
 
-__all__ = ["LinkSummary", "link_command", "link_tables", "read_table"]
+__all__ = ["LinkSummary", "link_tables", "map_columns", "read_table"]
 
 _SIDES = ("left", "right")
 
@@ -213,7 +212,7 @@ def _write(table: pa.Table, out: Path) -> None:
         pcsv.write_csv(table, out)
 
 
-def _map(values: list[str]) -> dict[str, str]:
+def map_columns(values: list[str]) -> dict[str, str]:
     out = {}
     for v in values:
         model_name, sep, file_name = v.partition("=")
@@ -221,58 +220,3 @@ def _map(values: list[str]) -> dict[str, str]:
             raise LinkModelError(f"--map {v!r}: write MODEL_COLUMN=FILE_COLUMN, e.g. --map birth_date=dob")
         out[model_name] = file_name
     return out
-
-
-def link_command(
-    left: Annotated[Path, typer.Argument(help="The left table: a .csv (read as text) or .parquet file.")],
-    right: Annotated[Path, typer.Argument(help="The right table: a .csv or .parquet file.")],
-    out: Annotated[
-        Path, typer.Option("--out", metavar="FILE", help="Where to write the pairs: a .parquet or .csv file.")
-    ],
-    model: Annotated[
-        Path | None,
-        typer.Option(
-            "--model",
-            metavar="FILE",
-            help="The linkage model (YAML; docs/linkage.md; default: the shipped model for resident numbers and "
-            "Chinese names).",
-        ),
-    ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            "--threshold",
-            min=0.0,
-            max=1.0,
-            help="Write pairs at or above this probability (default: the model's review threshold).",
-        ),
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            metavar="MODEL_COLUMN=FILE_COLUMN",
-            help="An input column the model reads, as both files name it (repeatable), e.g. birth_date=dob.",
-        ),
-    ] = None,
-    left_map: Annotated[
-        list[str] | None,
-        typer.Option("--left-map", metavar="MODEL_COLUMN=FILE_COLUMN", help="As --map, for the left table only."),
-    ] = None,
-    right_map: Annotated[
-        list[str] | None,
-        typer.Option("--right-map", metavar="MODEL_COLUMN=FILE_COLUMN", help="As --map, for the right table only."),
-    ] = None,
-) -> None:
-    """Link two tables with a linkage model and write the pairs with their match probabilities."""
-    linkage_model = load_model(model or DEFAULT_MODEL)
-    both = _map(map_ or [])
-    tables = [
-        read_table(left, "LEFT", both | _map(left_map or [])),
-        read_table(right, "RIGHT", both | _map(right_map or [])),
-    ]
-    summary = link_tables(tables[0], tables[1], linkage_model, out, threshold=threshold)
-    summary.sides[0].label = f"LEFT {left}"
-    summary.sides[1].label = f"RIGHT {right}"
-    for line in summary.lines(linkage_model):
-        typer.echo(line)
