@@ -127,6 +127,7 @@ def write_report(results: Path, docs: Path) -> None:
     out += _matchmaking(results / "matchmaking.json")
     out += linkage_section(results)
     out += febrl4_section(results)
+    out += bulk_ingest_section(results / "ingest.json")
     noted = [r for r in rows if r.get("notes")]
     if noted:
         out += ["", "## Notes on the runs", ""]
@@ -363,6 +364,31 @@ def linkage_section(results: Path) -> list[str]:
     for r in json.loads(path.read_text("utf-8")):
         if r.get("notes"):
             out += [""] + [f"- {r['residents']:,} × {r['incoming']:,}: {n}" for n in r["notes"]]
+    return out
+
+
+def bulk_ingest_section(path: Path) -> list[str]:
+    """A population load measured on its own, before and after a change to ingest (``ingest.json``: runs of the same
+    generated population on the same machine, each with its CPU time and load average)."""
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text("utf-8"))
+    out = [
+        "",
+        "## A population load, before and after a change to ingest",
+        "",
+        r["how"],
+        "",
+        "| scale | code | rows | wall | CPU | rows/s (wall) | rows per CPU second | load average (start → end) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in r["runs"]:
+        out.append(
+            f"| {m['scale']} | {m['code']} | {m['rows']:,} | {_fmt(m['seconds'])} | {_fmt(m['cpu_seconds'])} | "
+            f"{m['rows'] / m['seconds']:,.0f} | {m['rows'] / m['cpu_seconds']:,.0f} | "
+            f"{m['load_before']:.1f} → {m['load_after']:.1f} |"
+        )
+    out += [""] + [f"- {n}" for n in r.get("notes", [])]
     return out
 
 

@@ -63,3 +63,59 @@ def test_every_row_is_committed_or_rejected_with_a_reason(store: Store, tmp_path
         assert attrs["status"] in ("paid", "late", "evaded")
         assert attrs["amount"] >= 0 and attrs["amount"] == attrs["amount"]  # a finite, non-negative number
         assert r["event_date"] <= TODAY
+
+
+flags = st.sampled_from([None, "", "true", "false", "yes", "1", "0", "maybe"])
+
+
+@pytest.fixture(scope="module")
+def two_stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store]:
+    """Two stores with the same subject; the second also holds two records of tax_bureau whose ids ("R" and a long
+    "RZ...") range around every id the test sends, so that it looks the ids up among its stored records, where the
+    first, which holds none, takes the file as new ids without a look-up."""
+    folder = tmp_path_factory.mktemp("paths")
+    (folder / "subjects.csv").write_text(f"subject_id,name\n{PERSON},张三\n", encoding="utf-8")
+    (folder / "seed.csv").write_text(
+        "record_id,subject_id,record_type,event_date,amount,status\n"
+        f"R,{PERSON},tax_payment,2025-01-01,1,paid\nRZZZZZZZZZZZZZZ,{PERSON},tax_payment,2025-01-01,1,paid\n",
+        encoding="utf-8",
+    )
+    stores = []
+    for name in ("fresh", "ranged"):
+        s = open_store(folder / f"{name}.duckdb", create=True, key="")
+        ingest_file(s, folder / "subjects.csv", "civil_affairs", today=TODAY)
+        stores.append(s)
+    ingest_file(stores[1], folder / "seed.csv", "tax_bureau", today=TODAY)
+    return stores[0], stores[1]
+
+
+_STORED = (
+    "SELECT record_id, version, subject_id, subject_key, record_type, event_date, content_hash, is_correction, "
+    "withdrawn, prev_key IS NULL AS first, amount, status, days_late FROM records WHERE batch_id = ? ORDER BY record_id"
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(values, values, dates, flags, flags), min_size=1, max_size=6))
+def test_new_ids_are_stored_alike_with_or_without_a_look_up(
+    two_stores: tuple[Store, Store], tmp_path: Path, rows: list
+) -> None:
+    """A file of new ids goes from the staged file into records without a table of candidates; a store that looks
+    the same ids up among its records must accept, reject and store exactly the same."""
+    batch = next(counter)
+    path = tmp_path / f"n{batch}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "correction", "withdrawn"]
+        )
+        for i, (amount, status, when, correction, withdrawn) in enumerate(rows):
+            w.writerow([f"R{batch}-{i}", PERSON, "tax_payment", when, amount, status, correction, withdrawn])
+    fresh, ranged = (ingest_file(s, path, "tax_bureau", today=TODAY) for s in two_stores)
+    assert (fresh.accepted, fresh.unchanged, fresh.errors) == (ranged.accepted, ranged.unchanged, ranged.errors)
+    assert fresh.accepted + fresh.rejected == len(rows)
+    assert (
+        two_stores[0].execute(_STORED, [fresh.batch_id]).fetchall()
+        == two_stores[1].execute(_STORED, [ranged.batch_id]).fetchall()
+    )

@@ -108,6 +108,7 @@ class BatchOptions:
     name: str | None = None  # what the batch is called in the batch table, the audit log and messages
     idempotency_key: str | None = None
     limit_rows: bool = False  # at most SOCIALCREDIT_MAX_BATCH_ROWS rows (a batch over HTTP)
+    file_sha256: str | None = None  # the file's SHA-256 if the caller has it already (a population load does)
 
 
 class _Binds:
@@ -136,7 +137,7 @@ def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path:
             report.batch_id,
             source_id,
             batch.name or path.name,
-            _sha256(path),
+            batch.file_sha256 or _sha256(path),
             report.rows,
             report.accepted,
             report.unchanged,
@@ -559,7 +560,19 @@ def _joined_text(parts: Sequence[str | None]) -> str:
     return f"concat({', '.join(pieces)})"
 
 
-def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged) -> None:
+@dataclass(frozen=True)
+class _Candidates:
+    """Where the typed, hashed candidate rows of a records file are read from (``FROM {relation}``, with
+    ``params``). A file whose ids the store may hold: temp table ``candidates``, each row beside the latest stored
+    version of its record. A file of new ids only (``all_new``): a query over ``staging``, never materialised, which
+    the insert reads once — the rows go from the staged file to the records table in one pass."""
+
+    relation: str
+    params: dict[str, object]
+    all_new: bool
+
+
+def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged) -> _Candidates:
     """Typed, hashed candidate rows for the valid staged rows, compared with what the store holds."""
     cols = staged.cols
     # One typed column per catalog field; NULL where the row's type has no such field or the file lacks it.
@@ -588,25 +601,26 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
     # source may have sent one of them before (the ids' range meets a range of the ids it sent). A file of new ids
     # (ids above those sent before, say) reads no stored record, however many the store holds.
     valid = record_id_range(store, "SELECT record_id FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)")
-    if record_ids_may_be_known(store, source_id, valid):
-        latest = f"""SELECT record_id, record_key, version, content_hash, withdrawn
-            FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
-            QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1"""
-    else:
-        latest = (
-            "SELECT CAST(NULL AS VARCHAR) AS record_id, CAST(NULL AS BIGINT) AS record_key, "
-            "CAST(NULL AS INTEGER) AS version, CAST(NULL AS UHUGEINT) AS content_hash, "
-            "CAST(NULL AS BOOLEAN) AS withdrawn WHERE false"
-        )
+    typed = f"""SELECT _row, record_id, subject_id, record_type, {event_date} AS event_date{typed_cols},
+                   {_flag("correction", staged)} AS is_correction,
+                   {_flag("withdrawn", staged)} AS withdrawn, {_flag("certified", staged)} AS certified
+            FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)"""
+    if not record_ids_may_be_known(store, source_id, valid):
+        # No stored version to compare with: the only error left is a correction or withdrawal of a record never
+        # received, found on the staged flags alone.
+        _refuse_flags_of_new_records(store, staged)
+        query = f"""SELECT t.*, k.subject_key, md5_number({hashed}) AS content_hash,
+               CAST(NULL AS BIGINT) AS prev_key, CAST(NULL AS INTEGER) AS prev_version,
+               CAST(NULL AS UHUGEINT) AS prev_hash, CAST(NULL AS BOOLEAN) AS prev_withdrawn
+            FROM ({typed}) t LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id"""
+        return _Candidates(f"({query}) AS candidates", bind.values, all_new=True)
+    latest = f"""SELECT record_id, record_key, version, content_hash, withdrawn
+        FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
+        QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1"""
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE candidates AS
-        WITH typed AS (
-            SELECT _row, record_id, subject_id, record_type, {event_date} AS event_date{typed_cols},
-                   {_flag("correction", staged)} AS is_correction,
-                   {_flag("withdrawn", staged)} AS withdrawn, {_flag("certified", staged)} AS certified
-            FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)
-        ), latest AS ({latest})
+        WITH typed AS ({typed}), latest AS ({latest})
         SELECT t.*, k.subject_key,
                md5_number({hashed}) AS content_hash,
                l.record_key AS prev_key, l.version AS prev_version, l.content_hash AS prev_hash,
@@ -644,6 +658,26 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         """DELETE FROM row_errors WHERE field = 'record_id' AND _row IN (
             SELECT _row FROM candidates WHERE prev_version IS NOT NULL AND content_hash = prev_hash
               AND withdrawn = prev_withdrawn)"""
+    )
+    return _Candidates("candidates", {}, all_new=False)
+
+
+def _refuse_flags_of_new_records(store: Store, staged: _Staged) -> None:
+    """Add to ``row_errors`` the valid rows of a file of new ids that correct or withdraw a record (the message
+    the comparison with stored versions gives a record never received)."""
+    flags = [f for f in ("correction", "withdrawn") if f in staged.cols]
+    if not flags:
+        return
+    store.execute(
+        f"""
+        INSERT INTO row_errors
+        SELECT _row, 'record_id', 'nothing to ' || CASE WHEN withdrawn THEN 'withdraw' ELSE 'correct' END
+               || ': ''' || record_id || ''' was never received from this source'
+        FROM (SELECT _row, record_id, {_flag("correction", staged)} AS is_correction,
+                     {_flag("withdrawn", staged)} AS withdrawn
+              FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors))
+        WHERE is_correction OR withdrawn
+        """
     )
 
 
@@ -753,34 +787,35 @@ def _ingest_records(run: _Ingest) -> IngestReport:
         )
     run.step("validating", 1, 3)
     _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
-    _prepare_records(run.store, run.catalog, run.source_id, run.staged)
+    candidates = _prepare_records(run.store, run.catalog, run.source_id, run.staged)
     errors = _collect_errors(run.store)
     run.step("committing", 2, 3)
     report = IngestReport(run.batch.name or str(run.path), run.source_id, None, run.n_rows, 0, 0, errors)
     if errors and run.batch.all_or_nothing:
         return report
-    _commit_records(run, report)
+    _commit_records(run, report, candidates)
     return _finish(run, report)
 
 
 # The valid candidates that are new. Unchanged: the latest version has this content and this withdrawn state already
 # (so re-sending a correction or withdrawal file is as harmless as re-sending any other).
+_VALID = "WHERE _row NOT IN (SELECT _row FROM row_errors)"
 _NEW_RECORDS = (
-    "FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors) AND NOT (prev_version IS NOT NULL "
-    "AND content_hash = prev_hash AND withdrawn = prev_withdrawn)"
+    f"{_VALID} AND NOT (prev_version IS NOT NULL AND content_hash = prev_hash AND withdrawn = prev_withdrawn)"
 )
 
 
-def _commit_records(run: _Ingest, report: IngestReport) -> None:
+def _commit_records(run: _Ingest, report: IngestReport, candidates: _Candidates) -> None:
     """In one transaction: count new and unchanged rows, insert the new versions, record the batch, tell the
     hooks and the audit log; ``report`` gets the counts and the batch id."""
     store = run.store
     with store.transaction():
-        n_new = int(store.one(f"SELECT count(*) {_NEW_RECORDS}"))
-        n_valid = int(store.one("SELECT count(*) FROM candidates WHERE _row NOT IN (SELECT _row FROM row_errors)"))
+        rejected = int(store.one("SELECT count(DISTINCT _row) FROM row_errors"))
+        n_valid = run.n_rows - rejected  # every staged row is a candidate unless it has an error
+        n_new = n_valid if candidates.all_new else int(store.one(f"SELECT count(*) FROM candidates {_NEW_RECORDS}"))
         report.accepted, report.unchanged = n_new, n_valid - n_new
         batch_id = store.take_ids("batch", 1)
-        _insert_records(run, batch_id, n_new)
+        _insert_records(run, batch_id, n_new, candidates)
         report.batch_id = batch_id
         _record_batch(store, run.batch, report, run.path, run.source_id)
         if n_new:
@@ -804,7 +839,7 @@ def _commit_records(run: _Ingest, report: IngestReport) -> None:
         )
 
 
-def _insert_records(run: _Ingest, batch_id: int, n_new: int) -> None:
+def _insert_records(run: _Ingest, batch_id: int, n_new: int, candidates: _Candidates) -> None:
     """Insert the new rows as the next version of their record (version 1 for a record never received)."""
     store = run.store
     # Keys follow the file's row numbers (no sort needed); rejected and unchanged rows leave gaps.
@@ -815,14 +850,19 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int) -> None:
         f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
                                  event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
                                  prev_key{fields})
-        SELECT ? + _row - 1, ?, record_id, coalesce(prev_version, 0) + 1,
-               subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, ?, now(),
-               prev_key{fields}
-        {_NEW_RECORDS}""",
-        [first, run.source_id, batch_id],
+        SELECT $first + _row - 1, $source, record_id, coalesce(prev_version, 0) + 1,
+               subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, $batch,
+               now(), prev_key{fields}
+        FROM {candidates.relation} {_NEW_RECORDS}""",
+        {**candidates.params, "first": first, "source": run.source_id, "batch": batch_id},
     )
     # the ranges of the ids received for the first time (the others are in a range already)
-    new_ids = record_id_range(store, f"SELECT record_id {_NEW_RECORDS} AND prev_version IS NULL") if n_new else None
+    if not n_new:
+        new_ids = None
+    elif candidates.all_new:
+        new_ids = record_id_range(store, f"SELECT record_id FROM staging {_VALID}")
+    else:
+        new_ids = record_id_range(store, f"SELECT record_id FROM candidates {_NEW_RECORDS} AND prev_version IS NULL")
     note_record_id_range(store, run.source_id, new_ids)
 
 

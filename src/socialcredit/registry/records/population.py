@@ -17,7 +17,7 @@ from pathlib import Path
 
 from socialcredit.errors import IngestError
 from socialcredit.registry.records.consent import import_consents
-from socialcredit.registry.records.ingest import IngestReport, ingest_file
+from socialcredit.registry.records.ingest import BatchOptions, IngestReport, ingest_file
 from socialcredit.store import Store
 
 __all__ = ["LoadedBefore", "PopulationLoad", "load_population"]
@@ -75,8 +75,9 @@ def load_population(
     for source_dir in sorted(p for p in (folder / "records").iterdir() if p.is_dir()):
         batches += [(p, source_dir.name) for p in sorted(source_dir.glob("*.parquet"))]
     for path, source in batches:
+        digest = _sha256(path)
         earlier = store.one(
-            "SELECT min(batch_id) FROM batches WHERE source_id = ? AND file_sha256 = ?", [source, _sha256(path)]
+            "SELECT min(batch_id) FROM batches WHERE source_id = ? AND file_sha256 = ?", [source, digest]
         )
         if earlier is not None:
             before = LoadedBefore(str(path), source, int(earlier))
@@ -84,7 +85,7 @@ def load_population(
             if on_skip:
                 on_skip(before)
             continue
-        report = ingest_file(store, path, source, today=today, actor=actor)
+        report = ingest_file(store, path, source, today=today, actor=actor, batch=BatchOptions(file_sha256=digest))
         load.reports.append(report)
         if on_file:
             on_file(report)
