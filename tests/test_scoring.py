@@ -91,7 +91,7 @@ def test_decay_halves_points_every_half_life(reg: Registry) -> None:
         A: 8.0,  # age 0: 8 * 2^0
         B: 4.0,  # age 10 = one half-life: 8 * 2^-1
         C: 2.0,  # age 20 = two half-lives: 8 * 2^-2
-        D: 8 * 2**-0.5,  # age 5: 8 / sqrt(2) = 5.656854249492381
+        D: 5.656854,  # age 5: 8 / sqrt(2) = 5.656854249..., counted to the micro-point (half up)
         E: 6.0,  # 4 + 2
     }
     for sid, pts in expected.items():
