@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,7 +97,7 @@ def test_decay_halves_points_every_half_life(reg: Registry) -> None:
         assert reg.points(run, sid, "vol") == pytest.approx(pts, rel=1e-12), sid
     results = reg.results(run)
     assert results[B]["total"] == pytest.approx(104.0, rel=1e-12)  # 100 + 4
-    assert results[D]["total"] == pytest.approx(100 + 8 / math.sqrt(2), rel=1e-12)
+    assert results[D]["total"] == 105.656854  # 100 + 8 / sqrt(2), to the micro-point
     assert results[D]["score"] == 106  # floor(105.657 + 0.5)
     assert reg.rule_points(run)[(E, "vol")]["hits"] == 2
     assert reg.rule_points(run)[(E, "vol")]["last_event"] == dt.date(2025, 12, 22)
