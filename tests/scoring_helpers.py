@@ -275,16 +275,9 @@ def run_rows(store: Any, table: str, run_id: int) -> dict[tuple[Any, ...], dict[
     return out
 
 
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return abs(a - b) <= 1e-9
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
 def run_differences(store: Any, run_a: int, run_b: int, tables: tuple[str, ...] = tuple(COMPARED)) -> list[str]:
-    """Every row and column in which two runs differ (floats within 1e-9)."""
+    """Every row and column in which two runs differ: exactly, to the last bit of a double (points are summed as
+    integers of micro-points, so no order of summation may move a digit)."""
     diffs: list[str] = []
     for table in tables:
         a, b = run_rows(store, table, run_a), run_rows(store, table, run_b)
@@ -292,7 +285,7 @@ def run_differences(store: Any, run_a: int, run_b: int, tables: tuple[str, ...] 
             diffs.append(f"{table} {key}: only in run {run_a if key in a else run_b}")
         for key in sorted(a.keys() & b.keys(), key=str):
             for col, value in a[key].items():
-                if not _close(value, b[key][col]):
+                if value != b[key][col]:
                     diffs.append(f"{table} {key} {col}: {value!r} != {b[key][col]!r}")
     return diffs
 

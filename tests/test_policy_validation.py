@@ -177,6 +177,17 @@ def test_zero_points() -> None:
     ]
 
 
+@pytest.mark.parametrize("points", ["100001", "-1000000", "0.0000001", ".inf", ".nan"])
+def test_points_out_of_range(points: str) -> None:
+    text = edit(beijing_text(), "points: 10", f"points: {points}", within="civic.blood_donation")
+    line = line_of(text, f"points: {points}", within="civic.blood_donation")
+    value = float(points.replace(".inf", "inf").replace(".nan", "nan"))
+    assert problems(text) == [
+        f"beijing.yaml:{line}: rule civic.blood_donation: points: points are counted in millionths of a point, "
+        f"from 0.000001 to 100,000 either way; {value} is out of range"
+    ]
+
+
 def test_nested_key_out_of_range() -> None:
     text = edit(beijing_text(), "half_life_days: 365", "half_life_days: 0", within="tax.late")
     line = line_of(text, "half_life_days: 0")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,14 +90,14 @@ def test_decay_halves_points_every_half_life(reg: Registry) -> None:
         A: 8.0,  # age 0: 8 * 2^0
         B: 4.0,  # age 10 = one half-life: 8 * 2^-1
         C: 2.0,  # age 20 = two half-lives: 8 * 2^-2
-        D: 8 * 2**-0.5,  # age 5: 8 / sqrt(2) = 5.656854249492381
+        D: 5.656854,  # age 5: 8 / sqrt(2) = 5.656854249..., counted to the micro-point (half up)
         E: 6.0,  # 4 + 2
     }
     for sid, pts in expected.items():
         assert reg.points(run, sid, "vol") == pytest.approx(pts, rel=1e-12), sid
     results = reg.results(run)
     assert results[B]["total"] == pytest.approx(104.0, rel=1e-12)  # 100 + 4
-    assert results[D]["total"] == pytest.approx(100 + 8 / math.sqrt(2), rel=1e-12)
+    assert results[D]["total"] == 105.656854  # 100 + 8 / sqrt(2), to the micro-point
     assert results[D]["score"] == 106  # floor(105.657 + 0.5)
     assert reg.rule_points(run)[(E, "vol")]["hits"] == 2
     assert reg.rule_points(run)[(E, "vol")]["last_event"] == dt.date(2025, 12, 22)

@@ -127,6 +127,33 @@ def test_a_subject_is_found_by_a_binary_search_of_the_sorted_identifiers(store: 
     assert not snap.decide_many([ids[3]], "high_speed_rail", "p", requester="x")[0]
 
 
+def test_a_run_is_written_in_subject_order_so_a_snapshot_loads_with_a_plain_scan(store: Store) -> None:
+    """run_results rows are written in subject order; read without ORDER BY (one thread or several), they come back
+    in that order, and a snapshot of a run written in another order sorts it itself."""
+    run_id = int(store.one("SELECT max(run_id) FROM score_runs"))
+    ids = [r[0] for r in store.execute("SELECT subject_id FROM run_results WHERE run_id = ?", [run_id]).fetchall()]
+    assert len(ids) > 100 and ids == sorted(ids)
+    # an older run, written in another order: the snapshot sorts its rows (every column alike)
+    shuffled = run_id + 1000
+    store.execute(
+        "INSERT INTO score_runs SELECT * REPLACE (? AS run_id) FROM score_runs WHERE run_id = ?", [shuffled, run_id]
+    )
+    store.execute(
+        "INSERT INTO run_results SELECT * REPLACE (? AS run_id) FROM run_results WHERE run_id = ? "
+        "ORDER BY subject_id DESC",
+        [shuffled, run_id],
+    )
+    try:
+        run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
+        older = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [shuffled])[0]
+        a, b = Snapshot(store, run), Snapshot(store, older)
+        assert list(b.subject_ids) == list(a.subject_ids) == ids
+        assert (b.scores.tolist(), b.grants.tolist()) == (a.scores.tolist(), a.grants.tolist())
+    finally:
+        store.execute("DELETE FROM run_results WHERE run_id = ?", [shuffled])
+        store.execute("DELETE FROM score_runs WHERE run_id = ?", [shuffled])
+
+
 def test_identifiers_of_any_length_become_fixed_width_bytes_in_order() -> None:
     import pyarrow as pa
 

@@ -7,6 +7,7 @@ condition is evaluated.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,31 @@ import pyarrow.parquet as pq
 
 from socialcredit.policy.model import Policy
 
-__all__ = ["Subject", "age_years", "birth_date", "consent_needed", "percentile", "read_subjects"]
+__all__ = [
+    "MICRO",
+    "Subject",
+    "age_years",
+    "birth_date",
+    "consent_needed",
+    "from_micro",
+    "micro",
+    "percentile",
+    "read_subjects",
+]
+
+# The engine sums points as integers of micro-points (socialcredit/compiler/plan.py, MICRO): each record's decayed
+# points rounded half up to the millionth, a rule's and a dimension's sums exact. The baselines do the same.
+MICRO = 1_000_000
+
+
+def micro(points: float) -> int:
+    """``points`` in micro-points, rounded half up: floor(points * 1000000 + 0.5) in double arithmetic."""
+    return math.floor(points * MICRO + 0.5)
+
+
+def from_micro(micro_points: int) -> float:
+    """A sum of micro-points as points (the double nearest the integer, divided by a million)."""
+    return float(micro_points) / MICRO
 
 
 @dataclass

@@ -27,6 +27,8 @@ from socialcredit.catalog import load_catalog
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy import expr as x
 
+from ._common import MICRO, micro
+
 __all__ = ["condition_mask", "percentile", "score"]
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
@@ -197,13 +199,19 @@ def _rule_points(loaded: LoadedPolicy, by_type: dict[str, pd.DataFrame], as_of: 
                 .max()
             )
         age = (pd.Timestamp(as_of) - hits["event_date"]).dt.days.astype(float)
-        points = rule.points * 2.0 ** (-age / rule.decay.half_life_days) if rule.decay else rule.points
+        # micro-points (integers, summed exactly, as the engine sums them: MICRO in _common)
+        if rule.decay:
+            decayed = rule.points * 2.0 ** (-age / rule.decay.half_life_days)
+            points = np.floor(decayed * MICRO + 0.5).astype(np.int64)
+        else:
+            points = pd.Series(micro(rule.points), index=hits.index, dtype=np.int64)
         agg = (
             hits.assign(points=points)
             .groupby("subject_id")
             .agg(points=("points", "sum"), last_event=("event_date", "max"))
             .reset_index()
         )
+        agg["points"] = agg["points"].astype(np.float64) / MICRO
         if rule.cap is not None:
             agg["points"] = agg["points"].clip(-rule.cap, rule.cap)
         agg["rule_id"], agg["dimension"] = rule.id, rule.dimension
@@ -224,8 +232,9 @@ def score(folder: Path, loaded_policy: LoadedPolicy, as_of: dt.date) -> pd.DataF
 
     # -- dimensions, total, score, tier ------------------------------------------------------------------
     out = subjects.set_index("subject_id")
-    dims = points.pivot_table(index="subject_id", columns="dimension", values="points", aggfunc="sum")
-    dims = dims.reindex(index=out.index, columns=[d.id for d in policy.dimensions]).fillna(0.0)
+    summed = points.assign(points=np.floor(points["points"] * MICRO + 0.5).astype(np.int64))
+    dims = summed.pivot_table(index="subject_id", columns="dimension", values="points", aggfunc="sum")
+    dims = dims.reindex(index=out.index, columns=[d.id for d in policy.dimensions]).fillna(0).astype(np.float64) / MICRO
     total = pd.Series(float(policy.scale.base), index=out.index)
     for d in policy.dimensions:
         out[f"d_{d.id}"] = dims[d.id].clip(lower=d.min, upper=d.max)

@@ -34,6 +34,8 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.policy import expr as x
 from socialcredit.policy.model import ListCriterion, Policy, Rule
 
+from ._common import MICRO, micro
+
 __all__ = ["condition", "percentile", "score", "score_lazy"]
 
 _COMPARE: dict[str, Callable[[Any, Any], pl.Expr]] = {
@@ -170,14 +172,21 @@ def _records(folder: Path, record_type: str, as_of: dt.date) -> pl.LazyFrame | N
     return records.filter(pl.col("record_type") == record_type, pl.col("event_date") <= as_of)
 
 
+def _to_micro(points: pl.Expr) -> pl.Expr:
+    """Points in micro-points, rounded half up (integers: summed exactly, as the engine sums them)."""
+    return (points * MICRO + 0.5).floor().cast(pl.Int64)
+
+
 def _decayed(rule: Rule, age: pl.Expr) -> pl.Expr:
-    """The points of one hit ``age`` days old."""
+    """The points of one hit ``age`` days old, in micro-points."""
     if rule.decay is None:
-        return pl.lit(float(rule.points))
-    return rule.points * pl.lit(2.0).pow(-age.cast(pl.Float64) / float(rule.decay.half_life_days))
+        return pl.lit(micro(rule.points), pl.Int64)
+    return _to_micro(rule.points * pl.lit(2.0).pow(-age.cast(pl.Float64) / float(rule.decay.half_life_days)))
 
 
-def _capped(rule: Rule, points: pl.Expr) -> pl.Expr:
+def _capped(rule: Rule, summed: pl.Expr) -> pl.Expr:
+    """A sum of micro-points as points, capped."""
+    points = summed.cast(pl.Float64) / MICRO
     return points.clip(-rule.cap, rule.cap) if rule.cap is not None else points
 
 
@@ -244,7 +253,7 @@ def _by_record_type(
         # The points of each record per rule counted per occurrence (0 where the rule does not hold).
         records = records.with_columns(
             **{
-                f"v{i}": pl.when(pl.col(f"m{i}")).then(_decayed(rule, age)).otherwise(0.0)
+                f"v{i}": pl.when(pl.col(f"m{i}")).then(_decayed(rule, age)).otherwise(0)
                 for i, rule in type_rules
                 if rule.per == "occurrence"
             }
@@ -308,11 +317,11 @@ def score_lazy(folder: Path, loaded_policy: LoadedPolicy, as_of: dt.date) -> pl.
     present = set(point_columns)
     dims = []
     for d in policy.dimensions:
-        summed = pl.lit(0.0)
+        summed = pl.lit(0, pl.Int64)  # micro-points
         for i, rule in enumerate(policy.rules):
             if rule.dimension == d.id and f"p{i}" in present:
-                summed = summed + pl.col(f"p{i}")
-        dims.append(summed.clip(d.min, d.max).alias(f"d_{d.id}"))
+                summed = summed + _to_micro(pl.col(f"p{i}"))
+        dims.append((summed.cast(pl.Float64) / MICRO).clip(d.min, d.max).alias(f"d_{d.id}"))
     out = out.with_columns(dims)
     total = pl.lit(float(policy.scale.base))
     for d in policy.dimensions:

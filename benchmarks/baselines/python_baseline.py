@@ -31,7 +31,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.expr import Node, evaluate
 from socialcredit.policy.model import Rule
 
-from ._common import Subject, age_years, consent_needed, percentile, read_subjects
+from ._common import Subject, age_years, consent_needed, from_micro, micro, percentile, read_subjects
 
 __all__ = ["Checker", "RecordConditions", "score", "score_with"]
 
@@ -136,10 +136,11 @@ def _period(per: str, day: dt.date) -> tuple[int, int]:
     return (day.year, 0)
 
 
-def _decayed(rule: Rule, age: int) -> float:
+def _decayed(rule: Rule, age: int) -> int:
+    """The points of one hit ``age`` days old, in micro-points."""
     if rule.decay is None:
-        return rule.points
-    return float(rule.points * 2.0 ** (-float(age) / float(rule.decay.half_life_days)))
+        return micro(rule.points)
+    return micro(float(rule.points * 2.0 ** (-float(age) / float(rule.decay.half_life_days))))
 
 
 def score_with(
@@ -156,7 +157,7 @@ def score_with(
     checker = make_checker(loaded, as_of)
 
     # -- one pass over the records -------------------------------------------------------------------------
-    sums: dict[tuple[str, int], float] = defaultdict(float)  # per-occurrence rules
+    sums: dict[tuple[str, int], int] = defaultdict(int)  # micro-points; per-occurrence rules
     last: dict[tuple[str, int], dt.date] = {}
     periods: dict[tuple[str, int], dict[tuple[int, int], dt.date]] = defaultdict(dict)  # per-period rules
     listed: dict[str, set[str]] = defaultdict(set)
@@ -207,8 +208,9 @@ def score_with(
             sums[key] += _decayed(rule, (as_of - day).days)
         last[key] = max(seen.values())
     rule_points: dict[str, list[tuple[int, float, dt.date]]] = defaultdict(list)
-    for (sid, index), points in sums.items():
+    for (sid, index), summed in sums.items():
         rule = policy.rules[index]
+        points = from_micro(summed)
         if rule.cap is not None:
             points = min(rule.cap, max(-rule.cap, points))
         rule_points[sid].append((index, points, last[(sid, index)]))
@@ -217,15 +219,16 @@ def score_with(
     tiers = sorted(policy.tiers, key=lambda t: -t.min)
     rows: list[dict[str, Any]] = []
     for subject in subjects.values():
-        dims = {d.id: 0.0 for d in policy.dimensions}
+        summed_dims = {d.id: 0 for d in policy.dimensions}  # micro-points
         last_negative: dt.date | None = None
         for index, points, last_event in sorted(rule_points.get(subject.subject_id, [])):
-            dims[policy.rules[index].dimension] += points
+            summed_dims[policy.rules[index].dimension] += micro(points)
             if points < 0 and (last_negative is None or last_event > last_negative):
                 last_negative = last_event
         total = float(policy.scale.base)
+        dims: dict[str, float] = {}
         for d in policy.dimensions:
-            value = dims[d.id]
+            value = from_micro(summed_dims[d.id])
             if d.min is not None:
                 value = max(d.min, value)
             if d.max is not None:

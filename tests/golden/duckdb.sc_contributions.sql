@@ -1,12 +1,14 @@
 SELECT
   r.record_key,
   'tax.late' AS rule_id,
-  CAST(-10.0 * POWER(
-    2.0,
-    -(
-      CAST(DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) AS DOUBLE)
-    ) / 365.0
-  ) AS DOUBLE) AS points
+  CAST(CAST(CAST(FLOOR(
+    -10.0 * POWER(
+      2.0,
+      -(
+        CAST(DATE_DIFF('DAY', r.event_date, CAST('2026-01-01' AS DATE)) AS DOUBLE)
+      ) / 365.0
+    ) * 1000000 + 0.5
+  ) AS BIGINT) AS DOUBLE) / 1000000 AS DOUBLE) AS points
 FROM sc_records AS r
 WHERE
   r.record_type = 'tax_payment'
@@ -30,14 +32,14 @@ UNION ALL
 SELECT
   r.record_key,
   'civic.volunteering' AS rule_id,
-  CAST(CASE
+  CAST(CAST(CASE
     WHEN ROW_NUMBER() OVER (
       PARTITION BY r.subject_id, DATE_TRUNC('MONTH', r.event_date)
       ORDER BY r.event_date DESC, r.record_key DESC
     ) = 1
-    THEN 2.0
-    ELSE 0.0
-  END AS DOUBLE) AS points
+    THEN 2000000
+    ELSE 0
+  END AS DOUBLE) / 1000000 AS DOUBLE) AS points
 FROM sc_records AS r
 WHERE
   r.record_type = 'volunteering'
@@ -52,7 +54,7 @@ UNION ALL
 SELECT
   r.record_key,
   'sector.drunk' AS rule_id,
-  CAST(-20.0 AS DOUBLE) AS points
+  CAST(CAST(-20000000 AS DOUBLE) / 1000000 AS DOUBLE) AS points
 FROM sc_records AS r
 JOIN sc_subjects AS s
   ON r.subject_id = s.subject_id
@@ -74,7 +76,7 @@ UNION ALL
 SELECT
   r.record_key,
   'shop.on_time' AS rule_id,
-  CAST(1.0 AS DOUBLE) AS points
+  CAST(CAST(1000000 AS DOUBLE) / 1000000 AS DOUBLE) AS points
 FROM sc_records AS r
 JOIN sc_subjects AS s
   ON r.subject_id = s.subject_id

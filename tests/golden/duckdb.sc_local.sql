@@ -27,8 +27,18 @@ FROM (
     LEFT JOIN (
       SELECT
         r.subject_id,
-        SUM(CASE WHEN r.dimension = 'money' THEN r.points END) AS d_money,
-        SUM(CASE WHEN r.dimension = 'civic' THEN r.points END) AS d_civic,
+        CAST(SUM(
+          CASE
+            WHEN r.dimension = 'money'
+            THEN CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT)
+          END
+        ) AS DOUBLE) / 1000000 AS d_money,
+        CAST(SUM(
+          CASE
+            WHEN r.dimension = 'civic'
+            THEN CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT)
+          END
+        ) AS DOUBLE) / 1000000 AS d_civic,
         MAX(CASE WHEN r.points < 0 THEN r.last_event END) AS last_negative
       FROM sc_rule_points AS r
       GROUP BY

@@ -6,14 +6,16 @@ SELECT
     30.0,
     GREATEST(
       -30.0,
-      SUM(
-        -10.0 * POWER(
-          2.0,
-          -(
-            CAST(DATEDIFF(DAY, h.event_date, CAST('2026-01-01' AS DATE)) AS DOUBLE)
-          ) / 365.0
-        )
-      )
+      CAST(SUM(
+        CAST(FLOOR(
+          -10.0 * POWER(
+            2.0,
+            -(
+              CAST(DATEDIFF(DAY, h.event_date, CAST('2026-01-01' AS DATE)) AS DOUBLE)
+            ) / 365.0
+          ) * 1000000 + 0.5
+        ) AS BIGINT)
+      ) AS DOUBLE) / 1000000
     )
   ) AS DOUBLE) AS points,
   COUNT(*) AS hits,
@@ -44,7 +46,7 @@ SELECT
   h.subject_id,
   'civic.volunteering' AS rule_id,
   'civic' AS dimension,
-  CAST(SUM(2.0) AS DOUBLE) AS points,
+  CAST(CAST(SUM(2000000) AS DOUBLE) / 1000000 AS DOUBLE) AS points,
   COUNT(*) AS hits,
   MAX(h.event_date) AS last_event
 FROM (
@@ -67,7 +69,7 @@ SELECT
   h.subject_id,
   'sector.drunk' AS rule_id,
   'civic' AS dimension,
-  CAST(SUM(-20.0) AS DOUBLE) AS points,
+  CAST(CAST(SUM(-20000000) AS DOUBLE) / 1000000 AS DOUBLE) AS points,
   COUNT(*) AS hits,
   MAX(h.event_date) AS last_event
 FROM (
@@ -94,7 +96,7 @@ SELECT
   h.subject_id,
   'shop.on_time' AS rule_id,
   'money' AS dimension,
-  CAST(SUM(1.0) AS DOUBLE) AS points,
+  CAST(CAST(SUM(1000000) AS DOUBLE) / 1000000 AS DOUBLE) AS points,
   COUNT(*) AS hits,
   MAX(h.event_date) AS last_event
 FROM (

@@ -34,6 +34,7 @@ condition on a record's fields is evaluated again, and no record column is read.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -46,7 +47,7 @@ from socialcredit.compiler.lower import date_literal, literal, lower
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import RELATION_RECORD_TYPE, ListCriterion, Policy, Rule
 
-__all__ = ["MAX_REASONS", "STAGES", "ScorePlan", "StateItem"]
+__all__ = ["MAX_REASONS", "MICRO", "STAGES", "ScorePlan", "StateItem", "from_micro", "micro", "to_micro"]
 
 # Constant SQL (no policy text in it): rank and percentile from the histogram of (kind, score).
 # The percentile is the share at or below the score, in hundredths of a percent rounded half up, computed with
@@ -112,6 +113,30 @@ def _period(unit: str, column: exp.Expr) -> exp.Expr:
     """The first day of the calendar month, quarter or year of ``column``."""
     trunc: exp.Expr = exp.DateTrunc(unit=_str(unit.upper()), this=column)  # type: ignore[no-untyped-call]
     return trunc
+
+
+# Points are summed as integers of micro-points (a millionth of a point): each record's decayed points are rounded
+# to the micro-point (half up), the sums of a rule and of a dimension are exact, so they do not depend on the order
+# in which an engine happens to add the rows (a run from the state and one from the records read them in different
+# orders; DuckDB and Spark too). A sum of doubles differed in its last bits between them.
+MICRO = 1_000_000
+
+
+def micro(points: float) -> int:
+    """``points`` in micro-points, rounded half up, as the SQL's ``to_micro`` rounds it (the same double arithmetic)."""
+    return math.floor(points * MICRO + 0.5)
+
+
+def to_micro(points: exp.Expr) -> exp.Expr:
+    """A DOUBLE of points as a BIGINT of micro-points, rounded half up: FLOOR(points * 1000000 + 0.5)."""
+    scaled = exp.Add(this=exp.Mul(this=points, expression=_num(MICRO)), expression=_num(0.5))
+    return exp.Cast(this=exp.Floor(this=scaled), to=exp.DataType.build("BIGINT"))
+
+
+def from_micro(micro_points: exp.Expr) -> exp.Expr:
+    """An integer of micro-points (a sum) as a DOUBLE of points."""
+    as_double = exp.Cast(this=micro_points, to=exp.DataType.build("DOUBLE"))
+    return exp.Div(this=as_double, expression=_num(MICRO), typed=False, safe=False)
 
 
 def _union_all(selects: list[exp.Select]) -> exp.Query:
@@ -266,9 +291,9 @@ class ScorePlan:
 
     # -- stage 1: rule points ----------------------------------------------------------------------------
     def _decayed(self, rule: Rule, event_date: exp.Expr) -> exp.Expr:
-        points = _num(rule.points)
+        """A record's (or a period's) points at the run's date, in micro-points: an integer (see ``MICRO``)."""
         if rule.decay is None:
-            return points
+            return _num(micro(rule.points))
         self.dialect.require("decay", f"rule {rule.id}")
         age = exp.Cast(this=self._age_days(event_date), to=exp.DataType.build("DOUBLE"))
         exponent = exp.Div(
@@ -277,7 +302,7 @@ class ScorePlan:
             typed=False,
             safe=False,
         )
-        return exp.Mul(this=points, expression=exp.Pow(this=_num(2.0), expression=exponent))
+        return to_micro(exp.Mul(this=_num(rule.points), expression=exp.Pow(this=_num(2.0), expression=exponent)))
 
     def _rule_filter(self, rule: Rule, only_affected: bool) -> exp.Expr:
         event = _col("event_date", "r")
@@ -318,7 +343,7 @@ class ScorePlan:
                 .where(where)
                 .group_by(_col("subject_id", "r"), period)
             )
-        raw = exp.Sum(this=self._decayed(rule, _col("event_date", "h")))
+        raw = from_micro(exp.Sum(this=self._decayed(rule, _col("event_date", "h"))))
         capped = _clamp(raw, -rule.cap, rule.cap) if rule.cap is not None else raw
         return (
             exp.select(
@@ -392,10 +417,12 @@ class ScorePlan:
         # for every rule point.
         sums: list[exp.Expr] = [
             exp.alias_(
-                exp.Sum(
-                    this=exp.If(
-                        this=exp.EQ(this=_col("dimension", "r"), expression=_str(d.id)),
-                        true=_col("points", "r"),
+                from_micro(
+                    exp.Sum(
+                        this=exp.If(
+                            this=exp.EQ(this=_col("dimension", "r"), expression=_str(d.id)),
+                            true=to_micro(_col("points", "r")),
+                        )
                     )
                 ),
                 f"d_{d.id}",
@@ -853,9 +880,9 @@ class ScorePlan:
                         ]
                     ),
                 )
-                points = exp.Case(
-                    ifs=[exp.If(this=exp.EQ(this=first, expression=_num(1)), true=points)], default=_num(0.0)
-                )
+                latest = exp.EQ(this=first, expression=_num(1))
+                points = exp.Case(ifs=[exp.If(this=latest, true=points)], default=_num(0))
+            points = from_micro(points)
             selects.append(
                 base.select(
                     _col("record_key", "r"),

@@ -34,6 +34,11 @@ __all__ = [
 ]
 
 BUILTIN_POLICIES = ("beijing", "sesame")
+# A run sums points as integers of micro-points (compiler/plan.py, MICRO): a rule's points are at least one
+# micro-point (less would count as 0), and at most 100,000, so that no sum of a subject's hits overflows an
+# engine's 64-bit integer (Spark's SUM of a BIGINT wraps) before 90 million hits.
+MIN_POINTS = 0.000001
+MAX_POINTS = 100_000
 
 # Names a list or service condition may use, besides the policy's dimension ids (and, in services, list ids).
 SUBJECT_FACTS: dict[str, expr.Var] = {
@@ -263,6 +268,12 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
                 problems.add((*path, "professions"), f"unknown profession {prof!r}")
         if r.points == 0:
             problems.add((*path, "points"), "a rule must give or take points; 0 does nothing")
+        elif not MIN_POINTS <= abs(r.points) <= MAX_POINTS:  # also NaN and infinity
+            problems.add(
+                (*path, "points"),
+                f"points are counted in millionths of a point, from 0.000001 to {MAX_POINTS:,} either way; "
+                f"{r.points} is out of range",
+            )
     facts = subject_env(p, catalog, with_lists=False)
     for i, lst in enumerate(p.lists):
         crit_ids = [c.id for c in lst.criteria]

@@ -156,13 +156,13 @@ class Snapshot:
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
         columns = "*" if explain else "subject_id, kind, score, tier_rank, grants"
-        table = store.execute(
-            f"SELECT {columns} FROM run_results WHERE run_id = ? ORDER BY subject_id", [self.run_id]
-        ).to_arrow_table()
+        # No ORDER BY: a run writes its results in subject order (runs._results_insert) and a scan keeps the order
+        # they were written in, so this is a plain scan; a run written otherwise (an older store) is sorted here.
+        table = store.execute(f"SELECT {columns} FROM run_results WHERE run_id = ?", [self.run_id]).to_arrow_table()
         ids = table.column("subject_id").combine_chunks()
         self._keys = _fixed_width(ids)
         if len(self._keys) > 1 and not bool(np.all(self._keys[1:] > self._keys[:-1])):
-            # not in byte order (a collation): sorted here, every column alike
+            # not in byte order (an older run, a collation): sorted here, every column alike
             order = np.argsort(self._keys, kind="stable")
             table, ids, self._keys = table.take(order), ids.take(order), self._keys[order]
         self.subject_ids = SubjectIds(ids)

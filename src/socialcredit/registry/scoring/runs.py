@@ -383,8 +383,11 @@ def results_select(loaded: LoadedPolicy, as_of: dt.date) -> exp.Select:
 
 def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
     """The INSERT of ``run_results`` (binds the run id)."""
+    # In subject order: decisions load a run with a plain scan, which keeps the order rows were written in, instead
+    # of sorting a million identifiers at every snapshot load (registry/decisions/snapshot.py checks the order).
     rows = exp.Subquery(this=results_select(loaded, as_of), alias=exp.TableAlias(this=exp.to_identifier("r")))
-    return exp.insert(exp.select(exp.Placeholder(), exp.Star()).from_(rows), "run_results")
+    ordered = exp.select(exp.Placeholder(), exp.Star()).from_(rows).order_by(exp.column("subject_id", "r"))
+    return exp.insert(ordered, "run_results")
 
 
 def rerun(store: Store, run_id: int, actor: str = "cli", *, from_records: bool = False) -> RunSummary:
