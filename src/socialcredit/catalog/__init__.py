@@ -214,13 +214,26 @@ def catalog_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@lru_cache(maxsize=16)
 def catalog_from_text(text: str) -> Catalog:
     """A published catalog's text parsed once per process: the same text is the same instance (a store opens with
-    its latest version; the shipped catalog is version 1)."""
+    its latest version; the shipped catalog is version 1, always the one instance, however many other texts were
+    parsed since)."""
+    if text == shipped_catalog_text():
+        return _shipped_catalog()
+    return _parsed_catalog(text)
+
+
+@lru_cache(maxsize=16)
+def _parsed_catalog(text: str) -> Catalog:
     return parse_catalog(text, "the catalog")
 
 
+@lru_cache(maxsize=1)
+def _shipped_catalog() -> Catalog:
+    return parse_catalog(shipped_catalog_text(), "the catalog")
+
+
+@lru_cache(maxsize=1)
 def shipped_catalog_text() -> str:
     """The text of the catalog shipped with the package: a new store's version 1."""
     return resources.files("socialcredit.catalog").joinpath("catalog.yaml").read_text("utf-8")
@@ -231,5 +244,5 @@ def load_catalog(path: Path | None = None) -> Catalog:
     """Load the catalog shipped with the package (or another file). A store's own catalog is ``store.catalog``:
     its latest published version (registry/scoring/catalogs.py), which may add record types to this one."""
     if path is None:
-        return catalog_from_text(shipped_catalog_text())
+        return _shipped_catalog()
     return parse_catalog(path.read_text("utf-8"), str(path))
