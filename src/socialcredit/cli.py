@@ -613,6 +613,7 @@ def policy_lint(
 ) -> None:
     """What a valid policy may still get wrong, with rule ids (docs/policy-lint.md); exit 1 on any error. With --db,
     the disparity audit of the policy's latest run in that store too (docs/policy-lab.md)."""
+    from socialcredit.cli_catalog import store_catalog
     from socialcredit.policy import builtin_policy, load_policy
     from socialcredit.policy.lint import PROFILES, lint_counts, lint_policy
 
@@ -620,7 +621,10 @@ def policy_lint(
         raise typer.BadParameter(
             f"{profile!r} is not a profile; profiles: {', '.join(PROFILES)}", param_hint="--profile"
         )
-    loaded = load_policy(policy) if policy.endswith((".yaml", ".yml")) else builtin_policy(policy)
+    if policy.endswith((".yaml", ".yml")):  # a file is read against the store's catalog (--db or the default store)
+        loaded = load_policy(policy, store_catalog(db if db is not None else DEFAULT_DB)[1])
+    else:
+        loaded = builtin_policy(policy)
     lint_findings = lint_policy(loaded, profile)
     counts = lint_counts(lint_findings)  # an overridden finding (with its written justification) fails nothing
     audit, disparities = disparity_for_lint(db, loaded.policy.id, loaded.sha256) if db else (None, [])

@@ -68,8 +68,9 @@ def policy_impact(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not a format; formats: {', '.join(FORMATS)}", param_hint="--format")
     date = as_of_date(as_of)
-    loaded = load_policy(candidate)  # validated as `policy check` does: errors name file, line and rule
     with _store(db) as store:
+        # validated as `policy check` does, against the store's published catalog: errors name file, line and rule
+        loaded = load_policy(candidate, store.catalog)
         report = impact(store, _published(store, current), loaded, date)
     if fmt == "json":
         text = json.dumps(report, ensure_ascii=False, indent=1, default=str)
@@ -184,9 +185,9 @@ def policy_publish(
             "--output REPORT.json` and publish with --impact REPORT.json (or publish with --without-impact, which the "
             "audit log records)"
         )
-    loaded = load_policy(file)
     report = read_report(impact) if impact is not None else None
     with _store(db) as store:
+        loaded = load_policy(file, store.catalog)  # a policy is validated against the store's published catalog
         done = publish(store, loaded, report, report_name=str(impact) if impact else "the impact report")
     if as_json:
         out.print_json(json.dumps(done))
