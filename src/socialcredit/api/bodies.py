@@ -149,3 +149,17 @@ def write_rows(folder: Path, name: str, rows: list[dict[str, Any]]) -> MemoryFil
 
     lines = "".join(json.dumps({k: text(v) for k, v in row.items()}, ensure_ascii=False) + "\n" for row in rows)
     return MemoryFile(lines.encode("utf-8"), folder, name)
+
+
+async def yaml_text(request: Request, *, what: str, limit: int, too_large: str, empty: str) -> str:
+    """A request's body that is a YAML text (a catalog, a candidate policy): refused over ``limit`` bytes (413,
+    ``too_large`` with {size} filled in), when empty (``empty``) and when not UTF-8, naming ``what``."""
+    raw = await request.body()
+    if len(raw) > limit:
+        raise PayloadTooLargeError(too_large.format(size=len(raw)))
+    if not raw.strip():
+        raise SocialCreditError(empty, code="empty_body")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SocialCreditError(f"{what} is not UTF-8 (byte {exc.start})", code="body_not_utf8") from None

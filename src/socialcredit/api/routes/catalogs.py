@@ -9,10 +9,11 @@ import anyio
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
+from socialcredit.api.bodies import yaml_text
 from socialcredit.api.deps import Operator, Public, ServiceDep, actor
 from socialcredit.api.lab_models import CatalogChecked, CatalogPublished, CatalogVersions, PublishedCatalog
 from socialcredit.catalog import LIMITS, catalog_from_text
-from socialcredit.errors import CatalogIncompatibleError, PayloadTooLargeError, SocialCreditError
+from socialcredit.errors import CatalogIncompatibleError
 from socialcredit.registry.scoring.catalogs import (
     CatalogCheck,
     catalog_text,
@@ -33,15 +34,13 @@ Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="A published catal
 
 async def catalog_body(request: Request) -> str:
     """The request's body: a catalog's YAML text, at most ``LIMITS["bytes"]`` bytes of UTF-8."""
-    raw = await request.body()
-    if len(raw) > LIMITS["bytes"]:
-        raise PayloadTooLargeError(f"the catalog is {len(raw)} bytes; a catalog may be at most {LIMITS['bytes']} bytes")
-    if not raw.strip():
-        raise SocialCreditError("the body is empty: send the catalog's YAML text", code="empty_body")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SocialCreditError(f"the catalog is not UTF-8 (byte {exc.start})", code="body_not_utf8") from None
+    return await yaml_text(
+        request,
+        what="the catalog",
+        limit=LIMITS["bytes"],
+        too_large=f"the catalog is {{size}} bytes; a catalog may be at most {LIMITS['bytes']} bytes",
+        empty="the body is empty: send the catalog's YAML text",
+    )
 
 
 CatalogText = Annotated[str, Depends(catalog_body)]

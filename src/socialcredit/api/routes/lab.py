@@ -12,12 +12,11 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from socialcredit.api.bodies import yaml_text
 from socialcredit.api.deps import Operator, ServiceDep, Today, actor
 from socialcredit.api.lab_models import DisparityAudit, Drift, ImpactReport
 from socialcredit.errors import (
     InvalidRequestError,
-    PayloadTooLargeError,
-    SocialCreditError,
     TooManyRequestsError,
     WorkflowError,
 )
@@ -42,17 +41,13 @@ RunId = Annotated[int, Query(ge=1, le=2**63 - 1, description="A finished score r
 
 async def candidate_body(request: Request) -> str:
     """The request's body: the candidate policy's YAML text, at most :data:`MAX_CANDIDATE_BYTES` of UTF-8."""
-    raw = await request.body()
-    if len(raw) > MAX_CANDIDATE_BYTES:
-        raise PayloadTooLargeError(
-            f"the candidate is {len(raw)} bytes; a policy is at most {MAX_CANDIDATE_BYTES} bytes"
-        )
-    if not raw.strip():
-        raise SocialCreditError("the body is empty: send the candidate policy's YAML text", code="empty_body")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SocialCreditError(f"the candidate is not UTF-8 (byte {exc.start})", code="body_not_utf8") from None
+    return await yaml_text(
+        request,
+        what="the candidate",
+        limit=MAX_CANDIDATE_BYTES,
+        too_large=f"the candidate is {{size}} bytes; a policy is at most {MAX_CANDIDATE_BYTES} bytes",
+        empty="the body is empty: send the candidate policy's YAML text",
+    )
 
 
 _YAML_BODY = {"requestBody": {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}}
