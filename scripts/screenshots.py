@@ -30,6 +30,7 @@ def main() -> int:
             "tests/test_web_phone.py",
             "tests/test_freeze_web.py",
             "tests/test_repair_workflow.py",
+            "tests/test_matchmaking.py",
             "-m",
             "browser",
             "-q",
@@ -48,6 +49,8 @@ def main() -> int:
     # and a refused resident's overview at both sizes, the records as cards on a phone (tests/test_web_phone.py)
     names = ("portal.png", "dashboard.png", "policy-phone.png", "policy-desktop.png")
     names += ("overview-phone.png", "overview-desktop.png", "records-phone.png")
+    # the matchmaking site's matches page (tests/test_matchmaking.py)
+    names += ("matchmaking-matches.png",)
     # the freeze control, and a refused resident's overview, a listing's details and the repair application at both
     # sizes (tests/test_freeze_web.py, tests/test_repair_workflow.py)
     for kind in ("freeze", "refused-overview", "listing", "repair"):

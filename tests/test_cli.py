@@ -231,6 +231,17 @@ def test_policy_explain_states_each_rule_in_plain_words() -> None:
         'days, expiring after 1825 days, at most 60 points in all. Reason given: "taxes paid late" (TAX_LATE).'
     ) in codes
     assert "Tiers: AAA ≥ 1050, AA ≥ 1030, A ≥ 960, B ≥ 850, C ≥ 600, D ≥ 0" in codes
+    # a list criterion on a record names the record type in words, in the reader's language
+    assert (
+        "  • judgment_defaulter: a court judgment record where defaulter and status == 'unfulfilled' — "
+        "judgment defaulter\n"
+    ) in codes
+    codes_zh = subprocess.run(
+        [CLI, "policy", "explain", "beijing", "--codes", "--lang", "zh"], capture_output=True, text=True, check=True
+    ).stdout
+    assert (
+        "  • judgment_defaulter: 法院判决记录，条件：defaulter and status == 'unfulfilled' — 失信被执行人\n"
+    ) in codes_zh
 
 
 @pytest.mark.slow

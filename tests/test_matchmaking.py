@@ -47,9 +47,9 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
-from web_helpers import browser
+from web_helpers import browser, shots
 
-__all__ = ["browser"]  # the module-scoped fixture
+__all__ = ["browser", "shots"]  # fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 TIERS = credit_tiers("sesame")
@@ -864,11 +864,12 @@ def _showcase(world: dict[str, Any]) -> int:
 
 
 @pytest.mark.browser
-def test_the_matches_page_in_a_browser(world: dict[str, Any], browser: Any) -> None:
+def test_the_matches_page_in_a_browser(world: dict[str, Any], browser: Any, shots: Path) -> None:
+    """The page at 980 px; its screenshot goes to $SOCIALCREDIT_SCREENSHOTS (docs/screenshots keeps one), never
+    into the checkout by default."""
     mstore: MatchStore = world["mstore"]
     app = create_match_app(mstore.path, registry=world["registry"], store=mstore, today=AS_OF)
-    shot = ROOT / "docs" / "screenshots" / "matchmaking-matches.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
+    shot = shots / "matchmaking-matches.png"
     with serving(app) as base:
         page = browser.new_page(viewport={"width": 980, "height": 900})
         page.goto(f"{base}/clients/{_showcase(world)}/matches?limit=5")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.policy.load import LoadedPolicy
-from socialcredit.policy.model import Rule
-from socialcredit.policy.words import policy_plain_text
+from socialcredit.policy.model import ListCriterion, Rule
+from socialcredit.policy.words import a_or_an, policy_plain_text
 
 __all__ = ["explain_policy", "explain_rule", "explain_words"]
 
@@ -69,6 +69,20 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
     return ", ".join(parts) + said + _on_record(rule, lang)
 
 
+def _criterion(c: ListCriterion, lang: str, catalog: Catalog | None) -> str:
+    """A list criterion's condition: its expression as written, or the record type it needs in the reader's words
+    ('a court judgment record where ...', '法院判决记录，条件：...')."""
+    if c.when:
+        return c.when
+    if c.record is None:
+        return ""
+    rt = (catalog or load_catalog()).record_types[c.record.record_type].name.get(lang)
+    if lang == "zh":
+        noun = rt if rt.endswith("记录") else rt + "记录"
+        return noun + (f"，条件：{c.record.when}" if c.record.when else "")
+    return f"{a_or_an(rt)} record" + (f" where {c.record.when}" if c.record.when else "")
+
+
 def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
     p = loaded.policy
     en = lang != "zh"
@@ -100,15 +114,7 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
     for lst in p.lists:
         lines.append(f"\n{lst.name.get(lang)} ({lst.id}):")
         for c in lst.criteria:
-            cond = (
-                c.when
-                if c.when
-                else f"a {c.record.record_type} record"
-                + (f" where {c.record.when}" if c.record and c.record.when else "")
-                if c.record
-                else ""
-            )
-            lines.append(f"  • {c.id}: {cond} — {c.reason.text(lang)}")
+            lines.append(f"  • {c.id}: {_criterion(c, lang, loaded.record_catalog)} — {c.reason.text(lang)}")
     if p.services:
         lines.append("\nServices:" if en else "\n服务：")
         for s in p.services:
