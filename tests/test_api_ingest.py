@@ -304,6 +304,20 @@ def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:
     assert (r.status_code, r.json()["error"]["code"]) == (409, "version_exists")
     r = client.post("/v1/policies", content=b"id: [unclosed", headers=op)
     assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_policy")
+    # the body is read as the catalog and the lab read theirs (api/bodies.yaml_text): bounded, non-empty, UTF-8
+    r = client.post("/v1/policies", content=b"#" * (1024 * 1024 + 1), headers=op)
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        413,
+        "the policy is 1048577 bytes; a policy is at most 1048576 bytes",
+    )
+    r = client.post("/v1/policies", content=b" \n", headers=op)
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (
+        400,
+        "empty_body",
+        "the body is empty: send the policy's YAML text",
+    )
+    r = client.post("/v1/policies", content=b"id: \xff", headers=op)
+    assert (r.status_code, r.json()["error"]["message"]) == (400, "the policy is not UTF-8 (byte 4)")
     listed = client.get("/v1/policies", headers=auth(world["keys"]["operator"])).json()["policies"]
     assert ("beijing", "2099.1") in {(p["policy_id"], p["version"]) for p in listed}
     public = client.get("/v1/policies/beijing/2099.1")

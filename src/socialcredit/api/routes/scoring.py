@@ -9,15 +9,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import yaml_text
 from socialcredit.api.deps import Operator, Public, ServiceDep, Today, actor
 from socialcredit.api.models import Job, PolicyPublished, PublishedPolicies, Runs, StartedJob
 from socialcredit.errors import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
-    PayloadTooLargeError,
     PolicyError,
-    SocialCreditError,
     WorkflowError,
 )
 from socialcredit.policy import BUILTIN_POLICIES, parse_policy
@@ -104,14 +103,14 @@ def policy_text(policy_id: str, version: str, service: ServiceDep) -> str:
 
 
 async def _policy_body(request: Request) -> str:
-    """The request's body: a policy's YAML text, at most 1 MiB of UTF-8."""
-    raw = await request.body()
-    if len(raw) > MAX_POLICY_BYTES:
-        raise PayloadTooLargeError("a policy is at most 1 MiB")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SocialCreditError(f"the policy is not UTF-8 (byte {exc.start})", code="body_not_utf8") from None
+    """The request's body: a policy's YAML text, at most 1 MiB of UTF-8 (api/bodies.yaml_text)."""
+    return await yaml_text(
+        request,
+        what="the policy",
+        limit=MAX_POLICY_BYTES,
+        too_large=f"the policy is {{size}} bytes; a policy is at most {MAX_POLICY_BYTES} bytes",
+        empty="the body is empty: send the policy's YAML text",
+    )
 
 
 _PUBLISHED_AGAIN = {"description": "The same version with the same text was published already."}
