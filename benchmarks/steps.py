@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import resource
 import statistics
 import sys
@@ -45,12 +46,19 @@ def step_ingest(a: dict[str, Any]) -> dict[str, Any]:
     for f in (db, db.with_name(db.name + ".wal")):
         f.unlink(missing_ok=True)
     with open_store(db, create=True, key="") as store:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         reports = load_population(store, a["work"] + "/population", today=AS_OF, actor="bench").reports
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c
         rows = sum(r.accepted for r in reports)
         rejected = sum(r.rejected for r in reports)
-    return {"seconds": seconds, "rows": rows, "rejected": rejected, "rows_per_second": rows / seconds}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "load_average": os.getloadavg(),
+        "rows": rows,
+        "rejected": rejected,
+        "rows_per_second": rows / seconds,
+    }
 
 
 class _Stages:
@@ -100,6 +108,7 @@ def step_score(a: dict[str, Any]) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "cpu_seconds": cpu,
+        "load_average": os.getloadavg(),
         "source": summary.source,
         "stages": stages.end(),
         "stages_cpu": stages.cpu_seconds(),
@@ -116,11 +125,13 @@ def step_state_build(a: dict[str, Any]) -> dict[str, Any]:
     with open_store(Path(a["work"]) / "store.duckdb", key="") as store:
         loaded = resolve_policy(store, POLICY, actor="bench")
         records = int(store.one("SELECT count(*) FROM records"))
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         info = build_state(store, loaded)
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "load_average": os.getloadavg(),
         "rows": info.rows,
         "records": records,
         "records_per_second": records / seconds,
@@ -195,6 +206,7 @@ def step_incremental(a: dict[str, Any]) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "cpu_seconds": cpu,
+        "load_average": os.getloadavg(),
         "source": summary.source,
         "stages": stages.end(),
         "stages_cpu": stages.cpu_seconds(),
@@ -214,9 +226,9 @@ def _field_names() -> list[str]:
 
 def step_decisions(a: dict[str, Any]) -> dict[str, Any]:
     with open_store(Path(a["work"]) / "store.duckdb", key="") as store:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         snap = Snapshot.load(store, POLICY)
-        load_seconds = time.perf_counter() - t
+        load_seconds, load_cpu = time.perf_counter() - t, time.process_time() - c
         ids = snap.subject_ids[: min(100_000, len(snap.subject_ids))]
         batch = []
         for _ in range(a.get("runs", 5)):
@@ -235,6 +247,8 @@ def step_decisions(a: dict[str, Any]) -> dict[str, Any]:
         "batch_per_second": len(ids) / statistics.median(batch),
         "single_median_us": statistics.median(single) / 1000,
         "snapshot_load_seconds": load_seconds,
+        "snapshot_load_cpu_seconds": load_cpu,
+        "load_average": os.getloadavg(),
         "inquiries_logged": logged,
         "flush_seconds": flush_seconds,
     }
