@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,7 @@ from org_world import DIRECTOR, FORMER, ORG, REP, ROLE, STRANGER, build_org_worl
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.due_process.evidence import MAX_FILE_BYTES
 from socialcredit.registry.due_process.listings import activate_due
 from socialcredit.registry.records.ingest import ingest_file
@@ -299,3 +302,31 @@ def test_the_notice_of_a_listing_taking_effect_names_the_organisation(tmp_path: 
     assert told[ORG][0] == (
         "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-03-21."
     )
+
+
+def test_the_command_line_withdraws_for_the_organisation_only_as_its_representative(tmp_path: Path) -> None:
+    """``dispute withdraw --subject`` asks the same check: the current representative withdraws the organisation's
+    dispute (kept as retracted_by_representative); a director or a former representative is told it is not found."""
+    store = build_org_world(tmp_path, runs=(dt.date(2026, 1, 20),))
+    try:
+        filed = file_dispute(store, ORG, "courts", "J9", "paid", actor="test", representative_id=REP)
+    finally:
+        store.close()
+    dispute_id = str(filed["dispute_id"])
+    cli = Path(sys.executable).parent / "socialcredit"
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env |= {"COLUMNS": "200", TODAY_ENV: TODAY}
+
+    def withdraw(subject: str) -> subprocess.CompletedProcess[str]:
+        args = [str(cli), "dispute", "withdraw", dispute_id, "--subject", subject, "--json"]
+        return subprocess.run(
+            [*args, "--db", str(tmp_path / "orgs.duckdb")], capture_output=True, text=True, env=env, timeout=120
+        )
+
+    for subject in (DIRECTOR, FORMER, STRANGER):
+        refused = withdraw(subject)
+        assert (refused.returncode, refused.stderr.strip().splitlines()[-1]) == (2, f"error: no dispute {dispute_id}")
+    done = withdraw(REP)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["status"], out["retracted_by_representative"]) == ("retracted", REP)
