@@ -28,7 +28,8 @@ STRANGER = make_ric("110108", dt.date(1991, 9, 9), 74)
 ROLE = ["record_id", "subject_id", "record_type", "event_date", "org_id", "role", "start_date", "end_date"]
 
 
-def build_org_world(folder: Path) -> Store:
+def build_org_world(folder: Path, runs: tuple[dt.date, ...] = (dt.date(2026, 1, 20), dt.date(2026, 3, 25))) -> Store:
+    """The world, scored at each of ``runs``: by default the notice, then a run after the 60 days' grace."""
     store = open_store(folder / "orgs.duckdb", create=True, key="")
     subjects = [
         [REP, "张三", "朝阳区", "retail"],
@@ -53,6 +54,6 @@ def build_org_world(folder: Path) -> Store:
     tax = [["X9", ORG, "tax_payment", "2025-06-01", "80000", "late", "20"]]
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
     ingest(store, write_csv(folder / "tax.csv", header, tax), "tax_bureau", dt.date(2026, 1, 10))
-    for as_of in (dt.date(2026, 1, 20), dt.date(2026, 3, 25)):  # the notice, then after the 60 days' grace
+    for as_of in runs:
         score(store, resolve_policy(store, "beijing"), as_of)
     return store

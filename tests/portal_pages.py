@@ -99,6 +99,8 @@ PAGES = [
     PortalPage("/orgs?q={org_name}", "resident"),
     PortalPage("/orgs/{org}", "resident"),
     PortalPage("/orgs/{other_org}", "resident", status=403),
+    # the organisation's dispute the representative filed, on their own dispute page (docs/organisations.md)
+    PortalPage("/me/disputes/{org_dispute}", "resident"),
 ]
 
 
@@ -164,6 +166,19 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "utf-8",
     )
     ingest_file(store, roles, "registration_authority", today=AS_OF)
+    org_record = store.rows(
+        "SELECT source_id, record_id FROM records WHERE subject_id = ? AND NOT withdrawn ORDER BY record_id LIMIT 1",
+        [org],
+    )[0]
+    org_dispute = file_dispute(
+        store,
+        org,
+        org_record["source_id"],
+        org_record["record_id"],
+        "该记录已更正。",
+        actor="resident",
+        representative_id=listed,
+    )
     publish_shipped_memoranda(store, "beijing")  # the public policy page shows its memorandum
     body = {"subject_id": listed, "service": "bank_loan", "purpose": "loan"}
     with ExitStack() as stack:
@@ -197,6 +212,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 "org": org,
                 "org_name": org_name,
                 "other_org": other_org,
+                "org_dispute": org_dispute["dispute_id"],
             },
         }
     store.close()

@@ -125,7 +125,10 @@ def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> 
         store, d["dispute_id"], "passport stamps attached", "resident", today=D(2026, 3, 7)
     )
     assert extended["deadline"] == "2026-03-22"  # day 30 is within the first 30: 2026-02-05 + 45
-    assert extended["information"] == [{"added_at": "2026-03-07", "text": "passport stamps attached"}]
+    # the resident acting for themselves: no representative (one acting for an organisation: tests/test_org_acting.py)
+    assert extended["information"] == [
+        {"added_at": "2026-03-07", "text": "passport stamps attached", "representative_id": None}
+    ]
     again = disputes.add_information(store, d["dispute_id"], "and a boarding pass", "resident", today=D(2026, 3, 10))
     assert again["deadline"] == "2026-03-22"  # after day 30: information is kept, the deadline does not move
     assert disputes.lapse_overdue(store, D(2026, 3, 22)) == []

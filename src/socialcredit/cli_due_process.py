@@ -178,7 +178,13 @@ def dispute_attach(
 @dispute_app.command("withdraw")
 def dispute_withdraw(
     dispute_id: Annotated[int, typer.Argument(help="The dispute.", metavar="DISPUTE_ID")],
-    subject: Annotated[str, typer.Option(help="The resident withdrawing it (checked).", metavar="SUBJECT")],
+    subject: Annotated[
+        str,
+        typer.Option(
+            help="The resident withdrawing it, or the legal representative of the organisation it is about (checked).",
+            metavar="SUBJECT",
+        ),
+    ],
     reason: Annotated[str | None, typer.Option(help="Why, in a few words.", metavar="TEXT")] = None,
     actor: ActorOpt = "cli",
     today: TodayOpt = None,

@@ -734,6 +734,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE repairs ADD COLUMN representative_id VARCHAR;
         """,
     ),
+    (
+        34,
+        "who acted for an organisation on its open dispute",
+        # The legal representative also adds information to the organisation's dispute, attaches evidence and
+        # withdraws it (registry/due_process/acting.py): each row keeps the representative's identity number, as
+        # filing does. Empty for a subject acting for themselves.
+        """
+        ALTER TABLE dispute_information ADD COLUMN representative_id VARCHAR;
+        ALTER TABLE dispute_evidence ADD COLUMN representative_id VARCHAR;
+        ALTER TABLE disputes ADD COLUMN retracted_by_representative VARCHAR;
+        """,
+    ),
 ]
 
 

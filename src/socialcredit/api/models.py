@@ -324,6 +324,8 @@ class Dispute(_Out):
     # who filed it for the organisation (its legal representative's identity number, masked in the organisation's
     # file as its related persons are); None when the subject acted for themselves
     representative_id: str | None = None
+    # the legal representative who withdrew the organisation's dispute (status retracted); None otherwise
+    retracted_by_representative: str | None = None
 
 
 class LinkDispute(_Out):

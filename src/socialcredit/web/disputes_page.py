@@ -1,4 +1,5 @@
-"""A dispute's own pages: the resident's (evidence files, withdrawal), the furnisher's (its open disputes, answered
+"""A dispute's own pages: the resident's (information, evidence files, withdrawal; the legal representative's for
+their organisation's dispute), the furnisher's (its open disputes, answered
 there) and the operator's (escalation to a human review, the reviewer's decision).
 
 Each calls the same registry functions as the HTTP API and the command line. Another resident's dispute, or a
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from socialcredit.clock import resolve_today
 from socialcredit.errors import (
     NotFoundError,
     PayloadTooLargeError,
@@ -21,6 +23,7 @@ from socialcredit.errors import (
     UnsupportedMediaError,
     WorkflowError,
 )
+from socialcredit.registry.due_process.acting import acting_on, audit_read_for_org
 from socialcredit.registry.due_process.disputes import (
     answer_dispute,
     decide_review,
@@ -32,7 +35,7 @@ from socialcredit.registry.due_process.disputes import (
 from socialcredit.registry.due_process.evidence import MAX_FILES, add_evidence, content_disposition, evidence_file
 from socialcredit.web.core import Page, Web
 
-__all__ = ["add_routes"]
+__all__ = ["add_routes", "resident_dispute_page"]
 
 
 def _dispute_id(page: Page) -> int:
@@ -40,22 +43,28 @@ def _dispute_id(page: Page) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 18 else -1
 
 
-def _owned(web: Web, page: Page, dispute_id: int) -> dict[str, Any]:
-    """The dispute, if the signed-in party may see it: its resident, its source's furnisher, an operator."""
+def _owned(web: Web, page: Page, dispute_id: int, *, reading: bool = False) -> dict[str, Any]:
+    """The dispute, if the signed-in party may see it: its resident (or the current legal representative of the
+    organisation it is about: ``acting_representative``, a reading audited as ``read_for_org``), its source's
+    furnisher, an operator."""
     who = page.who
     assert who is not None
+    acting = None
     with web.service.writer() as store:
         try:
             d = get_dispute(store, dispute_id) if dispute_id > 0 else None
         except NotFoundError:
             d = None
+        if d is not None and who.role == "resident":
+            acting = acting_on(store, who.subject_id, str(d["subject_id"]), resolve_today())
+            if reading and acting is not None and acting.representative_id is not None:
+                audit_read_for_org(store, who.actor, acting, {"dispute_id": dispute_id})
     mine = d is not None and (
-        who.role == "operator"
-        or (who.role == "resident" and d["subject_id"] == who.subject_id)
-        or (who.role == "furnisher" and d["source_id"] == who.source_id)
+        who.role == "operator" or acting is not None or (who.role == "furnisher" and d["source_id"] == who.source_id)
     )
     if d is None or not mine:
         raise NotFoundError(page.t("error_not_found_title") + f": {page.t('dispute_title', id=dispute_id)}")
+    d["acting_representative"] = acting.representative_id if acting is not None else None
     return d
 
 
@@ -78,12 +87,15 @@ def _download(web: Web, page: Page) -> Response:
     )
 
 
-def _resident_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
-    d = _owned(web, page, _dispute_id(page))
+def resident_dispute_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
+    """The resident's page of one dispute (their own, or their organisation's as its legal representative)."""
+    d = _owned(web, page, _dispute_id(page), reading=status == 200)
     if page.query("filed"):
         context.setdefault("done", page.t("dispute_filed_here", id=d["dispute_id"]))
     elif page.query("added"):
         context.setdefault("done", page.t("evidence_added"))
+    elif page.query("informed"):
+        context.setdefault("done", page.t("dispute_added", id=d["dispute_id"]))
     elif page.query("withdrawn"):
         context.setdefault("done", page.t("dispute_withdrawn_done"))
     return page.render("me_dispute.html", status, section="disputes", d=d, max_files=MAX_FILES, **context)
@@ -126,7 +138,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me/disputes/{dispute_id}")
     @web.page("resident")
     def my_dispute(page: Page) -> Response:
-        return _resident_page(web, page)
+        return resident_dispute_page(web, page)
 
     @router.post("/me/disputes/{dispute_id}/evidence")
     @web.page("resident", files=True)
@@ -135,12 +147,13 @@ def add_routes(router: APIRouter, web: Web) -> None:
         d = _owned(web, page, _dispute_id(page))
         name, content = page.files.get("file", ("", b""))
         if not content:
-            return _resident_page(web, page, 400, failure=page.t("evidence_missing"))
+            return resident_dispute_page(web, page, 400, failure=page.t("evidence_missing"))
         try:
             with web.service.writer() as store:
-                add_evidence(store, d["dispute_id"], content, name, page.who.actor)
+                rep = d["acting_representative"]
+                add_evidence(store, d["dispute_id"], content, name, page.who.actor, representative_id=rep)
         except (PayloadTooLargeError, UnsupportedMediaError, WorkflowError) as exc:
-            return _resident_page(web, page, exc.status, failure=_file_refusal(page, exc, len(content)))
+            return resident_dispute_page(web, page, exc.status, failure=_file_refusal(page, exc, len(content)))
         return page.redirect(f"/me/disputes/{d['dispute_id']}?added=1")
 
     @router.get("/me/disputes/{dispute_id}/evidence/{evidence_id}")
@@ -160,7 +173,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     store, d["dispute_id"], who.subject_id, who.actor, reason=page.form.get("reason") or None
                 )
         except WorkflowError as exc:
-            return _resident_page(web, page, exc.status, failure=str(exc))
+            return resident_dispute_page(web, page, exc.status, failure=str(exc))
         web.service.changed()
         return page.redirect(f"/me/disputes/{d['dispute_id']}?withdrawn=1")
 

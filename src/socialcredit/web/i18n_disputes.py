@@ -14,6 +14,12 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
     "dispute_status_retracted": ("本人已撤回", "withdrawn by you"),
     "dispute_open_page": ("查看详情、上传证据或撤回", "Details, evidence files, withdrawal"),
     "dispute_back": ("返回我的异议", "Back to my disputes"),
+    "dispute_back_org": ("返回单位档案", "Back to the organisation's file"),
+    "dispute_acting_for_org": (
+        "您作为单位（统一社会信用代码 {org}）的现任法定代表人办理此异议；您的每一步操作都以您的身份记录在案。",
+        "You act on this dispute as the current legal representative of organisation {org}; each step you take is "
+        "recorded under your identity.",
+    ),
     "dispute_filed_here": (
         "异议 {id} 已受理。您可以在下面上传证据文件。",
         "Dispute {id} was received. You may attach evidence files below.",

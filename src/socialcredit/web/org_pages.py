@@ -73,4 +73,9 @@ def add_routes(router: APIRouter, web: Web) -> None:
             r["type_name"] = kind.name.get(page.lang) if kind else r["record_type"]
         if page.query("print") == "1":
             return Response(render_org_html(out, page.lang), media_type="text/html; charset=utf-8")
-        return page.render("org_file.html", section=_section(page), file=out, org=out["organisation"])
+        # each dispute opens on the page where the operator, or the representative acting for the organisation,
+        # takes its next step
+        base = "/ops/disputes/" if operator else "/me/disputes/"
+        return page.render(
+            "org_file.html", section=_section(page), file=out, org=out["organisation"], dispute_base=base
+        )

@@ -13,6 +13,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.policy.model import Policy
 from socialcredit.registry.decisions.live import LiveView
+from socialcredit.registry.due_process.acting import acting_on
 from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.links import file_link_dispute
 from socialcredit.registry.due_process.listings import list_listings
@@ -29,6 +30,7 @@ from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.codes import name_codes, name_listings, tier_label
 from socialcredit.web.core import Page, Web
+from socialcredit.web.disputes_page import resident_dispute_page
 from socialcredit.web.freeze_page import freeze_context
 from socialcredit.web.repair_pages import listings_context, notices_context, records_context, service_reasons
 
@@ -214,15 +216,30 @@ def add_routes(router: APIRouter, web: Web) -> None:
         assert page.who is not None
         raw = str(page.request.path_params["dispute_id"])
         dispute_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
+        # sent from the dispute's own page (where the legal representative acts for their organisation): back there
+        from_page = page.form.get("from") == "dispute"
         try:
             with web.service.writer() as store:
-                # someone else's dispute is answered exactly as one that does not exist
-                if dispute_id < 0 or get_dispute(store, dispute_id)["subject_id"] != _subject(page):
+                # the resident's own, or their organisation's as its legal representative (registry/due_process/
+                # acting.py); someone else's dispute is answered exactly as one that does not exist
+                subject = get_dispute(store, dispute_id)["subject_id"] if dispute_id > 0 else None
+                acting = None if subject is None else acting_on(store, _subject(page), str(subject), resolve_today())
+                if acting is None:
                     raise NotFoundError(f"no dispute {raw}")
-                add_information(store, dispute_id, page.form.get("text", ""), actor=page.who.actor)
+                add_information(
+                    store,
+                    dispute_id,
+                    page.form.get("text", ""),
+                    actor=page.who.actor,
+                    representative_id=acting.representative_id,
+                )
         except WorkflowError as exc:
+            if from_page:
+                return resident_dispute_page(web, page, 400, failure=str(exc))
             context = _disputes(web, page)
             return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
+        if from_page:
+            return page.redirect(f"/me/disputes/{dispute_id}?informed=1")
         return page.redirect(f"/me/disputes?added={dispute_id}")
 
     @router.get("/me/consents")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.api.deps import Anyone, Operator, Resident, ServiceDep, Today, actor, naming
 from socialcredit.api.models import Dispute
-from socialcredit.api.routes.due_process import visible_dispute
+from socialcredit.api.routes.due_process import acting_dispute, visible_dispute
 from socialcredit.registry.due_process.disputes import decide_review, escalate_dispute, withdraw_dispute
 from socialcredit.registry.due_process.evidence import (
     MAX_FILE_BYTES,
@@ -62,6 +62,8 @@ class EvidenceFile(BaseModel):
     size: int
     sha256: str
     added_on: str
+    # who attached it for the organisation the dispute is about (its legal representative); None otherwise
+    representative_id: str | None = None
 
 
 async def _read_file(request: Request) -> bytes:
@@ -84,17 +86,19 @@ async def add_file(
     request: Request,
     party: Resident,
     service: ServiceDep,
+    today: Today,
     name: Annotated[str | None, Query(max_length=200)] = None,
 ) -> EvidenceFile:
     """The resident attaches a file (the body: a PDF, PNG or JPEG of at most 1 MiB; three a dispute at most) to
-    their open dispute; ``name`` is the file's name to show."""
+    their open dispute, or the current legal representative to their organisation's (kept as
+    ``representative_id``); ``name`` is the file's name to show."""
     content = await _read_file(request)
     path = f"/v1/disputes/{dispute_id}/evidence"
 
     def work() -> dict[str, Any]:
         with naming(service, "dispute_id") as store:
-            visible_dispute(service, store, party, dispute_id, path)
-            return add_evidence(store, dispute_id, content, name, actor(party))
+            _, rep = acting_dispute(service, store, party, dispute_id, path, today)
+            return add_evidence(store, dispute_id, content, name, actor(party), today=today, representative_id=rep)
 
     return EvidenceFile.model_validate(await anyio.to_thread.run_sync(work))
 
@@ -112,10 +116,12 @@ async def add_file(
         }
     },
 )
-def get_file(dispute_id: int, evidence_id: int, party: Anyone, service: ServiceDep) -> Response:
-    """One evidence file, to the dispute's resident, its source's furnisher or an operator (audited)."""
+def get_file(dispute_id: int, evidence_id: int, party: Anyone, service: ServiceDep, today: Today) -> Response:
+    """One evidence file, to the dispute's resident (or the current legal representative of the organisation it is
+    about), its source's furnisher or an operator (audited)."""
     with naming(service, "dispute_id") as store:
-        visible_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/evidence/{evidence_id}")
+        path = f"/v1/disputes/{dispute_id}/evidence/{evidence_id}"
+        visible_dispute(service, store, party, dispute_id, path, for_org=today)
         meta, content = evidence_file(store, dispute_id, evidence_id, actor(party))
     return Response(
         content,
@@ -131,8 +137,9 @@ def get_file(dispute_id: int, evidence_id: int, party: Anyone, service: ServiceD
 def withdraw(
     dispute_id: int, party: Resident, service: ServiceDep, today: Today, body: WithdrawIn | None = None
 ) -> Dispute:
-    """The resident withdraws their open dispute (status ``retracted``): the record stays as it is, and it counts
-    again as when a dispute is answered."""
+    """The resident withdraws their open dispute (status ``retracted``), or the current legal representative their
+    organisation's (kept as ``retracted_by_representative``): the record stays as it is, and it counts again as
+    when a dispute is answered. Anyone else's dispute is not found (404)."""
     assert party.subject_id is not None
     with naming(service, "dispute_id") as store:
         done = withdraw_dispute(

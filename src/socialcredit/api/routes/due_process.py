@@ -43,8 +43,8 @@ from socialcredit.api.models import (
 from socialcredit.api.routes.subjects import own_file_only
 from socialcredit.errors import ForbiddenError, InvalidRequestError, NotFoundError, SocialCreditError
 from socialcredit.regions.contest import answer_link_dispute
-from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import Party
+from socialcredit.registry.due_process.acting import Acting, acting_on, audit_read_for_org
 from socialcredit.registry.due_process.disputes import add_information as add_information_to
 from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.links import file_link_dispute, get_link_dispute, list_link_disputes
@@ -63,12 +63,11 @@ from socialcredit.registry.due_process.repair import (
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.consent import set_consent as set_consent_of
 from socialcredit.registry.reporting.file_page import file_names
-from socialcredit.registry.reporting.org_file import is_representative
 from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
 
-__all__ = ["router", "visible_dispute"]
+__all__ = ["acting_dispute", "router", "visible_dispute"]
 
 router = APIRouter()
 _PUBLIC: list[str | Enum] = ["public"]
@@ -153,36 +152,46 @@ def visible_dispute(
 
     With ``for_org`` (today), the current legal representative of the organisation it is about may see it too
     (the reading audited as ``read_for_org``)."""
-    try:
-        d = get_dispute(store, dispute_id)
-    except NotFoundError as exc:
-        exc.field = "dispute_id"
-        raise
-    mine = (
-        party.role == "operator"
-        or (party.role == "resident" and d["subject_id"] == party.subject_id)
-        or (party.role == "furnisher" and d["source_id"] == party.source_id)
-    )
-    if not mine and for_org is not None and _acts_for(store, party, str(d["subject_id"]), for_org):
-        _audit_for_org(store, party, str(d["subject_id"]), {"dispute_id": dispute_id})
+    d = _dispute(store, dispute_id)
+    if party.role == "operator" or (party.role == "furnisher" and d["source_id"] == party.source_id):
         return d
-    if not mine:
+    acting = _acting(store, party, str(d["subject_id"]), for_org)
+    if acting is None:
         deny(service, party, ForbiddenError(f"dispute {dispute_id} is not yours to see", code="not_your_dispute"), path)
+    if acting.representative_id is not None:
+        audit_read_for_org(store, actor(party), acting, {"dispute_id": dispute_id})
     return d
 
 
-def _acts_for(store: Store, party: Party, subject_id: str, today: dt.date) -> bool:
-    """Whether a resident is today the legal representative of the organisation ``subject_id``."""
-    if party.role != "resident" or party.subject_id is None or not subject_id.isascii() or len(subject_id) != 18:
-        return False
-    if store.one("SELECT kind FROM current_subjects WHERE subject_id = ?", [subject_id]) != "org":
-        return False
-    return is_representative(store, party.subject_id, subject_id, today)
+def acting_dispute(
+    service: Service, store: Store, party: Party, dispute_id: int, path: str, today: dt.date
+) -> tuple[dict[str, Any], str | None]:
+    """A dispute the resident acts on — their own, or an organisation's as its legal representative on ``today``
+    (``registry/due_process/acting.py``) — and the representative's identity number when acting for one; anyone
+    else is refused 403 ``not_your_dispute`` (audited), as when they read it."""
+    d = _dispute(store, dispute_id)
+    acting = _acting(store, party, str(d["subject_id"]), today)
+    if acting is None:
+        deny(service, party, ForbiddenError(f"dispute {dispute_id} is not yours to see", code="not_your_dispute"), path)
+    return d, acting.representative_id
 
 
-def _audit_for_org(store: Store, party: Party, org_id: str, detail: dict[str, Any]) -> None:
-    with store.transaction():
-        append_audit(store, actor(party), "read_for_org", org_id, {**detail, "as": "representative"})
+def _dispute(store: Store, dispute_id: int) -> dict[str, Any]:
+    try:
+        return get_dispute(store, dispute_id)
+    except NotFoundError as exc:
+        exc.field = "dispute_id"
+        raise
+
+
+def _acting(store: Store, party: Party, subject_id: str, today: dt.date | None) -> Acting | None:
+    """How a resident acts on a case of ``subject_id``: for themselves, or (given ``today``) as the current legal
+    representative of the organisation ``subject_id``; None for anyone else."""
+    if party.role != "resident" or party.subject_id is None:
+        return None
+    if today is None:
+        return Acting(party.subject_id, subject_id) if party.subject_id == subject_id else None
+    return acting_on(store, party.subject_id, subject_id, today)
 
 
 def visible_repair(service: Service, store: Store, party: Party, repair_id: int, today: dt.date) -> dict[str, Any]:
@@ -193,13 +202,15 @@ def visible_repair(service: Service, store: Store, party: Party, repair_id: int,
     except NotFoundError as exc:
         exc.field = "repair_id"
         raise
-    if party.role == "operator" or (party.role == "resident" and r["subject_id"] == party.subject_id):
+    if party.role == "operator":
         return r
-    if _acts_for(store, party, str(r["subject_id"]), today):
-        _audit_for_org(store, party, str(r["subject_id"]), {"repair_id": repair_id})
-        return r
-    refusal = ForbiddenError(f"repair application {repair_id} is not yours to see", code="not_your_repair")
-    deny(service, party, refusal, f"/v1/repairs/{repair_id}")
+    acting = _acting(store, party, str(r["subject_id"]), today)
+    if acting is None:
+        refusal = ForbiddenError(f"repair application {repair_id} is not yours to see", code="not_your_repair")
+        deny(service, party, refusal, f"/v1/repairs/{repair_id}")
+    if acting.representative_id is not None:
+        audit_read_for_org(store, actor(party), acting, {"repair_id": repair_id})
+    return r
 
 
 @router.post("/v1/disputes", tags=_DUE_PROCESS, status_code=201)
@@ -248,10 +259,13 @@ def dispute(dispute_id: int, party: Anyone, service: ServiceDep, today: Today) -
 def add_information(
     dispute_id: int, body: InformationIn, party: Resident, service: ServiceDep, today: Today
 ) -> Dispute:
-    """The resident adds information (within the first 30 days, the deadline becomes 45 days)."""
+    """The resident adds information (within the first 30 days, the deadline becomes 45 days); to an
+    organisation's dispute, its current legal representative (kept as ``representative_id``)."""
     with naming(service, "dispute_id") as store:
-        visible_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/information")
-        return Dispute.model_validate(add_information_to(store, dispute_id, body.text, actor(party), today=today))
+        path = f"/v1/disputes/{dispute_id}/information"
+        _, rep = acting_dispute(service, store, party, dispute_id, path, today)
+        added = add_information_to(store, dispute_id, body.text, actor(party), today=today, representative_id=rep)
+        return Dispute.model_validate(added)
 
 
 @router.post("/v1/disputes/{dispute_id}/answer", tags=_DUE_PROCESS)

@@ -16,7 +16,6 @@ from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.actions import actions_for_refusal
 from socialcredit.registry.decisions.inquiries import write_inquiries
-from socialcredit.registry.decisions.relations import relation_note
 from socialcredit.registry.due_process.freeze import (
     FROZEN_CODE,
     VERIFY_CODE,
@@ -26,6 +25,7 @@ from socialcredit.registry.due_process.freeze import (
     reason_text,
 )
 from socialcredit.registry.due_process.listings import effective_lists
+from socialcredit.registry.due_process.relations import relation_note
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.origin import origin_note
 from socialcredit.registry.scoring.facts import facts_of, grants_with
@@ -210,7 +210,7 @@ def entries_with_origin(
 ) -> dict[str, list[ListEntry]]:
     """List entries by subject from rows of (subject, list, criterion, record type, origin region) and, with the
     policy, the entry's record key: an entry through a relation then notes the organisation, the role and the cause
-    (registry/decisions/relations.py)."""
+    (registry/due_process/relations.py)."""
     out: dict[str, list[ListEntry]] = {}
     notes: dict[tuple[str, str], tuple[str, str]] = {}
     for sid, list_id, criterion, record_type, origin, *more in rows:

@@ -33,6 +33,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.due_process.acting import acting_on
 from socialcredit.registry.due_process.evidence import list_evidence
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.records.origin import origin_reference
@@ -130,6 +131,7 @@ def _public(row: dict[str, Any], info: list[dict[str, Any]] | None = None) -> di
         )
     }
     out["representative_id"] = row.get("representative_id")  # who acted for the organisation, if anyone
+    out["retracted_by_representative"] = row.get("retracted_by_representative")
     if info is not None:
         out["information"] = info
     return out
@@ -137,9 +139,11 @@ def _public(row: dict[str, Any], info: list[dict[str, Any]] | None = None) -> di
 
 def _information(store: Store, dispute_id: int) -> list[dict[str, Any]]:
     return [
-        {"added_at": iso(r["added_at"]), "text": r["text"]}
+        {"added_at": iso(r["added_at"]), "text": r["text"], "representative_id": r["representative_id"]}
         for r in store.rows(
-            "SELECT added_at, text FROM dispute_information WHERE dispute_id = ? ORDER BY recorded_at", [dispute_id]
+            "SELECT added_at, text, representative_id FROM dispute_information WHERE dispute_id = ? "
+            "ORDER BY recorded_at",
+            [dispute_id],
         )
     ]
 
@@ -366,9 +370,17 @@ def close_forwarded(store: Store, dispute_id: int, status: str, note: str, actor
 
 
 def add_information(
-    store: Store, dispute_id: int, text: str, actor: str, *, today: dt.date | None = None
+    store: Store,
+    dispute_id: int,
+    text: str,
+    actor: str,
+    *,
+    today: dt.date | None = None,
+    representative_id: str | None = None,
 ) -> dict[str, Any]:
-    """The subject adds information; within the first ``answer_days`` days this extends the deadline."""
+    """The subject adds information; within the first ``answer_days`` days this extends the deadline.
+    ``representative_id``: the legal representative adding it for the organisation that is the dispute's subject
+    (the caller has checked it: ``acting.acting_on``)."""
     today = resolve_today(today)
     info = check_text(text, "text")
     assert info is not None
@@ -386,14 +398,16 @@ def add_information(
             code="deadline_passed",
         )
     with store.transaction():
-        _add_information(store, row, today, info, actor)
+        _add_information(store, row, today, info, actor, representative_id)
         if _forwarded_to(store, dispute_id) is not None:
             # the origin region answers it: the next bundle carries this there, where it extends the deadline alike
             store.execute("INSERT INTO region_dispute_information VALUES (?, ?, ?, NULL)", [dispute_id, today, info])
     return get_dispute(store, dispute_id)
 
 
-def _add_information(store: Store, row: dict[str, Any], today: dt.date, info: str, actor: str) -> dt.date:
+def _add_information(
+    store: Store, row: dict[str, Any], today: dt.date, info: str, actor: str, representative_id: str | None = None
+) -> dt.date:
     """Keep the information; within the first ``answer_days`` days it extends the deadline. Returns the deadline.
     Call inside a transaction."""
     days, extended = _deadlines(store)
@@ -401,15 +415,16 @@ def _add_information(store: Store, row: dict[str, Any], today: dt.date, info: st
     extend = today <= opened + dt.timedelta(days=days)
     deadline: dt.date = max(row["deadline"], opened + dt.timedelta(days=extended)) if extend else row["deadline"]
     dispute_id = row["dispute_id"]
-    store.execute("INSERT INTO dispute_information VALUES (?, ?, ?, ?, now())", [dispute_id, today, info, actor])
-    store.execute("UPDATE disputes SET deadline = ? WHERE dispute_id = ?", [deadline, dispute_id])
-    append_audit(
-        store,
-        actor,
-        "dispute_information",
-        row["subject_id"],
-        {"dispute_id": dispute_id, "deadline": deadline, "extended": deadline != row["deadline"]},
+    store.execute(
+        "INSERT INTO dispute_information (dispute_id, added_at, text, actor, recorded_at, representative_id) "
+        "VALUES (?, ?, ?, ?, now(), ?)",
+        [dispute_id, today, info, actor, representative_id],
     )
+    store.execute("UPDATE disputes SET deadline = ? WHERE dispute_id = ?", [deadline, dispute_id])
+    detail: dict[str, Any] = {"dispute_id": dispute_id, "deadline": deadline, "extended": deadline != row["deadline"]}
+    if representative_id is not None:
+        detail["representative"] = representative_id
+    append_audit(store, actor, "dispute_information", row["subject_id"], detail)
     return deadline
 
 
@@ -424,8 +439,17 @@ def add_received_information(store: Store, dispute_id: int, text: str, *, added_
     return True
 
 
-def _close(store: Store, row: dict[str, Any], status: str, note: str, actor: str, today: dt.date) -> None:
-    """Close a dispute (inside a transaction): status, the change number, the subject told, audited."""
+def _close(
+    store: Store,
+    row: dict[str, Any],
+    status: str,
+    note: str,
+    actor: str,
+    today: dt.date,
+    representative_id: str | None = None,
+) -> None:
+    """Close a dispute (inside a transaction): status, the change number, the subject told, audited
+    (``representative_id``: who withdrew it for the organisation)."""
     closed_seq = store.take_ids("seq", 1)
     answered = today if status != "lapsed" else None
     store.execute(
@@ -443,13 +467,10 @@ def _close(store: Store, row: dict[str, Any], status: str, note: str, actor: str
         f"异议 {row['dispute_id']}（记录 {row['record_id']}，{row['source_id']}）：{zh}。{note}",
         today,
     )
-    append_audit(
-        store,
-        actor,
-        "dispute_" + status,
-        row["subject_id"],
-        {"dispute_id": row["dispute_id"], "source": row["source_id"], "record_id": row["record_id"], "note": note},
-    )
+    detail = {"dispute_id": row["dispute_id"], "source": row["source_id"], "record_id": row["record_id"], "note": note}
+    if representative_id is not None:
+        detail["representative"] = representative_id
+    append_audit(store, actor, "dispute_" + status, row["subject_id"], detail)
 
 
 def _disputed_record(store: Store, row: dict[str, Any], outcome: str, field: str, then: str) -> dict[str, Any]:
@@ -526,18 +547,20 @@ def answer_dispute(
 def withdraw_dispute(
     store: Store,
     dispute_id: int,
-    subject_id: str,
+    person_id: str,
     actor: str,
     *,
     reason: str | None = None,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """The subject withdraws their open dispute (``retracted``): the record stays as it is and its hold ends, as
-    when a dispute is answered. Another subject's dispute is not found."""
+    """``person_id`` withdraws an open dispute (``retracted``): the record stays as it is and its hold ends, as
+    when a dispute is answered. The subject may, or, for an organisation, its legal representative on ``today``
+    (kept as ``retracted_by_representative``); anyone else's is not found."""
     today = resolve_today(today)
     note = check_text(reason, "reason", required=False)
     row = _row(store, dispute_id)
-    if row["subject_id"] != subject_id:
+    acting = acting_on(store, person_id, str(row["subject_id"]), today)
+    if acting is None:
         raise NotFoundError(f"no dispute {dispute_id}", field="dispute_id")
     if row["status"] != "open":
         raise WorkflowError(
@@ -552,7 +575,12 @@ def withdraw_dispute(
             code="dispute_forwarded",
         )
     with store.transaction():
-        _close(store, row, "retracted", note or "", actor, today)
+        _close(store, row, "retracted", note or "", actor, today, acting.representative_id)
+        if acting.representative_id is not None:
+            store.execute(
+                "UPDATE disputes SET retracted_by_representative = ? WHERE dispute_id = ?",
+                [acting.representative_id, dispute_id],
+            )
     return get_dispute(store, dispute_id)
 
 

@@ -96,13 +96,15 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
         "size": int(row["size"]),
         "sha256": row["sha256"],
         "added_on": iso(row["added_on"]),
+        "representative_id": row.get("representative_id"),
     }
 
 
 def list_evidence(store: Store, dispute_id: int) -> list[dict[str, Any]]:
     """The files of a dispute, in the order they were added (without their content)."""
     rows = store.rows(
-        "SELECT evidence_id, dispute_id, file_name, media_type, size, sha256, added_on FROM dispute_evidence "
+        "SELECT evidence_id, dispute_id, file_name, media_type, size, sha256, added_on, representative_id "
+        "FROM dispute_evidence "
         "WHERE dispute_id = ? ORDER BY evidence_id",
         [dispute_id],
     )
@@ -117,9 +119,12 @@ def add_evidence(
     actor: str,
     *,
     today: dt.date | None = None,
+    representative_id: str | None = None,
 ) -> dict[str, Any]:
     """Attach a file to an open dispute; returns its description. Refused: too large (413), not a PDF, PNG or
-    JPEG (415), the dispute closed or at its number of files (409)."""
+    JPEG (415), the dispute closed or at its number of files (409). ``representative_id``: the legal
+    representative attaching it for the organisation that is the dispute's subject (the caller has checked it:
+    ``acting.acting_on``)."""
     today = resolve_today(today)
     check_size(len(content))
     if not content:
@@ -146,16 +151,19 @@ def add_evidence(
     with store.transaction():
         evidence_id = store.take_ids("evidence", 1)
         store.execute(
-            "INSERT INTO dispute_evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-            [evidence_id, dispute_id, name, media_type, len(content), digest, content, today, actor],
+            "INSERT INTO dispute_evidence (evidence_id, dispute_id, file_name, media_type, size, sha256, content, "
+            "added_on, added_by, recorded_at, representative_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+            [evidence_id, dispute_id, name, media_type, len(content), digest, content, today, actor, representative_id],
         )
-        append_audit(
-            store,
-            actor,
-            "dispute_evidence_added",
-            row[0]["subject_id"],
-            {"dispute_id": dispute_id, "evidence_id": evidence_id, "media_type": media_type, "size": len(content)},
-        )
+        detail: dict[str, Any] = {
+            "dispute_id": dispute_id,
+            "evidence_id": evidence_id,
+            "media_type": media_type,
+            "size": len(content),
+        }
+        if representative_id is not None:
+            detail["representative"] = representative_id
+        append_audit(store, actor, "dispute_evidence_added", row[0]["subject_id"], detail)
     return _public(
         {
             "evidence_id": evidence_id,
@@ -165,6 +173,7 @@ def add_evidence(
             "size": len(content),
             "sha256": digest,
             "added_on": today,
+            "representative_id": representative_id,
         }
     )
 

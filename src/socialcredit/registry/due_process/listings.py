@@ -29,6 +29,7 @@ from socialcredit.policy.model import ListSpec
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry.due_process.relations import relation_note
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -342,9 +343,13 @@ def end_for_origin(
     return len(ended)
 
 
-def criterion_words(store: Store, policy_id: str, list_id: str, criterion_id: str) -> dict[str, str]:
+def criterion_words(
+    store: Store, policy_id: str, list_id: str, criterion_id: str, record_key: int | None = None
+) -> dict[str, str]:
     """A listing's policy, list and criterion in words (``policy_en``, ``policy_zh``, ``list_en``, ``list_zh``,
-    ``criterion_en``, ``criterion_zh``), from the policy's latest version; the ids where it no longer names them."""
+    ``criterion_en``, ``criterion_zh``), from the policy's latest version; the ids where it no longer names them.
+    With the key of the listing's record, a criterion met through an organisation names it, the role and its cause
+    (``relations.relation_note``), as the resident's report does."""
     out = {
         "policy_en": policy_id,
         "policy_zh": policy_id,
@@ -354,9 +359,10 @@ def criterion_words(store: Store, policy_id: str, list_id: str, criterion_id: st
         "criterion_zh": criterion_id,
     }
     try:
-        policy = get_policy(store, policy_id).policy
+        loaded = get_policy(store, policy_id)
     except NotFoundError:
         return out
+    policy = loaded.policy
     out.update(policy_en=policy.name.en, policy_zh=policy.name.zh)
     lst = next((x for x in policy.lists if x.id == list_id), None)
     if lst is None:
@@ -365,7 +371,27 @@ def criterion_words(store: Store, policy_id: str, list_id: str, criterion_id: st
     crit = next((c for c in lst.criteria if c.id == criterion_id), None)
     if crit is not None:
         out.update(criterion_en=crit.reason.en, criterion_zh=crit.reason.zh)
+        note = relation_note(store, loaded, list_id, criterion_id, record_key) if crit.via is not None else None
+        if note is not None:
+            out.update(criterion_en=out["criterion_en"] + note[0], criterion_zh=out["criterion_zh"] + note[1])
     return out
+
+
+def _record_keys(store: Store, listing_ids: list[int]) -> dict[int, int]:
+    """The key of the record version the run that last found each listing's cause read (listings of a record
+    only): a role record names the organisation a listing through a relation is about."""
+    if not listing_ids:
+        return {}
+    rows = store.execute(
+        """SELECT l.listing_id, max(e.record_key) FROM listings l
+        JOIN run_list_entries e ON e.run_id = l.last_run_id AND e.subject_id = l.subject_id
+             AND e.list_id = l.list_id AND e.criterion_id = l.criterion_id
+        JOIN records r ON r.record_key = e.record_key AND r.source_id = l.source_id AND r.record_id = l.record_id
+        WHERE list_contains(?, l.listing_id) AND l.record_id <> ''
+        GROUP BY l.listing_id""",
+        [listing_ids],
+    ).fetchall()
+    return {int(listing): int(key) for listing, key in rows}
 
 
 def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
@@ -391,8 +417,9 @@ def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[
             {"today": today},
         ).fetchall()
         rows = sorted(rows)
+        keys = _record_keys(store, [int(r[0]) for r in rows])
         for listing_id, subject_id, policy_id, list_id, criterion_id, effective_on in rows:
-            w = criterion_words(store, str(policy_id), str(list_id), str(criterion_id))
+            w = criterion_words(store, str(policy_id), str(list_id), str(criterion_id), keys.get(int(listing_id)))
             on = effective_on.isoformat()
             notify(
                 store,

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.common import iso
-from socialcredit.registry.decisions.relations import relation_note
 from socialcredit.registry.due_process.listings import criterion_words
 from socialcredit.registry.due_process.repair import list_repairs, repair_eligibility
 from socialcredit.registry.due_process.severity import counts_until, matching, record_severity
@@ -214,7 +213,6 @@ def listing_detail(
     if not rows:
         raise NotFoundError(f"no listing {listing_id} in your file")
     x = rows[0]
-    words = criterion_words(store, x["policy_id"], x["list_id"], x["criterion_id"])
     loaded = get_policy(store, x["policy_id"])
     crit = next(
         (c for lst in loaded.policy.lists if lst.id == x["list_id"] for c in lst.criteria if c.id == x["criterion_id"]),
@@ -239,11 +237,10 @@ def listing_detail(
         except WorkflowError:
             eligibility = None
     ended = x["status"] in _ENDED
+    # listed through an organisation: the criterion's words name it, the role and its cause
+    key = record["row"]["record_key"] if record is not None else None
+    words = criterion_words(store, x["policy_id"], x["list_id"], x["criterion_id"], key)
     criterion = words[f"criterion_{'zh' if lang == 'zh' else 'en'}"]
-    if crit is not None and crit.via is not None and record is not None:
-        # listed through an organisation: which one, the role and its cause
-        note = relation_note(store, loaded, str(x["list_id"]), crit.id, record["row"]["record_key"])
-        criterion += "" if note is None else note[1 if lang == "zh" else 0]
     detail: dict[str, Any] = {
         "listing_id": int(x["listing_id"]),
         "status": x["status"],

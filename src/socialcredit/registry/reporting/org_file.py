@@ -21,10 +21,17 @@ import sqlglot
 from jinja2 import Environment, select_autoescape
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from socialcredit.errors import InvalidRequestError, NotFoundError
 from socialcredit.identifiers import validate_uscc
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.due_process.public_lists import mask_id
+from socialcredit.registry.records.roles import (
+    is_representative,
+    represented_orgs,
+    require_representative,
+    role_is_current,
+    role_records,
+)
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.store import Store, latest_subjects
 
@@ -60,51 +67,6 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * (len(name) - 1)
-
-
-def _roles(store: Store, where: str, params: list[Any]) -> list[dict[str, Any]]:
-    """The latest version of every company_role record matching ``where`` (withdrawn ones left out)."""
-    kind = store.catalog.record_types.get("company_role")
-    if kind is None or "org_id" not in kind.fields:
-        return []  # a catalog without the registration authority's record type: no roles are known
-    return store.rows(
-        f"""SELECT r.subject_id AS person_id, r.org_id, r.role, r.start_date, r.end_date, r.source_id, r.record_id
-            FROM records r
-            WHERE r.record_type = 'company_role' AND {where}
-              AND r.version = (SELECT max(v.version) FROM records v
-                               WHERE v.source_id = r.source_id AND v.record_id = r.record_id)
-              AND NOT r.withdrawn
-            ORDER BY r.start_date, r.record_id""",
-        params,
-    )
-
-
-def _current(role: dict[str, Any], today: dt.date) -> bool:
-    start, end = role["start_date"], role["end_date"]
-    return start is not None and start <= today and (end is None or end > today)
-
-
-def is_representative(store: Store, person_id: str, org_id: str, today: dt.date | None = None) -> bool:
-    """Whether ``person_id`` holds legal_representative of ``org_id`` on ``today``."""
-    today = resolve_today(today)
-    rows = _roles(store, "r.subject_id = ? AND r.org_id = ? AND r.role = 'legal_representative'", [person_id, org_id])
-    return any(_current(r, today) for r in rows)
-
-
-def represented_orgs(store: Store, person_id: str, today: dt.date | None = None) -> list[str]:
-    """The organisations ``person_id`` is the legal representative of on ``today``."""
-    today = resolve_today(today)
-    rows = _roles(store, "r.subject_id = ? AND r.role = 'legal_representative'", [person_id])
-    return sorted({str(r["org_id"]) for r in rows if _current(r, today)})
-
-
-def require_representative(store: Store, person_id: str | None, org_id: str, today: dt.date | None = None) -> None:
-    """ForbiddenError ``not_representative`` unless ``person_id`` may act for ``org_id`` today."""
-    if person_id is None or not is_representative(store, person_id, org_id, today):
-        raise ForbiddenError(
-            f"only the current legal representative of organisation {org_id} may act for it",
-            code="not_representative",
-        )
 
 
 def _org(store: Store, org_id: str) -> dict[str, Any]:
@@ -178,7 +140,7 @@ def related_persons(
 ) -> list[dict[str, Any]]:
     """The persons registered in a role of ``org_id`` (current first), masked unless ``masked`` is False."""
     today = resolve_today(today)
-    roles = _roles(store, "r.org_id = ?", [org_id])
+    roles = role_records(store, "r.org_id = ?", [org_id])
     ids = sorted({str(r["person_id"]) for r in roles})
     names = {
         str(s): n
@@ -198,7 +160,7 @@ def related_persons(
                 "role_name": ROLE_NAMES.get(str(r["role"]), (r["role"], r["role"]))[1 if lang == "zh" else 0],
                 "start_date": r["start_date"].isoformat() if r["start_date"] else None,
                 "end_date": r["end_date"].isoformat() if r["end_date"] else None,
-                "current": _current(r, today),
+                "current": role_is_current(r, today),
             }
         )
     return sorted(out, key=lambda p: (not p["current"], ROLES.index(p["role"]) if p["role"] in ROLES else 9))

@@ -24,12 +24,12 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.decisions.decide import explain_rows, list_entries_with_origin
 from socialcredit.registry.decisions.inquiries import operator_views, party_names
 from socialcredit.registry.decisions.live import LiveView
-from socialcredit.registry.decisions.relations import relation_note
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import linked_identities, list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.overrides import list_overrides
+from socialcredit.registry.due_process.relations import relation_note
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.due_process.severity import counts_until, matching
 from socialcredit.registry.records.consent import consent_history, current_consents
