@@ -95,9 +95,9 @@ def _one_checkpoint(store: Store) -> Iterator[None]:
     write-ahead log (and in the store), to be checkpointed by the store's next writer.
 
     DuckDB checkpoints after a commit that leaves more than ``checkpoint_threshold`` (16 MiB) in the write-ahead
-    log, which every file of a population does: at ``city`` the commits' checkpoints took 10.1 CPU s of a load,
-    the one checkpoint at the end 2.3; with one checkpoint only, 1.1 and 4.8 (docs/ingest.md). The log holds what
-    the load's commits wrote outside the row groups they appended to the store's file (78 MB at ``city``)."""
+    log, which every file of a population does: at ``city`` the commits and checkpoints of a load took 8.5 CPU s
+    instead of 12.4 (docs/ingest.md). Until the end, the log holds what the commits wrote outside the row groups
+    they appended to the store's file (78 MB at ``city``)."""
     before = str(store.one("SELECT current_setting('checkpoint_threshold')"))
     store.execute("SET checkpoint_threshold = '1TB'")
     try:
