@@ -165,3 +165,35 @@ def test_consents_already_chosen_are_not_recorded_again(tmp_path: Path) -> None:
         assert store.one("SELECT count(*) FROM audit_log WHERE action = 'import_consents'") == 2
     finally:
         store.close()
+
+
+def _wal_bytes(db: Path) -> int:
+    wal = db.with_name(db.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_a_load_checkpoints_once_at_its_end(city: Folder, tmp_path: Path) -> None:
+    from socialcredit.registry.records.population import load_population
+
+    db = tmp_path / "once.duckdb"
+    wal_after_each_file: list[int] = []
+    settings: list[str] = []
+    with open_store(db, create=True, key="") as store:
+        # a threshold every file's commit passes: DuckDB would checkpoint (and empty the log) after each
+        store.execute("SET checkpoint_threshold = '1KB'")
+        store.execute("CHECKPOINT")
+
+        def after_file(_report: object) -> None:
+            wal_after_each_file.append(_wal_bytes(db))
+            settings.append(str(store.one("SELECT current_setting('checkpoint_threshold')")))
+
+        load = load_population(store, city.path, on_file=after_file)
+        assert len(load.reports) == len(city.files)
+        # every commit stayed in the write-ahead log, which only grew, with the threshold lifted for the load
+        assert all(b > 0 for b in wal_after_each_file)
+        assert wal_after_each_file == sorted(wal_after_each_file)
+        assert set(settings) == {"931.3 GiB"}
+        # afterwards the threshold is the store's own again and the log was checkpointed into the store
+        assert store.one("SELECT current_setting('checkpoint_threshold')") == "1000 bytes"
+        assert _wal_bytes(db) == 0
+    assert table_counts(db)["records"] + table_counts(db)["subjects"] == sum(city.rows)
