@@ -3,16 +3,23 @@ literal or a quoted identifier, both printed (escaped) by sqlglot. Everything el
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sqlglot.expressions as exp
 
 __all__ = ["ident", "lit"]
 
 
+# Both are pure functions of their text, and printing through sqlglot costs about a millisecond a call (a copy and a
+# pass of its generator): a small batch's ingest quoted the same hundred column names on every batch. Kept per
+# process, bounded.
+@lru_cache(maxsize=4096)
 def lit(value: str) -> str:
     """``value`` as a DuckDB string literal, quotes escaped: lit("it's") == "'it''s'"."""
     return str(exp.Literal.string(value).sql(dialect="duckdb"))
 
 
+@lru_cache(maxsize=4096)
 def ident(name: str) -> str:
     """``name`` as a quoted DuckDB identifier: ident('a"b') == '"a""b"'."""
     return str(exp.to_identifier(name, quoted=True).sql(dialect="duckdb"))
