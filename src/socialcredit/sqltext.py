@@ -10,15 +10,14 @@ import sqlglot.expressions as exp
 __all__ = ["ident", "lit"]
 
 
-# Both are pure functions of their text, and printing through sqlglot costs about a millisecond a call (a copy and a
-# pass of its generator): a small batch's ingest quoted the same hundred column names on every batch. Kept per
-# process, bounded.
-@lru_cache(maxsize=4096)
 def lit(value: str) -> str:
     """``value`` as a DuckDB string literal, quotes escaped: lit("it's") == "'it''s'"."""
     return str(exp.Literal.string(value).sql(dialect="duckdb"))
 
 
+# A pure function of its text, and printing through sqlglot costs about a millisecond a call (a copy and a pass of
+# its generator): a small batch's ingest quoted the same hundred column names on every batch. Kept per process,
+# bounded. (Not lit: its values include secrets, such as a store's key, that must not outlive their use.)
 @lru_cache(maxsize=4096)
 def ident(name: str) -> str:
     """``name`` as a quoted DuckDB identifier: ident('a"b') == '"a""b"'."""

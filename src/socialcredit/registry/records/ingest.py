@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -559,6 +560,10 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     )
 
 
+# The literals between the values of ``_joined_text`` ('|' and '\N' only, never a value): printed once per process.
+_separators = lru_cache(maxsize=256)(lit)
+
+
 def _joined_text(parts: Sequence[str | None]) -> str:
     r"""SQL joining the text of ``parts`` (SQL that is never NULL; None for \N) with '|', in one ``concat``: the
     separators and the \N of absent fields are folded into literals between the values (for a file of few fields, a
@@ -572,11 +577,11 @@ def _joined_text(parts: Sequence[str | None]) -> str:
             text += "\\N"
             continue
         if text:
-            pieces.append(lit(text))
+            pieces.append(_separators(text))
             text = ""
         pieces.append(part)
     if text:
-        pieces.append(lit(text))
+        pieces.append(_separators(text))
     return f"concat({', '.join(pieces)})"
 
 
