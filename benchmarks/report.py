@@ -320,7 +320,9 @@ def _live_rows(live: dict[str, Any] | None) -> list[str]:
         f"a batch, offered {live.get('batches_per_second_offered', 10)}/s) | p99 ≤ 1 s after the POST's answer | "
         f"{shown} "
         f"(max {live['latency_max_ms'] or 0:.0f} ms; {live['samples']} samples, {live['unresolved']} unresolved in "
-        f"{live['poll_for_seconds']:.1f} s, {live['reflected_at_first_poll']} at the first poll); POST answered in "
+        f"{live['poll_for_seconds']:.1f} s, {live['reflected_at_first_poll']} at the first poll"
+        + (f", {live['within_1s']} within 1 s" if "within_1s" in live else "")
+        + "); POST answered in "
         f"p50 {live['post_median_ms']:.0f} ms, p99 {live['post_p99_ms']:.0f} ms; achieved "
         f"{live['records_per_second']:,.0f} records/s in {live['batches_per_second']:.1f} batches/s, single decisions "
         f"{d['achieved_per_second']:.0f}/s of {d['offered_per_second']} (p99 {d['p99_ms']:.1f} ms, {d['failures']} "

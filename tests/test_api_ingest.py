@@ -143,6 +143,11 @@ def test_a_replayed_batch_gets_the_first_answer_and_changes_nothing(world: dict[
     assert again.headers["idempotent-replayed"] == "true"
     assert {**again.json(), "replayed": False} == first.json()
     assert _batches(world) == batches
+    # The answer names the last change number the batch took; the same rows sent again take none.
+    keys = "SELECT max(record_key) FROM records WHERE record_id LIKE 'HTTP-REPLAY%'"
+    assert first.json()["watermark"] == one(world, keys)
+    same = _post(world, _ndjson(rows), "application/x-ndjson")
+    assert (same.json()["accepted"], same.json()["unchanged"], same.json()["watermark"]) == (0, 2, None)
     other = _post(world, _ndjson(rows[:1]), "application/x-ndjson", **{"Idempotency-Key": "courts-2026-11-26-001"})
     assert other.status_code == 409
     assert other.json()["error"] == {

@@ -35,7 +35,8 @@ from scoring_helpers import AS_OF, days_before, open_registry, run_differences
 from socialcredit.errors import PolicyError
 from socialcredit.policy import parse_policy
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.decisions.live import related_subjects
+from socialcredit.registry.decisions.live import changed_subjects, related_subjects, rescore
+from socialcredit.registry.decisions.snapshot import Snapshot
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 HSR = "high_spending_restriction"
@@ -195,6 +196,45 @@ def test_the_live_pass_takes_the_related_subjects_of_a_changed_one(tmp_path: Pat
     assert related_subjects(reg.store, [COMPANY]) == {REP, DIRECTOR, HOLDER, OUTSIDER}
     assert related_subjects(reg.store, [NEXT_REP]) == {OTHER}
     assert related_subjects(reg.store, []) == set()
+
+
+def test_a_live_pass_follows_a_role_moved_to_another_person(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live pass reads the role records of its own persons only. A correction that moves the director's role to
+    another person releases the one and lists the other, as a full run from the records does (every version of a
+    role record one version of which is about a person of the pass is read: the latest may name someone else)."""
+    reg = open_registry(tmp_path)
+    build(reg)
+    reg.score(beijing())
+    snap = Snapshot.load(reg.store, "beijing", explain=True)
+    moved = {**role("R2", OUTSIDER, COMPANY, "director", days_before(1500)), "correction": "true"}
+    report = reg.ingest("registration_authority", [moved])
+    assert report.errors == [], report.errors
+    seq = int(reg.store.one("SELECT value FROM counters WHERE name = 'seq'"))
+    subjects = changed_subjects(reg.store, snap.watermark, seq)
+    assert {DIRECTOR, OUTSIDER} <= set(subjects)
+    # every listing counted as effective: the rows show the lists as a run computes them, before notice and grace
+    monkeypatch.setattr(
+        "socialcredit.registry.decisions.live._effective_listings",
+        lambda _store, loaded, ids: {(i, lst.id) for i in ids for lst in loaded.policy.lists},
+    )
+    out = rescore(reg.store, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects))
+    assert out is not None
+    watermark, rows, _ = out
+    full = reg.score(beijing(), snap.as_of, from_records=True, watermark=watermark)
+    assert (OUTSIDER, "officer_of_defaulter") in entries(reg, full.run_id)
+    assert (DIRECTOR, "officer_of_defaulter") not in entries(reg, full.run_id)
+    runs = reg.results(full.run_id)
+    for person in (DIRECTOR, OUTSIDER):
+        assert rows[person].result["lists"] == runs[person]["lists"], person
+    assert HSR in rows[OUTSIDER].result["lists"]
+    assert HSR not in rows[DIRECTOR].result["lists"]
+    # A later pass that takes the former director without the new one (a record of theirs changed, say): the
+    # role's latest version names someone outside the pass, so the former director holds it no more.
+    alone = [COMPANY, DIRECTOR]
+    out = rescore(reg.store, snap.loaded, snap.as_of, alone, snap.histogram, snap.old_scores(alone))
+    assert out is not None
+    assert out[1][DIRECTOR].result["lists"] == runs[DIRECTOR]["lists"]
+    assert HSR not in out[1][DIRECTOR].result["lists"]
 
 
 def test_the_refusal_names_the_company_the_role_and_the_cause(tmp_path: Path) -> None:

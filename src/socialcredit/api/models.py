@@ -190,6 +190,11 @@ class BatchAnswer(_Out):
     rejected: int
     errors: list[RowError]
     replayed: bool
+    watermark: int | None = Field(
+        None,
+        description="The last change number the batch took (null when it committed nothing new): a decision whose "
+        "watermark is at least this one counts every record of the batch.",
+    )
 
 
 # --- operators -----------------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.registry.scoring.state import catch_up, state_info
+from socialcredit.registry.scoring.state import catch_up, list_states, state_info
 from socialcredit.settings import get_settings
 from socialcredit.store import Store
 
@@ -136,19 +136,21 @@ class Service:
         transaction, so writes never wait for it. A failure here never fails a write: decisions then wait for the
         next call, or the next run.
         """
-        with self.writer() as store:
-            seq = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
-            stale = [s for s in {id(s): s for s in self.snapshots.values()}.values() if s.watermark < seq]
-            if not stale:
-                return 0
-            try:
-                catch_up(store)
-            except Exception:
-                log.exception("could not fold the latest changes into the scoring states; decisions wait")
-                return 0
         patched = 0
         reader = self.store.reader()
         try:
+            # Read off the writer's path: a batch being ingested is not waited for unless something is left to fold.
+            seq = int(reader.one("SELECT value FROM counters WHERE name = 'seq'"))
+            stale = [s for s in {id(s): s for s in self.snapshots.values()}.values() if s.watermark < seq]
+            if not stale:
+                return 0
+            if any(s.watermark < seq for s in list_states(reader)):  # ingest folds its own batch; others do not
+                with self.writer() as store:
+                    try:
+                        catch_up(store)
+                    except Exception:
+                        log.exception("could not fold the latest changes into the scoring states; decisions wait")
+                        return 0
             for snap in stale:
                 try:
                     with reader.transaction():  # one view of the state, the subjects and the listings

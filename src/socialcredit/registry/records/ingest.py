@@ -20,8 +20,10 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,9 @@ class IngestReport:
     errors: list[RowError] = field(default_factory=list)
     reject_file: str | None = None
     kind: str = "records"
+    # The last change number the batch took (None when it committed nothing new): a decision standing on a
+    # watermark at least this one counts every record of the batch (docs/api.md, "Live decisions").
+    watermark: int | None = None
 
     @property
     def rejected(self) -> int:
@@ -94,6 +99,7 @@ class IngestReport:
             "accepted": self.accepted,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
+            "watermark": self.watermark,
             "reject_file": self.reject_file,
             "errors": [{"row": e.row, "field": e.field, "message": e.message} for e in self.errors],
         }
@@ -126,6 +132,11 @@ class _Binds:
     def each(self, values: Iterable[object]) -> str:
         """Parameters for ``values``, comma-separated (for ``IN (...)``); NULL when there are none."""
         return ", ".join(self(v) for v in values) or "NULL"
+
+    def used(self, *sql: str) -> dict[str, object]:
+        """The values ``sql`` names (DuckDB refuses a value its statement does not use)."""
+        named = {m for text in sql for m in re.findall(r"\$(v\d+)\b", text)}
+        return {k: v for k, v in self.values.items() if k in named}
 
 
 def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path: Path, source_id: str) -> None:
@@ -528,15 +539,29 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         "|| first_row || ')' FROM (SELECT _row, record_id, min(_row) OVER (PARTITION BY record_id) AS first_row "
         "FROM suspects WHERE record_id IS NOT NULL) WHERE _row > first_row"
     )
-    store.execute(
-        f"""CREATE OR REPLACE TEMP TABLE row_errors AS
+    # The suspects first, alone: usually there are none, and then the checks' SELECTs (about a hundred, whose
+    # planning is most of a small batch's validation) are not run at all.
+    suspects = store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE suspects AS
         WITH joined AS (
             SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known
             FROM staging s LEFT JOIN staged_subjects x ON x.subject_id = s.subject_id
-        ), suspects AS MATERIALIZED (SELECT * FROM joined WHERE {suspect})
+        )
+        SELECT * FROM joined WHERE {suspect}""",
+        bind.used(suspect),
+    ).fetchone()
+    if suspects is None or not suspects[0]:
+        store.execute("CREATE OR REPLACE TEMP TABLE row_errors (_row BIGINT, field VARCHAR, message VARCHAR)")
+        return
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE row_errors AS
         SELECT * FROM ({" UNION ALL ".join(selects)}) AS e(_row, field, message)""",
-        bind.values,
+        bind.used(*selects),
     )
+
+
+# The literals between the values of ``_joined_text`` ('|' and '\N' only, never a value): printed once per process.
+_separators = lru_cache(maxsize=256)(lit)
 
 
 def _joined_text(parts: Sequence[str | None]) -> str:
@@ -552,11 +577,11 @@ def _joined_text(parts: Sequence[str | None]) -> str:
             text += "\\N"
             continue
         if text:
-            pieces.append(lit(text))
+            pieces.append(_separators(text))
             text = ""
         pieces.append(part)
     if text:
-        pieces.append(lit(text))
+        pieces.append(_separators(text))
     return f"concat({', '.join(pieces)})"
 
 
@@ -815,7 +840,7 @@ def _commit_records(run: _Ingest, report: IngestReport, candidates: _Candidates)
         n_new = n_valid if candidates.all_new else int(store.one(f"SELECT count(*) FROM candidates {_NEW_RECORDS}"))
         report.accepted, report.unchanged = n_new, n_valid - n_new
         batch_id = store.take_ids("batch", 1)
-        _insert_records(run, batch_id, n_new, candidates)
+        report.watermark = _insert_records(run, batch_id, n_new, candidates)
         report.batch_id = batch_id
         _record_batch(store, run.batch, report, run.path, run.source_id)
         if n_new:
@@ -839,8 +864,9 @@ def _commit_records(run: _Ingest, report: IngestReport, candidates: _Candidates)
         )
 
 
-def _insert_records(run: _Ingest, batch_id: int, n_new: int, candidates: _Candidates) -> None:
-    """Insert the new rows as the next version of their record (version 1 for a record never received)."""
+def _insert_records(run: _Ingest, batch_id: int, n_new: int, candidates: _Candidates) -> int | None:
+    """Insert the new rows as the next version of their record (version 1 for a record never received); returns the
+    last change number taken (None if none was)."""
     store = run.store
     # Keys follow the file's row numbers (no sort needed); rejected and unchanged rows leave gaps.
     first = store.take_ids("seq", run.n_rows) if n_new else 0
@@ -864,6 +890,7 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int, candidates: _Candid
     else:
         new_ids = record_id_range(store, f"SELECT record_id FROM candidates {_NEW_RECORDS} AND prev_version IS NULL")
     note_record_id_range(store, run.source_id, new_ids)
+    return first + run.n_rows - 1 if n_new else None
 
 
 def _finish(run: _Ingest, report: IngestReport) -> IngestReport:
@@ -1108,7 +1135,7 @@ def _commit_subjects(run: _Ingest, report: IngestReport, counts: _SubjectCounts)
     with store.transaction():
         batch_id = store.take_ids("batch", 1)
         if counts.new:
-            _insert_subjects(store, counts, batch_id)
+            report.watermark = _insert_subjects(store, counts, batch_id)
         report.batch_id = batch_id
         _record_batch(store, run.batch, report, run.path, run.source_id)
         append_audit(
@@ -1126,8 +1153,9 @@ def _commit_subjects(run: _Ingest, report: IngestReport, counts: _SubjectCounts)
         )
 
 
-def _insert_subjects(store: Store, counts: _SubjectCounts, batch_id: int) -> None:
-    """Insert a new version of each changed subject; a new subject gets the next free subject key."""
+def _insert_subjects(store: Store, counts: _SubjectCounts, batch_id: int) -> int:
+    """Insert a new version of each changed subject; a new subject gets the next free subject key. Returns the last
+    change number taken."""
     first = store.take_ids("seq", counts.new)
     next_key = store.take_ids("subject", counts.fresh) if counts.fresh else 0
     store.execute(
@@ -1150,6 +1178,7 @@ def _insert_subjects(store: Store, counts: _SubjectCounts, batch_id: int) -> Non
         [first, batch_id],
     )
     store.execute("INSERT INTO subject_keys SELECT subject_key, number FROM new_subjects WHERE known_key IS NULL")
+    return first + counts.new - 1
 
 
 def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[str, Any]:

@@ -140,5 +140,6 @@ def withdrawal_batch(store: Store, record_key: int) -> dict[str, Any]:
         "accepted": row["n_accepted"],
         "unchanged": row["n_unchanged"],
         "rejected": row["n_rejected"],
+        "watermark": record_key,
         "errors": [],
     }

@@ -153,10 +153,10 @@ def prepare_inputs(
             inputs.create("sc_records", _records_query(w, subject_id, store.catalog), view=subject_id is None)
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
-            if loaded is not None and ScorePlan(loaded, as_of=_ANY_DATE).has_relations():
-                _create_role_records(inputs, loaded, w)
         only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
         inputs.create("sc_subjects", _subjects_query(categories, only, key), {"w": w})
+        if state_table is not None and loaded is not None and ScorePlan(loaded, as_of=_ANY_DATE).has_relations():
+            _create_role_records(inputs, loaded, w, some=subjects is not None)
     except BaseException:
         inputs.close()
         raise
@@ -174,10 +174,28 @@ FROM (
 """
 
 
-def _create_role_records(inputs: RunInputs, loaded: LoadedPolicy, w: int) -> None:
-    """A run from the state: ``sc_role_records`` as a run from records takes them from its records view."""
+# The same for the persons of ``sc_subjects`` (a live pass): every version of the role records any version of which
+# is about one of them (a correction may move a record to another person), then their counting version if it is
+# about one of them; the stage that reads them joins both the person and the organisation to sc_subjects.
+_SOME_ROLE_RECORDS = """
+SELECT subject_key AS subject_id, record_key, record_type, event_date, org_id, "role", start_date, end_date
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
+    FROM records WHERE record_type = $type AND record_key <= $w AND (source_id, record_id) IN (
+        SELECT source_id, record_id FROM records
+        WHERE record_type = $type AND subject_key IN (SELECT subject_id FROM sc_subjects)
+    )
+) WHERE rn = 1 AND NOT withdrawn AND record_key NOT IN (SELECT record_key FROM sc_held)
+  AND subject_key IN (SELECT subject_id FROM sc_subjects)
+"""
+
+
+def _create_role_records(inputs: RunInputs, loaded: LoadedPolicy, w: int, *, some: bool = False) -> None:
+    """A run from the state: ``sc_role_records`` as a run from records takes them from its records view (``some``:
+    those of the persons of ``sc_subjects`` only, for a live pass of a few subjects)."""
     _create_held(inputs, loaded, w, None)
-    inputs.create("sc_role_records", _ROLE_RECORDS, {"type": RELATION_RECORD_TYPE, "w": w})
+    query = _SOME_ROLE_RECORDS if some else _ROLE_RECORDS
+    inputs.create("sc_role_records", query, {"type": RELATION_RECORD_TYPE, "w": w})
 
 
 def _mine_of(versions: str, w: int) -> exp.Select:
