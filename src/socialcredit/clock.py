@@ -20,7 +20,7 @@ def resolve_today(today: dt.date | None = None) -> dt.date:
     """``today`` if given, else ``$SOCIALCREDIT_TODAY``, else the system date."""
     if today is not None:
         return today
-    # Imported here: the command line's start does not pay for the settings until a date is needed.
+    # Imported here: the command line's start does not pay for pydantic-settings until a date is needed.
     from socialcredit.settings import get_settings
 
     return get_settings().today or dt.date.today()

@@ -16,8 +16,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from socialcredit.errors import SocialCreditError
 
@@ -26,14 +27,10 @@ __all__ = ["ENV_PREFIX", "Settings", "env_name", "get_settings"]
 ENV_PREFIX = "SOCIALCREDIT_"
 
 
-class Settings(BaseModel):
-    """The package's configuration from ``SOCIALCREDIT_*`` environment variables; an empty variable counts as unset.
+class Settings(BaseSettings):
+    """The package's configuration from ``SOCIALCREDIT_*`` environment variables; an empty variable counts as unset."""
 
-    Every field is a scalar that pydantic reads from its text: a plain model given the variables (``get_settings``)
-    does what pydantic-settings did, without the 200 modules it imports (about 0.2 s of CPU at each start of the
-    console script)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
 
     db: Path = Field(
         default=Path("socialcredit.duckdb"),
@@ -212,11 +209,9 @@ def get_settings() -> Settings:
 
 
 @functools.lru_cache(maxsize=8)
-def _parsed(environment: tuple[tuple[str, str], ...]) -> Settings:
-    # names without the prefix, in any case (SOCIALCREDIT_TODAY or socialcredit_today); an empty value is unset
-    values = {name[len(ENV_PREFIX) :].lower(): value for name, value in environment if value != ""}
+def _parsed(_environment: tuple[tuple[str, str], ...]) -> Settings:
     try:
-        return Settings.model_validate(values)
+        return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
