@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,15 +73,25 @@ def _delete_and_renumber(store: Store, seq: int) -> None:
     _rechain(store, seq)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    """A store of eight audit entries and a checkpoint of them made by `audit checkpoint`."""
-    path = tmp_path / "a.duckdb"
+@pytest.fixture(scope="module")
+def checkpointed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a store of eight audit entries and a checkpoint of them made by `audit checkpoint` (its signing
+    key and the checkpoints beside the store, the auditor's copy in auditor.json), made once: `db` copies it."""
+    folder = tmp_path_factory.mktemp("checkpointed")
+    path = folder / "a.duckdb"
     with open_store(path, create=True, key="") as store:
         _append(store, ENTRIES)
-    made = run("audit", "checkpoint", "--out", str(tmp_path / "auditor.json"), db=path)
+    made = run("audit", "checkpoint", "--out", str(folder / "auditor.json"), db=path)
     assert made.returncode == 0, made.stdout + made.stderr
-    return path
+    return folder
+
+
+@pytest.fixture
+def db(checkpointed: Path, tmp_path: Path) -> Path:
+    """A copy of ``checkpointed``'s files in the test's own folder, for a test that cuts or changes them."""
+    for kept in checkpointed.iterdir():
+        (shutil.copytree if kept.is_dir() else shutil.copy2)(kept, tmp_path / kept.name)
+    return tmp_path / "a.duckdb"
 
 
 def _checkpoint(db: Path) -> Checkpoint:

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,30 +36,41 @@ def ingest_rejecting(file: Path, source: str, *extra: str, db: Path) -> subproce
     return proc
 
 
-@pytest.fixture
-def city(tmp_path: Path) -> Path:
-    db = tmp_path / "city.duckdb"
+@pytest.fixture(scope="module")
+def pristine_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a store made by `init`, its subjects ingested, and the batches the tests ingest; made once (two
+    starts of the console script): ``city`` copies it."""
+    folder = tmp_path_factory.mktemp("city")
+    db = folder / "city.duckdb"
     init = run("init", db=db)
     assert "Created an UNENCRYPTED store" in init.stdout
-    (tmp_path / "subjects.csv").write_text(
+    (folder / "subjects.csv").write_text(
         f"subject_id,name,district,profession\n{DEFAULTER},王伟,朝阳区,retail\n{PAYER},李娜,海淀区,education\n",
         encoding="utf-8",
     )
-    run("ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
-    (tmp_path / "courts.csv").write_text(
+    run("ingest", str(folder / "subjects.csv"), "--source", "civil_affairs", db=db)
+    (folder / "courts.csv").write_text(
         "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
         f"C-1,{DEFAULTER},court_judgment,2026-06-01,civil,80000,unfulfilled,true\n"
         f"C-2,{PAYER},court_judgment,2026-06-01,civil,80000,unfulfiled,false\n"
         f"C-3,110105199001011237,court_judgment,2026-06-01,civil,80000,fulfilled,false\n",
         encoding="utf-8",
     )
-    (tmp_path / "tax.csv").write_text(
+    (folder / "tax.csv").write_text(
         "record_id,subject_id,record_type,event_date,amount,status\n"
         f"T-1,{PAYER},tax_payment,2026-05-01,5000,paid\n"
         f"T-2,{PAYER},tax_payment,2026-05-02,lots,paid\n",
         encoding="utf-8",
     )
-    return db
+    return folder
+
+
+@pytest.fixture
+def city(pristine_city: Path, tmp_path: Path) -> Path:
+    """A copy of ``pristine_city``'s files in the test's own folder: the store to change, the batches beside it."""
+    for kept in pristine_city.iterdir():
+        (shutil.copytree if kept.is_dir() else shutil.copy2)(kept, tmp_path / kept.name)
+    return tmp_path / "city.duckdb"
 
 
 @pytest.mark.slow

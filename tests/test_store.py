@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 import sqlglot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import socialcredit.store as store_module
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import StoreError
-from socialcredit.store import KEY_ENV, MEMORY_ENV, MIGRATIONS, latest_subjects, open_store
+from socialcredit.store import KEY_ENV, MEMORY_ENV, MIGRATIONS, Store, latest_subjects, open_store
 
 
 def test_new_store_is_migrated_to_the_newest_schema(tmp_path: Path) -> None:
@@ -144,3 +151,77 @@ def test_current_subjects_and_consents_are_the_latest_versions(tmp_path: Path) -
 def test_run_reasons_keep_max_reasons() -> None:
     view = next(sql for version, _, sql in MIGRATIONS if version == 5)
     assert f"position <= {MAX_REASONS}" in view
+
+
+# --- a new store's migrations in one transaction, an older store's one at a time: the same schema -------------------
+
+_SCHEMA = {
+    "tables": "SELECT table_name, has_primary_key, column_count, index_count, check_constraint_count, sql "
+    "FROM duckdb_tables() WHERE database_name = 'registry'",
+    "columns": "SELECT table_name, column_index, column_name, data_type, column_default, is_nullable "
+    "FROM duckdb_columns() WHERE database_name = 'registry'",
+    "constraints": "SELECT table_name, constraint_type, constraint_text, constraint_column_names "
+    "FROM duckdb_constraints() WHERE database_name = 'registry'",
+    "indexes": "SELECT index_name, table_name, is_unique, is_primary, expressions, sql "
+    "FROM duckdb_indexes() WHERE database_name = 'registry'",
+    "sequences": "SELECT sequence_name, start_value, min_value, max_value, increment_by, cycle, last_value "
+    "FROM duckdb_sequences() WHERE database_name = 'registry'",
+    "views": "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'registry' AND NOT internal",
+    # what the migrations write, beside the schema (store_info holds a random id: its keys only)
+    "versions": "SELECT version, name FROM schema_version",
+    "counters": "SELECT name, value FROM counters",
+    "store_info": "SELECT key FROM store_info",
+    "catalogs": "SELECT version, sha256, text, published_by, shipped_sha256 FROM catalogs",
+    "sources": "SELECT * FROM sources",
+}
+
+
+def _schema(store: Store, *, column_order: bool = True) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    for name, sql in _SCHEMA.items():
+        rows = [tuple(str(v) for v in row) for row in store.execute(sql).fetchall()]
+        if name == "columns" and not column_order:
+            rows = [row[:1] + row[2:] for row in rows]
+        if name == "tables" and not column_order:  # a table's CREATE statement lists its columns in order
+            rows = [row[:-1] for row in rows]
+        out[name] = sorted(rows)
+    return out
+
+
+@functools.cache
+def _one_transaction_schema(column_order: bool) -> dict[str, list[tuple[Any, ...]]]:
+    with tempfile.TemporaryDirectory() as folder, open_store(Path(folder) / "new.duckdb", create=True, key="") as new:
+        return _schema(new, column_order=column_order)
+
+
+def test_a_new_store_in_one_transaction_has_the_schema_of_one_migrated_step_by_step(tmp_path: Path) -> None:
+    """Every table, column (name, position, type, default, nullability), constraint, index, sequence and view, and
+    the rows the migrations write, are those of a store that took each migration in a transaction of its own."""
+    stepwise = functools.partial(store_module._migrate, stepwise=True)
+    with (
+        mock.patch.object(store_module, "_migrate", stepwise),
+        open_store(tmp_path / "step.duckdb", create=True, key="") as step,
+    ):
+        assert step.one("SELECT count(*) FROM schema_version") == len(MIGRATIONS)
+        stepped = _schema(step)
+    expected = _one_transaction_schema(True)
+    assert stepped == expected
+    assert len(expected["tables"]) > 40 and len(expected["views"]) == 4 and expected["indexes"]  # something compared
+
+
+@pytest.mark.slow
+@settings(max_examples=6, deadline=None)  # each example creates and migrates a store (about 0.5 s)
+@given(cut=st.sampled_from([version for version, _, _ in MIGRATIONS[:-1]]))
+def test_a_store_stopped_at_any_version_then_migrated_has_the_new_stores_schema(cut: int) -> None:
+    """A store made by an older program (the migrations up to ``cut``, in one transaction, as that program made a
+    new store) steps through the rest one transaction each and ends with a new store's schema. Column positions
+    (and the CREATE statements, which list the columns in order) are left out: the catalog's record fields were
+    added to `records` when the old store was opened, before the columns later migrations add."""
+    older = [m for m in MIGRATIONS if m[0] <= cut]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "old.duckdb"
+        with mock.patch.object(store_module, "MIGRATIONS", older), open_store(path, create=True, key="") as old:
+            assert old.schema_version() == cut
+        with open_store(path, key="") as store:
+            assert store.one("SELECT count(*) FROM schema_version") == len(MIGRATIONS)
+            assert _schema(store, column_order=False) == _one_transaction_schema(False)

@@ -847,7 +847,12 @@ class Store:
         self.close()
 
 
-def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
+    """Bring the store to the newest schema. A store of an older schema takes each pending migration in a
+    transaction of its own (a failure leaves it at the last version that applied); a new store (no version yet)
+    takes them all in one: the same statements in the same order, but one commit instead of one per migration,
+    which made up most of the cost of creating a store. ``stepwise`` forces one transaction per migration
+    (tests/test_store.py compares the two schemas)."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
     )
@@ -856,13 +861,19 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     newest = MIGRATIONS[-1][0]
     if current > newest:
         raise StoreError(f"the store has schema version {current}, newer than this socialcredit ({newest}); upgrade")
-    for version, name, sql in MIGRATIONS:
-        if version <= current:
+    pending = [m for m in MIGRATIONS if m[0] > current]
+    groups = [pending] if current == 0 and not stepwise else [[m] for m in pending]
+    for group in groups:
+        if not group:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(sql)
-            con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
+            for _, _, sql in group:
+                con.execute(sql)
+            con.execute(
+                "INSERT INTO schema_version VALUES " + ", ".join(["(?, ?, now())"] * len(group)),
+                [x for version, name, _ in group for x in (version, name)],
+            )
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -997,15 +1008,24 @@ SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "bool
 def _sync_record_fields(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     """Give the records table one typed column per catalog field; new fields are added, never changed."""
     have = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE records").fetchall()}
+    added = []
     for name, ftype in catalog.field_columns().items():
         want = SQL_TYPES[ftype]
         if name not in have:
-            con.execute(f"ALTER TABLE records ADD COLUMN {ident(name)} {want}")
+            added.append(f"ALTER TABLE records ADD COLUMN {ident(name)} {want}")
         elif have[name] != want:
             raise StoreError(
                 f"records.{name} is {have[name]} in the store but {want} in the catalog; a field cannot change type "
                 "without a migration"
             )
+    if added:  # one commit for all (a new store adds every field of the shipped catalog)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(";\n".join(added))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
 
 def _sync_sources(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
