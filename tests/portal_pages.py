@@ -98,6 +98,7 @@ PAGES = [
     PortalPage("/orgs/{org}", "operator"),
     PortalPage("/orgs?q={org_name}", "resident"),
     PortalPage("/orgs/{org}", "resident"),
+    PortalPage("/orgs/{org}?print=1", "resident"),  # the printable report: names, not codes
     PortalPage("/orgs/{other_org}", "resident", status=403),
     # the organisation's dispute the representative filed, on their own dispute page (docs/organisations.md)
     PortalPage("/me/disputes/{org_dispute}", "resident"),

@@ -229,8 +229,34 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
         assert "<h1>企业信用档案: 北京示例科技有限公司</h1>" in page.text
         assert "张*" in page.text and "法定代表人 (现任)" in page.text and REP not in page.text
         assert "失信名单" in page.text and "已生效" in page.text
+        # the policy by its name, not its id
+        assert '<td data-label="政策">北京市社会信用评分 2026.2</td>' in page.text
         printable = rep.get(f"/orgs/{ORG}", params={"print": "1", "lang": "en"})
         assert "<h1>Credit report of an organisation: 北京示例科技有限公司</h1>" in printable.text
+        # its inline stylesheet is allowed (the site's policy allows only /static), and nothing else
+        assert printable.headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+        for words in (
+            "<td>Beijing social credit score 2026.2</td>",
+            "<td>judgment defaulter (in effect)</td>",
+            "<tr><td>blacklist</td>\n<td>judgment defaulter (record J9)</td>",
+            "<td>people&#39;s courts J9</td>\n<td>court judgment</td><td>disputed</td>",
+            # the dispute and the repair application the tests above opened
+            r"<td>people&#39;s courts J9</td>\n<td>[-\d :]+</td><td>open</td>",
+            r"<td>tax bureau X9</td>\n<td>[-\d]+</td><td>pending</td>",
+        ):
+            assert re.search(words.replace("(", r"\(").replace(")", r"\)"), printable.text), words
+        printable = rep.get(f"/orgs/{ORG}", params={"print": "1", "lang": "zh"})
+        for words in (
+            "<td>北京市社会信用评分 2026.2</td>",
+            "<td>失信被执行人 (已生效)</td>",
+            "<tr><td>失信名单</td>\n<td>失信被执行人 (记录 J9)</td>",
+            "<td>人民法院 J9</td>\n<td>法院判决</td><td>异议中</td>",
+            r"<td>人民法院 J9</td>\n<td>[-\d :]+</td><td>处理中</td>",
+            r"<td>税务局 X9</td>\n<td>[-\d]+</td><td>待决定</td>",
+        ):
+            assert re.search(words.replace("(", r"\(").replace(")", r"\)"), printable.text), words
+        for code in ("beijing", "blacklist", "judgment_defaulter", "courts", "court_judgment", "effective"):
+            assert code not in printable.text.split("<main>")[1], code
         bad = rep.get("/orgs", params={"q": "x"})
         assert bad.status_code == 422
         assert "q must be a unified social credit code or a part of a name (2 to 64 characters)" in bad.text
@@ -238,6 +264,13 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
         page = op.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert page.status_code == 200
         assert REP in page.text and "张三" in page.text and "legal representative (current)" in page.text
+        # the dashboard names every list by the policy's name for it, the officers' list too, never by its id
+        for lang, words in (("zh", "限制高消费名单"), ("en", "restriction on high spending")):
+            dashboard = op.get("/ops", params={"lang": lang})
+            assert dashboard.status_code == 200
+            assert f'<td data-label="{"名单" if lang == "zh" else "List"}">{words}</td>' in dashboard.text
+            assert f'<th scope="col" class="num">{words}</th>' in dashboard.text
+            assert "high_spending_restriction" not in dashboard.text.split("<main")[1].split("</main>")[0]
     with _browser(world, "director") as director:
         refused = director.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert refused.status_code == 403
@@ -284,9 +317,10 @@ def test_the_portal_pages_name_the_organisation(world: dict[str, Any]) -> None:
         assert found, page.text
         detail = rep.get(f"/me/listings/{found.group(1)}", params={"lang": "zh"})
         assert detail.status_code == 200
-        assert f"<h1>限制高消费名单: {ON_HSR_ZH}</h1>" in detail.text
+        # the list in the heading, the long cause beside it in smaller type (a phone shows the heading in full)
+        assert f"<h1>限制高消费名单: <small>{ON_HSR_ZH}</small></h1>" in detail.text
         detail = rep.get(f"/me/listings/{found.group(1)}", params={"lang": "en"})
-        assert f"<h1>restriction on high spending: {ON_HSR_EN}</h1>" in detail.text
+        assert f"<h1>restriction on high spending: <small>{ON_HSR_EN}</small></h1>" in detail.text
 
 
 def test_a_refusal_of_high_spending_names_the_memorandum_and_measure(world: dict[str, Any]) -> None:
@@ -419,8 +453,8 @@ def test_the_file_and_the_pages_say_who_acted_for_the_organisation(world: dict[s
         assert [x["representative_id"] for x in op_file[kind]] == [REP]
     printable = _get(world, "rep", f"/v1/orgs/{ORG}/file.html", lang="zh").text
     assert printable.count("<th>代表企业办理人</th>") == 2
-    assert f"<td>open</td><td>{_masked(REP)}</td></tr>" in printable  # the dispute
-    assert f"<td>pending</td><td>{_masked(REP)}</td></tr>" in printable  # the repair application
+    assert f"<td>处理中</td><td>{_masked(REP)}</td></tr>" in printable  # the dispute
+    assert f"<td>待决定</td><td>{_masked(REP)}</td></tr>" in printable  # the repair application
     with _browser(world, "rep") as rep:
         page = rep.get(f"/orgs/{ORG}", params={"lang": "en"}).text
         assert page.count(">Acting for the organisation</th>") == 2

@@ -41,6 +41,20 @@ def _latest_runs(store: Store) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _list_names(store: Store, policy_ids: list[str], page: Page) -> dict[str, str]:
+    """Every list of the runs' policies by its name in the page's language, as the policy gives it (the restriction
+    on high spending, say); the blacklist and the redlist in the site's own words, whichever policy holds them."""
+    out: dict[str, str] = {}
+    for pid in sorted(set(policy_ids)):
+        try:
+            lists = get_policy(store, pid).policy.lists
+        except NotFoundError:
+            continue
+        for lst in lists:
+            out.setdefault(lst.id, lst.name.get(page.lang))
+    return {**out, "blacklist": page.t("list_blacklist"), "redlist": page.t("list_redlist")}
+
+
 def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     latest = _latest_runs(store)
     if not latest:
@@ -62,8 +76,8 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     ages = dashboard.by_age_band(store, run_id)
     runs = dashboard.runs(store)
     list_ids = sorted({k for r in runs for k in r["lists"]})
-    list_names = {lst.id: lst.name.get(page.lang) for lst in policy.lists}
     names = policy_names(store, [r["policy_id"] for r in runs], page.lang)
+    list_names = _list_names(store, [r["policy_id"] for r in runs], page)
     return {
         "run": run,
         "policy": policy,
@@ -121,8 +135,7 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
         "lists_chart": bars(
             [
                 Bar(
-                    f"#{r['run_id']} {names.get(r['policy_id'], r['policy_id'])} · "
-                    f"{t('list_' + lst) if lst in ('blacklist', 'redlist') else lst.replace('_', ' ')}",
+                    f"#{r['run_id']} {names.get(r['policy_id'], r['policy_id'])} · {list_names.get(lst, lst)}",
                     r["lists"].get(lst, 0),
                     f"{r['lists'].get(lst, 0):,}",
                     "warn" if lst == "blacklist" else "good",

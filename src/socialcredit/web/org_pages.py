@@ -18,7 +18,6 @@ from socialcredit.registry.reporting.org_file import (
     represented_orgs,
     require_representative,
 )
-from socialcredit.web.codes import name_listings
 from socialcredit.web.core import Page, Web
 
 __all__ = ["add_routes"]
@@ -65,14 +64,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 except ForbiddenError as exc:
                     raise ForbiddenError(page.t("org_not_representative", org=org_id), code=exc.code) from None
             out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
-            name_listings(store, out["listings"], page.lang)
-            catalog = store.catalog
-        for r in out["records"]:  # sources and record types in words
-            source, kind = catalog.sources.get(r["source"]), catalog.record_types.get(r["record_type"])
-            r["source_name"] = source.name.get(page.lang) if source else r["source"]
-            r["type_name"] = kind.name.get(page.lang) if kind else r["record_type"]
         if page.query("print") == "1":
-            return Response(render_org_html(out, page.lang), media_type="text/html; charset=utf-8")
+            response = Response(render_org_html(out, page.lang), media_type="text/html; charset=utf-8")
+            # the page carries its own small stylesheet inline, and nothing else (as /me/file.html)
+            response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+            return response
         # each dispute opens on the page where the operator, or the representative acting for the organisation,
         # takes its next step
         base = "/ops/disputes/" if operator else "/me/disputes/"

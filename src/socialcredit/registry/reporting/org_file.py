@@ -33,6 +33,7 @@ from socialcredit.registry.records.roles import (
     role_records,
 )
 from socialcredit.registry.reporting.report import subject_report
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store, latest_subjects
 
 __all__ = [
@@ -224,7 +225,7 @@ def org_file(
             code,
             {"as": "operator" if as_operator else "representative", "purpose": purpose},
         )
-    return {
+    out = {
         "organisation": {"org_id": code, "name": org["name"], "district": org["district"]},
         "scores": report["scores"],
         "records": report["records"],
@@ -236,6 +237,45 @@ def org_file(
         "persons_masked": not as_operator,
         "lookups": lookups,
     }
+    _name(store, out, lang)
+    return out
+
+
+def _name(store: Store, file: dict[str, Any], lang: str) -> None:
+    """Names in the reader's language beside the codes, for the pages and the printable report: each score's and
+    listing's ``policy_name``, a listing's ``list_name`` and ``criterion_text``, a record's ``source_name`` and
+    ``type_name`` (the code where the policy or catalog no longer knows it)."""
+    policies: dict[tuple[str, str | None], Any] = {}
+
+    def policy(pid: str, version: str | None) -> Any:
+        if (pid, version) not in policies:
+            try:
+                policies[(pid, version)] = get_policy(store, pid, version).policy
+            except NotFoundError:
+                policies[(pid, version)] = None
+        return policies[(pid, version)]
+
+    for s in file["scores"]:
+        found = policy(str(s["policy"]), s.get("policy_version"))
+        s["policy_name"] = found.name.get(lang) if found else s["policy"]
+    for x in file["listings"]:
+        found = policy(str(x["policy_id"]), x.get("policy_version"))
+        x["policy_name"] = found.name.get(lang) if found else x["policy_id"]
+        try:
+            x["list_name"] = found.list_spec(x["list_id"]).name.get(lang) if found else x["list_id"]
+            crit = found.criterion(x["list_id"], x["criterion_id"]) if found else None
+            x["criterion_text"] = crit.reason.text(lang) if crit else x["criterion_id"]
+        except KeyError:
+            x["list_name"] = str(x["list_id"]).replace("_", " ")
+            x["criterion_text"] = str(x["criterion_id"]).replace("_", " ")
+    catalog = store.catalog
+    for r in file["records"]:
+        source, kind = catalog.sources.get(r["source"]), catalog.record_types.get(r["record_type"])
+        r["source_name"] = source.name.get(lang) if source else r["source"]
+        r["type_name"] = kind.name.get(lang) if kind else r["record_type"]
+    for case in (*file["disputes"], *file["repairs"]):
+        source = catalog.sources.get(case.get("source_id"))
+        case["source_name"] = source.name.get(lang) if source else case.get("source_id")
 
 
 _PAGE = """<!doctype html>
@@ -243,44 +283,51 @@ _PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ t.title }}: {{ org.name }}</title>
 <style>
+*{box-sizing:border-box}
 body{font-family:system-ui,"WenQuanYi Micro Hei",sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem;color:#111}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{border:1px solid #999;padding:.3rem .5rem;
 text-align:left;vertical-align:top}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:1.5rem}
 @media print{body{margin:0;max-width:none;font-size:10pt}h2{break-after:avoid}tr{break-inside:avoid}
 a{color:inherit;text-decoration:none}}
+@media (max-width:37.5rem){body{padding:0 .5rem}table{table-layout:fixed;font-size:.85rem}th,td{padding:.2rem .3rem;
+overflow-wrap:anywhere}}
 </style></head><body><main>
 <h1>{{ t.title }}: {{ org.name }}</h1>
 <p>{{ t.code }}: {{ org.org_id }}{% if org.district %} · {{ t.district }}: {{ org.district }}{% endif %}</p>
 <h2>{{ t.scores }}</h2>
 {% if file.scores %}<table><thead><tr><th>{{ t.policy }}</th><th>{{ t.score }}</th><th>{{ t.tier }}</th>
 <th>{{ t.lists }}</th></tr></thead><tbody>
-{% for s in file.scores %}<tr><td>{{ s.policy }} {{ s.policy_version }}</td><td>{{ s.score }}</td><td>{{ s.tier }}</td>
-<td>{% for l in s.lists %}{{ l.reason }} ({{ l.status }}){% if not loop.last %}; {% endif %}{% else %}—{% endfor %}</td>
+{% for s in file.scores %}<tr><td>{{ s.policy_name }} {{ s.policy_version }}</td><td>{{ s.score }}</td>
+<td>{{ s.tier }}</td><td>{% for l in s.lists %}{{ l.reason }} ({{ t.listing_status.get(l.status,
+l.status) }}){% if not loop.last %}; {% endif %}{% else %}—{% endfor %}</td>
 </tr>{% endfor %}</tbody></table>{% else %}<p>{{ t.none }}</p>{% endif %}
 <h2>{{ t.listings }}</h2>
 {% if file.listings %}<table><thead><tr><th>{{ t.list }}</th><th>{{ t.cause }}</th><th>{{ t.noticed }}</th>
 <th>{{ t.effective }}</th><th>{{ t.status }}</th></tr></thead><tbody>
-{% for l in file.listings %}<tr><td>{{ l.list_id }}</td>
-<td>{{ l.criterion_id }} ({{ l.source_id }} {{ l.record_id }})</td>
-<td>{{ l.noticed_on }}</td><td>{{ l.effective_on }}</td><td>{{ l.status }}</td></tr>{% endfor %}
+{% for l in file.listings %}<tr><td>{{ l.list_name }}</td>
+<td>{{ l.criterion_text }} ({{ t.record }} {{ l.record_id }})</td>
+<td>{{ l.noticed_on }}</td><td>{{ l.effective_on }}</td><td>{{ t.listing_status.get(l.status, l.status) }}</td></tr>
+{% endfor %}
 </tbody></table>{% else %}<p>{{ t.none }}</p>{% endif %}
 <h2>{{ t.records }}</h2>
 {% if file.records %}<table><thead><tr><th>{{ t.date }}</th><th>{{ t.source }}</th><th>{{ t.type }}</th>
 <th>{{ t.status }}</th></tr></thead><tbody>
-{% for r in file.records %}<tr><td>{{ r.event_date }}</td><td>{{ r.source }} {{ r.record_id }}</td>
-<td>{{ r.record_type }}</td><td>{{ r.status }}</td></tr>{% endfor %}</tbody></table>
+{% for r in file.records %}<tr><td>{{ r.event_date }}</td><td>{{ r.source_name }} {{ r.record_id }}</td>
+<td>{{ r.type_name }}</td><td>{{ t.record_status.get(r.status, r.status) }}</td></tr>{% endfor %}</tbody></table>
 {% else %}<p>{{ t.none }}</p>{% endif %}
 <h2>{{ t.disputes }}</h2>
 {% if file.disputes %}<table><thead><tr><th>{{ t.number }}</th><th>{{ t.source }}</th><th>{{ t.opened }}</th>
 <th>{{ t.status }}</th><th>{{ t.acting_for }}</th></tr></thead><tbody>
-{% for d in file.disputes %}<tr><td>{{ d.dispute_id }}</td><td>{{ d.source_id }} {{ d.record_id }}</td>
-<td>{{ d.opened_at }}</td><td>{{ d.status }}</td><td>{{ d.representative_id or "—" }}</td></tr>{% endfor %}
+{% for d in file.disputes %}<tr><td>{{ d.dispute_id }}</td><td>{{ d.source_name }} {{ d.record_id }}</td>
+<td>{{ d.opened_at }}</td><td>{{ t.dispute_status.get(d.status,
+d.status) }}</td><td>{{ d.representative_id or "—" }}</td></tr>{% endfor %}
 </tbody></table>{% else %}<p>{{ t.none }}</p>{% endif %}
 <h2>{{ t.repairs }}</h2>
 {% if file.repairs %}<table><thead><tr><th>{{ t.number }}</th><th>{{ t.source }}</th><th>{{ t.applied }}</th>
 <th>{{ t.status }}</th><th>{{ t.acting_for }}</th></tr></thead><tbody>
-{% for r in file.repairs %}<tr><td>{{ r.repair_id }}</td><td>{{ r.source_id }} {{ r.record_id }}</td>
-<td>{{ r.applied_on }}</td><td>{{ r.status }}</td><td>{{ r.representative_id or "—" }}</td></tr>{% endfor %}
+{% for r in file.repairs %}<tr><td>{{ r.repair_id }}</td><td>{{ r.source_name }} {{ r.record_id }}</td>
+<td>{{ r.applied_on }}</td><td>{{ t.repair_status.get(r.status,
+r.status) }}</td><td>{{ r.representative_id or "—" }}</td></tr>{% endfor %}
 </tbody></table>{% else %}<p>{{ t.none }}</p>{% endif %}
 <h2>{{ t.persons }}</h2>
 {% if file.related_persons %}<table><thead><tr><th>{{ t.name }}</th><th>{{ t.id }}</th><th>{{ t.role }}</th>
@@ -315,6 +362,7 @@ _WORDS = {
         "date": "Date",
         "source": "Source",
         "type": "Type",
+        "record": "record",
         "disputes": "Disputes",
         "repairs": "Credit repair applications",
         "number": "Number",
@@ -352,6 +400,7 @@ _WORDS = {
         "date": "日期",
         "source": "来源",
         "type": "类型",
+        "record": "记录",
         "disputes": "异议",
         "repairs": "信用修复申请",
         "number": "编号",
@@ -373,8 +422,48 @@ _WORDS = {
 }
 
 
+# The statuses in words (zh, en), as the site's pages say them (web/i18n.py: listing_status_*, status_*, ...)
+_STATUS: dict[str, dict[str, tuple[str, str]]] = {
+    "listing_status": {
+        "pending": ("宽限期内", "in grace period"),
+        "effective": ("已生效", "in effect"),
+        "resolved": ("生效前已消除", "resolved before effect"),
+        "delisted": ("已移出", "delisted"),
+        "publication_ended": ("公示期满", "publication ended"),
+        "repaired": ("已修复", "repaired"),
+        "overridden": ("已人工撤销", "overridden"),
+    },
+    "record_status": {
+        "counting": ("计分中", "counting"),
+        "not counting": ("不计分", "not counting"),
+        "disputed": ("异议中", "disputed"),
+        "expired": ("已失效", "expired"),
+        "repaired": ("已修复", "repaired"),
+        "withdrawn": ("已撤回", "withdrawn"),
+        "superseded": ("已更正", "corrected"),
+    },
+    "dispute_status": {
+        "open": ("处理中", "open"),
+        "verified": ("已核实（记录保留）", "verified (the record stands)"),
+        "corrected": ("已更正", "corrected"),
+        "withdrawn": ("记录已撤回", "record withdrawn"),
+        "lapsed": ("逾期未答复（记录撤回）", "not answered in time (record withdrawn)"),
+        "retracted": ("已撤回异议", "dispute withdrawn"),
+    },
+    "repair_status": {
+        "pending": ("待决定", "pending"),
+        "approved": ("已批准", "approved"),
+        "refused": ("未批准", "refused"),
+    },
+}
+
+
 def render_org_html(file: dict[str, Any], lang: str = "en") -> str:
     """The organisation's file as one self-contained printable HTML page."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    words = _WORDS["zh" if lang == "zh" else "en"]
+    which = 0 if lang == "zh" else 1
+    words: dict[str, Any] = {
+        **_WORDS["zh" if lang == "zh" else "en"],
+        **{kind: {k: v[which] for k, v in table.items()} for kind, table in _STATUS.items()},
+    }
     return env.from_string(_PAGE).render(file=file, org=file["organisation"], t=words, zh=lang == "zh")
