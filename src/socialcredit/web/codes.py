@@ -16,7 +16,7 @@ from typing import Any
 
 from socialcredit.catalog.labels import Labels, load_labels
 from socialcredit.errors import NotFoundError
-from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.policies import get_policy, name_listings
 from socialcredit.store import Store
 from socialcredit.web.i18n import translate
 
@@ -87,28 +87,6 @@ def policy_names(store: Store, policy_ids: Iterable[str], lang: str) -> dict[str
         except NotFoundError:
             out[pid] = pid
     return out
-
-
-def name_listings(store: Store, listings: list[dict[str, Any]], lang: str) -> None:
-    """Listings as the pages show them: ``policy_name``, ``list_name`` and ``criterion_text`` (the criterion's
-    reason in words, as the policy gives it) beside the codes."""
-    loaded: dict[tuple[str, str | None], Any] = {}
-    for x in listings:
-        key = (str(x["policy_id"]), x.get("policy_version"))
-        if key not in loaded:
-            try:
-                loaded[key] = get_policy(store, key[0], key[1]).policy
-            except NotFoundError:
-                loaded[key] = None
-        policy = loaded[key]
-        x["policy_name"] = policy.name.get(lang) if policy else x["policy_id"]
-        try:
-            x["list_name"] = policy.list_spec(x["list_id"]).name.get(lang) if policy else x["list_id"]
-            crit = policy.criterion(x["list_id"], x["criterion_id"]) if policy else None
-            x["criterion_text"] = crit.reason.text(lang) if crit else x["criterion_id"]
-        except KeyError:
-            x["list_name"] = str(x["list_id"]).replace("_", " ")
-            x["criterion_text"] = str(x["criterion_id"]).replace("_", " ")
 
 
 def template_globals() -> dict[str, Any]:

@@ -33,7 +33,7 @@ from socialcredit.registry.records.roles import (
     role_records,
 )
 from socialcredit.registry.reporting.report import subject_report
-from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.policies import get_policy, name_listings
 from socialcredit.store import Store, latest_subjects
 
 __all__ = [
@@ -245,29 +245,12 @@ def _name(store: Store, file: dict[str, Any], lang: str) -> None:
     """Names in the reader's language beside the codes, for the pages and the printable report: each score's and
     listing's ``policy_name``, a listing's ``list_name`` and ``criterion_text``, a record's ``source_name`` and
     ``type_name`` (the code where the policy or catalog no longer knows it)."""
-    policies: dict[tuple[str, str | None], Any] = {}
-
-    def policy(pid: str, version: str | None) -> Any:
-        if (pid, version) not in policies:
-            try:
-                policies[(pid, version)] = get_policy(store, pid, version).policy
-            except NotFoundError:
-                policies[(pid, version)] = None
-        return policies[(pid, version)]
-
     for s in file["scores"]:
-        found = policy(str(s["policy"]), s.get("policy_version"))
-        s["policy_name"] = found.name.get(lang) if found else s["policy"]
-    for x in file["listings"]:
-        found = policy(str(x["policy_id"]), x.get("policy_version"))
-        x["policy_name"] = found.name.get(lang) if found else x["policy_id"]
         try:
-            x["list_name"] = found.list_spec(x["list_id"]).name.get(lang) if found else x["list_id"]
-            crit = found.criterion(x["list_id"], x["criterion_id"]) if found else None
-            x["criterion_text"] = crit.reason.text(lang) if crit else x["criterion_id"]
-        except KeyError:
-            x["list_name"] = str(x["list_id"]).replace("_", " ")
-            x["criterion_text"] = str(x["criterion_id"]).replace("_", " ")
+            s["policy_name"] = get_policy(store, str(s["policy"]), s.get("policy_version")).policy.name.get(lang)
+        except NotFoundError:
+            s["policy_name"] = s["policy"]
+    name_listings(store, file["listings"], lang)
     catalog = store.catalog
     for r in file["records"]:
         source, kind = catalog.sources.get(r["source"]), catalog.record_types.get(r["record_type"])

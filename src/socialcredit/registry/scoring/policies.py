@@ -12,7 +12,7 @@ from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, 
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
-__all__ = ["get_policy", "policies_in_use", "policy_without_store", "publish_policy", "resolve_policy"]
+__all__ = ["get_policy", "name_listings", "policies_in_use", "policy_without_store", "publish_policy", "resolve_policy"]
 
 
 def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bool:
@@ -140,3 +140,25 @@ def published_text(store: Store, policy_id: str, version: str) -> str:
     if text is None:
         raise NotFoundError(f"no published policy {policy_id!r} version {version!r}")
     return str(text)
+
+
+def name_listings(store: Store, listings: list[dict[str, Any]], lang: str) -> None:
+    """Listings as the pages show them: ``policy_name``, ``list_name`` and ``criterion_text`` (the criterion's
+    reason in words, as the policy gives it) beside the codes."""
+    loaded: dict[tuple[str, str | None], Any] = {}
+    for x in listings:
+        key = (str(x["policy_id"]), x.get("policy_version"))
+        if key not in loaded:
+            try:
+                loaded[key] = get_policy(store, key[0], key[1]).policy
+            except NotFoundError:
+                loaded[key] = None
+        policy = loaded[key]
+        x["policy_name"] = policy.name.get(lang) if policy else x["policy_id"]
+        try:
+            x["list_name"] = policy.list_spec(x["list_id"]).name.get(lang) if policy else x["list_id"]
+            crit = policy.criterion(x["list_id"], x["criterion_id"]) if policy else None
+            x["criterion_text"] = crit.reason.text(lang) if crit else x["criterion_id"]
+        except KeyError:
+            x["list_name"] = str(x["list_id"]).replace("_", " ")
+            x["criterion_text"] = str(x["criterion_id"]).replace("_", " ")
