@@ -25,11 +25,12 @@ from typing import Any
 
 from socialcredit.compiler.plan import ScorePlan
 from socialcredit.errors import NotFoundError
+from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import ListSpec
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.due_process.notifications import notify
-from socialcredit.registry.due_process.relations import relation_note
+from socialcredit.registry.due_process.relations import relation_note, relation_notes
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
@@ -45,6 +46,7 @@ __all__ = [
     "ended_since_run",
     "list_listings",
     "record_listings",
+    "take_effect",
 ]
 
 LISTING_STATUSES = (
@@ -77,10 +79,10 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             continue
         store.execute(
             """CREATE OR REPLACE TEMP TABLE sc_causes AS
-            SELECT DISTINCT e.subject_id, e.criterion_id, coalesce(r.source_id, '') AS source_id,
-                   coalesce(r.record_id, '') AS record_id, r.origin_region
+            SELECT e.subject_id, e.criterion_id, coalesce(r.source_id, '') AS source_id,
+                   coalesce(r.record_id, '') AS record_id, r.origin_region, max(e.record_key) AS record_key
             FROM run_list_entries e LEFT JOIN records r USING (record_key)
-            WHERE e.run_id = ? AND e.list_id = ?""",
+            WHERE e.run_id = ? AND e.list_id = ? GROUP BY ALL""",
             [run_id, lst.id],
         )
         store.execute(
@@ -113,13 +115,13 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         )
         _notify_ended(store, lst, as_of, counts)
         q(f"UPDATE listings SET cause_present = false WHERE {mine} AND cause_present AND {absent}")
-        # Past the grace period with the cause still there: in effect.
-        became = q(
-            f"""UPDATE listings SET status = 'effective', last_run_id = $run
-            WHERE {mine} AND status = 'pending' AND effective_on <= $d AND {present}"""
-        ).fetchone()
-        counts["effective"] += int(became[0]) if became else 0
         q(f"UPDATE listings SET last_run_id = $run WHERE {mine} AND {present}")
+        # Past the grace period with the cause still there: in effect, and the subject told as by the daily job.
+        q(
+            f"""CREATE OR REPLACE TEMP TABLE sc_became AS SELECT listing_id FROM listings
+            WHERE {mine} AND status = 'pending' AND effective_on <= $d AND {present}"""
+        )
+        counts["effective"] += len(take_effect(store, as_of, actor, {"run_id": run_id, "list": lst.id}))
         # Past the severity class's maximum publication period: ended.
         for name, cls in loaded.policy.severities.items():
             extra = {"sev": name, "days": cls.max_publication_days}
@@ -175,11 +177,13 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
             {"first": first, "eff": effective_on},
         )
+        _relation_phrases(store, loaded, lst)
         note = store.take_ids("notification", n)
         q(
             """INSERT INTO notifications
             SELECT $note + c.n - 1, c.subject_id, $d, 'listing_notice', $first + c.n - 1,
                 'Notice: under the ' || $policy_en || ' you meet a criterion of the ' || $name_en || ': ' || k.en
+                || coalesce(w.en, '')
                 || CASE WHEN c.record_id <> '' THEN ' (record ' || c.record_id || ')' ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '. The listing takes effect on ' || CAST($eff AS VARCHAR)
@@ -189,7 +193,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                              || CAST(c.origin_effective_on AS VARCHAR) || ' unless the cause is resolved before then.'
                         END
                 || ' You may dispute the record, or fulfil the obligation.',
-                '通知：根据' || $policy_zh || '，您符合' || $name_zh || '的列入条件：' || k.zh
+                '通知：根据' || $policy_zh || '，您符合' || $name_zh || '的列入条件：' || k.zh || coalesce(w.zh, '')
                 || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR) || ' 起列入。'
@@ -198,7 +202,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                              || CAST(c.origin_effective_on AS VARCHAR) || ' 起列入。' END
                 || '您可以对记录提出异议或履行义务。',
                 now()
-            FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
+            FROM sc_new c JOIN sc_criteria k USING (criterion_id) LEFT JOIN sc_words w USING (n)""",
             {
                 "note": note,
                 "first": first,
@@ -398,13 +402,14 @@ def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[
     """The daily job: a listing whose notice period is over takes effect on its date, without waiting for the next
     score run, when the run that last found its cause still stands for it — its record has no version newer than
     that run read, and no dispute of the record is open (either could have removed the cause; the next run decides
-    those). Each resident is told; one audit entry names the listings. Returns their ids.
+    those). Each resident is told and one audit entry names the listings, as when a run puts them in effect
+    (:func:`take_effect`). Returns their ids.
 
     Before, a listing took effect only at the first run on or after its date, so with no run since, the operator's
     cases page kept showing as "in grace" listings whose date had passed."""
     with store.transaction():
-        rows = store.execute(
-            """UPDATE listings SET status = 'effective'
+        store.execute(
+            """CREATE OR REPLACE TEMP TABLE sc_became AS SELECT listing_id FROM listings
             WHERE status = 'pending' AND effective_on <= $today AND cause_present
               AND NOT EXISTS (
                   SELECT 1 FROM records r JOIN score_runs s ON s.run_id = listings.last_run_id
@@ -412,27 +417,111 @@ def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[
                     AND r.record_id = listings.record_id AND r.record_key > s.watermark)
               AND NOT EXISTS (
                   SELECT 1 FROM disputes d WHERE d.status = 'open' AND d.source_id = listings.source_id
-                    AND d.record_id = listings.record_id)
-            RETURNING listing_id, subject_id, policy_id, list_id, criterion_id, effective_on""",
+                    AND d.record_id = listings.record_id)""",
             {"today": today},
-        ).fetchall()
-        rows = sorted(rows)
-        keys = _record_keys(store, [int(r[0]) for r in rows])
-        for listing_id, subject_id, policy_id, list_id, criterion_id, effective_on in rows:
-            w = criterion_words(store, str(policy_id), str(list_id), str(criterion_id), keys.get(int(listing_id)))
-            on = effective_on.isoformat()
-            notify(
-                store,
-                str(subject_id),
-                "listing_effective",
-                int(listing_id),
-                f"{w['list_en']} ({w['criterion_en']}): the notice period ended; you have been listed since {on}.",
-                f"{w['list_zh']}（{w['criterion_zh']}）：通知期已满，自 {on} 起已被列入。",
-                today,
-            )
-        if rows:
-            append_audit(store, actor, "listings_effective", None, {"on": today, "listings": [int(r[0]) for r in rows]})
-    return [int(r[0]) for r in rows]
+        )
+        return take_effect(store, today, actor)
+
+
+def take_effect(store: Store, on: dt.date, actor: str, detail: dict[str, Any] | None = None) -> list[int]:
+    """Put in effect the pending listings named by the temp table ``sc_became`` (``listing_id``) and tell each subject
+    once (``listing_effective``: the list and criterion in words, for a listing through an organisation its name,
+    role and cause — ``criterion_words``, ``relations.relation_notes``), dated ``on``; one ``listings_effective``
+    audit entry names them (with ``detail``). Returns their ids. The one path by which a listing takes effect after
+    its notice: a score run (``record_listings``) and the daily job (``activate_due``). Call inside a transaction.
+
+    Set-based: the words are worked out once per criterion, the organisation's only for listings through one."""
+    store.execute("UPDATE listings SET status = 'effective' WHERE listing_id IN (SELECT listing_id FROM sc_became)")
+    criteria = store.execute(
+        """SELECT DISTINCT policy_id, list_id, criterion_id FROM listings
+        WHERE listing_id IN (SELECT listing_id FROM sc_became) ORDER BY ALL"""
+    ).fetchall()
+    if not criteria:
+        return []
+    words, notes = [], []
+    for policy_id, list_id, criterion_id in criteria:
+        w = criterion_words(store, str(policy_id), str(list_id), str(criterion_id))
+        words.append(
+            (policy_id, list_id, criterion_id, *(w[k] for k in ("list_en", "list_zh", "criterion_en", "criterion_zh")))
+        )
+        try:
+            loaded = get_policy(store, str(policy_id))
+            via = loaded.policy.criterion(str(list_id), str(criterion_id)).via
+        except (NotFoundError, KeyError):
+            continue
+        if via is None:
+            continue
+        ids = [
+            int(r[0])
+            for r in store.execute(
+                """SELECT listing_id FROM listings WHERE listing_id IN (SELECT listing_id FROM sc_became)
+                AND policy_id = ? AND list_id = ? AND criterion_id = ? ORDER BY listing_id""",
+                [policy_id, list_id, criterion_id],
+            ).fetchall()
+        ]
+        keys = _record_keys(store, ids)
+        entries = [(str(list_id), str(criterion_id), keys.get(i)) for i in ids]
+        for i, note in zip(ids, relation_notes(store, loaded, entries), strict=True):
+            if note is not None:
+                notes.append((i, note[0], note[1]))
+    store.execute(
+        """CREATE OR REPLACE TEMP TABLE sc_effective_words (policy_id VARCHAR, list_id VARCHAR, criterion_id VARCHAR,
+        list_en VARCHAR, list_zh VARCHAR, criterion_en VARCHAR, criterion_zh VARCHAR)"""
+    )
+    store.con.executemany("INSERT INTO sc_effective_words VALUES (?, ?, ?, ?, ?, ?, ?)", words)
+    store.execute("CREATE OR REPLACE TEMP TABLE sc_effective_notes (listing_id BIGINT, en VARCHAR, zh VARCHAR)")
+    if notes:
+        store.con.executemany("INSERT INTO sc_effective_notes VALUES (?, ?, ?)", notes)
+    # never a second notice of the same listing taking effect
+    store.execute(
+        """CREATE OR REPLACE TEMP TABLE sc_effective_told AS
+        SELECT l.listing_id, l.subject_id, l.policy_id, l.list_id, l.criterion_id, l.effective_on,
+               row_number() OVER (ORDER BY l.listing_id) AS n
+        FROM listings l WHERE l.listing_id IN (SELECT listing_id FROM sc_became)
+          AND l.listing_id NOT IN (SELECT ref_id FROM notifications
+                                   WHERE kind = 'listing_effective' AND ref_id IS NOT NULL)"""
+    )
+    told = int(store.one("SELECT count(*) FROM sc_effective_told"))
+    if told:
+        first = store.take_ids("notification", told)
+        store.execute(
+            """INSERT INTO notifications
+            SELECT $first + t.n - 1, t.subject_id, $on, 'listing_effective', t.listing_id,
+                   w.list_en || ' (' || w.criterion_en || coalesce(x.en, '') || '): the notice period ended; you have '
+                   || 'been listed since ' || CAST(t.effective_on AS VARCHAR) || '.',
+                   w.list_zh || '（' || w.criterion_zh || coalesce(x.zh, '') || '）：通知期已满，自 '
+                   || CAST(t.effective_on AS VARCHAR) || ' 起已被列入。',
+                   now()
+            FROM sc_effective_told t JOIN sc_effective_words w USING (policy_id, list_id, criterion_id)
+            LEFT JOIN sc_effective_notes x USING (listing_id)""",
+            {"first": first, "on": on},
+        )
+    ids = [int(r[0]) for r in store.execute("SELECT listing_id FROM sc_became ORDER BY listing_id").fetchall()]
+    append_audit(store, actor, "listings_effective", None, {"on": on, **(detail or {}), "listings": ids})
+    return ids
+
+
+def _relation_phrases(store: Store, loaded: LoadedPolicy, lst: ListSpec) -> None:
+    """``sc_words`` (n, en, zh): for each new cause in ``sc_new`` met through an organisation, the words naming the
+    organisation, the role and its cause (``relations.relation_notes``); none for the others, so a list without a
+    relation criterion costs one empty table."""
+    store.execute("CREATE OR REPLACE TEMP TABLE sc_words (n BIGINT, en VARCHAR, zh VARCHAR)")
+    via = [c.id for c in lst.criteria if c.via is not None]
+    if not via:
+        return
+    rows = store.execute(
+        """SELECT n, criterion_id, record_key FROM sc_new
+        WHERE list_contains(?, criterion_id) AND record_id <> '' AND record_key IS NOT NULL ORDER BY n""",
+        [via],
+    ).fetchall()
+    entries = [(lst.id, str(cid), int(key)) for _, cid, key in rows]
+    notes = [
+        (int(row[0]), note[0], note[1])
+        for row, note in zip(rows, relation_notes(store, loaded, entries), strict=True)
+        if note is not None
+    ]
+    if notes:
+        store.con.executemany("INSERT INTO sc_words VALUES (?, ?, ?)", notes)
 
 
 def list_listings(

@@ -3,15 +3,20 @@ words ("legal representative of 北京某某科技有限公司 (USCC 91110…), 
 
 A list entry met through a relation (a criterion with ``via``, docs/policy-language.md) names the role record as
 its record; this module reads that record, the organisation's name and its own entry on the relation's list in the
-latest run of the policy.
+latest run of the policy. One function words them all (``relation_notes``, set-based): a reason, a report, the
+notices of a listing (when it is noticed and when it takes effect) say the same.
 """
 
 from __future__ import annotations
 
-from socialcredit.policy import LoadedPolicy
-from socialcredit.store import Store
+from collections.abc import Sequence
 
-__all__ = ["ROLE_WORDS", "relation_note"]
+import sqlglot
+
+from socialcredit.policy import LoadedPolicy
+from socialcredit.store import Store, latest_subjects
+
+__all__ = ["ROLE_WORDS", "relation_note", "relation_notes"]
 
 ROLE_WORDS: dict[str, tuple[str, str]] = {
     "legal_representative": ("legal representative", "法定代表人"),
@@ -21,18 +26,24 @@ ROLE_WORDS: dict[str, tuple[str, str]] = {
     "shareholder": ("shareholder", "股东"),
 }
 
-_ROLE = """
-SELECT r.org_id, r.role, s.name FROM records r
-LEFT JOIN current_subjects s ON s.subject_id = r.org_id
-WHERE r.record_key = ?
+# The role records (a role record's type lets DuckDB skip every row group of other records).
+_ROLES = """
+SELECT r.record_key, r.org_id, r.role FROM records r
+WHERE r.record_type = 'company_role' AND r.record_key IN (SELECT unnest($keys))
 """
 
-# The organisation's entries on the list in the latest finished run of the policy that has any.
-_CAUSE = """
-SELECT e.criterion_id FROM run_list_entries e JOIN score_runs s USING (run_id)
-WHERE s.policy_id = ? AND s.finished_at IS NOT NULL AND e.subject_id = ? AND e.list_id = ?
-QUALIFY e.run_id = max(e.run_id) OVER ()
-ORDER BY e.criterion_id
+# The latest version of the organisations only (the view current_subjects would rank every subject's versions).
+_NAMES = latest_subjects(("subject_id", "name"), where=sqlglot.condition("list_contains($orgs, subject_id)")).sql(
+    dialect="duckdb"
+)
+
+# Each organisation's entries on a list in the latest finished run of the policy that has any for it on that list.
+_CAUSES = """
+SELECT e.subject_id, e.list_id, e.criterion_id FROM run_list_entries e JOIN score_runs s USING (run_id)
+WHERE s.policy_id = $policy AND s.finished_at IS NOT NULL AND list_contains($orgs, e.subject_id)
+  AND list_contains($lists, e.list_id)
+QUALIFY e.run_id = max(e.run_id) OVER (PARTITION BY e.subject_id, e.list_id)
+ORDER BY e.subject_id, e.list_id, e.criterion_id
 """
 
 
@@ -40,32 +51,55 @@ def relation_note(
     store: Store, loaded: LoadedPolicy, list_id: str, criterion_id: str, record_key: int | None
 ) -> tuple[str, str] | None:
     """The words (en, zh) a relation entry's reason ends with, or None if the entry is not through a relation."""
-    try:
-        crit = loaded.policy.criterion(list_id, criterion_id)
-    except KeyError:
-        return None
-    if crit.via is None or record_key is None:
-        return None
-    row = store.execute(_ROLE, [int(record_key)]).fetchone()
-    if row is None:
-        return None
-    org_id, role, name = str(row[0]), str(row[1]), row[2]
-    target = loaded.policy.list_spec(crit.via.list)
-    causes = []
-    for (cid,) in store.execute(_CAUSE, [loaded.policy.id, org_id, target.id]).fetchall():
+    return relation_notes(store, loaded, [(list_id, criterion_id, record_key)])[0]
+
+
+def relation_notes(
+    store: Store, loaded: LoadedPolicy, entries: Sequence[tuple[str, str, int | None]]
+) -> list[tuple[str, str] | None]:
+    """:func:`relation_note` for many entries (list, criterion, record key) at once, in their order: three queries
+    whatever their number (a run may put thousands of listings through organisations in effect)."""
+    vias = []
+    for list_id, criterion_id, record_key in entries:
         try:
-            c = target.criteria[[x.id for x in target.criteria].index(str(cid))]
-        except ValueError:
+            crit = loaded.policy.criterion(list_id, criterion_id)
+        except KeyError:
+            crit = None
+        vias.append(crit.via if crit is not None and record_key is not None else None)
+    keys = sorted({int(e[2]) for e, via in zip(entries, vias, strict=True) if via is not None and e[2] is not None})
+    if not keys:
+        return [None] * len(entries)
+    roles = {int(k): (str(o), str(r)) for k, o, r in store.execute(_ROLES, {"keys": keys}).fetchall()}
+    orgs = sorted({org for org, _ in roles.values()})
+    names = {str(s): n for s, n in store.execute(_NAMES, {"orgs": orgs}).fetchall()}
+    targets = sorted({via.list for via in vias if via is not None})
+    found: dict[tuple[str, str], list[str]] = {}
+    params = {"policy": loaded.policy.id, "orgs": orgs, "lists": targets}
+    for org, lst, cid in store.execute(_CAUSES, params).fetchall():
+        found.setdefault((str(org), str(lst)), []).append(str(cid))
+    out: list[tuple[str, str] | None] = []
+    for (_, _, record_key), via in zip(entries, vias, strict=True):
+        role_row = roles.get(int(record_key)) if via is not None and record_key is not None else None
+        if via is None or role_row is None:
+            out.append(None)
             continue
-        if c.via is None and (crit.via.criteria is None or c.id in crit.via.criteria):
-            causes.append(c)
-    en_role, zh_role = ROLE_WORDS.get(role, (role, role))
-    org_en = f"{name} (USCC {org_id})" if name else f"USCC {org_id}"
-    org_zh = f"{name}（统一社会信用代码 {org_id}）" if name else f"统一社会信用代码 {org_id}"
-    if causes:
-        cause_en = f"which is a {causes[0].reason.en}"
-        cause_zh = f"该单位为{causes[0].reason.zh}"
-    else:
-        cause_en = f"which is on the {target.name.en}"
-        cause_zh = f"该单位列入{target.name.zh}"
-    return f": {en_role} of {org_en}, {cause_en}", f"：{org_zh}的{zh_role}，{cause_zh}"
+        org_id, role = role_row
+        target = loaded.policy.list_spec(via.list)
+        by_id = {c.id: c for c in target.criteria}
+        causes = [
+            by_id[cid]
+            for cid in found.get((org_id, target.id), [])
+            if cid in by_id and by_id[cid].via is None and (via.criteria is None or cid in via.criteria)
+        ]
+        name = names.get(org_id)
+        en_role, zh_role = ROLE_WORDS.get(role, (role, role))
+        org_en = f"{name} (USCC {org_id})" if name else f"USCC {org_id}"
+        org_zh = f"{name}（统一社会信用代码 {org_id}）" if name else f"统一社会信用代码 {org_id}"
+        if causes:
+            cause_en = f"which is a {causes[0].reason.en}"
+            cause_zh = f"该单位为{causes[0].reason.zh}"
+        else:
+            cause_en = f"which is on the {target.name.en}"
+            cause_zh = f"该单位列入{target.name.zh}"
+        out.append((f": {en_role} of {org_en}, {cause_en}", f"：{org_zh}的{zh_role}，{cause_zh}"))
+    return out
