@@ -102,6 +102,9 @@ PAGES = [
     PortalPage("/orgs/{other_org}", "resident", status=403),
     # the organisation's dispute the representative filed, on their own dispute page (docs/organisations.md)
     PortalPage("/me/disputes/{org_dispute}", "resident"),
+    # the representative's repair application for the organisation's late tax payment; refused for another's
+    PortalPage("/orgs/{org}/repair?source=tax_bureau&record=ORG-TAX-1", "resident"),
+    PortalPage("/orgs/{other_org}/repair?source=tax_bureau&record=ORG-TAX-1", "resident", status=403),
 ]
 
 
@@ -180,6 +183,14 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         actor="resident",
         representative_id=listed,
     )
+    # a late tax payment of the organisation: its representative's repair page has a negative record to show
+    late = folder / "org_tax.csv"
+    late.write_text(
+        "record_id,subject_id,record_type,event_date,amount,status,days_late\n"
+        f"ORG-TAX-1,{org},tax_payment,{(AS_OF - dt.timedelta(days=40)).isoformat()},80000,late,20\n",
+        "utf-8",
+    )
+    ingest_file(store, late, "tax_bureau", today=AS_OF)
     publish_shipped_memoranda(store, "beijing")  # the public policy page shows its memorandum
     body = {"subject_id": listed, "service": "bank_loan", "purpose": "loan"}
     with ExitStack() as stack:

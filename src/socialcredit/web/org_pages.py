@@ -1,16 +1,20 @@
 """An organisation's own file on the site (docs/organisations.md): ``/orgs`` finds organisations by credit code or
 name, ``/orgs/{org_id}`` shows the file, for an operator and for the organisation's legal representative (signed in
-as a resident); anyone else is refused (403, audited)."""
+as a resident); anyone else is refused (403, audited). The file links the representative to the pages where they act
+for the organisation: a dispute's page, and the repair of a negative record (``/orgs/{org_id}/repair``,
+web/repair_pages.py)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
+from socialcredit.registry.reporting.listing_details import negative_records
 from socialcredit.registry.reporting.org_file import (
     find_orgs,
     org_file,
@@ -21,6 +25,13 @@ from socialcredit.registry.reporting.org_file import (
 from socialcredit.web.core import Page, Web
 
 __all__ = ["add_routes"]
+
+_NOT_REPAIRABLE = ("withdrawn", "superseded", "repaired")
+
+
+def _org_repair_href(org_id: str, source_id: str, record_id: str) -> str:
+    """The representative's page applying for repair of one of the organisation's records (web/repair_pages.py)."""
+    return f"/orgs/{org_id}/repair?" + urlencode({"source": source_id, "record": record_id})
 
 
 def _section(page: Page) -> str:
@@ -64,6 +75,17 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 except ForbiddenError as exc:
                     raise ForbiddenError(page.t("org_not_representative", org=org_id), code=exc.code) from None
             out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
+            if not operator:  # the representative applies for repair of a negative record on its page
+                code = str(out["organisation"]["org_id"])
+                negative = negative_records(store, code)
+                for r in out["records"]:
+                    if (r["source"], r["record_id"]) in negative and r["status"] not in _NOT_REPAIRABLE:
+                        r["repair_href"] = _org_repair_href(code, r["source"], r["record_id"])
+                for r in out["repairs"]:
+                    r["href"] = _org_repair_href(code, r["source_id"], r["record_id"]) + "#status"
+            else:
+                for r in out["repairs"]:
+                    r["href"] = f"/ops/repairs/{r['repair_id']}"
         if page.query("print") == "1":
             response = Response(render_org_html(out, page.lang), media_type="text/html; charset=utf-8")
             # the page carries its own small stylesheet inline, and nothing else (as /me/file.html)

@@ -2,7 +2,9 @@
 pages that decide applications (docs/web.md, "Listings and credit repair").
 
 Resident: ``/me/listings/{id}`` (a listing), ``/me/records/detail?source=&record=`` (a negative record),
-``/me/repair?source=&record=`` (eligibility, the application with a written commitment, its status and answer).
+``/me/repair?source=&record=`` (eligibility, the application with a written commitment, its status and answer);
+an organisation's legal representative the same for the organisation's record, ``/orgs/{org}/repair?source=&record=``
+(the check of ``registry/due_process/acting.py``, as for its disputes).
 Operator: ``/ops/repairs`` (the applications, the oldest unanswered first) and ``/ops/repairs/{id}`` (take it under
 review, grant or refuse it with written reasons; on the record in the audit log).
 """
@@ -17,7 +19,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError
+from socialcredit.registry.due_process.acting import Acting, acting_on
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import (
     ANSWER_DAYS,
@@ -142,15 +145,28 @@ def records_context(
         r["negative"] = {**found, "href": record_href(r["source"], r["record_id"])}
 
 
-def _repair_context(web: Web, page: Page, source_id: str, record_id: str) -> dict[str, Any]:
+def _repair_context(
+    web: Web, page: Page, source_id: str, record_id: str, acting: Acting | None = None
+) -> dict[str, Any]:
+    """The repair page of one record: the resident's own, or (``acting``) the organisation's, by its legal
+    representative."""
     today = resolve_today()
-    subject = _subject(page)
+    subject = _subject(page) if acting is None else acting.subject_id
     with web.service.writer() as store:
         try:
             detail = record_detail(store, subject, source_id, record_id, lang=page.lang, today=today)
         except WorkflowError as exc:  # not a record of theirs: as if it did not exist
-            raise NotFoundError(f"no record {record_id!r} in your file") from exc
+            raise NotFoundError(_no_record(record_id, acting)) from exc
         eligibility = repair_eligibility(store, subject, source_id, record_id, today=today)
+        name = (
+            None if acting is None else store.one("SELECT name FROM current_subjects WHERE subject_id = ?", [subject])
+        )
+    if acting is not None:
+        back, action = f"/orgs/{subject}#records", f"/orgs/{subject}/repair"
+    elif detail["listing_id"] is None:
+        back, action = record_href(source_id, record_id), "/me/repair"
+    else:
+        back, action = f"/me/listings/{detail['listing_id']}", "/me/repair"
     return {
         "detail": detail,
         "eligibility": eligibility,
@@ -162,10 +178,67 @@ def _repair_context(web: Web, page: Page, source_id: str, record_id: str) -> dic
         "statement": page.form.get("statement", ""),
         "commitment": page.form.get("commitment", ""),
         "evidence": page.form.get("evidence", ""),
-        "back": record_href(source_id, record_id)
-        if detail["listing_id"] is None
-        else f"/me/listings/{detail['listing_id']}",
+        "back": back,
+        "action": action,
+        "org": None if acting is None else {"org_id": subject, "name": name},
     }
+
+
+def _no_record(record_id: str, acting: Acting | None) -> str:
+    if acting is None:
+        return f"no record {record_id!r} in your file"
+    return f"no record {record_id!r} in the file of organisation {acting.subject_id}"
+
+
+def _representative(web: Web, page: Page) -> Acting:
+    """The signed-in resident acting for the organisation of the path, as its current legal representative
+    (``acting.acting_on``, as for its disputes); anyone else is refused as on the organisation's file: 403
+    ``not_representative`` (audited as ``access_refused``)."""
+    org_id = str(page.request.path_params["org_id"])[:64]
+    with web.service.writer() as store:
+        acting = acting_on(store, _subject(page), org_id, resolve_today())
+    if acting is None or acting.representative_id is None:
+        raise ForbiddenError(page.t("org_not_representative", org=org_id), code="not_representative")
+    return acting
+
+
+def _apply(web: Web, page: Page, acting: Acting | None = None) -> Response:
+    """An application from the form: the resident's own, or (``acting``) the organisation's by its legal
+    representative (kept as ``representative_id``); the same checks, bounds and errors either way."""
+    assert page.who is not None
+    source_id, record_id = page.form.get("source", "")[:64], page.form.get("record", "")[:128]
+    failure = None
+    if page.form.get("promise") != "yes":
+        failure = page.t("repair_err_promise")
+    elif not page.form.get("commitment", "").strip():
+        failure = page.t("repair_err_commitment")
+    elif not page.form.get("statement", "").strip():
+        failure = page.t("repair_err_statement")
+    if failure is None:
+        try:
+            with web.service.writer() as store:
+                applied = apply_for_repair(
+                    store,
+                    _subject(page) if acting is None else acting.subject_id,
+                    source_id,
+                    record_id,
+                    page.form.get("statement", ""),
+                    page.who.actor,
+                    commitment=page.form.get("commitment", ""),
+                    evidence=page.form.get("evidence") or None,
+                    representative_id=None if acting is None else acting.representative_id,
+                )
+        except WorkflowError as exc:
+            if exc.code in ("unknown_record", "not_your_record", "unknown_source"):
+                raise NotFoundError(_no_record(record_id, acting)) from None
+            key = _FAILURES.get(exc.code)
+            failure = page.t(key) if key else str(exc)
+        else:
+            query = urlencode({"source": source_id, "record": record_id, "applied": applied["repair_id"]})
+            base = "/me/repair" if acting is None else f"/orgs/{acting.subject_id}/repair"
+            return page.redirect(f"{base}?{query}#status")
+    context = _repair_context(web, page, source_id, record_id, acting)
+    return page.render("me_repair.html", 400, section="overview", failure=failure, **context)
 
 
 def add_routes(router: APIRouter, web: Web) -> None:
@@ -201,38 +274,19 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.post("/me/repair")
     @web.page("resident")
     def repair_apply(page: Page) -> Response:
-        assert page.who is not None
-        source_id, record_id = page.form.get("source", "")[:64], page.form.get("record", "")[:128]
-        failure = None
-        if page.form.get("promise") != "yes":
-            failure = page.t("repair_err_promise")
-        elif not page.form.get("commitment", "").strip():
-            failure = page.t("repair_err_commitment")
-        elif not page.form.get("statement", "").strip():
-            failure = page.t("repair_err_statement")
-        if failure is None:
-            try:
-                with web.service.writer() as store:
-                    applied = apply_for_repair(
-                        store,
-                        _subject(page),
-                        source_id,
-                        record_id,
-                        page.form.get("statement", ""),
-                        page.who.actor,
-                        commitment=page.form.get("commitment", ""),
-                        evidence=page.form.get("evidence") or None,
-                    )
-            except WorkflowError as exc:
-                if exc.code in ("unknown_record", "not_your_record", "unknown_source"):
-                    raise NotFoundError(f"no record {record_id!r} in your file") from None
-                key = _FAILURES.get(exc.code)
-                failure = page.t(key) if key else str(exc)
-            else:
-                query = urlencode({"source": source_id, "record": record_id, "applied": applied["repair_id"]})
-                return page.redirect(f"/me/repair?{query}#status")
-        context = _repair_context(web, page, source_id, record_id)
-        return page.render("me_repair.html", 400, section="overview", failure=failure, **context)
+        return _apply(web, page)
+
+    @router.get("/orgs/{org_id}/repair")
+    @web.page("resident")
+    def org_repair(page: Page) -> Response:
+        acting = _representative(web, page)
+        context = _repair_context(web, page, page.query("source"), page.query("record"), acting)
+        return page.render("me_repair.html", section="overview", **context)
+
+    @router.post("/orgs/{org_id}/repair")
+    @web.page("resident")
+    def org_repair_apply(page: Page) -> Response:
+        return _apply(web, page, _representative(web, page))
 
     @router.get("/ops/repairs")
     @web.page("operator")
