@@ -183,7 +183,11 @@ def test_the_next_run_completes_the_run_before_it_first(half_run: Path) -> None:
     again = cli("score", "--policy", "beijing", "--as-of", "2026-04-15", "--json", db=half_run)
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads(again.stdout)["run_id"] == 2
-    # noticed by run 1 on its date, in effect at run 2 (past the 60 days of grace): as if run 1 had been whole
+    # noticed by run 1 on its date, in effect at run 2 (past the 60 days of grace), and told so by run 2: as if run 1
+    # had been whole
     assert _listings(half_run) == [(A, "judgment_defaulter", "effective", 1, 2)]
-    assert _notices(half_run) == [(A, "listing_notice", dt.date(2026, 2, 1))]
+    assert _notices(half_run) == [
+        (A, "listing_effective", dt.date(2026, 4, 15)),
+        (A, "listing_notice", dt.date(2026, 2, 1)),
+    ]
     assert _listings_audit(half_run) == [("recovery", 1), ("registry", 2)]
