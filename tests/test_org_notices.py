@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from org_world import DIRECTOR, ORG, REP, build_org_world
+from due_world import ingest, write_csv
+from org_world import DIRECTOR, ORG, OTHER_ORG, REP, build_org_world
 from socialcredit.registry.due_process.listings import activate_due
-from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.due_process.relations import relation_note, relation_notes
+from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
 
@@ -131,3 +136,48 @@ def test_the_daily_job_then_a_run_the_same_day_tell_once(tmp_path: Path) -> None
     assert sorted(n for _, n in per_listing) == [1, 1, 1]
     for person in ROLES:  # the same words as the run's, dated the day of the job
         assert told[person] == [("2026-03-21", *_effective_text(person))]
+
+
+# -- one batch says what each entry alone says -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_defaulters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The world with a second company on the blacklist (its judgment J10), scored again: two organisations, their
+    names and roles, in one batch."""
+    folder = tmp_path_factory.mktemp("two_defaulters")
+    store = build_org_world(folder, runs=(dt.date(2026, 1, 20),))
+    header = ["record_id", "subject_id", "record_type", "event_date", "case_type", "amount", "status", "defaulter"]
+    row = ["J10", OTHER_ORG, "court_judgment", "2026-01-12", "commercial", "90000", "unfulfilled", "true"]
+    ingest(store, write_csv(folder / "courts2.csv", header, [row]), "courts", dt.date(2026, 1, 12))
+    _score(store, "2026-01-25")
+    yield store
+    store.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_notes_of_many_entries_are_those_of_each_alone(two_defaulters: Store, data: st.DataObject) -> None:
+    """``relation_notes`` (a run's notices, the daily job's) over any mix of entries — role records of either
+    company, records that are not roles, no record, criteria not through a relation, unknown ones — gives each
+    entry what it gives that entry alone (``relation_note``: a reason, a report)."""
+    store = two_defaulters
+    loaded = get_policy(store, "beijing")
+    keys = [int(r[0]) for r in store.execute("SELECT record_key FROM records ORDER BY record_key").fetchall()]
+    criteria = [
+        ("high_spending_restriction", "officer_of_defaulter"),
+        ("blacklist", "judgment_defaulter"),
+        ("blacklist", "no_such_criterion"),
+    ]
+    entry = st.tuples(st.sampled_from(criteria), st.one_of(st.none(), st.sampled_from([*keys, 10**9])))
+    entries = [(lst, crit, key) for (lst, crit), key in data.draw(st.lists(entry, max_size=12))]
+    alone = [relation_note(store, loaded, *e) for e in entries]
+    assert relation_notes(store, loaded, entries) == alone
+    # and both companies are named, each with its own representative's role
+    named = {n[0] for n in alone if n is not None}
+    assert named <= {
+        f": legal representative of 北京示例科技有限公司 (USCC {ORG}), which is a judgment defaulter",
+        f": director of 北京示例科技有限公司 (USCC {ORG}), which is a judgment defaulter",
+        f": legal representative of 北京示例科技有限公司 (USCC {ORG}), which is on the blacklist",
+        f": legal representative of 北京另一示例商贸有限公司 (USCC {OTHER_ORG}), which is a judgment defaulter",
+    }
