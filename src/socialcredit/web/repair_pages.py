@@ -194,7 +194,7 @@ def _representative(web: Web, page: Page) -> Acting:
     """The signed-in resident acting for the organisation of the path, as its current legal representative
     (``acting.acting_on``, as for its disputes); anyone else is refused as on the organisation's file: 403
     ``not_representative`` (audited as ``access_refused``)."""
-    org_id = str(page.request.path_params["org_id"])[:64]
+    org_id = str(page.request.path_params["subject_id"])[:64]  # an organisation is a subject: its credit code
     with web.service.writer() as store:
         acting = acting_on(store, _subject(page), org_id, resolve_today())
     if acting is None or acting.representative_id is None:
@@ -276,14 +276,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def repair_apply(page: Page) -> Response:
         return _apply(web, page)
 
-    @router.get("/orgs/{org_id}/repair")
+    @router.get("/orgs/{subject_id}/repair")
     @web.page("resident")
     def org_repair(page: Page) -> Response:
         acting = _representative(web, page)
         context = _repair_context(web, page, page.query("source"), page.query("record"), acting)
         return page.render("me_repair.html", section="overview", **context)
 
-    @router.post("/orgs/{org_id}/repair")
+    @router.post("/orgs/{subject_id}/repair")
     @web.page("resident")
     def org_repair_apply(page: Page) -> Response:
         return _apply(web, page, _representative(web, page))
