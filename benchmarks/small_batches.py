@@ -8,13 +8,17 @@ its work folder, or ``http_bench.py``'s). It is copied first; the copy is remove
 (``registry/decisions/live.py``: the subjects they touched rescored on the state as a reader, as the service's live
 thread does). Prints the medians of CPU time (all threads of the process) and wall time of a batch and of a pass,
 after the first pass and its batches, and the load average: CPU time is what a loaded machine inflates least.
+With ``--statements N``, also the N statements that cost most CPU time per batch and per pass (each statement's
+text, its relations' caller-specific names shortened, with its CPU time per batch or pass).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -28,12 +32,30 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="Records per batch.")
     parser.add_argument("--per-pass", type=int, default=5, help="Batches between two live passes.")
     parser.add_argument("--passes", type=int, default=6, help="Live passes (the first is not counted).")
+    parser.add_argument("--statements", type=int, default=0, help="Print the N costliest statements of each.")
     a = parser.parse_args()
 
     from socialcredit.registry.decisions.live import changed_subjects, rescore
     from socialcredit.registry.decisions.snapshot import Snapshot
     from socialcredit.registry.records.ingest import ingest_file
-    from socialcredit.store import open_store
+    from socialcredit.store import Store, open_store
+
+    # CPU time per statement, by phase ("batch" or "pass"), counted after the first pass and its batches
+    spent: dict[tuple[str, str], float] = collections.defaultdict(float)
+    phase = [""]
+    if a.statements:
+        plain = Store.execute
+
+        def timed(self: Store, sql: str, params: object = None) -> object:
+            cpu = time.process_time()
+            try:
+                return plain(self, sql, params)  # type: ignore[arg-type]
+            finally:
+                if phase[0]:
+                    text = re.sub(r"sc_[0-9a-f]{12}_", "sc_", " ".join(sql.split()))
+                    spent[(phase[0], text)] += time.process_time() - cpu
+
+        Store.execute = timed  # type: ignore[assignment,method-assign]
 
     work = Path(tempfile.mkdtemp(prefix="small-batches-"))
     db = work / "store.duckdb"
@@ -58,9 +80,11 @@ def main() -> None:
                     ]
                     path = work / f"batch-{n}.csv"
                     path.write_text("\n".join(lines) + "\n", "utf-8")
+                    phase[0] = "batch" if k else ""
                     cpu, wall = time.process_time(), time.perf_counter()
                     ingest_file(store, path, "utilities")
                     batches.append((time.process_time() - cpu, time.perf_counter() - wall))
+                phase[0] = "pass" if k else ""
                 cpu, wall = time.process_time(), time.perf_counter()
                 reader = store.reader()
                 try:
@@ -75,6 +99,7 @@ def main() -> None:
                 watermark, rows, histogram = out
                 snap.patch(rows, watermark, histogram)
                 passes.append((time.process_time() - cpu, time.perf_counter() - wall))
+                phase[0] = ""
     finally:
         shutil.rmtree(work, ignore_errors=True)
     counted_batches, counted_passes = batches[a.per_pass :], passes[1:]
@@ -82,6 +107,14 @@ def main() -> None:
     def ms(values: list[tuple[float, float]], i: int) -> float:
         return round(statistics.median(v[i] for v in values) * 1000, 1)
 
+    costliest = {
+        what: [
+            {"cpu_ms": round(v * 1000 / n, 2), "statement": text[:160]}
+            for (p, text), v in sorted(spent.items(), key=lambda kv: -kv[1])
+            if p == what
+        ][: a.statements]
+        for what, n in (("batch", len(counted_batches)), ("pass", len(counted_passes)))
+    }
     print(
         json.dumps(
             {
@@ -92,6 +125,7 @@ def main() -> None:
                 "pass_cpu_ms": ms(counted_passes, 0),
                 "pass_wall_ms": ms(counted_passes, 1),
                 "load_average": [round(x, 2) for x in os.getloadavg()],
+                **({"costliest": costliest} if a.statements else {}),
             }
         )
     )
