@@ -301,15 +301,20 @@ class Snapshot:
     ) -> tuple[list[bool], list[bool]]:
         """For each subject: whether the freeze refuses ``service`` to ``requester`` on ``today``, and whether a
         fraud alert asks to verify identity."""
-        guards, day = self.guards, resolve_today(today)
+        guards = self.guards
+        frozen, verify = [False] * len(subject_ids), [False] * len(subject_ids)
         if not guards:
-            return [False] * len(subject_ids), [False] * len(subject_ids)
+            return frozen, verify
         freezable, party = service in self.freezable, party_of(requester)
-        frozen, verify = [], []
-        for sid in subject_ids:
+        day: dt.date | None = None
+        for k, sid in enumerate(subject_ids):
             g = guards.get(sid)
-            frozen.append(g is not None and freezable and g.frozen_for(party, day))
-            verify.append(g is not None and g.verify_identity(day))
+            if g is None:
+                continue
+            # the date is read only for a subject who has a guard: resolving it reads the settings (microseconds)
+            day = day or resolve_today(today)
+            frozen[k] = freezable and g.frozen_for(party, day)
+            verify[k] = g.verify_identity(day)
         return frozen, verify
 
     def decision(
@@ -431,7 +436,13 @@ class Snapshot:
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         granted = bool(self.grants[i] >> self._bit(service) & 1)
-        (frozen,), (verify,) = self.guard_flags([subject_id], service, requester, today)
+        # One dict look-up when the subject has no freeze or fraud alert (nearly everyone): the date is then never
+        # resolved, which reads the settings and would cost more than the rest of the decision.
+        guard, frozen, verify = self.guards.get(subject_id), False, False
+        if guard is not None:
+            day = resolve_today(today)
+            frozen = service in self.freezable and guard.frozen_for(party_of(requester), day)
+            verify = guard.verify_identity(day)
         granted = granted and not frozen
         self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
         return QuickDecision(
