@@ -118,6 +118,15 @@ def test_a_subject_is_found_by_a_binary_search_of_the_sorted_identifiers(store: 
     assert snap.rows_of(asked).tolist() == list(range(len(ids)))[::-1] + [-1] * len(strangers) + [0, 1, 2]
     assert all(snap.row_of(s) is None for s in strangers)
     assert snap.rows_of([]).tolist() == []
+    # an Arrow array of scored identifiers (a query's answer), in any order: searched sorted, answered in its order
+    import pyarrow as pa
+
+    shuffled = ids[1::2][::-1] + ids[::2]
+    assert snap._rows_of_array(pa.array(shuffled)).tolist() == [ids.index(s) for s in shuffled]
+    with pytest.raises(ValueError, match="did not score"):
+        snap._rows_of_array(pa.array([ids[2], ids[0] + "X", ids[1]]))
+    with pytest.raises(ValueError, match="did not score"):
+        snap._rows_of_array(pa.array([ids[2], ids[0][:-1] + "Z", ids[1]]))
     with pytest.raises(NotFoundError, match=f"subject {ids[0]}X was not scored in run {snap.run_id}"):
         snap.decide_many([ids[1], ids[0] + "X", "é"], "flight", "p", requester="x")
     # the arrays are writable, indexed by row: a subject's grants can be patched in place

@@ -276,7 +276,13 @@ class Snapshot:
         if wanted.dtype.itemsize > keys.dtype.itemsize:
             raise ValueError(f"identifiers the run {self.run_id} did not score")
         wanted = wanted.astype(keys.dtype)
-        rows = np.minimum(keys.searchsorted(wanted), max(len(keys) - 1, 0)).astype(np.int64)
+        if len(wanted) > 1 and not bool(np.all(wanted[1:] >= wanted[:-1])):
+            # searched in sorted order (each search starts near the last: far fewer cache misses), then put back
+            order = np.argsort(wanted, kind="stable")
+            rows = np.empty(len(wanted), dtype=np.int64)
+            rows[order] = np.minimum(keys.searchsorted(wanted[order]), max(len(keys) - 1, 0))
+        else:
+            rows = np.minimum(keys.searchsorted(wanted), max(len(keys) - 1, 0)).astype(np.int64)
         if len(wanted) and not np.array_equal(keys[rows], wanted):
             raise ValueError(f"identifiers the run {self.run_id} did not score")
         return rows
