@@ -487,6 +487,10 @@ def effective_results(store: Store, run: dict[str, Any]) -> pa.Table:
     """For the subjects whose effective lists differ from the run's: the lists decisions see, and their grants
     (columns subject_id, lists, grants).
 
+    A subject with no effective listing at all (every one in its notice period) has its lists filtered by a lambda
+    that names only constants, which DuckDB evaluates a vector at a time; one naming the joined listings is evaluated
+    row by row and is kept for the others.
+
     Set-based: the lists and grants of every subject on a blacklist of the run are worked out in one query (the
     services' conditions compiled as the run's own grants are), and handed over as Arrow, so a run with hundreds of
     thousands of subjects in their notice period costs no Python object per subject."""
@@ -507,8 +511,10 @@ def effective_results(store: Store, run: dict[str, Any]) -> pa.Table:
                 SELECT subject_id, list(DISTINCT list_id) AS lists FROM listings
                 WHERE policy_id = $policy AND status = 'effective' GROUP BY subject_id
             ), seen AS (
-                SELECT r.* REPLACE (list_filter(r.lists, x -> NOT list_contains($black, x)
-                                                OR list_contains(coalesce(e.lists, []::VARCHAR[]), x)) AS lists),
+                SELECT r.* REPLACE (CASE WHEN e.lists IS NULL
+                                         THEN list_filter(r.lists, x -> NOT list_contains($black, x))
+                                         ELSE list_filter(r.lists, x -> NOT list_contains($black, x)
+                                                                   OR list_contains(e.lists, x)) END AS lists),
                        r.lists AS run_lists
                 FROM run_results r LEFT JOIN effective e USING (subject_id)
                 WHERE r.run_id = $run AND list_has_any(r.lists, $black)
