@@ -225,7 +225,10 @@ def _field_names() -> list[str]:
 
 
 def step_decisions(a: dict[str, Any]) -> dict[str, Any]:
-    with open_store(Path(a["work"]) / "store.duckdb", key="") as store:
+    """Snapshot load, batch and single decisions; with ``read_only`` the store is opened read-only and the
+    inquiries are not flushed (a shared store other readers hold open)."""
+    read_only = bool(a.get("read_only", False))
+    with open_store(Path(a["work"]) / "store.duckdb", key="", read_only=read_only) as store:
         t, c = time.perf_counter(), time.process_time()
         snap = Snapshot.load(store, POLICY)
         load_seconds, load_cpu = time.perf_counter() - t, time.process_time() - c
@@ -241,13 +244,14 @@ def step_decisions(a: dict[str, Any]) -> dict[str, Any]:
             snap.decide(sid, "high_speed_rail", "benchmark", requester="bench")
             single.append(time.perf_counter_ns() - t0)
         t = time.perf_counter()
-        logged = snap.flush(store)
+        logged = 0 if read_only else snap.flush(store)
         flush_seconds = time.perf_counter() - t
     return {
         "batch_per_second": len(ids) / statistics.median(batch),
         "single_median_us": statistics.median(single) / 1000,
         "snapshot_load_seconds": load_seconds,
         "snapshot_load_cpu_seconds": load_cpu,
+        "peak_mb": _peak_mb(),
         "load_average": os.getloadavg(),
         "inquiries_logged": logged,
         "flush_seconds": flush_seconds,

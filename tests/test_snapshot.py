@@ -11,6 +11,7 @@ from socialcredit.errors import DecisionError, NotFoundError
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -117,6 +118,15 @@ def test_a_subject_is_found_by_a_binary_search_of_the_sorted_identifiers(store: 
     assert snap.rows_of(asked).tolist() == list(range(len(ids)))[::-1] + [-1] * len(strangers) + [0, 1, 2]
     assert all(snap.row_of(s) is None for s in strangers)
     assert snap.rows_of([]).tolist() == []
+    # an Arrow array of scored identifiers (a query's answer), in any order: searched sorted, answered in its order
+    import pyarrow as pa
+
+    shuffled = ids[1::2][::-1] + ids[::2]
+    assert snap._rows_of_array(pa.array(shuffled)).tolist() == [ids.index(s) for s in shuffled]
+    with pytest.raises(ValueError, match="did not score"):
+        snap._rows_of_array(pa.array([ids[2], ids[0] + "X", ids[1]]))
+    with pytest.raises(ValueError, match="did not score"):
+        snap._rows_of_array(pa.array([ids[2], ids[0][:-1] + "Z", ids[1]]))
     with pytest.raises(NotFoundError, match=f"subject {ids[0]}X was not scored in run {snap.run_id}"):
         snap.decide_many([ids[1], ids[0] + "X", "é"], "flight", "p", requester="x")
     # the arrays are writable, indexed by row: a subject's grants can be patched in place
@@ -149,9 +159,48 @@ def test_a_run_is_written_in_subject_order_so_a_snapshot_loads_with_a_plain_scan
         a, b = Snapshot(store, run), Snapshot(store, older)
         assert list(b.subject_ids) == list(a.subject_ids) == ids
         assert (b.scores.tolist(), b.grants.tolist()) == (a.scores.tolist(), a.grants.tolist())
+        assert [b.effective_lists(i) for i in range(len(b))] == [a.effective_lists(i) for i in range(len(a))]
+        assert b.histogram.equals(a.histogram)
     finally:
         store.execute("DELETE FROM run_results WHERE run_id = ?", [shuffled])
         store.execute("DELETE FROM score_runs WHERE run_id = ?", [shuffled])
+
+
+def test_the_histogram_is_counted_from_the_arrays_as_the_store_counts_it(store: Store) -> None:
+    snap = Snapshot.load(store, "beijing")
+    expected = store.execute(
+        "SELECT kind, score, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY ALL ORDER BY ALL", [snap.run_id]
+    ).to_arrow_table()
+    assert snap.histogram.num_rows > 10 and snap.histogram.equals(expected)
+    assert sum(snap.histogram.column("n").to_pylist()) == len(snap)
+
+
+def test_subjects_in_their_notice_period_keep_their_grants_and_lose_the_list_in_a_snapshot(store: Store) -> None:
+    """A blacklisting not yet effective: the snapshot grants what the list would refuse and shows the lists without
+    it, for exactly the subjects the store's query names (found by row, with no object per subject)."""
+    run = store.rows("SELECT * FROM score_runs WHERE run_id = (SELECT max(run_id) FROM score_runs)")[0]
+    listed = [
+        r[0]
+        for r in store.execute(
+            "SELECT listing_id FROM listings WHERE status = 'effective' AND list_id = 'blacklist' ORDER BY 1 LIMIT 3"
+        ).fetchall()
+    ]
+    assert len(listed) == 3
+    store.execute("UPDATE listings SET status = 'pending' WHERE list_contains(?, listing_id)", [listed])
+    try:  # three blacklistings back in their notice period
+        snap = Snapshot(store, run)
+        adjusted = effective_results(store, run).to_pylist()
+    finally:
+        store.execute("UPDATE listings SET status = 'effective' WHERE list_contains(?, listing_id)", [listed])
+    assert 1 <= len(adjusted) <= 3
+    expected = {r["subject_id"]: (r["lists"], r["grants"]) for r in adjusted}
+    for i, sid in enumerate(snap.subject_ids):
+        lists = snap.effective_lists(i)
+        assert lists == (expected[sid][0] if sid in expected else None)
+        if sid in expected:
+            assert "blacklist" not in lists and int(snap.grants[i]) == expected[sid][1]
+            assert snap.decide(sid, "high_speed_rail", "p", requester="t").granted
+    assert Snapshot(store, run).effective_lists(snap.row_of(next(iter(expected)))) is None
 
 
 def test_identifiers_of_any_length_become_fixed_width_bytes_in_order() -> None:

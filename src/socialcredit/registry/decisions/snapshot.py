@@ -128,6 +128,13 @@ def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
     return out.view(f"S{width}").ravel()
 
 
+def _writable(column: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    """A column as one writable NumPy array, copied once out of its chunks."""
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=column.type.to_pandas_dtype())
+    return np.concatenate([chunk.to_numpy(zero_copy_only=False) for chunk in column.chunks])
+
+
 def _found(
     rows: np.ndarray[Any, np.dtype[np.int64]], subject_ids: Sequence[str], missing: str, run_id: int
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -148,10 +155,9 @@ class Snapshot:
         self.watermark = int(run["watermark"])
         # Subjects rescored since the run (row -> their live row), and the histogram of (kind, score) they moved.
         self.live: dict[int, LiveRow] = {}
-        self.histogram: pa.Table = store.execute(
-            "SELECT kind, score, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY ALL ORDER BY ALL",
-            [self.run_id],
-        ).to_arrow_table()
+        # The histogram of (kind, score) is counted from the arrays when first asked for (``histogram``), not by a
+        # second scan of the run's results.
+        self._histogram: pa.Table | None = None
         self._ranks: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
@@ -166,16 +172,18 @@ class Snapshot:
             order = np.argsort(self._keys, kind="stable")
             table, ids, self._keys = table.take(order), ids.take(order), self._keys[order]
         self.subject_ids = SubjectIds(ids)
-        # Writable, one element per subject (a row of rows_of).
-        self.scores = table.column("score").to_numpy().copy()
-        self.grants = table.column("grants").to_numpy().copy()
-        self.tier_ranks = table.column("tier_rank").to_numpy().copy()
-        # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew.
+        # Writable, one element per subject (a row of rows_of): one copy out of the Arrow chunks.
+        self.scores, self.grants, self.tier_ranks = (
+            _writable(table.column(c)) for c in ("score", "grants", "tier_rank")
+        )
+        # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew,
+        # and decisions see their effective lists (``effective_lists``), kept by row as Arrow (no object per subject).
         adjusted = effective_results(store, run)
-        if adjusted:
-            self.grants[self.rows_of(list(adjusted), missing="raise")] = [bits for _lists, bits in adjusted.values()]
-        # The lists decisions see for subjects whose blacklisting is not effective (in notice, or ended).
-        self.effective_lists = {sid: lists for sid, (lists, _bits) in adjusted.items()}
+        rows = self._rows_of_array(adjusted.column("subject_id").combine_chunks())
+        order = np.argsort(rows, kind="stable")
+        self.grants[rows] = adjusted.column("grants").to_numpy()
+        self._effective_rows = rows[order]
+        self._effective_lists = adjusted.column("lists").combine_chunks().take(order)
         tiers = self.policy.tier_ids()
         self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
         self.kinds = table.column("kind")
@@ -192,6 +200,37 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    @property
+    def histogram(self) -> pa.Table:
+        """How many subjects of each kind have each score (kind, score, n; by kind, then score), as the run scored
+        them until live patches replace it. Counted from the arrays the first time it is asked for."""
+        if self._histogram is None:
+            counts = (
+                pa.table({"kind": self.kinds, "score": pa.array(self.scores)})
+                .group_by(["kind", "score"])
+                .aggregate([([], "count_all")])
+            )
+            self._histogram = pa.table(
+                {
+                    "kind": counts.column("kind"),
+                    "score": counts.column("score"),
+                    "n": counts.column("count_all").cast(pa.int64()),
+                }
+            ).sort_by([("kind", "ascending"), ("score", "ascending")])
+        return self._histogram
+
+    @histogram.setter
+    def histogram(self, table: pa.Table) -> None:
+        self._histogram = table
+
+    def effective_lists(self, row: int) -> list[str] | None:
+        """The lists decisions see for the subject at ``row`` if they differ from the run's (a blacklisting in its
+        notice period, or ended since the run), else None."""
+        j = int(np.searchsorted(self._effective_rows, row))
+        if j < len(self._effective_rows) and int(self._effective_rows[j]) == row:
+            return list(self._effective_lists[j].as_py())
+        return None
 
     def row_of(self, subject_id: str) -> int | None:
         """The row of ``subject_id`` in the arrays (scores, grants, tier ranks), or None if the run did not score it."""
@@ -237,7 +276,13 @@ class Snapshot:
         if wanted.dtype.itemsize > keys.dtype.itemsize:
             raise ValueError(f"identifiers the run {self.run_id} did not score")
         wanted = wanted.astype(keys.dtype)
-        rows = np.minimum(keys.searchsorted(wanted), max(len(keys) - 1, 0)).astype(np.int64)
+        if len(wanted) > 1 and not bool(np.all(wanted[1:] >= wanted[:-1])):
+            # searched in sorted order (each search starts near the last: far fewer cache misses), then put back
+            order = np.argsort(wanted, kind="stable")
+            rows = np.empty(len(wanted), dtype=np.int64)
+            rows[order] = np.minimum(keys.searchsorted(wanted[order]), max(len(keys) - 1, 0))
+        else:
+            rows = np.minimum(keys.searchsorted(wanted), max(len(keys) - 1, 0)).astype(np.int64)
         if len(wanted) and not np.array_equal(keys[rows], wanted):
             raise ValueError(f"identifiers the run {self.run_id} did not score")
         return rows
@@ -301,15 +346,20 @@ class Snapshot:
     ) -> tuple[list[bool], list[bool]]:
         """For each subject: whether the freeze refuses ``service`` to ``requester`` on ``today``, and whether a
         fraud alert asks to verify identity."""
-        guards, day = self.guards, resolve_today(today)
+        guards = self.guards
+        frozen, verify = [False] * len(subject_ids), [False] * len(subject_ids)
         if not guards:
-            return [False] * len(subject_ids), [False] * len(subject_ids)
+            return frozen, verify
         freezable, party = service in self.freezable, party_of(requester)
-        frozen, verify = [], []
-        for sid in subject_ids:
+        day: dt.date | None = None
+        for k, sid in enumerate(subject_ids):
             g = guards.get(sid)
-            frozen.append(g is not None and freezable and g.frozen_for(party, day))
-            verify.append(g is not None and g.verify_identity(day))
+            if g is None:
+                continue
+            # the date is read only for a subject who has a guard: resolving it reads the settings (microseconds)
+            day = day or resolve_today(today)
+            frozen[k] = freezable and g.frozen_for(party, day)
+            verify[k] = g.verify_identity(day)
         return frozen, verify
 
     def decision(
@@ -382,8 +432,9 @@ class Snapshot:
                 name: (col[i].item() if isinstance(col, np.ndarray) else col[i].as_py())
                 for name, col in self._columns.items()
             }
-            if subject_id in self.effective_lists:
-                result["lists"] = self.effective_lists[subject_id]
+            effective = self.effective_lists(i)
+            if effective is not None:
+                result["lists"] = effective
             lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
             rules = self.reason_rule_names[self.reason_rule_index[lo:hi]].tolist()
             rule_reasons = list(zip(rules, self.reason_points[lo:hi].tolist(), strict=True))
@@ -431,7 +482,13 @@ class Snapshot:
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
         granted = bool(self.grants[i] >> self._bit(service) & 1)
-        (frozen,), (verify,) = self.guard_flags([subject_id], service, requester, today)
+        # One dict look-up when the subject has no freeze or fraud alert (nearly everyone): the date is then never
+        # resolved, which reads the settings and would cost more than the rest of the decision.
+        guard, frozen, verify = self.guards.get(subject_id), False, False
+        if guard is not None:
+            day = resolve_today(today)
+            frozen = service in self.freezable and guard.frozen_for(party_of(requester), day)
+            verify = guard.verify_identity(day)
         granted = granted and not frozen
         self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
         return QuickDecision(

@@ -23,6 +23,8 @@ import datetime as dt
 import re
 from typing import Any
 
+import pyarrow as pa
+
 from socialcredit.compiler.plan import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
@@ -570,34 +572,47 @@ def effective_lists(store: Store, run: dict[str, Any], subject_id: str, raw: lis
     return [x for x in raw if x not in black or x in effective]
 
 
-def effective_results(store: Store, run: dict[str, Any]) -> dict[str, tuple[list[str], int]]:
-    """For the subjects whose effective lists differ from the run's: the lists decisions see, and their grants.
+def effective_results(store: Store, run: dict[str, Any]) -> pa.Table:
+    """For the subjects whose effective lists differ from the run's: the lists decisions see, and their grants
+    (columns subject_id, lists, grants).
+
+    A subject with no effective listing at all (every one in its notice period) has its lists filtered by a lambda
+    that names only constants, which DuckDB evaluates a vector at a time; one naming the joined listings is evaluated
+    row by row and is kept for the others.
 
     Set-based: the lists and grants of every subject on a blacklist of the run are worked out in one query (the
-    services' conditions compiled as the run's own grants are), so a run with hundreds of thousands of subjects in
-    their notice period costs no Python evaluation per subject."""
+    services' conditions compiled as the run's own grants are), and handed over as Arrow, so a run with hundreds of
+    thousands of subjects in their notice period costs no Python object per subject."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     black = sorted(lst.id for lst in loaded.policy.lists if lst.kind == "black")
     if not black:
-        return {}
+        return pa.table(
+            {
+                "subject_id": pa.array([], pa.string()),
+                "lists": pa.array([], pa.list_(pa.string())),
+                "grants": pa.array([], pa.int64()),
+            }
+        )
     plan = ScorePlan(loaded, as_of=run["as_of"])
     facts = ", ".join(f.sql(dialect="duckdb") for f in plan.result_facts())
-    rows = store.execute(
+    rows: pa.Table = store.execute(
         f"""WITH effective AS (
                 SELECT subject_id, list(DISTINCT list_id) AS lists FROM listings
                 WHERE policy_id = $policy AND status = 'effective' GROUP BY subject_id
             ), seen AS (
-                SELECT r.* REPLACE (list_filter(r.lists, x -> NOT list_contains($black, x)
-                                                OR list_contains(coalesce(e.lists, []::VARCHAR[]), x)) AS lists),
+                SELECT r.* REPLACE (CASE WHEN e.lists IS NULL
+                                         THEN list_filter(r.lists, x -> NOT list_contains($black, x))
+                                         ELSE list_filter(r.lists, x -> NOT list_contains($black, x)
+                                                                   OR list_contains(e.lists, x)) END AS lists),
                        r.lists AS run_lists
                 FROM run_results r LEFT JOIN effective e USING (subject_id)
                 WHERE r.run_id = $run AND list_has_any(r.lists, $black)
             )
-            SELECT subject_id, lists, {plan.grants().sql(dialect="duckdb")}
+            SELECT subject_id, lists, {plan.grants().sql(dialect="duckdb")} AS grants
             FROM (SELECT subject_id, lists, {facts} FROM seen WHERE lists <> run_lists)""",
         {"policy": run["policy_id"], "run": run["run_id"], "black": black},
-    ).fetchall()
-    return {str(sid): (list(lists), int(bits)) for sid, lists, bits in rows}
+    ).to_arrow_table()
+    return rows
 
 
 def ended_since_run(store: Store, run_id: int, subject_id: str) -> list[dict[str, Any]]:
