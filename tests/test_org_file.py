@@ -48,7 +48,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app = create_app(folder / "orgs.duckdb", store=store)
     try:
         with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-            yield {"store": store, "client": client, "keys": keys, "service": app.state.service}
+            made = {"store": store, "client": client, "keys": keys, "service": app.state.service}
+            # Every test sees the world after the representative acted, whichever runs first or alone.
+            yield made | {"filed": _file_the_cases(made)}
     finally:
         store.close()
         if before is None:
@@ -66,6 +68,19 @@ def _post(world: dict[str, Any], who: str, path: str, body: dict[str, Any]) -> h
 
 
 NOT_REP = f"only the current legal representative of organisation {ORG} may act for it"
+DISPUTE = {"source_id": "courts", "record_id": "J9", "reason": "the judgment was paid on 2026-03-30"}
+REPAIR = {"source_id": "tax_bureau", "record_id": "X9", "statement": "the tax is settled", "commitment": "we will"}
+
+
+def _file_the_cases(world: dict[str, Any]) -> dict[str, httpx.Response]:
+    """The representative disputes the organisation's record J9 and applies for repair of X9 (refused until the
+    tax bureau reports the tax settled): the answers, for the tests to read."""
+    filed = {"dispute": _post(world, "rep", f"/v1/orgs/{ORG}/disputes", DISPUTE)}
+    filed["early_repair"] = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", REPAIR)
+    with world["service"].writer() as store:
+        report_fulfilment(store, "tax_bureau", "X9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
+    filed["repair"] = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", REPAIR)
+    return filed
 
 
 def test_an_operator_finds_an_organisation_by_credit_code_and_by_name(world: dict[str, Any]) -> None:
@@ -97,7 +112,8 @@ def test_the_representative_reads_the_file_with_persons_masked(world: dict[str, 
     assert answer.status_code == 200, answer.text
     file = answer.json()
     assert file["organisation"]["org_id"] == ORG
-    assert [(r["record_id"], r["status"]) for r in file["records"]] == [("J9", "counting"), ("X9", "counting")]
+    # J9 is under the representative's dispute; X9's repair application awaits a decision and still counts
+    assert [(r["record_id"], r["status"]) for r in file["records"]] == [("J9", "disputed"), ("X9", "counting")]
     assert [(x["list_id"], x["status"], x["effective_on"]) for x in file["listings"]] == [
         ("blacklist", "effective", "2026-03-21")
     ]
@@ -151,28 +167,24 @@ def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: st
 
 
 def test_the_representative_disputes_the_organisations_record(world: dict[str, Any]) -> None:
-    body = {"source_id": "courts", "record_id": "J9", "reason": "the judgment was paid on 2026-03-30"}
-    answer = _post(world, "rep", f"/v1/orgs/{ORG}/disputes", body)
+    answer = world["filed"]["dispute"]
     assert answer.status_code == 201, answer.text
     dispute = answer.json()
     assert (dispute["subject_id"], dispute["record_id"], dispute["status"]) == (ORG, "J9", "open")
     # a record of another subject is not the organisation's to dispute
-    other = _post(world, "rep", f"/v1/orgs/{OTHER_ORG}/disputes", body)
+    other = _post(world, "rep", f"/v1/orgs/{OTHER_ORG}/disputes", DISPUTE)
     message = f"only the current legal representative of organisation {OTHER_ORG} may act for it"
     assert (other.status_code, other.json()["error"]["message"]) == (403, message)
 
 
 def test_the_representative_applies_for_repair(world: dict[str, Any]) -> None:
-    body = {"source_id": "tax_bureau", "record_id": "X9", "statement": "the tax is settled", "commitment": "we will"}
-    early = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", body)
+    early = world["filed"]["early_repair"]
     assert early.status_code == 409
     assert early.json()["error"]["message"] == (
         "source tax_bureau has not reported the obligation of record 'X9' fulfilled; fulfil it (pay the judgment, "
         "settle the tax) and ask the source to report it, then apply"
     )
-    with world["service"].writer() as store:
-        report_fulfilment(store, "tax_bureau", "X9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
-    answer = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", body)
+    answer = world["filed"]["repair"]
     assert answer.status_code == 201, answer.text
     repair = answer.json()
     assert (repair["subject_id"], repair["record_id"], repair["status"], repair["severity"]) == (
@@ -240,7 +252,7 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
             "<td>judgment defaulter (in effect)</td>",
             "<tr><td>blacklist</td>\n<td>judgment defaulter (record J9)</td>",
             "<td>people&#39;s courts J9</td>\n<td>court judgment</td><td>disputed</td>",
-            # the dispute and the repair application the tests above opened
+            # the dispute and the repair application the representative filed (the world's)
             r"<td>people&#39;s courts J9</td>\n<td>[-\d :]+</td><td>open</td>",
             r"<td>tax bureau X9</td>\n<td>[-\d]+</td><td>pending</td>",
         ):
@@ -402,7 +414,7 @@ def test_a_search_by_name_finds_what_the_view_finds(world: dict[str, Any], query
 
 
 def _org_case(world: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The organisation's dispute (of J9) or repair application (of X9) the representative filed above."""
+    """The organisation's dispute (of J9) or repair application (of X9) the representative filed (the world's)."""
     found = [x for x in _get(world, "operator", f"/v1/{kind}").json() if x["subject_id"] == ORG]
     assert len(found) == 1, found
     return found[0]
