@@ -9,17 +9,10 @@ latest run of the policy.
 from __future__ import annotations
 
 from socialcredit.policy import LoadedPolicy
+from socialcredit.registry.words import ROLE_WORDS
 from socialcredit.store import Store
 
 __all__ = ["ROLE_WORDS", "relation_note"]
-
-ROLE_WORDS: dict[str, tuple[str, str]] = {
-    "legal_representative": ("legal representative", "法定代表人"),
-    "director": ("director", "董事"),
-    "supervisor": ("supervisor", "监事"),
-    "senior_manager": ("senior manager", "高级管理人员"),
-    "shareholder": ("shareholder", "股东"),
-}
 
 _ROLE = """
 SELECT r.org_id, r.role, s.name FROM records r
@@ -59,7 +52,7 @@ def relation_note(
             continue
         if c.via is None and (crit.via.criteria is None or c.id in crit.via.criteria):
             causes.append(c)
-    en_role, zh_role = ROLE_WORDS.get(role, (role, role))
+    zh_role, en_role = ROLE_WORDS.get(role, (role, role))
     org_en = f"{name} (USCC {org_id})" if name else f"USCC {org_id}"
     org_zh = f"{name}（统一社会信用代码 {org_id}）" if name else f"统一社会信用代码 {org_id}"
     if causes:
