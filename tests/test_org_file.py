@@ -8,7 +8,6 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from socialcredit.identifiers import make_uscc
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.repair import report_fulfilment
 from socialcredit.registry.reporting.org_file import find_orgs, mask_name
-from web_helpers import sign_in
+from web_helpers import signed_in
 
 TODAY = "2026-04-01"
 
@@ -224,15 +223,8 @@ def test_any_query_is_answered_or_refused_by_name(world: dict[str, Any], query: 
     assert len(found["results"]) <= 20
 
 
-@contextmanager
-def _browser(world: dict[str, Any], who: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as client:
-        sign_in(client, world["keys"][who])
-        yield client
-
-
 def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]) -> None:
-    with _browser(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         found = rep.get("/orgs", params={"q": "示例", "lang": "zh"})
         assert found.status_code == 200
         assert f'href="/orgs/{ORG}"' in found.text and OTHER_ORG not in found.text
@@ -272,7 +264,7 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
         bad = rep.get("/orgs", params={"q": "x"})
         assert bad.status_code == 422
         assert "q must be a unified social credit code or a part of a name (2 to 64 characters)" in bad.text
-    with _browser(world, "operator") as op:
+    with signed_in(world, "operator") as op:
         page = op.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert page.status_code == 200
         assert REP in page.text and "张三" in page.text and "legal representative (current)" in page.text
@@ -283,7 +275,7 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
             assert f'<td data-label="{"名单" if lang == "zh" else "List"}">{words}</td>' in dashboard.text
             assert f'<th scope="col" class="num">{words}</th>' in dashboard.text
             assert "high_spending_restriction" not in dashboard.text.split("<main")[1].split("</main>")[0]
-    with _browser(world, "director") as director:
+    with signed_in(world, "director") as director:
         refused = director.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert refused.status_code == 403
         assert NOT_REP in refused.text
@@ -320,7 +312,7 @@ def test_the_residents_own_report_names_the_organisation_role_and_cause(world: d
 
 
 def test_the_portal_pages_name_the_organisation(world: dict[str, Any]) -> None:
-    with _browser(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         for lang, want in (("en", ON_HSR_EN), ("zh", ON_HSR_ZH)):
             page = rep.get("/me", params={"lang": lang})
             assert page.status_code == 200
@@ -467,14 +459,14 @@ def test_the_file_and_the_pages_say_who_acted_for_the_organisation(world: dict[s
     assert printable.count("<th>代表企业办理人</th>") == 2
     assert f"<td>处理中</td><td>{_masked(REP)}</td></tr>" in printable  # the dispute
     assert f"<td>待决定</td><td>{_masked(REP)}</td></tr>" in printable  # the repair application
-    with _browser(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         page = rep.get(f"/orgs/{ORG}", params={"lang": "en"}).text
         assert page.count(">Acting for the organisation</th>") == 2
         assert f'data-testid="dispute-acting-for"><span class="code">{_masked(REP)}</span>' in page
         assert f'data-testid="repair-acting-for"><span class="code">{_masked(REP)}</span>' in page
         assert REP not in page
     dispute, repair = _org_case(world, "disputes"), _org_case(world, "repairs")
-    with _browser(world, "operator") as op:
+    with signed_in(world, "operator") as op:
         for path in (f"/ops/disputes/{dispute['dispute_id']}", f"/ops/repairs/{repair['repair_id']}"):
             page = op.get(path, params={"lang": "en"})
             assert page.status_code == 200, path
