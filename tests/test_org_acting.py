@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.due_process.evidence import MAX_FILE_BYTES
 from socialcredit.registry.due_process.listings import activate_due
 from socialcredit.registry.records.ingest import ingest_file
-from web_helpers import csrf_of, sign_in
+from web_helpers import csrf_of, signed_in
 
 TODAY = "2026-04-01"
 PNG = b"\x89PNG\r\n\x1a\n" + b"receipt" * 10
@@ -208,17 +207,10 @@ def _audit_refusals(world: dict[str, Any]) -> list[dict[str, Any]]:
         )
 
 
-@contextmanager
-def _browser(world: dict[str, Any], who: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as client:
-        sign_in(client, world["keys"][who])
-        yield client
-
-
 def test_the_representative_acts_on_the_pages(world: dict[str, Any]) -> None:
     dispute_id = _file_for_org(world, "tax_bureau", "X9")
     page_path = f"/me/disputes/{dispute_id}"
-    with _browser(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         org = rep.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert f'<a href="/me/disputes/{dispute_id}" data-testid="org-dispute-link">{dispute_id}</a>' in org.text
         page = rep.get(page_path, params={"lang": "en"})
@@ -238,7 +230,7 @@ def test_the_representative_acts_on_the_pages(world: dict[str, Any]) -> None:
         r = rep.post(f"{page_path}/evidence", data={"csrf": csrf_of(page.text)}, files=files)
         assert (r.status_code, r.headers["location"]) == (303, f"{page_path}?added=1")
         for who in OTHERS:  # as for anyone else's dispute on the pages: as if it did not exist
-            with _browser(world, who) as other:
+            with signed_in(world, who) as other:
                 assert other.get(page_path).status_code == 404
                 token = csrf_of(other.get("/me/disputes").text)
                 refused = other.post(f"{page_path}/information", data={"csrf": token, "from": "dispute", "text": "x"})
@@ -269,7 +261,7 @@ def test_a_representative_who_resigned_is_refused_the_next_step(world: dict[str,
     assert not report.errors, report.errors
     world["service"].changed()
     _refused_everything(world, "rep", dispute_id)
-    with _browser(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         assert rep.get(f"/me/disputes/{dispute_id}").status_code == 404
 
 

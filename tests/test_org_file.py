@@ -8,7 +8,6 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from socialcredit.identifiers import make_uscc
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.repair import report_fulfilment
 from socialcredit.registry.reporting.org_file import find_orgs, mask_name
-from web_helpers import sign_in
+from web_helpers import signed_in
 
 TODAY = "2026-04-01"
 
@@ -48,7 +47,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app = create_app(folder / "orgs.duckdb", store=store)
     try:
         with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-            yield {"store": store, "client": client, "keys": keys, "service": app.state.service}
+            made = {"store": store, "client": client, "keys": keys, "service": app.state.service}
+            # Every test sees the world after the representative acted, whichever runs first or alone.
+            yield made | {"filed": _file_the_cases(made)}
     finally:
         store.close()
         if before is None:
@@ -66,9 +67,24 @@ def _post(world: dict[str, Any], who: str, path: str, body: dict[str, Any]) -> h
 
 
 NOT_REP = f"only the current legal representative of organisation {ORG} may act for it"
+DISPUTE = {"source_id": "courts", "record_id": "J9", "reason": "the judgment was paid on 2026-03-30"}
+REPAIR = {"source_id": "tax_bureau", "record_id": "X9", "statement": "the tax is settled", "commitment": "we will"}
+
+
+def _file_the_cases(world: dict[str, Any]) -> dict[str, httpx.Response]:
+    """The representative disputes the organisation's record J9 and applies for repair of X9 (refused until the
+    tax bureau reports the tax settled): the answers, for the tests to read."""
+    filed = {"dispute": _post(world, "rep", f"/v1/orgs/{ORG}/disputes", DISPUTE)}
+    filed["early_repair"] = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", REPAIR)
+    with world["service"].writer() as store:
+        report_fulfilment(store, "tax_bureau", "X9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
+    filed["repair"] = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", REPAIR)
+    return filed
 
 
 def test_an_operator_finds_an_organisation_by_credit_code_and_by_name(world: dict[str, Any]) -> None:
+    with world["service"].writer() as store:  # other tests search too, before or after this one
+        searched = store.one("SELECT count(*) FROM audit_log WHERE action = 'search_orgs'")
     by_code = _get(world, "operator", "/v1/orgs", q=ORG.lower())
     assert by_code.status_code == 200
     assert by_code.json()["results"] == [{"org_id": ORG, "name": "北京示例科技有限公司", "district": "朝阳区"}]
@@ -89,7 +105,7 @@ def test_an_operator_finds_an_organisation_by_credit_code_and_by_name(world: dic
     assert [r["org_id"] for r in _get(world, "rep", "/v1/orgs", q="示例").json()["results"]] == [ORG]
     assert [r["org_id"] for r in _get(world, "director", "/v1/orgs", q="示例").json()["results"]] == []
     with world["service"].writer() as store:
-        assert store.one("SELECT count(*) FROM audit_log WHERE action = 'search_orgs'") == 4
+        assert store.one("SELECT count(*) FROM audit_log WHERE action = 'search_orgs'") == searched + 4
 
 
 def test_the_representative_reads_the_file_with_persons_masked(world: dict[str, Any]) -> None:
@@ -97,7 +113,8 @@ def test_the_representative_reads_the_file_with_persons_masked(world: dict[str, 
     assert answer.status_code == 200, answer.text
     file = answer.json()
     assert file["organisation"]["org_id"] == ORG
-    assert [(r["record_id"], r["status"]) for r in file["records"]] == [("J9", "counting"), ("X9", "counting")]
+    # J9 is under the representative's dispute; X9's repair application awaits a decision and still counts
+    assert [(r["record_id"], r["status"]) for r in file["records"]] == [("J9", "disputed"), ("X9", "counting")]
     assert [(x["list_id"], x["status"], x["effective_on"]) for x in file["listings"]] == [
         ("blacklist", "effective", "2026-03-21")
     ]
@@ -151,28 +168,24 @@ def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: st
 
 
 def test_the_representative_disputes_the_organisations_record(world: dict[str, Any]) -> None:
-    body = {"source_id": "courts", "record_id": "J9", "reason": "the judgment was paid on 2026-03-30"}
-    answer = _post(world, "rep", f"/v1/orgs/{ORG}/disputes", body)
+    answer = world["filed"]["dispute"]
     assert answer.status_code == 201, answer.text
     dispute = answer.json()
     assert (dispute["subject_id"], dispute["record_id"], dispute["status"]) == (ORG, "J9", "open")
     # a record of another subject is not the organisation's to dispute
-    other = _post(world, "rep", f"/v1/orgs/{OTHER_ORG}/disputes", body)
+    other = _post(world, "rep", f"/v1/orgs/{OTHER_ORG}/disputes", DISPUTE)
     message = f"only the current legal representative of organisation {OTHER_ORG} may act for it"
     assert (other.status_code, other.json()["error"]["message"]) == (403, message)
 
 
 def test_the_representative_applies_for_repair(world: dict[str, Any]) -> None:
-    body = {"source_id": "tax_bureau", "record_id": "X9", "statement": "the tax is settled", "commitment": "we will"}
-    early = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", body)
+    early = world["filed"]["early_repair"]
     assert early.status_code == 409
     assert early.json()["error"]["message"] == (
         "source tax_bureau has not reported the obligation of record 'X9' fulfilled; fulfil it (pay the judgment, "
         "settle the tax) and ask the source to report it, then apply"
     )
-    with world["service"].writer() as store:
-        report_fulfilment(store, "tax_bureau", "X9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
-    answer = _post(world, "rep", f"/v1/orgs/{ORG}/repairs", body)
+    answer = world["filed"]["repair"]
     assert answer.status_code == 201, answer.text
     repair = answer.json()
     assert (repair["subject_id"], repair["record_id"], repair["status"], repair["severity"]) == (
@@ -212,15 +225,8 @@ def test_any_query_is_answered_or_refused_by_name(world: dict[str, Any], query: 
     assert len(found["results"]) <= 20
 
 
-@contextmanager
-def _browser(world: dict[str, Any], who: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as client:
-        sign_in(client, world["keys"][who])
-        yield client
-
-
 def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]) -> None:
-    with _browser(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         found = rep.get("/orgs", params={"q": "示例", "lang": "zh"})
         assert found.status_code == 200
         assert f'href="/orgs/{ORG}"' in found.text and OTHER_ORG not in found.text
@@ -240,7 +246,7 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
             "<td>judgment defaulter (in effect)</td>",
             "<tr><td>blacklist</td>\n<td>judgment defaulter (record J9)</td>",
             "<td>people&#39;s courts J9</td>\n<td>court judgment</td><td>disputed</td>",
-            # the dispute and the repair application the tests above opened
+            # the dispute and the repair application the representative filed (the world's)
             r"<td>people&#39;s courts J9</td>\n<td>[-\d :]+</td><td>open</td>",
             r"<td>tax bureau X9</td>\n<td>[-\d]+</td><td>pending</td>",
         ):
@@ -260,7 +266,7 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
         bad = rep.get("/orgs", params={"q": "x"})
         assert bad.status_code == 422
         assert "q must be a unified social credit code or a part of a name (2 to 64 characters)" in bad.text
-    with _browser(world, "operator") as op:
+    with signed_in(world, "operator") as op:
         page = op.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert page.status_code == 200
         assert REP in page.text and "张三" in page.text and "legal representative (current)" in page.text
@@ -271,7 +277,7 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
             assert f'<td data-label="{"名单" if lang == "zh" else "List"}">{words}</td>' in dashboard.text
             assert f'<th scope="col" class="num">{words}</th>' in dashboard.text
             assert "high_spending_restriction" not in dashboard.text.split("<main")[1].split("</main>")[0]
-    with _browser(world, "director") as director:
+    with signed_in(world, "director") as director:
         refused = director.get(f"/orgs/{ORG}", params={"lang": "en"})
         assert refused.status_code == 403
         assert NOT_REP in refused.text
@@ -308,7 +314,7 @@ def test_the_residents_own_report_names_the_organisation_role_and_cause(world: d
 
 
 def test_the_portal_pages_name_the_organisation(world: dict[str, Any]) -> None:
-    with _browser(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         for lang, want in (("en", ON_HSR_EN), ("zh", ON_HSR_ZH)):
             page = rep.get("/me", params={"lang": lang})
             assert page.status_code == 200
@@ -402,7 +408,7 @@ def test_a_search_by_name_finds_what_the_view_finds(world: dict[str, Any], query
 
 
 def _org_case(world: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The organisation's dispute (of J9) or repair application (of X9) the representative filed above."""
+    """The organisation's dispute (of J9) or repair application (of X9) the representative filed (the world's)."""
     found = [x for x in _get(world, "operator", f"/v1/{kind}").json() if x["subject_id"] == ORG]
     assert len(found) == 1, found
     return found[0]
@@ -455,14 +461,14 @@ def test_the_file_and_the_pages_say_who_acted_for_the_organisation(world: dict[s
     assert printable.count("<th>代表企业办理人</th>") == 2
     assert f"<td>处理中</td><td>{_masked(REP)}</td></tr>" in printable  # the dispute
     assert f"<td>待决定</td><td>{_masked(REP)}</td></tr>" in printable  # the repair application
-    with _browser(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         page = rep.get(f"/orgs/{ORG}", params={"lang": "en"}).text
         assert page.count(">Acting for the organisation</th>") == 2
         assert f'data-testid="dispute-acting-for"><span class="code">{_masked(REP)}</span>' in page
         assert f'data-testid="repair-acting-for"><span class="code">{_masked(REP)}</span>' in page
         assert REP not in page
     dispute, repair = _org_case(world, "disputes"), _org_case(world, "repairs")
-    with _browser(world, "operator") as op:
+    with signed_in(world, "operator") as op:
         for path in (f"/ops/disputes/{dispute['dispute_id']}", f"/ops/repairs/{repair['repair_id']}"):
             page = op.get(path, params={"lang": "en"})
             assert page.status_code == 200, path

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,15 @@ from socialcredit.identifiers import make_ric
 from socialcredit.registry.records import ingest as ingest_mod
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.records.versions import withdraw_record
-from socialcredit.store import MIGRATIONS, Store, open_store, record_id_range, record_ids_may_be_known
+from socialcredit.store import (
+    MIGRATIONS,
+    IdRanges,
+    Store,
+    note_record_id_range,
+    open_store,
+    record_id_range,
+    record_ids_may_be_known,
+)
 
 PERSON = make_ric("110101", dt.date(1985, 1, 2), 3)
 TODAY = dt.date(2026, 1, 1)
@@ -28,6 +38,7 @@ TODAY = dt.date(2026, 1, 1)
 ids = st.one_of(
     st.integers(0, 40).map(lambda n: f"T-{n}"),
     st.sampled_from(["T-", "A", "t-5", "T-05", "zz", "T-100000", "é"]),
+    st.text(alphabet="AT9-", min_size=1, max_size=9),  # ids of mixed lengths in one batch
 )
 rows = st.lists(
     st.tuples(ids, st.sampled_from(["100", "250.5"]), st.sampled_from(["", "correction", "withdrawn"])),
@@ -113,10 +124,9 @@ def test_a_file_of_new_ids_reads_no_stored_record(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     ingest_file(store, first, "tax_bureau", today=TODAY)
-    # T-9 .. T-11 are one range: ids numbered as numbers, whatever their text's order ("T-10" < "T-9")
-    assert store.execute("SELECT lo, hi FROM record_id_ranges WHERE source_id = 'tax_bureau'").fetchall() == [
-        ("T-9", "T-11")
-    ]
+    # one range per id length: T-9, then T-10 .. T-11
+    ranges = "SELECT lo, hi FROM record_id_ranges WHERE source_id = 'tax_bureau' ORDER BY lo_length, lo"
+    assert store.execute(ranges).fetchall() == [("T-9", "T-9"), ("T-10", "T-11")]
     later = tmp_path / "later.csv"
     later.write_text(
         "record_id,subject_id,record_type,event_date,amount,status\n"
@@ -124,19 +134,15 @@ def test_a_file_of_new_ids_reads_no_stored_record(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert ingest_file(store, later, "tax_bureau", today=TODAY).accepted == 2
-    assert store.execute(
-        "SELECT lo, hi FROM record_id_ranges WHERE source_id = 'tax_bureau' ORDER BY lo"
-    ).fetchall() == [
-        ("T-12", "T-100"),
-        ("T-9", "T-11"),
-    ]
+    assert store.execute(ranges).fetchall() == [("T-9", "T-9"), ("T-10", "T-11"), ("T-12", "T-12"), ("T-100", "T-100")]
 
     def may_be_known(record_id: str) -> bool:
         ids = record_id_range(store, f"SELECT {record_id!r} AS record_id")
         return record_ids_may_be_known(store, "tax_bureau", ids)
 
     assert not may_be_known("T-101") and not may_be_known("T-8") and not may_be_known("T-1000")
-    assert may_be_known("T-10") and may_be_known("T-50")
+    assert not may_be_known("T-50")  # between T-11 and T-12, of the same length: in no range
+    assert may_be_known("T-10") and may_be_known("T-9") and may_be_known("T-100")
     # a known id in a file is looked up, and its new content refused
     again = tmp_path / "again.csv"
     again.write_text(
@@ -166,7 +172,11 @@ def test_the_migration_gives_a_store_the_ranges_of_its_records(tmp_path: Path) -
     migration = next(sql for version, _, sql in MIGRATIONS if version == 14)
     store.execute(next(part for part in migration.split(";") if "INSERT INTO record_id_ranges" in part))
     assert uncovered_record_ids(store) == []
-    assert store.execute("SELECT source_id, lo, hi FROM record_id_ranges").fetchall() == [("tax_bureau", "R3", "R100")]
+    assert store.execute("SELECT source_id, lo, hi FROM record_id_ranges ORDER BY lo_length").fetchall() == [
+        ("tax_bureau", "R3", "R3"),
+        ("tax_bureau", "R20", "R20"),
+        ("tax_bureau", "R100", "R100"),
+    ]
     store.close()
 
 
@@ -215,3 +225,54 @@ def test_a_store_of_schema_13_keeps_its_records_identity_through_migration_14(
             "row 1: record_id: 'OLD-1' was already received with different content; send it with correction=true "
             "to correct it"
         ]
+
+
+def _ranges_of(store: Store, ids: list[str]) -> IdRanges | None:
+    """The ranges of ``ids``, as ingest takes them of a batch."""
+    store.execute("CREATE OR REPLACE TEMP TABLE sent_ids AS SELECT unnest(?::VARCHAR[]) AS record_id", [ids])
+    return record_id_range(store, "SELECT record_id FROM sent_ids")
+
+
+def test_a_small_batch_of_ids_of_several_lengths_is_not_looked_up(tmp_path: Path) -> None:
+    """Short and long new ids in one batch do not span the stored ranges of the lengths between (they did: the
+    batch's one range, from A1 to B1234567, met T-100 .. T-199 and the batch was looked up among every record)."""
+    with open_store(tmp_path / "r.duckdb", create=True, key="") as store:
+        note_record_id_range(store, "tax_bureau", _ranges_of(store, [f"T-{n}" for n in range(100, 200)]))
+        ids = _ranges_of(store, ["B1234567", "A1"])
+        assert ids == ((2, "A1", 2, "A1"), (8, "B1234567", 8, "B1234567"))
+        assert not record_ids_may_be_known(store, "tax_bureau", ids)
+        assert record_ids_may_be_known(store, "tax_bureau", _ranges_of(store, ["A1", "T-150"]))
+        assert not record_ids_may_be_known(store, "tax_bureau", _ranges_of(store, []))
+
+
+mixed = st.text(alphabet="AZ09-é", min_size=1, max_size=10)
+
+
+@pytest.fixture(scope="module")
+def range_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    with open_store(tmp_path_factory.mktemp("ranges") / "r.duckdb", create=True, key="") as store:
+        yield store
+
+
+_SOURCES = itertools.count()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sent=st.lists(st.lists(mixed, min_size=1, max_size=6), min_size=1, max_size=6), batch=st.lists(mixed, max_size=6)
+)
+def test_the_ranges_of_mixed_length_ids_cover_every_id_sent(
+    range_store: Store, sent: list[list[str]], batch: list[str]
+) -> None:
+    """Batches noted as ingest notes them (each example a source of its own): a batch that shares an id with one
+    sent before meets a range (the look-up is never skipped when it would find a version), and a batch of ids of
+    lengths never sent meets none."""
+    store, source = range_store, f"source {next(_SOURCES)}"
+    for ids in sent:
+        note_record_id_range(store, source, _ranges_of(store, ids))
+    known = record_ids_may_be_known(store, source, _ranges_of(store, batch))
+    if {i for ids in sent for i in ids} & set(batch):
+        assert known
+    lengths = {len(i.encode()) for ids in sent for i in ids}
+    if all(len(i.encode()) not in lengths for i in batch):
+        assert not known

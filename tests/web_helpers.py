@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,15 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@contextmanager
+def signed_in(world: dict[str, Any], who: str) -> Iterator[httpx.Client]:
+    """A browser of its own (its own cookies) on the server of ``world`` (its ``client`` and ``keys``), signed in
+    with the key of ``who``."""
+    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as client:
+        sign_in(client, world["keys"][who])
+        yield client
 
 
 def sign_in(client: httpx.Client, key: str) -> httpx.Response:

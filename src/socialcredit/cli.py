@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -46,6 +48,7 @@ from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
+from socialcredit.serving import serve_until_stopped
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(
@@ -83,18 +86,6 @@ def _failed(message: str) -> NoReturn:
     """The command ran and reports a failure (rows rejected, errors found): one line on stderr, exit 1."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(1)
-
-
-@contextmanager
-def _service_starts(host: str, port: int) -> Iterator[None]:
-    """uvicorn logs why it cannot start (e.g. the port is taken) and exits 3, the code of an internal error here: a
-    service that cannot start is a refusal (exit 2)."""
-    try:
-        yield
-    except SystemExit as exc:
-        if exc.code in (0, None):
-            raise
-        raise SocialCreditError(f"the service did not start on http://{host}:{port}; the line above says why") from None
 
 
 @contextmanager
@@ -1047,14 +1038,11 @@ def serve(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Run the HTTP service (it owns the store while it runs; the OpenAPI spec is at /openapi.json)."""
-    import uvicorn
-
     from socialcredit.api.app import create_app
 
     err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
     # the limits are per client address: X-Forwarded-For is not believed (uvicorn believes it from loopback)
-    with _service_starts(host, port):
-        uvicorn.run(create_app(db), host=host, port=port, log_level="warning", proxy_headers=False)
+    serve_until_stopped(create_app(db), host, port, proxy_headers=False)
 
 
 @app.command(rich_help_panel=RECORDS)
@@ -1108,8 +1096,7 @@ def demo(
     """
     from socialcredit.demo import run_demo
 
-    with _service_starts("127.0.0.1", port):
-        run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
+    run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
 
 
 # After the commands above, so that each help panel lists this module's commands first.
@@ -1121,32 +1108,63 @@ register_scorecard(app)  # scorecard fit, scorecard outcomes (cli_scorecard.py)
 register_catalog(app)  # catalog show, check, publish (cli_catalog.py)
 
 
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (SIGINT), as in EXIT_CODES
+
+
+class _Sigint:
+    """Python's SIGINT handler that also notes the signal: an interrupt does not always end a command as a
+    KeyboardInterrupt (DuckDB answers one within a query with its own RuntimeError, "Query interrupted"; uvicorn
+    shuts down and returns), and the exit code must say it was interrupted whatever it ended as."""
+
+    seen = False
+
+    def __call__(self, sig: int, frame: FrameType | None) -> None:
+        self.seen = True
+        signal.default_int_handler(sig, frame)
+
+
 def main() -> None:
     """Entry point: exit codes as in :data:`EXIT_CODES`; known errors print a plain message (exit 2), an unexpected
-    one a line naming the file with its details (exit 3); nothing prints a stack trace."""
+    one a line naming the file with its details (exit 3), Ctrl-C a line saying so (exit 130); nothing prints a stack
+    trace."""
     logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
     os.umask(0o077)  # every file a command writes (the store, its WAL and spill, exports, rejects) is the owner's only
+    sigint = _Sigint()
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where SIGINT is ignored (nohup, `&`)
+        signal.signal(signal.SIGINT, sigint)
     try:
         # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
-        # with it: a finding (policy lint, audit verify, state check) exits 1 here.
+        # with it: a finding (policy lint, audit verify, state check) exits 1 here. Typer answers a
+        # KeyboardInterrupt with the code 130, silently.
         code = app(standalone_mode=False)
+        if code == INTERRUPTED or sigint.seen:
+            raise KeyboardInterrupt
         if isinstance(code, int) and code:
             sys.exit(code)
-    except SocialCreditError as exc:
+    except BaseException as exc:
+        if sigint.seen or isinstance(exc, (typer.Abort, KeyboardInterrupt)):
+            # A transaction under way is rolled back (a store's every write is one); what was committed stays.
+            err.print("interrupted (Ctrl-C): what was committed before stays in the store", highlight=False)
+            sys.exit(INTERRUPTED)
+        _exit_with(exc)
+
+
+def _exit_with(exc: BaseException) -> NoReturn:
+    """The exit code and the one line on stderr for how a command ended."""
+    try:
+        raise exc
+    except SocialCreditError:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except OSError as exc:
+    except typer.Exit as ended:
+        sys.exit(ended.exit_code)
+    except OSError as failed:
         # A file given on the command line that cannot be read or written (no such folder, not a folder, no
         # space left): the command could not run; no bug to report.
-        where = f": {exc.filename}" if exc.filename else ""
-        err.print(f"[bold red]error:[/] {escape((exc.strerror or str(exc)) + where)}", highlight=False)
+        where = f": {failed.filename}" if failed.filename else ""
+        err.print(f"[bold red]error:[/] {escape((failed.strerror or str(failed)) + where)}", highlight=False)
         sys.exit(2)
-    except Exception as exc:
+    except Exception:
         # Usage errors (missing option, bad value) come from Typer's click; they print themselves.
         show = getattr(exc, "show", None)
         if callable(show) and isinstance(getattr(exc, "exit_code", None), int):

@@ -19,6 +19,7 @@ from socialcredit.registry.records.population import load_population
 from socialcredit.registry.reporting.report import list_members
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.serving import serve_until_stopped
 from socialcredit.store import Store, open_store
 
 __all__ = ["run_demo"]
@@ -92,8 +93,6 @@ def run_demo(
 
 def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, con: Console) -> None:
     """Issue an operator key, and one-time sign-in links for it and for a resident; serve the pages."""
-    import uvicorn
-
     from socialcredit.api.app import create_app
 
     base = f"http://{host}:{port}"
@@ -119,7 +118,7 @@ def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, c
         app.state.service.outbox_page = True
         con.print(f"Messages to residents (a new sign-in link) are shown at {base}/outbox", highlight=False)
     con.print(f"Serving {db} on {base} (Ctrl-C to stop).", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    serve_until_stopped(app, host, port, proxy_headers=False)
 
 
 def _tiers(store: Store, run_id: int, con: Console) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "MEMORY_ENV",
     "MIGRATIONS",
     "IdRange",
+    "IdRanges",
     "Store",
     "latest_catalog",
     "latest_consents",
@@ -101,8 +102,13 @@ _RUN_REASONS = f"""CREATE VIEW run_reasons AS
 
 
 # Record ids are ranged by their length in bytes, then their text: ids numbered without leading zeros (R-9, R-10)
-# are then in the order of their numbers. A range: (length of the lowest id, lowest id, length of the highest, highest).
+# are then in the order of their numbers. A range: (length of the lowest id, lowest id, length of the highest,
+# highest). Each range noted holds ids of one length: a batch of ids of several lengths is several ranges, one per
+# length, so that its short and long ids do not span every stored range of the lengths between (a batch of "A1" and
+# "B1234567" met every range of ids of 3 to 7 bytes and was looked up among all its source's records). Ranges noted
+# before are kept as they were: wider, still covering.
 IdRange = tuple[int, str, int, str]
+IdRanges = tuple[IdRange, ...]
 
 
 def record_id_order(column: str) -> str:
@@ -112,61 +118,68 @@ def record_id_order(column: str) -> str:
 
 def _ranges_insert(relation: str, group: str = "") -> str:
     """The INSERT of the ranges of the record ids of ``relation`` (a query with the columns source_id and record_id,
-    and those named by ``group``): one per source (and group)."""
-    key = record_id_order("record_id")
+    and those named by ``group``): one per source, id length (and group)."""
     return (
-        "INSERT INTO record_id_ranges SELECT source_id, lo.l, lo.v, hi.l, hi.v FROM ("
-        f"SELECT source_id, min({key}) AS lo, max({key}) AS hi FROM ({relation}) "
-        f"WHERE record_id IS NOT NULL GROUP BY source_id{group})"
+        "INSERT INTO record_id_ranges SELECT source_id, l, lo, l, hi FROM ("
+        f"SELECT source_id, strlen(record_id) AS l, min(record_id) AS lo, max(record_id) AS hi FROM ({relation}) "
+        f"WHERE record_id IS NOT NULL GROUP BY source_id, l{group})"
     )
 
 
 def note_record_ids(store: Store, relation: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
-    """Add to ``record_id_ranges`` the range of the record ids that ``relation`` (a query with the columns
-    source_id and record_id) holds, per source. Call it in the transaction that inserts them into ``records``,
-    whenever an id may be new (versions of ids already stored need none)."""
+    """Add to ``record_id_ranges`` the ranges of the record ids that ``relation`` (a query with the columns
+    source_id and record_id) holds, per source and id length. Call it in the transaction that inserts them into
+    ``records``, whenever an id may be new (versions of ids already stored need none)."""
     store.execute(_ranges_insert(relation), params)
 
 
-def record_id_range(store: Store, relation: str) -> IdRange | None:
-    """The range of the record ids of ``relation`` (a query with the column record_id), or None if it has none.
-    Two aggregates of plain values (lengths, then the lowest and highest text of those lengths): cheaper than one
-    of structs over a file of millions of rows."""
-    lengths = store.execute(
-        f"SELECT min(strlen(record_id)), max(strlen(record_id)) FROM ({relation}) WHERE record_id IS NOT NULL"
-    ).fetchone()
-    if lengths is None or lengths[0] is None:
-        return None
-    lo_length, hi_length = int(lengths[0]), int(lengths[1])
-    ends = store.execute(
-        f"SELECT min(record_id) FILTER (WHERE strlen(record_id) = $lo), max(record_id) FILTER "
-        f"(WHERE strlen(record_id) = $hi) FROM ({relation}) WHERE record_id IS NOT NULL",
-        {"lo": lo_length, "hi": hi_length},
-    ).fetchone()
-    assert ends is not None
-    return lo_length, str(ends[0]), hi_length, str(ends[1])
+def record_id_range(store: Store, relation: str) -> IdRanges | None:
+    """The ranges of the record ids of ``relation`` (a query with the column record_id), one per id length, or None
+    if it has none. An aggregate of plain values grouped by a small number (the lengths): cheaper than one of
+    structs over a file of millions of rows."""
+    rows = store.execute(
+        f"SELECT strlen(record_id) AS l, min(record_id), max(record_id) FROM ({relation}) "
+        "WHERE record_id IS NOT NULL GROUP BY l ORDER BY l"
+    ).fetchall()
+    return tuple((int(n), str(lo), int(n), str(hi)) for n, lo, hi in rows) or None
 
 
-def record_ids_may_be_known(store: Store, source_id: str, ids: IdRange | None) -> bool:
-    """Whether the range ``ids`` meets a range of the record ids stored for ``source_id``. When it does not, no id
-    in ``ids`` is in ``records`` for that source."""
-    if ids is None:
+def _ranges_params(ids: IdRanges) -> dict[str, Any]:
+    return {
+        "lo_length": [r[0] for r in ids],
+        "lo": [r[1] for r in ids],
+        "hi_length": [r[2] for r in ids],
+        "hi": [r[3] for r in ids],
+    }
+
+
+_GIVEN_RANGES = (
+    "SELECT unnest($lo_length) AS lo_length, unnest($lo) AS lo, unnest($hi_length) AS hi_length, unnest($hi) AS hi"
+)
+
+
+def record_ids_may_be_known(store: Store, source_id: str, ids: IdRanges | None) -> bool:
+    """Whether one of the ranges ``ids`` meets a range of the record ids stored for ``source_id``. When none does,
+    no id in ``ids`` is in ``records`` for that source."""
+    if not ids:
         return False
-    lo_length, lo, hi_length, hi = ids
     return bool(
         store.one(
-            "SELECT count(*) FROM record_id_ranges WHERE source_id = $source "
-            "AND (lo_length < $hi_length OR (lo_length = $hi_length AND lo <= $hi)) "
-            "AND (hi_length > $lo_length OR (hi_length = $lo_length AND hi >= $lo))",
-            {"source": source_id, "lo_length": lo_length, "lo": lo, "hi_length": hi_length, "hi": hi},
+            f"SELECT EXISTS (SELECT 1 FROM record_id_ranges r, ({_GIVEN_RANGES}) b WHERE r.source_id = $source "
+            "AND (r.lo_length < b.hi_length OR (r.lo_length = b.hi_length AND r.lo <= b.hi)) "
+            "AND (r.hi_length > b.lo_length OR (r.hi_length = b.lo_length AND r.hi >= b.lo)))",
+            {"source": source_id, **_ranges_params(ids)},
         )
     )
 
 
-def note_record_id_range(store: Store, source_id: str, ids: IdRange | None) -> None:
-    """Add the range ``ids`` (of ids of ``source_id`` being inserted) to ``record_id_ranges``; nothing for None."""
-    if ids is not None:
-        store.execute("INSERT INTO record_id_ranges VALUES (?, ?, ?, ?, ?)", [source_id, *ids])
+def note_record_id_range(store: Store, source_id: str, ids: IdRanges | None) -> None:
+    """Add the ranges ``ids`` (of ids of ``source_id`` being inserted) to ``record_id_ranges``; nothing for None."""
+    if ids:
+        store.execute(
+            f"INSERT INTO record_id_ranges SELECT $source, lo_length, lo, hi_length, hi FROM ({_GIVEN_RANGES})",
+            {"source": source_id, **_ranges_params(ids)},
+        )
 
 
 def _md5_number_of_hex(column: str) -> str:

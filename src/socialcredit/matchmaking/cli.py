@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from socialcredit.errors import MatchmakingError, SocialCreditError
+from socialcredit.errors import MatchmakingError
 from socialcredit.matchmaking.settings import DB_ENV, DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL, KEY_ENV, URL_ENV
+from socialcredit.serving import serve_until_stopped
 
 if TYPE_CHECKING:
     from socialcredit.matchmaking.registry_client import RegistryClient
@@ -219,15 +220,8 @@ def serve(
     db: DbOpt = DEFAULT_MATCH_DB,
 ) -> None:
     """Run the matchmaking site (it owns its store while it runs)."""
-    import uvicorn
-
     from socialcredit.matchmaking.app import create_match_app
 
     app = create_match_app(db, registry=_registry(registry_url, key))
     err.print(f"Matchmaking site on http://{host}:{port}, asking the registry at {registry_url}.")
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-    except SystemExit as exc:  # uvicorn logged why it cannot start (e.g. the port is taken) and exits 3
-        if exc.code in (0, None):
-            raise
-        raise SocialCreditError(f"the site did not start on http://{host}:{port}; the line above says why") from None
+    serve_until_stopped(app, host, port, what="the site", proxy_headers=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import WorkflowInputError
 
-__all__ = ["MAX_TEXT", "check_text", "iso"]
+if TYPE_CHECKING:
+    from socialcredit.store import Store
+
+__all__ = ["MAX_TEXT", "check_text", "finished_runs", "iso"]
 
 MAX_TEXT = 4000
 
@@ -31,3 +34,19 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
     if len(text) > MAX_TEXT:
         raise WorkflowInputError(f"{field} is longer than {MAX_TEXT} characters", field=field, code="too_long")
     return text
+
+
+def finished_runs(store: Store, run_id: int | None = None) -> tuple[tuple[Any, ...], ...]:
+    """The finished runs (or the one ``run_id``, if finished) as keys for what a process keeps in memory per run.
+
+    A finished run's results never change, but neither a store_id nor a run id names one: copies of one store file
+    share the store_id and number their next runs alike. A run's start and finish moments, with them, do: two
+    copies that each score a run of the same number do not do it at the same microsecond.
+    """
+    where = "" if run_id is None else " AND run_id = ?"
+    rows = store.execute(
+        f"SELECT run_id, started_at, finished_at FROM score_runs WHERE finished_at IS NOT NULL{where} ORDER BY 1",
+        [] if run_id is None else [run_id],
+    ).fetchall()
+    sid = store.store_id
+    return tuple((sid, int(r), started, finished) for r, started, finished in rows)

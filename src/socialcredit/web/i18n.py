@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from socialcredit.registry.words import ROLE_WORDS, STATUS_WORDS
 from socialcredit.web.i18n_disputes import DISPUTE_PAIRS
 from socialcredit.web.i18n_history import HISTORY_PAIRS
 from socialcredit.web.i18n_lab import LAB_PAIRS
@@ -207,13 +208,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "details": ("内容", "Details"),
     "status": ("状态", "Status"),
     "contribution": ("影响", "Effect"),
-    "status_counting": ("计分中", "counting"),
-    "status_not_counting": ("不计分", "not counting"),
-    "status_disputed": ("异议中", "disputed"),
-    "status_expired": ("已失效", "expired"),
-    "status_repaired": ("已修复", "repaired"),
-    "status_withdrawn": ("已撤回", "withdrawn"),
-    "status_superseded": ("已更正", "corrected"),
     "no_records": ("没有记录。", "No records."),
     "inquiries_lead": (
         "每一次有机构查询您的信用，都会记录在这里：谁、为了什么服务、什么目的、结果如何。",
@@ -363,11 +357,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "dispute_answered": ("答复日期", "Answered"),
     "dispute_reason": ("理由：", "Reason:"),
     "dispute_evidence": ("证据：", "Evidence:"),
-    "dispute_status_open": ("处理中", "open"),
-    "dispute_status_verified": ("已核实（记录保留）", "verified (the record stands)"),
-    "dispute_status_corrected": ("已更正", "corrected"),
-    "dispute_status_withdrawn": ("记录已撤回", "record withdrawn"),
-    "dispute_status_lapsed": ("逾期未答复（记录撤回）", "not answered in time (record withdrawn)"),
     "dispute_add": ("补充材料", "Add information"),
     "dispute_add_label": ("补充说明", "What you want to add"),
     "dispute_add_send": ("提交补充材料", "Send"),
@@ -466,9 +455,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "repair_decided_on": ("决定日期", "Decided on"),
     "repair_decision": ("决定理由", "Reason for the decision"),
     "repairs_mine": ("我的信用修复申请", "My repair applications"),
-    "repair_status_pending": ("待决定", "pending"),
-    "repair_status_approved": ("已批准", "approved"),
-    "repair_status_refused": ("未批准", "refused"),
     "severity_minor": ("轻微", "minor"),
     "severity_general": ("一般", "general"),
     "severity_serious": ("严重", "serious"),
@@ -480,13 +466,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "A cause a run finds is first noticed (pending, in its grace period); it takes effect and is published only "
         "after that, and ends when the cause goes, on repair, or when its publication period is over.",
     ),
-    "listing_status_pending": ("宽限期内", "in grace period"),
-    "listing_status_effective": ("已生效", "in effect"),
-    "listing_status_resolved": ("生效前已消除", "resolved before effect"),
-    "listing_status_delisted": ("已移出", "delisted"),
-    "listing_status_publication_ended": ("公示期满", "publication ended"),
-    "listing_status_repaired": ("已修复", "repaired"),
-    "listing_status_overridden": ("已人工撤销", "overridden"),
     "listing_effective_on": ("生效日期", "Takes effect"),
     "listing_noticed_on": ("告知日期", "Noticed on"),
     # the public look-up
@@ -733,6 +712,12 @@ _PAIRS.update(
         "policy_changes_first": ("变更", "What changed"),
     }
 )
+# The statuses and roles the store holds, in the registry's words (registry/words.py): one definition for the pages
+# and the organisation's printable file; a page may say one differently to its reader (web/i18n_disputes.py).
+_PAIRS.update({f"status_{k.replace(' ', '_')}": v for k, v in STATUS_WORDS["record_status"].items()})
+for _kind in ("listing_status", "dispute_status", "repair_status"):
+    _PAIRS.update({f"{_kind}_{k}": v for k, v in STATUS_WORDS[_kind].items()})
+_PAIRS.update({f"role_{k}": v for k, v in ROLE_WORDS.items()})
 for _key, (_zh, _en) in _PROFESSIONS.items():
     _PAIRS[f"profession_{_key}"] = (_zh, _en)
 _PAIRS.update(POLICY_PAIRS)

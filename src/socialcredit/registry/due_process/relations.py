@@ -14,17 +14,10 @@ from collections.abc import Sequence
 import sqlglot
 
 from socialcredit.policy import LoadedPolicy
+from socialcredit.registry.words import ROLE_WORDS
 from socialcredit.store import Store, latest_subjects
 
 __all__ = ["ROLE_WORDS", "relation_note", "relation_notes"]
-
-ROLE_WORDS: dict[str, tuple[str, str]] = {
-    "legal_representative": ("legal representative", "法定代表人"),
-    "director": ("director", "董事"),
-    "supervisor": ("supervisor", "监事"),
-    "senior_manager": ("senior manager", "高级管理人员"),
-    "shareholder": ("shareholder", "股东"),
-}
 
 # The role records (a role record's type lets DuckDB skip every row group of other records).
 _ROLES = """
@@ -92,7 +85,7 @@ def relation_notes(
             if cid in by_id and by_id[cid].via is None and (via.criteria is None or cid in via.criteria)
         ]
         name = names.get(org_id)
-        en_role, zh_role = ROLE_WORDS.get(role, (role, role))
+        zh_role, en_role = ROLE_WORDS.get(role, (role, role))
         org_en = f"{name} (USCC {org_id})" if name else f"USCC {org_id}"
         org_zh = f"{name}（统一社会信用代码 {org_id}）" if name else f"统一社会信用代码 {org_id}"
         if causes:

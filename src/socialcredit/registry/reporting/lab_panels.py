@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from socialcredit.registry.common import finished_runs
 from socialcredit.registry.reporting.disparity import disparity_audit
 from socialcredit.registry.reporting.drift import latest_drift
 from socialcredit.store import Store
@@ -14,8 +15,8 @@ __all__ = ["PANEL_ROWS", "lab_panels"]
 
 PANEL_ROWS = 12  # the most extreme flagged groups shown; `policy lint --db` lists every one
 _KEPT = 32
-_AUDITS: dict[tuple[str, int], dict[str, Any]] = {}
-_DRIFTS: dict[tuple[str, tuple[int, ...]], list[dict[str, Any]]] = {}
+_AUDITS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_DRIFTS: dict[tuple[tuple[Any, ...], ...], list[dict[str, Any]]] = {}
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
@@ -28,16 +29,14 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
 def lab_panels(store: Store, run_id: int) -> dict[str, Any]:
     """``disparity``: the run's flagged groups (warnings first, at most :data:`PANEL_ROWS`), how many there are in
     all; ``drift``: every policy's drift between its last two runs, with its alerts."""
-    key = (store.store_id, run_id)
-    audit = _AUDITS.get(key) or _remember(_AUDITS, key, disparity_audit(store, run_id))
-    finished = tuple(
-        int(r[0])
-        for r in store.execute("SELECT run_id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY 1").fetchall()
-    )
-    dkey = (store.store_id, finished)
-    drifts = _DRIFTS.get(dkey)
+    finished = finished_runs(store)  # each run by its finish too: copies of one store number their runs alike
+    run = next((r for r in finished if r[1] == run_id), None)
+    audit = (_AUDITS.get(run) if run else None) or disparity_audit(store, run_id)
+    if run:  # an unfinished run may still change
+        _remember(_AUDITS, run, audit)
+    drifts = _DRIFTS.get(finished)
     if drifts is None:
-        drifts = _remember(_DRIFTS, dkey, latest_drift(store))
+        drifts = _remember(_DRIFTS, finished, latest_drift(store))
     flagged = audit["flagged"]
     return {
         "disparity": {

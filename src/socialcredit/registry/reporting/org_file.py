@@ -23,6 +23,7 @@ from jinja2 import Environment, select_autoescape
 from socialcredit.clock import resolve_today
 from socialcredit.errors import InvalidRequestError, NotFoundError
 from socialcredit.identifiers import validate_uscc
+from socialcredit.policy.model import ROLES
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.due_process.public_lists import mask_id
 from socialcredit.registry.records.roles import (
@@ -34,6 +35,7 @@ from socialcredit.registry.records.roles import (
 )
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.policies import get_policy, name_listings
+from socialcredit.registry.words import ROLE_WORDS, STATUS_WORDS
 from socialcredit.store import Store, latest_subjects
 
 __all__ = [
@@ -53,14 +55,6 @@ __all__ = [
 PAGE_SIZE = 20
 MAX_PAGE = 500
 MAX_QUERY = 64
-ROLES = ("legal_representative", "director", "supervisor", "senior_manager", "shareholder")
-ROLE_NAMES = {
-    "legal_representative": ("legal representative", "法定代表人"),
-    "director": ("director", "董事"),
-    "supervisor": ("supervisor", "监事"),
-    "senior_manager": ("senior manager", "高级管理人员"),
-    "shareholder": ("shareholder", "股东"),
-}
 
 
 def mask_name(name: str | None) -> str | None:
@@ -158,7 +152,7 @@ def related_persons(
                 "person_id": mask_id(pid) if masked else pid,
                 "name": mask_name(name) if masked else name,
                 "role": r["role"],
-                "role_name": ROLE_NAMES.get(str(r["role"]), (r["role"], r["role"]))[1 if lang == "zh" else 0],
+                "role_name": ROLE_WORDS.get(str(r["role"]), (r["role"], r["role"]))[0 if lang == "zh" else 1],
                 "start_date": r["start_date"].isoformat() if r["start_date"] else None,
                 "end_date": r["end_date"].isoformat() if r["end_date"] else None,
                 "current": role_is_current(r, today),
@@ -405,48 +399,12 @@ _WORDS = {
 }
 
 
-# The statuses in words (zh, en), as the site's pages say them (web/i18n.py: listing_status_*, status_*, ...)
-_STATUS: dict[str, dict[str, tuple[str, str]]] = {
-    "listing_status": {
-        "pending": ("宽限期内", "in grace period"),
-        "effective": ("已生效", "in effect"),
-        "resolved": ("生效前已消除", "resolved before effect"),
-        "delisted": ("已移出", "delisted"),
-        "publication_ended": ("公示期满", "publication ended"),
-        "repaired": ("已修复", "repaired"),
-        "overridden": ("已人工撤销", "overridden"),
-    },
-    "record_status": {
-        "counting": ("计分中", "counting"),
-        "not counting": ("不计分", "not counting"),
-        "disputed": ("异议中", "disputed"),
-        "expired": ("已失效", "expired"),
-        "repaired": ("已修复", "repaired"),
-        "withdrawn": ("已撤回", "withdrawn"),
-        "superseded": ("已更正", "corrected"),
-    },
-    "dispute_status": {
-        "open": ("处理中", "open"),
-        "verified": ("已核实（记录保留）", "verified (the record stands)"),
-        "corrected": ("已更正", "corrected"),
-        "withdrawn": ("记录已撤回", "record withdrawn"),
-        "lapsed": ("逾期未答复（记录撤回）", "not answered in time (record withdrawn)"),
-        "retracted": ("已撤回异议", "dispute withdrawn"),
-    },
-    "repair_status": {
-        "pending": ("待决定", "pending"),
-        "approved": ("已批准", "approved"),
-        "refused": ("未批准", "refused"),
-    },
-}
-
-
 def render_org_html(file: dict[str, Any], lang: str = "en") -> str:
     """The organisation's file as one self-contained printable HTML page."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     which = 0 if lang == "zh" else 1
     words: dict[str, Any] = {
         **_WORDS["zh" if lang == "zh" else "en"],
-        **{kind: {k: v[which] for k, v in table.items()} for kind, table in _STATUS.items()},
+        **{kind: {k: v[which] for k, v in table.items()} for kind, table in STATUS_WORDS.items()},
     }
     return env.from_string(_PAGE).render(file=file, org=file["organisation"], t=words, zh=lang == "zh")

@@ -20,7 +20,7 @@ from socialcredit.compiler import MAX_REASONS, ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import iso
+from socialcredit.registry.common import finished_runs, iso
 from socialcredit.registry.decisions.decide import explain_rows, list_entries_with_origin
 from socialcredit.registry.decisions.inquiries import operator_views, party_names
 from socialcredit.registry.decisions.live import LiveView
@@ -114,18 +114,20 @@ def _results(store: Store, subject_id: str, run_ids: list[int]) -> dict[int, lis
 
 
 # How many subjects of a kind a finished run scored (the "of" of a rank): a run's results never change once it has
-# finished, so each count is read once per process and store (a count of a city's run took 6-18 ms a page).
-_RUN_SIZES: dict[tuple[str, int, str], int] = {}
+# finished, so each count is read once per process and run (a count of a city's run took 6-18 ms a page), the run
+# named by its finish as well as its number (copies of one store file number their runs alike).
+_RUN_SIZES: dict[tuple[Any, ...], int] = {}
 
 
 def _run_size(store: Store, run_id: int, kind: str) -> int:
-    key = (store.store_id, run_id, kind)
-    size = _RUN_SIZES.get(key)
+    run = finished_runs(store, run_id)
+    size = _RUN_SIZES.get((*run, kind)) if run else None
     if size is None:
         size = int(store.one("SELECT count(*) FROM run_results WHERE run_id = ? AND kind = ?", [run_id, kind]))
-        if len(_RUN_SIZES) >= 256:
-            _RUN_SIZES.clear()
-        _RUN_SIZES[key] = size
+        if run:  # an unfinished run may still change
+            if len(_RUN_SIZES) >= 256:
+                _RUN_SIZES.clear()
+            _RUN_SIZES[(*run, kind)] = size
     return size
 
 

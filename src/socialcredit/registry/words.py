@@ -1,0 +1,58 @@
+"""The words (Chinese, English) for what the store holds as codes: a record's, a listing's, a dispute's and a
+repair application's status, and a person's role in an organisation.
+
+Defined once, here, for every face: the organisation's printable file (registry/reporting/org_file.py), the reason
+of a listing through an organisation (registry/due_process/relations.py) and the site's pages (web/i18n.py, which
+names them ``status_*``, ``listing_status_*``, ``dispute_status_*``, ``repair_status_*`` and ``role_*``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["RECORD_STATUSES", "ROLE_WORDS", "STATUS_WORDS"]
+
+# A record's status in a subject's file (registry/reporting/report.py decides which)
+RECORD_STATUSES = ("counting", "not counting", "disputed", "expired", "repaired", "withdrawn", "superseded")
+
+STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
+    "record_status": {
+        "counting": ("计分中", "counting"),
+        "not counting": ("不计分", "not counting"),
+        "disputed": ("异议中", "disputed"),
+        "expired": ("已失效", "expired"),
+        "repaired": ("已修复", "repaired"),
+        "withdrawn": ("已撤回", "withdrawn"),
+        "superseded": ("已更正", "corrected"),
+    },
+    "listing_status": {
+        "pending": ("宽限期内", "in grace period"),
+        "effective": ("已生效", "in effect"),
+        "resolved": ("生效前已消除", "resolved before effect"),
+        "delisted": ("已移出", "delisted"),
+        "publication_ended": ("公示期满", "publication ended"),
+        "repaired": ("已修复", "repaired"),
+        "overridden": ("已人工撤销", "overridden"),
+    },
+    "dispute_status": {
+        "open": ("处理中", "open"),
+        "verified": ("已核实（记录保留）", "verified (the record stands)"),
+        "corrected": ("已更正", "corrected"),
+        "withdrawn": ("记录已撤回", "record withdrawn"),
+        "lapsed": ("逾期未答复（记录撤回）", "not answered in time (record withdrawn)"),
+        # a reader's own dispute reads "withdrawn by you" on the site (web/i18n_disputes.py)
+        "retracted": ("已撤回异议", "dispute withdrawn"),
+    },
+    "repair_status": {
+        "pending": ("待决定", "pending"),
+        "approved": ("已批准", "approved"),
+        "refused": ("未批准", "refused"),
+    },
+}
+
+# A person's role in an organisation (the roles of policy/model.py's ROLES)
+ROLE_WORDS: dict[str, tuple[str, str]] = {
+    "legal_representative": ("法定代表人", "legal representative"),
+    "director": ("董事", "director"),
+    "supervisor": ("监事", "supervisor"),
+    "senior_manager": ("高级管理人员", "senior manager"),
+    "shareholder": ("股东", "shareholder"),
+}
