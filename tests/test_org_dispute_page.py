@@ -121,8 +121,12 @@ def test_the_representative_sees_the_form_in_both_languages(world: dict[str, Any
         assert '<option value="courts|J9" selected>' in page.text
         assert '<option value="tax_bureau|X9">' in page.text
         assert page.text.count("<option ") == 2
-    assert "Dispute a record" in visible_text(pages["en"].text)
-    assert "提出新的异议" in visible_text(pages["zh"].text)
+    english, chinese = visible_text(pages["en"].text), visible_text(pages["zh"].text)
+    assert "Dispute a record" in english and "提出新的异议" in chinese
+    # the page speaks of the organisation's disputes, not the representative's own
+    assert "The organisation's disputes No record of the organisation has been disputed." in english
+    assert "企业的异议 企业还没有异议。" in chinese
+    assert "My disputes" not in english and "我的异议" not in chinese
 
 
 @pytest.mark.parametrize("who", ["director", "former", "stranger"])
@@ -248,6 +252,17 @@ def test_the_representative_files_a_dispute_for_the_organisation(world: dict[str
             f"record 'X9' of source tax_bureau is already disputed (dispute {number}); add information to that "
             "dispute instead",
         )
+        # the organisation's page offers to add information to it, which returns to the dispute's own page
+        listed = rep.get(FORM_PATH)
+        assert f'<form method="post" action="/me/disputes/{number}/information">' in listed.text
+        added = rep.post(
+            f"/me/disputes/{number}/information",
+            data={"csrf": csrf_of(listed.text), "text": "the bank's receipt is attached", "from": "dispute"},
+        )
+        assert (added.status_code, added.headers["location"]) == (303, f"/me/disputes/{number}?informed=1")
+        with world["service"].writer() as store:
+            info = store.rows("SELECT text, representative_id FROM dispute_information WHERE dispute_id = ?", [number])
+        assert info == [{"text": "the bank's receipt is attached", "representative_id": REP}]
         # the representative's own dispute page shows it, as acting for the organisation
         page = rep.get(f"/me/disputes/{number}", params={"lang": "en"})
         assert page.status_code == 200

@@ -74,6 +74,9 @@ ORG_PAIRS: dict[str, tuple[str, str]] = {
         "number.",
     ),
     "org_back_to_file": ("返回企业档案", "Back to the organisation's file"),
+    "org_disputes_of": ("企业的异议", "The organisation's disputes"),
+    "org_disputes_none": ("企业还没有异议。", "No record of the organisation has been disputed."),
+    "org_repairs_of": ("企业的信用修复申请", "The organisation's repair applications"),
     "org_apply_repair": ("申请信用修复", "Apply for repair"),
     "org_repair_acting": (
         "您作为{name}（统一社会信用代码 {org}）的法定代表人，代表企业申请信用修复。申请记录您的身份证号。",
