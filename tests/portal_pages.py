@@ -105,6 +105,9 @@ PAGES = [
     # the representative's repair application for the organisation's late tax payment; refused for another's
     PortalPage("/orgs/{org}/repair?source=tax_bureau&record=ORG-TAX-1", "resident"),
     PortalPage("/orgs/{other_org}/repair?source=tax_bureau&record=ORG-TAX-1", "resident", status=403),
+    # the representative's form to dispute a record of the organisation (the resident's); refused for another's
+    PortalPage("/orgs/{org}/disputes?record=tax_bureau|ORG-TAX-1", "resident"),
+    PortalPage("/orgs/{other_org}/disputes", "resident", status=403),
 ]
 
 

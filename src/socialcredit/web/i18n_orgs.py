@@ -62,13 +62,21 @@ ORG_PAIRS: dict[str, tuple[str, str]] = {
     "org_by_representative": ("法定代表人", "the legal representative"),
     "org_by_operator": ("运营方", "an operator"),
     "org_act_for": (
-        "作为法定代表人，您可以代表企业办理：对失信记录申请信用修复（见各记录旁的“申请信用修复”），在异议页面补充材料、上传证据或撤回"
-        "企业的异议（点击异议编号）。对企业的新记录提出异议，目前须通过接口 POST /v1/orgs/{org}/disputes。",
-        "As its legal representative you act for the organisation: apply for the repair of a negative record (the "
-        "“Apply for repair” link by the record), and add information, attach evidence or withdraw its disputes on "
-        "their pages (the dispute's number). A new dispute of its records is filed through POST "
-        "/v1/orgs/{org}/disputes for now.",
+        "作为法定代表人，您可以代表企业办理：对企业的记录提出异议（见各记录旁的“提出异议”），对失信记录申请信用修复（见各记录旁的"
+        "“申请信用修复”），在异议页面补充材料、上传证据或撤回企业的异议（点击异议编号）。",
+        "As its legal representative you act for the organisation: dispute a record (the “Dispute this” link by the "
+        "record), apply for the repair of a negative record (the “Apply for repair” link by the record), and add "
+        "information, attach evidence or withdraw its disputes on their pages (the dispute's number).",
     ),
+    "org_dispute_acting": (
+        "您作为{name}（统一社会信用代码 {org}）的法定代表人，代表企业对其记录提出异议。异议记录您的身份证号。",
+        "You dispute a record of {name} (USCC {org}) as its legal representative; the dispute keeps your identity "
+        "number.",
+    ),
+    "org_back_to_file": ("返回企业档案", "Back to the organisation's file"),
+    "org_disputes_of": ("企业的异议", "The organisation's disputes"),
+    "org_disputes_none": ("企业还没有异议。", "No record of the organisation has been disputed."),
+    "org_repairs_of": ("企业的信用修复申请", "The organisation's repair applications"),
     "org_apply_repair": ("申请信用修复", "Apply for repair"),
     "org_repair_acting": (
         "您作为{name}（统一社会信用代码 {org}）的法定代表人，代表企业申请信用修复。申请记录您的身份证号。",

@@ -1,8 +1,8 @@
 """An organisation's own file on the site (docs/organisations.md): ``/orgs`` finds organisations by credit code or
 name, ``/orgs/{org_id}`` shows the file, for an operator and for the organisation's legal representative (signed in
 as a resident); anyone else is refused (403, audited). The file links the representative to the pages where they act
-for the organisation: a dispute's page, and the repair of a negative record (``/orgs/{org_id}/repair``,
-web/repair_pages.py)."""
+for the organisation: a dispute's page, the resident's form to dispute a record (``/orgs/{org_id}/disputes``,
+web/resident.py), and the repair of a negative record (``/orgs/{org_id}/repair``, web/repair_pages.py)."""
 
 from __future__ import annotations
 
@@ -27,11 +27,17 @@ from socialcredit.web.core import Page, Web
 __all__ = ["add_routes"]
 
 _NOT_REPAIRABLE = ("withdrawn", "superseded", "repaired")
+_NOT_DISPUTABLE = ("withdrawn", "superseded", "disputed")  # as the resident's records page (_records.html)
 
 
 def _org_repair_href(org_id: str, source_id: str, record_id: str) -> str:
     """The representative's page applying for repair of one of the organisation's records (web/repair_pages.py)."""
     return f"/orgs/{org_id}/repair?" + urlencode({"source": source_id, "record": record_id})
+
+
+def _org_dispute_href(org_id: str, source_id: str, record_id: str) -> str:
+    """The representative's form disputing one of the organisation's records (the resident's, web/resident.py)."""
+    return f"/orgs/{org_id}/disputes?" + urlencode({"record": f"{source_id}|{record_id}"}) + "#file"
 
 
 def _section(page: Page) -> str:
@@ -75,10 +81,12 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 except ForbiddenError as exc:
                     raise ForbiddenError(page.t("org_not_representative", org=org_id), code=exc.code) from None
             out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
-            if not operator:  # the representative applies for repair of a negative record on its page
+            if not operator:  # the representative disputes a record, applies for repair of a negative one
                 code = str(out["organisation"]["org_id"])
                 negative = negative_records(store, code)
                 for r in out["records"]:
+                    if r["status"] not in _NOT_DISPUTABLE:
+                        r["dispute_href"] = _org_dispute_href(code, r["source"], r["record_id"])
                     if (r["source"], r["record_id"]) in negative and r["status"] not in _NOT_REPAIRABLE:
                         r["repair_href"] = _org_repair_href(code, r["source"], r["record_id"])
                 for r in out["repairs"]:

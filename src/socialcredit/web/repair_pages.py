@@ -42,7 +42,7 @@ from socialcredit.registry.reporting.listing_details import (
 from socialcredit.store import Store
 from socialcredit.web.core import Page, Web
 
-__all__ = ["add_routes", "listings_context", "records_context", "service_reasons"]
+__all__ = ["add_routes", "listings_context", "org_representative", "records_context", "service_reasons"]
 
 # A refused application's registry code → the page's words for it.
 _FAILURES = {
@@ -190,7 +190,7 @@ def _no_record(record_id: str, acting: Acting | None) -> str:
     return f"no record {record_id!r} in the file of organisation {acting.subject_id}"
 
 
-def _representative(web: Web, page: Page) -> Acting:
+def org_representative(web: Web, page: Page) -> Acting:
     """The signed-in resident acting for the organisation of the path, as its current legal representative
     (``acting.acting_on``, as for its disputes); anyone else is refused as on the organisation's file: 403
     ``not_representative`` (audited as ``access_refused``)."""
@@ -279,14 +279,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/orgs/{subject_id}/repair")
     @web.page("resident")
     def org_repair(page: Page) -> Response:
-        acting = _representative(web, page)
+        acting = org_representative(web, page)
         context = _repair_context(web, page, page.query("source"), page.query("record"), acting)
         return page.render("me_repair.html", section="overview", **context)
 
     @router.post("/orgs/{subject_id}/repair")
     @web.page("resident")
     def org_repair_apply(page: Page) -> Response:
-        return _apply(web, page, _representative(web, page))
+        return _apply(web, page, org_representative(web, page))
 
     @router.get("/ops/repairs")
     @web.page("operator")

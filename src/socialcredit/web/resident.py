@@ -13,7 +13,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.policy.model import Policy
 from socialcredit.registry.decisions.live import LiveView
-from socialcredit.registry.due_process.acting import acting_on
+from socialcredit.registry.due_process.acting import Acting, acting_on
 from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.links import file_link_dispute
 from socialcredit.registry.due_process.listings import list_listings
@@ -32,7 +32,13 @@ from socialcredit.web.codes import name_codes, name_listings, tier_label
 from socialcredit.web.core import Page, Web
 from socialcredit.web.disputes_page import resident_dispute_page
 from socialcredit.web.freeze_page import freeze_context
-from socialcredit.web.repair_pages import listings_context, notices_context, records_context, service_reasons
+from socialcredit.web.repair_pages import (
+    listings_context,
+    notices_context,
+    org_representative,
+    records_context,
+    service_reasons,
+)
 
 __all__ = ["add_routes", "file_context"]
 
@@ -192,23 +198,18 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.post("/me/disputes")
     @web.page("resident")
     def dispute_file(page: Page) -> Response:
-        assert page.who is not None
-        source_id, _, record_id = page.form.get("record", "").partition("|")
-        try:
-            with web.service.writer() as store:
-                filed = file_dispute(
-                    store,
-                    _subject(page),
-                    source_id,
-                    record_id,
-                    page.form.get("reason", ""),
-                    page.form.get("evidence") or None,
-                    actor=page.who.actor,
-                )
-        except WorkflowError as exc:
-            context = _disputes(web, page)
-            return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
-        return page.redirect(f"/me/disputes?filed={filed['dispute_id']}")
+        return _file_dispute(web, page)
+
+    @router.get("/orgs/{subject_id}/disputes")  # an organisation is a subject: its credit code
+    @web.page("resident")
+    def org_disputes(page: Page) -> Response:
+        acting = org_representative(web, page)
+        return page.render("me_disputes.html", section="disputes", **_disputes(web, page, acting))
+
+    @router.post("/orgs/{subject_id}/disputes")
+    @web.page("resident")
+    def org_dispute_file(page: Page) -> Response:
+        return _file_dispute(web, page, org_representative(web, page))
 
     @router.post("/me/disputes/{dispute_id}/information")
     @web.page("resident")
@@ -288,18 +289,48 @@ def add_routes(router: APIRouter, web: Web) -> None:
         return response
 
 
-def _disputes(web: Web, page: Page) -> dict[str, Any]:
-    """The resident's disputes (newest first, each with what they added) and the records they may dispute."""
+def _file_dispute(web: Web, page: Page, acting: Acting | None = None) -> Response:
+    """A dispute from the form: of the resident's own record, or (``acting``) of the organisation's by its legal
+    representative (kept as ``representative_id``); the same registry service, bounds and errors either way."""
+    assert page.who is not None
+    source_id, _, record_id = page.form.get("record", "")[:200].partition("|")
+    subject = _subject(page) if acting is None else acting.subject_id
+    try:
+        with web.service.writer() as store:
+            filed = file_dispute(
+                store,
+                subject,
+                source_id,
+                record_id,
+                page.form.get("reason", ""),
+                page.form.get("evidence") or None,
+                actor=page.who.actor,
+                representative_id=None if acting is None else acting.representative_id,
+            )
+    except WorkflowError as exc:
+        context = _disputes(web, page, acting)
+        return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
+    base = "/me/disputes" if acting is None else f"/orgs/{subject}/disputes"
+    return page.redirect(f"{base}?filed={filed['dispute_id']}")
+
+
+def _disputes(web: Web, page: Page, acting: Acting | None = None) -> dict[str, Any]:
+    """The resident's disputes (newest first, each with what they added) and the records they may dispute; or
+    (``acting``) the organisation's, for its legal representative."""
+    subject = _subject(page) if acting is None else acting.subject_id
     with web.service.writer() as store:
-        mine = [get_dispute(store, int(d["dispute_id"])) for d in list_disputes(store, subject_id=_subject(page))]
+        mine = [get_dispute(store, int(d["dispute_id"])) for d in list_disputes(store, subject_id=subject)]
         report = subject_report(
             store,
-            _subject(page),
+            subject,
             lang=page.lang,
             actor=page.who.actor if page.who else "",
-            purpose="disputes",
+            purpose="disputes" if acting is None else "disputes of the organisation (legal representative)",
             parts=("records",),
             points=False,  # the page names the records it may dispute, not what they count
+        )
+        name = (
+            None if acting is None else store.one("SELECT name FROM current_subjects WHERE subject_id = ?", [subject])
         )
     open_records = {(d["source_id"], d["record_id"]) for d in mine if d["status"] == "open"}
     records = [
@@ -308,7 +339,7 @@ def _disputes(web: Web, page: Page) -> dict[str, Any]:
         if r["status"] not in ("withdrawn", "superseded") and (r["source"], r["record_id"]) not in open_records
     ]
     with web.service.writer() as store:
-        repairs = list_repairs(store, subject_id=_subject(page))
+        repairs = list_repairs(store, subject_id=subject)
     return {
         "disputes": mine,
         "repairs": repairs,
@@ -318,6 +349,8 @@ def _disputes(web: Web, page: Page) -> dict[str, Any]:
         "chosen": page.form.get("record", page.query("record")),
         "reason": page.form.get("reason", ""),
         "evidence": page.form.get("evidence", ""),
+        "action": "/me/disputes" if acting is None else f"/orgs/{subject}/disputes",
+        "org": None if acting is None else {"org_id": subject, "name": name},
     }
 
 
