@@ -321,11 +321,12 @@ def test_keys_link_prints_a_one_time_link(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_demo_serves_the_pages_behind_the_links_it_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The demo's last step is uvicorn.run(app): here it serves on a free port while the test follows the links."""
+    """The demo's last step serves the app until Ctrl-C (serving.serve_until_stopped): here it serves on a free port
+    while the test follows the links."""
     import httpx
-    import uvicorn
     from rich.console import Console
 
+    from socialcredit import demo
     from socialcredit.demo import run_demo
 
     console = Console(record=True, width=200)
@@ -346,7 +347,7 @@ def test_the_demo_serves_the_pages_behind_the_links_it_prints(tmp_path: Path, mo
                     assert (r.status_code, r.headers["location"]) == (303, home)
                     seen[home] = client.get(home).status_code
 
-    monkeypatch.setattr(uvicorn, "run", serve)
+    monkeypatch.setattr(demo, "serve_until_stopped", serve)
     run_demo(tmp_path / "demo.duckdb", residents=300, console=console, port=8123)
     assert seen == {"host": "127.0.0.1", "port": 8123, "/ops": 200, "/me": 200}
     # scored before and after the grace period: the blacklisted resident's ticket is refused, with the reason
