@@ -47,3 +47,17 @@ def test_the_printable_file_says_the_registrys_words() -> None:
 
     assert not hasattr(org_file, "ROLE_NAMES") and not hasattr(org_file, "_STATUS")
     assert org_file.STATUS_WORDS is STATUS_WORDS and org_file.ROLE_WORDS is ROLE_WORDS
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_residents_printable_file_says_the_registrys_words(lang: str) -> None:
+    from socialcredit.catalog import load_catalog
+    from socialcredit.registry.reporting.file_page import _cells
+
+    cells = _cells(lang, {}, load_catalog())
+    which = 0 if lang == "zh" else 1
+    for kind, (held, _page_key) in HELD.items():
+        for status in held:
+            assert cells[kind]({"status": status}) == STATUS_WORDS[kind][status][which], (kind, status)
+    # a dispute the resident withdrew read as its code ("retracted", in English on the Chinese page too)
+    assert cells["dispute_status"]({"status": "retracted"}) == ("已撤回异议", "dispute withdrawn")[which]

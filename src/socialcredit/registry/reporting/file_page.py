@@ -18,6 +18,7 @@ from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.catalog.labels import Labels, labels_for
 from socialcredit.errors import NotFoundError
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.words import STATUS_WORDS
 from socialcredit.store import Store
 
 __all__ = ["file_names", "render_page"]
@@ -354,28 +355,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "col_advice": "What changes it",
         "consent_in": "counted",
         "consent_out": "not counted",
-        "record_counting": "counting",
-        "record_not counting": "not counting",
-        "record_disputed": "disputed",
-        "record_expired": "expired",
-        "record_repaired": "repaired",
-        "record_withdrawn": "withdrawn",
-        "record_superseded": "corrected",
-        "listing_pending": "in grace period",
-        "listing_effective": "in effect",
-        "listing_resolved": "resolved before effect",
-        "listing_delisted": "delisted",
-        "listing_publication_ended": "publication ended",
-        "listing_repaired": "repaired",
-        "listing_overridden": "overridden",
-        "dispute_open": "open",
-        "dispute_verified": "verified (the record stands)",
-        "dispute_corrected": "corrected",
-        "dispute_withdrawn": "record withdrawn",
-        "dispute_lapsed": "not answered in time (record withdrawn)",
-        "repair_pending": "pending",
-        "repair_approved": "approved",
-        "repair_refused": "refused",
         "severity_minor": "minor",
         "severity_general": "general",
         "severity_serious": "serious",
@@ -445,28 +424,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "col_advice": "如何改善",
         "consent_in": "同意计入",
         "consent_out": "不同意计入",
-        "record_counting": "计分中",
-        "record_not counting": "不计分",
-        "record_disputed": "异议中",
-        "record_expired": "已失效",
-        "record_repaired": "已修复",
-        "record_withdrawn": "已撤回",
-        "record_superseded": "已更正",
-        "listing_pending": "宽限期内",
-        "listing_effective": "已生效",
-        "listing_resolved": "生效前已消除",
-        "listing_delisted": "已移出",
-        "listing_publication_ended": "公示期满",
-        "listing_repaired": "已修复",
-        "listing_overridden": "已人工撤销",
-        "dispute_open": "处理中",
-        "dispute_verified": "已核实（记录保留）",
-        "dispute_corrected": "已更正",
-        "dispute_withdrawn": "记录已撤回",
-        "dispute_lapsed": "逾期未答复（记录撤回）",
-        "repair_pending": "待决定",
-        "repair_approved": "已批准",
-        "repair_refused": "未批准",
         "severity_minor": "轻微",
         "severity_general": "一般",
         "severity_serious": "严重",
@@ -478,3 +435,14 @@ _WORDS: dict[str, dict[str, str]] = {
         "purpose_matchmaking": "婚恋服务",
     },
 }
+
+# The statuses (record_*, listing_*, dispute_*, repair_*) in the registry's words (registry/words.py), as the site's
+# pages and the organisation's printable file say them.
+for _which, _lang in enumerate(("zh", "en")):
+    _WORDS[_lang].update(
+        {
+            f"{kind.removesuffix('_status')}_{code}": pair[_which]
+            for kind, table in STATUS_WORDS.items()
+            for code, pair in table.items()
+        }
+    )
