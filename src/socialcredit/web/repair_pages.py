@@ -42,7 +42,7 @@ from socialcredit.registry.reporting.listing_details import (
 from socialcredit.store import Store
 from socialcredit.web.core import Page, Web
 
-__all__ = ["add_routes", "listings_context", "org_representative", "records_context", "service_reasons"]
+__all__ = ["add_routes", "listings_context", "org_header", "org_representative", "records_context", "service_reasons"]
 
 # A refused application's registry code → the page's words for it.
 _FAILURES = {
@@ -158,9 +158,7 @@ def _repair_context(
         except WorkflowError as exc:  # not a record of theirs: as if it did not exist
             raise NotFoundError(_no_record(record_id, acting)) from exc
         eligibility = repair_eligibility(store, subject, source_id, record_id, today=today)
-        name = (
-            None if acting is None else store.one("SELECT name FROM current_subjects WHERE subject_id = ?", [subject])
-        )
+        org = org_header(store, acting)
     if acting is not None:
         back, action = f"/orgs/{subject}#records", f"/orgs/{subject}/repair"
     elif detail["listing_id"] is None:
@@ -180,7 +178,7 @@ def _repair_context(
         "evidence": page.form.get("evidence", ""),
         "back": back,
         "action": action,
-        "org": None if acting is None else {"org_id": subject, "name": name},
+        "org": org,
     }
 
 
@@ -188,6 +186,15 @@ def _no_record(record_id: str, acting: Acting | None) -> str:
     if acting is None:
         return f"no record {record_id!r} in your file"
     return f"no record {record_id!r} in the file of organisation {acting.subject_id}"
+
+
+def org_header(store: Store, acting: Acting | None) -> dict[str, Any] | None:
+    """The organisation a legal representative acts for, as its pages head it (its credit code and name); None for
+    a resident's own case."""
+    if acting is None:
+        return None
+    name = store.one("SELECT name FROM current_subjects WHERE subject_id = ?", [acting.subject_id])
+    return {"org_id": acting.subject_id, "name": name}
 
 
 def org_representative(web: Web, page: Page) -> Acting:

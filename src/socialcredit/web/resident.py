@@ -35,6 +35,7 @@ from socialcredit.web.freeze_page import freeze_context
 from socialcredit.web.repair_pages import (
     listings_context,
     notices_context,
+    org_header,
     org_representative,
     records_context,
     service_reasons,
@@ -329,17 +330,14 @@ def _disputes(web: Web, page: Page, acting: Acting | None = None) -> dict[str, A
             parts=("records",),
             points=False,  # the page names the records it may dispute, not what they count
         )
-        name = (
-            None if acting is None else store.one("SELECT name FROM current_subjects WHERE subject_id = ?", [subject])
-        )
+        org = org_header(store, acting)
+        repairs = list_repairs(store, subject_id=subject)
     open_records = {(d["source_id"], d["record_id"]) for d in mine if d["status"] == "open"}
     records = [
         r
         for r in report["records"]
         if r["status"] not in ("withdrawn", "superseded") and (r["source"], r["record_id"]) not in open_records
     ]
-    with web.service.writer() as store:
-        repairs = list_repairs(store, subject_id=subject)
     return {
         "disputes": mine,
         "repairs": repairs,
@@ -350,7 +348,7 @@ def _disputes(web: Web, page: Page, acting: Acting | None = None) -> dict[str, A
         "reason": page.form.get("reason", ""),
         "evidence": page.form.get("evidence", ""),
         "action": "/me/disputes" if acting is None else f"/orgs/{subject}/disputes",
-        "org": None if acting is None else {"org_id": subject, "name": name},
+        "org": org,
     }
 
 
