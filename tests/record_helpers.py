@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from socialcredit.store import Store, record_id_order
+from socialcredit.store import Store
 
 
 def uncovered_record_ids(store: Store) -> list[tuple[str, str]]:
     """The (source, record id) pairs of ``records`` that no range of ``record_id_ranges`` of their source covers:
     none, if every path that inserts records notes the ids it brings."""
-    key = record_id_order("x.record_id")
+    key = "{'l': strlen(x.record_id), 'v': x.record_id}"  # ids are ranged by length, then text (store.py)
     rows = store.execute(
         f"""SELECT DISTINCT source_id, record_id FROM records x
         WHERE NOT EXISTS (SELECT 1 FROM record_id_ranges r WHERE r.source_id = x.source_id

@@ -38,7 +38,6 @@ __all__ = [
     "note_record_id_range",
     "note_record_ids",
     "open_store",
-    "record_id_order",
     "record_id_range",
     "record_ids_may_be_known",
     "sync_catalog",
@@ -109,11 +108,6 @@ _RUN_REASONS = f"""CREATE VIEW run_reasons AS
 # before are kept as they were: wider, still covering.
 IdRange = tuple[int, str, int, str]
 IdRanges = tuple[IdRange, ...]
-
-
-def record_id_order(column: str) -> str:
-    """SQL: the key by which record ids are ranged (``record_id_ranges``), as a struct (length, then text)."""
-    return f"{{'l': strlen({column}), 'v': {column}}}"
 
 
 def _ranges_insert(relation: str, group: str = "") -> str:
@@ -507,7 +501,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         14,
         "record id ranges, content hashes as numbers",
         # The range of the record ids that each insert into `records` brought, per source (ordered by length, then
-        # text: record_id_order): a batch whose ids all fall outside its source's ranges holds no id the source
+        # text): a batch whose ids all fall outside its source's ranges holds no id the source
         # sent before, and its ingest looks none up among the stored records (registry/records/ingest.py).
         # Every path that inserts a new record id adds the range of its ids (note_record_ids); ranges may overlap
         # and are never removed, so they cover every id in `records`.
