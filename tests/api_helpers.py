@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,9 +26,20 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.settings import get_settings
-from socialcredit.store import open_store
+from socialcredit.store import Store, open_store
 
-__all__ = ["auth", "execute", "generous", "one", "serve", "serving", "world"]
+__all__ = [
+    "auth",
+    "execute",
+    "free_port",
+    "generous",
+    "one",
+    "scored_example",
+    "serve",
+    "serving",
+    "wait_until_serving",
+    "world",
+]
 
 
 def generous() -> Throttle:
@@ -38,15 +52,7 @@ def generous() -> Throttle:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("api")
-    files = write_example(folder / "example", residents=200)
-    store = open_store(folder / "store.duckdb", create=True, key="")
-    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
-    for source, path in files.sources.items():
-        ingest_file(store, path, source, today=AS_OF)
-    # A blacklisting takes effect after its notice's grace period: score before it and after it.
-    for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):
-        for pid in ("beijing", "sesame"):
-            score(store, resolve_policy(store, pid), as_of)
+    store = scored_example(folder, ("beijing", "sesame"))
     listed = store.one(
         "SELECT subject_id FROM listings WHERE policy_id = 'beijing' AND list_id = 'blacklist' "
         "AND status = 'effective' ORDER BY subject_id LIMIT 1"
@@ -131,3 +137,37 @@ def serve(app: Any) -> Iterator[httpx.Client]:
     """``app`` served as by ``serving``; an HTTP client to it."""
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (when it is asked)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_serving(client: httpx.Client, proc: subprocess.Popen[Any], log: Path, seconds: float) -> None:
+    """Wait until the console script ``proc`` answers ``/healthz`` through ``client``; fail with its stderr (kept in
+    ``log``) if it ends first, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert proc.poll() is None, log.read_text("utf-8")
+        with contextlib.suppress(httpx.TransportError):
+            if client.get("/healthz").status_code == 200:
+                return
+        assert time.monotonic() < deadline, f"it did not start serving in {seconds:g} s"
+        time.sleep(0.2)
+
+
+def scored_example(folder: Path, policies: tuple[str, ...] = ("beijing",)) -> Store:
+    """The shipped example (200 residents) ingested into a store in ``folder``, and scored under each of ``policies``
+    before and after a blacklisting's notice period (61 days apart), so that the blacklisting is in effect."""
+    files = write_example(folder / "example", residents=200)
+    store = open_store(folder / "store.duckdb", create=True, key="")
+    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(store, path, source, today=AS_OF)
+    for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):
+        for pid in policies:
+            score(store, resolve_policy(store, pid), as_of)
+    return store

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from due_world import ingest, write_csv
 from socialcredit.identifiers import make_ric, make_uscc
+from socialcredit.registry.access.parties import IssuedKey, issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
-__all__ = ["DIRECTOR", "FORMER", "ORG", "OTHER_ORG", "REP", "STRANGER", "build_org_world"]
+__all__ = ["DIRECTOR", "FORMER", "ORG", "OTHER_ORG", "PEOPLE", "REP", "STRANGER", "build_org_world", "resident_keys"]
 
 ORG = make_uscc("91110105MA01ABCD1")
 OTHER_ORG = make_uscc("91110108MA02WXY32")
@@ -25,6 +26,13 @@ REP = make_ric("110105", dt.date(1975, 4, 1), 41)
 DIRECTOR = make_ric("110105", dt.date(1982, 8, 8), 52)
 FORMER = make_ric("110108", dt.date(1960, 2, 2), 63)
 STRANGER = make_ric("110108", dt.date(1991, 9, 9), 74)
+# who may sign in, by the name their key is issued to
+PEOPLE = {
+    "rep": (REP, "张三"),
+    "director": (DIRECTOR, "李四"),
+    "former": (FORMER, "王五丰"),
+    "stranger": (STRANGER, "赵六"),
+}
 ROLE = ["record_id", "subject_id", "record_type", "event_date", "org_id", "role", "start_date", "end_date"]
 
 
@@ -57,3 +65,8 @@ def build_org_world(folder: Path, runs: tuple[dt.date, ...] = (dt.date(2026, 1, 
     for as_of in runs:
         score(store, resolve_policy(store, "beijing"), as_of)
     return store
+
+
+def resident_keys(store: Store) -> dict[str, IssuedKey]:
+    """A resident's key for each of the world's people (``rep``, ``director``, ``former``, ``stranger``)."""
+    return {who: issue_key(store, "resident", name, subject=sid) for who, (sid, name) in PEOPLE.items()}

@@ -33,43 +33,39 @@ SERVICES = {"high_speed_rail", "deposit_free_rental"}
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder: Path = tmp_path_factory.mktemp("due_api")
     store = build(folder)
-    before = os.environ.get(TODAY_ENV)
-    os.environ[TODAY_ENV] = "2026-02-01"
-    beijing = resolve_policy(store, "beijing")
-    score(store, beijing, dt.date(2026, 2, 1))
-    score(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
-    keys = {
-        "resident": issue_key(store, "resident", "张三", subject=A).token,
-        "other_resident": issue_key(store, "resident", "李四", subject=B).token,
-        "furnisher": issue_key(store, "furnisher", "the courts", source="courts").token,
-        "other_furnisher": issue_key(store, "furnisher", "traffic police", source="traffic_police").token,
-        "relying_party": issue_key(
-            store,
-            "relying_party",
-            "China Railway 12306",
-            services=["high_speed_rail"],
-            purposes=["ticket purchase"],
-            known_services=SERVICES,
-        ).token,
-        "operator": issue_key(store, "operator", "registry operations").token,
-        "auditor": issue_key(store, "auditor", "the auditor").token,
-    }
-    app = create_app(folder / "due.duckdb", store=store)
-    try:
-        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-            yield {
-                "store": store,
-                "client": client,
-                "keys": keys,
-                "lock": app.state.service.lock,
-                "service": app.state.service,
-            }
-    finally:
-        store.close()
-        if before is None:
-            os.environ.pop(TODAY_ENV, None)
-        else:
-            os.environ[TODAY_ENV] = before
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, "2026-02-01")
+        beijing = resolve_policy(store, "beijing")
+        score(store, beijing, dt.date(2026, 2, 1))
+        score(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
+        keys = {
+            "resident": issue_key(store, "resident", "张三", subject=A).token,
+            "other_resident": issue_key(store, "resident", "李四", subject=B).token,
+            "furnisher": issue_key(store, "furnisher", "the courts", source="courts").token,
+            "other_furnisher": issue_key(store, "furnisher", "traffic police", source="traffic_police").token,
+            "relying_party": issue_key(
+                store,
+                "relying_party",
+                "China Railway 12306",
+                services=["high_speed_rail"],
+                purposes=["ticket purchase"],
+                known_services=SERVICES,
+            ).token,
+            "operator": issue_key(store, "operator", "registry operations").token,
+            "auditor": issue_key(store, "auditor", "the auditor").token,
+        }
+        app = create_app(folder / "due.duckdb", store=store)
+        try:
+            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+                yield {
+                    "store": store,
+                    "client": client,
+                    "keys": keys,
+                    "lock": app.state.service.lock,
+                    "service": app.state.service,
+                }
+        finally:
+            store.close()
 
 
 def auth(world: dict[str, Any], who: str) -> dict[str, str]:

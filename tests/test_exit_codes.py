@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from api_helpers import free_port
 from socialcredit.cli_help import EXIT_CODES
 from socialcredit.identifiers import make_ric
 
@@ -230,12 +231,6 @@ def test_state_check_of_a_state_that_differs_exits_1(copy_of_city: Path) -> None
     assert last_error(as_json) == "error: the scoring state of beijing 2026.2 differs from a fresh build"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
     from socialcredit.matchmaking.reference import credit_tiers
@@ -248,7 +243,7 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
             cid = store.register(p, tiers=credit_tiers())
             store.set_preferences(cid, Preferences(("F", "M"), 18, 100, (), None, None, None), tiers=credit_tiers())
             store.set_consent(cid, True, actor="test")
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     proc = sc("matchmaking", "matches", "1", "--registry-url", url, "--key", "sc_0_x", "--json", "--db", db)
     assert proc.returncode == 1, proc.stderr
     assert [m["client_id"] for m in json.loads(proc.stdout)["matches"]] == [2]  # ranked all the same

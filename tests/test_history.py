@@ -15,7 +15,6 @@ X1 late tax −10 halved every 365 days: 2021-03-01 to 2026-02-01 is 1798 days, 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,28 +54,24 @@ def _three_runs(store: Store, folder: Path) -> None:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder: Path = tmp_path_factory.mktemp("history")
     store = build(folder)
-    before = os.environ.get(TODAY_ENV)
-    os.environ[TODAY_ENV] = "2026-04-20"
-    _three_runs(store, folder)
-    keys = {
-        "resident": issue_key(store, "resident", "张三", subject=A).token,
-        "other": issue_key(store, "resident", "李四", subject=B).token,
-        "operator": issue_key(store, "operator", "registry operations").token,
-        "traffic": issue_key(store, "furnisher", "traffic police", source="traffic_police").token,
-        "relying_party": issue_key(
-            store, "relying_party", "rail", services=["high_speed_rail"], purposes=["ticket purchase"]
-        ).token,
-    }
-    app = create_app(folder / "due.duckdb", store=store)
-    try:
-        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-            yield {"store": store, "client": client, "keys": keys, "lock": app.state.service.lock, "base": base}
-    finally:
-        store.close()
-        if before is None:
-            os.environ.pop(TODAY_ENV, None)
-        else:
-            os.environ[TODAY_ENV] = before
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, "2026-04-20")
+        _three_runs(store, folder)
+        keys = {
+            "resident": issue_key(store, "resident", "张三", subject=A).token,
+            "other": issue_key(store, "resident", "李四", subject=B).token,
+            "operator": issue_key(store, "operator", "registry operations").token,
+            "traffic": issue_key(store, "furnisher", "traffic police", source="traffic_police").token,
+            "relying_party": issue_key(
+                store, "relying_party", "rail", services=["high_speed_rail"], purposes=["ticket purchase"]
+            ).token,
+        }
+        app = create_app(folder / "due.duckdb", store=store)
+        try:
+            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+                yield {"store": store, "client": client, "keys": keys, "lock": app.state.service.lock, "base": base}
+        finally:
+            store.close()
 
 
 def _auth(world: dict[str, Any], who: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api_helpers import free_port, wait_until_serving
 from socialcredit.errors import LimitError, PolicyError
 from socialcredit.example import AS_OF, write_example
 from socialcredit.policy import parse_policy
@@ -78,9 +78,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     store.close()
     cli_db = folder / "cli.duckdb"
     cli_db.write_bytes(db.read_bytes())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with (folder / "server.log").open("w") as log:
         server = subprocess.Popen(
             [CLI, "serve", "--port", str(port), "--db", str(db)], env=_env(), stdout=subprocess.DEVNULL, stderr=log
@@ -88,14 +86,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
-                    time.sleep(0.1)
+            wait_until_serving(client, server, folder / "server.log", 60)
             world: dict[str, Any] = {
                 "client": client,
                 "pid": server.pid,

@@ -3,17 +3,15 @@ nothing committed: the installed console script, interrupted while it serves and
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from api_helpers import free_port, wait_until_serving
 from crash_helpers import CLI, cli, table_counts
 from socialcredit.generate import generate
 
@@ -38,27 +36,14 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _interrupted_once_serving(args: list[str], port: int, tmp_path: Path) -> tuple[int, str]:
     """Start the console script, wait until it answers on the port, send SIGINT; its exit code and stderr."""
     log = tmp_path / "stderr.txt"
     with log.open("wb") as errors:
         proc = subprocess.Popen([CLI, *args], env=_env(), stdout=subprocess.DEVNULL, stderr=errors, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 120
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            while True:
-                assert proc.poll() is None, log.read_text("utf-8")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/healthz").status_code == 200:
-                        break
-                assert time.monotonic() < deadline, "it did not start serving in 120 s"
-                time.sleep(0.2)
+            wait_until_serving(client, proc, log, 120)
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)
     finally:
@@ -83,14 +68,14 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_serve_stopped_by_ctrl_c_exits_130(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     assert subprocess.run([CLI, "init", "--db", str(db)], env=_env(), capture_output=True).returncode == 0
-    port = _port()
+    port = free_port()
     code, stderr = _interrupted_once_serving(["serve", "--db", str(db), "--port", str(port)], port, tmp_path)
     assert (code, _last_line(stderr)) == (130, MESSAGE), stderr
 
 
 @pytest.mark.slow
 def test_the_demo_stopped_by_ctrl_c_exits_130(tmp_path: Path) -> None:
-    port = _port()
+    port = free_port()
     args = ["demo", "--db", str(tmp_path / "demo.duckdb"), "--residents", "300", "--port", str(port)]
     code, stderr = _interrupted_once_serving(args, port, tmp_path)
     assert (code, _last_line(stderr)) == (130, MESSAGE), stderr

@@ -13,29 +13,20 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.api_helpers import auth, serving
+from tests.api_helpers import auth, scored_example, serving
 
 from socialcredit.api.app import create_app
-from socialcredit.example import AS_OF, write_example
+from socialcredit.example import AS_OF
 from socialcredit.registry.access.parties import issue_key
-from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import open_store
 
 RAIL = {"service": "high_speed_rail", "purpose": "ticket purchase"}
 
 
 @pytest.fixture
 def live_world(tmp_path: Any) -> Iterator[dict[str, Any]]:
-    files = write_example(tmp_path / "example", residents=200)
-    store = open_store(tmp_path / "store.duckdb", create=True, key="")
-    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
-    for source, path in files.sources.items():
-        ingest_file(store, path, source, today=AS_OF)
-    beijing = resolve_policy(store, "beijing")
-    for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):  # the second run finds the listing past its grace
-        score(store, beijing, as_of)
+    store = scored_example(tmp_path)  # the second run finds the listing past its grace
     listed = store.rows(
         """SELECT l.subject_id, r.record_id, r.event_date, r.case_type, r.amount FROM listings l
            JOIN records r ON r.subject_id = l.subject_id AND r.source_id = 'courts' AND r.defaulter

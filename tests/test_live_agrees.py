@@ -8,7 +8,6 @@ give another row for some draw.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from socialcredit.example import AS_OF, write_example
+from api_helpers import scored_example
 from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
-from socialcredit.registry.records.ingest import ingest_file
-from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
-from socialcredit.store import Store, open_store
+from socialcredit.store import Store
 
 
 class World:
@@ -43,14 +39,7 @@ _COMPARED = ("kind", "profession", "age", "dims", "total", "score", "tier", "tie
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp: Path = tmp_path_factory.mktemp("live-agrees")
-    files = write_example(tmp / "example", residents=200)
-    store = open_store(tmp / "store.duckdb", create=True, key="")
-    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
-    for source, path in files.sources.items():
-        ingest_file(store, path, source, today=AS_OF)
-    beijing = resolve_policy(store, "beijing")
-    for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):
-        score(store, beijing, as_of)
+    store = scored_example(tmp)
     snap = Snapshot.load(store, "beijing", explain=True)
     run = {str(r["subject_id"]): r for r in store.rows("SELECT * FROM run_results WHERE run_id = ?", [snap.run_id])}
     reasons: dict[str, list[tuple[str, float]]] = {}

@@ -5,7 +5,6 @@ registry service on loopback — that every call it makes is a matchmaking_badge
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api_helpers import serve, serving
+from api_helpers import free_port, serve, serving
 from socialcredit.api.app import create_app
 from socialcredit.errors import MatchmakingError, RegistryError
 from socialcredit.example import AS_OF, write_example
@@ -722,9 +721,7 @@ def test_registry_errors_are_plain_and_ranking_falls_back_to_no_credit(
     x = next(m for m in page.ranking.matches if m.client_id == couple["ids"]["x"])
     assert x.shared and describe(x.parts[-1], "en") == "shared, but the registry has no decision: left out"
     bad.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()  # a port nobody listens on
     gone = RegistryClient(f"http://127.0.0.1:{closed}", world["token"], timeout=2)
     with pytest.raises(RegistryError, match=rf"^cannot reach the registry at http://127.0.0.1:{closed}: ") as info:
         gone.badges([couple["sid"]["x"]])

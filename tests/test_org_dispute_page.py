@@ -6,11 +6,8 @@ server on loopback."""
 
 from __future__ import annotations
 
-import html
 import json
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +15,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, STRANGER, build_org_world
+from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, STRANGER, build_org_world, resident_keys
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
-from web_helpers import browser, csrf_of, shots, sign_in
+from web_helpers import DESKTOP, PHONE, browser, browser_sign_in, csrf_of, failure_of, page_width, shots, signed_in
 
 __all__ = ["browser", "shots"]  # fixtures
 
@@ -47,41 +44,20 @@ ACTING = {
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder: Path = tmp_path_factory.mktemp("org_dispute_page")
     store = build_org_world(folder)
-    before = os.environ.get(TODAY_ENV)
-    os.environ[TODAY_ENV] = TODAY
-    keys = {
-        "rep": issue_key(store, "resident", "张三", subject=REP).token,
-        "director": issue_key(store, "resident", "李四", subject=DIRECTOR).token,
-        "former": issue_key(store, "resident", "王五丰", subject=FORMER).token,
-        "stranger": issue_key(store, "resident", "赵六", subject=STRANGER).token,
-    }
-    app = create_app(folder / "orgs.duckdb", store=store)
-    try:
-        with serving(app) as base:
-            yield {"base": base, "keys": keys, "service": app.state.service}
-    finally:
-        store.close()
-        if before is None:
-            os.environ.pop(TODAY_ENV, None)
-        else:
-            os.environ[TODAY_ENV] = before
-
-
-@contextmanager
-def _client(world: dict[str, Any], who: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=world["base"], timeout=30) as client:
-        sign_in(client, world["keys"][who])
-        yield client
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, TODAY)
+        keys = {who: issued.token for who, issued in resident_keys(store).items()}
+        app = create_app(folder / "orgs.duckdb", store=store)
+        try:
+            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+                yield {"client": client, "keys": keys, "service": app.state.service}
+        finally:
+            store.close()
 
 
 def _post(client: httpx.Client, fields: dict[str, str], lang: str = "en") -> httpx.Response:
     page = client.get(FORM_PATH, params={"lang": lang})
     return client.post(FORM_PATH, params={"lang": lang}, data={"csrf": csrf_of(page.text), **fields})
-
-
-def _failure(response: httpx.Response) -> str:
-    start = response.text.index('id="failure">') + len('id="failure">')
-    return html.unescape(response.text[start : response.text.index("</p>", start)])
 
 
 def _org_disputes(world: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,7 +66,7 @@ def _org_disputes(world: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_file_links_each_record_to_the_dispute_form(world: dict[str, Any]) -> None:
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         for lang, words in (("en", "Dispute this"), ("zh", "提出异议")):
             page = rep.get(f"/orgs/{ORG}", params={"lang": lang})
             assert page.status_code == 200
@@ -111,7 +87,7 @@ def test_the_file_links_each_record_to_the_dispute_form(world: dict[str, Any]) -
 
 
 def test_the_representative_sees_the_form_in_both_languages(world: dict[str, Any]) -> None:
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         pages = {lang: rep.get(FORM_PATH, params={"lang": lang, "record": "courts|J9"}) for lang in ("en", "zh")}
     for lang, page in pages.items():
         assert page.status_code == 200
@@ -131,7 +107,7 @@ def test_the_representative_sees_the_form_in_both_languages(world: dict[str, Any
 
 @pytest.mark.parametrize("who", ["director", "former", "stranger"])
 def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: str) -> None:
-    with _client(world, who) as other, _client(world, "rep") as rep:
+    with signed_in(world, who) as other, signed_in(world, "rep") as rep:
         token = csrf_of(other.get("/me").text)
         for lang in ("en", "zh"):
             page = other.get(FORM_PATH, params={"lang": lang, "record": "courts|J9"})
@@ -164,7 +140,7 @@ def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: st
 
 def test_the_representative_of_another_organisation_is_refused_there(world: dict[str, Any]) -> None:
     """The stranger represents OTHER_ORG; the representative of ORG may not act for it."""
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         page = rep.get(f"/orgs/{OTHER_ORG}/disputes", params={"lang": "zh"})
         posted = rep.post(
             f"/orgs/{OTHER_ORG}/disputes",
@@ -185,7 +161,7 @@ def test_the_representative_of_another_organisation_is_refused_there(world: dict
 
 
 def test_the_forms_bounds_and_errors_are_the_residents(world: dict[str, Any]) -> None:
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         cases = [
             ({"record": "courts|J9", "reason": "  "}, "reason is required: write it in a few words"),
             ({"record": "courts|J9", "reason": "x" * 4001}, "reason is longer than 4000 characters"),
@@ -202,7 +178,7 @@ def test_the_forms_bounds_and_errors_are_the_residents(world: dict[str, Any]) ->
         for fields, words in cases:
             for lang in ("en", "zh"):
                 answer = _post(rep, fields, lang)
-                assert (answer.status_code, _failure(answer)) == (400, words)
+                assert (answer.status_code, failure_of(answer)) == (400, words)
                 # the page keeps what was written and the organisation's line
                 assert ACTING[lang] in visible_text(answer.text)
         # a record that does not exist, and a hostile one: a 400 page naming it, never a 500
@@ -217,7 +193,7 @@ def test_the_forms_bounds_and_errors_are_the_residents(world: dict[str, Any]) ->
 
 
 def test_the_representative_files_a_dispute_for_the_organisation(world: dict[str, Any]) -> None:
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         filed = _post(rep, {"record": "tax_bureau|X9", "reason": "the tax was paid on time", "evidence": "receipt 7"})
         assert filed.status_code == 303, filed.text
         (row,) = _org_disputes(world)
@@ -247,7 +223,7 @@ def test_the_representative_files_a_dispute_for_the_organisation(world: dict[str
         assert '<option value="tax_bureau|X9"' not in done.text and '<option value="courts|J9">' in done.text
         # the same record again: the resident's words for it
         again = _post(rep, {"record": "tax_bureau|X9", "reason": "again"})
-        assert (again.status_code, _failure(again)) == (
+        assert (again.status_code, failure_of(again)) == (
             400,
             f"record 'X9' of source tax_bureau is already disputed (dispute {number}); add information to that "
             "dispute instead",
@@ -284,9 +260,6 @@ def test_the_representative_files_a_dispute_for_the_organisation(world: dict[str
 
 # -- in the browser ------------------------------------------------------------------------------------------------
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
 
 @pytest.mark.browser
 def test_the_representative_disputes_from_the_file_in_the_browser(tmp_path: Path, browser: Any, shots: Path) -> None:
@@ -307,20 +280,18 @@ def test_the_representative_disputes_from_the_file_in_the_browser(tmp_path: Path
                     record, title, filed, acting, reason = expected[lang]
                     context = browser.new_context(viewport=viewport, base_url=base)
                     page = context.new_page()
-                    page.goto("/signin")
-                    page.get_by_label("API 密钥").fill(key)
-                    page.get_by_role("button", name="登录").click()
+                    browser_sign_in(page, key)
                     page.goto(f"/orgs/{ORG}?lang={lang}")
                     page.locator(f'a[data-testid="org-dispute-this"][href*="%7C{record}"]').click()
                     assert page.locator("h1").inner_text() == title
                     assert acting in page.get_by_test_id("dispute-for-org").inner_text()
                     assert page.locator("#record").input_value().endswith(f"|{record}")
                     page.locator("#reason").fill(reason)
-                    assert _width(page) <= viewport["width"]
+                    assert page_width(page) <= viewport["width"]
                     page.screenshot(path=str(shots / f"org-dispute-{name}.png"), full_page=True)
                     page.locator(f'form[action="{FORM_PATH}"] button[type="submit"]').click()
                     assert page.get_by_test_id("dispute-filed").inner_text() == filed
-                    assert _width(page) <= viewport["width"]
+                    assert page_width(page) <= viewport["width"]
                     context.close()
         rows = store.rows(
             "SELECT record_id, reason, representative_id FROM disputes WHERE subject_id = ? ORDER BY dispute_id", [ORG]
@@ -331,7 +302,3 @@ def test_the_representative_disputes_from_the_file_in_the_browser(tmp_path: Path
         {"record_id": "X9", "reason": "税款已按时缴纳。", "representative_id": REP},
         {"record_id": "J9", "reason": "The judgment was paid.", "representative_id": REP},
     ]
-
-
-def _width(page: Any) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth"))

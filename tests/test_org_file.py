@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api_helpers import serving
-from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, STRANGER, build_org_world
+from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, build_org_world, resident_keys
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.errors import InvalidRequestError, SocialCreditError
@@ -34,28 +33,21 @@ TODAY = "2026-04-01"
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder: Path = tmp_path_factory.mktemp("orgs")
     store = build_org_world(folder)
-    before = os.environ.get(TODAY_ENV)
-    os.environ[TODAY_ENV] = TODAY
-    keys = {
-        "operator": issue_key(store, "operator", "registry operations").token,
-        "rep": issue_key(store, "resident", "张三", subject=REP).token,
-        "director": issue_key(store, "resident", "李四", subject=DIRECTOR).token,
-        "former": issue_key(store, "resident", "王五丰", subject=FORMER).token,
-        "stranger": issue_key(store, "resident", "赵六", subject=STRANGER).token,
-        "courts": issue_key(store, "furnisher", "the courts", source="courts").token,
-    }
-    app = create_app(folder / "orgs.duckdb", store=store)
-    try:
-        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-            made = {"store": store, "client": client, "keys": keys, "service": app.state.service}
-            # Every test sees the world after the representative acted, whichever runs first or alone.
-            yield made | {"filed": _file_the_cases(made)}
-    finally:
-        store.close()
-        if before is None:
-            os.environ.pop(TODAY_ENV, None)
-        else:
-            os.environ[TODAY_ENV] = before
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, TODAY)
+        keys = {
+            "operator": issue_key(store, "operator", "registry operations").token,
+            **{who: issued.token for who, issued in resident_keys(store).items()},
+            "courts": issue_key(store, "furnisher", "the courts", source="courts").token,
+        }
+        app = create_app(folder / "orgs.duckdb", store=store)
+        try:
+            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+                made = {"store": store, "client": client, "keys": keys, "service": app.state.service}
+                # Every test sees the world after the representative acted, whichever runs first or alone.
+                yield made | {"filed": _file_the_cases(made)}
+        finally:
+            store.close()
 
 
 def _get(world: dict[str, Any], who: str, path: str, **params: Any) -> httpx.Response:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +15,13 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from org_world import DIRECTOR, FORMER, ORG, REP, STRANGER, build_org_world
+from org_world import DIRECTOR, FORMER, ORG, REP, STRANGER, build_org_world, resident_keys
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.repair import report_fulfilment
-from web_helpers import browser, csrf_of, shots, sign_in
+from web_helpers import DESKTOP, PHONE, browser, browser_sign_in, csrf_of, failure_of, page_width, shots, signed_in
 
 __all__ = ["browser", "shots"]  # fixtures
 
@@ -46,31 +44,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     # both obligations met: the tax may be repaired at once (minor), the judgment not before 2027-03-21 (serious)
     report_fulfilment(store, "tax_bureau", "X9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
     report_fulfilment(store, "courts", "J9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
-    before = os.environ.get(TODAY_ENV)
-    os.environ[TODAY_ENV] = TODAY
-    keys = {
-        "rep": issue_key(store, "resident", "张三", subject=REP).token,
-        "director": issue_key(store, "resident", "李四", subject=DIRECTOR).token,
-        "former": issue_key(store, "resident", "王五丰", subject=FORMER).token,
-        "stranger": issue_key(store, "resident", "赵六", subject=STRANGER).token,
-    }
-    app = create_app(folder / "orgs.duckdb", store=store)
-    try:
-        with serving(app) as base:
-            yield {"base": base, "keys": keys, "service": app.state.service}
-    finally:
-        store.close()
-        if before is None:
-            os.environ.pop(TODAY_ENV, None)
-        else:
-            os.environ[TODAY_ENV] = before
-
-
-@contextmanager
-def _client(world: dict[str, Any], who: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=world["base"], timeout=30) as client:
-        sign_in(client, world["keys"][who])
-        yield client
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, TODAY)
+        keys = {who: issued.token for who, issued in resident_keys(store).items()}
+        app = create_app(folder / "orgs.duckdb", store=store)
+        try:
+            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+                yield {"client": client, "keys": keys, "service": app.state.service}
+        finally:
+            store.close()
 
 
 def _post(client: httpx.Client, fields: dict[str, str], lang: str = "en", record: str = "X9") -> httpx.Response:
@@ -80,13 +62,8 @@ def _post(client: httpx.Client, fields: dict[str, str], lang: str = "en", record
     return client.post(f"/orgs/{ORG}/repair", params={"lang": lang}, data=data)
 
 
-def _failure(response: httpx.Response) -> str:
-    start = response.text.index('id="failure">') + len('id="failure">')
-    return response.text[start : response.text.index("</p>", start)]
-
-
 def test_the_file_links_the_representative_to_the_repair_page(world: dict[str, Any]) -> None:
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         for lang, words, api in (("en", "Apply for repair", "/repairs"), ("zh", "申请信用修复", "/repairs")):
             page = rep.get(f"/orgs/{ORG}", params={"lang": lang})
             assert page.status_code == 200
@@ -100,7 +77,7 @@ def test_the_file_links_the_representative_to_the_repair_page(world: dict[str, A
 
 
 def test_the_representative_sees_the_form_in_both_languages(world: dict[str, Any]) -> None:
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         en = rep.get(f"{X9}&lang=en")
         zh = rep.get(f"{X9}&lang=zh")
         early = rep.get(f"{J9}&lang=en")
@@ -122,7 +99,7 @@ def test_the_representative_sees_the_form_in_both_languages(world: dict[str, Any
 
 @pytest.mark.parametrize("who", ["director", "former", "stranger"])
 def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: str) -> None:
-    with _client(world, who) as other, _client(world, "rep") as rep:
+    with signed_in(world, who) as other, signed_in(world, "rep") as rep:
         token = csrf_of(other.get("/me").text)
         for lang in ("en", "zh"):
             page = other.get(f"{X9}&lang={lang}")
@@ -156,7 +133,7 @@ def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: st
 
 
 def test_the_forms_bounds_and_errors_are_the_residents(world: dict[str, Any]) -> None:
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         cases = [
             ({**FORM, "promise": ""}, "en", "X9", "Tick the box to confirm your commitment."),
             ({**FORM, "commitment": "  "}, "zh", "X9", "请写明您的信用承诺。"),
@@ -168,7 +145,7 @@ def test_the_forms_bounds_and_errors_are_the_residents(world: dict[str, Any]) ->
         ]
         for fields, lang, record, words in cases:
             answer = _post(rep, fields, lang, record)
-            assert (answer.status_code, _failure(answer)) == (400, words)
+            assert (answer.status_code, failure_of(answer)) == (400, words)
         # another subject's record is not the organisation's: as if it did not exist
         page = rep.get(X9)
         unknown = rep.post(
@@ -183,7 +160,7 @@ def test_the_forms_bounds_and_errors_are_the_residents(world: dict[str, Any]) ->
 
 
 def test_the_representative_applies_for_the_organisation(world: dict[str, Any]) -> None:
-    with _client(world, "rep") as rep:
+    with signed_in(world, "rep") as rep:
         applied = _post(rep, FORM)
         assert applied.status_code == 303, applied.text
         with world["service"].writer() as store:
@@ -204,7 +181,7 @@ def test_the_representative_applies_for_the_organisation(world: dict[str, Any]) 
         assert "Answer due by 2026-04-16" in visible_text(status.text)
         # a second application of the same record: the resident's words for it
         again = _post(rep, FORM)
-        assert (again.status_code, _failure(again)) == (400, "This record already has an open application.")
+        assert (again.status_code, failure_of(again)) == (400, "This record already has an open application.")
         # the file lists it, linked to its page
         file = rep.get(f"/orgs/{ORG}", params={"lang": "en"})
         link = f"{X9.replace('&', '&amp;')}#status"
@@ -212,9 +189,6 @@ def test_the_representative_applies_for_the_organisation(world: dict[str, Any]) 
 
 
 # -- in the browser ------------------------------------------------------------------------------------------------
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.mark.browser
@@ -238,9 +212,7 @@ def test_the_representative_applies_from_the_file_in_the_browser(tmp_path: Path,
                     record, title, applied, stage, acting = expected[lang]
                     context = browser.new_context(viewport=viewport, base_url=base)
                     page = context.new_page()
-                    page.goto("/signin")
-                    page.get_by_label("API 密钥").fill(key)
-                    page.get_by_role("button", name="登录").click()
+                    browser_sign_in(page, key)
                     page.goto(f"/orgs/{ORG}?lang={lang}")
                     page.locator(f'a[data-testid="org-repair-link"][href*="record={record}"]').click()
                     assert page.locator("h1").inner_text() == title
@@ -250,18 +222,14 @@ def test_the_representative_applies_from_the_file_in_the_browser(tmp_path: Path,
                         "企业承诺今后按时纳税。" if lang == "zh" else "We will pay on time."
                     )
                     page.locator("#promise").check()
-                    assert _width(page) <= viewport["width"]
+                    assert page_width(page) <= viewport["width"]
                     page.screenshot(path=str(shots / f"org-repair-{name}.png"), full_page=True)
                     page.locator(f'form[action="/orgs/{ORG}/repair"] button[type="submit"]').click()
                     assert page.get_by_test_id("repair-applied").inner_text() == applied
                     assert page.get_by_test_id("repair-stage").inner_text() == stage
-                    assert _width(page) <= viewport["width"]
+                    assert page_width(page) <= viewport["width"]
                     context.close()
         rows = store.rows("SELECT record_id, representative_id FROM repairs WHERE subject_id = ? ORDER BY 1", [ORG])
     finally:
         store.close()
     assert rows == [{"record_id": "J9", "representative_id": REP}, {"record_id": "X9", "representative_id": REP}]
-
-
-def _width(page: Any) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth"))

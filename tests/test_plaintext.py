@@ -17,12 +17,10 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
+from api_helpers import free_port, wait_until_serving
 from socialcredit.example import AS_OF, write_example
 from socialcredit.generate import AS_OF as GENERATED_AS_OF
 from socialcredit.generate import generate
@@ -105,15 +104,11 @@ def modes(folder: Path) -> dict[str, str]:
 
 
 # -- the service as the console script ---------------------------------------------------------------------------
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
 def _server(db: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
-    port = _port()
+    port = free_port()
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [CLI, "serve", "--port", str(port), "--db", str(db)],
@@ -123,14 +118,7 @@ def _server(db: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], http
         )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text("utf-8")
-            with contextlib.suppress(httpx.TransportError):
-                if client.get("/healthz").status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "the server did not start in 90 s"
-            time.sleep(0.2)
+        wait_until_serving(client, proc, log, 90)
         yield proc, client
     finally:
         client.close()

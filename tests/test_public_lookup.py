@@ -10,7 +10,6 @@ disputed record while the dispute is open (disputes.counts_while_open), so the l
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,21 +53,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ["W3", W[2], "court_judgment", "2026-01-07", "commercial", "8000", "unfulfilled", "true"],
     ]
     ingest(store, write_csv(folder / "w.csv", JUDGMENT, judgments), "courts", D(2026, 1, 10))
-    before = os.environ.get(TODAY_ENV)
-    os.environ[TODAY_ENV] = "2026-04-03"
-    beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
-    score(store, beijing, D(2026, 4, 2))
-    app = create_app(folder / "due.duckdb", store=store)
-    try:
-        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-            yield {"store": store, "client": client, "lock": app.state.service.lock, "base": base}
-    finally:
-        store.close()
-        if before is None:
-            os.environ.pop(TODAY_ENV, None)
-        else:
-            os.environ[TODAY_ENV] = before
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, "2026-04-03")
+        beijing = resolve_policy(store, "beijing")
+        score(store, beijing, D(2026, 2, 1))
+        score(store, beijing, D(2026, 4, 2))
+        app = create_app(folder / "due.duckdb", store=store)
+        try:
+            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+                yield {"store": store, "client": client, "lock": app.state.service.lock, "base": base}
+        finally:
+            store.close()
 
 
 def entry(name: str, sid: str, case: str, amount: float | None, day: str, disputed: bool) -> dict[str, Any]:

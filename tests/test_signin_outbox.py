@@ -15,7 +15,6 @@ import html
 import json
 import os
 import re
-import socket
 import socketserver
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api_helpers import free_port
 from socialcredit.api.app import create_app
 from socialcredit.errors import IdentifierError
 from socialcredit.example import AS_OF, write_example
@@ -257,9 +257,7 @@ def test_a_failed_delivery_is_kept_as_failed(world: dict[str, Any], monkeypatch:
     person = world["people"][5]
     with world["service"].writer() as store, store.transaction():
         set_contact(store, person, "email", "li.na@example.org", "cli")
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()  # a port nobody listens on
     monkeypatch.setenv("SOCIALCREDIT_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SOCIALCREDIT_SMTP_PORT", str(closed))
     with httpx.Client(base_url=world["base"], timeout=30) as client:

@@ -3,6 +3,7 @@ loopback, and Debian's Chromium driven by Playwright (skipped without it, unless
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from collections.abc import Iterator
@@ -22,9 +23,27 @@ from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 
-__all__ = ["CHROMIUM", "browser", "csrf_of", "one", "rows", "serve", "shots", "sign_in", "site"]
+__all__ = [
+    "CHROMIUM",
+    "DESKTOP",
+    "PHONE",
+    "browser",
+    "browser_sign_in",
+    "csrf_of",
+    "failure_of",
+    "one",
+    "page_width",
+    "rows",
+    "serve",
+    "shots",
+    "sign_in",
+    "signed_in",
+    "site",
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 serve = serving  # the API tests' server: uvicorn on a free loopback port, yielding its base URL
@@ -108,8 +127,8 @@ def sign_in(client: httpx.Client, key: str) -> httpx.Response:
     return r
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found, "no CSRF field on the page"
     return found.group(1)
 
@@ -122,3 +141,21 @@ def one(site: dict[str, Any], sql: str, params: list[Any] | None = None) -> Any:
 def rows(site: dict[str, Any], sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     with site["service"].writer() as store:
         return store.rows(sql, params)
+
+
+def failure_of(response: httpx.Response) -> str:
+    """The text of a form's failure line (``<p id="failure">``), unescaped."""
+    start = response.text.index('id="failure">') + len('id="failure">')
+    return html.unescape(response.text[start : response.text.index("</p>", start)])
+
+
+def browser_sign_in(page: Any, key: str) -> None:
+    """Sign a Playwright page in with a key through the sign-in form (in Chinese, the site's first language)."""
+    page.goto("/signin")
+    page.get_by_label("API 密钥").fill(key)
+    page.get_by_role("button", name="登录").click()
+
+
+def page_width(page: Any) -> int:
+    """How wide a Playwright page's content is, in CSS pixels (wider than its viewport: it scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth"))
