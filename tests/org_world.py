@@ -9,16 +9,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
+
+from api_helpers import serving
 from due_world import ingest, write_csv
+from socialcredit.api.app import create_app
+from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric, make_uscc
 from socialcredit.registry.access.parties import IssuedKey, issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
-__all__ = ["DIRECTOR", "FORMER", "ORG", "OTHER_ORG", "PEOPLE", "REP", "STRANGER", "build_org_world", "resident_keys"]
+__all__ = [
+    "DIRECTOR",
+    "FORMER",
+    "ORG",
+    "OTHER_ORG",
+    "PEOPLE",
+    "REP",
+    "STRANGER",
+    "build_org_world",
+    "resident_keys",
+    "serving_org_world",
+]
 
 ORG = make_uscc("91110105MA01ABCD1")
 OTHER_ORG = make_uscc("91110108MA02WXY32")
@@ -70,3 +90,25 @@ def build_org_world(folder: Path, runs: tuple[dt.date, ...] = (dt.date(2026, 1, 
 def resident_keys(store: Store) -> dict[str, IssuedKey]:
     """A resident's key for each of the world's people (``rep``, ``director``, ``former``, ``stranger``)."""
     return {who: issue_key(store, "resident", name, subject=sid) for who, (sid, name) in PEOPLE.items()}
+
+
+@contextmanager
+def serving_org_world(store: Store, folder: Path, today: str) -> Iterator[dict[str, Any]]:
+    """The world's ``store`` (in ``folder``) served on loopback while the clock says ``today``: the store, a client,
+    the folder, each person's key and its actor (by who), and the service. The store is closed after."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, today)
+        issued = resident_keys(store)
+        app = create_app(folder / "orgs.duckdb", store=store)
+        try:
+            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+                yield {
+                    "store": store,
+                    "client": client,
+                    "folder": folder,
+                    "keys": {who: k.token for who, k in issued.items()},
+                    "actors": {who: f"key:{k.party.key_id}" for who, k in issued.items()},
+                    "service": app.state.service,
+                }
+        finally:
+            store.close()

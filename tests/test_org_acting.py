@@ -20,10 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api_helpers import serving
 from due_world import write_csv
-from org_world import DIRECTOR, FORMER, ORG, REP, ROLE, STRANGER, build_org_world, resident_keys
-from socialcredit.api.app import create_app
+from org_world import DIRECTOR, FORMER, ORG, REP, ROLE, STRANGER, build_org_world, serving_org_world
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.due_process.evidence import MAX_FILE_BYTES
@@ -42,22 +40,8 @@ pytestmark = pytest.mark.slow  # one world, built and scored, and a server
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder: Path = tmp_path_factory.mktemp("org_acting")
     store = build_org_world(folder)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(TODAY_ENV, TODAY)
-        issued = resident_keys(store)
-        app = create_app(folder / "orgs.duckdb", store=store)
-        try:
-            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-                yield {
-                    "store": store,
-                    "client": client,
-                    "folder": folder,
-                    "keys": {who: k.token for who, k in issued.items()},
-                    "actors": {who: f"key:{k.party.key_id}" for who, k in issued.items()},
-                    "service": app.state.service,
-                }
-        finally:
-            store.close()
+    with serving_org_world(store, folder, TODAY) as world:
+        yield world
 
 
 def _headers(world: dict[str, Any], who: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, STRANGER, build_org_world, resident_keys
+from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, STRANGER, build_org_world, serving_org_world
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
@@ -44,15 +44,8 @@ ACTING = {
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder: Path = tmp_path_factory.mktemp("org_dispute_page")
     store = build_org_world(folder)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(TODAY_ENV, TODAY)
-        keys = {who: issued.token for who, issued in resident_keys(store).items()}
-        app = create_app(folder / "orgs.duckdb", store=store)
-        try:
-            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-                yield {"client": client, "keys": keys, "service": app.state.service}
-        finally:
-            store.close()
+    with serving_org_world(store, folder, TODAY) as world:
+        yield world
 
 
 def _post(client: httpx.Client, fields: dict[str, str], lang: str = "en") -> httpx.Response:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from org_world import DIRECTOR, FORMER, ORG, REP, STRANGER, build_org_world, resident_keys
+from org_world import DIRECTOR, FORMER, ORG, REP, STRANGER, build_org_world, serving_org_world
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
@@ -44,15 +44,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     # both obligations met: the tax may be repaired at once (minor), the judgment not before 2027-03-21 (serious)
     report_fulfilment(store, "tax_bureau", "X9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
     report_fulfilment(store, "courts", "J9", fulfilled_on=dt.date(2026, 3, 30), actor="test")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(TODAY_ENV, TODAY)
-        keys = {who: issued.token for who, issued in resident_keys(store).items()}
-        app = create_app(folder / "orgs.duckdb", store=store)
-        try:
-            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-                yield {"client": client, "keys": keys, "service": app.state.service}
-        finally:
-            store.close()
+    with serving_org_world(store, folder, TODAY) as world:
+        yield world
 
 
 def _post(client: httpx.Client, fields: dict[str, str], lang: str = "en", record: str = "X9") -> httpx.Response:
