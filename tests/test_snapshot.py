@@ -175,6 +175,33 @@ def test_the_histogram_is_counted_from_the_arrays_as_the_store_counts_it(store: 
     assert sum(snap.histogram.column("n").to_pylist()) == len(snap)
 
 
+def test_kinds_read_as_numbers_equal_the_stored_names_and_one_unknown_kind_is_read_by_name(store: Store) -> None:
+    """The load reads each subject's kind as its place among the known kinds; a kind outside them (an older or
+    extended store) makes it read the names instead: the kinds, old scores and histogram are the store's either way."""
+    run_id = int(store.one("SELECT max(run_id) FROM score_runs WHERE policy_id = 'beijing'"))
+    stored = store.execute(
+        "SELECT subject_id, kind, score FROM run_results WHERE run_id = ? ORDER BY subject_id", [run_id]
+    ).fetchall()
+    snap = Snapshot.load(store, "beijing")
+    assert snap.kinds.to_pylist() == [k for _, k, _ in stored]
+    assert {"person", "org"} == set(snap.kinds.to_pylist())
+    assert snap.old_scores([stored[0][0], stored[-1][0]]) == {s: (k, v) for s, k, v in (stored[0], stored[-1])}
+    other = stored[3][0]
+    store.execute("UPDATE run_results SET kind = 'trust' WHERE run_id = ? AND subject_id = ?", [run_id, other])
+    try:
+        odd = Snapshot.load(store, "beijing")
+        assert odd.kinds.to_pylist() == [("trust" if s == other else k) for s, k, _ in stored]
+        assert odd.old_scores([other]) == {other: ("trust", stored[3][2])}
+        expected = store.execute(
+            "SELECT kind, score, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY ALL ORDER BY ALL", [run_id]
+        ).to_arrow_table()
+        assert odd.histogram.equals(expected) and "trust" in odd.histogram.column("kind").to_pylist()
+    finally:
+        store.execute(
+            "UPDATE run_results SET kind = ? WHERE run_id = ? AND subject_id = ?", [stored[3][1], run_id, other]
+        )
+
+
 def test_subjects_in_their_notice_period_keep_their_grants_and_lose_the_list_in_a_snapshot(store: Store) -> None:
     """A blacklisting not yet effective: the snapshot grants what the list would refuse and shows the lists without
     it, for exactly the subjects the store's query names (found by row, with no object per subject)."""
