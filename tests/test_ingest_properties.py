@@ -151,3 +151,16 @@ def test_a_csv_batch_is_read_once_its_values_trimmed_and_empty_ones_absent(store
         [report.batch_id],
     ).fetchall()
     assert rows == [("ONCE-1", 12.5, "paid", 0), ("ONCE-2", 7.0, "late", None)]
+
+
+def test_a_csv_column_named_like_the_staged_row_number_is_a_rejected_field(store: Store, tmp_path: Path) -> None:
+    """A column ``_row`` (the staging's own row number) is renamed by the staging and refused as an unknown field,
+    row by row; it no longer stops the batch with a database error."""
+    path = tmp_path / "row.csv"
+    path.write_text(
+        f"_row,record_id,subject_id,record_type,event_date,amount,status\n7,ROW-1,{PERSON},tax_payment,2025-01-01,5,paid\n",
+        encoding="utf-8",
+    )
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert (report.accepted, report.rejected) == (0, 1)
+    assert [(e.row, e.message) for e in report.errors] == [(1, "is not a field of tax_payment")]
