@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -119,3 +120,47 @@ def test_new_ids_are_stored_alike_with_or_without_a_look_up(
         two_stores[0].execute(_STORED, [fresh.batch_id]).fetchall()
         == two_stores[1].execute(_STORED, [ranged.batch_id]).fetchall()
     )
+
+
+def test_a_csv_batch_is_read_once_its_values_trimmed_and_empty_ones_absent(store: Store, tmp_path: Path) -> None:
+    """The file is sniffed and read by one statement (its columns then read off the staged table); values are
+    stored trimmed, and a value left empty is absent."""
+    path = tmp_path / "once.csv"
+    path.write_text(
+        "record_id,subject_id,record_type,event_date,amount,status,days_late\n"
+        f" ONCE-1 ,{PERSON},tax_payment,2025-03-01, 12.5 , paid , 0\n"
+        f"ONCE-2,{PERSON},tax_payment,2025-04-01,7,late,\n",
+        encoding="utf-8",
+    )
+    read: list[str] = []
+    execute = store.execute
+
+    def spy(sql: str, params: Any = None) -> Any:
+        read.append(sql)
+        return execute(sql, params)
+
+    store.execute = spy  # type: ignore[method-assign]
+    try:
+        report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    finally:
+        del store.execute
+    assert (report.accepted, report.rejected) == (2, 0), report.errors
+    assert len([q for q in read if "read_csv" in q]) == 1
+    rows = store.execute(
+        "SELECT record_id, amount, status, days_late FROM records WHERE batch_id = ? ORDER BY record_id",
+        [report.batch_id],
+    ).fetchall()
+    assert rows == [("ONCE-1", 12.5, "paid", 0), ("ONCE-2", 7.0, "late", None)]
+
+
+def test_a_csv_column_named_like_the_staged_row_number_is_a_rejected_field(store: Store, tmp_path: Path) -> None:
+    """A column ``_row`` (the staging's own row number) is renamed by the staging and refused as an unknown field,
+    row by row; it no longer stops the batch with a database error."""
+    path = tmp_path / "row.csv"
+    path.write_text(
+        f"_row,record_id,subject_id,record_type,event_date,amount,status\n7,ROW-1,{PERSON},tax_payment,2025-01-01,5,paid\n",
+        encoding="utf-8",
+    )
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert (report.accepted, report.rejected) == (0, 1)
+    assert [(e.row, e.message) for e in report.errors] == [(1, "is not a field of tax_payment")]

@@ -82,3 +82,14 @@ def test_only_logical_names_are_renamed(reg: Registry) -> None:
     assert f'"{inputs.name("sc_subjects")}" AS s' in sql and "JOIN subjects" in sql
     with pytest.raises(ValueError, match="not one of"):
         inputs.name("records")
+
+
+def test_each_pass_of_named_subjects_reads_its_own_subjects(reg: Registry) -> None:
+    """The SQL of a pass's subjects is printed once; each pass fills in its own identifiers (none: no row)."""
+    store = reg.store
+    w = _watermark(store)
+    for subjects, expected in (([A, C], [A, C]), ([B], [B]), ([], []), ([C, "X'1"], [C])):
+        with prepare_inputs(store, POLICY, w, subjects=subjects) as inputs:
+            rows = inputs.rows("SELECT sid FROM sc_subjects ORDER BY sid")
+            assert [r["sid"] for r in rows] == sorted(expected)
+    assert _owned(store) == []

@@ -157,10 +157,14 @@ class OwnedRelations:
         params: Params = None,
         *,
         view: bool = False,
+        fill: Callable[[str], str] | None = None,
     ) -> None:
         """:meth:`create` from the query ``build`` makes, built and printed once per ``key`` (which must name
-        everything the query depends on): the fixed cost of a small batch's fold or a live pass."""
+        everything the query depends on): the fixed cost of a small batch's fold or a live pass. ``fill``, if
+        given, completes the printed text (values the key does not name, such as a list of literals)."""
         text = self.printed(("create", logical, view, *key), lambda: _create(logical, build(), view))
+        if fill is not None:
+            text = fill(text)
         self._made[self.name(logical)] = "VIEW" if view else "TABLE"
         args = None if params is None else (dict(params) if isinstance(params, Mapping) else list(params))
         self.store.execute(text, args)

@@ -217,33 +217,51 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
             _refuse_nested_values(store, path, columns, shown)
             fields = ", ".join(f"json ->> {bind('$.' + c)} AS {ident(c)}" for c in columns)
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
-        described = {
-            str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()
-        }
-        cols = [c for c in described if c not in ("_none", "file_row_number")]
-        limits.check_columns(len(cols))
-        limits.check_column_names(cols)
-        wanted = _native_types(catalog)
-        native = frozenset(c for c in cols if wanted.get(c) == described[c])
-        # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
-        row = "file_row_number + 1" if suffix == ".parquet" else "row_number() OVER ()"
-        # Text is trimmed and other values cast to text once, here, in the same statement that reads the file
-        # (one pass, one materialisation).
-        casts = "".join(
-            f", {ident(c)}"
-            if c in native
-            else f", CASE WHEN CAST({ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({ident(c)} AS VARCHAR)) END "
-            f"AS {ident(c)}"
-            for c in cols
-        )
-        store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
+        if suffix == ".csv":
+            # Every column is text: staged in one statement that names no column (the file is sniffed once), then
+            # its columns read off the staged table.
+            store.execute(
+                "CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row, "
+                f"CASE WHEN COLUMNS(*) = '' THEN NULL ELSE trim(COLUMNS(*)) END FROM {reader}",
+                bind.values,
+            )
+            cols = [str(r[0]) for r in store.execute("DESCRIBE staging").fetchall()][1:]
+            limits.check_columns(len(cols))
+            limits.check_column_names(cols)
+            staged = _Staged(cols)
+        else:
+            staged = _stage_typed(store, reader, suffix, catalog, bind)
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
         raise IngestError(f"{shown}: not a readable {suffix[1:]} file: {_said(exc, path, shown)}") from None
-    staged = _Staged(cols, native)
     _refuse_long_values(store, staged)
     return staged
+
+
+def _stage_typed(store: Store, reader: str, suffix: str, catalog: Catalog, bind: _Binds) -> _Staged:
+    """Stage a Parquet or NDJSON file: its columns described first, those of the catalog's type kept as they are."""
+    described = {
+        str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()
+    }
+    cols = [c for c in described if c not in ("_none", "file_row_number")]
+    limits.check_columns(len(cols))
+    limits.check_column_names(cols)
+    wanted = _native_types(catalog)
+    native = frozenset(c for c in cols if wanted.get(c) == described[c])
+    # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
+    row = "file_row_number + 1" if suffix == ".parquet" else "row_number() OVER ()"
+    # Text is trimmed and other values cast to text once, here, in the same statement that reads the file
+    # (one pass, one materialisation).
+    casts = "".join(
+        f", {ident(c)}"
+        if c in native
+        else f", CASE WHEN CAST({ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({ident(c)} AS VARCHAR)) END "
+        f"AS {ident(c)}"
+        for c in cols
+    )
+    store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
+    return _Staged(cols, native)
 
 
 def _said(exc: duckdb.Error, path: Path, shown: str) -> str:

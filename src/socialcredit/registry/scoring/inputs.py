@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import partial
 
 import sqlglot
 import sqlglot.expressions as exp
@@ -153,8 +154,17 @@ def prepare_inputs(
             inputs.create("sc_records", _records_query(w, subject_id, store.catalog), view=subject_id is None)
         else:
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
-        only = [subject_id] if subject_id is not None else (list(subjects) if subjects is not None else None)
-        inputs.create("sc_subjects", _subjects_query(categories, only, key), {"w": w})
+        if subject_id is None and subjects is not None:  # printed once; the identifiers filled in as literals
+            inputs.create_once(
+                "sc_subjects",
+                ("subjects", tuple(categories)),
+                partial(_subjects_query, categories, [_IDS]),
+                {"w": w},
+                fill=partial(_filled, ids=subjects),
+            )
+        else:
+            only = [subject_id] if subject_id is not None else None
+            inputs.create("sc_subjects", _subjects_query(categories, only, key), {"w": w})
         if state_table is not None and loaded is not None and ScorePlan(loaded, as_of=_ANY_DATE).has_relations():
             _create_role_records(inputs, loaded, w, some=subjects is not None)
     except BaseException:
@@ -234,6 +244,19 @@ def _records_query(w: int, subject_id: str | None, catalog: Catalog) -> exp.Sele
     if subject_id is not None:  # from the subject's own versions (sc_mine), read once
         query = query.from_(exp.to_table("sc_mine"))
     return query
+
+
+# Stands for the list of a pass's subject identifiers in the printed text of ``sc_subjects`` (``_filled``).
+_IDS = "sc-subject-ids"
+
+
+def _filled(text: str, ids: Sequence[str]) -> str:
+    """``text`` with the identifiers ``ids`` in place of ``_IDS``: string literals as sqlglot prints them for DuckDB
+    (a quote doubled), or NULL for none."""
+    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in ids) if ids else "NULL"
+    marker = f"'{_IDS}'"
+    assert text.count(marker) >= 1
+    return text.replace(marker, listed)
 
 
 def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None, key: int | None = None) -> exp.Select:
