@@ -1,6 +1,11 @@
-"""Checks of the store's record id ranges (migration 14), shared by the ingest and regions tests."""
+"""Checks of the store: its record id ranges (migration 14), shared by the ingest and regions tests, and the
+statements a call runs."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from socialcredit.store import Store
 
@@ -16,3 +21,20 @@ def uncovered_record_ids(store: Store) -> list[tuple[str, str]]:
         ORDER BY 1, 2"""
     ).fetchall()
     return [(str(s), str(r)) for s, r in rows]
+
+
+@contextmanager
+def statements(store: Store) -> Iterator[list[str]]:
+    """The SQL text of every ``store.execute`` while the block runs, in order."""
+    read: list[str] = []
+    execute = store.execute
+
+    def spy(sql: str, params: Any = None) -> Any:
+        read.append(sql)
+        return execute(sql, params)
+
+    store.execute = spy  # type: ignore[method-assign]
+    try:
+        yield read
+    finally:
+        del store.execute

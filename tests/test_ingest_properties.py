@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from record_helpers import statements
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting.report import record_fields
@@ -132,18 +132,8 @@ def test_a_csv_batch_is_read_once_its_values_trimmed_and_empty_ones_absent(store
         f"ONCE-2,{PERSON},tax_payment,2025-04-01,7,late,\n",
         encoding="utf-8",
     )
-    read: list[str] = []
-    execute = store.execute
-
-    def spy(sql: str, params: Any = None) -> Any:
-        read.append(sql)
-        return execute(sql, params)
-
-    store.execute = spy  # type: ignore[method-assign]
-    try:
+    with statements(store) as read:
         report = ingest_file(store, path, "tax_bureau", today=TODAY)
-    finally:
-        del store.execute
     assert (report.accepted, report.rejected) == (2, 0), report.errors
     assert len([q for q in read if "read_csv" in q]) == 1
     rows = store.execute(

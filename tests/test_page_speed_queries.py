@@ -14,6 +14,7 @@ import pytest
 
 from due_world import JUDGMENT, A, B, C, ingest, write_csv
 from due_world import build as build_world
+from record_helpers import statements
 from socialcredit.errors import NotFoundError
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.due_process.disputes import file_dispute
@@ -184,18 +185,8 @@ def test_a_file_without_points_lists_the_same_records(store: Store, who: str) ->
 
 
 def test_a_file_without_points_reads_no_run(store: Store) -> None:
-    read: list[str] = []
-    execute = store.execute
-
-    def spy(sql: str, params: Any = None) -> Any:
-        read.append(sql)
-        return execute(sql, params)
-
-    store.execute = spy  # type: ignore[method-assign]
-    try:
+    with statements(store) as read:
         records = subject_report(store, B, parts=("records",), points=False)["records"]
-    finally:
-        del store.execute
     assert [(r["record_id"], r["status"]) for r in records] == [("T1", "disputed"), ("P1", None)]
     assert not [q for q in read if "run_results" in q or "_mine" in q]
     assert len([q for q in read if "FROM records" in q]) == 1
