@@ -595,6 +595,15 @@ def test_invalid_catalogs_say_where_and_what() -> None:
     )
 
 
+@pytest.mark.parametrize("field", ["record_key", "file_row_number"])
+def test_a_field_named_as_a_column_ingest_keeps_is_refused(field: str) -> None:
+    data = yaml.safe_load(shipped_catalog_text())
+    data["record_types"]["tax_payment"]["fields"][field] = {"type": "integer"}
+    with pytest.raises(CatalogError) as reserved:
+        parse_catalog(dump(data), "c.yaml")
+    assert str(reserved.value) == f"c.yaml: invalid catalog: record type tax_payment: field {field!r} is reserved"
+
+
 def test_a_catalogs_new_fields_and_values_read_in_words() -> None:
     """Fields and values a catalog adds carry their own words (label, value_labels): Rongcheng's rules explain
     without a field name or code in either language; a word for a value the field does not allow is refused."""

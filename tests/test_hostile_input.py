@@ -225,6 +225,35 @@ def test_a_column_name_with_a_control_character_is_refused(hostile: dict[str, An
     )
 
 
+def _parquet(rows: list[dict[str, Any]]) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), sink)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize("column", ["_row", "_none", "file_row_number"])
+def test_a_column_named_as_one_ingest_keeps_is_refused_by_name_in_every_format(
+    hostile: dict[str, Any], column: str
+) -> None:
+    record = _record(hostile["subject"], **{column: "x"})
+    bodies = {
+        "text/csv": (",".join(record) + "\n" + ",".join(str(v) for v in record.values()) + "\n").encode(),
+        "application/json": json.dumps([record]).encode(),
+        "application/x-ndjson": json.dumps(record).encode(),
+        "application/vnd.apache.parquet": _parquet([{k: str(v) for k, v in record.items()}]),
+    }
+    for media, body in bodies.items():
+        r = _send(hostile, "courts", media, body)
+        # CSV and Parquet name the column by its place in the header (the last of 9); JSON by its keys' sorted order
+        place = 9 if media in ("text/csv", "application/vnd.apache.parquet") else sorted(record).index(column) + 1
+        assert _error(r) == (
+            400,
+            "malformed_body",
+            f"column {place} is named {column!r}, a name ingest keeps for its own columns "
+            "(_row, _none, file_row_number); no record has such a field: leave the column out",
+        ), media
+
+
 # --- point 4: depth -------------------------------------------------------------------------------------------------
 
 

@@ -7,11 +7,14 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from record_helpers import statements
+from socialcredit.errors import IngestError
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting.report import record_fields
@@ -143,14 +146,23 @@ def test_a_csv_batch_is_read_once_its_values_trimmed_and_empty_ones_absent(store
     assert rows == [("ONCE-1", 12.5, "paid", 0), ("ONCE-2", 7.0, "late", None)]
 
 
-def test_a_csv_column_named_like_the_staged_row_number_is_a_rejected_field(store: Store, tmp_path: Path) -> None:
-    """A column ``_row`` (the staging's own row number) is renamed by the staging and refused as an unknown field,
-    row by row; it no longer stops the batch with a database error."""
-    path = tmp_path / "row.csv"
-    path.write_text(
-        f"_row,record_id,subject_id,record_type,event_date,amount,status\n7,ROW-1,{PERSON},tax_payment,2025-01-01,5,paid\n",
-        encoding="utf-8",
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_column_named_like_the_staged_row_number_refuses_the_file_by_name(
+    store: Store, tmp_path: Path, suffix: str
+) -> None:
+    """A column ``_row`` (the staging's own row number) refuses the file, naming the column, before anything is
+    staged: in a CSV it was once renamed ``_row_1`` and refused as that field, in Parquet it stopped the batch with
+    a database error."""
+    row = {"_row": "7", "record_id": "ROW-1", "subject_id": PERSON, "record_type": "tax_payment"}
+    path = tmp_path / f"row{suffix}"
+    if suffix == ".csv":
+        path.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n", encoding="utf-8")
+    else:
+        pq.write_table(pa.Table.from_pylist([row]), path)
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == (
+        "column 1 is named '_row', a name ingest keeps for its own columns (_row, _none, file_row_number); "
+        "no record has such a field: leave the column out"
     )
-    report = ingest_file(store, path, "tax_bureau", today=TODAY)
-    assert (report.accepted, report.rejected) == (0, 1)
-    assert [(e.row, e.message) for e in report.errors] == [(1, "is not a field of tax_payment")]
+    assert store.one("SELECT count(*) FROM records WHERE record_id = 'ROW-1'") == 0

@@ -39,6 +39,9 @@ __all__ = [
 LIMITS = {"bytes": 1_000_000, "record_types": 200, "fields_per_type": 64, "fields": 1000, "sources": 200}
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Columns of records a field cannot be, and file_row_number: the row numbers ingest's Parquet reader adds
+# (registry/records/limits.py, RESERVED_COLUMNS).
+_RESERVED_FIELDS = ("record_id", "subject_id", "record_type", "event_date", "record_key", "attrs", "file_row_number")
 # A field's name is a column of records; a category's id is a consent column of the subjects a run reads.
 CATEGORY_ID = _FIELD_NAME
 FieldType = Literal["string", "integer", "number", "boolean", "date"]
@@ -112,7 +115,7 @@ class Catalog(_Strict):
         for name, rt in self.record_types.items():
             if rt.category not in self.categories:
                 raise ValueError(f"record type {name}: unknown category {rt.category!r}")
-            for reserved in ("record_id", "subject_id", "record_type", "event_date", "record_key", "attrs"):
+            for reserved in _RESERVED_FIELDS:
                 if reserved in rt.fields:
                     raise ValueError(f"record type {name}: field {reserved!r} is reserved")
         for name, rt in self.record_types.items():

@@ -203,7 +203,7 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     elif suffix in (".ndjson", ".jsonl", ".json"):
         reader = None
     elif suffix == ".parquet":
-        reader = f"read_parquet({src}, file_row_number = true)"
+        reader = f"read_parquet({src})"
     else:
         raise IngestError(f"{shown}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
     try:
@@ -230,7 +230,7 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
             limits.check_column_names(cols)
             staged = _Staged(cols)
         else:
-            staged = _stage_typed(store, reader, suffix, catalog, bind)
+            staged = _stage_typed(store, reader, suffix, catalog, bind, src)
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
@@ -239,18 +239,24 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     return staged
 
 
-def _stage_typed(store: Store, reader: str, suffix: str, catalog: Catalog, bind: _Binds) -> _Staged:
-    """Stage a Parquet or NDJSON file: its columns described first, those of the catalog's type kept as they are."""
+def _stage_typed(store: Store, reader: str, suffix: str, catalog: Catalog, bind: _Binds, src: str) -> _Staged:
+    """Stage a Parquet or NDJSON file: its columns described first, those of the catalog's type kept as they are.
+    (``src`` is the bound path: a Parquet file is described as it is, then read with its reader's row numbers, so
+    that a column of the file's own of that name is refused by name, ``limits.RESERVED_COLUMNS``.)"""
     described = {
         str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()
     }
-    cols = [c for c in described if c not in ("_none", "file_row_number")]
+    cols = list(described)
+    if suffix != ".parquet" and cols == ["_none"]:  # a batch of records without a key: no column
+        cols = []
     limits.check_columns(len(cols))
     limits.check_column_names(cols)
     wanted = _native_types(catalog)
     native = frozenset(c for c in cols if wanted.get(c) == described[c])
     # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
     row = "file_row_number + 1" if suffix == ".parquet" else "row_number() OVER ()"
+    if suffix == ".parquet":
+        reader = f"read_parquet({src}, file_row_number = true)"
     # Text is trimmed and other values cast to text once, here, in the same statement that reads the file
     # (one pass, one materialisation).
     casts = "".join(

@@ -21,6 +21,7 @@ __all__ = [
     "HEADER_CHARS",
     "MAX_COLUMN_NAME",
     "MIN_EVENT_DATE",
+    "RESERVED_COLUMNS",
     "check_column_names",
     "check_columns",
     "check_keys",
@@ -34,6 +35,9 @@ MIN_EVENT_DATE = dt.date(1900, 1, 1)  # the earliest date a record may carry (as
 MAX_COLUMN_NAME = 64  # characters of a column's name
 HEADER_CHARS = 1 << 20  # the most of a CSV file's first line read to count its columns
 BATCH_NESTING = 3  # a JSON batch: a list (or {"records": [...]}) of records whose fields are plain values
+# Names ingest gives columns of its own beside a batch's (the row number; what the readers add): a batch's column so
+# named would be taken for them, so it is refused by name, as no record type has such a field.
+RESERVED_COLUMNS = ("_row", "_none", "file_row_number")
 
 
 def check_columns(n_columns: int) -> None:
@@ -49,12 +53,18 @@ def check_columns(n_columns: int) -> None:
 
 
 def check_column_names(names: Sequence[str]) -> None:
-    """Refuse a column whose name is empty, longer than ``MAX_COLUMN_NAME`` characters or not printable text."""
+    """Refuse a column whose name is empty, longer than ``MAX_COLUMN_NAME`` characters, not printable text or one
+    of the ``RESERVED_COLUMNS``."""
     for i, name in enumerate(names, start=1):
         if not name or len(name) > MAX_COLUMN_NAME or not name.isprintable():
             shown = ascii(name[:MAX_COLUMN_NAME]) + ("…" if len(name) > MAX_COLUMN_NAME else "")
             raise IngestError(
                 f"column {i} is named {shown}: a column's name is 1 to {MAX_COLUMN_NAME} printable characters"
+            )
+        if name in RESERVED_COLUMNS:
+            raise IngestError(
+                f"column {i} is named {name!r}, a name ingest keeps for its own columns "
+                f"({', '.join(RESERVED_COLUMNS)}); no record has such a field: leave the column out"
             )
 
 
