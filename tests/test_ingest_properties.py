@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -166,3 +167,71 @@ def test_a_column_named_like_the_staged_row_number_refuses_the_file_by_name(
         "no record has such a field: leave the column out"
     )
     assert store.one("SELECT count(*) FROM records WHERE record_id = 'ROW-1'") == 0
+
+
+def _write_batch(path: Path, rows: list[dict[str, str]]) -> Path:
+    """``rows`` as a CSV, Parquet or NDJSON file, by ``path``'s suffix (every value text, columns in order)."""
+    if path.suffix == ".csv":
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    elif path.suffix == ".parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+FORMATS = (".csv", ".parquet", ".ndjson")
+TAX = {"record_type": "tax_payment", "event_date": "2025-01-01", "amount": "5", "status": "paid"}
+# a column name a furnisher might send: printable, at most 64 characters, trimmed (a CSV header's names are)
+names = st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), min_size=1, max_size=64).map(
+    str.strip
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=names.filter(lambda n: n.isprintable() and n.lower() not in {*TAX, "record_id", "subject_id", "_row", "_none"})
+)
+def test_a_column_no_record_has_is_refused_alike_in_every_format(store: Store, tmp_path: Path, name: str) -> None:
+    """A column that is no field of the record's type, whatever its name (not only identifiers: NDJSON once
+    dropped ``foo-bar`` in silence, and its value with it), refuses the row naming it, in CSV, Parquet and NDJSON
+    alike; a name that ingest keeps or two names one column refuse the file, by name, alike."""
+    batch = next(counter)
+    outcomes = set()
+    for suffix in FORMATS:
+        row = {"record_id": f"COL{batch}", "subject_id": PERSON, **TAX, name: "x"}
+        path = _write_batch(tmp_path / f"c{batch}{suffix}", [row])
+        try:
+            report = ingest_file(store, path, "tax_bureau", today=TODAY)
+        except IngestError as exc:
+            outcomes.add(("refused", str(exc).split(" is named ", 1)[1]))
+        else:
+            outcomes.add(("rows", report.accepted, tuple((e.row, e.field, e.message) for e in report.errors)))
+    assert len(outcomes) == 1, outcomes
+    (outcome,) = outcomes
+    if name.lower() == "file_row_number":
+        assert outcome[0] == "refused"
+    else:
+        assert outcome == ("rows", 0, ((1, name, "is not a field of tax_payment"),))
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize("other", ["AMOUNT", "amount "])
+def test_two_columns_one_name_but_for_case_or_spaces_refuse_the_file(
+    store: Store, tmp_path: Path, suffix: str, other: str
+) -> None:
+    row = {"record_id": "DUP-1", "subject_id": PERSON, **TAX, other: "7"}
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, _write_batch(tmp_path / f"dup{suffix}", [row]), "tax_bureau", today=TODAY)
+    # CSV and Parquet: the header's order (amount is column 5 of 7, the other 7); NDJSON: the keys' sorted order
+    # (the two sort first: "AMOUNT" < "amount" < "amount " < "event_date")
+    earlier, later = sorted(["amount", other]) if suffix == ".ndjson" else ("amount", other)
+    places = (1, 2) if suffix == ".ndjson" else (5, 7)
+    assert str(refused.value) == (
+        f"column {places[1]} is named {later!r} and column {places[0]} {earlier!r}: names that differ only in case "
+        "or surrounding spaces are one column; send each column once"
+    )
+    assert store.one("SELECT count(*) FROM records WHERE record_id = 'DUP-1'") == 0

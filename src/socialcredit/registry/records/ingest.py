@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec
@@ -213,9 +214,8 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
             limits.check_columns(len(keys))
             columns = sorted(str(k[0]) for k in keys)
             limits.check_column_names(columns)
-            columns = [c for c in columns if c.isidentifier()]
             _refuse_nested_values(store, path, columns, shown)
-            fields = ", ".join(f"json ->> {bind('$.' + c)} AS {ident(c)}" for c in columns)
+            fields = ", ".join(f"json ->> {bind(_json_path(c))} AS {ident(c)}" for c in columns)
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
         if suffix == ".csv":
             # Every column is text: staged in one statement that names no column (the file is sniffed once), then
@@ -230,7 +230,7 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
             limits.check_column_names(cols)
             staged = _Staged(cols)
         else:
-            staged = _stage_typed(store, reader, suffix, catalog, bind, src)
+            staged = _stage_typed(store, path, reader, suffix, catalog, bind, src)
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
@@ -239,7 +239,9 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     return staged
 
 
-def _stage_typed(store: Store, reader: str, suffix: str, catalog: Catalog, bind: _Binds, src: str) -> _Staged:
+def _stage_typed(
+    store: Store, path: Path, reader: str, suffix: str, catalog: Catalog, bind: _Binds, src: str
+) -> _Staged:
     """Stage a Parquet or NDJSON file: its columns described first, those of the catalog's type kept as they are.
     (``src`` is the bound path: a Parquet file is described as it is, then read with its reader's row numbers, so
     that a column of the file's own of that name is refused by name, ``limits.RESERVED_COLUMNS``.)"""
@@ -250,7 +252,8 @@ def _stage_typed(store: Store, reader: str, suffix: str, catalog: Catalog, bind:
     if suffix != ".parquet" and cols == ["_none"]:  # a batch of records without a key: no column
         cols = []
     limits.check_columns(len(cols))
-    limits.check_column_names(cols)
+    # The file's own names: DuckDB renames a second column whose name differs only in case (``Employer_1``).
+    limits.check_column_names(pq.read_schema(path).names if suffix == ".parquet" else cols)
     wanted = _native_types(catalog)
     native = frozenset(c for c in cols if wanted.get(c) == described[c])
     # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
@@ -282,15 +285,23 @@ def _refuse_nested_values(store: Store, path: Path, columns: list[str], shown: s
         return
     bind = _Binds()  # DuckDB refuses values a statement does not use: this statement's own
     objs = f"read_ndjson_objects({bind(str(path))})"
-    first = " ".join(f"WHEN json_type(json, {bind('$.' + c)}) IN ('OBJECT', 'ARRAY') THEN {bind(c)}" for c in columns)
+    types = {c: f"json_type(json, {bind(_json_path(c))})" for c in columns}
+    first = " ".join(f"WHEN {t} IN ('OBJECT', 'ARRAY') THEN [{bind(c)}, {t}]" for c, t in types.items())
     found = store.execute(
-        f"SELECT _row, nested, json_type(json, '$.' || nested) FROM (SELECT row_number() OVER () AS _row, json, "
+        f"SELECT _row, nested FROM (SELECT row_number() OVER () AS _row, json, "
         f"CASE {first} END AS nested FROM {objs}) WHERE nested IS NOT NULL ORDER BY _row LIMIT 1",
         bind.values,
     ).fetchone()
     if found is not None:
-        kind = {"OBJECT": "object", "ARRAY": "array"}[str(found[2])]
-        raise IngestError(f"{shown}: {limits.nested_field_message(int(found[0]), str(found[1]), kind)}")
+        field, json_type = found[1]
+        kind = {"OBJECT": "object", "ARRAY": "array"}[str(json_type)]
+        raise IngestError(f"{shown}: {limits.nested_field_message(int(found[0]), str(field), kind)}")
+
+
+def _json_path(key: str) -> str:
+    """The JSON path of a record's key, quoted: a key need not be an identifier (``foo-bar``, ``中文``) to be
+    staged, and refused as no field of the record's type."""
+    return "$." + json.dumps(key, ensure_ascii=False)
 
 
 def _refuse_long_values(store: Store, staged: _Staged) -> None:

@@ -53,19 +53,29 @@ def check_columns(n_columns: int) -> None:
 
 
 def check_column_names(names: Sequence[str]) -> None:
-    """Refuse a column whose name is empty, longer than ``MAX_COLUMN_NAME`` characters, not printable text or one
-    of the ``RESERVED_COLUMNS``."""
+    """Refuse a column whose name is empty, longer than ``MAX_COLUMN_NAME`` characters, not printable text, one of
+    the ``RESERVED_COLUMNS``, or another column's name but for case and surrounding spaces (the store's names are
+    compared without case, and a CSV header's are trimmed: the two would be read as one column)."""
+    seen: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
         if not name or len(name) > MAX_COLUMN_NAME or not name.isprintable():
             shown = ascii(name[:MAX_COLUMN_NAME]) + ("…" if len(name) > MAX_COLUMN_NAME else "")
             raise IngestError(
                 f"column {i} is named {shown}: a column's name is 1 to {MAX_COLUMN_NAME} printable characters"
             )
-        if name in RESERVED_COLUMNS:
+        key = name.strip().lower()
+        if key in RESERVED_COLUMNS:
             raise IngestError(
                 f"column {i} is named {name!r}, a name ingest keeps for its own columns "
                 f"({', '.join(RESERVED_COLUMNS)}); no record has such a field: leave the column out"
             )
+        if key in seen:
+            first = seen[key]
+            raise IngestError(
+                f"column {i} is named {name!r} and column {first} {names[first - 1]!r}: names that differ only in "
+                "case or surrounding spaces are one column; send each column once"
+            )
+        seen[key] = i
 
 
 def check_keys(row: int, n_keys: int) -> None:
