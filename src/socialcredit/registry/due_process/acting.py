@@ -1,4 +1,6 @@
-"""Who may act on a subject's case — a dispute, a repair application: the one check every face and service asks.
+"""Who may act on a subject's case — a dispute, a repair application: the one check every face and service asks
+before acting on a case. (Reading an organisation's file is another question, asked of ``roles.require_representative``
+by the API and the pages alike: only its current legal representative, and never the organisation itself.)
 
 A person acts on a case of subject S when they are S, or when S is an organisation and they are its legal
 representative on the day of the request (a current ``legal_representative`` role, ``registry/records/roles.py``).
