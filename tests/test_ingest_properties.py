@@ -235,3 +235,93 @@ def test_two_columns_one_name_but_for_case_or_spaces_refuse_the_file(
         "or surrounding spaces are one column; send each column once"
     )
     assert store.one("SELECT count(*) FROM records WHERE record_id = 'DUP-1'") == 0
+
+
+EMPLOYMENT = {"record_type": "employment", "event_date": "2025-06-01", "status": "active"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.text(
+        st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40
+    ).filter(str.strip)
+)
+def test_a_field_reads_the_same_from_csv_parquet_and_ndjson(store: Store, tmp_path: Path, text: str) -> None:
+    """A free-text field (required: never blank here) is stored as sent, trimmed, whichever format carries it:
+    quotes, commas and line breaks in a CSV value included (RFC 4180, written by Python's csv module)."""
+    batch = next(counter)
+    stored = []
+    for suffix in FORMATS:
+        record_id = f"TXT{batch}{suffix}"
+        row = {"record_id": record_id, "subject_id": PERSON, **EMPLOYMENT, "employer": text}
+        report = ingest_file(store, _write_batch(tmp_path / f"t{batch}{suffix}", [row]), "employers", today=TODAY)
+        assert (report.accepted, report.errors) == (1, [])
+        (found,) = store.rows("SELECT * FROM records WHERE record_id = ?", [record_id])
+        stored.append(record_fields(found)["employer"])
+    assert stored == [text.strip(" ")] * 3  # trimmed of spaces (SQL trim), not of other white space
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{h}\n{r},extra,more\n", "line 2 has more than 6 values, where the header names 6 columns"),
+        ("{h}\n{r}\nE2,{p}\n", "line 3 has 2 values, where the header names 6 columns"),
+        ("{h}\n{r}\nE2\n", "line 3 has 1 value, where the header names 6 columns"),
+        ('{h}\nE2,{p},employment,2025-06-01,active,"open\n', "line 2 opens a quote it does not close"),
+        ("{semi}\n", "a CSV batch separates its columns with commas; its header has none, but semicolons"),
+        ("{tabs}\n", "a CSV batch separates its columns with commas; its header has none, but tabs"),
+    ],
+)
+def test_a_csv_is_read_as_rfc_4180_and_a_ragged_line_is_named(
+    store: Store, tmp_path: Path, body: str, message: str
+) -> None:
+    """A row of more or fewer values than the header once made the sniffer guess another dialect (the whole line
+    as one column, or the header skipped) and the file was refused for lacking record_id."""
+    header = "record_id,subject_id,record_type,event_date,status,employer"
+    text = body.format(
+        h=header,
+        r=f"E1,{PERSON},employment,2025-06-01,active,x",
+        p=PERSON,
+        semi=header.replace(",", ";"),
+        tabs=header.replace(",", "\t"),
+    )
+    path = tmp_path / "ragged.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "employers", today=TODAY)
+    assert str(refused.value) == f"{path}: {message}"
+
+
+def test_a_csv_not_in_utf8_is_refused_naming_the_line(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        f"record_id,subject_id,record_type,event_date,status,employer\nE1,{PERSON},employment,"
+        "2025-06-01,active,caf\xe9\n".encode("latin-1")
+    )
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "employers", today=TODAY)
+    assert str(refused.value) == f"{path}: line 2 is not UTF-8 text; a CSV batch is UTF-8"
+
+
+@pytest.mark.parametrize(("value", "kind"), [({"a": 1}, "object"), ([1, 2], "array"), ({"k": "v"}, "object")])
+def test_a_parquet_column_of_structs_or_lists_is_refused_at_its_first_value(
+    store: Store, tmp_path: Path, value: object, kind: str
+) -> None:
+    """As a JSON batch's list or object is refused: once cast to text and stored as the field's value."""
+    rows = [{"record_id": f"N{i}", "subject_id": PERSON, **EMPLOYMENT} for i in range(3)]
+    column = [None, value, value]
+    if isinstance(value, dict) and "k" in value:  # a map, not a struct
+        array = pa.array([None, [("k", "v")], [("k", "v")]], pa.map_(pa.string(), pa.string()))
+    else:
+        array = pa.array(column)
+    table = pa.Table.from_pylist(rows).append_column("employer", array)
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table, path)
+    article = "an" if kind[0] in "aeiou" else "a"
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "employers", today=TODAY)
+    assert str(refused.value) == (
+        f"{path}: row 2: employer: a field is a string, number, boolean or null, not {article} {kind} "
+        "(a record's fields are plain values)"
+    )
+    assert store.one("SELECT count(*) FROM records WHERE record_id LIKE 'N_'") == 0

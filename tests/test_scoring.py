@@ -839,7 +839,9 @@ def test_a_csv_column_name_with_sql_is_refused_or_ignored(reg: Registry, column:
     ]
 
 
-def test_an_ndjson_key_with_sql_is_ignored(reg: Registry) -> None:
+def test_an_ndjson_key_with_sql_is_refused_as_no_field(reg: Registry) -> None:
+    """As in a CSV (above): the key is staged by its quoted JSON path, and its row refused naming it (it was once
+    dropped in silence, with its value, for not being an identifier)."""
     reg.register({A: None})
     path = reg.folder / "platform.ndjson"
     row = {
@@ -853,8 +855,15 @@ def test_an_ndjson_key_with_sql_is_ignored(reg: Registry) -> None:
     }
     path.write_text(json.dumps(row) + "\n", encoding="utf-8")
     report = ingest_file(reg.store, path, "commercial_platforms", today=AS_OF)
-    assert (report.accepted, report.errors) == (1, [])
+    assert (report.accepted, report.errors) == (
+        0,
+        [RowError(1, "x'); DROP TABLE records; --", "is not a field of purchase")],
+    )
     assert reg.table_exists("records")
+    assert reg.count("records") == 0
+    row.pop("x'); DROP TABLE records; --")
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert ingest_file(reg.store, path, "commercial_platforms", today=AS_OF).accepted == 1
     stored = record_fields(reg.store.rows("SELECT * FROM records")[0])
     assert stored == {"amount": 10.0, "kind": "groceries", "paid_on_delivery": None}
 

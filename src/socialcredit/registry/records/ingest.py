@@ -199,8 +199,14 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     bind = _Binds()
     src = bind(str(path))
     if suffix == ".csv":
-        limits.check_column_names(limits.csv_header(path))
-        reader = f"read_csv({src}, all_varchar = true, header = true, auto_detect = true)"
+        # RFC 4180, not sniffed: commas, double quotes, the header's names. A sniffer guesses another dialect for a
+        # file with a ragged row (its lines as one column, or the header skipped), and names nothing that helps.
+        header = limits.csv_header(path)
+        _refuse_other_separators(header, shown)
+        limits.check_column_names(header)
+        names = {name.strip(): "VARCHAR" for name in header} or {"_none": "VARCHAR"}
+        reader = f"read_csv({src}, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+        reader += f"columns = {bind(names)})"
     elif suffix in (".ndjson", ".jsonl", ".json"):
         reader = None
     elif suffix == ".parquet":
@@ -218,29 +224,62 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
             fields = ", ".join(f"json ->> {bind(_json_path(c))} AS {ident(c)}" for c in columns)
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
         if suffix == ".csv":
-            # Every column is text: staged in one statement that names no column (the file is sniffed once), then
-            # its columns read off the staged table.
+            # Every column is text: staged in one statement that names no column, then its columns read off the
+            # staged table (a file of no line at all stages none).
             store.execute(
                 "CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row, "
-                f"CASE WHEN COLUMNS(*) = '' THEN NULL ELSE trim(COLUMNS(*)) END FROM {reader}",
+                f"CASE WHEN COLUMNS(*) = '' THEN NULL ELSE trim(COLUMNS(*)) END FROM {reader}"
+                + (" WHERE false" if header == [] else ""),
                 bind.values,
             )
             cols = [str(r[0]) for r in store.execute("DESCRIBE staging").fetchall()][1:]
-            limits.check_columns(len(cols))
-            limits.check_column_names(cols)
-            staged = _Staged(cols)
+            staged = _Staged([c for c in cols if header])
         else:
-            staged = _stage_typed(store, path, reader, suffix, catalog, bind, src)
+            staged = _stage_typed(store, path, reader, suffix, catalog, bind, src, shown)
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
-        raise IngestError(f"{shown}: not a readable {suffix[1:]} file: {_said(exc, path, shown)}") from None
+        said = _csv_error(exc) or f"not a readable {suffix[1:]} file: {_said(exc, path, shown)}"
+        raise IngestError(f"{shown}: {said}") from None
     _refuse_long_values(store, staged)
     return staged
 
 
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _refuse_other_separators(header: list[str], shown: str) -> None:
+    """Refuse a CSV whose header is one name holding another separator (a semicolon-separated export, say)."""
+    if len(header) == 1:
+        for sep, called in _SEPARATORS.items():
+            if sep in header[0]:
+                raise IngestError(
+                    f"{shown}: a CSV batch separates its columns with commas; its header has none, but {called}"
+                )
+
+
+def _csv_error(exc: duckdb.Error) -> str | None:
+    """What is wrong with a CSV's line, in words, when DuckDB names the line (the header is line 1): more or fewer
+    values than the header has names (DuckDB stops counting one past the header's), text that is not UTF-8, a quote
+    left open. None for any other error."""
+    text = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    if line is None:
+        return None
+    width = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if width is not None:
+        expected, found = int(width[1]), int(width[2])
+        values = f"more than {expected} values" if found > expected else f"{found} value{'s' * (found != 1)}"
+        return f"line {line[1]} has {values}, where the header names {expected} columns"
+    if "Invalid unicode" in text:
+        return f"line {line[1]} is not UTF-8 text; a CSV batch is UTF-8"
+    if "unterminated quote" in text:
+        return f"line {line[1]} opens a quote it does not close"
+    return None
+
+
 def _stage_typed(
-    store: Store, path: Path, reader: str, suffix: str, catalog: Catalog, bind: _Binds, src: str
+    store: Store, path: Path, reader: str, suffix: str, catalog: Catalog, bind: _Binds, src: str, shown: str
 ) -> _Staged:
     """Stage a Parquet or NDJSON file: its columns described first, those of the catalog's type kept as they are.
     (``src`` is the bound path: a Parquet file is described as it is, then read with its reader's row numbers, so
@@ -254,6 +293,8 @@ def _stage_typed(
     limits.check_columns(len(cols))
     # The file's own names: DuckDB renames a second column whose name differs only in case (``Employer_1``).
     limits.check_column_names(pq.read_schema(path).names if suffix == ".parquet" else cols)
+    if suffix == ".parquet":
+        _refuse_nested_columns(store, path, described, shown)
     wanted = _native_types(catalog)
     native = frozenset(c for c in cols if wanted.get(c) == described[c])
     # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
@@ -296,6 +337,22 @@ def _refuse_nested_values(store: Store, path: Path, columns: list[str], shown: s
         field, json_type = found[1]
         kind = {"OBJECT": "object", "ARRAY": "array"}[str(json_type)]
         raise IngestError(f"{shown}: {limits.nested_field_message(int(found[0]), str(field), kind)}")
+
+
+def _refuse_nested_columns(store: Store, path: Path, described: dict[str, str], shown: str) -> None:
+    """Refuse a Parquet file whose column of lists, maps or structs holds a value (its first, by row), as a JSON
+    batch is refused for a list or an object as a field's value; such a column of nulls only is a column of
+    nulls."""
+    for name, type_ in described.items():
+        kind = "array" if type_.endswith("]") else "object" if type_.startswith(("STRUCT", "MAP", "UNION")) else None
+        if kind is None:
+            continue
+        first = store.one(
+            f"SELECT min(file_row_number) FROM read_parquet(?, file_row_number = true) WHERE {ident(name)} IS NOT NULL",
+            [str(path)],
+        )
+        if first is not None:
+            raise IngestError(f"{shown}: {limits.nested_field_message(int(first) + 1, name, kind)}")
 
 
 def _json_path(key: str) -> str:
