@@ -254,6 +254,21 @@ def test_a_column_named_as_one_ingest_keeps_is_refused_by_name_in_every_format(
         ), media
 
 
+def test_a_record_naming_a_key_twice_is_refused_alike_as_json_and_ndjson(hostile: dict[str, Any]) -> None:
+    """Python's parser keeps a key's last value and DuckDB's its first: the same record sent as JSON and as NDJSON
+    was once stored under two different ids. Now neither is taken."""
+    record = json.dumps(_record(hostile["subject"]))
+    twice = record.replace('"record_id": "HOSTILE-J"', '"record_id": "HOSTILE-J1", "record_id": "HOSTILE-J2"')
+    assert twice != record
+    for media, body in (("application/json", f"[{twice}]"), ("application/x-ndjson", twice + "\n")):
+        r = _send(hostile, "courts", media, body.encode())
+        assert _error(r) == (
+            400,
+            "malformed_body",
+            "row 1: record_id: the record names this key more than once; send each field once",
+        ), media
+
+
 # --- point 4: depth -------------------------------------------------------------------------------------------------
 
 

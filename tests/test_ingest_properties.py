@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from record_helpers import statements
@@ -193,7 +193,9 @@ names = st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    name=names.filter(lambda n: n.isprintable() and n.lower() not in {*TAX, "record_id", "subject_id", "_row", "_none"})
+    name=names.filter(
+        lambda n: n != "" and n.isprintable() and n.lower() not in {*TAX, "record_id", "subject_id", "_row", "_none"}
+    )
 )
 def test_a_column_no_record_has_is_refused_alike_in_every_format(store: Store, tmp_path: Path, name: str) -> None:
     """A column that is no field of the record's type, whatever its name (not only identifiers: NDJSON once
@@ -241,14 +243,12 @@ EMPLOYMENT = {"record_type": "employment", "event_date": "2025-06-01", "status":
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    text=st.text(
-        st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40
-    ).filter(str.strip)
-)
+@given(text=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40))
 def test_a_field_reads_the_same_from_csv_parquet_and_ndjson(store: Store, tmp_path: Path, text: str) -> None:
     """A free-text field (required: never blank here) is stored as sent, trimmed, whichever format carries it:
     quotes, commas and line breaks in a CSV value included (RFC 4180, written by Python's csv module)."""
+    trimmed = store.one("SELECT trim(?)", [text])  # as the store trims text (spaces, and some other white space)
+    assume(trimmed)  # the field is required: a blank one refuses the row
     batch = next(counter)
     stored = []
     for suffix in FORMATS:
@@ -258,7 +258,7 @@ def test_a_field_reads_the_same_from_csv_parquet_and_ndjson(store: Store, tmp_pa
         assert (report.accepted, report.errors) == (1, [])
         (found,) = store.rows("SELECT * FROM records WHERE record_id = ?", [record_id])
         stored.append(record_fields(found)["employer"])
-    assert stored == [text.strip(" ")] * 3  # trimmed of spaces (SQL trim), not of other white space
+    assert stored == [trimmed] * 3
 
 
 @pytest.mark.parametrize(

@@ -105,9 +105,23 @@ def _malformed(message: str, code: str = "malformed_body", field: str | None = N
     return SocialCreditError(message, code=code, field=field)
 
 
+class _Object(dict[str, Any]):
+    """A JSON object as parsed, with the first key it names more than once (None if none)."""
+
+    twice: str | None = None
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        obj.twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    return obj
+
+
 def _json_rows(text: str) -> list[dict[str, Any]]:
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise _malformed(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -130,6 +144,8 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
         if not isinstance(row, dict):
             raise _malformed(f"records[{i}] is not an object", field=f"records[{i}]")
         limits.check_keys(i + 1, len(row))
+        if isinstance(row, _Object) and row.twice is not None:
+            raise _malformed(limits.duplicate_key_message(i + 1, row.twice), field=f"row {i + 1}: {row.twice}")
         for key, value in row.items():
             if isinstance(value, dict | list):
                 kind = "object" if isinstance(value, dict) else "array"

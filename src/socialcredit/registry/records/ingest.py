@@ -216,8 +216,16 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     try:
         if reader is None:
             objs = f"read_ndjson_objects({src})"
-            keys = store.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {objs}", bind.values).fetchall()
+            # every key of every record, and the first record naming a key twice (JSON parsers differ on which
+            # value wins: a JSON batch over HTTP is refused for it too)
+            keys = store.execute(
+                "SELECT key, min(twice) FROM (SELECT unnest(k) AS key, twice FROM (SELECT json_keys(json) AS k, "
+                "CASE WHEN len(json_keys(json)) > len(list_distinct(json_keys(json))) THEN row_number() OVER () END "
+                f"AS twice FROM {objs})) GROUP BY key",
+                bind.values,
+            ).fetchall()
             limits.check_columns(len(keys))
+            _refuse_keys_twice(store, path, [k[1] for k in keys], shown)
             columns = sorted(str(k[0]) for k in keys)
             limits.check_column_names(columns)
             _refuse_nested_values(store, path, columns, shown)
@@ -353,6 +361,19 @@ def _refuse_nested_columns(store: Store, path: Path, described: dict[str, str], 
         )
         if first is not None:
             raise IngestError(f"{shown}: {limits.nested_field_message(int(first) + 1, name, kind)}")
+
+
+def _refuse_keys_twice(store: Store, path: Path, twice: list[int | None], shown: str) -> None:
+    """Refuse an NDJSON file whose record names a key twice: the first such record (``twice``: per key, the first
+    record of the file naming some key twice, or None), with the key."""
+    row = min((r for r in twice if r is not None), default=None)
+    if row is None:
+        return
+    (keys,) = store.execute(
+        "SELECT json_keys(json) FROM read_ndjson_objects(?) LIMIT 1 OFFSET ?", [str(path), row - 1]
+    ).fetchone() or ([],)
+    key = next(k for i, k in enumerate(keys) if k in keys[:i])
+    raise IngestError(f"{shown}: {limits.duplicate_key_message(row, key)}")
 
 
 def _json_path(key: str) -> str:

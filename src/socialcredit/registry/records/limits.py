@@ -27,6 +27,7 @@ __all__ = [
     "check_keys",
     "check_rows",
     "csv_header",
+    "duplicate_key_message",
     "nested_field_message",
     "too_long",
 ]
@@ -120,6 +121,11 @@ def nested_field_message(row: int, key: str, value_type: str) -> str:
         f"row {row}: {key}: a field is a string, number, boolean or null, not {article} {value_type}"
         " (a record's fields are plain values)"
     )
+
+
+def duplicate_key_message(row: int, key: str) -> str:
+    """What a JSON record naming a key twice is told (JSON parsers differ on which value wins: none is taken)."""
+    return f"row {row}: {key}: the record names this key more than once; send each field once"
 
 
 def csv_header(path: Path) -> list[str]:
