@@ -115,7 +115,11 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     obj = _Object(pairs)
     if len(obj) < len(pairs):
         seen: set[str] = set()
-        obj.twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        for key, _ in pairs:
+            if key in seen:
+                obj.twice = key
+                break
+            seen.add(key)
     return obj
 
 
