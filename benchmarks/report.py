@@ -1,4 +1,8 @@
-"""docs/benchmarks.md and docs/benchmarks.png from benchmarks/results/*.json."""
+"""docs/benchmarks.md and docs/benchmarks.png from benchmarks/results/*.json.
+
+What was measured by hand (a step run alone, before/after comparisons, the latest figure of each target) is written
+below the ``KEPT`` line of docs/benchmarks.md: a report written again keeps it as it is, after the tables it makes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,17 @@ from typing import Any
 
 ORDER = ["tiny", "small", "city", "beijing"]
 BASELINES = ("pandas", "polars", "python", "zen")  # the columns of the table against the baselines, in order
+
+
+KEPT = "<!-- Everything below this line is measured and written by hand; benchmarks/report.py keeps it as it is. -->"
+
+
+def kept_part(doc: Path) -> str:
+    """The hand-written part of ``doc`` (an earlier docs/benchmarks.md), from the ``KEPT`` line to its end; empty
+    if there is none."""
+    text = doc.read_text("utf-8") if doc.exists() else ""
+    at = text.find(KEPT)
+    return "" if at < 0 else text[at:].rstrip("\n") + "\n"
 
 
 def _load(results: Path) -> list[dict[str, Any]]:
@@ -143,7 +158,8 @@ def write_report(results: Path, docs: Path) -> None:
         "",
     ]
     docs.mkdir(exist_ok=True)
-    (docs / "benchmarks.md").write_text("\n".join(out), "utf-8")
+    kept = kept_part(docs / "benchmarks.md")
+    (docs / "benchmarks.md").write_text("\n".join(out) + ("\n" + kept if kept else ""), "utf-8")
     _plot(rows, docs / "benchmarks.png")
 
 
