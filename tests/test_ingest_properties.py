@@ -325,3 +325,21 @@ def test_a_parquet_column_of_structs_or_lists_is_refused_at_its_first_value(
         "(a record's fields are plain values)"
     )
     assert store.one("SELECT count(*) FROM records WHERE record_id LIKE 'N_'") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"a": 1}\n{"a":\n', "line 2 is not one JSON value: Expecting value at character 7"),
+        (b'{"a": 1} {"a": 2}\n', "line 1 is not one JSON value: Extra data at character 10"),
+        (b'{"a": 1}\n\nnot json\n', "line 3 is not one JSON value: Expecting value at character 1"),
+        (b'{"a": "\xff"}\n', "line 1 is not UTF-8 text; an NDJSON batch is UTF-8"),
+    ],
+)
+def test_an_ndjson_line_that_is_not_json_is_named(store: Store, tmp_path: Path, body: bytes, message: str) -> None:
+    """The reader's own message named the line after the wrong one and offered an option of its own."""
+    path = tmp_path / "bad.ndjson"
+    path.write_bytes(body)
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "employers", today=TODAY)
+    assert str(refused.value) == f"{path}: {message}"

@@ -247,10 +247,29 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
-        said = _csv_error(exc) or f"not a readable {suffix[1:]} file: {_said(exc, path, shown)}"
+        found = _csv_error(exc) if suffix == ".csv" else _ndjson_error(path) if suffix != ".parquet" else None
+        said = found or f"not a readable {suffix[1:]} file: {_said(exc, path, shown)}"
         raise IngestError(f"{shown}: {said}") from None
     _refuse_long_values(store, staged)
     return staged
+
+
+def _ndjson_error(path: Path) -> str | None:
+    """The first line of an NDJSON file that is not one JSON value, in words (DuckDB's message names a line one
+    past it, and offers a reader's option); None if every line parses. Read only when DuckDB has refused the file,
+    whose size the caller bounded."""
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                return f"line {number} is not UTF-8 text; an NDJSON batch is UTF-8"
+            if text.strip():
+                try:
+                    json.loads(text)
+                except json.JSONDecodeError as exc:
+                    return f"line {number} is not one JSON value: {exc.msg} at character {exc.pos + 1}"
+    return None
 
 
 _SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
