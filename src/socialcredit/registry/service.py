@@ -148,8 +148,8 @@ class Service:
             most = get_settings().ingest_queue
             if len(self._waiting) >= most:
                 raise TooManyRequestsError(
-                    f"{most} batches are waiting to be committed, the most the service holds "
-                    "(SOCIALCREDIT_INGEST_QUEUE); send the batch again in a moment",
+                    f"the queue of batches waiting to be committed is full (SOCIALCREDIT_INGEST_QUEUE = {most}); "
+                    "send the batch again in a moment",
                     retry_after=1,
                     limit="ingest_queue",
                 )
@@ -159,14 +159,18 @@ class Service:
                 if waiting.outcome is not None:  # a writer turn before took it
                     break
                 group = self._next_group()
+                lost = SocialCreditError("the service stopped before the batch was committed; send it again")
+                outcomes = [BatchOutcome(error=lost) for _ in group]
                 try:
                     outcomes = ingest_group(store, [w.request for w in group])
                 except Exception as exc:  # pragma: no cover - ingest_group answers every batch's failure itself
                     outcomes = [BatchOutcome(error=exc) for _ in group]
-                for w, outcome in zip(group, outcomes, strict=True):
-                    w.outcome = outcome
+                finally:  # every batch taken is answered, or its sender would wait for ever
+                    for w, outcome in zip(group, outcomes, strict=True):
+                        w.outcome = outcome
             if any(o.report is not None and o.report.accepted for o in outcomes):
                 self.changed()  # decisions see the group once the live thread has rescored its subjects
+        assert waiting.outcome is not None
         return waiting.outcome
 
     def _next_group(self) -> list[_Waiting]:

@@ -11,6 +11,8 @@ Behaviour, as documented in docs/ingest.md:
   ``withdrawn=true`` withdraws a record (a new version that no longer counts). History stays queryable. A record
   withdrawn after a dispute comes back only with ``correction=true`` and ``certified=true`` (the source certifies it
   is accurate); its subject is told.
+* batches sent to the running service while its writer is busy are committed together (``ingest_group``): one
+  transaction, each batch validated, written and answered as if it came alone, in arrival order.
 """
 
 from __future__ import annotations
