@@ -390,6 +390,12 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return result
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system, every thread) process ``pid`` has taken so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text("utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _live_result(db: Path, spec: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     live = live_latency(db, spec, result.pop("live_trickle"))
     live["decisions"] = result.pop("live_decisions")
@@ -477,10 +483,12 @@ def main() -> None:
                 "poll_for": 1.5,
                 "senders": a.live_senders,
             }
+            cpu = _cpu_seconds(server.pid)
             trickler = _second_process("trickle", live_spec, a.work, wait=False)
             time.sleep(2)  # the trickle runs before the single decisions start
             result["live_decisions"] = single(port, tokens["railway"], sample, a.seconds, a.rate, a.work)
             result["live_trickle"] = _finish(trickler)
+            result["live_trickle"]["service_cpu_seconds"] = _cpu_seconds(server.pid) - cpu
             if a.phases == "all":
                 _drained(port)
     except BaseException:
