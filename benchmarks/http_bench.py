@@ -118,9 +118,11 @@ def trickle(
     batch: int,
     tag: str,
     poll_for: float,
+    senders: int = 1,
 ) -> dict[str, Any]:
     """Live latency's load generator (a process of its own): ``per_second`` batches of ``batch`` records a second,
-    each sent at its slot (a late one at once), until ``seconds`` have passed. The first record of every
+    each sent at its slot (a late one at once) by the first of ``senders`` connections that is free, until
+    ``seconds`` have passed. The first record of every
     batch is the sample: after its batch's 2xx answer a polling thread (one of ``_POLLERS``) asks for a decision on
     its subject at once, then every 5 ms, until the decision stands on a watermark at least the one the answer names
     (the last change number the batch took) or ``poll_for`` seconds pass. Every poll's answer time and watermark is
@@ -160,35 +162,55 @@ def trickle(
     answers: list[float] = []
     sent = records = 0
     headers = {"Authorization": f"Bearer {tokens['furnisher']}", "Content-Type": "text/csv"}
-    with (
-        httpx.Client(base_url=url, headers=headers, timeout=60) as client,
-        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['railway']}"}, timeout=30) as probe,
-    ):
+    slots: queue.Queue[int] = queue.Queue()
+    counted = threading.Lock()
+    failed: list[str] = []
+
+    def sender(started: float) -> None:
+        # each batch at its slot (a late one at once) by the first sender free: with one sender a batch waits for
+        # the answer to the one before; with several, batches sent while the writer is busy wait for it together
+        nonlocal sent, records
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            while (n := slots.get()) >= 0:
+                slot = started + n / per_second
+                if slot - started >= seconds or time.perf_counter() - started >= seconds:
+                    return  # bounded in time: batches that could not be sent in their second are not sent
+                if (wait := slot - time.perf_counter()) > 0:
+                    time.sleep(wait)
+                t = time.perf_counter()
+                r = client.post("/v1/records", content=bodies[n], headers={"Idempotency-Key": f"{tag}-{n}"})
+                answered = time.perf_counter()
+                if r.status_code != 200:
+                    failed.append(f"live batch {n}: {r.status_code} {r.text[:500]}")
+                    return
+                with counted:
+                    answers.append(answered - t)
+                    sent += 1
+                    records += r.json()["accepted"]
+                # a service that does not name the batch's watermark is polled for the whole of poll_for
+                todo.put((n, ids[(n * batch) % len(ids)], answered, int(r.json().get("watermark") or sys.maxsize)))
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['railway']}"}, timeout=30) as probe:
         decide(probe, ids[0])  # the service answers before the clock starts
-        for thread in pollers:
-            thread.start()
-        started = time.perf_counter()
-        for n, body in enumerate(bodies):
-            slot = started + n / per_second
-            if slot - started >= seconds or time.perf_counter() - started >= seconds:
-                break  # bounded in time: batches that could not be sent in their second are not sent
-            if (wait := slot - time.perf_counter()) > 0:
-                time.sleep(wait)
-            t = time.perf_counter()
-            r = client.post("/v1/records", content=body, headers={"Idempotency-Key": f"{tag}-{n}"})
-            answered = time.perf_counter()
-            if r.status_code != 200:
-                raise SystemExit(f"live batch {n}: {r.status_code} {r.text[:500]}")
-            answers.append(answered - t)
-            sent += 1
-            records += r.json()["accepted"]
-            # a service that does not name the batch's watermark is polled for the whole of poll_for
-            todo.put((n, ids[(n * batch) % len(ids)], answered, int(r.json().get("watermark") or sys.maxsize)))
-        elapsed = time.perf_counter() - started
-        for _ in pollers:
-            todo.put(None)
-        for thread in pollers:
-            thread.join(timeout=poll_for + 30)
+    for thread in pollers:
+        thread.start()
+    for n in range(len(bodies)):
+        slots.put(n)
+    for _ in range(senders):
+        slots.put(-1)
+    started = time.perf_counter()
+    threads = [threading.Thread(target=sender, args=(started,), daemon=True) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise SystemExit(failed[0])
+    elapsed = time.perf_counter() - started
+    for _ in pollers:
+        todo.put(None)
+    for thread in pollers:
+        thread.join(timeout=poll_for + 30)
     answers.sort()
     return {
         "batches": sent,
@@ -198,6 +220,7 @@ def trickle(
         "records_per_second": records / elapsed,
         "batches_per_second": sent / elapsed,
         "batches_per_second_offered": per_second,
+        "senders": senders,
         "post_median_ms": statistics.median(answers) * 1000,
         "post_p99_ms": answers[min(len(answers) - 1, int(0.99 * len(answers)))] * 1000,
         "samples": samples,
@@ -367,6 +390,12 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return result
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system, every thread) process ``pid`` has taken so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text("utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _live_result(db: Path, spec: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     live = live_latency(db, spec, result.pop("live_trickle"))
     live["decisions"] = result.pop("live_decisions")
@@ -397,6 +426,9 @@ def main() -> None:
     )
     parser.add_argument("--live-batches", type=int, default=10, help="Live phase: ingest batches per second.")
     parser.add_argument("--live-batch", type=int, default=100, help="Live phase: records per batch.")
+    parser.add_argument(
+        "--live-senders", type=int, default=1, help="Live phase: connections sending batches, each at its slot."
+    )
     parser.add_argument("--load-only", help=argparse.SUPPRESS)
     parser.add_argument("--trickle-only", help=argparse.SUPPRESS)
     parser.add_argument("--feed-only", help=argparse.SUPPRESS)
@@ -408,7 +440,7 @@ def main() -> None:
     if a.trickle_only:  # live latency's load generator
         spec = json.loads(Path(a.trickle_only).read_text("utf-8"))
         names = ("port", "tokens", "ids", "seconds", "per_second", "batch", "tag", "poll_for")
-        print(json.dumps(trickle(*(spec[k] for k in names))))
+        print(json.dumps(trickle(*(spec[k] for k in names), senders=spec.get("senders", 1))))
         return
     if a.feed_only:  # a second (or third) process: ingest batches
         spec = json.loads(Path(a.feed_only).read_text("utf-8"))
@@ -449,11 +481,14 @@ def main() -> None:
                 "batch": a.live_batch,
                 "tag": "LIVE",
                 "poll_for": 1.5,
+                "senders": a.live_senders,
             }
+            cpu = _cpu_seconds(server.pid)
             trickler = _second_process("trickle", live_spec, a.work, wait=False)
             time.sleep(2)  # the trickle runs before the single decisions start
             result["live_decisions"] = single(port, tokens["railway"], sample, a.seconds, a.rate, a.work)
             result["live_trickle"] = _finish(trickler)
+            result["live_trickle"]["service_cpu_seconds"] = _cpu_seconds(server.pid) - cpu
             if a.phases == "all":
                 _drained(port)
     except BaseException:

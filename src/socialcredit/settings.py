@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         ge=1,
         description="The most rows of a batch sent over HTTP (a file given to `ingest` or `load` has no such limit).",
     )
+    ingest_queue: int = Field(
+        default=32,
+        ge=1,
+        description="The most batches a running service holds waiting to be committed; beyond, a batch is refused "
+        "with 429 (`ingest_queue`) and sent again. Each waits in one of the service's 40 worker threads: keep it "
+        "below that, so that other requests find a thread.",
+    )
     max_yaml_nodes: int = Field(
         default=100_000,
         ge=100,

@@ -73,7 +73,8 @@ class RegistrySpec:
 
     @hookspec
     def records_ingested(self, store: Store, source_id: str, batch_id: int, today: dt.date) -> None:
-        """After a batch added new record versions, inside the batch's transaction (all or nothing with it)."""
+        """After a batch added new record versions, inside the batch's transaction (all or nothing with it; batches
+        committed together call it in their order once all of them are written)."""
 
     @hookspec
     def due_process_daily(self, store: Store, today: dt.date) -> dict[str, Any] | None:

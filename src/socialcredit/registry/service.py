@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.errors import NotFoundError, SocialCreditError, TooManyRequestsError
 from socialcredit.policy.memoranda import LoadedMemorandum
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
@@ -29,6 +29,7 @@ from socialcredit.registry.decisions.live import LiveView, changed_subjects, res
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
+from socialcredit.registry.records.ingest import BatchOutcome, BatchRequest, ingest_group
 from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -36,10 +37,14 @@ from socialcredit.registry.scoring.state import catch_up, list_states, state_inf
 from socialcredit.settings import get_settings
 from socialcredit.store import Store
 
-__all__ = ["Job", "Service"]
+__all__ = ["GROUP_BYTES", "GROUP_MOST", "Job", "Service"]
 
 log = logging.getLogger(__name__)
 Refusal = TypeVar("Refusal", bound=SocialCreditError)
+# A group commit takes at most this many waiting batches, and no more once their bodies hold GROUP_BYTES (the first
+# batch is taken whatever its size): small batches share a transaction, large ones gain nothing from it.
+GROUP_MOST = 32
+GROUP_BYTES = 8 << 20
 
 
 @dataclass
@@ -64,6 +69,15 @@ class Job:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class _Waiting:
+    """A batch waiting for the writer (``Service.ingest``); its outcome is set once its group has committed."""
+
+    request: BatchRequest
+    size: int
+    outcome: BatchOutcome | None = None
 
 
 class Service:
@@ -106,6 +120,9 @@ class Service:
         self.flush_interval = flush_interval
         self._flusher = threading.Thread(target=self._flush_loop, name="inquiry-flusher", daemon=True)
         self._flusher.start()
+        # batches waiting for the writer, in arrival order (``ingest``)
+        self._waiting: list[_Waiting] = []
+        self._waiting_lock = threading.Lock()
         self._changed = threading.Event()
         self._live = threading.Thread(target=self._live_loop, name="live-decisions", daemon=True)
         self._live.start()
@@ -115,6 +132,58 @@ class Service:
         """The store's single writer."""
         with self.lock:
             yield self.store
+
+    def ingest(self, request: BatchRequest) -> BatchOutcome:
+        """Ingest a batch sent to the service (group commit): the batches that arrive while the writer is busy
+        wait, and the next writer turn takes all of them (up to ``GROUP_MOST``) in one transaction
+        (``ingest_group``: each batch all or nothing and answered as if alone, in arrival order). The outcome is
+        returned once its group has committed; the live thread then rescores the group's subjects in one pass.
+        TooManyRequestsError (429) when ``SOCIALCREDIT_INGEST_QUEUE`` batches are waiting already."""
+        try:
+            size = request.path.stat().st_size
+        except OSError:
+            size = 0
+        waiting = _Waiting(request, size)
+        with self._waiting_lock:
+            most = get_settings().ingest_queue
+            if len(self._waiting) >= most:
+                raise TooManyRequestsError(
+                    f"the queue of batches waiting to be committed is full (SOCIALCREDIT_INGEST_QUEUE = {most}); "
+                    "send the batch again in a moment",
+                    retry_after=1,
+                    limit="ingest_queue",
+                )
+            self._waiting.append(waiting)
+        while waiting.outcome is None:
+            with self.writer() as store:
+                if waiting.outcome is not None:  # a writer turn before took it
+                    break
+                group = self._next_group()
+                lost = SocialCreditError("the service stopped before the batch was committed; send it again")
+                outcomes = [BatchOutcome(error=lost) for _ in group]
+                try:
+                    outcomes = ingest_group(store, [w.request for w in group])
+                except Exception as exc:  # pragma: no cover - ingest_group answers every batch's failure itself
+                    outcomes = [BatchOutcome(error=exc) for _ in group]
+                finally:  # every batch taken is answered, or its sender would wait for ever
+                    for w, outcome in zip(group, outcomes, strict=True):
+                        w.outcome = outcome
+            if any(o.report is not None and o.report.accepted for o in outcomes):
+                self.changed()  # decisions see the group once the live thread has rescored its subjects
+        assert waiting.outcome is not None
+        return waiting.outcome
+
+    def _next_group(self) -> list[_Waiting]:
+        """The waiting batches the next writer turn takes: the oldest first, at most ``GROUP_MOST`` of them and no
+        more once their bodies reach ``GROUP_BYTES``."""
+        with self._waiting_lock:
+            n, size = 0, 0
+            for w in self._waiting[:GROUP_MOST]:
+                if n and size + w.size > GROUP_BYTES:
+                    break
+                n, size = n + 1, size + w.size
+            group, self._waiting = self._waiting[:n], self._waiting[n:]
+        return group
 
     def live_views(self, subject_id: str) -> dict[int, LiveView]:
         """The subject as rescored since each snapshot's run (by run id), for its file."""

@@ -20,9 +20,9 @@ from pydantic import Field
 from socialcredit.api.bodies import read_body, write_rows
 from socialcredit.api.deps import Furnisher, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
-from socialcredit.errors import ConflictError, IngestError, SocialCreditError
+from socialcredit.errors import IngestError, SocialCreditError
 from socialcredit.registry.access.parties import Party
-from socialcredit.registry.records.ingest import BatchOptions, earlier_answer, ingest_file
+from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
 from socialcredit.registry.service import Service
 
@@ -74,43 +74,24 @@ def _ingest(
     today: dt.date,
 ) -> JSONResponse:
     assert party.source_id is not None
-    with service.writer() as store:
-        if idempotency_key:
-            earlier = earlier_answer(store, party.source_id, idempotency_key)
-            if earlier is not None:
-                if earlier[0] != sha:
-                    raise ConflictError(
-                        f"Idempotency-Key {idempotency_key!r} was used for another batch; a new batch needs a new key",
-                        code="idempotency_key_reused",
-                        field="idempotency-key",
-                    )
-                return JSONResponse({**earlier[1], "replayed": True}, headers={"Idempotent-Replayed": "true"})
-        try:
-            report = ingest_file(
-                store,
-                path,
-                party.source_id,
-                actor=actor(party),
-                today=today,
-                batch=BatchOptions(
-                    all_or_nothing=not partial,
-                    write_rejects=False,
-                    name=name,
-                    idempotency_key=idempotency_key,
-                    limit_rows=True,
-                ),
-            )
-        except IngestError as exc:
-            # the message names the batch by its name (never by the server's path of the upload); the caller knows
-            # its batch by what it sent
-            message = str(exc).removeprefix(f"{name}: ").replace(str(path), "the batch")
-            message = message.replace("the file has no column", "the batch has no column")
-            missing = re.search(r"has no column '([a-z_]+)'", message)
-            raise SocialCreditError(
-                message, code="malformed_body", field=missing.group(1) if missing else None
-            ) from None
-    if report.accepted:
-        service.changed()  # decisions see the batch as soon as the live thread has rescored its subjects
+    options = BatchOptions(
+        all_or_nothing=not partial, write_rejects=False, name=name, idempotency_key=idempotency_key, limit_rows=True
+    )
+    # committed with the batches that wait for the writer with it (group commit), answered once they are
+    outcome = service.ingest(BatchRequest(path, party.source_id, actor(party), today, options, sha))
+    if isinstance(outcome.error, IngestError):
+        # the message names the batch by its name (never by the server's path of the upload); the caller knows
+        # its batch by what it sent
+        message = str(outcome.error).removeprefix(f"{name}: ").replace(str(path), "the batch")
+        message = message.replace("the file has no column", "the batch has no column")
+        missing = re.search(r"has no column '([a-z_]+)'", message)
+        raise SocialCreditError(message, code="malformed_body", field=missing.group(1) if missing else None)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.replayed is not None:
+        return JSONResponse({**outcome.replayed, "replayed": True}, headers={"Idempotent-Replayed": "true"})
+    report = outcome.report
+    assert report is not None
     body = report.as_dict()
     body.pop("reject_file", None)
     body["replayed"] = False

@@ -11,6 +11,8 @@ Behaviour, as documented in docs/ingest.md:
   ``withdrawn=true`` withdraws a record (a new version that no longer counts). History stays queryable. A record
   withdrawn after a dispute comes back only with ``correction=true`` and ``certified=true`` (the source certifies it
   is accurate); its subject is told.
+* batches sent to the running service while its writer is busy are committed together (``ingest_group``): one
+  transaction, each batch validated, written and answered as if it came alone, in arrival order.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.clock import resolve_today
-from socialcredit.errors import IdentifierError, IngestError, NotFoundError
+from socialcredit.errors import ConflictError, IdentifierError, IngestError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
@@ -51,7 +55,19 @@ from socialcredit.store import (
     record_ids_may_be_known,
 )
 
-__all__ = ["BASE_COLUMNS", "BatchOptions", "IngestReport", "RowError", "ingest_file", "record_as_batch_row"]
+__all__ = [
+    "BASE_COLUMNS",
+    "BatchOptions",
+    "BatchOutcome",
+    "BatchRequest",
+    "IngestReport",
+    "RowError",
+    "earlier_answer",
+    "ingest_file",
+    "ingest_group",
+    "ingest_request",
+    "record_as_batch_row",
+]
 
 BASE_COLUMNS = ("record_id", "subject_id", "record_type", "event_date")
 FLAG_COLUMNS = ("correction", "withdrawn", "certified")
@@ -59,6 +75,7 @@ _TRUE = ("true", "1", "yes")
 _BOOL = ("true", "false", "1", "0", "yes", "no")
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -884,6 +901,7 @@ class _Ingest:
     catalog: Catalog
     step: Progress
     batch: BatchOptions
+    group: _Group | None = None  # committed with other batches in one transaction (``ingest_group``)
 
     @property
     def shown(self) -> str:
@@ -908,9 +926,24 @@ def ingest_file(
     ``batch`` changes that for a batch sent over HTTP: all or nothing, no reject file, the sender's name and
     idempotency key recorded with the batch.
     """
+    return _ingest_file(store, Path(path), source_id, reject_path, actor, today, progress, catalog, batch, None)
+
+
+def _ingest_file(
+    store: Store,
+    path: Path,
+    source_id: str,
+    reject_path: Path | str | None,
+    actor: str,
+    today: dt.date | None,
+    progress: Progress | None,
+    catalog: Catalog | None,
+    batch: BatchOptions | None,
+    group: _Group | None,
+) -> IngestReport:
+    """``ingest_file``; with ``group``, inside the group's transaction (``ingest_group``)."""
     batch = batch or BatchOptions()
     catalog = catalog or store.catalog
-    path = Path(path)
     today = resolve_today(today)  # the registry's date: a record dated after it is refused as from the future
     _check_request(catalog, source_id, path)
     step = progress or (lambda _stage, _done, _total: None)
@@ -919,7 +952,7 @@ def ingest_file(
     n_rows = int(store.one("SELECT count(*) FROM staging"))
     if batch.limit_rows:
         limits.check_rows(n_rows)
-    run = _Ingest(store, path, source_id, staged, n_rows, reject_path, actor, today, catalog, step, batch)
+    run = _Ingest(store, path, source_id, staged, n_rows, reject_path, actor, today, catalog, step, batch, group)
     is_subjects = "record_type" not in staged.cols and "subject" in catalog.sources[source_id].record_types
     if is_subjects:
         return _ingest_subjects(run)
@@ -962,11 +995,34 @@ _NEW_RECORDS = (
 )
 
 
+@contextmanager
+def _writes(run: _Ingest) -> Iterator[None]:
+    """Where a batch writes: a transaction of its own, or its group's (``ingest_group``), which then knows that a
+    failure from here on leaves the batch's writes half done."""
+    if run.group is None:
+        with run.store.transaction():
+            yield
+        return
+    run.group.writing = True
+    yield
+    run.group.writing = False
+
+
+def _then(run: _Ingest, step: Callable[[], object]) -> None:
+    """Run ``step`` at the end of the batch's transaction: at once for a batch of its own, at the end of the group,
+    in the batches' order, for a batch of a group (the first batch's hooks then fold the whole group into the
+    scoring states, and the later ones find nothing left to fold)."""
+    if run.group is None:
+        step()
+    else:
+        run.group.later.append(step)
+
+
 def _commit_records(run: _Ingest, report: IngestReport, candidates: _Candidates) -> None:
     """In one transaction: count new and unchanged rows, insert the new versions, record the batch, tell the
     hooks and the audit log; ``report`` gets the counts and the batch id."""
     store = run.store
-    with store.transaction():
+    with _writes(run):
         rejected = int(store.one("SELECT count(DISTINCT _row) FROM row_errors"))
         n_valid = run.n_rows - rejected  # every staged row is a candidate unless it has an error
         n_new = n_valid if candidates.all_new else int(store.one(f"SELECT count(*) FROM candidates {_NEW_RECORDS}"))
@@ -975,25 +1031,30 @@ def _commit_records(run: _Ingest, report: IngestReport, candidates: _Candidates)
         report.watermark = _insert_records(run, batch_id, n_new, candidates)
         report.batch_id = batch_id
         _record_batch(store, run.batch, report, run.path, run.source_id)
-        if n_new:
-            # due process tells residents of re-certified records (docs/hooks.md), in this transaction
-            plugin_manager().hook.records_ingested(
-                store=store, source_id=run.source_id, batch_id=batch_id, today=run.today
-            )
-        append_audit(
-            store,
-            run.actor,
-            "ingest",
-            None,
-            {
-                "batch_id": batch_id,
-                "source": run.source_id,
-                "file": run.batch.name or run.path.name,
-                "accepted": report.accepted,
-                "unchanged": report.unchanged,
-                "rejected": report.rejected,
-            },
-        )
+        _then(run, partial(_records_committed, run, report, batch_id, n_new))
+
+
+def _records_committed(run: _Ingest, report: IngestReport, batch_id: int, n_new: int) -> None:
+    """The end of a records batch's transaction: the hooks (the scoring states' fold, due process) and the audit."""
+    store = run.store
+    if n_new:
+        # the scoring states fold the batch, due process tells residents of re-certified records (docs/hooks.md),
+        # in this transaction
+        plugin_manager().hook.records_ingested(store=store, source_id=run.source_id, batch_id=batch_id, today=run.today)
+    append_audit(
+        store,
+        run.actor,
+        "ingest",
+        None,
+        {
+            "batch_id": batch_id,
+            "source": run.source_id,
+            "file": run.batch.name or run.path.name,
+            "accepted": report.accepted,
+            "unchanged": report.unchanged,
+            "rejected": report.rejected,
+        },
+    )
 
 
 def _insert_records(run: _Ingest, batch_id: int, n_new: int, candidates: _Candidates) -> int | None:
@@ -1264,25 +1325,20 @@ def _commit_subjects(run: _Ingest, report: IngestReport, counts: _SubjectCounts)
     """In one transaction: insert the new and changed subjects, record the batch and write the audit entry;
     ``report`` gets the batch id."""
     store = run.store
-    with store.transaction():
+    with _writes(run):
         batch_id = store.take_ids("batch", 1)
         if counts.new:
             report.watermark = _insert_subjects(store, counts, batch_id)
         report.batch_id = batch_id
         _record_batch(store, run.batch, report, run.path, run.source_id)
-        append_audit(
-            store,
-            run.actor,
-            "ingest_subjects",
-            None,
-            {
-                "batch_id": batch_id,
-                "file": run.batch.name or run.path.name,
-                "accepted": counts.new,
-                "unchanged": counts.valid - counts.new,
-                "rejected": report.rejected,
-            },
-        )
+        detail = {
+            "batch_id": batch_id,
+            "file": run.batch.name or run.path.name,
+            "accepted": counts.new,
+            "unchanged": counts.valid - counts.new,
+            "rejected": report.rejected,
+        }
+        _then(run, partial(append_audit, store, run.actor, "ingest_subjects", None, detail))
 
 
 def _insert_subjects(store: Store, counts: _SubjectCounts, batch_id: int) -> int:
@@ -1339,3 +1395,145 @@ def earlier_answer(store: Store, source_id: str, idempotency_key: str) -> tuple[
         return None
     answer: dict[str, Any] = json.loads(row[1])
     return str(row[0]), answer
+
+
+# --- several batches in one transaction ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """A batch sent to a running service: its file, its source, who sent it and how it is taken; ``sha256`` is the
+    body's, compared with the first batch's when an idempotency key comes again."""
+
+    path: Path
+    source_id: str
+    actor: str
+    today: dt.date
+    options: BatchOptions
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What a batch got: its report, the first answer of the batch its idempotency key named (``replayed``), or the
+    error that refused it (raised by the caller; nothing of the batch was committed)."""
+
+    report: IngestReport | None = None
+    replayed: dict[str, Any] | None = None
+    error: Exception | None = None
+
+
+@dataclass
+class _Group:
+    """Batches committed in one transaction (``ingest_group``): what each batch leaves to the end of the group, and
+    whether a batch is writing (a failure then is the group's: the batch cannot be undone alone)."""
+
+    later: list[Callable[[], object]] = field(default_factory=list)
+    writing: bool = False
+
+
+class _Aborted(Exception):
+    """A batch's refusal came from an error that aborted the group's transaction: the others are taken again."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+def _replayed(store: Store, request: BatchRequest) -> dict[str, Any] | None:
+    """The first answer of the batch ``request``'s idempotency key named, if one was committed (ConflictError if
+    that batch had another body)."""
+    key = request.options.idempotency_key
+    earlier = earlier_answer(store, request.source_id, key) if key else None
+    if earlier is None:
+        return None
+    if earlier[0] != request.sha256:
+        raise ConflictError(
+            f"Idempotency-Key {key!r} was used for another batch; a new batch needs a new key",
+            code="idempotency_key_reused",
+            field="idempotency-key",
+        )
+    return earlier[1]
+
+
+def _take(store: Store, request: BatchRequest, group: _Group | None) -> BatchOutcome:
+    replayed = _replayed(store, request)
+    if replayed is not None:
+        return BatchOutcome(replayed=replayed)
+    report = _ingest_file(
+        store,
+        request.path,
+        request.source_id,
+        None,
+        request.actor,
+        request.today,
+        None,
+        None,
+        request.options,
+        group,
+    )
+    return BatchOutcome(report=report)
+
+
+def ingest_request(store: Store, request: BatchRequest) -> BatchOutcome:
+    """One batch in a transaction of its own: answered with the first answer if its idempotency key was used
+    before, else ingested; any error is its outcome's."""
+    try:
+        return _take(store, request, None)
+    except Exception as exc:
+        return BatchOutcome(error=exc)
+
+
+def _usable(store: Store) -> bool:
+    """Whether the transaction is still open (DuckDB aborts it at any error of a statement)."""
+    try:
+        store.execute("SELECT 1")
+    except duckdb.Error:
+        return False
+    return True
+
+
+def ingest_group(store: Store, requests: Sequence[BatchRequest]) -> list[BatchOutcome]:
+    """Take several batches in one transaction, in their order, each answered as if alone (``ingest_request``).
+
+    Each batch is validated and written after the ones before it, so a correction of a record an earlier batch of
+    the group added, or an idempotency key an earlier batch used, is seen as if the batches came one by one; what
+    ends a batch's transaction (the ``records_ingested`` hooks, whose first call folds the whole group into the
+    scoring states, and the audit entry) runs once they are all written, in their order, then one commit. A batch
+    refused before it wrote (an unreadable body, a row over a limit, a batch with errors, a reused key) writes
+    nothing and the others go on; if its error aborted the transaction (DuckDB aborts it at any failed
+    statement: a body it cannot read), the group is taken again without it. Any other failure (a batch failing
+    while it writes, the hooks, the commit) rolls the group back and takes its batches one by one, so that one bad
+    batch cannot fail the others. Returns the outcomes in the requests' order; nothing is committed before the
+    group's commit, so a caller answers only after it.
+    """
+    outcomes: dict[int, BatchOutcome] = {}
+    todo = list(range(len(requests)))
+    while len(todo) > 1:
+        group = _Group()
+        taken: dict[int, BatchOutcome] = {}
+        try:
+            with store.transaction():
+                for i in todo:
+                    try:
+                        taken[i] = _take(store, requests[i], group)
+                    except SocialCreditError as exc:
+                        if group.writing:
+                            raise
+                        taken[i] = BatchOutcome(error=exc)
+                        if not _usable(store):
+                            raise _Aborted(i) from exc
+                for step in group.later:
+                    step()
+        except _Aborted as aborted:
+            outcomes[aborted.index] = taken[aborted.index]
+            todo.remove(aborted.index)
+            continue
+        except Exception:
+            log.warning("a group of %d batches failed; taking them one by one", len(todo), exc_info=True)
+            break
+        outcomes.update(taken)
+        todo = []
+    for i in todo:
+        outcomes[i] = ingest_request(store, requests[i])
+    return [outcomes[i] for i in range(len(requests))]
