@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, get_args, overload
 
@@ -126,20 +127,19 @@ def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
     return out.view(f"S{width}").ravel()
 
 
-def _kinds(store: Store, run_id: int, column: pa.ChunkedArray) -> pa.DictionaryArray:
+def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, Any]) -> pa.DictionaryArray:
     """The subjects' kinds in row order, as indices into a small dictionary of the kinds' names.
 
-    ``column`` holds the kinds' names, or their places in SUBJECT_KINDS (1-based; 0 for a kind not among them, when
-    the names are read again)."""
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        encoded = pc.dictionary_encode(column.combine_chunks())
-        return pa.DictionaryArray.from_arrays(encoded.indices, encoded.dictionary.cast(pa.string()))
-    codes = column.combine_chunks()
-    if len(codes) and pc.min(codes).as_py() == 0:  # a kind the store knows but SUBJECT_KINDS does not: by name
-        names = store.execute("SELECT kind FROM run_results WHERE run_id = ?", [run_id]).to_arrow_table()
-        return _kinds(store, run_id, names.column("kind"))
-    indices = pc.subtract(codes.cast(pa.int8()), pa.scalar(1, pa.int8()))
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(SUBJECT_KINDS), pa.string()))
+    ``column`` holds the kinds' names, or their places in SUBJECT_KINDS (1-based, as NumPy bytes; 0 for a kind not
+    among them, when the names are read again)."""
+    if isinstance(column, np.ndarray):
+        if len(column) and int(column.min()) == 0:  # a kind the store knows but SUBJECT_KINDS does not: by name
+            names = store.execute("SELECT kind FROM run_results WHERE run_id = ?", [run_id]).to_arrow_table()
+            return _kinds(store, run_id, names.column("kind"))
+        indices = pa.array((column - np.uint8(1)).view(np.int8))
+        return pa.DictionaryArray.from_arrays(indices, pa.array(list(SUBJECT_KINDS), pa.string()))
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    return pa.DictionaryArray.from_arrays(encoded.indices, encoded.dictionary.cast(pa.string()))
 
 
 # Rows handed over at a time when a run's results are read: one row group. Each batch is copied into arrays of the
@@ -222,8 +222,13 @@ class _Results:
         keys = keys[:at]
         numbers = {c: a[:at] for c, a in numbers.items()}
         table = pa.Table.from_batches(batches, reader.schema) if explain else None
-        kind = table.column("kind") if table is not None else pa.chunked_array([pa.array(numbers.pop("kind"))])
+        kind = table.column("kind") if table is not None else numbers.pop("kind")
         return cls(keys, numbers, _kinds(store, run_id, kind), ordered, table)
+
+
+def _in_transaction(store: Store) -> bool:
+    """Whether the store's connection is inside a transaction it began: two statements then share one id."""
+    return bool(store.one("SELECT txid_current()") == store.one("SELECT txid_current()"))
 
 
 def _found(
@@ -252,7 +257,19 @@ class Snapshot:
         self._ranks: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
-        results = _Results.read(store, self.run_id, explain=explain)
+        # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew
+        # (``effective_results``). Its query runs on a second connection while this one reads the run's results (DuckDB
+        # lets go of the interpreter while it works): on two free cores the load takes the longer of the two, not
+        # their sum. Inside a transaction a second connection would not see its changes: then one after the other.
+        beside = None if _in_transaction(store) else store.reader()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
+                later = None if beside is None else pool.submit(effective_results, beside, run)
+                results = _Results.read(store, self.run_id, explain=explain)
+            adjusted = effective_results(store, run) if later is None else later.result()
+        finally:
+            if beside is not None:
+                beside.close()
         self.kinds, self._keys = results.kinds, results.keys
         table = results.table
         if not results.ordered:
@@ -264,9 +281,7 @@ class Snapshot:
         self.subject_ids = SubjectIds(self._keys)
         # Writable, one element per subject (a row of rows_of), filled batch by batch as the scan hands them over.
         self.scores, self.grants, self.tier_ranks = (results.numbers[c] for c in ("score", "grants", "tier_rank"))
-        # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew,
-        # and decisions see their effective lists (``effective_lists``), kept by row as Arrow (no object per subject).
-        adjusted = effective_results(store, run)
+        # Decisions see the effective lists (``effective_lists``), kept by row as Arrow (no object per subject).
         rows = self._rows_of_array(adjusted.column("subject_id").combine_chunks())
         order = np.argsort(rows, kind="stable")
         self.grants[rows] = adjusted.column("grants").to_numpy()
