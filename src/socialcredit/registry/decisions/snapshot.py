@@ -130,8 +130,8 @@ def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
 def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, Any]) -> pa.DictionaryArray:
     """The subjects' kinds in row order, as indices into a small dictionary of the kinds' names.
 
-    ``column`` holds the kinds' names, or their places in SUBJECT_KINDS (1-based, as NumPy bytes; 0 for a kind not
-    among them, when the names are read again)."""
+    ``column`` holds the kinds' names, or their places in SUBJECT_KINDS (1-based, a NumPy array of uint8; 0 for a
+    kind not among them, when the names are read again)."""
     if isinstance(column, np.ndarray):
         if len(column) and int(column.min()) == 0:  # a kind the store knows but SUBJECT_KINDS does not: by name
             names = store.execute("SELECT kind FROM run_results WHERE run_id = ?", [run_id]).to_arrow_table()
