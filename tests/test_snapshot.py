@@ -242,3 +242,109 @@ def test_identifiers_of_any_length_become_fixed_width_bytes_in_order() -> None:
         assert [k.decode() for k in keys.tolist()] == words
     same = _fixed_width(pa.array(["110105199001011237", "91110000600037341L"]))
     assert same.tolist() == [b"110105199001011237", b"91110000600037341L"]
+
+
+def _plain(store: Store, run: dict[str, object]) -> dict[str, object]:
+    """What a snapshot of ``run`` holds, read the plain way: one sorted query, the effective results by identifier."""
+    rows = store.execute(
+        "SELECT subject_id, kind, score, tier_rank, grants FROM run_results WHERE run_id = ? ORDER BY subject_id",
+        [run["run_id"]],
+    ).fetchall()
+    adjusted = {r["subject_id"]: r for r in effective_results(store, run).to_pylist()}
+    return {
+        "ids": [r[0] for r in rows],
+        "kinds": [r[1] for r in rows],
+        "scores": [r[2] for r in rows],
+        "tier_ranks": [r[3] for r in rows],
+        "grants": [adjusted[r[0]]["grants"] if r[0] in adjusted else r[4] for r in rows],
+        "lists": [adjusted[r[0]]["lists"] if r[0] in adjusted else None for r in rows],
+    }
+
+
+def _held(snap: Snapshot) -> dict[str, object]:
+    return {
+        "ids": list(snap.subject_ids),
+        "kinds": snap.kinds.to_pylist(),
+        "scores": snap.scores.tolist(),
+        "tier_ranks": snap.tier_ranks.tolist(),
+        "grants": snap.grants.tolist(),
+        "lists": [snap.effective_lists(i) for i in range(len(snap))],
+    }
+
+
+@pytest.mark.parametrize("batch_rows", [7, 122_880])
+@pytest.mark.parametrize("explain", [False, True])
+def test_a_snapshot_read_batch_by_batch_holds_what_the_plain_query_reads(
+    store: Store, monkeypatch: pytest.MonkeyPatch, batch_rows: int, explain: bool
+) -> None:
+    """The results read a batch at a time into arrays of the whole run equal one sorted query's, for persons and
+    organisations, a kind the load does not know, subjects in their notice period and with an effective listing, a
+    run written out of order whose identifiers are of several lengths (later batches wider than the first), and a
+    load inside a transaction (its effective lists then read on the same connection, which sees its changes)."""
+    import socialcredit.registry.decisions.snapshot as snapshot_module
+
+    monkeypatch.setattr(snapshot_module, "BATCH_ROWS", batch_rows)
+    run = store.rows("SELECT * FROM score_runs WHERE run_id = (SELECT max(run_id) FROM score_runs)")[0]
+    odd = int(run["run_id"]) + 2000
+    store.execute(
+        "INSERT INTO score_runs SELECT * REPLACE (? AS run_id) FROM score_runs WHERE run_id = ?", [odd, run["run_id"]]
+    )
+    # identifiers 18 to 20 bytes long, the shortest read first (rows written in descending order), one kind unknown
+    store.execute(
+        "INSERT INTO run_results SELECT * REPLACE (? AS run_id, subject_id || repeat('z', (2 - (row_number() OVER "
+        "(ORDER BY subject_id) - 1) * 3 // (count(*) OVER ()))::INTEGER) AS subject_id) FROM run_results "
+        "WHERE run_id = ? ORDER BY subject_id DESC",
+        [odd, run["run_id"]],
+    )
+    store.execute(
+        "UPDATE run_results SET kind = 'trust' WHERE run_id = ? AND subject_id = "
+        "(SELECT min(subject_id) FROM run_results WHERE run_id = ? AND kind = 'org')",
+        [odd, odd],
+    )
+    listed, blacklisted = store.execute(
+        "SELECT listing_id, subject_id FROM listings WHERE status = 'effective' AND list_id = 'blacklist' "
+        "ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    try:
+        older = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [odd])[0]
+        widths = {len(s) for s in _plain(store, older)["ids"]}  # type: ignore[union-attr]
+        assert widths == {18, 19, 20}
+        held = {}
+        for each in (run, older):
+            held[each["run_id"]] = _held(Snapshot(store, each, explain=explain))
+            assert held[each["run_id"]] == _plain(store, each)
+            assert {"person", "org"} <= set(held[each["run_id"]]["kinds"])  # type: ignore[arg-type]
+        # the effective blacklisting refuses as the run did; in the odd run no identifier has a listing
+        ids = held[run["run_id"]]["ids"]
+        assert held[run["run_id"]]["lists"][ids.index(blacklisted)] is None  # type: ignore[index,union-attr]
+        assert sum(x is not None for x in held[odd]["lists"]) > 0  # type: ignore[union-attr]
+        assert "trust" in held[odd]["kinds"]  # type: ignore[operator]
+        # inside a transaction: a blacklisting put back in its notice period there is seen by the load
+        with store.transaction():
+            store.execute("UPDATE listings SET status = 'pending' WHERE listing_id = ?", [listed])
+            inside, plain = _held(Snapshot(store, run, explain=explain)), _plain(store, run)
+            store.execute("UPDATE listings SET status = 'effective' WHERE listing_id = ?", [listed])
+        assert inside == plain and inside != _held(Snapshot(store, run))
+    finally:
+        store.execute("DELETE FROM run_results WHERE run_id = ?", [odd])
+        store.execute("DELETE FROM score_runs WHERE run_id = ?", [odd])
+
+
+def test_the_order_check_compares_whole_identifiers_as_bytes() -> None:
+    import numpy as np
+
+    from socialcredit.registry.decisions.snapshot import _increasing
+
+    for width in (1, 2, 3, 7, 8, 9, 18, 20):
+        base = [bytes([65 + (i // 7) % 26]) * (width - 1) + bytes([48 + i % 7]) for i in range(40)]
+        keys = np.array(sorted(set(base)), dtype=f"S{width}")
+        assert _increasing(keys) and _increasing(keys[:1]) and _increasing(keys[:0])
+        assert not _increasing(keys[::-1])
+        for i in (0, len(keys) // 2, len(keys) - 2):  # two equal neighbours, or two swapped, anywhere
+            same, swapped = keys.copy(), keys.copy()
+            same[i + 1] = same[i]
+            swapped[[i, i + 1]] = swapped[[i + 1, i]]
+            assert not _increasing(same) and not _increasing(swapped)
+    # a shorter identifier is padded with NUL: it sorts before the longer ones it begins
+    assert _increasing(np.array([b"91", b"91A", b"91B"], dtype="S3"))
+    assert not _increasing(np.array([b"91A", b"91"], dtype="S3"))

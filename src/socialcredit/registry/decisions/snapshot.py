@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, get_args, overload
 
@@ -80,33 +81,27 @@ class _Pending:
 
 
 class SubjectIds(Sequence[str]):
-    """The identifiers of a snapshot's subjects, in row order, read from one Arrow array: an identifier becomes a
-    Python string only when asked for."""
+    """The identifiers of a snapshot's subjects, in row order, read from its array of fixed-width bytes: an identifier
+    becomes a Python string only when asked for."""
 
-    def __init__(self, ids: pa.Array) -> None:
-        self._ids = ids
+    def __init__(self, keys: np.ndarray[Any, np.dtype[np.bytes_]]) -> None:
+        self._keys = keys
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._keys)
 
     @overload
     def __getitem__(self, i: int) -> str: ...
     @overload
     def __getitem__(self, i: slice) -> list[str]: ...
     def __getitem__(self, i: int | slice) -> str | list[str]:
+        # a NumPy bytes item drops the padding (identifiers hold no NUL: see Snapshot.row_of)
         if isinstance(i, slice):
-            start, stop, step = i.indices(len(self._ids))
-            if step == 1:
-                return list(self._ids.slice(start, max(0, stop - start)).to_pylist())
-            return [str(self._ids[j].as_py()) for j in range(start, stop, step)]
-        if i < 0:
-            i += len(self._ids)
-        if not 0 <= i < len(self._ids):
-            raise IndexError(i)
-        return str(self._ids[i].as_py())
+            return [key.decode() for key in self._keys[i].tolist()]
+        return str(self._keys[int(i)].decode())
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ids.to_pylist())
+        return (key.decode() for key in self._keys.tolist())
 
 
 def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
@@ -132,27 +127,108 @@ def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
     return out.view(f"S{width}").ravel()
 
 
-def _kinds(store: Store, run_id: int, column: pa.ChunkedArray) -> pa.DictionaryArray:
+def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, Any]) -> pa.DictionaryArray:
     """The subjects' kinds in row order, as indices into a small dictionary of the kinds' names.
 
-    ``column`` holds the kinds' names, or their places in SUBJECT_KINDS (1-based; 0 for a kind not among them, when
-    the names are read again)."""
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        encoded = pc.dictionary_encode(column.combine_chunks())
-        return pa.DictionaryArray.from_arrays(encoded.indices, encoded.dictionary.cast(pa.string()))
-    codes = column.combine_chunks()
-    if len(codes) and pc.min(codes).as_py() == 0:  # a kind the store knows but SUBJECT_KINDS does not: by name
-        names = store.execute("SELECT kind FROM run_results WHERE run_id = ?", [run_id]).to_arrow_table()
-        return _kinds(store, run_id, names.column("kind"))
-    indices = pc.subtract(codes.cast(pa.int8()), pa.scalar(1, pa.int8()))
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(SUBJECT_KINDS), pa.string()))
+    ``column`` holds the kinds' names, or their places in SUBJECT_KINDS (1-based, a NumPy array of uint8; 0 for a
+    kind not among them, when the names are read again)."""
+    if isinstance(column, np.ndarray):
+        if len(column) and int(column.min()) == 0:  # a kind the store knows but SUBJECT_KINDS does not: by name
+            names = store.execute("SELECT kind FROM run_results WHERE run_id = ?", [run_id]).to_arrow_table()
+            return _kinds(store, run_id, names.column("kind"))
+        indices = pa.array((column - np.uint8(1)).view(np.int8))
+        return pa.DictionaryArray.from_arrays(indices, pa.array(list(SUBJECT_KINDS), pa.string()))
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    return pa.DictionaryArray.from_arrays(encoded.indices, encoded.dictionary.cast(pa.string()))
 
 
-def _writable(column: pa.ChunkedArray) -> np.ndarray[Any, Any]:
-    """A column as one writable NumPy array, copied once out of its chunks."""
-    if column.num_chunks == 0:
-        return np.zeros(0, dtype=column.type.to_pandas_dtype())
-    return np.concatenate([chunk.to_numpy(zero_copy_only=False) for chunk in column.chunks])
+# Rows handed over at a time when a run's results are read: one row group. Each batch is copied into arrays of the
+# whole run and released, so its buffers are reused for the next one (a fresh allocation of every subject's
+# identifiers costs more in page faults than the copy: 1.2 s for 22 million).
+BATCH_ROWS = 122_880
+
+
+def _increasing(keys: np.ndarray[Any, np.dtype[np.bytes_]]) -> bool:
+    """Whether fixed-width byte strings are in strictly increasing byte order: compared as big-endian words of up to
+    8 bytes, the last words first (a comparison of strings per pair costs several times more)."""
+    n, width = len(keys), keys.dtype.itemsize
+    if n < 2:
+        return True
+    data = np.ascontiguousarray(keys).view(np.uint8)
+    pieces, at = [], 0
+    while at < width:
+        size = next(s for s in (8, 4, 2, 1) if s <= width - at)
+        pieces.append((at, size))
+        at += size
+    greater: np.ndarray[Any, np.dtype[np.bool_]] | None = None
+    for at, size in reversed(pieces):
+        words = np.ndarray((n,), dtype=f">u{size}", buffer=data, offset=at, strides=(width,))
+        before, after = words[:-1], words[1:]
+        greater = after > before if greater is None else (after > before) | ((after == before) & greater)
+    return bool(greater is not None and greater.all())
+
+
+@dataclass
+class _Results:
+    """A run's results as read for a snapshot: the identifiers as fixed-width bytes, the numbers as writable NumPy
+    arrays, the kinds; with explanations, the whole table too."""
+
+    keys: np.ndarray[Any, np.dtype[np.bytes_]]
+    numbers: dict[str, np.ndarray[Any, Any]]
+    kinds: pa.DictionaryArray
+    ordered: bool  # the identifiers in strictly increasing byte order (as a run writes them)
+    table: pa.Table | None
+
+    @classmethod
+    def read(cls, store: Store, run_id: int, *, explain: bool) -> _Results:
+        # The kind as a small number (its place in SUBJECT_KINDS, 0 for any other): a column of 22 million strings
+        # costs half a CPU second more to hand over than one of bytes.
+        columns = (
+            "*"
+            if explain
+            else "subject_id, coalesce(list_position($kinds, kind), 0)::UTINYINT AS kind, score, tier_rank, grants"
+        )
+        params: dict[str, Any] = {"run": run_id} | ({} if explain else {"kinds": list(SUBJECT_KINDS)})
+        n = int(store.one("SELECT count(*) FROM run_results WHERE run_id = ?", [run_id]))
+        # No ORDER BY: a run writes its results in subject order (runs._results_insert) and a scan keeps the order
+        # they were written in, so this is a plain scan; a run written otherwise (an older store) is sorted after.
+        reader = store.execute(f"SELECT {columns} FROM run_results WHERE run_id = $run", params).to_arrow_reader(
+            BATCH_ROWS
+        )
+        names = ("score", "grants", "tier_rank") + (() if explain else ("kind",))
+        numbers = {c: np.empty(n, dtype=reader.schema.field(c).type.to_pandas_dtype()) for c in names}
+        keys = np.zeros(0, dtype="S1")
+        batches: list[pa.RecordBatch] = []
+        at, ordered = 0, True
+        for batch in reader:
+            m = batch.num_rows
+            if at + m > n:  # more rows than counted (not expected of a finished run): the arrays grow
+                keys = np.concatenate([keys[:at], np.zeros(m, keys.dtype)])
+                numbers = {c: np.concatenate([a[:at], np.empty(m, a.dtype)]) for c, a in numbers.items()}
+                n = at + m
+            ids = _fixed_width(batch.column("subject_id"))
+            if not at:
+                keys = np.empty(n, dtype=ids.dtype if m else keys.dtype)
+            elif ids.dtype.itemsize > keys.dtype.itemsize:  # longer identifiers than so far: every key widens
+                keys = keys.astype(ids.dtype)
+            keys[at : at + m] = ids
+            for c in names:
+                numbers[c][at : at + m] = batch.column(c).to_numpy(zero_copy_only=False)
+            # in order within the batch, and after the batch before
+            ordered = ordered and _increasing(keys[max(at - 1, 0) : at + m])
+            if explain:
+                batches.append(batch)
+            at += m
+        keys = keys[:at]
+        numbers = {c: a[:at] for c, a in numbers.items()}
+        table = pa.Table.from_batches(batches, reader.schema) if explain else None
+        kind = table.column("kind") if table is not None else numbers.pop("kind")
+        return cls(keys, numbers, _kinds(store, run_id, kind), ordered, table)
+
+
+def _in_transaction(store: Store) -> bool:
+    """Whether the store's connection is inside a transaction it began: two statements then share one id."""
+    return bool(store.one("SELECT txid_current()") == store.one("SELECT txid_current()"))
 
 
 def _found(
@@ -181,33 +257,31 @@ class Snapshot:
         self._ranks: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
-        # The kind as a small number (its place in SUBJECT_KINDS, 0 for any other): a column of 22 million strings
-        # costs half a CPU second more to hand over than one of bytes.
-        columns = (
-            "*"
-            if explain
-            else "subject_id, coalesce(list_position($kinds, kind), 0)::UTINYINT AS kind, score, tier_rank, grants"
-        )
-        params: dict[str, Any] = {"run": self.run_id} | ({} if explain else {"kinds": list(SUBJECT_KINDS)})
-        # No ORDER BY: a run writes its results in subject order (runs._results_insert) and a scan keeps the order
-        # they were written in, so this is a plain scan; a run written otherwise (an older store) is sorted here.
-        table = store.execute(f"SELECT {columns} FROM run_results WHERE run_id = $run", params).to_arrow_table()
-        self.kinds = _kinds(store, self.run_id, table.column("kind"))
-        ids = table.column("subject_id").combine_chunks()
-        self._keys = _fixed_width(ids)
-        if len(self._keys) > 1 and not bool(np.all(self._keys[1:] > self._keys[:-1])):
+        # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew
+        # (``effective_results``). Its query runs on a second connection while this one reads the run's results (DuckDB
+        # lets go of the interpreter while it works): on two free cores the load takes the longer of the two, not
+        # their sum. Inside a transaction a second connection would not see its changes: then one after the other.
+        beside = None if _in_transaction(store) else store.reader()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
+                later = None if beside is None else pool.submit(effective_results, beside, run)
+                results = _Results.read(store, self.run_id, explain=explain)
+            adjusted = effective_results(store, run) if later is None else later.result()
+        finally:
+            if beside is not None:
+                beside.close()
+        self.kinds, self._keys = results.kinds, results.keys
+        table = results.table
+        if not results.ordered:
             # not in byte order (an older run, a collation): sorted here, every column alike
             order = np.argsort(self._keys, kind="stable")
-            table, ids, self._keys = table.take(order), ids.take(order), self._keys[order]
-            self.kinds = self.kinds.take(order)
-        self.subject_ids = SubjectIds(ids)
-        # Writable, one element per subject (a row of rows_of): one copy out of the Arrow chunks.
-        self.scores, self.grants, self.tier_ranks = (
-            _writable(table.column(c)) for c in ("score", "grants", "tier_rank")
-        )
-        # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew,
-        # and decisions see their effective lists (``effective_lists``), kept by row as Arrow (no object per subject).
-        adjusted = effective_results(store, run)
+            self._keys, self.kinds = self._keys[order], self.kinds.take(order)
+            results.numbers = {name: column[order] for name, column in results.numbers.items()}
+            table = None if table is None else table.take(order)
+        self.subject_ids = SubjectIds(self._keys)
+        # Writable, one element per subject (a row of rows_of), filled batch by batch as the scan hands them over.
+        self.scores, self.grants, self.tier_ranks = (results.numbers[c] for c in ("score", "grants", "tier_rank"))
+        # Decisions see the effective lists (``effective_lists``), kept by row as Arrow (no object per subject).
         rows = self._rows_of_array(adjusted.column("subject_id").combine_chunks())
         order = np.argsort(rows, kind="stable")
         self.grants[rows] = adjusted.column("grants").to_numpy()
@@ -223,7 +297,7 @@ class Snapshot:
         self.guards: dict[str, Guard] = load_guards(store)
         self.freezable = {s.id for s in self.policy.services if s.freezable}
         self.results: pa.Table | None = None
-        if explain:
+        if table is not None:
             self._load_explanations(store, table)
 
     def __len__(self) -> int:
