@@ -173,3 +173,51 @@ def validate_subject_id_or_none(value: str) -> str | None:
         return validate_subject_id(value.strip(), today=TODAY).number
     except IdentifierError:
         return None
+
+
+def test_full_width_and_invisible_characters_in_a_subjects_file(store: Store, tmp_path: Path) -> None:
+    full_width = GOOD.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    rows = [[full_width, "张三"], [f"\ufeff{WOMAN}", "李四"], [f"{ORG.lower()}\u200b", "北京某公司"], [GOOD, "张三"]]
+    path = _write(tmp_path / "subjects.csv", ["subject_id", "name"], rows)
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    assert report.errors == [RowError(4, "subject_id", "appears more than once in this file (first at row 1)")]
+    assert [r["subject_id"] for r in store.rows("SELECT subject_id FROM subjects ORDER BY subject_key")] == [
+        GOOD,
+        WOMAN,
+        ORG,
+    ]
+
+
+def test_a_records_subject_id_is_compacted_as_in_a_subjects_file(store: Store, tmp_path: Path) -> None:
+    person = make_ric("110101", dt.date(1985, 1, 2), 8)
+    assert person.endswith("X")
+    subjects = _write(tmp_path / "subjects.csv", ["subject_id", "name"], [[person, "张三"], [ORG, "北京某公司"]])
+    assert ingest_file(store, subjects, "civil_affairs", today=TODAY).accepted == 2
+    sent = [
+        person.lower(),
+        f" {person[:6]} {person[6:14]} {person[14:]} ",
+        person.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")),
+        f"\u200b{person}",
+        ORG.lower(),
+        "\u200b",
+        "110101850102008",
+    ]
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
+    rows = [[f"r{i}", sid, "tax_payment", "2025-01-01", "10", "paid"] for i, sid in enumerate(sent, start=1)]
+    report = ingest_file(store, _write(tmp_path / "records.csv", header, rows), "tax_bureau", today=TODAY)
+    assert report.errors == [
+        RowError(6, "subject_id", "is required"),
+        RowError(
+            7,
+            "subject_id",
+            "no registered subject '110101850102008' (subjects are registered through the civil_affairs source)",
+        ),
+    ]
+    stored = store.rows("SELECT record_id, subject_id, subject_key FROM records ORDER BY record_id")
+    assert [(r["record_id"], r["subject_id"], r["subject_key"]) for r in stored] == [
+        ("r1", person, 1),
+        ("r2", person, 1),
+        ("r3", person, 1),
+        ("r4", person, 1),
+        ("r5", ORG, 2),
+    ]

@@ -10,8 +10,10 @@ Check algorithms and the region-code table come from python-stdnum (``stdnum.cn.
 message for a person and a short machine-readable ``reason``: ``empty``, ``length``, ``format``,
 ``checksum``, ``birth_date`` or ``region``.
 
-Before validation an input is compacted: all whitespace is removed, and letters are upper-cased
-(for a resident identity number only a final ``x``). Messages quote the compacted value, so that
+Before validation an input is compacted: all whitespace and the invisible characters a copy and paste
+brings along (zero-width space and joiners, word joiner, soft hyphen, byte order mark) are removed, full-width
+forms (``１１０１０５…``, ``Ｌ``, as Chinese input methods type them) become their ASCII characters, and letters are
+upper-cased (for a resident identity number only a final ``x``). Messages quote the compacted value, so that
 character counts and positions in them refer to what is quoted.
 """
 
@@ -33,6 +35,7 @@ __all__ = [
     "OrgCode",
     "ResidentId",
     "SubjectKind",
+    "compact_subject_id",
     "make_ric",
     "make_uscc",
     "region_name",
@@ -81,8 +84,14 @@ def _is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+# Full-width forms U+FF01-FF5E to ASCII; the invisible characters to nothing.
+_COMPACT = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | dict.fromkeys(
+    (0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF), None
+)
+
+
 def _squeeze(value: str) -> str:
-    return "".join(value.split())
+    return "".join(value.translate(_COMPACT).split())
 
 
 def _compact_ric(value: str) -> str:
@@ -94,6 +103,16 @@ def _compact_ric(value: str) -> str:
 
 def _compact_uscc(value: str) -> str:
     return _squeeze(value).translate(_ASCII_UPPER)
+
+
+def compact_subject_id(value: str) -> str:
+    """The compacted form of a person's or an organisation's identifier: the ``number`` that
+    :func:`validate_subject_id` gives for it when it is valid (a record's subject is looked up by it).
+
+    >>> compact_subject_id(" 11010519491231 002x"), compact_subject_id("９１１１００００６０００３７３４１ｌ")
+    ('11010519491231002X', '91110000600037341L')
+    """
+    return _compact_uscc(value)  # a valid identity number's only letter is its last, X
 
 
 def _raw(value: object) -> str:
