@@ -1266,10 +1266,17 @@ def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) 
 
 
 def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> list[RowError]:
-    """The errors found in SQL: a missing name, an unknown profession, a column that is no field of a subject, and
-    an identifier repeated in the file; in row order."""
+    """The errors found in SQL: a missing name, a control character in a name or district, an unknown profession, a
+    column that is no field of a subject, and an identifier repeated in the file; in row order."""
     bind = _Binds()  # DuckDB refuses values the statement does not use: bind only what a check reads
     checks = ["SELECT _row, 1, 'name', 'is required' FROM staging WHERE name IS NULL"]
+    # A name or district is printable: a NUL byte, a line break or an escape sequence in one is refused.
+    for col in (c for c in ("name", "district") if c in cols):
+        checks.append(
+            f"SELECT _row, 1, '{col}', 'has a control character (' || "
+            f"printf('U+%04X', unicode(regexp_extract({col}, '[[:cntrl:]]'))) || '); a {col} is printable text' "
+            f"FROM staging WHERE regexp_matches({col}, '[[:cntrl:]]')"
+        )
     if "profession" in cols:
         checks.append(
             "SELECT _row, 2, 'profession', '''' || profession || ''' is not a profession of the catalog' "
