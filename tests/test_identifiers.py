@@ -465,6 +465,17 @@ def test_subject_errors(value: str, message: str) -> None:
     assert subject_kind(value) == "org"
 
 
+@pytest.mark.parametrize("value", ["110105491001001", " 110105 491001 001 ", "１１０１０５４９１００１００１"])
+def test_an_old_15_digit_number_is_named_as_such(value: str) -> None:
+    error = raises(validate_subject_id, value, today=TODAY)
+    assert str(error) == (
+        "subject id '110105491001001' has 15 digits, the form of an identity number before 1999 (or of a business"
+        " registration number before 2015); expected the 18-character resident identity number or unified social"
+        " credit code"
+    )
+    assert (error.reason, error.value) == ("length", value)
+
+
 def test_subject_kind_of_non_string() -> None:
     assert subject_kind(None) == "org"  # type: ignore[arg-type]
 

@@ -332,11 +332,19 @@ def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId 
     else as a Unified Social Credit Code. Most real credit codes also have 17 digits first (the
     stdnum example ``91110000600037341L`` does), so a value of that shape that fails as a resident
     identity number but is a valid credit code is returned as an :class:`OrgCode`; if it is neither,
-    the error is the resident identity number's.
+    the error is the resident identity number's. 15 digits are refused as the old form of either.
 
     >>> validate_subject_id("91110000600037341L").registry
     '9'
     """
+    if isinstance(value, str) and len(old := _squeeze(value)) == 15 and _is_digits(old):
+        raise IdentifierError(
+            f"subject id {old!r} has 15 digits, the form of an identity number before 1999 (or of a business"
+            " registration number before 2015); expected the 18-character resident identity number or unified social"
+            " credit code",
+            reason="length",
+            value=value,
+        )
     if not isinstance(value, str) or not _looks_like_ric(value):
         return validate_uscc(value)
     try:
