@@ -476,6 +476,18 @@ def test_an_old_15_digit_number_is_named_as_such(value: str) -> None:
     assert (error.reason, error.value) == ("length", value)
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"), [("1.10101E+17", "1.10101E+17"), (" 1.10105194910010e17", "1.10105194910010e17")]
+)
+def test_a_spreadsheets_scientific_notation_is_named_as_such(value: str, shown: str) -> None:
+    error = raises(validate_subject_id, value, today=TODAY)
+    assert str(error) == (
+        f"subject id {shown!r} is a number in scientific notation, as a spreadsheet shows a long number: its last"
+        " digits are lost; export the column as text"
+    )
+    assert error.reason == "format"
+
+
 def test_subject_kind_of_non_string() -> None:
     assert subject_kind(None) == "org"  # type: ignore[arg-type]
 

@@ -20,6 +20,7 @@ character counts and positions in them refer to what is quoted.
 from __future__ import annotations
 
 import functools
+import re
 import string
 from dataclasses import dataclass
 from datetime import date
@@ -54,6 +55,8 @@ _USCC_ALPHABET: str = _stdnum_uscc._alphabet  # 0-9 and A-Z without I, O, S, V, 
 _USCC_CHARS = frozenset(_USCC_ALPHABET)
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _EARLIEST_BIRTH = date(1900, 1, 1)
+# 1.10101E+17: an identifier a spreadsheet took for a number (a "." or "+", which no identifier has)
+_SCIENTIFIC = re.compile(r"[0-9](\.[0-9]+[Ee]\+?|[Ee]\+)[0-9]+")
 
 # A period of a region code: first year, last year (both inclusive, None = open), name.
 _Period = tuple[int | None, int | None, str]
@@ -332,11 +335,19 @@ def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId 
     else as a Unified Social Credit Code. Most real credit codes also have 17 digits first (the
     stdnum example ``91110000600037341L`` does), so a value of that shape that fails as a resident
     identity number but is a valid credit code is returned as an :class:`OrgCode`; if it is neither,
-    the error is the resident identity number's. 15 digits are refused as the old form of either.
+    the error is the resident identity number's. 15 digits are refused as the old form of either, and a
+    number in scientific notation as a spreadsheet's.
 
     >>> validate_subject_id("91110000600037341L").registry
     '9'
     """
+    if isinstance(value, str) and _SCIENTIFIC.fullmatch(_squeeze(value)):
+        raise IdentifierError(
+            f"subject id {_squeeze(value)!r} is a number in scientific notation, as a spreadsheet shows a long"
+            " number: its last digits are lost; export the column as text",
+            reason="format",
+            value=value,
+        )
     if isinstance(value, str) and len(old := _squeeze(value)) == 15 and _is_digits(old):
         raise IdentifierError(
             f"subject id {old!r} has 15 digits, the form of an identity number before 1999 (or of a business"
