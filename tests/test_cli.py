@@ -100,6 +100,10 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     assert (scored["run_id"], scored["subjects"], scored["list_counts"]) == (2, 2, {"blacklist": 1})
 
     shown = json.loads(run("show", DEFAULTER, "--json", db=city).stdout)
+    # the identifier as a person types it, with a space and full-width digits, is the one registered
+    typed = f"{DEFAULTER[:6]} {DEFAULTER[6:]}".translate(str.maketrans("0123", "０１２３"))
+    again = json.loads(run("show", typed, "--json", db=city).stdout)
+    assert (again["subject"], again["scores"]) == (shown["subject"], shown["scores"])
     beijing = shown["scores"][0]
     # 1000 base − 100 (court.unfulfilled, legal) = 900: tier B (850–959); ranked below the payer's 1002.
     assert (beijing["score"], beijing["tier"], beijing["rank"], beijing["of"], beijing["percentile"]) == (

@@ -272,10 +272,11 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """A subject's file: scores, reasons, lists, records with their contribution, inquiries."""
+    from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.reporting.report import subject_report
 
-    with _store(db) as store:
-        report = subject_report(store, subject, policy_ids=policy, lang=lang)
+    with _store(db) as store:  # compacted as in a subjects file: '110105 19800304015x' is the subject registered
+        report = subject_report(store, compact_subject_id(subject), policy_ids=policy, lang=lang)
     if as_json:
         _json(report)
         return
