@@ -104,7 +104,8 @@ def test_resending_is_unchanged_and_a_change_keeps_the_key(store: Store, tmp_pat
     ]
 
 
-# Identifiers near valid ones: one character changed, dropped, doubled or swapped, a lower-case x, spaces.
+# Identifiers near valid ones: one character changed, dropped, doubled or swapped, a lower-case x, spaces, a
+# full-width digit or x, a zero-width space.
 def _mutate(base: str, how: int, pos: int, char: str) -> str:
     pos %= len(base)
     if how == 0:
@@ -128,7 +129,7 @@ identifiers = st.one_of(
         st.integers(0, 999),
     ).flatmap(
         lambda ric: st.builds(
-            _mutate, st.just(ric), st.integers(0, 6), st.integers(0, 17), st.sampled_from("0123456789XxA")
+            _mutate, st.just(ric), st.integers(0, 6), st.integers(0, 17), st.sampled_from("0123456789XxA１ｘ\u200b")
         )
     ),
     st.builds(make_uscc, st.sampled_from(["91110000600037341", "12100000400000624"])),
