@@ -196,6 +196,23 @@ def test_a_resident_sees_only_their_own_file(world: dict[str, Any]) -> None:
     assert other.json()["error"] == {"code": "not_your_file", "message": "a resident key opens only its own file"}
 
 
+def test_an_identifier_in_a_url_or_a_decision_request_is_compacted(world: dict[str, Any]) -> None:
+    """Spaces and full-width digits, as in a subjects file: the subject as registered, and a resident's own file."""
+    client: httpx.Client = world["client"]
+    listed: str = world["listed"]
+    full_width = listed.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    for sent in (f"{listed[:6]} {listed[6:]}", full_width, f"\u200b{listed.lower()}"):
+        own = client.get(f"/v1/subjects/{sent}/report", headers=auth(world["keys"]["resident"]))
+        assert own.status_code == 200, own.text
+        assert own.json()["subject"]["subject_id"] == listed
+        asked = {"subject_id": sent, "service": "high_speed_rail", "purpose": "ticket purchase"}
+        one = client.post("/v1/decisions", json=asked, headers=auth(world["keys"]["railway"]))
+        assert (one.status_code, one.json()["subject_id"], one.json()["granted"]) == (200, listed, False)
+        batch = {"subject_ids": [sent], "service": "high_speed_rail", "purpose": "ticket purchase"}
+        many = client.post("/v1/decisions/batch", json=batch, headers=auth(world["keys"]["railway"]))
+        assert [(d["subject_id"], d["granted"]) for d in many.json()["decisions"]] == [(listed, False)]
+
+
 def test_a_relying_party_asks_only_its_services_and_purposes(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     key = auth(world["keys"]["railway"])

@@ -100,6 +100,10 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     assert (scored["run_id"], scored["subjects"], scored["list_counts"]) == (2, 2, {"blacklist": 1})
 
     shown = json.loads(run("show", DEFAULTER, "--json", db=city).stdout)
+    # the identifier as a person types it, with a space and full-width digits, is the one registered
+    typed = f"{DEFAULTER[:6]} {DEFAULTER[6:]}".translate(str.maketrans("0123", "０１２３"))
+    again = json.loads(run("show", typed, "--json", db=city).stdout)
+    assert (again["subject"], again["scores"]) == (shown["subject"], shown["scores"])
     beijing = shown["scores"][0]
     # 1000 base − 100 (court.unfulfilled, legal) = 900: tier B (850–959); ranked below the payer's 1002.
     assert (beijing["score"], beijing["tier"], beijing["rank"], beijing["of"], beijing["percentile"]) == (
@@ -134,6 +138,14 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         ("railway", "high_speed_rail", "ticket purchase", "refused")
     ]
     assert "The audit log is intact" in run("audit", "verify", db=city).stdout
+    # decide and consent take the identifier as a person types it too, and answer with the one registered
+    typed = f" {PAYER[:6]} {PAYER[6:]}".translate(str.maketrans("0123", "０１２３"))
+    again = json.loads(
+        run("decide", typed, "high_speed_rail", "--purpose", "ticket purchase", "--json", db=city).stdout
+    )
+    assert (again["subject_id"], again["granted"], again["score"]) == (PAYER, True, 1002)
+    withdrawn = run("consent", typed, "commercial", "--withdraw", db=city).stdout
+    assert withdrawn == f"{PAYER}: consent to commercial withdrawn; effective at the next run.\n"
 
 
 @pytest.mark.slow

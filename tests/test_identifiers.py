@@ -86,6 +86,36 @@ def test_ric_is_compacted() -> None:
     assert validate_ric("  110105 19491231 002x ", today=TODAY).number == "11010519491231002X"
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "１１０１０５１９４９１２３１００２ｘ",  # full-width digits and x, as a Chinese input method types them
+        "110105\u3000１９４９1231002X",  # an ideographic space, some digits full-width
+        "\ufeff11010519491231002X",  # a byte order mark, from a spreadsheet's export
+        "110105\u200b19491231\u00ad002X\u2060",  # zero-width space, soft hyphen, word joiner
+    ],
+)
+def test_ric_full_width_and_invisible_characters_are_compacted(value: str) -> None:
+    assert validate_ric(value, today=TODAY).number == "11010519491231002X"
+    assert validate_subject_id(value, today=TODAY).number == "11010519491231002X"
+    assert subject_kind(value) == "person"
+
+
+def test_uscc_full_width_and_invisible_characters_are_compacted() -> None:
+    assert validate_uscc("９１１１００００６０００３７３４１ｌ").number == "91110000600037341L"
+    assert validate_subject_id("\u200b91110000600037341l\ufeff").number == "91110000600037341L"
+
+
+def test_full_width_characters_show_as_ascii_in_messages() -> None:
+    error = raises(validate_ric, "１１０１０５１９４９１２３１００２")
+    assert str(error) == "resident identity number '11010519491231002' has 17 characters; expected 18"
+    error = raises(validate_uscc, "９１１１０Ｏ００６０００３７３４１Ｌ")
+    assert str(error) == (
+        "unified social credit code '91110O00600037341L' has 'O' at position 6; allowed are 0-9 and A-Z without I, O,"
+        " S, V, Z"
+    )
+
+
 def test_birth_date_today_is_accepted() -> None:
     number = make_ric("110101", TODAY, 1)
     assert validate_ric(number, today=TODAY).birth_date == TODAY
@@ -161,7 +191,6 @@ def test_ric_length(value: str, shown: str, n: int) -> None:
         "A10105194910010015",
         "1101051949100100A5",
         "11010519491001X015",
-        "１10105194910010015",
         "1101-5194910010015",
     ],
 )
@@ -362,7 +391,7 @@ def test_uscc_length(value: str, n: int) -> None:
         ("91110000-00037341L", "-", 9),
         ("9111000060003734é1", "é", 17),  # only ASCII letters are upper-cased
         ("91110000600037341o", "O", 18),
-        ("91110000６00037341L", "６", 9),
+        ("91110000٦00037341L", "٦", 9),  # an Arabic-Indic six: only full-width forms become ASCII
         ("9I1O0000600037341L", "I", 2),
     ],
 )
@@ -434,6 +463,29 @@ def test_subject_errors(value: str, message: str) -> None:
     error = raises(validate_subject_id, value, today=TODAY)
     assert str(error) == message
     assert subject_kind(value) == "org"
+
+
+@pytest.mark.parametrize("value", ["110105491001001", " 110105 491001 001 ", "１１０１０５４９１００１００１"])
+def test_an_old_15_digit_number_is_named_as_such(value: str) -> None:
+    error = raises(validate_subject_id, value, today=TODAY)
+    assert str(error) == (
+        "subject id '110105491001001' has 15 digits, the form of an identity number before 1999 (or of a business"
+        " registration number before 2015); expected the 18-character resident identity number or unified social"
+        " credit code"
+    )
+    assert (error.reason, error.value) == ("length", value)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("1.10101E+17", "1.10101E+17"), (" 1.10105194910010e17", "1.10105194910010e17")]
+)
+def test_a_spreadsheets_scientific_notation_is_named_as_such(value: str, shown: str) -> None:
+    error = raises(validate_subject_id, value, today=TODAY)
+    assert str(error) == (
+        f"subject id {shown!r} is a number in scientific notation, as a spreadsheet shows a long number: its last"
+        " digits are lost; export the column as text"
+    )
+    assert error.reason == "format"
 
 
 def test_subject_kind_of_non_string() -> None:

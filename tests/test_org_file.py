@@ -469,3 +469,14 @@ def test_the_file_and_the_pages_say_who_acted_for_the_organisation(world: dict[s
             page = op.get(path, params={"lang": "zh"})
             assert page.status_code == 200, path
             assert f'代表企业办理人: <span class="code" data-testid="acting-for">{REP}</span>' in page.text
+
+
+def test_a_credit_code_in_the_url_is_compacted_as_in_a_subjects_file(world: dict[str, Any]) -> None:
+    for sent in (
+        ORG.lower(),
+        f"{ORG[:9]} {ORG[9:]}",
+        ORG.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    ):
+        answer = _get(world, "rep", f"/v1/orgs/{sent}/file")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["organisation"]["org_id"] == ORG

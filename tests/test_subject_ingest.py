@@ -104,7 +104,8 @@ def test_resending_is_unchanged_and_a_change_keeps_the_key(store: Store, tmp_pat
     ]
 
 
-# Identifiers near valid ones: one character changed, dropped, doubled or swapped, a lower-case x, spaces.
+# Identifiers near valid ones: one character changed, dropped, doubled or swapped, a lower-case x, spaces, a
+# full-width digit or x, a zero-width space.
 def _mutate(base: str, how: int, pos: int, char: str) -> str:
     pos %= len(base)
     if how == 0:
@@ -128,7 +129,7 @@ identifiers = st.one_of(
         st.integers(0, 999),
     ).flatmap(
         lambda ric: st.builds(
-            _mutate, st.just(ric), st.integers(0, 6), st.integers(0, 17), st.sampled_from("0123456789XxA")
+            _mutate, st.just(ric), st.integers(0, 6), st.integers(0, 17), st.sampled_from("0123456789XxA１ｘ\u200b")
         )
     ),
     st.builds(make_uscc, st.sampled_from(["91110000600037341", "12100000400000624"])),
@@ -173,3 +174,71 @@ def validate_subject_id_or_none(value: str) -> str | None:
         return validate_subject_id(value.strip(), today=TODAY).number
     except IdentifierError:
         return None
+
+
+def test_full_width_and_invisible_characters_in_a_subjects_file(store: Store, tmp_path: Path) -> None:
+    full_width = GOOD.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    rows = [[full_width, "张三"], [f"\ufeff{WOMAN}", "李四"], [f"{ORG.lower()}\u200b", "北京某公司"], [GOOD, "张三"]]
+    path = _write(tmp_path / "subjects.csv", ["subject_id", "name"], rows)
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    assert report.errors == [RowError(4, "subject_id", "appears more than once in this file (first at row 1)")]
+    assert [r["subject_id"] for r in store.rows("SELECT subject_id FROM subjects ORDER BY subject_key")] == [
+        GOOD,
+        WOMAN,
+        ORG,
+    ]
+
+
+def test_a_records_subject_id_is_compacted_as_in_a_subjects_file(store: Store, tmp_path: Path) -> None:
+    person = make_ric("110101", dt.date(1985, 1, 2), 8)
+    assert person.endswith("X")
+    subjects = _write(tmp_path / "subjects.csv", ["subject_id", "name"], [[person, "张三"], [ORG, "北京某公司"]])
+    assert ingest_file(store, subjects, "civil_affairs", today=TODAY).accepted == 2
+    sent = [
+        person.lower(),
+        f" {person[:6]} {person[6:14]} {person[14:]} ",
+        person.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")),
+        f"\u200b{person}",
+        ORG.lower(),
+        "\u200b",
+        "110101850102008",
+    ]
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
+    rows = [[f"r{i}", sid, "tax_payment", "2025-01-01", "10", "paid"] for i, sid in enumerate(sent, start=1)]
+    report = ingest_file(store, _write(tmp_path / "records.csv", header, rows), "tax_bureau", today=TODAY)
+    assert report.errors == [
+        RowError(6, "subject_id", "is required"),
+        RowError(
+            7,
+            "subject_id",
+            "no registered subject '110101850102008' (subjects are registered through the civil_affairs source)",
+        ),
+    ]
+    stored = store.rows("SELECT record_id, subject_id, subject_key FROM records ORDER BY record_id")
+    assert [(r["record_id"], r["subject_id"], r["subject_key"]) for r in stored] == [
+        ("r1", person, 1),
+        ("r2", person, 1),
+        ("r3", person, 1),
+        ("r4", person, 1),
+        ("r5", ORG, 2),
+    ]
+
+
+def test_a_control_character_in_a_name_or_district_is_refused(store: Store, tmp_path: Path) -> None:
+    people = [make_ric("110101", dt.date(1985, 1, 2), n) for n in (1, 3, 5, 7, 9)]
+    rows = [
+        [people[0], "张三", "东城区"],
+        [people[1], "张\x00三", "东城区"],
+        [people[2], "李\n四", "西城区"],
+        [people[3], "\x1b[31m王五", "海淀区"],
+        [people[4], "赵六", "朝阳\x7f区"],
+    ]
+    path = _write(tmp_path / "subjects.csv", ["subject_id", "name", "district"], rows)
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    assert report.errors == [
+        RowError(2, "name", "has a control character (U+0000); a name is printable text"),
+        RowError(3, "name", "has a control character (U+000A); a name is printable text"),
+        RowError(4, "name", "has a control character (U+001B); a name is printable text"),
+        RowError(5, "district", "has a control character (U+007F); a district is printable text"),
+    ]
+    assert [r["name"] for r in store.rows("SELECT name FROM subjects")] == ["张三"]

@@ -272,10 +272,11 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """A subject's file: scores, reasons, lists, records with their contribution, inquiries."""
+    from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.reporting.report import subject_report
 
-    with _store(db) as store:
-        report = subject_report(store, subject, policy_ids=policy, lang=lang)
+    with _store(db) as store:  # compacted as in a subjects file: '110105 19800304015x' is the subject registered
+        report = subject_report(store, compact_subject_id(subject), policy_ids=policy, lang=lang)
     if as_json:
         _json(report)
         return
@@ -366,9 +367,11 @@ def decide(
     as_json: JsonOpt = False,
 ) -> None:
     """May this subject have this service? Granted or refused, with reasons; logged as an inquiry."""
+    from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.decisions.decide import decide as decide_
     from socialcredit.registry.due_process.listings import ended_since_run
 
+    subject = compact_subject_id(subject)  # as in a subjects file: spaces, full-width digits, a lower-case x
     with _store(db) as store:
         d = decide_(store, subject, service, purpose, requester=requester, policy_id=policy, lang=lang)
         # No service runs here to rescore at once (registry/decisions/live.py): say what the run's score predates.
@@ -432,8 +435,10 @@ def consent(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Record a resident's consent (or its withdrawal) for a data category; effective at the next run."""
+    from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.records.consent import set_consent
 
+    subject = compact_subject_id(subject)  # as in a subjects file: spaces, full-width digits, a lower-case x
     with _store(db) as store:
         set_consent(store, subject, category, grant)
     out.print(f"{subject}: consent to {category} {'granted' if grant else 'withdrawn'}; effective at the next run.")

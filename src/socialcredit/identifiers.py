@@ -10,14 +10,17 @@ Check algorithms and the region-code table come from python-stdnum (``stdnum.cn.
 message for a person and a short machine-readable ``reason``: ``empty``, ``length``, ``format``,
 ``checksum``, ``birth_date`` or ``region``.
 
-Before validation an input is compacted: all whitespace is removed, and letters are upper-cased
-(for a resident identity number only a final ``x``). Messages quote the compacted value, so that
+Before validation an input is compacted: all whitespace and the invisible characters a copy and paste
+brings along (zero-width space and joiners, word joiner, soft hyphen, byte order mark) are removed, full-width
+forms (``１１０１０５…``, ``Ｌ``, as Chinese input methods type them) become their ASCII characters, and letters are
+upper-cased (for a resident identity number only a final ``x``). Messages quote the compacted value, so that
 character counts and positions in them refer to what is quoted.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import string
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +36,7 @@ __all__ = [
     "OrgCode",
     "ResidentId",
     "SubjectKind",
+    "compact_subject_id",
     "make_ric",
     "make_uscc",
     "region_name",
@@ -51,6 +55,8 @@ _USCC_ALPHABET: str = _stdnum_uscc._alphabet  # 0-9 and A-Z without I, O, S, V, 
 _USCC_CHARS = frozenset(_USCC_ALPHABET)
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _EARLIEST_BIRTH = date(1900, 1, 1)
+# 1.10101E+17: an identifier a spreadsheet took for a number (a "." or "+", which no identifier has)
+_SCIENTIFIC = re.compile(r"[0-9](\.[0-9]+[Ee]\+?|[Ee]\+)[0-9]+")
 
 # A period of a region code: first year, last year (both inclusive, None = open), name.
 _Period = tuple[int | None, int | None, str]
@@ -81,8 +87,14 @@ def _is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+# Full-width forms U+FF01-FF5E to ASCII; the invisible characters to nothing.
+_COMPACT = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | dict.fromkeys(
+    (0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF), None
+)
+
+
 def _squeeze(value: str) -> str:
-    return "".join(value.split())
+    return "".join(value.translate(_COMPACT).split())
 
 
 def _compact_ric(value: str) -> str:
@@ -94,6 +106,16 @@ def _compact_ric(value: str) -> str:
 
 def _compact_uscc(value: str) -> str:
     return _squeeze(value).translate(_ASCII_UPPER)
+
+
+def compact_subject_id(value: str) -> str:
+    """The compacted form of a person's or an organisation's identifier: the ``number`` that
+    :func:`validate_subject_id` gives for it when it is valid (a record's subject is looked up by it).
+
+    >>> compact_subject_id(" 11010519491231 002x"), compact_subject_id("９１１１００００６０００３７３４１ｌ")
+    ('11010519491231002X', '91110000600037341L')
+    """
+    return _compact_uscc(value)  # a valid identity number's only letter is its last, X
 
 
 def _raw(value: object) -> str:
@@ -313,11 +335,27 @@ def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId 
     else as a Unified Social Credit Code. Most real credit codes also have 17 digits first (the
     stdnum example ``91110000600037341L`` does), so a value of that shape that fails as a resident
     identity number but is a valid credit code is returned as an :class:`OrgCode`; if it is neither,
-    the error is the resident identity number's.
+    the error is the resident identity number's. 15 digits are refused as the old form of either, and a
+    number in scientific notation as a spreadsheet's.
 
     >>> validate_subject_id("91110000600037341L").registry
     '9'
     """
+    if isinstance(value, str) and _SCIENTIFIC.fullmatch(_squeeze(value)):
+        raise IdentifierError(
+            f"subject id {_squeeze(value)!r} is a number in scientific notation, as a spreadsheet shows a long"
+            " number: its last digits are lost; export the column as text",
+            reason="format",
+            value=value,
+        )
+    if isinstance(value, str) and len(old := _squeeze(value)) == 15 and _is_digits(old):
+        raise IdentifierError(
+            f"subject id {old!r} has 15 digits, the form of an identity number before 1999 (or of a business"
+            " registration number before 2015); expected the 18-character resident identity number or unified social"
+            " credit code",
+            reason="length",
+            value=value,
+        )
     if not isinstance(value, str) or not _looks_like_ric(value):
         return validate_uscc(value)
     try:

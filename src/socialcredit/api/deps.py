@@ -18,9 +18,11 @@ from typing import Annotated, NoReturn
 
 import anyio
 from fastapi import Depends, Request
+from pydantic import AfterValidator
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, TooManyRequestsError
+from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
@@ -36,6 +38,7 @@ __all__ = [
     "Resident",
     "ResidentOrOperator",
     "ServiceDep",
+    "SubjectPath",
     "Today",
     "actor",
     "client_address",
@@ -170,3 +173,8 @@ def naming(service: Service, field: str | None = None) -> Iterator[Store]:
         if exc.field is None:
             exc.field = field
         raise
+
+
+# A subject's identifier in a URL, compacted as in a subjects file (spaces, a lower-case x, full-width digits): the
+# subject is looked up, and a resident's own file recognised, by the identifier as registered.
+SubjectPath = Annotated[str, AfterValidator(compact_subject_id)]

@@ -5,18 +5,20 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse
 from socialcredit.api.models import BatchDecisions, Decision
 from socialcredit.errors import ForbiddenError
+from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.service import Service
 
 __all__ = ["MAX_BATCH", "BatchDecisionRequest", "DecisionRequest", "router"]
 
 MAX_BATCH = 10_000
-SubjectId = Annotated[str, Field(min_length=1, max_length=64)]
+# compacted as in a subjects file (spaces, a lower-case x, full-width digits): the subject as registered
+SubjectId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(compact_subject_id)]
 
 router = APIRouter(tags=["relying parties"])
 

@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from socialcredit.api.deps import Resident, ResidentOrOperator, ServiceDep, Today, actor, deny, naming
 from socialcredit.api.models import Dispute, OrgFile, OrgSearch, Repair
 from socialcredit.errors import ForbiddenError
+from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.due_process.repair import apply_for_repair
@@ -28,7 +29,8 @@ __all__ = ["router"]
 
 router = APIRouter()
 _TAGS: list[str | Enum] = ["organisations"]
-OrgId = Annotated[str, Field(min_length=1, max_length=64)]
+# compacted as in a subjects file (spaces, full-width forms, lower case): the organisation as registered
+OrgId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(compact_subject_id)]
 
 
 class OrgDisputeIn(BaseModel):

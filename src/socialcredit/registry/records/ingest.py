@@ -39,7 +39,7 @@ import sqlglot.expressions as exp
 from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ConflictError, IdentifierError, IngestError, NotFoundError, SocialCreditError
-from socialcredit.identifiers import OrgCode, region_name, validate_subject_id
+from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import create_private
@@ -976,6 +976,7 @@ def _ingest_records(run: _Ingest) -> IngestReport:
             f"a record needs {', '.join(BASE_COLUMNS)}"
         )
     run.step("validating", 1, 3)
+    _compact_subject_ids(run.store)
     _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
     candidates = _prepare_records(run.store, run.catalog, run.source_id, run.staged)
     errors = _collect_errors(run.store)
@@ -985,6 +986,25 @@ def _ingest_records(run: _Ingest) -> IngestReport:
         return report
     _commit_records(run, report, candidates)
     return _finish(run, report)
+
+
+def _compact_subject_ids(store: Store) -> None:
+    """Compact each record's subject id as a subjects file's is (spaces, a lower-case x, full-width digits): the
+    subject is looked up, and the record stored, by the identifier as registered. Only the distinct ids not already
+    18 characters of 0-9 and A-Z go through Python."""
+    odd = store.execute(
+        "SELECT DISTINCT subject_id FROM staging "
+        "WHERE subject_id IS NOT NULL AND NOT regexp_full_match(subject_id, '[0-9A-Z]{18}')"
+    ).fetchall()
+    compacted = {str(sid): compact_subject_id(str(sid)) or None for (sid,) in odd}  # nothing left: missing
+    changed = {old: new for old, new in compacted.items() if new != old}
+    if not changed:
+        return
+    store.con.register("compacted_ids", pa.table({"old": list(changed), "new": list(changed.values())}))
+    try:
+        store.execute("UPDATE staging SET subject_id = c.new FROM compacted_ids c WHERE staging.subject_id = c.old")
+    finally:
+        store.con.unregister("compacted_ids")
 
 
 # The valid candidates that are new. Unchanged: the latest version has this content and this withdrawn state already
@@ -1246,10 +1266,17 @@ def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) 
 
 
 def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> list[RowError]:
-    """The errors found in SQL: a missing name, an unknown profession, a column that is no field of a subject, and
-    an identifier repeated in the file; in row order."""
+    """The errors found in SQL: a missing name, a control character in a name or district, an unknown profession, a
+    column that is no field of a subject, and an identifier repeated in the file; in row order."""
     bind = _Binds()  # DuckDB refuses values the statement does not use: bind only what a check reads
     checks = ["SELECT _row, 1, 'name', 'is required' FROM staging WHERE name IS NULL"]
+    # A name or district is printable: a NUL byte, a line break or an escape sequence in one is refused.
+    for col in (c for c in ("name", "district") if c in cols):
+        checks.append(
+            f"SELECT _row, 1, '{col}', 'has a control character (' || "
+            f"printf('U+%04X', unicode(regexp_extract({col}, '[[:cntrl:]]'))) || '); a {col} is printable text' "
+            f"FROM staging WHERE regexp_matches({col}, '[[:cntrl:]]')"
+        )
     if "profession" in cols:
         checks.append(
             "SELECT _row, 2, 'profession', '''' || profession || ''' is not a profession of the catalog' "
