@@ -37,6 +37,7 @@ __all__ = [
     "make_uscc",
     "region_name",
     "ric_check_char",
+    "subject_key",
     "subject_kind",
     "validate_ric",
     "validate_subject_id",
@@ -304,6 +305,17 @@ def subject_kind(value: str) -> SubjectKind:
     except IdentifierError:
         return "org"
     return "person"
+
+
+def subject_key(value: str) -> str:
+    """``value`` in the form the registry keeps identifiers in (what :func:`validate_subject_id` returns as
+    ``number``, and ingest stores): whitespace removed, ASCII letters upper-cased. It is not validated: a look-up
+    by a number as a person types it (``11010519800501011x``, ``110105 19800501 011X``) finds the stored one.
+
+    >>> subject_key(" 11010519800501011x ")
+    '11010519800501011X'
+    """
+    return _compact_uscc(value)
 
 
 def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId | OrgCode:
