@@ -264,6 +264,16 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
     assert r.json()["error"]["field"] == "subject_id"
     r = client.post("/v1/decisions", content=b"\xff\xfe not json", headers={**key, "content-type": "application/json"})
     assert (r.status_code, r.json()["error"]["code"]) == (400, "malformed_body")
+    # JSON cut short or followed by more: the same refusal, naming the body and the character (not a field "1")
+    for body, why in [
+        (b"{", "Expecting property name enclosed in double quotes at character 1"),
+        (b'{"subject_id": "x"} {}', "Extra data at character 20"),
+    ]:
+        r = client.post("/v1/decisions", content=body, headers={**key, "content-type": "application/json"})
+        assert (r.status_code, r.json()) == (
+            400,
+            {"error": {"code": "malformed_body", "message": f"the body is not JSON: {why}", "field": "body"}},
+        )
     unknown = {"subject_id": "110101199001011237", "service": "high_speed_rail", "purpose": "ticket purchase"}
     r = client.post("/v1/decisions", json=unknown, headers=key)
     assert r.status_code == 404
