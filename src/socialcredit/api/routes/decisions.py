@@ -164,6 +164,7 @@ async def decide_batch(
         why = snap.unscored(sent)
         error = {"code": why.code, "message": why.message} if isinstance(why, IdentifierError) else unknown
         return {"subject_id": sent, "granted": None, "tier": None, "error": error}
+
     # Up to 10 000 answers built here in the model's shape: written out directly, since validating them again
     # against BatchDecisions (which documents them) would cost several times the decisions themselves.
     return JSONResponse(
