@@ -33,11 +33,11 @@ __all__ = [
     "OrgCode",
     "ResidentId",
     "SubjectKind",
+    "compact_subject_id",
     "make_ric",
     "make_uscc",
     "region_name",
     "ric_check_char",
-    "subject_key",
     "subject_kind",
     "validate_ric",
     "validate_subject_id",
@@ -95,6 +95,16 @@ def _compact_ric(value: str) -> str:
 
 def _compact_uscc(value: str) -> str:
     return _squeeze(value).translate(_ASCII_UPPER)
+
+
+def compact_subject_id(value: str) -> str:
+    """The compacted form of a person's or an organisation's identifier: the ``number`` that
+    :func:`validate_subject_id` gives for it when it is valid (a record's subject is looked up by it).
+
+    >>> compact_subject_id(" 11010519491231 002x")
+    '11010519491231002X'
+    """
+    return _compact_uscc(value)  # a valid identity number's only letter is its last, X
 
 
 def _raw(value: object) -> str:
@@ -305,17 +315,6 @@ def subject_kind(value: str) -> SubjectKind:
     except IdentifierError:
         return "org"
     return "person"
-
-
-def subject_key(value: str) -> str:
-    """``value`` in the form the registry keeps identifiers in (what :func:`validate_subject_id` returns as
-    ``number``, and ingest stores): whitespace removed, ASCII letters upper-cased. It is not validated: a look-up
-    by a number as a person types it (``11010519800501011x``, ``110105 19800501 011X``) finds the stored one.
-
-    >>> subject_key(" 11010519800501011x ")
-    '11010519800501011X'
-    """
-    return _compact_uscc(value)
 
 
 def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId | OrgCode:

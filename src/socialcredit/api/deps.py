@@ -18,11 +18,9 @@ from typing import Annotated, NoReturn
 
 import anyio
 from fastapi import Depends, Request
-from pydantic import AfterValidator
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, TooManyRequestsError
-from socialcredit.identifiers import subject_key
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
@@ -38,7 +36,6 @@ __all__ = [
     "Resident",
     "ResidentOrOperator",
     "ServiceDep",
-    "SubjectPath",
     "Today",
     "actor",
     "client_address",
@@ -66,10 +63,6 @@ def today() -> dt.date:
 
 
 Today = Annotated[dt.date, Depends(today)]
-
-# A subject's number in a path, as ingest stored it: `…x` and spaces are the stored `…X` (as a decision finds it), so
-# a resident's own number written so opens their own file rather than being refused as another's.
-SubjectPath = Annotated[str, AfterValidator(subject_key)]
 
 
 def deny(service: Service, party: Party | None, refusal: AuthError | ForbiddenError, path: str) -> NoReturn:

@@ -23,7 +23,6 @@ from socialcredit.api.deps import (
     Resident,
     ResidentOrOperator,
     ServiceDep,
-    SubjectPath,
     Today,
     actor,
     deny,
@@ -431,7 +430,7 @@ def set_consent(category: str, body: ConsentIn, party: Resident, service: Servic
 
 @router.get("/v1/subjects/{subject_id}/file", tags=_DUE_PROCESS)
 def export(
-    subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Literal["en", "zh"] = "en"
+    subject_id: str, party: ResidentOrOperator, service: ServiceDep, lang: Literal["en", "zh"] = "en"
 ) -> ResidentFile:
     """Everything held about a resident (JSON), free and on demand."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file")
@@ -447,7 +446,7 @@ def export(
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
 )
 def export_html(
-    subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Literal["en", "zh"] = "en"
+    subject_id: str, party: ResidentOrOperator, service: ServiceDep, lang: Literal["en", "zh"] = "en"
 ) -> str:
     """The resident's file as a readable page."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file.html")

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialcredit.api.deps import Operator, Resident, ServiceDep, SubjectPath, Today, actor, naming
+from socialcredit.api.deps import Operator, Resident, ServiceDep, Today, actor, naming
 from socialcredit.api.models import FreezeStatus
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.due_process.freeze import (
@@ -99,14 +99,14 @@ def own_alert_remove(party: Resident, service: ServiceDep, today: Today) -> Free
 
 # --- the operator ------------------------------------------------------------------------------------------------
 @router.get("/v1/subjects/{subject_id}/freeze")
-def subject_status(subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
+def subject_status(subject_id: str, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
     """A resident's freeze and fraud alert, for an operator (the read is audited)."""
     with naming(service, "subject_id") as store:
         return _answer(freeze_status(store, subject_id, today=today))
 
 
 @router.post("/v1/subjects/{subject_id}/freeze")
-def subject_place(subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
+def subject_place(subject_id: str, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
     """An operator freezes a resident's file at their request (e.g. by telephone)."""
     with naming(service, "subject_id") as store:
         status = place_freeze(store, subject_id, actor=actor(party), today=today)
@@ -115,9 +115,7 @@ def subject_place(subject_id: SubjectPath, party: Operator, service: ServiceDep,
 
 
 @router.post("/v1/subjects/{subject_id}/freeze/lift")
-def subject_lift(
-    subject_id: SubjectPath, body: LiftIn, party: Operator, service: ServiceDep, today: Today
-) -> FreezeStatus:
+def subject_lift(subject_id: str, body: LiftIn, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
     """An operator lifts a resident's freeze at their request."""
     with naming(service, "subject_id") as store:
         status = lift_freeze(store, subject_id, actor=actor(party), party=body.party, until=body.until, today=today)
@@ -127,7 +125,7 @@ def subject_lift(
 
 @router.post("/v1/subjects/{subject_id}/fraud-alert")
 def subject_alert(
-    subject_id: SubjectPath, body: FraudAlertIn, party: Operator, service: ServiceDep, today: Today
+    subject_id: str, body: FraudAlertIn, party: Operator, service: ServiceDep, today: Today
 ) -> FreezeStatus:
     """An operator places a fraud alert at a resident's request."""
     with naming(service, "subject_id") as store:
@@ -137,7 +135,7 @@ def subject_alert(
 
 
 @router.delete("/v1/subjects/{subject_id}/fraud-alert")
-def subject_alert_remove(subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
+def subject_alert_remove(subject_id: str, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
     """An operator removes a resident's fraud alert at their request."""
     with naming(service, "subject_id") as store:
         status = remove_fraud_alert(store, subject_id, actor=actor(party), today=today)

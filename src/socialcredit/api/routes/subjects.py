@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from socialcredit.api.deps import ResidentOrOperator, ServiceDep, SubjectPath, actor, deny
+from socialcredit.api.deps import ResidentOrOperator, ServiceDep, actor, deny
 from socialcredit.api.models import OwnDecision, ScoreHistory, SubjectReport
 from socialcredit.errors import ForbiddenError
 from socialcredit.registry.access.parties import Party
@@ -26,7 +26,7 @@ def own_file_only(service: Service, party: Party, subject_id: str, path: str) ->
 
 @router.get("/v1/subjects/{subject_id}/report")
 def report(
-    subject_id: SubjectPath,
+    subject_id: str,
     party: ResidentOrOperator,
     service: ServiceDep,
     lang: Annotated[Literal["en", "zh"], Query()] = "en",
@@ -49,7 +49,7 @@ def report(
 
 @router.get("/v1/subjects/{subject_id}/history")
 def history(
-    subject_id: SubjectPath,
+    subject_id: str,
     party: ResidentOrOperator,
     service: ServiceDep,
     lang: Annotated[Literal["en", "zh"], Query()] = "en",
@@ -71,7 +71,7 @@ def history(
 
 @router.get("/v1/subjects/{subject_id}/services/{service_id}")
 def what_would_change(
-    subject_id: SubjectPath,
+    subject_id: str,
     service_id: str,
     party: ResidentOrOperator,
     service: ServiceDep,

@@ -11,7 +11,7 @@ from typing import Any
 from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
-from socialcredit.identifiers import subject_key, validate_subject_id
+from socialcredit.identifiers import compact_subject_id, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
@@ -325,7 +325,7 @@ def decide(
     The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
     if not purpose or not purpose.strip():
         raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
-    subject_id = subject_key(subject_id)  # as ingest stored it: `11010519800501011x` is `11010519800501011X`
+    subject_id = compact_subject_id(subject_id)  # as ingest stored it: `11010519800501011x` is `11010519800501011X`
     if policy_id is None:
         offering = policies_offering(store, service)
         if len(offering) > 1:

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError, SocialCreditError
-from socialcredit.identifiers import SubjectKind, subject_key, validate_subject_id
+from socialcredit.identifiers import SubjectKind, compact_subject_id, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.decide import (
     Decision,
@@ -372,14 +372,14 @@ class Snapshot:
         return _found(rows, subject_ids, missing, self.run_id)
 
     def lookup(self, subject_ids: Sequence[str]) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
-        """The rows of ``subject_ids`` as a person or a form may write them (``rows_of`` after ``subject_key``:
+        """The rows of ``subject_ids`` as a person or a form may write them (``rows_of`` after ``compact_subject_id``:
         a lower-case final x, spaces), and each one's identifier as the registry keeps it. Only the identifiers not
         found as given are rewritten, so a batch of stored identifiers costs what ``rows_of`` does."""
         rows = self.rows_of(subject_ids)
         keys = list(subject_ids)
         missed = np.flatnonzero(rows < 0)
         if len(missed):
-            again = [subject_key(subject_ids[i]) for i in missed.tolist()]
+            again = [compact_subject_id(subject_ids[i]) for i in missed.tolist()]
             rows[missed] = self.rows_of(again)
             for i, key in zip(missed.tolist(), again, strict=True):
                 keys[i] = key
@@ -394,7 +394,7 @@ class Snapshot:
         except IdentifierError as invalid:
             invalid.field = "subject_id"
             return invalid
-        return NotFoundError(f"subject {subject_key(subject_id)} was not scored in run {self.run_id}")
+        return NotFoundError(f"subject {compact_subject_id(subject_id)} was not scored in run {self.run_id}")
 
     def _rows_of_array(self, ids: pa.Array) -> np.ndarray[Any, np.dtype[np.int64]]:
         """The rows of the identifiers of an Arrow array, every one of them scored in the run (reasons, entries)."""
@@ -506,7 +506,7 @@ class Snapshot:
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
         i = self.row_of(subject_id)
         if i is None:
-            subject_id = subject_key(subject_id)
+            subject_id = compact_subject_id(subject_id)
             i = self.row_of(subject_id)
         if i is None:
             raise self.unscored(subject_id, today)
