@@ -59,12 +59,61 @@ def test_batch_decisions_agree_with_single_ones(world: dict[str, Any]) -> None:
     too_many = {**body, "subject_ids": ["x"] * 10_001}
     r = client.post("/v1/decisions/batch", json=too_many, headers=key)
     assert (r.status_code, r.json()["error"]["field"]) == (422, "subject_ids")
-    unknown = {**body, "subject_ids": ["110101199001011234", world["listed"]]}
+    unknown = {**body, "subject_ids": ["110101199001011237", world["listed"]]}  # valid, and not registered
     r = client.post("/v1/decisions/batch", json=unknown, headers=key)
     assert r.status_code == 200
     first, second = r.json()["decisions"]
     assert first["granted"] is None and first["error"]["code"] == "unknown_subject"
     assert second == singles[world["listed"]]
+
+
+def test_a_number_as_a_person_writes_it_is_decided_as_stored_and_an_invalid_one_is_named(
+    world: dict[str, Any],
+) -> None:
+    """Ingest keeps `11010519800501011x` and `110105 19800501 011X` as `11010519800501011X`: a relying party that
+    sends either form gets that subject's decision, single and batch alike (both answered `not scored` before). A
+    number no one can have is refused as such (422 `invalid_identifier`, field `subject_id`), not as `not scored`."""
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["railway"])
+    x_id = one(world, "SELECT min(subject_id) FROM run_results WHERE subject_id LIKE '%X' AND length(subject_id) = 18")
+    assert x_id is not None
+    forms = [x_id[:-1] + "x", f" {x_id[:6]} {x_id[6:14]} {x_id[14:]} ", world["listed"].lower()]
+    ask = {"service": "high_speed_rail", "purpose": "ticket purchase"}
+    stored = client.post("/v1/decisions", json={**ask, "subject_id": x_id}, headers=key).json()
+    listed = client.post("/v1/decisions", json={**ask, "subject_id": world["listed"]}, headers=key).json()
+    for form, expected in zip(forms, [stored, stored, listed], strict=True):
+        r = client.post("/v1/decisions", json={**ask, "subject_id": form}, headers=key)
+        assert (r.status_code, r.json()) == (200, expected), form
+    r = client.post("/v1/decisions/batch", json={**ask, "subject_ids": [*forms, x_id]}, headers=key)
+    assert r.status_code == 200, r.text
+    assert r.json()["decisions"] == [stored, stored, listed, stored]
+    # a check character that does not match, and a digit short (ingest refuses both)
+    bad = x_id[:-1] + "0"
+    short = world["listed"][:17]
+    r = client.post("/v1/decisions", json={**ask, "subject_id": bad}, headers=key)
+    invalid = {
+        "code": "invalid_identifier",
+        "message": f"resident identity number '{bad}' has check character '0'; expected 'X'",
+    }
+    assert (r.status_code, r.json()) == (422, {"error": {**invalid, "field": "subject_id"}})
+    r = client.post("/v1/decisions", json={**ask, "subject_id": short}, headers=key)
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_identifier"
+    assert r.json()["error"]["field"] == "subject_id"
+    short_message = r.json()["error"]["message"]
+    assert "17 characters; expected 18" in short_message, short_message
+    r = client.post("/v1/decisions/batch", json={**ask, "subject_ids": [bad, short, x_id]}, headers=key)
+    assert r.status_code == 200, r.text
+    assert r.json()["decisions"] == [
+        {"subject_id": bad, "granted": None, "tier": None, "error": invalid},
+        {
+            "subject_id": short,
+            "granted": None,
+            "tier": None,
+            "error": {"code": "invalid_identifier", "message": short_message},
+        },
+        stored,
+    ]
 
 
 # Every role against every other role's endpoints: each refused with 403 and the role named.
@@ -233,7 +282,17 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
     assert r.json()["error"]["field"] == "subject_id"
     r = client.post("/v1/decisions", content=b"\xff\xfe not json", headers={**key, "content-type": "application/json"})
     assert (r.status_code, r.json()["error"]["code"]) == (400, "malformed_body")
-    unknown = {"subject_id": "110101199001011234", "service": "high_speed_rail", "purpose": "ticket purchase"}
+    # JSON cut short or followed by more: the same refusal, naming the body and the character (not a field "1")
+    for body, why in [
+        (b"{", "Expecting property name enclosed in double quotes at character 1"),
+        (b'{"subject_id": "x"} {}', "Extra data at character 20"),
+    ]:
+        r = client.post("/v1/decisions", content=body, headers={**key, "content-type": "application/json"})
+        assert (r.status_code, r.json()) == (
+            400,
+            {"error": {"code": "malformed_body", "message": f"the body is not JSON: {why}", "field": "body"}},
+        )
+    unknown = {"subject_id": "110101199001011237", "service": "high_speed_rail", "purpose": "ticket purchase"}
     r = client.post("/v1/decisions", json=unknown, headers=key)
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"

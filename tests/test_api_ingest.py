@@ -348,6 +348,25 @@ def test_an_operator_pages_through_the_blacklist(world: dict[str, Any]) -> None:
     assert first["total"] == expected
 
 
+def test_a_list_the_policy_does_not_have_is_404_naming_its_lists(world: dict[str, Any]) -> None:
+    """A list name mistyped (or of another policy) was answered 200 with no entries, as if the list were empty."""
+    client: httpx.Client = world["client"]
+    op = auth(world["keys"]["operator"])
+    version = one(
+        world, "SELECT policy_version FROM score_runs WHERE policy_id = 'beijing' ORDER BY run_id DESC LIMIT 1"
+    )
+    for wrong in ("blacklists", "Blacklist", "%20blacklist"):
+        r = client.get(f"/v1/lists/{wrong}/entries?policy=beijing", headers=op)
+        shown = wrong.replace("%20", " ")
+        message = (
+            f"policy beijing {version} has no list {shown!r} (lists: blacklist, redlist, high_spending_restriction)"
+        )
+        assert (r.status_code, r.json()) == (
+            404,
+            {"error": {"code": "not_found", "message": message, "field": "list_id"}},
+        )
+
+
 def test_the_registry_withdraws_a_record_for_a_subject_without_a_batch(world: dict[str, Any]) -> None:
     """The one act of withdrawal, as the registry uses it outside a source's own request: no batch, audited as
     record_withdrawn; a second withdrawal is refused with the same code as over HTTP."""

@@ -221,3 +221,21 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     assert client.get("/v1/lists/lookup", params={"q": "张三"}).json()["results"] == []
     html = client.get(f"/v1/subjects/{A}/file.html", headers=resident)
     assert html.status_code == 200 and "张三" in html.text and "not answered in time (record withdrawn)" in html.text
+
+
+def test_an_unknown_status_filter_is_422_on_every_list_of_disputes_and_repairs(world: dict[str, Any]) -> None:
+    """`?status=` names a status none of them has: what was sent is wrong, so 422 on all three lists (the list of
+    link disputes answered 409, as if the state of things refused it)."""
+    client: httpx.Client = world["client"]
+    operator = auth(world, "operator")
+    for path, statuses in [
+        ("/v1/disputes", "open, verified, corrected, withdrawn, lapsed, retracted"),
+        ("/v1/repairs", "pending, approved, refused"),
+        ("/v1/link-disputes", "open, upheld, unlinked, lapsed"),
+    ]:
+        r = client.get(f"{path}?status=nope", headers=operator)
+        message = f"status must be one of {statuses}, not 'nope'"
+        assert (r.status_code, r.json()) == (
+            422,
+            {"error": {"code": "bad_status", "message": message, "field": "status"}},
+        ), path

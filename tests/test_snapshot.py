@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from socialcredit.errors import DecisionError, NotFoundError
+from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -81,6 +81,28 @@ def test_snapshot_refuses_what_the_registry_refuses(store: Store, tmp_path: Path
         snap.decide(snap.subject_ids[0], "teleport", "p", requester="x")
     with pytest.raises(NotFoundError, match="was not scored"):
         snap.decide_many(["110105199001011237"], "flight", "p", requester="x")
+
+
+def test_the_registry_and_a_snapshot_decide_a_number_as_typed_and_refuse_an_invalid_one_alike(store: Store) -> None:
+    """`socialcredit decide` (the registry) and the service (a snapshot) find `…x` and a number with spaces as the
+    stored `…X`, and name a number no one can have as invalid, with the field: neither says `not scored`."""
+    snap = Snapshot.load(store, "beijing", explain=True)
+    sid = next(s for s in snap.subject_ids if s.endswith("X"))
+    for typed in (sid[:-1] + "x", f"{sid[:6]} {sid[6:]}"):
+        fast = snap.decision(typed, "high_speed_rail", "check", requester="t").as_dict()
+        slow = decide(store, typed, "high_speed_rail", "check", requester="t", policy_id="beijing").as_dict()
+        assert fast["subject_id"] == slow["subject_id"] == sid
+        assert (fast["granted"], fast["tier"]) == (slow["granted"], slow["tier"])
+    message = f"resident identity number '{sid[:-1]}0' has check character '0'; expected 'X'"
+    with pytest.raises(IdentifierError, match=message) as fast_error:
+        snap.decision(sid[:-1] + "0", "high_speed_rail", "check", requester="t")
+    with pytest.raises(IdentifierError, match=message) as slow_error:
+        decide(store, sid[:-1] + "0", "high_speed_rail", "check", requester="t", policy_id="beijing")
+    assert fast_error.value.field == slow_error.value.field == "subject_id"
+    with pytest.raises(NotFoundError, match="subject 110101199001011237 was not scored in run"):
+        snap.decision("110101199001011237", "high_speed_rail", "check", requester="t")
+    with pytest.raises(NotFoundError, match="no registered subject '110101199001011237'"):
+        decide(store, "110101199001011237", "high_speed_rail", "check", requester="t", policy_id="beijing")
 
 
 @pytest.mark.slow

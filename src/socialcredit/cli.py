@@ -375,13 +375,13 @@ def decide(
     with _store(db) as store:
         d = decide_(store, subject, service, purpose, requester=requester, policy_id=policy, lang=lang)
         # No service runs here to rescore at once (registry/decisions/live.py): say what the run's score predates.
-        ended = ended_since_run(store, d.run_id, subject)
+        ended = ended_since_run(store, d.run_id, d.subject_id)  # the number as stored (`…x` is `…X`)
     if as_json:
         _json({**d.as_dict(), "listings_ended_since_run": ended})
         return
     verdict = "[bold green]GRANTED[/]" if d.granted else "[bold red]REFUSED[/]"
     out.print(
-        f"{service} for {subject}: {verdict} (policy {d.policy_id} {d.policy_version}, run {d.run_id}, "
+        f"{service} for {d.subject_id}: {verdict} (policy {d.policy_id} {d.policy_version}, run {d.run_id}, "
         f"score {d.score}, tier {d.tier}, inquiry {d.inquiry_id})"
     )
     if d.refusal:

@@ -58,6 +58,11 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     """A request FastAPI could not read into its parameters: 422, naming the first field at fault."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":  # its place is a character, not a field: as a body not in UTF-8 (400)
+        at = first.get("loc", ("body", "?"))[-1]
+        ctx = first.get("ctx")
+        why = ctx.get("error", "JSON decode error") if isinstance(ctx, dict) else "JSON decode error"
+        return _error(400, "malformed_body", f"the body is not JSON: {why} at character {at}", "body")
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
     return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg')}", where or None)
 

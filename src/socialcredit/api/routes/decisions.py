@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse
 from socialcredit.api.models import BatchDecisions, Decision
-from socialcredit.errors import ForbiddenError
+from socialcredit.errors import ForbiddenError, IdentifierError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.service import Service
@@ -117,9 +117,9 @@ async def decide_batch(
     """
     await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
-    found = snap.rows_of(body.subject_ids)
+    found, keys = snap.lookup(body.subject_ids)  # as a single decision finds them: `11010519800501011x` too
     rows = found[found >= 0]
-    known = [s for s, r in zip(body.subject_ids, found.tolist(), strict=True) if r >= 0]
+    known = [s for s, r in zip(keys, found.tolist(), strict=True) if r >= 0]
 
     def decide() -> tuple[Any, list[Any]]:
         granted = snap.decide_rows(rows, known, body.service, body.purpose, requester=actor(party))
@@ -159,6 +159,14 @@ async def decide_batch(
         "code": "unknown_subject",
         "message": f"not scored in run {snap.run_id} (unknown identity number, or registered after the run)",
     }
+
+    def refused(sent: str) -> dict[str, Any]:
+        """The item of an identifier with no decision: not valid (what is wrong with it, as a single decision
+        says), or valid and not scored in the run."""
+        why = snap.unscored(sent)
+        error = {"code": why.code, "message": why.message} if isinstance(why, IdentifierError) else unknown
+        return {"subject_id": sent, "granted": None, "tier": None, "error": error}
+
     # Up to 10 000 answers built here in the model's shape: written out directly, since validating them again
     # against BatchDecisions (which documents them) would cost several times the decisions themselves.
     return JSONResponse(
@@ -166,9 +174,6 @@ async def decide_batch(
             "run_id": snap.run_id,
             "watermark": snap.watermark,
             "service": body.service,
-            "decisions": [
-                answers.get(s) or {"subject_id": s, "granted": None, "tier": None, "error": unknown}
-                for s in body.subject_ids
-            ],
+            "decisions": [answers.get(k) or refused(s) for s, k in zip(body.subject_ids, keys, strict=True)],
         }
     )

@@ -10,7 +10,8 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import MAX_REASONS
-from socialcredit.errors import DecisionError, NotFoundError
+from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
+from socialcredit.identifiers import compact_subject_id, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
@@ -129,6 +130,11 @@ def subject_result(store: Store, run_id: int, subject_id: str) -> dict[str, Any]
     if not rows:
         known = store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id])
         if not known:
+            try:  # a number that cannot be anyone's is told as such, as over HTTP (Snapshot.unscored)
+                validate_subject_id(subject_id, today=resolve_today())
+            except IdentifierError as invalid:
+                invalid.field = "subject_id"
+                raise
             raise NotFoundError(f"no registered subject {subject_id!r}")
         raise NotFoundError(f"subject {subject_id} was not scored in run {run_id}")
     return rows[0]
@@ -319,6 +325,7 @@ def decide(
     The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
     if not purpose or not purpose.strip():
         raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+    subject_id = compact_subject_id(subject_id)  # as ingest stored it: `11010519800501011x` is `11010519800501011X`
     if policy_id is None:
         offering = policies_offering(store, service)
         if len(offering) > 1:

@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import DecisionError, NotFoundError
-from socialcredit.identifiers import SubjectKind
+from socialcredit.errors import DecisionError, IdentifierError, NotFoundError, SocialCreditError
+from socialcredit.identifiers import SubjectKind, compact_subject_id, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.decide import (
     Decision,
@@ -371,6 +371,31 @@ class Snapshot:
         rows[order[hit]] = found[hit]
         return _found(rows, subject_ids, missing, self.run_id)
 
+    def lookup(self, subject_ids: Sequence[str]) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
+        """The rows of ``subject_ids`` as a person or a form may write them (``rows_of`` after ``compact_subject_id``:
+        a lower-case final x, spaces), and each one's identifier as the registry keeps it. Only the identifiers not
+        found as given are rewritten, so a batch of stored identifiers costs what ``rows_of`` does."""
+        rows = self.rows_of(subject_ids)
+        keys = list(subject_ids)
+        missed = np.flatnonzero(rows < 0)
+        if len(missed):
+            again = [compact_subject_id(subject_ids[i]) for i in missed.tolist()]
+            rows[missed] = self.rows_of(again)
+            for i, key in zip(missed.tolist(), again, strict=True):
+                keys[i] = key
+        return rows, keys
+
+    def unscored(self, subject_id: str, today: dt.date | None = None) -> SocialCreditError:
+        """Why ``subject_id`` has no decision in this run: it is not a valid identity number or credit code (422
+        ``invalid_identifier``, field ``subject_id``, saying what is wrong), or a valid one the run did not score
+        (404)."""
+        try:
+            validate_subject_id(subject_id, today=resolve_today(today))
+        except IdentifierError as invalid:
+            invalid.field = "subject_id"
+            return invalid
+        return NotFoundError(f"subject {compact_subject_id(subject_id)} was not scored in run {self.run_id}")
+
     def _rows_of_array(self, ids: pa.Array) -> np.ndarray[Any, np.dtype[np.int64]]:
         """The rows of the identifiers of an Arrow array, every one of them scored in the run (reasons, entries)."""
         keys = self._keys
@@ -481,7 +506,10 @@ class Snapshot:
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
         i = self.row_of(subject_id)
         if i is None:
-            raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
+            subject_id = compact_subject_id(subject_id)
+            i = self.row_of(subject_id)
+        if i is None:
+            raise self.unscored(subject_id, today)
         granted = bool(self.grants[i] >> self._bit(service) & 1)
         decision = self._guarded(
             self._decision_at(i, subject_id, service, purpose.strip(), granted, lang), requester, today, lang

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.notifications import notify
@@ -193,8 +193,8 @@ def list_link_disputes(
     store: Store, *, subject_id: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
     """Link disputes, newest first."""
-    if status is not None and status not in LINK_DISPUTE_STATUSES:
-        raise WorkflowError(
+    if status is not None and status not in LINK_DISPUTE_STATUSES:  # what was sent (422), as for disputes and repairs
+        raise WorkflowInputError(
             f"status must be one of {', '.join(LINK_DISPUTE_STATUSES)}, not {status!r}",
             field="status",
             code="bad_status",

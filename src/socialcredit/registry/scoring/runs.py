@@ -411,6 +411,12 @@ def list_page(store: Store, policy_id: str, list_id: str, *, after: str = "", li
     """A page of a list of the latest run of ``policy_id``: the subjects after ``after`` (by id), each with its name
     and the criteria that put it there; with the run and the list's size."""
     run = latest_run(store, policy_id)
+    lists = [spec.id for spec in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists]
+    if list_id not in lists:  # a name mistyped is not an empty list
+        message = (
+            f"policy {run['policy_id']} {run['policy_version']} has no list {list_id!r} (lists: {', '.join(lists)})"
+        )
+        raise NotFoundError(message, field="list_id")
     entries = store.rows(
         """SELECT e.subject_id, any_value(s.name) AS name, list(DISTINCT e.criterion_id ORDER BY e.criterion_id)
                   AS criteria
