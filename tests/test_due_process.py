@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
 from socialcredit.errors import WorkflowError
+from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process import disputes, overrides, repair
@@ -136,6 +137,16 @@ def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> 
     with pytest.raises(WorkflowError) as empty:
         disputes.file_dispute(store, B, "traffic_police", "T1", "  ", actor="resident", today=D(2026, 3, 1))
     assert (empty.value.field, str(empty.value)) == ("reason", "reason is required: write it in a few words")
+    # a person's text may run over lines and hold tabs, never another control character (stored, then shown)
+    for text, char in (("abroad\x00", "U+0000"), ("see \x1b[2J here", "U+001B"), ("a\x7fb", "U+007F")):
+        with pytest.raises(WorkflowError) as control:
+            disputes.file_dispute(store, B, "traffic_police", "T1", text, actor="resident", today=D(2026, 3, 1))
+        assert (control.value.field, control.value.code, str(control.value)) == (
+            "reason",
+            "control_character",
+            f"reason has a control character ({char}); write plain text",
+        )
+    assert check_text("I was abroad\n\tfrom May\r\nto June", "reason") == "I was abroad\n\tfrom May\r\nto June"
 
 
 def test_sesame_does_not_count_a_disputed_record_while_open(store: Store) -> None:

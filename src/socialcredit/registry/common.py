@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import WorkflowInputError
@@ -25,7 +26,9 @@ def iso(value: Any) -> Any:
 
 
 def check_text(value: str | None, field: str, *, required: bool = True) -> str | None:
-    """A free text given by a person: trimmed, at most 4000 characters, not empty when required."""
+    """A free text given by a person: trimmed, at most 4000 characters, not empty when required, and with no control
+    character but line breaks and tabs (a NUL byte or an escape sequence would be stored, then shown to an operator,
+    in a file or on a terminal)."""
     text = (value or "").strip()
     if not text:
         if required:
@@ -33,6 +36,13 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
         return None
     if len(text) > MAX_TEXT:
         raise WorkflowInputError(f"{field} is longer than {MAX_TEXT} characters", field=field, code="too_long")
+    control = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\r\t"), None)
+    if control is not None:
+        raise WorkflowInputError(
+            f"{field} has a control character (U+{ord(control):04X}); write plain text",
+            field=field,
+            code="control_character",
+        )
     return text
 
 
