@@ -117,7 +117,8 @@ async def decide_batch(
     """
     await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
-    found, keys = snap.lookup(body.subject_ids)  # as a single decision finds them: `11010519800501011x` too
+    keys = body.subject_ids  # compacted by the model (SubjectId): `11010519800501011x` is found as a single one is
+    found = snap.rows_of(keys)
     rows = found[found >= 0]
     known = [s for s, r in zip(keys, found.tolist(), strict=True) if r >= 0]
 

@@ -371,20 +371,6 @@ class Snapshot:
         rows[order[hit]] = found[hit]
         return _found(rows, subject_ids, missing, self.run_id)
 
-    def lookup(self, subject_ids: Sequence[str]) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
-        """The rows of ``subject_ids`` as a person or a form may write them (``rows_of`` after ``compact_subject_id``:
-        a lower-case final x, spaces), and each one's identifier as the registry keeps it. Only the identifiers not
-        found as given are rewritten, so a batch of stored identifiers costs what ``rows_of`` does."""
-        rows = self.rows_of(subject_ids)
-        keys = list(subject_ids)
-        missed = np.flatnonzero(rows < 0)
-        if len(missed):
-            again = [compact_subject_id(subject_ids[i]) for i in missed.tolist()]
-            rows[missed] = self.rows_of(again)
-            for i, key in zip(missed.tolist(), again, strict=True):
-                keys[i] = key
-        return rows, keys
-
     def unscored(self, subject_id: str, today: dt.date | None = None) -> SocialCreditError:
         """Why ``subject_id`` has no decision in this run: it is not a valid identity number or credit code (422
         ``invalid_identifier``, field ``subject_id``, saying what is wrong), or a valid one the run did not score

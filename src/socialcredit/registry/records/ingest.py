@@ -258,7 +258,7 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
                 bind.values,
             )
             cols = [str(r[0]) for r in store.execute("DESCRIBE staging").fetchall()][1:]
-            staged = _Staged([c for c in cols if header])
+            staged = _Staged(cols if header else [])  # a file of no line: its placeholder column is none
         else:
             staged = _stage_typed(store, path, reader, suffix, catalog, bind, src, shown)
     except duckdb.IOException as exc:
