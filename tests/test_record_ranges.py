@@ -190,10 +190,15 @@ def test_a_store_of_schema_13_keeps_its_records_identity_through_migration_14(
     import socialcredit.store as store_mod
 
     monkeypatch.setattr(store_mod, "MIGRATIONS", [m for m in MIGRATIONS if m[0] <= 13])
-    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{PERSON},张三\n", encoding="utf-8")
     with open_store(tmp_path / "s.duckdb", create=True, key="") as old:
         assert old.schema_version() == 13
-        ingest_file(old, tmp_path / "subjects.csv", "civil_affairs", today=TODAY)
+        # the subject as that program registered it (today's ingest writes columns later migrations add)
+        old.execute(
+            "INSERT INTO subjects (seq, subject_id, kind, name, birth_date, sex, region_code, subject_key, batch_id, "
+            "recorded_at) VALUES (1, ?, 'person', '张三', DATE '1985-01-02', 'M', '110101', 1, 1, now())",
+            [PERSON],
+        )
+        old.execute("INSERT INTO subject_keys VALUES (1, ?)", [PERSON])
         fields = list(old.catalog.field_columns())
         # the text ingest hashes: subject, type, date and every field in name order, NULL as \N
         text = "|".join(
