@@ -3,7 +3,8 @@
     python benchmarks/small_batches.py STORE [--batch 100] [--per-pass 5] [--passes 6] [--group 1]
 
 STORE is a store with a finished run of ``beijing`` and its scoring state (the one ``benchmarks/run.py`` leaves in
-its work folder, or ``http_bench.py``'s). It is copied first; the copy is removed at the end. Batches of
+its work folder, or ``http_bench.py``'s). It is copied first; the copy is removed at the end (``--in-place``: not
+copied, for a scratch store too large to copy; the batches stay in it). Batches of
 ``--batch`` new utility payments are ingested with ``ingest_file``, ``--per-pass`` of them between two live passes
 (``registry/decisions/live.py``: the subjects they touched rescored on the state as a reader, as the service's live
 thread does). Prints the medians of CPU time (all threads of the process) and wall time of a batch and of a pass,
@@ -37,6 +38,11 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=6, help="Live passes (the first is not counted).")
     parser.add_argument("--statements", type=int, default=0, help="Print the N costliest statements of each.")
     parser.add_argument("--group", type=int, default=1, help="Batches committed together (ingest_group).")
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="Work on STORE itself, not a copy (a scratch store too large to copy; its records grow by the batches).",
+    )
     a = parser.parse_args()
 
     from socialcredit.clock import resolve_today
@@ -63,8 +69,9 @@ def main() -> None:
         Store.execute = timed  # type: ignore[assignment,method-assign]
 
     work = Path(tempfile.mkdtemp(prefix="small-batches-"))
-    db = work / "store.duckdb"
-    shutil.copy(a.store, db)
+    db = a.store if a.in_place else work / "store.duckdb"
+    if not a.in_place:
+        shutil.copy(a.store, db)
     batches: list[tuple[float, float]] = []
     passes: list[tuple[float, float]] = []
     try:
@@ -75,6 +82,7 @@ def main() -> None:
                 for r in store.execute("SELECT subject_id FROM subjects WHERE kind = 'person' LIMIT 100000").fetchall()
             ]
             today = resolve_today(None)
+            tag = f"{int(time.time()):x}"  # the records of each run are new, in a copy or (--in-place) not
             group: list[Any] = []
             if a.group > 1:  # (the code before group commit has no ingest_group: --group 1 runs on it too)
                 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest, ingest_group
@@ -83,7 +91,7 @@ def main() -> None:
                     n = k * a.per_pass + j
                     lines = ["record_id,subject_id,record_type,event_date,utility,amount,status"]
                     lines += [
-                        f"UTI-SB-{n}-{i},{ids[(n * a.batch + i) % len(ids)]},utility_payment,2026-10-01,water,"
+                        f"UTI-SB-{tag}-{n}-{i},{ids[(n * a.batch + i) % len(ids)]},utility_payment,2026-10-01,water,"
                         f"{100 + i % 400},on_time"
                         for i in range(a.batch)
                     ]
