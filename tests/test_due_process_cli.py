@@ -61,3 +61,32 @@ def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
     assert told[-1] == (
         "2026-05-04 [listing_delisted] blacklist (judgment defaulter): the cause was resolved; the listing has ended."
     )
+
+
+def test_the_due_process_commands_compact_an_identity_number_as_typed(tmp_path: Path) -> None:
+    """A lower-case x, spaces, full-width digits or a line break pasted from a spreadsheet name the registered
+    resident, as over the API: before, each command said "no registered subject" or found nothing."""
+    from typer.testing import CliRunner
+
+    from due_world import build
+    from socialcredit.cli import app
+
+    build(tmp_path).close()
+    db = ["--db", str(tmp_path / "due.duckdb")]
+    spaced = A[:6] + " " + A[6:-1] + "x"  # 110105 19800501011x
+    wide = A.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})  # as a Chinese input method types it
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, [*args, *db])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    filed = run("dispute", "file", spaced, "courts", "J1", "--reason", "paid", "--today", "2026-04-03")
+    assert filed.strip() == f"dispute 1: record J1 (courts) of {A}: open, opened 2026-04-03, answer due by 2026-05-03"
+    listed = json.loads(run("dispute", "list", "--subject", wide, "--json"))
+    assert [(d["dispute_id"], d["subject_id"]) for d in listed] == [(1, A)]
+    withdrawn = run("dispute", "withdraw", "1", "--subject", A.lower() + "\n", "--today", "2026-04-04")
+    assert withdrawn.startswith(f"dispute 1: record J1 (courts) of {A}: retracted")
+    assert run("freeze", "status", A.lower()).strip() == f"{A}: not frozen."
+    run("file", "export", spaced, "--out", str(tmp_path / "file.json"))
+    assert json.loads((tmp_path / "file.json").read_text("utf-8"))["subject"]["subject_id"] == A
