@@ -90,3 +90,16 @@ def test_the_due_process_commands_compact_an_identity_number_as_typed(tmp_path: 
     assert run("freeze", "status", A.lower()).strip() == f"{A}: not frozen."
     run("file", "export", spaced, "--out", str(tmp_path / "file.json"))
     assert json.loads((tmp_path / "file.json").read_text("utf-8"))["subject"]["subject_id"] == A
+
+
+def test_notices_refuse_a_status_no_listing_has(tmp_path: Path) -> None:
+    """As `dispute list` and `repair list` do: before, `notices --status efective` answered "No notices." (exit 0),
+    as if no listing were in effect."""
+    from due_world import build
+
+    build(tmp_path).close()
+    typo = sc("notices", "--status", "efective", db=tmp_path / "due.duckdb", check=False)
+    statuses = "pending, effective, resolved, delisted, publication_ended, repaired, overridden"
+    assert (typo.returncode, typo.stderr.strip()) == (2, f"error: status must be one of {statuses}, not 'efective'")
+    assert sc("notices", "--status", "effective", db=tmp_path / "due.duckdb").stdout.strip() == "No notices."
+
