@@ -103,3 +103,15 @@ def test_notices_refuse_a_status_no_listing_has(tmp_path: Path) -> None:
     assert (typo.returncode, typo.stderr.strip()) == (2, f"error: status must be one of {statuses}, not 'efective'")
     assert sc("notices", "--status", "effective", db=tmp_path / "due.duckdb").stdout.strip() == "No notices."
 
+
+def test_consents_and_notifications_refuse_a_number_no_one_has(tmp_path: Path) -> None:
+    """As `file export` and `freeze status` do: before, a mistyped number answered "No consent recorded." and
+    "No notifications." (exit 0), as if a resident had chosen nothing and been told nothing."""
+    from due_world import build
+
+    build(tmp_path).close()
+    ghost = "110101199001011237"  # valid, registered to no one
+    for command in ("consents", "notifications"):
+        refused = sc(command, ghost, db=tmp_path / "due.duckdb", check=False)
+        assert (refused.returncode, refused.stderr.strip()) == (2, f"error: no registered subject '{ghost}'"), command
+    assert sc("notifications", A, db=tmp_path / "due.duckdb").stdout.strip() == "No notifications."

@@ -583,8 +583,10 @@ def consents(
 ) -> None:
     """A resident's consents: the current choice per category and the full history."""
     from socialcredit.registry.records.consent import consent_history, current_consents
+    from socialcredit.registry.records.versions import require_subject
 
     with _store(db) as store:
+        require_subject(store, subject)  # a number no one has is not a resident without consents
         data: dict[str, Any] = {"current": current_consents(store, subject), "history": consent_history(store, subject)}
     if as_json:
         _json(data)
@@ -602,8 +604,10 @@ def notifications(
 ) -> None:
     """What the registry told a resident: notices, dispute outcomes, repairs, overrides, enrollment."""
     from socialcredit.registry.due_process.notifications import list_notifications
+    from socialcredit.registry.records.versions import require_subject
 
     with _store(db) as store:
+        require_subject(store, subject)  # a number no one has is not a resident told nothing
         rows = list_notifications(store, subject, lang)
     if as_json:
         _json(rows)
