@@ -137,4 +137,42 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
     "outbox_status_no_address": ("无联系方式", "no address"),
     "outbox_channel_outbox": ("发件箱", "outbox"),
     "outbox_channel_email": ("电子邮件", "e-mail"),
+    # a resident's dispute step refused (disputes_page.dispute_refusal, by the registry's code)
+    "dispute_err_already_disputed": (
+        "记录 {record} 已有进行中的异议（异议 {id}）；请在该异议中补充信息。",
+        "Record {record} is already disputed (dispute {id}); add information to that dispute instead.",
+    ),
+    "dispute_err_record_withdrawn": (
+        "记录 {record} 已撤回，不再计入。",
+        "Record {record} is withdrawn already; it does not count.",
+    ),
+    "dispute_err_unknown_record": ("档案中没有记录 {record}。", "The file holds no record {record}."),
+    "dispute_err_no_record": ("请选择要提出异议的记录。", "Choose the record to dispute."),
+    "dispute_err_missing_reason": ("请写明理由。", "Write the reason, in a few words."),
+    "dispute_err_missing_text": ("请填写补充信息。", "Write the information to add."),
+    "dispute_err_too_long": ("{field}不得超过4000个字符。", "The {field} may have at most 4000 characters."),
+    "dispute_err_control_character": (
+        "{field}中有控制字符；请只写普通文字。",
+        "The {field} has a control character; write plain text.",
+    ),
+    "link_err_already_disputed": (
+        "您对该关联的异议正在处理中；请等待答复。",
+        "Your dispute of this link is open already; wait for its answer.",
+    ),
+    "dispute_field_reason": ("理由", "reason"),
+    "dispute_field_evidence": ("证据", "evidence"),
+    "dispute_field_text": ("补充信息", "information"),
+    "dispute_err_dispute_closed": (
+        "异议 {id} 已结束（{status}）：只能对进行中的异议办理此步骤；如记录仍有误，请重新提出异议。",
+        "Dispute {id} is closed ({status}): only an open dispute takes this step; if the record is still wrong, file "
+        "a new dispute.",
+    ),
+    "dispute_err_deadline_passed": (
+        "异议 {id} 已过答复期限 {date}，正按有利于您的方式处理。",
+        "Dispute {id} passed its deadline {date}; it is being resolved for you.",
+    ),
+    "dispute_err_dispute_forwarded": (
+        "异议 {id} 已转交记录所在的地区处理，须在该地区办理。",
+        "Dispute {id} was forwarded to the region that recorded the record; take this step there.",
+    ),
 }
