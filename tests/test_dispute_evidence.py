@@ -483,6 +483,31 @@ def test_a_refused_dispute_step_is_told_in_the_pages_language(world: dict[str, A
         )
 
 
+def test_a_refused_answer_is_told_in_the_furnisher_pages_language(world: dict[str, Any]) -> None:
+    """The furnisher's page answered a refusal (no note, no correction sent, a closed dispute) in English only."""
+    d = _file(world, 7)
+    did, record = d["dispute_id"], d["record_id"]
+    with httpx.Client(base_url=world["base"], timeout=30) as furnisher:
+        sign_in(furnisher, world["keys"]["furnisher"])
+
+        def answer(outcome: str, note: str, lang: str = "zh") -> httpx.Response:
+            csrf = csrf_of(furnisher.get("/furnisher").text)
+            data = {"outcome": outcome, "note": note, "csrf": csrf}
+            return furnisher.post(f"/furnisher/disputes/{did}/answer", params={"lang": lang}, data=data)
+
+        bare = answer("verified", " ")
+        assert (bare.status_code, failure_of(bare)) == (422, "请写明答复说明。")
+        uncorrected = answer("corrected", "fixed", lang="en")
+        assert (uncorrected.status_code, failure_of(uncorrected)) == (
+            409,
+            f"No corrected version of record {record} was received since the dispute was filed: send it "
+            "(correction=true) first, then answer “corrected”.",
+        )
+        assert answer("verified", "it stands").status_code == 303
+        again = answer("withdrawn", "on second thought")
+        assert (again.status_code, failure_of(again)) == (409, f"异议 {did} 已结束（已核实（记录保留））。")
+
+
 def test_operator_views_are_in_who_looked_and_the_file_speaks_of_the_resident(world: dict[str, Any]) -> None:
     with httpx.Client(base_url=world["base"], timeout=30) as operator:
         sign_in(operator, world["keys"]["operator"])

@@ -137,6 +137,28 @@ def dispute_refusal(page: Page, exc: SocialCreditError, *, record: str = "", d: 
     )
 
 
+_ANSWER_REFUSALS = ("bad_outcome", "dispute_closed", "dispute_escalated", "dispute_forwarded", "deadline_passed")
+
+
+def answer_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str:
+    """A furnisher's answer to the dispute ``d`` refused, in the page's language (the registry's message for a
+    refusal the page has no words for)."""
+    if exc.code in ("too_long", "control_character"):
+        return dispute_refusal(page, exc, d=d)
+    if exc.code == "missing_field" or exc.code in _ANSWER_REFUSALS or exc.code == "no_correction":
+        key = "answer_err_missing_note" if exc.code == "missing_field" else f"answer_err_{exc.code}"
+        status = str(d["status"])
+        return page.t(
+            key,
+            default=str(exc),
+            id=d["dispute_id"],
+            status=page.t(f"dispute_status_{status}", default=status),
+            date=d["deadline"],
+            record=d["record_id"],
+        )
+    return str(exc)
+
+
 def _file_refusal(page: Page, exc: SocialCreditError, size: int) -> str:
     if isinstance(exc, PayloadTooLargeError):
         return page.t("evidence_too_large", size=f"{size:,}")
@@ -236,7 +258,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     source_id=who.source_id,
                 )
         except WorkflowError as exc:
-            return _furnisher_page(web, page, exc.status, failure=str(exc))
+            return _furnisher_page(web, page, exc.status, failure=answer_refusal(page, exc, d))
         web.service.changed()
         return page.redirect(f"/furnisher?answered={d['dispute_id']}")
 

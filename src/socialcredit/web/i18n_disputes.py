@@ -159,6 +159,29 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "您对该关联的异议正在处理中；请等待答复。",
         "Your dispute of this link is open already; wait for its answer.",
     ),
+    "answer_err_bad_outcome": ("请选择答复结果。", "Choose the outcome."),
+    "answer_err_missing_note": ("请写明答复说明。", "Write a note with the answer."),
+    "answer_err_dispute_closed": ("异议 {id} 已结束（{status}）。", "Dispute {id} is closed already ({status})."),
+    "answer_err_dispute_escalated": (
+        "异议 {id} 已转交人工复核，由复核人员决定。",
+        "Dispute {id} is under a human review; the reviewer decides it.",
+    ),
+    "answer_err_dispute_forwarded": (
+        "异议 {id} 已转交记录所在的地区，由该地区的来源答复。",
+        "Dispute {id} was forwarded to the region that recorded the record; its source answers it there.",
+    ),
+    "answer_err_deadline_passed": (
+        "异议 {id} 的答复期限 {date} 已过：已按有利于居民的方式处理，该记录不再计入"
+        "（如记录准确，请以 certified=true 重新报送）。",
+        "The answer to dispute {id} was due by {date}: it was resolved for the resident and the record no longer "
+        "counts (send it again with certified=true if it is accurate).",
+    ),
+    "answer_err_no_correction": (
+        "自提出异议以来未收到记录 {record} 的更正版本：请先报送更正（correction=true），再答复“已更正”。",
+        "No corrected version of record {record} was received since the dispute was filed: send it (correction=true) "
+        "first, then answer “corrected”.",
+    ),
+    "dispute_field_note": ("答复说明", "note"),
     "dispute_field_reason": ("理由", "reason"),
     "dispute_field_evidence": ("证据", "evidence"),
     "dispute_field_text": ("补充信息", "information"),
