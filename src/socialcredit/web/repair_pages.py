@@ -52,6 +52,7 @@ _FAILURES = {
     "record_withdrawn": "repair_err_withdrawn",
     "nothing_to_repair": "repair_err_nothing",
     "too_long": "repair_err_too_long",
+    "control_character": "repair_err_control",
 }
 REPAIRS_SHOWN = 200
 
