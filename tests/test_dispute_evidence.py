@@ -508,6 +508,31 @@ def test_a_refused_answer_is_told_in_the_furnisher_pages_language(world: dict[st
         assert (again.status_code, failure_of(again)) == (409, f"异议 {did} 已结束（已核实（记录保留））。")
 
 
+def test_a_refused_escalation_or_review_is_told_in_the_operator_pages_language(world: dict[str, Any]) -> None:
+    """The operator's dispute page answered a refused escalation or review in English only."""
+    d = _file(world, 8)
+    did, record = d["dispute_id"], d["record_id"]
+    with httpx.Client(base_url=world["base"], timeout=30) as operator:
+        sign_in(operator, world["keys"]["operator"])
+
+        def post(step: str, data: dict[str, str], lang: str = "zh") -> httpx.Response:
+            csrf = csrf_of(operator.get(f"/ops/disputes/{did}").text)
+            return operator.post(f"/ops/disputes/{did}/{step}", params={"lang": lang}, data={**data, "csrf": csrf})
+
+        early = post("review", {"decision": "upheld", "reasons": "it stands"})
+        assert (early.status_code, failure_of(early)) == (409, f"异议 {did} 未转交人工复核；请先转交。")
+        bare = post("escalate", {"reason": " "})
+        assert (bare.status_code, failure_of(bare)) == (422, "请写明转交复核的理由。")
+        assert post("escalate", {"reason": "the resident insists"}).status_code == 303
+        again = post("escalate", {"reason": "once more"}, lang="en")
+        assert (again.status_code, failure_of(again)) == (409, f"Dispute {did} was escalated already.")
+        unsent = post("review", {"decision": "corrected", "reasons": "it was wrong"})
+        assert (unsent.status_code, failure_of(unsent)) == (
+            409,
+            f"来源尚未报送记录 {record} 的更正版本，不能作出“已更正”的结论。",
+        )
+
+
 def test_operator_views_are_in_who_looked_and_the_file_speaks_of_the_resident(world: dict[str, Any]) -> None:
     with httpx.Client(base_url=world["base"], timeout=30) as operator:
         sign_in(operator, world["keys"]["operator"])

@@ -159,6 +159,38 @@ def answer_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str
     return str(exc)
 
 
+_REVIEW_REFUSALS = (
+    "bad_decision",
+    "dispute_closed",
+    "dispute_forwarded",
+    "already_escalated",
+    "not_escalated",
+    "review_decided",
+    "no_correction",
+)
+
+
+def review_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str:
+    """An operator's escalation or review decision on the dispute ``d`` refused, in the page's language (the
+    registry's message for a refusal the page has no words for)."""
+    if exc.code in ("too_long", "control_character"):
+        return dispute_refusal(page, exc, d=d)
+    if exc.code == "missing_field":
+        key = f"review_err_missing_{exc.field}"
+    elif exc.code in _REVIEW_REFUSALS:
+        key = f"review_err_{exc.code}"
+    else:
+        return str(exc)
+    status = str(d["status"])
+    return page.t(
+        key,
+        default=str(exc),
+        id=d["dispute_id"],
+        status=page.t(f"dispute_status_{status}", default=status),
+        record=d["record_id"],
+    )
+
+
 def _file_refusal(page: Page, exc: SocialCreditError, size: int) -> str:
     if isinstance(exc, PayloadTooLargeError):
         return page.t("evidence_too_large", size=f"{size:,}")
@@ -282,7 +314,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             with web.service.writer() as store:
                 escalate_dispute(store, d["dispute_id"], page.form.get("reason", ""), page.who.actor)
         except WorkflowError as exc:
-            return _ops_page(web, page, exc.status, failure=str(exc))
+            return _ops_page(web, page, exc.status, failure=review_refusal(page, exc, d))
         return page.redirect(f"/ops/disputes/{d['dispute_id']}?saved=1")
 
     @router.post("/ops/disputes/{dispute_id}/review")
@@ -296,7 +328,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     store, d["dispute_id"], page.form.get("decision", ""), page.form.get("reasons", ""), page.who.actor
                 )
         except WorkflowError as exc:
-            return _ops_page(web, page, exc.status, failure=str(exc))
+            return _ops_page(web, page, exc.status, failure=review_refusal(page, exc, d))
         web.service.changed()
         return page.redirect(f"/ops/disputes/{d['dispute_id']}?saved=1")
 

@@ -182,6 +182,28 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "first, then answer “corrected”.",
     ),
     "dispute_field_note": ("答复说明", "note"),
+    "review_err_bad_decision": ("请选择复核结论。", "Choose the decision."),
+    "review_err_missing_reason": ("请写明转交复核的理由。", "Write the reason for the review."),
+    "review_err_missing_reasons": ("请写明复核结论的理由。", "Write the reasons for the decision."),
+    "review_err_dispute_closed": (
+        "异议 {id} 已结束（{status}）：不能再转交复核或作出复核结论。",
+        "Dispute {id} is closed ({status}): it cannot be escalated or decided any more.",
+    ),
+    "review_err_dispute_forwarded": (
+        "异议 {id} 已转交记录所在的地区，须在该地区转交复核。",
+        "Dispute {id} was forwarded to the region that recorded the record; escalate it there.",
+    ),
+    "review_err_already_escalated": ("异议 {id} 已转交人工复核。", "Dispute {id} was escalated already."),
+    "review_err_not_escalated": (
+        "异议 {id} 未转交人工复核；请先转交。",
+        "Dispute {id} was not escalated to a review; escalate it first.",
+    ),
+    "review_err_review_decided": ("异议 {id} 的复核已有结论。", "The review of dispute {id} was decided already."),
+    "review_err_no_correction": (
+        "来源尚未报送记录 {record} 的更正版本，不能作出“已更正”的结论。",
+        "The source has sent no corrected version of record {record}: the review cannot decide “corrected”.",
+    ),
+    "dispute_field_reasons": ("理由", "reasons"),
     "dispute_field_reason": ("理由", "reason"),
     "dispute_field_evidence": ("证据", "evidence"),
     "dispute_field_text": ("补充信息", "information"),
