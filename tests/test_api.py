@@ -321,6 +321,25 @@ def test_a_key_issued_and_revoked_over_http_takes_effect_at_once(world: dict[str
         revoke_key(store, issued["key_id"])
 
 
+def test_a_resident_key_is_issued_for_a_registered_resident_only(world: dict[str, Any]) -> None:
+    """The API as the command line (the registry's issue_key): 404 for an unregistered number, 400 for an
+    organisation's code; before, both keys were issued (201) and opened nothing, or the organisation's own file."""
+    client: httpx.Client = world["client"]
+    operator = auth(world["keys"]["operator"])
+    body = {"role": "resident", "name": "no one", "subject": "110101199001011237"}
+    r = client.post("/v1/keys", json=body, headers=operator)
+    assert (r.status_code, r.json()["error"]) == (
+        404,
+        {"code": "not_found", "message": "no registered subject '110101199001011237'", "field": "subject"},
+    )
+    org = one(world, "SELECT subject_id FROM current_subjects WHERE kind = 'org' ORDER BY subject_id LIMIT 1")
+    r = client.post("/v1/keys", json=body | {"subject": org}, headers=operator)
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        400,
+        f"{org} is an organisation; resident keys are for residents",
+    )
+
+
 def test_keys_are_stored_hashed(world: dict[str, Any]) -> None:
     secrets_stored = [r[0] for r in execute(world, "SELECT key_hash FROM api_keys")]
     for token in world["keys"].values():

@@ -37,7 +37,7 @@ from socialcredit.registry.scoring.policies import builtin_policy, resolve_polic
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 from socialcredit.web.uploads import parse_multipart
-from web_helpers import browser, csrf_of, serve, shots, sign_in
+from web_helpers import browser, csrf_of, failure_of, serve, shots, sign_in
 
 __all__ = ["browser", "shots"]
 
@@ -449,6 +449,88 @@ def test_the_resident_withdraws_on_the_page(world: dict[str, Any]) -> None:
         page = resident.get(r.headers["location"])
         assert "异议已撤回。" in page.text and "本人已撤回" in page.text
         assert "撤回异议</button>" not in page.text
+
+
+def test_a_refused_dispute_step_is_told_in_the_pages_language(world: dict[str, Any]) -> None:
+    """A second dispute of a record, a form without a record, a withdrawal or information after the dispute closed:
+    the pages answered in English only, whatever the page's language (the repair and freeze pages translate)."""
+    d = _file(world, 6)
+    did, record = d["dispute_id"], d["record_id"]
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+
+        def post(path: str, data: dict[str, str], lang: str = "zh") -> httpx.Response:
+            csrf = csrf_of(resident.get("/me/disputes").text)
+            return resident.post(path, params={"lang": lang}, data={**data, "csrf": csrf})
+
+        again = post("/me/disputes", {"record": f"{d['source_id']}|{record}", "reason": "still wrong"})
+        assert (again.status_code, failure_of(again)) == (
+            400,
+            f"记录 {record} 已有进行中的异议（异议 {did}）；请在该异议中补充信息。",
+        )
+        none = post("/me/disputes", {"record": "", "reason": "wrong"}, lang="en")
+        assert (none.status_code, failure_of(none)) == (400, "Choose the record to dispute.")
+        assert post(f"/me/disputes/{did}/withdraw", {"reason": ""}).status_code == 303
+        closed = f"异议 {did} 已结束（本人已撤回）：只能对进行中的异议办理此步骤；如记录仍有误，请重新提出异议。"
+        twice = post(f"/me/disputes/{did}/withdraw", {"reason": ""})
+        assert (twice.status_code, failure_of(twice)) == (409, closed)
+        added = post(f"/me/disputes/{did}/information", {"text": "a receipt"})
+        assert (added.status_code, failure_of(added)) == (400, closed)
+        english = post(f"/me/disputes/{did}/information", {"text": "a receipt"}, lang="en")
+        assert failure_of(english) == (
+            f"Dispute {did} is closed (withdrawn by you): only an open dispute takes this step; if the record is "
+            "still wrong, file a new dispute."
+        )
+
+
+def test_a_refused_answer_is_told_in_the_furnisher_pages_language(world: dict[str, Any]) -> None:
+    """The furnisher's page answered a refusal (no note, no correction sent, a closed dispute) in English only."""
+    d = _file(world, 7)
+    did, record = d["dispute_id"], d["record_id"]
+    with httpx.Client(base_url=world["base"], timeout=30) as furnisher:
+        sign_in(furnisher, world["keys"]["furnisher"])
+
+        def answer(outcome: str, note: str, lang: str = "zh") -> httpx.Response:
+            csrf = csrf_of(furnisher.get("/furnisher").text)
+            data = {"outcome": outcome, "note": note, "csrf": csrf}
+            return furnisher.post(f"/furnisher/disputes/{did}/answer", params={"lang": lang}, data=data)
+
+        bare = answer("verified", " ")
+        assert (bare.status_code, failure_of(bare)) == (422, "请写明答复说明。")
+        uncorrected = answer("corrected", "fixed", lang="en")
+        assert (uncorrected.status_code, failure_of(uncorrected)) == (
+            409,
+            f"No corrected version of record {record} was received since the dispute was filed: send it "
+            "(correction=true) first, then answer “corrected”.",
+        )
+        assert answer("verified", "it stands").status_code == 303
+        again = answer("withdrawn", "on second thought")
+        assert (again.status_code, failure_of(again)) == (409, f"异议 {did} 已结束（已核实（记录保留））。")
+
+
+def test_a_refused_escalation_or_review_is_told_in_the_operator_pages_language(world: dict[str, Any]) -> None:
+    """The operator's dispute page answered a refused escalation or review in English only."""
+    d = _file(world, 8)
+    did, record = d["dispute_id"], d["record_id"]
+    with httpx.Client(base_url=world["base"], timeout=30) as operator:
+        sign_in(operator, world["keys"]["operator"])
+
+        def post(step: str, data: dict[str, str], lang: str = "zh") -> httpx.Response:
+            csrf = csrf_of(operator.get(f"/ops/disputes/{did}").text)
+            return operator.post(f"/ops/disputes/{did}/{step}", params={"lang": lang}, data={**data, "csrf": csrf})
+
+        early = post("review", {"decision": "upheld", "reasons": "it stands"})
+        assert (early.status_code, failure_of(early)) == (409, f"异议 {did} 未转交人工复核；请先转交。")
+        bare = post("escalate", {"reason": " "})
+        assert (bare.status_code, failure_of(bare)) == (422, "请写明转交复核的理由。")
+        assert post("escalate", {"reason": "the resident insists"}).status_code == 303
+        again = post("escalate", {"reason": "once more"}, lang="en")
+        assert (again.status_code, failure_of(again)) == (409, f"Dispute {did} was escalated already.")
+        unsent = post("review", {"decision": "corrected", "reasons": "it was wrong"})
+        assert (unsent.status_code, failure_of(unsent)) == (
+            409,
+            f"来源尚未报送记录 {record} 的更正版本，不能作出“已更正”的结论。",
+        )
 
 
 def test_operator_views_are_in_who_looked_and_the_file_speaks_of_the_resident(world: dict[str, Any]) -> None:

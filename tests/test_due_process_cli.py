@@ -61,3 +61,57 @@ def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
     assert told[-1] == (
         "2026-05-04 [listing_delisted] blacklist (judgment defaulter): the cause was resolved; the listing has ended."
     )
+
+
+def test_the_due_process_commands_compact_an_identity_number_as_typed(tmp_path: Path) -> None:
+    """A lower-case x, spaces, full-width digits or a line break pasted from a spreadsheet name the registered
+    resident, as over the API: before, each command said "no registered subject" or found nothing."""
+    from typer.testing import CliRunner
+
+    from due_world import build
+    from socialcredit.cli import app
+
+    build(tmp_path).close()
+    db = ["--db", str(tmp_path / "due.duckdb")]
+    spaced = A[:6] + " " + A[6:-1] + "x"  # 110105 19800501011x
+    wide = A.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})  # as a Chinese input method types it
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, [*args, *db])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    filed = run("dispute", "file", spaced, "courts", "J1", "--reason", "paid", "--today", "2026-04-03")
+    assert filed.strip() == f"dispute 1: record J1 (courts) of {A}: open, opened 2026-04-03, answer due by 2026-05-03"
+    listed = json.loads(run("dispute", "list", "--subject", wide, "--json"))
+    assert [(d["dispute_id"], d["subject_id"]) for d in listed] == [(1, A)]
+    withdrawn = run("dispute", "withdraw", "1", "--subject", A.lower() + "\n", "--today", "2026-04-04")
+    assert withdrawn.startswith(f"dispute 1: record J1 (courts) of {A}: retracted")
+    assert run("freeze", "status", A.lower()).strip() == f"{A}: not frozen."
+    run("file", "export", spaced, "--out", str(tmp_path / "file.json"))
+    assert json.loads((tmp_path / "file.json").read_text("utf-8"))["subject"]["subject_id"] == A
+
+
+def test_notices_refuse_a_status_no_listing_has(tmp_path: Path) -> None:
+    """As `dispute list` and `repair list` do: before, `notices --status efective` answered "No notices." (exit 0),
+    as if no listing were in effect."""
+    from due_world import build
+
+    build(tmp_path).close()
+    typo = sc("notices", "--status", "efective", db=tmp_path / "due.duckdb", check=False)
+    statuses = "pending, effective, resolved, delisted, publication_ended, repaired, overridden"
+    assert (typo.returncode, typo.stderr.strip()) == (2, f"error: status must be one of {statuses}, not 'efective'")
+    assert sc("notices", "--status", "effective", db=tmp_path / "due.duckdb").stdout.strip() == "No notices."
+
+
+def test_consents_and_notifications_refuse_a_number_no_one_has(tmp_path: Path) -> None:
+    """As `file export` and `freeze status` do: before, a mistyped number answered "No consent recorded." and
+    "No notifications." (exit 0), as if a resident had chosen nothing and been told nothing."""
+    from due_world import build
+
+    build(tmp_path).close()
+    ghost = "110101199001011237"  # valid, registered to no one
+    for command in ("consents", "notifications"):
+        refused = sc(command, ghost, db=tmp_path / "due.duckdb", check=False)
+        assert (refused.returncode, refused.stderr.strip()) == (2, f"error: no registered subject '{ghost}'"), command
+    assert sc("notifications", A, db=tmp_path / "due.duckdb").stdout.strip() == "No notifications."

@@ -155,23 +155,29 @@ def test_the_representative_of_another_organisation_is_refused_there(world: dict
 
 def test_the_forms_bounds_and_errors_are_the_residents(world: dict[str, Any]) -> None:
     with signed_in(world, "rep") as rep:
-        cases = [
-            ({"record": "courts|J9", "reason": "  "}, "reason is required: write it in a few words"),
-            ({"record": "courts|J9", "reason": "x" * 4001}, "reason is longer than 4000 characters"),
+        cases = [  # each refusal in the page's language (disputes_page.dispute_refusal)
+            (
+                {"record": "courts|J9", "reason": "  "},
+                {"en": "Write the reason, in a few words.", "zh": "请写明理由。"},
+            ),
+            (
+                {"record": "courts|J9", "reason": "x" * 4001},
+                {"en": "The reason may have at most 4000 characters.", "zh": "理由不得超过4000个字符。"},
+            ),
             (
                 {"record": "courts|J9", "reason": "paid", "evidence": "y" * 4001},
-                "evidence is longer than 4000 characters",
+                {"en": "The evidence may have at most 4000 characters.", "zh": "证据不得超过4000个字符。"},
             ),
             # the representative's own record is not the organisation's
             (
                 {"record": "registration_authority|R1", "reason": "wrong"},
-                f"record 'R1' of source registration_authority is not in the file of {ORG}",
+                {"en": "The file holds no record R1.", "zh": "档案中没有记录 R1。"},
             ),
         ]
         for fields, words in cases:
             for lang in ("en", "zh"):
                 answer = _post(rep, fields, lang)
-                assert (answer.status_code, failure_of(answer)) == (400, words)
+                assert (answer.status_code, failure_of(answer)) == (400, words[lang])
                 # the page keeps what was written and the organisation's line
                 assert ACTING[lang] in visible_text(answer.text)
         # a record that does not exist, and a hostile one: a 400 page naming it, never a 500
@@ -218,8 +224,7 @@ def test_the_representative_files_a_dispute_for_the_organisation(world: dict[str
         again = _post(rep, {"record": "tax_bureau|X9", "reason": "again"})
         assert (again.status_code, failure_of(again)) == (
             400,
-            f"record 'X9' of source tax_bureau is already disputed (dispute {number}); add information to that "
-            "dispute instead",
+            f"Record X9 is already disputed (dispute {number}); add information to that dispute instead.",
         )
         # the organisation's page offers to add information to it, which returns to the dispute's own page
         listed = rep.get(FORM_PATH)

@@ -480,3 +480,24 @@ def test_a_credit_code_in_the_url_is_compacted_as_in_a_subjects_file(world: dict
         answer = _get(world, "rep", f"/v1/orgs/{sent}/file")
         assert answer.status_code == 200, answer.text
         assert answer.json()["organisation"]["org_id"] == ORG
+
+
+def test_an_identifier_in_a_pages_address_or_search_is_compacted_as_over_the_api(world: dict[str, Any]) -> None:
+    """The pages as the API: the representative's /orgs/{code} and its repair and dispute forms with the code in lower
+    case (before: 403 not_representative), the operator's /ops/subjects/{id} with a lower-case x or spaces (before:
+    404 no registered subject) and its search with full-width digits or spaces (before: searched as a name, nothing)."""
+    low = ORG.lower()
+    with signed_in(world, "rep") as rep:
+        for path, record in ((f"/orgs/{low}", {}), (f"/orgs/{low}/repair", {"source": "tax_bureau", "record": "X9"})):
+            page = rep.get(path, params={"lang": "en", **record})
+            assert page.status_code == 200, (path, page.text)
+        page = rep.get(f"/orgs/{low}/disputes", params={"lang": "en", "record": "courts|J9"})
+        assert page.status_code == 200, page.text
+    person = REP[:6] + " " + REP[6:].lower()
+    wide = REP.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    with signed_in(world, "operator") as operator:
+        page = operator.get(f"/ops/subjects/{person}", params={"lang": "en"})
+        assert page.status_code == 200 and REP in page.text
+        for typed in (person, wide, REP[:6] + " " + REP[6:12]):
+            found = operator.get("/ops/subjects", params={"q": typed, "lang": "en"})
+            assert found.status_code == 200 and f'href="/ops/subjects/{REP}"' in found.text, typed

@@ -183,3 +183,16 @@ def test_the_page_shows_the_details(world: dict[str, Any]) -> None:
         assert bad.status_code == 400 and "page must be from 1 to 10000, not 0" in bad.text
         disputed = client.get("/lists", params={"q": "张三", "lang": "zh"})
         assert "异议处理中" in disputed.text and "人民法院" in disputed.text
+
+
+def test_an_identity_number_is_found_as_typed(world: dict[str, Any]) -> None:
+    """Spaces, a lower-case x and full-width digits, as over the API's other routes: before, the look-up found no one
+    (it upper-cased only)."""
+    typed = [W[0][:6] + " " + W[0][6:], W[0].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}) + "\n"]
+    with world["lock"]:
+        assert [public_lookup(world["store"], q) for q in typed] == [WEI[:1], WEI[:1]]
+    r = world["client"].get("/v1/lists/lookup", params={"q": typed[0]})
+    assert r.status_code == 200 and r.json()["results"] == WEI[:1]
+    with httpx.Client(base_url=world["base"], timeout=30) as client:
+        page = client.get("/lists", params={"q": typed[1], "lang": "en"})
+    assert page.status_code == 200 and '<td data-label="Case number" class="id">W1</td>' in page.text

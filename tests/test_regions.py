@@ -321,7 +321,9 @@ def test_grey_zone_links_wait_for_review_and_every_link_is_audited_and_reversibl
     assert item["identity_id"] not in [q["identity_id"] for q in list_review_queue(hebei)]
     with pytest.raises(RegionError, match="is rejected, not waiting for review"):
         reject_link(hebei, item["identity_id"])
-    assert accept_link(hebei, item["identity_id"]) == 1
+    # the operator names the subject as typed (`region accept ID --subject ...`): compacted, as everywhere
+    typed = mover["subject_id_to"][:6] + " " + mover["subject_id_to"][6:].lower()
+    assert accept_link(hebei, item["identity_id"], subject_id=typed) == 1
     applied = hebei.rows("SELECT subject_id, version, withdrawn, origin_region FROM records WHERE record_id = ?", [rid])
     assert applied == [
         {"subject_id": mover["subject_id_to"], "version": 1, "withdrawn": False, "origin_region": "110000"}

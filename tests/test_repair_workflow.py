@@ -462,6 +462,10 @@ def test_the_resident_applies_and_the_operator_grants_over_http(served: dict[str
         assert no_text.status_code == 400 and "Write your commitment." in no_text.text
         forged = resident.post("/me/repair", data={**data, "csrf": "x", "promise": "yes", "commitment": "c"})
         assert forged.status_code == 403
+        # a control character: refused in the page's language, as a text too long is (it was the registry's English)
+        bad = {**data, "promise": "yes", "commitment": "I will\x1b[2J pay"}
+        escaped = resident.post("/me/repair", params={"lang": "zh"}, data=bad)
+        assert escaped.status_code == 400 and "内容中有控制字符；请只写普通文字。" in escaped.text
         sent = resident.post(
             "/me/repair", data={**data, "promise": "yes", "commitment": "I will pay on time.", "evidence": "ref 77"}
         )

@@ -458,7 +458,7 @@ def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: 
         record = f"{theirs['source_id']}|{theirs['record_id']}"
         r = client.post("/me/disputes", data={"record": record, "reason": "not mine", "csrf": token})
         assert r.status_code == 400
-        assert f"is not in the file of {site['other']}" in html.unescape(r.text)
+        assert f"档案中没有记录 {theirs['record_id']}。" in html.unescape(r.text)  # in the page's language
         r = client.post(f"/me/disputes/{dispute['dispute_id']}/information", data={"text": "x", "csrf": token})
         assert r.status_code == 404 and f"no dispute {dispute['dispute_id']}" in r.text
         assert client.get("/me/disputes").text.count(theirs["record_id"]) == 0

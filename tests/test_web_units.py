@@ -198,6 +198,21 @@ def test_links_are_refused_for_what_has_no_pages(store: Store) -> None:
     assert err.value.code == "role_has_no_pages"
 
 
+def test_a_resident_key_is_refused_as_a_link_is(store: Store) -> None:
+    """As a sign-in link: a key for an unregistered number opened nothing (every page "not found"), and one for an
+    organisation's code let the organisation read its own file as a resident (its legal representative acts for it).
+    Before, both were issued."""
+    org = store.one("SELECT subject_id FROM subjects WHERE kind = 'org' LIMIT 1")
+    with pytest.raises(SocialCreditError, match=f"^{org} is an organisation; resident keys are for residents$"):
+        issue_key(store, "resident", "an organisation", subject=org.lower())
+    with pytest.raises(NotFoundError, match=r"^no registered subject '110101199001011237'$") as err:
+        issue_key(store, "resident", "no one", subject="110101 199001011237")
+    assert err.value.field == "subject"
+    sid = _person(store)
+    assert issue_key(store, "resident", "me", subject=f" {sid[:6]} {sid[6:]}").party.subject_id == sid
+    assert store.one("SELECT count(*) FROM api_keys WHERE name IN ('an organisation', 'no one')") == 0
+
+
 def test_a_session_lasts_until_it_ends_or_expires(store: Store) -> None:
     key = issue_key(store, "resident", "me", subject=_person(store, 2))
     who = sign_in_with_key(store, key.token)

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialcredit.cli_help import DUE_PROCESS, RECORDS, DbOpt, JsonOpt, TodayOpt
+from socialcredit.cli_help import DUE_PROCESS, RECORDS, DbOpt, JsonOpt, TodayOpt, compacted
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
@@ -93,7 +93,7 @@ def _dispute_line(d: dict[str, Any]) -> str:
 
 @dispute_app.command("file")
 def dispute_file(
-    subject: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    subject: Annotated[str, typer.Argument(help="The resident's identity number.", callback=compacted)],
     source: Annotated[str, typer.Argument(help="The source of the record, e.g. courts.")],
     record: Annotated[str, typer.Argument(help="The record id.")],
     reason: Annotated[str, typer.Option(help="Why the record is wrong (required).", metavar="TEXT")],
@@ -183,6 +183,7 @@ def dispute_withdraw(
         typer.Option(
             help="The resident withdrawing it, or the legal representative of the organisation it is about (checked).",
             metavar="SUBJECT",
+            callback=compacted,
         ),
     ],
     reason: Annotated[str | None, typer.Option(help="Why, in a few words.", metavar="TEXT")] = None,
@@ -235,7 +236,7 @@ def dispute_review_cmd(
 
 
 def contact(
-    subject: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    subject: Annotated[str, typer.Argument(help="The resident's identity number.", callback=compacted)],
     email: Annotated[str, typer.Option(help="Their e-mail address (messages go there when SMTP is set).")],
     actor: ActorOpt = "cli",
     db: DbOpt = DEFAULT_DB,
@@ -266,7 +267,7 @@ def _link_dispute_line(d: dict[str, Any]) -> str:
 
 @dispute_app.command("link")
 def dispute_link(
-    subject: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    subject: Annotated[str, typer.Argument(help="The resident's identity number.", callback=compacted)],
     identity: Annotated[int, typer.Argument(help="The linked identity (as `show` lists it).", metavar="IDENTITY_ID")],
     reason: Annotated[str, typer.Option(help="Why the link is wrong (required).", metavar="TEXT")],
     actor: ActorOpt = "cli",
@@ -285,7 +286,7 @@ def dispute_link(
 
 @dispute_app.command("list")
 def dispute_list(
-    subject: Annotated[str | None, typer.Option(help="Only this resident's.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this resident's.", callback=compacted)] = None,
     source: Annotated[str | None, typer.Option(help="Only this source's.")] = None,
     status: Annotated[str | None, typer.Option(help="open, verified, corrected, withdrawn or lapsed.")] = None,
     db: DbOpt = DEFAULT_DB,
@@ -364,7 +365,7 @@ def repair_fulfilled(
 
 @repair_app.command("apply")
 def repair_apply(
-    subject: Annotated[str, typer.Argument(help="The resident.")],
+    subject: Annotated[str, typer.Argument(help="The resident.", callback=compacted)],
     source: Annotated[str, typer.Argument(help="The source of the record.")],
     record: Annotated[str, typer.Argument(help="The record.")],
     statement: Annotated[str, typer.Option(help="The resident's statement (required).", metavar="TEXT")],
@@ -401,7 +402,7 @@ def repair_apply(
 
 @repair_app.command("eligibility")
 def repair_eligibility_cmd(
-    subject: Annotated[str, typer.Argument(help="The resident.")],
+    subject: Annotated[str, typer.Argument(help="The resident.", callback=compacted)],
     source: Annotated[str, typer.Argument(help="The source of the record.")],
     record: Annotated[str, typer.Argument(help="The record.")],
     policy: Annotated[str | None, typer.Option(help="Under this policy (default: the strictest in use).")] = None,
@@ -463,7 +464,7 @@ def repair_decide(
 
 @repair_app.command("list")
 def repair_list(
-    subject: Annotated[str | None, typer.Option(help="Only this resident's.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this resident's.", callback=compacted)] = None,
     status: Annotated[str | None, typer.Option(help="pending, approved or refused.")] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
@@ -516,7 +517,7 @@ def override_listing_cmd(
 
 @file_app.command("export")
 def file_export(
-    subject: Annotated[str, typer.Argument(help="The resident.")],
+    subject: Annotated[str, typer.Argument(help="The resident.", callback=compacted)],
     output: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON here (default: print).", metavar="FILE")
     ] = None,
@@ -543,7 +544,7 @@ def file_export(
 
 
 def notices(
-    subject: Annotated[str | None, typer.Option(help="Only this subject's.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only this subject's.", callback=compacted)] = None,
     status: Annotated[str | None, typer.Option(help="pending, effective, resolved, ...")] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
@@ -576,14 +577,16 @@ def lookup(
 
 
 def consents(
-    subject: Annotated[str, typer.Argument(help="The resident.")],
+    subject: Annotated[str, typer.Argument(help="The resident.", callback=compacted)],
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
     """A resident's consents: the current choice per category and the full history."""
     from socialcredit.registry.records.consent import consent_history, current_consents
+    from socialcredit.registry.records.versions import require_subject
 
     with _store(db) as store:
+        require_subject(store, subject)  # a number no one has is not a resident without consents
         data: dict[str, Any] = {"current": current_consents(store, subject), "history": consent_history(store, subject)}
     if as_json:
         _json(data)
@@ -594,15 +597,17 @@ def consents(
 
 
 def notifications(
-    subject: Annotated[str, typer.Argument(help="The resident.")],
+    subject: Annotated[str, typer.Argument(help="The resident.", callback=compacted)],
     lang: Annotated[str, typer.Option(help="en or zh.", metavar="LANG")] = "en",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
     """What the registry told a resident: notices, dispute outcomes, repairs, overrides, enrollment."""
     from socialcredit.registry.due_process.notifications import list_notifications
+    from socialcredit.registry.records.versions import require_subject
 
     with _store(db) as store:
+        require_subject(store, subject)  # a number no one has is not a resident told nothing
         rows = list_notifications(store, subject, lang)
     if as_json:
         _json(rows)

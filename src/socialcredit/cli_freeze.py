@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from socialcredit.cli_help import DUE_PROCESS, DbOpt, JsonOpt, TodayOpt
+from socialcredit.cli_help import DUE_PROCESS, DbOpt, JsonOpt, TodayOpt, compacted
 from socialcredit.errors import SocialCreditError
 from socialcredit.store import DEFAULT_DB, open_store
 
@@ -19,7 +19,7 @@ __all__ = ["register_freeze"]
 out = Console(soft_wrap=True, markup=False, highlight=False)
 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (recorded in the audit log).", metavar="NAME")]
-Subject = Annotated[str, typer.Argument(help="The resident (identity number).")]
+Subject = Annotated[str, typer.Argument(help="The resident (identity number).", callback=compacted)]
 
 freeze_app = typer.Typer(
     help="The resident's security freeze: place, lift (for good, for a party, or until a date), status.",

@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from socialcredit.errors import SocialCreditError
+from socialcredit.identifiers import compact_subject_id
 
 __all__ = [
     "ADMINISTRATION",
@@ -33,6 +34,7 @@ __all__ = [
     "JsonOpt",
     "LangOpt",
     "TodayOpt",
+    "compacted",
     "readable_metavars",
 ]
 
@@ -71,6 +73,12 @@ DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOC
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG")]
 TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).", metavar="DATE")]
+
+
+def compacted(value: str | None) -> str | None:
+    """A subject's identifier as typed, compacted as the API and a subjects file do (spaces, a lower-case x, full-width
+    digits, a line break pasted along): the subject as registered. The callback of every argument that names one."""
+    return None if value is None else compact_subject_id(value)
 
 
 class _NamedArgument(TyperArgument):

@@ -24,6 +24,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
+from socialcredit.identifiers import compact_subject_id
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions import crossborder
 from socialcredit.regions.alerts import origin_label, raise_alerts
@@ -728,7 +729,8 @@ def accept_link(store: Store, identity_id: int, actor: str = "cli", subject_id: 
     row = _identity(store, identity_id)
     if row["status"] not in ("review", "unmatched", "rejected", "reversed"):
         raise RegionError(f"identity {identity_id} is {row['status']}, not waiting for review")
-    target = subject_id or row["candidate_id"]
+    # the subject an operator typed, compacted as everywhere (`110105 19800501011x`): the subject as registered
+    target = compact_subject_id(subject_id) if subject_id else row["candidate_id"]
     if not target:
         raise RegionError(f"identity {identity_id} has no candidate: name the subject to link it to")
     if not store.one("SELECT count(*) FROM subject_keys WHERE subject_id = ?", [target]):

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from socialcredit.catalog.labels import labels_for
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, SocialCreditError
+from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
@@ -85,6 +86,11 @@ class Page:
 
     def query(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)[:200]
+
+    def subject_in_path(self) -> str:
+        """The subject's identifier in the page's address (``{subject_id}``), compacted as over the API and in a
+        subjects file (a lower-case x, spaces, full-width digits): the subject as registered."""
+        return compact_subject_id(str(self.request.path_params["subject_id"]))[:64]
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         return self.web.render(self, template, status, **context)

@@ -35,7 +35,7 @@ from socialcredit.registry.due_process.disputes import (
 from socialcredit.registry.due_process.evidence import MAX_FILES, add_evidence, content_disposition, evidence_file
 from socialcredit.web.core import Page, Web
 
-__all__ = ["add_routes", "resident_dispute_page"]
+__all__ = ["add_routes", "dispute_refusal", "resident_dispute_page"]
 
 
 def _dispute_id(page: Page) -> int:
@@ -99,6 +99,96 @@ def resident_dispute_page(web: Web, page: Page, status: int = 200, **context: An
     elif page.query("withdrawn"):
         context.setdefault("done", page.t("dispute_withdrawn_done"))
     return page.render("me_dispute.html", status, section="disputes", d=d, max_files=MAX_FILES, **context)
+
+
+# The registry's codes for a refused step of a resident's dispute, and the page's words for each; a record not in the
+# file is told alike whatever the reason (another's, unknown, of an unknown source), as over the API
+_REFUSALS = {
+    "already_disputed": "dispute_err_already_disputed",
+    "record_withdrawn": "dispute_err_record_withdrawn",
+    "unknown_record": "dispute_err_unknown_record",
+    "not_your_record": "dispute_err_unknown_record",
+    "unknown_source": "dispute_err_unknown_record",
+    "too_long": "dispute_err_too_long",
+    "control_character": "dispute_err_control_character",
+    "dispute_closed": "dispute_err_dispute_closed",
+    "deadline_passed": "dispute_err_deadline_passed",
+    "dispute_forwarded": "dispute_err_dispute_forwarded",
+}
+
+
+def dispute_refusal(page: Page, exc: SocialCreditError, *, record: str = "", d: dict[str, Any] | None = None) -> str:
+    """A refused step of a resident's dispute (filing it for ``record``; adding to or withdrawing the dispute ``d``)
+    in the page's language; the registry's own message for a refusal the page has no words for."""
+    key = f"dispute_err_missing_{exc.field}" if exc.code == "missing_field" else _REFUSALS.get(exc.code, "")
+    if key == "dispute_err_unknown_record" and not record:
+        key = "dispute_err_no_record"  # the form sent without a record chosen
+    if not key:
+        return str(exc)
+    status = str(d["status"]) if d else ""
+    return page.t(
+        key,
+        default=str(exc),
+        record=record,
+        id=d["dispute_id"] if d else "",
+        status=page.t(f"dispute_status_{status}", default=status),
+        date=d["deadline"] if d else "",
+        field=page.t(f"dispute_field_{exc.field}", default=exc.field or ""),
+    )
+
+
+_ANSWER_REFUSALS = ("bad_outcome", "dispute_closed", "dispute_escalated", "dispute_forwarded", "deadline_passed")
+
+
+def answer_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str:
+    """A furnisher's answer to the dispute ``d`` refused, in the page's language (the registry's message for a
+    refusal the page has no words for)."""
+    if exc.code in ("too_long", "control_character"):
+        return dispute_refusal(page, exc, d=d)
+    if exc.code == "missing_field" or exc.code in _ANSWER_REFUSALS or exc.code == "no_correction":
+        key = "answer_err_missing_note" if exc.code == "missing_field" else f"answer_err_{exc.code}"
+        status = str(d["status"])
+        return page.t(
+            key,
+            default=str(exc),
+            id=d["dispute_id"],
+            status=page.t(f"dispute_status_{status}", default=status),
+            date=d["deadline"],
+            record=d["record_id"],
+        )
+    return str(exc)
+
+
+_REVIEW_REFUSALS = (
+    "bad_decision",
+    "dispute_closed",
+    "dispute_forwarded",
+    "already_escalated",
+    "not_escalated",
+    "review_decided",
+    "no_correction",
+)
+
+
+def review_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str:
+    """An operator's escalation or review decision on the dispute ``d`` refused, in the page's language (the
+    registry's message for a refusal the page has no words for)."""
+    if exc.code in ("too_long", "control_character"):
+        return dispute_refusal(page, exc, d=d)
+    if exc.code == "missing_field":
+        key = f"review_err_missing_{exc.field}"
+    elif exc.code in _REVIEW_REFUSALS:
+        key = f"review_err_{exc.code}"
+    else:
+        return str(exc)
+    status = str(d["status"])
+    return page.t(
+        key,
+        default=str(exc),
+        id=d["dispute_id"],
+        status=page.t(f"dispute_status_{status}", default=status),
+        record=d["record_id"],
+    )
 
 
 def _file_refusal(page: Page, exc: SocialCreditError, size: int) -> str:
@@ -173,7 +263,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     store, d["dispute_id"], who.subject_id, who.actor, reason=page.form.get("reason") or None
                 )
         except WorkflowError as exc:
-            return resident_dispute_page(web, page, exc.status, failure=str(exc))
+            return resident_dispute_page(web, page, exc.status, failure=dispute_refusal(page, exc, d=d))
         web.service.changed()
         return page.redirect(f"/me/disputes/{d['dispute_id']}?withdrawn=1")
 
@@ -200,7 +290,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     source_id=who.source_id,
                 )
         except WorkflowError as exc:
-            return _furnisher_page(web, page, exc.status, failure=str(exc))
+            return _furnisher_page(web, page, exc.status, failure=answer_refusal(page, exc, d))
         web.service.changed()
         return page.redirect(f"/furnisher?answered={d['dispute_id']}")
 
@@ -224,7 +314,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             with web.service.writer() as store:
                 escalate_dispute(store, d["dispute_id"], page.form.get("reason", ""), page.who.actor)
         except WorkflowError as exc:
-            return _ops_page(web, page, exc.status, failure=str(exc))
+            return _ops_page(web, page, exc.status, failure=review_refusal(page, exc, d))
         return page.redirect(f"/ops/disputes/{d['dispute_id']}?saved=1")
 
     @router.post("/ops/disputes/{dispute_id}/review")
@@ -238,7 +328,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     store, d["dispute_id"], page.form.get("decision", ""), page.form.get("reasons", ""), page.who.actor
                 )
         except WorkflowError as exc:
-            return _ops_page(web, page, exc.status, failure=str(exc))
+            return _ops_page(web, page, exc.status, failure=review_refusal(page, exc, d))
         web.service.changed()
         return page.redirect(f"/ops/disputes/{d['dispute_id']}?saved=1")
 

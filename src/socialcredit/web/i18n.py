@@ -648,6 +648,7 @@ _PAIRS |= {
     "repair_err_withdrawn": ("该记录已撤回，不再计入。", "This record is withdrawn; it no longer counts."),
     "repair_err_nothing": ("该记录不是可修复的失信记录。", "This record is not a breach that can be repaired."),
     "repair_err_too_long": ("内容不得超过4000个字符。", "A text may have at most 4000 characters."),
+    "repair_err_control": ("内容中有控制字符；请只写普通文字。", "A text has a control character; write plain text."),
     "repair_err_outcome": ("请选择批准或不予批准。", "Choose grant or refuse."),
     "repair_err_reason": ("请写明理由。", "Write the reasons."),
     "repair_stage_submitted": ("已提交", "submitted"),

@@ -137,4 +137,87 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
     "outbox_status_no_address": ("无联系方式", "no address"),
     "outbox_channel_outbox": ("发件箱", "outbox"),
     "outbox_channel_email": ("电子邮件", "e-mail"),
+    # a resident's dispute step refused (disputes_page.dispute_refusal, by the registry's code)
+    "dispute_err_already_disputed": (
+        "记录 {record} 已有进行中的异议（异议 {id}）；请在该异议中补充信息。",
+        "Record {record} is already disputed (dispute {id}); add information to that dispute instead.",
+    ),
+    "dispute_err_record_withdrawn": (
+        "记录 {record} 已撤回，不再计入。",
+        "Record {record} is withdrawn already; it does not count.",
+    ),
+    "dispute_err_unknown_record": ("档案中没有记录 {record}。", "The file holds no record {record}."),
+    "dispute_err_no_record": ("请选择要提出异议的记录。", "Choose the record to dispute."),
+    "dispute_err_missing_reason": ("请写明理由。", "Write the reason, in a few words."),
+    "dispute_err_missing_text": ("请填写补充信息。", "Write the information to add."),
+    "dispute_err_too_long": ("{field}不得超过4000个字符。", "The {field} may have at most 4000 characters."),
+    "dispute_err_control_character": (
+        "{field}中有控制字符；请只写普通文字。",
+        "The {field} has a control character; write plain text.",
+    ),
+    "link_err_already_disputed": (
+        "您对该关联的异议正在处理中；请等待答复。",
+        "Your dispute of this link is open already; wait for its answer.",
+    ),
+    "answer_err_bad_outcome": ("请选择答复结果。", "Choose the outcome."),
+    "answer_err_missing_note": ("请写明答复说明。", "Write a note with the answer."),
+    "answer_err_dispute_closed": ("异议 {id} 已结束（{status}）。", "Dispute {id} is closed already ({status})."),
+    "answer_err_dispute_escalated": (
+        "异议 {id} 已转交人工复核，由复核人员决定。",
+        "Dispute {id} is under a human review; the reviewer decides it.",
+    ),
+    "answer_err_dispute_forwarded": (
+        "异议 {id} 已转交记录所在的地区，由该地区的来源答复。",
+        "Dispute {id} was forwarded to the region that recorded the record; its source answers it there.",
+    ),
+    "answer_err_deadline_passed": (
+        "异议 {id} 的答复期限 {date} 已过：已按有利于居民的方式处理，该记录不再计入"
+        "（如记录准确，请以 certified=true 重新报送）。",
+        "The answer to dispute {id} was due by {date}: it was resolved for the resident and the record no longer "
+        "counts (send it again with certified=true if it is accurate).",
+    ),
+    "answer_err_no_correction": (
+        "自提出异议以来未收到记录 {record} 的更正版本：请先报送更正（correction=true），再答复“已更正”。",
+        "No corrected version of record {record} was received since the dispute was filed: send it (correction=true) "
+        "first, then answer “corrected”.",
+    ),
+    "dispute_field_note": ("答复说明", "note"),
+    "review_err_bad_decision": ("请选择复核结论。", "Choose the decision."),
+    "review_err_missing_reason": ("请写明转交复核的理由。", "Write the reason for the review."),
+    "review_err_missing_reasons": ("请写明复核结论的理由。", "Write the reasons for the decision."),
+    "review_err_dispute_closed": (
+        "异议 {id} 已结束（{status}）：不能再转交复核或作出复核结论。",
+        "Dispute {id} is closed ({status}): it cannot be escalated or decided any more.",
+    ),
+    "review_err_dispute_forwarded": (
+        "异议 {id} 已转交记录所在的地区，须在该地区转交复核。",
+        "Dispute {id} was forwarded to the region that recorded the record; escalate it there.",
+    ),
+    "review_err_already_escalated": ("异议 {id} 已转交人工复核。", "Dispute {id} was escalated already."),
+    "review_err_not_escalated": (
+        "异议 {id} 未转交人工复核；请先转交。",
+        "Dispute {id} was not escalated to a review; escalate it first.",
+    ),
+    "review_err_review_decided": ("异议 {id} 的复核已有结论。", "The review of dispute {id} was decided already."),
+    "review_err_no_correction": (
+        "来源尚未报送记录 {record} 的更正版本，不能作出“已更正”的结论。",
+        "The source has sent no corrected version of record {record}: the review cannot decide “corrected”.",
+    ),
+    "dispute_field_reasons": ("理由", "reasons"),
+    "dispute_field_reason": ("理由", "reason"),
+    "dispute_field_evidence": ("证据", "evidence"),
+    "dispute_field_text": ("补充信息", "information"),
+    "dispute_err_dispute_closed": (
+        "异议 {id} 已结束（{status}）：只能对进行中的异议办理此步骤；如记录仍有误，请重新提出异议。",
+        "Dispute {id} is closed ({status}): only an open dispute takes this step; if the record is still wrong, file "
+        "a new dispute.",
+    ),
+    "dispute_err_deadline_passed": (
+        "异议 {id} 已过答复期限 {date}，正按有利于您的方式处理。",
+        "Dispute {id} passed its deadline {date}; it is being resolved for you.",
+    ),
+    "dispute_err_dispute_forwarded": (
+        "异议 {id} 已转交记录所在的地区处理，须在该地区办理。",
+        "Dispute {id} was forwarded to the region that recorded the record; take this step there.",
+    ),
 }

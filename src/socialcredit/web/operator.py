@@ -297,7 +297,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/ops/subjects/{subject_id}")
     @web.page("operator")
     def subject(page: Page) -> Response:
-        subject_id = str(page.request.path_params["subject_id"])[:64]
+        subject_id = page.subject_in_path()
         page.voice = "third"  # the file speaks of the resident, not to them
         with web.service.writer() as store:
             # the page shows the scores, records and who asked; its listings and disputes are read below, once

@@ -72,7 +72,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("operator", "resident")
     def file(page: Page) -> Response:
         assert page.who is not None
-        org_id = str(page.request.path_params["subject_id"])[:64]
+        org_id = page.subject_in_path()
         operator = page.who.role == "operator"
         with web.service.writer() as store:
             if not operator:  # refused: the refused page, audited (Web.page), in the page's language

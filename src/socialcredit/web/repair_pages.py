@@ -52,6 +52,7 @@ _FAILURES = {
     "record_withdrawn": "repair_err_withdrawn",
     "nothing_to_repair": "repair_err_nothing",
     "too_long": "repair_err_too_long",
+    "control_character": "repair_err_control",
 }
 REPAIRS_SHOWN = 200
 
@@ -201,7 +202,7 @@ def org_representative(web: Web, page: Page) -> Acting:
     """The signed-in resident acting for the organisation of the path, as its current legal representative
     (``acting.acting_on``, as for its disputes); anyone else is refused as on the organisation's file: 403
     ``not_representative`` (audited as ``access_refused``)."""
-    org_id = str(page.request.path_params["subject_id"])[:64]  # an organisation is a subject: its credit code
+    org_id = page.subject_in_path()  # an organisation is a subject: its credit code
     with web.service.writer() as store:
         acting = acting_on(store, _subject(page), org_id, resolve_today())
     if acting is None or acting.representative_id is None:

@@ -30,7 +30,7 @@ from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.codes import name_codes, name_listings, tier_label
 from socialcredit.web.core import Page, Web
-from socialcredit.web.disputes_page import resident_dispute_page
+from socialcredit.web.disputes_page import dispute_refusal, resident_dispute_page
 from socialcredit.web.freeze_page import freeze_context
 from socialcredit.web.repair_pages import (
     listings_context,
@@ -177,8 +177,12 @@ def add_routes(router: APIRouter, web: Web) -> None:
         except WorkflowError as exc:
             with web.service.writer() as store:
                 report = own_file(store, page, "resident portal: records", ("records",))
+            # in the page's language: the link contested already, or the reason's (as a dispute's)
+            failure = (
+                page.t("link_err_already_disputed") if exc.code == "already_disputed" else dispute_refusal(page, exc)
+            )
             return page.render(
-                "me_records.html", 400, report=report, section="records", dispute_links=True, failure=str(exc)
+                "me_records.html", 400, report=report, section="records", dispute_links=True, failure=failure
             )
         return page.redirect(f"/me/records?contested={filed['dispute_id']}#links")
 
@@ -220,12 +224,13 @@ def add_routes(router: APIRouter, web: Web) -> None:
         dispute_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
         # sent from the dispute's own page (where the legal representative acts for their organisation): back there
         from_page = page.form.get("from") == "dispute"
+        d: dict[str, Any] | None = None
         try:
             with web.service.writer() as store:
                 # the resident's own, or their organisation's as its legal representative (registry/due_process/
                 # acting.py); someone else's dispute is answered exactly as one that does not exist
-                subject = get_dispute(store, dispute_id)["subject_id"] if dispute_id > 0 else None
-                acting = None if subject is None else acting_on(store, _subject(page), str(subject), resolve_today())
+                d = get_dispute(store, dispute_id) if dispute_id > 0 else None
+                acting = None if d is None else acting_on(store, _subject(page), str(d["subject_id"]), resolve_today())
                 if acting is None:
                     raise NotFoundError(f"no dispute {raw}")
                 add_information(
@@ -236,10 +241,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     representative_id=acting.representative_id,
                 )
         except WorkflowError as exc:
+            failure = dispute_refusal(page, exc, d=d)
             if from_page:
-                return resident_dispute_page(web, page, 400, failure=str(exc))
+                return resident_dispute_page(web, page, 400, failure=failure)
             context = _disputes(web, page)
-            return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
+            return page.render("me_disputes.html", 400, section="disputes", failure=failure, **context)
         if from_page:
             return page.redirect(f"/me/disputes/{dispute_id}?informed=1")
         return page.redirect(f"/me/disputes?added={dispute_id}")
@@ -310,7 +316,13 @@ def _file_dispute(web: Web, page: Page, acting: Acting | None = None) -> Respons
             )
     except WorkflowError as exc:
         context = _disputes(web, page, acting)
-        return page.render("me_disputes.html", 400, section="disputes", failure=str(exc), **context)
+        held = [
+            d
+            for d in context["disputes"]
+            if (d["source_id"], d["record_id"], d["status"]) == (source_id, record_id, "open")
+        ]
+        failure = dispute_refusal(page, exc, record=record_id, d=held[0] if held else None)
+        return page.render("me_disputes.html", 400, section="disputes", failure=failure, **context)
     base = "/me/disputes" if acting is None else f"/orgs/{subject}/disputes"
     return page.redirect(f"{base}?filed={filed['dispute_id']}")
 

@@ -37,6 +37,7 @@ __all__ = [
     "authenticate",
     "issue_key",
     "list_keys",
+    "registered_resident",
     "revoke_key",
 ]
 
@@ -68,6 +69,19 @@ class IssuedKey:
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def registered_resident(store: Store, subject: str, what: str) -> tuple[str, str]:
+    """A registered resident's identity number (validated, compacted) and name: what a resident key and a sign-in link
+    are for. Refused: an unregistered number (404, it would open nothing), an organisation's code (its legal
+    representative acts for it with their own key)."""
+    number = validate_subject_id(subject).number
+    row = store.execute("SELECT kind, name FROM current_subjects WHERE subject_id = ?", [number]).fetchone()
+    if row is None:
+        raise NotFoundError(f"no registered subject {number!r}", field="subject")
+    if row[0] != "person":
+        raise SocialCreditError(f"{number} is an organisation; {what} are for residents", field="subject")
+    return number, str(row[1] or number)
 
 
 def issue_key(
@@ -115,7 +129,7 @@ def issue_key(
     if role == "resident":
         if not subject:
             raise SocialCreditError("a resident key needs --subject (their identity number)")
-        subject = validate_subject_id(subject).number
+        subject, _ = registered_resident(store, subject, "resident keys")
     elif subject is not None:
         raise SocialCreditError("only a resident key names a subject")
     key_id = secrets.token_hex(6)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import validate_subject_id
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.access.parties import Party, authenticate
+from socialcredit.registry.access.parties import Party, authenticate, registered_resident
 from socialcredit.registry.due_process.outbox import Message, queue_message
 from socialcredit.store import Store
 
@@ -102,13 +102,8 @@ def issue_link(
     if not 1 <= hours <= 24 * 30:
         raise SocialCreditError(f"a sign-in link lasts from 1 hour to 30 days, not {hours} hours")
     if subject is not None:
-        subject = validate_subject_id(subject).number
-        row = store.execute("SELECT kind, name FROM current_subjects WHERE subject_id = ?", [subject]).fetchone()
-        if row is None:
-            raise NotFoundError(f"no registered subject {subject!r}")
-        if row[0] != "person":
-            raise SocialCreditError(f"{subject} is an organisation; sign-in links are for residents")
-        role, name = "resident", str(row[1] or subject)
+        subject, name = registered_resident(store, subject, "sign-in links")
+        role = "resident"
     else:
         krow = store.execute("SELECT role, name, revoked_at FROM api_keys WHERE key_id = ?", [key_id]).fetchone()
         if krow is None:

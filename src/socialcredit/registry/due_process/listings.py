@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from socialcredit.compiler.plan import ScorePlan
-from socialcredit.errors import NotFoundError
+from socialcredit.errors import NotFoundError, WorkflowInputError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import ListSpec
 from socialcredit.registry.access.audit import append_audit
@@ -529,7 +529,12 @@ def _relation_phrases(store: Store, loaded: LoadedPolicy, lst: ListSpec) -> None
 def list_listings(
     store: Store, *, subject_id: str | None = None, policy_id: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    """Listings (with their notices), newest first."""
+    """Listings (with their notices), newest first; a status that is none of ``LISTING_STATUSES`` is refused (as
+    ``list_disputes`` refuses one), not answered as if there were no such listings."""
+    if status is not None and status not in LISTING_STATUSES:
+        raise WorkflowInputError(
+            f"status must be one of {', '.join(LISTING_STATUSES)}, not {status!r}", field="status", code="bad_status"
+        )
     where, params = [], []
     for col, value in (("subject_id", subject_id), ("policy_id", policy_id), ("status", status)):
         if value is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from socialcredit.errors import WorkflowInputError
+from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.scoring.policies import policies_in_use
@@ -60,7 +61,7 @@ WITH l AS (SELECT * FROM listings WHERE status = 'effective'),
         WHERE subject_id IN (SELECT subject_id FROM l) GROUP BY subject_id
      )
 SELECT l.*, n.name FROM l JOIN names n USING (subject_id)
-WHERE l.subject_id = upper(?) OR n.name = ?
+WHERE l.subject_id = ? OR n.name = ?
 ORDER BY l.subject_id, l.policy_id, l.list_id, l.effective_on, l.listing_id
 """
 
@@ -85,7 +86,7 @@ def _matches(store: Store, q: str, list_id: str | None, lang: str) -> list[dict[
     if list_id is not None and not any(k[1] == list_id for k in public):
         raise WorkflowInputError(f"no public list {list_id!r}", field="list_id", code="unknown_list")
     out = []
-    for r in store.rows(_FOUND, [q, q]):
+    for r in store.rows(_FOUND, [compact_subject_id(q), q]):  # an identifier as over the API: `110105 1988…x`
         found = public.get((r["policy_id"], r["list_id"]))
         if found is None:
             continue

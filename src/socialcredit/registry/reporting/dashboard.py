@@ -10,6 +10,7 @@ from typing import Any
 import sqlglot
 
 from socialcredit.data import districts
+from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store, latest_subjects
@@ -183,16 +184,19 @@ _NAME_CONTAINS = sqlglot.condition("contains(name, ?)", dialect="duckdb")
 
 
 def search_subjects(store: Store, query: str, *, actor: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Subjects whose identity number / organisation code starts with ``query`` (at least 6 characters) or whose
-    name contains it (at least one character); the search is audited with what was asked and how many matched."""
+    """Subjects whose identity number / organisation code starts with ``query`` (compacted: at least 6 characters, a
+    digit among them) or whose name contains it (at least one character); the search is audited with what was asked
+    and how many matched."""
     q = query.strip()
     if not q:
         return []
-    by_id = bool(_DIGITS.fullmatch(q)) and len(q) >= 6
+    # An identifier is compacted as over the API (`110105 19491231002x`, full-width digits); it has a digit, a name not
+    key = compact_subject_id(q)
+    by_id = bool(_DIGITS.fullmatch(key)) and len(key) >= 6 and any(c.isdigit() for c in key)
     # The match is on the versions (a former name finds the subject too), before the latest matching is chosen.
     matches = _ID_PREFIX if by_id else _NAME_CONTAINS
     found = latest_subjects(("subject_id", "kind", "name", "district", "profession", "birth_date"), where=matches)
-    rows = store.rows(f"{found.sql(dialect='duckdb')} ORDER BY subject_id LIMIT ?", [q, limit])
+    rows = store.rows(f"{found.sql(dialect='duckdb')} ORDER BY subject_id LIMIT ?", [key if by_id else q, limit])
     with store.transaction():
         append_audit(store, actor, "search_subjects", None, {"query": q, "matches": len(rows)})
     return rows
