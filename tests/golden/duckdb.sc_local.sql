@@ -30,13 +30,13 @@ FROM (
         CAST(SUM(
           CASE
             WHEN r.dimension = 'money'
-            THEN CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT)
+            THEN CAST(CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT) AS DOUBLE)
           END
         ) AS DOUBLE) / 1000000 AS d_money,
         CAST(SUM(
           CASE
             WHEN r.dimension = 'civic'
-            THEN CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT)
+            THEN CAST(CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT) AS DOUBLE)
           END
         ) AS DOUBLE) / 1000000 AS d_civic,
         MAX(CASE WHEN r.points < 0 THEN r.last_event END) AS last_negative

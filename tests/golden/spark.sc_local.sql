@@ -27,8 +27,20 @@ FROM (
     LEFT JOIN (
       SELECT
         r.subject_id,
-        CAST(SUM(IF(r.dimension = 'money', CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT), NULL)) AS DOUBLE) / 1000000 AS d_money,
-        CAST(SUM(IF(r.dimension = 'civic', CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT), NULL)) AS DOUBLE) / 1000000 AS d_civic,
+        CAST(SUM(
+          IF(
+            r.dimension = 'money',
+            CAST(CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT) AS DOUBLE),
+            NULL
+          )
+        ) AS DOUBLE) / 1000000 AS d_money,
+        CAST(SUM(
+          IF(
+            r.dimension = 'civic',
+            CAST(CAST(FLOOR(r.points * 1000000 + 0.5) AS BIGINT) AS DOUBLE),
+            NULL
+          )
+        ) AS DOUBLE) / 1000000 AS d_civic,
         MAX(IF(r.points < 0, r.last_event, NULL)) AS last_negative
       FROM sc_rule_points AS r
       GROUP BY
