@@ -343,3 +343,42 @@ def test_an_ndjson_line_that_is_not_json_is_named(store: Store, tmp_path: Path, 
     with pytest.raises(IngestError) as refused:
         ingest_file(store, path, "employers", today=TODAY)
     assert str(refused.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "epoch",  # DuckDB's cast reads 1970-01-01
+        "infinity",  # 9999-12-31, which was also refused as in the future
+        "2025/01/01",
+        "2025-1-1",
+        "2025-01-01 garbage",
+        "2025-01-01T23:30:00-05:00",  # the time and its zone dropped: already 2 January in Beijing
+        "2025-01-01 10:00:00",
+        "2025-02-29",  # no such day
+    ],
+)
+def test_a_date_sent_as_text_is_yyyy_mm_dd_and_nothing_else(
+    store: Store, tmp_path: Path, suffix: str, text: str
+) -> None:
+    """An event date, and a record's date field, is refused unless its text is exactly YYYY-MM-DD (DuckDB's cast
+    alone took every one of these but the last as a date), in every format, with one error a field."""
+    batch = next(counter)
+    row = {"record_id": f"DATE{batch}", "subject_id": PERSON, **TAX, "event_date": text}
+    role = {
+        "record_id": f"ROLE{batch}",
+        "subject_id": PERSON,
+        "record_type": "company_role",
+        "event_date": "2025-01-01",
+        "org_id": "91110000000000000X",
+        "role": "director",
+        "start_date": text,
+    }
+    taxes = ingest_file(store, _write_batch(tmp_path / f"d{batch}{suffix}", [row]), "tax_bureau", today=TODAY)
+    role_file = _write_batch(tmp_path / f"r{batch}{suffix}", [role])
+    roles = ingest_file(store, role_file, "registration_authority", today=TODAY)
+    message = f"'{text}' is not a date (YYYY-MM-DD)"
+    assert [(e.row, e.field, e.message) for e in taxes.errors] == [(1, "event_date", message)]
+    assert [(e.row, e.field, e.message) for e in roles.errors] == [(1, "start_date", message)]
+    assert taxes.accepted == roles.accepted == 0

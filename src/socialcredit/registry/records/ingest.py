@@ -499,10 +499,12 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
 
 
 def _not_a_date(col: str, native: bool) -> str:
-    """SQL: the (non-NULL) value of ``col`` is no date. A date staged as a date is one unless its text is not (a
-    year beyond 0001-9999 written otherwise); only those are cast to text and back."""
+    """SQL: the (non-NULL) value of ``col`` is no date. A date sent as text is YYYY-MM-DD and nothing else: DuckDB's
+    cast alone reads ``2025/01/01``, ``epoch``, ``infinity`` and ``2025-01-01 anything`` as dates, and drops a time
+    and its zone (``2025-01-01T23:30:00-05:00``, already the 2nd in Beijing). A date staged as a date is one unless
+    its text is not (a year beyond 0001-9999 written otherwise); only those are cast to text and back."""
     if not native:
-        return f"TRY_CAST({col} AS DATE) IS NULL"
+        return f"(NOT regexp_full_match({col}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') OR TRY_CAST({col} AS DATE) IS NULL)"
     return (
         f"NOT ({col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31') "
         f"AND TRY_CAST(CAST({col} AS VARCHAR) AS DATE) IS NULL"
@@ -562,7 +564,10 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             f"'''' || {shown} || ''' is not a date (YYYY-MM-DD)'",
         )
     )
-    date = "event_date" if native_date else "TRY_CAST(event_date AS DATE)"
+    # the text of no date (refused above) is no date here either: ``infinity`` is not also in the future
+    date = "event_date"
+    if not native_date:
+        date = f"TRY_CAST(CASE WHEN NOT {_not_a_date('event_date', False)} THEN event_date END AS DATE)"
     checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", f"{shown} || ' is in the future'"))
     first = limits.MIN_EVENT_DATE.isoformat()
     checks.append(
