@@ -382,3 +382,38 @@ def test_a_date_sent_as_text_is_yyyy_mm_dd_and_nothing_else(
     assert [(e.row, e.field, e.message) for e in taxes.errors] == [(1, "event_date", message)]
     assert [(e.row, e.field, e.message) for e in roles.errors] == [(1, "start_date", message)]
     assert taxes.accepted == roles.accepted == 0
+
+
+OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
+
+
+@pytest.mark.parametrize("suffix", [*FORMATS, ".double.parquet"])
+def test_a_number_has_at_most_15_digits_before_its_point_in_every_format(
+    store: Store, tmp_path: Path, suffix: str
+) -> None:
+    """An amount of 1e308 yuan was stored, and shown in yuan on a listing (309 digits); two of them summed to
+    infinity. A number field's value is less than 10^15 in size, as a whole-number field's 15 digits; a value
+    below the field's minimum is told that alone. ``.double.parquet``: the amounts in a column of doubles."""
+    batch = next(counter)
+    amounts = ["1e308", "1e15", "-1e20", "999999999999999.9", "123456789012345678901234567890"]
+    rows = [
+        {"record_id": f"BIG{batch}-{i}", "subject_id": PERSON, **TAX, "amount": amount}
+        for i, amount in enumerate(amounts)
+    ]
+    if suffix == ".double.parquet":
+        path = tmp_path / f"n{batch}.parquet"
+        pq.write_table(pa.Table.from_pylist([r | {"amount": float(r["amount"])} for r in rows]), path)
+        shown = ["1e+308", "1000000000000000.0", "-1e+20", "999999999999999.9", "1.2345678901234568e+29"]
+    else:
+        path = _write_batch(tmp_path / f"n{batch}{suffix}", rows)
+        shown = amounts
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (1, "amount", f"'{shown[0]}' {OUT_OF_RANGE}"),
+        (2, "amount", f"'{shown[1]}' {OUT_OF_RANGE}"),
+        (3, "amount", f"'{shown[2]}' is below the minimum 0"),
+        (5, "amount", f"'{shown[4]}' {OUT_OF_RANGE}"),
+    ]
+    assert store.rows("SELECT record_id, amount FROM records WHERE record_id LIKE ?", [f"BIG{batch}-%"]) == [
+        {"record_id": f"BIG{batch}-3", "amount": 999999999999999.9}
+    ]

@@ -491,6 +491,15 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
         )
     if spec.type in ("integer", "number"):
         num = f"CAST({col} AS DOUBLE)" if native else f"TRY_CAST({col} AS DOUBLE)"
+        if spec.type == "number":  # (an integer's text has at most 15 digits: checked above)
+            # one error a value: a value below the field's minimum (or above its maximum) is told that instead
+            within = [f"{num} >= {bind(float(spec.min))}"] if spec.min is not None else []
+            within += [f"{num} <= {bind(float(spec.max))}"] if spec.max is not None else []
+            digits = len(str(limits.MAX_NUMBER)) - 1
+            check(
+                " AND ".join([f"isfinite({num})", f"abs({num}) >= {bind(float(limits.MAX_NUMBER))}", *within]),
+                f"{shown} || {bind(f' is out of range: a number has at most {digits} digits before its point')}",
+            )
         if spec.min is not None:
             check(f"{num} < {bind(float(spec.min))}", f"{shown} || {bind(f' is below the minimum {spec.min:g}')}")
         if spec.max is not None:
