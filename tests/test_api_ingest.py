@@ -404,9 +404,29 @@ def test_an_amount_of_1e308_is_refused_naming_the_field_and_the_bound(world: dic
         "batch_rejected",
         "row 1: amount",
     )
-    assert r.json()["errors"] == [{"row": 1, "field": "amount", "message": f"'1e+308' {bound}"}]
+    assert r.json()["errors"] == [{"row": 1, "field": "amount", "message": f"'1e308' {bound}"}]
     fixed = {k: v for k, v in rows[0].items() if k != "record_id"} | {"amount": 1e308}
     r = client.put("/v1/records/HTTP-HUGE-0", json=fixed, headers=key)
     assert (r.status_code, r.json()["error"]["code"]) == (422, "batch_rejected")
     assert r.json()["errors"] == [{"row": 1, "field": "amount", "message": f"'1e+308' {bound}"}]
     assert _records(world, "HTTP-HUGE") == [("HTTP-HUGE-0", 1, False, False, 12000)]
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("1" * 5000, "'{n}' is out of range: a number has at most 15 digits before its point"),  # was a 500
+        ("1e309", "'1e309' is out of range: a number has at most 15 digits before its point"),  # was 'inf'
+        ("NaN", "'NaN' is not a number"),  # Python's parser takes NaN and Infinity
+        ("-Infinity", "'-Infinity' is not a number"),
+    ],
+)
+def test_a_json_number_is_read_as_the_text_sent(world: dict[str, Any], number: str, message: str) -> None:
+    import json
+
+    rows = _rows(world, "HTTP-DIGITS", 1)
+    batch = json.dumps([{**rows[0], "amount": "AMOUNT"}]).replace('"AMOUNT"', number)
+    r = _post(world, batch.encode(), "application/json")
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "batch_rejected"), r.text
+    assert r.json()["errors"] == [{"row": 1, "field": "amount", "message": message.format(n=number)}]
+    assert _records(world, "HTTP-DIGITS") == []

@@ -466,16 +466,19 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
     text = staged.text(name)
     shown = f"'''' || {text} || ''''"
     # A column staged with its own type holds values its text casts to; the checks ask the same of them.
+    # The value as a number: NULL where its text is not one (an integer's: at most 15 digits; a number's: decimal
+    # digits, a point, an exponent), so that the range checks below never fault what is not a number.
+    num = (
+        f"CAST({col} AS DOUBLE)"
+        if native
+        else f"TRY_CAST(CASE WHEN {_is_number(col, spec.type)} THEN {col} END AS DOUBLE)"
+    )
     if spec.type == "integer":
-        # as text: at most 15 digits
-        bad = f"abs({col}) >= 1000000000000000" if native else f"NOT regexp_full_match({col}, '-?[0-9]{{1,15}}')"
+        bad = f"abs({col}) >= 1000000000000000" if native else f"NOT {_is_number(col, spec.type)}"
         check(f"{col} IS NOT NULL AND {bad}", f"{shown} || ' is not a whole number'")
     elif spec.type == "number":
-        num = col if native else f"TRY_CAST({col} AS DOUBLE)"
-        check(
-            f"{col} IS NOT NULL AND ({num} IS NULL OR NOT isfinite({num}))",
-            f"{shown} || ' is not a number'",
-        )
+        bad = f"NOT isfinite({col})" if native else f"NOT {_is_number(col, spec.type)}"
+        check(f"{col} IS NOT NULL AND {bad}", f"{shown} || ' is not a number'")
     elif spec.type == "boolean":
         if not native:  # a flag's text is true or false
             check(
@@ -490,14 +493,14 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
             f"{shown} || {bind(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
         )
     if spec.type in ("integer", "number"):
-        num = f"CAST({col} AS DOUBLE)" if native else f"TRY_CAST({col} AS DOUBLE)"
         if spec.type == "number":  # (an integer's text has at most 15 digits: checked above)
             # one error a value: a value below the field's minimum (or above its maximum) is told that instead
             within = [f"{num} >= {bind(float(spec.min))}"] if spec.min is not None else []
             within += [f"{num} <= {bind(float(spec.max))}"] if spec.max is not None else []
+            finite = [f"isfinite({num})"] if native else []  # (text of thousands of digits casts to infinity)
             digits = len(str(limits.MAX_NUMBER)) - 1
             check(
-                " AND ".join([f"isfinite({num})", f"abs({num}) >= {bind(float(limits.MAX_NUMBER))}", *within]),
+                " AND ".join([*finite, f"abs({num}) >= {bind(float(limits.MAX_NUMBER))}", *within]),
                 f"{shown} || {bind(f' is out of range: a number has at most {digits} digits before its point')}",
             )
         if spec.min is not None:
@@ -505,6 +508,15 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
         if spec.max is not None:
             check(f"{num} > {bind(float(spec.max))}", f"{shown} || {bind(f' is above the maximum {spec.max:g}')}")
     return out
+
+
+def _is_number(col: str, kind: str) -> str:
+    """SQL: the (non-NULL) text of ``col`` is a value of a field of type ``kind`` (integer or number). A number is
+    written in decimal, with an optional sign, point and exponent: DuckDB's cast alone also reads ``1_000`` (as
+    1000), ``inf``, ``Infinity`` and ``NaN``."""
+    if kind == "integer":  # at most 15 digits
+        return f"regexp_full_match({col}, '-?[0-9]{{1,15}}')"
+    return f"regexp_full_match({col}, '[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?')"
 
 
 def _not_a_date(col: str, native: bool) -> str:
