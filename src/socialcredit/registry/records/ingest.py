@@ -38,6 +38,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.clock import resolve_today
+from socialcredit.data import district_names, districts
 from socialcredit.errors import ConflictError, IdentifierError, IngestError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
@@ -1184,10 +1185,17 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
             f"(and may have district, profession); a records file needs record_type"
         )
     run.step("validating", 1, 3)
-    _mark_clean_ids(run.store, run.today)
-    errors, slow_table = _parse_other_ids(run.store, run.today)
-    _stage_parsed_subjects(run.store, run.staged.cols, slow_table)
-    errors.extend(_subject_field_errors(run.store, run.staged.cols, run.catalog))
+    if "district" in run.staged.cols:
+        aliases = district_names()
+        run.store.con.register("district_names", pa.table({"alias": list(aliases), "name": list(aliases.values())}))
+    try:
+        _mark_clean_ids(run.store, run.today)
+        errors, slow_table = _parse_other_ids(run.store, run.today)
+        _stage_parsed_subjects(run.store, run.staged.cols, slow_table)
+        errors.extend(_subject_field_errors(run.store, run.staged.cols, run.catalog))
+    finally:
+        if "district" in run.staged.cols:
+            run.store.con.unregister("district_names")
     errors.sort(key=lambda e: e.row)  # stable: a row's identifier error stays first
     _store_row_errors(run.store, errors)
     counts = _subject_candidates(run.store)
@@ -1272,6 +1280,10 @@ def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) 
     values = ", ".join(
         f"s.{ident(c)}" if c in cols else f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in _SUBJECT_VALUES
     )
+    names = ""
+    if "district" in cols:  # stored as its district's name: ``Haidian``, ``110108`` and ``宣武区`` (today 西城区)
+        values = values.replace('s."district"', "coalesce(n.name, s.district) AS district")
+        names = "LEFT JOIN district_names n ON n.alias = lower(s.district)"
     try:
         store.execute(
             f"""
@@ -1284,7 +1296,7 @@ def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) 
                        substr(subject_id, 1, 6) AS region_code
                 FROM staging WHERE _clean
                 UNION ALL SELECT * FROM slow_ids
-            ) p JOIN staging s USING (_row)
+            ) p JOIN staging s USING (_row) {names}
             """
         )
     finally:
@@ -1302,6 +1314,14 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
             f"SELECT _row, 1, '{col}', 'has a control character (' || "
             f"printf('U+%04X', unicode(regexp_extract({col}, '[[:cntrl:]]'))) || '); a {col} is printable text' "
             f"FROM staging WHERE regexp_matches({col}, '[[:cntrl:]]')"
+        )
+    if "district" in cols:
+        known = ", ".join(d["name_zh"] for d in districts())
+        refusal = bind(f"' is not a district of Beijing; districts: {known} (or their English names or codes)")
+        checks.append(
+            f"SELECT _row, 2, 'district', '''' || district || {refusal} FROM staging "
+            "WHERE district IS NOT NULL AND lower(district) NOT IN (SELECT alias FROM district_names) "
+            "AND NOT regexp_matches(district, '[[:cntrl:]]')"  # (told that above)
         )
     if "profession" in cols:
         checks.append(

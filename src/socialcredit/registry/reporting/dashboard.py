@@ -12,6 +12,7 @@ import sqlglot
 from socialcredit.data import districts
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.sqltext import lit
 from socialcredit.store import Store, latest_subjects
 
 __all__ = [
@@ -143,11 +144,7 @@ def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
     """Beijing's 16 districts (in code order) with their 2020 census population and, for the residents living
     there (the district of their address, not the region code of their identity number), the count, mean score
     and how many are on each list."""
-    watermark = int(store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [run_id]))
-    # the address as it stood when the run read it, not as it is now
-    current = latest_subjects(("subject_id", "district"), watermark=watermark).sql(dialect="duckdb")
-    join = f"JOIN ({current}) s USING (subject_id)"
-    found = _group_stats(store, run_id, "s.district", join)
+    found = _district_stats(store, run_id)
     return [
         {
             "code": d["code"],
@@ -158,6 +155,23 @@ def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
         }
         for d in districts()
     ]
+
+
+def outside_districts(store: Store, run_id: int) -> dict[str, Any]:
+    """The residents of the run whose district is none of the 16 (none on file, or a name registered before
+    districts were checked at ingest, such as 宣武区 or a misspelling): the rest of the run's residents, so that
+    the districts' residents and these add up to the run's."""
+    return _stats(_district_stats(store, run_id).get(""))
+
+
+def _district_stats(store: Store, run_id: int) -> dict[str, dict[str, Any]]:
+    """``_group_stats`` by the district of each resident's address, ``""`` for none of the 16."""
+    watermark = int(store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [run_id]))
+    # the address as it stood when the run read it, not as it is now
+    current = latest_subjects(("subject_id", "district"), watermark=watermark).sql(dialect="duckdb")
+    join = f"LEFT JOIN ({current}) s USING (subject_id)"
+    names = ", ".join(lit(d["name_zh"]) for d in districts())
+    return _group_stats(store, run_id, f"CASE WHEN s.district IN ({names}) THEN s.district ELSE '' END", join)
 
 
 def by_profession(store: Store, run_id: int) -> list[dict[str, Any]]:
