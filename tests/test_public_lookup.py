@@ -183,3 +183,16 @@ def test_the_page_shows_the_details(world: dict[str, Any]) -> None:
         assert bad.status_code == 400 and "page must be from 1 to 10000, not 0" in bad.text
         disputed = client.get("/lists", params={"q": "张三", "lang": "zh"})
         assert "异议处理中" in disputed.text and "人民法院" in disputed.text
+
+
+def test_a_name_is_looked_up_in_its_canonical_form(world: dict[str, Any]) -> None:
+    """金 typed as the compatibility ideograph U+F90A is the same name as 金 (U+91D1) under NFC: a name stored so
+    (before ingest stored names in NFC) is found by the name typed plainly, and a query so typed finds a plain one."""
+    store = world["store"]
+    with world["lock"]:
+        try:
+            for stored, asked in (("\uf90a伟", "\u91d1伟"), ("\u91d1伟", "\uf90a伟")):
+                store.execute("UPDATE subjects SET name = ? WHERE subject_id = ?", [stored, W[0]])
+                assert [e["case_number"] for e in public_lookup(store, asked)] == ["W1"]
+        finally:
+            store.execute("UPDATE subjects SET name = ? WHERE subject_id = ?", ["张伟", W[0]])

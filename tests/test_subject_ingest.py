@@ -274,3 +274,16 @@ def test_a_district_is_one_of_beijings_16_and_a_former_one_is_its_successor(stor
     assert [(r["subject_id"], r["district"]) for r in stored] == sorted(
         zip(people[:7], ["海淀区"] * 4 + ["西城区", "密云区", "密云区"], strict=True)
     )
+
+
+def test_a_name_is_stored_in_its_canonical_form(store: Store, tmp_path: Path) -> None:
+    """A name typed with a compatibility ideograph (金 as U+F90A) or a letter and a combining accent is stored in
+    NFC, so that it is one name with the same name typed plainly: sent again plainly, it is unchanged."""
+    people = [make_ric("110101", dt.date(1985, 1, 2), n) for n in (1, 3)]
+    odd = _write(tmp_path / "a.csv", ["subject_id", "name"], [[people[0], "\uf90a三"], [people[1], "Jose\u0301 Li"]])
+    assert ingest_file(store, odd, "civil_affairs", today=TODAY).accepted == 2
+    names = store.rows("SELECT name FROM subjects ORDER BY subject_id")
+    assert [r["name"] for r in names] == ["\u91d1三", "Jos\u00e9 Li"]
+    plain = _write(tmp_path / "b.csv", ["subject_id", "name"], [[people[0], "\u91d1三"], [people[1], "Jos\u00e9 Li"]])
+    again = ingest_file(store, plain, "civil_affairs", today=TODAY)
+    assert (again.accepted, again.unchanged) == (0, 2)

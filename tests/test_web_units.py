@@ -308,6 +308,17 @@ def test_residents_of_no_district_of_beijing_are_counted_apart_and_the_districts
     assert dashboard.outside_districts(store, 901)["residents"] == 0
 
 
+def test_a_name_search_is_in_the_canonical_form(store: Store) -> None:
+    """A name is stored in NFC (ingest); a search typed with a compatibility ideograph (金 as U+F90A) finds it."""
+    sid = _person(store, 10)
+    before = store.one("SELECT name FROM subjects WHERE subject_id = ?", [sid])
+    try:
+        store.execute("UPDATE subjects SET name = ? WHERE subject_id = ?", ["\u91d1\u5c0f\u660e", sid])
+        assert [f["subject_id"] for f in dashboard.search_subjects(store, "\uf90a\u5c0f", actor="key:abc")] == [sid]
+    finally:
+        store.execute("UPDATE subjects SET name = ? WHERE subject_id = ?", [before, sid])
+
+
 def test_a_subject_search_is_audited(store: Store) -> None:
     sid = _person(store)
     name = store.one("SELECT name FROM subjects WHERE subject_id = ?", [sid])

@@ -1280,6 +1280,8 @@ def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) 
     values = ", ".join(
         f"s.{ident(c)}" if c in cols else f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in _SUBJECT_VALUES
     )
+    if "name" in cols:  # canonical form (NFC): a name typed decomposed, or with a compatibility ideograph, is one name
+        values = values.replace('s."name"', "nfc_normalize(s.name) AS name")
     names = ""
     if "district" in cols:  # stored as its district's name: ``Haidian``, ``110108`` and ``宣武区`` (today 西城区)
         values = values.replace('s."district"', "coalesce(n.name, s.district) AS district")

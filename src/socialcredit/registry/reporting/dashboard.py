@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 
 import sqlglot
@@ -199,7 +200,7 @@ _NAME_CONTAINS = sqlglot.condition("contains(name, ?)", dialect="duckdb")
 def search_subjects(store: Store, query: str, *, actor: str, limit: int = 20) -> list[dict[str, Any]]:
     """Subjects whose identity number / organisation code starts with ``query`` (at least 6 characters) or whose
     name contains it (at least one character); the search is audited with what was asked and how many matched."""
-    q = query.strip()
+    q = unicodedata.normalize("NFC", query.strip())  # as ingest stores a name
     if not q:
         return []
     by_id = bool(_DIGITS.fullmatch(q)) and len(q) >= 6
