@@ -422,3 +422,27 @@ def test_a_number_has_at_most_15_digits_before_its_point_in_every_format(
     assert store.rows("SELECT record_id, amount FROM records WHERE record_id LIKE ?", [f"BIG{batch}-%"]) == [
         {"record_id": f"BIG{batch}-3", "amount": 999999999999999.9}
     ]
+
+
+@pytest.mark.parametrize("suffix", [*FORMATS, ".date.parquet"])
+def test_a_record_dated_before_its_subjects_birth_is_refused(store: Store, tmp_path: Path, suffix: str) -> None:
+    """PERSON was born on 1985-01-02 (their identity number says so): a record of theirs of the day before is
+    about someone else or misdated, refused naming the birth date; one of their birthday is taken."""
+    batch = next(counter)
+    rows = [
+        {"record_id": f"BORN{batch}-{i}", "subject_id": PERSON, **TAX, "event_date": day}
+        for i, day in enumerate(["1984-12-31", "1985-01-02", "1900-01-01"])
+    ]
+    if suffix == ".date.parquet":
+        path = tmp_path / f"b{batch}.parquet"
+        pq.write_table(
+            pa.Table.from_pylist([r | {"event_date": dt.date.fromisoformat(r["event_date"])} for r in rows]), path
+        )
+    else:
+        path = _write_batch(tmp_path / f"b{batch}{suffix}", rows)
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (1, "event_date", "1984-12-31 is before the subject's birth (1985-01-02)"),
+        (3, "event_date", "1900-01-01 is before the subject's birth (1985-01-02)"),
+    ]
+    assert report.accepted == 1

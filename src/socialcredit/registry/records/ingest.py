@@ -597,6 +597,15 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             f"{date} < DATE '{first}'", "'event_date'", f"{shown} || {bind(f' is before {first}, the earliest date')}"
         )
     )
+    # A person's record is of their lifetime: one dated before their birth (the birth date of their identity number)
+    # is about someone else, or misdated.
+    checks.append(
+        _Check(
+            f"{date} < _x_birth",
+            "'event_date'",
+            f"{shown} || ' is before the subject''s birth (' || CAST(_x_birth AS VARCHAR) || ')'",
+        )
+    )
     # An identifier is printable: a NUL byte, a line break or an escape sequence in one is refused.
     checks.append(
         _Check(
@@ -678,7 +687,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     bind = _Binds()
     # The subjects this file is about, looked up once: their kind and integer key.
     store.execute(
-        "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT x.subject_id, x.kind, x.subject_key "
+        "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT x.subject_id, x.kind, x.subject_key, "
+        "x.birth_date "
         "FROM subjects x WHERE x.subject_id IN (SELECT DISTINCT subject_id FROM staging)"
     )
     checks = _record_checks(catalog, source_id, staged, today, bind)
@@ -720,7 +730,7 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     suspects = store.execute(
         f"""CREATE OR REPLACE TEMP TABLE suspects AS
         WITH joined AS (
-            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known
+            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known, x.birth_date AS _x_birth
             FROM staging s LEFT JOIN staged_subjects x ON x.subject_id = s.subject_id
         )
         SELECT * FROM joined WHERE {suspect}""",
