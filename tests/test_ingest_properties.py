@@ -384,6 +384,25 @@ def test_a_date_sent_as_text_is_yyyy_mm_dd_and_nothing_else(
     assert taxes.accepted == roles.accepted == 0
 
 
+@pytest.mark.parametrize("suffix", [*FORMATS, ".timestamp.parquet"])
+def test_a_date_at_midnight_with_no_zone_is_that_day(store: Store, tmp_path: Path, suffix: str) -> None:
+    """A date written as its midnight (``2025-01-01 00:00:00``, ``2025-01-01T00:00``): how pandas writes a column
+    of dates to Parquet (timestamps), and a spreadsheet's export to CSV. ``.timestamp.parquet``: a timestamp column."""
+    batch = next(counter)
+    texts = ["2025-01-01 00:00:00", "2025-01-02T00:00", "2025-01-03 00:00:00.000"]
+    rows = [{"record_id": f"MID{batch}-{i}", "subject_id": PERSON, **TAX, "event_date": t} for i, t in enumerate(texts)]
+    if suffix == ".timestamp.parquet":
+        path = tmp_path / f"m{batch}.parquet"
+        days = [dt.datetime(2025, 1, 1 + i) for i in range(3)]
+        pq.write_table(pa.Table.from_pylist([r | {"event_date": d} for r, d in zip(rows, days, strict=True)]), path)
+    else:
+        path = _write_batch(tmp_path / f"m{batch}{suffix}", rows)
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (3, [])
+    stored = store.rows("SELECT event_date FROM records WHERE record_id LIKE ? ORDER BY record_id", [f"MID{batch}-%"])
+    assert [r["event_date"] for r in stored] == [dt.date(2025, 1, 1), dt.date(2025, 1, 2), dt.date(2025, 1, 3)]
+
+
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
 
 

@@ -521,12 +521,15 @@ def _is_number(col: str, kind: str) -> str:
 
 
 def _not_a_date(col: str, native: bool) -> str:
-    """SQL: the (non-NULL) value of ``col`` is no date. A date sent as text is YYYY-MM-DD and nothing else: DuckDB's
-    cast alone reads ``2025/01/01``, ``epoch``, ``infinity`` and ``2025-01-01 anything`` as dates, and drops a time
-    and its zone (``2025-01-01T23:30:00-05:00``, already the 2nd in Beijing). A date staged as a date is one unless
+    """SQL: the (non-NULL) value of ``col`` is no date. A date sent as text is YYYY-MM-DD (or that day's midnight,
+    with no zone) and nothing else: DuckDB's cast alone reads ``2025/01/01``, ``epoch``, ``infinity`` and
+    ``2025-01-01 anything`` as dates, and drops a time and its zone (``2025-01-01T23:30:00-05:00``, already the 2nd in
+    Beijing). A date staged as a date is one unless
     its text is not (a year beyond 0001-9999 written otherwise); only those are cast to text and back."""
     if not native:
-        return f"(NOT regexp_full_match({col}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') OR TRY_CAST({col} AS DATE) IS NULL)"
+        # (a midnight with no zone is the day: a Parquet column of timestamps, as pandas writes dates, reads so)
+        day = "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00([.]0+)?)?)?"
+        return f"(NOT regexp_full_match({col}, '{day}') OR TRY_CAST({col} AS DATE) IS NULL)"
     return (
         f"NOT ({col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31') "
         f"AND TRY_CAST(CAST({col} AS VARCHAR) AS DATE) IS NULL"
