@@ -401,6 +401,13 @@ def test_a_date_at_midnight_with_no_zone_is_that_day(store: Store, tmp_path: Pat
     assert (report.accepted, report.errors) == (3, [])
     stored = store.rows("SELECT event_date FROM records WHERE record_id LIKE ? ORDER BY record_id", [f"MID{batch}-%"])
     assert [r["event_date"] for r in stored] == [dt.date(2025, 1, 1), dt.date(2025, 1, 2), dt.date(2025, 1, 3)]
+    # a date field too, and sent again as YYYY-MM-DD it is the same record (unchanged)
+    role = {"record_id": f"MIDROLE{batch}", "subject_id": PERSON, "record_type": "company_role",
+            "event_date": "2025-01-01", "org_id": "91110000000000000X", "role": "director"}  # fmt: skip
+    first = _write_batch(tmp_path / f"mr{batch}.csv", [role | {"start_date": "2025-01-01 00:00:00"}])
+    again = _write_batch(tmp_path / f"mr{batch}.ndjson", [role | {"start_date": "2025-01-01"}])
+    assert ingest_file(store, first, "registration_authority", today=TODAY).accepted == 1
+    assert ingest_file(store, again, "registration_authority", today=TODAY).unchanged == 1
 
 
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"

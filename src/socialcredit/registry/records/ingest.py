@@ -546,7 +546,9 @@ def _typed(name: str, spec: FieldSpec, staged: _Staged, bind: _Binds) -> str:
         return f"CAST({col} AS DOUBLE)"
     if spec.type == "boolean":
         return f"lower({col}) IN ({bind.each(_TRUE)})"
-    return col  # strings, and dates kept as their ISO text
+    if spec.type == "date":  # (its midnight written out is the day: hashed as the day's ISO text, as a date is)
+        return f"CAST({col} AS DATE)"
+    return col  # strings
 
 
 def _flag(name: str, staged: _Staged) -> str:
