@@ -457,7 +457,7 @@ def test_a_record_dated_before_its_subjects_birth_is_refused(store: Store, tmp_p
     batch = next(counter)
     rows = [
         {"record_id": f"BORN{batch}-{i}", "subject_id": PERSON, **TAX, "event_date": day}
-        for i, day in enumerate(["1984-12-31", "1985-01-02", "1900-01-01"])
+        for i, day in enumerate(["1984-12-31", "1985-01-02", "1900-01-01", "1899-12-31"])
     ]
     if suffix == ".date.parquet":
         path = tmp_path / f"b{batch}.parquet"
@@ -470,5 +470,6 @@ def test_a_record_dated_before_its_subjects_birth_is_refused(store: Store, tmp_p
     assert [(e.row, e.field, e.message) for e in report.errors] == [
         (1, "event_date", "1984-12-31 is before the subject's birth (1985-01-02)"),
         (3, "event_date", "1900-01-01 is before the subject's birth (1985-01-02)"),
+        (4, "event_date", "1899-12-31 is before 1900-01-01, the earliest date"),
     ]
     assert report.accepted == 1

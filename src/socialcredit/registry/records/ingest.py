@@ -606,7 +606,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     # is about someone else, or misdated.
     checks.append(
         _Check(
-            f"{date} < _x_birth",
+            f"{date} < _x_birth AND {date} >= DATE '{first}'",  # (one error: a date before 1900 is told that)
             "'event_date'",
             f"{shown} || ' is before the subject''s birth (' || CAST(_x_birth AS VARCHAR) || ')'",
         )
