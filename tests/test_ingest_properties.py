@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import pyarrow as pa
@@ -473,3 +474,20 @@ def test_a_record_dated_before_its_subjects_birth_is_refused(store: Store, tmp_p
         (4, "event_date", "1899-12-31 is before 1900-01-01, the earliest date"),
     ]
     assert report.accepted == 1
+
+
+@pytest.mark.parametrize("suffix", [*FORMATS, ".double.parquet"])
+def test_an_amount_of_minus_zero_is_stored_as_zero(store: Store, tmp_path: Path, suffix: str) -> None:
+    """-0 is 0: stored with its sign, it was shown as "-0 yuan" on a public listing (and -0.0 hashed apart from 0)."""
+    batch = next(counter)
+    rows = [{"record_id": f"ZERO{batch}", "subject_id": PERSON, **TAX, "amount": "-0"}]
+    if suffix == ".double.parquet":
+        path = tmp_path / f"z{batch}.parquet"
+        pq.write_table(pa.Table.from_pylist([rows[0] | {"amount": -0.0}]), path)
+    else:
+        path = _write_batch(tmp_path / f"z{batch}{suffix}", rows)
+    assert ingest_file(store, path, "tax_bureau", today=TODAY).accepted == 1
+    amount = store.one("SELECT amount FROM records WHERE record_id = ?", [f"ZERO{batch}"])
+    assert (amount, math.copysign(1, amount)) == (0.0, 1.0)
+    again = _write_batch(tmp_path / f"z{batch}b.csv", [rows[0] | {"amount": "0"}])
+    assert ingest_file(store, again, "tax_bureau", today=TODAY).unchanged == 1

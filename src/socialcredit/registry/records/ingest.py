@@ -538,12 +538,12 @@ def _not_a_date(col: str, native: bool) -> str:
 
 def _typed(name: str, spec: FieldSpec, staged: _Staged, bind: _Binds) -> str:
     col = ident(name)
+    if spec.type == "number":  # + 0: -0 is 0 (a listing showed an amount of "-0 yuan")
+        return f"{col} + 0" if name in staged.native else f"CAST({col} AS DOUBLE) + 0"
     if name in staged.native:
         return col
     if spec.type == "integer":
         return f"CAST({col} AS BIGINT)"
-    if spec.type == "number":
-        return f"CAST({col} AS DOUBLE)"
     if spec.type == "boolean":
         return f"lower({col}) IN ({bind.each(_TRUE)})"
     if spec.type == "date":  # (its midnight written out is the day: hashed as the day's ISO text, as a date is)
