@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,20 @@ def test_a_name_is_stored_in_its_canonical_form(store: Store, tmp_path: Path) ->
     plain = _write(tmp_path / "b.csv", ["subject_id", "name"], [[people[0], "\u91d1三"], [people[1], "Jos\u00e9 Li"]])
     again = ingest_file(store, plain, "civil_affairs", today=TODAY)
     assert (again.accepted, again.unchanged) == (0, 2)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson"])
+def test_a_value_of_spaces_alone_is_missing(store: Store, tmp_path: Path, suffix: str) -> None:
+    """A name of spaces (ASCII or ideographic) was stored as '', a subject of no name; a district of spaces was ''."""
+    people = [make_ric("110101", dt.date(1985, 1, 2), n) for n in (1, 3)]
+    rows = [[people[0], "   ", "海淀区"], [people[1], "李四", "\u3000 "]]
+    if suffix == ".csv":
+        path = _write(tmp_path / "s.csv", ["subject_id", "name", "district"], rows)
+    else:
+        path = tmp_path / "s.ndjson"
+        lines = [json.dumps(dict(zip(["subject_id", "name", "district"], r, strict=True))) for r in rows]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    assert report.errors == [RowError(1, "name", "is required")]
+    stored = store.rows("SELECT subject_id, name, district FROM subjects")
+    assert [(r["subject_id"], r["name"], r["district"]) for r in stored] == [(people[1], "李四", None)]

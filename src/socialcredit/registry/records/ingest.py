@@ -254,8 +254,7 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
             # staged table (a file of no line at all stages none).
             store.execute(
                 "CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row, "
-                f"CASE WHEN COLUMNS(*) = '' THEN NULL ELSE trim(COLUMNS(*)) END FROM {reader}"
-                + (" WHERE false" if header == [] else ""),
+                f"nullif(trim(COLUMNS(*)), '') FROM {reader}" + (" WHERE false" if header == [] else ""),
                 bind.values,
             )
             cols = [str(r[0]) for r in store.execute("DESCRIBE staging").fetchall()][1:]
@@ -347,12 +346,10 @@ def _stage_typed(
     if suffix == ".parquet":
         reader = f"read_parquet({src}, file_row_number = true)"
     # Text is trimmed and other values cast to text once, here, in the same statement that reads the file
-    # (one pass, one materialisation).
+    # (one pass, one materialisation). A value of spaces alone is missing, as an empty one (it was stored as '': a
+    # subject of no name).
     casts = "".join(
-        f", {ident(c)}"
-        if c in native
-        else f", CASE WHEN CAST({ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({ident(c)} AS VARCHAR)) END "
-        f"AS {ident(c)}"
+        f", {ident(c)}" if c in native else f", nullif(trim(CAST({ident(c)} AS VARCHAR)), '') AS {ident(c)}"
         for c in cols
     )
     store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
