@@ -384,3 +384,49 @@ def test_the_registry_withdraws_a_record_for_a_subject_without_a_batch(world: di
     assert _batches(world) == batches
     detail = one(world, "SELECT detail FROM audit_log WHERE action = 'record_withdrawn' ORDER BY seq DESC LIMIT 1")
     assert '"record_id": "HTTP-REG-0"' in detail
+
+
+def test_an_amount_of_1e308_is_refused_naming_the_field_and_the_bound(world: dict[str, Any]) -> None:
+    """Sent as a JSON number in a batch, and in a correction (PUT): 422, the row, the field and the bound; nothing
+    stored. (Such an amount was stored, and two summed to infinity.)"""
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["furnisher"])
+    rows = _rows(world, "HTTP-HUGE", 1)
+    assert _post(world, _ndjson(rows), "application/x-ndjson").json()["accepted"] == 1
+    import json
+
+    # the amount as a JSON number, as written
+    batch = json.dumps([{**rows[0], "record_id": "HTTP-HUGE-1", "amount": "AMOUNT"}]).replace('"AMOUNT"', "1e308")
+    r = _post(world, batch.encode(), "application/json")
+    bound = "is out of range: a number has at most 15 digits before its point"
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["field"]) == (
+        422,
+        "batch_rejected",
+        "row 1: amount",
+    )
+    assert r.json()["errors"] == [{"row": 1, "field": "amount", "message": f"'1e308' {bound}"}]
+    fixed = {k: v for k, v in rows[0].items() if k != "record_id"} | {"amount": 1e308}
+    r = client.put("/v1/records/HTTP-HUGE-0", json=fixed, headers=key)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "batch_rejected")
+    assert r.json()["errors"] == [{"row": 1, "field": "amount", "message": f"'1e+308' {bound}"}]
+    assert _records(world, "HTTP-HUGE") == [("HTTP-HUGE-0", 1, False, False, 12000)]
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("1" * 5000, "'{n}' is out of range: a number has at most 15 digits before its point"),  # was a 500
+        ("1e309", "'1e309' is out of range: a number has at most 15 digits before its point"),  # was 'inf'
+        ("NaN", "'NaN' is not a number"),  # Python's parser takes NaN and Infinity
+        ("-Infinity", "'-Infinity' is not a number"),
+    ],
+)
+def test_a_json_number_is_read_as_the_text_sent(world: dict[str, Any], number: str, message: str) -> None:
+    import json
+
+    rows = _rows(world, "HTTP-DIGITS", 1)
+    batch = json.dumps([{**rows[0], "amount": "AMOUNT"}]).replace('"AMOUNT"', number)
+    r = _post(world, batch.encode(), "application/json")
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "batch_rejected"), r.text
+    assert r.json()["errors"] == [{"row": 1, "field": "amount", "message": message.format(n=number)}]
+    assert _records(world, "HTTP-DIGITS") == []

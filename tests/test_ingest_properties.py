@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import pyarrow as pa
@@ -343,3 +344,150 @@ def test_an_ndjson_line_that_is_not_json_is_named(store: Store, tmp_path: Path, 
     with pytest.raises(IngestError) as refused:
         ingest_file(store, path, "employers", today=TODAY)
     assert str(refused.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "epoch",  # DuckDB's cast reads 1970-01-01
+        "infinity",  # 9999-12-31, which was also refused as in the future
+        "2025/01/01",
+        "2025-1-1",
+        "2025-01-01 garbage",
+        "2025-01-01T23:30:00-05:00",  # the time and its zone dropped: already 2 January in Beijing
+        "2025-01-01 10:00:00",
+        "2025-02-29",  # no such day
+    ],
+)
+def test_a_date_sent_as_text_is_yyyy_mm_dd_and_nothing_else(
+    store: Store, tmp_path: Path, suffix: str, text: str
+) -> None:
+    """An event date, and a record's date field, is refused unless its text is exactly YYYY-MM-DD (DuckDB's cast
+    alone took every one of these but the last as a date), in every format, with one error a field."""
+    batch = next(counter)
+    row = {"record_id": f"DATE{batch}", "subject_id": PERSON, **TAX, "event_date": text}
+    role = {
+        "record_id": f"ROLE{batch}",
+        "subject_id": PERSON,
+        "record_type": "company_role",
+        "event_date": "2025-01-01",
+        "org_id": "91110000000000000X",
+        "role": "director",
+        "start_date": text,
+    }
+    taxes = ingest_file(store, _write_batch(tmp_path / f"d{batch}{suffix}", [row]), "tax_bureau", today=TODAY)
+    role_file = _write_batch(tmp_path / f"r{batch}{suffix}", [role])
+    roles = ingest_file(store, role_file, "registration_authority", today=TODAY)
+    message = f"'{text}' is not a date (YYYY-MM-DD)"
+    assert [(e.row, e.field, e.message) for e in taxes.errors] == [(1, "event_date", message)]
+    assert [(e.row, e.field, e.message) for e in roles.errors] == [(1, "start_date", message)]
+    assert taxes.accepted == roles.accepted == 0
+
+
+@pytest.mark.parametrize("suffix", [*FORMATS, ".timestamp.parquet"])
+def test_a_date_at_midnight_with_no_zone_is_that_day(store: Store, tmp_path: Path, suffix: str) -> None:
+    """A date written as its midnight (``2025-01-01 00:00:00``, ``2025-01-01T00:00``): how pandas writes a column
+    of dates to Parquet (timestamps), and a spreadsheet's export to CSV. ``.timestamp.parquet``: a timestamp column."""
+    batch = next(counter)
+    texts = ["2025-01-01 00:00:00", "2025-01-02T00:00", "2025-01-03 00:00:00.000"]
+    rows = [{"record_id": f"MID{batch}-{i}", "subject_id": PERSON, **TAX, "event_date": t} for i, t in enumerate(texts)]
+    if suffix == ".timestamp.parquet":
+        path = tmp_path / f"m{batch}.parquet"
+        days = [dt.datetime(2025, 1, 1 + i) for i in range(3)]
+        pq.write_table(pa.Table.from_pylist([r | {"event_date": d} for r, d in zip(rows, days, strict=True)]), path)
+    else:
+        path = _write_batch(tmp_path / f"m{batch}{suffix}", rows)
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (3, [])
+    stored = store.rows("SELECT event_date FROM records WHERE record_id LIKE ? ORDER BY record_id", [f"MID{batch}-%"])
+    assert [r["event_date"] for r in stored] == [dt.date(2025, 1, 1), dt.date(2025, 1, 2), dt.date(2025, 1, 3)]
+    # a date field too, and sent again as YYYY-MM-DD it is the same record (unchanged)
+    role = {"record_id": f"MIDROLE{batch}", "subject_id": PERSON, "record_type": "company_role",
+            "event_date": "2025-01-01", "org_id": "91110000000000000X", "role": "director"}  # fmt: skip
+    first = _write_batch(tmp_path / f"mr{batch}.csv", [role | {"start_date": "2025-01-01 00:00:00"}])
+    again = _write_batch(tmp_path / f"mr{batch}.ndjson", [role | {"start_date": "2025-01-01"}])
+    assert ingest_file(store, first, "registration_authority", today=TODAY).accepted == 1
+    assert ingest_file(store, again, "registration_authority", today=TODAY).unchanged == 1
+
+
+OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
+
+
+@pytest.mark.parametrize("suffix", [*FORMATS, ".double.parquet"])
+def test_a_number_has_at_most_15_digits_before_its_point_in_every_format(
+    store: Store, tmp_path: Path, suffix: str
+) -> None:
+    """An amount of 1e308 yuan was stored, and shown in yuan on a listing (309 digits); two of them summed to
+    infinity. A number field's value is less than 10^15 in size, as a whole-number field's 15 digits; a value
+    below the field's minimum is told that alone. ``.double.parquet``: the amounts in a column of doubles."""
+    batch = next(counter)
+    amounts = ["1e308", "1e15", "-1e20", "999999999999999.9", "123456789012345678901234567890", "1" * 400, "1_000"]
+    rows = [
+        {"record_id": f"BIG{batch}-{i}", "subject_id": PERSON, **TAX, "amount": amount}
+        for i, amount in enumerate(amounts)
+    ]
+    if suffix == ".double.parquet":
+        path = tmp_path / f"n{batch}.parquet"
+        amounts, rows = amounts[:5], rows[:5]  # (the last two are text a double has not)
+        pq.write_table(pa.Table.from_pylist([r | {"amount": float(r["amount"])} for r in rows]), path)
+        shown = ["1e+308", "1000000000000000.0", "-1e+20", "999999999999999.9", "1.2345678901234568e+29"]
+    else:
+        path = _write_batch(tmp_path / f"n{batch}{suffix}", rows)
+        shown = amounts
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (1, "amount", f"'{shown[0]}' {OUT_OF_RANGE}"),
+        (2, "amount", f"'{shown[1]}' {OUT_OF_RANGE}"),
+        (3, "amount", f"'{shown[2]}' is below the minimum 0"),
+        (5, "amount", f"'{shown[4]}' {OUT_OF_RANGE}"),
+        *(
+            [(6, "amount", f"'{'1' * 400}' {OUT_OF_RANGE}"), (7, "amount", "'1_000' is not a number")]
+            * (len(amounts) > 5)
+        ),
+    ]
+    assert store.rows("SELECT record_id, amount FROM records WHERE record_id LIKE ?", [f"BIG{batch}-%"]) == [
+        {"record_id": f"BIG{batch}-3", "amount": 999999999999999.9}
+    ]
+
+
+@pytest.mark.parametrize("suffix", [*FORMATS, ".date.parquet"])
+def test_a_record_dated_before_its_subjects_birth_is_refused(store: Store, tmp_path: Path, suffix: str) -> None:
+    """PERSON was born on 1985-01-02 (their identity number says so): a record of theirs of the day before is
+    about someone else or misdated, refused naming the birth date; one of their birthday is taken."""
+    batch = next(counter)
+    rows = [
+        {"record_id": f"BORN{batch}-{i}", "subject_id": PERSON, **TAX, "event_date": day}
+        for i, day in enumerate(["1984-12-31", "1985-01-02", "1900-01-01", "1899-12-31"])
+    ]
+    if suffix == ".date.parquet":
+        path = tmp_path / f"b{batch}.parquet"
+        pq.write_table(
+            pa.Table.from_pylist([r | {"event_date": dt.date.fromisoformat(r["event_date"])} for r in rows]), path
+        )
+    else:
+        path = _write_batch(tmp_path / f"b{batch}{suffix}", rows)
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (1, "event_date", "1984-12-31 is before the subject's birth (1985-01-02)"),
+        (3, "event_date", "1900-01-01 is before the subject's birth (1985-01-02)"),
+        (4, "event_date", "1899-12-31 is before 1900-01-01, the earliest date"),
+    ]
+    assert report.accepted == 1
+
+
+@pytest.mark.parametrize("suffix", [*FORMATS, ".double.parquet"])
+def test_an_amount_of_minus_zero_is_stored_as_zero(store: Store, tmp_path: Path, suffix: str) -> None:
+    """-0 is 0: stored with its sign, it was shown as "-0 yuan" on a public listing (and -0.0 hashed apart from 0)."""
+    batch = next(counter)
+    rows = [{"record_id": f"ZERO{batch}", "subject_id": PERSON, **TAX, "amount": "-0"}]
+    if suffix == ".double.parquet":
+        path = tmp_path / f"z{batch}.parquet"
+        pq.write_table(pa.Table.from_pylist([rows[0] | {"amount": -0.0}]), path)
+    else:
+        path = _write_batch(tmp_path / f"z{batch}{suffix}", rows)
+    assert ingest_file(store, path, "tax_bureau", today=TODAY).accepted == 1
+    amount = store.one("SELECT amount FROM records WHERE record_id = ?", [f"ZERO{batch}"])
+    assert (amount, math.copysign(1, amount)) == (0.0, 1.0)
+    again = _write_batch(tmp_path / f"z{batch}b.csv", [rows[0] | {"amount": "0"}])
+    assert ingest_file(store, again, "tax_bureau", today=TODAY).unchanged == 1

@@ -196,3 +196,16 @@ def test_an_identity_number_is_found_as_typed(world: dict[str, Any]) -> None:
     with httpx.Client(base_url=world["base"], timeout=30) as client:
         page = client.get("/lists", params={"q": typed[1], "lang": "en"})
     assert page.status_code == 200 and '<td data-label="Case number" class="id">W1</td>' in page.text
+
+
+def test_a_name_is_looked_up_in_its_canonical_form(world: dict[str, Any]) -> None:
+    """金 typed as the compatibility ideograph U+F90A is the same name as 金 (U+91D1) under NFC: a name stored so
+    (before ingest stored names in NFC) is found by the name typed plainly, and a query so typed finds a plain one."""
+    store = world["store"]
+    with world["lock"]:
+        try:
+            for stored, asked in (("\uf90a伟", "\u91d1伟"), ("\u91d1伟", "\uf90a伟")):
+                store.execute("UPDATE subjects SET name = ? WHERE subject_id = ?", [stored, W[0]])
+                assert [e["case_number"] for e in public_lookup(store, asked)] == ["W1"]
+        finally:
+            store.execute("UPDATE subjects SET name = ? WHERE subject_id = ?", ["张伟", W[0]])

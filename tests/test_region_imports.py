@@ -150,6 +150,14 @@ def _at(border: dict[str, Any]) -> int:
         ),
         (_set_field("amount", -3), "fields.amount -3 is below the minimum 0 of court_judgment.amount"),
         (
+            _set_field("amount", 1e308),
+            "fields.amount 1e+308 is out of range: a number has at most 15 digits before its point",
+        ),
+        (
+            _set_field("amount", 10**15),
+            "fields.amount 1000000000000000 is out of range: a number has at most 15 digits before its point",
+        ),
+        (
             _set_field("judge", "Bao"),
             "fields.judge is not a field of court_judgment (its fields: case_type, amount, status, defaulter)",
         ),
@@ -172,6 +180,8 @@ def _at(border: dict[str, Any]) -> int:
         "version-x",
         "not-allowed",
         "below-minimum",
+        "amount-1e308",
+        "amount-10-to-the-15",
         "unknown-field",
         "required-missing",
         "withdrawn-no",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -97,10 +98,10 @@ def test_resending_is_unchanged_and_a_change_keeps_the_key(store: Store, tmp_pat
     assert (report.accepted, report.unchanged) == (2, 0)
     keys = store.rows("SELECT subject_id, subject_key, district FROM subjects ORDER BY seq")
     assert [(r["subject_id"], r["subject_key"], r["district"]) for r in keys] == [
-        (GOOD, 1, "dongcheng"),
-        (WOMAN, 2, "xicheng"),
-        (WOMAN, 2, "haidian"),
-        (MIGRANT, 3, "fengtai"),
+        (GOOD, 1, "东城区"),  # (an English name is stored as the district's name)
+        (WOMAN, 2, "西城区"),
+        (WOMAN, 2, "海淀区"),
+        (MIGRANT, 3, "丰台区"),
     ]
 
 
@@ -242,3 +243,65 @@ def test_a_control_character_in_a_name_or_district_is_refused(store: Store, tmp_
         RowError(5, "district", "has a control character (U+007F); a district is printable text"),
     ]
     assert [r["name"] for r in store.rows("SELECT name FROM subjects")] == ["张三"]
+
+
+def test_a_district_is_one_of_beijings_16_and_a_former_one_is_its_successor(store: Store, tmp_path: Path) -> None:
+    """A district outside Beijing's 16 was stored and dropped out of the dashboard's per-district figures; now it
+    is refused naming the 16, and a district written otherwise (its English name, its code, a former district or
+    county absorbed whole) is stored as its name."""
+    people = [make_ric("110101", dt.date(1985, 1, 2), n) for n in range(1, 18, 2)]
+    sent = ["海淀区", "Haidian", "HAIDIAN", "110108", "宣武区", "密云县", "110228", "Narnia", "北京市海淀区"]
+    rows = [[p, f"居民{i}", d] for i, (p, d) in enumerate(zip(people, sent, strict=True))]
+    report = ingest_file(
+        store, _write(tmp_path / "s.csv", ["subject_id", "name", "district"], rows), "civil_affairs", today=TODAY
+    )
+    known = (
+        "东城区, 西城区, 朝阳区, 丰台区, 石景山区, 海淀区, 门头沟区, 房山区, 通州区, 顺义区, 昌平区, 大兴区, 怀柔区, "
+        "平谷区, 密云区, 延庆区"
+    )
+    assert report.errors == [
+        RowError(
+            8,
+            "district",
+            f"'Narnia' is not a district of Beijing; districts: {known} (or their English names or codes)",
+        ),
+        RowError(
+            9,
+            "district",
+            f"'北京市海淀区' is not a district of Beijing; districts: {known} (or their English names or codes)",
+        ),
+    ]
+    stored = store.rows("SELECT subject_id, district FROM subjects ORDER BY subject_id")
+    assert [(r["subject_id"], r["district"]) for r in stored] == sorted(
+        zip(people[:7], ["海淀区"] * 4 + ["西城区", "密云区", "密云区"], strict=True)
+    )
+
+
+def test_a_name_is_stored_in_its_canonical_form(store: Store, tmp_path: Path) -> None:
+    """A name typed with a compatibility ideograph (金 as U+F90A) or a letter and a combining accent is stored in
+    NFC, so that it is one name with the same name typed plainly: sent again plainly, it is unchanged."""
+    people = [make_ric("110101", dt.date(1985, 1, 2), n) for n in (1, 3)]
+    odd = _write(tmp_path / "a.csv", ["subject_id", "name"], [[people[0], "\uf90a三"], [people[1], "Jose\u0301 Li"]])
+    assert ingest_file(store, odd, "civil_affairs", today=TODAY).accepted == 2
+    names = store.rows("SELECT name FROM subjects ORDER BY subject_id")
+    assert [r["name"] for r in names] == ["\u91d1三", "Jos\u00e9 Li"]
+    plain = _write(tmp_path / "b.csv", ["subject_id", "name"], [[people[0], "\u91d1三"], [people[1], "Jos\u00e9 Li"]])
+    again = ingest_file(store, plain, "civil_affairs", today=TODAY)
+    assert (again.accepted, again.unchanged) == (0, 2)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson"])
+def test_a_value_of_spaces_alone_is_missing(store: Store, tmp_path: Path, suffix: str) -> None:
+    """A name of spaces (ASCII or ideographic) was stored as '', a subject of no name; a district of spaces was ''."""
+    people = [make_ric("110101", dt.date(1985, 1, 2), n) for n in (1, 3)]
+    rows = [[people[0], "   ", "海淀区"], [people[1], "李四", "\u3000 "]]
+    if suffix == ".csv":
+        path = _write(tmp_path / "s.csv", ["subject_id", "name", "district"], rows)
+    else:
+        path = tmp_path / "s.ndjson"
+        lines = [json.dumps(dict(zip(["subject_id", "name", "district"], r, strict=True))) for r in rows]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    assert report.errors == [RowError(1, "name", "is required")]
+    stored = store.rows("SELECT subject_id, name, district FROM subjects")
+    assert [(r["subject_id"], r["name"], r["district"]) for r in stored] == [(people[1], "李四", None)]

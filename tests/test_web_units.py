@@ -302,6 +302,38 @@ def test_histogram_age_bands_and_list_sizes_of_a_hand_made_run(store: Store) -> 
     assert sum(d["residents"] for d in districts) == 6
 
 
+def test_residents_of_no_district_of_beijing_are_counted_apart_and_the_districts_add_up(store: Store) -> None:
+    """A district stored before districts were checked at ingest (宣武区, merged into 西城区 in 2010; Narnia), or
+    none, dropped its residents from the dashboard's districts: the run's 4 residents showed as 1."""
+    ids = [_person(store, n) for n in (6, 7, 8, 9)]
+    _hand_made_run(store, 901, [(ids[0], 600, 30, ["blacklist"]), (ids[1], 610, 30, []), (ids[2], 620, 30, []),
+                                (ids[3], 700, 30, ["redlist"])])  # fmt: skip
+    before = store.rows("SELECT subject_id, district FROM subjects WHERE subject_id IN (?, ?, ?)", ids[:3])
+    try:
+        for sid, district in zip(ids[:3], ["宣武区", "Narnia", None], strict=True):
+            store.execute("UPDATE subjects SET district = ? WHERE subject_id = ?", [district, sid])
+        districts = dashboard.by_district(store, 901)
+        assert sum(d["residents"] for d in districts) == 1
+        assert dashboard.outside_districts(store, 901) == {
+            "residents": 3, "mean_score": 610.0, "blacklist": 1, "redlist": 0, "blacklist_per_10k": 3333.3
+        }  # fmt: skip
+    finally:
+        for row in before:
+            store.execute("UPDATE subjects SET district = ? WHERE subject_id = ?", [row["district"], row["subject_id"]])
+    assert dashboard.outside_districts(store, 901)["residents"] == 0
+
+
+def test_a_name_search_is_in_the_canonical_form(store: Store) -> None:
+    """A name is stored in NFC (ingest); a search typed with a compatibility ideograph (金 as U+F90A) finds it."""
+    sid = _person(store, 10)
+    before = store.one("SELECT name FROM subjects WHERE subject_id = ?", [sid])
+    try:
+        store.execute("UPDATE subjects SET name = ? WHERE subject_id = ?", ["\u91d1\u5c0f\u660e", sid])
+        assert [f["subject_id"] for f in dashboard.search_subjects(store, "\uf90a\u5c0f", actor="key:abc")] == [sid]
+    finally:
+        store.execute("UPDATE subjects SET name = ? WHERE subject_id = ?", [before, sid])
+
+
 def test_a_subject_search_is_audited(store: Store) -> None:
     sid = _person(store)
     name = store.one("SELECT name FROM subjects WHERE subject_id = ?", [sid])

@@ -125,7 +125,10 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
 
 def _json_rows(text: str) -> list[dict[str, Any]]:
     try:
-        doc = json.loads(text, object_pairs_hook=_object)
+        # A number is kept as the text sent (it is staged as text, as a CSV's): ``1e309`` is quoted as such, not as
+        # ``inf``, and an integer of thousands of digits is refused by the row's checks, not by Python's limit on
+        # converting one (a ValueError, once a 500).
+        doc = json.loads(text, object_pairs_hook=_object, parse_int=str, parse_float=str, parse_constant=str)
     except json.JSONDecodeError as exc:
         raise _malformed(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:

@@ -277,6 +277,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "By the district of each resident's address (not the region code in their identity number, which may be an "
         "older, since-renamed code).",
     ),
+    "outside_districts": ("无北京市辖区住址", "No district of Beijing on file"),
     "districts_black_caption": ("每万人中失信名单人数", "On the blacklist, per 10 000 residents"),
     "chart_districts_title": ("各区平均分", "Mean score by district"),
     "chart_districts_desc": (

@@ -98,6 +98,7 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
             desc=t("chart_tiers_desc"),
         ),
         "districts": districts,
+        "outside_districts": dashboard.outside_districts(store, run_id),
         "district_name": name_key,
         "districts_chart": bars(
             [Bar(d[name_key], d["mean_score"] or 0, f"{d['mean_score']:.1f}") for d in scored],

@@ -8,6 +8,7 @@ open dispute holds the record. Results come in pages (``public_lookup_page``), w
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from socialcredit.errors import WorkflowInputError
@@ -33,7 +34,8 @@ def mask_id(value: str) -> str:
 
 
 def _check_query(query: str) -> str:
-    q = (query or "").strip()
+    # a name in canonical form (NFC), as ingest stores one: 金 typed as U+F90A, é as e and an accent, are one name
+    q = unicodedata.normalize("NFC", (query or "").strip())
     if len(q) < 2 or len(q) > 64:
         raise WorkflowInputError(
             "query must be a full name, identity number or organisation code (2 to 64 characters)",
@@ -61,7 +63,7 @@ WITH l AS (SELECT * FROM listings WHERE status = 'effective'),
         WHERE subject_id IN (SELECT subject_id FROM l) GROUP BY subject_id
      )
 SELECT l.*, n.name FROM l JOIN names n USING (subject_id)
-WHERE l.subject_id = ? OR n.name = ?
+WHERE l.subject_id = ? OR nfc_normalize(n.name) = ?
 ORDER BY l.subject_id, l.policy_id, l.list_id, l.effective_on, l.listing_id
 """
 

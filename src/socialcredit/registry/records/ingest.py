@@ -38,6 +38,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.clock import resolve_today
+from socialcredit.data import district_names, districts
 from socialcredit.errors import ConflictError, IdentifierError, IngestError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
@@ -253,8 +254,7 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
             # staged table (a file of no line at all stages none).
             store.execute(
                 "CREATE OR REPLACE TEMP TABLE staging AS SELECT row_number() OVER () AS _row, "
-                f"CASE WHEN COLUMNS(*) = '' THEN NULL ELSE trim(COLUMNS(*)) END FROM {reader}"
-                + (" WHERE false" if header == [] else ""),
+                f"nullif(trim(COLUMNS(*)), '') FROM {reader}" + (" WHERE false" if header == [] else ""),
                 bind.values,
             )
             cols = [str(r[0]) for r in store.execute("DESCRIBE staging").fetchall()][1:]
@@ -346,12 +346,10 @@ def _stage_typed(
     if suffix == ".parquet":
         reader = f"read_parquet({src}, file_row_number = true)"
     # Text is trimmed and other values cast to text once, here, in the same statement that reads the file
-    # (one pass, one materialisation).
+    # (one pass, one materialisation). A value of spaces alone is missing, as an empty one (it was stored as '': a
+    # subject of no name).
     casts = "".join(
-        f", {ident(c)}"
-        if c in native
-        else f", CASE WHEN CAST({ident(c)} AS VARCHAR) = '' THEN NULL ELSE trim(CAST({ident(c)} AS VARCHAR)) END "
-        f"AS {ident(c)}"
+        f", {ident(c)}" if c in native else f", nullif(trim(CAST({ident(c)} AS VARCHAR)), '') AS {ident(c)}"
         for c in cols
     )
     store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
@@ -466,16 +464,19 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
     text = staged.text(name)
     shown = f"'''' || {text} || ''''"
     # A column staged with its own type holds values its text casts to; the checks ask the same of them.
+    # The value as a number: NULL where its text is not one (an integer's: at most 15 digits; a number's: decimal
+    # digits, a point, an exponent), so that the range checks below never fault what is not a number.
+    num = (
+        f"CAST({col} AS DOUBLE)"
+        if native
+        else f"TRY_CAST(CASE WHEN {_is_number(col, spec.type)} THEN {col} END AS DOUBLE)"
+    )
     if spec.type == "integer":
-        # as text: at most 15 digits
-        bad = f"abs({col}) >= 1000000000000000" if native else f"NOT regexp_full_match({col}, '-?[0-9]{{1,15}}')"
+        bad = f"abs({col}) >= 1000000000000000" if native else f"NOT {_is_number(col, spec.type)}"
         check(f"{col} IS NOT NULL AND {bad}", f"{shown} || ' is not a whole number'")
     elif spec.type == "number":
-        num = col if native else f"TRY_CAST({col} AS DOUBLE)"
-        check(
-            f"{col} IS NOT NULL AND ({num} IS NULL OR NOT isfinite({num}))",
-            f"{shown} || ' is not a number'",
-        )
+        bad = f"NOT isfinite({col})" if native else f"NOT {_is_number(col, spec.type)}"
+        check(f"{col} IS NOT NULL AND {bad}", f"{shown} || ' is not a number'")
     elif spec.type == "boolean":
         if not native:  # a flag's text is true or false
             check(
@@ -490,7 +491,16 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
             f"{shown} || {bind(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
         )
     if spec.type in ("integer", "number"):
-        num = f"CAST({col} AS DOUBLE)" if native else f"TRY_CAST({col} AS DOUBLE)"
+        if spec.type == "number":  # (an integer's text has at most 15 digits: checked above)
+            # one error a value: a value below the field's minimum (or above its maximum) is told that instead
+            within = [f"{num} >= {bind(float(spec.min))}"] if spec.min is not None else []
+            within += [f"{num} <= {bind(float(spec.max))}"] if spec.max is not None else []
+            finite = [f"isfinite({num})"] if native else []  # (text of thousands of digits casts to infinity)
+            digits = len(str(limits.MAX_NUMBER)) - 1
+            check(
+                " AND ".join([*finite, f"abs({num}) >= {bind(float(limits.MAX_NUMBER))}", *within]),
+                f"{shown} || {bind(f' is out of range: a number has at most {digits} digits before its point')}",
+            )
         if spec.min is not None:
             check(f"{num} < {bind(float(spec.min))}", f"{shown} || {bind(f' is below the minimum {spec.min:g}')}")
         if spec.max is not None:
@@ -498,11 +508,25 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
     return out
 
 
+def _is_number(col: str, kind: str) -> str:
+    """SQL: the (non-NULL) text of ``col`` is a value of a field of type ``kind`` (integer or number). A number is
+    written in decimal, with an optional sign, point and exponent: DuckDB's cast alone also reads ``1_000`` (as
+    1000), ``inf``, ``Infinity`` and ``NaN``."""
+    if kind == "integer":  # at most 15 digits
+        return f"regexp_full_match({col}, '-?[0-9]{{1,15}}')"
+    return f"regexp_full_match({col}, '[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?')"
+
+
 def _not_a_date(col: str, native: bool) -> str:
-    """SQL: the (non-NULL) value of ``col`` is no date. A date staged as a date is one unless its text is not (a
-    year beyond 0001-9999 written otherwise); only those are cast to text and back."""
+    """SQL: the (non-NULL) value of ``col`` is no date. A date sent as text is YYYY-MM-DD (or that day's midnight,
+    with no zone) and nothing else: DuckDB's cast alone reads ``2025/01/01``, ``epoch``, ``infinity`` and
+    ``2025-01-01 anything`` as dates, and drops a time and its zone (``2025-01-01T23:30:00-05:00``, already the 2nd in
+    Beijing). A date staged as a date is one unless
+    its text is not (a year beyond 0001-9999 written otherwise); only those are cast to text and back."""
     if not native:
-        return f"TRY_CAST({col} AS DATE) IS NULL"
+        # (a midnight with no zone is the day: a Parquet column of timestamps, as pandas writes dates, reads so)
+        day = "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00([.]0+)?)?)?"
+        return f"(NOT regexp_full_match({col}, '{day}') OR TRY_CAST({col} AS DATE) IS NULL)"
     return (
         f"NOT ({col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31') "
         f"AND TRY_CAST(CAST({col} AS VARCHAR) AS DATE) IS NULL"
@@ -511,15 +535,17 @@ def _not_a_date(col: str, native: bool) -> str:
 
 def _typed(name: str, spec: FieldSpec, staged: _Staged, bind: _Binds) -> str:
     col = ident(name)
+    if spec.type == "number":  # + 0: -0 is 0 (a listing showed an amount of "-0 yuan")
+        return f"{col} + 0" if name in staged.native else f"CAST({col} AS DOUBLE) + 0"
     if name in staged.native:
         return col
     if spec.type == "integer":
         return f"CAST({col} AS BIGINT)"
-    if spec.type == "number":
-        return f"CAST({col} AS DOUBLE)"
     if spec.type == "boolean":
         return f"lower({col}) IN ({bind.each(_TRUE)})"
-    return col  # strings, and dates kept as their ISO text
+    if spec.type == "date":  # (its midnight written out is the day: hashed as the day's ISO text, as a date is)
+        return f"CAST({col} AS DATE)"
+    return col  # strings
 
 
 def _flag(name: str, staged: _Staged) -> str:
@@ -562,12 +588,24 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             f"'''' || {shown} || ''' is not a date (YYYY-MM-DD)'",
         )
     )
-    date = "event_date" if native_date else "TRY_CAST(event_date AS DATE)"
+    # the text of no date (refused above) is no date here either: ``infinity`` is not also in the future
+    date = "event_date"
+    if not native_date:
+        date = f"TRY_CAST(CASE WHEN NOT {_not_a_date('event_date', False)} THEN event_date END AS DATE)"
     checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", f"{shown} || ' is in the future'"))
     first = limits.MIN_EVENT_DATE.isoformat()
     checks.append(
         _Check(
             f"{date} < DATE '{first}'", "'event_date'", f"{shown} || {bind(f' is before {first}, the earliest date')}"
+        )
+    )
+    # A person's record is of their lifetime: one dated before their birth (the birth date of their identity number)
+    # is about someone else, or misdated.
+    checks.append(
+        _Check(
+            f"{date} < _x_birth AND {date} >= DATE '{first}'",  # (one error: a date before 1900 is told that)
+            "'event_date'",
+            f"{shown} || ' is before the subject''s birth (' || CAST(_x_birth AS VARCHAR) || ')'",
         )
     )
     # An identifier is printable: a NUL byte, a line break or an escape sequence in one is refused.
@@ -646,7 +684,7 @@ _IDENTIFIER = re.compile(r"[0-9A-Z]{18}")
 
 
 def _stage_subjects(store: Store) -> None:
-    """Temp table ``staged_subjects``: the subjects the staged rows name, with their kind and integer key.
+    """Temp table ``staged_subjects``: the subjects the staged rows name, with their kind, integer key and birth date.
 
     DuckDB probes an index for a list of constants, not for a join, so a small batch's identifiers (every one of
     the registry's 18-character form, so none needs quoting) are written into the statement."""
@@ -659,9 +697,11 @@ def _stage_subjects(store: Store) -> None:
         where = f"k.subject_id IN ({listed})"
     else:
         where = "k.subject_id IN (SELECT subject_id FROM staging)"
+    # A person's birth date is the one their identity number gives (as ingest registers it: _stage_parsed_subjects).
     store.execute(
-        "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT k.subject_id, k.kind, k.subject_key "
-        f"FROM subject_keys k WHERE {where}"
+        "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT k.subject_id, k.kind, k.subject_key, "
+        "CASE WHEN k.kind = 'person' THEN CAST(strptime(substr(k.subject_id, 7, 8), '%Y%m%d') AS DATE) END "
+        f"AS birth_date FROM subject_keys k WHERE {where}"
     )
 
 
@@ -715,7 +755,7 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     suspects = store.execute(
         f"""CREATE OR REPLACE TEMP TABLE suspects AS
         WITH joined AS (
-            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known
+            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known, x.birth_date AS _x_birth
             FROM staging s LEFT JOIN staged_subjects x ON x.subject_id = s.subject_id
         )
         SELECT * FROM joined WHERE {suspect}""",
@@ -1180,10 +1220,17 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
             f"(and may have district, profession); a records file needs record_type"
         )
     run.step("validating", 1, 3)
-    _mark_clean_ids(run.store, run.today)
-    errors, slow_table = _parse_other_ids(run.store, run.today)
-    _stage_parsed_subjects(run.store, run.staged.cols, slow_table)
-    errors.extend(_subject_field_errors(run.store, run.staged.cols, run.catalog))
+    if "district" in run.staged.cols:
+        aliases = district_names()
+        run.store.con.register("district_names", pa.table({"alias": list(aliases), "name": list(aliases.values())}))
+    try:
+        _mark_clean_ids(run.store, run.today)
+        errors, slow_table = _parse_other_ids(run.store, run.today)
+        _stage_parsed_subjects(run.store, run.staged.cols, slow_table)
+        errors.extend(_subject_field_errors(run.store, run.staged.cols, run.catalog))
+    finally:
+        if "district" in run.staged.cols:
+            run.store.con.unregister("district_names")
     errors.sort(key=lambda e: e.row)  # stable: a row's identifier error stays first
     _store_row_errors(run.store, errors)
     counts = _subject_candidates(run.store)
@@ -1268,6 +1315,12 @@ def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) 
     values = ", ".join(
         f"s.{ident(c)}" if c in cols else f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in _SUBJECT_VALUES
     )
+    if "name" in cols:  # canonical form (NFC): a name typed decomposed, or with a compatibility ideograph, is one name
+        values = values.replace('s."name"', "nfc_normalize(s.name) AS name")
+    names = ""
+    if "district" in cols:  # stored as its district's name: ``Haidian``, ``110108`` and ``宣武区`` (today 西城区)
+        values = values.replace('s."district"', "coalesce(n.name, s.district) AS district")
+        names = "LEFT JOIN district_names n ON n.alias = lower(s.district)"
     try:
         store.execute(
             f"""
@@ -1280,7 +1333,7 @@ def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) 
                        substr(subject_id, 1, 6) AS region_code
                 FROM staging WHERE _clean
                 UNION ALL SELECT * FROM slow_ids
-            ) p JOIN staging s USING (_row)
+            ) p JOIN staging s USING (_row) {names}
             """
         )
     finally:
@@ -1298,6 +1351,14 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
             f"SELECT _row, 1, '{col}', 'has a control character (' || "
             f"printf('U+%04X', unicode(regexp_extract({col}, '[[:cntrl:]]'))) || '); a {col} is printable text' "
             f"FROM staging WHERE regexp_matches({col}, '[[:cntrl:]]')"
+        )
+    if "district" in cols:
+        known = ", ".join(d["name_zh"] for d in districts())
+        refusal = bind(f"' is not a district of Beijing; districts: {known} (or their English names or codes)")
+        checks.append(
+            f"SELECT _row, 2, 'district', '''' || district || {refusal} FROM staging "
+            "WHERE district IS NOT NULL AND lower(district) NOT IN (SELECT alias FROM district_names) "
+            "AND NOT regexp_matches(district, '[[:cntrl:]]')"  # (told that above)
         )
     if "profession" in cols:
         checks.append(

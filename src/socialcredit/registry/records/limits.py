@@ -20,6 +20,7 @@ __all__ = [
     "BATCH_NESTING",
     "HEADER_CHARS",
     "MAX_COLUMN_NAME",
+    "MAX_NUMBER",
     "MIN_EVENT_DATE",
     "RESERVED_COLUMNS",
     "check_column_names",
@@ -34,6 +35,9 @@ __all__ = [
 
 MIN_EVENT_DATE = dt.date(1900, 1, 1)  # the earliest date a record may carry (as a birth date in an identity number)
 MAX_COLUMN_NAME = 64  # characters of a column's name
+# A number field's value is less than this in size: at most 15 digits before the point, as a whole-number field has
+# (an amount of 1e308 yuan is no amount, and sums of such overflow to infinity); whole yuan are exact in a DOUBLE.
+MAX_NUMBER = 10**15
 HEADER_CHARS = 1 << 20  # the most of a CSV file's first line read to count its columns
 BATCH_NESTING = 3  # a JSON batch: a list (or {"records": [...]}) of records whose fields are plain values
 # Names ingest gives columns of its own beside a batch's (the row number; what the readers add): a batch's column so

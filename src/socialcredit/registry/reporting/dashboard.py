@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 
 import sqlglot
@@ -13,6 +14,7 @@ from socialcredit.data import districts
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.sqltext import lit
 from socialcredit.store import Store, latest_subjects
 
 __all__ = [
@@ -144,11 +146,7 @@ def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
     """Beijing's 16 districts (in code order) with their 2020 census population and, for the residents living
     there (the district of their address, not the region code of their identity number), the count, mean score
     and how many are on each list."""
-    watermark = int(store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [run_id]))
-    # the address as it stood when the run read it, not as it is now
-    current = latest_subjects(("subject_id", "district"), watermark=watermark).sql(dialect="duckdb")
-    join = f"JOIN ({current}) s USING (subject_id)"
-    found = _group_stats(store, run_id, "s.district", join)
+    found = _district_stats(store, run_id)
     return [
         {
             "code": d["code"],
@@ -159,6 +157,23 @@ def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
         }
         for d in districts()
     ]
+
+
+def outside_districts(store: Store, run_id: int) -> dict[str, Any]:
+    """The residents of the run whose district is none of the 16 (none on file, or a name registered before
+    districts were checked at ingest, such as 宣武区 or a misspelling): the rest of the run's residents, so that
+    the districts' residents and these add up to the run's."""
+    return _stats(_district_stats(store, run_id).get(""))
+
+
+def _district_stats(store: Store, run_id: int) -> dict[str, dict[str, Any]]:
+    """``_group_stats`` by the district of each resident's address, ``""`` for none of the 16."""
+    watermark = int(store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [run_id]))
+    # the address as it stood when the run read it, not as it is now
+    current = latest_subjects(("subject_id", "district"), watermark=watermark).sql(dialect="duckdb")
+    join = f"LEFT JOIN ({current}) s USING (subject_id)"
+    names = ", ".join(lit(d["name_zh"]) for d in districts())
+    return _group_stats(store, run_id, f"CASE WHEN s.district IN ({names}) THEN s.district ELSE '' END", join)
 
 
 def by_profession(store: Store, run_id: int) -> list[dict[str, Any]]:
@@ -187,7 +202,7 @@ def search_subjects(store: Store, query: str, *, actor: str, limit: int = 20) ->
     """Subjects whose identity number / organisation code starts with ``query`` (compacted: at least 6 characters, a
     digit among them) or whose name contains it (at least one character); the search is audited with what was asked
     and how many matched."""
-    q = query.strip()
+    q = unicodedata.normalize("NFC", query.strip())  # as ingest stores a name
     if not q:
         return []
     # An identifier is compacted as over the API (`110105 19491231002x`, full-width digits); it has a digit, a name not
