@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 from unittest import mock
 
@@ -112,3 +114,45 @@ def test_a_store_from_before_the_kind_was_kept_gets_it_from_its_subjects(tmp_pat
             {"subject_key": 1, "subject_id": PERSON, "kind": "person"},
             {"subject_key": 2, "subject_id": ORG, "kind": "org"},
         ]
+
+
+# A writer that registers subjects and ends without closing the store (os._exit: no rollback, no checkpoint).
+_CRASHING_WRITER = """
+import os, pathlib, sys
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.store import open_store
+store = open_store(pathlib.Path(sys.argv[1]), key="")
+report = ingest_file(store, pathlib.Path(sys.argv[2]), "civil_affairs")
+assert report.accepted == 3, report
+os._exit(9)
+"""
+
+
+def _found_by_identifier(path: Path) -> list[str]:
+    with open_store(path, key="") as store:
+        return [
+            i for i in (PERSON, OTHER, ORG) if store.one("SELECT count(*) FROM subject_keys WHERE subject_id = ?", [i])
+        ]
+
+
+def test_subjects_registered_just_before_a_crash_are_found_by_identifier_after_it(tmp_path: Path) -> None:
+    """The log the crash left is replayed when the store is next opened; closing it then checkpoints. DuckDB 1.5.5
+    lost the replayed rows from subject_keys' index at that checkpoint: every identifier looked up by it (a batch's
+    subjects, a resident's page) found no one, and a load resumed after the crash refused every record."""
+    path = tmp_path / "s.duckdb"
+    open_store(path, create=True, key="").close()
+    crashed = subprocess.run(
+        [sys.executable, "-c", _CRASHING_WRITER, str(path), str(_subjects(tmp_path))], capture_output=True, text=True
+    )
+    assert crashed.returncode == 9, crashed.stderr
+    assert path.with_name("s.duckdb.wal").stat().st_size > 0  # left to replay
+    open_store(path, key="").close()  # replayed, then closed
+    assert _found_by_identifier(path) == [PERSON, OTHER, ORG]
+    batch = tmp_path / "t.csv"
+    batch.write_text(
+        "record_id,subject_id,record_type,event_date,offence,fine,status\n"
+        f"T1,{PERSON},traffic_ticket,2026-05-01,speeding,200,paid\n",
+        encoding="utf-8",
+    )
+    with open_store(path, key="") as store:
+        assert ingest_file(store, batch, "traffic_police", today=TODAY).accepted == 1
