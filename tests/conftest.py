@@ -61,7 +61,7 @@ def spark() -> Iterator[Any]:
         pytest.importorskip("pyspark")
     from socialcredit.backends.spark import spark_session
 
-    # Settings for the tests' small data, measured in docs/benchmarks.md ("The Spark tests"): the JVMs the tests
+    # Settings for the tests' small data (measured on the shared 2-core machine, JVM CPU seconds): the JVMs the tests
     # start (this session's, and the command line's in test_engines.py, which inherits the variable) compile with
     # the client compiler only, which costs a fifth to a third less CPU in a cold JVM and the same in a warm one;
     # adaptive execution, which replans a statement at each shuffle, is off here: 30-45% less CPU per score run of
