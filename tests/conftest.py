@@ -61,12 +61,9 @@ def spark() -> Iterator[Any]:
         pytest.importorskip("pyspark")
     from socialcredit.backends.spark import spark_session
 
-    # Settings for the tests' small data (measured on the shared 2-core machine, JVM CPU seconds): the JVMs the tests
-    # start (this session's, and the command line's in test_engines.py, which inherits the variable) compile with
-    # the client compiler only, which costs a fifth to a third less CPU in a cold JVM and the same in a warm one;
-    # adaptive execution, which replans a statement at each shuffle, is off here: 30-45% less CPU per score run of
-    # 1 500 or 30 000 residents. Neither changes a result (the command line's run keeps adaptive execution on).
-    os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1")
+    # A setting for the tests' small data (measured on the shared 2-core machine, JVM CPU seconds): adaptive
+    # execution, which replans a statement at each shuffle, is off here: 30-45% less CPU per score run of 1 500 or
+    # 30 000 residents. It changes no result (the command line's run in test_engines.py keeps it on).
     session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "2", "spark.sql.adaptive.enabled": "false"})
     yield session
     session.stop()
