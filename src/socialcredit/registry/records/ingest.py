@@ -38,7 +38,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.clock import resolve_today
-from socialcredit.data import district_names, districts
+from socialcredit.data import district_names
 from socialcredit.errors import ConflictError, IdentifierError, IngestError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
@@ -1351,14 +1351,6 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
             f"SELECT _row, 1, '{col}', 'has a control character (' || "
             f"printf('U+%04X', unicode(regexp_extract({col}, '[[:cntrl:]]'))) || '); a {col} is printable text' "
             f"FROM staging WHERE regexp_matches({col}, '[[:cntrl:]]')"
-        )
-    if "district" in cols:
-        known = ", ".join(d["name_zh"] for d in districts())
-        refusal = bind(f"' is not a district of Beijing; districts: {known} (or their English names or codes)")
-        checks.append(
-            f"SELECT _row, 2, 'district', '''' || district || {refusal} FROM staging "
-            "WHERE district IS NOT NULL AND lower(district) NOT IN (SELECT alias FROM district_names) "
-            "AND NOT regexp_matches(district, '[[:cntrl:]]')"  # (told that above)
         )
     if "profession" in cols:
         checks.append(
