@@ -147,16 +147,21 @@ def answer_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str
         return dispute_refusal(page, exc, d=d)
     if exc.code == "missing_field" or exc.code in _ANSWER_REFUSALS or exc.code == "no_correction":
         key = "answer_err_missing_note" if exc.code == "missing_field" else f"answer_err_{exc.code}"
-        status = str(d["status"])
-        return page.t(
-            key,
-            default=str(exc),
-            id=d["dispute_id"],
-            status=page.t(f"dispute_status_{status}", default=status),
-            date=d["deadline"],
-            record=d["record_id"],
-        )
+        return _on_dispute(page, key, exc, d, date=d["deadline"])
     return str(exc)
+
+
+def _on_dispute(page: Page, key: str, exc: SocialCreditError, d: dict[str, Any], **more: Any) -> str:
+    """The message ``key`` about the dispute ``d`` (its number, status and record), or the registry's own."""
+    status = str(d["status"])
+    return page.t(
+        key,
+        default=str(exc),
+        id=d["dispute_id"],
+        status=page.t(f"dispute_status_{status}", default=status),
+        record=d["record_id"],
+        **more,
+    )
 
 
 _REVIEW_REFUSALS = (
@@ -181,14 +186,7 @@ def review_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str
         key = f"review_err_{exc.code}"
     else:
         return str(exc)
-    status = str(d["status"])
-    return page.t(
-        key,
-        default=str(exc),
-        id=d["dispute_id"],
-        status=page.t(f"dispute_status_{status}", default=status),
-        record=d["record_id"],
-    )
+    return _on_dispute(page, key, exc, d)
 
 
 def _file_refusal(page: Page, exc: SocialCreditError, size: int) -> str:
