@@ -68,7 +68,7 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     tiers = dashboard.tier_counts(store, run_id)
     for tier in tiers:
         tier["label"] = tier["tier"] + (f" · {tier['name'].get(page.lang)}" if tier["name"] else "")
-    districts = dashboard.by_district(store, run_id)
+    districts, outside = dashboard.district_figures(store, run_id)
     name_key = "name_zh" if page.lang == "zh" else "name_en"
     scored = [d for d in districts if d["residents"]]
     low = min((d["mean_score"] for d in scored), default=0.0)
@@ -98,7 +98,7 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
             desc=t("chart_tiers_desc"),
         ),
         "districts": districts,
-        "outside_districts": dashboard.outside_districts(store, run_id),
+        "outside_districts": outside,
         "district_name": name_key,
         "districts_chart": bars(
             [Bar(d[name_key], d["mean_score"] or 0, f"{d['mean_score']:.1f}") for d in scored],

@@ -22,9 +22,11 @@ __all__ = [
     "by_age_band",
     "by_district",
     "by_profession",
+    "district_figures",
     "histogram",
     "list_sizes",
     "listing_counts",
+    "outside_districts",
     "runs",
     "search_subjects",
     "tier_counts",
@@ -146,8 +148,19 @@ def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
     """Beijing's 16 districts (in code order) with their 2020 census population and, for the residents living
     there (the district of their address, not the region code of their identity number), the count, mean score
     and how many are on each list."""
+    return district_figures(store, run_id)[0]
+
+
+def outside_districts(store: Store, run_id: int) -> dict[str, Any]:
+    """The residents of the run whose district is none of the 16 (none on file, a misspelling, another city's):
+    the rest of the run's residents, so that the districts' residents and these add up to the run's."""
+    return district_figures(store, run_id)[1]
+
+
+def district_figures(store: Store, run_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``by_district`` and ``outside_districts`` from one query (the dashboard shows both)."""
     found = _district_stats(store, run_id)
-    return [
+    rows = [
         {
             "code": d["code"],
             "name_zh": d["name_zh"],
@@ -157,13 +170,7 @@ def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
         }
         for d in districts()
     ]
-
-
-def outside_districts(store: Store, run_id: int) -> dict[str, Any]:
-    """The residents of the run whose district is none of the 16 (none on file, or a name registered before
-    districts were checked at ingest, such as 宣武区 or a misspelling): the rest of the run's residents, so that
-    the districts' residents and these add up to the run's."""
-    return _stats(_district_stats(store, run_id).get(""))
+    return rows, _stats(found.get(""))
 
 
 def _district_stats(store: Store, run_id: int) -> dict[str, dict[str, Any]]:
