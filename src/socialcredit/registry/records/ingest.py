@@ -472,7 +472,7 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
         else f"TRY_CAST(CASE WHEN {_is_number(col, spec.type)} THEN {col} END AS DOUBLE)"
     )
     if spec.type == "integer":
-        bad = f"abs({col}) >= 1000000000000000" if native else f"NOT {_is_number(col, spec.type)}"
+        bad = f"abs({col}) >= {limits.MAX_NUMBER}" if native else f"NOT {_is_number(col, spec.type)}"
         check(f"{col} IS NOT NULL AND {bad}", f"{shown} || ' is not a whole number'")
     elif spec.type == "number":
         bad = f"NOT isfinite({col})" if native else f"NOT {_is_number(col, spec.type)}"
