@@ -262,6 +262,41 @@ def test_the_refusal_names_the_company_the_role_and_the_cause(tmp_path: Path) ->
     assert ": director of subject 1" in director.reasons[0].text
 
 
+def test_a_snapshot_words_every_entry_through_a_relation_with_three_queries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot of a whole run words its entries through relations all at once: three statements however many
+    there are (one entry at a time, a snapshot of beijing's thousands read the records thousands of times)."""
+    reg = open_registry(tmp_path)
+    build(reg)
+    run = reg.score(beijing())
+    through = [(s, lst, c) for s, lst, c, _ in reg.list_entries(run.run_id) if lst == HSR]
+    assert sorted(s for s, _, _ in through) == sorted([REP, DIRECTOR])
+    statements: list[str] = []
+    plain = type(reg.store).execute
+
+    def counted(self: Any, sql: str, params: Any = None) -> Any:
+        statements.append(" ".join(sql.split()))
+        return plain(self, sql, params)
+
+    monkeypatch.setattr(type(reg.store), "execute", counted)
+    snap = Snapshot.load(reg.store, "beijing", explain=True)
+    worded = [q for q in statements if "company_role" in q or "FROM run_list_entries e JOIN score_runs" in q]
+    assert len(worded) == 2  # the role records and the organisations' causes, once each
+    assert len([q for q in statements if "subject_keys" in q and "name" in q]) == 1  # and their names
+    assert snap.entries[REP] == [
+        (
+            HSR,
+            "officer_of_defaulter",
+            (
+                f": legal representative of subject 1 (USCC {COMPANY}), which is a judgment defaulter",
+                f"：subject 1（统一社会信用代码 {COMPANY}）的法定代表人，该单位为失信被执行人",
+            ),
+        )
+    ]
+    assert snap.entries[DIRECTOR][0][2] is not None and ": director of subject 1" in snap.entries[DIRECTOR][0][2][0]
+
+
 # -- the acceptance transcript through the console script ------------------------------------------------
 class Transcript:
     def __init__(self, db: Path) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "open_store",
     "record_id_range",
     "record_ids_may_be_known",
+    "subjects_named",
     "sync_catalog",
 ]
 
@@ -81,6 +82,16 @@ def latest_subjects(
     """The latest version of each subject (the view ``current_subjects``, or as of ``watermark``, or among the
     versions ``where`` keeps)."""
     return latest_versions("subjects", ("subject_id",), columns, watermark=watermark, where=where)
+
+
+def subjects_named(subject_ids: Sequence[str]) -> exp.Expr:
+    """A condition on a table of subjects' versions with a ``subject_key`` column (``subjects``, ``records``): the
+    versions of the subjects ``subject_ids``, found by their integer keys (subject_keys gives each identifier one),
+    not by comparing every version's 18-character identifier with each of them. At beijing (22 million subjects),
+    the latest versions of 500 subjects cost 130 ms of CPU this way, 530 ms by their identifiers."""
+    named: list[exp.Expr] = [exp.Literal.string(str(s)) for s in subject_ids] or [exp.Null()]
+    keys = exp.select("subject_key").from_("subject_keys").where(exp.column("subject_id").isin(*named))
+    return exp.column("subject_key").isin(query=keys)
 
 
 def latest_consents(

@@ -26,7 +26,7 @@ from socialcredit.registry.due_process.freeze import (
     reason_text,
 )
 from socialcredit.registry.due_process.listings import effective_lists
-from socialcredit.registry.due_process.relations import relation_note
+from socialcredit.registry.due_process.relations import relation_notes
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.origin import origin_note
 from socialcredit.registry.scoring.facts import facts_of, grants_with
@@ -219,10 +219,22 @@ def entries_with_origin(
     (registry/due_process/relations.py)."""
     out: dict[str, list[ListEntry]] = {}
     notes: dict[tuple[str, str], tuple[str, str]] = {}
-    for sid, list_id, criterion, record_type, origin, *more in rows:
+    # Every entry through a relation worded at once (three queries, however many entries: a snapshot of a whole run
+    # may hold thousands, and a query each read the records thousands of times).
+    through = [
+        (i, (str(row[1]), str(row[2]), row[5]))
+        for i, row in enumerate(rows)
+        if loaded is not None and len(row) > 5 and row[3] == RELATION_RECORD_TYPE
+    ]
+    related = (
+        dict(zip([i for i, _ in through], relation_notes(store, loaded, [e for _, e in through]), strict=True))
+        if loaded is not None and through
+        else {}
+    )
+    for i, (sid, list_id, criterion, record_type, origin, *more) in enumerate(rows):
         note = None
         if loaded is not None and more and record_type == RELATION_RECORD_TYPE:
-            note = relation_note(store, loaded, str(list_id), str(criterion), more[0])
+            note = related[i]
         elif origin:
             key = (str(record_type), str(origin))
             if key not in notes:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlglot
-
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.words import ROLE_WORDS
-from socialcredit.store import Store, latest_subjects
+from socialcredit.store import Store, latest_subjects, subjects_named
 
 __all__ = ["ROLE_WORDS", "relation_note", "relation_notes"]
 
@@ -25,10 +23,13 @@ SELECT r.record_key, r.org_id, r.role FROM records r
 WHERE r.record_type = 'company_role' AND r.record_key IN (SELECT unnest($keys))
 """
 
-# The latest version of the organisations only (the view current_subjects would rank every subject's versions).
-_NAMES = latest_subjects(("subject_id", "name"), where=sqlglot.condition("list_contains($orgs, subject_id)")).sql(
-    dialect="duckdb"
-)
+
+def _names(store: Store, orgs: Sequence[str]) -> dict[str, str]:
+    """The organisations' names: the latest version of these only, found by key (the view current_subjects would
+    rank every subject's versions; a list parameter compared every version's identifier)."""
+    query = latest_subjects(("subject_id", "name"), where=subjects_named(orgs))
+    return {str(s): n for s, n in store.execute(query.sql(dialect="duckdb")).fetchall()}
+
 
 # Each organisation's entries on a list in the latest finished run of the policy that has any for it on that list.
 _CAUSES = """
@@ -64,7 +65,7 @@ def relation_notes(
         return [None] * len(entries)
     roles = {int(k): (str(o), str(r)) for k, o, r in store.execute(_ROLES, {"keys": keys}).fetchall()}
     orgs = sorted({org for org, _ in roles.values()})
-    names = {str(s): n for s, n in store.execute(_NAMES, {"orgs": orgs}).fetchall()}
+    names = _names(store, orgs)
     targets = sorted({via.list for via in vias if via is not None})
     found: dict[tuple[str, str], list[str]] = {}
     params = {"policy": loaded.policy.id, "orgs": orgs, "lists": targets}
