@@ -24,7 +24,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.holds import any_held, held_records
-from socialcredit.store import Store
+from socialcredit.store import Store, subjects_named
 
 __all__ = ["RELATIONS", "RunInputs", "prepare_inputs"]
 
@@ -266,10 +266,14 @@ def _subjects_query(categories: Sequence[str], subject_ids: Sequence[str] | None
     if subject_ids is not None:
         inner = query.find(exp.Subquery)
         assert inner is not None and isinstance(inner.this, exp.Select)
-        ids: list[exp.Expr] = [exp.Literal.string(s) for s in subject_ids] or [exp.Null()]
-        only: exp.Expr = exp.column("subject_id", "subjects").isin(*ids)
         if key is not None:  # one subject: subjects are registered in the order of their keys (blocks are skipped)
-            only = exp.and_(exp.column("subject_key", "subjects").eq(exp.Literal.number(key)), only)
+            ids: list[exp.Expr] = [exp.Literal.string(s) for s in subject_ids] or [exp.Null()]
+            only: exp.Expr = exp.and_(
+                exp.column("subject_key", "subjects").eq(exp.Literal.number(key)),
+                exp.column("subject_id", "subjects").isin(*ids),
+            )
+        else:  # a live pass's few: their keys by subject_keys' index, not every version's identifier compared
+            only = subjects_named(subject_ids)
         inner.set("this", inner.this.where(only))
     if not categories:
         return query
