@@ -123,6 +123,31 @@ def test_full_decisions_from_memory_equal_the_registrys_with_every_reason(store:
     snap.flush(store)
 
 
+def test_the_reasons_held_are_the_run_reasons_view_for_every_subject(store: Store) -> None:
+    """The snapshot ranks each subject's reasons by key and rule index; they are the view run_reasons' rows, for
+    subjects with more rules than reasons and with points tied in size (ranked by rule id)."""
+    snap = Snapshot.load(store, "beijing", explain=True)
+    view: dict[str, list[tuple[str, float]]] = {}
+    for sid, rule_id, points in store.execute(
+        "SELECT subject_id, rule_id, points FROM run_reasons WHERE run_id = ? ORDER BY subject_id, position",
+        [snap.run_id],
+    ).fetchall():
+        view.setdefault(sid, []).append((rule_id, points))
+    held = {}
+    for i, sid in enumerate(snap.subject_ids):
+        lo, hi = int(snap.reason_offsets[i]), int(snap.reason_offsets[i + 1])
+        names = snap.reason_rule_names[snap.reason_rule_index[lo:hi]].tolist()
+        held[sid] = list(zip(names, snap.reason_points[lo:hi].tolist(), strict=True))
+    assert held == {sid: view.get(sid, []) for sid in snap.subject_ids}
+    nonzero = store.execute(
+        "SELECT subject_id, count(*) AS n, count(DISTINCT abs(points)) AS sizes FROM run_rule_points "
+        "WHERE run_id = ? AND points <> 0 GROUP BY subject_id",
+        [snap.run_id],
+    ).fetchall()
+    assert any(n > 4 for _, n, _ in nonzero)  # more rules than reasons: cut at four
+    assert any(sizes < n for _, n, sizes in nonzero)  # two points of one size: ranked by rule id
+
+
 def test_a_snapshot_without_explanations_refuses_full_decisions(store: Store) -> None:
     snap = Snapshot.load(store, "beijing")
     with pytest.raises(RuntimeError, match="loaded without explanations"):

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcredit.clock import resolve_today
+from socialcredit.compiler import MAX_REASONS
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import SubjectKind, compact_subject_id, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
@@ -102,6 +103,17 @@ class SubjectIds(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         return (key.decode() for key in self._keys.tolist())
+
+
+# The reasons of a run as the view run_reasons ranks them (store._RUN_REASONS: the MAX_REASONS largest points, ties
+# by rule id), by subject key and rule index.
+_REASONS = f"""
+SELECT p.subject_key, p.rule_index, p.points,
+       row_number() OVER (PARTITION BY p.subject_key ORDER BY abs(p.points) DESC, r.rule_id) AS position
+FROM run_points p JOIN run_rules r USING (run_id, rule_index)
+WHERE p.run_id = ? AND p.points <> 0
+QUALIFY position <= {int(MAX_REASONS)}
+"""
 
 
 def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
@@ -400,6 +412,25 @@ class Snapshot:
             raise ValueError(f"identifiers the run {self.run_id} did not score")
         return rows
 
+    def _rows_of_keys(self, store: Store) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The row of each subject key in this run (-1 for a subject it did not score): an array indexed by key."""
+        # in the order of the identifiers: each search starts near the last (searched at random, 22 million
+        # identifiers cost 45 s of cache misses at beijing)
+        known = store.execute("SELECT subject_key, subject_id FROM subject_keys ORDER BY subject_id").to_arrow_table()
+        keys = known.column("subject_key").to_numpy()
+        out = np.full(int(keys.max()) + 1 if len(keys) else 0, -1, dtype=np.int64)
+        if not len(keys) or not len(self._keys):
+            return out
+        wanted = _fixed_width(known.column("subject_id").combine_chunks())
+        scored = self._keys  # compared as wide as the wider of the two (an identifier longer than any scored)
+        if wanted.dtype.itemsize > scored.dtype.itemsize:
+            scored = scored.astype(wanted.dtype)
+        wanted = wanted.astype(scored.dtype)
+        rows = np.minimum(scored.searchsorted(wanted), len(scored) - 1)
+        found = scored[rows] == wanted
+        out[keys[found]] = rows[found]
+        return out
+
     def _load_explanations(self, store: Store, table: pa.Table) -> None:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         self.results = table
@@ -409,21 +440,25 @@ class Snapshot:
             col = table.column(name)
             numeric = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0
             self._columns[name] = col.to_numpy() if numeric else col
-        ranked = store.execute(
-            "SELECT subject_id, rule_id, points FROM run_reasons WHERE run_id = ? ORDER BY subject_id, position",
-            [self.run_id],
-        ).to_arrow_table()
-        rows = self._rows_of_array(ranked.column("subject_id").combine_chunks())
-        rules = pc.dictionary_encode(ranked.column("rule_id").combine_chunks())
-        rule_index, points = rules.indices.to_numpy(), ranked.column("points").to_numpy()
-        if len(rows) > 1 and not bool(np.all(rows[1:] >= rows[:-1])):  # the arrays were sorted here, not by DuckDB
-            order = np.argsort(rows, kind="stable")  # by row, each subject's reasons still by position
-            rows, rule_index, points = rows[order], rule_index[order], points[order]
-        self.reason_offsets = np.searchsorted(rows, np.arange(len(self._keys) + 1))
-        # a rule id per reason, as an index into the few rule ids of the run (no Python string per reason)
-        self.reason_rule_names = np.array(rules.dictionary.to_pylist(), dtype=object)
-        self.reason_rule_index = rule_index
-        self.reason_points = points
+        # The reasons as the view run_reasons ranks them, by the subjects' integer keys and the rules' indexes: no
+        # join to every subject's identifier, no sort of the reasons by identifier, no rule id as text per reason.
+        ranked = store.execute(_REASONS, [self.run_id]).fetchnumpy()
+        rows = self._rows_of_keys(store)[ranked["subject_key"]]
+        if len(rows) and int(rows.min()) < 0:
+            raise ValueError(f"reasons of subjects the run {self.run_id} did not score")
+        # each subject's reasons in a row of its own, by position: placed, not sorted
+        self.reason_offsets = np.zeros(len(self._keys) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(self._keys)), out=self.reason_offsets[1:])
+        slot = self.reason_offsets[rows] + ranked["position"].astype(np.int64) - 1
+        self.reason_rule_index = np.empty(len(rows), dtype=np.int64)
+        self.reason_rule_index[slot] = ranked["rule_index"]
+        self.reason_points = np.empty(len(rows), dtype=np.float64)
+        self.reason_points[slot] = ranked["points"]
+        # a rule id per rule index of the run (no Python string per reason)
+        named = store.execute("SELECT rule_index, rule_id FROM run_rules WHERE run_id = ?", [self.run_id]).fetchall()
+        self.reason_rule_names = np.empty(max((int(i) for i, _ in named), default=-1) + 1, dtype=object)
+        for i, rule_id in named:
+            self.reason_rule_names[int(i)] = str(rule_id)
         self.entries = list_entries_with_origin(
             store,
             "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
