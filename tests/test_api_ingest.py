@@ -4,6 +4,7 @@ Operators: score jobs, runs, policies, list pages."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from typing import Any
 
@@ -159,6 +160,22 @@ def test_a_replayed_batch_gets_the_first_answer_and_changes_nothing(world: dict[
     plain = _post(world, _ndjson(rows), "application/x-ndjson")
     assert (plain.json()["accepted"], plain.json()["unchanged"]) == (0, 2)
     assert len(_records(world, "HTTP-REPLAY")) == 2
+
+
+def test_a_json_batch_retried_with_its_key_gets_the_first_answer(world: dict[str, Any]) -> None:
+    """A JSON body is ingested as the NDJSON it is rewritten to: the batch is kept with the body's SHA-256, the one
+    a retry is compared with (it was the rewritten file's, so every retry of a JSON batch was refused 409)."""
+    body = json.dumps(_rows(world, "HTTP-JSON-REPLAY", 2)).encode()
+    first = _post(world, body, "application/json", **{"Idempotency-Key": "courts-json-001"})
+    assert (first.status_code, first.json()["accepted"]) == (200, 2)
+    batches = _batches(world)
+    again = _post(world, body, "application/json", **{"Idempotency-Key": "courts-json-001"})
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (200, "true")
+    assert {**again.json(), "replayed": False} == first.json()
+    assert _batches(world) == batches
+    other = _post(world, body[:-1] + b" ]", "application/json", **{"Idempotency-Key": "courts-json-001"})
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_key_reused")
+    assert len(_records(world, "HTTP-JSON-REPLAY")) == 2
 
 
 @pytest.mark.parametrize(

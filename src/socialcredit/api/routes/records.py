@@ -74,8 +74,15 @@ def _ingest(
     today: dt.date,
 ) -> JSONResponse:
     assert party.source_id is not None
+    # The batch is kept with the body's SHA-256, the one a retry with its key is compared with (a JSON body is
+    # ingested as the NDJSON it is rewritten to, whose own hash no retry would match).
     options = BatchOptions(
-        all_or_nothing=not partial, write_rejects=False, name=name, idempotency_key=idempotency_key, limit_rows=True
+        all_or_nothing=not partial,
+        write_rejects=False,
+        name=name,
+        idempotency_key=idempotency_key,
+        limit_rows=True,
+        file_sha256=sha or None,
     )
     # committed with the batches that wait for the writer with it (group commit), answered once they are
     outcome = service.ingest(BatchRequest(path, party.source_id, actor(party), today, options, sha))
