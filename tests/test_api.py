@@ -298,6 +298,31 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
     assert r.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v1/runs", "GET"),
+        ("HEAD", "/healthz", "GET"),
+        ("OPTIONS", "/v1/records", "POST"),
+        ("PATCH", "/v1/records/R-1", "PUT, DELETE"),
+        ("PUT", "/signin", "GET, POST"),
+    ],
+)
+def test_a_method_a_path_does_not_take_is_405_with_allow(
+    world: dict[str, Any], method: str, path: str, allowed: str
+) -> None:
+    """RFC 9110: a 405 carries Allow, the methods the path takes; the message names them too."""
+    r = world["client"].request(method, path)
+    assert (r.status_code, r.headers.get("allow")) == (405, allowed)
+    if method != "HEAD":
+        assert r.json() == {
+            "error": {
+                "code": "method_not_allowed",
+                "message": f"{method} is not allowed on {path}; it allows {allowed}",
+            }
+        }
+
+
 def test_a_key_issued_and_revoked_over_http_takes_effect_at_once(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     operator = auth(world["keys"]["operator"])

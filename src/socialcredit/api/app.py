@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcredit.api.bodies import MAX_BODY_BYTES
@@ -34,6 +35,7 @@ __all__ = ["MAX_REQUEST_BYTES", "create_app"]
 # most 1 MiB, a decision batch of 10,000 identifiers well under this, a page's form a few kilobytes.
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 _BATCH_ROUTE = ("POST", "/v1/records")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")  # in the order a 405's Allow names them
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +69,25 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg')}", where or None)
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
-    """What Starlette refuses itself: a body that is not JSON, a path or a method that does not exist."""
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    """What Starlette refuses itself: a body that is not JSON, a path or a method that does not exist. A 405 keeps
+    its ``Allow`` header (the methods the path takes) and names them."""
     assert isinstance(exc, StarletteHTTPException)
     code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _error(exc.status_code, code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    message = str(exc.detail)
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route of the path only; a path has a route per method
+        headers["Allow"] = ", ".join(m for m in _METHODS if _takes(request.app.routes, {**request.scope, "method": m}))
+        message = f"{request.method} is not allowed on {request.url.path}; it allows {headers['Allow']}"
+    response = _error(exc.status_code, code, message)
+    response.headers.update(headers)
+    return response
+
+
+def _takes(routes: list[BaseRoute], scope: Scope) -> bool:
+    """Whether one of ``routes`` answers the method and path of ``scope``."""
+    return any(route.matches(scope)[0] == Match.FULL for route in routes)
 
 
 async def _internal(_request: Request, exc: Exception) -> JSONResponse:
