@@ -280,12 +280,11 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
     r = client.post("/v1/decisions", json={"service": "high_speed_rail", "purpose": "ticket purchase"}, headers=key)
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "subject_id"
-    r = client.post("/v1/decisions", content=b"\xff\xfe not json", headers={**key, "content-type": "application/json"})
-    assert (r.status_code, r.json()["error"]["code"]) == (400, "malformed_body")
-    # JSON cut short or followed by more: the same refusal, naming the body and the character (not a field "1")
+    # JSON cut short or followed by more: the same refusal as a batch's, naming the body, line and column (not a
+    # field "1")
     for body, why in [
-        (b"{", "Expecting property name enclosed in double quotes at character 1"),
-        (b'{"subject_id": "x"} {}', "Extra data at character 20"),
+        (b"{", "Expecting property name enclosed in double quotes at line 1, column 2"),
+        (b'{"subject_id": "x"} {}', "Extra data at line 1, column 21"),
     ]:
         r = client.post("/v1/decisions", content=body, headers={**key, "content-type": "application/json"})
         assert (r.status_code, r.json()) == (
@@ -321,6 +320,70 @@ def test_a_method_a_path_does_not_take_is_405_with_allow(
                 "message": f"{method} is not allowed on {path}; it allows {allowed}",
             }
         }
+
+
+@pytest.mark.parametrize(
+    ("body", "media", "status", "error"),
+    [
+        # each was a bare 400 "There was an error parsing the body" (the parser's error hidden)
+        (
+            b'{"subject_id": ' + b"1" * 5000 + b"}",
+            "application/json",
+            413,
+            {
+                "code": "number_too_long",
+                "message": "the body holds an integer of 5000 digits; a number in a request has at most 4300 digits "
+                "(a record's at most 15 before the point)",
+                "field": "body",
+            },
+        ),
+        (
+            b"[" * 10_000 + b"]" * 10_000,
+            "application/json",
+            413,
+            {
+                "code": "too_deep",
+                "message": "the body nests deeper than the JSON parser follows; a request's body nests a few levels "
+                "(its schema is in /openapi.json)",
+            },
+        ),
+        (
+            b"\xff\xfe not json",
+            "application/json",
+            400,
+            {
+                "code": "body_not_utf8",
+                "message": "the body is not UTF-8: byte 0 (0xff) cannot be decoded; send text in UTF-8",
+            },
+        ),
+        (
+            '{"subject_id": "é"}'.encode("latin-1"),
+            "application/json",
+            400,
+            {
+                "code": "body_not_utf8",
+                "message": "the body is not UTF-8: byte 16 (0xe9) cannot be decoded; send text in UTF-8",
+            },
+        ),
+        # was 422 "body: Input should be a valid dictionary or object to extract fields from"
+        (
+            b'{"subject_id": "x"}',
+            "text/plain",
+            415,
+            {
+                "code": "unsupported_media_type",
+                "message": "Content-Type 'text/plain' is not taken here; send the body as application/json",
+                "field": "content-type",
+            },
+        ),
+    ],
+)
+def test_a_json_body_the_parser_gives_up_on_is_told_why(
+    world: dict[str, Any], body: bytes, media: str, status: int, error: dict[str, str]
+) -> None:
+    key = auth(world["keys"]["railway"])
+    r = world["client"].post("/v1/decisions", content=body, headers={**key, "content-type": media})
+    assert (r.status_code, r.json()) == (status, {"error": error})
 
 
 def test_a_key_issued_and_revoked_over_http_takes_effect_at_once(world: dict[str, Any]) -> None:

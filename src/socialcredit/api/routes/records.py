@@ -13,11 +13,10 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request
-from fastapi import Body as BodyParam
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from socialcredit.api.bodies import read_body, write_rows
+from socialcredit.api.bodies import read_body, read_record, write_rows
 from socialcredit.api.deps import Furnisher, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
 from socialcredit.errors import IngestError, SocialCreditError
@@ -25,6 +24,7 @@ from socialcredit.registry.access.parties import Party
 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
 from socialcredit.registry.service import Service
+from socialcredit.settings import Settings
 
 __all__ = ["clear_uploads", "router"]
 
@@ -151,15 +151,35 @@ async def ingest_batch(
         body.close()
 
 
-@router.put("/v1/records/{record_id}", response_model=BatchAnswer, responses=_REJECTED)
-def correct_record(
+# the body of a correction, as the spec shows it (at most SOCIALCREDIT_MAX_BATCH_COLUMNS keys, 64 by default)
+_RECORD = {
+    "type": "object",
+    "additionalProperties": {"anyOf": [{"type": t} for t in ("string", "integer", "number", "boolean", "null")]},
+    "maxProperties": Settings.model_fields["max_batch_columns"].default,
+    "title": "Record",
+}
+
+
+@router.put(
+    "/v1/records/{record_id}",
+    response_model=BatchAnswer,
+    responses=_REJECTED,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _RECORD}}}},
+)
+async def correct_record(
+    request: Request,
     record_id: Annotated[str, Field(min_length=1, max_length=64)],
-    record: Annotated[dict[str, str | int | float | bool | None], BodyParam(max_length=100)],
     party: Furnisher,
     service: ServiceDep,
     today: Today,
 ) -> JSONResponse:
-    """Correct a record the caller's source sent before: the body is the whole corrected record."""
+    """Correct a record the caller's source sent before: the body is the whole corrected record, read as a record
+    of a JSON batch is (its numbers as the text sent, each key once, plain values)."""
+    record = await read_record(request)
+    return await anyio.to_thread.run_sync(_correct, service, party, record_id, record, today)
+
+
+def _correct(service: Service, party: Party, record_id: str, record: dict[str, Any], today: dt.date) -> JSONResponse:
     if "record_id" in record and record["record_id"] != record_id:
         raise SocialCreditError(
             "the body's record_id differs from the path's", code="record_id_mismatch", field="record_id"
