@@ -386,6 +386,63 @@ def test_a_json_body_the_parser_gives_up_on_is_told_why(
     assert (r.status_code, r.json()) == (status, {"error": error})
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "who", "body", "field", "said"),
+    [
+        ("POST", "/v1/freeze/lift", "resident", {"until": "2026-02-30"}, "until", "February 2026 has 28 days"),
+        (
+            "POST",
+            "/v1/jobs",
+            "operator",
+            {"policy": "beijing", "as_of": "2026-04-31"},
+            "as_of",
+            "April 2026 has 30 days",
+        ),
+        ("POST", "/v1/jobs", "operator", {"policy": "beijing", "as_of": "2026-13-01"}, "as_of", "a year has 12 months"),
+        (
+            "POST",
+            "/v1/fulfilments",
+            "furnisher",
+            {"record_id": "R", "fulfilled_on": "2025-02-29"},
+            "fulfilled_on",
+            "February 2025 has 28 days",
+        ),
+        (
+            "POST",
+            "/v1/policies/beijing/2026.2/impact?as_of=2026-02-30",
+            "operator",
+            None,
+            "query.as_of",
+            "February 2026 has 28 days",
+        ),
+    ],
+)
+def test_an_impossible_date_is_refused_saying_what_is_wrong(
+    world: dict[str, Any], method: str, path: str, who: str, body: Any, field: str, said: str
+) -> None:
+    """Every date a request carries (a JSON body, a query string): pydantic said only 'day value is outside expected
+    range'."""
+    if body is None:  # a candidate policy's YAML (the date is checked before it is read)
+        r = world["client"].request(method, path, content=b"id: x\n", headers=auth(world["keys"][who]))
+    else:
+        r = world["client"].request(method, path, json=body, headers=auth(world["keys"][who]))
+    value = path.rsplit("=", 1)[1] if body is None else body[field]
+    assert (r.status_code, r.json()["error"]) == (
+        422,
+        {"code": "invalid_request", "message": f"{field}: {value!r} is not a date: {said}", "field": field},
+    )
+
+
+@pytest.mark.parametrize("until", ["2026-W50-1", "20261230", 1798761600])
+def test_a_date_is_only_taken_as_yyyy_mm_dd(world: dict[str, Any], until: Any) -> None:
+    """A week's day, the basic form and a Unix timestamp were taken as dates (Python's and pydantic's parsers)."""
+    r = world["client"].post("/v1/freeze/lift", json={"until": until}, headers=auth(world["keys"]["resident"]))
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        422,
+        f"until: {until!r} is not a date of the form YYYY-MM-DD",
+    )
+
+
 def test_a_key_issued_and_revoked_over_http_takes_effect_at_once(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     operator = auth(world["keys"]["operator"])

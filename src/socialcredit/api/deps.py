@@ -14,13 +14,14 @@ client are summarised in one audit row when its window closes.
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import anyio
 from fastapi import Depends, Request
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
-from socialcredit.clock import resolve_today
+from socialcredit.clock import parse_day, resolve_today
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, TooManyRequestsError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
@@ -30,6 +31,7 @@ from socialcredit.store import Store
 __all__ = [
     "Anyone",
     "Auditor",
+    "Day",
     "Furnisher",
     "Lookup",
     "Operator",
@@ -178,3 +180,21 @@ def naming(service: Service, field: str | None = None) -> Iterator[Store]:
 # A subject's identifier in a URL, compacted as in a subjects file (spaces, a lower-case x, full-width digits): the
 # subject is looked up, and a resident's own file recognised, by the identifier as registered.
 SubjectPath = Annotated[str, AfterValidator(compact_subject_id)]
+
+
+def _day(value: Any) -> Any:
+    """A date sent as YYYY-MM-DD only, refused saying what is wrong (pydantic alone takes a Unix timestamp too, and
+    says of 2026-02-30 only that a day value is outside the expected range)."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
+        return parse_day(value)
+    except ValueError as exc:
+        raise PydanticCustomError("date_format", "{reason}", {"reason": str(exc)}) from None
+
+
+# A date in a query string or a JSON body: '2026-02-30' is refused as "'2026-02-30' is not a date: February 2026
+# has 28 days" (422, naming the field).
+Day = Annotated[dt.date, BeforeValidator(_day)]

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.api.deps import (
     Anyone,
+    Day,
     Furnisher,
     Lookup,
     Operator,
@@ -107,7 +108,7 @@ class LinkAnswerIn(_Body):
 
 class FulfilmentIn(_Body):
     record_id: str = Field(min_length=1, max_length=128)
-    fulfilled_on: dt.date | None = None
+    fulfilled_on: Day | None = None
     note: str | None = Field(default=None, max_length=4000)
 
 
