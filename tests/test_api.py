@@ -10,6 +10,7 @@ import pytest
 from api_helpers import auth, execute, one, world
 from socialcredit.errors import SocialCreditError
 from socialcredit.registry.access.parties import revoke_key
+from web_helpers import csrf_of
 
 __all__ = ["world"]  # the module-scoped fixture, shared with the other API test modules
 
@@ -441,6 +442,26 @@ def test_a_date_is_only_taken_as_yyyy_mm_dd(world: dict[str, Any], until: Any) -
         422,
         f"until: {until!r} is not a date of the form YYYY-MM-DD",
     )
+
+
+@pytest.mark.parametrize("noise", ["\u200b", "\ufeff", "\u00ad", "\u2060"])
+def test_a_key_pasted_with_an_invisible_character_is_the_key(world: dict[str, Any], noise: str) -> None:
+    """A key copied from a chat or a document may carry a zero-width space, a byte order mark or a soft hyphen: it
+    is squeezed out as from an identifier (the key was refused key_malformed, the sign-in counted as failed)."""
+    token = world["keys"]["resident"]
+    pasted = token[:10] + noise + token[10:] + noise
+    header = f"Bearer {pasted}".encode()
+    r = world["client"].get(f"/v1/subjects/{world['listed']}/report", headers={"Authorization": header})
+    assert r.status_code == 200, r.text
+    full_width = token.replace("sc_", "ｓｃ＿")
+    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as browser:
+        page = browser.get("/signin")
+        signed = browser.post("/signin", data={"key": pasted, "csrf": csrf_of(page.text), "next": ""})
+        assert (signed.status_code, signed.headers.get("location")) == (303, "/me")
+    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as browser:
+        page = browser.get("/signin")
+        signed = browser.post("/signin", data={"key": full_width, "csrf": csrf_of(page.text), "next": ""})
+        assert signed.status_code == 303
 
 
 def test_a_key_issued_and_revoked_over_http_takes_effect_at_once(world: dict[str, Any]) -> None:

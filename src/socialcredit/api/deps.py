@@ -127,12 +127,21 @@ def _authenticate(request: Request, service: Service, token: str | None) -> Part
         raise
 
 
+def _utf8(header: str) -> str:
+    """A header's value as the client wrote it: its bytes are read as Latin-1, so a key pasted with a zero-width
+    space sent in UTF-8 would not be squeezed back to the key."""
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header
+
+
 def require(*roles: str) -> Callable[[Request, Service], Awaitable[Party]]:
     """A dependency: the caller's party, if its key is valid and its role one of ``roles``; else 401 or 403, or 429
     over a limit."""
 
     async def caller(request: Request, service: ServiceDep) -> Party:
-        header = request.headers.get("authorization", "")
+        header = _utf8(request.headers.get("authorization", ""))
         token = header[7:] if header.lower().startswith("bearer ") else None
         try:
             party = _authenticate(request, service, token)
