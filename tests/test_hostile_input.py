@@ -12,6 +12,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -337,6 +338,31 @@ def test_a_chunked_body_over_2_mib_is_refused_as_it_arrives(hostile: dict[str, A
     )
     hostile["statuses"].append(small.status_code)
     assert small.status_code in (403, 422), small.text
+
+
+def test_a_request_head_over_64_kib_is_refused_as_it_arrives(hostile: dict[str, Any]) -> None:
+    """httptools holds a header whole, however long: a 20 MB header was read and answered 200. The server counts a
+    head's bytes as they arrive and answers 431 past 64 KiB, naming the limit, before it reads the rest."""
+    url = hostile["client"].base_url
+    with socket.create_connection((url.host, url.port), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * (128 * 1024))  # never ended
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
+    assert json.loads(body) == {
+        "error": {
+            "code": "headers_too_large",
+            "message": "a request's line and headers may be at most 65536 bytes together",
+        }
+    }
+    hostile["statuses"].append(431)
+    # a head under the limit is answered; so is a body far over it (only a head is counted)
+    r = hostile["client"].get("/healthz", headers={"X-Long": "a" * 60_000})
+    assert r.status_code == 200
+    r = _send(hostile, "courts", "text/csv", _csv(hostile["subject"], 7) + b"\n" * (300 * 1024))
+    assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize(

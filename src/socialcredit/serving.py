@@ -5,17 +5,75 @@ swallows the KeyboardInterrupt it raises again, and under its event loop the sig
 Python at all), so a stopped service exited 0; the command line promises 130 for an interrupt (``socialcredit
 --help``'s exit codes). The server here notes the signal and raises KeyboardInterrupt once the requests in flight
 are answered.
+
+A request's line and headers are bounded (:data:`HEAD_BYTES`) as they arrive: httptools, uvicorn's fast parser, holds
+a header whole however long it is (a 20 MB header was read, and answered 200), so the protocol here counts the bytes
+of a request's head and answers 431 past the limit, before the parser is fed more of it.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 from types import FrameType
 from typing import Any
 
 from socialcredit.errors import SocialCreditError
 
-__all__ = ["serve_until_stopped"]
+__all__ = ["HEAD_BYTES", "bounded_http", "serve_until_stopped"]
+
+HEAD_BYTES = 64 * 1024  # a request's line and headers together (browsers send a few kilobytes, cookies included)
+_DRAIN_SECONDS = 2.0  # how long the rest of a refused head is read (and dropped) before the connection is closed
+
+
+def bounded_http() -> type[Any]:
+    """uvicorn's httptools protocol with a request's head bounded to :data:`HEAD_BYTES` (431 past it, the
+    connection closed). The reads of a head not yet ended are counted as they arrive (a read that ends it, and the
+    body after, are not): the parser holds at most the limit and one read (asyncio's, 256 KiB) of a head."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    body = json.dumps(
+        {
+            "error": {
+                "code": "headers_too_large",
+                "message": f"a request's line and headers may be at most {HEAD_BYTES} bytes together",
+            }
+        }
+    ).encode()
+    refusal = (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+    )
+
+    class BoundedHead(HttpToolsProtocol):  # type: ignore[misc]
+        head_bytes = 0
+        in_head = True  # a connection starts with a request's head
+        refused = False
+
+        def data_received(self, data: bytes) -> None:
+            if self.refused:
+                return
+            super().data_received(data)  # a read may end a head and start a body: only a head not ended counts
+            if self.in_head and self.parser is not None:
+                self.head_bytes += len(data)
+                if self.head_bytes > HEAD_BYTES:
+                    # answered, then the rest is read and dropped for a moment: closed on unread bytes, the
+                    # connection would be reset under the answer before the client reads it
+                    self.refused = True
+                    self.transport.write(refusal)
+                    if self.transport.can_write_eof():
+                        self.transport.write_eof()
+                    self.loop.call_later(_DRAIN_SECONDS, self.transport.close)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.in_head, self.head_bytes = True, 0
+
+        def on_headers_complete(self) -> None:
+            self.in_head = False
+            super().on_headers_complete()
+
+    return BoundedHead
 
 
 def serve_until_stopped(
@@ -34,7 +92,10 @@ def serve_until_stopped(
             self.interrupted = self.interrupted or sig == signal.SIGINT
             super().handle_exit(sig, frame)
 
-    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=proxy_headers))
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", proxy_headers=proxy_headers, http=bounded_http()
+    )
+    server = Server(config)
     try:
         server.run()  # on SIGINT: stops taking requests, answers those in flight, then raises KeyboardInterrupt
     except SystemExit as exc:  # uvicorn logged why it cannot start and exits
