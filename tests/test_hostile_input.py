@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +35,7 @@ from socialcredit.example import AS_OF, write_example
 from socialcredit.policy import parse_policy
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.serving import bounded_http
 from socialcredit.store import open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -363,6 +366,54 @@ def test_a_request_head_over_64_kib_is_refused_as_it_arrives(hostile: dict[str, 
     assert r.status_code == 200
     r = _send(hostile, "courts", "text/csv", _csv(hostile["subject"], 7) + b"\n" * (300 * 1024))
     assert r.status_code == 200, r.text
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_a_head_that_does_not_arrive_in_time_is_refused_408() -> None:
+    """uvicorn times out a connection idle between requests, never one that has sent nothing or a byte at a time:
+    such connections were held for ever. The server's protocol (serving.bounded_http) answers 408 and closes them
+    once a head has taken its time (20 s as served; half a second here)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", http=bounded_http(head_seconds=0.5)))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+        dripping = socket.create_connection(("127.0.0.1", port), timeout=10)
+        dripping.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+        prompt = socket.create_connection(("127.0.0.1", port), timeout=10)
+        prompt.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert _read_all(prompt).split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
+        for sock in (silent, dripping):
+            head, _, body = _read_all(sock).partition(b"\r\n\r\n")
+            assert head.split(b"\r\n")[0] == b"HTTP/1.1 408 Request Timeout"
+            assert json.loads(body) == {
+                "error": {
+                    "code": "request_timeout",
+                    "message": "a request's line and headers must arrive within 0.5 seconds",
+                }
+            }
+            sock.close()
+        prompt.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
 
 
 @pytest.mark.parametrize(

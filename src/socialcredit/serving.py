@@ -8,11 +8,14 @@ are answered.
 
 A request's line and headers are bounded (:data:`HEAD_BYTES`) as they arrive: httptools, uvicorn's fast parser, holds
 a header whole however long it is (a 20 MB header was read, and answered 200), so the protocol here counts the bytes
-of a request's head and answers 431 past the limit, before the parser is fed more of it.
+of a request's head and answers 431 past the limit, before the parser is fed more of it; and in time
+(:data:`HEAD_SECONDS`, 408 past it): uvicorn times out a connection idle between requests, never one that has not
+sent a whole head.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from types import FrameType
@@ -20,35 +23,54 @@ from typing import Any
 
 from socialcredit.errors import SocialCreditError
 
-__all__ = ["HEAD_BYTES", "bounded_http", "serve_until_stopped"]
+__all__ = ["HEAD_BYTES", "HEAD_SECONDS", "bounded_http", "serve_until_stopped"]
 
 HEAD_BYTES = 64 * 1024  # a request's line and headers together (browsers send a few kilobytes, cookies included)
+HEAD_SECONDS = 20.0  # from a connection, or a head's first byte, to the head's end
 _DRAIN_SECONDS = 2.0  # how long the rest of a refused head is read (and dropped) before the connection is closed
 
 
-def bounded_http() -> type[Any]:
-    """uvicorn's httptools protocol with a request's head bounded to :data:`HEAD_BYTES` (431 past it, the
-    connection closed). The reads of a head not yet ended are counted as they arrive (a read that ends it, and the
-    body after, are not): the parser holds at most the limit and one read (asyncio's, 256 KiB) of a head."""
+def _answer(status: bytes, code: str, message: str) -> bytes:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s" % (
+        status,
+        len(body),
+        body,
+    )
+
+
+def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
+    """uvicorn's httptools protocol with a request's head bounded to :data:`HEAD_BYTES` (431 past it) and to
+    ``head_seconds`` from the connection or the head's first byte (408 then: a client that sends nothing, or a
+    byte at a time, held its connection for ever); the connection is then closed. The reads of a head not yet ended
+    are counted as they arrive (a read that ends it, and the body after, are not): the parser holds at most the
+    limit and one read (asyncio's, 256 KiB) of a head."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    body = json.dumps(
-        {
-            "error": {
-                "code": "headers_too_large",
-                "message": f"a request's line and headers may be at most {HEAD_BYTES} bytes together",
-            }
-        }
-    ).encode()
-    refusal = (
-        b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+    too_large = _answer(
+        b"431 Request Header Fields Too Large",
+        "headers_too_large",
+        f"a request's line and headers may be at most {HEAD_BYTES} bytes together",
+    )
+    too_slow = _answer(
+        b"408 Request Timeout",
+        "request_timeout",
+        f"a request's line and headers must arrive within {head_seconds:g} seconds",
     )
 
     class BoundedHead(HttpToolsProtocol):  # type: ignore[misc]
         head_bytes = 0
         in_head = True  # a connection starts with a request's head
         refused = False
+        head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._time_head()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._untime_head()
+            super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
             if self.refused:
@@ -57,21 +79,41 @@ def bounded_http() -> type[Any]:
             if self.in_head and self.parser is not None:
                 self.head_bytes += len(data)
                 if self.head_bytes > HEAD_BYTES:
-                    # answered, then the rest is read and dropped for a moment: closed on unread bytes, the
-                    # connection would be reset under the answer before the client reads it
-                    self.refused = True
-                    self.transport.write(refusal)
-                    if self.transport.can_write_eof():
-                        self.transport.write_eof()
-                    self.loop.call_later(_DRAIN_SECONDS, self.transport.close)
+                    self._refuse(too_large)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self.in_head, self.head_bytes = True, 0
+            self._time_head()
 
         def on_headers_complete(self) -> None:
             self.in_head = False
+            self._untime_head()
             super().on_headers_complete()
+
+        def _time_head(self) -> None:
+            self._untime_head()
+            self.head_timer = self.loop.call_later(head_seconds, self._too_slow)
+
+        def _untime_head(self) -> None:
+            if self.head_timer is not None:
+                self.head_timer.cancel()
+                self.head_timer = None
+
+        def _too_slow(self) -> None:
+            self.head_timer = None
+            if self.in_head and not self.refused and not self.transport.is_closing():
+                self._refuse(too_slow)
+
+        def _refuse(self, answer: bytes) -> None:
+            # answered, then the rest is read and dropped for a moment: closed on unread bytes, the connection
+            # would be reset under the answer before the client reads it
+            self.refused = True
+            self._untime_head()
+            self.transport.write(answer)
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.loop.call_later(_DRAIN_SECONDS, self.transport.close)
 
     return BoundedHead
 
