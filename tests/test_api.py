@@ -464,6 +464,41 @@ def test_a_key_pasted_with_an_invisible_character_is_the_key(world: dict[str, An
         assert signed.status_code == 303
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "who", "field"),
+    [
+        ("GET", "/v1/subjects/{x}/report", "operator", "subject_id"),
+        ("GET", "/v1/subjects/{x}/history", "operator", "subject_id"),
+        ("DELETE", "/v1/records/{x}", "furnisher", "record_id"),
+        ("DELETE", "/v1/keys/{x}", "operator", "key_id"),
+        ("GET", "/v1/lists/{x}/entries", "operator", "list_id"),
+        ("GET", "/v1/policies/{x}/2026.2", "operator", "policy_id"),
+        ("GET", "/v1/policies/beijing/{x}", "operator", "version"),
+        ("GET", "/v1/subjects/110101198501020089/services/{x}", "operator", "service_id"),
+        ("PUT", "/v1/consents/{x}", "resident", "category"),
+    ],
+)
+def test_a_name_in_a_url_is_at_most_64_characters(
+    world: dict[str, Any], method: str, path: str, who: str, field: str
+) -> None:
+    """A name of 60,000 characters (as long as a request's head may be) was looked up and quoted whole in a 404."""
+    long = "x" * 60_000
+    r = world["client"].request(
+        method,
+        path.format(x=long),
+        json={"granted": True} if method == "PUT" else None,
+        headers=auth(world["keys"][who]),
+    )
+    assert (r.status_code, r.json()["error"]) == (
+        422,
+        {
+            "code": "invalid_request",
+            "message": f"path.{field}: String should have at most 64 characters",
+            "field": f"path.{field}",
+        },
+    )
+
+
 def test_a_key_issued_and_revoked_over_http_takes_effect_at_once(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     operator = auth(world["keys"]["operator"])

@@ -18,7 +18,7 @@ from typing import Annotated, Any, NoReturn
 
 import anyio
 from fastapi import Depends, Request
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from socialcredit.clock import parse_day, resolve_today
@@ -39,6 +39,7 @@ __all__ = [
     "RelyingParty",
     "Resident",
     "ResidentOrOperator",
+    "Segment",
     "ServiceDep",
     "SubjectPath",
     "Today",
@@ -187,8 +188,13 @@ def naming(service: Service, field: str | None = None) -> Iterator[Store]:
 
 
 # A subject's identifier in a URL, compacted as in a subjects file (spaces, a lower-case x, full-width digits): the
-# subject is looked up, and a resident's own file recognised, by the identifier as registered.
-SubjectPath = Annotated[str, AfterValidator(compact_subject_id)]
+# subject is looked up, and a resident's own file recognised, by the identifier as registered; at most 64
+# characters as sent.
+SubjectPath = Annotated[str, StringConstraints(max_length=64), AfterValidator(compact_subject_id)]
+# Any other name in a URL (a record's, a key's, a list's, a service's, a policy's and its version, a category): at
+# most 64 characters, as a record id sent in a batch, refused 422 naming the bound before any look-up (a name of
+# 60,000 characters was looked up and quoted whole in the 404).
+Segment = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 def _day(value: Any) -> Any:

@@ -23,6 +23,7 @@ from socialcredit.api.deps import (
     Operator,
     Resident,
     ResidentOrOperator,
+    Segment,
     ServiceDep,
     SubjectPath,
     Today,
@@ -416,7 +417,7 @@ def consents(party: Resident, service: ServiceDep) -> Consent:
 
 
 @router.put("/v1/consents/{category}", tags=_DUE_PROCESS)
-def set_consent(category: str, body: ConsentIn, party: Resident, service: ServiceDep) -> ConsentSet:
+def set_consent(category: Segment, body: ConsentIn, party: Resident, service: ServiceDep) -> ConsentSet:
     """Opt in or out of a data category; it takes effect at the next score run."""
     assert party.subject_id is not None
     with naming(service) as store:

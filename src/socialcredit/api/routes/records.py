@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from socialcredit.api.bodies import read_body, read_record, write_rows
-from socialcredit.api.deps import Furnisher, ServiceDep, Today, actor
+from socialcredit.api.deps import Furnisher, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
 from socialcredit.errors import IngestError, SocialCreditError
 from socialcredit.registry.access.parties import Party
@@ -193,7 +193,7 @@ def _correct(service: Service, party: Party, record_id: str, record: dict[str, A
 
 
 @router.delete("/v1/records/{record_id}")
-def withdraw(record_id: str, party: Furnisher, service: ServiceDep, today: Today) -> BatchAnswer:
+def withdraw(record_id: Segment, party: Furnisher, service: ServiceDep, today: Today) -> BatchAnswer:
     """Withdraw a record the caller's source sent: a new version that no longer counts (history stays)."""
     assert party.source_id is not None
     with service.writer() as store:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.api.bodies import yaml_text
-from socialcredit.api.deps import Day, Operator, Public, ServiceDep, Today, actor
+from socialcredit.api.deps import Day, Operator, Public, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import Job, PolicyPublished, PublishedPolicies, Runs, StartedJob
 from socialcredit.errors import (
     ConflictError,
@@ -96,7 +96,7 @@ def list_policies(_party: Operator, service: ServiceDep) -> PublishedPolicies:
 
 
 @router.get("/v1/policies/{policy_id}/{version}", tags=_PUBLIC, response_class=PlainTextResponse, dependencies=[Public])
-def policy_text(policy_id: str, version: str, service: ServiceDep) -> str:
+def policy_text(policy_id: Segment, version: Segment, service: ServiceDep) -> str:
     """The published text of a policy version: every rule is public."""
     with service.writer() as store:
         return published_text(store, policy_id, version)
