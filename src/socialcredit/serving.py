@@ -58,7 +58,7 @@ def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
         f"a request's line and headers must arrive within {head_seconds:g} seconds",
     )
 
-    class BoundedHead(HttpToolsProtocol):  # type: ignore[misc]
+    class BoundedHead(HttpToolsProtocol):
         head_bytes = 0
         in_head = True  # a connection starts with a request's head
         refused = False
