@@ -48,8 +48,9 @@ class NotADay(ValueError):
     """A text that is no date, and why: ``form`` (not YYYY-MM-DD), ``year`` (year 0), ``month`` (past 12) or
     ``days`` (past the month's ``days``: ``year`` and ``month`` say which)."""
 
-    def __init__(self, message: str, why: str, year: int = 0, month: int = 0, days: int = 0) -> None:
-        super().__init__(message)
+    def __init__(self, value: str, said: str, why: str, year: int = 0, month: int = 0, days: int = 0) -> None:
+        super().__init__(f"{value[:40]!r} {said}")
+        self.said = said  # what is wrong, after the value quoted: "is not a date: a year has 12 months"
         self.why, self.year, self.month, self.days = why, year, month, days
 
 
@@ -71,13 +72,13 @@ def parse_day(value: str) -> dt.date:
     """
     match = _DAY.fullmatch(value)
     if match is None:
-        raise NotADay(f"{value[:40]!r} is not a date of the form YYYY-MM-DD", "form")
+        raise NotADay(value, "is not a date of the form YYYY-MM-DD", "form")
     year, month, day = (int(part) for part in match.groups())
     if year < dt.MINYEAR:
-        raise NotADay(f"{value!r} is not a date: there is no year 0", "year")
+        raise NotADay(value, "is not a date: there is no year 0", "year")
     if not 1 <= month <= 12:
-        raise NotADay(f"{value!r} is not a date: a year has 12 months", "month")
+        raise NotADay(value, "is not a date: a year has 12 months", "month")
     days = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days:
-        raise NotADay(f"{value!r} is not a date: {MONTHS[month]} {year} has {days} days", "days", year, month, days)
+        raise NotADay(value, f"is not a date: {MONTHS[month]} {year} has {days} days", "days", year, month, days)
     return dt.date(year, month, day)
