@@ -10,6 +10,7 @@ import pytest
 from api_helpers import auth, execute, one, world
 from socialcredit.errors import SocialCreditError
 from socialcredit.registry.access.parties import revoke_key
+from web_helpers import csrf_of
 
 __all__ = ["world"]  # the module-scoped fixture, shared with the other API test modules
 
@@ -280,12 +281,11 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
     r = client.post("/v1/decisions", json={"service": "high_speed_rail", "purpose": "ticket purchase"}, headers=key)
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "subject_id"
-    r = client.post("/v1/decisions", content=b"\xff\xfe not json", headers={**key, "content-type": "application/json"})
-    assert (r.status_code, r.json()["error"]["code"]) == (400, "malformed_body")
-    # JSON cut short or followed by more: the same refusal, naming the body and the character (not a field "1")
+    # JSON cut short or followed by more: the same refusal as a batch's, naming the body, line and column (not a
+    # field "1")
     for body, why in [
-        (b"{", "Expecting property name enclosed in double quotes at character 1"),
-        (b'{"subject_id": "x"} {}', "Extra data at character 20"),
+        (b"{", "Expecting property name enclosed in double quotes at line 1, column 2"),
+        (b'{"subject_id": "x"} {}', "Extra data at line 1, column 21"),
     ]:
         r = client.post("/v1/decisions", content=body, headers={**key, "content-type": "application/json"})
         assert (r.status_code, r.json()) == (
@@ -296,6 +296,207 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
     r = client.post("/v1/decisions", json=unknown, headers=key)
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v1/runs", "GET"),
+        ("HEAD", "/healthz", "GET"),
+        ("OPTIONS", "/v1/records", "POST"),
+        ("PATCH", "/v1/records/R-1", "PUT, DELETE"),
+        ("PUT", "/signin", "GET, POST"),
+    ],
+)
+def test_a_method_a_path_does_not_take_is_405_with_allow(
+    world: dict[str, Any], method: str, path: str, allowed: str
+) -> None:
+    """RFC 9110: a 405 carries Allow, the methods the path takes; the message names them too."""
+    r = world["client"].request(method, path)
+    assert (r.status_code, r.headers.get("allow")) == (405, allowed)
+    if method != "HEAD":
+        assert r.json() == {
+            "error": {
+                "code": "method_not_allowed",
+                "message": f"{method} is not allowed on {path}; it allows {allowed}",
+            }
+        }
+
+
+@pytest.mark.parametrize(
+    ("body", "media", "status", "error"),
+    [
+        # each was a bare 400 "There was an error parsing the body" (the parser's error hidden)
+        (
+            b'{"subject_id": ' + b"1" * 5000 + b"}",
+            "application/json",
+            413,
+            {
+                "code": "number_too_long",
+                "message": "the body holds an integer of 5000 digits; a number in a request has at most 4300 digits "
+                "(a record's at most 15 before the point)",
+                "field": "body",
+            },
+        ),
+        (
+            b"[" * 10_000 + b"]" * 10_000,
+            "application/json",
+            413,
+            {
+                "code": "too_deep",
+                "message": "the body nests deeper than the JSON parser follows; a request's body nests a few levels "
+                "(its schema is in /openapi.json)",
+            },
+        ),
+        (
+            b"\xff\xfe not json",
+            "application/json",
+            400,
+            {
+                "code": "body_not_utf8",
+                "message": "the body is not UTF-8: byte 0 (0xff) cannot be decoded; send text in UTF-8",
+            },
+        ),
+        (
+            '{"subject_id": "é"}'.encode("latin-1"),
+            "application/json",
+            400,
+            {
+                "code": "body_not_utf8",
+                "message": "the body is not UTF-8: byte 16 (0xe9) cannot be decoded; send text in UTF-8",
+            },
+        ),
+        # was 422 "body: Input should be a valid dictionary or object to extract fields from"
+        (
+            b'{"subject_id": "x"}',
+            "text/plain",
+            415,
+            {
+                "code": "unsupported_media_type",
+                "message": "Content-Type 'text/plain' is not taken here; send the body as application/json",
+                "field": "content-type",
+            },
+        ),
+    ],
+)
+def test_a_json_body_the_parser_gives_up_on_is_told_why(
+    world: dict[str, Any], body: bytes, media: str, status: int, error: dict[str, str]
+) -> None:
+    key = auth(world["keys"]["railway"])
+    r = world["client"].post("/v1/decisions", content=body, headers={**key, "content-type": media})
+    assert (r.status_code, r.json()) == (status, {"error": error})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who", "body", "field", "said"),
+    [
+        ("POST", "/v1/freeze/lift", "resident", {"until": "2026-02-30"}, "until", "February 2026 has 28 days"),
+        (
+            "POST",
+            "/v1/jobs",
+            "operator",
+            {"policy": "beijing", "as_of": "2026-04-31"},
+            "as_of",
+            "April 2026 has 30 days",
+        ),
+        ("POST", "/v1/jobs", "operator", {"policy": "beijing", "as_of": "2026-13-01"}, "as_of", "a year has 12 months"),
+        (
+            "POST",
+            "/v1/fulfilments",
+            "furnisher",
+            {"record_id": "R", "fulfilled_on": "2025-02-29"},
+            "fulfilled_on",
+            "February 2025 has 28 days",
+        ),
+        (
+            "POST",
+            "/v1/policies/beijing/2026.2/impact?as_of=2026-02-30",
+            "operator",
+            None,
+            "query.as_of",
+            "February 2026 has 28 days",
+        ),
+    ],
+)
+def test_an_impossible_date_is_refused_saying_what_is_wrong(
+    world: dict[str, Any], method: str, path: str, who: str, body: Any, field: str, said: str
+) -> None:
+    """Every date a request carries (a JSON body, a query string): pydantic said only 'day value is outside expected
+    range'."""
+    if body is None:  # a candidate policy's YAML (the date is checked before it is read)
+        r = world["client"].request(method, path, content=b"id: x\n", headers=auth(world["keys"][who]))
+    else:
+        r = world["client"].request(method, path, json=body, headers=auth(world["keys"][who]))
+    value = path.rsplit("=", 1)[1] if body is None else body[field]
+    assert (r.status_code, r.json()["error"]) == (
+        422,
+        {"code": "invalid_request", "message": f"{field}: {value!r} is not a date: {said}", "field": field},
+    )
+
+
+@pytest.mark.parametrize("until", ["2026-W50-1", "20261230", 1798761600])
+def test_a_date_is_only_taken_as_yyyy_mm_dd(world: dict[str, Any], until: Any) -> None:
+    """A week's day, the basic form and a Unix timestamp were taken as dates (Python's and pydantic's parsers)."""
+    r = world["client"].post("/v1/freeze/lift", json={"until": until}, headers=auth(world["keys"]["resident"]))
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        422,
+        f"until: {until!r} is not a date of the form YYYY-MM-DD",
+    )
+
+
+@pytest.mark.parametrize("noise", ["\u200b", "\ufeff", "\u00ad", "\u2060"])
+def test_a_key_pasted_with_an_invisible_character_is_the_key(world: dict[str, Any], noise: str) -> None:
+    """A key copied from a chat or a document may carry a zero-width space, a byte order mark or a soft hyphen: it
+    is squeezed out as from an identifier (the key was refused key_malformed, the sign-in counted as failed)."""
+    token = world["keys"]["resident"]
+    pasted = token[:10] + noise + token[10:] + noise
+    header = f"Bearer {pasted}".encode()
+    r = world["client"].get(f"/v1/subjects/{world['listed']}/report", headers={"Authorization": header})
+    assert r.status_code == 200, r.text
+    full_width = token.replace("sc_", "ｓｃ＿")
+    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as browser:
+        page = browser.get("/signin")
+        signed = browser.post("/signin", data={"key": pasted, "csrf": csrf_of(page.text), "next": ""})
+        assert (signed.status_code, signed.headers.get("location")) == (303, "/me")
+    with httpx.Client(base_url=str(world["client"].base_url), timeout=30) as browser:
+        page = browser.get("/signin")
+        signed = browser.post("/signin", data={"key": full_width, "csrf": csrf_of(page.text), "next": ""})
+        assert signed.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who", "field"),
+    [
+        ("GET", "/v1/subjects/{x}/report", "operator", "subject_id"),
+        ("GET", "/v1/subjects/{x}/history", "operator", "subject_id"),
+        ("DELETE", "/v1/records/{x}", "furnisher", "record_id"),
+        ("DELETE", "/v1/keys/{x}", "operator", "key_id"),
+        ("GET", "/v1/lists/{x}/entries", "operator", "list_id"),
+        ("GET", "/v1/policies/{x}/2026.2", "operator", "policy_id"),
+        ("GET", "/v1/policies/beijing/{x}", "operator", "version"),
+        ("GET", "/v1/subjects/110101198501020089/services/{x}", "operator", "service_id"),
+        ("PUT", "/v1/consents/{x}", "resident", "category"),
+    ],
+)
+def test_a_name_in_a_url_is_at_most_64_characters(
+    world: dict[str, Any], method: str, path: str, who: str, field: str
+) -> None:
+    """A name of 60,000 characters (as long as a request's head may be) was looked up and quoted whole in a 404."""
+    long = "x" * 60_000
+    r = world["client"].request(
+        method,
+        path.format(x=long),
+        json={"granted": True} if method == "PUT" else None,
+        headers=auth(world["keys"][who]),
+    )
+    assert (r.status_code, r.json()["error"]) == (
+        422,
+        {
+            "code": "invalid_request",
+            "message": f"path.{field}: String should have at most 64 characters",
+            "field": f"path.{field}",
+        },
+    )
 
 
 def test_a_key_issued_and_revoked_over_http_takes_effect_at_once(world: dict[str, Any]) -> None:

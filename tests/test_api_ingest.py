@@ -4,6 +4,7 @@ Operators: score jobs, runs, policies, list pages."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from typing import Any
 
@@ -161,6 +162,124 @@ def test_a_replayed_batch_gets_the_first_answer_and_changes_nothing(world: dict[
     assert len(_records(world, "HTTP-REPLAY")) == 2
 
 
+def test_a_json_batch_retried_with_its_key_gets_the_first_answer(world: dict[str, Any]) -> None:
+    """A JSON body is ingested as the NDJSON it is rewritten to: the batch is kept with the body's SHA-256, the one
+    a retry is compared with (it was the rewritten file's, so every retry of a JSON batch was refused 409)."""
+    body = json.dumps(_rows(world, "HTTP-JSON-REPLAY", 2)).encode()
+    first = _post(world, body, "application/json", **{"Idempotency-Key": "courts-json-001"})
+    assert (first.status_code, first.json()["accepted"]) == (200, 2)
+    batches = _batches(world)
+    again = _post(world, body, "application/json", **{"Idempotency-Key": "courts-json-001"})
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (200, "true")
+    assert {**again.json(), "replayed": False} == first.json()
+    assert _batches(world) == batches
+    other = _post(world, body[:-1] + b" ]", "application/json", **{"Idempotency-Key": "courts-json-001"})
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_key_reused")
+    assert len(_records(world, "HTTP-JSON-REPLAY")) == 2
+
+
+_BOUND = "is out of range: a number has at most 15 digits before its point"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error", "row_error"),
+    [
+        # an integer past Python's 4,300 digits: a bare 400 "There was an error parsing the body" on the PUT
+        ('"amount": ' + "9" * 5000, 422, "batch_rejected", f"'{'9' * 5000}' {_BOUND}"),
+        # a key twice: the PUT took the last value, the batch refuses it
+        (
+            '"amount": 1, "amount": 2',
+            400,
+            "row 1: amount: the record names this key more than once; send each field once",
+            None,
+        ),
+        (
+            '"amount": {"yuan": 1}',
+            400,
+            "row 1: amount: a field is a string, number, boolean or null, not an object (a record's fields are plain "
+            "values)",
+            None,
+        ),
+        (
+            '"amount": 1,',
+            400,
+            "the body is not JSON: Expecting property name enclosed in double quotes at line 1, column {c}",
+            None,
+        ),
+    ],
+)
+def test_a_correction_is_read_as_a_record_of_a_json_batch(
+    world: dict[str, Any], body: str, status: int, error: str, row_error: str | None
+) -> None:
+    """The same record is answered alike as a correction (PUT) and in a JSON batch (POST): the body's numbers as the
+    text sent, each key once, plain values, one wording for a body that is not JSON."""
+    rows = _rows(world, "HTTP-PUT-READ", 1)
+    assert _post(world, _ndjson(rows), "application/x-ndjson").status_code == 200  # sent once, or again unchanged
+    fields = json.dumps({k: v for k, v in rows[0].items() if k != "amount"})
+    record = fields[:-1] + ", " + body + "}"
+    put = world["client"].put(
+        "/v1/records/HTTP-PUT-READ-0",
+        content=record.encode(),
+        headers={**auth(world["keys"]["furnisher"]), "content-type": "application/json"},
+    )
+    batch = _post(world, f"[{record}]".encode(), "application/json")
+    for r, at in ((put, len(record)), (batch, len(record) + 1)):
+        assert r.status_code == status, r.text
+        if row_error is None:
+            assert r.json()["error"]["message"] == error.format(c=at)
+        else:
+            assert (r.json()["error"]["code"], r.json()["errors"][0]["message"]) == (error, row_error)
+    assert _records(world, "HTTP-PUT-READ") == [("HTTP-PUT-READ-0", 1, False, False, 12000)]
+
+
+def test_a_correction_refuses_what_is_not_one_json_record(world: dict[str, Any]) -> None:
+    def put(content: bytes, media: str = "application/json") -> tuple[int, dict[str, Any]]:
+        r = world["client"].put(
+            "/v1/records/HTTP-PUT-NOT",
+            content=content,
+            headers={**auth(world["keys"]["furnisher"]), "content-type": media},
+        )
+        return r.status_code, r.json()["error"]
+
+    assert put(b'{"amount": 1}', "text/plain") == (
+        415,
+        {
+            "code": "unsupported_media_type",
+            "message": "Content-Type 'text/plain' is not taken here; send the body as application/json",
+            "field": "content-type",
+        },
+    )
+    assert put(b"") == (400, {"code": "empty_body", "message": "the body is empty: send the corrected record"})
+    assert put(b"[{}]") == (
+        400,
+        {"code": "malformed_body", "message": "the body is not a record: send one JSON object", "field": "body"},
+    )
+    assert put(b"[" * 100_000) == (
+        413,
+        {
+            "code": "too_deep",
+            "message": "the body nests deeper than the JSON parser follows; a record is one object whose fields are "
+            "plain values",
+        },
+    )
+    assert put('{"case_type": "é"}'.encode("latin-1")) == (
+        400,
+        {
+            "code": "body_not_utf8",
+            "message": "the body is not UTF-8: byte 15 (0xe9) cannot be decoded; send text in UTF-8",
+        },
+    )
+    keys = json.dumps({f"k{i}": 1 for i in range(65)}).encode()
+    assert put(keys) == (
+        413,
+        {
+            "code": "too_many_keys",
+            "message": "row 1: a record may have at most 64 keys; this one has 65",
+            "field": "row 1",
+        },
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "media", "status", "code", "message"),
     [
@@ -178,7 +297,7 @@ def test_a_replayed_batch_gets_the_first_answer_and_changes_nothing(world: dict[
             "application/json",
             400,
             "malformed_body",
-            "the body is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 22",
+            "the body is not JSON: Expecting property name enclosed in double quotes at line 1, column 22",
         ),
         (b'{"record_id": "A-1"}', "application/json", 400, "malformed_body", None),
         (b'[{"record_id": {"a": 1}}]', "application/json", 400, "malformed_body", None),

@@ -48,6 +48,13 @@ def test_the_command_line(tmp_path: Path) -> None:
     assert lifted.stdout.splitlines()[1] == "  lifted for party lender1 from 2026-03-02 until 2026-03-09"
     bad = sc(db, "freeze", "lift", B, "--until", "next week")
     assert bad.returncode == 2 and "--until 'next week' is not a date of the form YYYY-MM-DD" in bad.stderr
+    # a day no month has is named as such (it said "not a date of the form YYYY-MM-DD", which it is)
+    impossible = sc(db, "freeze", "lift", B, "--until", "2026-02-30")
+    assert impossible.returncode == 2
+    assert (
+        impossible.stderr.strip().splitlines()[-1]
+        == "error: --until '2026-02-30' is not a date: February 2026 has 28 days"
+    )
     alert = sc(db, "fraud-alert", "place", B, "--police-report", "R-42", "--today", "2026-03-02")
     assert alert.returncode == 0
     assert (

@@ -72,6 +72,17 @@ def test_the_freeze_page_over_http_in_both_languages(site: dict[str, Any]) -> No
         assert (refused["granted"], refused["reasons"][0]["code"]) == (False, "FROZEN")
         bad = client.post("/me/freeze", data={"action": "lift_period", "until": "2001-01-01", "csrf": csrf_of(zh.text)})
         assert bad.status_code == 400 and "截止日期须为今天或以后。" in bad.text
+        # a day no month has is named as such, not as a day before today (and not taken: 2026-W50-1 is a week's day)
+        for day, said in [
+            ("2026-02-30", "The last day &#39;2026-02-30&#39; is not a date: February 2026 has 28 days."),
+            ("2026-W50-1", "The last day &#39;2026-W50-1&#39; is not a date: write it year-month-day, as 2026-12-31."),
+        ]:
+            form = {"action": "lift_period", "until": day, "csrf": csrf_of(zh.text)}
+            impossible = client.post("/me/freeze?lang=en", data=form)
+            assert impossible.status_code == 400 and said in impossible.text, impossible.text
+        zh_said = "截止日期“2026-02-30”不是有效日期：2026年2月只有28天。"
+        impossible = client.post("/me/freeze?lang=zh", data={**form, "until": "2026-02-30"})
+        assert impossible.status_code == 400 and zh_said in impossible.text
         asked = client.get("/me/inquiries?lang=en")
         assert "Freeze and alert history" in asked.text and "file frozen · you" in asked.text
         lifted = client.post("/me/freeze", data={"action": "lift", "csrf": csrf_of(zh.text)})

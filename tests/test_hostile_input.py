@@ -12,8 +12,10 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +35,7 @@ from socialcredit.example import AS_OF, write_example
 from socialcredit.policy import parse_policy
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.serving import bounded_http
 from socialcredit.store import open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -290,9 +294,14 @@ def test_json_nested_100000_deep_is_refused_not_a_500(hostile: dict[str, Any]) -
     )
 
 
-def test_deep_json_on_an_endpoint_of_a_model_is_a_400(hostile: dict[str, Any]) -> None:
+def test_deep_json_on_an_endpoint_of_a_model_is_refused_as_too_deep(hostile: dict[str, Any]) -> None:
     r = _send(hostile, "operator", "application/json", b"[" * 100_000, path="/v1/keys")
-    assert r.status_code in (400, 422), r.text
+    assert _error(r) == (
+        413,
+        "too_deep",
+        "the body nests deeper than the JSON parser follows; a request's body nests a few levels (its schema is in "
+        "/openapi.json)",
+    )
 
 
 def _limit_message() -> str:
@@ -332,6 +341,79 @@ def test_a_chunked_body_over_2_mib_is_refused_as_it_arrives(hostile: dict[str, A
     )
     hostile["statuses"].append(small.status_code)
     assert small.status_code in (403, 422), small.text
+
+
+def test_a_request_head_over_64_kib_is_refused_as_it_arrives(hostile: dict[str, Any]) -> None:
+    """httptools holds a header whole, however long: a 20 MB header was read and answered 200. The server counts a
+    head's bytes as they arrive and answers 431 past 64 KiB, naming the limit, before it reads the rest."""
+    url = hostile["client"].base_url
+    with socket.create_connection((url.host, url.port), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * (128 * 1024))  # never ended
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
+    assert json.loads(body) == {
+        "error": {
+            "code": "headers_too_large",
+            "message": "a request's line and headers may be at most 65536 bytes together",
+        }
+    }
+    hostile["statuses"].append(431)
+    # a head under the limit is answered; so is a body far over it (only a head is counted)
+    r = hostile["client"].get("/healthz", headers={"X-Long": "a" * 60_000})
+    assert r.status_code == 200
+    r = _send(hostile, "courts", "text/csv", _csv(hostile["subject"], 7) + b"\n" * (300 * 1024))
+    assert r.status_code == 200, r.text
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_a_head_that_does_not_arrive_in_time_is_refused_408() -> None:
+    """uvicorn times out a connection idle between requests, never one that has sent nothing or a byte at a time:
+    such connections were held for ever. The server's protocol (serving.bounded_http) answers 408 and closes them
+    once a head has taken its time (20 s as served; half a second here)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", http=bounded_http(head_seconds=0.5)))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+        dripping = socket.create_connection(("127.0.0.1", port), timeout=10)
+        dripping.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+        prompt = socket.create_connection(("127.0.0.1", port), timeout=10)
+        prompt.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert _read_all(prompt).split(b"\r\n")[0] == b"HTTP/1.1 200 OK"
+        for sock in (silent, dripping):
+            head, _, body = _read_all(sock).partition(b"\r\n\r\n")
+            assert head.split(b"\r\n")[0] == b"HTTP/1.1 408 Request Timeout"
+            assert json.loads(body) == {
+                "error": {
+                    "code": "request_timeout",
+                    "message": "a request's line and headers must arrive within 0.5 seconds",
+                }
+            }
+            sock.close()
+        prompt.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
 
 
 @pytest.mark.parametrize(

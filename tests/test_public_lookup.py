@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import markupsafe
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -179,8 +180,12 @@ def test_the_page_shows_the_details(world: dict[str, Any]) -> None:
         ):
             assert needle in en.text, needle
         assert "page-next" not in en.text  # 3 results: one page of 20
-        bad = client.get("/lists", params={"q": "张伟", "page": "x", "lang": "en"})
-        assert bad.status_code == 400 and "page must be from 1 to 10000, not 0" in bad.text
+        # a page that is no whole number is refused quoting what was sent: it was said to be 0, and ² (a digit to
+        # str.isdigit, not to int) was a 500
+        for sent in ("x", "-1", "²", "99999999999999999999"):
+            bad = client.get("/lists", params={"q": "张伟", "page": sent, "lang": "en"})
+            said = str(markupsafe.escape(f"page must be from 1 to 10000, not {sent!r}"))
+            assert bad.status_code == 400 and said in bad.text, (sent, bad.status_code)
         disputed = client.get("/lists", params={"q": "张三", "lang": "zh"})
         assert "异议处理中" in disputed.text and "人民法院" in disputed.text
 

@@ -255,6 +255,34 @@ def test_the_earliest_event_date_is_ingest_s() -> None:
     assert validate.MIN_EVENT_DATE == limits.MIN_EVENT_DATE
 
 
+@pytest.mark.parametrize("amount", [10**15 - 1, 10**15, 1e15])
+def test_a_number_of_a_bundle_is_bounded_as_ingest_bounds_it(amount: float) -> None:
+    """The bound is ingest's own (limits.MAX_NUMBER), not a copy of it: 15 digits before the point."""
+    from socialcredit.registry.records import limits
+
+    assert validate.MAX_NUMBER is limits.MAX_NUMBER
+    record = {
+        "subject_id": "S",
+        "source_id": "courts",
+        "record_id": "J1",
+        "version": 1,
+        "withdrawn": False,
+        "record_type": "court_judgment",
+        "event_date": "2026-03-15",
+        "fields": {"case_type": "civil", "status": "fulfilled", "defaulter": False, "amount": amount},
+    }
+    payload = {"identities": [], "records": [record], "list_entries": []}
+    if abs(amount) < limits.MAX_NUMBER:
+        validate.check_payload(payload)
+        return
+    with pytest.raises(BundleError) as info:
+        validate.check_payload(payload)
+    assert str(info.value) == (
+        f"malformed: records[0].fields.amount {amount!r} is out of range: a number has at most 15 digits before its "
+        "point"
+    )
+
+
 def test_a_text_over_the_field_limit_is_refused(border: dict[str, Any], tianjin: Store, tmp_path: Path) -> None:
     long = "x" * (64 * 1024 + 1)
     _refused(

@@ -75,11 +75,17 @@ def test_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_bad_value_is_a_plain_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    for bad in ("2026-13-01", "1767225600", "tomorrow"):
+    for bad, said in [
+        ("2026-13-01", "is not a date: a year has 12 months"),
+        ("2026-02-30", "is not a date: February 2026 has 28 days"),
+        ("1767225600", "is not a date of the form YYYY-MM-DD"),
+        ("tomorrow", "is not a date of the form YYYY-MM-DD"),
+        ("2026-W50-1", "is not a date of the form YYYY-MM-DD"),  # was taken (Python's fromisoformat), as 20261230
+    ]:
         monkeypatch.setenv("SOCIALCREDIT_TODAY", bad)
         with pytest.raises(SocialCreditError) as info:
             resolve_today()
-        assert str(info.value) == f"SOCIALCREDIT_TODAY={bad!r} is not a date (YYYY-MM-DD)"
+        assert str(info.value) == f"SOCIALCREDIT_TODAY={bad!r} {said}"
 
 
 def test_keys_are_secrets(monkeypatch: pytest.MonkeyPatch) -> None:

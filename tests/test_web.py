@@ -20,7 +20,7 @@ from socialcredit.data import districts
 from socialcredit.registry.access.parties import issue_key, revoke_key
 from socialcredit.registry.access.signin import issue_link
 from socialcredit.registry.scoring.policies import get_policy
-from web_helpers import browser, csrf_of, one, rows, serve, shots, sign_in, site
+from web_helpers import browser, csrf_of, one, rows, serve, shots, sign_in, signed_in, site
 
 __all__ = ["browser", "shots", "site"]  # the module-scoped fixtures
 
@@ -593,3 +593,12 @@ def test_any_input_gets_a_page_or_a_plain_refusal(
         assert r.status_code == 400 and "<h1>" in r.text  # no record of theirs is named like that
         r = client.post("/me/consents", data={"category": query, "granted": "yes", "csrf": token})
         assert r.status_code in (303, 400)
+
+
+@pytest.mark.parametrize("number", ["²", "١", "99999999999999999999", "-1"])
+def test_a_number_in_a_page_s_address_that_is_no_whole_number_is_not_found(site: dict[str, Any], number: str) -> None:
+    """``str.isdigit`` takes ² (and ١), ``int`` refuses ²: the page answered 500; now every such number is a 404."""
+    with signed_in(site, "resident") as client:
+        for path in (f"/me/disputes/{number}", f"/me/listings/{number}"):
+            r = client.get(path)
+            assert r.status_code == 404, (path, r.status_code)

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialcredit.cli_help import DUE_PROCESS, RECORDS, DbOpt, JsonOpt, TodayOpt, compacted
+from socialcredit.cli_help import DUE_PROCESS, RECORDS, DbOpt, JsonOpt, TodayOpt, compacted, day_option
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
@@ -59,12 +59,7 @@ def _store(db: Path) -> Iterator[Store]:
 
 
 def _today(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise SocialCreditError(f"--today {value!r} is not a date of the form YYYY-MM-DD") from None
+    return day_option(value, "--today")
 
 
 def _json(data: Any) -> None:

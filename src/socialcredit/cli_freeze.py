@@ -3,15 +3,13 @@ Each command calls ``socialcredit.registry``; a refusal (not registered, not fro
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from socialcredit.cli_help import DUE_PROCESS, DbOpt, JsonOpt, TodayOpt, compacted
-from socialcredit.errors import SocialCreditError
+from socialcredit.cli_help import DUE_PROCESS, DbOpt, JsonOpt, TodayOpt, compacted, day_option
 from socialcredit.store import DEFAULT_DB, open_store
 
 __all__ = ["register_freeze"]
@@ -35,13 +33,7 @@ def register_freeze(app: typer.Typer) -> None:
     app.add_typer(alert_app, name="fraud-alert", rich_help_panel=DUE_PROCESS)
 
 
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise SocialCreditError(f"{option} {value!r} is not a date of the form YYYY-MM-DD") from None
+_date = day_option
 
 
 def _say(status: dict[str, Any], as_json: bool) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from socialcredit.clock import parse_day
 from socialcredit.errors import SocialCreditError
 from socialcredit.identifiers import compact_subject_id
 
@@ -132,9 +133,15 @@ class HelpGroup(TyperGroup):
 
 def as_of_date(value: str | None) -> dt.date:
     """An ``--as-of`` option's date (today when not given); a text not of the form YYYY-MM-DD is refused."""
+    return day_option(value, "--as-of") or dt.date.today()
+
+
+def day_option(value: str | None, option: str) -> dt.date | None:
+    """An option's date written YYYY-MM-DD (None when not given); anything else is refused saying what is wrong
+    (``--until '2026-02-30' is not a date: February 2026 has 28 days``), as every face says it."""
     if value is None:
-        return dt.date.today()
+        return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise SocialCreditError(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None
+        return parse_day(value)
+    except ValueError as exc:
+        raise SocialCreditError(f"{option} {exc}") from None

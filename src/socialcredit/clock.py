@@ -9,11 +9,29 @@ from here; a moment in the audit log or a sign-in's expiry is wall-clock time an
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 
-__all__ = ["TODAY_ENV", "resolve_today"]
+__all__ = ["MONTHS", "TODAY_ENV", "NotADay", "parse_day", "resolve_today"]
 
 TODAY_ENV = "SOCIALCREDIT_TODAY"
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+MONTHS = [
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def resolve_today(today: dt.date | None = None) -> dt.date:
@@ -24,3 +42,43 @@ def resolve_today(today: dt.date | None = None) -> dt.date:
     from socialcredit.settings import get_settings
 
     return get_settings().today or dt.date.today()
+
+
+class NotADay(ValueError):
+    """A text that is no date, and why: ``form`` (not YYYY-MM-DD), ``year`` (year 0), ``month`` (past 12) or
+    ``days`` (past the month's ``days``: ``year`` and ``month`` say which)."""
+
+    def __init__(self, value: str, said: str, why: str, year: int = 0, month: int = 0, days: int = 0) -> None:
+        super().__init__(f"{value[:40]!r} {said}")
+        self.said = said  # what is wrong, after the value quoted: "is not a date: a year has 12 months"
+        self.why, self.year, self.month, self.days = why, year, month, days
+
+
+def parse_day(value: str) -> dt.date:
+    """A date written YYYY-MM-DD, as every face takes one (an option, a query string, a form, a JSON body); a
+    ValueError that says what is wrong otherwise: not of that form, no such month, or a day past the month's end.
+
+    >>> parse_day("2026-12-31")
+    datetime.date(2026, 12, 31)
+    >>> for text in ("2026-02-30", "2026-13-01", "20261231", "2026-W01-1"):
+    ...     try:
+    ...         parse_day(text)
+    ...     except ValueError as exc:
+    ...         print(exc)
+    '2026-02-30' is not a date: February 2026 has 28 days
+    '2026-13-01' is not a date: a year has 12 months
+    '20261231' is not a date of the form YYYY-MM-DD
+    '2026-W01-1' is not a date of the form YYYY-MM-DD
+    """
+    match = _DAY.fullmatch(value)
+    if match is None:
+        raise NotADay(value, "is not a date of the form YYYY-MM-DD", "form")
+    year, month, day = (int(part) for part in match.groups())
+    if year < dt.MINYEAR:
+        raise NotADay(value, "is not a date: there is no year 0", "year")
+    if not 1 <= month <= 12:
+        raise NotADay(value, "is not a date: a year has 12 months", "month")
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise NotADay(value, f"is not a date: {MONTHS[month]} {year} has {days} days", "days", year, month, days)
+    return dt.date(year, month, day)

@@ -41,6 +41,7 @@ __all__ = [
     "make_uscc",
     "region_name",
     "ric_check_char",
+    "squeeze",
     "subject_kind",
     "validate_ric",
     "validate_subject_id",
@@ -93,8 +94,17 @@ _COMPACT = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | dict.fromkeys(
 )
 
 
-def _squeeze(value: str) -> str:
+def squeeze(value: str) -> str:
+    """``value`` as a person meant to paste it: full-width forms made ASCII, invisible characters (a zero-width
+    space, a soft hyphen, a byte order mark) and spaces removed; an identifier, an API key, a sign-in link's token.
+
+    >>> squeeze(" sc_０１\u200b2 ")
+    'sc_012'
+    """
     return "".join(value.translate(_COMPACT).split())
+
+
+_squeeze = squeeze
 
 
 def _compact_ric(value: str) -> str:

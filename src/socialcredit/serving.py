@@ -5,17 +5,117 @@ swallows the KeyboardInterrupt it raises again, and under its event loop the sig
 Python at all), so a stopped service exited 0; the command line promises 130 for an interrupt (``socialcredit
 --help``'s exit codes). The server here notes the signal and raises KeyboardInterrupt once the requests in flight
 are answered.
+
+A request's line and headers are bounded (:data:`HEAD_BYTES`) as they arrive: httptools, uvicorn's fast parser, holds
+a header whole however long it is (a 20 MB header was read, and answered 200), so the protocol here counts the bytes
+of a request's head and answers 431 past the limit, before the parser is fed more of it; and in time
+(:data:`HEAD_SECONDS`, 408 past it): uvicorn times out a connection idle between requests, never one that has not
+sent a whole head.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import signal
 from types import FrameType
 from typing import Any
 
 from socialcredit.errors import SocialCreditError
 
-__all__ = ["serve_until_stopped"]
+__all__ = ["HEAD_BYTES", "HEAD_SECONDS", "bounded_http", "serve_until_stopped"]
+
+HEAD_BYTES = 64 * 1024  # a request's line and headers together (browsers send a few kilobytes, cookies included)
+HEAD_SECONDS = 20.0  # from a connection, or a head's first byte, to the head's end
+_DRAIN_SECONDS = 2.0  # how long the rest of a refused head is read (and dropped) before the connection is closed
+
+
+def _answer(status: bytes, code: str, message: str) -> bytes:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s" % (
+        status,
+        len(body),
+        body,
+    )
+
+
+def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
+    """uvicorn's httptools protocol with a request's head bounded to :data:`HEAD_BYTES` (431 past it) and to
+    ``head_seconds`` from the connection or the head's first byte (408 then: a client that sends nothing, or a
+    byte at a time, held its connection for ever); the connection is then closed. The reads of a head not yet ended
+    are counted as they arrive (a read that ends it, and the body after, are not): the parser holds at most the
+    limit and one read (asyncio's, 256 KiB) of a head."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    too_large = _answer(
+        b"431 Request Header Fields Too Large",
+        "headers_too_large",
+        f"a request's line and headers may be at most {HEAD_BYTES} bytes together",
+    )
+    too_slow = _answer(
+        b"408 Request Timeout",
+        "request_timeout",
+        f"a request's line and headers must arrive within {head_seconds:g} seconds",
+    )
+
+    class BoundedHead(HttpToolsProtocol):
+        head_bytes = 0
+        in_head = True  # a connection starts with a request's head
+        refused = False
+        head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._time_head()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._untime_head()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.refused:
+                return
+            super().data_received(data)  # a read may end a head and start a body: only a head not ended counts
+            if self.in_head and self.parser is not None:
+                self.head_bytes += len(data)
+                if self.head_bytes > HEAD_BYTES:
+                    self._refuse(too_large)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.in_head, self.head_bytes = True, 0
+            self._time_head()
+
+        def on_headers_complete(self) -> None:
+            self.in_head = False
+            self._untime_head()
+            super().on_headers_complete()
+
+        def _time_head(self) -> None:
+            self._untime_head()
+            self.head_timer = self.loop.call_later(head_seconds, self._too_slow)
+
+        def _untime_head(self) -> None:
+            if self.head_timer is not None:
+                self.head_timer.cancel()
+                self.head_timer = None
+
+        def _too_slow(self) -> None:
+            self.head_timer = None
+            if self.in_head and not self.refused and not self.transport.is_closing():
+                self._refuse(too_slow)
+
+        def _refuse(self, answer: bytes) -> None:
+            # answered, then the rest is read and dropped for a moment: closed on unread bytes, the connection
+            # would be reset under the answer before the client reads it
+            self.refused = True
+            self._untime_head()
+            self.transport.write(answer)
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.loop.call_later(_DRAIN_SECONDS, self.transport.close)
+
+    return BoundedHead
 
 
 def serve_until_stopped(
@@ -34,7 +134,10 @@ def serve_until_stopped(
             self.interrupted = self.interrupted or sig == signal.SIGINT
             super().handle_exit(sig, frame)
 
-    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=proxy_headers))
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", proxy_headers=proxy_headers, http=bounded_http()
+    )
+    server = Server(config)
     try:
         server.run()  # on SIGINT: stops taking requests, answers those in flight, then raises KeyboardInterrupt
     except SystemExit as exc:  # uvicorn logged why it cannot start and exits

@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from socialcredit.clock import NotADay, parse_day
 from socialcredit.errors import SocialCreditError
 
 __all__ = ["ENV_PREFIX", "Settings", "env_name", "get_settings"]
@@ -191,9 +192,9 @@ class Settings(BaseSettings):
         # Only YYYY-MM-DD: pydantic alone would also take a Unix timestamp, which no one means by a date.
         if isinstance(value, str):
             try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                raise PydanticCustomError("date_format", "is not a date (YYYY-MM-DD)") from None
+                return parse_day(value)  # as every face reads a date: 2026-W50-1 and 20261230 are not taken
+            except NotADay as exc:
+                raise PydanticCustomError("date_format", "{said}", {"said": exc.said}) from None
         return value
 
     def key(self) -> str | None:

@@ -7,6 +7,7 @@ or 403 with a machine-readable code and a message, and is audited. Every 4xx bod
 its endpoints live in ``api/routes``, one router per area.
 """
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -18,12 +19,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from socialcredit.api.bodies import MAX_BODY_BYTES
+from socialcredit.api.bodies import MAX_BODY_BYTES, json_refusal, not_json
 from socialcredit.api.routes import ROUTERS
 from socialcredit.api.routes.records import clear_uploads
-from socialcredit.errors import SocialCreditError, TooManyRequestsError
+from socialcredit.errors import SocialCreditError, TooManyRequestsError, UnsupportedMediaError
 from socialcredit.registry.access.throttle import Throttle
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
@@ -34,6 +36,7 @@ __all__ = ["MAX_REQUEST_BYTES", "create_app"]
 # most 1 MiB, a decision batch of 10,000 identifiers well under this, a page's form a few kilobytes.
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 _BATCH_ROUTE = ("POST", "/v1/records")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")  # in the order a 405's Allow names them
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +61,45 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     """A request FastAPI could not read into its parameters: 422, naming the first field at fault."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-    if first.get("type") == "json_invalid":  # its place is a character, not a field: as a body not in UTF-8 (400)
-        at = first.get("loc", ("body", "?"))[-1]
+    if first.get("type") == "json_invalid" and isinstance(exc.body, str):  # its place is a character, not a field
         ctx = first.get("ctx")
         why = ctx.get("error", "JSON decode error") if isinstance(ctx, dict) else "JSON decode error"
-        return _error(400, "malformed_body", f"the body is not JSON: {why} at character {at}", "body")
+        at = first.get("loc", ("body", 0))[-1]
+        return await _domain(_request, not_json(json.JSONDecodeError(why, exc.body, at if isinstance(at, int) else 0)))
+    if tuple(first.get("loc", ())) == ("body",) and isinstance(first.get("input"), bytes):
+        # a body sent as another media type reaches the model unread, as bytes: said as on the other routes
+        media = _request.headers.get("content-type", "").split(";")[0].strip().lower()
+        refusal = UnsupportedMediaError(
+            f"Content-Type {media or '(none)'!r} is not taken here; send the body as application/json",
+            field="content-type",
+        )
+        return await _domain(_request, refusal)
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
     return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg')}", where or None)
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
-    """What Starlette refuses itself: a body that is not JSON, a path or a method that does not exist."""
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    """What Starlette refuses itself: a body that is not JSON, a path or a method that does not exist. A 405 keeps
+    its ``Allow`` header (the methods the path takes) and names them."""
     assert isinstance(exc, StarletteHTTPException)
+    refusal = json_refusal(exc.__cause__) if exc.status_code == 400 else None
+    if refusal is not None:  # a JSON body the parser gave up on: said as on the batch route
+        return await _domain(request, refusal)
     code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _error(exc.status_code, code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    message = str(exc.detail)
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route of the path only; a path has a route per method
+        headers["Allow"] = ", ".join(m for m in _METHODS if _takes(request.app.routes, {**request.scope, "method": m}))
+        message = f"{request.method} is not allowed on {request.url.path}; it allows {headers['Allow']}"
+    response = _error(exc.status_code, code, message)
+    response.headers.update(headers)
+    return response
+
+
+def _takes(routes: list[BaseRoute], scope: Scope) -> bool:
+    """Whether one of ``routes`` answers the method and path of ``scope``."""
+    return any(route.matches(scope)[0] == Match.FULL for route in routes)
 
 
 async def _internal(_request: Request, exc: Exception) -> JSONResponse:

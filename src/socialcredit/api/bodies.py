@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,17 @@ from socialcredit.errors import LimitError, PayloadTooLargeError, SocialCreditEr
 from socialcredit.registry.private import MemoryFile
 from socialcredit.registry.records import limits
 
-__all__ = ["FORMATS", "MAX_BODY_BYTES", "Body", "read_body", "write_rows"]
+__all__ = [
+    "FORMATS",
+    "MAX_BODY_BYTES",
+    "Body",
+    "json_refusal",
+    "not_json",
+    "read_body",
+    "read_record",
+    "too_deep",
+    "write_rows",
+]
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -82,11 +94,7 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _malformed(
-                f"the body is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) cannot be decoded; "
-                "send text in UTF-8",
-                "body_not_utf8",
-            ) from None
+            raise _not_utf8(exc, data) from None
         if text.startswith("\ufeff"):
             data = data[3:]
     elif not data.startswith(b"PAR1"):
@@ -123,23 +131,71 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
-def _json_rows(text: str) -> list[dict[str, Any]]:
+def not_json(exc: json.JSONDecodeError) -> SocialCreditError:
+    """What a body that does not parse as JSON is told, on every route: why, with its line and column."""
+    return _malformed(f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", field="body")
+
+
+def too_deep(bound: str) -> LimitError:
+    """What a JSON body nested past what the parser follows is told (it gives up a few hundred levels down, at
+    once); ``bound`` says how deep such a body is."""
+    return LimitError(f"the body nests deeper than the JSON parser follows; {bound}", code="too_deep", limit="nesting")
+
+
+_MODEL_NESTING = "a request's body nests a few levels (its schema is in /openapi.json)"
+_DIGITS = re.compile(r"value has (\d+) digits")
+
+
+def json_refusal(cause: BaseException | None) -> SocialCreditError | None:
+    """The refusal of a JSON body a route of a model could not parse (FastAPI answers any such failure with a
+    bare 400 "There was an error parsing the body", the parser's error as its cause), or None for another cause: a
+    body nested past the parser, an integer of more digits than Python converts, bytes that are not UTF-8."""
+    if isinstance(cause, RecursionError):
+        return too_deep(_MODEL_NESTING)
+    if isinstance(cause, UnicodeDecodeError):  # the parser guessed the encoding (UTF-16 from a BOM, say)
+        data = bytes(cause.object)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _not_utf8(exc, data)
+        return _malformed(f"the body is not JSON in UTF-8: it reads as {cause.encoding}", "body_not_utf8")
+    if isinstance(cause, ValueError) and (digits := _DIGITS.search(str(cause))) is not None:
+        most = sys.get_int_max_str_digits()
+        return LimitError(
+            f"the body holds an integer of {digits[1]} digits; a number in a request has at most {most} digits "
+            f"(a record's at most {len(str(limits.MAX_NUMBER)) - 1} before the point)",
+            code="number_too_long",
+            limit="digits",
+            field="body",
+        )
+    return None
+
+
+def _not_utf8(exc: UnicodeDecodeError, data: bytes) -> SocialCreditError:
+    return _malformed(
+        f"the body is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) cannot be decoded; send text in UTF-8",
+        "body_not_utf8",
+    )
+
+
+def _parse(text: str, bound: str) -> Any:
     try:
         # A number is kept as the text sent (it is staged as text, as a CSV's): ``1e309`` is quoted as such, not as
         # ``inf``, and an integer of thousands of digits is refused by the row's checks, not by Python's limit on
         # converting one (a ValueError, once a 500).
-        doc = json.loads(text, object_pairs_hook=_object, parse_int=str, parse_float=str, parse_constant=str)
+        return json.loads(text, object_pairs_hook=_object, parse_int=str, parse_float=str, parse_constant=str)
     except json.JSONDecodeError as exc:
-        raise _malformed(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        raise not_json(exc) from None
     except RecursionError:
-        # The parser gives up a few hundred levels down, at once; a batch nests three (the deeper ones are refused
-        # below, naming the record and field).
-        raise LimitError(
-            f"the body nests deeper than the JSON parser follows; a batch nests at most {limits.BATCH_NESTING} levels "
-            "(a list of records whose fields are plain values)",
-            code="too_deep",
-            limit="nesting",
-        ) from None
+        raise too_deep(bound) from None
+
+
+def _json_rows(text: str) -> list[dict[str, Any]]:
+    # The deeper ones the parser follows are refused below, naming the record and field.
+    doc = _parse(
+        text,
+        f"a batch nests at most {limits.BATCH_NESTING} levels (a list of records whose fields are plain values)",
+    )
     if isinstance(doc, dict) and set(doc) == {"records"}:
         doc = doc["records"]
     if not isinstance(doc, list):
@@ -150,13 +206,41 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
     for i, row in enumerate(doc):
         if not isinstance(row, dict):
             raise _malformed(f"records[{i}] is not an object", field=f"records[{i}]")
-        limits.check_keys(i + 1, len(row))
-        if isinstance(row, _Object) and row.twice is not None:
-            raise _malformed(limits.duplicate_key_message(i + 1, row.twice), field=f"row {i + 1}: {row.twice}")
-        for key, value in row.items():
-            if isinstance(value, dict | list):
-                kind = "object" if isinstance(value, dict) else "array"
-                raise _malformed(limits.nested_field_message(i + 1, key, kind), field=f"row {i + 1}: {key}")
+        _check_record(i + 1, row)
+    return doc
+
+
+def _check_record(row: int, record: dict[str, Any]) -> None:
+    """A record of a JSON body: at most as many keys as a batch has columns, each once, plain values."""
+    limits.check_keys(row, len(record))
+    if isinstance(record, _Object) and record.twice is not None:
+        raise _malformed(limits.duplicate_key_message(row, record.twice), field=f"row {row}: {record.twice}")
+    for key, value in record.items():
+        if isinstance(value, dict | list):
+            kind = "object" if isinstance(value, dict) else "array"
+            raise _malformed(limits.nested_field_message(row, key, kind), field=f"row {row}: {key}")
+
+
+async def read_record(request: Request) -> dict[str, Any]:
+    """The body of a correction: one record as a JSON object, read and checked as a record of a JSON batch is (its
+    numbers kept as the text sent, its keys counted, each once, plain values)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaError(
+            f"Content-Type {media or '(none)'!r} is not taken here; send the body as application/json",
+            field="content-type",
+        )
+    data = await request.body()  # bounded by the app's limit on every body but a batch's
+    if not data.strip():
+        raise _malformed("the body is empty: send the corrected record", "empty_body")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(exc, data) from None
+    doc = _parse(text.removeprefix("\ufeff"), "a record is one object whose fields are plain values")
+    if not isinstance(doc, dict):
+        raise _malformed("the body is not a record: send one JSON object", field="body")
+    _check_record(1, doc)
     return doc
 
 

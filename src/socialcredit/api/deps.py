@@ -14,13 +14,14 @@ client are summarised in one audit row when its window closes.
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import anyio
 from fastapi import Depends, Request
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic_core import PydanticCustomError
 
-from socialcredit.clock import resolve_today
+from socialcredit.clock import parse_day, resolve_today
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, TooManyRequestsError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
@@ -30,6 +31,7 @@ from socialcredit.store import Store
 __all__ = [
     "Anyone",
     "Auditor",
+    "Day",
     "Furnisher",
     "Lookup",
     "Operator",
@@ -37,6 +39,7 @@ __all__ = [
     "RelyingParty",
     "Resident",
     "ResidentOrOperator",
+    "Segment",
     "ServiceDep",
     "SubjectPath",
     "Today",
@@ -125,12 +128,21 @@ def _authenticate(request: Request, service: Service, token: str | None) -> Part
         raise
 
 
+def _utf8(header: str) -> str:
+    """A header's value as the client wrote it: its bytes are read as Latin-1, so a key pasted with a zero-width
+    space sent in UTF-8 would not be squeezed back to the key."""
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header
+
+
 def require(*roles: str) -> Callable[[Request, Service], Awaitable[Party]]:
     """A dependency: the caller's party, if its key is valid and its role one of ``roles``; else 401 or 403, or 429
     over a limit."""
 
     async def caller(request: Request, service: ServiceDep) -> Party:
-        header = request.headers.get("authorization", "")
+        header = _utf8(request.headers.get("authorization", ""))
         token = header[7:] if header.lower().startswith("bearer ") else None
         try:
             party = _authenticate(request, service, token)
@@ -176,5 +188,28 @@ def naming(service: Service, field: str | None = None) -> Iterator[Store]:
 
 
 # A subject's identifier in a URL, compacted as in a subjects file (spaces, a lower-case x, full-width digits): the
-# subject is looked up, and a resident's own file recognised, by the identifier as registered.
-SubjectPath = Annotated[str, AfterValidator(compact_subject_id)]
+# subject is looked up, and a resident's own file recognised, by the identifier as registered; at most 64
+# characters as sent.
+SubjectPath = Annotated[str, StringConstraints(max_length=64), AfterValidator(compact_subject_id)]
+# Any other name in a URL (a record's, a key's, a list's, a service's, a policy's and its version, a category): at
+# most 64 characters, as a record id sent in a batch, refused 422 naming the bound before any look-up (a name of
+# 60,000 characters was looked up and quoted whole in the 404).
+Segment = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def _day(value: Any) -> Any:
+    """A date sent as YYYY-MM-DD only, refused saying what is wrong (pydantic alone takes a Unix timestamp too, and
+    says of 2026-02-30 only that a day value is outside the expected range)."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
+        return parse_day(value)
+    except ValueError as exc:
+        raise PydanticCustomError("date_format", "{reason}", {"reason": str(exc)}) from None
+
+
+# A date in a query string or a JSON body: '2026-02-30' is refused as "'2026-02-30' is not a date: February 2026
+# has 28 days" (422, naming the field).
+Day = Annotated[dt.date, BeforeValidator(_day)]

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import BundleError
+from socialcredit.registry import MAX_NUMBER  # a number field's bound, whole or not, as ingest's
 from socialcredit.settings import env_name, get_settings
 from socialcredit.store import Store
 
@@ -47,7 +48,6 @@ MAX_BUNDLE_BYTES = 256 * 1024 * 1024  # the largest bundle file read: a day's re
 # through its public surface, and a test holds the two equal).
 MIN_EVENT_DATE = dt.date(1900, 1, 1)
 MAX_VERSION = 2**31 - 1  # a record version is stored as a 32-bit integer
-_MAX_INTEGER = 10**15  # a number field, whole or not: at most 15 digits before its point, as ingest allows
 _SHOWN = 40  # characters of a refused value quoted in a message
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -123,7 +123,7 @@ def _field(value: Any, spec: FieldSpec, where: str, owner: str) -> None:
             raise _refuse(f"{where} {shown(value)} is not a text {rule}")
         _text(value, where)
     elif spec.type == "integer":
-        if not _whole(value) or abs(value) >= _MAX_INTEGER:
+        if not _whole(value) or abs(value) >= MAX_NUMBER:
             raise _refuse(f"{where} {shown(value)} is not a whole number {rule}")
     elif spec.type == "number":
         number_ok = _whole(value) or (isinstance(value, float) and math.isfinite(value))
@@ -143,8 +143,11 @@ def _field(value: Any, spec: FieldSpec, where: str, owner: str) -> None:
             raise _refuse(f"{where} {shown(value)} is below the minimum {spec.min:g} of {owner}")
         if spec.max is not None and value > spec.max:
             raise _refuse(f"{where} {shown(value)} is above the maximum {spec.max:g} of {owner}")
-        if abs(value) >= _MAX_INTEGER:  # as ingest refuses it: 1e308 yuan is no amount
-            raise _refuse(f"{where} {shown(value)} is out of range: a number has at most 15 digits before its point")
+        if abs(value) >= MAX_NUMBER:  # as ingest refuses it: 1e308 yuan is no amount
+            digits = len(str(MAX_NUMBER)) - 1
+            raise _refuse(
+                f"{where} {shown(value)} is out of range: a number has at most {digits} digits before its point"
+            )
 
 
 def _record(record: Mapping[str, Any], i: int, catalog: Catalog) -> None:

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from socialcredit.registry.hooks import hookimpl, plugin_manager
     from socialcredit.registry.records.consent import consent_history, current_consents, set_consent
     from socialcredit.registry.records.ingest import BatchOptions, IngestReport, ingest_file
+    from socialcredit.registry.records.limits import MAX_NUMBER
     from socialcredit.registry.records.origin import origin_label, origin_note
     from socialcredit.registry.records.population import load_population
     from socialcredit.registry.records.versions import latest_record, withdraw_record
@@ -95,6 +96,7 @@ _WHERE = {
     "BatchOptions": "socialcredit.registry.records.ingest",
     "IngestReport": "socialcredit.registry.records.ingest",
     "ingest_file": "socialcredit.registry.records.ingest",
+    "MAX_NUMBER": "socialcredit.registry.records.limits",
     "latest_record": "socialcredit.registry.records.versions",
     "withdraw_record": "socialcredit.registry.records.versions",
     "load_population": "socialcredit.registry.records.population",
@@ -182,6 +184,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "MAX_NUMBER",
     "ROLES",
     "BatchOptions",
     "Checkpoint",

@@ -35,7 +35,7 @@ from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
 from socialcredit.web.uploads import parse_multipart
 
-__all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "Web"]
+__all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "Web", "whole_number"]
 
 SESSION_COOKIE = "sc_session"
 LANG_COOKIE = "sc_lang"
@@ -49,6 +49,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",  # a sign-in link's token never leaves in a Referer
     "Cache-Control": "no-store",
 }
+
+
+def whole_number(text: str, most_digits: int = 17) -> int | None:
+    """``text`` as a whole number written in ASCII digits (at most ``most_digits``), or None: ``str.isdigit`` takes
+    ``²`` and ``١``, and ``int`` refuses the first (a ValueError: the page answered 500)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= most_digits else None
 
 
 @dataclass

@@ -33,14 +33,14 @@ from socialcredit.registry.due_process.disputes import (
     withdraw_dispute,
 )
 from socialcredit.registry.due_process.evidence import MAX_FILES, add_evidence, content_disposition, evidence_file
-from socialcredit.web.core import Page, Web
+from socialcredit.web.core import Page, Web, whole_number
 
 __all__ = ["add_routes", "dispute_refusal", "resident_dispute_page"]
 
 
 def _dispute_id(page: Page) -> int:
     raw = str(page.request.path_params["dispute_id"])
-    return int(raw) if raw.isdigit() and len(raw) < 18 else -1
+    return whole_number(raw) or -1
 
 
 def _owned(web: Web, page: Page, dispute_id: int, *, reading: bool = False) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def _download(web: Web, page: Page) -> Response:
     dispute_id = _dispute_id(page)
     _owned(web, page, dispute_id)
     raw = str(page.request.path_params["evidence_id"])
-    evidence_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
+    evidence_id = whole_number(raw) or -1
     with web.service.writer() as store:
         meta, content = evidence_file(store, dispute_id, evidence_id, page.who.actor)
     return Response(

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from socialcredit.clock import resolve_today
+from socialcredit.clock import MONTHS, NotADay, parse_day, resolve_today
 from socialcredit.errors import WorkflowError
 from socialcredit.registry.access.parties import list_keys
 from socialcredit.registry.due_process.freeze import (
@@ -75,11 +75,15 @@ def add_routes(router: APIRouter, web: Web) -> None:
         action = form.get("action", "")
         failure: str | None = None
         until: dt.date | None = None
+        said: dict[str, str] = {}
         if form.get("until"):
             try:
-                until = dt.date.fromisoformat(form["until"])
-            except ValueError:
-                failure = "freeze_err_until"
+                until = parse_day(form["until"])
+            except NotADay as exc:  # what is wrong with it: not a day before today
+                failure = "freeze_err_not_a_date"
+                month = MONTHS[exc.month] if page.lang == "en" else str(exc.month)
+                why = page.t(f"date_why_{exc.why}", year=exc.year, month=month, days=exc.days)
+                said = {"value": form["until"][:40], "why": why}
         if action == "lift_party" and not form.get("party"):
             failure = "freeze_err_party"
         report = form.get("police_report", "").strip() or None
@@ -109,5 +113,5 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 failure = _FAILURES.get(exc.code, "freeze_err_until" if exc.field == "until" else "freeze_err_party")
         if failure is not None:
             context = freeze_context(web, page)
-            return page.render("me_freeze.html", 400, section="freeze", failure=page.t(failure), **context)
+            return page.render("me_freeze.html", 400, section="freeze", failure=page.t(failure, **said), **context)
         return page.redirect("/me/freeze?saved=1")

@@ -550,6 +550,11 @@ _PAIRS |= {
     "freeze_err_not_frozen": ("档案未冻结。", "Your file is not frozen."),
     "freeze_err_no_alert": ("没有欺诈警示。", "There is no fraud alert."),
     "freeze_err_until": ("截止日期须为今天或以后。", "The last day must be today or later."),
+    "freeze_err_not_a_date": ("截止日期“{value}”不是有效日期：{why}", "The last day '{value}' is not a date: {why}"),
+    "date_why_form": ("请按年-月-日填写，如 2026-12-31。", "write it year-month-day, as 2026-12-31."),
+    "date_why_year": ("没有0年。", "there is no year 0."),
+    "date_why_month": ("一年只有12个月。", "a year has 12 months."),
+    "date_why_days": ("{year}年{month}月只有{days}天。", "{month} {year} has {days} days."),
     "freeze_err_party": ("请选择机构。", "Choose a party."),
     "freeze_err_report": ("报案回执编号为1至100个字符。", "A police report reference has 1 to 100 characters."),
     # --- issue 18, listings' details and credit repair (web/repair_pages.py; r18-repair) ---------------------

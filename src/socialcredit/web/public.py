@@ -14,9 +14,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.errors import WorkflowError
-from socialcredit.registry.due_process.public_lists import PAGE_SIZE, public_lookup_page
+from socialcredit.registry.due_process.public_lists import MAX_PAGE, PAGE_SIZE, public_lookup_page
 from socialcredit.registry.scoring.policies import policies_in_use
-from socialcredit.web.core import Page, Web
+from socialcredit.web.core import Page, Web, whole_number
 
 __all__ = ["add_routes"]
 
@@ -61,7 +61,10 @@ def add_routes(router: APIRouter, web: Web) -> None:
             response.headers["Retry-After"] = str(wait)
             return response
         raw = page.query("page", "1")
-        number = int(raw) if raw.isdigit() and len(raw) < 9 else 0  # not a page number: refused below, with the limits
+        number = whole_number(raw, 8)
+        if number is None:  # refused naming what was sent (it was said to be 0, and ² was a 500)
+            failure = f"page must be from 1 to {MAX_PAGE}, not {raw[:20]!r}"
+            return page.render("public_lists.html", 400, failure=failure, **context)
         try:
             with web.service.writer() as store:
                 found = public_lookup_page(

@@ -40,7 +40,7 @@ from socialcredit.registry.reporting.listing_details import (
     repair_href,
 )
 from socialcredit.store import Store
-from socialcredit.web.core import Page, Web
+from socialcredit.web.core import Page, Web, whole_number
 
 __all__ = ["add_routes", "listings_context", "org_header", "org_representative", "records_context", "service_reasons"]
 
@@ -64,7 +64,7 @@ def _subject(page: Page) -> str:
 
 def _int(raw: object) -> int:
     text = str(raw)
-    return int(text) if text.isdigit() and len(text) < 18 else -1
+    return whole_number(text) or -1
 
 
 def listings_context(store: Store, page: Page, subject_id: str, today: dt.date) -> list[dict[str, Any]]:

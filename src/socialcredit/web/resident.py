@@ -29,7 +29,7 @@ from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.codes import name_codes, name_listings, tier_label
-from socialcredit.web.core import Page, Web
+from socialcredit.web.core import Page, Web, whole_number
 from socialcredit.web.disputes_page import dispute_refusal, resident_dispute_page
 from socialcredit.web.freeze_page import freeze_context
 from socialcredit.web.repair_pages import (
@@ -168,7 +168,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         """Contest the link of another region's identity to the resident (someone else's link: as if none)."""
         assert page.who is not None
         raw = str(page.request.path_params["identity_id"])
-        identity_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
+        identity_id = whole_number(raw) or -1
         try:
             with web.service.writer() as store:
                 filed = file_link_dispute(
@@ -221,7 +221,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def dispute_information(page: Page) -> Response:
         assert page.who is not None
         raw = str(page.request.path_params["dispute_id"])
-        dispute_id = int(raw) if raw.isdigit() and len(raw) < 18 else -1
+        dispute_id = whole_number(raw) or -1
         # sent from the dispute's own page (where the legal representative acts for their organisation): back there
         from_page = page.form.get("from") == "dispute"
         d: dict[str, Any] | None = None

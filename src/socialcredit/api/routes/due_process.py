@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.api.deps import (
     Anyone,
+    Day,
     Furnisher,
     Lookup,
     Operator,
     Resident,
     ResidentOrOperator,
+    Segment,
     ServiceDep,
     SubjectPath,
     Today,
@@ -107,7 +109,7 @@ class LinkAnswerIn(_Body):
 
 class FulfilmentIn(_Body):
     record_id: str = Field(min_length=1, max_length=128)
-    fulfilled_on: dt.date | None = None
+    fulfilled_on: Day | None = None
     note: str | None = Field(default=None, max_length=4000)
 
 
@@ -415,7 +417,7 @@ def consents(party: Resident, service: ServiceDep) -> Consent:
 
 
 @router.put("/v1/consents/{category}", tags=_DUE_PROCESS)
-def set_consent(category: str, body: ConsentIn, party: Resident, service: ServiceDep) -> ConsentSet:
+def set_consent(category: Segment, body: ConsentIn, party: Resident, service: ServiceDep) -> ConsentSet:
     """Opt in or out of a data category; it takes effect at the next score run."""
     assert party.subject_id is not None
     with naming(service) as store:

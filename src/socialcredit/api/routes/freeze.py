@@ -7,13 +7,12 @@ effect at the next decision, and is listed in the resident's history.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialcredit.api.deps import Operator, Resident, ServiceDep, SubjectPath, Today, actor, naming
+from socialcredit.api.deps import Day, Operator, Resident, ServiceDep, SubjectPath, Today, actor, naming
 from socialcredit.api.models import FreezeStatus
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.due_process.freeze import (
@@ -34,7 +33,7 @@ class LiftIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     party: str | None = Field(None, min_length=1, max_length=64)
-    until: dt.date | None = None
+    until: Day | None = None
 
 
 class FraudAlertIn(BaseModel):

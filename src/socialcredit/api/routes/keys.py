@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialcredit.api.deps import Operator, ServiceDep, actor
+from socialcredit.api.deps import Operator, Segment, ServiceDep, actor
 from socialcredit.api.models import IssuedKey, Keys, Revoked
 from socialcredit.registry.access.parties import ROLES, issue_key, list_keys, require_key, revoke_key
 
@@ -62,7 +62,7 @@ def keys(_party: Operator, service: ServiceDep) -> Keys:
 
 
 @router.delete("/v1/keys/{key_id}")
-def revoke(key_id: str, party: Operator, service: ServiceDep) -> Revoked:
+def revoke(key_id: Segment, party: Operator, service: ServiceDep) -> Revoked:
     """Revoke a key: it is refused from the next request on."""
     with service.writer() as store:
         require_key(store, key_id)

@@ -5,7 +5,6 @@ Impact scores two policies over every subject (two score runs on scratch relatio
 one runs at a time: a request while another is being computed is answered 429 ``impact_busy``, naming it.
 """
 
-import datetime as dt
 from enum import Enum
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from socialcredit.api.bodies import yaml_text
-from socialcredit.api.deps import Operator, ServiceDep, Today, actor
+from socialcredit.api.deps import Day, Operator, ServiceDep, Today, actor
 from socialcredit.api.lab_models import DisparityAudit, Drift, ImpactReport
 from socialcredit.errors import (
     InvalidRequestError,
@@ -66,7 +65,7 @@ async def policy_impact(
     service: ServiceDep,
     today: Today,
     text: Annotated[str, Depends(candidate_body)],
-    as_of: Annotated[dt.date | None, Query(description="Score both as of this date (default: today).")] = None,
+    as_of: Annotated[Day | None, Query(description="Score both as of this date (default: today).")] = None,
 ) -> ImpactReport:
     """Score a candidate policy (the YAML body) beside a published version on the same records as of a date,
     without publishing it or writing a run (``policy impact ID@VERSION CANDIDATE --format json``): who changes tier,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from socialcredit.api.deps import Operator, ServiceDep
+from socialcredit.api.deps import Operator, Segment, ServiceDep
 from socialcredit.api.models import ListPage
 from socialcredit.registry.scoring.runs import list_page
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["operators"])
 
 @router.get("/v1/lists/{list_id}/entries")
 def list_entries(
-    list_id: str,
+    list_id: Segment,
     _party: Operator,
     service: ServiceDep,
     policy: Annotated[str, Query(max_length=64)] = "beijing",

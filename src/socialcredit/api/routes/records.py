@@ -13,18 +13,18 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request
-from fastapi import Body as BodyParam
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from socialcredit.api.bodies import read_body, write_rows
-from socialcredit.api.deps import Furnisher, ServiceDep, Today, actor
+from socialcredit.api.bodies import read_body, read_record, write_rows
+from socialcredit.api.deps import Furnisher, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
 from socialcredit.errors import IngestError, SocialCreditError
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
 from socialcredit.registry.service import Service
+from socialcredit.settings import Settings
 
 __all__ = ["clear_uploads", "router"]
 
@@ -74,8 +74,15 @@ def _ingest(
     today: dt.date,
 ) -> JSONResponse:
     assert party.source_id is not None
+    # The batch is kept with the body's SHA-256, the one a retry with its key is compared with (a JSON body is
+    # ingested as the NDJSON it is rewritten to, whose own hash no retry would match).
     options = BatchOptions(
-        all_or_nothing=not partial, write_rejects=False, name=name, idempotency_key=idempotency_key, limit_rows=True
+        all_or_nothing=not partial,
+        write_rejects=False,
+        name=name,
+        idempotency_key=idempotency_key,
+        limit_rows=True,
+        file_sha256=sha or None,
     )
     # committed with the batches that wait for the writer with it (group commit), answered once they are
     outcome = service.ingest(BatchRequest(path, party.source_id, actor(party), today, options, sha))
@@ -144,15 +151,35 @@ async def ingest_batch(
         body.close()
 
 
-@router.put("/v1/records/{record_id}", response_model=BatchAnswer, responses=_REJECTED)
-def correct_record(
+# the body of a correction, as the spec shows it (at most SOCIALCREDIT_MAX_BATCH_COLUMNS keys, 64 by default)
+_RECORD = {
+    "type": "object",
+    "additionalProperties": {"anyOf": [{"type": t} for t in ("string", "integer", "number", "boolean", "null")]},
+    "maxProperties": Settings.model_fields["max_batch_columns"].default,
+    "title": "Record",
+}
+
+
+@router.put(
+    "/v1/records/{record_id}",
+    response_model=BatchAnswer,
+    responses=_REJECTED,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _RECORD}}}},
+)
+async def correct_record(
+    request: Request,
     record_id: Annotated[str, Field(min_length=1, max_length=64)],
-    record: Annotated[dict[str, str | int | float | bool | None], BodyParam(max_length=100)],
     party: Furnisher,
     service: ServiceDep,
     today: Today,
 ) -> JSONResponse:
-    """Correct a record the caller's source sent before: the body is the whole corrected record."""
+    """Correct a record the caller's source sent before: the body is the whole corrected record, read as a record
+    of a JSON batch is (its numbers as the text sent, each key once, plain values)."""
+    record = await read_record(request)
+    return await anyio.to_thread.run_sync(_correct, service, party, record_id, record, today)
+
+
+def _correct(service: Service, party: Party, record_id: str, record: dict[str, Any], today: dt.date) -> JSONResponse:
     if "record_id" in record and record["record_id"] != record_id:
         raise SocialCreditError(
             "the body's record_id differs from the path's", code="record_id_mismatch", field="record_id"
@@ -166,7 +193,7 @@ def correct_record(
 
 
 @router.delete("/v1/records/{record_id}")
-def withdraw(record_id: str, party: Furnisher, service: ServiceDep, today: Today) -> BatchAnswer:
+def withdraw(record_id: Segment, party: Furnisher, service: ServiceDep, today: Today) -> BatchAnswer:
     """Withdraw a record the caller's source sent: a new version that no longer counts (history stays)."""
     assert party.source_id is not None
     with service.writer() as store:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.api.bodies import yaml_text
-from socialcredit.api.deps import Operator, Public, ServiceDep, Today, actor
+from socialcredit.api.deps import Day, Operator, Public, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import Job, PolicyPublished, PublishedPolicies, Runs, StartedJob
 from socialcredit.errors import (
     ConflictError,
@@ -42,7 +42,7 @@ _OPERATORS: list[str | Enum] = ["operators"]  # per route: the public ones are t
 class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy: Id = Field(description="A shipped or published policy id.")
-    as_of: dt.date | None = Field(None, description="The date the run scores as of (default: today).")
+    as_of: Day | None = Field(None, description="The date the run scores as of (default: today).")
     incremental: bool = Field(False, description="Rescore only subjects whose inputs changed since the last run.")
     from_records: bool = Field(
         False, description="Read the records, not the policy's scoring state (the same results; for checking)."
@@ -96,7 +96,7 @@ def list_policies(_party: Operator, service: ServiceDep) -> PublishedPolicies:
 
 
 @router.get("/v1/policies/{policy_id}/{version}", tags=_PUBLIC, response_class=PlainTextResponse, dependencies=[Public])
-def policy_text(policy_id: str, version: str, service: ServiceDep) -> str:
+def policy_text(policy_id: Segment, version: Segment, service: ServiceDep) -> str:
     """The published text of a policy version: every rule is public."""
     with service.writer() as store:
         return published_text(store, policy_id, version)

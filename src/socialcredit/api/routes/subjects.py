@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from socialcredit.api.deps import ResidentOrOperator, ServiceDep, SubjectPath, actor, deny
+from socialcredit.api.deps import ResidentOrOperator, Segment, ServiceDep, SubjectPath, actor, deny
 from socialcredit.api.models import OwnDecision, ScoreHistory, SubjectReport
 from socialcredit.errors import ForbiddenError
 from socialcredit.registry.access.parties import Party
@@ -72,7 +72,7 @@ def history(
 @router.get("/v1/subjects/{subject_id}/services/{service_id}")
 def what_would_change(
     subject_id: SubjectPath,
-    service_id: str,
+    service_id: Segment,
     party: ResidentOrOperator,
     service: ServiceDep,
     lang: Annotated[Literal["en", "zh"], Query()] = "en",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
-from socialcredit.identifiers import validate_subject_id
+from socialcredit.identifiers import squeeze, validate_subject_id
 from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.memoranda import memoranda_for, publish_shipped_memoranda
@@ -234,7 +234,7 @@ def authenticate(store: Store, token: str | None) -> Party:
 def _parse_token(token: str | None) -> tuple[str, str]:
     if not token:
         raise AuthError("key_missing", "no API key: send it as 'Authorization: Bearer <key>'")
-    match = _TOKEN.fullmatch(token.strip())
+    match = _TOKEN.fullmatch(squeeze(token))  # as pasted: a zero-width space or a full-width letter is no part of it
     if match is None:
         raise AuthError("key_malformed", "the API key is not of the form sc_<12 hex>_<secret>")
     key_id, secret = match.groups()
@@ -268,7 +268,7 @@ class KeyRing:
 
     def known_id(self, token: str | None) -> str | None:
         """The id of the issued key ``token`` names (its secret unchecked), or None."""
-        match = _TOKEN.fullmatch(token.strip()) if token else None
+        match = _TOKEN.fullmatch(squeeze(token)) if token else None
         return match[1] if match is not None and match[1] in self._rows else None
 
 

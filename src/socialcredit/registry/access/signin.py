@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
-from socialcredit.identifiers import validate_subject_id
+from socialcredit.identifiers import squeeze, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import Party, authenticate, registered_resident
 from socialcredit.registry.due_process.outbox import Message, queue_message
@@ -169,7 +169,7 @@ def request_link(store: Store, subject: str, base_url: str, channel: str) -> Mes
 
 def redeem_link(store: Store, token: str | None) -> Principal:
     """The principal a link signs in (the link is used up); :class:`AuthError` if it cannot be used."""
-    match = _LINK.fullmatch((token or "").strip())
+    match = _LINK.fullmatch(squeeze(token or ""))  # as pasted (invisible characters, full-width forms)
     if match is None:
         raise AuthError("link_malformed", "this sign-in link is incomplete; copy the whole link")
     link_id, secret = match.groups()
