@@ -105,14 +105,12 @@ class SubjectIds(Sequence[str]):
         return (key.decode() for key in self._keys.tolist())
 
 
-# The reasons of a run as the view run_reasons ranks them (store._RUN_REASONS: the MAX_REASONS largest points, ties
-# by rule id), by subject key and rule index.
-_REASONS = f"""
-SELECT p.subject_key, p.rule_index, p.points,
-       row_number() OVER (PARTITION BY p.subject_key ORDER BY abs(p.points) DESC, r.rule_id) AS position
-FROM run_points p JOIN run_rules r USING (run_id, rule_index)
-WHERE p.run_id = ? AND p.points <> 0
-QUALIFY position <= {int(MAX_REASONS)}
+# A run's rule points as the view run_reasons ranks them (store._RUN_REASONS: largest points first, ties by rule id;
+# $ranks gives each rule index the place of its rule id), each subject's together; its first MAX_REASONS are its
+# reasons. A sort of the points, not run_reasons' window: 6.7 against 17.9 CPU s at beijing (44.6 million points).
+_POINTS_RANKED = """
+SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0
+ORDER BY subject_key, abs(points) DESC, list_extract($ranks, rule_index + 1)
 """
 
 
@@ -441,24 +439,35 @@ class Snapshot:
             numeric = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0
             self._columns[name] = col.to_numpy() if numeric else col
         # The reasons as the view run_reasons ranks them, by the subjects' integer keys and the rules' indexes: no
-        # join to every subject's identifier, no sort of the reasons by identifier, no rule id as text per reason.
-        ranked = store.execute(_REASONS, [self.run_id]).fetchnumpy()
-        rows = self._rows_of_keys(store)[ranked["subject_key"]]
+        # join to every subject's identifier, no sort by identifier, no rule id as text per reason.
+        rules = store.execute(
+            "SELECT rule_index, rule_id, row_number() OVER (ORDER BY rule_id) FROM run_rules WHERE run_id = ?",
+            [self.run_id],
+        ).fetchall()
+        size = max((int(i) for i, _, _ in rules), default=-1) + 1
+        self.reason_rule_names = np.empty(size, dtype=object)  # a rule id per rule index (no string per reason)
+        ranks = [0] * size
+        for i, rule_id, rank in rules:
+            self.reason_rule_names[int(i)], ranks[int(i)] = str(rule_id), int(rank)
+        ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
+        key = ranked["subject_key"]
+        # each point's place among its subject's (they come together, largest first): the first MAX_REASONS count
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        at = np.arange(len(key))
+        place = at - np.maximum.accumulate(np.where(first, at, 0))
+        kept = place < MAX_REASONS
+        rows = self._rows_of_keys(store)[key[kept]]
         if len(rows) and int(rows.min()) < 0:
             raise ValueError(f"reasons of subjects the run {self.run_id} did not score")
-        # each subject's reasons in a row of its own, by position: placed, not sorted
+        # each subject's reasons in a slice of its own, in their order: placed, not sorted again
         self.reason_offsets = np.zeros(len(self._keys) + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=len(self._keys)), out=self.reason_offsets[1:])
-        slot = self.reason_offsets[rows] + ranked["position"].astype(np.int64) - 1
+        slot = self.reason_offsets[rows] + place[kept]
         self.reason_rule_index = np.empty(len(rows), dtype=np.int64)
-        self.reason_rule_index[slot] = ranked["rule_index"]
+        self.reason_rule_index[slot] = ranked["rule_index"][kept]
         self.reason_points = np.empty(len(rows), dtype=np.float64)
-        self.reason_points[slot] = ranked["points"]
-        # a rule id per rule index of the run (no Python string per reason)
-        named = store.execute("SELECT rule_index, rule_id FROM run_rules WHERE run_id = ?", [self.run_id]).fetchall()
-        self.reason_rule_names = np.empty(max((int(i) for i, _ in named), default=-1) + 1, dtype=object)
-        for i, rule_id in named:
-            self.reason_rule_names[int(i)] = str(rule_id)
+        self.reason_points[slot] = ranked["points"][kept]
         self.entries = list_entries_with_origin(
             store,
             "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
