@@ -308,6 +308,42 @@ def test_yaml_syntax_error() -> None:
     ]
 
 
+def test_a_key_given_twice_is_refused_at_its_second_line() -> None:
+    # Safe loading keeps the last of two equal keys: the first `points` (or a whole first `lists:` block) was dropped
+    # without a word.
+    text = edit(beijing_text(), "    points: 10\n", "    points: 10\n    points: 1\n", within="civic.blood_donation")
+    first = line_of(text, "points: 10", within="civic.blood_donation")
+    assert problems(text) == [
+        f"beijing.yaml:{first + 1}: not valid YAML: the key 'points' is given twice (first on line {first}); "
+        "give each key once"
+    ]
+    lists = beijing_text().index("\nlists:\n")
+    twice = beijing_text() + beijing_text()[lists + 1 :]
+    assert problems(twice) == [
+        f"beijing.yaml:{twice.count(chr(10), 0, len(beijing_text())) + 1}: not valid YAML: the key 'lists' is given "
+        f"twice (first on line {line_of(beijing_text(), chr(10) + 'lists:') + 1}); give each key once"
+    ]
+
+
+def test_a_value_yaml_reads_but_python_cannot_build_is_a_located_problem() -> None:
+    # A date that does not exist, and a whole number past Python's 4300 digits, were an internal error (ValueError).
+    text = policy_on_dates("mandatory_from: 2027-02-29")
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'mandatory_from')}: not valid YAML: 2027-02-29 is not a date "
+        "(day is out of range for month)"
+    ]
+    text = edit(beijing_text(), "points: 10", "points: " + "9" * 5000, within="civic.blood_donation")
+    line = line_of(text, "points: 999", within="civic.blood_donation")
+    assert problems(text) == [
+        f"beijing.yaml:{line}: not valid YAML: a whole number of 5000 characters is too long to read"
+    ]
+
+
+def policy_on_dates(consent_line: str) -> str:
+    """The shipped Beijing policy with a consent section whose second line is ``consent_line``."""
+    return beijing_text() + f"consent:\n  categories: [commercial]\n  {consent_line}\n"
+
+
 def test_a_policy_that_is_not_a_mapping() -> None:
     assert problems("- just\n- a list\n") == [
         "beijing.yaml:1: a policy must be a mapping with id, version, scale, tiers, ..."
