@@ -188,6 +188,20 @@ def test_points_out_of_range(points: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(("value", "shown"), [(".inf", "inf"), ("-.inf", "-inf"), (".nan", "nan")])
+def test_a_cap_or_a_dimension_limit_must_be_finite(value: str, shown: str) -> None:
+    # `max: .inf` for "no limit" was accepted, then lowered to SQL as a column named inf: every run failed
+    text = edit(beijing_text(), "cap: 20", f"cap: {value}", within="civic.blood_donation")
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, f'cap: {value}')}: rule civic.blood_donation: cap: must be a finite number, "
+        f"not {shown}"
+    ]
+    text = beijing_text().replace("en: civic}, min: -100, max: 60}", f"en: civic}}, min: -100, max: {value}}}", 1)
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'id: civic,')}: dimension civic: max: must be a finite number, not {shown}"
+    ]
+
+
 def test_nested_key_out_of_range() -> None:
     text = edit(beijing_text(), "half_life_days: 365", "half_life_days: 0", within="tax.late")
     line = line_of(text, "half_life_days: 0")

@@ -150,6 +150,7 @@ def _pydantic_message(err: Any) -> str:
     plain = {
         "float_type": "must be a number",
         "float_parsing": "must be a number",
+        "finite_number": "must be a finite number",
         "int_type": "must be a whole number",
         "int_parsing": "must be a whole number",
         "int_from_float": "must be a whole number",

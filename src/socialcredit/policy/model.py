@@ -80,8 +80,9 @@ class Dimension(_Strict):
 
     id: str
     name: Text
-    min: float | None = None
-    max: float | None = None
+    # finite: an infinite limit was accepted and lowered to SQL as a column named inf (the run failed)
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
 
     _id = field_validator("id")(_check_id)
 
@@ -155,7 +156,7 @@ class Rule(_Strict):
     decay: Decay | None = None
     window_days: int | None = Field(default=None, gt=0)
     expires_after_days: int | None = Field(default=None, gt=0)
-    cap: float | None = Field(default=None, gt=0)
+    cap: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     professions: list[str] | None = None
     severity: Severity | None = None
     reason: Reason
