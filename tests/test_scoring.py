@@ -201,6 +201,22 @@ def test_score_is_clamped_to_the_scale_but_total_is_not(reg: Registry) -> None:
     assert (results[C]["total"], results[C]["score"]) == (200.0, 200)  # exactly the maximum
 
 
+def test_a_scale_at_the_languages_bound_scores(reg: Registry) -> None:
+    """The bound on a scale (MAX_SCORE, a billion either way) is one every engine can score: the score is a 32-bit
+    integer (a scale past 2^31 was accepted, and the run failed casting it)."""
+    reg.register({A: None, B: None})
+    reg.send("tax_bureau", [tax("T1", A, days_before(1), amount=1)])
+    rules = amount_rule("down", -8, 1)
+    scale = "{base: 1000000000, min: -1000000000, max: 1000000000}"
+    tiers = "- {id: top, min: 1000000000}\n- {id: low, min: -1000000000}\n"
+    results = reg.results(reg.score(make_policy(rules, scale=scale, tiers=tiers)).run_id)
+    assert (results[A]["total"], results[A]["score"], results[A]["tier"]) == (999_999_992.0, 999_999_992, "low")
+    assert (results[B]["total"], results[B]["score"], results[B]["tier"]) == (1e9, 1_000_000_000, "top")
+    with pytest.raises(PolicyError) as info:
+        make_policy(rules, scale="{base: 100, min: 0, max: 2147483648}", tiers=tiers.replace("1000000000,", "100,"))
+    assert info.value.problems == ["test.yaml:5: scale.max: Input should be less than or equal to 1000000000"]
+
+
 # ========================================================================================================
 # 5. per month / quarter / year
 # ========================================================================================================

@@ -17,6 +17,7 @@ from socialcredit.catalog import Text
 
 __all__ = [
     "JUSTIFICATION_MAX",
+    "MAX_SCORE",
     "OVERRIDABLE_CHECKS",
     "PUBLIC_FIELDS",
     "RELATION_RECORD_TYPE",
@@ -59,19 +60,24 @@ def _check_id(value: str) -> str:
     return value
 
 
+# A score is a 32-bit integer in every engine (run_results.score, Spark's INT): a scale or a tier past this bound was
+# accepted, and every run failed casting the score.
+MAX_SCORE = 1_000_000_000
+
+
 class Scale(_Strict):
     """Points every subject starts with, and the range a score is clamped to."""
 
-    base: int
-    min: int
-    max: int
+    base: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
+    min: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
+    max: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
 
 
 class Tier(_Strict):
     """A grade given to scores at or above ``min``."""
 
     id: str
-    min: int
+    min: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
     name: Text | None = None
 
 
