@@ -37,6 +37,7 @@ from scoring_helpers import (
 )
 from socialcredit.errors import IngestError, PolicyError
 from socialcredit.policy import builtin_policy
+from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.records.consent import set_consent
 from socialcredit.registry.records.ingest import RowError, ingest_file
 from socialcredit.registry.reporting.report import record_fields
@@ -476,6 +477,35 @@ def test_lists_and_services(reg: Registry) -> None:
 # ========================================================================================================
 # 11. Reasons
 # ========================================================================================================
+def test_the_63rd_service_is_granted_and_a_64th_is_refused(reg: Registry, tmp_path: Path) -> None:
+    """A subject's grants are the bits of one BIGINT: 63 services fit (every bit but the sign); a 64th was accepted,
+    then the run failed inserting 2^64 - 1 into run_results."""
+
+    def services(n: int) -> str:
+        return "".join(
+            f"- {{id: s{i}, name: {{zh: 服务, en: service}}, grant_if: \"{'score >= 100' if i == n - 1 else 'true'}\", "
+            "refusal: {zh: 拒绝, en: refused}}\n"
+            for i in range(n)
+        )
+
+    reg.register({A: None, B: None})
+    reg.send("tax_bureau", [tax("T1", A, days_before(1), amount=1)])
+    rules = amount_rule("down", -8, 1)
+    run = reg.score(make_policy(rules, services=services(63))).run_id
+    results = reg.results(run)
+    assert results[B]["grants"] == 2**63 - 1  # 100: all 63
+    assert results[A]["grants"] == 2**62 - 1  # 92: all but the last
+    if reg.engine == "duckdb":
+        snap = Snapshot.load(reg.store, "test")
+        assert [snap.decide(s, "s62", "test", requester="bank").granted for s in (A, B)] == [False, True]
+    with pytest.raises(PolicyError) as info:
+        make_policy(rules, services=services(64))
+    assert info.value.problems == [
+        "test.yaml:20: services: a policy offers at most 63 services (a subject's grants are the bits of one 64-bit "
+        "number); this one offers 64"
+    ]
+
+
 def test_reasons_are_the_four_largest_rules_ties_by_rule_id(reg: Registry) -> None:
     reg.register({A: None, B: None, C: None})
     reg.send(

@@ -39,6 +39,9 @@ BUILTIN_POLICIES = ("beijing", "sesame")
 # engine's 64-bit integer (Spark's SUM of a BIGINT wraps) before 90 million hits.
 MIN_POINTS = 0.000001
 MAX_POINTS = 100_000
+# A run keeps a subject's grants as a BIGINT bitmask, bit i for the i-th service (ScorePlan.grants): bit 63 is the
+# sign, and a 64th service overflowed the run's insert.
+MAX_SERVICES = 63
 
 # Names a list or service condition may use, besides the policy's dimension ids (and, in services, list ids).
 SUBJECT_FACTS: dict[str, expr.Var] = {
@@ -299,6 +302,12 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
                 else:
                     env = record_env(rt.fields)
                     cond(f"list:{lst.id}.{c.id}", c.record.when or "true", env, (*path, "record", "when"))
+    if len(p.services) > MAX_SERVICES:
+        problems.add(
+            ("services",),
+            f"a policy offers at most {MAX_SERVICES} services (a subject's grants are the bits of one 64-bit "
+            f"number); this one offers {len(p.services)}",
+        )
     service_env = subject_env(p, catalog, with_lists=True)
     for i, s in enumerate(p.services):
         cond(f"service:{s.id}", s.grant_if, service_env, ("services", i, "grant_if"))
