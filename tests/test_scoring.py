@@ -36,8 +36,9 @@ from scoring_helpers import (
     write_csv,
 )
 from socialcredit.errors import IngestError, PolicyError
-from socialcredit.policy import builtin_policy
+from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.due_process.retention import purge_expired
 from socialcredit.registry.records.consent import set_consent
 from socialcredit.registry.records.ingest import RowError, ingest_file
 from socialcredit.registry.reporting.report import record_fields
@@ -133,6 +134,23 @@ def test_record_counts_until_the_horizon_day(reg: Registry, horizon: str) -> Non
     later = reg.score(loaded, dt.date(2026, 1, 2)).run_id
     assert reg.points(later, A, "vol") is None
     assert reg.points(later, D, "vol") == 5.0
+
+
+def test_days_at_the_languages_bound_count_and_purge_and_more_are_refused(reg: Registry) -> None:
+    """Every count of days is at most MAX_DAYS (100 000): at the bound a record counts and the purge runs (keeping
+    it); an expiry of 2^31 days was accepted, then the purge failed on its 32-bit sum of days."""
+    reg.register({A: None})
+    reg.send("civil_affairs", [volunteering("V1", A, "1990-01-01")])  # on A's birth, the earliest date
+    text = policy_text(rule("vol", "volunteering", 5, expires_after_days=100_000, window_days=100_000))
+    loaded = parse_policy(text + "retention: {purge_after_days: 100000}\n", "test.yaml")
+    assert reg.points(reg.score(loaded).run_id, A, "vol") == 5.0  # 13 149 days old: counts
+    assert purge_expired(reg.store, AS_OF) == {"records": 0, "versions": 0, "by_source": {}}
+    with pytest.raises(PolicyError) as info:
+        make_policy(rule("vol", "volunteering", 5, expires_after_days=2**31))
+    assert info.value.problems == [
+        f"test.yaml:{text.count(chr(10), 0, text.index('expires_after_days')) + 1}: rule vol: expires_after_days: "
+        "Input should be less than or equal to 100000"
+    ]
 
 
 # ========================================================================================================

@@ -17,6 +17,7 @@ from socialcredit.catalog import Text
 
 __all__ = [
     "JUSTIFICATION_MAX",
+    "MAX_DAYS",
     "MAX_SCORE",
     "OVERRIDABLE_CHECKS",
     "PUBLIC_FIELDS",
@@ -63,6 +64,11 @@ def _check_id(value: str) -> str:
 # A score is a 32-bit integer in every engine (run_results.score, Spark's INT): a scale or a tier past this bound was
 # accepted, and every run failed casting the score.
 MAX_SCORE = 1_000_000_000
+# Every count of days in a policy (a half-life, a window, an expiry, a grace or publication period, retention) is at
+# most this, about 273 years: a date plus it stays a date, and a retention's sum of two stays a 32-bit integer (an
+# expiry of 2^31 days was accepted, and the purge failed on every record of its type). Below retention's bound for
+# a record that counts for good (registry/due_process/severity.py UNLIMITED).
+MAX_DAYS = 100_000
 
 
 class Scale(_Strict):
@@ -96,7 +102,7 @@ class Dimension(_Strict):
 class Decay(_Strict):
     """Points halve every ``half_life_days`` days after the event."""
 
-    half_life_days: int = Field(gt=0)
+    half_life_days: int = Field(gt=0, le=MAX_DAYS)
 
 
 class Reason(_Strict):
@@ -160,8 +166,8 @@ class Rule(_Strict):
     points: float
     per: Literal["occurrence", "month", "quarter", "year"] = "occurrence"
     decay: Decay | None = None
-    window_days: int | None = Field(default=None, gt=0)
-    expires_after_days: int | None = Field(default=None, gt=0)
+    window_days: int | None = Field(default=None, gt=0, le=MAX_DAYS)
+    expires_after_days: int | None = Field(default=None, gt=0, le=MAX_DAYS)
     cap: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     professions: list[str] | None = None
     severity: Severity | None = None
@@ -190,7 +196,7 @@ class RecordMatch(_Strict):
 
     record_type: str
     when: str | None = None
-    within_days: int | None = Field(default=None, gt=0)
+    within_days: int | None = Field(default=None, gt=0, le=MAX_DAYS)
 
 
 # The record type that says who holds which role in which organisation (catalog.yaml).
@@ -243,7 +249,7 @@ class ListSpec(_Strict):
     id: str
     kind: Literal["black", "red"]
     name: Text
-    grace_days: int = Field(default=0, ge=0)
+    grace_days: int = Field(default=0, ge=0, le=MAX_DAYS)
     public_fields: list[Literal["name", "id_number", "list", "cause", "since"]] = []
     criteria: list[ListCriterion]
 
@@ -270,22 +276,22 @@ class Service(_Strict):
 class SeverityClass(_Strict):
     """How long a breach of one class is published: repair may end it after the minimum; it ends at the maximum."""
 
-    min_publication_days: int = Field(ge=0)
-    max_publication_days: int = Field(gt=0)
+    min_publication_days: int = Field(ge=0, le=MAX_DAYS)
+    max_publication_days: int = Field(gt=0, le=MAX_DAYS)
 
 
 class Disputes(_Strict):
     """Whether a disputed record counts while its dispute is open, and how long a source has to answer."""
 
     counts_while_open: bool = True
-    answer_days: int = Field(default=30, gt=0)
-    extended_answer_days: int = Field(default=45, gt=0)
+    answer_days: int = Field(default=30, gt=0, le=MAX_DAYS)
+    extended_answer_days: int = Field(default=45, gt=0, le=MAX_DAYS)
 
 
 class Retention(_Strict):
     """How long a record is kept after it stopped counting under every rule, before it is deleted for good."""
 
-    purge_after_days: int = Field(default=0, ge=0)
+    purge_after_days: int = Field(default=0, ge=0, le=MAX_DAYS)
 
 
 class Consent(_Strict):
@@ -293,7 +299,7 @@ class Consent(_Strict):
 
     categories: list[str] = []
     mandatory_from: dt.date | None = None
-    notice_days: int = Field(default=30, ge=0)
+    notice_days: int = Field(default=30, ge=0, le=MAX_DAYS)
 
 
 class Exchange(_Strict):
