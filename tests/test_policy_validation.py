@@ -169,6 +169,41 @@ def test_a_version_written_as_a_number_must_be_quoted() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (
+            '"2026/01"',
+            "a version may not contain '/' (it is part of the policy's web address); use letters, digits, "
+            "'.', '-' or '_', e.g. '2026.1'",
+        ),
+        (
+            '"2026.1#draft"',
+            "a version may not contain '#' (it is part of the policy's web address); use letters, "
+            "digits, '.', '-' or '_', e.g. '2026.1'",
+        ),
+        (
+            '"2026.1\\n"',
+            "a version may not contain '\\n' (it is part of the policy's web address); use letters, "
+            "digits, '.', '-' or '_', e.g. '2026.1'",
+        ),
+        ('" 2026.1"', "a version may not begin or end with a space"),
+        ('"' + "9" * 65 + '"', "a version is at most 64 characters, not 65"),
+        ("2026-01-01", 'write the version in quotes ("2026-01-01"): YAML reads 2026-01-01 as a date'),
+    ],
+)
+def test_a_version_is_one_segment_of_an_address(version: str, message: str) -> None:
+    # Each was accepted: '2026/01' published a version whose public page (/policies/beijing/2026/01) no one could
+    # reach, and a line break split the reports' lines.
+    text = beijing_text().replace('version: "2026.2"', f"version: {version}", 1)
+    assert problems(text) == [f"beijing.yaml:{line_of(text, 'version: ')}: version: {message}"]
+
+
+def test_a_version_may_be_written_in_any_script() -> None:
+    text = beijing_text().replace('version: "2026.2"', 'version: "2026 年版 v1.0-rc+1"', 1)
+    assert parse_policy(text, ORIGIN).policy.version == "2026 年版 v1.0-rc+1"
+
+
 def test_zero_points() -> None:
     text = edit(beijing_text(), "points: 10", "points: 0", within="civic.blood_donation")
     line = line_of(text, "points: 0", within="civic.blood_donation")

@@ -309,6 +309,10 @@ class Exchange(_Strict):
     lists: list[str] = []
 
 
+VERSION_MAX = 64  # characters
+_VERSION_BREAKS = frozenset("/\\?#%")  # what would end or escape a segment of an address
+
+
 class Policy(_Strict):
     """A published, versioned scoring policy."""
 
@@ -338,8 +342,22 @@ class Policy(_Strict):
             return str(value)
         if isinstance(value, float):
             raise ValueError(f'write the version in quotes ("{value}" as a number loses digits such as 2026.10)')
+        if isinstance(value, dt.date):
+            raise ValueError(f'write the version in quotes ("{value}"): YAML reads {value} as a date')
         if not isinstance(value, str) or not value.strip():
             raise ValueError("version must be a non-empty text, e.g. '2026.1'")
+        # The version is a segment of the policy's addresses (/policies/<id>/<version>, /v1/policies/<id>/<version>)
+        # and a line of every report: '2026/01' made the public page unreachable, a control character broke lines.
+        if len(value) > VERSION_MAX:
+            raise ValueError(f"a version is at most {VERSION_MAX} characters, not {len(value)}")
+        bad = next((c for c in value if c in _VERSION_BREAKS or not c.isprintable()), None)
+        if bad is not None:
+            raise ValueError(
+                f"a version may not contain {bad!r} (it is part of the policy's web address); use letters, digits, "
+                "'.', '-' or '_', e.g. '2026.1'"
+            )
+        if value != value.strip():
+            raise ValueError("a version may not begin or end with a space")
         return value
 
     def tier_ids(self) -> list[str]:
