@@ -312,6 +312,24 @@ def test_unknown_list_in_a_service() -> None:
     ]
 
 
+def test_a_dimension_or_list_no_condition_could_name_is_refused_at_its_id() -> None:
+    # Conditions on subjects name dimensions and lists by their ids. `civic.duty` was accepted as a dimension, and
+    # every condition naming it refused later ("unexpected character '.'"); a list `true` was accepted, and
+    # `not true` in a service read the literal, refusing everyone.
+    text = beijing_text().replace("{id: civic, name:", "{id: civic.duty, name:", 1).replace(
+        "dimension: civic\n", "dimension: civic.duty\n"
+    )
+    text = text.replace("  - id: redlist\n", "  - id: 'true'\n", 1)
+    words = "(letters, digits and '_'; not and, or, not, in, is, null, true, false, date)"
+    found = [p for p in problems(text) if ": id: " in p]
+    assert found == [
+        f"beijing.yaml:{line_of(text, 'id: civic.duty')}: dimension civic.duty: id: 'civic.duty' has a '.', so no "
+        f"condition could name the dimension: a dimension's id is a name in conditions on subjects {words}",
+        f"beijing.yaml:{line_of(text, chr(39) + 'true' + chr(39))}: list true: id: 'true' is a word of the condition "
+        f"language, so no condition could name the list: a list's id is a name in conditions on subjects {words}",
+    ]
+
+
 def test_criterion_with_both_when_and_record() -> None:
     text = edit(
         beijing_text(),

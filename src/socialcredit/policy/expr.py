@@ -44,6 +44,7 @@ __all__ = [
     "Var",
     "check",
     "evaluate",
+    "is_name",
     "names_in",
     "parse",
 ]
@@ -112,7 +113,14 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false", "date"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_LENGTH = 2000
+
+
+def is_name(word: str) -> bool:
+    """Whether a condition can use ``word`` as a name (a dimension's or a list's id is one): letters, digits and
+    '_', and not a word of the language (``and``, ``null``, ``date``, ...)."""
+    return _NAME.fullmatch(word) is not None and word not in _KEYWORDS
 
 
 @dataclass(frozen=True)

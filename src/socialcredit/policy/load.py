@@ -254,6 +254,8 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
             problems.add(("dimensions", i), f"min {d.min} is greater than max {d.max}")
         if d.id in SUBJECT_FACTS or d.id == "profession":
             problems.add(("dimensions", i, "id"), f"{d.id!r} is a reserved name")
+        elif not expr.is_name(d.id):
+            problems.add(("dimensions", i, "id"), _not_a_name(d.id, "dimension"))
     for cat in p.consent.categories:
         if cat not in catalog.categories:
             problems.add(("consent", "categories"), f"unknown data category {cat!r}")
@@ -285,6 +287,8 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
             problems.add(("lists", i, "criteria", j), f"criterion id {crit_ids[j]!r} is used more than once")
         if lst.id in facts:
             problems.add(("lists", i, "id"), f"{lst.id!r} is a reserved name")
+        elif not expr.is_name(lst.id):
+            problems.add(("lists", i, "id"), _not_a_name(lst.id, "list"))
         for j, c in enumerate(lst.criteria):
             path = ("lists", i, "criteria", j)
             if sum(x is not None for x in (c.when, c.record, c.via)) != 1:
@@ -320,6 +324,15 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
             if name not in list_ids:
                 problems.add(("exchange", "lists", i), f"unknown list {name!r}; lists: {', '.join(list_ids)}")
     return conditions
+
+
+def _not_a_name(ident: str, kind: str) -> str:
+    """Why a dimension's or a list's id cannot be named in a condition (conditions on subjects name them)."""
+    why = "has a '.'" if "." in ident else "is a word of the condition language"
+    return (
+        f"{ident!r} {why}, so no condition could name the {kind}: a {kind}'s id is a name in conditions on "
+        "subjects (letters, digits and '_'; not and, or, not, in, is, null, true, false, date)"
+    )
 
 
 def _check_relation(
