@@ -261,6 +261,16 @@ def test_unknown_profession() -> None:
     ]
 
 
+def test_an_empty_list_of_professions_is_refused() -> None:
+    # `professions: []` was read as no restriction: the sector rule took points from everyone
+    rule_id = next(r.id for r in builtin_policy("beijing").policy.rules if r.professions)
+    text = edit(beijing_text(), "professions: [", "professions: [] #", within=rule_id)
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'professions: []', within=rule_id)}: rule {rule_id}: professions: name at least "
+        "one profession, or leave 'professions' out for everyone"
+    ]
+
+
 def test_invalid_reason_code() -> None:
     text = edit(beijing_text(), "code: TAX_PAID", "code: tax_paid", within="tax.paid")
     line = line_of(text, "code: tax_paid")
@@ -316,8 +326,10 @@ def test_a_dimension_or_list_no_condition_could_name_is_refused_at_its_id() -> N
     # Conditions on subjects name dimensions and lists by their ids. `civic.duty` was accepted as a dimension, and
     # every condition naming it refused later ("unexpected character '.'"); a list `true` was accepted, and
     # `not true` in a service read the literal, refusing everyone.
-    text = beijing_text().replace("{id: civic, name:", "{id: civic.duty, name:", 1).replace(
-        "dimension: civic\n", "dimension: civic.duty\n"
+    text = (
+        beijing_text()
+        .replace("{id: civic, name:", "{id: civic.duty, name:", 1)
+        .replace("dimension: civic\n", "dimension: civic.duty\n")
     )
     text = text.replace("  - id: redlist\n", "  - id: 'true'\n", 1)
     words = "(letters, digits and '_'; not and, or, not, in, is, null, true, false, date)"

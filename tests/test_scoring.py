@@ -501,7 +501,7 @@ def test_the_63rd_service_is_granted_and_a_64th_is_refused(reg: Registry, tmp_pa
 
     def services(n: int) -> str:
         return "".join(
-            f"- {{id: s{i}, name: {{zh: 服务, en: service}}, grant_if: \"{'score >= 100' if i == n - 1 else 'true'}\", "
+            f'- {{id: s{i}, name: {{zh: 服务, en: service}}, grant_if: "{"score >= 100" if i == n - 1 else "true"}", '
             "refusal: {zh: 拒绝, en: refused}}\n"
             for i in range(n)
         )

@@ -272,6 +272,11 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
         for prof in r.professions or []:
             if prof not in catalog.professions:
                 problems.add((*path, "professions"), f"unknown profession {prof!r}")
+        if r.professions is not None and not r.professions:
+            # [] read as "no restriction": the rule applied to everyone, where its author may have meant no one
+            problems.add(
+                (*path, "professions"), "name at least one profession, or leave 'professions' out for everyone"
+            )
         if r.points == 0:
             problems.add((*path, "points"), "a rule must give or take points; 0 does nothing")
         elif not MIN_POINTS <= abs(r.points) <= MAX_POINTS:  # also NaN and infinity
