@@ -161,6 +161,29 @@ def test_numbers_are_not_coerced_from_other_kinds(old: str, new: str, message: s
     assert problems(text) == [f"beijing.yaml:{line}: rule civic.blood_donation: {message}"]
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("cap: 20", "cap: 2e1", "cap: must be a number, not '2e1' (YAML reads 2e1 as text: write 20)"),
+        (
+            "points: 10",
+            "points: 1e-6",
+            "points: must be a number, not '1e-6' (YAML reads 1e-6 as text: write 0.000001)",
+        ),
+        (
+            "window_days: 730",
+            "window_days: 7.3e2",
+            "window_days: must be a whole number, not '7.3e2' (YAML reads 7.3e2 as text: write 730)",
+        ),
+        ("cap: 20", "cap: 1e40", "cap: must be a number, not '1e40' (YAML reads 1e40 as text: write 1.0e+40)"),
+    ],
+)
+def test_a_number_with_an_exponent_yaml_reads_as_text_says_how_to_write_it(old: str, new: str, message: str) -> None:
+    # YAML 1.1 reads 2e1 as text (it wants 2.0e+1): "must be a number, not '2e1'" left the author puzzled
+    text = edit(beijing_text(), old, new, within="civic.blood_donation")
+    assert problems(text) == [f"beijing.yaml:{line_of(text, new)}: rule civic.blood_donation: {message}"]
+
+
 def test_a_version_written_as_a_number_must_be_quoted() -> None:
     text = beijing_text().replace('version: "2026.2"', "version: 2026.10", 1)
     assert problems(text) == [

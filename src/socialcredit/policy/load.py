@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -165,11 +166,29 @@ def _pydantic_message(err: Any) -> str:
         "model_type": "must be a mapping of keys to values",
     }
     if err["type"] in plain:
-        return f"{plain[err['type']]}, not {err['input']!r}"
+        return f"{plain[err['type']]}, not {err['input']!r}" + _exponent_hint(err["input"])
     if err["type"] == "literal_error":
         expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "")
         return f"{err['input']!r} is not one of: {expected.replace(' or ', ', ')}"
     return msg.removeprefix("Value error, ")
+
+
+def _exponent_hint(value: object) -> str:
+    """For a number YAML read as text because of its exponent (1e3, 1e-6: YAML 1.1 wants a dot and a signed
+    exponent, 1.0e+3), how to write it; '' for anything else."""
+    if not isinstance(value, str) or "e" not in value.lower():
+        return ""
+    try:
+        number = decimal.Decimal(value.strip())
+    except decimal.InvalidOperation:
+        return ""
+    if not number.is_finite():
+        return ""
+    written = format(number, "f")
+    if len(written) > 24:  # YAML's own form: a dot in the mantissa and a signed exponent
+        mantissa, exponent = format(number, "e").split("e")
+        written = f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}"
+    return f" (YAML reads {value} as text: write {written})"
 
 
 def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = None) -> LoadedPolicy:
