@@ -365,6 +365,18 @@ def test_a_dimension_or_list_no_condition_could_name_is_refused_at_its_id() -> N
     ]
 
 
+@pytest.mark.parametrize("kind", ["person", "org"])
+def test_a_relation_needs_a_policy_that_scores_persons_and_organisations(kind: str) -> None:
+    # Under kind: person no organisation is scored (none is on a list), under kind: org no person: the relation was
+    # accepted and never listed anyone
+    text = beijing_text().replace("kind: all\n", f"kind: {kind}\n", 1)
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'via: {')}: list high_spending_restriction criterion "
+        f"{builtin_policy('beijing').policy.list_spec('high_spending_restriction').criteria[0].id}: via: a relation "
+        f"lists persons through organisations on a list, so the policy must score both (kind: all, not {kind})"
+    ]
+
+
 def test_criterion_with_both_when_and_record() -> None:
     text = edit(
         beijing_text(),

@@ -366,6 +366,15 @@ def _check_relation(
     if RELATION_RECORD_TYPE not in catalog.record_types:
         problems.add(path, f"the catalog has no record type {RELATION_RECORD_TYPE!r}: relations cannot be followed")
         return
+    if p.kind != "all":
+        # Under kind: person no organisation is scored, so none is on a list; under kind: org no person is: the
+        # criterion was accepted and silently never held.
+        problems.add(
+            path,
+            f"a relation lists persons through organisations on a list, so the policy must score both (kind: all, "
+            f"not {p.kind})",
+        )
+        return
     target = next((x for x in p.lists if x.id == via.list), None)
     if target is None:
         problems.add((*path, "list"), f"unknown list {via.list!r}; lists: {', '.join(x.id for x in p.lists)}")
