@@ -15,6 +15,7 @@ import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -921,3 +922,165 @@ def test_nul_character_in_a_literal_is_refused_or_matched(row_value: str) -> Non
     except ExpressionError:
         return
     assert run_in_duckdb(value, row_value) == [(row_value == value,)]
+
+
+# ======================================================================================================
+# The validator accepts only what scores: a policy edited at its edges is refused, or runs (and the run from the
+# scoring state equals the run from the records)
+# ======================================================================================================
+
+EDGE_RULES = """\
+- id: tax.late
+  record_type: tax_payment
+  when: "status == 'late'"
+  dimension: money
+  points: -8
+  decay: {half_life_days: 90}
+  expires_after_days: 400
+  reason: {code: TAX_LATE, zh: 测试, en: test}
+- id: tax.paid
+  record_type: tax_payment
+  when: "status == 'paid'"
+  dimension: civic
+  points: 3
+  per: month
+  window_days: 200
+  cap: 10
+  reason: {code: TAX_PAID, zh: 测试, en: test}
+- id: sector.evaded
+  record_type: tax_payment
+  when: "status == 'evaded'"
+  professions: [accounting]
+  dimension: money
+  points: -20
+  reason: {code: SECTOR_EVADED, zh: 测试, en: test}
+"""
+EDGE_LISTS = """\
+- id: blacklist
+  kind: black
+  name: {zh: 黑名单, en: blacklist}
+  criteria:
+    - id: evasion
+      record: {record_type: tax_payment, when: "status == 'evaded'", within_days: 90}
+      reason: {code: LIST_EVASION, zh: 测试, en: test}
+    - id: low_score
+      when: "score < 95 and money < 0"
+      reason: {code: LIST_LOW, zh: 测试, en: test}
+"""
+EDGE_SERVICES = """\
+- id: rail
+  name: {zh: 高铁, en: rail}
+  grant_if: "not blacklist and tier >= 'bronze'"
+  refusal: {zh: 拒绝, en: refused}
+"""
+# Values at the edges of what a key takes: the limits of the language, past them, and other kinds of value.
+EDGE_VALUES: list[Any] = [
+    0, -0.0, 1, -1, 0.000001, 0.0000001, 100_000, 100_001, 2**31, 2**63, 10**30, 1_000_000_000, 1_000_000_001,
+    float("inf"), float("-inf"), float("nan"), "1e3", "", "a.b", "true", True, None, [], [1], "2026/1",
+]  # fmt: skip
+# The keys edited: (section, key).
+EDITED = [
+    ("rules", "points"), ("rules", "cap"), ("rules", "window_days"), ("rules", "expires_after_days"),
+    ("rules", "decay"), ("rules", "professions"), ("dimensions", "min"), ("dimensions", "max"), ("dimensions", "id"),
+    ("scale", "base"), ("scale", "max"), ("scale", "min"), ("tiers", "min"), ("lists", "id"), ("lists", "grace_days"),
+    ("record", "within_days"), ("services", "count"), ("version", ""),
+]  # fmt: skip
+
+
+def _edited_policy(edits: list[tuple[int, int, int]]) -> str:
+    """A small policy with ``edits`` made: (key, item, value) indices into EDITED, the items of the key's section and
+    EDGE_VALUES. Written back as YAML, so every value is one YAML can hold."""
+    import yaml
+
+    from scoring_helpers import policy_text
+
+    doc = yaml.safe_load(policy_text(EDGE_RULES, lists=EDGE_LISTS, services=EDGE_SERVICES))
+    for key, item, value in edits:
+        section, name = EDITED[key]
+        v = EDGE_VALUES[value]
+        if section in ("rules", "dimensions", "tiers", "lists"):
+            target = doc[section][item % len(doc[section])]
+            target[name] = {"half_life_days": v} if name == "decay" else v
+        elif section == "record":
+            doc["lists"][0]["criteria"][0]["record"][name] = v
+        elif section == "scale":
+            doc["scale"][name] = v
+        elif section == "services":  # 0 to 69 services
+            doc["services"] = [{**doc["services"][0], "id": f"s{i}"} for i in range(item % 70)]
+        else:
+            doc[section] = v
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+@pytest.fixture(scope="module")
+def edge_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry with an accountant, a retailer and an organisation, and their tax records (late, paid, evaded)."""
+    from scoring_helpers import Registry, days_before, org, person, tax
+    from socialcredit.store import open_store
+
+    folder = tmp_path_factory.mktemp("edges")
+    reg = Registry(open_store(folder / "registry.duckdb", create=True), folder, dt.date(2026, 1, 1))
+    subjects = [person(1), person(2), org()]
+    reg.register(dict(zip(subjects, ["accounting", "retail", None], strict=True)))
+    statuses = ("late", "paid", "evaded")
+    rows = [
+        tax(f"T{i}{k}", s, days_before(30 * k + i), status=statuses[k])
+        for i, s in enumerate(subjects)
+        for k in range(3)
+    ]
+    reg.send("tax_bureau", rows)
+    reg.store.execute("CHECKPOINT")
+    reg.store.close()
+    return folder / "registry.duckdb"
+
+
+def _edit(section: str, name: str, value: Any, item: int = 0) -> tuple[int, int, int]:
+    return EDITED.index((section, name)), item, next(i for i, v in enumerate(EDGE_VALUES) if v is value or v == value)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(range(len(EDITED))), st.integers(0, 99), st.sampled_from(range(len(EDGE_VALUES)))),
+        min_size=1,
+        max_size=2,
+    )
+)
+# each was accepted, then the run (or the purge) failed
+@example(edits=[_edit("rules", "cap", float("inf"))])
+@example(edits=[_edit("dimensions", "max", float("inf"))])
+@example(edits=[_edit("scale", "max", 2**31), _edit("scale", "base", 2**31)])
+@example(edits=[_edit("services", "count", None, item=64)])
+@example(edits=[_edit("rules", "expires_after_days", 2**31)])
+def test_a_policy_edited_at_its_edges_is_refused_or_scores_alike_from_state_and_records(
+    edge_template: Path, edits: list[tuple[int, int, int]]
+) -> None:
+    # .inf caps and limits, scales past 2^31, a 64th service and expiries of 2^31 days were accepted, then every run
+    # (or the purge) failed; a dotted list id was accepted, and no condition could name it.
+    import shutil
+    import tempfile
+
+    from scoring_helpers import run_differences
+    from socialcredit.errors import SocialCreditError
+    from socialcredit.registry.due_process.retention import purge_expired
+    from socialcredit.registry.scoring.policies import publish_policy
+    from socialcredit.registry.scoring.runs import score
+    from socialcredit.store import open_store
+
+    try:
+        loaded = parse_policy(_edited_policy(edits), "edited.yaml")
+    except SocialCreditError:
+        return  # refused, with its message (the exact messages are the tests above)
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copyfile(edge_template, Path(folder) / "registry.duckdb")
+        store = open_store(Path(folder) / "registry.duckdb")
+        try:
+            publish_policy(store, loaded)
+            state = score(store, loaded, dt.date(2026, 1, 1))
+            records = score(store, loaded, dt.date(2026, 1, 1), from_records=True)
+            assert (state.source, records.source) == ("state", "records")
+            assert run_differences(store, state.run_id, records.run_id) == []
+            purge_expired(store, dt.date(2026, 1, 1))
+        finally:
+            store.close()
