@@ -454,6 +454,17 @@ def test_a_value_yaml_reads_but_python_cannot_build_is_a_located_problem() -> No
     ]
 
 
+@pytest.mark.parametrize("day", ["0001-01-10", "1899-12-31", "2200-01-01"])
+def test_a_mandatory_enrollment_date_out_of_range_is_refused(day: str) -> None:
+    # 0001-01-10 was accepted, then the daily due process failed computing its notice date (before the year 1)
+    text = policy_on_dates(f"mandatory_from: {day}")
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'mandatory_from')}: consent.mandatory_from: {day} is out of range: a date from "
+        "1900-01-01 to 2199-12-31"
+    ]
+    assert parse_policy(policy_on_dates("mandatory_from: 1900-01-01"), ORIGIN).policy.consent.notice_days == 30
+
+
 def policy_on_dates(consent_line: str) -> str:
     """The shipped Beijing policy with a consent section whose second line is ``consent_line``."""
     return beijing_text() + f"consent:\n  categories: [commercial]\n  {consent_line}\n"

@@ -294,12 +294,24 @@ class Retention(_Strict):
     purge_after_days: int = Field(default=0, ge=0, le=MAX_DAYS)
 
 
+MANDATORY_EARLIEST, MANDATORY_LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
 class Consent(_Strict):
     """Data categories counted only with the subject's consent until enrollment becomes mandatory."""
 
     categories: list[str] = []
     mandatory_from: dt.date | None = None
     notice_days: int = Field(default=30, ge=0, le=MAX_DAYS)
+
+    @field_validator("mandatory_from")
+    @classmethod
+    def _in_range(cls, value: dt.date | None) -> dt.date | None:
+        # The daily notice is due notice_days before it: a date near the year 1 was accepted, then the daily due
+        # process failed (no date lies before it), for every policy in use.
+        if value is not None and not MANDATORY_EARLIEST <= value <= MANDATORY_LATEST:
+            raise ValueError(f"{value} is out of range: a date from {MANDATORY_EARLIEST} to {MANDATORY_LATEST}")
+        return value
 
 
 class Exchange(_Strict):
