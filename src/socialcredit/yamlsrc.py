@@ -17,7 +17,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from socialcredit.errors import LimitError
 from socialcredit.settings import env_name, get_settings
 
-__all__ = ["LocatedDoc", "check_limits", "load_located"]
+__all__ = ["LocatedDoc", "check_limits", "load_located", "safe_load_unique"]
 
 Path_ = tuple[str | int, ...]
 
@@ -83,6 +83,33 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
         return [_convert(item, (*path, i), lines) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     return _scalar(node)
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """Safe loading that refuses a key given twice in one mapping (safe loading keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                line = first.get(key)
+            except TypeError:  # an unhashable key: the base class says so
+                break
+            if line is not None:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} is given twice (first on line {line}); give each key once",
+                    key_node.start_mark,
+                )
+            first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load_unique(text: str) -> Any:
+    """``yaml.safe_load``, refusing a key given twice in one mapping (a ConstructorError at its line)."""
+    return yaml.load(text, Loader=_UniqueKeys)
 
 
 def check_limits(text: str, source: str) -> None:
