@@ -388,6 +388,23 @@ def test_malformed_catalogs_raise_catalog_error_only(text: str) -> None:
         assert str(exc).startswith("c.yaml: ")
 
 
+def test_a_record_type_given_twice_is_refused_not_the_first_dropped() -> None:
+    # safe loading kept the second tax_payment: a catalog publishing both lost the first's fields without a word
+    text = shipped_catalog_text()
+    start = text.index("  tax_payment:\n")
+    end = text.index("\n  ", text.index("\n", start) + 1)
+    while text[end + 3] == " ":  # to the next record type (two spaces, then a name)
+        end = text.index("\n  ", end + 1)
+    twice = text[:end] + "\n" + text[start:end] + text[end:]
+    first = text.count("\n", 0, start) + 1
+    with pytest.raises(CatalogError) as info:
+        parse_catalog(twice, "c.yaml")
+    assert str(info.value).startswith(
+        "c.yaml: invalid catalog: not valid YAML: the key 'tax_payment' is given twice (first on line "
+        f"{first}); give each key once"
+    )
+
+
 def test_limits_are_named() -> None:
     many = {
         f"t{i}": {"name": {"zh": "x", "en": "x"}, "category": "c", "subjects": ["person"], "fields": {}}

@@ -28,9 +28,9 @@ Operators and constructs covered (the whole grammar of docs/policy-language.md):
 * literals: whole numbers, decimals, texts in single and double quotes, ``true``, ``false``, ``null``,
   dates; and null facts for every name.
 
-Known and not fixed (an xfail test): arithmetic on whole-number literals alone overflows SQL's 32-bit INTEGER
-(``100000 * 100000`` fails the query) where the evaluator computes exactly. Whole-number literals are kept
-small elsewhere so that this one limitation does not hide the rest.
+A calculation of whole-number literals alone (``100000 * 100000``) is computed once, exactly, and lowered as one
+number (``expr.whole_constant``): the engines' whole-number literals are 32-bit, and their product failed the query
+where the evaluator computes exactly. Whole-number literals are kept small in the random conditions.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from hypothesis import strategies as st
 from socialcredit.catalog import FieldSpec
 from socialcredit.compiler.dialects import DuckDBDialect, SparkDialect
 from socialcredit.compiler.lower import lower
+from socialcredit.errors import ExpressionError
 from socialcredit.policy import expr, record_env
 from socialcredit.policy.load import SUBJECT_FACTS
 
@@ -362,15 +363,38 @@ def test_fixed_points(con: duckdb.DuckDBPyConnection, text: str, given_facts: di
     assert duckdb_answers(con, c, [facts]) == [expected]
 
 
-@pytest.mark.xfail(strict=True, raises=duckdb.OutOfRangeException, reason="known: SQL integer literals overflow")
-def test_integer_literal_arithmetic_beyond_32_bits(con: duckdb.DuckDBPyConnection) -> None:
-    # Whole-number literals are INTEGER in DuckDB and INT in Spark: their product overflows at 2^31 and fails
-    # the query (Spark in ANSI mode too), while the evaluator computes 10^10. Not fixed here: it would need
-    # every whole-number literal of a condition printed as a BIGINT, and still fails beyond 2^63.
-    facts = dict.fromkeys(ENV) | {"days_late": 1}
-    c = compile_condition("days_late < 100000 * 100000")
-    assert python_answer(c, facts) is True
-    assert duckdb_answers(con, c, [facts]) == [True]
+@pytest.mark.parametrize(
+    ("text", "days_late", "answer"),
+    [
+        ("days_late < 100000 * 100000", 1, True),
+        ("days_late > 100000 * 100000 - 1", 9_999_999_999, False),
+        ("days_late == -(3000000 * 3000000) + 9000000000000 + 7", 7, True),
+        ("days_late * 2 < 999999999 * 999999999", 1, True),
+    ],
+)
+def test_integer_literal_arithmetic_beyond_32_bits(
+    con: duckdb.DuckDBPyConnection, text: str, days_late: int, answer: bool
+) -> None:
+    # Whole-number literals are INTEGER in DuckDB and INT in Spark: their product overflowed at 2^31 and failed
+    # the query (Spark in ANSI mode too, so every run under such a rule), while the evaluator computes 10^10. The
+    # calculation is now lowered as the one number it comes to.
+    facts = dict.fromkeys(ENV) | {"days_late": days_late}
+    c = compile_condition(text)
+    assert python_answer(c, facts) is answer
+    assert duckdb_answers(con, c, [facts]) == [answer]
+    assert "100000 * 100000" not in SparkDialect().sql(c.tree)
+
+
+@pytest.mark.parametrize("text", ["days_late < 1000000000 * 1000000000", "days_late < -999999999999999999 - 1"])
+def test_a_calculation_of_whole_numbers_past_18_digits_is_refused(text: str) -> None:
+    # the same bound as a number written out: it stays a 64-bit integer in every engine
+    with pytest.raises(ExpressionError) as info:
+        compile_condition(text)
+    operator_at = text.index(" * " if "*" in text else " - ") + 1
+    assert str(info.value) == (
+        f"a calculation of whole numbers alone may come to at most 18 digits (at character {operator_at + 1} of "
+        f"{text!r})"
+    )
 
 
 def test_literal_arithmetic_against_its_exact_decimal_value(con: duckdb.DuckDBPyConnection) -> None:

@@ -325,6 +325,21 @@ def test_an_invalid_policy_file_exits_2(tmp_path: Path) -> None:
     assert proc.stderr.startswith(f"error: {bad}:1: name: is required")
 
 
+def test_a_policy_file_with_a_date_that_does_not_exist_exits_2(tmp_path: Path) -> None:
+    # 2027 is not a leap year: YAML reads the date, Python cannot build it (it was an internal error, exit 3)
+    from socialcredit.policy import builtin_policy
+
+    bad = tmp_path / "bad.yaml"
+    text = builtin_policy("sesame").text.replace("mandatory_from: 2027-07-01", "mandatory_from: 2027-02-29")
+    bad.write_text(text, encoding="utf-8")
+    line = text[: text.index("mandatory_from")].count("\n") + 1
+    proc = sc("policy", "check", bad)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {bad}:{line}: not valid YAML: 2027-02-29 is not a date (day is out of range for month)\n",
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "what"), [(("serve",), "the service"), (("matchmaking", "serve", "--key", "sc_0_x"), "the site")]

@@ -443,6 +443,36 @@ def test_hostile_yaml_policies_are_refused_before_they_are_built(
     assert len(BOMB) == 237
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "mandatory_from: 2027-07-01",
+            "mandatory_from: 2027-02-29",
+            "2027-02-29 is not a date (day is out of range for month)",
+        ),
+        ("notice_days: 60", "notice_days: " + "9" * 5000, "a whole number of 5000 characters is too long to read"),
+        (
+            "notice_days: 60",
+            "notice_days: 60\n  notice_days: 61",
+            "the key 'notice_days' is given twice (first on line {line}); give each key once",
+        ),
+    ],
+    ids=["no_such_date", "long_number", "key_twice"],
+)
+def test_a_posted_policy_yaml_cannot_build_is_a_422_at_its_line(
+    hostile: dict[str, Any], old: str, new: str, message: str
+) -> None:
+    # The first two were a 500 (a ValueError out of the YAML reader); the third was published without its first key.
+    from socialcredit.policy import builtin_policy
+
+    text = builtin_policy("sesame").text.replace(old, new, 1)
+    line = text[: text.index(old.split(":")[0])].count("\n") + 1
+    bad = line + 1 if "given twice" in message else line
+    r = _send(hostile, "operator", "application/yaml", text.encode(), path="/v1/policies")
+    assert _error(r) == (422, "invalid_policy", f"request body:{bad}: not valid YAML: {message.format(line=line)}")
+
+
 # --- point 8: accepted but should not be ----------------------------------------------------------------------------
 
 

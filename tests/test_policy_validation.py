@@ -15,6 +15,7 @@ import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -161,12 +162,70 @@ def test_numbers_are_not_coerced_from_other_kinds(old: str, new: str, message: s
     assert problems(text) == [f"beijing.yaml:{line}: rule civic.blood_donation: {message}"]
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("cap: 20", "cap: 2e1", "cap: must be a number, not '2e1' (YAML reads 2e1 as text: write 20)"),
+        (
+            "points: 10",
+            "points: 1e-6",
+            "points: must be a number, not '1e-6' (YAML reads 1e-6 as text: write 0.000001)",
+        ),
+        (
+            "window_days: 730",
+            "window_days: 7.3e2",
+            "window_days: must be a whole number, not '7.3e2' (YAML reads 7.3e2 as text: write 730)",
+        ),
+        ("cap: 20", "cap: 1e40", "cap: must be a number, not '1e40' (YAML reads 1e40 as text: write 1.0e+40)"),
+    ],
+)
+def test_a_number_with_an_exponent_yaml_reads_as_text_says_how_to_write_it(old: str, new: str, message: str) -> None:
+    # YAML 1.1 reads 2e1 as text (it wants 2.0e+1): "must be a number, not '2e1'" left the author puzzled
+    text = edit(beijing_text(), old, new, within="civic.blood_donation")
+    assert problems(text) == [f"beijing.yaml:{line_of(text, new)}: rule civic.blood_donation: {message}"]
+
+
 def test_a_version_written_as_a_number_must_be_quoted() -> None:
     text = beijing_text().replace('version: "2026.2"', "version: 2026.10", 1)
     assert problems(text) == [
         f"beijing.yaml:{line_of(text, 'version: 2026.10')}: version: write the version in quotes "
         '("2026.1" as a number loses digits such as 2026.10)'
     ]
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (
+            '"2026/01"',
+            "a version may not contain '/' (it is part of the policy's web address); use letters, digits, "
+            "'.', '-' or '_', e.g. '2026.1'",
+        ),
+        (
+            '"2026.1#draft"',
+            "a version may not contain '#' (it is part of the policy's web address); use letters, "
+            "digits, '.', '-' or '_', e.g. '2026.1'",
+        ),
+        (
+            '"2026.1\\n"',
+            "a version may not contain '\\n' (it is part of the policy's web address); use letters, "
+            "digits, '.', '-' or '_', e.g. '2026.1'",
+        ),
+        ('" 2026.1"', "a version may not begin or end with a space"),
+        ('"' + "9" * 65 + '"', "a version is at most 64 characters, not 65"),
+        ("2026-01-01", 'write the version in quotes ("2026-01-01"): YAML reads 2026-01-01 as a date'),
+    ],
+)
+def test_a_version_is_one_segment_of_an_address(version: str, message: str) -> None:
+    # Each was accepted: '2026/01' published a version whose public page (/policies/beijing/2026/01) no one could
+    # reach, and a line break split the reports' lines.
+    text = beijing_text().replace('version: "2026.2"', f"version: {version}", 1)
+    assert problems(text) == [f"beijing.yaml:{line_of(text, 'version: ')}: version: {message}"]
+
+
+def test_a_version_may_be_written_in_any_script() -> None:
+    text = beijing_text().replace('version: "2026.2"', 'version: "2026 年版 v1.0-rc+1"', 1)
+    assert parse_policy(text, ORIGIN).policy.version == "2026 年版 v1.0-rc+1"
 
 
 def test_zero_points() -> None:
@@ -185,6 +244,20 @@ def test_points_out_of_range(points: str) -> None:
     assert problems(text) == [
         f"beijing.yaml:{line}: rule civic.blood_donation: points: points are counted in millionths of a point, "
         f"from 0.000001 to 100,000 either way; {value} is out of range"
+    ]
+
+
+@pytest.mark.parametrize(("value", "shown"), [(".inf", "inf"), ("-.inf", "-inf"), (".nan", "nan")])
+def test_a_cap_or_a_dimension_limit_must_be_finite(value: str, shown: str) -> None:
+    # `max: .inf` for "no limit" was accepted, then lowered to SQL as a column named inf: every run failed
+    text = edit(beijing_text(), "cap: 20", f"cap: {value}", within="civic.blood_donation")
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, f'cap: {value}')}: rule civic.blood_donation: cap: must be a finite number, "
+        f"not {shown}"
+    ]
+    text = beijing_text().replace("en: civic}, min: -100, max: 60}", f"en: civic}}, min: -100, max: {value}}}", 1)
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'id: civic,')}: dimension civic: max: must be a finite number, not {shown}"
     ]
 
 
@@ -209,6 +282,16 @@ def test_unknown_profession() -> None:
     line = line_of(text, "[accountant]")
     assert problems(text) == [
         f"beijing.yaml:{line}: rule sector.accountant_tax: professions: unknown profession 'accountant'"
+    ]
+
+
+def test_an_empty_list_of_professions_is_refused() -> None:
+    # `professions: []` was read as no restriction: the sector rule took points from everyone
+    rule_id = next(r.id for r in builtin_policy("beijing").policy.rules if r.professions)
+    text = edit(beijing_text(), "professions: [", "professions: [] #", within=rule_id)
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'professions: []', within=rule_id)}: rule {rule_id}: professions: name at least "
+        "one profession, or leave 'professions' out for everyone"
     ]
 
 
@@ -263,6 +346,38 @@ def test_unknown_list_in_a_service() -> None:
     ]
 
 
+def test_a_dimension_or_list_no_condition_could_name_is_refused_at_its_id() -> None:
+    # Conditions on subjects name dimensions and lists by their ids. `civic.duty` was accepted as a dimension, and
+    # every condition naming it refused later ("unexpected character '.'"); a list `true` was accepted, and
+    # `not true` in a service read the literal, refusing everyone.
+    text = (
+        beijing_text()
+        .replace("{id: civic, name:", "{id: civic.duty, name:", 1)
+        .replace("dimension: civic\n", "dimension: civic.duty\n")
+    )
+    text = text.replace("  - id: redlist\n", "  - id: 'true'\n", 1)
+    words = "(letters, digits and '_'; not and, or, not, in, is, null, true, false, date)"
+    found = [p for p in problems(text) if ": id: " in p]
+    assert found == [
+        f"beijing.yaml:{line_of(text, 'id: civic.duty')}: dimension civic.duty: id: 'civic.duty' has a '.', so no "
+        f"condition could name the dimension: a dimension's id is a name in conditions on subjects {words}",
+        f"beijing.yaml:{line_of(text, chr(39) + 'true' + chr(39))}: list true: id: 'true' is a word of the condition "
+        f"language, so no condition could name the list: a list's id is a name in conditions on subjects {words}",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["person", "org"])
+def test_a_relation_needs_a_policy_that_scores_persons_and_organisations(kind: str) -> None:
+    # Under kind: person no organisation is scored (none is on a list), under kind: org no person: the relation was
+    # accepted and never listed anyone
+    text = beijing_text().replace("kind: all\n", f"kind: {kind}\n", 1)
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'via: {')}: list high_spending_restriction criterion "
+        f"{builtin_policy('beijing').policy.list_spec('high_spending_restriction').criteria[0].id}: via: a relation "
+        f"lists persons through organisations on a list, so the policy must score both (kind: all, not {kind})"
+    ]
+
+
 def test_criterion_with_both_when_and_record() -> None:
     text = edit(
         beijing_text(),
@@ -306,6 +421,53 @@ def test_yaml_syntax_error() -> None:
     assert problems(text) == [
         f"beijing.yaml:{line}: not valid YAML: expected <block end>, but found '<block mapping start>'"
     ]
+
+
+def test_a_key_given_twice_is_refused_at_its_second_line() -> None:
+    # Safe loading keeps the last of two equal keys: the first `points` (or a whole first `lists:` block) was dropped
+    # without a word.
+    text = edit(beijing_text(), "    points: 10\n", "    points: 10\n    points: 1\n", within="civic.blood_donation")
+    first = line_of(text, "points: 10", within="civic.blood_donation")
+    assert problems(text) == [
+        f"beijing.yaml:{first + 1}: not valid YAML: the key 'points' is given twice (first on line {first}); "
+        "give each key once"
+    ]
+    lists = beijing_text().index("\nlists:\n")
+    twice = beijing_text() + beijing_text()[lists + 1 :]
+    assert problems(twice) == [
+        f"beijing.yaml:{twice.count(chr(10), 0, len(beijing_text())) + 1}: not valid YAML: the key 'lists' is given "
+        f"twice (first on line {line_of(beijing_text(), chr(10) + 'lists:') + 1}); give each key once"
+    ]
+
+
+def test_a_value_yaml_reads_but_python_cannot_build_is_a_located_problem() -> None:
+    # A date that does not exist, and a whole number past Python's 4300 digits, were an internal error (ValueError).
+    text = policy_on_dates("mandatory_from: 2027-02-29")
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'mandatory_from')}: not valid YAML: 2027-02-29 is not a date "
+        "(day is out of range for month)"
+    ]
+    text = edit(beijing_text(), "points: 10", "points: " + "9" * 5000, within="civic.blood_donation")
+    line = line_of(text, "points: 999", within="civic.blood_donation")
+    assert problems(text) == [
+        f"beijing.yaml:{line}: not valid YAML: a whole number of 5000 characters is too long to read"
+    ]
+
+
+@pytest.mark.parametrize("day", ["0001-01-10", "1899-12-31", "2200-01-01"])
+def test_a_mandatory_enrollment_date_out_of_range_is_refused(day: str) -> None:
+    # 0001-01-10 was accepted, then the daily due process failed computing its notice date (before the year 1)
+    text = policy_on_dates(f"mandatory_from: {day}")
+    assert problems(text) == [
+        f"beijing.yaml:{line_of(text, 'mandatory_from')}: consent.mandatory_from: {day} is out of range: a date from "
+        "1900-01-01 to 2199-12-31"
+    ]
+    assert parse_policy(policy_on_dates("mandatory_from: 1900-01-01"), ORIGIN).policy.consent.notice_days == 30
+
+
+def policy_on_dates(consent_line: str) -> str:
+    """The shipped Beijing policy with a consent section whose second line is ``consent_line``."""
+    return beijing_text() + f"consent:\n  categories: [commercial]\n  {consent_line}\n"
 
 
 def test_a_policy_that_is_not_a_mapping() -> None:
@@ -771,3 +933,165 @@ def test_nul_character_in_a_literal_is_refused_or_matched(row_value: str) -> Non
     except ExpressionError:
         return
     assert run_in_duckdb(value, row_value) == [(row_value == value,)]
+
+
+# ======================================================================================================
+# The validator accepts only what scores: a policy edited at its edges is refused, or runs (and the run from the
+# scoring state equals the run from the records)
+# ======================================================================================================
+
+EDGE_RULES = """\
+- id: tax.late
+  record_type: tax_payment
+  when: "status == 'late'"
+  dimension: money
+  points: -8
+  decay: {half_life_days: 90}
+  expires_after_days: 400
+  reason: {code: TAX_LATE, zh: 测试, en: test}
+- id: tax.paid
+  record_type: tax_payment
+  when: "status == 'paid'"
+  dimension: civic
+  points: 3
+  per: month
+  window_days: 200
+  cap: 10
+  reason: {code: TAX_PAID, zh: 测试, en: test}
+- id: sector.evaded
+  record_type: tax_payment
+  when: "status == 'evaded'"
+  professions: [accounting]
+  dimension: money
+  points: -20
+  reason: {code: SECTOR_EVADED, zh: 测试, en: test}
+"""
+EDGE_LISTS = """\
+- id: blacklist
+  kind: black
+  name: {zh: 黑名单, en: blacklist}
+  criteria:
+    - id: evasion
+      record: {record_type: tax_payment, when: "status == 'evaded'", within_days: 90}
+      reason: {code: LIST_EVASION, zh: 测试, en: test}
+    - id: low_score
+      when: "score < 95 and money < 0"
+      reason: {code: LIST_LOW, zh: 测试, en: test}
+"""
+EDGE_SERVICES = """\
+- id: rail
+  name: {zh: 高铁, en: rail}
+  grant_if: "not blacklist and tier >= 'bronze'"
+  refusal: {zh: 拒绝, en: refused}
+"""
+# Values at the edges of what a key takes: the limits of the language, past them, and other kinds of value.
+EDGE_VALUES: list[Any] = [
+    0, -0.0, 1, -1, 0.000001, 0.0000001, 100_000, 100_001, 2**31, 2**63, 10**30, 1_000_000_000, 1_000_000_001,
+    float("inf"), float("-inf"), float("nan"), "1e3", "", "a.b", "true", True, None, [], [1], "2026/1",
+]  # fmt: skip
+# The keys edited: (section, key).
+EDITED = [
+    ("rules", "points"), ("rules", "cap"), ("rules", "window_days"), ("rules", "expires_after_days"),
+    ("rules", "decay"), ("rules", "professions"), ("dimensions", "min"), ("dimensions", "max"), ("dimensions", "id"),
+    ("scale", "base"), ("scale", "max"), ("scale", "min"), ("tiers", "min"), ("lists", "id"), ("lists", "grace_days"),
+    ("record", "within_days"), ("services", "count"), ("version", ""),
+]  # fmt: skip
+
+
+def _edited_policy(edits: list[tuple[int, int, int]]) -> str:
+    """A small policy with ``edits`` made: (key, item, value) indices into EDITED, the items of the key's section and
+    EDGE_VALUES. Written back as YAML, so every value is one YAML can hold."""
+    import yaml
+
+    from scoring_helpers import policy_text
+
+    doc = yaml.safe_load(policy_text(EDGE_RULES, lists=EDGE_LISTS, services=EDGE_SERVICES))
+    for key, item, value in edits:
+        section, name = EDITED[key]
+        v = EDGE_VALUES[value]
+        if section in ("rules", "dimensions", "tiers", "lists"):
+            target = doc[section][item % len(doc[section])]
+            target[name] = {"half_life_days": v} if name == "decay" else v
+        elif section == "record":
+            doc["lists"][0]["criteria"][0]["record"][name] = v
+        elif section == "scale":
+            doc["scale"][name] = v
+        elif section == "services":  # 0 to 69 services
+            doc["services"] = [{**doc["services"][0], "id": f"s{i}"} for i in range(item % 70)]
+        else:
+            doc[section] = v
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+@pytest.fixture(scope="module")
+def edge_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry with an accountant, a retailer and an organisation, and their tax records (late, paid, evaded)."""
+    from scoring_helpers import Registry, days_before, org, person, tax
+    from socialcredit.store import open_store
+
+    folder = tmp_path_factory.mktemp("edges")
+    reg = Registry(open_store(folder / "registry.duckdb", create=True), folder, dt.date(2026, 1, 1))
+    subjects = [person(1), person(2), org()]
+    reg.register(dict(zip(subjects, ["accounting", "retail", None], strict=True)))
+    statuses = ("late", "paid", "evaded")
+    rows = [
+        tax(f"T{i}{k}", s, days_before(30 * k + i), status=statuses[k])
+        for i, s in enumerate(subjects)
+        for k in range(3)
+    ]
+    reg.send("tax_bureau", rows)
+    reg.store.execute("CHECKPOINT")
+    reg.store.close()
+    return folder / "registry.duckdb"
+
+
+def _edit(section: str, name: str, value: Any, item: int = 0) -> tuple[int, int, int]:
+    return EDITED.index((section, name)), item, next(i for i, v in enumerate(EDGE_VALUES) if v is value or v == value)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(range(len(EDITED))), st.integers(0, 99), st.sampled_from(range(len(EDGE_VALUES)))),
+        min_size=1,
+        max_size=2,
+    )
+)
+# each was accepted, then the run (or the purge) failed
+@example(edits=[_edit("rules", "cap", float("inf"))])
+@example(edits=[_edit("dimensions", "max", float("inf"))])
+@example(edits=[_edit("scale", "max", 2**31), _edit("scale", "base", 2**31)])
+@example(edits=[_edit("services", "count", None, item=64)])
+@example(edits=[_edit("rules", "expires_after_days", 2**31)])
+def test_a_policy_edited_at_its_edges_is_refused_or_scores_alike_from_state_and_records(
+    edge_template: Path, edits: list[tuple[int, int, int]]
+) -> None:
+    # .inf caps and limits, scales past 2^31, a 64th service and expiries of 2^31 days were accepted, then every run
+    # (or the purge) failed; a dotted list id was accepted, and no condition could name it.
+    import shutil
+    import tempfile
+
+    from scoring_helpers import run_differences
+    from socialcredit.errors import SocialCreditError
+    from socialcredit.registry.due_process.retention import purge_expired
+    from socialcredit.registry.scoring.policies import publish_policy
+    from socialcredit.registry.scoring.runs import score
+    from socialcredit.store import open_store
+
+    try:
+        loaded = parse_policy(_edited_policy(edits), "edited.yaml")
+    except SocialCreditError:
+        return  # refused, with its message (the exact messages are the tests above)
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copyfile(edge_template, Path(folder) / "registry.duckdb")
+        store = open_store(Path(folder) / "registry.duckdb")
+        try:
+            publish_policy(store, loaded)
+            state = score(store, loaded, dt.date(2026, 1, 1))
+            records = score(store, loaded, dt.date(2026, 1, 1), from_records=True)
+            assert (state.source, records.source) == ("state", "records")
+            assert run_differences(store, state.run_id, records.run_id) == []
+            purge_expired(store, dt.date(2026, 1, 1))
+        finally:
+            store.close()

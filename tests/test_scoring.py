@@ -36,7 +36,9 @@ from scoring_helpers import (
     write_csv,
 )
 from socialcredit.errors import IngestError, PolicyError
-from socialcredit.policy import builtin_policy
+from socialcredit.policy import builtin_policy, parse_policy
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.due_process.retention import purge_expired
 from socialcredit.registry.records.consent import set_consent
 from socialcredit.registry.records.ingest import RowError, ingest_file
 from socialcredit.registry.reporting.report import record_fields
@@ -134,6 +136,23 @@ def test_record_counts_until_the_horizon_day(reg: Registry, horizon: str) -> Non
     assert reg.points(later, D, "vol") == 5.0
 
 
+def test_days_at_the_languages_bound_count_and_purge_and_more_are_refused(reg: Registry) -> None:
+    """Every count of days is at most MAX_DAYS (100 000): at the bound a record counts and the purge runs (keeping
+    it); an expiry of 2^31 days was accepted, then the purge failed on its 32-bit sum of days."""
+    reg.register({A: None})
+    reg.send("civil_affairs", [volunteering("V1", A, "1990-01-01")])  # on A's birth, the earliest date
+    text = policy_text(rule("vol", "volunteering", 5, expires_after_days=100_000, window_days=100_000))
+    loaded = parse_policy(text + "retention: {purge_after_days: 100000}\n", "test.yaml")
+    assert reg.points(reg.score(loaded).run_id, A, "vol") == 5.0  # 13 149 days old: counts
+    assert purge_expired(reg.store, AS_OF) == {"records": 0, "versions": 0, "by_source": {}}
+    with pytest.raises(PolicyError) as info:
+        make_policy(rule("vol", "volunteering", 5, expires_after_days=2**31))
+    assert info.value.problems == [
+        f"test.yaml:{text.count(chr(10), 0, text.index('expires_after_days')) + 1}: rule vol: expires_after_days: "
+        "Input should be less than or equal to 100000"
+    ]
+
+
 # ========================================================================================================
 # 4. Caps: rule cap, dimension min/max, scale clamp
 # ========================================================================================================
@@ -199,6 +218,22 @@ def test_score_is_clamped_to_the_scale_but_total_is_not(reg: Registry) -> None:
     assert (results[A]["total"], results[A]["score"], results[A]["tier"]) == (250.0, 200, "gold")  # 100+150
     assert (results[B]["total"], results[B]["score"], results[B]["tier"]) == (-50.0, 0, "bronze")  # 100-150
     assert (results[C]["total"], results[C]["score"]) == (200.0, 200)  # exactly the maximum
+
+
+def test_a_scale_at_the_languages_bound_scores(reg: Registry) -> None:
+    """The bound on a scale (MAX_SCORE, a billion either way) is one every engine can score: the score is a 32-bit
+    integer (a scale past 2^31 was accepted, and the run failed casting it)."""
+    reg.register({A: None, B: None})
+    reg.send("tax_bureau", [tax("T1", A, days_before(1), amount=1)])
+    rules = amount_rule("down", -8, 1)
+    scale = "{base: 1000000000, min: -1000000000, max: 1000000000}"
+    tiers = "- {id: top, min: 1000000000}\n- {id: low, min: -1000000000}\n"
+    results = reg.results(reg.score(make_policy(rules, scale=scale, tiers=tiers)).run_id)
+    assert (results[A]["total"], results[A]["score"], results[A]["tier"]) == (999_999_992.0, 999_999_992, "low")
+    assert (results[B]["total"], results[B]["score"], results[B]["tier"]) == (1e9, 1_000_000_000, "top")
+    with pytest.raises(PolicyError) as info:
+        make_policy(rules, scale="{base: 100, min: 0, max: 2147483648}", tiers=tiers.replace("1000000000,", "100,"))
+    assert info.value.problems == ["test.yaml:5: scale.max: Input should be less than or equal to 1000000000"]
 
 
 # ========================================================================================================
@@ -460,6 +495,35 @@ def test_lists_and_services(reg: Registry) -> None:
 # ========================================================================================================
 # 11. Reasons
 # ========================================================================================================
+def test_the_63rd_service_is_granted_and_a_64th_is_refused(reg: Registry, tmp_path: Path) -> None:
+    """A subject's grants are the bits of one BIGINT: 63 services fit (every bit but the sign); a 64th was accepted,
+    then the run failed inserting 2^64 - 1 into run_results."""
+
+    def services(n: int) -> str:
+        return "".join(
+            f'- {{id: s{i}, name: {{zh: 服务, en: service}}, grant_if: "{"score >= 100" if i == n - 1 else "true"}", '
+            "refusal: {zh: 拒绝, en: refused}}\n"
+            for i in range(n)
+        )
+
+    reg.register({A: None, B: None})
+    reg.send("tax_bureau", [tax("T1", A, days_before(1), amount=1)])
+    rules = amount_rule("down", -8, 1)
+    run = reg.score(make_policy(rules, services=services(63))).run_id
+    results = reg.results(run)
+    assert results[B]["grants"] == 2**63 - 1  # 100: all 63
+    assert results[A]["grants"] == 2**62 - 1  # 92: all but the last
+    if reg.engine == "duckdb":
+        snap = Snapshot.load(reg.store, "test")
+        assert [snap.decide(s, "s62", "test", requester="bank").granted for s in (A, B)] == [False, True]
+    with pytest.raises(PolicyError) as info:
+        make_policy(rules, services=services(64))
+    assert info.value.problems == [
+        "test.yaml:20: services: a policy offers at most 63 services (a subject's grants are the bits of one 64-bit "
+        "number); this one offers 64"
+    ]
+
+
 def test_reasons_are_the_four_largest_rules_ties_by_rule_id(reg: Registry) -> None:
     reg.register({A: None, B: None, C: None})
     reg.send(

@@ -17,7 +17,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from socialcredit.errors import LimitError
 from socialcredit.settings import env_name, get_settings
 
-__all__ = ["LocatedDoc", "check_limits", "load_located"]
+__all__ = ["LocatedDoc", "check_limits", "load_located", "safe_load_unique"]
 
 Path_ = tuple[str | int, ...]
 
@@ -41,20 +41,41 @@ class LocatedDoc:
 
 def _scalar(node: yaml.ScalarNode) -> Any:
     """The value of a scalar node, as safe loading gives it (an empty value is None), built from the node itself so
-    that an error keeps the node's own line."""
-    return SafeConstructor().construct_object(node, deep=True)
+    that an error keeps the node's own line. A value YAML recognises but Python cannot build (a date such as
+    2027-02-29, a whole number of thousands of digits) is a ConstructorError at its line, as bad syntax is."""
+    try:
+        return SafeConstructor().construct_object(node, deep=True)
+    except ValueError as exc:
+        if node.tag.endswith(":timestamp"):
+            problem = f"{node.value} is not a date ({exc})"
+        elif node.tag.endswith(":int"):
+            problem = f"a whole number of {len(node.value)} characters is too long to read"
+        else:
+            problem = f"{node.value[:40]!r} cannot be read ({exc})"
+        raise ConstructorError(None, None, problem, node.start_mark) from None
 
 
 def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
+        first: dict[Any, int] = {}  # key -> the line it was first given on
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ConstructorError(
                     None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
                 )
             key = _scalar(key_node)
+            if key in first:
+                # YAML keys are unique; safe loading would keep the last silently (a second `rules:` dropping the
+                # first block's rules)
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} is given twice (first on line {first[key]}); give each key once",
+                    key_node.start_mark,
+                )
+            first[key] = key_node.start_mark.line + 1
             out[key] = _convert(value_node, (*path, str(key)), lines)
             lines[(*path, str(key))] = key_node.start_mark.line + 1
         return out
@@ -62,6 +83,33 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
         return [_convert(item, (*path, i), lines) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     return _scalar(node)
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """Safe loading that refuses a key given twice in one mapping (safe loading keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                line = first.get(key)
+            except TypeError:  # an unhashable key: the base class says so
+                break
+            if line is not None:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} is given twice (first on line {line}); give each key once",
+                    key_node.start_mark,
+                )
+            first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load_unique(text: str) -> Any:
+    """``yaml.safe_load``, refusing a key given twice in one mapping (a ConstructorError at its line)."""
+    return yaml.load(text, Loader=_UniqueKeys)
 
 
 def check_limits(text: str, source: str) -> None:

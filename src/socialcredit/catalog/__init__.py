@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from socialcredit.errors import CatalogError
+from socialcredit.yamlsrc import safe_load_unique
 
 __all__ = [
     "CATEGORY_ID",
@@ -188,7 +189,7 @@ def parse_catalog(text: str, origin: str) -> Catalog:
     if size > LIMITS["bytes"]:
         raise CatalogError(f"{origin}: {size} bytes; a catalog may be at most {LIMITS['bytes']} bytes")
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_unique(text)  # a record type or field given twice is refused, not the first dropped
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise CatalogError(f"{origin}: invalid catalog: not valid YAML: {exc}") from None
     _check_limits(data, origin)

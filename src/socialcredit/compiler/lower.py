@@ -85,6 +85,9 @@ def lower(node: expr.Node, resolve: Resolver, *, tier_rank: Mapping[str, int] | 
             inner = go(n.operand)
             return exp.Not(this=exp.Paren(this=inner)) if n.op == "not" else exp.Neg(this=exp.Paren(this=inner))
         if isinstance(n, expr.Binary):
+            constant = expr.whole_constant(n)
+            if constant is not None:  # computed here, exactly: the engines' whole-number literals are 32-bit
+                return literal(constant)
             if n.op in ("and", "or"):
                 cls = exp.And if n.op == "and" else exp.Or
                 return exp.Paren(this=cls(this=go(n.left), expression=go(n.right)))

@@ -44,8 +44,10 @@ __all__ = [
     "Var",
     "check",
     "evaluate",
+    "is_name",
     "names_in",
     "parse",
+    "whole_constant",
 ]
 
 Type = Literal["number", "string", "boolean", "date", "tier", "null"]
@@ -112,7 +114,14 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false", "date"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_LENGTH = 2000
+
+
+def is_name(word: str) -> bool:
+    """Whether a condition can use ``word`` as a name (a dimension's or a list's id is one): letters, digits and
+    '_', and not a word of the language (``and``, ``null``, ``date``, ...)."""
+    return _NAME.fullmatch(word) is not None and word not in _KEYWORDS
 
 
 @dataclass(frozen=True)
@@ -346,6 +355,35 @@ def _lit_type(value: Any) -> Type:
     return "string"
 
 
+# A calculation of whole numbers alone (100000 * 100000) is computed once, exactly, as the evaluator computes it, and
+# given to the engines as one number: their whole-number literals are 32-bit, and the product failed the run. Its
+# value is bounded as a written number is (at most 18 digits), so it stays a 64-bit integer in every engine.
+MAX_WHOLE = 10**18 - 1
+
+
+def whole_constant(node: Node) -> int | None:
+    """The exact value of ``node`` if it is a calculation (+, -, *) of whole-number literals alone, else None.
+
+    A bare literal, or a negated one, is not a calculation: None (the engines read those as written)."""
+    if not (isinstance(node, Binary) and node.op in ("+", "-", "*")):
+        return None
+
+    def value(n: Node) -> int | None:
+        if isinstance(n, Lit):
+            return n.value if isinstance(n.value, int) and not isinstance(n.value, bool) else None
+        if isinstance(n, Unary) and n.op == "-":
+            inner = value(n.operand)
+            return None if inner is None else -inner
+        if isinstance(n, Binary) and n.op in ("+", "-", "*"):
+            a, b = value(n.left), value(n.right)
+            if a is None or b is None:
+                return None
+            return int(_apply(n.op, a, b))
+        return None
+
+    return value(node)
+
+
 def _with_type(node: Node, t: Type) -> Node:
     object.__setattr__(node, "type", t)
     return node
@@ -400,6 +438,9 @@ def check(node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence
             elif n.op in ("+", "-", "*", "/"):
                 if lt != "number" or rt != "number":
                     raise fail(f"'{n.op}' needs numbers, not {lt} and {rt}", n)
+                constant = whole_constant(n)
+                if constant is not None and abs(constant) > MAX_WHOLE:
+                    raise fail("a calculation of whole numbers alone may come to at most 18 digits", n)
                 t = "number"
             else:
                 if not comparable(lt, rt):

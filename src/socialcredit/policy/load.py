@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,6 +40,9 @@ BUILTIN_POLICIES = ("beijing", "sesame")
 # engine's 64-bit integer (Spark's SUM of a BIGINT wraps) before 90 million hits.
 MIN_POINTS = 0.000001
 MAX_POINTS = 100_000
+# A run keeps a subject's grants as a BIGINT bitmask, bit i for the i-th service (ScorePlan.grants): bit 63 is the
+# sign, and a 64th service overflowed the run's insert.
+MAX_SERVICES = 63
 
 # Names a list or service condition may use, besides the policy's dimension ids (and, in services, list ids).
 SUBJECT_FACTS: dict[str, expr.Var] = {
@@ -150,6 +154,7 @@ def _pydantic_message(err: Any) -> str:
     plain = {
         "float_type": "must be a number",
         "float_parsing": "must be a number",
+        "finite_number": "must be a finite number",
         "int_type": "must be a whole number",
         "int_parsing": "must be a whole number",
         "int_from_float": "must be a whole number",
@@ -161,11 +166,29 @@ def _pydantic_message(err: Any) -> str:
         "model_type": "must be a mapping of keys to values",
     }
     if err["type"] in plain:
-        return f"{plain[err['type']]}, not {err['input']!r}"
+        return f"{plain[err['type']]}, not {err['input']!r}" + _exponent_hint(err["input"])
     if err["type"] == "literal_error":
         expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "")
         return f"{err['input']!r} is not one of: {expected.replace(' or ', ', ')}"
     return msg.removeprefix("Value error, ")
+
+
+def _exponent_hint(value: object) -> str:
+    """For a number YAML read as text because of its exponent (1e3, 1e-6: YAML 1.1 wants a dot and a signed
+    exponent, 1.0e+3), how to write it; '' for anything else."""
+    if not isinstance(value, str) or "e" not in value.lower():
+        return ""
+    try:
+        number = decimal.Decimal(value.strip())
+    except decimal.InvalidOperation:
+        return ""
+    if not number.is_finite():
+        return ""
+    written = format(number, "f")
+    if len(written) > 24:  # YAML's own form: a dot in the mantissa and a signed exponent
+        mantissa, exponent = format(number, "e").split("e")
+        written = f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}"
+    return f" (YAML reads {value} as text: write {written})"
 
 
 def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = None) -> LoadedPolicy:
@@ -250,6 +273,8 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
             problems.add(("dimensions", i), f"min {d.min} is greater than max {d.max}")
         if d.id in SUBJECT_FACTS or d.id == "profession":
             problems.add(("dimensions", i, "id"), f"{d.id!r} is a reserved name")
+        elif not expr.is_name(d.id):
+            problems.add(("dimensions", i, "id"), _not_a_name(d.id, "dimension"))
     for cat in p.consent.categories:
         if cat not in catalog.categories:
             problems.add(("consent", "categories"), f"unknown data category {cat!r}")
@@ -266,6 +291,11 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
         for prof in r.professions or []:
             if prof not in catalog.professions:
                 problems.add((*path, "professions"), f"unknown profession {prof!r}")
+        if r.professions is not None and not r.professions:
+            # [] read as "no restriction": the rule applied to everyone, where its author may have meant no one
+            problems.add(
+                (*path, "professions"), "name at least one profession, or leave 'professions' out for everyone"
+            )
         if r.points == 0:
             problems.add((*path, "points"), "a rule must give or take points; 0 does nothing")
         elif not MIN_POINTS <= abs(r.points) <= MAX_POINTS:  # also NaN and infinity
@@ -281,6 +311,8 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
             problems.add(("lists", i, "criteria", j), f"criterion id {crit_ids[j]!r} is used more than once")
         if lst.id in facts:
             problems.add(("lists", i, "id"), f"{lst.id!r} is a reserved name")
+        elif not expr.is_name(lst.id):
+            problems.add(("lists", i, "id"), _not_a_name(lst.id, "list"))
         for j, c in enumerate(lst.criteria):
             path = ("lists", i, "criteria", j)
             if sum(x is not None for x in (c.when, c.record, c.via)) != 1:
@@ -298,6 +330,12 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
                 else:
                     env = record_env(rt.fields)
                     cond(f"list:{lst.id}.{c.id}", c.record.when or "true", env, (*path, "record", "when"))
+    if len(p.services) > MAX_SERVICES:
+        problems.add(
+            ("services",),
+            f"a policy offers at most {MAX_SERVICES} services (a subject's grants are the bits of one 64-bit "
+            f"number); this one offers {len(p.services)}",
+        )
     service_env = subject_env(p, catalog, with_lists=True)
     for i, s in enumerate(p.services):
         cond(f"service:{s.id}", s.grant_if, service_env, ("services", i, "grant_if"))
@@ -312,12 +350,30 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
     return conditions
 
 
+def _not_a_name(ident: str, kind: str) -> str:
+    """Why a dimension's or a list's id cannot be named in a condition (conditions on subjects name them)."""
+    why = "has a '.'" if "." in ident else "is a word of the condition language"
+    return (
+        f"{ident!r} {why}, so no condition could name the {kind}: a {kind}'s id is a name in conditions on "
+        "subjects (letters, digits and '_'; not and, or, not, in, is, null, true, false, date)"
+    )
+
+
 def _check_relation(
     p: Policy, list_id: str, via: Relation, path: tuple[str | int, ...], problems: _Problems, catalog: Catalog
 ) -> None:
     """A relation names a list of the policy whose own criteria do not follow relations (one step, no cycle)."""
     if RELATION_RECORD_TYPE not in catalog.record_types:
         problems.add(path, f"the catalog has no record type {RELATION_RECORD_TYPE!r}: relations cannot be followed")
+        return
+    if p.kind != "all":
+        # Under kind: person no organisation is scored, so none is on a list; under kind: org no person is: the
+        # criterion was accepted and silently never held.
+        problems.add(
+            path,
+            f"a relation lists persons through organisations on a list, so the policy must score both (kind: all, "
+            f"not {p.kind})",
+        )
         return
     target = next((x for x in p.lists if x.id == via.list), None)
     if target is None:

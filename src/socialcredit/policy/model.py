@@ -17,6 +17,8 @@ from socialcredit.catalog import Text
 
 __all__ = [
     "JUSTIFICATION_MAX",
+    "MAX_DAYS",
+    "MAX_SCORE",
     "OVERRIDABLE_CHECKS",
     "PUBLIC_FIELDS",
     "RELATION_RECORD_TYPE",
@@ -59,19 +61,29 @@ def _check_id(value: str) -> str:
     return value
 
 
+# A score is a 32-bit integer in every engine (run_results.score, Spark's INT): a scale or a tier past this bound was
+# accepted, and every run failed casting the score.
+MAX_SCORE = 1_000_000_000
+# Every count of days in a policy (a half-life, a window, an expiry, a grace or publication period, retention) is at
+# most this, about 273 years: a date plus it stays a date, and a retention's sum of two stays a 32-bit integer (an
+# expiry of 2^31 days was accepted, and the purge failed on every record of its type). Below retention's bound for
+# a record that counts for good (registry/due_process/severity.py UNLIMITED).
+MAX_DAYS = 100_000
+
+
 class Scale(_Strict):
     """Points every subject starts with, and the range a score is clamped to."""
 
-    base: int
-    min: int
-    max: int
+    base: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
+    min: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
+    max: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
 
 
 class Tier(_Strict):
     """A grade given to scores at or above ``min``."""
 
     id: str
-    min: int
+    min: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
     name: Text | None = None
 
 
@@ -80,8 +92,9 @@ class Dimension(_Strict):
 
     id: str
     name: Text
-    min: float | None = None
-    max: float | None = None
+    # finite: an infinite limit was accepted and lowered to SQL as a column named inf (the run failed)
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
 
     _id = field_validator("id")(_check_id)
 
@@ -89,7 +102,7 @@ class Dimension(_Strict):
 class Decay(_Strict):
     """Points halve every ``half_life_days`` days after the event."""
 
-    half_life_days: int = Field(gt=0)
+    half_life_days: int = Field(gt=0, le=MAX_DAYS)
 
 
 class Reason(_Strict):
@@ -153,9 +166,9 @@ class Rule(_Strict):
     points: float
     per: Literal["occurrence", "month", "quarter", "year"] = "occurrence"
     decay: Decay | None = None
-    window_days: int | None = Field(default=None, gt=0)
-    expires_after_days: int | None = Field(default=None, gt=0)
-    cap: float | None = Field(default=None, gt=0)
+    window_days: int | None = Field(default=None, gt=0, le=MAX_DAYS)
+    expires_after_days: int | None = Field(default=None, gt=0, le=MAX_DAYS)
+    cap: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     professions: list[str] | None = None
     severity: Severity | None = None
     reason: Reason
@@ -183,7 +196,7 @@ class RecordMatch(_Strict):
 
     record_type: str
     when: str | None = None
-    within_days: int | None = Field(default=None, gt=0)
+    within_days: int | None = Field(default=None, gt=0, le=MAX_DAYS)
 
 
 # The record type that says who holds which role in which organisation (catalog.yaml).
@@ -236,7 +249,7 @@ class ListSpec(_Strict):
     id: str
     kind: Literal["black", "red"]
     name: Text
-    grace_days: int = Field(default=0, ge=0)
+    grace_days: int = Field(default=0, ge=0, le=MAX_DAYS)
     public_fields: list[Literal["name", "id_number", "list", "cause", "since"]] = []
     criteria: list[ListCriterion]
 
@@ -263,22 +276,25 @@ class Service(_Strict):
 class SeverityClass(_Strict):
     """How long a breach of one class is published: repair may end it after the minimum; it ends at the maximum."""
 
-    min_publication_days: int = Field(ge=0)
-    max_publication_days: int = Field(gt=0)
+    min_publication_days: int = Field(ge=0, le=MAX_DAYS)
+    max_publication_days: int = Field(gt=0, le=MAX_DAYS)
 
 
 class Disputes(_Strict):
     """Whether a disputed record counts while its dispute is open, and how long a source has to answer."""
 
     counts_while_open: bool = True
-    answer_days: int = Field(default=30, gt=0)
-    extended_answer_days: int = Field(default=45, gt=0)
+    answer_days: int = Field(default=30, gt=0, le=MAX_DAYS)
+    extended_answer_days: int = Field(default=45, gt=0, le=MAX_DAYS)
 
 
 class Retention(_Strict):
     """How long a record is kept after it stopped counting under every rule, before it is deleted for good."""
 
-    purge_after_days: int = Field(default=0, ge=0)
+    purge_after_days: int = Field(default=0, ge=0, le=MAX_DAYS)
+
+
+MANDATORY_EARLIEST, MANDATORY_LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 
 
 class Consent(_Strict):
@@ -286,7 +302,16 @@ class Consent(_Strict):
 
     categories: list[str] = []
     mandatory_from: dt.date | None = None
-    notice_days: int = Field(default=30, ge=0)
+    notice_days: int = Field(default=30, ge=0, le=MAX_DAYS)
+
+    @field_validator("mandatory_from")
+    @classmethod
+    def _in_range(cls, value: dt.date | None) -> dt.date | None:
+        # The daily notice is due notice_days before it: a date near the year 1 was accepted, then the daily due
+        # process failed (no date lies before it), for every policy in use.
+        if value is not None and not MANDATORY_EARLIEST <= value <= MANDATORY_LATEST:
+            raise ValueError(f"{value} is out of range: a date from {MANDATORY_EARLIEST} to {MANDATORY_LATEST}")
+        return value
 
 
 class Exchange(_Strict):
@@ -294,6 +319,10 @@ class Exchange(_Strict):
 
     shareable_record_types: list[str] = []
     lists: list[str] = []
+
+
+VERSION_MAX = 64  # characters
+_VERSION_BREAKS = frozenset("/\\?#%")  # what would end or escape a segment of an address
 
 
 class Policy(_Strict):
@@ -325,8 +354,22 @@ class Policy(_Strict):
             return str(value)
         if isinstance(value, float):
             raise ValueError(f'write the version in quotes ("{value}" as a number loses digits such as 2026.10)')
+        if isinstance(value, dt.date):
+            raise ValueError(f'write the version in quotes ("{value}"): YAML reads {value} as a date')
         if not isinstance(value, str) or not value.strip():
             raise ValueError("version must be a non-empty text, e.g. '2026.1'")
+        # The version is a segment of the policy's addresses (/policies/<id>/<version>, /v1/policies/<id>/<version>)
+        # and a line of every report: '2026/01' made the public page unreachable, a control character broke lines.
+        if len(value) > VERSION_MAX:
+            raise ValueError(f"a version is at most {VERSION_MAX} characters, not {len(value)}")
+        bad = next((c for c in value if c in _VERSION_BREAKS or not c.isprintable()), None)
+        if bad is not None:
+            raise ValueError(
+                f"a version may not contain {bad!r} (it is part of the policy's web address); use letters, digits, "
+                "'.', '-' or '_', e.g. '2026.1'"
+            )
+        if value != value.strip():
+            raise ValueError("a version may not begin or end with a space")
         return value
 
     def tier_ids(self) -> list[str]:
