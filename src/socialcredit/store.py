@@ -207,7 +207,7 @@ def _role_rows(where: str) -> str:
     are added) does not have yet: a union by name gives them as NULL then."""
     return (
         f"SELECT {_ROLE_COLUMNS} FROM (SELECT * FROM records WHERE record_type = 'company_role' AND ({where}) "
-        "UNION ALL BY NAME SELECT CAST(NULL AS VARCHAR) AS org_id, CAST(NULL AS VARCHAR) AS \"role\", "
+        'UNION ALL BY NAME SELECT CAST(NULL AS VARCHAR) AS org_id, CAST(NULL AS VARCHAR) AS "role", '
         "CAST(NULL AS DATE) AS start_date, CAST(NULL AS DATE) AS end_date WHERE false) ORDER BY record_key"
     )
 
