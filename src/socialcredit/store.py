@@ -43,8 +43,8 @@ __all__ = [
     "record_id_range",
     "record_ids_may_be_known",
     "subjects_named",
-    "unnote_role_records",
     "sync_catalog",
+    "unnote_role_records",
 ]
 
 # The variables' names, for messages; their values are read through socialcredit.settings (docs/settings.md).
