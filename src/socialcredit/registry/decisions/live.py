@@ -227,14 +227,15 @@ def rescore(
             "ORDER BY s.sid, r.position"
         )
         entries = inputs.rows(
-            "SELECT s.sid, e.list_id, e.criterion_id, e.record_key FROM sc_list_entries e "
-            "JOIN sc_subjects s USING (subject_id) ORDER BY 1, 2, 3"
+            "SELECT s.sid, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
+            "FROM sc_list_entries e "
+            "JOIN sc_subjects s USING (subject_id) LEFT JOIN records r ON r.record_key = e.record_key "
+            "ORDER BY 1, 2, 3"
         )
-    kinds = _record_kinds(store, {int(e["record_key"]) for e in entries if e["record_key"] is not None})
     entries_of = entries_with_origin(
         store,
         [
-            (e["sid"], e["list_id"], e["criterion_id"], *kinds.get(e["record_key"], (None, None)), e["record_key"])
+            (e["sid"], e["list_id"], e["criterion_id"], e["record_type"], e["origin_region"], e["record_key"])
             for e in entries
         ],
         loaded,
@@ -257,17 +258,6 @@ def rescore(
             [e for e in entries_of.get(sid, []) if e[0] in lists],
         )
     return info.watermark, rows, after
-
-
-def _record_kinds(store: Store, keys: set[int]) -> dict[int, tuple[str, str | None]]:
-    """The type and origin region of the record versions ``keys`` (a pass's few list entries). Their keys written
-    out as constants: DuckDB skips every row group of `records` whose key range holds none of them (a join with the
-    entries read the key column of every record: 39 ms of CPU a pass at beijing)."""
-    if not keys:
-        return {}
-    listed = ", ".join(str(int(k)) for k in sorted(keys))
-    rows = store.execute(f"SELECT record_key, record_type, origin_region FROM records WHERE record_key IN ({listed})")
-    return {int(k): (str(t), None if o is None else str(o)) for k, t, o in rows.fetchall()}
 
 
 def _moved(histogram: pa.Table, old: dict[str, tuple[str, int]], new: list[tuple[str, str, int]]) -> pa.Table:
