@@ -27,7 +27,16 @@ def kept(store: Store) -> list[tuple[Any, ...]]:
         f"SELECT {_COLUMNS} FROM records WHERE record_type = 'company_role' ORDER BY record_key"
     ).fetchall()
     assert rows == expected
+    # one role_key a record (source, id), shared by all its versions: the least key of them
+    keys = store.execute(
+        "SELECT source_id, record_id, role_key, min(record_key) FROM role_records GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    assert len({(k[0], k[1]) for k in keys}) == len(keys) and all(k[2] == k[3] for k in keys)
     return rows
+
+
+def role_keys(store: Store) -> list[tuple[Any, ...]]:
+    return store.execute("SELECT record_key, role_key FROM role_records ORDER BY record_key").fetchall()
 
 
 def test_the_role_table_follows_batches_corrections_and_withdrawals(tmp_path: Path) -> None:
@@ -90,6 +99,8 @@ def test_the_migration_fills_the_role_table_of_an_existing_store(tmp_path: Path)
     )
     expected = kept(reg.store)
     assert len(expected) == 6
+    keys = role_keys(reg.store)
+    assert keys[-1] == (reg.record_key("R2", 2), reg.record_key("R2", 1))  # the correction took R2's role_key
     path = reg.store.path
     # the store as the program before the table left it: no role_records, schema version 37
     with reg.store.transaction():
@@ -99,3 +110,4 @@ def test_the_migration_fills_the_role_table_of_an_existing_store(tmp_path: Path)
     with open_store(path, key="") as store:
         assert store.schema_version() == 38
         assert kept(store) == expected
+        assert role_keys(store) == keys
