@@ -281,7 +281,7 @@ def test_a_snapshot_words_every_entry_through_a_relation_with_three_queries(
 
     monkeypatch.setattr(type(reg.store), "execute", counted)
     snap = Snapshot.load(reg.store, "beijing", explain=True)
-    worded = [q for q in statements if "company_role" in q or "FROM run_list_entries e JOIN score_runs" in q]
+    worded = [q for q in statements if "FROM role_records" in q or "FROM run_list_entries e JOIN score_runs" in q]
     assert len(worded) == 2  # the role records and the organisations' causes, once each
     assert len([q for q in statements if "subject_keys" in q and "name" in q]) == 1  # and their names
     assert snap.entries[REP] == [

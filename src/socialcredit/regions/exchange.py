@@ -45,7 +45,7 @@ from socialcredit.registry import (
     write_checkpoint,
 )
 from socialcredit.sqltext import ident, lit
-from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids
+from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids, note_role_records
 
 __all__ = [
     "ExportSummary",
@@ -692,6 +692,7 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
             [first],
         )
         note_record_ids(store, "SELECT source_id, local_record_id AS record_id FROM _apply")
+        note_role_records(store, first, first + n - 1)
     # Every pending version of the applied records is now in (the latest one stands for the older).
     store.execute(
         f"""UPDATE region_records rr SET applied = true FROM region_identities i
@@ -818,6 +819,7 @@ def reverse_in_transaction(store: Store, row: dict[str, Any], actor: str, reason
         store.execute(
             "INSERT INTO records BY NAME SELECT * FROM _withdraw WHERE withdrawn AND record_key >= ?", [first]
         )
+        note_role_records(store, first, first + n - 1)
     store.execute(
         "UPDATE region_records SET applied = false WHERE origin_region = ? AND origin_subject_id = ?",
         [row["origin_region"], row["origin_subject_id"]],

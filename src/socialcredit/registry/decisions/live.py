@@ -26,7 +26,6 @@ import sqlglot.expressions as exp
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy
-from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.decisions.decide import ListEntry, entries_with_origin
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
@@ -94,10 +93,11 @@ def changed_subjects(store: Store, since: int, until: int) -> list[str]:
 
 
 # One step along the registration authority's role records (every version: a superset is only rescored): the
-# persons holding a role in a changed organisation, and the organisations a changed person holds a role in.
+# persons holding a role in a changed organisation, and the organisations a changed person holds a role in. Read
+# from the role records kept apart (store.note_role_records), not by a scan of every record's type.
 _RELATED = """
-SELECT subject_id FROM records WHERE record_type = $type AND org_id IN (SELECT unnest($ids))
-UNION SELECT org_id FROM records WHERE record_type = $type AND subject_id IN (SELECT unnest($ids))
+SELECT subject_id FROM role_records WHERE org_id IN (SELECT unnest($ids))
+UNION SELECT org_id FROM role_records WHERE subject_id IN (SELECT unnest($ids))
 """
 
 
@@ -107,7 +107,7 @@ def related_subjects(store: Store, subject_ids: set[str] | Sequence[str]) -> set
     the relation are computed from the organisation's entries of that pass, ``ScorePlan.list_entries``)."""
     if not subject_ids:
         return set()
-    rows = store.execute(_RELATED, {"type": RELATION_RECORD_TYPE, "ids": sorted(subject_ids)}).fetchall()
+    rows = store.execute(_RELATED, {"ids": sorted(subject_ids)}).fetchall()
     return {str(r[0]) for r in rows if r[0] is not None}
 
 
@@ -198,14 +198,13 @@ def rescore(
     compiled = _compiled(store, loaded, as_of)
     table = f'"{info.table_name}"'
     with prepare_inputs(store, loaded, info.watermark, state_table=table, subjects=list(subject_ids)) as inputs:
-        # The state of these subjects only, not a view of everyone's rows: every stage reads it.
+        # The state of these subjects only, not a view of everyone's rows: every stage reads it. Joined (sc_subjects
+        # has one row a subject), not a semi-join: for 500 subjects spread over the registry, 27 ms of CPU against
+        # 40 at city (the state's 7 million rows are probed either way: the subjects of a pass are in every row group).
         state = exp.to_table(inputs.adopt("sc_state")).sql("duckdb")
         subjects = exp.to_table(inputs.name("sc_subjects")).sql("duckdb")
         store.execute(f"DROP VIEW IF EXISTS {state}")
-        store.execute(
-            f"CREATE TEMP TABLE {state} AS SELECT t.* FROM {table} t "
-            f"WHERE t.subject_id IN (SELECT subject_id FROM {subjects})"
-        )
+        store.execute(f"CREATE TEMP TABLE {state} AS SELECT t.* FROM {table} t JOIN {subjects} s USING (subject_id)")
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
         for logical, sql in compiled.before:
             inputs.adopt(logical)

@@ -17,10 +17,9 @@ from socialcredit.store import Store, latest_subjects, subjects_named
 
 __all__ = ["ROLE_WORDS", "relation_note", "relation_notes"]
 
-# The role records (a role record's type lets DuckDB skip every row group of other records).
+# The role records, from those kept apart (store.note_role_records), not by a scan of every record's type.
 _ROLES = """
-SELECT r.record_key, r.org_id, r.role FROM records r
-WHERE r.record_type = 'company_role' AND r.record_key IN (SELECT unnest($keys))
+SELECT r.record_key, r.org_id, r.role FROM role_records r WHERE r.record_key IN (SELECT unnest($keys))
 """
 
 

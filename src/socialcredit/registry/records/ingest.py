@@ -41,6 +41,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.data import district_names
 from socialcredit.errors import ConflictError, IdentifierError, IngestError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
+from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import create_private
@@ -52,6 +53,7 @@ from socialcredit.store import (
     Store,
     latest_subjects,
     note_record_id_range,
+    note_role_records,
     record_id_range,
     record_ids_may_be_known,
 )
@@ -1165,6 +1167,8 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int, candidates: _Candid
     else:
         new_ids = record_id_range(store, f"SELECT record_id FROM candidates {_NEW_RECORDS} AND prev_version IS NULL")
     note_record_id_range(store, run.source_id, new_ids)
+    if n_new and RELATION_RECORD_TYPE in run.catalog.sources[run.source_id].record_types:
+        note_role_records(store, first, first + run.n_rows - 1)
     return first + run.n_rows - 1 if n_new else None
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ConflictError, NotFoundError, WorkflowInputError
+from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.store import Store
+from socialcredit.store import Store, note_role_records
 
 __all__ = ["latest_record", "require_subject", "subjects_record", "withdraw_version"]
 
@@ -60,6 +61,8 @@ def withdraw_version(store: Store, record: dict[str, Any]) -> int:
         FROM records WHERE source_id = ? AND record_id = ? AND version = ?""",
         [key, record["source_id"], record["record_id"], record["version"]],
     )
+    if record["record_type"] == RELATION_RECORD_TYPE:
+        note_role_records(store, key, key)
     return key
 
 

@@ -174,26 +174,27 @@ def prepare_inputs(
 
 
 # The counting version of every role record at the watermark (the latest version, not withdrawn, not held): the
-# rows a run from records takes from its records view (ScorePlan.relation_records), in one scan of the role records.
+# rows a run from records takes from its records view (ScorePlan.relation_records), read from the role records kept
+# apart (store.note_role_records: every version of the records of type $type, and only those).
 _ROLE_RECORDS = """
-SELECT subject_key AS subject_id, record_key, record_type, event_date, org_id, "role", start_date, end_date
+SELECT subject_key AS subject_id, record_key, $type AS record_type, event_date, org_id, "role", start_date, end_date
 FROM (
-    SELECT *, row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
-    FROM records WHERE record_type = $type AND record_key <= $w
+    SELECT *, row_number() OVER (PARTITION BY role_key ORDER BY version DESC) AS rn
+    FROM role_records WHERE record_key <= $w
 ) WHERE rn = 1 AND NOT withdrawn AND record_key NOT IN (SELECT record_key FROM sc_held)
 """
 
 
 # The same for the persons of ``sc_subjects`` (a live pass): every version of the role records any version of which
 # is about one of them (a correction may move a record to another person), then their counting version if it is
-# about one of them; the stage that reads them joins both the person and the organisation to sc_subjects.
+# about one of them; the stage that reads them joins both the person and the organisation to sc_subjects. From the
+# role records kept apart, their versions found by role_key (one number a record), not by its two identifiers.
 _SOME_ROLE_RECORDS = """
-SELECT subject_key AS subject_id, record_key, record_type, event_date, org_id, "role", start_date, end_date
+SELECT subject_key AS subject_id, record_key, $type AS record_type, event_date, org_id, "role", start_date, end_date
 FROM (
-    SELECT *, row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) AS rn
-    FROM records WHERE record_type = $type AND record_key <= $w AND (source_id, record_id) IN (
-        SELECT source_id, record_id FROM records
-        WHERE record_type = $type AND subject_key IN (SELECT subject_id FROM sc_subjects)
+    SELECT *, row_number() OVER (PARTITION BY role_key ORDER BY version DESC) AS rn
+    FROM role_records WHERE record_key <= $w AND role_key IN (
+        SELECT role_key FROM role_records WHERE subject_key IN (SELECT subject_id FROM sc_subjects)
     )
 ) WHERE rn = 1 AND NOT withdrawn AND record_key NOT IN (SELECT record_key FROM sc_held)
   AND subject_key IN (SELECT subject_id FROM sc_subjects)
