@@ -541,6 +541,19 @@ def test_a_resident_key_is_issued_for_a_registered_resident_only(world: dict[str
     )
 
 
+def test_a_relying_party_key_declares_no_empty_purpose(world: dict[str, Any]) -> None:
+    """Every look-up is logged with its purpose: a key whose declared purpose is blank was issued (201) until
+    2026-12-04, though every decision asked with that purpose is refused."""
+    client: httpx.Client = world["client"]
+    body = {"role": "relying_party", "name": "no purpose", "services": ["high_speed_rail"], "purposes": ["  "]}
+    r = client.post("/v1/keys", json=body, headers=auth(world["keys"]["operator"]))
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        400,
+        "a declared purpose says why decisions are asked; it may not be empty",
+    )
+    assert one(world, "SELECT count(*) FROM api_keys WHERE name = 'no purpose'") == 0
+
+
 def test_keys_are_stored_hashed(world: dict[str, Any]) -> None:
     secrets_stored = [r[0] for r in execute(world, "SELECT key_hash FROM api_keys")]
     for token in world["keys"].values():
