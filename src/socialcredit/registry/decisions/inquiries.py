@@ -83,6 +83,8 @@ def operator_views(store: Store, subject_id: str, lang: str = "en") -> list[dict
             "purpose": str(purpose or ""),
             "outcome": "viewed",
             "run_id": None,
+            "policy_id": None,
+            "policy_version": None,
         }
         for at, name, purpose in rows
     ]
