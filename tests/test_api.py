@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from api_helpers import auth, execute, one, world
+from api_helpers import auth, execute, one, scored_example, serve, world
+from socialcredit.api.app import create_app
 from socialcredit.errors import SocialCreditError
-from socialcredit.registry.access.parties import revoke_key
+from socialcredit.example import AS_OF
+from socialcredit.policy import builtin_policy, parse_policy
+from socialcredit.registry.access.parties import issue_key, revoke_key
+from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.runs import score
 from web_helpers import csrf_of
 
 __all__ = ["world"]  # the module-scoped fixture, shared with the other API test modules
@@ -541,6 +547,19 @@ def test_a_resident_key_is_issued_for_a_registered_resident_only(world: dict[str
     )
 
 
+def test_a_relying_party_key_declares_no_empty_purpose(world: dict[str, Any]) -> None:
+    """Every look-up is logged with its purpose: a key whose declared purpose is blank was issued (201) until
+    2026-12-04, though every decision asked with that purpose is refused."""
+    client: httpx.Client = world["client"]
+    body = {"role": "relying_party", "name": "no purpose", "services": ["high_speed_rail"], "purposes": ["  "]}
+    r = client.post("/v1/keys", json=body, headers=auth(world["keys"]["operator"]))
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        400,
+        "a declared purpose says why decisions are asked; it may not be empty",
+    )
+    assert one(world, "SELECT count(*) FROM api_keys WHERE name = 'no purpose'") == 0
+
+
 def test_keys_are_stored_hashed(world: dict[str, Any]) -> None:
     secrets_stored = [r[0] for r in execute(world, "SELECT key_hash FROM api_keys")]
     for token in world["keys"].values():
@@ -623,3 +642,37 @@ def test_every_successful_answer_of_the_spec_has_a_schema() -> None:
                 if not content or any(not media.get("schema") for media in content.values()):
                     without.append(f"{method.upper()} {path} {status}")
     assert without == [], f"{len(without)} successful answers without a schema: {without}"
+
+
+def test_an_old_decision_names_the_policy_version_it_was_made_under(tmp_path: Path) -> None:
+    """A resident's list of who asked names each decision's policy and version: after a new version is published
+    and scored, the earlier decision still names the version it was made under, whose text is still served (until
+    2026-12-04 the list named a run number only, which a resident cannot look up)."""
+    store = scored_example(tmp_path)
+    subject = store.one("SELECT subject_id FROM run_results ORDER BY subject_id LIMIT 1")
+    rail = issue_key(
+        store,
+        "relying_party",
+        "China Railway 12306",
+        services=["high_speed_rail"],
+        purposes=["ticket purchase"],
+        known_services={"high_speed_rail"},
+    ).token
+    resident = issue_key(store, "resident", "a resident", subject=subject).token
+    app = create_app(tmp_path / "store.duckdb", store=store)
+    ticket = {"subject_id": subject, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    with serve(app) as client:
+        first = client.post("/v1/decisions", json=ticket, headers=auth(rail)).json()
+        assert first["policy_version"] == "2026.2"
+        newer = builtin_policy("beijing").text.replace('version: "2026.2"', 'version: "2026.3"', 1)
+        with app.state.service.writer() as held:
+            loaded = parse_policy(newer, "beijing.yaml", held.catalog)
+            assert publish_policy(held, loaded)
+            later = score(held, loaded, AS_OF).run_id
+        report = client.get(f"/v1/subjects/{subject}/report", headers=auth(resident)).json()
+        assert {s["policy_version"] for s in report["scores"] if s["run_id"] == later} == {"2026.3"}
+        asked = [(q["run_id"], q["policy_id"], q["policy_version"]) for q in report["inquiries"]]
+        assert asked == [(first["run_id"], "beijing", "2026.2")]
+        old = client.get("/v1/policies/beijing/2026.2")
+        assert old.status_code == 200 and 'version: "2026.2"' in old.text
+    store.close()

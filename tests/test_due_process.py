@@ -388,6 +388,23 @@ def test_a_refusal_says_what_would_change_it(store: Store) -> None:
         "pay the outstanding judgment of 5 000 yuan (record K1 from courts); the court then records it fulfilled",
         "or wait until 2026-02-27, when enough of these records expire",
     ]
+    # in Chinese, word for word: what would change it speaks the language its reasons speak (until 2026-12-04 a
+    # zh decision's actions were in English)
+    assert decide(store, C, "matchmaking_badge", "badge", requester="match", lang="zh").actions == [
+        "履行未执行的判决（金额 5 000 元；记录 K1，来源 courts），法院随后登记为已履行",
+        "或等到 2026-02-27，届时这些记录中足够多的已过期",
+    ]
+
+
+def test_what_would_change_a_refusal_is_said_in_chinese_too(store: Store) -> None:
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    d = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway", lang="zh")
+    assert d.actions == [
+        "履行未执行的判决（金额 12 000 元；记录 J1，来源 courts），法院随后登记为已履行；其公示最迟于 2029-04-01 结束"
+    ]
+    rental = decide(store, A, "deposit_free_rental", "deposit", requester="bikes", lang="zh")
+    assert rental.actions[-1] == "将分数再提高 30 分"
 
 
 @given(st.text(alphabet="0123456789X", min_size=11, max_size=20))

@@ -239,3 +239,44 @@ def test_an_unknown_status_filter_is_422_on_every_list_of_disputes_and_repairs(w
             422,
             {"error": {"code": "bad_status", "message": message, "field": "status"}},
         ), path
+
+
+def test_decisions_follow_an_operators_override_of_a_listing_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator takes A off the blacklist over HTTP: the railway's next decision, single and batch, is granted
+    (until 2026-12-04 the decisions held in memory kept refusing until the next run, while A's own page said granted),
+    and A sees the override with its justification."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, dt.date(2026, 2, 1))
+    score(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
+    railway = issue_key(
+        store,
+        "relying_party",
+        "China Railway 12306",
+        services=["high_speed_rail"],
+        purposes=["ticket purchase"],
+        known_services=SERVICES,
+    ).token
+    operator = issue_key(store, "operator", "registry operations").token
+    resident = issue_key(store, "resident", "张三", subject=A).token
+    listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])
+    ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    batch = {"subject_ids": [A], "service": "high_speed_rail", "purpose": "ticket purchase"}
+    why = "The judgment was entered against the wrong person."
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        rail, ops = {"Authorization": f"Bearer {railway}"}, {"Authorization": f"Bearer {operator}"}
+        before = client.post("/v1/decisions", json=ticket, headers=rail).json()
+        assert (before["granted"], before["lists"]) == (False, ["blacklist"])
+        r = client.post("/v1/overrides/listings", json={"listing_id": listing, "justification": why}, headers=ops)
+        assert r.status_code == 201, r.text
+        after = client.post("/v1/decisions", json=ticket, headers=rail).json()
+        assert (after["granted"], after["lists"], after["refusal"]) == (True, [], None)
+        item = client.post("/v1/decisions/batch", json=batch, headers=rail).json()["decisions"][0]
+        assert (item["granted"], item["lists"]) == (True, [])
+        report = client.get(f"/v1/subjects/{A}/report", headers={"Authorization": f"Bearer {resident}"}).json()
+        assert [(o["kind"], o["justification"]) for o in report["overrides"]] == [("listing", why)]
+    store.close()

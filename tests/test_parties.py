@@ -151,6 +151,18 @@ def test_a_resident_sees_who_asked_by_name_never_a_key_id(world: dict[str, Any])
     assert all(q["requester"] != "an operator (a resident) viewed your file" for q in viewed)
 
 
+def test_an_operator_who_reads_the_score_history_is_shown_to_the_resident(world: dict[str, Any]) -> None:
+    """The history is the file too: an operator reading it is in the resident's list of who asked, with the
+    purpose (it was audited as ``read_history`` and shown nowhere to the resident until 2026-12-04)."""
+    client: httpx.Client = world["client"]
+    subject = world["other"]  # no operator has opened this file in the module
+    r = client.get(f"/v1/subjects/{subject}/history", headers=auth(world["keys"]["operator"]))
+    assert r.status_code == 200, r.text
+    r = client.get(f"/v1/subjects/{subject}/report", headers=auth(world["keys"]["operator"]))
+    viewed = [(q["requester"], q["purpose"]) for q in r.json()["inquiries"] if q["outcome"] == "viewed"]
+    assert viewed == [("an operator (registry operations) viewed your file", "operator history")]
+
+
 def test_the_matchmaking_hint_command_works_and_the_cli_refuses_an_ambiguous_service(tmp_path: Path) -> None:
     files = write_example(tmp_path / "example", residents=30)
     db = tmp_path / "store.duckdb"

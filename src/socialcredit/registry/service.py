@@ -278,6 +278,23 @@ class Service:
         # another region's identities) are reported to the decision_made hook (docs/hooks.md).
         self.linked = frozenset(s for part in plugin_manager().hook.watched_subjects(store=store) for s in part)
 
+    def relisted(self, store: Store, subject_ids: list[str]) -> int:
+        """A listing of these subjects ended outside a run (an operator's override): every snapshot rescores them on
+        its policy's state as it stands, so the next decision sees the lists in effect now (call with the writer).
+        Their records did not change, so the live thread would not rescore them; returns how many were patched.
+        A policy that keeps no state waits for its next run, as live decisions do."""
+        patched = 0
+        for snap in {id(s): s for s in self.snapshots.values()}.values():
+            held = [s for s in subject_ids if snap.row_of(s) is not None]
+            if not held:
+                continue
+            out = rescore(store, snap.loaded, snap.as_of, held, snap.histogram, snap.old_scores(held), fold=False)
+            if out is not None:
+                _, rows, histogram = out
+                # at the snapshot's watermark still: changes since then are the live thread's to patch
+                patched += snap.patch(rows, snap.watermark, histogram)
+        return patched
+
     def refresh_guards(self, store: Store) -> None:
         """A freeze or fraud alert changed: every snapshot reads them again, so the next decision sees it."""
         for snap in {id(s): s for s in self.snapshots.values()}.values():

@@ -401,6 +401,7 @@ def override_listing(body: ListingOverrideIn, party: Operator, service: ServiceD
     """An operator ends a listing, with a written justification shown to the resident."""
     with naming(service, "listing_id") as store:
         done = override_one_listing(store, body.listing_id, body.justification, actor(party), today=today)
+        service.relisted(store, [str(done["subject_id"])])  # decisions follow the override at once
     return Override.model_validate(done)
 
 

@@ -112,6 +112,9 @@ def issue_key(
     if role == "relying_party":
         if not services or not purposes:
             raise SocialCreditError("a relying party needs at least one --service and one --purpose")
+        if any(not p.strip() for p in purposes):
+            # a decision with an empty purpose is refused, so a key declaring one would ask with no stated purpose
+            raise SocialCreditError("a declared purpose says why decisions are asked; it may not be empty")
         offered = known_services if known_services is not None else _offered_services(store)
         unknown = sorted(set(services) - offered)
         if unknown:

@@ -23,31 +23,60 @@ from socialcredit.store import Store
 __all__ = ["actions_for_refusal", "record_action", "yuan"]
 
 
-def yuan(amount: float) -> str:
-    """12000 → '12 000 yuan' (a thin space would not survive every terminal; a plain space does)."""
+def yuan(amount: float, lang: str = "en") -> str:
+    """12000 → '12 000 yuan' ('12 000 元' in zh; a thin space would not survive every terminal; a plain space does)."""
     whole = round(amount)
-    return f"{whole:,}".replace(",", " ") + " yuan" if abs(amount - whole) < 0.005 else f"{amount:,.2f} yuan"
+    unit = " 元" if lang == "zh" else " yuan"
+    return f"{whole:,}".replace(",", " ") + unit if abs(amount - whole) < 0.005 else f"{amount:,.2f}{unit}"
 
 
-def record_action(record: dict[str, Any]) -> str:
-    """The act that fulfils or cures one negative record, in plain words."""
+# Each action in both languages: {money} is " of 12 000 yuan" (or nothing), {where} names the record (and in zh the
+# amount: "（金额 12 000 元；记录 J1，来源 courts）").
+_ACTIONS: dict[str, tuple[str, str]] = {
+    "court_judgment": (
+        "pay the outstanding judgment{money} {where}; the court then records it fulfilled",
+        "履行未执行的判决{money}{where}，法院随后登记为已履行",
+    ),
+    "tax_payment": ("settle the tax{money} and its penalties {where}", "补缴税款{money}及滞纳金{where}"),
+    "traffic_ticket": ("pay the traffic fine{money} {where}", "缴纳交通罚款{money}{where}"),
+    "loan": ("repay the overdue loan{money} {where}", "偿还逾期贷款{money}{where}"),
+    "utility_payment": ("pay the utility bill{money} {where}", "缴纳欠缴的公用事业费{money}{where}"),
+    "other": (
+        "have {src} correct record {rid} if it is wrong (or dispute it)",
+        "如记录有误，请 {src} 更正记录 {rid}（或提出异议）",
+    ),
+    "ends": ("; at the latest its publication ends on {day}", "；其公示最迟于 {day} 结束"),
+    "raise": ("raise the score by {points} points", "将分数提高 {points} 分"),
+    "raise_further": ("raise the score by a further {points} points", "将分数再提高 {points} 分"),
+    "wait": (
+        "or wait until {day}, when enough of these records expire",
+        "或等到 {day}，届时这些记录中足够多的已过期",
+    ),
+}
+
+
+_RECORD_KINDS = frozenset({"court_judgment", "tax_payment", "traffic_ticket", "loan", "utility_payment"})
+
+
+def _said(key: str, lang: str, **values: object) -> str:
+    en, zh = _ACTIONS[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def record_action(record: dict[str, Any], lang: str = "en") -> str:
+    """The act that fulfils or cures one negative record, in plain words in ``lang`` (en or zh)."""
     rt, rid, src = record["record_type"], record["record_id"], record["source_id"]
-    amount = record.get("amount")
-    money = f" of {yuan(float(amount))}" if isinstance(amount, int | float) and amount else ""
-    fine = record.get("fine")
-    where = f"(record {rid} from {src})"
-    if rt == "court_judgment":
-        return f"pay the outstanding judgment{money} {where}; the court then records it fulfilled"
-    if rt == "tax_payment":
-        return f"settle the tax{money} and its penalties {where}"
-    if rt == "traffic_ticket" and record.get("status") == "unpaid":
-        fine_text = f" of {yuan(float(fine))}" if isinstance(fine, int | float) and fine else ""
-        return f"pay the traffic fine{fine_text} {where}"
+    amount = record.get("fine") if rt == "traffic_ticket" else record.get("amount")
+    sum_ = yuan(float(amount), lang) if isinstance(amount, int | float) and amount else ""
+    if lang == "zh":  # one bracket: （金额 12 000 元；记录 J1，来源 courts）
+        money, where = "", f"（{f'金额 {sum_}；' if sum_ else ''}记录 {rid}，来源 {src}）"
+    else:
+        money, where = f" of {sum_}" if sum_ else "", f"(record {rid} from {src})"
     if rt in ("loan_repayment", "platform_repayment"):
-        return f"repay the overdue loan{money} {where}"
-    if rt == "utility_payment":
-        return f"pay the utility bill{money} {where}"
-    return f"have {src} correct record {rid} if it is wrong (or dispute it)"
+        rt = "loan"
+    if (rt == "traffic_ticket" and record.get("status") != "unpaid") or rt not in _RECORD_KINDS:
+        rt = "other"
+    return _said(rt, lang, money=money, where=where, src=src, rid=rid)
 
 
 def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
@@ -86,8 +115,9 @@ def actions_for_refusal(
     subject_id: str,
     failed: list[expr.Node],
     facts: dict[str, Any],
+    lang: str = "en",
 ) -> list[str]:
-    """The actions that would turn this refusal into a grant (empty when none can be named)."""
+    """The actions that would turn this refusal into a grant (empty when none can be named), in ``lang``."""
     p = loaded.policy
     actions: list[str] = []
     named: set[tuple[str, str]] = set()  # records an action names already
@@ -105,14 +135,14 @@ def actions_for_refusal(
             continue
         sev = p.severities.get(listing["severity"]) if listing["severity"] else None
         last = listing["effective_on"] + dt.timedelta(days=sev.max_publication_days) if sev else None
-        ends = f"; at the latest its publication ends on {last}" if last else ""
+        ends = _said("ends", lang, day=last) if last else ""
         if listing["record_id"]:
             rec = store.rows(
                 "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
                 [listing["source_id"], listing["record_id"]],
             )
             if rec:
-                actions.append(record_action(rec[0]) + ends)
+                actions.append(record_action(rec[0], lang) + ends)
                 named.add((listing["source_id"], listing["record_id"]))
         else:
             crit = p.criterion(listing["list_id"], listing["criterion_id"])
@@ -127,10 +157,9 @@ def actions_for_refusal(
                 break
             chosen.append(r)
             covered += -float(r["points"])
-        actions.extend(record_action(r) for r in chosen if (r["source_id"], r["record_id"]) not in named)
+        actions.extend(record_action(r, lang) for r in chosen if (r["source_id"], r["record_id"]) not in named)
         if covered < score_gap:
-            further = "a further " if chosen else ""
-            actions.append(f"raise the score by {further}{score_gap - covered:g} points")
+            actions.append(_said("raise_further" if chosen else "raise", lang, points=f"{score_gap - covered:g}"))
         else:
             dated = sorted(
                 ((counts_until(loaded, r), -float(r["points"])) for r in records), key=lambda x: x[0] or dt.date.max
@@ -141,7 +170,7 @@ def actions_for_refusal(
                     break
                 total += pts
                 if total >= score_gap:
-                    actions.append(f"or wait until {until.isoformat()}, when enough of these records expire")
+                    actions.append(_said("wait", lang, day=until.isoformat()))
                     break
     return actions
 

@@ -364,7 +364,7 @@ def decide(
         assert node is not None
         facts = facts_of(loaded, result, run["as_of"])
         ranks = {t: len(p.tiers) - i for i, t in enumerate(p.tier_ids())}
-        actions = actions_for_refusal(store, loaded, run, subject_id, _failed_parts(node, facts, ranks), facts)
+        actions = actions_for_refusal(store, loaded, run, subject_id, _failed_parts(node, facts, ranks), facts, lang)
     decision = Decision(
         subject_id=subject_id,
         service=service,

@@ -63,11 +63,13 @@ def party_names(store: Store, requesters: Sequence[str]) -> dict[str, str]:
 
 
 def operator_views(store: Store, subject_id: str, lang: str = "en") -> list[dict[str, object]]:
-    """The times an operator opened the subject's file (the audit log's ``read_report`` by an operator's key), shaped
-    as inquiries for the resident's "who asked" list: "an operator (name) viewed your file", and the purpose."""
+    """The times an operator opened the subject's file or its score history (the audit log's ``read_report`` and
+    ``read_history`` by an operator's key), shaped as inquiries for the resident's "who asked" list: "an operator
+    (name) viewed your file", and the purpose."""
     rows = store.execute(
         "SELECT a.at_time, k.name, json_extract_string(a.detail, '$.purpose') FROM audit_log a "
-        "JOIN api_keys k ON a.actor = 'key:' || k.key_id WHERE a.action = 'read_report' AND a.subject_id = ? "
+        "JOIN api_keys k ON a.actor = 'key:' || k.key_id WHERE a.action IN ('read_report', 'read_history') "
+        "AND a.subject_id = ? "
         "AND k.role = 'operator' ORDER BY a.seq DESC",
         [subject_id],
     ).fetchall()
@@ -81,6 +83,8 @@ def operator_views(store: Store, subject_id: str, lang: str = "en") -> list[dict
             "purpose": str(purpose or ""),
             "outcome": "viewed",
             "run_id": None,
+            "policy_id": None,
+            "policy_version": None,
         }
         for at, name, purpose in rows
     ]

@@ -410,8 +410,11 @@ def subject_report(
         )
     inquiries = (
         store.rows(
-            "SELECT inquiry_id, asked_at, requester, service, purpose, outcome, run_id FROM inquiries "
-            "WHERE subject_id = ? ORDER BY inquiry_id DESC",
+            # each names the policy and version its run scored under, which stay readable at /policies/{id}/{version}
+            # when a newer version is published
+            "SELECT i.inquiry_id, i.asked_at, i.requester, i.service, i.purpose, i.outcome, i.run_id, s.policy_id, "
+            "s.policy_version FROM inquiries i LEFT JOIN score_runs s USING (run_id) "
+            "WHERE i.subject_id = ? ORDER BY i.inquiry_id DESC",
             [subject_id],
         )
         if "inquiries" in parts
