@@ -40,6 +40,11 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=0, help="Print the N costliest statements of each.")
     parser.add_argument("--group", type=int, default=1, help="Batches committed together (ingest_group).")
     parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="Send the batches about persons drawn from the whole registry, not its first 100,000 (consecutive keys).",
+    )
+    parser.add_argument(
         "--in-place",
         action="store_true",
         help="Work on STORE itself, not a copy (a scratch store too large to copy; its records grow by the batches).",
@@ -82,7 +87,12 @@ def main() -> None:
             snap = Snapshot.load(store, "beijing", explain=True)
             ids = [
                 str(r[0])
-                for r in store.execute("SELECT subject_id FROM subjects WHERE kind = 'person' LIMIT 100000").fetchall()
+                for r in store.execute(
+                    "SELECT subject_id FROM subjects WHERE kind = 'person' "
+                    # spread: 100,000 persons drawn from the whole registry (reproducibly), not its first 100,000,
+                    # whose consecutive keys let every read by key skip most of a table
+                    + ("ORDER BY hash(subject_id) LIMIT 100000" if a.spread else "LIMIT 100000")
+                ).fetchall()
             ]
             today = resolve_today(None)
             tag = f"{int(time.time()):x}"  # the records of each run are new, in a copy or (--in-place) not
