@@ -280,3 +280,34 @@ def test_decisions_follow_an_operators_override_of_a_listing_at_once(
         report = client.get(f"/v1/subjects/{A}/report", headers={"Authorization": f"Bearer {resident}"}).json()
         assert [(o["kind"], o["justification"]) for o in report["overrides"]] == [("listing", why)]
     store.close()
+
+
+def test_an_override_stands_and_is_answered_when_rescoring_the_snapshots_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The override is committed before the snapshots are rescored: if that fails, the operator is answered 201 (not
+    a 500 for an override that stands, whose retry would be refused as ended) and decisions follow at the next run."""
+    import socialcredit.registry.service as service_module
+
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, dt.date(2026, 2, 1))
+    score(store, beijing, dt.date(2026, 4, 2))
+    operator = issue_key(store, "operator", "registry operations").token
+    listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])
+    app = create_app(tmp_path / "due.duckdb", store=store)
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("the state could not be read")
+
+    monkeypatch.setattr(service_module, "rescore", broken)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        ops = {"Authorization": f"Bearer {operator}"}
+        body = {"listing_id": listing, "justification": "The judgment was entered against the wrong person."}
+        r = client.post("/v1/overrides/listings", json=body, headers=ops)
+        assert r.status_code == 201, r.text
+        assert (r.json()["subject_id"], r.json()["kind"]) == (A, "listing")
+        with app.state.service.writer() as st:
+            assert st.one("SELECT status FROM listings WHERE listing_id = ?", [listing]) == "overridden"
+    store.close()

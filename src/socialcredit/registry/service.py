@@ -124,6 +124,9 @@ class Service:
         self._waiting: list[_Waiting] = []
         self._waiting_lock = threading.Lock()
         self._changed = threading.Event()
+        # held while a snapshot is rescored and patched (the live thread, an override): each reads the histogram and
+        # watermark the other left, so neither undoes the other's patch
+        self._patching = threading.Lock()
         self._live = threading.Thread(target=self._live_loop, name="live-decisions", daemon=True)
         self._live.start()
 
@@ -221,23 +224,24 @@ class Service:
                         log.exception("could not fold the latest changes into the scoring states; decisions wait")
                         return 0
             for snap in stale:
-                try:
-                    with reader.transaction():  # one view of the state, the subjects and the listings
-                        info = state_info(reader, snap.loaded)
-                        if info is None or info.watermark <= snap.watermark:
-                            continue
-                        subjects = changed_subjects(reader, snap.watermark, info.watermark)
-                        if not subjects:  # nothing a subject's score reads: the snapshot only moves its watermark
-                            snap.patch({}, info.watermark, snap.histogram)
-                            continue
-                        old = snap.old_scores(subjects)
-                        out = rescore(reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False)
-                except Exception:
-                    log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
-                    continue
-                if out is not None:
-                    watermark, rows, histogram = out
-                    patched += snap.patch(rows, watermark, histogram)
+                with self._patching:
+                    try:
+                        with reader.transaction():  # one view of the state, the subjects and the listings
+                            info = state_info(reader, snap.loaded)
+                            if info is None or info.watermark <= snap.watermark:
+                                continue
+                            subjects = changed_subjects(reader, snap.watermark, info.watermark)
+                            if not subjects:  # nothing a subject's score reads: the snapshot only moves its watermark
+                                snap.patch({}, info.watermark, snap.histogram)
+                                continue
+                            old = snap.old_scores(subjects)
+                            out = rescore(reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False)
+                    except Exception:
+                        log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
+                        continue
+                    if out is not None:
+                        watermark, rows, histogram = out
+                        patched += snap.patch(rows, watermark, histogram)
         finally:
             reader.close()
         return patched
@@ -282,17 +286,24 @@ class Service:
         """A listing of these subjects ended outside a run (an operator's override): every snapshot rescores them on
         its policy's state as it stands, so the next decision sees the lists in effect now (call with the writer).
         Their records did not change, so the live thread would not rescore them; returns how many were patched.
-        A policy that keeps no state waits for its next run, as live decisions do."""
+        A policy that keeps no state waits for its next run, as live decisions do. The override stands whatever
+        happens here: a failure is logged, and decisions then follow it at the next run."""
         patched = 0
         for snap in {id(s): s for s in self.snapshots.values()}.values():
             held = [s for s in subject_ids if snap.row_of(s) is not None]
             if not held:
                 continue
-            out = rescore(store, snap.loaded, snap.as_of, held, snap.histogram, snap.old_scores(held), fold=False)
-            if out is not None:
-                _, rows, histogram = out
-                # at the snapshot's watermark still: changes since then are the live thread's to patch
-                patched += snap.patch(rows, snap.watermark, histogram)
+            with self._patching:  # the histogram and watermark as the live thread last left them
+                try:
+                    old = snap.old_scores(held)
+                    out = rescore(store, snap.loaded, snap.as_of, held, snap.histogram, old, fold=False)
+                except Exception:
+                    log.exception("could not rescore %s in run %s after an override", held, snap.run_id)
+                    continue
+                if out is not None:
+                    _, rows, histogram = out
+                    # at the snapshot's watermark still: changes since then are the live thread's to patch
+                    patched += snap.patch(rows, snap.watermark, histogram)
         return patched
 
     def refresh_guards(self, store: Store) -> None:
