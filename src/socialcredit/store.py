@@ -239,10 +239,10 @@ def note_role_records(store: Store, first: int, last: int) -> None:
     )
 
 
-def unnote_role_records(store: Store, versions: str) -> None:
-    """Delete from `role_records` the versions ``versions`` selects (SQL of one column, record_key), as they are
+def unnote_role_records(store: Store, versions: exp.Query) -> None:
+    """Delete from `role_records` the versions the query ``versions`` selects (one column, record_key), as they are
     deleted from `records` (the retention purge); call in the same transaction."""
-    store.execute(f"DELETE FROM role_records WHERE record_key IN ({versions})")
+    store.execute(exp.delete("role_records", where=exp.column("record_key").isin(query=versions)).sql("duckdb"))
 
 
 def _md5_number_of_hex(column: str) -> str:

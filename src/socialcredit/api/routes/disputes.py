@@ -69,7 +69,7 @@ class EvidenceFile(BaseModel):
 async def _read_file(request: Request) -> bytes:
     """The body, at most :data:`MAX_FILE_BYTES`: refused by its declared length unread, or as it arrives."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit():
+    if declared is not None and declared.isascii() and declared.isdigit():
         check_size(int(declared))
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -101,9 +101,7 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
         versions = int(owned.execute(exp.select("count(*)").from_("records").where(hit.copy())).fetchone()[0])  # type: ignore[index]
         # No change number marks a purge: the kept scoring states lose the records' rows here, with them.
         forget_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
-        unnote_role_records(
-            store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())).sql("duckdb")
-        )
+        unnote_role_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
         owned.execute(exp.delete("records", where=hit.copy()))
         detail = {"records": n, "versions": versions, "by_source": by_source, "as_of": today, "kept_days": keep}
         append_audit(store, actor, "purge_expired", None, detail)
