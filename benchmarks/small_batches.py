@@ -13,7 +13,9 @@ With ``--group N``, the batches between two passes are committed N at a time in 
 (``ingest_group``, as the service's group commit takes batches that arrived together); a batch's figures are then
 a group's divided by N. With ``--statements N``, also the N statements that cost most CPU time per batch and per
 pass (each statement's text, its relations' caller-specific names shortened and the lists of constants a pass writes
-out shown as ``IN (...)``, with its CPU time per batch or pass).
+out shown as ``IN (...)``, with its CPU time per batch or pass). The batches are about the registry's first 100,000
+persons (consecutive keys: reads by key skip most of a table); with ``--spread``, about 100,000 persons drawn from the
+whole registry.
 """
 
 from __future__ import annotations

@@ -293,9 +293,12 @@ def _subjects_query(
                 exp.column("subject_id", "subjects").isin(*ids),
             )
         elif keys is not None:  # a live pass's few, by their keys written out: the scan compares one integer column
-            # and reads the other columns of the rows it keeps only (a join on the keys read every subject's columns:
-            # 490 against about 150 ms CPU for 500 subjects at beijing)
-            listed = [exp.Literal.number(k) if isinstance(k, int) else exp.Literal.string(k) for k in keys]
+            # and skips the row groups none of them is in (a join on the keys read every subject's columns: at
+            # beijing 488 against 23 ms CPU for 500 subjects of consecutive keys; spread over the registry, no row
+            # group is skipped: 452 ms)
+            listed: list[exp.Expr] = [
+                exp.Literal.number(k) if isinstance(k, int) else exp.Literal.string(k) for k in keys
+            ]
             only = exp.column("subject_key", "subjects").isin(*(listed or [exp.Null()]))
         else:
             only = subjects_named(subject_ids)
