@@ -14,6 +14,7 @@ import pytest
 
 from api_helpers import auth
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.decisions.decide import run_for_service
 from web_helpers import browser, csrf_of, rows, shots, sign_in, site
 
 __all__ = ["browser", "shots", "site"]  # fixtures
@@ -83,8 +84,21 @@ def test_the_freeze_page_over_http_in_both_languages(site: dict[str, Any]) -> No
         zh_said = "截止日期“2026-02-30”不是有效日期：2026年2月只有28天。"
         impossible = client.post("/me/freeze?lang=zh", data={**form, "until": "2026-02-30"})
         assert impossible.status_code == 400 and zh_said in impossible.text
+        site["service"].flush_inquiries()  # the refusal's inquiry written now, not at the journal's next flush
         asked = client.get("/me/inquiries?lang=en")
         assert "Freeze and alert history" in asked.text and "file frozen · you" in asked.text
+        # the refusal names the policy version it was decided under (that of the run serving loans), and links to
+        # its published text
+        with site["service"].writer() as store:
+            run = run_for_service(store, "bank_loan", None)
+        pid, version = run["policy_id"], run["policy_version"]
+        link = f'<a href="/policies/{pid}/{version}">under policy {pid} {version}</a>'
+        assert link in asked.text
+        assert (
+            f'<a href="/policies/{pid}/{version}">依据政策 {pid} {version}</a>'
+            in client.get("/me/inquiries?lang=zh").text
+        )
+        assert client.get(f"/policies/{pid}/{version}").status_code == 200
         lifted = client.post("/me/freeze", data={"action": "lift", "csrf": csrf_of(zh.text)})
         assert lifted.status_code == 303
     assert _loan(site, w["one"], w["subject"])["granted"]

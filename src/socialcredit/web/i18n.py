@@ -222,6 +222,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "outcome_granted": ("准予", "granted"),
     "outcome_refused": ("拒绝", "refused"),
     "outcome_viewed": ("已查看", "viewed"),
+    "decided_under": ("依据政策 {policy} {version}", "under policy {policy} {version}"),
     "no_inquiries": ("还没有人查询过您的信用。", "Nobody has asked about you yet."),
     # consents
     "consents_lead": (
