@@ -103,6 +103,8 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         ),
         "granted": lambda r: w["consent_in" if r.get("granted") else "consent_out"],
         "kind": word("override", "kind"),
+        # the policy and version a decision was made under (an operator's view has none)
+        "policy_version": lambda r: f"{r['policy_id']} {r['policy_version']}" if r.get("policy_version") else "",
     }
 
 
@@ -226,6 +228,7 @@ def render_page(
                 ("service", "col_service"),
                 ("purpose", "col_purpose"),
                 ("outcome", "col_outcome"),
+                ("policy_version", "col_policy"),
             ],
         ),
         (
@@ -344,6 +347,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "col_service": "Service",
         "col_purpose": "Purpose",
         "col_outcome": "Outcome",
+        "col_policy": "Policy",
         "col_kind": "Kind",
         "col_target": "What was reviewed",
         "col_justification": "Justification",
@@ -413,6 +417,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "col_service": "服务",
         "col_purpose": "目的",
         "col_outcome": "结果",
+        "col_policy": "政策",
         "col_kind": "类别",
         "col_target": "复核对象",
         "col_justification": "理由",
