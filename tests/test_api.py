@@ -307,11 +307,11 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("DELETE", "/v1/runs", "GET"),
-        ("HEAD", "/healthz", "GET"),
+        ("DELETE", "/v1/runs", "GET, HEAD"),
+        ("HEAD", "/v1/records", "POST"),
         ("OPTIONS", "/v1/records", "POST"),
         ("PATCH", "/v1/records/R-1", "PUT, DELETE"),
-        ("PUT", "/signin", "GET, POST"),
+        ("PUT", "/signin", "GET, HEAD, POST"),
     ],
 )
 def test_a_method_a_path_does_not_take_is_405_with_allow(
@@ -327,6 +327,20 @@ def test_a_method_a_path_does_not_take_is_405_with_allow(
                 "message": f"{method} is not allowed on {path}; it allows {allowed}",
             }
         }
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/policies", "/lists", "/v1/runs", "/nowhere"])
+def test_head_is_answered_as_get_without_the_body(world: dict[str, Any], path: str) -> None:
+    """RFC 9110: HEAD wherever GET, the same status and headers, no body (it was 405 on every path)."""
+    client, key = world["client"], auth(world["keys"]["operator"])
+    got = client.get(path, headers=key)
+    head = client.head(path, headers=key)
+    assert head.status_code == got.status_code
+    assert head.content == b""
+    assert head.headers.get("content-type") == got.headers.get("content-type")
+    if path != "/nowhere":
+        assert got.status_code == 200 and len(got.content) > 0
+        assert head.headers.get("content-length") == str(len(got.content))
 
 
 @pytest.mark.parametrize(

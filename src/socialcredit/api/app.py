@@ -90,7 +90,12 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     message = str(exc.detail)
     if exc.status_code == 405:
         # Starlette names the methods of the first route of the path only; a path has a route per method
-        headers["Allow"] = ", ".join(m for m in _METHODS if _takes(request.app.routes, {**request.scope, "method": m}))
+        routes, scope = request.app.routes, request.scope
+        headers["Allow"] = ", ".join(
+            m
+            for m in _METHODS
+            if _takes(routes, {**scope, "method": m}) or (m == "HEAD" and _takes(routes, {**scope, "method": "GET"}))
+        )
         message = f"{request.method} is not allowed on {request.url.path}; it allows {headers['Allow']}"
     response = _error(exc.status_code, code, message)
     response.headers.update(headers)
@@ -137,6 +142,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _internal)
+    app.add_middleware(_Head, owner=app)
     app.add_middleware(_BodyLimit)
     app.add_middleware(_Metrics, service=service)
     for router in ROUTERS:
@@ -145,6 +151,31 @@ def create_app(
 
     app.include_router(web_router(service))
     return app
+
+
+class _Head:
+    """HEAD is answered wherever GET is, as GET is, without the body (RFC 9110: a general-purpose server supports
+    both): a monitor's or `curl -I`'s look at a page gets the page's status and headers, not a 405. It is the same
+    read as the GET (an audited read is audited). A path without GET keeps its 405, naming what it takes."""
+
+    def __init__(self, app: ASGIApp, owner: FastAPI) -> None:
+        self.app, self.owner = app, owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        as_get = {**scope, "method": "GET"}
+        if not _takes(self.owner.routes, as_get):
+            await self.app(scope, receive, send)
+            return
+
+        async def headless(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(as_get, receive, headless)
 
 
 class _BodyLimit:
