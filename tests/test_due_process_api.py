@@ -25,6 +25,7 @@ from socialcredit.registry.access.parties import ROLES, issue_key
 from socialcredit.registry.due_process.disputes import lapse_overdue
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store
 
 SERVICES = {"high_speed_rail", "deposit_free_rental"}
 
@@ -241,17 +242,24 @@ def test_an_unknown_status_filter_is_422_on_every_list_of_disputes_and_repairs(w
         ), path
 
 
+def _blacklisted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
+    """The world scored twice, A's blacklisting in effect on 2026-04-02 (60 days' grace): the store and its listing."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, dt.date(2026, 2, 1))
+    score(store, beijing, dt.date(2026, 4, 2))
+    listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])
+    return store, int(listing)
+
+
 def test_decisions_follow_an_operators_override_of_a_listing_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An operator takes A off the blacklist over HTTP: the railway's next decision, single and batch, is granted
     (until 2026-12-04 the decisions held in memory kept refusing until the next run, while A's own page said granted),
     and A sees the override with its justification."""
-    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    beijing = resolve_policy(store, "beijing")
-    score(store, beijing, dt.date(2026, 2, 1))
-    score(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
+    store, listing = _blacklisted(tmp_path, monkeypatch)
     railway = issue_key(
         store,
         "relying_party",
@@ -262,7 +270,6 @@ def test_decisions_follow_an_operators_override_of_a_listing_at_once(
     ).token
     operator = issue_key(store, "operator", "registry operations").token
     resident = issue_key(store, "resident", "张三", subject=A).token
-    listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])
     ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
     batch = {"subject_ids": [A], "service": "high_speed_rail", "purpose": "ticket purchase"}
     why = "The judgment was entered against the wrong person."
@@ -289,13 +296,8 @@ def test_an_override_stands_and_is_answered_when_rescoring_the_snapshots_fails(
     a 500 for an override that stands, whose retry would be refused as ended) and decisions follow at the next run."""
     import socialcredit.registry.service as service_module
 
-    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    beijing = resolve_policy(store, "beijing")
-    score(store, beijing, dt.date(2026, 2, 1))
-    score(store, beijing, dt.date(2026, 4, 2))
+    store, listing = _blacklisted(tmp_path, monkeypatch)
     operator = issue_key(store, "operator", "registry operations").token
-    listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])
     app = create_app(tmp_path / "due.duckdb", store=store)
 
     def broken(*_a: object, **_k: object) -> None:

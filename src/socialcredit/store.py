@@ -42,6 +42,7 @@ __all__ = [
     "open_store",
     "record_id_range",
     "record_ids_may_be_known",
+    "subject_keys_of",
     "subjects_named",
     "sync_catalog",
     "unnote_role_records",
@@ -92,9 +93,13 @@ def subjects_named(subject_ids: Sequence[str]) -> exp.Expr:
     versions of the subjects ``subject_ids``, found by their integer keys (subject_keys gives each identifier one),
     not by comparing every version's 18-character identifier with each of them. At beijing (22 million subjects),
     the latest versions of 500 subjects cost 130 ms of CPU this way, 530 ms by their identifiers."""
+    return exp.column("subject_key").isin(query=subject_keys_of(subject_ids))
+
+
+def subject_keys_of(subject_ids: Sequence[str]) -> exp.Select:
+    """``SELECT subject_key`` of the registered subjects among ``subject_ids`` (written out as literals)."""
     named: list[exp.Expr] = [exp.Literal.string(str(s)) for s in subject_ids] or [exp.Null()]
-    keys = exp.select("subject_key").from_("subject_keys").where(exp.column("subject_id").isin(*named))
-    return exp.column("subject_key").isin(query=keys)
+    return exp.select("subject_key").from_("subject_keys").where(exp.column("subject_id").isin(*named))
 
 
 def latest_consents(
@@ -195,6 +200,7 @@ def note_record_id_range(store: Store, source_id: str, ids: IdRanges | None) -> 
 # words read a person's or an organisation's roles there, from a table of a few million rows at beijing, not by a
 # scan of every record's type. Each path that writes `records` writes the same versions here in its transaction
 # (note_role_records, unnote_role_records).
+_ROLE_TYPE = lit(RELATION_RECORD_TYPE)
 _ROLE_COLUMNS = (
     "record_key, source_id, record_id, version, subject_id, subject_key, event_date, withdrawn, "
     'org_id, "role", start_date, end_date'
@@ -206,7 +212,7 @@ def _role_rows(where: str) -> str:
     The role's fields are typed columns from the catalog, which a new store (migrated before its catalog's fields
     are added) does not have yet: a union by name gives them as NULL then."""
     return (
-        f"SELECT {_ROLE_COLUMNS} FROM (SELECT * FROM records WHERE record_type = 'company_role' AND ({where}) "
+        f"SELECT {_ROLE_COLUMNS} FROM (SELECT * FROM records WHERE record_type = {_ROLE_TYPE} AND ({where}) "
         'UNION ALL BY NAME SELECT CAST(NULL AS VARCHAR) AS org_id, CAST(NULL AS VARCHAR) AS "role", '
         "CAST(NULL AS DATE) AS start_date, CAST(NULL AS DATE) AS end_date WHERE false) ORDER BY record_key"
     )
@@ -231,7 +237,7 @@ def note_role_records(store: Store, first: int, last: int) -> None:
         FROM (SELECT *, {_ROLE_KEY} FROM ({new})) n LEFT JOIN (
             SELECT source_id, record_id, min(role_key) AS role_key FROM role_records
             WHERE record_id IN (
-                SELECT record_id FROM records WHERE record_key BETWEEN $a AND $b AND record_type = 'company_role'
+                SELECT record_id FROM records WHERE record_key BETWEEN $a AND $b AND record_type = {_ROLE_TYPE}
             )
             GROUP BY source_id, record_id
         ) k ON k.source_id = n.source_id AND k.record_id = n.record_id""",

@@ -55,6 +55,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         raise ConstructorError(None, None, problem, node.start_mark) from None
 
 
+def _given_twice(key: Any, first_line: int, key_node: yaml.Node) -> ConstructorError:
+    """The refusal of a key given twice in one mapping, at its second place."""
+    message = f"the key {key!r} is given twice (first on line {first_line}); give each key once"
+    return ConstructorError(None, None, message, key_node.start_mark)
+
+
 def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -69,12 +75,7 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
             if key in first:
                 # YAML keys are unique; safe loading would keep the last silently (a second `rules:` dropping the
                 # first block's rules)
-                raise ConstructorError(
-                    None,
-                    None,
-                    f"the key {key!r} is given twice (first on line {first[key]}); give each key once",
-                    key_node.start_mark,
-                )
+                raise _given_twice(key, first[key], key_node)
             first[key] = key_node.start_mark.line + 1
             out[key] = _convert(value_node, (*path, str(key)), lines)
             lines[(*path, str(key))] = key_node.start_mark.line + 1
@@ -97,12 +98,7 @@ class _UniqueKeys(yaml.SafeLoader):
             except TypeError:  # an unhashable key: the base class says so
                 break
             if line is not None:
-                raise ConstructorError(
-                    None,
-                    None,
-                    f"the key {key!r} is given twice (first on line {line}); give each key once",
-                    key_node.start_mark,
-                )
+                raise _given_twice(key, line, key_node)
             first[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 

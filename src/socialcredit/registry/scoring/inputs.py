@@ -24,7 +24,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.holds import any_held, held_records
-from socialcredit.store import Store, subjects_named
+from socialcredit.store import Store, subject_keys_of
 
 __all__ = ["RELATIONS", "RunInputs", "prepare_inputs"]
 
@@ -257,9 +257,7 @@ def _keys_of(store: Store, subject_ids: Sequence[str]) -> list[int]:
     """The integer keys of the registered subjects among ``subject_ids`` (subject_keys gives each identifier one)."""
     if not subject_ids:
         return []
-    named: list[exp.Expr] = [exp.Literal.string(str(s)) for s in subject_ids]
-    query = exp.select("subject_key").from_("subject_keys").where(exp.column("subject_id").isin(*named))
-    return [int(r[0]) for r in store.execute(query.sql(dialect="duckdb")).fetchall()]
+    return [int(r[0]) for r in store.execute(subject_keys_of(subject_ids).sql(dialect="duckdb")).fetchall()]
 
 
 def _filled(text: str, ids: Sequence[str], keys: Sequence[int] = ()) -> str:
@@ -292,16 +290,14 @@ def _subjects_query(
                 exp.column("subject_key", "subjects").eq(exp.Literal.number(key)),
                 exp.column("subject_id", "subjects").isin(*ids),
             )
-        elif keys is not None:  # a live pass's few, by their keys written out: the scan compares one integer column
-            # and skips the row groups none of them is in (a join on the keys read every subject's columns: at
-            # beijing 488 against 23 ms CPU for 500 subjects of consecutive keys; spread over the registry, no row
-            # group is skipped: 452 ms)
+        else:  # a live pass's few, by their keys written out: the scan compares one integer column and skips the
+            # row groups none of them is in (a join on the keys read every subject's columns: at beijing 488 against
+            # 23 ms CPU for 500 subjects of consecutive keys; spread over the registry, no row group is skipped: 452 ms)
+            assert keys is not None, "a list of subjects is read by their keys"
             listed: list[exp.Expr] = [
                 exp.Literal.number(k) if isinstance(k, int) else exp.Literal.string(k) for k in keys
             ]
             only = exp.column("subject_key", "subjects").isin(*(listed or [exp.Null()]))
-        else:
-            only = subjects_named(subject_ids)
         inner.set("this", inner.this.where(only))
     if not categories:
         return query
