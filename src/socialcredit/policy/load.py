@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 import hashlib
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import ExpressionError, NotFoundError, PolicyError
 from socialcredit.policy import expr
-from socialcredit.policy.model import RELATION_RECORD_TYPE, Policy, Relation
+from socialcredit.policy.model import MAX_SCORE, RELATION_RECORD_TYPE, Policy, Relation
 from socialcredit.yamlsrc import LocatedDoc, load_located
 
 __all__ = [
@@ -44,15 +45,23 @@ MAX_POINTS = 100_000
 # sign, and a 64th service overflowed the run's insert.
 MAX_SERVICES = 63
 
+# The size a whole-number field of a record stays below: ingest refuses an integer of more than 15 digits
+# (registry/records/limits.py MAX_NUMBER). A condition's calculation is bounded from it (expr.whole_span).
+FIELD_LIMIT = 10**15
+# The whole-number facts of a scored subject (rank, age, days since the latest negative record) are 32-bit integers
+# in a run; the compiler widens them to 64 bits for a calculation (compiler/plan.py _fact).
+_INT32 = (-(2**31), 2**31 - 1)
+
 # Names a list or service condition may use, besides the policy's dimension ids (and, in services, list ids).
+# (``score`` is bounded by the policy's scale: subject_env.)
 SUBJECT_FACTS: dict[str, expr.Var] = {
-    "score": expr.Var("number"),
+    "score": expr.Var("number", whole=(-MAX_SCORE, MAX_SCORE)),
     "total": expr.Var("number"),
     "tier": expr.Var("tier"),
-    "rank": expr.Var("number"),
+    "rank": expr.Var("number", whole=(1, _INT32[1])),
     "percentile": expr.Var("number"),
-    "age": expr.Var("number"),
-    "last_negative_days": expr.Var("number"),
+    "age": expr.Var("number", whole=_INT32),
+    "last_negative_days": expr.Var("number", whole=_INT32),
     "kind": expr.Var("string", allowed=("person", "org")),
 }
 
@@ -70,13 +79,22 @@ def record_env(fields: dict[str, FieldSpec]) -> dict[str, expr.Var]:
     env = {"event_date": expr.Var("date")}
     for name, spec in fields.items():
         allowed = tuple(spec.allowed) if spec.allowed else None
-        env[name] = expr.Var(_FIELD_TYPES[spec.type], allowed=allowed)
+        whole = None
+        if spec.type == "integer":  # within the catalog's min and max, which ingest enforces, and ingest's limit
+            low, high = -(FIELD_LIMIT - 1), FIELD_LIMIT - 1
+            if spec.min is not None and math.isfinite(spec.min):
+                low = min(high, max(low, math.ceil(spec.min)))
+            if spec.max is not None and math.isfinite(spec.max):
+                high = max(low, min(high, math.floor(spec.max)))
+            whole = (low, high)
+        env[name] = expr.Var(_FIELD_TYPES[spec.type], allowed=allowed, whole=whole)
     return env
 
 
 def subject_env(policy: Policy, catalog: Catalog, *, with_lists: bool) -> dict[str, expr.Var]:
     """The variables a list criterion (``with_lists=False``) or a service condition may use."""
     env = dict(SUBJECT_FACTS)
+    env["score"] = expr.Var("number", whole=(policy.scale.min, policy.scale.max))
     env["profession"] = expr.Var("string", allowed=tuple(catalog.professions))
     for d in policy.dimensions:
         env[d.id] = expr.Var("number")
