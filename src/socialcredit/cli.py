@@ -196,7 +196,13 @@ class Engine(StrEnum):
 @app.command(rich_help_panel=SCORING)
 def score(
     ctx: typer.Context,
-    policy: Annotated[str, typer.Option(help="Shipped policy id, published id, or a policy file.")] = "beijing",
+    policy: Annotated[
+        str,
+        typer.Option(
+            help="A policy id (its newest published version; a shipped one is published on first use), ID@VERSION, "
+            "or a policy file."
+        ),
+    ] = "beijing",
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Score as of this date (default today).", metavar="DATE")
     ] = None,
