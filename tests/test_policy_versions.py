@@ -128,3 +128,47 @@ def test_a_version_that_reads_as_a_published_one_is_refused(reg: Registry, versi
         f"beijing-{version}.yaml: policy beijing version {version} reads as the published version 2026.3 (versions "
         "compare part by part, numbers as numbers); give it a version of its own"
     )
+
+
+def test_the_console_script_says_which_version_is_in_force(reg: Registry, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    cli = shutil.which("socialcredit", path=str(Path(sys.executable).parent))
+    assert cli is not None
+    reg.store.close()
+    db = tmp_path / "registry.duckdb"
+
+    def sc(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+        return subprocess.run(
+            [cli, *map(str, args), "--db", str(db)],
+            capture_output=True,
+            text=True,
+            env=env | {"COLUMNS": "200"},
+            timeout=120,
+            check=False,
+        )
+
+    for version in ("2026.10", "2026.9"):
+        (tmp_path / f"{version}.yaml").write_text(beijing(version).text, encoding="utf-8")
+    first = sc("policy", "publish", tmp_path / "2026.10.yaml", "--without-impact")
+    assert first.returncode == 0 and "stays in force" not in first.stdout, first.stderr
+    older = sc("policy", "publish", tmp_path / "2026.9.yaml", "--without-impact")
+    assert older.returncode == 0, older.stderr
+    assert older.stdout.splitlines()[-1] == (
+        "beijing 2026.10 stays in force: it is newer than 2026.9 (versions compare part by part, numbers as "
+        "numbers); score under this one with --policy beijing@2026.9."
+    )
+    run = sc("score", "--policy", "beijing", "--as-of", "2026-01-01")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Run 1: beijing 2026.10 as of 2026-01-01")
+    run = sc("score", "--policy", "beijing@2026.9", "--as-of", "2026-01-01")
+    assert run.stdout.startswith("Run 2: beijing 2026.9 as of 2026-01-01"), run.stderr
+    unknown = sc("score", "--policy", "beijing@2026.11", "--as-of", "2026-01-01")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.strip().splitlines()[-1] == (
+        "error: no published policy 'beijing' version '2026.11' (published: 2026.2, 2026.9, 2026.10)"
+    )
