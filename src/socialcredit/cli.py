@@ -499,7 +499,9 @@ def state_show(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-PolicyArg = Annotated[str, typer.Argument(help="Shipped policy id, published id, or a policy file.")]
+PolicyArg = Annotated[
+    str, typer.Argument(help="A policy id (its newest published version), ID@VERSION, or a policy file.")
+]
 
 
 @state_app.command("build")
