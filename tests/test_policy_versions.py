@@ -172,3 +172,19 @@ def test_the_console_script_says_which_version_is_in_force(reg: Registry, tmp_pa
     assert unknown.stderr.strip().splitlines()[-1] == (
         "error: no published policy 'beijing' version '2026.11' (published: 2026.2, 2026.9, 2026.10)"
     )
+
+
+def test_a_version_published_before_the_calculation_bound_still_loads(reg: Registry) -> None:
+    # A version a store took before calculations were bounded (days_late * 100000 overflows only for a record of
+    # 92 billion days late) is read back as it was accepted: its runs, pages and scoring state keep working, where
+    # get_policy refused it and everything that reads the version failed. Publishing it anew is refused.
+    text = beijing("2026.3").text.replace(
+        'when: "score < 650"', 'when: "score < 650 or last_negative_days * 100000000000 > 0"', 1
+    )
+    with pytest.raises(PolicyError, match="this calculation of whole numbers can reach"):
+        parse_policy(text, "old.yaml")
+    old = parse_policy(text, "old.yaml", published=True)
+    reg.store.execute("INSERT INTO policies VALUES ('beijing', '2026.3', ?, ?, now())", [old.sha256, text])
+    loaded = resolve_policy(reg.store, "beijing")
+    assert (loaded.policy.version, loaded.sha256) == ("2026.3", old.sha256)
+    assert score(reg.store, loaded, AS_OF).policy_version == "2026.3"

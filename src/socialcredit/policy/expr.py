@@ -422,8 +422,13 @@ def _with_type(node: Node, t: Type) -> Node:
     return node
 
 
-def check(node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence[str] = ()) -> Node:
+def check(
+    node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence[str] = (), bound_whole: bool = True
+) -> Node:
     """Type-check ``node`` against the variables in ``env``; return it with types filled in.
+
+    ``bound_whole``: refuse a calculation of whole numbers that can pass 18 digits (``whole_span``); False only for
+    a text published before that check, read back as it was accepted then.
 
     String literals compared with a variable that has allowed values must be one of them, and tier
     literals must name a tier of the policy, so a typo is caught when the policy is checked.
@@ -474,7 +479,7 @@ def check(node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence
                 constant = whole_constant(n)
                 if constant is not None and abs(constant) > MAX_WHOLE:
                     raise fail("a calculation of whole numbers alone may come to at most 18 digits", n)
-                span = whole_span(n, env) if constant is None else None
+                span = whole_span(n, env) if constant is None and bound_whole else None
                 if span is not None and max(-span[0], span[1]) > MAX_WHOLE:
                     worst = span[1] if span[1] > -span[0] else span[0]
                     raise fail(

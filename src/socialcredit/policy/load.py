@@ -209,8 +209,14 @@ def _exponent_hint(value: object) -> str:
     return f" (YAML reads {value} as text: write {written})"
 
 
-def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = None) -> LoadedPolicy:
-    """Validate a policy given as YAML text; raise PolicyError listing every problem, located."""
+def parse_policy(
+    text: str, origin: str = "<policy>", catalog: Catalog | None = None, *, published: bool = False
+) -> LoadedPolicy:
+    """Validate a policy given as YAML text; raise PolicyError listing every problem, located.
+
+    ``published``: the text of a version a store already holds, read back: a calculation of whole numbers that can
+    pass 18 digits is not refused in it (versions published before that check keep loading, and run as they ran:
+    only a record past the bound fails the run); a policy being published is held to every check."""
     catalog = catalog or load_catalog()
     try:
         doc = load_located(text, origin)
@@ -232,7 +238,7 @@ def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = 
             )
             problems.add(loc, _pydantic_message(err))
         raise PolicyError(problems.items) from None
-    conditions = _check_semantics(policy, catalog, problems)
+    conditions = _check_semantics(policy, catalog, problems, bound_whole=not published)
     if problems.items:
         raise PolicyError(problems.items)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -250,7 +256,9 @@ def _repeats(ids: list[str]) -> list[int]:
     return out
 
 
-def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> dict[str, expr.Node]:
+def _check_semantics(
+    policy: Policy, catalog: Catalog, problems: _Problems, *, bound_whole: bool = True
+) -> dict[str, expr.Node]:
     p = policy
     conditions: dict[str, expr.Node] = {}
     tiers = p.tier_ids()
@@ -259,7 +267,7 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
         if text is None:
             return
         try:
-            conditions[key] = expr.check(expr.parse(text), env, text=text, tiers=tiers)
+            conditions[key] = expr.check(expr.parse(text), env, text=text, tiers=tiers, bound_whole=bound_whole)
         except ExpressionError as exc:
             problems.add(path, str(exc))
 

@@ -118,7 +118,7 @@ class _CatalogKey:
 def _parsed(text: str, origin: str, catalog: _CatalogKey) -> LoadedPolicy:
     """Published versions never change: each text is parsed and validated once per process and catalog (a decision
     asks for its policy on every request; parsing the YAML took about 0.4 s)."""
-    return parse_policy(text, origin, catalog.catalog)
+    return parse_policy(text, origin, catalog.catalog, published=True)
 
 
 def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
