@@ -167,6 +167,9 @@ def test_the_console_script_says_which_version_is_in_force(reg: Registry, tmp_pa
     assert run.stdout.startswith("Run 1: beijing 2026.10 as of 2026-01-01")
     run = sc("score", "--policy", "beijing@2026.9", "--as-of", "2026-01-01")
     assert run.stdout.startswith("Run 2: beijing 2026.9 as of 2026-01-01"), run.stderr
+    # policy explain reads the version in force too (it explained the shipped 2026.2), or the one named
+    assert sc("policy", "explain", "beijing").stdout.splitlines()[0] == "Beijing social credit score — 2026.10"
+    assert sc("policy", "explain", "beijing@2026.9").stdout.splitlines()[0] == "Beijing social credit score — 2026.9"
     unknown = sc("score", "--policy", "beijing@2026.11", "--as-of", "2026-01-01")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
     assert unknown.stderr.strip().splitlines()[-1] == (
