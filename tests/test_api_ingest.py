@@ -446,6 +446,14 @@ def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:
     assert ("beijing", "2099.1") in {(p["policy_id"], p["version"]) for p in listed}
     public = client.get("/v1/policies/beijing/2099.1")
     assert public.status_code == 200 and public.text == changed
+    # An older version published later is listed, and does not take 2099.1's place: the newest is in force.
+    older = text.replace("version:", 'version: "2098.12"  # was', 1)
+    r = client.post("/v1/policies", content=older.encode(), headers=op)
+    assert (r.status_code, r.json()["version"], r.json()["in_force"]) == (201, "2098.12", "2099.1")
+    listed = client.get("/v1/policies", headers=auth(world["keys"]["operator"])).json()["policies"]
+    mine = [(p["version"], p["in_force"]) for p in listed if p["policy_id"] == "beijing"]
+    assert mine[-2:] == [("2098.12", False), ("2099.1", True)]
+    assert [v for v, in_force in mine if in_force] == ["2099.1"]
 
 
 def test_an_operator_pages_through_the_blacklist(world: dict[str, Any]) -> None:

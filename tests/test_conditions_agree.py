@@ -66,7 +66,8 @@ TIER_RANK = {t: len(TIERS) - i for i, t in enumerate(TIERS)}
 
 FIELDS = {
     "amount": FieldSpec(type="number"),
-    "days_late": FieldSpec(type="integer"),
+    # bounded as the random facts are: a calculation of it is bounded from these (expr.whole_span)
+    "days_late": FieldSpec(type="integer", min=-10_000, max=10_000),
     "status": FieldSpec(type="string", allowed=list(STATUSES)),
     "employer": FieldSpec(type="string"),
     "defaulter": FieldSpec(type="boolean"),
@@ -395,6 +396,71 @@ def test_a_calculation_of_whole_numbers_past_18_digits_is_refused(text: str) -> 
         f"a calculation of whole numbers alone may come to at most 18 digits (at character {operator_at + 1} of "
         f"{text!r})"
     )
+
+
+# An integer field as the shipped catalog declares days_late: at least 0, and below ingest's 10^15.
+AT_LEAST_0 = record_env({"days_late": FieldSpec(type="integer", min=0)})
+MOST = 10**15 - 1
+
+
+@pytest.mark.parametrize(
+    ("text", "worst", "at"),
+    [
+        ("days_late * 100000 > 10", MOST * 100000, 11),
+        ("days_late * days_late > 10", MOST * MOST, 11),
+        ("days_late * 1001 > 10", MOST * 1001, 11),
+        ("0 - days_late * 1000 - 1000 > 10", -(10**18), 22),
+        ("(days_late + 1) * 1000 > 10", (MOST + 1) * 1000, 17),
+    ],
+)
+def test_a_calculation_on_an_integer_field_that_can_pass_18_digits_is_refused(text: str, worst: int, at: int) -> None:
+    # The engines multiply an integer field (BIGINT) by a whole number in 64 bits: days_late * 100000 with days_late
+    # 999999999999999 failed the run (DuckDB: Overflow in multiplication of INT64) on every path, where the policy
+    # had been published without a word. The worst case is bounded from the field's bounds and refused.
+    with pytest.raises(ExpressionError) as info:
+        expr.check(expr.parse(text), AT_LEAST_0, text=text)
+    assert str(info.value) == (
+        f"this calculation of whole numbers can reach {worst} with the values its fields and facts may hold, and the "
+        "engines compute whole numbers to at most 18 digits: write one of its numbers with a decimal point (1000.0) "
+        f"to compute it in decimals (at character {at} of {text!r})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("days_late * 1000 == 999999999999999000", True),  # the worst case is 18 digits: computed exactly
+        ("days_late * 1000 - 1 > 999999999999998998", True),
+        ("days_late * 100000.0 > 100000000000000000", True),  # a decimal: computed as a double, no overflow
+        ("-days_late * 1000 < 0", True),
+    ],
+)
+def test_a_calculation_on_an_integer_field_at_its_bound_agrees(
+    con: duckdb.DuckDBPyConnection, text: str, answer: bool
+) -> None:
+    node = expr.check(expr.parse(text), AT_LEAST_0, text=text)
+    tree = lower(node, lambda name: exp.column(name, table="t"))
+    facts = {"days_late": MOST}
+    assert expr.evaluate(node, facts) is answer
+    sql = DuckDBDialect().sql(tree)
+    assert con.execute(f"SELECT {sql} FROM (SELECT CAST(? AS BIGINT) AS days_late) AS t", [MOST]).fetchall() == [
+        (answer,)
+    ]
+
+
+def test_an_integer_field_is_bounded_by_its_catalog_limits_and_by_ingest() -> None:
+    env = record_env(
+        {
+            "free": FieldSpec(type="integer"),
+            "ml": FieldSpec(type="integer", min=0.5, max=2000.5),
+            "wide": FieldSpec(type="integer", min=-1e30, max=1e30),
+            "amount": FieldSpec(type="number"),
+        }
+    )
+    assert env["free"].whole == (-MOST, MOST)
+    assert env["ml"].whole == (1, 2000)
+    assert env["wide"].whole == (-MOST, MOST)
+    assert env["amount"].whole is None  # a DOUBLE: computed in decimals
 
 
 def test_literal_arithmetic_against_its_exact_decimal_value(con: duckdb.DuckDBPyConnection) -> None:

@@ -159,7 +159,7 @@ def test_policy_impact_and_publish_through_the_console_script(world: Path, tmp_p
 
     missing = sc("policy", "impact", "lab@9", cand, "--as-of", "2026-01-01", "--db", db)
     assert missing.returncode == 2
-    assert missing.stderr.strip().splitlines()[-1] == "error: no published policy 'lab' version '9'"
+    assert missing.stderr.strip().splitlines()[-1] == "error: no published policy 'lab' version '9' (published: 1)"
     bad_format = sc("policy", "impact", "lab@1", cand, "--db", db, "--format", "pdf")
     assert bad_format.returncode == 2
 

@@ -192,7 +192,7 @@ def test_impact_of_a_candidate_by_hand_and_as_the_console_script_prints_it(lab: 
 def test_impact_refusals_name_the_problem(lab: dict[str, Any]) -> None:
     missing = _impact(lab, ref="lab/9")
     assert missing.status_code == 404
-    assert missing.json()["error"]["message"] == "no published policy 'lab' version '9'"
+    assert missing.json()["error"]["message"] == "no published policy 'lab' version '9' (published: 1)"
     invalid = _impact(lab, text="id: lab\n")
     assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "invalid_policy"
     early = _impact(lab, as_of="1899-12-31")
@@ -255,7 +255,10 @@ def test_the_disparity_audit_of_a_versions_latest_run(lab: dict[str, Any]) -> No
     assert found == sorted(f"{r['dimension']} {r['group']}" for r in audit["flagged"])
     assert len(found) == len(audit["flagged"]) > 0
     never = client.get("/v1/policies/lab/9/disparity", headers=op)
-    assert never.status_code == 404 and never.json()["error"]["message"] == "no published policy 'lab' version '9'"
+    assert (
+        never.status_code == 404
+        and never.json()["error"]["message"] == "no published policy 'lab' version '9' (published: 1)"
+    )
     assert client.get("/v1/policies/lab/1/disparity", headers=lab["resident"]).status_code == 403
 
 

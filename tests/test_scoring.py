@@ -394,6 +394,83 @@ def test_percentile_is_rounded_to_two_decimals(reg: Registry) -> None:
     assert got == {A: 100.0, B: 66.67, C: 33.33}  # round(100 * 2/3, 2), round(100 * 1/3, 2)
 
 
+# A whole-number field at ingest's bound (15 digits): days_late * 1000 reaches 18 digits, the most the engines
+# compute; days_late * 100000 failed every run with an overflow (DuckDB: Overflow in multiplication of INT64).
+LATE_BY_THOUSANDS = '"days_late * 1000 > 999999999999998000"'
+
+
+def test_a_calculation_that_can_overflow_is_refused_when_the_policy_is_read() -> None:
+    rules = rule("late", "tax_payment", -10, dimension="money", when='"days_late * 100000 > 10"')
+    with pytest.raises(PolicyError) as refused:
+        make_policy(rules)
+    assert str(refused.value) == (
+        "test.yaml:18: rule late: when: this calculation of whole numbers can reach 99999999999999900000 with the "
+        "values its fields and facts may hold, and the engines compute whole numbers to at most 18 digits: write one "
+        "of its numbers with a decimal point (1000.0) to compute it in decimals (at character 11 of "
+        "'days_late * 100000 > 10')"
+    )
+
+
+def test_a_calculation_at_the_bound_scores_alike_from_state_records_and_files(reg: Registry, tmp_path: Path) -> None:
+    if reg.engine != "duckdb":
+        pytest.skip("the files path is DuckDB's")
+    import duckdb
+
+    from socialcredit.registry.scoring.export import export_inputs
+    from socialcredit.registry.scoring.files import score_files
+
+    reg.register({A: None, B: None})
+    most = 10**15 - 1
+    reg.send("tax_bureau", [tax("T1", A, days_before(10), days_late=most), tax("T2", B, days_before(10), days_late=5)])
+    loaded = make_policy(rule("late", "tax_payment", -10, dimension="money", when=LATE_BY_THOUSANDS))
+    state = reg.score(loaded).run_id
+    records = reg.score(loaded, from_records=True).run_id
+    export_inputs(reg.store, tmp_path / "export")
+    score_files(tmp_path / "export", loaded, AS_OF, tmp_path / "results")
+    results = str(tmp_path / "results" / "results" / "*.parquet")
+    files = duckdb.sql(f"SELECT score FROM read_parquet('{results}') ORDER BY score").fetchall()
+    expected = {A: 90, B: 100}  # 999999999999999 * 1000 = 999999999999999000 > ...998000; 5 * 1000 is not
+    assert {sid: r["score"] for sid, r in reg.results(state).items()} == expected
+    assert {sid: r["score"] for sid, r in reg.results(records).items()} == expected
+    assert files == [(90,), (100,)]
+
+
+def test_a_calculation_on_a_score_is_computed_in_64_bits() -> None:
+    # A run keeps a score as a 32-bit INTEGER (run_results): a service asking `score * 100000000 > 0` overflowed
+    # (DuckDB: Overflow in multiplication of INT32) when a blacklisting took effect and the grants were worked out
+    # again from the run's rows. The whole-number facts are widened; the validator bounds the score by the scale.
+    import duckdb
+
+    from socialcredit.compiler.plan import ScorePlan
+
+    services = """\
+- id: loan
+  name: {zh: 贷款, en: loan}
+  grant_if: "score * 100000000 > 10000000000 and rank * 100000000 > 0"
+  refusal: {zh: 不予, en: refused}
+"""
+    plan = ScorePlan(make_policy(rule("v", "volunteering", 1), services=services), as_of=AS_OF)
+    row = """SELECT 1::INTEGER AS tier_rank, 105::INTEGER AS score, 5.0::DOUBLE AS total, 1::INTEGER AS rank,
+                    100.0::DOUBLE AS percentile, 36::INTEGER AS age, 'person' AS kind, NULL::VARCHAR AS profession,
+                    NULL::BIGINT AS last_negative_days, 0.0::DOUBLE AS d_money, 5.0::DOUBLE AS d_civic"""
+    assert duckdb.sql(f"SELECT {plan.grants().sql(dialect='duckdb')} FROM ({row})").fetchall() == [(1,)]
+
+
+def test_a_calculation_on_a_score_past_18_digits_is_refused() -> None:
+    services = """\
+- id: loan
+  name: {zh: 贷款, en: loan}
+  grant_if: "score * 1000000000 * 100000000 > 0"
+  refusal: {zh: 不予, en: refused}
+"""
+    with pytest.raises(
+        PolicyError,
+        match=r"service loan: grant_if: this calculation of whole numbers can reach "
+        r"20000000000000000000 with",
+    ):  # the scale's max, 200, times 10^17
+        make_policy(rule("v", "volunteering", 1), services=services)
+
+
 # ========================================================================================================
 # 10. Lists and services
 # ========================================================================================================

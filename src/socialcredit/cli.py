@@ -196,7 +196,13 @@ class Engine(StrEnum):
 @app.command(rich_help_panel=SCORING)
 def score(
     ctx: typer.Context,
-    policy: Annotated[str, typer.Option(help="Shipped policy id, published id, or a policy file.")] = "beijing",
+    policy: Annotated[
+        str,
+        typer.Option(
+            help="A policy id (its newest published version; a shipped one is published on first use), ID@VERSION, "
+            "or a policy file."
+        ),
+    ] = "beijing",
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Score as of this date (default today).", metavar="DATE")
     ] = None,
@@ -493,7 +499,9 @@ def state_show(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-PolicyArg = Annotated[str, typer.Argument(help="Shipped policy id, published id, or a policy file.")]
+PolicyArg = Annotated[
+    str, typer.Argument(help="A policy id (its newest published version), ID@VERSION, or a policy file.")
+]
 
 
 @state_app.command("build")
@@ -574,23 +582,59 @@ def policy_check(
     )
 
 
+def _in_force(db: Path, ref: str) -> Any:
+    """The policy ``ref`` (ID or ID@VERSION) as the store at ``db`` has it in force (its newest published version) or
+    names it, read without writing; the shipped policy when the store has no version of it (or there is no store)."""
+    from socialcredit.errors import NotFoundError, StoreError
+    from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
+    from socialcredit.registry.scoring.policies import get_policy, newest_version
+    from socialcredit.store import open_store
+
+    policy_id, at, version = ref.partition("@")
+    shipped = builtin_policy(policy_id).policy.version if policy_id in BUILTIN_POLICIES else None
+    if db.is_file():
+        try:
+            store = open_store(db, read_only=True)
+        except StoreError:
+            store = None
+        if store is not None:
+            with store:
+                if at:
+                    try:
+                        return get_policy(store, policy_id, version)
+                    except NotFoundError:
+                        if version != shipped:  # the shipped version is explained unpublished, as it is scored
+                            raise
+                elif newest_version(store, policy_id) is not None:
+                    return get_policy(store, policy_id)
+    if at and version != shipped:
+        raise NotFoundError(f"no store at {db} to read {ref} from (a published version lives in a store)")
+    return builtin_policy(policy_id)
+
+
 @policy_app.command("explain")
 def policy_explain(
-    policy: Annotated[str, typer.Argument(help="Shipped policy id or a policy file.")],
+    policy: Annotated[
+        str,
+        typer.Argument(
+            help="A policy id (the version the store has in force, else the shipped one), ID@VERSION, or a policy file."
+        ),
+    ],
     lang: LangOpt = "en",
     codes: Annotated[
         bool, typer.Option("--codes", help="The operators' table: rule ids, conditions as written, reason codes.")
     ] = False,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
-    """A policy in plain words, as its public page says it (or, with --codes, the operators' rule table); a policy
-    file is read against the store's published catalog when there is a store."""
+    """A policy in plain words, as its public page says it (or, with --codes, the operators' rule table): by id, the
+    version a score run would use; a policy file is read against the store's published catalog when there is a
+    store."""
     from socialcredit.cli_catalog import store_catalog
-    from socialcredit.policy import builtin_policy, load_policy
+    from socialcredit.policy import load_policy
     from socialcredit.policy.explain import explain_policy, explain_words
 
     is_file = policy.endswith((".yaml", ".yml"))
-    loaded = load_policy(policy, store_catalog(db)[1]) if is_file else builtin_policy(policy)
+    loaded = load_policy(policy, store_catalog(db)[1]) if is_file else _in_force(db, policy)
     text = explain_policy(loaded, lang) if codes else explain_words(loaded, lang)
     out.print(text, markup=False, highlight=False)
 

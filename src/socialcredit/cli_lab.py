@@ -197,6 +197,13 @@ def policy_publish(
     if report is not None and not done["impact_recorded"]:
         with_report = " (an impact report was recorded for it before; kept)"
     out.print(f"{what} {done['policy']} {done['version']} (sha256 {loaded.sha256[:12]}){with_report}.", markup=False)
+    if done["in_force"] != done["version"]:
+        out.print(
+            f"{done['policy']} {done['in_force']} stays in force: it is newer than {done['version']} (versions "
+            f"compare part by part, numbers as numbers); score under this one with --policy "
+            f"{done['policy']}@{done['version']}.",
+            markup=False,
+        )
 
 
 def policy_history(
@@ -219,10 +226,10 @@ def policy_history(
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False, default=str))
         return
-    table = Table(title=f"Published versions of {policy}")
+    table = Table(title=f"Published versions of {policy} (the last, newest by version, is in force)")
     for c in ("version", "sha256", "published", "impact report"):
         table.add_column(c)
-    for r in rows:
+    for i, r in enumerate(rows):
         imp = r["impact"]
         said = (
             "none"
@@ -230,7 +237,8 @@ def policy_history(
             else f"against {imp['against']} as of {imp['as_of']}: {imp['changed']} of {imp['subjects']} change "
             f"(report sha256 {imp['report_sha256'][:12]})"
         )
-        table.add_row(r["version"], r["sha256"][:12], str(r["published_at"])[:19], said)
+        version = f"{r['version']} (in force)" if i == len(rows) - 1 else r["version"]
+        table.add_row(version, r["sha256"][:12], str(r["published_at"])[:19], said)
     out.print(table)
 
 

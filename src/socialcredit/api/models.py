@@ -236,6 +236,8 @@ class PublishedPolicy(_Out):
     policy_id: str
     version: str
     sha256: str
+    # The version a run of the policy uses: its newest published, by version order (2026.10 after 2026.9).
+    in_force: bool
 
 
 class PolicyPublished(_Out):
@@ -245,6 +247,8 @@ class PolicyPublished(_Out):
     version: str
     sha256: str
     published: bool
+    # The policy's version in force now: this one, unless a newer version was published before it.
+    in_force: str
 
 
 class PublishedPolicies(_Out):

@@ -79,6 +79,9 @@ STAGES = (
 )
 
 
+_WHOLE_FACTS = frozenset({"score", "rank", "age", "last_negative_days"})
+
+
 def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table)
 
@@ -543,6 +546,10 @@ class ScorePlan:
             return _col(f"d_{name}", table)
         if name in {lst.id for lst in p.lists}:
             return _col(f"l_{name}", table)
+        if name in _WHOLE_FACTS:
+            # 32-bit in a run (Spark's DATEDIFF too): widened, a calculation on them computes in 64 bits, as on an
+            # integer field, within the bound the validator checks (expr.whole_span). `score * 10000000` overflowed.
+            return exp.Cast(this=_col(name, table), to=exp.DataType.build("BIGINT"))
         return _col(name, table)
 
     def _score_entries(self, only_list: str | None = None, only: list[str] | None = None) -> list[exp.Select]:

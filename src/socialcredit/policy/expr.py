@@ -48,6 +48,7 @@ __all__ = [
     "names_in",
     "parse",
     "whole_constant",
+    "whole_span",
 ]
 
 Type = Literal["number", "string", "boolean", "date", "tier", "null"]
@@ -55,10 +56,13 @@ Type = Literal["number", "string", "boolean", "date", "tier", "null"]
 
 @dataclass(frozen=True)
 class Var:
-    """A variable a condition may use: its type, and for strings the values it can take."""
+    """A variable a condition may use: its type, for strings the values it can take, and for whole numbers (an
+    integer field, a score) the least and greatest value it can hold: a calculation's worst case is bounded from
+    them (see ``whole_span``)."""
 
     type: Type
     allowed: tuple[str, ...] | None = None
+    whole: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -384,13 +388,47 @@ def whole_constant(node: Node) -> int | None:
     return value(node)
 
 
+def whole_span(node: Node, env: Mapping[str, Var]) -> tuple[int, int] | None:
+    """The least and greatest value a calculation (+, -, *) of whole numbers can come to, from the bounds of the
+    whole-number variables in ``env`` and the literals; None if any part is not a whole number (a decimal field or
+    literal, a division: those are computed as doubles, which do not overflow).
+
+    The engines compute a calculation of whole numbers in 64-bit integers (integer fields are BIGINT): one whose
+    worst case passes 18 digits failed the run with an overflow, so the validator refuses it (``check``)."""
+    if isinstance(node, Lit):
+        v = node.value
+        return (v, v) if isinstance(v, int) and not isinstance(v, bool) else None
+    if isinstance(node, Name):
+        var = env.get(node.name)
+        return var.whole if var is not None else None
+    if isinstance(node, Unary) and node.op == "-":
+        inner = whole_span(node.operand, env)
+        return None if inner is None else (-inner[1], -inner[0])
+    if isinstance(node, Binary) and node.op in ("+", "-", "*"):
+        a, b = whole_span(node.left, env), whole_span(node.right, env)
+        if a is None or b is None:
+            return None
+        if node.op == "+":
+            return (a[0] + b[0], a[1] + b[1])
+        if node.op == "-":
+            return (a[0] - b[1], a[1] - b[0])
+        corners = [x * y for x in a for y in b]
+        return (min(corners), max(corners))
+    return None
+
+
 def _with_type(node: Node, t: Type) -> Node:
     object.__setattr__(node, "type", t)
     return node
 
 
-def check(node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence[str] = ()) -> Node:
+def check(
+    node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence[str] = (), bound_whole: bool = True
+) -> Node:
     """Type-check ``node`` against the variables in ``env``; return it with types filled in.
+
+    ``bound_whole``: refuse a calculation of whole numbers that can pass 18 digits (``whole_span``); False only for
+    a text published before that check, read back as it was accepted then.
 
     String literals compared with a variable that has allowed values must be one of them, and tier
     literals must name a tier of the policy, so a typo is caught when the policy is checked.
@@ -441,6 +479,15 @@ def check(node: Node, env: Mapping[str, Var], *, text: str = "", tiers: Sequence
                 constant = whole_constant(n)
                 if constant is not None and abs(constant) > MAX_WHOLE:
                     raise fail("a calculation of whole numbers alone may come to at most 18 digits", n)
+                span = whole_span(n, env) if constant is None and bound_whole else None
+                if span is not None and max(-span[0], span[1]) > MAX_WHOLE:
+                    worst = span[1] if span[1] > -span[0] else span[0]
+                    raise fail(
+                        f"this calculation of whole numbers can reach {worst} with the values its fields and facts may "
+                        "hold, and the engines compute whole numbers to at most 18 digits: write one of its numbers "
+                        "with a decimal point (1000.0) to compute it in decimals",
+                        n,
+                    )
                 t = "number"
             else:
                 if not comparable(lt, rt):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 import hashlib
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import ExpressionError, NotFoundError, PolicyError
 from socialcredit.policy import expr
-from socialcredit.policy.model import RELATION_RECORD_TYPE, Policy, Relation
+from socialcredit.policy.model import MAX_SCORE, RELATION_RECORD_TYPE, Policy, Relation
 from socialcredit.yamlsrc import LocatedDoc, load_located
 
 __all__ = [
@@ -44,15 +45,23 @@ MAX_POINTS = 100_000
 # sign, and a 64th service overflowed the run's insert.
 MAX_SERVICES = 63
 
+# The size a whole-number field of a record stays below: ingest refuses an integer of more than 15 digits
+# (registry/records/limits.py MAX_NUMBER). A condition's calculation is bounded from it (expr.whole_span).
+FIELD_LIMIT = 10**15
+# The whole-number facts of a scored subject (rank, age, days since the latest negative record) are 32-bit integers
+# in a run; the compiler widens them to 64 bits for a calculation (compiler/plan.py _fact).
+_INT32 = (-(2**31), 2**31 - 1)
+
 # Names a list or service condition may use, besides the policy's dimension ids (and, in services, list ids).
+# (``score`` is bounded by the policy's scale: subject_env.)
 SUBJECT_FACTS: dict[str, expr.Var] = {
-    "score": expr.Var("number"),
+    "score": expr.Var("number", whole=(-MAX_SCORE, MAX_SCORE)),
     "total": expr.Var("number"),
     "tier": expr.Var("tier"),
-    "rank": expr.Var("number"),
+    "rank": expr.Var("number", whole=(1, _INT32[1])),
     "percentile": expr.Var("number"),
-    "age": expr.Var("number"),
-    "last_negative_days": expr.Var("number"),
+    "age": expr.Var("number", whole=_INT32),
+    "last_negative_days": expr.Var("number", whole=_INT32),
     "kind": expr.Var("string", allowed=("person", "org")),
 }
 
@@ -70,13 +79,22 @@ def record_env(fields: dict[str, FieldSpec]) -> dict[str, expr.Var]:
     env = {"event_date": expr.Var("date")}
     for name, spec in fields.items():
         allowed = tuple(spec.allowed) if spec.allowed else None
-        env[name] = expr.Var(_FIELD_TYPES[spec.type], allowed=allowed)
+        whole = None
+        if spec.type == "integer":  # within the catalog's min and max, which ingest enforces, and ingest's limit
+            low, high = -(FIELD_LIMIT - 1), FIELD_LIMIT - 1
+            if spec.min is not None and math.isfinite(spec.min):
+                low = min(high, max(low, math.ceil(spec.min)))
+            if spec.max is not None and math.isfinite(spec.max):
+                high = max(low, min(high, math.floor(spec.max)))
+            whole = (low, high)
+        env[name] = expr.Var(_FIELD_TYPES[spec.type], allowed=allowed, whole=whole)
     return env
 
 
 def subject_env(policy: Policy, catalog: Catalog, *, with_lists: bool) -> dict[str, expr.Var]:
     """The variables a list criterion (``with_lists=False``) or a service condition may use."""
     env = dict(SUBJECT_FACTS)
+    env["score"] = expr.Var("number", whole=(policy.scale.min, policy.scale.max))
     env["profession"] = expr.Var("string", allowed=tuple(catalog.professions))
     for d in policy.dimensions:
         env[d.id] = expr.Var("number")
@@ -191,8 +209,14 @@ def _exponent_hint(value: object) -> str:
     return f" (YAML reads {value} as text: write {written})"
 
 
-def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = None) -> LoadedPolicy:
-    """Validate a policy given as YAML text; raise PolicyError listing every problem, located."""
+def parse_policy(
+    text: str, origin: str = "<policy>", catalog: Catalog | None = None, *, published: bool = False
+) -> LoadedPolicy:
+    """Validate a policy given as YAML text; raise PolicyError listing every problem, located.
+
+    ``published``: the text of a version a store already holds, read back: a calculation of whole numbers that can
+    pass 18 digits is not refused in it (versions published before that check keep loading, and run as they ran:
+    only a record past the bound fails the run); a policy being published is held to every check."""
     catalog = catalog or load_catalog()
     try:
         doc = load_located(text, origin)
@@ -214,7 +238,7 @@ def parse_policy(text: str, origin: str = "<policy>", catalog: Catalog | None = 
             )
             problems.add(loc, _pydantic_message(err))
         raise PolicyError(problems.items) from None
-    conditions = _check_semantics(policy, catalog, problems)
+    conditions = _check_semantics(policy, catalog, problems, bound_whole=not published)
     if problems.items:
         raise PolicyError(problems.items)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -232,7 +256,9 @@ def _repeats(ids: list[str]) -> list[int]:
     return out
 
 
-def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> dict[str, expr.Node]:
+def _check_semantics(
+    policy: Policy, catalog: Catalog, problems: _Problems, *, bound_whole: bool = True
+) -> dict[str, expr.Node]:
     p = policy
     conditions: dict[str, expr.Node] = {}
     tiers = p.tier_ids()
@@ -241,7 +267,7 @@ def _check_semantics(policy: Policy, catalog: Catalog, problems: _Problems) -> d
         if text is None:
             return
         try:
-            conditions[key] = expr.check(expr.parse(text), env, text=text, tiers=tiers)
+            conditions[key] = expr.check(expr.parse(text), env, text=text, tiers=tiers, bound_whole=bound_whole)
         except ExpressionError as exc:
             problems.add(path, str(exc))
 

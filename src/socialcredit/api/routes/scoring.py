@@ -21,6 +21,7 @@ from socialcredit.errors import (
 )
 from socialcredit.policy import BUILTIN_POLICIES, parse_policy
 from socialcredit.registry.scoring.policies import (
+    newest_version,
     publish_policy,
     published_policy_ids,
     published_text,
@@ -92,7 +93,9 @@ def list_policies(_party: Operator, service: ServiceDep) -> PublishedPolicies:
     """Every published policy version (the texts are public: GET /v1/policies/{id}/{version})."""
     with service.writer() as store:
         rows = published_versions(store)
-    return PublishedPolicies.model_validate({"policies": [_plain(r) for r in rows]})
+    newest = {str(r["policy_id"]): str(r["version"]) for r in rows}  # each policy's last is its newest
+    listed = [{**_plain(r), "in_force": newest[str(r["policy_id"])] == str(r["version"])} for r in rows]
+    return PublishedPolicies.model_validate({"policies": listed})
 
 
 @router.get("/v1/policies/{policy_id}/{version}", tags=_PUBLIC, response_class=PlainTextResponse, dependencies=[Public])
@@ -141,16 +144,16 @@ async def publish(party: Operator, service: ServiceDep, text: Annotated[str, Dep
             status_code=422,
         )
 
-    def write() -> bool:
+    def write() -> tuple[bool, str | None]:
         with service.writer() as store:
-            return publish_policy(store, loaded, actor=actor(party))
+            return publish_policy(store, loaded, actor=actor(party)), newest_version(store, loaded.policy.id)
 
     try:
-        new = await anyio.to_thread.run_sync(write)
+        new, in_force = await anyio.to_thread.run_sync(write)
     except PolicyError as exc:
         raise ConflictError(str(exc), code="version_exists", field="version") from None
     p = loaded.policy
     return JSONResponse(
-        {"policy_id": p.id, "version": p.version, "sha256": loaded.sha256, "published": new},
+        {"policy_id": p.id, "version": p.version, "sha256": loaded.sha256, "published": new, "in_force": in_force},
         status_code=201 if new else 200,
     )

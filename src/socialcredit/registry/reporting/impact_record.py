@@ -16,7 +16,7 @@ from socialcredit.errors import ConflictError, InvalidRequestError, NotFoundErro
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.reporting.impact import SCHEMA
-from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.policies import newest_version, publish_policy, version_key
 from socialcredit.store import Store
 
 __all__ = ["MAX_REPORT_BYTES", "policy_history", "publish", "read_report", "recorded_impact"]
@@ -53,7 +53,8 @@ def publish(
 ) -> dict[str, Any]:
     """Publish ``loaded`` with the impact ``report`` it was assessed with (None: published without one; the caller
     decides whether that is allowed). Returns what was done: ``published`` (False: that version was published
-    before with the same text) and ``impact_recorded``."""
+    before with the same text), ``impact_recorded``, and ``in_force``: the policy's version in force now (the newest
+    by version order, which an older version published later is not)."""
     p = loaded.policy
     if report is not None:
         made_for = str(report["candidate"].get("sha256", ""))
@@ -90,7 +91,13 @@ def publish(
             None,
             {"policy": p.id, "version": p.version, "sha256": loaded.sha256, "impact_recorded": recorded},
         )
-    return {"policy": p.id, "version": p.version, "published": published, "impact_recorded": recorded}
+    return {
+        "policy": p.id,
+        "version": p.version,
+        "published": published,
+        "impact_recorded": recorded,
+        "in_force": newest_version(store, p.id),
+    }
 
 
 def recorded_exists(store: Store, policy_id: str, version: str) -> bool:
@@ -109,18 +116,20 @@ def recorded_impact(store: Store, policy_id: str, version: str) -> dict[str, Any
 
 
 def policy_history(store: Store, policy_id: str) -> list[dict[str, Any]]:
-    """Every published version of ``policy_id``, oldest first, each with the impact report it was published with
-    (summed up: against which version, as of when, how many subjects changed), or None."""
+    """Every published version of ``policy_id``, oldest first by version order (the last is in force), each with the
+    impact report it was published with (summed up: against which version, as of when, how many subjects changed),
+    or None."""
     rows = store.rows(
         """SELECT p.version, p.sha256, p.published_at, i.current_policy, i.current_version, i.as_of,
                   i.report_sha256, i.recorded_by, json_extract(i.report, '$.changed') AS changed,
                   json_extract(i.report, '$.subjects') AS subjects
            FROM policies p LEFT JOIN policy_impacts i USING (policy_id, version)
-           WHERE p.policy_id = ? ORDER BY p.published_at, p.version""",
+           WHERE p.policy_id = ?""",
         [policy_id],
     )
     if not rows:
         raise NotFoundError(f"no published policy {policy_id!r}")
+    rows.sort(key=lambda r: (version_key(str(r["version"])), r["published_at"]))  # the last is in force
     return [
         {
             "version": r["version"],

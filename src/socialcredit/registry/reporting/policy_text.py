@@ -32,6 +32,7 @@ from socialcredit.policy.words import (
     span,
     tier_label,
 )
+from socialcredit.registry.scoring.policies import version_key
 from socialcredit.store import Store
 
 __all__ = [
@@ -100,13 +101,11 @@ def publisher_name(store: Store, actor: str, lang: str) -> str:
 
 
 def policy_history(store: Store, policy_id: str, lang: str = "en") -> list[dict[str, Any]]:
-    """Every published version of a policy, newest first: version, SHA-256, when and by whom it was published
-    (``published_by`` in words, None when the audit log does not say)."""
-    rows = store.rows(
-        "SELECT version, sha256, published_at FROM policies WHERE policy_id = ? "
-        "ORDER BY published_at DESC, version DESC",
-        [policy_id],
-    )
+    """Every published version of a policy, newest first (by version order: the first is in force,
+    scoring/policies.version_key): version, SHA-256, when and by whom it was published (``published_by`` in words,
+    None when the audit log does not say)."""
+    rows = store.rows("SELECT version, sha256, published_at FROM policies WHERE policy_id = ?", [policy_id])
+    rows.sort(key=lambda r: (version_key(str(r["version"])), r["published_at"]), reverse=True)
     who: dict[str, str] = {}
     for r in store.rows(
         "SELECT actor, json_extract_string(detail, '$.version') AS version FROM audit_log "

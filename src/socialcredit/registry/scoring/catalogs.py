@@ -59,7 +59,9 @@ def _uses(loaded: LoadedPolicy) -> list[tuple[str, str, str, set[str]]]:
 
 def _published(store: Store) -> list[LoadedPolicy]:
     rows = store.rows("SELECT policy_id, version, text FROM policies ORDER BY policy_id, published_at")
-    return [parse_policy(str(r["text"]), f"{r['policy_id']}@{r['version']}", store.catalog) for r in rows]
+    return [
+        parse_policy(str(r["text"]), f"{r['policy_id']}@{r['version']}", store.catalog, published=True) for r in rows
+    ]
 
 
 def _incompatibilities(store: Store, new: Catalog) -> list[str]:
@@ -90,7 +92,7 @@ def _incompatibilities(store: Store, new: Catalog) -> list[str]:
                     )
         if not problems:  # anything else the policy names (categories, professions, allowed values)
             try:
-                parse_policy(loaded.text, name, new)
+                parse_policy(loaded.text, name, new, published=True)
             except PolicyError as exc:
                 problems += [f"policy {name} does not validate against the candidate: {p}" for p in exc.problems]
     columns = {str(r[0]): str(r[1]) for r in store.execute("DESCRIBE records").fetchall()}

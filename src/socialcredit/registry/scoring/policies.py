@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,22 @@ from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, 
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
-__all__ = ["get_policy", "name_listings", "policies_in_use", "policy_without_store", "publish_policy", "resolve_policy"]
+__all__ = [
+    "get_policy",
+    "name_listings",
+    "newest_version",
+    "policies_in_use",
+    "policy_without_store",
+    "publish_policy",
+    "resolve_policy",
+    "version_key",
+]
 
 
 def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bool:
-    """Store a policy version; True if new. The same id and version with other content is refused, and so is a
-    policy that does not validate against the store's published catalog (PolicyError naming file, line and rule)."""
+    """Store a policy version; True if new. The same id and version with other content is refused (naming both
+    hashes), and so is a version that compares alike with a published one (2026.03 beside 2026.3) and a policy that
+    does not validate against the store's published catalog (PolicyError naming file, line and rule)."""
     if loaded.catalog is not store.catalog:
         loaded = parse_policy(loaded.text, loaded.origin, store.catalog)
     p = loaded.policy
@@ -28,7 +39,22 @@ def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bo
         raise PolicyError(
             [
                 f"{loaded.origin}: policy {p.id} version {p.version} was already published with "
-                "different content; give the changed policy a new version"
+                f"different content (sha256 {str(row)[:12]}; this text's is {loaded.sha256[:12]}); give the changed "
+                "policy a new version"
+            ]
+        )
+    alike = [
+        str(r[0])
+        for r in store.execute("SELECT version FROM policies WHERE policy_id = ?", [p.id]).fetchall()
+        if version_key(str(r[0])) == version_key(p.version)
+    ]
+    if alike:
+        # 2026.03 beside 2026.3 (or 2026.3 in full-width digits): neither would be newer, and a reader takes one for
+        # the other.
+        raise PolicyError(
+            [
+                f"{loaded.origin}: policy {p.id} version {p.version} reads as the published version {alike[0]} "
+                "(versions compare part by part, numbers as numbers); give it a version of its own"
             ]
         )
     with store.transaction():
@@ -39,19 +65,39 @@ def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bo
     return True
 
 
+_VERSION_PARTS = re.compile(r"\d+|\D+")
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """A version's place among the versions of its policy: runs of digits compare as numbers, so 2026.10 comes after
+    2026.9 (and 10 after 9); the rest compares as text, and a version that goes on after another's end comes after
+    it (2026.1-b after 2026.1)."""
+    return tuple((0, int(part)) if part[0].isdecimal() else (1, part) for part in _VERSION_PARTS.findall(version))
+
+
+def newest_version(store: Store, policy_id: str) -> str | None:
+    """The version of ``policy_id`` in force: the newest published one by :func:`version_key` (of two that compare
+    alike, such as 2026.1 and 2026.01, the one published later); None if none was published. An older version
+    published later does not replace it."""
+    rows = store.execute("SELECT version, published_at FROM policies WHERE policy_id = ?", [policy_id]).fetchall()
+    if not rows:
+        return None
+    return str(max(rows, key=lambda r: (version_key(str(r[0])), r[1]))[0])
+
+
 def get_policy(store: Store, policy_id: str, version: str | None = None) -> LoadedPolicy:
-    """A published policy (the latest version unless one is named)."""
+    """A published policy: the version in force (:func:`newest_version`) unless one is named."""
     if version is None:
-        row = store.execute(
-            "SELECT version, text FROM policies WHERE policy_id = ? ORDER BY published_at DESC LIMIT 1", [policy_id]
-        ).fetchone()
-    else:
-        row = store.execute(
-            "SELECT version, text FROM policies WHERE policy_id = ? AND version = ?", [policy_id, version]
-        ).fetchone()
+        version = newest_version(store, policy_id)
+        if version is None:
+            raise NotFoundError(f"no published policy {policy_id!r}")
+    row = store.execute(
+        "SELECT version, text FROM policies WHERE policy_id = ? AND version = ?", [policy_id, version]
+    ).fetchone()
     if row is None:
-        what = f"policy {policy_id!r}" + (f" version {version!r}" if version else "")
-        raise NotFoundError(f"no published {what}")
+        known = [str(r["version"]) for r in published_versions(store) if r["policy_id"] == policy_id]
+        versions = f" (published: {', '.join(sorted(known, key=version_key))})" if known else ""
+        raise NotFoundError(f"no published policy {policy_id!r} version {version!r}{versions}")
     return _parsed(str(row[1]), f"{policy_id}@{row[0]}", _CatalogKey(store.catalog))
 
 
@@ -72,26 +118,41 @@ class _CatalogKey:
 def _parsed(text: str, origin: str, catalog: _CatalogKey) -> LoadedPolicy:
     """Published versions never change: each text is parsed and validated once per process and catalog (a decision
     asks for its policy on every request; parsing the YAML took about 0.4 s)."""
-    return parse_policy(text, origin, catalog.catalog)
+    return parse_policy(text, origin, catalog.catalog, published=True)
 
 
 def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
-    """A policy by file path, by shipped id (published on first use), or by published id."""
+    """A policy by file path (published, and used as it is), by id (its version in force: the newest published, a
+    shipped policy's own version being published on first use), or by ``id@version`` (that published version)."""
     path = Path(ref)
     if ref.endswith((".yaml", ".yml")) or path.is_file():
         loaded = load_policy(path, store.catalog)
         publish_policy(store, loaded, actor)
         return loaded
-    if ref in BUILTIN_POLICIES:
-        shipped = builtin_policy(ref)
-        loaded = (
-            parse_policy(shipped.text, shipped.origin, store.catalog)
-            if shipped.catalog is not store.catalog
-            else shipped
+    policy_id, at, version = ref.partition("@")
+    shipped = _publish_shipped(store, policy_id, actor) if policy_id in BUILTIN_POLICIES else None
+    if at:
+        return get_policy(store, policy_id, version)
+    if shipped is not None and newest_version(store, policy_id) == shipped.policy.version:
+        stored = store.one(
+            "SELECT sha256 FROM policies WHERE policy_id = ? AND version = ?", [policy_id, shipped.policy.version]
         )
+        if stored == shipped.sha256:
+            return shipped
+    return get_policy(store, policy_id)
+
+
+def _publish_shipped(store: Store, policy_id: str, actor: str) -> LoadedPolicy:
+    """The shipped policy ``policy_id``, published unless the store has its version already (with this text, or
+    with the operator's own under that version: theirs stays, and is the one used)."""
+    shipped = builtin_policy(policy_id)
+    loaded = (
+        parse_policy(shipped.text, shipped.origin, store.catalog) if shipped.catalog is not store.catalog else shipped
+    )
+    p = loaded.policy
+    if store.one("SELECT 1 FROM policies WHERE policy_id = ? AND version = ?", [p.id, p.version]) is None:
         publish_policy(store, loaded, actor)
-        return loaded
-    return get_policy(store, ref)
+    return loaded
 
 
 def policy_without_store(ref: str, catalog: Catalog | None = None) -> LoadedPolicy:
@@ -127,11 +188,11 @@ def published_policy_ids(store: Store) -> set[str]:
 
 
 def published_versions(store: Store, *, newest_first: bool = False) -> list[dict[str, Any]]:
-    """Every published version (id, version, SHA-256, when), by policy and then by date of publication."""
-    order = "DESC" if newest_first else "ASC"
-    return store.rows(
-        f"SELECT policy_id, version, sha256, published_at FROM policies ORDER BY policy_id, published_at {order}"
-    )
+    """Every published version (id, version, SHA-256, when), by policy and then by version order (:func:`version_key`;
+    of two that compare alike, by date of publication): a policy's last (or, ``newest_first``, first) is in force."""
+    rows = store.rows("SELECT policy_id, version, sha256, published_at FROM policies")
+    rows.sort(key=lambda r: (version_key(str(r["version"])), r["published_at"]), reverse=newest_first)
+    return sorted(rows, key=lambda r: str(r["policy_id"]))  # stable: each policy's versions keep their order
 
 
 def published_text(store: Store, policy_id: str, version: str) -> str:

@@ -1,0 +1,193 @@
+"""The policy lifecycle: which published version of a policy is in force, and how a run names it.
+
+"Every rule is published and versioned": an operator who publishes `beijing` 2026.3 expects `score --policy
+beijing` to score with it. The version in force is the newest published one, by version order (2026.10 after
+2026.9), whatever the order of publication; a shipped policy's own version is published on first use and takes
+its place among the others; ``id@version`` scores under that version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scoring_helpers import AS_OF, Registry, open_registry, person
+from socialcredit.errors import NotFoundError, PolicyError
+from socialcredit.policy import LoadedPolicy, builtin_policy, parse_policy
+from socialcredit.registry.scoring.policies import (
+    get_policy,
+    newest_version,
+    publish_policy,
+    resolve_policy,
+    version_key,
+)
+from socialcredit.registry.scoring.runs import score
+
+SHIPPED = builtin_policy("beijing")
+
+
+def beijing(version: str, floor: int = 650) -> LoadedPolicy:
+    """Beijing under another version, its blacklist's score floor moved (the shipped text says 600)."""
+    text = SHIPPED.text.replace(f'version: "{SHIPPED.policy.version}"', f'version: "{version}"', 1)
+    text = text.replace('when: "score < 600"', f'when: "score < {floor}"', 1)
+    assert text != SHIPPED.text
+    return parse_policy(text, f"beijing-{version}.yaml")
+
+
+@pytest.fixture
+def reg(tmp_path: Path) -> Registry:
+    registry = open_registry(tmp_path)
+    registry.register({person(1): None, person(3): None})
+    return registry
+
+
+def test_a_published_newer_version_of_a_shipped_policy_is_the_one_scored(reg: Registry) -> None:
+    # resolve_policy preferred the shipped text: after publishing 2026.3, `score --policy beijing` still ran 2026.2.
+    assert SHIPPED.policy.version == "2026.2"
+    newer = beijing("2026.3")
+    assert publish_policy(reg.store, newer)
+    used = resolve_policy(reg.store, "beijing")
+    assert (used.policy.version, used.sha256) == ("2026.3", newer.sha256)
+    run = score(reg.store, used, AS_OF)
+    assert (run.policy_id, run.policy_version) == ("beijing", "2026.3")
+    # the shipped version was published beside it, and stays below it
+    assert newest_version(reg.store, "beijing") == "2026.3"
+    assert get_policy(reg.store, "beijing", "2026.2").sha256 == SHIPPED.sha256
+
+
+def test_without_a_newer_version_the_shipped_one_is_published_and_used(reg: Registry) -> None:
+    used = resolve_policy(reg.store, "beijing")
+    assert used is SHIPPED
+    assert newest_version(reg.store, "beijing") == "2026.2"
+
+
+def test_the_newest_is_by_version_order_not_by_date_of_publication(reg: Registry) -> None:
+    # get_policy took the version published last: publishing 2026.9 after 2026.10 (or the shipped 2026.2 on first
+    # use after an operator's 2026.3) put the older version in force.
+    publish_policy(reg.store, beijing("2026.10"))
+    publish_policy(reg.store, beijing("2026.9", floor=640))
+    assert get_policy(reg.store, "beijing").policy.version == "2026.10"
+    assert resolve_policy(reg.store, "beijing").policy.version == "2026.10"
+
+
+def test_version_order() -> None:
+    versions = ["2026.10", "2026.9", "2026.1-b", "2026.1", "10", "9", "v2", "v10", "２０２６.３"]
+    assert sorted(versions, key=version_key) == [
+        "9",
+        "10",
+        "2026.1",
+        "2026.1-b",
+        "２０２６.３",
+        "2026.9",
+        "2026.10",
+        "v2",
+        "v10",
+    ]
+
+
+def test_a_version_named_explicitly_is_the_one_scored(reg: Registry) -> None:
+    publish_policy(reg.store, beijing("2026.3"))
+    used = resolve_policy(reg.store, "beijing@2026.2")  # the shipped version, published on first use
+    assert used.sha256 == SHIPPED.sha256
+    assert score(reg.store, used, AS_OF).policy_version == "2026.2"
+    with pytest.raises(NotFoundError) as missing:
+        resolve_policy(reg.store, "beijing@2026.9")
+    assert str(missing.value) == "no published policy 'beijing' version '2026.9' (published: 2026.2, 2026.3)"
+
+
+def test_an_operators_own_text_under_the_shipped_version_is_used_not_refused(reg: Registry) -> None:
+    # Publishing the shipped text on first use was refused (the same version with other content) and every
+    # `score --policy beijing` failed; the operator's text, published first, is the version in force.
+    own = beijing("2026.2")
+    publish_policy(reg.store, own)
+    used = resolve_policy(reg.store, "beijing")
+    assert used.sha256 == own.sha256
+    assert score(reg.store, used, AS_OF).policy_version == "2026.2"
+
+
+def test_the_same_version_with_other_text_is_refused_naming_both_hashes(reg: Registry) -> None:
+    first, second = beijing("2026.3"), beijing("2026.3", floor=640)
+    publish_policy(reg.store, first)
+    with pytest.raises(PolicyError) as refused:
+        publish_policy(reg.store, second)
+    assert str(refused.value) == (
+        f"beijing-2026.3.yaml: policy beijing version 2026.3 was already published with different content (sha256 "
+        f"{first.sha256[:12]}; this text's is {second.sha256[:12]}); give the changed policy a new version"
+    )
+    assert not publish_policy(reg.store, first)  # the same text again: nothing new
+
+
+@pytest.mark.parametrize("version", ["2026.03", "２０２６.３"])
+def test_a_version_that_reads_as_a_published_one_is_refused(reg: Registry, version: str) -> None:
+    # Both were published beside 2026.3, and which was in force came down to the date of publication.
+    publish_policy(reg.store, beijing("2026.3"))
+    with pytest.raises(PolicyError) as refused:
+        publish_policy(reg.store, beijing(version, floor=640))
+    assert str(refused.value) == (
+        f"beijing-{version}.yaml: policy beijing version {version} reads as the published version 2026.3 (versions "
+        "compare part by part, numbers as numbers); give it a version of its own"
+    )
+
+
+def test_the_console_script_says_which_version_is_in_force(reg: Registry, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    cli = shutil.which("socialcredit", path=str(Path(sys.executable).parent))
+    assert cli is not None
+    reg.store.close()
+    db = tmp_path / "registry.duckdb"
+
+    def sc(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+        return subprocess.run(
+            [cli, *map(str, args), "--db", str(db)],
+            capture_output=True,
+            text=True,
+            env=env | {"COLUMNS": "200"},
+            timeout=120,
+            check=False,
+        )
+
+    for version in ("2026.10", "2026.9"):
+        (tmp_path / f"{version}.yaml").write_text(beijing(version).text, encoding="utf-8")
+    first = sc("policy", "publish", tmp_path / "2026.10.yaml", "--without-impact")
+    assert first.returncode == 0 and "stays in force" not in first.stdout, first.stderr
+    older = sc("policy", "publish", tmp_path / "2026.9.yaml", "--without-impact")
+    assert older.returncode == 0, older.stderr
+    assert older.stdout.splitlines()[-1] == (
+        "beijing 2026.10 stays in force: it is newer than 2026.9 (versions compare part by part, numbers as "
+        "numbers); score under this one with --policy beijing@2026.9."
+    )
+    run = sc("score", "--policy", "beijing", "--as-of", "2026-01-01")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Run 1: beijing 2026.10 as of 2026-01-01")
+    run = sc("score", "--policy", "beijing@2026.9", "--as-of", "2026-01-01")
+    assert run.stdout.startswith("Run 2: beijing 2026.9 as of 2026-01-01"), run.stderr
+    # policy explain reads the version in force too (it explained the shipped 2026.2), or the one named
+    assert sc("policy", "explain", "beijing").stdout.splitlines()[0] == "Beijing social credit score — 2026.10"
+    assert sc("policy", "explain", "beijing@2026.9").stdout.splitlines()[0] == "Beijing social credit score — 2026.9"
+    unknown = sc("score", "--policy", "beijing@2026.11", "--as-of", "2026-01-01")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.strip().splitlines()[-1] == (
+        "error: no published policy 'beijing' version '2026.11' (published: 2026.2, 2026.9, 2026.10)"
+    )
+
+
+def test_a_version_published_before_the_calculation_bound_still_loads(reg: Registry) -> None:
+    # A version a store took before calculations were bounded (days_late * 100000 overflows only for a record of
+    # 92 billion days late) is read back as it was accepted: its runs, pages and scoring state keep working, where
+    # get_policy refused it and everything that reads the version failed. Publishing it anew is refused.
+    text = beijing("2026.3").text.replace(
+        'when: "score < 650"', 'when: "score < 650 or last_negative_days * 100000000000 > 0"', 1
+    )
+    with pytest.raises(PolicyError, match="this calculation of whole numbers can reach"):
+        parse_policy(text, "old.yaml")
+    old = parse_policy(text, "old.yaml", published=True)
+    reg.store.execute("INSERT INTO policies VALUES ('beijing', '2026.3', ?, ?, now())", [old.sha256, text])
+    loaded = resolve_policy(reg.store, "beijing")
+    assert (loaded.policy.version, loaded.sha256) == ("2026.3", old.sha256)
+    assert score(reg.store, loaded, AS_OF).policy_version == "2026.3"
