@@ -433,6 +433,41 @@ def test_a_new_version_may_not_change_its_record_type(border: dict[str, Any], ti
     validate.check_record_types(tianjin, BEIJING, "Beijing", [{**record, "version": record["version"] + 1}])
 
 
+def test_a_version_older_than_the_one_applied_does_not_bring_the_record_back(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """The origin's version numbers order a record's versions, not the order its bundles arrive in: a withdrawal
+    (version 2) that comes before the record (version 1) leaves the record withdrawn."""
+    mover = border["movers"][0]
+    record = next(
+        r for r in json.loads(_payload_text(border))["records"] if r["subject_id"] == mover["subject_id_from"]
+    )
+    here = f"{BEIJING}/{record['record_id']}"
+
+    def only(version: int, withdrawn: bool, sequence: int) -> Callable[[dict[str, Any]], None]:
+        def change(p: dict[str, Any]) -> None:
+            same = [r for r in p["records"] if r["record_id"] == record["record_id"]]
+            p.update(sequence=sequence, records=[{**same[0], "version": version, "withdrawn": withdrawn}])
+
+        return change
+
+    def versions() -> list[tuple[int, bool]]:
+        q = "SELECT version, withdrawn FROM records WHERE record_id = ? ORDER BY version"
+        return [(int(v), bool(w)) for v, w in tianjin.execute(q, [here]).fetchall()]
+
+    assert import_bundle(tianjin, _bundle(border, tmp_path / "b1.json", only(2, True, 1))).applied_records >= 1
+    assert versions() == [(1, True)]
+    assert import_bundle(tianjin, _bundle(border, tmp_path / "b2.json", only(1, False, 2))).applied_records == 0
+    assert versions() == [(1, True)]
+    stale = [d for a, d in _audit(tianjin) if a == "region_record_stale"]
+    assert [(d["record_id"], d["version"], d["applied_version"]) for d in stale] == [(f"courts/{here}", 1, 2)]
+    decision = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase")
+    assert decision.granted
+    # a newer version is applied as before
+    assert import_bundle(tianjin, _bundle(border, tmp_path / "b4.json", only(3, False, 3))).applied_records == 1
+    assert versions() == [(1, True), (2, False)]
+
+
 def test_region_import_of_a_refused_bundle_exits_2_with_its_message(border: dict[str, Any], tmp_path: Path) -> None:
     db = tmp_path / "tianjin.duckdb"
     for item in border["folder"].glob(f"{TIANJIN}.duckdb*"):

@@ -643,6 +643,41 @@ def _check_catalog(store: Store, bundle: Bundle) -> None:
     )
 
 
+def _drop_stale_versions(store: Store) -> None:
+    """Keep out of ``_apply`` each version older than one of the same record already applied from its region.
+
+    The origin's version numbers order a record's versions, not the order bundles arrive in: a version 1 that comes
+    after its version 2 (a withdrawal) must not bring the record back. Such a version is marked applied with the rest
+    (never copied) and audited (``region_record_stale``)."""
+    stale = store.rows(
+        """SELECT a.origin_region, a.source_id, a.record_id, a.version, a.local_subject, max(rr.version) AS newest
+        FROM _apply a JOIN region_records rr ON rr.origin_region = a.origin_region AND rr.source_id = a.source_id
+             AND rr.record_id = a.record_id AND rr.applied
+        GROUP BY ALL HAVING max(rr.version) > a.version ORDER BY 1, 2, 3"""
+    )
+    if not stale:
+        return
+    store.execute(
+        """DELETE FROM _apply a WHERE EXISTS (
+            SELECT 1 FROM region_records rr WHERE rr.origin_region = a.origin_region AND rr.source_id = a.source_id
+              AND rr.record_id = a.record_id AND rr.applied AND rr.version > a.version)"""
+    )
+    for row in stale:
+        append_audit(
+            store,
+            "region:" + str(row["origin_region"]),
+            "region_record_stale",
+            row["local_subject"],
+            {
+                "origin": row["origin_region"],
+                "record_id": f"{row['source_id']}/{row['origin_region']}/{row['record_id']}",
+                "version": row["version"],
+                "applied_version": row["newest"],
+                "reason": "older than the version already applied from the region that recorded it",
+            },
+        )
+
+
 def _apply_records(store: Store, origin: str | None = None, identity_id: int | None = None) -> int:
     """Copy the not-yet-applied records of linked identities into ``records``; call inside a transaction."""
     catalog = store.catalog
@@ -667,6 +702,7 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
                                    ORDER BY rr.version DESC, rr.sequence DESC) = 1""",
         params,
     )
+    _drop_stale_versions(store)
     n = int(store.one("SELECT count(*) FROM _apply"))
     if n:
         first = store.take_ids("seq", n)
