@@ -573,6 +573,7 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
         "WHERE origin_region = ? AND status = 'new'",
         [origin],
     )
+    _one_person_each(store, origin, keys, actor)
     for row in store.rows(
         "SELECT identity_id, subject_id, origin_subject_id, probability, evidence FROM region_identities "
         f"WHERE origin_region = ? AND status = 'linked' AND identity_id IN ({keys})",
@@ -605,6 +606,43 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     summary.linked = int(counts.get("linked", 0))
     summary.review = int(counts.get("review", 0))
     summary.unmatched = int(counts.get("unmatched", 0))
+
+
+def _one_person_each(store: Store, origin: str, keys: str, actor: str) -> None:
+    """Send to review each link just made (of identities ``keys``) to a subject here that another person of the same
+    region is linked to as well: two subjects of one region are two people there, and a link must not merge them into
+    one here. An operator who knows better accepts it (``accept_link``)."""
+    shared = store.rows(
+        f"""SELECT i.identity_id, i.subject_id, i.origin_subject_id,
+               list_sort(list(o.identity_id)) AS also
+        FROM region_identities i JOIN region_identities o ON o.origin_region = i.origin_region
+             AND o.subject_id = i.subject_id AND o.identity_id <> i.identity_id AND o.status IN ('exact', 'linked')
+        WHERE i.origin_region = ? AND i.status = 'linked' AND i.identity_id IN ({keys})
+        GROUP BY ALL ORDER BY i.identity_id""",
+        [origin],
+    )
+    if not shared:
+        return
+    ids = ", ".join(str(int(r["identity_id"])) for r in shared)
+    store.execute(
+        "UPDATE region_identities SET status = 'review', subject_id = NULL, updated_at = now() "
+        f"WHERE identity_id IN ({ids})"
+    )
+    for r in shared:
+        append_audit(
+            store,
+            actor,
+            "region_link_held_for_review",
+            r["subject_id"],
+            {
+                "identity_id": r["identity_id"],
+                "origin": origin,
+                "origin_subject_id": r["origin_subject_id"],
+                "also_linked": r["also"],
+                "reason": f"the subject is linked to another person of region {origin} too (identity "
+                f"{', '.join(str(x) for x in r['also'])}); two people there are not one here",
+            },
+        )
 
 
 def _catalog_sha(store: Store) -> str | None:
