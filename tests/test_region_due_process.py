@@ -465,3 +465,23 @@ def test_a_region_can_dispute_or_ask_to_repair_only_a_record_it_was_sent(regions
     assert run_daily(beijing, D(2026, 11, 22))["lapsed_disputes"] != []  # the one it was sent lapses as before
     latest = "SELECT withdrawn FROM records WHERE record_id = ? ORDER BY version DESC LIMIT 1"
     assert not beijing.one(latest, [tax[0]["record_id"]])
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+@pytest.mark.parametrize("ended", ["repaired", "overridden", "publication_ended"])
+def test_a_listing_the_origin_ended_before_the_import_is_not_started_anew_here(regions: Regions, ended: str) -> None:
+    """Beijing's bundle reports its listing of the mover's judgment ended (the judgment itself unchanged) before
+    Tianjin has listed them: Tianjin's runs do not list them anew with its own grace."""
+    mover = _mover(regions)
+    tj = mover["subject_id_to"]
+
+    def end(payload: dict[str, Any]) -> None:
+        for item in payload["listings"]:
+            if item["subject_id"] == mover["subject_id_from"]:
+                item.update(status=ended, closed_on="2026-11-10", in_grace=False)
+
+    assert import_bundle(regions.stores[TIANJIN], regions.reseal(regions.export(BEIJING), BEIJING, end)).linked >= 1
+    for day in (D(2026, 11, 15), D(2027, 1, 15)):
+        regions.score(TIANJIN, day)
+        assert list_listings(regions.stores[TIANJIN], subject_id=tj) == []
+    assert regions.rail(TIANJIN, tj)
