@@ -810,6 +810,17 @@ def accept_link(store: Store, identity_id: int, actor: str = "cli", subject_id: 
         raise RegionError(f"identity {identity_id} has no candidate: name the subject to link it to")
     if not store.one("SELECT count(*) FROM subject_keys WHERE subject_id = ?", [target]):
         raise NotFoundError(f"no registered subject {target!r}")
+    won = store.execute(
+        "SELECT dispute_id, status FROM link_disputes WHERE identity_id = ? AND subject_id = ? "
+        "AND status IN ('unlinked', 'lapsed') ORDER BY dispute_id DESC LIMIT 1",
+        [identity_id, target],
+    ).fetchone()
+    if won is not None:
+        # as a record withdrawn after a dispute does not come back by an operator's hand
+        raise RegionError(
+            f"identity {identity_id} was unlinked from {target} by link dispute {won[0]} ({won[1]}): the person "
+            "contested the link and it was reversed in their favour; it is not linked to them again"
+        )
     with store.transaction():
         store.execute(
             "UPDATE region_identities SET status = 'linked', subject_id = ?, updated_at = now() WHERE identity_id = ?",
