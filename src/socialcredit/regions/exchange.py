@@ -398,8 +398,7 @@ def _write_bundle(store: Store, bundle: Bundle) -> None:
     """The bundle as received: its identities, record versions, list entries and the import's row."""
     p = bundle.payload
     origin = bundle.publisher
-    for ident_row in p["identities"]:
-        _upsert_identity(store, origin, ident_row)
+    _upsert_identities(store, origin, p["identities"])
     if p["records"]:
         store.con.register(
             "_incoming_records",
@@ -425,21 +424,21 @@ def _write_bundle(store: Store, bundle: Bundle) -> None:
         finally:
             store.con.unregister("_incoming_records")
     store.execute("DELETE FROM region_list_entries WHERE origin_region = ?", [origin])
-    for e in p["list_entries"]:
-        store.execute(
-            "INSERT INTO region_list_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                origin,
-                e["subject_id"],
-                e["list_id"],
-                e["kind"],
-                e["criterion_id"],
-                e["reason_en"],
-                e["reason_zh"],
-                e["record_id"],
-                p.get("lists_as_of") or bundle.created_at[:10],
-            ],
+    if p["list_entries"]:
+        # one statement for the whole list (each bundle carries it whole: one row at a time took ~1 ms a row)
+        columns = ("subject_id", "list_id", "kind", "criterion_id", "reason_en", "reason_zh", "record_id")
+        store.con.register(
+            "_incoming_entries",
+            pa.table({c: pa.array([e[c] for e in p["list_entries"]], pa.string()) for c in columns}),
         )
+        try:
+            store.execute(
+                f"INSERT INTO region_list_entries SELECT ?, {', '.join(columns)}, CAST(? AS DATE) "
+                "FROM _incoming_entries",
+                [origin, p.get("lists_as_of") or bundle.created_at[:10]],
+            )
+        finally:
+            store.con.unregister("_incoming_entries")
     store.execute(
         "INSERT INTO region_imports VALUES (?, ?, ?, now(), ?, ?, 0, 0, 0, 0)",
         [origin, bundle.sequence, bundle.sha256, len(p["records"]), len(p["identities"])],
@@ -497,24 +496,49 @@ def _received_checkpoint(bundle: Bundle) -> Checkpoint | None:
     return cp
 
 
-def _upsert_identity(store: Store, origin: str, row: dict[str, Any]) -> None:
-    values = [row.get("name"), row.get("sex"), row.get("birth_date"), row.get("phone"), row.get("address")]
-    found = store.one(
-        "SELECT identity_id FROM region_identities WHERE origin_region = ? AND origin_subject_id = ?",
-        [origin, row["subject_id"]],
-    )
-    if found is not None:
-        store.execute(
-            "UPDATE region_identities SET name = ?, sex = ?, birth_date = ?, phone = ?, address = ?, "
-            "updated_at = now() WHERE identity_id = ?",
-            [*values, found],
-        )
+def _upsert_identities(store: Store, origin: str, rows: list[dict[str, Any]]) -> None:
+    """Keep each person a bundle names: update one known from an earlier bundle, add a new one (``new``), in the
+    bundle's order; a person named twice keeps the last values. Set-based: a bundle names every person of its lists
+    (a full picture), and one statement per person took ~1 ms each."""
+    if not rows:
         return
-    identity_id = store.take_ids("identity", 1)
-    store.execute(
-        "INSERT INTO region_identities VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', NULL, NULL, NULL, NULL, now())",
-        [identity_id, origin, row["subject_id"], *values],
+    columns = ("name", "sex", "birth_date", "phone", "address")
+    last = {row["subject_id"]: {c: row.get(c) for c in columns} for row in rows}
+    order = list(last)  # in order of first appearance (a dict keeps it): the order ids were taken in
+    table = pa.table(
+        {
+            "pos": pa.array(range(len(order)), pa.int64()),
+            "subject_id": pa.array(order, pa.string()),
+            **{c: pa.array([last[s][c] for s in order], pa.string()) for c in columns},
+        }
     )
+    store.con.register("_incoming_identities", table)
+    try:
+        store.execute(
+            f"""UPDATE region_identities i SET {", ".join(f"{c} = n.{c}" for c in columns if c != "birth_date")},
+                   birth_date = CAST(n.birth_date AS DATE), updated_at = now()
+            FROM _incoming_identities n WHERE i.origin_region = ? AND i.origin_subject_id = n.subject_id""",
+            [origin],
+        )
+        store.execute(
+            """CREATE OR REPLACE TEMP TABLE _new_identities AS
+            SELECT n.*, row_number() OVER (ORDER BY n.pos) AS k FROM _incoming_identities n
+            WHERE NOT EXISTS (SELECT 1 FROM region_identities i WHERE i.origin_region = ?
+                              AND i.origin_subject_id = n.subject_id)""",
+            [origin],
+        )
+    finally:
+        store.con.unregister("_incoming_identities")
+    n = int(store.one("SELECT count(*) FROM _new_identities"))
+    if n:
+        first = store.take_ids("identity", n)
+        store.execute(
+            """INSERT INTO region_identities SELECT ? + k - 1, ?, subject_id, name, sex, CAST(birth_date AS DATE),
+                   phone, address, 'new', NULL, NULL, NULL, NULL, now()
+            FROM _new_identities ORDER BY k""",
+            [first, origin],
+        )
+    store.execute("DROP TABLE _new_identities")
 
 
 def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOptions, actor: str) -> None:
