@@ -409,3 +409,79 @@ def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listin
         "blacklist (judgment defaulter): region 110000, which recorded the record, ended its listing on 2027-01-10 "
         "(credit repair was granted); the listing here ended the same day."
     )
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_region_can_dispute_or_ask_to_repair_only_a_record_it_was_sent(regions: Regions) -> None:
+    """Tianjin's bundle names Beijing's tax payment (a type Beijing does not share) and a judgment recorded after
+    Beijing's last bundle: Beijing opens neither dispute nor repair (a lapse would have withdrawn its record)."""
+    _moved_and_listed(regions)
+    beijing = regions.stores[BEIJING]
+    tax = beijing.rows("SELECT subject_id, source_id, record_id FROM records WHERE record_type = 'tax_payment' LIMIT 1")
+    late = beijing.rows(
+        "SELECT subject_id, source_id, record_id FROM records WHERE record_type = 'court_judgment' LIMIT 1"
+    )
+    later = dict(late[0], record_id="J-after-the-bundle")
+    beijing.execute(
+        "INSERT INTO records BY NAME SELECT * REPLACE (? AS record_key, ? AS record_id) FROM records "
+        "WHERE record_id = ? LIMIT 1",
+        [beijing.take_ids("seq", 1), later["record_id"], late[0]["record_id"]],
+    )
+    named = [tax[0], later, late[0]]
+
+    def ask(payload: dict[str, Any]) -> None:
+        payload["disputes"] = [
+            {
+                "to": BEIJING,
+                "dispute_id": 90 + i,
+                **r,
+                "filed_on": "2026-11-20",
+                "deadline": "2026-11-21",
+                "reason": "not mine",
+                "evidence": None,
+            }
+            for i, r in enumerate(named)
+        ]
+        payload["repairs"] = [
+            {"to": BEIJING, "repair_id": 90 + i, **r, "applied_on": "2026-11-20", "statement": "paid"}
+            for i, r in enumerate(named[:2])
+        ]
+
+    result = import_bundle(beijing, regions.reseal(regions.export(TIANJIN), TIANJIN, ask))
+    assert (result.due_process["disputes_opened"], result.due_process["repairs_opened"]) == (1, 0)
+    assert [d["record_id"] for d in list_disputes(beijing)] == [late[0]["record_id"]]
+    unknown = [
+        (r["action"], json.loads(r["detail"])["record"])
+        for r in beijing.rows(
+            "SELECT action, detail FROM audit_log WHERE action LIKE 'region_%_unknown_record' ORDER BY seq"
+        )
+    ]
+    assert unknown == [
+        ("region_dispute_unknown_record", f"tax_bureau/{tax[0]['record_id']}"),
+        ("region_dispute_unknown_record", "courts/J-after-the-bundle"),
+        ("region_repair_unknown_record", f"tax_bureau/{tax[0]['record_id']}"),
+        ("region_repair_unknown_record", "courts/J-after-the-bundle"),
+    ]
+    assert run_daily(beijing, D(2026, 11, 22))["lapsed_disputes"] != []  # the one it was sent lapses as before
+    latest = "SELECT withdrawn FROM records WHERE record_id = ? ORDER BY version DESC LIMIT 1"
+    assert not beijing.one(latest, [tax[0]["record_id"]])
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+@pytest.mark.parametrize("ended", ["repaired", "overridden", "publication_ended"])
+def test_a_listing_the_origin_ended_before_the_import_is_not_started_anew_here(regions: Regions, ended: str) -> None:
+    """Beijing's bundle reports its listing of the mover's judgment ended (the judgment itself unchanged) before
+    Tianjin has listed them: Tianjin's runs do not list them anew with its own grace."""
+    mover = _mover(regions)
+    tj = mover["subject_id_to"]
+
+    def end(payload: dict[str, Any]) -> None:
+        for item in payload["listings"]:
+            if item["subject_id"] == mover["subject_id_from"]:
+                item.update(status=ended, closed_on="2026-11-10", in_grace=False)
+
+    assert import_bundle(regions.stores[TIANJIN], regions.reseal(regions.export(BEIJING), BEIJING, end)).linked >= 1
+    for day in (D(2026, 11, 15), D(2027, 1, 15)):
+        regions.score(TIANJIN, day)
+        assert list_listings(regions.stores[TIANJIN], subject_id=tj) == []
+    assert regions.rail(TIANJIN, tj)

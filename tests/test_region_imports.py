@@ -433,6 +433,85 @@ def test_a_new_version_may_not_change_its_record_type(border: dict[str, Any], ti
     validate.check_record_types(tianjin, BEIJING, "Beijing", [{**record, "version": record["version"] + 1}])
 
 
+def test_a_version_older_than_the_one_applied_does_not_bring_the_record_back(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """The origin's version numbers order a record's versions, not the order its bundles arrive in: a withdrawal
+    (version 2) that comes before the record (version 1) leaves the record withdrawn."""
+    mover = border["movers"][0]
+    record = next(
+        r for r in json.loads(_payload_text(border))["records"] if r["subject_id"] == mover["subject_id_from"]
+    )
+    here = f"{BEIJING}/{record['record_id']}"
+
+    def only(version: int, withdrawn: bool, sequence: int) -> Callable[[dict[str, Any]], None]:
+        def change(p: dict[str, Any]) -> None:
+            same = [r for r in p["records"] if r["record_id"] == record["record_id"]]
+            p.update(sequence=sequence, records=[{**same[0], "version": version, "withdrawn": withdrawn}])
+
+        return change
+
+    def versions() -> list[tuple[int, bool]]:
+        q = "SELECT version, withdrawn FROM records WHERE record_id = ? ORDER BY version"
+        return [(int(v), bool(w)) for v, w in tianjin.execute(q, [here]).fetchall()]
+
+    assert import_bundle(tianjin, _bundle(border, tmp_path / "b1.json", only(2, True, 1))).applied_records >= 1
+    assert versions() == [(1, True)]
+    assert import_bundle(tianjin, _bundle(border, tmp_path / "b2.json", only(1, False, 2))).applied_records == 0
+    assert versions() == [(1, True)]
+    stale = [d for a, d in _audit(tianjin) if a == "region_record_stale"]
+    assert [(d["record_id"], d["version"], d["applied_version"]) for d in stale] == [(f"courts/{here}", 1, 2)]
+    decision = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase")
+    assert decision.granted
+    # a newer version is applied as before
+    assert import_bundle(tianjin, _bundle(border, tmp_path / "b4.json", only(3, False, 3))).applied_records == 1
+    assert versions() == [(1, True), (2, False)]
+
+
+def test_a_link_never_makes_two_people_of_one_region_one_person_here(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Beijing names a Tianjin resident by their own number and, as another person, by that number with two digits
+    swapped: the first links exactly; the second, which Splink alone would also link to them, waits for review."""
+    movers = {m["subject_id_to"] for m in border["movers"]}
+    resident = next(
+        r
+        for r in tianjin.rows("SELECT * FROM current_subjects WHERE kind = 'person' ORDER BY subject_id")
+        if r["subject_id"] not in movers
+    )
+    own = resident["subject_id"]
+    swapped = own[:14] + own[15] + own[14] + own[16:]
+    assert swapped != own and not tianjin.one("SELECT count(*) FROM subject_keys WHERE subject_id = ?", [swapped])
+
+    def two(p: dict[str, Any]) -> None:
+        person = {k: resident[k] for k in ("name", "sex", "phone", "address")}
+        born = resident["birth_date"].isoformat()
+        p["identities"] += [{"subject_id": s, **person, "birth_date": born} for s in (own, swapped)]
+
+    summary = import_bundle(tianjin, _bundle(border, tmp_path / "two.json", two))
+    rows = tianjin.rows(
+        "SELECT origin_subject_id, status, subject_id, candidate_id FROM region_identities "
+        "WHERE origin_subject_id IN (?, ?) ORDER BY identity_id",
+        [own, swapped],
+    )
+    assert [(r["origin_subject_id"], r["status"], r["subject_id"], r["candidate_id"]) for r in rows] == [
+        (own, "exact", own, None),
+        (swapped, "review", None, own),
+    ]
+    assert summary.review >= 1
+    held = [d for a, d in _audit(tianjin) if a == "region_link_held_for_review"]
+    exact_id = tianjin.one("SELECT identity_id FROM region_identities WHERE origin_subject_id = ?", [own])
+    assert [(d["origin_subject_id"], d["also_linked"], d["reason"]) for d in held] == [
+        (
+            swapped,
+            [exact_id],
+            f"the subject is linked to another person of region {BEIJING} too (identity {exact_id}); two people "
+            "there are not one here",
+        )
+    ]
+    assert not [d for a, d in _audit(tianjin) if a == "region_link" and d["origin_subject_id"] == swapped]
+
+
 def test_region_import_of_a_refused_bundle_exits_2_with_its_message(border: dict[str, Any], tmp_path: Path) -> None:
     db = tmp_path / "tianjin.duckdb"
     for item in border["folder"].glob(f"{TIANJIN}.duckdb*"):

@@ -491,3 +491,18 @@ def test_a_link_by_the_same_number_says_so(world: dict[str, Any], tianjin: Path)
     assert f"Linked to Beijing (110000) — number there {_masked(who)} (identity {ident}): same identity number\n" in (
         shown.stdout
     )
+
+
+def test_a_link_reversed_by_the_persons_dispute_is_not_accepted_again(world: dict[str, Any], tianjin: Path) -> None:
+    """After the dispute lapsed in the person's favour, an operator cannot put the link back with `region accept`."""
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    did = int(_contest(tianjin, who, ident).stdout.split()[2].rstrip(":"))
+    assert sc("due", "run", "--today", "2027-02-01", "--db", tianjin).returncode == 0
+    again = sc("region", "accept", str(ident), "--db", tianjin)
+    assert again.returncode == 2
+    assert last_error(again) == (
+        f"error: identity {ident} was unlinked from {who} by link dispute {did} (lapsed): the person contested the "
+        "link and it was reversed in their favour; it is not linked to them again"
+    )
+    assert "GRANTED" in _decide(tianjin, who)
+    assert json.loads(sc("show", who, "--db", tianjin, "--json").stdout)["links"] == []

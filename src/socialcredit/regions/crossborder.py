@@ -39,13 +39,14 @@ from typing import Any
 import pyarrow as pa
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import BundleError
+from socialcredit.errors import BundleError, SocialCreditError
 from socialcredit.registry import (
     add_received_information,
     append_audit,
     close_forwarded,
     close_forwarded_repair,
     end_for_origin,
+    get_policy,
     notify,
     open_received,
     open_received_repair,
@@ -469,7 +470,7 @@ def _open_repair(store: Store, origin: str, item: dict[str, Any], actor: str) ->
         "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
         [item["source_id"], item["record_id"]],
     )
-    if not rows or rows[0]["origin_region"] is not None or rows[0]["subject_id"] != item["subject_id"]:
+    if not _sent(store, rows, item):
         append_audit(
             store,
             actor,
@@ -495,6 +496,32 @@ def _open_repair(store: Store, origin: str, item: dict[str, Any], actor: str) ->
         {"origin": origin, "remote_repair_id": item["repair_id"], "repair_id": repair_id},
     )
     return 1
+
+
+def _sent(store: Store, rows: list[dict[str, Any]], item: dict[str, Any]) -> bool:
+    """Whether the record another region names (its latest version here, in ``rows``) is one this region sent: its
+    own record, of the person named, of a type one of its policies shares, recorded before its last bundle. Another
+    region can dispute or ask to repair only what it received: not a record this region never shared."""
+    if not rows or rows[0]["origin_region"] is not None or rows[0]["subject_id"] != item["subject_id"]:
+        return False
+    shared: set[str] = set()
+    for policy_id, version in store.execute("SELECT policy_id, version FROM policies").fetchall():
+        try:
+            exchange = get_policy(store, str(policy_id), str(version)).policy.exchange
+        except SocialCreditError:  # a version the current catalog cannot read shares nothing now
+            continue
+        if exchange is not None:
+            shared.update(exchange.shareable_record_types)
+    if not shared:
+        return False
+    return bool(
+        store.one(
+            f"""SELECT count(*) FROM records WHERE source_id = ? AND record_id = ? AND origin_region IS NULL
+            AND record_type IN ({", ".join("?" for _ in shared)})
+            AND record_key <= (SELECT coalesce(max(watermark), 0) FROM region_exports)""",
+            [item["source_id"], item["record_id"], *sorted(shared)],
+        )
+    )
 
 
 def _repair_answer(store: Store, origin: str, item: dict[str, Any]) -> int:
@@ -523,7 +550,7 @@ def _open(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
         "ORDER BY version DESC LIMIT 1",
         [item["source_id"], item["record_id"]],
     )
-    if not rows or rows[0]["origin_region"] is not None or rows[0]["subject_id"] != item["subject_id"]:
+    if not _sent(store, rows, item):
         append_audit(
             store,
             actor,

@@ -154,7 +154,12 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                        min(noticed_on) AS noticed_on, min(effective_on) AS effective_on
                 FROM region_listings WHERE status IN ('pending', 'effective') GROUP BY ALL
             ) o ON o.origin_region = c.origin_region AND o.source_id = c.source_id AND o.record_id = c.record_id
-            WHERE NOT EXISTS (
+            -- a record whose listing there has ended (repaired, overridden, ...), none in force, is not listed anew
+            -- here: the listing here would have ended the same day (end_for_origin), and a mover keeps that end too
+            WHERE (o.noticed_on IS NOT NULL OR c.origin_region IS NULL OR NOT EXISTS (
+                SELECT 1 FROM region_listings e WHERE e.origin_region = c.origin_region AND e.source_id = c.source_id
+                  AND e.origin_region || '/' || e.record_id = c.record_id))
+            AND NOT EXISTS (
                 SELECT 1 FROM listings x WHERE x.policy_id = $p AND x.list_id = $l
                   AND (x.status IN ('pending', 'effective')
                        -- closed while the cause is still there: no new listing for the same cause
