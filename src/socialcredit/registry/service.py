@@ -33,7 +33,7 @@ from socialcredit.registry.records.ingest import BatchOutcome, BatchRequest, ing
 from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.registry.scoring.state import catch_up, list_states, state_info
+from socialcredit.registry.scoring.state import catch_up, index_states, list_states, state_info
 from socialcredit.settings import get_settings
 from socialcredit.store import Store
 
@@ -114,6 +114,7 @@ class Service:
             self.journal.recover(s)
             with s.transaction():  # a run an earlier version's crash left without its listings: before it is served
                 complete_missed(s)
+            index_states(s)  # states built before they were indexed: the live passes read them by subject
             self.keys = KeyRing(s)
             self.refresh_snapshots(s)
         self._stop = threading.Event()

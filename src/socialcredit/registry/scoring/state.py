@@ -52,6 +52,7 @@ __all__ = [
     "drop_state",
     "fold_all",
     "forget_records",
+    "index_states",
     "kept_state_at",
     "list_states",
     "state_info",
@@ -139,6 +140,7 @@ def build_state(store: Store, loaded: LoadedPolicy) -> StateInfo:
             query = exp.select("*").from_(exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier("m"))))
             ordered = query.order_by("item", "record_key")
             store.execute(f"CREATE OR REPLACE TABLE {_quoted(name)} AS {ordered.sql(dialect='duckdb')}")
+        _index(store, name)
         n = int(store.one(f"SELECT count(*) FROM {_quoted(name)}"))
         store.execute("DELETE FROM score_states WHERE policy_sha256 = ?", [loaded.sha256])
         store.execute(
@@ -374,6 +376,29 @@ def fold_all(store: Store, upto: int | None = None) -> int:
     for info in behind:
         fold(store, _loaded(store, info), info, b)
     return len(behind)
+
+
+def _index(store: Store, name: str) -> None:
+    """Index a state table by subject: a live pass reads the rows of a few hundred subjects spread over the registry,
+    which no row group's bounds exclude (at beijing, 154 million rows: 736 ms of CPU a pass by a scan, 28 by the
+    index). The index costs its build (48 s at beijing), about 2 GB of file, and each later change to the table
+    more at its checkpoint."""
+    store.execute(f"CREATE INDEX IF NOT EXISTS {_quoted(name + '_subject')} ON {_quoted(name)} (subject_id)")
+
+
+def index_states(store: Store) -> int:
+    """Index the kept states built before states were indexed (:func:`_index`); returns how many it indexed."""
+    indexed = {
+        str(t)
+        for (t,) in store.execute(
+            "SELECT table_name FROM duckdb_indexes() WHERE index_name = table_name || '_subject'"
+        ).fetchall()
+    }
+    missing = [s.table_name for s in list_states(store) if s.table_name not in indexed]
+    for name in missing:
+        with store.transaction():
+            _index(store, name)
+    return len(missing)
 
 
 def catch_up(store: Store, upto: int | None = None) -> list[StateInfo]:
