@@ -64,6 +64,32 @@ def prepare(work: Path, residents: int) -> tuple[Path, dict[str, str], list[str]
     return db, {"railway": token, "furnisher": furnisher}, ids
 
 
+def existing(db: Path) -> tuple[Path, dict[str, str], list[str]]:
+    """A scored store made elsewhere (``--store``), used in place: keys issued in it, its subjects sampled."""
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.registry.scoring.runs import latest_run
+    from socialcredit.store import open_store
+
+    with open_store(db, key="") as store:
+        run = latest_run(store, "beijing")["run_id"]
+        ids = [
+            str(r[0])
+            for r in store.execute(
+                "SELECT subject_id FROM run_results WHERE run_id = ? ORDER BY hash(subject_id) LIMIT 200000", [run]
+            ).fetchall()
+        ]
+        token = issue_key(
+            store,
+            "relying_party",
+            "load test",
+            services=["high_speed_rail"],
+            purposes=["ticket purchase"],
+            known_services={"high_speed_rail"},
+        ).token
+        furnisher = issue_key(store, "furnisher", "load test utilities", source="utilities").token
+    return db, {"railway": token, "furnisher": furnisher}, ids
+
+
 def batch_csv(ids: list[str], tag: str, n: int, batch: int) -> bytes:
     """Batch ``n`` of utility payments: ``batch`` new records, about subjects of the population."""
     lines = ["record_id,subject_id,record_type,event_date,utility,amount,status"]
@@ -429,6 +455,12 @@ def main() -> None:
     parser.add_argument(
         "--live-senders", type=int, default=1, help="Live phase: connections sending batches, each at its slot."
     )
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="A store scored under beijing to use in place (e.g. the beijing scale's), instead of generating one: "
+        "keys are issued in it and the batches stay in it. With --phases live only.",
+    )
     parser.add_argument("--load-only", help=argparse.SUPPRESS)
     parser.add_argument("--trickle-only", help=argparse.SUPPRESS)
     parser.add_argument("--feed-only", help=argparse.SUPPRESS)
@@ -447,7 +479,10 @@ def main() -> None:
         args = ("port", "token", "ids", "seconds", "batch", "tag", "max_batches")
         print(json.dumps(feed(*(spec[k] for k in args))))
         return
-    db, tokens, ids = prepare(a.work, a.residents)
+    if a.store is not None and a.phases != "live":
+        parser.error("--store is for --phases live (the other phases add batches of 10,000 and 50,000 records)")
+    a.work.mkdir(parents=True, exist_ok=True)
+    db, tokens, ids = existing(a.store) if a.store is not None else prepare(a.work, a.residents)
     print(f"prepared {len(ids):,} subjects", file=sys.stderr, flush=True)
     port = _free_port()
     exe = Path(sys.executable).parent / "socialcredit"
@@ -462,7 +497,7 @@ def main() -> None:
     try:
         import httpx
 
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + (900 if a.store is not None else 120)  # a large store's snapshot loads longer
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

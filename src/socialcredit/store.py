@@ -881,12 +881,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # are few beside records, so keeping them costs ingest little. (The scoring states are indexed too:
         # registry/scoring/state.py.)
         """
-        CREATE INDEX subjects_subject_key ON subjects (subject_key);
-        CREATE INDEX consents_subject_id ON consents (subject_id);
-        CREATE INDEX role_records_subject_key ON role_records (subject_key);
-        CREATE INDEX role_records_role_key ON role_records (role_key);
-        CREATE INDEX role_records_subject_id ON role_records (subject_id);
-        CREATE INDEX role_records_org_id ON role_records (org_id);
+        CREATE INDEX IF NOT EXISTS subjects_subject_key ON subjects (subject_key);
+        CREATE INDEX IF NOT EXISTS consents_subject_id ON consents (subject_id);
+        CREATE INDEX IF NOT EXISTS role_records_subject_key ON role_records (subject_key);
+        CREATE INDEX IF NOT EXISTS role_records_role_key ON role_records (role_key);
+        CREATE INDEX IF NOT EXISTS role_records_subject_id ON role_records (subject_id);
+        CREATE INDEX IF NOT EXISTS role_records_org_id ON role_records (org_id);
         """,
     ),
 ]
