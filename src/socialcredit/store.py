@@ -870,19 +870,6 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT INTO role_records BY NAME SELECT *, {_ROLE_KEY} FROM ({_role_rows("true")}) ORDER BY record_key;
         """,
     ),
-    (
-        39,
-        "each subject's reasons written with its run",
-        # The view run_reasons' rows of each subject (its MAX_REASONS largest rule points, ties by rule id) as one
-        # list, a row per row of run_results in the same order (subject order): a snapshot with explanations reads
-        # them with a scan, without sorting the run's rule points or looking up every subject's key. Runs written
-        # before have none; a snapshot ranks their rule points itself (registry/decisions/snapshot.py).
-        """
-        CREATE TABLE run_reason_lists (
-            run_id BIGINT NOT NULL, reasons STRUCT(rule_index SMALLINT, points DOUBLE)[] NOT NULL
-        );
-        """,
-    ),
 ]
 
 

@@ -282,10 +282,9 @@ class Snapshot:
                 beside.close()
         self.kinds, self._keys = results.kinds, results.keys
         table = results.table
-        in_order: np.ndarray[Any, np.dtype[np.intp]] | None = None
         if not results.ordered:
             # not in byte order (an older run, a collation): sorted here, every column alike
-            in_order = order = np.argsort(self._keys, kind="stable")
+            order = np.argsort(self._keys, kind="stable")
             self._keys, self.kinds = self._keys[order], self.kinds.take(order)
             results.numbers = {name: column[order] for name, column in results.numbers.items()}
             table = None if table is None else table.take(order)
@@ -309,7 +308,7 @@ class Snapshot:
         self.freezable = {s.id for s in self.policy.services if s.freezable}
         self.results: pa.Table | None = None
         if table is not None:
-            self._load_explanations(store, table, in_order)
+            self._load_explanations(store, table)
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -430,12 +429,8 @@ class Snapshot:
         out[keys[found]] = rows[found]
         return out
 
-    def _load_explanations(
-        self, store: Store, table: pa.Table, order: np.ndarray[Any, np.dtype[np.intp]] | None
-    ) -> None:
-        """Everything a full decision explains from: results, the four reasons, list entries (held as arrays).
-
-        ``order`` is how the results were put in byte order of the identifiers (None: read in it)."""
+    def _load_explanations(self, store: Store, table: pa.Table) -> None:
+        """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         self.results = table
         # Numbers as numpy arrays (a lookup is an index); the rest as Arrow arrays, converted per lookup.
         self._columns: dict[str, Any] = {}
@@ -443,50 +438,17 @@ class Snapshot:
             col = table.column(name)
             numeric = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0
             self._columns[name] = col.to_numpy() if numeric else col
-        # The reasons by the rules' indexes: a rule id per rule index (no string per reason).
+        # The reasons as the view run_reasons ranks them, by the subjects' integer keys and the rules' indexes: no
+        # join to every subject's identifier, no sort by identifier, no rule id as text per reason.
         rules = store.execute(
             "SELECT rule_index, rule_id, row_number() OVER (ORDER BY rule_id) FROM run_rules WHERE run_id = ?",
             [self.run_id],
         ).fetchall()
         size = max((int(i) for i, _, _ in rules), default=-1) + 1
-        self.reason_rule_names = np.empty(size, dtype=object)
+        self.reason_rule_names = np.empty(size, dtype=object)  # a rule id per rule index (no string per reason)
         ranks = [0] * size
         for i, rule_id, rank in rules:
             self.reason_rule_names[int(i)], ranks[int(i)] = str(rule_id), int(rank)
-        if not self._read_reasons(store, order):  # a run written before its reasons were: ranked here
-            self._rank_reasons(store, ranks)
-        self.entries = list_entries_with_origin(
-            store,
-            "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
-            "FROM run_list_entries e "
-            "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? ORDER BY 1, 2, 3",
-            [self.run_id],
-            self.loaded,
-        )
-
-    def _read_reasons(self, store: Store, order: np.ndarray[Any, np.dtype[np.intp]] | None) -> bool:
-        """The reasons the run wrote with its results (run_reason_lists, runs._REASON_LISTS: a list per subject, in
-        the results' order), placed by row as they come; False if the run has none (written before them)."""
-        lists = (
-            store.execute("SELECT reasons FROM run_reason_lists WHERE run_id = ?", [self.run_id])
-            .to_arrow_table()
-            .column(0)
-        )
-        if not len(lists) or len(lists) != len(self._keys):
-            return False
-        held = lists.combine_chunks() if lists.num_chunks != 1 else lists.chunk(0)
-        if order is not None:  # the results were put in byte order: their reasons alike
-            held = held.take(pa.array(order))
-        bounds = held.offsets.to_numpy()
-        self.reason_offsets = (bounds - bounds[0]).astype(np.int64)
-        flat = held.flatten()
-        self.reason_rule_index = flat.field("rule_index").to_numpy().astype(np.int64)
-        self.reason_points = flat.field("points").to_numpy().astype(np.float64)
-        return True
-
-    def _rank_reasons(self, store: Store, ranks: list[int]) -> None:
-        """The reasons as the view run_reasons ranks them, from one sort of the run's rule points (by the subjects'
-        integer keys and the rules' indexes: no join to every subject's identifier, no rule id as text per reason)."""
         ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
         key = ranked["subject_key"]
         # each point's place among its subject's (they come together, largest first): the first MAX_REASONS count
@@ -506,6 +468,14 @@ class Snapshot:
         self.reason_rule_index[slot] = ranked["rule_index"][kept]
         self.reason_points = np.empty(len(rows), dtype=np.float64)
         self.reason_points[slot] = ranked["points"][kept]
+        self.entries = list_entries_with_origin(
+            store,
+            "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
+            "FROM run_list_entries e "
+            "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? ORDER BY 1, 2, 3",
+            [self.run_id],
+            self.loaded,
+        )
 
     @classmethod
     def load(

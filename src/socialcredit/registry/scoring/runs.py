@@ -17,7 +17,7 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
-from socialcredit.compiler import MAX_REASONS, ScorePlan
+from socialcredit.compiler import ScorePlan
 from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
@@ -286,7 +286,6 @@ def save_run(
             "FROM sc_rule_points x JOIN (SELECT * FROM run_rules WHERE run_id = ?) r USING (rule_id)",
             [run_id, run_id],
         )
-        inputs.execute(_REASON_LISTS, [run_id, run_id])
         # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
         inputs.execute(
             "INSERT INTO run_list_entries SELECT ?, s.sid, x.list_id, x.criterion_id, x.record_key "
@@ -360,29 +359,6 @@ SELECT s.sid AS subject_id, x.kind, x.profession, x.age, $dims AS dims, x.total,
     x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
     $lists AS lists, x.grants
 FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
-"""
-
-
-# Each subject's reasons (the view run_reasons' rows: its MAX_REASONS largest rule points, largest first, ties by rule
-# id) as one list, a row per row of run_results and in its order (subject order, as _results_insert writes it): a
-# snapshot with explanations reads them with a plain scan (registry/decisions/snapshot.py), instead of sorting every
-# rule point and looking up every subject's key at each load. The top of each subject's points is kept while they are
-# grouped (ARG_MAX with a count keeps the largest, in order), not by a sort of them all.
-_REASON_LISTS = f"""
-INSERT INTO run_reason_lists
-SELECT ?, coalesce(t.reasons, []::STRUCT(rule_index SMALLINT, points DOUBLE)[])
-FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
-LEFT JOIN (
-    SELECT p.subject_id,
-        arg_max({{'rule_index': r.rule_index, 'points': p.points}}, {{'size': abs(p.points), 'rule': -r.place}},
-            {int(MAX_REASONS)}) AS reasons
-    FROM sc_rule_points p
-    JOIN (SELECT rule_index, rule_id, row_number() OVER (ORDER BY rule_id) AS place FROM run_rules WHERE run_id = ?) r
-        USING (rule_id)
-    WHERE p.points <> 0
-    GROUP BY p.subject_id
-) t ON t.subject_id = x.subject_id
-ORDER BY s.sid
 """
 
 
