@@ -870,6 +870,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT INTO role_records BY NAME SELECT *, {_ROLE_KEY} FROM ({_role_rows("true")}) ORDER BY record_key;
         """,
     ),
+    (
+        39,
+        "the subject keys of a run's results, in their order",
+        # A row per row of run_results, in the same order (subject order): the subject's integer key. A snapshot
+        # with explanations places each rule point (read by key) at its subject's row from an array built with one
+        # scan, instead of reading every identifier of subject_keys in order and searching it among the run's. Runs
+        # written before have none: a snapshot then searches them (registry/decisions/snapshot.py).
+        "CREATE TABLE run_result_keys (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL);",
+    ),
 ]
 
 
