@@ -415,7 +415,10 @@ class Snapshot:
         """The row of each subject key in this run (-1 for a subject it did not score): an array indexed by key.
 
         From the keys the run wrote with its results, in their order (run_result_keys: one scan of integers); for a
-        run written before them, by searching every known identifier among the run's (``_rows_of_identifiers``)."""
+        run written before them, or a store opened read-only before its migration, by searching every known identifier
+        among the run's (``_rows_of_identifiers``)."""
+        if not store.one("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'run_result_keys'"):
+            return self._rows_of_identifiers(store)
         held = store.execute("SELECT subject_key FROM run_result_keys WHERE run_id = ?", [self.run_id]).fetchnumpy()
         keys = held["subject_key"]
         if not len(keys) or len(keys) != len(self._keys):
