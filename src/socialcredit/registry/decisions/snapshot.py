@@ -193,22 +193,17 @@ class _Results:
     def read(cls, store: Store, run_id: int, *, explain: bool) -> _Results:
         # The kind as a small number (its place in SUBJECT_KINDS, 0 for any other): a column of 22 million strings
         # costs half a CPU second more to hand over than one of bytes.
-        columns = (
-            "*"
-            if explain
-            else "subject_id, coalesce(list_position($kinds, kind), 0)::UTINYINT AS kind, score, tier_rank, grants"
-        )
-        params: dict[str, Any] = {"run": run_id} | ({} if explain else {"kinds": list(SUBJECT_KINDS)})
+        columns = "subject_id, coalesce(list_position($kinds, kind), 0)::UTINYINT AS kind, score, tier_rank, grants"
+        params: dict[str, Any] = {"run": run_id, "kinds": list(SUBJECT_KINDS)}
         n = int(store.one("SELECT count(*) FROM run_results WHERE run_id = ?", [run_id]))
         # No ORDER BY: a run writes its results in subject order (runs._results_insert) and a scan keeps the order
         # they were written in, so this is a plain scan; a run written otherwise (an older store) is sorted after.
         reader = store.execute(f"SELECT {columns} FROM run_results WHERE run_id = $run", params).to_arrow_reader(
             BATCH_ROWS
         )
-        names = ("score", "grants", "tier_rank") + (() if explain else ("kind",))
+        names = ("score", "grants", "tier_rank", "kind")
         numbers = {c: np.empty(n, dtype=reader.schema.field(c).type.to_pandas_dtype()) for c in names}
         keys = np.zeros(0, dtype="S1")
-        batches: list[pa.RecordBatch] = []
         at, ordered = 0, True
         for batch in reader:
             m = batch.num_rows
@@ -226,14 +221,38 @@ class _Results:
                 numbers[c][at : at + m] = batch.column(c).to_numpy(zero_copy_only=False)
             # in order within the batch, and after the batch before
             ordered = ordered and _increasing(keys[max(at - 1, 0) : at + m])
-            if explain:
-                batches.append(batch)
             at += m
         keys = keys[:at]
         numbers = {c: a[:at] for c, a in numbers.items()}
-        table = pa.Table.from_batches(batches, reader.schema) if explain else None
-        kind = table.column("kind") if table is not None else numbers.pop("kind")
-        return cls(keys, numbers, _kinds(store, run_id, kind), ordered, table)
+        # With explanations, the run's other columns, in one go as Arrow (in the same order: a plain scan too); the
+        # identifiers, kinds, scores and tier ranks are not read twice (a decision takes them from the arrays).
+        table = (
+            store.execute(f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM run_results WHERE run_id = ?", [run_id])
+            .to_arrow_table()
+            if explain
+            else None
+        )
+        if table is not None and table.num_rows != at:
+            raise ValueError(f"the results of run {run_id} changed while they were read")
+        return cls(keys, numbers, _kinds(store, run_id, numbers.pop("kind")), ordered, table)
+
+
+# The columns of run_results a snapshot holds as arrays (_Results.read), whatever else it reads with them.
+_HELD = ("subject_id", "kind", "score", "tier_rank")
+
+
+def _result_columns(store: Store) -> list[str]:
+    """The names of run_results' columns, in their order."""
+    return [str(d[0]) for d in store.execute("SELECT * FROM run_results LIMIT 0").description or []]
+
+
+def _value(column: Any, i: int) -> Any:
+    """Row ``i`` of a column held for explanations, as a Python value."""
+    if isinstance(column, np.ndarray):
+        return column[i].item()
+    if isinstance(column, SubjectIds):
+        return column[i]
+    return column[i].as_py()
 
 
 def _in_transaction(store: Store) -> bool:
@@ -452,9 +471,20 @@ class Snapshot:
     def _load_explanations(self, store: Store, table: pa.Table) -> None:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         self.results = table
-        # Numbers as numpy arrays (a lookup is an index); the rest as Arrow arrays, converted per lookup.
+        # Every column of run_results in its order: numbers as numpy arrays (a lookup is an index); the rest as Arrow
+        # arrays, converted per lookup; those the snapshot holds already, from its arrays (as the run wrote them:
+        # a live patch's subject is explained from its live row).
+        held: dict[str, Any] = {
+            "subject_id": self.subject_ids,
+            "kind": self.kinds,
+            "score": self.scores,
+            "tier_rank": self.tier_ranks,
+        }
         self._columns: dict[str, Any] = {}
-        for name in table.column_names:
+        for name in _result_columns(store):
+            if name in held:
+                self._columns[name] = held[name]
+                continue
             col = table.column(name)
             numeric = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0
             self._columns[name] = col.to_numpy() if numeric else col
@@ -608,10 +638,7 @@ class Snapshot:
             rule_reasons = list(live.reasons)
             entries = list(live.entries)
         else:
-            result = {
-                name: (col[i].item() if isinstance(col, np.ndarray) else col[i].as_py())
-                for name, col in self._columns.items()
-            }
+            result = {name: _value(col, i) for name, col in self._columns.items()}
             effective = self.effective_lists(i)
             if effective is not None:
                 result["lists"] = effective
