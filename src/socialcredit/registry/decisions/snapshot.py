@@ -227,8 +227,9 @@ class _Results:
         # With explanations, the run's other columns, in one go as Arrow (in the same order: a plain scan too); the
         # identifiers, kinds, scores and tier ranks are not read twice (a decision takes them from the arrays).
         table = (
-            store.execute(f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM run_results WHERE run_id = ?", [run_id])
-            .to_arrow_table()
+            store.execute(
+                f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM run_results WHERE run_id = ?", [run_id]
+            ).to_arrow_table()
             if explain
             else None
         )
