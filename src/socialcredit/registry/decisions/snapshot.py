@@ -225,7 +225,7 @@ class _Results:
         keys = keys[:at]
         numbers = {c: a[:at] for c, a in numbers.items()}
         # With explanations, the run's other columns, in one go as Arrow (in the same order: a plain scan too); the
-        # identifiers, kinds, scores and tier ranks are not read twice (a decision takes them from the arrays).
+        # identifiers and kinds, text, are not read twice (a decision takes them from the arrays).
         table = (
             store.execute(
                 f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM run_results WHERE run_id = ?", [run_id]
@@ -238,8 +238,9 @@ class _Results:
         return cls(keys, numbers, _kinds(store, run_id, numbers.pop("kind")), ordered, table)
 
 
-# The columns of run_results a snapshot holds as arrays (_Results.read), whatever else it reads with them.
-_HELD = ("subject_id", "kind", "score", "tier_rank")
+# The text columns of run_results a snapshot holds as arrays already (_Results.read), not read again with the others
+# for explanations. (Scores and tier ranks are read again: live patches change the arrays, not the run's results.)
+_HELD = ("subject_id", "kind")
 
 
 def _result_columns(store: Store) -> list[str]:
@@ -473,14 +474,8 @@ class Snapshot:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         self.results = table
         # Every column of run_results in its order: numbers as numpy arrays (a lookup is an index); the rest as Arrow
-        # arrays, converted per lookup; those the snapshot holds already, from its arrays (as the run wrote them:
-        # a live patch's subject is explained from its live row).
-        held: dict[str, Any] = {
-            "subject_id": self.subject_ids,
-            "kind": self.kinds,
-            "score": self.scores,
-            "tier_rank": self.tier_ranks,
-        }
+        # arrays, converted per lookup; the identifiers and kinds from the snapshot's own arrays.
+        held: dict[str, Any] = {"subject_id": self.subject_ids, "kind": self.kinds}
         self._columns: dict[str, Any] = {}
         for name in _result_columns(store):
             if name in held:
