@@ -93,6 +93,7 @@ def test_a_crash_between_a_run_and_its_listings_leaves_no_run(world: Path, tmp_p
         "run_catalogs",  # the catalog version the run was scored with (docs/catalog.md)
         "run_list_entries",
         "run_points",
+        "run_result_keys",  # the subject key of each result row, in its order (read by the explained snapshot)
         "run_results",
         "run_rules",
         "score_runs",

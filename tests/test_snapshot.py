@@ -395,3 +395,112 @@ def test_the_order_check_compares_whole_identifiers_as_bytes() -> None:
     # a shorter identifier is padded with NUL: it sorts before the longer ones it begins
     assert _increasing(np.array([b"91", b"91A", b"91B"], dtype="S3"))
     assert not _increasing(np.array([b"91A", b"91"], dtype="S3"))
+
+
+def _reasons_held(snap: Snapshot) -> dict[str, list[tuple[str, float]]]:
+    held = {}
+    for i, sid in enumerate(snap.subject_ids):
+        lo, hi = int(snap.reason_offsets[i]), int(snap.reason_offsets[i + 1])
+        names = snap.reason_rule_names[snap.reason_rule_index[lo:hi]].tolist()
+        held[sid] = list(zip(names, snap.reason_points[lo:hi].tolist(), strict=True))
+    return held
+
+
+def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older_run_is_explained_alike(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_result_keys holds the subject key of each row of run_results, in its order; a snapshot places the rule
+    points by row with it. A run without them (written before migration 40, or in a store opened read-only before
+    it: no table) searches the identifiers as before, and a run whose rows are put in order at the load puts its
+    keys alike: the same reasons each way, the view's, for subjects with no points, more rules than reasons and
+    points tied in size."""
+    import socialcredit.registry.decisions.snapshot as snapshot_module
+
+    run_id = int(store.one("SELECT max(run_id) FROM score_runs"))
+    written = [
+        r[0] for r in store.execute("SELECT subject_key FROM run_result_keys WHERE run_id = ?", [run_id]).fetchall()
+    ]
+    expected = store.execute(
+        "SELECT k.subject_key FROM run_results r JOIN subject_keys k USING (subject_id) WHERE r.run_id = ? "
+        "ORDER BY r.subject_id",
+        [run_id],
+    ).fetchall()
+    assert written == [r[0] for r in expected] and len(written) == len(set(written)) > 100
+
+    searched: list[int] = []
+    search = Snapshot._rows_of_identifiers
+
+    def spy(self: Snapshot, st: Store) -> object:
+        searched.append(self.run_id)
+        return search(self, st)
+
+    monkeypatch.setattr(snapshot_module.Snapshot, "_rows_of_identifiers", spy)
+    snap = Snapshot.load(store, "beijing", explain=True)
+    assert searched == []
+    held = _reasons_held(snap)
+    view: dict[str, list[tuple[str, float]]] = {sid: [] for sid in snap.subject_ids}
+    for sid, rule_id, points in store.execute(
+        "SELECT subject_id, rule_id, points FROM run_reasons WHERE run_id = ? ORDER BY subject_id, position", [run_id]
+    ).fetchall():
+        view[sid].append((rule_id, points))
+    assert held == view
+    assert any(not r for r in held.values())  # a subject with no points has no reasons
+    assert any(len(r) == 4 for r in held.values())
+    sample = snap.subject_ids[::7]
+    decisions = [snap.decision(s, "high_speed_rail", "check", requester="t").as_dict() for s in sample]
+
+    store.execute("CREATE TABLE kept_keys AS SELECT * FROM run_result_keys WHERE run_id = ?", [run_id])
+    store.execute("DELETE FROM run_result_keys WHERE run_id = ?", [run_id])
+    try:
+        older = Snapshot.load(store, "beijing", explain=True)  # a run written before its keys were
+        assert searched == [run_id] and _reasons_held(older) == held
+        assert [older.decision(s, "high_speed_rail", "check", requester="t").as_dict() for s in sample] == decisions
+        store.execute("ALTER TABLE run_result_keys RENAME TO run_result_keys_away")
+        try:  # a store before migration 40 (opened read-only, not migrated): no table
+            assert _reasons_held(Snapshot.load(store, "beijing", explain=True)) == held and len(searched) == 2
+        finally:
+            store.execute("ALTER TABLE run_result_keys_away RENAME TO run_result_keys")
+    finally:
+        store.execute("INSERT INTO run_result_keys SELECT * FROM kept_keys")
+        store.execute("DROP TABLE kept_keys")
+
+    # a run written out of byte order, its keys in the same order: both put in order at the load
+    shuffled = run_id + 3000
+    store.execute(
+        "INSERT INTO score_runs SELECT * REPLACE (? AS run_id) FROM score_runs WHERE run_id = ?", [shuffled, run_id]
+    )
+    for table in ("run_rules", "run_points", "run_list_entries"):
+        copy = f"INSERT INTO {table} SELECT * REPLACE (? AS run_id) FROM {table} WHERE run_id = ?"
+        store.execute(copy, [shuffled, run_id])
+    store.execute(
+        "INSERT INTO run_results SELECT * REPLACE (? AS run_id) FROM run_results WHERE run_id = ? "
+        "ORDER BY subject_id DESC",
+        [shuffled, run_id],
+    )
+    store.execute(
+        "INSERT INTO run_result_keys SELECT ?, k.subject_key FROM run_results r JOIN subject_keys k USING (subject_id) "
+        "WHERE r.run_id = ? ORDER BY r.subject_id DESC",
+        [shuffled, run_id],
+    )
+    try:
+        run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [shuffled])[0]
+        out_of_order = Snapshot(store, run, explain=True)
+        assert list(out_of_order.subject_ids) == list(snap.subject_ids) and len(searched) == 2
+        assert _reasons_held(out_of_order) == held
+    finally:
+        for table in ("run_results", "run_rules", "run_points", "run_list_entries", "run_result_keys", "score_runs"):
+            store.execute(f"DELETE FROM {table} WHERE run_id = ?", [shuffled])
+
+
+def test_an_explained_snapshot_holds_every_column_of_every_result_as_stored(store: Store) -> None:
+    """The text columns a snapshot holds as arrays (identifiers, kinds) are not read twice: a decision's result takes
+    them from the arrays, the others from the Arrow table read beside; every row equals the stored one, column by
+    column and in the table's order (grants as the run wrote them, before listings)."""
+    from socialcredit.registry.decisions.snapshot import _value
+
+    snap = Snapshot.load(store, "beijing", explain=True)
+    stored = store.rows("SELECT * FROM run_results WHERE run_id = ? ORDER BY subject_id", [snap.run_id])
+    assert snap.results is not None and not {"subject_id", "kind"} & set(snap.results.column_names)
+    held = [{name: _value(col, i) for name, col in snap._columns.items()} for i in range(len(snap))]
+    assert [list(r) for r in held[:1]] == [list(r) for r in stored[:1]]
+    assert held == stored

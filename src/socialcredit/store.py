@@ -889,6 +889,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX IF NOT EXISTS role_records_org_id ON role_records (org_id);
         """,
     ),
+    (
+        40,
+        "the subject keys of a run's results, in their order",
+        # A row per row of run_results, in the same order (subject order): the subject's integer key. A snapshot
+        # with explanations places each rule point (read by key) at its subject's row from an array built with one
+        # scan, instead of reading every identifier of subject_keys in order and searching it among the run's. Runs
+        # written before have none: a snapshot then searches them (registry/decisions/snapshot.py).
+        "CREATE TABLE IF NOT EXISTS run_result_keys (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL);",
+    ),
 ]
 
 

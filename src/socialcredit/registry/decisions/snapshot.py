@@ -193,22 +193,17 @@ class _Results:
     def read(cls, store: Store, run_id: int, *, explain: bool) -> _Results:
         # The kind as a small number (its place in SUBJECT_KINDS, 0 for any other): a column of 22 million strings
         # costs half a CPU second more to hand over than one of bytes.
-        columns = (
-            "*"
-            if explain
-            else "subject_id, coalesce(list_position($kinds, kind), 0)::UTINYINT AS kind, score, tier_rank, grants"
-        )
-        params: dict[str, Any] = {"run": run_id} | ({} if explain else {"kinds": list(SUBJECT_KINDS)})
+        columns = "subject_id, coalesce(list_position($kinds, kind), 0)::UTINYINT AS kind, score, tier_rank, grants"
+        params: dict[str, Any] = {"run": run_id, "kinds": list(SUBJECT_KINDS)}
         n = int(store.one("SELECT count(*) FROM run_results WHERE run_id = ?", [run_id]))
         # No ORDER BY: a run writes its results in subject order (runs._results_insert) and a scan keeps the order
         # they were written in, so this is a plain scan; a run written otherwise (an older store) is sorted after.
         reader = store.execute(f"SELECT {columns} FROM run_results WHERE run_id = $run", params).to_arrow_reader(
             BATCH_ROWS
         )
-        names = ("score", "grants", "tier_rank") + (() if explain else ("kind",))
+        names = ("score", "grants", "tier_rank", "kind")
         numbers = {c: np.empty(n, dtype=reader.schema.field(c).type.to_pandas_dtype()) for c in names}
         keys = np.zeros(0, dtype="S1")
-        batches: list[pa.RecordBatch] = []
         at, ordered = 0, True
         for batch in reader:
             m = batch.num_rows
@@ -226,14 +221,40 @@ class _Results:
                 numbers[c][at : at + m] = batch.column(c).to_numpy(zero_copy_only=False)
             # in order within the batch, and after the batch before
             ordered = ordered and _increasing(keys[max(at - 1, 0) : at + m])
-            if explain:
-                batches.append(batch)
             at += m
         keys = keys[:at]
         numbers = {c: a[:at] for c, a in numbers.items()}
-        table = pa.Table.from_batches(batches, reader.schema) if explain else None
-        kind = table.column("kind") if table is not None else numbers.pop("kind")
-        return cls(keys, numbers, _kinds(store, run_id, kind), ordered, table)
+        # With explanations, the run's other columns, in one go as Arrow (in the same order: a plain scan too); the
+        # identifiers and kinds, text, are not read twice (a decision takes them from the arrays).
+        table = (
+            store.execute(
+                f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM run_results WHERE run_id = ?", [run_id]
+            ).to_arrow_table()
+            if explain
+            else None
+        )
+        if table is not None and table.num_rows != at:
+            raise ValueError(f"the results of run {run_id} changed while they were read")
+        return cls(keys, numbers, _kinds(store, run_id, numbers.pop("kind")), ordered, table)
+
+
+# The text columns of run_results a snapshot holds as arrays already (_Results.read), not read again with the others
+# for explanations. (Scores and tier ranks are read again: live patches change the arrays, not the run's results.)
+_HELD = ("subject_id", "kind")
+
+
+def _result_columns(store: Store) -> list[str]:
+    """The names of run_results' columns, in their order."""
+    return [str(d[0]) for d in store.execute("SELECT * FROM run_results LIMIT 0").description or []]
+
+
+def _value(column: Any, i: int) -> Any:
+    """Row ``i`` of a column held for explanations, as a Python value."""
+    if isinstance(column, np.ndarray):
+        return column[i].item()
+    if isinstance(column, SubjectIds):
+        return column[i]
+    return column[i].as_py()
 
 
 def _in_transaction(store: Store) -> bool:
@@ -282,9 +303,10 @@ class Snapshot:
                 beside.close()
         self.kinds, self._keys = results.kinds, results.keys
         table = results.table
+        self._sorted: np.ndarray[Any, np.dtype[np.intp]] | None = None  # how the rows were put in byte order
         if not results.ordered:
             # not in byte order (an older run, a collation): sorted here, every column alike
-            order = np.argsort(self._keys, kind="stable")
+            order = self._sorted = np.argsort(self._keys, kind="stable")
             self._keys, self.kinds = self._keys[order], self.kinds.take(order)
             results.numbers = {name: column[order] for name, column in results.numbers.items()}
             table = None if table is None else table.take(order)
@@ -411,7 +433,26 @@ class Snapshot:
         return rows
 
     def _rows_of_keys(self, store: Store) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """The row of each subject key in this run (-1 for a subject it did not score): an array indexed by key."""
+        """The row of each subject key in this run (-1 for a subject it did not score): an array indexed by key.
+
+        From the keys the run wrote with its results, in their order (run_result_keys: one scan of integers); for a
+        run written before them, or a store opened read-only before its migration, by searching every known identifier
+        among the run's (``_rows_of_identifiers``)."""
+        if not store.one("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'run_result_keys'"):
+            return self._rows_of_identifiers(store)
+        held = store.execute("SELECT subject_key FROM run_result_keys WHERE run_id = ?", [self.run_id]).fetchnumpy()
+        keys = held["subject_key"]
+        if not len(keys) or len(keys) != len(self._keys):
+            return self._rows_of_identifiers(store)
+        if self._sorted is not None:  # the rows were put in byte order of the identifiers: their keys alike
+            keys = keys[self._sorted]
+        out = np.full(int(keys.max()) + 1, -1, dtype=np.int64)
+        out[keys] = np.arange(len(keys), dtype=np.int64)
+        return out
+
+    def _rows_of_identifiers(self, store: Store) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """``_rows_of_keys`` for a run without run_result_keys: every identifier of subject_keys searched among the
+        run's."""
         # in the order of the identifiers: each search starts near the last (searched at random, 22 million
         # identifiers cost 45 s of cache misses at beijing)
         known = store.execute("SELECT subject_key, subject_id FROM subject_keys ORDER BY subject_id").to_arrow_table()
@@ -432,9 +473,14 @@ class Snapshot:
     def _load_explanations(self, store: Store, table: pa.Table) -> None:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         self.results = table
-        # Numbers as numpy arrays (a lookup is an index); the rest as Arrow arrays, converted per lookup.
+        # Every column of run_results in its order: numbers as numpy arrays (a lookup is an index); the rest as Arrow
+        # arrays, converted per lookup; the identifiers and kinds from the snapshot's own arrays.
+        held: dict[str, Any] = {"subject_id": self.subject_ids, "kind": self.kinds}
         self._columns: dict[str, Any] = {}
-        for name in table.column_names:
+        for name in _result_columns(store):
+            if name in held:
+                self._columns[name] = held[name]
+                continue
             col = table.column(name)
             numeric = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0
             self._columns[name] = col.to_numpy() if numeric else col
@@ -588,10 +634,7 @@ class Snapshot:
             rule_reasons = list(live.reasons)
             entries = list(live.entries)
         else:
-            result = {
-                name: (col[i].item() if isinstance(col, np.ndarray) else col[i].as_py())
-                for name, col in self._columns.items()
-            }
+            result = {name: _value(col, i) for name, col in self._columns.items()}
             effective = self.effective_lists(i)
             if effective is not None:
                 result["lists"] = effective

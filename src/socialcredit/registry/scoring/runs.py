@@ -286,6 +286,7 @@ def save_run(
             "FROM sc_rule_points x JOIN (SELECT * FROM run_rules WHERE run_id = ?) r USING (rule_id)",
             [run_id, run_id],
         )
+        inputs.execute(_RESULT_KEYS, [run_id])
         # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
         inputs.execute(
             "INSERT INTO run_list_entries SELECT ?, s.sid, x.list_id, x.criterion_id, x.record_key "
@@ -359,6 +360,14 @@ SELECT s.sid AS subject_id, x.kind, x.profession, x.age, $dims AS dims, x.total,
     x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
     $lists AS lists, x.grants
 FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
+"""
+
+
+# The subject key of each row of run_results, in its order (the identifiers', as _results_insert writes them): a
+# snapshot with explanations maps its rule points (read by key) to rows with it (registry/decisions/snapshot.py).
+_RESULT_KEYS = """
+INSERT INTO run_result_keys
+SELECT ?, x.subject_id FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id ORDER BY s.sid
 """
 
 
