@@ -26,7 +26,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from socialcredit.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +40,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _keys(store: Store) -> dict[str, str]:
+    """A railway's key (single decisions) and the utilities' furnisher key (the batches), issued in ``store``."""
+    from socialcredit.registry.access.parties import issue_key
+
+    railway = issue_key(
+        store,
+        "relying_party",
+        "load test",
+        services=["high_speed_rail"],
+        purposes=["ticket purchase"],
+        known_services={"high_speed_rail"},
+    ).token
+    furnisher = issue_key(store, "furnisher", "load test utilities", source="utilities").token
+    return {"railway": railway, "furnisher": furnisher}
+
+
 def prepare(work: Path, residents: int) -> tuple[Path, dict[str, str], list[str]]:
     from socialcredit.generate import AS_OF, generate
-    from socialcredit.registry.access.parties import issue_key
     from socialcredit.registry.records.population import load_population
     from socialcredit.registry.scoring.policies import resolve_policy
     from socialcredit.registry.scoring.runs import score
@@ -52,21 +70,12 @@ def prepare(work: Path, residents: int) -> tuple[Path, dict[str, str], list[str]
         load_population(store, work / "population", today=AS_OF)
         score(store, resolve_policy(store, "beijing"), AS_OF)
         ids = [r[0] for r in store.execute("SELECT subject_id FROM run_results ORDER BY hash(subject_id)").fetchall()]
-        token = issue_key(
-            store,
-            "relying_party",
-            "load test",
-            services=["high_speed_rail"],
-            purposes=["ticket purchase"],
-            known_services={"high_speed_rail"},
-        ).token
-        furnisher = issue_key(store, "furnisher", "load test utilities", source="utilities").token
-    return db, {"railway": token, "furnisher": furnisher}, ids
+        tokens = _keys(store)
+    return db, tokens, ids
 
 
 def existing(db: Path) -> tuple[Path, dict[str, str], list[str]]:
     """A scored store made elsewhere (``--store``), used in place: keys issued in it, its subjects sampled."""
-    from socialcredit.registry.access.parties import issue_key
     from socialcredit.registry.scoring.runs import latest_run
     from socialcredit.store import open_store
 
@@ -78,16 +87,8 @@ def existing(db: Path) -> tuple[Path, dict[str, str], list[str]]:
                 "SELECT subject_id FROM run_results WHERE run_id = ? ORDER BY hash(subject_id) LIMIT 200000", [run]
             ).fetchall()
         ]
-        token = issue_key(
-            store,
-            "relying_party",
-            "load test",
-            services=["high_speed_rail"],
-            purposes=["ticket purchase"],
-            known_services={"high_speed_rail"},
-        ).token
-        furnisher = issue_key(store, "furnisher", "load test utilities", source="utilities").token
-    return db, {"railway": token, "furnisher": furnisher}, ids
+        tokens = _keys(store)
+    return db, tokens, ids
 
 
 def batch_csv(ids: list[str], tag: str, n: int, batch: int) -> bytes:
