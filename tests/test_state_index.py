@@ -22,7 +22,7 @@ from socialcredit.policy import builtin_policy
 from socialcredit.registry.decisions.live import _related, related_subjects, state_of
 from socialcredit.registry.scoring.inputs import _IDS, _KEYS, _filled, _subjects_query
 from socialcredit.registry.scoring.state import build_state, check_state, index_states, state_info
-from socialcredit.store import Store, open_store
+from socialcredit.store import Store, listed_integers, listed_strings, open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 
@@ -145,3 +145,18 @@ def test_a_state_built_again_in_another_process_keeps_its_index_and_its_rows(tmp
         assert check_state(store, loaded)["ok"] is True
     finally:
         store.close()
+
+
+def test_the_lists_written_into_a_pass_s_statements_keep_every_identifier_whole(example: Store) -> None:
+    assert listed_strings(["O'1", "P7"]) == "'O''1', 'P7'"
+    assert (listed_strings([]), listed_integers([])) == ("NULL", "NULL")
+    store = example
+    store.execute(
+        "INSERT INTO role_records SELECT -9000001, 'registration', 'RQ', 1, 'P''Q', 9000001, DATE '2026-01-01', false, "
+        "'O''Q', 'director', NULL, NULL, -9000001"
+    )
+    try:
+        assert related_subjects(store, ["O'Q"]) == {"P'Q"}
+        assert related_subjects(store, ["P'Q", "O150000"]) == {"O'Q", "P150000"}
+    finally:
+        store.execute("DELETE FROM role_records WHERE record_key = -9000001")

@@ -24,7 +24,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.holds import any_held, held_records
-from socialcredit.store import Store, subject_keys_of
+from socialcredit.store import Store, listed_integers, listed_strings, subject_keys_of
 
 __all__ = ["RELATIONS", "RunInputs", "prepare_inputs"]
 
@@ -210,18 +210,10 @@ def _create_role_records(
     _create_held(inputs, loaded, w, None)
     query = _ROLE_RECORDS
     if subject_keys is not None:  # the records any version of which is about one of them, by the subjects' index
-        found = (
-            inputs.store.execute(
-                exp.select("role_key")
-                .distinct()
-                .from_("role_records")
-                .where(exp.column("subject_key").isin(*(exp.Literal.number(int(k)) for k in subject_keys)))
-                .sql(dialect="duckdb")
-            ).fetchall()
-            if subject_keys
-            else []
-        )
-        query = _SOME_ROLE_RECORDS.format(role_keys=", ".join(str(int(k)) for (k,) in found) or "NULL")
+        found = inputs.store.execute(
+            f"SELECT DISTINCT role_key FROM role_records WHERE subject_key IN ({listed_integers(subject_keys)})"
+        ).fetchall()
+        query = _SOME_ROLE_RECORDS.format(role_keys=listed_integers([k for (k,) in found]))
     inputs.create("sc_role_records", query, {"type": RELATION_RECORD_TYPE, "w": w})
 
 
@@ -273,17 +265,16 @@ def _keys_of(store: Store, subject_ids: Sequence[str]) -> list[int]:
     """The integer keys of the registered subjects among ``subject_ids`` (subject_keys gives each identifier one)."""
     if not subject_ids:
         return []
-    return [int(r[0]) for r in store.execute(subject_keys_of(subject_ids).sql(dialect="duckdb")).fetchall()]
+    return [int(r[0]) for r in store.execute(subject_keys_of(subject_ids)).fetchall()]
 
 
 def _filled(text: str, ids: Sequence[str], keys: Sequence[int] = ()) -> str:
     """``text`` with the identifiers ``ids`` in place of ``_IDS`` (string literals as sqlglot prints them for DuckDB:
     a quote doubled) and the keys ``keys`` in place of ``_KEYS``, each list NULL when empty."""
-    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in ids) if ids else "NULL"
     marker, keys_marker = f"'{_IDS}'", f"'{_KEYS}'"
     assert marker in text or keys_marker in text
-    text = text.replace(marker, listed)
-    return text.replace(keys_marker, ", ".join(str(int(k)) for k in keys) if keys else "NULL")
+    text = text.replace(marker, listed_strings(ids))
+    return text.replace(keys_marker, listed_integers(keys))
 
 
 def _subjects_query(
