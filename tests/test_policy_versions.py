@@ -170,6 +170,26 @@ def test_the_console_script_says_which_version_is_in_force(reg: Registry, tmp_pa
     # policy explain reads the version in force too (it explained the shipped 2026.2), or the one named
     assert sc("policy", "explain", "beijing").stdout.splitlines()[0] == "Beijing social credit score — 2026.10"
     assert sc("policy", "explain", "beijing@2026.9").stdout.splitlines()[0] == "Beijing social credit score — 2026.9"
+    # a store another process writes to is said so, not explained as the shipped text (2026.2)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('open', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        held = sc("policy", "explain", "beijing")
+        assert held.returncode == 2 and held.stdout == "" and "Traceback" not in held.stderr
+        assert "is in use by another process" in held.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
     unknown = sc("score", "--policy", "beijing@2026.11", "--as-of", "2026-01-01")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
     assert unknown.stderr.strip().splitlines()[-1] == (

@@ -585,28 +585,23 @@ def policy_check(
 def _in_force(db: Path, ref: str) -> Any:
     """The policy ``ref`` (ID or ID@VERSION) as the store at ``db`` has it in force (its newest published version) or
     names it, read without writing; the shipped policy when the store has no version of it (or there is no store)."""
-    from socialcredit.errors import NotFoundError, StoreError
+    from socialcredit.errors import NotFoundError
     from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
     from socialcredit.registry.scoring.policies import get_policy, newest_version
     from socialcredit.store import open_store
 
     policy_id, at, version = ref.partition("@")
     shipped = builtin_policy(policy_id).policy.version if policy_id in BUILTIN_POLICIES else None
-    if db.is_file():
-        try:
-            store = open_store(db, read_only=True)
-        except StoreError:
-            store = None
-        if store is not None:
-            with store:
-                if at:
-                    try:
-                        return get_policy(store, policy_id, version)
-                    except NotFoundError:
-                        if version != shipped:  # the shipped version is explained unpublished, as it is scored
-                            raise
-                elif newest_version(store, policy_id) is not None:
-                    return get_policy(store, policy_id)
+    if db.is_file():  # a store that cannot be read is said so (in use, encrypted): not explained as shipped
+        with open_store(db, read_only=True) as store:
+            if at:
+                try:
+                    return get_policy(store, policy_id, version)
+                except NotFoundError:
+                    if version != shipped:  # the shipped version is explained unpublished, as it is scored
+                        raise
+            elif newest_version(store, policy_id) is not None:
+                return get_policy(store, policy_id)
     if at and version != shipped:
         raise NotFoundError(f"no store at {db} to read {ref} from (a published version lives in a store)")
     return builtin_policy(policy_id)
