@@ -460,7 +460,7 @@ def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: 
         assert r.status_code == 400
         assert f"档案中没有记录 {theirs['record_id']}。" in html.unescape(r.text)  # in the page's language
         r = client.post(f"/me/disputes/{dispute['dispute_id']}/information", data={"text": "x", "csrf": token})
-        assert r.status_code == 404 and f"no dispute {dispute['dispute_id']}" in r.text
+        assert r.status_code == 404 and f"没有异议 &#39;{dispute['dispute_id']}&#39;" in r.text
         assert client.get("/me/disputes").text.count(theirs["record_id"]) == 0
     assert one(site, "SELECT count(*) FROM disputes") == before
     assert one(site, "SELECT count(*) FROM dispute_information WHERE dispute_id = ?", [dispute["dispute_id"]]) == 0
@@ -482,18 +482,70 @@ def test_the_public_look_up_is_rate_limited_per_client(site: dict[str, Any]) -> 
 
 
 def test_what_does_not_exist_is_a_plain_404_page(site: dict[str, Any]) -> None:
+    """In the page's language (a Chinese page said what it did not find in English)."""
     with httpx.Client(base_url=site["base"]) as client:
         sign_in(client, site["keys"]["operator"])
-        for path, message in (
-            ("/ops/subjects/110101199001011237", "no registered subject '110101199001011237'"),
+        for path, message, words in (
+            (
+                "/ops/subjects/110101199001011237",
+                "no registered subject '110101199001011237'",
+                "没有登记的主体 '110101199001011237'",
+            ),
             # quoted as compacted, as every face looks an identifier up (upper case), and escaped
-            ("/ops/subjects/%3Cscript%3E", "no registered subject '<SCRIPT>'"),
-            ("/ops/policies/nonesuch", "no published policy 'nonesuch'"),
+            ("/ops/subjects/%3Cscript%3E", "no registered subject '<SCRIPT>'", "没有登记的主体 '<SCRIPT>'"),
+            ("/ops/policies/nonesuch", "no published policy 'nonesuch'", "没有已发布的政策 'nonesuch'"),
+            ("/ops/repairs/x", "no repair application 'x'", "没有信用修复申请 'x'"),
         ):
-            r = client.get(path)
-            assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
-            assert message in html.unescape(r.text) and "<script>" not in r.text.lower()
-            assert "<h1>未找到</h1>" in r.text
+            for lang, said, title in (("en", message, "Not found"), ("zh", words, "未找到")):
+                r = client.get(path, params={"lang": lang})
+                assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+                assert said in html.unescape(r.text) and "<script>" not in r.text.lower(), (path, lang)
+                assert f"<h1>{title}</h1>" in r.text
+            assert message not in html.unescape(r.text)
+
+
+def test_what_a_resident_s_page_does_not_find_is_said_in_the_page_s_language(site: dict[str, Any]) -> None:
+    """A missing listing or record, or a record that is no negative one, was said in English on a Chinese page (and
+    a listing ``x`` was quoted as ``-1``)."""
+    plain = rows(
+        site,
+        "SELECT source_id, record_id FROM records WHERE subject_id = ? AND record_type = 'utility_payment' LIMIT 1",
+        [site["listed"]],
+    )[0]
+    positive = {"source": plain["source_id"], "record": plain["record_id"]}
+    quoted = repr(plain["record_id"])
+    with signed_in(site, "resident") as client:
+        for path, params, zh, en in (
+            ("/me/listings/x", {}, "您的档案中没有名单条目 'x'", "no listing 'x' in your file"),
+            ("/me/listings/99999", {}, "您的档案中没有名单条目 '99999'", "no listing '99999' in your file"),
+            (
+                "/me/records/detail",
+                {"source": "courts", "record": "NOPE"},
+                "您的档案中没有记录 'NOPE'",
+                "no record 'NOPE' in your file",
+            ),
+            (
+                "/me/repair",
+                {"source": "courts", "record": "NOPE"},
+                "您的档案中没有记录 'NOPE'",
+                "no record 'NOPE' in your file",
+            ),
+            (
+                "/me/records/detail",
+                positive,
+                f"记录 {quoted} 不是有失信等级的不良记录",
+                f"record {quoted} is not a negative record with a severity class",
+            ),
+            (
+                "/me/repair",
+                positive,
+                f"记录 {quoted} 不是有失信等级的不良记录",
+                f"record {quoted} is not a negative record with a severity class",
+            ),
+        ):
+            for lang, said in (("zh", zh), ("en", en)):
+                r = client.get(path, params={**params, "lang": lang})
+                assert r.status_code == 404 and said in html.unescape(r.text), (path, params, lang)
 
 
 @pytest.mark.browser

@@ -123,6 +123,21 @@ _PAIRS: dict[str, tuple[str, str]] = {
     # errors
     "error_forbidden_title": ("无权访问", "Not allowed"),
     "error_not_found_title": ("未找到", "Not found"),
+    # what a page did not find, in its language (the registry says it in English, for the API and the CLI)
+    "notfound_listing": ("您的档案中没有名单条目 {listing}", "no listing {listing} in your file"),
+    "notfound_record": ("您的档案中没有记录 {record}", "no record {record} in your file"),
+    "notfound_org_record": (
+        "企业 {org} 的档案中没有记录 {record}",
+        "no record {record} in the file of organisation {org}",
+    ),
+    "notfound_not_negative": (
+        "记录 {record} 不是有失信等级的不良记录",
+        "record {record} is not a negative record with a severity class",
+    ),
+    "notfound_repair": ("没有信用修复申请 {repair}", "no repair application {repair}"),
+    "notfound_dispute": ("没有异议 {dispute}", "no dispute {dispute}"),
+    "notfound_subject": ("没有登记的主体 {subject}", "no registered subject {subject}"),
+    "notfound_policy": ("没有已发布的政策 {policy}", "no published policy {policy}"),
     "error_signin_title": ("无法登录", "Cannot sign in"),
     "error_bad_request_title": ("请求有误", "Something is wrong with the request"),
     "error_too_many_title": ("请求过于频繁", "Too many requests"),

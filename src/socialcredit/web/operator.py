@@ -302,14 +302,17 @@ def add_routes(router: APIRouter, web: Web) -> None:
         page.voice = "third"  # the file speaks of the resident, not to them
         with web.service.writer() as store:
             # the page shows the scores, records and who asked; its listings and disputes are read below, once
-            report = file_context(
-                store,
-                page,
-                subject_id,
-                "operator look-up",
-                web.service.live_views(subject_id),
-                ("scores", "records", "inquiries"),
-            )
+            try:
+                report = file_context(
+                    store,
+                    page,
+                    subject_id,
+                    "operator look-up",
+                    web.service.live_views(subject_id),
+                    ("scores", "records", "inquiries"),
+                )
+            except NotFoundError:  # in the page's language, quoting the subject as compacted
+                raise NotFoundError(page.t("notfound_subject", subject=repr(subject_id))) from None
             disputes = list_disputes(store, subject_id=subject_id)
             listings = list_listings(store, subject_id=subject_id)
             name_listings(store, listings, page.lang)
@@ -367,6 +370,6 @@ def add_routes(router: APIRouter, web: Web) -> None:
         policy_id = str(page.request.path_params["policy_id"])[:64]
         with web.service.writer() as store:
             if policy_id not in published_policy_ids(store):
-                raise NotFoundError(f"no published policy {policy_id!r}")
+                raise NotFoundError(page.t("notfound_policy", policy=repr(policy_id)))
             context = _policy_table(store, page, policy_id)
         return page.render("ops_policy.html", section="policies", **context)

@@ -232,7 +232,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 d = get_dispute(store, dispute_id) if dispute_id > 0 else None
                 acting = None if d is None else acting_on(store, _subject(page), str(d["subject_id"]), resolve_today())
                 if acting is None:
-                    raise NotFoundError(f"no dispute {raw}")
+                    raise NotFoundError(page.t("notfound_dispute", dispute=repr(raw[:20])))
                 add_information(
                     store,
                     dispute_id,
