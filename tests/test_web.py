@@ -654,3 +654,43 @@ def test_a_number_in_a_page_s_address_that_is_no_whole_number_is_not_found(site:
         for path in (f"/me/disputes/{number}", f"/me/listings/{number}"):
             r = client.get(path)
             assert r.status_code == 404, (path, r.status_code)
+
+
+class _HeldJournal:
+    """The service's inquiry journal as its background flusher sees it: nothing pending, so the flusher leaves it
+    alone (as when the writer is busy: it gives up after ``flush_interval``); everything else is the journal's."""
+
+    def __init__(self, journal: Any) -> None:
+        self._journal = journal
+
+    @property
+    def pending(self) -> int:
+        return 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._journal, name)
+
+
+def test_a_decision_is_in_who_asked_at_once_not_after_the_journal_is_flushed(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's file flushed the journal before reading; the pages read only the store: a resident who refreshed
+    right after a decision (or an operator reading the file) did not see it until the background flush."""
+    service = site["service"]
+    with service.writer() as store:
+        loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
+        lender = issue_key(store, "relying_party", "Bank of Refreshes", **loan)  # type: ignore[arg-type]
+        service.reload_keys(store)
+    service.flush_inquiries()
+    monkeypatch.setattr(service, "journal", _HeldJournal(service.journal))
+    body = {"subject_id": site["listed"], "service": "bank_loan", "purpose": "loan"}
+    r = site["client"].post("/v1/decisions", json=body, headers={"Authorization": f"Bearer {lender.token}"})
+    assert r.status_code == 200, r.text
+    asked = "SELECT count(*) FROM inquiries WHERE requester = ?"
+    assert one(site, asked, [f"key:{lender.party.key_id}"]) == 0  # still in the journal
+    with signed_in(site, "resident") as client:
+        page = client.get("/me/inquiries", params={"lang": "en"})
+        assert page.status_code == 200 and "Bank of Refreshes" in page.text
+    with signed_in(site, "operator") as client:
+        page = client.get(f"/ops/subjects/{site['listed']}", params={"lang": "en"})
+        assert page.status_code == 200 and "Bank of Refreshes" in page.text

@@ -190,6 +190,9 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def inquiries(page: Page) -> Response:
         with web.service.writer() as store:
+            # the journal's inquiries first (a decision a moment ago), as the API's file does: the background flush
+            # lags while the writer is busy, and the resident who refreshed right after a decision did not see it
+            web.service.flush_inquiries()
             report = own_file(store, page, "resident portal: inquiries", ("inquiries",))
         # the resident's freezes and alerts are listed with who asked (web/freeze_page.py)
         history = freeze_context(web, page)["history"]
@@ -273,6 +276,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         """Everything the registry holds about the resident, as JSON to keep (the export is audited)."""
         assert page.who is not None
         with web.service.writer() as store:
+            web.service.flush_inquiries()  # every inquiry answered so far (as the API's file)
             file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
         body = json.dumps(file, ensure_ascii=False, indent=2, default=str)
         return Response(
@@ -287,6 +291,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         """The same file as one page to read, print or save."""
         assert page.who is not None
         with web.service.writer() as store:
+            web.service.flush_inquiries()  # every inquiry answered so far (as the API's file)
             file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
             names = file_names(store, file, page.lang)
             catalog = store.catalog
