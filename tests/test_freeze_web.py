@@ -92,10 +92,13 @@ def test_the_freeze_page_over_http_in_both_languages(site: dict[str, Any]) -> No
         with site["service"].writer() as store:
             run = run_for_service(store, "bank_loan", None)
         pid, version = run["policy_id"], run["policy_version"]
-        link = f'<a href="/policies/{pid}/{version}">under policy {pid} {version}</a>'
+        # by the policy's name, not its id (it said "依据政策 beijing 2026.2")
+        name = {"zh": "北京市社会信用评分", "en": "Beijing social credit score"} if pid == "beijing" else None
+        assert name is not None, pid
+        link = f'<a href="/policies/{pid}/{version}">under policy {name["en"]} {version}</a>'
         assert link in asked.text
         assert (
-            f'<a href="/policies/{pid}/{version}">依据政策 {pid} {version}</a>'
+            f'<a href="/policies/{pid}/{version}">依据政策 {name["zh"]} {version}</a>'
             in client.get("/me/inquiries?lang=zh").text
         )
         assert client.get(f"/policies/{pid}/{version}").status_code == 200

@@ -691,6 +691,14 @@ def test_a_decision_is_in_who_asked_at_once_not_after_the_journal_is_flushed(
     with signed_in(site, "resident") as client:
         page = client.get("/me/inquiries", params={"lang": "en"})
         assert page.status_code == 200 and "Bank of Refreshes" in page.text
+        # the service and the policy by the names the policy gives them, in the page's language (the page reads no
+        # scores: it said the service's code, "bank loan" on a Chinese page, and the policy's id, "beijing")
+        row = '<td data-label="{}">{}</td><td data-label="{}">{}</td>'
+        assert row.format("Service", "bank loan", "Purpose", "a loan") in page.text
+        assert "under policy Beijing social credit score 2026.2</a>" in page.text
+        page = client.get("/me/inquiries", params={"lang": "zh"})
+        assert row.format("服务", "银行贷款", "目的", "贷款审批") in page.text
+        assert "依据政策 北京市社会信用评分 2026.2</a>" in page.text and "依据政策 beijing" not in page.text
     with signed_in(site, "operator") as client:
         page = client.get(f"/ops/subjects/{site['listed']}", params={"lang": "en"})
         assert page.status_code == 200 and "Bank of Refreshes" in page.text

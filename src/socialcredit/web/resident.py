@@ -104,7 +104,31 @@ def file_context(
             desc=page.t("chart_dimensions_desc"),
         )
     name_codes(report, page.lang)
+    _name_inquiries(store, report, page.lang)
     return report
+
+
+def _name_inquiries(store: Store, report: dict[str, Any], lang: str) -> None:
+    """Each inquiry's policy and service by the names the policy version it was decided under gives them: a page
+    without the scores (``/me/inquiries``) named the service by its code ("air travel" on a Chinese page), and
+    every page the policy by its id ("依据政策 beijing 2026.2")."""
+    policies: dict[tuple[str, str], Policy | None] = {}
+    for q in report.get("inquiries", []):
+        if not q.get("policy_id"):
+            continue
+        key = (str(q["policy_id"]), str(q["policy_version"]))
+        if key not in policies:
+            try:
+                policies[key] = get_policy(store, *key).policy
+            except NotFoundError:
+                policies[key] = None
+        policy = policies[key]
+        if policy is None:
+            continue
+        q["policy_name"] = policy.name.get(lang)
+        service = next((svc for svc in policy.services if svc.id == q.get("service")), None)
+        if service is not None:
+            q["service_name"] = service.name.get(lang)
 
 
 def add_routes(router: APIRouter, web: Web) -> None:
