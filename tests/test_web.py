@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from page_text import visible_text
 from socialcredit.data import districts
 from socialcredit.registry.access.parties import issue_key, revoke_key
 from socialcredit.registry.access.signin import issue_link
@@ -702,3 +703,26 @@ def test_a_decision_is_in_who_asked_at_once_not_after_the_journal_is_flushed(
     with signed_in(site, "operator") as client:
         page = client.get(f"/ops/subjects/{site['listed']}", params={"lang": "en"})
         assert page.status_code == 200 and "Bank of Refreshes" in page.text
+
+
+def test_a_confirmation_is_shown_only_of_the_reader_s_own_case(site: dict[str, Any]) -> None:
+    """The banners after a form (``?filed=``, ``?added=``, ``?saved=``, ``?contested=``) quoted any text sent: a
+    link could make a resident's page say "异议 请致电 010-12345678 撤销失信 已提交" in the site's own green box."""
+    lie = "请致电 010-12345678 撤销失信"
+    mine = rows(site, "SELECT dispute_id FROM disputes WHERE subject_id = ? LIMIT 1", [site["other"]])
+    with signed_in(site, "other") as client:
+        for path, params in (
+            ("/me/disputes", {"filed": lie}),
+            ("/me/disputes", {"added": lie}),
+            ("/me/disputes", {"filed": "99999"}),  # a number, not one of theirs
+            ("/me/consents", {"saved": lie}),
+            ("/me/records", {"contested": lie}),
+        ):
+            r = client.get(path, params={**params, "lang": "zh"})
+            assert r.status_code == 200 and 'role="status"' not in r.text, (path, params)
+            assert lie not in visible_text(r.text) and "99999" not in visible_text(r.text)
+        saved = client.get("/me/consents", params={"saved": "commercial", "lang": "en"})
+        assert '<p class="notice ok" role="status">' in saved.text  # a category of the catalog: confirmed
+        if mine:
+            filed = client.get("/me/disputes", params={"filed": mine[0]["dispute_id"], "lang": "en"})
+            assert 'data-testid="dispute-filed"' in filed.text

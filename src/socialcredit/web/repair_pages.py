@@ -40,7 +40,7 @@ from socialcredit.registry.reporting.listing_details import (
     repair_href,
 )
 from socialcredit.store import Store
-from socialcredit.web.core import Page, Web, whole_number
+from socialcredit.web.core import Page, Web, confirmed, whole_number
 
 __all__ = ["add_routes", "listings_context", "org_header", "org_representative", "records_context", "service_reasons"]
 
@@ -173,7 +173,7 @@ def _repair_context(
         "record_id": record_id,
         "answer_days": ANSWER_DAYS,
         "today": today.isoformat(),
-        "applied": page.query("applied"),
+        "applied": confirmed(page.query("applied"), (r["repair_id"] for r in detail.get("repairs", []))),
         "statement": page.form.get("statement", ""),
         "commitment": page.form.get("commitment", ""),
         "evidence": page.form.get("evidence", ""),

@@ -29,7 +29,7 @@ from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.codes import name_codes, name_listings, tier_label
-from socialcredit.web.core import Page, Web, whole_number
+from socialcredit.web.core import Page, Web, confirmed, whole_number
 from socialcredit.web.disputes_page import dispute_refusal, resident_dispute_page
 from socialcredit.web.freeze_page import freeze_context
 from socialcredit.web.repair_pages import (
@@ -182,9 +182,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             rows: list[dict[str, Any]] = []  # the records as the file read them: read once for the page
             report = own_file(store, page, "resident portal: records", ("records",), rows)
             records_context(store, page, _subject(page), report, resolve_today(), rows)  # negative records' details
-        return page.render(
-            "me_records.html", report=report, section="records", dispute_links=True, contested=page.query("contested")
-        )
+        contested = confirmed(page.query("contested"), (d["dispute_id"] for d in report.get("link_disputes", [])))
+        return page.render("me_records.html", report=report, section="records", dispute_links=True, contested=contested)
 
     @router.post("/me/links/{identity_id}/dispute")
     @web.page("resident")
@@ -383,8 +382,9 @@ def _disputes(web: Web, page: Page, acting: Acting | None = None) -> dict[str, A
         "disputes": mine,
         "repairs": repairs,
         "records": records,
-        "filed": page.query("filed"),
-        "added": page.query("added"),
+        # the banners of a dispute just filed or added to: only one of the page's own disputes
+        "filed": confirmed(page.query("filed"), (d["dispute_id"] for d in mine)),
+        "added": confirmed(page.query("added"), (d["dispute_id"] for d in mine)),
         "chosen": page.form.get("record", page.query("record")),
         "reason": page.form.get("reason", ""),
         "evidence": page.form.get("evidence", ""),
@@ -416,4 +416,4 @@ def _consents(web: Web, page: Page) -> dict[str, Any]:
                 "policies": needing,
             }
         )
-    return {"categories_rows": rows, "saved": page.query("saved")}
+    return {"categories_rows": rows, "saved": confirmed(page.query("saved"), catalog.categories)}
