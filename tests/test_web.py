@@ -419,8 +419,14 @@ def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:
         token = csrf_of(client.get("/me/consents").text)
         r = client.post("/me/consents", data={"category": "commercial", "granted": "yes", "csrf": token})
         assert (r.status_code, r.headers["location"]) == (303, "/me/consents?saved=commercial")
+        # an unknown category in the page's language, naming the categories by their names (it said the registry's
+        # "unknown data category 'nonsense'; known: government, commercial" on a Chinese page)
         r = client.post("/me/consents", data={"category": "nonsense", "granted": "yes", "csrf": token})
-        assert r.status_code == 400 and "unknown data category 'nonsense'" in html.unescape(r.text)
+        said = "没有数据类别 'nonsense'；可选择的类别：政务数据、商业数据。"
+        assert r.status_code == 400 and said in html.unescape(r.text)
+        r = client.post("/me/consents?lang=en", data={"category": "nonsense", "granted": "yes", "csrf": token})
+        said = "There is no data category 'nonsense'; the categories are: government records, commercial platform data."
+        assert r.status_code == 400 and said in html.unescape(r.text)
         assert one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [site["other"]]) == before + 1
 
 

@@ -263,6 +263,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "consent_history": ("历史记录", "History"),
     "consent_saved": ("已保存您对“{category}”的选择。", "Your choice for “{category}” is saved."),
     "consent_choice_missing": ("请选择同意或不同意。", "Choose to opt in or to opt out."),
+    "consent_category_unknown": (
+        "没有数据类别 {category}；可选择的类别：{known}。",
+        "There is no data category {category}; the categories are: {known}.",
+    ),
     # operators
     "dashboard_title": ("全市信用概况", "The city at a glance"),
     "dashboard_lead": (

@@ -290,6 +290,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
             return page.error(400, "error_bad_request_title", page.t("consent_choice_missing"))
         assert page.who is not None
         with web.service.writer() as store:
+            if category not in store.catalog.categories:  # the registry's refusal is in English and lists codes
+                known = "、".join if page.lang == "zh" else ", ".join
+                names = known(c.name.get(page.lang) for c in store.catalog.categories.values())
+                failure = page.t("consent_category_unknown", category=repr(category[:64]), known=names)
+                return page.error(400, "error_bad_request_title", failure)
             set_consent(store, _subject(page), category, choice == "yes", actor=page.who.actor)
         return page.redirect(f"/me/consents?saved={category}")
 
