@@ -677,6 +677,15 @@ _PAIRS |= {
     "repair_err_control": ("内容中有控制字符；请只写普通文字。", "A text has a control character; write plain text."),
     "repair_err_outcome": ("请选择批准或不予批准。", "Choose grant or refuse."),
     "repair_err_reason": ("请写明理由。", "Write the reasons."),
+    "repair_err_already_decided": (
+        "该申请已经作出决定，不能再次决定。",
+        "This application was decided already; it cannot be decided again.",
+    ),
+    "repair_err_forwarded": (
+        "该申请已转交记录所在地区，由该地区依其规则决定；决定将随该地区的下一批数据送达。",
+        "This application was forwarded to the region that recorded the record: it is decided there, under its "
+        "rules, and the decision arrives in that region's next bundle.",
+    ),
     "repair_stage_submitted": ("已提交", "submitted"),
     "repair_stage_under_review": ("审核中", "under review"),
     "repair_stage_granted": ("已批准", "granted"),

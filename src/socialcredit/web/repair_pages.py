@@ -54,6 +54,11 @@ _FAILURES = {
     "too_long": "repair_err_too_long",
     "control_character": "repair_err_control",
 }
+# the operator's decision, refused (decide_repair's codes)
+_DECISION_FAILURES = {
+    "already_decided": "repair_err_already_decided",
+    "repair_forwarded": "repair_err_forwarded",
+}
 REPAIRS_SHOWN = 200
 
 
@@ -356,8 +361,9 @@ def add_routes(router: APIRouter, web: Web) -> None:
             try:
                 with web.service.writer() as store:
                     decide_repair(store, repair_id, outcome, reason, page.who.actor, today=resolve_today())
-            except WorkflowError as exc:
-                failure = str(exc)
+            except WorkflowError as exc:  # in the page's language (a second press of the button: decided already)
+                key = _DECISION_FAILURES.get(exc.code) or _FAILURES.get(exc.code)
+                failure = page.t(key) if key else str(exc)
             else:
                 return page.redirect(f"/ops/repairs/{repair_id}?decided=1")
         return page.render("ops_repair.html", 400, section="cases", failure=failure, **_case(web, page))
