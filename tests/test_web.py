@@ -21,7 +21,7 @@ from socialcredit.data import districts
 from socialcredit.registry.access.parties import issue_key, revoke_key
 from socialcredit.registry.access.signin import issue_link
 from socialcredit.registry.scoring.policies import get_policy
-from web_helpers import browser, csrf_of, one, rows, serve, shots, sign_in, signed_in, site
+from web_helpers import browser, csrf_of, one, page_width, rows, serve, shots, sign_in, signed_in, site
 
 __all__ = ["browser", "shots", "site"]  # the module-scoped fixtures
 
@@ -732,3 +732,29 @@ def test_a_confirmation_is_shown_only_of_the_reader_s_own_case(site: dict[str, A
         if mine:
             filed = client.get("/me/disputes", params={"filed": mine[0]["dispute_id"], "lang": "en"})
             assert 'data-testid="dispute-filed"' in filed.text
+
+
+@pytest.mark.browser
+def test_a_long_word_someone_wrote_breaks_rather_than_widening_the_page(site: dict[str, Any], browser: Any) -> None:
+    """A dispute's reason, evidence or added information with no space in it (a web address, a pasted reference) made
+    /me/disputes 5 616 px wide on a 375 px phone: every paragraph of people's words now breaks inside a long word."""
+    from socialcredit.registry.due_process.disputes import add_information, file_dispute
+
+    mine = rows(site, "SELECT source_id, record_id FROM records WHERE subject_id = ? LIMIT 1", [site["other"]])[0]
+    with site["service"].writer() as store:
+        evidence = "https://example.org/" + "a" * 500
+        d = file_dispute(store, site["other"], mine["source_id"], mine["record_id"], "x" * 600, evidence, actor="t")
+        add_information(store, int(d["dispute_id"]), "y" * 700, actor="t")
+    for who, paths in (
+        ("other", ["/me/disputes", f"/me/disputes/{d['dispute_id']}"]),
+        ("operator", [f"/ops/disputes/{d['dispute_id']}"]),
+    ):
+        page = _new_page(browser, site, {"width": 375, "height": 667})
+        _sign_in_with_key(page, site["keys"][who])
+        page.wait_for_load_state()
+        for path in paths:
+            page.goto(path)
+            assert "x" * 50 in page.content()
+            width = page_width(page)
+            assert width <= 375, f"{path} scrolls sideways on a phone ({width}px)"
+        page.context.close()
