@@ -758,3 +758,36 @@ def test_a_long_word_someone_wrote_breaks_rather_than_widening_the_page(site: di
             width = page_width(page)
             assert width <= 375, f"{path} scrolls sideways on a phone ({width}px)"
         page.context.close()
+
+
+def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:
+    """/me/inquiries sent every inquiry: a resident asked about 10 000 times (every ticket bought is asked) got a page
+    of 3.3 MB. Now 50 a page, newest first, with the total and links to the previous and next page."""
+    service = site["service"]
+    with service.writer() as store:
+        loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
+        lender = issue_key(store, "relying_party", "Bank of Many Questions", **loan)  # type: ignore[arg-type]
+        service.reload_keys(store)
+    body = {"subject_ids": [site["listed"]] * 120, "service": "bank_loan", "purpose": "loan"}
+    r = site["client"].post("/v1/decisions/batch", json=body, headers={"Authorization": f"Bearer {lender.token}"})
+    assert r.status_code == 200, r.text
+    service.flush_inquiries()
+    total = one(site, "SELECT count(*) FROM inquiries WHERE subject_id = ?", [site["listed"]])
+    with signed_in(site, "resident") as client:
+        first = client.get("/me/inquiries", params={"lang": "zh"})
+        assert first.status_code == 200 and first.text.count('data-label="查询方"') == 50
+        shown = int(re.search(r"共 (\d+) 次查询 · 共 \1 条，第 1/(\d+) 页", first.text).group(1))
+        pages = -(-shown // 50)
+        assert (
+            shown >= total >= 120
+            and 'href="/me/inquiries?page=2" rel="next"' in first.text
+            and 'rel="prev"' not in first.text
+        )
+        assert first.text.count("Bank of Many Questions") == 50  # the newest first
+        last = client.get("/me/inquiries", params={"page": str(pages), "lang": "en"})
+        assert last.status_code == 200 and last.text.count('data-label="Who asked"') == shown - 50 * (pages - 1)
+        assert f'href="/me/inquiries?page={pages - 1}" rel="prev"' in last.text and 'rel="next"' not in last.text
+        for sent in (str(pages + 1), "0", "١", "1_0", "x"):
+            bad = client.get("/me/inquiries", params={"page": sent, "lang": "zh"})
+            said = f"页码应为 1 至 {pages} 的整数，收到的是 {sent!r}"
+            assert bad.status_code == 400 and said in html.unescape(bad.text), sent

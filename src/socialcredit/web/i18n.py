@@ -229,6 +229,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Every time someone asked about you: who, for which service, for what purpose, and the outcome.",
     ),
     "inquiries_caption": ("共 {n} 次查询", "{n} inquiries"),
+    "inquiries_pages": ("查询记录分页", "Pages of inquiries"),
+    "inquiries_err_page": ("页码应为 1 至 {most} 的整数，收到的是 {sent}", "page must be from 1 to {most}, not {sent}"),
     "asked_at": ("时间", "When"),
     "requester": ("查询方", "Who asked"),
     "service": ("服务", "Service"),

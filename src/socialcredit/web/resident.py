@@ -43,6 +43,8 @@ from socialcredit.web.repair_pages import (
 
 __all__ = ["add_routes", "file_context"]
 
+INQUIRIES_SHOWN = 50  # who asked, a page of /me/inquiries
+
 
 def _subject(page: Page) -> str:
     assert page.who is not None and page.who.subject_id is not None  # a resident session always names one
@@ -212,14 +214,31 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me/inquiries")
     @web.page("resident")
     def inquiries(page: Page) -> Response:
+        raw = page.query("page", "1") or "1"
+        number = whole_number(raw, 8)
         with web.service.writer() as store:
             # the journal's inquiries first (a decision a moment ago), as the API's file does: the background flush
             # lags while the writer is busy, and the resident who refreshed right after a decision did not see it
             web.service.flush_inquiries()
             report = own_file(store, page, "resident portal: inquiries", ("inquiries",))
+        # newest first, INQUIRIES_SHOWN a page: a resident asked about 10 000 times (every ticket bought is asked)
+        # was sent all of them, 3.3 MB
+        everyone = report["inquiries"]
+        pages = max(1, -(-len(everyone) // INQUIRIES_SHOWN))
+        if number is None or not 1 <= number <= pages:
+            failure = page.t("inquiries_err_page", most=pages, sent=repr(raw[:20]))
+            return page.error(400, "error_bad_request_title", failure)
+        report["inquiries"] = everyone[(number - 1) * INQUIRIES_SHOWN : number * INQUIRIES_SHOWN]
+        paging = {
+            "total": len(everyone),
+            "page": number,
+            "pages": pages,
+            "prev": f"/me/inquiries?page={number - 1}" if number > 1 else None,
+            "next": f"/me/inquiries?page={number + 1}" if number < pages else None,
+        }
         # the resident's freezes and alerts are listed with who asked (web/freeze_page.py)
         history = freeze_context(web, page)["history"]
-        return page.render("me_inquiries.html", report=report, section="inquiries", history=history)
+        return page.render("me_inquiries.html", report=report, section="inquiries", history=history, paging=paging)
 
     @router.get("/me/disputes")
     @web.page("resident")
