@@ -791,3 +791,25 @@ def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:
             bad = client.get("/me/inquiries", params={"page": sent, "lang": "zh"})
             said = f"页码应为 1 至 {pages} 的整数，收到的是 {sent!r}"
             assert bad.status_code == 400 and said in html.unescape(bad.text), sent
+
+
+def test_each_listing_on_the_overview_names_its_policy(site: dict[str, Any]) -> None:
+    """Two policies' blacklists share the words "blacklist (judgment defaulter)": the overview said both "the notice
+    period ended on 2026-12-01; it takes effect at the next daily check" and "you will be listed on 2026-12-31", with
+    nothing to tell them apart. Each listing and each notice about one now starts with its policy's name."""
+    listed = rows(
+        site,
+        "SELECT DISTINCT policy_id FROM listings WHERE subject_id = ? AND status IN ('pending', 'effective')",
+        [site["listed"]],
+    )
+    with site["service"].writer() as store:
+        expected = {get_policy(store, r["policy_id"]).policy.name.get("zh") for r in listed}
+    assert len(expected) == 2  # the world's listed resident: Beijing's blacklist and Sesame's
+    with signed_in(site, "resident") as client:
+        page = client.get("/me", params={"lang": "zh"}).text
+    boxes = re.findall(
+        r'data-testid="(?:pending|effective)-listing"><strong data-testid="listing-policy">([^<]+)</strong>', page
+    )
+    assert set(boxes) == expected, boxes
+    notices = re.findall(r"</time> <strong>([^<]+)</strong> · ", page)
+    assert notices and set(notices) <= expected

@@ -110,6 +110,7 @@ def notices_context(
         if n["kind"] == "listing_notice":
             n["text"] = listing_notice(d, page.lang)
         n["listing_href"] = f"/me/listings/{d['listing_id']}"
+        n["policy"] = d["policy"]  # two policies' lists may share a name ("blacklist (judgment defaulter)")
         steps = {s["key"]: s for s in d["steps"]}
         n["dispute_href"] = steps["dispute"]["href"] if "dispute" in steps else None
 
