@@ -509,6 +509,14 @@ def test_what_does_not_exist_is_a_plain_404_page(site: dict[str, Any]) -> None:
                 assert said in html.unescape(r.text) and "<script>" not in r.text.lower(), (path, lang)
                 assert f"<h1>{title}</h1>" in r.text
             assert message not in html.unescape(r.text)
+        # so do the operator's forms on an application that does not exist (they said "no repair application -1")
+        token = csrf_of(client.get("/ops/cases").text)
+        for path, form in (
+            ("/ops/repairs/x/review", {}),
+            ("/ops/repairs/x/decision", {"outcome": "grant", "reason": "paid"}),
+        ):
+            r = client.post(path, params={"lang": "zh"}, data={**form, "csrf": token})
+            assert r.status_code == 404 and "没有信用修复申请 'x'" in html.unescape(r.text), path
 
 
 def test_what_a_resident_s_page_does_not_find_is_said_in_the_page_s_language(site: dict[str, Any]) -> None:

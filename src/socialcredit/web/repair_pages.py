@@ -342,8 +342,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def repair_review(page: Page) -> Response:
         assert page.who is not None
         repair_id = _int(page.request.path_params["repair_id"])
-        with web.service.writer() as store:
-            start_review(store, repair_id, page.who.actor, today=resolve_today())
+        try:
+            with web.service.writer() as store:
+                start_review(store, repair_id, page.who.actor, today=resolve_today())
+        except NotFoundError:
+            raise _no_repair(page) from None
         return page.redirect(f"/ops/repairs/{repair_id}?reviewing=1")
 
     @router.post("/ops/repairs/{repair_id}/decision")
@@ -362,12 +365,21 @@ def add_routes(router: APIRouter, web: Web) -> None:
             try:
                 with web.service.writer() as store:
                     decide_repair(store, repair_id, outcome, reason, page.who.actor, today=resolve_today())
+            except NotFoundError:
+                raise _no_repair(page) from None
             except WorkflowError as exc:  # in the page's language (a second press of the button: decided already)
                 key = _DECISION_FAILURES.get(exc.code) or _FAILURES.get(exc.code)
                 failure = page.t(key) if key else str(exc)
             else:
                 return page.redirect(f"/ops/repairs/{repair_id}?decided=1")
         return page.render("ops_repair.html", 400, section="cases", failure=failure, **_case(web, page))
+
+
+def _no_repair(page: Page) -> NotFoundError:
+    """No application of the page's address (none, or no whole number): in the page's language, quoting what was
+    asked (the registry's English said ``no repair application -1`` for ``x``)."""
+    raw = str(page.request.path_params["repair_id"])[:20]
+    return NotFoundError(page.t("notfound_repair", repair=repr(raw)))
 
 
 def _case(web: Web, page: Page) -> dict[str, Any]:
@@ -377,9 +389,8 @@ def _case(web: Web, page: Page) -> dict[str, Any]:
     with web.service.writer() as store:
         try:
             r = get_repair(store, repair_id)
-        except NotFoundError:  # none (or no whole number): in the page's language, quoting what was asked
-            raw = str(page.request.path_params["repair_id"])[:20]
-            raise NotFoundError(page.t("notfound_repair", repair=repr(raw))) from None
+        except NotFoundError:
+            raise _no_repair(page) from None
         eligibility = repair_eligibility(
             store, r["subject_id"], r["source_id"], r["record_id"], today=today, policy_id=r["policy_id"] or None
         )
