@@ -666,9 +666,12 @@ def test_any_input_gets_a_page_or_a_plain_refusal(
 def test_a_number_in_a_page_s_address_that_is_no_whole_number_is_not_found(site: dict[str, Any], number: str) -> None:
     """``str.isdigit`` takes ² (and ١), ``int`` refuses ²: the page answered 500; now every such number is a 404."""
     with signed_in(site, "resident") as client:
-        for path in (f"/me/disputes/{number}", f"/me/listings/{number}"):
-            r = client.get(path)
-            assert r.status_code == 404, (path, r.status_code)
+        for path, said in (
+            (f"/me/disputes/{number}", f"没有异议 {number!r}"),  # quoting the address, not "异议 -1"
+            (f"/me/listings/{number}", f"您的档案中没有名单条目 {number!r}"),
+        ):
+            r = client.get(path, params={"lang": "zh"})
+            assert r.status_code == 404 and said in html.unescape(r.text), (path, r.status_code)
 
 
 class _HeldJournal:
