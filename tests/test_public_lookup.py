@@ -21,7 +21,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api_helpers import serving
-from web_helpers import failure_of
 from due_world import JUDGMENT, A, build, ingest, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
@@ -37,6 +36,7 @@ from socialcredit.registry.due_process.public_lists import (
 )
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from web_helpers import failure_of
 
 W = [make_ric("110108", dt.date(1970 + i, 1, 1), 40 + i) for i in range(3)]  # the three 张伟, in id order
 D = dt.date
