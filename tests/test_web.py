@@ -802,6 +802,12 @@ def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:
             bad = client.get("/me/inquiries", params={"page": sent, "lang": "zh"})
             said = f"页码应为 1 至 {pages} 的整数，收到的是 {sent!r}"
             assert bad.status_code == 400 and said in html.unescape(bad.text), sent
+    # and so in the operator's view of the file (which read them all too)
+    with signed_in(site, "operator") as client:
+        file = client.get(f"/ops/subjects/{site['listed']}", params={"lang": "en"})
+        assert file.status_code == 200 and file.text.count('data-label="Who asked"') == 50
+        assert f'href="/ops/subjects/{site["listed"]}?page=2" rel="next"' in file.text
+        assert client.get(f"/ops/subjects/{site['listed']}", params={"page": "0"}).status_code == 400
 
 
 def test_each_listing_on_the_overview_names_its_policy(site: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
 from socialcredit.web.codes import name_listings, policy_names, tier_label
 from socialcredit.web.core import Page, Web
-from socialcredit.web.resident import file_context
+from socialcredit.web.resident import file_context, inquiries_page
 
 __all__ = ["add_routes"]
 
@@ -318,7 +318,17 @@ def add_routes(router: APIRouter, web: Web) -> None:
             listings = list_listings(store, subject_id=subject_id)
             name_listings(store, listings, page.lang)
         _views_in_third_person(report)
-        return page.render("ops_subject.html", section="subjects", report=report, disputes=disputes, listings=listings)
+        paging = inquiries_page(page, report, f"/ops/subjects/{subject_id}")  # who asked, a page at a time
+        if isinstance(paging, Response):
+            return paging
+        return page.render(
+            "ops_subject.html",
+            section="subjects",
+            report=report,
+            disputes=disputes,
+            listings=listings,
+            paging=paging,
+        )
 
     @router.get("/ops/cases")
     @web.page("operator")

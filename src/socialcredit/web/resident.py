@@ -41,7 +41,7 @@ from socialcredit.web.repair_pages import (
     service_reasons,
 )
 
-__all__ = ["add_routes", "file_context"]
+__all__ = ["add_routes", "file_context", "inquiries_page"]
 
 INQUIRIES_SHOWN = 50  # who asked, a page of /me/inquiries
 
@@ -133,6 +133,27 @@ def _name_inquiries(store: Store, report: dict[str, Any], lang: str) -> None:
             q["service_name"] = service.name.get(lang)
 
 
+def inquiries_page(page: Page, report: dict[str, Any], path: str) -> dict[str, Any] | Response:
+    """Keep one page of the report's inquiries (``?page=``, newest first, INQUIRIES_SHOWN a page) and return the
+    paging (the total, the pages, the previous and next page's address at ``path``), or the 400 page of a page number
+    out of bounds. A resident asked about 10 000 times (every ticket bought is asked) was sent all of them, 3.3 MB."""
+    raw = page.query("page", "1") or "1"
+    number = whole_number(raw, 8)
+    everyone = report["inquiries"]
+    pages = max(1, -(-len(everyone) // INQUIRIES_SHOWN))
+    if number is None or not 1 <= number <= pages:
+        failure = page.t("inquiries_err_page", most=pages, sent=repr(raw[:20]))
+        return page.error(400, "error_bad_request_title", failure)
+    report["inquiries"] = everyone[(number - 1) * INQUIRIES_SHOWN : number * INQUIRIES_SHOWN]
+    return {
+        "total": len(everyone),
+        "page": number,
+        "pages": pages,
+        "prev": f"{path}?page={number - 1}" if number > 1 else None,
+        "next": f"{path}?page={number + 1}" if number < pages else None,
+    }
+
+
 def add_routes(router: APIRouter, web: Web) -> None:
     def own_file(
         store: Store,
@@ -214,28 +235,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me/inquiries")
     @web.page("resident")
     def inquiries(page: Page) -> Response:
-        raw = page.query("page", "1") or "1"
-        number = whole_number(raw, 8)
         with web.service.writer() as store:
             # the journal's inquiries first (a decision a moment ago), as the API's file does: the background flush
             # lags while the writer is busy, and the resident who refreshed right after a decision did not see it
             web.service.flush_inquiries()
             report = own_file(store, page, "resident portal: inquiries", ("inquiries",))
-        # newest first, INQUIRIES_SHOWN a page: a resident asked about 10 000 times (every ticket bought is asked)
-        # was sent all of them, 3.3 MB
-        everyone = report["inquiries"]
-        pages = max(1, -(-len(everyone) // INQUIRIES_SHOWN))
-        if number is None or not 1 <= number <= pages:
-            failure = page.t("inquiries_err_page", most=pages, sent=repr(raw[:20]))
-            return page.error(400, "error_bad_request_title", failure)
-        report["inquiries"] = everyone[(number - 1) * INQUIRIES_SHOWN : number * INQUIRIES_SHOWN]
-        paging = {
-            "total": len(everyone),
-            "page": number,
-            "pages": pages,
-            "prev": f"/me/inquiries?page={number - 1}" if number > 1 else None,
-            "next": f"/me/inquiries?page={number + 1}" if number < pages else None,
-        }
+        paging = inquiries_page(page, report, "/me/inquiries")
+        if isinstance(paging, Response):
+            return paging
         # the resident's freezes and alerts are listed with who asked (web/freeze_page.py)
         history = freeze_context(web, page)["history"]
         return page.render("me_inquiries.html", report=report, section="inquiries", history=history, paging=paging)
