@@ -71,6 +71,10 @@ def test_the_freeze_page_over_http_in_both_languages(site: dict[str, Any]) -> No
         assert again.status_code == 400 and "档案已处于冻结状态。" in again.text
         refused = _loan(site, w["one"], w["subject"])
         assert (refused["granted"], refused["reasons"][0]["code"]) == (False, "FROZEN")
+        # a lift for a party the form does not offer (any text sent) is refused: it was kept, "为 x 解冻"
+        made_up = client.post("/me/freeze", data={"action": "lift_party", "party": "x", "csrf": csrf_of(zh.text)})
+        assert made_up.status_code == 400 and "请选择机构。" in made_up.text
+        assert "为 x 解冻" not in client.get("/me/freeze?lang=zh").text
         bad = client.post("/me/freeze", data={"action": "lift_period", "until": "2001-01-01", "csrf": csrf_of(zh.text)})
         assert bad.status_code == 400 and "截止日期须为今天或以后。" in bad.text
         # a day no month has is named as such, not as a day before today (and not taken: 2026-W50-1 is a week's day)
@@ -92,10 +96,13 @@ def test_the_freeze_page_over_http_in_both_languages(site: dict[str, Any]) -> No
         with site["service"].writer() as store:
             run = run_for_service(store, "bank_loan", None)
         pid, version = run["policy_id"], run["policy_version"]
-        link = f'<a href="/policies/{pid}/{version}">under policy {pid} {version}</a>'
+        # by the policy's name, not its id (it said "依据政策 beijing 2026.2")
+        name = {"zh": "北京市社会信用评分", "en": "Beijing social credit score"} if pid == "beijing" else None
+        assert name is not None, pid
+        link = f'<a href="/policies/{pid}/{version}">under policy {name["en"]} {version}</a>'
         assert link in asked.text
         assert (
-            f'<a href="/policies/{pid}/{version}">依据政策 {pid} {version}</a>'
+            f'<a href="/policies/{pid}/{version}">依据政策 {name["zh"]} {version}</a>'
             in client.get("/me/inquiries?lang=zh").text
         )
         assert client.get(f"/policies/{pid}/{version}").status_code == 200

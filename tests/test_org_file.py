@@ -4,6 +4,7 @@ and applying for repair, everyone else refused with the exact message (a real se
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -255,7 +256,7 @@ def test_the_pages_for_the_representative_and_the_operator(world: dict[str, Any]
             assert re.search(words.replace("(", r"\(").replace(")", r"\)"), printable.text), words
         for code in ("beijing", "blacklist", "judgment_defaulter", "courts", "court_judgment", "effective"):
             assert code not in printable.text.split("<main>")[1], code
-        bad = rep.get("/orgs", params={"q": "x"})
+        bad = rep.get("/orgs", params={"q": "x", "lang": "en"})
         assert bad.status_code == 422
         assert "q must be a unified social credit code or a part of a name (2 to 64 characters)" in bad.text
     with signed_in(world, "operator") as op:
@@ -285,6 +286,30 @@ ON_HSR_ZH = (
     f"失信被执行单位的法定代表人或主要负责人：北京示例科技有限公司（统一社会信用代码 {ORG}）的法定代表人，"
     "该单位为失信被执行人"
 )
+
+
+def test_a_refused_search_of_organisations_is_told_in_the_page_s_language(world: dict[str, Any]) -> None:
+    """The page number was read with int(): ``١`` and ``1_0`` (page 10) were taken, and a page out of bounds, a
+    query too short or a code that is none was said in English on a Chinese page."""
+    zh_page, en_page = "页码应为 1 至 500 的整数，收到的是 {}", "page must be from 1 to 500, not {}"
+    cases = [
+        ({"q": "示例", "page": "١"}, zh_page.format("'١'"), en_page.format("'١'")),
+        ({"q": "示例", "page": "1_0"}, zh_page.format("'1_0'"), en_page.format("'1_0'")),
+        ({"q": "示例", "page": "501"}, zh_page.format("'501'"), en_page.format("'501'")),
+        ({"q": "示例", "page": "-1"}, zh_page.format("'-1'"), en_page.format("'-1'")),
+        (
+            {"q": "x"},
+            "请输入统一社会信用代码或企业名称的一部分（2 至 64 个字符）",
+            "q must be a unified social credit code or a part of a name (2 to 64 characters)",
+        ),
+        ({"q": ORG[:-1] + ("0" if ORG[-1] != "0" else "1")}, "这不是有效的统一社会信用代码：", "That is not a valid"),
+    ]
+    with signed_in(world, "operator") as op:
+        for params, zh, en in cases:
+            for lang, said in (("zh", zh), ("en", en)):
+                r = op.get("/orgs", params={**params, "lang": lang})
+                assert r.status_code == 422 and f'role="alert">{said}' in html.unescape(r.text), (params, lang)
+        assert op.get("/orgs", params={"q": "示例", "page": "1", "lang": "zh"}).status_code == 200
 
 
 def test_the_residents_own_report_names_the_organisation_role_and_cause(world: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from socialcredit.registry.due_process.public_lists import (
 )
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from web_helpers import failure_of
 
 W = [make_ric("110108", dt.date(1970 + i, 1, 1), 40 + i) for i in range(3)]  # the three 张伟, in id order
 D = dt.date
@@ -188,6 +189,34 @@ def test_the_page_shows_the_details(world: dict[str, Any]) -> None:
             assert bad.status_code == 400 and said in bad.text, (sent, bad.status_code)
         disputed = client.get("/lists", params={"q": "张三", "lang": "zh"})
         assert "异议处理中" in disputed.text and "人民法院" in disputed.text
+
+
+def test_a_refused_search_is_told_in_the_page_s_language(world: dict[str, Any]) -> None:
+    """A Chinese page said its refusals in English (the registry's words), and a page past the last was quoted bare
+    (``not 20000``) where any other was quoted (``not 'x'``)."""
+    with httpx.Client(base_url=world["base"], timeout=30) as client:
+        cases = [
+            (
+                {"q": "张伟", "page": "20000"},
+                "页码应为 1 至 10000 的整数，收到的是 '20000'",
+                "page must be from 1 to 10000, not '20000'",
+            ),
+            (
+                {"q": "张伟", "page": "١"},
+                "页码应为 1 至 10000 的整数，收到的是 '١'",
+                "page must be from 1 to 10000, not '١'",
+            ),
+            (
+                {"q": "张"},
+                "请输入完整的姓名、身份证号或统一社会信用代码（2 至 64 个字符）",
+                "query must be a full name, identity number or organisation code (2 to 64 characters)",
+            ),
+        ]
+        for params, zh, en in cases:
+            for lang, said in (("zh", zh), ("en", en)):
+                r = client.get("/lists", params={**params, "lang": lang})
+                assert r.status_code == 400 and failure_of(r) == said, (params, lang, r.status_code)
+            assert "must be" not in client.get("/lists", params={**params, "lang": "zh"}).text
 
 
 def test_an_identity_number_is_found_as_typed(world: dict[str, Any]) -> None:

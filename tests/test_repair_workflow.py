@@ -495,6 +495,15 @@ def test_the_resident_applies_and_the_operator_grants_over_http(served: dict[str
         )
         assert granted.status_code == 303
         assert "Status granted" in visible_text(ops.get("/ops/repairs/1?lang=en").text)
+        # the button pressed again (a double submission) is refused in the page's language, not the registry's
+        # English ("repair application 1 was decided already (approved)" on a Chinese page)
+        again = {"csrf": csrf_of(case.text), "outcome": "refuse", "reason": "Pressed twice."}
+        for lang, said in (
+            ("zh", "该申请已经作出决定，不能再次决定。"),
+            ("en", "This application was decided already; it cannot be decided again."),
+        ):
+            twice = ops.post(f"/ops/repairs/1/decision?lang={lang}", data=again)
+            assert twice.status_code == 400 and said in twice.text and "decided already (" not in twice.text
         assert ops.get("/ops/repairs/999").status_code == 404
         # a resident may not open the operator's pages
     with httpx.Client(base_url=served["base"], timeout=30) as resident:

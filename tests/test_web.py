@@ -16,11 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from page_text import visible_text
 from socialcredit.data import districts
 from socialcredit.registry.access.parties import issue_key, revoke_key
 from socialcredit.registry.access.signin import issue_link
 from socialcredit.registry.scoring.policies import get_policy
-from web_helpers import browser, csrf_of, one, rows, serve, shots, sign_in, signed_in, site
+from web_helpers import browser, csrf_of, one, page_width, rows, serve, shots, sign_in, signed_in, site
 
 __all__ = ["browser", "shots", "site"]  # the module-scoped fixtures
 
@@ -418,8 +419,14 @@ def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:
         token = csrf_of(client.get("/me/consents").text)
         r = client.post("/me/consents", data={"category": "commercial", "granted": "yes", "csrf": token})
         assert (r.status_code, r.headers["location"]) == (303, "/me/consents?saved=commercial")
+        # an unknown category in the page's language, naming the categories by their names (it said the registry's
+        # "unknown data category 'nonsense'; known: government, commercial" on a Chinese page)
         r = client.post("/me/consents", data={"category": "nonsense", "granted": "yes", "csrf": token})
-        assert r.status_code == 400 and "unknown data category 'nonsense'" in html.unescape(r.text)
+        said = "没有数据类别 'nonsense'；可选择的类别：政务数据、商业数据。"
+        assert r.status_code == 400 and said in html.unescape(r.text)
+        r = client.post("/me/consents?lang=en", data={"category": "nonsense", "granted": "yes", "csrf": token})
+        said = "There is no data category 'nonsense'; the categories are: government records, commercial platform data."
+        assert r.status_code == 400 and said in html.unescape(r.text)
         assert one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [site["other"]]) == before + 1
 
 
@@ -460,7 +467,7 @@ def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: 
         assert r.status_code == 400
         assert f"档案中没有记录 {theirs['record_id']}。" in html.unescape(r.text)  # in the page's language
         r = client.post(f"/me/disputes/{dispute['dispute_id']}/information", data={"text": "x", "csrf": token})
-        assert r.status_code == 404 and f"no dispute {dispute['dispute_id']}" in r.text
+        assert r.status_code == 404 and f"没有异议 &#39;{dispute['dispute_id']}&#39;" in r.text
         assert client.get("/me/disputes").text.count(theirs["record_id"]) == 0
     assert one(site, "SELECT count(*) FROM disputes") == before
     assert one(site, "SELECT count(*) FROM dispute_information WHERE dispute_id = ?", [dispute["dispute_id"]]) == 0
@@ -482,18 +489,78 @@ def test_the_public_look_up_is_rate_limited_per_client(site: dict[str, Any]) -> 
 
 
 def test_what_does_not_exist_is_a_plain_404_page(site: dict[str, Any]) -> None:
+    """In the page's language (a Chinese page said what it did not find in English)."""
     with httpx.Client(base_url=site["base"]) as client:
         sign_in(client, site["keys"]["operator"])
-        for path, message in (
-            ("/ops/subjects/110101199001011237", "no registered subject '110101199001011237'"),
+        for path, message, words in (
+            (
+                "/ops/subjects/110101199001011237",
+                "no registered subject '110101199001011237'",
+                "没有登记的主体 '110101199001011237'",
+            ),
             # quoted as compacted, as every face looks an identifier up (upper case), and escaped
-            ("/ops/subjects/%3Cscript%3E", "no registered subject '<SCRIPT>'"),
-            ("/ops/policies/nonesuch", "no published policy 'nonesuch'"),
+            ("/ops/subjects/%3Cscript%3E", "no registered subject '<SCRIPT>'", "没有登记的主体 '<SCRIPT>'"),
+            ("/ops/policies/nonesuch", "no published policy 'nonesuch'", "没有已发布的政策 'nonesuch'"),
+            ("/ops/repairs/x", "no repair application 'x'", "没有信用修复申请 'x'"),
         ):
-            r = client.get(path)
-            assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
-            assert message in html.unescape(r.text) and "<script>" not in r.text.lower()
-            assert "<h1>未找到</h1>" in r.text
+            for lang, said, title in (("en", message, "Not found"), ("zh", words, "未找到")):
+                r = client.get(path, params={"lang": lang})
+                assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+                assert said in html.unescape(r.text) and "<script>" not in r.text.lower(), (path, lang)
+                assert f"<h1>{title}</h1>" in r.text
+            assert message not in html.unescape(r.text)
+        # so do the operator's forms on an application that does not exist (they said "no repair application -1")
+        token = csrf_of(client.get("/ops/cases").text)
+        for path, form in (
+            ("/ops/repairs/x/review", {}),
+            ("/ops/repairs/x/decision", {"outcome": "grant", "reason": "paid"}),
+        ):
+            r = client.post(path, params={"lang": "zh"}, data={**form, "csrf": token})
+            assert r.status_code == 404 and "没有信用修复申请 'x'" in html.unescape(r.text), path
+
+
+def test_what_a_resident_s_page_does_not_find_is_said_in_the_page_s_language(site: dict[str, Any]) -> None:
+    """A missing listing or record, or a record that is no negative one, was said in English on a Chinese page (and
+    a listing ``x`` was quoted as ``-1``)."""
+    plain = rows(
+        site,
+        "SELECT source_id, record_id FROM records WHERE subject_id = ? AND record_type = 'utility_payment' LIMIT 1",
+        [site["listed"]],
+    )[0]
+    positive = {"source": plain["source_id"], "record": plain["record_id"]}
+    quoted = repr(plain["record_id"])
+    with signed_in(site, "resident") as client:
+        for path, params, zh, en in (
+            ("/me/listings/x", {}, "您的档案中没有名单条目 'x'", "no listing 'x' in your file"),
+            ("/me/listings/99999", {}, "您的档案中没有名单条目 '99999'", "no listing '99999' in your file"),
+            (
+                "/me/records/detail",
+                {"source": "courts", "record": "NOPE"},
+                "您的档案中没有记录 'NOPE'",
+                "no record 'NOPE' in your file",
+            ),
+            (
+                "/me/repair",
+                {"source": "courts", "record": "NOPE"},
+                "您的档案中没有记录 'NOPE'",
+                "no record 'NOPE' in your file",
+            ),
+            (
+                "/me/records/detail",
+                positive,
+                f"记录 {quoted} 不是有失信等级的不良记录",
+                f"record {quoted} is not a negative record with a severity class",
+            ),
+            (
+                "/me/repair",
+                positive,
+                f"记录 {quoted} 不是有失信等级的不良记录",
+                f"record {quoted} is not a negative record with a severity class",
+            ),
+        ):
+            for lang, said in (("zh", zh), ("en", en)):
+                r = client.get(path, params={**params, "lang": lang})
+                assert r.status_code == 404 and said in html.unescape(r.text), (path, params, lang)
 
 
 @pytest.mark.browser
@@ -599,6 +666,167 @@ def test_any_input_gets_a_page_or_a_plain_refusal(
 def test_a_number_in_a_page_s_address_that_is_no_whole_number_is_not_found(site: dict[str, Any], number: str) -> None:
     """``str.isdigit`` takes ² (and ١), ``int`` refuses ²: the page answered 500; now every such number is a 404."""
     with signed_in(site, "resident") as client:
-        for path in (f"/me/disputes/{number}", f"/me/listings/{number}"):
-            r = client.get(path)
-            assert r.status_code == 404, (path, r.status_code)
+        for path, said in (
+            (f"/me/disputes/{number}", f"没有异议 {number!r}"),  # quoting the address, not "异议 -1"
+            (f"/me/listings/{number}", f"您的档案中没有名单条目 {number!r}"),
+        ):
+            r = client.get(path, params={"lang": "zh"})
+            assert r.status_code == 404 and said in html.unescape(r.text), (path, r.status_code)
+
+
+class _HeldJournal:
+    """The service's inquiry journal as its background flusher sees it: nothing pending, so the flusher leaves it
+    alone (as when the writer is busy: it gives up after ``flush_interval``); everything else is the journal's."""
+
+    def __init__(self, journal: Any) -> None:
+        self._journal = journal
+
+    @property
+    def pending(self) -> int:
+        return 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._journal, name)
+
+
+def test_a_decision_is_in_who_asked_at_once_not_after_the_journal_is_flushed(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's file flushed the journal before reading; the pages read only the store: a resident who refreshed
+    right after a decision (or an operator reading the file) did not see it until the background flush."""
+    service = site["service"]
+    with service.writer() as store:
+        loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
+        lender = issue_key(store, "relying_party", "Bank of Refreshes", **loan)  # type: ignore[arg-type]
+        service.reload_keys(store)
+    service.flush_inquiries()
+    monkeypatch.setattr(service, "journal", _HeldJournal(service.journal))
+    body = {"subject_id": site["listed"], "service": "bank_loan", "purpose": "loan"}
+    r = site["client"].post("/v1/decisions", json=body, headers={"Authorization": f"Bearer {lender.token}"})
+    assert r.status_code == 200, r.text
+    asked = "SELECT count(*) FROM inquiries WHERE requester = ?"
+    assert one(site, asked, [f"key:{lender.party.key_id}"]) == 0  # still in the journal
+    with signed_in(site, "resident") as client:
+        page = client.get("/me/inquiries", params={"lang": "en"})
+        assert page.status_code == 200 and "Bank of Refreshes" in page.text
+        # the service and the policy by the names the policy gives them, in the page's language (the page reads no
+        # scores: it said the service's code, "bank loan" on a Chinese page, and the policy's id, "beijing")
+        row = '<td data-label="{}">{}</td><td data-label="{}">{}</td>'
+        assert row.format("Service", "bank loan", "Purpose", "a loan") in page.text
+        assert "under policy Beijing social credit score 2026.2</a>" in page.text
+        page = client.get("/me/inquiries", params={"lang": "zh"})
+        assert row.format("服务", "银行贷款", "目的", "贷款审批") in page.text
+        assert "依据政策 北京市社会信用评分 2026.2</a>" in page.text and "依据政策 beijing" not in page.text
+    with signed_in(site, "operator") as client:
+        page = client.get(f"/ops/subjects/{site['listed']}", params={"lang": "en"})
+        assert page.status_code == 200 and "Bank of Refreshes" in page.text
+
+
+def test_a_confirmation_is_shown_only_of_the_reader_s_own_case(site: dict[str, Any]) -> None:
+    """The banners after a form (``?filed=``, ``?added=``, ``?saved=``, ``?contested=``) quoted any text sent: a
+    link could make a resident's page say "异议 请致电 010-12345678 撤销失信 已提交" in the site's own green box."""
+    lie = "请致电 010-12345678 撤销失信"
+    mine = rows(site, "SELECT dispute_id FROM disputes WHERE subject_id = ? LIMIT 1", [site["other"]])
+    with signed_in(site, "other") as client:
+        for path, params in (
+            ("/me/disputes", {"filed": lie}),
+            ("/me/disputes", {"added": lie}),
+            ("/me/disputes", {"filed": "99999"}),  # a number, not one of theirs
+            ("/me/consents", {"saved": lie}),
+            ("/me/records", {"contested": lie}),
+        ):
+            r = client.get(path, params={**params, "lang": "zh"})
+            assert r.status_code == 200 and 'role="status"' not in r.text, (path, params)
+            assert lie not in visible_text(r.text) and "99999" not in visible_text(r.text)
+        saved = client.get("/me/consents", params={"saved": "commercial", "lang": "en"})
+        assert '<p class="notice ok" role="status">' in saved.text  # a category of the catalog: confirmed
+        if mine:
+            filed = client.get("/me/disputes", params={"filed": mine[0]["dispute_id"], "lang": "en"})
+            assert 'data-testid="dispute-filed"' in filed.text
+
+
+@pytest.mark.browser
+def test_a_long_word_someone_wrote_breaks_rather_than_widening_the_page(site: dict[str, Any], browser: Any) -> None:
+    """A dispute's reason, evidence or added information with no space in it (a web address, a pasted reference) made
+    /me/disputes 5 616 px wide on a 375 px phone: every paragraph of people's words now breaks inside a long word."""
+    from socialcredit.registry.due_process.disputes import add_information, file_dispute
+
+    mine = rows(site, "SELECT source_id, record_id FROM records WHERE subject_id = ? LIMIT 1", [site["other"]])[0]
+    with site["service"].writer() as store:
+        evidence = "https://example.org/" + "a" * 500
+        d = file_dispute(store, site["other"], mine["source_id"], mine["record_id"], "x" * 600, evidence, actor="t")
+        add_information(store, int(d["dispute_id"]), "y" * 700, actor="t")
+    for who, paths in (
+        ("other", ["/me/disputes", f"/me/disputes/{d['dispute_id']}"]),
+        ("operator", [f"/ops/disputes/{d['dispute_id']}"]),
+    ):
+        page = _new_page(browser, site, {"width": 375, "height": 667})
+        _sign_in_with_key(page, site["keys"][who])
+        page.wait_for_load_state()
+        for path in paths:
+            page.goto(path)
+            assert "x" * 50 in page.content()
+            width = page_width(page)
+            assert width <= 375, f"{path} scrolls sideways on a phone ({width}px)"
+        page.context.close()
+
+
+def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:
+    """/me/inquiries sent every inquiry: a resident asked about 10 000 times (every ticket bought is asked) got a page
+    of 3.3 MB. Now 50 a page, newest first, with the total and links to the previous and next page."""
+    service = site["service"]
+    with service.writer() as store:
+        loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
+        lender = issue_key(store, "relying_party", "Bank of Many Questions", **loan)  # type: ignore[arg-type]
+        service.reload_keys(store)
+    body = {"subject_ids": [site["listed"]] * 120, "service": "bank_loan", "purpose": "loan"}
+    r = site["client"].post("/v1/decisions/batch", json=body, headers={"Authorization": f"Bearer {lender.token}"})
+    assert r.status_code == 200, r.text
+    service.flush_inquiries()
+    total = one(site, "SELECT count(*) FROM inquiries WHERE subject_id = ?", [site["listed"]])
+    with signed_in(site, "resident") as client:
+        first = client.get("/me/inquiries", params={"lang": "zh"})
+        assert first.status_code == 200 and first.text.count('data-label="查询方"') == 50
+        shown = int(re.search(r"共 (\d+) 次查询 · 共 \1 条，第 1/(\d+) 页", first.text).group(1))
+        pages = -(-shown // 50)
+        assert (
+            shown >= total >= 120
+            and 'href="/me/inquiries?page=2" rel="next"' in first.text
+            and 'rel="prev"' not in first.text
+        )
+        assert first.text.count("Bank of Many Questions") == 50  # the newest first
+        last = client.get("/me/inquiries", params={"page": str(pages), "lang": "en"})
+        assert last.status_code == 200 and last.text.count('data-label="Who asked"') == shown - 50 * (pages - 1)
+        assert f'href="/me/inquiries?page={pages - 1}" rel="prev"' in last.text and 'rel="next"' not in last.text
+        for sent in (str(pages + 1), "0", "١", "1_0", "x"):
+            bad = client.get("/me/inquiries", params={"page": sent, "lang": "zh"})
+            said = f"页码应为 1 至 {pages} 的整数，收到的是 {sent!r}"
+            assert bad.status_code == 400 and said in html.unescape(bad.text), sent
+    # and so in the operator's view of the file (which read them all too)
+    with signed_in(site, "operator") as client:
+        file = client.get(f"/ops/subjects/{site['listed']}", params={"lang": "en"})
+        assert file.status_code == 200 and file.text.count('data-label="Who asked"') == 50
+        assert f'href="/ops/subjects/{site["listed"]}?page=2" rel="next"' in file.text
+        assert client.get(f"/ops/subjects/{site['listed']}", params={"page": "0"}).status_code == 400
+
+
+def test_each_listing_on_the_overview_names_its_policy(site: dict[str, Any]) -> None:
+    """Two policies' blacklists share the words "blacklist (judgment defaulter)": the overview said both "the notice
+    period ended on 2026-12-01; it takes effect at the next daily check" and "you will be listed on 2026-12-31", with
+    nothing to tell them apart. Each listing and each notice about one now starts with its policy's name."""
+    listed = rows(
+        site,
+        "SELECT DISTINCT policy_id FROM listings WHERE subject_id = ? AND status IN ('pending', 'effective')",
+        [site["listed"]],
+    )
+    with site["service"].writer() as store:
+        expected = {get_policy(store, r["policy_id"]).policy.name.get("zh") for r in listed}
+    assert len(expected) == 2  # the world's listed resident: Beijing's blacklist and Sesame's
+    with signed_in(site, "resident") as client:
+        page = client.get("/me", params={"lang": "zh"}).text
+    boxes = re.findall(
+        r'data-testid="(?:pending|effective)-listing"><strong data-testid="listing-policy">([^<]+)</strong>', page
+    )
+    assert set(boxes) == expected, boxes
+    notices = re.findall(r"</time> <strong>([^<]+)</strong> · ", page)
+    assert notices and set(notices) <= expected

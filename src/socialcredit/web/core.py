@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -35,7 +35,7 @@ from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
 from socialcredit.web.uploads import parse_multipart
 
-__all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "Web", "whole_number"]
+__all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "Web", "confirmed", "whole_number"]
 
 SESSION_COOKIE = "sc_session"
 LANG_COOKIE = "sc_lang"
@@ -55,6 +55,12 @@ def whole_number(text: str, most_digits: int = 17) -> int | None:
     """``text`` as a whole number written in ASCII digits (at most ``most_digits``), or None: ``str.isdigit`` takes
     ``²`` and ``١``, and ``int`` refuses the first (a ValueError: the page answered 500)."""
     return int(text) if text.isascii() and text.isdigit() and len(text) <= most_digits else None
+
+
+def confirmed(sent: str, ids: Iterable[object]) -> str:
+    """A confirmation's number from the address (``?filed=12`` after a form) if it is one of ``ids`` (the reader's
+    own), else "": the banner quoted any text sent, so a link could make a page say "dispute <anything> filed"."""
+    return sent if sent in {str(i) for i in ids} else ""
 
 
 @dataclass

@@ -63,7 +63,8 @@ def _owned(web: Web, page: Page, dispute_id: int, *, reading: bool = False) -> d
         who.role == "operator" or acting is not None or (who.role == "furnisher" and d["source_id"] == who.source_id)
     )
     if d is None or not mine:
-        raise NotFoundError(page.t("error_not_found_title") + f": {page.t('dispute_title', id=dispute_id)}")
+        # quoting the address as sent: /me/disputes/abc said "异议 -1"
+        raise NotFoundError(page.t("notfound_dispute", dispute=repr(str(page.request.path_params["dispute_id"])[:20])))
     d["acting_representative"] = acting.representative_id if acting is not None else None
     return d
 

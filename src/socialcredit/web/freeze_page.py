@@ -19,6 +19,7 @@ from socialcredit.registry.due_process.freeze import (
     place_freeze,
     remove_fraud_alert,
 )
+from socialcredit.store import Store
 from socialcredit.web.core import Page, Web
 
 __all__ = ["add_routes", "freeze_context"]
@@ -30,13 +31,18 @@ _FAILURES = {
 }
 
 
+def _parties(store: Store) -> dict[str, str]:
+    """The relying parties a freeze may be lifted for: key id → name (those not revoked)."""
+    keys = [k for k in list_keys(store) if k["role"] == "relying_party" and k["revoked_at"] is None]
+    return {str(k["key_id"]): str(k["name"]) for k in keys}
+
+
 def freeze_context(web: Web, page: Page) -> dict[str, Any]:
     """The resident's freeze, alert and history, with the relying parties they may lift the freeze for (by name)."""
     assert page.who is not None and page.who.subject_id is not None
     with web.service.writer() as store:
         status = freeze_status(store, page.who.subject_id)
-        parties = [k for k in list_keys(store) if k["role"] == "relying_party" and k["revoked_at"] is None]
-    names = {str(k["key_id"]): str(k["name"]) for k in parties}
+        names = _parties(store)
     actor = page.who.actor
     history = []
     for e in status["history"]:
@@ -97,6 +103,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     elif action == "lift":
                         lift_freeze(store, subject, actor=actor)
                     elif action == "lift_party":
+                        if form["party"] not in _parties(store):  # one of the form's, not any text sent
+                            raise WorkflowError("no such relying party", field="party", code="party")
                         lift_freeze(store, subject, actor=actor, party=form["party"], until=until)
                     elif action == "lift_period":
                         if until is None:

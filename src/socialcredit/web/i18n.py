@@ -123,6 +123,21 @@ _PAIRS: dict[str, tuple[str, str]] = {
     # errors
     "error_forbidden_title": ("无权访问", "Not allowed"),
     "error_not_found_title": ("未找到", "Not found"),
+    # what a page did not find, in its language (the registry says it in English, for the API and the CLI)
+    "notfound_listing": ("您的档案中没有名单条目 {listing}", "no listing {listing} in your file"),
+    "notfound_record": ("您的档案中没有记录 {record}", "no record {record} in your file"),
+    "notfound_org_record": (
+        "企业 {org} 的档案中没有记录 {record}",
+        "no record {record} in the file of organisation {org}",
+    ),
+    "notfound_not_negative": (
+        "记录 {record} 不是有失信等级的不良记录",
+        "record {record} is not a negative record with a severity class",
+    ),
+    "notfound_repair": ("没有信用修复申请 {repair}", "no repair application {repair}"),
+    "notfound_dispute": ("没有异议 {dispute}", "no dispute {dispute}"),
+    "notfound_subject": ("没有登记的主体 {subject}", "no registered subject {subject}"),
+    "notfound_policy": ("没有已发布的政策 {policy}", "no published policy {policy}"),
     "error_signin_title": ("无法登录", "Cannot sign in"),
     "error_bad_request_title": ("请求有误", "Something is wrong with the request"),
     "error_too_many_title": ("请求过于频繁", "Too many requests"),
@@ -214,6 +229,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Every time someone asked about you: who, for which service, for what purpose, and the outcome.",
     ),
     "inquiries_caption": ("共 {n} 次查询", "{n} inquiries"),
+    "inquiries_pages": ("查询记录分页", "Pages of inquiries"),
+    "inquiries_err_page": ("页码应为 1 至 {most} 的整数，收到的是 {sent}", "page must be from 1 to {most}, not {sent}"),
     "asked_at": ("时间", "When"),
     "requester": ("查询方", "Who asked"),
     "service": ("服务", "Service"),
@@ -248,6 +265,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "consent_history": ("历史记录", "History"),
     "consent_saved": ("已保存您对“{category}”的选择。", "Your choice for “{category}” is saved."),
     "consent_choice_missing": ("请选择同意或不同意。", "Choose to opt in or to opt out."),
+    "consent_category_unknown": (
+        "没有数据类别 {category}；可选择的类别：{known}。",
+        "There is no data category {category}; the categories are: {known}.",
+    ),
     # operators
     "dashboard_title": ("全市信用概况", "The city at a glance"),
     "dashboard_lead": (
@@ -658,6 +679,15 @@ _PAIRS |= {
     "repair_err_control": ("内容中有控制字符；请只写普通文字。", "A text has a control character; write plain text."),
     "repair_err_outcome": ("请选择批准或不予批准。", "Choose grant or refuse."),
     "repair_err_reason": ("请写明理由。", "Write the reasons."),
+    "repair_err_already_decided": (
+        "该申请已经作出决定，不能再次决定。",
+        "This application was decided already; it cannot be decided again.",
+    ),
+    "repair_err_forwarded": (
+        "该申请已转交记录所在地区，由该地区依其规则决定；决定将随该地区的下一批数据送达。",
+        "This application was forwarded to the region that recorded the record: it is decided there, under its "
+        "rules, and the decision arrives in that region's next bundle.",
+    ),
     "repair_stage_submitted": ("已提交", "submitted"),
     "repair_stage_under_review": ("审核中", "under review"),
     "repair_stage_granted": ("已批准", "granted"),

@@ -19,6 +19,16 @@ ORG_PAIRS: dict[str, tuple[str, str]] = {
     "org_found": ("“{q}”的查询结果：第{page}页", "Results for “{q}”: page {page}"),
     "org_none": ("没有找到企业。", "No organisation found."),
     "org_next_page": ("下一页", "Next page"),
+    # a refused search, in the page's language (the registry says it in English, for the API and the CLI)
+    "org_err_page": ("页码应为 1 至 {most} 的整数，收到的是 {sent}", "page must be from 1 to {most}, not {sent}"),
+    "org_err_query": (
+        "请输入统一社会信用代码或企业名称的一部分（2 至 {most} 个字符）",
+        "q must be a unified social credit code or a part of a name (2 to {most} characters)",
+    ),
+    "org_err_code": (
+        "这不是有效的统一社会信用代码：{reason}",
+        "That is not a valid unified social credit code: {reason}",
+    ),
     "org_code": ("统一社会信用代码", "Unified social credit code"),
     "org_name": ("企业名称", "Name"),
     "org_district": ("所在区", "District"),

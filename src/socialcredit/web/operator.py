@@ -26,7 +26,7 @@ from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
 from socialcredit.web.codes import name_listings, policy_names, tier_label
 from socialcredit.web.core import Page, Web
-from socialcredit.web.resident import file_context
+from socialcredit.web.resident import file_context, inquiries_page
 
 __all__ = ["add_routes"]
 
@@ -302,19 +302,33 @@ def add_routes(router: APIRouter, web: Web) -> None:
         page.voice = "third"  # the file speaks of the resident, not to them
         with web.service.writer() as store:
             # the page shows the scores, records and who asked; its listings and disputes are read below, once
-            report = file_context(
-                store,
-                page,
-                subject_id,
-                "operator look-up",
-                web.service.live_views(subject_id),
-                ("scores", "records", "inquiries"),
-            )
+            web.service.flush_inquiries()  # who asked includes the journal's inquiries (as the API's file)
+            try:
+                report = file_context(
+                    store,
+                    page,
+                    subject_id,
+                    "operator look-up",
+                    web.service.live_views(subject_id),
+                    ("scores", "records", "inquiries"),
+                )
+            except NotFoundError:  # in the page's language, quoting the subject as compacted
+                raise NotFoundError(page.t("notfound_subject", subject=repr(subject_id))) from None
             disputes = list_disputes(store, subject_id=subject_id)
             listings = list_listings(store, subject_id=subject_id)
             name_listings(store, listings, page.lang)
         _views_in_third_person(report)
-        return page.render("ops_subject.html", section="subjects", report=report, disputes=disputes, listings=listings)
+        paging = inquiries_page(page, report, f"/ops/subjects/{subject_id}")  # who asked, a page at a time
+        if isinstance(paging, Response):
+            return paging
+        return page.render(
+            "ops_subject.html",
+            section="subjects",
+            report=report,
+            disputes=disputes,
+            listings=listings,
+            paging=paging,
+        )
 
     @router.get("/ops/cases")
     @web.page("operator")
@@ -367,6 +381,6 @@ def add_routes(router: APIRouter, web: Web) -> None:
         policy_id = str(page.request.path_params["policy_id"])[:64]
         with web.service.writer() as store:
             if policy_id not in published_policy_ids(store):
-                raise NotFoundError(f"no published policy {policy_id!r}")
+                raise NotFoundError(page.t("notfound_policy", policy=repr(policy_id)))
             context = _policy_table(store, page, policy_id)
         return page.render("ops_policy.html", section="policies", **context)

@@ -16,13 +16,15 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
 from socialcredit.registry.reporting.listing_details import negative_records
 from socialcredit.registry.reporting.org_file import (
+    MAX_PAGE,
+    MAX_QUERY,
     find_orgs,
     org_file,
     render_org_html,
     represented_orgs,
     require_representative,
 )
-from socialcredit.web.core import Page, Web
+from socialcredit.web.core import Page, Web, whole_number
 
 __all__ = ["add_routes"]
 
@@ -50,21 +52,24 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def search(page: Page) -> Response:
         assert page.who is not None
         q = page.query("q").strip()
-        try:
-            number = int(page.query("page", "1") or "1")
-        except ValueError:
-            number = 1
+        raw = page.query("page", "1") or "1"
+        # ASCII digits only: int() took ١ and 1_0 (page 10), and a page out of bounds was said in English
+        number = whole_number(raw, 8)
         found: dict[str, Any] | None = None
         failure = None
-        if q:
+        if q and (number is None or not 1 <= number <= MAX_PAGE):
+            failure = page.t("org_err_page", most=MAX_PAGE, sent=repr(raw[:20]))
+        elif q and number is not None:
             with web.service.writer() as store:
                 only = None
                 if page.who.role != "operator":
                     only = represented_orgs(store, str(page.who.subject_id), resolve_today())
                 try:
                     found = find_orgs(store, q, page=number, actor=page.who.actor, only=only)
-                except (InvalidRequestError, IdentifierError) as exc:
-                    failure = str(exc)
+                except IdentifierError as exc:  # an 18-character code that is none: the reason is the registry's
+                    failure = page.t("org_err_code", reason=str(exc))
+                except InvalidRequestError as exc:  # the query's length (the page is checked above)
+                    failure = page.t("org_err_query", most=MAX_QUERY) if exc.code == "bad_query" else str(exc)
         status = 422 if failure else 200
         return page.render("org_search.html", status, section=_section(page), q=q, found=found, failure=failure)
 
@@ -80,6 +85,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     require_representative(store, page.who.subject_id, org_id, resolve_today())
                 except ForbiddenError as exc:
                     raise ForbiddenError(page.t("org_not_representative", org=org_id), code=exc.code) from None
+            web.service.flush_inquiries()  # the earlier look-ups include the journal's (as the API's file)
             out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
             if not operator:  # the representative disputes a record, applies for repair of a negative one
                 code = str(out["organisation"]["org_id"])

@@ -62,16 +62,18 @@ def add_routes(router: APIRouter, web: Web) -> None:
             return response
         raw = page.query("page", "1")
         number = whole_number(raw, 8)
-        if number is None:  # refused naming what was sent (it was said to be 0, and ² was a 500)
-            failure = f"page must be from 1 to {MAX_PAGE}, not {raw[:20]!r}"
+        if number is None or not 1 <= number <= MAX_PAGE:
+            # refused naming what was sent (it was said to be 0, and ² was a 500), in the page's language
+            failure = page.t("public_err_page", most=MAX_PAGE, sent=repr(raw[:20]))
             return page.render("public_lists.html", 400, failure=failure, **context)
         try:
             with web.service.writer() as store:
                 found = public_lookup_page(
                     store, q, list_id, page=number, page_size=PAGE_SIZE, lang=page.lang, actor="public"
                 )
-        except WorkflowError as exc:
-            return page.render("public_lists.html", 400, failure=str(exc), **context)
+        except WorkflowError as exc:  # the query's length (the page and the list are checked above)
+            failure = page.t("public_err_query") if exc.code == "bad_query" else str(exc)
+            return page.render("public_lists.html", 400, failure=failure, **context)
         rows = found["results"]
         columns = [c for c in COLUMNS if any(c in e for e in rows)]
         pages = {

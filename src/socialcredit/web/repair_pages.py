@@ -40,7 +40,7 @@ from socialcredit.registry.reporting.listing_details import (
     repair_href,
 )
 from socialcredit.store import Store
-from socialcredit.web.core import Page, Web, whole_number
+from socialcredit.web.core import Page, Web, confirmed, whole_number
 
 __all__ = ["add_routes", "listings_context", "org_header", "org_representative", "records_context", "service_reasons"]
 
@@ -53,6 +53,11 @@ _FAILURES = {
     "nothing_to_repair": "repair_err_nothing",
     "too_long": "repair_err_too_long",
     "control_character": "repair_err_control",
+}
+# the operator's decision, refused (decide_repair's codes)
+_DECISION_FAILURES = {
+    "already_decided": "repair_err_already_decided",
+    "repair_forwarded": "repair_err_forwarded",
 }
 REPAIRS_SHOWN = 200
 
@@ -105,6 +110,7 @@ def notices_context(
         if n["kind"] == "listing_notice":
             n["text"] = listing_notice(d, page.lang)
         n["listing_href"] = f"/me/listings/{d['listing_id']}"
+        n["policy"] = d["policy"]  # two policies' lists may share a name ("blacklist (judgment defaulter)")
         steps = {s["key"]: s for s in d["steps"]}
         n["dispute_href"] = steps["dispute"]["href"] if "dispute" in steps else None
 
@@ -156,8 +162,8 @@ def _repair_context(
     with web.service.writer() as store:
         try:
             detail = record_detail(store, subject, source_id, record_id, lang=page.lang, today=today)
-        except WorkflowError as exc:  # not a record of theirs: as if it did not exist
-            raise NotFoundError(_no_record(record_id, acting)) from exc
+        except (WorkflowError, NotFoundError) as exc:  # not a record of theirs: as if it did not exist
+            raise NotFoundError(_no_record(page, record_id, acting, exc)) from exc
         eligibility = repair_eligibility(store, subject, source_id, record_id, today=today)
         org = org_header(store, acting)
     if acting is not None:
@@ -173,7 +179,7 @@ def _repair_context(
         "record_id": record_id,
         "answer_days": ANSWER_DAYS,
         "today": today.isoformat(),
-        "applied": page.query("applied"),
+        "applied": confirmed(page.query("applied"), (r["repair_id"] for r in detail.get("repairs", []))),
         "statement": page.form.get("statement", ""),
         "commitment": page.form.get("commitment", ""),
         "evidence": page.form.get("evidence", ""),
@@ -183,10 +189,14 @@ def _repair_context(
     }
 
 
-def _no_record(record_id: str, acting: Acting | None) -> str:
+def _no_record(page: Page, record_id: str, acting: Acting | None = None, exc: Exception | None = None) -> str:
+    """Why a record's page is not found, in the page's language (the registry says it in English): no such record
+    in the file (the resident's, or the organisation's), or one that is no negative record."""
+    if isinstance(exc, NotFoundError) and exc.code == "not_negative":
+        return page.t("notfound_not_negative", record=repr(record_id[:128]))
     if acting is None:
-        return f"no record {record_id!r} in your file"
-    return f"no record {record_id!r} in the file of organisation {acting.subject_id}"
+        return page.t("notfound_record", record=repr(record_id[:128]))
+    return page.t("notfound_org_record", record=repr(record_id[:128]), org=acting.subject_id)
 
 
 def org_header(store: Store, acting: Acting | None) -> dict[str, Any] | None:
@@ -238,7 +248,7 @@ def _apply(web: Web, page: Page, acting: Acting | None = None) -> Response:
                 )
         except WorkflowError as exc:
             if exc.code in ("unknown_record", "not_your_record", "unknown_source"):
-                raise NotFoundError(_no_record(record_id, acting)) from None
+                raise NotFoundError(_no_record(page, record_id, acting)) from None
             key = _FAILURES.get(exc.code)
             failure = page.t(key) if key else str(exc)
         else:
@@ -253,9 +263,12 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me/listings/{listing_id}")
     @web.page("resident")
     def listing(page: Page) -> Response:
-        listing_id = _int(page.request.path_params["listing_id"])
+        raw = str(page.request.path_params["listing_id"])
         with web.service.writer() as store:
-            detail = listing_detail(store, _subject(page), listing_id, lang=page.lang, today=resolve_today())
+            try:
+                detail = listing_detail(store, _subject(page), _int(raw), lang=page.lang, today=resolve_today())
+            except NotFoundError:  # another's or none: told in the page's language, quoting what was asked
+                raise NotFoundError(page.t("notfound_listing", listing=repr(raw[:20]))) from None
         return page.render("me_listing.html", section="overview", detail=detail, kind="listing")
 
     @router.get("/me/records/detail")
@@ -267,8 +280,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 detail = record_detail(
                     store, _subject(page), source_id, record_id, lang=page.lang, today=resolve_today()
                 )
-            except WorkflowError as exc:
-                raise NotFoundError(f"no record {record_id!r} in your file") from exc
+            except (WorkflowError, NotFoundError) as exc:
+                raise NotFoundError(_no_record(page, record_id, exc=exc)) from exc
         if detail["listing_id"] is not None:
             detail["listing_href"] = f"/me/listings/{detail['listing_id']}"
         return page.render("me_listing.html", section="records", detail=detail, kind="record")
@@ -329,8 +342,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def repair_review(page: Page) -> Response:
         assert page.who is not None
         repair_id = _int(page.request.path_params["repair_id"])
-        with web.service.writer() as store:
-            start_review(store, repair_id, page.who.actor, today=resolve_today())
+        try:
+            with web.service.writer() as store:
+                start_review(store, repair_id, page.who.actor, today=resolve_today())
+        except NotFoundError:
+            raise _no_repair(page) from None
         return page.redirect(f"/ops/repairs/{repair_id}?reviewing=1")
 
     @router.post("/ops/repairs/{repair_id}/decision")
@@ -349,11 +365,21 @@ def add_routes(router: APIRouter, web: Web) -> None:
             try:
                 with web.service.writer() as store:
                     decide_repair(store, repair_id, outcome, reason, page.who.actor, today=resolve_today())
-            except WorkflowError as exc:
-                failure = str(exc)
+            except NotFoundError:
+                raise _no_repair(page) from None
+            except WorkflowError as exc:  # in the page's language (a second press of the button: decided already)
+                key = _DECISION_FAILURES.get(exc.code) or _FAILURES.get(exc.code)
+                failure = page.t(key) if key else str(exc)
             else:
                 return page.redirect(f"/ops/repairs/{repair_id}?decided=1")
         return page.render("ops_repair.html", 400, section="cases", failure=failure, **_case(web, page))
+
+
+def _no_repair(page: Page) -> NotFoundError:
+    """No application of the page's address (none, or no whole number): in the page's language, quoting what was
+    asked (the registry's English said ``no repair application -1`` for ``x``)."""
+    raw = str(page.request.path_params["repair_id"])[:20]
+    return NotFoundError(page.t("notfound_repair", repair=repr(raw)))
 
 
 def _case(web: Web, page: Page) -> dict[str, Any]:
@@ -361,9 +387,10 @@ def _case(web: Web, page: Page) -> dict[str, Any]:
     repair_id = _int(page.request.path_params["repair_id"])
     today = resolve_today()
     with web.service.writer() as store:
-        if repair_id < 0:
-            raise NotFoundError(f"no repair application {page.request.path_params['repair_id']}")
-        r = get_repair(store, repair_id)
+        try:
+            r = get_repair(store, repair_id)
+        except NotFoundError:
+            raise _no_repair(page) from None
         eligibility = repair_eligibility(
             store, r["subject_id"], r["source_id"], r["record_id"], today=today, policy_id=r["policy_id"] or None
         )

@@ -29,7 +29,7 @@ from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
 from socialcredit.web.codes import name_codes, name_listings, tier_label
-from socialcredit.web.core import Page, Web, whole_number
+from socialcredit.web.core import Page, Web, confirmed, whole_number
 from socialcredit.web.disputes_page import dispute_refusal, resident_dispute_page
 from socialcredit.web.freeze_page import freeze_context
 from socialcredit.web.repair_pages import (
@@ -41,7 +41,9 @@ from socialcredit.web.repair_pages import (
     service_reasons,
 )
 
-__all__ = ["add_routes", "file_context"]
+__all__ = ["add_routes", "file_context", "inquiries_page"]
+
+INQUIRIES_SHOWN = 50  # who asked, a page of /me/inquiries
 
 
 def _subject(page: Page) -> str:
@@ -104,7 +106,52 @@ def file_context(
             desc=page.t("chart_dimensions_desc"),
         )
     name_codes(report, page.lang)
+    _name_inquiries(store, report, page.lang)
     return report
+
+
+def _name_inquiries(store: Store, report: dict[str, Any], lang: str) -> None:
+    """Each inquiry's policy and service by the names the policy version it was decided under gives them: a page
+    without the scores (``/me/inquiries``) named the service by its code ("air travel" on a Chinese page), and
+    every page the policy by its id ("依据政策 beijing 2026.2")."""
+    policies: dict[tuple[str, str], Policy | None] = {}
+    for q in report.get("inquiries", []):
+        if not q.get("policy_id"):
+            continue
+        key = (str(q["policy_id"]), str(q["policy_version"]))
+        if key not in policies:
+            try:
+                policies[key] = get_policy(store, *key).policy
+            except NotFoundError:
+                policies[key] = None
+        policy = policies[key]
+        if policy is None:
+            continue
+        q["policy_name"] = policy.name.get(lang)
+        service = next((svc for svc in policy.services if svc.id == q.get("service")), None)
+        if service is not None:
+            q["service_name"] = service.name.get(lang)
+
+
+def inquiries_page(page: Page, report: dict[str, Any], path: str) -> dict[str, Any] | Response:
+    """Keep one page of the report's inquiries (``?page=``, newest first, INQUIRIES_SHOWN a page) and return the
+    paging (the total, the pages, the previous and next page's address at ``path``), or the 400 page of a page number
+    out of bounds. A resident asked about 10 000 times (every ticket bought is asked) was sent all of them, 3.3 MB."""
+    raw = page.query("page", "1") or "1"
+    number = whole_number(raw, 8)
+    everyone = report["inquiries"]
+    pages = max(1, -(-len(everyone) // INQUIRIES_SHOWN))
+    if number is None or not 1 <= number <= pages:
+        failure = page.t("inquiries_err_page", most=pages, sent=repr(raw[:20]))
+        return page.error(400, "error_bad_request_title", failure)
+    report["inquiries"] = everyone[(number - 1) * INQUIRIES_SHOWN : number * INQUIRIES_SHOWN]
+    return {
+        "total": len(everyone),
+        "page": number,
+        "pages": pages,
+        "prev": f"{path}?page={number - 1}" if number > 1 else None,
+        "next": f"{path}?page={number + 1}" if number < pages else None,
+    }
 
 
 def add_routes(router: APIRouter, web: Web) -> None:
@@ -158,9 +205,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             rows: list[dict[str, Any]] = []  # the records as the file read them: read once for the page
             report = own_file(store, page, "resident portal: records", ("records",), rows)
             records_context(store, page, _subject(page), report, resolve_today(), rows)  # negative records' details
-        return page.render(
-            "me_records.html", report=report, section="records", dispute_links=True, contested=page.query("contested")
-        )
+        contested = confirmed(page.query("contested"), (d["dispute_id"] for d in report.get("link_disputes", [])))
+        return page.render("me_records.html", report=report, section="records", dispute_links=True, contested=contested)
 
     @router.post("/me/links/{identity_id}/dispute")
     @web.page("resident")
@@ -190,10 +236,16 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def inquiries(page: Page) -> Response:
         with web.service.writer() as store:
+            # the journal's inquiries first (a decision a moment ago), as the API's file does: the background flush
+            # lags while the writer is busy, and the resident who refreshed right after a decision did not see it
+            web.service.flush_inquiries()
             report = own_file(store, page, "resident portal: inquiries", ("inquiries",))
+        paging = inquiries_page(page, report, "/me/inquiries")
+        if isinstance(paging, Response):
+            return paging
         # the resident's freezes and alerts are listed with who asked (web/freeze_page.py)
         history = freeze_context(web, page)["history"]
-        return page.render("me_inquiries.html", report=report, section="inquiries", history=history)
+        return page.render("me_inquiries.html", report=report, section="inquiries", history=history, paging=paging)
 
     @router.get("/me/disputes")
     @web.page("resident")
@@ -232,7 +284,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 d = get_dispute(store, dispute_id) if dispute_id > 0 else None
                 acting = None if d is None else acting_on(store, _subject(page), str(d["subject_id"]), resolve_today())
                 if acting is None:
-                    raise NotFoundError(f"no dispute {raw}")
+                    raise NotFoundError(page.t("notfound_dispute", dispute=repr(raw[:20])))
                 add_information(
                     store,
                     dispute_id,
@@ -264,6 +316,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
             return page.error(400, "error_bad_request_title", page.t("consent_choice_missing"))
         assert page.who is not None
         with web.service.writer() as store:
+            if category not in store.catalog.categories:  # the registry's refusal is in English and lists codes
+                known = "、".join if page.lang == "zh" else ", ".join
+                names = known(c.name.get(page.lang) for c in store.catalog.categories.values())
+                failure = page.t("consent_category_unknown", category=repr(category[:64]), known=names)
+                return page.error(400, "error_bad_request_title", failure)
             set_consent(store, _subject(page), category, choice == "yes", actor=page.who.actor)
         return page.redirect(f"/me/consents?saved={category}")
 
@@ -273,6 +330,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         """Everything the registry holds about the resident, as JSON to keep (the export is audited)."""
         assert page.who is not None
         with web.service.writer() as store:
+            web.service.flush_inquiries()  # every inquiry answered so far (as the API's file)
             file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
         body = json.dumps(file, ensure_ascii=False, indent=2, default=str)
         return Response(
@@ -287,6 +345,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         """The same file as one page to read, print or save."""
         assert page.who is not None
         with web.service.writer() as store:
+            web.service.flush_inquiries()  # every inquiry answered so far (as the API's file)
             file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
             names = file_names(store, file, page.lang)
             catalog = store.catalog
@@ -354,8 +413,9 @@ def _disputes(web: Web, page: Page, acting: Acting | None = None) -> dict[str, A
         "disputes": mine,
         "repairs": repairs,
         "records": records,
-        "filed": page.query("filed"),
-        "added": page.query("added"),
+        # the banners of a dispute just filed or added to: only one of the page's own disputes
+        "filed": confirmed(page.query("filed"), (d["dispute_id"] for d in mine)),
+        "added": confirmed(page.query("added"), (d["dispute_id"] for d in mine)),
         "chosen": page.form.get("record", page.query("record")),
         "reason": page.form.get("reason", ""),
         "evidence": page.form.get("evidence", ""),
@@ -387,4 +447,4 @@ def _consents(web: Web, page: Page) -> dict[str, Any]:
                 "policies": needing,
             }
         )
-    return {"categories_rows": rows, "saved": page.query("saved")}
+    return {"categories_rows": rows, "saved": confirmed(page.query("saved"), catalog.categories)}

@@ -295,7 +295,7 @@ def record_detail(
     policies = policies_in_use(store)
     graded = _gravest(policies, row)
     if graded is None:
-        raise NotFoundError(f"record {record_id!r} is not a negative record with a severity class")
+        raise NotFoundError(f"record {record_id!r} is not a negative record with a severity class", code="not_negative")
     loaded, severity = graded
     eligibility = repair_eligibility(store, subject_id, source_id, record_id, today=today, record=row)
     until = [counts_until(lp, row) for lp in policies if matching(lp, row)]

@@ -39,6 +39,7 @@ from socialcredit.registry.words import ROLE_WORDS, STATUS_WORDS
 from socialcredit.store import Store, latest_subjects
 
 __all__ = [
+    "MAX_PAGE",
     "MAX_QUERY",
     "PAGE_SIZE",
     "ROLES",
