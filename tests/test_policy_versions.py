@@ -42,6 +42,20 @@ def reg(tmp_path: Path) -> Registry:
     return registry
 
 
+def test_an_operator_s_version_that_reads_as_the_shipped_one_stays_in_force(reg: Registry) -> None:
+    # 2026.02, published before versions that read alike were refused, made every `score --policy beijing` fail:
+    # the shipped 2026.2 was published on the way and refused as reading like it
+    theirs = beijing("2026.02")
+    reg.store.execute(
+        "INSERT INTO policies VALUES (?, ?, ?, ?, now())", ["beijing", "2026.02", theirs.sha256, theirs.text]
+    )
+    assert resolve_policy(reg.store, "beijing").sha256 == theirs.sha256
+    assert resolve_policy(reg.store, "beijing@2026.02").sha256 == theirs.sha256
+    with pytest.raises(NotFoundError, match=r"version '2026.7' \(published: 2026.02\)"):
+        resolve_policy(reg.store, "beijing@2026.7")  # and another version named publishes nothing on the way
+    assert reg.store.one("SELECT count(*) FROM policies WHERE policy_id = 'beijing'") == 1
+
+
 def test_a_published_newer_version_of_a_shipped_policy_is_the_one_scored(reg: Registry) -> None:
     # resolve_policy preferred the shipped text: after publishing 2026.3, `score --policy beijing` still ran 2026.2.
     assert SHIPPED.policy.version == "2026.2"

@@ -130,7 +130,11 @@ def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
         publish_policy(store, loaded, actor)
         return loaded
     policy_id, at, version = ref.partition("@")
-    shipped = _publish_shipped(store, policy_id, actor) if policy_id in BUILTIN_POLICIES else None
+    shipped = None
+    if policy_id in BUILTIN_POLICIES and (
+        not at or version_key(version) == version_key(builtin_policy(policy_id).policy.version)
+    ):  # (another version named: the shipped one is not published on the way)
+        shipped = _publish_shipped(store, policy_id, actor)
     if at:
         return get_policy(store, policy_id, version)
     if shipped is not None and newest_version(store, policy_id) == shipped.policy.version:
@@ -144,13 +148,15 @@ def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
 
 def _publish_shipped(store: Store, policy_id: str, actor: str) -> LoadedPolicy:
     """The shipped policy ``policy_id``, published unless the store has its version already (with this text, or
-    with the operator's own under that version: theirs stays, and is the one used)."""
+    with the operator's own under that version or one that reads alike, such as 2026.02 for 2026.2: theirs stays,
+    and is the one used)."""
     shipped = builtin_policy(policy_id)
     loaded = (
         parse_policy(shipped.text, shipped.origin, store.catalog) if shipped.catalog is not store.catalog else shipped
     )
     p = loaded.policy
-    if store.one("SELECT 1 FROM policies WHERE policy_id = ? AND version = ?", [p.id, p.version]) is None:
+    stored = store.execute("SELECT version FROM policies WHERE policy_id = ?", [p.id]).fetchall()
+    if all(version_key(str(v)) != version_key(p.version) for (v,) in stored):
         publish_policy(store, loaded, actor)
     return loaded
 
