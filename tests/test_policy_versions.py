@@ -18,6 +18,7 @@ from socialcredit.policy import LoadedPolicy, builtin_policy, parse_policy
 from socialcredit.registry.scoring.policies import (
     get_policy,
     newest_version,
+    parse_sent,
     publish_policy,
     resolve_policy,
     version_key,
@@ -225,3 +226,7 @@ def test_a_version_published_before_the_calculation_bound_still_loads(reg: Regis
     loaded = resolve_policy(reg.store, "beijing")
     assert (loaded.policy.version, loaded.sha256) == ("2026.3", old.sha256)
     assert score(reg.store, loaded, AS_OF).policy_version == "2026.3"
+    # sent again (POST /v1/policies, a Spark run's manifest): the same again, not refused (it answered 422)
+    assert parse_sent(reg.store, text, "request body").sha256 == old.sha256
+    with pytest.raises(PolicyError, match="this calculation of whole numbers can reach"):
+        parse_sent(reg.store, text.replace("2026.3", "2026.4", 1), "request body")

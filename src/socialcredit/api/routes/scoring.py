@@ -19,9 +19,10 @@ from socialcredit.errors import (
     PolicyError,
     WorkflowError,
 )
-from socialcredit.policy import BUILTIN_POLICIES, parse_policy
+from socialcredit.policy import BUILTIN_POLICIES
 from socialcredit.registry.scoring.policies import (
     newest_version,
+    parse_sent,
     publish_policy,
     published_policy_ids,
     published_text,
@@ -134,10 +135,9 @@ _INVALID_POLICY = {
 async def publish(party: Operator, service: ServiceDep, text: Annotated[str, Depends(_policy_body)]) -> JSONResponse:
     """Publish a policy version (YAML), validated against the store's catalog. The same id and version with other
     content is refused."""
-    with service.writer() as store:
-        catalog = store.catalog  # the latest published: a record type or category it adds is known
     try:
-        loaded = parse_policy(text, "request body", catalog)
+        with service.writer() as store:  # the latest published catalog: a record type or category it adds is known
+            loaded = parse_sent(store, text, "request body")
     except PolicyError as exc:
         return JSONResponse(
             {"error": {"code": "invalid_policy", "message": str(exc).splitlines()[0]}, "problems": exc.problems},

@@ -37,11 +37,10 @@ from socialcredit.backends.spark import EXPORT_FORMAT, SparkBackend, read_inputs
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import SocialCreditError
 from socialcredit.policy import LoadedPolicy
-from socialcredit.policy.load import parse_policy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.catalogs import catalog_text
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
-from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.policies import parse_sent, publish_policy
 from socialcredit.registry.scoring.runs import RunSummary, save_run
 from socialcredit.store import Store
 
@@ -268,7 +267,7 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
     watermark = int(source["watermark"])
     if watermark > int(store.one("SELECT value FROM counters WHERE name = 'seq'")):
         raise SocialCreditError(f"{folder}: the export is newer than this store (watermark {watermark})")
-    loaded = parse_policy(manifest["policy_text"], origin=f"{folder}/manifest.json", catalog=store.catalog)
+    loaded = parse_sent(store, manifest["policy_text"], f"{folder}/manifest.json")
     if loaded.sha256 != manifest["policy_sha256"]:
         raise SocialCreditError(f"{folder}/manifest.json: the policy text does not match its hash")
     publish_policy(store, loaded, actor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,15 @@ def _parsed(text: str, origin: str, catalog: _CatalogKey) -> LoadedPolicy:
     """Published versions never change: each text is parsed and validated once per process and catalog (a decision
     asks for its policy on every request; parsing the YAML took about 0.4 s)."""
     return parse_policy(text, origin, catalog.catalog, published=True)
+
+
+def parse_sent(store: Store, text: str, origin: str, catalog: Catalog | None = None) -> LoadedPolicy:
+    """A policy text sent to be published (a request, a Spark run's manifest), validated against ``catalog`` (the
+    store's by default): a text the store has published already is read as published texts are read back (the
+    checks added since it was published do not refuse it again: see ``parse_policy``'s ``published``)."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    known = store.one("SELECT count(*) FROM policies WHERE sha256 = ?", [digest])
+    return parse_policy(text, origin, catalog or store.catalog, published=bool(known))
 
 
 def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
