@@ -210,10 +210,10 @@ def rongcheng_store(tmp_path: Path) -> Any:
         yield store
 
 
-def _problems(store: Any, text: str) -> list[str]:
+def _problems(store: Any, text: str, version: int = 2) -> list[str]:
     with pytest.raises(CatalogIncompatibleError) as caught:
         check_catalog(store, text, "c.yaml")
-    assert caught.value.problems[0] == "c.yaml: incompatible with the store's catalog (version 2):"
+    assert caught.value.problems[0] == f"c.yaml: incompatible with the store's catalog (version {version}):"
     return [p.strip() for p in caught.value.problems[1:]]
 
 
@@ -721,3 +721,29 @@ def test_a_commented_catalog_published_then_merged_keeps_every_comment_line(tmp_
     assert f"  {MERGE_MARK}\n  - student\n" in text
     assert f"  {MERGE_MARK}\n  company_role:\n" in text
     assert f"record_types: [company_role]  {MERGE_MARK}\n" in text
+
+
+def test_widening_a_field_s_bounds_past_a_published_calculation_is_refused(tmp_path: Path) -> None:
+    # The calculation bound holds a policy's whole numbers to 18 digits from its fields' bounds: a catalog that
+    # dropped a field's max was accepted, and every run failed once a record used the room it gave.
+    from socialcredit.policy import builtin_policy, parse_policy
+    from socialcredit.registry.scoring.policies import publish_policy
+
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
+        shipped = builtin_policy("beijing")
+        text = shipped.text.replace(f'version: "{shipped.policy.version}"', 'version: "2026.3"', 1).replace(
+            "    record_type: blood_donation\n",
+            '    record_type: blood_donation\n    when: "millilitres * 1000000000000000 > 0"\n',
+            1,
+        )
+        publish_policy(store, parse_policy(text, "bounded.yaml", store.catalog))  # 600 * 10^15: within 18 digits
+        shipped_text = shipped_catalog_text()
+        bounded = "millilitres: {type: integer, required: true, min: 50, max: 600}"
+        assert bounded in shipped_text
+        candidate = shipped_text.replace(bounded, "millilitres: {type: integer, required: true, min: 50}")
+        problems = _problems(store, candidate, version=1)
+        assert len(problems) == 1 and problems[0].startswith(
+            "policy beijing@2026.3 does not validate against the candidate: beijing@2026.3:"
+        )
+        assert "rule civic.blood_donation: when: this calculation of whole numbers can reach" in problems[0]
+        check_catalog(store, shipped_text.replace(bounded, bounded.replace("600", "700")), "c.yaml")  # 7 * 10^17

@@ -95,6 +95,9 @@ def _incompatibilities(store: Store, new: Catalog) -> list[str]:
                 parse_policy(loaded.text, name, new, published=True)
             except PolicyError as exc:
                 problems += [f"policy {name} does not validate against the candidate: {p}" for p in exc.problems]
+            else:  # and its calculations stay within bounds if they are under the catalog in force (wider field
+                # bounds would let a record overflow a calculation the policy was accepted with)
+                problems += _bounds_widened(loaded, name, old, new)
     columns = {str(r[0]): str(r[1]) for r in store.execute("DESCRIBE records").fetchall()}
     for fname, ftype in new.field_columns().items():
         have = columns.get(fname)
@@ -104,6 +107,19 @@ def _incompatibilities(store: Store, new: Catalog) -> list[str]:
                 f"({SQL_TYPES[ftype]}); a field keeps its type: give the new one another name"
             )
     return problems
+
+
+def _bounds_widened(loaded: LoadedPolicy, name: str, old: Catalog, new: Catalog) -> list[str]:
+    """The calculations of a published policy that are within bounds under ``old`` and not under ``new``."""
+    try:
+        parse_policy(loaded.text, name, old)
+    except PolicyError:  # published before calculations were bounded: nothing to keep
+        return []
+    try:
+        parse_policy(loaded.text, name, new)
+    except PolicyError as exc:
+        return [f"policy {name} does not validate against the candidate: {p}" for p in exc.problems]
+    return []
 
 
 def _field_column_names(store: Store) -> set[str]:
