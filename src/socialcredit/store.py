@@ -893,7 +893,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # statements, and DuckDB finds them through these indexes (registry/scoring/inputs.py ``_probed``). Built
         # at beijing in 11 s (subjects) and 49 s (consents, by identifier); registrations, consents and role records
         # are few beside records, so keeping them costs ingest little. (The scoring states are indexed too:
-        # registry/scoring/state.py.)
+        # registry/scoring/state.py.) DuckDB 1.5.5 refuses ALTER COLUMN ... TYPE and RENAME COLUMN on a table with an
+        # index ("Cannot alter entry"; ADD COLUMN works): a later migration that changes a column of subjects,
+        # consents or role_records drops these indexes first and creates them again in a migration of its own
+        # (migration 36's note: one transaction that drops an index read from the file and creates it aborts).
         """
         CREATE INDEX IF NOT EXISTS subjects_subject_key ON subjects (subject_key);
         CREATE INDEX IF NOT EXISTS consents_subject_id ON consents (subject_id);
