@@ -128,6 +128,9 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         "  1. [LIST_JUDGMENT_DEFAULTER] judgment defaulter — Fulfil the judgment to leave the list.",
         "  2. [COURT_UNFULFILLED] court judgment not fulfilled (-100) — Fulfil the judgment; once the court records "
         "it, the points and the listing end.",
+        "What would change it:",  # as --json and the API give it (the text lacked it)
+        "  - pay the outstanding judgment of 80 000 yuan (record C-1 from courts); the court then records it "
+        "fulfilled; at the latest its publication ends on 2029-10-29",
     ]
     granted = json.loads(
         run("decide", PAYER, "high_speed_rail", "--purpose", "ticket purchase", "--json", db=city).stdout
@@ -138,6 +141,12 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         ("railway", "high_speed_rail", "ticket purchase", "refused")
     ]
     assert "The audit log is intact" in run("audit", "verify", db=city).stdout
+    zh = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", "zh", db=city)
+    assert zh.stdout.splitlines()[-2:] == [
+        "如何改变结果：",
+        "  - 履行未执行的判决（金额 80 000 元；记录 C-1，来源 courts），法院随后登记为已履行；"
+        "其公示最迟于 2029-10-29 结束",
+    ]
     # decide and consent take the identifier as a person types it too, and answer with the one registered
     typed = f" {PAYER[:6]} {PAYER[6:]}".translate(str.maketrans("0123", "０１２３"))
     again = json.loads(
@@ -343,3 +352,22 @@ def test_a_lint_error_exits_1_from_the_console_script(tmp_path: Path) -> None:
     assert linted.returncode == 1 and " error" in linted.stdout
     clean = subprocess.run([CLI, "policy", "lint", "beijing", "--profile", "cn"], capture_output=True, text=True)
     assert clean.returncode == 0
+
+
+@pytest.mark.slow
+def test_the_demo_says_what_would_change_its_refusal(tmp_path: Path) -> None:
+    """The demo's refused ticket ends with the actions that would change it, as `decide` gives them."""
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    demo = subprocess.run(
+        [CLI, "demo", "--no-serve", "--residents", "300", "--db", "demo.duckdb"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert (demo.returncode, demo.stderr) == (0, ""), demo.stderr
+    lines = demo.stdout.splitlines()
+    at = lines.index("What would change it:")
+    assert lines[at - 1].startswith("  4. [") and lines[at + 1].startswith("  - pay the outstanding judgment of ")
+    assert lines[at + 2] == ""  # then the file's command

@@ -395,6 +395,10 @@ def decide(
     for i, r in enumerate(d.reasons, 1):
         pts = "" if r.points is None else f" ({r.points:+g})"
         out.print(f"  {i}. [{r.code}] {r.text}{pts}" + (f" — {r.advice}" if r.advice else ""))
+    if d.actions:  # what would change a refusal, as --json and the API give it (in --lang)
+        out.print("如何改变结果：" if lang == "zh" else "What would change it:", markup=False)
+        for action in d.actions:
+            out.print(f"  - {action}", markup=False)
     for e in ended:
         out.print(
             f"Note: the score and reasons are from run {d.run_id} (as of {e['as_of']}); since then the {e['list_id']} "
