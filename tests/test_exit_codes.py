@@ -275,6 +275,35 @@ def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:
     assert proc.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ("list", "blacklist", "--limit", "-1", "--db", "{tmp}/s.duckdb"),
+            "Error: Invalid value for '--limit': ",
+        ),  # was exit 3, SQL's LIMIT
+        (
+            ("list", "top", "--limit", "0", "--db", "{tmp}/s.duckdb"),
+            "Error: Invalid value for '--limit': ",
+        ),  # was 'No one on the top.'
+        (("generate", "--years", "0", "--out", "{tmp}/city"), "Error: Invalid value for '--years': "),  # was exit 3
+        (
+            ("demo", "--residents", "0", "--no-serve", "--db", "{tmp}/d.duckdb"),
+            "Error: Invalid value for '--residents': ",
+        ),
+    ],
+    ids=["negative-limit", "zero-limit", "no-years", "no-residents"],
+)
+def test_a_count_below_one_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], error: str) -> None:
+    proc = sc(*(a.format(tmp=tmp_path) for a in args))
+    assert (proc.returncode, last_error(proc), proc.stdout) == (
+        2,
+        error + "Input should be greater than or equal to 1",
+        "",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
 def test_a_group_without_its_command_prints_its_help_and_exits_2() -> None:
     proc = sc("region")
     assert proc.returncode == 2

@@ -412,7 +412,7 @@ def decide(
 def list_(
     which: Annotated[ListName, typer.Argument(help="blacklist, redlist or top.", metavar="LIST")],
     policy: Annotated[str | None, typer.Option(help="Policy (default: latest run).")] = None,
-    limit: Annotated[int, typer.Option(help="How many rows.", metavar="N")] = 50,
+    limit: Annotated[int, typer.Option(help="How many rows.", metavar="N", min=1)] = 50,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -805,7 +805,7 @@ def audit_key(db: DbOpt = DEFAULT_DB) -> None:
 @app.command(rich_help_panel=RECORDS)
 def generate(
     residents: Annotated[int, typer.Option(help="How many residents (adults).", metavar="N")] = 200_000,
-    years: Annotated[int, typer.Option(help="Years of records.", metavar="N")] = 3,
+    years: Annotated[int, typer.Option(help="Years of records.", metavar="N", min=1)] = 3,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same population.", metavar="N")] = 0,
     folder: Annotated[Path, typer.Option("--out", help="Folder to write Parquet files into.", metavar="DIR")] = Path(
         "population"
@@ -1137,7 +1137,7 @@ def demo(
     db: Annotated[Path, typer.Option("--db", help="Store to build.", metavar="FILE")] = Path(
         "socialcredit-demo.duckdb"
     ),
-    residents: Annotated[int, typer.Option(help="Residents of the generated city.", metavar="N")] = 200_000,
+    residents: Annotated[int, typer.Option(help="Residents of the generated city.", metavar="N", min=1)] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated city.", metavar="N")] = 0,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after scoring; do not serve the pages.")] = False,
     port: Annotated[int, typer.Option(help="Port of the pages (on 127.0.0.1).")] = 8000,
