@@ -371,3 +371,26 @@ def test_the_demo_says_what_would_change_its_refusal(tmp_path: Path) -> None:
     at = lines.index("What would change it:")
     assert lines[at - 1].startswith("  4. [") and lines[at + 1].startswith("  - pay the outstanding judgment of ")
     assert lines[at + 2] == ""  # then the file's command
+
+
+@pytest.mark.slow
+def test_a_name_with_brackets_is_shown_as_written(city: Path, tmp_path: Path) -> None:
+    """Names come from the sources' files: `[/]` or `[bold]` in one is text, not the terminal's markup (before, list
+    exited 3 with MarkupError and show dropped the brackets)."""
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(f"subject_id,name,district,profession\n{DEFAULTER},王[/]伟 [bold]Wang,朝阳区,retail\n", "utf-8")
+    run("ingest", str(renamed), "--source", "civil_affairs", db=city)
+    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    listed = run("list", "blacklist", db=city, check=False)
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert listed.stdout.splitlines()[1].split() == [
+        DEFAULTER,
+        "王[/]伟",
+        "[bold]Wang",
+        "900",
+        "B",
+        "judgment_defaulter",
+    ]
+    shown = run("show", DEFAULTER, db=city).stdout.splitlines()[0]
+    assert shown == f"王[/]伟 [bold]Wang {DEFAULTER} (person, retail, 朝阳区)"

@@ -73,7 +73,7 @@ app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
 app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
 app.command("link", rich_help_panel=REGIONS)(link_command)  # link any two tables with a model (docs/linkage.md)
 
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, markup=False)  # names and texts from sources are shown as written: markup=True to style
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("socialcredit")
 
@@ -130,8 +130,9 @@ def init(db: DbOpt = DEFAULT_DB) -> None:
             out.print(f"Created an encrypted store (AES-GCM) at {db}.")
         else:
             out.print(
-                f"[bold yellow]Created an UNENCRYPTED store at {db}.[/] It will hold personal data: "
-                f"set {KEY_ENV} to a secret key before `init` to encrypt it."
+                f"[bold yellow]Created an UNENCRYPTED store at {escape(str(db))}.[/] It will hold personal data: "
+                f"set {KEY_ENV} to a secret key before `init` to encrypt it.",
+                markup=True,
             )
 
 
@@ -171,8 +172,9 @@ def ingest(
         _json(report.as_dict())
     else:
         out.print(
-            f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
-            f"[red]{report.rejected} rejected[/] (batch {report.batch_id})"
+            f"{escape(str(file))}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} "
+            f"unchanged, [red]{report.rejected} rejected[/] (batch {report.batch_id})",
+            markup=True,
         )
         for e in report.errors[:20]:
             out.print(f"  {file}: {e}")
@@ -287,13 +289,16 @@ def show(
         _json(report)
         return
     s = report["subject"]
-    out.print(f"[bold]{s['name']}[/] {s['subject_id']} ({s['kind']}, {s['profession'] or '-'}, {s['district'] or '-'})")
+    about = f"{s['subject_id']} ({s['kind']}, {s['profession'] or '-'}, {s['district'] or '-'})"
+    out.print(f"[bold]{escape(str(s['name']))}[/] {escape(about)}", markup=True)
     for sc in report["scores"]:
         lists = ", ".join(f"{x['list']} ({x['reason']})" for x in sc["lists"]) or "none"
+        head = escape(f"{sc['policy']} {sc['policy_version']}")
         out.print(
-            f"\n[bold]{sc['policy']} {sc['policy_version']}[/] run {sc['run_id']} as of {sc['as_of']}: "
-            f"score [bold]{sc['score']}[/], tier [bold]{sc['tier']}[/], rank {sc['rank']} of {sc['of']}, "
-            f"percentile {sc['percentile']}; lists: {lists}"
+            f"\n[bold]{head}[/] run {sc['run_id']} as of {sc['as_of']}: "
+            f"score [bold]{sc['score']}[/], tier [bold]{escape(str(sc['tier']))}[/], rank {sc['rank']} of {sc['of']}, "
+            f"percentile {sc['percentile']}; lists: {escape(lists)}",
+            markup=True,
         )
         dims = Table("dimension", "points", "cap", title=None, box=None)
         for d in sc["dimensions"]:
@@ -340,8 +345,8 @@ def _print_links(report: dict[str, Any]) -> None:
         if link["linked_by"]:
             how += f" (by {link['linked_by']} on {link['linked_at']} UTC)"
         out.print(
-            f"\n[bold]Linked to {link['region']}[/] — number there {link['number']} (identity {link['identity_id']}): "
-            f"{how}",
+            f"\n[bold]Linked to {escape(str(link['region']))}[/] — number there {link['number']} "
+            f"(identity {link['identity_id']}): {escape(how)}",
             markup=True,
             highlight=False,
         )
@@ -387,8 +392,9 @@ def decide(
         return
     verdict = "[bold green]GRANTED[/]" if d.granted else "[bold red]REFUSED[/]"
     out.print(
-        f"{service} for {d.subject_id}: {verdict} (policy {d.policy_id} {d.policy_version}, run {d.run_id}, "
-        f"score {d.score}, tier {d.tier}, inquiry {d.inquiry_id})"
+        f"{escape(service)} for {d.subject_id}: {verdict} (policy {escape(f'{d.policy_id} {d.policy_version}')}, "
+        f"run {d.run_id}, score {d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",
+        markup=True,
     )
     if d.refusal:
         out.print(d.refusal)
@@ -736,7 +742,7 @@ def audit_verify(
         check = verify_audit_log(store, checkpoint, key)
     if check.problems:
         for p in check.problems:
-            out.print(f"[red]{escape(p.message)}[/]", highlight=False)
+            out.print(f"[red]{escape(p.message)}[/]", markup=True, highlight=False)
         n = len(check.problems)
         _failed(f"the audit log is not intact: {n} problem{'s' if n != 1 else ''} found")
     cp = check.checkpoint

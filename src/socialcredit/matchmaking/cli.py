@@ -28,7 +28,7 @@ match_app = typer.Typer(
     help="Baihe matchmaking: a relying party of the registry (its own store; the registry only over HTTP).",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, markup=False)  # texts from sources and clients are shown as written
 err = Console(stderr=True, soft_wrap=True)
 
 DbOpt = Annotated[
