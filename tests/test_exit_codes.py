@@ -304,6 +304,27 @@ def test_a_count_below_one_is_a_usage_error(tmp_path: Path, args: tuple[str, ...
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        # 99999 was taken modulo 65536: 'Serving ... on http://127.0.0.1:99999' while it listened on port 34463
+        (("serve", "--port", "99999"), "less than or equal to 65535"),
+        (("serve", "--port", "0"), "greater than or equal to 1"),  # any free port, while it said :0
+        (("demo", "--port", "65536"), "less than or equal to 65535"),
+        (("matchmaking", "serve", "--port", "-1"), "greater than or equal to 1"),
+    ],
+    ids=["serve-over", "serve-zero", "demo-over", "matchmaking-negative"],
+)
+def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], error: str) -> None:
+    proc = sc(*(a.format(tmp=tmp_path) for a in args), "--db", tmp_path / "s.duckdb", timeout=60)
+    assert (proc.returncode, last_error(proc), proc.stdout) == (
+        2,
+        f"Error: Invalid value for '--port': Input should be {error}",
+        "",
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing made, nothing served
+
+
 def test_a_group_without_its_command_prints_its_help_and_exits_2() -> None:
     proc = sc("region")
     assert proc.returncode == 2

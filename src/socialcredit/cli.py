@@ -1093,7 +1093,7 @@ def keys_link(
 @app.command(rich_help_panel=SERVICE)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Run the HTTP service (it owns the store while it runs; the OpenAPI spec is at /openapi.json)."""
@@ -1146,7 +1146,7 @@ def demo(
     residents: Annotated[int, typer.Option(help="Residents of the generated city.", metavar="N", min=1)] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated city.", metavar="N")] = 0,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after scoring; do not serve the pages.")] = False,
-    port: Annotated[int, typer.Option(help="Port of the pages (on 127.0.0.1).")] = 8000,
+    port: Annotated[int, typer.Option(help="Port of the pages (on 127.0.0.1).", min=1, max=65535)] = 8000,
 ) -> None:
     """The main job: a district-sized Beijing, scored under both policies, then its web pages.
 

@@ -214,7 +214,7 @@ def generate(
 @match_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8100,
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8100,
     registry_url: UrlOpt = DEFAULT_REGISTRY_URL,
     key: KeyOpt = "",
     db: DbOpt = DEFAULT_MATCH_DB,
