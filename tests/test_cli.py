@@ -284,6 +284,17 @@ def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
     run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
     black = json.loads(run("list", "blacklist", "--json", db=city).stdout)
     assert [(b["subject_id"], b["score"], b["criteria"]) for b in black] == [(DEFAULTER, 900, "judgment_defaulter")]
+    # Scored once: the defaulter is told (the notice), not yet listed; the list says so, as decisions and the public
+    # look-up hold it (before, he was shown as any member, and a ticket then granted to him).
+    assert [(b["listing"], b["effective_on"]) for b in black] == [("notice", "2026-12-31")]
+    granted = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", db=city).stdout
+    assert granted.startswith(f"high_speed_rail for {DEFAULTER}: GRANTED")
+    run("score", "--policy", "beijing", "--as-of", "2027-01-01", db=city)
+    table = run("list", "blacklist", db=city).stdout.splitlines()
+    assert [row.split() for row in table] == [
+        ["subject_id", "name", "score", "tier", "criteria", "listing", "effective_on"],
+        [DEFAULTER, "王伟", "900", "B", "judgment_defaulter", "effective", "2026-12-31"],
+    ]
     top = json.loads(run("list", "top", "--json", db=city).stdout)
     assert [(t["rank"], t["subject_id"], t["score"]) for t in top] == [(1, PAYER, 1002), (2, DEFAULTER, 900)]
 

@@ -422,7 +422,10 @@ def list_(
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run."""
+    """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run.
+
+    A blacklist member's listing is `effective` (decisions count it), `notice` (told, in effect from effective_on;
+    decisions and the public look-up do not count it yet) or `ended` since the run."""
     from socialcredit.registry.reporting.report import list_members, top_subjects
 
     with _store(db) as store:
