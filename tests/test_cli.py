@@ -405,3 +405,22 @@ def test_a_name_with_brackets_is_shown_as_written(city: Path, tmp_path: Path) ->
     ]
     shown = run("show", DEFAULTER, db=city).stdout.splitlines()[0]
     assert shown == f"王[/]伟 [bold]Wang {DEFAULTER} (person, retail, 朝阳区)"
+
+
+@pytest.mark.slow
+def test_an_amount_with_fen_is_grouped_as_a_whole_one(city: Path, tmp_path: Path) -> None:
+    """What would change a refusal groups the thousands of 39 367.29 yuan with a space, as of 80 000 yuan (it wrote
+    39,367.29)."""
+    fen = tmp_path / "fen.csv"
+    fen.write_text(
+        (tmp_path / "courts.csv").read_text("utf-8").splitlines()[0]
+        + "\n"
+        + (f"C-9,{DEFAULTER},court_judgment,2026-06-01,civil,39367.29,unfulfilled,true\n"),
+        "utf-8",
+    )
+    run("ingest", str(fen), "--source", "courts", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    for lang, said in (("en", "of 39 367.29 yuan (record C-9 from courts)"), ("zh", "（金额 39 367.29 元；记录 C-9")):
+        decided = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", lang, db=city)
+        assert said in decided.stdout, decided.stdout
