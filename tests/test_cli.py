@@ -424,3 +424,41 @@ def test_an_amount_with_fen_is_grouped_as_a_whole_one(city: Path, tmp_path: Path
     for lang, said in (("en", "of 39 367.29 yuan (record C-9 from courts)"), ("zh", "（金额 39 367.29 元；记录 C-9")):
         decided = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", lang, db=city)
         assert said in decided.stdout, decided.stdout
+
+
+@pytest.mark.slow
+def test_output_to_a_pipe_keeps_every_value_whole(city: Path, tmp_path: Path) -> None:
+    """Not a terminal, and no COLUMNS: a table is as wide as its values (it was cut at 80 columns, the identity
+    number to '110105198003040…'); COLUMNS, when set, still decides."""
+    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "SOCIALCREDIT_DB_KEY")}
+    piped = subprocess.run(
+        [CLI, "show", DEFAULTER, "--db", str(city)], capture_output=True, text=True, env=env, check=True
+    ).stdout.splitlines()
+    assert (
+        "  1  COURT_UNFULFILLED  court judgment not fulfilled  -100    Fulfil the judgment; once the court records it, "
+        "the points and the listing end. " in [f" {line}" for line in piped]
+    ), piped
+    rows = [line.split() for line in piped if line.startswith(" 2026-06-01")]
+    assert rows == [
+        [
+            "2026-06-01",
+            "courts",
+            "C-1",
+            "v1",
+            "court_judgment",
+            "amount=80000.0,",
+            "case_type=civil,",
+            "defaulter=True,",
+            "status=unfulfilled",
+            "counting",
+            "beijing:",
+            "court.unfulfilled",
+            "-100",
+        ]
+    ]
+    narrow = subprocess.run(
+        [CLI, "list", "blacklist", "--db", str(city)], capture_output=True, text=True, env=env | {"COLUMNS": "40"}
+    ).stdout
+    assert DEFAULTER not in narrow  # COLUMNS=40: cut to fit, as asked

@@ -39,6 +39,7 @@ from socialcredit.cli_help import (
     HelpGroup,
     JsonOpt,
     LangOpt,
+    OutputConsole,
     as_of_date,
 )
 from socialcredit.cli_lab import disparity_for_lint, register_lab
@@ -73,7 +74,7 @@ app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
 app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
 app.command("link", rich_help_panel=REGIONS)(link_command)  # link any two tables with a model (docs/linkage.md)
 
-out = Console(soft_wrap=True, markup=False)  # names and texts from sources are shown as written: markup=True to style
+out = OutputConsole(soft_wrap=True, markup=False)  # names and texts from sources as written: markup=True to style
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("socialcredit")
 
