@@ -402,6 +402,8 @@ def test_a_name_with_brackets_is_shown_as_written(city: Path, tmp_path: Path) ->
         "900",
         "B",
         "judgment_defaulter",
+        "notice",
+        "2026-12-31",
     ]
     shown = run("show", DEFAULTER, db=city).stdout.splitlines()[0]
     assert shown == f"王[/]伟 [bold]Wang {DEFAULTER} (person, retail, 朝阳区)"
