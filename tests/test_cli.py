@@ -128,6 +128,9 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         "  1. [LIST_JUDGMENT_DEFAULTER] judgment defaulter — Fulfil the judgment to leave the list.",
         "  2. [COURT_UNFULFILLED] court judgment not fulfilled (-100) — Fulfil the judgment; once the court records "
         "it, the points and the listing end.",
+        "What would change it:",  # as --json and the API give it (the text lacked it)
+        "  - pay the outstanding judgment of 80 000 yuan (record C-1 from courts); the court then records it "
+        "fulfilled; at the latest its publication ends on 2029-10-29",
     ]
     granted = json.loads(
         run("decide", PAYER, "high_speed_rail", "--purpose", "ticket purchase", "--json", db=city).stdout
@@ -138,6 +141,12 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         ("railway", "high_speed_rail", "ticket purchase", "refused")
     ]
     assert "The audit log is intact" in run("audit", "verify", db=city).stdout
+    zh = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", "zh", db=city)
+    assert zh.stdout.splitlines()[-2:] == [
+        "如何改变结果：",
+        "  - 履行未执行的判决（金额 80 000 元；记录 C-1，来源 courts），法院随后登记为已履行；"
+        "其公示最迟于 2029-10-29 结束",
+    ]
     # decide and consent take the identifier as a person types it too, and answer with the one registered
     typed = f" {PAYER[:6]} {PAYER[6:]}".translate(str.maketrans("0123", "０１２３"))
     again = json.loads(
@@ -275,6 +284,17 @@ def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
     run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
     black = json.loads(run("list", "blacklist", "--json", db=city).stdout)
     assert [(b["subject_id"], b["score"], b["criteria"]) for b in black] == [(DEFAULTER, 900, "judgment_defaulter")]
+    # Scored once: the defaulter is told (the notice), not yet listed; the list says so, as decisions and the public
+    # look-up hold it (before, he was shown as any member, and a ticket then granted to him).
+    assert [(b["listing"], b["effective_on"]) for b in black] == [("notice", "2026-12-31")]
+    granted = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", db=city).stdout
+    assert granted.startswith(f"high_speed_rail for {DEFAULTER}: GRANTED")
+    run("score", "--policy", "beijing", "--as-of", "2027-01-01", db=city)
+    table = run("list", "blacklist", db=city).stdout.splitlines()
+    assert [row.split() for row in table] == [
+        ["subject_id", "name", "score", "tier", "criteria", "listing", "effective_on"],
+        [DEFAULTER, "王伟", "900", "B", "judgment_defaulter", "effective", "2026-12-31"],
+    ]
     top = json.loads(run("list", "top", "--json", db=city).stdout)
     assert [(t["rank"], t["subject_id"], t["score"]) for t in top] == [(1, PAYER, 1002), (2, DEFAULTER, 900)]
 
@@ -343,3 +363,104 @@ def test_a_lint_error_exits_1_from_the_console_script(tmp_path: Path) -> None:
     assert linted.returncode == 1 and " error" in linted.stdout
     clean = subprocess.run([CLI, "policy", "lint", "beijing", "--profile", "cn"], capture_output=True, text=True)
     assert clean.returncode == 0
+
+
+@pytest.mark.slow
+def test_the_demo_says_what_would_change_its_refusal(tmp_path: Path) -> None:
+    """The demo's refused ticket ends with the actions that would change it, as `decide` gives them."""
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    demo = subprocess.run(
+        [CLI, "demo", "--no-serve", "--residents", "300", "--db", "demo.duckdb"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert (demo.returncode, demo.stderr) == (0, ""), demo.stderr
+    lines = demo.stdout.splitlines()
+    at = lines.index("What would change it:")
+    assert lines[at - 1].startswith("  4. [") and lines[at + 1].startswith("  - pay the outstanding judgment of ")
+    assert lines[at + 2] == ""  # then the file's command
+
+
+@pytest.mark.slow
+def test_a_name_with_brackets_is_shown_as_written(city: Path, tmp_path: Path) -> None:
+    """Names come from the sources' files: `[/]` or `[bold]` in one is text, not the terminal's markup (before, list
+    exited 3 with MarkupError and show dropped the brackets)."""
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(f"subject_id,name,district,profession\n{DEFAULTER},王[/]伟 [bold]Wang,朝阳区,retail\n", "utf-8")
+    run("ingest", str(renamed), "--source", "civil_affairs", db=city)
+    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    listed = run("list", "blacklist", db=city, check=False)
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert listed.stdout.splitlines()[1].split() == [
+        DEFAULTER,
+        "王[/]伟",
+        "[bold]Wang",
+        "900",
+        "B",
+        "judgment_defaulter",
+        "notice",
+        "2026-12-31",
+    ]
+    shown = run("show", DEFAULTER, db=city).stdout.splitlines()[0]
+    assert shown == f"王[/]伟 [bold]Wang {DEFAULTER} (person, retail, 朝阳区)"
+
+
+@pytest.mark.slow
+def test_an_amount_with_fen_is_grouped_as_a_whole_one(city: Path, tmp_path: Path) -> None:
+    """What would change a refusal groups the thousands of 39 367.29 yuan with a space, as of 80 000 yuan (it wrote
+    39,367.29)."""
+    fen = tmp_path / "fen.csv"
+    fen.write_text(
+        (tmp_path / "courts.csv").read_text("utf-8").splitlines()[0]
+        + "\n"
+        + (f"C-9,{DEFAULTER},court_judgment,2026-06-01,civil,39367.29,unfulfilled,true\n"),
+        "utf-8",
+    )
+    run("ingest", str(fen), "--source", "courts", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    for lang, said in (("en", "of 39 367.29 yuan (record C-9 from courts)"), ("zh", "（金额 39 367.29 元；记录 C-9")):
+        decided = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", lang, db=city)
+        assert said in decided.stdout, decided.stdout
+
+
+@pytest.mark.slow
+def test_output_to_a_pipe_keeps_every_value_whole(city: Path, tmp_path: Path) -> None:
+    """Not a terminal, and no COLUMNS: a table is as wide as its values (it was cut at 80 columns, the identity
+    number to '110105198003040…'); COLUMNS, when set, still decides."""
+    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "SOCIALCREDIT_DB_KEY")}
+    piped = subprocess.run(
+        [CLI, "show", DEFAULTER, "--db", str(city)], capture_output=True, text=True, env=env, check=True
+    ).stdout.splitlines()
+    assert (
+        "  1  COURT_UNFULFILLED  court judgment not fulfilled  -100    Fulfil the judgment; once the court records it, "
+        "the points and the listing end. " in [f" {line}" for line in piped]
+    ), piped
+    rows = [line.split() for line in piped if line.startswith(" 2026-06-01")]
+    assert rows == [
+        [
+            "2026-06-01",
+            "courts",
+            "C-1",
+            "v1",
+            "court_judgment",
+            "amount=80000.0,",
+            "case_type=civil,",
+            "defaulter=True,",
+            "status=unfulfilled",
+            "counting",
+            "beijing:",
+            "court.unfulfilled",
+            "-100",
+        ]
+    ]
+    narrow = subprocess.run(
+        [CLI, "list", "blacklist", "--db", str(city)], capture_output=True, text=True, env=env | {"COLUMNS": "40"}
+    ).stdout
+    assert DEFAULTER not in narrow  # COLUMNS=40: cut to fit, as asked

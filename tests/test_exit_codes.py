@@ -275,6 +275,56 @@ def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:
     assert proc.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ("list", "blacklist", "--limit", "-1", "--db", "{tmp}/s.duckdb"),
+            "Error: Invalid value for '--limit': ",
+        ),  # was exit 3, SQL's LIMIT
+        (
+            ("list", "top", "--limit", "0", "--db", "{tmp}/s.duckdb"),
+            "Error: Invalid value for '--limit': ",
+        ),  # was 'No one on the top.'
+        (("generate", "--years", "0", "--out", "{tmp}/city"), "Error: Invalid value for '--years': "),  # was exit 3
+        (
+            ("demo", "--residents", "0", "--no-serve", "--db", "{tmp}/d.duckdb"),
+            "Error: Invalid value for '--residents': ",
+        ),
+    ],
+    ids=["negative-limit", "zero-limit", "no-years", "no-residents"],
+)
+def test_a_count_below_one_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], error: str) -> None:
+    proc = sc(*(a.format(tmp=tmp_path) for a in args))
+    assert (proc.returncode, last_error(proc), proc.stdout) == (
+        2,
+        error + "Input should be greater than or equal to 1",
+        "",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        # 99999 was taken modulo 65536: 'Serving ... on http://127.0.0.1:99999' while it listened on port 34463
+        (("serve", "--port", "99999"), "less than or equal to 65535"),
+        (("serve", "--port", "0"), "greater than or equal to 1"),  # any free port, while it said :0
+        (("demo", "--port", "65536"), "less than or equal to 65535"),
+        (("matchmaking", "serve", "--port", "-1"), "greater than or equal to 1"),
+    ],
+    ids=["serve-over", "serve-zero", "demo-over", "matchmaking-negative"],
+)
+def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], error: str) -> None:
+    proc = sc(*(a.format(tmp=tmp_path) for a in args), "--db", tmp_path / "s.duckdb", timeout=60)
+    assert (proc.returncode, last_error(proc), proc.stdout) == (
+        2,
+        f"Error: Invalid value for '--port': Input should be {error}",
+        "",
+    )
+    assert list(tmp_path.iterdir()) == []  # nothing made, nothing served
+
+
 def test_a_group_without_its_command_prints_its_help_and_exits_2() -> None:
     proc = sc("region")
     assert proc.returncode == 2

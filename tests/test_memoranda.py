@@ -339,3 +339,26 @@ def test_the_command_line_checks_publishes_and_shows(tmp_path: Path) -> None:
         (17, "land_ministry", "property_purchase"),
         (18, "education_ministry", "private_school_fees"),
     ]
+
+
+def test_the_memorandum_in_force_is_the_newest_by_version_order(tmp_path: Path) -> None:
+    """As for policies: 10 comes after 9, and an older version published later does not replace the newest (the
+    latest by date of publication was taken before); a version that reads as a published one is refused."""
+    assert _cli("init", "--db", "m.duckdb", cwd=tmp_path).returncode == 0
+    for version in ("9", "10", "2"):
+        text = _memo(RAIL.replace("en: refused", f"en: refused under {version}")).replace('"1"', f'"{version}"')
+        (tmp_path / f"v{version}.yaml").write_text(text, "utf-8")
+        published = _cli("memorandum", "publish", f"v{version}.yaml", "--db", "m.duckdb", cwd=tmp_path)
+        said = f"Published memorandum test_memo version {version} (测试〔2026〕1号) for policy beijing.\n"
+        assert published.stdout == said
+    shown = _cli("memorandum", "show", "beijing", "--db", "m.duckdb", "--json", cwd=tmp_path)
+    assert [(r["memorandum"], r["version"], r["text"]) for r in json.loads(shown.stdout)] == [
+        ("test_memo", "10", "refused under 10")
+    ]
+    (tmp_path / "v09.yaml").write_text((tmp_path / "v9.yaml").read_text("utf-8").replace('"9"', '"09"'), "utf-8")
+    alike = _cli("memorandum", "publish", "v09.yaml", "--db", "m.duckdb", cwd=tmp_path)
+    assert (alike.returncode, alike.stderr.splitlines()[-1]) == (
+        2,
+        "error: v09.yaml: memorandum test_memo version 09 reads as the published version 9 (versions compare part "
+        "by part, numbers as numbers); give it a version of its own",
+    )

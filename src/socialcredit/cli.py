@@ -39,6 +39,7 @@ from socialcredit.cli_help import (
     HelpGroup,
     JsonOpt,
     LangOpt,
+    OutputConsole,
     as_of_date,
 )
 from socialcredit.cli_lab import disparity_for_lint, register_lab
@@ -73,7 +74,7 @@ app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
 app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
 app.command("link", rich_help_panel=REGIONS)(link_command)  # link any two tables with a model (docs/linkage.md)
 
-out = Console(soft_wrap=True)
+out = OutputConsole(soft_wrap=True, markup=False)  # names and texts from sources as written: markup=True to style
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("socialcredit")
 
@@ -130,8 +131,9 @@ def init(db: DbOpt = DEFAULT_DB) -> None:
             out.print(f"Created an encrypted store (AES-GCM) at {db}.")
         else:
             out.print(
-                f"[bold yellow]Created an UNENCRYPTED store at {db}.[/] It will hold personal data: "
-                f"set {KEY_ENV} to a secret key before `init` to encrypt it."
+                f"[bold yellow]Created an UNENCRYPTED store at {escape(str(db))}.[/] It will hold personal data: "
+                f"set {KEY_ENV} to a secret key before `init` to encrypt it.",
+                markup=True,
             )
 
 
@@ -171,8 +173,9 @@ def ingest(
         _json(report.as_dict())
     else:
         out.print(
-            f"{file}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} unchanged, "
-            f"[red]{report.rejected} rejected[/] (batch {report.batch_id})"
+            f"{escape(str(file))}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} "
+            f"unchanged, [red]{report.rejected} rejected[/] (batch {report.batch_id})",
+            markup=True,
         )
         for e in report.errors[:20]:
             out.print(f"  {file}: {e}")
@@ -287,13 +290,16 @@ def show(
         _json(report)
         return
     s = report["subject"]
-    out.print(f"[bold]{s['name']}[/] {s['subject_id']} ({s['kind']}, {s['profession'] or '-'}, {s['district'] or '-'})")
+    about = f"{s['subject_id']} ({s['kind']}, {s['profession'] or '-'}, {s['district'] or '-'})"
+    out.print(f"[bold]{escape(str(s['name']))}[/] {escape(about)}", markup=True)
     for sc in report["scores"]:
         lists = ", ".join(f"{x['list']} ({x['reason']})" for x in sc["lists"]) or "none"
+        head = escape(f"{sc['policy']} {sc['policy_version']}")
         out.print(
-            f"\n[bold]{sc['policy']} {sc['policy_version']}[/] run {sc['run_id']} as of {sc['as_of']}: "
-            f"score [bold]{sc['score']}[/], tier [bold]{sc['tier']}[/], rank {sc['rank']} of {sc['of']}, "
-            f"percentile {sc['percentile']}; lists: {lists}"
+            f"\n[bold]{head}[/] run {sc['run_id']} as of {sc['as_of']}: "
+            f"score [bold]{sc['score']}[/], tier [bold]{escape(str(sc['tier']))}[/], rank {sc['rank']} of {sc['of']}, "
+            f"percentile {sc['percentile']}; lists: {escape(lists)}",
+            markup=True,
         )
         dims = Table("dimension", "points", "cap", title=None, box=None)
         for d in sc["dimensions"]:
@@ -340,8 +346,8 @@ def _print_links(report: dict[str, Any]) -> None:
         if link["linked_by"]:
             how += f" (by {link['linked_by']} on {link['linked_at']} UTC)"
         out.print(
-            f"\n[bold]Linked to {link['region']}[/] — number there {link['number']} (identity {link['identity_id']}): "
-            f"{how}",
+            f"\n[bold]Linked to {escape(str(link['region']))}[/] — number there {link['number']} "
+            f"(identity {link['identity_id']}): {escape(how)}",
             markup=True,
             highlight=False,
         )
@@ -387,14 +393,19 @@ def decide(
         return
     verdict = "[bold green]GRANTED[/]" if d.granted else "[bold red]REFUSED[/]"
     out.print(
-        f"{service} for {d.subject_id}: {verdict} (policy {d.policy_id} {d.policy_version}, run {d.run_id}, "
-        f"score {d.score}, tier {d.tier}, inquiry {d.inquiry_id})"
+        f"{escape(service)} for {d.subject_id}: {verdict} (policy {escape(f'{d.policy_id} {d.policy_version}')}, "
+        f"run {d.run_id}, score {d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",
+        markup=True,
     )
     if d.refusal:
         out.print(d.refusal)
     for i, r in enumerate(d.reasons, 1):
         pts = "" if r.points is None else f" ({r.points:+g})"
         out.print(f"  {i}. [{r.code}] {r.text}{pts}" + (f" — {r.advice}" if r.advice else ""))
+    if d.actions:  # what would change a refusal, as --json and the API give it (in --lang)
+        out.print("如何改变结果：" if lang == "zh" else "What would change it:", markup=False)
+        for action in d.actions:
+            out.print(f"  - {action}", markup=False)
     for e in ended:
         out.print(
             f"Note: the score and reasons are from run {d.run_id} (as of {e['as_of']}); since then the {e['list_id']} "
@@ -408,11 +419,14 @@ def decide(
 def list_(
     which: Annotated[ListName, typer.Argument(help="blacklist, redlist or top.", metavar="LIST")],
     policy: Annotated[str | None, typer.Option(help="Policy (default: latest run).")] = None,
-    limit: Annotated[int, typer.Option(help="How many rows.", metavar="N")] = 50,
+    limit: Annotated[int, typer.Option(help="How many rows.", metavar="N", min=1)] = 50,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run."""
+    """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run.
+
+    A blacklist member's listing is `effective` (decisions count it), `notice` (told, in effect from effective_on;
+    decisions and the public look-up do not count it yet) or `ended` since the run."""
     from socialcredit.registry.reporting.report import list_members, top_subjects
 
     with _store(db) as store:
@@ -727,7 +741,7 @@ def audit_verify(
         check = verify_audit_log(store, checkpoint, key)
     if check.problems:
         for p in check.problems:
-            out.print(f"[red]{escape(p.message)}[/]", highlight=False)
+            out.print(f"[red]{escape(p.message)}[/]", markup=True, highlight=False)
         n = len(check.problems)
         _failed(f"the audit log is not intact: {n} problem{'s' if n != 1 else ''} found")
     cp = check.checkpoint
@@ -796,7 +810,7 @@ def audit_key(db: DbOpt = DEFAULT_DB) -> None:
 @app.command(rich_help_panel=RECORDS)
 def generate(
     residents: Annotated[int, typer.Option(help="How many residents (adults).", metavar="N")] = 200_000,
-    years: Annotated[int, typer.Option(help="Years of records.", metavar="N")] = 3,
+    years: Annotated[int, typer.Option(help="Years of records.", metavar="N", min=1)] = 3,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same population.", metavar="N")] = 0,
     folder: Annotated[Path, typer.Option("--out", help="Folder to write Parquet files into.", metavar="DIR")] = Path(
         "population"
@@ -1078,7 +1092,7 @@ def keys_link(
 @app.command(rich_help_panel=SERVICE)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Run the HTTP service (it owns the store while it runs; the OpenAPI spec is at /openapi.json)."""
@@ -1128,10 +1142,10 @@ def demo(
     db: Annotated[Path, typer.Option("--db", help="Store to build.", metavar="FILE")] = Path(
         "socialcredit-demo.duckdb"
     ),
-    residents: Annotated[int, typer.Option(help="Residents of the generated city.", metavar="N")] = 200_000,
+    residents: Annotated[int, typer.Option(help="Residents of the generated city.", metavar="N", min=1)] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated city.", metavar="N")] = 0,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after scoring; do not serve the pages.")] = False,
-    port: Annotated[int, typer.Option(help="Port of the pages (on 127.0.0.1).")] = 8000,
+    port: Annotated[int, typer.Option(help="Port of the pages (on 127.0.0.1).", min=1, max=65535)] = 8000,
 ) -> None:
     """The main job: a district-sized Beijing, scored under both policies, then its web pages.
 

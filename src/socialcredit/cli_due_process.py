@@ -12,16 +12,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from socialcredit.cli_help import DUE_PROCESS, RECORDS, DbOpt, JsonOpt, TodayOpt, compacted, day_option
+from socialcredit.cli_help import (
+    DUE_PROCESS,
+    RECORDS,
+    DbOpt,
+    JsonOpt,
+    OutputConsole,
+    TodayOpt,
+    compacted,
+    day_option,
+)
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["register_due_process"]
 
-out = Console(soft_wrap=True, markup=False, highlight=False)  # residents' and sources' texts are shown as written
+out = OutputConsole(soft_wrap=True, markup=False, highlight=False)  # residents' and sources' texts are shown as written
 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (recorded in the audit log).", metavar="NAME")]
 

@@ -9,10 +9,12 @@ listed panel by panel in the order of :data:`PANELS`, the main job first.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console, ConsoleDimensions
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from socialcredit.clock import parse_day
@@ -34,6 +36,7 @@ __all__ = [
     "HelpGroup",
     "JsonOpt",
     "LangOpt",
+    "OutputConsole",
     "TodayOpt",
     "compacted",
     "readable_metavars",
@@ -145,3 +148,21 @@ def day_option(value: str | None, option: str) -> dt.date | None:
         return parse_day(value)
     except ValueError as exc:
         raise SocialCreditError(f"{option} {exc}") from None
+
+
+class OutputConsole(Console):
+    """The console of a command's output. Written to a file or a pipe (not a terminal) and with no COLUMNS set, it
+    has no width to fit: a table keeps every identity number, date and record id whole (at the 80 or terminal
+    columns a console falls back to, ``socialcredit list blacklist > black.txt`` cut them to '110107198009215…').
+    COLUMNS, when set, still decides."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = super().size
+        if self.is_terminal or "COLUMNS" in os.environ:
+            return dims
+        return ConsoleDimensions(10_000, dims.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size

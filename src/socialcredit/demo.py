@@ -82,6 +82,10 @@ def run_demo(
             for i, why in enumerate(d.reasons, 1):
                 advice = f" — {why.advice}" if why.advice else ""
                 con.print(f"  {i}. [{why.code}] {why.text}{advice}", highlight=False)
+            if d.actions:  # what would change the refusal, as `decide` prints it
+                con.print("What would change it:", markup=False, highlight=False)
+                for action in d.actions:
+                    con.print(f"  - {action}", markup=False, highlight=False)
             con.print(f"\nSee the whole file: socialcredit show {sid} --db {db}")
         con.print(
             f"Done in {time.perf_counter() - started:.0f} s. Store: {db}. Try `socialcredit list blacklist --db {db}` "

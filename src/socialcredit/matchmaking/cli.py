@@ -28,7 +28,7 @@ match_app = typer.Typer(
     help="Baihe matchmaking: a relying party of the registry (its own store; the registry only over HTTP).",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, markup=False)  # texts from sources and clients are shown as written
 err = Console(stderr=True, soft_wrap=True)
 
 DbOpt = Annotated[
@@ -214,7 +214,7 @@ def generate(
 @match_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8100,
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8100,
     registry_url: UrlOpt = DEFAULT_REGISTRY_URL,
     key: KeyOpt = "",
     db: DbOpt = DEFAULT_MATCH_DB,

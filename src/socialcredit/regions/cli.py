@@ -22,7 +22,7 @@ __all__ = ["region_app"]
 region_app = typer.Typer(
     help="Regions: share records in signed bundles, link identities, alerts.", no_args_is_help=True
 )
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, markup=False)  # texts from sources and clients are shown as written
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -24,10 +24,12 @@ __all__ = ["actions_for_refusal", "record_action", "yuan"]
 
 
 def yuan(amount: float, lang: str = "en") -> str:
-    """12000 → '12 000 yuan' ('12 000 元' in zh; a thin space would not survive every terminal; a plain space does)."""
+    """12000 → '12 000 yuan', 39367.29 → '39 367.29 yuan' ('12 000 元' in zh; a thin space would not survive every
+    terminal; a plain space does)."""
     whole = round(amount)
     unit = " 元" if lang == "zh" else " yuan"
-    return f"{whole:,}".replace(",", " ") + unit if abs(amount - whole) < 0.005 else f"{amount:,.2f}{unit}"
+    text = f"{whole:,}" if abs(amount - whole) < 0.005 else f"{amount:,.2f}"
+    return text.replace(",", " ") + unit
 
 
 # Each action in both languages: {money} is " of 12 000 yuan" (or nothing), {where} names the record (and in zh the

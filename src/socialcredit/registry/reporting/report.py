@@ -483,16 +483,26 @@ def _expired(policies: list[tuple[LoadedPolicy, dt.date]], record: dict[str, Any
 def list_members(
     store: Store, list_id: str, *, policy_id: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """Members of a list in the latest run of a policy, with the criteria that put them there."""
+    """Members of a list in the latest run of a policy, with the criteria that put them there, and for a list with
+    a notice period where its listing stands (docs/due-process.md): ``effective`` (decisions count it), ``notice``
+    (told, not yet in effect: decisions do not count it, the public look-up does not show it) with the day it takes
+    effect, or ``ended`` since the run; None for a list without listings (a redlist)."""
     run = latest_run(store, policy_id)
     return store.rows(
-        """SELECT e.subject_id, s.name, r.score, r.tier, string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id)
-                  AS criteria
+        """WITH l AS (
+               SELECT subject_id, list_id,
+                      CASE WHEN bool_or(status = 'effective') THEN 'effective'
+                           WHEN bool_or(status = 'pending') THEN 'notice' ELSE 'ended' END AS listing,
+                      min(effective_on) FILTER (WHERE status IN ('pending', 'effective')) AS effective_on
+               FROM listings WHERE policy_id = ? AND list_id = ? GROUP BY ALL)
+           SELECT e.subject_id, s.name, r.score, r.tier, string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id)
+                  AS criteria, any_value(l.listing) AS listing, any_value(l.effective_on) AS effective_on
            FROM run_list_entries e JOIN run_results r USING (run_id, subject_id)
            LEFT JOIN current_subjects s USING (subject_id)
+           LEFT JOIN l USING (subject_id, list_id)
            WHERE e.run_id = ? AND e.list_id = ?
            GROUP BY e.subject_id, s.name, r.score, r.tier ORDER BY r.score, e.subject_id LIMIT ? OFFSET ?""",
-        [run["run_id"], list_id, limit, offset],
+        [run["policy_id"], list_id, run["run_id"], list_id, limit, offset],
     )
 
 

@@ -14,7 +14,7 @@ from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.memoranda import LoadedMemorandum, Measure, builtin_memoranda_for, parse_memorandum
 from socialcredit.policy.model import Policy
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.policies import get_policy, version_key
 from socialcredit.store import Store
 
 __all__ = [
@@ -42,6 +42,19 @@ def publish_memorandum(store: Store, loaded: LoadedMemorandum, actor: str = "cli
                 "content; give the changed memorandum a new version"
             ]
         )
+    alike = [
+        str(r[0])
+        for r in store.execute("SELECT version FROM memoranda WHERE memorandum_id = ?", [m.id]).fetchall()
+        if version_key(str(r[0])) == version_key(m.version)
+    ]
+    if alike:
+        # 2016.02 beside 2016.2: neither would be newer, and a reader takes one for the other (as for policies).
+        raise PolicyError(
+            [
+                f"{loaded.origin}: memorandum {m.id} version {m.version} reads as the published version {alike[0]} "
+                "(versions compare part by part, numbers as numbers); give it a version of its own"
+            ]
+        )
     with store.transaction():
         store.execute(
             "INSERT INTO memoranda VALUES (?, ?, ?, ?, ?, now())",
@@ -63,13 +76,15 @@ def publish_shipped_memoranda(store: Store, policy_id: str, actor: str = "cli") 
 
 
 def get_memorandum(store: Store, memorandum_id: str, version: str | None = None) -> LoadedMemorandum:
-    """A published memorandum (the latest version unless one is named)."""
-    row = store.execute(
-        "SELECT version, text, policy_id FROM memoranda WHERE memorandum_id = ?"
-        + (" AND version = ?" if version else "")
-        + " ORDER BY published_at DESC LIMIT 1",
+    """A published memorandum: the version named, or the one in force, the newest by version order as for policies
+    (:func:`~socialcredit.registry.scoring.policies.version_key`: 2016.10 after 2016.9; of two that compare alike,
+    the one published later). An older version published later does not replace it."""
+    rows = store.execute(
+        "SELECT version, text, policy_id, published_at FROM memoranda WHERE memorandum_id = ?"
+        + (" AND version = ?" if version else ""),
         [memorandum_id, version] if version else [memorandum_id],
-    ).fetchone()
+    ).fetchall()
+    row = max(rows, key=lambda r: (version_key(str(r[0])), r[3])) if rows else None
     if row is None:
         what = f"memorandum {memorandum_id!r}" + (f" version {version!r}" if version else "")
         raise NotFoundError(f"no published {what}")
