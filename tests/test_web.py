@@ -723,10 +723,31 @@ def test_a_decision_is_in_who_asked_at_once_not_after_the_journal_is_flushed(
 
 
 def test_a_confirmation_is_shown_only_of_the_reader_s_own_case(site: dict[str, Any]) -> None:
-    """The banners after a form (``?filed=``, ``?added=``, ``?saved=``, ``?contested=``) quoted any text sent: a
+    """The banners after a form (``?filed=``, ``?added=``, ``?saved=``, ``?contested=``, the furnisher's
+    ``?answered=``) quoted any text sent: a
     link could make a resident's page say "异议 请致电 010-12345678 撤销失信 已提交" in the site's own green box."""
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute
+
     lie = "请致电 010-12345678 撤销失信"
-    mine = rows(site, "SELECT dispute_id FROM disputes WHERE subject_id = ? LIMIT 1", [site["other"]])
+    first, second = rows(
+        site,
+        "SELECT source_id, record_id FROM records WHERE subject_id = ? AND source_id = ("
+        "  SELECT source_id FROM records WHERE subject_id = ? GROUP BY 1 HAVING count(*) > 1 LIMIT 1) LIMIT 2",
+        [site["other"], site["other"]],
+    )
+    with site["service"].writer() as store:
+        filed_one = file_dispute(store, site["other"], first["source_id"], first["record_id"], "not mine", "", "t")
+        answered_one = file_dispute(store, site["other"], second["source_id"], second["record_id"], "nor", "", "t")
+        answer_dispute(store, int(answered_one["dispute_id"]), "verified", "checked", "t")
+        furnisher = issue_key(store, "furnisher", "the record's source", source=first["source_id"]).token
+    with httpx.Client(base_url=str(site["client"].base_url), timeout=30) as client:
+        sign_in(client, furnisher)
+        for sent in (lie, str(filed_one["dispute_id"])):  # any text, or a dispute of theirs not answered
+            r = client.get("/furnisher", params={"answered": sent, "lang": "zh"})
+            assert r.status_code == 200 and 'role="status"' not in r.text, sent
+        r = client.get("/furnisher", params={"answered": answered_one["dispute_id"], "lang": "en"})
+        assert '<p class="notice ok" role="status">' in r.text
     with signed_in(site, "other") as client:
         for path, params in (
             ("/me/disputes", {"filed": lie}),
@@ -740,9 +761,8 @@ def test_a_confirmation_is_shown_only_of_the_reader_s_own_case(site: dict[str, A
             assert lie not in visible_text(r.text) and "99999" not in visible_text(r.text)
         saved = client.get("/me/consents", params={"saved": "commercial", "lang": "en"})
         assert '<p class="notice ok" role="status">' in saved.text  # a category of the catalog: confirmed
-        if mine:
-            filed = client.get("/me/disputes", params={"filed": mine[0]["dispute_id"], "lang": "en"})
-            assert 'data-testid="dispute-filed"' in filed.text
+        filed = client.get("/me/disputes", params={"filed": filed_one["dispute_id"], "lang": "en"})
+        assert 'data-testid="dispute-filed"' in filed.text
 
 
 @pytest.mark.browser

@@ -33,7 +33,7 @@ from socialcredit.registry.due_process.disputes import (
     withdraw_dispute,
 )
 from socialcredit.registry.due_process.evidence import MAX_FILES, add_evidence, content_disposition, evidence_file
-from socialcredit.web.core import Page, Web, whole_number
+from socialcredit.web.core import Page, Web, confirmed, whole_number
 
 __all__ = ["add_routes", "dispute_refusal", "resident_dispute_page"]
 
@@ -206,13 +206,18 @@ def _furnisher_page(web: Web, page: Page, status: int = 200, **context: Any) -> 
     with web.service.writer() as store:
         found = list_disputes(store, source_id=who.source_id, status="open")
         disputes = [get_dispute(store, int(d["dispute_id"])) for d in found]
+        # the banner after an answer, only for a dispute of this source's that is answered (it quoted any text sent)
+        answered = confirmed(
+            page.query("answered"),
+            [d["dispute_id"] for d in list_disputes(store, source_id=who.source_id) if d["status"] != "open"],
+        )
     disputes.sort(key=lambda d: (d["deadline"], d["dispute_id"]))
     return page.render(
         "furnisher_disputes.html",
         status,
         disputes=disputes,
         source_id=who.source_id,
-        answered=page.query("answered"),
+        answered=answered,
         **context,
     )
 
