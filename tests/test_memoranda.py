@@ -362,3 +362,35 @@ def test_the_memorandum_in_force_is_the_newest_by_version_order(tmp_path: Path) 
         "error: v09.yaml: memorandum test_memo version 09 reads as the published version 9 (versions compare part "
         "by part, numbers as numbers); give it a version of its own",
     )
+
+
+def test_an_operator_s_memorandum_version_that_reads_as_the_shipped_one_keeps_agency_keys_issued(
+    tmp_path: Path,
+) -> None:
+    """A store holding the operator's fgcj_2016_141 "2016.02": every key naming an agency was refused, the shipped
+    2016.2 (published on the way) reading as it."""
+    import socialcredit
+    from socialcredit.policy.memoranda import parse_memorandum
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.registry.scoring.memoranda import get_memorandum, publish_memorandum
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.store import open_store
+
+    shipped = Path(socialcredit.__file__).parent / "policies" / "memoranda" / "fgcj_2016_141.yaml"
+    text = shipped.read_text("utf-8")
+    assert 'version: "2016.2"' in text
+    with open_store(tmp_path / "m.duckdb", key="", create=True) as store:
+        policy = resolve_policy(store, "beijing", actor="t")
+        publish_memorandum(store, parse_memorandum(text.replace('"2016.2"', '"2016.02"'), "mine.yaml", policy))
+        key = issue_key(
+            store,
+            "relying_party",
+            "Rail",
+            services=["high_speed_rail"],
+            purposes=["ticket purchase"],
+            policy="beijing",
+            agency="china_railway",
+        )
+        assert key.token
+        assert get_memorandum(store, "fgcj_2016_141").memorandum.version == "2016.02"
+        assert store.one("SELECT count(*) FROM memoranda WHERE memorandum_id = 'fgcj_2016_141'") == 1

@@ -71,8 +71,15 @@ def publish_memorandum(store: Store, loaded: LoadedMemorandum, actor: str = "cli
 
 
 def publish_shipped_memoranda(store: Store, policy_id: str, actor: str = "cli") -> int:
-    """Publish the shipped memoranda of the shipped policy ``policy_id`` not yet published; how many were new."""
-    return sum(publish_memorandum(store, m, actor) for m in builtin_memoranda_for(policy_id))
+    """Publish the shipped memoranda of the shipped policy ``policy_id`` whose version the store has not (with any
+    text, under that version or one that reads alike, such as 2016.02 for 2016.2: the operator's stays, as for
+    policies); how many were new."""
+    new = 0
+    for m in builtin_memoranda_for(policy_id):
+        stored = store.execute("SELECT version FROM memoranda WHERE memorandum_id = ?", [m.memorandum.id]).fetchall()
+        if all(version_key(str(v)) != version_key(m.memorandum.version) for (v,) in stored):
+            new += publish_memorandum(store, m, actor)
+    return new
 
 
 def get_memorandum(store: Store, memorandum_id: str, version: str | None = None) -> LoadedMemorandum:
