@@ -475,3 +475,13 @@ def test_the_codes_are_in_the_help_and_the_readme() -> None:
         code = line.split()[0]
         assert " ".join(line.split()) in help_text, line
         assert f"| {code} |" in section, code
+
+
+def test_a_count_past_its_bound_is_a_usage_error(tmp_path: Path) -> None:
+    # past 64 bits it reached the store's LIMIT and was an internal error (exit 3, a crash log)
+    proc = sc("list", "blacklist", "--limit", "99999999999999999999", "--db", tmp_path / "s.duckdb")
+    assert (proc.returncode, last_error(proc), proc.stdout) == (
+        2,
+        "Error: Invalid value for '--limit': Input should be less than or equal to 1000000",
+        "",
+    )

@@ -419,7 +419,7 @@ def decide(
 def list_(
     which: Annotated[ListName, typer.Argument(help="blacklist, redlist or top.", metavar="LIST")],
     policy: Annotated[str | None, typer.Option(help="Policy (default: latest run).")] = None,
-    limit: Annotated[int, typer.Option(help="How many rows.", metavar="N", min=1)] = 50,
+    limit: Annotated[int, typer.Option(help="How many rows.", metavar="N", min=1, max=1_000_000)] = 50,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
