@@ -126,9 +126,13 @@ def parse_sent(store: Store, text: str, origin: str, catalog: Catalog | None = N
     """A policy text sent to be published (a request, a Spark run's manifest), validated against ``catalog`` (the
     store's by default): a text the store has published already is read as published texts are read back (the
     checks added since it was published do not refuse it again: see ``parse_policy``'s ``published``)."""
+    return parse_policy(text, origin, catalog or store.catalog, published=text_published(store, text))
+
+
+def text_published(store: Store, text: str) -> bool:
+    """Whether the store has published this exact policy text (under any id and version)."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    known = store.one("SELECT count(*) FROM policies WHERE sha256 = ?", [digest])
-    return parse_policy(text, origin, catalog or store.catalog, published=bool(known))
+    return bool(store.one("SELECT count(*) FROM policies WHERE sha256 = ?", [digest]))
 
 
 def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
