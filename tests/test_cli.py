@@ -464,3 +464,18 @@ def test_output_to_a_pipe_keeps_every_value_whole(city: Path, tmp_path: Path) ->
         [CLI, "list", "blacklist", "--db", str(city)], capture_output=True, text=True, env=env | {"COLUMNS": "40"}
     ).stdout
     assert DEFAULTER not in narrow  # COLUMNS=40: cut to fit, as asked
+
+
+def test_a_file_name_with_brackets_is_shown_in_the_progress_bar_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the label went through rich markup: `socialcredit ingest 'x[/].csv'` on a terminal ended in a MarkupError
+    import io
+
+    from rich.console import Console
+
+    from socialcredit import cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, width=100))
+    with cli._progress("ingest x[/].csv") as step:
+        step("staging", 1, 2)
+    assert "ingest x[/].csv" in screen.getvalue()

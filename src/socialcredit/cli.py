@@ -104,7 +104,11 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[str, int, 
         yield lambda _s, _d, _t: None
         return
     with Progress(
-        TextColumn(label + " [bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+        TextColumn(escape(label) + " [bold]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=1)
 
@@ -166,8 +170,8 @@ def ingest(
         encrypted = store.encrypted
     if encrypted and report.reject_file:
         err.print(
-            f"[bold yellow]warning:[/] {report.reject_file} holds the rejected rows in clear (identity numbers "
-            "included), though the store is encrypted; delete it once they are fixed."
+            f"[bold yellow]warning:[/] {escape(str(report.reject_file))} holds the rejected rows in clear (identity "
+            "numbers included), though the store is encrypted; delete it once they are fixed."
         )
     if as_json:
         _json(report.as_dict())
@@ -950,7 +954,7 @@ def export(
     if encrypted:
         named = "identity numbers in clear" if manifest["ids"] == "clear" else "subjects by keyed pseudonyms"
         err.print(
-            f"[bold yellow]The store is encrypted; the export in {out_dir} is not[/] (it names {named}). "
+            f"[bold yellow]The store is encrypted; the export in {escape(str(out_dir))} is not[/] (it names {named}). "
             "Keep it as safe."
         )
     if as_json:
