@@ -8,6 +8,7 @@ import datetime as dt
 import html
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -675,15 +676,15 @@ def test_a_number_in_a_page_s_address_that_is_no_whole_number_is_not_found(site:
 
 
 class _HeldJournal:
-    """The service's inquiry journal as its background flusher sees it: nothing pending, so the flusher leaves it
-    alone (as when the writer is busy: it gives up after ``flush_interval``); everything else is the journal's."""
+    """The service's inquiry journal with nothing pending as its background flusher sees it, so the flusher leaves
+    it alone (as when the writer is busy: it gives up after ``flush_interval``); everything else is the journal's."""
 
     def __init__(self, journal: Any) -> None:
         self._journal = journal
 
     @property
     def pending(self) -> int:
-        return 0
+        return 0 if threading.current_thread().name == "inquiry-flusher" else int(self._journal.pending)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._journal, name)
@@ -720,6 +721,27 @@ def test_a_decision_is_in_who_asked_at_once_not_after_the_journal_is_flushed(
     with signed_in(site, "operator") as client:
         page = client.get(f"/ops/subjects/{site['listed']}", params={"lang": "en"})
         assert page.status_code == 200 and "Bank of Refreshes" in page.text
+
+
+def test_a_journal_that_cannot_be_flushed_does_not_fail_the_page(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page flushes the journal only when it holds inquiries, and a flush that fails (a sealed segment without its
+    key) is logged: the page shows the store's inquiries, as before pages flushed, not an error."""
+    service = site["service"]
+
+    class Failing(_HeldJournal):
+        @property
+        def pending(self) -> int:
+            return 1
+
+        def flush(self, store: Any) -> int:
+            raise RuntimeError("a sealed segment without its key")
+
+    monkeypatch.setattr(service, "journal", Failing(service.journal))
+    with signed_in(site, "resident") as client:
+        page = client.get("/me/inquiries", params={"lang": "en"})
+    assert page.status_code == 200
 
 
 def test_a_confirmation_is_shown_only_of_the_reader_s_own_case(site: dict[str, Any]) -> None:

@@ -442,6 +442,16 @@ class Service:
             self._raise_alerts()
             return moved
 
+    def flush_for_reading(self) -> None:
+        """Before a page shows who asked: the journal's inquiries into the store, when it holds any. A failure is
+        logged and the page shows what the store has (the flusher retries), as it did before pages flushed."""
+        if not self.journal.pending:
+            return
+        try:
+            self.flush_inquiries()
+        except Exception:
+            log.exception("the inquiry journal could not be flushed for a page; it shows the store's inquiries")
+
     def _raise_alerts(self) -> None:
         todo, self.pending_alerts = self.pending_alerts, []
         for subject_id, service_id, requester in todo:

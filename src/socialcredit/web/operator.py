@@ -302,7 +302,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         page.voice = "third"  # the file speaks of the resident, not to them
         with web.service.writer() as store:
             # the page shows the scores, records and who asked; its listings and disputes are read below, once
-            web.service.flush_inquiries()  # who asked includes the journal's inquiries (as the API's file)
+            web.service.flush_for_reading()  # who asked includes the journal's inquiries (as the API's file)
             try:
                 report = file_context(
                     store,

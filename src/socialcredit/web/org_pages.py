@@ -85,7 +85,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     require_representative(store, page.who.subject_id, org_id, resolve_today())
                 except ForbiddenError as exc:
                     raise ForbiddenError(page.t("org_not_representative", org=org_id), code=exc.code) from None
-            web.service.flush_inquiries()  # the earlier look-ups include the journal's (as the API's file)
+            web.service.flush_for_reading()  # the earlier look-ups include the journal's (as the API's file)
             out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
             if not operator:  # the representative disputes a record, applies for repair of a negative one
                 code = str(out["organisation"]["org_id"])

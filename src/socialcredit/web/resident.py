@@ -238,7 +238,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         with web.service.writer() as store:
             # the journal's inquiries first (a decision a moment ago), as the API's file does: the background flush
             # lags while the writer is busy, and the resident who refreshed right after a decision did not see it
-            web.service.flush_inquiries()
+            web.service.flush_for_reading()
             report = own_file(store, page, "resident portal: inquiries", ("inquiries",))
         paging = inquiries_page(page, report, "/me/inquiries")
         if isinstance(paging, Response):
@@ -330,7 +330,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         """Everything the registry holds about the resident, as JSON to keep (the export is audited)."""
         assert page.who is not None
         with web.service.writer() as store:
-            web.service.flush_inquiries()  # every inquiry answered so far (as the API's file)
+            web.service.flush_for_reading()  # every inquiry answered so far (as the API's file)
             file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
         body = json.dumps(file, ensure_ascii=False, indent=2, default=str)
         return Response(
@@ -345,7 +345,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         """The same file as one page to read, print or save."""
         assert page.who is not None
         with web.service.writer() as store:
-            web.service.flush_inquiries()  # every inquiry answered so far (as the API's file)
+            web.service.flush_for_reading()  # every inquiry answered so far (as the API's file)
             file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
             names = file_names(store, file, page.lang)
             catalog = store.catalog
