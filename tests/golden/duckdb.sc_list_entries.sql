@@ -13,5 +13,5 @@ SELECT
 FROM sc_ranked
 WHERE
   (
-    score < 60
+    CAST(score AS BIGINT) < 60
   )
