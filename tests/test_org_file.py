@@ -302,7 +302,12 @@ def test_a_refused_search_of_organisations_is_told_in_the_page_s_language(world:
             "请输入统一社会信用代码或企业名称的一部分（2 至 64 个字符）",
             "q must be a unified social credit code or a part of a name (2 to 64 characters)",
         ),
-        ({"q": ORG[:-1] + ("0" if ORG[-1] != "0" else "1")}, "这不是有效的统一社会信用代码：", "That is not a valid"),
+        (
+            {"q": (bad := ORG[:-1] + ("0" if ORG[-1] != "0" else "1"))},
+            f"这不是有效的统一社会信用代码：{bad} 的校验码（最后一位）不对，可能有一位输错了",
+            f"That is not a valid unified social credit code: the check character (the last) of {bad} does not "
+            "match; a character may be mistyped",
+        ),
     ]
     with signed_in(world, "operator") as op:
         for params, zh, en in cases:

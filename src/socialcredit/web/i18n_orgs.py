@@ -26,8 +26,22 @@ ORG_PAIRS: dict[str, tuple[str, str]] = {
         "q must be a unified social credit code or a part of a name (2 to {most} characters)",
     ),
     "org_err_code": (
-        "这不是有效的统一社会信用代码：{reason}",
-        "That is not a valid unified social credit code: {reason}",
+        "这不是有效的统一社会信用代码：{value}",
+        "That is not a valid unified social credit code: {value}",
+    ),
+    "org_err_code_length": (
+        "这不是有效的统一社会信用代码：{value} 不是 18 位",
+        "That is not a valid unified social credit code: {value} does not have 18 characters",
+    ),
+    "org_err_code_format": (
+        "这不是有效的统一社会信用代码：{value} 含有代码中不会出现的字符（只有 0–9 和除 I、O、S、V、Z 以外的大写字母）",
+        "That is not a valid unified social credit code: {value} has a character no code has (only 0-9 and A-Z "
+        "without I, O, S, V, Z)",
+    ),
+    "org_err_code_checksum": (
+        "这不是有效的统一社会信用代码：{value} 的校验码（最后一位）不对，可能有一位输错了",
+        "That is not a valid unified social credit code: the check character (the last) of {value} does not match; "
+        "a character may be mistyped",
     ),
     "org_code": ("统一社会信用代码", "Unified social credit code"),
     "org_name": ("企业名称", "Name"),

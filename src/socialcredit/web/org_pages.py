@@ -66,8 +66,9 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     only = represented_orgs(store, str(page.who.subject_id), resolve_today())
                 try:
                     found = find_orgs(store, q, page=number, actor=page.who.actor, only=only)
-                except IdentifierError as exc:  # an 18-character code that is none: the reason is the registry's
-                    failure = page.t("org_err_code", reason=str(exc))
+                except IdentifierError as exc:  # an 18-character code that is none: why, in the page's language
+                    known = exc.reason in ("length", "format", "checksum")
+                    failure = page.t(f"org_err_code_{exc.reason}" if known else "org_err_code", value=q)
                 except InvalidRequestError as exc:  # the query's length (the page is checked above)
                     failure = page.t("org_err_query", most=MAX_QUERY) if exc.code == "bad_query" else str(exc)
         status = 422 if failure else 200
