@@ -752,10 +752,13 @@ def test_a_confirmation_is_shown_only_of_the_reader_s_own_case(site: dict[str, A
     from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute
 
     lie = "请致电 010-12345678 撤销失信"
+    # two records of one source that no dispute names (the site is shared by the module's tests)
     first, second = rows(
         site,
-        "SELECT source_id, record_id FROM records WHERE subject_id = ? AND source_id = ("
-        "  SELECT source_id FROM records WHERE subject_id = ? GROUP BY 1 HAVING count(*) > 1 LIMIT 1) LIMIT 2",
+        "SELECT source_id, record_id FROM records r WHERE subject_id = ? AND NOT EXISTS ("
+        "  SELECT 1 FROM disputes d WHERE d.source_id = r.source_id AND d.record_id = r.record_id) AND source_id = ("
+        "  SELECT source_id FROM records WHERE subject_id = ? GROUP BY 1 HAVING count(*) > 3 LIMIT 1) "
+        "ORDER BY record_id DESC LIMIT 2",
         [site["other"], site["other"]],
     )
     with site["service"].writer() as store:
@@ -793,7 +796,12 @@ def test_a_long_word_someone_wrote_breaks_rather_than_widening_the_page(site: di
     /me/disputes 5 616 px wide on a 375 px phone: every paragraph of people's words now breaks inside a long word."""
     from socialcredit.registry.due_process.disputes import add_information, file_dispute
 
-    mine = rows(site, "SELECT source_id, record_id FROM records WHERE subject_id = ? LIMIT 1", [site["other"]])[0]
+    mine = rows(
+        site,
+        "SELECT source_id, record_id FROM records r WHERE subject_id = ? AND NOT EXISTS ("
+        "  SELECT 1 FROM disputes d WHERE d.source_id = r.source_id AND d.record_id = r.record_id) LIMIT 1",
+        [site["other"]],
+    )[0]  # one no dispute names (the site is shared by the module's tests)
     with site["service"].writer() as store:
         evidence = "https://example.org/" + "a" * 500
         d = file_dispute(store, site["other"], mine["source_id"], mine["record_id"], "x" * 600, evidence, actor="t")
