@@ -14,7 +14,7 @@ from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.memoranda import LoadedMemorandum, Measure, builtin_memoranda_for, parse_memorandum
 from socialcredit.policy.model import Policy
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.scoring.policies import get_policy, version_key
+from socialcredit.registry.scoring.policies import alike_version, get_policy, version_key
 from socialcredit.store import Store
 
 __all__ = [
@@ -42,16 +42,12 @@ def publish_memorandum(store: Store, loaded: LoadedMemorandum, actor: str = "cli
                 "content; give the changed memorandum a new version"
             ]
         )
-    alike = [
-        str(r[0])
-        for r in store.execute("SELECT version FROM memoranda WHERE memorandum_id = ?", [m.id]).fetchall()
-        if version_key(str(r[0])) == version_key(m.version)
-    ]
-    if alike:
+    alike = alike_version(store, "memoranda", m.id, m.version)
+    if alike is not None:
         # 2016.02 beside 2016.2: neither would be newer, and a reader takes one for the other (as for policies).
         raise PolicyError(
             [
-                f"{loaded.origin}: memorandum {m.id} version {m.version} reads as the published version {alike[0]} "
+                f"{loaded.origin}: memorandum {m.id} version {m.version} reads as the published version {alike} "
                 "(versions compare part by part, numbers as numbers); give it a version of its own"
             ]
         )
@@ -76,8 +72,7 @@ def publish_shipped_memoranda(store: Store, policy_id: str, actor: str = "cli") 
     policies); how many were new."""
     new = 0
     for m in builtin_memoranda_for(policy_id):
-        stored = store.execute("SELECT version FROM memoranda WHERE memorandum_id = ?", [m.memorandum.id]).fetchall()
-        if all(version_key(str(v)) != version_key(m.memorandum.version) for (v,) in stored):
+        if alike_version(store, "memoranda", m.memorandum.id, m.memorandum.version) is None:
             new += publish_memorandum(store, m, actor)
     return new
 

@@ -15,6 +15,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
 __all__ = [
+    "alike_version",
     "get_policy",
     "name_listings",
     "newest_version",
@@ -44,17 +45,13 @@ def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bo
                 "policy a new version"
             ]
         )
-    alike = [
-        str(r[0])
-        for r in store.execute("SELECT version FROM policies WHERE policy_id = ?", [p.id]).fetchall()
-        if version_key(str(r[0])) == version_key(p.version)
-    ]
-    if alike:
+    alike = alike_version(store, "policies", p.id, p.version)
+    if alike is not None:
         # 2026.03 beside 2026.3 (or 2026.3 in full-width digits): neither would be newer, and a reader takes one for
         # the other.
         raise PolicyError(
             [
-                f"{loaded.origin}: policy {p.id} version {p.version} reads as the published version {alike[0]} "
+                f"{loaded.origin}: policy {p.id} version {p.version} reads as the published version {alike} "
                 "(versions compare part by part, numbers as numbers); give it a version of its own"
             ]
         )
@@ -74,6 +71,14 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     2026.9 (and 10 after 9); the rest compares as text, and a version that goes on after another's end comes after
     it (2026.1-b after 2026.1)."""
     return tuple((0, int(part)) if part[0].isdecimal() else (1, part) for part in _VERSION_PARTS.findall(version))
+
+
+def alike_version(store: Store, table: str, item_id: str, version: str) -> str | None:
+    """A version of ``item_id`` stored in ``table`` (policies, memoranda) that compares alike with ``version`` by
+    :func:`version_key` (itself, or 2026.03 for 2026.3), or None."""
+    column = {"policies": "policy_id", "memoranda": "memorandum_id"}[table]
+    rows = store.execute(f"SELECT version FROM {table} WHERE {column} = ?", [item_id]).fetchall()
+    return next((str(v) for (v,) in rows if version_key(str(v)) == version_key(version)), None)
 
 
 def newest_version(store: Store, policy_id: str) -> str | None:
@@ -169,8 +174,7 @@ def _publish_shipped(store: Store, policy_id: str, actor: str) -> LoadedPolicy:
         parse_policy(shipped.text, shipped.origin, store.catalog) if shipped.catalog is not store.catalog else shipped
     )
     p = loaded.policy
-    stored = store.execute("SELECT version FROM policies WHERE policy_id = ?", [p.id]).fetchall()
-    if all(version_key(str(v)) != version_key(p.version) for (v,) in stored):
+    if alike_version(store, "policies", p.id, p.version) is None:
         publish_policy(store, loaded, actor)
     return loaded
 
