@@ -12,16 +12,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from scoring_helpers import build_example_store
+from scoring_helpers import EX_AS_OF, build_example_store
 from socialcredit.policy import builtin_policy
 from socialcredit.registry.decisions.live import _related, related_subjects, state_of
 from socialcredit.registry.scoring.inputs import _IDS, _KEYS, _filled, _subjects_query
-from socialcredit.registry.scoring.state import build_state, check_state, index_states, state_info
+from socialcredit.registry.scoring.state import build_state, check_state, drop_state, index_states, state_info
+from socialcredit.registry.service import Service
 from socialcredit.store import Store, listed_integers, listed_strings, open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -57,6 +59,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     info = state_info(store, builtin_policy("beijing"))
     assert info is not None
     _pad_state(store, f'"{info.table_name}"')
+    assert index_states(store) == 2  # beijing's and sesame's, as a service starting would (runs build them unindexed)
     yield store
     store.close()
 
@@ -105,34 +108,59 @@ def test_a_pass_reads_its_state_and_role_records_through_the_indexes(example: St
     assert related_subjects(example, ["O150000", "P7"]) == {"P150000", "O7"}
 
 
-def test_index_states_indexes_a_state_built_before_states_were_indexed(tmp_path: Path) -> None:
+def test_a_state_is_built_without_its_index_and_the_service_indexes_it(tmp_path: Path) -> None:
+    # only live passes read a state by subject: the run that built it did not pay for the index (48 s and more at
+    # beijing, and each later checkpoint of the state); the service indexes every state it serves when it starts
     store, _ = build_example_store(tmp_path)
     try:
         info = state_info(store, builtin_policy("beijing"))
         assert info is not None
-        store.execute(f'DROP INDEX "{info.table_name}_subject"')
+        assert store.one("SELECT count(*) FROM duckdb_indexes() WHERE table_name = ?", [info.table_name]) == 0
         _pad_state(store, f'"{info.table_name}"')
         _, keys = _some(store, 2)
         assert _scans(store, state_of(f'"{info.table_name}"', keys)) == {"index": 0, "sequential": 1}
-        assert index_states(store) == 1
-        assert _scans(store, state_of(f'"{info.table_name}"', keys)) == {"index": 1, "sequential": 0}
-        assert index_states(store) == 0
     finally:
+        store.execute("CHECKPOINT")
         store.close()
+    service = Service(open_store(store.path), flush_interval=3600)
+    try:
+        with service.writer() as s:
+            assert _scans(s, state_of(f'"{info.table_name}"', keys)) == {"index": 1, "sequential": 0}
+            assert index_states(s) == 0  # both policies' states
+            assert drop_state(s, builtin_policy("sesame"))
+        # a score job builds sesame's state again (there is none): the service indexes it before live passes read it
+        job = service.start_job("sesame", EX_AS_OF, False, "test")
+        for _ in range(600):
+            if job.status in ("finished", "failed"):
+                break
+            time.sleep(0.1)
+        assert (job.status, job.error) == ("finished", None)
+        with service.writer() as s:
+            built = state_info(s, builtin_policy("sesame"))
+            assert built is not None
+            indexes = s.execute("SELECT index_name FROM duckdb_indexes() WHERE table_name = ?", [built.table_name])
+            assert indexes.fetchall() == [(f"{built.table_name}_subject",)]
+    finally:
+        service.close()
 
 
-def test_a_state_built_again_in_another_process_keeps_its_index_and_its_rows(tmp_path: Path) -> None:
+def test_a_state_built_again_in_another_process_after_it_was_indexed_keeps_its_rows(tmp_path: Path) -> None:
     store, _ = build_example_store(tmp_path)
     db = store.path
+    assert index_states(store) == 2
     store.execute("CHECKPOINT")
     store.close()
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}
-    for _ in range(2):  # the second drops a table whose index was read from the file, then indexes the new one
+    for _ in range(2):  # each drops a table whose index was read from the file, then builds the state again
         proc = subprocess.run(
             [CLI, "state", "build", "beijing", "--db", str(db)], capture_output=True, text=True, env=env
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert proc.stdout.startswith("Built the scoring state of beijing 2026.2: ")
+        store = open_store(db)
+        assert index_states(store) == 1  # as a service started on the store would (beijing's; sesame's is indexed)
+        store.execute("CHECKPOINT")
+        store.close()
     store = open_store(db)
     try:
         loaded = builtin_policy("beijing")
@@ -141,8 +169,9 @@ def test_a_state_built_again_in_another_process_keeps_its_index_and_its_rows(tmp
         indexes = store.execute("SELECT index_name FROM duckdb_indexes() WHERE table_name = ?", [info.table_name])
         assert indexes.fetchall() == [(f"{info.table_name}_subject",)]
         assert check_state(store, loaded)["ok"] is True
-        build_state(store, loaded)  # and again in this process, in one transaction with the drop
+        build_state(store, loaded)  # and again in this process, in one transaction with the drop of the indexed table
         assert check_state(store, loaded)["ok"] is True
+        assert store.one("SELECT count(*) FROM duckdb_indexes() WHERE table_name = ?", [info.table_name]) == 0
     finally:
         store.close()
 

@@ -114,7 +114,7 @@ class Service:
             self.journal.recover(s)
             with s.transaction():  # a run an earlier version's crash left without its listings: before it is served
                 complete_missed(s)
-            index_states(s)  # states built before they were indexed: the live passes read them by subject
+            index_states(s)  # states are indexed for the live passes, which read them by subject (state._index)
             self.keys = KeyRing(s)
             self.refresh_snapshots(s)
         self._stop = threading.Event()
@@ -490,6 +490,7 @@ class Service:
                     from_records=job.from_records,
                 )
                 job.run_id, job.summary = summary.run_id, summary.as_dict()
+                index_states(store)  # the run may have built a state: the live passes read it by subject
                 self.refresh_snapshots(store)
             job.status = "finished"
         except SocialCreditError as exc:

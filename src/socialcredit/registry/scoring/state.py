@@ -140,7 +140,8 @@ def build_state(store: Store, loaded: LoadedPolicy) -> StateInfo:
             query = exp.select("*").from_(exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier("m"))))
             ordered = query.order_by("item", "record_key")
             store.execute(f"CREATE OR REPLACE TABLE {_quoted(name)} AS {ordered.sql(dialect='duckdb')}")
-        _index(store, name)
+        # Not indexed here: only a live pass reads a state by subject, and the service indexes the states it serves
+        # (index_states). A run, a fold at ingest and a checkpoint of the state are cheaper without the index.
         n = int(store.one(f"SELECT count(*) FROM {_quoted(name)}"))
         store.execute("DELETE FROM score_states WHERE policy_sha256 = ?", [loaded.sha256])
         store.execute(
@@ -381,13 +382,15 @@ def fold_all(store: Store, upto: int | None = None) -> int:
 def _index(store: Store, name: str) -> None:
     """Index a state table by subject: a live pass reads the rows of a few hundred subjects spread over the registry,
     which no row group's bounds exclude (at beijing, 154 million rows: 736 ms of CPU a pass by a scan, 28 by the
-    index). The index costs its build (48 s at beijing), about 2 GB of file, and each later change to the table
-    more at its checkpoint."""
+    index). The index costs its build (48 s at beijing on a quiet machine, two minutes and more with its first
+    checkpoint), about 2 GB of file, and each later change to the table more at its checkpoint (about 1 s against
+    0.05 s): so only the service, which makes live passes, indexes the states (:func:`index_states`)."""
     store.execute(f"CREATE INDEX IF NOT EXISTS {_quoted(name + '_subject')} ON {_quoted(name)} (subject_id)")
 
 
 def index_states(store: Store) -> int:
-    """Index the kept states built before states were indexed (:func:`_index`); returns how many it indexed."""
+    """Index every kept state not yet indexed (:func:`_index`): the service does it when it starts and after each score
+    job it runs (a job may build a state), before live passes read them; returns how many it indexed."""
     indexed = {
         str(t)
         for (t,) in store.execute(
