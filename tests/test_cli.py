@@ -142,6 +142,10 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     ]
     assert "The audit log is intact" in run("audit", "verify", db=city).stdout
     zh = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", "zh", db=city)
+    # the header in the chosen language too, in the words of the resident's list of who asked (it said REFUSED)
+    assert zh.stdout.splitlines()[0] == (
+        f"high_speed_rail（{DEFAULTER}）：拒绝（政策 beijing 2026.2，评分编号 2，分数 900，等级 B，查询编号 3）"
+    )
     assert zh.stdout.splitlines()[-2:] == [
         "如何改变结果：",
         "  - 履行未执行的判决（金额 80 000 元；记录 C-1，来源 courts），法院随后登记为已履行；"

@@ -386,6 +386,7 @@ def decide(
     from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.decisions.decide import decide as decide_
     from socialcredit.registry.due_process.listings import ended_since_run
+    from socialcredit.registry.words import STATUS_WORDS
 
     subject = compact_subject_id(subject)  # as in a subjects file: spaces, full-width digits, a lower-case x
     with _store(db) as store:
@@ -395,10 +396,16 @@ def decide(
     if as_json:
         _json({**d.as_dict(), "listings_ended_since_run": ended})
         return
-    verdict = "[bold green]GRANTED[/]" if d.granted else "[bold red]REFUSED[/]"
+    # the outcome in the registry's words, as the resident's list of who asked says it (registry/words.py)
+    zh_word, en_word = STATUS_WORDS["outcome"]["granted" if d.granted else "refused"]
+    verdict = f"[bold {'green' if d.granted else 'red'}]{zh_word if lang == 'zh' else en_word.upper()}[/]"
+    policy_words = escape(f"{d.policy_id} {d.policy_version}")
     out.print(
-        f"{escape(service)} for {d.subject_id}: {verdict} (policy {escape(f'{d.policy_id} {d.policy_version}')}, "
-        f"run {d.run_id}, score {d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",
+        f"{escape(service)}（{d.subject_id}）：{verdict}（政策 {policy_words}，评分编号 {d.run_id}，分数 {d.score}，"
+        f"等级 {escape(d.tier)}，查询编号 {d.inquiry_id}）"
+        if lang == "zh"
+        else f"{escape(service)} for {d.subject_id}: {verdict} (policy {policy_words}, run {d.run_id}, score "
+        f"{d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",
         markup=True,
     )
     if d.refusal:
