@@ -304,6 +304,31 @@ def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_list_redlist_shows_no_listing_columns(city: Path, tmp_path: Path) -> None:
+    """A redlist has no notice, no grace period, no listing: its members are printed without the blacklist's
+    listing and effective_on (they were empty columns in the table and null on every row of --json)."""
+    from socialcredit.policy import builtin_policy
+
+    ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", db=city)
+    text = builtin_policy("beijing").text.replace('id: beijing\nversion: "2026.2"', 'id: redtest\nversion: "1"', 1)
+    exemplary = "when: \"tier == 'AAA' and (last_negative_days is null or last_negative_days >= 1095)\""
+    assert exemplary in text
+    (tmp_path / "redtest.yaml").write_text(text.replace(exemplary, 'when: "score >= 1000"'), encoding="utf-8")
+    run("score", "--policy", str(tmp_path / "redtest.yaml"), "--as-of", "2026-11-01", db=city)
+    red = json.loads(run("list", "redlist", "--policy", "redtest", "--json", db=city).stdout)
+    assert red == [  # no court record here: the defaulter is at the base, 1000
+        {"subject_id": DEFAULTER, "name": "王伟", "score": 1000, "tier": "A", "criteria": "exemplary"},
+        {"subject_id": PAYER, "name": "李娜", "score": 1002, "tier": "A", "criteria": "exemplary"},
+    ]
+    table = run("list", "redlist", "--policy", "redtest", db=city).stdout.splitlines()
+    assert [row.split() for row in table] == [
+        ["subject_id", "name", "score", "tier", "criteria"],
+        [DEFAULTER, "王伟", "1000", "A", "exemplary"],
+        [PAYER, "李娜", "1002", "A", "exemplary"],
+    ]
+
+
+@pytest.mark.slow
 def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, tmp_path: Path) -> None:
     from socialcredit.store import open_store
 

@@ -437,7 +437,8 @@ def list_(
     """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run.
 
     A blacklist member's listing is `effective` (decisions count it), `notice` (told, in effect from effective_on;
-    decisions and the public look-up do not count it yet) or `ended` since the run."""
+    decisions and the public look-up do not count it yet) or `ended` since the run. A redlist has no listing: its
+    rows have no listing nor effective_on."""
     from socialcredit.registry.reporting.report import list_members, top_subjects
 
     with _store(db) as store:
@@ -453,8 +454,8 @@ def list_(
         out.print(f"No one on the {which.value}.")
         return
     table = Table(*rows[0].keys(), box=None)
-    for r in rows:
-        table.add_row(*("" if v is None else str(v) for v in r.values()))
+    for r in rows:  # a value none has (a name not registered, the day an ended listing took effect): "—"
+        table.add_row(*("—" if v is None else str(v) for v in r.values()))
     out.print(table)
 
 
