@@ -235,8 +235,8 @@ def test_two_columns_one_name_but_for_case_or_spaces_refuse_the_file(
     earlier, later = sorted(["amount", other]) if suffix == ".ndjson" else ("amount", other)
     places = (1, 2) if suffix == ".ndjson" else (5, 7)
     assert str(refused.value) == (
-        f"{path}: column {places[1]} is named {later!r} and column {places[0]} {earlier!r}: names that differ only in case "
-        "or surrounding spaces are one column; send each column once"
+        f"{path}: column {places[1]} is named {later!r} and column {places[0]} {earlier!r}: names that differ only "
+        "in case or surrounding spaces are one column; send each column once"
     )
     assert store.one("SELECT count(*) FROM records WHERE record_id = 'DUP-1'") == 0
 

@@ -13,8 +13,8 @@ from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.listings import criterion_words
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.store import Store
 from socialcredit.registry.words import STATUS_WORDS
+from socialcredit.store import Store
 
 __all__ = ["MIN_JUSTIFICATION", "list_overrides", "override_decision", "override_listing"]
 
