@@ -418,10 +418,16 @@ def decide(
         for action in d.actions:
             out.print(f"  - {action}", markup=False)
     for e in ended:
+        status_zh = STATUS_WORDS["listing_status"].get(str(e["status"]), (str(e["status"]),))[0]
         out.print(
-            f"Note: the score and reasons are from run {d.run_id} (as of {e['as_of']}); since then the {e['list_id']} "
-            f"listing ({e['criterion_id']}, record {e['record_id']}) ended on {e['closed_on']} ({e['status']}), so "
-            "this decision no longer counts it; its record counts in the score until the next run.",
+            f"注：分数和原因来自评分编号 {d.run_id}（截至 {e['as_of']}）；此后 {e['list_id']} 名单的列入（"
+            f"{e['criterion_id']}，记录 {e['record_id']}）已于 {e['closed_on']} 结束（{status_zh}），本决定不再计入；"
+            "该记录在下次评分前仍计入分数。"
+            if lang == "zh"
+            else f"Note: the score and reasons are from run {d.run_id} (as of {e['as_of']}); since then the "
+            f"{e['list_id']} listing ({e['criterion_id']}, record {e['record_id']}) ended on {e['closed_on']} "
+            f"({e['status']}), so this decision no longer counts it; its record counts in the score until the next "
+            "run.",
             markup=False,
         )
 
