@@ -412,6 +412,38 @@ def test_an_operator_runs_scoring_and_decisions_follow_the_new_run(world: dict[s
     )
 
 
+def test_a_score_job_names_a_version_as_id_at_version(world: dict[str, Any]) -> None:
+    """``ID@VERSION``, as ``socialcredit score --policy`` takes it (the id's pattern refused the '@': 422); a version
+    never published is 404 naming it before any job starts, as the command line and the lab's endpoints say it."""
+    from socialcredit.policy import builtin_policy
+
+    client: httpx.Client = world["client"]
+    op = auth(world["keys"]["operator"])
+    shipped = builtin_policy("beijing").policy.version
+    r = client.post("/v1/jobs", json={"policy": f"beijing@{shipped}", "as_of": AS_OF.isoformat()}, headers=op)
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.json()["follow"], op)
+    assert (job["status"], job["policy"]) == ("finished", f"beijing@{shipped}"), job
+    run = client.get("/v1/runs", headers=op).json()["runs"][-1]
+    assert (run["run_id"], run["policy_id"], run["policy_version"]) == (job["run_id"], "beijing", shipped)
+    jobs = len(client.get("/v1/runs", headers=op).json()["runs"])
+    unknown = client.post("/v1/jobs", json={"policy": "beijing@1999.9"}, headers=op)
+    assert (unknown.status_code, unknown.json()["error"]["code"], unknown.json()["error"]["field"]) == (
+        404,
+        "unknown_policy",
+        "policy",
+    )
+    assert unknown.json()["error"]["message"].startswith("no published policy 'beijing' version '1999.9' (published: ")
+    nowhere = client.post("/v1/jobs", json={"policy": "atlantis@1"}, headers=op)
+    assert (nowhere.status_code, nowhere.json()["error"]["message"]) == (
+        404,
+        "no shipped or published policy 'atlantis'",
+    )
+    for malformed in ("beijing@", "@2026.2", "beijing@2026@2"):
+        assert client.post("/v1/jobs", json={"policy": malformed}, headers=op).status_code == 422, malformed
+    assert len(client.get("/v1/runs", headers=op).json()["runs"]) == jobs  # none of them started a run
+
+
 def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:
     from socialcredit.policy import builtin_policy
 

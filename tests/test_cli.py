@@ -142,6 +142,10 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     ]
     assert "The audit log is intact" in run("audit", "verify", db=city).stdout
     zh = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", "zh", db=city)
+    # the header in the chosen language too, in the words of the resident's list of who asked (it said REFUSED)
+    assert zh.stdout.splitlines()[0] == (
+        f"high_speed_rail（{DEFAULTER}）：拒绝（政策 beijing 2026.2，评分编号 2，分数 900，等级 B，查询编号 3）"
+    )
     assert zh.stdout.splitlines()[-2:] == [
         "如何改变结果：",
         "  - 履行未执行的判决（金额 80 000 元；记录 C-1，来源 courts），法院随后登记为已履行；"
@@ -297,6 +301,31 @@ def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
     ]
     top = json.loads(run("list", "top", "--json", db=city).stdout)
     assert [(t["rank"], t["subject_id"], t["score"]) for t in top] == [(1, PAYER, 1002), (2, DEFAULTER, 900)]
+
+
+@pytest.mark.slow
+def test_list_redlist_shows_no_listing_columns(city: Path, tmp_path: Path) -> None:
+    """A redlist has no notice, no grace period, no listing: its members are printed without the blacklist's
+    listing and effective_on (they were empty columns in the table and null on every row of --json)."""
+    from socialcredit.policy import builtin_policy
+
+    ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", db=city)
+    text = builtin_policy("beijing").text.replace('id: beijing\nversion: "2026.2"', 'id: redtest\nversion: "1"', 1)
+    exemplary = "when: \"tier == 'AAA' and (last_negative_days is null or last_negative_days >= 1095)\""
+    assert exemplary in text
+    (tmp_path / "redtest.yaml").write_text(text.replace(exemplary, 'when: "score >= 1000"'), encoding="utf-8")
+    run("score", "--policy", str(tmp_path / "redtest.yaml"), "--as-of", "2026-11-01", db=city)
+    red = json.loads(run("list", "redlist", "--policy", "redtest", "--json", db=city).stdout)
+    assert red == [  # no court record here: the defaulter is at the base, 1000
+        {"subject_id": DEFAULTER, "name": "王伟", "score": 1000, "tier": "A", "criteria": "exemplary"},
+        {"subject_id": PAYER, "name": "李娜", "score": 1002, "tier": "A", "criteria": "exemplary"},
+    ]
+    table = run("list", "redlist", "--policy", "redtest", db=city).stdout.splitlines()
+    assert [row.split() for row in table] == [
+        ["subject_id", "name", "score", "tier", "criteria"],
+        [DEFAULTER, "王伟", "1000", "A", "exemplary"],
+        [PAYER, "李娜", "1002", "A", "exemplary"],
+    ]
 
 
 @pytest.mark.slow

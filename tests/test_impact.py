@@ -197,6 +197,31 @@ def test_policy_impact_and_publish_through_the_console_script(world: Path, tmp_p
     assert sc("policy", "publish", without, "--without-impact", "--db", db).returncode == 0
 
 
+@pytest.mark.parametrize("name", ["[red]x[/]", "[/]"])
+def test_a_file_name_that_reads_as_markup_is_printed_as_written(world: Path, tmp_path: Path, name: str) -> None:
+    """The line saying where the report went names the file as written: ``[/]`` stopped the command with a Rich
+    MarkupError (exit 3), ``[red]x[/]`` printed ``x`` (in red)."""
+    shutil.copy(world / "registry.duckdb", tmp_path / "store.duckdb")
+    output = tmp_path / f"{name}.txt"  # "[/]" is a folder "[" and a file "].txt"
+    output.parent.mkdir(exist_ok=True)
+    cand = world / "candidate.yaml"
+    done = sc(
+        "policy",
+        "impact",
+        "lab@1",
+        cand,
+        "--as-of",
+        AS_OF.isoformat(),
+        "--db",
+        tmp_path / "store.duckdb",
+        "--output",
+        output,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == f"Wrote the impact report (table) to {output}: 5 of 10 subjects change.\n"
+    assert "5 of 10 subjects change" in output.read_text(encoding="utf-8")
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     plus=st.integers(min_value=-30, max_value=30).filter(bool),

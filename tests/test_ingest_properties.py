@@ -163,8 +163,8 @@ def test_a_column_named_like_the_staged_row_number_refuses_the_file_by_name(
         pq.write_table(pa.Table.from_pylist([row]), path)
     with pytest.raises(IngestError) as refused:
         ingest_file(store, path, "tax_bureau", today=TODAY)
-    assert str(refused.value) == (
-        "column 1 is named '_row', a name ingest keeps for its own columns (_row, _none, file_row_number); "
+    assert str(refused.value) == (  # naming the file, as every other refusal of a file (it named none)
+        f"{path}: column 1 is named '_row', a name ingest keeps for its own columns (_row, _none, file_row_number); "
         "no record has such a field: leave the column out"
     )
     assert store.one("SELECT count(*) FROM records WHERE record_id = 'ROW-1'") == 0
@@ -227,15 +227,16 @@ def test_two_columns_one_name_but_for_case_or_spaces_refuse_the_file(
     store: Store, tmp_path: Path, suffix: str, other: str
 ) -> None:
     row = {"record_id": "DUP-1", "subject_id": PERSON, **TAX, other: "7"}
+    path = _write_batch(tmp_path / f"dup{suffix}", [row])
     with pytest.raises(IngestError) as refused:
-        ingest_file(store, _write_batch(tmp_path / f"dup{suffix}", [row]), "tax_bureau", today=TODAY)
+        ingest_file(store, path, "tax_bureau", today=TODAY)
     # CSV and Parquet: the header's order (amount is column 5 of 7, the other 7); NDJSON: the keys' sorted order
     # (the two sort first: "AMOUNT" < "amount" < "amount " < "event_date")
     earlier, later = sorted(["amount", other]) if suffix == ".ndjson" else ("amount", other)
     places = (1, 2) if suffix == ".ndjson" else (5, 7)
     assert str(refused.value) == (
-        f"column {places[1]} is named {later!r} and column {places[0]} {earlier!r}: names that differ only in case "
-        "or surrounding spaces are one column; send each column once"
+        f"{path}: column {places[1]} is named {later!r} and column {places[0]} {earlier!r}: names that differ only "
+        "in case or surrounding spaces are one column; send each column once"
     )
     assert store.one("SELECT count(*) FROM records WHERE record_id = 'DUP-1'") == 0
 

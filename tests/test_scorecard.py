@@ -229,6 +229,34 @@ def test_a_csv_with_a_categorical_column_and_missing_values_fits(tmp_path: Path)
     assert "- 受保护属性不作为特征（仅用于检查代理变量）：sex (sex)\n" in zh.stdout
 
 
+def test_column_names_and_values_that_read_as_markup_are_printed_as_written(tmp_path: Path) -> None:
+    """A feature named ``[red]x[/]`` or ``[/]`` and a category ``[bold]w`` are printed as written (the console
+    reads no Rich markup: the names are data), with no backslash of an escape left in them."""
+    rng = np.random.default_rng(1)
+    n = 600
+    a = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "[red]x[/]": a,
+            "[/]": rng.choice(["u", "v", "[bold]w"], size=n),
+            "outcome": (rng.random(n) < 1 / (1 + np.exp(-a))).astype(int),
+        }
+    )
+    path = tmp_path / "[red]marked[/].csv"  # a folder "[red]marked[", a file "].csv"
+    path.parent.mkdir()
+    frame.to_csv(path, index=False)
+    proc = cli("scorecard", "fit", path, "--target", "outcome")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(f"Scorecard on {path} (target outcome, event 1): 600 rows,"), proc.stdout
+    rows = [[c.strip() for c in line.split("│")[1:4]] for line in proc.stdout.splitlines() if line.startswith("│ [")]
+    assert ["[red]x[/]", "1", "[-inf, -1.047)"] in rows, proc.stdout
+    assert ["[/]", "1", "[bold]w"] in rows, proc.stdout
+    assert "\\" not in proc.stdout
+    missing = cli("scorecard", "fit", path, "--target", "[/]y")
+    assert missing.returncode == EXIT_CODES["target_missing"], missing.stderr
+    assert "'[/]y'" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_a_category_never_seen_scores_as_optbinning_scores_it(tmp_path: Path) -> None:
     result = fit_outcomes(mixed_csv(tmp_path / "loans.csv"), "outcome", event="bad")
     X = result.fitted.outcomes.X.iloc[:5].copy()

@@ -18,6 +18,8 @@ HELD = {
     "listing_status": (LISTING_STATUSES, "listing_status_{}"),
     "dispute_status": (DISPUTE_STATUSES, "dispute_status_{}"),
     "repair_status": (REPAIR_STATUSES, "repair_status_{}"),
+    # an inquiry's outcome: the list of who asked, an override's notice and `decide --lang` say the same words
+    "outcome": (("granted", "refused", "viewed"), "outcome_{}"),
 }
 # what a page says differently to its reader: their own dispute, withdrawn, reads "withdrawn by you"
 READER_WORDS = {"dispute_status_retracted": ("本人已撤回", "withdrawn by you")}
@@ -58,6 +60,7 @@ def test_the_residents_printable_file_says_the_registrys_words(lang: str) -> Non
     which = 0 if lang == "zh" else 1
     for kind, (held, _page_key) in HELD.items():
         for status in held:
-            assert cells[kind]({"status": status}) == STATUS_WORDS[kind][status][which], (kind, status)
+            row = {"outcome": status} if kind == "outcome" else {"status": status}
+            assert cells[kind](row) == STATUS_WORDS[kind][status][which], (kind, status)
     # a dispute the resident withdrew read as its code ("retracted", in English on the Chinese page too)
     assert cells["dispute_status"]({"status": "retracted"}) == ("已撤回异议", "dispute withdrawn")[which]

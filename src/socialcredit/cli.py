@@ -386,6 +386,7 @@ def decide(
     from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.decisions.decide import decide as decide_
     from socialcredit.registry.due_process.listings import ended_since_run
+    from socialcredit.registry.words import STATUS_WORDS
 
     subject = compact_subject_id(subject)  # as in a subjects file: spaces, full-width digits, a lower-case x
     with _store(db) as store:
@@ -395,10 +396,16 @@ def decide(
     if as_json:
         _json({**d.as_dict(), "listings_ended_since_run": ended})
         return
-    verdict = "[bold green]GRANTED[/]" if d.granted else "[bold red]REFUSED[/]"
+    # the outcome in the registry's words, as the resident's list of who asked says it (registry/words.py)
+    zh_word, en_word = STATUS_WORDS["outcome"]["granted" if d.granted else "refused"]
+    verdict = f"[bold {'green' if d.granted else 'red'}]{zh_word if lang == 'zh' else en_word.upper()}[/]"
+    policy_words = escape(f"{d.policy_id} {d.policy_version}")
     out.print(
-        f"{escape(service)} for {d.subject_id}: {verdict} (policy {escape(f'{d.policy_id} {d.policy_version}')}, "
-        f"run {d.run_id}, score {d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",
+        f"{escape(service)}（{d.subject_id}）：{verdict}（政策 {policy_words}，评分编号 {d.run_id}，分数 {d.score}，"
+        f"等级 {escape(d.tier)}，查询编号 {d.inquiry_id}）"
+        if lang == "zh"
+        else f"{escape(service)} for {d.subject_id}: {verdict} (policy {policy_words}, run {d.run_id}, score "
+        f"{d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",
         markup=True,
     )
     if d.refusal:
@@ -411,10 +418,16 @@ def decide(
         for action in d.actions:
             out.print(f"  - {action}", markup=False)
     for e in ended:
+        status_zh = STATUS_WORDS["listing_status"].get(str(e["status"]), (str(e["status"]),))[0]
         out.print(
-            f"Note: the score and reasons are from run {d.run_id} (as of {e['as_of']}); since then the {e['list_id']} "
-            f"listing ({e['criterion_id']}, record {e['record_id']}) ended on {e['closed_on']} ({e['status']}), so "
-            "this decision no longer counts it; its record counts in the score until the next run.",
+            f"注：分数和原因来自评分编号 {d.run_id}（截至 {e['as_of']}）；此后 {e['list_id']} 名单的列入（"
+            f"{e['criterion_id']}，记录 {e['record_id']}）已于 {e['closed_on']} 结束（{status_zh}），本决定不再计入；"
+            "该记录在下次评分前仍计入分数。"
+            if lang == "zh"
+            else f"Note: the score and reasons are from run {d.run_id} (as of {e['as_of']}); since then the "
+            f"{e['list_id']} listing ({e['criterion_id']}, record {e['record_id']}) ended on {e['closed_on']} "
+            f"({e['status']}), so this decision no longer counts it; its record counts in the score until the next "
+            "run.",
             markup=False,
         )
 
@@ -430,7 +443,8 @@ def list_(
     """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run.
 
     A blacklist member's listing is `effective` (decisions count it), `notice` (told, in effect from effective_on;
-    decisions and the public look-up do not count it yet) or `ended` since the run."""
+    decisions and the public look-up do not count it yet) or `ended` since the run. A redlist has no listing: its
+    rows have no listing nor effective_on."""
     from socialcredit.registry.reporting.report import list_members, top_subjects
 
     with _store(db) as store:
@@ -446,8 +460,8 @@ def list_(
         out.print(f"No one on the {which.value}.")
         return
     table = Table(*rows[0].keys(), box=None)
-    for r in rows:
-        table.add_row(*("" if v is None else str(v) for v in r.values()))
+    for r in rows:  # a value none has (a name not registered, the day an ended listing took effect): "—"
+        table.add_row(*("—" if v is None else str(v) for v in r.values()))
     out.print(table)
 
 

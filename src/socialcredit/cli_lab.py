@@ -21,8 +21,9 @@ from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["disparity_for_lint", "register_lab"]
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+# Policy ids, rule ids, groups (a district, a profession) and file names are printed as written: no Rich markup
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 FORMATS = ("table", "json", "html")
 
@@ -77,7 +78,7 @@ def policy_impact(
     elif fmt == "html":
         text = impact_html(report)
     else:
-        console = Console(record=True, soft_wrap=True, highlight=False, width=120, file=io.StringIO())
+        console = Console(record=True, soft_wrap=True, markup=False, highlight=False, width=120, file=io.StringIO())
         _print_impact(console, report)
         text = console.export_text()
     if output is None:

@@ -19,8 +19,9 @@ from socialcredit.errors import InvalidRequestError, LimitError, SocialCreditErr
 
 __all__ = ["register_scorecard", "scorecard_app"]
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+# Column names, category values and file names are printed as written: no Rich markup (markup=True to style)
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 _EPILOG = (
     "Exit codes of fit: 0 fitted; 2 a usage error; 10 the file cannot be read; 11 no rows or no features; "
@@ -50,7 +51,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 def _refused(exc: InvalidRequestError) -> typer.Exit:
     from socialcredit.scorecard import EXIT_CODES
 
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
     code = EXIT_CODES["limit_exceeded"] if isinstance(exc, LimitError) else EXIT_CODES.get(exc.code, 2)
     return typer.Exit(code)
 
@@ -151,9 +152,9 @@ def _print(report: dict[str, Any], lang: str) -> None:
     for feature, rows in report["bins"].items():
         for b in rows:
             bins.add_row(
-                escape(feature),
+                feature,
                 str(b["bin"]),
-                escape(_holds(b, words)),
+                _holds(b, words),
                 f"{b['count']:,}",
                 f"{b['event_rate']:.4f}",
                 f"{b['points']:.2f}",

@@ -31,7 +31,7 @@ from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.ingest import BatchOutcome, BatchRequest, ingest_group
 from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
-from socialcredit.registry.scoring.policies import get_policy, resolve_policy
+from socialcredit.registry.scoring.policies import get_policy, policy_by_ref
 from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.scoring.state import catch_up, index_states, list_states, state_info
 from socialcredit.settings import get_settings
@@ -479,7 +479,8 @@ class Service:
         try:
             with self.writer() as store:
                 job.status, job.started_at = "running", dt.datetime.now(dt.UTC).replace(tzinfo=None)
-                loaded = resolve_policy(store, job.policy, actor=job.requested_by)
+                # a request names a policy, never a file (of the server's)
+                loaded = policy_by_ref(store, job.policy, actor=job.requested_by)
                 summary = score(
                     store,
                     loaded,

@@ -2,8 +2,9 @@
 repair application's status, and a person's role in an organisation.
 
 Defined once, here, for every face: the organisation's printable file (registry/reporting/org_file.py), the reason
-of a listing through an organisation (registry/due_process/relations.py) and the site's pages (web/i18n.py, which
-names them ``status_*``, ``listing_status_*``, ``dispute_status_*``, ``repair_status_*`` and ``role_*``).
+of a listing through an organisation (registry/due_process/relations.py), the site's pages (web/i18n.py, which
+names them ``status_*``, ``listing_status_*``, ``dispute_status_*``, ``repair_status_*``, ``outcome_*`` and
+``role_*``), the resident's printable file and the command line's ``decide``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "pending": ("待决定", "pending"),
         "approved": ("已批准", "approved"),
         "refused": ("未批准", "refused"),
+    },
+    # a decision's (an inquiry's) outcome: the resident's list of who asked, an override's notice, `decide`
+    "outcome": {
+        "granted": ("准予", "granted"),
+        "refused": ("拒绝", "refused"),
+        "viewed": ("已查看", "viewed"),
     },
 }
 

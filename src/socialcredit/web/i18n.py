@@ -236,9 +236,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "service": ("服务", "Service"),
     "purpose": ("目的", "Purpose"),
     "outcome": ("结果", "Outcome"),
-    "outcome_granted": ("准予", "granted"),
-    "outcome_refused": ("拒绝", "refused"),
-    "outcome_viewed": ("已查看", "viewed"),
     "decided_under": ("依据政策 {policy} {version}", "under policy {policy} {version}"),
     "no_inquiries": ("还没有人查询过您的信用。", "Nobody has asked about you yet."),
     # consents
@@ -753,7 +750,7 @@ _PAIRS.update(
 # The statuses and roles the store holds, in the registry's words (registry/words.py): one definition for the pages
 # and the organisation's printable file; a page may say one differently to its reader (web/i18n_disputes.py).
 _PAIRS.update({f"status_{k.replace(' ', '_')}": v for k, v in STATUS_WORDS["record_status"].items()})
-for _kind in ("listing_status", "dispute_status", "repair_status"):
+for _kind in ("listing_status", "dispute_status", "repair_status", "outcome"):
     _PAIRS.update({f"{_kind}_{k}": v for k, v in STATUS_WORDS[_kind].items()})
 _PAIRS.update({f"role_{k}": v for k, v in ROLE_WORDS.items()})
 for _key, (_zh, _en) in _PROFESSIONS.items():

@@ -19,7 +19,7 @@ from pydantic import Field
 from socialcredit.api.bodies import read_body, read_record, write_rows
 from socialcredit.api.deps import Furnisher, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
-from socialcredit.errors import IngestError, SocialCreditError
+from socialcredit.errors import IngestError, LimitError, SocialCreditError
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
@@ -93,6 +93,10 @@ def _ingest(
         message = message.replace("the file has no column", "the batch has no column")
         missing = re.search(r"has no column '([a-z_]+)'", message)
         raise SocialCreditError(message, code="malformed_body", field=missing.group(1) if missing else None)
+    if isinstance(outcome.error, LimitError) and str(outcome.error).startswith(f"{name}: "):
+        # a limit's refusal, as the limits word it (the registry names the file: the caller knows its batch)
+        e = outcome.error
+        raise LimitError(str(e).removeprefix(f"{name}: "), code=e.code, limit=e.limit, field=e.field)
     if outcome.error is not None:
         raise outcome.error
     if outcome.replayed is not None:

@@ -22,6 +22,7 @@ from socialcredit.errors import (
 from socialcredit.policy import BUILTIN_POLICIES, parse_policy
 from socialcredit.registry.scoring.policies import (
     newest_version,
+    policy_by_ref,
     publish_policy,
     published_policy_ids,
     published_text,
@@ -35,6 +36,8 @@ __all__ = ["JobRequest", "router"]
 
 MAX_POLICY_BYTES = 1024 * 1024
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# A policy as the command line names it: ID, or ID@VERSION (a version is at most 64 characters, no '@')
+PolicyRef = Annotated[str, Field(min_length=1, max_length=129, pattern=r"^[A-Za-z0-9_.:-]{1,64}(@[^@]{1,64})?$")]
 
 router = APIRouter()
 _PUBLIC: list[str | Enum] = ["public"]
@@ -43,7 +46,10 @@ _OPERATORS: list[str | Enum] = ["operators"]  # per route: the public ones are t
 
 class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    policy: Id = Field(description="A shipped or published policy id.")
+    policy: PolicyRef = Field(
+        description="A shipped or published policy id (its version in force), or ID@VERSION (that published version, "
+        "as `socialcredit score --policy ID@VERSION`)."
+    )
     as_of: Day | None = Field(None, description="The date the run scores as of (default: today).")
     incremental: bool = Field(False, description="Rescore only subjects whose inputs changed since the last run.")
     from_records: bool = Field(
@@ -59,10 +65,16 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 @router.post("/v1/jobs", tags=_OPERATORS, status_code=202)
 def start_job(body: JobRequest, party: Operator, service: ServiceDep, today: Today) -> StartedJob:
     """Start a score run; follow it at ``GET /v1/jobs/{job_id}``. Decisions use the new run when it ends."""
+    policy_id, at, _version = body.policy.partition("@")
     with service.writer() as store:
         published = published_policy_ids(store)
-    if body.policy not in set(BUILTIN_POLICIES) | published:
-        raise NotFoundError(f"no shipped or published policy {body.policy!r}", code="unknown_policy", field="policy")
+        if policy_id not in set(BUILTIN_POLICIES) | published:
+            raise NotFoundError(f"no shipped or published policy {policy_id!r}", code="unknown_policy", field="policy")
+        if at:
+            try:  # a version never published is refused now, naming it, not by the job once started
+                policy_by_ref(store, body.policy, actor(party))
+            except NotFoundError as exc:
+                raise NotFoundError(str(exc), code="unknown_policy", field="policy") from None
     as_of = body.as_of or today
     try:
         check_as_of(as_of)

@@ -13,6 +13,7 @@ from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.listings import criterion_words
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.words import STATUS_WORDS
 from socialcredit.store import Store
 
 __all__ = ["MIN_JUSTIFICATION", "list_overrides", "override_decision", "override_listing"]
@@ -84,7 +85,7 @@ def override_decision(
         raise NotFoundError(f"no decision (inquiry) {inquiry_id}")
     q = rows[0]
     en_name, zh_name = _service_words(store, q)
-    zh_outcome = {"granted": "准予", "refused": "拒绝"}
+    zh_outcome = {k: zh for k, (zh, _en) in STATUS_WORDS["outcome"].items()}
     with store.transaction():
         out = _insert(store, q["subject_id"], "decision", f"inquiry:{inquiry_id}", outcome, why, actor, today)
         notify(

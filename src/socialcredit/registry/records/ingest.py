@@ -39,7 +39,14 @@ import sqlglot.expressions as exp
 from socialcredit.catalog import Catalog, FieldSpec
 from socialcredit.clock import resolve_today
 from socialcredit.data import district_names
-from socialcredit.errors import ConflictError, IdentifierError, IngestError, NotFoundError, SocialCreditError
+from socialcredit.errors import (
+    ConflictError,
+    IdentifierError,
+    IngestError,
+    LimitError,
+    NotFoundError,
+    SocialCreditError,
+)
 from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
@@ -205,6 +212,20 @@ class _Staged:
 
 
 def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
+    """Read the file into temp table ``staging`` (:func:`_stage_file`); a refusal names the file as ``shown``, the
+    limits' (``limits``: too many columns, a column's name, a value too long) as every other refusal of a file (the
+    service takes the name off again: a caller knows its batch by what it sent)."""
+    try:
+        return _stage_file(store, path, catalog, shown)
+    except LimitError as exc:
+        raise LimitError(f"{shown}: {exc}", code=exc.code, limit=exc.limit, field=exc.field) from None
+    except IngestError as exc:
+        if str(exc).startswith(f"{shown}: "):
+            raise
+        raise IngestError(f"{shown}: {exc}", code=exc.code, field=exc.field) from None
+
+
+def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     """Read the file into temp table ``staging`` (with ``_row``); return its data columns. ``shown`` is what the
     file is called in messages (a batch sent over HTTP by its name, never by the server's path of its upload).
 

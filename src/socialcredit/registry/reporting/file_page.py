@@ -362,9 +362,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "severity_minor": "minor",
         "severity_general": "general",
         "severity_serious": "serious",
-        "outcome_granted": "granted",
-        "outcome_refused": "refused",
-        "outcome_viewed": "viewed",
         "purpose_loan": "a loan",
         "purpose_ticket": "buying a ticket",
         "purpose_matchmaking": "matchmaking",
@@ -432,17 +429,14 @@ _WORDS: dict[str, dict[str, str]] = {
         "severity_minor": "轻微",
         "severity_general": "一般",
         "severity_serious": "严重",
-        "outcome_granted": "准予",
-        "outcome_refused": "拒绝",
-        "outcome_viewed": "已查看",
         "purpose_loan": "贷款审批",
         "purpose_ticket": "购票",
         "purpose_matchmaking": "婚恋服务",
     },
 }
 
-# The statuses (record_*, listing_*, dispute_*, repair_*) in the registry's words (registry/words.py), as the site's
-# pages and the organisation's printable file say them.
+# The statuses (record_*, listing_*, dispute_*, repair_*) and a decision's outcome (outcome_*) in the registry's
+# words (registry/words.py), as the site's pages and the organisation's printable file say them.
 for _which, _lang in enumerate(("zh", "en")):
     _WORDS[_lang].update(
         {

@@ -483,11 +483,23 @@ def _expired(policies: list[tuple[LoadedPolicy, dt.date]], record: dict[str, Any
 def list_members(
     store: Store, list_id: str, *, policy_id: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """Members of a list in the latest run of a policy, with the criteria that put them there, and for a list with
-    a notice period where its listing stands (docs/due-process.md): ``effective`` (decisions count it), ``notice``
-    (told, not yet in effect: decisions do not count it, the public look-up does not show it) with the day it takes
-    effect, or ``ended`` since the run; None for a list without listings (a redlist)."""
+    """Members of a list in the latest run of a policy, with the criteria that put them there, and for a blacklist
+    (the lists with a notice and a grace period) where its listing stands (docs/due-process.md): ``listing``
+    ``effective`` (decisions count it), ``notice`` (told, not yet in effect: decisions do not count it, the public
+    look-up does not show it) with ``effective_on``, the day it takes effect, or ``ended`` since the run. A redlist
+    has no listings: its rows have no ``listing`` nor ``effective_on`` (they were null on every row)."""
     run = latest_run(store, policy_id)
+    kinds = {lst.id: lst.kind for lst in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists}
+    if kinds.get(list_id) != "black":
+        return store.rows(
+            """SELECT e.subject_id, s.name, r.score, r.tier,
+                      string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id) AS criteria
+               FROM run_list_entries e JOIN run_results r USING (run_id, subject_id)
+               LEFT JOIN current_subjects s USING (subject_id)
+               WHERE e.run_id = ? AND e.list_id = ?
+               GROUP BY e.subject_id, s.name, r.score, r.tier ORDER BY r.score, e.subject_id LIMIT ? OFFSET ?""",
+            [run["run_id"], list_id, limit, offset],
+        )
     return store.rows(
         """WITH l AS (
                SELECT subject_id, list_id,

@@ -20,6 +20,7 @@ __all__ = [
     "name_listings",
     "newest_version",
     "policies_in_use",
+    "policy_by_ref",
     "policy_without_store",
     "publish_policy",
     "resolve_policy",
@@ -148,6 +149,14 @@ def resolve_policy(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
         loaded = load_policy(path, store.catalog)
         publish_policy(store, loaded, actor)
         return loaded
+    return policy_by_ref(store, ref, actor)
+
+
+def policy_by_ref(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
+    """A policy by id (its version in force: the newest published, a shipped policy's own version being published
+    on first use) or by ``id@version`` (that published version, or the shipped one's), never by file: what a
+    request names (a score job over HTTP). A version never published is a NotFoundError naming it and the
+    versions that are."""
     policy_id, at, version = ref.partition("@")
     shipped = None
     if policy_id in BUILTIN_POLICIES and (
