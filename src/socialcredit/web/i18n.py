@@ -578,6 +578,10 @@ _PAIRS |= {
     "date_why_month": ("一年只有12个月。", "a year has 12 months."),
     "date_why_days": ("{year}年{month}月只有{days}天。", "{month} {year} has {days} days."),
     "freeze_err_party": ("请选择机构。", "Choose a party."),
+    "freeze_err_action": (
+        "“{sent}”不是本页提供的操作（{offered}）。",
+        "'{sent}' is not one of this page's actions ({offered}).",
+    ),
     "freeze_err_report": ("报案回执编号为1至100个字符。", "A police report reference has 1 to 100 characters."),
     # --- issue 18, listings' details and credit repair (web/repair_pages.py; r18-repair) ---------------------
     "listing_title": ("名单认定详情", "Listing"),
