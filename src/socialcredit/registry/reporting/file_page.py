@@ -26,8 +26,17 @@ __all__ = ["file_names", "render_page"]
 
 def file_names(store: Store, file: dict[str, Any], lang: str) -> dict[str, str]:
     """The names of the policies, grades, lists, criteria and services ``file`` names, keyed ``policy:ID``,
-    ``tier:POLICY:TIER``, ``list:POLICY:LIST``, ``criterion:POLICY:LIST:CRITERION`` and ``service:ID``."""
+    ``tier:POLICY:TIER``, ``list:POLICY:LIST``, ``criterion:POLICY:LIST:CRITERION`` and ``service:ID``; and
+    ``policy:ID:VERSION``, the name of each policy version an inquiry was decided under."""
     out: dict[str, str] = {}
+    # an inquiry's policy by the name the version it was decided under gives it, as the portal's pages name it
+    # (web/resident.py); the page showed its id ("beijing 2026.2")
+    asked = {(str(q["policy_id"]), str(q["policy_version"])) for q in file.get("inquiries", []) if q.get("policy_id")}
+    for pid, version in sorted(asked):
+        try:
+            out[f"policy:{pid}:{version}"] = get_policy(store, pid, version).policy.name.get(lang)
+        except NotFoundError:
+            continue
     pids = {str(s["policy"]) for s in file.get("scores", [])} | {str(n["policy_id"]) for n in file.get("notices", [])}
     for pid in sorted(pids):
         try:
@@ -78,6 +87,13 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
     def word(prefix: str, col: str) -> Callable[[dict[str, Any]], str]:
         return lambda r: w.get(f"{prefix}_{r.get(col)}", _spoken(r.get(col)))
 
+    def decided_under(r: dict[str, Any]) -> str:
+        """The policy (by its name) and version a decision was made under; an operator's view has none."""
+        if not r.get("policy_version"):
+            return ""
+        pid, version = r["policy_id"], r["policy_version"]
+        return f"{names.get(f'policy:{pid}:{version}', str(pid))} {version}"
+
     return {
         "source": lambda r: catalog.sources[r["source"]].name.get(lang) if r.get("source") in catalog.sources else "",
         "record_type": lambda r: (
@@ -103,8 +119,7 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         ),
         "granted": lambda r: w["consent_in" if r.get("granted") else "consent_out"],
         "kind": word("override", "kind"),
-        # the policy and version a decision was made under (an operator's view has none)
-        "policy_version": lambda r: f"{r['policy_id']} {r['policy_version']}" if r.get("policy_version") else "",
+        "policy_version": decided_under,
     }
 
 
