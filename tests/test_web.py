@@ -210,6 +210,11 @@ def test_the_language_is_switched_and_remembered(site: dict[str, Any], browser: 
     page.get_by_role("link", name="中文").click()
     assert page.locator("h1").inner_text() == "信用记录"
     page.context.close()
+    # a browser that asks for English (Accept-Language) and has chosen nothing is answered in English
+    english_browser = browser.new_context(viewport=DESKTOP, base_url=site["base"], locale="en-US").new_page()
+    english_browser.goto("/signin")
+    assert english_browser.locator("html").get_attribute("lang") == "en"
+    english_browser.context.close()
 
 
 @pytest.mark.browser
@@ -819,6 +824,40 @@ def test_a_long_word_someone_wrote_breaks_rather_than_widening_the_page(site: di
             width = page_width(page)
             assert width <= 375, f"{path} scrolls sideways on a phone ({width}px)"
         page.context.close()
+
+
+def test_without_a_choice_the_page_speaks_the_language_the_browser_prefers(site: dict[str, Any]) -> None:
+    """Accept-Language was not read: an English browser was shown Chinese pages. A choice (``?lang=``, kept in a
+    cookie) still wins; Chinese stays the default for no header, one that prefers neither language, garbage and a
+    header too long to read. A page the header decided says ``Vary: Accept-Language``."""
+
+    def lang_of(r: httpx.Response) -> str:
+        found = re.search(r'<html lang="([^"]+)">', r.text)
+        assert r.status_code == 200 and found, r.text[:200]
+        return found.group(1)
+
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        for header, lang in (
+            ("en-US,en;q=0.9", "en"),
+            ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+            ("zh;q=0.3, en;q=0.7", "en"),
+            ("", "zh-CN"),
+            ("%%%;q=??", "zh-CN"),
+            ("en," + "x-y;q=0.1," * 1000, "zh-CN"),
+        ):
+            for path in ("/policies", "/signin"):
+                r = client.get(path, headers={"Accept-Language": header})
+                assert (lang_of(r), r.headers.get("vary")) == (lang, "Accept-Language"), (header, path)
+        assert lang_of(client.get("/policies")) == "zh-CN" and "sc_lang" not in client.cookies
+        # the choice wins, and is kept
+        chosen = client.get("/policies?lang=zh", headers={"Accept-Language": "en-US,en;q=0.9"})
+        assert lang_of(chosen) == "zh-CN" and "vary" not in chosen.headers and client.cookies["sc_lang"] == "zh"
+        kept = client.get("/policies", headers={"Accept-Language": "en-US,en;q=0.9"})
+        assert lang_of(kept) == "zh-CN" and "vary" not in kept.headers
+    with signed_in(site, "resident") as client:  # a resident's pages and their file to print too
+        for path in ("/me", "/me/file.html"):
+            r = client.get(path, headers={"Accept-Language": "en-GB,en"})
+            assert r.headers.get("vary") == "Accept-Language" and '<html lang="en">' in r.text, path
 
 
 def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:
