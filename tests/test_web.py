@@ -899,6 +899,70 @@ def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:
         assert client.get(f"/ops/subjects/{site['listed']}", params={"page": "0"}).status_code == 400
 
 
+def test_who_asked_is_paged_in_the_query_and_the_pages_are_as_before(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages of who asked were cut after the registry built every one of the resident's inquiries: now the query
+    reads one page (ORDER BY … LIMIT/OFFSET), and each page holds what it held before, in the same order: 120
+    look-ups by three lenders with an operator's views of the file between them, newest first."""
+    from socialcredit.registry.reporting import report as reporting
+
+    service, subject = site["service"], site["other"]
+    with service.writer() as store:
+        loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
+        lenders = [issue_key(store, "relying_party", f"Lender {n}", **loan) for n in "ABC"]  # type: ignore[arg-type]
+        service.reload_keys(store)
+    with signed_in(site, "operator") as ops:
+        for lender in lenders:  # 40 look-ups by each, and the operator opens the file after each 40
+            body = {"subject_ids": [subject] * 40, "service": "bank_loan", "purpose": "loan"}
+            auth = {"Authorization": f"Bearer {lender.token}"}
+            assert site["client"].post("/v1/decisions/batch", json=body, headers=auth).status_code == 200
+            service.flush_inquiries()
+            assert ops.get(f"/ops/subjects/{subject}").status_code == 200
+    # what the pages showed before, worked out from the tables as the registry did: the inquiries newest first by
+    # id, the operator's views newest first, all of them sorted (stably) by the time, newest first
+    asked = rows(
+        site,
+        "SELECT i.asked_at, k.name AS who FROM inquiries i JOIN api_keys k ON i.requester = 'key:' || k.key_id "
+        "WHERE i.subject_id = ? ORDER BY i.inquiry_id DESC",
+        [subject],
+    )
+    views = rows(
+        site,
+        "SELECT a.at_time AS asked_at, 'an operator (' || k.name || ') viewed your file' AS who FROM audit_log a "
+        "JOIN api_keys k ON a.actor = 'key:' || k.key_id WHERE a.action IN ('read_report', 'read_history') "
+        "AND a.subject_id = ? AND k.role = 'operator' ORDER BY a.seq DESC",
+        [subject],
+    )
+    assert len(asked) == 120 and len(views) == 3
+    before = [
+        (str(q["asked_at"])[:16], q["who"]) for q in sorted([*asked, *views], key=lambda q: q["asked_at"], reverse=True)
+    ]
+    built: list[object] = []
+    inquiry = reporting._inquiry
+    monkeypatch.setattr(reporting, "_inquiry", lambda q, o: built.append(q) or inquiry(q, o))
+    shown = []
+    with signed_in(site, "other") as client:
+        for number in (1, 2, 3):
+            r = client.get("/me/inquiries", params={"page": str(number), "lang": "en"})
+            assert r.status_code == 200
+            assert len(built) == (50 if number < 3 else 23)  # one page's rows built, not 123
+            built.clear()
+            cells = re.findall(
+                r'<tr><td data-label="[^"]*"><time>([^<]*)</time></td><td data-label="[^"]*" '
+                r'class="card-title">([^<]*)</td>',
+                r.text,
+            )
+            shown.append([(at, html.unescape(who)) for at, who in cells])
+            prev = f'<a href="/me/inquiries?page={number - 1}" rel="prev"' if number > 1 else None
+            following = f'<a href="/me/inquiries?page={number + 1}" rel="next"' if number < 3 else None
+            assert (prev is None or prev in r.text) and ('rel="prev"' in r.text) == (prev is not None)
+            assert (following is None or following in r.text) and ('rel="next"' in r.text) == (following is not None)
+            assert f"page {number} of 3" in r.text and "123" in r.text
+    assert shown == [before[:50], before[50:100], before[100:]]
+    assert sum(who == "an operator (registry operations) viewed your file" for _, who in before) == 3
+
+
 def test_each_listing_on_the_overview_names_its_policy(site: dict[str, Any]) -> None:
     """Two policies' blacklists share the words "blacklist (judgment defaulter)": the overview said both "the notice
     period ended on 2026-12-01; it takes effect at the next daily check" and "you will be listed on 2026-12-31", with
