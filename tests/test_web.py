@@ -963,6 +963,28 @@ def test_who_asked_is_paged_in_the_query_and_the_pages_are_as_before(
     assert sum(who == "an operator (registry operations) viewed your file" for _, who in before) == 3
 
 
+def test_an_operator_s_view_says_its_purpose_in_the_page_s_language(site: dict[str, Any]) -> None:
+    """An operator's view of a resident's file, in who asked on a Chinese page, gave its purpose in the registry's
+    English ("operator look-up", "operator report", "operator history"): in /me/inquiries, the printable file and
+    the operator's view of the file."""
+    subject = site["other"]
+    operator = {"Authorization": f"Bearer {site['keys']['operator']}"}
+    with signed_in(site, "operator") as ops:
+        assert ops.get(f"/ops/subjects/{subject}").status_code == 200
+        assert site["client"].get(f"/v1/subjects/{subject}/report", headers=operator).status_code == 200
+        assert site["client"].get(f"/v1/subjects/{subject}/history", headers=operator).status_code == 200
+        third = html.unescape(ops.get(f"/ops/subjects/{subject}", params={"lang": "zh"}).text)
+    with signed_in(site, "other") as client:
+        pages = [html.unescape(client.get(p, params={"lang": "zh"}).text) for p in ("/me/inquiries", "/me/file.html")]
+        english = [html.unescape(client.get(p, params={"lang": "en"}).text) for p in ("/me/inquiries", "/me/file.html")]
+    for text in [*pages, third]:
+        assert "operator look-up" not in text and "operator report" not in text and "operator history" not in text
+        assert all(w in text for w in ("在运营后台查阅档案", "通过接口查阅档案", "通过接口查阅评分历史"))
+    for text in english:
+        assert all(w in text for w in ("the file on the operators' pages", "the file over the API"))
+        assert "the score history over the API" in text
+
+
 def test_each_listing_on_the_overview_names_its_policy(site: dict[str, Any]) -> None:
     """Two policies' blacklists share the words "blacklist (judgment defaulter)": the overview said both "the notice
     period ended on 2026-12-01; it takes effect at the next daily check" and "you will be listed on 2026-12-31", with

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialcredit.registry.words import ROLE_WORDS, STATUS_WORDS
+from socialcredit.registry.words import PURPOSE_WORDS, ROLE_WORDS, STATUS_WORDS
 from socialcredit.web.i18n_disputes import DISPUTE_PAIRS
 from socialcredit.web.i18n_history import HISTORY_PAIRS
 from socialcredit.web.i18n_lab import LAB_PAIRS
@@ -743,12 +743,6 @@ _PAIRS.update(
         "mode_rerun": ("重新计算", "rerun"),
         "engine_duckdb": ("内置数据库", "built-in database"),
         "engine_spark": ("集群（Spark）", "cluster (Spark)"),
-        "purpose_loan": ("贷款审批", "a loan"),
-        "purpose_ticket": ("购票", "buying a ticket"),
-        "purpose_matchmaking": ("婚恋服务", "matchmaking"),
-        "purpose_lease": ("租房", "a lease"),
-        "purpose_rental": ("租赁", "a rental"),
-        "purpose_employment": ("招聘", "employment"),
         "record_number": ("记录编号", "Record number"),
         "contribution_none": ("不影响分数", "no effect on the score"),
         "policy_changes_first": ("变更", "What changed"),
@@ -757,6 +751,7 @@ _PAIRS.update(
 # The statuses and roles the store holds, in the registry's words (registry/words.py): one definition for the pages
 # and the organisation's printable file; a page may say one differently to its reader (web/i18n_disputes.py).
 _PAIRS.update({f"status_{k.replace(' ', '_')}": v for k, v in STATUS_WORDS["record_status"].items()})
+_PAIRS.update({f"purpose_{k}": v for k, v in PURPOSE_WORDS.items()})  # an operator's view's too
 for _kind in ("listing_status", "dispute_status", "repair_status"):
     _PAIRS.update({f"{_kind}_{k}": v for k, v in STATUS_WORDS[_kind].items()})
 _PAIRS.update({f"role_{k}": v for k, v in ROLE_WORDS.items()})

@@ -18,7 +18,7 @@ from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.catalog.labels import Labels, labels_for
 from socialcredit.errors import NotFoundError
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.words import STATUS_WORDS
+from socialcredit.registry.words import PURPOSE_WORDS, STATUS_WORDS
 from socialcredit.store import Store
 
 __all__ = ["file_names", "render_page"]
@@ -380,9 +380,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "outcome_granted": "granted",
         "outcome_refused": "refused",
         "outcome_viewed": "viewed",
-        "purpose_loan": "a loan",
-        "purpose_ticket": "buying a ticket",
-        "purpose_matchmaking": "matchmaking",
     },
     "zh": {
         "file": "个人信用档案",
@@ -450,14 +447,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "outcome_granted": "准予",
         "outcome_refused": "拒绝",
         "outcome_viewed": "已查看",
-        "purpose_loan": "贷款审批",
-        "purpose_ticket": "购票",
-        "purpose_matchmaking": "婚恋服务",
     },
 }
 
-# The statuses (record_*, listing_*, dispute_*, repair_*) in the registry's words (registry/words.py), as the site's
-# pages and the organisation's printable file say them.
+# The statuses (record_*, listing_*, dispute_*, repair_*) and purposes in the registry's words (registry/words.py), as
+# the site's pages and the organisation's printable file say them.
 for _which, _lang in enumerate(("zh", "en")):
     _WORDS[_lang].update(
         {
@@ -466,3 +460,5 @@ for _which, _lang in enumerate(("zh", "en")):
             for code, pair in table.items()
         }
     )
+    # the purposes of inquiries and of operators' views ("lease" and "operator look-up" were said in English)
+    _WORDS[_lang].update({f"purpose_{code}": pair[_which] for code, pair in PURPOSE_WORDS.items()})
