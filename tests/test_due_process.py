@@ -366,6 +366,16 @@ def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store
         == f"An operator took you off the blacklist (judgment defaulter): {why}"
     )
     assert {"override_listing", "override_decision"} <= set(audit_actions(store))
+    # the printable file says what was reviewed in words, in its language (a Chinese page said "decision" and
+    # "inquiry:12")
+    cells = '<td data-label="{}">{}</td><td data-label="{}">{} {}</td>'
+    lid, qid = listing["listing_id"], refused.inquiry_id
+    zh, en = (render_html(export_file(store, A, lang=lang), lang) for lang in ("zh", "en"))
+    assert cells.format("类别", "名单认定", "复核对象", "名单条目", lid) in zh
+    assert cells.format("类别", "查询结果", "复核对象", "查询", qid) in zh
+    assert cells.format("Kind", "listing", "What was reviewed", "listing", lid) in en
+    assert cells.format("Kind", "decision", "What was reviewed", "inquiry", qid) in en
+    assert f"inquiry:{qid}" not in zh + en and f"listing:{lid}" not in zh + en
 
 
 def test_a_refusal_says_what_would_change_it(store: Store) -> None:

@@ -87,6 +87,11 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
     def word(prefix: str, col: str) -> Callable[[dict[str, Any]], str]:
         return lambda r: w.get(f"{prefix}_{r.get(col)}", _spoken(r.get(col)))
 
+    def reviewed(r: dict[str, Any]) -> str:
+        """What an operator's review overrode, in words: "inquiry:12" reads "inquiry 12", "查询 12"."""
+        kind, _, number = str(r.get("target") or "").partition(":")
+        return f"{w.get(f'target_{kind}', _spoken(kind))} {number}".strip()
+
     def decided_under(r: dict[str, Any]) -> str:
         """The policy (by its name) and version a decision was made under; an operator's view has none."""
         if not r.get("policy_version"):
@@ -119,6 +124,7 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         ),
         "granted": lambda r: w["consent_in" if r.get("granted") else "consent_out"],
         "kind": word("override", "kind"),
+        "target": reviewed,
         "policy_version": decided_under,
     }
 
@@ -380,6 +386,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "outcome_granted": "granted",
         "outcome_refused": "refused",
         "outcome_viewed": "viewed",
+        "override_decision": "decision",
+        "override_listing": "listing",
+        "target_inquiry": "inquiry",
+        "target_listing": "listing",
     },
     "zh": {
         "file": "个人信用档案",
@@ -447,6 +457,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "outcome_granted": "准予",
         "outcome_refused": "拒绝",
         "outcome_viewed": "已查看",
+        "override_decision": "查询结果",
+        "override_listing": "名单认定",
+        "target_inquiry": "查询",
+        "target_listing": "名单条目",
     },
 }
 
