@@ -126,6 +126,7 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         "kind": word("override", "kind"),
         "target": reviewed,
         "policy_version": decided_under,
+        "policy": lambda r: names.get(f"policy:{r.get('policy_id')}", str(r.get("policy_id") or "")),
     }
 
 
@@ -183,6 +184,7 @@ def render_page(
             "notices",
             file["notices"],
             [
+                ("policy", "col_policy"),  # two policies' blacklists may share their name
                 ("list_id", "col_list"),
                 ("criterion_id", "col_criterion"),
                 ("record_id", "col_record_id"),
