@@ -907,10 +907,18 @@ def test_who_asked_is_paged_in_the_query_and_the_pages_are_as_before(
     look-ups by three lenders with an operator's views of the file between them, newest first."""
     from socialcredit.registry.reporting import report as reporting
 
-    service, subject = site["service"], site["other"]
+    service = site["service"]
+    # a resident of their own, whom no other test asks about or views
+    subject = one(
+        site,
+        "SELECT max(r.subject_id) FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'beijing' "
+        "AND r.kind = 'person' AND r.subject_id NOT IN (?, ?)",
+        [site["listed"], site["other"]],
+    )
     with service.writer() as store:
         loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
         lenders = [issue_key(store, "relying_party", f"Lender {n}", **loan) for n in "ABC"]  # type: ignore[arg-type]
+        resident = issue_key(store, "resident", "asked 120 times", subject=subject).token
         service.reload_keys(store)
     with signed_in(site, "operator") as ops:
         for lender in lenders:  # 40 look-ups by each, and the operator opens the file after each 40
@@ -942,7 +950,8 @@ def test_who_asked_is_paged_in_the_query_and_the_pages_are_as_before(
     inquiry = reporting._inquiry
     monkeypatch.setattr(reporting, "_inquiry", lambda q, o: built.append(q) or inquiry(q, o))
     shown = []
-    with signed_in(site, "other") as client:
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, resident)
         for number in (1, 2, 3):
             r = client.get("/me/inquiries", params={"page": str(number), "lang": "en"})
             assert r.status_code == 200
