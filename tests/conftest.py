@@ -84,5 +84,18 @@ def chromium() -> Iterator[Any]:
 
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=str(executable))
+        # The pages speak the language the browser asks for (Accept-Language) when none was chosen: a context is a
+        # Chinese reader's browser unless a test gives it another ``locale`` (Playwright's default asks for English);
+        # so is a page opened without a context of its own.
+        new_context, new_page = launched.new_context, launched.new_page
+
+        def chinese_context(**options: Any) -> Any:
+            return new_context(**{"locale": "zh-CN", **options})
+
+        def chinese_page(**options: Any) -> Any:
+            return new_page(**{"locale": "zh-CN", **options})
+
+        launched.new_context = chinese_context  # type: ignore[method-assign]
+        launched.new_page = chinese_page  # type: ignore[method-assign]
         yield launched
         launched.close()

@@ -26,6 +26,7 @@ from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.public_lists import mask_id, public_lookup
 from socialcredit.registry.due_process.retention import purge_expired
 from socialcredit.registry.records.consent import consent_history, current_consents, set_consent
+from socialcredit.registry.reporting.file_page import file_names
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.scoring.policies import resolve_policy
@@ -366,6 +367,20 @@ def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store
         == f"An operator took you off the blacklist (judgment defaulter): {why}"
     )
     assert {"override_listing", "override_decision"} <= set(audit_actions(store))
+    # the printable file says what was reviewed in words, in its language (a Chinese page said "decision" and
+    # "inquiry:12")
+    cells = '<td data-label="{}">{}</td><td data-label="{}">{} {}</td>'
+    lid, qid = listing["listing_id"], refused.inquiry_id
+    files = {lang: export_file(store, A, lang=lang) for lang in ("zh", "en")}
+    zh, en = (render_html(files[lang], lang, file_names(store, files[lang], lang)) for lang in ("zh", "en"))
+    assert cells.format("类别", "名单认定", "复核对象", "名单条目", lid) in zh
+    assert cells.format("类别", "查询结果", "复核对象", "查询", qid) in zh
+    assert cells.format("Kind", "listing", "What was reviewed", "listing", lid) in en
+    assert cells.format("Kind", "decision", "What was reviewed", "inquiry", qid) in en
+    assert f"inquiry:{qid}" not in zh + en and f"listing:{lid}" not in zh + en
+    # each notice and listing names its policy (two policies' blacklists may share their name)
+    assert '<td data-label="政策">北京市社会信用评分</td><td data-label="名单">' in zh
+    assert '<td data-label="Policy">Beijing social credit score</td><td data-label="List">' in en
 
 
 def test_a_refusal_says_what_would_change_it(store: Store) -> None:

@@ -15,7 +15,8 @@ import pytest
 from api_helpers import auth
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.decide import run_for_service
-from web_helpers import browser, csrf_of, rows, shots, sign_in, site
+from socialcredit.registry.due_process.freeze import freeze_status
+from web_helpers import browser, csrf_of, failure_of, rows, shots, sign_in, site
 
 __all__ = ["browser", "shots", "site"]  # fixtures
 
@@ -106,13 +107,44 @@ def test_the_freeze_page_over_http_in_both_languages(site: dict[str, Any]) -> No
             in client.get("/me/inquiries?lang=zh").text
         )
         assert client.get(f"/policies/{pid}/{version}").status_code == 200
-        for lang, header in (("en", "Policy"), ("zh", "政策")):  # and the printable file says the same
-            printable = client.get(f"/me/file.html?lang={lang}").text
+        for lang, header in (("en", "Policy"), ("zh", "政策")):  # and the printable file says the same, by name
+            printable = client.get(f"/me/file.html?lang={lang}").text  # (it said "beijing 2026.2")
             assert f'<th scope="col">{header}</th>' in printable
-            assert f'<td data-label="{header}">{pid} {version}</td>' in printable
+            assert f'<td data-label="{header}">{name[lang]} {version}</td>' in printable
+            assert f"{pid} {version}" not in printable
         lifted = client.post("/me/freeze", data={"action": "lift", "csrf": csrf_of(zh.text)})
         assert lifted.status_code == 303
     assert _loan(site, w["one"], w["subject"])["granted"]
+
+
+def _freeze(site: dict[str, Any], subject: str) -> dict[str, Any]:
+    with site["service"].writer() as store:
+        status: dict[str, Any] = freeze_status(store, subject)
+        return status
+
+
+def test_an_action_the_page_does_not_offer_is_named_as_such(site: dict[str, Any]) -> None:
+    """A form post with an action none of the page's forms has is a 400 page saying so, with the actions offered,
+    in the page's language (it said "Choose a party.") and nothing changes."""
+    w = _world(site)
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, w["resident"])
+        csrf = csrf_of(client.get("/me/freeze").text)
+        before = _freeze(site, w["subject"])
+        en = client.post("/me/freeze?lang=en", data={"action": "explode", "csrf": csrf})
+        assert en.status_code == 400
+        assert failure_of(en) == (
+            "'explode' is not one of this page's actions (Freeze my file now, Lift the freeze, Lift for this party, "
+            "Lift for everyone until this day, Place a fraud alert (one year), Remove the fraud alert)."
+        )
+        # before the date's check too: the action is what is wrong
+        zh = client.post("/me/freeze?lang=zh", data={"action": "", "until": "2026-02-30", "csrf": csrf})
+        assert zh.status_code == 400
+        assert failure_of(zh) == (
+            "“”不是本页提供的操作（立即冻结、永久解冻、为此机构解冻、在此日期前对所有机构解冻、设置欺诈警示（一年）、"
+            "撤销欺诈警示）。"
+        )
+        assert _freeze(site, w["subject"]) == before
 
 
 @pytest.mark.browser

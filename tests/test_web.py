@@ -210,6 +210,11 @@ def test_the_language_is_switched_and_remembered(site: dict[str, Any], browser: 
     page.get_by_role("link", name="中文").click()
     assert page.locator("h1").inner_text() == "信用记录"
     page.context.close()
+    # a browser that asks for English (Accept-Language) and has chosen nothing is answered in English
+    english_browser = browser.new_context(viewport=DESKTOP, base_url=site["base"], locale="en-US").new_page()
+    english_browser.goto("/signin")
+    assert english_browser.locator("html").get_attribute("lang") == "en"
+    english_browser.context.close()
 
 
 @pytest.mark.browser
@@ -821,6 +826,40 @@ def test_a_long_word_someone_wrote_breaks_rather_than_widening_the_page(site: di
         page.context.close()
 
 
+def test_without_a_choice_the_page_speaks_the_language_the_browser_prefers(site: dict[str, Any]) -> None:
+    """Accept-Language was not read: an English browser was shown Chinese pages. A choice (``?lang=``, kept in a
+    cookie) still wins; Chinese stays the default for no header, one that prefers neither language, garbage and a
+    header too long to read. A page the header decided says ``Vary: Accept-Language``."""
+
+    def lang_of(r: httpx.Response) -> str:
+        found = re.search(r'<html lang="([^"]+)">', r.text)
+        assert r.status_code == 200 and found, r.text[:200]
+        return found.group(1)
+
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        for header, lang in (
+            ("en-US,en;q=0.9", "en"),
+            ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+            ("zh;q=0.3, en;q=0.7", "en"),
+            ("", "zh-CN"),
+            ("%%%;q=??", "zh-CN"),
+            ("en," + "x-y;q=0.1," * 1000, "zh-CN"),
+        ):
+            for path in ("/policies", "/signin"):
+                r = client.get(path, headers={"Accept-Language": header})
+                assert (lang_of(r), r.headers.get("vary")) == (lang, "Accept-Language"), (header, path)
+        assert lang_of(client.get("/policies")) == "zh-CN" and "sc_lang" not in client.cookies
+        # the choice wins, and is kept
+        chosen = client.get("/policies?lang=zh", headers={"Accept-Language": "en-US,en;q=0.9"})
+        assert lang_of(chosen) == "zh-CN" and "vary" not in chosen.headers and client.cookies["sc_lang"] == "zh"
+        kept = client.get("/policies", headers={"Accept-Language": "en-US,en;q=0.9"})
+        assert lang_of(kept) == "zh-CN" and "vary" not in kept.headers
+    with signed_in(site, "resident") as client:  # a resident's pages and their file to print too
+        for path in ("/me", "/me/file.html"):
+            r = client.get(path, headers={"Accept-Language": "en-GB,en"})
+            assert r.headers.get("vary") == "Accept-Language" and '<html lang="en">' in r.text, path
+
+
 def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:
     """/me/inquiries sent every inquiry: a resident asked about 10 000 times (every ticket bought is asked) got a page
     of 3.3 MB. Now 50 a page, newest first, with the total and links to the previous and next page."""
@@ -858,6 +897,101 @@ def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:
         assert file.status_code == 200 and file.text.count('data-label="Who asked"') == 50
         assert f'href="/ops/subjects/{site["listed"]}?page=2" rel="next"' in file.text
         assert client.get(f"/ops/subjects/{site['listed']}", params={"page": "0"}).status_code == 400
+
+
+def test_who_asked_is_paged_in_the_query_and_the_pages_are_as_before(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages of who asked were cut after the registry built every one of the resident's inquiries: now the query
+    reads one page (ORDER BY … LIMIT/OFFSET), and each page holds what it held before, in the same order: 120
+    look-ups by three lenders with an operator's views of the file between them, newest first."""
+    from socialcredit.registry.reporting import report as reporting
+
+    service = site["service"]
+    # a resident of their own, whom no other test asks about or views
+    subject = one(
+        site,
+        "SELECT max(r.subject_id) FROM run_results r JOIN score_runs s USING (run_id) WHERE s.policy_id = 'beijing' "
+        "AND r.kind = 'person' AND r.subject_id NOT IN (?, ?)",
+        [site["listed"], site["other"]],
+    )
+    with service.writer() as store:
+        loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}
+        lenders = [issue_key(store, "relying_party", f"Lender {n}", **loan) for n in "ABC"]  # type: ignore[arg-type]
+        resident = issue_key(store, "resident", "asked 120 times", subject=subject).token
+        service.reload_keys(store)
+    with signed_in(site, "operator") as ops:
+        for lender in lenders:  # 40 look-ups by each, and the operator opens the file after each 40
+            body = {"subject_ids": [subject] * 40, "service": "bank_loan", "purpose": "loan"}
+            auth = {"Authorization": f"Bearer {lender.token}"}
+            assert site["client"].post("/v1/decisions/batch", json=body, headers=auth).status_code == 200
+            service.flush_inquiries()
+            assert ops.get(f"/ops/subjects/{subject}").status_code == 200
+    # what the pages showed before, worked out from the tables as the registry did: the inquiries newest first by
+    # id, the operator's views newest first, all of them sorted (stably) by the time, newest first
+    asked = rows(
+        site,
+        "SELECT i.asked_at, k.name AS who FROM inquiries i JOIN api_keys k ON i.requester = 'key:' || k.key_id "
+        "WHERE i.subject_id = ? ORDER BY i.inquiry_id DESC",
+        [subject],
+    )
+    views = rows(
+        site,
+        "SELECT a.at_time AS asked_at, 'an operator (' || k.name || ') viewed your file' AS who FROM audit_log a "
+        "JOIN api_keys k ON a.actor = 'key:' || k.key_id WHERE a.action IN ('read_report', 'read_history') "
+        "AND a.subject_id = ? AND k.role = 'operator' ORDER BY a.seq DESC",
+        [subject],
+    )
+    assert len(asked) == 120 and len(views) == 3
+    before = [
+        (str(q["asked_at"])[:16], q["who"]) for q in sorted([*asked, *views], key=lambda q: q["asked_at"], reverse=True)
+    ]
+    built: list[object] = []
+    inquiry = reporting._inquiry
+    monkeypatch.setattr(reporting, "_inquiry", lambda q, o: built.append(q) or inquiry(q, o))
+    shown = []
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, resident)
+        for number in (1, 2, 3):
+            r = client.get("/me/inquiries", params={"page": str(number), "lang": "en"})
+            assert r.status_code == 200
+            assert len(built) == (50 if number < 3 else 23)  # one page's rows built, not 123
+            built.clear()
+            cells = re.findall(
+                r'<tr><td data-label="[^"]*"><time>([^<]*)</time></td><td data-label="[^"]*" '
+                r'class="card-title">([^<]*)</td>',
+                r.text,
+            )
+            shown.append([(at, html.unescape(who)) for at, who in cells])
+            prev = f'<a href="/me/inquiries?page={number - 1}" rel="prev"' if number > 1 else None
+            following = f'<a href="/me/inquiries?page={number + 1}" rel="next"' if number < 3 else None
+            assert (prev is None or prev in r.text) and ('rel="prev"' in r.text) == (prev is not None)
+            assert (following is None or following in r.text) and ('rel="next"' in r.text) == (following is not None)
+            assert f"page {number} of 3" in r.text and "123" in r.text
+    assert shown == [before[:50], before[50:100], before[100:]]
+    assert sum(who == "an operator (registry operations) viewed your file" for _, who in before) == 3
+
+
+def test_an_operator_s_view_says_its_purpose_in_the_page_s_language(site: dict[str, Any]) -> None:
+    """An operator's view of a resident's file, in who asked on a Chinese page, gave its purpose in the registry's
+    English ("operator look-up", "operator report", "operator history"): in /me/inquiries, the printable file and
+    the operator's view of the file."""
+    subject = site["other"]
+    operator = {"Authorization": f"Bearer {site['keys']['operator']}"}
+    with signed_in(site, "operator") as ops:
+        assert ops.get(f"/ops/subjects/{subject}").status_code == 200
+        assert site["client"].get(f"/v1/subjects/{subject}/report", headers=operator).status_code == 200
+        assert site["client"].get(f"/v1/subjects/{subject}/history", headers=operator).status_code == 200
+        third = html.unescape(ops.get(f"/ops/subjects/{subject}", params={"lang": "zh"}).text)
+    with signed_in(site, "other") as client:
+        pages = [html.unescape(client.get(p, params={"lang": "zh"}).text) for p in ("/me/inquiries", "/me/file.html")]
+        english = [html.unescape(client.get(p, params={"lang": "en"}).text) for p in ("/me/inquiries", "/me/file.html")]
+    for text in [*pages, third]:
+        assert "operator look-up" not in text and "operator report" not in text and "operator history" not in text
+        assert all(w in text for w in ("在运营后台查阅档案", "通过接口查阅档案", "通过接口查阅评分历史"))
+    for text in english:
+        assert all(w in text for w in ("the file on the operators' pages", "the file over the API"))
+        assert "the score history over the API" in text
 
 
 def test_each_listing_on_the_overview_names_its_policy(site: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting import dashboard
 from socialcredit.store import Store, open_store
 from socialcredit.web.charts import Bar, bars, diverging, histogram
+from socialcredit.web.core import ACCEPT_ENTRIES, ACCEPT_LONGEST, accepted_language
 from socialcredit.web.i18n import MESSAGES, translate
 
 WEB = Path(__file__).resolve().parent.parent / "src" / "socialcredit" / "web"
@@ -91,6 +92,43 @@ def test_translate_fills_placeholders_and_falls_back() -> None:
     assert translate("en", "rank_of", rank="3", of="200") == "3 of 200"
     assert translate("en", "no_such_key", default="plain") == "plain"
     assert translate("fr", "sign_in") == "登录"  # an unknown language reads Chinese, the default
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [
+        ("en-US,en;q=0.9", "en"),
+        ("EN", "en"),
+        ("en-GB", "en"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+        ("zh-Hant-TW, en;q=0.5", "zh"),
+        ("de-DE,de;q=0.9,en;q=0.7,zh;q=0.6", "en"),  # of the pages' languages, English weighs more
+        ("zh;q=0.5, en;q=0.8", "en"),  # by weight, not by order
+        ("fr;q=1.0, zh;q=0.4, en;q=0.400", "zh"),  # equal weights: the first
+        ("en;q=0, *", "zh"),  # q=0: not English; anything else: the default
+        ("*;q=0.5, en;q=0.6", "en"),
+        ("en; q=0.9", "en"),  # a space before the weight
+        ("en;q=1.5, zh;q=0.1", "zh"),  # no weight above 1: the entry is not read
+        ("en;q=0.1234, zh;q=0.1", "zh"),  # at most three decimals
+        ("en;q=abc", None),
+        ("en;level=1", None),  # no parameter but the weight
+        ("fr-FR, de", None),
+        ("", None),
+        (None, None),
+        (";;;,,,q=,==", None),
+        ("\x00en\u202e", None),
+    ],
+)
+def test_accept_language_is_read_by_weight(header: str | None, lang: str | None) -> None:
+    assert accepted_language(header) == lang
+
+
+def test_a_long_accept_language_is_not_read_past_its_bounds() -> None:
+    assert accepted_language("en," + "x" * (ACCEPT_LONGEST - 3)) == "en"  # as long as may be read
+    assert accepted_language("en," + "x" * (ACCEPT_LONGEST - 2)) is None  # a character longer: not read at all
+    padding = "x," * (ACCEPT_ENTRIES - 1)
+    assert accepted_language(padding + "en") == "en"  # the last entry read
+    assert accepted_language(padding + "x,en") is None  # the first entry not read
 
 
 # -- charts ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The words (Chinese, English) for what the store holds as codes: a record's, a listing's, a dispute's and a
-repair application's status, and a person's role in an organisation.
+repair application's status, a person's role in an organisation, and the purpose of an inquiry or of an operator's
+view of a file.
 
 Defined once, here, for every face: the organisation's printable file (registry/reporting/org_file.py), the reason
 of a listing through an organisation (registry/due_process/relations.py), the site's pages (web/i18n.py, which
@@ -9,7 +10,7 @@ names them ``status_*``, ``listing_status_*``, ``dispute_status_*``, ``repair_st
 
 from __future__ import annotations
 
-__all__ = ["RECORD_STATUSES", "ROLE_WORDS", "STATUS_WORDS"]
+__all__ = ["PURPOSE_WORDS", "RECORD_STATUSES", "ROLE_WORDS", "STATUS_WORDS"]
 
 # A record's status in a subject's file (registry/reporting/report.py decides which)
 RECORD_STATUSES = ("counting", "not counting", "disputed", "expired", "repaired", "withdrawn", "superseded")
@@ -62,4 +63,20 @@ ROLE_WORDS: dict[str, tuple[str, str]] = {
     "supervisor": ("监事", "supervisor"),
     "senior_manager": ("高级管理人员", "senior manager"),
     "shareholder": ("股东", "shareholder"),
+}
+
+# The purpose of an inquiry (as relying parties send it), and of an operator's view of a file, which a resident's
+# list of who asked shows beside the inquiries (registry/decisions/inquiries.py, ``who_asked``; the purposes are
+# those the operators' page and the API's file and history record): the site's pages (``purpose_*``) and the
+# printable file say them so
+PURPOSE_WORDS: dict[str, tuple[str, str]] = {
+    "loan": ("贷款审批", "a loan"),
+    "ticket": ("购票", "buying a ticket"),
+    "matchmaking": ("婚恋服务", "matchmaking"),
+    "lease": ("租房", "a lease"),
+    "rental": ("租赁", "a rental"),
+    "employment": ("招聘", "employment"),
+    "operator look-up": ("在运营后台查阅档案", "the file on the operators' pages"),
+    "operator report": ("通过接口查阅档案", "the file over the API"),
+    "operator history": ("通过接口查阅评分历史", "the score history over the API"),
 }

@@ -13,6 +13,7 @@ over ``signin`` (its failed sign-ins, and forms refused for their CSRF token); s
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,7 +36,16 @@ from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
 from socialcredit.web.uploads import parse_multipart
 
-__all__ = ["LANG_COOKIE", "PRE_COOKIE", "SESSION_COOKIE", "Page", "Web", "confirmed", "whole_number"]
+__all__ = [
+    "LANG_COOKIE",
+    "PRE_COOKIE",
+    "SESSION_COOKIE",
+    "Page",
+    "Web",
+    "accepted_language",
+    "confirmed",
+    "whole_number",
+]
 
 SESSION_COOKIE = "sc_session"
 LANG_COOKIE = "sc_lang"
@@ -49,6 +59,36 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",  # a sign-in link's token never leaves in a Referer
     "Cache-Control": "no-store",
 }
+
+
+# Accept-Language is read only this long and only this many entries (a browser sends well under 100 characters):
+# a longer header is not read at all (the page is in Chinese), the entries after the first ACCEPT_ENTRIES are not
+ACCEPT_LONGEST = 500
+ACCEPT_ENTRIES = 20
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")  # a weight as RFC 9110 writes it, from 0 to 1
+
+
+def accepted_language(header: str | None) -> str | None:
+    """The language of the pages (LANGS) an ``Accept-Language`` header prefers, or None (no header, none of the
+    pages' languages, or a header longer than ACCEPT_LONGEST): the entry of the highest weight (``q``, 1 if not
+    given; 0 is "not this one") whose primary tag is ``zh`` or ``en`` (``en-US``, ``zh-Hant-TW``) or ``*`` (any:
+    Chinese); of equal weights the first. An entry with a malformed weight is not read."""
+    if not header or len(header) > ACCEPT_LONGEST:
+        return None
+    best: tuple[float, str] | None = None
+    for entry in header.split(",", ACCEPT_ENTRIES)[:ACCEPT_ENTRIES]:
+        tag, _, params = entry.partition(";")
+        weight = 1.0
+        if params:
+            name, equals, value = params.partition("=")
+            if name.strip().lower() != "q" or not equals or not _QVALUE.fullmatch(value.strip()):
+                continue
+            weight = float(value)
+        primary = tag.strip().lower().split("-", 1)[0]
+        lang = "zh" if primary == "*" else primary
+        if weight > 0 and lang in LANGS and (best is None or weight > best[0]):
+            best = (weight, lang)
+    return best[1] if best else None
 
 
 def whole_number(text: str, most_digits: int = 17) -> int | None:
@@ -142,13 +182,16 @@ class Web:
 
     # -- the language -----------------------------------------------------------------------------------------
     @staticmethod
-    def language(request: Request) -> tuple[str, bool]:
-        """The page's language (``?lang=`` first, then the cookie, then Chinese) and whether it was just chosen."""
+    def language(request: Request) -> tuple[str, str]:
+        """The page's language and what decided it: ``asked`` (``?lang=``, kept in a cookie), ``cookie`` (the choice
+        kept), else ``header`` (the browser's ``Accept-Language``, if it prefers one of LANGS; else Chinese)."""
         asked = request.query_params.get("lang")
         if asked in LANGS:
-            return asked, True
+            return asked, "asked"
         cookie = request.cookies.get(LANG_COOKIE)
-        return (cookie if cookie in LANGS else "zh"), False
+        if cookie in LANGS:
+            return cookie, "cookie"
+        return accepted_language(request.headers.get("accept-language")) or "zh", "header"
 
     # -- rendering --------------------------------------------------------------------------------------------
     def render(self, page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -262,7 +305,7 @@ class Web:
         csrf: bool,
         files: dict[str, tuple[str, bytes]] | None = None,
     ) -> Response:
-        lang, chosen = self.language(request)
+        lang, decided_by = self.language(request)
         page = Page(self, request, lang, self.principal(request), form, files=files or {})
         if page.who is None and PRE_COOKIE not in request.cookies:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
@@ -278,8 +321,10 @@ class Web:
         except SocialCreditError as exc:
             response = page.error(400, "error_bad_request_title", str(exc))
         secure = request.url.scheme == "https"
-        if chosen:
+        if decided_by == "asked":
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict", secure=secure)
+        elif decided_by == "header":  # another Accept-Language may be another page
+            response.headers.add_vary_header("Accept-Language")
         for name, value in page.cookies.items():
             response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure, path="/")
         for k, v in SECURITY_HEADERS.items():

@@ -30,6 +30,16 @@ _FAILURES = {
     "no_alert": "freeze_err_no_alert",
 }
 
+# the actions the page's forms offer, each by the words of its button
+ACTIONS = {
+    "place": "freeze_place",
+    "lift": "freeze_lift_all",
+    "lift_party": "freeze_lift_party",
+    "lift_period": "freeze_lift_period",
+    "alert": "alert_place",
+    "unalert": "alert_remove",
+}
+
 
 def _parties(store: Store) -> dict[str, str]:
     """The relying parties a freeze may be lifted for: key id → name (those not revoked)."""
@@ -79,6 +89,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
         assert page.who is not None and page.who.subject_id is not None
         subject, actor, form = page.who.subject_id, page.who.actor, page.form
         action = form.get("action", "")
+        if action not in ACTIONS:  # a form the page does not offer: said as such (it said "choose a party")
+            offered = ("、" if page.lang == "zh" else ", ").join(page.t(key) for key in ACTIONS.values())
+            said_action = page.t("freeze_err_action", sent=action[:40], offered=offered)
+            context = freeze_context(web, page)
+            return page.render("me_freeze.html", 400, section="freeze", failure=said_action, **context)
         failure: str | None = None
         until: dt.date | None = None
         said: dict[str, str] = {}
@@ -112,10 +127,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
                         lift_freeze(store, subject, actor=actor, until=until)
                     elif action == "alert":
                         place_fraud_alert(store, subject, actor=actor, police_report=report)
-                    elif action == "unalert":
+                    else:  # "unalert", the last of ACTIONS
                         remove_fraud_alert(store, subject, actor=actor)
-                    else:
-                        return page.error(400, "error_bad_request_title", page.t("freeze_err_party"))
                     web.service.refresh_guards(store)
             except WorkflowError as exc:
                 failure = _FAILURES.get(exc.code, "freeze_err_until" if exc.field == "until" else "freeze_err_party")

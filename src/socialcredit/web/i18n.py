@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialcredit.registry.words import ROLE_WORDS, STATUS_WORDS
+from socialcredit.registry.words import PURPOSE_WORDS, ROLE_WORDS, STATUS_WORDS
 from socialcredit.web.i18n_disputes import DISPUTE_PAIRS
 from socialcredit.web.i18n_history import HISTORY_PAIRS
 from socialcredit.web.i18n_lab import LAB_PAIRS
@@ -575,6 +575,10 @@ _PAIRS |= {
     "date_why_month": ("一年只有12个月。", "a year has 12 months."),
     "date_why_days": ("{year}年{month}月只有{days}天。", "{month} {year} has {days} days."),
     "freeze_err_party": ("请选择机构。", "Choose a party."),
+    "freeze_err_action": (
+        "“{sent}”不是本页提供的操作（{offered}）。",
+        "'{sent}' is not one of this page's actions ({offered}).",
+    ),
     "freeze_err_report": ("报案回执编号为1至100个字符。", "A police report reference has 1 to 100 characters."),
     # --- issue 18, listings' details and credit repair (web/repair_pages.py; r18-repair) ---------------------
     "listing_title": ("名单认定详情", "Listing"),
@@ -736,12 +740,6 @@ _PAIRS.update(
         "mode_rerun": ("重新计算", "rerun"),
         "engine_duckdb": ("内置数据库", "built-in database"),
         "engine_spark": ("集群（Spark）", "cluster (Spark)"),
-        "purpose_loan": ("贷款审批", "a loan"),
-        "purpose_ticket": ("购票", "buying a ticket"),
-        "purpose_matchmaking": ("婚恋服务", "matchmaking"),
-        "purpose_lease": ("租房", "a lease"),
-        "purpose_rental": ("租赁", "a rental"),
-        "purpose_employment": ("招聘", "employment"),
         "record_number": ("记录编号", "Record number"),
         "contribution_none": ("不影响分数", "no effect on the score"),
         "policy_changes_first": ("变更", "What changed"),
@@ -750,6 +748,7 @@ _PAIRS.update(
 # The statuses and roles the store holds, in the registry's words (registry/words.py): one definition for the pages
 # and the organisation's printable file; a page may say one differently to its reader (web/i18n_disputes.py).
 _PAIRS.update({f"status_{k.replace(' ', '_')}": v for k, v in STATUS_WORDS["record_status"].items()})
+_PAIRS.update({f"purpose_{k}": v for k, v in PURPOSE_WORDS.items()})  # an operator's view's too
 for _kind in ("listing_status", "dispute_status", "repair_status", "outcome"):
     _PAIRS.update({f"{_kind}_{k}": v for k, v in STATUS_WORDS[_kind].items()})
 _PAIRS.update({f"role_{k}": v for k, v in ROLE_WORDS.items()})

@@ -77,7 +77,8 @@ def file_context(
 ) -> dict[str, Any]:
     """A subject's file (the read is audited by the registry), with what the pages draw from it; ``live`` is the
     subject as rescored since the runs (the service's snapshots); ``parts`` what the page shows of it;
-    ``record_rows`` receives the stored record versions read (``subject_report``)."""
+    ``record_rows`` receives the stored record versions read (``subject_report``). Who asked is the page of them
+    the address asks for (``?page=``, :func:`inquiries_page`), with their number in ``inquiries_total``."""
     assert page.who is not None
     report = subject_report(
         store,
@@ -88,6 +89,7 @@ def file_context(
         live=live,
         parts=parts,
         record_rows=record_rows,
+        inquiries_page=_inquiries_window(page) if "inquiries" in parts else None,
     )
     for s in report["scores"]:
         policy = get_policy(store, s["policy"], s["policy_version"]).policy
@@ -133,20 +135,32 @@ def _name_inquiries(store: Store, report: dict[str, Any], lang: str) -> None:
             q["service_name"] = service.name.get(lang)
 
 
-def inquiries_page(page: Page, report: dict[str, Any], path: str) -> dict[str, Any] | Response:
-    """Keep one page of the report's inquiries (``?page=``, newest first, INQUIRIES_SHOWN a page) and return the
-    paging (the total, the pages, the previous and next page's address at ``path``), or the 400 page of a page number
-    out of bounds. A resident asked about 10 000 times (every ticket bought is asked) was sent all of them, 3.3 MB."""
+def _page_number(page: Page) -> tuple[str, int | None]:
+    """The page of who asked the address asks for (``?page=``, 1 if none), as sent and as a number (None: none)."""
     raw = page.query("page", "1") or "1"
-    number = whole_number(raw, 8)
-    everyone = report["inquiries"]
-    pages = max(1, -(-len(everyone) // INQUIRIES_SHOWN))
+    return raw, whole_number(raw, 8)
+
+
+def _inquiries_window(page: Page) -> tuple[int, int]:
+    """The (offset, count) of who asked that the page shows: the registry reads that page alone (a page number
+    that is none reads none, and is answered 400 by :func:`inquiries_page`)."""
+    number = _page_number(page)[1]
+    return ((number - 1) * INQUIRIES_SHOWN, INQUIRIES_SHOWN) if number else (0, 0)
+
+
+def inquiries_page(page: Page, report: dict[str, Any], path: str) -> dict[str, Any] | Response:
+    """The paging of the report's inquiries (``?page=``, newest first, INQUIRIES_SHOWN a page; the registry read
+    that page alone, ``file_context``): the total, the pages, the previous and next page's address at ``path``; or
+    the 400 page of a page number out of bounds. A resident asked about 10 000 times (every ticket bought is asked)
+    was sent all of them, 3.3 MB; then every one was still read and built to show 50."""
+    raw, number = _page_number(page)
+    everyone = int(report["inquiries_total"])
+    pages = max(1, -(-everyone // INQUIRIES_SHOWN))
     if number is None or not 1 <= number <= pages:
         failure = page.t("inquiries_err_page", most=pages, sent=repr(raw[:20]))
         return page.error(400, "error_bad_request_title", failure)
-    report["inquiries"] = everyone[(number - 1) * INQUIRIES_SHOWN : number * INQUIRIES_SHOWN]
     return {
-        "total": len(everyone),
+        "total": everyone,
         "page": number,
         "pages": pages,
         "prev": f"{path}?page={number - 1}" if number > 1 else None,

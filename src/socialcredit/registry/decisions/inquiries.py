@@ -22,13 +22,14 @@ import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from socialcredit.errors import StoreError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.private import SEALED_MAGIC, MemoryFile, Sealer, create_private, private_folder, unseal
 from socialcredit.store import KEY_ENV, Store
 
-__all__ = ["INQUIRY_COLUMNS", "JOURNAL_KEY", "InquiryLog", "operator_views", "party_names", "write_inquiries"]
+__all__ = ["INQUIRY_COLUMNS", "JOURNAL_KEY", "InquiryLog", "party_names", "who_asked", "write_inquiries"]
 
 JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed with (Store.derived_key)
 
@@ -62,32 +63,49 @@ def party_names(store: Store, requesters: Sequence[str]) -> dict[str, str]:
     return {f"key:{k}": str(n) for k, n in rows}
 
 
-def operator_views(store: Store, subject_id: str, lang: str = "en") -> list[dict[str, object]]:
-    """The times an operator opened the subject's file or its score history (the audit log's ``read_report`` and
-    ``read_history`` by an operator's key), shaped as inquiries for the resident's "who asked" list: "an operator
-    (name) viewed your file", and the purpose."""
-    rows = store.execute(
-        "SELECT a.at_time, k.name, json_extract_string(a.detail, '$.purpose') FROM audit_log a "
-        "JOIN api_keys k ON a.actor = 'key:' || k.key_id WHERE a.action IN ('read_report', 'read_history') "
-        "AND a.subject_id = ? "
-        "AND k.role = 'operator' ORDER BY a.seq DESC",
-        [subject_id],
-    ).fetchall()
+def who_asked(
+    store: Store, subject_id: str, lang: str = "en", *, limit: int | None = None, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """Who asked about the subject, newest first, and how many did in all: its inquiries, each with the policy and
+    version its run scored under (which stay readable at /policies/{id}/{version} when a newer one is published),
+    and the times an operator opened its file or its score history (the audit log's ``read_report`` and
+    ``read_history`` by an operator's key) shaped as inquiries: "an operator (name) viewed your file", and the
+    purpose. ``limit`` of them from ``offset`` (all without a limit): the page is chosen in the query, so a subject
+    asked about 100 000 times costs one page's rows, not every one built and sliced.
+
+    Newest first is by inquiry id (the order the service logged them) while no operator opened the file; with
+    operators' views among them, by the time, inquiries before views of the same time, each newest first."""
+    views = (
+        "FROM audit_log a JOIN api_keys k ON a.actor = 'key:' || k.key_id "
+        "WHERE a.action IN ('read_report', 'read_history') AND a.subject_id = ? AND k.role = 'operator'"
+    )
+    viewed = int(store.one(f"SELECT count(*) {views}", [subject_id]))
+    total = int(store.one("SELECT count(*) FROM inquiries WHERE subject_id = ?", [subject_id])) + viewed
+    sql = (
+        "SELECT i.inquiry_id, i.asked_at, i.requester, i.service, i.purpose, i.outcome, i.run_id, s.policy_id, "
+        "s.policy_version, NULL AS viewer, 0 AS part, i.inquiry_id AS nth "
+        "FROM inquiries i LEFT JOIN score_runs s USING (run_id) WHERE i.subject_id = ?"
+    )
+    params: list[object] = [subject_id]
+    if viewed:
+        sql += (
+            " UNION ALL SELECT NULL, a.at_time, NULL, '', coalesce(json_extract_string(a.detail, '$.purpose'), ''), "
+            f"'viewed', NULL, NULL, NULL, k.name, 1, a.seq {views} ORDER BY asked_at DESC, part, nth DESC"
+        )
+        params.append(subject_id)
+    else:
+        sql += " ORDER BY inquiry_id DESC"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
     said = "an operator ({}) viewed your file" if lang == "en" else "运营方（{}）查看了您的档案"
-    return [
-        {
-            "inquiry_id": None,
-            "asked_at": at,
-            "requester": said.format(name),
-            "service": "",
-            "purpose": str(purpose or ""),
-            "outcome": "viewed",
-            "run_id": None,
-            "policy_id": None,
-            "policy_version": None,
-        }
-        for at, name, purpose in rows
-    ]
+    rows = store.rows(sql, params)
+    for r in rows:
+        viewer, part = r.pop("viewer"), r.pop("part")
+        del r["nth"]
+        if part:
+            r["requester"] = said.format(viewer)
+    return rows, total
 
 
 class InquiryLog:

@@ -18,7 +18,7 @@ from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.catalog.labels import Labels, labels_for
 from socialcredit.errors import NotFoundError
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.words import STATUS_WORDS
+from socialcredit.registry.words import PURPOSE_WORDS, STATUS_WORDS
 from socialcredit.store import Store
 
 __all__ = ["file_names", "render_page"]
@@ -26,8 +26,17 @@ __all__ = ["file_names", "render_page"]
 
 def file_names(store: Store, file: dict[str, Any], lang: str) -> dict[str, str]:
     """The names of the policies, grades, lists, criteria and services ``file`` names, keyed ``policy:ID``,
-    ``tier:POLICY:TIER``, ``list:POLICY:LIST``, ``criterion:POLICY:LIST:CRITERION`` and ``service:ID``."""
+    ``tier:POLICY:TIER``, ``list:POLICY:LIST``, ``criterion:POLICY:LIST:CRITERION`` and ``service:ID``; and
+    ``policy:ID:VERSION``, the name of each policy version an inquiry was decided under."""
     out: dict[str, str] = {}
+    # an inquiry's policy by the name the version it was decided under gives it, as the portal's pages name it
+    # (web/resident.py); the page showed its id ("beijing 2026.2")
+    asked = {(str(q["policy_id"]), str(q["policy_version"])) for q in file.get("inquiries", []) if q.get("policy_id")}
+    for pid, version in sorted(asked):
+        try:
+            out[f"policy:{pid}:{version}"] = get_policy(store, pid, version).policy.name.get(lang)
+        except NotFoundError:
+            continue
     pids = {str(s["policy"]) for s in file.get("scores", [])} | {str(n["policy_id"]) for n in file.get("notices", [])}
     for pid in sorted(pids):
         try:
@@ -78,6 +87,18 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
     def word(prefix: str, col: str) -> Callable[[dict[str, Any]], str]:
         return lambda r: w.get(f"{prefix}_{r.get(col)}", _spoken(r.get(col)))
 
+    def reviewed(r: dict[str, Any]) -> str:
+        """What an operator's review overrode, in words: "inquiry:12" reads "inquiry 12", "查询 12"."""
+        kind, _, number = str(r.get("target") or "").partition(":")
+        return f"{w.get(f'target_{kind}', _spoken(kind))} {number}".strip()
+
+    def decided_under(r: dict[str, Any]) -> str:
+        """The policy (by its name) and version a decision was made under; an operator's view has none."""
+        if not r.get("policy_version"):
+            return ""
+        pid, version = r["policy_id"], r["policy_version"]
+        return f"{names.get(f'policy:{pid}:{version}', str(pid))} {version}"
+
     return {
         "source": lambda r: catalog.sources[r["source"]].name.get(lang) if r.get("source") in catalog.sources else "",
         "record_type": lambda r: (
@@ -103,8 +124,9 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         ),
         "granted": lambda r: w["consent_in" if r.get("granted") else "consent_out"],
         "kind": word("override", "kind"),
-        # the policy and version a decision was made under (an operator's view has none)
-        "policy_version": lambda r: f"{r['policy_id']} {r['policy_version']}" if r.get("policy_version") else "",
+        "target": reviewed,
+        "policy_version": decided_under,
+        "policy": lambda r: names.get(f"policy:{r.get('policy_id')}", str(r.get("policy_id") or "")),
     }
 
 
@@ -162,6 +184,7 @@ def render_page(
             "notices",
             file["notices"],
             [
+                ("policy", "col_policy"),  # two policies' blacklists may share their name
                 ("list_id", "col_list"),
                 ("criterion_id", "col_criterion"),
                 ("record_id", "col_record_id"),
@@ -362,9 +385,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "severity_minor": "minor",
         "severity_general": "general",
         "severity_serious": "serious",
-        "purpose_loan": "a loan",
-        "purpose_ticket": "buying a ticket",
-        "purpose_matchmaking": "matchmaking",
+        "override_decision": "decision",
+        "override_listing": "listing",
+        "target_inquiry": "inquiry",
+        "target_listing": "listing",
     },
     "zh": {
         "file": "个人信用档案",
@@ -429,14 +453,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "severity_minor": "轻微",
         "severity_general": "一般",
         "severity_serious": "严重",
-        "purpose_loan": "贷款审批",
-        "purpose_ticket": "购票",
-        "purpose_matchmaking": "婚恋服务",
+        "override_decision": "查询结果",
+        "override_listing": "名单认定",
+        "target_inquiry": "查询",
+        "target_listing": "名单条目",
     },
 }
 
-# The statuses (record_*, listing_*, dispute_*, repair_*) and a decision's outcome (outcome_*) in the registry's
-# words (registry/words.py), as the site's pages and the organisation's printable file say them.
+# The statuses (record_*, listing_*, dispute_*, repair_*), a decision's outcome (outcome_*) and purposes in the
+# registry's words (registry/words.py), as the site's pages and the organisation's printable file say them.
 for _which, _lang in enumerate(("zh", "en")):
     _WORDS[_lang].update(
         {
@@ -445,3 +470,5 @@ for _which, _lang in enumerate(("zh", "en")):
             for code, pair in table.items()
         }
     )
+    # the purposes of inquiries and of operators' views ("lease" and "operator look-up" were said in English)
+    _WORDS[_lang].update({f"purpose_{code}": pair[_which] for code, pair in PURPOSE_WORDS.items()})

@@ -22,7 +22,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import finished_runs, iso
 from socialcredit.registry.decisions.decide import explain_rows, list_entries_with_origin
-from socialcredit.registry.decisions.inquiries import operator_views, party_names
+from socialcredit.registry.decisions.inquiries import party_names, who_asked
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import linked_identities, list_link_disputes
@@ -231,6 +231,7 @@ def subject_report(
     points: bool = True,
     result_rows: list[dict[str, Any]] | None = None,
     reason_rows: list[dict[str, Any]] | None = None,
+    inquiries_page: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Everything the registry holds and concludes about one subject (the look-up is audited).
 
@@ -249,7 +250,10 @@ def subject_report(
 
     ``result_rows``, the subject's rows of ``run_results`` (of every run, as ``SELECT *`` gives them) when the caller
     has read them, are used for the runs shown instead of reading them again; so are ``reason_rows``, the subject's
-    rule points of every run ranked as reasons (``run_id``, ``rule_id``, ``points``, by ``position`` in a run)."""
+    rule points of every run ranked as reasons (``run_id``, ``rule_id``, ``points``, by ``position`` in a run).
+
+    ``inquiries_page``, (offset, count), keeps only that window of who asked (``inquiries``, newest first: a page
+    of the portal's list), read as such; the answer then counts them all in ``inquiries_total``."""
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
@@ -408,35 +412,26 @@ def subject_report(
                 },
             }
         )
-    inquiries = (
-        store.rows(
-            # each names the policy and version its run scored under, which stay readable at /policies/{id}/{version}
-            # when a newer version is published
-            "SELECT i.inquiry_id, i.asked_at, i.requester, i.service, i.purpose, i.outcome, i.run_id, s.policy_id, "
-            "s.policy_version FROM inquiries i LEFT JOIN score_runs s USING (run_id) "
-            "WHERE i.subject_id = ? ORDER BY i.inquiry_id DESC",
-            [subject_id],
-        )
-        if "inquiries" in parts
-        else []
-    )
+    # Who asked, an operator who opened the file among them (before this view is logged), newest first: all of them,
+    # or the window a page shows (read as such: a subject asked about 100 000 times costs a page's rows)
+    inquiries: list[dict[str, Any]] = []
+    asked = 0
+    if "inquiries" in parts:
+        limit, offset = (None, 0) if inquiries_page is None else (inquiries_page[1], inquiries_page[0])
+        inquiries, asked = who_asked(store, subject_id, lang, limit=limit, offset=offset)
     name_measures(store, subject_id, inquiries, lang)  # a refusal under a joint-punishment memorandum names it
     # Who asked is the party's name, never its key id (a key no longer known keeps "a relying party").
     names = party_names(store, [str(q["requester"]) for q in inquiries])
     for q in inquiries:
         if str(q["requester"]).startswith("key:"):
             q["requester"] = names.get(str(q["requester"]), "a relying party")
-    # An operator who opened the file is shown too (before this view is logged), newest first with the inquiries.
-    views = operator_views(store, subject_id, lang) if "inquiries" in parts else []
-    if views:
-        inquiries = sorted([*inquiries, *views], key=lambda q: q["asked_at"], reverse=True)
     with store.transaction():
         append_audit(store, actor, "read_report", subject_id, {"purpose": purpose})
     subject = {**subject, "birth_date": subject["birth_date"].isoformat() if subject["birth_date"] else None}
     due = "due_process" in parts
     overrides = list_overrides(store, subject_id=subject_id) if due or inquiries else []
     by_inquiry = {o["target"]: o for o in overrides if o["kind"] == "decision"}
-    return {
+    out: dict[str, Any] = {
         "subject": subject,
         "scores": scores,
         "records": recs,
@@ -456,6 +451,9 @@ def subject_report(
         },
         "notifications": list_notifications(store, subject_id, lang) if due else [],
     }
+    if inquiries_page is not None:
+        out["inquiries_total"] = asked
+    return out
 
 
 def _inquiry(q: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
