@@ -629,3 +629,43 @@ def test_show_and_the_file_export_survive_a_record_type_the_catalog_lacks(tianji
     assert len(odd) == 1 and odd[0]["fields"] == {}
     exported = export_file(tianjin, subject)
     assert any(r["record_type"] == "no_such_type" for r in exported["records"])
+
+
+def test_a_version_sent_again_under_a_new_sequence_is_a_duplicate_and_changes_nothing(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Beijing sends its first bundle's records again as bundle #2: no new version, no notice, counted as duplicates;
+    the same version with other content is refused whole (a changed record is a new version)."""
+    first = import_bundle(tianjin, border["bundle"])
+    assert first.applied_records >= 1 and first.duplicates == 0
+
+    def snapshot() -> tuple[Any, ...]:
+        return (
+            tianjin.execute(
+                "SELECT source_id, record_id, version, withdrawn FROM records WHERE origin_region IS NOT NULL "
+                "ORDER BY 1, 2, 3"
+            ).fetchall(),
+            int(tianjin.one("SELECT count(*) FROM notifications")),
+            int(tianjin.one("SELECT count(*) FROM region_records")),
+        )
+
+    before = snapshot()
+    n = len(json.loads(_payload_text(border))["records"])
+    again = import_bundle(tianjin, _bundle(border, tmp_path / "b2.json", lambda p: p.update(sequence=2)))
+    assert (again.records, again.duplicates, again.applied_records) == (n, n, 0)
+    assert snapshot() == before
+    assert [d.get("duplicates") for a, d in _audit(tianjin) if a == "region_import"] == [None, n]
+
+    at = _at(border)
+    record = json.loads(_payload_text(border))["records"][at]
+
+    def changed(p: dict[str, Any]) -> None:
+        p["sequence"] = 3
+        p["records"][at]["fields"]["amount"] = record["fields"]["amount"] + 1
+
+    _refused(
+        tianjin,
+        _bundle(border, tmp_path / "b3.json", changed),
+        f"malformed: records[{at}] is version {record['version']} of courts/{record['record_id']}, received from "
+        f"Beijing in bundle {BEIJING}#1 with other content; a changed record is a new version",
+    )

@@ -32,7 +32,7 @@ from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, ope
 from socialcredit.regions.bundle import load_private_key as _load_key
 from socialcredit.regions.keys import trust_key, trusted_keys
 from socialcredit.regions.linkage import LinkOptions, link_identities
-from socialcredit.regions.validate import check_bundle_size, check_payload, check_record_types
+from socialcredit.regions.validate import check_bundle_size, check_payload, check_record_types, resent_versions
 from socialcredit.registry import (
     Checkpoint,
     append_audit,
@@ -278,6 +278,7 @@ class ImportSummary:
     review: int = 0
     unmatched: int = 0
     applied_records: int = 0
+    duplicates: int = 0  # record versions received before with the same content (re-sent): not applied again
     alerts: int = 0
     due_process: dict[str, int] = field(default_factory=dict)  # what crossborder.apply did
     # values the linkage model's columns did not fit (a pattern, a date), per side: count and three masked examples
@@ -364,7 +365,12 @@ def _import(
     summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
     with store.transaction():
         check_record_types(store, origin, bundle.publisher_name, p["records"])
-        _write_bundle(store, bundle)
+        # A version received before (re-sent under a new sequence) is a duplicate: neither kept again nor applied.
+        resent = resent_versions(store, origin, bundle.publisher_name, p["records"])
+        summary.duplicates = len(resent)
+        if resent:
+            p = {**p, "records": [r for i, r in enumerate(p["records"]) if i not in resent]}
+        _write_bundle(store, bundle, p)
         summary.due_process = crossborder.apply(store, origin, p, actor)
         _resolve(store, origin, summary, options, actor)
         append_audit(
@@ -377,6 +383,7 @@ def _import(
                 "sequence": bundle.sequence,
                 "sha256": bundle.sha256,
                 "records": summary.records,
+                **({"duplicates": summary.duplicates} if summary.duplicates else {}),
                 **({} if received is None else {"audit_checkpoint": _checkpoint_note(received)}),
                 **({"linkage_misfits": summary.misfits} if summary.misfits else {}),
             },
@@ -394,9 +401,9 @@ def _import(
     return summary, received
 
 
-def _write_bundle(store: Store, bundle: Bundle) -> None:
-    """The bundle as received: its identities, record versions, list entries and the import's row."""
-    p = bundle.payload
+def _write_bundle(store: Store, bundle: Bundle, p: dict[str, Any]) -> None:
+    """The bundle as received (``p``: its payload less the versions received before): its identities, record
+    versions, list entries and the import's row."""
     origin = bundle.publisher
     _upsert_identities(store, origin, p["identities"])
     if p["records"]:
@@ -441,7 +448,7 @@ def _write_bundle(store: Store, bundle: Bundle) -> None:
             store.con.unregister("_incoming_entries")
     store.execute(
         "INSERT INTO region_imports VALUES (?, ?, ?, now(), ?, ?, 0, 0, 0, 0)",
-        [origin, bundle.sequence, bundle.sha256, len(p["records"]), len(p["identities"])],
+        [origin, bundle.sequence, bundle.sha256, len(bundle.payload["records"]), len(p["identities"])],
     )
 
 

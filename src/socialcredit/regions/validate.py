@@ -41,6 +41,7 @@ __all__ = [
     "check_bundle_size",
     "check_payload",
     "check_record_types",
+    "resent_versions",
 ]
 
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024  # the largest bundle file read: a day's records of a large region fit many times
@@ -263,3 +264,53 @@ def check_record_types(store: Store, origin: str, origin_name: str, records: lis
                 f"{record['record_id']} from {origin_name} is a {found[0]} here (version {found[1]}); a new version "
                 "may not change its record type"
             )
+
+
+def resent_versions(store: Store, origin: str, origin_name: str, records: list[dict[str, Any]]) -> set[int]:
+    """The places in ``records`` of versions received before from ``origin`` with the same content (the person, type,
+    date, withdrawn flag and fields): a re-sent version is a duplicate, kept out of the import. A version received
+    before with other content is refused: a record's version, once sent, does not change (a change is a new version)."""
+    if not records:
+        return set()
+    keys = sorted({(r["source_id"], r["record_id"], int(r["version"])) for r in records})
+    table = pa.table(
+        {
+            "source_id": [k[0] for k in keys],
+            "record_id": [k[1] for k in keys],
+            "version": pa.array([k[2] for k in keys], pa.int32()),
+        }
+    )
+    name = "_bundle_record_versions"
+    store.con.register(name, table)
+    try:
+        rows = store.execute(
+            "SELECT rr.source_id, rr.record_id, rr.version, any_value(rr.origin_subject_id), "
+            "any_value(rr.record_type), any_value(rr.event_date), any_value(rr.withdrawn), any_value(rr.fields), "
+            f"min(rr.sequence) FROM region_records rr JOIN {name} b USING (source_id, record_id, version) "
+            "WHERE rr.origin_region = ? GROUP BY 1, 2, 3",
+            [origin],
+        ).fetchall()
+    finally:
+        store.con.unregister(name)
+    known = {(str(s), str(r), int(v)): rest for s, r, v, *rest in rows}
+    duplicates: set[int] = set()
+    for i, record in enumerate(records):
+        found = known.get((record["source_id"], record["record_id"], int(record["version"])))
+        if found is None:
+            continue
+        subject, rtype, event_date, withdrawn, fields, sequence = found
+        same = (
+            subject == record["subject_id"]
+            and rtype == record["record_type"]
+            and event_date.isoformat() == record["event_date"]
+            and bool(withdrawn) == bool(record["withdrawn"])
+            and json.loads(fields) == record["fields"]
+        )
+        if not same:
+            raise _refuse(
+                f"records[{i}] is version {record['version']} of {record['source_id']}/{record['record_id']}, "
+                f"received from {origin_name} in bundle {origin}#{sequence} with other content; a changed record "
+                "is a new version"
+            )
+        duplicates.add(i)
+    return duplicates
