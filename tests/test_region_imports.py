@@ -669,3 +669,78 @@ def test_a_version_sent_again_under_a_new_sequence_is_a_duplicate_and_changes_no
         f"malformed: records[{at}] is version {record['version']} of courts/{record['record_id']}, received from "
         f"Beijing in bundle {BEIJING}#1 with other content; a changed record is a new version",
     )
+
+
+def test_the_summary_counts_what_this_import_did_not_every_identity_tried_again(
+    border: dict[str, Any], tmp_path: Path
+) -> None:
+    """Persons left unmatched by bundle #1 are tried again by #2 and #3: they are counted as tried again (and still
+    unmatched), not as unmatched anew; only a person first named by #3 is unmatched there."""
+    db = tmp_path / "tianjin.duckdb"
+    for item in border["folder"].glob(f"{TIANJIN}.duckdb*"):
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name.replace(TIANJIN, "tianjin"))
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+
+    def run(path: Path) -> dict[str, Any]:
+        proc = subprocess.run(
+            [CLI, "region", "import", str(path), "--db", str(db), "--json"],
+            capture_output=True,
+            text=True,
+            env=env | {"COLUMNS": "200"},
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        summary: dict[str, Any] = json.loads(proc.stdout)
+        return summary
+
+    first = run(border["bundle"])
+    with open_store(db, key="") as store:
+        unmatched = int(store.one("SELECT count(*) FROM region_identities WHERE status = 'unmatched'"))
+    assert unmatched > 0
+    assert (first["unmatched"], first["retried"], first["still_unmatched"]) == (unmatched, 0, 0)
+
+    def empty(p: dict[str, Any]) -> None:
+        p.update(sequence=2, records=[], identities=[])
+
+    second = run(_bundle(border, tmp_path / "b2.json", empty))
+    assert {k: second[k] for k in ("exact", "linked", "review", "unmatched", "retried", "still_unmatched")} == {
+        "exact": 0,
+        "linked": 0,
+        "review": 0,
+        "unmatched": 0,
+        "retried": unmatched,
+        "still_unmatched": unmatched,
+    }
+    stranger = {
+        "subject_id": "110101190001010012",
+        "name": "欧阳无名",
+        "sex": "M",
+        "birth_date": "1900-01-01",
+        "phone": None,
+        "address": "北京市",
+    }
+
+    def one_stranger(p: dict[str, Any]) -> None:
+        p.update(sequence=3, records=[], identities=[stranger])
+
+    third = subprocess.run(
+        [CLI, "region", "import", str(_bundle(border, tmp_path / "b3.json", one_stranger)), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env | {"COLUMNS": "200"},
+        timeout=120,
+        check=False,
+    )
+    assert third.returncode == 0, third.stderr
+    assert third.stdout.splitlines()[:2] == [
+        "Imported bundle 110000#3: 0 records about 1 persons; 0 by the same number, 0 linked, 0 for review, "
+        "1 unmatched; 0 records applied, 0 alerts.",
+        f"Tried again: {unmatched} person(s) left unmatched by earlier bundles; {unmatched} still unmatched, 0 "
+        "matched now (counted above).",
+    ]
+    with open_store(db, key="") as store:
+        rows = store.execute(
+            "SELECT sequence, n_unmatched FROM region_imports WHERE publisher = ? ORDER BY 1", [BEIJING]
+        ).fetchall()
+    assert rows == [(1, unmatched), (2, 0), (3, 1)]

@@ -276,7 +276,9 @@ class ImportSummary:
     exact: int = 0
     linked: int = 0
     review: int = 0
-    unmatched: int = 0
+    unmatched: int = 0  # persons first named by this bundle that no subject here matched
+    retried: int = 0  # persons left unmatched by earlier bundles, tried again by this import
+    still_unmatched: int = 0  # of those, the ones still unmatched (the others are counted in exact, linked, review)
     applied_records: int = 0
     duplicates: int = 0  # record versions received before with the same content (re-sent): not applied again
     alerts: int = 0
@@ -550,7 +552,17 @@ def _upsert_identities(store: Store, origin: str, rows: list[dict[str, Any]]) ->
 
 def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOptions, actor: str) -> None:
     """Link the identities of ``origin`` that are new or still unmatched; call inside the import's transaction
-    (Splink runs on its own connection, on the tables read here, and its links are written in that transaction)."""
+    (Splink runs on its own connection, on the tables read here, and its links are written in that transaction).
+
+    The summary counts what this import did: ``exact``, ``linked`` and ``review`` of the persons it tried (new, or
+    left unmatched before); ``unmatched`` of the new ones only; ``retried`` and ``still_unmatched`` of the others."""
+    retried = {
+        int(r[0])
+        for r in store.execute(
+            "SELECT identity_id FROM region_identities WHERE origin_region = ? AND status = 'unmatched'", [origin]
+        ).fetchall()
+    }
+    summary.retried = len(retried)
     exact = store.execute(
         """UPDATE region_identities i SET status = 'exact', subject_id = i.origin_subject_id, probability = 1.0,
                   evidence = 'same identity number', updated_at = now()
@@ -627,16 +639,14 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
         summary.alerts += raise_alerts(
             store, row["subject_id"], "link", actor, {"identity_id": row["identity_id"], "method": "splink"}
         )
-    counts = dict(
-        store.execute(
-            "SELECT status, count(*) FROM region_identities WHERE origin_region = ? "
-            f"AND identity_id IN ({keys}) GROUP BY 1",
-            [origin],
-        ).fetchall()
-    )
-    summary.linked = int(counts.get("linked", 0))
-    summary.review = int(counts.get("review", 0))
-    summary.unmatched = int(counts.get("unmatched", 0))
+    tried = store.execute(
+        f"SELECT identity_id, status FROM region_identities WHERE origin_region = ? AND identity_id IN ({keys})",
+        [origin],
+    ).fetchall()
+    summary.linked = sum(status == "linked" for _, status in tried)
+    summary.review = sum(status == "review" for _, status in tried)
+    summary.unmatched = sum(status == "unmatched" and int(i) not in retried for i, status in tried)
+    summary.still_unmatched = sum(status == "unmatched" and int(i) in retried for i, status in tried)
 
 
 def _one_person_each(store: Store, origin: str, keys: str, actor: str) -> None:
