@@ -744,3 +744,48 @@ def test_the_summary_counts_what_this_import_did_not_every_identity_tried_again(
             "SELECT sequence, n_unmatched FROM region_imports WHERE publisher = ? ORDER BY 1", [BEIJING]
         ).fetchall()
     assert rows == [(1, unmatched), (2, 0), (3, 1)]
+
+
+def test_an_acknowledged_import_alert_is_not_raised_again_unless_something_new_happens(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Beijing blacklists a person registered in Tianjin under the same number: the import alerts once; acknowledged,
+    the next bundles with the same entry raise nothing; an entry for another record raises a new alert."""
+    from socialcredit.regions.alerts import acknowledge_alert, list_alerts
+
+    resident = tianjin.rows("SELECT * FROM current_subjects WHERE kind = 'person' ORDER BY subject_id LIMIT 1")[0]
+    person = {k: resident[k] for k in ("subject_id", "name", "sex", "phone", "address")}
+    person["birth_date"] = resident["birth_date"].isoformat()
+
+    def listed(sequence: int, record_id: str) -> Callable[[dict[str, Any]], None]:
+        def change(p: dict[str, Any]) -> None:
+            entry = {
+                "subject_id": person["subject_id"],
+                "list_id": "blacklist",
+                "kind": "black",
+                "criterion_id": "judgment_defaulter",
+                "reason_en": "judgment defaulter",
+                "reason_zh": "失信被执行人",
+                "record_id": record_id,
+            }
+            p.update(sequence=sequence, records=[], identities=[person], list_entries=[entry])
+
+        return change
+
+    def imported(n: int, record_id: str) -> int:
+        return import_bundle(tianjin, _bundle(border, tmp_path / f"b{n}.json", listed(n, record_id))).alerts
+
+    assert imported(1, "courts/J1") == 1
+    [alert] = [a for a in list_alerts(tianjin) if a["subject_id"] == person["subject_id"]]
+    assert (alert["trigger"], alert["evidence"]["record_id"]) == ("import", "courts/J1")
+    acknowledge_alert(tianjin, alert["alert_id"])
+    assert imported(2, "courts/J1") == 0
+    assert imported(3, "courts/J1") == 0
+    assert list_alerts(tianjin) == []
+    assert imported(4, "courts/J2") == 1
+    [new] = list_alerts(tianjin)
+    assert (new["subject_id"], new["trigger"], new["evidence"]["record_id"]) == (
+        person["subject_id"],
+        "import",
+        "courts/J2",
+    )
