@@ -485,3 +485,67 @@ def test_a_listing_the_origin_ended_before_the_import_is_not_started_anew_here(r
         regions.score(TIANJIN, day)
         assert list_listings(regions.stores[TIANJIN], subject_id=tj) == []
     assert regions.rail(TIANJIN, tj)
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_forwarded_deadline_outside_the_filing_region_rules_is_clamped_to_them(regions: Regions) -> None:
+    """Tianjin publishes its answer periods (30 and 45 days) beside the dispute it forwards; Beijing opens a dispute
+    whose deadline Tianjin sent 2 days after filing with the rules' earliest deadline instead, and audits it."""
+    mover, record_id, local_id = _moved_and_listed(regions)
+    tianjin, beijing = regions.stores[TIANJIN], regions.stores[BEIJING]
+    filed = file_dispute(tianjin, mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4))
+    assert filed["deadline"] == "2027-02-03"
+    sent = regions.export(TIANJIN)
+    payload = json.loads(base64.b64decode(json.loads(sent.read_bytes())["payload"]))
+    assert payload["dispute_rules"] == {"answer_days": 30, "extended_answer_days": 45}
+
+    def hurried(p: dict[str, Any]) -> None:
+        p["disputes"][0]["deadline"] = "2027-01-06"
+
+    result = import_bundle(beijing, regions.reseal(sent, TIANJIN, hurried))
+    assert (result.due_process["disputes_opened"], result.due_process["deadlines_clamped"]) == (1, 1)
+    opened = list_disputes(beijing, source_id="courts", status="open")
+    assert [(d["record_id"], d["opened_at"], d["deadline"]) for d in opened] == [
+        (record_id, "2027-01-04", "2027-02-03")
+    ]
+    [clamped] = [
+        json.loads(d)
+        for (d,) in beijing.execute(
+            "SELECT detail FROM audit_log WHERE action = 'region_dispute_deadline_clamped'"
+        ).fetchall()
+    ]
+    assert {k: clamped[k] for k in ("deadline_sent", "deadline", "answer_days", "extended_answer_days")} == {
+        "deadline_sent": "2027-01-06",
+        "deadline": "2027-02-03",
+        "answer_days": 30,
+        "extended_answer_days": 45,
+    }
+    # Within the rules a deadline stands (extended by information: 45 days); beyond them it is clamped to the latest;
+    # a bundle without rules is held to this region's own.
+    item = {"dispute_id": 9, "subject_id": "S", "filed_on": "2027-01-04"}
+    for sent_deadline, periods, expected in [
+        ("2027-02-18", (30, 45), ("2027-02-18", False)),
+        ("2027-12-31", (30, 45), ("2027-02-18", True)),
+        ("2027-01-14", (10, 20), ("2027-01-14", False)),
+        ("2027-01-14", None, ("2027-02-03", True)),
+    ]:
+        deadline, was = crossborder._deadline(beijing, TIANJIN, {**item, "deadline": sent_deadline}, "t", periods)
+        assert (deadline.isoformat(), was) == expected
+
+
+def test_bad_dispute_rules_are_refused_naming_the_field() -> None:
+    for rules, message in [
+        ([30, 45], "malformed: dispute_rules is not an object"),
+        (
+            {"answer_days": 0, "extended_answer_days": 45},
+            "malformed: dispute_rules.answer_days 0 is not a whole number",
+        ),
+        ({"answer_days": 30}, "malformed: dispute_rules.extended_answer_days None is not a whole number"),
+        (
+            {"answer_days": 30, "extended_answer_days": 20},
+            "malformed: dispute_rules.extended_answer_days 20 is less than answer_days 30",
+        ),
+    ]:
+        with pytest.raises(BundleError) as exc:
+            crossborder.validate({"dispute_rules": rules})
+        assert str(exc.value).startswith(message)

@@ -50,6 +50,7 @@ __all__ = [
     "answer_dispute",
     "close_forwarded",
     "decide_review",
+    "dispute_periods",
     "dispute_review",
     "escalate_dispute",
     "file_dispute",
@@ -91,8 +92,9 @@ def _source_name(store: Store, source_id: str, lang: str) -> str:
     return source.name.get(lang) if source else source_id
 
 
-def _deadlines(store: Store) -> tuple[int, int]:
-    """The shortest answer periods among the policies in use (a record may count under several)."""
+def dispute_periods(store: Store) -> tuple[int, int]:
+    """The shortest answer periods among the policies in use (a record may count under several): ``answer_days``
+    and ``extended_answer_days``. A region's bundle publishes them beside the disputes it forwards."""
     policies = [lp.policy.disputes for lp in policies_in_use(store)]
     return min(d.answer_days for d in policies), min(d.extended_answer_days for d in policies)
 
@@ -212,7 +214,7 @@ def file_dispute(
             field="record_id",
             code="already_disputed",
         )
-    days, _ = _deadlines(store)
+    days, _ = dispute_periods(store)
     deadline = today + dt.timedelta(days=days)
     origin = record.get("origin_region")
     with store.transaction():
@@ -410,7 +412,7 @@ def _add_information(
 ) -> dt.date:
     """Keep the information; within the first ``answer_days`` days it extends the deadline. Returns the deadline.
     Call inside a transaction."""
-    days, extended = _deadlines(store)
+    days, extended = dispute_periods(store)
     opened: dt.date = row["opened_at"]
     extend = today <= opened + dt.timedelta(days=days)
     deadline: dt.date = max(row["deadline"], opened + dt.timedelta(days=extended)) if extend else row["deadline"]
