@@ -656,19 +656,24 @@ def test_a_version_sent_again_under_a_new_sequence_is_a_duplicate_and_changes_no
     assert snapshot() == before
     assert [d.get("duplicates") for a, d in _audit(tianjin) if a == "region_import"] == [None, n]
 
-    at = _at(border)
-    record = json.loads(_payload_text(border))["records"][at]
+    # The same version with other content is no duplicate: it is imported as any version is.
+    mover = border["movers"][0]
+    at, record = next(
+        (i, r)
+        for i, r in enumerate(json.loads(_payload_text(border))["records"])
+        if r["subject_id"] == mover["subject_id_from"]
+    )
 
     def changed(p: dict[str, Any]) -> None:
         p["sequence"] = 3
         p["records"][at]["fields"]["amount"] = record["fields"]["amount"] + 1
 
-    _refused(
-        tianjin,
-        _bundle(border, tmp_path / "b3.json", changed),
-        f"malformed: records[{at}] is version {record['version']} of courts/{record['record_id']}, received from "
-        f"Beijing in bundle {BEIJING}#1 with other content; a changed record is a new version",
-    )
+    other = import_bundle(tianjin, _bundle(border, tmp_path / "b3.json", changed))
+    assert (other.duplicates, other.applied_records) == (n - 1, 1)
+    here = f"{BEIJING}/{record['record_id']}"
+    assert tianjin.execute(
+        "SELECT version, amount FROM records WHERE record_id = ? ORDER BY version", [here]
+    ).fetchall() == [(1, record["fields"]["amount"]), (2, record["fields"]["amount"] + 1)]
 
 
 def test_the_summary_counts_what_this_import_did_not_every_identity_tried_again(

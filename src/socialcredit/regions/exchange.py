@@ -368,7 +368,7 @@ def _import(
     with store.transaction():
         check_record_types(store, origin, bundle.publisher_name, p["records"])
         # A version received before (re-sent under a new sequence) is a duplicate: neither kept again nor applied.
-        resent = resent_versions(store, origin, bundle.publisher_name, p["records"])
+        resent = resent_versions(store, origin, p["records"])
         summary.duplicates = len(resent)
         if resent:
             p = {**p, "records": [r for i, r in enumerate(p["records"]) if i not in resent]}

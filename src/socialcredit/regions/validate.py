@@ -266,10 +266,11 @@ def check_record_types(store: Store, origin: str, origin_name: str, records: lis
             )
 
 
-def resent_versions(store: Store, origin: str, origin_name: str, records: list[dict[str, Any]]) -> set[int]:
+def resent_versions(store: Store, origin: str, records: list[dict[str, Any]]) -> set[int]:
     """The places in ``records`` of versions received before from ``origin`` with the same content (the person, type,
     date, withdrawn flag and fields): a re-sent version is a duplicate, kept out of the import. A version received
-    before with other content is refused: a record's version, once sent, does not change (a change is a new version)."""
+    before with other content is not one: it is imported as any version is (a version held back here, then sent by
+    its source certified with other content, must come in)."""
     if not records:
         return set()
     keys = sorted({(r["source_id"], r["record_id"], int(r["version"])) for r in records})
@@ -284,33 +285,27 @@ def resent_versions(store: Store, origin: str, origin_name: str, records: list[d
     store.con.register(name, table)
     try:
         rows = store.execute(
-            "SELECT rr.source_id, rr.record_id, rr.version, any_value(rr.origin_subject_id), "
-            "any_value(rr.record_type), any_value(rr.event_date), any_value(rr.withdrawn), any_value(rr.fields), "
-            f"min(rr.sequence) FROM region_records rr JOIN {name} b USING (source_id, record_id, version) "
-            "WHERE rr.origin_region = ? GROUP BY 1, 2, 3",
+            "SELECT rr.source_id, rr.record_id, rr.version, rr.origin_subject_id, rr.record_type, rr.event_date, "
+            f"rr.withdrawn, rr.fields FROM region_records rr JOIN {name} b USING (source_id, record_id, version) "
+            "WHERE rr.origin_region = ?",
             [origin],
         ).fetchall()
     finally:
         store.con.unregister(name)
-    known = {(str(s), str(r), int(v)): rest for s, r, v, *rest in rows}
+    known: dict[tuple[str, str, int], list[tuple[Any, ...]]] = {}
+    for s, r, v, subject, rtype, event_date, withdrawn, fields in rows:
+        known.setdefault((str(s), str(r), int(v)), []).append(
+            (subject, rtype, event_date.isoformat(), bool(withdrawn), json.loads(fields))
+        )
     duplicates: set[int] = set()
     for i, record in enumerate(records):
-        found = known.get((record["source_id"], record["record_id"], int(record["version"])))
-        if found is None:
-            continue
-        subject, rtype, event_date, withdrawn, fields, sequence = found
-        same = (
-            subject == record["subject_id"]
-            and rtype == record["record_type"]
-            and event_date.isoformat() == record["event_date"]
-            and bool(withdrawn) == bool(record["withdrawn"])
-            and json.loads(fields) == record["fields"]
+        content = (
+            record["subject_id"],
+            record["record_type"],
+            record["event_date"],
+            bool(record["withdrawn"]),
+            record["fields"],
         )
-        if not same:
-            raise _refuse(
-                f"records[{i}] is version {record['version']} of {record['source_id']}/{record['record_id']}, "
-                f"received from {origin_name} in bundle {origin}#{sequence} with other content; a changed record "
-                "is a new version"
-            )
-        duplicates.add(i)
+        if content in known.get((record["source_id"], record["record_id"], int(record["version"])), []):
+            duplicates.add(i)
     return duplicates
