@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions
 from socialcredit.errors import BundleError, WorkflowError
 from socialcredit.regions import crossborder, export_bundle, import_bundle
+from socialcredit.regions.keys import untrust_region
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.due_process.daily import run_daily
-from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, list_disputes
+from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
@@ -175,16 +176,16 @@ def _correction(world: Regions, mover: dict[str, str], *, certified: bool) -> Pa
 def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhere_uncertified(
     regions: Regions,
 ) -> None:
-    """Failure 3 replayed: the dispute lapses on Beijing's clock (not Tianjin's), the uncertified correction is refused
-    in Beijing and not applied in Tianjin; a certified one comes back in both."""
+    """Failure 3 replayed: the dispute lapses on both clocks at the same deadline, the uncertified correction is
+    refused in Beijing and not applied in Tianjin; a certified one comes back in both."""
     mover, record_id, local_id = _moved_and_listed(regions)
     beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
     tj = mover["subject_id_to"]
     filed = file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2026, 11, 20))
     assert filed["deadline"] == "2026-12-20"
     import_bundle(beijing, regions.export(TIANJIN))
-    # Past the deadline, Tianjin's daily job leaves it to Beijing; Beijing's lapses it for the resident.
-    assert run_daily(tianjin, D(2026, 12, 21))["lapsed_disputes"] == []
+    # Past the deadline, each region's daily job lapses its dispute for the resident.
+    assert run_daily(tianjin, D(2026, 12, 21))["lapsed_disputes"] == [filed["dispute_id"]]
     lapsed = run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"]
     assert len(lapsed) == 1
     # Beijing's court sends an uncertified correction: refused, as it is for a local dispute.
@@ -194,7 +195,7 @@ def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhe
         f"'{record_id}' was withdrawn after a dispute; it comes back only with the source's certification that it "
         "is accurate (certified=true)"
     ]
-    # The answer travels: Tianjin's dispute lapses, the record is withdrawn there.
+    # The answer travels: Tianjin's dispute lapsed already, the record is withdrawn there.
     first = regions.export(BEIJING)
     import_bundle(tianjin, first)
     assert list_disputes(tianjin, subject_id=tj)[0]["status"] == "lapsed"
@@ -549,3 +550,64 @@ def test_bad_dispute_rules_are_refused_naming_the_field() -> None:
         with pytest.raises(BundleError) as exc:
             crossborder.validate({"dispute_rules": rules})
         assert str(exc.value).startswith(message)
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_deadline(regions: Regions) -> None:
+    """Beijing does not trust Tianjin's bundles (trust one-way): the dispute never reaches its court, and Tianjin's
+    daily job lapses it the day after the deadline, as a local one; an answer that arrives later changes nothing."""
+    mover, _, local_id = _moved_and_listed(regions)
+    tianjin, beijing, tj = regions.stores[TIANJIN], regions.stores[BEIJING], mover["subject_id_to"]
+    untrust_region(beijing, TIANJIN, reason="one-way")
+    filed = file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2027, 1, 4))
+    assert filed["deadline"] == "2027-02-03"
+    with pytest.raises(BundleError):
+        import_bundle(beijing, regions.export(TIANJIN))
+    latest = "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1"
+    assert run_daily(tianjin, D(2027, 2, 3))["lapsed_disputes"] == []  # the deadline day: still in time
+    assert not tianjin.one(latest, [local_id])
+    assert run_daily(tianjin, D(2027, 2, 4))["lapsed_disputes"] == [filed["dispute_id"]]
+    closed = get_dispute(tianjin, filed["dispute_id"])
+    assert (closed["status"], closed["note"]) == (
+        "lapsed",
+        "Not answered by 2027-02-03: no answer from region 110000, which recorded the record, arrived by then.",
+    )
+    assert tianjin.one(latest, [local_id])
+    assert tianjin.one(
+        "SELECT text_en FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [filed["dispute_id"]]
+    ) == (
+        f"Dispute {filed['dispute_id']} of record {local_id} (courts): the source did not answer in time; the dispute "
+        "is resolved in your favour and the record no longer counts. Not answered by 2027-02-03: no answer from "
+        "region 110000, which recorded the record, arrived by then."
+    )
+    regions.score(TIANJIN, D(2027, 2, 4))
+    assert regions.rail(TIANJIN, tj)
+
+    # A verified answer that comes after: not applied (audited); the record stays withdrawn here.
+    def verified(p: dict[str, Any]) -> None:
+        p["answers"] = [
+            {
+                "to": TIANJIN,
+                "dispute_id": filed["dispute_id"],
+                "source_id": "courts",
+                "record_id": local_id.split("/", 1)[1],
+                "outcome": "verified",
+                "answered_on": "2027-02-03",
+                "note": "checked",
+                "version": 1,
+                "withdrawn": False,
+            }
+        ]
+
+    result = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, verified))
+    assert result.due_process["answers_applied"] == 0
+    assert get_dispute(tianjin, filed["dispute_id"])["status"] == "lapsed"
+    assert tianjin.one(latest, [local_id])
+    late = tianjin.one("SELECT detail FROM audit_log WHERE action = 'region_dispute_answer_late'")
+    assert json.loads(late) == {
+        "origin": BEIJING,
+        "dispute_id": filed["dispute_id"],
+        "outcome": "verified",
+        "answered_on": "2027-02-03",
+        "status": "lapsed",
+    }

@@ -661,7 +661,18 @@ def _answer(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
         return 0
     on = dt.date.fromisoformat(item["answered_on"])
     note = f"Answered in region {origin} on {on.isoformat()}" + (f": {item['note']}" if item.get("note") else ".")
-    return int(close_forwarded(store, int(found), item["outcome"], note, f"region:{origin}", today=on))
+    if close_forwarded(store, int(found), item["outcome"], note, f"region:{origin}", today=on):
+        return 1
+    # closed here before it came (lapsed at the deadline here): the record stays as the lapse left it
+    status = store.one("SELECT status FROM disputes WHERE dispute_id = ?", [int(found)])
+    append_audit(
+        store,
+        actor,
+        "region_dispute_answer_late",
+        None,
+        {"origin": origin, "dispute_id": int(found), "outcome": item["outcome"], "answered_on": on, "status": status},
+    )
+    return 0
 
 
 def _hold_back_uncertified(store: Store, origin: str, payload: dict[str, Any], actor: str) -> int:
