@@ -794,3 +794,97 @@ def test_an_acknowledged_import_alert_is_not_raised_again_unless_something_new_h
         "import",
         "courts/J2",
     )
+
+
+def _mover_identity(border: dict[str, Any], tianjin: Store) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Bundle #1 imported: the first mover's identity (linked by Splink to the mover here) and judgment record."""
+    mover = border["movers"][0]
+    import_bundle(tianjin, border["bundle"])
+    [identity] = tianjin.rows("SELECT * FROM region_identities WHERE origin_subject_id = ?", [mover["subject_id_from"]])
+    assert (identity["status"], identity["subject_id"]) == ("linked", mover["subject_id_to"])
+    record = next(
+        r for r in json.loads(_payload_text(border))["records"] if r["subject_id"] == mover["subject_id_from"]
+    )
+    return identity, record
+
+
+def _resident(tianjin: Store, subject_id: str) -> dict[str, Any]:
+    """A person registered here, as another region's bundle would name them (the same identity number)."""
+    row = tianjin.rows("SELECT * FROM current_subjects WHERE subject_id = ?", [subject_id])[0]
+    return {
+        **{k: row[k] for k in ("subject_id", "name", "sex", "phone", "address")},
+        "birth_date": row["birth_date"].isoformat(),
+    }
+
+
+def _latest(tianjin: Store, record_id: str) -> tuple[str, int, bool]:
+    subject, version, withdrawn = tianjin.execute(
+        "SELECT subject_id, version, withdrawn FROM records WHERE record_id = ? ORDER BY version DESC LIMIT 1",
+        [record_id],
+    ).fetchone()
+    return str(subject), int(version), bool(withdrawn)
+
+
+def test_a_later_exact_match_on_the_same_resident_sends_the_earlier_link_to_review(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Bundle #1 links a Beijing person to the mover here by Splink; bundle #2 names another Beijing person with the
+    mover's own identity number: that exact match says who the mover is there, so the earlier link is reversed (its
+    records withdrawn) and waits for review."""
+    identity, record = _mover_identity(border, tianjin)
+    mover = identity["subject_id"]
+    here = f"{BEIJING}/{record['record_id']}"
+    assert _latest(tianjin, here) == (mover, 1, False)
+    same = _resident(tianjin, mover)
+    summary = import_bundle(
+        tianjin, _bundle(border, tmp_path / "b2.json", lambda p: p.update(sequence=2, records=[], identities=[same]))
+    )
+    assert summary.exact == 1
+    states = dict(
+        tianjin.execute(
+            "SELECT origin_subject_id, status FROM region_identities WHERE identity_id IN (?, "
+            "(SELECT identity_id FROM region_identities WHERE origin_subject_id = ?))",
+            [identity["identity_id"], mover],
+        ).fetchall()
+    )
+    assert states == {identity["origin_subject_id"]: "review", mover: "exact"}
+    assert _latest(tianjin, here) == (mover, 2, True)
+    exact_id = tianjin.one("SELECT identity_id FROM region_identities WHERE origin_subject_id = ?", [mover])
+    held = [d for a, d in _audit(tianjin) if a == "region_link_held_for_review"]
+    assert [(d["identity_id"], d["also_linked"], d["reason"]) for d in held] == [
+        (
+            identity["identity_id"],
+            [exact_id],
+            f"identity {exact_id} of region {BEIJING} has this subject's identity number; two people there are not one "
+            "here",
+        )
+    ]
+    assert [q["identity_id"] for q in exchange.list_review_queue(tianjin)] == [identity["identity_id"]]
+
+
+def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Beijing corrects the mover's judgment to another person (registered here under the same number): the record's
+    latest version here is that person's. Reversing the mover's link withdraws nothing of theirs."""
+    identity, record = _mover_identity(border, tianjin)
+    here = f"{BEIJING}/{record['record_id']}"
+    other = tianjin.one(
+        "SELECT min(subject_id) FROM current_subjects WHERE kind = 'person' AND subject_id <> ?",
+        [identity["subject_id"]],
+    )
+    person = _resident(tianjin, other)
+
+    def moved(p: dict[str, Any]) -> None:
+        p.update(
+            sequence=2,
+            identities=[person],
+            records=[{**record, "version": record["version"] + 1, "subject_id": other}],
+        )
+
+    assert import_bundle(tianjin, _bundle(border, tmp_path / "b2.json", moved)).applied_records == 1
+    assert _latest(tianjin, here) == (other, 2, False)
+    assert exchange.reverse_link(tianjin, identity["identity_id"], reason="not me") == 0
+    assert _latest(tianjin, here) == (other, 2, False)
+    [reversed_] = [d for a, d in _audit(tianjin) if a == "region_link_reversed"]
+    assert reversed_["withdrawn_records"] == 0

@@ -572,6 +572,8 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
         [origin],
     ).fetchall()
     summary.exact = len(exact)
+    if exact:
+        _exact_displaces_links(store, origin, [int(r[0]) for r in exact], actor)
     incoming = store.execute(
         "SELECT CAST(identity_id AS VARCHAR) AS key, origin_subject_id AS subject_id, name, sex, birth_date, phone, "
         "address FROM region_identities WHERE origin_region = ? AND status IN ('new', 'unmatched')",
@@ -647,6 +649,45 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     summary.review = sum(status == "review" for _, status in tried)
     summary.unmatched = sum(status == "unmatched" and int(i) not in retried for i, status in tried)
     summary.still_unmatched = sum(status == "unmatched" and int(i) in retried for i, status in tried)
+
+
+def _exact_displaces_links(store: Store, origin: str, exact: list[int], actor: str) -> None:
+    """Reverse each earlier link (Splink's or an operator's) of another identity of ``origin`` to a subject that one
+    of the ``exact`` identities (just matched by the same identity number) lands on, and send it to review: the
+    number says who the subject is there, and two people of one region are not one person here. Its records are
+    withdrawn (``reverse_in_transaction``); an operator who knows better accepts it again."""
+    displaced = store.rows(
+        f"""SELECT o.*, i.identity_id AS exact_identity FROM region_identities i
+        JOIN region_identities o ON o.origin_region = i.origin_region AND o.subject_id = i.subject_id
+             AND o.identity_id <> i.identity_id AND o.status = 'linked'
+        WHERE i.origin_region = ? AND i.identity_id IN ({", ".join(str(x) for x in exact)})
+        ORDER BY o.identity_id""",
+        [origin],
+    )
+    today = resolve_today()
+    for row in displaced:
+        reason = (
+            f"identity {row['exact_identity']} of region {origin} has this subject's identity number; two people "
+            "there are not one here"
+        )
+        reverse_in_transaction(store, row, actor, reason, today)
+        store.execute(
+            "UPDATE region_identities SET status = 'review', updated_at = now() WHERE identity_id = ?",
+            [row["identity_id"]],
+        )
+        append_audit(
+            store,
+            actor,
+            "region_link_held_for_review",
+            row["subject_id"],
+            {
+                "identity_id": row["identity_id"],
+                "origin": origin,
+                "origin_subject_id": row["origin_subject_id"],
+                "also_linked": [row["exact_identity"]],
+                "reason": reason,
+            },
+        )
 
 
 def _one_person_each(store: Store, origin: str, keys: str, actor: str) -> None:
@@ -920,15 +961,19 @@ def reverse_in_transaction(store: Store, row: dict[str, Any], actor: str, reason
     The subject's listings caused by the withdrawn records end at once (``end_withdrawn_listings``): decisions
     stop counting the link right after it is reversed, without waiting for the next run."""
     identity_id = int(row["identity_id"])
+    # the latest version of each record the identity brought, if it is still the linked subject's: a correction
+    # from the origin may have moved a record to another person since, and that person's record stays
     store.execute(
         """CREATE OR REPLACE TEMP TABLE _withdraw AS
-        SELECT r.* FROM records r JOIN (
-            SELECT DISTINCT origin_region || '/' || record_id AS record_id, source_id FROM region_records
-            WHERE origin_region = ? AND origin_subject_id = ?
-        ) x USING (source_id, record_id)
-        WHERE r.origin_region = ?
-        QUALIFY row_number() OVER (PARTITION BY r.source_id, r.record_id ORDER BY r.version DESC) = 1""",
-        [row["origin_region"], row["origin_subject_id"], row["origin_region"]],
+        SELECT * FROM (
+            SELECT r.* FROM records r JOIN (
+                SELECT DISTINCT origin_region || '/' || record_id AS record_id, source_id FROM region_records
+                WHERE origin_region = ? AND origin_subject_id = ?
+            ) x USING (source_id, record_id)
+            WHERE r.origin_region = ?
+            QUALIFY row_number() OVER (PARTITION BY r.source_id, r.record_id ORDER BY r.version DESC) = 1
+        ) WHERE subject_id = ?""",
+        [row["origin_region"], row["origin_subject_id"], row["origin_region"], row["subject_id"]],
     )
     n = int(store.one("SELECT count(*) FROM _withdraw WHERE NOT withdrawn"))
     if n:
