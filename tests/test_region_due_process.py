@@ -463,7 +463,10 @@ def test_a_region_can_dispute_or_ask_to_repair_only_a_record_it_was_sent(regions
         ("region_repair_unknown_record", f"tax_bureau/{tax[0]['record_id']}"),
         ("region_repair_unknown_record", "courts/J-after-the-bundle"),
     ]
-    assert run_daily(beijing, D(2026, 11, 22))["lapsed_disputes"] != []  # the one it was sent lapses as before
+    # the one it was sent lapses as before, at the deadline of the rules: the day after filing, as sent, is clamped
+    # to 30 days (a filing region does not cut the furnisher's time to answer)
+    assert [d["deadline"] for d in list_disputes(beijing)] == ["2026-12-20"]
+    assert run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"] != []
     latest = "SELECT withdrawn FROM records WHERE record_id = ? ORDER BY version DESC LIMIT 1"
     assert not beijing.one(latest, [tax[0]["record_id"]])
 
