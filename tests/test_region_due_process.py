@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions
 from socialcredit.errors import BundleError, WorkflowError
 from socialcredit.regions import crossborder, export_bundle, import_bundle
+from socialcredit.regions.keys import untrust_region
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.due_process.daily import run_daily
-from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, list_disputes
+from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
@@ -175,16 +176,16 @@ def _correction(world: Regions, mover: dict[str, str], *, certified: bool) -> Pa
 def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhere_uncertified(
     regions: Regions,
 ) -> None:
-    """Failure 3 replayed: the dispute lapses on Beijing's clock (not Tianjin's), the uncertified correction is refused
-    in Beijing and not applied in Tianjin; a certified one comes back in both."""
+    """Failure 3 replayed: the dispute lapses on both clocks at the same deadline, the uncertified correction is
+    refused in Beijing and not applied in Tianjin; a certified one comes back in both."""
     mover, record_id, local_id = _moved_and_listed(regions)
     beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
     tj = mover["subject_id_to"]
     filed = file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2026, 11, 20))
     assert filed["deadline"] == "2026-12-20"
     import_bundle(beijing, regions.export(TIANJIN))
-    # Past the deadline, Tianjin's daily job leaves it to Beijing; Beijing's lapses it for the resident.
-    assert run_daily(tianjin, D(2026, 12, 21))["lapsed_disputes"] == []
+    # Past the deadline, each region's daily job lapses its dispute for the resident.
+    assert run_daily(tianjin, D(2026, 12, 21))["lapsed_disputes"] == [filed["dispute_id"]]
     lapsed = run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"]
     assert len(lapsed) == 1
     # Beijing's court sends an uncertified correction: refused, as it is for a local dispute.
@@ -194,7 +195,7 @@ def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhe
         f"'{record_id}' was withdrawn after a dispute; it comes back only with the source's certification that it "
         "is accurate (certified=true)"
     ]
-    # The answer travels: Tianjin's dispute lapses, the record is withdrawn there.
+    # The answer travels: Tianjin's dispute lapsed already, the record is withdrawn there.
     first = regions.export(BEIJING)
     import_bundle(tianjin, first)
     assert list_disputes(tianjin, subject_id=tj)[0]["status"] == "lapsed"
@@ -462,7 +463,10 @@ def test_a_region_can_dispute_or_ask_to_repair_only_a_record_it_was_sent(regions
         ("region_repair_unknown_record", f"tax_bureau/{tax[0]['record_id']}"),
         ("region_repair_unknown_record", "courts/J-after-the-bundle"),
     ]
-    assert run_daily(beijing, D(2026, 11, 22))["lapsed_disputes"] != []  # the one it was sent lapses as before
+    # the one it was sent lapses as before, at the deadline of the rules: the day after filing, as sent, is clamped
+    # to 30 days (a filing region does not cut the furnisher's time to answer)
+    assert [d["deadline"] for d in list_disputes(beijing)] == ["2026-12-20"]
+    assert run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"] != []
     latest = "SELECT withdrawn FROM records WHERE record_id = ? ORDER BY version DESC LIMIT 1"
     assert not beijing.one(latest, [tax[0]["record_id"]])
 
@@ -485,3 +489,128 @@ def test_a_listing_the_origin_ended_before_the_import_is_not_started_anew_here(r
         regions.score(TIANJIN, day)
         assert list_listings(regions.stores[TIANJIN], subject_id=tj) == []
     assert regions.rail(TIANJIN, tj)
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_forwarded_deadline_outside_the_filing_region_rules_is_clamped_to_them(regions: Regions) -> None:
+    """Tianjin publishes its answer periods (30 and 45 days) beside the dispute it forwards; Beijing opens a dispute
+    whose deadline Tianjin sent 2 days after filing with the rules' earliest deadline instead, and audits it."""
+    mover, record_id, local_id = _moved_and_listed(regions)
+    tianjin, beijing = regions.stores[TIANJIN], regions.stores[BEIJING]
+    filed = file_dispute(tianjin, mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4))
+    assert filed["deadline"] == "2027-02-03"
+    sent = regions.export(TIANJIN)
+    payload = json.loads(base64.b64decode(json.loads(sent.read_bytes())["payload"]))
+    assert payload["dispute_rules"] == {"answer_days": 30, "extended_answer_days": 45}
+
+    def hurried(p: dict[str, Any]) -> None:
+        p["disputes"][0]["deadline"] = "2027-01-06"
+
+    result = import_bundle(beijing, regions.reseal(sent, TIANJIN, hurried))
+    assert (result.due_process["disputes_opened"], result.due_process["deadlines_clamped"]) == (1, 1)
+    opened = list_disputes(beijing, source_id="courts", status="open")
+    assert [(d["record_id"], d["opened_at"], d["deadline"]) for d in opened] == [
+        (record_id, "2027-01-04", "2027-02-03")
+    ]
+    [clamped] = [
+        json.loads(d)
+        for (d,) in beijing.execute(
+            "SELECT detail FROM audit_log WHERE action = 'region_dispute_deadline_clamped'"
+        ).fetchall()
+    ]
+    assert {k: clamped[k] for k in ("deadline_sent", "deadline", "answer_days", "extended_answer_days")} == {
+        "deadline_sent": "2027-01-06",
+        "deadline": "2027-02-03",
+        "answer_days": 30,
+        "extended_answer_days": 45,
+    }
+    # Within the rules a deadline stands (extended by information: 45 days); beyond them it is clamped to the latest;
+    # a bundle without rules is held to this region's own.
+    item = {"dispute_id": 9, "subject_id": "S", "filed_on": "2027-01-04"}
+    for sent_deadline, periods, expected in [
+        ("2027-02-18", (30, 45), ("2027-02-18", False)),
+        ("2027-12-31", (30, 45), ("2027-02-18", True)),
+        ("2027-01-14", (10, 20), ("2027-01-14", False)),
+        ("2027-01-14", None, ("2027-02-03", True)),
+    ]:
+        deadline, was = crossborder._deadline(beijing, TIANJIN, {**item, "deadline": sent_deadline}, "t", periods)
+        assert (deadline.isoformat(), was) == expected
+
+
+def test_bad_dispute_rules_are_refused_naming_the_field() -> None:
+    for rules, message in [
+        ([30, 45], "malformed: dispute_rules is not an object"),
+        (
+            {"answer_days": 0, "extended_answer_days": 45},
+            "malformed: dispute_rules.answer_days 0 is not a whole number",
+        ),
+        ({"answer_days": 30}, "malformed: dispute_rules.extended_answer_days None is not a whole number"),
+        (
+            {"answer_days": 30, "extended_answer_days": 20},
+            "malformed: dispute_rules.extended_answer_days 20 is less than answer_days 30",
+        ),
+    ]:
+        with pytest.raises(BundleError) as exc:
+            crossborder.validate({"dispute_rules": rules})
+        assert str(exc.value).startswith(message)
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_deadline(regions: Regions) -> None:
+    """Beijing does not trust Tianjin's bundles (trust one-way): the dispute never reaches its court, and Tianjin's
+    daily job lapses it the day after the deadline, as a local one; an answer that arrives later changes nothing."""
+    mover, _, local_id = _moved_and_listed(regions)
+    tianjin, beijing, tj = regions.stores[TIANJIN], regions.stores[BEIJING], mover["subject_id_to"]
+    untrust_region(beijing, TIANJIN, reason="one-way")
+    filed = file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2027, 1, 4))
+    assert filed["deadline"] == "2027-02-03"
+    with pytest.raises(BundleError):
+        import_bundle(beijing, regions.export(TIANJIN))
+    latest = "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1"
+    assert run_daily(tianjin, D(2027, 2, 3))["lapsed_disputes"] == []  # the deadline day: still in time
+    assert not tianjin.one(latest, [local_id])
+    assert run_daily(tianjin, D(2027, 2, 4))["lapsed_disputes"] == [filed["dispute_id"]]
+    closed = get_dispute(tianjin, filed["dispute_id"])
+    assert (closed["status"], closed["note"]) == (
+        "lapsed",
+        "Not answered by 2027-02-03: no answer from region 110000, which recorded the record, arrived by then.",
+    )
+    assert tianjin.one(latest, [local_id])
+    assert tianjin.one(
+        "SELECT text_en FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [filed["dispute_id"]]
+    ) == (
+        f"Dispute {filed['dispute_id']} of record {local_id} (courts): the source did not answer in time; the dispute "
+        "is resolved in your favour and the record no longer counts. Not answered by 2027-02-03: no answer from "
+        "region 110000, which recorded the record, arrived by then."
+    )
+    regions.score(TIANJIN, D(2027, 2, 4))
+    assert regions.rail(TIANJIN, tj)
+
+    # A verified answer that comes after: not applied (audited); the record stays withdrawn here.
+    def verified(p: dict[str, Any]) -> None:
+        p["answers"] = [
+            {
+                "to": TIANJIN,
+                "dispute_id": filed["dispute_id"],
+                "source_id": "courts",
+                "record_id": local_id.split("/", 1)[1],
+                "outcome": "verified",
+                "answered_on": "2027-02-03",
+                "note": "checked",
+                "version": 1,
+                "withdrawn": False,
+            }
+        ]
+
+    result = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, verified))
+    assert result.due_process["answers_applied"] == 0
+    assert get_dispute(tianjin, filed["dispute_id"])["status"] == "lapsed"
+    assert tianjin.one(latest, [local_id])
+    late = tianjin.one("SELECT detail FROM audit_log WHERE action = 'region_dispute_answer_late'")
+    assert json.loads(late) == {
+        "origin": BEIJING,
+        "dispute_id": filed["dispute_id"],
+        "outcome": "verified",
+        "answered_on": "2027-02-03",
+        "status": "lapsed",
+    }

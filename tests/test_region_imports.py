@@ -629,3 +629,262 @@ def test_show_and_the_file_export_survive_a_record_type_the_catalog_lacks(tianji
     assert len(odd) == 1 and odd[0]["fields"] == {}
     exported = export_file(tianjin, subject)
     assert any(r["record_type"] == "no_such_type" for r in exported["records"])
+
+
+def test_a_version_sent_again_under_a_new_sequence_is_a_duplicate_and_changes_nothing(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Beijing sends its first bundle's records again as bundle #2: no new version, no notice, counted as duplicates;
+    the same version with other content is refused whole (a changed record is a new version)."""
+    first = import_bundle(tianjin, border["bundle"])
+    assert first.applied_records >= 1 and first.duplicates == 0
+
+    def snapshot() -> tuple[Any, ...]:
+        return (
+            tianjin.execute(
+                "SELECT source_id, record_id, version, withdrawn FROM records WHERE origin_region IS NOT NULL "
+                "ORDER BY 1, 2, 3"
+            ).fetchall(),
+            int(tianjin.one("SELECT count(*) FROM notifications")),
+            int(tianjin.one("SELECT count(*) FROM region_records")),
+        )
+
+    before = snapshot()
+    n = len(json.loads(_payload_text(border))["records"])
+    again = import_bundle(tianjin, _bundle(border, tmp_path / "b2.json", lambda p: p.update(sequence=2)))
+    assert (again.records, again.duplicates, again.applied_records) == (n, n, 0)
+    assert snapshot() == before
+    assert [d.get("duplicates") for a, d in _audit(tianjin) if a == "region_import"] == [None, n]
+
+    # The same version with other content is no duplicate: it is imported as any version is.
+    mover = border["movers"][0]
+    at, record = next(
+        (i, r)
+        for i, r in enumerate(json.loads(_payload_text(border))["records"])
+        if r["subject_id"] == mover["subject_id_from"]
+    )
+
+    def changed(p: dict[str, Any]) -> None:
+        p["sequence"] = 3
+        p["records"][at]["fields"]["amount"] = record["fields"]["amount"] + 1
+
+    other = import_bundle(tianjin, _bundle(border, tmp_path / "b3.json", changed))
+    assert (other.duplicates, other.applied_records) == (n - 1, 1)
+    here = f"{BEIJING}/{record['record_id']}"
+    assert tianjin.execute(
+        "SELECT version, amount FROM records WHERE record_id = ? ORDER BY version", [here]
+    ).fetchall() == [(1, record["fields"]["amount"]), (2, record["fields"]["amount"] + 1)]
+
+
+def test_the_summary_counts_what_this_import_did_not_every_identity_tried_again(
+    border: dict[str, Any], tmp_path: Path
+) -> None:
+    """Persons left unmatched by bundle #1 are tried again by #2 and #3: they are counted as tried again (and still
+    unmatched), not as unmatched anew; only a person first named by #3 is unmatched there."""
+    db = tmp_path / "tianjin.duckdb"
+    for item in border["folder"].glob(f"{TIANJIN}.duckdb*"):
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name.replace(TIANJIN, "tianjin"))
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+
+    def run(path: Path) -> dict[str, Any]:
+        proc = subprocess.run(
+            [CLI, "region", "import", str(path), "--db", str(db), "--json"],
+            capture_output=True,
+            text=True,
+            env=env | {"COLUMNS": "200"},
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        summary: dict[str, Any] = json.loads(proc.stdout)
+        return summary
+
+    first = run(border["bundle"])
+    with open_store(db, key="") as store:
+        unmatched = int(store.one("SELECT count(*) FROM region_identities WHERE status = 'unmatched'"))
+    assert unmatched > 0
+    assert (first["unmatched"], first["retried"], first["still_unmatched"]) == (unmatched, 0, 0)
+
+    def empty(p: dict[str, Any]) -> None:
+        p.update(sequence=2, records=[], identities=[])
+
+    second = run(_bundle(border, tmp_path / "b2.json", empty))
+    assert {k: second[k] for k in ("exact", "linked", "review", "unmatched", "retried", "still_unmatched")} == {
+        "exact": 0,
+        "linked": 0,
+        "review": 0,
+        "unmatched": 0,
+        "retried": unmatched,
+        "still_unmatched": unmatched,
+    }
+    stranger = {
+        "subject_id": "110101190001010012",
+        "name": "欧阳无名",
+        "sex": "M",
+        "birth_date": "1900-01-01",
+        "phone": None,
+        "address": "北京市",
+    }
+
+    def one_stranger(p: dict[str, Any]) -> None:
+        p.update(sequence=3, records=[], identities=[stranger])
+
+    third = subprocess.run(
+        [CLI, "region", "import", str(_bundle(border, tmp_path / "b3.json", one_stranger)), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env | {"COLUMNS": "200"},
+        timeout=120,
+        check=False,
+    )
+    assert third.returncode == 0, third.stderr
+    assert third.stdout.splitlines()[:2] == [
+        "Imported bundle 110000#3: 0 records about 1 persons; 0 by the same number, 0 linked, 0 for review, "
+        "1 unmatched; 0 records applied, 0 alerts.",
+        f"Tried again: {unmatched} person(s) left unmatched by earlier bundles; {unmatched} still unmatched, 0 "
+        "matched now (counted above).",
+    ]
+    with open_store(db, key="") as store:
+        rows = store.execute(
+            "SELECT sequence, n_unmatched FROM region_imports WHERE publisher = ? ORDER BY 1", [BEIJING]
+        ).fetchall()
+    assert rows == [(1, unmatched), (2, 0), (3, 1)]
+
+
+def test_an_acknowledged_import_alert_is_not_raised_again_unless_something_new_happens(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Beijing blacklists a person registered in Tianjin under the same number: the import alerts once; acknowledged,
+    the next bundles with the same entry raise nothing; an entry for another record raises a new alert."""
+    from socialcredit.regions.alerts import acknowledge_alert, list_alerts
+
+    resident = tianjin.rows("SELECT * FROM current_subjects WHERE kind = 'person' ORDER BY subject_id LIMIT 1")[0]
+    person = {k: resident[k] for k in ("subject_id", "name", "sex", "phone", "address")}
+    person["birth_date"] = resident["birth_date"].isoformat()
+
+    def listed(sequence: int, record_id: str) -> Callable[[dict[str, Any]], None]:
+        def change(p: dict[str, Any]) -> None:
+            entry = {
+                "subject_id": person["subject_id"],
+                "list_id": "blacklist",
+                "kind": "black",
+                "criterion_id": "judgment_defaulter",
+                "reason_en": "judgment defaulter",
+                "reason_zh": "失信被执行人",
+                "record_id": record_id,
+            }
+            p.update(sequence=sequence, records=[], identities=[person], list_entries=[entry])
+
+        return change
+
+    def imported(n: int, record_id: str) -> int:
+        return import_bundle(tianjin, _bundle(border, tmp_path / f"b{n}.json", listed(n, record_id))).alerts
+
+    assert imported(1, "courts/J1") == 1
+    [alert] = [a for a in list_alerts(tianjin) if a["subject_id"] == person["subject_id"]]
+    assert (alert["trigger"], alert["evidence"]["record_id"]) == ("import", "courts/J1")
+    acknowledge_alert(tianjin, alert["alert_id"])
+    assert imported(2, "courts/J1") == 0
+    assert imported(3, "courts/J1") == 0
+    assert list_alerts(tianjin) == []
+    assert imported(4, "courts/J2") == 1
+    [new] = list_alerts(tianjin)
+    assert (new["subject_id"], new["trigger"], new["evidence"]["record_id"]) == (
+        person["subject_id"],
+        "import",
+        "courts/J2",
+    )
+
+
+def _mover_identity(border: dict[str, Any], tianjin: Store) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Bundle #1 imported: the first mover's identity (linked by Splink to the mover here) and judgment record."""
+    mover = border["movers"][0]
+    import_bundle(tianjin, border["bundle"])
+    [identity] = tianjin.rows("SELECT * FROM region_identities WHERE origin_subject_id = ?", [mover["subject_id_from"]])
+    assert (identity["status"], identity["subject_id"]) == ("linked", mover["subject_id_to"])
+    record = next(
+        r for r in json.loads(_payload_text(border))["records"] if r["subject_id"] == mover["subject_id_from"]
+    )
+    return identity, record
+
+
+def _resident(tianjin: Store, subject_id: str) -> dict[str, Any]:
+    """A person registered here, as another region's bundle would name them (the same identity number)."""
+    row = tianjin.rows("SELECT * FROM current_subjects WHERE subject_id = ?", [subject_id])[0]
+    return {
+        **{k: row[k] for k in ("subject_id", "name", "sex", "phone", "address")},
+        "birth_date": row["birth_date"].isoformat(),
+    }
+
+
+def _latest(tianjin: Store, record_id: str) -> tuple[str, int, bool]:
+    subject, version, withdrawn = tianjin.execute(
+        "SELECT subject_id, version, withdrawn FROM records WHERE record_id = ? ORDER BY version DESC LIMIT 1",
+        [record_id],
+    ).fetchone()
+    return str(subject), int(version), bool(withdrawn)
+
+
+def test_a_later_exact_match_on_the_same_resident_sends_the_earlier_link_to_review(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Bundle #1 links a Beijing person to the mover here by Splink; bundle #2 names another Beijing person with the
+    mover's own identity number: that exact match says who the mover is there, so the earlier link is reversed (its
+    records withdrawn) and waits for review."""
+    identity, record = _mover_identity(border, tianjin)
+    mover = identity["subject_id"]
+    here = f"{BEIJING}/{record['record_id']}"
+    assert _latest(tianjin, here) == (mover, 1, False)
+    same = _resident(tianjin, mover)
+    summary = import_bundle(
+        tianjin, _bundle(border, tmp_path / "b2.json", lambda p: p.update(sequence=2, records=[], identities=[same]))
+    )
+    assert summary.exact == 1
+    states = dict(
+        tianjin.execute(
+            "SELECT origin_subject_id, status FROM region_identities WHERE identity_id IN (?, "
+            "(SELECT identity_id FROM region_identities WHERE origin_subject_id = ?))",
+            [identity["identity_id"], mover],
+        ).fetchall()
+    )
+    assert states == {identity["origin_subject_id"]: "review", mover: "exact"}
+    assert _latest(tianjin, here) == (mover, 2, True)
+    exact_id = tianjin.one("SELECT identity_id FROM region_identities WHERE origin_subject_id = ?", [mover])
+    held = [d for a, d in _audit(tianjin) if a == "region_link_held_for_review"]
+    assert [(d["identity_id"], d["also_linked"], d["reason"]) for d in held] == [
+        (
+            identity["identity_id"],
+            [exact_id],
+            f"identity {exact_id} of region {BEIJING} has this subject's identity number; two people there are not one "
+            "here",
+        )
+    ]
+    assert [q["identity_id"] for q in exchange.list_review_queue(tianjin)] == [identity["identity_id"]]
+
+
+def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """Beijing corrects the mover's judgment to another person (registered here under the same number): the record's
+    latest version here is that person's. Reversing the mover's link withdraws nothing of theirs."""
+    identity, record = _mover_identity(border, tianjin)
+    here = f"{BEIJING}/{record['record_id']}"
+    other = tianjin.one(
+        "SELECT min(subject_id) FROM current_subjects WHERE kind = 'person' AND subject_id <> ?",
+        [identity["subject_id"]],
+    )
+    person = _resident(tianjin, other)
+
+    def moved(p: dict[str, Any]) -> None:
+        p.update(
+            sequence=2,
+            identities=[person],
+            records=[{**record, "version": record["version"] + 1, "subject_id": other}],
+        )
+
+    assert import_bundle(tianjin, _bundle(border, tmp_path / "b2.json", moved)).applied_records == 1
+    assert _latest(tianjin, here) == (other, 2, False)
+    assert exchange.reverse_link(tianjin, identity["identity_id"], reason="not me") == 0
+    assert _latest(tianjin, here) == (other, 2, False)
+    [reversed_] = [d for a, d in _audit(tianjin) if a == "region_link_reversed"]
+    assert reversed_["withdrawn_records"] == 0

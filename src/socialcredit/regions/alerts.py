@@ -3,7 +3,8 @@
 Three triggers: ``import`` (a bundle brings records of a subject known here by the same number), ``link`` (an
 identity link is applied, automatically or by an operator) and ``decision`` (a decision is asked about such a
 subject). The evidence names the other region, its list entry and reason, the record, and how the identity was
-linked. An alert that is not yet acknowledged is not raised twice for the same trigger, subject, region and list.
+linked. An alert that is not yet acknowledged is not raised twice for the same trigger, subject, region and list;
+an ``import`` alert is not raised again, acknowledged or not, for the entry it reported (``_reported_before``).
 
 This module is a built-in plugin of the registry (``socialcredit.registry.hooks``): the registry calls
 ``decision_made`` and ``watched_subjects``, and never imports the regions package. ``origin_label`` and
@@ -47,6 +48,28 @@ def _blacklist_evidence(store: Store, subject_id: str) -> list[dict[str, Any]]:
     )
 
 
+def _reported_before(store: Store, subject_id: str, ev: dict[str, Any]) -> bool:
+    """Whether an import alert (open or acknowledged) reported this entry already: the same subject, region, list,
+    criterion and record, through the same identity there. Each import looks at every subject linked by number; an
+    alert the operator acknowledged is raised again only for something new (another entry or identity)."""
+    return bool(
+        store.one(
+            """SELECT count(*) FROM region_alerts WHERE trigger = 'import' AND subject_id = ? AND origin_region = ?
+               AND list_id = ? AND json_extract_string(evidence, '$.criterion') = ?
+               AND json_extract_string(evidence, '$.record_id') IS NOT DISTINCT FROM ?
+               AND json_extract_string(evidence, '$.origin_subject_id') = ?""",
+            [
+                subject_id,
+                ev["origin_region"],
+                ev["list_id"],
+                ev["criterion_id"],
+                ev["record_id"],
+                ev["origin_subject_id"],
+            ],
+        )
+    )
+
+
 def raise_alerts(store: Store, subject_id: str, trigger: str, actor: str, context: dict[str, Any]) -> int:
     """Raise one alert per other region and list that has ``subject_id`` blacklisted; call inside a transaction."""
     raised = 0
@@ -56,7 +79,7 @@ def raise_alerts(store: Store, subject_id: str, trigger: str, actor: str, contex
             "AND list_id = ? AND acknowledged_at IS NULL",
             [trigger, subject_id, ev["origin_region"], ev["list_id"]],
         )
-        if open_already:
+        if open_already or (trigger == "import" and _reported_before(store, subject_id, ev)):
             continue
         evidence = {
             "origin": origin_label(store, ev["origin_region"]),

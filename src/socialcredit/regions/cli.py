@@ -209,6 +209,15 @@ def import_cmd(
         f"{s.exact} by the same number, {s.linked} linked, {s.review} for review, {s.unmatched} unmatched; "
         f"{s.applied_records} records applied, {s.alerts} alerts."
     )
+    if s.retried:
+        out.print(
+            f"Tried again: {s.retried} person(s) left unmatched by earlier bundles; {s.still_unmatched} still "
+            f"unmatched, {s.retried - s.still_unmatched} matched now (counted above)."
+        )
+    if s.duplicates:
+        out.print(
+            f"Duplicates: {s.duplicates} record version(s) received before, with the same content; not applied again."
+        )
     for m in s.misfits:
         out.print(
             f"Linkage: {m['count']} {m['field']} value(s) {'of the bundle' if m['side'] == 'bundle' else 'here'} "

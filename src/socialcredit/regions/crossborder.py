@@ -40,11 +40,13 @@ import pyarrow as pa
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, SocialCreditError
+from socialcredit.policy.model import MAX_DAYS
 from socialcredit.registry import (
     add_received_information,
     append_audit,
     close_forwarded,
     close_forwarded_repair,
+    dispute_periods,
     end_for_origin,
     get_policy,
     notify,
@@ -185,10 +187,27 @@ def validate(payload: dict[str, Any]) -> None:
                     raise _bad(section, i, "effective_on", item["effective_on"], "is before noticed_on")
                 if item["status"] not in _ACTIVE and item.get("closed_on") is None:
                     raise BundleError(f"malformed: {section}[{i}] is {item['status']} but has no closed_on")
+    if "dispute_rules" in payload:
+        _check_rules(payload["dispute_rules"])
     records = payload.get("records")
     for i, item in enumerate(records if isinstance(records, list) else []):
         if isinstance(item, dict) and "certified" in item and not isinstance(item["certified"], bool):
             raise _bad("records", i, "certified", item["certified"], "is not true or false")
+
+
+def _check_rules(rules: Any) -> None:
+    """The filing region's published answer periods: whole numbers of days from 1, the extended one not shorter."""
+    if not isinstance(rules, dict):
+        raise BundleError("malformed: dispute_rules is not an object")
+    for name in ("answer_days", "extended_answer_days"):
+        value = rules.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_DAYS:
+            raise BundleError(f"malformed: dispute_rules.{name} {value!r} is not a whole number from 1 to {MAX_DAYS}")
+    if rules["extended_answer_days"] < rules["answer_days"]:
+        raise BundleError(
+            f"malformed: dispute_rules.extended_answer_days {rules['extended_answer_days']} is less than answer_days "
+            f"{rules['answer_days']}"
+        )
 
 
 # --- export -----------------------------------------------------------------------------------------------
@@ -283,7 +302,12 @@ def export_sections(store: Store, policy_id: str, lists: list[str], record_types
                     "closed_on": r["closed_on"].isoformat() if r["closed_on"] else None,
                 }
             )
-    return {"disputes": disputes, "answers": answers, "listings": listings, **_repair_sections(store)}
+    # The filing region owns a forwarded dispute's deadline under its rules, published beside the disputes
+    rules = {}
+    if disputes:
+        answer_days, extended = dispute_periods(store)
+        rules = {"dispute_rules": {"answer_days": answer_days, "extended_answer_days": extended}}
+    return {"disputes": disputes, "answers": answers, "listings": listings, **rules, **_repair_sections(store)}
 
 
 def _repair_sections(store: Store) -> dict[str, Any]:
@@ -380,6 +404,7 @@ def apply(store: Store, origin: str, payload: dict[str, Any], actor: str) -> dic
     code = str(store.one("SELECT value FROM store_info WHERE key = 'region_code'"))
     counts = {
         "disputes_opened": 0,
+        "deadlines_clamped": 0,
         "answers_applied": 0,
         "listings_ended": 0,
         "dispute_information_added": 0,
@@ -387,9 +412,13 @@ def apply(store: Store, origin: str, payload: dict[str, Any], actor: str) -> dic
         "repair_decisions_applied": 0,
         "records_held_back": 0,
     }
+    rules = payload.get("dispute_rules")
+    periods = (rules["answer_days"], rules["extended_answer_days"]) if rules else None
     for item in payload.get("disputes", []):
         if item["to"] == code:
-            counts["disputes_opened"] += _open(store, origin, item, actor)
+            opened, clamped = _open(store, origin, item, actor, periods)
+            counts["disputes_opened"] += opened
+            counts["deadlines_clamped"] += clamped
     for item in payload.get("answers", []):
         if item["to"] == code:
             counts["answers_applied"] += _answer(store, origin, item, actor)
@@ -537,14 +566,51 @@ def _repair_answer(store: Store, origin: str, item: dict[str, Any]) -> int:
     return int(close_forwarded_repair(store, int(found), item["outcome"], reason, f"region:{origin}", today=on))
 
 
-def _open(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
-    """Open here a dispute ``origin`` forwarded; 0 if it was opened before or names no record of this region."""
+def _deadline(
+    store: Store, origin: str, item: dict[str, Any], actor: str, periods: tuple[int, int] | None
+) -> tuple[dt.date, bool]:
+    """A forwarded dispute's deadline, within the filing region's published rules (``periods``: its answer days and
+    extended answer days; this region's own for a bundle from before they travelled): from the filing date plus the
+    answer days to the filing date plus the extended answer days. One outside them is clamped to the nearer end and
+    audited (``region_dispute_deadline_clamped``). Returns the deadline and whether it was clamped."""
+    filed = dt.date.fromisoformat(item["filed_on"])
+    sent = dt.date.fromisoformat(item["deadline"])
+    answer_days, extended = periods or dispute_periods(store)
+    earliest, latest = filed + dt.timedelta(days=answer_days), filed + dt.timedelta(days=extended)
+    deadline = min(max(sent, earliest), latest)
+    if deadline == sent:
+        return deadline, False
+    append_audit(
+        store,
+        actor,
+        "region_dispute_deadline_clamped",
+        item["subject_id"],
+        {
+            "origin": origin,
+            "remote_dispute_id": item["dispute_id"],
+            "filed_on": filed,
+            "deadline_sent": sent,
+            "deadline": deadline,
+            "answer_days": answer_days,
+            "extended_answer_days": extended,
+            "rules": "the filing region's" if periods else "this region's (the bundle published none)",
+        },
+    )
+    return deadline, True
+
+
+def _open(
+    store: Store, origin: str, item: dict[str, Any], actor: str, periods: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """Open here a dispute ``origin`` forwarded, its deadline within the filing region's rules (``_deadline``);
+    returns (1 if opened, 1 if its deadline was clamped): (0, 0) if it was opened before or names no record of this
+    region."""
     known = store.one(
         "SELECT dispute_id FROM region_disputes WHERE direction = 'received' AND region = ? AND remote_dispute_id = ?",
         [origin, item["dispute_id"]],
     )
     if known is not None:
-        return 0
+        return 0, 0
     rows = store.rows(
         "SELECT subject_id, origin_region FROM records WHERE source_id = ? AND record_id = ? "
         "ORDER BY version DESC LIMIT 1",
@@ -558,7 +624,8 @@ def _open(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
             None,
             {"origin": origin, "dispute_id": item["dispute_id"], "record": f"{item['source_id']}/{item['record_id']}"},
         )
-        return 0
+        return 0, 0
+    deadline, clamped = _deadline(store, origin, item, actor, periods)
     dispute_id = open_received(
         store,
         item["subject_id"],
@@ -567,7 +634,7 @@ def _open(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
         item["reason"],
         item.get("evidence"),
         filed_on=dt.date.fromisoformat(item["filed_on"]),
-        deadline=dt.date.fromisoformat(item["deadline"]),
+        deadline=deadline,
         actor=f"region:{origin}",
     )
     store.execute(
@@ -581,7 +648,7 @@ def _open(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
         item["subject_id"],
         {"origin": origin, "remote_dispute_id": item["dispute_id"], "dispute_id": dispute_id},
     )
-    return 1
+    return 1, int(clamped)
 
 
 def _answer(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
@@ -594,7 +661,18 @@ def _answer(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
         return 0
     on = dt.date.fromisoformat(item["answered_on"])
     note = f"Answered in region {origin} on {on.isoformat()}" + (f": {item['note']}" if item.get("note") else ".")
-    return int(close_forwarded(store, int(found), item["outcome"], note, f"region:{origin}", today=on))
+    if close_forwarded(store, int(found), item["outcome"], note, f"region:{origin}", today=on):
+        return 1
+    # closed here before it came (lapsed at the deadline here): the record stays as the lapse left it
+    status = store.one("SELECT status FROM disputes WHERE dispute_id = ?", [int(found)])
+    append_audit(
+        store,
+        actor,
+        "region_dispute_answer_late",
+        None,
+        {"origin": origin, "dispute_id": int(found), "outcome": item["outcome"], "answered_on": on, "status": status},
+    )
+    return 0
 
 
 def _hold_back_uncertified(store: Store, origin: str, payload: dict[str, Any], actor: str) -> int:

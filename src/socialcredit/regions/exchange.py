@@ -32,7 +32,7 @@ from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, ope
 from socialcredit.regions.bundle import load_private_key as _load_key
 from socialcredit.regions.keys import trust_key, trusted_keys
 from socialcredit.regions.linkage import LinkOptions, link_identities
-from socialcredit.regions.validate import check_bundle_size, check_payload, check_record_types
+from socialcredit.regions.validate import check_bundle_size, check_payload, check_record_types, resent_versions
 from socialcredit.registry import (
     Checkpoint,
     append_audit,
@@ -276,8 +276,11 @@ class ImportSummary:
     exact: int = 0
     linked: int = 0
     review: int = 0
-    unmatched: int = 0
+    unmatched: int = 0  # persons first named by this bundle that no subject here matched
+    retried: int = 0  # persons left unmatched by earlier bundles, tried again by this import
+    still_unmatched: int = 0  # of those, the ones still unmatched (the others are counted in exact, linked, review)
     applied_records: int = 0
+    duplicates: int = 0  # record versions received before with the same content (re-sent): not applied again
     alerts: int = 0
     due_process: dict[str, int] = field(default_factory=dict)  # what crossborder.apply did
     # values the linkage model's columns did not fit (a pattern, a date), per side: count and three masked examples
@@ -364,7 +367,12 @@ def _import(
     summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
     with store.transaction():
         check_record_types(store, origin, bundle.publisher_name, p["records"])
-        _write_bundle(store, bundle)
+        # A version received before (re-sent under a new sequence) is a duplicate: neither kept again nor applied.
+        resent = resent_versions(store, origin, p["records"])
+        summary.duplicates = len(resent)
+        if resent:
+            p = {**p, "records": [r for i, r in enumerate(p["records"]) if i not in resent]}
+        _write_bundle(store, bundle, p)
         summary.due_process = crossborder.apply(store, origin, p, actor)
         _resolve(store, origin, summary, options, actor)
         append_audit(
@@ -377,6 +385,7 @@ def _import(
                 "sequence": bundle.sequence,
                 "sha256": bundle.sha256,
                 "records": summary.records,
+                **({"duplicates": summary.duplicates} if summary.duplicates else {}),
                 **({} if received is None else {"audit_checkpoint": _checkpoint_note(received)}),
                 **({"linkage_misfits": summary.misfits} if summary.misfits else {}),
             },
@@ -394,9 +403,9 @@ def _import(
     return summary, received
 
 
-def _write_bundle(store: Store, bundle: Bundle) -> None:
-    """The bundle as received: its identities, record versions, list entries and the import's row."""
-    p = bundle.payload
+def _write_bundle(store: Store, bundle: Bundle, p: dict[str, Any]) -> None:
+    """The bundle as received (``p``: its payload less the versions received before): its identities, record
+    versions, list entries and the import's row."""
     origin = bundle.publisher
     _upsert_identities(store, origin, p["identities"])
     if p["records"]:
@@ -441,7 +450,7 @@ def _write_bundle(store: Store, bundle: Bundle) -> None:
             store.con.unregister("_incoming_entries")
     store.execute(
         "INSERT INTO region_imports VALUES (?, ?, ?, now(), ?, ?, 0, 0, 0, 0)",
-        [origin, bundle.sequence, bundle.sha256, len(p["records"]), len(p["identities"])],
+        [origin, bundle.sequence, bundle.sha256, len(bundle.payload["records"]), len(p["identities"])],
     )
 
 
@@ -543,7 +552,17 @@ def _upsert_identities(store: Store, origin: str, rows: list[dict[str, Any]]) ->
 
 def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOptions, actor: str) -> None:
     """Link the identities of ``origin`` that are new or still unmatched; call inside the import's transaction
-    (Splink runs on its own connection, on the tables read here, and its links are written in that transaction)."""
+    (Splink runs on its own connection, on the tables read here, and its links are written in that transaction).
+
+    The summary counts what this import did: ``exact``, ``linked`` and ``review`` of the persons it tried (new, or
+    left unmatched before); ``unmatched`` of the new ones only; ``retried`` and ``still_unmatched`` of the others."""
+    retried = {
+        int(r[0])
+        for r in store.execute(
+            "SELECT identity_id FROM region_identities WHERE origin_region = ? AND status = 'unmatched'", [origin]
+        ).fetchall()
+    }
+    summary.retried = len(retried)
     exact = store.execute(
         """UPDATE region_identities i SET status = 'exact', subject_id = i.origin_subject_id, probability = 1.0,
                   evidence = 'same identity number', updated_at = now()
@@ -553,6 +572,8 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
         [origin],
     ).fetchall()
     summary.exact = len(exact)
+    if exact:
+        _exact_displaces_links(store, origin, [int(r[0]) for r in exact], actor)
     incoming = store.execute(
         "SELECT CAST(identity_id AS VARCHAR) AS key, origin_subject_id AS subject_id, name, sex, birth_date, phone, "
         "address FROM region_identities WHERE origin_region = ? AND status IN ('new', 'unmatched')",
@@ -620,16 +641,53 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
         summary.alerts += raise_alerts(
             store, row["subject_id"], "link", actor, {"identity_id": row["identity_id"], "method": "splink"}
         )
-    counts = dict(
-        store.execute(
-            "SELECT status, count(*) FROM region_identities WHERE origin_region = ? "
-            f"AND identity_id IN ({keys}) GROUP BY 1",
-            [origin],
-        ).fetchall()
+    tried = store.execute(
+        f"SELECT identity_id, status FROM region_identities WHERE origin_region = ? AND identity_id IN ({keys})",
+        [origin],
+    ).fetchall()
+    summary.linked = sum(status == "linked" for _, status in tried)
+    summary.review = sum(status == "review" for _, status in tried)
+    summary.unmatched = sum(status == "unmatched" and int(i) not in retried for i, status in tried)
+    summary.still_unmatched = sum(status == "unmatched" and int(i) in retried for i, status in tried)
+
+
+def _exact_displaces_links(store: Store, origin: str, exact: list[int], actor: str) -> None:
+    """Reverse each earlier link (Splink's or an operator's) of another identity of ``origin`` to a subject that one
+    of the ``exact`` identities (just matched by the same identity number) lands on, and send it to review: the
+    number says who the subject is there, and two people of one region are not one person here. Its records are
+    withdrawn (``reverse_in_transaction``); an operator who knows better accepts it again."""
+    displaced = store.rows(
+        f"""SELECT o.*, i.identity_id AS exact_identity FROM region_identities i
+        JOIN region_identities o ON o.origin_region = i.origin_region AND o.subject_id = i.subject_id
+             AND o.identity_id <> i.identity_id AND o.status = 'linked'
+        WHERE i.origin_region = ? AND i.identity_id IN ({", ".join(str(x) for x in exact)})
+        ORDER BY o.identity_id""",
+        [origin],
     )
-    summary.linked = int(counts.get("linked", 0))
-    summary.review = int(counts.get("review", 0))
-    summary.unmatched = int(counts.get("unmatched", 0))
+    today = resolve_today()
+    for row in displaced:
+        reason = (
+            f"identity {row['exact_identity']} of region {origin} has this subject's identity number; two people "
+            "there are not one here"
+        )
+        reverse_in_transaction(store, row, actor, reason, today)
+        store.execute(
+            "UPDATE region_identities SET status = 'review', updated_at = now() WHERE identity_id = ?",
+            [row["identity_id"]],
+        )
+        append_audit(
+            store,
+            actor,
+            "region_link_held_for_review",
+            row["subject_id"],
+            {
+                "identity_id": row["identity_id"],
+                "origin": origin,
+                "origin_subject_id": row["origin_subject_id"],
+                "also_linked": [row["exact_identity"]],
+                "reason": reason,
+            },
+        )
 
 
 def _one_person_each(store: Store, origin: str, keys: str, actor: str) -> None:
@@ -903,15 +961,19 @@ def reverse_in_transaction(store: Store, row: dict[str, Any], actor: str, reason
     The subject's listings caused by the withdrawn records end at once (``end_withdrawn_listings``): decisions
     stop counting the link right after it is reversed, without waiting for the next run."""
     identity_id = int(row["identity_id"])
+    # the latest version of each record the identity brought, if it is still the linked subject's: a correction
+    # from the origin may have moved a record to another person since, and that person's record stays
     store.execute(
         """CREATE OR REPLACE TEMP TABLE _withdraw AS
-        SELECT r.* FROM records r JOIN (
-            SELECT DISTINCT origin_region || '/' || record_id AS record_id, source_id FROM region_records
-            WHERE origin_region = ? AND origin_subject_id = ?
-        ) x USING (source_id, record_id)
-        WHERE r.origin_region = ?
-        QUALIFY row_number() OVER (PARTITION BY r.source_id, r.record_id ORDER BY r.version DESC) = 1""",
-        [row["origin_region"], row["origin_subject_id"], row["origin_region"]],
+        SELECT * FROM (
+            SELECT r.* FROM records r JOIN (
+                SELECT DISTINCT origin_region || '/' || record_id AS record_id, source_id FROM region_records
+                WHERE origin_region = ? AND origin_subject_id = ?
+            ) x USING (source_id, record_id)
+            WHERE r.origin_region = ?
+            QUALIFY row_number() OVER (PARTITION BY r.source_id, r.record_id ORDER BY r.version DESC) = 1
+        ) WHERE subject_id = ?""",
+        [row["origin_region"], row["origin_subject_id"], row["origin_region"], row["subject_id"]],
     )
     n = int(store.one("SELECT count(*) FROM _withdraw WHERE NOT withdrawn"))
     if n:

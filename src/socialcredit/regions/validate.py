@@ -41,6 +41,7 @@ __all__ = [
     "check_bundle_size",
     "check_payload",
     "check_record_types",
+    "resent_versions",
 ]
 
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024  # the largest bundle file read: a day's records of a large region fit many times
@@ -263,3 +264,48 @@ def check_record_types(store: Store, origin: str, origin_name: str, records: lis
                 f"{record['record_id']} from {origin_name} is a {found[0]} here (version {found[1]}); a new version "
                 "may not change its record type"
             )
+
+
+def resent_versions(store: Store, origin: str, records: list[dict[str, Any]]) -> set[int]:
+    """The places in ``records`` of versions received before from ``origin`` with the same content (the person, type,
+    date, withdrawn flag and fields): a re-sent version is a duplicate, kept out of the import. A version received
+    before with other content is not one: it is imported as any version is (a version held back here, then sent by
+    its source certified with other content, must come in)."""
+    if not records:
+        return set()
+    keys = sorted({(r["source_id"], r["record_id"], int(r["version"])) for r in records})
+    table = pa.table(
+        {
+            "source_id": [k[0] for k in keys],
+            "record_id": [k[1] for k in keys],
+            "version": pa.array([k[2] for k in keys], pa.int32()),
+        }
+    )
+    name = "_bundle_record_versions"
+    store.con.register(name, table)
+    try:
+        rows = store.execute(
+            "SELECT rr.source_id, rr.record_id, rr.version, rr.origin_subject_id, rr.record_type, rr.event_date, "
+            f"rr.withdrawn, rr.fields FROM region_records rr JOIN {name} b USING (source_id, record_id, version) "
+            "WHERE rr.origin_region = ?",
+            [origin],
+        ).fetchall()
+    finally:
+        store.con.unregister(name)
+    known: dict[tuple[str, str, int], list[tuple[Any, ...]]] = {}
+    for s, r, v, subject, rtype, event_date, withdrawn, fields in rows:
+        known.setdefault((str(s), str(r), int(v)), []).append(
+            (subject, rtype, event_date.isoformat(), bool(withdrawn), json.loads(fields))
+        )
+    duplicates: set[int] = set()
+    for i, record in enumerate(records):
+        content = (
+            record["subject_id"],
+            record["record_type"],
+            record["event_date"],
+            bool(record["withdrawn"]),
+            record["fields"],
+        )
+        if content in known.get((record["source_id"], record["record_id"], int(record["version"])), []):
+            duplicates.add(i)
+    return duplicates

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         add_received_information,
         answer_dispute,
         close_forwarded,
+        dispute_periods,
         file_dispute,
         get_dispute,
         lapse_overdue,
@@ -85,6 +86,7 @@ if TYPE_CHECKING:
 # name -> the module that defines it
 _WHERE = {
     "close_forwarded": "socialcredit.registry.due_process.disputes",
+    "dispute_periods": "socialcredit.registry.due_process.disputes",
     "add_received_information": "socialcredit.registry.due_process.disputes",
     "close_forwarded_repair": "socialcredit.registry.due_process.repair",
     "mask_id": "socialcredit.registry.due_process.public_lists",
@@ -208,6 +210,7 @@ __all__ = [
     "current_consents",
     "decide",
     "decide_repair",
+    "dispute_periods",
     "end_for_origin",
     "end_session",
     "end_withdrawn_listings",

@@ -10,9 +10,9 @@
 * While open, the record is marked disputed in every output, and counts or not as the policy's
   ``disputes.counts_while_open`` says (``registry/scoring/holds.py``).
 * A dispute of a record another region shared (``records.origin_region``) is **forwarded** to that region: it holds
-  the record here like any dispute, but no source here answers it and it does not lapse on this region's clock; the
-  origin region's furnisher answers it there, and the answer closes it here (``regions/crossborder.py``, which also
-  opens the disputes other regions forward here: ``open_received``).
+  the record here like any dispute, but no source here answers it; the origin region's furnisher answers it there,
+  and the answer closes it here. One whose answer has not arrived by the deadline lapses here as a local one does
+  (``regions/crossborder.py`` carries them, and opens the disputes other regions forward here: ``open_received``).
 
 * The subject may **withdraw** an open dispute (status ``retracted``): the record stays as it is, and the hold ends
   as when a dispute is answered.
@@ -50,6 +50,7 @@ __all__ = [
     "answer_dispute",
     "close_forwarded",
     "decide_review",
+    "dispute_periods",
     "dispute_review",
     "escalate_dispute",
     "file_dispute",
@@ -91,8 +92,9 @@ def _source_name(store: Store, source_id: str, lang: str) -> str:
     return source.name.get(lang) if source else source_id
 
 
-def _deadlines(store: Store) -> tuple[int, int]:
-    """The shortest answer periods among the policies in use (a record may count under several)."""
+def dispute_periods(store: Store) -> tuple[int, int]:
+    """The shortest answer periods among the policies in use (a record may count under several): ``answer_days``
+    and ``extended_answer_days``. A region's bundle publishes them beside the disputes it forwards."""
     policies = [lp.policy.disputes for lp in policies_in_use(store)]
     return min(d.answer_days for d in policies), min(d.extended_answer_days for d in policies)
 
@@ -212,7 +214,7 @@ def file_dispute(
             field="record_id",
             code="already_disputed",
         )
-    days, _ = _deadlines(store)
+    days, _ = dispute_periods(store)
     deadline = today + dt.timedelta(days=days)
     origin = record.get("origin_region")
     with store.transaction():
@@ -410,7 +412,7 @@ def _add_information(
 ) -> dt.date:
     """Keep the information; within the first ``answer_days`` days it extends the deadline. Returns the deadline.
     Call inside a transaction."""
-    days, extended = _deadlines(store)
+    days, extended = dispute_periods(store)
     opened: dt.date = row["opened_at"]
     extend = today <= opened + dt.timedelta(days=days)
     deadline: dt.date = max(row["deadline"], opened + dt.timedelta(days=extended)) if extend else row["deadline"]
@@ -703,25 +705,26 @@ def decide_review(
 def lapse_overdue(store: Store, today: dt.date | None = None, actor: str = "registry") -> list[int]:
     """Resolve for the subject every open dispute whose deadline has passed: its record is withdrawn."""
     today = resolve_today(today)
-    # A forwarded dispute runs on its origin region's clock: that region lapses it, and its answer closes it here.
+    # A forwarded dispute lapses here too, at the deadline here: its answer must have arrived by then (the origin
+    # region may never send one, e.g. when it does not trust this region's bundles), as a local source's must.
     overdue = store.rows(
-        "SELECT * FROM disputes WHERE status = 'open' AND deadline < ? AND dispute_id NOT IN "
-        "(SELECT dispute_id FROM region_disputes WHERE direction = 'forwarded') ORDER BY dispute_id",
+        "SELECT d.*, x.region AS forwarded_to FROM disputes d LEFT JOIN region_disputes x "
+        "ON x.dispute_id = d.dispute_id AND x.direction = 'forwarded' "
+        "WHERE d.status = 'open' AND d.deadline < ? ORDER BY d.dispute_id",
         [today],
     )
     for row in overdue:
         record = latest_record(store, row["source_id"], row["record_id"])
+        note = f"Not answered by {row['deadline'].isoformat()}."
+        if row["forwarded_to"] is not None:
+            note = (
+                f"Not answered by {row['deadline'].isoformat()}: no answer from region {row['forwarded_to']}, "
+                "which recorded the record, arrived by then."
+            )
         with store.transaction():
             if not record["withdrawn"]:
                 withdraw_version(store, record)
-            _close(
-                store,
-                row,
-                "lapsed",
-                f"Not answered by {row['deadline'].isoformat()}.",
-                actor,
-                today,
-            )
+            _close(store, row, "lapsed", note, actor, today)
     return [int(r["dispute_id"]) for r in overdue]
 
 
