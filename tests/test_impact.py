@@ -192,6 +192,9 @@ def test_policy_impact_and_publish_through_the_console_script(world: Path, tmp_p
     none = sc("policy", "history", "lab", "--version", "1", "--db", db)
     assert none.returncode == 2
     assert none.stderr.strip() == "error: policy lab version 1 was published without an impact report"
+    never = sc("policy", "history", "lab", "--version", "9", "--db", db)  # not "published without a report"
+    assert never.returncode == 2
+    assert never.stderr.strip() == "error: no published policy 'lab' version '9' (published: 1, 2)"
     without = tmp_path / "v3.yaml"
     without.write_text(CURRENT.replace('version: "1"', 'version: "3"'), encoding="utf-8")
     assert sc("policy", "publish", without, "--without-impact", "--db", db).returncode == 0
