@@ -401,3 +401,30 @@ def _versioned(world: dict[str, Any], tmp_path: Path) -> Path:
     changed = changed.append_column("version", pa.array([2, 2])).append_column("withdrawn", pa.array([False, True]))
     pq.write_table(changed, folder / "records" / "courts" / "part-00001.parquet")
     return folder
+
+
+def test_the_summary_quartiles_are_interpolated_by_hand(tmp_path: Path) -> None:
+    """The lab world's ten scores (tests/lab_world.py) sorted: 70 85 100 100 100 115 115 130 145 160. The median of
+    an even count is the mean of the middle two, (100 + 115) / 2 = 107.5 (it printed the lower one, 100); p25 lies
+    at 0.25 · 9 = 2.25, between 100 and 100: 100; p75 at 6.75, between 115 and 130: 115 + 0.75 · 15 = 126.25."""
+    from lab_world import AS_OF as LAB_AS_OF
+    from lab_world import CURRENT, build
+
+    reg = build(tmp_path)
+    reg.store.close()
+    policy = tmp_path / "lab.yaml"
+    policy.write_text(CURRENT, encoding="utf-8")
+    ok("export", "--out", tmp_path / "export", "--db", tmp_path / "registry.duckdb")
+    args = ("score", "--input", tmp_path / "export", "--policy", policy, "--as-of", LAB_AS_OF)
+    (person,) = json.loads(ok(*args, "--json").stdout)["summary"]["kinds"]
+    assert {k: person[k] for k in ("subjects", "min", "p25", "median", "p75", "max", "mean")} == {
+        "subjects": 10,
+        "min": 70,
+        "p25": 100,
+        "median": 107.5,
+        "p75": 126.25,
+        "max": 160,
+        "mean": 112.0,
+    }
+    row = ok(*args).stdout.splitlines()[2].split()
+    assert row[:8] == ["person", "10", "70", "100", "107.5", "126.25", "160", "112.0"]
