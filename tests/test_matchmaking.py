@@ -782,6 +782,31 @@ def test_pages_answer_bad_input_with_the_field_named_never_500(world: dict[str, 
         assert r.status_code == 400 and "this identity number is already client" in r.text
 
 
+def test_the_json_api_answers_errors_in_json_naming_the_field() -> None:
+    """/api/clients/N/matches is read by programs: an unknown client or a bad limit is a JSON error (as the
+    registry's API answers), not the HTML error page; the pages keep theirs."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    with serve(create_match_app(":memory:", store=store, today=AS_OF)) as site:
+        r = site.get("/api/clients/999/matches")
+        assert (r.status_code, r.headers["content-type"]) == (404, "application/json")
+        assert r.json() == {"error": {"code": "unknown_client", "message": "no client 999"}}
+        r = site.get(f"/api/clients/{client}/matches", params={"limit": "ten"})
+        assert r.status_code == 400
+        assert r.json()["error"]["code"] == "invalid_request"
+        assert r.json()["error"]["message"].startswith("limit: Input should be a valid integer")
+        r = site.get("/api/clients/x/matches")
+        assert r.status_code == 400 and r.json()["error"]["message"].startswith("client_id: ")
+        r = site.get("/api/nothing")
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "http_error")
+        ok = site.get(f"/api/clients/{client}/matches")
+        assert ok.status_code == 200 and ok.json()["matches"] == []
+        page = site.get("/clients/999")
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    store.close()
+
+
 def test_the_cli_registers_sets_preferences_consents_and_ranks(
     world: dict[str, Any], couple: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -92,20 +92,26 @@ def create_match_app(
         html = _env.get_template(template).render({**helpers, **context})
         return HTMLResponse(html, status_code=status)
 
+    def failed(request: Request, status: int, code: str, message: str) -> HTMLResponse | JSONResponse:
+        """An error as its caller reads it: JSON under /api/ (as the registry's API answers), else a page."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        return render(request, "error.html", status, message=message)
+
     @app.exception_handler(MatchmakingError)
-    async def _bad(request: Request, exc: MatchmakingError) -> HTMLResponse:
+    async def _bad(request: Request, exc: MatchmakingError) -> HTMLResponse | JSONResponse:
         status = 404 if isinstance(exc, UnknownClientError) else 502 if isinstance(exc, RegistryError) else 400
-        return render(request, "error.html", status, message=str(exc))
+        return failed(request, status, exc.code, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> HTMLResponse | JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "path", "query"))
-        return render(request, "error.html", 400, message=f"{where or 'request'}: {first.get('msg')}")
+        return failed(request, 400, "invalid_request", f"{where or 'request'}: {first.get('msg')}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
-        return render(request, "error.html", exc.status_code, message=f"{exc.status_code}: {exc.detail}")
+    async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse | JSONResponse:
+        return failed(request, exc.status_code, "http_error", f"{exc.status_code}: {exc.detail}")
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
