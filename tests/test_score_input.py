@@ -428,3 +428,30 @@ def test_the_summary_quartiles_are_interpolated_by_hand(tmp_path: Path) -> None:
     }
     row = ok(*args).stdout.splitlines()[2].split()
     assert row[:8] == ["person", "10", "70", "100", "107.5", "126.25", "160", "112.0"]
+
+
+def test_records_of_a_subject_not_in_the_files_are_refused(world: dict[str, Any], tmp_path: Path) -> None:
+    """Ingest refuses a record of a subject never registered; --input counted it (towards a list, even with no
+    subject at all: "Scored 0 subjects …; blacklist 16")."""
+    folder = _copy(world, tmp_path, "population")
+    courts = pq.read_table(folder / "records" / "courts" / "part-00000.parquet")
+    gone = str(courts.column("subject_id")[0])
+    persons = folder / "subjects" / "part-00000.parquet"
+    table = pq.read_table(persons)
+    pq.write_table(table.filter(pc.not_equal(table.column("subject_id").cast(pa.string()), gone)), persons)
+    n, first = _records_of(folder / "records", gone)
+    assert _refused(folder) == (
+        f"error: {folder / 'records'}: subject {gone} has a {first} record but no row in {folder / 'subjects'} "
+        f"({n} records of subjects not there); every record's subject must be registered (ingest refuses such a "
+        "record)\n"
+    )
+
+
+def _records_of(records: Path, subject_id: str) -> tuple[int, str]:
+    """How many records of ``subject_id`` the files hold, and the first of their record types."""
+    types = []
+    for path in sorted(records.glob("*/*.parquet")):
+        t = pq.read_table(path, columns=["subject_id", "record_type"])
+        mask = pc.equal(t.column("subject_id").cast(pa.string()), subject_id)
+        types += [str(x) for x in t.filter(mask).column("record_type").to_pylist()]
+    return len(types), min(types)
