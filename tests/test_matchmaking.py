@@ -610,12 +610,12 @@ def test_withdrawn_consent_removes_the_badge_at_the_next_request(world: dict[str
     mstore: MatchStore = world["mstore"]
     y, viewer = couple["ids"]["y"], couple["ids"]["viewer"]
     with _site(world) as site:
-        before = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        before = site.get(f"/api/clients/{viewer}/matches?limit=100").json()
         assert {m["client_id"]: m["badge"] for m in before["matches"]}[y] is True
         asked_y = _inquiries(world, couple["sid"]["y"])
         r = site.post(f"/clients/{y}/consent", data={"granted": "false"})
         assert r.status_code == 303
-        after = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        after = site.get(f"/api/clients/{viewer}/matches?limit=100").json()
         entry = next(m for m in after["matches"] if m["client_id"] == y)
         assert entry["badge"] is None
         assert entry["why"][-1] == {
@@ -630,7 +630,7 @@ def test_withdrawn_consent_removes_the_badge_at_the_next_request(world: dict[str
         history = mstore.consent_history(y)
         assert [h["granted"] for h in history] == [True, False]
         site.post(f"/clients/{y}/consent", data={"granted": "true"})  # give it back for the other tests
-        again = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        again = site.get(f"/api/clients/{viewer}/matches?limit=100").json()
         assert {m["client_id"]: m["badge"] for m in again["matches"]}[y] is True
 
 
@@ -796,6 +796,14 @@ def test_the_json_api_answers_errors_in_json_naming_the_field() -> None:
         assert r.status_code == 400
         assert r.json()["error"]["code"] == "invalid_request"
         assert r.json()["error"]["message"].startswith("limit: Input should be a valid integer")
+        for limit, words in (("0", "greater than or equal to 1"), ("-5", "greater than or equal to 1")):
+            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit})
+            assert (r.status_code, r.json()["error"]["message"]) == (400, f"limit: Input should be {words}")
+        for limit in ("101", "9" * 40):
+            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit})
+            assert (r.status_code, r.json()["error"]["message"]) == (400, "limit: Input should be less than or equal to 100")
+            page = site.get(f"/clients/{client}/matches", params={"limit": limit})
+            assert page.status_code == 400 and "limit: Input should be less than or equal to 100" in page.text
         r = site.get("/api/clients/x/matches")
         assert r.status_code == 400 and r.json()["error"]["message"].startswith("client_id: ")
         r = site.get("/api/nothing")
@@ -852,6 +860,9 @@ def test_the_cli_registers_sets_preferences_consents_and_ranks(
     data = json.loads(r.output)
     assert [m["client_id"] for m in data["matches"]] == [2]
     assert data["matches"][0]["why"][-1]["value"] == 0.0  # z shares, and has no badge
+    r = runner.invoke(app, ["matchmaking", "matches", "1", "--limit", "-5", "--key", world["token"], "--db", db])
+    said = " ".join(w for w in r.output.split() if w not in "│╭╰─")
+    assert r.exit_code == 2 and "Invalid value for '--limit': Input should be greater than or equal to 1" in said
     r = runner.invoke(app, ["matchmaking", "prefs", "1", "--age", "thirty", "--db", db])
     assert r.exit_code != 0 and "--age: give a range such as 25-35, not 'thirty'" in str(r.exception)
 

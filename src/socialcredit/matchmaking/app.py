@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,7 +34,12 @@ from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
 from socialcredit.matchmaking.store import MatchStore, Preferences, open_match_store, profile
 
-__all__ = ["create_match_app"]
+__all__ = ["MAX_MATCHES", "create_match_app"]
+
+MAX_MATCHES = 100  # the most matches one page or answer holds
+# A limit outside 1..MAX_MATCHES is refused (400 naming it), never cut to fit: a program asking for 500 would take
+# the 100 it got for all there are.
+Limit = Annotated[int, Query(ge=1, le=MAX_MATCHES, description="How many matches, best first.")]
 
 _TABLES: dict[str, tuple[Label, ...]] = {
     "education": EDUCATION,
@@ -185,13 +190,13 @@ def create_match_app(
         return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}#consent", status_code=303)
 
     @app.get("/clients/{client_id}/matches", response_class=HTMLResponse)
-    def matches(request: Request, client_id: int, limit: int = 20) -> HTMLResponse:
-        page = mm.matches(client_id, limit=max(1, min(limit, 100)), today=today)
+    def matches(request: Request, client_id: int, limit: Limit = 20) -> HTMLResponse:
+        page = mm.matches(client_id, limit=limit, today=today)
         return render(request, "matches.html", page=page, formula=formula_lines(_lang(request)))
 
     @app.get("/api/clients/{client_id}/matches")
-    def matches_json(request: Request, client_id: int, limit: int = 20) -> JSONResponse:
-        page = mm.matches(client_id, limit=max(1, min(limit, 100)), today=today)
+    def matches_json(request: Request, client_id: int, limit: Limit = 20) -> JSONResponse:
+        page = mm.matches(client_id, limit=limit, today=today)
         lang = _lang(request)
         return JSONResponse(
             {

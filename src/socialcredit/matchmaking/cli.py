@@ -138,7 +138,7 @@ def matches(
     client_id: Annotated[int, typer.Argument(help="The client.")],
     registry_url: UrlOpt = DEFAULT_REGISTRY_URL,
     key: KeyOpt = "",
-    limit: Annotated[int, typer.Option(help="How many matches.", metavar="N")] = 10,
+    limit: Annotated[int, typer.Option(help="How many matches.", metavar="N", min=1)] = 10,
     lang: LangOpt = "zh",
     as_json: JsonOpt = False,
     db: DbOpt = DEFAULT_MATCH_DB,
@@ -150,7 +150,7 @@ def matches(
     from socialcredit.matchmaking.store import open_match_store
 
     with open_match_store(db, create=False) as store, _registry(registry_url, key) as registry:
-        page = Matchmaker(store, registry).matches(client_id, limit=max(1, limit))
+        page = Matchmaker(store, registry).matches(client_id, limit=limit)
     tiers = credit_tiers()
     if as_json:
         data: list[dict[str, Any]] = [
