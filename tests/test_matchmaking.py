@@ -485,6 +485,26 @@ def test_any_preferences_are_saved_or_refused_with_a_named_field(
         assert store.index(TIERS, today=AS_OF).age_min.tolist() == [saved.age_min]
 
 
+def test_a_client_past_the_oldest_age_a_range_names_registers() -> None:
+    """Born 1920-03-01, 106 on 2026-11-01: the default range, five years either side, is held within 18-100 (it was
+    101-100, and registering failed with "age_min: …", a field the registration does not ask for)."""
+    store = open_match_store(":memory:")
+    today = dt.date(2026, 11, 1)
+    sid = _person("M", dt.date(1920, 3, 1), "110101", 1)
+    cid = store.register(
+        profile(sid, "老王", "110101", "bachelor", "retired", "5k_10k", [], today=today), tiers=TIERS, today=today
+    )
+    c = store.client(cid, today=today)
+    assert (c.age, c.preferences.seeks, c.preferences.age_min, c.preferences.age_max) == (106, ("F",), 100, 100)
+    young = _person("F", dt.date(2008, 10, 31), "110101", 2)  # 18 the day before: 18-23, as before
+    cid = store.register(
+        profile(young, "小李", "110101", "bachelor", "student", "5k_10k", [], today=today), tiers=TIERS, today=today
+    )
+    assert store.client(cid, today=today).preferences.age_min == 18
+    assert store.client(cid, today=today).preferences.age_max == 23
+    store.close()
+
+
 @pytest.fixture(scope="module")
 def one_client() -> Iterator[MatchStore]:
     store = open_match_store(":memory:")
@@ -801,7 +821,10 @@ def test_the_json_api_answers_errors_in_json_naming_the_field() -> None:
             assert (r.status_code, r.json()["error"]["message"]) == (400, f"limit: Input should be {words}")
         for limit in ("101", "9" * 40):
             r = site.get(f"/api/clients/{client}/matches", params={"limit": limit})
-            assert (r.status_code, r.json()["error"]["message"]) == (400, "limit: Input should be less than or equal to 100")
+            assert (r.status_code, r.json()["error"]["message"]) == (
+                400,
+                "limit: Input should be less than or equal to 100",
+            )
             page = site.get(f"/clients/{client}/matches", params={"limit": limit})
             assert page.status_code == 400 and "limit: Input should be less than or equal to 100" in page.text
         r = site.get("/api/clients/x/matches")

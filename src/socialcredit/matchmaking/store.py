@@ -155,9 +155,11 @@ def profile(
 
 
 def default_preferences(p: Profile, today: dt.date | None = None) -> Preferences:
-    """What a new client starts with: the other sex, five years either side, anywhere in Beijing."""
+    """What a new client starts with: the other sex, five years either side (within the ages a range may name, so
+    a client of 106 starts with 100-100), anywhere in Beijing."""
     age = age_on(p.birth_date, today or dt.date.today())
-    return Preferences(("F" if p.sex == "M" else "M",), max(MIN_AGE, age - 5), min(MAX_AGE, age + 5))
+    low = min(MAX_AGE, max(MIN_AGE, age - 5))
+    return Preferences(("F" if p.sex == "M" else "M",), low, min(MAX_AGE, max(low, age + 5)))
 
 
 def _check_preferences(prefs: Preferences, tiers: Tiers) -> Preferences:
