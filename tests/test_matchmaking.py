@@ -907,6 +907,22 @@ def test_the_generator_draws_valid_clients_from_residents(world: dict[str, Any])
     again.close()
 
 
+def test_the_generator_refuses_no_clients_and_draws_on_a_leap_day(world: dict[str, Any]) -> None:
+    """--clients 0 added 10 clients and --clients -5 added 5 (the spare rows read beyond n); on 29 February the
+    generator failed with an internal error (1962-02-29, the day 66 years before 2028-02-29, is no date)."""
+    store = open_match_store(":memory:")
+    for n in (0, -5):
+        with pytest.raises(MatchmakingError, match=rf"^clients: give how many clients to add, 1 or more \(not {n}\)$"):
+            generate_clients(store, world["files"].subjects, n, seed=5, today=AS_OF)
+    assert store.count() == 0
+    leap = dt.date(2028, 2, 29)
+    made = generate_clients(store, world["files"].subjects, 40, seed=5, today=leap)
+    assert made.clients == 40
+    ages = [c.age for c in store.clients(list(range(1, 41)), today=leap).values()]
+    assert len(ages) == 40 and all(20 <= a <= 65 for a in ages)
+    store.close()
+
+
 def _showcase(world: dict[str, Any]) -> int:
     """A generated client whose top three show a badge and a candidate who shares nothing (for the screenshot)."""
     mm = Matchmaker(world["mstore"], world["registry"])
