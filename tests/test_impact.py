@@ -206,10 +206,8 @@ def test_a_group_named_like_markup_is_printed_as_written(tmp_path: Path) -> None
     from scoring_helpers import open_registry
 
     reg = open_registry(tmp_path)
-    rows = [
-        {"subject_id": P[i], "name": f"P{i}", "district": "[/b]朝阳区" if i <= 5 else "[bold]海淀区", "profession": None}
-        for i in P
-    ]
+    districts = {i: "[/b]朝阳区" if i <= 5 else "[bold]海淀区" for i in P}
+    rows = [{"subject_id": P[i], "name": f"P{i}", "district": districts[i], "profession": None} for i in P]
     assert reg.ingest("civil_affairs", rows).errors == []
     plus = [
         {
