@@ -275,6 +275,8 @@ def test_a_folder_of_neither_layout_is_refused(world: dict[str, Any], tmp_path: 
         f"error: {missing}: a generated population needs subjects/ and records/; missing subjects/\n"
     )
     assert _refused(tmp_path / "nowhere") == f"error: {tmp_path / 'nowhere'}: no such folder; expected {EXPECTED}\n"
+    a_file = tmp_path / "consents.parquet"  # it exists: not "no such folder"
+    assert _refused(a_file) == f"error: {a_file}: a file, not a folder; expected {EXPECTED}\n"
 
 
 def test_a_file_that_is_not_parquet_is_refused(world: dict[str, Any], tmp_path: Path) -> None:

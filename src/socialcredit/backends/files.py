@@ -110,7 +110,8 @@ def input_files(folder: Path | str, categories: Sequence[str]) -> InputFiles:
     Parquet, a missing column."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise _error(f"{folder}: no such folder; expected {EXPECTED}")
+        what = "a file, not a folder" if folder.exists() else "no such folder"
+        raise _error(f"{folder}: {what}; expected {EXPECTED}")
     if (folder / "manifest.json").is_file():
         return _export(folder, categories)
     if (folder / "subjects").is_dir() or (folder / "records").is_dir():
