@@ -340,6 +340,11 @@ def test_refusals_have_their_messages_and_exit_codes(tmp_path: Path) -> None:
         f"{constant}: feature 'branch' takes one value ('north'); it cannot tell outcomes apart. Leave it out with "
         "--exclude",
     )
+    refused(  # it was taken: the target as the identifier too, and a subject_id column as a feature
+        cli("scorecard", "fit", loans, "--target", "outcome", "--event", "bad", "--id", "outcome"),
+        "invalid_option",
+        "--id names the target 'outcome'; the identifier is another column",
+    )
     refused(  # refused before fitting, exit 20 (it fitted, then ended in exit 2 naming "<scorecard bad id!>:4")
         cli("scorecard", "fit", loans, "--target", "outcome", "--event", "bad", "--policy-id", "bad id!"),
         "invalid_option",
