@@ -266,6 +266,9 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
             ("score", "--policy", "beijing", "--out", "results"),
             "Error: Invalid value for '--out': --out is for scoring --input files (or on --engine spark)",
         ),
+        # a language neither en nor zh: it printed Chinese (show) or the matches' labels in Chinese
+        (("show", DEFAULTER, "--lang", "fr"), "Error: Invalid value for '--lang': 'fr': give en or zh"),
+        (("matchmaking", "matches", "1", "--lang", "EN"), "Error: Invalid value for '--lang': 'EN': give zh or en"),
     ],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:

@@ -38,7 +38,18 @@ UrlOpt = Annotated[str, typer.Option("--registry-url", help="The registry's HTTP
 KeyOpt = Annotated[
     str, typer.Option("--key", help=f"Relying-party key for matchmaking_badge (or ${KEY_ENV}).", show_default=False)
 ]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of labels: zh or en.", metavar="LANG")]
+
+
+def language_option(value: str) -> str:
+    """``--lang``: zh or en; anything else is a usage error (it printed Chinese for ``--lang fr``)."""
+    if value not in ("zh", "en"):
+        raise typer.BadParameter(f"{value!r}: give zh or en")
+    return value
+
+
+LangOpt = Annotated[
+    str, typer.Option("--lang", help="Language of labels: zh or en.", metavar="LANG", callback=language_option)
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
