@@ -488,3 +488,13 @@ def test_a_count_past_its_bound_is_a_usage_error(tmp_path: Path) -> None:
         "Error: Invalid value for '--limit': Input should be less than or equal to 1000000",
         "",
     )
+
+
+def test_show_of_a_policy_not_scored_is_refused(city: Path) -> None:
+    """`show --policy sesame` of a store that scored beijing alone: refused, naming the policies scored (it showed the
+    file without a score, every record "not counting")."""
+    proc = sc("show", DEFAULTER, "--policy", "sesame", "--db", city)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert last_error(proc) == "error: no score run of policy 'sesame'; the policies scored are beijing"
+    shown = sc("show", DEFAULTER, "--policy", "beijing", "--db", city)
+    assert shown.returncode == 0 and "beijing 2026.2 run 2 as of 2026-11-01" in shown.stdout
