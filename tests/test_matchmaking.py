@@ -5,6 +5,7 @@ registry service on loopback — that every call it makes is a matchmaking_badge
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -450,6 +451,7 @@ def test_any_profile_input_is_accepted_or_refused_with_a_named_field(
         assert str(exc).startswith(exc.field + ": ")
     else:
         assert p.subject_id == "110101199001010015" and p.sex == "M" and p.district in _CODES
+        assert not any(unicodedata.category(c) == "Cc" for c in p.name)  # a name is printable
 
 
 @settings(max_examples=150, deadline=None)
@@ -483,6 +485,16 @@ def test_any_preferences_are_saved_or_refused_with_a_named_field(
         assert set(saved.seeks) <= {"F", "M"} and 18 <= saved.age_min <= saved.age_max <= 100
         assert set(saved.districts) <= set(_CODES)
         assert store.index(TIERS, today=AS_OF).age_min.tolist() == [saved.age_min]
+
+
+@pytest.mark.parametrize(("name", "code"), [("王\x00芳", "0000"), ("王\n芳", "000A"), ("王\x1b[31m芳", "001B")])
+def test_a_name_with_a_control_character_is_refused(name: str, code: str) -> None:
+    """A name is shown to every match: a NUL, a line break or an escape sequence in it is refused, as the registry's
+    ingest refuses one in a resident's name (the site registered them)."""
+    with pytest.raises(MatchmakingError) as info:
+        profile("110101199001010015", name, "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    assert str(info.value) == f"name: has a control character (U+{code}); a name is printable text"
+    assert info.value.field == "name"
 
 
 def test_a_client_past_the_oldest_age_a_range_names_registers() -> None:
