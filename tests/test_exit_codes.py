@@ -294,8 +294,13 @@ def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:
             ("demo", "--residents", "0", "--no-serve", "--db", "{tmp}/d.duckdb"),
             "Error: Invalid value for '--residents': ",
         ),
+        # it made the matchmaking store, then was refused by the generator (which added 10 clients before)
+        (
+            ("matchmaking", "generate", "{tmp}/population", "--clients", "0", "--db", "{tmp}/m.duckdb"),
+            "Error: Invalid value for '--clients': ",
+        ),
     ],
-    ids=["negative-limit", "zero-limit", "no-years", "no-residents"],
+    ids=["negative-limit", "zero-limit", "no-years", "no-residents", "no-clients"],
 )
 def test_a_count_below_one_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], error: str) -> None:
     proc = sc(*(a.format(tmp=tmp_path) for a in args))

@@ -204,7 +204,7 @@ def generate(
     source: Annotated[
         Path, typer.Argument(help="A generated population folder, or a subjects .csv/.parquet.", metavar="PATH")
     ],
-    clients: Annotated[int, typer.Option(help="How many clients.", metavar="N")] = 50_000,
+    clients: Annotated[int, typer.Option(help="How many clients.", metavar="N", min=1)] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed.", metavar="N")] = 0,
     today: Annotated[str | None, typer.Option(help="Ages as of this date (YYYY-MM-DD).", metavar="DATE")] = None,
     db: DbOpt = DEFAULT_MATCH_DB,
