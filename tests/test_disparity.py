@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -166,6 +167,14 @@ def test_the_dashboard_lists_flagged_groups_and_drift_alerts(tmp_path: Path) -> 
     assert "Alert: the PSI of “test” is" in text  # the rule by its reason's words (lab_world's rules say "test")
     assert "on the blacklist" in text and "women" in text  # the flagged group's measure and group in words
     assert raw_identifiers(visible_text(text), lang="en") == []
+    # The charts of means say where their bars start (50 = 50 below the lowest mean's round fifty): by district
+    # 朝阳区 (115+115+145+100+100)/5 = 115.0 and 海淀区 (85+115+160+115+130)/5 = 121.0; every resident is 35–44,
+    # mean 118.0. Each chart names its own start, not "near" the lowest district's mean (115.0).
+    charts = re.findall(r'<svg class="chart bars"[^>]*><title>([^<]*)</title><desc>([^<]*)</desc>', text)
+    said = {title: desc for title, desc in charts}
+    assert said["Mean score by district"] == "Bars start at 50 points so the differences show."
+    assert said["Mean score by age band"] == "Bars start at 50 points so the differences show."
+    assert "Mean score by profession" in said and "near" not in " ".join(said.values())
 
 
 def _new_plus() -> list[dict[str, Any]]:

@@ -266,6 +266,9 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
             ("score", "--policy", "beijing", "--out", "results"),
             "Error: Invalid value for '--out': --out is for scoring --input files (or on --engine spark)",
         ),
+        # a language neither en nor zh: it printed Chinese (show) or the matches' labels in Chinese
+        (("show", DEFAULTER, "--lang", "fr"), "Error: Invalid value for '--lang': 'fr': give en or zh"),
+        (("matchmaking", "matches", "1", "--lang", "EN"), "Error: Invalid value for '--lang': 'EN': give zh or en"),
     ],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:
@@ -291,8 +294,13 @@ def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:
             ("demo", "--residents", "0", "--no-serve", "--db", "{tmp}/d.duckdb"),
             "Error: Invalid value for '--residents': ",
         ),
+        # it made the matchmaking store, then was refused by the generator (which added 10 clients before)
+        (
+            ("matchmaking", "generate", "{tmp}/population", "--clients", "0", "--db", "{tmp}/m.duckdb"),
+            "Error: Invalid value for '--clients': ",
+        ),
     ],
-    ids=["negative-limit", "zero-limit", "no-years", "no-residents"],
+    ids=["negative-limit", "zero-limit", "no-years", "no-residents", "no-clients"],
 )
 def test_a_count_below_one_is_a_usage_error(tmp_path: Path, args: tuple[str, ...], error: str) -> None:
     proc = sc(*(a.format(tmp=tmp_path) for a in args))
@@ -485,3 +493,13 @@ def test_a_count_past_its_bound_is_a_usage_error(tmp_path: Path) -> None:
         "Error: Invalid value for '--limit': Input should be less than or equal to 1000000",
         "",
     )
+
+
+def test_show_of_a_policy_not_scored_is_refused(city: Path) -> None:
+    """`show --policy sesame` of a store that scored beijing alone: refused, naming the policies scored (it showed the
+    file without a score, every record "not counting")."""
+    proc = sc("show", DEFAULTER, "--policy", "sesame", "--db", city)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert last_error(proc) == "error: no score run of policy 'sesame'; the policies scored are beijing"
+    shown = sc("show", DEFAULTER, "--policy", "beijing", "--db", city)
+    assert shown.returncode == 0 and "beijing 2026.2 run 2 as of 2026-11-01" in shown.stdout

@@ -192,6 +192,9 @@ def test_policy_impact_and_publish_through_the_console_script(world: Path, tmp_p
     none = sc("policy", "history", "lab", "--version", "1", "--db", db)
     assert none.returncode == 2
     assert none.stderr.strip() == "error: policy lab version 1 was published without an impact report"
+    never = sc("policy", "history", "lab", "--version", "9", "--db", db)  # not "published without a report"
+    assert never.returncode == 2
+    assert never.stderr.strip() == "error: no published policy 'lab' version '9' (published: 1, 2)"
     without = tmp_path / "v3.yaml"
     without.write_text(CURRENT.replace('version: "1"', 'version: "3"'), encoding="utf-8")
     assert sc("policy", "publish", without, "--without-impact", "--db", db).returncode == 0
@@ -220,6 +223,40 @@ def test_a_file_name_that_reads_as_markup_is_printed_as_written(world: Path, tmp
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr == f"Wrote the impact report (table) to {output}: 5 of 10 subjects change.\n"
     assert "5 of 10 subjects change" in output.read_text(encoding="utf-8")
+
+
+def test_a_group_named_like_markup_is_printed_as_written(tmp_path: Path) -> None:
+    """A district is text from civil affairs: "[/b]朝阳区" is a group of the table, not Rich markup (`policy impact`
+    ended in an internal error: "MarkupError: closing tag '[/b]' … doesn't match any open tag")."""
+    from scoring_helpers import open_registry
+
+    reg = open_registry(tmp_path)
+    districts = {i: "[/b]朝阳区" if i <= 5 else "[bold]海淀区" for i in P}
+    rows = [{"subject_id": P[i], "name": f"P{i}", "district": districts[i], "profession": None} for i in P]
+    assert reg.ingest("civil_affairs", rows).errors == []
+    plus = [
+        {
+            "record_id": f"T{i}",
+            "subject_id": P[i],
+            "record_type": "tax_payment",
+            "event_date": "2025-12-01",
+            "amount": 1,
+            "status": "paid",
+        }
+        for i in (2, 3, 5)
+    ]
+    reg.send("tax_bureau", plus)
+    publish_policy(reg.store, current())
+    reg.store.close()
+    cand = tmp_path / "candidate.yaml"
+    cand.write_text(CANDIDATE, encoding="utf-8")
+    done = sc("policy", "impact", "lab@1", cand, "--as-of", AS_OF.isoformat(), "--db", tmp_path / "registry.duckdb")
+    assert done.returncode == 0, done.stderr
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in done.stdout.splitlines() if line.startswith("│")]
+    by_district = {row[0]: row for row in cells if row[0].endswith("区")}
+    # five in each district; P2, P3 and P5 (a plus record each: 115, then 120) lose the badge (150 under CANDIDATE)
+    assert by_district["[/b]朝阳区"][:3] == ["[/b]朝阳区", "5", "3"]
+    assert by_district["[bold]海淀区"][:3] == ["[bold]海淀区", "5", "0"]
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,6 +5,7 @@ registry service on loopback — that every call it makes is a matchmaking_badge
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -450,6 +451,7 @@ def test_any_profile_input_is_accepted_or_refused_with_a_named_field(
         assert str(exc).startswith(exc.field + ": ")
     else:
         assert p.subject_id == "110101199001010015" and p.sex == "M" and p.district in _CODES
+        assert not any(unicodedata.category(c) == "Cc" for c in p.name)  # a name is printable
 
 
 @settings(max_examples=150, deadline=None)
@@ -483,6 +485,36 @@ def test_any_preferences_are_saved_or_refused_with_a_named_field(
         assert set(saved.seeks) <= {"F", "M"} and 18 <= saved.age_min <= saved.age_max <= 100
         assert set(saved.districts) <= set(_CODES)
         assert store.index(TIERS, today=AS_OF).age_min.tolist() == [saved.age_min]
+
+
+@pytest.mark.parametrize(("name", "code"), [("王\x00芳", "0000"), ("王\n芳", "000A"), ("王\x1b[31m芳", "001B")])
+def test_a_name_with_a_control_character_is_refused(name: str, code: str) -> None:
+    """A name is shown to every match: a NUL, a line break or an escape sequence in it is refused, as the registry's
+    ingest refuses one in a resident's name (the site registered them)."""
+    with pytest.raises(MatchmakingError) as info:
+        profile("110101199001010015", name, "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    assert str(info.value) == f"name: has a control character (U+{code}); a name is printable text"
+    assert info.value.field == "name"
+
+
+def test_a_client_past_the_oldest_age_a_range_names_registers() -> None:
+    """Born 1920-03-01, 106 on 2026-11-01: the default range, five years either side, is held within 18-100 (it was
+    101-100, and registering failed with "age_min: …", a field the registration does not ask for)."""
+    store = open_match_store(":memory:")
+    today = dt.date(2026, 11, 1)
+    sid = _person("M", dt.date(1920, 3, 1), "110101", 1)
+    cid = store.register(
+        profile(sid, "老王", "110101", "bachelor", "retired", "5k_10k", [], today=today), tiers=TIERS, today=today
+    )
+    c = store.client(cid, today=today)
+    assert (c.age, c.preferences.seeks, c.preferences.age_min, c.preferences.age_max) == (106, ("F",), 100, 100)
+    young = _person("F", dt.date(2008, 10, 31), "110101", 2)  # 18 the day before: 18-23, as before
+    cid = store.register(
+        profile(young, "小李", "110101", "bachelor", "student", "5k_10k", [], today=today), tiers=TIERS, today=today
+    )
+    assert store.client(cid, today=today).preferences.age_min == 18
+    assert store.client(cid, today=today).preferences.age_max == 23
+    store.close()
 
 
 @pytest.fixture(scope="module")
@@ -610,12 +642,12 @@ def test_withdrawn_consent_removes_the_badge_at_the_next_request(world: dict[str
     mstore: MatchStore = world["mstore"]
     y, viewer = couple["ids"]["y"], couple["ids"]["viewer"]
     with _site(world) as site:
-        before = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        before = site.get(f"/api/clients/{viewer}/matches?limit=100").json()
         assert {m["client_id"]: m["badge"] for m in before["matches"]}[y] is True
         asked_y = _inquiries(world, couple["sid"]["y"])
         r = site.post(f"/clients/{y}/consent", data={"granted": "false"})
         assert r.status_code == 303
-        after = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        after = site.get(f"/api/clients/{viewer}/matches?limit=100").json()
         entry = next(m for m in after["matches"] if m["client_id"] == y)
         assert entry["badge"] is None
         assert entry["why"][-1] == {
@@ -630,7 +662,7 @@ def test_withdrawn_consent_removes_the_badge_at_the_next_request(world: dict[str
         history = mstore.consent_history(y)
         assert [h["granted"] for h in history] == [True, False]
         site.post(f"/clients/{y}/consent", data={"granted": "true"})  # give it back for the other tests
-        again = site.get(f"/api/clients/{viewer}/matches?limit=300").json()
+        again = site.get(f"/api/clients/{viewer}/matches?limit=100").json()
         assert {m["client_id"]: m["badge"] for m in again["matches"]}[y] is True
 
 
@@ -782,6 +814,42 @@ def test_pages_answer_bad_input_with_the_field_named_never_500(world: dict[str, 
         assert r.status_code == 400 and "this identity number is already client" in r.text
 
 
+def test_the_json_api_answers_errors_in_json_naming_the_field() -> None:
+    """/api/clients/N/matches is read by programs: an unknown client or a bad limit is a JSON error (as the
+    registry's API answers), not the HTML error page; the pages keep theirs."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    with serve(create_match_app(":memory:", store=store, today=AS_OF)) as site:
+        r = site.get("/api/clients/999/matches")
+        assert (r.status_code, r.headers["content-type"]) == (404, "application/json")
+        assert r.json() == {"error": {"code": "unknown_client", "message": "no client 999"}}
+        r = site.get(f"/api/clients/{client}/matches", params={"limit": "ten"})
+        assert r.status_code == 400
+        assert r.json()["error"]["code"] == "invalid_request"
+        assert r.json()["error"]["message"].startswith("limit: Input should be a valid integer")
+        for limit, words in (("0", "greater than or equal to 1"), ("-5", "greater than or equal to 1")):
+            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit})
+            assert (r.status_code, r.json()["error"]["message"]) == (400, f"limit: Input should be {words}")
+        for limit in ("101", "9" * 40):
+            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit})
+            assert (r.status_code, r.json()["error"]["message"]) == (
+                400,
+                "limit: Input should be less than or equal to 100",
+            )
+            page = site.get(f"/clients/{client}/matches", params={"limit": limit})
+            assert page.status_code == 400 and "limit: Input should be less than or equal to 100" in page.text
+        r = site.get("/api/clients/x/matches")
+        assert r.status_code == 400 and r.json()["error"]["message"].startswith("client_id: ")
+        r = site.get("/api/nothing")
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "http_error")
+        ok = site.get(f"/api/clients/{client}/matches")
+        assert ok.status_code == 200 and ok.json()["matches"] == []
+        page = site.get("/clients/999")
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    store.close()
+
+
 def test_the_cli_registers_sets_preferences_consents_and_ranks(
     world: dict[str, Any], couple: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -827,6 +895,9 @@ def test_the_cli_registers_sets_preferences_consents_and_ranks(
     data = json.loads(r.output)
     assert [m["client_id"] for m in data["matches"]] == [2]
     assert data["matches"][0]["why"][-1]["value"] == 0.0  # z shares, and has no badge
+    r = runner.invoke(app, ["matchmaking", "matches", "1", "--limit", "-5", "--key", world["token"], "--db", db])
+    said = " ".join(w for w in r.output.split() if w not in "│╭╰─")
+    assert r.exit_code == 2 and "Invalid value for '--limit': Input should be greater than or equal to 1" in said
     r = runner.invoke(app, ["matchmaking", "prefs", "1", "--age", "thirty", "--db", db])
     assert r.exit_code != 0 and "--age: give a range such as 25-35, not 'thirty'" in str(r.exception)
 
@@ -846,6 +917,22 @@ def test_the_generator_draws_valid_clients_from_residents(world: dict[str, Any])
         generate_clients(store, Path("residents.txt"), 5)
     store.close()
     again.close()
+
+
+def test_the_generator_refuses_no_clients_and_draws_on_a_leap_day(world: dict[str, Any]) -> None:
+    """--clients 0 added 10 clients and --clients -5 added 5 (the spare rows read beyond n); on 29 February the
+    generator failed with an internal error (1962-02-29, the day 66 years before 2028-02-29, is no date)."""
+    store = open_match_store(":memory:")
+    for n in (0, -5):
+        with pytest.raises(MatchmakingError, match=rf"^clients: give how many clients to add, 1 or more \(not {n}\)$"):
+            generate_clients(store, world["files"].subjects, n, seed=5, today=AS_OF)
+    assert store.count() == 0
+    leap = dt.date(2028, 2, 29)
+    made = generate_clients(store, world["files"].subjects, 40, seed=5, today=leap)
+    assert made.clients == 40
+    ages = [c.age for c in store.clients(list(range(1, 41)), today=leap).values()]
+    assert len(ages) == 40 and all(20 <= a <= 65 for a in ages)
+    store.close()
 
 
 def _showcase(world: dict[str, Any]) -> int:

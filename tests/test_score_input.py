@@ -275,6 +275,8 @@ def test_a_folder_of_neither_layout_is_refused(world: dict[str, Any], tmp_path: 
         f"error: {missing}: a generated population needs subjects/ and records/; missing subjects/\n"
     )
     assert _refused(tmp_path / "nowhere") == f"error: {tmp_path / 'nowhere'}: no such folder; expected {EXPECTED}\n"
+    a_file = tmp_path / "consents.parquet"  # it exists: not "no such folder"
+    assert _refused(a_file) == f"error: {a_file}: a file, not a folder; expected {EXPECTED}\n"
 
 
 def test_a_file_that_is_not_parquet_is_refused(world: dict[str, Any], tmp_path: Path) -> None:
@@ -401,3 +403,57 @@ def _versioned(world: dict[str, Any], tmp_path: Path) -> Path:
     changed = changed.append_column("version", pa.array([2, 2])).append_column("withdrawn", pa.array([False, True]))
     pq.write_table(changed, folder / "records" / "courts" / "part-00001.parquet")
     return folder
+
+
+def test_the_summary_quartiles_are_interpolated_by_hand(tmp_path: Path) -> None:
+    """The lab world's ten scores (tests/lab_world.py) sorted: 70 85 100 100 100 115 115 130 145 160. The median of
+    an even count is the mean of the middle two, (100 + 115) / 2 = 107.5 (it printed the lower one, 100); p25 lies
+    at 0.25 · 9 = 2.25, between 100 and 100: 100; p75 at 6.75, between 115 and 130: 115 + 0.75 · 15 = 126.25."""
+    from lab_world import AS_OF as LAB_AS_OF
+    from lab_world import CURRENT, build
+
+    reg = build(tmp_path)
+    reg.store.close()
+    policy = tmp_path / "lab.yaml"
+    policy.write_text(CURRENT, encoding="utf-8")
+    ok("export", "--out", tmp_path / "export", "--db", tmp_path / "registry.duckdb")
+    args = ("score", "--input", tmp_path / "export", "--policy", policy, "--as-of", LAB_AS_OF)
+    (person,) = json.loads(ok(*args, "--json").stdout)["summary"]["kinds"]
+    assert {k: person[k] for k in ("subjects", "min", "p25", "median", "p75", "max", "mean")} == {
+        "subjects": 10,
+        "min": 70,
+        "p25": 100,
+        "median": 107.5,
+        "p75": 126.25,
+        "max": 160,
+        "mean": 112.0,
+    }
+    row = ok(*args).stdout.splitlines()[2].split()
+    assert row[:8] == ["person", "10", "70", "100", "107.5", "126.25", "160", "112.0"]
+
+
+def test_records_of_a_subject_not_in_the_files_are_refused(world: dict[str, Any], tmp_path: Path) -> None:
+    """Ingest refuses a record of a subject never registered; --input counted it (towards a list, even with no
+    subject at all: "Scored 0 subjects …; blacklist 16")."""
+    folder = _copy(world, tmp_path, "population")
+    courts = pq.read_table(folder / "records" / "courts" / "part-00000.parquet")
+    gone = str(courts.column("subject_id")[0])
+    persons = folder / "subjects" / "part-00000.parquet"
+    table = pq.read_table(persons)
+    pq.write_table(table.filter(pc.not_equal(table.column("subject_id").cast(pa.string()), gone)), persons)
+    n, first = _records_of(folder / "records", gone)
+    assert _refused(folder) == (
+        f"error: {folder / 'records'}: subject {gone} has a {first} record but no row in {folder / 'subjects'} "
+        f"({n} records of subjects not there); every record's subject must be registered (ingest refuses such a "
+        "record)\n"
+    )
+
+
+def _records_of(records: Path, subject_id: str) -> tuple[int, str]:
+    """How many records of ``subject_id`` the files hold, and the first of their record types."""
+    types = []
+    for path in sorted(records.glob("*/*.parquet")):
+        t = pq.read_table(path, columns=["subject_id", "record_type"])
+        mask = pc.equal(t.column("subject_id").cast(pa.string()), subject_id)
+        types += [str(x) for x in t.filter(mask).column("record_type").to_pylist()]
+    return len(types), min(types)

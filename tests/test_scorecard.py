@@ -298,6 +298,28 @@ def test_a_feature_of_many_long_values_fits_and_one_too_long_is_refused(tmp_path
 
 
 # -- refusals: exact messages, exit codes of the console script ------------------------------------------------------
+def test_a_records_folder_that_is_not_empty_is_refused_before_fitting(tmp_path: Path) -> None:
+    """--records writes into an empty or new folder: one that is not (or a file) is refused before the fit and
+    before --output is written (it was refused after fitting, with the exported policy already written)."""
+    loans = mixed_csv(tmp_path / "loans.csv")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "kept.txt").write_text("mine", "utf-8")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine", "utf-8")
+    for records in (full, a_file):
+        policy = tmp_path / "policy.yaml"
+        proc = cli(
+            "scorecard", "fit", loans, "--target", "outcome", "--event", "bad", "--records", records, "--output", policy
+        )
+        assert (proc.returncode, proc.stdout) == (2, "")
+        assert " ".join(proc.stderr.split()) == (
+            f"error: {records} is not an empty folder; --records writes into an empty or new folder"
+        )
+        assert not policy.exists()
+    assert (full / "kept.txt").read_text("utf-8") == "mine" and a_file.read_text("utf-8") == "mine"
+
+
 def test_refusals_have_their_messages_and_exit_codes(tmp_path: Path) -> None:
     loans = mixed_csv(tmp_path / "loans.csv")
     frame = pd.read_csv(loans)
@@ -345,6 +367,16 @@ def test_refusals_have_their_messages_and_exit_codes(tmp_path: Path) -> None:
         "feature_constant",
         f"{constant}: feature 'branch' takes one value ('north'); it cannot tell outcomes apart. Leave it out with "
         "--exclude",
+    )
+    refused(  # it was taken: the target as the identifier too, and a subject_id column as a feature
+        cli("scorecard", "fit", loans, "--target", "outcome", "--event", "bad", "--id", "outcome"),
+        "invalid_option",
+        "--id names the target 'outcome'; the identifier is another column",
+    )
+    refused(  # refused before fitting, exit 20 (it fitted, then ended in exit 2 naming "<scorecard bad id!>:4")
+        cli("scorecard", "fit", loans, "--target", "outcome", "--event", "bad", "--policy-id", "bad id!"),
+        "invalid_option",
+        "--policy-id: 'bad id!' is not a valid id: use lower-case letters, digits, '_' and '.', starting with a letter",
     )
     refused(
         cli("scorecard", "fit", loans, "--target", "outcome", "--event", "bad", "--exclude", "colour"),

@@ -39,6 +39,7 @@ __all__ = [
     "OutputConsole",
     "TodayOpt",
     "compacted",
+    "language_option",
     "readable_metavars",
 ]
 
@@ -75,7 +76,18 @@ EXIT_CODES = "\n".join(
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG")]
+
+
+def language_option(value: str) -> str:
+    """``--lang``: en or zh; anything else is a usage error (it printed Chinese for ``--lang fr``)."""
+    if value not in ("en", "zh"):
+        raise typer.BadParameter(f"{value!r}: give en or zh")
+    return value
+
+
+LangOpt = Annotated[
+    str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG", callback=language_option)
+]
 TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).", metavar="DATE")]
 
 

@@ -21,9 +21,10 @@ from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["disparity_for_lint", "register_lab"]
 
-# Policy ids, rule ids, groups (a district, a profession) and file names are printed as written: no Rich markup
-out = Console(soft_wrap=True, markup=False, highlight=False)
-err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+# Reports name groups (districts, professions), rules and versions from the store as written: "[/b]" is text here,
+# never Rich markup (it ended `policy impact` in an internal error).
+out = Console(soft_wrap=True, highlight=False, markup=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
 
 FORMATS = ("table", "json", "html")
 
@@ -78,7 +79,7 @@ def policy_impact(
     elif fmt == "html":
         text = impact_html(report)
     else:
-        console = Console(record=True, soft_wrap=True, markup=False, highlight=False, width=120, file=io.StringIO())
+        console = Console(record=True, soft_wrap=True, highlight=False, markup=False, width=120, file=io.StringIO())
         _print_impact(console, report)
         text = console.export_text()
     if output is None:

@@ -228,6 +228,9 @@ def fit(
     from socialcredit.scorecard import fit_outcomes, parse_monotonic, scale_from_options
     from socialcredit.scorecard.export import write_records
 
+    if records is not None and records.exists() and (not records.is_dir() or any(records.iterdir())):
+        # checked before fitting (minutes on a large file) and before --output or --report is written
+        raise SocialCreditError(f"{records} is not an empty folder; --records writes into an empty or new folder")
     try:
         if lang not in _WORDS:
             raise InvalidRequestError(f"--lang {lang!r}: give en or zh", code="invalid_option")
@@ -254,8 +257,6 @@ def fit(
     if report_path is not None:
         report_path.write_text(json.dumps(result.report, indent=2, ensure_ascii=False) + "\n", "utf-8")
     if records is not None:
-        if records.exists() and any(records.iterdir()):
-            raise SocialCreditError(f"{records} is not empty; --records writes into an empty or new folder")
         write_records(result.fitted, result.fitted.outcomes.X, records)
     if as_json:
         out.print_json(json.dumps(result.report, ensure_ascii=False))

@@ -110,7 +110,8 @@ def input_files(folder: Path | str, categories: Sequence[str]) -> InputFiles:
     Parquet, a missing column."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise _error(f"{folder}: no such folder; expected {EXPECTED}")
+        what = "a file, not a folder" if folder.exists() else "no such folder"
+        raise _error(f"{folder}: {what}; expected {EXPECTED}")
     if (folder / "manifest.json").is_file():
         return _export(folder, categories)
     if (folder / "subjects").is_dir() or (folder / "records").is_dir():
@@ -211,7 +212,7 @@ def _export(folder: Path, categories: Sequence[str]) -> InputFiles:
         tuple(sources),
         query,
         _union_all(selects),
-        (_unique_subjects(folder / "subjects.parquet"),),
+        (_unique_subjects(folder / "subjects.parquet"), _registered(folder / "records", folder / "subjects.parquet")),
     )
 
 
@@ -275,6 +276,7 @@ def _generated(folder: Path, categories: Sequence[str]) -> InputFiles:
         selects.append(_generated_records(src))
     if not selects:
         raise _error(f"{folder / 'records'}: no Parquet files; a generated population has records/<source>/*.parquet")
+    checks.append(_registered(folder / "records", folder / "subjects"))
     info = {"kind": "generated", "folder": str(folder)}
     return InputFiles(folder, "generated", info, tuple(sources), subjects, _union_all(selects), tuple(checks))
 
@@ -355,6 +357,21 @@ def _union_all(selects: Sequence[exp.Query]) -> exp.Query:
     for s in selects[1:]:
         out = exp.union(out, s, distinct=False)
     return out
+
+
+def _registered(records: Path, subjects: Path) -> tuple[exp.Query, str]:
+    """Every record's subject has a row among the subjects: ingest refuses a record of a subject never registered
+    ("no registered subject"), so files holding one cannot score as the store would (it counted towards lists,
+    and the summary, of a subject with no result)."""
+    query = _parse(
+        "SELECT r.subject_id, r.record_type, count(*) OVER () FROM sc_records AS r "
+        "WHERE NOT EXISTS (SELECT 1 FROM sc_subjects AS s WHERE s.subject_id = r.subject_id) "
+        "ORDER BY r.subject_id, r.record_type LIMIT 1"
+    )
+    return query, (
+        f"{records}: subject {{0}} has a {{1}} record but no row in {subjects} ({{2}} records of subjects not there); "
+        "every record's subject must be registered (ingest refuses such a record)"
+    )
 
 
 def _unique_subjects(where: Path) -> tuple[exp.Query, str]:

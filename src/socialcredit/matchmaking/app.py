@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,7 +34,12 @@ from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
 from socialcredit.matchmaking.store import MatchStore, Preferences, open_match_store, profile
 
-__all__ = ["create_match_app"]
+__all__ = ["MAX_MATCHES", "create_match_app"]
+
+MAX_MATCHES = 100  # the most matches one page or answer holds
+# A limit outside 1..MAX_MATCHES is refused (400 naming it), never cut to fit: a program asking for 500 would take
+# the 100 it got for all there are.
+Limit = Annotated[int, Query(ge=1, le=MAX_MATCHES, description="How many matches, best first.")]
 
 _TABLES: dict[str, tuple[Label, ...]] = {
     "education": EDUCATION,
@@ -92,20 +97,26 @@ def create_match_app(
         html = _env.get_template(template).render({**helpers, **context})
         return HTMLResponse(html, status_code=status)
 
+    def failed(request: Request, status: int, code: str, message: str) -> HTMLResponse | JSONResponse:
+        """An error as its caller reads it: JSON under /api/ (as the registry's API answers), else a page."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        return render(request, "error.html", status, message=message)
+
     @app.exception_handler(MatchmakingError)
-    async def _bad(request: Request, exc: MatchmakingError) -> HTMLResponse:
+    async def _bad(request: Request, exc: MatchmakingError) -> HTMLResponse | JSONResponse:
         status = 404 if isinstance(exc, UnknownClientError) else 502 if isinstance(exc, RegistryError) else 400
-        return render(request, "error.html", status, message=str(exc))
+        return failed(request, status, exc.code, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> HTMLResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> HTMLResponse | JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "path", "query"))
-        return render(request, "error.html", 400, message=f"{where or 'request'}: {first.get('msg')}")
+        return failed(request, 400, "invalid_request", f"{where or 'request'}: {first.get('msg')}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
-        return render(request, "error.html", exc.status_code, message=f"{exc.status_code}: {exc.detail}")
+    async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse | JSONResponse:
+        return failed(request, exc.status_code, "http_error", f"{exc.status_code}: {exc.detail}")
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -179,13 +190,13 @@ def create_match_app(
         return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}#consent", status_code=303)
 
     @app.get("/clients/{client_id}/matches", response_class=HTMLResponse)
-    def matches(request: Request, client_id: int, limit: int = 20) -> HTMLResponse:
-        page = mm.matches(client_id, limit=max(1, min(limit, 100)), today=today)
+    def matches(request: Request, client_id: int, limit: Limit = 20) -> HTMLResponse:
+        page = mm.matches(client_id, limit=limit, today=today)
         return render(request, "matches.html", page=page, formula=formula_lines(_lang(request)))
 
     @app.get("/api/clients/{client_id}/matches")
-    def matches_json(request: Request, client_id: int, limit: int = 20) -> JSONResponse:
-        page = mm.matches(client_id, limit=max(1, min(limit, 100)), today=today)
+    def matches_json(request: Request, client_id: int, limit: Limit = 20) -> JSONResponse:
+        page = mm.matches(client_id, limit=limit, today=today)
         lang = _lang(request)
         return JSONResponse(
             {

@@ -38,7 +38,18 @@ UrlOpt = Annotated[str, typer.Option("--registry-url", help="The registry's HTTP
 KeyOpt = Annotated[
     str, typer.Option("--key", help=f"Relying-party key for matchmaking_badge (or ${KEY_ENV}).", show_default=False)
 ]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of labels: zh or en.", metavar="LANG")]
+
+
+def language_option(value: str) -> str:
+    """``--lang``: zh or en; anything else is a usage error (it printed Chinese for ``--lang fr``)."""
+    if value not in ("zh", "en"):
+        raise typer.BadParameter(f"{value!r}: give zh or en")
+    return value
+
+
+LangOpt = Annotated[
+    str, typer.Option("--lang", help="Language of labels: zh or en.", metavar="LANG", callback=language_option)
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -138,7 +149,7 @@ def matches(
     client_id: Annotated[int, typer.Argument(help="The client.")],
     registry_url: UrlOpt = DEFAULT_REGISTRY_URL,
     key: KeyOpt = "",
-    limit: Annotated[int, typer.Option(help="How many matches.", metavar="N")] = 10,
+    limit: Annotated[int, typer.Option(help="How many matches.", metavar="N", min=1)] = 10,
     lang: LangOpt = "zh",
     as_json: JsonOpt = False,
     db: DbOpt = DEFAULT_MATCH_DB,
@@ -150,7 +161,7 @@ def matches(
     from socialcredit.matchmaking.store import open_match_store
 
     with open_match_store(db, create=False) as store, _registry(registry_url, key) as registry:
-        page = Matchmaker(store, registry).matches(client_id, limit=max(1, limit))
+        page = Matchmaker(store, registry).matches(client_id, limit=limit)
     tiers = credit_tiers()
     if as_json:
         data: list[dict[str, Any]] = [
@@ -193,7 +204,7 @@ def generate(
     source: Annotated[
         Path, typer.Argument(help="A generated population folder, or a subjects .csv/.parquet.", metavar="PATH")
     ],
-    clients: Annotated[int, typer.Option(help="How many clients.", metavar="N")] = 50_000,
+    clients: Annotated[int, typer.Option(help="How many clients.", metavar="N", min=1)] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed.", metavar="N")] = 0,
     today: Annotated[str | None, typer.Option(help="Ages as of this date (YYYY-MM-DD).", metavar="DATE")] = None,
     db: DbOpt = DEFAULT_MATCH_DB,

@@ -52,6 +52,15 @@ class GeneratedBase:
     first_client_id: int
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` earlier; 29 February in a year without one is the 28th (a person born then turns a year
+    older on the 28th as ``age_on`` counts)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def read_residents(source: Path | str, n: int, *, seed: int = 0, today: dt.date) -> list[tuple[str, str, str, str]]:
     """Up to ``n`` residents (subject id, name, district code, profession) aged 20-65, drawn at random."""
     source = Path(source)
@@ -84,8 +93,8 @@ def read_residents(source: Path | str, n: int, *, seed: int = 0, today: dt.date)
             """,
             [
                 list(names),
-                today.replace(year=today.year - _AGES[1] - 1) + dt.timedelta(days=1),
-                today.replace(year=today.year - _AGES[0]),
+                _years_before(today, _AGES[1] + 1) + dt.timedelta(days=1),
+                _years_before(today, _AGES[0]),
                 seed,
                 int(n * 1.05) + 10,
             ],
@@ -122,6 +131,8 @@ def generate_clients(
     tiers: Tiers | None = None,
 ) -> GeneratedBase:
     """Add ``n`` clients drawn from the residents in ``source`` to ``store`` (fewer if the source has fewer)."""
+    if n < 1:  # it drew the ten spare residents it reads beyond n, or some of them
+        raise MatchmakingError(f"clients: give how many clients to add, 1 or more (not {n})", field="clients")
     today = today or dt.date.today()
     tiers = tiers or credit_tiers()
     people = read_residents(source, n, seed=seed, today=today)

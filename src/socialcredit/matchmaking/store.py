@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -138,6 +139,11 @@ def profile(
         raise MatchmakingError(f"subject_id: a client must be {MIN_AGE} or older", field="subject_id")
     if not name.strip() or len(name.strip()) > 40:
         raise MatchmakingError("name: give a name of 1 to 40 characters", field="name")
+    control = next((c for c in name.strip() if unicodedata.category(c) == "Cc"), None)
+    if control is not None:  # shown to every match, as the registry's ingest refuses one in a name
+        raise MatchmakingError(
+            f"name: has a control character (U+{ord(control):04X}); a name is printable text", field="name"
+        )
     fields: dict[str, Callable[[], Any]] = {
         "district": lambda: parse_district(district),
         "education": lambda: EDUCATION[parse_education(education) - 1].id,
@@ -155,9 +161,11 @@ def profile(
 
 
 def default_preferences(p: Profile, today: dt.date | None = None) -> Preferences:
-    """What a new client starts with: the other sex, five years either side, anywhere in Beijing."""
+    """What a new client starts with: the other sex, five years either side (within the ages a range may name, so
+    a client of 106 starts with 100-100), anywhere in Beijing."""
     age = age_on(p.birth_date, today or dt.date.today())
-    return Preferences(("F" if p.sex == "M" else "M",), max(MIN_AGE, age - 5), min(MAX_AGE, age + 5))
+    low = min(MAX_AGE, max(MIN_AGE, age - 5))
+    return Preferences(("F" if p.sex == "M" else "M",), low, min(MAX_AGE, max(low, age + 5)))
 
 
 def _check_preferences(prefs: Preferences, tiers: Tiers) -> Preferences:

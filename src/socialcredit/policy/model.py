@@ -42,6 +42,7 @@ __all__ = [
     "Severity",
     "SeverityClass",
     "Tier",
+    "check_id",
 ]
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
@@ -59,6 +60,11 @@ def _check_id(value: str) -> str:
             f"{value!r} is not a valid id: use lower-case letters, digits, '_' and '.', starting with a letter"
         )
     return value
+
+
+def check_id(value: str) -> str:
+    """``value`` if it is an id a policy may have (its own, a rule's, a list's …); ValueError saying what one is."""
+    return _check_id(value)
 
 
 # A score is a 32-bit integer in every engine (run_results.score, Spark's INT): a scale or a tier past this bound was

@@ -347,6 +347,8 @@ def read_outcomes(
             raise _error("unknown_column", f"{path}: no column {column!r} (named by an option)", "features")
     if target in named:
         raise _error("invalid_option", f"--features names the target {target!r}; a target cannot be a feature")
+    if id_column == target:  # the default identifier (subject_id) would then be taken for a feature
+        raise _error("invalid_option", f"--id names the target {target!r}; the identifier is another column", "id")
     protected_here = {c: k for c in frame.columns if (k := protected_kind(c)) and k in PROFILES[profile]}
     for column in named:
         if column in protected_here:

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from socialcredit.errors import InvalidRequestError
 from socialcredit.policy.load import parse_policy
+from socialcredit.policy.model import check_id
 from socialcredit.scorecard.data import check_holdout, read_outcomes
 from socialcredit.scorecard.export import engine_scores, policy_yaml, slugs
 from socialcredit.scorecard.fit import PROXY_THRESHOLD, Fitted, Scale, fit_scorecard
@@ -44,6 +46,10 @@ def fit_outcomes(
     """Fit a scorecard on the outcome file at ``path`` and export it as a policy; the report's ``engine`` gives the
     largest difference between the engine's scores of the holdout under that policy and optbinning's."""
     check_holdout(holdout)
+    try:  # before the fit (minutes on a large file): the exported policy's id
+        check_id(policy_id)
+    except ValueError as exc:
+        raise InvalidRequestError(f"--policy-id: {exc}", code="invalid_option", field="policy_id") from None
     outcomes = read_outcomes(
         path, target, features=features, exclude=exclude, event=event, id_column=id_column, profile=profile
     )

@@ -300,8 +300,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "districts_black_caption": ("每万人中失信名单人数", "On the blacklist, per 10 000 residents"),
     "chart_districts_title": ("各区平均分", "Mean score by district"),
     "chart_districts_desc": (
-        "横条从 {low} 分附近开始，以便看出差别。",
-        "Bars start near {low} points so the differences show.",
+        "横条从 {low} 分开始，以便看出差别。",
+        "Bars start at {low} points so the differences show.",
     ),
     "chart_districts_black_title": ("各区每万人中失信名单人数", "Blacklisted residents per 10 000, by district"),
     "chart_districts_black_desc": ("每个区一条横条。", "One bar per district."),

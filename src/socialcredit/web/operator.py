@@ -71,9 +71,12 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     districts, outside = dashboard.district_figures(store, run_id)
     name_key = "name_zh" if page.lang == "zh" else "name_en"
     scored = [d for d in districts if d["residents"]]
-    low = min((d["mean_score"] for d in scored), default=0.0)
     professions = dashboard.by_profession(store, run_id)
     ages = dashboard.by_age_band(store, run_id)
+    # where each chart of means starts (a round number below its lowest mean), as its description says
+    lo_districts = _floor(min((d["mean_score"] for d in scored), default=0.0))
+    lo_professions = _floor(min((p["mean_score"] for p in professions), default=0.0))
+    lo_ages = _floor(min((a["mean_score"] for a in ages if a["residents"]), default=0.0))
     runs = dashboard.runs(store)
     list_ids = sorted({k for r in runs for k in r["lists"]})
     names = policy_names(store, [r["policy_id"] for r in runs], page.lang)
@@ -103,8 +106,8 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
         "districts_chart": bars(
             [Bar(d[name_key], d["mean_score"] or 0, f"{d['mean_score']:.1f}") for d in scored],
             title=t("chart_districts_title"),
-            desc=t("chart_districts_desc", low=low),
-            lo=_floor(low),
+            desc=t("chart_districts_desc", low=f"{lo_districts:g}"),
+            lo=lo_districts,
         ),
         "districts_black_chart": bars(
             [Bar(d[name_key], d["blacklist_per_10k"] or 0, f"{d['blacklist_per_10k']:.1f}", "warn") for d in scored],
@@ -118,15 +121,15 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
                 for p in professions
             ],
             title=t("chart_professions_title"),
-            desc=t("chart_districts_desc", low=low),
-            lo=_floor(min((p["mean_score"] for p in professions), default=0.0)),
+            desc=t("chart_districts_desc", low=f"{lo_professions:g}"),
+            lo=lo_professions,
         ),
         "ages": ages,
         "ages_chart": bars(
             [Bar(a["band"], a["mean_score"] or 0, f"{a['mean_score']:.1f}") for a in ages if a["residents"]],
             title=t("chart_ages_title"),
-            desc=t("chart_districts_desc", low=low),
-            lo=_floor(min((a["mean_score"] for a in ages if a["residents"]), default=0.0)),
+            desc=t("chart_districts_desc", low=f"{lo_ages:g}"),
+            lo=lo_ages,
         ),
         "runs": runs,
         "lab": _lab_words(store, lab_panels(store, run_id), policy, page),  # the policy lab (_lab_panels.html)

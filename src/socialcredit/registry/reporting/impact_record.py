@@ -16,7 +16,7 @@ from socialcredit.errors import ConflictError, InvalidRequestError, NotFoundErro
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.reporting.impact import SCHEMA
-from socialcredit.registry.scoring.policies import newest_version, publish_policy, version_key
+from socialcredit.registry.scoring.policies import get_policy, newest_version, publish_policy, version_key
 from socialcredit.store import Store
 
 __all__ = ["MAX_REPORT_BYTES", "policy_history", "publish", "read_report", "recorded_impact"]
@@ -107,9 +107,11 @@ def recorded_exists(store: Store, policy_id: str, version: str) -> bool:
 
 
 def recorded_impact(store: Store, policy_id: str, version: str) -> dict[str, Any]:
-    """The impact report a version was published with; NotFoundError if it was published without one."""
+    """The impact report a version was published with; NotFoundError if it was published without one, or was never
+    published (as ``get_policy`` says it, naming the versions that were)."""
     text = store.one("SELECT report FROM policy_impacts WHERE policy_id = ? AND version = ?", [policy_id, version])
     if text is None:
+        get_policy(store, policy_id, version)  # a version never published is not one "published without a report"
         raise NotFoundError(f"policy {policy_id} version {version} was published without an impact report")
     report: dict[str, Any] = json.loads(str(text))
     return report

@@ -264,6 +264,13 @@ def subject_report(
         "(SELECT max(run_id) FROM score_runs WHERE finished_at IS NOT NULL GROUP BY policy_id) ORDER BY policy_id"
     )
     if policy_ids:
+        scored = sorted(str(r["policy_id"]) for r in runs)
+        unscored = [p for p in dict.fromkeys(policy_ids) if p not in scored]
+        if unscored:  # not an empty file: its records would all read "not counting"
+            raise NotFoundError(
+                f"no score run of policy {unscored[0]!r}; the policies scored are {', '.join(scored) or 'none'}",
+                code="no_run",
+            )
         runs = [r for r in runs if r["policy_id"] in policy_ids]
     if "scores" not in parts and ("records" not in parts or not points):
         runs = []  # who asked, or the due process alone: no run is read

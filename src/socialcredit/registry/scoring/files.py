@@ -45,9 +45,11 @@ _WRITE = (
     "COPY (SELECT s.sid, x.* FROM {stage} AS x JOIN sc_subjects AS s ON s.subject_id = x.subject_id "
     "ORDER BY s.sid) TO $path (FORMAT parquet)"
 )
+# Quartiles interpolated between the two scores around them (the median of an even count is the mean of the middle
+# two: of 70 85 100 100 100 115 115 130 145 160, 107.5, not the lower 100), as a spreadsheet's QUARTILE gives them.
 _BY_KIND = """
-SELECT kind, count(*) AS subjects, min(score) AS min, quantile_disc(score, 0.25) AS p25,
-       quantile_disc(score, 0.5) AS median, quantile_disc(score, 0.75) AS p75, max(score) AS max,
+SELECT kind, count(*) AS subjects, min(score) AS min, quantile_cont(score, 0.25) AS p25,
+       quantile_cont(score, 0.5) AS median, quantile_cont(score, 0.75) AS p75, max(score) AS max,
        round(avg(score), 1) AS mean
 FROM sc_results GROUP BY kind ORDER BY kind
 """
@@ -164,9 +166,23 @@ def _summary(rel: OwnedRelations, loaded: LoadedPolicy) -> dict[str, Any]:
     tiers: dict[str, dict[str, int]] = {}
     for r in sorted(rel.rows(_TIERS), key=lambda r: (r["kind"], ranks.get(r["tier"], len(ranks)))):
         tiers.setdefault(str(r["kind"]), {})[str(r["tier"])] = int(r["n"])
-    kinds = [{**r, "mean": float(r["mean"]), "tiers": tiers.get(str(r["kind"]), {})} for r in rel.rows(_BY_KIND)]
+    kinds = [
+        {
+            **r,
+            **{q: _number(r[q]) for q in ("p25", "median", "p75")},
+            "mean": float(r["mean"]),
+            "tiers": tiers.get(str(r["kind"]), {}),
+        }
+        for r in rel.rows(_BY_KIND)
+    ]
     return {
         "subjects": sum(int(k["subjects"]) for k in kinds),
         "kinds": kinds,
         "lists": {str(r["list_id"]): int(r["n"]) for r in rel.rows(_LISTS)},
     }
+
+
+def _number(value: Any) -> int | float:
+    """A quartile as it reads: a whole number as an integer (1006, not 1006.0), else as it is (107.5, 126.25)."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
