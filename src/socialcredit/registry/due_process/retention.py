@@ -1,8 +1,9 @@
 """Retention: a record stops counting on the day its age reaches a rule's expiry (the compiler's rule); once no
 rule or list criterion of any policy in use can count it, it is kept ``retention.purge_after_days`` more days and
-then deleted for good — every version, and every dispute, repair, fulfilment, listing and notification about it,
-and its rows in the kept scoring states — so it never appears again in a report, an export or a run. The purge is
-audited (counts only: the audit log must not keep what was deleted)."""
+then deleted for good — every version, and every dispute (with the information, evidence files and review added to
+it), repair, fulfilment, listing and notification about it, and its rows in the kept scoring states — so it never
+appears again in a report, an export or a run. The purge is audited (counts only: the audit log must not keep what
+was deleted)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ _NOTICE_KINDS = {
     "repair": "kind LIKE 'repair_%'",
     "fulfilment": "kind = 'fulfilment'",
 }
+# What belongs to a dispute, by its number: the information added, the evidence files, the human review, and what
+# waits to be sent to the region a forwarded dispute went to.
+_DISPUTE_PARTS = ("dispute_information", "dispute_evidence", "dispute_reviews", "region_dispute_information")
 _REFS = {"dispute": "disputes", "listing": "listings", "repair": "repairs", "fulfilment": "fulfilments"}
 
 
@@ -88,7 +92,9 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
                 notices = exp.delete("notifications", where=exp.and_(kinds, "ref_id IN (SELECT unnest(?))"))
                 owned.execute(notices, [ids])
         if refs["dispute"]:
-            store.execute("DELETE FROM dispute_information WHERE dispute_id IN (SELECT unnest(?))", [refs["dispute"]])
+            # what the resident and the registry added to the disputes: their words, files and reviews
+            for table in _DISPUTE_PARTS:
+                store.execute(f"DELETE FROM {table} WHERE dispute_id IN (SELECT unnest(?))", [refs["dispute"]])
         for table in _REFS.values():
             owned.execute(exp.delete(table, where=hit.copy()))
         owned.execute(
