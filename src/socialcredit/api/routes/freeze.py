@@ -99,9 +99,11 @@ def own_alert_remove(party: Resident, service: ServiceDep, today: Today) -> Free
 # --- the operator ------------------------------------------------------------------------------------------------
 @router.get("/v1/subjects/{subject_id}/freeze")
 def subject_status(subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
-    """A resident's freeze and fraud alert, for an operator (the read is audited)."""
+    """A resident's freeze and fraud alert, for an operator (the read is audited, and shown to the resident)."""
     with naming(service, "subject_id") as store:
-        return _answer(freeze_status(store, subject_id, today=today))
+        return _answer(
+            freeze_status(store, subject_id, today=today, actor=actor(party), purpose=f"{party.role} freeze status")
+        )
 
 
 @router.post("/v1/subjects/{subject_id}/freeze")

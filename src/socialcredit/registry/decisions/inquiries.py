@@ -63,13 +63,13 @@ def party_names(store: Store, requesters: Sequence[str]) -> dict[str, str]:
 
 
 def operator_views(store: Store, subject_id: str, lang: str = "en") -> list[dict[str, object]]:
-    """The times an operator opened the subject's file or its score history (the audit log's ``read_report`` and
-    ``read_history`` by an operator's key), shaped as inquiries for the resident's "who asked" list: "an operator
-    (name) viewed your file", and the purpose."""
+    """The times an operator opened the subject's file, its score history or its freeze (the audit log's
+    ``read_report``, ``read_history`` and ``read_freeze`` by an operator's key), shaped as inquiries for the
+    resident's "who asked" list: "an operator (name) viewed your file", and the purpose."""
     rows = store.execute(
         "SELECT a.at_time, k.name, json_extract_string(a.detail, '$.purpose') FROM audit_log a "
-        "JOIN api_keys k ON a.actor = 'key:' || k.key_id WHERE a.action IN ('read_report', 'read_history') "
-        "AND a.subject_id = ? "
+        "JOIN api_keys k ON a.actor = 'key:' || k.key_id "
+        "WHERE a.action IN ('read_report', 'read_history', 'read_freeze') AND a.subject_id = ? "
         "AND k.role = 'operator' ORDER BY a.seq DESC",
         [subject_id],
     ).fetchall()
