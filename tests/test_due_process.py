@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
-from socialcredit.errors import WorkflowError
+from socialcredit.errors import DecisionError, WorkflowError
 from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -55,6 +55,22 @@ def rail(store: Store, subject: str) -> bool:
 
 def audit_actions(store: Store) -> list[str]:
     return [str(r[0]) for r in store.execute("SELECT action FROM audit_log ORDER BY seq").fetchall()]
+
+
+def test_a_decisions_purpose_is_one_bounded_line_of_plain_text(store: Store) -> None:
+    """Logged with the inquiry and shown to the resident: the command line stored any text until 2026-12-05."""
+    run(store, D(2026, 2, 1))
+    for purpose, message in [
+        ("ticket\x1b[2Jpurchase", "a purpose is one line of plain text; this one has a control character (U+001B)"),
+        ("ticket\npurchase", "a purpose is one line of plain text; this one has a control character (U+000A)"),
+        ("x" * 201, "a purpose is at most 200 characters; this one has 201"),
+        ("  ", "a purpose is required: say why the decision is asked (e.g. 'ticket purchase')"),
+    ]:
+        with pytest.raises(DecisionError) as refused:
+            decide(store, A, "high_speed_rail", purpose, requester="railway")
+        assert str(refused.value) == message
+    assert store.one("SELECT count(*) FROM inquiries") == 0
+    assert decide(store, A, "high_speed_rail", " " + "x" * 200 + " ", requester="railway").purpose == "x" * 200
 
 
 # -- disputes --------------------------------------------------------------------------------------------------
