@@ -30,6 +30,11 @@ _LATEST = """SELECT * FROM records
 QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1"""
 # A row is about a record to purge (every table below has source_id and record_id).
 _HIT = "(source_id, record_id) IN (SELECT source_id, record_id FROM sc_purge)"
+# The copies, as received, of purged records another region shared (records.record_id is '<region>/<its id>').
+_REGION_COPIES = """DELETE FROM region_records rr WHERE EXISTS (
+    SELECT 1 FROM records r JOIN sc_purge p ON p.source_id = r.source_id AND p.record_id = r.record_id
+    WHERE r.origin_region = rr.origin_region AND r.source_id = rr.source_id
+      AND r.record_id = rr.origin_region || '/' || rr.record_id)"""
 # The notifications about a dispute, listing, repair or fulfilment, by kind.
 _NOTICE_KINDS = {
     "dispute": "kind LIKE 'dispute_%' OR kind = 'record_recertified'",
@@ -105,6 +110,9 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
             )
         )
         versions = int(owned.execute(exp.select("count(*)").from_("records").where(hit.copy())).fetchone()[0])  # type: ignore[index]
+        # A record another region shared is also kept as received (region_records, its fields as JSON), from which
+        # it would be applied again if its identity were linked anew: that copy goes with it.
+        owned.execute(_REGION_COPIES)
         # No change number marks a purge: the kept scoring states lose the records' rows here, with them.
         forget_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
         unnote_role_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
