@@ -88,6 +88,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "lender2": lender("Bank Two"),
         "resident": issue_key(store, "resident", "B", subject=B),
         "operator": issue_key(store, "operator", "registry operations"),
+        "auditor": issue_key(store, "auditor", "the auditor"),
         "traffic": issue_key(store, "furnisher", "the traffic police", source="traffic_police"),
     }
     app = create_app(store.path, store=store, max_body=256 * 1024, throttle=generous())
@@ -144,6 +145,15 @@ def test_the_resident_freezes_and_a_lender_is_refused_with_frozen(world: dict[st
         ("an operator (registry operations) viewed your file", "operator freeze status")
     ]
     assert client.get(f"/v1/subjects/{B}/freeze", headers=resident).status_code == 403
+    own = client.get("/v1/freeze", headers=resident)  # the resident's own read is audited too, as their report's is
+    assert own.status_code == 200
+    entries = client.get("/v1/audit?limit=1000", headers=auth(keys["auditor"].token)).json()["entries"]
+    last = [e for e in entries if e["action"] == "read_freeze"][-1]
+    assert (last["actor"], last["subject_id"], last["detail"]) == (
+        f"key:{keys['resident'].party.key_id}",
+        B,
+        {"purpose": "resident freeze status"},
+    )
     bad = client.post("/v1/freeze/lift", json={"until": "2020-01-01"}, headers=resident)
     assert (bad.status_code, bad.json()["error"]["field"]) == (422, "until")
     # lifted for good by the operator: every lender is granted

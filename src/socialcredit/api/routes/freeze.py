@@ -53,9 +53,11 @@ def _own(party: Party) -> str:
 # --- the resident ------------------------------------------------------------------------------------------------
 @router.get("/v1/freeze")
 def own_status(party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
-    """The resident's freeze, the lifts in force, the fraud alert and their history."""
+    """The resident's freeze, the lifts in force, the fraud alert and their history (the read is audited)."""
     with naming(service) as store:
-        return _answer(freeze_status(store, _own(party), today=today))
+        return _answer(
+            freeze_status(store, _own(party), today=today, actor=actor(party), purpose=f"{party.role} freeze status")
+        )
 
 
 @router.post("/v1/freeze")
