@@ -143,3 +143,29 @@ def test_listing_the_members_of_a_list_is_audited(tmp_path: Path) -> None:
         ("cli", {"run_id": run_id, "list": "blacklist", "after": "", "entries": 1}),
         ("cli", {"run_id": run_id, "list": "top", "after": "", "entries": 3}),
     ]
+
+
+def test_reading_a_residents_consents_and_notifications_is_audited(tmp_path: Path) -> None:
+    """`consents SUBJECT` and `notifications SUBJECT` read one resident's file: audited, as `show` is (until
+    2026-12-05 neither was)."""
+    from typer.testing import CliRunner
+
+    from due_world import B, build
+    from socialcredit.cli import app
+    from socialcredit.registry.records.consent import set_consent
+    from socialcredit.store import open_store
+
+    store = build(tmp_path)
+    set_consent(store, B, "commercial", True, actor="resident")
+    db = store.path
+    store.close()
+    runner = CliRunner()
+    for command in ("consents", "notifications"):
+        shown = runner.invoke(app, [command, B, "--json", "--db", str(db)], env={"SOCIALCREDIT_DB_KEY": ""})
+        assert shown.exit_code == 0, shown.output
+    with open_store(db, key="") as store:
+        read = store.rows("SELECT actor, action, subject_id, detail FROM audit_log ORDER BY seq DESC LIMIT 2")
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        ("cli", "read_notifications", B, {"entries": 0}),
+        ("cli", "read_consents", B, {"entries": 1}),
+    ]

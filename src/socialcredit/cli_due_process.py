@@ -605,7 +605,10 @@ def consents(
 
     with _store(db) as store:
         require_subject(store, subject)  # a number no one has is not a resident without consents
-        data: dict[str, Any] = {"current": current_consents(store, subject), "history": consent_history(store, subject)}
+        data: dict[str, Any] = {
+            "current": current_consents(store, subject),
+            "history": consent_history(store, subject, actor="cli"),
+        }
     if as_json:
         _json(data)
         return
@@ -626,7 +629,7 @@ def notifications(
 
     with _store(db) as store:
         require_subject(store, subject)  # a number no one has is not a resident told nothing
-        rows = list_notifications(store, subject, lang)
+        rows = list_notifications(store, subject, lang, actor="cli")
     if as_json:
         _json(rows)
         return
