@@ -69,6 +69,11 @@ def test_a_decisions_purpose_is_one_bounded_line_of_plain_text(store: Store) -> 
         with pytest.raises(DecisionError) as refused:
             decide(store, A, "high_speed_rail", purpose, requester="railway")
         assert str(refused.value) == message
+    # who asks is shown to the resident as well: the command line's --requester is bounded alike
+    for requester in ("rail\x1b]0;way", "", "r" * 201):
+        with pytest.raises(DecisionError) as refused:
+            decide(store, A, "high_speed_rail", "ticket purchase", requester=requester)
+        assert str(refused.value) == "who asks is named in one line of plain text of at most 200 characters"
     assert store.one("SELECT count(*) FROM inquiries") == 0
     assert decide(store, A, "high_speed_rail", " " + "x" * 200 + " ", requester="railway").purpose == "x" * 200
 

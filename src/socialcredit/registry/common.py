@@ -11,7 +11,7 @@ from socialcredit.errors import DecisionError, WorkflowInputError
 if TYPE_CHECKING:
     from socialcredit.store import Store
 
-__all__ = ["MAX_PURPOSE", "MAX_TEXT", "check_purpose", "check_text", "finished_runs", "iso"]
+__all__ = ["MAX_PURPOSE", "MAX_TEXT", "check_purpose", "check_requester", "check_text", "finished_runs", "iso"]
 
 MAX_TEXT = 4000
 MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared ones
@@ -69,6 +69,18 @@ def check_purpose(purpose: str | None) -> str:
             field="purpose",
         )
     return text
+
+
+def check_requester(requester: str) -> str:
+    """Who asks a decision, as the resident is shown it (``key:<id>`` over the API, a name on the command line): one
+    line of plain text of at most MAX_PURPOSE characters, as a purpose is."""
+    if not requester.strip() or len(requester) > MAX_PURPOSE or any(unicodedata.category(c) == "Cc" for c in requester):
+        raise DecisionError(
+            f"who asks is named in one line of plain text of at most {MAX_PURPOSE} characters",
+            code="invalid_requester",
+            field="requester",
+        )
+    return requester
 
 
 def finished_runs(store: Store, run_id: int | None = None) -> tuple[tuple[Any, ...], ...]:
