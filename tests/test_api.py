@@ -572,6 +572,15 @@ def test_a_relying_party_key_declares_no_empty_purpose(world: dict[str, Any]) ->
         "a declared purpose says why decisions are asked; it may not be empty",
     )
     assert one(world, "SELECT count(*) FROM api_keys WHERE name = 'no purpose'") == 0
+    # a declared purpose is one line of plain text, as a decision's (an escape sequence was accepted until 2026-12-05)
+    body = {**body, "name": "escape", "purposes": ["ticket\x1b[2Jpurchase"]}
+    r = client.post("/v1/keys", json=body, headers=auth(world["keys"]["operator"]))
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (
+        400,
+        "invalid_purpose",
+        "a purpose is one line of plain text; this one has a control character (U+001B)",
+    )
+    assert one(world, "SELECT count(*) FROM api_keys WHERE name = 'escape'") == 0
 
 
 def test_keys_are_stored_hashed(world: dict[str, Any]) -> None:

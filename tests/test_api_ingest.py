@@ -499,6 +499,15 @@ def test_an_operator_pages_through_the_blacklist(world: dict[str, Any]) -> None:
         seen += [e["subject_id"] for e in page["entries"]]
     assert len(seen) == len(set(seen)) == first["total"] >= 1
     assert seen == sorted(seen) and world["listed"] in seen
+    # each page read is audited, naming the operator (until 2026-12-05 none was)
+    pages = execute(
+        world,
+        "SELECT actor, detail FROM audit_log WHERE action = 'read_list' ORDER BY seq DESC LIMIT ?",
+        [(len(seen) + 2) // 2],
+    )
+    assert {a for a, _ in pages} == {f"key:{world['keys']['operator'].split('_')[1]}"}
+    assert sum(json.loads(d)["entries"] for _, d in pages) == len(seen)
+    assert json.loads(pages[-1][1]) == {"run_id": first["run_id"], "list": "blacklist", "after": "", "entries": 2}
     expected = one(
         world,
         "SELECT count(DISTINCT subject_id) FROM run_list_entries WHERE list_id = 'blacklist' AND run_id = ?",

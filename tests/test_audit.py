@@ -42,6 +42,15 @@ def test_a_removed_entry_is_found(store: Store) -> None:
     ]
 
 
+def test_a_gap_of_several_entries_names_them_all(store: Store) -> None:
+    """Until 2026-12-05 a gap said "entry 2 is missing", however many entries it lacked."""
+    store.execute("DELETE FROM audit_log WHERE seq IN (2, 3, 4)")
+    assert verify_audit(store) == [
+        AuditProblem(5, "entries 2 to 4 (3) are missing (next entry is 5)"),
+        AuditProblem(5, "entry 5 does not follow the entry before it"),
+    ]
+
+
 def test_swapped_entries_are_found(store: Store) -> None:
     # swap the contents of entries 2 and 4 (as if reordered), keeping their numbers
     store.execute(

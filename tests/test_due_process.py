@@ -15,12 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
-from socialcredit.errors import WorkflowError
+from socialcredit.errors import DecisionError, WorkflowError
 from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process import disputes, overrides, repair
 from socialcredit.registry.due_process.enrollment import notify_mandatory
+from socialcredit.registry.due_process.evidence import add_evidence
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.public_lists import mask_id, public_lookup
@@ -34,6 +35,7 @@ from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
 
 D = dt.date
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)  # a file the evidence check takes for a PNG
 
 
 @pytest.fixture
@@ -54,6 +56,27 @@ def rail(store: Store, subject: str) -> bool:
 
 def audit_actions(store: Store) -> list[str]:
     return [str(r[0]) for r in store.execute("SELECT action FROM audit_log ORDER BY seq").fetchall()]
+
+
+def test_a_decisions_purpose_is_one_bounded_line_of_plain_text(store: Store) -> None:
+    """Logged with the inquiry and shown to the resident: the command line stored any text until 2026-12-05."""
+    run(store, D(2026, 2, 1))
+    for purpose, message in [
+        ("ticket\x1b[2Jpurchase", "a purpose is one line of plain text; this one has a control character (U+001B)"),
+        ("ticket\npurchase", "a purpose is one line of plain text; this one has a control character (U+000A)"),
+        ("x" * 201, "a purpose is at most 200 characters; this one has 201"),
+        ("  ", "a purpose is required: say why the decision is asked (e.g. 'ticket purchase')"),
+    ]:
+        with pytest.raises(DecisionError) as refused:
+            decide(store, A, "high_speed_rail", purpose, requester="railway")
+        assert str(refused.value) == message
+    # who asks is shown to the resident as well: the command line's --requester is bounded alike
+    for requester in ("rail\x1b]0;way", "", "r" * 201):
+        with pytest.raises(DecisionError) as refused:
+            decide(store, A, "high_speed_rail", "ticket purchase", requester=requester)
+        assert str(refused.value) == "who asks is named in one line of plain text of at most 200 characters"
+    assert store.one("SELECT count(*) FROM inquiries") == 0
+    assert decide(store, A, "high_speed_rail", " " + "x" * 200 + " ", requester="railway").purpose == "x" * 200
 
 
 # -- disputes --------------------------------------------------------------------------------------------------
@@ -291,9 +314,12 @@ def test_a_record_stops_counting_on_the_day_it_expires(store: Store) -> None:
 
 def test_purged_records_never_reappear(store: Store) -> None:
     run(store, D(2026, 2, 26))
-    disputes.file_dispute(
+    filed = disputes.file_dispute(
         store, C, "courts", "K1", "Too old to hold against me", actor="resident", today=D(2026, 2, 26)
     )
+    # the dispute's evidence file and human review are about K1 too: they go with it (they were kept until 2026-12-05)
+    add_evidence(store, filed["dispute_id"], PNG, "receipt.png", "resident", today=D(2026, 2, 26))
+    disputes.escalate_dispute(store, filed["dispute_id"], "Needs a human look", "operator", today=D(2026, 2, 27))
     disputes.lapse_overdue(store, D(2026, 3, 30))
     # Only Beijing is in use, and no Beijing rule reads platform repayments: P1 (2026-01-15) is kept 90 days, no more.
     assert purge_expired(store, D(2026, 5, 27)) == {
@@ -310,6 +336,8 @@ def test_purged_records_never_reappear(store: Store) -> None:
     assert "K1" not in json.dumps(subject_report(store, C), default=str)
     assert "K1" not in render_html(export_file(store, C))
     assert store.one("SELECT count(*) FROM records WHERE record_id = 'K1'") == 0
+    for table in ("disputes", "dispute_information", "dispute_evidence", "dispute_reviews"):
+        assert store.one(f"SELECT count(*) FROM {table}") == 0, table
     detail = store.one("SELECT detail FROM audit_log WHERE action = 'purge_expired'")
     assert json.loads(detail)["records"] == 1 and "K1" not in detail
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -115,3 +116,56 @@ def test_consents_and_notifications_refuse_a_number_no_one_has(tmp_path: Path) -
         refused = sc(command, ghost, db=tmp_path / "due.duckdb", check=False)
         assert (refused.returncode, refused.stderr.strip()) == (2, f"error: no registered subject '{ghost}'"), command
     assert sc("notifications", A, db=tmp_path / "due.duckdb").stdout.strip() == "No notifications."
+
+
+def test_listing_the_members_of_a_list_is_audited(tmp_path: Path) -> None:
+    """`list blacklist` and `list top` name residents with their scores: each read is audited, as an operator's page
+    of a list over the API is (until 2026-12-05 neither was)."""
+    from typer.testing import CliRunner
+
+    from due_world import build
+    from socialcredit.cli import app
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
+    from socialcredit.store import open_store
+
+    store = build(tmp_path)
+    run_id = score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2)).run_id
+    db = store.path
+    store.close()
+    runner = CliRunner()
+    for which in ("blacklist", "top"):
+        shown = runner.invoke(app, ["list", which, "--json", "--db", str(db)], env={"SOCIALCREDIT_DB_KEY": ""})
+        assert shown.exit_code == 0, shown.output
+    with open_store(db, key="") as store:
+        read = store.rows("SELECT actor, detail FROM audit_log WHERE action = 'read_list' ORDER BY seq")
+    assert [(r["actor"], json.loads(r["detail"])) for r in read] == [
+        ("cli", {"run_id": run_id, "list": "blacklist", "after": "", "entries": 1}),
+        ("cli", {"run_id": run_id, "list": "top", "after": "", "entries": 3}),
+    ]
+
+
+def test_reading_a_residents_consents_and_notifications_is_audited(tmp_path: Path) -> None:
+    """`consents SUBJECT` and `notifications SUBJECT` read one resident's file: audited, as `show` is (until
+    2026-12-05 neither was)."""
+    from typer.testing import CliRunner
+
+    from due_world import B, build
+    from socialcredit.cli import app
+    from socialcredit.registry.records.consent import set_consent
+    from socialcredit.store import open_store
+
+    store = build(tmp_path)
+    set_consent(store, B, "commercial", True, actor="resident")
+    db = store.path
+    store.close()
+    runner = CliRunner()
+    for command in ("consents", "notifications"):
+        shown = runner.invoke(app, [command, B, "--json", "--db", str(db)], env={"SOCIALCREDIT_DB_KEY": ""})
+        assert shown.exit_code == 0, shown.output
+    with open_store(db, key="") as store:
+        read = store.rows("SELECT actor, action, subject_id, detail FROM audit_log ORDER BY seq DESC LIMIT 2")
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        ("cli", "read_notifications", B, {"entries": 0}),
+        ("cli", "read_consents", B, {"entries": 1}),
+    ]

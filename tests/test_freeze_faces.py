@@ -23,6 +23,7 @@ from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.store import open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 
@@ -62,6 +63,10 @@ def test_the_command_line(tmp_path: Path) -> None:
     )
     status = json.loads(sc(db, "freeze", "status", B, "--json", "--today", "2026-03-03").stdout)
     assert (status["frozen"], status["fraud_alert"]["in_force"]) == (True, True)
+    with open_store(db, key="") as store:  # the look-up is audited, as `show` is
+        assert store.rows("SELECT actor, action, subject_id, detail FROM audit_log ORDER BY seq DESC LIMIT 1") == [
+            {"actor": "cli", "action": "read_freeze", "subject_id": B, "detail": '{"purpose": "freeze status"}'}
+        ]
     assert [e["event"] for e in status["history"]][-1] == "freeze_placed"
     none = sc(db, "fraud-alert", "remove", C)
     assert none.returncode == 2 and "there is no fraud alert on the file" in none.stderr
@@ -83,6 +88,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "lender2": lender("Bank Two"),
         "resident": issue_key(store, "resident", "B", subject=B),
         "operator": issue_key(store, "operator", "registry operations"),
+        "auditor": issue_key(store, "auditor", "the auditor"),
         "traffic": issue_key(store, "furnisher", "the traffic police", source="traffic_police"),
     }
     app = create_app(store.path, store=store, max_body=256 * 1024, throttle=generous())
@@ -132,7 +138,22 @@ def test_the_resident_freezes_and_a_lender_is_refused_with_frozen(world: dict[st
     seen = client.get(f"/v1/subjects/{B}/freeze", headers=auth(keys["operator"].token))
     assert seen.status_code == 200
     assert [e["event"] for e in seen.json()["history"]] == ["freeze_lifted_for_party", "freeze_placed"]
+    # the operator's look-up is audited and the resident sees it among who asked (it was neither until 2026-12-05)
+    report = client.get(f"/v1/subjects/{B}/report", headers=resident).json()
+    views = [q for q in report["inquiries"] if q["outcome"] == "viewed"]
+    assert [(q["requester"], q["purpose"]) for q in views][:1] == [
+        ("an operator (registry operations) viewed your file", "operator freeze status")
+    ]
     assert client.get(f"/v1/subjects/{B}/freeze", headers=resident).status_code == 403
+    own = client.get("/v1/freeze", headers=resident)  # the resident's own read is audited too, as their report's is
+    assert own.status_code == 200
+    entries = client.get("/v1/audit?limit=1000", headers=auth(keys["auditor"].token)).json()["entries"]
+    last = [e for e in entries if e["action"] == "read_freeze"][-1]
+    assert (last["actor"], last["subject_id"], last["detail"]) == (
+        f"key:{keys['resident'].party.key_id}",
+        B,
+        {"purpose": "resident freeze status"},
+    )
     bad = client.post("/v1/freeze/lift", json={"until": "2020-01-01"}, headers=resident)
     assert (bad.status_code, bad.json()["error"]["field"]) == (422, "until")
     # lifted for good by the operator: every lender is granted

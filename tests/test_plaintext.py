@@ -333,6 +333,27 @@ def test_with_a_key_a_rejects_file_is_written_only_when_asked_for_and_then_0600_
     assert set(store_files.values()) == {"0o600"}, store_files
 
 
+def test_with_a_key_the_residents_file_export_warns_that_it_is_in_clear_and_is_0600(tmp_path: Path) -> None:
+    """`file export --out/--html` writes the resident's whole file in clear: said, and the owner's only even over a
+    file that was there (until 2026-12-05 nothing was said, and a file that was there kept its mode, 0644 here)."""
+    files = write_example(tmp_path / "example", residents=30)
+    db = tmp_path / "store" / "s.duckdb"
+    _ok("init", "--db", db)
+    _cli("ingest", files.subjects, "--source", "civil_affairs", "--db", db)
+    person = next(line.split(",")[0] for line in files.subjects.read_text("utf-8").splitlines()[1:])
+    target, page = tmp_path / "file.json", tmp_path / "file.html"
+    target.write_text("{}", "utf-8")
+    target.chmod(0o644)
+    done = _ok("file", "export", person, "--out", target, "--html", page, "--db", db)
+    assert done.stdout.strip() == f"Wrote the file of {person} to {target} and {page}."
+    assert " ".join(done.stderr.split()) == (
+        f"warning: {page} and {target} hold the resident's file in clear (identity number, records, who asked), "
+        "though the store is encrypted; hand it over, then delete it."
+    )
+    assert json.loads(target.read_text("utf-8"))["subject_id"] == person and person in page.read_text("utf-8")
+    assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in (target, page)} == {"0o600"}
+
+
 @pytest.mark.slow
 def test_without_a_key_the_rejects_file_is_written_beside_the_batch_as_before(tmp_path: Path) -> None:
     files = write_example(tmp_path / "example", residents=30)

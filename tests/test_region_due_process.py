@@ -28,6 +28,7 @@ from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.due_process.daily import run_daily
 from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.retention import purge_expired
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -614,3 +615,25 @@ def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_d
         "answered_on": "2027-02-03",
         "status": "lapsed",
     }
+
+
+@pytest.mark.slow  # two regions built: about 10 s
+def test_a_purged_shared_record_leaves_no_copy_as_received(regions: Regions) -> None:
+    """A record another region shared is kept as received (region_records, its fields as JSON) besides its version in
+    records: until 2026-12-05 the purge deleted only the version, so the record stayed in the store and was applied
+    again if its identity was linked anew."""
+    tianjin = regions.stores[TIANJIN]
+
+    def fulfilled(payload: dict[str, Any]) -> None:  # a fulfilled judgment stops counting and is purged in time
+        for r in payload["records"]:
+            r["fields"] = {**r["fields"], "status": "fulfilled", "defaulter": False}
+
+    import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, fulfilled))
+    shared = tianjin.rows("SELECT record_id FROM records WHERE origin_region = ? ORDER BY 1", [BEIJING])
+    kept = tianjin.one("SELECT count(*) FROM region_records")
+    assert shared and kept > len(shared)  # the bundle's other records name no one here: kept, not applied
+    purged = purge_expired(tianjin, NOTICED + dt.timedelta(days=365 * 10))
+    assert purged["by_source"]["courts"] >= len(shared)
+    assert tianjin.one("SELECT count(*) FROM records WHERE origin_region IS NOT NULL") == 0
+    assert tianjin.one("SELECT count(*) FROM region_records WHERE applied") == 0
+    assert tianjin.one("SELECT count(*) FROM region_records") == kept - len(shared)

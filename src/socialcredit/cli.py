@@ -449,9 +449,9 @@ def list_(
 
     with _store(db) as store:
         rows = (
-            top_subjects(store, policy_id=policy, limit=limit)
+            top_subjects(store, policy_id=policy, limit=limit, actor="cli")
             if which is ListName.top
-            else list_members(store, which.value, policy_id=policy, limit=limit)
+            else list_members(store, which.value, policy_id=policy, limit=limit, actor="cli")
         )
     if as_json:
         _json(rows)

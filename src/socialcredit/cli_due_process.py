@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from socialcredit.cli_help import (
@@ -30,6 +31,7 @@ from socialcredit.store import DEFAULT_DB, Store, open_store
 __all__ = ["register_due_process"]
 
 out = OutputConsole(soft_wrap=True, markup=False, highlight=False)  # residents' and sources' texts are shown as written
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (recorded in the audit log).", metavar="NAME")]
 
@@ -529,6 +531,7 @@ def file_export(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Everything held about a resident, as JSON (and HTML)."""
+    from socialcredit.registry.private import create_private
     from socialcredit.registry.reporting.file_page import file_names
     from socialcredit.registry.reporting.resident_file import export_file, render_html
 
@@ -536,11 +539,23 @@ def file_export(
         data = export_file(store, subject, lang=lang)
         names = file_names(store, data, lang)
         catalog = store.catalog
+        encrypted = store.encrypted
     text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    written: list[tuple[Path, str]] = []
     if html is not None:
-        html.write_text(render_html(data, lang, names, catalog), encoding="utf-8")
+        written.append((html, render_html(data, lang, names, catalog)))
     if output is not None:
-        output.write_text(text + "\n", encoding="utf-8")
+        written.append((output, text + "\n"))
+    for path, content in written:  # 0600 whatever was there: the resident's whole file, in clear
+        with create_private(path) as fh:
+            fh.write(content.encode("utf-8"))
+    if encrypted and written:
+        err.print(
+            f"warning: {' and '.join(str(p) for p, _ in written)} "
+            f"{'hold' if len(written) > 1 else 'holds'} the resident's file in clear "
+            "(identity number, records, who asked), though the store is encrypted; hand it over, then delete it."
+        )
+    if output is not None:
         out.print(f"Wrote the file of {subject} to {output}" + (f" and {html}" if html else "") + ".")
     else:
         out.print_json(text)
@@ -590,7 +605,10 @@ def consents(
 
     with _store(db) as store:
         require_subject(store, subject)  # a number no one has is not a resident without consents
-        data: dict[str, Any] = {"current": current_consents(store, subject), "history": consent_history(store, subject)}
+        data: dict[str, Any] = {
+            "current": current_consents(store, subject),
+            "history": consent_history(store, subject, actor="cli"),
+        }
     if as_json:
         _json(data)
         return
@@ -611,7 +629,7 @@ def notifications(
 
     with _store(db) as store:
         require_subject(store, subject)  # a number no one has is not a resident told nothing
-        rows = list_notifications(store, subject, lang)
+        rows = list_notifications(store, subject, lang, actor="cli")
     if as_json:
         _json(rows)
         return

@@ -94,7 +94,9 @@ def freeze_status_cmd(
     from socialcredit.registry.due_process.freeze import freeze_status
 
     with open_store(db) as store:
-        _say(freeze_status(store, subject, today=_date(today, "--today")), as_json)
+        _say(
+            freeze_status(store, subject, today=_date(today, "--today"), actor="cli", purpose="freeze status"), as_json
+        )
 
 
 @alert_app.command("place")

@@ -6,14 +6,15 @@ import datetime as dt
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from socialcredit.errors import WorkflowInputError
+from socialcredit.errors import DecisionError, WorkflowInputError
 
 if TYPE_CHECKING:
     from socialcredit.store import Store
 
-__all__ = ["MAX_TEXT", "check_text", "finished_runs", "iso"]
+__all__ = ["MAX_PURPOSE", "MAX_TEXT", "check_purpose", "check_requester", "check_text", "finished_runs", "iso"]
 
 MAX_TEXT = 4000
+MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared ones
 
 
 def iso(value: Any) -> Any:
@@ -44,6 +45,42 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
             code="control_character",
         )
     return text
+
+
+def check_purpose(purpose: str | None) -> str:
+    """The purpose of a decision, or one a relying party's key declares: trimmed, not empty, at most MAX_PURPOSE
+    characters, one line of plain text. It is logged with each inquiry and shown to the resident (pages, files,
+    `show` on a terminal): a control character (an escape sequence, a line break) or a text of any length was
+    stored as given from the command line."""
+    text = (purpose or "").strip()
+    if not text:
+        raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+    if len(text) > MAX_PURPOSE:
+        raise DecisionError(
+            f"a purpose is at most {MAX_PURPOSE} characters; this one has {len(text)}",
+            code="invalid_purpose",
+            field="purpose",
+        )
+    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise DecisionError(
+            f"a purpose is one line of plain text; this one has a control character (U+{ord(control):04X})",
+            code="invalid_purpose",
+            field="purpose",
+        )
+    return text
+
+
+def check_requester(requester: str) -> str:
+    """Who asks a decision, as the resident is shown it (``key:<id>`` over the API, a name on the command line): one
+    line of plain text of at most MAX_PURPOSE characters, as a purpose is."""
+    if not requester.strip() or len(requester) > MAX_PURPOSE or any(unicodedata.category(c) == "Cc" for c in requester):
+        raise DecisionError(
+            f"who asks is named in one line of plain text of at most {MAX_PURPOSE} characters",
+            code="invalid_requester",
+            field="requester",
+        )
+    return requester
 
 
 def finished_runs(store: Store, run_id: int | None = None) -> tuple[tuple[Any, ...], ...]:

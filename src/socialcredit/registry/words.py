@@ -79,4 +79,5 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "operator look-up": ("在运营后台查阅档案", "the file on the operators' pages"),
     "operator report": ("通过接口查阅档案", "the file over the API"),
     "operator history": ("通过接口查阅评分历史", "the score history over the API"),
+    "operator freeze status": ("通过接口查阅冻结状态", "the freeze status over the API"),
 }

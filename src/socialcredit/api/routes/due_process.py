@@ -410,7 +410,7 @@ def consents(party: Resident, service: ServiceDep) -> Consent:
     """The resident's current consent per data category and its history."""
     assert party.subject_id is not None
     with naming(service) as store:
-        history = consent_history(store, party.subject_id)
+        history = consent_history(store, party.subject_id, actor=actor(party))
         current = current_consents(store, party.subject_id)
     return Consent.model_validate(
         {"current": current, "history": [{**h, "recorded_at": h["recorded_at"].isoformat(sep=" ")} for h in history]}

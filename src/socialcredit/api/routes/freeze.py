@@ -53,9 +53,11 @@ def _own(party: Party) -> str:
 # --- the resident ------------------------------------------------------------------------------------------------
 @router.get("/v1/freeze")
 def own_status(party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
-    """The resident's freeze, the lifts in force, the fraud alert and their history."""
+    """The resident's freeze, the lifts in force, the fraud alert and their history (the read is audited)."""
     with naming(service) as store:
-        return _answer(freeze_status(store, _own(party), today=today))
+        return _answer(
+            freeze_status(store, _own(party), today=today, actor=actor(party), purpose=f"{party.role} freeze status")
+        )
 
 
 @router.post("/v1/freeze")
@@ -99,9 +101,11 @@ def own_alert_remove(party: Resident, service: ServiceDep, today: Today) -> Free
 # --- the operator ------------------------------------------------------------------------------------------------
 @router.get("/v1/subjects/{subject_id}/freeze")
 def subject_status(subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
-    """A resident's freeze and fraud alert, for an operator (the read is audited)."""
+    """A resident's freeze and fraud alert, for an operator (the read is audited, and shown to the resident)."""
     with naming(service, "subject_id") as store:
-        return _answer(freeze_status(store, subject_id, today=today))
+        return _answer(
+            freeze_status(store, subject_id, today=today, actor=actor(party), purpose=f"{party.role} freeze status")
+        )
 
 
 @router.post("/v1/subjects/{subject_id}/freeze")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from socialcredit.api.deps import Operator, Segment, ServiceDep
+from socialcredit.api.deps import Operator, Segment, ServiceDep, actor
 from socialcredit.api.models import ListPage
 from socialcredit.registry.scoring.runs import list_page
 
@@ -16,15 +16,15 @@ router = APIRouter(tags=["operators"])
 @router.get("/v1/lists/{list_id}/entries")
 def list_entries(
     list_id: Segment,
-    _party: Operator,
+    party: Operator,
     service: ServiceDep,
     policy: Annotated[str, Query(max_length=64)] = "beijing",
     after: Annotated[str | None, Query(max_length=64, description="The last subject_id of the page before.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ListPage:
-    """Page through a list (blacklist, redlist, …) of the latest run of a policy, by subject id."""
+    """Page through a list (blacklist, redlist, …) of the latest run of a policy, by subject id (audited)."""
     with service.writer() as store:
-        page = list_page(store, policy, list_id, after=after or "", limit=limit)
+        page = list_page(store, policy, list_id, after=after or "", limit=limit, actor=actor(party))
     entries = page["entries"]
     return ListPage.model_validate(
         {

@@ -48,8 +48,11 @@ def verify_audit(store: Store) -> list[AuditProblem]:
     for seq, at, actor, action, subject, detail, prev_hash, digest in store.execute(
         "SELECT seq, at_time, actor, action, subject_id, detail, prev_hash, hash FROM audit_log ORDER BY seq"
     ).fetchall():
-        if seq != expected_seq:
+        if seq == expected_seq + 1:
             problems.append(AuditProblem(seq, f"entry {expected_seq} is missing (next entry is {seq})"))
+        elif seq > expected_seq:  # every number of the gap is named: "entry 9 is missing" hid 90 more
+            gap = f"entries {expected_seq} to {seq - 1} ({seq - expected_seq})"
+            problems.append(AuditProblem(seq, f"{gap} are missing (next entry is {seq})"))
         if prev_hash != prev:
             problems.append(AuditProblem(seq, f"entry {seq} does not follow the entry before it"))
         if _entry_hash(seq, at.isoformat(), actor, action, subject, detail, prev_hash) != digest:

@@ -24,6 +24,7 @@ from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import squeeze, validate_subject_id
 from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import check_purpose
 from socialcredit.registry.scoring.memoranda import memoranda_for, publish_shipped_memoranda
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
@@ -115,6 +116,8 @@ def issue_key(
         if any(not p.strip() for p in purposes):
             # a decision with an empty purpose is refused, so a key declaring one would ask with no stated purpose
             raise SocialCreditError("a declared purpose says why decisions are asked; it may not be empty")
+        for p in purposes:  # bounded as a decision's purpose is: each is logged with the inquiries asked under it
+            check_purpose(p)
         offered = known_services if known_services is not None else _offered_services(store)
         unknown = sorted(set(services) - offered)
         if unknown:

@@ -15,6 +15,7 @@ from socialcredit.identifiers import compact_subject_id, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import check_purpose, check_requester
 from socialcredit.registry.decisions.actions import actions_for_refusal
 from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.due_process.freeze import (
@@ -335,8 +336,8 @@ def decide(
     """Grant or refuse ``service`` to ``subject_id`` from the latest score run; logged as an inquiry.
 
     The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
-    if not purpose or not purpose.strip():
-        raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+    purpose = check_purpose(purpose)
+    check_requester(requester)
     subject_id = compact_subject_id(subject_id)  # as ingest stored it: `11010519800501011x` is `11010519800501011X`
     if policy_id is None:
         offering = policies_offering(store, service)

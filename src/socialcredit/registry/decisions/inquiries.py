@@ -77,7 +77,7 @@ def who_asked(
     operators' views among them, by the time, inquiries before views of the same time, each newest first."""
     views = (
         "FROM audit_log a JOIN api_keys k ON a.actor = 'key:' || k.key_id "
-        "WHERE a.action IN ('read_report', 'read_history') AND a.subject_id = ? AND k.role = 'operator'"
+        "WHERE a.action IN ('read_report', 'read_history', 'read_freeze') AND a.subject_id = ? AND k.role = 'operator'"
     )
     viewed = int(store.one(f"SELECT count(*) {views}", [subject_id]))
     total = int(store.one("SELECT count(*) FROM inquiries WHERE subject_id = ?", [subject_id])) + viewed

@@ -292,10 +292,18 @@ def history(store: Store, subject_id: str) -> list[dict[str, Any]]:
     return sorted(events, key=lambda e: e["at"], reverse=True)
 
 
-def freeze_status(store: Store, subject_id: str, *, today: dt.date | None = None) -> dict[str, Any]:
-    """The subject's freeze (since when, the lifts still in force) and fraud alert (kind, until), and its history."""
+def freeze_status(
+    store: Store, subject_id: str, *, today: dt.date | None = None, actor: str | None = None, purpose: str = ""
+) -> dict[str, Any]:
+    """The subject's freeze (since when, the lifts still in force) and fraud alert (kind, until), and its history.
+
+    With ``actor``, a look-up of the file: audited (``read_freeze``, with ``purpose``); an operator's is shown in the
+    resident's list of who asked (``inquiries.who_asked``). Without, the answer of a change already audited."""
     day = resolve_today(today)
     _known(store, subject_id)
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_freeze", subject_id, {"purpose": purpose})
     guard = guard_of(store, subject_id)
     alert = store.rows(
         "SELECT kind, police_report, placed_on, until_on FROM fraud_alerts WHERE subject_id = ? AND removed_at IS NULL "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.store import Store
 
@@ -20,12 +21,18 @@ def notify(store: Store, subject_id: str, kind: str, ref_id: int | None, en: str
     return nid
 
 
-def list_notifications(store: Store, subject_id: str, lang: str = "en") -> list[dict[str, Any]]:
+def list_notifications(
+    store: Store, subject_id: str, lang: str = "en", *, actor: str | None = None
+) -> list[dict[str, Any]]:
+    """What the subject was told, in order; with ``actor``, a look-up audited as ``read_notifications``."""
     rows = store.rows(
         "SELECT notification_id, created_on, kind, ref_id, text_en, text_zh FROM notifications "
         "WHERE subject_id = ? ORDER BY notification_id",
         [subject_id],
     )
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_notifications", subject_id, {"entries": len(rows)})
     return [
         {
             "notification_id": r["notification_id"],

@@ -1,8 +1,9 @@
 """Retention: a record stops counting on the day its age reaches a rule's expiry (the compiler's rule); once no
 rule or list criterion of any policy in use can count it, it is kept ``retention.purge_after_days`` more days and
-then deleted for good — every version, and every dispute, repair, fulfilment, listing and notification about it,
-and its rows in the kept scoring states — so it never appears again in a report, an export or a run. The purge is
-audited (counts only: the audit log must not keep what was deleted)."""
+then deleted for good — every version, and every dispute (with the information, evidence files and review added to
+it), repair, fulfilment, listing and notification about it, and its rows in the kept scoring states — so it never
+appears again in a report, an export or a run. The purge is audited (counts only: the audit log must not keep what
+was deleted)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ _LATEST = """SELECT * FROM records
 QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1"""
 # A row is about a record to purge (every table below has source_id and record_id).
 _HIT = "(source_id, record_id) IN (SELECT source_id, record_id FROM sc_purge)"
+# The copies, as received, of purged records another region shared (records.record_id is '<region>/<its id>').
+_REGION_COPIES = """DELETE FROM region_records rr WHERE EXISTS (
+    SELECT 1 FROM records r JOIN sc_purge p ON p.source_id = r.source_id AND p.record_id = r.record_id
+    WHERE r.origin_region = rr.origin_region AND r.source_id = rr.source_id
+      AND r.record_id = rr.origin_region || '/' || rr.record_id)"""
 # The notifications about a dispute, listing, repair or fulfilment, by kind.
 _NOTICE_KINDS = {
     "dispute": "kind LIKE 'dispute_%' OR kind = 'record_recertified'",
@@ -36,6 +42,9 @@ _NOTICE_KINDS = {
     "repair": "kind LIKE 'repair_%'",
     "fulfilment": "kind = 'fulfilment'",
 }
+# What belongs to a dispute, by its number: the information added, the evidence files, the human review, and what
+# waits to be sent to the region a forwarded dispute went to.
+_DISPUTE_PARTS = ("dispute_information", "dispute_evidence", "dispute_reviews", "region_dispute_information")
 _REFS = {"dispute": "disputes", "listing": "listings", "repair": "repairs", "fulfilment": "fulfilments"}
 
 
@@ -88,7 +97,9 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
                 notices = exp.delete("notifications", where=exp.and_(kinds, "ref_id IN (SELECT unnest(?))"))
                 owned.execute(notices, [ids])
         if refs["dispute"]:
-            store.execute("DELETE FROM dispute_information WHERE dispute_id IN (SELECT unnest(?))", [refs["dispute"]])
+            # what the resident and the registry added to the disputes: their words, files and reviews
+            for table in _DISPUTE_PARTS:
+                store.execute(f"DELETE FROM {table} WHERE dispute_id IN (SELECT unnest(?))", [refs["dispute"]])
         for table in _REFS.values():
             owned.execute(exp.delete(table, where=hit.copy()))
         owned.execute(
@@ -99,6 +110,9 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
             )
         )
         versions = int(owned.execute(exp.select("count(*)").from_("records").where(hit.copy())).fetchone()[0])  # type: ignore[index]
+        # A record another region shared is also kept as received (region_records, its fields as JSON), from which
+        # it would be applied again if its identity were linked anew: that copy goes with it.
+        owned.execute(_REGION_COPIES)
         # No change number marks a purge: the kept scoring states lose the records' rows here, with them.
         forget_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
         unnote_role_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))

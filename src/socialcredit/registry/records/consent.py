@@ -26,10 +26,15 @@ def set_consent(store: Store, subject_id: str, category: str, granted: bool, act
     return seq
 
 
-def consent_history(store: Store, subject_id: str) -> list[dict[str, Any]]:
-    return store.rows(
+def consent_history(store: Store, subject_id: str, *, actor: str | None = None) -> list[dict[str, Any]]:
+    """The subject's consent choices in order; with ``actor``, a look-up audited as ``read_consents``."""
+    rows = store.rows(
         "SELECT category, granted, actor, recorded_at FROM consents WHERE subject_id = ? ORDER BY seq", [subject_id]
     )
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_consents", subject_id, {"entries": len(rows)})
+    return rows
 
 
 def current_consents(store: Store, subject_id: str) -> dict[str, bool]:

@@ -485,8 +485,23 @@ def _expired(policies: list[tuple[LoadedPolicy, dt.date]], record: dict[str, Any
     return False
 
 
+def _audit_list(store: Store, actor: str | None, run: dict[str, Any], list_id: str, rows: list[dict[str, Any]]) -> None:
+    """A list read by someone (``actor``): audited as ``read_list`` (the run, the list, how many it named), as an
+    operator's page of the API's is."""
+    if actor is not None:
+        with store.transaction():
+            detail = {"run_id": run["run_id"], "list": list_id, "after": "", "entries": len(rows)}
+            append_audit(store, actor, "read_list", None, detail)
+
+
 def list_members(
-    store: Store, list_id: str, *, policy_id: str | None = None, limit: int = 50, offset: int = 0
+    store: Store,
+    list_id: str,
+    *,
+    policy_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    actor: str | None = None,
 ) -> list[dict[str, Any]]:
     """Members of a list in the latest run of a policy, with the criteria that put them there, and for a blacklist
     (the lists with a notice and a grace period) where its listing stands (docs/due-process.md): ``listing``
@@ -496,7 +511,7 @@ def list_members(
     run = latest_run(store, policy_id)
     kinds = {lst.id: lst.kind for lst in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists}
     if kinds.get(list_id) != "black":
-        return store.rows(
+        rows = store.rows(
             """SELECT e.subject_id, s.name, r.score, r.tier,
                       string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id) AS criteria
                FROM run_list_entries e JOIN run_results r USING (run_id, subject_id)
@@ -505,7 +520,9 @@ def list_members(
                GROUP BY e.subject_id, s.name, r.score, r.tier ORDER BY r.score, e.subject_id LIMIT ? OFFSET ?""",
             [run["run_id"], list_id, limit, offset],
         )
-    return store.rows(
+        _audit_list(store, actor, run, list_id, rows)
+        return rows
+    rows = store.rows(
         """WITH l AS (
                SELECT subject_id, list_id,
                       CASE WHEN bool_or(status = 'effective') THEN 'effective'
@@ -521,15 +538,19 @@ def list_members(
            GROUP BY e.subject_id, s.name, r.score, r.tier ORDER BY r.score, e.subject_id LIMIT ? OFFSET ?""",
         [run["policy_id"], list_id, run["run_id"], list_id, limit, offset],
     )
+    _audit_list(store, actor, run, list_id, rows)
+    return rows
 
 
 def top_subjects(
-    store: Store, *, policy_id: str | None = None, limit: int = 20, kind: str = "person"
+    store: Store, *, policy_id: str | None = None, limit: int = 20, kind: str = "person", actor: str | None = None
 ) -> list[dict[str, Any]]:
     run = latest_run(store, policy_id)
-    return store.rows(
+    rows = store.rows(
         """SELECT r.rank, r.subject_id, s.name, r.score, r.tier, r.percentile FROM run_results r
            LEFT JOIN current_subjects s USING (subject_id)
            WHERE r.run_id = ? AND r.kind = ? ORDER BY r.rank, r.subject_id LIMIT ?""",
         [run["run_id"], kind, limit],
     )
+    _audit_list(store, actor, run, "top", rows)
+    return rows

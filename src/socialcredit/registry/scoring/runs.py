@@ -416,9 +416,12 @@ def list_runs(store: Store) -> list[dict[str, Any]]:
     return store.rows("SELECT * FROM score_runs ORDER BY run_id")
 
 
-def list_page(store: Store, policy_id: str, list_id: str, *, after: str = "", limit: int = 100) -> dict[str, Any]:
+def list_page(
+    store: Store, policy_id: str, list_id: str, *, after: str = "", limit: int = 100, actor: str = "cli"
+) -> dict[str, Any]:
     """A page of a list of the latest run of ``policy_id``: the subjects after ``after`` (by id), each with its name
-    and the criteria that put it there; with the run and the list's size."""
+    and the criteria that put it there; with the run and the list's size. The read is audited (``read_list``: the
+    run, the list, where the page starts and how many it named)."""
     run = latest_run(store, policy_id)
     lists = [spec.id for spec in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists]
     if list_id not in lists:  # a name mistyped is not an empty list
@@ -438,6 +441,9 @@ def list_page(store: Store, policy_id: str, list_id: str, *, after: str = "", li
         "SELECT count(DISTINCT subject_id) FROM run_list_entries WHERE run_id = ? AND list_id = ?",
         [run["run_id"], list_id],
     )
+    with store.transaction():
+        detail = {"run_id": run["run_id"], "list": list_id, "after": after, "entries": len(entries)}
+        append_audit(store, actor, "read_list", None, detail)
     return {"run_id": run["run_id"], "total": total, "entries": entries}
 
 
