@@ -189,3 +189,38 @@ def test_the_lists_written_into_a_pass_s_statements_keep_every_identifier_whole(
         assert related_subjects(store, ["P'Q", "O150000"]) == {"O'Q", "P150000"}
     finally:
         store.execute("DELETE FROM role_records WHERE record_key = -9000001")
+
+
+def test_a_score_job_whose_state_cannot_be_indexed_still_finishes_and_is_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the run is committed before the index is built: a failed index (memory, disk) must not report the job failed
+    # while its run stands, nor leave decisions on the run before it
+    store, _ = build_example_store(tmp_path)
+    store.execute("CHECKPOINT")
+    store.close()
+    service = Service(open_store(store.path), flush_interval=3600)
+    try:
+        with service.writer() as s:
+            assert drop_state(s, builtin_policy("sesame"))
+
+        def served() -> set[int]:  # the runs sesame's decisions stand on (held as "<service>@sesame")
+            return {snap.run_id for key, snap in service.snapshots.items() if key.endswith("@sesame")}
+
+        (before,) = served()
+
+        def out_of_memory(_store: Store) -> int:
+            raise MemoryError("no memory for the index")
+
+        monkeypatch.setattr("socialcredit.registry.service.index_states", out_of_memory)
+        job = service.start_job("sesame", EX_AS_OF, False, "test")
+        for _ in range(600):
+            if job.status in ("finished", "failed"):
+                break
+            time.sleep(0.1)
+        assert (job.status, job.error) == ("finished", None)
+        assert job.run_id is not None and job.run_id != before
+        assert served() == {job.run_id}
+        assert "the scoring states could not be indexed after a score job" in caplog.text
+    finally:
+        service.close()

@@ -491,8 +491,8 @@ class Service:
                     from_records=job.from_records,
                 )
                 job.run_id, job.summary = summary.run_id, summary.as_dict()
-                index_states(store)  # the run may have built a state: the live passes read it by subject
-                self.refresh_snapshots(store)
+                self.refresh_snapshots(store)  # the run is committed: decisions stand on it from now
+                self._index_states(store)
             job.status = "finished"
         except SocialCreditError as exc:
             job.status, job.error = "failed", str(exc)
@@ -501,6 +501,15 @@ class Service:
             log.error("score job %s failed:\n%s", job.job_id, traceback.format_exc())
         finally:
             job.finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    def _index_states(self, store: Store) -> None:
+        """Index a state a score job built (the live passes read states by subject). The run stands whatever
+        happens here: an index that could not be built (memory, disk) leaves live passes slower, not wrong, and
+        is built again at the next start or job."""
+        try:
+            index_states(store)
+        except Exception:  # logged with its trace for the operator; the job's run is committed
+            log.error("the scoring states could not be indexed after a score job:\n%s", traceback.format_exc())
 
     def close(self) -> None:
         self._stop.set()
