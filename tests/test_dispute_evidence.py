@@ -548,6 +548,19 @@ def test_operator_views_are_in_who_looked_and_the_file_speaks_of_the_resident(wo
         assert "an operator (registry operations) viewed your file" in resident.get("/me/inquiries?lang=en").text
 
 
+def test_an_operator_s_export_of_the_file_is_named_in_the_resident_s_language(world: dict[str, Any]) -> None:
+    # the export's purpose ("resident file export") was shown in English on the Chinese page of who asked
+    auth = {"Authorization": f"Bearer {world['keys']['operator']}"}
+    with httpx.Client(base_url=world["base"], timeout=30, headers=auth) as operator:
+        assert operator.get(f"/v1/subjects/{world['resident']}/file").status_code == 200
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+        zh = resident.get("/me/inquiries?lang=zh").text
+        en = resident.get("/me/inquiries?lang=en").text
+    assert "导出档案" in zh and "resident file export" not in zh
+    assert "an export of the file" in en
+
+
 # -- the command line ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:

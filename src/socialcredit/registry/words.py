@@ -80,4 +80,5 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "operator report": ("通过接口查阅档案", "the file over the API"),
     "operator history": ("通过接口查阅评分历史", "the score history over the API"),
     "operator freeze status": ("通过接口查阅冻结状态", "the freeze status over the API"),
+    "resident file export": ("导出档案", "an export of the file"),
 }
