@@ -503,3 +503,15 @@ def test_show_of_a_policy_not_scored_is_refused(city: Path) -> None:
     assert last_error(proc) == "error: no score run of policy 'sesame'; the policies scored are beijing"
     shown = sc("show", DEFAULTER, "--policy", "beijing", "--db", city)
     assert shown.returncode == 0 and "beijing 2026.2 run 2 as of 2026-11-01" in shown.stdout
+
+
+@pytest.mark.parametrize("name", ["[/]x.duckdb", "[red]x[/].duckdb"])
+def test_a_store_named_like_markup_is_named_as_written(tmp_path: Path, name: str) -> None:
+    # the line that says what is served printed the store's name as Rich markup: "[/]" ended `serve` with an
+    # internal error (MarkupError, exit 3), "[red]x[/]" printed "x"
+    db = tmp_path / name  # "[/]x.duckdb" is a file "]x.duckdb" in a folder "["
+    db.parent.mkdir(exist_ok=True)
+    done = sc("serve", "--db", db, "--port", str(free_port()))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"Serving {db} on http://127.0.0.1:")
+    assert f"error: no store at {db}; create one with `socialcredit init --db {db}`" in done.stderr

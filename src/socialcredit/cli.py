@@ -75,7 +75,7 @@ app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
 app.command("link", rich_help_panel=REGIONS)(link_command)  # link any two tables with a model (docs/linkage.md)
 
 out = OutputConsole(soft_wrap=True, markup=False)  # names and texts from sources as written: markup=True to style
-err = Console(stderr=True, soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, markup=False)  # as `out`: file names as written; markup=True to style
 log = logging.getLogger("socialcredit")
 
 
@@ -85,7 +85,7 @@ def _json(data: Any) -> None:
 
 def _failed(message: str) -> NoReturn:
     """The command ran and reports a failure (rows rejected, errors found): one line on stderr, exit 1."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(1)
 
 
@@ -171,7 +171,8 @@ def ingest(
     if encrypted and report.reject_file:
         err.print(
             f"[bold yellow]warning:[/] {escape(str(report.reject_file))} holds the rejected rows in clear (identity "
-            "numbers included), though the store is encrypted; delete it once they are fixed."
+            "numbers included), though the store is encrypted; delete it once they are fixed.",
+            markup=True,
         )
     if as_json:
         _json(report.as_dict())
@@ -969,7 +970,8 @@ def export(
         named = "identity numbers in clear" if manifest["ids"] == "clear" else "subjects by keyed pseudonyms"
         err.print(
             f"[bold yellow]The store is encrypted; the export in {escape(str(out_dir))} is not[/] (it names {named}). "
-            "Keep it as safe."
+            "Keep it as safe.",
+            markup=True,
         )
     if as_json:
         _json(manifest)
@@ -1238,7 +1240,9 @@ def _exit_with(exc: BaseException) -> NoReturn:
         # A file given on the command line that cannot be read or written (no such folder, not a folder, no
         # space left): the command could not run; no bug to report.
         where = f": {failed.filename}" if failed.filename else ""
-        err.print(f"[bold red]error:[/] {escape((failed.strerror or str(failed)) + where)}", highlight=False)
+        err.print(
+            f"[bold red]error:[/] {escape((failed.strerror or str(failed)) + where)}", markup=True, highlight=False
+        )
         sys.exit(2)
     except Exception:
         # Usage errors (missing option, bad value) come from Typer's click; they print themselves.
@@ -1252,6 +1256,7 @@ def _exit_with(exc: BaseException) -> NoReturn:
         err.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {escape(first)}. Details were written to {fh.name}; "
             "please report it.",
+            markup=True,
             highlight=False,
         )
         sys.exit(3)
