@@ -515,3 +515,14 @@ def test_a_store_named_like_markup_is_named_as_written(tmp_path: Path, name: str
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"Serving {db} on http://127.0.0.1:")
     assert f"error: no store at {db}; create one with `socialcredit init --db {db}`" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("file", "export", "110105199001011234"), ("notifications", "110105199001011234"), ("lookup", "李四")]
+)
+def test_a_language_other_than_en_or_zh_is_a_usage_error(tmp_path: Path, args: tuple[str, ...]) -> None:
+    # these printed English for --lang fr and exited 0, where every other command refuses it
+    done = sc(*args, "--lang", "fr", "--db", tmp_path / "none.duckdb")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "'fr': give en or zh" in done.stderr
+    assert not (tmp_path / "none.duckdb").exists()

@@ -20,6 +20,7 @@ from socialcredit.cli_help import (
     RECORDS,
     DbOpt,
     JsonOpt,
+    LangOpt,
     OutputConsole,
     TodayOpt,
     compacted,
@@ -527,7 +528,7 @@ def file_export(
         Path | None, typer.Option("--out", help="Write the JSON here (default: print).", metavar="FILE")
     ] = None,
     html: Annotated[Path | None, typer.Option(help="Also write a readable HTML report here.", metavar="FILE")] = None,
-    lang: Annotated[str, typer.Option(help="en or zh.", metavar="LANG")] = "en",
+    lang: LangOpt = "en",
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Everything held about a resident, as JSON (and HTML)."""
@@ -579,7 +580,7 @@ def notices(
 def lookup(
     query: Annotated[str, typer.Argument(help="A full name, identity number or organisation code.")],
     list_id: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
-    lang: Annotated[str, typer.Option(help="en or zh.", metavar="LANG")] = "en",
+    lang: LangOpt = "en",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -619,7 +620,7 @@ def consents(
 
 def notifications(
     subject: Annotated[str, typer.Argument(help="The resident.", callback=compacted)],
-    lang: Annotated[str, typer.Option(help="en or zh.", metavar="LANG")] = "en",
+    lang: LangOpt = "en",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
