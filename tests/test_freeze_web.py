@@ -5,6 +5,7 @@ driven over HTTP (forms, CSRF, both languages)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,18 @@ def test_the_resident_freezes_and_a_lender_is_refused_with_frozen(
         if os.environ.get("SOCIALCREDIT_SCREENSHOTS") == str(DOCS):
             assert (DOCS / f"freeze-{name}.png").exists()
         context.close()
+
+
+def test_the_resident_s_read_of_their_freeze_page_is_audited_as_the_api_s(site: dict[str, Any]) -> None:
+    # the API audits a resident's own GET /v1/freeze (read_freeze); the page showing the same was not audited
+    w = _world(site)
+    sql = "SELECT detail FROM audit_log WHERE action = 'read_freeze' AND subject_id = ? ORDER BY seq"
+    before = rows(site, sql, [w["subject"]])
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, w["resident"])
+        assert client.get("/me/freeze?lang=en").status_code == 200
+        after_page = rows(site, sql, [w["subject"]])
+        assert client.get("/me/inquiries?lang=en").status_code == 200  # audits its own read (read_report) only
+    after = rows(site, sql, [w["subject"]])
+    assert len(after_page) == len(before) + 1 and after == after_page
+    assert json.loads(after[-1]["detail"]) == {"purpose": "resident portal: freeze"}

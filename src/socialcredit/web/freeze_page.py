@@ -47,11 +47,14 @@ def _parties(store: Store) -> dict[str, str]:
     return {str(k["key_id"]): str(k["name"]) for k in keys}
 
 
-def freeze_context(web: Web, page: Page) -> dict[str, Any]:
-    """The resident's freeze, alert and history, with the relying parties they may lift the freeze for (by name)."""
+def freeze_context(web: Web, page: Page, *, read: bool = True) -> dict[str, Any]:
+    """The resident's freeze, alert and history, with the relying parties they may lift the freeze for (by name).
+    A read of the file, audited as the API audits the resident's own ``GET /v1/freeze`` (``read_freeze``), unless
+    not ``read`` (a page that audited its own read already)."""
     assert page.who is not None and page.who.subject_id is not None
     with web.service.writer() as store:
-        status = freeze_status(store, page.who.subject_id)
+        actor = page.who.actor if read else None
+        status = freeze_status(store, page.who.subject_id, actor=actor, purpose="resident portal: freeze")
         names = _parties(store)
     actor = page.who.actor
     history = []

@@ -258,7 +258,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         if isinstance(paging, Response):
             return paging
         # the resident's freezes and alerts are listed with who asked (web/freeze_page.py)
-        history = freeze_context(web, page)["history"]
+        history = freeze_context(web, page, read=False)["history"]  # the page's read is audited (own_file)
         return page.render("me_inquiries.html", report=report, section="inquiries", history=history, paging=paging)
 
     @router.get("/me/disputes")
