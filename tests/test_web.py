@@ -21,6 +21,7 @@ from page_text import visible_text
 from socialcredit.data import districts
 from socialcredit.registry.access.parties import issue_key, revoke_key
 from socialcredit.registry.access.signin import issue_link
+from socialcredit.registry.decisions.inquiries import who_asked
 from socialcredit.registry.scoring.policies import get_policy
 from web_helpers import browser, csrf_of, one, page_width, rows, serve, shots, sign_in, signed_in, site
 
@@ -970,6 +971,15 @@ def test_who_asked_is_paged_in_the_query_and_the_pages_are_as_before(
             assert f"page {number} of 3" in r.text and "123" in r.text
     assert shown == [before[:50], before[50:100], before[100:]]
     assert sum(who == "an operator (registry operations) viewed your file" for _, who in before) == 3
+    # the rows of one lender look alike on the page: the registry's pages, by inquiry id, in the order before
+    ids = rows(
+        site, "SELECT inquiry_id, asked_at FROM inquiries WHERE subject_id = ? ORDER BY inquiry_id DESC", [subject]
+    )
+    stamps = [(q["asked_at"], q["inquiry_id"]) for q in ids] + [(v["asked_at"], None) for v in views]
+    expected = [i for _, i in sorted(stamps, key=lambda q: q[0], reverse=True)]
+    with service.writer() as store:
+        paged = [who_asked(store, subject, limit=50, offset=at)[0] for at in (0, 50, 100)]
+    assert [q["inquiry_id"] for page in paged for q in page] == expected
 
 
 def test_an_operator_s_view_says_its_purpose_in_the_page_s_language(site: dict[str, Any]) -> None:
