@@ -262,7 +262,9 @@ def policy_drift(
         a, b = d["run_a"], d["run_b"]
         out.print(
             f"Drift of {d['policy']} from run {a['run_id']} ({a['version']}, as of {a['as_of']}) to run {b['run_id']} "
-            f"({b['version']}, as of {b['as_of']}): score PSI {d['score']['psi']:.4f}.",
+            f"({b['version']}, as of {b['as_of']}): score PSI {d['score']['psi']:.4f} "
+            f"(both runs' scores in {len(d['score']['bins'])} bins over {d['score']['scale']['lo']:g}–"
+            f"{d['score']['scale']['hi']:g}).",
             markup=False,
         )
         table = Table(title="Rules by PSI of their hit rate")
@@ -274,6 +276,9 @@ def policy_drift(
                 r["rule"], f"{100 * r['hit_rate_a']:.2f}%", f"{100 * r['hit_rate_b']:.2f}%", f"{r['psi']:.4f}{mark}"
             )
         out.print(table)
+        for key, words in (("added", "only in run B (added)"), ("removed", "only in run A (removed)")):
+            if d[key]:
+                out.print(f"Rules {words}, no drift: {', '.join(d[key])}", markup=False)
         for alert in d["alerts"]:
             out.print(f"alert: {alert['what']}: PSI {alert['psi']:.4f} > {d['threshold']}", markup=False)
         if not d["alerts"]:
