@@ -291,7 +291,7 @@ def disparity_for_lint(db: Path, policy_id: str, sha256: str) -> tuple[dict[str,
     """The disparity audit of the latest run of this policy version in the store at ``db`` and its flagged groups as
     lint findings (rule ``SC901``; a warning when the ratio's whole interval is outside 0.8–1.25, a note when
     chance could explain it); (None, []) when the store has no run of that version."""
-    from socialcredit.registry.reporting.disparity import disparity_audit
+    from socialcredit.registry.reporting.disparity import difference_text, disparity_audit
 
     with _store(db) as store:
         run = store.one(
@@ -303,7 +303,7 @@ def disparity_for_lint(db: Path, policy_id: str, sha256: str) -> tuple[dict[str,
         audit = disparity_audit(store, int(run))
     findings = []
     for f in audit["flagged"]:
-        rules = ", ".join(f"{x['rule']} {x['difference']:+.1f}" for x in f.get("rules", []))
+        rules = ", ".join(f"{x['rule']} {difference_text(x['difference'])}" for x in f.get("rules", []))
         lo, hi = f["ratio_ci"]
         findings.append(
             {
