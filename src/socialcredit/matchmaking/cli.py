@@ -219,7 +219,7 @@ def generate(
     try:
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
-        raise MatchmakingError(f"--today: {shown(today)} is not a date (YYYY-MM-DD)", field="today") from None
+        raise MatchmakingError(f"--today: {shown(str(today))} is not a date (YYYY-MM-DD)", field="today") from None
     with open_match_store(db) as store:
         made = generate_clients(store, source, clients, seed=seed, today=day)
     out.print(f"Added {made.clients} clients ({made.consenting} share their credit tier) to {db}.")
