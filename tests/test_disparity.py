@@ -198,3 +198,44 @@ def test_an_unknown_run_is_not_found(scored: tuple[Path, Store, int]) -> None:
     _, store, _ = scored
     with pytest.raises(NotFoundError, match=r"^no score run 999$"):
         disparity_audit(store, 999)
+
+
+def test_policy_lint_prints_a_small_difference_so_that_it_never_reads_as_zero(
+    scored: tuple[Path, Store, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+    from socialcredit.registry.reporting import disparity
+
+    db, _, _ = scored
+    copy = tmp_path / "store.duckdb"
+    shutil.copy(db, copy)
+    policy = tmp_path / "lab.yaml"
+    policy.write_text(current().text, encoding="utf-8")
+    real = disparity.disparity_audit
+
+    def small(store: Store, run_id: int) -> dict[str, Any]:  # the real audit, its first flagged group's rules changed
+        audit = real(store, run_id)
+        audit["flagged"][0]["rules"] = [
+            {"rule": "plus", "group_mean": 1.0, "difference": 0.04},
+            {"rule": "minus", "group_mean": 1.0, "difference": -0.004},
+        ]
+        return audit
+
+    monkeypatch.setattr(disparity, "disparity_audit", small)
+    said = CliRunner().invoke(app, ["policy", "lint", str(policy), "--db", str(copy)], env={"COLUMNS": "250"})
+    assert said.output.count("mean points against everyone's: plus +0.04, minus -0.004") == 1, said.output
+    as_json = CliRunner().invoke(app, ["policy", "lint", str(policy), "--db", str(copy), "--json"])
+    messages = [f["message"] for f in json.loads(as_json.stdout)["findings"] if f["rule"] == "SC901"]
+    assert messages[0].endswith("; mean points against everyone's: plus +0.04, minus -0.004")
+    from socialcredit.registry.reporting.disparity import difference_text
+
+    assert [difference_text(x) for x in (3.0, -4.44, 0.04, -0.04, 0.0049, 0.0)] == [
+        "+3.0",
+        "-4.4",
+        "+0.04",
+        "-0.04",
+        "+0.005",
+        "0",
+    ]

@@ -134,7 +134,8 @@ def test_policy_drift_exit_codes(runs: tuple[Path, Any, int, int, int], tmp_path
     shutil.copy(db, copy)
     quiet = _sc("policy", "drift", first, same, "--db", copy)
     assert quiet.returncode == 0, quiet.stderr
-    assert "score PSI 0.0000" in quiet.stdout and "No PSI above 0.25." in quiet.stdout
+    assert "score PSI 0.0000 (both runs' scores in 20 bins over 0–200)." in quiet.stdout
+    assert "No PSI above 0.25." in quiet.stdout and "added" not in quiet.stdout
     alert = _sc("policy", "drift", first, later, "--db", copy)
     assert alert.returncode == 1
     assert any(line.startswith("alert: rule plus: PSI 3.") for line in alert.stdout.splitlines())
@@ -142,3 +143,37 @@ def test_policy_drift_exit_codes(runs: tuple[Path, Any, int, int, int], tmp_path
     assert as_json.returncode == 1 and json.loads(as_json.stdout)["alerts"]
     missing = _sc("policy", "drift", first, 99, "--db", copy)
     assert missing.returncode == 2 and missing.stderr.strip() == "error: no finished score run 99"
+
+
+def test_a_version_change_reports_rules_added_and_removed_and_bins_both_runs_on_one_scale(tmp_path: Path) -> None:
+    # run A: version 1 on a scale 0–400 from 300 with rules plus and minus; run B: version 2 on 0–200 from 100, the
+    # rule minus renamed fine (same points). Common scale 0–400, bins of 20.
+    from lab_world import policy_yaml
+    from scoring_helpers import parse_policy
+    from socialcredit.registry.scoring.policies import publish_policy
+
+    reg = build(tmp_path)
+    v1 = policy_yaml(15, 100, "tier >= 'silver'", "1").replace(
+        "scale: {base: 100, min: 0, max: 200}", "scale: {base: 300, min: 0, max: 400}"
+    )
+    v2 = policy_yaml(15, 100, "tier >= 'silver'", "2").replace("- id: minus", "- id: fine")
+    first = reg.score(parse_policy(v1, "lab@1")).run_id
+    second_policy = parse_policy(v2, "lab@2")
+    publish_policy(reg.store, second_policy)
+    second = score(reg.store, second_policy, AS_OF).run_id
+    try:
+        d = run_drift(reg.store, first, second)
+    finally:
+        reg.store.close()
+    assert (d["added"], d["removed"]) == (["fine"], ["minus"])
+    assert [r["rule"] for r in d["rules"]] == ["plus"] and d["rules"][0]["psi"] == 0.0
+    assert all(a["rule"] != "minus" and a["rule"] != "fine" for a in d["alerts"])
+    assert d["score"]["scale"] == {"lo": 0.0, "hi": 400.0}
+    assert d["score"]["bins"][0] == {"lo": 0.0, "hi": 20.0, "a": 0, "b": 0}
+    # A: 270 285 300 300 300 315 315 330 345 360 → bins 13 14 15 15 15 15 15 16 17 18;
+    # B: 70 85 100 100 100 115 115 130 145 160 → bins 3 4 5 5 5 5 5 6 7 8 (on B's own 0–200 A would all fall in 19)
+    a = dict.fromkeys(range(SCORE_BINS), 0) | {13: 1, 14: 1, 15: 5, 16: 1, 17: 1, 18: 1}
+    b = dict.fromkeys(range(SCORE_BINS), 0) | {3: 1, 4: 1, 5: 5, 6: 1, 7: 1, 8: 1}
+    assert [(x["a"], x["b"]) for x in d["score"]["bins"]] == [(a[i], b[i]) for i in range(SCORE_BINS)]
+    by_hand = psi([a[i] / 10 for i in range(SCORE_BINS)], [b[i] / 10 for i in range(SCORE_BINS)])
+    assert d["score"]["psi"] == pytest.approx(by_hand)

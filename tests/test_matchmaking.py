@@ -497,6 +497,56 @@ def test_a_name_with_a_control_character_is_refused(name: str, code: str) -> Non
     assert info.value.field == "name"
 
 
+@pytest.mark.parametrize("code", ["202A", "202B", "202C", "202D", "202E", "2066", "2067", "2068", "2069"])
+def test_a_name_with_a_bidi_control_is_refused(code: str) -> None:
+    """A right-to-left override in a name would reorder the text around it on every match's page."""
+    with pytest.raises(MatchmakingError) as info:
+        profile(
+            "110101199001010015",
+            f"王{chr(int(code, 16))}芳",
+            "110101",
+            "bachelor",
+            "employed",
+            "5k_10k",
+            [],
+            today=AS_OF,
+        )
+    assert str(info.value) == f"name: has a control character (U+{code}); a name is printable text"
+    assert info.value.field == "name"
+
+
+def test_an_error_echoes_at_most_80_characters_of_what_was_typed(one_client: MatchStore) -> None:
+    long = "海" * 10_000
+    cut = repr("海" * 79 + "…")  # 79 characters and an ellipsis, in quotes: 82 characters
+    assert len(cut) == 82
+    cases = [
+        ({"district": long}, f"district: unknown district {cut}; use one of Beijing's 16 districts"),
+        ({"education": long}, f"education: unknown education {cut}; one of: junior_high"),
+        ({"interests": ["reading", long]}, f"interests: unknown interest {cut}; one of: "),
+        (
+            {"subject_id": "1" * 10_000},
+            f"subject_id: {'1' * 79 + '…'!r} has 10000 characters; a resident identity number has 18",
+        ),
+    ]
+    for change, message in cases:
+        fields: dict[str, Any] = {
+            "subject_id": "110101199001010015",
+            "name": "王芳",
+            "district": "110101",
+            "education": "bachelor",
+            "job": "employed",
+            "income": "5k_10k",
+            "interests": [],
+        } | change
+        with pytest.raises(MatchmakingError) as info:
+            profile(**fields, today=AS_OF)
+        assert str(info.value).startswith(message) and len(str(info.value)) < 400, str(info.value)[:200]
+    prefs = Preferences(("F",), 25, 35, districts=(long,))
+    with pytest.raises(MatchmakingError) as info:
+        one_client.set_preferences(1, prefs, tiers=TIERS)
+    assert str(info.value).startswith(f"districts: unknown district {cut}; use one")
+
+
 def test_a_client_past_the_oldest_age_a_range_names_registers() -> None:
     """Born 1920-03-01, 106 on 2026-11-01: the default range, five years either side, is held within 18-100 (it was
     101-100, and registering failed with "age_min: …", a field the registration does not ask for)."""

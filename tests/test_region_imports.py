@@ -862,6 +862,42 @@ def test_a_later_exact_match_on_the_same_resident_sends_the_earlier_link_to_revi
     assert [q["identity_id"] for q in exchange.list_review_queue(tianjin)] == [identity["identity_id"]]
 
 
+def test_a_link_displaced_by_a_later_exact_match_resolves_its_open_dispute(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path
+) -> None:
+    """The mover contested the Splink link; bundle #2's exact match reverses it: the dispute it contested is closed in
+    the mover's favour (unlinked, with the reason), the mover told, audited; the identity waits for review."""
+    from socialcredit.registry.due_process.links import file_link_dispute, get_link_dispute
+
+    identity, _ = _mover_identity(border, tianjin)
+    mover = identity["subject_id"]
+    filed = file_link_dispute(
+        tianjin, mover, identity["identity_id"], "that person is not me", today=dt.date(2027, 1, 4)
+    )
+    assert filed["status"] == "open"
+    same = _resident(tianjin, mover)
+    import_bundle(
+        tianjin, _bundle(border, tmp_path / "b2.json", lambda p: p.update(sequence=2, records=[], identities=[same]))
+    )
+    exact_id = tianjin.one("SELECT identity_id FROM region_identities WHERE origin_subject_id = ?", [mover])
+    reason = (
+        f"identity {exact_id} of region {BEIJING} has this subject's identity number; two people there are not one here"
+    )
+    closed = get_link_dispute(tianjin, filed["dispute_id"])
+    assert (closed["status"], closed["note"]) == ("unlinked", reason)
+    told = tianjin.one(
+        "SELECT text_en FROM notifications WHERE kind = 'link_dispute_unlinked' AND ref_id = ?", [filed["dispute_id"]]
+    )
+    label = f"{BEIJING}/{closed['origin_number']}"
+    assert told == (
+        f"Dispute {filed['dispute_id']} of the link to {label}: the link was reversed: a later match by the same "
+        "identity number shows that the person there is another; the records it brought no longer count. " + reason
+    )
+    audited = [d for a, d in _audit(tianjin) if a == "link_dispute_unlinked"]
+    assert audited == [{"dispute_id": filed["dispute_id"], "identity_id": identity["identity_id"], "note": reason}]
+    assert [q["identity_id"] for q in exchange.list_review_queue(tianjin)] == [identity["identity_id"]]
+
+
 def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
     border: dict[str, Any], tianjin: Store, tmp_path: Path
 ) -> None:

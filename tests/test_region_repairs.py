@@ -171,6 +171,27 @@ def test_information_added_to_a_forwarded_dispute_travels_and_extends_the_deadli
     assert beijing.one("SELECT count(*) FROM dispute_information WHERE dispute_id = ?", [opened["dispute_id"]]) == 1
 
 
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_information_added_extends_the_origin_deadline_under_the_filing_region_rules(regions: Regions) -> None:
+    """Tianjin, where the resident filed, publishes a 60-day extended period (Beijing's own is 45): the information
+    extends Beijing's deadline to the filing date plus 60 days, as Tianjin's rules set it, not plus 45."""
+    _, tj, _, local_id = _listed_in_both(regions)
+    beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
+    filed = file_dispute(tianjin, tj, "courts", local_id, "I paid this judgment", today=D(2027, 1, 4))
+    import_bundle(beijing, regions.export(TIANJIN))
+    (opened,) = list_disputes(beijing, source_id="courts", status="open")
+    assert (opened["opened_at"], opened["deadline"]) == ("2027-01-04", "2027-02-03")
+    add_information(tianjin, filed["dispute_id"], "bank receipt of 2026-12-20", "resident", today=D(2027, 1, 10))
+
+    def longer(p: dict[str, Any]) -> None:
+        p["dispute_rules"] = {"answer_days": 30, "extended_answer_days": 60}
+
+    result = import_bundle(beijing, regions.reseal(regions.export(TIANJIN), TIANJIN, longer))
+    assert result.due_process["dispute_information_added"] == 1
+    # 2027-01-04 + 60 days: 27 days to 2027-01-31, 28 to 2027-02-28, 5 to 2027-03-05
+    assert get_dispute(beijing, opened["dispute_id"])["deadline"] == "2027-03-05"
+
+
 def _sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}
     return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env | {"COLUMNS": "200"})

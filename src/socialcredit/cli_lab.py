@@ -262,7 +262,9 @@ def policy_drift(
         a, b = d["run_a"], d["run_b"]
         out.print(
             f"Drift of {d['policy']} from run {a['run_id']} ({a['version']}, as of {a['as_of']}) to run {b['run_id']} "
-            f"({b['version']}, as of {b['as_of']}): score PSI {d['score']['psi']:.4f}.",
+            f"({b['version']}, as of {b['as_of']}): score PSI {d['score']['psi']:.4f} "
+            f"(both runs' scores in {len(d['score']['bins'])} bins over {d['score']['scale']['lo']:g}–"
+            f"{d['score']['scale']['hi']:g}).",
             markup=False,
         )
         table = Table(title="Rules by PSI of their hit rate")
@@ -274,6 +276,9 @@ def policy_drift(
                 r["rule"], f"{100 * r['hit_rate_a']:.2f}%", f"{100 * r['hit_rate_b']:.2f}%", f"{r['psi']:.4f}{mark}"
             )
         out.print(table)
+        for key, words in (("added", "only in run B (added)"), ("removed", "only in run A (removed)")):
+            if d[key]:
+                out.print(f"Rules {words}, no drift: {', '.join(d[key])}", markup=False)
         for alert in d["alerts"]:
             out.print(f"alert: {alert['what']}: PSI {alert['psi']:.4f} > {d['threshold']}", markup=False)
         if not d["alerts"]:
@@ -286,7 +291,7 @@ def disparity_for_lint(db: Path, policy_id: str, sha256: str) -> tuple[dict[str,
     """The disparity audit of the latest run of this policy version in the store at ``db`` and its flagged groups as
     lint findings (rule ``SC901``; a warning when the ratio's whole interval is outside 0.8–1.25, a note when
     chance could explain it); (None, []) when the store has no run of that version."""
-    from socialcredit.registry.reporting.disparity import disparity_audit
+    from socialcredit.registry.reporting.disparity import difference_text, disparity_audit
 
     with _store(db) as store:
         run = store.one(
@@ -298,7 +303,7 @@ def disparity_for_lint(db: Path, policy_id: str, sha256: str) -> tuple[dict[str,
         audit = disparity_audit(store, int(run))
     findings = []
     for f in audit["flagged"]:
-        rules = ", ".join(f"{x['rule']} {x['difference']:+.1f}" for x in f.get("rules", []))
+        rules = ", ".join(f"{x['rule']} {difference_text(x['difference'])}" for x in f.get("rules", []))
         lo, hi = f["ratio_ci"]
         findings.append(
             {

@@ -195,8 +195,9 @@ class RuleDrift(_Out):
 
 
 class Drift(_Out):
-    """The population stability index of scores and of every rule's hit rate from ``run_a`` to ``run_b``; an
-    alert for each above ``threshold`` (docs/policy-lab.md)."""
+    """The population stability index of scores (binned over both runs' scale, ``score.scale``) and of the hit rate
+    of every rule in both runs from ``run_a`` to ``run_b``; the rules ``added`` (only in ``run_b``) and ``removed``
+    (only in ``run_a``); an alert for each PSI above ``threshold`` (docs/policy-lab.md)."""
 
     policy: str
     run_a: DriftRun
@@ -205,4 +206,6 @@ class Drift(_Out):
     epsilon: float
     score: dict[str, Any]
     rules: list[RuleDrift]
+    added: list[str]
+    removed: list[str]
     alerts: list[dict[str, Any]]

@@ -43,7 +43,9 @@ KeyOpt = Annotated[
 def language_option(value: str) -> str:
     """``--lang``: zh or en; anything else is a usage error (it printed Chinese for ``--lang fr``)."""
     if value not in ("zh", "en"):
-        raise typer.BadParameter(f"{value!r}: give zh or en")
+        from socialcredit.matchmaking.reference import shown
+
+        raise typer.BadParameter(f"{shown(value)}: give zh or en")
     return value
 
 
@@ -105,7 +107,7 @@ def prefs(
     db: DbOpt = DEFAULT_MATCH_DB,
 ) -> None:
     """Change a client's partner preferences (options not given keep their value)."""
-    from socialcredit.matchmaking.reference import credit_tiers
+    from socialcredit.matchmaking.reference import credit_tiers, shown
     from socialcredit.matchmaking.store import Preferences, open_match_store
 
     with open_match_store(db, create=False) as store:
@@ -115,7 +117,7 @@ def prefs(
             try:
                 lo, hi = (int(x) for x in age.split("-", 1))
             except ValueError:
-                raise MatchmakingError(f"--age: give a range such as 25-35, not {age!r}", field="age") from None
+                raise MatchmakingError(f"--age: give a range such as 25-35, not {shown(age)}", field="age") from None
         new = Preferences(
             tuple(_split(seeks)) if seeks else now.seeks,
             lo,
@@ -211,12 +213,13 @@ def generate(
 ) -> None:
     """Draw a client base from synthetic residents (for tests and benchmarks)."""
     from socialcredit.matchmaking.generate import generate_clients
+    from socialcredit.matchmaking.reference import shown
     from socialcredit.matchmaking.store import open_match_store
 
     try:
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
-        raise MatchmakingError(f"--today: {today!r} is not a date (YYYY-MM-DD)", field="today") from None
+        raise MatchmakingError(f"--today: {shown(str(today))} is not a date (YYYY-MM-DD)", field="today") from None
     with open_match_store(db) as store:
         made = generate_clients(store, source, clients, seed=seed, today=day)
     out.print(f"Added {made.clients} clients ({made.consenting} share their credit tier) to {db}.")

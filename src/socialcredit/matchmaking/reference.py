@@ -22,6 +22,7 @@ __all__ = [
     "INTERESTS",
     "JOB_STATUSES",
     "SEXES",
+    "SHOWN",
     "District",
     "Label",
     "Tiers",
@@ -34,7 +35,16 @@ __all__ = [
     "parse_income",
     "parse_interests",
     "parse_job",
+    "shown",
 ]
+
+SHOWN = 80  # an error echoes at most this many characters of what was typed
+
+
+def shown(value: str) -> str:
+    """A typed value as an error message quotes it: in quotes, escaped (a control or bidi character shows as its
+    code), cut at :data:`SHOWN` characters with an ellipsis (a 10,000-character district is not echoed whole)."""
+    return repr(value if len(value) <= SHOWN else value[: SHOWN - 1] + "…")
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,7 @@ def parse_district(value: str) -> str:
     i = _BY_NAME.get(v, _BY_NAME.get(v.lower()))
     if i is None:
         raise MatchmakingError(
-            f"unknown district {value!r}; use one of Beijing's 16 districts by code, Chinese or English name "
+            f"unknown district {shown(value)}; use one of Beijing's 16 districts by code, Chinese or English name "
             f"(e.g. 110108, 海淀区, Haidian)"
         )
     return DISTRICTS[i].code
@@ -240,7 +250,7 @@ def _parse(table: tuple[Label, ...], value: str, what: str) -> int:
     for i, item in enumerate(table, start=1):
         if v in (item.id, item.zh) or v.lower() == item.en.lower():
             return i
-    raise MatchmakingError(f"unknown {what} {value!r}; one of: {', '.join(x.id for x in table)}")
+    raise MatchmakingError(f"unknown {what} {shown(value)}; one of: {', '.join(x.id for x in table)}")
 
 
 def parse_education(value: str) -> int:

@@ -30,12 +30,14 @@ from socialcredit.matchmaking.reference import (
     INTERESTS,
     JOB_STATUSES,
     SEXES,
+    SHOWN,
     Tiers,
     parse_district,
     parse_education,
     parse_income,
     parse_interests,
     parse_job,
+    shown,
 )
 from socialcredit.matchmaking.settings import DEFAULT_MATCH_DB
 from socialcredit.sqltext import lit
@@ -55,6 +57,8 @@ __all__ = [
 
 MIN_AGE = 18
 MAX_AGE = 100
+# the bidirectional embeddings, overrides and isolates: refused in a name as control characters are
+BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A))))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (
@@ -129,6 +133,12 @@ def profile(
 ) -> Profile:
     """A validated profile; every error names its field."""
     today = today or dt.date.today()
+    if len(subject_id.strip()) > SHOWN:  # the identifier's own errors quote it whole
+        raise MatchmakingError(
+            f"subject_id: {shown(subject_id.strip())} has {len(subject_id.strip())} characters; a resident identity "
+            "number has 18",
+            field="subject_id",
+        )
     try:
         rid = validate_subject_id(subject_id.strip())
     except IdentifierError as exc:
@@ -139,8 +149,9 @@ def profile(
         raise MatchmakingError(f"subject_id: a client must be {MIN_AGE} or older", field="subject_id")
     if not name.strip() or len(name.strip()) > 40:
         raise MatchmakingError("name: give a name of 1 to 40 characters", field="name")
-    control = next((c for c in name.strip() if unicodedata.category(c) == "Cc"), None)
-    if control is not None:  # shown to every match, as the registry's ingest refuses one in a name
+    control = next((c for c in name.strip() if unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS), None)
+    if control is not None:  # shown to every match, as the registry's ingest refuses one in a name; a bidi control
+        # (U+202A–U+202E, U+2066–U+2069) would reorder the text around the name on every match's page
         raise MatchmakingError(
             f"name: has a control character (U+{ord(control):04X}); a name is printable text", field="name"
         )

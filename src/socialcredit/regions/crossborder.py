@@ -455,7 +455,7 @@ def apply(store: Store, origin: str, payload: dict[str, Any], actor: str) -> dic
                 )
     for item in payload.get("dispute_information", []):
         if item["to"] == code:
-            counts["dispute_information_added"] += _information(store, origin, item, actor)
+            counts["dispute_information_added"] += _information(store, origin, item, actor, periods)
     for item in payload.get("repairs", []):
         if item["to"] == code:
             counts["repairs_opened"] += _open_repair(store, origin, item, actor)
@@ -467,14 +467,19 @@ def apply(store: Store, origin: str, payload: dict[str, Any], actor: str) -> dic
     return counts
 
 
-def _information(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
-    """Add to the dispute ``origin`` forwarded here what the resident added there; 0 if none open takes it."""
+def _information(
+    store: Store, origin: str, item: dict[str, Any], actor: str, periods: tuple[int, int] | None = None
+) -> int:
+    """Add to the dispute ``origin`` forwarded here what the resident added there, extending its deadline under the
+    filing region's rules (``periods``, as the first deadline); 0 if none open takes it."""
     found = store.one(
         "SELECT dispute_id FROM region_disputes WHERE direction = 'received' AND region = ? AND remote_dispute_id = ?",
         [origin, item["dispute_id"]],
     )
     on = dt.date.fromisoformat(item["added_on"])
-    if found is not None and add_received_information(store, int(found), item["text"], added_on=on, actor=actor):
+    if found is not None and add_received_information(
+        store, int(found), item["text"], added_on=on, actor=actor, periods=periods
+    ):
         return 1
     append_audit(
         store,

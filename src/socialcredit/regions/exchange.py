@@ -42,6 +42,7 @@ from socialcredit.registry import (
     keep_received_checkpoint,
     mask_id,
     parse_checkpoint,
+    resolve_displaced_link_disputes,
     write_checkpoint,
 )
 from socialcredit.sqltext import ident, lit
@@ -655,7 +656,9 @@ def _exact_displaces_links(store: Store, origin: str, exact: list[int], actor: s
     """Reverse each earlier link (Splink's or an operator's) of another identity of ``origin`` to a subject that one
     of the ``exact`` identities (just matched by the same identity number) lands on, and send it to review: the
     number says who the subject is there, and two people of one region are not one person here. Its records are
-    withdrawn (``reverse_in_transaction``); an operator who knows better accepts it again."""
+    withdrawn (``reverse_in_transaction``) and an open dispute of the link is resolved for the person (closed as
+    ``unlinked``, told, audited); an operator who knows better accepts it again (not to a person whose dispute of it
+    was resolved so)."""
     displaced = store.rows(
         f"""SELECT o.*, i.identity_id AS exact_identity FROM region_identities i
         JOIN region_identities o ON o.origin_region = i.origin_region AND o.subject_id = i.subject_id
@@ -671,6 +674,8 @@ def _exact_displaces_links(store: Store, origin: str, exact: list[int], actor: s
             "there are not one here"
         )
         reverse_in_transaction(store, row, actor, reason, today)
+        # the link a resident contested is gone: their dispute is resolved in their favour, as an unlink would be
+        resolve_displaced_link_disputes(store, int(row["identity_id"]), reason, actor, today)
         store.execute(
             "UPDATE region_identities SET status = 'review', updated_at = now() WHERE identity_id = ?",
             [row["identity_id"]],

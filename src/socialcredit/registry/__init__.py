@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         linked_identities,
         list_link_disputes,
         overdue_link_disputes,
+        resolve_displaced_link_disputes,
     )
     from socialcredit.registry.due_process.listings import end_for_origin, list_listings
     from socialcredit.registry.due_process.notifications import list_notifications, notify
@@ -142,6 +143,7 @@ _WHERE = {
     "linked_identities": "socialcredit.registry.due_process.links",
     "list_link_disputes": "socialcredit.registry.due_process.links",
     "overdue_link_disputes": "socialcredit.registry.due_process.links",
+    "resolve_displaced_link_disputes": "socialcredit.registry.due_process.links",
     "list_notifications": "socialcredit.registry.due_process.notifications",
     "override_decision": "socialcredit.registry.due_process.overrides",
     "override_listing": "socialcredit.registry.due_process.overrides",
@@ -262,6 +264,7 @@ __all__ = [
     "render_html",
     "report_fulfilment",
     "rerun",
+    "resolve_displaced_link_disputes",
     "resolve_policy",
     "revoke_key",
     "score",

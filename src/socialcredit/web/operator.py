@@ -19,6 +19,7 @@ from socialcredit.registry.due_process.links import list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
+from socialcredit.registry.reporting.disparity import difference_text
 from socialcredit.registry.reporting.lab_panels import lab_panels
 from socialcredit.registry.reporting.policy_text import Item, condition_words, policy_text
 from socialcredit.registry.scoring.policies import get_policy, published_policy_ids, published_versions
@@ -175,7 +176,10 @@ def _lab_words(store: Store, lab: dict[str, Any], policy: Policy, page: Page) ->
             group = t("profession_" + group, default=group)
         elif f["dimension"] == "sex":
             group = t("lab_sex_" + group, default=group)
-        named = [{**r, "name": rules.get(r["rule"], r["rule"])} for r in f.get("rules", [])]
+        named = [
+            {**r, "name": rules.get(r["rule"], r["rule"]), "difference_text": difference_text(r["difference"])}
+            for r in f.get("rules", [])
+        ]
         rows.append({**f, "measure": t("lab_measure_" + kind, name=name), "group_words": group, "rules": named})
     drifts = []
     for d in lab["drift"]:

@@ -408,11 +408,18 @@ def add_information(
 
 
 def _add_information(
-    store: Store, row: dict[str, Any], today: dt.date, info: str, actor: str, representative_id: str | None = None
+    store: Store,
+    row: dict[str, Any],
+    today: dt.date,
+    info: str,
+    actor: str,
+    representative_id: str | None = None,
+    periods: tuple[int, int] | None = None,
 ) -> dt.date:
-    """Keep the information; within the first ``answer_days`` days it extends the deadline. Returns the deadline.
-    Call inside a transaction."""
-    days, extended = dispute_periods(store)
+    """Keep the information; within the first ``answer_days`` days it extends the deadline to ``extended_answer_days``
+    after the opening (``periods``: those two, of the region where the dispute was filed; this region's by default).
+    Returns the deadline. Call inside a transaction."""
+    days, extended = periods or dispute_periods(store)
     opened: dt.date = row["opened_at"]
     extend = today <= opened + dt.timedelta(days=days)
     deadline: dt.date = max(row["deadline"], opened + dt.timedelta(days=extended)) if extend else row["deadline"]
@@ -430,14 +437,24 @@ def _add_information(
     return deadline
 
 
-def add_received_information(store: Store, dispute_id: int, text: str, *, added_on: dt.date, actor: str) -> bool:
+def add_received_information(
+    store: Store,
+    dispute_id: int,
+    text: str,
+    *,
+    added_on: dt.date,
+    actor: str,
+    periods: tuple[int, int] | None = None,
+) -> bool:
     """Information the resident added in another region to a dispute that region forwarded here (``dispute_id``
-    is this region's): kept, and it extends the deadline as if added here on ``added_on``. False when the dispute
-    is closed or ``added_on`` is past its deadline. Call inside a transaction."""
+    is this region's): kept, and it extends the deadline as if added here on ``added_on``, under the filing region's
+    rules (``periods``: its answer days and extended answer days, as its bundle publishes them; this region's own for
+    a bundle from before they travelled), as the first deadline is. False when the dispute is closed or ``added_on``
+    is past its deadline. Call inside a transaction."""
     row = _row(store, dispute_id)
     if row["status"] != "open" or added_on > row["deadline"]:
         return False
-    _add_information(store, row, added_on, text, actor)
+    _add_information(store, row, added_on, text, actor, periods=periods)
     return True
 
 

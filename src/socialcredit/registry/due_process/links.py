@@ -37,6 +37,7 @@ __all__ = [
     "linked_identities",
     "list_link_disputes",
     "overdue_link_disputes",
+    "resolve_displaced_link_disputes",
 ]
 
 LINK_DISPUTE_STATUSES = ("open", "upheld", "unlinked", "lapsed")
@@ -78,6 +79,13 @@ _OUTCOME_TEXT = {
         "未在期限内答复，按有利于您的方式处理：关联已撤销，相关记录不再计入",
     ),
 }
+# A link the regions' import reversed itself (a later exact match displaced it), not an operator's answer: its open
+# dispute is closed as ``unlinked`` with these words (``resolve_displaced_link_disputes``).
+_DISPLACED = (
+    "the link was reversed: a later match by the same identity number shows that the person there is another; the "
+    "records it brought no longer count",
+    "关联已撤销：其后按相同身份证号的匹配表明该地区的此人是另一人，由此带来的记录不再计入",
+)
 
 
 def _answer_days(store: Store) -> int:
@@ -273,16 +281,25 @@ def file_link_dispute(
 
 
 def close_link_dispute(
-    store: Store, dispute_id: int, status: str, note: str, actor: str, today: dt.date
+    store: Store,
+    dispute_id: int,
+    status: str,
+    note: str,
+    actor: str,
+    today: dt.date,
+    *,
+    outcome: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Close a link dispute (call inside the transaction that upholds or reverses the link): told, audited."""
+    """Close a link dispute (call inside the transaction that upholds or reverses the link): told, audited.
+    ``outcome``: what the person is told happened (English, Chinese), when not the status's usual words (a link the
+    registry reversed itself: ``resolve_displaced_link_disputes``)."""
     row = _row(store, dispute_id)
     answered = None if status == "lapsed" else today
     store.execute(
         "UPDATE link_disputes SET status = ?, answered_at = ?, note = ?, answered_by = ? WHERE dispute_id = ?",
         [status, answered, note, actor, dispute_id],
     )
-    en, zh = _OUTCOME_TEXT[status]
+    en, zh = outcome or _OUTCOME_TEXT[status]
     label = f"{row['origin_region']}/{mask_id(str(row['origin_subject_id']))}"
     notify(
         store,
@@ -301,6 +318,22 @@ def close_link_dispute(
         {"dispute_id": dispute_id, "identity_id": row["identity_id"], "note": note},
     )
     return _public({**row, "status": status, "answered_at": answered, "note": note, "answered_by": actor})
+
+
+def resolve_displaced_link_disputes(store: Store, identity_id: int, note: str, actor: str, today: dt.date) -> list[int]:
+    """Close, in the person's favour, every open dispute of the link of ``identity_id`` that the regions' import has
+    just reversed because a later exact match displaced it (call inside that transaction): the link it contests is
+    gone. Closed as ``unlinked`` with ``note`` (why it was reversed), the person told, audited. Returns their ids."""
+    ids = [
+        int(r[0])
+        for r in store.execute(
+            "SELECT dispute_id FROM link_disputes WHERE identity_id = ? AND status = 'open' ORDER BY dispute_id",
+            [identity_id],
+        ).fetchall()
+    ]
+    for dispute_id in ids:
+        close_link_dispute(store, dispute_id, "unlinked", note, actor, today, outcome=_DISPLACED)
+    return ids
 
 
 def overdue_link_disputes(store: Store, today: dt.date) -> list[dict[str, Any]]:

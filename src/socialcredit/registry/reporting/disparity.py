@@ -27,13 +27,41 @@ from socialcredit.registry.reporting.impact import DIMENSIONS, age_band_case
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store, latest_subjects
 
-__all__ = ["BAND", "MIN_EVENTS", "Z95", "disparity_audit", "latest_run_of", "log_ratio_interval", "wilson_interval"]
+__all__ = [
+    "BAND",
+    "MIN_EVENTS",
+    "Z95",
+    "difference_text",
+    "disparity_audit",
+    "latest_run_of",
+    "log_ratio_interval",
+    "wilson_interval",
+]
 
 BAND = (0.8, 1.25)  # the four-fifths rule, and its inverse
 Z95 = 1.959963984540054
 TOP_RULES = 3
 MIN_EVENTS = 20  # fewer events overall than this (a redlist of two) give notes, never warnings
 _NAMES = frozenset({"sc_audit_base", "sc_audit_people"})
+
+
+def difference_text(value: float) -> str:
+    """A rule's difference in mean points, signed, with one decimal or as many as its first significant digit needs,
+    so that a difference that is not zero never reads as zero; zero reads ``0``.
+
+    >>> [difference_text(x) for x in (3.0, -4.44, 0.04, -0.004, 0.0)]
+    ['+3.0', '-4.4', '+0.04', '-0.004', '0']
+    """
+    if value == 0:
+        return "0"
+    places = max(1, -math.floor(math.log10(abs(value))))
+    return f"{value:+.{places}f}"
+
+
+def _rounded(value: float) -> float:
+    """To three decimals, or to three significant digits when three decimals would make it zero."""
+    near = round(value, 3)
+    return near if near or not value else float(f"{value:.3g}")
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -243,8 +271,8 @@ def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[
         r["rules"] = [
             {
                 "rule": d["rule"],
-                "group_mean": round(float(d["group_mean"]), 3),
-                "difference": round(float(d["difference"]), 3),
+                "group_mean": _rounded(float(d["group_mean"])),
+                "difference": _rounded(float(d["difference"])),
             }
             for d in diffs[:top]
             if d["difference"]

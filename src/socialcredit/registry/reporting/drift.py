@@ -3,9 +3,12 @@ distribution and of every rule's hit rate. A PSI above :data:`ALERT` is an alert
 ``socialcredit policy drift RUN_A RUN_B`` prints it).
 
 PSI = Σ (b − a) · ln(b / a) over bins, where a and b are the shares of subjects in each bin in the first and the
-second run; a share of 0 counts as :data:`EPSILON`, so an empty bin adds a large but finite term. Scores fall in
-:data:`SCORE_BINS` bins of equal width over the policy's scale (``scale.min`` to ``scale.max``, the last bin closed);
-a rule's hit rate is a distribution of two bins: subjects with a record the rule counts (hits > 0), and the rest.
+second run; a share of 0 counts as :data:`EPSILON`, so an empty bin adds a large but finite term. Both runs' scores
+fall in the same :data:`SCORE_BINS` bins of equal width over one common scale, the range of both runs' policy versions
+(the lower ``scale.min`` to the higher ``scale.max``, the last bin closed), stated in the report. A rule's hit rate is
+a distribution of two bins: subjects with a record the rule counts (hits > 0), and the rest. A rule in only one of
+the two runs (the policy version changed) has no drift: it is reported as added (only in the second run) or removed
+(only in the first), never as an alert.
 
 >>> round(psi([0.5, 0.5], [0.25, 0.75]), 4)
 0.2747
@@ -64,7 +67,11 @@ def _score_counts(store: Store, run_id: int, lo: float, hi: float) -> list[int]:
 
 
 def _hits(store: Store, run_id: int) -> dict[str, int]:
-    return {
+    """Every rule of the run (a rule with no point row counts 0 hits) and its subjects with hits > 0."""
+    rules = dict.fromkeys(
+        (str(r[0]) for r in store.execute("SELECT rule_id FROM run_rules WHERE run_id = ?", [run_id]).fetchall()), 0
+    )
+    return rules | {
         str(r[0]): int(r[1])
         for r in store.execute(
             "SELECT r.rule_id, count(*) FILTER (WHERE p.hits > 0) FROM run_points p "
@@ -75,8 +82,9 @@ def _hits(store: Store, run_id: int) -> dict[str, int]:
 
 
 def run_drift(store: Store, run_a: int, run_b: int) -> dict[str, Any]:
-    """The PSI of scores and of every rule's hit rate from run ``run_a`` to run ``run_b`` (same policy id), and the
-    alerts (PSI above :data:`ALERT`)."""
+    """The PSI of scores (over both runs' common scale) and of the hit rate of every rule in both runs from run
+    ``run_a`` to run ``run_b`` (same policy id), the rules added and removed between them, and the alerts (PSI above
+    :data:`ALERT`)."""
     a, b = _run(store, run_a), _run(store, run_b)
     if a["policy_id"] != b["policy_id"]:
         raise WorkflowError(
@@ -84,14 +92,15 @@ def run_drift(store: Store, run_a: int, run_b: int) -> dict[str, Any]:
             "of the same policy",
             code="different_policies",
         )
-    scale = get_policy(store, b["policy_id"], b["policy_version"]).policy.scale
-    lo, hi = float(scale.min), float(scale.max)
+    scale_a = get_policy(store, a["policy_id"], a["policy_version"]).policy.scale
+    scale_b = get_policy(store, b["policy_id"], b["policy_version"]).policy.scale
+    lo, hi = float(min(scale_a.min, scale_b.min)), float(max(scale_a.max, scale_b.max))
     counts_a, counts_b = _score_counts(store, run_a, lo, hi), _score_counts(store, run_b, lo, hi)
     score_psi = psi(_shares(counts_a), _shares(counts_b))
     n_a, n_b = int(a["n_subjects"] or 0), int(b["n_subjects"] or 0)
     hits_a, hits_b = _hits(store, run_a), _hits(store, run_b)
     rules: list[dict[str, Any]] = []
-    for rule in sorted(set(hits_a) | set(hits_b)):
+    for rule in sorted(set(hits_a) & set(hits_b)):
         ra = hits_a.get(rule, 0) / n_a if n_a else 0.0
         rb = hits_b.get(rule, 0) / n_b if n_b else 0.0
         value = psi([ra, 1 - ra], [rb, 1 - rb])
@@ -110,12 +119,15 @@ def run_drift(store: Store, run_a: int, run_b: int) -> dict[str, Any]:
         "score": {
             "psi": score_psi,
             "alert": score_psi > ALERT,
+            "scale": {"lo": lo, "hi": hi},
             "bins": [
                 {"lo": lo + i * width, "hi": lo + (i + 1) * width, "a": counts_a[i], "b": counts_b[i]}
                 for i in range(SCORE_BINS)
             ],
         },
         "rules": rules,
+        "added": sorted(set(hits_b) - set(hits_a)),
+        "removed": sorted(set(hits_a) - set(hits_b)),
         "alerts": alerts,
     }
 
