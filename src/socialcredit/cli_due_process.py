@@ -304,6 +304,16 @@ def dispute_list(
 
 
 @due_app.command("run")
+_HELD_WHY = {"open_dispute": "under an open dispute", "human_review": "awaiting a human review"}
+
+
+def _held_back(held: dict[str, int]) -> str:
+    """The records past retention the purge held back, and why (nothing when none was)."""
+    if not held:
+        return ""
+    return f" ({', '.join(f'{n} held back {_HELD_WHY.get(why, why)}' for why, n in held.items())})"
+
+
 def due_run(
     today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
@@ -323,7 +333,9 @@ def due_run(
         f"{len(lapsed)} overdue disputes resolved for the resident"
         + (f" ({', '.join(map(str, lapsed))})" if lapsed else "")
         + f"; {result['notified_of_mandatory_enrollment']} residents notified of mandatory enrollment; "
-        + f"{result['purged']['records']} records purged."
+        + f"{result['purged']['records']} records purged"
+        + _held_back(result["purged"].get("held") or {})
+        + "."
     )
     links = result.get("lapsed_link_disputes") or []
     if links:
