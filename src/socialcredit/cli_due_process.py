@@ -303,7 +303,6 @@ def dispute_list(
     _json(rows) if as_json else _table(rows, _DISPUTE_COLS, "No disputes.")
 
 
-@due_app.command("run")
 _HELD_WHY = {"open_dispute": "under an open dispute", "human_review": "awaiting a human review"}
 
 
@@ -314,6 +313,7 @@ def _held_back(held: dict[str, int]) -> str:
     return f" ({', '.join(f'{n} held back {_HELD_WHY.get(why, why)}' for why, n in held.items())})"
 
 
+@due_app.command("run")
 def due_run(
     today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
