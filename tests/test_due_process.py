@@ -15,7 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
-from scoring_helpers import run_differences
 from socialcredit.errors import WorkflowError
 from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
@@ -321,6 +320,8 @@ def test_purged_records_never_reappear(store: Store) -> None:
 def test_a_record_under_an_open_dispute_or_a_pending_review_is_held_back_from_the_purge(store: Store) -> None:
     """Until 2026-12-05 the purge deleted a record past retention with its open dispute: the resident's dispute
     vanished unanswered. It is held back now until the dispute (and a human review of it) is decided."""
+    from scoring_helpers import run_differences
+
     run(store, D(2026, 2, 26))
     # K1 stops counting on 2026-02-27 and may be purged from 2026-05-28; C disputes it on 2026-05-20 (due 2026-06-19)
     filed = disputes.file_dispute(store, C, "courts", "K1", "Not my case", actor="resident", today=D(2026, 5, 20))

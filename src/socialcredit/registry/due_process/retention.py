@@ -1,9 +1,8 @@
 """Retention: a record stops counting on the day its age reaches a rule's expiry (the compiler's rule); once no
 rule or list criterion of any policy in use can count it, it is kept ``retention.purge_after_days`` more days and
 then deleted for good — every version, and every dispute, repair, fulfilment, listing and notification about it,
-and its rows in the kept scoring states — so it never appears again in a report, an export or a run. A record under
-an open dispute (local, forwarded or received) or a pending human review is held back until that is decided, then
-goes at the next purge. The purge is audited (counts only: the audit log must not keep what was deleted)."""
+and its rows in the kept scoring states — so it never appears again in a report, an export or a run. The purge is
+audited (counts only: the audit log must not keep what was deleted)."""
 
 from __future__ import annotations
 
@@ -30,14 +29,6 @@ _LATEST = """SELECT * FROM records
 QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1"""
 # A row is about a record to purge (every table below has source_id and record_id).
 _HIT = "(source_id, record_id) IN (SELECT source_id, record_id FROM sc_purge)"
-# Why a record past retention is held back, by reason: a dispute still open (filed here, forwarded to the region
-# that recorded it, or received from a region that forwarded it), or one the source verified whose human review is
-# not decided yet. Purging it would make the dispute vanish unanswered.
-_HELD = {
-    "open_dispute": "SELECT source_id, record_id FROM disputes WHERE status = 'open'",
-    "human_review": "SELECT d.source_id, d.record_id FROM disputes d JOIN dispute_reviews r USING (dispute_id) "
-    "WHERE d.status = 'verified' AND r.decision IS NULL",
-}
 # The notifications about a dispute, listing, repair or fulfilment, by kind.
 _NOTICE_KINDS = {
     "dispute": "kind LIKE 'dispute_%' OR kind = 'record_recertified'",
@@ -72,9 +63,21 @@ def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | 
     return query.with_("latest", as_=sqlglot.parse_one(_LATEST, read="duckdb"))
 
 
+# Why a record past retention is held back from the purge, by reason: a dispute still open (filed here, forwarded to
+# the region that recorded it, or received from a region that forwarded it), or one the source verified whose human
+# review is not decided yet. Purging it would make the dispute vanish unanswered.
+_HELD = {
+    "open_dispute": "SELECT source_id, record_id FROM disputes WHERE status = 'open'",
+    "human_review": "SELECT d.source_id, d.record_id FROM disputes d JOIN dispute_reviews r USING (dispute_id) "
+    "WHERE d.status = 'verified' AND r.decision IS NULL",
+}
+
+
 def purge_expired(store: Store, today: dt.date | None = None, actor: str = "registry") -> dict[str, Any]:
     """Delete the records past retention under every policy in use; returns what was deleted, by count, and what was
-    held back, by reason (``held``: ``open_dispute``, ``human_review``)."""
+    held back, by reason (``held``: ``open_dispute``, ``human_review``). A record under an open dispute (local,
+    forwarded or received) or a pending human review is held back until that is decided, then goes at the next
+    purge."""
     today = resolve_today(today)
     policies = policies_in_use(store)
     keep = max(lp.policy.retention.purge_after_days for lp in policies)
