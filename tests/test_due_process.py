@@ -316,7 +316,6 @@ def test_purged_records_never_reappear(store: Store) -> None:
     assert json.loads(detail)["records"] == 1 and "K1" not in detail
 
 
-
 def test_a_record_under_an_open_dispute_or_a_pending_review_is_held_back_from_the_purge(store: Store) -> None:
     """Until 2026-12-05 the purge deleted a record past retention with its open dispute: the resident's dispute
     vanished unanswered. It is held back now until the dispute (and a human review of it) is decided."""
@@ -373,6 +372,7 @@ def test_a_record_under_an_open_dispute_or_a_pending_review_is_held_back_from_th
     assert k1() == 0 and store.one("SELECT count(*) FROM disputes") == 0
     agree(D(2026, 6, 5))
     assert run(store, D(2026, 6, 5))[C] == (1000, [])
+
 
 # -- consent ---------------------------------------------------------------------------------------------------
 
