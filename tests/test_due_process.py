@@ -20,6 +20,7 @@ from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process import disputes, overrides, repair
+from socialcredit.registry.due_process.daily import run_daily
 from socialcredit.registry.due_process.enrollment import notify_mandatory
 from socialcredit.registry.due_process.evidence import add_evidence
 from socialcredit.registry.due_process.listings import list_listings
@@ -326,10 +327,11 @@ def test_purged_records_never_reappear(store: Store) -> None:
         "records": 1,
         "versions": 1,
         "by_source": {"commercial_platforms": 1},
+        "held": {},
     }
     # K1 stops counting on 2026-02-27 and is kept 90 days (retention.purge_after_days): deleted from 2026-05-28
     purged = purge_expired(store, D(2026, 5, 28))
-    assert purged == {"records": 1, "versions": 2, "by_source": {"courts": 1}}
+    assert purged == {"records": 1, "versions": 2, "by_source": {"courts": 1}, "held": {}}
     run(store, D(2026, 5, 29))
     text = json.dumps(export_file(store, C), ensure_ascii=False, default=str)
     assert "K1" not in text and "Too old" not in text
@@ -340,6 +342,64 @@ def test_purged_records_never_reappear(store: Store) -> None:
         assert store.one(f"SELECT count(*) FROM {table}") == 0, table
     detail = store.one("SELECT detail FROM audit_log WHERE action = 'purge_expired'")
     assert json.loads(detail)["records"] == 1 and "K1" not in detail
+
+
+def test_a_record_under_an_open_dispute_or_a_pending_review_is_held_back_from_the_purge(store: Store) -> None:
+    """Until 2026-12-05 the purge deleted a record past retention with its open dispute: the resident's dispute
+    vanished unanswered. It is held back now until the dispute (and a human review of it) is decided."""
+    from scoring_helpers import run_differences
+
+    run(store, D(2026, 2, 26))
+    # K1 stops counting on 2026-02-27 and may be purged from 2026-05-28; C disputes it on 2026-05-20 (due 2026-06-19)
+    filed = disputes.file_dispute(store, C, "courts", "K1", "Not my case", actor="resident", today=D(2026, 5, 20))
+    dispute_id = filed["dispute_id"]
+
+    def agree(as_of: dt.date) -> None:  # the scores from the kept state and from the records agree after the purge
+        kept = score(store, resolve_policy(store, "beijing"), as_of)
+        records = score(store, resolve_policy(store, "beijing"), as_of, from_records=True)
+        assert (kept.source, records.source) == ("state", "records")
+        assert run_differences(store, kept.run_id, records.run_id) == []
+
+    def k1() -> int:
+        return int(store.one("SELECT count(*) FROM records WHERE record_id = 'K1'"))
+
+    daily = run_daily(store, D(2026, 5, 28))
+    assert daily["lapsed_disputes"] == []
+    assert daily["purged"] == {
+        "records": 1,
+        "versions": 1,
+        "by_source": {"commercial_platforms": 1},
+        "held": {"open_dispute": 1},
+    }
+    assert k1() == 1 and disputes.get_dispute(store, dispute_id)["status"] == "open"
+    detail = json.loads(store.one("SELECT detail FROM audit_log WHERE action = 'purge_expired'"))
+    assert (detail["records"], detail["held"]) == (1, {"open_dispute": 1})
+    agree(D(2026, 5, 29))
+    # the source verifies it; the operator sends it to a human review, which is still pending at the next run (C's
+    # late tax payment X1 of 2021-03-01 goes meanwhile: tax.late expires after 1825 days, + 90 → 2026-05-29)
+    disputes.answer_dispute(store, dispute_id, "verified", "The case file names C.", "courts", today=D(2026, 6, 1))
+    disputes.escalate_dispute(store, dispute_id, "The resident insists", "operator", today=D(2026, 6, 1))
+    assert run_daily(store, D(2026, 6, 2))["purged"] == {
+        "records": 1,
+        "versions": 1,
+        "by_source": {"tax_bureau": 1},
+        "held": {"human_review": 1},
+    }
+    assert k1() == 1
+    audited = "SELECT detail FROM audit_log WHERE action = 'purge_expired' ORDER BY seq"
+    held = [json.loads(r["detail"]) for r in store.rows(audited)]
+    assert [(d["records"], d["held"]) for d in held] == [(1, {"open_dispute": 1}), (1, {"human_review": 1})]
+    # decided: K1 goes at the next daily run, with its dispute
+    disputes.decide_review(store, dispute_id, "upheld", "The case file names C.", "reviewer", today=D(2026, 6, 3))
+    assert run_daily(store, D(2026, 6, 4))["purged"] == {
+        "records": 1,
+        "versions": 1,
+        "by_source": {"courts": 1},
+        "held": {},
+    }
+    assert k1() == 0 and store.one("SELECT count(*) FROM disputes") == 0
+    agree(D(2026, 6, 5))
+    assert run(store, D(2026, 6, 5))[C] == (1000, [])
 
 
 # -- consent ---------------------------------------------------------------------------------------------------

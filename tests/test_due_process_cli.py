@@ -93,6 +93,20 @@ def test_the_due_process_commands_compact_an_identity_number_as_typed(tmp_path: 
     assert json.loads((tmp_path / "file.json").read_text("utf-8"))["subject"]["subject_id"] == A
 
 
+def test_the_daily_job_says_how_many_records_it_held_back_from_the_purge(tmp_path: Path) -> None:
+    """K1 (2019-03-01) may be purged from 2026-05-28; C's open dispute of it holds it back, and the job says so."""
+    from due_world import C, build
+
+    build(tmp_path).close()
+    db = tmp_path / "due.duckdb"
+    sc("score", "--policy", "beijing", "--as-of", "2026-02-26", db=db)
+    sc("dispute", "file", C, "courts", "K1", "--reason", "Not my case", "--today", "2026-05-20", db=db)
+    assert sc("due", "run", "--today", "2026-05-28", db=db).stdout.splitlines()[0] == (
+        "0 overdue disputes resolved for the resident; 0 residents notified of mandatory enrollment; 1 records "
+        "purged (1 held back under an open dispute)."
+    )
+
+
 def test_notices_refuse_a_status_no_listing_has(tmp_path: Path) -> None:
     """As `dispute list` and `repair list` do: before, `notices --status efective` answered "No notices." (exit 0),
     as if no listing were in effect."""

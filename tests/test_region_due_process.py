@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions
+from scoring_helpers import run_differences
 from socialcredit.errors import BundleError, WorkflowError
 from socialcredit.regions import crossborder, export_bundle, import_bundle
 from socialcredit.regions.keys import untrust_region
@@ -470,6 +471,46 @@ def test_a_region_can_dispute_or_ask_to_repair_only_a_record_it_was_sent(regions
     assert run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"] != []
     latest = "SELECT withdrawn FROM records WHERE record_id = ? ORDER BY version DESC LIMIT 1"
     assert not beijing.one(latest, [tax[0]["record_id"]])
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_shared_record_under_a_forwarded_dispute_is_held_back_from_the_purge_until_answered(regions: Regions) -> None:
+    """Until 2026-12-05 Tianjin's daily job purged a shared judgment past retention with the dispute its resident had
+    forwarded to Beijing: the dispute vanished before Beijing's court answered it. It is held back now until the
+    answer arrives, and goes at the next daily run."""
+    tianjin, beijing = regions.stores[TIANJIN], regions.stores[BEIJING]
+
+    def fulfilled(payload: dict[str, Any]) -> None:  # a fulfilled judgment (2026-03-15) counts for no rule here:
+        for r in payload["records"]:  # it may be purged from 2026-03-15 + 90 days = 2026-06-13
+            r["fields"] = {**r["fields"], "status": "fulfilled", "defaulter": False}
+
+    import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, fulfilled))
+    mover = _mover(regions)
+    local_id = f"{BEIJING}/{regions.judgment(mover)['record_id']}"
+    shared = "SELECT record_id FROM records WHERE origin_region IS NOT NULL ORDER BY 1"
+    assert local_id in [r["record_id"] for r in tianjin.rows(shared)]
+    filed = file_dispute(tianjin, mover["subject_id_to"], "courts", local_id, "paid", today=D(2026, 11, 20))
+    # the other shared judgment and one of Tianjin's own, which no rule counts either, go; the disputed one stays
+    daily = run_daily(tianjin, D(2026, 11, 22))
+    assert daily["purged"] == {"records": 2, "versions": 2, "by_source": {"courts": 2}, "held": {"open_dispute": 1}}
+    assert [r["record_id"] for r in tianjin.rows(shared)] == [local_id]
+    assert get_dispute(tianjin, filed["dispute_id"])["status"] == "open"
+    # Beijing's court answers (verified); its next bundle closes the dispute here, and the next daily run purges
+    import_bundle(beijing, regions.export(TIANJIN))
+    [opened] = list_disputes(beijing, source_id="courts", status="open")
+    answer_dispute(
+        beijing, opened["dispute_id"], "verified", "unpaid", "source:courts", source_id="courts", today=D(2026, 11, 25)
+    )
+    import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, fulfilled))
+    assert get_dispute(tianjin, filed["dispute_id"])["status"] == "verified"
+    daily = run_daily(tianjin, D(2026, 11, 26))
+    assert daily["purged"] == {"records": 1, "versions": 1, "by_source": {"courts": 1}, "held": {}}
+    assert tianjin.rows(shared) == [] and list_disputes(tianjin) == []
+    # the scores from the kept state and from the records agree after the purge
+    loaded = resolve_policy(tianjin, str(regions.folder / "tianjin.yaml"))
+    kept, records = score(tianjin, loaded, D(2026, 11, 27)), score(tianjin, loaded, D(2026, 11, 27), from_records=True)
+    assert (kept.source, records.source) == ("state", "records")
+    assert run_differences(tianjin, kept.run_id, records.run_id) == []
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s

@@ -144,7 +144,7 @@ def test_days_at_the_languages_bound_count_and_purge_and_more_are_refused(reg: R
     text = policy_text(rule("vol", "volunteering", 5, expires_after_days=100_000, window_days=100_000))
     loaded = parse_policy(text + "retention: {purge_after_days: 100000}\n", "test.yaml")
     assert reg.points(reg.score(loaded).run_id, A, "vol") == 5.0  # 13 149 days old: counts
-    assert purge_expired(reg.store, AS_OF) == {"records": 0, "versions": 0, "by_source": {}}
+    assert purge_expired(reg.store, AS_OF) == {"records": 0, "versions": 0, "by_source": {}, "held": {}}
     with pytest.raises(PolicyError) as info:
         make_policy(rule("vol", "volunteering", 5, expires_after_days=2**31))
     assert info.value.problems == [

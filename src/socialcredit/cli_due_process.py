@@ -306,6 +306,16 @@ def dispute_list(
     _json(rows) if as_json else _table(rows, _DISPUTE_COLS, "No disputes.")
 
 
+_HELD_WHY = {"open_dispute": "under an open dispute", "human_review": "awaiting a human review"}
+
+
+def _held_back(held: dict[str, int]) -> str:
+    """The records past retention the purge held back, and why (nothing when none was)."""
+    if not held:
+        return ""
+    return f" ({', '.join(f'{n} held back {_HELD_WHY.get(why, why)}' for why, n in held.items())})"
+
+
 @due_app.command("run")
 def due_run(
     today: TodayOpt = None,
@@ -326,7 +336,9 @@ def due_run(
         f"{len(lapsed)} overdue disputes resolved for the resident"
         + (f" ({', '.join(map(str, lapsed))})" if lapsed else "")
         + f"; {result['notified_of_mandatory_enrollment']} residents notified of mandatory enrollment; "
-        + f"{result['purged']['records']} records purged."
+        + f"{result['purged']['records']} records purged"
+        + _held_back(result["purged"].get("held") or {})
+        + "."
     )
     links = result.get("lapsed_link_disputes") or []
     if links:

@@ -72,16 +72,38 @@ def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | 
     return query.with_("latest", as_=sqlglot.parse_one(_LATEST, read="duckdb"))
 
 
+# Why a record past retention is held back from the purge, by reason: a dispute still open (filed here, forwarded to
+# the region that recorded it, or received from a region that forwarded it), or one the source verified whose human
+# review is not decided yet. Purging it would make the dispute vanish unanswered.
+_HELD = {
+    "open_dispute": "SELECT source_id, record_id FROM disputes WHERE status = 'open'",
+    "human_review": "SELECT d.source_id, d.record_id FROM disputes d JOIN dispute_reviews r USING (dispute_id) "
+    "WHERE d.status = 'verified' AND r.decision IS NULL",
+}
+
+
 def purge_expired(store: Store, today: dt.date | None = None, actor: str = "registry") -> dict[str, Any]:
-    """Delete the records past retention under every policy in use; returns what was deleted, by count."""
+    """Delete the records past retention under every policy in use; returns what was deleted, by count, and what was
+    held back, by reason (``held``: ``open_dispute``, ``human_review``). A record under an open dispute (local,
+    forwarded or received) or a pending human review is held back until that is decided, then goes at the next
+    purge."""
     today = resolve_today(today)
     policies = policies_in_use(store)
     keep = max(lp.policy.retention.purge_after_days for lp in policies)
     with OwnedRelations(store, frozenset({"sc_purge"})) as owned, store.transaction():
         owned.create("sc_purge", _expired(policies, int(keep), list(store.catalog.record_types)), {"today": today})
+        held: dict[str, int] = {}
         n = owned.count("sc_purge")
+        for reason, under in _HELD.items():
+            owned.execute(f"DELETE FROM sc_purge WHERE (source_id, record_id) IN ({under})")
+            left = owned.count("sc_purge")
+            if left < n:
+                held[reason] = n - left
+            n = left
         if n == 0:
-            return {"records": 0, "versions": 0, "by_source": {}}
+            if held:
+                append_audit(store, actor, "purge_expired", None, {"records": 0, "held": held, "as_of": today})
+            return {"records": 0, "versions": 0, "by_source": {}, "held": held}
         by_source = {
             str(r[0]): int(r[1])
             for r in owned.execute("SELECT source_id, count(*) FROM sc_purge GROUP BY 1 ORDER BY 1").fetchall()
@@ -117,6 +139,13 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
         forget_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
         unnote_role_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
         owned.execute(exp.delete("records", where=hit.copy()))
-        detail = {"records": n, "versions": versions, "by_source": by_source, "as_of": today, "kept_days": keep}
+        detail = {
+            "records": n,
+            "versions": versions,
+            "by_source": by_source,
+            "held": held,
+            "as_of": today,
+            "kept_days": keep,
+        }
         append_audit(store, actor, "purge_expired", None, detail)
-    return {"records": n, "versions": versions, "by_source": by_source}
+    return {"records": n, "versions": versions, "by_source": by_source, "held": held}
