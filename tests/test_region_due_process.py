@@ -506,6 +506,8 @@ def test_a_shared_record_under_a_forwarded_dispute_is_held_back_from_the_purge_u
     daily = run_daily(tianjin, D(2026, 11, 26))
     assert daily["purged"] == {"records": 1, "versions": 1, "by_source": {"courts": 1}, "held": {}}
     assert tianjin.rows(shared) == [] and list_disputes(tianjin) == []
+    # nor is the forwarded dispute kept as sent (region_disputes: the record's id and the resident's identity number)
+    assert tianjin.one("SELECT count(*) FROM region_disputes WHERE dispute_id = ?", [filed["dispute_id"]]) == 0
     # the scores from the kept state and from the records agree after the purge
     loaded = resolve_policy(tianjin, str(regions.folder / "tianjin.yaml"))
     kept, records = score(tianjin, loaded, D(2026, 11, 27)), score(tianjin, loaded, D(2026, 11, 27), from_records=True)

@@ -44,7 +44,13 @@ _NOTICE_KINDS = {
 }
 # What belongs to a dispute, by its number: the information added, the evidence files, the human review, and what
 # waits to be sent to the region a forwarded dispute went to.
-_DISPUTE_PARTS = ("dispute_information", "dispute_evidence", "dispute_reviews", "region_dispute_information")
+_DISPUTE_PARTS = (
+    "dispute_information",
+    "dispute_evidence",
+    "dispute_reviews",
+    "region_dispute_information",
+    "region_disputes",  # a dispute as sent to or received from another region: the record's id, the identity number
+)
 _REFS = {"dispute": "disputes", "listing": "listings", "repair": "repairs", "fulfilment": "fulfilments"}
 
 
@@ -122,6 +128,8 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
             # what the resident and the registry added to the disputes: their words, files and reviews
             for table in _DISPUTE_PARTS:
                 store.execute(f"DELETE FROM {table} WHERE dispute_id IN (SELECT unnest(?))", [refs["dispute"]])
+        if refs["repair"]:  # an application as sent to or received from another region names the record too
+            store.execute("DELETE FROM region_repairs WHERE repair_id IN (SELECT unnest(?))", [refs["repair"]])
         for table in _REFS.values():
             owned.execute(exp.delete(table, where=hit.copy()))
         owned.execute(
