@@ -456,13 +456,13 @@ def _close(
     """Close a dispute (inside a transaction): status, the change number, the subject told, audited
     (``note``: English and Chinese, the English one stored; free text from a person is the same in both;
     ``representative_id``: who withdrew it for the organisation)."""
-    note, note_zh = note
+    note_en, note_zh = note
     closed_seq = store.take_ids("seq", 1)
     answered = today if status != "lapsed" else None
     store.execute(
         "UPDATE disputes SET status = ?, answered_at = ?, closed_seq = ?, note = ?, answered_by = ? "
         "WHERE dispute_id = ?",
-        [status, answered, closed_seq, note, actor, row["dispute_id"]],
+        [status, answered, closed_seq, note_en, actor, row["dispute_id"]],
     )
     en, zh = _OUTCOME_TEXT[status]
     notify(
@@ -470,11 +470,16 @@ def _close(
         row["subject_id"],
         "dispute_" + status,
         row["dispute_id"],
-        f"Dispute {row['dispute_id']} of record {row['record_id']} ({row['source_id']}): {en}. {note}",
+        f"Dispute {row['dispute_id']} of record {row['record_id']} ({row['source_id']}): {en}. {note_en}",
         f"异议 {row['dispute_id']}（记录 {row['record_id']}，{row['source_id']}）：{zh}。{note_zh}",
         today,
     )
-    detail = {"dispute_id": row["dispute_id"], "source": row["source_id"], "record_id": row["record_id"], "note": note}
+    detail = {
+        "dispute_id": row["dispute_id"],
+        "source": row["source_id"],
+        "record_id": row["record_id"],
+        "note": note_en,
+    }
     if representative_id is not None:
         detail["representative"] = representative_id
     append_audit(store, actor, "dispute_" + status, row["subject_id"], detail)
