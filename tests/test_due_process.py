@@ -120,6 +120,15 @@ def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Sto
     assert run(store, D(2026, 3, 4))[A] == (1000, [])
     assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "lapsed"
     assert subject_report(store, A)["records"][0]["status"] == "withdrawn"
+    # The notice in each language: no English sentence in the Chinese one.
+    assert store.one(
+        "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [d["dispute_id"]]
+    ) == [
+        "Dispute 1 of record J1 (courts): the source did not answer in time; the dispute is resolved in your favour "
+        "and the record no longer counts. Not answered by 2026-03-03.",
+        "异议 1（记录 J1，courts）：来源未在期限内答复，异议按有利于您的方式处理，该记录不再计入。"
+        "截至 2026-03-03 未获答复。",
+    ]
     with pytest.raises(WorkflowError) as late:
         disputes.answer_dispute(store, d["dispute_id"], "verified", "late answer", "courts", today=D(2026, 3, 5))
     assert late.value.code == "dispute_closed"

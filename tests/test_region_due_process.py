@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,15 @@ def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijin
     closed = next(d for d in list_disputes(tianjin, subject_id=tj) if d["dispute_id"] == filed["dispute_id"])
     assert (closed["status"], closed["answered_at"]) == ("withdrawn", "2027-01-20")
     assert closed["note"] == "Answered in region 110000 on 2027-01-20: paid on 2026-12-20"
+    assert tianjin.one(
+        "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'dispute_withdrawn' AND ref_id = ?",
+        [filed["dispute_id"]],
+    ) == [
+        f"Dispute {filed['dispute_id']} of record {local_id} (courts): the source withdrew the record; it no longer "
+        "counts. Answered in region 110000 on 2027-01-20: paid on 2026-12-20",
+        f"异议 {filed['dispute_id']}（记录 {local_id}，courts）：来源已撤回该记录，不再计入。"
+        "地区 110000 已于 2027-01-20 答复：paid on 2026-12-20",
+    ]
     assert regions.rail(TIANJIN, tj)
     b, t = _listing(regions, BEIJING, bj), _listing(regions, TIANJIN, tj)
     assert (b["status"], b["closed_on"]) == (t["status"], t["closed_on"]) == ("delisted", "2027-01-20")
@@ -227,6 +236,43 @@ def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhe
         tianjin.one("SELECT count(*) FROM notifications WHERE subject_id = ? AND kind = 'record_recertified'", [tj])
         == 1
     )
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_held_back_version_sent_again_certified_with_the_same_content_comes_in(regions: Regions) -> None:
+    """A version held back (uncertified, of a record withdrawn here after a dispute), sent again with the same content
+    and certified: not a duplicate, it comes in and the resident is told; sent once more, it is one."""
+    mover, record_id, local_id = _moved_and_listed(regions)
+    beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
+    tj = mover["subject_id_to"]
+    file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2026, 11, 20))
+    import_bundle(beijing, regions.export(TIANJIN))
+    assert len(run_daily(tianjin, D(2026, 12, 21))["lapsed_disputes"]) == 1
+    assert len(run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"]) == 1
+    first = regions.export(BEIJING)
+    import_bundle(tianjin, first)
+    latest = "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1"
+    assert tianjin.one(latest, [local_id])
+    sent = json.loads(base64.b64decode(json.loads(first.read_bytes())["payload"]))["records"]
+    withdrawn = [r for r in sent if r["record_id"] == record_id][-1]
+    back = {**withdrawn, "version": withdrawn["version"] + 1, "withdrawn": False}
+
+    def bring_back(certified: bool) -> Callable[[dict[str, Any]], None]:
+        return lambda payload: payload.update(records=[{**back, "certified": certified}])
+
+    held = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, bring_back(False)))
+    assert (held.duplicates, held.due_process["records_held_back"]) == (0, 1)
+    assert tianjin.one(latest, [local_id])
+    recertified = "SELECT count(*) FROM notifications WHERE subject_id = ? AND kind = 'record_recertified'"
+    assert tianjin.one(recertified, [tj]) == 0
+    again = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, bring_back(True)))
+    assert (again.duplicates, again.due_process["records_held_back"], again.applied_records) == (0, 0, 1)
+    assert not tianjin.one(latest, [local_id])
+    assert tianjin.one(recertified, [tj]) == 1
+    # Back in, the same certified version sent once more is a duplicate: nothing applied, nobody told again.
+    once_more = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, bring_back(True)))
+    assert (once_more.duplicates, once_more.applied_records) == (1, 0)
+    assert tianjin.one(recertified, [tj]) == 1
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
@@ -626,6 +672,12 @@ def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_d
         f"Dispute {filed['dispute_id']} of record {local_id} (courts): the source did not answer in time; the dispute "
         "is resolved in your favour and the record no longer counts. Not answered by 2027-02-03: no answer from "
         "region 110000, which recorded the record, arrived by then."
+    )
+    assert tianjin.one(
+        "SELECT text_zh FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [filed["dispute_id"]]
+    ) == (
+        f"异议 {filed['dispute_id']}（记录 {local_id}，courts）：来源未在期限内答复，异议按有利于您的方式处理，"
+        "该记录不再计入。截至 2027-02-03 未获答复：记录该记录的地区 110000 未在此前传来答复。"
     )
     regions.score(TIANJIN, D(2027, 2, 4))
     assert regions.rail(TIANJIN, tj)

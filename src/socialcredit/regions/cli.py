@@ -214,6 +214,11 @@ def import_cmd(
             f"Tried again: {s.retried} person(s) left unmatched by earlier bundles; {s.still_unmatched} still "
             f"unmatched, {s.retried - s.still_unmatched} matched now (counted above)."
         )
+    if s.reversed_to_review:
+        out.print(
+            f"Reversed: {s.reversed_to_review} earlier link(s) to a subject an exact match names; their records "
+            "withdrawn, sent to review."
+        )
     if s.duplicates:
         out.print(
             f"Duplicates: {s.duplicates} record version(s) received before, with the same content; not applied again."

@@ -665,7 +665,11 @@ def _answer(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
     if found is None:
         return 0
     on = dt.date.fromisoformat(item["answered_on"])
-    note = f"Answered in region {origin} on {on.isoformat()}" + (f": {item['note']}" if item.get("note") else ".")
+    said = item.get("note")
+    note = (
+        f"Answered in region {origin} on {on.isoformat()}" + (f": {said}" if said else "."),
+        f"地区 {origin} 已于 {on.isoformat()} 答复" + (f"：{said}" if said else "。"),
+    )
     if close_forwarded(store, int(found), item["outcome"], note, f"region:{origin}", today=on):
         return 1
     # closed here before it came (lapsed at the deadline here): the record stays as the lapse left it

@@ -280,6 +280,8 @@ class ImportSummary:
     unmatched: int = 0  # persons first named by this bundle that no subject here matched
     retried: int = 0  # persons left unmatched by earlier bundles, tried again by this import
     still_unmatched: int = 0  # of those, the ones still unmatched (the others are counted in exact, linked, review)
+    # earlier links of other persons that an exact match here displaced: reversed (records withdrawn), sent to review
+    reversed_to_review: int = 0
     applied_records: int = 0
     duplicates: int = 0  # record versions received before with the same content (re-sent): not applied again
     alerts: int = 0
@@ -387,6 +389,7 @@ def _import(
                 "sha256": bundle.sha256,
                 "records": summary.records,
                 **({"duplicates": summary.duplicates} if summary.duplicates else {}),
+                **({"reversed_to_review": summary.reversed_to_review} if summary.reversed_to_review else {}),
                 **({} if received is None else {"audit_checkpoint": _checkpoint_note(received)}),
                 **({"linkage_misfits": summary.misfits} if summary.misfits else {}),
             },
@@ -556,7 +559,8 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     (Splink runs on its own connection, on the tables read here, and its links are written in that transaction).
 
     The summary counts what this import did: ``exact``, ``linked`` and ``review`` of the persons it tried (new, or
-    left unmatched before); ``unmatched`` of the new ones only; ``retried`` and ``still_unmatched`` of the others."""
+    left unmatched before); ``unmatched`` of the new ones only; ``retried`` and ``still_unmatched`` of the others;
+    ``reversed_to_review`` the earlier links (of persons it did not try) its exact matches displaced."""
     retried = {
         int(r[0])
         for r in store.execute(
@@ -574,7 +578,7 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     ).fetchall()
     summary.exact = len(exact)
     if exact:
-        _exact_displaces_links(store, origin, [int(r[0]) for r in exact], actor)
+        summary.reversed_to_review = _exact_displaces_links(store, origin, [int(r[0]) for r in exact], actor)
     incoming = store.execute(
         "SELECT CAST(identity_id AS VARCHAR) AS key, origin_subject_id AS subject_id, name, sex, birth_date, phone, "
         "address FROM region_identities WHERE origin_region = ? AND status IN ('new', 'unmatched')",
@@ -652,13 +656,13 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
     summary.still_unmatched = sum(status == "unmatched" and int(i) in retried for i, status in tried)
 
 
-def _exact_displaces_links(store: Store, origin: str, exact: list[int], actor: str) -> None:
+def _exact_displaces_links(store: Store, origin: str, exact: list[int], actor: str) -> int:
     """Reverse each earlier link (Splink's or an operator's) of another identity of ``origin`` to a subject that one
     of the ``exact`` identities (just matched by the same identity number) lands on, and send it to review: the
     number says who the subject is there, and two people of one region are not one person here. Its records are
     withdrawn (``reverse_in_transaction``) and an open dispute of the link is resolved for the person (closed as
     ``unlinked``, told, audited); an operator who knows better accepts it again (not to a person whose dispute of it
-    was resolved so)."""
+    was resolved so). Returns how many."""
     displaced = store.rows(
         f"""SELECT o.*, i.identity_id AS exact_identity FROM region_identities i
         JOIN region_identities o ON o.origin_region = i.origin_region AND o.subject_id = i.subject_id
@@ -693,6 +697,7 @@ def _exact_displaces_links(store: Store, origin: str, exact: list[int], actor: s
                 "reason": reason,
             },
         )
+    return len(displaced)
 
 
 def _one_person_each(store: Store, origin: str, keys: str, actor: str) -> None:

@@ -270,7 +270,9 @@ def resent_versions(store: Store, origin: str, records: list[dict[str, Any]]) ->
     """The places in ``records`` of versions received before from ``origin`` with the same content (the person, type,
     date, withdrawn flag and fields): a re-sent version is a duplicate, kept out of the import. A version received
     before with other content is not one: it is imported as any version is (a version held back here, then sent by
-    its source certified with other content, must come in)."""
+    its source certified with other content, must come in). Nor is a certified one of a record withdrawn here after
+    a dispute (a version held back, sent again certified with the same content): the certification is what it
+    lacked, and it must come in too."""
     if not records:
         return set()
     keys = sorted({(r["source_id"], r["record_id"], int(r["version"])) for r in records})
@@ -308,4 +310,28 @@ def resent_versions(store: Store, origin: str, records: list[dict[str, Any]]) ->
         )
         if content in known.get((record["source_id"], record["record_id"], int(record["version"])), []):
             duplicates.add(i)
+    certified = [i for i in duplicates if records[i].get("certified") is True and not records[i]["withdrawn"]]
+    if certified:
+        duplicates -= set(_withdrawn_after_dispute(store, origin, records, certified))
     return duplicates
+
+
+def _withdrawn_after_dispute(store: Store, origin: str, records: list[dict[str, Any]], places: list[int]) -> list[int]:
+    """Those of ``places`` in ``records`` whose record here (``<origin>/<record id>``) is withdrawn after a dispute
+    (its latest version withdrawn, a dispute of it withdrawn or lapsed): what holds back an uncertified version."""
+    wanted: dict[tuple[str, str], list[int]] = {}
+    for i in places:
+        wanted.setdefault((records[i]["source_id"], f"{origin}/{records[i]['record_id']}"), []).append(i)
+    name = "_bundle_certified_records"
+    store.con.register(name, pa.table({"source_id": [k[0] for k in wanted], "record_id": [k[1] for k in wanted]}))
+    try:
+        rows = store.execute(
+            f"""SELECT r.source_id, r.record_id FROM (
+                SELECT source_id, record_id, withdrawn FROM records JOIN {name} USING (source_id, record_id)
+                QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1) r
+            WHERE r.withdrawn AND EXISTS (SELECT 1 FROM disputes d WHERE d.source_id = r.source_id
+                  AND d.record_id = r.record_id AND d.status IN ('withdrawn', 'lapsed'))"""
+        ).fetchall()
+    finally:
+        store.con.unregister(name)
+    return sorted(i for s, r in rows for i in wanted[(str(s), str(r))])

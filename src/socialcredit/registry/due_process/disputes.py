@@ -357,9 +357,12 @@ def open_received(
     return dispute_id
 
 
-def close_forwarded(store: Store, dispute_id: int, status: str, note: str, actor: str, *, today: dt.date) -> bool:
-    """Close a forwarded dispute with the origin region's answer (``status``: an outcome or ``lapsed``); a withdrawn
-    or lapsed one withdraws the record here too. False if it was closed already. Call inside a transaction."""
+def close_forwarded(
+    store: Store, dispute_id: int, status: str, note: tuple[str, str], actor: str, *, today: dt.date
+) -> bool:
+    """Close a forwarded dispute with the origin region's answer (``status``: an outcome or ``lapsed``; ``note``:
+    English and Chinese); a withdrawn or lapsed one withdraws the record here too. False if it was closed already.
+    Call inside a transaction."""
     row = _row(store, dispute_id)
     if row["status"] != "open":
         return False
@@ -462,19 +465,21 @@ def _close(
     store: Store,
     row: dict[str, Any],
     status: str,
-    note: str,
+    note: tuple[str, str],
     actor: str,
     today: dt.date,
     representative_id: str | None = None,
 ) -> None:
     """Close a dispute (inside a transaction): status, the change number, the subject told, audited
-    (``representative_id``: who withdrew it for the organisation)."""
+    (``note``: English and Chinese, the English one stored; free text from a person is the same in both;
+    ``representative_id``: who withdrew it for the organisation)."""
+    note_en, note_zh = note
     closed_seq = store.take_ids("seq", 1)
     answered = today if status != "lapsed" else None
     store.execute(
         "UPDATE disputes SET status = ?, answered_at = ?, closed_seq = ?, note = ?, answered_by = ? "
         "WHERE dispute_id = ?",
-        [status, answered, closed_seq, note, actor, row["dispute_id"]],
+        [status, answered, closed_seq, note_en, actor, row["dispute_id"]],
     )
     en, zh = _OUTCOME_TEXT[status]
     notify(
@@ -482,11 +487,16 @@ def _close(
         row["subject_id"],
         "dispute_" + status,
         row["dispute_id"],
-        f"Dispute {row['dispute_id']} of record {row['record_id']} ({row['source_id']}): {en}. {note}",
-        f"异议 {row['dispute_id']}（记录 {row['record_id']}，{row['source_id']}）：{zh}。{note}",
+        f"Dispute {row['dispute_id']} of record {row['record_id']} ({row['source_id']}): {en}. {note_en}",
+        f"异议 {row['dispute_id']}（记录 {row['record_id']}，{row['source_id']}）：{zh}。{note_zh}",
         today,
     )
-    detail = {"dispute_id": row["dispute_id"], "source": row["source_id"], "record_id": row["record_id"], "note": note}
+    detail = {
+        "dispute_id": row["dispute_id"],
+        "source": row["source_id"],
+        "record_id": row["record_id"],
+        "note": note_en,
+    }
     if representative_id is not None:
         detail["representative"] = representative_id
     append_audit(store, actor, "dispute_" + status, row["subject_id"], detail)
@@ -559,7 +569,7 @@ def answer_dispute(
     with store.transaction():
         if outcome == "withdrawn" and not record["withdrawn"]:
             withdraw_version(store, record)
-        _close(store, row, outcome, note_text, actor, today)
+        _close(store, row, outcome, (note_text, note_text), actor, today)
     return get_dispute(store, dispute_id)
 
 
@@ -594,7 +604,7 @@ def withdraw_dispute(
             code="dispute_forwarded",
         )
     with store.transaction():
-        _close(store, row, "retracted", note or "", actor, today, acting.representative_id)
+        _close(store, row, "retracted", (note or "", note or ""), actor, today, acting.representative_id)
         if acting.representative_id is not None:
             store.execute(
                 "UPDATE disputes SET retracted_by_representative = ? WHERE dispute_id = ?",
@@ -694,7 +704,7 @@ def decide_review(
         )
         en, zh = _REVIEW_TEXT[decision]
         if row["status"] == "open":
-            _close(store, row, _REVIEW_STATUS[decision], reasons_text, actor, today)
+            _close(store, row, _REVIEW_STATUS[decision], (reasons_text, reasons_text), actor, today)
         elif decision != "upheld":  # a verified dispute the review overturns
             store.execute(
                 "UPDATE disputes SET status = ?, note = ? WHERE dispute_id = ?",
@@ -732,11 +742,13 @@ def lapse_overdue(store: Store, today: dt.date | None = None, actor: str = "regi
     )
     for row in overdue:
         record = latest_record(store, row["source_id"], row["record_id"])
-        note = f"Not answered by {row['deadline'].isoformat()}."
+        deadline = row["deadline"].isoformat()
+        note = (f"Not answered by {deadline}.", f"截至 {deadline} 未获答复。")
         if row["forwarded_to"] is not None:
             note = (
-                f"Not answered by {row['deadline'].isoformat()}: no answer from region {row['forwarded_to']}, "
-                "which recorded the record, arrived by then."
+                f"Not answered by {deadline}: no answer from region {row['forwarded_to']}, "
+                "which recorded the record, arrived by then.",
+                f"截至 {deadline} 未获答复：记录该记录的地区 {row['forwarded_to']} 未在此前传来答复。",
             )
         with store.transaction():
             if not record["withdrawn"]:
