@@ -169,3 +169,31 @@ def test_reading_a_residents_consents_and_notifications_is_audited(tmp_path: Pat
         ("cli", "read_notifications", B, {"entries": 0}),
         ("cli", "read_consents", B, {"entries": 1}),
     ]
+
+
+def test_listing_notices_disputes_and_repairs_is_audited(tmp_path: Path) -> None:
+    """`notices`, `dispute list` and `repair list` name residents: each read is audited (actor `cli`, the filters and
+    how many it named), as the API's pages are (until 2026-12-05 none was)."""
+    from typer.testing import CliRunner
+
+    from due_world import build
+    from socialcredit.cli import app
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
+    from socialcredit.store import open_store
+
+    store = build(tmp_path)
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))  # A noticed for the blacklist
+    db = store.path
+    store.close()
+    runner = CliRunner()
+    for command in (["notices", "--subject", A], ["dispute", "list", "--status", "open"], ["repair", "list"]):
+        shown = runner.invoke(app, [*command, "--json", "--db", str(db)], env={"SOCIALCREDIT_DB_KEY": ""})
+        assert shown.exit_code == 0, shown.output
+    with open_store(db, key="") as store:
+        read = store.rows("SELECT actor, action, subject_id, detail FROM audit_log ORDER BY seq DESC LIMIT 3")
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in reversed(read)] == [
+        ("cli", "read_notices", A, {"policy_id": None, "status": None, "entries": 1}),
+        ("cli", "read_disputes", None, {"source_id": None, "status": "open", "entries": 0}),
+        ("cli", "read_repairs", None, {"status": None, "entries": 0}),
+    ]
