@@ -197,3 +197,24 @@ def test_listing_notices_disputes_and_repairs_is_audited(tmp_path: Path) -> None
         ("cli", "read_disputes", None, {"source_id": None, "status": "open", "entries": 0}),
         ("cli", "read_repairs", None, {"status": None, "entries": 0}),
     ]
+
+
+def test_list_of_a_list_the_policy_does_not_have_is_refused_naming_its_lists(tmp_path: Path) -> None:
+    """`list redlist` for a policy with no redlist is refused as the API's page of that list is (404 there): not
+    found, exit 2, naming the policy's lists (until 2026-12-05 it said "No one on the redlist." and exited 0)."""
+    from due_world import build
+    from socialcredit.policy import builtin_policy
+
+    build(tmp_path).close()
+    db = tmp_path / "due.duckdb"
+    text = builtin_policy("beijing").text.replace('id: beijing\nversion: "2026.2"', 'id: honours\nversion: "1"', 1)
+    assert text.count("redlist") == 4  # the list's id and name, and the service that grants it
+    (tmp_path / "honours.yaml").write_text(text.replace("redlist", "honour_roll"), encoding="utf-8")
+    sc("score", "--policy", str(tmp_path / "honours.yaml"), "--as-of", "2026-04-02", db=db)
+    refused = sc("list", "redlist", "--policy", "honours", db=db, check=False)
+    lists = "blacklist, honour_roll, high_spending_restriction"
+    assert (refused.returncode, refused.stderr.strip()) == (
+        2,
+        f"error: policy honours 1 has no list 'redlist' (lists: {lists})",
+    )
+    assert sc("list", "blacklist", "--policy", "honours", db=db).returncode == 0
