@@ -455,5 +455,7 @@ def list_page(
 
 
 def scored_policy_ids(store: Store) -> list[str]:
-    """The ids of the policies any score run was started under, in order."""
-    return [str(r[0]) for r in store.execute("SELECT DISTINCT policy_id FROM score_runs ORDER BY 1").fetchall()]
+    """The ids of the policies a score run finished under, in order (a run being written, or one a crash left
+    unfinished, scored no one)."""
+    sql = "SELECT DISTINCT policy_id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY 1"
+    return [str(r[0]) for r in store.execute(sql).fetchall()]
