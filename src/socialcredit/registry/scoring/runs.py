@@ -419,7 +419,9 @@ def list_runs(store: Store) -> list[dict[str, Any]]:
 def list_kinds(store: Store, run: dict[str, Any], list_id: str) -> dict[str, str]:
     """The lists of the run's policy version, each with its kind (``black``, ``red``); a list it does not have is
     refused naming those it has (a name mistyped, or a list of another policy, is not an empty list)."""
-    kinds = {spec.id: spec.kind for spec in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists}
+    kinds: dict[str, str] = {
+        spec.id: spec.kind for spec in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists
+    }
     if list_id not in kinds:
         message = (
             f"policy {run['policy_id']} {run['policy_version']} has no list {list_id!r} (lists: {', '.join(kinds)})"
