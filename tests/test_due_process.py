@@ -543,3 +543,35 @@ def test_an_incremental_run_sees_disputes_and_repairs_like_a_full_run(store: Sto
     assert inc.mode == "incremental" and inc.rescored == 1  # only A's inputs changed
     assert store.rows(q, [inc.run_id]) == store.rows(q, [full.run_id])
     assert {r["subject_id"]: r["score"] for r in store.rows(q, [inc.run_id])}[A] == 550
+
+
+def test_the_residents_file_shows_no_unfinished_run(store: Store) -> None:
+    """A run being written, or one a crash left (``finished_at`` null), is not in the resident's file: not its
+    results, reasons nor list entries (until 2026-12-05 the file showed them, with the run's policy and date); and a
+    policy with only such a run is not among the scored ones the consents page names."""
+    from socialcredit.registry.scoring.runs import scored_policy_ids
+
+    finished = score(store, resolve_policy(store, "beijing"), D(2026, 4, 2)).run_id
+    unfinished = finished + 100
+    with store.transaction():  # a copy of the run, never finished, under sesame, its scores 1 point apart
+        store.execute(
+            "INSERT INTO score_runs SELECT * REPLACE (? AS run_id, 'sesame' AS policy_id, NULL AS finished_at) "
+            "FROM score_runs WHERE run_id = ?",
+            [unfinished, finished],
+        )
+        for table, change in (
+            ("run_results", ", score + 1 AS score"),
+            ("run_rules", ""),
+            ("run_points", ""),
+            ("run_list_entries", ""),
+        ):
+            store.execute(
+                f"INSERT INTO {table} SELECT * REPLACE (? AS run_id{change}) FROM {table} WHERE run_id = ?",
+                [unfinished, finished],
+            )
+    file = export_file(store, A)
+    assert [(r["run_id"], r["policy_id"]) for r in file["run_results"]] == [(finished, "beijing")]
+    assert {r["run_id"] for r in file["run_reasons"]} == {finished}
+    assert [(e["run_id"], e["list_id"]) for e in file["list_entries"]] == [(finished, "blacklist")]
+    assert [s["run_id"] for s in file["scores"]] == [finished]
+    assert scored_policy_ids(store) == ["beijing"]

@@ -9,6 +9,7 @@ and then granted.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,4 +313,40 @@ def test_an_override_stands_and_is_answered_when_rescoring_the_snapshots_fails(
         assert (r.json()["subject_id"], r.json()["kind"]) == (A, "listing")
         with app.state.service.writer() as st:
             assert st.one("SELECT status FROM listings WHERE listing_id = ?", [listing]) == "overridden"
+    store.close()
+
+
+def test_the_operators_pages_of_disputes_repairs_and_notices_are_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`GET /v1/disputes`, `/v1/repairs` and `/v1/notices` name residents: each read is audited (`read_disputes`,
+    `read_repairs`, `read_notices`: the filters and how many it named), an operator's and a resident's alike (until
+    2026-12-05 none was)."""
+    store, listing = _blacklisted(tmp_path, monkeypatch)
+    operator = issue_key(store, "operator", "registry operations")
+    resident = issue_key(store, "resident", "张三", subject=A)
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        ops = {"Authorization": f"Bearer {operator.token}"}
+        own = {"Authorization": f"Bearer {resident.token}"}
+        filed = client.post(
+            "/v1/disputes", json={"source_id": "courts", "record_id": "J1", "reason": "paid"}, headers=own
+        )
+        assert filed.status_code == 201, filed.text
+        for path, params in (("/v1/disputes", {"status": "open"}), ("/v1/repairs", {}), ("/v1/notices", {})):
+            r = client.get(path, params=params, headers=ops)
+            assert r.status_code == 200, r.text
+        assert [n["listing_id"] for n in client.get("/v1/notices", headers=own).json()] == [listing]
+        with app.state.service.writer() as st:
+            read = st.rows(
+                "SELECT actor, action, subject_id, detail FROM audit_log "
+                "WHERE action IN ('read_disputes', 'read_repairs', 'read_notices') ORDER BY seq"
+            )
+    by_operator, by_resident = f"key:{operator.party.key_id}", f"key:{resident.party.key_id}"
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        (by_operator, "read_disputes", None, {"source_id": None, "status": "open", "entries": 1}),
+        (by_operator, "read_repairs", None, {"status": None, "entries": 0}),
+        (by_operator, "read_notices", None, {"policy_id": None, "status": None, "entries": 1}),
+        (by_resident, "read_notices", A, {"policy_id": None, "status": None, "entries": 1}),
+    ]
     store.close()

@@ -183,3 +183,52 @@ def test_reading_a_residents_consents_and_notifications_is_audited(tmp_path: Pat
         ("cli", "read_notifications", B, {"entries": 0}),
         ("cli", "read_consents", B, {"entries": 1}),
     ]
+
+
+def test_listing_notices_disputes_and_repairs_is_audited(tmp_path: Path) -> None:
+    """`notices`, `dispute list` and `repair list` name residents: each read is audited (actor `cli`, the filters and
+    how many it named), as the API's pages are (until 2026-12-05 none was)."""
+    from typer.testing import CliRunner
+
+    from due_world import build
+    from socialcredit.cli import app
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
+    from socialcredit.store import open_store
+
+    store = build(tmp_path)
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))  # A noticed for the blacklist
+    db = store.path
+    store.close()
+    runner = CliRunner()
+    for command in (["notices", "--subject", A], ["dispute", "list", "--status", "open"], ["repair", "list"]):
+        shown = runner.invoke(app, [*command, "--json", "--db", str(db)], env={"SOCIALCREDIT_DB_KEY": ""})
+        assert shown.exit_code == 0, shown.output
+    with open_store(db, key="") as store:
+        read = store.rows("SELECT actor, action, subject_id, detail FROM audit_log ORDER BY seq DESC LIMIT 3")
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in reversed(read)] == [
+        ("cli", "read_notices", A, {"policy_id": None, "status": None, "entries": 1}),
+        ("cli", "read_disputes", None, {"source_id": None, "status": "open", "entries": 0}),
+        ("cli", "read_repairs", None, {"status": None, "entries": 0}),
+    ]
+
+
+def test_list_of_a_list_the_policy_does_not_have_is_refused_naming_its_lists(tmp_path: Path) -> None:
+    """`list redlist` for a policy with no redlist is refused as the API's page of that list is (404 there): not
+    found, exit 2, naming the policy's lists (until 2026-12-05 it said "No one on the redlist." and exited 0)."""
+    from due_world import build
+    from socialcredit.policy import builtin_policy
+
+    build(tmp_path).close()
+    db = tmp_path / "due.duckdb"
+    text = builtin_policy("beijing").text.replace('id: beijing\nversion: "2026.2"', 'id: honours\nversion: "1"', 1)
+    assert text.count("redlist") == 4  # the list's id and name, and the service that grants it
+    (tmp_path / "honours.yaml").write_text(text.replace("redlist", "honour_roll"), encoding="utf-8")
+    sc("score", "--policy", str(tmp_path / "honours.yaml"), "--as-of", "2026-04-02", db=db)
+    refused = sc("list", "redlist", "--policy", "honours", db=db, check=False)
+    lists = "blacklist, honour_roll, high_spending_restriction"
+    assert (refused.returncode, refused.stderr.strip()) == (
+        2,
+        f"error: policy honours 1 has no list 'redlist' (lists: {lists})",
+    )
+    assert sc("list", "blacklist", "--policy", "honours", db=db).returncode == 0

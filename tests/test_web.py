@@ -413,6 +413,29 @@ def test_a_resident_never_sees_another_residents_data(site: dict[str, Any]) -> N
     assert json.loads(refusal["detail"]) == {"code": "role_not_allowed", "path": "/ops/subjects", "role": "resident"}
 
 
+def test_the_residents_consents_and_notifications_pages_are_audited(site: dict[str, Any]) -> None:
+    """/me shows the resident's notifications and /me/consents their consent history: each read is audited
+    (`read_notifications`, `read_consents`: how many entries), as the API's `GET /v1/consents` and the command line's
+    reads are (until 2026-12-05 the pages' were not)."""
+    actor, listed = f"key:{site['key_ids']['resident']}", site["listed"]
+    told = one(site, "SELECT count(*) FROM notifications WHERE subject_id = ?", [listed])
+    chosen = one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [listed])
+    assert told > 0  # the blacklist's notice at least
+    with signed_in(site, "resident") as client:
+        for path in ("/me", "/me/consents"):
+            assert client.get(path).status_code == 200, path
+    audit = rows(
+        site,
+        "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? "
+        "AND action IN ('read_notifications', 'read_consents') ORDER BY seq DESC LIMIT 2",
+        [actor],
+    )
+    assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
+        ("read_notifications", listed, {"entries": told}),
+        ("read_consents", listed, {"entries": chosen}),
+    ]
+
+
 def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:
     with httpx.Client(base_url=site["base"]) as client:
         sign_in(client, site["keys"]["other"])

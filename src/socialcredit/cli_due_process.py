@@ -302,7 +302,7 @@ def dispute_list(
     from socialcredit.registry.due_process.disputes import list_disputes
 
     with _store(db) as store:
-        rows = list_disputes(store, subject_id=subject, source_id=source, status=status)
+        rows = list_disputes(store, subject_id=subject, source_id=source, status=status, actor="cli")
     _json(rows) if as_json else _table(rows, _DISPUTE_COLS, "No disputes.")
 
 
@@ -491,7 +491,7 @@ def repair_list(
     from socialcredit.registry.due_process.repair import list_repairs
 
     with _store(db) as store:
-        rows = list_repairs(store, subject_id=subject, status=status)
+        rows = list_repairs(store, subject_id=subject, status=status, actor="cli")
     _json(rows) if as_json else _table(rows, _REPAIR_COLS, "No repair applications.")
 
 
@@ -584,7 +584,7 @@ def notices(
     from socialcredit.registry.due_process.listings import list_listings
 
     with _store(db) as store:
-        rows = list_listings(store, subject_id=subject, status=status)
+        rows = list_listings(store, subject_id=subject, status=status, actor="cli")
     cols = ["listing_id", "subject_id", "list_id", "criterion_id", "record_id", "noticed_on", "effective_on", "status"]
     _json(rows) if as_json else _table(rows, cols, "No notices.")
 

@@ -183,11 +183,12 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me")
     @web.page("resident")
     def overview(page: Page) -> Response:
+        assert page.who is not None
         with web.service.writer() as store:
             report = own_file(store, page, "resident portal: overview", ("scores",))
             listings = list_listings(store, subject_id=_subject(page))
             name_listings(store, listings, page.lang)
-            notifications = list_notifications(store, _subject(page), page.lang)
+            notifications = list_notifications(store, _subject(page), page.lang, actor=page.who.actor)
             rules = notice_hrefs(store, notifications)
             # each listing with its details, its notice and refused services' reasons as of today (repair_pages.py)
             today = resolve_today()
@@ -439,10 +440,12 @@ def _disputes(web: Web, page: Page, acting: Acting | None = None) -> dict[str, A
 
 
 def _consents(web: Web, page: Page) -> dict[str, Any]:
-    """Each data category: the current choice, its history, and which policies count it only with consent."""
+    """Each data category: the current choice, its history, and which policies count it only with consent. The read is
+    audited (``read_consents``), as the API's ``GET /v1/consents`` is."""
+    assert page.who is not None
     with web.service.writer() as store:
         catalog = store.catalog  # the store's latest: a category it adds is chosen like a shipped one
-        history = consent_history(store, _subject(page))
+        history = consent_history(store, _subject(page), actor=page.who.actor)
         policies = [get_policy(store, pid).policy for pid in scored_policy_ids(store)]
     rows = []
     for cat_id, cat in catalog.categories.items():

@@ -238,14 +238,15 @@ def dispute_record(body: DisputeIn, party: Resident, service: ServiceDep, today:
 def disputes(
     party: Anyone, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
 ) -> list[Dispute]:
-    """A resident's own disputes; a furnisher's disputes of its records (open by default); all, for operators."""
+    """A resident's own disputes; a furnisher's disputes of its records (open by default); all, for operators.
+    Audited (``read_disputes``)."""
     with naming(service) as store:
         if party.role == "resident":
-            found = list_disputes(store, subject_id=party.subject_id, status=status)
+            found = list_disputes(store, subject_id=party.subject_id, status=status, actor=actor(party))
         elif party.role == "furnisher":
-            found = list_disputes(store, source_id=party.source_id, status=status or "open")
+            found = list_disputes(store, source_id=party.source_id, status=status or "open", actor=actor(party))
         else:
-            found = list_disputes(store, status=status)
+            found = list_disputes(store, status=status, actor=actor(party))
     return [Dispute.model_validate(d) for d in found]
 
 
@@ -355,10 +356,10 @@ def apply(body: RepairIn, party: Resident, service: ServiceDep, today: Today) ->
 def repairs(
     party: ResidentOrOperator, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
 ) -> list[Repair]:
-    """A resident's own applications; every application, for operators."""
+    """A resident's own applications; every application, for operators. Audited (``read_repairs``)."""
     with naming(service) as store:
         subject = party.subject_id if party.role == "resident" else None
-        found = list_repairs(store, subject_id=subject, status=status)
+        found = list_repairs(store, subject_id=subject, status=status, actor=actor(party))
     return [Repair.model_validate(r) for r in found]
 
 
@@ -462,9 +463,10 @@ def export_html(
 
 @router.get("/v1/notices", tags=_DUE_PROCESS)
 def notices(party: ResidentOrOperator, service: ServiceDep) -> list[Listing]:
-    """Notices and listings: the resident's own; every one, for operators."""
+    """Notices and listings: the resident's own; every one, for operators. Audited (``read_notices``)."""
     with naming(service) as store:
-        found = list_listings(store, subject_id=party.subject_id if party.role == "resident" else None)
+        subject = party.subject_id if party.role == "resident" else None
+        found = list_listings(store, subject_id=subject, actor=actor(party))
     return [Listing.model_validate(n) for n in found]
 
 

@@ -758,9 +758,15 @@ def lapse_overdue(store: Store, today: dt.date | None = None, actor: str = "regi
 
 
 def list_disputes(
-    store: Store, *, subject_id: str | None = None, source_id: str | None = None, status: str | None = None
+    store: Store,
+    *,
+    subject_id: str | None = None,
+    source_id: str | None = None,
+    status: str | None = None,
+    actor: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Disputes, newest first, filtered by subject, source and status."""
+    """Disputes, newest first, filtered by subject, source and status; with ``actor``, a look-up audited as
+    ``read_disputes`` (the filters, how many it named)."""
     if status is not None and status not in STATUSES:
         raise WorkflowInputError(
             f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status", code="bad_status"
@@ -771,7 +777,12 @@ def list_disputes(
             where.append(f"{col} = ?")
             params.append(value)
     sql = "SELECT * FROM disputes" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY dispute_id DESC"
-    return [_public(r) for r in store.rows(sql, params)]
+    rows = store.rows(sql, params)
+    if actor is not None:
+        with store.transaction():
+            detail = {"source_id": source_id, "status": status, "entries": len(rows)}
+            append_audit(store, actor, "read_disputes", subject_id, detail)
+    return [_public(r) for r in rows]
 
 
 def notify_recertified(store: Store, source_id: str, batch_id: int, today: dt.date) -> int:

@@ -532,10 +532,16 @@ def _relation_phrases(store: Store, loaded: LoadedPolicy, lst: ListSpec) -> None
 
 
 def list_listings(
-    store: Store, *, subject_id: str | None = None, policy_id: str | None = None, status: str | None = None
+    store: Store,
+    *,
+    subject_id: str | None = None,
+    policy_id: str | None = None,
+    status: str | None = None,
+    actor: str | None = None,
 ) -> list[dict[str, Any]]:
     """Listings (with their notices), newest first; a status that is none of ``LISTING_STATUSES`` is refused (as
-    ``list_disputes`` refuses one), not answered as if there were no such listings."""
+    ``list_disputes`` refuses one), not answered as if there were no such listings. With ``actor``, a look-up
+    audited as ``read_notices`` (the filters, how many it named)."""
     if status is not None and status not in LISTING_STATUSES:
         raise WorkflowInputError(
             f"status must be one of {', '.join(LISTING_STATUSES)}, not {status!r}", field="status", code="bad_status"
@@ -549,6 +555,10 @@ def list_listings(
         "SELECT * FROM listings" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY listing_id DESC",
         params,
     )
+    if actor is not None:
+        with store.transaction():
+            detail = {"policy_id": policy_id, "status": status, "entries": len(rows)}
+            append_audit(store, actor, "read_notices", subject_id, detail)
     keys = (
         "listing_id",
         "subject_id",

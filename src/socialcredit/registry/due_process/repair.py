@@ -610,7 +610,11 @@ def _decide(store: Store, row: dict[str, Any], outcome: str, why: str, actor: st
     append_audit(store, actor, "repair_" + outcome, row["subject_id"], {"repair_id": repair_id, "reason": why})
 
 
-def list_repairs(store: Store, *, subject_id: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+def list_repairs(
+    store: Store, *, subject_id: str | None = None, status: str | None = None, actor: str | None = None
+) -> list[dict[str, Any]]:
+    """Repair applications, newest first, filtered by subject and status; with ``actor``, a look-up audited as
+    ``read_repairs`` (the status asked, how many it named)."""
     if status is not None and status not in REPAIR_STATUSES:
         raise WorkflowInputError(
             f"status must be one of {', '.join(REPAIR_STATUSES)}, not {status!r}", field="status", code="bad_status"
@@ -621,4 +625,8 @@ def list_repairs(store: Store, *, subject_id: str | None = None, status: str | N
             where.append(f"{col} = ?")
             params.append(value)
     sql = "SELECT * FROM repairs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY repair_id DESC"
-    return [_public(r) for r in store.rows(sql, params)]
+    rows = store.rows(sql, params)
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_repairs", subject_id, {"status": status, "entries": len(rows)})
+    return [_public(r) for r in rows]

@@ -38,7 +38,7 @@ from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.memoranda import name_measures
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.scoring.runs import latest_run
+from socialcredit.registry.scoring.runs import latest_run, list_kinds
 from socialcredit.store import Store
 
 __all__ = ["PARTS", "list_members", "record_fields", "subject_key", "subject_report", "top_subjects"]
@@ -509,8 +509,8 @@ def list_members(
     look-up does not show it) with ``effective_on``, the day it takes effect, or ``ended`` since the run. A redlist
     has no listings: its rows have no ``listing`` nor ``effective_on`` (they were null on every row)."""
     run = latest_run(store, policy_id)
-    kinds = {lst.id: lst.kind for lst in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists}
-    if kinds.get(list_id) != "black":
+    kinds = list_kinds(store, run, list_id)  # a list the policy does not have is refused, as the API's page refuses it
+    if kinds[list_id] != "black":
         rows = store.rows(
             """SELECT e.subject_id, s.name, r.score, r.tier,
                       string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id) AS criteria

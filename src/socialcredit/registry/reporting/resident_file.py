@@ -22,6 +22,9 @@ from socialcredit.store import Store
 __all__ = ["export_file", "render_html"]
 
 FILE_FORMAT = "socialcredit-resident-file"
+# The runs a file shows: finished ones. A run being written, or one a crash left, has no finished_at: it is not shown
+# (its results, reasons and list entries neither), as the report and the score history show only finished runs.
+_FINISHED = "(SELECT run_id FROM score_runs WHERE finished_at IS NOT NULL)"
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -39,12 +42,14 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
                    SELECT p.run_id, r.rule_id, p.points,
                           row_number() OVER (PARTITION BY p.run_id ORDER BY abs(p.points) DESC, r.rule_id) AS position
                    FROM run_points p JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
-                   WHERE p.subject_key = ? AND p.points <> 0
+                   WHERE p.subject_key = ? AND p.points <> 0 AND p.run_id IN {_FINISHED}
                ) WHERE position <= {int(MAX_REASONS)} ORDER BY run_id, position""",
         [key_or_none],
     )
     # the subject's results of every run, read once: for the scores of the file and for its run results
-    rows = store.rows("SELECT * FROM run_results WHERE subject_id = ? ORDER BY run_id", [subject_id])
+    rows = store.rows(
+        f"SELECT * FROM run_results WHERE subject_id = ? AND run_id IN {_FINISHED} ORDER BY run_id", [subject_id]
+    )
     report = subject_report(
         store,
         subject_id,
@@ -61,7 +66,12 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
             [key_or_none, subject_id],
         )
     )
-    runs = {int(r["run_id"]): r for r in store.rows("SELECT run_id, policy_id, policy_version, as_of FROM score_runs")}
+    runs = {
+        int(r["run_id"]): r
+        for r in store.rows(
+            "SELECT run_id, policy_id, policy_version, as_of FROM score_runs WHERE finished_at IS NOT NULL"
+        )
+    }
     results = _plain(
         [
             {
@@ -78,8 +88,9 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
     reasons = _plain(ranked)
     entries = _plain(
         store.rows(
-            """SELECT e.run_id, e.list_id, e.criterion_id, r.source_id, r.record_id FROM run_list_entries e
-               LEFT JOIN records r USING (record_key) WHERE e.subject_id = ? ORDER BY e.run_id, e.list_id""",
+            f"""SELECT e.run_id, e.list_id, e.criterion_id, r.source_id, r.record_id FROM run_list_entries e
+               LEFT JOIN records r USING (record_key) WHERE e.subject_id = ? AND e.run_id IN {_FINISHED}
+               ORDER BY e.run_id, e.list_id""",
             [subject_id],
         )
     )

@@ -416,6 +416,20 @@ def list_runs(store: Store) -> list[dict[str, Any]]:
     return store.rows("SELECT * FROM score_runs ORDER BY run_id")
 
 
+def list_kinds(store: Store, run: dict[str, Any], list_id: str) -> dict[str, str]:
+    """The lists of the run's policy version, each with its kind (``black``, ``red``); a list it does not have is
+    refused naming those it has (a name mistyped, or a list of another policy, is not an empty list)."""
+    kinds: dict[str, str] = {
+        spec.id: spec.kind for spec in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists
+    }
+    if list_id not in kinds:
+        message = (
+            f"policy {run['policy_id']} {run['policy_version']} has no list {list_id!r} (lists: {', '.join(kinds)})"
+        )
+        raise NotFoundError(message, field="list_id")
+    return kinds
+
+
 def list_page(
     store: Store, policy_id: str, list_id: str, *, after: str = "", limit: int = 100, actor: str = "cli"
 ) -> dict[str, Any]:
@@ -423,12 +437,7 @@ def list_page(
     and the criteria that put it there; with the run and the list's size. The read is audited (``read_list``: the
     run, the list, where the page starts and how many it named)."""
     run = latest_run(store, policy_id)
-    lists = [spec.id for spec in get_policy(store, run["policy_id"], run["policy_version"]).policy.lists]
-    if list_id not in lists:  # a name mistyped is not an empty list
-        message = (
-            f"policy {run['policy_id']} {run['policy_version']} has no list {list_id!r} (lists: {', '.join(lists)})"
-        )
-        raise NotFoundError(message, field="list_id")
+    list_kinds(store, run, list_id)
     entries = store.rows(
         """SELECT e.subject_id, any_value(s.name) AS name, list(DISTINCT e.criterion_id ORDER BY e.criterion_id)
                   AS criteria
@@ -448,5 +457,7 @@ def list_page(
 
 
 def scored_policy_ids(store: Store) -> list[str]:
-    """The ids of the policies any score run was started under, in order."""
-    return [str(r[0]) for r in store.execute("SELECT DISTINCT policy_id FROM score_runs ORDER BY 1").fetchall()]
+    """The ids of the policies a score run finished under, in order (a run being written, or one a crash left
+    unfinished, scored no one)."""
+    sql = "SELECT DISTINCT policy_id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY 1"
+    return [str(r[0]) for r in store.execute(sql).fetchall()]
