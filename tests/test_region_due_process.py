@@ -732,3 +732,34 @@ def test_a_purged_shared_record_leaves_no_copy_as_received(regions: Regions) -> 
     assert tianjin.one("SELECT count(*) FROM records WHERE origin_region IS NOT NULL") == 0
     assert tianjin.one("SELECT count(*) FROM region_records WHERE applied") == 0
     assert tianjin.one("SELECT count(*) FROM region_records") == kept - len(shared)
+
+
+@pytest.mark.slow  # two regions built: about 10 s
+def test_an_answer_not_yet_sent_to_the_filing_region_holds_its_record_back_from_the_purge(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beijing answers a dispute Tianjin forwarded; its record is past retention before Beijing's next bundle. The
+    purge took the dispute and its region row with it, so the answer never went back: Tianjin's dispute stayed open
+    (review finding). The record is held back until the bundle has carried the answer, then purged."""
+    from socialcredit.registry.due_process import retention
+
+    tianjin, beijing = regions.stores[TIANJIN], regions.stores[BEIJING]
+    import_bundle(tianjin, regions.export(BEIJING))
+    mover = _mover(regions)
+    rid = regions.judgment(mover)["record_id"]
+    filed = file_dispute(tianjin, mover["subject_id_to"], "courts", f"{BEIJING}/{rid}", "paid", today=D(2026, 11, 20))
+    import_bundle(beijing, regions.export(TIANJIN))
+    [opened] = list_disputes(beijing, source_id="courts", status="open")
+    answer_dispute(
+        beijing, opened["dispute_id"], "verified", "unpaid", "source:courts", source_id="courts", today=D(2026, 11, 25)
+    )
+    # the judgment is past retention in Beijing (stand-in: the expired records are exactly it)
+    expired = f"SELECT 'courts' AS source_id, '{rid}' AS record_id WHERE $today IS NOT NULL"
+    monkeypatch.setattr(retention, "_expired", lambda *_a, **_k: expired)
+    held = purge_expired(beijing, D(2026, 11, 26))
+    assert held == {"records": 0, "versions": 0, "by_source": {}, "held": {"answer_not_sent": 1}}
+    import_bundle(tianjin, regions.export(BEIJING))  # the answer goes back
+    assert get_dispute(tianjin, filed["dispute_id"])["status"] == "verified"
+    purged = purge_expired(beijing, D(2026, 11, 27))
+    assert (purged["records"], purged["held"]) == (1, {})
+    assert beijing.one("SELECT count(*) FROM records WHERE source_id = 'courts' AND record_id = ?", [rid]) == 0

@@ -306,7 +306,11 @@ def dispute_list(
     _json(rows) if as_json else _table(rows, _DISPUTE_COLS, "No disputes.")
 
 
-_HELD_WHY = {"open_dispute": "under an open dispute", "human_review": "awaiting a human review"}
+_HELD_WHY = {
+    "open_dispute": "under an open dispute",
+    "human_review": "awaiting a human review",
+    "answer_not_sent": "until its answer goes to the region that asked",
+}
 
 
 def _held_back(held: dict[str, int]) -> str:
