@@ -526,3 +526,22 @@ def test_a_language_other_than_en_or_zh_is_a_usage_error(tmp_path: Path, args: t
     assert done.returncode == 2, done.stdout + done.stderr
     assert "'fr': give en or zh" in done.stderr
     assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_the_matchmaking_site_names_a_registry_url_like_markup_as_written(tmp_path: Path) -> None:
+    # "[/x]" in the registry's address ended `matchmaking serve` in an internal error (MarkupError, exit 3)
+    url = "http://127.0.0.1:9/[/x]"
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env["SOCIALCREDIT_MATCHMAKING_KEY"] = "sc_x_y"
+    args = [CLI, "matchmaking", "serve", "--registry-url", url, "--db", str(tmp_path / "m.duckdb")]
+    proc = subprocess.Popen(
+        [*args, "--port", str(free_port())], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert first.startswith("Matchmaking site on http://127.0.0.1:") and first.endswith(f"registry at {url}.\n")
+        assert proc.poll() is None  # serving
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)  # and its pipe closed

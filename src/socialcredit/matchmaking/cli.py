@@ -29,7 +29,7 @@ match_app = typer.Typer(
     no_args_is_help=True,
 )
 out = Console(soft_wrap=True, markup=False)  # texts from sources and clients are shown as written
-err = Console(stderr=True, soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, markup=False)  # a URL or a file as written; markup=True to style
 
 DbOpt = Annotated[
     Path, typer.Option("--db", help="The matchmaking store (not the registry's).", envvar=DB_ENV, metavar="FILE")
@@ -197,7 +197,7 @@ def matches(
                 )
             out.print(table)
     if page.notice:  # the registry was not asked (it did not answer, or refused the key): a failure, told last
-        err.print(f"[bold red]error:[/] {escape(page.notice)}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(page.notice)}", markup=True, highlight=False)
         raise typer.Exit(1)
 
 
