@@ -921,6 +921,34 @@ def test_a_link_displaced_by_a_later_exact_match_resolves_its_open_dispute(
     assert [q["identity_id"] for q in exchange.list_review_queue(tianjin)] == [identity["identity_id"]]
 
 
+def test_an_operator_s_unlink_resolves_the_person_s_open_dispute_of_the_link(
+    border: dict[str, Any], tianjin: Store
+) -> None:
+    """`region unlink` reversed a link the mover had contested and left the dispute open, so an operator could link
+    the identity to the mover again meanwhile (second review). The reversal decides the dispute for the mover: closed
+    as unlinked with the operator's reason, told in the usual words; the identity cannot come back to them."""
+    from socialcredit.errors import RegionError
+    from socialcredit.registry.due_process.links import file_link_dispute, get_link_dispute
+
+    identity, _ = _mover_identity(border, tianjin)
+    mover = identity["subject_id"]
+    filed = file_link_dispute(
+        tianjin, mover, identity["identity_id"], "that person is not me", today=dt.date(2027, 1, 4)
+    )
+    exchange.reverse_link(tianjin, identity["identity_id"], reason="wrong person", today=dt.date(2027, 1, 5))
+    closed = get_link_dispute(tianjin, filed["dispute_id"])
+    assert (closed["status"], closed["note"]) == ("unlinked", "wrong person")
+    told = tianjin.one(
+        "SELECT text_en FROM notifications WHERE kind = 'link_dispute_unlinked' AND ref_id = ?", [filed["dispute_id"]]
+    )
+    assert told == (
+        f"Dispute {filed['dispute_id']} of the link to {BEIJING}/{closed['origin_number']}: an operator reversed the "
+        "link; the records it brought no longer count. wrong person"
+    )
+    with pytest.raises(RegionError):
+        exchange.accept_link(tianjin, identity["identity_id"], subject_id=mover)
+
+
 def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
     border: dict[str, Any], tianjin: Store, tmp_path: Path
 ) -> None:

@@ -961,8 +961,14 @@ def reverse_link(
     row = _identity(store, identity_id)
     if row["status"] not in ("linked", "exact"):
         raise RegionError(f"identity {identity_id} is {row['status']}; only an applied link can be reversed")
+    day = resolve_today(today)
     with store.transaction():
-        return reverse_in_transaction(store, row, actor, reason, resolve_today(today))
+        n = reverse_in_transaction(store, row, actor, reason, day)
+        # a dispute the person had open of this link is decided by the reversal, in their favour (it stayed open,
+        # and an operator could link the identity to them again meanwhile)
+        note = reason or "an operator reversed the link"
+        resolve_displaced_link_disputes(store, identity_id, note, actor, day, by_operator=True)
+        return n
 
 
 def reverse_in_transaction(store: Store, row: dict[str, Any], actor: str, reason: str, today: dt.date) -> int:

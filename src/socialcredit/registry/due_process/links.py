@@ -320,10 +320,13 @@ def close_link_dispute(
     return _public({**row, "status": status, "answered_at": answered, "note": note, "answered_by": actor})
 
 
-def resolve_displaced_link_disputes(store: Store, identity_id: int, note: str, actor: str, today: dt.date) -> list[int]:
-    """Close, in the person's favour, every open dispute of the link of ``identity_id`` that the regions' import has
-    just reversed because a later exact match displaced it (call inside that transaction): the link it contests is
-    gone. Closed as ``unlinked`` with ``note`` (why it was reversed), the person told, audited. Returns their ids."""
+def resolve_displaced_link_disputes(
+    store: Store, identity_id: int, note: str, actor: str, today: dt.date, *, by_operator: bool = False
+) -> list[int]:
+    """Close, in the person's favour, every open dispute of the link of ``identity_id`` that was just reversed (call
+    inside that transaction): by the regions' import, because a later exact match displaced it, or ``by_operator``
+    (`region unlink`). The link it contests is gone. Closed as ``unlinked`` with ``note`` (why it was reversed), the
+    person told in the words of who reversed it, audited. Returns their ids."""
     ids = [
         int(r[0])
         for r in store.execute(
@@ -332,7 +335,9 @@ def resolve_displaced_link_disputes(store: Store, identity_id: int, note: str, a
         ).fetchall()
     ]
     for dispute_id in ids:
-        close_link_dispute(store, dispute_id, "unlinked", note, actor, today, outcome=_DISPLACED)
+        close_link_dispute(
+            store, dispute_id, "unlinked", note, actor, today, outcome=None if by_operator else _DISPLACED
+        )
     return ids
 
 
