@@ -65,6 +65,7 @@ def test_a_decisions_purpose_is_one_bounded_line_of_plain_text(store: Store) -> 
     for purpose, message in [
         ("ticket\x1b[2Jpurchase", "a purpose is one line of plain text; this one has a control character (U+001B)"),
         ("ticket\npurchase", "a purpose is one line of plain text; this one has a control character (U+000A)"),
+        ("ticket\u2067purchase", "a purpose is one line of plain text; this one has a control character (U+2067)"),
         ("x" * 201, "a purpose is at most 200 characters; this one has 201"),
         ("  ", "a purpose is required: say why the decision is asked (e.g. 'ticket purchase')"),
     ]:
@@ -172,7 +173,12 @@ def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> 
         disputes.file_dispute(store, B, "traffic_police", "T1", "  ", actor="resident", today=D(2026, 3, 1))
     assert (empty.value.field, str(empty.value)) == ("reason", "reason is required: write it in a few words")
     # a person's text may run over lines and hold tabs, never another control character (stored, then shown)
-    for text, char in (("abroad\x00", "U+0000"), ("see \x1b[2J here", "U+001B"), ("a\x7fb", "U+007F")):
+    for text, char in (
+        ("abroad\x00", "U+0000"),
+        ("see \x1b[2J here", "U+001B"),
+        ("a\x7fb", "U+007F"),
+        ("a\u202eb", "U+202E"),
+    ):
         with pytest.raises(WorkflowError) as control:
             disputes.file_dispute(store, B, "traffic_police", "T1", text, actor="resident", today=D(2026, 3, 1))
         assert (control.value.field, control.value.code, str(control.value)) == (

@@ -487,7 +487,7 @@ def test_an_event_date_before_1900_is_refused(hostile: dict[str, Any]) -> None:
         ]
 
 
-@pytest.mark.parametrize("char", ["\x00", "\n", "\x1b", "\x7f"])
+@pytest.mark.parametrize("char", ["\x00", "\n", "\x1b", "\x7f", "\u202e", "\u2069"])
 def test_a_record_id_with_a_control_character_is_refused(hostile: dict[str, Any], char: str) -> None:
     record = _record(hostile["subject"], record_id=f"HOSTILE{char}X")
     r = _send(hostile, "courts", "application/json", json.dumps([record]).encode())

@@ -226,13 +226,16 @@ def test_a_records_subject_id_is_compacted_as_in_a_subjects_file(store: Store, t
 
 
 def test_a_control_character_in_a_name_or_district_is_refused(store: Store, tmp_path: Path) -> None:
-    people = [make_ric("110101", dt.date(1985, 1, 2), n) for n in (1, 3, 5, 7, 9)]
+    people = [make_ric("110101", dt.date(1985, 1, 2), n) for n in (1, 3, 5, 7, 9, 11, 13)]
     rows = [
         [people[0], "张三", "东城区"],
         [people[1], "张\x00三", "东城区"],
         [people[2], "李\n四", "西城区"],
         [people[3], "\x1b[31m王五", "海淀区"],
         [people[4], "赵六", "朝阳\x7f区"],
+        # a bidirectional override or isolate reorders what follows it on a page: "Trojan Source"
+        [people[5], "Li\u202eeW", "东城区"],
+        [people[6], "孙七", "西城\u2066区"],
     ]
     path = _write(tmp_path / "subjects.csv", ["subject_id", "name", "district"], rows)
     report = ingest_file(store, path, "civil_affairs", today=TODAY)
@@ -241,6 +244,8 @@ def test_a_control_character_in_a_name_or_district_is_refused(store: Store, tmp_
         RowError(3, "name", "has a control character (U+000A); a name is printable text"),
         RowError(4, "name", "has a control character (U+001B); a name is printable text"),
         RowError(5, "district", "has a control character (U+007F); a district is printable text"),
+        RowError(6, "name", "has a control character (U+202E); a name is printable text"),
+        RowError(7, "district", "has a control character (U+2066); a district is printable text"),
     ]
     assert [r["name"] for r in store.rows("SELECT name FROM subjects")] == ["张三"]
 

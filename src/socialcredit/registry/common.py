@@ -11,10 +11,32 @@ from socialcredit.errors import DecisionError, WorkflowInputError
 if TYPE_CHECKING:
     from socialcredit.store import Store
 
-__all__ = ["MAX_PURPOSE", "MAX_TEXT", "check_purpose", "check_requester", "check_text", "finished_runs", "iso"]
+__all__ = [
+    "CONTROL_PATTERN",
+    "MAX_PURPOSE",
+    "MAX_TEXT",
+    "check_purpose",
+    "check_requester",
+    "check_text",
+    "control_character",
+    "finished_runs",
+    "iso",
+]
 
 MAX_TEXT = 4000
 MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared ones
+
+# The bidirectional controls (embeddings, overrides, isolates: U+202A-U+202E, U+2066-U+2069). Shown to an operator or
+# a resident, one reorders the text after it ("Trojan Source"): a name or a reason would read as something else.
+BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A))))
+# The same, with the control characters, as a character class of DuckDB's regular expressions (RE2), for the checks
+# ingest makes in SQL (registry/records/ingest.py).
+CONTROL_PATTERN = r"[[:cntrl:]\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+
+
+def control_character(text: str, allowed: str = "") -> str | None:
+    """The first control character (Unicode category Cc) or bidirectional control in ``text`` not in ``allowed``."""
+    return next((c for c in text if (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS) and c not in allowed), None)
 
 
 def iso(value: Any) -> Any:
@@ -37,7 +59,7 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
         return None
     if len(text) > MAX_TEXT:
         raise WorkflowInputError(f"{field} is longer than {MAX_TEXT} characters", field=field, code="too_long")
-    control = next((c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\r\t"), None)
+    control = control_character(text, "\n\r\t")
     if control is not None:
         raise WorkflowInputError(
             f"{field} has a control character (U+{ord(control):04X}); write plain text",
@@ -61,7 +83,7 @@ def check_purpose(purpose: str | None) -> str:
             code="invalid_purpose",
             field="purpose",
         )
-    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    control = control_character(text)
     if control is not None:
         raise DecisionError(
             f"a purpose is one line of plain text; this one has a control character (U+{ord(control):04X})",
@@ -74,7 +96,7 @@ def check_purpose(purpose: str | None) -> str:
 def check_requester(requester: str) -> str:
     """Who asks a decision, as the resident is shown it (``key:<id>`` over the API, a name on the command line): one
     line of plain text of at most MAX_PURPOSE characters, as a purpose is."""
-    if not requester.strip() or len(requester) > MAX_PURPOSE or any(unicodedata.category(c) == "Cc" for c in requester):
+    if not requester.strip() or len(requester) > MAX_PURPOSE or control_character(requester) is not None:
         raise DecisionError(
             f"who asks is named in one line of plain text of at most {MAX_PURPOSE} characters",
             code="invalid_requester",

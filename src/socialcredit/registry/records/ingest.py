@@ -50,6 +50,7 @@ from socialcredit.errors import (
 from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import CONTROL_PATTERN
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import create_private
 from socialcredit.registry.records import limits, versions
@@ -634,10 +635,10 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     # An identifier is printable: a NUL byte, a line break or an escape sequence in one is refused.
     checks.append(
         _Check(
-            "regexp_matches(record_id, '[[:cntrl:]]')",
+            f"regexp_matches(record_id, '{CONTROL_PATTERN}')",
             "'record_id'",
-            "'has a control character (' || printf('U+%04X', unicode(regexp_extract(record_id, '[[:cntrl:]]'))) "
-            "|| '); a record id is printable text'",
+            "'has a control character (' || printf('U+%04X', unicode(regexp_extract(record_id, "
+            f"'{CONTROL_PATTERN}'))) || '); a record id is printable text'",
         )
     )
     checks.append(
@@ -1374,8 +1375,8 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
     for col in (c for c in ("name", "district") if c in cols):
         checks.append(
             f"SELECT _row, 1, '{col}', 'has a control character (' || "
-            f"printf('U+%04X', unicode(regexp_extract({col}, '[[:cntrl:]]'))) || '); a {col} is printable text' "
-            f"FROM staging WHERE regexp_matches({col}, '[[:cntrl:]]')"
+            f"printf('U+%04X', unicode(regexp_extract({col}, '{CONTROL_PATTERN}'))) || '); a {col} is printable text' "
+            f"FROM staging WHERE regexp_matches({col}, '{CONTROL_PATTERN}')"
         )
     if "profession" in cols:
         checks.append(
