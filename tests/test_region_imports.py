@@ -916,6 +916,10 @@ def test_a_link_displaced_by_a_later_exact_match_resolves_its_open_dispute(
         f"Dispute {filed['dispute_id']} of the link to {label}: the link was reversed: a later match by the same "
         "identity number shows that the person there is another; the records it brought no longer count. " + reason
     )
+    told_zh = tianjin.one(
+        "SELECT text_zh FROM notifications WHERE kind = 'link_dispute_unlinked' AND ref_id = ?", [filed["dispute_id"]]
+    )
+    assert told_zh.endswith(f"。地区 {BEIJING} 的身份 {exact_id} 与该主体身份号码相同；那里的两个人在此不是同一人")
     audited = [d for a, d in _audit(tianjin) if a == "link_dispute_unlinked"]
     assert audited == [{"dispute_id": filed["dispute_id"], "identity_id": identity["identity_id"], "note": reason}]
     assert [q["identity_id"] for q in exchange.list_review_queue(tianjin)] == [identity["identity_id"]]

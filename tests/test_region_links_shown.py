@@ -271,6 +271,10 @@ def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[
         "note": "Not answered by 2027-01-31.",
         "answered_at": None,
     }
+    # told in Chinese wholly (the note was pasted in English into the Chinese text)
+    told = json.loads(sc("notifications", who, "--lang", "zh", "--db", tianjin, "--json").stdout)
+    lapsed = [n["text"] for n in told if n["kind"] == "link_dispute_lapsed"]
+    assert len(lapsed) == 1 and lapsed[0].endswith("。截至 2027-01-31 未获答复。") and "Not answered" not in lapsed[0]
     late_answer = sc("region", "answer-link", str(did), "--uphold", "--reason", "it is him", "--db", tianjin)
     assert late_answer.returncode == 2
     assert last_error(late_answer) == f"error: link dispute {did} is closed already (lapsed)"

@@ -72,10 +72,11 @@ def lapse_link_disputes(store: Store, today: dt.date | None = None, actor: str =
     for row in overdue:
         ident = _identity(store, int(row["identity_id"]))
         note = f"Not answered by {row['deadline'].isoformat()}."
+        note_zh = f"截至 {row['deadline'].isoformat()} 未获答复。"  # as a lapsed dispute of a record says it
         with store.transaction():
             if ident["status"] in ("linked", "exact"):
                 reverse_in_transaction(store, ident, actor, f"link dispute {row['dispute_id']} lapsed", today)
-            close_link_dispute(store, int(row["dispute_id"]), "lapsed", note, actor, today)
+            close_link_dispute(store, int(row["dispute_id"]), "lapsed", note, actor, today, note_zh=note_zh)
     return [int(r["dispute_id"]) for r in overdue]
 
 

@@ -677,9 +677,10 @@ def _exact_displaces_links(store: Store, origin: str, exact: list[int], actor: s
             f"identity {row['exact_identity']} of region {origin} has this subject's identity number; two people "
             "there are not one here"
         )
+        reason_zh = f"地区 {origin} 的身份 {row['exact_identity']} 与该主体身份号码相同；那里的两个人在此不是同一人"
         reverse_in_transaction(store, row, actor, reason, today)
         # the link a resident contested is gone: their dispute is resolved in their favour, as an unlink would be
-        resolve_displaced_link_disputes(store, int(row["identity_id"]), reason, actor, today)
+        resolve_displaced_link_disputes(store, int(row["identity_id"]), reason, actor, today, note_zh=reason_zh)
         store.execute(
             "UPDATE region_identities SET status = 'review', updated_at = now() WHERE identity_id = ?",
             [row["identity_id"]],

@@ -289,10 +289,12 @@ def close_link_dispute(
     today: dt.date,
     *,
     outcome: tuple[str, str] | None = None,
+    note_zh: str | None = None,
 ) -> dict[str, Any]:
     """Close a link dispute (call inside the transaction that upholds or reverses the link): told, audited.
     ``outcome``: what the person is told happened (English, Chinese), when not the status's usual words (a link the
-    registry reversed itself: ``resolve_displaced_link_disputes``)."""
+    registry reversed itself: ``resolve_displaced_link_disputes``). ``note_zh``: the note in Chinese when the registry
+    wrote it (a lapse, a displaced link); a person's own note is told as written in both."""
     row = _row(store, dispute_id)
     answered = None if status == "lapsed" else today
     store.execute(
@@ -307,7 +309,7 @@ def close_link_dispute(
         "link_dispute_" + status,
         dispute_id,
         f"Dispute {dispute_id} of the link to {label}: {en}. {note}",
-        f"异议 {dispute_id}（与 {label} 的关联）：{zh}。{note}",
+        f"异议 {dispute_id}（与 {label} 的关联）：{zh}。{note if note_zh is None else note_zh}",
         today,
     )
     append_audit(
@@ -321,7 +323,14 @@ def close_link_dispute(
 
 
 def resolve_displaced_link_disputes(
-    store: Store, identity_id: int, note: str, actor: str, today: dt.date, *, by_operator: bool = False
+    store: Store,
+    identity_id: int,
+    note: str,
+    actor: str,
+    today: dt.date,
+    *,
+    by_operator: bool = False,
+    note_zh: str | None = None,
 ) -> list[int]:
     """Close, in the person's favour, every open dispute of the link of ``identity_id`` that was just reversed (call
     inside that transaction): by the regions' import, because a later exact match displaced it, or ``by_operator``
@@ -336,7 +345,14 @@ def resolve_displaced_link_disputes(
     ]
     for dispute_id in ids:
         close_link_dispute(
-            store, dispute_id, "unlinked", note, actor, today, outcome=None if by_operator else _DISPLACED
+            store,
+            dispute_id,
+            "unlinked",
+            note,
+            actor,
+            today,
+            outcome=None if by_operator else _DISPLACED,
+            note_zh=note_zh,
         )
     return ids
 
