@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from socialcredit.matchmaking.reference import (
 )
 from socialcredit.matchmaking.settings import DEFAULT_MATCH_DB
 from socialcredit.sqltext import lit
+from socialcredit.textcheck import control_character
 
 __all__ = [
     "DEFAULT_MATCH_DB",
@@ -57,8 +57,6 @@ __all__ = [
 
 MIN_AGE = 18
 MAX_AGE = 100
-# the bidirectional embeddings, overrides and isolates: refused in a name as control characters are
-BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A))))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (
@@ -149,7 +147,7 @@ def profile(
         raise MatchmakingError(f"subject_id: a client must be {MIN_AGE} or older", field="subject_id")
     if not name.strip() or len(name.strip()) > 40:
         raise MatchmakingError("name: give a name of 1 to 40 characters", field="name")
-    control = next((c for c in name.strip() if unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS), None)
+    control = control_character(name.strip())
     if control is not None:  # shown to every match, as the registry's ingest refuses one in a name; a bidi control
         # (U+202A–U+202E, U+2066–U+2069) would reorder the text around the name on every match's page
         raise MatchmakingError(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import DecisionError, WorkflowInputError
+from socialcredit.textcheck import control_character
 
 if TYPE_CHECKING:
     from socialcredit.store import Store
@@ -26,17 +26,9 @@ __all__ = [
 MAX_TEXT = 4000
 MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared ones
 
-# The bidirectional controls (embeddings, overrides, isolates: U+202A-U+202E, U+2066-U+2069). Shown to an operator or
-# a resident, one reorders the text after it ("Trojan Source"): a name or a reason would read as something else.
-BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A))))
-# The same, with the control characters, as a character class of DuckDB's regular expressions (RE2), for the checks
-# ingest makes in SQL (registry/records/ingest.py).
+# The control characters and the bidirectional controls (socialcredit.textcheck) as a character class of DuckDB's
+# regular expressions (RE2), for the checks ingest makes in SQL (registry/records/ingest.py).
 CONTROL_PATTERN = r"[[:cntrl:]\x{202A}-\x{202E}\x{2066}-\x{2069}]"
-
-
-def control_character(text: str, allowed: str = "") -> str | None:
-    """The first control character (Unicode category Cc) or bidirectional control in ``text`` not in ``allowed``."""
-    return next((c for c in text if (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS) and c not in allowed), None)
 
 
 def iso(value: Any) -> Any:
