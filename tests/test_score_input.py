@@ -8,6 +8,7 @@ messages and exit codes, and the store is shown to be neither created nor touche
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -435,12 +436,7 @@ def test_the_summary_quartiles_are_interpolated_by_hand(tmp_path: Path) -> None:
 def test_records_of_a_subject_not_in_the_files_are_refused(world: dict[str, Any], tmp_path: Path) -> None:
     """Ingest refuses a record of a subject never registered; --input counted it (towards a list, even with no
     subject at all: "Scored 0 subjects …; blacklist 16")."""
-    folder = _copy(world, tmp_path, "population")
-    courts = pq.read_table(folder / "records" / "courts" / "part-00000.parquet")
-    gone = str(courts.column("subject_id")[0])
-    persons = folder / "subjects" / "part-00000.parquet"
-    table = pq.read_table(persons)
-    pq.write_table(table.filter(pc.not_equal(table.column("subject_id").cast(pa.string()), gone)), persons)
+    folder, gone = _without_subject(world, tmp_path)
     n, first = _records_of(folder / "records", gone)
     assert _refused(folder) == (
         f"error: {folder / 'records'}: subject {gone} has a {first} record but no row in {folder / 'subjects'} "
@@ -457,3 +453,41 @@ def _records_of(records: Path, subject_id: str) -> tuple[int, str]:
         mask = pc.equal(t.column("subject_id").cast(pa.string()), subject_id)
         types += [str(x) for x in t.filter(mask).column("record_type").to_pylist()]
     return len(types), min(types)
+
+
+def _without_subject(world: dict[str, Any], tmp_path: Path) -> tuple[Path, str]:
+    """The population with the first court judgment's subject taken out of the subjects."""
+    folder = _copy(world, tmp_path, "population")
+    courts = pq.read_table(folder / "records" / "courts" / "part-00000.parquet")
+    gone = str(courts.column("subject_id")[0])
+    persons = folder / "subjects" / "part-00000.parquet"
+    table = pq.read_table(persons)
+    pq.write_table(table.filter(pc.not_equal(table.column("subject_id").cast(pa.string()), gone)), persons)
+    return folder, gone
+
+
+@pytest.mark.spark
+def test_spark_refuses_the_files_input_refuses(world: dict[str, Any], tmp_path: Path, spark: Any) -> None:
+    """Spark read the files without their consistency checks: it scored records of a subject the files do not
+    register (and a date out of the registry's range), where `score --input` refuses both; now it refuses them
+    with the same messages, before writing anything."""
+    from socialcredit.errors import InvalidRequestError, WorkflowError
+    from socialcredit.registry.scoring.export import score_on_spark
+
+    folder, gone = _without_subject(world, tmp_path)
+    _, first = _records_of(folder / "records", gone)
+    message = _refused(folder).removeprefix("error: ").rstrip("\n")
+    assert message.startswith(f"{folder / 'records'}: subject {gone} has a {first} record but no row")
+    with pytest.raises(InvalidRequestError) as refused:
+        score_on_spark(folder, builtin_policy("beijing"), AS_OF, tmp_path / "spark", session=spark)
+    assert str(refused.value) == message
+    assert not any((tmp_path / "spark").iterdir())
+    with pytest.raises(WorkflowError, match=r"^as-of date 1989-12-31 is out of range: score as of a date from "):
+        score_on_spark(
+            world["folder"] / "population",
+            builtin_policy("beijing"),
+            dt.date(1989, 12, 31),
+            tmp_path / "spark-early",
+            session=spark,
+        )
+    assert not (tmp_path / "spark-early").exists()

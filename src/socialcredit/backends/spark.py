@@ -20,7 +20,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.backends.files import EXPORT_FORMAT, input_files
 from socialcredit.compiler.dialects import SparkDialect
-from socialcredit.errors import BackendError, SparkUnavailableError
+from socialcredit.errors import BackendError, InvalidRequestError, SparkUnavailableError
 from socialcredit.settings import get_settings
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -149,4 +149,14 @@ def read_inputs(spark: SparkSession, folder: Path | str, categories: Sequence[st
             spark.sql(text).createOrReplaceTempView(name)
         except Exception as exc:
             raise BackendError(f"Spark could not read {folder}: {str(exc).splitlines()[0]}", text) from None
+    # The files' consistency, checked as `score --input` checks it (the same queries, in Spark's dialect): files
+    # that ingest would refuse do not score.
+    for check, message in files.checks:
+        text = dialect.sql(check)
+        try:
+            rows = spark.sql(text).limit(1).collect()
+        except Exception as exc:
+            raise BackendError(f"Spark could not read {folder}: {str(exc).splitlines()[0]}", text) from None
+        if rows:
+            raise InvalidRequestError(message.format(*rows[0]), field="input")
     return files.info

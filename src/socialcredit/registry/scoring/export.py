@@ -41,7 +41,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.catalogs import catalog_text
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import parse_sent, publish_policy
-from socialcredit.registry.scoring.runs import RunSummary, save_run
+from socialcredit.registry.scoring.runs import RunSummary, check_as_of, save_run
 from socialcredit.store import Store
 
 __all__ = [
@@ -167,6 +167,7 @@ def score_on_spark(
 
     The stages read the scoring state, built first from the inputs' records (:func:`build_spark_state`, into
     ``out/state``), unless ``from_records`` is set: then they read the records. Both give the same results."""
+    check_as_of(as_of)
     out = Path(out)
     empty_folder(out)
     started = time.perf_counter()
