@@ -324,6 +324,35 @@ def test_withholding_consent_never_changes_a_score_or_the_order_among_non_sharer
     assert [(m.client_id, m.score) for m in top.matches] == [(m.client_id, m.score) for m in full.matches[:limit]]
 
 
+def test_candidates_with_the_same_score_are_listed_by_client_number() -> None:
+    """docs/matchmaking.md: equal scores are listed by client number, lowest first, whatever the order of the
+    store's rows (here client 1 looks; four identical candidates come in the order 5, 3, 4, 2)."""
+    order = [1, 5, 3, 4, 2]
+    n = len(order)
+    ix = ClientIndex(
+        client_id=_arr(order),
+        subject_id=_arr([f"s{c}" for c in order], dtype=object),
+        sex=_arr([0] + [1] * (n - 1)),
+        seeks=_arr([3] * n),
+        age=_arr([30] * n),
+        age_min=_arr([18] * n),
+        age_max=_arr([100] * n),
+        district=_arr([0] * n),
+        district_ok=_arr([0] * n),
+        education=_arr([3] * n),
+        min_education=_arr([0] * n),
+        income=_arr([3] * n),
+        min_income=_arr([0] * n),
+        job=_arr([1] * n),
+        interests=_arr([1] * n),
+        min_tier=_arr([0] * n),
+        consent=_arr([False] * n, dtype=bool),
+    )
+    ranking = rank(ix, 1, lookup=lambda subjects: {}, tiers=TIERS, limit=10)
+    assert [m.client_id for m in ranking.matches] == [2, 3, 4, 5]
+    assert len({m.score for m in ranking.matches}) == 1
+
+
 def _arr(values: Any, dtype: Any = None) -> Any:
     import numpy as np
 
