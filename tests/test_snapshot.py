@@ -133,11 +133,7 @@ def test_the_reasons_held_are_the_run_reasons_view_for_every_subject(store: Stor
         [snap.run_id],
     ).fetchall():
         view.setdefault(sid, []).append((rule_id, points))
-    held = {}
-    for i, sid in enumerate(snap.subject_ids):
-        lo, hi = int(snap.reason_offsets[i]), int(snap.reason_offsets[i + 1])
-        names = snap.reason_rule_names[snap.reason_rule_index[lo:hi]].tolist()
-        held[sid] = list(zip(names, snap.reason_points[lo:hi].tolist(), strict=True))
+    held = {sid: snap.reasons_of(i) for i, sid in enumerate(snap.subject_ids)}
     assert held == {sid: view.get(sid, []) for sid in snap.subject_ids}
     nonzero = store.execute(
         "SELECT subject_id, count(*) AS n, count(DISTINCT abs(points)) AS sizes FROM run_rule_points "
@@ -398,12 +394,7 @@ def test_the_order_check_compares_whole_identifiers_as_bytes() -> None:
 
 
 def _reasons_held(snap: Snapshot) -> dict[str, list[tuple[str, float]]]:
-    held = {}
-    for i, sid in enumerate(snap.subject_ids):
-        lo, hi = int(snap.reason_offsets[i]), int(snap.reason_offsets[i + 1])
-        names = snap.reason_rule_names[snap.reason_rule_index[lo:hi]].tolist()
-        held[sid] = list(zip(names, snap.reason_points[lo:hi].tolist(), strict=True))
-    return held
+    return {sid: snap.reasons_of(i) for i, sid in enumerate(snap.subject_ids)}
 
 
 def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older_run_is_explained_alike(
@@ -426,6 +417,10 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
         [run_id],
     ).fetchall()
     assert written == [r[0] for r in expected] and len(written) == len(set(written)) > 100
+    # its rule points in the same order, each subject's by rule index, as a plain scan reads them
+    row_of = {key: row for row, key in enumerate(written)}
+    points = store.execute("SELECT subject_key, rule_index FROM run_points WHERE run_id = ?", [run_id]).fetchall()
+    assert [(row_of[k], i) for k, i in points] == sorted((row_of[k], i) for k, i in points) and len(points) > 100
 
     searched: list[int] = []
     search = Snapshot._rows_of_identifiers
@@ -469,9 +464,15 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
     store.execute(
         "INSERT INTO score_runs SELECT * REPLACE (? AS run_id) FROM score_runs WHERE run_id = ?", [shuffled, run_id]
     )
-    for table in ("run_rules", "run_points", "run_list_entries"):
+    for table in ("run_rules", "run_list_entries"):
         copy = f"INSERT INTO {table} SELECT * REPLACE (? AS run_id) FROM {table} WHERE run_id = ?"
         store.execute(copy, [shuffled, run_id])
+    # its points in no order either (as runs wrote them before they were written in the order of the results)
+    store.execute(
+        "INSERT INTO run_points SELECT * REPLACE (? AS run_id) FROM run_points WHERE run_id = ? "
+        "ORDER BY hash(subject_key, rule_index)",
+        [shuffled, run_id],
+    )
     store.execute(
         "INSERT INTO run_results SELECT * REPLACE (? AS run_id) FROM run_results WHERE run_id = ? "
         "ORDER BY subject_id DESC",
@@ -486,7 +487,11 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
         run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [shuffled])[0]
         out_of_order = Snapshot(store, run, explain=True)
         assert list(out_of_order.subject_ids) == list(snap.subject_ids) and len(searched) == 2
+        assert out_of_order._reasons_ranked and not snap._reasons_ranked  # sorted by the store; read as they lie
         assert _reasons_held(out_of_order) == held
+        assert [out_of_order.decision(s, "high_speed_rail", "check", requester="t").as_dict() for s in sample] == [
+            {**d, "run_id": shuffled} for d in decisions
+        ]
     finally:
         for table in ("run_results", "run_rules", "run_points", "run_list_entries", "run_result_keys", "score_runs"):
             store.execute(f"DELETE FROM {table} WHERE run_id = ?", [shuffled])

@@ -108,10 +108,23 @@ class SubjectIds(Sequence[str]):
 # A run's rule points as the view run_reasons ranks them (store._RUN_REASONS: largest points first, ties by rule id;
 # $ranks gives each rule index the place of its rule id), each subject's together; its first MAX_REASONS are its
 # reasons. A sort of the points, not run_reasons' window: 6.7 against 17.9 CPU s at beijing (44.6 million points).
+_POINTS = "SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0"
 _POINTS_RANKED = """
 SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0
 ORDER BY subject_key, abs(points) DESC, list_extract($ranks, rule_index + 1)
 """
+
+
+def _rows_at(row_of_key: np.ndarray[Any, Any], keys: np.ndarray[Any, Any], run_id: int) -> np.ndarray[Any, Any]:
+    """The row of each subject key (``row_of_key`` indexed by key, -1 for a subject the run did not score)."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    if int(keys.min()) < 0 or int(keys.max()) >= len(row_of_key):
+        raise ValueError(f"reasons of subjects the run {run_id} did not score")
+    rows = row_of_key[keys]
+    if int(rows.min()) < 0:
+        raise ValueError(f"reasons of subjects the run {run_id} did not score")
+    return rows
 
 
 def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
@@ -495,25 +508,39 @@ class Snapshot:
         ranks = [0] * size
         for i, rule_id, rank in rules:
             self.reason_rule_names[int(i)], ranks[int(i)] = str(rule_id), int(rank)
-        ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
-        key = ranked["subject_key"]
-        # each point's place among its subject's (they come together, largest first): the first MAX_REASONS count
-        first = np.ones(len(key), dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        at = np.arange(len(key))
-        place = at - np.maximum.accumulate(np.where(first, at, 0))
-        kept = place < MAX_REASONS
-        rows = self._rows_of_keys(store)[key[kept]]
-        if len(rows) and int(rows.min()) < 0:
-            raise ValueError(f"reasons of subjects the run {self.run_id} did not score")
+        self._rule_ranks = ranks
+        row_of_key = self._rows_of_keys(store)
+        # A run writes its points in the order of its results (runs._POINTS_INSERT): read as they lie, each subject's
+        # points are a slice at its row, ranked when a decision asks for them (a few per subject), not sorted here.
+        stored = store.execute(_POINTS, {"run": self.run_id}).fetchnumpy()
+        rows = _rows_at(row_of_key, stored["subject_key"], self.run_id)
+        self._reasons_ranked = not bool(np.all(rows[1:] >= rows[:-1]))
+        if not self._reasons_ranked:
+            points, rule_index = stored["points"], stored["rule_index"]
+            place = None
+        else:  # a run written before (points in no order): sorted by the store, its first MAX_REASONS kept
+            ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
+            key = ranked["subject_key"]
+            # each point's place among its subject's (they come together, largest first): the first MAX_REASONS count
+            first = np.ones(len(key), dtype=bool)
+            first[1:] = key[1:] != key[:-1]
+            at = np.arange(len(key))
+            place = at - np.maximum.accumulate(np.where(first, at, 0))
+            kept = place < MAX_REASONS
+            rows = _rows_at(row_of_key, key[kept], self.run_id)
+            points, rule_index, place = ranked["points"][kept], ranked["rule_index"][kept], place[kept]
         # each subject's reasons in a slice of its own, in their order: placed, not sorted again
         self.reason_offsets = np.zeros(len(self._keys) + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=len(self._keys)), out=self.reason_offsets[1:])
-        slot = self.reason_offsets[rows] + place[kept]
-        self.reason_rule_index = np.empty(len(rows), dtype=np.int64)
-        self.reason_rule_index[slot] = ranked["rule_index"][kept]
-        self.reason_points = np.empty(len(rows), dtype=np.float64)
-        self.reason_points[slot] = ranked["points"][kept]
+        if place is None:
+            self.reason_rule_index = rule_index.astype(np.int64, copy=False)
+            self.reason_points = points.astype(np.float64, copy=False)
+        else:
+            slot = self.reason_offsets[rows] + place
+            self.reason_rule_index = np.empty(len(rows), dtype=np.int64)
+            self.reason_rule_index[slot] = rule_index
+            self.reason_points = np.empty(len(rows), dtype=np.float64)
+            self.reason_points[slot] = points
         self.entries = list_entries_with_origin(
             store,
             "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
@@ -638,9 +665,7 @@ class Snapshot:
             effective = self.effective_lists(i)
             if effective is not None:
                 result["lists"] = effective
-            lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
-            rules = self.reason_rule_names[self.reason_rule_index[lo:hi]].tolist()
-            rule_reasons = list(zip(rules, self.reason_points[lo:hi].tolist(), strict=True))
+            rule_reasons = self.reasons_of(i)
             entries = self.entries.get(subject_id, [])
         if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
             result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
@@ -668,6 +693,17 @@ class Snapshot:
             reasons=reasons,
             refusal=None if granted else self.policy.service(service).refusal.get(lang),
         )
+
+    def reasons_of(self, i: int) -> list[tuple[str, float]]:
+        """The rule reasons of the subject at row ``i``, as run_reasons ranks them: largest points first (either
+        way), ties by rule id; at most MAX_REASONS."""
+        lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
+        held = zip(self.reason_rule_index[lo:hi].tolist(), self.reason_points[lo:hi].tolist(), strict=True)
+        ranked = list(held) if self._reasons_ranked else sorted(held, key=self._reason_order)
+        return [(str(self.reason_rule_names[r]), points) for r, points in ranked[:MAX_REASONS]]
+
+    def _reason_order(self, point: tuple[int, float]) -> tuple[float, int]:
+        return -abs(point[1]), self._rule_ranks[point[0]]
 
     def _bit(self, service: str) -> int:
         try:
