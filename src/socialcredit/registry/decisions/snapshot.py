@@ -121,7 +121,7 @@ def _rows_at(row_of_key: np.ndarray[Any, Any], keys: np.ndarray[Any, Any], run_i
         return np.zeros(0, dtype=np.int64)
     if int(keys.min()) < 0 or int(keys.max()) >= len(row_of_key):
         raise ValueError(f"reasons of subjects the run {run_id} did not score")
-    rows = row_of_key[keys]
+    rows: np.ndarray[Any, Any] = row_of_key[keys]
     if int(rows.min()) < 0:
         raise ValueError(f"reasons of subjects the run {run_id} did not score")
     return rows
