@@ -398,7 +398,7 @@ def _record_keys(store: Store, listing_ids: list[int]) -> dict[int, int]:
         JOIN run_list_entries e ON e.run_id = l.last_run_id AND e.subject_id = l.subject_id
              AND e.list_id = l.list_id AND e.criterion_id = l.criterion_id
         JOIN records r ON r.record_key = e.record_key AND r.source_id = l.source_id AND r.record_id = l.record_id
-        WHERE list_contains(?, l.listing_id) AND l.record_id <> ''
+        WHERE l.listing_id IN (SELECT unnest(?)) AND l.record_id <> ''
         GROUP BY l.listing_id""",
         [listing_ids],
     ).fetchall()
