@@ -80,13 +80,16 @@ def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | 
 
 # Why a record past retention is held back from the purge, by reason: a dispute still open (filed here, forwarded to
 # the region that recorded it, or received from a region that forwarded it), or one the source verified whose human
-# review is not decided yet; or a dispute or repair application another region forwarded here, decided, whose answer
-# has not yet gone back in a bundle (the export finds it through the dispute or application and its region row).
-# Purging it would make the dispute vanish unanswered, or leave the other region waiting for an answer for ever.
+# review is not decided yet; a repair application not yet decided (filed here, forwarded to the region that recorded
+# the record, or received from a region that forwarded it: each is 'pending' until decided here or its decision
+# arrives); or a dispute or repair application another region forwarded here, decided, whose answer has not yet gone
+# back in a bundle (the export finds it through the dispute or application and its region row). Purging it would make
+# the dispute or application vanish undecided, or leave the other region waiting for an answer for ever.
 _HELD = {
     "open_dispute": "SELECT source_id, record_id FROM disputes WHERE status = 'open'",
     "human_review": "SELECT d.source_id, d.record_id FROM disputes d JOIN dispute_reviews r USING (dispute_id) "
     "WHERE d.status = 'verified' AND r.decision IS NULL",
+    "pending_repair": "SELECT source_id, record_id FROM repairs WHERE status = 'pending'",
     "answer_not_sent": "SELECT d.source_id, d.record_id FROM disputes d JOIN region_disputes x USING (dispute_id) "
     "WHERE x.direction = 'received' AND x.sent_in IS NULL AND d.status <> 'open' "
     "UNION ALL SELECT p.source_id, p.record_id FROM repairs p JOIN region_repairs x USING (repair_id) "
@@ -96,10 +99,10 @@ _HELD = {
 
 def purge_expired(store: Store, today: dt.date | None = None, actor: str = "registry") -> dict[str, Any]:
     """Delete the records past retention under every policy in use; returns what was deleted, by count, and what was
-    held back, by reason (``held``: ``open_dispute``, ``human_review``, ``answer_not_sent``). A record under an open
-    dispute (local, forwarded or received) or a pending human review is held back until that is decided, and one
-    whose answer to another region's dispute or repair application is not yet sent, until it is; then it goes at the
-    next purge."""
+    held back, by reason (``held``: ``open_dispute``, ``human_review``, ``pending_repair``, ``answer_not_sent``). A
+    record under an open dispute (local, forwarded or received), a pending human review or a repair application not
+    yet decided (local, forwarded or received) is held back until that is decided, and one whose answer to another
+    region's dispute or repair application is not yet sent, until it is; then it goes at the next purge."""
     today = resolve_today(today)
     policies = policies_in_use(store)
     keep = max(lp.policy.retention.purge_after_days for lp in policies)
