@@ -342,6 +342,33 @@ def test_bad_sections_are_refused_naming_the_field() -> None:
     assert str(err.value) == "malformed: listings[0].effective_on '2026-10-01' is before noticed_on"
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\u202e", "\u2066", "\u2069"])
+def test_an_id_or_a_text_of_a_section_with_a_control_character_or_a_bidi_control_is_refused(char: str) -> None:
+    """Until 2026-12-05 the cross-border sections took any text: an escape sequence or a bidirectional control in a
+    record id, an identity number or a dispute's reason was stored here and shown to an operator or the resident."""
+    good = {
+        "to": "110000",
+        "dispute_id": 3,
+        "source_id": "courts",
+        "record_id": "J1",
+        "subject_id": "s",
+        "filed_on": "2027-01-04",
+        "deadline": "2027-02-03",
+        "reason": "paid\nin full\t(receipt attached)",  # lines and tabs: plain text, as the registry takes it
+    }
+    crossborder.validate({"disputes": [good]})
+    code = f"U+{ord(char):04X}"
+    for field, value, rule in (
+        ("record_id", f"J{char}1", "an identifier is printable text"),
+        ("subject_id", f"s{char}", "an identifier is printable text"),
+        ("reason", f"paid{char}", "a text is plain text"),
+    ):
+        with pytest.raises(BundleError) as err:
+            crossborder.validate({"disputes": [{**good, field: value}]})
+        # the value quoted as Python writes it: the control shown escaped ('J\x1b1', 'J\u202e1')
+        assert str(err.value) == f"malformed: disputes[0].{field} {value!r} has a control character ({code}); {rule}"
+
+
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),

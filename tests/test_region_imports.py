@@ -283,6 +283,52 @@ def test_a_number_of_a_bundle_is_bounded_as_ingest_bounds_it(amount: float) -> N
     )
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x85", "\u202a", "\u202e", "\u2066", "\u2069"])
+def test_an_id_or_a_name_with_a_control_character_or_a_bidi_control_is_refused(char: str) -> None:
+    """Ids refused control characters but not bidirectional controls (U+202A-U+202E, U+2066-U+2069), which reorder
+    what follows them on a page ("Trojan Source"), and an identity's name, shown beside a subject here for review,
+    refused neither (until 2026-12-05). The registry's ingest refuses both in a record id and a name."""
+    record = {
+        "subject_id": "S",
+        "source_id": "courts",
+        "record_id": "J1",
+        "version": 1,
+        "withdrawn": False,
+        "record_type": "court_judgment",
+        "event_date": "2026-03-15",
+        "fields": {"case_type": "civil", "status": "fulfilled", "defaulter": False, "amount": 100},
+    }
+    identity = {"subject_id": "S", "name": "李四", "sex": "M", "birth_date": None, "phone": None, "address": None}
+    entry = {
+        "subject_id": "S",
+        "list_id": "blacklist",
+        "kind": "black",
+        "criterion_id": "c",
+        "reason_en": "r",
+        "reason_zh": "r",
+        "record_id": "J1",
+    }
+    validate.check_payload(
+        {"identities": [identity], "records": [record], "list_entries": [entry], "lists_as_of": "2026-12-01"}
+    )
+    code = f"U+{ord(char):04X}"
+    for section, item, field, value, rule in (
+        ("records", record, "record_id", f"J{char}1", "an identifier"),
+        ("records", record, "subject_id", f"S{char}", "an identifier"),
+        ("identities", identity, "subject_id", f"S{char}", "an identifier"),
+        ("identities", identity, "name", f"李{char}四", "a name"),
+        ("list_entries", entry, "criterion_id", f"c{char}", "an identifier"),
+        ("list_entries", entry, "record_id", f"{char}J1", "an identifier"),
+    ):
+        payload = {"identities": [identity], "records": [record], "list_entries": [entry], "lists_as_of": "2026-12-01"}
+        payload[section] = [{**item, field: value}]
+        with pytest.raises(BundleError) as info:
+            validate.check_payload(payload)
+        assert str(info.value) == (
+            f"malformed: {section}[0].{field} {value!r} has a control character ({code}); {rule} is printable text"
+        )
+
+
 def test_a_text_over_the_field_limit_is_refused(border: dict[str, Any], tianjin: Store, tmp_path: Path) -> None:
     long = "x" * (64 * 1024 + 1)
     _refused(
