@@ -1025,3 +1025,38 @@ def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
     assert _latest(tianjin, here) == (other, 2, False)
     [reversed_] = [d for a, d in _audit(tianjin) if a == "region_link_reversed"]
     assert reversed_["withdrawn_records"] == 0
+
+
+@pytest.mark.parametrize("db_key", ["the store's own key", ""])
+def test_a_bundle_is_written_0600_and_from_an_encrypted_store_the_export_warns_it_is_in_clear(
+    tmp_path: Path, db_key: str
+) -> None:
+    """A bundle holds the persons it names (identity numbers, names, birth dates, phones, addresses) in clear: it is
+    signed, not encrypted, as no key the receiving regions hold could seal it (docs/regions.md). Until 2026-12-05 it
+    was written with the umask's mode (0644: readable by every user) and an encrypted store's export said nothing."""
+    db, key, out = tmp_path / "beijing.duckdb", tmp_path / "beijing.key", tmp_path / "beijing-1.json"
+    key.write_bytes(new_private_key())
+    with open_store(db, create=True, key=db_key) as store:
+        assert store.encrypted is bool(db_key)
+        set_region(store, "110000", "Beijing")
+        policy = tmp_path / "beijing.yaml"
+        policy.write_text(region_policy("110000"), encoding="utf-8")
+        resolve_policy(store, str(policy))
+    out.write_text("an older file, readable by all")
+    out.chmod(0o644)
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"}
+    done = subprocess.run(
+        [CLI, "region", "export", "--policy", "beijing", "--key", str(key), "--out", str(out), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env | {"SOCIALCREDIT_DB_KEY": db_key, "COLUMNS": "300"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Bundle #1 written to {out}")
+    assert out.stat().st_mode & 0o777 == 0o600
+    warning = (
+        f"warning: {out} holds the persons it names (identity numbers, names, birth dates, phones, addresses) and "
+        "their records in clear, though the store is encrypted; send it to the regions that trust this one over a "
+        "private channel, then delete it."
+    )
+    assert done.stderr.strip() == (warning if db_key else "")
