@@ -756,7 +756,10 @@ def test_a_purged_shared_record_leaves_no_copy_as_received(regions: Regions) -> 
     assert shared and kept > len(shared)  # the bundle's other records name no one here: kept, not applied
     # Beijing's listings of the shared records, as it reported them (the mover's judgment among them): until
     # 2026-12-05 they stayed after the purge, naming the record and the person's identity number
-    of_shared = "SELECT count(*) FROM region_listings WHERE origin_region || '/' || record_id IN (SELECT record_id FROM records)"
+    of_shared = (
+        "SELECT count(*) FROM region_listings WHERE origin_region || '/' || record_id "
+        "IN (SELECT record_id FROM records)"
+    )
     listed, listings = tianjin.one(of_shared), tianjin.one("SELECT count(*) FROM region_listings")
     assert listed >= 1
     purged = purge_expired(tianjin, NOTICED + dt.timedelta(days=365 * 10))
