@@ -417,6 +417,69 @@ def test_a_record_under_an_open_dispute_or_a_pending_review_is_held_back_from_th
     assert run(store, D(2026, 6, 5))[C] == (1000, [])
 
 
+def test_a_record_under_a_pending_repair_application_is_held_back_from_the_purge(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until 2026-12-05 the purge deleted a record past retention with the repair application pending on it: the
+    application vanished undecided. It is held back now until the application is decided, as under an open dispute."""
+    from socialcredit.registry.due_process import retention
+
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))  # effective 2026-04-02; serious: minimum 365 days → repair from 2027-04-02
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2026, 5, 1), actor="courts", today=D(2026, 5, 1))
+    app = repair.apply_for_repair(store, A, "courts", "J1", "Paid in full", "resident", today=D(2027, 4, 2))
+    # J1 is past retention (stand-in: the expired records are exactly it)
+    expired = "SELECT 'courts' AS source_id, 'J1' AS record_id WHERE $today IS NOT NULL"
+    monkeypatch.setattr(retention, "_expired", lambda *_a, **_k: expired)
+    held = purge_expired(store, D(2027, 4, 3))
+    assert held == {"records": 0, "versions": 0, "by_source": {}, "held": {"pending_repair": 1}}
+    assert store.one("SELECT count(*) FROM records WHERE record_id = 'J1'") == 1
+    assert repair.get_repair(store, app["repair_id"])["status"] == "pending"
+    detail = json.loads(store.one("SELECT detail FROM audit_log WHERE action = 'purge_expired'"))
+    assert (detail["records"], detail["held"]) == (0, {"pending_repair": 1})
+    # decided: J1 goes at the next purge, with the application and the listing it ended
+    repair.decide_repair(
+        store, app["repair_id"], "approved", "The court confirms payment.", "operator", today=D(2027, 4, 4)
+    )
+    purged = purge_expired(store, D(2027, 4, 5))
+    assert purged == {"records": 1, "versions": 1, "by_source": {"courts": 1}, "held": {}}
+    assert [store.one(f"SELECT count(*) FROM {t}") for t in ("repairs", "listings", "fulfilments")] == [0, 0, 0]
+
+
+def test_a_purged_listing_takes_its_override_and_its_notice_the_audit_chain_stays(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until 2026-12-05 the purge deleted a listing but left the operator's override of it (its justification speaks
+    of the record's cause) and the notice of the override. Both go now; an override of a decision stays (decisions
+    are not purged with records), and so does every audit entry: the log is a hash chain."""
+    from socialcredit.registry.access.audit import verify_audit
+    from socialcredit.registry.due_process import retention
+
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    [listing] = list_listings(store, subject_id=A)
+    why = "The court's enforcement was suspended on appeal (case 2026-0412)."
+    overrides.override_listing(store, listing["listing_id"], why, "operator", today=D(2026, 4, 3))
+    refused = decide(store, B, "deposit_free_rental", "deposit", requester="bikes")
+    kept = "Deposit waived after a review."
+    overrides.override_decision(store, refused.inquiry_id or 0, "granted", kept, "operator", today=D(2026, 4, 3))
+    entries = store.one("SELECT count(*) FROM audit_log")
+    # J1 is past retention (stand-in: the expired records are exactly it)
+    expired = "SELECT 'courts' AS source_id, 'J1' AS record_id WHERE $today IS NOT NULL"
+    monkeypatch.setattr(retention, "_expired", lambda *_a, **_k: expired)
+    assert purge_expired(store, D(2026, 4, 4))["records"] == 1
+    assert [(o["kind"], o["subject_id"], o["justification"]) for o in overrides.list_overrides(store)] == [
+        ("decision", B, kept)
+    ]
+    notices = store.rows("SELECT subject_id, text_en FROM notifications WHERE kind = 'override'")
+    assert [(n["subject_id"], kept in n["text_en"]) for n in notices] == [(B, True)]
+    assert store.one("SELECT count(*) FROM notifications WHERE text_en LIKE '%suspended on appeal%'") == 0
+    # the audit log only grew (the purge's entry), and its chain verifies
+    assert store.one("SELECT count(*) FROM audit_log") == entries + 1
+    assert audit_actions(store).count("override_listing") == 1
+    assert verify_audit(store) == []
+
+
 # -- consent ---------------------------------------------------------------------------------------------------
 
 

@@ -342,6 +342,33 @@ def test_bad_sections_are_refused_naming_the_field() -> None:
     assert str(err.value) == "malformed: listings[0].effective_on '2026-10-01' is before noticed_on"
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\u202e", "\u2066", "\u2069"])
+def test_an_id_or_a_text_of_a_section_with_a_control_character_or_a_bidi_control_is_refused(char: str) -> None:
+    """Until 2026-12-05 the cross-border sections took any text: an escape sequence or a bidirectional control in a
+    record id, an identity number or a dispute's reason was stored here and shown to an operator or the resident."""
+    good = {
+        "to": "110000",
+        "dispute_id": 3,
+        "source_id": "courts",
+        "record_id": "J1",
+        "subject_id": "s",
+        "filed_on": "2027-01-04",
+        "deadline": "2027-02-03",
+        "reason": "paid\nin full\t(receipt attached)",  # lines and tabs: plain text, as the registry takes it
+    }
+    crossborder.validate({"disputes": [good]})
+    code = f"U+{ord(char):04X}"
+    for field, value, rule in (
+        ("record_id", f"J{char}1", "an identifier is printable text"),
+        ("subject_id", f"s{char}", "an identifier is printable text"),
+        ("reason", f"paid{char}", "a text is plain text"),
+    ):
+        with pytest.raises(BundleError) as err:
+            crossborder.validate({"disputes": [{**good, field: value}]})
+        # the value quoted as Python writes it: the control shown escaped ('J\x1b1', 'J\u202e1')
+        assert str(err.value) == f"malformed: disputes[0].{field} {value!r} has a control character ({code}); {rule}"
+
+
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -727,11 +754,20 @@ def test_a_purged_shared_record_leaves_no_copy_as_received(regions: Regions) -> 
     shared = tianjin.rows("SELECT record_id FROM records WHERE origin_region = ? ORDER BY 1", [BEIJING])
     kept = tianjin.one("SELECT count(*) FROM region_records")
     assert shared and kept > len(shared)  # the bundle's other records name no one here: kept, not applied
+    # Beijing's listings of the shared records, as it reported them (the mover's judgment among them): until
+    # 2026-12-05 they stayed after the purge, naming the record and the person's identity number
+    of_shared = (
+        "SELECT count(*) FROM region_listings WHERE origin_region || '/' || record_id "
+        "IN (SELECT record_id FROM records)"
+    )
+    listed, listings = tianjin.one(of_shared), tianjin.one("SELECT count(*) FROM region_listings")
+    assert listed >= 1
     purged = purge_expired(tianjin, NOTICED + dt.timedelta(days=365 * 10))
     assert purged["by_source"]["courts"] >= len(shared)
     assert tianjin.one("SELECT count(*) FROM records WHERE origin_region IS NOT NULL") == 0
     assert tianjin.one("SELECT count(*) FROM region_records WHERE applied") == 0
     assert tianjin.one("SELECT count(*) FROM region_records") == kept - len(shared)
+    assert tianjin.one("SELECT count(*) FROM region_listings") == listings - listed
 
 
 @pytest.mark.slow  # two regions built: about 10 s

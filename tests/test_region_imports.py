@@ -283,6 +283,52 @@ def test_a_number_of_a_bundle_is_bounded_as_ingest_bounds_it(amount: float) -> N
     )
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x85", "\u202a", "\u202e", "\u2066", "\u2069"])
+def test_an_id_or_a_name_with_a_control_character_or_a_bidi_control_is_refused(char: str) -> None:
+    """Ids refused control characters but not bidirectional controls (U+202A-U+202E, U+2066-U+2069), which reorder
+    what follows them on a page ("Trojan Source"), and an identity's name, shown beside a subject here for review,
+    refused neither (until 2026-12-05). The registry's ingest refuses both in a record id and a name."""
+    record = {
+        "subject_id": "S",
+        "source_id": "courts",
+        "record_id": "J1",
+        "version": 1,
+        "withdrawn": False,
+        "record_type": "court_judgment",
+        "event_date": "2026-03-15",
+        "fields": {"case_type": "civil", "status": "fulfilled", "defaulter": False, "amount": 100},
+    }
+    identity = {"subject_id": "S", "name": "李四", "sex": "M", "birth_date": None, "phone": None, "address": None}
+    entry = {
+        "subject_id": "S",
+        "list_id": "blacklist",
+        "kind": "black",
+        "criterion_id": "c",
+        "reason_en": "r",
+        "reason_zh": "r",
+        "record_id": "J1",
+    }
+    validate.check_payload(
+        {"identities": [identity], "records": [record], "list_entries": [entry], "lists_as_of": "2026-12-01"}
+    )
+    code = f"U+{ord(char):04X}"
+    for section, item, field, value, rule in (
+        ("records", record, "record_id", f"J{char}1", "an identifier"),
+        ("records", record, "subject_id", f"S{char}", "an identifier"),
+        ("identities", identity, "subject_id", f"S{char}", "an identifier"),
+        ("identities", identity, "name", f"李{char}四", "a name"),
+        ("list_entries", entry, "criterion_id", f"c{char}", "an identifier"),
+        ("list_entries", entry, "record_id", f"{char}J1", "an identifier"),
+    ):
+        payload = {"identities": [identity], "records": [record], "list_entries": [entry], "lists_as_of": "2026-12-01"}
+        payload[section] = [{**item, field: value}]
+        with pytest.raises(BundleError) as info:
+            validate.check_payload(payload)
+        assert str(info.value) == (
+            f"malformed: {section}[0].{field} {value!r} has a control character ({code}); {rule} is printable text"
+        )
+
+
 def test_a_text_over_the_field_limit_is_refused(border: dict[str, Any], tianjin: Store, tmp_path: Path) -> None:
     long = "x" * (64 * 1024 + 1)
     _refused(
@@ -979,3 +1025,38 @@ def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
     assert _latest(tianjin, here) == (other, 2, False)
     [reversed_] = [d for a, d in _audit(tianjin) if a == "region_link_reversed"]
     assert reversed_["withdrawn_records"] == 0
+
+
+@pytest.mark.parametrize("db_key", ["the store's own key", ""])
+def test_a_bundle_is_written_0600_and_from_an_encrypted_store_the_export_warns_it_is_in_clear(
+    tmp_path: Path, db_key: str
+) -> None:
+    """A bundle holds the persons it names (identity numbers, names, birth dates, phones, addresses) in clear: it is
+    signed, not encrypted, as no key the receiving regions hold could seal it (docs/regions.md). Until 2026-12-05 it
+    was written with the umask's mode (0644: readable by every user) and an encrypted store's export said nothing."""
+    db, key, out = tmp_path / "beijing.duckdb", tmp_path / "beijing.key", tmp_path / "beijing-1.json"
+    key.write_bytes(new_private_key())
+    with open_store(db, create=True, key=db_key) as store:
+        assert store.encrypted is bool(db_key)
+        set_region(store, "110000", "Beijing")
+        policy = tmp_path / "beijing.yaml"
+        policy.write_text(region_policy("110000"), encoding="utf-8")
+        resolve_policy(store, str(policy))
+    out.write_text("an older file, readable by all")
+    out.chmod(0o644)
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"}
+    done = subprocess.run(
+        [CLI, "region", "export", "--policy", "beijing", "--key", str(key), "--out", str(out), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env | {"SOCIALCREDIT_DB_KEY": db_key, "COLUMNS": "300"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Bundle #1 written to {out}")
+    assert out.stat().st_mode & 0o777 == 0o600
+    warning = (
+        f"warning: {out} holds the persons it names (identity numbers, names, birth dates, phones, addresses) and "
+        "their records in clear, though the store is encrypted; send it to the regions that trust this one over a "
+        "private channel, then delete it."
+    )
+    assert done.stderr.strip() == (warning if db_key else "")

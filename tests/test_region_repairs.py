@@ -192,6 +192,35 @@ def test_information_added_extends_the_origin_deadline_under_the_filing_region_r
     assert get_dispute(beijing, opened["dispute_id"])["deadline"] == "2027-03-05"
 
 
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_record_under_a_forwarded_repair_application_is_held_back_from_the_purge_until_decided(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until 2026-12-05 Tianjin's purge deleted a shared record past retention with the repair application its
+    resident had forwarded to Beijing: the application vanished before Beijing decided it, and Beijing's decision
+    found nothing here. It is held back now until the decision arrives, and goes at the next purge."""
+    from socialcredit.registry.due_process import retention
+    from socialcredit.registry.due_process.retention import purge_expired
+
+    _, tj, _, local_id = _listed_in_both(regions)
+    beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
+    applied = apply_for_repair(tianjin, tj, "courts", local_id, "I paid", today=D(2027, 6, 1))
+    # the shared judgment is past retention in Tianjin (stand-in: the expired records are exactly it)
+    expired = f"SELECT 'courts' AS source_id, '{local_id}' AS record_id WHERE $today IS NOT NULL"
+    monkeypatch.setattr(retention, "_expired", lambda *_a, **_k: expired)
+    held = purge_expired(tianjin, D(2027, 6, 2))
+    assert held == {"records": 0, "versions": 0, "by_source": {}, "held": {"pending_repair": 1}}
+    assert [r["status"] for r in list_repairs(tianjin, subject_id=tj)] == ["pending"]
+    # Beijing refuses it on arrival (too early by its rules); its next bundle brings the decision, then the purge
+    import_bundle(beijing, regions.export(TIANJIN))
+    regions.send(BEIJING, TIANJIN)
+    assert [r["status"] for r in list_repairs(tianjin, subject_id=tj)] == ["refused"]
+    purged = purge_expired(tianjin, D(2027, 6, 3))
+    assert (purged["records"], purged["held"]) == (1, {})
+    assert tianjin.one("SELECT count(*) FROM records WHERE record_id = ?", [local_id]) == 0
+    assert tianjin.one("SELECT count(*) FROM region_repairs WHERE repair_id = ?", [applied["repair_id"]]) == 0
+
+
 def _sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}
     return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env | {"COLUMNS": "200"})

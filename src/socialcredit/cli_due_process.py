@@ -309,6 +309,7 @@ def dispute_list(
 _HELD_WHY = {
     "open_dispute": "under an open dispute",
     "human_review": "awaiting a human review",
+    "pending_repair": "under a repair application not yet decided",
     "answer_not_sent": "until its answer goes to the region that asked",
 }
 

@@ -23,6 +23,7 @@ region_app = typer.Typer(
     help="Regions: share records in signed bundles, link identities, alerts.", no_args_is_help=True
 )
 out = Console(soft_wrap=True, markup=False)  # texts from sources and clients are shown as written
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -171,6 +172,15 @@ def export_cmd(
 
     with open_store(db) as store:
         s = export_bundle(store, policy, key, out_file)
+        encrypted = store.encrypted
+    if (
+        encrypted
+    ):  # a bundle is signed, not encrypted: no key the receiving regions hold could seal it (docs/regions.md)
+        err.print(
+            f"warning: {s.path} holds the persons it names (identity numbers, names, birth dates, phones, addresses) "
+            "and their records in clear, though the store is encrypted; send it to the regions that trust this one "
+            "over a private channel, then delete it."
+        )
     if as_json:
         _print_json(s.as_dict())
         return

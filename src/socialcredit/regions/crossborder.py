@@ -41,6 +41,7 @@ import pyarrow as pa
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, SocialCreditError
 from socialcredit.policy.model import MAX_DAYS
+from socialcredit.regions.validate import shown
 from socialcredit.registry import (
     add_received_information,
     append_audit,
@@ -54,6 +55,7 @@ from socialcredit.registry import (
     open_received_repair,
 )
 from socialcredit.store import Store
+from socialcredit.textcheck import control_character
 
 __all__ = ["SECTIONS", "apply", "certified_versions", "export_sections", "mark_sent", "validate"]
 
@@ -63,14 +65,15 @@ _LISTING_STATUSES = ("pending", "effective", "resolved", "delisted", "publicatio
 _ACTIVE = ("pending", "effective")
 _REPAIR_OUTCOMES = ("approved", "refused")
 
-# field: (type, required) — "text" non-empty text, "date" ISO date, "int" whole number, "bool", "opt_text"/"opt_date"
+# field: (type, required) — "text" non-empty text (lines of plain text), "id" non-empty printable text, "date" ISO
+# date, "int" whole number, "bool", "opt_text"/"opt_date"
 _FIELDS: dict[str, dict[str, str]] = {
     "disputes": {
         "to": "region",
         "dispute_id": "int",
-        "source_id": "text",
-        "record_id": "text",
-        "subject_id": "text",
+        "source_id": "id",
+        "record_id": "id",
+        "subject_id": "id",
         "filed_on": "date",
         "deadline": "date",
         "reason": "text",
@@ -79,8 +82,8 @@ _FIELDS: dict[str, dict[str, str]] = {
     "answers": {
         "to": "region",
         "dispute_id": "int",
-        "source_id": "text",
-        "record_id": "text",
+        "source_id": "id",
+        "record_id": "id",
         "outcome": "outcome",
         "answered_on": "date",
         "note": "opt_text",
@@ -88,11 +91,11 @@ _FIELDS: dict[str, dict[str, str]] = {
         "withdrawn": "bool",
     },
     "listings": {
-        "subject_id": "text",
-        "list_id": "text",
-        "criterion_id": "text",
-        "source_id": "text",
-        "record_id": "text",
+        "subject_id": "id",
+        "list_id": "id",
+        "criterion_id": "id",
+        "source_id": "id",
+        "record_id": "id",
         "noticed_on": "date",
         "effective_on": "date",
         "grace_days": "int",
@@ -103,17 +106,17 @@ _FIELDS: dict[str, dict[str, str]] = {
     "repairs": {
         "to": "region",
         "repair_id": "int",
-        "source_id": "text",
-        "record_id": "text",
-        "subject_id": "text",
+        "source_id": "id",
+        "record_id": "id",
+        "subject_id": "id",
         "applied_on": "date",
         "statement": "text",
     },
     "repair_answers": {
         "to": "region",
         "repair_id": "int",
-        "source_id": "text",
-        "record_id": "text",
+        "source_id": "id",
+        "record_id": "id",
         "outcome": "repair_outcome",
         "decided_on": "date",
         "reason": "text",
@@ -134,9 +137,16 @@ def _bad(section: str, i: int, field: str, value: Any, what: str) -> BundleError
 def _check(section: str, i: int, field: str, kind: str, value: Any) -> None:
     if kind in ("opt_text", "opt_date") and value is None:
         return
-    if kind in ("text", "opt_text"):
+    if kind in ("text", "opt_text", "id"):
         if not isinstance(value, str) or not value:
             raise _bad(section, i, field, value, "is not a non-empty text")
+        # an id is printable text; a person's or an operator's text may run over lines and hold tabs (as
+        # registry.check_text takes it), never another control character nor a bidirectional control
+        control = control_character(value, "" if kind == "id" else "\n\r\t")
+        if control is not None:
+            rule = "an identifier is printable text" if kind == "id" else "a text is plain text"
+            where = f"{section}[{i}].{field} {shown(value)}"  # quoted as the records' checks quote (40 characters)
+            raise BundleError(f"malformed: {where} has a control character (U+{ord(control):04X}); {rule}")
     elif kind == "region":
         if not (isinstance(value, str) and len(value) == 6 and value.isdigit()):
             raise _bad(section, i, field, value, "is not a six-digit region code")

@@ -45,6 +45,7 @@ from socialcredit.registry import (
     resolve_displaced_link_disputes,
     write_checkpoint,
 )
+from socialcredit.registry.private import create_private
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids, note_role_records
 
@@ -238,7 +239,8 @@ def export_bundle(
     data = seal_bundle(payload, key)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
+    with create_private(out) as fh:  # 0600 whatever was there: the persons it names and their records, in clear
+        fh.write(data)
     sha = hashlib.sha256(data).hexdigest()
     with store.transaction():
         store.execute(

@@ -33,6 +33,7 @@ from socialcredit.errors import BundleError
 from socialcredit.registry import MAX_NUMBER  # a number field's bound, whole or not, as ingest's
 from socialcredit.settings import env_name, get_settings
 from socialcredit.store import Store
+from socialcredit.textcheck import control_character
 
 __all__ = [
     "MAX_BUNDLE_BYTES",
@@ -52,7 +53,6 @@ MAX_VERSION = 2**31 - 1  # a record version is stored as a 32-bit integer
 _SHOWN = 40  # characters of a refused value quoted in a message
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SEXES = ("M", "F")
 _KINDS = ("black", "red")
 _TYPE_NAMES = {
@@ -83,8 +83,12 @@ def check_bundle_size(n_bytes: int, name: str) -> None:
         )
 
 
-def _text(value: Any, where: str, *, required: bool = True, identifier: bool = False) -> None:
-    """A non-empty text within the field size limit (``SOCIALCREDIT_MAX_FIELD_BYTES``); an identifier is printable."""
+def _text(
+    value: Any, where: str, *, required: bool = True, identifier: bool = False, printable: str | None = None
+) -> None:
+    """A non-empty text within the field size limit (``SOCIALCREDIT_MAX_FIELD_BYTES``); an identifier is printable,
+    and so is a text ``printable`` names (as "a name"): no control character nor bidirectional control
+    (socialcredit.textcheck), which on a page or a terminal would hide or reorder what follows it."""
     if value is None and not required:
         return
     if not isinstance(value, str) or not value:
@@ -93,8 +97,12 @@ def _text(value: Any, where: str, *, required: bool = True, identifier: bool = F
     size = len(value.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise _refuse(f"{where} is {size} bytes long; a text may be at most {limit} ({env_name('max_field_bytes')})")
-    if identifier and _CONTROL.search(value):
-        raise _refuse(f"{where} {shown(value)} has a control character; an identifier is printable text")
+    what = "an identifier" if identifier else printable
+    control = control_character(value) if what else None
+    if control is not None:
+        raise _refuse(
+            f"{where} {shown(value)} has a control character (U+{ord(control):04X}); {what} is printable text"
+        )
 
 
 def _date(value: Any, where: str, *, required: bool = True, earliest: dt.date | None = None) -> None:
@@ -190,7 +198,8 @@ def _record(record: Mapping[str, Any], i: int, catalog: Catalog) -> None:
 def _identity(row: Mapping[str, Any], i: int) -> None:
     at = f"identities[{i}]"
     _text(row["subject_id"], f"{at}.subject_id", identifier=True)
-    for name in ("name", "phone", "address"):
+    _text(row["name"], f"{at}.name", required=False, printable="a name")  # shown beside a subject here, for review
+    for name in ("phone", "address"):
         _text(row[name], f"{at}.{name}", required=False)
     if row["sex"] is not None and row["sex"] not in _SEXES:
         raise _refuse(f"{at}.sex {shown(row['sex'])} is not M or F")

@@ -1,9 +1,10 @@
 """Retention: a record stops counting on the day its age reaches a rule's expiry (the compiler's rule); once no
 rule or list criterion of any policy in use can count it, it is kept ``retention.purge_after_days`` more days and
 then deleted for good — every version, and every dispute (with the information, evidence files and review added to
-it), repair, fulfilment, listing and notification about it, and its rows in the kept scoring states — so it never
-appears again in a report, an export or a run. The purge is audited (counts only: the audit log must not keep what
-was deleted)."""
+it), repair, fulfilment, listing (with an operator's override of it) and notification about it, the copies and
+listings another region reported of it, and its rows in the kept scoring states — so it never appears again in a
+report, an export or a run. The purge is audited (counts only: the audit log must not keep what was deleted); the
+audit entries written before about the record stay, as the hash chain needs every entry."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ _REGION_COPIES = """DELETE FROM region_records rr WHERE EXISTS (
     SELECT 1 FROM records r JOIN sc_purge p ON p.source_id = r.source_id AND p.record_id = r.record_id
     WHERE r.origin_region = rr.origin_region AND r.source_id = rr.source_id
       AND r.record_id = rr.origin_region || '/' || rr.record_id)"""
+# The listings here of purged records another region shared, as that region reported them (region_listings: its
+# subject's identity number, the record's id there, the dates); like region_records, the record's id there is
+# '<region>/<its id>' here.
+_REGION_LISTINGS = """DELETE FROM region_listings rl WHERE EXISTS (
+    SELECT 1 FROM records r JOIN sc_purge p ON p.source_id = r.source_id AND p.record_id = r.record_id
+    WHERE r.origin_region = rl.origin_region AND r.source_id = rl.source_id
+      AND r.record_id = rl.origin_region || '/' || rl.record_id)"""
 # The notifications about a dispute, listing, repair or fulfilment, by kind.
 _NOTICE_KINDS = {
     "dispute": "kind LIKE 'dispute_%' OR kind = 'record_recertified'",
@@ -80,13 +88,16 @@ def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | 
 
 # Why a record past retention is held back from the purge, by reason: a dispute still open (filed here, forwarded to
 # the region that recorded it, or received from a region that forwarded it), or one the source verified whose human
-# review is not decided yet; or a dispute or repair application another region forwarded here, decided, whose answer
-# has not yet gone back in a bundle (the export finds it through the dispute or application and its region row).
-# Purging it would make the dispute vanish unanswered, or leave the other region waiting for an answer for ever.
+# review is not decided yet; a repair application not yet decided (filed here, forwarded to the region that recorded
+# the record, or received from a region that forwarded it: each is 'pending' until decided here or its decision
+# arrives); or a dispute or repair application another region forwarded here, decided, whose answer has not yet gone
+# back in a bundle (the export finds it through the dispute or application and its region row). Purging it would make
+# the dispute or application vanish undecided, or leave the other region waiting for an answer for ever.
 _HELD = {
     "open_dispute": "SELECT source_id, record_id FROM disputes WHERE status = 'open'",
     "human_review": "SELECT d.source_id, d.record_id FROM disputes d JOIN dispute_reviews r USING (dispute_id) "
     "WHERE d.status = 'verified' AND r.decision IS NULL",
+    "pending_repair": "SELECT source_id, record_id FROM repairs WHERE status = 'pending'",
     "answer_not_sent": "SELECT d.source_id, d.record_id FROM disputes d JOIN region_disputes x USING (dispute_id) "
     "WHERE x.direction = 'received' AND x.sent_in IS NULL AND d.status <> 'open' "
     "UNION ALL SELECT p.source_id, p.record_id FROM repairs p JOIN region_repairs x USING (repair_id) "
@@ -96,10 +107,10 @@ _HELD = {
 
 def purge_expired(store: Store, today: dt.date | None = None, actor: str = "registry") -> dict[str, Any]:
     """Delete the records past retention under every policy in use; returns what was deleted, by count, and what was
-    held back, by reason (``held``: ``open_dispute``, ``human_review``, ``answer_not_sent``). A record under an open
-    dispute (local, forwarded or received) or a pending human review is held back until that is decided, and one
-    whose answer to another region's dispute or repair application is not yet sent, until it is; then it goes at the
-    next purge."""
+    held back, by reason (``held``: ``open_dispute``, ``human_review``, ``pending_repair``, ``answer_not_sent``). A
+    record under an open dispute (local, forwarded or received), a pending human review or a repair application not
+    yet decided (local, forwarded or received) is held back until that is decided, and one whose answer to another
+    region's dispute or repair application is not yet sent, until it is; then it goes at the next purge."""
     today = resolve_today(today)
     policies = policies_in_use(store)
     keep = max(lp.policy.retention.purge_after_days for lp in policies)
@@ -137,6 +148,17 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
                 store.execute(f"DELETE FROM {table} WHERE dispute_id IN (SELECT unnest(?))", [refs["dispute"]])
         if refs["repair"]:  # an application as sent to or received from another region names the record too
             store.execute("DELETE FROM region_repairs WHERE repair_id IN (SELECT unnest(?))", [refs["repair"]])
+        if refs["listing"]:
+            # an operator's override of a purged listing (its justification speaks of the record's cause) and the
+            # notification of it; the audit entry of the override (its number, target and outcome) stays in the chain
+            targets = [f"listing:{i}" for i in refs["listing"]]
+            found = "SELECT override_id FROM overrides WHERE kind = 'listing' AND target IN (SELECT unnest(?))"
+            ids = [r[0] for r in store.execute(found, [targets]).fetchall()]
+            if ids:
+                store.execute(
+                    "DELETE FROM notifications WHERE kind = 'override' AND ref_id IN (SELECT unnest(?))", [ids]
+                )
+                store.execute("DELETE FROM overrides WHERE override_id IN (SELECT unnest(?))", [ids])
         for table in _REFS.values():
             owned.execute(exp.delete(table, where=hit.copy()))
         owned.execute(
@@ -150,6 +172,7 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
         # A record another region shared is also kept as received (region_records, its fields as JSON), from which
         # it would be applied again if its identity were linked anew: that copy goes with it.
         owned.execute(_REGION_COPIES)
+        owned.execute(_REGION_LISTINGS)
         # No change number marks a purge: the kept scoring states lose the records' rows here, with them.
         forget_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
         unnote_role_records(store, owned.bind(exp.select("record_key").from_("records").where(hit.copy())))
