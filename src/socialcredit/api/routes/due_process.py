@@ -297,10 +297,11 @@ def dispute_link(body: LinkDisputeIn, party: Resident, service: ServiceDep, toda
 def link_disputes(
     party: ResidentOrOperator, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
 ) -> list[LinkDispute]:
-    """A resident's own disputes of links; every one, for operators (the open ones wait for an answer)."""
+    """A resident's own disputes of links; every one, for operators (the open ones wait for an answer). Audited
+    (``read_link_disputes``)."""
     with naming(service) as store:
         subject = party.subject_id if party.role == "resident" else None
-        found = list_link_disputes(store, subject_id=subject, status=status)
+        found = list_link_disputes(store, subject_id=subject, status=status, actor=actor(party))
     return [LinkDispute.model_validate(d) for d in found]
 
 
