@@ -436,6 +436,43 @@ def test_the_residents_consents_and_notifications_pages_are_audited(site: dict[s
     ]
 
 
+def test_the_operators_case_pages_are_audited(site: dict[str, Any]) -> None:
+    """/ops/cases lists the open disputes, the listings in grace, the pending repair applications and the open
+    disputes of links, and /ops/repairs every application: each names residents, and each read is audited as the
+    API's page of it is (`read_disputes`, `read_notices`, `read_repairs`, `read_link_disputes`: the filters, how
+    many it named; until 2026-12-05 the pages' were not)."""
+    actor = f"key:{site['key_ids']['operator']}"
+    counts = {
+        sql: one(site, f"SELECT count(*) FROM {sql}")
+        for sql in (
+            "disputes WHERE status = 'open'",
+            "listings WHERE status = 'pending'",
+            "repairs WHERE status = 'pending'",
+            "link_disputes WHERE status = 'open'",
+            "repairs",
+        )
+    }
+    assert counts["listings WHERE status = 'pending'"] > 0  # the blacklist's grace
+    with signed_in(site, "operator") as ops:
+        for path in ("/ops/cases", "/ops/repairs"):
+            assert ops.get(path).status_code == 200, path
+    audit = rows(
+        site,
+        "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? "
+        "AND action IN ('read_disputes', 'read_notices', 'read_repairs', 'read_link_disputes') "
+        "ORDER BY seq DESC LIMIT 5",
+        [actor],
+    )
+    n = list(counts.values())
+    assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
+        ("read_disputes", None, {"source_id": None, "status": "open", "entries": n[0]}),
+        ("read_notices", None, {"policy_id": None, "status": "pending", "entries": n[1]}),
+        ("read_repairs", None, {"status": "pending", "entries": n[2]}),
+        ("read_link_disputes", None, {"status": "open", "entries": n[3]}),
+        ("read_repairs", None, {"status": None, "entries": n[4]}),
+    ]
+
+
 def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:
     with httpx.Client(base_url=site["base"]) as client:
         sign_in(client, site["keys"]["other"])

@@ -340,18 +340,24 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/ops/cases")
     @web.page("operator")
     def cases(page: Page) -> Response:
+        assert page.who is not None
+        who = page.who.actor  # each list names residents: its read is audited, as the API's page of it is
         with web.service.writer() as store:
-            disputes = sorted(list_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
-            pending = sorted(list_listings(store, status="pending"), key=lambda x: (x["effective_on"], x["listing_id"]))
+            found = list_disputes(store, status="open", actor=who)
+            disputes = sorted(found, key=lambda d: (d["deadline"], d["dispute_id"]))
+            waiting = list_listings(store, status="pending", actor=who)
+            pending = sorted(waiting, key=lambda x: (x["effective_on"], x["listing_id"]))
             # In grace are the listings whose effective date is still ahead; the daily job makes the others
             # effective (listings.activate_due), and until it runs they are counted apart, not shown as in grace.
             today = resolve_today().isoformat()
             past_due = [x for x in pending if x["effective_on"] <= today]
             pending = [x for x in pending if x["effective_on"] > today]
-            repairs = sorted(list_repairs(store, status="pending"), key=lambda r: (r["applied_on"], r["repair_id"]))
+            applied = list_repairs(store, status="pending", actor=who)
+            repairs = sorted(applied, key=lambda r: (r["applied_on"], r["repair_id"]))
             review = list_review_queue(store)
             alerts = list_alerts(store)
-            contested = sorted(list_link_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
+            opened = list_link_disputes(store, status="open", actor=who)
+            contested = sorted(opened, key=lambda d: (d["deadline"], d["dispute_id"]))
             name_listings(store, pending[:CASES_SHOWN], page.lang)
             names = policy_names(store, [r["policy_id"] for r in repairs[:CASES_SHOWN]], page.lang)
         return page.render(

@@ -312,9 +312,10 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/ops/repairs")
     @web.page("operator")
     def repairs(page: Page) -> Response:
+        assert page.who is not None
         today = resolve_today()
         with web.service.writer() as store:
-            rows = list_repairs(store)
+            rows = list_repairs(store, actor=page.who.actor)  # audited, as the API's GET /v1/repairs is
         pending = sorted(
             (r for r in rows if r["status"] == "pending"), key=lambda r: (r["answer_due"] or "", r["repair_id"])
         )
