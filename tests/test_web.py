@@ -256,8 +256,13 @@ def test_an_operator_sees_the_city_finds_a_subject_and_the_look_up_is_audited(
     audit = rows(
         site, "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? ORDER BY seq DESC LIMIT 5", [actor]
     )
-    assert audit[0]["action"] == "read_report" and audit[0]["subject_id"] == site["listed"]
-    assert json.loads(audit[0]["detail"]) == {"purpose": "operator look-up"}
+    assert audit[2]["action"] == "read_report" and audit[2]["subject_id"] == site["listed"]
+    assert json.loads(audit[2]["detail"]) == {"purpose": "operator look-up"}
+    # then the resident's disputes and listings the page shows (test_the_disputes_and_listings_of_a_subject_...)
+    assert [(a["action"], a["subject_id"]) for a in audit[:2]] == [
+        ("read_notices", site["listed"]),
+        ("read_disputes", site["listed"]),
+    ]
     search = next(a for a in audit if a["action"] == "search_subjects")
     assert json.loads(search["detail"]) == {"query": site["listed"][:12], "matches": 1}
     # the policy's rules in plain language
@@ -471,6 +476,41 @@ def test_the_operators_case_pages_are_audited(site: dict[str, Any]) -> None:
         ("read_link_disputes", None, {"status": "open", "entries": n[3]}),
         ("read_repairs", None, {"status": None, "entries": n[4]}),
     ]
+
+
+def test_the_disputes_and_listings_of_a_subject_s_file_are_audited_and_the_look_up_shown_once(
+    site: dict[str, Any],
+) -> None:
+    """/ops/subjects/{id} shows the resident's disputes and listings beside their file: both reads are audited
+    (`read_disputes`, `read_notices`, the resident as subject, the purpose of the look-up; until 2026-12-05 they were
+    not), and the resident's list of who asked shows the look-up once, as the file's read (`read_report`)."""
+    subject = site["other"]
+    actor = f"key:{site['key_ids']['operator']}"
+    disputes = one(site, "SELECT count(*) FROM disputes WHERE subject_id = ?", [subject])
+    listings = one(site, "SELECT count(*) FROM listings WHERE subject_id = ?", [subject])
+    with signed_in(site, "other") as client:
+        before = client.get("/me/inquiries", params={"lang": "en"}).text.count("an operator (registry operations)")
+    with signed_in(site, "operator") as ops:
+        assert ops.get(f"/ops/subjects/{subject}").status_code == 200
+    audit = rows(
+        site, "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? ORDER BY seq DESC LIMIT 3", [actor]
+    )
+    assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
+        ("read_report", subject, {"purpose": "operator look-up"}),
+        (
+            "read_disputes",
+            subject,
+            {"source_id": None, "status": None, "entries": disputes, "purpose": "operator look-up"},
+        ),
+        (
+            "read_notices",
+            subject,
+            {"policy_id": None, "status": None, "entries": listings, "purpose": "operator look-up"},
+        ),
+    ]
+    with signed_in(site, "other") as client:
+        after = client.get("/me/inquiries", params={"lang": "en"}).text.count("an operator (registry operations)")
+    assert after == before + 1
 
 
 def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:

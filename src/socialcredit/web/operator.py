@@ -307,6 +307,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def subject(page: Page) -> Response:
         subject_id = page.subject_in_path()
         page.voice = "third"  # the file speaks of the resident, not to them
+        assert page.who is not None
         with web.service.writer() as store:
             # the page shows the scores, records and who asked; its listings and disputes are read below, once
             web.service.flush_for_reading()  # who asked includes the journal's inquiries (as the API's file)
@@ -321,8 +322,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 )
             except NotFoundError:  # in the page's language, quoting the subject as compacted
                 raise NotFoundError(page.t("notfound_subject", subject=repr(subject_id))) from None
-            disputes = list_disputes(store, subject_id=subject_id)
-            listings = list_listings(store, subject_id=subject_id)
+            # audited as reads of the resident (read_disputes, read_notices) of the same look-up; the resident's
+            # list of who asked shows the look-up once, as the file's read (read_report) above
+            who, why = page.who.actor, "operator look-up"
+            disputes = list_disputes(store, subject_id=subject_id, actor=who, purpose=why)
+            listings = list_listings(store, subject_id=subject_id, actor=who, purpose=why)
             name_listings(store, listings, page.lang)
         _views_in_third_person(report)
         paging = inquiries_page(page, report, f"/ops/subjects/{subject_id}")  # who asked, a page at a time
