@@ -513,6 +513,25 @@ def test_the_disputes_and_listings_of_a_subject_s_file_are_audited_and_the_look_
     assert after == before + 1
 
 
+def test_the_residents_disputes_page_audits_its_disputes_and_repairs(site: dict[str, Any]) -> None:
+    """/me/disputes shows the resident's disputes and repair applications: both reads are audited (`read_disputes`,
+    `read_repairs`: how many it named), as the API's `GET /v1/disputes` and `GET /v1/repairs` are (until 2026-12-05
+    the page audited its file's read alone)."""
+    actor, subject = f"key:{site['key_ids']['other']}", site["other"]
+    disputes = one(site, "SELECT count(*) FROM disputes WHERE subject_id = ?", [subject])
+    repairs = one(site, "SELECT count(*) FROM repairs WHERE subject_id = ?", [subject])
+    with signed_in(site, "other") as client:
+        assert client.get("/me/disputes").status_code == 200
+    audit = rows(
+        site, "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? ORDER BY seq DESC LIMIT 3", [actor]
+    )
+    assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
+        ("read_disputes", subject, {"source_id": None, "status": None, "entries": disputes}),
+        ("read_report", subject, {"purpose": "disputes"}),
+        ("read_repairs", subject, {"status": None, "entries": repairs}),
+    ]
+
+
 def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:
     with httpx.Client(base_url=site["base"]) as client:
         sign_in(client, site["keys"]["other"])
