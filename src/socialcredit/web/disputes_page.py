@@ -199,12 +199,14 @@ def _file_refusal(page: Page, exc: SocialCreditError, size: int) -> str:
 
 
 def _furnisher_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
+    """The source's open disputes: each names a resident's record, with their reason, what they added and their
+    files, so the read is audited as the API's ``GET /v1/disputes`` audits a furnisher's (``read_disputes``)."""
     who = page.who
     assert who is not None
     if not who.source_id:
         return page.error(403, "error_forbidden_title", page.t("furnisher_no_source"))
     with web.service.writer() as store:
-        found = list_disputes(store, source_id=who.source_id, status="open")
+        found = list_disputes(store, source_id=who.source_id, status="open", actor=who.actor)
         disputes = [get_dispute(store, int(d["dispute_id"])) for d in found]
         # the banner after an answer, only for a dispute of this source's that is answered (it quoted any text sent)
         answered = confirmed(
