@@ -441,6 +441,26 @@ def test_the_residents_consents_and_notifications_pages_are_audited(site: dict[s
     ]
 
 
+def test_the_residents_overview_audits_its_read_of_their_listings(site: dict[str, Any]) -> None:
+    """/me shows the resident's listings (in grace and in effect, with their notices): the read is audited once
+    (`read_notices`, how many it named), as the API's `GET /v1/notices` of one's own is (until 2026-12-05 the
+    page read them twice and audited neither)."""
+    actor, listed = f"key:{site['key_ids']['resident']}", site["listed"]
+    listings = one(site, "SELECT count(*) FROM listings WHERE subject_id = ?", [listed])
+    assert listings > 0  # on the blacklist
+    with signed_in(site, "resident") as client:
+        assert client.get("/me").status_code == 200
+    audit = rows(
+        site,
+        "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? AND action = 'read_notices' "
+        "AND seq > (SELECT max(seq) FROM audit_log WHERE actor = ? AND action = 'signin')",
+        [actor, actor],
+    )
+    assert [(a["subject_id"], json.loads(a["detail"])) for a in audit] == [
+        (listed, {"policy_id": None, "status": None, "entries": listings})
+    ]
+
+
 def test_the_operators_case_pages_are_audited(site: dict[str, Any]) -> None:
     """/ops/cases lists the open disputes, the listings in grace, the pending repair applications and the open
     disputes of links, and /ops/repairs every application: each names residents, and each read is audited as the

@@ -72,10 +72,13 @@ def _int(raw: object) -> int:
     return whole_number(text) or -1
 
 
-def listings_context(store: Store, page: Page, subject_id: str, today: dt.date) -> list[dict[str, Any]]:
-    """The resident's listings still in notice or in effect, each with its details and notice as of today."""
+def listings_context(
+    store: Store, page: Page, subject_id: str, today: dt.date, listings: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The resident's listings still in notice or in effect, each with its details and notice as of today;
+    ``listings``, the resident's listings as the page read them (``list_listings``), are not read again."""
     details = []
-    for x in list_listings(store, subject_id=subject_id):
+    for x in list_listings(store, subject_id=subject_id) if listings is None else listings:
         if x["status"] not in ("pending", "effective"):
             continue
         d = listing_detail(store, subject_id, int(x["listing_id"]), lang=page.lang, today=today)

@@ -186,13 +186,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
         assert page.who is not None
         with web.service.writer() as store:
             report = own_file(store, page, "resident portal: overview", ("scores",))
-            listings = list_listings(store, subject_id=_subject(page))
+            # audited (read_notices), as the API's GET /v1/notices of the resident's own is
+            listings = list_listings(store, subject_id=_subject(page), actor=page.who.actor)
             name_listings(store, listings, page.lang)
             notifications = list_notifications(store, _subject(page), page.lang, actor=page.who.actor)
             rules = notice_hrefs(store, notifications)
             # each listing with its details, its notice and refused services' reasons as of today (repair_pages.py)
             today = resolve_today()
-            details = listings_context(store, page, _subject(page), today)
+            details = listings_context(store, page, _subject(page), today, listings)
             notices_context(store, page, _subject(page), notifications, today, details)
             service_reasons(store, page, report, details)
         for n in notifications:
