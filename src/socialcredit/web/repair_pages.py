@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError
-from socialcredit.registry.due_process.acting import Acting, acting_on
+from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import (
     ANSWER_DAYS,
@@ -339,7 +339,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/ops/repairs/{repair_id}")
     @web.page("operator")
     def repair_case(page: Page) -> Response:
-        return page.render("ops_repair.html", section="cases", **_case(web, page))
+        return page.render("ops_repair.html", section="cases", **_case(web, page, reading=True))
 
     @router.post("/ops/repairs/{repair_id}/review")
     @web.page("operator")
@@ -386,15 +386,23 @@ def _no_repair(page: Page) -> NotFoundError:
     return NotFoundError(page.t("notfound_repair", repair=repr(raw)))
 
 
-def _case(web: Web, page: Page) -> dict[str, Any]:
-    """One application for the operator: the application, the record, the eligibility as of today, the listings."""
+def _case(web: Web, page: Page, *, reading: bool = False) -> dict[str, Any]:
+    """One application for the operator: the application, the record, the eligibility as of today, the listings.
+    ``reading`` (the page's own, not the page again after a refused step): the look-up is audited (``read_repair``,
+    shown in the resident's list of who asked, and the listings it shows ``read_notices``), as the API's
+    ``GET /v1/repairs/{id}`` of an operator is."""
+    assert page.who is not None
     repair_id = _int(page.request.path_params["repair_id"])
     today = resolve_today()
+    why = "operator look-up: repair"
     with web.service.writer() as store:
         try:
             r = get_repair(store, repair_id)
         except NotFoundError:
             raise _no_repair(page) from None
+        reader = page.who.actor if reading else None
+        if reader is not None:
+            audit_case_read(store, reader, "repair", r, why)
         eligibility = repair_eligibility(
             store, r["subject_id"], r["source_id"], r["record_id"], today=today, policy_id=r["policy_id"] or None
         )
@@ -408,7 +416,7 @@ def _case(web: Web, page: Page) -> dict[str, Any]:
             }
         listings = [
             x
-            for x in list_listings(store, subject_id=r["subject_id"])
+            for x in list_listings(store, subject_id=r["subject_id"], actor=reader, purpose=why)
             if x["source_id"] == r["source_id"] and x["record_id"] == r["record_id"]
         ]
     return {
