@@ -424,6 +424,33 @@ def test_reading_the_link_disputes_over_http_is_audited(world: dict[str, Any], t
     ]
 
 
+def test_the_command_line_s_lists_of_a_region_s_cases_are_audited(world: dict[str, Any], tianjin: Path) -> None:
+    """`region review`, `region alerts` and `region link-disputes` name residents (as another region knows them, the
+    candidates here, the people an alert is about): each read is audited with the actor `cli` (`read_review_queue`,
+    `read_region_alerts`, `read_link_disputes`: what was asked, how many it named), as `dispute list` is (until
+    2026-12-05 none was)."""
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    assert _contest(tianjin, who, ident).returncode == 0
+    for args in (("review",), ("alerts", "--all"), ("link-disputes", "--status", "open")):
+        assert sc("region", *args, "--db", tianjin, "--json").returncode == 0, args
+    store = open_store(tianjin, key="")
+    try:
+        review = store.one("SELECT count(*) FROM region_identities WHERE status = 'review'")
+        alerts = store.one("SELECT count(*) FROM region_alerts")
+        read = store.rows(
+            "SELECT actor, action, subject_id, detail FROM audit_log "
+            "WHERE action IN ('read_review_queue', 'read_region_alerts', 'read_link_disputes') ORDER BY seq"
+        )
+    finally:
+        store.close()
+    assert alerts > 0  # the mover, blacklisted in Beijing, asked about here
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        ("cli", "read_review_queue", None, {"entries": review}),
+        ("cli", "read_region_alerts", None, {"acknowledged": True, "entries": alerts}),
+        ("cli", "read_link_disputes", None, {"status": "open", "entries": 1}),
+    ]
+
+
 def test_the_records_page_shows_the_link_in_both_languages_and_takes_a_contest(
     world: dict[str, Any], tianjin: Path
 ) -> None:

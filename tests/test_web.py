@@ -462,10 +462,11 @@ def test_the_residents_overview_audits_its_read_of_their_listings(site: dict[str
 
 
 def test_the_operators_case_pages_are_audited(site: dict[str, Any]) -> None:
-    """/ops/cases lists the open disputes, the listings in grace, the pending repair applications and the open
-    disputes of links, and /ops/repairs every application: each names residents, and each read is audited as the
-    API's page of it is (`read_disputes`, `read_notices`, `read_repairs`, `read_link_disputes`: the filters, how
-    many it named; until 2026-12-05 the pages' were not)."""
+    """/ops/cases lists the open disputes, the listings in grace, the pending repair applications, the identities of
+    other regions waiting for review, the regions' alerts and the open disputes of links, and /ops/repairs every
+    application: each names residents, and each read is audited as the API's or the command line's read of it is
+    (`read_disputes`, `read_notices`, `read_repairs`, `read_review_queue`, `read_region_alerts`,
+    `read_link_disputes`: the filters, how many it named; until 2026-12-05 the pages' were not)."""
     actor = f"key:{site['key_ids']['operator']}"
     counts = {
         sql: one(site, f"SELECT count(*) FROM {sql}")
@@ -473,6 +474,8 @@ def test_the_operators_case_pages_are_audited(site: dict[str, Any]) -> None:
             "disputes WHERE status = 'open'",
             "listings WHERE status = 'pending'",
             "repairs WHERE status = 'pending'",
+            "region_identities WHERE status = 'review'",
+            "region_alerts WHERE acknowledged_at IS NULL",
             "link_disputes WHERE status = 'open'",
             "repairs",
         )
@@ -484,8 +487,8 @@ def test_the_operators_case_pages_are_audited(site: dict[str, Any]) -> None:
     audit = rows(
         site,
         "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? "
-        "AND action IN ('read_disputes', 'read_notices', 'read_repairs', 'read_link_disputes') "
-        "ORDER BY seq DESC LIMIT 5",
+        "AND action IN ('read_disputes', 'read_notices', 'read_repairs', 'read_review_queue', 'read_region_alerts', "
+        "'read_link_disputes') ORDER BY seq DESC LIMIT 7",
         [actor],
     )
     n = list(counts.values())
@@ -493,8 +496,10 @@ def test_the_operators_case_pages_are_audited(site: dict[str, Any]) -> None:
         ("read_disputes", None, {"source_id": None, "status": "open", "entries": n[0]}),
         ("read_notices", None, {"policy_id": None, "status": "pending", "entries": n[1]}),
         ("read_repairs", None, {"status": "pending", "entries": n[2]}),
-        ("read_link_disputes", None, {"status": "open", "entries": n[3]}),
-        ("read_repairs", None, {"status": None, "entries": n[4]}),
+        ("read_review_queue", None, {"entries": n[3]}),
+        ("read_region_alerts", None, {"acknowledged": False, "entries": n[4]}),
+        ("read_link_disputes", None, {"status": "open", "entries": n[5]}),
+        ("read_repairs", None, {"status": None, "entries": n[6]}),
     ]
 
 

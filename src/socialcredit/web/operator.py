@@ -358,8 +358,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             pending = [x for x in pending if x["effective_on"] > today]
             applied = list_repairs(store, status="pending", actor=who)
             repairs = sorted(applied, key=lambda r: (r["applied_on"], r["repair_id"]))
-            review = list_review_queue(store)
-            alerts = list_alerts(store)
+            review = list_review_queue(store, actor=who)
+            alerts = list_alerts(store, actor=who)
             opened = list_link_disputes(store, status="open", actor=who)
             contested = sorted(opened, key=lambda d: (d["deadline"], d["dispute_id"]))
             name_listings(store, pending[:CASES_SHOWN], page.lang)
