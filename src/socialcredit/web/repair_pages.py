@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError
-from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read
+from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import (
     ANSWER_DAYS,
@@ -156,10 +156,11 @@ def records_context(
 
 
 def _repair_context(
-    web: Web, page: Page, source_id: str, record_id: str, acting: Acting | None = None
+    web: Web, page: Page, source_id: str, record_id: str, acting: Acting | None = None, *, reading: bool = False
 ) -> dict[str, Any]:
     """The repair page of one record: the resident's own, or (``acting``) the organisation's, by its legal
-    representative."""
+    representative, whose reading (``reading``: the page's own, not the page again after a refused form) is audited
+    as ``read_for_org``, as the API audits their ``GET /v1/repairs/{id}``."""
     today = resolve_today()
     subject = _subject(page) if acting is None else acting.subject_id
     with web.service.writer() as store:
@@ -167,6 +168,8 @@ def _repair_context(
             detail = record_detail(store, subject, source_id, record_id, lang=page.lang, today=today)
         except (WorkflowError, NotFoundError) as exc:  # not a record of theirs: as if it did not exist
             raise NotFoundError(_no_record(page, record_id, acting, exc)) from exc
+        if reading and acting is not None and acting.representative_id is not None and page.who is not None:
+            audit_read_for_org(store, page.who.actor, acting, {"source_id": source_id, "record_id": record_id})
         eligibility = repair_eligibility(store, subject, source_id, record_id, today=today)
         org = org_header(store, acting)
     if acting is not None:
@@ -304,7 +307,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def org_repair(page: Page) -> Response:
         acting = org_representative(web, page)
-        context = _repair_context(web, page, page.query("source"), page.query("record"), acting)
+        context = _repair_context(web, page, page.query("source"), page.query("record"), acting, reading=True)
         return page.render("me_repair.html", section="overview", **context)
 
     @router.post("/orgs/{subject_id}/repair")
