@@ -508,6 +508,34 @@ def test_a_refused_answer_is_told_in_the_furnisher_pages_language(world: dict[st
         assert (again.status_code, failure_of(again)) == (409, f"异议 {did} 已结束（已核实（记录保留））。")
 
 
+def test_the_furnisher_page_audits_its_read_of_the_open_disputes(world: dict[str, Any]) -> None:
+    """/furnisher shows the source's open disputes (each resident's record, reason, what they added, their files):
+    the read is audited as the API's `GET /v1/disputes` of a furnisher is (`read_disputes`: the source, open, how
+    many it named; until 2026-12-05 the page's was not)."""
+    d = _file(world, 9, "not my fine")
+    actor = f"key:{world['key_ids']['furnisher']}"
+    [n] = [
+        r["n"]
+        for r in _rows(
+            world, "SELECT count(*) AS n FROM disputes WHERE source_id = ? AND status = 'open'", [world["source"]]
+        )
+    ]
+    assert n >= 1
+    with httpx.Client(base_url=world["base"], timeout=30) as furnisher:
+        sign_in(furnisher, world["keys"]["furnisher"])
+        page = furnisher.get("/furnisher?lang=en")
+        assert page.status_code == 200 and d["record_id"] in page.text and "not my fine" in page.text
+    audit = _rows(
+        world,
+        "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? AND action = 'read_disputes' "
+        "ORDER BY seq DESC LIMIT 1",
+        [actor],
+    )
+    assert [(a["subject_id"], json.loads(a["detail"])) for a in audit] == [
+        (None, {"source_id": world["source"], "status": "open", "entries": n})
+    ]
+
+
 def test_a_refused_escalation_or_review_is_told_in_the_operator_pages_language(world: dict[str, Any]) -> None:
     """The operator's dispute page answered a refused escalation or review in English only."""
     d = _file(world, 8)

@@ -213,6 +213,41 @@ def test_listing_notices_disputes_and_repairs_is_audited(tmp_path: Path) -> None
     ]
 
 
+def test_listing_the_keys_is_audited_on_the_command_line_and_over_http(tmp_path: Path) -> None:
+    """`keys list` and `GET /v1/keys` name the residents who hold a key (their name, their identity number): each
+    read is audited (`read_keys`: how many it named), the command line's as `cli`, the API's as the operator's key
+    (until 2026-12-05 neither was)."""
+    import httpx
+    from typer.testing import CliRunner
+
+    from api_helpers import auth, serving
+    from due_world import build
+    from socialcredit.api.app import create_app
+    from socialcredit.cli import app
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.store import open_store
+
+    store = build(tmp_path)
+    issue_key(store, "resident", "张三", subject=A)
+    operator = issue_key(store, "operator", "registry operations")
+    db = store.path
+    store.close()
+    shown = CliRunner().invoke(app, ["keys", "list", "--json", "--db", str(db)], env={"SOCIALCREDIT_DB_KEY": ""})
+    assert shown.exit_code == 0, shown.output
+    assert [k["subject_id"] for k in json.loads(shown.output)] == [A, None]
+    store = open_store(db, key="")
+    served = create_app(db, store=store)
+    with serving(served) as base, httpx.Client(base_url=base, timeout=30) as client:
+        assert len(client.get("/v1/keys", headers=auth(operator.token)).json()["keys"]) == 2
+        with served.state.service.writer() as st:
+            read = st.rows("SELECT actor, subject_id, detail FROM audit_log WHERE action = 'read_keys' ORDER BY seq")
+    store.close()
+    assert [(r["actor"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        ("cli", None, {"entries": 2}),
+        (f"key:{operator.party.key_id}", None, {"entries": 2}),
+    ]
+
+
 def test_list_of_a_list_the_policy_does_not_have_is_refused_naming_its_lists(tmp_path: Path) -> None:
     """`list redlist` for a policy with no redlist is refused as the API's page of that list is (404 there): not
     found, exit 2, naming the policy's lists (until 2026-12-05 it said "No one on the redlist." and exited 0)."""

@@ -259,6 +259,29 @@ def test_the_representative_files_a_dispute_for_the_organisation(world: dict[str
 # -- in the browser ------------------------------------------------------------------------------------------------
 
 
+def test_the_organisations_disputes_page_audits_its_reads(world: dict[str, Any]) -> None:
+    """The representative's page of the organisation's disputes audits its reads of them and of its repair
+    applications (`read_disputes`, `read_repairs`, the organisation as subject), as the resident's own page does
+    (after the test above filed one)."""
+    with world["service"].writer() as store:
+        disputes, repairs = (
+            store.one(f"SELECT count(*) FROM {t} WHERE subject_id = ?", [ORG]) for t in ("disputes", "repairs")
+        )
+    assert disputes > 0
+    with signed_in(world, "rep") as rep:
+        assert rep.get(FORM_PATH).status_code == 200
+    with world["service"].writer() as store:
+        audit = store.rows(
+            "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? AND action IN ('read_disputes', "
+            "'read_repairs') ORDER BY seq DESC LIMIT 2",
+            [world["actors"]["rep"]],
+        )
+    assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
+        ("read_disputes", ORG, {"source_id": None, "status": None, "entries": disputes}),
+        ("read_repairs", ORG, {"status": None, "entries": repairs}),
+    ]
+
+
 @pytest.mark.browser
 def test_the_representative_disputes_from_the_file_in_the_browser(tmp_path: Path, browser: Any, shots: Path) -> None:
     """On a phone in Chinese for the late tax payment, on a desktop in English for the judgment: from the

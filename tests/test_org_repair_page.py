@@ -90,6 +90,23 @@ def test_the_representative_sees_the_form_in_both_languages(world: dict[str, Any
     assert 'action="/orgs/' not in early.text
 
 
+def test_the_representative_s_reading_of_the_repair_page_is_audited(world: dict[str, Any]) -> None:
+    """The page of one of the organisation's records to repair (its details, eligibility, applications) is the
+    organisation's case: the representative's reading is audited (`read_for_org`), as their `GET /v1/repairs/{id}`
+    is (until 2026-12-05 the page's was not)."""
+    with signed_in(world, "rep") as rep:
+        assert rep.get(f"{X9}&lang=en").status_code == 200
+    with world["service"].writer() as store:
+        read = store.rows(
+            "SELECT subject_id, detail FROM audit_log WHERE actor = ? AND action = 'read_for_org' "
+            "ORDER BY seq DESC LIMIT 1",
+            [world["actors"]["rep"]],
+        )
+    assert [(r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        (ORG, {"source_id": "tax_bureau", "record_id": "X9", "as": "representative"})
+    ]
+
+
 @pytest.mark.parametrize("who", ["director", "former", "stranger"])
 def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: str) -> None:
     with signed_in(world, who) as other, signed_in(world, "rep") as rep:

@@ -4,6 +4,7 @@ it is reversed and the next decision counts it no more, with no new run) or laps
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from socialcredit.regions import accept_link, export_bundle, import_bundle, reve
 from socialcredit.regions.bundle import load_private_key, new_private_key, public_key_text
 from socialcredit.regions.generate import REGIONS, generate_regions
 from socialcredit.registry.access.parties import issue_key
-from socialcredit.registry.due_process.links import linked_identities
+from socialcredit.registry.due_process.links import file_link_dispute, linked_identities
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -388,6 +389,66 @@ def test_over_http_the_resident_contests_the_operator_unlinks_and_the_next_decis
             assert again.json()["error"]["message"] == f"link dispute {did} is closed already (unlinked)"
     finally:
         store.close()
+
+
+def test_reading_the_link_disputes_over_http_is_audited(world: dict[str, Any], tianjin: Path) -> None:
+    """`GET /v1/link-disputes` names residents (every one, to an operator): each read is audited
+    (`read_link_disputes`: the status asked, how many it named), a resident's and an operator's alike, as
+    `GET /v1/disputes` is (until 2026-12-05 neither was)."""
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin, key="")
+    resident = issue_key(store, "resident", "the mover", subject=who)
+    operator = issue_key(store, "operator", "Tianjin operations")
+    file_link_dispute(store, who, ident, "I have never lived in Beijing", "cli", today=dt.date(2027, 1, 1))
+    app = create_app(tianjin, store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            mine = client.get("/v1/link-disputes", headers=auth(resident.token))
+            assert [d["subject_id"] for d in mine.json()] == [who]
+            every = client.get("/v1/link-disputes?status=open", headers=auth(operator.token))
+            assert [d["subject_id"] for d in every.json()] == [who]
+            closed = client.get("/v1/link-disputes?status=upheld", headers=auth(operator.token))
+            assert closed.json() == []
+            with app.state.service.writer() as st:
+                read = st.rows(
+                    "SELECT actor, action, subject_id, detail FROM audit_log WHERE action = 'read_link_disputes' "
+                    "ORDER BY seq"
+                )
+    finally:
+        store.close()
+    by_resident, by_operator = f"key:{resident.party.key_id}", f"key:{operator.party.key_id}"
+    assert [(r["actor"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        (by_resident, who, {"status": None, "entries": 1}),
+        (by_operator, None, {"status": "open", "entries": 1}),
+        (by_operator, None, {"status": "upheld", "entries": 0}),
+    ]
+
+
+def test_the_command_line_s_lists_of_a_region_s_cases_are_audited(world: dict[str, Any], tianjin: Path) -> None:
+    """`region review`, `region alerts` and `region link-disputes` name residents (as another region knows them, the
+    candidates here, the people an alert is about): each read is audited with the actor `cli` (`read_review_queue`,
+    `read_region_alerts`, `read_link_disputes`: what was asked, how many it named), as `dispute list` is (until
+    2026-12-05 none was)."""
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    assert _contest(tianjin, who, ident).returncode == 0
+    for args in (("review",), ("alerts", "--all"), ("link-disputes", "--status", "open")):
+        assert sc("region", *args, "--db", tianjin, "--json").returncode == 0, args
+    store = open_store(tianjin, key="")
+    try:
+        review = store.one("SELECT count(*) FROM region_identities WHERE status = 'review'")
+        alerts = store.one("SELECT count(*) FROM region_alerts")
+        read = store.rows(
+            "SELECT actor, action, subject_id, detail FROM audit_log "
+            "WHERE action IN ('read_review_queue', 'read_region_alerts', 'read_link_disputes') ORDER BY seq"
+        )
+    finally:
+        store.close()
+    assert alerts > 0  # the mover, blacklisted in Beijing, asked about here
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        ("cli", "read_review_queue", None, {"entries": review}),
+        ("cli", "read_region_alerts", None, {"acknowledged": True, "entries": alerts}),
+        ("cli", "read_link_disputes", None, {"status": "open", "entries": 1}),
+    ]
 
 
 def test_the_records_page_shows_the_link_in_both_languages_and_takes_a_contest(

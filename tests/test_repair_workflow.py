@@ -541,6 +541,77 @@ def test_the_api_takes_a_commitment_and_an_operator_reviews(tmp_path: Path) -> N
     store.close()
 
 
+def test_a_look_up_of_one_dispute_or_repair_application_is_audited_and_an_operator_s_is_shown(tmp_path: Path) -> None:
+    """One dispute or repair application (its resident's reason, statement, commitment, evidence), read over the API
+    or on the operator's pages, is audited (`read_dispute`, `read_repair`: its number and the purpose; until
+    2026-12-05 none of these was): the resident's own read, and an operator's, which the resident's list of who
+    asked shows in the page's language. The listings the operator's page of an application shows are audited as
+    part of the same look-up (`read_notices`)."""
+    store = listed(build(tmp_path))
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
+    resident = issue_key(store, "resident", "张三", subject=A)
+    operator = issue_key(store, "operator", "registry operations")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOCIALCREDIT_TODAY", "2027-04-10")
+        app = create_app(tmp_path / "due.duckdb", store=store)
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as c:
+            body = {"source_id": "courts", "record_id": "J1", "statement": "paid", "commitment": "I keep my word"}
+            assert c.post("/v1/repairs", json=body, headers=auth(resident.token)).status_code == 201
+            body = {"source_id": "courts", "record_id": "J1", "reason": "paid in full"}
+            filed = c.post("/v1/disputes", json=body, headers=auth(resident.token))
+            assert filed.status_code == 201, filed.text
+            did = filed.json()["dispute_id"]
+            for who in (resident, operator):
+                assert c.get(f"/v1/disputes/{did}", headers=auth(who.token)).status_code == 200
+                assert c.get("/v1/repairs/1", headers=auth(who.token)).status_code == 200
+            with httpx.Client(base_url=base, timeout=30) as ops:
+                sign_in(ops, operator.token)
+                assert ops.get(f"/ops/disputes/{did}").status_code == 200
+                assert ops.get("/ops/repairs/1").status_code == 200
+            with httpx.Client(base_url=base, timeout=30) as me:
+                sign_in(me, resident.token)
+                assert me.get(f"/me/disputes/{did}").status_code == 200
+                pages = {lang: visible_text(me.get(f"/me/inquiries?lang={lang}").text) for lang in ("en", "zh")}
+            with app.state.service.writer() as st:
+                read = st.rows(
+                    "SELECT actor, action, subject_id, detail FROM audit_log "
+                    "WHERE action IN ('read_dispute', 'read_repair', 'read_notices') ORDER BY seq"
+                )
+    store.close()
+    me, op = f"key:{resident.party.key_id}", f"key:{operator.party.key_id}"
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        (me, "read_dispute", A, {"dispute_id": did, "purpose": "resident dispute"}),
+        (me, "read_repair", A, {"repair_id": 1, "purpose": "resident repair"}),
+        (op, "read_dispute", A, {"dispute_id": did, "purpose": "operator dispute"}),
+        (op, "read_repair", A, {"repair_id": 1, "purpose": "operator repair"}),
+        (op, "read_dispute", A, {"dispute_id": did, "purpose": "operator look-up: dispute"}),
+        (op, "read_repair", A, {"repair_id": 1, "purpose": "operator look-up: repair"}),
+        (
+            op,
+            "read_notices",
+            A,
+            {"policy_id": None, "status": None, "entries": 1, "purpose": "operator look-up: repair"},
+        ),
+        (me, "read_dispute", A, {"dispute_id": did, "purpose": "resident portal: dispute"}),
+    ]
+    viewed = {
+        "en": "an operator (registry operations) viewed your file",
+        "zh": "运营方（registry operations）查看了您的档案",
+    }
+    words = {
+        "en": [
+            "a dispute over the API",
+            "a repair application over the API",
+            "a dispute on the operators' pages",
+            "a repair application on the operators' pages",
+        ],
+        "zh": ["通过接口查阅异议", "通过接口查阅信用修复申请", "在运营后台查阅异议", "在运营后台查阅信用修复申请"],
+    }
+    for lang, text in pages.items():
+        assert text.count(viewed[lang]) == 4, lang
+        assert all(w in text for w in words[lang]), lang
+
+
 # -- the operator's cases page --------------------------------------------------------------------------------------
 
 

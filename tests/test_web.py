@@ -256,8 +256,13 @@ def test_an_operator_sees_the_city_finds_a_subject_and_the_look_up_is_audited(
     audit = rows(
         site, "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? ORDER BY seq DESC LIMIT 5", [actor]
     )
-    assert audit[0]["action"] == "read_report" and audit[0]["subject_id"] == site["listed"]
-    assert json.loads(audit[0]["detail"]) == {"purpose": "operator look-up"}
+    assert audit[2]["action"] == "read_report" and audit[2]["subject_id"] == site["listed"]
+    assert json.loads(audit[2]["detail"]) == {"purpose": "operator look-up"}
+    # then the resident's disputes and listings the page shows (test_the_disputes_and_listings_of_a_subject_...)
+    assert [(a["action"], a["subject_id"]) for a in audit[:2]] == [
+        ("read_notices", site["listed"]),
+        ("read_disputes", site["listed"]),
+    ]
     search = next(a for a in audit if a["action"] == "search_subjects")
     assert json.loads(search["detail"]) == {"query": site["listed"][:12], "matches": 1}
     # the policy's rules in plain language
@@ -433,6 +438,122 @@ def test_the_residents_consents_and_notifications_pages_are_audited(site: dict[s
     assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
         ("read_notifications", listed, {"entries": told}),
         ("read_consents", listed, {"entries": chosen}),
+    ]
+
+
+def test_the_residents_overview_audits_its_read_of_their_listings(site: dict[str, Any]) -> None:
+    """/me shows the resident's listings (in grace and in effect, with their notices): the read is audited once
+    (`read_notices`, how many it named), as the API's `GET /v1/notices` of one's own is (until 2026-12-05 the
+    page read them twice and audited neither)."""
+    actor, listed = f"key:{site['key_ids']['resident']}", site["listed"]
+    listings = one(site, "SELECT count(*) FROM listings WHERE subject_id = ?", [listed])
+    assert listings > 0  # on the blacklist
+    with signed_in(site, "resident") as client:
+        assert client.get("/me").status_code == 200
+    audit = rows(
+        site,
+        "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? AND action = 'read_notices' "
+        "AND seq > (SELECT max(seq) FROM audit_log WHERE actor = ? AND action = 'signin')",
+        [actor, actor],
+    )
+    assert [(a["subject_id"], json.loads(a["detail"])) for a in audit] == [
+        (listed, {"policy_id": None, "status": None, "entries": listings})
+    ]
+
+
+def test_the_operators_case_pages_are_audited(site: dict[str, Any]) -> None:
+    """/ops/cases lists the open disputes, the listings in grace, the pending repair applications, the identities of
+    other regions waiting for review, the regions' alerts and the open disputes of links, and /ops/repairs every
+    application: each names residents, and each read is audited as the API's or the command line's read of it is
+    (`read_disputes`, `read_notices`, `read_repairs`, `read_review_queue`, `read_region_alerts`,
+    `read_link_disputes`: the filters, how many it named; until 2026-12-05 the pages' were not)."""
+    actor = f"key:{site['key_ids']['operator']}"
+    counts = {
+        sql: one(site, f"SELECT count(*) FROM {sql}")
+        for sql in (
+            "disputes WHERE status = 'open'",
+            "listings WHERE status = 'pending'",
+            "repairs WHERE status = 'pending'",
+            "region_identities WHERE status = 'review'",
+            "region_alerts WHERE acknowledged_at IS NULL",
+            "link_disputes WHERE status = 'open'",
+            "repairs",
+        )
+    }
+    assert counts["listings WHERE status = 'pending'"] > 0  # the blacklist's grace
+    with signed_in(site, "operator") as ops:
+        for path in ("/ops/cases", "/ops/repairs"):
+            assert ops.get(path).status_code == 200, path
+    audit = rows(
+        site,
+        "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? "
+        "AND action IN ('read_disputes', 'read_notices', 'read_repairs', 'read_review_queue', 'read_region_alerts', "
+        "'read_link_disputes') ORDER BY seq DESC LIMIT 7",
+        [actor],
+    )
+    n = list(counts.values())
+    assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
+        ("read_disputes", None, {"source_id": None, "status": "open", "entries": n[0]}),
+        ("read_notices", None, {"policy_id": None, "status": "pending", "entries": n[1]}),
+        ("read_repairs", None, {"status": "pending", "entries": n[2]}),
+        ("read_review_queue", None, {"entries": n[3]}),
+        ("read_region_alerts", None, {"acknowledged": False, "entries": n[4]}),
+        ("read_link_disputes", None, {"status": "open", "entries": n[5]}),
+        ("read_repairs", None, {"status": None, "entries": n[6]}),
+    ]
+
+
+def test_the_disputes_and_listings_of_a_subject_s_file_are_audited_and_the_look_up_shown_once(
+    site: dict[str, Any],
+) -> None:
+    """/ops/subjects/{id} shows the resident's disputes and listings beside their file: both reads are audited
+    (`read_disputes`, `read_notices`, the resident as subject, the purpose of the look-up; until 2026-12-05 they were
+    not), and the resident's list of who asked shows the look-up once, as the file's read (`read_report`)."""
+    subject = site["other"]
+    actor = f"key:{site['key_ids']['operator']}"
+    disputes = one(site, "SELECT count(*) FROM disputes WHERE subject_id = ?", [subject])
+    listings = one(site, "SELECT count(*) FROM listings WHERE subject_id = ?", [subject])
+    with signed_in(site, "other") as client:
+        before = client.get("/me/inquiries", params={"lang": "en"}).text.count("an operator (registry operations)")
+    with signed_in(site, "operator") as ops:
+        assert ops.get(f"/ops/subjects/{subject}").status_code == 200
+    audit = rows(
+        site, "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? ORDER BY seq DESC LIMIT 3", [actor]
+    )
+    assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
+        ("read_report", subject, {"purpose": "operator look-up"}),
+        (
+            "read_disputes",
+            subject,
+            {"source_id": None, "status": None, "entries": disputes, "purpose": "operator look-up"},
+        ),
+        (
+            "read_notices",
+            subject,
+            {"policy_id": None, "status": None, "entries": listings, "purpose": "operator look-up"},
+        ),
+    ]
+    with signed_in(site, "other") as client:
+        after = client.get("/me/inquiries", params={"lang": "en"}).text.count("an operator (registry operations)")
+    assert after == before + 1
+
+
+def test_the_residents_disputes_page_audits_its_disputes_and_repairs(site: dict[str, Any]) -> None:
+    """/me/disputes shows the resident's disputes and repair applications: both reads are audited (`read_disputes`,
+    `read_repairs`: how many it named), as the API's `GET /v1/disputes` and `GET /v1/repairs` are (until 2026-12-05
+    the page audited its file's read alone)."""
+    actor, subject = f"key:{site['key_ids']['other']}", site["other"]
+    disputes = one(site, "SELECT count(*) FROM disputes WHERE subject_id = ?", [subject])
+    repairs = one(site, "SELECT count(*) FROM repairs WHERE subject_id = ?", [subject])
+    with signed_in(site, "other") as client:
+        assert client.get("/me/disputes").status_code == 200
+    audit = rows(
+        site, "SELECT action, subject_id, detail FROM audit_log WHERE actor = ? ORDER BY seq DESC LIMIT 3", [actor]
+    )
+    assert [(a["action"], a["subject_id"], json.loads(a["detail"])) for a in reversed(audit)] == [
+        ("read_disputes", subject, {"source_id": None, "status": None, "entries": disputes}),
+        ("read_report", subject, {"purpose": "disputes"}),
+        ("read_repairs", subject, {"status": None, "entries": repairs}),
     ]
 
 

@@ -1066,7 +1066,7 @@ def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     from socialcredit.registry.access.parties import list_keys
 
     with _store(db) as store:
-        rows = list_keys(store)
+        rows = list_keys(store, actor="cli")  # a resident's key names the resident: audited, as dispute list is
     if as_json:
         _json(rows)
         return

@@ -147,9 +147,15 @@ def _alert_rows(store: Store, where: str, params: list[Any]) -> list[dict[str, A
     return rows
 
 
-def list_alerts(store: Store, *, include_acknowledged: bool = False) -> list[dict[str, Any]]:
-    """The region's alerts, oldest first (open ones only unless asked)."""
-    return _alert_rows(store, "" if include_acknowledged else "WHERE acknowledged_at IS NULL", [])
+def list_alerts(store: Store, *, include_acknowledged: bool = False, actor: str | None = None) -> list[dict[str, Any]]:
+    """The region's alerts, oldest first (open ones only unless asked). With ``actor``, a look-up audited as
+    ``read_region_alerts`` (whether acknowledged ones were asked for, how many it named), as a list of disputes is."""
+    rows = _alert_rows(store, "" if include_acknowledged else "WHERE acknowledged_at IS NULL", [])
+    if actor is not None:
+        with store.transaction():
+            detail = {"acknowledged": include_acknowledged, "entries": len(rows)}
+            append_audit(store, actor, "read_region_alerts", None, detail)
+    return rows
 
 
 def alerts_for_subject(store: Store, subject_id: str) -> list[dict[str, Any]]:

@@ -249,7 +249,7 @@ def review(db: DbOpt = _DEFAULT_DB, as_json: JsonOpt = False) -> None:
     from socialcredit.regions.exchange import list_review_queue
 
     with open_store(db, read_only=False) as store:
-        rows = list_review_queue(store)
+        rows = list_review_queue(store, actor="cli")  # names residents: audited, as dispute list is
     if as_json:
         _print_json(rows)
         return
@@ -344,7 +344,7 @@ def link_disputes(
     from socialcredit.registry import list_link_disputes
 
     with open_store(db) as store:
-        rows = list_link_disputes(store, status=status)
+        rows = list_link_disputes(store, status=status, actor="cli")
     if as_json:
         _print_json(rows)
         return
@@ -382,7 +382,7 @@ def alerts(
             acknowledge_alert(store, ack)
             out.print(f"Alert {ack} acknowledged.")
             return
-        rows = list_alerts(store, include_acknowledged=all_)
+        rows = list_alerts(store, include_acknowledged=all_, actor="cli")
     if as_json:
         _print_json(rows)
         return

@@ -874,9 +874,10 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
 # --- the review queue, and reversing a link ---------------------------------------------------------------
 
 
-def list_review_queue(store: Store) -> list[dict[str, Any]]:
-    """Identities waiting for an operator: the person as another region knows them, and the proposed subject."""
-    return store.rows(
+def list_review_queue(store: Store, *, actor: str | None = None) -> list[dict[str, Any]]:
+    """Identities waiting for an operator: the person as another region knows them, and the proposed subject. With
+    ``actor``, a look-up audited as ``read_review_queue`` (how many it named), as a list of disputes is."""
+    rows = store.rows(
         """SELECT i.identity_id, i.origin_region, i.origin_subject_id, i.name, i.sex, i.birth_date, i.phone,
                   i.address, i.candidate_id, s.name AS candidate_name, s.birth_date AS candidate_birth_date,
                   s.address AS candidate_address, i.probability, i.evidence,
@@ -885,6 +886,10 @@ def list_review_queue(store: Store) -> list[dict[str, Any]]:
            FROM region_identities i LEFT JOIN current_subjects s ON s.subject_id = i.candidate_id
            WHERE i.status = 'review' ORDER BY i.probability DESC, i.identity_id"""
     )
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_review_queue", None, {"entries": len(rows)})
+    return rows
 
 
 def _identity(store: Store, identity_id: int) -> dict[str, Any]:

@@ -80,5 +80,9 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "operator report": ("通过接口查阅档案", "the file over the API"),
     "operator history": ("通过接口查阅评分历史", "the score history over the API"),
     "operator freeze status": ("通过接口查阅冻结状态", "the freeze status over the API"),
+    "operator look-up: dispute": ("在运营后台查阅异议", "a dispute on the operators' pages"),
+    "operator look-up: repair": ("在运营后台查阅信用修复申请", "a repair application on the operators' pages"),
+    "operator dispute": ("通过接口查阅异议", "a dispute over the API"),
+    "operator repair": ("通过接口查阅信用修复申请", "a repair application over the API"),
     "resident file export": ("导出档案", "an export of the file"),
 }

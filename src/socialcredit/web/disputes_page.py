@@ -23,7 +23,7 @@ from socialcredit.errors import (
     UnsupportedMediaError,
     WorkflowError,
 )
-from socialcredit.registry.due_process.acting import acting_on, audit_read_for_org
+from socialcredit.registry.due_process.acting import acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.disputes import (
     answer_dispute,
     decide_review,
@@ -43,10 +43,11 @@ def _dispute_id(page: Page) -> int:
     return whole_number(raw) or -1
 
 
-def _owned(web: Web, page: Page, dispute_id: int, *, reading: bool = False) -> dict[str, Any]:
+def _owned(web: Web, page: Page, dispute_id: int, *, reading: str = "") -> dict[str, Any]:
     """The dispute, if the signed-in party may see it: its resident (or the current legal representative of the
     organisation it is about: ``acting_representative``, a reading audited as ``read_for_org``), its source's
-    furnisher, an operator."""
+    furnisher, an operator. ``reading``, the purpose of a page that shows it: the reading is audited
+    (``read_dispute``, or the representative's ``read_for_org``), as the API's ``GET /v1/disputes/{id}`` is."""
     who = page.who
     assert who is not None
     acting = None
@@ -59,12 +60,17 @@ def _owned(web: Web, page: Page, dispute_id: int, *, reading: bool = False) -> d
             acting = acting_on(store, who.subject_id, str(d["subject_id"]), resolve_today())
             if reading and acting is not None and acting.representative_id is not None:
                 audit_read_for_org(store, who.actor, acting, {"dispute_id": dispute_id})
-    mine = d is not None and (
-        who.role == "operator" or acting is not None or (who.role == "furnisher" and d["source_id"] == who.source_id)
-    )
-    if d is None or not mine:
-        # quoting the address as sent: /me/disputes/abc said "异议 -1"
-        raise NotFoundError(page.t("notfound_dispute", dispute=repr(str(page.request.path_params["dispute_id"])[:20])))
+        mine = d is not None and (
+            who.role == "operator"
+            or acting is not None
+            or (who.role == "furnisher" and d["source_id"] == who.source_id)
+        )
+        if d is None or not mine:
+            # quoting the address as sent: /me/disputes/abc said "异议 -1"
+            raw = str(page.request.path_params["dispute_id"])[:20]
+            raise NotFoundError(page.t("notfound_dispute", dispute=repr(raw)))
+        if reading and (acting is None or acting.representative_id is None):
+            audit_case_read(store, who.actor, "dispute", d, reading)
     d["acting_representative"] = acting.representative_id if acting is not None else None
     return d
 
@@ -90,7 +96,7 @@ def _download(web: Web, page: Page) -> Response:
 
 def resident_dispute_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
     """The resident's page of one dispute (their own, or their organisation's as its legal representative)."""
-    d = _owned(web, page, _dispute_id(page), reading=status == 200)
+    d = _owned(web, page, _dispute_id(page), reading="resident portal: dispute" if status == 200 else "")
     if page.query("filed"):
         context.setdefault("done", page.t("dispute_filed_here", id=d["dispute_id"]))
     elif page.query("added"):
@@ -199,12 +205,14 @@ def _file_refusal(page: Page, exc: SocialCreditError, size: int) -> str:
 
 
 def _furnisher_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
+    """The source's open disputes: each names a resident's record, with their reason, what they added and their
+    files, so the read is audited as the API's ``GET /v1/disputes`` audits a furnisher's (``read_disputes``)."""
     who = page.who
     assert who is not None
     if not who.source_id:
         return page.error(403, "error_forbidden_title", page.t("furnisher_no_source"))
     with web.service.writer() as store:
-        found = list_disputes(store, source_id=who.source_id, status="open")
+        found = list_disputes(store, source_id=who.source_id, status="open", actor=who.actor)
         disputes = [get_dispute(store, int(d["dispute_id"])) for d in found]
         # the banner after an answer, only for a dispute of this source's that is answered (it quoted any text sent)
         answered = confirmed(
@@ -223,7 +231,10 @@ def _furnisher_page(web: Web, page: Page, status: int = 200, **context: Any) -> 
 
 
 def _ops_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
-    d = _owned(web, page, _dispute_id(page))
+    """The operator's page of one dispute; its reading is audited (``read_dispute``) and shown in the resident's list
+    of who asked, as the API's ``GET /v1/disputes/{id}`` of an operator is (the page again after a refused step is
+    not another reading)."""
+    d = _owned(web, page, _dispute_id(page), reading="operator look-up: dispute" if status == 200 else "")
     return page.render("ops_dispute.html", status, section="cases", d=d, saved=page.query("saved"), **context)
 
 

@@ -307,6 +307,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     def subject(page: Page) -> Response:
         subject_id = page.subject_in_path()
         page.voice = "third"  # the file speaks of the resident, not to them
+        assert page.who is not None
         with web.service.writer() as store:
             # the page shows the scores, records and who asked; its listings and disputes are read below, once
             web.service.flush_for_reading()  # who asked includes the journal's inquiries (as the API's file)
@@ -321,8 +322,11 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 )
             except NotFoundError:  # in the page's language, quoting the subject as compacted
                 raise NotFoundError(page.t("notfound_subject", subject=repr(subject_id))) from None
-            disputes = list_disputes(store, subject_id=subject_id)
-            listings = list_listings(store, subject_id=subject_id)
+            # audited as reads of the resident (read_disputes, read_notices) of the same look-up; the resident's
+            # list of who asked shows the look-up once, as the file's read (read_report) above
+            who, why = page.who.actor, "operator look-up"
+            disputes = list_disputes(store, subject_id=subject_id, actor=who, purpose=why)
+            listings = list_listings(store, subject_id=subject_id, actor=who, purpose=why)
             name_listings(store, listings, page.lang)
         _views_in_third_person(report)
         paging = inquiries_page(page, report, f"/ops/subjects/{subject_id}")  # who asked, a page at a time
@@ -340,18 +344,24 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/ops/cases")
     @web.page("operator")
     def cases(page: Page) -> Response:
+        assert page.who is not None
+        who = page.who.actor  # each list names residents: its read is audited, as the API's page of it is
         with web.service.writer() as store:
-            disputes = sorted(list_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
-            pending = sorted(list_listings(store, status="pending"), key=lambda x: (x["effective_on"], x["listing_id"]))
+            found = list_disputes(store, status="open", actor=who)
+            disputes = sorted(found, key=lambda d: (d["deadline"], d["dispute_id"]))
+            waiting = list_listings(store, status="pending", actor=who)
+            pending = sorted(waiting, key=lambda x: (x["effective_on"], x["listing_id"]))
             # In grace are the listings whose effective date is still ahead; the daily job makes the others
             # effective (listings.activate_due), and until it runs they are counted apart, not shown as in grace.
             today = resolve_today().isoformat()
             past_due = [x for x in pending if x["effective_on"] <= today]
             pending = [x for x in pending if x["effective_on"] > today]
-            repairs = sorted(list_repairs(store, status="pending"), key=lambda r: (r["applied_on"], r["repair_id"]))
-            review = list_review_queue(store)
-            alerts = list_alerts(store)
-            contested = sorted(list_link_disputes(store, status="open"), key=lambda d: (d["deadline"], d["dispute_id"]))
+            applied = list_repairs(store, status="pending", actor=who)
+            repairs = sorted(applied, key=lambda r: (r["applied_on"], r["repair_id"]))
+            review = list_review_queue(store, actor=who)
+            alerts = list_alerts(store, actor=who)
+            opened = list_link_disputes(store, status="open", actor=who)
+            contested = sorted(opened, key=lambda d: (d["deadline"], d["dispute_id"]))
             name_listings(store, pending[:CASES_SHOWN], page.lang)
             names = policy_names(store, [r["policy_id"] for r in repairs[:CASES_SHOWN]], page.lang)
         return page.render(

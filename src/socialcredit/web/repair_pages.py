@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError
-from socialcredit.registry.due_process.acting import Acting, acting_on
+from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import (
     ANSWER_DAYS,
@@ -72,10 +72,13 @@ def _int(raw: object) -> int:
     return whole_number(text) or -1
 
 
-def listings_context(store: Store, page: Page, subject_id: str, today: dt.date) -> list[dict[str, Any]]:
-    """The resident's listings still in notice or in effect, each with its details and notice as of today."""
+def listings_context(
+    store: Store, page: Page, subject_id: str, today: dt.date, listings: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The resident's listings still in notice or in effect, each with its details and notice as of today;
+    ``listings``, the resident's listings as the page read them (``list_listings``), are not read again."""
     details = []
-    for x in list_listings(store, subject_id=subject_id):
+    for x in list_listings(store, subject_id=subject_id) if listings is None else listings:
         if x["status"] not in ("pending", "effective"):
             continue
         d = listing_detail(store, subject_id, int(x["listing_id"]), lang=page.lang, today=today)
@@ -153,10 +156,11 @@ def records_context(
 
 
 def _repair_context(
-    web: Web, page: Page, source_id: str, record_id: str, acting: Acting | None = None
+    web: Web, page: Page, source_id: str, record_id: str, acting: Acting | None = None, *, reading: bool = False
 ) -> dict[str, Any]:
     """The repair page of one record: the resident's own, or (``acting``) the organisation's, by its legal
-    representative."""
+    representative, whose reading (``reading``: the page's own, not the page again after a refused form) is audited
+    as ``read_for_org``, as the API audits their ``GET /v1/repairs/{id}``."""
     today = resolve_today()
     subject = _subject(page) if acting is None else acting.subject_id
     with web.service.writer() as store:
@@ -164,6 +168,8 @@ def _repair_context(
             detail = record_detail(store, subject, source_id, record_id, lang=page.lang, today=today)
         except (WorkflowError, NotFoundError) as exc:  # not a record of theirs: as if it did not exist
             raise NotFoundError(_no_record(page, record_id, acting, exc)) from exc
+        if reading and acting is not None and acting.representative_id is not None and page.who is not None:
+            audit_read_for_org(store, page.who.actor, acting, {"source_id": source_id, "record_id": record_id})
         eligibility = repair_eligibility(store, subject, source_id, record_id, today=today)
         org = org_header(store, acting)
     if acting is not None:
@@ -301,7 +307,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("resident")
     def org_repair(page: Page) -> Response:
         acting = org_representative(web, page)
-        context = _repair_context(web, page, page.query("source"), page.query("record"), acting)
+        context = _repair_context(web, page, page.query("source"), page.query("record"), acting, reading=True)
         return page.render("me_repair.html", section="overview", **context)
 
     @router.post("/orgs/{subject_id}/repair")
@@ -312,9 +318,10 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/ops/repairs")
     @web.page("operator")
     def repairs(page: Page) -> Response:
+        assert page.who is not None
         today = resolve_today()
         with web.service.writer() as store:
-            rows = list_repairs(store)
+            rows = list_repairs(store, actor=page.who.actor)  # audited, as the API's GET /v1/repairs is
         pending = sorted(
             (r for r in rows if r["status"] == "pending"), key=lambda r: (r["answer_due"] or "", r["repair_id"])
         )
@@ -335,7 +342,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/ops/repairs/{repair_id}")
     @web.page("operator")
     def repair_case(page: Page) -> Response:
-        return page.render("ops_repair.html", section="cases", **_case(web, page))
+        return page.render("ops_repair.html", section="cases", **_case(web, page, reading=True))
 
     @router.post("/ops/repairs/{repair_id}/review")
     @web.page("operator")
@@ -382,15 +389,23 @@ def _no_repair(page: Page) -> NotFoundError:
     return NotFoundError(page.t("notfound_repair", repair=repr(raw)))
 
 
-def _case(web: Web, page: Page) -> dict[str, Any]:
-    """One application for the operator: the application, the record, the eligibility as of today, the listings."""
+def _case(web: Web, page: Page, *, reading: bool = False) -> dict[str, Any]:
+    """One application for the operator: the application, the record, the eligibility as of today, the listings.
+    ``reading`` (the page's own, not the page again after a refused step): the look-up is audited (``read_repair``,
+    shown in the resident's list of who asked, and the listings it shows ``read_notices``), as the API's
+    ``GET /v1/repairs/{id}`` of an operator is."""
+    assert page.who is not None
     repair_id = _int(page.request.path_params["repair_id"])
     today = resolve_today()
+    why = "operator look-up: repair"
     with web.service.writer() as store:
         try:
             r = get_repair(store, repair_id)
         except NotFoundError:
             raise _no_repair(page) from None
+        reader = page.who.actor if reading else None
+        if reader is not None:
+            audit_case_read(store, reader, "repair", r, why)
         eligibility = repair_eligibility(
             store, r["subject_id"], r["source_id"], r["record_id"], today=today, policy_id=r["policy_id"] or None
         )
@@ -404,7 +419,7 @@ def _case(web: Web, page: Page) -> dict[str, Any]:
             }
         listings = [
             x
-            for x in list_listings(store, subject_id=r["subject_id"])
+            for x in list_listings(store, subject_id=r["subject_id"], actor=reader, purpose=why)
             if x["source_id"] == r["source_id"] and x["record_id"] == r["record_id"]
         ]
     return {

@@ -186,13 +186,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
         assert page.who is not None
         with web.service.writer() as store:
             report = own_file(store, page, "resident portal: overview", ("scores",))
-            listings = list_listings(store, subject_id=_subject(page))
+            # audited (read_notices), as the API's GET /v1/notices of the resident's own is
+            listings = list_listings(store, subject_id=_subject(page), actor=page.who.actor)
             name_listings(store, listings, page.lang)
             notifications = list_notifications(store, _subject(page), page.lang, actor=page.who.actor)
             rules = notice_hrefs(store, notifications)
             # each listing with its details, its notice and refused services' reasons as of today (repair_pages.py)
             today = resolve_today()
-            details = listings_context(store, page, _subject(page), today)
+            details = listings_context(store, page, _subject(page), today, listings)
             notices_context(store, page, _subject(page), notifications, today, details)
             service_reasons(store, page, report, details)
         for n in notifications:
@@ -403,21 +404,25 @@ def _file_dispute(web: Web, page: Page, acting: Acting | None = None) -> Respons
 
 def _disputes(web: Web, page: Page, acting: Acting | None = None) -> dict[str, Any]:
     """The resident's disputes (newest first, each with what they added) and the records they may dispute; or
-    (``acting``) the organisation's, for its legal representative."""
+    (``acting``) the organisation's, for its legal representative. The reads of the disputes and of the repair
+    applications are audited (``read_disputes``, ``read_repairs``), as the API's ``GET /v1/disputes`` and
+    ``GET /v1/repairs`` are."""
+    assert page.who is not None
     subject = _subject(page) if acting is None else acting.subject_id
     with web.service.writer() as store:
-        mine = [get_dispute(store, int(d["dispute_id"])) for d in list_disputes(store, subject_id=subject)]
+        found = list_disputes(store, subject_id=subject, actor=page.who.actor)
+        mine = [get_dispute(store, int(d["dispute_id"])) for d in found]
         report = subject_report(
             store,
             subject,
             lang=page.lang,
-            actor=page.who.actor if page.who else "",
+            actor=page.who.actor,
             purpose="disputes" if acting is None else "disputes of the organisation (legal representative)",
             parts=("records",),
             points=False,  # the page names the records it may dispute, not what they count
         )
         org = org_header(store, acting)
-        repairs = list_repairs(store, subject_id=subject)
+        repairs = list_repairs(store, subject_id=subject, actor=page.who.actor)
     open_records = {(d["source_id"], d["record_id"]) for d in mine if d["status"] == "open"}
     records = [
         r

@@ -47,7 +47,7 @@ from socialcredit.api.routes.subjects import own_file_only
 from socialcredit.errors import ForbiddenError, InvalidRequestError, NotFoundError, SocialCreditError
 from socialcredit.regions.contest import answer_link_dispute
 from socialcredit.registry.access.parties import Party
-from socialcredit.registry.due_process.acting import Acting, acting_on, audit_read_for_org
+from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.disputes import add_information as add_information_to
 from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
 from socialcredit.registry.due_process.links import file_link_dispute, get_link_dispute, list_link_disputes
@@ -253,10 +253,14 @@ def disputes(
 @router.get("/v1/disputes/{dispute_id}", tags=_DUE_PROCESS)
 def dispute(dispute_id: int, party: Anyone, service: ServiceDep, today: Today) -> Dispute:
     """One dispute with the information added (to its resident, its source, an operator, or the current legal
-    representative of the organisation it is about: audited)."""
+    representative of the organisation it is about). Audited (``read_dispute``; the representative's reading
+    ``read_for_org``); an operator's is shown in the resident's list of who asked."""
     with naming(service, "dispute_id") as store:
         path = f"/v1/disputes/{dispute_id}"
-        return Dispute.model_validate(visible_dispute(service, store, party, dispute_id, path, for_org=today))
+        d = visible_dispute(service, store, party, dispute_id, path, for_org=today)
+        if party.role != "resident" or d["subject_id"] == party.subject_id:
+            audit_case_read(store, actor(party), "dispute", d, f"{party.role} dispute")
+        return Dispute.model_validate(d)
 
 
 @router.post("/v1/disputes/{dispute_id}/information", tags=_DUE_PROCESS)
@@ -297,10 +301,11 @@ def dispute_link(body: LinkDisputeIn, party: Resident, service: ServiceDep, toda
 def link_disputes(
     party: ResidentOrOperator, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
 ) -> list[LinkDispute]:
-    """A resident's own disputes of links; every one, for operators (the open ones wait for an answer)."""
+    """A resident's own disputes of links; every one, for operators (the open ones wait for an answer). Audited
+    (``read_link_disputes``)."""
     with naming(service) as store:
         subject = party.subject_id if party.role == "resident" else None
-        found = list_link_disputes(store, subject_id=subject, status=status)
+        found = list_link_disputes(store, subject_id=subject, status=status, actor=actor(party))
     return [LinkDispute.model_validate(d) for d in found]
 
 
@@ -366,9 +371,13 @@ def repairs(
 @router.get("/v1/repairs/{repair_id}", tags=_DUE_PROCESS)
 def repair(repair_id: int, party: ResidentOrOperator, service: ServiceDep, today: Today) -> Repair:
     """One repair application (to its resident, an operator, or the current legal representative of the
-    organisation it is for: audited)."""
+    organisation it is for). Audited (``read_repair``; the representative's reading ``read_for_org``); an
+    operator's is shown in the resident's list of who asked."""
     with naming(service, "repair_id") as store:
-        return Repair.model_validate(visible_repair(service, store, party, repair_id, today))
+        r = visible_repair(service, store, party, repair_id, today)
+        if party.role != "resident" or r["subject_id"] == party.subject_id:
+            audit_case_read(store, actor(party), "repair", r, f"{party.role} repair")
+        return Repair.model_validate(r)
 
 
 @router.post("/v1/repairs/{repair_id}/review", tags=_DUE_PROCESS)

@@ -53,10 +53,10 @@ def issue(body: KeyRequest, party: Operator, service: ServiceDep) -> IssuedKey:
 
 
 @router.get("/v1/keys")
-def keys(_party: Operator, service: ServiceDep) -> Keys:
-    """Every party and key (never the secrets)."""
+def keys(party: Operator, service: ServiceDep) -> Keys:
+    """Every party and key (never the secrets). A resident's key names the resident: audited (``read_keys``)."""
     with service.writer() as store:
-        rows = list_keys(store)
+        rows = list_keys(store, actor=actor(party))
     plain = [{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in r.items()} for r in rows]
     return Keys.model_validate({"keys": plain, "roles": list(ROLES)})
 

@@ -219,12 +219,18 @@ def revoke_key(store: Store, key_id: str, *, actor: str = "cli") -> None:
         append_audit(store, actor, "key_revoked", None, {"key_id": key_id})
 
 
-def list_keys(store: Store) -> list[dict[str, Any]]:
-    return store.rows(
+def list_keys(store: Store, *, actor: str | None = None) -> list[dict[str, Any]]:
+    """Every party and key (never the secret). A resident's key names the resident (its name, their identity
+    number): with ``actor``, the look-up is audited as ``read_keys`` (how many it named)."""
+    rows = store.rows(
         "SELECT key_id, role, name, source_id, services, purposes, subject_id, policy_id, agency, created_at, "
         "revoked_at "
         "FROM api_keys ORDER BY created_at, key_id"
     )
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_keys", None, {"entries": len(rows)})
+    return rows
 
 
 _KEY_COLUMNS = "role, name, source_id, services, purposes, subject_id, key_hash, revoked_at, policy_id, agency"

@@ -29,8 +29,19 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.private import SEALED_MAGIC, MemoryFile, Sealer, create_private, private_folder, unseal
 from socialcredit.store import KEY_ENV, Store
 
-__all__ = ["INQUIRY_COLUMNS", "JOURNAL_KEY", "InquiryLog", "party_names", "who_asked", "write_inquiries"]
+__all__ = [
+    "INQUIRY_COLUMNS",
+    "JOURNAL_KEY",
+    "OPERATOR_VIEWS",
+    "InquiryLog",
+    "party_names",
+    "who_asked",
+    "write_inquiries",
+]
 
+# An operator's reads of one subject that the subject's list of who asked shows (``who_asked``)
+OPERATOR_VIEWS = ("read_report", "read_history", "read_freeze", "read_dispute", "read_repair")
+_VIEWS_SQL = ", ".join(f"'{action}'" for action in OPERATOR_VIEWS)
 JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed with (Store.derived_key)
 
 # The columns of an inquiry after its id, in the order of the ``inquiries`` table.
@@ -68,16 +79,19 @@ def who_asked(
 ) -> tuple[list[dict[str, Any]], int]:
     """Who asked about the subject, newest first, and how many did in all: its inquiries, each with the policy and
     version its run scored under (which stay readable at /policies/{id}/{version} when a newer one is published),
-    and the times an operator opened its file or its score history (the audit log's ``read_report`` and
-    ``read_history`` by an operator's key) shaped as inquiries: "an operator (name) viewed your file", and the
-    purpose. ``limit`` of them from ``offset`` (all without a limit): the page is chosen in the query, so a subject
-    asked about 100 000 times costs one page's rows, not every one built and sliced.
+    and the times an operator opened its file, its score history, its freeze or one of its disputes or repair
+    applications (the audit log's ``read_report``, ``read_history``, ``read_freeze``, ``read_dispute`` and
+    ``read_repair`` by an operator's key) shaped as inquiries: "an operator (name) viewed your file", and the
+    purpose (the disputes and listings a page of the file shows beside it, ``read_disputes`` and ``read_notices``
+    of the same look-up, are not shown again: the look-up is shown once, as the file's read). ``limit`` of them
+    from ``offset`` (all without a limit): the page is chosen in the query, so a subject asked about 100 000 times
+    costs one page's rows, not every one built and sliced.
 
     Newest first is by inquiry id (the order the service logged them) while no operator opened the file; with
     operators' views among them, by the time, inquiries before views of the same time, each newest first."""
     views = (
         "FROM audit_log a JOIN api_keys k ON a.actor = 'key:' || k.key_id "
-        "WHERE a.action IN ('read_report', 'read_history', 'read_freeze') AND a.subject_id = ? AND k.role = 'operator'"
+        f"WHERE a.action IN ({_VIEWS_SQL}) AND a.subject_id = ? AND k.role = 'operator'"
     )
     viewed = int(store.one(f"SELECT count(*) {views}", [subject_id]))
     total = int(store.one("SELECT count(*) FROM inquiries WHERE subject_id = ?", [subject_id])) + viewed

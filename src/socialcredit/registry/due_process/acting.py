@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.records.roles import is_representative
 from socialcredit.store import Store
 
-__all__ = ["Acting", "acting_on", "audit_read_for_org"]
+__all__ = ["Acting", "acting_on", "audit_case_read", "audit_read_for_org"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,15 @@ def audit_read_for_org(store: Store, actor: str, acting: Acting, detail: dict[st
     subject)."""
     with store.transaction():
         append_audit(store, actor, "read_for_org", acting.subject_id, {**detail, "as": "representative"})
+
+
+def audit_case_read(
+    store: Store, actor: str, kind: Literal["dispute", "repair"], case: dict[str, Any], purpose: str
+) -> None:
+    """Audit a look-up of one case (a dispute, a repair application) by someone the face let see it: ``read_dispute``
+    or ``read_repair``, the case's subject as subject, its number and ``purpose``. An operator's is shown in the
+    resident's list of who asked (``inquiries.who_asked``); the legal representative's reading of their
+    organisation's case is ``read_for_org`` instead."""
+    with store.transaction():
+        detail = {f"{kind}_id": case[f"{kind}_id"], "purpose": purpose}
+        append_audit(store, actor, f"read_{kind}", str(case["subject_id"]), detail)

@@ -764,9 +764,11 @@ def list_disputes(
     source_id: str | None = None,
     status: str | None = None,
     actor: str | None = None,
+    purpose: str | None = None,
 ) -> list[dict[str, Any]]:
     """Disputes, newest first, filtered by subject, source and status; with ``actor``, a look-up audited as
-    ``read_disputes`` (the filters, how many it named)."""
+    ``read_disputes`` (the filters, how many it named, and ``purpose`` when given: the look-up of one subject's file
+    it is part of)."""
     if status is not None and status not in STATUSES:
         raise WorkflowInputError(
             f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status", code="bad_status"
@@ -780,7 +782,9 @@ def list_disputes(
     rows = store.rows(sql, params)
     if actor is not None:
         with store.transaction():
-            detail = {"source_id": source_id, "status": status, "entries": len(rows)}
+            detail: dict[str, Any] = {"source_id": source_id, "status": status, "entries": len(rows)}
+            if purpose is not None:
+                detail["purpose"] = purpose
             append_audit(store, actor, "read_disputes", subject_id, detail)
     return [_public(r) for r in rows]
 

@@ -198,9 +198,10 @@ def get_link_dispute(store: Store, dispute_id: int) -> dict[str, Any]:
 
 
 def list_link_disputes(
-    store: Store, *, subject_id: str | None = None, status: str | None = None
+    store: Store, *, subject_id: str | None = None, status: str | None = None, actor: str | None = None
 ) -> list[dict[str, Any]]:
-    """Link disputes, newest first."""
+    """Link disputes, newest first, filtered by subject and status; with ``actor``, a look-up audited as
+    ``read_link_disputes`` (the status asked, how many it named), as ``list_disputes`` audits one of disputes."""
     if status is not None and status not in LINK_DISPUTE_STATUSES:  # what was sent (422), as for disputes and repairs
         raise WorkflowInputError(
             f"status must be one of {', '.join(LINK_DISPUTE_STATUSES)}, not {status!r}",
@@ -213,7 +214,11 @@ def list_link_disputes(
             where.append(f"{col} = ?")
             params.append(value)
     sql = "SELECT * FROM link_disputes" + (" WHERE " + " AND ".join(where) if where else "")
-    return [_public(r) for r in store.rows(sql + " ORDER BY dispute_id DESC", params)]
+    rows = store.rows(sql + " ORDER BY dispute_id DESC", params)
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_link_disputes", subject_id, {"status": status, "entries": len(rows)})
+    return [_public(r) for r in rows]
 
 
 def file_link_dispute(

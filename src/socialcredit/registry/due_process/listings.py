@@ -538,10 +538,12 @@ def list_listings(
     policy_id: str | None = None,
     status: str | None = None,
     actor: str | None = None,
+    purpose: str | None = None,
 ) -> list[dict[str, Any]]:
     """Listings (with their notices), newest first; a status that is none of ``LISTING_STATUSES`` is refused (as
     ``list_disputes`` refuses one), not answered as if there were no such listings. With ``actor``, a look-up
-    audited as ``read_notices`` (the filters, how many it named)."""
+    audited as ``read_notices`` (the filters, how many it named, and ``purpose`` when given, as ``list_disputes``
+    says it)."""
     if status is not None and status not in LISTING_STATUSES:
         raise WorkflowInputError(
             f"status must be one of {', '.join(LISTING_STATUSES)}, not {status!r}", field="status", code="bad_status"
@@ -557,7 +559,9 @@ def list_listings(
     )
     if actor is not None:
         with store.transaction():
-            detail = {"policy_id": policy_id, "status": status, "entries": len(rows)}
+            detail: dict[str, Any] = {"policy_id": policy_id, "status": status, "entries": len(rows)}
+            if purpose is not None:
+                detail["purpose"] = purpose
             append_audit(store, actor, "read_notices", subject_id, detail)
     keys = (
         "listing_id",
