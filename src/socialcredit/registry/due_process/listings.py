@@ -408,9 +408,10 @@ def _record_keys(store: Store, listing_ids: list[int]) -> dict[int, int]:
 def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
     """The daily job: a listing whose notice period is over takes effect on its date, without waiting for the next
     score run, when the run that last found its cause still stands for it — its record has no version newer than
-    that run read, and no dispute of the record is open (either could have removed the cause; the next run decides
-    those). Each resident is told and one audit entry names the listings, as when a run puts them in effect
-    (:func:`take_effect`). Returns their ids.
+    that run read, no dispute of the record is open (either could have removed the cause; the next run decides
+    those), and the record has not aged out of its criterion's ``within_days`` by ``today`` (a run of that day would
+    not find it: :func:`_drop_aged_out`). Each resident is told and one audit entry names the listings, as when a run
+    puts them in effect (:func:`take_effect`). Returns their ids.
 
     Before, a listing took effect only at the first run on or after its date, so with no run since, the operator's
     cases page kept showing as "in grace" listings whose date had passed."""
@@ -427,7 +428,47 @@ def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[
                     AND d.record_id = listings.record_id)""",
             {"today": today},
         )
+        _drop_aged_out(store, today)
         return take_effect(store, today, actor)
+
+
+def _drop_aged_out(store: Store, today: dt.date) -> None:
+    """Leave out of ``sc_became`` each listing of a record criterion with ``within_days`` whose record has aged out
+    of it by ``today`` (its event date is ``within_days`` or more before): a run of that day no longer finds the
+    cause (the compiler's ``event_date > as_of - within_days``), so the listing is the next run's to resolve, never in
+    effect meanwhile. The criterion is read from the policy version of the run that last found the cause."""
+    criteria = store.execute(
+        """SELECT DISTINCT l.policy_id, s.policy_version, l.list_id, l.criterion_id FROM listings l
+        JOIN score_runs s ON s.run_id = l.last_run_id
+        WHERE l.listing_id IN (SELECT listing_id FROM sc_became) AND l.record_id <> '' ORDER BY ALL"""
+    ).fetchall()
+    windows = []
+    for policy_id, version, list_id, criterion_id in criteria:
+        try:
+            crit = get_policy(store, str(policy_id), str(version)).policy.criterion(str(list_id), str(criterion_id))
+        except (NotFoundError, KeyError):
+            continue
+        if crit.record is not None and crit.record.within_days:
+            windows.append((policy_id, version, list_id, criterion_id, crit.record.within_days))
+    if not windows:
+        return
+    store.execute(
+        """CREATE OR REPLACE TEMP TABLE sc_windows (policy_id VARCHAR, policy_version VARCHAR, list_id VARCHAR,
+        criterion_id VARCHAR, within_days INTEGER)"""
+    )
+    store.con.executemany("INSERT INTO sc_windows VALUES (?, ?, ?, ?, ?)", windows)
+    store.execute(
+        """DELETE FROM sc_became WHERE listing_id IN (
+            SELECT l.listing_id FROM listings l
+            JOIN score_runs s ON s.run_id = l.last_run_id
+            JOIN sc_windows w ON w.policy_id = l.policy_id AND w.policy_version = s.policy_version
+                 AND w.list_id = l.list_id AND w.criterion_id = l.criterion_id
+            JOIN records r ON r.source_id = l.source_id AND r.record_id = l.record_id
+            WHERE l.listing_id IN (SELECT listing_id FROM sc_became)
+            QUALIFY r.record_key = max(r.record_key) OVER (PARTITION BY l.listing_id)
+                AND r.event_date <= CAST($today AS DATE) - w.within_days)""",
+        {"today": today},
+    )
 
 
 def take_effect(store: Store, on: dt.date, actor: str, detail: dict[str, Any] | None = None) -> list[int]:
