@@ -24,7 +24,7 @@ from socialcredit.cli_help import (
     OutputConsole,
     TodayOpt,
     compacted,
-    day_option,
+    today_option,
 )
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.store import DEFAULT_DB, Store, open_store
@@ -70,7 +70,7 @@ def _store(db: Path) -> Iterator[Store]:
 
 
 def _today(value: str | None) -> dt.date | None:
-    return day_option(value, "--today")
+    return today_option(value)
 
 
 def _json(data: Any) -> None:
