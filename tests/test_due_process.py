@@ -189,6 +189,69 @@ def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> 
     assert check_text("I was abroad\n\tfrom May\r\nto June", "reason") == "I was abroad\n\tfrom May\r\nto June"
 
 
+def test_a_record_under_human_review_is_not_disputed_again_meanwhile(store: Store) -> None:
+    """Dispute 1 of J1, verified by the courts, went to a human review; a second dispute of J1 was then taken and the
+    courts withdrew the record on it, after which the review upheld dispute 1: the resident was told "the record
+    stands" of a record withdrawn. While a review is pending the reviewer alone decides the record: a new dispute of
+    it is refused, and a verified dispute is not escalated while another of the record is open."""
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    disputes.answer_dispute(store, 1, "verified", "checked", "courts", today=D(2026, 4, 5))
+    disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 6))
+    with pytest.raises(WorkflowError) as info:
+        disputes.file_dispute(store, A, "courts", "J1", "I paid it, again", actor="resident", today=D(2026, 4, 7))
+    assert (info.value.code, str(info.value)) == (
+        "under_review",
+        "record 'J1' of source courts is under human review (dispute 1); the reviewer decides it, and you may "
+        "dispute it again once the review is decided",
+    )
+    disputes.decide_review(store, 1, "upheld", "the judgment is unpaid", "operator", today=D(2026, 4, 9))
+    assert disputes.file_dispute(store, A, "courts", "J1", "here is the receipt", today=D(2026, 4, 10))["status"] == (
+        "open"
+    )
+
+    # the other way round: a verified dispute is not escalated while another dispute of its record is open
+    disputes.file_dispute(store, C, "courts", "K1", "not my case", actor="resident", today=D(2026, 4, 3))
+    disputes.answer_dispute(store, 3, "verified", "checked", "courts", today=D(2026, 4, 5))
+    disputes.file_dispute(store, C, "courts", "K1", "still not mine", actor="resident", today=D(2026, 4, 6))
+    with pytest.raises(WorkflowError) as info:
+        disputes.escalate_dispute(store, 3, "the resident insists", "operator", today=D(2026, 4, 7))
+    assert (info.value.code, str(info.value)) == (
+        "disputed_again",
+        "record 'K1' of source courts is disputed again (dispute 4, open); escalate that dispute instead",
+    )
+    assert disputes.escalate_dispute(store, 4, "the resident insists", "operator", today=D(2026, 4, 7))["review"]
+
+
+def test_a_second_dispute_refused_under_review_is_told_in_the_pages_language(store: Store) -> None:
+    from typing import Any, cast
+
+    from socialcredit.web.core import Page
+    from socialcredit.web.disputes_page import dispute_refusal, review_refusal
+
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    disputes.answer_dispute(store, 1, "verified", "checked", "courts", today=D(2026, 4, 5))
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it, again", actor="resident", today=D(2026, 4, 6))
+    with pytest.raises(WorkflowError) as escalation:
+        disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 7))
+    disputes.withdraw_dispute(store, 2, A, "resident", today=D(2026, 4, 7))
+    disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 7))
+    with pytest.raises(WorkflowError) as filing:
+        disputes.file_dispute(store, A, "courts", "J1", "once more", actor="resident", today=D(2026, 4, 8))
+    d = disputes.get_dispute(store, 1)
+    zh, en = (Page(web=cast(Any, None), request=cast(Any, None), lang=lang, who=None) for lang in ("zh", "en"))
+    assert dispute_refusal(zh, filing.value, record="J1") == (
+        "记录 J1 正在人工复核中，由复核人员决定；复核有结论后可再次提出异议。"
+    )
+    assert dispute_refusal(en, filing.value, record="J1") == (
+        "Record J1 is under a human review; the reviewer decides it, and you may dispute it again once the review is "
+        "decided."
+    )
+    assert review_refusal(zh, escalation.value, d) == "记录 J1 另有进行中的异议：请转交该异议复核。"
+    assert review_refusal(en, escalation.value, d) == (
+        "Record J1 is disputed again in another open dispute: escalate that one instead."
+    )
+
+
 def test_sesame_does_not_count_a_disputed_record_while_open(store: Store) -> None:
     # Sesame: credit.judgment_defaulter −200 from the base 550, clamped at the minimum 350.
     assert run(store, D(2026, 2, 1), "sesame")[A] == (350, ["blacklist"])

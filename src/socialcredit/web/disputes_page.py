@@ -106,6 +106,7 @@ def resident_dispute_page(web: Web, page: Page, status: int = 200, **context: An
 # file is told alike whatever the reason (another's, unknown, of an unknown source), as over the API
 _REFUSALS = {
     "already_disputed": "dispute_err_already_disputed",
+    "under_review": "dispute_err_under_review",
     "record_withdrawn": "dispute_err_record_withdrawn",
     "unknown_record": "dispute_err_unknown_record",
     "not_your_record": "dispute_err_unknown_record",
@@ -170,6 +171,7 @@ _REVIEW_REFUSALS = (
     "dispute_closed",
     "dispute_forwarded",
     "already_escalated",
+    "disputed_again",
     "not_escalated",
     "review_decided",
     "no_correction",

@@ -142,6 +142,11 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "记录 {record} 已有进行中的异议（异议 {id}）；请在该异议中补充信息。",
         "Record {record} is already disputed (dispute {id}); add information to that dispute instead.",
     ),
+    "dispute_err_under_review": (
+        "记录 {record} 正在人工复核中，由复核人员决定；复核有结论后可再次提出异议。",
+        "Record {record} is under a human review; the reviewer decides it, and you may dispute it again once the "
+        "review is decided.",
+    ),
     "dispute_err_record_withdrawn": (
         "记录 {record} 已撤回，不再计入。",
         "Record {record} is withdrawn already; it does not count.",
@@ -194,6 +199,10 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "Dispute {id} was forwarded to the region that recorded the record; escalate it there.",
     ),
     "review_err_already_escalated": ("异议 {id} 已转交人工复核。", "Dispute {id} was escalated already."),
+    "review_err_disputed_again": (
+        "记录 {record} 另有进行中的异议：请转交该异议复核。",
+        "Record {record} is disputed again in another open dispute: escalate that one instead.",
+    ),
     "review_err_not_escalated": (
         "异议 {id} 未转交人工复核；请先转交。",
         "Dispute {id} was not escalated to a review; escalate it first.",

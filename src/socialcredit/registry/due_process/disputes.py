@@ -214,6 +214,14 @@ def file_dispute(
             field="record_id",
             code="already_disputed",
         )
+    reviewed = _under_review(store, source_id, record_id)
+    if reviewed is not None:
+        raise WorkflowError(
+            f"record {record_id!r} of source {source_id} is under human review (dispute {reviewed}); the reviewer "
+            "decides it, and you may dispute it again once the review is decided",
+            field="record_id",
+            code="under_review",
+        )
     days, _ = dispute_periods(store)
     deadline = today + dt.timedelta(days=days)
     origin = record.get("origin_region")
@@ -261,6 +269,18 @@ def file_dispute(
             today,
         )
     return get_dispute(store, dispute_id)
+
+
+def _under_review(store: Store, source_id: str, record_id: str) -> int | None:
+    """The dispute of a record escalated to a human review not yet decided, if any: while it is, the reviewer alone
+    decides the record, and no other dispute of it is opened or escalated (two outcomes could then contradict each
+    other: one withdrawing the record, the other telling the resident it stands)."""
+    found = store.one(
+        "SELECT min(d.dispute_id) FROM disputes d JOIN dispute_reviews v USING (dispute_id) "
+        "WHERE d.source_id = ? AND d.record_id = ? AND v.decision IS NULL",
+        [source_id, record_id],
+    )
+    return None if found is None else int(found)
 
 
 def _insert_open(
@@ -636,6 +656,18 @@ def escalate_dispute(
         )
     if dispute_review(store, dispute_id) is not None:
         raise WorkflowError(f"dispute {dispute_id} was escalated already", field="dispute_id", code="already_escalated")
+    other = store.one(
+        "SELECT min(dispute_id) FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open' "
+        "AND dispute_id <> ?",
+        [row["source_id"], row["record_id"], dispute_id],
+    )
+    if other is not None:
+        raise WorkflowError(
+            f"record {row['record_id']!r} of source {row['source_id']} is disputed again (dispute {other}, open); "
+            "escalate that dispute instead",
+            field="dispute_id",
+            code="disputed_again",
+        )
     with store.transaction():
         store.execute(
             "INSERT INTO dispute_reviews VALUES (?, ?, ?, ?, NULL, NULL, NULL, NULL, now())",
