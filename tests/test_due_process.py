@@ -222,6 +222,50 @@ def test_a_record_under_human_review_is_not_disputed_again_meanwhile(store: Stor
     assert disputes.escalate_dispute(store, 4, "the resident insists", "operator", today=D(2026, 4, 7))["review"]
 
 
+def test_no_step_of_a_dispute_is_dated_before_it_was_filed(store: Store) -> None:
+    """The registry's clock set back (--today, $SOCIALCREDIT_TODAY): an answer dated 2026-03-01 to a dispute filed on
+    2026-04-03 was taken (answered before it was asked), and information dated before the filing extended the
+    deadline. Each step is refused naming both dates; on the day of the filing it is taken."""
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    steps = [
+        ("an answer", lambda day: disputes.answer_dispute(store, 1, "verified", "checked", "courts", today=day)),
+        ("information added to it", lambda day: disputes.add_information(store, 1, "receipt", "resident", today=day)),
+        ("its withdrawal", lambda day: disputes.withdraw_dispute(store, 1, A, "resident", today=day)),
+        ("its escalation", lambda day: disputes.escalate_dispute(store, 1, "why", "operator", today=day)),
+    ]
+    for what, step in steps:
+        with pytest.raises(WorkflowError) as info:
+            step(D(2026, 4, 2))
+        assert (info.value.code, info.value.field, str(info.value)) == (
+            "before_filing",
+            "today",
+            f"dispute 1 was filed on 2026-04-03; {what} cannot be dated 2026-04-02, before that",
+        )
+    assert disputes.get_dispute(store, 1)["deadline"] == "2026-05-03"
+    disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 3))
+    with pytest.raises(WorkflowError) as info:
+        disputes.decide_review(store, 1, "upheld", "it stands", "operator", today=D(2026, 4, 2))
+    assert str(info.value) == (
+        "dispute 1 was escalated on 2026-04-03; the review's decision cannot be dated 2026-04-02, before that"
+    )
+    from typing import Any, cast
+
+    from socialcredit.web.core import Page
+    from socialcredit.web.disputes_page import answer_refusal, dispute_refusal, review_refusal
+
+    zh = Page(web=cast(Any, None), request=cast(Any, None), lang="zh", who=None)
+    d = disputes.get_dispute(store, 1)
+    late = "异议 1 转交复核的日期晚于登记机构今天的日期：复核结论不能早于转交之日。"
+    assert review_refusal(zh, info.value, d) == late
+    with pytest.raises(WorkflowError) as info:
+        disputes.withdraw_dispute(store, 1, A, "resident", today=D(2026, 4, 2))
+    said = "异议 1 提出的日期晚于登记机构今天的日期：此步骤不能早于提出异议之日。"
+    assert dispute_refusal(zh, info.value, d=d) == answer_refusal(zh, info.value, d) == said
+    assert disputes.decide_review(store, 1, "upheld", "it stands", "operator", today=D(2026, 4, 3))["status"] == (
+        "verified"
+    )
+
+
 def test_a_second_dispute_refused_under_review_is_told_in_the_pages_language(store: Store) -> None:
     from typing import Any, cast
 
