@@ -427,6 +427,34 @@ def test_publication_ends_at_the_maximum(store: Store) -> None:
     assert [x["status"] for x in list_listings(store, subject_id=A)] == ["publication_ended"]
 
 
+def test_the_daily_job_ends_a_publication_on_its_date_without_a_run(store: Store) -> None:
+    """Listed on 2026-04-02 (serious: at most 1095 days), the listing ends on 2029-04-01. With no run since, it
+    stayed effective — public, refusing the train — however long past that day; the daily job of 2029-04-01 ends it
+    as a run of that day does, and tells the resident once."""
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    assert run_daily(store, D(2029, 3, 31))["publication_ended"] == []
+    assert public_lookup(store, "张三") != []
+    assert run_daily(store, D(2029, 4, 1))["publication_ended"] == [1]
+    [ended] = list_listings(store, subject_id=A)
+    assert (ended["status"], ended["closed_on"]) == ("publication_ended", "2029-04-01")
+    assert public_lookup(store, "张三") == [] and rail(store, A) is True
+    told = list_notifications(store, A)[-1]
+    assert (told["created_on"], told["kind"], told["text"]) == (
+        "2029-04-01",
+        "listing_publication_ended",
+        "blacklist (judgment defaulter): the maximum publication period has passed; the listing has ended.",
+    )
+    assert list_notifications(store, A, "zh")[-1]["text"] == "失信名单（失信被执行人）：公示期届满，已停止公示。"
+    detail = store.rows("SELECT detail FROM audit_log WHERE action = 'listings_publication_ended'")
+    assert [json.loads(r["detail"]) for r in detail] == [{"on": "2029-04-01", "listings": [1]}]
+    assert run_daily(store, D(2029, 4, 2))["publication_ended"] == []  # once
+    run(store, D(2029, 6, 1))  # the judgment is still unpaid: no new listing for the same cause, no second notice
+    assert [x["status"] for x in list_listings(store, subject_id=A)] == ["publication_ended"]
+    kinds = [n["kind"] for n in list_notifications(store, A)]
+    assert kinds.count("listing_publication_ended") == 1
+
+
 def test_a_record_stops_counting_on_the_day_it_expires(store: Store) -> None:
     # K1 of 2019-03-01, court.unfulfilled expires after 2555 days: 2019-03-01 + 2555 = 2026-02-27
     assert run(store, D(2026, 2, 26))[C][0] == 900

@@ -353,6 +353,9 @@ def due_run(
     effective = result.get("listings_effective") or []
     if effective:
         out.print(f"{len(effective)} listings took effect at the end of their notice period.")
+    published = result.get("publication_ended") or []
+    if published:
+        out.print(f"{len(published)} listings ended at the end of their longest publication.")
     overdue = result.get("overdue_repairs") or []
     if overdue:
         out.print(

@@ -45,6 +45,7 @@ __all__ = [
     "effective_lists",
     "effective_results",
     "end_for_origin",
+    "end_publication_due",
     "ended_since_run",
     "list_listings",
     "record_listings",
@@ -469,6 +470,58 @@ def _drop_aged_out(store: Store, today: dt.date) -> None:
                 AND r.event_date <= CAST($today AS DATE) - w.within_days)""",
         {"today": today},
     )
+
+
+def end_publication_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
+    """The daily job: an effective listing whose severity class's ``max_publication_days`` have passed ends
+    (``publication_ended``, closed on ``effective_on`` + those days) on its date, without waiting for the next score
+    run, as a run on or after that day ends it (:func:`record_listings`): the resident is told, one
+    ``listings_publication_ended`` audit entry names the listings. Returns their ids. The cause still present, no
+    run lists it anew (``cause_present``).
+
+    Before, only a run ended a publication, so with no run since, a listing stayed effective — public, refusing
+    services — past the longest publication its severity allows."""
+    ended: list[int] = []
+    with store.transaction():
+        kinds = store.execute(
+            "SELECT DISTINCT policy_id, list_id FROM listings WHERE status = 'effective' ORDER BY ALL"
+        ).fetchall()
+        for policy_id, list_id in kinds:
+            try:
+                loaded = get_policy(store, str(policy_id))
+            except NotFoundError:
+                continue
+            lst = next((x for x in loaded.policy.lists if x.id == list_id), None)
+            if lst is None:
+                continue
+            store.execute(
+                "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, "
+                "zh VARCHAR)"
+            )
+            store.con.executemany(
+                "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
+                [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
+            )
+            for name, cls in loaded.policy.severities.items():
+                params = {"p": policy_id, "l": list_id, "sev": name, "days": cls.max_publication_days, "d": today}
+                store.execute(
+                    """CREATE OR REPLACE TEMP TABLE sc_ended AS
+                    SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
+                    WHERE policy_id = $p AND list_id = $l AND status = 'effective' AND severity = $sev
+                      AND effective_on + CAST($days AS INTEGER) <= $d""",
+                    params,
+                )
+                store.execute(
+                    """UPDATE listings SET status = 'publication_ended',
+                        closed_on = effective_on + CAST($days AS INTEGER)
+                    FROM sc_ended e WHERE listings.listing_id = e.listing_id""",
+                    {"days": cls.max_publication_days},
+                )
+                ended += [int(r[0]) for r in store.execute("SELECT listing_id FROM sc_ended").fetchall()]
+                _notify_ended(store, lst, today, {"publication_ended": 0})
+        if ended:
+            append_audit(store, actor, "listings_publication_ended", None, {"on": today, "listings": sorted(ended)})
+    return sorted(ended)
 
 
 def take_effect(store: Store, on: dt.date, actor: str, detail: dict[str, Any] | None = None) -> list[int]:
