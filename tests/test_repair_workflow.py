@@ -349,6 +349,31 @@ def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow  # four runs of the installed command
+def test_an_application_is_neither_reviewed_nor_decided_before_it_was_made(store: Store) -> None:
+    """The registry's clock set back: an application of 2027-04-10 was granted with a decision dated 2027-04-09 (its
+    listing closed the day before anyone asked). Both steps are refused naming both dates; on the day, taken."""
+    listed(store)
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
+    rid = int(repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))["repair_id"])
+    for what, step in [
+        ("its review", lambda: repair.start_review(store, rid, "key:ops", today=D(2027, 4, 9))),
+        ("its decision", lambda: repair.decide_repair(store, rid, "approved", "paid", "key:ops", today=D(2027, 4, 9))),
+    ]:
+        with pytest.raises(WorkflowError) as info:
+            step()
+        assert (info.value.code, str(info.value)) == (
+            "before_application",
+            f"repair application {rid} was made on 2027-04-10; {what} cannot be dated 2027-04-09, before that",
+        )
+    assert list_listings(store, subject_id=A)[0]["status"] == "effective"
+    granted = repair.decide_repair(store, rid, "approved", "paid", "key:ops", today=D(2027, 4, 10))
+    assert granted["stage"] == "granted"
+    assert (list_listings(store, subject_id=A)[0]["status"], list_listings(store, subject_id=A)[0]["closed_on"]) == (
+        "repaired",
+        "2027-04-10",
+    )
+
+
 def test_the_command_line_has_eligibility_review_and_the_daily_flags(tmp_path: Path) -> None:
     store = listed(build(tmp_path))
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
