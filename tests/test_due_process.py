@@ -189,6 +189,113 @@ def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> 
     assert check_text("I was abroad\n\tfrom May\r\nto June", "reason") == "I was abroad\n\tfrom May\r\nto June"
 
 
+def test_a_record_under_human_review_is_not_disputed_again_meanwhile(store: Store) -> None:
+    """Dispute 1 of J1, verified by the courts, went to a human review; a second dispute of J1 was then taken and the
+    courts withdrew the record on it, after which the review upheld dispute 1: the resident was told "the record
+    stands" of a record withdrawn. While a review is pending the reviewer alone decides the record: a new dispute of
+    it is refused, and a verified dispute is not escalated while another of the record is open."""
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    disputes.answer_dispute(store, 1, "verified", "checked", "courts", today=D(2026, 4, 5))
+    disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 6))
+    with pytest.raises(WorkflowError) as info:
+        disputes.file_dispute(store, A, "courts", "J1", "I paid it, again", actor="resident", today=D(2026, 4, 7))
+    assert (info.value.code, str(info.value)) == (
+        "under_review",
+        "record 'J1' of source courts is under human review (dispute 1); the reviewer decides it, and you may "
+        "dispute it again once the review is decided",
+    )
+    disputes.decide_review(store, 1, "upheld", "the judgment is unpaid", "operator", today=D(2026, 4, 9))
+    assert disputes.file_dispute(store, A, "courts", "J1", "here is the receipt", today=D(2026, 4, 10))["status"] == (
+        "open"
+    )
+
+    # the other way round: a verified dispute is not escalated while another dispute of its record is open
+    disputes.file_dispute(store, C, "courts", "K1", "not my case", actor="resident", today=D(2026, 4, 3))
+    disputes.answer_dispute(store, 3, "verified", "checked", "courts", today=D(2026, 4, 5))
+    disputes.file_dispute(store, C, "courts", "K1", "still not mine", actor="resident", today=D(2026, 4, 6))
+    with pytest.raises(WorkflowError) as info:
+        disputes.escalate_dispute(store, 3, "the resident insists", "operator", today=D(2026, 4, 7))
+    assert (info.value.code, str(info.value)) == (
+        "disputed_again",
+        "record 'K1' of source courts is disputed again (dispute 4, open); escalate that dispute instead",
+    )
+    assert disputes.escalate_dispute(store, 4, "the resident insists", "operator", today=D(2026, 4, 7))["review"]
+
+
+def test_no_step_of_a_dispute_is_dated_before_it_was_filed(store: Store) -> None:
+    """The registry's clock set back (--today, $SOCIALCREDIT_TODAY): an answer dated 2026-03-01 to a dispute filed on
+    2026-04-03 was taken (answered before it was asked), and information dated before the filing extended the
+    deadline. Each step is refused naming both dates; on the day of the filing it is taken."""
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    steps = [
+        ("an answer", lambda day: disputes.answer_dispute(store, 1, "verified", "checked", "courts", today=day)),
+        ("information added to it", lambda day: disputes.add_information(store, 1, "receipt", "resident", today=day)),
+        ("its withdrawal", lambda day: disputes.withdraw_dispute(store, 1, A, "resident", today=day)),
+        ("its escalation", lambda day: disputes.escalate_dispute(store, 1, "why", "operator", today=day)),
+    ]
+    for what, step in steps:
+        with pytest.raises(WorkflowError) as info:
+            step(D(2026, 4, 2))
+        assert (info.value.code, info.value.field, str(info.value)) == (
+            "before_filing",
+            "today",
+            f"dispute 1 was filed on 2026-04-03; {what} cannot be dated 2026-04-02, before that",
+        )
+    assert disputes.get_dispute(store, 1)["deadline"] == "2026-05-03"
+    disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 3))
+    with pytest.raises(WorkflowError) as info:
+        disputes.decide_review(store, 1, "upheld", "it stands", "operator", today=D(2026, 4, 2))
+    assert str(info.value) == (
+        "dispute 1 was escalated on 2026-04-03; the review's decision cannot be dated 2026-04-02, before that"
+    )
+    from typing import Any, cast
+
+    from socialcredit.web.core import Page
+    from socialcredit.web.disputes_page import answer_refusal, dispute_refusal, review_refusal
+
+    zh = Page(web=cast(Any, None), request=cast(Any, None), lang="zh", who=None)
+    d = disputes.get_dispute(store, 1)
+    late = "异议 1 转交复核的日期晚于登记机构今天的日期：复核结论不能早于转交之日。"
+    assert review_refusal(zh, info.value, d) == late
+    with pytest.raises(WorkflowError) as info:
+        disputes.withdraw_dispute(store, 1, A, "resident", today=D(2026, 4, 2))
+    said = "异议 1 提出的日期晚于登记机构今天的日期：此步骤不能早于提出异议之日。"
+    assert dispute_refusal(zh, info.value, d=d) == answer_refusal(zh, info.value, d) == said
+    assert disputes.decide_review(store, 1, "upheld", "it stands", "operator", today=D(2026, 4, 3))["status"] == (
+        "verified"
+    )
+
+
+def test_a_second_dispute_refused_under_review_is_told_in_the_pages_language(store: Store) -> None:
+    from typing import Any, cast
+
+    from socialcredit.web.core import Page
+    from socialcredit.web.disputes_page import dispute_refusal, review_refusal
+
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    disputes.answer_dispute(store, 1, "verified", "checked", "courts", today=D(2026, 4, 5))
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it, again", actor="resident", today=D(2026, 4, 6))
+    with pytest.raises(WorkflowError) as escalation:
+        disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 7))
+    disputes.withdraw_dispute(store, 2, A, "resident", today=D(2026, 4, 7))
+    disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 7))
+    with pytest.raises(WorkflowError) as filing:
+        disputes.file_dispute(store, A, "courts", "J1", "once more", actor="resident", today=D(2026, 4, 8))
+    d = disputes.get_dispute(store, 1)
+    zh, en = (Page(web=cast(Any, None), request=cast(Any, None), lang=lang, who=None) for lang in ("zh", "en"))
+    assert dispute_refusal(zh, filing.value, record="J1") == (
+        "记录 J1 正在人工复核中，由复核人员决定；复核有结论后可再次提出异议。"
+    )
+    assert dispute_refusal(en, filing.value, record="J1") == (
+        "Record J1 is under a human review; the reviewer decides it, and you may dispute it again once the review is "
+        "decided."
+    )
+    assert review_refusal(zh, escalation.value, d) == "记录 J1 另有进行中的异议：请转交该异议复核。"
+    assert review_refusal(en, escalation.value, d) == (
+        "Record J1 is disputed again in another open dispute: escalate that one instead."
+    )
+
+
 def test_sesame_does_not_count_a_disputed_record_while_open(store: Store) -> None:
     # Sesame: credit.judgment_defaulter −200 from the base 550, clamped at the minimum 350.
     assert run(store, D(2026, 2, 1), "sesame")[A] == (350, ["blacklist"])
@@ -318,6 +425,34 @@ def test_publication_ends_at_the_maximum(store: Store) -> None:
     assert rail(store, A) is True
     run(store, D(2029, 6, 1))  # the judgment is still unpaid: no new listing for the same cause
     assert [x["status"] for x in list_listings(store, subject_id=A)] == ["publication_ended"]
+
+
+def test_the_daily_job_ends_a_publication_on_its_date_without_a_run(store: Store) -> None:
+    """Listed on 2026-04-02 (serious: at most 1095 days), the listing ends on 2029-04-01. With no run since, it
+    stayed effective — public, refusing the train — however long past that day; the daily job of 2029-04-01 ends it
+    as a run of that day does, and tells the resident once."""
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    assert run_daily(store, D(2029, 3, 31))["publication_ended"] == []
+    assert public_lookup(store, "张三") != []
+    assert run_daily(store, D(2029, 4, 1))["publication_ended"] == [1]
+    [ended] = list_listings(store, subject_id=A)
+    assert (ended["status"], ended["closed_on"]) == ("publication_ended", "2029-04-01")
+    assert public_lookup(store, "张三") == [] and rail(store, A) is True
+    told = list_notifications(store, A)[-1]
+    assert (told["created_on"], told["kind"], told["text"]) == (
+        "2029-04-01",
+        "listing_publication_ended",
+        "blacklist (judgment defaulter): the maximum publication period has passed; the listing has ended.",
+    )
+    assert list_notifications(store, A, "zh")[-1]["text"] == "失信名单（失信被执行人）：公示期届满，已停止公示。"
+    detail = store.rows("SELECT detail FROM audit_log WHERE action = 'listings_publication_ended'")
+    assert [json.loads(r["detail"]) for r in detail] == [{"on": "2029-04-01", "listings": [1]}]
+    assert run_daily(store, D(2029, 4, 2))["publication_ended"] == []  # once
+    run(store, D(2029, 6, 1))  # the judgment is still unpaid: no new listing for the same cause, no second notice
+    assert [x["status"] for x in list_listings(store, subject_id=A)] == ["publication_ended"]
+    kinds = [n["kind"] for n in list_notifications(store, A)]
+    assert kinds.count("listing_publication_ended") == 1
 
 
 def test_a_record_stops_counting_on_the_day_it_expires(store: Store) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from due_world import A
+from socialcredit.store import open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 
@@ -105,6 +106,31 @@ def test_the_daily_job_says_how_many_records_it_held_back_from_the_purge(tmp_pat
         "0 overdue disputes resolved for the resident; 0 residents notified of mandatory enrollment; 1 records "
         "purged (1 held back under an open dispute)."
     )
+
+
+def test_a_registry_date_outside_its_span_is_refused_before_anything_is_done(tmp_path: Path) -> None:
+    """The registry's dates run from 1990-01-01 to 2199-12-31, as a run's as-of date does. The daily job of a mistyped
+    9999-12-31 purged all five records of the world for good (exit 0), and a dispute filed on 9999-12-20, whose
+    deadline cannot be written, ended in an internal error (exit 3)."""
+    from due_world import C, build
+
+    build(tmp_path).close()
+    db = tmp_path / "due.duckdb"
+    said = "is out of range: the registry's dates run from 1990-01-01 to 2199-12-31"
+    for args, day in [
+        (("due", "run"), "9999-12-31"),
+        (("due", "run"), "1989-12-31"),
+        (("dispute", "file", C, "courts", "K1", "--reason", "Not my case"), "9999-12-20"),
+        (("freeze", "place", C), "2200-01-01"),
+    ]:
+        refused = sc(*args, "--today", day, db=db, check=False)
+        assert (refused.returncode, refused.stderr.splitlines()[-1:]) == (2, [f"error: --today {day} {said}"])
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"SOCIALCREDIT_TODAY": "2200-01-01"}
+    proc = subprocess.run([CLI, "due", "run", "--db", str(db)], capture_output=True, text=True, env=env, check=False)
+    assert (proc.returncode, proc.stderr.splitlines()[-1:]) == (2, [f"error: SOCIALCREDIT_TODAY='2200-01-01' {said}"])
+    assert json.loads(sc("dispute", "list", "--json", db=db).stdout) == []
+    with open_store(db, key="") as store:
+        assert store.one("SELECT count(DISTINCT record_id) FROM records") == 5  # none purged
 
 
 def test_notices_refuse_a_status_no_listing_has(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api_helpers import auth, serving
-from due_world import A, B, build
+from due_world import A, B, C, build, ingest, write_csv
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.errors import NotFoundError, WorkflowError
@@ -37,6 +37,7 @@ from socialcredit.registry.due_process import disputes, overrides, repair
 from socialcredit.registry.due_process.daily import run_daily
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
+from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.reporting.listing_details import listing_detail, negative_records, record_detail
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -230,6 +231,29 @@ def test_the_daily_job_leaves_a_disputed_listing_for_the_next_run(store: Store) 
     assert list_listings(store, subject_id=A)[0]["status"] == "pending"
 
 
+def test_the_daily_job_leaves_a_listing_whose_record_aged_out_of_its_window_for_the_next_run(
+    store: Store, tmp_path: Path
+) -> None:
+    """Beijing's major_tax_evasion counts a record dated within 1095 days. Noticed on 2026-02-01, the listings take
+    effect on 2026-04-02: 李四's X2 of 2023-04-03 is 1095 days old that day (2024 is a leap year), out of the window,
+    and a run of that day no longer finds it; 王五's X3 of 2023-04-04 is 1094 days old, still in it. The daily job put
+    both in effect, 李四 public on the blacklist until the next run delisted him."""
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    evasions = [["X2", B, "tax_payment", "2023-04-03", "200000", "evaded", "0"]]
+    evasions.append(["X3", C, "tax_payment", "2023-04-04", "200000", "evaded", "0"])
+    ingest(store, write_csv(tmp_path / "evasions.csv", header, evasions), "tax_bureau", D(2026, 2, 1))
+    run(store, D(2026, 2, 1))
+    ids = {r["record_id"]: r["listing_id"] for r in list_listings(store)}
+    assert run_daily(store, D(2026, 4, 2))["listings_effective"] == [ids["J1"], ids["X3"]]
+    status = {r["record_id"]: r["status"] for r in list_listings(store)}
+    assert status == {"J1": "effective", "X2": "pending", "X3": "effective"}
+    assert public_lookup(store, "李四") == []
+    assert [n["kind"] for n in list_notifications(store, B)] == ["listing_notice"]
+    run(store, D(2026, 4, 2))  # the run of the same day agrees: X2 never listed
+    status = {r["record_id"]: r["status"] for r in list_listings(store)}
+    assert status == {"J1": "effective", "X2": "resolved", "X3": "effective"}
+
+
 # -- credit repair: eligibility, application, review, deadline, answer ---------------------------------------------
 
 
@@ -325,6 +349,31 @@ def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow  # four runs of the installed command
+def test_an_application_is_neither_reviewed_nor_decided_before_it_was_made(store: Store) -> None:
+    """The registry's clock set back: an application of 2027-04-10 was granted with a decision dated 2027-04-09 (its
+    listing closed the day before anyone asked). Both steps are refused naming both dates; on the day, taken."""
+    listed(store)
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
+    rid = int(repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))["repair_id"])
+    for what, step in [
+        ("its review", lambda: repair.start_review(store, rid, "key:ops", today=D(2027, 4, 9))),
+        ("its decision", lambda: repair.decide_repair(store, rid, "approved", "paid", "key:ops", today=D(2027, 4, 9))),
+    ]:
+        with pytest.raises(WorkflowError) as info:
+            step()
+        assert (info.value.code, str(info.value)) == (
+            "before_application",
+            f"repair application {rid} was made on 2027-04-10; {what} cannot be dated 2027-04-09, before that",
+        )
+    assert list_listings(store, subject_id=A)[0]["status"] == "effective"
+    granted = repair.decide_repair(store, rid, "approved", "paid", "key:ops", today=D(2027, 4, 10))
+    assert granted["stage"] == "granted"
+    assert (list_listings(store, subject_id=A)[0]["status"], list_listings(store, subject_id=A)[0]["closed_on"]) == (
+        "repaired",
+        "2027-04-10",
+    )
+
+
 def test_the_command_line_has_eligibility_review_and_the_daily_flags(tmp_path: Path) -> None:
     store = listed(build(tmp_path))
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))

@@ -81,6 +81,9 @@ def test_a_bad_value_is_a_plain_error_naming_the_variable(monkeypatch: pytest.Mo
         ("1767225600", "is not a date of the form YYYY-MM-DD"),
         ("tomorrow", "is not a date of the form YYYY-MM-DD"),
         ("2026-W50-1", "is not a date of the form YYYY-MM-DD"),  # was taken (Python's fromisoformat), as 20261230
+        # outside the registry's dates: the daily job of 9999-12-31 purged every record
+        ("9999-12-31", "is out of range: the registry's dates run from 1990-01-01 to 2199-12-31"),
+        ("1989-12-31", "is out of range: the registry's dates run from 1990-01-01 to 2199-12-31"),
     ]:
         monkeypatch.setenv("SOCIALCREDIT_TODAY", bad)
         with pytest.raises(SocialCreditError) as info:

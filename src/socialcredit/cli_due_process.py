@@ -24,7 +24,7 @@ from socialcredit.cli_help import (
     OutputConsole,
     TodayOpt,
     compacted,
-    day_option,
+    today_option,
 )
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.store import DEFAULT_DB, Store, open_store
@@ -70,7 +70,7 @@ def _store(db: Path) -> Iterator[Store]:
 
 
 def _today(value: str | None) -> dt.date | None:
-    return day_option(value, "--today")
+    return today_option(value)
 
 
 def _json(data: Any) -> None:
@@ -354,6 +354,9 @@ def due_run(
     effective = result.get("listings_effective") or []
     if effective:
         out.print(f"{len(effective)} listings took effect at the end of their notice period.")
+    published = result.get("publication_ended") or []
+    if published:
+        out.print(f"{len(published)} listings ended at the end of their longest publication.")
     overdue = result.get("overdue_repairs") or []
     if overdue:
         out.print(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from socialcredit.cli_help import DUE_PROCESS, DbOpt, JsonOpt, TodayOpt, compacted, day_option
+from socialcredit.cli_help import DUE_PROCESS, DbOpt, JsonOpt, TodayOpt, compacted, day_option, today_option
 from socialcredit.store import DEFAULT_DB, open_store
 
 __all__ = ["register_freeze"]
@@ -63,7 +63,7 @@ def freeze_place(
     from socialcredit.registry.due_process.freeze import place_freeze
 
     with open_store(db) as store:
-        _say(place_freeze(store, subject, actor=actor, today=_date(today, "--today")), as_json)
+        _say(place_freeze(store, subject, actor=actor, today=today_option(today)), as_json)
 
 
 @freeze_app.command("lift")
@@ -81,7 +81,7 @@ def freeze_lift(
 
     with open_store(db) as store:
         status = lift_freeze(
-            store, subject, actor=actor, party=party, until=_date(until, "--until"), today=_date(today, "--today")
+            store, subject, actor=actor, party=party, until=_date(until, "--until"), today=today_option(today)
         )
     _say(status, as_json)
 
@@ -94,9 +94,7 @@ def freeze_status_cmd(
     from socialcredit.registry.due_process.freeze import freeze_status
 
     with open_store(db) as store:
-        _say(
-            freeze_status(store, subject, today=_date(today, "--today"), actor="cli", purpose="freeze status"), as_json
-        )
+        _say(freeze_status(store, subject, today=today_option(today), actor="cli", purpose="freeze status"), as_json)
 
 
 @alert_app.command("place")
@@ -114,9 +112,7 @@ def alert_place(
     from socialcredit.registry.due_process.freeze import place_fraud_alert
 
     with open_store(db) as store:
-        status = place_fraud_alert(
-            store, subject, actor=actor, police_report=police_report, today=_date(today, "--today")
-        )
+        status = place_fraud_alert(store, subject, actor=actor, police_report=police_report, today=today_option(today))
     _say(status, as_json)
 
 
@@ -128,4 +124,4 @@ def alert_remove(
     from socialcredit.registry.due_process.freeze import remove_fraud_alert
 
     with open_store(db) as store:
-        _say(remove_fraud_alert(store, subject, actor=actor, today=_date(today, "--today")), as_json)
+        _say(remove_fraud_alert(store, subject, actor=actor, today=today_option(today)), as_json)

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console, ConsoleDimensions
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from socialcredit.clock import parse_day
+from socialcredit.clock import check_day, parse_day
 from socialcredit.errors import SocialCreditError
 from socialcredit.identifiers import compact_subject_id
 
@@ -41,6 +41,7 @@ __all__ = [
     "compacted",
     "language_option",
     "readable_metavars",
+    "today_option",
 ]
 
 MAIN_JOB = "The main job"
@@ -160,6 +161,13 @@ def day_option(value: str | None, option: str) -> dt.date | None:
         return parse_day(value)
     except ValueError as exc:
         raise SocialCreditError(f"{option} {exc}") from None
+
+
+def today_option(value: str | None) -> dt.date | None:
+    """``--today`` (None when not given): a date as :func:`day_option` takes one, within the registry's dates
+    (``--today 9999-12-31 is out of range: the registry's dates run from 1990-01-01 to 2199-12-31``)."""
+    day = day_option(value, "--today")
+    return None if day is None else check_day(day, "--today")
 
 
 class OutputConsole(Console):

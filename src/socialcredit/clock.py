@@ -13,7 +13,25 @@ import calendar
 import datetime as dt
 import re
 
-__all__ = ["MONTHS", "TODAY_ENV", "NotADay", "parse_day", "resolve_today"]
+from socialcredit.errors import WorkflowInputError
+
+__all__ = [
+    "EARLIEST_DAY",
+    "LATEST_DAY",
+    "MONTHS",
+    "SPAN_SAID",
+    "TODAY_ENV",
+    "NotADay",
+    "check_day",
+    "in_span",
+    "parse_day",
+    "resolve_today",
+]
+
+EARLIEST_DAY = dt.date(1990, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
+# what a refusal says after the date: "--today 9999-12-20 is out of range: ..."
+SPAN_SAID = f"is out of range: the registry's dates run from {EARLIEST_DAY} to {LATEST_DAY}"
 
 TODAY_ENV = "SOCIALCREDIT_TODAY"
 _DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -34,10 +52,23 @@ MONTHS = [
 ]
 
 
+def in_span(day: dt.date) -> bool:
+    """``day`` is within the registry's dates (1990-01-01 to 2199-12-31)."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def check_day(day: dt.date, name: str = "date") -> dt.date:
+    """``day``, or a refusal naming ``name`` (an option, a field) when it is outside the registry's dates."""
+    if not in_span(day):
+        raise WorkflowInputError(f"{name} {day.isoformat()} {SPAN_SAID}", field="today", code="date_out_of_range")
+    return day
+
+
 def resolve_today(today: dt.date | None = None) -> dt.date:
-    """``today`` if given, else ``$SOCIALCREDIT_TODAY``, else the system date."""
+    """``today`` if given, else ``$SOCIALCREDIT_TODAY``, else the system date; a given date outside the registry's
+    dates is refused (:func:`check_day`)."""
     if today is not None:
-        return today
+        return check_day(today)
     # Imported here: the command line's start does not pay for pydantic-settings until a date is needed.
     from socialcredit.settings import get_settings
 

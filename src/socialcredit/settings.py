@@ -20,7 +20,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from socialcredit.clock import NotADay, parse_day
+from socialcredit.clock import SPAN_SAID, NotADay, in_span, parse_day
 from socialcredit.errors import SocialCreditError
 
 __all__ = ["ENV_PREFIX", "Settings", "env_name", "get_settings"]
@@ -51,7 +51,10 @@ class Settings(BaseSettings):
     )
     today: dt.date | None = Field(
         default=None,
-        description="The registry's date (YYYY-MM-DD) for every workflow not given one; unset: the system date.",
+        description=(
+            "The registry's date (YYYY-MM-DD, from 1990-01-01 to 2199-12-31) for every workflow not given one; unset: "
+            "the system date."
+        ),
     )
     log: str = Field(
         default="WARNING",
@@ -192,9 +195,11 @@ class Settings(BaseSettings):
         # Only YYYY-MM-DD: pydantic alone would also take a Unix timestamp, which no one means by a date.
         if isinstance(value, str):
             try:
-                return parse_day(value)  # as every face reads a date: 2026-W50-1 and 20261230 are not taken
+                value = parse_day(value)  # as every face reads a date: 2026-W50-1 and 20261230 are not taken
             except NotADay as exc:
                 raise PydanticCustomError("date_format", "{said}", {"said": exc.said}) from None
+            if not in_span(value):
+                raise PydanticCustomError("date_range", "{said}", {"said": SPAN_SAID})
         return value
 
     def key(self) -> str | None:

@@ -112,6 +112,8 @@ def resident_dispute_page(web: Web, page: Page, status: int = 200, **context: An
 # file is told alike whatever the reason (another's, unknown, of an unknown source), as over the API
 _REFUSALS = {
     "already_disputed": "dispute_err_already_disputed",
+    "under_review": "dispute_err_under_review",
+    "before_filing": "dispute_err_before_filing",
     "record_withdrawn": "dispute_err_record_withdrawn",
     "unknown_record": "dispute_err_unknown_record",
     "not_your_record": "dispute_err_unknown_record",
@@ -144,7 +146,14 @@ def dispute_refusal(page: Page, exc: SocialCreditError, *, record: str = "", d: 
     )
 
 
-_ANSWER_REFUSALS = ("bad_outcome", "dispute_closed", "dispute_escalated", "dispute_forwarded", "deadline_passed")
+_ANSWER_REFUSALS = (
+    "bad_outcome",
+    "dispute_closed",
+    "dispute_escalated",
+    "dispute_forwarded",
+    "deadline_passed",
+    "before_filing",
+)
 
 
 def answer_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str:
@@ -176,6 +185,9 @@ _REVIEW_REFUSALS = (
     "dispute_closed",
     "dispute_forwarded",
     "already_escalated",
+    "before_filing",
+    "before_escalation",
+    "disputed_again",
     "not_escalated",
     "review_decided",
     "no_correction",

@@ -142,6 +142,15 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "记录 {record} 已有进行中的异议（异议 {id}）；请在该异议中补充信息。",
         "Record {record} is already disputed (dispute {id}); add information to that dispute instead.",
     ),
+    "dispute_err_under_review": (
+        "记录 {record} 正在人工复核中，由复核人员决定；复核有结论后可再次提出异议。",
+        "Record {record} is under a human review; the reviewer decides it, and you may dispute it again once the "
+        "review is decided.",
+    ),
+    "dispute_err_before_filing": (
+        "异议 {id} 提出的日期晚于登记机构今天的日期：此步骤不能早于提出异议之日。",
+        "Dispute {id} was filed after the registry's date today: a step cannot be dated before the dispute was filed.",
+    ),
     "dispute_err_record_withdrawn": (
         "记录 {record} 已撤回，不再计入。",
         "Record {record} is withdrawn already; it does not count.",
@@ -176,6 +185,10 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "The answer to dispute {id} was due by {date}: it was resolved for the resident and the record no longer "
         "counts (send it again with certified=true if it is accurate).",
     ),
+    "answer_err_before_filing": (
+        "异议 {id} 提出的日期晚于登记机构今天的日期：此步骤不能早于提出异议之日。",
+        "Dispute {id} was filed after the registry's date today: a step cannot be dated before the dispute was filed.",
+    ),
     "answer_err_no_correction": (
         "自提出异议以来未收到记录 {record} 的更正版本：请先报送更正（correction=true），再答复“已更正”。",
         "No corrected version of record {record} was received since the dispute was filed: send it (correction=true) "
@@ -194,6 +207,18 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "Dispute {id} was forwarded to the region that recorded the record; escalate it there.",
     ),
     "review_err_already_escalated": ("异议 {id} 已转交人工复核。", "Dispute {id} was escalated already."),
+    "review_err_before_filing": (
+        "异议 {id} 提出的日期晚于登记机构今天的日期：此步骤不能早于提出异议之日。",
+        "Dispute {id} was filed after the registry's date today: a step cannot be dated before the dispute was filed.",
+    ),
+    "review_err_before_escalation": (
+        "异议 {id} 转交复核的日期晚于登记机构今天的日期：复核结论不能早于转交之日。",
+        "Dispute {id} was escalated after the registry's date today: the decision cannot be dated before that.",
+    ),
+    "review_err_disputed_again": (
+        "记录 {record} 另有进行中的异议：请转交该异议复核。",
+        "Record {record} is disputed again in another open dispute: escalate that one instead.",
+    ),
     "review_err_not_escalated": (
         "异议 {id} 未转交人工复核；请先转交。",
         "Dispute {id} was not escalated to a review; escalate it first.",

@@ -58,6 +58,7 @@ _FAILURES = {
 _DECISION_FAILURES = {
     "already_decided": "repair_err_already_decided",
     "repair_forwarded": "repair_err_forwarded",
+    "before_application": "repair_err_before_application",
 }
 REPAIRS_SHOWN = 200
 

@@ -2,8 +2,9 @@
 
 In order: overdue disputes are resolved for the resident (their records withdrawn), residents are told of a
 policy's mandatory enrollment within its notice period, records past retention are purged, listings whose notice
-period is over take effect, and repair applications unanswered past their deadline are flagged; then the
-``due_process_daily`` hook lets plugins do their own daily work (docs/hooks.md).
+period is over take effect, listings past their longest publication end, and repair applications unanswered past
+their deadline are flagged; then the ``due_process_daily`` hook lets plugins do their own daily work
+(docs/hooks.md).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from socialcredit.clock import resolve_today
 from socialcredit.registry.due_process.disputes import lapse_overdue
 from socialcredit.registry.due_process.enrollment import notify_mandatory
-from socialcredit.registry.due_process.listings import activate_due
+from socialcredit.registry.due_process.listings import activate_due, end_publication_due
 from socialcredit.registry.due_process.repair import flag_overdue_repairs
 from socialcredit.registry.due_process.retention import purge_expired
 from socialcredit.registry.hooks import plugin_manager
@@ -37,6 +38,8 @@ def run_daily(store: Store, today: dt.date | None = None) -> dict[str, Any]:
         # listings whose notice period is over take effect on their date; repair applications unanswered past
         # their deadline are flagged
         "listings_effective": activate_due(store, day),
+        # and listings past their longest publication end on their date
+        "publication_ended": end_publication_due(store, day),
         "overdue_repairs": flag_overdue_repairs(store, day),
     }
     for part in plugin_manager().hook.due_process_daily(store=store, today=day):

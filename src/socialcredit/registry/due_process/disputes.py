@@ -214,6 +214,14 @@ def file_dispute(
             field="record_id",
             code="already_disputed",
         )
+    reviewed = _under_review(store, source_id, record_id)
+    if reviewed is not None:
+        raise WorkflowError(
+            f"record {record_id!r} of source {source_id} is under human review (dispute {reviewed}); the reviewer "
+            "decides it, and you may dispute it again once the review is decided",
+            field="record_id",
+            code="under_review",
+        )
     days, _ = dispute_periods(store)
     deadline = today + dt.timedelta(days=days)
     origin = record.get("origin_region")
@@ -261,6 +269,18 @@ def file_dispute(
             today,
         )
     return get_dispute(store, dispute_id)
+
+
+def _under_review(store: Store, source_id: str, record_id: str) -> int | None:
+    """The dispute of a record escalated to a human review not yet decided, if any: while it is, the reviewer alone
+    decides the record, and no other dispute of it is opened or escalated (two outcomes could then contradict each
+    other: one withdrawing the record, the other telling the resident it stands)."""
+    found = store.one(
+        "SELECT min(d.dispute_id) FROM disputes d JOIN dispute_reviews v USING (dispute_id) "
+        "WHERE d.source_id = ? AND d.record_id = ? AND v.decision IS NULL",
+        [source_id, record_id],
+    )
+    return None if found is None else int(found)
 
 
 def _insert_open(
@@ -396,6 +416,7 @@ def add_information(
             field="dispute_id",
             code="dispute_closed",
         )
+    _not_before(dispute_id, today, row["opened_at"], "information added to it")
     if today > row["deadline"]:
         raise WorkflowError(
             f"dispute {dispute_id} passed its deadline {row['deadline'].isoformat()}; it is being resolved for you",
@@ -502,6 +523,19 @@ def _close(
     append_audit(store, actor, "dispute_" + status, row["subject_id"], detail)
 
 
+def _not_before(dispute_id: int, today: dt.date, since: dt.date, what: str, event: str = "filed") -> None:
+    """Refuse a step on a dispute dated before the dispute was filed (or escalated: ``event``): the registry's
+    clock moved back (``--today``, ``$SOCIALCREDIT_TODAY``), and the record would say it was answered before it was
+    asked."""
+    if today < since:
+        raise WorkflowError(
+            f"dispute {dispute_id} was {event} on {since.isoformat()}; {what} cannot be dated {today.isoformat()}, "
+            "before that",
+            field="today",
+            code="before_filing" if event == "filed" else "before_escalation",
+        )
+
+
 def _disputed_record(store: Store, row: dict[str, Any], outcome: str, field: str, then: str) -> dict[str, Any]:
     """The disputed record's latest version; ``corrected`` needs a version received since the dispute was filed
     (``then`` says what to do first)."""
@@ -555,6 +589,7 @@ def answer_dispute(
             field="dispute_id",
             code="dispute_forwarded",
         )
+    _not_before(dispute_id, today, row["opened_at"], "an answer")
     if today > row["deadline"]:
         lapse_overdue(store, today)
         raise WorkflowError(
@@ -603,6 +638,7 @@ def withdraw_dispute(
             field="dispute_id",
             code="dispute_forwarded",
         )
+    _not_before(dispute_id, today, row["opened_at"], "its withdrawal")
     with store.transaction():
         _close(store, row, "retracted", (note or "", note or ""), actor, today, acting.representative_id)
         if acting.representative_id is not None:
@@ -636,6 +672,19 @@ def escalate_dispute(
         )
     if dispute_review(store, dispute_id) is not None:
         raise WorkflowError(f"dispute {dispute_id} was escalated already", field="dispute_id", code="already_escalated")
+    _not_before(dispute_id, today, row["opened_at"], "its escalation")
+    other = store.one(
+        "SELECT min(dispute_id) FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open' "
+        "AND dispute_id <> ?",
+        [row["source_id"], row["record_id"], dispute_id],
+    )
+    if other is not None:
+        raise WorkflowError(
+            f"record {row['record_id']!r} of source {row['source_id']} is disputed again (dispute {other}, open); "
+            "escalate that dispute instead",
+            field="dispute_id",
+            code="disputed_again",
+        )
     with store.transaction():
         store.execute(
             "INSERT INTO dispute_reviews VALUES (?, ?, ?, ?, NULL, NULL, NULL, NULL, now())",
@@ -692,6 +741,8 @@ def decide_review(
             field="dispute_id",
             code="dispute_closed",
         )
+    escalated = dt.date.fromisoformat(str(review["escalated_on"]))
+    _not_before(dispute_id, today, escalated, "the review's decision", "escalated")
     record = _disputed_record(
         store, row, decision, "decision", "the source sends it (correction=true) before the review decides 'corrected'"
     )

@@ -45,6 +45,7 @@ __all__ = [
     "effective_lists",
     "effective_results",
     "end_for_origin",
+    "end_publication_due",
     "ended_since_run",
     "list_listings",
     "record_listings",
@@ -408,9 +409,10 @@ def _record_keys(store: Store, listing_ids: list[int]) -> dict[int, int]:
 def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
     """The daily job: a listing whose notice period is over takes effect on its date, without waiting for the next
     score run, when the run that last found its cause still stands for it — its record has no version newer than
-    that run read, and no dispute of the record is open (either could have removed the cause; the next run decides
-    those). Each resident is told and one audit entry names the listings, as when a run puts them in effect
-    (:func:`take_effect`). Returns their ids.
+    that run read, no dispute of the record is open (either could have removed the cause; the next run decides
+    those), and the record has not aged out of its criterion's ``within_days`` by ``today`` (a run of that day would
+    not find it: :func:`_drop_aged_out`). Each resident is told and one audit entry names the listings, as when a run
+    puts them in effect (:func:`take_effect`). Returns their ids.
 
     Before, a listing took effect only at the first run on or after its date, so with no run since, the operator's
     cases page kept showing as "in grace" listings whose date had passed."""
@@ -427,7 +429,99 @@ def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[
                     AND d.record_id = listings.record_id)""",
             {"today": today},
         )
+        _drop_aged_out(store, today)
         return take_effect(store, today, actor)
+
+
+def _drop_aged_out(store: Store, today: dt.date) -> None:
+    """Leave out of ``sc_became`` each listing of a record criterion with ``within_days`` whose record has aged out
+    of it by ``today`` (its event date is ``within_days`` or more before): a run of that day no longer finds the
+    cause (the compiler's ``event_date > as_of - within_days``), so the listing is the next run's to resolve, never in
+    effect meanwhile. The criterion is read from the policy version of the run that last found the cause."""
+    criteria = store.execute(
+        """SELECT DISTINCT l.policy_id, s.policy_version, l.list_id, l.criterion_id FROM listings l
+        JOIN score_runs s ON s.run_id = l.last_run_id
+        WHERE l.listing_id IN (SELECT listing_id FROM sc_became) AND l.record_id <> '' ORDER BY ALL"""
+    ).fetchall()
+    windows = []
+    for policy_id, version, list_id, criterion_id in criteria:
+        try:
+            crit = get_policy(store, str(policy_id), str(version)).policy.criterion(str(list_id), str(criterion_id))
+        except (NotFoundError, KeyError):
+            continue
+        if crit.record is not None and crit.record.within_days:
+            windows.append((policy_id, version, list_id, criterion_id, crit.record.within_days))
+    if not windows:
+        return
+    store.execute(
+        """CREATE OR REPLACE TEMP TABLE sc_windows (policy_id VARCHAR, policy_version VARCHAR, list_id VARCHAR,
+        criterion_id VARCHAR, within_days INTEGER)"""
+    )
+    store.con.executemany("INSERT INTO sc_windows VALUES (?, ?, ?, ?, ?)", windows)
+    store.execute(
+        """DELETE FROM sc_became WHERE listing_id IN (
+            SELECT l.listing_id FROM listings l
+            JOIN score_runs s ON s.run_id = l.last_run_id
+            JOIN sc_windows w ON w.policy_id = l.policy_id AND w.policy_version = s.policy_version
+                 AND w.list_id = l.list_id AND w.criterion_id = l.criterion_id
+            JOIN records r ON r.source_id = l.source_id AND r.record_id = l.record_id
+            WHERE l.listing_id IN (SELECT listing_id FROM sc_became)
+            QUALIFY r.record_key = max(r.record_key) OVER (PARTITION BY l.listing_id)
+                AND r.event_date <= CAST($today AS DATE) - w.within_days)""",
+        {"today": today},
+    )
+
+
+def end_publication_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
+    """The daily job: an effective listing whose severity class's ``max_publication_days`` have passed ends
+    (``publication_ended``, closed on ``effective_on`` + those days) on its date, without waiting for the next score
+    run, as a run on or after that day ends it (:func:`record_listings`): the resident is told, one
+    ``listings_publication_ended`` audit entry names the listings. Returns their ids. The cause still present, no
+    run lists it anew (``cause_present``).
+
+    Before, only a run ended a publication, so with no run since, a listing stayed effective — public, refusing
+    services — past the longest publication its severity allows."""
+    ended: list[int] = []
+    with store.transaction():
+        kinds = store.execute(
+            "SELECT DISTINCT policy_id, list_id FROM listings WHERE status = 'effective' ORDER BY ALL"
+        ).fetchall()
+        for policy_id, list_id in kinds:
+            try:
+                loaded = get_policy(store, str(policy_id))
+            except NotFoundError:
+                continue
+            lst = next((x for x in loaded.policy.lists if x.id == list_id), None)
+            if lst is None:
+                continue
+            store.execute(
+                "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, "
+                "zh VARCHAR)"
+            )
+            store.con.executemany(
+                "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
+                [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
+            )
+            for name, cls in loaded.policy.severities.items():
+                params = {"p": policy_id, "l": list_id, "sev": name, "days": cls.max_publication_days, "d": today}
+                store.execute(
+                    """CREATE OR REPLACE TEMP TABLE sc_ended AS
+                    SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
+                    WHERE policy_id = $p AND list_id = $l AND status = 'effective' AND severity = $sev
+                      AND effective_on + CAST($days AS INTEGER) <= $d""",
+                    params,
+                )
+                store.execute(
+                    """UPDATE listings SET status = 'publication_ended',
+                        closed_on = effective_on + CAST($days AS INTEGER)
+                    FROM sc_ended e WHERE listings.listing_id = e.listing_id""",
+                    {"days": cls.max_publication_days},
+                )
+                ended += [int(r[0]) for r in store.execute("SELECT listing_id FROM sc_ended").fetchall()]
+                _notify_ended(store, lst, today, {"publication_ended": 0})
+        if ended:
+            append_audit(store, actor, "listings_publication_ended", None, {"on": today, "listings": sorted(ended)})
+    return sorted(ended)
 
 
 def take_effect(store: Store, on: dt.date, actor: str, detail: dict[str, Any] | None = None) -> list[int]:

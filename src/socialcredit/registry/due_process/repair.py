@@ -475,6 +475,18 @@ def get_repair(store: Store, repair_id: int) -> dict[str, Any]:
     return {**_get(store, repair_id), "forwarded_to": _forwarded_to(store, repair_id)}
 
 
+def _not_before_application(repair_id: int, today: dt.date, applied_on: dt.date, what: str) -> None:
+    """Refuse a step on an application dated before it was made: the registry's clock moved back (``--today``,
+    ``$SOCIALCREDIT_TODAY``), and the record would say it was decided before it was asked."""
+    if today < applied_on:
+        raise WorkflowError(
+            f"repair application {repair_id} was made on {applied_on.isoformat()}; {what} cannot be dated "
+            f"{today.isoformat()}, before that",
+            field="today",
+            code="before_application",
+        )
+
+
 def start_review(store: Store, repair_id: int, actor: str, *, today: dt.date | None = None) -> dict[str, Any]:
     """An operator takes a submitted application under review (the resident is told); an application already under
     review, or decided, is left as it is."""
@@ -489,6 +501,7 @@ def start_review(store: Store, repair_id: int, actor: str, *, today: dt.date | N
             field="repair_id",
             code="repair_forwarded",
         )
+    _not_before_application(repair_id, today, dt.date.fromisoformat(str(row["applied_on"])), "its review")
     with store.transaction():
         store.execute(
             "UPDATE repairs SET review_started_on = ?, review_started_by = ? WHERE repair_id = ?",
@@ -576,6 +589,7 @@ def decide_repair(
             field="repair_id",
             code="repair_forwarded",
         )
+    _not_before_application(repair_id, today, row["applied_on"], "its decision")
     with store.transaction():
         _decide(store, row, outcome, why, actor, today)
     return _get(store, repair_id)

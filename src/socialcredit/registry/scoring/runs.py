@@ -17,6 +17,7 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
+from socialcredit.clock import EARLIEST_DAY, LATEST_DAY
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
@@ -62,8 +63,7 @@ class RunSummary:
 
 # A run is as of a date in the registry's span: deadlines and grace periods are computed from it, and runs may be
 # made ahead of the calendar (simulations, tests), but not into years where those dates cannot be written.
-EARLIEST_AS_OF = dt.date(1990, 1, 1)
-LATEST_AS_OF = dt.date(2199, 12, 31)
+EARLIEST_AS_OF, LATEST_AS_OF = EARLIEST_DAY, LATEST_DAY  # the registry's dates (socialcredit.clock)
 
 
 def check_as_of(as_of: dt.date) -> None:
