@@ -262,10 +262,10 @@ def test_the_refusal_names_the_company_the_role_and_the_cause(tmp_path: Path) ->
     assert ": director of subject 1" in director.reasons[0].text
 
 
-def test_a_snapshot_words_every_entry_through_a_relation_with_three_queries(
+def test_a_snapshot_words_every_entry_through_a_relation_with_four_queries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The snapshot of a whole run words its entries through relations all at once: three statements however many
+    """The snapshot of a whole run words its entries through relations all at once: four statements however many
     there are (one entry at a time, a snapshot of beijing's thousands read the records thousands of times)."""
     reg = open_registry(tmp_path)
     build(reg)
@@ -283,7 +283,9 @@ def test_a_snapshot_words_every_entry_through_a_relation_with_three_queries(
     snap = Snapshot.load(reg.store, "beijing", explain=True)
     worded = [q for q in statements if "FROM role_records" in q or "FROM run_list_entries e JOIN score_runs" in q]
     assert len(worded) == 2  # the role records and the organisations' causes, once each
-    assert len([q for q in statements if "subject_keys" in q and "name" in q]) == 1  # and their names
+    # and their names: their keys, then the latest version of those keys
+    assert len([q for q in statements if q.startswith("SELECT subject_key FROM subject_keys WHERE subject_id IN")]) == 1
+    assert len([q for q in statements if "name" in q and "subject_key IN (" in q]) == 1
     assert snap.entries[REP] == [
         (
             HSR,

@@ -220,7 +220,7 @@ def entries_with_origin(
     (registry/due_process/relations.py)."""
     out: dict[str, list[ListEntry]] = {}
     notes: dict[tuple[str, str], tuple[str, str]] = {}
-    # Every entry through a relation worded at once (three queries, however many entries: a snapshot of a whole run
+    # Every entry through a relation worded at once (four queries, however many entries: a snapshot of a whole run
     # may hold thousands, and a query each read the records thousands of times).
     through = [
         (i, (str(row[1]), str(row[2]), row[5]))

@@ -63,7 +63,7 @@ def relation_note(
 def relation_notes(
     store: Store, loaded: LoadedPolicy, entries: Sequence[tuple[str, str, int | None]]
 ) -> list[tuple[str, str] | None]:
-    """:func:`relation_note` for many entries (list, criterion, record key) at once, in their order: three queries
+    """:func:`relation_note` for many entries (list, criterion, record key) at once, in their order: four queries
     whatever their number (a run may put thousands of listings through organisations in effect)."""
     vias = []
     for list_id, criterion_id, record_key in entries:
