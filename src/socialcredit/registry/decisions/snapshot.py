@@ -36,7 +36,7 @@ from socialcredit.registry.decisions.decide import (
     Decision,
     explain_rows,
     guarded,
-    list_entries_with_origin,
+    run_entries,
     run_for_service,
 )
 from socialcredit.registry.decisions.inquiries import write_inquiries
@@ -541,14 +541,7 @@ class Snapshot:
             self.reason_rule_index[slot] = rule_index
             self.reason_points = np.empty(len(rows), dtype=np.float64)
             self.reason_points[slot] = points
-        self.entries = list_entries_with_origin(
-            store,
-            "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "
-            "FROM run_list_entries e "
-            "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? ORDER BY 1, 2, 3",
-            [self.run_id],
-            self.loaded,
-        )
+        self.entries = run_entries(store, self.run_id, self.loaded)
 
     @classmethod
     def load(

@@ -21,7 +21,7 @@ from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import finished_runs, iso
-from socialcredit.registry.decisions.decide import explain_rows, list_entries_with_origin
+from socialcredit.registry.decisions.decide import explain_rows, run_entries
 from socialcredit.registry.decisions.inquiries import party_names, who_asked
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import list_disputes
@@ -198,12 +198,7 @@ def _reasons(
     """The run's reasons for the subject as ``decide.explain`` gives them, with the rule points read by the
     subject's key (the ``run_reasons`` view ranks every subject of the run before it filters), or taken from
     ``ranked`` (the subject's ranked rule points of every run) when the caller has read them."""
-    entries = list_entries_with_origin(
-        store,
-        "SELECT e.subject_id, e.list_id, e.criterion_id, r.record_type, r.origin_region FROM run_list_entries e "
-        "LEFT JOIN records r ON r.record_key = e.record_key WHERE e.run_id = ? AND e.subject_id = ? ORDER BY 2, 3",
-        [run_id, subject_id],
-    ).get(subject_id, [])
+    entries = run_entries(store, run_id, loaded, subject_id).get(subject_id, [])
     if ranked is not None:
         scored = [(str(x["rule_id"]), x["points"]) for x in ranked if int(x["run_id"]) == run_id][:MAX_REASONS]
         return explain_rows(loaded, result, entries, scored, lang)
