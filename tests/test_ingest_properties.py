@@ -19,6 +19,7 @@ from record_helpers import statements
 from socialcredit.errors import IngestError
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.records.roles import represented_orgs
 from socialcredit.registry.reporting.report import record_fields
 from socialcredit.store import Store, open_store
 
@@ -410,6 +411,36 @@ def test_a_date_at_midnight_with_no_zone_is_that_day(store: Store, tmp_path: Pat
     again = _write_batch(tmp_path / f"mr{batch}.ndjson", [role | {"start_date": "2025-01-01"}])
     assert ingest_file(store, first, "registration_authority", today=TODAY).accepted == 1
     assert ingest_file(store, again, "registration_authority", today=TODAY).unchanged == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0000-06-01", "0000-06-01 is before 1900-01-01, the earliest date"),  # year 0: 1 BC to DuckDB's cast
+        ("1899-12-31", "1899-12-31 is before 1900-01-01, the earliest date"),
+        (pa.array([-800_000], pa.date32()), "0222-09-04 (BC) is before 1900-01-01, the earliest date"),
+        (pa.array([-(2**31) + 1], pa.date32()), "-infinity is before 1900-01-01, the earliest date"),
+        (pa.array([2**31 - 1], pa.date32()), "'infinity' is not a date (YYYY-MM-DD)"),
+        (pa.array([3_000_000], pa.date32()), "'10183-09-21' is not a date (YYYY-MM-DD)"),
+    ],
+)
+def test_a_date_field_is_a_date_from_1900_to_9999(store: Store, tmp_path: Path, value: object, message: str) -> None:
+    """A record's date field (a role's start date), as text or as a Parquet column of dates, is a day from
+    1900-01-01 (the earliest an event date may be) to 9999-12-31. A year 0000, a date BC, -infinity, infinity or a
+    year past 9999 was stored, and read back as text where a date was expected: whose roles a person holds
+    failed on it (``'<=' not supported between instances of 'str' and 'datetime.date'``)."""
+    batch = next(counter)
+    role = {"record_id": f"OLDROLE{batch}", "subject_id": PERSON, "record_type": "company_role",
+            "event_date": "2025-01-01", "org_id": "91110000000000000X", "role": "legal_representative"}  # fmt: skip
+    path = tmp_path / f"old{batch}.parquet"
+    if isinstance(value, str):
+        path = _write_batch(tmp_path / f"old{batch}.csv", [role | {"start_date": value}])
+    else:
+        pq.write_table(pa.Table.from_pylist([role]).append_column("start_date", value), path)
+    report = ingest_file(store, path, "registration_authority", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [(1, "start_date", message)]
+    assert report.accepted == 0
+    assert represented_orgs(store, PERSON, today=TODAY) == []
 
 
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"

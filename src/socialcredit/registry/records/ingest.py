@@ -509,6 +509,12 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
             )
     elif spec.type == "date":
         check(f"{col} IS NOT NULL AND {_not_a_date(col, native)}", f"{shown} || ' is not a date (YYYY-MM-DD)'")
+        # A date field is a date of a record, from MIN_EVENT_DATE on as its event date: year 0000 (1 BC, to DuckDB),
+        # a date BC or -infinity was stored and read back as text, not a date (a role's page failed on it).
+        first = limits.MIN_EVENT_DATE.isoformat()
+        check(
+            f"{_as_date(col, native)} < DATE '{first}'", f"{text} || {bind(f' is before {first}, the earliest date')}"
+        )
     if spec.allowed is not None:
         check(
             f"{col} IS NOT NULL AND {text} NOT IN ({bind.each(spec.allowed)})",
@@ -545,16 +551,22 @@ def _not_a_date(col: str, native: bool) -> str:
     """SQL: the (non-NULL) value of ``col`` is no date. A date sent as text is YYYY-MM-DD (or that day's midnight,
     with no zone) and nothing else: DuckDB's cast alone reads ``2025/01/01``, ``epoch``, ``infinity`` and
     ``2025-01-01 anything`` as dates, and drops a time and its zone (``2025-01-01T23:30:00-05:00``, already the 2nd in
-    Beijing). A date staged as a date is one unless
-    its text is not (a year beyond 0001-9999 written otherwise); only those are cast to text and back."""
+    Beijing). A date staged as a date is one up to 9999-12-31."""
     if not native:
         # (a midnight with no zone is the day: a Parquet column of timestamps, as pandas writes dates, reads so)
         day = "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00([.]0+)?)?)?"
         return f"(NOT regexp_full_match({col}, '{day}') OR TRY_CAST({col} AS DATE) IS NULL)"
-    return (
-        f"NOT ({col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31') "
-        f"AND TRY_CAST(CAST({col} AS VARCHAR) AS DATE) IS NULL"
-    )
+    # A date staged as a date has no YYYY-MM-DD text past 9999-12-31 (``infinity``, ``10183-09-21``); one before
+    # 0001-01-01 (BC, ``-infinity``) is a date before MIN_EVENT_DATE, refused as that.
+    return f"{col} > DATE '9999-12-31'"
+
+
+def _as_date(col: str, native: bool) -> str:
+    """SQL: the value of ``col`` as a DATE where it is a date (``_not_a_date``), NULL elsewhere: the range checks
+    never fault what is not a date (one error a value)."""
+    if native:
+        return f"CASE WHEN NOT {_not_a_date(col, True)} THEN {col} END"
+    return f"TRY_CAST(CASE WHEN NOT {_not_a_date(col, False)} THEN {col} END AS DATE)"
 
 
 def _typed(name: str, spec: FieldSpec, staged: _Staged, bind: _Binds) -> str:
@@ -613,9 +625,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         )
     )
     # the text of no date (refused above) is no date here either: ``infinity`` is not also in the future
-    date = "event_date"
-    if not native_date:
-        date = f"TRY_CAST(CASE WHEN NOT {_not_a_date('event_date', False)} THEN event_date END AS DATE)"
+    date = _as_date("event_date", native_date)
     checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", f"{shown} || ' is in the future'"))
     first = limits.MIN_EVENT_DATE.isoformat()
     checks.append(
