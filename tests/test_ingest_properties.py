@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from record_helpers import statements
-from socialcredit.errors import IngestError
+from socialcredit.errors import IngestError, LimitError
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.records.roles import represented_orgs
@@ -441,6 +441,57 @@ def test_a_date_field_is_a_date_from_1900_to_9999(store: Store, tmp_path: Path, 
     assert [(e.row, e.field, e.message) for e in report.errors] == [(1, "start_date", message)]
     assert report.accepted == 0
     assert represented_orgs(store, PERSON, today=TODAY) == []
+
+
+TAX_LINE = f"{PERSON},tax_payment,2025-01-01,5,"
+
+
+@pytest.mark.parametrize(
+    ("status", "n_bytes"),
+    [
+        ("x" * (40 << 20), 40 << 20),  # longer than DuckDB's buffer (32 MiB): read as no line at all
+        ('"' + "x" * (40 << 20) + '"', 40 << 20),  # told as a quote never closed
+        ('"' + "x\r\n" * (1 << 20) + '"', 3 << 20),  # a quoted value of many lines: the same
+        ("x" * (3 << 20), 3 << 20),  # told as "CSV Error on Line: 7", nothing more
+    ],
+    ids=["unquoted-40MiB", "quoted-40MiB", "quoted-lines-3MiB", "unquoted-3MiB"],
+)
+def test_a_csv_line_longer_than_the_reader_takes_is_refused_as_a_value_too_long(
+    store: Store, tmp_path: Path, status: str, n_bytes: int
+) -> None:
+    """A CSV value of megabytes, on the last line, is refused as the limit on a value names it, and nothing is
+    committed. DuckDB's reader dropped an unquoted line longer than its buffer when it came last: the file was
+    committed as five rows of six, exit 0 (``5 rows: 5 accepted``), the sixth row lost."""
+    batch = next(counter)
+    path = tmp_path / f"long{batch}.csv"
+    rows = "".join(f"LONG{batch}-{i},{TAX_LINE}paid\r\n" for i in range(5))
+    path.write_bytes(f"record_id,subject_id,record_type,event_date,amount,status\r\n{rows}".encode())
+    with path.open("ab") as fh:
+        fh.write(f"LONG{batch}-6,{TAX_LINE}{status}\r\n".encode())
+    batches = store.one("SELECT count(*) FROM batches")
+    with pytest.raises(LimitError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == f"{path}: row 6: status: a value may be at most 65536 bytes; this one has {n_bytes}"
+    assert refused.value.code == "value_too_long"
+    assert store.one("SELECT count(*) FROM batches") == batches
+    assert store.one("SELECT count(*) FROM records WHERE record_id LIKE ?", [f"LONG{batch}-%"]) == 0
+
+
+def test_a_csv_line_too_long_of_values_within_the_limit_is_named(store: Store, tmp_path: Path) -> None:
+    """40 values of 60,000 bytes: none is over the limit, their line is over what the reader takes (DuckDB said
+    "CSV Error on Line: 2", and nothing of why)."""
+    path = tmp_path / "wide.csv"
+    extra = [f"x{i}" for i in range(40)]
+    path.write_text(
+        ",".join(["record_id", "subject_id", "record_type", "event_date", "amount", "status", *extra]) + "\n"
+        + f"WIDE,{TAX_LINE}paid," + ",".join("y" * 60_000 for _ in extra) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == (
+        f"{path}: line 2 is longer than 2,000,000 bytes, the most a line of a CSV batch may have"
+    )
 
 
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"

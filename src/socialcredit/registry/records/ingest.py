@@ -246,9 +246,10 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
         header = limits.csv_header(path)
         _refuse_other_separators(header, shown)
         limits.check_column_names(header)
+        _refuse_long_lines(path, header)
         names = {name.strip(): "VARCHAR" for name in header} or {"_none": "VARCHAR"}
         reader = f"read_csv({src}, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        reader += f"columns = {bind(names)})"
+        reader += f"max_line_size = {limits.CSV_LINE_BYTES}, columns = {bind(names)})"
     elif suffix in (".ndjson", ".jsonl", ".json"):
         reader = None
     elif suffix == ".parquet":
@@ -288,11 +289,36 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
-        found = _csv_error(exc) if suffix == ".csv" else _ndjson_error(path) if suffix != ".parquet" else None
+        found = (
+            _csv_error(exc, path, header) if suffix == ".csv" else _ndjson_error(path) if suffix != ".parquet" else None
+        )
         said = found or f"not a readable {suffix[1:]} file: {_said(exc, path, shown)}"
         raise IngestError(f"{shown}: {said}") from None
     _refuse_long_values(store, staged)
     return staged
+
+
+def _refuse_long_lines(path: Path, header: list[str]) -> None:
+    """Refuse a CSV file with a line longer than ``limits.CSV_LINE_BYTES`` before it is read (DuckDB's reader lost
+    such a line when it came last): as a value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` if the line holds one (by row
+    and column, as once staged), else as a line too long."""
+    line = limits.csv_line_over(path, limits.CSV_LINE_BYTES)
+    if line is None:
+        return
+    _refuse_long_value(path, header, line)
+    raise IngestError(_line_too_long(line))
+
+
+def _refuse_long_value(path: Path, header: list[str], line: int) -> None:
+    """Refuse a CSV file with a value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` in its records up to ``line`` (DuckDB's
+    count: the header is 1), as the limit (``limits.too_long``), if it has one."""
+    long = limits.csv_long_value(path, get_settings().max_field_bytes, line)
+    if long is not None and long[1] <= len(header):
+        raise limits.too_long(long[0] - 1, header[long[1] - 1].strip(), long[2])
+
+
+def _line_too_long(line: int | str) -> str:
+    return f"line {line} is longer than {limits.CSV_LINE_BYTES:,} bytes, the most a line of a CSV batch may have"
 
 
 def _ndjson_error(path: Path) -> str | None:
@@ -326,14 +352,21 @@ def _refuse_other_separators(header: list[str], shown: str) -> None:
                 )
 
 
-def _csv_error(exc: duckdb.Error) -> str | None:
+def _csv_error(exc: duckdb.Error, path: Path, header: list[str]) -> str | None:
     """What is wrong with a CSV's line, in words, when DuckDB names the line (the header is line 1): more or fewer
     values than the header has names (DuckDB stops counting one past the header's), text that is not UTF-8, a quote
-    left open. None for any other error."""
+    left open, a line too long. None for any other error. A value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` is refused
+    as that limit (``limits.too_long``), where DuckDB's reader said that its line was too long, or (a quoted value
+    longer than its buffer) that its quote was never closed."""
     text = str(exc)
     line = re.search(r"CSV Error on Line: (\d+)", text)
     if line is None:
         return None
+    too_long = "Maximum line size" in text
+    if too_long or "unterminated quote" in text:  # (a quoted value longer than the reader's buffer is told so)
+        _refuse_long_value(path, header, int(line[1]))
+    if too_long:
+        return _line_too_long(line[1])
     width = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
     if width is not None:
         expected, found = int(width[1]), int(width[2])
