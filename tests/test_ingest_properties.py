@@ -477,6 +477,22 @@ def test_a_csv_line_longer_than_the_reader_takes_is_refused_as_a_value_too_long(
     assert store.one("SELECT count(*) FROM records WHERE record_id LIKE ?", [f"LONG{batch}-%"]) == 0
 
 
+def test_an_ndjson_line_longer_than_the_reader_takes_is_refused_naming_the_limit(store: Store, tmp_path: Path) -> None:
+    """A record of 40 MiB: DuckDB's reader refused it naming an option of its own ("maximum_object_size" of 16777216
+    bytes exceeded while reading file ...), not the line, nor the limit. (One of 17 MiB it reads: its value is
+    refused as over the limit, by row and field.)"""
+    rows = [{"record_id": f"BIG{i}", "subject_id": PERSON, **TAX} for i in range(3)]
+    rows[1]["status"] = "x" * (40 << 20)
+    path = _write_batch(tmp_path / "big.ndjson", rows)
+    with pytest.raises(LimitError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == (
+        f"{path}: line 2 is longer than 16,777,216 bytes, the most a record of an NDJSON batch may have "
+        "(a value may be at most 65536 bytes)"
+    )
+    assert (refused.value.code, refused.value.limit) == ("value_too_long", "SOCIALCREDIT_MAX_FIELD_BYTES")
+
+
 def test_a_csv_line_too_long_of_values_within_the_limit_is_named(store: Store, tmp_path: Path) -> None:
     """40 values of 60,000 bytes: none is over the limit, their line is over what the reader takes (DuckDB said
     "CSV Error on Line: 2", and nothing of why)."""

@@ -54,7 +54,7 @@ from socialcredit.registry.common import CONTROL_PATTERN
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import create_private
 from socialcredit.registry.records import limits, versions
-from socialcredit.settings import get_settings
+from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import (
     SQL_TYPES,
@@ -290,7 +290,11 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
         found = (
-            _csv_error(exc, path, header) if suffix == ".csv" else _ndjson_error(path) if suffix != ".parquet" else None
+            _csv_error(exc, path, header)
+            if suffix == ".csv"
+            else _ndjson_error(path, exc)
+            if suffix != ".parquet"
+            else None
         )
         said = found or f"not a readable {suffix[1:]} file: {_said(exc, path, shown)}"
         raise IngestError(f"{shown}: {said}") from None
@@ -302,7 +306,7 @@ def _refuse_long_lines(path: Path, header: list[str]) -> None:
     """Refuse a CSV file with a line longer than ``limits.CSV_LINE_BYTES`` before it is read (DuckDB's reader lost
     such a line when it came last): as a value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` if the line holds one (by row
     and column, as once staged), else as a line too long."""
-    line = limits.csv_line_over(path, limits.CSV_LINE_BYTES)
+    line = limits.line_over(path, limits.CSV_LINE_BYTES)
     if line is None:
         return
     _refuse_long_value(path, header, line)
@@ -321,10 +325,20 @@ def _line_too_long(line: int | str) -> str:
     return f"line {line} is longer than {limits.CSV_LINE_BYTES:,} bytes, the most a line of a CSV batch may have"
 
 
-def _ndjson_error(path: Path) -> str | None:
+def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
     """The first line of an NDJSON file that is not one JSON value, in words (DuckDB's message names a line one
     past it, and offers a reader's option); None if every line parses. Read only when DuckDB has refused the file,
-    whose size the caller bounded."""
+    whose size the caller bounded. A line longer than DuckDB reads (``limits.NDJSON_LINE_BYTES``) is refused as
+    one over the limit on a value, by line (DuckDB named its option, ``maximum_object_size``)."""
+    if "maximum_object_size" in str(exc) and (long := limits.line_over(path, limits.NDJSON_LINE_BYTES)) is not None:
+        most = get_settings().max_field_bytes
+        raise LimitError(
+            f"line {long} is longer than {limits.NDJSON_LINE_BYTES:,} bytes, the most a record of an NDJSON batch "
+            f"may have (a value may be at most {most} bytes)",
+            code="value_too_long",
+            limit=env_name("max_field_bytes"),
+            field=f"line {long}",
+        )
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
             try:

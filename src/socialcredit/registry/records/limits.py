@@ -26,15 +26,16 @@ __all__ = [
     "MAX_COLUMN_NAME",
     "MAX_NUMBER",
     "MIN_EVENT_DATE",
+    "NDJSON_LINE_BYTES",
     "RESERVED_COLUMNS",
     "check_column_names",
     "check_columns",
     "check_keys",
     "check_rows",
     "csv_header",
-    "csv_line_over",
     "csv_long_value",
     "duplicate_key_message",
+    "line_over",
     "nested_field_message",
     "too_long",
 ]
@@ -49,6 +50,7 @@ HEADER_CHARS = 1 << 20  # the most of a CSV file's first line read to count its 
 # (32 MiB), unquoted, it read as nothing when it came last (the batch committed without that row, answered as whole)
 # and refused with an error of its own ("not implemented") elsewhere. So every line is measured before it is read.
 CSV_LINE_BYTES = 2_000_000
+NDJSON_LINE_BYTES = 16 << 20  # the longest line (one record) of an NDJSON batch: DuckDB's reader's maximum_object_size
 BATCH_NESTING = 3  # a JSON batch: a list (or {"records": [...]}) of records whose fields are plain values
 # Names ingest gives columns of its own beside a batch's (the row number; what the readers add): a batch's column so
 # named would be taken for them, so it is refused by name, as no record type has such a field.
@@ -178,7 +180,7 @@ def csv_long_value(path: Path, most: int, last_line: int) -> tuple[int, int, int
     DuckDB counts them (the header is line 1, a record's quoted line breaks do not count), its column (1 = the
     first) and its size (a doubled quote counts once); None if no record up to ``last_line`` holds one.
 
-    Read only when a line is too long (``csv_line_over``), or DuckDB has refused the file at ``last_line`` for a
+    Read only when a line is too long (``line_over``), or DuckDB has refused the file at ``last_line`` for a
     line too long or a quote it found no end of (its reader says so of a quoted value longer than its buffer,
     however the value ends). Read in chunks, a value's bytes counted, never kept."""
     line, column, size = 1, 1, 0
@@ -228,10 +230,10 @@ def csv_long_value(path: Path, most: int, last_line: int) -> tuple[int, int, int
     return (*long, size) if long is not None else None
 
 
-def csv_line_over(path: Path, most: int) -> int | None:
-    """The number (1 = the first) of a CSV file's first physical line longer than ``most`` bytes; None if there is
-    none. A line ends at a line feed, or a carriage return not followed by one (as DuckDB's reader reads a file of
-    either); the line breaks are found by numpy, 4 MiB at a time."""
+def line_over(path: Path, most: int) -> int | None:
+    """The number (1 = the first) of a file's first physical line longer than ``most`` bytes (a CSV's, an
+    NDJSON's); None if there is none. A line ends at a line feed, or a carriage return not followed by one (as
+    DuckDB's reader reads a file of either); the line breaks are found by numpy, 4 MiB at a time."""
     line, carry = 1, 0  # the number of the line the chunk starts in; its bytes in the chunks before
     for chunk in _chunks(path, 1 << 22):
         data = np.frombuffer(chunk, np.uint8)
