@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from record_helpers import statements
 from socialcredit.errors import IngestError, LimitError
 from socialcredit.identifiers import make_ric
+from socialcredit.registry.records import ingest as ingest_module
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.records.roles import represented_orgs
 from socialcredit.registry.reporting.report import record_fields
@@ -508,6 +510,40 @@ def test_a_csv_line_too_long_of_values_within_the_limit_is_named(store: Store, t
     assert str(refused.value) == (
         f"{path}: line 2 is longer than 2,000,000 bytes, the most a line of a CSV batch may have"
     )
+
+
+def test_a_file_written_to_while_it_is_read_is_refused(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A furnisher's export still being written when it is ingested: a row appended once the file is read. It was
+    committed as read (five rows) with the SHA-256 of the file as it was at the commit (six rows), by which a
+    population load knows a file loaded before and skips it: the sixth row would never be taken. Refused now,
+    nothing stored; sent again once written, every row is taken, under the hash of what was read."""
+    path = tmp_path / "growing.csv"
+    rows = "".join(f"GROW-{i},{TAX_LINE}paid\n" for i in range(5))
+    path.write_text(f"record_id,subject_id,record_type,event_date,amount,status\n{rows}", encoding="utf-8")
+    read = ingest_module._stage_file
+
+    def read_then_written(*args: object) -> object:
+        staged = read(*args)  # type: ignore[arg-type]
+        with path.open("a", encoding="utf-8") as fh:  # the exporter writes its last row
+            fh.write(f"GROW-5,{TAX_LINE}paid\n")
+        return staged
+
+    monkeypatch.setattr(ingest_module, "_stage_file", read_then_written)
+    batches = store.one("SELECT count(*) FROM batches")
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == (
+        f"{path}: the file changed while it was read (its size or time of change); nothing was stored: send it "
+        "again once it is written"
+    )
+    assert store.one("SELECT count(*) FROM batches") == batches
+    monkeypatch.undo()
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert (report.rows, report.accepted) == (6, 6)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert store.one("SELECT file_sha256 FROM batches WHERE batch_id = ?", [report.batch_id]) == sha
 
 
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"

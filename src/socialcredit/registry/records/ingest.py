@@ -26,7 +26,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ __all__ = [
     "IngestReport",
     "RowError",
     "earlier_answer",
+    "file_state",
     "ingest_file",
     "ingest_group",
     "ingest_request",
@@ -144,6 +145,9 @@ class BatchOptions:
     idempotency_key: str | None = None
     limit_rows: bool = False  # at most SOCIALCREDIT_MAX_BATCH_ROWS rows (a batch over HTTP)
     file_sha256: str | None = None  # the file's SHA-256 if the caller has it already (a population load does)
+    # the file's size, modification time and inode when the caller read its SHA-256 (``file_state``); the file must
+    # be so still once it is read
+    file_state: tuple[int, int, int] | None = None
 
 
 class _Binds:
@@ -177,7 +181,7 @@ def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path:
             report.batch_id,
             source_id,
             batch.name or path.name,
-            batch.file_sha256 or _sha256(path),
+            batch.file_sha256,
             report.rows,
             report.accepted,
             report.unchanged,
@@ -1021,6 +1025,12 @@ def _collect_errors(store: Store) -> list[RowError]:
     ]
 
 
+def file_state(path: Path) -> tuple[int, int, int]:
+    """A file's size, time of last change (ns) and inode: what shows that it was written, or replaced, since."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -1090,8 +1100,16 @@ def _ingest_file(
     today = resolve_today(today)  # the registry's date: a record dated after it is refused as from the future
     _check_request(catalog, source_id, path)
     step = progress or (lambda _stage, _done, _total: None)
+    if batch.file_sha256 is None:  # the file's hash is of the bytes read: taken before, and the file unchanged after
+        state = file_state(path)
+        batch = replace(batch, file_sha256=_sha256(path), file_state=state)
     step("reading", 0, 3)
     staged = _stage(store, path, catalog, batch.name or str(path))
+    if batch.file_state is not None and file_state(path) != batch.file_state:
+        raise IngestError(
+            f"{batch.name or path}: the file changed while it was read (its size or time of change); nothing was "
+            "stored: send it again once it is written"
+        )
     n_rows = int(store.one("SELECT count(*) FROM staging"))
     if batch.limit_rows:
         limits.check_rows(n_rows)
