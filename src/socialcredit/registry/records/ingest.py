@@ -351,9 +351,11 @@ def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
                 return f"line {number} is not UTF-8 text; an NDJSON batch is UTF-8"
             if text.strip():
                 try:
-                    json.loads(text)
+                    value = json.loads(text)
                 except json.JSONDecodeError as exc:
                     return f"line {number} is not one JSON value: {exc.msg} at character {exc.pos + 1}"
+                if isinstance(value, dict) and (alone := limits.unpaired_surrogate(f"line {number}", value)):
+                    return alone  # (DuckDB's reader names the line after it, and its byte)
     return None
 
 

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ __all__ = [
     "line_over",
     "nested_field_message",
     "too_long",
+    "unpaired_surrogate",
 ]
 
 MIN_EVENT_DATE = dt.date(1900, 1, 1)  # the earliest date a record may carry (as a birth date in an identity number)
@@ -137,6 +138,30 @@ def nested_field_message(row: int, key: str, value_type: str) -> str:
         f"row {row}: {key}: a field is a string, number, boolean or null, not {article} {value_type}"
         " (a record's fields are plain values)"
     )
+
+
+def unpaired_surrogate(where: str, record: Mapping[str, object]) -> str | None:
+    """What a JSON record (``where``: ``row 3``, ``line 3``) is told whose key or text value holds half of a
+    surrogate pair alone (``"\\ud800"``: JSON's escapes allow one, and Python's parser keeps it, but it is no
+    character, and no text holding one can be written as UTF-8); None if none does. The key is shown escaped."""
+    for key, value in record.items():
+        for text in (key, value):
+            if isinstance(text, str) and not _encodable(text):
+                half = next(c for c in text if 0xD800 <= ord(c) <= 0xDFFF)
+                shown = key.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+                return (
+                    f"{where}: {shown}: holds \\u{ord(half):04x}, half of a surrogate pair alone, which is no "
+                    "character; send text (a pair's two halves, or the character itself)"
+                )
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def duplicate_key_message(row: int, key: str) -> str:
