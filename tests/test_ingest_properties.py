@@ -546,6 +546,25 @@ def test_a_file_written_to_while_it_is_read_is_refused(
     assert store.one("SELECT file_sha256 FROM batches WHERE batch_id = ?", [report.batch_id]) == sha
 
 
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize("char", ["\x00", "\n", "\x1b", "\x7f", "\u202e", "\u2066"])
+def test_a_records_text_with_a_control_character_is_refused(
+    store: Store, tmp_path: Path, suffix: str, char: str
+) -> None:
+    """A record's text field (an employer's name) is printable text, as its record id: an escape sequence in one
+    (``ACME\\x1b[2J``) was stored, and written as it is to the terminal of an operator who ran ``show``; a
+    bidirectional control reorders the text after it on a page."""
+    batch = next(counter)
+    row = {"record_id": f"CTRL{batch}", "subject_id": PERSON, "record_type": "employment",
+           "event_date": "2025-01-01", "employer": f"ACME{char}[2J LTD", "status": "active"}  # fmt: skip
+    report = ingest_file(store, _write_batch(tmp_path / f"ctrl{batch}{suffix}", [row]), "employers", today=TODAY)
+    shown = f"U+{ord(char):04X}"
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (1, "employer", f"has a control character ({shown}); a value is printable text")
+    ]
+    assert report.accepted == 0
+
+
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
 
 

@@ -568,6 +568,14 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
         check(
             f"{_as_date(col, native)} < DATE '{first}'", f"{text} || {bind(f' is before {first}, the earliest date')}"
         )
+    if spec.type == "string" and spec.allowed is None:
+        # printable text, as a record id: an escape sequence was written to the terminal of an operator reading the
+        # record (`show`), a bidirectional control reordered a page's text after it
+        check(
+            f"regexp_matches({col}, '{CONTROL_PATTERN}')",
+            "'has a control character (' || printf('U+%04X', unicode(regexp_extract("
+            f"{col}, '{CONTROL_PATTERN}'))) || '); a value is printable text'",
+        )
     if spec.allowed is not None:
         check(
             f"{col} IS NOT NULL AND {text} NOT IN ({bind.each(spec.allowed)})",
