@@ -110,6 +110,8 @@ class IngestReport:
     unchanged: int
     errors: list[RowError] = field(default_factory=list)
     reject_file: str | None = None
+    # why the reject file could not be written (the batch is committed all the same): the folder's, the disk's error
+    reject_error: str | None = None
     kind: str = "records"
     # The last change number the batch took (None when it committed nothing new): a decision standing on a
     # watermark at least this one counts every record of the batch (docs/api.md, "Live decisions").
@@ -1108,7 +1110,7 @@ def _ingest_file(
     batch = batch or BatchOptions()
     catalog = catalog or store.catalog
     today = resolve_today(today)  # the registry's date: a record dated after it is refused as from the future
-    _check_request(catalog, source_id, path)
+    _check_request(catalog, source_id, path, reject_path)
     step = progress or (lambda _stage, _done, _total: None)
     if batch.file_sha256 is None:  # the file's hash is of the bytes read: taken before, and the file unchanged after
         state = file_state(path)
@@ -1130,12 +1132,16 @@ def _ingest_file(
     return _ingest_records(run)
 
 
-def _check_request(catalog: Catalog, source_id: str, path: Path) -> None:
-    """Refuse an unknown source or a missing file before anything is read."""
+def _check_request(catalog: Catalog, source_id: str, path: Path, reject_path: Path | str | None) -> None:
+    """Refuse an unknown source, a missing file or a reject file named in no folder before anything is read (the
+    rows would be committed, and the rejected ones written nowhere)."""
     if source_id not in catalog.sources:
         raise IngestError(f"unknown source {source_id!r}; known sources: {', '.join(catalog.sources)}")
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
+    if reject_path is not None and (not Path(reject_path).parent.is_dir() or Path(reject_path).is_dir()):
+        where = "is a folder" if Path(reject_path).is_dir() else "is in no folder there is"
+        raise IngestError(f"{reject_path}: the reject file {where}; name a file in a folder that exists")
 
 
 def _ingest_records(run: _Ingest) -> IngestReport:
@@ -1286,8 +1292,13 @@ def _finish(run: _Ingest, report: IngestReport) -> IngestReport:
     it (``reject_path``), never by default."""
     if report.errors and run.batch.write_rejects and (run.reject_path is not None or not run.store.encrypted):
         rp = Path(run.reject_path) if run.reject_path else run.path.with_name(run.path.stem + ".rejects.csv")
-        _write_rejects(run.store, rp, report.errors, run.staged)
-        report.reject_file = str(rp)
+        try:
+            _write_rejects(run.store, rp, report.errors, run.staged)
+        except OSError as exc:  # the batch is committed: its report still says so (a folder read-only, a disk full)
+            report.reject_error = f"{rp}: {exc.strerror or exc}"
+            log.warning("rejected rows of %s not written: %s", run.path, report.reject_error)
+        else:
+            report.reject_file = str(rp)
     run.step("done", 3, 3)
     return report
 
