@@ -565,6 +565,26 @@ def test_a_records_text_with_a_control_character_is_refused(
     assert report.accepted == 0
 
 
+def test_a_column_named_in_another_case_is_that_column_in_every_format(store: Store, tmp_path: Path) -> None:
+    """``Record_ID``, ``AMOUNT``, `` Status``: names that differ only in case or spaces are one column (a file naming
+    both is refused), and this one is the field. A file so named was refused (``the file has no column
+    'record_id'``), or its rows were (``Amount: is not a field of tax_payment``, ``amount: is required``)."""
+    row = {"record_id": "CASE-1", "subject_id": PERSON, **TAX, "days_late": "3"}
+    first = ingest_file(store, _write_batch(tmp_path / "case.csv", [row]), "tax_bureau", today=TODAY)
+    assert (first.accepted, first.errors) == (1, [])
+    shouted = {"Record_ID": "CASE-1", "SUBJECT_ID": PERSON, "Record_Type": "tax_payment", "Event_Date": "2025-01-01",
+               "AMOUNT": "5", " Status": "paid", "Days_Late": "3"}  # fmt: skip
+    for suffix in FORMATS:
+        report = ingest_file(store, _write_batch(tmp_path / f"CASE{suffix}", [shouted]), "tax_bureau", today=TODAY)
+        assert (report.accepted, report.unchanged, report.errors) == (0, 1, []), suffix
+    typed = pa.table({"RECORD_ID": ["CASE-1"], "Subject_Id": [PERSON], "RECORD_TYPE": ["tax_payment"],
+                      "EVENT_DATE": [dt.date(2025, 1, 1)], "Amount": [5.0], "STATUS": ["paid"],
+                      "DAYS_LATE": [3]})  # fmt: skip
+    pq.write_table(typed, tmp_path / "typed.parquet")
+    report = ingest_file(store, tmp_path / "typed.parquet", "tax_bureau", today=TODAY)
+    assert (report.accepted, report.unchanged, report.errors) == (0, 1, [])
+
+
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
 
 

@@ -253,7 +253,8 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
         _refuse_other_separators(header, shown)
         limits.check_column_names(header)
         _refuse_long_lines(path, header)
-        names = {name.strip(): "VARCHAR" for name in header} or {"_none": "VARCHAR"}
+        known = _known_columns(catalog)
+        names = {_canonical(name.strip(), known): "VARCHAR" for name in header} or {"_none": "VARCHAR"}
         reader = f"read_csv({src}, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
         reader += f"max_line_size = {limits.CSV_LINE_BYTES}, columns = {bind(names)})"
     elif suffix in (".ndjson", ".jsonl", ".json"):
@@ -278,7 +279,8 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             columns = sorted(str(k[0]) for k in keys)
             limits.check_column_names(columns)
             _refuse_nested_values(store, path, columns, shown)
-            fields = ", ".join(f"json ->> {bind(_json_path(c))} AS {ident(c)}" for c in columns)
+            known = _known_columns(catalog)
+            fields = ", ".join(f"json ->> {bind(_json_path(c))} AS {ident(_canonical(c, known))}" for c in columns)
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
         if suffix == ".csv":
             # Every column is text: staged in one statement that names no column, then its columns read off the
@@ -418,8 +420,10 @@ def _stage_typed(
     limits.check_column_names(pq.read_schema(path).names if suffix == ".parquet" else cols)
     if suffix == ".parquet":
         _refuse_nested_columns(store, path, described, shown)
+    known = _known_columns(catalog)
+    named = {c: _canonical(c, known) for c in cols}
     wanted = _native_types(catalog)
-    native = frozenset(c for c in cols if wanted.get(c) == described[c])
+    native = frozenset(c for c in cols if wanted.get(named[c]) == described[c])
     # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
     row = "file_row_number + 1" if suffix == ".parquet" else "row_number() OVER ()"
     if suffix == ".parquet":
@@ -428,11 +432,26 @@ def _stage_typed(
     # (one pass, one materialisation). A value of spaces alone is missing, as an empty one (it was stored as '': a
     # subject of no name).
     casts = "".join(
-        f", {ident(c)}" if c in native else f", nullif(trim(CAST({ident(c)} AS VARCHAR)), '') AS {ident(c)}"
+        f", {ident(c)} AS {ident(named[c])}"
+        if c in native
+        else f", nullif(trim(CAST({ident(c)} AS VARCHAR)), '') AS {ident(named[c])}"
         for c in cols
     )
     store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
-    return _Staged(cols, native)
+    return _Staged([named[c] for c in cols], frozenset(named[c] for c in native))
+
+
+def _known_columns(catalog: Catalog) -> frozenset[str]:
+    """The columns ingest reads by name: a record's base columns and flags, the catalog's fields, a subject's."""
+    return frozenset((*BASE_COLUMNS, *FLAG_COLUMNS, *catalog.field_columns(), *_SUBJECT_COLUMNS))
+
+
+def _canonical(name: str, known: frozenset[str]) -> str:
+    """A column's name as ingest reads it: one of the ``known`` columns written in another case or with spaces
+    around it (``Record_ID``, ``AMOUNT``) is that column, as two such names in one file are one column
+    (``limits.check_column_names``); any other name is kept as sent, to be refused as no field by that name."""
+    key = name.strip().lower()
+    return key if key in known else name
 
 
 def _said(exc: duckdb.Error, path: Path, shown: str) -> str:
