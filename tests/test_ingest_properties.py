@@ -585,6 +585,25 @@ def test_a_column_named_in_another_case_is_that_column_in_every_format(store: St
     assert (report.accepted, report.unchanged, report.errors) == (0, 1, [])
 
 
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_a_record_id_has_at_most_64_characters(store: Store, tmp_path: Path, suffix: str) -> None:
+    """A record id of 65 characters (or 64 KiB) was taken, where a correction's and a withdrawal's path take at most
+    64 (PUT, DELETE /v1/records/{id}: 422) and a dispute's body at most 128: a record its furnisher could not
+    correct over HTTP, nor its subject dispute past 128."""
+    batch = next(counter)
+    rows = [
+        {"record_id": f"L{batch}".ljust(64, "6"), "subject_id": PERSON, **TAX},
+        {"record_id": f"L{batch}".ljust(65, "5"), "subject_id": PERSON, **TAX},
+        {"record_id": f"长{batch}".ljust(200, "长"), "subject_id": PERSON, **TAX},
+    ]
+    report = ingest_file(store, _write_batch(tmp_path / f"ids{batch}{suffix}", rows), "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (2, "record_id", "has 65 characters; a record id has at most 64"),
+        (3, "record_id", "has 200 characters; a record id has at most 64"),
+    ]
+    assert report.accepted == 1
+
+
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
 
 

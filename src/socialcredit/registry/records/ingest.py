@@ -733,6 +733,15 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             f"'{CONTROL_PATTERN}'))) || '); a record id is printable text'",
         )
     )
+    # An identifier every route that names a record takes: a correction's and a withdrawal's path, a dispute's.
+    most = limits.MAX_RECORD_ID
+    checks.append(
+        _Check(
+            f"length(record_id) > {most}",
+            "'record_id'",
+            f"'has ' || length(record_id) || {bind(f' characters; a record id has at most {most}')}",
+        )
+    )
     checks.append(
         _Check(
             "subject_id IS NOT NULL AND NOT _x_known",

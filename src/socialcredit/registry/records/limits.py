@@ -25,6 +25,7 @@ __all__ = [
     "HEADER_CHARS",
     "MAX_COLUMN_NAME",
     "MAX_NUMBER",
+    "MAX_RECORD_ID",
     "MIN_EVENT_DATE",
     "NDJSON_LINE_BYTES",
     "RESERVED_COLUMNS",
@@ -43,6 +44,9 @@ __all__ = [
 
 MIN_EVENT_DATE = dt.date(1900, 1, 1)  # the earliest date a record may carry (as a birth date in an identity number)
 MAX_COLUMN_NAME = 64  # characters of a column's name
+# characters of a record id: what a correction's and a withdrawal's path take (PUT, DELETE /v1/records/{id}); a record
+# of a longer id could not be corrected or withdrawn by them, nor disputed past 128 characters
+MAX_RECORD_ID = 64
 # A number field's value is less than this in size: at most 15 digits before the point, as a whole-number field has
 # (an amount of 1e308 yuan is no amount, and sums of such overflow to infinity); whole yuan are exact in a DOUBLE.
 MAX_NUMBER = 10**15
