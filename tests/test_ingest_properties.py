@@ -604,6 +604,32 @@ def test_a_record_id_has_at_most_64_characters(store: Store, tmp_path: Path, suf
     assert report.accepted == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "lines", "message"),
+    [
+        ("a.json", [[{"record_id": "J1"}]], "row 1 is a list, not a record (a JSON object); an NDJSON batch has one "
+         "record a line (a .json file is read as NDJSON; a JSON list of records is sent over HTTP)"),
+        ("b.ndjson", [{"record_id": "J2"}, [1, 2]], "row 2 is a list, not a record (a JSON object); an NDJSON batch "
+         "has one record a line"),
+        ("c.ndjson", [{"record_id": "J3"}, "x"], "row 2 is a string, not a record (a JSON object); an NDJSON batch "
+         "has one record a line"),
+        ("d.jsonl", [{"record_id": "J4"}, None], "row 2 is null, not a record (a JSON object); an NDJSON batch has "
+         "one record a line"),
+    ],
+)  # fmt: skip
+def test_an_ndjson_line_that_is_no_record_is_named(
+    store: Store, tmp_path: Path, name: str, lines: list[object], message: str
+) -> None:
+    """A line of a list, a string or null was read as a record of no field, and refused as one ('record_id: is
+    required', 'subject_id: is required', ...); a .json file holding a list of records (a JSON batch, as sent over
+    HTTP) as a file of no column ('the file has no column 'record_id', ...')."""
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == f"{path}: {message}"
+
+
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
 
 

@@ -268,12 +268,17 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             objs = f"read_ndjson_objects({src})"
             # every key of every record, and the first record naming a key twice (JSON parsers differ on which
             # value wins: a JSON batch over HTTP is refused for it too)
-            keys = store.execute(
-                "SELECT key, min(twice) FROM (SELECT unnest(k) AS key, twice FROM (SELECT json_keys(json) AS k, "
+            # (and the first line that is no record, JSON's type of its value: a row of a NULL key)
+            found = store.execute(
+                "SELECT key, min(twice), min(other), arg_min(kind, other) FROM (SELECT unnest(CASE WHEN len(k) = 0 "
+                "THEN [NULL] ELSE k END) AS key, twice, other, kind FROM (SELECT json_keys(json) AS k, "
                 "CASE WHEN len(json_keys(json)) > len(list_distinct(json_keys(json))) THEN row_number() OVER () END "
-                f"AS twice FROM {objs})) GROUP BY key",
+                "AS twice, CASE WHEN json_type(json) <> 'OBJECT' THEN row_number() OVER () END AS other, "
+                f"json_type(json) AS kind FROM {objs})) GROUP BY key",
                 bind.values,
             ).fetchall()
+            _refuse_other_values([(k[2], k[3]) for k in found if k[0] is None], suffix, shown)
+            keys = [k for k in found if k[0] is not None]
             limits.check_columns(len(keys))
             _refuse_keys_twice(store, path, [k[1] for k in keys], shown)
             columns = sorted(str(k[0]) for k in keys)
@@ -331,6 +336,23 @@ def _refuse_long_value(path: Path, header: list[str], line: int) -> None:
 
 def _line_too_long(line: int | str) -> str:
     return f"line {line} is longer than {limits.CSV_LINE_BYTES:,} bytes, the most a line of a CSV batch may have"
+
+
+_JSON_KINDS = {"ARRAY": "a list", "VARCHAR": "a string", "BOOLEAN": "true or false", "NULL": "null"}
+
+
+def _refuse_other_values(other: list[tuple[int | None, str | None]], suffix: str, shown: str) -> None:
+    """Refuse an NDJSON file one of whose lines is a JSON value other than an object (``other``: the first such
+    row and its JSON type, if any): it was read as a record of no field (every base column 'is required'), and a
+    ``.json`` file holding a list of records as a file of no column."""
+    first = min(((row, kind) for row, kind in other if row is not None), default=None)
+    if first is None:
+        return
+    kind = _JSON_KINDS.get(str(first[1]), "a number")
+    hint = " (a .json file is read as NDJSON; a JSON list of records is sent over HTTP)" if suffix == ".json" else ""
+    raise IngestError(
+        f"{shown}: row {first[0]} is {kind}, not a record (a JSON object); an NDJSON batch has one record a line{hint}"
+    )
 
 
 def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
