@@ -566,6 +566,11 @@ class _Check:
     record_type: str | None = None
 
 
+# What a record's free text may not hold: a control character (C0 and C1; DEL) but a tab or a line break, or a
+# bidirectional control (textcheck.BIDI_CONTROLS).
+_TEXT_CONTROL = r"[\x{0}-\x{8}\x{B}\x{C}\x{E}-\x{1F}\x{7F}-\x{9F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+
+
 def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged, bind: _Binds) -> list[_Check]:
     """The checks of one field of one record type."""
     col = ident(name)
@@ -612,12 +617,12 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
             f"{_as_date(col, native)} < DATE '{first}'", f"{text} || {bind(f' is before {first}, the earliest date')}"
         )
     if spec.type == "string" and spec.allowed is None:
-        # printable text, as a record id: an escape sequence was written to the terminal of an operator reading the
-        # record (`show`), a bidirectional control reordered a page's text after it
+        # printable text but for tabs and line breaks (free text keeps them): an escape sequence was written to the
+        # terminal of an operator reading the record (`show`), a bidirectional control reordered a page's text
         check(
-            f"regexp_matches({col}, '{CONTROL_PATTERN}')",
+            f"regexp_matches({col}, '{_TEXT_CONTROL}')",
             "'has a control character (' || printf('U+%04X', unicode(regexp_extract("
-            f"{col}, '{CONTROL_PATTERN}'))) || '); a value is printable text'",
+            f"{col}, '{_TEXT_CONTROL}'))) || '); a value is printable text'",
         )
     if spec.allowed is not None:
         check(
