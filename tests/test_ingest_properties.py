@@ -638,6 +638,33 @@ def test_an_ndjson_line_that_is_no_record_is_named(
     assert str(refused.value) == f"{path}: {message}"
 
 
+def test_a_withdrawal_of_other_content_is_refused(store: Store, tmp_path: Path) -> None:
+    """A withdrawal row is the record as received, marked withdrawn: one of other content (another amount, status,
+    subject) was stored as the withdrawn version, a correction without correction=true, and the record's history
+    ended in a version that was never about it. With correction=true it is corrected and withdrawn."""
+    row = {"record_id": "WD-1", "subject_id": PERSON, **TAX}
+    assert ingest_file(store, _write_batch(tmp_path / "w0.csv", [row]), "tax_bureau", today=TODAY).accepted == 1
+    other = row | {"amount": "999", "status": "evaded", "withdrawn": "true"}
+    refused = ingest_file(store, _write_batch(tmp_path / "w1.csv", [other]), "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in refused.errors] == [
+        (1, "record_id", "'WD-1' was received with other content; a withdrawal sends the record as received "
+         "(with correction=true, corrected and withdrawn)")
+    ]  # fmt: skip
+    stored = "SELECT version, amount, status, withdrawn FROM records WHERE record_id = 'WD-1' ORDER BY version"
+    assert store.execute(stored).fetchall() == [(1, 5.0, "paid", False)]
+    same = ingest_file(
+        store, _write_batch(tmp_path / "w2.csv", [row | {"withdrawn": "true"}]), "tax_bureau", today=TODAY
+    )
+    corrected = other | {"record_id": "WD-1", "correction": "true"}
+    both = ingest_file(store, _write_batch(tmp_path / "w3.csv", [corrected]), "tax_bureau", today=TODAY)
+    assert (same.accepted, both.accepted, both.errors) == (1, 1, [])
+    assert store.execute(stored).fetchall() == [
+        (1, 5.0, "paid", False),
+        (2, 5.0, "paid", True),
+        (3, 999.0, "evaded", True),
+    ]
+
+
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
 
 

@@ -1026,6 +1026,11 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         FROM candidates WHERE prev_version IS NOT NULL AND NOT is_correction AND NOT withdrawn
           AND content_hash <> prev_hash AND NOT prev_withdrawn
         UNION ALL
+        SELECT _row, 'record_id', '''' || record_id || ''' was received with other content; a withdrawal sends '
+               || 'the record as received (with correction=true, corrected and withdrawn)'
+        FROM candidates WHERE prev_version IS NOT NULL AND NOT is_correction AND withdrawn
+          AND content_hash <> prev_hash
+        UNION ALL
         SELECT _row, 'record_id', 'nothing to ' || CASE WHEN withdrawn THEN 'withdraw' ELSE 'correct' END
                || ': ''' || record_id || ''' was never received from this source'
         FROM candidates WHERE prev_version IS NULL AND (is_correction OR withdrawn)
