@@ -665,6 +665,26 @@ def test_a_withdrawal_of_other_content_is_refused(store: Store, tmp_path: Path) 
     ]
 
 
+@pytest.mark.parametrize("char", ["\x85", "\x9b"])
+def test_a_c1_control_in_a_record_id_or_a_name_is_refused(store: Store, tmp_path: Path, char: str) -> None:
+    """U+0080-U+009F are control characters (Unicode's Cc, as textcheck refuses them in a person's text); the
+    checks in SQL named ASCII's alone (RE2's [:cntrl:]), and took a record id or a subject's name holding one."""
+    batch = next(counter)
+    row = {"record_id": f"C1-{batch}{char}", "subject_id": PERSON, **TAX}
+    report = ingest_file(store, _write_batch(tmp_path / f"c1{batch}.csv", [row]), "tax_bureau", today=TODAY)
+    shown = f"U+{ord(char):04X}"
+    assert [(e.field, e.message) for e in report.errors] == [
+        ("record_id", f"has a control character ({shown}); a record id is printable text")
+    ]
+    other = make_ric("110101", dt.date(1990, 1, 1), 400 + batch % 500)
+    subjects = tmp_path / f"s{batch}.csv"
+    subjects.write_text(f"subject_id,name\n{other},张{char}三\n", encoding="utf-8")
+    named = ingest_file(store, subjects, "civil_affairs", today=TODAY)
+    assert [(e.field, e.message) for e in named.errors] == [
+        ("name", f"has a control character ({shown}); a name is printable text")
+    ]
+
+
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"
 
 
