@@ -269,7 +269,7 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             # every key of every record, and the first record naming a key twice (JSON parsers differ on which
             # value wins: a JSON batch over HTTP is refused for it too)
             # (and the first line that is no record, JSON's type of its value: a row of a NULL key)
-            found = store.execute(
+            per_key = store.execute(
                 "SELECT key, min(twice), min(other), arg_min(kind, other) FROM (SELECT unnest(CASE WHEN len(k) = 0 "
                 "THEN [NULL] ELSE k END) AS key, twice, other, kind FROM (SELECT json_keys(json) AS k, "
                 "CASE WHEN len(json_keys(json)) > len(list_distinct(json_keys(json))) THEN row_number() OVER () END "
@@ -277,8 +277,8 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
                 f"json_type(json) AS kind FROM {objs})) GROUP BY key",
                 bind.values,
             ).fetchall()
-            _refuse_other_values([(k[2], k[3]) for k in found if k[0] is None], suffix, shown)
-            keys = [k for k in found if k[0] is not None]
+            _refuse_other_values([(k[2], k[3]) for k in per_key if k[0] is None], suffix, shown)
+            keys = [k for k in per_key if k[0] is not None]
             limits.check_columns(len(keys))
             _refuse_keys_twice(store, path, [k[1] for k in keys], shown)
             columns = sorted(str(k[0]) for k in keys)
