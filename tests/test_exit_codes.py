@@ -151,6 +151,59 @@ def test_ingest_with_rejected_rows_exits_1_with_json_too(city: Path, tmp_path: P
     assert proc.stderr == f"error: {bad}: 1 of 2 rows rejected\n"
 
 
+def _records(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM records").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_reject_file_in_no_folder_is_refused_before_anything_is_committed(copy_of_city: Path, tmp_path: Path) -> None:
+    """The good row was committed, then writing the rejected one failed: exit 2 ("refused or could not run"), and
+    the last line named the reject file alone (`error: No such file or directory: ...`), as if nothing was stored."""
+    mixed = tmp_path / "courts-mixed.csv"
+    mixed.write_text(
+        COURTS_HEADER
+        + f"C-2,{DEFAULTER},court_judgment,2026-06-02,civil,90000,unfulfilled,true\n"
+        + f"C-9,{PAYER},court_judgment,2026-06-01,civil,80000,unfulfiled,false\n"
+    )
+    before = _records(copy_of_city)
+    nowhere = tmp_path / "no such folder" / "rejects.csv"
+    proc = sc("ingest", mixed, "--source", "courts", "--rejects", nowhere, "--db", copy_of_city)
+    assert proc.returncode == 2, proc.stderr
+    assert last_error(proc) == (
+        f"error: {nowhere}: the reject file is in no folder there is; name a file in a folder that exists"
+    )
+    assert _records(copy_of_city) == before
+
+
+@pytest.mark.slow
+def test_a_reject_file_that_cannot_be_written_leaves_the_committed_batch_told(
+    copy_of_city: Path, tmp_path: Path
+) -> None:
+    """Beside the file, where its reject file goes, a folder of that name (a folder of the furnisher's that this
+    user may not write to is told the same): the good row is committed, the report printed, the reject file's
+    failure warned of, exit 1 for the rejected row. It was exit 2 with the error alone, as if nothing was stored."""
+    mixed = tmp_path / "courts-mixed.csv"
+    mixed.write_text(
+        COURTS_HEADER
+        + f"C-2,{DEFAULTER},court_judgment,2026-06-02,civil,90000,unfulfilled,true\n"
+        + f"C-9,{PAYER},court_judgment,2026-06-01,civil,80000,unfulfiled,false\n"
+    )
+    (tmp_path / "courts-mixed.rejects.csv").mkdir()
+    before = _records(copy_of_city)
+    proc = sc("ingest", mixed, "--source", "courts", "--db", copy_of_city)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith(f"{mixed}: 2 rows: 1 accepted, 0 unchanged, 1 rejected")
+    assert f"warning: the rejected rows were not written: {tmp_path / 'courts-mixed.rejects.csv'}: Is a directory" in (
+        proc.stderr
+    )
+    assert last_error(proc) == f"error: {mixed}: 1 of 2 rows rejected"
+    assert _records(copy_of_city) == before + 1
+
+
 @pytest.mark.slow
 def test_ingest_without_rejects_exits_0(city: Path, tmp_path: Path) -> None:
     proc = sc("ingest", city.parent / "courts.csv", "--source", "courts", "--db", city)

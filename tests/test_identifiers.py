@@ -16,6 +16,7 @@ from socialcredit.identifiers import (
     ResidentId,
     make_ric,
     make_uscc,
+    region_name,
     ric_check_char,
     subject_kind,
     validate_ric,
@@ -465,6 +466,23 @@ def test_subject_errors(value: str, message: str) -> None:
     assert subject_kind(value) == "org"
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("110105200101248673", "has check character '3'; expected '0'"),
+        ("11010118991231001X", "has an impossible birth date 18991231"),
+        ("110228201603010149", "has an unknown region code 110228"),  # 密云县 was gone by 2016
+    ],
+)
+def test_a_mistyped_identity_number_is_no_credit_code(value: str, message: str) -> None:
+    """Each of these is a valid credit code by its check character (mod 31, as 1 in 31 mistyped identity numbers
+    is), but its region (characters 3-8: the number's digits 3-6 and the birth year's first two) is no division
+    code: it was registered as an organisation, where it is a person's number with a mistake."""
+    assert validate_uscc(value).region_code == value[2:8]
+    error = raises(validate_subject_id, value, today=TODAY)
+    assert str(error) == f"resident identity number {value!r} {message}"
+
+
 @pytest.mark.parametrize("value", ["110105491001001", " 110105 491001 001 ", "１１０１０５４９１００１００１"])
 def test_an_old_15_digit_number_is_named_as_such(value: str) -> None:
     error = raises(validate_subject_id, value, today=TODAY)
@@ -583,7 +601,13 @@ def test_make_uscc_validates(first17: str) -> None:
         first17[1],
         first17[2:8],
     )
-    assert validate_subject_id(number) == org or subject_kind(number) == "person"
+    # a credit code shaped as an identity number is an organisation's only with a region that is a division code
+    division = org.region_code == "100000" or region_name(org.region_code, 1900, 2100) is not None
+    ric_shaped = number[:17].isdigit() and number[17] in "0123456789X"
+    if subject_kind(number) == "org" and ric_shaped and not division:
+        assert raises(validate_subject_id, number).reason in {"checksum", "birth_date", "region"}
+    else:
+        assert validate_subject_id(number) == org or subject_kind(number) == "person"
 
 
 @given(

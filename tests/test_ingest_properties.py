@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -16,9 +17,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from record_helpers import statements
-from socialcredit.errors import IngestError
+from socialcredit.errors import IngestError, LimitError
 from socialcredit.identifiers import make_ric
+from socialcredit.registry.records import ingest as ingest_module
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.records.roles import represented_orgs
 from socialcredit.registry.reporting.report import record_fields
 from socialcredit.store import Store, open_store
 
@@ -185,6 +188,13 @@ def _write_batch(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 FORMATS = (".csv", ".parquet", ".ndjson")
+# what a record's free text may not hold (a row error): the control characters but tabs and line breaks, the
+# bidirectional controls
+NOT_TEXT = "".join(
+    c
+    for c in map(chr, [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+    if c not in "\t\n\r"
+)
 TAX = {"record_type": "tax_payment", "event_date": "2025-01-01", "amount": "5", "status": "paid"}
 # a column name a furnisher might send: printable, at most 64 characters, trimmed (a CSV header's names are)
 names = st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), min_size=1, max_size=64).map(
@@ -245,7 +255,7 @@ EMPLOYMENT = {"record_type": "employment", "event_date": "2025-06-01", "status":
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40))
+@given(text=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters=NOT_TEXT), max_size=40))
 def test_a_field_reads_the_same_from_csv_parquet_and_ndjson(store: Store, tmp_path: Path, text: str) -> None:
     """A free-text field (required: never blank here) is stored as sent, trimmed, whichever format carries it:
     quotes, commas and line breaks in a CSV value included (RFC 4180, written by Python's csv module)."""
@@ -410,6 +420,269 @@ def test_a_date_at_midnight_with_no_zone_is_that_day(store: Store, tmp_path: Pat
     again = _write_batch(tmp_path / f"mr{batch}.ndjson", [role | {"start_date": "2025-01-01"}])
     assert ingest_file(store, first, "registration_authority", today=TODAY).accepted == 1
     assert ingest_file(store, again, "registration_authority", today=TODAY).unchanged == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0000-06-01", "0000-06-01 is before 1900-01-01, the earliest date"),  # year 0: 1 BC to DuckDB's cast
+        ("1899-12-31", "1899-12-31 is before 1900-01-01, the earliest date"),
+        (pa.array([-800_000], pa.date32()), "0222-09-04 (BC) is before 1900-01-01, the earliest date"),
+        (pa.array([-(2**31) + 1], pa.date32()), "-infinity is before 1900-01-01, the earliest date"),
+        (pa.array([2**31 - 1], pa.date32()), "'infinity' is not a date (YYYY-MM-DD)"),
+        (pa.array([3_000_000], pa.date32()), "'10183-09-21' is not a date (YYYY-MM-DD)"),
+    ],
+)
+def test_a_date_field_is_a_date_from_1900_to_9999(store: Store, tmp_path: Path, value: object, message: str) -> None:
+    """A record's date field (a role's start date), as text or as a Parquet column of dates, is a day from
+    1900-01-01 (the earliest an event date may be) to 9999-12-31. A year 0000, a date BC, -infinity, infinity or a
+    year past 9999 was stored, and read back as text where a date was expected: whose roles a person holds
+    failed on it (``'<=' not supported between instances of 'str' and 'datetime.date'``)."""
+    batch = next(counter)
+    role = {"record_id": f"OLDROLE{batch}", "subject_id": PERSON, "record_type": "company_role",
+            "event_date": "2025-01-01", "org_id": "91110000000000000X", "role": "legal_representative"}  # fmt: skip
+    path = tmp_path / f"old{batch}.parquet"
+    if isinstance(value, str):
+        path = _write_batch(tmp_path / f"old{batch}.csv", [role | {"start_date": value}])
+    else:
+        pq.write_table(pa.Table.from_pylist([role]).append_column("start_date", value), path)
+    report = ingest_file(store, path, "registration_authority", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [(1, "start_date", message)]
+    assert report.accepted == 0
+    assert represented_orgs(store, PERSON, today=TODAY) == []
+
+
+TAX_LINE = f"{PERSON},tax_payment,2025-01-01,5,"
+
+
+@pytest.mark.parametrize(
+    ("status", "n_bytes"),
+    [
+        ("x" * (40 << 20), 40 << 20),  # longer than DuckDB's buffer (32 MiB): read as no line at all
+        ('"' + "x" * (40 << 20) + '"', 40 << 20),  # told as a quote never closed
+        ('"' + "x\r\n" * (1 << 20) + '"', 3 << 20),  # a quoted value of many lines: the same
+        ("x" * (3 << 20), 3 << 20),  # told as "CSV Error on Line: 7", nothing more
+    ],
+    ids=["unquoted-40MiB", "quoted-40MiB", "quoted-lines-3MiB", "unquoted-3MiB"],
+)
+def test_a_csv_line_longer_than_the_reader_takes_is_refused_as_a_value_too_long(
+    store: Store, tmp_path: Path, status: str, n_bytes: int
+) -> None:
+    """A CSV value of megabytes, on the last line, is refused as the limit on a value names it, and nothing is
+    committed. DuckDB's reader dropped an unquoted line longer than its buffer when it came last: the file was
+    committed as five rows of six, exit 0 (``5 rows: 5 accepted``), the sixth row lost."""
+    batch = next(counter)
+    path = tmp_path / f"long{batch}.csv"
+    rows = "".join(f"LONG{batch}-{i},{TAX_LINE}paid\r\n" for i in range(5))
+    path.write_bytes(f"record_id,subject_id,record_type,event_date,amount,status\r\n{rows}".encode())
+    with path.open("ab") as fh:
+        fh.write(f"LONG{batch}-6,{TAX_LINE}{status}\r\n".encode())
+    batches = store.one("SELECT count(*) FROM batches")
+    with pytest.raises(LimitError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == f"{path}: row 6: status: a value may be at most 65536 bytes; this one has {n_bytes}"
+    assert refused.value.code == "value_too_long"
+    assert store.one("SELECT count(*) FROM batches") == batches
+    assert store.one("SELECT count(*) FROM records WHERE record_id LIKE ?", [f"LONG{batch}-%"]) == 0
+
+
+def test_an_ndjson_line_longer_than_the_reader_takes_is_refused_naming_the_limit(store: Store, tmp_path: Path) -> None:
+    """A record of 40 MiB: DuckDB's reader refused it naming an option of its own ("maximum_object_size" of 16777216
+    bytes exceeded while reading file ...), not the line, nor the limit. (One of 17 MiB it reads: its value is
+    refused as over the limit, by row and field.)"""
+    rows = [{"record_id": f"BIG{i}", "subject_id": PERSON, **TAX} for i in range(3)]
+    rows[1]["status"] = "x" * (40 << 20)
+    path = _write_batch(tmp_path / "big.ndjson", rows)
+    with pytest.raises(LimitError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == (
+        f"{path}: line 2 is longer than 16,777,216 bytes, the most a record of an NDJSON batch may have "
+        "(a value may be at most 65536 bytes)"
+    )
+    assert (refused.value.code, refused.value.limit) == ("value_too_long", "SOCIALCREDIT_MAX_FIELD_BYTES")
+
+
+def test_a_csv_line_too_long_of_values_within_the_limit_is_named(store: Store, tmp_path: Path) -> None:
+    """40 values of 60,000 bytes: none is over the limit, their line is over what the reader takes (DuckDB said
+    "CSV Error on Line: 2", and nothing of why)."""
+    path = tmp_path / "wide.csv"
+    extra = [f"x{i}" for i in range(40)]
+    path.write_text(
+        ",".join(["record_id", "subject_id", "record_type", "event_date", "amount", "status", *extra]) + "\n"
+        + f"WIDE,{TAX_LINE}paid," + ",".join("y" * 60_000 for _ in extra) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == (
+        f"{path}: line 2 is longer than 2,000,000 bytes, the most a line of a CSV batch may have"
+    )
+
+
+def test_a_file_written_to_while_it_is_read_is_refused(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A furnisher's export still being written when it is ingested: a row appended once the file is read. It was
+    committed as read (five rows) with the SHA-256 of the file as it was at the commit (six rows), by which a
+    population load knows a file loaded before and skips it: the sixth row would never be taken. Refused now,
+    nothing stored; sent again once written, every row is taken, under the hash of what was read."""
+    path = tmp_path / "growing.csv"
+    rows = "".join(f"GROW-{i},{TAX_LINE}paid\n" for i in range(5))
+    path.write_text(f"record_id,subject_id,record_type,event_date,amount,status\n{rows}", encoding="utf-8")
+    read = ingest_module._stage_file
+
+    def read_then_written(*args: object) -> object:
+        staged = read(*args)  # type: ignore[arg-type]
+        with path.open("a", encoding="utf-8") as fh:  # the exporter writes its last row
+            fh.write(f"GROW-5,{TAX_LINE}paid\n")
+        return staged
+
+    monkeypatch.setattr(ingest_module, "_stage_file", read_then_written)
+    batches = store.one("SELECT count(*) FROM batches")
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == (
+        f"{path}: the file changed while it was read (its size or time of change); nothing was stored: send it "
+        "again once it is written"
+    )
+    assert store.one("SELECT count(*) FROM batches") == batches
+    monkeypatch.undo()
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert (report.rows, report.accepted) == (6, 6)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert store.one("SELECT file_sha256 FROM batches WHERE batch_id = ?", [report.batch_id]) == sha
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x9b", "\u202e", "\u2066"])
+def test_a_records_text_with_a_control_character_is_refused(
+    store: Store, tmp_path: Path, suffix: str, char: str
+) -> None:
+    """A record's text field (an employer's name) is printable text but for tabs and line breaks: an escape
+    sequence (ESC, or the C1 control sequence introducer U+009B) in one
+    (``ACME\\x1b[2J``) was stored, and written as it is to the terminal of an operator who ran ``show``; a
+    bidirectional control reorders the text after it on a page."""
+    batch = next(counter)
+    row = {"record_id": f"CTRL{batch}", "subject_id": PERSON, "record_type": "employment",
+           "event_date": "2025-01-01", "employer": f"ACME{char}[2J LTD", "status": "active"}  # fmt: skip
+    report = ingest_file(store, _write_batch(tmp_path / f"ctrl{batch}{suffix}", [row]), "employers", today=TODAY)
+    shown = f"U+{ord(char):04X}"
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (1, "employer", f"has a control character ({shown}); a value is printable text")
+    ]
+    assert report.accepted == 0
+
+
+def test_a_column_named_in_another_case_is_that_column_in_every_format(store: Store, tmp_path: Path) -> None:
+    """``Record_ID``, ``AMOUNT``, `` Status``: names that differ only in case or spaces are one column (a file naming
+    both is refused), and this one is the field. A file so named was refused (``the file has no column
+    'record_id'``), or its rows were (``Amount: is not a field of tax_payment``, ``amount: is required``)."""
+    row = {"record_id": "CASE-1", "subject_id": PERSON, **TAX, "days_late": "3"}
+    first = ingest_file(store, _write_batch(tmp_path / "case.csv", [row]), "tax_bureau", today=TODAY)
+    assert (first.accepted, first.errors) == (1, [])
+    shouted = {"Record_ID": "CASE-1", "SUBJECT_ID": PERSON, "Record_Type": "tax_payment", "Event_Date": "2025-01-01",
+               "AMOUNT": "5", " Status": "paid", "Days_Late": "3"}  # fmt: skip
+    for suffix in FORMATS:
+        report = ingest_file(store, _write_batch(tmp_path / f"CASE{suffix}", [shouted]), "tax_bureau", today=TODAY)
+        assert (report.accepted, report.unchanged, report.errors) == (0, 1, []), suffix
+    typed = pa.table({"RECORD_ID": ["CASE-1"], "Subject_Id": [PERSON], "RECORD_TYPE": ["tax_payment"],
+                      "EVENT_DATE": [dt.date(2025, 1, 1)], "Amount": [5.0], "STATUS": ["paid"],
+                      "DAYS_LATE": [3]})  # fmt: skip
+    pq.write_table(typed, tmp_path / "typed.parquet")
+    report = ingest_file(store, tmp_path / "typed.parquet", "tax_bureau", today=TODAY)
+    assert (report.accepted, report.unchanged, report.errors) == (0, 1, [])
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_a_record_id_has_at_most_64_characters(store: Store, tmp_path: Path, suffix: str) -> None:
+    """A record id of 65 characters (or 64 KiB) was taken, where a correction's and a withdrawal's path take at most
+    64 (PUT, DELETE /v1/records/{id}: 422) and a dispute's body at most 128: a record its furnisher could not
+    correct over HTTP, nor its subject dispute past 128."""
+    batch = next(counter)
+    rows = [
+        {"record_id": f"L{batch}".ljust(64, "6"), "subject_id": PERSON, **TAX},
+        {"record_id": f"L{batch}".ljust(65, "5"), "subject_id": PERSON, **TAX},
+        {"record_id": f"长{batch}".ljust(200, "长"), "subject_id": PERSON, **TAX},
+    ]
+    report = ingest_file(store, _write_batch(tmp_path / f"ids{batch}{suffix}", rows), "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (2, "record_id", "has 65 characters; a record id has at most 64"),
+        (3, "record_id", "has 200 characters; a record id has at most 64"),
+    ]
+    assert report.accepted == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "message"),
+    [
+        ("a.json", [[{"record_id": "J1"}]], "row 1 is a list, not a record (a JSON object); an NDJSON batch has one "
+         "record a line (a .json file is read as NDJSON; a JSON list of records is sent over HTTP)"),
+        ("b.ndjson", [{"record_id": "J2"}, [1, 2]], "row 2 is a list, not a record (a JSON object); an NDJSON batch "
+         "has one record a line"),
+        ("c.ndjson", [{"record_id": "J3"}, "x"], "row 2 is a string, not a record (a JSON object); an NDJSON batch "
+         "has one record a line"),
+        ("d.jsonl", [{"record_id": "J4"}, None], "row 2 is null, not a record (a JSON object); an NDJSON batch has "
+         "one record a line"),
+    ],
+)  # fmt: skip
+def test_an_ndjson_line_that_is_no_record_is_named(
+    store: Store, tmp_path: Path, name: str, lines: list[object], message: str
+) -> None:
+    """A line of a list, a string or null was read as a record of no field, and refused as one ('record_id: is
+    required', 'subject_id: is required', ...); a .json file holding a list of records (a JSON batch, as sent over
+    HTTP) as a file of no column ('the file has no column 'record_id', ...')."""
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    with pytest.raises(IngestError) as refused:
+        ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert str(refused.value) == f"{path}: {message}"
+
+
+def test_a_withdrawal_of_other_content_is_refused(store: Store, tmp_path: Path) -> None:
+    """A withdrawal row is the record as received, marked withdrawn: one of other content (another amount, status,
+    subject) was stored as the withdrawn version, a correction without correction=true, and the record's history
+    ended in a version that was never about it. With correction=true it is corrected and withdrawn."""
+    row = {"record_id": "WD-1", "subject_id": PERSON, **TAX}
+    assert ingest_file(store, _write_batch(tmp_path / "w0.csv", [row]), "tax_bureau", today=TODAY).accepted == 1
+    other = row | {"amount": "999", "status": "evaded", "withdrawn": "true"}
+    refused = ingest_file(store, _write_batch(tmp_path / "w1.csv", [other]), "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in refused.errors] == [
+        (1, "record_id", "'WD-1' was received with other content; a withdrawal sends the record as received "
+         "(with correction=true, corrected and withdrawn)")
+    ]  # fmt: skip
+    stored = "SELECT version, amount, status, withdrawn FROM records WHERE record_id = 'WD-1' ORDER BY version"
+    assert store.execute(stored).fetchall() == [(1, 5.0, "paid", False)]
+    same = ingest_file(
+        store, _write_batch(tmp_path / "w2.csv", [row | {"withdrawn": "true"}]), "tax_bureau", today=TODAY
+    )
+    corrected = other | {"record_id": "WD-1", "correction": "true"}
+    both = ingest_file(store, _write_batch(tmp_path / "w3.csv", [corrected]), "tax_bureau", today=TODAY)
+    assert (same.accepted, both.accepted, both.errors) == (1, 1, [])
+    assert store.execute(stored).fetchall() == [
+        (1, 5.0, "paid", False),
+        (2, 5.0, "paid", True),
+        (3, 999.0, "evaded", True),
+    ]
+
+
+@pytest.mark.parametrize("char", ["\x85", "\x9b"])
+def test_a_c1_control_in_a_record_id_or_a_name_is_refused(store: Store, tmp_path: Path, char: str) -> None:
+    """U+0080-U+009F are control characters (Unicode's Cc, as textcheck refuses them in a person's text); the
+    checks in SQL named ASCII's alone (RE2's [:cntrl:]), and took a record id or a subject's name holding one."""
+    batch = next(counter)
+    row = {"record_id": f"C1-{batch}{char}", "subject_id": PERSON, **TAX}
+    report = ingest_file(store, _write_batch(tmp_path / f"c1{batch}.csv", [row]), "tax_bureau", today=TODAY)
+    shown = f"U+{ord(char):04X}"
+    assert [(e.field, e.message) for e in report.errors] == [
+        ("record_id", f"has a control character ({shown}); a record id is printable text")
+    ]
+    other = make_ric("110101", dt.date(1990, 1, 1), 400 + batch % 500)
+    subjects = tmp_path / f"s{batch}.csv"
+    subjects.write_text(f"subject_id,name\n{other},张{char}三\n", encoding="utf-8")
+    named = ingest_file(store, subjects, "civil_affairs", today=TODAY)
+    assert [(e.field, e.message) for e in named.errors] == [
+        ("name", f"has a control character ({shown}); a name is printable text")
+    ]
 
 
 OUT_OF_RANGE = "is out of range: a number has at most 15 digits before its point"

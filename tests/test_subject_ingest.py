@@ -87,6 +87,23 @@ def test_each_kind_of_bad_subject_row_gets_its_message(store: Store, tmp_path: P
     assert store.one("SELECT count(*) FROM subject_keys") == 5
 
 
+def test_a_mistyped_identity_number_is_never_registered_as_an_organisation(store: Store, tmp_path: Path) -> None:
+    """An identity number with a wrong check digit, an impossible birth date or a region code gone before the birth
+    year is a valid credit code 1 time in 31 (these three are): it was registered as an organisation's, its person
+    under a number that is not theirs, and their records refused as 'cannot be about organisations'."""
+    mistyped = ["110105200101248673", "11010118991231001X", "110228201603010149"]
+    rows = [[mistyped[0], "张三"], [mistyped[1], "李四"], [mistyped[2], "王五"], [ORG, "公司"]]
+    path = _write(tmp_path / "subjects.csv", ["subject_id", "name"], rows)
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    number = "resident identity number"
+    assert report.errors == [
+        RowError(1, "subject_id", f"{number} '110105200101248673' has check character '3'; expected '0'"),
+        RowError(2, "subject_id", f"{number} '11010118991231001X' has an impossible birth date 18991231"),
+        RowError(3, "subject_id", f"{number} '110228201603010149' has an unknown region code 110228"),
+    ]
+    assert store.rows("SELECT subject_id, kind FROM subjects") == [{"subject_id": ORG, "kind": "org"}]
+
+
 def test_resending_is_unchanged_and_a_change_keeps_the_key(store: Store, tmp_path: Path) -> None:
     header = ["subject_id", "name", "district"]
     first = _write(tmp_path / "a.csv", header, [[GOOD, "张三", "dongcheng"], [WOMAN, "李四", "xicheng"]])

@@ -168,6 +168,10 @@ def ingest(
     with _store(db) as store, _progress(f"ingest {file.name}", not as_json) as step:
         report = ingest_file(store, file, source, reject_path=rejects, progress=step)
         encrypted = store.encrypted
+    if report.reject_error:
+        err.print(
+            f"[bold yellow]warning:[/] the rejected rows were not written: {escape(report.reject_error)}", markup=True
+        )
     if encrypted and report.reject_file:
         err.print(
             f"[bold yellow]warning:[/] {escape(str(report.reject_file))} holds the rejected rows in clear (identity "
@@ -1137,6 +1141,10 @@ def load(
 
     def report(r: Any) -> None:
         err.print(f"  {r.file}: {r.accepted} accepted, {r.unchanged} unchanged, {r.rejected} rejected")
+        if r.reject_error:
+            err.print(
+                f"  [bold yellow]warning:[/] the rejected rows were not written: {escape(r.reject_error)}", markup=True
+            )
 
     def skipped(s: Any) -> None:
         err.print(f"  {s.file}: loaded before (batch {s.batch_id}), skipped")

@@ -316,6 +316,14 @@ def validate_uscc(value: str) -> OrgCode:
     return OrgCode(number=number, region_code=number[2:8], registry=number[0], entity_type=number[1])
 
 
+def _is_registry_region(code: str) -> bool:
+    """Whether ``code`` can be the region of a credit code's registering authority (its characters 3-8): an
+    administrative division code of some time (GB/T 2260, stdnum's table), or 100000 for the central authorities.
+
+    """
+    return code == "100000" or bool(_region_periods(code))
+
+
 def _looks_like_ric(value: str) -> bool:
     number = _squeeze(value)
     return len(number) == 18 and _is_digits(number[:17])
@@ -344,9 +352,11 @@ def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId 
     18 characters whose first 17 are digits are validated as a resident identity number, anything
     else as a Unified Social Credit Code. Most real credit codes also have 17 digits first (the
     stdnum example ``91110000600037341L`` does), so a value of that shape that fails as a resident
-    identity number but is a valid credit code is returned as an :class:`OrgCode`; if it is neither,
-    the error is the resident identity number's. 15 digits are refused as the old form of either, and a
-    number in scientific notation as a spreadsheet's.
+    identity number but is a valid credit code whose region (characters 3-8) is a division code (or
+    100000) is returned as an :class:`OrgCode`; if it is neither, the error is the resident identity
+    number's (an identity number mistyped is a valid credit code 1 time in 31: its region, the
+    number's digits 3-6 and its birth year's first two, is no division code). 15 digits are refused as
+    the old form of either, and a number in scientific notation as a spreadsheet's.
 
     >>> validate_subject_id("91110000600037341L").registry
     '9'
@@ -372,6 +382,12 @@ def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId 
         return validate_ric(value, today=today)
     except IdentifierError as person_error:
         try:
-            return validate_uscc(value)
+            org = validate_uscc(value)
         except IdentifierError:
             raise person_error from None
+        # An identity number of a wrong check digit, birth date or region code is a valid credit code 1 time in
+        # 31 (its check character is mod 31): only one whose registering authority's region code (characters 3-8)
+        # is a division code, or 100000 (the central authorities), is taken as an organisation's.
+        if not _is_registry_region(org.region_code):
+            raise person_error from None
+        return org

@@ -142,6 +142,8 @@ def too_deep(bound: str) -> LimitError:
     return LimitError(f"the body nests deeper than the JSON parser follows; {bound}", code="too_deep", limit="nesting")
 
 
+# JSON's escape of half of a surrogate pair (U+D800-U+DFFF): a body without one holds no such half alone
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _MODEL_NESTING = "a request's body nests a few levels (its schema is in /openapi.json)"
 _DIGITS = re.compile(r"value has (\d+) digits")
 
@@ -203,16 +205,20 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
     if not doc:
         raise _malformed("the batch has no records", "empty_body")
     limits.check_rows(len(doc))
+    escapes = _SURROGATE_ESCAPE.search(text) is not None
     for i, row in enumerate(doc):
         if not isinstance(row, dict):
             raise _malformed(f"records[{i}] is not an object", field=f"records[{i}]")
-        _check_record(i + 1, row)
+        _check_record(i + 1, row, escapes)
     return doc
 
 
-def _check_record(row: int, record: dict[str, Any]) -> None:
-    """A record of a JSON body: at most as many keys as a batch has columns, each once, plain values."""
+def _check_record(row: int, record: dict[str, Any], escapes: bool = True) -> None:
+    """A record of a JSON body: at most as many keys as a batch has columns, each once, plain values, text that is
+    text (no half of a surrogate pair alone: ``escapes`` says whether the body has an escape that can write one)."""
     limits.check_keys(row, len(record))
+    if escapes and (alone := limits.unpaired_surrogate(f"row {row}", record)) is not None:
+        raise _malformed(alone, "body_not_utf8", field=f"row {row}")
     if isinstance(record, _Object) and record.twice is not None:
         raise _malformed(limits.duplicate_key_message(row, record.twice), field=f"row {row}: {record.twice}")
     for key, value in record.items():

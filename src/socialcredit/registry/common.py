@@ -27,8 +27,9 @@ MAX_TEXT = 4000
 MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared ones
 
 # The control characters and the bidirectional controls (socialcredit.textcheck) as a character class of DuckDB's
-# regular expressions (RE2), for the checks ingest makes in SQL (registry/records/ingest.py).
-CONTROL_PATTERN = r"[[:cntrl:]\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+# regular expressions (RE2), for the checks ingest makes in SQL (registry/records/ingest.py). RE2's [:cntrl:] is
+# ASCII's alone: the C1 controls (U+0080-U+009F, Unicode's Cc as textcheck's) are named.
+CONTROL_PATTERN = r"[[:cntrl:]\x{80}-\x{9F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 
 
 def iso(value: Any) -> Any:

@@ -26,7 +26,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ from socialcredit.registry.common import CONTROL_PATTERN
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import create_private
 from socialcredit.registry.records import limits, versions
-from socialcredit.settings import get_settings
+from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import (
     SQL_TYPES,
@@ -74,6 +74,7 @@ __all__ = [
     "IngestReport",
     "RowError",
     "earlier_answer",
+    "file_state",
     "ingest_file",
     "ingest_group",
     "ingest_request",
@@ -109,6 +110,8 @@ class IngestReport:
     unchanged: int
     errors: list[RowError] = field(default_factory=list)
     reject_file: str | None = None
+    # why the reject file could not be written (the batch is committed all the same): the folder's, the disk's error
+    reject_error: str | None = None
     kind: str = "records"
     # The last change number the batch took (None when it committed nothing new): a decision standing on a
     # watermark at least this one counts every record of the batch (docs/api.md, "Live decisions").
@@ -144,6 +147,9 @@ class BatchOptions:
     idempotency_key: str | None = None
     limit_rows: bool = False  # at most SOCIALCREDIT_MAX_BATCH_ROWS rows (a batch over HTTP)
     file_sha256: str | None = None  # the file's SHA-256 if the caller has it already (a population load does)
+    # the file's size, modification time and inode when the caller read its SHA-256 (``file_state``); the file must
+    # be so still once it is read
+    file_state: tuple[int, int, int] | None = None
 
 
 class _Binds:
@@ -177,7 +183,7 @@ def _record_batch(store: Store, batch: BatchOptions, report: IngestReport, path:
             report.batch_id,
             source_id,
             batch.name or path.name,
-            batch.file_sha256 or _sha256(path),
+            batch.file_sha256,
             report.rows,
             report.accepted,
             report.unchanged,
@@ -246,9 +252,11 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
         header = limits.csv_header(path)
         _refuse_other_separators(header, shown)
         limits.check_column_names(header)
-        names = {name.strip(): "VARCHAR" for name in header} or {"_none": "VARCHAR"}
+        _refuse_long_lines(path, header)
+        known = _known_columns(catalog)
+        names = {_canonical(name.strip(), known): "VARCHAR" for name in header} or {"_none": "VARCHAR"}
         reader = f"read_csv({src}, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        reader += f"columns = {bind(names)})"
+        reader += f"max_line_size = {limits.CSV_LINE_BYTES}, columns = {bind(names)})"
     elif suffix in (".ndjson", ".jsonl", ".json"):
         reader = None
     elif suffix == ".parquet":
@@ -260,18 +268,24 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             objs = f"read_ndjson_objects({src})"
             # every key of every record, and the first record naming a key twice (JSON parsers differ on which
             # value wins: a JSON batch over HTTP is refused for it too)
-            keys = store.execute(
-                "SELECT key, min(twice) FROM (SELECT unnest(k) AS key, twice FROM (SELECT json_keys(json) AS k, "
+            # (and the first line that is no record, JSON's type of its value: a row of a NULL key)
+            per_key = store.execute(
+                "SELECT key, min(twice), min(other), arg_min(kind, other) FROM (SELECT unnest(CASE WHEN len(k) = 0 "
+                "THEN [NULL] ELSE k END) AS key, twice, other, kind FROM (SELECT json_keys(json) AS k, "
                 "CASE WHEN len(json_keys(json)) > len(list_distinct(json_keys(json))) THEN row_number() OVER () END "
-                f"AS twice FROM {objs})) GROUP BY key",
+                "AS twice, CASE WHEN json_type(json) <> 'OBJECT' THEN row_number() OVER () END AS other, "
+                f"json_type(json) AS kind FROM {objs})) GROUP BY key",
                 bind.values,
             ).fetchall()
+            _refuse_other_values([(k[2], k[3]) for k in per_key if k[0] is None], suffix, shown)
+            keys = [k for k in per_key if k[0] is not None]
             limits.check_columns(len(keys))
             _refuse_keys_twice(store, path, [k[1] for k in keys], shown)
             columns = sorted(str(k[0]) for k in keys)
             limits.check_column_names(columns)
             _refuse_nested_values(store, path, columns, shown)
-            fields = ", ".join(f"json ->> {bind(_json_path(c))} AS {ident(c)}" for c in columns)
+            known = _known_columns(catalog)
+            fields = ", ".join(f"json ->> {bind(_json_path(c))} AS {ident(_canonical(c, known))}" for c in columns)
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
         if suffix == ".csv":
             # Every column is text: staged in one statement that names no column, then its columns read off the
@@ -288,17 +302,73 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
-        found = _csv_error(exc) if suffix == ".csv" else _ndjson_error(path) if suffix != ".parquet" else None
+        found = (
+            _csv_error(exc, path, header)
+            if suffix == ".csv"
+            else _ndjson_error(path, exc)
+            if suffix != ".parquet"
+            else None
+        )
         said = found or f"not a readable {suffix[1:]} file: {_said(exc, path, shown)}"
         raise IngestError(f"{shown}: {said}") from None
     _refuse_long_values(store, staged)
     return staged
 
 
-def _ndjson_error(path: Path) -> str | None:
+def _refuse_long_lines(path: Path, header: list[str]) -> None:
+    """Refuse a CSV file with a line longer than ``limits.CSV_LINE_BYTES`` before it is read (DuckDB's reader lost
+    such a line when it came last): as a value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` if the line holds one (by row
+    and column, as once staged), else as a line too long."""
+    line = limits.line_over(path, limits.CSV_LINE_BYTES)
+    if line is None:
+        return
+    _refuse_long_value(path, header, line)
+    raise IngestError(_line_too_long(line))
+
+
+def _refuse_long_value(path: Path, header: list[str], line: int) -> None:
+    """Refuse a CSV file with a value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` in its records up to ``line`` (DuckDB's
+    count: the header is 1), as the limit (``limits.too_long``), if it has one."""
+    long = limits.csv_long_value(path, get_settings().max_field_bytes, line)
+    if long is not None and long[1] <= len(header):
+        raise limits.too_long(long[0] - 1, header[long[1] - 1].strip(), long[2])
+
+
+def _line_too_long(line: int | str) -> str:
+    return f"line {line} is longer than {limits.CSV_LINE_BYTES:,} bytes, the most a line of a CSV batch may have"
+
+
+_JSON_KINDS = {"ARRAY": "a list", "VARCHAR": "a string", "BOOLEAN": "true or false", "NULL": "null"}
+
+
+def _refuse_other_values(other: list[tuple[int | None, str | None]], suffix: str, shown: str) -> None:
+    """Refuse an NDJSON file one of whose lines is a JSON value other than an object (``other``: the first such
+    row and its JSON type, if any): it was read as a record of no field (every base column 'is required'), and a
+    ``.json`` file holding a list of records as a file of no column."""
+    first = min(((row, kind) for row, kind in other if row is not None), default=None)
+    if first is None:
+        return
+    kind = _JSON_KINDS.get(str(first[1]), "a number")
+    hint = " (a .json file is read as NDJSON; a JSON list of records is sent over HTTP)" if suffix == ".json" else ""
+    raise IngestError(
+        f"{shown}: row {first[0]} is {kind}, not a record (a JSON object); an NDJSON batch has one record a line{hint}"
+    )
+
+
+def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
     """The first line of an NDJSON file that is not one JSON value, in words (DuckDB's message names a line one
     past it, and offers a reader's option); None if every line parses. Read only when DuckDB has refused the file,
-    whose size the caller bounded."""
+    whose size the caller bounded. A line longer than DuckDB reads (``limits.NDJSON_LINE_BYTES``) is refused as
+    one over the limit on a value, by line (DuckDB named its option, ``maximum_object_size``)."""
+    if "maximum_object_size" in str(exc) and (long := limits.line_over(path, limits.NDJSON_LINE_BYTES)) is not None:
+        most = get_settings().max_field_bytes
+        raise LimitError(
+            f"line {long} is longer than {limits.NDJSON_LINE_BYTES:,} bytes, the most a record of an NDJSON batch "
+            f"may have (a value may be at most {most} bytes)",
+            code="value_too_long",
+            limit=env_name("max_field_bytes"),
+            field=f"line {long}",
+        )
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
             try:
@@ -307,9 +377,11 @@ def _ndjson_error(path: Path) -> str | None:
                 return f"line {number} is not UTF-8 text; an NDJSON batch is UTF-8"
             if text.strip():
                 try:
-                    json.loads(text)
+                    value = json.loads(text)
                 except json.JSONDecodeError as exc:
                     return f"line {number} is not one JSON value: {exc.msg} at character {exc.pos + 1}"
+                if isinstance(value, dict) and (alone := limits.unpaired_surrogate(f"line {number}", value)):
+                    return alone  # (DuckDB's reader names the line after it, and its byte)
     return None
 
 
@@ -326,14 +398,21 @@ def _refuse_other_separators(header: list[str], shown: str) -> None:
                 )
 
 
-def _csv_error(exc: duckdb.Error) -> str | None:
+def _csv_error(exc: duckdb.Error, path: Path, header: list[str]) -> str | None:
     """What is wrong with a CSV's line, in words, when DuckDB names the line (the header is line 1): more or fewer
     values than the header has names (DuckDB stops counting one past the header's), text that is not UTF-8, a quote
-    left open. None for any other error."""
+    left open, a line too long. None for any other error. A value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` is refused
+    as that limit (``limits.too_long``), where DuckDB's reader said that its line was too long, or (a quoted value
+    longer than its buffer) that its quote was never closed."""
     text = str(exc)
     line = re.search(r"CSV Error on Line: (\d+)", text)
     if line is None:
         return None
+    too_long = "Maximum line size" in text
+    if too_long or "unterminated quote" in text:  # (a quoted value longer than the reader's buffer is told so)
+        _refuse_long_value(path, header, int(line[1]))
+    if too_long:
+        return _line_too_long(line[1])
     width = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
     if width is not None:
         expected, found = int(width[1]), int(width[2])
@@ -363,8 +442,10 @@ def _stage_typed(
     limits.check_column_names(pq.read_schema(path).names if suffix == ".parquet" else cols)
     if suffix == ".parquet":
         _refuse_nested_columns(store, path, described, shown)
+    known = _known_columns(catalog)
+    named = {c: _canonical(c, known) for c in cols}
     wanted = _native_types(catalog)
-    native = frozenset(c for c in cols if wanted.get(c) == described[c])
+    native = frozenset(c for c in cols if wanted.get(named[c]) == described[c])
     # Parquet numbers its rows as it reads them, in parallel; other readers are numbered by a window.
     row = "file_row_number + 1" if suffix == ".parquet" else "row_number() OVER ()"
     if suffix == ".parquet":
@@ -373,11 +454,26 @@ def _stage_typed(
     # (one pass, one materialisation). A value of spaces alone is missing, as an empty one (it was stored as '': a
     # subject of no name).
     casts = "".join(
-        f", {ident(c)}" if c in native else f", nullif(trim(CAST({ident(c)} AS VARCHAR)), '') AS {ident(c)}"
+        f", {ident(c)} AS {ident(named[c])}"
+        if c in native
+        else f", nullif(trim(CAST({ident(c)} AS VARCHAR)), '') AS {ident(named[c])}"
         for c in cols
     )
     store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
-    return _Staged(cols, native)
+    return _Staged([named[c] for c in cols], frozenset(named[c] for c in native))
+
+
+def _known_columns(catalog: Catalog) -> frozenset[str]:
+    """The columns ingest reads by name: a record's base columns and flags, the catalog's fields, a subject's."""
+    return frozenset((*BASE_COLUMNS, *FLAG_COLUMNS, *catalog.field_columns(), *_SUBJECT_COLUMNS))
+
+
+def _canonical(name: str, known: frozenset[str]) -> str:
+    """A column's name as ingest reads it: one of the ``known`` columns written in another case or with spaces
+    around it (``Record_ID``, ``AMOUNT``) is that column, as two such names in one file are one column
+    (``limits.check_column_names``); any other name is kept as sent, to be refused as no field by that name."""
+    key = name.strip().lower()
+    return key if key in known else name
 
 
 def _said(exc: duckdb.Error, path: Path, shown: str) -> str:
@@ -470,6 +566,11 @@ class _Check:
     record_type: str | None = None
 
 
+# What a record's free text may not hold: a control character (C0 and C1; DEL) but a tab or a line break, or a
+# bidirectional control (textcheck.BIDI_CONTROLS).
+_TEXT_CONTROL = r"[\x{0}-\x{8}\x{B}\x{C}\x{E}-\x{1F}\x{7F}-\x{9F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+
+
 def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged, bind: _Binds) -> list[_Check]:
     """The checks of one field of one record type."""
     col = ident(name)
@@ -509,6 +610,20 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
             )
     elif spec.type == "date":
         check(f"{col} IS NOT NULL AND {_not_a_date(col, native)}", f"{shown} || ' is not a date (YYYY-MM-DD)'")
+        # A date field is a date of a record, from MIN_EVENT_DATE on as its event date: year 0000 (1 BC, to DuckDB),
+        # a date BC or -infinity was stored and read back as text, not a date (a role's page failed on it).
+        first = limits.MIN_EVENT_DATE.isoformat()
+        check(
+            f"{_as_date(col, native)} < DATE '{first}'", f"{text} || {bind(f' is before {first}, the earliest date')}"
+        )
+    if spec.type == "string" and spec.allowed is None:
+        # printable text but for tabs and line breaks (free text keeps them): an escape sequence was written to the
+        # terminal of an operator reading the record (`show`), a bidirectional control reordered a page's text
+        check(
+            f"regexp_matches({col}, '{_TEXT_CONTROL}')",
+            "'has a control character (' || printf('U+%04X', unicode(regexp_extract("
+            f"{col}, '{_TEXT_CONTROL}'))) || '); a value is printable text'",
+        )
     if spec.allowed is not None:
         check(
             f"{col} IS NOT NULL AND {text} NOT IN ({bind.each(spec.allowed)})",
@@ -545,16 +660,22 @@ def _not_a_date(col: str, native: bool) -> str:
     """SQL: the (non-NULL) value of ``col`` is no date. A date sent as text is YYYY-MM-DD (or that day's midnight,
     with no zone) and nothing else: DuckDB's cast alone reads ``2025/01/01``, ``epoch``, ``infinity`` and
     ``2025-01-01 anything`` as dates, and drops a time and its zone (``2025-01-01T23:30:00-05:00``, already the 2nd in
-    Beijing). A date staged as a date is one unless
-    its text is not (a year beyond 0001-9999 written otherwise); only those are cast to text and back."""
+    Beijing). A date staged as a date is one up to 9999-12-31."""
     if not native:
         # (a midnight with no zone is the day: a Parquet column of timestamps, as pandas writes dates, reads so)
         day = "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00([.]0+)?)?)?"
         return f"(NOT regexp_full_match({col}, '{day}') OR TRY_CAST({col} AS DATE) IS NULL)"
-    return (
-        f"NOT ({col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31') "
-        f"AND TRY_CAST(CAST({col} AS VARCHAR) AS DATE) IS NULL"
-    )
+    # A date staged as a date has no YYYY-MM-DD text past 9999-12-31 (``infinity``, ``10183-09-21``); one before
+    # 0001-01-01 (BC, ``-infinity``) is a date before MIN_EVENT_DATE, refused as that.
+    return f"{col} > DATE '9999-12-31'"
+
+
+def _as_date(col: str, native: bool) -> str:
+    """SQL: the value of ``col`` as a DATE where it is a date (``_not_a_date``), NULL elsewhere: the range checks
+    never fault what is not a date (one error a value)."""
+    if native:
+        return f"CASE WHEN NOT {_not_a_date(col, True)} THEN {col} END"
+    return f"TRY_CAST(CASE WHEN NOT {_not_a_date(col, False)} THEN {col} END AS DATE)"
 
 
 def _typed(name: str, spec: FieldSpec, staged: _Staged, bind: _Binds) -> str:
@@ -613,9 +734,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         )
     )
     # the text of no date (refused above) is no date here either: ``infinity`` is not also in the future
-    date = "event_date"
-    if not native_date:
-        date = f"TRY_CAST(CASE WHEN NOT {_not_a_date('event_date', False)} THEN event_date END AS DATE)"
+    date = _as_date("event_date", native_date)
     checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", f"{shown} || ' is in the future'"))
     first = limits.MIN_EVENT_DATE.isoformat()
     checks.append(
@@ -639,6 +758,15 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             "'record_id'",
             "'has a control character (' || printf('U+%04X', unicode(regexp_extract(record_id, "
             f"'{CONTROL_PATTERN}'))) || '); a record id is printable text'",
+        )
+    )
+    # An identifier every route that names a record takes: a correction's and a withdrawal's path, a dispute's.
+    most = limits.MAX_RECORD_ID
+    checks.append(
+        _Check(
+            f"length(record_id) > {most}",
+            "'record_id'",
+            f"'has ' || length(record_id) || {bind(f' characters; a record id has at most {most}')}",
         )
     )
     checks.append(
@@ -898,6 +1026,11 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         FROM candidates WHERE prev_version IS NOT NULL AND NOT is_correction AND NOT withdrawn
           AND content_hash <> prev_hash AND NOT prev_withdrawn
         UNION ALL
+        SELECT _row, 'record_id', '''' || record_id || ''' was received with other content; a withdrawal sends '
+               || 'the record as received (with correction=true, corrected and withdrawn)'
+        FROM candidates WHERE prev_version IS NOT NULL AND NOT is_correction AND withdrawn
+          AND content_hash <> prev_hash
+        UNION ALL
         SELECT _row, 'record_id', 'nothing to ' || CASE WHEN withdrawn THEN 'withdraw' ELSE 'correct' END
                || ': ''' || record_id || ''' was never received from this source'
         FROM candidates WHERE prev_version IS NULL AND (is_correction OR withdrawn)
@@ -962,6 +1095,12 @@ def _collect_errors(store: Store) -> list[RowError]:
         RowError(int(r[0]), str(r[1]), str(r[2]))
         for r in store.execute("SELECT DISTINCT * FROM row_errors ORDER BY 1, 2, 3").fetchall()
     ]
+
+
+def file_state(path: Path) -> tuple[int, int, int]:
+    """A file's size, time of last change (ns) and inode: what shows that it was written, or replaced, since."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def _sha256(path: Path) -> str:
@@ -1031,10 +1170,18 @@ def _ingest_file(
     batch = batch or BatchOptions()
     catalog = catalog or store.catalog
     today = resolve_today(today)  # the registry's date: a record dated after it is refused as from the future
-    _check_request(catalog, source_id, path)
+    _check_request(catalog, source_id, path, reject_path)
     step = progress or (lambda _stage, _done, _total: None)
+    if batch.file_sha256 is None:  # the file's hash is of the bytes read: taken before, and the file unchanged after
+        state = file_state(path)
+        batch = replace(batch, file_sha256=_sha256(path), file_state=state)
     step("reading", 0, 3)
     staged = _stage(store, path, catalog, batch.name or str(path))
+    if batch.file_state is not None and file_state(path) != batch.file_state:
+        raise IngestError(
+            f"{batch.name or path}: the file changed while it was read (its size or time of change); nothing was "
+            "stored: send it again once it is written"
+        )
     n_rows = int(store.one("SELECT count(*) FROM staging"))
     if batch.limit_rows:
         limits.check_rows(n_rows)
@@ -1045,12 +1192,16 @@ def _ingest_file(
     return _ingest_records(run)
 
 
-def _check_request(catalog: Catalog, source_id: str, path: Path) -> None:
-    """Refuse an unknown source or a missing file before anything is read."""
+def _check_request(catalog: Catalog, source_id: str, path: Path, reject_path: Path | str | None) -> None:
+    """Refuse an unknown source, a missing file or a reject file named in no folder before anything is read (the
+    rows would be committed, and the rejected ones written nowhere)."""
     if source_id not in catalog.sources:
         raise IngestError(f"unknown source {source_id!r}; known sources: {', '.join(catalog.sources)}")
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
+    if reject_path is not None and (not Path(reject_path).parent.is_dir() or Path(reject_path).is_dir()):
+        where = "is a folder" if Path(reject_path).is_dir() else "is in no folder there is"
+        raise IngestError(f"{reject_path}: the reject file {where}; name a file in a folder that exists")
 
 
 def _ingest_records(run: _Ingest) -> IngestReport:
@@ -1201,8 +1352,13 @@ def _finish(run: _Ingest, report: IngestReport) -> IngestReport:
     it (``reject_path``), never by default."""
     if report.errors and run.batch.write_rejects and (run.reject_path is not None or not run.store.encrypted):
         rp = Path(run.reject_path) if run.reject_path else run.path.with_name(run.path.stem + ".rejects.csv")
-        _write_rejects(run.store, rp, report.errors, run.staged)
-        report.reject_file = str(rp)
+        try:
+            _write_rejects(run.store, rp, report.errors, run.staged)
+        except OSError as exc:  # the batch is committed: its report still says so (a folder read-only, a disk full)
+            report.reject_error = f"{rp}: {exc.strerror or exc}"
+            log.warning("rejected rows of %s not written: %s", run.path, report.reject_error)
+        else:
+            report.reject_file = str(rp)
     run.step("done", 3, 3)
     return report
 

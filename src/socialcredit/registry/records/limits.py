@@ -10,35 +10,52 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from socialcredit.errors import IngestError, LimitError
 from socialcredit.settings import env_name, get_settings
 
 __all__ = [
     "BATCH_NESTING",
+    "CSV_LINE_BYTES",
     "HEADER_CHARS",
     "MAX_COLUMN_NAME",
     "MAX_NUMBER",
+    "MAX_RECORD_ID",
     "MIN_EVENT_DATE",
+    "NDJSON_LINE_BYTES",
     "RESERVED_COLUMNS",
     "check_column_names",
     "check_columns",
     "check_keys",
     "check_rows",
     "csv_header",
+    "csv_long_value",
     "duplicate_key_message",
+    "line_over",
     "nested_field_message",
     "too_long",
+    "unpaired_surrogate",
 ]
 
 MIN_EVENT_DATE = dt.date(1900, 1, 1)  # the earliest date a record may carry (as a birth date in an identity number)
 MAX_COLUMN_NAME = 64  # characters of a column's name
+# characters of a record id: what a correction's and a withdrawal's path take (PUT, DELETE /v1/records/{id}); a record
+# of a longer id could not be corrected or withdrawn by them, nor disputed past 128 characters
+MAX_RECORD_ID = 64
 # A number field's value is less than this in size: at most 15 digits before the point, as a whole-number field has
 # (an amount of 1e308 yuan is no amount, and sums of such overflow to infinity); whole yuan are exact in a DOUBLE.
 MAX_NUMBER = 10**15
 HEADER_CHARS = 1 << 20  # the most of a CSV file's first line read to count its columns
+# The longest line of a CSV batch, in bytes: DuckDB's reader refuses a longer one, but one longer than its buffer
+# (32 MiB), unquoted, it read as nothing when it came last (the batch committed without that row, answered as whole)
+# and refused with an error of its own ("not implemented") elsewhere. So every line is measured before it is read.
+CSV_LINE_BYTES = 2_000_000
+NDJSON_LINE_BYTES = 16 << 20  # the longest line (one record) of an NDJSON batch: DuckDB's reader's maximum_object_size
 BATCH_NESTING = 3  # a JSON batch: a list (or {"records": [...]}) of records whose fields are plain values
 # Names ingest gives columns of its own beside a batch's (the row number; what the readers add): a batch's column so
 # named would be taken for them, so it is refused by name, as no record type has such a field.
@@ -127,6 +144,30 @@ def nested_field_message(row: int, key: str, value_type: str) -> str:
     )
 
 
+def unpaired_surrogate(where: str, record: Mapping[str, object]) -> str | None:
+    """What a JSON record (``where``: ``row 3``, ``line 3``) is told whose key or text value holds half of a
+    surrogate pair alone (``"\\ud800"``: JSON's escapes allow one, and Python's parser keeps it, but it is no
+    character, and no text holding one can be written as UTF-8); None if none does. The key is shown escaped."""
+    for key, value in record.items():
+        for text in (key, value):
+            if isinstance(text, str) and not _encodable(text):
+                half = next(c for c in text if 0xD800 <= ord(c) <= 0xDFFF)
+                shown = key.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+                return (
+                    f"{where}: {shown}: holds \\u{ord(half):04x}, half of a surrogate pair alone, which is no "
+                    "character; send text (a pair's two halves, or the character itself)"
+                )
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def duplicate_key_message(row: int, key: str) -> str:
     """What a JSON record naming a key twice is told (JSON parsers differ on which value wins: none is taken)."""
     return f"row {row}: {key}: the record names this key more than once; send each field once"
@@ -148,3 +189,97 @@ def csv_header(path: Path) -> list[str]:
     names = next(csv.reader(io.StringIO(line.lstrip("\ufeff"))), [])
     check_columns(len(names))
     return names
+
+
+_UNQUOTED_END = re.compile(rb'[,\r\n"]')
+
+
+def _chunks(path: Path, size: int) -> Iterator[bytes]:
+    """The bytes of ``path`` in chunks of about ``size``, none ending in a quote or a carriage return unless the
+    file does (what follows one decides what it is: a doubled quote, a CRLF)."""
+    with path.open("rb") as fh:
+        while chunk := fh.read(size):
+            while chunk[-1:] in (b'"', b"\r") and (more := fh.read(1)):
+                chunk += more
+            yield chunk
+
+
+def csv_long_value(path: Path, most: int, last_line: int) -> tuple[int, int, int] | None:
+    """The first value of more than ``most`` bytes in a CSV file, as (line, column, bytes): its record's line as
+    DuckDB counts them (the header is line 1, a record's quoted line breaks do not count), its column (1 = the
+    first) and its size (a doubled quote counts once); None if no record up to ``last_line`` holds one.
+
+    Read only when a line is too long (``line_over``), or DuckDB has refused the file at ``last_line`` for a
+    line too long or a quote it found no end of (its reader says so of a quoted value longer than its buffer,
+    however the value ends). Read in chunks, a value's bytes counted, never kept."""
+    line, column, size = 1, 1, 0
+    quoted = False  # inside a quoted value
+    long: tuple[int, int] | None = None  # (line, column) of a value over ``most`` bytes, counted to its end
+    for chunk in _chunks(path, 1 << 20):
+        i, n = 0, len(chunk)
+        while i < n:
+            if quoted:
+                j = chunk.find(b'"', i)
+                if j < 0:
+                    size += n - i
+                    break
+                size += j - i
+                if j + 1 < n and chunk[j + 1] == 0x22:  # "" inside quotes: one quote of the value
+                    size += 1
+                    i = j + 2
+                else:
+                    quoted = False
+                    i = j + 1
+                continue
+            found = _UNQUOTED_END.search(chunk, i)
+            if found is None:
+                size += n - i
+                break
+            j = found.start()
+            size += j - i
+            i = j + 1
+            if chunk[j] == 0x22:
+                quoted = True
+                continue
+            if chunk[j] == 0x0D and i < n and chunk[i] == 0x0A:  # CRLF: the LF ends the line
+                continue
+            if long is not None:
+                return (*long, size)
+            if size > most:
+                return line, column, size
+            if chunk[j] == 0x2C:
+                column += 1
+            elif line >= last_line:
+                return None
+            else:
+                line, column = line + 1, 1
+            size = 0
+        if long is None and size > most:
+            long = (line, column)
+    return (*long, size) if long is not None else None
+
+
+def line_over(path: Path, most: int) -> int | None:
+    """The number (1 = the first) of a file's first physical line longer than ``most`` bytes (a CSV's, an
+    NDJSON's); None if there is none. A line ends at a line feed, or a carriage return not followed by one (as
+    DuckDB's reader reads a file of either); the line breaks are found by numpy, 4 MiB at a time."""
+    line, carry = 1, 0  # the number of the line the chunk starts in; its bytes in the chunks before
+    for chunk in _chunks(path, 1 << 22):
+        data = np.frombuffer(chunk, np.uint8)
+        lone_cr = (data == 0x0D) & np.append(data[1:] != 0x0A, True)
+        breaks = np.flatnonzero((data == 0x0A) | lone_cr)
+        if len(breaks) == 0:
+            carry += len(chunk)
+            if carry > most:
+                return line
+            continue
+        lengths = np.diff(breaks, prepend=-1) - 1
+        lengths[0] += carry
+        over = np.flatnonzero(lengths > most)
+        if len(over):
+            return line + int(over[0])
+        line += len(breaks)
+        carry = len(chunk) - int(breaks[-1]) - 1
+        if carry > most:
+            return line
+    return None

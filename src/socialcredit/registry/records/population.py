@@ -22,7 +22,7 @@ from pathlib import Path
 
 from socialcredit.errors import IngestError
 from socialcredit.registry.records.consent import import_consents
-from socialcredit.registry.records.ingest import BatchOptions, IngestReport, ingest_file
+from socialcredit.registry.records.ingest import BatchOptions, IngestReport, file_state, ingest_file
 from socialcredit.sqltext import lit
 from socialcredit.store import Store
 
@@ -119,6 +119,7 @@ def _load_files(
     """Ingest each (file, source) of ``batches`` in order, each in its own transaction, skipping those loaded
     before; ``load`` gets the reports and the skipped files."""
     for path, source in batches:
+        state = file_state(path)  # as the file is when hashed: ingest refuses it if it is not so once read
         digest = _sha256(path)
         earlier = store.one(
             "SELECT min(batch_id) FROM batches WHERE source_id = ? AND file_sha256 = ?", [source, digest]
@@ -129,7 +130,9 @@ def _load_files(
             if on_skip:
                 on_skip(before)
             continue
-        report = ingest_file(store, path, source, today=today, actor=actor, batch=BatchOptions(file_sha256=digest))
+        report = ingest_file(
+            store, path, source, today=today, actor=actor, batch=BatchOptions(file_sha256=digest, file_state=state)
+        )
         load.reports.append(report)
         if on_file:
             on_file(report)
