@@ -451,11 +451,11 @@ def open_received_repair(
 
 
 def close_forwarded_repair(
-    store: Store, repair_id: int, outcome: str, reason: str, actor: str, *, today: dt.date
+    store: Store, repair_id: int, outcome: str, reason: tuple[str, str], actor: str, *, today: dt.date
 ) -> bool:
-    """Decide a forwarded repair with the origin region's decision (``approved`` or ``refused``); an approved one
-    ends what listings of the record are still active here. False if it was decided already. Call inside a
-    transaction."""
+    """Decide a forwarded repair with the origin region's decision (``approved`` or ``refused``; ``reason``: English
+    and Chinese); an approved one ends what listings of the record are still active here. False if it was decided
+    already. Call inside a transaction."""
     rows = store.rows("SELECT * FROM repairs WHERE repair_id = ?", [repair_id])
     if not rows or rows[0]["status"] != "pending":
         return False
@@ -577,12 +577,16 @@ def decide_repair(
             code="repair_forwarded",
         )
     with store.transaction():
-        _decide(store, row, outcome, why, actor, today)
+        _decide(store, row, outcome, (why, why), actor, today)
     return _get(store, repair_id)
 
 
-def _decide(store: Store, row: dict[str, Any], outcome: str, why: str, actor: str, today: dt.date) -> None:
-    """Record a decision (inside a transaction): an approved repair ends the record's listings; told, audited."""
+def _decide(
+    store: Store, row: dict[str, Any], outcome: str, reason: tuple[str, str], actor: str, today: dt.date
+) -> None:
+    """Record a decision (inside a transaction): an approved repair ends the record's listings; told, audited
+    (``reason``: English and Chinese, the English one stored; an operator's own reason is the same in both)."""
+    why, why_zh = reason
     repair_id = int(row["repair_id"])
     seq = store.take_ids("seq", 1) if outcome == "approved" else None
     store.execute(
@@ -604,7 +608,7 @@ def _decide(store: Store, row: dict[str, Any], outcome: str, why: str, actor: st
         "repair_" + outcome,
         repair_id,
         f"Your repair application {repair_id} (record {row['record_id']}) was {en}. Reason: {why}",
-        f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）{zh}。理由：{why}",
+        f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）{zh}。理由：{why_zh}",
         today,
     )
     append_audit(store, actor, "repair_" + outcome, row["subject_id"], {"repair_id": repair_id, "reason": why})
