@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
+from web_helpers import sign_in
 from due_world import A, B, build
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
@@ -223,6 +224,19 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     assert client.get("/v1/lists/lookup", params={"q": "张三"}).json()["results"] == []
     html = client.get(f"/v1/subjects/{A}/file.html", headers=resident)
     assert html.status_code == 200 and "张三" in html.text and "not answered in time (record withdrawn)" in html.text
+    # The registry's note of the lapse, kept in both languages: each page says it in its own (the Chinese pages
+    # showed the stored English).
+    lapsed = file["disputes"][0]
+    assert (lapsed["note"], lapsed["note_zh"]) == ("Not answered by 2026-05-03.", "截至 2026-05-03 未获答复。")
+    printable = client.get(f"/v1/subjects/{A}/file.html", params={"lang": "zh"}, headers=resident).text
+    assert "截至 2026-05-03 未获答复。" in printable and "Not answered" not in printable
+    with httpx.Client(base_url=client.base_url, timeout=30) as pages:
+        sign_in(pages, world["keys"]["resident"])
+        for path in ("/me/disputes", f"/me/disputes/{dispute['dispute_id']}"):
+            zh = pages.get(path, params={"lang": "zh"}).text
+            assert "截至 2026-05-03 未获答复。" in zh and "Not answered" not in zh, path
+            en = pages.get(path, params={"lang": "en"}).text
+            assert "Not answered by 2026-05-03." in en and "未获答复" not in en, path
 
 
 def test_an_unknown_status_filter_is_422_on_every_list_of_disputes_and_repairs(world: dict[str, Any]) -> None:

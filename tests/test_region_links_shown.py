@@ -265,10 +265,11 @@ def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[
     assert "GRANTED" in _decide(tianjin, who)
     shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
     assert shown["links"] == []
-    assert {k: shown["link_disputes"][0][k] for k in ("dispute_id", "status", "note", "answered_at")} == {
+    assert {k: shown["link_disputes"][0][k] for k in ("dispute_id", "status", "note", "note_zh", "answered_at")} == {
         "dispute_id": did,
         "status": "lapsed",
         "note": "Not answered by 2027-01-31.",
+        "note_zh": "截至 2027-01-31 未获答复。",  # kept beside it: a Chinese page says it in Chinese
         "answered_at": None,
     }
     # told in Chinese wholly (the note was pasted in English into the Chinese text)

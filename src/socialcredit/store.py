@@ -915,6 +915,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # written before have none: a snapshot then searches them (registry/decisions/snapshot.py).
         "CREATE TABLE IF NOT EXISTS run_result_keys (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL);",
     ),
+    (
+        41,
+        "a closed dispute's note in Chinese",
+        # A note the registry writes when it closes a dispute (a lapse, another region's answer, a displaced link)
+        # in Chinese beside the English one, so that a Chinese page says it in Chinese; a person's own note is the
+        # same in both. Disputes closed before have none: the pages show their note as stored.
+        """
+        ALTER TABLE disputes ADD COLUMN note_zh VARCHAR;
+        ALTER TABLE link_disputes ADD COLUMN note_zh VARCHAR;
+        """,
+    ),
 ]
 
 
