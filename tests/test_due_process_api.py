@@ -364,3 +364,35 @@ def test_the_operators_pages_of_disputes_repairs_and_notices_are_audited(
         (by_resident, "read_notices", A, {"policy_id": None, "status": None, "entries": 1}),
     ]
     store.close()
+
+
+def test_an_answer_whose_texts_follow_lang_says_its_language(world: dict[str, Any]) -> None:
+    """``Content-Language`` (en or zh-CN, as the pages' ``<html lang>``) on every answer whose texts follow ``lang``;
+    none on one whose texts do not (the API's answers said no language at all)."""
+    client: httpx.Client = world["client"]
+    resident, railway = auth(world, "resident"), auth(world, "relying_party")
+    ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    asked: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
+        ("GET", f"/v1/subjects/{A}/report", {}, resident),
+        ("GET", f"/v1/subjects/{A}/history", {}, resident),
+        ("GET", f"/v1/subjects/{A}/services/high_speed_rail", {}, resident),
+        ("GET", f"/v1/subjects/{A}/file", {}, resident),
+        ("GET", f"/v1/subjects/{A}/file.html", {}, resident),
+        ("GET", "/v1/lists/lookup", {"q": "张三"}, {}),
+    ]
+    for method, path, params, headers in asked:
+        for lang, tag in ((None, "en"), ("en", "en"), ("zh", "zh-CN")):
+            query = params if lang is None else {**params, "lang": lang}
+            r = client.request(method, path, params=query, headers=headers)
+            assert (r.status_code, r.headers.get("content-language")) == (200, tag), (path, lang)
+    for lang, tag in (("en", "en"), ("zh", "zh-CN")):
+        one = client.post("/v1/decisions", json={**ticket, "lang": lang}, headers=railway)
+        assert (one.status_code, one.headers.get("content-language")) == (200, tag)
+        batch = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_ids": [A, B], "lang": lang}
+        many = client.post("/v1/decisions/batch", json=batch, headers=railway)
+        assert (many.status_code, many.headers.get("content-language")) == (200, tag)
+        # without explanations no text follows lang: the answer says no language
+        bare = client.post("/v1/decisions/batch", json={**batch, "explain": False}, headers=railway)
+        assert (bare.status_code, bare.headers.get("content-language")) == (200, None)
+    notices = client.get("/v1/notices", headers=resident)
+    assert (notices.status_code, notices.headers.get("content-language")) == (200, None)
