@@ -218,7 +218,9 @@ def test_the_dashboard_names_the_rules_added_and_removed_and_the_common_scale_in
             zh = client.get("/ops", params={"policy": "lab", "lang": "zh"}).text
     finally:
         reg.store.close()
-    assert "Both runs&#39; scores are compared in 20 bins over one scale, 0–400 (both policy versions&#39; range)." in en
+    assert (
+        "Both runs&#39; scores are compared in 20 bins over one scale, 0–400 (both policy versions&#39; range)." in en
+    )
     assert f"Rules only in run {second} (added; no drift): a fine" in en
     assert f"Rules only in run {first} (removed; no drift): a deduction" in en
     assert "两次评分的分数在同一标尺 0–400 上分为 20 组比较（两个政策版本的分数范围）。" in zh

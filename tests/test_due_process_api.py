@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from web_helpers import sign_in
 from due_world import A, B, build
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
@@ -28,6 +27,7 @@ from socialcredit.registry.due_process.disputes import lapse_overdue
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
+from web_helpers import sign_in
 
 SERVICES = {"high_speed_rail", "deposit_free_rental"}
 

@@ -435,9 +435,7 @@ def set_consent(category: Segment, body: ConsentIn, party: Resident, service: Se
 
 
 @router.get("/v1/subjects/{subject_id}/file", tags=_DUE_PROCESS)
-def export(
-    subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Lang
-) -> ResidentFile:
+def export(subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Lang) -> ResidentFile:
     """Everything held about a resident (JSON), free and on demand."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file")
     service.flush_inquiries()  # the file shows every inquiry answered so far
@@ -451,9 +449,7 @@ def export(
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
 )
-def export_html(
-    subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Lang
-) -> str:
+def export_html(subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Lang) -> str:
     """The resident's file as a readable page."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file.html")
     service.flush_inquiries()

@@ -77,9 +77,7 @@ def search(
 
 
 @router.get("/v1/orgs/{org_id}/file", tags=_TAGS)
-def file(
-    org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Lang
-) -> OrgFile:
+def file(org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Lang) -> OrgFile:
     """The organisation's file, for an operator or its legal representative (related persons masked for the
     representative); every look-up is audited and shown on the file."""
     with naming(service, "org_id") as store:
@@ -94,9 +92,7 @@ def file(
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
 )
-def file_html(
-    org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Lang
-) -> str:
+def file_html(org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Lang) -> str:
     """The organisation's file as a printable page."""
     with naming(service, "org_id") as store:
         _acting_for(service, store, party, org_id, f"/v1/orgs/{org_id}/file.html", today)
