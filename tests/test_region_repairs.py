@@ -26,6 +26,8 @@ from socialcredit.registry.due_process.repair import (
     list_repairs,
     report_fulfilment,
 )
+from socialcredit.registry.reporting.file_page import file_names
+from socialcredit.registry.reporting.resident_file import export_file, render_html
 
 D = dt.date
 NOTICED, EFFECTIVE = D(2026, 11, 1), D(2026, 12, 31)  # Beijing's listing: notice, and 60 days' grace
@@ -139,6 +141,14 @@ def test_a_repair_applied_for_in_tianjin_is_decided_in_beijing_and_both_delist_t
         "2028-01-10",
         "decided in region 110000 on 2028-01-10: court confirms payment",
     )
+    # kept in Chinese too, for the Chinese pages and printable file (they showed the English); an operator's own
+    # reason is the same in both; the refusal on arrival is Beijing's English refusal, none kept in Chinese
+    assert decided["decision_reason_zh"] == "地区 110000 已于 2028-01-10 决定：court confirms payment"
+    assert [r["decision_reason_zh"] for r in list_repairs(beijing, subject_id=bj)] == ["court confirms payment", None]
+    file = export_file(tianjin, tj, lang="zh", actor="test")
+    printable = render_html(file, "zh", file_names(tianjin, file, "zh"), tianjin.catalog)
+    assert "地区 110000 已于 2028-01-10 决定：court confirms payment" in printable
+    assert "decided in region" not in printable
     assert tianjin.one(
         "SELECT text_zh FROM notifications WHERE kind = 'repair_approved' AND ref_id = ?", [again["repair_id"]]
     ) == (

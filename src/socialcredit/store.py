@@ -917,13 +917,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         41,
-        "a closed dispute's note in Chinese",
+        "a closed dispute's note and a repair's decision reason in Chinese",
         # A note the registry writes when it closes a dispute (a lapse, another region's answer, a displaced link)
-        # in Chinese beside the English one, so that a Chinese page says it in Chinese; a person's own note is the
-        # same in both. Disputes closed before have none: the pages show their note as stored.
+        # or decides a repair (another region's decision) in Chinese beside the English one, so that a Chinese page
+        # says it in Chinese; a person's own note or reason is the same in both. Disputes closed and repairs decided
+        # before have none: the pages show their note or reason as stored.
         """
         ALTER TABLE disputes ADD COLUMN note_zh VARCHAR;
         ALTER TABLE link_disputes ADD COLUMN note_zh VARCHAR;
+        ALTER TABLE repairs ADD COLUMN decision_reason_zh VARCHAR;
         """,
     ),
 ]

@@ -64,6 +64,9 @@ _KEYS = (
     "eligible_from",
     "decided_on",
     "decision_reason",
+    # the reason in Chinese (the same when an operator wrote it; None when none was kept: before migration 41, or a
+    # forwarded application this region's rules refused on arrival, whose reason is the English refusal)
+    "decision_reason_zh",
     "commitment",
     "evidence",
     "answer_due",
@@ -585,14 +588,14 @@ def _decide(
     store: Store, row: dict[str, Any], outcome: str, reason: tuple[str, str], actor: str, today: dt.date
 ) -> None:
     """Record a decision (inside a transaction): an approved repair ends the record's listings; told, audited
-    (``reason``: English and Chinese, the English one stored; an operator's own reason is the same in both)."""
+    (``reason``: English and Chinese, both stored; an operator's own reason is the same in both)."""
     why, why_zh = reason
     repair_id = int(row["repair_id"])
     seq = store.take_ids("seq", 1) if outcome == "approved" else None
     store.execute(
-        "UPDATE repairs SET status = ?, decided_on = ?, decided_seq = ?, decision_reason = ?, decided_by = ? "
-        "WHERE repair_id = ?",
-        [outcome, today, seq, why, actor, repair_id],
+        "UPDATE repairs SET status = ?, decided_on = ?, decided_seq = ?, decision_reason = ?, decision_reason_zh = ?, "
+        "decided_by = ? WHERE repair_id = ?",
+        [outcome, today, seq, why, why_zh, actor, repair_id],
     )
     if outcome == "approved":
         store.execute(
