@@ -923,9 +923,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # says it in Chinese; a person's own note or reason is the same in both. Disputes closed and repairs decided
         # before have none: the pages show their note or reason as stored.
         """
-        ALTER TABLE disputes ADD COLUMN note_zh VARCHAR;
-        ALTER TABLE link_disputes ADD COLUMN note_zh VARCHAR;
-        ALTER TABLE repairs ADD COLUMN decision_reason_zh VARCHAR;
+        ALTER TABLE disputes ADD COLUMN IF NOT EXISTS note_zh VARCHAR;
+        ALTER TABLE link_disputes ADD COLUMN IF NOT EXISTS note_zh VARCHAR;
+        ALTER TABLE repairs ADD COLUMN IF NOT EXISTS decision_reason_zh VARCHAR;
         """,
     ),
 ]
