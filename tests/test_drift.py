@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -177,3 +178,51 @@ def test_a_version_change_reports_rules_added_and_removed_and_bins_both_runs_on_
     assert [(x["a"], x["b"]) for x in d["score"]["bins"]] == [(a[i], b[i]) for i in range(SCORE_BINS)]
     by_hand = psi([a[i] / 10 for i in range(SCORE_BINS)], [b[i] / 10 for i in range(SCORE_BINS)])
     assert d["score"]["psi"] == pytest.approx(by_hand)
+
+
+def test_the_dashboard_names_the_rules_added_and_removed_and_the_common_scale_in_both_languages(
+    tmp_path: Path,
+) -> None:
+    # The version change above, its renamed rule with words of its own: the drift panel said neither the rules in one
+    # run only nor the scale both runs' scores were binned on (policy drift and the API did).
+    from api_helpers import serving
+    from lab_world import policy_yaml
+    from scoring_helpers import parse_policy
+    from socialcredit.api.app import create_app
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.registry.scoring.policies import publish_policy
+    from web_helpers import sign_in
+
+    reg = build(tmp_path)
+    minus = "reason: {code: MINUS, zh: 测试, en: test}"
+    v1 = (
+        policy_yaml(15, 100, "tier >= 'silver'", "1")
+        .replace("scale: {base: 100, min: 0, max: 200}", "scale: {base: 300, min: 0, max: 400}")
+        .replace(minus, "reason: {code: MINUS, zh: 扣分, en: a deduction}")
+    )
+    v2 = (
+        policy_yaml(15, 100, "tier >= 'silver'", "2")
+        .replace("- id: minus", "- id: fine")
+        .replace(minus, "reason: {code: FINE, zh: 罚款, en: a fine}")
+    )
+    first = reg.score(parse_policy(v1, "lab@1")).run_id
+    second_policy = parse_policy(v2, "lab@2")
+    publish_policy(reg.store, second_policy)
+    second = score(reg.store, second_policy, AS_OF).run_id
+    operator = issue_key(reg.store, "operator", "registry operations").token
+    app = create_app(tmp_path / "registry.duckdb", store=reg.store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            sign_in(client, operator)
+            en = client.get("/ops", params={"policy": "lab", "lang": "en"}).text
+            zh = client.get("/ops", params={"policy": "lab", "lang": "zh"}).text
+    finally:
+        reg.store.close()
+    assert (
+        "Both runs&#39; scores are compared in 20 bins over one scale, 0–400 (both policy versions&#39; range)." in en
+    )
+    assert f"Rules only in run {second} (added; no drift): a fine" in en
+    assert f"Rules only in run {first} (removed; no drift): a deduction" in en
+    assert "两次评分的分数在同一标尺 0–400 上分为 20 组比较（两个政策版本的分数范围）。" in zh
+    assert f"仅在第 {second} 次评分中的规则（新增，不计漂移）：罚款" in zh
+    assert f"仅在第 {first} 次评分中的规则（已删除，不计漂移）：扣分" in zh

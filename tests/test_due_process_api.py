@@ -27,6 +27,7 @@ from socialcredit.registry.due_process.disputes import lapse_overdue
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
+from web_helpers import sign_in
 
 SERVICES = {"high_speed_rail", "deposit_free_rental"}
 
@@ -223,6 +224,19 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     assert client.get("/v1/lists/lookup", params={"q": "张三"}).json()["results"] == []
     html = client.get(f"/v1/subjects/{A}/file.html", headers=resident)
     assert html.status_code == 200 and "张三" in html.text and "not answered in time (record withdrawn)" in html.text
+    # The registry's note of the lapse, kept in both languages: each page says it in its own (the Chinese pages
+    # showed the stored English).
+    lapsed = file["disputes"][0]
+    assert (lapsed["note"], lapsed["note_zh"]) == ("Not answered by 2026-05-03.", "截至 2026-05-03 未获答复。")
+    printable = client.get(f"/v1/subjects/{A}/file.html", params={"lang": "zh"}, headers=resident).text
+    assert "截至 2026-05-03 未获答复。" in printable and "Not answered" not in printable
+    with httpx.Client(base_url=client.base_url, timeout=30) as pages:
+        sign_in(pages, world["keys"]["resident"])
+        for path in ("/me/disputes", f"/me/disputes/{dispute['dispute_id']}"):
+            zh = pages.get(path, params={"lang": "zh"}).text
+            assert "截至 2026-05-03 未获答复。" in zh and "Not answered" not in zh, path
+            en = pages.get(path, params={"lang": "en"}).text
+            assert "Not answered by 2026-05-03." in en and "未获答复" not in en, path
 
 
 def test_an_unknown_status_filter_is_422_on_every_list_of_disputes_and_repairs(world: dict[str, Any]) -> None:
@@ -350,3 +364,35 @@ def test_the_operators_pages_of_disputes_repairs_and_notices_are_audited(
         (by_resident, "read_notices", A, {"policy_id": None, "status": None, "entries": 1}),
     ]
     store.close()
+
+
+def test_an_answer_whose_texts_follow_lang_says_its_language(world: dict[str, Any]) -> None:
+    """``Content-Language`` (en or zh-CN, as the pages' ``<html lang>``) on every answer whose texts follow ``lang``;
+    none on one whose texts do not (the API's answers said no language at all)."""
+    client: httpx.Client = world["client"]
+    resident, railway = auth(world, "resident"), auth(world, "relying_party")
+    ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    asked: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
+        ("GET", f"/v1/subjects/{A}/report", {}, resident),
+        ("GET", f"/v1/subjects/{A}/history", {}, resident),
+        ("GET", f"/v1/subjects/{A}/services/high_speed_rail", {}, resident),
+        ("GET", f"/v1/subjects/{A}/file", {}, resident),
+        ("GET", f"/v1/subjects/{A}/file.html", {}, resident),
+        ("GET", "/v1/lists/lookup", {"q": "张三"}, {}),
+    ]
+    for method, path, params, headers in asked:
+        for lang, tag in ((None, "en"), ("en", "en"), ("zh", "zh-CN")):
+            query = params if lang is None else {**params, "lang": lang}
+            r = client.request(method, path, params=query, headers=headers)
+            assert (r.status_code, r.headers.get("content-language")) == (200, tag), (path, lang)
+    for lang, tag in (("en", "en"), ("zh", "zh-CN")):
+        one = client.post("/v1/decisions", json={**ticket, "lang": lang}, headers=railway)
+        assert (one.status_code, one.headers.get("content-language")) == (200, tag)
+        batch = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_ids": [A, B], "lang": lang}
+        many = client.post("/v1/decisions/batch", json=batch, headers=railway)
+        assert (many.status_code, many.headers.get("content-language")) == (200, tag)
+        # without explanations no text follows lang: the answer says no language
+        bare = client.post("/v1/decisions/batch", json={**batch, "explain": False}, headers=railway)
+        assert (bare.status_code, bare.headers.get("content-language")) == (200, None)
+    notices = client.get("/v1/notices", headers=resident)
+    assert (notices.status_code, notices.headers.get("content-language")) == (200, None)

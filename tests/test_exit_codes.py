@@ -321,7 +321,12 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
         ),
         # a language neither en nor zh: it printed Chinese (show) or the matches' labels in Chinese
         (("show", DEFAULTER, "--lang", "fr"), "Error: Invalid value for '--lang': 'fr': give en or zh"),
-        (("matchmaking", "matches", "1", "--lang", "EN"), "Error: Invalid value for '--lang': 'EN': give zh or en"),
+        # one check and one message for both (socialcredit/languages.py), a long value cut at 80 characters
+        (("matchmaking", "matches", "1", "--lang", "EN"), "Error: Invalid value for '--lang': 'EN': give en or zh"),
+        (
+            ("decide", DEFAULTER, "high_speed_rail", "--purpose", "p", "--lang", "x" * 500),
+            f"Error: Invalid value for '--lang': '{'x' * 79}…': give en or zh",
+        ),
     ],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], error: str) -> None:

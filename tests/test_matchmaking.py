@@ -755,8 +755,10 @@ def test_the_app_calls_nothing_but_matchmaking_decisions(world: dict[str, Any], 
     viewer = couple["ids"]["viewer"]
     with _site(world) as site:
         assert site.get("/").status_code == 200
-        assert site.get(f"/clients/{viewer}").status_code == 200
-        assert site.get(f"/clients/{couple['ids']['x']}?lang=en").status_code == 200
+        # each page says its language (Chinese by default), as its <html lang> does
+        for path, tag in ((f"/clients/{viewer}", "zh-CN"), (f"/clients/{couple['ids']['x']}?lang=en", "en")):
+            r = site.get(path)
+            assert (r.status_code, r.headers.get("content-language")) == (200, tag), path
         for cid in list(mstore.index(TIERS, today=AS_OF).row_of)[:25]:
             assert site.get(f"/clients/{cid}/matches").status_code == 200
         assert site.get(f"/clients/{viewer}/matches?lang=en").status_code == 200

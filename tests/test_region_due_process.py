@@ -151,6 +151,7 @@ def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijin
     closed = next(d for d in list_disputes(tianjin, subject_id=tj) if d["dispute_id"] == filed["dispute_id"])
     assert (closed["status"], closed["answered_at"]) == ("withdrawn", "2027-01-20")
     assert closed["note"] == "Answered in region 110000 on 2027-01-20: paid on 2026-12-20"
+    assert closed["note_zh"] == "地区 110000 已于 2027-01-20 答复：paid on 2026-12-20"  # what a Chinese page shows
     assert tianjin.one(
         "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'dispute_withdrawn' AND ref_id = ?",
         [filed["dispute_id"]],

@@ -211,15 +211,16 @@ def test_contested_then_unlinked_by_an_operator_the_next_decision_grants_without
     assert record.startswith("110000/")
     assert told[-1] == (
         f"Note: the score and reasons are from run 2 (as of 2026-12-31); since then the blacklist listing "
-        f"(judgment_defaulter, record {record}) ended on 2027-01-01 (delisted), so this decision no longer counts it; "
+        f"(judgment defaulter, record {record}) ended on 2027-01-01 (delisted), so this decision no longer counts it; "
         "its record counts in the score until the next run."
     )
     assert not any(line.startswith("Note:") for line in told[:-1])
-    # in the language asked, as the header and the reasons (it was English under a Chinese refusal)
+    # in the language asked, as the header and the reasons (it was English under a Chinese refusal); the list and
+    # the criterion in the policy's Chinese words, as the pages name them (they were shown as their ids)
     told_zh = sc("decide", who, "high_speed_rail", "--purpose", "ticket purchase", "--lang", "zh", "--db", tianjin)
     assert told_zh.stdout.splitlines()[-1] == (
-        "注：分数和原因来自评分编号 2（截至 2026-12-31）；此后 blacklist 名单的列入（"
-        f"judgment_defaulter，记录 {record}）已于 2027-01-01 结束（已移出），"
+        "注：分数和原因来自评分编号 2（截至 2026-12-31）；此后失信名单的列入（"
+        f"失信被执行人，记录 {record}）已于 2027-01-01 结束（已移出），"
         "本决定不再计入；该记录在下次评分前仍计入分数。"
     )
     closed = sc("region", "answer-link", str(did), "--uphold", "--reason", "again", "--db", tianjin)
@@ -266,10 +267,11 @@ def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[
     assert "GRANTED" in _decide(tianjin, who)
     shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
     assert shown["links"] == []
-    assert {k: shown["link_disputes"][0][k] for k in ("dispute_id", "status", "note", "answered_at")} == {
+    assert {k: shown["link_disputes"][0][k] for k in ("dispute_id", "status", "note", "note_zh", "answered_at")} == {
         "dispute_id": did,
         "status": "lapsed",
         "note": "Not answered by 2027-01-31.",
+        "note_zh": "截至 2027-01-31 未获答复。",  # kept beside it: a Chinese page says it in Chinese
         "answered_at": None,
     }
     # told in Chinese wholly (the note was pasted in English into the Chinese text)

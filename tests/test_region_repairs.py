@@ -26,6 +26,8 @@ from socialcredit.registry.due_process.repair import (
     list_repairs,
     report_fulfilment,
 )
+from socialcredit.registry.reporting.file_page import file_names
+from socialcredit.registry.reporting.resident_file import export_file, render_html
 
 D = dt.date
 NOTICED, EFFECTIVE = D(2026, 11, 1), D(2026, 12, 31)  # Beijing's listing: notice, and 60 days' grace
@@ -97,6 +99,18 @@ def test_a_repair_applied_for_in_tianjin_is_decided_in_beijing_and_both_delist_t
             "2026-12-31); you may apply for repair from 2027-12-31",
         )
     ]
+    # the Chinese notice tells who decided in Chinese, as the English one does in English (it was pasted in English)
+    assert tianjin.one(
+        "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'repair_refused' AND ref_id = ?",
+        [early["repair_id"]],
+    ) == [
+        f"Your repair application {early['repair_id']} (record {local_id}) was refused. Reason: decided in region "
+        "110000 on 2027-06-01: a serious breach is published for at least 365 days (from 2026-12-31); you may "
+        "apply for repair from 2027-12-31",
+        f"您的信用修复申请 {early['repair_id']}（记录 {local_id}）未获批准。理由：地区 110000 已于 2027-06-01 决定："
+        "a serious breach is published for at least 365 days (from 2026-12-31); you may apply for repair from "
+        "2027-12-31",
+    ]
     assert _blacklist(regions, TIANJIN, tj)["status"] == "effective"
 
     # The Beijing court reports the judgment paid; the resident applies again in Tianjin, in time.
@@ -126,6 +140,20 @@ def test_a_repair_applied_for_in_tianjin_is_decided_in_beijing_and_both_delist_t
         "approved",
         "2028-01-10",
         "decided in region 110000 on 2028-01-10: court confirms payment",
+    )
+    # kept in Chinese too, for the Chinese pages and printable file (they showed the English); an operator's own
+    # reason is the same in both; the refusal on arrival is Beijing's English refusal, none kept in Chinese
+    assert decided["decision_reason_zh"] == "地区 110000 已于 2028-01-10 决定：court confirms payment"
+    assert [r["decision_reason_zh"] for r in list_repairs(beijing, subject_id=bj)] == ["court confirms payment", None]
+    file = export_file(tianjin, tj, lang="zh", actor="test")
+    printable = render_html(file, "zh", file_names(tianjin, file, "zh"), tianjin.catalog)
+    assert "地区 110000 已于 2028-01-10 决定：court confirms payment" in printable
+    assert "decided in region" not in printable
+    assert tianjin.one(
+        "SELECT text_zh FROM notifications WHERE kind = 'repair_approved' AND ref_id = ?", [again["repair_id"]]
+    ) == (
+        f"您的信用修复申请 {again['repair_id']}（记录 {local_id}）已批准：该记录不再计入，相关名单停止公示。"
+        "理由：地区 110000 已于 2028-01-10 决定：court confirms payment"
     )
     b, t = _blacklist(regions, BEIJING, bj), _blacklist(regions, TIANJIN, tj)
     assert (b["status"], b["closed_on"]) == (t["status"], t["closed_on"]) == ("repaired", "2028-01-10")

@@ -974,11 +974,13 @@ def test_a_long_word_someone_wrote_breaks_rather_than_widening_the_page(site: di
 def test_without_a_choice_the_page_speaks_the_language_the_browser_prefers(site: dict[str, Any]) -> None:
     """Accept-Language was not read: an English browser was shown Chinese pages. A choice (``?lang=``, kept in a
     cookie) still wins; Chinese stays the default for no header, one that prefers neither language, garbage and a
-    header too long to read. A page the header decided says ``Vary: Accept-Language``."""
+    header too long to read. A page the header decided says ``Vary: Accept-Language``. Every page says its language
+    in ``Content-Language`` too, as its ``<html lang>`` (it said none)."""
 
     def lang_of(r: httpx.Response) -> str:
         found = re.search(r'<html lang="([^"]+)">', r.text)
         assert r.status_code == 200 and found, r.text[:200]
+        assert r.headers.get("content-language") == found.group(1), r.url
         return found.group(1)
 
     with httpx.Client(base_url=site["base"], timeout=30) as client:
@@ -1003,6 +1005,7 @@ def test_without_a_choice_the_page_speaks_the_language_the_browser_prefers(site:
         for path in ("/me", "/me/file.html"):
             r = client.get(path, headers={"Accept-Language": "en-GB,en"})
             assert r.headers.get("vary") == "Accept-Language" and '<html lang="en">' in r.text, path
+            assert r.headers.get("content-language") == "en", path
 
 
 def test_who_asked_comes_fifty_to_a_page(site: dict[str, Any]) -> None:

@@ -391,6 +391,7 @@ def decide(
     from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.decisions.decide import decide as decide_
     from socialcredit.registry.due_process.listings import ended_since_run
+    from socialcredit.registry.scoring.policies import name_listings
     from socialcredit.registry.words import STATUS_WORDS
 
     subject = compact_subject_id(subject)  # as in a subjects file: spaces, full-width digits, a lower-case x
@@ -398,6 +399,10 @@ def decide(
         d = decide_(store, subject, service, purpose, requester=requester, policy_id=policy, lang=lang)
         # No service runs here to rescore at once (registry/decisions/live.py): say what the run's score predates.
         ended = ended_since_run(store, d.run_id, d.subject_id)  # the number as stored (`…x` is `…X`)
+        # the text names the list and the criterion in the words the run's policy gives them in --lang, as the
+        # pages do (name_listings); the JSON keeps their ids
+        named = [{**e, "policy_id": d.policy_id, "policy_version": d.policy_version} for e in ended]
+        name_listings(store, named, lang)
     if as_json:
         _json({**d.as_dict(), "listings_ended_since_run": ended})
         return
@@ -422,15 +427,15 @@ def decide(
         out.print("如何改变结果：" if lang == "zh" else "What would change it:", markup=False)
         for action in d.actions:
             out.print(f"  - {action}", markup=False)
-    for e in ended:
+    for e in named:
         status_zh = STATUS_WORDS["listing_status"].get(str(e["status"]), (str(e["status"]),))[0]
         out.print(
-            f"注：分数和原因来自评分编号 {d.run_id}（截至 {e['as_of']}）；此后 {e['list_id']} 名单的列入（"
-            f"{e['criterion_id']}，记录 {e['record_id']}）已于 {e['closed_on']} 结束（{status_zh}），本决定不再计入；"
+            f"注：分数和原因来自评分编号 {d.run_id}（截至 {e['as_of']}）；此后{e['list_name']}的列入（"
+            f"{e['criterion_text']}，记录 {e['record_id']}）已于 {e['closed_on']} 结束（{status_zh}），本决定不再计入；"
             "该记录在下次评分前仍计入分数。"
             if lang == "zh"
             else f"Note: the score and reasons are from run {d.run_id} (as of {e['as_of']}); since then the "
-            f"{e['list_id']} listing ({e['criterion_id']}, record {e['record_id']}) ended on {e['closed_on']} "
+            f"{e['list_name']} listing ({e['criterion_text']}, record {e['record_id']}) ended on {e['closed_on']} "
             f"({e['status']}), so this decision no longer counts it; its record counts in the score until the next "
             "run.",
             markup=False,

@@ -20,6 +20,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from socialcredit.clock import check_day, parse_day
 from socialcredit.errors import SocialCreditError
 from socialcredit.identifiers import compact_subject_id
+from socialcredit.languages import language_option
 
 __all__ = [
     "ADMINISTRATION",
@@ -77,13 +78,6 @@ EXIT_CODES = "\n".join(
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-def language_option(value: str) -> str:
-    """``--lang``: en or zh; anything else is a usage error (it printed Chinese for ``--lang fr``)."""
-    if value not in ("en", "zh"):
-        raise typer.BadParameter(f"{value!r}: give en or zh")
-    return value
 
 
 LangOpt = Annotated[

@@ -905,6 +905,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # written before have none: a snapshot then searches them (registry/decisions/snapshot.py).
         "CREATE TABLE IF NOT EXISTS run_result_keys (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL);",
     ),
+    (
+        41,
+        "a closed dispute's note and a repair's decision reason in Chinese",
+        # A note the registry writes when it closes a dispute (a lapse, another region's answer, a displaced link)
+        # or decides a repair (another region's decision) in Chinese beside the English one, so that a Chinese page
+        # says it in Chinese; a person's own note or reason is the same in both. Disputes closed and repairs decided
+        # before have none: the pages show their note or reason as stored.
+        """
+        ALTER TABLE disputes ADD COLUMN IF NOT EXISTS note_zh VARCHAR;
+        ALTER TABLE link_disputes ADD COLUMN IF NOT EXISTS note_zh VARCHAR;
+        ALTER TABLE repairs ADD COLUMN IF NOT EXISTS decision_reason_zh VARCHAR;
+        """,
+    ),
 ]
 
 

@@ -14,16 +14,17 @@ client are summarised in one audit row when its window closes.
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from socialcredit.clock import parse_day, resolve_today
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, TooManyRequestsError
 from socialcredit.identifiers import compact_subject_id
+from socialcredit.languages import LANGUAGE_TAGS
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
@@ -33,6 +34,7 @@ __all__ = [
     "Auditor",
     "Day",
     "Furnisher",
+    "Lang",
     "Lookup",
     "Operator",
     "Public",
@@ -50,8 +52,24 @@ __all__ = [
     "naming",
     "refuse",
     "require",
+    "said_in",
     "today",
 ]
+
+
+def said_in(response: Response, lang: str) -> None:
+    """Say in ``response`` the language its texts are in (``Content-Language``: en or zh-CN, as the pages say it)."""
+    response.headers["Content-Language"] = LANGUAGE_TAGS[lang]
+
+
+def _language(response: Response, lang: Literal["en", "zh"] = "en") -> str:
+    """``?lang=``: the language of the answer's texts, which the answer says (``said_in``)."""
+    said_in(response, lang)
+    return lang
+
+
+# The query parameter ``lang`` of an answer whose texts follow it; the answer says its language.
+Lang = Annotated[Literal["en", "zh"], Depends(_language)]
 
 
 def current_service(request: Request) -> Service:

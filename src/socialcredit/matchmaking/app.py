@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit.errors import MatchmakingError, RegistryError, UnknownClientError
+from socialcredit.languages import LANGUAGE_TAGS
 from socialcredit.matchmaking.explain import describe, formula_lines, part_label
 from socialcredit.matchmaking.ranking import Badge
 from socialcredit.matchmaking.reference import (
@@ -95,7 +96,8 @@ def create_match_app(
             "error": None,
         }
         html = _env.get_template(template).render({**helpers, **context})
-        return HTMLResponse(html, status_code=status)
+        # the page says its language, as its <html lang> and the registry's pages do
+        return HTMLResponse(html, status_code=status, headers={"Content-Language": LANGUAGE_TAGS[lang]})
 
     def failed(request: Request, status: int, code: str, message: str) -> HTMLResponse | JSONResponse:
         """An error as its caller reads it: JSON under /api/ (as the registry's API answers), else a page."""

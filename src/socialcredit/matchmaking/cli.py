@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from socialcredit.errors import MatchmakingError
+from socialcredit.languages import language_option
 from socialcredit.matchmaking.settings import DB_ENV, DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL, KEY_ENV, URL_ENV
 from socialcredit.serving import serve_until_stopped
 
@@ -38,15 +39,6 @@ UrlOpt = Annotated[str, typer.Option("--registry-url", help="The registry's HTTP
 KeyOpt = Annotated[
     str, typer.Option("--key", help=f"Relying-party key for matchmaking_badge (or ${KEY_ENV}).", show_default=False)
 ]
-
-
-def language_option(value: str) -> str:
-    """``--lang``: zh or en; anything else is a usage error (it printed Chinese for ``--lang fr``)."""
-    if value not in ("zh", "en"):
-        from socialcredit.matchmaking.reference import shown
-
-        raise typer.BadParameter(f"{shown(value)}: give zh or en")
-    return value
 
 
 LangOpt = Annotated[

@@ -577,7 +577,10 @@ def _repair_answer(store: Store, origin: str, item: dict[str, Any]) -> int:
     if found is None:
         return 0
     on = dt.date.fromisoformat(item["decided_on"])
-    reason = f"decided in region {origin} on {on.isoformat()}: {item['reason']}"
+    reason = (
+        f"decided in region {origin} on {on.isoformat()}: {item['reason']}",
+        f"地区 {origin} 已于 {on.isoformat()} 决定：{item['reason']}",
+    )
     return int(close_forwarded_repair(store, int(found), item["outcome"], reason, f"region:{origin}", today=on))
 
 

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from socialcredit.catalog.labels import labels_for
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import compact_subject_id
+from socialcredit.languages import LANGUAGE_TAGS
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
@@ -325,6 +326,7 @@ class Web:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict", secure=secure)
         elif decided_by == "header":  # another Accept-Language may be another page
             response.headers.add_vary_header("Accept-Language")
+        response.headers["Content-Language"] = LANGUAGE_TAGS[lang]  # as the page's <html lang> says it
         for name, value in page.cookies.items():
             response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure, path="/")
         for k, v in SECURITY_HEADERS.items():

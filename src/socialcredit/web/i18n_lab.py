@@ -37,6 +37,18 @@ LAB_PAIRS: dict[str, tuple[str, str]] = {
         "Alert: the PSI of “{what}” is {psi}, above 0.25.",
     ),
     "lab_drift_quiet": ("没有超过 0.25 的 PSI。", "No PSI above 0.25."),
+    "lab_drift_scale": (
+        "两次评分的分数在同一标尺 {lo}–{hi} 上分为 {bins} 组比较（两个政策版本的分数范围）。",
+        "Both runs' scores are compared in {bins} bins over one scale, {lo}–{hi} (both policy versions' range).",
+    ),
+    "lab_drift_added": (
+        "仅在第 {run} 次评分中的规则（新增，不计漂移）：{rules}",
+        "Rules only in run {run} (added; no drift): {rules}",
+    ),
+    "lab_drift_removed": (
+        "仅在第 {run} 次评分中的规则（已删除，不计漂移）：{rules}",
+        "Rules only in run {run} (removed; no drift): {rules}",
+    ),
     "lab_drift_score": ("分数分布", "the score distribution"),
     "lab_measure_list": ("列入{name}", "on the {name}"),
     "lab_measure_refused": ("被拒绝：{name}", "refused: {name}"),

@@ -182,13 +182,22 @@ def _lab_words(store: Store, lab: dict[str, Any], policy: Policy, page: Page) ->
         ]
         rows.append({**f, "measure": t("lab_measure_" + kind, name=name), "group_words": group, "rules": named})
     drifts = []
+    sep = "、" if lang == "zh" else ", "
     for d in lab["drift"]:
         words = rule_words(get_policy(store, d["policy"], d["run_b"]["version"]).policy)
         alerts = [
             {**a, "words": t("lab_drift_score") if a["rule"] is None else words.get(a["rule"], a["rule"])}
             for a in d["alerts"]
         ]
-        drifts.append({**d, "alerts": alerts})
+        # a rule in one run only (the version changed): by its words in the version that has it
+        before = (
+            words
+            if d["run_a"]["version"] == d["run_b"]["version"]
+            else rule_words(get_policy(store, d["policy"], d["run_a"]["version"]).policy)
+        )
+        added = sep.join(words.get(r, r) for r in d["added"])
+        removed = sep.join(before.get(r, r) for r in d["removed"])
+        drifts.append({**d, "alerts": alerts, "added_words": added, "removed_words": removed})
     return {"disparity": {**lab["disparity"], "rows": rows}, "drift": drifts}
 
 

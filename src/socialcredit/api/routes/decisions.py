@@ -3,11 +3,11 @@
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse
+from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse, said_in
 from socialcredit.api.models import BatchDecisions, Decision
 from socialcredit.errors import ForbiddenError, IdentifierError
 from socialcredit.identifiers import compact_subject_id
@@ -76,7 +76,7 @@ async def _in_scope(service: Service, party: Party, service_id: str, purpose: st
 
 @router.post("/v1/decisions")
 async def decide_one(
-    body: DecisionRequest, party: RelyingParty, service: ServiceDep, policy: PolicyParam = None
+    body: DecisionRequest, party: RelyingParty, service: ServiceDep, response: Response, policy: PolicyParam = None
 ) -> Decision:
     """A decision with at most four ranked reasons and what would change it; logged as an inquiry.
 
@@ -94,6 +94,7 @@ async def decide_one(
         )
         if applied is not None:
             out["joint_punishment"] = applied.as_dict(body.lang)
+    said_in(response, body.lang)
     return Decision.model_validate(out)
 
 
@@ -170,7 +171,7 @@ async def decide_batch(
 
     # Up to 10 000 answers built here in the model's shape: written out directly, since validating them again
     # against BatchDecisions (which documents them) would cost several times the decisions themselves.
-    return JSONResponse(
+    answer = JSONResponse(
         {
             "run_id": snap.run_id,
             "watermark": snap.watermark,
@@ -178,3 +179,6 @@ async def decide_batch(
             "decisions": [answers.get(k) or refused(s) for s, k in zip(body.subject_ids, keys, strict=True)],
         }
     )
+    if body.explain:  # the reasons are in the language asked (without them, no text follows it)
+        said_in(answer, body.lang)
+    return answer

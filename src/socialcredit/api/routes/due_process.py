@@ -19,6 +19,7 @@ from socialcredit.api.deps import (
     Anyone,
     Day,
     Furnisher,
+    Lang,
     Lookup,
     Operator,
     Resident,
@@ -443,9 +444,7 @@ def set_consent(category: Segment, body: ConsentIn, party: Resident, service: Se
 
 
 @router.get("/v1/subjects/{subject_id}/file", tags=_DUE_PROCESS)
-def export(
-    subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Literal["en", "zh"] = "en"
-) -> ResidentFile:
+def export(subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Lang) -> ResidentFile:
     """Everything held about a resident (JSON), free and on demand."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file")
     service.flush_inquiries()  # the file shows every inquiry answered so far
@@ -459,9 +458,7 @@ def export(
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
 )
-def export_html(
-    subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Literal["en", "zh"] = "en"
-) -> str:
+def export_html(subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Lang) -> str:
     """The resident's file as a readable page."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file.html")
     service.flush_inquiries()
@@ -483,8 +480,8 @@ def notices(party: ResidentOrOperator, service: ServiceDep) -> list[Listing]:
 def lookup(
     service: ServiceDep,
     q: Annotated[str, Query(min_length=1, max_length=64)],
+    lang: Lang,
     list_id: Annotated[str | None, Query(max_length=64)] = None,
-    lang: Literal["en", "zh"] = "en",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="The page, from 1.")] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Results on a page.")] = PAGE_SIZE,
 ) -> PublicLookupPage:

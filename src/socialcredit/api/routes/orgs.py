@@ -2,13 +2,13 @@
 printable page, and its legal representative disputing its records and applying for their repair."""
 
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from socialcredit.api.deps import Resident, ResidentOrOperator, ServiceDep, Today, actor, deny, naming
+from socialcredit.api.deps import Lang, Resident, ResidentOrOperator, ServiceDep, Today, actor, deny, naming
 from socialcredit.api.models import Dispute, OrgFile, OrgSearch, Repair
 from socialcredit.errors import ForbiddenError
 from socialcredit.identifiers import compact_subject_id
@@ -77,9 +77,7 @@ def search(
 
 
 @router.get("/v1/orgs/{org_id}/file", tags=_TAGS)
-def file(
-    org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Literal["en", "zh"] = "en"
-) -> OrgFile:
+def file(org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Lang) -> OrgFile:
     """The organisation's file, for an operator or its legal representative (related persons masked for the
     representative); every look-up is audited and shown on the file."""
     with naming(service, "org_id") as store:
@@ -94,9 +92,7 @@ def file(
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
 )
-def file_html(
-    org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Literal["en", "zh"] = "en"
-) -> str:
+def file_html(org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Lang) -> str:
     """The organisation's file as a printable page."""
     with naming(service, "org_id") as store:
         _acting_for(service, store, party, org_id, f"/v1/orgs/{org_id}/file.html", today)

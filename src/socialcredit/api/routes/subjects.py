@@ -1,10 +1,10 @@
 """A resident's own file and own decisions (operators may read any): what the registry holds and concludes."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from socialcredit.api.deps import ResidentOrOperator, Segment, ServiceDep, SubjectPath, actor, deny
+from socialcredit.api.deps import Lang, ResidentOrOperator, Segment, ServiceDep, SubjectPath, actor, deny
 from socialcredit.api.models import OwnDecision, ScoreHistory, SubjectReport
 from socialcredit.errors import ForbiddenError
 from socialcredit.registry.access.parties import Party
@@ -29,7 +29,7 @@ def report(
     subject_id: SubjectPath,
     party: ResidentOrOperator,
     service: ServiceDep,
-    lang: Annotated[Literal["en", "zh"], Query()] = "en",
+    lang: Lang,
 ) -> SubjectReport:
     """A resident's file: score, tier, rank, percentile, dimensions, reasons, records, inquiries (reasons in
     ``lang``)."""
@@ -52,7 +52,7 @@ def history(
     subject_id: SubjectPath,
     party: ResidentOrOperator,
     service: ServiceDep,
-    lang: Annotated[Literal["en", "zh"], Query()] = "en",
+    lang: Lang,
 ) -> ScoreHistory:
     """The score history: every run of every policy that scored the subject, newest first, with what changed from
     the run before (rules whose points moved, lists entered and left), and where it stands live since the latest."""
@@ -75,7 +75,7 @@ def what_would_change(
     service_id: Segment,
     party: ResidentOrOperator,
     service: ServiceDep,
-    lang: Annotated[Literal["en", "zh"], Query()] = "en",
+    lang: Lang,
     policy: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
 ) -> OwnDecision:
     """The decision on a service for one's own file, with the reasons and the concrete actions that would change

@@ -132,6 +132,8 @@ def _public(row: dict[str, Any], info: list[dict[str, Any]] | None = None) -> di
             "note",
         )
     }
+    # the note in Chinese (the same as ``note`` when a person wrote it; None for a dispute closed before it was kept)
+    out["note_zh"] = row.get("note_zh")
     out["representative_id"] = row.get("representative_id")  # who acted for the organisation, if anyone
     out["retracted_by_representative"] = row.get("retracted_by_representative")
     if info is not None:
@@ -492,15 +494,15 @@ def _close(
     representative_id: str | None = None,
 ) -> None:
     """Close a dispute (inside a transaction): status, the change number, the subject told, audited
-    (``note``: English and Chinese, the English one stored; free text from a person is the same in both;
+    (``note``: English and Chinese, both stored; free text from a person is the same in both;
     ``representative_id``: who withdrew it for the organisation)."""
     note_en, note_zh = note
     closed_seq = store.take_ids("seq", 1)
     answered = today if status != "lapsed" else None
     store.execute(
-        "UPDATE disputes SET status = ?, answered_at = ?, closed_seq = ?, note = ?, answered_by = ? "
+        "UPDATE disputes SET status = ?, answered_at = ?, closed_seq = ?, note = ?, note_zh = ?, answered_by = ? "
         "WHERE dispute_id = ?",
-        [status, answered, closed_seq, note_en, actor, row["dispute_id"]],
+        [status, answered, closed_seq, note_en, note_zh, actor, row["dispute_id"]],
     )
     en, zh = _OUTCOME_TEXT[status]
     notify(
@@ -758,8 +760,8 @@ def decide_review(
             _close(store, row, _REVIEW_STATUS[decision], (reasons_text, reasons_text), actor, today)
         elif decision != "upheld":  # a verified dispute the review overturns
             store.execute(
-                "UPDATE disputes SET status = ?, note = ? WHERE dispute_id = ?",
-                [_REVIEW_STATUS[decision], reasons_text, dispute_id],
+                "UPDATE disputes SET status = ?, note = ?, note_zh = ? WHERE dispute_id = ?",
+                [_REVIEW_STATUS[decision], reasons_text, reasons_text, dispute_id],
             )
         append_audit(
             store,

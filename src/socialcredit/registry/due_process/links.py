@@ -182,6 +182,8 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
         "answered_by",
     )
     out = {k: iso(row[k]) for k in keys}
+    # the note in Chinese (the same as ``note`` when a person wrote it; None for a dispute closed before it was kept)
+    out["note_zh"] = row.get("note_zh")
     out["origin_number"] = mask_id(str(row["origin_subject_id"]))
     return out
 
@@ -247,7 +249,7 @@ def file_link_dispute(
     with store.transaction():
         dispute_id = store.take_ids("dispute", 1)
         store.execute(
-            "INSERT INTO link_disputes VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, ?, NULL, now())",
+            "INSERT INTO link_disputes VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, ?, NULL, now(), NULL)",
             [
                 dispute_id,
                 subject_id,
@@ -302,9 +304,11 @@ def close_link_dispute(
     wrote it (a lapse, a displaced link); a person's own note is told as written in both."""
     row = _row(store, dispute_id)
     answered = None if status == "lapsed" else today
+    said_zh = note if note_zh is None else note_zh
     store.execute(
-        "UPDATE link_disputes SET status = ?, answered_at = ?, note = ?, answered_by = ? WHERE dispute_id = ?",
-        [status, answered, note, actor, dispute_id],
+        "UPDATE link_disputes SET status = ?, answered_at = ?, note = ?, note_zh = ?, answered_by = ? "
+        "WHERE dispute_id = ?",
+        [status, answered, note, said_zh, actor, dispute_id],
     )
     en, zh = outcome or _OUTCOME_TEXT[status]
     label = f"{row['origin_region']}/{mask_id(str(row['origin_subject_id']))}"
@@ -314,7 +318,7 @@ def close_link_dispute(
         "link_dispute_" + status,
         dispute_id,
         f"Dispute {dispute_id} of the link to {label}: {en}. {note}",
-        f"异议 {dispute_id}（与 {label} 的关联）：{zh}。{note if note_zh is None else note_zh}",
+        f"异议 {dispute_id}（与 {label} 的关联）：{zh}。{said_zh}",
         today,
     )
     append_audit(
@@ -324,7 +328,9 @@ def close_link_dispute(
         row["subject_id"],
         {"dispute_id": dispute_id, "identity_id": row["identity_id"], "note": note},
     )
-    return _public({**row, "status": status, "answered_at": answered, "note": note, "answered_by": actor})
+    return _public(
+        {**row, "status": status, "answered_at": answered, "note": note, "note_zh": said_zh, "answered_by": actor}
+    )
 
 
 def resolve_displaced_link_disputes(

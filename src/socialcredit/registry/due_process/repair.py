@@ -64,6 +64,9 @@ _KEYS = (
     "eligible_from",
     "decided_on",
     "decision_reason",
+    # the reason in Chinese (the same when an operator wrote it; None when none was kept: before migration 41, or a
+    # forwarded application this region's rules refused on arrival, whose reason is the English refusal)
+    "decision_reason_zh",
     "commitment",
     "evidence",
     "answer_due",
@@ -451,11 +454,11 @@ def open_received_repair(
 
 
 def close_forwarded_repair(
-    store: Store, repair_id: int, outcome: str, reason: str, actor: str, *, today: dt.date
+    store: Store, repair_id: int, outcome: str, reason: tuple[str, str], actor: str, *, today: dt.date
 ) -> bool:
-    """Decide a forwarded repair with the origin region's decision (``approved`` or ``refused``); an approved one
-    ends what listings of the record are still active here. False if it was decided already. Call inside a
-    transaction."""
+    """Decide a forwarded repair with the origin region's decision (``approved`` or ``refused``; ``reason``: English
+    and Chinese); an approved one ends what listings of the record are still active here. False if it was decided
+    already. Call inside a transaction."""
     rows = store.rows("SELECT * FROM repairs WHERE repair_id = ?", [repair_id])
     if not rows or rows[0]["status"] != "pending":
         return False
@@ -591,18 +594,22 @@ def decide_repair(
         )
     _not_before_application(repair_id, today, row["applied_on"], "its decision")
     with store.transaction():
-        _decide(store, row, outcome, why, actor, today)
+        _decide(store, row, outcome, (why, why), actor, today)
     return _get(store, repair_id)
 
 
-def _decide(store: Store, row: dict[str, Any], outcome: str, why: str, actor: str, today: dt.date) -> None:
-    """Record a decision (inside a transaction): an approved repair ends the record's listings; told, audited."""
+def _decide(
+    store: Store, row: dict[str, Any], outcome: str, reason: tuple[str, str], actor: str, today: dt.date
+) -> None:
+    """Record a decision (inside a transaction): an approved repair ends the record's listings; told, audited
+    (``reason``: English and Chinese, both stored; an operator's own reason is the same in both)."""
+    why, why_zh = reason
     repair_id = int(row["repair_id"])
     seq = store.take_ids("seq", 1) if outcome == "approved" else None
     store.execute(
-        "UPDATE repairs SET status = ?, decided_on = ?, decided_seq = ?, decision_reason = ?, decided_by = ? "
-        "WHERE repair_id = ?",
-        [outcome, today, seq, why, actor, repair_id],
+        "UPDATE repairs SET status = ?, decided_on = ?, decided_seq = ?, decision_reason = ?, decision_reason_zh = ?, "
+        "decided_by = ? WHERE repair_id = ?",
+        [outcome, today, seq, why, why_zh, actor, repair_id],
     )
     if outcome == "approved":
         store.execute(
@@ -618,7 +625,7 @@ def _decide(store: Store, row: dict[str, Any], outcome: str, why: str, actor: st
         "repair_" + outcome,
         repair_id,
         f"Your repair application {repair_id} (record {row['record_id']}) was {en}. Reason: {why}",
-        f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）{zh}。理由：{why}",
+        f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）{zh}。理由：{why_zh}",
         today,
     )
     append_audit(store, actor, "repair_" + outcome, row["subject_id"], {"repair_id": repair_id, "reason": why})

@@ -127,6 +127,11 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         "target": reviewed,
         "policy_version": decided_under,
         "policy": lambda r: names.get(f"policy:{r.get('policy_id')}", str(r.get("policy_id") or "")),
+        # a dispute's note and a repair's reason in the page's language (the registry's own are kept in both)
+        "note": lambda r: _value((r.get("note_zh") if lang == "zh" else None) or r.get("note"), lang, labels),
+        "decision_reason": lambda r: _value(
+            (r.get("decision_reason_zh") if lang == "zh" else None) or r.get("decision_reason"), lang, labels
+        ),
     }
 
 

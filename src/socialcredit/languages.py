@@ -1,0 +1,26 @@
+"""The two languages the registry speaks, English and Chinese, as the faces name them: by code (``en``, ``zh``: the
+``lang`` of the API, the pages and the command line) and by the tag an answer or a page says its language with
+(``Content-Language``, ``<html lang>``); and the check of ``--lang``, one for the registry's command line and the
+matchmaking site's (which may not import the command line's modules). Not in a layer: the faces and the matchmaking
+site may all import it."""
+
+from __future__ import annotations
+
+__all__ = ["LANGUAGES", "LANGUAGE_TAGS", "SHOWN", "language_option"]
+
+LANGUAGES = ("en", "zh")
+# The language of a text as an answer says it (Content-Language) and a page declares it (<html lang>).
+LANGUAGE_TAGS = {"en": "en", "zh": "zh-CN"}
+# An unknown --lang is quoted with at most this many characters (then …), as the matchmaking site's errors quote a
+# typed value: a 10,000-character value is not echoed whole.
+SHOWN = 80
+
+
+def language_option(value: str) -> str:
+    """``--lang``'s callback: en or zh; anything else is a usage error (it printed Chinese for ``--lang fr``)."""
+    if value not in LANGUAGES:
+        import typer
+
+        quoted = repr(value if len(value) <= SHOWN else value[: SHOWN - 1] + "…")
+        raise typer.BadParameter(f"{quoted}: give en or zh")
+    return value
