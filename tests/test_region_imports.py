@@ -319,6 +319,9 @@ def test_an_id_or_a_name_with_a_control_character_or_a_bidi_control_is_refused(c
         ("identities", identity, "name", f"李{char}四", "a name"),
         ("list_entries", entry, "criterion_id", f"c{char}", "an identifier"),
         ("list_entries", entry, "record_id", f"{char}J1", "an identifier"),
+        # a list entry's reasons become an import alert's evidence, shown on /ops/cases and by `region alerts`
+        ("list_entries", entry, "reason_en", f"judgment{char} defaulter", "a reason"),
+        ("list_entries", entry, "reason_zh", f"失信{char}被执行人", "a reason"),
     ):
         payload = {"identities": [identity], "records": [record], "list_entries": [entry], "lists_as_of": "2026-12-01"}
         payload[section] = [{**item, field: value}]

@@ -212,8 +212,8 @@ def _list_entry(entry: Mapping[str, Any], i: int) -> None:
         _text(entry[name], f"{at}.{name}", identifier=True)
     if entry["kind"] not in _KINDS:
         raise _refuse(f"{at}.kind {shown(entry['kind'])} is not black or red")
-    for name in ("reason_en", "reason_zh"):
-        _text(entry[name], f"{at}.{name}")
+    for name in ("reason_en", "reason_zh"):  # shown to operators (an alert's evidence): one line of plain text
+        _text(entry[name], f"{at}.{name}", printable="a reason")
     _text(entry["record_id"], f"{at}.record_id", required=False, identifier=True)
 
 
