@@ -915,6 +915,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # written before have none: a snapshot then searches them (registry/decisions/snapshot.py).
         "CREATE TABLE IF NOT EXISTS run_result_keys (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL);",
     ),
+    (
+        41,
+        "region encryption keys",
+        # The X25519 public key (base64) a region's signing key was trusted with (`region trust --encryption-key`):
+        # an encrypted store's bundles are encrypted to it (regions/bundle.py). Keys trusted before have none.
+        # Added only where missing, so that the migration can take another number.
+        "ALTER TABLE region_keys ADD COLUMN IF NOT EXISTS encryption_key VARCHAR;",
+    ),
 ]
 
 
