@@ -916,7 +916,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "CREATE TABLE IF NOT EXISTS run_result_keys (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL);",
     ),
     (
-        41,
+        42,
         "region encryption keys",
         # The X25519 public key (base64) a region's signing key was trusted with (`region trust --encryption-key`):
         # an encrypted store's bundles are encrypted to it (regions/bundle.py). Keys trusted before have none.
