@@ -58,7 +58,7 @@ def main(work: Path) -> None:
     local = f"110000/{record}"
     dbs = {"110000": str(work / "beijing.duckdb"), "120000": str(work / "tianjin.duckdb")}
     names = {"110000": "Beijing", "120000": "Tianjin"}
-    keys: dict[str, str] = {}
+    keys: dict[str, tuple[str, str]] = {}
     day = "2026-11-01"
     say("Set-up: two regions, each with its residents, records, policy (sharing court judgments and the blacklist)")
     for code, db in dbs.items():
@@ -74,11 +74,14 @@ def main(work: Path) -> None:
         ):
             run(*args, today=day, show=False)
         keyfile = work / f"{code}.key"
-        keys[code] = run("region", "keygen", "--out", str(keyfile), today=day, show=False).split()[-1]
+        made = run("region", "keygen", "--out", str(keyfile), today=day, show=False).splitlines()
+        keys[code] = (made[2].strip(), made[4].strip())  # the signing and the encryption public keys
     for code, db in dbs.items():
         for other in dbs:
             if other != code:
-                run("region", "trust", other, names[other], "--key", keys[other], "--db", db, today=day, show=False)
+                signing, encryption = keys[other]
+                trust = ("region", "trust", other, names[other], "--key", signing, "--encryption-key", encryption)
+                run(*trust, "--db", db, today=day, show=False)
     moved = "under the same number" if tj_id == bj_id else f"as {tj_id}"
     print(
         f"(stores {dbs['110000']} and {dbs['120000']}; the mover is {bj_id} in Beijing, registered in Tianjin {moved})"

@@ -1034,9 +1034,9 @@ def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
 def test_a_bundle_is_written_0600_and_from_an_encrypted_store_the_export_warns_it_is_in_clear(
     tmp_path: Path, db_key: str
 ) -> None:
-    """A bundle holds the persons it names (identity numbers, names, birth dates, phones, addresses) in clear: it is
-    signed, not encrypted, as no key the receiving regions hold could seal it (docs/regions.md). Until 2026-12-05 it
-    was written with the umask's mode (0644: readable by every user) and an encrypted store's export said nothing."""
+    """A bundle no region trusted here has an encryption key for holds the persons it names (identity numbers,
+    names, birth dates, phones, addresses) in clear (docs/regions.md). Until 2026-12-05 it was written with the
+    umask's mode (0644: readable by every user) and an encrypted store's export said nothing."""
     db, key, out = tmp_path / "beijing.duckdb", tmp_path / "beijing.key", tmp_path / "beijing-1.json"
     key.write_bytes(new_private_key())
     with open_store(db, create=True, key=db_key) as store:
@@ -1059,7 +1059,8 @@ def test_a_bundle_is_written_0600_and_from_an_encrypted_store_the_export_warns_i
     assert out.stat().st_mode & 0o777 == 0o600
     warning = (
         f"warning: {out} holds the persons it names (identity numbers, names, birth dates, phones, addresses) and "
-        "their records in clear, though the store is encrypted; send it to the regions that trust this one over a "
-        "private channel, then delete it."
+        "their records in clear, though the store is encrypted: no region trusted here has an encryption key "
+        "(`region trust --encryption-key`); send it to the regions that trust this one over a private channel, then "
+        "delete it."
     )
     assert done.stderr.strip() == (warning if db_key else "")

@@ -918,6 +918,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE repairs ADD COLUMN IF NOT EXISTS decision_reason_zh VARCHAR;
         """,
     ),
+    (
+        42,
+        "region encryption keys",
+        # The X25519 public key (base64) a region's signing key was trusted with (`region trust --encryption-key`):
+        # an encrypted store's bundles are encrypted to it (regions/bundle.py). Keys trusted before have none.
+        # Added only where missing, so that the migration can take another number.
+        "ALTER TABLE region_keys ADD COLUMN IF NOT EXISTS encryption_key VARCHAR;",
+    ),
 ]
 
 

@@ -16,6 +16,13 @@ that does not verify with the publisher's key (tampered); a payload that is malf
 and a bundle signed with one of the publisher's keys that is no longer valid on the import date (revoked, untrusted,
 expired, or rotated out after its overlap window; ``Publisher`` and ``PublisherKey``, kept by ``regions.keys``).
 Replays are refused by the importer, which knows what it imported.
+
+From an encrypted store, the signed bytes are a sealed document (``socialcredit-sealed/1``) instead of the payload:
+the payload sealed with AES-GCM under a random content key (``registry.private.Sealer``), and that key wrapped for
+each recipient region with HPKE (X25519, HKDF-SHA256, AES-128-GCM) to the encryption public key it was trusted
+with. ``open_bundle`` verifies the signature first, then unwraps the content key with the importing region's own
+encryption key (``Recipient``). Each region's encryption key is an X25519 private key in PEM beside its signing key
+(``encryption_key_path``), made by `region keygen`.
 """
 
 from __future__ import annotations
@@ -25,36 +32,52 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, RegionError
 from socialcredit.registry import load_private_key as _load_key_file
 from socialcredit.registry import new_private_key as _new_key
 from socialcredit.registry import public_key_text as _public_text
+from socialcredit.registry.private import Sealer, unseal
 
 __all__ = [
+    "ENCRYPTION_KEY_SUFFIX",
     "ENVELOPE_FORMAT",
     "PAYLOAD_FORMAT",
+    "SEALED_FORMAT",
     "Bundle",
     "Publisher",
     "PublisherKey",
+    "Recipient",
+    "encryption_key_path",
+    "encryption_public_text",
     "fingerprint",
+    "load_encryption_key",
     "load_private_key",
+    "new_encryption_key",
     "new_private_key",
     "open_bundle",
+    "parse_encryption_key",
     "public_key_text",
     "seal_bundle",
 ]
 
 ENVELOPE_FORMAT = "socialcredit-bundle/1"
 PAYLOAD_FORMAT = "socialcredit-exchange/1"
+SEALED_FORMAT = "socialcredit-sealed/1"
+ENCRYPTION_KEY_SUFFIX = ".x25519"  # beijing.key (signing) -> beijing.key.x25519 (encryption)
+_SUITE_NAME = "HPKE-X25519-HKDF-SHA256-AES-128-GCM"
+_SEALED_KEYS = ("format", "publisher", "sequence", "suite", "recipients", "content")
 _ENVELOPE_KEYS = ("format", "publisher", "key", "payload", "signature")
 _PAYLOAD_LISTS = {
     "identities": ("subject_id", "name", "sex", "birth_date", "phone", "address"),
@@ -92,9 +115,98 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def seal_bundle(payload: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
-    """Sign ``payload`` and wrap it in the envelope; returns the bundle's bytes."""
+def encryption_key_path(signing_key: Path | str) -> Path:
+    """Where a region's encryption key lives: beside its signing key, the same name with ``.x25519`` added."""
+    path = Path(signing_key)
+    return path.with_name(path.name + ENCRYPTION_KEY_SUFFIX)
+
+
+def new_encryption_key() -> bytes:
+    """A new X25519 private key as PEM (PKCS #8, unencrypted: keep the file private)."""
+    return X25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def load_encryption_key(path: Path | str, signing_key: Path | str | None = None) -> X25519PrivateKey:
+    """The X25519 private key in the PEM file ``path`` (``signing_key``: the key it lives beside, for the message)."""
+    path = Path(path)
+    make = f"`region keygen --out {signing_key}`" if signing_key is not None else "`region keygen`"
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as exc:
+        raise RegionError(
+            f"{path}: cannot read this region's encryption key: {exc.strerror} (make it with {make})"
+        ) from None
+    except (ValueError, TypeError):
+        raise RegionError(f"{path}: not an unencrypted PEM private key (make one with {make})") from None
+    if not isinstance(key, X25519PrivateKey):
+        raise RegionError(f"{path}: not an X25519 key (make one with {make})")
+    return key
+
+
+def encryption_public_text(key: X25519PrivateKey | X25519PublicKey) -> str:
+    """The raw 32-byte X25519 public key in base64: what another region records with `region trust`."""
+    public = key.public_key() if isinstance(key, X25519PrivateKey) else key
+    return base64.b64encode(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+
+
+def parse_encryption_key(text: str) -> X25519PublicKey:
+    raw = _b64(text, "encryption key")
+    if len(raw) != 32:
+        raise BundleError(f"the encryption key is {len(raw)} bytes long, an X25519 public key is 32")
+    return X25519PublicKey.from_public_bytes(raw)
+
+
+def _suite() -> Any:
+    from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
+
+    return Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_128_GCM)
+
+
+def _wrap_info(publisher: str, sequence: int, region: str) -> bytes:
+    """What a wrapped content key is bound to: the bundle (publisher, sequence) and the region it is for."""
+    return f"{SEALED_FORMAT} {publisher}#{sequence} for {region}".encode()
+
+
+def _seal_payload(body: bytes, payload: dict[str, Any], recipients: Mapping[str, tuple[str, str]]) -> bytes:
+    """The sealed document of ``body``: its content sealed under a random key, wrapped for each recipient
+    (region code -> (name, encryption public key in base64))."""
+    publisher, sequence = payload["publisher"]["region"], int(payload["sequence"])
+    content_key = os.urandom(32)
+    sealer = Sealer(content_key)
+    content = sealer.header + sealer.seal(body)
+    suite = _suite()
+    wrapped = [
+        {
+            "region": code,
+            "name": name,
+            "key": fingerprint(public),
+            "wrapped": base64.b64encode(
+                suite.encrypt(content_key, parse_encryption_key(public), info=_wrap_info(publisher, sequence, code))
+            ).decode("ascii"),
+        }
+        for code, (name, public) in sorted(recipients.items())
+    ]
+    sealed = {
+        "format": SEALED_FORMAT,
+        "publisher": publisher,
+        "sequence": sequence,
+        "suite": _SUITE_NAME,
+        "recipients": wrapped,
+        "content": base64.b64encode(content).decode("ascii"),
+    }
+    return json.dumps(sealed, sort_keys=True, separators=(",", ":")).encode()
+
+
+def seal_bundle(
+    payload: dict[str, Any], key: Ed25519PrivateKey, *, recipients: Mapping[str, tuple[str, str]] | None = None
+) -> bytes:
+    """Sign ``payload`` and wrap it in the envelope; returns the bundle's bytes. With ``recipients`` (region code ->
+    (name, encryption public key in base64)), the payload is encrypted to them and the sealed document signed."""
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+    if recipients:
+        body = _seal_payload(body, payload, recipients)
     envelope = {
         "format": ENVELOPE_FORMAT,
         "publisher": payload["publisher"]["region"],
@@ -148,6 +260,7 @@ class PublisherKey:
     revoked_reason: str | None = None
     untrusted_on: dt.date | None = None
     untrusted_reason: str | None = None
+    encryption_key: str | None = None  # the X25519 public key (base64) it was trusted with; None before 2026-12-05
 
     def refusal(self, today: dt.date) -> tuple[str, str] | None:
         """Why a bundle signed with this key is refused on ``today`` — (kind, what follows "key <fp>, ") — or None."""
@@ -213,12 +326,28 @@ class Publisher:
         return cls(name, (PublisherKey(key, fingerprint(key)),))
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """The importing region, for an encrypted bundle: its code and name, and its encryption key (None: none was
+    given) with the file it was read from."""
+
+    region: str
+    name: str
+    key: X25519PrivateKey | None = None
+    key_file: str | None = None
+
+
 def open_bundle(
-    data: bytes, trusted: Mapping[str, Publisher | tuple[str, str]], *, today: dt.date | None = None
+    data: bytes,
+    trusted: Mapping[str, Publisher | tuple[str, str]],
+    *,
+    today: dt.date | None = None,
+    recipient: Recipient | None = None,
 ) -> Bundle:
     """Check a bundle's envelope, publisher, signature, payload and key; ``trusted`` maps region code to the
     publisher (``Publisher``, or ``(name, key)`` for one key valid without end). The key must be valid on ``today``
-    (the registry's clock when not given)."""
+    (the registry's clock when not given). An encrypted bundle is decrypted, once its signature is verified, with
+    ``recipient``'s key: refused when there is none, or when the bundle is not encrypted for it."""
     try:
         envelope = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # nested too deep to decode: not ours
@@ -262,12 +391,78 @@ def open_bundle(
             f"tampered: the signature does not verify with {name}'s key {signer.fingerprint}; the bundle was "
             "changed after it was signed"
         ) from None
+    sealed_sequence = None
+    if body.startswith(_SEALED_START):
+        body, sealed_sequence = _open_sealed(body, publisher, name, recipient)
     bundle = _payload(body, publisher, name)
+    if sealed_sequence is not None and sealed_sequence != bundle.sequence:
+        raise BundleError(
+            f"malformed: the sealed document is bundle #{sealed_sequence}, its payload #{bundle.sequence}"
+        )
     refused = signer.refusal(day)
     if refused is not None:
         kind, why = refused
         raise BundleError(f"{kind}: bundle {bundle.label} is signed with {name}'s key {signer.fingerprint}, {why}")
     return bundle
+
+
+# A sealed document is written with sorted keys: "content" comes first; a payload in clear never starts so.
+_SEALED_START = b'{"content":'
+
+
+def _open_sealed(body: bytes, publisher: str, name: str, recipient: Recipient | None) -> tuple[bytes, int]:
+    """The payload's bytes in a signed sealed document, and the sequence the document names."""
+    try:
+        sealed = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise BundleError(f"malformed: the sealed document signed by {name} is not JSON") from None
+    if not isinstance(sealed, dict) or sealed.get("format") != SEALED_FORMAT:
+        raise BundleError(f"malformed: the signed document is not a {SEALED_FORMAT} document")
+    missing = [k for k in _SEALED_KEYS if k not in sealed]
+    if missing:
+        raise BundleError(f"malformed: the sealed document has no {', '.join(missing)}")
+    sequence, recipients = sealed["sequence"], sealed["recipients"]
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
+        raise BundleError("malformed: sequence must be a whole number from 1")
+    if sealed["publisher"] != publisher:
+        raise BundleError(f"malformed: the sealed document names another publisher than the envelope ({publisher})")
+    if sealed["suite"] != _SUITE_NAME:
+        raise BundleError(f"malformed: the sealed document's suite {sealed['suite']!r} is not {_SUITE_NAME!r}")
+    if not isinstance(recipients, list) or not all(
+        isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("region", "name", "key", "wrapped"))
+        for r in recipients
+    ):
+        raise BundleError("malformed: the sealed document's recipients must each have region, name, key and wrapped")
+    label = f"{publisher}#{sequence}"
+    for_whom = ", ".join(f"{r['name']} ({r['region']}) with key {r['key']}" for r in recipients) or "no one"
+    if recipient is not None and recipient.key is None and recipient.key_file is not None:
+        raise BundleError(
+            f"encrypted: bundle {label} from {name} is encrypted for {for_whom}; this region has no encryption key "
+            f"{recipient.key_file} (`region keygen --out` its signing key file makes one beside it)"
+        )
+    if recipient is None or recipient.key is None:
+        raise BundleError(
+            f"encrypted: bundle {label} from {name} is encrypted for {for_whom}; import it with this region's key "
+            f"(--key FILE: the encryption key beside it, FILE{ENCRYPTION_KEY_SUFFIX}, decrypts it)"
+        )
+    own = fingerprint(encryption_public_text(recipient.key))
+    mine = next((r for r in recipients if r["key"] == own), None)
+    if mine is None:
+        raise BundleError(
+            f"not addressed to this region: bundle {label} from {name} is encrypted for {for_whom}, not for "
+            f"{recipient.name} ({recipient.region}) with key {own} ({recipient.key_file}); {name} must trust this "
+            "region's encryption key (`region trust ... --encryption-key`) before it exports"
+        )
+    try:
+        content_key = _suite().decrypt(
+            _b64(mine["wrapped"], "wrapped"), recipient.key, info=_wrap_info(publisher, sequence, mine["region"])
+        )
+        plain, left = unseal(_b64(sealed["content"], "content"), content_key)
+    except (ValueError, InvalidTag):
+        raise BundleError(f"malformed: the content key wrapped for key {own} does not open the bundle") from None
+    if left or not plain:
+        raise BundleError(f"malformed: the payload of bundle {label} does not decrypt with its content key")
+    return plain, sequence
 
 
 def _payload(body: bytes, publisher: str, name: str) -> Bundle:

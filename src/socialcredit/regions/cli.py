@@ -52,18 +52,38 @@ def setup(
 def keygen(
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key (PEM).", metavar="FILE")],
 ) -> None:
-    """Make the region's signing key; prints the public key other regions trust."""
-    from socialcredit.regions.bundle import fingerprint, load_private_key, new_private_key, public_key_text
+    """Make the region's signing key, and its encryption key beside it (FILE.x25519); prints the public keys other
+    regions trust. For a signing key made before, only the encryption key is made."""
+    from socialcredit.regions.bundle import (
+        encryption_key_path,
+        encryption_public_text,
+        fingerprint,
+        load_encryption_key,
+        load_private_key,
+        new_encryption_key,
+        new_private_key,
+        public_key_text,
+    )
 
-    if out_file.exists():
-        raise RegionError(f"{out_file} exists already; a signing key is never overwritten")
+    enc_file = encryption_key_path(out_file)
+    if out_file.exists() and enc_file.exists():
+        raise RegionError(f"{out_file} and {enc_file} exist already; a region's keys are never overwritten")
+    made = []
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(new_private_key())
+    for path, pem in ((out_file, new_private_key), (enc_file, new_encryption_key)):
+        if path.exists():
+            continue
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem())
+        made.append(str(path))
     public = public_key_text(load_private_key(out_file))
-    out.print(f"Wrote {out_file} (keep it private). Public key {fingerprint(public)}, for `region trust`:")
+    enc_public = encryption_public_text(load_encryption_key(enc_file, out_file))
+    out.print(f"Wrote {' and '.join(made)} (keep them private).")
+    out.print(f"Public key {fingerprint(public)}, for `region trust --key`:")
     out.print(public, highlight=False)
+    out.print(f"Encryption key {fingerprint(enc_public)}, for `region trust --encryption-key`:")
+    out.print(enc_public, highlight=False)
 
 
 @region_app.command()
@@ -85,15 +105,28 @@ def trust(
             metavar="DAYS",
         ),
     ] = 7,
+    encryption_key: Annotated[
+        str | None,
+        typer.Option(
+            "--encryption-key",
+            help="Its encryption key (base64, as `region keygen` printed it): an encrypted store's bundles are "
+            "encrypted to it.",
+            metavar="KEY",
+        ),
+    ] = None,
     db: DbOpt = _DEFAULT_DB,
 ) -> None:
     """Trust bundles from another region signed with its key; a new key for a trusted region is a rotation."""
     from socialcredit.regions.keys import trust_key
 
     with open_store(db) as store:
-        t = trust_key(store, code, name, key, expires_on=expires, overlap_days=overlap)
+        t = trust_key(store, code, name, key, expires_on=expires, overlap_days=overlap, encryption_key=encryption_key)
     line = f"Trusting bundles from {t.name} ({t.region_code}) signed with key {t.fingerprint}"
     out.print(line + (f", refused from {t.expires_on}." if t.expires_on else "."), highlight=False)
+    if t.encryption_key:
+        out.print(
+            f"An encrypted store's bundles are encrypted to its encryption key {t.encryption_key}.", highlight=False
+        )
     if t.replaced and t.overlap_ends:
         last = t.overlap_ends - dt.timedelta(days=1)
         out.print(
@@ -173,13 +206,18 @@ def export_cmd(
     with open_store(db) as store:
         s = export_bundle(store, policy, key, out_file)
         encrypted = store.encrypted
-    if (
-        encrypted
-    ):  # a bundle is signed, not encrypted: no key the receiving regions hold could seal it (docs/regions.md)
+    if encrypted and s.in_clear:  # no trusted region has an encryption key here (docs/regions.md)
         err.print(
             f"warning: {s.path} holds the persons it names (identity numbers, names, birth dates, phones, addresses) "
-            "and their records in clear, though the store is encrypted; send it to the regions that trust this one "
-            "over a private channel, then delete it."
+            "and their records in clear, though the store is encrypted: no region trusted here has an encryption "
+            "key (`region trust --encryption-key`); send it to the regions that trust this one over a private "
+            "channel, then delete it."
+        )
+    elif s.not_encrypted_for:
+        err.print(
+            f"warning: {s.path} is encrypted for {', '.join(s.encrypted_for)} only; "
+            f"{', '.join(s.not_encrypted_for)} cannot read it: no encryption key is trusted here for them "
+            "(`region trust --encryption-key`)."
         )
     if as_json:
         _print_json(s.as_dict())
@@ -198,19 +236,31 @@ def export_cmd(
             f"Repairs forwarded: {s.repairs}, repair decisions: {s.repair_answers}, "
             f"dispute information: {s.dispute_information}."
         )
+    if s.encrypted_for:
+        out.print(f"Encrypted for {', '.join(s.encrypted_for)}.")
 
 
 @region_app.command("import")
 def import_cmd(
     bundle: Annotated[Path, typer.Argument(help="The bundle file.", metavar="FILE")],
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            help="The region's private key file: an encrypted bundle is decrypted with the encryption key beside it "
+            "(FILE.x25519).",
+            metavar="FILE",
+        ),
+    ] = None,
     db: DbOpt = _DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify and import another region's bundle; link the persons it names; raise alerts."""
+    """Verify and import another region's bundle (decrypted with --key when encrypted); link the persons it names;
+    raise alerts."""
     from socialcredit.regions.exchange import import_bundle
 
     with open_store(db) as store:
-        s = import_bundle(store, bundle)
+        s = import_bundle(store, bundle, key_path=key)
     if as_json:
         _print_json(s.as_dict())
         return

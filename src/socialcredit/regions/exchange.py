@@ -28,9 +28,18 @@ from socialcredit.identifiers import compact_subject_id
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions import crossborder
 from socialcredit.regions.alerts import origin_label, raise_alerts
-from socialcredit.regions.bundle import PAYLOAD_FORMAT, Bundle, fingerprint, open_bundle, seal_bundle
+from socialcredit.regions.bundle import (
+    PAYLOAD_FORMAT,
+    Bundle,
+    Recipient,
+    encryption_key_path,
+    fingerprint,
+    load_encryption_key,
+    open_bundle,
+    seal_bundle,
+)
 from socialcredit.regions.bundle import load_private_key as _load_key
-from socialcredit.regions.keys import trust_key, trusted_keys
+from socialcredit.regions.keys import encryption_recipients, trust_key, trusted_keys
 from socialcredit.regions.linkage import LinkOptions, link_identities
 from socialcredit.regions.validate import check_bundle_size, check_payload, check_record_types, resent_versions
 from socialcredit.registry import (
@@ -114,6 +123,14 @@ class ExportSummary:
     repairs: int = 0  # repair applications forwarded to the regions that recorded their records
     repair_answers: int = 0  # decisions on applications other regions forwarded here
     dispute_information: int = 0  # added to disputes forwarded before
+    # From an encrypted store: the regions the bundle is encrypted to, and the trusted ones without an encryption
+    # key here (they cannot read it), each as "Name (code)". Both empty: the bundle is in clear.
+    encrypted_for: list[str] = field(default_factory=list)
+    not_encrypted_for: list[str] = field(default_factory=list)
+
+    @property
+    def in_clear(self) -> bool:
+        return not self.encrypted_for
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -236,10 +253,13 @@ def export_bundle(
         **sections,
         "audit_checkpoint": checkpoint.as_dict(),
     }
-    data = seal_bundle(payload, key)
+    # An encrypted store's bundle is encrypted to the trusted regions with an encryption key; with none, or from a
+    # store without a key, it is in clear (regions not yet re-keyed keep receiving bundles they can read).
+    recipients, without = encryption_recipients(store) if store.encrypted else ({}, [])
+    data = seal_bundle(payload, key, recipients=recipients)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with create_private(out) as fh:  # 0600 whatever was there: the persons it names and their records, in clear
+    with create_private(out) as fh:  # 0600 whatever was there (an unencrypted store's bundle is in clear)
         fh.write(data)
     sha = hashlib.sha256(data).hexdigest()
     with store.transaction():
@@ -253,7 +273,13 @@ def export_bundle(
             actor,
             "region_export",
             None,
-            {"sequence": sequence, "records": len(records), "list_entries": len(entries), "file": out.name},
+            {
+                "sequence": sequence,
+                "records": len(records),
+                "list_entries": len(entries),
+                "file": out.name,
+                **({"encrypted_for": sorted(recipients)} if recipients else {}),
+            },
         )
     return ExportSummary(
         str(out),
@@ -262,8 +288,10 @@ def export_bundle(
         len(records),
         len(identities),
         len(entries),
-        *(len(sections[k]) for k in ("disputes", "answers", "listings")),
-        *(len(sections[k]) for k in ("repairs", "repair_answers", "dispute_information")),
+        **{k: len(sections[k]) for k in ("disputes", "answers", "listings")},
+        **{k: len(sections[k]) for k in ("repairs", "repair_answers", "dispute_information")},
+        encrypted_for=[f"{n} ({c})" for c, (n, _) in sorted(recipients.items())],
+        not_encrypted_for=without if recipients else [],
     )
 
 
@@ -326,18 +354,30 @@ class _Attempt:
 
 
 def import_bundle(
-    store: Store, path: Path | str, *, options: LinkOptions | None = None, actor: str = "cli"
+    store: Store,
+    path: Path | str,
+    *,
+    options: LinkOptions | None = None,
+    key_path: Path | str | None = None,
+    actor: str = "cli",
 ) -> ImportSummary:
     """Verify and import one bundle; link the persons it names; apply their records; raise alerts.
 
     All or nothing: the bundle is checked whole (``open_bundle``, replays, ``validate.check_payload``) before one
     row is written, and then written, linked and applied in one transaction. A refused bundle leaves one audit entry
-    (``region_import_refused``) and nothing else, so a corrected bundle with the same sequence can follow."""
-    code, _ = region_of(store)
+    (``region_import_refused``) and nothing else, so a corrected bundle with the same sequence can follow.
+    ``key_path`` is this region's signing key file: an encrypted bundle is decrypted with the encryption key beside
+    it (``bundle.encryption_key_path``); a bundle in clear needs none."""
+    code, name = region_of(store)
     path = Path(path)
     attempt = _Attempt(path.name)
     try:
-        summary, received = _import(store, path, code, options or LinkOptions(), actor, attempt)
+        recipient = Recipient(code, name)
+        if key_path is not None:  # read only when there: a bundle in clear needs no encryption key
+            enc_path = encryption_key_path(key_path)
+            enc_key = load_encryption_key(enc_path, key_path) if enc_path.exists() else None
+            recipient = Recipient(code, name, enc_key, str(enc_path))
+        summary, received = _import(store, path, code, options or LinkOptions(), actor, attempt, recipient)
     except Exception as exc:
         _audit_refusal(store, actor, attempt, exc)
         raise
@@ -348,7 +388,7 @@ def import_bundle(
 
 
 def _import(
-    store: Store, path: Path, code: str, options: LinkOptions, actor: str, attempt: _Attempt
+    store: Store, path: Path, code: str, options: LinkOptions, actor: str, attempt: _Attempt, recipient: Recipient
 ) -> tuple[ImportSummary, Checkpoint | None]:
     """The import's checks, then its one transaction; returns the summary and the publisher's checkpoint."""
     try:
@@ -358,7 +398,7 @@ def _import(
         raise BundleError(f"{path}: cannot read the bundle: {exc.strerror}") from None
     attempt.file_sha256 = hashlib.sha256(data).hexdigest()
     attempt.publisher = _claimed_publisher(data)
-    bundle = open_bundle(data, trusted_keys(store))
+    bundle = open_bundle(data, trusted_keys(store), recipient=recipient)
     attempt.publisher, attempt.sequence = bundle.publisher, bundle.sequence
     if bundle.publisher == code:
         raise BundleError(f"bundle {bundle.label} was published by this region; a region does not import its own")

@@ -19,7 +19,13 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, RegionError
-from socialcredit.regions.bundle import Publisher, PublisherKey, fingerprint, parse_public_key
+from socialcredit.regions.bundle import (
+    Publisher,
+    PublisherKey,
+    fingerprint,
+    parse_encryption_key,
+    parse_public_key,
+)
 from socialcredit.registry import append_audit
 from socialcredit.store import Store
 
@@ -27,6 +33,7 @@ __all__ = [
     "DEFAULT_OVERLAP_DAYS",
     "MAX_OVERLAP_DAYS",
     "TrustResult",
+    "encryption_recipients",
     "list_keys",
     "revoke_key",
     "trust_key",
@@ -39,7 +46,7 @@ MAX_OVERLAP_DAYS = 366
 _CODE_LEN = 6
 _KEY_COLUMNS = (
     "region_code, public_key, fingerprint, expires_on, replaced_by, replaced_on, overlap_ends, revoked_on, "
-    "revoked_reason, untrusted_on, untrusted_reason"
+    "revoked_reason, untrusted_on, untrusted_reason, encryption_key"
 )
 
 
@@ -53,6 +60,7 @@ class TrustResult:
     expires_on: dt.date | None = None
     replaced: str | None = None
     overlap_ends: dt.date | None = None
+    encryption_key: str | None = None  # the fingerprint of the encryption key trusted with it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,10 +103,12 @@ def trust_key(
     *,
     expires_on: dt.date | str | None = None,
     overlap_days: int = DEFAULT_OVERLAP_DAYS,
+    encryption_key: str | None = None,
     today: dt.date | None = None,
     actor: str = "cli",
 ) -> TrustResult:
-    """Trust bundles from region ``code`` signed with ``public_key`` (base64).
+    """Trust bundles from region ``code`` signed with ``public_key`` (base64); ``encryption_key`` is the region's
+    X25519 public key (base64, from the same `region keygen`): an encrypted store's bundles are encrypted to it.
 
     A region already trusted with another valid key rotates: that key stays valid for ``overlap_days`` days from
     today and is refused from then on. ``expires_on`` is the first day the new key is refused (None: no expiry; text
@@ -112,10 +122,23 @@ def trust_key(
         fp: str | None = fingerprint(key)
     except BundleError:
         fp = None
+    enc = encryption_key.strip() if encryption_key is not None else None
+    try:
+        if enc is not None:
+            parse_encryption_key(enc)
+        enc_fp = fingerprint(enc) if enc is not None else None
+    except BundleError:
+        enc_fp = None
     detail = {"code": code, "name": name, "key": fp, "expires_on": expires_on, "overlap_days": overlap_days}
+    if enc is not None:
+        detail["encryption_key"] = enc_fp
     with _audited_refusal(store, actor, "region_trust", detail):
         if fp is None:
             raise RegionError(f"{public_key!r} is not an Ed25519 public key in base64 (as `region keygen` prints)")
+        if enc is not None and enc_fp is None:
+            raise RegionError(
+                f"{encryption_key!r} is not an X25519 public key in base64 (as `region keygen` prints for encryption)"
+            )
         if isinstance(expires_on, str):
             try:
                 expires_on = dt.date.fromisoformat(expires_on)
@@ -148,6 +171,17 @@ def trust_key(
                 f"key {fp} is already trusted for {other['name']} ({other['region_code']}); each region signs with "
                 "its own key"
             )
+        if enc is not None:
+            shared = store.rows(
+                "SELECT k.region_code, p.name FROM region_keys k LEFT JOIN region_publishers p USING (region_code) "
+                "WHERE k.encryption_key = ? AND k.region_code <> ? LIMIT 1",
+                [enc, code],
+            )
+            if shared:
+                raise RegionError(
+                    f"encryption key {enc_fp} is already trusted for {shared[0]['name']} ({shared[0]['region_code']}); "
+                    "each region has its own"
+                )
         keys = _publisher_keys(store, code)
         same = next((k for k in keys if k.fingerprint == fp), None)
         if same is not None and same.revoked_on is not None:
@@ -173,9 +207,9 @@ def trust_key(
             )
         store.execute("DELETE FROM region_keys WHERE region_code = ? AND fingerprint = ?", [code, fp])
         store.execute(
-            "INSERT INTO region_keys (region_code, fingerprint, public_key, trusted_at, trusted_on, expires_on) "
-            "VALUES (?, ?, ?, now(), ?, ?)",
-            [code, fp, key, day, expires_on],
+            "INSERT INTO region_keys (region_code, fingerprint, public_key, trusted_at, trusted_on, expires_on, "
+            "encryption_key) VALUES (?, ?, ?, now(), ?, ?, ?)",
+            [code, fp, key, day, expires_on, enc],
         )
         store.execute("DELETE FROM region_publishers WHERE region_code = ?", [code])
         store.execute("INSERT INTO region_publishers VALUES (?, ?, ?, now())", [code, name.strip(), key])
@@ -191,9 +225,12 @@ def trust_key(
                 "expires_on": expires_on,
                 "replaces": current.fingerprint if current else None,
                 "overlap_ends": overlap_ends,
+                **({"encryption_key": enc_fp} if enc_fp is not None else {}),
             },
         )
-    return TrustResult(code, name.strip(), fp, expires_on, current.fingerprint if current else None, overlap_ends)
+    return TrustResult(
+        code, name.strip(), fp, expires_on, current.fingerprint if current else None, overlap_ends, enc_fp
+    )
 
 
 def _publisher_name(store: Store, code: str) -> str | None:
@@ -269,6 +306,27 @@ def trusted_keys(store: Store) -> dict[str, Publisher]:
     return {code: Publisher(str(names.get(code, code)), tuple(keys)) for code, keys in found.items()}
 
 
+def encryption_recipients(
+    store: Store, *, today: dt.date | None = None
+) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """The regions an encrypted store's bundle is encrypted to: each trusted region's encryption key, the one
+    trusted with its newest key valid on ``today`` (code -> (name, key)); and the trusted regions with none, as
+    "Name (code)"."""
+    day = resolve_today(today)
+    found: dict[str, tuple[str, str]] = {}
+    without: list[str] = []
+    for code, publisher in sorted(trusted_keys(store).items()):
+        if not publisher.trusted:
+            continue
+        valid = [k for k in publisher.keys if k.refusal(day) is None]
+        newest = valid[-1] if valid else None
+        if newest is not None and newest.encryption_key:
+            found[code] = (publisher.name, newest.encryption_key)
+        else:
+            without.append(f"{publisher.name} ({code})")
+    return found, without
+
+
 def list_keys(store: Store, *, today: dt.date | None = None) -> list[dict[str, Any]]:
     """Every key, in order of region and trust, with its state on ``today`` (`region keys`)."""
     day = resolve_today(today)
@@ -297,6 +355,7 @@ def list_keys(store: Store, *, today: dt.date | None = None) -> list[dict[str, A
                 "revoked_reason": key.revoked_reason,
                 "untrusted_on": key.untrusted_on,
                 "untrusted_reason": key.untrusted_reason,
+                "encryption_key": fingerprint(key.encryption_key) if key.encryption_key else None,
             }
         )
     return out

@@ -1,0 +1,333 @@
+"""Bundles from an encrypted store are encrypted to the regions that receive them: the payload sealed with AES-GCM
+under a random content key, that key wrapped with HPKE (X25519) for each trusted region with an encryption key, then
+signed as before (docs/regions.md). Until 2026-12-05 every bundle held the persons it names in clear (base64)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialcredit.errors import BundleError
+from socialcredit.example import AS_OF
+from socialcredit.regions import export_bundle, import_bundle, set_region
+from socialcredit.regions.bundle import (
+    Recipient,
+    encryption_key_path,
+    encryption_public_text,
+    fingerprint,
+    load_encryption_key,
+    load_private_key,
+    new_encryption_key,
+    new_private_key,
+    open_bundle,
+    public_key_text,
+    seal_bundle,
+)
+from socialcredit.regions.generate import REGIONS, generate_regions
+from socialcredit.regions.keys import trust_key, trusted_keys
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store, open_store
+from test_regions import region_policy
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+BEIJING, TIANJIN, HEBEI = "110000", "120000", "130000"
+BEIJING_DB_KEY = "Beijing's own store key"
+TABLES = ("region_imports", "region_records", "records", "region_identities", "region_list_entries")
+
+
+def _keys(folder: Path, code: str) -> Path:
+    """``code``'s signing key file, with its encryption key beside it (as `region keygen` makes them)."""
+    path = folder / f"{code}.key"
+    path.write_bytes(new_private_key())
+    encryption_key_path(path).write_bytes(new_encryption_key())
+    return path
+
+
+def _public(key: Path) -> tuple[str, str]:
+    return public_key_text(load_private_key(key)), encryption_public_text(load_encryption_key(encryption_key_path(key)))
+
+
+def _trust(store: Store, code: str, key: Path, *, encryption: bool = True) -> None:
+    signing, enc = _public(key)
+    trust_key(store, code, REGIONS[code].name_en, signing, encryption_key=enc if encryption else None)
+
+
+@pytest.fixture(scope="module")
+def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Beijing (an encrypted store) trusting Tianjin with its encryption key and Hebei without one; Tianjin and
+    Hebei trusting Beijing; Beijing's first bundle."""
+    folder = tmp_path_factory.mktemp("crypt")
+    generate_regions(folder / "data", residents=60, movers=6, seed=5, regions=(BEIJING, TIANJIN))
+    keys = {code: _keys(folder, code) for code in (BEIJING, TIANJIN, HEBEI)}
+    for code in (BEIJING, TIANJIN):
+        region = REGIONS[code]
+        with open_store(folder / f"{code}.duckdb", create=True, key=BEIJING_DB_KEY if code == BEIJING else "") as store:
+            set_region(store, code, region.name_en)
+            data = folder / "data" / code
+            ingest_file(store, data / "subjects.csv", "civil_affairs", today=AS_OF)
+            for source in ("tax_bureau", "courts"):
+                ingest_file(store, data / "records" / f"{source}.csv", source, today=AS_OF)
+            policy = folder / f"{region.name_en.lower()}.yaml"
+            policy.write_text(region_policy(code), encoding="utf-8")
+            score(store, resolve_policy(store, str(policy)), AS_OF)
+            if code == BEIJING:
+                _trust(store, TIANJIN, keys[TIANJIN])
+                _trust(store, HEBEI, keys[HEBEI], encryption=False)
+                summary = export_bundle(store, "beijing", keys[BEIJING], folder / "beijing-1.json")
+            else:
+                _trust(store, BEIJING, keys[BEIJING])
+    with open_store(folder / f"{HEBEI}.duckdb", create=True, key="") as store:
+        set_region(store, HEBEI, REGIONS[HEBEI].name_en)
+        _trust(store, BEIJING, keys[BEIJING])
+    yield {"folder": folder, "keys": keys, "bundle": folder / "beijing-1.json", "summary": summary}
+
+
+def _copy(folder: Path, code: str, to: Path) -> Path:
+    for item in folder.glob(f"{code}.duckdb*"):
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, to / item.name)
+    return to / f"{code}.duckdb"
+
+
+def _opened(regions: dict[str, Any]) -> Any:
+    """Beijing's first bundle as Tianjin opens it (decrypted with Tianjin's encryption key)."""
+    key = encryption_key_path(regions["keys"][TIANJIN])
+    with open_store(regions["folder"] / f"{TIANJIN}.duckdb", read_only=True) as tianjin:
+        trusted = trusted_keys(tianjin)
+    recipient = Recipient(TIANJIN, "Tianjin", load_encryption_key(key), str(key))
+    return open_bundle(regions["bundle"].read_bytes(), trusted, recipient=recipient)
+
+
+def _decoded(value: Any) -> Iterator[bytes]:
+    """Every text of a JSON value as bytes, and again each one that is base64, decoded (and so on inside it)."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _decoded(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _decoded(v)
+    elif isinstance(value, str):
+        yield value.encode()
+        try:
+            raw = base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            return
+        yield raw
+        try:
+            inner = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return
+        yield from _decoded(inner)
+
+
+def test_an_encrypted_stores_bundle_holds_no_identity_number_or_name_even_decoded(regions: dict[str, Any]) -> None:
+    data = regions["bundle"].read_bytes()
+    people = _opened(regions).payload["identities"]
+    assert len(people) == 4
+    texts = [data, *_decoded(json.loads(data))]
+    for person in people:
+        for value in (person["subject_id"], person["name"], person["phone"]):
+            assert value
+            assert not any(value.encode() in t for t in texts), value
+    envelope = json.loads(data)
+    assert sorted(envelope) == ["format", "key", "payload", "publisher", "signature"]
+    sealed = json.loads(base64.b64decode(envelope["payload"]))
+    assert sealed["format"] == "socialcredit-sealed/1"
+    tianjin_enc = encryption_public_text(load_encryption_key(encryption_key_path(regions["keys"][TIANJIN])))
+    assert [(r["region"], r["key"]) for r in sealed["recipients"]] == [(TIANJIN, fingerprint(tianjin_enc))]
+    assert regions["summary"].encrypted_for == ["Tianjin (120000)"]
+    assert regions["summary"].not_encrypted_for == ["Hebei (130000)"]
+    assert regions["bundle"].stat().st_mode & 0o777 == 0o600
+
+
+def _rows(store: Store, table: str) -> list[tuple[Any, ...]]:
+    """A table's rows, sorted, without the times of day they were written."""
+    rows = store.execute(f"SELECT * FROM {table}").fetchall()
+    return sorted((tuple(v for v in r if not isinstance(v, dt.datetime)) for r in rows), key=repr)
+
+
+def test_the_receiving_region_imports_it_with_the_same_rows_as_the_same_bundle_in_clear(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    opened = _opened(regions)
+    clear = tmp_path / "beijing-1-clear.json"
+    clear.write_bytes(seal_bundle(opened.payload, load_private_key(regions["keys"][BEIJING])))
+    assert json.loads(base64.b64decode(json.loads(clear.read_bytes())["payload"]))["format"] == (
+        "socialcredit-exchange/1"
+    )
+    results = []
+    for name, bundle, key in (("sealed", regions["bundle"], regions["keys"][TIANJIN]), ("clear", clear, None)):
+        (tmp_path / name).mkdir()
+        with open_store(_copy(regions["folder"], TIANJIN, tmp_path / name), key="") as tianjin:
+            summary = import_bundle(tianjin, bundle, key_path=key)
+            results.append((summary.as_dict(), {t: _rows(tianjin, t) for t in TABLES}))
+    (sealed_summary, sealed_rows), (clear_summary, clear_rows) = results
+    assert sealed_summary == clear_summary
+    assert sealed_summary["records"] > 0 and sealed_summary["exact"] + sealed_summary["linked"] > 0
+    assert sealed_rows == clear_rows
+    assert len(sealed_rows["region_imports"]) == 1
+
+
+def test_a_region_the_bundle_is_not_encrypted_for_or_without_its_key_is_refused(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    folder, keys = regions["folder"], regions["keys"]
+    tianjin_fp = fingerprint(encryption_public_text(load_encryption_key(encryption_key_path(keys[TIANJIN]))))
+    hebei_key = encryption_key_path(keys[HEBEI])
+    hebei_fp = fingerprint(encryption_public_text(load_encryption_key(hebei_key)))
+    with open_store(_copy(folder, HEBEI, tmp_path), key="") as hebei:
+        with pytest.raises(BundleError) as exc:
+            import_bundle(hebei, regions["bundle"], key_path=keys[HEBEI])
+        assert str(exc.value) == (
+            f"not addressed to this region: bundle 110000#1 from Beijing is encrypted for Tianjin (120000) with key "
+            f"{tianjin_fp}, not for Hebei (130000) with key {hebei_fp} ({hebei_key}); Beijing must trust "
+            "this region's encryption key (`region trust ... --encryption-key`) before it exports"
+        )
+        assert hebei.one("SELECT count(*) FROM region_imports") == 0
+    (tmp_path / "t").mkdir()
+    with open_store(_copy(folder, TIANJIN, tmp_path / "t"), key="") as tianjin:
+        with pytest.raises(BundleError) as exc:
+            import_bundle(tianjin, regions["bundle"])
+        assert str(exc.value) == (
+            f"encrypted: bundle 110000#1 from Beijing is encrypted for Tianjin (120000) with key {tianjin_fp}; "
+            "import it with this region's key (--key FILE: the encryption key beside it, FILE.x25519, decrypts it)"
+        )
+        lone = tmp_path / "lone.key"
+        lone.write_bytes(keys[TIANJIN].read_bytes())
+        with pytest.raises(BundleError) as exc:
+            import_bundle(tianjin, regions["bundle"], key_path=lone)
+        assert str(exc.value) == (
+            f"encrypted: bundle 110000#1 from Beijing is encrypted for Tianjin (120000) with key {tianjin_fp}; this "
+            f"region has no encryption key {lone}.x25519 (`region keygen --out` its signing key file makes one "
+            "beside it)"
+        )
+        assert tianjin.one("SELECT count(*) FROM region_imports") == 0
+        refused = tianjin.rows("SELECT detail FROM audit_log WHERE action = 'region_import_refused'")
+        assert len(refused) == 2
+
+
+def test_a_bundle_tampered_after_encryption_is_refused_by_its_signature(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    envelope = json.loads(regions["bundle"].read_bytes())
+    sealed = json.loads(base64.b64decode(envelope["payload"]))
+    content = bytearray(base64.b64decode(sealed["content"]))
+    content[-20] ^= 1
+    sealed["content"] = base64.b64encode(bytes(content)).decode()
+    envelope["payload"] = base64.b64encode(json.dumps(sealed, sort_keys=True, separators=(",", ":")).encode()).decode()
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(envelope))
+    beijing_fp = fingerprint(public_key_text(load_private_key(regions["keys"][BEIJING])))
+    with open_store(_copy(regions["folder"], TIANJIN, tmp_path), key="") as tianjin:
+        with pytest.raises(BundleError) as exc:
+            import_bundle(tianjin, tampered, key_path=regions["keys"][TIANJIN])
+        assert str(exc.value) == (
+            f"tampered: the signature does not verify with Beijing's key {beijing_fp}; the bundle was changed after "
+            "it was signed"
+        )
+        assert tianjin.one("SELECT count(*) FROM region_imports") == 0
+
+
+def test_an_unencrypted_stores_bundle_stays_in_clear_whatever_its_recipients_keys(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """Without a store key nothing changes: Tianjin trusts Beijing's encryption key, and its bundle is in clear."""
+    with open_store(_copy(regions["folder"], TIANJIN, tmp_path), key="") as tianjin:
+        summary = export_bundle(tianjin, "tianjin", regions["keys"][TIANJIN], tmp_path / "tianjin-1.json")
+    assert summary.encrypted_for == [] and summary.not_encrypted_for == []
+    envelope = json.loads((tmp_path / "tianjin-1.json").read_bytes())
+    payload = json.loads(base64.b64decode(envelope["payload"]))
+    assert payload["format"] == "socialcredit-exchange/1"
+    assert summary.identities == len(payload["identities"]) > 0
+
+
+def test_keygen_makes_the_encryption_key_beside_the_signing_key_and_trust_records_both(tmp_path: Path) -> None:
+    key = tmp_path / "keys" / "beijing.key"
+    done = subprocess.run([CLI, "region", "keygen", "--out", str(key)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    enc = tmp_path / "keys" / "beijing.key.x25519"
+    assert key.stat().st_mode & 0o777 == 0o600 and enc.stat().st_mode & 0o777 == 0o600
+    signing, public = _public(key)
+    assert done.stdout.splitlines() == [
+        f"Wrote {key} and {enc} (keep them private).",
+        f"Public key {fingerprint(signing)}, for `region trust --key`:",
+        signing,
+        f"Encryption key {fingerprint(public)}, for `region trust --encryption-key`:",
+        public,
+    ]
+    again = subprocess.run([CLI, "region", "keygen", "--out", str(key)], capture_output=True, text=True)
+    assert again.returncode != 0
+    assert f"{key} and {enc} exist already; a region's keys are never overwritten" in again.stderr.replace("\n", "")
+    # a signing key made before the encryption keys: keygen adds the encryption key, the signing key stays
+    enc.unlink()
+    later = subprocess.run([CLI, "region", "keygen", "--out", str(key)], capture_output=True, text=True)
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.splitlines()[0] == f"Wrote {enc} (keep them private)."
+    assert _public(key)[0] == signing and _public(key)[1] != public
+    db = tmp_path / "tianjin.duckdb"
+    with open_store(db, create=True, key="") as store:
+        set_region(store, TIANJIN, "Tianjin")
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"}
+    signing, public = _public(key)
+    args = [CLI, "region", "trust", BEIJING, "Beijing", "--key", signing, "--encryption-key", public, "--db", str(db)]
+    trusted = subprocess.run(args, capture_output=True, text=True, env=env | {"COLUMNS": "300"})
+    assert trusted.returncode == 0, trusted.stderr
+    assert trusted.stdout.splitlines() == [
+        f"Trusting bundles from Beijing (110000) signed with key {fingerprint(signing)}.",
+        f"An encrypted store's bundles are encrypted to its encryption key {fingerprint(public)}.",
+    ]
+    with open_store(db, key="") as store:
+        assert store.rows("SELECT public_key, encryption_key FROM region_keys") == [
+            {"public_key": signing, "encryption_key": public}
+        ]
+        [detail] = [
+            json.loads(d)
+            for (d,) in store.execute("SELECT detail FROM audit_log WHERE action = 'region_trust'").fetchall()
+        ]
+        assert detail["encryption_key"] == fingerprint(public)
+
+
+def test_the_cli_exports_encrypted_warns_of_the_regions_left_out_and_imports_with_the_key(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    folder, keys = regions["folder"], regions["keys"]
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "300"}
+    (tmp_path / "b").mkdir()
+    beijing = _copy(folder, BEIJING, tmp_path / "b")
+    out = tmp_path / "beijing-2.json"
+    done = subprocess.run(
+        [CLI, "region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env | {"SOCIALCREDIT_DB": str(beijing), "SOCIALCREDIT_DB_KEY": BEIJING_DB_KEY},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith(f"Bundle #2 written to {out}")
+    assert done.stdout.splitlines()[-1] == "Encrypted for Tianjin (120000)."
+    assert done.stderr.strip() == (
+        f"warning: {out} is encrypted for Tianjin (120000) only; Hebei (130000) cannot read it: no encryption key is "
+        "trusted here for them (`region trust --encryption-key`)."
+    )
+    (tmp_path / "t").mkdir()
+    tianjin = _copy(folder, TIANJIN, tmp_path / "t")
+    for bundle in (regions["bundle"], out):
+        imported = subprocess.run(
+            [CLI, "region", "import", str(bundle), "--key", str(keys[TIANJIN]), "--db", str(tianjin)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert imported.returncode == 0, imported.stderr
+        assert imported.stdout.startswith(f"Imported bundle 110000#{bundle.stem[-1]}: ")
