@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
 from socialcredit.errors import DecisionError, WorkflowError
+from socialcredit.regions.crossborder import export_sections
 from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -220,6 +221,30 @@ def test_a_record_under_human_review_is_not_disputed_again_meanwhile(store: Stor
         "record 'K1' of source courts is disputed again (dispute 4, open); escalate that dispute instead",
     )
     assert disputes.escalate_dispute(store, 4, "the resident insists", "operator", today=D(2026, 4, 7))["review"]
+
+
+def test_a_dispute_received_from_another_region_under_human_review_is_the_reviewed_one(store: Store) -> None:
+    """A dispute forwarded from another region for J1 while dispute 1 of J1 is under human review was opened as
+    dispute 2; the courts withdrew J1 on it, then the review upheld dispute 1 ("the record stands" of a withdrawn
+    record). It is dispute 1, as a second dispute filed here is refused, and its answer goes back once the review
+    decides it: the review's outcome, not the answer the review was asked about."""
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    disputes.answer_dispute(store, 1, "verified", "checked", "courts", today=D(2026, 4, 5))
+    disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 6))
+    with store.transaction():
+        received = disputes.open_received(
+            store, A, "courts", "J1", "again, from another region", None,
+            filed_on=D(2026, 4, 7), deadline=D(2026, 5, 7), actor="region:120000",
+        )  # fmt: skip
+        store.execute(
+            "INSERT INTO region_disputes VALUES (?, 'received', '120000', 7, 'courts', 'J1', ?, NULL)", [received, A]
+        )
+    assert received == 1
+    assert store.one("SELECT count(*) FROM disputes") == 1
+    assert export_sections(store, "beijing", [], [])["answers"] == []  # the review is not decided yet
+    disputes.decide_review(store, 1, "withdrawn", "the receipt is genuine", "operator", today=D(2026, 4, 9))
+    [answer] = export_sections(store, "beijing", [], [])["answers"]
+    assert (answer["dispute_id"], answer["outcome"], answer["note"]) == (7, "withdrawn", "the receipt is genuine")
 
 
 def test_no_step_of_a_dispute_is_dated_before_it_was_filed(store: Store) -> None:

@@ -347,13 +347,18 @@ def open_received(
 ) -> int:
     """Open here a dispute another region forwarded (one of this region's own records, disputed there): the same
     deadline, the source here answers it, this region's rules apply. Returns its id; an open dispute of the record
-    already is that dispute. Call inside a transaction."""
+    already is that dispute, and so is one under human review (as ``file_dispute`` refuses a second dispute then: the
+    reviewer alone decides the record, and the other region hears the review's outcome). Call inside a
+    transaction."""
     open_id = store.one(
         "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
         [source_id, record_id],
     )
     if open_id is not None:
         return int(open_id)
+    reviewed = _under_review(store, source_id, record_id)
+    if reviewed is not None:
+        return reviewed
     record = latest_record(store, source_id, record_id)
     dispute_id = _insert_open(
         store, subject_id, source_id, record_id, record["record_type"], reason, evidence, filed_on, deadline, actor
