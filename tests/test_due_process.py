@@ -291,6 +291,32 @@ def test_no_step_of_a_dispute_is_dated_before_it_was_filed(store: Store) -> None
     )
 
 
+def test_a_file_added_to_a_dispute_is_not_dated_before_it_was_filed(store: Store) -> None:
+    """Information dated the day before the dispute's filing was refused (``before_filing``) while a file the same
+    day was taken; the file is refused alike, and a page says it in its language."""
+    from typing import Any, cast
+
+    from socialcredit.web.core import Page
+    from socialcredit.web.disputes_page import _file_refusal
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    with pytest.raises(WorkflowError) as info:
+        add_evidence(store, 1, png, "receipt.png", "resident", today=D(2026, 4, 2))
+    assert (info.value.code, info.value.field, info.value.status, str(info.value)) == (
+        "before_filing",
+        "today",
+        409,
+        "dispute 1 was filed on 2026-04-03; a file added to it cannot be dated 2026-04-02, before that",
+    )
+    assert store.one("SELECT count(*) FROM dispute_evidence") == 0
+    zh = Page(web=cast(Any, None), request=cast(Any, None), lang="zh", who=None)
+    assert _file_refusal(zh, info.value, len(png), disputes.get_dispute(store, 1)) == (
+        "异议 1 提出的日期晚于登记机构今天的日期：此步骤不能早于提出异议之日。"
+    )
+    assert add_evidence(store, 1, png, "receipt.png", "resident", today=D(2026, 4, 3))["added_on"] == "2026-04-03"
+
+
 def test_a_second_dispute_refused_under_review_is_told_in_the_pages_language(store: Store) -> None:
     from typing import Any, cast
 

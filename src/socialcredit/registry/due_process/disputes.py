@@ -57,6 +57,7 @@ __all__ = [
     "get_dispute",
     "lapse_overdue",
     "list_disputes",
+    "not_before",
     "notify_recertified",
     "open_received",
     "withdraw_dispute",
@@ -423,7 +424,7 @@ def add_information(
             field="dispute_id",
             code="dispute_closed",
         )
-    _not_before(dispute_id, today, row["opened_at"], "information added to it")
+    not_before(dispute_id, today, row["opened_at"], "information added to it")
     if today > row["deadline"]:
         raise WorkflowError(
             f"dispute {dispute_id} passed its deadline {row['deadline'].isoformat()}; it is being resolved for you",
@@ -530,13 +531,15 @@ def _close(
     append_audit(store, actor, "dispute_" + status, row["subject_id"], detail)
 
 
-def _not_before(dispute_id: int, today: dt.date, since: dt.date, what: str, event: str = "filed") -> None:
+def not_before(
+    dispute_id: int, today: dt.date, since: dt.date, what: str, event: str = "filed", *, noun: str = "dispute"
+) -> None:
     """Refuse a step on a dispute dated before the dispute was filed (or escalated: ``event``): the registry's
     clock moved back (``--today``, ``$SOCIALCREDIT_TODAY``), and the record would say it was answered before it was
-    asked."""
+    asked. ``noun``: what is disputed ("link dispute" for a contested link, ``regions/contest.py``)."""
     if today < since:
         raise WorkflowError(
-            f"dispute {dispute_id} was {event} on {since.isoformat()}; {what} cannot be dated {today.isoformat()}, "
+            f"{noun} {dispute_id} was {event} on {since.isoformat()}; {what} cannot be dated {today.isoformat()}, "
             "before that",
             field="today",
             code="before_filing" if event == "filed" else "before_escalation",
@@ -596,7 +599,7 @@ def answer_dispute(
             field="dispute_id",
             code="dispute_forwarded",
         )
-    _not_before(dispute_id, today, row["opened_at"], "an answer")
+    not_before(dispute_id, today, row["opened_at"], "an answer")
     if today > row["deadline"]:
         lapse_overdue(store, today)
         raise WorkflowError(
@@ -645,7 +648,7 @@ def withdraw_dispute(
             field="dispute_id",
             code="dispute_forwarded",
         )
-    _not_before(dispute_id, today, row["opened_at"], "its withdrawal")
+    not_before(dispute_id, today, row["opened_at"], "its withdrawal")
     with store.transaction():
         _close(store, row, "retracted", (note or "", note or ""), actor, today, acting.representative_id)
         if acting.representative_id is not None:
@@ -679,7 +682,7 @@ def escalate_dispute(
         )
     if dispute_review(store, dispute_id) is not None:
         raise WorkflowError(f"dispute {dispute_id} was escalated already", field="dispute_id", code="already_escalated")
-    _not_before(dispute_id, today, row["opened_at"], "its escalation")
+    not_before(dispute_id, today, row["opened_at"], "its escalation")
     other = store.one(
         "SELECT min(dispute_id) FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open' "
         "AND dispute_id <> ?",
@@ -749,7 +752,7 @@ def decide_review(
             code="dispute_closed",
         )
     escalated = dt.date.fromisoformat(str(review["escalated_on"]))
-    _not_before(dispute_id, today, escalated, "the review's decision", "escalated")
+    not_before(dispute_id, today, escalated, "the review's decision", "escalated")
     record = _disputed_record(
         store, row, decision, "decision", "the source sends it (correction=true) before the review decides 'corrected'"
     )
