@@ -348,7 +348,6 @@ def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.slow  # four runs of the installed command
 def test_an_application_is_neither_reviewed_nor_decided_before_it_was_made(store: Store) -> None:
     """The registry's clock set back: an application of 2027-04-10 was granted with a decision dated 2027-04-09 (its
     listing closed the day before anyone asked). Both steps are refused naming both dates; on the day, taken."""
@@ -374,6 +373,7 @@ def test_an_application_is_neither_reviewed_nor_decided_before_it_was_made(store
     )
 
 
+@pytest.mark.slow  # four runs of the installed command
 def test_the_command_line_has_eligibility_review_and_the_daily_flags(tmp_path: Path) -> None:
     store = listed(build(tmp_path))
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
