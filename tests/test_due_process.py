@@ -506,6 +506,37 @@ def test_the_daily_job_ends_a_publication_on_its_date_without_a_run(store: Store
     assert kinds.count("listing_publication_ended") == 1
 
 
+def test_the_daily_job_ends_a_publication_under_the_version_of_the_listings_last_run(store: Store) -> None:
+    """Listed on 2026-04-02 under beijing 2026.2 (serious: at most 1095 days); a version 2026.3 published since, no
+    run of it yet, allows serious 400 days. The daily job of 2027-06-01 ended the listing on 2027-05-07 (the newest
+    version's 400 days) while a run of the listing's version keeps it: it reads the version of the listing's last
+    run, as the runs do."""
+    from socialcredit.policy import builtin_policy
+    from socialcredit.registry.scoring.policies import parse_policy, publish_policy
+
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    text = (
+        builtin_policy("beijing")
+        .text.replace('version: "2026.2"', 'version: "2026.3"')
+        .replace(
+            "serious: {min_publication_days: 365, max_publication_days: 1095}",
+            "serious: {min_publication_days: 365, max_publication_days: 400}",
+        )
+    )
+    assert "max_publication_days: 400" in text
+    publish_policy(store, parse_policy(text, "shorter", store.catalog))
+    assert run_daily(store, D(2027, 6, 1))["publication_ended"] == []
+    assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [("effective", None)]
+    score(store, resolve_policy(store, "beijing@2026.2"), D(2027, 6, 2))
+    assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [("effective", None)]
+    # a run of the new version applies its 400 days, and so does the daily job after it
+    score(store, resolve_policy(store, "beijing@2026.3"), D(2027, 6, 3))
+    assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [
+        ("publication_ended", "2027-05-07")
+    ]
+
+
 def test_a_record_stops_counting_on_the_day_it_expires(store: Store) -> None:
     # K1 of 2019-03-01, court.unfulfilled expires after 2555 days: 2019-03-01 + 2555 = 2026-02-27
     assert run(store, D(2026, 2, 26))[C][0] == 900

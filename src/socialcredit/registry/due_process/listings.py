@@ -480,15 +480,18 @@ def end_publication_due(store: Store, today: dt.date, actor: str = "registry") -
     run lists it anew (``cause_present``).
 
     Before, only a run ended a publication, so with no run since, a listing stayed effective — public, refusing
-    services — past the longest publication its severity allows."""
+    services — past the longest publication its severity allows. The severities are those of the policy version of
+    the listing's last run (as :func:`record_listings` and ``_drop_aged_out`` read them), not of a newer version no
+    run has applied yet."""
     ended: list[int] = []
     with store.transaction():
         kinds = store.execute(
-            "SELECT DISTINCT policy_id, list_id FROM listings WHERE status = 'effective' ORDER BY ALL"
+            """SELECT DISTINCT l.policy_id, s.policy_version, l.list_id FROM listings l
+            JOIN score_runs s ON s.run_id = l.last_run_id WHERE l.status = 'effective' ORDER BY ALL"""
         ).fetchall()
-        for policy_id, list_id in kinds:
+        for policy_id, version, list_id in kinds:
             try:
-                loaded = get_policy(store, str(policy_id))
+                loaded = get_policy(store, str(policy_id), str(version))
             except NotFoundError:
                 continue
             lst = next((x for x in loaded.policy.lists if x.id == list_id), None)
@@ -503,12 +506,21 @@ def end_publication_due(store: Store, today: dt.date, actor: str = "registry") -
                 [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
             )
             for name, cls in loaded.policy.severities.items():
-                params = {"p": policy_id, "l": list_id, "sev": name, "days": cls.max_publication_days, "d": today}
+                params = {
+                    "p": policy_id,
+                    "v": version,
+                    "l": list_id,
+                    "sev": name,
+                    "days": cls.max_publication_days,
+                    "d": today,
+                }
                 store.execute(
                     """CREATE OR REPLACE TEMP TABLE sc_ended AS
                     SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
                     WHERE policy_id = $p AND list_id = $l AND status = 'effective' AND severity = $sev
-                      AND effective_on + CAST($days AS INTEGER) <= $d""",
+                      AND effective_on + CAST($days AS INTEGER) <= $d
+                      AND last_run_id IN (SELECT run_id FROM score_runs
+                                          WHERE policy_id = $p AND policy_version = $v)""",
                     params,
                 )
                 store.execute(
