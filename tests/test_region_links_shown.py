@@ -320,6 +320,19 @@ def test_a_link_disputes_answer_is_not_dated_before_it_was_filed(world: dict[str
         store.close()
 
 
+def test_answer_link_reads_today_as_every_command_does(world: dict[str, Any], tianjin: Path) -> None:
+    """``region answer-link --today`` had its own reading: out of the registry's dates it said "date 9999-12-31 …"
+    and an impossible day "is not a date of the form YYYY-MM-DD", where every other command names ``--today`` and
+    says what is wrong."""
+    for day, said in (
+        ("9999-12-31", "error: --today 9999-12-31 is out of range: the registry's dates run from 1990-01-01 to "
+         "2199-12-31"),
+        ("2026-02-30", "error: --today '2026-02-30' is not a date: February 2026 has 28 days"),
+    ):  # fmt: skip
+        done = sc("region", "answer-link", "1", "--uphold", "--reason", "it is him", "--today", day, "--db", tianjin)
+        assert done.returncode == 2 and last_error(done) == said
+
+
 def test_a_link_that_is_not_the_persons_cannot_be_contested(world: dict[str, Any], tianjin: Path) -> None:
     other = sc("dispute", "link", world["mover"]["subject_id_from"], str(world["link"]["identity_id"]), "--reason",
                "not me", "--db", tianjin)  # fmt: skip
