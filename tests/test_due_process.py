@@ -341,9 +341,9 @@ def test_a_second_dispute_refused_under_review_is_told_in_the_pages_language(sto
         "Record J1 is under a human review; the reviewer decides it, and you may dispute it again once the review is "
         "decided."
     )
-    assert review_refusal(zh, escalation.value, d) == "记录 J1 另有进行中的异议：请转交该异议复核。"
+    assert review_refusal(zh, escalation.value, d) == "记录 J1 另有进行中的异议（异议 2）：请转交该异议复核。"
     assert review_refusal(en, escalation.value, d) == (
-        "Record J1 is disputed again in another open dispute: escalate that one instead."
+        "Record J1 is disputed again in another open dispute (dispute 2): escalate that one instead."
     )
 
 

@@ -25,6 +25,7 @@ from socialcredit.errors import (
 )
 from socialcredit.registry.due_process.acting import acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.disputes import (
+    DisputedAgainError,
     answer_dispute,
     decide_review,
     escalate_dispute,
@@ -205,7 +206,7 @@ def review_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str
         key = f"review_err_{exc.code}"
     else:
         return str(exc)
-    return _on_dispute(page, key, exc, d)
+    return _on_dispute(page, key, exc, d, other=exc.other if isinstance(exc, DisputedAgainError) else "")
 
 
 def _file_refusal(page: Page, exc: SocialCreditError, size: int, d: dict[str, Any]) -> str:

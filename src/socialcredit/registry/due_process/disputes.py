@@ -45,6 +45,7 @@ __all__ = [
     "OUTCOMES",
     "REVIEW_DECISIONS",
     "STATUSES",
+    "DisputedAgainError",
     "add_information",
     "add_received_information",
     "answer_dispute",
@@ -531,6 +532,15 @@ def _close(
     append_audit(store, actor, "dispute_" + status, row["subject_id"], detail)
 
 
+class DisputedAgainError(WorkflowError):
+    """An escalation refused (``disputed_again``): another dispute of the record is open, ``other``, which a page
+    names as the message does."""
+
+    def __init__(self, message: str, other: int) -> None:
+        super().__init__(message, field="dispute_id", code="disputed_again")
+        self.other = other
+
+
 def not_before(
     dispute_id: int, today: dt.date, since: dt.date, what: str, event: str = "filed", *, noun: str = "dispute"
 ) -> None:
@@ -689,11 +699,10 @@ def escalate_dispute(
         [row["source_id"], row["record_id"], dispute_id],
     )
     if other is not None:
-        raise WorkflowError(
+        raise DisputedAgainError(
             f"record {row['record_id']!r} of source {row['source_id']} is disputed again (dispute {other}, open); "
             "escalate that dispute instead",
-            field="dispute_id",
-            code="disputed_again",
+            int(other),
         )
     with store.transaction():
         store.execute(
