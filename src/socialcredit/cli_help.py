@@ -39,6 +39,7 @@ __all__ = [
     "OutputConsole",
     "TodayOpt",
     "compacted",
+    "day_option",
     "language_option",
     "readable_metavars",
     "today_option",
