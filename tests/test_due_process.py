@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
 from socialcredit.errors import DecisionError, WorkflowError
+from socialcredit.regions.crossborder import export_sections
 from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -222,6 +223,30 @@ def test_a_record_under_human_review_is_not_disputed_again_meanwhile(store: Stor
     assert disputes.escalate_dispute(store, 4, "the resident insists", "operator", today=D(2026, 4, 7))["review"]
 
 
+def test_a_dispute_received_from_another_region_under_human_review_is_the_reviewed_one(store: Store) -> None:
+    """A dispute forwarded from another region for J1 while dispute 1 of J1 is under human review was opened as
+    dispute 2; the courts withdrew J1 on it, then the review upheld dispute 1 ("the record stands" of a withdrawn
+    record). It is dispute 1, as a second dispute filed here is refused, and its answer goes back once the review
+    decides it: the review's outcome, not the answer the review was asked about."""
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    disputes.answer_dispute(store, 1, "verified", "checked", "courts", today=D(2026, 4, 5))
+    disputes.escalate_dispute(store, 1, "the resident insists", "operator", today=D(2026, 4, 6))
+    with store.transaction():
+        received = disputes.open_received(
+            store, A, "courts", "J1", "again, from another region", None,
+            filed_on=D(2026, 4, 7), deadline=D(2026, 5, 7), actor="region:120000",
+        )  # fmt: skip
+        store.execute(
+            "INSERT INTO region_disputes VALUES (?, 'received', '120000', 7, 'courts', 'J1', ?, NULL)", [received, A]
+        )
+    assert received == 1
+    assert store.one("SELECT count(*) FROM disputes") == 1
+    assert export_sections(store, "beijing", [], [])["answers"] == []  # the review is not decided yet
+    disputes.decide_review(store, 1, "withdrawn", "the receipt is genuine", "operator", today=D(2026, 4, 9))
+    [answer] = export_sections(store, "beijing", [], [])["answers"]
+    assert (answer["dispute_id"], answer["outcome"], answer["note"]) == (7, "withdrawn", "the receipt is genuine")
+
+
 def test_no_step_of_a_dispute_is_dated_before_it_was_filed(store: Store) -> None:
     """The registry's clock set back (--today, $SOCIALCREDIT_TODAY): an answer dated 2026-03-01 to a dispute filed on
     2026-04-03 was taken (answered before it was asked), and information dated before the filing extended the
@@ -266,6 +291,32 @@ def test_no_step_of_a_dispute_is_dated_before_it_was_filed(store: Store) -> None
     )
 
 
+def test_a_file_added_to_a_dispute_is_not_dated_before_it_was_filed(store: Store) -> None:
+    """Information dated the day before the dispute's filing was refused (``before_filing``) while a file the same
+    day was taken; the file is refused alike, and a page says it in its language."""
+    from typing import Any, cast
+
+    from socialcredit.web.core import Page
+    from socialcredit.web.disputes_page import _file_refusal
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 4, 3))
+    with pytest.raises(WorkflowError) as info:
+        add_evidence(store, 1, png, "receipt.png", "resident", today=D(2026, 4, 2))
+    assert (info.value.code, info.value.field, info.value.status, str(info.value)) == (
+        "before_filing",
+        "today",
+        409,
+        "dispute 1 was filed on 2026-04-03; a file added to it cannot be dated 2026-04-02, before that",
+    )
+    assert store.one("SELECT count(*) FROM dispute_evidence") == 0
+    zh = Page(web=cast(Any, None), request=cast(Any, None), lang="zh", who=None)
+    assert _file_refusal(zh, info.value, len(png), disputes.get_dispute(store, 1)) == (
+        "异议 1 提出的日期晚于登记机构今天的日期：此步骤不能早于提出异议之日。"
+    )
+    assert add_evidence(store, 1, png, "receipt.png", "resident", today=D(2026, 4, 3))["added_on"] == "2026-04-03"
+
+
 def test_a_second_dispute_refused_under_review_is_told_in_the_pages_language(store: Store) -> None:
     from typing import Any, cast
 
@@ -290,9 +341,9 @@ def test_a_second_dispute_refused_under_review_is_told_in_the_pages_language(sto
         "Record J1 is under a human review; the reviewer decides it, and you may dispute it again once the review is "
         "decided."
     )
-    assert review_refusal(zh, escalation.value, d) == "记录 J1 另有进行中的异议：请转交该异议复核。"
+    assert review_refusal(zh, escalation.value, d) == "记录 J1 另有进行中的异议（异议 2）：请转交该异议复核。"
     assert review_refusal(en, escalation.value, d) == (
-        "Record J1 is disputed again in another open dispute: escalate that one instead."
+        "Record J1 is disputed again in another open dispute (dispute 2): escalate that one instead."
     )
 
 
@@ -453,6 +504,37 @@ def test_the_daily_job_ends_a_publication_on_its_date_without_a_run(store: Store
     assert [x["status"] for x in list_listings(store, subject_id=A)] == ["publication_ended"]
     kinds = [n["kind"] for n in list_notifications(store, A)]
     assert kinds.count("listing_publication_ended") == 1
+
+
+def test_the_daily_job_ends_a_publication_under_the_version_of_the_listings_last_run(store: Store) -> None:
+    """Listed on 2026-04-02 under beijing 2026.2 (serious: at most 1095 days); a version 2026.3 published since, no
+    run of it yet, allows serious 400 days. The daily job of 2027-06-01 ended the listing on 2027-05-07 (the newest
+    version's 400 days) while a run of the listing's version keeps it: it reads the version of the listing's last
+    run, as the runs do."""
+    from socialcredit.policy import builtin_policy
+    from socialcredit.registry.scoring.policies import parse_policy, publish_policy
+
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    text = (
+        builtin_policy("beijing")
+        .text.replace('version: "2026.2"', 'version: "2026.3"')
+        .replace(
+            "serious: {min_publication_days: 365, max_publication_days: 1095}",
+            "serious: {min_publication_days: 365, max_publication_days: 400}",
+        )
+    )
+    assert "max_publication_days: 400" in text
+    publish_policy(store, parse_policy(text, "shorter", store.catalog))
+    assert run_daily(store, D(2027, 6, 1))["publication_ended"] == []
+    assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [("effective", None)]
+    score(store, resolve_policy(store, "beijing@2026.2"), D(2027, 6, 2))
+    assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [("effective", None)]
+    # a run of the new version applies its 400 days, and so does the daily job after it
+    score(store, resolve_policy(store, "beijing@2026.3"), D(2027, 6, 3))
+    assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [
+        ("publication_ended", "2027-05-07")
+    ]
 
 
 def test_a_record_stops_counting_on_the_day_it_expires(store: Store) -> None:

@@ -296,6 +296,43 @@ def test_contested_and_upheld_the_link_stays(world: dict[str, Any], tianjin: Pat
     assert shown["link_disputes"][0]["note"] == "same person: birth record"
 
 
+def test_a_link_disputes_answer_is_not_dated_before_it_was_filed(world: dict[str, Any], tianjin: Path) -> None:
+    """The registry's clock set back: an answer dated before the link dispute was filed was taken (answered before it
+    was asked), as an answer to a record's dispute is not; it is refused naming both dates, and taken the day of
+    the filing."""
+    from socialcredit.errors import WorkflowError
+    from socialcredit.regions.contest import answer_link_dispute
+
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin)
+    try:
+        did = int(file_link_dispute(store, who, ident, "not me", "resident", today=dt.date(2026, 9, 10))["dispute_id"])
+        with pytest.raises(WorkflowError) as info:
+            answer_link_dispute(store, did, "uphold", "it is him", "operator", today=dt.date(2026, 9, 9))
+        assert (info.value.code, info.value.field, str(info.value)) == (
+            "before_filing",
+            "today",
+            f"link dispute {did} was filed on 2026-09-10; an answer cannot be dated 2026-09-09, before that",
+        )
+        done = answer_link_dispute(store, did, "uphold", "it is him", "operator", today=dt.date(2026, 9, 10))
+        assert (done["status"], done["answered_at"]) == ("upheld", "2026-09-10")
+    finally:
+        store.close()
+
+
+def test_answer_link_reads_today_as_every_command_does(world: dict[str, Any], tianjin: Path) -> None:
+    """``region answer-link --today`` had its own reading: out of the registry's dates it said "date 9999-12-31 …"
+    and an impossible day "is not a date of the form YYYY-MM-DD", where every other command names ``--today`` and
+    says what is wrong."""
+    for day, said in (
+        ("9999-12-31", "error: --today 9999-12-31 is out of range: the registry's dates run from 1990-01-01 to "
+         "2199-12-31"),
+        ("2026-02-30", "error: --today '2026-02-30' is not a date: February 2026 has 28 days"),
+    ):  # fmt: skip
+        done = sc("region", "answer-link", "1", "--uphold", "--reason", "it is him", "--today", day, "--db", tianjin)
+        assert done.returncode == 2 and last_error(done) == said
+
+
 def test_a_link_that_is_not_the_persons_cannot_be_contested(world: dict[str, Any], tianjin: Path) -> None:
     other = sc("dispute", "link", world["mover"]["subject_id_from"], str(world["link"]["identity_id"]), "--reason",
                "not me", "--db", tianjin)  # fmt: skip

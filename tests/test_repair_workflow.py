@@ -348,7 +348,6 @@ def _cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.slow  # four runs of the installed command
 def test_an_application_is_neither_reviewed_nor_decided_before_it_was_made(store: Store) -> None:
     """The registry's clock set back: an application of 2027-04-10 was granted with a decision dated 2027-04-09 (its
     listing closed the day before anyone asked). Both steps are refused naming both dates; on the day, taken."""
@@ -374,6 +373,7 @@ def test_an_application_is_neither_reviewed_nor_decided_before_it_was_made(store
     )
 
 
+@pytest.mark.slow  # four runs of the installed command
 def test_the_command_line_has_eligibility_review_and_the_daily_flags(tmp_path: Path) -> None:
     store = listed(build(tmp_path))
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
@@ -561,6 +561,34 @@ def test_the_resident_applies_and_the_operator_grants_over_http(served: dict[str
         after = visible_text(resident.get("/me/repair?source=courts&record=J1&lang=en").text)
         assert "Status granted" in after and "Reasons: Paid in full on 2027-03-01." in after
     assert _granted_soon(served)["granted"] is True
+
+
+def test_taking_an_application_under_review_before_it_was_made_is_refused_in_the_pages_language(
+    tmp_path: Path,
+) -> None:
+    """The service's clock set back to 2027-04-09 and an application of 2027-04-10: "take under review" on a Chinese
+    page said the registry's English ("repair application 1 was made on …") through the generic error page; it is
+    the case page again with the refusal in the page's language, as a decision's is."""
+    store = listed(build(tmp_path))
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
+    repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))
+    operator = issue_key(store, "operator", "registry operations").token
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOCIALCREDIT_TODAY", "2027-04-09")
+        app = create_app(tmp_path / "due.duckdb", store=store)
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
+            sign_in(ops, operator)
+            case = ops.get("/ops/repairs/1?lang=zh")
+            for lang, said in (
+                ("zh", "该申请提出的日期晚于登记机构今天的日期：决定不能早于申请之日。"),
+                ("en", "This application was made after the registry's date today: it cannot be decided before it "
+                 "was made."),
+            ):  # fmt: skip
+                r = ops.post(f"/ops/repairs/1/review?lang={lang}", data={"csrf": csrf_of(case.text)})
+                assert r.status_code == 400 and said in visible_text(r.text)
+                assert "was made on 2027-04-10" not in r.text
+    assert repair.get_repair(store, 1)["review_started_on"] is None
+    store.close()
 
 
 def test_the_api_takes_a_commitment_and_an_operator_reviews(tmp_path: Path) -> None:

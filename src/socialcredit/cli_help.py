@@ -17,8 +17,7 @@ import typer
 from rich.console import Console, ConsoleDimensions
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from socialcredit.clock import check_day, parse_day
-from socialcredit.errors import SocialCreditError
+from socialcredit.clock import day_option, today_option
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.languages import language_option
 
@@ -40,6 +39,7 @@ __all__ = [
     "OutputConsole",
     "TodayOpt",
     "compacted",
+    "day_option",
     "language_option",
     "readable_metavars",
     "today_option",
@@ -144,24 +144,6 @@ class HelpGroup(TyperGroup):
 def as_of_date(value: str | None) -> dt.date:
     """An ``--as-of`` option's date (today when not given); a text not of the form YYYY-MM-DD is refused."""
     return day_option(value, "--as-of") or dt.date.today()
-
-
-def day_option(value: str | None, option: str) -> dt.date | None:
-    """An option's date written YYYY-MM-DD (None when not given); anything else is refused saying what is wrong
-    (``--until '2026-02-30' is not a date: February 2026 has 28 days``), as every face says it."""
-    if value is None:
-        return None
-    try:
-        return parse_day(value)
-    except ValueError as exc:
-        raise SocialCreditError(f"{option} {exc}") from None
-
-
-def today_option(value: str | None) -> dt.date | None:
-    """``--today`` (None when not given): a date as :func:`day_option` takes one, within the registry's dates
-    (``--today 9999-12-31 is out of range: the registry's dates run from 1990-01-01 to 2199-12-31``)."""
-    day = day_option(value, "--today")
-    return None if day is None else check_day(day, "--today")
 
 
 class OutputConsole(Console):

@@ -13,7 +13,7 @@ import calendar
 import datetime as dt
 import re
 
-from socialcredit.errors import WorkflowInputError
+from socialcredit.errors import SocialCreditError, WorkflowInputError
 
 __all__ = [
     "EARLIEST_DAY",
@@ -23,9 +23,11 @@ __all__ = [
     "TODAY_ENV",
     "NotADay",
     "check_day",
+    "day_option",
     "in_span",
     "parse_day",
     "resolve_today",
+    "today_option",
 ]
 
 EARLIEST_DAY = dt.date(1990, 1, 1)
@@ -113,3 +115,22 @@ def parse_day(value: str) -> dt.date:
     if not 1 <= day <= days:
         raise NotADay(value, f"is not a date: {MONTHS[month]} {year} has {days} days", "days", year, month, days)
     return dt.date(year, month, day)
+
+
+def day_option(value: str | None, option: str) -> dt.date | None:
+    """An option's date written YYYY-MM-DD (None when not given); anything else is refused saying what is wrong
+    (``--until '2026-02-30' is not a date: February 2026 has 28 days``), as every face says it (here, not in
+    ``cli_help``: the region commands, a layer below the command line, read ``--today`` alike)."""
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise SocialCreditError(f"{option} {exc}") from None
+
+
+def today_option(value: str | None) -> dt.date | None:
+    """``--today`` (None when not given): a date as :func:`day_option` takes one, within the registry's dates
+    (``--today 9999-12-31 is out of range: the registry's dates run from 1990-01-01 to 2199-12-31``)."""
+    day = day_option(value, "--today")
+    return None if day is None else check_day(day, "--today")

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from socialcredit.clock import today_option
 from socialcredit.errors import RegionError
 from socialcredit.store import open_store
 
@@ -374,7 +375,7 @@ def answer_link(
 
     if uphold == unlink_:
         raise RegionError("answer with exactly one of --uphold and --unlink")
-    day = _date(today)
+    day = today_option(today)
     with open_store(db) as store:
         d = answer_link_dispute(store, dispute, "uphold" if uphold else "unlink", reason, actor, today=day)
     if as_json:
@@ -406,15 +407,6 @@ def link_disputes(
     for r in rows:
         table.add_row(*("" if r.get(c) is None else str(r[c]) for c in cols))
     out.print(table)
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise RegionError(f"--today {value!r} is not a date of the form YYYY-MM-DD") from None
 
 
 @region_app.command()

@@ -20,6 +20,7 @@ from socialcredit.registry import (
     close_link_dispute,
     get_link_dispute,
     hookimpl,
+    not_before,
     overdue_link_disputes,
 )
 from socialcredit.store import Store
@@ -48,6 +49,7 @@ def answer_link_dispute(
         raise WorkflowError(
             f"link dispute {dispute_id} is closed already ({d['status']})", field="dispute_id", code="dispute_closed"
         )
+    not_before(dispute_id, today, dt.date.fromisoformat(d["opened_at"]), "an answer", noun="link dispute")
     if today > dt.date.fromisoformat(d["deadline"]):
         lapse_link_disputes(store, today)
         raise WorkflowError(

@@ -269,7 +269,9 @@ def export_sections(store: Store, policy_id: str, lists: list[str], record_types
                (SELECT arg_max(struct_pack(version := v.version, withdrawn := v.withdrawn), v.version)
                 FROM records v WHERE v.source_id = d.source_id AND v.record_id = d.record_id) AS latest
         FROM region_disputes x JOIN disputes d USING (dispute_id)
-        WHERE x.direction = 'received' AND x.sent_in IS NULL AND d.status <> 'open' ORDER BY x.dispute_id"""
+        WHERE x.direction = 'received' AND x.sent_in IS NULL AND d.status <> 'open'
+          AND NOT EXISTS (SELECT 1 FROM dispute_reviews v WHERE v.dispute_id = d.dispute_id AND v.decision IS NULL)
+        ORDER BY x.dispute_id"""
     ):
         on = r["answered_at"] or r["lapsed_on"]
         answers.append(

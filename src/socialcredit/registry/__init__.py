@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         get_dispute,
         lapse_overdue,
         list_disputes,
+        not_before,
         open_received,
     )
     from socialcredit.registry.due_process.enrollment import notify_mandatory
@@ -93,6 +94,7 @@ _WHERE = {
     "mask_id": "socialcredit.registry.due_process.public_lists",
     "open_received_repair": "socialcredit.registry.due_process.repair",
     "open_received": "socialcredit.registry.due_process.disputes",
+    "not_before": "socialcredit.registry.due_process.disputes",
     "end_for_origin": "socialcredit.registry.due_process.listings",
     "notify": "socialcredit.registry.due_process.notifications",
     # records
@@ -243,6 +245,7 @@ __all__ = [
     "load_private_key",
     "mask_id",
     "new_private_key",
+    "not_before",
     "notify",
     "notify_mandatory",
     "open_received",

@@ -25,6 +25,7 @@ from socialcredit.errors import (
 )
 from socialcredit.registry.due_process.acting import acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.disputes import (
+    DisputedAgainError,
     answer_dispute,
     decide_review,
     escalate_dispute,
@@ -205,14 +206,16 @@ def review_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str
         key = f"review_err_{exc.code}"
     else:
         return str(exc)
-    return _on_dispute(page, key, exc, d)
+    return _on_dispute(page, key, exc, d, other=exc.other if isinstance(exc, DisputedAgainError) else "")
 
 
-def _file_refusal(page: Page, exc: SocialCreditError, size: int) -> str:
+def _file_refusal(page: Page, exc: SocialCreditError, size: int, d: dict[str, Any]) -> str:
     if isinstance(exc, PayloadTooLargeError):
         return page.t("evidence_too_large", size=f"{size:,}")
     if isinstance(exc, UnsupportedMediaError):
         return page.t("evidence_bad_type")
+    if exc.code == "before_filing":
+        return dispute_refusal(page, exc, d=d)
     return str(exc)
 
 
@@ -270,7 +273,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 rep = d["acting_representative"]
                 add_evidence(store, d["dispute_id"], content, name, page.who.actor, representative_id=rep)
         except (PayloadTooLargeError, UnsupportedMediaError, WorkflowError) as exc:
-            return resident_dispute_page(web, page, exc.status, failure=_file_refusal(page, exc, len(content)))
+            return resident_dispute_page(web, page, exc.status, failure=_file_refusal(page, exc, len(content), d))
         return page.redirect(f"/me/disputes/{d['dispute_id']}?added=1")
 
     @router.get("/me/disputes/{dispute_id}/evidence/{evidence_id}")

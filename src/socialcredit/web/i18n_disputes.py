@@ -216,8 +216,8 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "Dispute {id} was escalated after the registry's date today: the decision cannot be dated before that.",
     ),
     "review_err_disputed_again": (
-        "记录 {record} 另有进行中的异议：请转交该异议复核。",
-        "Record {record} is disputed again in another open dispute: escalate that one instead.",
+        "记录 {record} 另有进行中的异议（异议 {other}）：请转交该异议复核。",
+        "Record {record} is disputed again in another open dispute (dispute {other}): escalate that one instead.",
     ),
     "review_err_not_escalated": (
         "异议 {id} 未转交人工复核；请先转交。",

@@ -355,6 +355,10 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 start_review(store, repair_id, page.who.actor, today=resolve_today())
         except NotFoundError:
             raise _no_repair(page) from None
+        except WorkflowError as exc:  # in the page's language, as a decision's refusal (the registry's clock set back)
+            key = _DECISION_FAILURES.get(exc.code) or _FAILURES.get(exc.code)
+            failure = page.t(key) if key else str(exc)
+            return page.render("ops_repair.html", 400, section="cases", failure=failure, **_case(web, page))
         return page.redirect(f"/ops/repairs/{repair_id}?reviewing=1")
 
     @router.post("/ops/repairs/{repair_id}/decision")

@@ -45,6 +45,7 @@ __all__ = [
     "OUTCOMES",
     "REVIEW_DECISIONS",
     "STATUSES",
+    "DisputedAgainError",
     "add_information",
     "add_received_information",
     "answer_dispute",
@@ -57,6 +58,7 @@ __all__ = [
     "get_dispute",
     "lapse_overdue",
     "list_disputes",
+    "not_before",
     "notify_recertified",
     "open_received",
     "withdraw_dispute",
@@ -347,13 +349,18 @@ def open_received(
 ) -> int:
     """Open here a dispute another region forwarded (one of this region's own records, disputed there): the same
     deadline, the source here answers it, this region's rules apply. Returns its id; an open dispute of the record
-    already is that dispute. Call inside a transaction."""
+    already is that dispute, and so is one under human review (as ``file_dispute`` refuses a second dispute then: the
+    reviewer alone decides the record, and the other region hears the review's outcome). Call inside a
+    transaction."""
     open_id = store.one(
         "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
         [source_id, record_id],
     )
     if open_id is not None:
         return int(open_id)
+    reviewed = _under_review(store, source_id, record_id)
+    if reviewed is not None:
+        return reviewed
     record = latest_record(store, source_id, record_id)
     dispute_id = _insert_open(
         store, subject_id, source_id, record_id, record["record_type"], reason, evidence, filed_on, deadline, actor
@@ -418,7 +425,7 @@ def add_information(
             field="dispute_id",
             code="dispute_closed",
         )
-    _not_before(dispute_id, today, row["opened_at"], "information added to it")
+    not_before(dispute_id, today, row["opened_at"], "information added to it")
     if today > row["deadline"]:
         raise WorkflowError(
             f"dispute {dispute_id} passed its deadline {row['deadline'].isoformat()}; it is being resolved for you",
@@ -525,13 +532,24 @@ def _close(
     append_audit(store, actor, "dispute_" + status, row["subject_id"], detail)
 
 
-def _not_before(dispute_id: int, today: dt.date, since: dt.date, what: str, event: str = "filed") -> None:
+class DisputedAgainError(WorkflowError):
+    """An escalation refused (``disputed_again``): another dispute of the record is open, ``other``, which a page
+    names as the message does."""
+
+    def __init__(self, message: str, other: int) -> None:
+        super().__init__(message, field="dispute_id", code="disputed_again")
+        self.other = other
+
+
+def not_before(
+    dispute_id: int, today: dt.date, since: dt.date, what: str, event: str = "filed", *, noun: str = "dispute"
+) -> None:
     """Refuse a step on a dispute dated before the dispute was filed (or escalated: ``event``): the registry's
     clock moved back (``--today``, ``$SOCIALCREDIT_TODAY``), and the record would say it was answered before it was
-    asked."""
+    asked. ``noun``: what is disputed ("link dispute" for a contested link, ``regions/contest.py``)."""
     if today < since:
         raise WorkflowError(
-            f"dispute {dispute_id} was {event} on {since.isoformat()}; {what} cannot be dated {today.isoformat()}, "
+            f"{noun} {dispute_id} was {event} on {since.isoformat()}; {what} cannot be dated {today.isoformat()}, "
             "before that",
             field="today",
             code="before_filing" if event == "filed" else "before_escalation",
@@ -591,7 +609,7 @@ def answer_dispute(
             field="dispute_id",
             code="dispute_forwarded",
         )
-    _not_before(dispute_id, today, row["opened_at"], "an answer")
+    not_before(dispute_id, today, row["opened_at"], "an answer")
     if today > row["deadline"]:
         lapse_overdue(store, today)
         raise WorkflowError(
@@ -640,7 +658,7 @@ def withdraw_dispute(
             field="dispute_id",
             code="dispute_forwarded",
         )
-    _not_before(dispute_id, today, row["opened_at"], "its withdrawal")
+    not_before(dispute_id, today, row["opened_at"], "its withdrawal")
     with store.transaction():
         _close(store, row, "retracted", (note or "", note or ""), actor, today, acting.representative_id)
         if acting.representative_id is not None:
@@ -674,18 +692,17 @@ def escalate_dispute(
         )
     if dispute_review(store, dispute_id) is not None:
         raise WorkflowError(f"dispute {dispute_id} was escalated already", field="dispute_id", code="already_escalated")
-    _not_before(dispute_id, today, row["opened_at"], "its escalation")
+    not_before(dispute_id, today, row["opened_at"], "its escalation")
     other = store.one(
         "SELECT min(dispute_id) FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open' "
         "AND dispute_id <> ?",
         [row["source_id"], row["record_id"], dispute_id],
     )
     if other is not None:
-        raise WorkflowError(
+        raise DisputedAgainError(
             f"record {row['record_id']!r} of source {row['source_id']} is disputed again (dispute {other}, open); "
             "escalate that dispute instead",
-            field="dispute_id",
-            code="disputed_again",
+            int(other),
         )
     with store.transaction():
         store.execute(
@@ -744,7 +761,7 @@ def decide_review(
             code="dispute_closed",
         )
     escalated = dt.date.fromisoformat(str(review["escalated_on"]))
-    _not_before(dispute_id, today, escalated, "the review's decision", "escalated")
+    not_before(dispute_id, today, escalated, "the review's decision", "escalated")
     record = _disputed_record(
         store, row, decision, "decision", "the source sends it (correction=true) before the review decides 'corrected'"
     )

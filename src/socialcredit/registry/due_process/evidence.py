@@ -122,15 +122,15 @@ def add_evidence(
     representative_id: str | None = None,
 ) -> dict[str, Any]:
     """Attach a file to an open dispute; returns its description. Refused: too large (413), not a PDF, PNG or
-    JPEG (415), the dispute closed or at its number of files (409). ``representative_id``: the legal
-    representative attaching it for the organisation that is the dispute's subject (the caller has checked it:
-    ``acting.acting_on``)."""
+    JPEG (415), the dispute closed, at its number of files or dated before its filing (409).
+    ``representative_id``: the legal representative attaching it for the organisation that is the dispute's subject
+    (the caller has checked it: ``acting.acting_on``)."""
     today = resolve_today(today)
     check_size(len(content))
     if not content:
         raise UnsupportedMediaError("the evidence file is empty", code="unsupported_file_type", field="file")
     media_type = sniff_media_type(content)
-    row = store.rows("SELECT subject_id, status FROM disputes WHERE dispute_id = ?", [dispute_id])
+    row = store.rows("SELECT subject_id, status, opened_at FROM disputes WHERE dispute_id = ?", [dispute_id])
     if not row:
         raise NotFoundError(f"no dispute {dispute_id}", field="dispute_id")
     if row[0]["status"] != "open":
@@ -139,6 +139,10 @@ def add_evidence(
             field="dispute_id",
             code="dispute_closed",
         )
+    # as information added to it (``disputes`` imports this module: the check is looked up when called)
+    from socialcredit.registry.due_process.disputes import not_before
+
+    not_before(dispute_id, today, row[0]["opened_at"], "a file added to it")
     count = int(store.one("SELECT count(*) FROM dispute_evidence WHERE dispute_id = ?", [dispute_id]))
     if count >= MAX_FILES:
         raise WorkflowError(

@@ -88,13 +88,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             WHERE e.run_id = ? AND e.list_id = ? GROUP BY ALL""",
             [run_id, lst.id],
         )
-        store.execute(
-            "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, zh VARCHAR)"
-        )
-        store.con.executemany(
-            "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
-            [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
-        )
+        _fill_criteria(store, lst)
         scope = {"p": loaded.policy.id, "l": lst.id, "d": as_of, "run": run_id}
         mine = "policy_id = $p AND list_id = $l"
         absent = f"({_KEY}) NOT IN (SELECT {_KEY} FROM sc_causes)"
@@ -126,22 +120,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         )
         counts["effective"] += len(take_effect(store, as_of, actor, {"run_id": run_id, "list": lst.id}))
         # Past the severity class's maximum publication period: ended.
-        for name, cls in loaded.policy.severities.items():
-            extra = {"sev": name, "days": cls.max_publication_days}
-            q(
-                f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
-                SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
-                WHERE {mine} AND status = 'effective' AND severity = $sev
-                  AND effective_on + CAST($days AS INTEGER) <= $d""",
-                extra,
-            )
-            q(
-                """UPDATE listings SET status = 'publication_ended',
-                    closed_on = effective_on + CAST($days AS INTEGER)
-                FROM sc_ended e WHERE listings.listing_id = e.listing_id""",
-                extra,
-            )
-            _notify_ended(store, lst, as_of, counts)
+        _end_publications(store, loaded, lst, mine, {"p": loaded.policy.id, "l": lst.id}, as_of, counts)
         # New causes: a notice now, the listing in effect after the grace period.
         q(
             """CREATE OR REPLACE TEMP TABLE sc_new AS
@@ -270,6 +249,50 @@ _ENDED = {
         "公示期届满，已停止公示",
     ),
 }
+
+
+def _fill_criteria(store: Store, lst: ListSpec) -> None:
+    """The temp table ``sc_criteria``: the list's criteria with their severity and reason (``_notify_ended`` words
+    a notice with them)."""
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, zh VARCHAR)"
+    )
+    store.con.executemany(
+        "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
+        [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
+    )
+
+
+def _end_publications(
+    store: Store,
+    loaded: LoadedPolicy,
+    lst: ListSpec,
+    where: str,
+    params: dict[str, Any],
+    on: dt.date,
+    counts: dict[str, int],
+) -> list[int]:
+    """End the effective listings of ``lst`` that ``where`` (with ``params``) names once their severity class's
+    ``max_publication_days`` (in ``loaded``) have passed by ``on`` (``publication_ended``, closed on ``effective_on``
+    + those days), and tell each subject (``_notify_ended``, after ``_fill_criteria``); returns their ids. A run
+    (:func:`record_listings`) and the daily job (:func:`end_publication_due`) both end a publication here."""
+    ended: list[int] = []
+    for name, cls in loaded.policy.severities.items():
+        store.execute(
+            f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
+            SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
+            WHERE {where} AND status = 'effective' AND severity = $sev
+              AND effective_on + CAST($days AS INTEGER) <= $d""",
+            {**params, "sev": name, "days": cls.max_publication_days, "d": on},
+        )
+        store.execute(
+            """UPDATE listings SET status = 'publication_ended', closed_on = effective_on + CAST($days AS INTEGER)
+            FROM sc_ended e WHERE listings.listing_id = e.listing_id""",
+            {"days": cls.max_publication_days},
+        )
+        ended += [int(r[0]) for r in store.execute("SELECT listing_id FROM sc_ended").fetchall()]
+        _notify_ended(store, lst, on, counts)
+    return ended
 
 
 def _notify_ended(store: Store, lst: ListSpec, on: dt.date, counts: dict[str, int]) -> None:
@@ -480,45 +503,34 @@ def end_publication_due(store: Store, today: dt.date, actor: str = "registry") -
     run lists it anew (``cause_present``).
 
     Before, only a run ended a publication, so with no run since, a listing stayed effective — public, refusing
-    services — past the longest publication its severity allows."""
+    services — past the longest publication its severity allows. The severities are those of the policy version of
+    the listing's last run (as :func:`record_listings` and ``_drop_aged_out`` read them), not of a newer version no
+    run has applied yet."""
     ended: list[int] = []
     with store.transaction():
         kinds = store.execute(
-            "SELECT DISTINCT policy_id, list_id FROM listings WHERE status = 'effective' ORDER BY ALL"
+            """SELECT DISTINCT l.policy_id, s.policy_version, l.list_id FROM listings l
+            JOIN score_runs s ON s.run_id = l.last_run_id WHERE l.status = 'effective' ORDER BY ALL"""
         ).fetchall()
-        for policy_id, list_id in kinds:
+        for policy_id, version, list_id in kinds:
             try:
-                loaded = get_policy(store, str(policy_id))
+                loaded = get_policy(store, str(policy_id), str(version))
             except NotFoundError:
                 continue
             lst = next((x for x in loaded.policy.lists if x.id == list_id), None)
             if lst is None:
                 continue
-            store.execute(
-                "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, "
-                "zh VARCHAR)"
+            _fill_criteria(store, lst)
+            ended += _end_publications(
+                store,
+                loaded,
+                lst,
+                "policy_id = $p AND list_id = $l AND last_run_id IN "
+                "(SELECT run_id FROM score_runs WHERE policy_id = $p AND policy_version = $v)",
+                {"p": policy_id, "v": version, "l": list_id},
+                today,
+                {"publication_ended": 0},
             )
-            store.con.executemany(
-                "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
-                [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
-            )
-            for name, cls in loaded.policy.severities.items():
-                params = {"p": policy_id, "l": list_id, "sev": name, "days": cls.max_publication_days, "d": today}
-                store.execute(
-                    """CREATE OR REPLACE TEMP TABLE sc_ended AS
-                    SELECT listing_id, subject_id, criterion_id, 'publication_ended' AS new_status FROM listings
-                    WHERE policy_id = $p AND list_id = $l AND status = 'effective' AND severity = $sev
-                      AND effective_on + CAST($days AS INTEGER) <= $d""",
-                    params,
-                )
-                store.execute(
-                    """UPDATE listings SET status = 'publication_ended',
-                        closed_on = effective_on + CAST($days AS INTEGER)
-                    FROM sc_ended e WHERE listings.listing_id = e.listing_id""",
-                    {"days": cls.max_publication_days},
-                )
-                ended += [int(r[0]) for r in store.execute("SELECT listing_id FROM sc_ended").fetchall()]
-                _notify_ended(store, lst, today, {"publication_ended": 0})
         if ended:
             append_audit(store, actor, "listings_publication_ended", None, {"on": today, "listings": sorted(ended)})
     return sorted(ended)
