@@ -497,3 +497,15 @@ def test_the_commands_exit_codes_and_lines(tmp_path: Path) -> None:
         "region_untrust",
         "region_trust_refused",
     ]
+
+
+def test_trusting_the_same_key_again_keeps_its_encryption_key(tianjin: Store) -> None:
+    """Trusting a region's key again without --encryption-key (to give it an expiry) wrote no encryption key: the
+    next bundle of an encrypted store went out in clear to that region (review). It keeps the one it had."""
+    from socialcredit.regions.bundle import encryption_public_text, new_encryption_key
+    from socialcredit.regions.keys import encryption_recipients
+
+    enc = encryption_public_text(serialization.load_pem_private_key(new_encryption_key(), password=None))  # type: ignore[arg-type]
+    trust_key(tianjin, "110000", "Beijing", PUB[0], encryption_key=enc, today=D)
+    trust_key(tianjin, "110000", "Beijing", PUB[0], expires_on=dt.date(2027, 6, 1), today=D)
+    assert encryption_recipients(tianjin, today=D) == ({"110000": ("Beijing", enc)}, [])

@@ -198,6 +198,11 @@ def trust_key(
             None,
         )
     overlap_ends = day + dt.timedelta(days=overlap_days) if current is not None else None
+    if enc is None:  # the same key trusted again (a new expiry): it keeps the encryption key it was trusted with
+        kept = store.execute(
+            "SELECT encryption_key FROM region_keys WHERE region_code = ? AND fingerprint = ?", [code, fp]
+        ).fetchone()
+        enc = kept[0] if kept is not None else None
     with store.transaction():
         if current is not None:
             store.execute(
