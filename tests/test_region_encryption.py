@@ -331,3 +331,20 @@ def test_the_cli_exports_encrypted_warns_of_the_regions_left_out_and_imports_wit
         )
         assert imported.returncode == 0, imported.stderr
         assert imported.stdout.startswith(f"Imported bundle 110000#{bundle.stem[-1]}: ")
+
+
+def test_a_bundle_signed_with_a_revoked_key_is_refused_before_it_is_opened(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """An encrypted bundle signed with a key revoked (stolen) was opened with this region's key first, and refused as
+    malformed or asked for this region's key (review): it is refused as revoked, opened by nothing."""
+    from socialcredit.regions.keys import revoke_key
+
+    beijing_fp = fingerprint(public_key_text(load_private_key(regions["keys"][BEIJING])))
+    with open_store(_copy(regions["folder"], TIANJIN, tmp_path), key="") as tianjin:
+        revoke_key(tianjin, BEIJING, beijing_fp, "stolen")
+        for key in (None, regions["keys"][TIANJIN]):
+            with pytest.raises(BundleError) as exc:
+                import_bundle(tianjin, regions["bundle"], key_path=key)
+            assert str(exc.value).startswith(f"revoked: bundle 110000#1 is signed with Beijing's key {beijing_fp}, ")
+        assert tianjin.one("SELECT count(*) FROM region_imports") == 0

@@ -392,14 +392,20 @@ def open_bundle(
             "changed after it was signed"
         ) from None
     sealed_sequence = None
+    refused = signer.refusal(day)
     if body.startswith(_SEALED_START):
+        if refused is not None:  # a revoked or expired key's bundle is refused before this region's key opens it
+            kind, why = refused
+            raise BundleError(
+                f"{kind}: bundle {_sealed_label(body, publisher)} is signed with {name}'s key {signer.fingerprint}, "
+                f"{why}"
+            )
         body, sealed_sequence = _open_sealed(body, publisher, name, recipient)
     bundle = _payload(body, publisher, name)
     if sealed_sequence is not None and sealed_sequence != bundle.sequence:
         raise BundleError(
             f"malformed: the sealed document is bundle #{sealed_sequence}, its payload #{bundle.sequence}"
         )
-    refused = signer.refusal(day)
     if refused is not None:
         kind, why = refused
         raise BundleError(f"{kind}: bundle {bundle.label} is signed with {name}'s key {signer.fingerprint}, {why}")
@@ -408,6 +414,15 @@ def open_bundle(
 
 # A sealed document is written with sorted keys: "content" comes first; a payload in clear never starts so.
 _SEALED_START = b'{"content":'
+
+
+def _sealed_label(body: bytes, publisher: str) -> str:
+    """The label of the bundle a signed sealed document names (its sequence is in clear), without opening it."""
+    try:
+        sequence = json.loads(body.decode("utf-8")).get("sequence")
+    except (ValueError, AttributeError):
+        sequence = None
+    return f"{publisher}#{sequence if isinstance(sequence, int) else '?'}"
 
 
 def _open_sealed(body: bytes, publisher: str, name: str, recipient: Recipient | None) -> tuple[bytes, int]:
