@@ -31,9 +31,11 @@ from socialcredit.clock import resolve_today
 from socialcredit.compiler import MAX_REASONS
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import SubjectKind, compact_subject_id, validate_subject_id
+from socialcredit.policy import expr
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.decide import (
     Decision,
+    ListEntry,
     explain_rows,
     guarded,
     run_entries,
@@ -43,6 +45,7 @@ from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.decisions.live import LiveRow, LiveView
 from socialcredit.registry.due_process.freeze import Guard, load_guards, party_of
 from socialcredit.registry.due_process.listings import effective_results
+from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
@@ -169,6 +172,8 @@ def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, 
 # whole run and released, so its buffers are reused for the next one (a fresh allocation of every subject's
 # identifiers costs more in page faults than the copy: 1.2 s for 22 million).
 BATCH_ROWS = 122_880
+# The facts of a subject that depend on every other subject's score (policy-language.md, "Tier, rank and percentile").
+POSITIONAL_FACTS = frozenset({"rank", "percentile"})
 
 
 def _increasing(keys: np.ndarray[Any, np.dtype[np.bytes_]]) -> bool:
@@ -335,6 +340,21 @@ class Snapshot:
         tiers = self.policy.tier_ids()
         self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
         self.bits = {s.id: i for i, s in enumerate(self.policy.services)}
+        # Whether a service is granted on rank or percentile: those move for everyone when live patches move scores,
+        # so such grants are judged again at each decision once the histogram has moved (``grants_at``).
+        self._positional = any(
+            node is not None and bool(expr.names_in(node) & POSITIONAL_FACTS)
+            for node in (self.loaded.condition(f"service:{s.id}") for s in self.policy.services)
+        )
+        # The list criteria on the score that read rank or percentile, by list: judged again likewise (``_rejudged``).
+        self._positional_lists: dict[str, list[tuple[str, expr.Node]]] = {}
+        for lst in self.policy.lists:
+            for c in lst.criteria:
+                node = self.loaded.condition(f"list:{lst.id}.{c.id}") if c.when is not None else None
+                if node is not None and expr.names_in(node) & POSITIONAL_FACTS:
+                    self._positional_lists.setdefault(lst.id, []).append((c.id, node))
+        self._positional = self._positional or bool(self._positional_lists)
+        self._red = {lst.id for lst in self.policy.lists if lst.kind != "black"}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
         # The residents' freezes and fraud alerts, read at every decision; replaced whole when one changes
@@ -606,7 +626,7 @@ class Snapshot:
             i = self.row_of(subject_id)
         if i is None:
             raise self.unscored(subject_id, today)
-        granted = bool(self.grants[i] >> self._bit(service) & 1)
+        granted = bool(self.grants_at(i) >> self._bit(service) & 1)
         decision = self._guarded(
             self._decision_at(i, subject_id, service, purpose.strip(), granted, lang), requester, today, lang
         )
@@ -633,7 +653,7 @@ class Snapshot:
         bit = self._bit(service)
         return [
             self._guarded(
-                self._decision_at(i, sid, service, purpose.strip(), bool(self.grants[i] >> bit & 1), lang),
+                self._decision_at(i, sid, service, purpose.strip(), bool(self.grants_at(i) >> bit & 1), lang),
                 requester,
                 today,
                 lang,
@@ -647,21 +667,63 @@ class Snapshot:
             return decision
         return guarded(decision, guard, decision.service in self.freezable, requester, resolve_today(today), lang)
 
-    def _decision_at(self, i: int, subject_id: str, service: str, purpose: str, granted: bool, lang: str) -> Decision:
+    def _row_at(self, i: int, subject_id: str) -> tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]:
+        """The subject at row ``i`` as decisions see it: its row (its live row if rescored since the run, else the
+        run's with the lists in effect), rule reasons and list entries; once scores moved, rank and percentile from
+        the histogram as it now stands, and the lists met through them judged again (``_rejudged``)."""
         live = self.live.get(i)
         if live is not None:
             result = dict(live.result)
-            rule_reasons = list(live.reasons)
-            entries = list(live.entries)
+            rule_reasons, entries = list(live.reasons), list(live.entries)
         else:
             result = {name: _value(col, i) for name, col in self._columns.items()}
             effective = self.effective_lists(i)
             if effective is not None:
                 result["lists"] = effective
-            rule_reasons = self.reasons_of(i)
-            entries = self.entries.get(subject_id, [])
+            rule_reasons, entries = self.reasons_of(i), list(self.entries.get(subject_id, []))
         if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
             result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
+            if self._positional_lists:
+                entries = self._rejudged(result, entries)
+        return result, rule_reasons, entries
+
+    def _rejudged(self, result: dict[str, Any], entries: list[ListEntry]) -> list[ListEntry]:
+        """Judge again, on rank and percentile as they now stand, the list criteria that read them; updates
+        ``result["lists"]`` and returns the entries. As in a live pass, leaving a list takes effect at once and a red
+        list is joined at once; a blacklisting met only now waits for the next run's notice and grace period."""
+        facts = facts_of(self.loaded, result, self.as_of)
+        ranks = {t: len(self.policy.tiers) - k for k, t in enumerate(self.policy.tier_ids())}
+        lists = list(result["lists"])
+        for list_id, criteria in self._positional_lists.items():
+            judged = {c for c, _ in criteria}
+            met: list[ListEntry] = [
+                (list_id, c, None) for c, node in criteria if expr.evaluate(node, facts, tier_rank=ranks) is True
+            ]
+            kept = [e for e in entries if e[0] == list_id and e[1] not in judged]
+            now: list[ListEntry] = kept + met
+            on = list_id in lists
+            if on and not now:
+                lists.remove(list_id)
+            elif not on and now and list_id in self._red:
+                lists.append(list_id)
+            others = [e for e in entries if e[0] != list_id]
+            entries = others + now if list_id in lists else others
+        result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
+        return entries
+
+    def grants_at(self, i: int) -> int:
+        """The services granted to the subject at row ``i`` (bit i: the policy's i-th service): as the run or the live
+        pass that rescored it gave them, unless scores moved since and a service is granted on rank or percentile:
+        then every grant is judged again on the subject's row with its rank and percentile as they now stand, as a
+        full run at the snapshot's watermark would judge it (a live pass rescores only the subjects whose inputs
+        changed, but moves everyone's rank)."""
+        if not (self._positional and self.live and self.results is not None):
+            return int(self.grants[i])
+        result, _reasons, _entries = self._row_at(i, self.subject_ids[i])
+        return grants_with(self.loaded, facts_of(self.loaded, result, self.as_of))
+
+    def _decision_at(self, i: int, subject_id: str, service: str, purpose: str, granted: bool, lang: str) -> Decision:
+        result, rule_reasons, entries = self._row_at(i, subject_id)
         reasons = explain_rows(
             self.loaded,
             result,
@@ -713,7 +775,7 @@ class Snapshot:
         i = self.row_of(subject_id)
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
-        granted = bool(self.grants[i] >> self._bit(service) & 1)
+        granted = bool(self.grants_at(i) >> self._bit(service) & 1)
         # One dict look-up when the subject has no freeze or fraud alert (nearly everyone): the date is then never
         # resolved, which reads the settings and would cost more than the rest of the decision.
         guard, frozen, verify = self.guards.get(subject_id), False, False
@@ -818,7 +880,10 @@ class Snapshot:
         if not purpose or not purpose.strip():
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
         bit = self._bit(service)
-        granted: np.ndarray[Any, np.dtype[np.bool_]] = (self.grants[rows] >> bit & 1).astype(bool)
+        grants = self.grants[rows]
+        if self._positional and self.live and self.results is not None:  # judged again on rank and percentile
+            grants = np.array([self.grants_at(i) for i in rows.tolist()], dtype=np.int64)
+        granted: np.ndarray[Any, np.dtype[np.bool_]] = (grants >> bit & 1).astype(bool)
         if self.guards and service in self.freezable:
             frozen, _verify = self.guard_flags(subject_ids, service, requester, today)
             granted &= ~np.array(frozen, dtype=bool)

@@ -1,0 +1,126 @@
+"""Live decisions under a policy whose services look at rank or percentile.
+
+A subject's rank and percentile move when other subjects' scores move. A live pass rescores only the subjects whose
+inputs changed, so a service granted on ``percentile`` must be judged on the histogram as it now stands for every
+subject, not on the percentile the run gave those the pass did not touch: the decision must be the one a full run at
+the same watermark gives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scoring_helpers import AS_OF, amount_rule, make_policy, open_registry, person, tax
+from socialcredit.registry.decisions.live import rescore
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.scoring.runs import score
+
+PERK = """\
+- id: perk
+  name: {zh: 优待, en: perk}
+  grant_if: "percentile >= 75"
+  refusal: {zh: 不予优待, en: no perk}
+- id: plain
+  name: {zh: 普通, en: plain}
+  grant_if: "score >= 105"
+  refusal: {zh: 不予服务, en: no service}
+"""
+
+
+def test_a_grant_on_percentile_follows_the_scores_that_moved_live(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    try:
+        p1, p2, p3, p4 = (person(i) for i in range(1, 5))
+        reg.register({p: None for p in (p1, p2, p3, p4)})
+        loaded = make_policy(amount_rule("ten", 10, 10), services=PERK)
+        # p1 and p2 score 110, p3 and p4 100: 110 is at the 100th percentile (4 of 4 at or below), 100 at the 50th.
+        reg.send("tax_bureau", [tax("T1", p1, "2025-06-01", amount=10), tax("T2", p2, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        ask = {"purpose": "a perk", "requester": "tests"}
+        assert [snap.decision(p, "perk", **ask).granted for p in (p1, p2, p3, p4)] == [True, True, False, False]
+
+        # p3 and p4 each gain 20 points (120): 110 is now at the 50th percentile (2 of 4 at or below).
+        reg.send(
+            "tax_bureau",
+            [tax(f"U{i}{j}", p, "2025-07-01", amount=10) for i, p in enumerate((p3, p4)) for j in range(2)],
+        )
+        out = rescore(reg.store, snap.loaded, snap.as_of, [p3, p4], snap.histogram, snap.old_scores([p3, p4]))
+        assert out is not None
+        watermark, rows, histogram = out
+        assert snap.patch(rows, watermark, histogram) == 2
+
+        full = score(reg.store, loaded, AS_OF)
+        assert full.watermark == watermark
+        by_run = {
+            str(r["subject_id"]): int(r["grants"])
+            for r in reg.store.rows("SELECT subject_id, grants FROM run_results WHERE run_id = ?", [full.run_id])
+        }
+        # The run: perk (bit 0) for p3 and p4 only; plain (bit 1, score >= 105) for everyone but nobody lost it.
+        assert by_run == {p1: 0b10, p2: 0b10, p3: 0b11, p4: 0b11}
+
+        for service, bit in (("perk", 0), ("plain", 1)):
+            expected = [bool(by_run[p] >> bit & 1) for p in (p1, p2, p3, p4)]
+            assert [snap.decision(p, service, **ask).granted for p in (p1, p2, p3, p4)] == expected, service
+            assert [snap.decide(p, service, **ask).granted for p in (p1, p2, p3, p4)] == expected, service
+            assert snap.decide_many([p1, p2, p3, p4], service, "a perk", requester="tests").tolist() == expected
+        refused = snap.decision(p1, "perk", **ask)
+        assert refused.refusal == "no perk"
+        assert any("percentile" in r.text for r in refused.reasons), refused.reasons
+    finally:
+        reg.store.close()
+
+
+TOP = """\
+- id: top
+  kind: red
+  name: {zh: 前列, en: top}
+  criteria:
+    - id: upper_quarter
+      when: "percentile >= 75"
+      reason: {code: TOP_QUARTER, zh: 前四分之一, en: in the upper quarter}
+"""
+VIP = """\
+- id: vip
+  name: {zh: 贵宾, en: vip}
+  grant_if: "top"
+  refusal: {zh: 不予贵宾, en: no vip}
+"""
+
+
+def test_a_red_list_met_on_percentile_is_left_at_once_when_others_overtake(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    try:
+        p1, p2, p3, p4 = (person(i) for i in range(1, 5))
+        reg.register({p: None for p in (p1, p2, p3, p4)})
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=TOP, services=VIP)
+        reg.send("tax_bureau", [tax("T1", p1, "2025-06-01", amount=10), tax("T2", p2, "2025-06-01", amount=10)])
+        first = reg.score(loaded)
+        assert sorted(s for s, lst, _c, _k in reg.list_entries(first.run_id) if lst == "top") == sorted([p1, p2])
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        ask = {"purpose": "a lounge", "requester": "tests"}
+        assert [snap.decision(p, "vip", **ask).granted for p in (p1, p2, p3, p4)] == [True, True, False, False]
+
+        reg.send(
+            "tax_bureau",
+            [tax(f"U{i}{j}", p, "2025-07-01", amount=10) for i, p in enumerate((p3, p4)) for j in range(2)],
+        )
+        out = rescore(reg.store, snap.loaded, snap.as_of, [p3, p4], snap.histogram, snap.old_scores([p3, p4]))
+        assert out is not None
+        snap.patch(out[1], out[0], out[2])
+
+        full = score(reg.store, loaded, AS_OF)
+        on_top = sorted(s for s, lst, _c, _k in reg.list_entries(full.run_id) if lst == "top")
+        assert on_top == sorted([p3, p4])
+        assert [snap.decision(p, "vip", **ask).granted for p in (p1, p2, p3, p4)] == [False, False, True, True]
+        assert snap.decide_many([p1, p2, p3, p4], "vip", "a lounge", requester="tests").tolist() == [
+            False,
+            False,
+            True,
+            True,
+        ]
+        left = snap.decision(p1, "vip", **ask)
+        assert left.lists == [] and left.refusal == "no vip"
+        assert snap.decision(p3, "vip", **ask).lists == ["top"]
+    finally:
+        reg.store.close()
