@@ -10,7 +10,7 @@ from typing import Any
 
 from socialcredit.store import Store
 
-__all__ = ["AuditProblem", "append_audit", "verify_audit"]
+__all__ = ["AuditProblem", "append_audit", "kept_words", "verify_audit"]
 
 GENESIS = "0" * 64
 
@@ -32,6 +32,14 @@ def append_audit(store: Store, actor: str, action: str, subject_id: str | None, 
         [seq, at, actor, action, subject_id, text, prev, digest],
     )
     return seq
+
+
+def kept_words(where: str, text: str | None) -> dict[str, Any] | None:
+    """What an audit entry says of someone's own words (a furnisher's note, an operator's reason): where they are
+    kept (``table.column`` of the row the entry names by its number) and how many characters, never the words. The
+    words may name the person's records; the row goes when its record is purged past retention, and an entry of the
+    hash chain cannot (docs/audit.md, "Words kept out of the log")."""
+    return None if text is None else {"kept_in": where, "chars": len(text)}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.policy import LoadedPolicy
-from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.audit import append_audit, kept_words
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.severity import SEVERITY_ORDER, record_severity
@@ -628,7 +628,13 @@ def _decide(
         f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）{zh}。理由：{why_zh}",
         today,
     )
-    append_audit(store, actor, "repair_" + outcome, row["subject_id"], {"repair_id": repair_id, "reason": why})
+    append_audit(
+        store,
+        actor,
+        "repair_" + outcome,
+        row["subject_id"],
+        {"repair_id": repair_id, "reason": kept_words("repairs.decision_reason", why)},
+    )
 
 
 def list_repairs(
