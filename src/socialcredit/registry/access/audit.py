@@ -69,9 +69,16 @@ def verify_audit(store: Store) -> list[AuditProblem]:
     return problems
 
 
-def audit_page(store: Store, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    """At most ``limit`` entries after entry ``after``, in order: details parsed, times as ISO text."""
-    rows = store.rows("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit])
+def audit_page(store: Store, *, after: int = 0, limit: int = 100, actor: str | None = None) -> list[dict[str, Any]]:
+    """At most ``limit`` entries after entry ``after``, in order: details parsed, times as ISO text. With ``actor``,
+    the read is audited (``read_audit``: where the page starts, its limit, how many entries it held and the last
+    one's number), after the page is read: a page never holds its own entry, the next page does."""
+    with store.transaction():
+        rows = store.rows("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit])
+        if actor is not None:
+            last = int(rows[-1]["seq"]) if rows else None
+            detail = {"after": after, "limit": limit, "entries": len(rows), "last": last}
+            append_audit(store, actor, "read_audit", None, detail)
     for r in rows:
         r["detail"] = json.loads(r["detail"])
         if isinstance(r["at_time"], dt.date):
