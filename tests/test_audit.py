@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,46 @@ def test_swapped_entries_are_found(store: Store) -> None:
     found = verify_audit(store)
     assert [p.seq for p in found] == [2, 2, 3, 4, 4, 5]
     assert AuditProblem(2, "entry 2 was altered") in found
+
+
+def test_reading_the_audit_log_is_itself_audited(tmp_path: Path) -> None:
+    """Each page of `GET /v1/audit` is audited (`read_audit`: where it starts, its limit, how many entries it held
+    and the last one's number; until 2026-12-05 not at all), after the page is read: the page does not hold its own
+    entry, the next page does; the chain still verifies."""
+    import httpx
+
+    from api_helpers import auth, serving
+    from socialcredit.api.app import create_app
+    from socialcredit.registry.access.parties import issue_key
+
+    st = open_store(tmp_path / "a.duckdb", create=True, key="")
+    with st.transaction():
+        for i in range(1, 6):
+            append_audit(st, "test", "read", None, {"n": i})
+    auditor = issue_key(st, "auditor", "the auditor")
+    app = create_app(tmp_path / "a.duckdb", store=st)
+    who = f"key:{auditor.party.key_id}"
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as c:
+        first = c.get("/v1/audit?after=2&limit=3", headers=auth(auditor.token))
+        assert first.status_code == 200
+        assert [(e["seq"], e["detail"]) for e in first.json()["entries"]] == [
+            (3, {"n": 3}),
+            (4, {"n": 4}),
+            (5, {"n": 5}),
+        ]
+        rest = c.get("/v1/audit?after=5", headers=auth(auditor.token)).json()["entries"]
+        with app.state.service.writer() as store:
+            last = store.rows("SELECT actor, action, subject_id, detail FROM audit_log ORDER BY seq DESC LIMIT 1")[0]
+            problems = verify_audit(store)
+    # entry 6 is the key's issue; 7 the first page's read; the second page's read (8) comes after it
+    assert [(e["seq"], e["actor"], e["action"], e["subject_id"], e["detail"]) for e in rest][1:] == [
+        (7, who, "read_audit", None, {"after": 2, "limit": 3, "entries": 3, "last": 5})
+    ]
+    assert (last["actor"], last["action"], last["subject_id"], json.loads(last["detail"])) == (
+        who,
+        "read_audit",
+        None,
+        {"after": 5, "limit": 100, "entries": 2, "last": 7},
+    )
+    assert problems == []
+    st.close()

@@ -576,6 +576,60 @@ def test_purged_records_never_reappear(store: Store) -> None:
     assert json.loads(detail)["records"] == 1 and "K1" not in detail
 
 
+def test_after_the_purge_the_audit_log_keeps_no_one_s_words_and_its_chain_verifies(store: Store) -> None:
+    """Until 2026-12-05 the entries of a dispute's answer, its escalation and its review held the furnisher's and the
+    operators' words ("case K1 of the Haidian court ..."), and kept them after the record and its dispute were
+    purged. An entry now says where the words are kept and how long they are; the words go with the rows, the purge's
+    entry counts what went, and the chain, not rewritten, still verifies."""
+    from socialcredit.registry.access.audit import verify_audit
+
+    run(store, D(2026, 2, 26))
+    did = disputes.file_dispute(store, C, "courts", "K1", "Too old", actor="resident", today=D(2026, 2, 26))[
+        "dispute_id"
+    ]
+    note, reason, reasons = "Case K1 of the Haidian court names C.", "C says K1 was settled", "Haidian confirms K1."
+    disputes.answer_dispute(store, did, "verified", note, "courts", today=D(2026, 2, 27))
+    disputes.escalate_dispute(store, did, reason, "operator", today=D(2026, 2, 27))
+    disputes.decide_review(store, did, "upheld", reasons, "reviewer", today=D(2026, 2, 28))
+    entries = store.rows(
+        "SELECT actor, action, subject_id, detail FROM audit_log "
+        "WHERE action IN ('dispute_verified', 'dispute_escalated', 'dispute_reviewed') ORDER BY seq"
+    )
+    assert [(e["actor"], e["action"], e["subject_id"], json.loads(e["detail"])) for e in entries] == [
+        (
+            "courts",
+            "dispute_verified",
+            C,
+            {
+                "dispute_id": did,
+                "source": "courts",
+                "record_id": "K1",
+                "note": {"kept_in": "disputes.note", "chars": 37},
+            },
+        ),
+        (
+            "operator",
+            "dispute_escalated",
+            C,
+            {"dispute_id": did, "reason": {"kept_in": "dispute_reviews.escalation_reason", "chars": 21}},
+        ),
+        (
+            "reviewer",
+            "dispute_reviewed",
+            C,
+            {"dispute_id": did, "decision": "upheld", "reasons": {"kept_in": "dispute_reviews.reasons", "chars": 20}},
+        ),
+    ]
+    assert store.one("SELECT reasons FROM dispute_reviews WHERE dispute_id = ?", [did]) == reasons
+    purge_expired(store, D(2026, 5, 28))
+    assert store.one("SELECT count(*) FROM disputes") == 0
+    words = "SELECT count(*) FROM audit_log WHERE detail LIKE '%Haidian%' OR detail LIKE '%settled%'"
+    assert store.one(words) == 0
+    purged = json.loads(store.one("SELECT detail FROM audit_log WHERE action = 'purge_expired'"))
+    assert purged["removed"] == {"disputes": 1, "listings": 0, "repairs": 0, "fulfilments": 0, "overrides": 0}
+    assert verify_audit(store) == []
+
+
 def test_a_record_under_an_open_dispute_or_a_pending_review_is_held_back_from_the_purge(store: Store) -> None:
     """Until 2026-12-05 the purge deleted a record past retention with its open dispute: the resident's dispute
     vanished unanswered. It is held back now until the dispute (and a human review of it) is decided."""

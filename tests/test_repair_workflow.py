@@ -41,7 +41,7 @@ from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.reporting.listing_details import listing_detail, negative_records, record_detail
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import Store
+from socialcredit.store import Store, open_store
 from web_helpers import browser, csrf_of, shots, sign_in
 
 __all__ = ["browser", "shots"]  # fixtures
@@ -332,7 +332,8 @@ def test_an_application_is_submitted_reviewed_flagged_overdue_and_granted(store:
     audited = store.rows("SELECT actor, detail FROM audit_log WHERE action = 'repair_approved'")
     assert (audited[0]["actor"], json.loads(audited[0]["detail"])) == (
         "key:ops",
-        {"repair_id": rid, "reason": "Paid in full; commitment given."},
+        # the operator's words are kept with the application, not in the log (docs/audit.md)
+        {"repair_id": rid, "reason": {"kept_in": "repairs.decision_reason", "chars": 31}},
     )
     assert decide(store, A, "high_speed_rail", "ticket", requester="railway").granted
 
@@ -687,6 +688,71 @@ def test_a_look_up_of_one_dispute_or_repair_application_is_audited_and_an_operat
     for lang, text in pages.items():
         assert text.count(viewed[lang]) == 4, lang
         assert all(w in text for w in words[lang]), lang
+
+
+def test_a_resident_s_own_listing_record_and_repair_pages_are_audited_as_their_own_reads(tmp_path: Path) -> None:
+    """The pages of one listing, one negative record and its repair (the record, its severity, eligibility and
+    applications) are audited (`read_listing`, `read_record`: the listing's number or the record, and the purpose;
+    until 2026-12-05 none was), as the resident's other pages are: by the resident, of their own file, and so not
+    shown to them among who asked as an operator's view. Another's listing or record is not found, and not read."""
+    store = listed(build(tmp_path))
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
+    resident = issue_key(store, "resident", "张三", subject=A)
+    other = issue_key(store, "resident", "李四", subject=B)
+    record = {"source": "courts", "record": "J1"}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOCIALCREDIT_TODAY", "2027-04-10")
+        app = create_app(tmp_path / "due.duckdb", store=store)
+        with serving(app) as base:
+            with httpx.Client(base_url=base, timeout=30) as them:
+                sign_in(them, other.token)
+                assert them.get("/me/listings/1").status_code == 404
+                assert them.get("/me/records/detail", params=record).status_code == 404
+                assert them.get("/me/repair", params=record).status_code == 404
+            with httpx.Client(base_url=base, timeout=30) as me:
+                sign_in(me, resident.token)
+                assert me.get("/me/listings/1").status_code == 200
+                assert me.get("/me/records/detail", params=record).status_code == 200
+                assert me.get("/me/repair", params=record).status_code == 200
+                pages = {lang: visible_text(me.get(f"/me/inquiries?lang={lang}").text) for lang in ("en", "zh")}
+            with app.state.service.writer() as st:
+                read = st.rows(
+                    "SELECT actor, action, subject_id, detail FROM audit_log "
+                    "WHERE action IN ('read_listing', 'read_record') ORDER BY seq"
+                )
+    store.close()
+    me_ = f"key:{resident.party.key_id}"
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        (me_, "read_listing", A, {"listing_id": 1, "purpose": "resident portal: listing"}),
+        (me_, "read_record", A, {"source_id": "courts", "record_id": "J1", "purpose": "resident portal: record"}),
+        (me_, "read_record", A, {"source_id": "courts", "record_id": "J1", "purpose": "resident portal: repair"}),
+    ]
+    assert "viewed your file" not in pages["en"] and "查看了您的档案" not in pages["zh"]
+
+
+def test_the_command_line_s_repair_eligibility_and_public_look_up_are_audited_as_its_own(tmp_path: Path) -> None:
+    """`repair eligibility` reads a resident's record: audited (`read_record`, purpose `repair eligibility`; until
+    2026-12-05 not at all). `lookup` was audited as a visitor of the public page's ("public"): now as the command
+    line's ("cli")."""
+    store = listed(build(tmp_path))
+    store.close()
+    db = tmp_path / "due.duckdb"
+    e = _cli("repair", "eligibility", A, "courts", "J1", "--today", "2027-04-01", db=db)
+    assert e.returncode == 0, e.stdout + e.stderr
+    missing = _cli("repair", "eligibility", A, "courts", "NOPE", "--today", "2027-04-01", db=db)
+    assert (missing.returncode, missing.stderr) == (2, "error: source courts holds no record 'NOPE'\n")  # not read
+    found = _cli("lookup", "张三", db=db)
+    assert found.returncode == 0, found.stdout + found.stderr
+    st = open_store(db)
+    read = st.rows(
+        "SELECT actor, action, subject_id, detail FROM audit_log "
+        "WHERE action IN ('read_record', 'public_lookup') ORDER BY seq"
+    )
+    st.close()
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+        ("cli", "read_record", A, {"source_id": "courts", "record_id": "J1", "purpose": "repair eligibility"}),
+        ("cli", "public_lookup", None, {"list": None, "results": 1}),
+    ]
 
 
 # -- the operator's cases page --------------------------------------------------------------------------------------

@@ -152,8 +152,19 @@ def test_the_outbox_page_and_its_link_sign_in_once(world: dict[str, Any], monkey
         assert _ask(client, person).status_code == 303
         _settled(world, person, 1)
         monkeypatch.setenv("SOCIALCREDIT_OUTBOX_PAGE", "1")
+        before = _rows(world, "SELECT max(seq) AS seq FROM audit_log")[0]["seq"]
+        held = _rows(world, "SELECT count(*) AS n FROM outbox")[0]["n"]
         page = client.get("/outbox?lang=en")
         assert page.status_code == 200
+        # the messages name residents and their addresses: the read is audited, by a reader not signed in as
+        # "public" (until 2026-12-05 not at all); the page switched off (404 above) read nothing
+        read = _rows(
+            world, "SELECT actor, action, subject_id, detail FROM audit_log WHERE action = 'read_outbox' ORDER BY seq"
+        )
+        assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in read] == [
+            ("public", "read_outbox", None, {"messages": min(held, 100)})
+        ]
+        assert _rows(world, "SELECT min(seq) AS seq FROM audit_log WHERE action = 'read_outbox'")[0]["seq"] > before
         assert "Outbox of messages (demonstration)" in page.text
         assert f"resident {person}" in page.text
         token = _link(html.unescape(page.text))

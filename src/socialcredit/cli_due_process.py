@@ -440,7 +440,16 @@ def repair_eligibility_cmd(
     from socialcredit.registry.due_process.repair import repair_eligibility
 
     with _store(db) as store:
-        e = repair_eligibility(store, subject, source, record, today=_today(today), policy_id=policy)
+        e = repair_eligibility(
+            store,
+            subject,
+            source,
+            record,
+            today=_today(today),
+            policy_id=policy,
+            actor="cli",
+            purpose="repair eligibility",
+        )  # a resident's record: audited (read_record), as its page is
     if as_json:
         _json(e)
         return
@@ -608,7 +617,7 @@ def lookup(
     from socialcredit.registry.due_process.public_lists import public_lookup
 
     with _store(db) as store:
-        rows = public_lookup(store, query, list_id, lang=lang)
+        rows = public_lookup(store, query, list_id, lang=lang, actor="cli")  # audited as the command line's
     if as_json:
         _json(rows)
         return

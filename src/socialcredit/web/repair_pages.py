@@ -160,13 +160,24 @@ def _repair_context(
     web: Web, page: Page, source_id: str, record_id: str, acting: Acting | None = None, *, reading: bool = False
 ) -> dict[str, Any]:
     """The repair page of one record: the resident's own, or (``acting``) the organisation's, by its legal
-    representative, whose reading (``reading``: the page's own, not the page again after a refused form) is audited
-    as ``read_for_org``, as the API audits their ``GET /v1/repairs/{id}``."""
+    representative. Its reading (``reading``: the page's own, not the page again after a refused form) is audited:
+    the resident's as ``read_record`` (their own read, not shown among who asked), the representative's as
+    ``read_for_org``, as the API audits their ``GET /v1/repairs/{id}``."""
     today = resolve_today()
     subject = _subject(page) if acting is None else acting.subject_id
+    own = reading and acting is None and page.who is not None
     with web.service.writer() as store:
         try:
-            detail = record_detail(store, subject, source_id, record_id, lang=page.lang, today=today)
+            detail = record_detail(
+                store,
+                subject,
+                source_id,
+                record_id,
+                lang=page.lang,
+                today=today,
+                actor=page.who.actor if own and page.who is not None else None,
+                purpose="resident portal: repair",
+            )
         except (WorkflowError, NotFoundError) as exc:  # not a record of theirs: as if it did not exist
             raise NotFoundError(_no_record(page, record_id, acting, exc)) from exc
         if reading and acting is not None and acting.representative_id is not None and page.who is not None:
@@ -270,10 +281,20 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me/listings/{listing_id}")
     @web.page("resident")
     def listing(page: Page) -> Response:
+        assert page.who is not None
         raw = str(page.request.path_params["listing_id"])
         with web.service.writer() as store:
             try:
-                detail = listing_detail(store, _subject(page), _int(raw), lang=page.lang, today=resolve_today())
+                # audited (read_listing), as the resident's other pages are: their own read, not shown among who asked
+                detail = listing_detail(
+                    store,
+                    _subject(page),
+                    _int(raw),
+                    lang=page.lang,
+                    today=resolve_today(),
+                    actor=page.who.actor,
+                    purpose="resident portal: listing",
+                )
             except NotFoundError:  # another's or none: told in the page's language, quoting what was asked
                 raise NotFoundError(page.t("notfound_listing", listing=repr(raw[:20]))) from None
         return page.render("me_listing.html", section="overview", detail=detail, kind="listing")
@@ -281,11 +302,19 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me/records/detail")
     @web.page("resident")
     def negative_record(page: Page) -> Response:
+        assert page.who is not None
         source_id, record_id = page.query("source"), page.query("record")
         with web.service.writer() as store:
             try:
                 detail = record_detail(
-                    store, _subject(page), source_id, record_id, lang=page.lang, today=resolve_today()
+                    store,
+                    _subject(page),
+                    source_id,
+                    record_id,
+                    lang=page.lang,
+                    today=resolve_today(),
+                    actor=page.who.actor,  # audited (read_record)
+                    purpose="resident portal: record",
                 )
             except (WorkflowError, NotFoundError) as exc:
                 raise NotFoundError(_no_record(page, record_id, exc=exc)) from exc
@@ -296,7 +325,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @router.get("/me/repair")
     @web.page("resident")
     def repair(page: Page) -> Response:
-        context = _repair_context(web, page, page.query("source"), page.query("record"))
+        context = _repair_context(web, page, page.query("source"), page.query("record"), reading=True)
         return page.render("me_repair.html", section="overview", **context)
 
     @router.post("/me/repair")

@@ -165,7 +165,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
         if not (get_settings().outbox_page or web.service.outbox_page):
             return page.error(404, "error_not_found_title", page.t("error_not_found_title"))
         with web.service.writer() as store:
-            messages = list_outbox(store)
+            # audited: the messages name residents and their addresses (a reader not signed in, as "public")
+            messages = list_outbox(store, actor=page.who.actor if page.who else "public")
         return page.render("outbox.html", messages=messages)
 
     @router.post("/signout")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from socialcredit.api.deps import Auditor, ServiceDep
+from socialcredit.api.deps import Auditor, ServiceDep, actor
 from socialcredit.api.models import AuditEntries, AuditVerification
 from socialcredit.registry.access.audit import audit_page
 from socialcredit.registry.access.checkpoints import verify_audit_log
@@ -27,12 +27,13 @@ def audit_verify(_party: Auditor, service: ServiceDep) -> AuditVerification:
 
 @router.get("/v1/audit")
 def audit_entries(
-    _party: Auditor,
+    party: Auditor,
     service: ServiceDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditEntries:
-    """Page through the audit log: who, what, when, on whom, with the hash chain."""
+    """Page through the audit log: who, what, when, on whom, with the hash chain. Each read is audited
+    (``read_audit``), after the page is read: the next page holds it."""
     with service.writer() as store:
-        rows = audit_page(store, after=after, limit=limit)
+        rows = audit_page(store, after=after, limit=limit, actor=actor(party))
     return AuditEntries.model_validate({"entries": rows})

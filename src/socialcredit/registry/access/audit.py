@@ -10,7 +10,7 @@ from typing import Any
 
 from socialcredit.store import Store
 
-__all__ = ["AuditProblem", "append_audit", "verify_audit"]
+__all__ = ["AuditProblem", "append_audit", "kept_words", "verify_audit"]
 
 GENESIS = "0" * 64
 
@@ -32,6 +32,14 @@ def append_audit(store: Store, actor: str, action: str, subject_id: str | None, 
         [seq, at, actor, action, subject_id, text, prev, digest],
     )
     return seq
+
+
+def kept_words(where: str, text: str | None) -> dict[str, Any] | None:
+    """What an audit entry says of someone's own words (a furnisher's note, an operator's reason): where they are
+    kept (``table.column`` of the row the entry names by its number) and how many characters, never the words. The
+    words may name the person's records; the row goes when its record is purged past retention, and an entry of the
+    hash chain cannot (docs/audit.md, "Words kept out of the log")."""
+    return None if text is None else {"kept_in": where, "chars": len(text)}
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,16 @@ def verify_audit(store: Store) -> list[AuditProblem]:
     return problems
 
 
-def audit_page(store: Store, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-    """At most ``limit`` entries after entry ``after``, in order: details parsed, times as ISO text."""
-    rows = store.rows("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit])
+def audit_page(store: Store, *, after: int = 0, limit: int = 100, actor: str | None = None) -> list[dict[str, Any]]:
+    """At most ``limit`` entries after entry ``after``, in order: details parsed, times as ISO text. With ``actor``,
+    the read is audited (``read_audit``: where the page starts, its limit, how many entries it held and the last
+    one's number), after the page is read: a page never holds its own entry, the next page does."""
+    with store.transaction():
+        rows = store.rows("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit])
+        if actor is not None:
+            last = int(rows[-1]["seq"]) if rows else None
+            detail = {"after": after, "limit": limit, "entries": len(rows), "last": last}
+            append_audit(store, actor, "read_audit", None, detail)
     for r in rows:
         r["detail"] = json.loads(r["detail"])
         if isinstance(r["at_time"], dt.date):

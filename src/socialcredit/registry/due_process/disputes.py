@@ -31,7 +31,7 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
-from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.audit import append_audit, kept_words
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.acting import acting_on
 from socialcredit.registry.due_process.evidence import list_evidence
@@ -525,7 +525,7 @@ def _close(
         "dispute_id": row["dispute_id"],
         "source": row["source_id"],
         "record_id": row["record_id"],
-        "note": note_en,
+        "note": kept_words("disputes.note", note_en),
     }
     if representative_id is not None:
         detail["representative"] = representative_id
@@ -710,7 +710,11 @@ def escalate_dispute(
             [dispute_id, today, actor, reason_text],
         )
         append_audit(
-            store, actor, "dispute_escalated", row["subject_id"], {"dispute_id": dispute_id, "reason": reason_text}
+            store,
+            actor,
+            "dispute_escalated",
+            row["subject_id"],
+            {"dispute_id": dispute_id, "reason": kept_words("dispute_reviews.escalation_reason", reason_text)},
         )
         notify(
             store,
@@ -785,7 +789,11 @@ def decide_review(
             actor,
             "dispute_reviewed",
             row["subject_id"],
-            {"dispute_id": dispute_id, "decision": decision, "reasons": reasons_text},
+            {
+                "dispute_id": dispute_id,
+                "decision": decision,
+                "reasons": kept_words("dispute_reviews.reasons", reasons_text),
+            },
         )
         notify(
             store,

@@ -19,7 +19,7 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
-from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.audit import append_audit, kept_words
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.public_lists import mask_id
@@ -326,7 +326,7 @@ def close_link_dispute(
         actor,
         "link_dispute_" + status,
         row["subject_id"],
-        {"dispute_id": dispute_id, "identity_id": row["identity_id"], "note": note},
+        {"dispute_id": dispute_id, "identity_id": row["identity_id"], "note": kept_words("link_disputes.note", note)},
     )
     return _public(
         {**row, "status": status, "answered_at": answered, "note": note, "note_zh": said_zh, "answered_by": actor}

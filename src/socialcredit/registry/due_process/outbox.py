@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.settings import Settings
 from socialcredit.store import Store
@@ -166,11 +167,15 @@ def deliver(sender: Sender, message: Message) -> str | None:
     return None
 
 
-def list_outbox(store: Store, limit: int = 100) -> list[dict[str, Any]]:
-    """The latest messages, newest first."""
+def list_outbox(store: Store, limit: int = 100, *, actor: str | None = None) -> list[dict[str, Any]]:
+    """The latest messages, newest first. With ``actor``, the read is audited (``read_outbox``: how many messages
+    it showed; they name residents and their addresses)."""
     rows = store.rows(
         "SELECT message_id, kind, channel, recipient, title, body, status, attempts, last_error, created_at, sent_at "
         "FROM outbox ORDER BY message_id DESC LIMIT ?",
         [limit],
     )
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_outbox", None, {"messages": len(rows)})
     return [{k: iso(v) for k, v in r.items()} for r in rows]

@@ -19,7 +19,7 @@ from typing import Any
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.policy import LoadedPolicy
-from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.audit import append_audit, kept_words
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.severity import SEVERITY_ORDER, record_severity
@@ -199,16 +199,24 @@ def repair_eligibility(
     today: dt.date | None = None,
     policy_id: str | None = None,
     record: dict[str, Any] | None = None,
+    actor: str | None = None,
+    purpose: str | None = None,
 ) -> dict[str, Any]:
     """Whether the resident may apply for repair of one of their records today, and why (not): the severity class
     and its policy, the first day repair may be asked (``eligible_from``), the day publication ends by itself
     (``ends_on``), whether the source reported the obligation fulfilled (``fulfilled_on``), an application already
     open, and ``eligible`` with the ``blockers`` (codes: nothing_to_repair, record_withdrawn, too_early,
     not_fulfilled, already_applied; a record of another region is decided there: ``forwarded_to``). ``record`` is
-    the record's latest version when the caller has read it already (it must be the subject's)."""
+    the record's latest version when the caller has read it already (it must be the subject's). With ``actor``, a
+    look-up audited as ``read_record`` (the source, the record and ``purpose``; ``repair eligibility``), as the
+    record's page is."""
     today = resolve_today(today)
     if record is None or record["subject_id"] != subject_id:
         record = subjects_record(store, subject_id, source_id, record_id)
+    if actor is not None:
+        with store.transaction():
+            detail = {"source_id": source_id, "record_id": record_id, "purpose": purpose}
+            append_audit(store, actor, "read_record", subject_id, detail)
     out: dict[str, Any] = {
         "source_id": source_id,
         "record_id": record_id,
@@ -628,7 +636,13 @@ def _decide(
         f"您的信用修复申请 {repair_id}（记录 {row['record_id']}）{zh}。理由：{why_zh}",
         today,
     )
-    append_audit(store, actor, "repair_" + outcome, row["subject_id"], {"repair_id": repair_id, "reason": why})
+    append_audit(
+        store,
+        actor,
+        "repair_" + outcome,
+        row["subject_id"],
+        {"repair_id": repair_id, "reason": kept_words("repairs.decision_reason", why)},
+    )
 
 
 def list_repairs(

@@ -4,7 +4,8 @@ then deleted for good — every version, and every dispute (with the information
 it), repair, fulfilment, listing (with an operator's override of it) and notification about it, the copies and
 listings another region reported of it, and its rows in the kept scoring states — so it never appears again in a
 report, an export or a run. The purge is audited (counts only: the audit log must not keep what was deleted); the
-audit entries written before about the record stay, as the hash chain needs every entry."""
+audit entries written before about the record stay, as the hash chain needs every entry: they name the rows by
+number and, since 2026-12-05, hold no one's words (``audit.kept_words``), which went with the rows."""
 
 from __future__ import annotations
 
@@ -148,6 +149,7 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
                 store.execute(f"DELETE FROM {table} WHERE dispute_id IN (SELECT unnest(?))", [refs["dispute"]])
         if refs["repair"]:  # an application as sent to or received from another region names the record too
             store.execute("DELETE FROM region_repairs WHERE repair_id IN (SELECT unnest(?))", [refs["repair"]])
+        overridden = 0
         if refs["listing"]:
             # an operator's override of a purged listing (its justification speaks of the record's cause) and the
             # notification of it; the audit entry of the override (its number, target and outcome) stays in the chain
@@ -159,6 +161,7 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
                     "DELETE FROM notifications WHERE kind = 'override' AND ref_id IN (SELECT unnest(?))", [ids]
                 )
                 store.execute("DELETE FROM overrides WHERE override_id IN (SELECT unnest(?))", [ids])
+            overridden = len(ids)
         for table in _REFS.values():
             owned.execute(exp.delete(table, where=hit.copy()))
         owned.execute(
@@ -184,6 +187,9 @@ def purge_expired(store: Store, today: dt.date | None = None, actor: str = "regi
             "held": held,
             "as_of": today,
             "kept_days": keep,
+            # what went with the records, by how many: an earlier entry naming one of them by its number names a
+            # row that is no longer there (its words, kept only in the row, went with it)
+            "removed": {f"{ref}s": len(found) for ref, found in refs.items()} | {"overrides": overridden},
         }
         append_audit(store, actor, "purge_expired", None, detail)
     return {"records": n, "versions": versions, "by_source": by_source, "held": held}

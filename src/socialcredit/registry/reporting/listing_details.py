@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.policy import LoadedPolicy
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
 from socialcredit.registry.due_process.listings import criterion_words
 from socialcredit.registry.due_process.repair import list_repairs, repair_eligibility
@@ -206,12 +207,24 @@ def _steps(
 
 
 def listing_detail(
-    store: Store, subject_id: str, listing_id: int, *, lang: str = "en", today: dt.date
+    store: Store,
+    subject_id: str,
+    listing_id: int,
+    *,
+    lang: str = "en",
+    today: dt.date,
+    actor: str | None = None,
+    purpose: str | None = None,
 ) -> dict[str, Any]:
-    """One of the subject's listings with everything needed to act on it (NotFoundError for another's)."""
+    """One of the subject's listings with everything needed to act on it (NotFoundError for another's). With
+    ``actor``, a look-up audited as ``read_listing`` (its number and ``purpose``); without, a part of a page whose
+    read is audited already (the listings of ``/me``, ``read_notices``)."""
     rows = store.rows("SELECT * FROM listings WHERE listing_id = ? AND subject_id = ?", [listing_id, subject_id])
     if not rows:
         raise NotFoundError(f"no listing {listing_id} in your file")
+    if actor is not None:
+        with store.transaction():
+            append_audit(store, actor, "read_listing", subject_id, {"listing_id": listing_id, "purpose": purpose})
     x = rows[0]
     loaded = get_policy(store, x["policy_id"])
     crit = next(
@@ -285,17 +298,29 @@ def _gravest(policies: list[LoadedPolicy], record: dict[str, Any]) -> tuple[Load
 
 
 def record_detail(
-    store: Store, subject_id: str, source_id: str, record_id: str, *, lang: str = "en", today: dt.date
+    store: Store,
+    subject_id: str,
+    source_id: str,
+    record_id: str,
+    *,
+    lang: str = "en",
+    today: dt.date,
+    actor: str | None = None,
+    purpose: str | None = None,
 ) -> dict[str, Any]:
     """One negative record of the subject (one a negative rule or blacklist criterion of a policy in use counts,
     with a severity class) with the same details as a listing; NotFoundError for another's or a record that is not
-    negative."""
+    negative. With ``actor``, a look-up audited as ``read_record`` (the source, the record and ``purpose``)."""
     record = _record_part(store, subject_id, source_id, record_id, lang)
     row = record.pop("row")
     policies = policies_in_use(store)
     graded = _gravest(policies, row)
     if graded is None:
         raise NotFoundError(f"record {record_id!r} is not a negative record with a severity class", code="not_negative")
+    if actor is not None:
+        with store.transaction():
+            read = {"source_id": source_id, "record_id": record_id, "purpose": purpose}
+            append_audit(store, actor, "read_record", subject_id, read)
     loaded, severity = graded
     eligibility = repair_eligibility(store, subject_id, source_id, record_id, today=today, record=row)
     until = [counts_until(lp, row) for lp in policies if matching(lp, row)]
