@@ -75,7 +75,7 @@ def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | 
                 this=exp.Add(this=days, expression=exp.Literal.number(keep)), to=exp.DataType.build("INTEGER")
             ),
         )
-        select = (
+        select: exp.Select = (
             exp.select("source_id", "record_id")
             .from_("latest")
             .where(exp.column("record_type").eq(exp.Literal.string(record_type)))
@@ -85,8 +85,8 @@ def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | 
             select = _roles_read(policies, keep, select)
         selects.append(select)
     query = selects[0]
-    for select in selects[1:]:
-        query = exp.union(query, select, distinct=False)
+    for other in selects[1:]:
+        query = exp.union(query, other, distinct=False)
     return query.with_("latest", as_=sqlglot.parse_one(_LATEST, read="duckdb"))
 
 
