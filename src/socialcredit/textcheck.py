@@ -1,11 +1,12 @@
 """What printable text may not hold, shared by the registry and the matchmaking site (which may not import the
-registry): control characters and the bidirectional controls."""
+registry): control characters and the bidirectional controls; and what text that names something (an identifier, a
+name) may not hold: invisible characters."""
 
 from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["BIDI_CONTROLS", "control_character"]
+__all__ = ["BIDI_CONTROLS", "INVISIBLE_RANGES", "control_character", "invisible_character"]
 
 # The bidirectional controls (embeddings, overrides, isolates: U+202A-U+202E, U+2066-U+2069). Shown to an operator or
 # a resident, one reorders the text after it ("Trojan Source"): a name or a reason would read as something else.
@@ -15,3 +16,34 @@ BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206
 def control_character(text: str, allowed: str = "") -> str | None:
     """The first control character (Unicode category Cc) or bidirectional control in ``text`` not in ``allowed``."""
     return next((c for c in text if (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS) and c not in allowed), None)
+
+
+# The invisible characters (Unicode's default-ignorable code points, DerivedCoreProperties.txt) but the bidirectional
+# controls, refused as controls: a soft hyphen, the zero-width space and joiners, the marks of direction, the word
+# joiner and invisible operators, the Hangul fillers, the variation selectors, the byte order mark, the tags. A
+# record id or a name holding one shows as the text without it: "R\u200b1" reads "R1", and is another id.
+INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x2060, 0x2065),
+    (0x206A, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+_INVISIBLE = frozenset(chr(c) for lo, hi in INVISIBLE_RANGES for c in range(lo, hi + 1))
+
+
+def invisible_character(text: str) -> str | None:
+    """The first invisible character in ``text`` (``INVISIBLE_RANGES``), if any."""
+    return next((c for c in text if c in _INVISIBLE), None)

@@ -6,13 +6,14 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import DecisionError, WorkflowInputError
-from socialcredit.textcheck import control_character
+from socialcredit.textcheck import INVISIBLE_RANGES, control_character
 
 if TYPE_CHECKING:
     from socialcredit.store import Store
 
 __all__ = [
     "CONTROL_PATTERN",
+    "INVISIBLE_PATTERN",
     "MAX_PURPOSE",
     "MAX_TEXT",
     "check_purpose",
@@ -30,6 +31,11 @@ MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared
 # regular expressions (RE2), for the checks ingest makes in SQL (registry/records/ingest.py). RE2's [:cntrl:] is
 # ASCII's alone: the C1 controls (U+0080-U+009F, Unicode's Cc as textcheck's) are named.
 CONTROL_PATTERN = r"[[:cntrl:]\x{80}-\x{9F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+# The invisible characters (socialcredit.textcheck.INVISIBLE_RANGES) as such a class: refused in what names something
+# (a record id, a subject's name and district, a record's text).
+INVISIBLE_PATTERN = (
+    "[" + "".join(f"\\x{{{lo:X}}}" + (f"-\\x{{{hi:X}}}" if hi > lo else "") for lo, hi in INVISIBLE_RANGES) + "]"
+)
 
 
 def iso(value: Any) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -50,6 +51,14 @@ def _proc_fd(fd: int) -> Path | None:
     return folder / str(fd) if folder.is_dir() else None
 
 
+def _chunks(data: bytes | BinaryIO) -> Iterator[bytes]:
+    if isinstance(data, bytes):
+        yield data
+        return
+    while chunk := data.read(1 << 20):
+        yield chunk
+
+
 class MemoryFile:
     """``data`` readable at ``folder/name`` until :meth:`close`, held in memory where the system can (Linux).
 
@@ -57,7 +66,8 @@ class MemoryFile:
     :meth:`close`.
     """
 
-    def __init__(self, data: bytes, folder: Path, name: str) -> None:
+    def __init__(self, data: bytes | BinaryIO, folder: Path, name: str) -> None:
+        """``data``: the bytes, or a file read from where it stands to its end (in chunks, never whole)."""
         private_folder(folder)
         self.path = folder / name
         self.in_memory = False
@@ -66,9 +76,10 @@ class MemoryFile:
         if memfd is not None and _proc_fd(0) is not None:
             fd = memfd(name, getattr(os, "MFD_CLOEXEC", 0))
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                for chunk in _chunks(data):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
                 target = _proc_fd(fd)
                 assert target is not None
                 os.symlink(target, self.path)
@@ -79,7 +90,8 @@ class MemoryFile:
             self.in_memory = True
         else:  # pragma: no cover - systems without memfd_create
             with create_private(self.path) as fh:
-                fh.write(data)
+                for chunk in _chunks(data):
+                    fh.write(chunk)
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ import sqlglot.expressions as exp
 from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.policy import LoadedPolicy
+from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.due_process.severity import limit_days
 from socialcredit.registry.relations import OwnedRelations
@@ -75,16 +76,42 @@ def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | 
                 this=exp.Add(this=days, expression=exp.Literal.number(keep)), to=exp.DataType.build("INTEGER")
             ),
         )
-        selects.append(
+        select: exp.Select = (
             exp.select("source_id", "record_id")
             .from_("latest")
             .where(exp.column("record_type").eq(exp.Literal.string(record_type)))
             .where(exp.LTE(this=until, expression=exp.Placeholder(this="today")))
         )
+        if record_type == RELATION_RECORD_TYPE:
+            select = _roles_read(policies, keep, select)
+        selects.append(select)
     query = selects[0]
-    for select in selects[1:]:
-        query = exp.union(query, select, distinct=False)
+    for other in selects[1:]:
+        query = exp.union(query, other, distinct=False)
     return query.with_("latest", as_=sqlglot.parse_one(_LATEST, read="duckdb"))
+
+
+def _roles_read(policies: list[LoadedPolicy], keep: int, select: exp.Select) -> exp.Select:
+    """``select`` of the role records past retention, but for those a list criterion reads through an organisation
+    (``via``: its roles), which no rule counts and which count all the same: a role read ``current`` while it is held
+    and ``keep`` days after its ``end_date`` (one held has none: it stays), a role read ``held_at_cause`` for good (the
+    cause may be any record of the organisation, counted for as long as its own rule counts it). Until 2026-12-05 the
+    purge took every role record 90 days after its date, the current legal representatives of organisations on the
+    blacklist with them, and the restriction on high spending no longer reached them."""
+    vias = [c.via for lp in policies for lst in lp.policy.lists for c in lst.criteria if c.via is not None]
+    current = sorted({r for v in vias if v.when == "current" for r in v.roles})
+    for_good = sorted({r for v in vias if v.when != "current" for r in v.roles})
+    role = exp.column("role")
+    if for_good:
+        select = select.where(exp.not_(role.isin(*map(exp.Literal.string, for_good))))
+    if current:
+        ended = exp.LTE(
+            this=exp.Add(this=exp.column("end_date"), expression=exp.Literal.number(keep)),
+            expression=exp.Placeholder(this="today"),
+        )
+        read = role.isin(*map(exp.Literal.string, current))
+        select = select.where(exp.or_(exp.not_(read), exp.and_(exp.column("end_date").is_(exp.null()).not_(), ended)))
+    return select
 
 
 # Why a record past retention is held back from the purge, by reason: a dispute still open (filed here, forwarded to

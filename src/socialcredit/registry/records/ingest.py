@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -50,9 +51,9 @@ from socialcredit.errors import (
 from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import CONTROL_PATTERN
+from socialcredit.registry.common import CONTROL_PATTERN, INVISIBLE_PATTERN
 from socialcredit.registry.hooks import plugin_manager
-from socialcredit.registry.private import create_private
+from socialcredit.registry.private import MemoryFile, create_private
 from socialcredit.registry.records import limits, versions
 from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
@@ -223,13 +224,37 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     limits' (``limits``: too many columns, a column's name, a value too long) as every other refusal of a file (the
     service takes the name off again: a caller knows its batch by what it sent)."""
     try:
-        return _stage_file(store, path, catalog, shown)
+        with _readable(path) as readable:
+            return _stage_file(store, readable, catalog, shown)
     except LimitError as exc:
         raise LimitError(f"{shown}: {exc}", code=exc.code, limit=exc.limit, field=exc.field) from None
     except IngestError as exc:
         if str(exc).startswith(f"{shown}: "):
             raise
         raise IngestError(f"{shown}: {exc}", code=exc.code, field=exc.field) from None
+
+
+_BOM = b"\xef\xbb\xbf"  # U+FEFF in UTF-8: the byte order mark a Windows program writes first
+
+
+@contextmanager
+def _readable(path: Path) -> Iterator[Path]:
+    """``path``, or for an NDJSON file that starts with a byte order mark, a copy of it in memory without the mark:
+    DuckDB's JSON reader refuses one (``BOM is not supported``), where its CSV reader skips it, and a batch sent over
+    HTTP has it taken off (api/bodies.py). Only the file's first bytes: a mark that starts a later line is refused
+    by line (``_ndjson_error``), and one inside a value is an invisible character of that value."""
+    with path.open("rb") as fh:
+        marked = path.suffix.lower() in (".ndjson", ".jsonl", ".json") and fh.read(len(_BOM)) == _BOM
+        if not marked:
+            fh.close()
+            yield path
+            return
+        with (
+            tempfile.TemporaryDirectory(prefix="socialcredit-batch-") as folder,
+            MemoryFile(fh, Path(folder), f"batch{path.suffix.lower()}") as copy,
+        ):
+            fh.close()
+            yield copy.path
 
 
 def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
@@ -260,6 +285,9 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
     elif suffix in (".ndjson", ".jsonl", ".json"):
         reader = None
     elif suffix == ".parquet":
+        n_columns = limits.parquet_columns(path)  # counted in its footer: DuckDB's reader describes them slowly
+        if n_columns is not None:
+            limits.check_columns(n_columns)
         reader = f"read_parquet({src})"
     else:
         raise IngestError(f"{shown}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
@@ -307,11 +335,12 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             if suffix == ".csv"
             else _ndjson_error(path, exc)
             if suffix != ".parquet"
-            else None
+            else _parquet_error(path, exc)
         )
         said = found or f"not a readable {suffix[1:]} file: {_said(exc, path, shown)}"
         raise IngestError(f"{shown}: {said}") from None
-    _refuse_long_values(store, staged)
+    if suffix != ".parquet":  # (a Parquet file's values were measured before it was staged)
+        _refuse_long_values(store, staged)
     return staged
 
 
@@ -379,10 +408,94 @@ def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
                 try:
                     value = json.loads(text)
                 except json.JSONDecodeError as exc:
+                    if text.startswith("\ufeff"):  # (Python's message says to decode with utf-8-sig)
+                        return (
+                            f"line {number} starts with a byte order mark (U+FEFF), which only the file's first "
+                            "bytes may hold; remove it"
+                        )
                     return f"line {number} is not one JSON value: {exc.msg} at character {exc.pos + 1}"
                 if isinstance(value, dict) and (alone := limits.unpaired_surrogate(f"line {number}", value)):
                     return alone  # (DuckDB's reader names the line after it, and its byte)
     return None
+
+
+def _parquet_error(path: Path, exc: duckdb.Error) -> str | None:
+    """What is wrong with a Parquet file's value, by row (1 = the first, as a row's errors count) and column, when
+    DuckDB's reader refused the file for a value it does not place: text that is not UTF-8 (``Invalid string
+    encoding found in Parquet file``), a time in seconds or milliseconds past what a timestamp in microseconds holds
+    (``Could not convert Timestamp(MS) to Timestamp(US)``). None for any other error."""
+    said = str(exc)
+    if "Invalid string encoding" in said:
+        found = _parquet_first(path, _is_text, _valid_text)
+        what = "is not UTF-8 text; a Parquet batch's text is UTF-8"
+    elif "Could not convert Timestamp" in said:
+        found = _parquet_first(path, _is_coarse_time, _valid_time)
+        what = "is a time out of range; a date is YYYY-MM-DD, from 1900-01-01 to 9999-12-31"
+    else:
+        return None
+    return None if found is None else f"row {found[0]}: {found[1]}: {what}"
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _valid_text(array: pa.Array) -> bool:
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _is_coarse_time(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_timestamp(kind) and kind.unit in ("s", "ms"))
+
+
+def _valid_time(array: pa.Array) -> bool:
+    try:
+        array.cast(pa.timestamp("us"))
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _parquet_first(
+    path: Path, kind: Callable[[pa.DataType], bool], valid: Callable[[pa.Array], bool]
+) -> tuple[int, str] | None:
+    """The first value of a Parquet file's columns of a ``kind`` that is not ``valid``, as (row, column); None if
+    none is. Read a batch of rows at a time (the file's width bounded before: ``limits.check_columns``), each column
+    checked whole, then halved until the value is found."""
+    file = pq.ParquetFile(path)
+    names = [f.name for f in file.schema_arrow if kind(f.type)]
+    if not names:
+        return None
+    first = 0
+    for batch in file.iter_batches(batch_size=1 << 16, columns=names):
+        bad = [
+            (at, name)
+            for name, col in zip(names, batch.columns, strict=True)
+            if (at := _first_invalid(col, valid)) is not None
+        ]
+        if bad:
+            at, name = min(bad, key=lambda b: b[0])
+            return first + at + 1, name
+        first += batch.num_rows
+    return None
+
+
+def _first_invalid(column: pa.Array, valid: Callable[[pa.Array], bool]) -> int | None:
+    """The index of the first value of ``column`` that is not ``valid``; None if every one is."""
+    if valid(column):
+        return None
+    lo, hi = 0, len(column)  # the first bad value is in [lo, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if valid(column.slice(lo, mid - lo)):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 _SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
@@ -407,6 +520,13 @@ def _csv_error(exc: duckdb.Error, path: Path, header: list[str]) -> str | None:
     text = str(exc)
     line = re.search(r"CSV Error on Line: (\d+)", text)
     if line is None:
+        # (DuckDB's reader names no line for a file whose lines end in two ways: "The CSV Parser state machine
+        # reached an invalid state")
+        if "invalid state" in text and (other := limits.csv_other_line_end(path)) is not None:
+            return (
+                f"line {other[0]} ends with {other[1]}, where line 1 ends with {other[2]}; the lines of a CSV batch "
+                "end alike (save the file again as CSV, or convert its line ends)"
+            )
         return None
     too_long = "Maximum line size" in text
     if too_long or "unterminated quote" in text:  # (a quoted value longer than the reader's buffer is told so)
@@ -438,10 +558,10 @@ def _stage_typed(
     if suffix != ".parquet" and cols == ["_none"]:  # a batch of records without a key: no column
         cols = []
     limits.check_columns(len(cols))
-    # The file's own names: DuckDB renames a second column whose name differs only in case (``Employer_1``).
-    limits.check_column_names(pq.read_schema(path).names if suffix == ".parquet" else cols)
     if suffix == ".parquet":
         _refuse_nested_columns(store, path, described, shown)
+    # The file's own names: DuckDB renames a second column whose name differs only in case (``Employer_1``).
+    limits.check_column_names(_parquet_names(path) if suffix == ".parquet" else cols)
     known = _known_columns(catalog)
     named = {c: _canonical(c, known) for c in cols}
     wanted = _native_types(catalog)
@@ -453,6 +573,8 @@ def _stage_typed(
     # Text is trimmed and other values cast to text once, here, in the same statement that reads the file
     # (one pass, one materialisation). A value of spaces alone is missing, as an empty one (it was stored as '': a
     # subject of no name).
+    if suffix == ".parquet":
+        _refuse_long_parquet_values(store, path, [c for c in cols if c not in native], named)
     casts = "".join(
         f", {ident(c)} AS {ident(named[c])}"
         if c in native
@@ -461,6 +583,51 @@ def _stage_typed(
     )
     store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
     return _Staged([named[c] for c in cols], frozenset(named[c] for c in native))
+
+
+def _refuse_long_parquet_values(store: Store, path: Path, cols: list[str], named: dict[str, str]) -> None:
+    """Refuse a Parquet file with a value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` in its columns ``cols`` (staged as
+    text), by its first row, before the file is staged: the longest value of each column is read first (a scan
+    that keeps nothing), then the first row of one too long. A Parquet file holds a value once and its rows as
+    references to it (a dictionary): 140 KB of file were 20,000 rows of a value of 100 KB, all staged (2 GB) before
+    a value was measured, and the reader ran out of memory (``not a readable parquet file: Out of Memory Error``).
+    (Measuring them as they were staged, in the staging statement, took half again its CPU time.)"""
+    if not cols:
+        return
+    bind = _Binds()
+    src = bind(str(path))
+    most = get_settings().max_field_bytes
+    text = {c: f"CAST({ident(c)} AS VARCHAR)" for c in cols}
+    longest = store.execute(
+        f"SELECT {', '.join(f'max(strlen({t}))' for t in text.values())} FROM read_parquet({src})", bind.values
+    ).fetchone()
+    long = [c for c, n in zip(cols, longest or (), strict=True) if n is not None and n > most]
+    if not long:
+        return
+    first = " ".join(
+        f"WHEN strlen(trim({text[c]})) > {most} THEN [{bind(named[c])}, CAST(strlen(trim({text[c]})) AS VARCHAR)]"
+        for c in long
+    )
+    found = store.execute(
+        f"SELECT file_row_number + 1, hit FROM (SELECT file_row_number, CASE {first} END AS hit "
+        f"FROM read_parquet({src}, file_row_number = true)) WHERE hit IS NOT NULL ORDER BY file_row_number LIMIT 1",
+        bind.values,
+    ).fetchone()
+    if found is not None:
+        raise limits.too_long(int(found[0]), str(found[1][0]), int(found[1][1]))
+
+
+def _parquet_names(path: Path) -> list[str]:
+    """A Parquet file's column names as it writes them. A schema nested past what pyarrow reads (100 levels) is
+    refused as a column of no plain value (it holds no value: one holding a value was refused by row)."""
+    try:
+        return list(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException) as exc:
+        if "too deeply nested" in str(exc):
+            raise IngestError(
+                "a column nests lists or structs more than 100 levels deep; a record's fields are plain values"
+            ) from None
+        raise IngestError(f"not a readable parquet file: {exc}") from None
 
 
 def _known_columns(catalog: Catalog) -> frozenset[str]:
@@ -569,6 +736,14 @@ class _Check:
 # What a record's free text may not hold: a control character (C0 and C1; DEL) but a tab or a line break, or a
 # bidirectional control (textcheck.BIDI_CONTROLS).
 _TEXT_CONTROL = r"[\x{0}-\x{8}\x{B}\x{C}\x{E}-\x{1F}\x{7F}-\x{9F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+# What looks like an ASCII character in a record id and is another: a space other than ASCII's (no-break, ideographic,
+# of a width, the line and paragraph separators), a full-width form of ASCII (U+FF01-U+FF5E: ``Ｒ１`` for ``R1``).
+_LOOKALIKE = r"[\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FF01}-\x{FF5E}]"
+
+
+def _first_char(col: str, pattern: str) -> str:
+    """SQL: the first character of ``col`` in the class ``pattern``, as ``U+200B``."""
+    return f"printf('U+%04X', unicode(regexp_extract({col}, '{pattern}')))"
 
 
 def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged, bind: _Binds) -> list[_Check]:
@@ -623,6 +798,12 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
             f"regexp_matches({col}, '{_TEXT_CONTROL}')",
             "'has a control character (' || printf('U+%04X', unicode(regexp_extract("
             f"{col}, '{_TEXT_CONTROL}'))) || '); a value is printable text'",
+        )
+        # an employer's name, an organisation's id: text that names something, and shows without an invisible
+        # character (``ACME\u200b LTD`` reads as ``ACME LTD``, and is another employer)
+        check(
+            f"regexp_matches({col}, '{INVISIBLE_PATTERN}') AND NOT regexp_matches({col}, '{_TEXT_CONTROL}')",
+            f"'has an invisible character (' || {_first_char(col, INVISIBLE_PATTERN)} || '); a value is visible text'",
         )
     if spec.allowed is not None:
         check(
@@ -760,6 +941,45 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             f"'{CONTROL_PATTERN}'))) || '); a record id is printable text'",
         )
     )
+    # An identifier is the text it shows: one holding an invisible character (``R\u200b1``), a look-alike of an ASCII
+    # character (a full-width ``Ｒ``, a no-break space) or a letter written as a base and a combining mark (``e`` and
+    # U+0301 for ``é``) looks like another id, and is a different one.
+    checks.append(
+        _Check(
+            f"regexp_matches(record_id, '{INVISIBLE_PATTERN}')",
+            "'record_id'",
+            f"'has an invisible character (' || {_first_char('record_id', INVISIBLE_PATTERN)} || '), so it looks like "
+            "another id; a record id is visible text'",
+        )
+    )
+    lookalike = f"unicode(regexp_extract(record_id, '{_LOOKALIKE}'))"
+    checks.append(
+        _Check(
+            f"regexp_matches(record_id, '{_LOOKALIKE}')",
+            "'record_id'",
+            f"'has ' || {_first_char('record_id', _LOOKALIKE)} || ', which looks like ''' || CASE WHEN {lookalike} "
+            f">= 65281 THEN chr({lookalike} - 65248) ELSE ' ' END || '''; a record id is written with the plain "
+            "character'",
+        )
+    )
+    checks.append(
+        _Check(
+            f"nfc_normalize(record_id) <> record_id AND NOT regexp_matches(record_id, '{CONTROL_PATTERN}')",
+            "'record_id'",
+            "'is written with a combining mark or a compatibility character, so it looks like ''' || "
+            "nfc_normalize(record_id) || ''', another id; send it in that form (Unicode''s NFC)'",
+        )
+    )
+    # A subject's identifier is compacted first (its zero-width spaces, joiners and byte order marks removed): one
+    # holding another invisible character is told so, not that no subject has it.
+    checks.append(
+        _Check(
+            f"regexp_matches(subject_id, '{INVISIBLE_PATTERN}')",
+            "'subject_id'",
+            f"'has an invisible character (' || {_first_char('subject_id', INVISIBLE_PATTERN)} || '); an identifier "
+            "is visible text'",
+        )
+    )
     # An identifier every route that names a record takes: a correction's and a withdrawal's path, a dispute's.
     most = limits.MAX_RECORD_ID
     checks.append(
@@ -771,7 +991,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     )
     checks.append(
         _Check(
-            "subject_id IS NOT NULL AND NOT _x_known",
+            f"subject_id IS NOT NULL AND NOT _x_known AND NOT regexp_matches(subject_id, '{INVISIBLE_PATTERN}')",
             "'subject_id'",
             "'no registered subject ''' || subject_id || ''' (subjects are registered through the civil_affairs "
             "source)'",
@@ -1176,6 +1396,8 @@ def _ingest_file(
         state = file_state(path)
         batch = replace(batch, file_sha256=_sha256(path), file_state=state)
     step("reading", 0, 3)
+    if batch.limit_rows and path.suffix.lower() == ".parquet":
+        limits.check_rows(_parquet_rows(path))  # before a row is read: a Parquet file's rows may cost it nothing
     staged = _stage(store, path, catalog, batch.name or str(path))
     if batch.file_state is not None and file_state(path) != batch.file_state:
         raise IngestError(
@@ -1190,6 +1412,16 @@ def _ingest_file(
     if is_subjects:
         return _ingest_subjects(run)
     return _ingest_records(run)
+
+
+def _parquet_rows(path: Path) -> int:
+    """The rows a Parquet file says it has (its footer, which its reader follows), 0 if it has no footer to read (it
+    is refused as unreadable when staged). A column of one value a million times costs a few bytes: a body of a
+    few kilobytes held rows by the billion, every one staged before they were counted."""
+    try:
+        return int(pq.read_metadata(path).num_rows)
+    except (OSError, pa.ArrowException):
+        return 0
 
 
 def _check_request(catalog: Catalog, source_id: str, path: Path, reject_path: Path | str | None) -> None:
@@ -1527,12 +1759,19 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
     column that is no field of a subject, and an identifier repeated in the file; in row order."""
     bind = _Binds()  # DuckDB refuses values the statement does not use: bind only what a check reads
     checks = ["SELECT _row, 1, 'name', 'is required' FROM staging WHERE name IS NULL"]
-    # A name or district is printable: a NUL byte, a line break or an escape sequence in one is refused.
-    for col in (c for c in ("name", "district") if c in cols):
+    # A name or district is printable: a NUL byte, a line break or an escape sequence in one is refused. It is also
+    # visible text: ``张\u200b三`` shows as 张三, and would be another name (an address, a phone number alike).
+    for col in (c for c in ("name", "district", "address", "phone") if c in cols):
+        article = "an" if col == "address" else "a"
         checks.append(
             f"SELECT _row, 1, '{col}', 'has a control character (' || "
-            f"printf('U+%04X', unicode(regexp_extract({col}, '{CONTROL_PATTERN}'))) || '); a {col} is printable text' "
-            f"FROM staging WHERE regexp_matches({col}, '{CONTROL_PATTERN}')"
+            f"printf('U+%04X', unicode(regexp_extract({col}, '{CONTROL_PATTERN}'))) || '); {article} {col} is "
+            f"printable text' FROM staging WHERE regexp_matches({col}, '{CONTROL_PATTERN}')"
+        )
+        checks.append(
+            f"SELECT _row, 1, '{col}', 'has an invisible character (' || {_first_char(col, INVISIBLE_PATTERN)} || "
+            f"'); {article} {col} is visible text' FROM staging "
+            f"WHERE regexp_matches({col}, '{INVISIBLE_PATTERN}') AND NOT regexp_matches({col}, '{CONTROL_PATTERN}')"
         )
     if "profession" in cols:
         checks.append(

@@ -1,0 +1,223 @@
+"""What a batch's text may be: a byte order mark at the start of a file (taken in every format, from a file and over
+HTTP alike), and identifiers, names and free text that show what they are (no invisible character, no look-alike
+of another id)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from api_helpers import auth, world
+from socialcredit.identifiers import make_ric
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.store import Store, open_store
+
+__all__ = ["world"]
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+PERSON = make_ric("110101", dt.date(1985, 1, 2), 3)
+TODAY = dt.date(2026, 1, 1)
+TAX = {"subject_id": PERSON, "record_type": "tax_payment", "event_date": "2025-01-01", "amount": "5", "status": "paid"}
+BOM = "\ufeff"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("text")
+
+
+@pytest.fixture(scope="module")
+def store(folder: Path) -> Store:
+    (folder / "subjects.csv").write_text(f"subject_id,name\n{PERSON},张三\n", encoding="utf-8")
+    st_ = open_store(folder / "t.duckdb", create=True, key="")
+    ingest_file(st_, folder / "subjects.csv", "civil_affairs", today=TODAY)
+    return st_
+
+
+def _write(path: Path, rows: list[dict[str, str]], prefix: str = "") -> Path:
+    """``rows`` as a CSV, NDJSON or Parquet file, by ``path``'s suffix, its text after ``prefix``."""
+    if path.suffix == ".parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+        return path
+    if path.suffix == ".csv":
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            fh.write(prefix)
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+    path.write_text(prefix + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")}
+    env |= {"SOCIALCREDIT_TODAY": TODAY.isoformat(), "COLUMNS": "200"}
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=env, check=False)
+
+
+# --- a byte order mark ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson", ".jsonl", ".json"])
+def test_a_file_starting_with_a_byte_order_mark_is_read_as_without_it(
+    store: Store, tmp_path: Path, suffix: str
+) -> None:
+    """A CSV starting with a byte order mark (as a Windows program writes UTF-8) was taken; an NDJSON file so was
+    refused (``line 1 is not one JSON value: Unexpected UTF-8 BOM (decode using utf-8-sig)``), where the same body
+    sent over HTTP was taken."""
+    record_id = f"BOM{suffix}"
+    path = _write(tmp_path / f"bom{suffix}", [{"record_id": record_id, **TAX}], prefix=BOM)
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (1, [])
+    assert store.one("SELECT record_id FROM records WHERE record_id = ?", [record_id]) == record_id
+
+
+def test_the_command_line_takes_an_ndjson_file_with_a_byte_order_mark_and_refuses_one_on_a_later_line(
+    store: Store, folder: Path
+) -> None:
+    """Only the file's first bytes may be a byte order mark: one that starts another line is refused by line, and
+    nothing of the file is stored."""
+    db = folder / "cli.duckdb"
+    with open_store(db, create=True, key="") as cli_store:
+        ingest_file(cli_store, folder / "subjects.csv", "civil_affairs", today=TODAY)
+    first = _write(folder / "first.ndjson", [{"record_id": "CLI-BOM-1", **TAX}], prefix=BOM)
+    taken = _cli("ingest", str(first), "--source", "tax_bureau", "--db", str(db))
+    assert taken.returncode == 0, taken.stderr
+    later = folder / "later.ndjson"
+    later.write_text(
+        json.dumps({"record_id": "CLI-BOM-2", **TAX}) + "\n" + BOM + json.dumps({"record_id": "CLI-BOM-3", **TAX}),
+        encoding="utf-8",
+    )
+    refused = _cli("ingest", str(later), "--source", "tax_bureau", "--db", str(db))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"error: {later}: line 2 starts with a byte order mark (U+FEFF), which only the file's first bytes may hold; "
+        "remove it"
+    )
+    with open_store(db, key="") as cli_store:
+        assert cli_store.execute("SELECT record_id FROM records ORDER BY 1").fetchall() == [("CLI-BOM-1",)]
+
+
+def test_a_batch_over_http_with_a_byte_order_mark_is_taken_as_a_file_is(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    row = {"record_id": "HTTP-BOM-1", "subject_id": world["other"], "record_type": "court_judgment",
+           "event_date": "2026-06-01", "case_type": "civil", "amount": "1", "status": "fulfilled",
+           "defaulter": "false"}  # fmt: skip
+    headers = {**auth(world["keys"]["furnisher"]), "content-type": "application/x-ndjson"}
+    taken = client.post("/v1/records", content=(BOM + json.dumps(row) + "\n").encode(), headers=headers)
+    assert taken.status_code == 200, taken.text
+    assert (taken.json()["accepted"], taken.json()["errors"]) == (1, [])
+    body = json.dumps(row | {"record_id": "HTTP-BOM-2"}) + "\n" + BOM + json.dumps(row | {"record_id": "HTTP-BOM-3"})
+    refused = client.post("/v1/records", content=body.encode(), headers=headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["message"] == (
+        "line 2 starts with a byte order mark (U+FEFF), which only the file's first bytes may hold; remove it"
+    )
+
+
+# --- invisible characters and look-alikes -----------------------------------------------------------------------------
+
+INVISIBLE = "has an invisible character ({}), so it looks like another id; a record id is visible text"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson", ".parquet"])
+@pytest.mark.parametrize(
+    ("record_id", "message"),
+    [
+        ("ZW\u200b1", INVISIBLE.format("U+200B")),  # zero-width space
+        ("ZW\u200d2", INVISIBLE.format("U+200D")),  # zero-width joiner
+        ("ZW\u20603", INVISIBLE.format("U+2060")),  # word joiner
+        ("ZW\ufeff4", INVISIBLE.format("U+FEFF")),  # a byte order mark inside
+        ("ZW\u00ad5", INVISIBLE.format("U+00AD")),  # soft hyphen
+        ("ZW\u200e6", INVISIBLE.format("U+200E")),  # left-to-right mark
+        ("ZW7\U000e0041", INVISIBLE.format("U+E0041")),  # a tag character
+        ("ZW\u31648", INVISIBLE.format("U+3164")),  # Hangul filler
+        ("ＺW9", "has U+FF3A, which looks like 'Z'; a record id is written with the plain character"),
+        ("ZW\u00a010", "has U+00A0, which looks like ' '; a record id is written with the plain character"),
+        ("ZW\u300011", "has U+3000, which looks like ' '; a record id is written with the plain character"),
+        ("ZWe\u0301", "is written with a combining mark or a compatibility character, so it looks like 'ZWé', "
+         "another id; send it in that form (Unicode's NFC)"),
+        ("ZW\uf90a", "is written with a combining mark or a compatibility character, so it looks like 'ZW金', "
+         "another id; send it in that form (Unicode's NFC)"),
+    ],
+)  # fmt: skip
+def test_a_record_id_that_looks_like_another_is_refused(
+    store: Store, tmp_path: Path, suffix: str, record_id: str, message: str
+) -> None:
+    """``ZW\\u200b1`` shows as ``ZW1`` and is another id: a furnisher's correction of ``ZW1`` would not find it, and
+    an operator reading both sees one record twice. Each such id was stored as sent."""
+    rows = [{"record_id": "ZW-OK", **TAX}, {"record_id": record_id, **TAX}]
+    path = _write(tmp_path / f"ids{suffix}", rows)
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [(2, "record_id", message)]
+    assert store.one("SELECT count(*) FROM records WHERE record_id = ?", [record_id]) == 0
+
+
+def test_an_invisible_character_in_a_name_or_a_records_text_is_refused_by_row_and_field(
+    store: Store, tmp_path: Path
+) -> None:
+    """A subject's name ``张\\u200b三`` shows as 张三 and is another name; an employer ``ACME\\u2060 LTD`` as
+    ``ACME LTD``. A subject's identifier keeps its compaction (a zero-width space in it is removed, docs/ingest.md),
+    but one holding another invisible character is told so, not that no subject has it."""
+    other = make_ric("110101", dt.date(1990, 1, 1), 5)
+    subjects = tmp_path / "s.csv"
+    subjects.write_text(
+        f"subject_id,name,district\n{other},张\u200b三,朝阳区\n{make_ric('110101', dt.date(1990, 1, 1), 7)},李四,"
+        "朝阳\u2063区\n",
+        encoding="utf-8",
+    )
+    named = ingest_file(store, subjects, "civil_affairs", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in named.errors] == [
+        (1, "name", "has an invisible character (U+200B); a name is visible text"),
+        (2, "district", "has an invisible character (U+2063); a district is visible text"),
+    ]
+    rows = [
+        {"record_id": "EMP-1", "subject_id": PERSON, "record_type": "employment", "event_date": "2025-01-01",
+         "employer": "ACME\u2060 LTD", "status": "active"},
+        {"record_id": "EMP-2", "subject_id": PERSON[:6] + "\u2061" + PERSON[6:], "record_type": "employment",
+         "event_date": "2025-01-01", "employer": "ACME LTD", "status": "active"},
+        {"record_id": "EMP-3", "subject_id": PERSON[:6] + "\u200b" + PERSON[6:], "record_type": "employment",
+         "event_date": "2025-01-01", "employer": "ACME LTD", "status": "active"},
+    ]  # fmt: skip
+    report = ingest_file(store, _write(tmp_path / "emp.csv", rows), "employers", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (1, "employer", "has an invisible character (U+2060); a value is visible text"),
+        (2, "subject_id", "has an invisible character (U+2061); an identifier is visible text"),
+    ]
+    assert report.accepted == 1  # EMP-3: the zero-width space is compacted away, as documented
+
+
+def test_a_record_id_that_looks_like_another_is_refused_over_http(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    row = {"record_id": "HTTP\u200bZW", "subject_id": world["other"], "record_type": "court_judgment",
+           "event_date": "2026-06-01", "case_type": "civil", "amount": "1", "status": "fulfilled",
+           "defaulter": "false"}  # fmt: skip
+    headers = {**auth(world["keys"]["furnisher"]), "content-type": "application/json"}
+    refused = client.post("/v1/records", content=json.dumps([row]).encode(), headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert [(e["row"], e["field"], e["message"]) for e in refused.json()["errors"]] == [
+        (1, "record_id", INVISIBLE.format("U+200B"))
+    ]
+
+
+def test_a_names_refusal_reads_alike_from_a_file_of_every_format(store: Store, tmp_path: Path) -> None:
+    """The same row refused alike from CSV, NDJSON and Parquet (the check is on the staged text)."""
+    other = make_ric("110101", dt.date(1990, 1, 1), 9)
+    messages = set()
+    for suffix in (".csv", ".ndjson", ".parquet"):
+        path = _write(tmp_path / f"n{suffix}", [{"subject_id": other, "name": "王\u2064五"}])
+        report = ingest_file(store, path, "civil_affairs", today=TODAY)
+        messages.add(tuple(str(e) for e in report.errors))
+    assert messages == {("row 1: name: has an invisible character (U+2064); a name is visible text",)}
