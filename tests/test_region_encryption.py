@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from socialcredit.errors import BundleError
+from socialcredit.errors import BundleError, RegionError
 from socialcredit.example import AS_OF
 from socialcredit.regions import export_bundle, import_bundle, set_region
 from socialcredit.regions.bundle import (
@@ -67,8 +67,8 @@ def _trust(store: Store, code: str, key: Path, *, encryption: bool = True) -> No
 
 @pytest.fixture(scope="module")
 def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Beijing (an encrypted store) trusting Tianjin with its encryption key and Hebei without one; Tianjin and
-    Hebei trusting Beijing; Beijing's first bundle."""
+    """Beijing (an encrypted store) trusting Tianjin with its encryption key; Tianjin and Hebei trusting Beijing;
+    Beijing's first bundle."""
     folder = tmp_path_factory.mktemp("crypt")
     generate_regions(folder / "data", residents=60, movers=6, seed=5, regions=(BEIJING, TIANJIN))
     keys = {code: _keys(folder, code) for code in (BEIJING, TIANJIN, HEBEI)}
@@ -85,7 +85,6 @@ def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             score(store, resolve_policy(store, str(policy)), AS_OF)
             if code == BEIJING:
                 _trust(store, TIANJIN, keys[TIANJIN])
-                _trust(store, HEBEI, keys[HEBEI], encryption=False)
                 summary = export_bundle(store, "beijing", keys[BEIJING], folder / "beijing-1.json")
             else:
                 _trust(store, BEIJING, keys[BEIJING])
@@ -148,7 +147,6 @@ def test_an_encrypted_stores_bundle_holds_no_identity_number_or_name_even_decode
     tianjin_enc = encryption_public_text(load_encryption_key(encryption_key_path(regions["keys"][TIANJIN])))
     assert [(r["region"], r["key"]) for r in sealed["recipients"]] == [(TIANJIN, fingerprint(tianjin_enc))]
     assert regions["summary"].encrypted_for == ["Tianjin (120000)"]
-    assert regions["summary"].not_encrypted_for == ["Hebei (130000)"]
     assert regions["bundle"].stat().st_mode & 0o777 == 0o600
 
 
@@ -246,7 +244,7 @@ def test_an_unencrypted_stores_bundle_stays_in_clear_whatever_its_recipients_key
     """Without a store key nothing changes: Tianjin trusts Beijing's encryption key, and its bundle is in clear."""
     with open_store(_copy(regions["folder"], TIANJIN, tmp_path), key="") as tianjin:
         summary = export_bundle(tianjin, "tianjin", regions["keys"][TIANJIN], tmp_path / "tianjin-1.json")
-    assert summary.encrypted_for == [] and summary.not_encrypted_for == []
+    assert summary.encrypted_for == []
     envelope = json.loads((tmp_path / "tianjin-1.json").read_bytes())
     payload = json.loads(base64.b64decode(envelope["payload"]))
     assert payload["format"] == "socialcredit-exchange/1"
@@ -299,38 +297,134 @@ def test_keygen_makes_the_encryption_key_beside_the_signing_key_and_trust_record
         assert detail["encryption_key"] == fingerprint(public)
 
 
-def test_the_cli_exports_encrypted_warns_of_the_regions_left_out_and_imports_with_the_key(
+def _cli(*args: str, db: Path, db_key: str = "") -> subprocess.CompletedProcess[str]:
+    """The installed command on ``db`` (opened with ``db_key``), its output unwrapped."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env |= {"COLUMNS": "300", "SOCIALCREDIT_DB": str(db), "SOCIALCREDIT_DB_KEY": db_key}
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=env)
+
+
+def _export_state(db: Path) -> tuple[Any, ...]:
+    with open_store(db, key=BEIJING_DB_KEY, read_only=True) as store:
+        return _export_state_of(store)
+
+
+def _export_state_of(store: Store) -> tuple[Any, ...]:
+    """What an export changes in the store and beside it: its bundles, its audit entries, its checkpoints."""
+    exports = store.execute("SELECT sequence FROM region_exports ORDER BY 1").fetchall()
+    checkpoints = store.path.parent / f"{store.path.name}.checkpoints" / "checkpoints.jsonl"
+    return exports, store.one("SELECT count(*) FROM audit_log"), checkpoints.read_bytes()
+
+
+def _refusal(unkeyed: list[tuple[str, str, str, str]]) -> str:
+    """`region export`'s refusal for the regions (code, name, signing key, --expires or "") without an encryption
+    key here."""
+    names = ", ".join(f"{name} ({code})" for code, name, _, _ in unkeyed)
+    fixes = "; ".join(
+        f"`socialcredit region trust {code} {name} --key {key}{f' --expires {expires}' if expires else ''} "
+        "--encryption-key KEY`"
+        for code, name, key, expires in unkeyed
+    )
+    return (
+        f"error: not exported: the store is encrypted and {names} {'has' if len(unkeyed) == 1 else 'have'} no "
+        "encryption key here, so the bundle could not be encrypted to every region it goes to (an encrypted store "
+        "writes no bundle in clear); record the encryption key with the signing key the region is trusted by (KEY: "
+        f"the encryption key its `region keygen` printed): {fixes}; then export again. Nothing was written."
+    )
+
+
+def test_the_cli_refuses_to_export_while_a_region_has_no_encryption_key_and_exports_once_it_has(
     regions: dict[str, Any], tmp_path: Path
 ) -> None:
+    """A trusted region without an encryption key got a bundle it could not read, and with no region keyed the
+    bundle went out in clear, each with a warning only (review): the export is refused, naming the region and the
+    command that records its key, and writes nothing; once it is recorded, the bundle is encrypted to both."""
     folder, keys = regions["folder"], regions["keys"]
-    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "300"}
     (tmp_path / "b").mkdir()
     beijing = _copy(folder, BEIJING, tmp_path / "b")
+    hebei_signing, hebei_enc = _public(keys[HEBEI])
+    trusted = _cli("region", "trust", HEBEI, "Hebei", "--key", hebei_signing, db=beijing, db_key=BEIJING_DB_KEY)
+    assert trusted.returncode == 0, trusted.stderr
+    before = _export_state(beijing)
     out = tmp_path / "beijing-2.json"
-    done = subprocess.run(
-        [CLI, "region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env | {"SOCIALCREDIT_DB": str(beijing), "SOCIALCREDIT_DB_KEY": BEIJING_DB_KEY},
-    )
+    export = ("region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out))
+    refused = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    assert refused.stderr.strip() == _refusal([(HEBEI, "Hebei", hebei_signing, "")])
+    assert not out.exists()
+    assert _export_state(beijing) == before  # no sequence taken, no audit entry, no checkpoint
+    fixed = _cli(*refused.stderr.split("`")[-2].split()[1:-1], hebei_enc, db=beijing, db_key=BEIJING_DB_KEY)
+    assert fixed.returncode == 0, fixed.stderr
+    done = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
     assert done.stdout.splitlines()[0].startswith(f"Bundle #2 written to {out}")
-    assert done.stdout.splitlines()[-1] == "Encrypted for Tianjin (120000)."
-    assert done.stderr.strip() == (
-        f"warning: {out} is encrypted for Tianjin (120000) only; Hebei (130000) cannot read it: no encryption key is "
-        "trusted here for them (`region trust --encryption-key`)."
-    )
+    assert done.stdout.splitlines()[-1] == "Encrypted for Tianjin (120000), Hebei (130000)."
     (tmp_path / "t").mkdir()
     tianjin = _copy(folder, TIANJIN, tmp_path / "t")
     for bundle in (regions["bundle"], out):
-        imported = subprocess.run(
-            [CLI, "region", "import", str(bundle), "--key", str(keys[TIANJIN]), "--db", str(tianjin)],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
+        imported = _cli("region", "import", str(bundle), "--key", str(keys[TIANJIN]), db=tianjin)
         assert imported.returncode == 0, imported.stderr
         assert imported.stdout.startswith(f"Imported bundle 110000#{bundle.stem[-1]}: ")
+
+
+def test_a_rotation_without_the_encryption_key_refuses_the_export_until_it_is_recorded(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """Trusting a region's new signing key without --encryption-key left it none, and the next export of an
+    encrypted store went out in clear to it with a warning (review): refused, naming the new key (and its expiry,
+    which the command keeps); the old key's encryption key is not used for the new one."""
+    folder, keys = regions["folder"], regions["keys"]
+    beijing = _copy(folder, BEIJING, tmp_path)
+    new_key = _keys(tmp_path, "tianjin-2")
+    signing, enc = _public(new_key)
+    trust = ("region", "trust", TIANJIN, "Tianjin", "--key", signing, "--expires", "2199-01-01")
+    rotated = _cli(*trust, db=beijing, db_key=BEIJING_DB_KEY)
+    assert rotated.returncode == 0, rotated.stderr
+    before = _export_state(beijing)
+    out = tmp_path / "beijing-2.json"
+    export = ("region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out), "--json")
+    refused = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == _refusal([(TIANJIN, "Tianjin", signing, "2199-01-01")])
+    assert not out.exists() and _export_state(beijing) == before
+    with open_store(beijing, key=BEIJING_DB_KEY) as store:
+        trust_key(store, TIANJIN, "Tianjin", signing, expires_on="2199-01-01", encryption_key=enc)
+        assert store.one("SELECT expires_on FROM region_keys WHERE public_key = ?", [signing]) == dt.date(2199, 1, 1)
+    done = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["encrypted_for"] == ["Tianjin (120000)"]
+    sealed = json.loads(base64.b64decode(json.loads(out.read_bytes())["payload"]))
+    assert [(r["region"], r["key"]) for r in sealed["recipients"]] == [(TIANJIN, fingerprint(enc))]
+
+
+def test_a_region_with_no_valid_key_is_no_recipient_and_no_region_at_all_refuses(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """A region whose every key is revoked (or expired) receives nothing: it neither blocks the export nor is
+    encrypted to. An encrypted store with no region to encrypt to writes nothing (it wrote the bundle in clear)."""
+    from socialcredit.regions.keys import revoke_key, untrust_region
+
+    folder, keys = regions["folder"], regions["keys"]
+    beijing = _copy(folder, BEIJING, tmp_path)
+    with open_store(beijing, key=BEIJING_DB_KEY) as store:
+        _trust(store, HEBEI, keys[HEBEI], encryption=False)
+        revoke_key(store, HEBEI, fingerprint(_public(keys[HEBEI])[0]), "leaked")
+        summary = export_bundle(store, "beijing", keys[BEIJING], tmp_path / "beijing-2.json")
+        assert summary.encrypted_for == ["Tianjin (120000)"]
+        untrust_region(store, TIANJIN, "left the exchange")
+        before = _export_state_of(store)
+        with pytest.raises(RegionError) as exc:
+            export_bundle(store, "beijing", keys[BEIJING], tmp_path / "beijing-3.json")
+        assert str(exc.value) == (
+            "not exported: the store is encrypted and no region is trusted here with a valid key, so the bundle "
+            "could be encrypted to no one (an encrypted store writes no bundle in clear); trust each region that "
+            "receives this region's bundles with both its keys: `socialcredit region trust CODE NAME --key KEY "
+            "--encryption-key KEY`; then export again. Nothing was written."
+        )
+        assert _export_state_of(store) == before
+    assert not (tmp_path / "beijing-3.json").exists()
 
 
 def test_a_bundle_signed_with_a_revoked_key_is_refused_before_it_is_opened(

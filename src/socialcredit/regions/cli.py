@@ -201,25 +201,12 @@ def export_cmd(
     db: DbOpt = _DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write the next signed bundle: shareable records since the last one, and the shared lists."""
+    """Write the next signed bundle: shareable records since the last one, and the shared lists. From an encrypted
+    store it is encrypted to every region trusted here (refused while one has no encryption key)."""
     from socialcredit.regions.exchange import export_bundle
 
     with open_store(db) as store:
         s = export_bundle(store, policy, key, out_file)
-        encrypted = store.encrypted
-    if encrypted and s.in_clear:  # no trusted region has an encryption key here (docs/regions.md)
-        err.print(
-            f"warning: {s.path} holds the persons it names (identity numbers, names, birth dates, phones, addresses) "
-            "and their records in clear, though the store is encrypted: no region trusted here has an encryption "
-            "key (`region trust --encryption-key`); send it to the regions that trust this one over a private "
-            "channel, then delete it."
-        )
-    elif s.not_encrypted_for:
-        err.print(
-            f"warning: {s.path} is encrypted for {', '.join(s.encrypted_for)} only; "
-            f"{', '.join(s.not_encrypted_for)} cannot read it: no encryption key is trusted here for them "
-            "(`region trust --encryption-key`)."
-        )
     if as_json:
         _print_json(s.as_dict())
         return

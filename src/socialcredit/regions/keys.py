@@ -12,6 +12,7 @@ refused command, is audited with the key's fingerprint. ``trusted_keys`` is what
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_OVERLAP_DAYS",
     "MAX_OVERLAP_DAYS",
     "TrustResult",
+    "Unkeyed",
     "encryption_recipients",
     "list_keys",
     "revoke_key",
@@ -311,24 +313,50 @@ def trusted_keys(store: Store) -> dict[str, Publisher]:
     return {code: Publisher(str(names.get(code, code)), tuple(keys)) for code, keys in found.items()}
 
 
+@dataclass(frozen=True)
+class Unkeyed:
+    """A region an encrypted store's bundle goes to that has no encryption key here: its newest valid signing key
+    was trusted without one (never given, or a rotation without ``--encryption-key``)."""
+
+    region_code: str
+    name: str
+    public_key: str  # the signing key it is trusted by, which the encryption key is to be trusted with
+    expires_on: dt.date | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.region_code})"
+
+    def fix(self) -> str:
+        """The command that records its encryption key with the same signing key (and keeps that key's expiry)."""
+        expires = f" --expires {self.expires_on}" if self.expires_on is not None else ""
+        return (
+            f"socialcredit region trust {self.region_code} {shlex.quote(self.name)} --key {self.public_key}"
+            f"{expires} --encryption-key KEY"
+        )
+
+
 def encryption_recipients(
     store: Store, *, today: dt.date | None = None
-) -> tuple[dict[str, tuple[str, str]], list[str]]:
-    """The regions an encrypted store's bundle is encrypted to: each trusted region's encryption key, the one
-    trusted with its newest key valid on ``today`` (code -> (name, key)); and the trusted regions with none, as
-    "Name (code)"."""
+) -> tuple[dict[str, tuple[str, str]], list[Unkeyed]]:
+    """The regions an encrypted store's bundle goes to — each region trusted here with a key valid on ``today`` —
+    and the key each is encrypted to: the encryption key trusted with its newest valid key (code -> (name, key));
+    and those of them without one (``Unkeyed``), to which `region export` refuses to write. A region none of whose
+    keys is valid (revoked, expired, rotated out, untrusted) receives nothing: no key of it is encrypted to."""
     day = resolve_today(today)
     found: dict[str, tuple[str, str]] = {}
-    without: list[str] = []
+    without: list[Unkeyed] = []
     for code, publisher in sorted(trusted_keys(store).items()):
         if not publisher.trusted:
             continue
         valid = [k for k in publisher.keys if k.refusal(day) is None]
-        newest = valid[-1] if valid else None
-        if newest is not None and newest.encryption_key:
+        if not valid:
+            continue
+        newest = valid[-1]
+        if newest.encryption_key:
             found[code] = (publisher.name, newest.encryption_key)
         else:
-            without.append(f"{publisher.name} ({code})")
+            without.append(Unkeyed(code, publisher.name, newest.public_key, newest.expires_on))
     return found, without
 
 
