@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from socialcredit.clock import resolve_today
-from socialcredit.errors import BundleError, RegionError
+from socialcredit.clock import check_day, day_option, resolve_today
+from socialcredit.errors import BundleError, RegionError, SocialCreditError
 from socialcredit.regions.bundle import (
     Publisher,
     PublisherKey,
@@ -114,7 +114,8 @@ def trust_key(
 
     A region already trusted with another valid key rotates: that key stays valid for ``overlap_days`` days from
     today and is refused from then on. ``expires_on`` is the first day the new key is refused (None: no expiry; text
-    is read as YYYY-MM-DD, so that a mistyped date is refused and audited like every other refusal).
+    is read as every command reads a date option, ``clock.day_option``, so that a mistyped date is refused and
+    audited like every other refusal), within the registry's dates (``clock.check_day``).
     Refused: the store's own region, a key trusted for another region, a revoked key, an expiry not after today.
     """
     day = resolve_today(today)
@@ -141,11 +142,13 @@ def trust_key(
             raise RegionError(
                 f"{encryption_key!r} is not an X25519 public key in base64 (as `region keygen` prints for encryption)"
             )
-        if isinstance(expires_on, str):
-            try:
-                expires_on = dt.date.fromisoformat(expires_on)
-            except ValueError:
-                raise RegionError(f"--expires {expires_on!r} is not a date of the form YYYY-MM-DD") from None
+        try:  # read as every command reads a date option, within the registry's dates
+            if isinstance(expires_on, str):
+                expires_on = day_option(expires_on, "--expires")
+            if expires_on is not None:
+                check_day(expires_on, "--expires")
+        except SocialCreditError as exc:
+            raise RegionError(str(exc)) from None
         _check_code(code)
         if not name.strip():
             raise RegionError("a trusted region needs a name, e.g. Beijing")
