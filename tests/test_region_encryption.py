@@ -442,3 +442,40 @@ def test_a_bundle_signed_with_a_revoked_key_is_refused_before_it_is_opened(
                 import_bundle(tianjin, regions["bundle"], key_path=key)
             assert str(exc.value).startswith(f"revoked: bundle 110000#1 is signed with Beijing's key {beijing_fp}, ")
         assert tianjin.one("SELECT count(*) FROM region_imports") == 0
+
+
+def test_keygen_pairs_no_new_signing_key_with_an_older_encryption_key(tmp_path: Path) -> None:
+    """`region keygen` over an encryption key without its signing key wrote a new signing key and kept the old
+    encryption key, without a word (review): refused, both files as they were."""
+    key, enc = tmp_path / "beijing.key", tmp_path / "beijing.key.x25519"
+    enc.write_bytes(new_encryption_key())
+    before = enc.read_bytes()
+    done = subprocess.run([CLI, "region", "keygen", "--out", str(key)], capture_output=True, text=True, env=_wide())
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: {enc} exists already, without the signing key {key} it was made with; a region's keys are never "
+        f"overwritten, and a new signing key is not paired with an older encryption key: move {enc} away (or choose "
+        "another --out) and run `region keygen` again"
+    )
+    assert not key.exists() and enc.read_bytes() == before
+
+
+def test_keygen_beside_a_file_that_is_no_signing_key_writes_nothing(tmp_path: Path) -> None:
+    """`region keygen` over a file that is not a signing key made its encryption key beside it, then failed reading
+    the file: the encryption key stayed, paired with nothing. It checks the file first and writes nothing."""
+    key = tmp_path / "beijing.key"
+    key.write_text("not a key\n")
+    done = subprocess.run([CLI, "region", "keygen", "--out", str(key)], capture_output=True, text=True, env=_wide())
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: {key} exists already and is not a signing key this region can read (an unencrypted Ed25519 key in "
+        "PEM, as `region keygen` writes it); no encryption key is made beside it and no file is overwritten: choose "
+        "another --out"
+    )
+    assert not encryption_key_path(key).exists() and key.read_text() == "not a key\n"
+
+
+def _wide() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")} | {
+        "COLUMNS": "300"
+    }

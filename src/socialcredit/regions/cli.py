@@ -69,6 +69,21 @@ def keygen(
     enc_file = encryption_key_path(out_file)
     if out_file.exists() and enc_file.exists():
         raise RegionError(f"{out_file} and {enc_file} exist already; a region's keys are never overwritten")
+    if enc_file.exists():  # a new signing key would be paired with an encryption key made before it
+        raise RegionError(
+            f"{enc_file} exists already, without the signing key {out_file} it was made with; a region's keys are "
+            f"never overwritten, and a new signing key is not paired with an older encryption key: move {enc_file} "
+            "away (or choose another --out) and run `region keygen` again"
+        )
+    if out_file.exists():  # a signing key made before encryption keys: checked before its encryption key is made
+        try:
+            load_private_key(out_file)
+        except RegionError as exc:
+            raise RegionError(
+                f"{out_file} exists already and is not a signing key this region can read (an unencrypted Ed25519 "
+                "key in PEM, as `region keygen` writes it); no encryption key is made beside it and no file is "
+                "overwritten: choose another --out"
+            ) from exc
     made = []
     out_file.parent.mkdir(parents=True, exist_ok=True)
     for path, pem in ((out_file, new_private_key), (enc_file, new_encryption_key)):
