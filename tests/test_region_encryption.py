@@ -479,3 +479,127 @@ def _wide() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")} | {
         "COLUMNS": "300"
     }
+
+
+def _resigned(regions: dict[str, Any], sealed: dict[str, Any], to: Path) -> Path:
+    """A bundle of the sealed document ``sealed``, signed with Beijing's key (as its software would sign it)."""
+    body = json.dumps(sealed, sort_keys=True, separators=(",", ":")).encode()
+    key = load_private_key(regions["keys"][BEIJING])
+    envelope = {
+        "format": "socialcredit-bundle/1",
+        "publisher": BEIJING,
+        "key": public_key_text(key),
+        "payload": base64.b64encode(body).decode(),
+        "signature": base64.b64encode(key.sign(body)).decode(),
+    }
+    to.write_text(json.dumps(envelope))
+    return to
+
+
+def _sealed_for(regions: dict[str, Any], *, sequence: int, to: dict[str, str]) -> dict[str, Any]:
+    """Beijing's first payload sealed as bundle #``sequence`` (the payload still says #1) for ``to`` (region code ->
+    the signing key file whose encryption key it is wrapped for)."""
+    from socialcredit.regions.bundle import _seal_payload
+
+    payload = _opened(regions).payload
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+    keys = {code: (REGIONS[code].name_en, _public(regions["keys"][of])[1]) for code, of in to.items()}
+    head = {"publisher": payload["publisher"], "sequence": sequence}
+    return dict(json.loads(_seal_payload(body, head, keys)))
+
+
+def _wrong_wrap(regions: dict[str, Any]) -> dict[str, Any]:
+    """Tianjin's entry (its key's fingerprint) holding a content key wrapped for Hebei's encryption key."""
+    sealed = _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN})
+    other = _sealed_for(regions, sequence=1, to={TIANJIN: HEBEI})
+    sealed["recipients"][0]["wrapped"] = other["recipients"][0]["wrapped"]
+    return sealed
+
+
+def _edited(regions: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN}) | changes
+
+
+def _other_content(regions: dict[str, Any]) -> dict[str, Any]:
+    """Tianjin's content key with the content sealed under another bundle's key: the key opens, the content not."""
+    sealed = _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN})
+    return sealed | {"content": _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN})["content"]}
+
+
+def _for_hebei_as_tianjin(regions: dict[str, Any]) -> dict[str, Any]:
+    """An entry naming Hebei (130000) with Tianjin's key: the key it holds is bound to Hebei, and does not open here."""
+    sealed = _sealed_for(regions, sequence=1, to={HEBEI: TIANJIN})
+    return sealed
+
+
+DECRYPTION_REFUSALS = {
+    "wrapped for another key": (
+        _wrong_wrap,
+        "malformed: the content key of bundle 110000#1 from Beijing wrapped for key {tianjin} does not open with "
+        "this region's encryption key {key_file} (for Tianjin, 120000); ask Beijing to export it again",
+    ),
+    "wrapped for another region": (
+        _for_hebei_as_tianjin,
+        "malformed: the content key of bundle 110000#1 from Beijing wrapped for key {tianjin} does not open with "
+        "this region's encryption key {key_file} (for Tianjin, 120000); ask Beijing to export it again",
+    ),
+    "sequence": (
+        lambda regions: _sealed_for(regions, sequence=2, to={TIANJIN: TIANJIN}),
+        "malformed: the sealed document is bundle #2, its payload #1",
+    ),
+    "publisher": (
+        lambda regions: _edited(regions, publisher="130000"),
+        "malformed: the sealed document names the publisher '130000', the envelope 110000",
+    ),
+    "suite": (
+        lambda regions: _edited(regions, suite="HPKE-X448-HKDF-SHA512-CHACHA20POLY1305" + "-" * 100),
+        "malformed: bundle 110000#1 from Beijing is encrypted with the suite 'HPKE-X448-HKDF-SHA512-CHACHA20POLY1305…; "
+        "this registry opens HPKE-X25519-HKDF-SHA256-AES-128-GCM only",
+    ),
+    "content": (
+        _other_content,
+        "malformed: the content of bundle 110000#1 from Beijing does not decrypt with its content key; ask Beijing "
+        "to export it again",
+    ),
+    "content not base64": (
+        lambda regions: _edited(regions, content="not base64!"),
+        "malformed: the content of bundle 110000#1 from Beijing does not decrypt with its content key; ask Beijing "
+        "to export it again",
+    ),
+    "recipient name": (
+        lambda regions: _edited(
+            regions,
+            recipients=[
+                _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN})["recipients"][0] | {"name": "Tianjin\x1b[2J"}
+            ],
+        ),
+        "malformed: recipients[0].name 'Tianjin\\x1b[2J' is not a region's name (printable text of 1 to 200 "
+        "characters)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DECRYPTION_REFUSALS))
+def test_an_encrypted_bundle_that_does_not_decrypt_is_refused_naming_why(
+    regions: dict[str, Any], tmp_path: Path, case: str
+) -> None:
+    """Signed by the publisher, but its content key or content does not open here, or its sealed document does not
+    match its payload or names a suite this registry does not open: `region import` exits 2 with the reason, imports
+    nothing, and audits the refusal. (Until 2026-12-05 these branches were untested: a content that did not open
+    was told as a content key that did not; a key wrapped for another region opened here; a suite was quoted whole.)"""
+    build, message = DECRYPTION_REFUSALS[case]
+    bundle = _resigned(regions, build(regions), tmp_path / "beijing-1.json")
+    key_file = encryption_key_path(regions["keys"][TIANJIN])
+    tianjin_fp = fingerprint(_public(regions["keys"][TIANJIN])[1])
+    tianjin = _copy(regions["folder"], TIANJIN, tmp_path)
+    done = _cli("region", "import", str(bundle), "--key", str(regions["keys"][TIANJIN]), db=tianjin)
+    said = message.format(tianjin=tianjin_fp, key_file=key_file)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == f"error: {said}"
+    with open_store(tianjin, key="", read_only=True) as store:
+        assert store.one("SELECT count(*) FROM region_imports") == 0
+        [detail] = [
+            json.loads(d)
+            for (d,) in store.execute("SELECT detail FROM audit_log WHERE action = 'region_import_refused'").fetchall()
+        ]
+    assert (detail["publisher"], detail["message"]) == (BEIJING, said)
