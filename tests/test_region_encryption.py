@@ -603,3 +603,69 @@ def test_an_encrypted_bundle_that_does_not_decrypt_is_refused_naming_why(
             for (d,) in store.execute("SELECT detail FROM audit_log WHERE action = 'region_import_refused'").fetchall()
         ]
     assert (detail["publisher"], detail["message"]) == (BEIJING, said)
+
+
+def test_a_sealed_document_nested_too_deep_signed_with_a_revoked_key_is_refused_as_revoked(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """Whoever holds a revoked (leaked) key can sign anything: a sealed document nested too deep to decode, signed
+    with it, was an internal error (RecursionError while naming the bundle) instead of a refusal."""
+    from socialcredit.regions.keys import revoke_key
+
+    key = load_private_key(regions["keys"][BEIJING])
+    body = b'{"content":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    envelope = {
+        "format": "socialcredit-bundle/1",
+        "publisher": BEIJING,
+        "key": public_key_text(key),
+        "payload": base64.b64encode(body).decode(),
+        "signature": base64.b64encode(key.sign(body)).decode(),
+    }
+    bundle = tmp_path / "deep.json"
+    bundle.write_text(json.dumps(envelope))
+    beijing_fp = fingerprint(public_key_text(key))
+    with open_store(_copy(regions["folder"], TIANJIN, tmp_path), key="") as tianjin:
+        revoke_key(tianjin, BEIJING, beijing_fp, "leaked", today=dt.date(2026, 12, 4))
+        with pytest.raises(BundleError) as exc:
+            import_bundle(tianjin, bundle, key_path=regions["keys"][TIANJIN])
+    assert str(exc.value) == (
+        f"revoked: bundle 110000#? is signed with Beijing's key {beijing_fp}, revoked on 2026-12-04 (leaked)"
+    )
+
+
+def test_a_key_file_larger_than_any_key_or_not_a_file_is_refused_before_it_is_read(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """`--key` is read whole: a file of 300 MB was read into memory (and `--key /dev/zero` until memory ran out)
+    before it was found to be no key. It is refused by its size or kind, for the signing and the encryption key."""
+    big = tmp_path / "big.key"
+    with big.open("wb") as fh:
+        fh.truncate(300_000_000)  # sparse: no disk is used
+    beijing = _copy(regions["folder"], BEIJING, tmp_path)
+    out = tmp_path / "beijing-2.json"
+    for key, said in (
+        (big, f"{big} is 300000000 bytes"),
+        (Path("/dev/zero"), "/dev/zero is not a regular file"),
+    ):
+        done = _cli(
+            "region", "export", "--policy", "beijing", "--key", str(key), "--out", str(out), db=beijing,
+            db_key=BEIJING_DB_KEY,
+        )  # fmt: skip
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.strip() == (
+            f"error: {said}; a key file is a PEM file of a few hundred bytes (at most 65536), as `region keygen` "
+            "writes it"
+        )
+    assert not out.exists()
+    lone = tmp_path / "lone.key"
+    big.rename(encryption_key_path(lone))
+    tianjin = tmp_path / "t"
+    tianjin.mkdir()
+    done = _cli(
+        "region", "import", str(regions["bundle"]), "--key", str(lone), db=_copy(regions["folder"], TIANJIN, tianjin)
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: {lone}.x25519 is 300000000 bytes; a key file is a PEM file of a few hundred bytes (at most 65536), "
+        "as `region keygen` writes it"
+    )

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ from socialcredit.textcheck import control_character
 __all__ = [
     "ENCRYPTION_KEY_SUFFIX",
     "ENVELOPE_FORMAT",
+    "MAX_KEY_FILE_BYTES",
     "PAYLOAD_FORMAT",
     "SEALED_FORMAT",
     "Bundle",
@@ -94,7 +96,28 @@ def new_private_key() -> bytes:
     return _new_key()
 
 
+MAX_KEY_FILE_BYTES = 64 * 1024  # a key's PEM is a few hundred bytes
+
+
+def _check_key_file(path: Path | str) -> None:
+    """A key file is read whole: one that is not a regular file (a device, a pipe) or is larger than any key is
+    refused before it is read (``--key /dev/zero`` read until memory ran out)."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return  # reading it says why it cannot be read
+    if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_KEY_FILE_BYTES:
+        return
+    what = f"is {st.st_size} bytes" if stat.S_ISREG(st.st_mode) else "is not a regular file"
+    raise RegionError(
+        f"{path} {what}; a key file is a PEM file of a few hundred bytes (at most {MAX_KEY_FILE_BYTES}), as "
+        "`region keygen` writes it"
+    )
+
+
 def load_private_key(path: Path | str) -> Ed25519PrivateKey:
+    _check_key_file(path)
     try:
         return _load_key_file(path, make_one="`region keygen`")
     except CheckpointError as exc:
@@ -135,6 +158,7 @@ def load_encryption_key(path: Path | str, signing_key: Path | str | None = None)
     """The X25519 private key in the PEM file ``path`` (``signing_key``: the key it lives beside, for the message)."""
     path = Path(path)
     make = f"`region keygen --out {signing_key}`" if signing_key is not None else "`region keygen`"
+    _check_key_file(path)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except OSError as exc:
@@ -423,7 +447,7 @@ def _sealed_label(body: bytes, publisher: str) -> str:
     """The label of the bundle a signed sealed document names (its sequence is in clear), without opening it."""
     try:
         sequence = json.loads(body.decode("utf-8")).get("sequence")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # nested too deep to decode: the label says '?'
         sequence = None
     return f"{publisher}#{sequence if isinstance(sequence, int) else '?'}"
 
