@@ -669,3 +669,21 @@ def test_a_key_file_larger_than_any_key_or_not_a_file_is_refused_before_it_is_re
         f"error: {lone}.x25519 is 300000000 bytes; a key file is a PEM file of a few hundred bytes (at most 65536), "
         "as `region keygen` writes it"
     )
+
+
+def test_trust_refuses_an_encryption_key_that_nothing_can_be_encrypted_to(tmp_path: Path) -> None:
+    """An X25519 low-order point (32 zero bytes) was trusted as a region's encryption key; every export of an
+    encrypted store then failed as an internal error while sealing, after its checkpoint was written. Refused."""
+    db = tmp_path / "beijing.duckdb"
+    with open_store(db, create=True, key="") as store:
+        set_region(store, BEIJING, "Beijing")
+    zero = base64.b64encode(bytes(32)).decode()
+    signing = public_key_text(load_private_key(_keys(tmp_path, TIANJIN)))
+    done = _cli("region", "trust", TIANJIN, "Tianjin", "--key", signing, "--encryption-key", zero, db=db)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: {zero!r} is not an X25519 public key in base64 (as `region keygen` prints for encryption): the "
+        "encryption key is a low-order point, which nothing can be encrypted to"
+    )
+    with open_store(db, key="", read_only=True) as store:
+        assert store.one("SELECT count(*) FROM region_keys") == 0

@@ -182,7 +182,12 @@ def parse_encryption_key(text: str) -> X25519PublicKey:
     raw = _b64(text, "encryption key")
     if len(raw) != 32:
         raise BundleError(f"the encryption key is {len(raw)} bytes long, an X25519 public key is 32")
-    return X25519PublicKey.from_public_bytes(raw)
+    key = X25519PublicKey.from_public_bytes(raw)
+    try:  # a low-order point (all zeros, and the like) gives no shared secret: nothing can be encrypted to it
+        X25519PrivateKey.generate().exchange(key)
+    except ValueError:
+        raise BundleError("the encryption key is a low-order point, which nothing can be encrypted to") from None
+    return key
 
 
 def _suite() -> Any:

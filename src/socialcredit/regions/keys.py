@@ -126,12 +126,13 @@ def trust_key(
     except BundleError:
         fp = None
     enc = encryption_key.strip() if encryption_key is not None else None
+    enc_wrong = ""
     try:
         if enc is not None:
             parse_encryption_key(enc)
         enc_fp = fingerprint(enc) if enc is not None else None
-    except BundleError:
-        enc_fp = None
+    except BundleError as exc:
+        enc_fp, enc_wrong = None, str(exc).removeprefix("not a bundle: ")
     detail = {"code": code, "name": name, "key": fp, "expires_on": expires_on, "overlap_days": overlap_days}
     if enc is not None:
         detail["encryption_key"] = enc_fp
@@ -140,7 +141,8 @@ def trust_key(
             raise RegionError(f"{public_key!r} is not an Ed25519 public key in base64 (as `region keygen` prints)")
         if enc is not None and enc_fp is None:
             raise RegionError(
-                f"{encryption_key!r} is not an X25519 public key in base64 (as `region keygen` prints for encryption)"
+                f"{encryption_key!r} is not an X25519 public key in base64 (as `region keygen` prints for "
+                f"encryption): {enc_wrong}"
             )
         try:  # read as every command reads a date option, within the registry's dates
             if isinstance(expires_on, str):
