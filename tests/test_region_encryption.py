@@ -333,6 +333,7 @@ def _refusal(unkeyed: list[tuple[str, str, str, str]]) -> str:
     )
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_to_export_while_a_region_has_no_encryption_key_and_exports_once_it_has(
     regions: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -369,6 +370,7 @@ def test_the_cli_refuses_to_export_while_a_region_has_no_encryption_key_and_expo
         assert imported.stdout.startswith(f"Imported bundle 110000#{bundle.stem[-1]}: ")
 
 
+@pytest.mark.slow
 def test_a_rotation_without_the_encryption_key_refuses_the_export_until_it_is_recorded(
     regions: dict[str, Any], tmp_path: Path
 ) -> None:
