@@ -112,7 +112,7 @@ def main(work: Path) -> None:
 
     day = "2026-11-15"
     say("He moves: Tianjin imports Beijing's bundle, links him, scores; the listing keeps Beijing's dates")
-    run("region", "import", bundle("110000", 1), "--db", tj, today=day)
+    run("region", "import", bundle("110000", 1), "--key", str(work / "120000.key"), "--db", tj, today=day)
     run("score", "--policy", tp, "--as-of", day, "--db", tj, today=day, show=False)
     run("notices", "--subject", tj_id, "--db", tj, today=day)
 
@@ -169,7 +169,7 @@ def main(work: Path) -> None:
         today=day,
     )
     day = "2027-01-05"
-    run("region", "import", bundle("120000", 1), "--db", bj, today=day)
+    run("region", "import", bundle("120000", 1), "--key", str(work / "110000.key"), "--db", bj, today=day)
     run("dispute", "list", "--source", "courts", "--status", "open", "--db", bj, today=day)
 
     day = "2027-01-20"
@@ -211,7 +211,7 @@ def main(work: Path) -> None:
 
     day = "2027-01-21"
     say("Tianjin imports the answer: its dispute is closed, the record withdrawn, the listing ended the same day")
-    run("region", "import", bundle("110000", 2), "--db", tj, today=day)
+    run("region", "import", bundle("110000", 2), "--key", str(work / "120000.key"), "--db", tj, today=day)
     run("dispute", "list", "--subject", tj_id, "--db", tj, today=day)
     run("notices", "--subject", tj_id, "--db", tj, today=day)
     run("decide", tj_id, "high_speed_rail", "--purpose", "ticket purchase", "--db", tj, today=day)

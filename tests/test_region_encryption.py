@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from socialcredit.errors import BundleError
+from socialcredit.errors import BundleError, RegionError
 from socialcredit.example import AS_OF
 from socialcredit.regions import export_bundle, import_bundle, set_region
 from socialcredit.regions.bundle import (
@@ -67,8 +67,8 @@ def _trust(store: Store, code: str, key: Path, *, encryption: bool = True) -> No
 
 @pytest.fixture(scope="module")
 def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Beijing (an encrypted store) trusting Tianjin with its encryption key and Hebei without one; Tianjin and
-    Hebei trusting Beijing; Beijing's first bundle."""
+    """Beijing (an encrypted store) trusting Tianjin with its encryption key; Tianjin and Hebei trusting Beijing;
+    Beijing's first bundle."""
     folder = tmp_path_factory.mktemp("crypt")
     generate_regions(folder / "data", residents=60, movers=6, seed=5, regions=(BEIJING, TIANJIN))
     keys = {code: _keys(folder, code) for code in (BEIJING, TIANJIN, HEBEI)}
@@ -85,7 +85,6 @@ def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             score(store, resolve_policy(store, str(policy)), AS_OF)
             if code == BEIJING:
                 _trust(store, TIANJIN, keys[TIANJIN])
-                _trust(store, HEBEI, keys[HEBEI], encryption=False)
                 summary = export_bundle(store, "beijing", keys[BEIJING], folder / "beijing-1.json")
             else:
                 _trust(store, BEIJING, keys[BEIJING])
@@ -148,7 +147,6 @@ def test_an_encrypted_stores_bundle_holds_no_identity_number_or_name_even_decode
     tianjin_enc = encryption_public_text(load_encryption_key(encryption_key_path(regions["keys"][TIANJIN])))
     assert [(r["region"], r["key"]) for r in sealed["recipients"]] == [(TIANJIN, fingerprint(tianjin_enc))]
     assert regions["summary"].encrypted_for == ["Tianjin (120000)"]
-    assert regions["summary"].not_encrypted_for == ["Hebei (130000)"]
     assert regions["bundle"].stat().st_mode & 0o777 == 0o600
 
 
@@ -246,7 +244,7 @@ def test_an_unencrypted_stores_bundle_stays_in_clear_whatever_its_recipients_key
     """Without a store key nothing changes: Tianjin trusts Beijing's encryption key, and its bundle is in clear."""
     with open_store(_copy(regions["folder"], TIANJIN, tmp_path), key="") as tianjin:
         summary = export_bundle(tianjin, "tianjin", regions["keys"][TIANJIN], tmp_path / "tianjin-1.json")
-    assert summary.encrypted_for == [] and summary.not_encrypted_for == []
+    assert summary.encrypted_for == []
     envelope = json.loads((tmp_path / "tianjin-1.json").read_bytes())
     payload = json.loads(base64.b64decode(envelope["payload"]))
     assert payload["format"] == "socialcredit-exchange/1"
@@ -299,38 +297,136 @@ def test_keygen_makes_the_encryption_key_beside_the_signing_key_and_trust_record
         assert detail["encryption_key"] == fingerprint(public)
 
 
-def test_the_cli_exports_encrypted_warns_of_the_regions_left_out_and_imports_with_the_key(
+def _cli(*args: str, db: Path, db_key: str = "") -> subprocess.CompletedProcess[str]:
+    """The installed command on ``db`` (opened with ``db_key``), its output unwrapped."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env |= {"COLUMNS": "300", "SOCIALCREDIT_DB": str(db), "SOCIALCREDIT_DB_KEY": db_key}
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=env)
+
+
+def _export_state(db: Path) -> tuple[Any, ...]:
+    with open_store(db, key=BEIJING_DB_KEY, read_only=True) as store:
+        return _export_state_of(store)
+
+
+def _export_state_of(store: Store) -> tuple[Any, ...]:
+    """What an export changes in the store and beside it: its bundles, its audit entries, its checkpoints."""
+    exports = store.execute("SELECT sequence FROM region_exports ORDER BY 1").fetchall()
+    checkpoints = store.path.parent / f"{store.path.name}.checkpoints" / "checkpoints.jsonl"
+    return exports, store.one("SELECT count(*) FROM audit_log"), checkpoints.read_bytes()
+
+
+def _refusal(unkeyed: list[tuple[str, str, str, str]]) -> str:
+    """`region export`'s refusal for the regions (code, name, signing key, --expires or "") without an encryption
+    key here."""
+    names = ", ".join(f"{name} ({code})" for code, name, _, _ in unkeyed)
+    fixes = "; ".join(
+        f"`socialcredit region trust {code} {name} --key {key}{f' --expires {expires}' if expires else ''} "
+        "--encryption-key KEY`"
+        for code, name, key, expires in unkeyed
+    )
+    return (
+        f"error: not exported: the store is encrypted and {names} {'has' if len(unkeyed) == 1 else 'have'} no "
+        "encryption key here, so the bundle could not be encrypted to every region it goes to (an encrypted store "
+        "writes no bundle in clear); record the encryption key with the signing key the region is trusted by (KEY: "
+        f"the encryption key its `region keygen` printed): {fixes}; then export again. Nothing was written."
+    )
+
+
+@pytest.mark.slow
+def test_the_cli_refuses_to_export_while_a_region_has_no_encryption_key_and_exports_once_it_has(
     regions: dict[str, Any], tmp_path: Path
 ) -> None:
+    """A trusted region without an encryption key got a bundle it could not read, and with no region keyed the
+    bundle went out in clear, each with a warning only (review): the export is refused, naming the region and the
+    command that records its key, and writes nothing; once it is recorded, the bundle is encrypted to both."""
     folder, keys = regions["folder"], regions["keys"]
-    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "300"}
     (tmp_path / "b").mkdir()
     beijing = _copy(folder, BEIJING, tmp_path / "b")
+    hebei_signing, hebei_enc = _public(keys[HEBEI])
+    trusted = _cli("region", "trust", HEBEI, "Hebei", "--key", hebei_signing, db=beijing, db_key=BEIJING_DB_KEY)
+    assert trusted.returncode == 0, trusted.stderr
+    before = _export_state(beijing)
     out = tmp_path / "beijing-2.json"
-    done = subprocess.run(
-        [CLI, "region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env | {"SOCIALCREDIT_DB": str(beijing), "SOCIALCREDIT_DB_KEY": BEIJING_DB_KEY},
-    )
+    export = ("region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out))
+    refused = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    assert refused.stderr.strip() == _refusal([(HEBEI, "Hebei", hebei_signing, "")])
+    assert not out.exists()
+    assert _export_state(beijing) == before  # no sequence taken, no audit entry, no checkpoint
+    fixed = _cli(*refused.stderr.split("`")[-2].split()[1:-1], hebei_enc, db=beijing, db_key=BEIJING_DB_KEY)
+    assert fixed.returncode == 0, fixed.stderr
+    done = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
     assert done.stdout.splitlines()[0].startswith(f"Bundle #2 written to {out}")
-    assert done.stdout.splitlines()[-1] == "Encrypted for Tianjin (120000)."
-    assert done.stderr.strip() == (
-        f"warning: {out} is encrypted for Tianjin (120000) only; Hebei (130000) cannot read it: no encryption key is "
-        "trusted here for them (`region trust --encryption-key`)."
-    )
+    assert done.stdout.splitlines()[-1] == "Encrypted for Tianjin (120000), Hebei (130000)."
     (tmp_path / "t").mkdir()
     tianjin = _copy(folder, TIANJIN, tmp_path / "t")
     for bundle in (regions["bundle"], out):
-        imported = subprocess.run(
-            [CLI, "region", "import", str(bundle), "--key", str(keys[TIANJIN]), "--db", str(tianjin)],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
+        imported = _cli("region", "import", str(bundle), "--key", str(keys[TIANJIN]), db=tianjin)
         assert imported.returncode == 0, imported.stderr
         assert imported.stdout.startswith(f"Imported bundle 110000#{bundle.stem[-1]}: ")
+
+
+@pytest.mark.slow
+def test_a_rotation_without_the_encryption_key_refuses_the_export_until_it_is_recorded(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """Trusting a region's new signing key without --encryption-key left it none, and the next export of an
+    encrypted store went out in clear to it with a warning (review): refused, naming the new key (and its expiry,
+    which the command keeps); the old key's encryption key is not used for the new one."""
+    folder, keys = regions["folder"], regions["keys"]
+    beijing = _copy(folder, BEIJING, tmp_path)
+    new_key = _keys(tmp_path, "tianjin-2")
+    signing, enc = _public(new_key)
+    trust = ("region", "trust", TIANJIN, "Tianjin", "--key", signing, "--expires", "2199-01-01")
+    rotated = _cli(*trust, db=beijing, db_key=BEIJING_DB_KEY)
+    assert rotated.returncode == 0, rotated.stderr
+    before = _export_state(beijing)
+    out = tmp_path / "beijing-2.json"
+    export = ("region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out), "--json")
+    refused = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == _refusal([(TIANJIN, "Tianjin", signing, "2199-01-01")])
+    assert not out.exists() and _export_state(beijing) == before
+    with open_store(beijing, key=BEIJING_DB_KEY) as store:
+        trust_key(store, TIANJIN, "Tianjin", signing, expires_on="2199-01-01", encryption_key=enc)
+        assert store.one("SELECT expires_on FROM region_keys WHERE public_key = ?", [signing]) == dt.date(2199, 1, 1)
+    done = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["encrypted_for"] == ["Tianjin (120000)"]
+    sealed = json.loads(base64.b64decode(json.loads(out.read_bytes())["payload"]))
+    assert [(r["region"], r["key"]) for r in sealed["recipients"]] == [(TIANJIN, fingerprint(enc))]
+
+
+def test_a_region_with_no_valid_key_is_no_recipient_and_no_region_at_all_refuses(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """A region whose every key is revoked (or expired) receives nothing: it neither blocks the export nor is
+    encrypted to. An encrypted store with no region to encrypt to writes nothing (it wrote the bundle in clear)."""
+    from socialcredit.regions.keys import revoke_key, untrust_region
+
+    folder, keys = regions["folder"], regions["keys"]
+    beijing = _copy(folder, BEIJING, tmp_path)
+    with open_store(beijing, key=BEIJING_DB_KEY) as store:
+        _trust(store, HEBEI, keys[HEBEI], encryption=False)
+        revoke_key(store, HEBEI, fingerprint(_public(keys[HEBEI])[0]), "leaked")
+        summary = export_bundle(store, "beijing", keys[BEIJING], tmp_path / "beijing-2.json")
+        assert summary.encrypted_for == ["Tianjin (120000)"]
+        untrust_region(store, TIANJIN, "left the exchange")
+        before = _export_state_of(store)
+        with pytest.raises(RegionError) as exc:
+            export_bundle(store, "beijing", keys[BEIJING], tmp_path / "beijing-3.json")
+        assert str(exc.value) == (
+            "not exported: the store is encrypted and no region is trusted here with a valid key, so the bundle "
+            "could be encrypted to no one (an encrypted store writes no bundle in clear); trust each region that "
+            "receives this region's bundles with both its keys: `socialcredit region trust CODE NAME --key KEY "
+            "--encryption-key KEY`; then export again. Nothing was written."
+        )
+        assert _export_state_of(store) == before
+    assert not (tmp_path / "beijing-3.json").exists()
 
 
 def test_a_bundle_signed_with_a_revoked_key_is_refused_before_it_is_opened(
@@ -348,3 +444,248 @@ def test_a_bundle_signed_with_a_revoked_key_is_refused_before_it_is_opened(
                 import_bundle(tianjin, regions["bundle"], key_path=key)
             assert str(exc.value).startswith(f"revoked: bundle 110000#1 is signed with Beijing's key {beijing_fp}, ")
         assert tianjin.one("SELECT count(*) FROM region_imports") == 0
+
+
+def test_keygen_pairs_no_new_signing_key_with_an_older_encryption_key(tmp_path: Path) -> None:
+    """`region keygen` over an encryption key without its signing key wrote a new signing key and kept the old
+    encryption key, without a word (review): refused, both files as they were."""
+    key, enc = tmp_path / "beijing.key", tmp_path / "beijing.key.x25519"
+    enc.write_bytes(new_encryption_key())
+    before = enc.read_bytes()
+    done = subprocess.run([CLI, "region", "keygen", "--out", str(key)], capture_output=True, text=True, env=_wide())
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: {enc} exists already, without the signing key {key} it was made with; a region's keys are never "
+        f"overwritten, and a new signing key is not paired with an older encryption key: move {enc} away (or choose "
+        "another --out) and run `region keygen` again"
+    )
+    assert not key.exists() and enc.read_bytes() == before
+
+
+def test_keygen_beside_a_file_that_is_no_signing_key_writes_nothing(tmp_path: Path) -> None:
+    """`region keygen` over a file that is not a signing key made its encryption key beside it, then failed reading
+    the file: the encryption key stayed, paired with nothing. It checks the file first and writes nothing."""
+    key = tmp_path / "beijing.key"
+    key.write_text("not a key\n")
+    done = subprocess.run([CLI, "region", "keygen", "--out", str(key)], capture_output=True, text=True, env=_wide())
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: {key} exists already and is not a signing key this region can read (an unencrypted Ed25519 key in "
+        "PEM, as `region keygen` writes it); no encryption key is made beside it and no file is overwritten: choose "
+        "another --out"
+    )
+    assert not encryption_key_path(key).exists() and key.read_text() == "not a key\n"
+
+
+def _wide() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")} | {
+        "COLUMNS": "300"
+    }
+
+
+def _resigned(regions: dict[str, Any], sealed: dict[str, Any], to: Path) -> Path:
+    """A bundle of the sealed document ``sealed``, signed with Beijing's key (as its software would sign it)."""
+    body = json.dumps(sealed, sort_keys=True, separators=(",", ":")).encode()
+    key = load_private_key(regions["keys"][BEIJING])
+    envelope = {
+        "format": "socialcredit-bundle/1",
+        "publisher": BEIJING,
+        "key": public_key_text(key),
+        "payload": base64.b64encode(body).decode(),
+        "signature": base64.b64encode(key.sign(body)).decode(),
+    }
+    to.write_text(json.dumps(envelope))
+    return to
+
+
+def _sealed_for(regions: dict[str, Any], *, sequence: int, to: dict[str, str]) -> dict[str, Any]:
+    """Beijing's first payload sealed as bundle #``sequence`` (the payload still says #1) for ``to`` (region code ->
+    the signing key file whose encryption key it is wrapped for)."""
+    from socialcredit.regions.bundle import _seal_payload
+
+    payload = _opened(regions).payload
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+    keys = {code: (REGIONS[code].name_en, _public(regions["keys"][of])[1]) for code, of in to.items()}
+    head = {"publisher": payload["publisher"], "sequence": sequence}
+    return dict(json.loads(_seal_payload(body, head, keys)))
+
+
+def _wrong_wrap(regions: dict[str, Any]) -> dict[str, Any]:
+    """Tianjin's entry (its key's fingerprint) holding a content key wrapped for Hebei's encryption key."""
+    sealed = _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN})
+    other = _sealed_for(regions, sequence=1, to={TIANJIN: HEBEI})
+    sealed["recipients"][0]["wrapped"] = other["recipients"][0]["wrapped"]
+    return sealed
+
+
+def _edited(regions: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN}) | changes
+
+
+def _other_content(regions: dict[str, Any]) -> dict[str, Any]:
+    """Tianjin's content key with the content sealed under another bundle's key: the key opens, the content not."""
+    sealed = _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN})
+    return sealed | {"content": _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN})["content"]}
+
+
+def _for_hebei_as_tianjin(regions: dict[str, Any]) -> dict[str, Any]:
+    """An entry naming Hebei (130000) with Tianjin's key: the key it holds is bound to Hebei, and does not open here."""
+    sealed = _sealed_for(regions, sequence=1, to={HEBEI: TIANJIN})
+    return sealed
+
+
+DECRYPTION_REFUSALS = {
+    "wrapped for another key": (
+        _wrong_wrap,
+        "malformed: the content key of bundle 110000#1 from Beijing wrapped for key {tianjin} does not open with "
+        "this region's encryption key {key_file} (for Tianjin, 120000); ask Beijing to export it again",
+    ),
+    "wrapped for another region": (
+        _for_hebei_as_tianjin,
+        "malformed: the content key of bundle 110000#1 from Beijing wrapped for key {tianjin} does not open with "
+        "this region's encryption key {key_file} (for Tianjin, 120000); ask Beijing to export it again",
+    ),
+    "sequence": (
+        lambda regions: _sealed_for(regions, sequence=2, to={TIANJIN: TIANJIN}),
+        "malformed: the sealed document is bundle #2, its payload #1",
+    ),
+    "publisher": (
+        lambda regions: _edited(regions, publisher="130000"),
+        "malformed: the sealed document names the publisher '130000', the envelope 110000",
+    ),
+    "suite": (
+        lambda regions: _edited(regions, suite="HPKE-X448-HKDF-SHA512-CHACHA20POLY1305" + "-" * 100),
+        "malformed: bundle 110000#1 from Beijing is encrypted with the suite 'HPKE-X448-HKDF-SHA512-CHACHA20POLY1305…; "
+        "this registry opens HPKE-X25519-HKDF-SHA256-AES-128-GCM only",
+    ),
+    "content": (
+        _other_content,
+        "malformed: the content of bundle 110000#1 from Beijing does not decrypt with its content key; ask Beijing "
+        "to export it again",
+    ),
+    "content not base64": (
+        lambda regions: _edited(regions, content="not base64!"),
+        "malformed: the content of bundle 110000#1 from Beijing does not decrypt with its content key; ask Beijing "
+        "to export it again",
+    ),
+    "recipient name": (
+        lambda regions: _edited(
+            regions,
+            recipients=[
+                _sealed_for(regions, sequence=1, to={TIANJIN: TIANJIN})["recipients"][0] | {"name": "Tianjin\x1b[2J"}
+            ],
+        ),
+        "malformed: recipients[0].name 'Tianjin\\x1b[2J' is not a region's name (printable text of 1 to 200 "
+        "characters)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DECRYPTION_REFUSALS))
+def test_an_encrypted_bundle_that_does_not_decrypt_is_refused_naming_why(
+    regions: dict[str, Any], tmp_path: Path, case: str
+) -> None:
+    """Signed by the publisher, but its content key or content does not open here, or its sealed document does not
+    match its payload or names a suite this registry does not open: `region import` exits 2 with the reason, imports
+    nothing, and audits the refusal. (Until 2026-12-05 these branches were untested: a content that did not open
+    was told as a content key that did not; a key wrapped for another region opened here; a suite was quoted whole.)"""
+    build, message = DECRYPTION_REFUSALS[case]
+    bundle = _resigned(regions, build(regions), tmp_path / "beijing-1.json")
+    key_file = encryption_key_path(regions["keys"][TIANJIN])
+    tianjin_fp = fingerprint(_public(regions["keys"][TIANJIN])[1])
+    tianjin = _copy(regions["folder"], TIANJIN, tmp_path)
+    done = _cli("region", "import", str(bundle), "--key", str(regions["keys"][TIANJIN]), db=tianjin)
+    said = message.format(tianjin=tianjin_fp, key_file=key_file)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == f"error: {said}"
+    with open_store(tianjin, key="", read_only=True) as store:
+        assert store.one("SELECT count(*) FROM region_imports") == 0
+        [detail] = [
+            json.loads(d)
+            for (d,) in store.execute("SELECT detail FROM audit_log WHERE action = 'region_import_refused'").fetchall()
+        ]
+    assert (detail["publisher"], detail["message"]) == (BEIJING, said)
+
+
+def test_a_sealed_document_nested_too_deep_signed_with_a_revoked_key_is_refused_as_revoked(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """Whoever holds a revoked (leaked) key can sign anything: a sealed document nested too deep to decode, signed
+    with it, was an internal error (RecursionError while naming the bundle) instead of a refusal."""
+    from socialcredit.regions.keys import revoke_key
+
+    key = load_private_key(regions["keys"][BEIJING])
+    body = b'{"content":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    envelope = {
+        "format": "socialcredit-bundle/1",
+        "publisher": BEIJING,
+        "key": public_key_text(key),
+        "payload": base64.b64encode(body).decode(),
+        "signature": base64.b64encode(key.sign(body)).decode(),
+    }
+    bundle = tmp_path / "deep.json"
+    bundle.write_text(json.dumps(envelope))
+    beijing_fp = fingerprint(public_key_text(key))
+    with open_store(_copy(regions["folder"], TIANJIN, tmp_path), key="") as tianjin:
+        revoke_key(tianjin, BEIJING, beijing_fp, "leaked", today=dt.date(2026, 12, 4))
+        with pytest.raises(BundleError) as exc:
+            import_bundle(tianjin, bundle, key_path=regions["keys"][TIANJIN])
+    assert str(exc.value) == (
+        f"revoked: bundle 110000#? is signed with Beijing's key {beijing_fp}, revoked on 2026-12-04 (leaked)"
+    )
+
+
+def test_a_key_file_larger_than_any_key_or_not_a_file_is_refused_before_it_is_read(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """`--key` is read whole: a file of 300 MB was read into memory (and `--key /dev/zero` until memory ran out)
+    before it was found to be no key. It is refused by its size or kind, for the signing and the encryption key."""
+    big = tmp_path / "big.key"
+    with big.open("wb") as fh:
+        fh.truncate(300_000_000)  # sparse: no disk is used
+    beijing = _copy(regions["folder"], BEIJING, tmp_path)
+    out = tmp_path / "beijing-2.json"
+    for key, said in (
+        (big, f"{big} is 300000000 bytes"),
+        (Path("/dev/zero"), "/dev/zero is not a regular file"),
+    ):
+        done = _cli(
+            "region", "export", "--policy", "beijing", "--key", str(key), "--out", str(out), db=beijing,
+            db_key=BEIJING_DB_KEY,
+        )  # fmt: skip
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.strip() == (
+            f"error: {said}; a key file is a PEM file of a few hundred bytes (at most 65536), as `region keygen` "
+            "writes it"
+        )
+    assert not out.exists()
+    lone = tmp_path / "lone.key"
+    big.rename(encryption_key_path(lone))
+    tianjin = tmp_path / "t"
+    tianjin.mkdir()
+    done = _cli(
+        "region", "import", str(regions["bundle"]), "--key", str(lone), db=_copy(regions["folder"], TIANJIN, tianjin)
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: {lone}.x25519 is 300000000 bytes; a key file is a PEM file of a few hundred bytes (at most 65536), "
+        "as `region keygen` writes it"
+    )
+
+
+def test_trust_refuses_an_encryption_key_that_nothing_can_be_encrypted_to(tmp_path: Path) -> None:
+    """An X25519 low-order point (32 zero bytes) was trusted as a region's encryption key; every export of an
+    encrypted store then failed as an internal error while sealing, after its checkpoint was written. Refused."""
+    db = tmp_path / "beijing.duckdb"
+    with open_store(db, create=True, key="") as store:
+        set_region(store, BEIJING, "Beijing")
+    zero = base64.b64encode(bytes(32)).decode()
+    signing = public_key_text(load_private_key(_keys(tmp_path, TIANJIN)))
+    done = _cli("region", "trust", TIANJIN, "Tianjin", "--key", signing, "--encryption-key", zero, db=db)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        f"error: {zero!r} is not an X25519 public key in base64 (as `region keygen` prints for encryption): the "
+        "encryption key is a low-order point, which nothing can be encrypted to"
+    )
+    with open_store(db, key="", read_only=True) as store:
+        assert store.one("SELECT count(*) FROM region_keys") == 0

@@ -1031,12 +1031,13 @@ def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
 
 
 @pytest.mark.parametrize("db_key", ["the store's own key", ""])
-def test_a_bundle_is_written_0600_and_from_an_encrypted_store_the_export_warns_it_is_in_clear(
+def test_a_bundle_is_written_0600_and_an_encrypted_store_with_no_region_to_encrypt_to_writes_none(
     tmp_path: Path, db_key: str
 ) -> None:
-    """A bundle no region trusted here has an encryption key for holds the persons it names (identity numbers,
-    names, birth dates, phones, addresses) in clear (docs/regions.md). Until 2026-12-05 it was written with the
-    umask's mode (0644: readable by every user) and an encrypted store's export said nothing."""
+    """A bundle holds the persons it names (identity numbers, names, birth dates, phones, addresses) (docs/regions.md).
+    Until 2026-12-05 it was written with the umask's mode (0644: readable by every user); then, from an encrypted
+    store with no region trusted to encrypt it to, it was written in clear with a warning: it is refused, and the
+    file at the path is left as it was."""
     db, key, out = tmp_path / "beijing.duckdb", tmp_path / "beijing.key", tmp_path / "beijing-1.json"
     key.write_bytes(new_private_key())
     with open_store(db, create=True, key=db_key) as store:
@@ -1054,13 +1055,19 @@ def test_a_bundle_is_written_0600_and_from_an_encrypted_store_the_export_warns_i
         text=True,
         env=env | {"SOCIALCREDIT_DB_KEY": db_key, "COLUMNS": "300"},
     )
+    if db_key:
+        assert done.returncode == 2
+        assert done.stderr.strip() == (
+            "error: not exported: the store is encrypted and no region is trusted here with a valid key, so the "
+            "bundle could be encrypted to no one (an encrypted store writes no bundle in clear); trust each region "
+            "that receives this region's bundles with both its keys: `socialcredit region trust CODE NAME --key KEY "
+            "--encryption-key KEY`; then export again. Nothing was written."
+        )
+        assert out.read_text() == "an older file, readable by all"
+        with open_store(db, key=db_key, read_only=True) as store:
+            assert store.one("SELECT count(*) FROM region_exports") == 0
+        return
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"Bundle #1 written to {out}")
     assert out.stat().st_mode & 0o777 == 0o600
-    warning = (
-        f"warning: {out} holds the persons it names (identity numbers, names, birth dates, phones, addresses) and "
-        "their records in clear, though the store is encrypted: no region trusted here has an encryption key "
-        "(`region trust --encryption-key`); send it to the regions that trust this one over a private channel, then "
-        "delete it."
-    )
-    assert done.stderr.strip() == (warning if db_key else "")
+    assert done.stderr == ""

@@ -509,3 +509,34 @@ def test_trusting_the_same_key_again_keeps_its_encryption_key(tianjin: Store) ->
     trust_key(tianjin, "110000", "Beijing", PUB[0], encryption_key=enc, today=D)
     trust_key(tianjin, "110000", "Beijing", PUB[0], expires_on=dt.date(2027, 6, 1), today=D)
     assert encryption_recipients(tianjin, today=D) == ({"110000": ("Beijing", enc)}, [])
+
+
+@pytest.mark.parametrize(
+    ("expires", "said"),
+    [
+        ("9999-12-31", "--expires 9999-12-31 is out of range: the registry's dates run from 1990-01-01 to 2199-12-31"),
+        ("2027-02-30", "--expires '2027-02-30' is not a date: February 2027 has 28 days"),
+        ("20271231", "--expires '20271231' is not a date of the form YYYY-MM-DD"),
+    ],
+)
+def test_trust_expires_is_read_as_every_date_option_within_the_registrys_dates(
+    tmp_path: Path, expires: str, said: str
+) -> None:
+    """`region trust --expires` had a parser of its own: no range check (9999-12-31 was taken), ISO forms no other
+    option takes (20271231), an older message. It reads the date as every command does (clock.day_option), within
+    the registry's dates, and the refusal is audited."""
+    db = tmp_path / "tianjin.duckdb"
+    with open_store(db, create=True, key="") as store:
+        set_region(store, "120000", "Tianjin")
+    done = sc(
+        "region", "trust", "110000", "Beijing", "--key", PUB[0], "--expires", expires, "--db", db, today="2026-12-04"
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == f"error: {said}"
+    with open_store(db, key="", read_only=True) as store:
+        assert store.one("SELECT count(*) FROM region_keys") == 0
+        [detail] = [
+            json.loads(d)
+            for (d,) in store.execute("SELECT detail FROM audit_log WHERE action = 'region_trust_refused'").fetchall()
+        ]
+    assert (detail["expires_on"], detail["refused"]) == (expires, said)

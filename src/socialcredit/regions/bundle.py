@@ -33,6 +33,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +47,17 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, RegionError
+from socialcredit.regions.validate import shown
 from socialcredit.registry import load_private_key as _load_key_file
 from socialcredit.registry import new_private_key as _new_key
 from socialcredit.registry import public_key_text as _public_text
 from socialcredit.registry.private import Sealer, unseal
+from socialcredit.textcheck import control_character
 
 __all__ = [
     "ENCRYPTION_KEY_SUFFIX",
     "ENVELOPE_FORMAT",
+    "MAX_KEY_FILE_BYTES",
     "PAYLOAD_FORMAT",
     "SEALED_FORMAT",
     "Bundle",
@@ -91,7 +96,28 @@ def new_private_key() -> bytes:
     return _new_key()
 
 
+MAX_KEY_FILE_BYTES = 64 * 1024  # a key's PEM is a few hundred bytes
+
+
+def _check_key_file(path: Path | str) -> None:
+    """A key file is read whole: one that is not a regular file (a device, a pipe) or is larger than any key is
+    refused before it is read (``--key /dev/zero`` read until memory ran out)."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return  # reading it says why it cannot be read
+    if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_KEY_FILE_BYTES:
+        return
+    what = f"is {st.st_size} bytes" if stat.S_ISREG(st.st_mode) else "is not a regular file"
+    raise RegionError(
+        f"{path} {what}; a key file is a PEM file of a few hundred bytes (at most {MAX_KEY_FILE_BYTES}), as "
+        "`region keygen` writes it"
+    )
+
+
 def load_private_key(path: Path | str) -> Ed25519PrivateKey:
+    _check_key_file(path)
     try:
         return _load_key_file(path, make_one="`region keygen`")
     except CheckpointError as exc:
@@ -132,6 +158,7 @@ def load_encryption_key(path: Path | str, signing_key: Path | str | None = None)
     """The X25519 private key in the PEM file ``path`` (``signing_key``: the key it lives beside, for the message)."""
     path = Path(path)
     make = f"`region keygen --out {signing_key}`" if signing_key is not None else "`region keygen`"
+    _check_key_file(path)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except OSError as exc:
@@ -155,7 +182,12 @@ def parse_encryption_key(text: str) -> X25519PublicKey:
     raw = _b64(text, "encryption key")
     if len(raw) != 32:
         raise BundleError(f"the encryption key is {len(raw)} bytes long, an X25519 public key is 32")
-    return X25519PublicKey.from_public_bytes(raw)
+    key = X25519PublicKey.from_public_bytes(raw)
+    try:  # a low-order point (all zeros, and the like) gives no shared secret: nothing can be encrypted to it
+        X25519PrivateKey.generate().exchange(key)
+    except ValueError:
+        raise BundleError("the encryption key is a low-order point, which nothing can be encrypted to") from None
+    return key
 
 
 def _suite() -> Any:
@@ -358,7 +390,7 @@ def open_bundle(
     if missing:
         raise BundleError(f"not a bundle: missing {', '.join(missing)}")
     if envelope["format"] != ENVELOPE_FORMAT:
-        raise BundleError(f"not a bundle: format {envelope['format']!r} is not {ENVELOPE_FORMAT!r}")
+        raise BundleError(f"not a bundle: format {shown(envelope['format'])} is not {ENVELOPE_FORMAT!r}")
     publishers = {code: Publisher.of(entry) for code, entry in trusted.items()}
     publisher = envelope["publisher"]
     if not isinstance(publisher, str) or publisher not in publishers or not publishers[publisher].trusted:
@@ -368,7 +400,7 @@ def open_bundle(
             last = max(publishers[publisher].keys, key=lambda k: k.untrusted_on or dt.date.min)
             untrusted = f": {publishers[publisher].name} was untrusted on {last.untrusted_on} ({last.untrusted_reason})"
         raise BundleError(
-            f"the publisher {publisher!r} is not trusted by this region (trusted: {known}){untrusted}; add its "
+            f"the publisher {shown(publisher)} is not trusted by this region (trusted: {known}){untrusted}; add its "
             "public key with `socialcredit region trust` if it should be"
         )
     day = resolve_today(today)
@@ -420,9 +452,40 @@ def _sealed_label(body: bytes, publisher: str) -> str:
     """The label of the bundle a signed sealed document names (its sequence is in clear), without opening it."""
     try:
         sequence = json.loads(body.decode("utf-8")).get("sequence")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # nested too deep to decode: the label says '?'
         sequence = None
     return f"{publisher}#{sequence if isinstance(sequence, int) else '?'}"
+
+
+_MAX_RECIPIENTS = 1000  # regions a sealed document may name (a region trusts a few dozen)
+_NAMED = 5  # recipients a message names before "and N more"
+_MAX_NAME = 200  # characters of a recipient region's name
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
+
+def _recipients(value: Any) -> list[dict[str, str]]:
+    """A sealed document's recipients, each checked: shown in messages, they are short printable text."""
+    if not isinstance(value, list) or not all(
+        isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("region", "name", "key", "wrapped"))
+        for r in value
+    ):
+        raise BundleError("malformed: the sealed document's recipients must each have region, name, key and wrapped")
+    if len(value) > _MAX_RECIPIENTS:
+        raise BundleError(
+            f"malformed: the sealed document names {len(value)} recipients; a bundle is encrypted to at most "
+            f"{_MAX_RECIPIENTS} regions"
+        )
+    for i, r in enumerate(value):
+        if not (len(r["region"]) == 6 and r["region"].isascii() and r["region"].isdigit()):
+            raise BundleError(f"malformed: recipients[{i}].region {shown(r['region'])} is not a six-digit region code")
+        if _FINGERPRINT.fullmatch(r["key"]) is None:
+            raise BundleError(f"malformed: recipients[{i}].key {shown(r['key'])} is not a key's fingerprint")
+        if not r["name"].strip() or len(r["name"]) > _MAX_NAME or control_character(r["name"]) is not None:
+            raise BundleError(
+                f"malformed: recipients[{i}].name {shown(r['name'])} is not a region's name (printable text of 1 to "
+                f"{_MAX_NAME} characters)"
+            )
+    return value
 
 
 def _open_sealed(body: bytes, publisher: str, name: str, recipient: Recipient | None) -> tuple[bytes, int]:
@@ -436,20 +499,23 @@ def _open_sealed(body: bytes, publisher: str, name: str, recipient: Recipient | 
     missing = [k for k in _SEALED_KEYS if k not in sealed]
     if missing:
         raise BundleError(f"malformed: the sealed document has no {', '.join(missing)}")
-    sequence, recipients = sealed["sequence"], sealed["recipients"]
+    sequence = sealed["sequence"]
     if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
         raise BundleError("malformed: sequence must be a whole number from 1")
     if sealed["publisher"] != publisher:
-        raise BundleError(f"malformed: the sealed document names another publisher than the envelope ({publisher})")
-    if sealed["suite"] != _SUITE_NAME:
-        raise BundleError(f"malformed: the sealed document's suite {sealed['suite']!r} is not {_SUITE_NAME!r}")
-    if not isinstance(recipients, list) or not all(
-        isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("region", "name", "key", "wrapped"))
-        for r in recipients
-    ):
-        raise BundleError("malformed: the sealed document's recipients must each have region, name, key and wrapped")
+        raise BundleError(
+            f"malformed: the sealed document names the publisher {shown(sealed['publisher'])}, the envelope {publisher}"
+        )
     label = f"{publisher}#{sequence}"
-    for_whom = ", ".join(f"{r['name']} ({r['region']}) with key {r['key']}" for r in recipients) or "no one"
+    if sealed["suite"] != _SUITE_NAME:
+        raise BundleError(
+            f"malformed: bundle {label} from {name} is encrypted with the suite {shown(sealed['suite'])}; this "
+            f"registry opens {_SUITE_NAME} only"
+        )
+    recipients = _recipients(sealed["recipients"])
+    named = [f"{r['name']} ({r['region']}) with key {r['key']}" for r in recipients[:_NAMED]]
+    more = f" and {len(recipients) - _NAMED} more" if len(recipients) > _NAMED else ""
+    for_whom = (", ".join(named) + more) or "no one"
     if recipient is not None and recipient.key is None and recipient.key_file is not None:
         raise BundleError(
             f"encrypted: bundle {label} from {name} is encrypted for {for_whom}; this region has no encryption key "
@@ -468,15 +534,25 @@ def _open_sealed(body: bytes, publisher: str, name: str, recipient: Recipient | 
             f"{recipient.name} ({recipient.region}) with key {own} ({recipient.key_file}); {name} must trust this "
             "region's encryption key (`region trust ... --encryption-key`) before it exports"
         )
-    try:
-        content_key = _suite().decrypt(
-            _b64(mine["wrapped"], "wrapped"), recipient.key, info=_wrap_info(publisher, sequence, mine["region"])
-        )
-        plain, left = unseal(_b64(sealed["content"], "content"), content_key)
+    try:  # bound to this region: a key wrapped for another region does not open here, whatever its entry says
+        wrapped = base64.b64decode(mine["wrapped"].encode("ascii"), validate=True)
+        content_key = _suite().decrypt(wrapped, recipient.key, info=_wrap_info(publisher, sequence, recipient.region))
     except (ValueError, InvalidTag):
-        raise BundleError(f"malformed: the content key wrapped for key {own} does not open the bundle") from None
+        raise BundleError(
+            f"malformed: the content key of bundle {label} from {name} wrapped for key {own} does not open with "
+            f"this region's encryption key {recipient.key_file} (for {recipient.name}, {recipient.region}); ask "
+            f"{name} to export it again"
+        ) from None
+    try:
+        content = base64.b64decode(sealed["content"].encode("ascii"), validate=True)
+        plain, left = unseal(content, content_key)
+    except (ValueError, AttributeError):  # not base64 text, or not a sealed file
+        plain, left = b"", 1
     if left or not plain:
-        raise BundleError(f"malformed: the payload of bundle {label} does not decrypt with its content key")
+        raise BundleError(
+            f"malformed: the content of bundle {label} from {name} does not decrypt with its content key; ask {name} "
+            "to export it again"
+        )
     return plain, sequence
 
 

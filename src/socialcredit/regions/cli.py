@@ -69,6 +69,21 @@ def keygen(
     enc_file = encryption_key_path(out_file)
     if out_file.exists() and enc_file.exists():
         raise RegionError(f"{out_file} and {enc_file} exist already; a region's keys are never overwritten")
+    if enc_file.exists():  # a new signing key would be paired with an encryption key made before it
+        raise RegionError(
+            f"{enc_file} exists already, without the signing key {out_file} it was made with; a region's keys are "
+            f"never overwritten, and a new signing key is not paired with an older encryption key: move {enc_file} "
+            "away (or choose another --out) and run `region keygen` again"
+        )
+    if out_file.exists():  # a signing key made before encryption keys: checked before its encryption key is made
+        try:
+            load_private_key(out_file)
+        except RegionError as exc:
+            raise RegionError(
+                f"{out_file} exists already and is not a signing key this region can read (an unencrypted Ed25519 "
+                "key in PEM, as `region keygen` writes it); no encryption key is made beside it and no file is "
+                "overwritten: choose another --out"
+            ) from exc
     made = []
     out_file.parent.mkdir(parents=True, exist_ok=True)
     for path, pem in ((out_file, new_private_key), (enc_file, new_encryption_key)):
@@ -201,25 +216,12 @@ def export_cmd(
     db: DbOpt = _DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write the next signed bundle: shareable records since the last one, and the shared lists."""
+    """Write the next signed bundle: shareable records since the last one, and the shared lists. From an encrypted
+    store it is encrypted to every region trusted here (refused while one has no encryption key)."""
     from socialcredit.regions.exchange import export_bundle
 
     with open_store(db) as store:
         s = export_bundle(store, policy, key, out_file)
-        encrypted = store.encrypted
-    if encrypted and s.in_clear:  # no trusted region has an encryption key here (docs/regions.md)
-        err.print(
-            f"warning: {s.path} holds the persons it names (identity numbers, names, birth dates, phones, addresses) "
-            "and their records in clear, though the store is encrypted: no region trusted here has an encryption "
-            "key (`region trust --encryption-key`); send it to the regions that trust this one over a private "
-            "channel, then delete it."
-        )
-    elif s.not_encrypted_for:
-        err.print(
-            f"warning: {s.path} is encrypted for {', '.join(s.encrypted_for)} only; "
-            f"{', '.join(s.not_encrypted_for)} cannot read it: no encryption key is trusted here for them "
-            "(`region trust --encryption-key`)."
-        )
     if as_json:
         _print_json(s.as_dict())
         return

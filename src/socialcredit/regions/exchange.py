@@ -123,14 +123,9 @@ class ExportSummary:
     repairs: int = 0  # repair applications forwarded to the regions that recorded their records
     repair_answers: int = 0  # decisions on applications other regions forwarded here
     dispute_information: int = 0  # added to disputes forwarded before
-    # From an encrypted store: the regions the bundle is encrypted to, and the trusted ones without an encryption
-    # key here (they cannot read it), each as "Name (code)". Both empty: the bundle is in clear.
+    # From an encrypted store: the regions the bundle is encrypted to, each as "Name (code)" (every region trusted
+    # here with a valid key: an export that would leave one out is refused). Empty: the bundle is in clear.
     encrypted_for: list[str] = field(default_factory=list)
-    not_encrypted_for: list[str] = field(default_factory=list)
-
-    @property
-    def in_clear(self) -> bool:
-        return not self.encrypted_for
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,6 +147,9 @@ def export_bundle(
     code, name = region_of(store)
     key = _load_key(key_path)
     loaded = _exchange_policy(store, policy_id)
+    # An encrypted store writes nothing personal in clear: its bundle is encrypted to every region it goes to, and
+    # refused, before anything is written (no sequence, no checkpoint, no audit entry), when one has no encryption key.
+    recipients = _encryption_recipients(store) if store.encrypted else {}
     exchange = loaded.policy.exchange
     assert exchange is not None
     catalog = store.catalog
@@ -253,9 +251,7 @@ def export_bundle(
         **sections,
         "audit_checkpoint": checkpoint.as_dict(),
     }
-    # An encrypted store's bundle is encrypted to the trusted regions with an encryption key; with none, or from a
-    # store without a key, it is in clear (regions not yet re-keyed keep receiving bundles they can read).
-    recipients, without = encryption_recipients(store) if store.encrypted else ({}, [])
+    # From a store without a key the bundle is in clear, as before encryption (recipients is empty).
     data = seal_bundle(payload, key, recipients=recipients)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -291,8 +287,32 @@ def export_bundle(
         **{k: len(sections[k]) for k in ("disputes", "answers", "listings")},
         **{k: len(sections[k]) for k in ("repairs", "repair_answers", "dispute_information")},
         encrypted_for=[f"{n} ({c})" for c, (n, _) in sorted(recipients.items())],
-        not_encrypted_for=without if recipients else [],
     )
+
+
+def _encryption_recipients(store: Store) -> dict[str, tuple[str, str]]:
+    """The regions an encrypted store's bundle is encrypted to (``keys.encryption_recipients``); refused when there
+    is none, or when one of the regions it goes to has no encryption key here: it would be written in clear, or
+    unreadable to that region."""
+    recipients, without = encryption_recipients(store)
+    if without:
+        names = ", ".join(u.label for u in without)
+        has = "has" if len(without) == 1 else "have"
+        fixes = "; ".join(f"`{u.fix()}`" for u in without)
+        raise RegionError(
+            f"not exported: the store is encrypted and {names} {has} no encryption key here, so the bundle could not "
+            "be encrypted to every region it goes to (an encrypted store writes no bundle in clear); record the "
+            "encryption key with the signing key the region is trusted by (KEY: the encryption key its `region "
+            f"keygen` printed): {fixes}; then export again. Nothing was written."
+        )
+    if not recipients:
+        raise RegionError(
+            "not exported: the store is encrypted and no region is trusted here with a valid key, so the bundle could "
+            "be encrypted to no one (an encrypted store writes no bundle in clear); trust each region that receives "
+            "this region's bundles with both its keys: `socialcredit region trust CODE NAME --key KEY "
+            "--encryption-key KEY`; then export again. Nothing was written."
+        )
+    return recipients
 
 
 # --- import -----------------------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ refused command, is audited with the key's fingerprint. ``trusted_keys`` is what
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from socialcredit.clock import resolve_today
-from socialcredit.errors import BundleError, RegionError
+from socialcredit.clock import check_day, day_option, resolve_today
+from socialcredit.errors import BundleError, RegionError, SocialCreditError
 from socialcredit.regions.bundle import (
     Publisher,
     PublisherKey,
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_OVERLAP_DAYS",
     "MAX_OVERLAP_DAYS",
     "TrustResult",
+    "Unkeyed",
     "encryption_recipients",
     "list_keys",
     "revoke_key",
@@ -112,7 +114,8 @@ def trust_key(
 
     A region already trusted with another valid key rotates: that key stays valid for ``overlap_days`` days from
     today and is refused from then on. ``expires_on`` is the first day the new key is refused (None: no expiry; text
-    is read as YYYY-MM-DD, so that a mistyped date is refused and audited like every other refusal).
+    is read as every command reads a date option, ``clock.day_option``, so that a mistyped date is refused and
+    audited like every other refusal), within the registry's dates (``clock.check_day``).
     Refused: the store's own region, a key trusted for another region, a revoked key, an expiry not after today.
     """
     day = resolve_today(today)
@@ -123,12 +126,13 @@ def trust_key(
     except BundleError:
         fp = None
     enc = encryption_key.strip() if encryption_key is not None else None
+    enc_wrong = ""
     try:
         if enc is not None:
             parse_encryption_key(enc)
         enc_fp = fingerprint(enc) if enc is not None else None
-    except BundleError:
-        enc_fp = None
+    except BundleError as exc:
+        enc_fp, enc_wrong = None, str(exc).removeprefix("not a bundle: ")
     detail = {"code": code, "name": name, "key": fp, "expires_on": expires_on, "overlap_days": overlap_days}
     if enc is not None:
         detail["encryption_key"] = enc_fp
@@ -137,13 +141,16 @@ def trust_key(
             raise RegionError(f"{public_key!r} is not an Ed25519 public key in base64 (as `region keygen` prints)")
         if enc is not None and enc_fp is None:
             raise RegionError(
-                f"{encryption_key!r} is not an X25519 public key in base64 (as `region keygen` prints for encryption)"
+                f"{encryption_key!r} is not an X25519 public key in base64 (as `region keygen` prints for "
+                f"encryption): {enc_wrong}"
             )
-        if isinstance(expires_on, str):
-            try:
-                expires_on = dt.date.fromisoformat(expires_on)
-            except ValueError:
-                raise RegionError(f"--expires {expires_on!r} is not a date of the form YYYY-MM-DD") from None
+        try:  # read as every command reads a date option, within the registry's dates
+            if isinstance(expires_on, str):
+                expires_on = day_option(expires_on, "--expires")
+            if expires_on is not None:
+                check_day(expires_on, "--expires")
+        except SocialCreditError as exc:
+            raise RegionError(str(exc)) from None
         _check_code(code)
         if not name.strip():
             raise RegionError("a trusted region needs a name, e.g. Beijing")
@@ -311,24 +318,50 @@ def trusted_keys(store: Store) -> dict[str, Publisher]:
     return {code: Publisher(str(names.get(code, code)), tuple(keys)) for code, keys in found.items()}
 
 
+@dataclass(frozen=True)
+class Unkeyed:
+    """A region an encrypted store's bundle goes to that has no encryption key here: its newest valid signing key
+    was trusted without one (never given, or a rotation without ``--encryption-key``)."""
+
+    region_code: str
+    name: str
+    public_key: str  # the signing key it is trusted by, which the encryption key is to be trusted with
+    expires_on: dt.date | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.region_code})"
+
+    def fix(self) -> str:
+        """The command that records its encryption key with the same signing key (and keeps that key's expiry)."""
+        expires = f" --expires {self.expires_on}" if self.expires_on is not None else ""
+        return (
+            f"socialcredit region trust {self.region_code} {shlex.quote(self.name)} --key {self.public_key}"
+            f"{expires} --encryption-key KEY"
+        )
+
+
 def encryption_recipients(
     store: Store, *, today: dt.date | None = None
-) -> tuple[dict[str, tuple[str, str]], list[str]]:
-    """The regions an encrypted store's bundle is encrypted to: each trusted region's encryption key, the one
-    trusted with its newest key valid on ``today`` (code -> (name, key)); and the trusted regions with none, as
-    "Name (code)"."""
+) -> tuple[dict[str, tuple[str, str]], list[Unkeyed]]:
+    """The regions an encrypted store's bundle goes to — each region trusted here with a key valid on ``today`` —
+    and the key each is encrypted to: the encryption key trusted with its newest valid key (code -> (name, key));
+    and those of them without one (``Unkeyed``), to which `region export` refuses to write. A region none of whose
+    keys is valid (revoked, expired, rotated out, untrusted) receives nothing: no key of it is encrypted to."""
     day = resolve_today(today)
     found: dict[str, tuple[str, str]] = {}
-    without: list[str] = []
+    without: list[Unkeyed] = []
     for code, publisher in sorted(trusted_keys(store).items()):
         if not publisher.trusted:
             continue
         valid = [k for k in publisher.keys if k.refusal(day) is None]
-        newest = valid[-1] if valid else None
-        if newest is not None and newest.encryption_key:
+        if not valid:
+            continue
+        newest = valid[-1]
+        if newest.encryption_key:
             found[code] = (publisher.name, newest.encryption_key)
         else:
-            without.append(f"{publisher.name} ({code})")
+            without.append(Unkeyed(code, publisher.name, newest.public_key, newest.expires_on))
     return found, without
 
 
