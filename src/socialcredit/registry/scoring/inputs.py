@@ -208,13 +208,23 @@ def _create_role_records(
     """A run from the state: ``sc_role_records`` as a run from records takes them from its records view (with
     ``subject_keys``: those of these persons only, for a live pass of a few subjects)."""
     _create_held(inputs, loaded, w, None)
-    query = _ROLE_RECORDS
-    if subject_keys is not None:  # the records any version of which is about one of them, by the subjects' index
-        found = inputs.store.execute(
-            f"SELECT DISTINCT role_key FROM role_records WHERE subject_key IN ({listed_integers(subject_keys)})"
-        ).fetchall()
-        query = _SOME_ROLE_RECORDS.format(role_keys=listed_integers([k for (k,) in found]))
-    inputs.create("sc_role_records", query, {"type": RELATION_RECORD_TYPE, "w": w})
+    params = {"type": RELATION_RECORD_TYPE, "w": w}
+    if subject_keys is None:
+        inputs.create("sc_role_records", _ROLE_RECORDS, params)
+        return
+    # the records any version of which is about one of them, by the subjects' index; the statement printed once,
+    # its role keys written in afterwards (parsing it anew for each pass's keys cost a live pass ~5 ms of Python)
+    found = inputs.store.execute(
+        f"SELECT DISTINCT role_key FROM role_records WHERE subject_key IN ({listed_integers(subject_keys)})"
+    ).fetchall()
+    template = _SOME_ROLE_RECORDS.format(role_keys=f"'{_ROLE_KEYS}'")
+    inputs.create_once(
+        "sc_role_records",
+        ("some role records",),
+        lambda: sqlglot.parse_one(template, read="duckdb"),
+        params,
+        fill=lambda text: text.replace(f"'{_ROLE_KEYS}'", listed_integers([k for (k,) in found])),
+    )
 
 
 def _mine_of(versions: str, w: int) -> exp.Select:
@@ -259,6 +269,7 @@ def _records_query(w: int, subject_id: str | None, catalog: Catalog) -> exp.Sele
 # ``sc_subjects`` (``_filled``).
 _IDS = "sc-subject-ids"
 _KEYS = "sc-subject-keys"
+_ROLE_KEYS = "sc-role-keys"  # and of the role keys in ``sc_role_records`` (``_create_role_records``)
 
 
 def _keys_of(store: Store, subject_ids: Sequence[str]) -> list[int]:
