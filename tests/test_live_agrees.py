@@ -53,11 +53,25 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(picks=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=40))
-def test_any_subjects_rescored_live_get_the_rows_of_the_run(scored: World, picks: list[int]) -> None:
+@given(
+    picks=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=40),
+    known=st.sets(st.integers(min_value=0, max_value=40), max_size=40),
+)
+def test_any_subjects_rescored_live_get_the_rows_of_the_run(scored: World, picks: list[int], known: set[int]) -> None:
+    """Whichever of them the pass is given the keys of (as a changed record carries its subject's), the others
+    looked up."""
     store, snap = scored.store, scored.snap
     subjects = list(dict.fromkeys(scored.ids[i % len(scored.ids)] for i in picks))
-    out = rescore(store, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects), fold=False)
+    named = {subjects[i % len(subjects)] for i in known}
+    keys = {
+        str(s): int(k)
+        for s, k in store.execute(
+            "SELECT subject_id, subject_key FROM subject_keys WHERE subject_id IN (SELECT unnest(?))", [sorted(named)]
+        ).fetchall()
+    }
+    assert sorted(keys) == sorted(named)
+    old = snap.old_scores(subjects)
+    out = rescore(store, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False, keys=keys)
     assert out is not None
     _watermark, rows, histogram = out
     assert sorted(rows) == sorted(subjects)

@@ -25,7 +25,7 @@ from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
 from socialcredit.registry.decisions.decide import ambiguous_service, run_for_service
 from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
-from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore, warm
+from socialcredit.registry.decisions.live import LiveView, changes, rescore, warm
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
@@ -231,12 +231,22 @@ class Service:
                             info = state_info(reader, snap.loaded)
                             if info is None or info.watermark <= snap.watermark:
                                 continue
-                            subjects = changed_subjects(reader, snap.watermark, info.watermark)
+                            changed = changes(reader, snap.watermark, info.watermark)
+                            subjects = changed.subjects
                             if not subjects:  # nothing a subject's score reads: the snapshot only moves its watermark
                                 snap.patch({}, info.watermark, snap.histogram)
                                 continue
                             old = snap.old_scores(subjects)
-                            out = rescore(reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False)
+                            out = rescore(
+                                reader,
+                                snap.loaded,
+                                snap.as_of,
+                                subjects,
+                                snap.histogram,
+                                old,
+                                fold=False,
+                                keys=changed.keys,
+                            )
                     except Exception:
                         log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
                         continue

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,17 @@ from socialcredit.registry.scoring.runs import results_select
 from socialcredit.registry.scoring.state import catch_up, state_info
 from socialcredit.store import Store, listed_integers, listed_strings
 
-__all__ = ["LiveRow", "LiveView", "changed_subjects", "related_subjects", "rescore", "state_of", "warm"]
+__all__ = [
+    "Changes",
+    "LiveRow",
+    "LiveView",
+    "changed_subjects",
+    "changes",
+    "related_subjects",
+    "rescore",
+    "state_of",
+    "warm",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +72,14 @@ class LiveView:
 
 
 # Subjects whose inputs changed in ($a, $b]: records (and, for a correction or withdrawal, the subject of the
-# version it replaced), registrations, consents, and due-process holds.
+# version it replaced), registrations, consents, and due-process holds; with the integer key that records and
+# registrations carry (subject_keys' key of the identifier), NULL from the others.
 _CHANGED = """
-SELECT subject_id FROM records WHERE record_key > $a AND record_key <= $b
-UNION SELECT subject_id FROM subjects WHERE seq > $a AND seq <= $b
-UNION SELECT subject_id FROM consents WHERE seq > $a AND seq <= $b
-UNION SELECT subject_id FROM disputes WHERE (seq > $a AND seq <= $b) OR (closed_seq > $a AND closed_seq <= $b)
-UNION SELECT subject_id FROM repairs WHERE decided_seq > $a AND decided_seq <= $b
+SELECT subject_id, subject_key FROM records WHERE record_key > $a AND record_key <= $b
+UNION SELECT subject_id, subject_key FROM subjects WHERE seq > $a AND seq <= $b
+UNION SELECT subject_id, NULL FROM consents WHERE seq > $a AND seq <= $b
+UNION SELECT subject_id, NULL FROM disputes WHERE (seq > $a AND seq <= $b) OR (closed_seq > $a AND closed_seq <= $b)
+UNION SELECT subject_id, NULL FROM repairs WHERE decided_seq > $a AND decided_seq <= $b
 """
 
 _REPLACED = """
@@ -78,18 +89,37 @@ SELECT subject_id FROM records WHERE record_key IN (
 """
 
 
-def changed_subjects(store: Store, since: int, until: int) -> list[str]:
-    """The identifiers of the subjects whose scoring inputs changed in (since, until]."""
+@dataclass(frozen=True)
+class Changes:
+    """The subjects whose scoring inputs changed (identifiers, sorted), and the integer keys of those a changed
+    record or registration names (the others, ``rescore`` looks up)."""
+
+    subjects: list[str]
+    keys: dict[str, int]
+
+
+def changes(store: Store, since: int, until: int) -> Changes:
+    """The subjects whose scoring inputs changed in (since, until], with the keys the changes carry."""
     if until <= since:
-        return []
+        return Changes([], {})
     params = {"a": since, "b": until}
-    found = {str(r[0]) for r in store.execute(_CHANGED, params).fetchall()}
+    keys: dict[str, int] = {}
+    found: set[str] = set()
+    for sid, key in store.execute(_CHANGED, params).fetchall():
+        found.add(str(sid))
+        if key is not None:
+            keys[str(sid)] = int(key)
     replaced = store.one(
         "SELECT count(*) FROM records WHERE record_key > $a AND record_key <= $b AND prev_key IS NOT NULL", params
     )
     if replaced:
         found |= {str(r[0]) for r in store.execute(_REPLACED, params).fetchall()}
-    return sorted(found | related_subjects(store, found))
+    return Changes(sorted(found | related_subjects(store, found)), keys)
+
+
+def changed_subjects(store: Store, since: int, until: int) -> list[str]:
+    """The identifiers of the subjects whose scoring inputs changed in (since, until]."""
+    return changes(store, since, until).subjects
 
 
 # One step along the registration authority's role records (every version: a superset is only rescored): the
@@ -191,13 +221,15 @@ def rescore(
     old_scores: dict[str, tuple[str, int]],
     *,
     fold: bool = True,
+    keys: Mapping[str, int] | None = None,
 ) -> tuple[int, dict[str, LiveRow], pa.Table] | None:
     """Rescore ``subject_ids`` on the policy's state (caught up to the latest change, unless ``fold`` is false:
     then as the state stands, for a reader that may not write) as of ``as_of``.
 
     ``histogram`` is the population's (kind, score, n) before; ``old_scores`` the (kind, score) each of these
-    subjects had in it. Returns the state's watermark, the rows, and the histogram after — or None when the policy
-    keeps no state (it was scored from records only): then decisions wait for the next run.
+    subjects had in it. ``keys``: the integer keys of some of ``subject_ids`` when the caller has them
+    (``changes``); the others are looked up. Returns the state's watermark, the rows, and the histogram after — or
+    None when the policy keeps no state (it was scored from records only): then decisions wait for the next run.
 
     Only the rows of these subjects are read from the state (one pass over its subject column), and the compiled
     stages are printed once per policy version and as-of date.
@@ -209,13 +241,15 @@ def rescore(
         return None
     compiled = _compiled(store, loaded, as_of)
     table = f'"{info.table_name}"'
-    with prepare_inputs(store, loaded, info.watermark, state_table=table, subjects=list(subject_ids)) as inputs:
+    with prepare_inputs(
+        store, loaded, info.watermark, state_table=table, subjects=list(subject_ids), known_keys=keys
+    ) as inputs:
         # The state of these subjects only, not a view of everyone's rows: every stage reads it.
         state = exp.to_table(inputs.adopt("sc_state")).sql("duckdb")
         subjects = exp.to_table(inputs.name("sc_subjects")).sql("duckdb")
         store.execute(f"DROP VIEW IF EXISTS {state}")
-        keys = [int(k) for (k,) in store.execute(f"SELECT subject_id FROM {subjects}").fetchall()]
-        store.execute(f"CREATE TEMP TABLE {state} AS {state_of(table, keys)}")
+        pass_keys = [int(k) for (k,) in store.execute(f"SELECT subject_id FROM {subjects}").fetchall()]
+        store.execute(f"CREATE TEMP TABLE {state} AS {state_of(table, pass_keys)}")
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
         for logical, sql in compiled.before:
             inputs.adopt(logical)
