@@ -55,6 +55,11 @@ def main() -> None:
 
     from socialcredit.clock import resolve_today
     from socialcredit.registry.decisions.live import changed_subjects, rescore
+
+    try:  # as the service passes them: the changes with the keys they carry (older code: identifiers only)
+        from socialcredit.registry.decisions.live import changes
+    except ImportError:
+        changes = None
     from socialcredit.registry.decisions.snapshot import Snapshot
     from socialcredit.registry.records.ingest import ingest_file
     from socialcredit.store import Store, open_store
@@ -132,9 +137,16 @@ def main() -> None:
                 try:
                     with reader.transaction():
                         seq = int(reader.one("SELECT value FROM counters WHERE name = 'seq'"))
-                        subjects = changed_subjects(reader, snap.watermark, seq)
+                        keys: dict[str, Any] = {}
+                        if changes is not None:
+                            changed = changes(reader, snap.watermark, seq)
+                            subjects, keys = changed.subjects, {"keys": changed.keys}
+                        else:
+                            subjects = changed_subjects(reader, snap.watermark, seq)
                         old = snap.old_scores(subjects)
-                        out = rescore(reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False)
+                        out = rescore(
+                            reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False, **keys
+                        )
                 finally:
                     reader.close()
                 assert out is not None, "the store keeps no scoring state of beijing"

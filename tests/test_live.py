@@ -18,8 +18,10 @@ from tests.api_helpers import auth, scored_example, serving
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.decisions import live
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.registry.service import Service
 
 RAIL = {"service": "high_speed_rail", "purpose": "ticket purchase"}
 
@@ -239,3 +241,18 @@ def test_a_batch_is_committed_while_a_live_pass_rescores(
         time.sleep(0.05)
     assert body["watermark"] >= last
     assert body["granted"] is False
+
+
+def test_the_live_pass_is_compiled_when_the_service_loads_a_run(tmp_path: Any) -> None:
+    """The statements of a live pass are compiled and printed when a snapshot is loaded, not by the first record
+    committed after (they were about a third of that pass)."""
+    store = scored_example(tmp_path)
+    live._COMPILED.clear()
+    service = Service(store, flush_interval=3600)
+    try:
+        snap = service.snapshot("high_speed_rail")
+        assert list(live._COMPILED) == [(snap.loaded.sha256, snap.as_of)]
+        assert snap.live == {}  # nobody rescored, nothing patched
+    finally:
+        service.close()
+        store.close()

@@ -35,7 +35,7 @@ from scoring_helpers import AS_OF, days_before, open_registry, run_differences
 from socialcredit.errors import PolicyError
 from socialcredit.policy import parse_policy
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.decisions.live import changed_subjects, related_subjects, rescore
+from socialcredit.registry.decisions.live import changed_subjects, changes, related_subjects, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
@@ -212,12 +212,22 @@ def test_a_live_pass_follows_a_role_moved_to_another_person(tmp_path: Path, monk
     seq = int(reg.store.one("SELECT value FROM counters WHERE name = 'seq'"))
     subjects = changed_subjects(reg.store, snap.watermark, seq)
     assert {DIRECTOR, OUTSIDER} <= set(subjects)
+    # the keys the changed records carry are subject_keys' keys of their subjects (the new version's: OUTSIDER);
+    # the subject of the version replaced, and the related ones, are looked up by the pass
+    changed = changes(reg.store, snap.watermark, seq)
+    assert changed.subjects == subjects
+    registered = {
+        str(s): int(k) for s, k in reg.store.execute("SELECT subject_id, subject_key FROM subject_keys").fetchall()
+    }
+    assert changed.keys == {OUTSIDER: registered[OUTSIDER]}
     # every listing counted as effective: the rows show the lists as a run computes them, before notice and grace
     monkeypatch.setattr(
         "socialcredit.registry.decisions.live._effective_listings",
         lambda _store, loaded, ids: {(i, lst.id) for i in ids for lst in loaded.policy.lists},
     )
-    out = rescore(reg.store, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects))
+    out = rescore(
+        reg.store, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects), keys=changed.keys
+    )
     assert out is not None
     watermark, rows, _ = out
     full = reg.score(beijing(), snap.as_of, from_records=True, watermark=watermark)

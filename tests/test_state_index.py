@@ -119,6 +119,8 @@ def test_a_state_is_built_without_its_index_and_the_service_indexes_it(tmp_path:
         _pad_state(store, f'"{info.table_name}"')
         _, keys = _some(store, 2)
         assert _scans(store, state_of(f'"{info.table_name}"', keys)) == {"index": 0, "sequential": 1}
+        # a pass of no subjects (the service's, when it loads a run) reads none of it
+        assert _scans(store, state_of(f'"{info.table_name}"', [])) == {"index": 0, "sequential": 0}
     finally:
         store.execute("CHECKPOINT")
         store.close()

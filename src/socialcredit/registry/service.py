@@ -25,7 +25,7 @@ from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
 from socialcredit.registry.decisions.decide import ambiguous_service, run_for_service
 from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
-from socialcredit.registry.decisions.live import LiveView, changed_subjects, rescore
+from socialcredit.registry.decisions.live import LiveView, changes, rescore, warm
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
@@ -231,12 +231,22 @@ class Service:
                             info = state_info(reader, snap.loaded)
                             if info is None or info.watermark <= snap.watermark:
                                 continue
-                            subjects = changed_subjects(reader, snap.watermark, info.watermark)
+                            changed = changes(reader, snap.watermark, info.watermark)
+                            subjects = changed.subjects
                             if not subjects:  # nothing a subject's score reads: the snapshot only moves its watermark
                                 snap.patch({}, info.watermark, snap.histogram)
                                 continue
                             old = snap.old_scores(subjects)
-                            out = rescore(reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False)
+                            out = rescore(
+                                reader,
+                                snap.loaded,
+                                snap.as_of,
+                                subjects,
+                                snap.histogram,
+                                old,
+                                fold=False,
+                                keys=changed.keys,
+                            )
                     except Exception:
                         log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
                         continue
@@ -255,6 +265,7 @@ class Service:
         for run in runs:
             services |= {s.id for s in get_policy(store, run["policy_id"], run["policy_version"]).policy.services}
         by_run: dict[int, Snapshot] = {s.run_id: s for s in self.snapshots.values()}
+        held = set(by_run)
         fresh: dict[str, Snapshot] = {}
         for service_id in sorted(services):
             run = run_for_service(store, service_id, None)
@@ -279,6 +290,12 @@ class Service:
                 fresh[f"{svc.id}@{pid}"] = by_run[rid]
         self.offering = {k: sorted(v) for k, v in offering.items()}
         self.snapshots = fresh  # one assignment: a request sees the old map or the new one
+        for snap in {s.run_id: s for s in fresh.values() if s.run_id not in held}.values():
+            # the statements of a live pass compiled now, not by the first record committed after a start or a run
+            try:
+                warm(store, snap.loaded, snap.as_of, snap.histogram)
+            except Exception:  # a pass compiles them later; decisions are served meanwhile
+                log.exception("could not prepare the live passes of run %s", snap.run_id)
         # Decisions from memory are many: only those about subjects a plugin watches (regions: subjects linked to
         # another region's identities) are reported to the decision_made hook (docs/hooks.md).
         self.linked = frozenset(s for part in plugin_manager().hook.watched_subjects(store=store) for s in part)

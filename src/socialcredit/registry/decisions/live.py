@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,17 @@ from socialcredit.registry.scoring.runs import results_select
 from socialcredit.registry.scoring.state import catch_up, state_info
 from socialcredit.store import Store, listed_integers, listed_strings
 
-__all__ = ["LiveRow", "LiveView", "changed_subjects", "related_subjects", "rescore", "state_of"]
+__all__ = [
+    "Changes",
+    "LiveRow",
+    "LiveView",
+    "changed_subjects",
+    "changes",
+    "related_subjects",
+    "rescore",
+    "state_of",
+    "warm",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +72,14 @@ class LiveView:
 
 
 # Subjects whose inputs changed in ($a, $b]: records (and, for a correction or withdrawal, the subject of the
-# version it replaced), registrations, consents, and due-process holds.
+# version it replaced), registrations, consents, and due-process holds; with the integer key that records and
+# registrations carry (subject_keys' key of the identifier), NULL from the others.
 _CHANGED = """
-SELECT subject_id FROM records WHERE record_key > $a AND record_key <= $b
-UNION SELECT subject_id FROM subjects WHERE seq > $a AND seq <= $b
-UNION SELECT subject_id FROM consents WHERE seq > $a AND seq <= $b
-UNION SELECT subject_id FROM disputes WHERE (seq > $a AND seq <= $b) OR (closed_seq > $a AND closed_seq <= $b)
-UNION SELECT subject_id FROM repairs WHERE decided_seq > $a AND decided_seq <= $b
+SELECT subject_id, subject_key FROM records WHERE record_key > $a AND record_key <= $b
+UNION SELECT subject_id, subject_key FROM subjects WHERE seq > $a AND seq <= $b
+UNION SELECT subject_id, NULL FROM consents WHERE seq > $a AND seq <= $b
+UNION SELECT subject_id, NULL FROM disputes WHERE (seq > $a AND seq <= $b) OR (closed_seq > $a AND closed_seq <= $b)
+UNION SELECT subject_id, NULL FROM repairs WHERE decided_seq > $a AND decided_seq <= $b
 """
 
 _REPLACED = """
@@ -78,18 +89,37 @@ SELECT subject_id FROM records WHERE record_key IN (
 """
 
 
-def changed_subjects(store: Store, since: int, until: int) -> list[str]:
-    """The identifiers of the subjects whose scoring inputs changed in (since, until]."""
+@dataclass(frozen=True)
+class Changes:
+    """The subjects whose scoring inputs changed (identifiers, sorted), and the integer keys of those a changed
+    record or registration names (the others, ``rescore`` looks up)."""
+
+    subjects: list[str]
+    keys: dict[str, int]
+
+
+def changes(store: Store, since: int, until: int) -> Changes:
+    """The subjects whose scoring inputs changed in (since, until], with the keys the changes carry."""
     if until <= since:
-        return []
+        return Changes([], {})
     params = {"a": since, "b": until}
-    found = {str(r[0]) for r in store.execute(_CHANGED, params).fetchall()}
+    keys: dict[str, int] = {}
+    found: set[str] = set()
+    for sid, key in store.execute(_CHANGED, params).fetchall():
+        found.add(str(sid))
+        if key is not None:
+            keys[str(sid)] = int(key)
     replaced = store.one(
         "SELECT count(*) FROM records WHERE record_key > $a AND record_key <= $b AND prev_key IS NOT NULL", params
     )
     if replaced:
         found |= {str(r[0]) for r in store.execute(_REPLACED, params).fetchall()}
-    return sorted(found | related_subjects(store, found))
+    return Changes(sorted(found | related_subjects(store, found)), keys)
+
+
+def changed_subjects(store: Store, since: int, until: int) -> list[str]:
+    """The identifiers of the subjects whose scoring inputs changed in (since, until]."""
+    return changes(store, since, until).subjects
 
 
 # One step along the registration authority's role records (every version: a superset is only rescored): the
@@ -178,7 +208,11 @@ def state_of(table: str, keys: Sequence[int]) -> str:
     """SQL: the rows of the state ``table`` (quoted) about the subjects of integer keys ``keys``, written out, so that
     they are found through the state's index on subject_id (registry/scoring/state.py): at beijing, 154 million
     rows, a pass of 500 subjects spread over the registry read them in 28 ms of CPU, against 736 by a scan (the
-    subjects of a pass are in every row group, so no bounds skip any)."""
+    subjects of a pass are in every row group, so no bounds skip any). No keys (a pass of no subjects, ``warm``):
+    no row is read, where ``IN (NULL)`` scanned a state not indexed yet (a run's new state, before the service
+    indexes it)."""
+    if not keys:
+        return f"SELECT t.* FROM {table} t WHERE false"
     return f"SELECT t.* FROM {table} t WHERE t.subject_id IN ({listed_integers(keys)})"
 
 
@@ -191,13 +225,15 @@ def rescore(
     old_scores: dict[str, tuple[str, int]],
     *,
     fold: bool = True,
+    keys: Mapping[str, int] | None = None,
 ) -> tuple[int, dict[str, LiveRow], pa.Table] | None:
     """Rescore ``subject_ids`` on the policy's state (caught up to the latest change, unless ``fold`` is false:
     then as the state stands, for a reader that may not write) as of ``as_of``.
 
     ``histogram`` is the population's (kind, score, n) before; ``old_scores`` the (kind, score) each of these
-    subjects had in it. Returns the state's watermark, the rows, and the histogram after — or None when the policy
-    keeps no state (it was scored from records only): then decisions wait for the next run.
+    subjects had in it. ``keys``: the integer keys of some of ``subject_ids`` when the caller has them
+    (``changes``); the others are looked up. Returns the state's watermark, the rows, and the histogram after — or
+    None when the policy keeps no state (it was scored from records only): then decisions wait for the next run.
 
     Only the rows of these subjects are read from the state (one pass over its subject column), and the compiled
     stages are printed once per policy version and as-of date.
@@ -209,13 +245,15 @@ def rescore(
         return None
     compiled = _compiled(store, loaded, as_of)
     table = f'"{info.table_name}"'
-    with prepare_inputs(store, loaded, info.watermark, state_table=table, subjects=list(subject_ids)) as inputs:
+    with prepare_inputs(
+        store, loaded, info.watermark, state_table=table, subjects=list(subject_ids), known_keys=keys
+    ) as inputs:
         # The state of these subjects only, not a view of everyone's rows: every stage reads it.
         state = exp.to_table(inputs.adopt("sc_state")).sql("duckdb")
         subjects = exp.to_table(inputs.name("sc_subjects")).sql("duckdb")
         store.execute(f"DROP VIEW IF EXISTS {state}")
-        keys = [int(k) for (k,) in store.execute(f"SELECT subject_id FROM {subjects}").fetchall()]
-        store.execute(f"CREATE TEMP TABLE {state} AS {state_of(table, keys)}")
+        pass_keys = [int(k) for (k,) in store.execute(f"SELECT subject_id FROM {subjects}").fetchall()]
+        store.execute(f"CREATE TEMP TABLE {state} AS {state_of(table, pass_keys)}")
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
         for logical, sql in compiled.before:
             inputs.adopt(logical)
@@ -251,8 +289,11 @@ def rescore(
         ],
         loaded,
     )
-    effective = _effective_listings(store, loaded, [str(r["subject_id"]) for r in results])
     black = {lst.id for lst in loaded.policy.lists if lst.kind == "black"}
+    # The listings in effect of the subjects on a blacklist in this pass (most passes: none, and no query).
+    effective = _effective_listings(
+        store, loaded, [str(r["subject_id"]) for r in results if any(x in black for x in r["lists"])]
+    )
     reasons_of: dict[str, list[tuple[str, float]]] = {}
     for x in reasons:
         reasons_of.setdefault(str(x["sid"]), []).append((str(x["rule_id"]), float(x["points"])))
@@ -262,13 +303,29 @@ def rescore(
         # A blacklisting not yet effective (no notice, or in its grace period) does not refuse; leaving a list does
         # not wait.
         lists = [x for x in r["lists"] if x not in black or (sid, x) in effective]
-        result = {**r, "lists": lists, "grants": grants_with(loaded, facts_of(loaded, {**r, "lists": lists}, as_of))}
+        # The grants of sc_results (the services' conditions compiled, as a run computes them, for every subject of
+        # the pass at once) hold for the lists the stages found; only a subject whose blacklisting decisions do not
+        # yet see has them evaluated again, on the lists they do see (as the snapshot of a run does,
+        # due_process.listings.effective_results).
+        grants = (
+            int(r["grants"])
+            if len(lists) == len(r["lists"])
+            else grants_with(loaded, facts_of(loaded, {**r, "lists": lists}, as_of))
+        )
+        result = {**r, "lists": lists, "grants": grants}
         rows[sid] = LiveRow(
             result,
             reasons_of.get(sid, []),
             [e for e in entries_of.get(sid, []) if e[0] in lists],
         )
     return info.watermark, rows, after
+
+
+def warm(store: Store, loaded: LoadedPolicy, as_of: dt.date, histogram: pa.Table) -> None:
+    """A pass of no subjects, as the state stands: its statements compiled and printed for this policy version and
+    as-of date, so that the first pass of a snapshot costs what the next ones do (the compile was about a third of
+    a first pass of 500 subjects). Changes nothing in the store."""
+    rescore(store, loaded, as_of, [], histogram, {}, fold=False)
 
 
 def _moved(histogram: pa.Table, old: dict[str, tuple[str, int]], new: list[tuple[str, str, int]]) -> pa.Table:

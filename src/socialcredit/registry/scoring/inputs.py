@@ -12,7 +12,7 @@ a refusal while a score run is under way never reads that run's inputs, nor the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import sqlglot
@@ -116,6 +116,7 @@ def prepare_inputs(
     subjects: Sequence[str] | None = None,
     subject_key: int | None = None,
     versions: str | None = None,
+    known_keys: Mapping[str, int] | None = None,
 ) -> RunInputs:
     """The records and subjects as they stood at ``watermark`` (for one subject, if named), as the caller's own
     ``sc_records`` and ``sc_subjects``; use the result in a ``with`` block, which drops them at its end.
@@ -130,6 +131,8 @@ def prepare_inputs(
     ``subject_id`` when the caller has it, saves looking it up. ``versions``, the name of the caller's own relation
     holding every stored version of ``subject_id``'s records (as ``records`` has them), is read for that subject's
     versions instead of ``records``: a file that has read them already does not scan the records again.
+    ``known_keys``, the integer keys of some of ``subjects`` when the caller has them (subject_keys' key of each
+    identifier), saves looking those up.
     """
     if categories is None:
         categories = loaded.policy.consent.categories if loaded is not None else []
@@ -156,7 +159,9 @@ def prepare_inputs(
             inputs.create("sc_state", f"SELECT * FROM {state_table}", view=True)
         subject_keys: list[int] | None = None
         if subject_id is None and subjects is not None:  # printed once; the identifiers filled in as literals
-            subject_keys = _keys_of(store, subjects)
+            known = known_keys or {}
+            subject_keys = [known[s] for s in subjects if s in known]
+            subject_keys += _keys_of(store, [s for s in subjects if s not in known])
             inputs.create_once(
                 "sc_subjects",
                 ("subjects", tuple(categories)),
@@ -208,13 +213,23 @@ def _create_role_records(
     """A run from the state: ``sc_role_records`` as a run from records takes them from its records view (with
     ``subject_keys``: those of these persons only, for a live pass of a few subjects)."""
     _create_held(inputs, loaded, w, None)
-    query = _ROLE_RECORDS
-    if subject_keys is not None:  # the records any version of which is about one of them, by the subjects' index
-        found = inputs.store.execute(
-            f"SELECT DISTINCT role_key FROM role_records WHERE subject_key IN ({listed_integers(subject_keys)})"
-        ).fetchall()
-        query = _SOME_ROLE_RECORDS.format(role_keys=listed_integers([k for (k,) in found]))
-    inputs.create("sc_role_records", query, {"type": RELATION_RECORD_TYPE, "w": w})
+    params = {"type": RELATION_RECORD_TYPE, "w": w}
+    if subject_keys is None:
+        inputs.create("sc_role_records", _ROLE_RECORDS, params)
+        return
+    # the records any version of which is about one of them, by the subjects' index; the statement printed once,
+    # its role keys written in afterwards (parsing it anew for each pass's keys cost a live pass ~5 ms of Python)
+    found = inputs.store.execute(
+        f"SELECT DISTINCT role_key FROM role_records WHERE subject_key IN ({listed_integers(subject_keys)})"
+    ).fetchall()
+    template = _SOME_ROLE_RECORDS.format(role_keys=f"'{_ROLE_KEYS}'")
+    inputs.create_once(
+        "sc_role_records",
+        ("some role records",),
+        lambda: sqlglot.parse_one(template, read="duckdb"),
+        params,
+        fill=lambda text: text.replace(f"'{_ROLE_KEYS}'", listed_integers([k for (k,) in found])),
+    )
 
 
 def _mine_of(versions: str, w: int) -> exp.Select:
@@ -259,6 +274,7 @@ def _records_query(w: int, subject_id: str | None, catalog: Catalog) -> exp.Sele
 # ``sc_subjects`` (``_filled``).
 _IDS = "sc-subject-ids"
 _KEYS = "sc-subject-keys"
+_ROLE_KEYS = "sc-role-keys"  # and of the role keys in ``sc_role_records`` (``_create_role_records``)
 
 
 def _keys_of(store: Store, subject_ids: Sequence[str]) -> list[int]:
