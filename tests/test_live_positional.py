@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from scoring_helpers import AS_OF, amount_rule, make_policy, open_registry, person, tax
 from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.runs import score
 
 PERK = """\
@@ -67,6 +69,15 @@ def test_a_grant_on_percentile_follows_the_scores_that_moved_live(tmp_path: Path
         refused = snap.decision(p1, "perk", **ask)
         assert refused.refusal == "no perk"
         assert any("percentile" in r.text for r in refused.reasons), refused.reasons
+
+        # The subject's file (the resident's page, the API's report) shows what decisions now judge, for p1 whom no
+        # pass rescored: the percentile in the histogram as it stands and the perk no longer granted.
+        view = snap.live_view(p1)
+        assert view is not None and (view.rank, view.percentile, view.watermark) == (3, 50.0, watermark)
+        report = subject_report(reg.store, p1, live={snap.run_id: view}, parts=("scores",))
+        (shown,) = report["scores"]
+        assert (shown["rank"], shown["percentile"], shown["watermark"]) == (3, 50.0, watermark)
+        assert shown["services"] == [{"service": "perk", "granted": False}, {"service": "plain", "granted": True}]
     finally:
         reg.store.close()
 
@@ -122,5 +133,28 @@ def test_a_red_list_met_on_percentile_is_left_at_once_when_others_overtake(tmp_p
         left = snap.decision(p1, "vip", **ask)
         assert left.lists == [] and left.refusal == "no vip"
         assert snap.decision(p3, "vip", **ask).lists == ["top"]
+    finally:
+        reg.store.close()
+
+
+def test_a_snapshot_without_explanations_refuses_live_patches_under_a_policy_granting_on_percentile(
+    tmp_path: Path,
+) -> None:
+    """Without the rows of every subject it could not judge their grants again: it would keep granting what a full
+    run refuses."""
+    reg = open_registry(tmp_path)
+    try:
+        p1, p2 = person(1), person(2)
+        reg.register({p1: None, p2: None})
+        loaded = make_policy(amount_rule("ten", 10, 10), services=PERK)
+        reg.send("tax_bureau", [tax("T1", p1, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test")
+        reg.send("tax_bureau", [tax("U1", p2, "2025-07-01", amount=10), tax("U2", p2, "2025-07-02", amount=10)])
+        out = rescore(reg.store, snap.loaded, snap.as_of, [p2], snap.histogram, snap.old_scores([p2]))
+        assert out is not None
+        with pytest.raises(RuntimeError, match=r"^policy test 1 grants on rank or percentile: a snapshot loaded"):
+            snap.patch(out[1], out[0], out[2])
+        assert snap.patch({}, out[0], snap.histogram) == 0  # a pass that moved nobody only moves the watermark
     finally:
         reg.store.close()

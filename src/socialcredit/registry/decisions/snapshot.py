@@ -626,10 +626,9 @@ class Snapshot:
             i = self.row_of(subject_id)
         if i is None:
             raise self.unscored(subject_id, today)
-        granted = bool(self.grants_at(i) >> self._bit(service) & 1)
-        decision = self._guarded(
-            self._decision_at(i, subject_id, service, purpose.strip(), granted, lang), requester, today, lang
-        )
+        self._bit(service)  # an unknown service is refused first
+        decision = self._decision_at(i, subject_id, service, purpose.strip(), lang)
+        decision = self._guarded(decision, requester, today, lang)
         outcome = "granted" if decision.granted else "refused"
         self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, [outcome])
         return decision
@@ -650,10 +649,10 @@ class Snapshot:
         as a single decision."""
         if self.results is None:
             raise RuntimeError("this snapshot was loaded without explanations")
-        bit = self._bit(service)
+        self._bit(service)  # an unknown service is refused first
         return [
             self._guarded(
-                self._decision_at(i, sid, service, purpose.strip(), bool(self.grants_at(i) >> bit & 1), lang),
+                self._decision_at(i, sid, service, purpose.strip(), lang),
                 requester,
                 today,
                 lang,
@@ -717,13 +716,26 @@ class Snapshot:
         then every grant is judged again on the subject's row with its rank and percentile as they now stand, as a
         full run at the snapshot's watermark would judge it (a live pass rescores only the subjects whose inputs
         changed, but moves everyone's rank)."""
-        if not (self._positional and self.live and self.results is not None):
+        if not self._rejudging():
             return int(self.grants[i])
         result, _reasons, _entries = self._row_at(i, self.subject_ids[i])
+        return self._grants_for(i, result)
+
+    def _rejudging(self) -> bool:
+        """Whether grants are judged again at each decision: scores moved since the run, under a policy granting a
+        service (or meeting a list criterion) on rank or percentile. A snapshot without explanations has no rows to
+        judge them on: ``patch`` refuses to move its scores under such a policy."""
+        return self._positional and bool(self.live) and self.results is not None
+
+    def _grants_for(self, i: int, result: dict[str, Any]) -> int:
+        """The grants of the subject at row ``i`` whose row (as ``_row_at`` gives it) is ``result``."""
+        if not self._rejudging():
+            return int(self.grants[i])
         return grants_with(self.loaded, facts_of(self.loaded, result, self.as_of))
 
-    def _decision_at(self, i: int, subject_id: str, service: str, purpose: str, granted: bool, lang: str) -> Decision:
+    def _decision_at(self, i: int, subject_id: str, service: str, purpose: str, lang: str) -> Decision:
         result, rule_reasons, entries = self._row_at(i, subject_id)
+        granted = bool(self._grants_for(i, result) >> self._bit(service) & 1)
         reasons = explain_rows(
             self.loaded,
             result,
@@ -810,6 +822,11 @@ class Snapshot:
 
         Subjects registered after the run are not in the snapshot: they are decided from the next run.
         """
+        if rows and self._positional and self.results is None:
+            raise RuntimeError(
+                f"policy {self.policy.id} {self.policy.version} grants on rank or percentile: a snapshot loaded "
+                "without explanations cannot judge its grants again as scores move (load it with explain=True)"
+            )
         ranks = {s.id: len(self.policy.tiers) - k for k, s in enumerate(self.policy.tiers)}
         n = 0
         for sid, row in rows.items():
@@ -827,18 +844,27 @@ class Snapshot:
         return n
 
     def live_view(self, subject_id: str) -> LiveView | None:
-        """The subject as patched since the run, or None if it was not rescored since."""
+        """The subject as decisions now see it, once live passes moved scores since the run (None before, or if the
+        subject was not scored): rescored or not, its rank and percentile in the histogram as it now stands, and its
+        grants and lists as a decision judges them (``_row_at``, ``grants_at``), at the snapshot's watermark."""
         i = self.row_of(subject_id)
-        row = None if i is None else self.live.get(i)
-        if row is None:
+        if i is None or not self.live:
             return None
-        rank, percentile = self.rank(str(row.result["kind"]), int(row.result["score"]))
-        return LiveView(row.result, row.reasons, row.entries, rank, percentile, self.watermark)
+        if self.results is None:  # no rows beyond the patched ones
+            row = self.live.get(i)
+            if row is None:
+                return None
+            rank, percentile = self.rank(str(row.result["kind"]), int(row.result["score"]))
+            return LiveView(row.result, row.reasons, row.entries, rank, percentile, self.watermark)
+        result, reasons, entries = self._row_at(i, self.subject_ids[i])
+        result["grants"] = self._grants_for(i, result)
+        return LiveView(result, reasons, entries, int(result["rank"]), float(result["percentile"]), self.watermark)
 
     def rank(self, kind: str, score: int) -> tuple[int, float]:
         """Rank (1 + how many of the kind score higher) and percentile (share at or below, in hundredths rounded
         half up, as the run computes it) of ``score`` in the histogram as it now stands."""
-        if self._ranks is None:
+        by_rank = self._ranks  # read once: a live pass's patch may reset it meanwhile (it is then built again)
+        if by_rank is None:
             table, by_kind = self.histogram, {}
             kinds = table.column("kind").to_pylist()
             for k in set(kinds):
@@ -847,8 +873,8 @@ class Snapshot:
                 counts = table.column("n").to_numpy()[mask]
                 order = np.argsort(scores)
                 by_kind[k] = (scores[order], np.cumsum(counts[order]))
-            self._ranks = by_kind
-        scores, cum = self._ranks[kind]
+            self._ranks = by_rank = by_kind
+        scores, cum = by_rank[kind]
         total = int(cum[-1])
         at_or_below = int(cum[np.searchsorted(scores, score, side="right") - 1]) if score >= scores[0] else 0
         return total - at_or_below + 1, float((20000 * at_or_below + total) // (2 * total)) / 100
@@ -881,7 +907,7 @@ class Snapshot:
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
         bit = self._bit(service)
         grants = self.grants[rows]
-        if self._positional and self.live and self.results is not None:  # judged again on rank and percentile
+        if self._rejudging():  # judged again on rank and percentile
             grants = np.array([self.grants_at(i) for i in rows.tolist()], dtype=np.int64)
         granted: np.ndarray[Any, np.dtype[np.bool_]] = (grants >> bit & 1).astype(bool)
         if self.guards and service in self.freezable:
