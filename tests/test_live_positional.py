@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from scoring_helpers import AS_OF, amount_rule, make_policy, open_registry, person, tax
 from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -156,5 +157,46 @@ def test_a_snapshot_without_explanations_refuses_live_patches_under_a_policy_gra
         with pytest.raises(RuntimeError, match=r"^policy test 1 grants on rank or percentile: a snapshot loaded"):
             snap.patch(out[1], out[0], out[2])
         assert snap.patch({}, out[0], snap.histogram) == 0  # a pass that moved nobody only moves the watermark
+    finally:
+        reg.store.close()
+
+
+BOTTOM = """\
+- id: bottom
+  kind: black
+  name: {zh: 末位, en: bottom}
+  grace_days: 30
+  criteria:
+    - id: low
+      when: "score < 105"
+      reason: {code: LOW, zh: 分数低, en: a low score}
+"""
+
+
+def test_the_history_does_not_call_a_blacklisting_in_its_notice_period_left_when_scores_move_live(
+    tmp_path: Path,
+) -> None:
+    """Decisions do not see a blacklisting in its notice period; the history's live row must not say it was left."""
+    from socialcredit.registry.reporting.history import score_history
+
+    reg = open_registry(tmp_path)
+    try:
+        p1, p2, p3 = person(1), person(2), person(3)
+        reg.register({p1: None, p2: None, p3: None})
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=BOTTOM, services=PERK)
+        reg.send("tax_bureau", [tax("T1", p1, "2025-06-01", amount=10)])
+        reg.score(loaded)  # p2 and p3 score 100: on `bottom`, in their notice period
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        reg.send("tax_bureau", [tax("U1", p3, "2025-07-01", amount=10), tax("U2", p3, "2025-07-02", amount=10)])
+        out = rescore(reg.store, snap.loaded, snap.as_of, [p3], snap.histogram, snap.old_scores([p3]))
+        assert out is not None
+        snap.patch(out[1], out[0], out[2])
+        assert reg.store.rows("SELECT DISTINCT status FROM listings") == [{"status": "pending"}]
+        view = snap.live_view(p2)  # not rescored, but its percentile moved (66.67 -> 33.33)
+        assert view is not None and view.result["lists"] == [] and view.percentile == 33.33
+        (policy,) = score_history(reg.store, p2, live={snap.run_id: view})["policies"]
+        assert policy["runs"][0]["lists"] == [{"list": "bottom", "name": "bottom"}]
+        assert policy["live"]["change"]["lists_left"] == []
+        assert policy["live"]["percentile"] == 33.33
     finally:
         reg.store.close()

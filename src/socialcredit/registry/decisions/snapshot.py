@@ -844,13 +844,14 @@ class Snapshot:
         return n
 
     def live_view(self, subject_id: str) -> LiveView | None:
-        """The subject as decisions now see it, once live passes moved scores since the run (None before, or if the
-        subject was not scored): rescored or not, its rank and percentile in the histogram as it now stands, and its
-        grants and lists as a decision judges them (``_row_at``, ``grants_at``), at the snapshot's watermark."""
+        """The subject as patched since the run (None if it was not rescored since), with its rank and percentile in
+        the histogram as it now stands. Under a policy granting on rank or percentile, once scores moved, every
+        subject's row as decisions now judge it (``_row_at``, ``grants_at``), rescored or not: others' scores moved
+        its rank, and with it what it is granted."""
         i = self.row_of(subject_id)
         if i is None or not self.live:
             return None
-        if self.results is None:  # no rows beyond the patched ones
+        if not self._rejudging():  # only the rescored subjects' rows moved
             row = self.live.get(i)
             if row is None:
                 return None

@@ -16,6 +16,7 @@ from typing import Any
 
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.live import LiveView
+from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.records.versions import require_subject
 from socialcredit.registry.reporting.report import subject_key
 from socialcredit.registry.scoring.policies import get_policy
@@ -146,6 +147,11 @@ def score_history(
         now = None
         if view is not None:
             lists_now = sorted(str(x) for x in view.result.get("lists", []))
+            # A blacklisting in its notice period is in the run's lists but not in those decisions see: not left.
+            pending = {
+                str(x["list_id"])
+                for x in list_listings(store, subject_id=subject_id, policy_id=policy_id, status="pending")
+            }
             before = {x["list"] for x in newest["lists"]}
             now = {
                 "run_id": newest["run_id"],
@@ -162,7 +168,7 @@ def score_history(
                     "tier_before": newest["tier"],
                     "rank_before": newest["rank"],
                     "lists_entered": _lists_named([x for x in lists_now if x not in before], list_names),
-                    "lists_left": _lists_named(sorted(before - set(lists_now)), list_names),
+                    "lists_left": _lists_named(sorted(before - set(lists_now) - pending), list_names),
                 },
             }
         policies.append(
