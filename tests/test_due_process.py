@@ -155,6 +155,49 @@ def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Sto
     assert run(store, D(2026, 3, 11))[A] == (900, ["blacklist"])
 
 
+def test_an_overdue_dispute_lapses_as_of_its_deadline_whichever_day_the_daily_job_runs(store: Store) -> None:
+    """Filed 2026-02-01, answer due by 2026-03-03: it lapses as of 2026-03-04 (day 31) whether the daily job ran
+    that day or not (until 2026-12-05 a run of 2026-03-05 with no job since counted the record, the resident stayed
+    listed, and the lapse was dated the day the job next ran)."""
+    run(store, D(2026, 2, 1))
+    d = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    # no daily job since: a run dated after the deadline still does not count the record
+    assert run(store, D(2026, 3, 5))[A] == (1000, [])
+    assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "lapsed"
+    [(created, text)] = store.execute(
+        "SELECT created_on, text_en FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?",
+        [d["dispute_id"]],
+    ).fetchall()
+    assert (created, text.endswith("Not answered by 2026-03-03.")) == (D(2026, 3, 4), True)
+    # the job of a later day finds nothing left to lapse
+    assert run_daily(store, D(2026, 3, 10))["lapsed_disputes"] == []
+
+
+def test_a_lapse_is_dated_the_day_after_the_deadline_when_the_job_skipped_days(store: Store) -> None:
+    d = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    assert run_daily(store, D(2026, 3, 20))["lapsed_disputes"] == [d["dispute_id"]]  # 16 days late
+    assert store.one(
+        "SELECT created_on FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [d["dispute_id"]]
+    ) == D(2026, 3, 4)
+    detail = json.loads(
+        str(store.one("SELECT detail FROM audit_log WHERE action = 'dispute_lapsed' ORDER BY seq DESC LIMIT 1"))
+    )
+    assert detail["lapsed_on"] == "2026-03-04"
+
+
+def test_a_late_answer_lapses_its_own_dispute_only(store: Store) -> None:
+    """Until 2026-12-05 a source's late answer to one dispute lapsed every overdue dispute of every source."""
+    a = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    b = disputes.file_dispute(store, B, "traffic_police", "T1", "Not me", actor="resident", today=D(2026, 2, 1))
+    with pytest.raises(WorkflowError) as late:
+        disputes.answer_dispute(store, b["dispute_id"], "verified", "late answer", "traffic_police", today=D(2026, 3, 6))
+    assert late.value.code == "deadline_passed"
+    assert disputes.get_dispute(store, b["dispute_id"])["status"] == "lapsed"
+    assert disputes.get_dispute(store, a["dispute_id"])["status"] == "open"
+    assert [n["kind"] for n in list_notifications(store, A)] == ["dispute_filed"]
+    assert run_daily(store, D(2026, 3, 6))["lapsed_disputes"] == [a["dispute_id"]]
+
+
 def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> None:
     d = disputes.file_dispute(store, B, "traffic_police", "T1", "I was abroad", actor="resident", today=D(2026, 2, 5))
     assert d["deadline"] == "2026-03-07"  # 2026-02-05 + 30
