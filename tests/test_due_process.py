@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
 from socialcredit.errors import DecisionError, WorkflowError
+from socialcredit.identifiers import make_ric
 from socialcredit.regions.crossborder import export_sections
 from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
@@ -190,7 +191,9 @@ def test_a_late_answer_lapses_its_own_dispute_only(store: Store) -> None:
     a = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
     b = disputes.file_dispute(store, B, "traffic_police", "T1", "Not me", actor="resident", today=D(2026, 2, 1))
     with pytest.raises(WorkflowError) as late:
-        disputes.answer_dispute(store, b["dispute_id"], "verified", "late answer", "traffic_police", today=D(2026, 3, 6))
+        disputes.answer_dispute(
+            store, b["dispute_id"], "verified", "late answer", "traffic_police", today=D(2026, 3, 6)
+        )
     assert late.value.code == "deadline_passed"
     assert disputes.get_dispute(store, b["dispute_id"])["status"] == "lapsed"
     assert disputes.get_dispute(store, a["dispute_id"])["status"] == "open"
@@ -466,6 +469,71 @@ def test_no_listing_when_the_cause_is_cured_during_grace(store: Store, tmp_path:
     assert list_notifications(store, A)[-1]["text"] == (
         "blacklist (judgment defaulter): the cause was resolved during the notice period; you were not listed."
     )
+
+
+def _below_the_floor(store: Store, tmp_path: Path, on: dt.date) -> None:
+    """B gets two unfulfilled criminal judgments of 2026-01-20 (court.unfulfilled and court.criminal each): Beijing
+    scores B 496 on 2026-02-01, below the blacklist's score floor of 600."""
+    rows = [[f"M{i}", B, "court_judgment", "2026-01-20", "criminal", "5000", "unfulfilled", "false"] for i in (1, 2)]
+    ingest(store, write_csv(tmp_path / "m.csv", JUDGMENT, rows), "courts", on)
+
+
+def test_a_score_floor_listing_takes_effect_at_a_run_not_at_the_daily_job(store: Store, tmp_path: Path) -> None:
+    """A listing on the score has no record the daily job could check: the score may have recovered since the
+    notice (until 2026-12-05 the job put it in effect on its date, public and refusing services, and the next run
+    delisted it)."""
+    _below_the_floor(store, tmp_path, D(2026, 1, 20))
+    assert run(store, D(2026, 2, 1))[B] == (496, ["blacklist"])
+    [floor] = [x for x in list_listings(store, subject_id=B) if x["criterion_id"] == "score_floor"]
+    assert (floor["status"], floor["noticed_on"], floor["effective_on"]) == ("pending", "2026-02-01", "2026-04-02")
+    # the court records both judgments fulfilled: the score recovers, but no run has seen it yet
+    paid = [
+        [f"M{i}", B, "court_judgment", "2026-01-20", "criminal", "5000", "fulfilled", "false", "true"] for i in (1, 2)
+    ]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 3, 20))
+    assert floor["listing_id"] not in run_daily(store, D(2026, 4, 2))["listings_effective"]
+    assert [x["status"] for x in list_listings(store, subject_id=B)] == ["pending"]
+    assert rail(store, B) is True
+    score_b, lists = run(store, D(2026, 4, 2))[B]
+    assert score_b >= 600 and lists == []
+    assert [x["status"] for x in list_listings(store, subject_id=B)] == ["resolved"]
+    assert "listing_effective" not in [n["kind"] for n in list_notifications(store, B)]
+
+
+def test_a_score_floor_listing_still_found_takes_effect_at_the_first_run_on_its_date(
+    store: Store, tmp_path: Path
+) -> None:
+    _below_the_floor(store, tmp_path, D(2026, 1, 20))
+    run(store, D(2026, 2, 1))
+    run_daily(store, D(2026, 4, 2))
+    assert [x["status"] for x in list_listings(store, subject_id=B)] == ["pending"]
+    run(store, D(2026, 4, 2))
+    assert [x["status"] for x in list_listings(store, subject_id=B)] == ["effective"]
+    assert rail(store, B) is False
+    assert list_notifications(store, B)[-1]["text"] == (
+        "blacklist (score below 600): the notice period ended; you have been listed since 2026-04-02."
+    )
+
+
+def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_are(store: Store) -> None:
+    """Until 2026-12-05 a run as of a past date rewrote the listings as if it were the newest: as of 2026-01-05 the
+    judgment J1 (of 2026-01-10) did not exist yet, and A's listing in effect since 2026-04-02 was delisted."""
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    [listing] = list_listings(store, subject_id=A)
+    assert listing["status"] == "effective"
+    told = [n["kind"] for n in list_notifications(store, A)]
+    assert run(store, D(2026, 1, 5))[A] == (1000, [])  # what was found as of that day
+    assert list_listings(store, subject_id=A) == [listing]
+    assert [n["kind"] for n in list_notifications(store, A)] == told
+    assert public_lookup(store, "张三")[0]["since"] == "2026-04-02"
+    detail = json.loads(
+        str(store.one("SELECT detail FROM audit_log WHERE action = 'listings' ORDER BY seq DESC LIMIT 1"))
+    )
+    assert (detail["run_id"], detail["past_dated"], detail["delisted"]) == (3, 2, 0)
+    # a run of the present date goes on from the newest run's listings
+    run(store, D(2026, 4, 10))
+    assert [x["status"] for x in list_listings(store, subject_id=A)] == ["effective"]
 
 
 # -- repair, publication, expiry, purge ------------------------------------------------------------------------
@@ -760,6 +828,32 @@ def test_consent_withdrawal_counts_from_the_next_run_and_history_is_kept(store: 
     assert notify_mandatory(store, D(2027, 5, 3)) == 0
     assert [n["kind"] for n in list_notifications(store, B)] == ["mandatory_enrollment"]
     assert subject_report(store, B)["consents"]["current"] == {"commercial": False}
+
+
+def test_a_person_registered_after_enrollment_became_mandatory_is_told_too(store: Store, tmp_path: Path) -> None:
+    """Sesame counts commercial data for everyone from 2027-07-01 (60 days' notice). Until 2026-12-05 the daily job
+    told only those registered in the notice period: a resident registered later was never told."""
+    assert notify_mandatory(store, D(2027, 5, 2)) == 3
+    late = make_ric("110105", dt.date(1995, 9, 9), 44)
+    ingest(
+        store,
+        write_csv(
+            tmp_path / "late.csv",
+            ["subject_id", "name", "district", "profession"],
+            [[late, "赵六", "朝阳区", "retail"]],
+        ),
+        "civil_affairs",
+        D(2027, 8, 1),
+    )
+    assert notify_mandatory(store, D(2027, 8, 2)) == 1
+    assert notify_mandatory(store, D(2027, 8, 3)) == 0
+    [told] = store.rows("SELECT created_on, text_en, text_zh FROM notifications WHERE subject_id = ?", [late])
+    assert told == {
+        "created_on": D(2027, 8, 2),
+        "text_en": "Since 2027-07-01, policy sesame counts commercial data for everyone, whether or not you opted in.",
+        "text_zh": "自 2027-07-01 起，sesame 政策已对所有人计入 commercial 类数据，无论是否同意。",
+    }
+    assert [n["kind"] for n in list_notifications(store, B)] == ["mandatory_enrollment"]  # told once, before
 
 
 # -- review and adverse action ---------------------------------------------------------------------------------

@@ -68,15 +68,36 @@ _KEY = "subject_id, criterion_id, source_id, record_id"
 def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
     """Update the listings of the run's policy from its blacklist entries; returns counts of what changed.
 
+    A run dated before another run of the policy already made (an as-of date in the past) changes no listing: the
+    present listings are the newest run's (until 2026-12-05 such a run rewrote them as if it were the newest:
+    noticed anew, resolved or delisted what the newer run had found, with notices dated in the past). Its audit
+    entry says so (``past_dated``: the newer run).
+
     Set-based (a city has many listings): each change is one statement, each kind of notification one insert, and
     the run's changes one audit entry (the notifications name every subject and listing). Call inside the run's
     transaction (``save_run`` calls the ``run_finished`` hook there): the run, its listings and its notices are
     committed together or not at all.
     """
     run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
-    loaded = get_policy(store, run["policy_id"], run["policy_version"])
     as_of: dt.date = run["as_of"]
     counts = {"noticed": 0, "effective": 0, "resolved": 0, "delisted": 0, "publication_ended": 0}
+    newer = store.one(
+        """SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL AND as_of > ?
+        AND run_id <> ?""",
+        [run["policy_id"], as_of, run_id],
+    )
+    if newer is not None:
+        # A run dated before a run already made (a rerun as of a past date) says what was found then; the listings
+        # stand as the newest run left them, and no one is noticed, listed or delisted by it.
+        append_audit(
+            store,
+            actor,
+            "listings",
+            None,
+            {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, "past_dated": int(newer)},
+        )
+        return counts
+    loaded = get_policy(store, run["policy_id"], run["policy_version"])
     for lst in loaded.policy.lists:
         if lst.kind != "black":
             continue
@@ -430,19 +451,24 @@ def _record_keys(store: Store, listing_ids: list[int]) -> dict[int, int]:
 
 
 def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
-    """The daily job: a listing whose notice period is over takes effect on its date, without waiting for the next
-    score run, when the run that last found its cause still stands for it — its record has no version newer than
+    """The daily job: a listing of a record criterion whose notice period is over takes effect on its date, without
+    waiting for the next score run, when the run that last found its cause still stands for it — its record has no version newer than
     that run read, no dispute of the record is open (either could have removed the cause; the next run decides
     those), and the record has not aged out of its criterion's ``within_days`` by ``today`` (a run of that day would
     not find it: :func:`_drop_aged_out`). Each resident is told and one audit entry names the listings, as when a run
     puts them in effect (:func:`take_effect`). Returns their ids.
 
     Before, a listing took effect only at the first run on or after its date, so with no run since, the operator's
-    cases page kept showing as "in grace" listings whose date had passed."""
+    cases page kept showing as "in grace" listings whose date had passed. A listing of a criterion on the score
+    (``score_floor``: no record) is left to the first run on or after its date, as a run notices it: nothing the job
+    reads says the score is still below the floor that day (until 2026-12-05 the job listed such a subject whose
+    score had recovered since the notice)."""
     with store.transaction():
         store.execute(
             """CREATE OR REPLACE TEMP TABLE sc_became AS SELECT listing_id FROM listings
             WHERE status = 'pending' AND effective_on <= $today AND cause_present
+              -- a criterion on the score (no record) is the run's to judge: any record, or a day's decay, moves it
+              AND record_id <> ''
               AND NOT EXISTS (
                   SELECT 1 FROM records r JOIN score_runs s ON s.run_id = listings.last_run_id
                   WHERE listings.record_id <> '' AND r.source_id = listings.source_id
