@@ -452,11 +452,11 @@ def _record_keys(store: Store, listing_ids: list[int]) -> dict[int, int]:
 
 def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
     """The daily job: a listing of a record criterion whose notice period is over takes effect on its date, without
-    waiting for the next score run, when the run that last found its cause still stands for it — its record has no version newer than
-    that run read, no dispute of the record is open (either could have removed the cause; the next run decides
-    those), and the record has not aged out of its criterion's ``within_days`` by ``today`` (a run of that day would
-    not find it: :func:`_drop_aged_out`). Each resident is told and one audit entry names the listings, as when a run
-    puts them in effect (:func:`take_effect`). Returns their ids.
+    waiting for the next score run, when the run that last found its cause still stands for it — its record has no
+    version newer than that run read, no dispute of the record is open (either could have removed the cause; the
+    next run decides those), and the record has not aged out of its criterion's ``within_days`` by ``today`` (a run
+    of that day would not find it: :func:`_drop_aged_out`). Each resident is told and one audit entry names the
+    listings, as when a run puts them in effect (:func:`take_effect`). Returns their ids.
 
     Before, a listing took effect only at the first run on or after its date, so with no run since, the operator's
     cases page kept showing as "in grace" listings whose date had passed. A listing of a criterion on the score
