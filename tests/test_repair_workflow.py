@@ -568,7 +568,8 @@ def test_taking_an_application_under_review_before_it_was_made_is_refused_in_the
 ) -> None:
     """The service's clock set back to 2027-04-09 and an application of 2027-04-10: "take under review" on a Chinese
     page said the registry's English ("repair application 1 was made on …") through the generic error page; it is
-    the case page again with the refusal in the page's language, as a decision's is."""
+    the case page again with the refusal in the page's language, as a decision's is, and in words of a review (until
+    2026-12-05 it said the decision's: "it cannot be decided before it was made")."""
     store = listed(build(tmp_path))
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))
@@ -580,12 +581,13 @@ def test_taking_an_application_under_review_before_it_was_made_is_refused_in_the
             sign_in(ops, operator)
             case = ops.get("/ops/repairs/1?lang=zh")
             for lang, said in (
-                ("zh", "该申请提出的日期晚于登记机构今天的日期：决定不能早于申请之日。"),
-                ("en", "This application was made after the registry's date today: it cannot be decided before it "
-                 "was made."),
+                ("zh", "该申请提出的日期晚于登记机构今天的日期：不能在申请之日前开始审核。"),
+                ("en", "This application was made after the registry's date today: it cannot be taken under review "
+                 "before it was made."),
             ):  # fmt: skip
                 r = ops.post(f"/ops/repairs/1/review?lang={lang}", data={"csrf": csrf_of(case.text)})
                 assert r.status_code == 400 and said in visible_text(r.text)
+                assert "decided before" not in r.text and "决定不能早于" not in r.text
                 assert "was made on 2027-04-10" not in r.text
     assert repair.get_repair(store, 1)["review_started_on"] is None
     store.close()
