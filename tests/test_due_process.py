@@ -486,6 +486,17 @@ def test_a_score_floor_listing_takes_effect_at_a_run_not_at_the_daily_job(store:
     assert run(store, D(2026, 2, 1))[B] == (496, ["blacklist"])
     [floor] = [x for x in list_listings(store, subject_id=B) if x["criterion_id"] == "score_floor"]
     assert (floor["status"], floor["noticed_on"], floor["effective_on"]) == ("pending", "2026-02-01", "2026-04-02")
+    # the notice names no record to dispute nor obligation to fulfil: the score is the cause
+    assert store.one(
+        "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'listing_notice' AND ref_id = ?",
+        [floor["listing_id"]],
+    ) == [
+        "Notice: under the Beijing social credit score you meet a criterion of the blacklist: score below 600. The "
+        "listing takes effect on 2026-04-02 unless the cause is resolved before then. Your report lists the records "
+        "that lower your score; you may dispute one you think wrong.",
+        "通知：根据北京市社会信用评分，您符合失信名单的列入条件：信用分低于600。"
+        "除非在此之前原因消除，将于 2026-04-02 起列入。信用报告列出了降低分数的记录；您可以对认为有误的记录提出异议。",
+    ]
     # the court records both judgments fulfilled: the score recovers, but no run has seen it yet
     paid = [
         [f"M{i}", B, "court_judgment", "2026-01-20", "criminal", "5000", "fulfilled", "false", "true"] for i in (1, 2)

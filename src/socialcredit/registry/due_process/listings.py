@@ -200,7 +200,10 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                              || CAST(c.origin_noticed_on AS VARCHAR) || ': the listing takes effect on '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' unless the cause is resolved before then.'
                         END
-                || ' You may dispute the record, or fulfil the obligation.',
+                -- a criterion on the score has no record to dispute or obligation to fulfil
+                || CASE WHEN c.record_id <> '' THEN ' You may dispute the record, or fulfil the obligation.'
+                        ELSE ' Your report lists the records that lower your score; you may dispute one you '
+                             || 'think wrong.' END,
                 '通知：根据' || $policy_zh || '，您符合' || $name_zh || '的列入条件：' || k.zh || coalesce(w.zh, '')
                 || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
@@ -208,7 +211,8 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                         ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已于 '
                              || CAST(c.origin_noticed_on AS VARCHAR) || ' 发出通知：除非在此之前原因消除，将于 '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' 起列入。' END
-                || '您可以对记录提出异议或履行义务。',
+                || CASE WHEN c.record_id <> '' THEN '您可以对记录提出异议或履行义务。'
+                        ELSE '信用报告列出了降低分数的记录；您可以对认为有误的记录提出异议。' END,
                 now()
             FROM sc_new c JOIN sc_criteria k USING (criterion_id) LEFT JOIN sc_words w USING (n)""",
             {
