@@ -882,6 +882,15 @@ def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store
     assert short.value.code == "justification_too_short"
     assert rail(store, A) is False
     why = "The court's enforcement was suspended on appeal (case 2026-0412)."
+    # the clock set back before the notice (2026-02-01): the listing would end before it began (until 2026-12-05
+    # it was closed on 2026-01-31)
+    with pytest.raises(WorkflowError) as early:
+        overrides.override_listing(store, listing["listing_id"], why, "operator", today=D(2026, 1, 31))
+    assert (early.value.code, str(early.value)) == (
+        "before_notice",
+        "listing 1 was noticed on 2026-02-01; its override cannot be dated 2026-01-31, before that",
+    )
+    assert list_listings(store, subject_id=A)[0]["status"] == "effective"
     overrides.override_listing(store, listing["listing_id"], why, "operator", today=D(2026, 4, 3))
     assert rail(store, A) is True
     refused = decide(store, A, "deposit_free_rental", "deposit", requester="bikes")
