@@ -179,9 +179,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             # did not list (or a bundle from before the dates travelled) is noticed here with this list's grace.
             """INSERT INTO listings SELECT $first + n - 1, c.subject_id, $p, $l, c.criterion_id, c.source_id,
                    c.record_id, k.severity, $run, coalesce(c.origin_noticed_on, $d),
-                   coalesce(c.origin_effective_on, $eff),
-                   CASE WHEN coalesce(c.origin_effective_on, $eff) <= $d THEN 'effective' ELSE 'pending' END,
-                   NULL, true, $run
+                   coalesce(c.origin_effective_on, $eff), 'pending', NULL, true, $run
             FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
             {"first": first, "eff": effective_on},
         )
@@ -225,6 +223,15 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                 "policy_zh": loaded.policy.name.zh,
             },
         )
+        # Another region's listing whose date has passed by this run takes effect now, through the one path: the
+        # resident is told it took effect, after the notice, and it is audited (until 2026-12-05 it was written in
+        # effect at once, and the resident heard only of a notice period already over).
+        q(
+            """CREATE OR REPLACE TEMP TABLE sc_became AS SELECT listing_id FROM listings
+            WHERE listing_id BETWEEN $first AND $first + $n - 1 AND effective_on <= $d""",
+            {"first": first, "n": n},
+        )
+        counts["effective"] += len(take_effect(store, as_of, actor, {"run_id": run_id, "list": lst.id}))
     append_audit(
         store,
         actor,
