@@ -201,6 +201,41 @@ def test_a_late_answer_lapses_its_own_dispute_only(store: Store) -> None:
     assert run_daily(store, D(2026, 3, 6))["lapsed_disputes"] == [a["dispute_id"]]
 
 
+def test_a_step_on_an_overdue_dispute_finds_it_lapsed_whether_or_not_the_job_ran(store: Store) -> None:
+    """Filed 2026-02-01, due by 2026-03-03, escalated to a review no one decided in time: had the daily job of
+    2026-03-04 run, the dispute would be lapsed (for the resident). Until 2026-12-05, with no job since, the reviewer
+    could still uphold it on 2026-03-10, and the resident could withdraw an overdue dispute: the outcome depended on
+    whether the job had run."""
+    disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    disputes.escalate_dispute(store, 1, "the resident sent a receipt", "operator", today=D(2026, 2, 10))
+    with pytest.raises(WorkflowError) as late:
+        disputes.decide_review(store, 1, "upheld", "the judgment is unpaid", "operator", today=D(2026, 3, 10))
+    assert (late.value.code, str(late.value)) == (
+        "dispute_closed",
+        "dispute 1 was closed (lapsed) while under review; nothing is left to decide",
+    )
+    lapsed = disputes.get_dispute(store, 1)
+    assert (lapsed["status"], lapsed["note"], lapsed["review"]["decision"]) == (
+        "lapsed",
+        "Not answered by 2026-03-03.",
+        None,
+    )
+    assert subject_report(store, A)["records"][0]["status"] == "withdrawn"
+    # the resident's own withdrawal of an overdue dispute: it was resolved for them already
+    disputes.file_dispute(store, B, "traffic_police", "T1", "Not me", actor="resident", today=D(2026, 2, 1))
+    with pytest.raises(WorkflowError) as withdrawn:
+        disputes.withdraw_dispute(store, 2, B, "resident", today=D(2026, 3, 5))
+    assert (withdrawn.value.code, str(withdrawn.value)) == (
+        "dispute_closed",
+        "dispute 2 is closed already (lapsed); only an open dispute may be withdrawn",
+    )
+    # and an escalation of one: nothing is left to review
+    disputes.file_dispute(store, C, "courts", "K1", "Not mine", actor="resident", today=D(2026, 2, 1))
+    with pytest.raises(WorkflowError) as escalated:
+        disputes.escalate_dispute(store, 3, "a second look", "operator", today=D(2026, 3, 5))
+    assert escalated.value.code == "dispute_closed" and disputes.get_dispute(store, 3)["status"] == "lapsed"
+
+
 def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> None:
     d = disputes.file_dispute(store, B, "traffic_police", "T1", "I was abroad", actor="resident", today=D(2026, 2, 5))
     assert d["deadline"] == "2026-03-07"  # 2026-02-05 + 30

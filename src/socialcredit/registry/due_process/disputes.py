@@ -649,6 +649,8 @@ def withdraw_dispute(
     acting = acting_on(store, person_id, str(row["subject_id"]), today)
     if acting is None:
         raise NotFoundError(f"no dispute {dispute_id}", field="dispute_id")
+    if _forwarded_to(store, dispute_id) is None:
+        row = _overdue_lapsed(store, row, today)  # resolved for the resident already: nothing left to withdraw
     if row["status"] != "open":
         raise WorkflowError(
             f"dispute {dispute_id} is closed already ({row['status']}); only an open dispute may be withdrawn",
@@ -680,6 +682,8 @@ def escalate_dispute(
     today = resolve_today(today)
     reason_text = check_text(reason, "reason")
     row = _row(store, dispute_id)
+    if _forwarded_to(store, dispute_id) is None:
+        row = _overdue_lapsed(store, row, today)  # resolved for the resident already: nothing left to review
     if row["status"] not in ("open", "verified"):
         raise WorkflowError(
             f"dispute {dispute_id} is closed ({row['status']}); only an open dispute or one the source verified may "
@@ -757,6 +761,8 @@ def decide_review(
             field="dispute_id",
             code="review_decided",
         )
+    # an escalated dispute still lapses at its deadline if no one decided by then, whether or not the job ran since
+    row = _overdue_lapsed(store, row, today)
     if row["status"] not in ("open", "verified"):
         raise WorkflowError(
             f"dispute {dispute_id} was closed ({row['status']}) while under review; nothing is left to decide",
@@ -838,6 +844,16 @@ def _lapse(store: Store, row: dict[str, Any], actor: str) -> None:
         if not record["withdrawn"]:
             withdraw_version(store, record)
         _close(store, row, "lapsed", note, actor, lapsed_on)
+
+
+def _overdue_lapsed(store: Store, row: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """An open dispute past its deadline by ``today`` lapses now, as the daily job of the day after its deadline
+    would have lapsed it (a step on it must not depend on whether the job ran since); returns the dispute's row as
+    it stands."""
+    if row["status"] == "open" and row["deadline"] < today:
+        _lapse(store, row, "registry")
+        return _row(store, int(row["dispute_id"]))
+    return row
 
 
 def list_disputes(
