@@ -282,6 +282,19 @@ def test_eligibility_is_computed_from_severity_date_and_fulfilment(store: Store)
     ]
 
 
+def test_an_application_is_overdue_from_the_day_after_its_answer_is_due_whichever_day_the_job_runs(
+    store: Store,
+) -> None:
+    """Applied for on 2027-04-10, answer due by 2027-04-25: overdue from 2027-04-26 though the daily job first runs
+    on 2027-05-03 (until 2026-12-05 it was flagged, and the resident told, as of 2027-05-03)."""
+    listed(store)
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
+    rid = int(repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))["repair_id"])
+    assert run_daily(store, D(2027, 5, 3))["overdue_repairs"] == [rid]
+    assert repair.get_repair(store, rid)["overdue_on"] == "2027-04-26"
+    assert [n["created_on"] for n in list_notifications(store, A) if n["kind"] == "repair_overdue"] == ["2027-04-26"]
+
+
 def test_an_application_is_submitted_reviewed_flagged_overdue_and_granted(store: Store) -> None:
     listed(store)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))

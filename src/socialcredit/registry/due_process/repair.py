@@ -560,10 +560,12 @@ def start_review(store: Store, repair_id: int, actor: str, *, today: dt.date | N
 def flag_overdue_repairs(store: Store, today: dt.date) -> list[int]:
     """The daily job: flag every application still unanswered after its ``answer_due`` (once), tell its resident,
     and audit the list; returns the ids flagged. Applications forwarded to another region are that region's to
-    answer and are not flagged here."""
+    answer and are not flagged here. An application is overdue from the day after its ``answer_due``, whichever day
+    the job runs: ``overdue_on`` and the notice are dated that day (until 2026-12-05 a job that skipped days dated
+    them the day it next ran)."""
     with store.transaction():
         rows = store.execute(
-            """UPDATE repairs SET overdue_on = $today
+            """UPDATE repairs SET overdue_on = answer_due + 1
             WHERE status = 'pending' AND answer_due < $today AND overdue_on IS NULL
               AND repair_id NOT IN (SELECT repair_id FROM region_repairs WHERE direction = 'forwarded')
             RETURNING repair_id, subject_id, record_id, answer_due""",
@@ -580,7 +582,7 @@ def flag_overdue_repairs(store: Store, today: dt.date) -> list[int]:
                 "registry has flagged it as overdue to the operators, who must answer it first.",
                 f"您的信用修复申请 {repair_id}（记录 {record_id}）未在 {due.isoformat()} 前获得答复；"
                 "登记机构已将其标记为逾期，运营人员须优先答复。",
-                today,
+                due + dt.timedelta(days=1),
             )
         if rows:
             append_audit(
