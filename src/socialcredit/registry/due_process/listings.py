@@ -68,7 +68,7 @@ _KEY = "subject_id, criterion_id, source_id, record_id"
 def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
     """Update the listings of the run's policy from its blacklist entries; returns counts of what changed.
 
-    A run dated before another run of the policy already made (an as-of date in the past) changes no listing: the
+    A run dated before a run of the policy made before it (an as-of date in the past) changes no listing: the
     present listings are the newest run's (until 2026-12-05 such a run rewrote them as if it were the newest:
     noticed anew, resolved or delisted what the newer run had found, with notices dated in the past). Its audit
     entry says so (``past_dated``: the newer run).
@@ -83,7 +83,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
     counts = {"noticed": 0, "effective": 0, "resolved": 0, "delisted": 0, "publication_ended": 0}
     newer = store.one(
         """SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL AND as_of > ?
-        AND run_id <> ?""",
+        AND run_id < ?""",
         [run["policy_id"], as_of, run_id],
     )
     if newer is not None:
