@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
 from socialcredit.errors import DecisionError, WorkflowError
+from socialcredit.identifiers import make_ric
 from socialcredit.regions.crossborder import export_sections
 from socialcredit.registry.common import check_text
 from socialcredit.registry.decisions.decide import decide
@@ -153,6 +154,86 @@ def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Sto
     )
     assert [n["kind"] for n in list_notifications(store, A)][-1] == "record_recertified"
     assert run(store, D(2026, 3, 11))[A] == (900, ["blacklist"])
+
+
+def test_an_overdue_dispute_lapses_as_of_its_deadline_whichever_day_the_daily_job_runs(store: Store) -> None:
+    """Filed 2026-02-01, answer due by 2026-03-03: it lapses as of 2026-03-04 (day 31) whether the daily job ran
+    that day or not (until 2026-12-05 a run of 2026-03-05 with no job since counted the record, the resident stayed
+    listed, and the lapse was dated the day the job next ran)."""
+    run(store, D(2026, 2, 1))
+    d = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    # no daily job since: a run dated after the deadline still does not count the record
+    assert run(store, D(2026, 3, 5))[A] == (1000, [])
+    assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "lapsed"
+    [(created, text)] = store.execute(
+        "SELECT created_on, text_en FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?",
+        [d["dispute_id"]],
+    ).fetchall()
+    assert (created, text.endswith("Not answered by 2026-03-03.")) == (D(2026, 3, 4), True)
+    # the job of a later day finds nothing left to lapse
+    assert run_daily(store, D(2026, 3, 10))["lapsed_disputes"] == []
+
+
+def test_a_lapse_is_dated_the_day_after_the_deadline_when_the_job_skipped_days(store: Store) -> None:
+    d = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    assert run_daily(store, D(2026, 3, 20))["lapsed_disputes"] == [d["dispute_id"]]  # 16 days late
+    assert store.one(
+        "SELECT created_on FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [d["dispute_id"]]
+    ) == D(2026, 3, 4)
+    detail = json.loads(
+        str(store.one("SELECT detail FROM audit_log WHERE action = 'dispute_lapsed' ORDER BY seq DESC LIMIT 1"))
+    )
+    assert detail["lapsed_on"] == "2026-03-04"
+
+
+def test_a_late_answer_lapses_its_own_dispute_only(store: Store) -> None:
+    """Until 2026-12-05 a source's late answer to one dispute lapsed every overdue dispute of every source."""
+    a = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    b = disputes.file_dispute(store, B, "traffic_police", "T1", "Not me", actor="resident", today=D(2026, 2, 1))
+    with pytest.raises(WorkflowError) as late:
+        disputes.answer_dispute(
+            store, b["dispute_id"], "verified", "late answer", "traffic_police", today=D(2026, 3, 6)
+        )
+    assert late.value.code == "deadline_passed"
+    assert disputes.get_dispute(store, b["dispute_id"])["status"] == "lapsed"
+    assert disputes.get_dispute(store, a["dispute_id"])["status"] == "open"
+    assert [n["kind"] for n in list_notifications(store, A)] == ["dispute_filed"]
+    assert run_daily(store, D(2026, 3, 6))["lapsed_disputes"] == [a["dispute_id"]]
+
+
+def test_a_step_on_an_overdue_dispute_finds_it_lapsed_whether_or_not_the_job_ran(store: Store) -> None:
+    """Filed 2026-02-01, due by 2026-03-03, escalated to a review no one decided in time: had the daily job of
+    2026-03-04 run, the dispute would be lapsed (for the resident). Until 2026-12-05, with no job since, the reviewer
+    could still uphold it on 2026-03-10, and the resident could withdraw an overdue dispute: the outcome depended on
+    whether the job had run."""
+    disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    disputes.escalate_dispute(store, 1, "the resident sent a receipt", "operator", today=D(2026, 2, 10))
+    with pytest.raises(WorkflowError) as late:
+        disputes.decide_review(store, 1, "upheld", "the judgment is unpaid", "operator", today=D(2026, 3, 10))
+    assert (late.value.code, str(late.value)) == (
+        "dispute_closed",
+        "dispute 1 was closed (lapsed) while under review; nothing is left to decide",
+    )
+    lapsed = disputes.get_dispute(store, 1)
+    assert (lapsed["status"], lapsed["note"], lapsed["review"]["decision"]) == (
+        "lapsed",
+        "Not answered by 2026-03-03.",
+        None,
+    )
+    assert subject_report(store, A)["records"][0]["status"] == "withdrawn"
+    # the resident's own withdrawal of an overdue dispute: it was resolved for them already
+    disputes.file_dispute(store, B, "traffic_police", "T1", "Not me", actor="resident", today=D(2026, 2, 1))
+    with pytest.raises(WorkflowError) as withdrawn:
+        disputes.withdraw_dispute(store, 2, B, "resident", today=D(2026, 3, 5))
+    assert (withdrawn.value.code, str(withdrawn.value)) == (
+        "dispute_closed",
+        "dispute 2 is closed already (lapsed); only an open dispute may be withdrawn",
+    )
+    # and an escalation of one: nothing is left to review
+    disputes.file_dispute(store, C, "courts", "K1", "Not mine", actor="resident", today=D(2026, 2, 1))
+    with pytest.raises(WorkflowError) as escalated:
+        disputes.escalate_dispute(store, 3, "a second look", "operator", today=D(2026, 3, 5))
+    assert escalated.value.code == "dispute_closed" and disputes.get_dispute(store, 3)["status"] == "lapsed"
 
 
 def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> None:
@@ -423,6 +504,82 @@ def test_no_listing_when_the_cause_is_cured_during_grace(store: Store, tmp_path:
     assert list_notifications(store, A)[-1]["text"] == (
         "blacklist (judgment defaulter): the cause was resolved during the notice period; you were not listed."
     )
+
+
+def _below_the_floor(store: Store, tmp_path: Path, on: dt.date) -> None:
+    """B gets two unfulfilled criminal judgments of 2026-01-20 (court.unfulfilled and court.criminal each): Beijing
+    scores B 496 on 2026-02-01, below the blacklist's score floor of 600."""
+    rows = [[f"M{i}", B, "court_judgment", "2026-01-20", "criminal", "5000", "unfulfilled", "false"] for i in (1, 2)]
+    ingest(store, write_csv(tmp_path / "m.csv", JUDGMENT, rows), "courts", on)
+
+
+def test_a_score_floor_listing_takes_effect_at_a_run_not_at_the_daily_job(store: Store, tmp_path: Path) -> None:
+    """A listing on the score has no record the daily job could check: the score may have recovered since the
+    notice (until 2026-12-05 the job put it in effect on its date, public and refusing services, and the next run
+    delisted it)."""
+    _below_the_floor(store, tmp_path, D(2026, 1, 20))
+    assert run(store, D(2026, 2, 1))[B] == (496, ["blacklist"])
+    [floor] = [x for x in list_listings(store, subject_id=B) if x["criterion_id"] == "score_floor"]
+    assert (floor["status"], floor["noticed_on"], floor["effective_on"]) == ("pending", "2026-02-01", "2026-04-02")
+    # the notice names no record to dispute nor obligation to fulfil: the score is the cause
+    assert store.one(
+        "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'listing_notice' AND ref_id = ?",
+        [floor["listing_id"]],
+    ) == [
+        "Notice: under the Beijing social credit score you meet a criterion of the blacklist: score below 600. The "
+        "listing takes effect on 2026-04-02 unless the cause is resolved before then. Your report lists the records "
+        "that lower your score; you may dispute one you think wrong.",
+        "通知：根据北京市社会信用评分，您符合失信名单的列入条件：信用分低于600。"
+        "除非在此之前原因消除，将于 2026-04-02 起列入。信用报告列出了降低分数的记录；您可以对认为有误的记录提出异议。",
+    ]
+    # the court records both judgments fulfilled: the score recovers, but no run has seen it yet
+    paid = [
+        [f"M{i}", B, "court_judgment", "2026-01-20", "criminal", "5000", "fulfilled", "false", "true"] for i in (1, 2)
+    ]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 3, 20))
+    assert floor["listing_id"] not in run_daily(store, D(2026, 4, 2))["listings_effective"]
+    assert [x["status"] for x in list_listings(store, subject_id=B)] == ["pending"]
+    assert rail(store, B) is True
+    score_b, lists = run(store, D(2026, 4, 2))[B]
+    assert score_b >= 600 and lists == []
+    assert [x["status"] for x in list_listings(store, subject_id=B)] == ["resolved"]
+    assert "listing_effective" not in [n["kind"] for n in list_notifications(store, B)]
+
+
+def test_a_score_floor_listing_still_found_takes_effect_at_the_first_run_on_its_date(
+    store: Store, tmp_path: Path
+) -> None:
+    _below_the_floor(store, tmp_path, D(2026, 1, 20))
+    run(store, D(2026, 2, 1))
+    run_daily(store, D(2026, 4, 2))
+    assert [x["status"] for x in list_listings(store, subject_id=B)] == ["pending"]
+    run(store, D(2026, 4, 2))
+    assert [x["status"] for x in list_listings(store, subject_id=B)] == ["effective"]
+    assert rail(store, B) is False
+    assert list_notifications(store, B)[-1]["text"] == (
+        "blacklist (score below 600): the notice period ended; you have been listed since 2026-04-02."
+    )
+
+
+def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_are(store: Store) -> None:
+    """Until 2026-12-05 a run as of a past date rewrote the listings as if it were the newest: as of 2026-01-05 the
+    judgment J1 (of 2026-01-10) did not exist yet, and A's listing in effect since 2026-04-02 was delisted."""
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 2))
+    [listing] = list_listings(store, subject_id=A)
+    assert listing["status"] == "effective"
+    told = [n["kind"] for n in list_notifications(store, A)]
+    assert run(store, D(2026, 1, 5))[A] == (1000, [])  # what was found as of that day
+    assert list_listings(store, subject_id=A) == [listing]
+    assert [n["kind"] for n in list_notifications(store, A)] == told
+    assert public_lookup(store, "张三")[0]["since"] == "2026-04-02"
+    detail = json.loads(
+        str(store.one("SELECT detail FROM audit_log WHERE action = 'listings' ORDER BY seq DESC LIMIT 1"))
+    )
+    assert (detail["run_id"], detail["past_dated"], detail["delisted"]) == (3, 2, 0)
+    # a run of the present date goes on from the newest run's listings
+    run(store, D(2026, 4, 10))
+    assert [x["status"] for x in list_listings(store, subject_id=A)] == ["effective"]
 
 
 # -- repair, publication, expiry, purge ------------------------------------------------------------------------
@@ -773,6 +930,32 @@ def test_consent_withdrawal_counts_from_the_next_run_and_history_is_kept(store: 
     assert subject_report(store, B)["consents"]["current"] == {"commercial": False}
 
 
+def test_a_person_registered_after_enrollment_became_mandatory_is_told_too(store: Store, tmp_path: Path) -> None:
+    """Sesame counts commercial data for everyone from 2027-07-01 (60 days' notice). Until 2026-12-05 the daily job
+    told only those registered in the notice period: a resident registered later was never told."""
+    assert notify_mandatory(store, D(2027, 5, 2)) == 3
+    late = make_ric("110105", dt.date(1995, 9, 9), 44)
+    ingest(
+        store,
+        write_csv(
+            tmp_path / "late.csv",
+            ["subject_id", "name", "district", "profession"],
+            [[late, "赵六", "朝阳区", "retail"]],
+        ),
+        "civil_affairs",
+        D(2027, 8, 1),
+    )
+    assert notify_mandatory(store, D(2027, 8, 2)) == 1
+    assert notify_mandatory(store, D(2027, 8, 3)) == 0
+    [told] = store.rows("SELECT created_on, text_en, text_zh FROM notifications WHERE subject_id = ?", [late])
+    assert told == {
+        "created_on": D(2027, 8, 2),
+        "text_en": "Since 2027-07-01, policy sesame counts commercial data for everyone, whether or not you opted in.",
+        "text_zh": "自 2027-07-01 起，sesame 政策已对所有人计入 commercial 类数据，无论是否同意。",
+    }
+    assert [n["kind"] for n in list_notifications(store, B)] == ["mandatory_enrollment"]  # told once, before
+
+
 # -- review and adverse action ---------------------------------------------------------------------------------
 
 
@@ -788,6 +971,15 @@ def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store
     assert short.value.code == "justification_too_short"
     assert rail(store, A) is False
     why = "The court's enforcement was suspended on appeal (case 2026-0412)."
+    # the clock set back before the notice (2026-02-01): the listing would end before it began (until 2026-12-05
+    # it was closed on 2026-01-31)
+    with pytest.raises(WorkflowError) as early:
+        overrides.override_listing(store, listing["listing_id"], why, "operator", today=D(2026, 1, 31))
+    assert (early.value.code, str(early.value)) == (
+        "before_notice",
+        "listing 1 was noticed on 2026-02-01; its override cannot be dated 2026-01-31, before that",
+    )
+    assert list_listings(store, subject_id=A)[0]["status"] == "effective"
     overrides.override_listing(store, listing["listing_id"], why, "operator", today=D(2026, 4, 3))
     assert rail(store, A) is True
     refused = decide(store, A, "deposit_free_rental", "deposit", requester="bikes")

@@ -17,7 +17,7 @@ from socialcredit.registry.decisions.decide import Decision, decide
 from socialcredit.registry.due_process.daily import run_daily
 from socialcredit.registry.hooks import BUILTIN_PLUGINS, RegistrySpec, hookimpl, plugin_manager
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import RunSummary, score
+from socialcredit.registry.scoring.runs import RunSummary, rerun, score
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
 
@@ -48,6 +48,11 @@ class Recorder:
     def watched_subjects(self, store: Store) -> list[str]:
         self.calls.append(("watched_subjects", {"store": store}))
         return self.watch
+
+    @hookimpl
+    def run_starting(self, store: Store, as_of: dt.date) -> None:
+        runs = store.one("SELECT count(*) FROM score_runs")
+        self.calls.append(("run_starting", {"as_of": as_of, "runs": runs}))
 
     @hookimpl
     def run_finished(self, store: Store, run: RunSummary) -> None:
@@ -88,7 +93,14 @@ def test_builtin_plugins_are_registered() -> None:
     pm = plugin_manager()
     assert plugin_manager() is pm
     assert all(pm.get_plugin(name) is not None for name in BUILTIN_PLUGINS)
-    assert set(HOOKS) == {"decision_made", "watched_subjects", "run_finished", "records_ingested", "due_process_daily"}
+    assert set(HOOKS) == {
+        "decision_made",
+        "watched_subjects",
+        "run_starting",
+        "run_finished",
+        "records_ingested",
+        "due_process_daily",
+    }
 
 
 def test_records_ingested_fires_for_each_batch_with_new_versions(world: Store, recorder: Recorder) -> None:
@@ -106,6 +118,14 @@ def test_run_finished_sees_the_run_with_its_listings_recorded(world: Store, reco
     (seen,) = recorder.of("run_finished")
     assert seen["run"] == summary
     assert seen["listings"] == 1  # A's judgment: the built-in due-process plugin ran first
+
+
+def test_run_starting_comes_before_the_run_and_not_for_a_rerun(world: Store, recorder: Recorder) -> None:
+    """The built-in due-process plugin lapses there the disputes overdue by the run's date (docs/due-process.md)."""
+    first = score(world, resolve_policy(world, "beijing"), dt.date(2026, 2, 1))
+    assert recorder.of("run_starting") == [{"as_of": dt.date(2026, 2, 1), "runs": 0}]
+    rerun(world, first.run_id)
+    assert len(recorder.of("run_starting")) == 1  # a rerun reads a past watermark: nothing is written first
 
 
 def test_decision_made_sees_the_recorded_decision(world: Store, recorder: Recorder) -> None:

@@ -101,6 +101,41 @@ def test_a_mover_keeps_exactly_the_grace_beijing_gave(regions: Regions) -> None:
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_mover_first_scored_after_the_date_beijing_gave_is_told_the_listing_took_effect(regions: Regions) -> None:
+    """Tianjin's first run after Beijing's effective date (2026-12-31) finds the mover's listing in effect: the notice,
+    then the listing taking effect, each told (until 2026-12-05 it was written in effect at once, with only a notice
+    of a grace period already over, and no ``listings_effective`` audit entry)."""
+    mover = _mover(regions)
+    regions.judgment(mover)
+    regions.send(BEIJING, TIANJIN)
+    regions.score(TIANJIN, D(2027, 1, 5))
+    tj = mover["subject_id_to"]
+    listing = _listing(regions, TIANJIN, tj)
+    assert (listing["noticed_on"], listing["effective_on"], listing["status"]) == (
+        "2026-11-01",
+        "2026-12-31",
+        "effective",
+    )
+    tianjin = regions.stores[TIANJIN]
+    told = tianjin.rows(
+        "SELECT created_on, kind, text_en FROM notifications WHERE subject_id = ? AND ref_id = ? "
+        "AND kind LIKE 'listing_%' ORDER BY notification_id",
+        [tj, listing["listing_id"]],
+    )
+    assert [(r["created_on"], r["kind"]) for r in told] == [
+        (D(2027, 1, 5), "listing_notice"),
+        (D(2027, 1, 5), "listing_effective"),
+    ]
+    assert told[1]["text_en"] == (
+        "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-12-31."
+    )
+    assert not regions.rail(TIANJIN, tj)
+    entries = tianjin.execute("SELECT detail FROM audit_log WHERE action = 'listings_effective'").fetchall()
+    named = [i for (detail,) in entries for i in json.loads(str(detail))["listings"]]
+    assert named.count(listing["listing_id"]) == 1
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
 def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijing_court_both_delist_the_same_day(
     regions: Regions,
 ) -> None:

@@ -28,6 +28,7 @@ from socialcredit.registry.due_process.repair import (
 )
 from socialcredit.registry.reporting.file_page import file_names
 from socialcredit.registry.reporting.resident_file import export_file, render_html
+from socialcredit.store import open_store
 
 D = dt.date
 NOTICED, EFFECTIVE = D(2026, 11, 1), D(2026, 12, 31)  # Beijing's listing: notice, and 60 days' grace
@@ -142,9 +143,13 @@ def test_a_repair_applied_for_in_tianjin_is_decided_in_beijing_and_both_delist_t
         "decided in region 110000 on 2028-01-10: court confirms payment",
     )
     # kept in Chinese too, for the Chinese pages and printable file (they showed the English); an operator's own
-    # reason is the same in both; the refusal on arrival is Beijing's English refusal, none kept in Chinese
+    # reason is the same in both; the refusal on arrival is Beijing's own, kept in Chinese too (until 2026-12-05
+    # none was, and Beijing's Chinese pages showed the English refusal)
     assert decided["decision_reason_zh"] == "地区 110000 已于 2028-01-10 决定：court confirms payment"
-    assert [r["decision_reason_zh"] for r in list_repairs(beijing, subject_id=bj)] == ["court confirms payment", None]
+    assert [r["decision_reason_zh"] for r in list_repairs(beijing, subject_id=bj)] == [
+        "court confirms payment",
+        "严重失信行为至少公示 365 天（自 2026-12-31 起）；可自 2027-12-31 起申请信用修复",
+    ]
     file = export_file(tianjin, tj, lang="zh", actor="test")
     printable = render_html(file, "zh", file_names(tianjin, file, "zh"), tianjin.catalog)
     assert "地区 110000 已于 2028-01-10 决定：court confirms payment" in printable
@@ -256,7 +261,7 @@ def _sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
 def test_the_command_line_refuses_to_decide_a_forwarded_repair_and_reports_what_crossed(regions: Regions) -> None:
-    _, tj, _, local_id = _listed_in_both(regions)
+    _, tj, record_id, local_id = _listed_in_both(regions)
     applied = apply_for_repair(regions.stores[TIANJIN], tj, "courts", local_id, "I paid", today=D(2028, 1, 5))
     for store in regions.stores.values():
         store.close()
@@ -277,8 +282,18 @@ def test_the_command_line_refuses_to_decide_a_forwarded_repair_and_reports_what_
     assert exported.stdout.splitlines()[-1] == "Repairs forwarded: 1, repair decisions: 0, dispute information: 0."
     imported = _sc("region", "import", str(out), db=beijing)
     assert imported.returncode == 0, imported.stderr
-    # Beijing's court has not reported the judgment paid: refused on arrival, by Beijing's rules.
+    # Beijing's court has not reported the judgment paid: refused on arrival, by Beijing's rules, said in both
+    # languages (the Chinese pages showed the English refusal until 2026-12-05)
     assert imported.stdout.splitlines()[-1] == "Due process: repairs opened: 1."
+    store = open_store(beijing, key="")
+    refused = store.rows("SELECT decision_reason, decision_reason_zh FROM repairs")
+    store.close()
+    assert [(r["decision_reason"][:44], r["decision_reason_zh"]) for r in refused] == [
+        (
+            "source courts has not reported the obligatio",
+            f"人民法院尚未报告记录 {record_id} 所涉义务已履行；请履行义务（履行判决、补缴税款）并请来源报告后再申请",
+        )
+    ]
 
 
 def test_bad_repair_sections_are_refused_naming_the_field() -> None:

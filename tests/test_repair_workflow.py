@@ -282,6 +282,19 @@ def test_eligibility_is_computed_from_severity_date_and_fulfilment(store: Store)
     ]
 
 
+def test_an_application_is_overdue_from_the_day_after_its_answer_is_due_whichever_day_the_job_runs(
+    store: Store,
+) -> None:
+    """Applied for on 2027-04-10, answer due by 2027-04-25: overdue from 2027-04-26 though the daily job first runs
+    on 2027-05-03 (until 2026-12-05 it was flagged, and the resident told, as of 2027-05-03)."""
+    listed(store)
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
+    rid = int(repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))["repair_id"])
+    assert run_daily(store, D(2027, 5, 3))["overdue_repairs"] == [rid]
+    assert repair.get_repair(store, rid)["overdue_on"] == "2027-04-26"
+    assert [n["created_on"] for n in list_notifications(store, A) if n["kind"] == "repair_overdue"] == ["2027-04-26"]
+
+
 def test_an_application_is_submitted_reviewed_flagged_overdue_and_granted(store: Store) -> None:
     listed(store)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
@@ -569,7 +582,8 @@ def test_taking_an_application_under_review_before_it_was_made_is_refused_in_the
 ) -> None:
     """The service's clock set back to 2027-04-09 and an application of 2027-04-10: "take under review" on a Chinese
     page said the registry's English ("repair application 1 was made on …") through the generic error page; it is
-    the case page again with the refusal in the page's language, as a decision's is."""
+    the case page again with the refusal in the page's language, as a decision's is, and in words of a review (until
+    2026-12-05 it said the decision's: "it cannot be decided before it was made")."""
     store = listed(build(tmp_path))
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))
@@ -581,12 +595,13 @@ def test_taking_an_application_under_review_before_it_was_made_is_refused_in_the
             sign_in(ops, operator)
             case = ops.get("/ops/repairs/1?lang=zh")
             for lang, said in (
-                ("zh", "该申请提出的日期晚于登记机构今天的日期：决定不能早于申请之日。"),
-                ("en", "This application was made after the registry's date today: it cannot be decided before it "
-                 "was made."),
+                ("zh", "该申请提出的日期晚于登记机构今天的日期：不能在申请之日前开始审核。"),
+                ("en", "This application was made after the registry's date today: it cannot be taken under review "
+                 "before it was made."),
             ):  # fmt: skip
                 r = ops.post(f"/ops/repairs/1/review?lang={lang}", data={"csrf": csrf_of(case.text)})
                 assert r.status_code == 400 and said in visible_text(r.text)
+                assert "decided before" not in r.text and "决定不能早于" not in r.text
                 assert "was made on 2027-04-10" not in r.text
     assert repair.get_repair(store, 1)["review_started_on"] is None
     store.close()

@@ -67,6 +67,12 @@ class RegistrySpec:
         """Subjects whose decisions answered from the running service's memory must reach ``decision_made``."""
 
     @hookspec
+    def run_starting(self, store: Store, as_of: dt.date) -> None:
+        """Before a score run at the present watermark reads the store (not a rerun at a past one), outside any
+        transaction: what the run's date decides is written first, so the run reads it (the built-in due-process
+        plugin lapses the disputes overdue by ``as_of``)."""
+
+    @hookspec
     def run_finished(self, store: Store, run: RunSummary) -> None:
         """After a score run is saved, inside its transaction (all or nothing with it); the built-in due-process
         plugin records its notices and listings first."""

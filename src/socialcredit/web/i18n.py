@@ -688,6 +688,16 @@ _PAIRS |= {
         "该申请提出的日期晚于登记机构今天的日期：决定不能早于申请之日。",
         "This application was made after the registry's date today: it cannot be decided before it was made.",
     ),
+    "repair_err_review_before_application": (
+        "该申请提出的日期晚于登记机构今天的日期：不能在申请之日前开始审核。",
+        "This application was made after the registry's date today: it cannot be taken under review before it was "
+        "made.",
+    ),
+    "repair_err_review_forwarded": (
+        "该申请已转交记录所在地区，由该地区审核并依其规则决定；决定将随该地区的下一批数据送达。",
+        "This application was forwarded to the region that recorded the record: it is reviewed and decided there, "
+        "under its rules, and the decision arrives in that region's next bundle.",
+    ),
     "repair_err_forwarded": (
         "该申请已转交记录所在地区，由该地区依其规则决定；决定将随该地区的下一批数据送达。",
         "This application was forwarded to the region that recorded the record: it is decided there, under its "

@@ -60,6 +60,11 @@ _DECISION_FAILURES = {
     "repair_forwarded": "repair_err_forwarded",
     "before_application": "repair_err_before_application",
 }
+# taking it under review, refused (start_review's codes): its own words, not the decision's
+_REVIEW_FAILURES = {
+    "repair_forwarded": "repair_err_review_forwarded",
+    "before_application": "repair_err_review_before_application",
+}
 REPAIRS_SHOWN = 200
 
 
@@ -384,8 +389,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 start_review(store, repair_id, page.who.actor, today=resolve_today())
         except NotFoundError:
             raise _no_repair(page) from None
-        except WorkflowError as exc:  # in the page's language, as a decision's refusal (the registry's clock set back)
-            key = _DECISION_FAILURES.get(exc.code) or _FAILURES.get(exc.code)
+        except WorkflowError as exc:  # in the page's language, in words of a review (the registry's clock set back)
+            key = _REVIEW_FAILURES.get(exc.code) or _FAILURES.get(exc.code)
             failure = page.t(key) if key else str(exc)
             return page.render("ops_repair.html", 400, section="cases", failure=failure, **_case(web, page))
         return page.redirect(f"/ops/repairs/{repair_id}?reviewing=1")

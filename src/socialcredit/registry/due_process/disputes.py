@@ -527,6 +527,8 @@ def _close(
         "record_id": row["record_id"],
         "note": kept_words("disputes.note", note_en),
     }
+    if status == "lapsed":  # as of the day after the deadline, whichever day it was done
+        detail["lapsed_on"] = today.isoformat()
     if representative_id is not None:
         detail["representative"] = representative_id
     append_audit(store, actor, "dispute_" + status, row["subject_id"], detail)
@@ -611,7 +613,8 @@ def answer_dispute(
         )
     not_before(dispute_id, today, row["opened_at"], "an answer")
     if today > row["deadline"]:
-        lapse_overdue(store, today)
+        # this dispute only: the daily job (or a run dated after their deadlines) lapses the others
+        _lapse(store, row, "registry")
         raise WorkflowError(
             f"the answer to dispute {dispute_id} was due by {row['deadline'].isoformat()}; it was resolved for the "
             "subject and the record no longer counts (send it again with certified=true if it is accurate)",
@@ -646,6 +649,8 @@ def withdraw_dispute(
     acting = acting_on(store, person_id, str(row["subject_id"]), today)
     if acting is None:
         raise NotFoundError(f"no dispute {dispute_id}", field="dispute_id")
+    if _forwarded_to(store, dispute_id) is None:
+        row = _overdue_lapsed(store, row, today)  # resolved for the resident already: nothing left to withdraw
     if row["status"] != "open":
         raise WorkflowError(
             f"dispute {dispute_id} is closed already ({row['status']}); only an open dispute may be withdrawn",
@@ -677,6 +682,8 @@ def escalate_dispute(
     today = resolve_today(today)
     reason_text = check_text(reason, "reason")
     row = _row(store, dispute_id)
+    if _forwarded_to(store, dispute_id) is None:
+        row = _overdue_lapsed(store, row, today)  # resolved for the resident already: nothing left to review
     if row["status"] not in ("open", "verified"):
         raise WorkflowError(
             f"dispute {dispute_id} is closed ({row['status']}); only an open dispute or one the source verified may "
@@ -758,6 +765,8 @@ def decide_review(
             field="dispute_id",
             code="review_decided",
         )
+    # an escalated dispute still lapses at its deadline if no one decided by then, whether or not the job ran since
+    row = _overdue_lapsed(store, row, today)
     if row["status"] not in ("open", "verified"):
         raise WorkflowError(
             f"dispute {dispute_id} was closed ({row['status']}) while under review; nothing is left to decide",
@@ -808,31 +817,51 @@ def decide_review(
 
 
 def lapse_overdue(store: Store, today: dt.date | None = None, actor: str = "registry") -> list[int]:
-    """Resolve for the subject every open dispute whose deadline has passed: its record is withdrawn."""
+    """Resolve for the subject every open dispute whose deadline has passed by ``today``: its record is withdrawn.
+
+    Each lapses as of the day after its deadline, whichever day this runs: the notice and the audit entry are dated
+    that day, and a dispute lapses the same way whether the daily job ran every day or skipped some (a score run
+    dated after the deadline lapses it first too: ``plugin.run_starting``)."""
     today = resolve_today(today)
     # A forwarded dispute lapses here too, at the deadline here: its answer must have arrived by then (the origin
     # region may never send one, e.g. when it does not trust this region's bundles), as a local source's must.
     overdue = store.rows(
-        "SELECT d.*, x.region AS forwarded_to FROM disputes d LEFT JOIN region_disputes x "
-        "ON x.dispute_id = d.dispute_id AND x.direction = 'forwarded' "
-        "WHERE d.status = 'open' AND d.deadline < ? ORDER BY d.dispute_id",
+        "SELECT d.* FROM disputes d WHERE d.status = 'open' AND d.deadline < ? ORDER BY d.deadline, d.dispute_id",
         [today],
     )
     for row in overdue:
-        record = latest_record(store, row["source_id"], row["record_id"])
-        deadline = row["deadline"].isoformat()
-        note = (f"Not answered by {deadline}.", f"截至 {deadline} 未获答复。")
-        if row["forwarded_to"] is not None:
-            note = (
-                f"Not answered by {deadline}: no answer from region {row['forwarded_to']}, "
-                "which recorded the record, arrived by then.",
-                f"截至 {deadline} 未获答复：记录该记录的地区 {row['forwarded_to']} 未在此前传来答复。",
-            )
-        with store.transaction():
-            if not record["withdrawn"]:
-                withdraw_version(store, record)
-            _close(store, row, "lapsed", note, actor, today)
-    return [int(r["dispute_id"]) for r in overdue]
+        _lapse(store, row, actor)
+    return sorted(int(r["dispute_id"]) for r in overdue)
+
+
+def _lapse(store: Store, row: dict[str, Any], actor: str) -> None:
+    """Resolve one open dispute past its deadline for the subject, as of the day after the deadline: its record is
+    withdrawn, the subject told, audited (``lapsed_on``)."""
+    forwarded_to = _forwarded_to(store, int(row["dispute_id"]))
+    record = latest_record(store, row["source_id"], row["record_id"])
+    deadline = row["deadline"].isoformat()
+    lapsed_on: dt.date = row["deadline"] + dt.timedelta(days=1)
+    note = (f"Not answered by {deadline}.", f"截至 {deadline} 未获答复。")
+    if forwarded_to is not None:
+        note = (
+            f"Not answered by {deadline}: no answer from region {forwarded_to}, which recorded the record, arrived by "
+            "then.",
+            f"截至 {deadline} 未获答复：记录该记录的地区 {forwarded_to} 未在此前传来答复。",
+        )
+    with store.transaction():
+        if not record["withdrawn"]:
+            withdraw_version(store, record)
+        _close(store, row, "lapsed", note, actor, lapsed_on)
+
+
+def _overdue_lapsed(store: Store, row: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """An open dispute past its deadline by ``today`` lapses now, as the daily job of the day after its deadline
+    would have lapsed it (a step on it must not depend on whether the job ran since); returns the dispute's row as
+    it stands."""
+    if row["status"] == "open" and row["deadline"] < today:
+        _lapse(store, row, "registry")
+        return _row(store, int(row["dispute_id"]))
+    return row
 
 
 def list_disputes(

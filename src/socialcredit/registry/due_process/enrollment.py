@@ -1,6 +1,6 @@
-"""Notice before enrollment becomes mandatory: within a policy's ``consent.notice_days`` before its
-``consent.mandatory_from`` date, every person is told once that the policy's consent categories will count for
-everyone (run by the daily job)."""
+"""Notice of mandatory enrollment: from a policy's ``consent.notice_days`` before its ``consent.mandatory_from`` date,
+every person is told once that the policy's consent categories will count for everyone (run by the daily job); a
+person registered after that date is told at the next daily job that they count since then."""
 
 from __future__ import annotations
 
@@ -15,31 +15,38 @@ __all__ = ["notify_mandatory"]
 
 
 def notify_mandatory(store: Store, today: dt.date | None = None, actor: str = "registry") -> int:
-    """Within ``notice_days`` before a policy's mandatory enrollment date, tell every person once; returns how many."""
+    """From ``notice_days`` before a policy's mandatory enrollment date, tell every person once; returns how many.
+
+    Before the date a person is told it will count ("From …"); from the date on, a person not told yet — registered
+    since, or never told because the job did not run in the notice period — is told it counts ("Since …"). Until
+    2026-12-05 no one was told after the date: a resident registered later never heard of it."""
     today = resolve_today(today)
     total = 0
     for lp in policies_in_use(store):
         c = lp.policy.consent
         if c.mandatory_from is None or not c.categories:
             continue
-        if not (c.mandatory_from - dt.timedelta(days=c.notice_days) <= today < c.mandatory_from):
+        if today < c.mandatory_from - dt.timedelta(days=c.notice_days):
             continue
         ref = int(c.mandatory_from.strftime("%Y%m%d"))
         cats = ", ".join(c.categories)
-        en = (
-            f"From {c.mandatory_from.isoformat()}, policy {lp.policy.id} counts {cats} data for everyone, whether or "
-            "not you opted in. Until then you may opt in or out."
+        day = c.mandatory_from.isoformat()
+        will = (
+            f"From {day}, policy {lp.policy.id} counts {cats} data for everyone, whether or "
+            "not you opted in. Until then you may opt in or out.",
+            f"自 {day} 起，{lp.policy.id} 政策将对所有人计入 {cats} 类数据，无论是否同意。此前您仍可选择同意或撤回。",
         )
-        zh = (
-            f"自 {c.mandatory_from.isoformat()} 起，{lp.policy.id} 政策将对所有人计入 {cats} 类数据，无论是否同意。"
-            "此前您仍可选择同意或撤回。"
+        since = (
+            f"Since {day}, policy {lp.policy.id} counts {cats} data for everyone, whether or not you opted in.",
+            f"自 {day} 起，{lp.policy.id} 政策已对所有人计入 {cats} 类数据，无论是否同意。",
         )
+        en, zh = will if today < c.mandatory_from else since
         with store.transaction():
             pending = store.execute(
                 """SELECT DISTINCT subject_id FROM subjects WHERE kind = 'person' AND subject_id NOT IN (
                        SELECT subject_id FROM notifications WHERE kind = 'mandatory_enrollment' AND ref_id = ?
-                         AND text_en = ?)""",
-                [ref, en],
+                         AND text_en IN (?, ?))""",
+                [ref, will[0], since[0]],
             ).fetchall()
             n = len(pending)
             if n:

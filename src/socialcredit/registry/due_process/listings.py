@@ -68,15 +68,36 @@ _KEY = "subject_id, criterion_id, source_id, record_id"
 def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
     """Update the listings of the run's policy from its blacklist entries; returns counts of what changed.
 
+    A run dated before a run of the policy made before it (an as-of date in the past) changes no listing: the
+    present listings are the newest run's (until 2026-12-05 such a run rewrote them as if it were the newest:
+    noticed anew, resolved or delisted what the newer run had found, with notices dated in the past). Its audit
+    entry says so (``past_dated``: the newer run).
+
     Set-based (a city has many listings): each change is one statement, each kind of notification one insert, and
     the run's changes one audit entry (the notifications name every subject and listing). Call inside the run's
     transaction (``save_run`` calls the ``run_finished`` hook there): the run, its listings and its notices are
     committed together or not at all.
     """
     run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
-    loaded = get_policy(store, run["policy_id"], run["policy_version"])
     as_of: dt.date = run["as_of"]
     counts = {"noticed": 0, "effective": 0, "resolved": 0, "delisted": 0, "publication_ended": 0}
+    newer = store.one(
+        """SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL AND as_of > ?
+        AND run_id < ?""",
+        [run["policy_id"], as_of, run_id],
+    )
+    if newer is not None:
+        # A run dated before a run already made (a rerun as of a past date) says what was found then; the listings
+        # stand as the newest run left them, and no one is noticed, listed or delisted by it.
+        append_audit(
+            store,
+            actor,
+            "listings",
+            None,
+            {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, "past_dated": int(newer)},
+        )
+        return counts
+    loaded = get_policy(store, run["policy_id"], run["policy_version"])
     for lst in loaded.policy.lists:
         if lst.kind != "black":
             continue
@@ -158,9 +179,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             # did not list (or a bundle from before the dates travelled) is noticed here with this list's grace.
             """INSERT INTO listings SELECT $first + n - 1, c.subject_id, $p, $l, c.criterion_id, c.source_id,
                    c.record_id, k.severity, $run, coalesce(c.origin_noticed_on, $d),
-                   coalesce(c.origin_effective_on, $eff),
-                   CASE WHEN coalesce(c.origin_effective_on, $eff) <= $d THEN 'effective' ELSE 'pending' END,
-                   NULL, true, $run
+                   coalesce(c.origin_effective_on, $eff), 'pending', NULL, true, $run
             FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
             {"first": first, "eff": effective_on},
         )
@@ -179,7 +198,10 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                              || CAST(c.origin_noticed_on AS VARCHAR) || ': the listing takes effect on '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' unless the cause is resolved before then.'
                         END
-                || ' You may dispute the record, or fulfil the obligation.',
+                -- a criterion on the score has no record to dispute or obligation to fulfil
+                || CASE WHEN c.record_id <> '' THEN ' You may dispute the record, or fulfil the obligation.'
+                        ELSE ' Your report lists the records that lower your score; you may dispute one you '
+                             || 'think wrong.' END,
                 '通知：根据' || $policy_zh || '，您符合' || $name_zh || '的列入条件：' || k.zh || coalesce(w.zh, '')
                 || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
@@ -187,7 +209,8 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                         ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已于 '
                              || CAST(c.origin_noticed_on AS VARCHAR) || ' 发出通知：除非在此之前原因消除，将于 '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' 起列入。' END
-                || '您可以对记录提出异议或履行义务。',
+                || CASE WHEN c.record_id <> '' THEN '您可以对记录提出异议或履行义务。'
+                        ELSE '信用报告列出了降低分数的记录；您可以对认为有误的记录提出异议。' END,
                 now()
             FROM sc_new c JOIN sc_criteria k USING (criterion_id) LEFT JOIN sc_words w USING (n)""",
             {
@@ -200,6 +223,15 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                 "policy_zh": loaded.policy.name.zh,
             },
         )
+        # Another region's listing whose date has passed by this run takes effect now, through the one path: the
+        # resident is told it took effect, after the notice, and it is audited (until 2026-12-05 it was written in
+        # effect at once, and the resident heard only of a notice period already over).
+        q(
+            """CREATE OR REPLACE TEMP TABLE sc_became AS SELECT listing_id FROM listings
+            WHERE listing_id BETWEEN $first AND $first + $n - 1 AND effective_on <= $d""",
+            {"first": first, "n": n},
+        )
+        counts["effective"] += len(take_effect(store, as_of, actor, {"run_id": run_id, "list": lst.id}))
     append_audit(
         store,
         actor,
@@ -430,19 +462,24 @@ def _record_keys(store: Store, listing_ids: list[int]) -> dict[int, int]:
 
 
 def activate_due(store: Store, today: dt.date, actor: str = "registry") -> list[int]:
-    """The daily job: a listing whose notice period is over takes effect on its date, without waiting for the next
-    score run, when the run that last found its cause still stands for it — its record has no version newer than
-    that run read, no dispute of the record is open (either could have removed the cause; the next run decides
-    those), and the record has not aged out of its criterion's ``within_days`` by ``today`` (a run of that day would
-    not find it: :func:`_drop_aged_out`). Each resident is told and one audit entry names the listings, as when a run
-    puts them in effect (:func:`take_effect`). Returns their ids.
+    """The daily job: a listing of a record criterion whose notice period is over takes effect on its date, without
+    waiting for the next score run, when the run that last found its cause still stands for it — its record has no
+    version newer than that run read, no dispute of the record is open (either could have removed the cause; the
+    next run decides those), and the record has not aged out of its criterion's ``within_days`` by ``today`` (a run
+    of that day would not find it: :func:`_drop_aged_out`). Each resident is told and one audit entry names the
+    listings, as when a run puts them in effect (:func:`take_effect`). Returns their ids.
 
     Before, a listing took effect only at the first run on or after its date, so with no run since, the operator's
-    cases page kept showing as "in grace" listings whose date had passed."""
+    cases page kept showing as "in grace" listings whose date had passed. A listing of a criterion on the score
+    (``score_floor``: no record) is left to the first run on or after its date, as a run notices it: nothing the job
+    reads says the score is still below the floor that day (until 2026-12-05 the job listed such a subject whose
+    score had recovered since the notice)."""
     with store.transaction():
         store.execute(
             """CREATE OR REPLACE TEMP TABLE sc_became AS SELECT listing_id FROM listings
             WHERE status = 'pending' AND effective_on <= $today AND cause_present
+              -- a criterion on the score (no record) is the run's to judge: any record, or a day's decay, moves it
+              AND record_id <> ''
               AND NOT EXISTS (
                   SELECT 1 FROM records r JOIN score_runs s ON s.run_id = listings.last_run_id
                   WHERE listings.record_id <> '' AND r.source_id = listings.source_id

@@ -105,7 +105,8 @@ def override_decision(
 def override_listing(
     store: Store, listing_id: int, justification: str, actor: str, *, today: dt.date | None = None
 ) -> dict[str, Any]:
-    """End a pending or effective listing (the subject is taken off the list for that cause)."""
+    """End a pending or effective listing (the subject is taken off the list for that cause); not on a day before
+    it was noticed (409 ``before_notice``: it would be closed before it began)."""
     today = resolve_today(today)
     why = _justify(justification)
     rows = store.rows("SELECT * FROM listings WHERE listing_id = ?", [listing_id])
@@ -115,6 +116,13 @@ def override_listing(
     if row["status"] not in ("pending", "effective"):
         raise WorkflowError(
             f"listing {listing_id} has ended already ({row['status']})", field="listing_id", code="listing_ended"
+        )
+    if today < row["noticed_on"]:  # the registry's clock set back: it would end before it began
+        raise WorkflowError(
+            f"listing {listing_id} was noticed on {row['noticed_on'].isoformat()}; its override cannot be dated "
+            f"{today.isoformat()}, before that",
+            field="today",
+            code="before_notice",
         )
     w = criterion_words(store, row["policy_id"], row["list_id"], row["criterion_id"])  # the notice says words
     with store.transaction():

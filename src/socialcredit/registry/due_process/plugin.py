@@ -1,5 +1,8 @@
 """Due process's built-in plugin (socialcredit.registry.hooks): what a score run and an ingested batch start.
 
+* Before a run at the present watermark, the disputes whose deadline passed by the run's as-of date lapse
+  (``disputes.lapse_overdue``), as the daily job of that day would have lapsed them: a run's result does not
+  depend on how often the daily job ran.
 * After a run, its blacklist entries become notices and, after the grace period, effective listings
   (``listings.record_listings``), inside the run's transaction: the run is committed with them or not at all. It
   runs first (``tryfirst``), so every other plugin sees the listings recorded.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from socialcredit.registry.due_process.disputes import notify_recertified
+from socialcredit.registry.due_process.disputes import lapse_overdue, notify_recertified
 from socialcredit.registry.due_process.listings import complete_missed, record_listings
 from socialcredit.registry.hooks import hookimpl
 
@@ -20,7 +23,14 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from socialcredit.registry.scoring.runs import RunSummary
     from socialcredit.store import Store
 
-__all__ = ["records_ingested", "run_finished"]
+__all__ = ["records_ingested", "run_finished", "run_starting"]
+
+
+@hookimpl
+def run_starting(store: Store, as_of: dt.date) -> None:
+    """Lapse the disputes overdue by the run's date (each as of the day after its deadline), so the run does not
+    count a record whose dispute the source did not answer in time, whichever day the daily job last ran."""
+    lapse_overdue(store, as_of)
 
 
 @hookimpl(tryfirst=True)

@@ -64,8 +64,8 @@ _KEYS = (
     "eligible_from",
     "decided_on",
     "decision_reason",
-    # the reason in Chinese (the same when an operator wrote it; None when none was kept: before migration 41, or a
-    # forwarded application this region's rules refused on arrival, whose reason is the English refusal)
+    # the reason in Chinese (the same when an operator wrote it; this region's refusal on arrival of a forwarded
+    # application in Chinese; None when none was kept: before migration 41, or such a refusal before 2026-12-05)
     "decision_reason_zh",
     "commitment",
     "evidence",
@@ -417,14 +417,19 @@ def open_received_repair(
         rid = int(existing)
     else:
         refusal: str | None = None
+        refusal_zh: str | None = None
         policy, severity, eligible = "", None, applied_on
         try:
             if record["withdrawn"]:
-                raise WorkflowError(f"record {record_id!r} is withdrawn; it no longer counts")
+                raise WorkflowError(
+                    f"record {record_id!r} is withdrawn; it no longer counts",
+                    field="record_id",
+                    code="record_withdrawn",
+                )
             loaded, severity, eligible = _eligible(store, record, None, applied_on)
             policy = loaded.policy.id
         except WorkflowError as exc:
-            refusal = str(exc)
+            refusal, refusal_zh = str(exc), _refusal_zh(store, record, exc)
         rid = store.take_ids("repair", 1)
         store.execute(
             f"INSERT INTO repairs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, now(), NULL, "
@@ -447,6 +452,8 @@ def open_received_repair(
                 applied_on,
             ],
         )
+        if refusal_zh is not None:  # this region's refusal, in both languages as every decision's reason is
+            store.execute("UPDATE repairs SET decision_reason_zh = ? WHERE repair_id = ?", [refusal_zh, rid])
         append_audit(
             store,
             actor,
@@ -459,6 +466,31 @@ def open_received_repair(
         [rid, origin, remote_repair_id, source_id, record_id, subject_id],
     )
     return rid
+
+
+_SEVERITY_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
+
+
+def _refusal_zh(store: Store, record: dict[str, Any], exc: WorkflowError) -> str:
+    """This region's refusal of a forwarded application (``exc``, from :func:`_eligible`) in Chinese, as its English
+    says it."""
+    record_id, source_id = record["record_id"], record["source_id"]
+    if exc.code == "too_early":
+        _loaded, severity, start, min_days, eligible, _ends = _publication(store, record, None)
+        return (
+            f"{_SEVERITY_ZH.get(severity, severity)}失信行为至少公示 {min_days} 天（自 {start.isoformat()} 起）；"
+            f"可自 {eligible.isoformat()} 起申请信用修复"
+        )
+    if exc.code == "not_fulfilled":
+        return (
+            f"{_source_name(store, source_id)[1]}尚未报告记录 {record_id} 所涉义务已履行；请履行义务（履行判决、"
+            "补缴税款）并请来源报告后再申请"
+        )
+    if exc.code == "nothing_to_repair":
+        return f"记录 {record_id} 在所用政策下不属于有严重程度等级的失信行为，无需修复"
+    if exc.code == "record_withdrawn":
+        return f"记录 {record_id} 已撤回，不再计入"
+    return str(exc)  # pragma: no cover - _eligible refuses with the codes above only
 
 
 def close_forwarded_repair(
@@ -536,10 +568,12 @@ def start_review(store: Store, repair_id: int, actor: str, *, today: dt.date | N
 def flag_overdue_repairs(store: Store, today: dt.date) -> list[int]:
     """The daily job: flag every application still unanswered after its ``answer_due`` (once), tell its resident,
     and audit the list; returns the ids flagged. Applications forwarded to another region are that region's to
-    answer and are not flagged here."""
+    answer and are not flagged here. An application is overdue from the day after its ``answer_due``, whichever day
+    the job runs: ``overdue_on`` and the notice are dated that day (until 2026-12-05 a job that skipped days dated
+    them the day it next ran)."""
     with store.transaction():
         rows = store.execute(
-            """UPDATE repairs SET overdue_on = $today
+            """UPDATE repairs SET overdue_on = answer_due + 1
             WHERE status = 'pending' AND answer_due < $today AND overdue_on IS NULL
               AND repair_id NOT IN (SELECT repair_id FROM region_repairs WHERE direction = 'forwarded')
             RETURNING repair_id, subject_id, record_id, answer_due""",
@@ -556,7 +590,7 @@ def flag_overdue_repairs(store: Store, today: dt.date) -> list[int]:
                 "registry has flagged it as overdue to the operators, who must answer it first.",
                 f"您的信用修复申请 {repair_id}（记录 {record_id}）未在 {due.isoformat()} 前获得答复；"
                 "登记机构已将其标记为逾期，运营人员须优先答复。",
-                today,
+                due + dt.timedelta(days=1),
             )
         if rows:
             append_audit(

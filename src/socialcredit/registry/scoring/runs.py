@@ -130,6 +130,8 @@ def score(
     check_as_of(as_of)
     step = progress or (lambda _s, _d, _t: None)
     policy = loaded.policy
+    if watermark is None:  # what the run's date decides (disputes past their deadline lapse) is read by the run
+        plugin_manager().hook.run_starting(store=store, as_of=as_of)
     wm = int(store.one("SELECT value FROM counters WHERE name = 'seq'")) if watermark is None else watermark
     base: dict[str, Any] | None = None
     if incremental:
