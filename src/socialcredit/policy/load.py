@@ -152,15 +152,24 @@ def _owner(data: Any, path: tuple[str | int, ...]) -> tuple[str, tuple[str | int
         items = data.get(str(path[0]))
         item = items[path[1]] if isinstance(items, list) and path[1] < len(items) else None
         ident = item.get("id") if isinstance(item, dict) else None
-        label = f"{kinds[str(path[0])]} {ident}" if ident else f"{kinds[str(path[0])]} #{path[1] + 1}"
+        label = f"{kinds[str(path[0])]} {_shown_id(ident)}" if ident else f"{kinds[str(path[0])]} #{path[1] + 1}"
         if path[0] == "lists" and len(path) >= 4 and path[2] == "criteria" and isinstance(path[3], int):
             crits = item.get("criteria") if isinstance(item, dict) else None
             crit = crits[path[3]] if isinstance(crits, list) and path[3] < len(crits) else None
             cid = crit.get("id") if isinstance(crit, dict) else None
-            label += f" criterion {cid}" if cid else f" criterion #{path[3] + 1}"
+            label += f" criterion {_shown_id(cid)}" if cid else f" criterion #{path[3] + 1}"
             return label, path[:4]
         return label, path[:2]
     return "", ()
+
+
+def _shown_id(ident: object, limit: int = 64) -> str:
+    """An item's id as a problem names it: as written when it is a short printable text, else quoted with its escapes
+    and cut (an id with a newline broke the problem's line in two; one of 100 KB was repeated whole on every line)."""
+    if isinstance(ident, str) and ident.isprintable() and len(ident) <= limit:
+        return ident
+    shown = repr(ident if isinstance(ident, str) else str(ident))
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _pydantic_message(err: Any) -> str:

@@ -45,8 +45,9 @@ __all__ = [
     "check_id",
 ]
 
-_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Matched whole (fullmatch): with match, `$` also matched before a final newline, and "tax.late\n" was an id.
+_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+_CODE = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 class _Strict(BaseModel):
@@ -55,7 +56,7 @@ class _Strict(BaseModel):
 
 
 def _check_id(value: str) -> str:
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid id: use lower-case letters, digits, '_' and '.', starting with a letter"
         )
@@ -121,7 +122,7 @@ class Reason(_Strict):
     @field_validator("code")
     @classmethod
     def _code(cls, value: str) -> str:
-        if not _CODE.match(value):
+        if not _CODE.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid reason code: use upper-case letters, digits and '_'")
         return value
 
