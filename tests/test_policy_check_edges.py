@@ -16,12 +16,21 @@ from scoring_helpers import policy_text
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 
 
-def check(path: Path) -> subprocess.CompletedProcess[str]:
-    """`socialcredit policy check PATH`, without a store (the shipped catalog); PYTHONPATH is inherited."""
+def policy_command(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`socialcredit policy ARGS` with no store (the shipped catalog); PYTHONPATH is inherited: the code under test."""
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
     return subprocess.run(
-        [CLI, "policy", "check", str(path)], capture_output=True, text=True, env=env, timeout=120, check=False
+        [CLI, "policy", *map(str, args), *(("--db", "absent.duckdb") if args[0] == "explain" else ())],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
+
+
+def check(path: Path) -> subprocess.CompletedProcess[str]:
+    return policy_command("check", path)
 
 
 def a_rule(*, rule_id: str = "tax.late", code: str = "TAX_LATE", when: str = "status == 'late'") -> str:
@@ -98,3 +107,71 @@ def test_a_number_or_a_date_not_written_as_the_language_says_is_refused(
     proc = check(path)
     assert "Traceback" not in proc.stderr
     assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{line_of(text, 'when:')}: rule tax.late: when: {message}\n")
+
+
+DECIMALS = """\
+- id: tiny
+  record_type: volunteering
+  dimension: civic
+  points: 0.000001
+  reason: {code: TINY, zh: 测试, en: test}
+- id: big
+  record_type: tax_payment
+  dimension: civic
+  points: -1234.567
+  cap: 2345678.5
+  reason: {code: BIG, zh: 测试, en: test}
+"""
+CIVIC = "- {id: civic, name: {zh: 公益, en: civic}, min: -1234567.5, max: 30.25}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "lines"),
+    [
+        pytest.param(
+            ("--lang", "en"),
+            [
+                "The points of these rules are added up; together they count no less than −1,234,567.5 and no more "
+                "than +30.25.",
+                "Points: +0.000001 points for each volunteering record, counted in civic",
+                "Points: −1,234.567 points for each tax payment record, counted in civic",
+                "At most: 2,345,678.5 points from this rule",
+            ],
+            id="words-en",
+        ),
+        pytest.param(
+            ("--lang", "zh"),
+            [
+                "以下各条规则的分数相加，合计最低−1234567.5分、最高+30.25分。",
+                "分值：每条志愿服务记录加0.000001分，计入公益",
+                "分值：每条纳税记录减1234.567分，计入公益",
+                "上限：本条最多计2345678.5分",
+            ],
+            id="words-zh",
+        ),
+        pytest.param(
+            ("--codes",),
+            [
+                "civic (civic), capped at -1234567.5 … 30.25",
+                '• tiny: +0.000001 points (civic) for each volunteering record. Reason given: "test" (TINY).',
+                "• big: -1234.567 points (civic) for each tax payment record, at most 2345678.5 points in all. "
+                'Reason given: "test" (BIG).',
+            ],
+            id="codes",
+        ),
+    ],
+)
+def test_a_policys_numbers_are_explained_with_every_digit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], lines: list[str]
+) -> None:
+    """%g kept six significant digits: a rule of -1234.567 points was explained as −1,234.57, one of 0.000001 as
+    1e−06, a cap of 2345678.5 as 2,345,678 (2.34568e+06 with --codes) and a dimension's minimum of −1234567.5 as
+    −1,234,568: not what the policy says, and not what its runs count."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(policy_text(DECIMALS, dimensions=CIVIC), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    proc = policy_command("explain", path, *args)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    shown = [line.strip() for line in proc.stdout.splitlines()]
+    for line in lines:
+        assert line in shown, (line, proc.stdout)

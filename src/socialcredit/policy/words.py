@@ -14,6 +14,7 @@ The policy layer's own words, needing nothing of the registry: ``policy explain`
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from dataclasses import dataclass
 
 from socialcredit.catalog.labels import Labels, labels_for, load_labels
@@ -29,6 +30,7 @@ __all__ = [
     "a_or_an",
     "anchor_of",
     "condition_words",
+    "exact_number",
     "policy_href",
     "policy_plain_text",
     "policy_text",
@@ -143,8 +145,17 @@ def a_or_an(words: str) -> str:
     return f"an {words}" if first[:1] in ("a", "e", "i", "o", "u") else f"a {words}"
 
 
+def exact_number(value: float, *, grouped: bool = False) -> str:
+    """``value`` with every digit it has and no exponent: 1234.567, 0.000001, 2345678.5 (the shortest text that reads
+    back as the same number). ``%g`` kept six digits: a rule of −1234.567 points read −1,234.57, one of 0.000001 read
+    1e−06, and a limit of 2345678.5 lost its half."""
+    if float(value).is_integer():
+        return f"{int(value):,}" if grouped else str(int(value))
+    return format(decimal.Decimal(repr(float(value))), ",f" if grouped else "f")
+
+
 def _num(value: float, lang: str) -> str:
-    text = (f"{value:,g}" if abs(value) < 1e6 else f"{value:,.0f}").replace("-", "−")
+    text = exact_number(value, grouped=True).replace("-", "−")
     return text if lang == "en" else text.replace(",", "")
 
 
