@@ -9,11 +9,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.compiler.plan import MAX_REASONS
+from socialcredit.compiler.plan import MAX_REASONS, MICRO, micro
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.identifiers import compact_subject_id, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
+from socialcredit.policy.words import exact_number
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_purpose, check_requester
 from socialcredit.registry.decisions.actions import actions_for_refusal
@@ -167,9 +168,19 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
         name, want = node.left.name, node.right.value
         have = facts.get(name)
         gap = ""
-        if isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
-            short = want - have + (1 if node.op == ">" else 0)
-            gap = f" ({short:g} points short)" if lang == "en" else f"（差{short:g}分）"
+        # Only points fall short by points: the score (whole), the total and a dimension (micro-points). An age, a
+        # rank or a percentile is no number of points ("needs age >= 18; ... is 15 (3 points short)"), and a total
+        # or a dimension above 0 is reached by more than its gap, not by one point more ("money > 0" at -4.948 was
+        # "5.948 points short").
+        points = name in ("score", "total") or any(d.id == name for d in p.dimensions)
+        if points and isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
+            whole = name == "score" or node.op == ">="
+            short = (micro(want) - micro(have) + (MICRO if name == "score" and node.op == ">" else 0)) / MICRO
+            number = exact_number(short)
+            if whole:
+                gap = f" ({number} points short)" if lang == "en" else f"（差{number}分）"
+            else:
+                gap = f" (more than {number} points short)" if lang == "en" else f"（差距大于{number}分）"
         en = f"needs {name} {node.op} {want}; this subject's {name} is {have}{gap}"
         zh = f"要求 {name} {node.op} {want}；当前 {name} 为 {have}{gap}"
         return [Reason("CONDITION_" + name.upper(), en if lang == "en" else zh, source="condition")]

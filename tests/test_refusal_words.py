@@ -1,0 +1,84 @@
+"""What a refused decision says about the part of a service condition a subject does not meet: the gap in points
+only for points (the score, the total, a dimension), worked out by hand from a small policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scoring_helpers import AS_OF, Registry, amount_rule, days_before, make_policy, open_registry, person, tax
+from socialcredit.registry.decisions.decide import decide
+
+# Born 2010-06-01: 15 on 2026-01-01.
+MINOR = person(1, birth=dt.date(2010, 6, 1))
+
+SERVICES = """\
+- id: above_zero
+  name: {zh: 甲, en: above zero}
+  grant_if: "money > 0"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: money_at_least_one
+  name: {zh: 乙, en: at least one}
+  grant_if: "money >= 1"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: score_above
+  name: {zh: 丙, en: score above}
+  grant_if: "score > 100"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: adults
+  name: {zh: 丁, en: adults}
+  grant_if: "age >= 18"
+  refusal: {zh: 不予办理。, en: Refused.}
+"""
+
+
+@pytest.fixture
+def reg(tmp_path: Path) -> Iterator[Registry]:
+    registry = open_registry(tmp_path)
+    registry.register({MINOR: None})
+    registry.send("tax_bureau", [tax("T1", MINOR, days_before(3), amount=1), tax("T2", MINOR, days_before(3), amount=2)])
+    # money: -4.948; civic: +3.448; total 100 - 4.948 + 3.448 = 98.5, score 99
+    rules = amount_rule("neg", -4.948, 1, dimension="money") + amount_rule("pos", 3.448, 2, dimension="civic")
+    registry.score(make_policy(rules, services=SERVICES))
+    yield registry
+    registry.store.close()
+
+
+@pytest.mark.parametrize(
+    ("service", "en", "zh"),
+    [
+        pytest.param(
+            "above_zero",
+            # money > 0 from -4.948: 4.948 points bring it to 0, which is not above 0 (it was "5.948 points short")
+            "needs money > 0; this subject's money is -4.948 (more than 4.948 points short)",
+            "要求 money > 0；当前 money 为 -4.948（差距大于4.948分）",
+            id="dimension-above",
+        ),
+        pytest.param(
+            "money_at_least_one",
+            "needs money >= 1; this subject's money is -4.948 (5.948 points short)",  # 1 - (-4.948)
+            "要求 money >= 1；当前 money 为 -4.948（差5.948分）",
+            id="dimension-at-least",
+        ),
+        pytest.param(
+            "score_above",
+            "needs score > 100; this subject's score is 99 (2 points short)",  # a whole score: 101 - 99
+            "要求 score > 100；当前 score 为 99（差2分）",
+            id="score-above",
+        ),
+        pytest.param(
+            "adults",
+            "needs age >= 18; this subject's age is 15",  # years, not points (it was "(3 points short)")
+            "要求 age >= 18；当前 age 为 15",
+            id="age-is-no-points",
+        ),
+    ],
+)
+def test_a_refusal_tells_the_gap_in_points_only_for_points(reg: Registry, service: str, en: str, zh: str) -> None:
+    for lang, text in (("en", en), ("zh", zh)):
+        decision = decide(reg.store, MINOR, service, "test", lang=lang, today=AS_OF)
+        assert decision.granted is False
+        assert [r.text for r in decision.reasons if r.source == "condition"] == [text]
