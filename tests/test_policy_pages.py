@@ -140,6 +140,25 @@ def test_what_changed_between_two_versions_in_both_languages() -> None:
     assert "Added to civic: blood donation." in back and len(back) == 3
 
 
+def test_a_service_made_freezable_or_no_longer_freezable_is_a_change_in_both_languages() -> None:
+    """Whether a freeze refuses a service (docs/freeze.md) was in no words of the policy: a version that made
+    bank_loan not freezable showed "Nothing changed from the previous version"."""
+    old = builtin_policy("beijing")
+    text = old.text.replace('version: "2026.2"', 'version: "2026.9"')
+    at = text.index("  - id: bank_loan")
+    new = parse_policy(text[:at] + text[at:].replace("    freezable: true\n", "", 1), "beijing.yaml")
+    frozen_en = "While your file is frozen: refused to every relying party you have not lifted the freeze for"
+    frozen_zh = "信用档案冻结期间：您未对其解除冻结的查询方一律不予办理"
+    assert [c.line("en") for c in policy_changes(old, new, "en")] == [
+        f"Changed in Services: bank loan — {frozen_en} → —."
+    ]
+    assert [c.line("zh") for c in policy_changes(old, new, "zh")] == [f"修改（服务）：银行贷款——{frozen_zh} → —。"]
+    assert [c.line("en") for c in policy_changes(new, old, "en")] == [
+        "Changed in Services: bank loan — While your file is frozen: — → refused to every relying party you have not "
+        "lifted the freeze for."
+    ]
+
+
 _FIELDS = [
     (name, spec) for rt in load_catalog().record_types.values() for name, spec in rt.fields.items() if spec.allowed
 ]

@@ -399,11 +399,18 @@ def _facet(key: str, lang: str) -> str:
         "public": ("The public look-up shows", "公示内容"),
         "requires": ("Granted when", "准予条件"),
         "refusal": ("A refusal says", "拒绝理由"),
+        "freeze": ("While your file is frozen", "信用档案冻结期间"),
         "score": ("Score", "分数"),
         "record": ("On the record", "备案说明"),
     }
     en, zh = table[key]
     return en if lang == "en" else zh
+
+
+_FROZEN = {
+    "en": "refused to every relying party you have not lifted the freeze for",
+    "zh": "您未对其解除冻结的查询方一律不予办理",
+}
 
 
 def _record_noun(rt: str, lang: str) -> str:
@@ -642,6 +649,9 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
                 (
                     (_facet("requires", lang), condition_words(loaded, f"service:{s.id}", lang) or "—"),
                     (_facet("refusal", lang), s.refusal.get(lang)),
+                    # A freezable service is refused while the file is frozen (docs/freeze.md): said here, so that
+                    # a version that makes a service freezable, or no longer so, shows in what changed.
+                    *(((_facet("freeze", lang), _FROZEN[lang]),) if s.freezable else ()),
                 ),
             )
             for s in p.services
