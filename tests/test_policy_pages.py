@@ -159,6 +159,39 @@ def test_a_service_made_freezable_or_no_longer_freezable_is_a_change_in_both_lan
     ]
 
 
+def test_who_is_scored_and_the_notice_before_mandatory_enrollment_are_said_and_their_changes_shown() -> None:
+    """`kind` and `consent.notice_days` were in no words: notice_days is "published with the policy so subjects know
+    how much notice they get" (docs/policy-language.md), and a version that scored organisations too, or gave no
+    notice, showed no change."""
+    old = builtin_policy("sesame")
+    version = next(line for line in old.text.splitlines() if line.startswith("version:"))
+    new = parse_policy(
+        old.text.replace(version, 'version: "2099.1"')
+        .replace("kind: person", "kind: all", 1)
+        .replace("notice_days: 60", "notice_days: 0", 1),
+        "sesame.yaml",
+    )
+
+    def said(loaded: LoadedPolicy, lang: str) -> tuple[str, str]:
+        sections = {sec.key: sec.lead for sec in policy_text(loaded, lang).sections}
+        return sections["score"], sections["rights"]
+
+    score_en, rights_en = said(old, "en")
+    assert score_en.startswith("This policy scores people only. Everyone starts at 550 points;")
+    assert rights_en.endswith(
+        "Commercial platform data count only with your consent until 2027-07-01, when enrollment becomes mandatory "
+        "(you are told 60 days before)."
+    )
+    score_zh, rights_zh = said(old, "zh")
+    assert score_zh.startswith("本政策只评个人，不评单位。每个人的初始分为550分；")
+    assert rights_zh.endswith("商业数据仅在您同意后计入，2027-07-01起强制纳入（提前60天告知）。")
+    assert said(new, "en")[0].startswith("Everyone starts at 550 points;")
+    assert said(new, "en")[1].endswith("when enrollment becomes mandatory (without notice beforehand).")
+    assert said(new, "zh")[1].endswith("2027-07-01起强制纳入（不另行提前告知）。")
+    for lang, sections in (("en", ["The score and the grades", "Your rights"]), ("zh", ["分数与信用等级", "您的权利"])):
+        assert [c.section for c in policy_changes(old, new, lang)] == sections
+
+
 _FIELDS = [
     (name, spec) for rt in load_catalog().record_types.values() for name, spec in rt.fields.items() if spec.allowed
 ]

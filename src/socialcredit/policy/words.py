@@ -610,7 +610,12 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
         )
         for t in sorted(p.tiers, key=lambda t: -t.min)
     )
-    lead = (
+    # Who is scored at all: a version that stops scoring organisations (or persons) is a change (it showed none).
+    scores_only = {
+        "person": ("This policy scores people only. ", "本政策只评个人，不评单位。"),
+        "org": ("This policy scores organisations only. ", "本政策只评单位，不评个人。"),
+    }.get(p.kind, ("", ""))
+    lead = scores_only[0 if en else 1] + (
         f"Everyone starts at {_num(p.scale.base, lang)} points; rules add and take away points, and the score runs "
         f"from {_num(p.scale.min, lang)} to {_num(p.scale.max, lang)}. The grades:"
         if en
@@ -699,13 +704,17 @@ def _rights(loaded: LoadedPolicy, lang: str) -> str:
         cat = loaded.record_catalog  # the store's: a category it adds has its name
         names = [cat.categories[c].name.get(lang) if c in cat.categories else c for c in p.consent.categories]
         when = p.consent.mandatory_from.isoformat() if p.consent.mandatory_from else None
+        # The notice is published with the policy (docs/policy-language.md, "Consent"): said, it is also a change.
+        days = p.consent.notice_days
         if en:
+            notice = f"you are told {span(days, lang)} before" if days else "without notice beforehand"
             parts.append(
                 f"{_join(names, lang, 'and').capitalize()} count only with your consent"
-                + (f" until {when}, when enrollment becomes mandatory." if when else ".")
+                + (f" until {when}, when enrollment becomes mandatory ({notice})." if when else ".")
             )
         else:
-            parts.append(f"{'、'.join(names)}仅在您同意后计入" + (f"，{when}起强制纳入。" if when else "。"))
+            notice = f"提前{span(days, lang)}告知" if days else "不另行提前告知"
+            parts.append(f"{'、'.join(names)}仅在您同意后计入" + (f"，{when}起强制纳入（{notice}）。" if when else "。"))
     return " ".join(parts) if en else "".join(parts)
 
 
