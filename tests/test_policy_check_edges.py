@@ -175,3 +175,31 @@ def test_a_policys_numbers_are_explained_with_every_digit(
     shown = [line.strip() for line in proc.stdout.splitlines()]
     for line in lines:
         assert line in shown, (line, proc.stdout)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            policy_text(a_rule()) + "services: []\nlists:\n  - &black {id: black}\n  - <<: *black\n",
+            "merge keys (<<) are not part of the policy language: write each key out where it belongs",
+            id="merge-key",
+        ),
+        pytest.param(
+            policy_text(a_rule()).replace("zh: 逾期纳税", "zh: 逾期\x00纳税"),
+            "the character '\\x00' is not allowed in a YAML file: remove it",
+            id="nul",
+        ),
+    ],
+)
+def test_yaml_the_language_does_not_take_is_refused_at_its_line_in_one_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """A merge key was refused as "could not determine a constructor for the tag 'tag:yaml.org,2002:merge'", and
+    a NUL as two lines naming a position in "<unicode string>" and no line."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = line_of(text, "<<") if "<<" in text else line_of(text, "\x00")
+    proc = check(path)
+    assert "Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{line}: not valid YAML: {message}\n")

@@ -233,6 +233,13 @@ def parse_policy(
         mark = getattr(exc, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):
+            # A character YAML does not take (NUL, most control characters): its line, and one line of message (the
+            # reader's own ran over two lines and named no line).
+            where = f"{origin}:{text[: exc.position].count(chr(10)) + 1}"
+            problem = f"the character {chr(exc.character)!r} is not allowed in a YAML file: remove it"
+        elif "tag:yaml.org,2002:merge" in problem:
+            problem = "merge keys (<<) are not part of the policy language: write each key out where it belongs"
         raise PolicyError([f"{where}: not valid YAML: {problem}"]) from None
     problems = _Problems(doc)
     if not isinstance(doc.data, dict):
