@@ -211,6 +211,8 @@ def _exponent_hint(value: object) -> str:
         return ""
     if not number.is_finite():
         return ""
+    if math.isinf(float(number)):  # written as YAML wants, it would be read as infinity, and refused as that
+        return f" (YAML reads {value} as text, and no number of a policy is that large)"
     written = format(number, "f")
     if len(written) > 24:  # YAML's own form: a dot in the mantissa and a signed exponent
         mantissa, exponent = format(number, "e").split("e")
