@@ -106,7 +106,10 @@ def test_a_number_or_a_date_not_written_as_the_language_says_is_refused(
     path.write_text(text, encoding="utf-8")
     proc = check(path)
     assert "Traceback" not in proc.stderr
-    assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{line_of(text, 'when:')}: rule tax.late: when: {message}\n")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {path}:{line_of(text, 'when:')}: rule tax.late: when: {message}\n",
+    )
 
 
 DECIMALS = """\

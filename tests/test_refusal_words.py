@@ -39,7 +39,9 @@ SERVICES = """\
 def reg(tmp_path: Path) -> Iterator[Registry]:
     registry = open_registry(tmp_path)
     registry.register({MINOR: None})
-    registry.send("tax_bureau", [tax("T1", MINOR, days_before(3), amount=1), tax("T2", MINOR, days_before(3), amount=2)])
+    registry.send(
+        "tax_bureau", [tax("T1", MINOR, days_before(3), amount=1), tax("T2", MINOR, days_before(3), amount=2)]
+    )
     # money: -4.948; civic: +3.448; total 100 - 4.948 + 3.448 = 98.5, score 99
     rules = amount_rule("neg", -4.948, 1, dimension="money") + amount_rule("pos", 3.448, 2, dimension="civic")
     registry.score(make_policy(rules, services=SERVICES))
@@ -82,3 +84,61 @@ def test_a_refusal_tells_the_gap_in_points_only_for_points(reg: Registry, servic
         decision = decide(reg.store, MINOR, service, "test", lang=lang, today=AS_OF)
         assert decision.granted is False
         assert [r.text for r in decision.reasons if r.source == "condition"] == [text]
+
+
+def test_a_refusal_tells_the_rule_that_lowered_the_score_beyond_the_four_largest(tmp_path: Path) -> None:
+    """Four rules give 10 points each and one takes 3: the subject's four principal reasons are the four rewards,
+    and a refusal, which tells "the rules that lowered the score most" (docs/policy-language.md, section 8), told
+    no rule at all: it read only the four principal reasons. A grant still tells the four largest."""
+    from socialcredit.registry.decisions.live import rescore
+    from socialcredit.registry.decisions.snapshot import Snapshot
+
+    reg = open_registry(tmp_path)
+    subject = person(3)
+    reg.register({subject: None})
+    reg.send("tax_bureau", [tax(f"T{i}", subject, days_before(3), amount=i) for i in range(1, 6)])
+    rules = "".join(amount_rule(f"plus{i}", 10, i) for i in range(1, 5)) + amount_rule("minus", -3, 5)
+    services = """\
+- id: gold_only
+  name: {zh: 金, en: gold only}
+  grant_if: "tier >= 'gold'"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: silver_up
+  name: {zh: 银, en: silver or better}
+  grant_if: "tier >= 'silver'"
+  refusal: {zh: 不予办理。, en: Refused.}
+"""
+    run = reg.score(make_policy(rules, services=services)).run_id
+    assert reg.results(run)[subject]["score"] == 137  # 100 + 4 * 10 - 3: silver (110), not gold (150)
+    assert [rule for _, rule, _ in reg.reasons(run, subject)] == ["plus1", "plus2", "plus3", "plus4"]
+
+    snapshot = Snapshot.load(reg.store, "test", explain=True)
+    refused = [
+        decide(reg.store, subject, "gold_only", "test", today=AS_OF),
+        snapshot.decision(subject, "gold_only", "test", requester="bank", today=AS_OF),
+    ]
+    for decision in refused:
+        assert decision.granted is False
+        assert [(r.code, r.points) for r in decision.reasons] == [("CONDITION_TIER", None), ("MINUS", -3.0)]
+    granted = [
+        decide(reg.store, subject, "silver_up", "test", today=AS_OF),
+        snapshot.decision(subject, "silver_up", "test", requester="bank", today=AS_OF),
+    ]
+    for decision in granted:
+        assert decision.granted is True
+        assert [(r.code, r.points) for r in decision.reasons] == [(f"PLUS{i}", 10.0) for i in range(1, 5)]
+
+    # A live pass: a second record for the minus rule (-6 in all, score 134); the subject's row is rescored live.
+    reg.send("tax_bureau", [tax("T6", subject, days_before(2), amount=5)])
+    out = rescore(
+        reg.store, snapshot.loaded, snapshot.as_of, [subject], snapshot.histogram, snapshot.old_scores([subject])
+    )
+    assert out is not None
+    watermark, rows, histogram = out
+    assert snapshot.patch(rows, watermark, histogram) == 1
+    live = snapshot.decision(subject, "gold_only", "test", requester="bank", today=AS_OF)
+    assert (live.score, [(r.code, r.points) for r in live.reasons]) == (
+        134,
+        [("CONDITION_TIER", None), ("MINUS", -6.0)],
+    )
+    reg.store.close()

@@ -199,8 +199,11 @@ def explain(
 ) -> list[Reason]:
     """Ranked reasons: for a refusal, list criteria and unmet conditions first, then score reasons."""
     entries = run_entries(store, run_id, loaded, subject_id).get(subject_id, [])
+    # Every rule that gave or took points, ranked as run_reasons ranks them (largest points first, ties by rule id): a
+    # refusal tells the rules that lowered the score most, which need not be among the four largest either way.
     scored = store.execute(
-        "SELECT rule_id, points FROM run_reasons WHERE run_id = ? AND subject_id = ? ORDER BY position",
+        "SELECT rule_id, points FROM run_rule_points WHERE run_id = ? AND subject_id = ? AND points <> 0 "
+        "ORDER BY abs(points) DESC, rule_id",
         [run_id, subject_id],
     ).fetchall()
     return explain_rows(loaded, result, entries, scored, lang, service=service, as_of=as_of)
