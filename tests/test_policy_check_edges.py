@@ -206,3 +206,57 @@ def test_yaml_the_language_does_not_take_is_refused_at_its_line_in_one_line(
     proc = check(path)
     assert "Traceback" not in proc.stderr
     assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{line}: not valid YAML: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("tiers", "message"),
+    [
+        pytest.param(
+            '- {id: "", min: 0}\n',
+            "tier #1: id: a tier id may not be empty: write a short grade such as AAA",
+            id="empty",
+        ),
+        pytest.param(
+            '- {id: " ", min: 0}\n',
+            "tier ' ': id: a tier id may not be empty: write a short grade such as AAA",
+            id="blank",
+        ),
+        pytest.param(
+            '- {id: "AA ", min: 0}\n', "tier 'AA ': id: a tier id has no space at either end: write 'AA'", id="space"
+        ),
+        pytest.param(
+            '- {id: "A\\n", min: 0}\n',
+            "tier 'A\\n': id: a tier id may not hold the character '\\n': write letters, digits or signs",
+            id="newline",
+        ),
+        pytest.param(
+            '- {id: "' + "A" * 65 + '", min: 0}\n',
+            "tier '" + "A" * 62 + "…: id: a tier id is at most 64 characters, not 65",
+            id="65-characters",
+        ),
+    ],
+)
+def test_a_tier_id_a_page_cannot_show_is_refused(tmp_path: Path, tiers: str, message: str) -> None:
+    """Tier ids are free text, but shown on every page, decision and run row: an empty one, a blank one, one with a
+    newline or one of any length was a grade."""
+    text = policy_text(a_rule(), tiers=tiers)
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = check(path)
+    assert "Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{line_of(text, '- {id:')}: {message}\n")
+
+
+def test_an_id_past_64_characters_is_refused_and_named_short(tmp_path: Path) -> None:
+    """A rule id of 100,000 characters was valid, and repeated whole in pages, anchors and every run's rows."""
+    rule_id = "tax." + "a" * 99_996
+    text = policy_text(a_rule(rule_id=rule_id))
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = check(path)
+    assert "Traceback" not in proc.stderr
+    shown = "'" + rule_id[:62] + "…"
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {path}:{line_of(text, '- id:')}: rule {shown}: id: an id is at most 64 characters, not 100000\n",
+    )

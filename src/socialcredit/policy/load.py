@@ -166,9 +166,10 @@ def _owner(data: Any, path: tuple[str | int, ...]) -> tuple[str, tuple[str | int
 def _shown_id(ident: object, limit: int = 64) -> str:
     """An item's id as a problem names it: as written when it is a short printable text, else quoted with its escapes
     and cut (an id with a newline broke the problem's line in two; one of 100 KB was repeated whole on every line)."""
-    if isinstance(ident, str) and ident.isprintable() and len(ident) <= limit:
-        return ident
-    shown = repr(ident if isinstance(ident, str) else str(ident))
+    text = ident if isinstance(ident, str) else str(ident)
+    if text.isprintable() and text == text.strip() and len(text) <= limit:
+        return text
+    shown = repr(text)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
