@@ -142,3 +142,17 @@ def test_a_refusal_tells_the_rule_that_lowered_the_score_beyond_the_four_largest
         [("CONDITION_TIER", None), ("MINUS", -6.0)],
     )
     reg.store.close()
+
+
+def test_a_fact_the_subject_does_not_have_is_told_as_unknown(tmp_path: Path) -> None:
+    """An organisation has no age: a refusal on `age >= 18` said "this subject's age is None" (and 为 None)."""
+    from scoring_helpers import org
+
+    reg = open_registry(tmp_path)
+    company = org("000000001")
+    reg.register({company: None})
+    reg.score(make_policy(amount_rule("ten", 10, 10), services=SERVICES))
+    said = {lang: decide(reg.store, company, "adults", "test", lang=lang, today=AS_OF) for lang in ("en", "zh")}
+    assert [r.text for r in said["en"].reasons] == ["needs age >= 18; this subject's age is unknown"]
+    assert [r.text for r in said["zh"].reasons] == ["要求 age >= 18；当前 age 为 未知"]
+    reg.store.close()

@@ -181,8 +181,10 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
                 gap = f" ({number} points short)" if lang == "en" else f"（差{number}分）"
             else:
                 gap = f" (more than {number} points short)" if lang == "en" else f"（差距大于{number}分）"
-        en = f"needs {name} {node.op} {want}; this subject's {name} is {have}{gap}"
-        zh = f"要求 {name} {node.op} {want}；当前 {name} 为 {have}{gap}"
+        # A fact the subject does not have (an organisation's age, no negative record) is unknown, not "None".
+        shown = ("unknown" if lang == "en" else "未知") if have is None else have
+        en = f"needs {name} {node.op} {want}; this subject's {name} is {shown}{gap}"
+        zh = f"要求 {name} {node.op} {want}；当前 {name} 为 {shown}{gap}"
         return [Reason("CONDITION_" + name.upper(), en if lang == "en" else zh, source="condition")]
     return [Reason("CONDITION", ("condition not met" if lang == "en" else "条件不满足"), source="condition")]
 
