@@ -98,7 +98,8 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
         ("Tiers: " if en else "等级：") + ", ".join(f"{t.id} ≥ {t.min}" for t in sorted(p.tiers, key=lambda t: -t.min))
     )
     for d in p.dimensions:
-        cap = f"{exact_number(d.min) if d.min is not None else '−∞'} … {exact_number(d.max) if d.max is not None else '+∞'}"
+        low = exact_number(d.min) if d.min is not None else "−∞"
+        cap = f"{low} … {exact_number(d.max) if d.max is not None else '+∞'}"
         lines.append(f"\n{d.name.get(lang)} ({d.id}), " + ("capped at " if en else "上下限 ") + cap)
         for r in p.rules:
             if r.dimension == d.id:

@@ -714,7 +714,8 @@ def _rights(loaded: LoadedPolicy, lang: str) -> str:
             )
         else:
             notice = f"提前{span(days, lang)}告知" if days else "不另行提前告知"
-            parts.append(f"{'、'.join(names)}仅在您同意后计入" + (f"，{when}起强制纳入（{notice}）。" if when else "。"))
+            mandatory = f"，{when}起强制纳入（{notice}）。" if when else "。"
+            parts.append(f"{'、'.join(names)}仅在您同意后计入" + mandatory)
     return " ".join(parts) if en else "".join(parts)
 
 
