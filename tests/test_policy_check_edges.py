@@ -260,3 +260,21 @@ def test_an_id_past_64_characters_is_refused_and_named_short(tmp_path: Path) -> 
         2,
         f"error: {path}:{line_of(text, '- id:')}: rule {shown}: id: an id is at most 64 characters, not 100000\n",
     )
+
+
+def test_a_policy_file_over_1_mib_is_refused_unread(tmp_path: Path) -> None:
+    """A file of any size was read whole (a policy over HTTP is at most 1 MiB): 2,000,000 bytes of a valid policy
+    and a comment are refused by their size, before YAML reads them."""
+    text = policy_text(a_rule())
+    path = tmp_path / "policy.yaml"
+    path.write_text(text + "#" * (2_000_000 - len(text.encode()) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == 2_000_000
+    proc = check(path)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {path}: the policy file is 2,000,000 bytes; a policy is at most 1 MiB (1,048,576 bytes)\n",
+    )
+    path.write_text(text + "#" * (1024 * 1024 - len(text.encode()) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == 1024 * 1024
+    proc = check(path)  # at the limit: read and checked
+    assert (proc.returncode, proc.stderr) == (0, "")

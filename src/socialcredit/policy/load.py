@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -125,6 +126,10 @@ class LoadedPolicy:
     def condition(self, key: str) -> expr.Node | None:
         """Parsed condition by key: ``rule:<id>``, ``list:<list>.<criterion>``, ``service:<id>``."""
         return self.conditions.get(key)
+
+
+# The largest policy file read, in bytes: as a policy published over HTTP (api/routes/scoring.py MAX_POLICY_BYTES).
+MAX_POLICY_BYTES = 1024 * 1024
 
 
 class _Problems:
@@ -483,7 +488,16 @@ def load_policy(path: Path | str, catalog: Catalog | None = None) -> LoadedPolic
     """Load and validate a policy file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # At most MAX_POLICY_BYTES are read, as over HTTP (POST /v1/policies): a file of any size was read whole.
+        with path.open("rb") as fh:
+            data = fh.read(MAX_POLICY_BYTES + 1)
+            if len(data) > MAX_POLICY_BYTES:
+                size = os.fstat(fh.fileno()).st_size
+                over = f"{size:,} bytes" if size > MAX_POLICY_BYTES else f"more than {MAX_POLICY_BYTES:,} bytes"
+                raise PolicyError(
+                    [f"{path}: the policy file is {over}; a policy is at most 1 MiB ({MAX_POLICY_BYTES:,} bytes)"]
+                )
+        text = data.decode("utf-8")
     except OSError as exc:
         raise PolicyError([f"{path}: cannot read the policy file: {exc.strerror}"]) from None
     except UnicodeDecodeError:
