@@ -16,6 +16,7 @@ from socialcredit.catalog import labels as labels_module
 from socialcredit.catalog import load_catalog
 from socialcredit.catalog.labels import load_labels
 from socialcredit.policy import LoadedPolicy, builtin_policy, expr, parse_policy
+from socialcredit.policy.words import condition_words
 from socialcredit.registry.reporting import policy_text as policy_text_module
 from socialcredit.registry.reporting.policy_text import _Words, policy_changes, policy_text
 from socialcredit.registry.scoring.policies import publish_policy
@@ -390,3 +391,24 @@ def test_on_a_phone_nothing_on_the_policy_page_is_wider_than_the_screen(
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     page.screenshot(path=str(shots / ("policy-desktop.png" if lang == "zh" else f"policy-{lang}-desktop.png")))
     context.close()
+
+
+@pytest.mark.parametrize(
+    ("condition", "en", "zh"),
+    [
+        ("last_negative_days is null", "there has never been a negative record", "从未有负面记录"),
+        # it read "the days since the last negative record is given" (已填写距上次负面记录的天数)
+        ("last_negative_days is not null", "there has been a negative record", "有过负面记录"),
+        # it read "age is not given" (未填写年龄): an organisation has no age, nothing was left out
+        ("age is null", "the age is unknown (an organisation has none)", "年龄未知（单位没有年龄）"),
+        ("age is not null", "the age is known", "年龄已知"),
+        ("profession is null", "the profession is not given", "未填写职业"),
+    ],
+)
+def test_a_fact_known_or_unknown_reads_as_what_it_means(condition: str, en: str, zh: str) -> None:
+    text = builtin_policy("beijing").text.replace('grant_if: "redlist"', f'grant_if: "{condition}"', 1)
+    assert condition in text
+    loaded = parse_policy(text, "beijing.yaml")
+    service = next(s.id for s in loaded.policy.services if s.grant_if == condition)
+    assert condition_words(loaded, f"service:{service}", "en") == en
+    assert condition_words(loaded, f"service:{service}", "zh") == zh

@@ -275,8 +275,14 @@ class _Words:
             return self.lit(node)
         if isinstance(node, expr.IsNull):
             if isinstance(node.operand, expr.Name):
-                null = self.labels.fact_null(node.operand.name, self.lang) if not self.record else None
-                if null and not node.negated:
+                # A fact's own words for unknown and known ("there has been a negative record", not "the days since
+                # the last negative record is given")
+                null = (
+                    self.labels.fact_null(node.operand.name, self.lang, negated=node.negated)
+                    if not self.record
+                    else None
+                )
+                if null:
                     return null
             what = self.words(node.operand)
             if en:
