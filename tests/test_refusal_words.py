@@ -28,6 +28,10 @@ SERVICES = """\
   name: {zh: 丙, en: score above}
   grant_if: "score > 100"
   refusal: {zh: 不予办理。, en: Refused.}
+- id: score_above_half
+  name: {zh: 戊, en: score above a half}
+  grant_if: "score > 100.5"
+  refusal: {zh: 不予办理。, en: Refused.}
 - id: adults
   name: {zh: 丁, en: adults}
   grant_if: "age >= 18"
@@ -70,6 +74,12 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
             "needs score > 100; this subject's score is 99 (2 points short)",  # a whole score: 101 - 99
             "要求 score > 100；当前 score 为 99（差2分）",
             id="score-above",
+        ),
+        pytest.param(
+            "score_above_half",
+            "needs score > 100.5; this subject's score is 99 (2 points short)",  # a whole score: 101 - 99
+            "要求 score > 100.5；当前 score 为 99（差2分）",
+            id="score-above-a-half",
         ),
         pytest.param(
             "adults",

@@ -4,6 +4,7 @@ what would change the outcome. Every decision is logged as an inquiry the subjec
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -175,7 +176,10 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
         points = name in ("score", "total") or any(d.id == name for d in p.dimensions)
         if points and isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
             whole = name == "score" or node.op == ">="
-            short = (micro(want) - micro(have) + (MICRO if name == "score" and node.op == ">" else 0)) / MICRO
+            if name == "score":  # a whole number: the least score that meets the condition
+                short = (math.floor(want) + 1 if node.op == ">" else math.ceil(want)) - int(have)
+            else:
+                short = (micro(want) - micro(have)) / MICRO
             number = exact_number(short)
             if whole:
                 gap = f" ({number} points short)" if lang == "en" else f"（差{number}分）"
