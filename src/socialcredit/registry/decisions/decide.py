@@ -176,6 +176,7 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
         points = name in ("score", "total") or any(d.id == name for d in p.dimensions)
         if points and isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
             whole = name == "score" or node.op == ">="
+            short: float
             if name == "score":  # a whole number: the least score that meets the condition
                 short = (math.floor(want) + 1 if node.op == ">" else math.ceil(want)) - int(have)
             else:
