@@ -113,6 +113,12 @@ def test_a_number_or_a_date_not_written_as_the_language_says_is_refused(
 
 
 DECIMALS = """\
+- id: one
+  record_type: blood_donation
+  dimension: civic
+  points: 1
+  cap: 1
+  reason: {code: ONE, zh: 测试, en: test}
 - id: tiny
   record_type: volunteering
   dimension: civic
@@ -156,6 +162,9 @@ CIVIC = "- {id: civic, name: {zh: 公益, en: civic}, min: -1234567.5, max: 30.2
             ("--codes",),
             [
                 "civic (civic), capped at -1234567.5 … 30.25",
+                # one point is a point (it read "+1 points", "at most 1 points in all")
+                '• one: +1 point (civic) for each blood donation record, at most 1 point in all. Reason given: "test" '
+                "(ONE).",
                 '• tiny: +0.000001 points (civic) for each volunteering record. Reason given: "test" (TINY).',
                 "• big: -1234.567 points (civic) for each tax payment record, at most 2345678.5 points in all. "
                 'Reason given: "test" (BIG).',

@@ -52,7 +52,8 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
         "quarter": "each quarter with a",
         "year": "each year with a",
     }[rule.per]
-    parts = [f"{rule.id}: {sign} points ({rule.dimension}) for {per} {rt} record"]
+    unit = "point" if abs(rule.points) == 1 else "points"
+    parts = [f"{rule.id}: {sign} {unit} ({rule.dimension}) for {per} {rt} record"]
     if rule.when:
         parts.append(f"where {rule.when}")
     if rule.professions:
@@ -64,7 +65,7 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
     if rule.expires_after_days:
         parts.append(f"expiring after {rule.expires_after_days} days")
     if rule.cap:
-        parts.append(f"at most {exact_number(rule.cap)} points in all")
+        parts.append(f"at most {exact_number(rule.cap)} point{'' if rule.cap == 1 else 's'} in all")
     said = f'. Reason given: "{rule.reason.en}" ({rule.reason.code}).'
     return ", ".join(parts) + said + _on_record(rule, lang)
 
