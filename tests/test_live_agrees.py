@@ -45,9 +45,19 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     store = scored_example(tmp)
     snap = Snapshot.load(store, "beijing", explain=True)
     run = {str(r["subject_id"]): r for r in store.rows("SELECT * FROM run_results WHERE run_id = ?", [snap.run_id])}
+    # Every rule that gave or took points, as run_reasons ranks them (a live row holds them all: a refusal tells the
+    # rules that lowered the score most); the first four are the run's principal reasons.
     reasons: dict[str, list[tuple[str, float]]] = {}
-    for r in store.rows("SELECT * FROM run_reasons WHERE run_id = ? ORDER BY subject_id, position", [snap.run_id]):
+    ranked = (
+        "SELECT subject_id, rule_id, points FROM run_rule_points WHERE run_id = ? AND points <> 0 "
+        "ORDER BY subject_id, abs(points) DESC, rule_id"
+    )
+    for r in store.rows(ranked, [snap.run_id]):
         reasons.setdefault(str(r["subject_id"]), []).append((str(r["rule_id"]), float(r["points"])))
+    principal: dict[str, list[tuple[str, float]]] = {}
+    for r in store.rows("SELECT * FROM run_reasons WHERE run_id = ? ORDER BY subject_id, position", [snap.run_id]):
+        principal.setdefault(str(r["subject_id"]), []).append((str(r["rule_id"]), float(r["points"])))
+    assert {sid: ranked_points[:4] for sid, ranked_points in reasons.items()} == principal
     yield World(store, snap, run, reasons)
     store.close()
 

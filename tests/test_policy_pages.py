@@ -16,6 +16,7 @@ from socialcredit.catalog import labels as labels_module
 from socialcredit.catalog import load_catalog
 from socialcredit.catalog.labels import load_labels
 from socialcredit.policy import LoadedPolicy, builtin_policy, expr, parse_policy
+from socialcredit.policy.words import condition_words
 from socialcredit.registry.reporting import policy_text as policy_text_module
 from socialcredit.registry.reporting.policy_text import _Words, policy_changes, policy_text
 from socialcredit.registry.scoring.policies import publish_policy
@@ -138,6 +139,58 @@ def test_what_changed_between_two_versions_in_both_languages() -> None:
     assert policy_changes(old, old, "en") == []
     back = [c.line("en") for c in policy_changes(new, old, "en")]
     assert "Added to civic: blood donation." in back and len(back) == 3
+
+
+def test_a_service_made_freezable_or_no_longer_freezable_is_a_change_in_both_languages() -> None:
+    """Whether a freeze refuses a service (docs/freeze.md) was in no words of the policy: a version that made
+    bank_loan not freezable showed "Nothing changed from the previous version"."""
+    old = builtin_policy("beijing")
+    text = old.text.replace('version: "2026.2"', 'version: "2026.9"')
+    at = text.index("  - id: bank_loan")
+    new = parse_policy(text[:at] + text[at:].replace("    freezable: true\n", "", 1), "beijing.yaml")
+    frozen_en = "While your file is frozen: refused to every relying party you have not lifted the freeze for"
+    frozen_zh = "信用档案冻结期间：您未对其解除冻结的查询方一律不予办理"
+    assert [c.line("en") for c in policy_changes(old, new, "en")] == [
+        f"Changed in Services: bank loan — {frozen_en} → —."
+    ]
+    assert [c.line("zh") for c in policy_changes(old, new, "zh")] == [f"修改（服务）：银行贷款——{frozen_zh} → —。"]
+    assert [c.line("en") for c in policy_changes(new, old, "en")] == [
+        "Changed in Services: bank loan — While your file is frozen: — → refused to every relying party you have not "
+        "lifted the freeze for."
+    ]
+
+
+def test_who_is_scored_and_the_notice_before_mandatory_enrollment_are_said_and_their_changes_shown() -> None:
+    """`kind` and `consent.notice_days` were in no words: notice_days is "published with the policy so subjects know
+    how much notice they get" (docs/policy-language.md), and a version that scored organisations too, or gave no
+    notice, showed no change."""
+    old = builtin_policy("sesame")
+    version = next(line for line in old.text.splitlines() if line.startswith("version:"))
+    new = parse_policy(
+        old.text.replace(version, 'version: "2099.1"')
+        .replace("kind: person", "kind: all", 1)
+        .replace("notice_days: 60", "notice_days: 0", 1),
+        "sesame.yaml",
+    )
+
+    def said(loaded: LoadedPolicy, lang: str) -> tuple[str, str]:
+        sections = {sec.key: sec.lead for sec in policy_text(loaded, lang).sections}
+        return sections["score"], sections["rights"]
+
+    score_en, rights_en = said(old, "en")
+    assert score_en.startswith("This policy scores people only. Everyone starts at 550 points;")
+    assert rights_en.endswith(
+        "Commercial platform data count only with your consent until 2027-07-01, when enrollment becomes mandatory "
+        "(you are told 60 days before)."
+    )
+    score_zh, rights_zh = said(old, "zh")
+    assert score_zh.startswith("本政策只评个人，不评单位。每个人的初始分为550分；")
+    assert rights_zh.endswith("商业数据仅在您同意后计入，2027-07-01起强制纳入（提前60天告知）。")
+    assert said(new, "en")[0].startswith("Everyone starts at 550 points;")
+    assert said(new, "en")[1].endswith("when enrollment becomes mandatory (without notice beforehand).")
+    assert said(new, "zh")[1].endswith("2027-07-01起强制纳入（不另行提前告知）。")
+    for lang, sections in (("en", ["The score and the grades", "Your rights"]), ("zh", ["分数与信用等级", "您的权利"])):
+        assert [c.section for c in policy_changes(old, new, lang)] == sections
 
 
 _FIELDS = [
@@ -338,3 +391,24 @@ def test_on_a_phone_nothing_on_the_policy_page_is_wider_than_the_screen(
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     page.screenshot(path=str(shots / ("policy-desktop.png" if lang == "zh" else f"policy-{lang}-desktop.png")))
     context.close()
+
+
+@pytest.mark.parametrize(
+    ("condition", "en", "zh"),
+    [
+        ("last_negative_days is null", "there has never been a negative record", "从未有负面记录"),
+        # it read "the days since the last negative record is given" (已填写距上次负面记录的天数)
+        ("last_negative_days is not null", "there has been a negative record", "有过负面记录"),
+        # it read "age is not given" (未填写年龄): an organisation has no age, nothing was left out
+        ("age is null", "the age is unknown (an organisation has none)", "年龄未知（单位没有年龄）"),
+        ("age is not null", "the age is known", "年龄已知"),
+        ("profession is null", "the profession is not given", "未填写职业"),
+    ],
+)
+def test_a_fact_known_or_unknown_reads_as_what_it_means(condition: str, en: str, zh: str) -> None:
+    text = builtin_policy("beijing").text.replace('grant_if: "redlist"', f'grant_if: "{condition}"', 1)
+    assert condition in text
+    loaded = parse_policy(text, "beijing.yaml")
+    service = next(s.id for s in loaded.policy.services if s.grant_if == condition)
+    assert condition_words(loaded, f"service:{service}", "en") == en
+    assert condition_words(loaded, f"service:{service}", "zh") == zh

@@ -177,6 +177,12 @@ def test_numbers_are_not_coerced_from_other_kinds(old: str, new: str, message: s
             "window_days: must be a whole number, not '7.3e2' (YAML reads 7.3e2 as text: write 730)",
         ),
         ("cap: 20", "cap: 1e40", "cap: must be a number, not '1e40' (YAML reads 1e40 as text: write 1.0e+40)"),
+        # Past a double, the form YAML reads (1.0e+400) is infinity, which is refused in turn: no such advice
+        (
+            "cap: 20",
+            "cap: 1e400",
+            "cap: must be a number, not '1e400' (YAML reads 1e400 as text, and no number of a policy is that large)",
+        ),
     ],
 )
 def test_a_number_with_an_exponent_yaml_reads_as_text_says_how_to_write_it(old: str, new: str, message: str) -> None:

@@ -361,6 +361,18 @@ def test_score_rounds_half_up_and_tiers_start_at_their_minimum(reg: Registry) ->
     }
 
 
+def test_a_total_of_two_dimensions_exactly_on_a_half_rounds_up(reg: Registry) -> None:
+    """The total is the exact sum of the base and the dimensions: 100 - 4.948 + 3.448 = 98.5, which rounds half up
+    to 99. Added as doubles of points it came to 98.49999999999999 and scored 98."""
+    reg.register({A: None})
+    reg.send("tax_bureau", [tax("T1", A, days_before(3), amount=1), tax("T2", A, days_before(3), amount=2)])
+    rules = amount_rule("neg", -4.948, 1, dimension="money") + amount_rule("pos", 3.448, 2, dimension="civic")
+    run = reg.score(make_policy(rules)).run_id
+
+    row = reg.results(run)[A]
+    assert (row["dims"], row["total"], row["score"]) == ([-4.948, 3.448], 98.5, 99)
+
+
 def test_ties_share_a_rank_and_percentiles_are_per_kind(reg: Registry) -> None:
     org1, org2 = org("000000001"), org("000000002")
     reg.register({A: None, B: None, C: None, D: None, org1: None, org2: None})

@@ -5,10 +5,22 @@ SELECT
 FROM (
   SELECT
     *,
-    CAST(100.0 + l.d_money + l.d_civic AS DOUBLE) AS total,
-    CAST(LEAST(200, GREATEST(0, FLOOR((
-      100.0 + l.d_money + l.d_civic
-    ) + 0.5))) AS INT) AS score,
+    CAST((
+      100000000.0 + CAST(CAST(FLOOR(l.d_money * 1000000 + 0.5) AS BIGINT) AS DOUBLE) + CAST(CAST(FLOOR(l.d_civic * 1000000 + 0.5) AS BIGINT) AS DOUBLE)
+    ) / 1000000 AS DOUBLE) AS total,
+    CAST(LEAST(
+      200,
+      GREATEST(
+        0,
+        FLOOR(
+          (
+            (
+              100000000.0 + CAST(CAST(FLOOR(l.d_money * 1000000 + 0.5) AS BIGINT) AS DOUBLE) + CAST(CAST(FLOOR(l.d_civic * 1000000 + 0.5) AS BIGINT) AS DOUBLE)
+            ) + 500000
+          ) / 1000000
+        )
+      )
+    ) AS INT) AS score,
     DATE_DIFF('DAY', l.last_negative, CAST('2026-01-01' AS DATE)) AS last_negative_days
   FROM (
     SELECT

@@ -84,9 +84,11 @@ class Labels:
             }
         )
 
-    def fact_null(self, name: str, lang: str) -> str | None:
-        """How a fact that is not known reads (``last_negative_days`` is unknown when nothing negative happened)."""
-        return self.facts.get(name, {}).get("null_en" if lang == "en" else "null_zh")
+    def fact_null(self, name: str, lang: str, *, negated: bool = False) -> str | None:
+        """How a fact that is not known reads (``last_negative_days`` is unknown when nothing negative happened), or,
+        ``negated``, one that is known ("there has been a negative record")."""
+        key = ("notnull_" if negated else "null_") + ("en" if lang == "en" else "zh")
+        return self.facts.get(name, {}).get(key)
 
 
 _WITH_CATALOG: dict[int, tuple[Catalog, Labels]] = {}

@@ -494,11 +494,17 @@ class ScorePlan:
         )
         if self._kind_filter() is not None:
             inner = inner.where(self._kind_filter())
-        grand: exp.Expr = _num(float(p.scale.base))
+        # The total is summed in micro-points too (doubles holding integers, exact below 2^53 micro-points), then
+        # divided once: base + dimensions added as doubles of points rounded their sum (100 - 4.948 + 3.448 came to
+        # 98.49999999999999, scored 98 where the exact 98.5 rounds half up to 99).
+        grand: exp.Expr = _num(float(p.scale.base * MICRO))
         for name in self.dimension_columns():
-            grand = exp.Add(this=grand, expression=_col(name, "l"))
-        total = grand
-        rounded = exp.Floor(this=exp.Add(this=exp.Paren(this=total.copy()), expression=_num(0.5)))
+            grand = exp.Add(
+                this=grand, expression=exp.Cast(this=to_micro(_col(name, "l")), to=exp.DataType.build("DOUBLE"))
+            )
+        total = exp.Div(this=exp.Paren(this=grand), expression=_num(MICRO), typed=False, safe=False)
+        half_up = exp.Add(this=exp.Paren(this=grand.copy()), expression=_num(MICRO // 2))
+        rounded = exp.Floor(this=exp.Div(this=exp.Paren(this=half_up), expression=_num(MICRO), typed=False, safe=False))
         score = exp.Cast(this=_clamp(rounded, p.scale.min, p.scale.max), to=exp.DataType.build("INTEGER"))
         tiers = sorted(p.tiers, key=lambda t: -t.min)
         ranks = self.tier_rank()

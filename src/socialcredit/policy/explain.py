@@ -6,7 +6,7 @@ from __future__ import annotations
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.model import ListCriterion, Rule
-from socialcredit.policy.words import a_or_an, policy_plain_text
+from socialcredit.policy.words import a_or_an, exact_number, policy_plain_text
 
 __all__ = ["explain_policy", "explain_rule", "explain_words"]
 
@@ -27,7 +27,7 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
     """One rule as a sentence, e.g. 'tax.late: −10 points (financial) for each tax payment where ...'."""
     cat = catalog or load_catalog()
     rt = cat.record_types[rule.record_type].name.get(lang)
-    sign = f"{rule.points:+g}"
+    sign = ("+" if rule.points > 0 else "") + exact_number(rule.points)
     if lang == "zh":
         per = {"occurrence": "每条", "month": "每月", "quarter": "每季度", "year": "每年"}[rule.per]
         noun = rt if rt.endswith("记录") else rt + "记录"
@@ -43,7 +43,7 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
         if rule.expires_after_days:
             parts.append(f"{rule.expires_after_days}天后失效")
         if rule.cap:
-            parts.append(f"最多{rule.cap:g}分")
+            parts.append(f"最多{exact_number(rule.cap)}分")
         parts.append(f"理由：{rule.reason.zh}（{rule.reason.code}）")
         return "；".join(parts) + "。" + _on_record(rule, lang)
     per = {
@@ -52,7 +52,8 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
         "quarter": "each quarter with a",
         "year": "each year with a",
     }[rule.per]
-    parts = [f"{rule.id}: {sign} points ({rule.dimension}) for {per} {rt} record"]
+    unit = "point" if abs(rule.points) == 1 else "points"
+    parts = [f"{rule.id}: {sign} {unit} ({rule.dimension}) for {per} {rt} record"]
     if rule.when:
         parts.append(f"where {rule.when}")
     if rule.professions:
@@ -64,7 +65,7 @@ def explain_rule(rule: Rule, lang: str = "en", catalog: Catalog | None = None) -
     if rule.expires_after_days:
         parts.append(f"expiring after {rule.expires_after_days} days")
     if rule.cap:
-        parts.append(f"at most {rule.cap:g} points in all")
+        parts.append(f"at most {exact_number(rule.cap)} point{'' if rule.cap == 1 else 's'} in all")
     said = f'. Reason given: "{rule.reason.en}" ({rule.reason.code}).'
     return ", ".join(parts) + said + _on_record(rule, lang)
 
@@ -98,7 +99,8 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
         ("Tiers: " if en else "等级：") + ", ".join(f"{t.id} ≥ {t.min}" for t in sorted(p.tiers, key=lambda t: -t.min))
     )
     for d in p.dimensions:
-        cap = f"{d.min if d.min is not None else '−∞'} … {d.max if d.max is not None else '+∞'}"
+        low = exact_number(d.min) if d.min is not None else "−∞"
+        cap = f"{low} … {exact_number(d.max) if d.max is not None else '+∞'}"
         lines.append(f"\n{d.name.get(lang)} ({d.id}), " + ("capped at " if en else "上下限 ") + cap)
         for r in p.rules:
             if r.dimension == d.id:

@@ -107,16 +107,19 @@ class IsNull(Node):
     negated: bool = False
 
 
+# Digits are ASCII ([0-9], not \d): \d also took other scripts' digits, and `amount > ١٠٠` or a full-width `１` was read
+# as the number 100 or 1 in a condition that shows other characters.
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
-  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<number>[0-9]+(?:\.[0-9]+)?)
   | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op>==|!=|<=|>=|<|>|\+|-|\*|/|\(|\)|\[|\]|,)
     """,
     re.VERBOSE,
 )
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false", "date"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_LENGTH = 2000
@@ -143,6 +146,12 @@ def _tokenize(text: str) -> list[_Tok]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
+            if text[pos].isdigit():
+                raise ExpressionError(
+                    f"{text[pos]!r} is not a digit of the condition language: write numbers with 0-9",
+                    text=text,
+                    position=pos,
+                )
             raise ExpressionError(f"unexpected character {text[pos]!r}", text=text, position=pos)
         kind = m.lastgroup or ""
         if kind == "string" and "\x00" in m.group():
@@ -294,7 +303,11 @@ class _Parser:
             arg = self.take("string")
             self.take("op", ")")
             try:
-                return Lit(dt.date.fromisoformat(_unquote(arg.text)), pos=tok.pos)
+                # Only YYYY-MM-DD: date.fromisoformat also reads 20260101 and the week date 2026-W01-1 (2025-12-29).
+                written = _unquote(arg.text)
+                if not _DATE.fullmatch(written):
+                    raise ValueError(written)
+                return Lit(dt.date.fromisoformat(written), pos=tok.pos)
             except ValueError:
                 raise ExpressionError(
                     f"date({arg.text}) is not a date of the form 'YYYY-MM-DD'", text=self.text, position=arg.pos

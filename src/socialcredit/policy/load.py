@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import hashlib
 import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -127,6 +128,10 @@ class LoadedPolicy:
         return self.conditions.get(key)
 
 
+# The largest policy file read, in bytes: as a policy published over HTTP (api/routes/scoring.py MAX_POLICY_BYTES).
+MAX_POLICY_BYTES = 1024 * 1024
+
+
 class _Problems:
     def __init__(self, doc: LocatedDoc) -> None:
         self.doc = doc
@@ -152,15 +157,25 @@ def _owner(data: Any, path: tuple[str | int, ...]) -> tuple[str, tuple[str | int
         items = data.get(str(path[0]))
         item = items[path[1]] if isinstance(items, list) and path[1] < len(items) else None
         ident = item.get("id") if isinstance(item, dict) else None
-        label = f"{kinds[str(path[0])]} {ident}" if ident else f"{kinds[str(path[0])]} #{path[1] + 1}"
+        label = f"{kinds[str(path[0])]} {_shown_id(ident)}" if ident else f"{kinds[str(path[0])]} #{path[1] + 1}"
         if path[0] == "lists" and len(path) >= 4 and path[2] == "criteria" and isinstance(path[3], int):
             crits = item.get("criteria") if isinstance(item, dict) else None
             crit = crits[path[3]] if isinstance(crits, list) and path[3] < len(crits) else None
             cid = crit.get("id") if isinstance(crit, dict) else None
-            label += f" criterion {cid}" if cid else f" criterion #{path[3] + 1}"
+            label += f" criterion {_shown_id(cid)}" if cid else f" criterion #{path[3] + 1}"
             return label, path[:4]
         return label, path[:2]
     return "", ()
+
+
+def _shown_id(ident: object, limit: int = 64) -> str:
+    """An item's id as a problem names it: as written when it is a short printable text, else quoted with its escapes
+    and cut (an id with a newline broke the problem's line in two; one of 100 KB was repeated whole on every line)."""
+    text = ident if isinstance(ident, str) else str(ident)
+    if text.isprintable() and text == text.strip() and len(text) <= limit:
+        return text
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _pydantic_message(err: Any) -> str:
@@ -202,6 +217,8 @@ def _exponent_hint(value: object) -> str:
         return ""
     if not number.is_finite():
         return ""
+    if math.isinf(float(number)):  # written as YAML wants, it would be read as infinity, and refused as that
+        return f" (YAML reads {value} as text, and no number of a policy is that large)"
     written = format(number, "f")
     if len(written) > 24:  # YAML's own form: a dot in the mantissa and a signed exponent
         mantissa, exponent = format(number, "e").split("e")
@@ -224,6 +241,13 @@ def parse_policy(
         mark = getattr(exc, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):
+            # A character YAML does not take (NUL, most control characters): its line, and one line of message (the
+            # reader's own ran over two lines and named no line).
+            where = f"{origin}:{text[: exc.position].count(chr(10)) + 1}"
+            problem = f"the character {chr(exc.character)!r} is not allowed in a YAML file: remove it"
+        elif "tag:yaml.org,2002:merge" in problem:
+            problem = "merge keys (<<) are not part of the policy language: write each key out where it belongs"
         raise PolicyError([f"{where}: not valid YAML: {problem}"]) from None
     problems = _Problems(doc)
     if not isinstance(doc.data, dict):
@@ -464,7 +488,16 @@ def load_policy(path: Path | str, catalog: Catalog | None = None) -> LoadedPolic
     """Load and validate a policy file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # At most MAX_POLICY_BYTES are read, as over HTTP (POST /v1/policies): a file of any size was read whole.
+        with path.open("rb") as fh:
+            data = fh.read(MAX_POLICY_BYTES + 1)
+            if len(data) > MAX_POLICY_BYTES:
+                size = os.fstat(fh.fileno()).st_size
+                over = f"{size:,} bytes" if size > MAX_POLICY_BYTES else f"more than {MAX_POLICY_BYTES:,} bytes"
+                raise PolicyError(
+                    [f"{path}: the policy file is {over}; a policy is at most 1 MiB ({MAX_POLICY_BYTES:,} bytes)"]
+                )
+        text = data.decode("utf-8")
     except OSError as exc:
         raise PolicyError([f"{path}: cannot read the policy file: {exc.strerror}"]) from None
     except UnicodeDecodeError:

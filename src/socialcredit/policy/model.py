@@ -18,6 +18,7 @@ from socialcredit.catalog import Text
 __all__ = [
     "JUSTIFICATION_MAX",
     "MAX_DAYS",
+    "MAX_ID_LENGTH",
     "MAX_SCORE",
     "OVERRIDABLE_CHECKS",
     "PUBLIC_FIELDS",
@@ -45,8 +46,9 @@ __all__ = [
     "check_id",
 ]
 
-_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Matched whole (fullmatch): with match, `$` also matched before a final newline, and "tax.late\n" was an id.
+_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+_CODE = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 class _Strict(BaseModel):
@@ -54,8 +56,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+# Ids and tier ids are parts of web addresses, anchors, messages and every run's rows: an id of 100 KB was accepted
+# and repeated in each of them.
+MAX_ID_LENGTH = 64
+
+
 def _check_id(value: str) -> str:
-    if not _ID.match(value):
+    if len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"an id is at most {MAX_ID_LENGTH} characters, not {len(value)}")
+    if not _ID.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid id: use lower-case letters, digits, '_' and '.', starting with a letter"
         )
@@ -92,6 +101,22 @@ class Tier(_Strict):
     min: int = Field(ge=-MAX_SCORE, le=MAX_SCORE)
     name: Text | None = None
 
+    @field_validator("id")
+    @classmethod
+    def _shown(cls, value: str) -> str:
+        # Free text, but text a page, a decision and a condition can show: an empty or blank id, one with a control
+        # character or a newline, or one of any length was accepted as a grade.
+        if not value.isprintable():
+            bad = next(c for c in value if not c.isprintable())
+            raise ValueError(f"a tier id may not hold the character {bad!r}: write letters, digits or signs")
+        if not value.strip():
+            raise ValueError("a tier id may not be empty: write a short grade such as AAA")
+        if value != value.strip():
+            raise ValueError(f"a tier id has no space at either end: write {value.strip()!r}")
+        if len(value) > MAX_ID_LENGTH:
+            raise ValueError(f"a tier id is at most {MAX_ID_LENGTH} characters, not {len(value)}")
+        return value
+
 
 class Dimension(_Strict):
     """A group of rules whose points are summed and capped together."""
@@ -121,7 +146,7 @@ class Reason(_Strict):
     @field_validator("code")
     @classmethod
     def _code(cls, value: str) -> str:
-        if not _CODE.match(value):
+        if not _CODE.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid reason code: use upper-case letters, digits and '_'")
         return value
 

@@ -14,6 +14,7 @@ The policy layer's own words, needing nothing of the registry: ``policy explain`
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from dataclasses import dataclass
 
 from socialcredit.catalog.labels import Labels, labels_for, load_labels
@@ -29,6 +30,7 @@ __all__ = [
     "a_or_an",
     "anchor_of",
     "condition_words",
+    "exact_number",
     "policy_href",
     "policy_plain_text",
     "policy_text",
@@ -143,8 +145,17 @@ def a_or_an(words: str) -> str:
     return f"an {words}" if first[:1] in ("a", "e", "i", "o", "u") else f"a {words}"
 
 
+def exact_number(value: float, *, grouped: bool = False) -> str:
+    """``value`` with every digit it has and no exponent: 1234.567, 0.000001, 2345678.5 (the shortest text that reads
+    back as the same number). ``%g`` kept six digits: a rule of −1234.567 points read −1,234.57, one of 0.000001 read
+    1e−06, and a limit of 2345678.5 lost its half."""
+    if float(value).is_integer():
+        return f"{int(value):,}" if grouped else str(int(value))
+    return format(decimal.Decimal(repr(float(value))), ",f" if grouped else "f")
+
+
 def _num(value: float, lang: str) -> str:
-    text = (f"{value:,g}" if abs(value) < 1e6 else f"{value:,.0f}").replace("-", "−")
+    text = exact_number(value, grouped=True).replace("-", "−")
     return text if lang == "en" else text.replace(",", "")
 
 
@@ -264,8 +275,14 @@ class _Words:
             return self.lit(node)
         if isinstance(node, expr.IsNull):
             if isinstance(node.operand, expr.Name):
-                null = self.labels.fact_null(node.operand.name, self.lang) if not self.record else None
-                if null and not node.negated:
+                # A fact's own words for unknown and known ("there has been a negative record", not "the days since
+                # the last negative record is given")
+                null = (
+                    self.labels.fact_null(node.operand.name, self.lang, negated=node.negated)
+                    if not self.record
+                    else None
+                )
+                if null:
                     return null
             what = self.words(node.operand)
             if en:
@@ -388,11 +405,18 @@ def _facet(key: str, lang: str) -> str:
         "public": ("The public look-up shows", "公示内容"),
         "requires": ("Granted when", "准予条件"),
         "refusal": ("A refusal says", "拒绝理由"),
+        "freeze": ("While your file is frozen", "信用档案冻结期间"),
         "score": ("Score", "分数"),
         "record": ("On the record", "备案说明"),
     }
     en, zh = table[key]
     return en if lang == "en" else zh
+
+
+_FROZEN = {
+    "en": "refused to every relying party you have not lifted the freeze for",
+    "zh": "您未对其解除冻结的查询方一律不予办理",
+}
 
 
 def _record_noun(rt: str, lang: str) -> str:
@@ -592,7 +616,12 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
         )
         for t in sorted(p.tiers, key=lambda t: -t.min)
     )
-    lead = (
+    # Who is scored at all: a version that stops scoring organisations (or persons) is a change (it showed none).
+    scores_only = {
+        "person": ("This policy scores people only. ", "本政策只评个人，不评单位。"),
+        "org": ("This policy scores organisations only. ", "本政策只评单位，不评个人。"),
+    }.get(p.kind, ("", ""))
+    lead = scores_only[0 if en else 1] + (
         f"Everyone starts at {_num(p.scale.base, lang)} points; rules add and take away points, and the score runs "
         f"from {_num(p.scale.min, lang)} to {_num(p.scale.max, lang)}. The grades:"
         if en
@@ -631,6 +660,9 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
                 (
                     (_facet("requires", lang), condition_words(loaded, f"service:{s.id}", lang) or "—"),
                     (_facet("refusal", lang), s.refusal.get(lang)),
+                    # A freezable service is refused while the file is frozen (docs/freeze.md): said here, so that
+                    # a version that makes a service freezable, or no longer so, shows in what changed.
+                    *(((_facet("freeze", lang), _FROZEN[lang]),) if s.freezable else ()),
                 ),
             )
             for s in p.services
@@ -678,13 +710,18 @@ def _rights(loaded: LoadedPolicy, lang: str) -> str:
         cat = loaded.record_catalog  # the store's: a category it adds has its name
         names = [cat.categories[c].name.get(lang) if c in cat.categories else c for c in p.consent.categories]
         when = p.consent.mandatory_from.isoformat() if p.consent.mandatory_from else None
+        # The notice is published with the policy (docs/policy-language.md, "Consent"): said, it is also a change.
+        days = p.consent.notice_days
         if en:
+            notice = f"you are told {span(days, lang)} before" if days else "without notice beforehand"
             parts.append(
                 f"{_join(names, lang, 'and').capitalize()} count only with your consent"
-                + (f" until {when}, when enrollment becomes mandatory." if when else ".")
+                + (f" until {when}, when enrollment becomes mandatory ({notice})." if when else ".")
             )
         else:
-            parts.append(f"{'、'.join(names)}仅在您同意后计入" + (f"，{when}起强制纳入。" if when else "。"))
+            notice = f"提前{span(days, lang)}告知" if days else "不另行提前告知"
+            mandatory = f"，{when}起强制纳入（{notice}）。" if when else "。"
+            parts.append(f"{'、'.join(names)}仅在您同意后计入" + mandatory)
     return " ".join(parts) if en else "".join(parts)
 
 

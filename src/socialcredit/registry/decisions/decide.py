@@ -4,16 +4,18 @@ what would change the outcome. Every decision is logged as an inquiry the subjec
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.compiler.plan import MAX_REASONS
+from socialcredit.compiler.plan import MAX_REASONS, MICRO, micro
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.identifiers import compact_subject_id, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
+from socialcredit.policy.words import exact_number
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_purpose, check_requester
 from socialcredit.registry.decisions.actions import actions_for_refusal
@@ -167,11 +169,27 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
         name, want = node.left.name, node.right.value
         have = facts.get(name)
         gap = ""
-        if isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
-            short = want - have + (1 if node.op == ">" else 0)
-            gap = f" ({short:g} points short)" if lang == "en" else f"（差{short:g}分）"
-        en = f"needs {name} {node.op} {want}; this subject's {name} is {have}{gap}"
-        zh = f"要求 {name} {node.op} {want}；当前 {name} 为 {have}{gap}"
+        # Only points fall short by points: the score (whole), the total and a dimension (micro-points). An age, a
+        # rank or a percentile is no number of points ("needs age >= 18; ... is 15 (3 points short)"), and a total
+        # or a dimension above 0 is reached by more than its gap, not by one point more ("money > 0" at -4.948 was
+        # "5.948 points short").
+        points = name in ("score", "total") or any(d.id == name for d in p.dimensions)
+        if points and isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
+            whole = name == "score" or node.op == ">="
+            short: float
+            if name == "score":  # a whole number: the least score that meets the condition
+                short = (math.floor(want) + 1 if node.op == ">" else math.ceil(want)) - int(have)
+            else:
+                short = (micro(want) - micro(have)) / MICRO
+            number = exact_number(short)
+            if whole:
+                gap = f" ({number} points short)" if lang == "en" else f"（差{number}分）"
+            else:
+                gap = f" (more than {number} points short)" if lang == "en" else f"（差距大于{number}分）"
+        # A fact the subject does not have (an organisation's age, no negative record) is unknown, not "None".
+        shown = ("unknown" if lang == "en" else "未知") if have is None else have
+        en = f"needs {name} {node.op} {want}; this subject's {name} is {shown}{gap}"
+        zh = f"要求 {name} {node.op} {want}；当前 {name} 为 {shown}{gap}"
         return [Reason("CONDITION_" + name.upper(), en if lang == "en" else zh, source="condition")]
     return [Reason("CONDITION", ("condition not met" if lang == "en" else "条件不满足"), source="condition")]
 
@@ -188,8 +206,11 @@ def explain(
 ) -> list[Reason]:
     """Ranked reasons: for a refusal, list criteria and unmet conditions first, then score reasons."""
     entries = run_entries(store, run_id, loaded, subject_id).get(subject_id, [])
+    # Every rule that gave or took points, ranked as run_reasons ranks them (largest points first, ties by rule id): a
+    # refusal tells the rules that lowered the score most, which need not be among the four largest either way.
     scored = store.execute(
-        "SELECT rule_id, points FROM run_reasons WHERE run_id = ? AND subject_id = ? ORDER BY position",
+        "SELECT rule_id, points FROM run_rule_points WHERE run_id = ? AND subject_id = ? AND points <> 0 "
+        "ORDER BY abs(points) DESC, rule_id",
         [run_id, subject_id],
     ).fetchall()
     return explain_rows(loaded, result, entries, scored, lang, service=service, as_of=as_of)

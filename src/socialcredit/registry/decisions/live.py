@@ -271,9 +271,11 @@ def rescore(
             inputs.adopt(logical)
             store.execute(compiled.of(inputs, sql))
         results = store.rows(compiled.of(inputs, compiled.results))
+        # Every rule that gave or took points, as run_reasons ranks them: a refusal tells the rules that lowered the
+        # score most, which need not be among the four largest either way (decide.explain_rows keeps four).
         reasons = inputs.rows(
-            "SELECT s.sid, r.rule_id, r.points FROM sc_reasons r JOIN sc_subjects s USING (subject_id) "
-            "ORDER BY s.sid, r.position"
+            "SELECT s.sid, r.rule_id, r.points FROM sc_rule_points r JOIN sc_subjects s USING (subject_id) "
+            "WHERE r.points <> 0 ORDER BY s.sid, abs(r.points) DESC, r.rule_id"
         )
         entries = inputs.rows(
             "SELECT s.sid, e.list_id, e.criterion_id, r.record_type, r.origin_region, e.record_key "

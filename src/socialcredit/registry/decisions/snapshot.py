@@ -679,7 +679,7 @@ class Snapshot:
             effective = self.effective_lists(i)
             if effective is not None:
                 result["lists"] = effective
-            rule_reasons, entries = self.reasons_of(i), list(self.entries.get(subject_id, []))
+            rule_reasons, entries = self.reasons_of(i, every=True), list(self.entries.get(subject_id, []))
         if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
             result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
             if self._positional_lists:
@@ -761,13 +761,14 @@ class Snapshot:
             refusal=None if granted else self.policy.service(service).refusal.get(lang),
         )
 
-    def reasons_of(self, i: int) -> list[tuple[str, float]]:
+    def reasons_of(self, i: int, *, every: bool = False) -> list[tuple[str, float]]:
         """The rule reasons of the subject at row ``i``, as run_reasons ranks them: largest points first (either
-        way), ties by rule id; at most MAX_REASONS."""
+        way), ties by rule id; at most MAX_REASONS, or ``every`` one (a refusal tells the rules that lowered the score
+        most, which need not be among the four largest)."""
         lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
         held = zip(self.reason_rule_index[lo:hi].tolist(), self.reason_points[lo:hi].tolist(), strict=True)
         ranked = list(held) if self._reasons_ranked else sorted(held, key=self._reason_order)
-        return [(str(self.reason_rule_names[r]), points) for r, points in ranked[:MAX_REASONS]]
+        return [(str(self.reason_rule_names[r]), points) for r, points in (ranked if every else ranked[:MAX_REASONS])]
 
     def _reason_order(self, point: tuple[int, float]) -> tuple[float, int]:
         return -abs(point[1]), self._rule_ranks[point[0]]

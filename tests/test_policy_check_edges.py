@@ -1,0 +1,289 @@
+"""`socialcredit policy check FILE` on policies written at the edges of the language: the installed console script
+in a subprocess, its exit code and the exact problem it prints (file, line, item, key, what to write instead)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scoring_helpers import policy_text
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+
+
+def policy_command(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`socialcredit policy ARGS` with no store (the shipped catalog); PYTHONPATH is inherited: the code under test."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    return subprocess.run(
+        [CLI, "policy", *map(str, args), *(("--db", "absent.duckdb") if args[0] == "explain" else ())],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def check(path: Path) -> subprocess.CompletedProcess[str]:
+    return policy_command("check", path)
+
+
+def a_rule(*, rule_id: str = "tax.late", code: str = "TAX_LATE", when: str = "status == 'late'") -> str:
+    """One rule as YAML; its id and code are written double-quoted, so that YAML escapes (\\n) reach the policy."""
+    return f"""\
+- id: "{rule_id}"
+  record_type: tax_payment
+  when: "{when}"
+  dimension: civic
+  points: -5
+  reason: {{code: "{code}", zh: 逾期纳税, en: taxes paid late}}
+"""
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def test_an_id_or_a_reason_code_ending_in_a_newline_is_refused(tmp_path: Path) -> None:
+    """`$` of the id's pattern also matched before a final newline: "tax.late\\n" was a valid rule id and
+    "TAX_LATE\\n" a valid reason code (ids are parts of web addresses and SQL texts, and codes are told to relying
+    parties). The problem names the bad id escaped, on one line."""
+    text = policy_text(a_rule(rule_id="tax.late\\n", code="TAX_LATE\\n"))
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = check(path)
+    assert "Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {path}:{line_of(text, '- id:')}: rule 'tax.late\\n': id: 'tax.late\\n' is not a valid id: use "
+        "lower-case letters, digits, '_' and '.', starting with a letter\n"
+        f"{path}:{line_of(text, 'code:')}: rule 'tax.late\\n': reason.code: 'TAX_LATE\\n' is not a valid "
+        "reason code: use upper-case letters, digits and '_'\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        pytest.param(
+            "days_late > ３０",
+            "'３' is not a digit of the condition language: write numbers with 0-9 (at character 13 of "
+            "'days_late > ３０')",
+            id="full-width-digits",
+        ),
+        pytest.param(
+            "days_late > ٣٠",
+            "'٣' is not a digit of the condition language: write numbers with 0-9 (at character 13 of "
+            "'days_late > ٣٠')",
+            id="arabic-indic-digits",
+        ),
+        pytest.param(
+            "event_date >= date('2026-W01-1')",
+            "date('2026-W01-1') is not a date of the form 'YYYY-MM-DD' (at character 20 of "
+            "\"event_date >= date('2026-W01-1')\")",
+            id="iso-week-date",
+        ),
+        pytest.param(
+            "event_date >= date('20260101')",
+            "date('20260101') is not a date of the form 'YYYY-MM-DD' (at character 20 of "
+            "\"event_date >= date('20260101')\")",
+            id="basic-iso-date",
+        ),
+    ],
+)
+def test_a_number_or_a_date_not_written_as_the_language_says_is_refused(
+    tmp_path: Path, when: str, message: str
+) -> None:
+    """Digits of other scripts were read as numbers (`days_late > ３０` meant 30), and a date literal took any form
+    Python reads (`date('2026-W01-1')` was 2025-12-29, the Monday of that week)."""
+    text = policy_text(a_rule(when=when))
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = check(path)
+    assert "Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {path}:{line_of(text, 'when:')}: rule tax.late: when: {message}\n",
+    )
+
+
+DECIMALS = """\
+- id: one
+  record_type: blood_donation
+  dimension: civic
+  points: 1
+  cap: 1
+  reason: {code: ONE, zh: 测试, en: test}
+- id: tiny
+  record_type: volunteering
+  dimension: civic
+  points: 0.000001
+  reason: {code: TINY, zh: 测试, en: test}
+- id: big
+  record_type: tax_payment
+  dimension: civic
+  points: -1234.567
+  cap: 2345678.5
+  reason: {code: BIG, zh: 测试, en: test}
+"""
+CIVIC = "- {id: civic, name: {zh: 公益, en: civic}, min: -1234567.5, max: 30.25}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "lines"),
+    [
+        pytest.param(
+            ("--lang", "en"),
+            [
+                "The points of these rules are added up; together they count no less than −1,234,567.5 and no more "
+                "than +30.25.",
+                "Points: +0.000001 points for each volunteering record, counted in civic",
+                "Points: −1,234.567 points for each tax payment record, counted in civic",
+                "At most: 2,345,678.5 points from this rule",
+            ],
+            id="words-en",
+        ),
+        pytest.param(
+            ("--lang", "zh"),
+            [
+                "以下各条规则的分数相加，合计最低−1234567.5分、最高+30.25分。",
+                "分值：每条志愿服务记录加0.000001分，计入公益",
+                "分值：每条纳税记录减1234.567分，计入公益",
+                "上限：本条最多计2345678.5分",
+            ],
+            id="words-zh",
+        ),
+        pytest.param(
+            ("--codes",),
+            [
+                "civic (civic), capped at -1234567.5 … 30.25",
+                # one point is a point (it read "+1 points", "at most 1 points in all")
+                '• one: +1 point (civic) for each blood donation record, at most 1 point in all. Reason given: "test" '
+                "(ONE).",
+                '• tiny: +0.000001 points (civic) for each volunteering record. Reason given: "test" (TINY).',
+                "• big: -1234.567 points (civic) for each tax payment record, at most 2345678.5 points in all. "
+                'Reason given: "test" (BIG).',
+            ],
+            id="codes",
+        ),
+    ],
+)
+def test_a_policys_numbers_are_explained_with_every_digit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], lines: list[str]
+) -> None:
+    """%g kept six significant digits: a rule of -1234.567 points was explained as −1,234.57, one of 0.000001 as
+    1e−06, a cap of 2345678.5 as 2,345,678 (2.34568e+06 with --codes) and a dimension's minimum of −1234567.5 as
+    −1,234,568: not what the policy says, and not what its runs count."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(policy_text(DECIMALS, dimensions=CIVIC), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    proc = policy_command("explain", path, *args)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    shown = [line.strip() for line in proc.stdout.splitlines()]
+    for line in lines:
+        assert line in shown, (line, proc.stdout)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            policy_text(a_rule()) + "services: []\nlists:\n  - &black {id: black}\n  - <<: *black\n",
+            "merge keys (<<) are not part of the policy language: write each key out where it belongs",
+            id="merge-key",
+        ),
+        pytest.param(
+            policy_text(a_rule()).replace("zh: 逾期纳税", "zh: 逾期\x00纳税"),
+            "the character '\\x00' is not allowed in a YAML file: remove it",
+            id="nul",
+        ),
+    ],
+)
+def test_yaml_the_language_does_not_take_is_refused_at_its_line_in_one_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """A merge key was refused as "could not determine a constructor for the tag 'tag:yaml.org,2002:merge'", and
+    a NUL as two lines naming a position in "<unicode string>" and no line."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = line_of(text, "<<") if "<<" in text else line_of(text, "\x00")
+    proc = check(path)
+    assert "Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{line}: not valid YAML: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("tiers", "message"),
+    [
+        pytest.param(
+            '- {id: "", min: 0}\n',
+            "tier #1: id: a tier id may not be empty: write a short grade such as AAA",
+            id="empty",
+        ),
+        pytest.param(
+            '- {id: " ", min: 0}\n',
+            "tier ' ': id: a tier id may not be empty: write a short grade such as AAA",
+            id="blank",
+        ),
+        pytest.param(
+            '- {id: "AA ", min: 0}\n', "tier 'AA ': id: a tier id has no space at either end: write 'AA'", id="space"
+        ),
+        pytest.param(
+            '- {id: "A\\n", min: 0}\n',
+            "tier 'A\\n': id: a tier id may not hold the character '\\n': write letters, digits or signs",
+            id="newline",
+        ),
+        pytest.param(
+            '- {id: "' + "A" * 65 + '", min: 0}\n',
+            "tier '" + "A" * 62 + "…: id: a tier id is at most 64 characters, not 65",
+            id="65-characters",
+        ),
+    ],
+)
+def test_a_tier_id_a_page_cannot_show_is_refused(tmp_path: Path, tiers: str, message: str) -> None:
+    """Tier ids are free text, but shown on every page, decision and run row: an empty one, a blank one, one with a
+    newline or one of any length was a grade."""
+    text = policy_text(a_rule(), tiers=tiers)
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = check(path)
+    assert "Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{line_of(text, '- {id:')}: {message}\n")
+
+
+def test_an_id_past_64_characters_is_refused_and_named_short(tmp_path: Path) -> None:
+    """A rule id of 100,000 characters was valid, and repeated whole in pages, anchors and every run's rows."""
+    rule_id = "tax." + "a" * 99_996
+    text = policy_text(a_rule(rule_id=rule_id))
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = check(path)
+    assert "Traceback" not in proc.stderr
+    shown = "'" + rule_id[:62] + "…"
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {path}:{line_of(text, '- id:')}: rule {shown}: id: an id is at most 64 characters, not 100000\n",
+    )
+
+
+def test_a_policy_file_over_1_mib_is_refused_unread(tmp_path: Path) -> None:
+    """A file of any size was read whole (a policy over HTTP is at most 1 MiB): 2,000,000 bytes of a valid policy
+    and a comment are refused by their size, before YAML reads them."""
+    text = policy_text(a_rule())
+    path = tmp_path / "policy.yaml"
+    path.write_text(text + "#" * (2_000_000 - len(text.encode()) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == 2_000_000
+    proc = check(path)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {path}: the policy file is 2,000,000 bytes; a policy is at most 1 MiB (1,048,576 bytes)\n",
+    )
+    path.write_text(text + "#" * (1024 * 1024 - len(text.encode()) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == 1024 * 1024
+    proc = check(path)  # at the limit: read and checked
+    assert (proc.returncode, proc.stderr) == (0, "")

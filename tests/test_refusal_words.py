@@ -1,0 +1,168 @@
+"""What a refused decision says about the part of a service condition a subject does not meet: the gap in points
+only for points (the score, the total, a dimension), worked out by hand from a small policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scoring_helpers import AS_OF, Registry, amount_rule, days_before, make_policy, open_registry, person, tax
+from socialcredit.registry.decisions.decide import decide
+
+# Born 2010-06-01: 15 on 2026-01-01.
+MINOR = person(1, birth=dt.date(2010, 6, 1))
+
+SERVICES = """\
+- id: above_zero
+  name: {zh: 甲, en: above zero}
+  grant_if: "money > 0"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: money_at_least_one
+  name: {zh: 乙, en: at least one}
+  grant_if: "money >= 1"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: score_above
+  name: {zh: 丙, en: score above}
+  grant_if: "score > 100"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: score_above_half
+  name: {zh: 戊, en: score above a half}
+  grant_if: "score > 100.5"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: adults
+  name: {zh: 丁, en: adults}
+  grant_if: "age >= 18"
+  refusal: {zh: 不予办理。, en: Refused.}
+"""
+
+
+@pytest.fixture
+def reg(tmp_path: Path) -> Iterator[Registry]:
+    registry = open_registry(tmp_path)
+    registry.register({MINOR: None})
+    registry.send(
+        "tax_bureau", [tax("T1", MINOR, days_before(3), amount=1), tax("T2", MINOR, days_before(3), amount=2)]
+    )
+    # money: -4.948; civic: +3.448; total 100 - 4.948 + 3.448 = 98.5, score 99
+    rules = amount_rule("neg", -4.948, 1, dimension="money") + amount_rule("pos", 3.448, 2, dimension="civic")
+    registry.score(make_policy(rules, services=SERVICES))
+    yield registry
+    registry.store.close()
+
+
+@pytest.mark.parametrize(
+    ("service", "en", "zh"),
+    [
+        pytest.param(
+            "above_zero",
+            # money > 0 from -4.948: 4.948 points bring it to 0, which is not above 0 (it was "5.948 points short")
+            "needs money > 0; this subject's money is -4.948 (more than 4.948 points short)",
+            "要求 money > 0；当前 money 为 -4.948（差距大于4.948分）",
+            id="dimension-above",
+        ),
+        pytest.param(
+            "money_at_least_one",
+            "needs money >= 1; this subject's money is -4.948 (5.948 points short)",  # 1 - (-4.948)
+            "要求 money >= 1；当前 money 为 -4.948（差5.948分）",
+            id="dimension-at-least",
+        ),
+        pytest.param(
+            "score_above",
+            "needs score > 100; this subject's score is 99 (2 points short)",  # a whole score: 101 - 99
+            "要求 score > 100；当前 score 为 99（差2分）",
+            id="score-above",
+        ),
+        pytest.param(
+            "score_above_half",
+            "needs score > 100.5; this subject's score is 99 (2 points short)",  # a whole score: 101 - 99
+            "要求 score > 100.5；当前 score 为 99（差2分）",
+            id="score-above-a-half",
+        ),
+        pytest.param(
+            "adults",
+            "needs age >= 18; this subject's age is 15",  # years, not points (it was "(3 points short)")
+            "要求 age >= 18；当前 age 为 15",
+            id="age-is-no-points",
+        ),
+    ],
+)
+def test_a_refusal_tells_the_gap_in_points_only_for_points(reg: Registry, service: str, en: str, zh: str) -> None:
+    for lang, text in (("en", en), ("zh", zh)):
+        decision = decide(reg.store, MINOR, service, "test", lang=lang, today=AS_OF)
+        assert decision.granted is False
+        assert [r.text for r in decision.reasons if r.source == "condition"] == [text]
+
+
+def test_a_refusal_tells_the_rule_that_lowered_the_score_beyond_the_four_largest(tmp_path: Path) -> None:
+    """Four rules give 10 points each and one takes 3: the subject's four principal reasons are the four rewards,
+    and a refusal, which tells "the rules that lowered the score most" (docs/policy-language.md, section 8), told
+    no rule at all: it read only the four principal reasons. A grant still tells the four largest."""
+    from socialcredit.registry.decisions.live import rescore
+    from socialcredit.registry.decisions.snapshot import Snapshot
+
+    reg = open_registry(tmp_path)
+    subject = person(3)
+    reg.register({subject: None})
+    reg.send("tax_bureau", [tax(f"T{i}", subject, days_before(3), amount=i) for i in range(1, 6)])
+    rules = "".join(amount_rule(f"plus{i}", 10, i) for i in range(1, 5)) + amount_rule("minus", -3, 5)
+    services = """\
+- id: gold_only
+  name: {zh: 金, en: gold only}
+  grant_if: "tier >= 'gold'"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: silver_up
+  name: {zh: 银, en: silver or better}
+  grant_if: "tier >= 'silver'"
+  refusal: {zh: 不予办理。, en: Refused.}
+"""
+    run = reg.score(make_policy(rules, services=services)).run_id
+    assert reg.results(run)[subject]["score"] == 137  # 100 + 4 * 10 - 3: silver (110), not gold (150)
+    assert [rule for _, rule, _ in reg.reasons(run, subject)] == ["plus1", "plus2", "plus3", "plus4"]
+
+    snapshot = Snapshot.load(reg.store, "test", explain=True)
+    refused = [
+        decide(reg.store, subject, "gold_only", "test", today=AS_OF),
+        snapshot.decision(subject, "gold_only", "test", requester="bank", today=AS_OF),
+    ]
+    for decision in refused:
+        assert decision.granted is False
+        assert [(r.code, r.points) for r in decision.reasons] == [("CONDITION_TIER", None), ("MINUS", -3.0)]
+    granted = [
+        decide(reg.store, subject, "silver_up", "test", today=AS_OF),
+        snapshot.decision(subject, "silver_up", "test", requester="bank", today=AS_OF),
+    ]
+    for decision in granted:
+        assert decision.granted is True
+        assert [(r.code, r.points) for r in decision.reasons] == [(f"PLUS{i}", 10.0) for i in range(1, 5)]
+
+    # A live pass: a second record for the minus rule (-6 in all, score 134); the subject's row is rescored live.
+    reg.send("tax_bureau", [tax("T6", subject, days_before(2), amount=5)])
+    out = rescore(
+        reg.store, snapshot.loaded, snapshot.as_of, [subject], snapshot.histogram, snapshot.old_scores([subject])
+    )
+    assert out is not None
+    watermark, rows, histogram = out
+    assert snapshot.patch(rows, watermark, histogram) == 1
+    live = snapshot.decision(subject, "gold_only", "test", requester="bank", today=AS_OF)
+    assert (live.score, [(r.code, r.points) for r in live.reasons]) == (
+        134,
+        [("CONDITION_TIER", None), ("MINUS", -6.0)],
+    )
+    reg.store.close()
+
+
+def test_a_fact_the_subject_does_not_have_is_told_as_unknown(tmp_path: Path) -> None:
+    """An organisation has no age: a refusal on `age >= 18` said "this subject's age is None" (and 为 None)."""
+    from scoring_helpers import org
+
+    reg = open_registry(tmp_path)
+    company = org("000000001")
+    reg.register({company: None})
+    reg.score(make_policy(amount_rule("ten", 10, 10), services=SERVICES))
+    said = {lang: decide(reg.store, company, "adults", "test", lang=lang, today=AS_OF) for lang in ("en", "zh")}
+    assert [r.text for r in said["en"].reasons] == ["needs age >= 18; this subject's age is unknown"]
+    assert [r.text for r in said["zh"].reasons] == ["要求 age >= 18；当前 age 为 未知"]
+    reg.store.close()
