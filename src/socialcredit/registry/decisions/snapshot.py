@@ -541,14 +541,14 @@ class Snapshot:
         else:  # a run written before (points in no order): sorted by the store, its first MAX_REASONS kept
             ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
             key = ranked["subject_key"]
-            # each point's place among its subject's (they come together, largest first): the first MAX_REASONS count
+            # each point's place among its subject's (they come together, largest first); every one is kept: a
+            # refusal tells every rule that lowered the score (``reasons_of(every=True)``)
             first = np.ones(len(key), dtype=bool)
             first[1:] = key[1:] != key[:-1]
             at = np.arange(len(key))
             place = at - np.maximum.accumulate(np.where(first, at, 0))
-            kept = place < MAX_REASONS
-            rows = _rows_at(row_of_key, key[kept], self.run_id)
-            points, rule_index, place = ranked["points"][kept], ranked["rule_index"][kept], place[kept]
+            rows = _rows_at(row_of_key, key, self.run_id)
+            points, rule_index = ranked["points"], ranked["rule_index"]
         # each subject's reasons in a slice of its own, in their order: placed, not sorted again
         self.reason_offsets = np.zeros(len(self._keys) + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=len(self._keys)), out=self.reason_offsets[1:])
