@@ -211,10 +211,23 @@ def test_help_groups_commands_by_area_with_the_main_job_first() -> None:
         ("Due process", "dispute"),
         ("Regions", "region"),
         ("Service", "keys"),
+        ("Scoring", "memorandum"),  # it was alone in an untitled panel above the main job
     ]:
         i = panels.index(panel)
         end = where[i + 1] if i + 1 < len(where) else len(top)
         assert where[i] < top.index(f" {command} ") < end, command
+    assert "─ Commands ─" not in top
+
+
+def test_a_group_lists_each_command_by_its_summary_on_one_line() -> None:
+    """The summary of a command whose help wraps its first paragraph is one text, wrapped to the width: it kept the
+    paragraph's line breaks (at 200 columns, "every problem names" ended a row and "file, line and rule." began the
+    next)."""
+    rows = {line.split()[1]: line for line in _help("policy").splitlines() if line.startswith("│ ")}
+    assert rows["check"].split("│")[1].strip() == (
+        "check    Validate a policy file (against the store's published catalog, when there is a store); every "
+        "problem names file, line and rule."
+    )
 
 
 def _options(help_text: str) -> dict[str, list[str]]:
@@ -408,6 +421,8 @@ def test_the_demo_says_what_would_change_its_refusal(tmp_path: Path) -> None:
     )
     assert (demo.returncode, demo.stderr) == (0, ""), demo.stderr
     lines = demo.stdout.splitlines()
+    # Styled, not printed with its markup ("[yellow]The demo store … is not encrypted[/]" before)
+    assert lines[1] == "The demo store demo.duckdb is not encrypted (set SOCIALCREDIT_DB_KEY to encrypt it)."
     at = lines.index("What would change it:")
     assert lines[at - 1].startswith("  4. [") and lines[at + 1].startswith("  - pay the outstanding judgment of ")
     assert lines[at + 2] == ""  # then the file's command

@@ -1194,7 +1194,9 @@ def demo(
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
 register_lab(policy_app)  # policy impact, publish, history, drift (cli_lab.py)
-app.add_typer(memorandum_app, name="memorandum")  # joint-punishment memoranda (cli_memoranda.py)
+app.add_typer(
+    memorandum_app, name="memorandum", rich_help_panel=SCORING
+)  # joint-punishment memoranda (cli_memoranda.py)
 register_scorecard(app)  # scorecard fit, scorecard outcomes (cli_scorecard.py)
 register_catalog(app)  # catalog show, check, publish (cli_catalog.py)
 
