@@ -162,6 +162,21 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+def test_an_unknown_profession_is_rejected_with_the_catalogs_professions(city: Path, tmp_path: Path) -> None:
+    """A subject's profession not in the catalog names the ones it has, as a field's allowed values are named (it said
+    only "'teacher' is not a profession of the catalog", and a new user had to read catalog.yaml)."""
+    newcomer = make_ric("110101", dt.date(1975, 5, 6), 41)
+    subjects = tmp_path / "more.csv"
+    subjects.write_text(f"subject_id,name,district,profession\n{newcomer},赵敏,东城区,teacher\n", "utf-8")
+    proc = ingest_rejecting(subjects, "civil_affairs", db=city)
+    assert proc.stdout.splitlines()[1] == (
+        f"  {subjects}: row 1: profession: 'teacher' is not a profession of the catalog; allowed: medical, education, "
+        "accounting, journalism, civil_service, manufacturing, construction, retail, hospitality, transport, "
+        "information_technology, finance, agriculture, self_employed, student, retired, unemployed, other"
+    )
+
+
+@pytest.mark.slow
 def test_errors_are_messages_not_tracebacks(city: Path, tmp_path: Path) -> None:
     no_purpose = run("decide", DEFAULTER, "high_speed_rail", "--purpose", " ", db=city, check=False)
     assert no_purpose.returncode == 2
