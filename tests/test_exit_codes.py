@@ -441,6 +441,23 @@ def test_an_invalid_policy_file_exits_2(tmp_path: Path) -> None:
     assert proc.stderr.startswith(f"error: {bad}:1: name: is required")
 
 
+def test_a_typo_in_a_policy_file_names_its_line_and_column(tmp_path: Path) -> None:
+    """A quote left open is noticed lines later: the message names that line and column, and the line where the
+    broken rule starts (it named the later line alone)."""
+    from socialcredit.policy import builtin_policy
+
+    text = builtin_policy("beijing").text
+    rule = text[: text.index("  - id: tax.paid\n")].count("\n") + 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("when: \"status == 'paid'\"", "when: \"status == 'paid'", 1), encoding="utf-8")
+    proc = sc("policy", "check", bad)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {bad}:{rule + 11}: not valid YAML at column 12: expected <block end>, but found '<scalar>' (while "
+        f"parsing a block mapping that starts on line {rule})\n",
+    )
+
+
 def test_a_policy_file_with_a_date_that_does_not_exist_exits_2(tmp_path: Path) -> None:
     # 2027 is not a leap year: YAML reads the date, Python cannot build it (it was an internal error, exit 3)
     from socialcredit.policy import builtin_policy
