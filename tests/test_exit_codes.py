@@ -313,7 +313,14 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
     ("args", "error"),
     [
         (("--bogus",), "Error: No such option: --bogus"),
-        (("list", "purplelist"), "Error: Invalid value for 'LIST': Value error, 'purplelist' is not one of "),
+        (
+            ("list", "purplelist"),
+            "Error: Invalid value for 'LIST': 'purplelist' is not one of 'blacklist', 'redlist', 'top'.",
+        ),
+        (
+            ("score", "--policy", "beijing", "--engine", "spork"),
+            "Error: Invalid value for '--engine': 'spork' is not one of 'duckdb', 'spark'.",
+        ),
         (("decide", DEFAULTER, "high_speed_rail"), "Error: Missing option '--purpose'."),
         (
             ("score", "--policy", "beijing", "--out", "results"),

@@ -1263,6 +1263,11 @@ def _exit_with(exc: BaseException) -> NoReturn:
         # Usage errors (missing option, bad value) come from Typer's click; they print themselves.
         show = getattr(exc, "show", None)
         if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
+            # Typer checks a choice (a Literal or an Enum) with pydantic, whose message begins "Value error, ": the
+            # user reads "Invalid value for '--engine': 'spork' is not one of 'duckdb', 'spark'."
+            message = getattr(exc, "message", None)
+            if isinstance(message, str) and message.startswith("Value error, "):
+                exc.message = message.removeprefix("Value error, ")  # type: ignore[attr-defined]
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
