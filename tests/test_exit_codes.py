@@ -593,10 +593,20 @@ def test_a_store_named_like_markup_is_named_as_written(tmp_path: Path, name: str
     # internal error (MarkupError, exit 3), "[red]x[/]" printed "x"
     db = tmp_path / name  # "[/]x.duckdb" is a file "]x.duckdb" in a folder "["
     db.parent.mkdir(exist_ok=True)
-    done = sc("serve", "--db", db, "--port", str(free_port()))
+    missing = sc("serve", "--db", db, "--port", str(free_port()))
+    # a store that is not there is not said to be served ("Serving … on http://…" came first)
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        f"error: no store at {db}; create one with `socialcredit init --db {db}`\n",
+    )
+    assert sc("init", "--db", db).returncode == 0
+    with socket.socket() as taken:  # the store opens, then the service cannot start: it ends at once
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = sc("serve", "--db", db, "--port", str(port))
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith(f"Serving {db} on http://127.0.0.1:")
-    assert f"error: no store at {db}; create one with `socialcredit init --db {db}`" in done.stderr
+    assert done.stderr.startswith(f"Serving {db} on http://127.0.0.1:{port} (docs at /docs).\n")
 
 
 @pytest.mark.parametrize(

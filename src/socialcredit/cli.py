@@ -1127,9 +1127,10 @@ def serve(
     """Run the HTTP service (it owns the store while it runs; the OpenAPI spec is at /openapi.json)."""
     from socialcredit.api.app import create_app
 
+    service = create_app(db)  # the store opened first: a store that is missing or in use is not said to be served
     err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
     # the limits are per client address: X-Forwarded-For is not believed (uvicorn believes it from loopback)
-    serve_until_stopped(create_app(db), host, port, proxy_headers=False)
+    serve_until_stopped(service, host, port, proxy_headers=False)
 
 
 @app.command(rich_help_panel=RECORDS)
