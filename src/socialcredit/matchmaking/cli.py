@@ -20,6 +20,7 @@ from socialcredit.serving import serve_until_stopped
 
 if TYPE_CHECKING:
     from socialcredit.matchmaking.registry_client import RegistryClient
+    from socialcredit.matchmaking.store import Preferences
 
 # The main CLI imports this module: the store, the ranking and httpx are imported by the commands that use them.
 
@@ -120,7 +121,21 @@ def prefs(
             now.min_tier if min_tier is None else (min_tier or None),
         )
         saved = store.set_preferences(client_id, new, tiers=credit_tiers())
-    out.print(f"Client {client_id}: {saved}")
+    out.print(_preferences_line(client_id, saved))
+
+
+def _preferences_line(client_id: int, saved: Preferences) -> str:
+    """What a client now seeks, in the words and values the options take (it printed the Python object:
+    "Client 1: Preferences(seeks=('F',), age_min=25, …)")."""
+    from socialcredit.matchmaking.reference import DISTRICTS, district_index
+
+    places = ", ".join(f"{DISTRICTS[district_index(c)].en} ({c})" for c in saved.districts)
+    where = f"in {places}" if places else "anywhere"
+    return (
+        f"Client {client_id} seeks {' or '.join(saved.seeks)}, aged {saved.age_min}-{saved.age_max}, {where}; "
+        f"minimum education: {saved.min_education or 'none'}, minimum income: {saved.min_income or 'none'}, "
+        f"minimum credit tier: {saved.min_tier or 'none'} (of those who share it)."
+    )
 
 
 @match_app.command()
