@@ -1120,3 +1120,14 @@ def test_prefs_prints_what_the_client_now_seeks(tmp_path: Path) -> None:
         "Client 1 seeks F or M, aged 25-35, anywhere; minimum education: master, minimum income: none, minimum "
         "credit tier: good (of those who share it).\n",
     )
+
+    # `matches` speaks Chinese by default: its count and its table's headings too (they were English above Chinese
+    # rows). Neither client shares a tier: the registry is not asked.
+    her = make_ric("110105", dt.date(1995, 6, 1), 2)
+    assert mm("register", "--subject", her, *about).returncode == 0
+    assert mm("prefs", "1", "--min-education", "", "--min-tier", "").returncode == 0
+    ranked = mm("matches", "1", "--registry-url", f"http://127.0.0.1:{free_port()}", "--key", "sc_0_x")
+    assert ranked.returncode == 0, ranked.stderr
+    lines = ranked.stdout.splitlines()
+    assert lines[:2] == ["共1位符合双方条件；前1位：", "1. #2 王磊, 31: " + lines[1].rsplit(": ", 1)[1]]
+    assert [cell.strip() for cell in lines[3].split("┃")[1:-1]] == ["项目", "权重", "得分", "贡献", "匹配理由"]

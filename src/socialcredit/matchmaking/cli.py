@@ -165,7 +165,7 @@ def matches(
 ) -> None:
     """Ranked matches for a client, each with the weight and value of every part ("why this match")."""
     from socialcredit.matchmaking.explain import describe, part_label
-    from socialcredit.matchmaking.reference import credit_tiers
+    from socialcredit.matchmaking.reference import credit_tiers, label
     from socialcredit.matchmaking.service import Matchmaker
     from socialcredit.matchmaking.store import open_match_store
 
@@ -187,13 +187,16 @@ def matches(
         out.print_json(json.dumps({"client_id": client_id, "candidates": page.ranking.candidates, "matches": data}))
     else:
         n = len(page.ranking.matches)
-        out.print(f"{page.ranking.candidates} candidates meet both sides' preferences; best {n}:")
+        if lang == "en":
+            out.print(f"{page.ranking.candidates} candidates meet both sides' preferences; best {n}:")
+        else:  # the table's words in the language asked for, as its rows (they were English above Chinese rows)
+            out.print(f"{label('candidates', lang).format(n=page.ranking.candidates)}；前{n}位：")
         for i, m in enumerate(page.ranking.matches, start=1):
             c = page.candidates[m.client_id]
             title = f"{i}. #{m.client_id} {c.profile.name}, {c.age}: {m.score * 100:.1f}"
             table = Table(title=title, title_justify="left")
             for col in ("part", "weight", "value", "contribution", "why"):
-                table.add_column(col)
+                table.add_column(col if lang == "en" else label(col, lang))
             for p in m.parts:
                 table.add_row(
                     part_label(p.part, lang),
