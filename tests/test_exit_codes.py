@@ -448,6 +448,20 @@ def test_an_invalid_policy_file_exits_2(tmp_path: Path) -> None:
     assert proc.stderr.startswith(f"error: {bad}:1: name: is required")
 
 
+@pytest.mark.parametrize("level", ["LOUD", "info", ""])
+def test_a_log_level_is_read_as_a_setting(tmp_path: Path, level: str) -> None:
+    """SOCIALCREDIT_LOG went to logging as typed: 'LOUD', 'info' and an empty variable each ended every command
+    with a stack trace (ValueError: Unknown level), exit 1. A level is taken in any case, empty is unset."""
+    db = tmp_path / "none.duckdb"
+    proc = sc("runs", "--db", db, env={"SOCIALCREDIT_LOG": level})
+    said = (
+        "error: SOCIALCREDIT_LOG='LOUD' is not a log level: give DEBUG, INFO, WARNING or ERROR\n"
+        if level == "LOUD"
+        else f"error: no store at {db}; create one with `socialcredit init --db {db}`\n"  # the command ran
+    )
+    assert (proc.returncode, proc.stderr) == (2, said)
+
+
 def test_a_typo_in_a_policy_file_names_its_line_and_column(tmp_path: Path) -> None:
     """A quote left open is noticed lines later: the message names that line and column, and the line where the
     broken rule starts (it named the later line alone)."""

@@ -50,6 +50,7 @@ from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
 from socialcredit.serving import serve_until_stopped
+from socialcredit.settings import log_level
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(
@@ -1221,7 +1222,10 @@ def main() -> None:
     """Entry point: exit codes as in :data:`EXIT_CODES`; known errors print a plain message (exit 2), an unexpected
     one a line naming the file with its details (exit 3), Ctrl-C a line saying so (exit 130); nothing prints a stack
     trace."""
-    logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
+    try:
+        logging.basicConfig(level=log_level())
+    except SocialCreditError as exc:
+        _exit_with(exc)
     os.umask(0o077)  # every file a command writes (the store, its WAL and spill, exports, rejects) is the owner's only
     sigint = _Sigint()
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where SIGINT is ignored (nohup, `&`)
