@@ -357,6 +357,23 @@ def test_list_redlist_shows_no_listing_columns(city: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+def test_a_rerun_reproduces_a_run_without_touching_anyones_listing(city: Path, tmp_path: Path) -> None:
+    """`score --rerun 1` after a later run closed the later run's notices as "resolved during the notice period" and
+    told the resident so, dated run 1's as-of date: a reproduction of the past is no news about anyone."""
+    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)  # run 1: before the judgment came in
+    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)  # run 2: the defaulter's notice
+    told = run("notifications", DEFAULTER, "--json", db=city).stdout
+    again = json.loads(run("score", "--rerun", "1", "--json", db=city).stdout)
+    assert (again["run_id"], again["as_of"], again["list_counts"]) == (3, "2026-08-31", {})
+    notices = json.loads(run("notices", "--subject", DEFAULTER, "--json", db=city).stdout)
+    assert [(n["status"], n["noticed_on"], n["effective_on"]) for n in notices] == [
+        ("pending", "2026-08-31", "2026-10-30")
+    ]
+    assert run("notifications", DEFAULTER, "--json", db=city).stdout == told  # nothing more told
+
+
+@pytest.mark.slow
 def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, tmp_path: Path) -> None:
     from socialcredit.store import open_store
 
