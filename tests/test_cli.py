@@ -162,6 +162,21 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+def test_an_unknown_profession_is_rejected_with_the_catalogs_professions(city: Path, tmp_path: Path) -> None:
+    """A subject's profession not in the catalog names the ones it has, as a field's allowed values are named (it said
+    only "'teacher' is not a profession of the catalog", and a new user had to read catalog.yaml)."""
+    newcomer = make_ric("110101", dt.date(1975, 5, 6), 41)
+    subjects = tmp_path / "more.csv"
+    subjects.write_text(f"subject_id,name,district,profession\n{newcomer},赵敏,东城区,teacher\n", "utf-8")
+    proc = ingest_rejecting(subjects, "civil_affairs", db=city)
+    assert proc.stdout.splitlines()[1] == (
+        f"  {subjects}: row 1: profession: 'teacher' is not a profession of the catalog; allowed: medical, education, "
+        "accounting, journalism, civil_service, manufacturing, construction, retail, hospitality, transport, "
+        "information_technology, finance, agriculture, self_employed, student, retired, unemployed, other"
+    )
+
+
+@pytest.mark.slow
 def test_errors_are_messages_not_tracebacks(city: Path, tmp_path: Path) -> None:
     no_purpose = run("decide", DEFAULTER, "high_speed_rail", "--purpose", " ", db=city, check=False)
     assert no_purpose.returncode == 2
@@ -211,10 +226,23 @@ def test_help_groups_commands_by_area_with_the_main_job_first() -> None:
         ("Due process", "dispute"),
         ("Regions", "region"),
         ("Service", "keys"),
+        ("Scoring", "memorandum"),  # it was alone in an untitled panel above the main job
     ]:
         i = panels.index(panel)
         end = where[i + 1] if i + 1 < len(where) else len(top)
         assert where[i] < top.index(f" {command} ") < end, command
+    assert "─ Commands ─" not in top
+
+
+def test_a_group_lists_each_command_by_its_summary_on_one_line() -> None:
+    """The summary of a command whose help wraps its first paragraph is one text, wrapped to the width: it kept the
+    paragraph's line breaks (at 200 columns, "every problem names" ended a row and "file, line and rule." began the
+    next)."""
+    rows = {line.split()[1]: line for line in _help("policy").splitlines() if line.startswith("│ ")}
+    assert rows["check"].split("│")[1].strip() == (
+        "check    Validate a policy file (against the store's published catalog, when there is a store); every "
+        "problem names file, line and rule."
+    )
 
 
 def _options(help_text: str) -> dict[str, list[str]]:
@@ -329,6 +357,23 @@ def test_list_redlist_shows_no_listing_columns(city: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+def test_a_rerun_reproduces_a_run_without_touching_anyones_listing(city: Path, tmp_path: Path) -> None:
+    """`score --rerun 1` after a later run closed the later run's notices as "resolved during the notice period" and
+    told the resident so, dated run 1's as-of date: a reproduction of the past is no news about anyone."""
+    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)  # run 1: before the judgment came in
+    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
+    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)  # run 2: the defaulter's notice
+    told = run("notifications", DEFAULTER, "--json", db=city).stdout
+    again = json.loads(run("score", "--rerun", "1", "--json", db=city).stdout)
+    assert (again["run_id"], again["as_of"], again["list_counts"]) == (3, "2026-08-31", {})
+    notices = json.loads(run("notices", "--subject", DEFAULTER, "--json", db=city).stdout)
+    assert [(n["status"], n["noticed_on"], n["effective_on"]) for n in notices] == [
+        ("pending", "2026-08-31", "2026-10-30")
+    ]
+    assert run("notifications", DEFAULTER, "--json", db=city).stdout == told  # nothing more told
+
+
+@pytest.mark.slow
 def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, tmp_path: Path) -> None:
     from socialcredit.store import open_store
 
@@ -408,6 +453,8 @@ def test_the_demo_says_what_would_change_its_refusal(tmp_path: Path) -> None:
     )
     assert (demo.returncode, demo.stderr) == (0, ""), demo.stderr
     lines = demo.stdout.splitlines()
+    # Styled, not printed with its markup ("[yellow]The demo store … is not encrypted[/]" before)
+    assert lines[1] == "The demo store demo.duckdb is not encrypted (set SOCIALCREDIT_DB_KEY to encrypt it)."
     at = lines.index("What would change it:")
     assert lines[at - 1].startswith("  4. [") and lines[at + 1].startswith("  - pay the outstanding judgment of ")
     assert lines[at + 2] == ""  # then the file's command

@@ -48,6 +48,7 @@ def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
     assert "1 overdue disputes resolved" in sc("due", "run", "--today", "2026-05-04", db=db).stdout
     sc("score", "--policy", "beijing", "--as-of", "2026-05-04", db=db)
     assert sc("lookup", "张三", db=db).stdout.strip() == "张三: not on any public list."
+    assert sc("lookup", "张三", "--lang", "zh", db=db).stdout == "张三：不在任何公开名单上。\n"
     late = sc("dispute", "answer", "1", "verified", "--note", "late", "--today", "2026-05-05", db=db, check=False)
     assert late.returncode == 2 and "dispute 1 is closed already (lapsed)" in late.stderr
     bare = sc("override", "listing", "1", "--justification", " ", db=db, check=False)

@@ -313,7 +313,14 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
     ("args", "error"),
     [
         (("--bogus",), "Error: No such option: --bogus"),
-        (("list", "purplelist"), "Error: Invalid value for 'LIST': Value error, 'purplelist' is not one of "),
+        (
+            ("list", "purplelist"),
+            "Error: Invalid value for 'LIST': 'purplelist' is not one of 'blacklist', 'redlist', 'top'.",
+        ),
+        (
+            ("score", "--policy", "beijing", "--engine", "spork"),
+            "Error: Invalid value for '--engine': 'spork' is not one of 'duckdb', 'spark'.",
+        ),
         (("decide", DEFAULTER, "high_speed_rail"), "Error: Missing option '--purpose'."),
         (
             ("score", "--policy", "beijing", "--out", "results"),
@@ -439,6 +446,37 @@ def test_an_invalid_policy_file_exits_2(tmp_path: Path) -> None:
     proc = sc("policy", "check", bad)
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: {bad}:1: name: is required")
+
+
+@pytest.mark.parametrize("level", ["LOUD", "info", ""])
+def test_a_log_level_is_read_as_a_setting(tmp_path: Path, level: str) -> None:
+    """SOCIALCREDIT_LOG went to logging as typed: 'LOUD', 'info' and an empty variable each ended every command
+    with a stack trace (ValueError: Unknown level), exit 1. A level is taken in any case, empty is unset."""
+    db = tmp_path / "none.duckdb"
+    proc = sc("runs", "--db", db, env={"SOCIALCREDIT_LOG": level})
+    said = (
+        "error: SOCIALCREDIT_LOG='LOUD' is not a log level: give DEBUG, INFO, WARNING or ERROR\n"
+        if level == "LOUD"
+        else f"error: no store at {db}; create one with `socialcredit init --db {db}`\n"  # the command ran
+    )
+    assert (proc.returncode, proc.stderr) == (2, said)
+
+
+def test_a_typo_in_a_policy_file_names_its_line_and_column(tmp_path: Path) -> None:
+    """A quote left open is noticed lines later: the message names that line and column, and the line where the
+    broken rule starts (it named the later line alone)."""
+    from socialcredit.policy import builtin_policy
+
+    text = builtin_policy("beijing").text
+    rule = text[: text.index("  - id: tax.paid\n")].count("\n") + 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("when: \"status == 'paid'\"", "when: \"status == 'paid'", 1), encoding="utf-8")
+    proc = sc("policy", "check", bad)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: {bad}:{rule + 11}: not valid YAML at column 12: expected <block end>, but found '<scalar>' (while "
+        f"parsing a block mapping that starts on line {rule})\n",
+    )
 
 
 def test_a_policy_file_with_a_date_that_does_not_exist_exits_2(tmp_path: Path) -> None:
@@ -569,10 +607,20 @@ def test_a_store_named_like_markup_is_named_as_written(tmp_path: Path, name: str
     # internal error (MarkupError, exit 3), "[red]x[/]" printed "x"
     db = tmp_path / name  # "[/]x.duckdb" is a file "]x.duckdb" in a folder "["
     db.parent.mkdir(exist_ok=True)
-    done = sc("serve", "--db", db, "--port", str(free_port()))
+    missing = sc("serve", "--db", db, "--port", str(free_port()))
+    # a store that is not there is not said to be served ("Serving … on http://…" came first)
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        f"error: no store at {db}; create one with `socialcredit init --db {db}`\n",
+    )
+    assert sc("init", "--db", db).returncode == 0
+    with socket.socket() as taken:  # the store opens, then the service cannot start: it ends at once
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = sc("serve", "--db", db, "--port", str(port))
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith(f"Serving {db} on http://127.0.0.1:")
-    assert f"error: no store at {db}; create one with `socialcredit init --db {db}`" in done.stderr
+    assert done.stderr.startswith(f"Serving {db} on http://127.0.0.1:{port} (docs at /docs).\n")
 
 
 @pytest.mark.parametrize(

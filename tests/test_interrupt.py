@@ -39,8 +39,8 @@ def _env() -> dict[str, str]:
 def _interrupted_once_serving(args: list[str], port: int, tmp_path: Path) -> tuple[int, str]:
     """Start the console script, wait until it answers on the port, send SIGINT; its exit code and stderr."""
     log = tmp_path / "stderr.txt"
-    with log.open("wb") as errors:
-        proc = subprocess.Popen([CLI, *args], env=_env(), stdout=subprocess.DEVNULL, stderr=errors, cwd=tmp_path)
+    with log.open("wb") as errors, (tmp_path / "stdout.txt").open("wb") as output:
+        proc = subprocess.Popen([CLI, *args], env=_env(), stdout=output, stderr=errors, cwd=tmp_path)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             wait_until_serving(client, proc, log, 120)
@@ -79,6 +79,11 @@ def test_the_demo_stopped_by_ctrl_c_exits_130(tmp_path: Path) -> None:
     args = ["demo", "--db", str(tmp_path / "demo.duckdb"), "--residents", "300", "--port", str(port)]
     code, stderr = _interrupted_once_serving(args, port, tmp_path)
     assert (code, _last_line(stderr)) == (130, MESSAGE), stderr
+    # Its lines are styled, not printed with their markup: "[bold]The city:[/] open …" was printed as written.
+    lines = (tmp_path / "stdout.txt").read_text("utf-8").splitlines()
+    assert "The city: open the operator dashboard (a one-time link, valid 24 hours):" in lines
+    assert [line for line in lines if line.startswith("A resident's portal (")] != []
+    assert not [line for line in lines if "[/]" in line or "[bold]" in line or "[yellow]" in line]
 
 
 @pytest.mark.slow

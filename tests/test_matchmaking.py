@@ -1086,3 +1086,48 @@ def test_the_site_filters_by_the_tiers_of_the_policy_it_relies_on() -> None:
 
     assert POLICY == "sesame"
     assert [t.id for t in credit_tiers().labels] == list(reversed(builtin_policy(POLICY).policy.tier_ids()))
+
+
+def test_prefs_prints_what_the_client_now_seeks(tmp_path: Path) -> None:
+    """The console script's `prefs` says the preferences in the options' words, not the Python object it printed
+    ("Client 1: Preferences(seeks=('F',), age_min=25, age_max=35, districts=('110105', '110108'), …)")."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    cli = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+    db = str(tmp_path / "m.duckdb")
+
+    def mm(*args: str) -> subprocess.CompletedProcess[str]:
+        env = os.environ | {"COLUMNS": "200"}
+        return subprocess.run([cli, "matchmaking", *args, "--db", db], capture_output=True, text=True, env=env)
+
+    subject = make_ric("110108", dt.date(1994, 3, 15), 1)
+    about = ["--name", "王磊", "--district", "海淀区", "--education", "bachelor", "--job", "employed"]
+    about += ["--income", "10k_20k", "--interest", "tea"]
+    made = mm("register", "--subject", subject, *about)
+    assert made.returncode == 0, made.stderr
+    first = mm("prefs", "1", "--seeks", "F", "--age", "25-35", "--district", "海淀区", "--district", "Chaoyang")
+    assert (first.returncode, first.stdout) == (
+        0,
+        "Client 1 seeks F, aged 25-35, in Chaoyang (110105), Haidian (110108); minimum education: none, minimum "
+        "income: none, minimum credit tier: none (of those who share it).\n",
+    )
+    again = mm("prefs", "1", "--seeks", "F,M", "--any-district", "--min-tier", "good", "--min-education", "master")
+    assert (again.returncode, again.stdout) == (
+        0,
+        "Client 1 seeks F or M, aged 25-35, anywhere; minimum education: master, minimum income: none, minimum "
+        "credit tier: good (of those who share it).\n",
+    )
+
+    # `matches` speaks Chinese by default: its count and its table's headings too (they were English above Chinese
+    # rows). Neither client shares a tier: the registry is not asked.
+    her = make_ric("110105", dt.date(1995, 6, 1), 2)
+    assert mm("register", "--subject", her, *about).returncode == 0
+    assert mm("prefs", "1", "--min-education", "", "--min-tier", "").returncode == 0
+    ranked = mm("matches", "1", "--registry-url", f"http://127.0.0.1:{free_port()}", "--key", "sc_0_x")
+    assert ranked.returncode == 0, ranked.stderr
+    lines = ranked.stdout.splitlines()
+    assert lines[:2] == ["共1位符合双方条件；前1位：", "1. #2 王磊, 31: " + lines[1].rsplit(": ", 1)[1]]
+    assert [cell.strip() for cell in lines[3].split("┃")[1:-1]] == ["项目", "权重", "得分", "贡献", "匹配理由"]

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -283,3 +288,26 @@ def test_the_cli_exits_1_on_errors_and_prints_json() -> None:
     bad = runner.invoke(app, ["policy", "lint", "beijing", "--profile", "fr"])
     assert bad.exit_code == 2
     assert "'fr' is not a profile; profiles: cn, eu, us" in bad.output
+
+
+def test_the_documented_findings_of_the_shipped_policies_are_the_commands_output() -> None:
+    """docs/policy-lint.md's transcript under eu is what the console script prints, line for line: its numbers had
+    drifted from sesame.yaml, and a finding read "a education service"."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "policy-lint.md").read_text("utf-8")
+    block = re.search(r"```\n(\$ socialcredit policy lint beijing --profile eu\n.*?)```", doc, re.S)
+    assert block is not None
+    commands = re.split(r"^\$ ", block.group(1), flags=re.M)[1:]
+    assert len(commands) == 2
+    cli = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+    for shown in commands:
+        command, *lines = shown.rstrip("\n").split("\n")
+        proc = subprocess.run(
+            [cli, *command.split()[1:]],
+            capture_output=True,
+            text=True,
+            env=os.environ | {"COLUMNS": "200"},
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stdout.splitlines() == lines, command
+    assert "an education service is refused on data from unrelated contexts" in doc

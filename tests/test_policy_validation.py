@@ -424,8 +424,10 @@ def test_yaml_syntax_error() -> None:
     # `points` of civic.volunteering indented by three spaces instead of four.
     text = edit(beijing_text(), "    points: 2\n", "   points: 2\n", within="civic.volunteering")
     line = line_of(text, "   points: 2\n", within="civic.volunteering")
+    rules = line_of(text, "- id: tax.paid")  # the block broken is the list of rules, whose first item is there
     assert problems(text) == [
-        f"beijing.yaml:{line}: not valid YAML: expected <block end>, but found '<block mapping start>'"
+        f"beijing.yaml:{line}: not valid YAML at column 4: expected <block end>, but found '<block mapping start>' "
+        f"(while parsing a block collection that starts on line {rules})"
     ]
 
 

@@ -91,6 +91,14 @@ def test_a_bad_value_is_a_plain_error_naming_the_variable(monkeypatch: pytest.Mo
         assert str(info.value) == f"SOCIALCREDIT_TODAY={bad!r} {said}"
 
 
+def test_a_number_out_of_bounds_is_said_after_a_colon(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pydantic's own sentence followed the value without a break: "SOCIALCREDIT_MAX_NESTING='-1' Input should be …"
+    monkeypatch.setenv("SOCIALCREDIT_MAX_NESTING", "-1")
+    with pytest.raises(SocialCreditError) as info:
+        get_settings()
+    assert str(info.value) == "SOCIALCREDIT_MAX_NESTING='-1': Input should be greater than or equal to 4"
+
+
 def test_keys_are_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOCIALCREDIT_DB_KEY", "s3cret-key")
     monkeypatch.setenv("SOCIALCREDIT_MATCHMAKING_KEY", "sc_matchmaking")

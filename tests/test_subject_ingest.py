@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from socialcredit.catalog import load_catalog
 from socialcredit.errors import IdentifierError
 from socialcredit.identifiers import make_ric, make_uscc, validate_subject_id
 from socialcredit.registry.records.ingest import RowError, ingest_file
@@ -63,13 +64,14 @@ def test_each_kind_of_bad_subject_row_gets_its_message(store: Store, tmp_path: P
             validate_subject_id(value, today=TODAY)
         return str(info.value)
 
+    professions = ", ".join(load_catalog().professions)
     assert report.errors == [
         RowError(6, "subject_id", msg(bad_check)),
         RowError(7, "subject_id", f"resident identity number '{GONE_CODE}' has an unknown region code 110228"),
         RowError(8, "subject_id", f"resident identity number '{future}' has a birth date in the future 20270101"),
         RowError(9, "subject_id", "is required"),
         RowError(10, "name", "is required"),
-        RowError(10, "profession", "'astronaut' is not a profession of the catalog"),
+        RowError(10, "profession", f"'astronaut' is not a profession of the catalog; allowed: {professions}"),
         RowError(11, "subject_id", "appears more than once in this file (first at row 1)"),
     ]
     assert (report.accepted, report.unchanged, report.rejected) == (5, 0, 6)

@@ -50,6 +50,7 @@ from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
 from socialcredit.serving import serve_until_stopped
+from socialcredit.settings import log_level
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(
@@ -1127,9 +1128,10 @@ def serve(
     """Run the HTTP service (it owns the store while it runs; the OpenAPI spec is at /openapi.json)."""
     from socialcredit.api.app import create_app
 
+    service = create_app(db)  # the store opened first: a store that is missing or in use is not said to be served
     err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
     # the limits are per client address: X-Forwarded-For is not believed (uvicorn believes it from loopback)
-    serve_until_stopped(create_app(db), host, port, proxy_headers=False)
+    serve_until_stopped(service, host, port, proxy_headers=False)
 
 
 @app.command(rich_help_panel=RECORDS)
@@ -1194,7 +1196,9 @@ def demo(
 register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
 register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
 register_lab(policy_app)  # policy impact, publish, history, drift (cli_lab.py)
-app.add_typer(memorandum_app, name="memorandum")  # joint-punishment memoranda (cli_memoranda.py)
+app.add_typer(
+    memorandum_app, name="memorandum", rich_help_panel=SCORING
+)  # joint-punishment memoranda (cli_memoranda.py)
 register_scorecard(app)  # scorecard fit, scorecard outcomes (cli_scorecard.py)
 register_catalog(app)  # catalog show, check, publish (cli_catalog.py)
 
@@ -1218,7 +1222,10 @@ def main() -> None:
     """Entry point: exit codes as in :data:`EXIT_CODES`; known errors print a plain message (exit 2), an unexpected
     one a line naming the file with its details (exit 3), Ctrl-C a line saying so (exit 130); nothing prints a stack
     trace."""
-    logging.basicConfig(level=os.environ.get("SOCIALCREDIT_LOG", "WARNING"))
+    try:
+        logging.basicConfig(level=log_level())
+    except SocialCreditError as exc:
+        _exit_with(exc)
     os.umask(0o077)  # every file a command writes (the store, its WAL and spill, exports, rejects) is the owner's only
     sigint = _Sigint()
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where SIGINT is ignored (nohup, `&`)
@@ -1261,6 +1268,11 @@ def _exit_with(exc: BaseException) -> NoReturn:
         # Usage errors (missing option, bad value) come from Typer's click; they print themselves.
         show = getattr(exc, "show", None)
         if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
+            # Typer checks a choice (a Literal or an Enum) with pydantic, whose message begins "Value error, ": the
+            # user reads "Invalid value for '--engine': 'spork' is not one of 'duckdb', 'spark'."
+            message = getattr(exc, "message", None)
+            if isinstance(message, str) and message.startswith("Value error, "):
+                exc.message = message.removeprefix("Value error, ")  # type: ignore[attr-defined]
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:

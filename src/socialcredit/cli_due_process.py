@@ -621,7 +621,9 @@ def lookup(
     if as_json:
         _json(rows)
         return
-    _table(rows, list(rows[0]) if rows else [], f"{query}: not on any public list.")
+    # The answer in the language asked for, as its causes are (it said "not on any public list" with --lang zh)
+    nobody = f"{query}：不在任何公开名单上。" if lang == "zh" else f"{query}: not on any public list."
+    _table(rows, list(rows[0]) if rows else [], nobody)
 
 
 def consents(

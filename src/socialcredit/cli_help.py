@@ -9,6 +9,7 @@ listed panel by panel in the order of :data:`PANELS`, the main job first.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -121,8 +122,20 @@ def readable_metavars(command: TyperCommand | TyperGroup) -> None:
             param.metavar = (param.name or "value").upper()
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
+            _one_line_summary(sub)
             if isinstance(sub, TyperCommand | TyperGroup):
                 readable_metavars(sub)
+
+
+def _one_line_summary(command: Any) -> None:
+    """A group lists each command by the first paragraph of its help, and Typer keeps that paragraph's line breaks
+    there (``policy --help`` broke "every problem names / file, line and rule." over two rows): the paragraph is
+    given as the command's short help on one line, to be wrapped to the terminal's width like the rest."""
+    if getattr(command, "short_help", None) is not None:
+        return
+    first = inspect.cleandoc(getattr(command, "help", None) or "").partition("\f")[0].split("\n\n")[0]
+    if "\n" in first and not first.startswith("\b"):
+        command.short_help = " ".join(line.strip() for line in first.splitlines())
 
 
 def _panel_rank(command: object) -> int:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from socialcredit.generate import AS_OF, generate
@@ -49,7 +50,14 @@ def run_demo(
     )
     with open_store(db, create=True) as store:
         if not store.encrypted:
-            con.print(f"[yellow]The demo store {db} is not encrypted[/] (set SOCIALCREDIT_DB_KEY to encrypt it).")
+            # The console prints text as written (markup=False, as the command line's): the style is asked for here,
+            # and the store's path escaped (a '[' in it is text).
+            shown = escape(str(db))
+            con.print(
+                f"[yellow]The demo store {shown} is not encrypted[/] (set SOCIALCREDIT_DB_KEY to encrypt it).",
+                markup=True,
+                highlight=False,
+            )
         t = time.perf_counter()
         reports: list[IngestReport] = []
         load_population(store, folder, today=AS_OF, actor="demo", on_file=reports.append)
@@ -107,10 +115,16 @@ def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, c
         app.state.service.reload_keys(store)
         ops_link = issue_link(store, key_id=operator.party.key_id, actor="demo")
         res_link = issue_link(store, subject=resident, actor="demo") if resident else None
-    con.print("\n[bold]The city:[/] open the operator dashboard (a one-time link, valid 24 hours):", highlight=False)
+    con.print(
+        "\n[bold]The city:[/] open the operator dashboard (a one-time link, valid 24 hours):",
+        markup=True,
+        highlight=False,
+    )
     con.print(f"  {base}/signin/link?token={ops_link.token}", markup=False, highlight=False)
     if res_link is not None:
-        con.print(f"[bold]A resident's portal[/] ({res_link.name}, on the blacklist):", highlight=False)
+        con.print(
+            f"[bold]A resident's portal[/] ({escape(res_link.name)}, on the blacklist):", markup=True, highlight=False
+        )
         con.print(f"  {base}/signin/link?token={res_link.token}", markup=False, highlight=False)
     con.print(f"The operator key (for the HTTP API, or to sign in again at {base}/signin):", highlight=False)
     con.print(f"  {operator.token}", markup=False, highlight=False)

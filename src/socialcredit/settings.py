@@ -23,9 +23,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from socialcredit.clock import SPAN_SAID, NotADay, in_span, parse_day
 from socialcredit.errors import SocialCreditError
 
-__all__ = ["ENV_PREFIX", "Settings", "env_name", "get_settings"]
+__all__ = ["ENV_PREFIX", "LOG_LEVELS", "Settings", "env_name", "get_settings", "log_level"]
 
 ENV_PREFIX = "SOCIALCREDIT_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class Settings(BaseSettings):
@@ -189,6 +190,11 @@ class Settings(BaseSettings):
             raise PydanticCustomError("rate_format", "is not a rate COUNT/SECONDS such as 20/60")
         return f"{int(count)}/{int(seconds)}"
 
+    @field_validator("log")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        return _level(value)
+
     @field_validator("today", mode="before")
     @classmethod
     def _iso_date(cls, value: Any) -> Any:
@@ -221,6 +227,25 @@ def get_settings() -> Settings:
     return _parsed(tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX))))
 
 
+def _level(value: str) -> str:
+    """A log level, in any case: the name logging knows."""
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise PydanticCustomError("log_level", "is not a log level: give DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def log_level() -> str:
+    """The command line's log level, read before any command runs: ``SOCIALCREDIT_LOG`` alone is read (a command
+    reads the other settings when it needs them), and a value that is not a level is a plain error (it was a stack
+    trace out of ``logging.basicConfig``, for 'LOUD', for 'info' and for an empty variable)."""
+    value = os.environ.get(env_name("log")) or "WARNING"  # an empty variable counts as unset
+    try:
+        return _level(value)
+    except PydanticCustomError as exc:
+        raise SocialCreditError(f"{env_name('log')}={value!r} {exc.message()}") from None
+
+
 @functools.lru_cache(maxsize=8)
 def _parsed(_environment: tuple[tuple[str, str], ...]) -> Settings:
     try:
@@ -228,4 +253,6 @@ def _parsed(_environment: tuple[tuple[str, str], ...]) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
-        raise SocialCreditError(f"{env_name(field)}={first['input']!r} {first['msg']}") from None
+        # pydantic's own messages are sentences ("Input should be greater than or equal to 4"): after a colon
+        said = f": {first['msg']}" if first["msg"][:1].isupper() else f" {first['msg']}"
+        raise SocialCreditError(f"{env_name(field)}={first['input']!r}{said}") from None

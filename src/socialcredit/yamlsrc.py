@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml.parser
+import yaml.scanner
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from socialcredit.errors import LimitError
 from socialcredit.settings import env_name, get_settings
 
-__all__ = ["LocatedDoc", "check_limits", "load_located", "safe_load_unique"]
+__all__ = ["LocatedDoc", "check_limits", "load_located", "safe_load_unique", "yaml_problem"]
 
 Path_ = tuple[str | int, ...]
 
@@ -162,6 +164,28 @@ def load_located(text: str, source: str) -> LocatedDoc:
     lines: dict[Path_, int] = {}
     data = None if node is None else _convert(node, (), lines)
     return LocatedDoc(data=data, source=source, lines=lines)
+
+
+def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None) -> str:
+    """What YAML refused, located: ``FILE:LINE: not valid YAML: …``. A syntax error (one YAML's scanner or parser
+    finds) also names its column, and the line where the block it broke starts: a quote left open or a key indented
+    one space too few is seen lines later, or at a column that is not the first one's. A character YAML does not take
+    (NUL, most control characters) is named with its line when ``text`` is given (the reader's own message ran over
+    two lines and named none); a merge key (``<<``) is not part of the language."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{origin}:{mark.line + 1}" if mark is not None else origin
+    problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, yaml.reader.ReaderError):
+        if text is not None:
+            where = f"{origin}:{text[: exc.position].count(chr(10)) + 1}"
+        return f"{where}: not valid YAML: the character {chr(exc.character)!r} is not allowed in a YAML file: remove it"
+    if "tag:yaml.org,2002:merge" in problem:
+        problem = "merge keys (<<) are not part of the policy language: write each key out where it belongs"
+    if mark is None or not isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError):
+        return f"{where}: not valid YAML: {problem}"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    within = f" ({context} that starts on line {start.line + 1})" if context and start is not None else ""
+    return f"{where}: not valid YAML at column {mark.column + 1}: {problem}{within}"
 
 
 def read_located(path: Path) -> LocatedDoc:

@@ -20,6 +20,7 @@ from socialcredit.serving import serve_until_stopped
 
 if TYPE_CHECKING:
     from socialcredit.matchmaking.registry_client import RegistryClient
+    from socialcredit.matchmaking.store import Preferences
 
 # The main CLI imports this module: the store, the ranking and httpx are imported by the commands that use them.
 
@@ -120,7 +121,21 @@ def prefs(
             now.min_tier if min_tier is None else (min_tier or None),
         )
         saved = store.set_preferences(client_id, new, tiers=credit_tiers())
-    out.print(f"Client {client_id}: {saved}")
+    out.print(_preferences_line(client_id, saved))
+
+
+def _preferences_line(client_id: int, saved: Preferences) -> str:
+    """What a client now seeks, in the words and values the options take (it printed the Python object:
+    "Client 1: Preferences(seeks=('F',), age_min=25, …)")."""
+    from socialcredit.matchmaking.reference import DISTRICTS, district_index
+
+    places = ", ".join(f"{DISTRICTS[district_index(c)].en} ({c})" for c in saved.districts)
+    where = f"in {places}" if places else "anywhere"
+    return (
+        f"Client {client_id} seeks {' or '.join(saved.seeks)}, aged {saved.age_min}-{saved.age_max}, {where}; "
+        f"minimum education: {saved.min_education or 'none'}, minimum income: {saved.min_income or 'none'}, "
+        f"minimum credit tier: {saved.min_tier or 'none'} (of those who share it)."
+    )
 
 
 @match_app.command()
@@ -150,7 +165,7 @@ def matches(
 ) -> None:
     """Ranked matches for a client, each with the weight and value of every part ("why this match")."""
     from socialcredit.matchmaking.explain import describe, part_label
-    from socialcredit.matchmaking.reference import credit_tiers
+    from socialcredit.matchmaking.reference import credit_tiers, label
     from socialcredit.matchmaking.service import Matchmaker
     from socialcredit.matchmaking.store import open_match_store
 
@@ -172,13 +187,16 @@ def matches(
         out.print_json(json.dumps({"client_id": client_id, "candidates": page.ranking.candidates, "matches": data}))
     else:
         n = len(page.ranking.matches)
-        out.print(f"{page.ranking.candidates} candidates meet both sides' preferences; best {n}:")
+        if lang == "en":
+            out.print(f"{page.ranking.candidates} candidates meet both sides' preferences; best {n}:")
+        else:  # the table's words in the language asked for, as its rows (they were English above Chinese rows)
+            out.print(f"{label('candidates', lang).format(n=page.ranking.candidates)}；前{n}位：")
         for i, m in enumerate(page.ranking.matches, start=1):
             c = page.candidates[m.client_id]
             title = f"{i}. #{m.client_id} {c.profile.name}, {c.age}: {m.score * 100:.1f}"
             table = Table(title=title, title_justify="left")
             for col in ("part", "weight", "value", "contribution", "why"):
-                table.add_column(col)
+                table.add_column(col if lang == "en" else label(col, lang))
             for p in m.parts:
                 table.add_row(
                     part_label(p.part, lang),

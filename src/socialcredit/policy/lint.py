@@ -276,7 +276,8 @@ def lint_policy(loaded: LoadedPolicy, profile: str = "cn") -> list[Finding]:
                     "SC101",
                     where,
                     owner,
-                    f"a {own} service is refused on data from unrelated contexts: {listed}; base it on conduct "
+                    f"{'an' if own[:1] in 'aeiou' else 'a'} {own} service is refused on data from unrelated contexts: "
+                    f"{listed}; base it on conduct "
                     f"in the {own} context, or drop the sanction",
                 )
         for lst in p.lists:

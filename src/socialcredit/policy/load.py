@@ -24,7 +24,7 @@ from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import ExpressionError, NotFoundError, PolicyError
 from socialcredit.policy import expr
 from socialcredit.policy.model import MAX_SCORE, RELATION_RECORD_TYPE, Policy, Relation
-from socialcredit.yamlsrc import LocatedDoc, load_located
+from socialcredit.yamlsrc import LocatedDoc, load_located, yaml_problem
 
 __all__ = [
     "BUILTIN_POLICIES",
@@ -238,17 +238,7 @@ def parse_policy(
     try:
         doc = load_located(text, origin)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}" if mark is not None else origin
-        problem = getattr(exc, "problem", None) or str(exc)
-        if isinstance(exc, yaml.reader.ReaderError):
-            # A character YAML does not take (NUL, most control characters): its line, and one line of message (the
-            # reader's own ran over two lines and named no line).
-            where = f"{origin}:{text[: exc.position].count(chr(10)) + 1}"
-            problem = f"the character {chr(exc.character)!r} is not allowed in a YAML file: remove it"
-        elif "tag:yaml.org,2002:merge" in problem:
-            problem = "merge keys (<<) are not part of the policy language: write each key out where it belongs"
-        raise PolicyError([f"{where}: not valid YAML: {problem}"]) from None
+        raise PolicyError([yaml_problem(exc, origin, text)]) from None
     problems = _Problems(doc)
     if not isinstance(doc.data, dict):
         raise PolicyError([f"{origin}:1: a policy must be a mapping with id, version, scale, tiers, ..."])

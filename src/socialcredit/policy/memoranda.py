@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from socialcredit.catalog import Text
 from socialcredit.errors import NotFoundError, PolicyError
 from socialcredit.policy.load import BUILTIN_POLICIES, LoadedPolicy, builtin_policy
-from socialcredit.yamlsrc import load_located
+from socialcredit.yamlsrc import load_located, yaml_problem
 
 __all__ = [
     "BUILTIN_MEMORANDA",
@@ -141,9 +141,7 @@ def parse_memorandum(text: str, origin: str = "<memorandum>", policy: LoadedPoli
     try:
         doc = load_located(text, origin)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}" if mark is not None else origin
-        raise PolicyError([f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+        raise PolicyError([yaml_problem(exc, origin)]) from None
     if not isinstance(doc.data, dict):
         raise PolicyError([f"{origin}:1: a memorandum must be a mapping with id, version, title, agencies, lists, ..."])
     problems: list[str] = []

@@ -97,6 +97,19 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, "past_dated": int(newer)},
         )
         return counts
+    ahead = store.one(
+        "SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND run_id < ? AND finished_at IS NOT NULL "
+        "AND watermark > ?",
+        [run["policy_id"], run_id, run["watermark"]],
+    )
+    if ahead is not None:
+        # A rerun (`score --rerun RUN`) reproduces a past run: it read fewer changes than a run before it, and is
+        # no news about anyone. It moves no listing and tells no one (every notice it did not reproduce was closed
+        # as resolved, and its resident told so, dated the past run's as-of date). Audited, so that no later run
+        # takes it for a run whose listings a crash left unrecorded (``complete_missed``).
+        detail = {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, "behind_run": ahead}
+        append_audit(store, actor, "listings", None, detail)
+        return counts
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     for lst in loaded.policy.lists:
         if lst.kind != "black":

@@ -1775,7 +1775,9 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
         )
     if "profession" in cols:
         checks.append(
-            "SELECT _row, 2, 'profession', '''' || profession || ''' is not a profession of the catalog' "
+            # The catalog's professions named, as a field's allowed values are: what to write instead.
+            "SELECT _row, 2, 'profession', '''' || profession || ''' is not a profession of the catalog' || "
+            f"{bind('; allowed: ' + ', '.join(catalog.professions))} "
             f"FROM staging WHERE profession IS NOT NULL AND profession NOT IN ({bind.each(catalog.professions)})"
         )
     for extra in (c for c in cols if c not in _SUBJECT_COLUMNS):
