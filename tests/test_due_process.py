@@ -1107,3 +1107,18 @@ def test_the_residents_file_shows_no_unfinished_run(store: Store) -> None:
     assert [(e["run_id"], e["list_id"]) for e in file["list_entries"]] == [(finished, "blacklist")]
     assert [s["run_id"] for s in file["scores"]] == [finished]
     assert scored_policy_ids(store) == ["beijing"]
+
+
+def test_a_run_dated_ahead_of_today_lapses_no_dispute_its_source_may_still_answer(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A what-if run dated past a dispute's deadline (answer due by 2026-03-03) does not close a dispute the source
+    can still answer on the registry's today; once today is past the deadline, a run lapses it."""
+    run(store, D(2026, 2, 1))
+    disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-02-10")
+    run(store, D(2026, 3, 5))
+    assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "open"
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-03-05")
+    assert run(store, D(2026, 3, 5))[A] == (1000, [])
+    assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "lapsed"

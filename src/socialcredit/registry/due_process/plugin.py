@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from socialcredit.clock import resolve_today
 from socialcredit.registry.due_process.disputes import lapse_overdue, notify_recertified
 from socialcredit.registry.due_process.listings import complete_missed, record_listings
 from socialcredit.registry.hooks import hookimpl
@@ -29,8 +30,9 @@ __all__ = ["records_ingested", "run_finished", "run_starting"]
 @hookimpl
 def run_starting(store: Store, as_of: dt.date) -> None:
     """Lapse the disputes overdue by the run's date (each as of the day after its deadline), so the run does not
-    count a record whose dispute the source did not answer in time, whichever day the daily job last ran."""
-    lapse_overdue(store, as_of)
+    count a record whose dispute the source did not answer in time, whichever day the daily job last ran. Not past
+    the registry's today: a run dated ahead (a what-if) does not close a dispute its source may still answer."""
+    lapse_overdue(store, min(as_of, resolve_today()))
 
 
 @hookimpl(tryfirst=True)
