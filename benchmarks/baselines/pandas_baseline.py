@@ -235,12 +235,13 @@ def score(folder: Path, loaded_policy: LoadedPolicy, as_of: dt.date) -> pd.DataF
     summed = points.assign(points=np.floor(points["points"] * MICRO + 0.5).astype(np.int64))
     dims = summed.pivot_table(index="subject_id", columns="dimension", values="points", aggfunc="sum")
     dims = dims.reindex(index=out.index, columns=[d.id for d in policy.dimensions]).fillna(0).astype(np.float64) / MICRO
-    total = pd.Series(float(policy.scale.base), index=out.index)
+    # the total in micro-points too, divided once, as the engine sums it (each clamped dimension back in micro-points)
+    grand = pd.Series(float(policy.scale.base * MICRO), index=out.index)
     for d in policy.dimensions:
         out[f"d_{d.id}"] = dims[d.id].clip(lower=d.min, upper=d.max)
-        total = total + out[f"d_{d.id}"]
-    out["total"] = total
-    out["score"] = np.floor(total + 0.5).clip(policy.scale.min, policy.scale.max).astype(int)
+        grand = grand + np.floor(out[f"d_{d.id}"] * MICRO + 0.5)
+    out["total"] = grand / MICRO
+    out["score"] = np.floor((grand + MICRO // 2) / MICRO).clip(policy.scale.min, policy.scale.max).astype(int)
     tiers = sorted(policy.tiers, key=lambda t: -t.min)
     ids = policy.tier_ids()
     rank_of = {t: len(ids) - i for i, t in enumerate(ids)}

@@ -323,11 +323,12 @@ def score_lazy(folder: Path, loaded_policy: LoadedPolicy, as_of: dt.date) -> pl.
                 summed = summed + _to_micro(pl.col(f"p{i}"))
         dims.append((summed.cast(pl.Float64) / MICRO).clip(d.min, d.max).alias(f"d_{d.id}"))
     out = out.with_columns(dims)
-    total = pl.lit(float(policy.scale.base))
+    # the total in micro-points too, divided once, as the engine sums it (each clamped dimension back in micro-points)
+    grand = pl.lit(float(policy.scale.base * MICRO))
     for d in policy.dimensions:
-        total = total + pl.col(f"d_{d.id}")
-    out = out.with_columns(total=total).with_columns(
-        score=(pl.col("total") + 0.5).floor().clip(policy.scale.min, policy.scale.max).cast(pl.Int64)
+        grand = grand + (pl.col(f"d_{d.id}") * MICRO + 0.5).floor()
+    out = out.with_columns(total=grand / MICRO, score=((grand + MICRO // 2) / MICRO).floor()).with_columns(
+        score=pl.col("score").clip(policy.scale.min, policy.scale.max).cast(pl.Int64)
     )
     ids = policy.tier_ids()
     rank_of = {t: len(ids) - i for i, t in enumerate(ids)}

@@ -31,7 +31,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.expr import Node, evaluate
 from socialcredit.policy.model import Rule
 
-from ._common import Subject, age_years, consent_needed, from_micro, micro, percentile, read_subjects
+from ._common import MICRO, Subject, age_years, consent_needed, from_micro, micro, percentile, read_subjects
 
 __all__ = ["Checker", "RecordConditions", "score", "score_with"]
 
@@ -225,7 +225,7 @@ def score_with(
             summed_dims[policy.rules[index].dimension] += micro(points)
             if points < 0 and (last_negative is None or last_event > last_negative):
                 last_negative = last_event
-        total = float(policy.scale.base)
+        grand = float(policy.scale.base * MICRO)  # the total in micro-points, divided once, as the engine sums it
         dims: dict[str, float] = {}
         for d in policy.dimensions:
             value = from_micro(summed_dims[d.id])
@@ -234,8 +234,9 @@ def score_with(
             if d.max is not None:
                 value = min(d.max, value)
             dims[d.id] = value
-            total += value
-        score = int(min(policy.scale.max, max(policy.scale.min, math.floor(total + 0.5))))
+            grand += float(micro(value))
+        total = grand / MICRO
+        score = int(min(policy.scale.max, max(policy.scale.min, math.floor((grand + MICRO // 2) / MICRO))))
         tier = next((t.id for t in tiers if score >= t.min), None)
         rows.append(
             {
