@@ -221,3 +221,147 @@ def test_a_names_refusal_reads_alike_from_a_file_of_every_format(store: Store, t
         report = ingest_file(store, path, "civil_affairs", today=TODAY)
         messages.add(tuple(str(e) for e in report.errors))
     assert messages == {("row 1: name: has an invisible character (U+2064); a name is visible text",)}
+
+
+# --- variation sequences, full-width brackets, ids stored before the checks ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        ("葛\U000e0100西", None),  # an ideographic variation sequence, as registered for a resident's name
+        ("辻\ufe00", None),  # a standardized variation sequence of an ideograph
+        ("ᠮᠣᠩᠭ\u180bᠣᠯ", None),  # a Mongolian letter and its first free variation selector (FVS1)
+        ("ᠨᠠ\u180eᠠ", None),  # the Mongolian vowel separator after a letter
+        ("Anna\ufe0f", "U+FE0F"),  # a selector after a Latin letter modifies nothing
+        ("葛\U000e0100\U000e0100", "U+E0100"),  # a second selector
+        ("\u180b王", "U+180B"),  # a Mongolian selector first
+        ("王\u180b", "U+180B"),  # a Mongolian selector after an ideograph
+    ],
+)
+def test_a_variation_selector_after_a_character_it_modifies_is_part_of_a_name(
+    store: Store, tmp_path: Path, name: str, refused: str | None
+) -> None:
+    """A variation selector is invisible alone, but right after a character it modifies it chooses that
+    character's written form (a name's glyph as registered): taken there, refused elsewhere."""
+    other = make_ric("110101", dt.date(1991, 3, 4), 1)
+    path = tmp_path / "vs.csv"
+    path.write_text(f"subject_id,name\n{other},{name}\n", encoding="utf-8")
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    if refused is None:
+        assert (report.accepted, report.errors) == (1, [])
+        assert store.one("SELECT name FROM subjects WHERE subject_id = ? ORDER BY seq DESC LIMIT 1", [other]) == (name)
+    else:
+        assert [(e.row, e.field, e.message) for e in report.errors] == [
+            (1, "name", f"has an invisible character ({refused}); a name is visible text")
+        ]
+
+
+def test_the_python_check_of_invisible_characters_agrees_with_ingests() -> None:
+    from socialcredit.textcheck import invisible_character
+
+    assert invisible_character("葛\U000e0100西") is None
+    assert invisible_character("ᠮᠣᠩᠭ\u180bᠣᠯ") is None
+    assert invisible_character("A\ufe0f") == "\ufe0f"
+    assert invisible_character("葛\U000e0100\U000e0101") == "\U000e0101"
+    assert invisible_character("R\u200b1") == "\u200b"
+
+
+@pytest.mark.parametrize(
+    ("record_id", "message"),
+    [
+        ("（2024）京01民初1号", None),  # a court's case number, written as courts write it
+        ("［2024］7号", None),
+        ("｛CASE｝1", None),
+        (
+            "（２０２４）京01民初1号",
+            "has U+FF12, which looks like '2'; a record id is written with the plain character",
+        ),
+        ("（2024）京01民初1号，", "has U+FF0C, which looks like ','; a record id is written with the plain character"),
+        ("VS\ufe0f1", INVISIBLE.format("U+FE0F")),
+        ("号\U000e0100", None),
+    ],
+)
+def test_full_width_brackets_and_variation_sequences_are_taken_in_a_record_id(
+    store: Store, tmp_path: Path, record_id: str, message: str | None
+) -> None:
+    """Full-width brackets are how Chinese text writes brackets (a case number: （2024）京01民初1号); a full-width
+    digit, letter or other sign still reads as the ASCII one and is refused."""
+    path = _write(tmp_path / "fw.ndjson", [{"record_id": record_id, **TAX}])
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    if message is None:
+        assert (report.accepted, report.errors) == (1, [])
+    else:
+        assert [(e.row, e.field, e.message) for e in report.errors] == [(1, "record_id", message)]
+
+
+def _store_unchecked(store: Store, path: Path, source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest ``path`` as a store did before record ids were checked for invisible characters, look-alikes and
+    their NFC form (2026-12-05): those checks left out."""
+    from socialcredit.registry.records import ingest
+
+    checks = ingest._record_checks
+
+    def older(*args: Any, **kwargs: Any) -> list[Any]:
+        return [
+            c
+            for c in checks(*args, **kwargs)
+            if not (c.field == "'record_id'" and ("looks like" in c.message or "invisible" in c.message))
+        ]
+
+    with monkeypatch.context() as m:
+        m.setattr(ingest, "_record_checks", older)
+        report = ingest_file(store, path, source, today=TODAY)
+    assert (report.errors, report.accepted) == ([], 3)
+
+
+OLD_IDS = ["OLD\u200d1", "ＯLD2", "OLDe\u0301"]
+
+
+def test_a_record_stored_before_the_id_checks_can_be_corrected_and_withdrawn(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An id stored before the checks (the source's own, from its systems) names the record as stored: its
+    correction and its withdrawal are taken, while a new id so written is still refused."""
+    _store_unchecked(store, _write(tmp_path / "old.ndjson", [{"record_id": i, **TAX} for i in OLD_IDS]),
+                     "tax_bureau", monkeypatch)  # fmt: skip
+    corrected = [{"record_id": i, **TAX, "amount": "6", "correction": "true"} for i in OLD_IDS]
+    report = ingest_file(store, _write(tmp_path / "fix.ndjson", corrected), "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (3, [])
+    assert (
+        store.one(
+            "SELECT count(*) FROM records WHERE source_id = 'tax_bureau' AND record_id IN (?, ?, ?) AND version = 2",
+            OLD_IDS,
+        )
+        == 3
+    )
+    withdrawn = [{"record_id": OLD_IDS[0], **TAX, "amount": "6", "withdrawn": "true"}]
+    report = ingest_file(store, _write(tmp_path / "w.ndjson", withdrawn), "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (1, [])
+    # another source's id is no record of this source's: refused as ever
+    report = ingest_file(store, _write(tmp_path / "new.ndjson", [{"record_id": "NEW\u200d1", **TAX}]), "tax_bureau",
+                         today=TODAY)  # fmt: skip
+    assert [(e.row, e.field, e.message) for e in report.errors] == [(1, "record_id", INVISIBLE.format("U+200D"))]
+
+
+def test_a_record_stored_before_the_id_checks_can_be_corrected_over_http(
+    world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client: httpx.Client = world["client"]
+    row = {"subject_id": world["other"], "record_type": "court_judgment", "event_date": "2025-06-01",
+           "case_type": "civil", "amount": "1", "status": "fulfilled", "defaulter": "false"}  # fmt: skip
+    ids = ["HTTP-OLD\u200d1", "HTTP-ＯLD2", "HTTP-OLDe\u0301"]
+    with world["service"].writer() as st_:
+        _store_unchecked(st_, _write(tmp_path / "old.ndjson", [{"record_id": i, **row} for i in ids]), "courts",
+                         monkeypatch)  # fmt: skip
+    world["service"].changed()
+    headers = auth(world["keys"]["furnisher"])
+    for record_id in ids:
+        answer = client.put(f"/v1/records/{record_id}", json=row | {"amount": "2"}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["accepted"], answer.json()["errors"]) == (1, [])
+    answer = client.put("/v1/records/（2024）京01民初1号", json=row, headers=headers)
+    assert answer.status_code == 422, answer.text  # taken as an id: nothing to correct, not a look-alike
+    assert [e["message"] for e in answer.json()["errors"]] == [
+        "nothing to correct: '（2024）京01民初1号' was never received from this source"
+    ]

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["BIDI_CONTROLS", "INVISIBLE_RANGES", "control_character", "invisible_character"]
+__all__ = [
+    "BIDI_CONTROLS",
+    "CJK_IDEOGRAPHS",
+    "CJK_SELECTORS",
+    "INVISIBLE_RANGES",
+    "MONGOLIAN_LETTERS",
+    "MONGOLIAN_SELECTORS",
+    "control_character",
+    "invisible_character",
+]
 
 # The bidirectional controls (embeddings, overrides, isolates: U+202A-U+202E, U+2066-U+2069). Shown to an operator or
 # a resident, one reorders the text after it ("Trojan Source"): a name or a reason would read as something else.
@@ -43,7 +52,32 @@ INVISIBLE_RANGES = (
 )
 _INVISIBLE = frozenset(chr(c) for lo, hi in INVISIBLE_RANGES for c in range(lo, hi + 1))
 
+# A variation selector right after a character it modifies is part of how that character is written, not an
+# invisible character: an ideographic variation sequence (a CJK ideograph and U+FE00-U+FE0F or U+E0100-U+E01EF, as
+# registered in Unicode's Ideographic Variation Database for the glyphs of residents' names: 葛 U+E0100) and a
+# Mongolian letter's free variation selector or vowel separator (U+180B-U+180F: FVS1 in ᠮᠣᠩᠭ U+180B ᠣᠯ). Anywhere else
+# (after a Latin letter, a digit, another selector) one is still refused.
+CJK_IDEOGRAPHS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x323AF))
+CJK_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
+MONGOLIAN_LETTERS = ((0x1820, 0x1878), (0x1880, 0x18AA))
+MONGOLIAN_SELECTORS = ((0x180B, 0x180F),)
+
+
+def _within(c: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(lo <= ord(c) <= hi for lo, hi in ranges)
+
+
+def _modifies(selector: str, base: str) -> bool:
+    """Whether ``selector`` right after ``base`` is a variation sequence (above)."""
+    if _within(selector, CJK_SELECTORS):
+        return _within(base, CJK_IDEOGRAPHS)
+    return _within(selector, MONGOLIAN_SELECTORS) and _within(base, MONGOLIAN_LETTERS)
+
 
 def invisible_character(text: str) -> str | None:
-    """The first invisible character in ``text`` (``INVISIBLE_RANGES``), if any."""
-    return next((c for c in text if c in _INVISIBLE), None)
+    """The first invisible character in ``text`` (``INVISIBLE_RANGES``) not part of a variation sequence (a
+    selector right after a character it modifies), if any."""
+    return next(
+        (c for i, c in enumerate(text) if c in _INVISIBLE and not (i and _modifies(c, text[i - 1]))),
+        None,
+    )

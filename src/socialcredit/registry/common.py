@@ -6,7 +6,14 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import DecisionError, WorkflowInputError
-from socialcredit.textcheck import INVISIBLE_RANGES, control_character
+from socialcredit.textcheck import (
+    CJK_IDEOGRAPHS,
+    CJK_SELECTORS,
+    INVISIBLE_RANGES,
+    MONGOLIAN_LETTERS,
+    MONGOLIAN_SELECTORS,
+    control_character,
+)
 
 if TYPE_CHECKING:
     from socialcredit.store import Store
@@ -21,6 +28,8 @@ __all__ = [
     "check_text",
     "control_character",
     "finished_runs",
+    "first_invisible_sql",
+    "invisible_sql",
     "iso",
 ]
 
@@ -31,11 +40,40 @@ MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared
 # regular expressions (RE2), for the checks ingest makes in SQL (registry/records/ingest.py). RE2's [:cntrl:] is
 # ASCII's alone: the C1 controls (U+0080-U+009F, Unicode's Cc as textcheck's) are named.
 CONTROL_PATTERN = r"[[:cntrl:]\x{80}-\x{9F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+
+
+def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    return "[" + "".join(f"\\x{{{lo:X}}}" + (f"-\\x{{{hi:X}}}" if hi > lo else "") for lo, hi in ranges) + "]"
+
+
 # The invisible characters (socialcredit.textcheck.INVISIBLE_RANGES) as such a class: refused in what names something
 # (a record id, a subject's name and district, a record's text).
-INVISIBLE_PATTERN = (
-    "[" + "".join(f"\\x{{{lo:X}}}" + (f"-\\x{{{hi:X}}}" if hi > lo else "") for lo, hi in INVISIBLE_RANGES) + "]"
+INVISIBLE_PATTERN = _char_class(INVISIBLE_RANGES)
+# A variation sequence (textcheck: an ideograph and its selector, a Mongolian letter and its free variation
+# selector), the base kept by ``\1`` or ``\2``: the text with its sequences' selectors removed is what the
+# invisible characters are looked for in (RE2 has no look-behind to ask what precedes a selector).
+_VARIATION_SEQUENCE = (
+    f"({_char_class(CJK_IDEOGRAPHS)}){_char_class(CJK_SELECTORS)}"
+    f"|({_char_class(MONGOLIAN_LETTERS)}){_char_class(MONGOLIAN_SELECTORS)}"
 )
+
+
+def _without_sequences(col: str) -> str:
+    return f"regexp_replace({col}, '{_VARIATION_SEQUENCE}', '\\1\\2', 'g')"
+
+
+def invisible_sql(col: str) -> str:
+    """SQL: whether the text ``col`` holds an invisible character but a variation sequence's selector (the cheap
+    test first: the sequences are removed only from text holding one)."""
+    return (
+        f"(regexp_matches({col}, '{INVISIBLE_PATTERN}') "
+        f"AND regexp_matches({_without_sequences(col)}, '{INVISIBLE_PATTERN}'))"
+    )
+
+
+def first_invisible_sql(col: str) -> str:
+    """SQL: the first invisible character of ``col`` that ``invisible_sql`` finds, as ``U+200B``."""
+    return f"printf('U+%04X', unicode(regexp_extract({_without_sequences(col)}, '{INVISIBLE_PATTERN}')))"
 
 
 def iso(value: Any) -> Any:

@@ -51,7 +51,7 @@ from socialcredit.errors import (
 from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import CONTROL_PATTERN, INVISIBLE_PATTERN
+from socialcredit.registry.common import CONTROL_PATTERN, first_invisible_sql, invisible_sql
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import MemoryFile, create_private
 from socialcredit.registry.records import limits, versions
@@ -725,20 +725,28 @@ def _refuse_long_values(store: Store, staged: _Staged) -> None:
 class _Check:
     """A problem a staged row can have: the rows where ``cond`` holds get the error (``field``, ``message``); all
     three are SQL over a row of ``suspects`` (``staging`` with the row's subject, see ``_validate_records``).
-    ``record_type``: the check is about rows of that record type only."""
+    ``record_type``: the check is about rows of that record type only. ``unless_stored``: not asked of a row whose
+    record id the source has sent before (a correction of a record stored before the check was made)."""
 
     cond: str
     field: str
     message: str
     record_type: str | None = None
+    unless_stored: bool = False
 
 
 # What a record's free text may not hold: a control character (C0 and C1; DEL) but a tab or a line break, or a
 # bidirectional control (textcheck.BIDI_CONTROLS).
 _TEXT_CONTROL = r"[\x{0}-\x{8}\x{B}\x{C}\x{E}-\x{1F}\x{7F}-\x{9F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 # What looks like an ASCII character in a record id and is another: a space other than ASCII's (no-break, ideographic,
-# of a width, the line and paragraph separators), a full-width form of ASCII (U+FF01-U+FF5E: ``Ｒ１`` for ``R1``).
-_LOOKALIKE = r"[\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FF01}-\x{FF5E}]"
+# of a width, the line and paragraph separators), a full-width form of ASCII (U+FF01-U+FF5E: ``Ｒ１`` for ``R1``) but
+# the full-width brackets ``（）［］｛｝`` (U+FF08, U+FF09, U+FF3B, U+FF3D, U+FF5B, U+FF5D). Those are how Chinese
+# text writes brackets, and how a court's case number is officially written (``（2024）京01民初1号``); shown wide,
+# they are not taken for ASCII's, while a full-width letter, digit or other sign in an id reads as the ASCII one.
+_LOOKALIKE = (
+    r"[\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"
+    r"\x{FF01}-\x{FF07}\x{FF0A}-\x{FF3A}\x{FF3C}\x{FF3E}-\x{FF5A}\x{FF5C}\x{FF5E}]"
+)
 
 
 def _first_char(col: str, pattern: str) -> str:
@@ -802,8 +810,8 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
         # an employer's name, an organisation's id: text that names something, and shows without an invisible
         # character (``ACME\u200b LTD`` reads as ``ACME LTD``, and is another employer)
         check(
-            f"regexp_matches({col}, '{INVISIBLE_PATTERN}') AND NOT regexp_matches({col}, '{_TEXT_CONTROL}')",
-            f"'has an invisible character (' || {_first_char(col, INVISIBLE_PATTERN)} || '); a value is visible text'",
+            f"{invisible_sql(col)} AND NOT regexp_matches({col}, '{_TEXT_CONTROL}')",
+            f"'has an invisible character (' || {first_invisible_sql(col)} || '); a value is visible text'",
         )
     if spec.allowed is not None:
         check(
@@ -943,13 +951,16 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     )
     # An identifier is the text it shows: one holding an invisible character (``R\u200b1``), a look-alike of an ASCII
     # character (a full-width ``Ｒ``, a no-break space) or a letter written as a base and a combining mark (``e`` and
-    # U+0301 for ``é``) looks like another id, and is a different one.
+    # U+0301 for ``é``) looks like another id, and is a different one. An id the source has sent before is not
+    # refused so (``unless_stored``): it was stored before these checks were made (2026-12-05), and a correction or a
+    # withdrawal of that record names it as stored.
     checks.append(
         _Check(
-            f"regexp_matches(record_id, '{INVISIBLE_PATTERN}')",
+            invisible_sql("record_id"),
             "'record_id'",
-            f"'has an invisible character (' || {_first_char('record_id', INVISIBLE_PATTERN)} || '), so it looks like "
+            f"'has an invisible character (' || {first_invisible_sql('record_id')} || '), so it looks like "
             "another id; a record id is visible text'",
+            unless_stored=True,
         )
     )
     lookalike = f"unicode(regexp_extract(record_id, '{_LOOKALIKE}'))"
@@ -960,6 +971,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             f"'has ' || {_first_char('record_id', _LOOKALIKE)} || ', which looks like ''' || CASE WHEN {lookalike} "
             f">= 65281 THEN chr({lookalike} - 65248) ELSE ' ' END || '''; a record id is written with the plain "
             "character'",
+            unless_stored=True,
         )
     )
     checks.append(
@@ -968,15 +980,16 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             "'record_id'",
             "'is written with a combining mark or a compatibility character, so it looks like ''' || "
             "nfc_normalize(record_id) || ''', another id; send it in that form (Unicode''s NFC)'",
+            unless_stored=True,
         )
     )
     # A subject's identifier is compacted first (its zero-width spaces, joiners and byte order marks removed): one
     # holding another invisible character is told so, not that no subject has it.
     checks.append(
         _Check(
-            f"regexp_matches(subject_id, '{INVISIBLE_PATTERN}')",
+            invisible_sql("subject_id"),
             "'subject_id'",
-            f"'has an invisible character (' || {_first_char('subject_id', INVISIBLE_PATTERN)} || '); an identifier "
+            f"'has an invisible character (' || {first_invisible_sql('subject_id')} || '); an identifier "
             "is visible text'",
         )
     )
@@ -991,7 +1004,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     )
     checks.append(
         _Check(
-            f"subject_id IS NOT NULL AND NOT _x_known AND NOT regexp_matches(subject_id, '{INVISIBLE_PATTERN}')",
+            f"subject_id IS NOT NULL AND NOT _x_known AND NOT {invisible_sql('subject_id')}",
             "'subject_id'",
             "'no registered subject ''' || subject_id || ''' (subjects are registered through the civil_affairs "
             "source)'",
@@ -1109,10 +1122,16 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
             "HAVING count(*) > 1)"
         ]
     )
+    # The ids of the suspects the source has sent before, read off the records of those ids alone.
+    stored = (
+        f" AND record_id NOT IN (SELECT record_id FROM records WHERE source_id = {bind(source_id)}"
+        " AND record_id IN (SELECT record_id FROM suspects))"
+    )
     selects = [
         f"SELECT _row, {c.field}, {c.message} FROM suspects WHERE "
         + (f"record_type = {bind(c.record_type)} AND " if c.record_type else "")
         + f"({c.cond})"
+        + (stored if c.unless_stored else "")
         for c in checks
     ]
     if foreign_select:
@@ -1769,9 +1788,9 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
             f"printable text' FROM staging WHERE regexp_matches({col}, '{CONTROL_PATTERN}')"
         )
         checks.append(
-            f"SELECT _row, 1, '{col}', 'has an invisible character (' || {_first_char(col, INVISIBLE_PATTERN)} || "
+            f"SELECT _row, 1, '{col}', 'has an invisible character (' || {first_invisible_sql(col)} || "
             f"'); {article} {col} is visible text' FROM staging "
-            f"WHERE regexp_matches({col}, '{INVISIBLE_PATTERN}') AND NOT regexp_matches({col}, '{CONTROL_PATTERN}')"
+            f"WHERE {invisible_sql(col)} AND NOT regexp_matches({col}, '{CONTROL_PATTERN}')"
         )
     if "profession" in cols:
         checks.append(
