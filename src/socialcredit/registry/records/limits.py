@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from socialcredit.errors import IngestError, LimitError
 from socialcredit.settings import env_name, get_settings
@@ -286,10 +288,15 @@ def line_over(path: Path, most: int) -> int | None:
 
 
 # A Parquet file's columns, counted in its footer before any reader describes it (DuckDB took 169 s to describe a
-# file of 100,000 columns, 26 MB: a body HTTP takes). Only the footer's first bytes are read: Thrift's compact
-# encoding of FileMetaData, field 2 (the schema, a list whose first element is the root, field 5 its number of
-# columns). https://github.com/apache/parquet-format/blob/master/src/main/thrift/parquet.thrift
-_PARQUET_HEAD = 1 << 16
+# file of 100,000 columns, 26 MB: a body HTTP takes). The footer is read whole (its length is checked against the
+# file's size; at most ``_PARQUET_FOOTER`` of it is read here): Thrift's compact encoding of FileMetaData, field 2
+# (the schema, a list whose first element is the root, field 5 its number of columns). A footer this reader cannot
+# count so (a field before the schema of more than ``_THRIFT_ITEMS`` items, one longer than read) is counted by
+# pyarrow's reader of footers (``pq.read_schema``), still before DuckDB describes anything: until 2026-12-05 only
+# its first 64 KiB were read, and a valid file holding a field of 70 KB before its schema was left to DuckDB.
+# https://github.com/apache/parquet-format/blob/master/src/main/thrift/parquet.thrift
+_PARQUET_FOOTER = 64 << 20
+_THRIFT_ITEMS = 1 << 16
 
 
 class _Thrift:
@@ -298,6 +305,7 @@ class _Thrift:
 
     def __init__(self, data: bytes) -> None:
         self.data, self.at = data, 0
+        self.items = 0  # the values skipped: at most ``_THRIFT_ITEMS``
 
     def byte(self) -> int:
         value = self.data[self.at]
@@ -330,6 +338,9 @@ class _Thrift:
     def skip(self, kind: int, depth: int = 0) -> None:
         if depth > 64:
             raise ValueError("nested too deep")
+        self.items += 1
+        if self.items > _THRIFT_ITEMS:
+            raise ValueError("too many values")
         if kind in (1, 2):  # a boolean, held in the field's type
             return
         if kind == 3:
@@ -369,8 +380,9 @@ class _Thrift:
 
 
 def parquet_columns(path: Path) -> int | None:
-    """The columns of a Parquet file (its schema's root's children), read off the first bytes of its footer; None
-    if they cannot be read so (no footer, an odd one): the reader then says what is wrong, and counts them."""
+    """The columns of a Parquet file (its schema's root's children), read off its footer, or by pyarrow's reader of
+    footers if this one cannot count them; None if neither can (no footer, a broken one): the reader then says what
+    is wrong."""
     try:
         with path.open("rb") as fh:
             size = fh.seek(0, 2)
@@ -382,7 +394,22 @@ def parquet_columns(path: Path) -> int | None:
             if tail[4:] != b"PAR1" or length > size - 12:
                 return None
             fh.seek(size - 8 - length)
-            reader = _Thrift(fh.read(min(length, _PARQUET_HEAD)))
+            footer = fh.read(min(length, _PARQUET_FOOTER))
+    except OSError:
+        return None
+    counted = _footer_columns(footer)
+    if counted is not None:
+        return counted
+    try:
+        return len(pq.read_schema(path))
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+
+
+def _footer_columns(footer: bytes) -> int | None:
+    """The columns a Parquet footer's schema holds; None if they cannot be read off its bytes here."""
+    reader = _Thrift(footer)
+    try:
         last = 0
         while (found := reader.field(last)) is not None:
             last, kind = found
@@ -397,7 +424,7 @@ def parquet_columns(path: Path) -> int | None:
                     return reader.zigzag()
                 reader.skip(kind)
             return max(count - 1, 0)
-    except (OSError, IndexError, ValueError):
+    except (IndexError, ValueError):
         return None
     return None
 
