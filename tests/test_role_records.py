@@ -156,3 +156,20 @@ def test_the_purge_keeps_for_good_the_roles_a_list_reads_as_held_at_its_cause(tm
     out = purge_expired(reg.store, AS_OF + dt.timedelta(days=365 * 60))
     assert out["by_source"]["registration_authority"] == 1
     assert _role_ids(reg.store) == ["R1", "R2", "R4", "R5"]
+
+
+def test_the_purge_takes_a_withdrawn_role_a_list_would_read(tmp_path: Path) -> None:
+    """A withdrawn role record counts for no one: R1 (the legal representative, no end date) withdrawn was kept for
+    ever as a role held (``when: current``) and, read ``held_at_cause``, as one read for good. It goes as any record
+    no rule counts; R2, held, stays."""
+    for policy, left in ((beijing, ["R2", "R5"]), (at_cause, ["R2", "R4", "R5"])):
+        reg = open_registry(tmp_path / policy.__name__)
+        build(reg)
+        withdraw_record(reg.store, "registration_authority", "R1", actor="test")
+        reg.score(policy())
+        purge_expired(reg.store, AS_OF + dt.timedelta(days=365 * 60))
+        stored = reg.store.execute(
+            "SELECT DISTINCT record_id FROM records WHERE source_id = 'registration_authority' ORDER BY 1"
+        ).fetchall()
+        assert [str(r[0]) for r in stored] == left
+        assert _role_ids(reg.store) == left

@@ -95,22 +95,25 @@ def _roles_read(policies: list[LoadedPolicy], keep: int, select: exp.Select) -> 
     """``select`` of the role records past retention, but for those a list criterion reads through an organisation
     (``via``: its roles), which no rule counts and which count all the same: a role read ``current`` while it is held
     and ``keep`` days after its ``end_date`` (one held has none: it stays), a role read ``held_at_cause`` for good (the
-    cause may be any record of the organisation, counted for as long as its own rule counts it). Until 2026-12-05 the
-    purge took every role record 90 days after its date, the current legal representatives of organisations on the
-    blacklist with them, and the restriction on high spending no longer reached them."""
+    cause may be any record of the organisation, counted for as long as its own rule counts it). A withdrawn role
+    record is read by none: it goes as any record no rule counts (until 2026-12-05 one, having no end date, was kept
+    for ever). Until 2026-12-05 the purge took every role record 90 days after its date, the current legal
+    representatives of organisations on the blacklist with them, and the restriction on high spending no longer
+    reached them."""
     vias = [c.via for lp in policies for lst in lp.policy.lists for c in lst.criteria if c.via is not None]
     current = sorted({r for v in vias if v.when == "current" for r in v.roles})
     for_good = sorted({r for v in vias if v.when != "current" for r in v.roles})
-    role = exp.column("role")
+    role, withdrawn = exp.column("role"), exp.column("withdrawn")
     if for_good:
-        select = select.where(exp.not_(role.isin(*map(exp.Literal.string, for_good))))
+        select = select.where(exp.or_(exp.not_(role.isin(*map(exp.Literal.string, for_good))), withdrawn))
     if current:
         ended = exp.LTE(
             this=exp.Add(this=exp.column("end_date"), expression=exp.Literal.number(keep)),
             expression=exp.Placeholder(this="today"),
         )
         read = role.isin(*map(exp.Literal.string, current))
-        select = select.where(exp.or_(exp.not_(read), exp.and_(exp.column("end_date").is_(exp.null()).not_(), ended)))
+        held_until = exp.and_(exp.column("end_date").is_(exp.null()).not_(), ended)
+        select = select.where(exp.or_(exp.not_(read), withdrawn, held_until))
     return select
 
 
