@@ -34,7 +34,7 @@ from socialcredit.registry.reporting.file_page import file_names
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
+from socialcredit.registry.scoring.runs import rerun, score
 from socialcredit.store import Store
 
 D = dt.date
@@ -1121,4 +1121,54 @@ def test_a_run_dated_ahead_of_today_lapses_no_dispute_its_source_may_still_answe
     assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "open"
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-03-05")
     assert run(store, D(2026, 3, 5))[A] == (1000, [])
+    assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "lapsed"
+
+
+def test_a_run_dated_ahead_of_today_does_not_make_todays_runs_past_dated(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A what-if run dated 2026-03-01 made on 2026-02-01: a run of today after it still notices a new defaulter
+    (every later run was taken for past-dated and noticed no one until 2026-03-01)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-02-01")
+    run(store, D(2026, 3, 1))
+    row = ["J2", B, "court_judgment", "2026-02-01", "civil", "9000", "unfulfilled", "true"]
+    ingest(store, write_csv(tmp_path / "j2.csv", JUDGMENT, [row]), "courts", D(2026, 2, 1))
+    run(store, D(2026, 2, 1))
+    assert [(x["list_id"], x["status"]) for x in list_listings(store, subject_id=B)] == [("blacklist", "pending")]
+
+
+def test_a_rerun_at_the_latest_runs_watermark_moves_no_listing(store: Store, tmp_path: Path) -> None:
+    """Nothing ingested between: a rerun of run 1 under its policy version after run 2 under a version that no longer
+    lists A is no news; it is recorded as a rerun and neither notices A again nor tells A anything."""
+    first = score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+    text = resolve_policy(store, "beijing").text.replace('version: "2026.2"', 'version: "2026.3"')
+    text = text.replace(
+        "when: \"defaulter and status == 'unfulfilled'\"",
+        "when: \"defaulter and status == 'unfulfilled' and amount > 1000000\"",
+    )
+    (tmp_path / "beijing.yaml").write_text(text, encoding="utf-8")
+    second = score(store, resolve_policy(store, str(tmp_path / "beijing.yaml")), D(2026, 2, 1))
+    assert second.watermark == first.watermark
+    before = [(x["listing_id"], x["status"]) for x in list_listings(store, subject_id=A)]
+    told = len(list_notifications(store, A))
+    again = rerun(store, first.run_id)
+    assert (again.mode, again.watermark) == ("rerun", first.watermark)
+    assert [(x["listing_id"], x["status"]) for x in list_listings(store, subject_id=A)] == before
+    assert len(list_notifications(store, A)) == told
+
+
+def test_an_export_for_another_engine_lapses_the_disputes_overdue_today_first(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run on Spark reads an export: the dispute its source did not answer by 2026-03-03 lapses before the export
+    reads, as before a run here (a Spark run counted the record, and the resident stayed listed)."""
+    from socialcredit.registry.scoring.export import export_inputs
+
+    run(store, D(2026, 2, 1))
+    disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-03-02")
+    export_inputs(store, tmp_path / "early")
+    assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "open"
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-03-05")
+    export_inputs(store, tmp_path / "late")
     assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "lapsed"

@@ -25,6 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import ScorePlan
 from socialcredit.errors import NotFoundError, WorkflowInputError
 from socialcredit.policy import LoadedPolicy
@@ -81,10 +82,11 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
     run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
     as_of: dt.date = run["as_of"]
     counts = {"noticed": 0, "effective": 0, "resolved": 0, "delisted": 0, "publication_ended": 0}
+    # A run dated ahead of the registry's today (a what-if) does not make today's runs past-dated.
     newer = store.one(
         """SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL AND as_of > ?
-        AND run_id < ?""",
-        [run["policy_id"], as_of, run_id],
+        AND as_of <= ? AND run_id < ? AND mode <> 'rerun'""",
+        [run["policy_id"], as_of, max(as_of, resolve_today()), run_id],
     )
     if newer is not None:
         # A run dated before a run already made (a rerun as of a past date) says what was found then; the listings
@@ -102,6 +104,11 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         "AND watermark > ?",
         [run["policy_id"], run_id, run["watermark"]],
     )
+    if ahead is None and run["mode"] == "rerun":  # a rerun at the watermark of the latest run: no news either
+        ahead = store.one(
+            "SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND run_id < ? AND finished_at IS NOT NULL",
+            [run["policy_id"], run_id],
+        )
     if ahead is not None:
         # A rerun (`score --rerun RUN`) reproduces a past run: it read fewer changes than a run before it, and is
         # no news about anyone. It moves no listing and tells no one (every notice it did not reproduce was closed

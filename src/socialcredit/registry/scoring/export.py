@@ -34,10 +34,12 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from socialcredit.backends.spark import EXPORT_FORMAT, SparkBackend, read_inputs, spark_session
+from socialcredit.clock import resolve_today
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import SocialCreditError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.catalogs import catalog_text
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import parse_sent, publish_policy
@@ -97,6 +99,9 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_id
     says which: "pseudonym" or "clear")."""
     out = Path(out)
     empty_folder(out)
+    # What today decides (disputes past their deadline lapse) is read by the export, as a run of the store's own
+    # engine reads it (``run_starting``): a run elsewhere on this export counts no record a run here would not.
+    plugin_manager().hook.run_starting(store=store, as_of=resolve_today())
     watermark = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
     categories = list(store.catalog.categories)
     key = None if clear_ids else store.derived_key(PSEUDONYM_KEY)

@@ -173,7 +173,8 @@ def score(
             as_of,
             wm,
             inputs=inputs,
-            mode="incremental" if base is not None else "full",
+            # a run at a given watermark reproduces a past run (``rerun``): recorded as such, it moves no listing
+            mode="incremental" if base is not None else ("rerun" if watermark is not None else "full"),
             base_run_id=base["run_id"] if base else None,
             rescored=rescored,
             engine=backend.name,
