@@ -3,6 +3,7 @@ in a subprocess, its exit code and the exact problem it prints (file, line, item
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -287,3 +288,48 @@ def test_a_policy_file_over_1_mib_is_refused_unread(tmp_path: Path) -> None:
     assert path.stat().st_size == 1024 * 1024
     proc = check(path)  # at the limit: read and checked
     assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_a_policy_published_before_the_stricter_checks_still_loads_and_runs_as_it_ran(tmp_path: Path) -> None:
+    """A store holds versions published before ids were bounded, tier ids checked and condition digits held to 0-9:
+    read back, each keeps loading and running (a version that failed to load broke every run, decision and page of
+    its policy); a policy being published meets every check."""
+    from scoring_helpers import AS_OF, open_registry, person, tax
+    from socialcredit.errors import PolicyError
+    from socialcredit.policy import parse_policy
+    from socialcredit.registry.decisions.decide import decide
+    from socialcredit.registry.scoring.policies import get_policy
+    from socialcredit.registry.scoring.runs import score
+
+    long_id = "r" + "x" * 69
+    text = policy_text(
+        f"""\
+- id: {long_id}
+  record_type: tax_payment
+  when: "status == 'paid' and amount == １０"
+  dimension: civic
+  points: 60
+  reason: {{code: PAID, zh: 纳税, en: paid}}
+""",
+        tiers="- {id: 'gold ', min: 150}\n- {id: bronze, min: 0}\n",
+        services="- id: perk\n  name: {zh: 优待, en: perk}\n  grant_if: \"tier >= 'gold '\"\n"
+        "  refusal: {zh: 不予, en: no perk}\n",
+    )
+    with pytest.raises(PolicyError) as strict:
+        parse_policy(text, "old.yaml")
+    assert any("at most 64 characters" in p for p in strict.value.problems), strict.value.problems
+    reg = open_registry(tmp_path)
+    try:
+        reg.register({person(1): None, person(2): None})
+        reg.send("tax_bureau", [tax("T1", person(1), "2025-06-01", amount=10)])
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        reg.store.execute("INSERT INTO policies VALUES ('test', '1', ?, ?, now())", [digest, text])
+        loaded = get_policy(reg.store, "test", "1")
+        assert [r.id for r in loaded.policy.rules] == [long_id] and loaded.policy.tier_ids() == ["gold ", "bronze"]
+        run = score(reg.store, loaded, AS_OF)
+        rows = {r["subject_id"]: (r["score"], r["tier"]) for r in reg.results(run.run_id).values()}
+        assert rows == {person(1): (160, "gold "), person(2): (100, "bronze")}
+        assert decide(reg.store, person(1), "perk", "a perk", requester="tests").granted is True
+        assert decide(reg.store, person(2), "perk", "a perk", requester="tests").granted is False
+    finally:
+        reg.store.close()

@@ -242,6 +242,16 @@ def parse_policy(
     problems = _Problems(doc)
     if not isinstance(doc.data, dict):
         raise PolicyError([f"{origin}:1: a policy must be a mapping with id, version, scale, tiers, ..."])
+    read_back = expr.READ_BACK.set(published)
+    try:
+        return _validated(doc, text, origin, catalog, problems, published)
+    finally:
+        expr.READ_BACK.reset(read_back)
+
+
+def _validated(
+    doc: LocatedDoc, text: str, origin: str, catalog: Catalog, problems: _Problems, published: bool
+) -> LoadedPolicy:
     try:
         policy = Policy.model_validate(doc.data)
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from socialcredit.catalog import Text
+from socialcredit.policy.expr import READ_BACK
 
 __all__ = [
     "JUSTIFICATION_MAX",
@@ -62,6 +63,10 @@ MAX_ID_LENGTH = 64
 
 
 def _check_id(value: str) -> str:
+    if READ_BACK.get():  # a text a store holds, published before ids were matched whole and bounded (expr.READ_BACK)
+        if not _ID.fullmatch(value.removesuffix("\n")):
+            raise ValueError(f"{value!r} is not a valid id")
+        return value
     if len(value) > MAX_ID_LENGTH:
         raise ValueError(f"an id is at most {MAX_ID_LENGTH} characters, not {len(value)}")
     if not _ID.fullmatch(value):
@@ -106,6 +111,8 @@ class Tier(_Strict):
     def _shown(cls, value: str) -> str:
         # Free text, but text a page, a decision and a condition can show: an empty or blank id, one with a control
         # character or a newline, or one of any length was accepted as a grade.
+        if READ_BACK.get():  # a text a store holds, published before tier ids were checked (expr.READ_BACK)
+            return value
         if not value.isprintable():
             bad = next(c for c in value if not c.isprintable())
             raise ValueError(f"a tier id may not hold the character {bad!r}: write letters, digits or signs")
@@ -146,7 +153,7 @@ class Reason(_Strict):
     @field_validator("code")
     @classmethod
     def _code(cls, value: str) -> str:
-        if not _CODE.fullmatch(value):
+        if not _CODE.fullmatch(value.removesuffix("\n") if READ_BACK.get() else value):
             raise ValueError(f"{value!r} is not a valid reason code: use upper-case letters, digits and '_'")
         return value
 
