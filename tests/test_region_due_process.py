@@ -349,8 +349,11 @@ def test_bad_sections_are_refused_naming_the_field() -> None:
     for change, message in (
         ({"deadline": "2027-02-30"}, "malformed: disputes[0].deadline '2027-02-30' is not a date"),
         ({"to": "beijing"}, "malformed: disputes[0].to 'beijing' is not a six-digit region code"),
-        ({"dispute_id": True}, "malformed: disputes[0].dispute_id True is not a whole number"),
+        ({"dispute_id": True}, "malformed: disputes[0].dispute_id true is not a whole number"),
         ({"reason": ""}, "malformed: disputes[0].reason '' is not a non-empty text"),
+        # a value is quoted as JSON and cut at 40 characters (a 5,000-character date was quoted whole)
+        ({"deadline": "9" * 5000}, f"malformed: disputes[0].deadline '{'9' * 38}… is not a date"),
+        ({"dispute_id": [1] * 5000}, f"malformed: disputes[0].dispute_id [{'1, ' * 12}1,… is not a whole number"),
     ):
         with pytest.raises(BundleError) as err:
             crossborder.validate({"disputes": [{**good, **change}]})
@@ -697,7 +700,11 @@ def test_bad_dispute_rules_are_refused_naming_the_field() -> None:
             {"answer_days": 0, "extended_answer_days": 45},
             "malformed: dispute_rules.answer_days 0 is not a whole number",
         ),
-        ({"answer_days": 30}, "malformed: dispute_rules.extended_answer_days None is not a whole number"),
+        ({"answer_days": 30}, "malformed: dispute_rules.extended_answer_days null is not a whole number"),
+        (
+            {"answer_days": "3" * 5000, "extended_answer_days": 45},
+            f"malformed: dispute_rules.answer_days '{'3' * 38}… is not a whole number from 1 to ",
+        ),
         (
             {"answer_days": 30, "extended_answer_days": 20},
             "malformed: dispute_rules.extended_answer_days 20 is less than answer_days 30",

@@ -542,8 +542,8 @@ DECRYPTION_REFUSALS = {
     ),
     "wrapped for another region": (
         _for_hebei_as_tianjin,
-        "malformed: the content key of bundle 110000#1 from Beijing wrapped for key {tianjin} does not open with "
-        "this region's encryption key {key_file} (for Tianjin, 120000); ask Beijing to export it again",
+        "not addressed to this region: the content key of bundle 110000#1 from Beijing for key {tianjin} is wrapped "
+        "for region 130000; this store is 120000: Beijing must trust this region's keys under 120000",
     ),
     "sequence": (
         lambda regions: _sealed_for(regions, sequence=2, to={TIANJIN: TIANJIN}),
@@ -689,3 +689,139 @@ def test_trust_refuses_an_encryption_key_that_nothing_can_be_encrypted_to(tmp_pa
     )
     with open_store(db, key="", read_only=True) as store:
         assert store.one("SELECT count(*) FROM region_keys") == 0
+
+
+LOW_ORDER = "the encryption key is a low-order point, which nothing can be encrypted to"
+
+
+def test_an_encryption_key_recorded_before_the_check_that_cannot_be_encrypted_to_refuses_the_export_unwritten(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """A low-order encryption key recorded before `region trust` checked it (32 zero bytes) failed every export of an
+    encrypted store while sealing, after the checkpoint line was written, naming neither the region nor the fix
+    (review): refused before anything is written, naming the region and the command that records its key."""
+    folder, keys = regions["folder"], regions["keys"]
+    beijing = _copy(folder, BEIJING, tmp_path)
+    signing, enc = _public(keys[TIANJIN])
+    out = tmp_path / "beijing-2.json"
+    with open_store(beijing, key=BEIJING_DB_KEY) as store:
+        zero = base64.b64encode(bytes(32)).decode()
+        store.execute("UPDATE region_keys SET encryption_key = ? WHERE region_code = ?", [zero, TIANJIN])
+        before = _export_state_of(store)
+        for _ in range(2):
+            with pytest.raises(RegionError) as exc:
+                export_bundle(store, "beijing", keys[BEIJING], out)
+            assert str(exc.value) == (
+                f"not exported: the store is encrypted and Tianjin (120000) has an encryption key here that cannot be "
+                f"encrypted to ({LOW_ORDER}), so the bundle could not be encrypted to every region it goes to (an "
+                "encrypted store writes no bundle in clear); record the encryption key with the signing key the "
+                "region is trusted by (KEY: the encryption key its `region keygen` printed): `socialcredit region "
+                f"trust 120000 Tianjin --key {signing} --encryption-key KEY`; then export again. Nothing was written."
+            )
+            assert _export_state_of(store) == before  # no sequence, no audit entry, no checkpoint line
+        assert not out.exists()
+        trust_key(store, TIANJIN, "Tianjin", signing, encryption_key=enc)
+        assert export_bundle(store, "beijing", keys[BEIJING], out).encrypted_for == ["Tianjin (120000)"]
+
+
+def test_the_suggested_trust_commands_run_as_given_even_for_an_expiry_recorded_before_the_date_check(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """The refusal's command kept a key's `--expires 9999-12-31`, recorded before `region trust` checked the
+    registry's dates, and that command was refused (review): an expiry outside the registry's dates (no expiry, in
+    effect) is left out, one within them is kept. Each region is told its own trouble; each command, run as given
+    with the region's encryption key, lets the export through."""
+    folder, keys = regions["folder"], regions["keys"]
+    beijing = _copy(folder, BEIJING, tmp_path)
+    tianjin_signing, tianjin_enc = _public(keys[TIANJIN])
+    hebei_signing, hebei_enc = _public(keys[HEBEI])
+    with open_store(beijing, key=BEIJING_DB_KEY) as store:
+        trust_key(store, TIANJIN, "Tianjin", tianjin_signing, encryption_key=tianjin_enc, expires_on="2199-01-01")
+        store.execute("UPDATE region_keys SET encryption_key = 'AAAA' WHERE region_code = ?", [TIANJIN])
+        trust_key(store, HEBEI, "Hebei", hebei_signing)
+        store.execute("UPDATE region_keys SET expires_on = DATE '9999-12-31' WHERE region_code = ?", [HEBEI])
+    out = tmp_path / "beijing-2.json"
+    export = ("region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out))
+    refused = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    hebei_fix = f"socialcredit region trust 130000 Hebei --key {hebei_signing} --encryption-key KEY"
+    tianjin_fix = (
+        f"socialcredit region trust 120000 Tianjin --key {tianjin_signing} --expires 2199-01-01 --encryption-key KEY"
+    )
+    assert refused.stderr.strip() == (
+        "error: not exported: the store is encrypted and Hebei (130000) has no encryption key here and Tianjin "
+        "(120000) has an encryption key here that cannot be encrypted to (the encryption key is 3 bytes long, an "
+        "X25519 public key is 32), so the bundle could not be encrypted to every region it goes to (an encrypted "
+        "store writes no bundle in clear); record the encryption key with the signing key the region is trusted by "
+        f"(KEY: the encryption key its `region keygen` printed): `{hebei_fix}`; `{tianjin_fix}`; then export again. "
+        "Nothing was written."
+    )
+    assert not out.exists()
+    for command, enc in ((hebei_fix, hebei_enc), (tianjin_fix, tianjin_enc)):
+        fixed = _cli(*enc.join(command.rsplit("KEY", 1)).split()[1:], db=beijing, db_key=BEIJING_DB_KEY)
+        assert fixed.returncode == 0, fixed.stderr
+    with open_store(beijing, key=BEIJING_DB_KEY, read_only=True) as store:
+        assert store.execute(
+            "SELECT region_code, expires_on FROM region_keys WHERE region_code IN (?, ?) ORDER BY 1", [TIANJIN, HEBEI]
+        ).fetchall() == [(TIANJIN, dt.date(2199, 1, 1)), (HEBEI, None)]
+    done = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "Encrypted for Tianjin (120000), Hebei (130000)."
+
+
+def test_a_decrypted_value_a_refusal_quotes_is_cut_at_40_characters(regions: dict[str, Any]) -> None:
+    """A bad birth date was quoted whole: in an encrypted bundle, a decrypted value of any length went into the
+    refusal and its audit entry (5,000 characters gave a message of 5,052). Cut at 40, as docs/regions.md says."""
+    key = load_private_key(regions["keys"][BEIJING])
+    identity = {"subject_id": "x", "name": "n", "sex": "M", "birth_date": "1" * 5000, "phone": "", "address": ""}
+    payload = {
+        "format": "socialcredit-exchange/1",
+        "publisher": {"region": BEIJING, "name": "Beijing"},
+        "sequence": 1,
+        "identities": [identity],
+        "records": [],
+        "list_entries": [],
+    }
+    recipient = load_encryption_key(encryption_key_path(regions["keys"][TIANJIN]))
+    data = seal_bundle(payload, key, recipients={TIANJIN: ("Tianjin", encryption_public_text(recipient))})
+    with pytest.raises(BundleError) as exc:
+        open_bundle(
+            data,
+            {BEIJING: ("Beijing", public_key_text(key))},
+            recipient=Recipient(TIANJIN, "Tianjin", recipient, "tianjin.key.x25519"),
+        )
+    assert str(exc.value) == f"malformed: identities[0].birth_date '{'1' * 38}… is not a date"
+
+
+def test_the_suggested_command_leaves_out_an_expiry_outside_the_registrys_dates() -> None:
+    """`--expires 9999-12-31` (no expiry, in effect), recorded before `region trust` checked the registry's dates,
+    was copied into the command, which `region trust` then refused."""
+    from socialcredit.regions.keys import Unkeyed
+
+    command = "socialcredit region trust 130000 'He bei' --key K{} --encryption-key KEY"
+    for expires, kept in (
+        (dt.date(9999, 12, 31), ""),
+        (dt.date(2199, 12, 31), " --expires 2199-12-31"),
+        (dt.date(2027, 1, 1), " --expires 2027-01-01"),
+        (None, ""),
+    ):
+        assert Unkeyed(HEBEI, "He bei", "K", expires).fix() == command.format(kept)
+
+
+def test_an_encryption_key_trusted_for_another_region_is_refused_in_any_encoding(tmp_path: Path) -> None:
+    """Trust compared the encryption key's base64 text: the same key with its high bit set (which X25519 clears) got
+    past "each region has its own" and was trusted for a second region."""
+    with open_store(tmp_path / "hebei.duckdb", create=True, key="") as store:
+        set_region(store, HEBEI, "Hebei")
+        tianjin_signing, enc = _public(_keys(tmp_path, TIANJIN))
+        trust_key(store, TIANJIN, "Tianjin", tianjin_signing, encryption_key=enc)
+        raw = base64.b64decode(enc)
+        high = base64.b64encode(raw[:31] + bytes([raw[31] | 0x80])).decode()
+        beijing_signing = public_key_text(load_private_key(_keys(tmp_path, BEIJING)))
+        for given in (enc, high):
+            with pytest.raises(RegionError) as exc:
+                trust_key(store, BEIJING, "Beijing", beijing_signing, encryption_key=given)
+            assert str(exc.value) == (
+                f"encryption key {fingerprint(given)} is already trusted for Tianjin (120000); each region has its own"
+            )
+        assert store.execute("SELECT region_code FROM region_keys").fetchall() == [(TIANJIN,)]

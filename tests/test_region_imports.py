@@ -1073,3 +1073,42 @@ def test_a_bundle_is_written_0600_and_an_encrypted_store_with_no_region_to_encry
     assert done.stdout.startswith(f"Bundle #1 written to {out}")
     assert out.stat().st_mode & 0o777 == 0o600
     assert done.stderr == ""
+
+
+def test_names_a_bundle_gives_are_quoted_cut_in_refusals(tmp_path: Path) -> None:
+    """A record type, source, field or catalog version a bundle names went whole into refusals and their audit
+    entries, control characters too: a name that is no catalog name is quoted and cut at 40 characters."""
+    from socialcredit.regions.bundle import Bundle
+
+    long_type = "t" * 5000
+    record = {"record_type": long_type, "source_id": "src\x1b[2J", "fields": {}}
+    payload = {"catalog": {"version": "v" * 5000, "sha256": "their catalog's"}, "records": [record]}
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as store, pytest.raises(BundleError) as refused:
+        exchange._check_catalog(store, Bundle(BEIJING, "Beijing", 3, "0" * 64, "", payload))
+    assert str(refused.value) == (
+        f"bundle 110000#3 was made with catalog version '{'v' * 38}… of region 110000: its records have record type "
+        f"'{'t' * 38}…, source 'src\\x1b[2J', which this store's catalog (version 1) lacks; publish a catalog that "
+        "has them (socialcredit catalog publish FILE) and import the bundle again"
+    )
+
+
+def test_a_publishers_name_that_is_no_regions_name_is_not_what_messages_say() -> None:
+    """The publisher's name a payload gives went whole into refusals (replayed, out of order, a record type changed),
+    of any length and with control characters: one that is no region's name (printable text of 1 to 200 characters)
+    is replaced by the name the publisher is trusted under here."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from socialcredit.regions.bundle import open_bundle, seal_bundle
+
+    signing = Ed25519PrivateKey.generate()
+    trusted = {BEIJING: ("Beijing", public_key_text(signing))}
+    for said, named in (("北京", "北京"), ("B" * 201, "Beijing"), ("Bei\x1b[2Jjing", "Beijing"), (7, "Beijing")):
+        body = {
+            "format": "socialcredit-exchange/1",
+            "publisher": {"region": BEIJING, "name": said},
+            "sequence": 1,
+            "identities": [],
+            "records": [],
+            "list_entries": [],
+        }
+        assert open_bundle(seal_bundle(body, signing), trusted).publisher_name == named

@@ -65,6 +65,7 @@ __all__ = [
     "PublisherKey",
     "Recipient",
     "encryption_key_path",
+    "encryption_point",
     "encryption_public_text",
     "fingerprint",
     "load_encryption_key",
@@ -188,6 +189,16 @@ def parse_encryption_key(text: str) -> X25519PublicKey:
     except ValueError:
         raise BundleError("the encryption key is a low-order point, which nothing can be encrypted to") from None
     return key
+
+
+_X25519_P = 2**255 - 19
+
+
+def encryption_point(text: str) -> int:
+    """The point an X25519 public key (base64) names: its u-coordinate as X25519 reads the 32 bytes (RFC 7748: the
+    high bit cleared, then taken modulo 2^255 - 19), so that two encodings of one key compare equal."""
+    raw = _b64(text, "encryption key")
+    return (int.from_bytes(raw, "little") & (2**255 - 1)) % _X25519_P
 
 
 def _suite() -> Any:
@@ -538,6 +549,12 @@ def _open_sealed(body: bytes, publisher: str, name: str, recipient: Recipient | 
         wrapped = base64.b64decode(mine["wrapped"].encode("ascii"), validate=True)
         content_key = _suite().decrypt(wrapped, recipient.key, info=_wrap_info(publisher, sequence, recipient.region))
     except (ValueError, InvalidTag):
+        if mine["region"] != recipient.region:  # the publisher trusted this region's keys under another code
+            raise BundleError(
+                f"not addressed to this region: the content key of bundle {label} from {name} for key {own} is "
+                f"wrapped for region {mine['region']}; this store is {recipient.region}: {name} must trust this "
+                f"region's keys under {recipient.region}"
+            ) from None
         raise BundleError(
             f"malformed: the content key of bundle {label} from {name} wrapped for key {own} does not open with "
             f"this region's encryption key {recipient.key_file} (for {recipient.name}, {recipient.region}); ask "
@@ -554,6 +571,15 @@ def _open_sealed(body: bytes, publisher: str, name: str, recipient: Recipient | 
             "to export it again"
         )
     return plain, sequence
+
+
+def _publisher_name(said: Any, trusted: str) -> str:
+    """The publisher's name as its payload gives it, when that is a region's name (printable text of 1 to
+    ``_MAX_NAME`` characters), else the name it is trusted under here: messages name it (a name of any length, or
+    with control characters, went whole into refusals)."""
+    if isinstance(said, str) and said.strip() and len(said) <= _MAX_NAME and control_character(said) is None:
+        return said
+    return trusted
 
 
 def _payload(body: bytes, publisher: str, name: str) -> Bundle:
@@ -589,12 +615,12 @@ def _payload(body: bytes, publisher: str, name: str) -> Bundle:
                     try:
                         dt.date.fromisoformat(str(item[f]))
                     except ValueError:
-                        raise BundleError(f"malformed: {key}[{i}].{f} {item[f]!r} is not a date") from None
+                        raise BundleError(f"malformed: {key}[{i}].{f} {shown(item[f])} is not a date") from None
             if key == "records" and not isinstance(item["fields"], dict):
                 raise BundleError(f"malformed: records[{i}].fields must be an object")
     return Bundle(
         publisher=publisher,
-        publisher_name=str(head.get("name") or name),
+        publisher_name=_publisher_name(head.get("name"), name),
         sequence=sequence,
         sha256=hashlib.sha256(body).hexdigest(),
         created_at=str(payload.get("created_at", "")),

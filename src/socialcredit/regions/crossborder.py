@@ -131,7 +131,7 @@ _FIELDS: dict[str, dict[str, str]] = {
 
 
 def _bad(section: str, i: int, field: str, value: Any, what: str) -> BundleError:
-    return BundleError(f"malformed: {section}[{i}].{field} {value!r} {what}")
+    return BundleError(f"malformed: {section}[{i}].{field} {shown(value)} {what}")  # cut at 40 characters
 
 
 def _check(section: str, i: int, field: str, kind: str, value: Any) -> None:
@@ -212,7 +212,9 @@ def _check_rules(rules: Any) -> None:
     for name in ("answer_days", "extended_answer_days"):
         value = rules.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_DAYS:
-            raise BundleError(f"malformed: dispute_rules.{name} {value!r} is not a whole number from 1 to {MAX_DAYS}")
+            raise BundleError(
+                f"malformed: dispute_rules.{name} {shown(value)} is not a whole number from 1 to {MAX_DAYS}"
+            )
     if rules["extended_answer_days"] < rules["answer_days"]:
         raise BundleError(
             f"malformed: dispute_rules.extended_answer_days {rules['extended_answer_days']} is less than answer_days "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,13 @@ from socialcredit.regions.bundle import (
 from socialcredit.regions.bundle import load_private_key as _load_key
 from socialcredit.regions.keys import encryption_recipients, trust_key, trusted_keys
 from socialcredit.regions.linkage import LinkOptions, link_identities
-from socialcredit.regions.validate import check_bundle_size, check_payload, check_record_types, resent_versions
+from socialcredit.regions.validate import (
+    check_bundle_size,
+    check_payload,
+    check_record_types,
+    resent_versions,
+    shown,
+)
 from socialcredit.registry import (
     Checkpoint,
     append_audit,
@@ -292,15 +299,20 @@ def export_bundle(
 
 def _encryption_recipients(store: Store) -> dict[str, tuple[str, str]]:
     """The regions an encrypted store's bundle is encrypted to (``keys.encryption_recipients``); refused when there
-    is none, or when one of the regions it goes to has no encryption key here: it would be written in clear, or
-    unreadable to that region."""
+    is none, or when one of the regions it goes to has no encryption key here, or one that cannot be encrypted to:
+    it would be written in clear, or unreadable to that region (or fail once its checkpoint was written)."""
     recipients, without = encryption_recipients(store)
     if without:
-        names = ", ".join(u.label for u in without)
-        has = "has" if len(without) == 1 else "have"
-        fixes = "; ".join(f"`{u.fix()}`" for u in without)
+        none = [u for u in without if u.unusable is None]
+        # a key recorded before `region trust` checked it (a low-order point): told apart, fixed alike
+        unusable = [u for u in without if u.unusable is not None]
+        said = [f"{', '.join(u.label for u in none)} {'has' if len(none) == 1 else 'have'} no encryption key here"]
+        said = (said if none else []) + [
+            f"{u.label} has an encryption key here that cannot be encrypted to ({u.unusable})" for u in unusable
+        ]
+        fixes = "; ".join(f"`{u.fix()}`" for u in none + unusable)  # in the order the regions are named
         raise RegionError(
-            f"not exported: the store is encrypted and {names} {has} no encryption key here, so the bundle could not "
+            f"not exported: the store is encrypted and {' and '.join(said)}, so the bundle could not "
             "be encrypted to every region it goes to (an encrypted store writes no bundle in clear); record the "
             "encryption key with the signing key the region is trusted by (KEY: the encryption key its `region "
             f"keygen` printed): {fixes}; then export again. Nothing was written."
@@ -805,6 +817,18 @@ def _catalog_sha(store: Store) -> str | None:
     return None if sha is None else str(sha)
 
 
+_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def _named(value: Any) -> str:
+    """A name a bundle gives, as a message says it: as it is when it is a catalog's kind of name (or a version
+    number), quoted and cut at 40 characters (``shown``) otherwise: a name of any length or with control characters
+    went whole into the refusal and its audit entry."""
+    if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and _NAME.fullmatch(value)):
+        return str(value)
+    return shown(value)
+
+
 def _check_catalog(store: Store, bundle: Bundle) -> None:
     """Refuse a bundle written under another catalog whose records have record types, sources or fields this store's
     catalog lacks, saying so plainly; a bundle whose records all fit is taken, whatever its version. (Under the same
@@ -820,15 +844,15 @@ def _check_catalog(store: Store, bundle: Bundle) -> None:
             continue
         rtype, source, fields = r.get("record_type"), r.get("source_id"), r.get("fields")
         if isinstance(rtype, str) and rtype not in catalog.record_types:
-            missing.add(f"record type {rtype}")
+            missing.add(f"record type {_named(rtype)}")
         elif isinstance(rtype, str) and isinstance(fields, dict):
-            missing |= {f"field {rtype}.{f}" for f in fields if f not in catalog.record_types[rtype].fields}
+            missing |= {f"field {rtype}.{_named(f)}" for f in fields if f not in catalog.record_types[rtype].fields}
         if isinstance(source, str) and source not in catalog.sources:
-            missing.add(f"source {source}")
+            missing.add(f"source {_named(source)}")
     if not missing:
         return
     version = theirs.get("version")
-    made = f" was made with catalog version {version} of region {bundle.publisher}" if version else ""
+    made = f" was made with catalog version {_named(version)} of region {bundle.publisher}" if version else ""
     raise BundleError(
         f"bundle {bundle.label}{made}: its records have {', '.join(sorted(missing)[:10])}"
         f"{' and more' if len(missing) > 10 else ''}, which this store's catalog (version {store.catalog_version}) "

@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from socialcredit.clock import check_day, day_option, resolve_today
+from socialcredit.clock import check_day, day_option, in_span, resolve_today
 from socialcredit.errors import BundleError, RegionError, SocialCreditError
 from socialcredit.regions.bundle import (
     Publisher,
     PublisherKey,
+    encryption_point,
     fingerprint,
     parse_encryption_key,
     parse_public_key,
@@ -179,11 +180,7 @@ def trust_key(
                 "its own key"
             )
         if enc is not None:
-            shared = store.rows(
-                "SELECT k.region_code, p.name FROM region_keys k LEFT JOIN region_publishers p USING (region_code) "
-                "WHERE k.encryption_key = ? AND k.region_code <> ? LIMIT 1",
-                [enc, code],
-            )
+            shared = [r for r in _encryption_keys_elsewhere(store, code) if _same_point(r["encryption_key"], enc)]
             if shared:
                 raise RegionError(
                     f"encryption key {enc_fp} is already trusted for {shared[0]['name']} ({shared[0]['region_code']}); "
@@ -243,6 +240,23 @@ def trust_key(
     return TrustResult(
         code, name.strip(), fp, expires_on, current.fingerprint if current else None, overlap_ends, enc_fp
     )
+
+
+def _encryption_keys_elsewhere(store: Store, code: str) -> list[dict[str, Any]]:
+    return store.rows(
+        "SELECT k.region_code, p.name, k.encryption_key FROM region_keys k LEFT JOIN region_publishers p "
+        "USING (region_code) WHERE k.encryption_key IS NOT NULL AND k.region_code <> ? ORDER BY 1",
+        [code],
+    )
+
+
+def _same_point(recorded: str, given: str) -> bool:
+    """Two encryption keys name one X25519 key: their text compares the encoding, and X25519 ignores the high bit (the
+    same key in another encoding got past a comparison of the text)."""
+    try:
+        return encryption_point(recorded) == encryption_point(given)
+    except BundleError:  # a key recorded before `region trust` checked keys: not this one
+        return False
 
 
 def _publisher_name(store: Store, code: str) -> str | None:
@@ -320,25 +334,39 @@ def trusted_keys(store: Store) -> dict[str, Publisher]:
 
 @dataclass(frozen=True)
 class Unkeyed:
-    """A region an encrypted store's bundle goes to that has no encryption key here: its newest valid signing key
-    was trusted without one (never given, or a rotation without ``--encryption-key``)."""
+    """A region an encrypted store's bundle goes to that has no usable encryption key here: its newest valid signing
+    key was trusted without one (never given, or a rotation without ``--encryption-key``), or with one recorded
+    before `region trust` checked it that nothing can be encrypted to (``unusable``: why)."""
 
     region_code: str
     name: str
     public_key: str  # the signing key it is trusted by, which the encryption key is to be trusted with
     expires_on: dt.date | None = None
+    unusable: str | None = None  # why its recorded encryption key cannot be encrypted to (None: it has none)
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.region_code})"
 
     def fix(self) -> str:
-        """The command that records its encryption key with the same signing key (and keeps that key's expiry)."""
-        expires = f" --expires {self.expires_on}" if self.expires_on is not None else ""
+        """The command that records its encryption key with the same signing key (and keeps that key's expiry, when
+        `region trust` takes it: one outside the registry's dates, recorded before they were checked, is left out,
+        and the key is trusted without expiry)."""
+        keep = self.expires_on is not None and in_span(self.expires_on)
+        expires = f" --expires {self.expires_on}" if keep else ""
         return (
             f"socialcredit region trust {self.region_code} {shlex.quote(self.name)} --key {self.public_key}"
             f"{expires} --encryption-key KEY"
         )
+
+
+def _unusable(encryption_key: str) -> str | None:
+    """Why an encryption key recorded here cannot be encrypted to (as `region trust` refuses it), or None."""
+    try:
+        parse_encryption_key(encryption_key)
+    except BundleError as exc:
+        return str(exc).removeprefix("not a bundle: ")
+    return None
 
 
 def encryption_recipients(
@@ -346,8 +374,9 @@ def encryption_recipients(
 ) -> tuple[dict[str, tuple[str, str]], list[Unkeyed]]:
     """The regions an encrypted store's bundle goes to — each region trusted here with a key valid on ``today`` —
     and the key each is encrypted to: the encryption key trusted with its newest valid key (code -> (name, key));
-    and those of them without one (``Unkeyed``), to which `region export` refuses to write. A region none of whose
-    keys is valid (revoked, expired, rotated out, untrusted) receives nothing: no key of it is encrypted to."""
+    and those of them without one, or with one that cannot be encrypted to (``Unkeyed``), to which `region export`
+    refuses to write. A region none of whose keys is valid (revoked, expired, rotated out, untrusted) receives
+    nothing: no key of it is encrypted to."""
     day = resolve_today(today)
     found: dict[str, tuple[str, str]] = {}
     without: list[Unkeyed] = []
@@ -358,10 +387,11 @@ def encryption_recipients(
         if not valid:
             continue
         newest = valid[-1]
-        if newest.encryption_key:
+        unusable = _unusable(newest.encryption_key) if newest.encryption_key else None
+        if newest.encryption_key and unusable is None:
             found[code] = (publisher.name, newest.encryption_key)
         else:
-            without.append(Unkeyed(code, publisher.name, newest.public_key, newest.expires_on))
+            without.append(Unkeyed(code, publisher.name, newest.public_key, newest.expires_on, unusable))
     return found, without
 
 
