@@ -311,13 +311,17 @@ def explain_rows(
                 reasons.append(Reason(c.reason.code, text, None, c.advice.get(lang) if c.advice else None, "list"))
         for part in failed:
             reasons.extend(_explain_part(part, facts, loaded, lang))
+    # Every rule point may come (a refusal tells the rules that lowered the score most, however many rewards rank
+    # above them): each is looked at only until four reasons are found, and a reward skipped before its rule is read.
     for rule_id, points in rule_reasons:
+        if len(reasons) >= MAX_REASONS:
+            break
+        # A refusal is explained by what lowered the score; a grant by everything that counted.
+        if service is not None and reasons and points > 0:
+            continue
         try:
             rule = p.rule(rule_id)
         except KeyError:  # pragma: no cover - runs keep their policy version
-            continue
-        # A refusal is explained by what lowered the score; a grant by everything that counted.
-        if service is not None and reasons and points > 0:
             continue
         reasons.append(
             Reason(
