@@ -166,3 +166,26 @@ def test_a_fact_the_subject_does_not_have_is_told_as_unknown(tmp_path: Path) -> 
     assert [r.text for r in said["en"].reasons] == ["needs age >= 18; this subject's age is unknown"]
     assert [r.text for r in said["zh"].reasons] == ["要求 age >= 18；当前 age 为 未知"]
     reg.store.close()
+
+
+def test_a_refusals_gap_and_its_action_name_the_same_number_of_points(tmp_path: Path) -> None:
+    """Score 101 against `score > 101.5`: 102 is the least whole score that meets it, one point more; the reason and
+    the action say so alike, in both languages (the action said 1.5 points, and "1 points" read as a plural)."""
+    reg = open_registry(tmp_path)
+    try:
+        a = person(1)
+        reg.register({a: None})
+        reg.send("tax_bureau", [tax("T1", a, days_before(3), amount=1)])
+        svc = (
+            '- id: s\n  name: {zh: 甲, en: s}\n  grant_if: "score > 101.5"\n  refusal: {zh: 不予办理。, en: Refused.}\n'
+        )
+        reg.score(make_policy(amount_rule("pos", 1, 1), services=svc))
+        en = decide(reg.store, a, "s", "test", policy_id="test", lang="en", today=AS_OF)
+        zh = decide(reg.store, a, "s", "test", policy_id="test", lang="zh", today=AS_OF)
+        assert en.score == 101
+        assert en.reasons[0].text == "needs score > 101.5; this subject's score is 101 (1 point short)"
+        assert en.actions == ["raise the score by 1 point"]
+        assert zh.reasons[0].text == "要求 score > 101.5；当前 score 为 101（差1分）"
+        assert zh.actions == ["将分数提高 1 分"]
+    finally:
+        reg.store.close()

@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy, expr
+from socialcredit.policy.words import exact_number
 from socialcredit.registry.due_process.severity import counts_until
 from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.store import Store
@@ -48,8 +50,8 @@ _ACTIONS: dict[str, tuple[str, str]] = {
         "如记录有误，请 {src} 更正记录 {rid}（或提出异议）",
     ),
     "ends": ("; at the latest its publication ends on {day}", "；其公示最迟于 {day} 结束"),
-    "raise": ("raise the score by {points} points", "将分数提高 {points} 分"),
-    "raise_further": ("raise the score by a further {points} points", "将分数再提高 {points} 分"),
+    "raise": ("raise the score by {points} {unit}", "将分数提高 {points} 分"),
+    "raise_further": ("raise the score by a further {points} {unit}", "将分数再提高 {points} 分"),
     "wait": (
         "or wait until {day}, when enough of these records expire",
         "或等到 {day}，届时这些记录中足够多的已过期",
@@ -94,6 +96,12 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
         )
 
 
+def score_short(op: str, want: float, have: int) -> int:
+    """How many points a whole score of ``have`` needs to meet ``score >= want`` or ``score > want``: to the least
+    whole score that meets it (``score > 100.5`` from 99 is 2, not 1.5 or 2.5)."""
+    return (math.floor(want) + 1 if op == ">" else math.ceil(want)) - int(have)
+
+
 def _gap(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy) -> float | None:
     """Points of score needed for an unmet ``score >= n`` / ``tier >= 'X'`` condition (None for anything else)."""
     if not (isinstance(node, expr.Binary) and isinstance(node.left, expr.Name) and isinstance(node.right, expr.Lit)):
@@ -105,6 +113,8 @@ def _gap(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy) -> float 
         tiers = {t.id: t.min for t in loaded.policy.tiers}
         return float(tiers[want] - facts["score"]) if want in tiers else None
     have = facts.get(name)
+    if name == "score" and op != "==" and isinstance(want, int | float) and isinstance(have, int | float):
+        return float(score_short(op, want, int(have)))  # as the refusal's reason says it
     if name in ("score", "total") and isinstance(want, int | float) and isinstance(have, int | float):
         return float(want - have + (1 if op == ">" else 0))
     return None
@@ -161,7 +171,9 @@ def actions_for_refusal(
             covered += -float(r["points"])
         actions.extend(record_action(r, lang) for r in chosen if (r["source_id"], r["record_id"]) not in named)
         if covered < score_gap:
-            actions.append(_said("raise_further" if chosen else "raise", lang, points=f"{score_gap - covered:g}"))
+            left = score_gap - covered
+            unit = "point" if left == 1 else "points"
+            actions.append(_said("raise_further" if chosen else "raise", lang, points=exact_number(left), unit=unit))
         else:
             dated = sorted(
                 ((counts_until(loaded, r), -float(r["points"])) for r in records), key=lambda x: x[0] or dt.date.max

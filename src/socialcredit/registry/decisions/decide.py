@@ -4,7 +4,6 @@ what would change the outcome. Every decision is logged as an inquiry the subjec
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.policy.words import exact_number
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_purpose, check_requester
-from socialcredit.registry.decisions.actions import actions_for_refusal
+from socialcredit.registry.decisions.actions import actions_for_refusal, score_short
 from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.due_process.freeze import (
     FROZEN_CODE,
@@ -176,14 +175,14 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
         points = name in ("score", "total") or any(d.id == name for d in p.dimensions)
         if points and isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
             whole = name == "score" or node.op == ">="
-            short: float
-            if name == "score":  # a whole number: the least score that meets the condition
-                short = (math.floor(want) + 1 if node.op == ">" else math.ceil(want)) - int(have)
-            else:
-                short = (micro(want) - micro(have)) / MICRO
+            # a whole score: to the least score that meets the condition; a total or a dimension: in micro-points
+            short: float = (
+                score_short(node.op, want, int(have)) if name == "score" else (micro(want) - micro(have)) / MICRO
+            )
             number = exact_number(short)
             if whole:
-                gap = f" ({number} points short)" if lang == "en" else f"（差{number}分）"
+                unit = "point" if short == 1 else "points"
+                gap = f" ({number} {unit} short)" if lang == "en" else f"（差{number}分）"
             else:
                 gap = f" (more than {number} points short)" if lang == "en" else f"（差距大于{number}分）"
         # A fact the subject does not have (an organisation's age, no negative record) is unknown, not "None".
