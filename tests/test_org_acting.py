@@ -162,7 +162,8 @@ def test_the_representative_adds_information_attaches_evidence_and_withdraws(wor
             "dispute_id": dispute_id,
             "source": "courts",
             "record_id": "J9",
-            "note": "the court corrects it",
+            # the words are kept with the dispute, not copied into the audit log (the purge deletes them with it)
+            "note": {"kept_in": "disputes.note", "chars": len("the court corrects it")},
             "representative": REP,
         },
     )

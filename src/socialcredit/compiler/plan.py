@@ -136,6 +136,17 @@ def to_micro(points: exp.Expr) -> exp.Expr:
     return exp.Cast(this=exp.Floor(this=scaled), to=exp.DataType.build("BIGINT"))
 
 
+# The largest number of points whose micro-points a BIGINT holds (2^63 / 10^6, less a margin): a dimension past it
+# (a policy without dimension bounds, points by the billion) is summed into the total as this many; its score is
+# clamped to the scale long before, and the total of such a subject is no number anyone reads.
+MICRO_BOUND = 9_000_000_000_000.0
+
+
+def _within_micro(points: exp.Expr) -> exp.Expr:
+    """``points`` held within ±MICRO_BOUND, so that ``to_micro`` of it is a BIGINT in every engine."""
+    return _clamp(points, -MICRO_BOUND, MICRO_BOUND)
+
+
 def from_micro(micro_points: exp.Expr) -> exp.Expr:
     """An integer of micro-points (a sum) as a DOUBLE of points."""
     as_double = exp.Cast(this=micro_points, to=exp.DataType.build("DOUBLE"))
@@ -500,7 +511,8 @@ class ScorePlan:
         grand: exp.Expr = _num(float(p.scale.base * MICRO))
         for name in self.dimension_columns():
             grand = exp.Add(
-                this=grand, expression=exp.Cast(this=to_micro(_col(name, "l")), to=exp.DataType.build("DOUBLE"))
+                this=grand,
+                expression=exp.Cast(this=to_micro(_within_micro(_col(name, "l"))), to=exp.DataType.build("DOUBLE")),
             )
         total = exp.Div(this=exp.Paren(this=grand), expression=_num(MICRO), typed=False, safe=False)
         half_up = exp.Add(this=exp.Paren(this=grand.copy()), expression=_num(MICRO // 2))
