@@ -666,10 +666,13 @@ class Snapshot:
             return decision
         return guarded(decision, guard, decision.service in self.freezable, requester, resolve_today(today), lang)
 
-    def _row_at(self, i: int, subject_id: str) -> tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]:
+    def _row_at(
+        self, i: int, subject_id: str, *, reasons: bool = True
+    ) -> tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]:
         """The subject at row ``i`` as decisions see it: its row (its live row if rescored since the run, else the
-        run's with the lists in effect), rule reasons and list entries; once scores moved, rank and percentile from
-        the histogram as it now stands, and the lists met through them judged again (``_rejudged``)."""
+        run's with the lists in effect), rule reasons (none read without ``reasons``: a grant needs only the row)
+        and list entries; once scores moved, rank and percentile from the histogram as it now stands, and the lists
+        met through them judged again (``_rejudged``)."""
         live = self.live.get(i)
         if live is not None:
             result = dict(live.result)
@@ -679,7 +682,8 @@ class Snapshot:
             effective = self.effective_lists(i)
             if effective is not None:
                 result["lists"] = effective
-            rule_reasons, entries = self.reasons_of(i, every=True), list(self.entries.get(subject_id, []))
+            rule_reasons = self.reasons_of(i, every=True) if reasons else []
+            entries = list(self.entries.get(subject_id, []))
         if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
             result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
             if self._positional_lists:
@@ -718,7 +722,7 @@ class Snapshot:
         changed, but moves everyone's rank)."""
         if not self._rejudging():
             return int(self.grants[i])
-        result, _reasons, _entries = self._row_at(i, self.subject_ids[i])
+        result, _reasons, _entries = self._row_at(i, self.subject_ids[i], reasons=False)
         return self._grants_for(i, result)
 
     def _rejudging(self) -> bool:
