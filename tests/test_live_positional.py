@@ -200,3 +200,84 @@ def test_the_history_does_not_call_a_blacklisting_in_its_notice_period_left_when
         assert policy["live"]["percentile"] == 33.33
     finally:
         reg.store.close()
+
+
+ORG_TOP = """\
+- id: top_firms
+  kind: red
+  name: {zh: 前列企业, en: top firms}
+  criteria:
+    - id: upper_half
+      when: "kind == 'org' and percentile >= 75"
+      reason: {code: TOP_FIRM, zh: 企业前列, en: a firm in the upper quarter}
+- id: officers
+  kind: red
+  name: {zh: 前列企业高管, en: officers of top firms}
+  criteria:
+    - id: of_top_firm
+      via: {list: top_firms, roles: [director]}
+      reason: {code: TOP_OFFICER, zh: 前列企业董事, en: a director of a top firm}
+"""
+LOUNGE = """\
+- id: lounge
+  name: {zh: 贵宾室, en: lounge}
+  grant_if: "officers"
+  refusal: {zh: 不予贵宾室, en: no lounge}
+"""
+
+
+def test_an_entry_through_a_firm_met_on_percentile_goes_when_other_firms_overtake_it(tmp_path: Path) -> None:
+    """The director of a firm in the upper quarter is on `officers` through it. Two other firms gain points live:
+    the firm drops to the 50th percentile and leaves `top_firms`; its director, whom no pass rescored, leaves
+    `officers` at once, as a full run at the same watermark says."""
+    from relation_world import role
+    from scoring_helpers import days_before, org
+
+    reg = open_registry(tmp_path)
+    try:
+        firm, rival, third, fourth = (org(f"00000000{i}") for i in range(1, 5))
+        director, other = person(11), person(12)
+        reg.register({firm: None, rival: None, third: None, fourth: None, director: "finance", other: "finance"})
+        reg.send(
+            "registration_authority",
+            [
+                role("R1", director, firm, "director", days_before(500)),
+                role("R2", other, rival, "director", days_before(500)),
+            ],
+        )
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=ORG_TOP, services=LOUNGE)
+        # firm 110, the three others 100: the firm alone at the 100th percentile of firms, the others at the 75th
+        reg.send("tax_bureau", [tax("T1", firm, "2025-06-01", amount=10)])
+        first = reg.score(loaded)
+        listed = sorted((s, lst) for s, lst, _c, _k in reg.list_entries(first.run_id))
+        assert (director, "officers") in listed and (firm, "top_firms") in listed
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        ask = {"purpose": "a lounge", "requester": "tests"}
+        assert snap.decision(director, "lounge", **ask).granted
+
+        # two rivals gain 20 points each (120): the firm's 110 is at the 50th percentile of four firms
+        reg.send(
+            "tax_bureau",
+            [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((rival, third)) for j in range(2)],
+        )
+        moved = [rival, third]
+        out = rescore(reg.store, snap.loaded, snap.as_of, moved, snap.histogram, snap.old_scores(moved))
+        assert out is not None
+        snap.patch(out[1], out[0], out[2])
+        assert snap.row_of(director) not in snap.live  # no pass rescored the director
+
+        full = score(reg.store, loaded, AS_OF)
+        assert full.watermark == out[0]
+        on = sorted((s, lst) for s, lst, _c, _k in reg.list_entries(full.run_id))
+        assert (firm, "top_firms") not in on and (director, "officers") not in on
+        # the rival's director: the pass rescored him with his firm (a firm's officers are rescored with it), so he
+        # is on `officers` at once, as the full run says
+        assert (other, "officers") in on and snap.decision(other, "lounge", **ask).granted
+        refused = snap.decision(director, "lounge", **ask)
+        assert (refused.granted, refused.lists, refused.refusal) == (False, [], "no lounge")
+        assert snap.decide(director, "lounge", **ask).granted is False
+        assert snap.decide_many([director], "lounge", "a lounge", requester="tests").tolist() == [False]
+        view = snap.live_view(director)
+        assert view is not None and view.result["lists"] == []
+    finally:
+        reg.store.close()

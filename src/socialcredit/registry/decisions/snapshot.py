@@ -354,6 +354,22 @@ class Snapshot:
                 if node is not None and expr.names_in(node) & POSITIONAL_FACTS:
                     self._positional_lists.setdefault(lst.id, []).append((c.id, node))
         self._positional = self._positional or bool(self._positional_lists)
+        # The criteria met through an organisation (``via``) on such a list: (list, criterion) -> the organisation's
+        # list, the criteria of it the relation follows, and those of them judged on rank or percentile. When the
+        # organisation no longer meets them, its officers' entries go too (``_rejudged``); read at load
+        # (``_load_vias``).
+        self._positional_vias: dict[tuple[str, str], tuple[str, frozenset[str], frozenset[str], tuple[str, ...]]] = {}
+        for lst in self.policy.lists:
+            for c in lst.criteria:
+                if c.via is None or c.via.list not in self._positional_lists:
+                    continue
+                target = self.policy.list_spec(c.via.list)
+                named = c.via.criteria
+                follows = frozenset(t.id for t in target.criteria if t.via is None and (named is None or t.id in named))
+                judged = follows & {cid for cid, _ in self._positional_lists[c.via.list]}
+                if judged:
+                    self._positional_vias[(lst.id, c.id)] = (c.via.list, follows, judged, tuple(c.via.roles))
+        self._via_orgs: dict[str, dict[tuple[str, str], tuple[bool, list[str]]]] = {}
         self._red = {lst.id for lst in self.policy.lists if lst.kind != "black"}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
@@ -562,6 +578,50 @@ class Snapshot:
             self.reason_points = np.empty(len(rows), dtype=np.float64)
             self.reason_points[slot] = points
         self.entries = run_entries(store, self.run_id, self.loaded)
+        self._load_vias(store)
+
+    def _load_vias(self, store: Store) -> None:
+        """For each person on a list through an organisation on a list met on rank or percentile
+        (``_positional_vias``): the organisations that may hold the entry up (every one the person holds one of the
+        relation's roles in on the run's date: an entry met on the score is dated the run's date, compiler/plan.py
+        ``_relation_entries``), and whether one of them is on that list by a criterion not judged again (a record:
+        then the entry stands whatever the scores do)."""
+        for (list_id, criterion_id), (target, follows, judged, roles) in self._positional_vias.items():
+            rows = store.execute(
+                """
+                WITH persons AS (
+                    SELECT subject_id FROM run_list_entries
+                    WHERE run_id = $run AND list_id = $list AND criterion_id = $criterion
+                ), held AS (
+                    SELECT subject_id, org_id, "role", start_date, end_date, withdrawn FROM role_records
+                    WHERE subject_id IN (SELECT subject_id FROM persons)
+                    QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1
+                ), anchors AS (
+                    SELECT DISTINCT subject_id FROM run_list_entries
+                    WHERE run_id = $run AND list_id = $target AND list_contains($follows, criterion_id)
+                        AND NOT list_contains($judged, criterion_id)
+                )
+                SELECT DISTINCT h.subject_id, h.org_id, a.subject_id IS NOT NULL AS anchored
+                FROM held h LEFT JOIN anchors a ON a.subject_id = h.org_id
+                WHERE list_contains($roles, h."role") AND NOT h.withdrawn AND h.start_date <= $day
+                    AND (h.end_date IS NULL OR h.end_date > $day)
+                ORDER BY ALL
+                """,
+                {
+                    "run": self.run_id,
+                    "list": list_id,
+                    "criterion": criterion_id,
+                    "target": target,
+                    "follows": sorted(follows),
+                    "judged": sorted(judged),
+                    "roles": list(roles),
+                    "day": self.as_of,
+                },
+            ).fetchall()
+            for person, org_id, anchored in rows:
+                held = self._via_orgs.setdefault(str(person), {})
+                was_anchored, orgs = held.get((list_id, criterion_id), (False, []))
+                held[(list_id, criterion_id)] = (was_anchored or bool(anchored), [*orgs, str(org_id)])
 
     @classmethod
     def load(
@@ -667,7 +727,7 @@ class Snapshot:
         return guarded(decision, guard, decision.service in self.freezable, requester, resolve_today(today), lang)
 
     def _row_at(
-        self, i: int, subject_id: str, *, reasons: bool = True
+        self, i: int, subject_id: str, *, reasons: bool = True, follow: bool = True
     ) -> tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]:
         """The subject at row ``i`` as decisions see it: its row (its live row if rescored since the run, else the
         run's with the lists in effect), rule reasons (none read without ``reasons``: a grant needs only the row)
@@ -687,13 +747,17 @@ class Snapshot:
         if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
             result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
             if self._positional_lists:
-                entries = self._rejudged(result, entries)
+                entries = self._rejudged(result, entries, subject_id, follow=follow)
         return result, rule_reasons, entries
 
-    def _rejudged(self, result: dict[str, Any], entries: list[ListEntry]) -> list[ListEntry]:
+    def _rejudged(
+        self, result: dict[str, Any], entries: list[ListEntry], subject_id: str, *, follow: bool = True
+    ) -> list[ListEntry]:
         """Judge again, on rank and percentile as they now stand, the list criteria that read them; updates
         ``result["lists"]`` and returns the entries. As in a live pass, leaving a list takes effect at once and a red
-        list is joined at once; a blacklisting met only now waits for the next run's notice and grace period."""
+        list is joined at once; a blacklisting met only now waits for the next run's notice and grace period.
+        With ``follow``, an entry through an organisation whose list was met on rank or percentile goes once no
+        organisation holding it up meets that list any more (the organisation judged the same way)."""
         facts = facts_of(self.loaded, result, self.as_of)
         ranks = {t: len(self.policy.tiers) - k for k, t in enumerate(self.policy.tier_ids())}
         lists = list(result["lists"])
@@ -711,8 +775,37 @@ class Snapshot:
                 lists.append(list_id)
             others = [e for e in entries if e[0] != list_id]
             entries = others + now if list_id in lists else others
+        held = self._via_orgs.get(subject_id) if follow else None
+        if held:
+            gone = {
+                key
+                for key, (anchored, orgs) in held.items()
+                if not anchored and orgs and not any(self._org_meets(o, key) for o in orgs)
+            }
+            if gone:
+                entries = [e for e in entries if (e[0], e[1]) not in gone]
+                for list_id in {key[0] for key in gone}:
+                    if list_id in lists and not any(e[0] == list_id for e in entries):
+                        lists.remove(list_id)
         result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
         return entries
+
+    def _org_meets(self, org_id: str, key: tuple[str, str]) -> bool:
+        """Whether the organisation meets, on its row as it now stands, one of the criteria on rank or percentile that
+        the relation ``key`` (list, criterion) follows: met, not in effect, as a run puts its officers on the list
+        (compiler/plan.py ``_relation_entries``)."""
+        i = self.row_of(org_id)
+        if i is None:
+            return False
+        target, _follows, judged, _roles = self._positional_vias[key]
+        result, _reasons, _entries = self._row_at(i, org_id, reasons=False, follow=False)
+        facts = facts_of(self.loaded, result, self.as_of)
+        ranks = {t: len(self.policy.tiers) - k for k, t in enumerate(self.policy.tier_ids())}
+        return any(
+            expr.evaluate(node, facts, tier_rank=ranks) is True
+            for c, node in self._positional_lists[target]
+            if c in judged
+        )
 
     def grants_at(self, i: int) -> int:
         """The services granted to the subject at row ``i`` (bit i: the policy's i-th service): as the run or the live
