@@ -22,6 +22,7 @@ PHONE = {"width": 390, "height": 844}
 # What is too wide or cut off on the page as drawn: elements whose right edge passes the screen's, boxes that
 # scroll sideways or hide what overflows them (ellipsis included), and SVG text outside its chart's viewBox.
 # Elements of .sr-only (read aloud, not drawn) and the skip link (off screen until focused) are not drawn text.
+# A list item drawn as a card (a border) shows no list marker beside it.
 MEASURE = """() => {
   const width = window.innerWidth, out = [];
   const hidden = e => e.closest('.sr-only, .skip') !== null;
@@ -37,6 +38,9 @@ MEASURE = """() => {
     const clips = ['hidden', 'clip', 'auto', 'scroll'].includes(style.overflowX) || style.textOverflow === 'ellipsis';
     if (clips && e.scrollWidth > e.clientWidth + 1)
       out.push('cut off or scrolled sideways: ' + name(e) + ' ' + e.scrollWidth + ' > ' + e.clientWidth);
+    if (e.tagName === 'LI' && style.display === 'list-item' && style.listStyleType !== 'none' &&
+        parseFloat(style.borderTopWidth) > 0)
+      out.push('a card with a list marker beside it: ' + name(e));
   }
   for (const svg of document.querySelectorAll('svg')) {
     const vb = svg.viewBox.baseVal;
