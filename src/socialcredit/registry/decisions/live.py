@@ -147,9 +147,10 @@ def related_subjects(store: Store, subject_ids: set[str] | Sequence[str]) -> set
 
 # The statements of a live pass, printed once per policy version and as-of date (the compiled stages are the same
 # for every pass; only the subjects change, and they are rows of sc_subjects). Printed with a template's names for
-# the caller's relations, which each pass replaces with its own.
+# the caller's relations, which each pass replaces with its own. No sc_reasons: a refusal reads every rule's points
+# (the pass's ``reasons``, from sc_rule_points), and nothing reads the four principal ones.
 _STAGES_BEFORE = ("sc_rule_points", "sc_list_records", "sc_local")
-_STAGES_AFTER = ("sc_ranked", "sc_list_entries", "sc_results", "sc_reasons")
+_STAGES_AFTER = ("sc_ranked", "sc_list_entries", "sc_results")
 _COMPILED: dict[tuple[str, dt.date], _Compiled] = {}
 _COMPILED_KEPT = 16
 
@@ -183,7 +184,6 @@ def _compiled(store: Store, loaded: LoadedPolicy, as_of: dt.date) -> _Compiled:
         "sc_ranked": plan.ranked_from_histogram(),
         "sc_list_entries": plan.list_entries(),
         "sc_results": plan.results(),
-        "sc_reasons": plan.reasons(),
     }
     template = RunInputs(store)  # names only: it creates nothing
 
