@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from api_helpers import scored_example
 from socialcredit.registry.decisions.live import LivePasses, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.scoring.state import state_info
 from socialcredit.store import Store
 
 
@@ -95,7 +96,9 @@ def test_prepared_passes_give_the_rows_of_passes_planned_anew(
         assert sorted(kept[1]) == subjects
         assert kept[2].equals(plain[2])
         assert world.passes.unchanged()
-        kept_of = world.passes.kept(world.snap.loaded, world.snap.as_of)
+        info = state_info(world.store, world.snap.loaded)
+        assert info is not None
+        kept_of = world.passes.kept(world.snap.loaded, world.snap.as_of, info)
         assert kept_of is not None
         for table in ("sc_subjects", "sc_state", "sc_rule_points", "sc_results", "sc_histogram"):
             assert world.passes.store.one(f"SELECT count(*) FROM {kept_of.table(table)}") == 0, table

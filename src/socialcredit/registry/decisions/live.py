@@ -254,7 +254,7 @@ def rescore(
     if info is None:
         return None
     compiled = _compiled(store, loaded, as_of)
-    kept = passes.kept(loaded, as_of) if passes is not None else None
+    kept = passes.kept(loaded, as_of, info) if passes is not None else None
     if kept is not None:
         assert passes is not None
         if not passes._reading or store.con is not passes.store.con:
@@ -383,6 +383,12 @@ def _stage(
         store.execute(compiled.of(inputs, sql))
 
 
+def _kept_key(loaded: LoadedPolicy, as_of: dt.date, info: StateInfo) -> tuple[str, dt.date, str, dt.datetime]:
+    """The tables of a pass are kept per policy version and as-of date, and per state as built: a state built again
+    (by a later catalog, say) may have other columns than the kept copy of its rows."""
+    return (loaded.sha256, as_of, info.table_name, info.built_at)
+
+
 @dataclass
 class _Kept:
     """The tables a :class:`LivePasses` keeps for one policy version and as-of date, named with ``prefix``, and the
@@ -429,26 +435,26 @@ class LivePasses:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._kept: dict[tuple[str, dt.date], _Kept] = {}
+        self._kept: dict[tuple[str, dt.date, str, dt.datetime], _Kept] = {}
         self._prepared = False
         self._replans = False  # DuckDB plans prepared statements again on its own: nothing to gain by preparing
         self._reading = False
         self._canary = f"sc_{uuid.uuid4().hex[:12]}_canary"
 
-    def kept(self, loaded: LoadedPolicy, as_of: dt.date) -> _Kept | None:
-        """The tables kept for this policy version and as-of date, if :meth:`ready` made them."""
-        return self._kept.get((loaded.sha256, as_of))
+    def kept(self, loaded: LoadedPolicy, as_of: dt.date, info: StateInfo) -> _Kept | None:
+        """The tables kept for this policy version, as-of date and state (``info``), if :meth:`ready` made them."""
+        return self._kept.get(_kept_key(loaded, as_of, info))
 
     def ready(self, loaded: LoadedPolicy, as_of: dt.date, histogram: pa.Table) -> None:
-        """Make the tables of this policy version and as-of date if not made, and prepare every stage again if a
+        """Make the tables of this policy version, as-of date and state if not made, and prepare every stage again if a
         table was made or the plans are no longer the prepared ones. Call outside a transaction: a statement
         prepared in the transaction that made its tables would be bound again at each execution."""
-        key = (loaded.sha256, as_of)
+        info = state_info(self.store, loaded)
+        if info is None:
+            return
+        key = _kept_key(loaded, as_of, info)
         made = False
         if key not in self._kept:
-            info = state_info(self.store, loaded)
-            if info is None:
-                return
             if len(self._kept) >= self.KEPT:
                 self._drop(next(iter(self._kept)))
             kept = _Kept(self, f"sc_{uuid.uuid4().hex[:12]}_", _compiled(self.store, loaded, as_of))
@@ -510,7 +516,7 @@ class LivePasses:
                 duckdb.__version__,
             )
 
-    def _drop(self, key: tuple[str, dt.date]) -> None:
+    def _drop(self, key: tuple[str, dt.date, str, dt.datetime]) -> None:
         kept = self._kept.pop(key)
         for logical in sorted(RELATIONS):
             self.store.execute(f"DROP TABLE IF EXISTS {kept.table(logical)}")
