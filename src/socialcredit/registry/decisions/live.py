@@ -428,7 +428,7 @@ class LivePasses:
       statement is prepared last, with statistics, on an empty table into which one row is then inserted: it
       counts 0 while the plans are the ones prepared, 1 once DuckDB has planned again (:meth:`unchanged`). A pass
       that finds it changed runs its stages as plain statements, and the next :meth:`ready` prepares them again.
-      Where the canary counts 1 from the start (a DuckDB that re-plans on its own), the stages are never prepared.
+      Where the canary counts 1 from the start (a DuckDB that re-plans on its own), the prepared stages are not used.
     """
 
     KEPT = 8
