@@ -58,10 +58,12 @@ def _plain(world: World, subjects: list[str]) -> Any:
         reader.close()
 
 
-def _kept(world: World, subjects: list[str]) -> Any:
+def _kept(world: World, subjects: list[str], made_inside: bool = False) -> Any:
     snap, passes = world.snap, world.passes
     passes.ready(snap.loaded, snap.as_of, snap.histogram)
     with passes.reading() as reader:
+        if made_inside:  # in the pass's own transaction, before its stages
+            reader.execute("CREATE OR REPLACE TEMP TABLE elsewhere AS SELECT 3 AS x")
         return rescore(
             reader,
             snap.loaded,
@@ -77,18 +79,19 @@ def _kept(world: World, subjects: list[str]) -> Any:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     passes=st.lists(st.lists(st.integers(min_value=0, max_value=10_000), max_size=60), min_size=1, max_size=4),
-    made=st.lists(st.booleans(), min_size=4, max_size=4),
+    made=st.lists(st.sampled_from(["nothing", "between", "inside"]), min_size=4, max_size=4),
 )
 def test_prepared_passes_give_the_rows_of_passes_planned_anew(
-    world: World, passes: list[list[int]], made: list[bool]
+    world: World, passes: list[list[int]], made: list[str]
 ) -> None:
     """Pass after pass, of any size (none, one, many), whether or not a relation was made on the connection since
-    the stages were prepared: the same rows; and a pass leaves the prepared plans in use and its tables empty."""
+    the stages were prepared (between two passes, or inside one before its stages): the same rows; and a pass leaves
+    the prepared plans in use and its tables empty."""
     for picks, relation in zip(passes, made, strict=False):
         subjects = sorted({world.ids[i % len(world.ids)] for i in picks})
-        if relation:  # anything else on the live connection: DuckDB plans the prepared stages again at their next use
+        if relation == "between":  # anything else on the live connection: DuckDB plans the stages again at next use
             world.passes.store.execute("CREATE OR REPLACE TEMP TABLE elsewhere AS SELECT 1 AS x")
-        kept = _kept(world, subjects)
+        kept = _kept(world, subjects, made_inside=relation == "inside")
         plain = _plain(world, subjects)
         assert kept is not None and plain is not None
         assert kept[0] == plain[0]
@@ -135,3 +138,35 @@ def test_a_kept_pass_runs_only_inside_its_rolled_back_transaction(world: World) 
     passes.ready(snap.loaded, snap.as_of, snap.histogram)
     with pytest.raises(ValueError, match=r"inside its reading\(\)"):
         rescore(passes.store, snap.loaded, snap.as_of, world.ids[:3], snap.histogram, {}, fold=False, passes=passes)
+
+
+def test_the_service_runs_its_live_passes_prepared(tmp_path: Path) -> None:
+    """The live thread's passes (``Service.go_live``) run on the tables and statements it prepared at its first
+    pass: nothing else on its connection makes DuckDB plan them again, and a later pass makes no tables."""
+    from socialcredit.registry.records.ingest import ingest_file
+    from socialcredit.registry.service import Service
+
+    store = scored_example(tmp_path)
+    service = Service(store, flush_interval=3600)  # the live thread waits: the test runs the passes
+    try:
+        persons = [
+            str(r[0]) for r in store.execute("SELECT subject_id FROM subjects WHERE kind = 'person' LIMIT 4").fetchall()
+        ]
+        kept: list[Any] = []
+        for k, person in enumerate(persons):
+            path = tmp_path / f"batch-{k}.csv"
+            path.write_text(
+                "record_id,subject_id,record_type,event_date,utility,amount,status\n"
+                f"UTI-PREP-{k},{person},utility_payment,2026-10-01,water,120,on_time\n",
+                "utf-8",
+            )
+            with service.writer() as writer:
+                assert ingest_file(writer, path, "utilities").accepted == 1
+            assert service.go_live() >= 1
+            passes = service._live_passes
+            assert passes is not None and passes.unchanged()
+            kept.append(dict(passes._kept))
+        assert len(kept[0]) == 1 and all(k == kept[0] for k in kept)
+    finally:
+        service.close()
+        store.close()
