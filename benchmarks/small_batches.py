@@ -7,8 +7,9 @@ its work folder, or ``http_bench.py``'s). It is copied first; the copy is remove
 copied, for a scratch store too large to copy; the batches stay in it). Batches of
 ``--batch`` new utility payments are ingested with ``ingest_file``, ``--per-pass`` of them between two live passes
 (``registry/decisions/live.py``: the subjects they touched rescored on the state as a reader, as the service's live
-thread does). Prints the medians of CPU time (all threads of the process) and wall time of a batch and of a pass,
-after the first pass and its batches, and the load average: CPU time is what a loaded machine inflates least.
+thread does: on a connection kept from one pass to the next, its stages prepared, ``LivePasses``, where the code has
+it). Prints the medians of CPU time (all threads of the process) and wall time of a batch and of a pass, after the
+first pass and its batches, and the load average: CPU time is what a loaded machine inflates least.
 With ``--group N``, the batches between two passes are committed N at a time in one transaction
 (``ingest_group``, as the service's group commit takes batches that arrived together); a batch's figures are then
 a group's divided by N. With ``--statements N``, also the N statements that cost most CPU time per batch and per
@@ -60,6 +61,10 @@ def main() -> None:
         from socialcredit.registry.decisions.live import changes
     except ImportError:
         changes = None
+    try:  # as the service's live thread runs them: on a connection it keeps, the stages prepared (older code: no)
+        from socialcredit.registry.decisions.live import LivePasses
+    except ImportError:
+        LivePasses = None
     from socialcredit.registry.decisions.snapshot import Snapshot
     from socialcredit.registry.records.ingest import ingest_file
     from socialcredit.store import Store, open_store
@@ -88,7 +93,8 @@ def main() -> None:
     if not a.in_place:
         shutil.copy(a.store, db)
     batches: list[tuple[float, float]] = []
-    passes: list[tuple[float, float]] = []
+    timed_passes: list[tuple[float, float]] = []
+    passes: Any = None  # the live thread's LivePasses, kept from one pass to the next
     try:
         with open_store(db, key="") as store:
             snap = Snapshot.load(store, "beijing", explain=True)
@@ -133,9 +139,17 @@ def main() -> None:
                     group = []
                 phase[0] = "pass" if k else ""
                 cpu, wall = time.process_time(), time.perf_counter()
-                reader = store.reader()
+                if LivePasses is not None:
+                    if passes is None:
+                        passes = LivePasses(store.reader())
+                    passes.ready(snap.loaded, snap.as_of, snap.histogram)
+                    reader = passes.store
+                    transaction = passes.reading()
+                else:
+                    reader = store.reader()
+                    transaction = reader.transaction()
                 try:
-                    with reader.transaction():
+                    with transaction:
                         seq = int(reader.one("SELECT value FROM counters WHERE name = 'seq'"))
                         keys: dict[str, Any] = {}
                         if changes is not None:
@@ -143,20 +157,25 @@ def main() -> None:
                             subjects, keys = changed.subjects, {"keys": changed.keys}
                         else:
                             subjects = changed_subjects(reader, snap.watermark, seq)
+                        if passes is not None:
+                            keys["passes"] = passes
                         old = snap.old_scores(subjects)
                         out = rescore(
                             reader, snap.loaded, snap.as_of, subjects, snap.histogram, old, fold=False, **keys
                         )
                 finally:
-                    reader.close()
+                    if passes is None:
+                        reader.close()
                 assert out is not None, "the store keeps no scoring state of beijing"
                 watermark, rows, histogram = out
                 snap.patch(rows, watermark, histogram)
-                passes.append((time.process_time() - cpu, time.perf_counter() - wall))
+                timed_passes.append((time.process_time() - cpu, time.perf_counter() - wall))
                 phase[0] = ""
     finally:
+        if passes is not None:
+            passes.close()
         shutil.rmtree(work, ignore_errors=True)
-    counted_batches, counted_passes = batches[a.per_pass :], passes[1:]
+    counted_batches, counted_passes = batches[a.per_pass :], timed_passes[1:]
 
     def ms(values: list[tuple[float, float]], i: int) -> float:
         return round(statistics.median(v[i] for v in values) * 1000, 1)

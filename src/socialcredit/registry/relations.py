@@ -62,8 +62,11 @@ def _printed(key: tuple[Any, ...], build: Callable[[], str]) -> str:
     return text
 
 
-def _create(logical: str, body: exp.Expr, view: bool) -> exp.Expr:
-    """CREATE OR REPLACE TEMPORARY (TABLE | VIEW) of a logical relation (renamed with the rest when bound)."""
+def _create(logical: str, body: exp.Expr, view: bool, fill: bool = False) -> exp.Expr:
+    """CREATE OR REPLACE TEMPORARY (TABLE | VIEW) of a logical relation (renamed with the rest when bound); with
+    ``fill``, an INSERT of the rows into the table as it stands."""
+    if fill:
+        return exp.Insert(this=exp.Table(this=exp.to_identifier(logical)), expression=body)
     return exp.Create(
         this=exp.Table(this=exp.to_identifier(logical)),
         kind="VIEW" if view else "TABLE",
@@ -77,12 +80,22 @@ class OwnedRelations:
     """A caller's own relations on the store's connection, under names unique to it; dropped on exit.
 
     ``names`` are the logical names the caller's statements may use (each starts with ``sc_``).
+
+    ``prefix`` and ``kept`` are for relations that outlive one ``with`` block (the live passes' tables, kept on a
+    connection of their own so that the statements reading them stay prepared, registry/decisions/live.py): their
+    names are ``prefix``'s, the block's end drops nothing, and with ``fill`` every :meth:`create` of a table inserts
+    its rows into the table as it stands (made before, with the same query) instead of creating it again; a view is
+    then not made at all (the caller fills the table that stands for it).
     """
 
-    def __init__(self, store: Store, names: frozenset[str]) -> None:
+    def __init__(
+        self, store: Store, names: frozenset[str], *, prefix: str | None = None, kept: bool = False, fill: bool = False
+    ) -> None:
         self.store = store
         self.names = names
-        self.prefix = f"sc_{uuid.uuid4().hex[:12]}_"
+        self.prefix = prefix or f"sc_{uuid.uuid4().hex[:12]}_"
+        self.kept = kept or fill
+        self.fill = fill
         self._made: dict[str, str] = {}  # relation name -> "TABLE" | "VIEW", in order of creation
 
     # -- names ---------------------------------------------------------------------------------------------
@@ -141,13 +154,15 @@ class OwnedRelations:
 
         A view cannot take bound parameters: its values must be in the tree, as sqlglot literals.
         """
+        if view and self.fill:
+            return
         if isinstance(query, str):
             self.create_once(
                 logical, ("sql", query), lambda: sqlglot.parse_one(query, read="duckdb"), params, view=view
             )
             return
         self._made[self.name(logical)] = "VIEW" if view else "TABLE"
-        self.execute(_create(logical, query, view), params)
+        self.execute(_create(logical, query, view, self.fill), params)
 
     def create_once(
         self,
@@ -162,7 +177,11 @@ class OwnedRelations:
         """:meth:`create` from the query ``build`` makes, built and printed once per ``key`` (which must name
         everything the query depends on): the fixed cost of a small batch's fold or a live pass. ``fill``, if
         given, completes the printed text (values the key does not name, such as a list of literals)."""
-        text = self.printed(("create", logical, view, *key), lambda: _create(logical, build(), view))
+        if view and self.fill:
+            return
+        text = self.printed(
+            ("create", logical, view, self.fill, *key), lambda: _create(logical, build(), view, self.fill)
+        )
         if fill is not None:
             text = fill(text)
         self._made[self.name(logical)] = "VIEW" if view else "TABLE"
@@ -187,7 +206,9 @@ class OwnedRelations:
 
     # -- lifetime ------------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Drop every relation this caller created (views first: they read the tables)."""
+        """Drop every relation this caller created (views first: they read the tables); kept ones stay."""
+        if self.kept:
+            return
         made = sorted(self._made.items(), key=lambda item: item[1] != "VIEW")
         self._made.clear()
         for name, kind in made:

@@ -25,7 +25,7 @@ from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
 from socialcredit.registry.decisions.decide import ambiguous_service, run_for_service
 from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
-from socialcredit.registry.decisions.live import LiveView, changes, rescore, warm
+from socialcredit.registry.decisions.live import LivePasses, LiveView, changes, rescore, warm
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
@@ -128,6 +128,8 @@ class Service:
         # held while a snapshot is rescored and patched (the live thread, an override): each reads the histogram and
         # watermark the other left, so neither undoes the other's patch
         self._patching = threading.Lock()
+        # the live thread's connection, its tables and prepared statements (made at its first pass)
+        self._live_passes: LivePasses | None = None
         self._live = threading.Thread(target=self._live_loop, name="live-decisions", daemon=True)
         self._live.start()
 
@@ -206,55 +208,58 @@ class Service:
         repairs, consents). Every change committed since the last call goes live in one rescoring: a trickle of
         small batches is rescored together. The writer is taken only to fold into the scoring states what is not
         folded yet (ingest folds its batch itself); the rescoring reads the store on a connection of its own, in one
-        transaction, so writes never wait for it. A failure here never fails a write: decisions then wait for the
-        next call, or the next run.
+        transaction, so writes never wait for it. That connection is kept from one call to the next, with the
+        tables of the passes and their stages prepared (``LivePasses``). A failure here never fails a write:
+        decisions then wait for the next call, or the next run.
         """
         patched = 0
-        reader = self.store.reader()
-        try:
-            # Read off the writer's path: a batch being ingested is not waited for unless something is left to fold.
-            seq = int(reader.one("SELECT value FROM counters WHERE name = 'seq'"))
-            stale = [s for s in {id(s): s for s in self.snapshots.values()}.values() if s.watermark < seq]
-            if not stale:
-                return 0
-            if any(s.watermark < seq for s in list_states(reader)):  # ingest folds its own batch; others do not
-                with self.writer() as store:
-                    try:
-                        catch_up(store)
-                    except Exception:
-                        log.exception("could not fold the latest changes into the scoring states; decisions wait")
-                        return 0
-            for snap in stale:
-                with self._patching:
-                    try:
-                        with reader.transaction():  # one view of the state, the subjects and the listings
-                            info = state_info(reader, snap.loaded)
-                            if info is None or info.watermark <= snap.watermark:
-                                continue
-                            changed = changes(reader, snap.watermark, info.watermark)
-                            subjects = changed.subjects
-                            if not subjects:  # nothing a subject's score reads: the snapshot only moves its watermark
-                                snap.patch({}, info.watermark, snap.histogram)
-                                continue
-                            old = snap.old_scores(subjects)
-                            out = rescore(
-                                reader,
-                                snap.loaded,
-                                snap.as_of,
-                                subjects,
-                                snap.histogram,
-                                old,
-                                fold=False,
-                                keys=changed.keys,
-                            )
-                    except Exception:
-                        log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
-                        continue
-                    if out is not None:
-                        watermark, rows, histogram = out
-                        patched += snap.patch(rows, watermark, histogram)
-        finally:
-            reader.close()
+        if self._live_passes is None:
+            self._live_passes = LivePasses(self.store.reader())
+        passes = self._live_passes
+        reader = passes.store
+        # Read off the writer's path: a batch being ingested is not waited for unless something is left to fold.
+        seq = int(reader.one("SELECT value FROM counters WHERE name = 'seq'"))
+        stale = [s for s in {id(s): s for s in self.snapshots.values()}.values() if s.watermark < seq]
+        if not stale:
+            return 0
+        if any(s.watermark < seq for s in list_states(reader)):  # ingest folds its own batch; others do not
+            with self.writer() as store:
+                try:
+                    catch_up(store)
+                except Exception:
+                    log.exception("could not fold the latest changes into the scoring states; decisions wait")
+                    return 0
+        for snap in stale:
+            with self._patching:
+                try:
+                    passes.ready(snap.loaded, snap.as_of, snap.histogram)  # outside the pass's transaction
+                    with passes.reading():  # one view of the state, the subjects and the listings
+                        info = state_info(reader, snap.loaded)
+                        if info is None or info.watermark <= snap.watermark:
+                            continue
+                        changed = changes(reader, snap.watermark, info.watermark)
+                        subjects = changed.subjects
+                        if not subjects:  # nothing a subject's score reads: the snapshot only moves its watermark
+                            snap.patch({}, info.watermark, snap.histogram)
+                            continue
+                        old = snap.old_scores(subjects)
+                        out = rescore(
+                            reader,
+                            snap.loaded,
+                            snap.as_of,
+                            subjects,
+                            snap.histogram,
+                            old,
+                            fold=False,
+                            keys=changed.keys,
+                            passes=passes,
+                        )
+                except Exception:
+                    log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
+                    continue
+                if out is not None:
+                    watermark, rows, histogram = out
+                    patched += snap.patch(rows, watermark, histogram)
         return patched
 
     def refresh_snapshots(self, store: Store) -> None:
@@ -533,6 +538,8 @@ class Service:
         self._changed.set()
         self._flusher.join(timeout=5)
         self._live.join(timeout=30)
+        if self._live_passes is not None and not self._live.is_alive():
+            self._live_passes.close()
         self.audit_floods(every=True)
         with self.writer() as store:
             self.journal.close(store)

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import sqlglot.expressions as exp
 
@@ -28,13 +31,14 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.decisions.decide import ListEntry, entries_with_origin
 from socialcredit.registry.scoring.facts import facts_of, grants_with
-from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
+from socialcredit.registry.scoring.inputs import RELATIONS, RunInputs, prepare_inputs
 from socialcredit.registry.scoring.runs import results_select
-from socialcredit.registry.scoring.state import catch_up, state_info
+from socialcredit.registry.scoring.state import StateInfo, catch_up, state_info
 from socialcredit.store import Store, listed_integers, listed_strings
 
 __all__ = [
     "Changes",
+    "LivePasses",
     "LiveRow",
     "LiveView",
     "changed_subjects",
@@ -147,9 +151,10 @@ def related_subjects(store: Store, subject_ids: set[str] | Sequence[str]) -> set
 
 # The statements of a live pass, printed once per policy version and as-of date (the compiled stages are the same
 # for every pass; only the subjects change, and they are rows of sc_subjects). Printed with a template's names for
-# the caller's relations, which each pass replaces with its own.
+# the caller's relations, which each pass replaces with its own. No sc_reasons: a refusal reads every rule's points
+# (the pass's ``reasons``, from sc_rule_points), and nothing reads the four principal ones.
 _STAGES_BEFORE = ("sc_rule_points", "sc_list_records", "sc_local")
-_STAGES_AFTER = ("sc_ranked", "sc_list_entries", "sc_results", "sc_reasons")
+_STAGES_AFTER = ("sc_ranked", "sc_list_entries", "sc_results")
 _COMPILED: dict[tuple[str, dt.date], _Compiled] = {}
 _COMPILED_KEPT = 16
 
@@ -162,6 +167,7 @@ class _Compiled:
     before: list[tuple[str, str]]
     after: list[tuple[str, str]]
     results: str
+    bodies: dict[str, str]  # each stage's SELECT, by logical name
 
     def of(self, inputs: RunInputs, sql: str) -> str:
         return sql.replace(self.prefix, inputs.prefix)
@@ -183,20 +189,21 @@ def _compiled(store: Store, loaded: LoadedPolicy, as_of: dt.date) -> _Compiled:
         "sc_ranked": plan.ranked_from_histogram(),
         "sc_list_entries": plan.list_entries(),
         "sc_results": plan.results(),
-        "sc_reasons": plan.reasons(),
     }
     template = RunInputs(store)  # names only: it creates nothing
 
+    bodies = {logical: backend.dialect.sql(template.bind(query)) for logical, query in queries.items()}
+
     def printed(logical: str) -> tuple[str, str]:
         name = exp.to_table(template.name(logical)).sql("duckdb")
-        body = backend.dialect.sql(template.bind(queries[logical]))
-        return logical, f"CREATE OR REPLACE TEMP TABLE {name} AS {body}"
+        return logical, f"CREATE OR REPLACE TEMP TABLE {name} AS {bodies[logical]}"
 
     compiled = _Compiled(
         template.prefix,
         [printed(n) for n in _STAGES_BEFORE],
         [printed(n) for n in _STAGES_AFTER],
         template.bind(results_select(loaded, as_of)).sql(dialect="duckdb"),
+        bodies,
     )
     if len(_COMPILED) >= _COMPILED_KEPT:
         _COMPILED.pop(next(iter(_COMPILED)))
@@ -226,6 +233,7 @@ def rescore(
     *,
     fold: bool = True,
     keys: Mapping[str, int] | None = None,
+    passes: LivePasses | None = None,
 ) -> tuple[int, dict[str, LiveRow], pa.Table] | None:
     """Rescore ``subject_ids`` on the policy's state (caught up to the latest change, unless ``fold`` is false:
     then as the state stands, for a reader that may not write) as of ``as_of``.
@@ -236,7 +244,9 @@ def rescore(
     None when the policy keeps no state (it was scored from records only): then decisions wait for the next run.
 
     Only the rows of these subjects are read from the state (one pass over its subject column), and the compiled
-    stages are printed once per policy version and as-of date.
+    stages are printed once per policy version and as-of date. ``passes``: the live thread's :class:`LivePasses`,
+    whose connection ``store`` is, inside its :meth:`LivePasses.reading`: the pass fills the tables it keeps and runs
+    the stages it prepared (:meth:`LivePasses.ready` them first), the same rows as without.
     """
     if fold:
         catch_up(store)
@@ -244,32 +254,68 @@ def rescore(
     if info is None:
         return None
     compiled = _compiled(store, loaded, as_of)
+    kept = passes.kept(loaded, as_of, info) if passes is not None else None
+    if kept is not None:
+        assert passes is not None
+        if not passes._reading or store.con is not passes.store.con:
+            # its rows are the pass's own only inside the transaction that LivePasses.reading rolls back
+            raise ValueError("a pass on the tables LivePasses keeps runs on its connection, inside its reading()")
+        into = RunInputs(store, prefix=kept.prefix, fill=True)
+    else:
+        into = None
+    rows, after = _pass(store, loaded, as_of, subject_ids, histogram, old_scores, keys, info, compiled, into, kept)
+    return info.watermark, rows, after
+
+
+def _pass(
+    store: Store,
+    loaded: LoadedPolicy,
+    as_of: dt.date,
+    subject_ids: Sequence[str],
+    histogram: pa.Table,
+    old_scores: dict[str, tuple[str, int]],
+    keys: Mapping[str, int] | None,
+    info: StateInfo,
+    compiled: _Compiled,
+    into: RunInputs | None,
+    kept: _Kept | None,
+) -> tuple[dict[str, LiveRow], pa.Table]:
+    """A pass: on relations of its own (``into`` None), on kept ones made now (``into`` kept, not filled:
+    :meth:`LivePasses.ready`), or on kept ones filled (``into`` filled, with their prepared stages ``kept``)."""
     table = f'"{info.table_name}"'
     with prepare_inputs(
-        store, loaded, info.watermark, state_table=table, subjects=list(subject_ids), known_keys=keys
+        store, loaded, info.watermark, state_table=table, subjects=list(subject_ids), known_keys=keys, into=into
     ) as inputs:
         # The state of these subjects only, not a view of everyone's rows: every stage reads it.
         state = exp.to_table(inputs.adopt("sc_state")).sql("duckdb")
         subjects = exp.to_table(inputs.name("sc_subjects")).sql("duckdb")
-        store.execute(f"DROP VIEW IF EXISTS {state}")
         pass_keys = [int(k) for (k,) in store.execute(f"SELECT subject_id FROM {subjects}").fetchall()]
-        store.execute(f"CREATE TEMP TABLE {state} AS {state_of(table, pass_keys)}")
+        if inputs.fill:
+            store.execute(f"INSERT INTO {state} {state_of(table, pass_keys)}")
+        else:
+            store.execute(f"DROP VIEW IF EXISTS {state}")
+            store.execute(f"CREATE TEMP TABLE {state} AS {state_of(table, pass_keys)}")
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
+        # Prepared plans only while no relation of this connection was made or dropped since they were prepared
+        # (LivePasses: else DuckDB binds them again, fitted to the rows of that moment); else the same statements
+        # planned now.
+        prepared = kept is not None and kept.passes.unchanged()
         for logical, sql in compiled.before:
-            inputs.adopt(logical)
-            store.execute(compiled.of(inputs, sql))
+            _stage(store, inputs, compiled, logical, sql, kept, prepared)
         local = exp.to_table(inputs.name("sc_local")).sql("duckdb")
         # The population's histogram with these subjects moved from their old score to their new one.
         moved = store.execute(f"SELECT s.sid, l.kind, l.score FROM {local} l JOIN {subjects} s USING (subject_id)")
         after = _moved(histogram, old_scores, [(str(a), str(b), int(c)) for a, b, c in moved.fetchall()])
-        store.con.register("live_histogram", after)
-        try:
-            inputs.create("sc_histogram", "SELECT kind, score, n FROM live_histogram")
-        finally:
-            store.con.unregister("live_histogram")
+        if inputs.fill:  # read from the Arrow table, not registered: a view made would unprepare every stage
+            store.con.from_arrow(after).insert_into(inputs.name("sc_histogram"))
+        else:
+            store.con.register("live_histogram", after)
+            try:
+                inputs.create("sc_histogram", "SELECT kind, score, n FROM live_histogram")
+            finally:
+                store.con.unregister("live_histogram")
         for logical, sql in compiled.after:
-            inputs.adopt(logical)
-            store.execute(compiled.of(inputs, sql))
+            _stage(store, inputs, compiled, logical, sql, kept, prepared)
         results = store.rows(compiled.of(inputs, compiled.results))
         # Every rule that gave or took points, as run_reasons ranks them: a refusal tells the rules that lowered the
         # score most, which need not be among the four largest either way (decide.explain_rows keeps four).
@@ -320,7 +366,164 @@ def rescore(
             reasons_of.get(sid, []),
             [e for e in entries_of.get(sid, []) if e[0] in lists],
         )
-    return info.watermark, rows, after
+    return rows, after
+
+
+def _stage(
+    store: Store, inputs: RunInputs, compiled: _Compiled, logical: str, sql: str, kept: _Kept | None, prepared: bool
+) -> None:
+    """Make a stage: its prepared statement, or its rows inserted into the kept table, or its table created."""
+    name = inputs.adopt(logical)
+    if prepared:
+        assert kept is not None
+        store.execute(f"EXECUTE {kept.statement(logical)}")
+    elif inputs.fill:
+        store.execute(f'INSERT INTO "{name}" {compiled.of(inputs, compiled.bodies[logical])}')
+    else:
+        store.execute(compiled.of(inputs, sql))
+
+
+def _kept_key(loaded: LoadedPolicy, as_of: dt.date, info: StateInfo) -> tuple[str, dt.date, str, dt.datetime]:
+    """The tables of a pass are kept per policy version and as-of date, and per state as built: a state built again
+    (by a later catalog, say) may have other columns than the kept copy of its rows."""
+    return (loaded.sha256, as_of, info.table_name, info.built_at)
+
+
+@dataclass
+class _Kept:
+    """The tables a :class:`LivePasses` keeps for one policy version and as-of date, named with ``prefix``, and the
+    names of the statements it prepared over them."""
+
+    passes: LivePasses
+    prefix: str
+    compiled: _Compiled
+
+    def statement(self, logical: str) -> str:
+        return f"{self.prefix}{logical.removeprefix('sc_')}_insert"
+
+    def table(self, logical: str) -> str:
+        return f'"{self.prefix}{logical.removeprefix("sc_")}"'
+
+
+class LivePasses:
+    """The live thread's passes on a connection of its own (``store``, a :meth:`Store.reader`), whose compiled
+    stages are planned once, not at every pass.
+
+    DuckDB plans a statement anew at each execution; at the ``small`` scale planning the stages cost about as much as
+    running them on a pass's few hundred rows. So the tables a pass reads and writes are made once per policy version
+    and as-of date (:meth:`ready`), under names of their own, and each stage prepared once as an ``INSERT`` into its
+    table (``PREPARE``); a pass, inside :meth:`reading`, inserts its inputs and executes the stages, and its
+    transaction is rolled back at its end, which leaves every table empty again, as it was prepared.
+
+    Two things make this right, each checked (tests/test_live_prepared.py):
+
+    - DuckDB (1.5.5) fits a plan to the statistics of its tables' rows when it optimizes it, and a prepared plan is
+      not optimized again when rows change: prepared on empty tables, every later execution found no rows
+      (duckdb/duckdb#23704). The stages are therefore prepared with the optimizer's statistics propagation off
+      (``disabled_optimizers``: a setting of the whole database, so it is off only while they are prepared), as
+      later DuckDB versions do for every prepared statement (duckdb/duckdb#24696).
+    - DuckDB binds and optimizes a prepared statement again when a temporary relation of its connection was made or
+      dropped since (a catalog change), then with the statistics on: that plan, kept for later executions, would be
+      fitted to one pass's rows. A pass makes no relation, but anything else on the connection might; so a canary
+      statement is prepared last, with statistics, on an empty table into which one row is then inserted: it
+      counts 0 while the plans are the ones prepared, 1 once DuckDB has planned again (:meth:`unchanged`). A pass
+      that finds it changed runs its stages as plain statements, and the next :meth:`ready` prepares them again.
+      Where the canary counts 1 from the start (a DuckDB that re-plans on its own), the prepared stages are not used.
+    """
+
+    KEPT = 8
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._kept: dict[tuple[str, dt.date, str, dt.datetime], _Kept] = {}
+        self._prepared = False
+        self._replans = False  # DuckDB plans prepared statements again on its own: nothing to gain by preparing
+        self._reading = False
+        self._canary = f"sc_{uuid.uuid4().hex[:12]}_canary"
+
+    def kept(self, loaded: LoadedPolicy, as_of: dt.date, info: StateInfo) -> _Kept | None:
+        """The tables kept for this policy version, as-of date and state (``info``), if :meth:`ready` made them."""
+        return self._kept.get(_kept_key(loaded, as_of, info))
+
+    def ready(self, loaded: LoadedPolicy, as_of: dt.date, histogram: pa.Table) -> None:
+        """Make the tables of this policy version, as-of date and state if not made, and prepare every stage again if a
+        table was made or the plans are no longer the prepared ones. Call outside a transaction: a statement
+        prepared in the transaction that made its tables would be bound again at each execution."""
+        info = state_info(self.store, loaded)
+        if info is None:
+            return
+        key = _kept_key(loaded, as_of, info)
+        made = False
+        if key not in self._kept:
+            if len(self._kept) >= self.KEPT:
+                self._drop(next(iter(self._kept)))
+            kept = _Kept(self, f"sc_{uuid.uuid4().hex[:12]}_", _compiled(self.store, loaded, as_of))
+            # A pass of no subjects (and no histogram) on relations named for the kept tables and not dropped: it
+            # makes each one, empty, from the statements a pass fills it with.
+            into = RunInputs(self.store, prefix=kept.prefix, kept=True)
+            empty = histogram.schema.empty_table()
+            _pass(self.store, loaded, as_of, [], empty, {}, None, info, kept.compiled, into, None)
+            self._kept[key] = kept
+            made = True
+        if not self._replans and (made or not self.unchanged()):
+            self._prepare()
+
+    def unchanged(self) -> bool:
+        """Whether the stages run as they were prepared (no relation of the connection made or dropped since)."""
+        if not self._prepared:
+            return False
+        return int(self.store.one(f"EXECUTE {self._canary}")) == 0
+
+    @contextmanager
+    def reading(self) -> Iterator[Store]:
+        """A pass's transaction: a consistent view of the store, rolled back at the end (a pass writes only its
+        tables, which the rollback empties)."""
+        self.store.execute("BEGIN TRANSACTION")
+        self._reading = True
+        try:
+            yield self.store
+        finally:
+            self._reading = False
+            self.store.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _prepare(self) -> None:
+        con = self.store
+        self._prepared = False
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {self._canary} (x BIGINT)")
+        before = str(con.one("SELECT current_setting('disabled_optimizers')") or "")
+        off = ",".join(x for x in [before, "statistics_propagation"] if x)
+        con.execute(f"SET disabled_optimizers = '{off}'")
+        try:
+            for kept in self._kept.values():
+                for logical in (*_STAGES_BEFORE, *_STAGES_AFTER):
+                    body = kept.compiled.bodies[logical].replace(kept.compiled.prefix, kept.prefix)
+                    con.execute(f"PREPARE {kept.statement(logical)} AS INSERT INTO {kept.table(logical)} {body}")
+        finally:
+            if before:
+                con.execute(f"SET disabled_optimizers = '{before}'")
+            else:
+                con.execute("RESET disabled_optimizers")
+        con.execute(f"PREPARE {self._canary} AS SELECT count(*) FROM {self._canary} WHERE x > 0")
+        con.execute(f"INSERT INTO {self._canary} VALUES (1)")
+        self._prepared = int(con.one(f"EXECUTE {self._canary}")) == 0
+        if not self._prepared:
+            self._replans = True
+            log.info(
+                "DuckDB %s plans prepared statements again on its own: live passes plan their stages",
+                duckdb.__version__,
+            )
+
+    def _drop(self, key: tuple[str, dt.date, str, dt.datetime]) -> None:
+        kept = self._kept.pop(key)
+        for logical in sorted(RELATIONS):
+            self.store.execute(f"DROP TABLE IF EXISTS {kept.table(logical)}")
+        for logical in (*_STAGES_BEFORE, *_STAGES_AFTER):
+            with suppress(duckdb.Error):  # never prepared (a DuckDB that plans them again on its own)
+                self.store.execute(f"DEALLOCATE PREPARE {kept.statement(logical)}")
+        self._prepared = False
 
 
 def warm(store: Store, loaded: LoadedPolicy, as_of: dt.date, histogram: pa.Table) -> None:

@@ -51,10 +51,11 @@ RELATIONS = frozenset(
 
 
 class RunInputs(OwnedRelations):
-    """A caller's own score-run relations (:data:`RELATIONS`); dropped when its ``with`` block ends."""
+    """A caller's own score-run relations (:data:`RELATIONS`); dropped when its ``with`` block ends (unless kept:
+    :class:`OwnedRelations`)."""
 
-    def __init__(self, store: Store) -> None:
-        super().__init__(store, RELATIONS)
+    def __init__(self, store: Store, *, prefix: str | None = None, kept: bool = False, fill: bool = False) -> None:
+        super().__init__(store, RELATIONS, prefix=prefix, kept=kept, fill=fill)
 
 
 # Versions replaced by a later one (at or below the watermark). Corrections are rare, so this is small.
@@ -117,6 +118,7 @@ def prepare_inputs(
     subject_key: int | None = None,
     versions: str | None = None,
     known_keys: Mapping[str, int] | None = None,
+    into: RunInputs | None = None,
 ) -> RunInputs:
     """The records and subjects as they stood at ``watermark`` (for one subject, if named), as the caller's own
     ``sc_records`` and ``sc_subjects``; use the result in a ``with`` block, which drops them at its end.
@@ -132,12 +134,13 @@ def prepare_inputs(
     holding every stored version of ``subject_id``'s records (as ``records`` has them), is read for that subject's
     versions instead of ``records``: a file that has read them already does not scan the records again.
     ``known_keys``, the integer keys of some of ``subjects`` when the caller has them (subject_keys' key of each
-    identifier), saves looking those up.
+    identifier), saves looking those up. ``into``: the caller's relations to make them as (kept ones, or filled:
+    a live pass on the tables its connection keeps); by default new ones.
     """
     if categories is None:
         categories = loaded.policy.consent.categories if loaded is not None else []
     w = int(watermark)
-    inputs = RunInputs(store)
+    inputs = RunInputs(store) if into is None else into
     try:
         key = None
         if subject_id is not None:

@@ -1,0 +1,172 @@
+"""Live passes on the live thread's own connection, their stages prepared once (``LivePasses``), give the rows,
+watermark and histogram of the same passes planned at every execution.
+
+DuckDB 1.5.5 fits a prepared plan to the statistics of its tables' rows at the moment it is prepared (the kept
+tables are empty then) and plans it again, with those statistics, when a relation of the connection is made or
+dropped; both are drawn here: passes of any size after the tables were prepared empty, and relations made on the
+connection between two passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api_helpers import scored_example
+from socialcredit.registry.decisions.live import LivePasses, rescore
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.scoring.state import state_info
+from socialcredit.store import Store
+
+
+class World:
+    """The scored store, its snapshot, and the live connection's passes (a short repr for hypothesis)."""
+
+    def __init__(self, store: Store, snap: Snapshot, passes: LivePasses) -> None:
+        self.store, self.snap, self.passes = store, snap, passes
+        self.ids = [str(r[0]) for r in store.execute("SELECT subject_id FROM subjects ORDER BY 1").fetchall()]
+
+    def __repr__(self) -> str:
+        return f"World(run {self.snap.run_id}, {len(self.ids)} subjects)"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp: Path = tmp_path_factory.mktemp("live-prepared")
+    store = scored_example(tmp)
+    snap = Snapshot.load(store, "beijing", explain=True)
+    passes = LivePasses(store.reader())
+    yield World(store, snap, passes)
+    passes.close()
+    store.close()
+
+
+def _plain(world: World, subjects: list[str]) -> Any:
+    reader = world.store.reader()
+    try:
+        with reader.transaction():
+            snap = world.snap
+            return rescore(
+                reader, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects), fold=False
+            )
+    finally:
+        reader.close()
+
+
+def _kept(world: World, subjects: list[str], made_inside: bool = False) -> Any:
+    snap, passes = world.snap, world.passes
+    passes.ready(snap.loaded, snap.as_of, snap.histogram)
+    with passes.reading() as reader:
+        if made_inside:  # in the pass's own transaction, before its stages
+            reader.execute("CREATE OR REPLACE TEMP TABLE elsewhere AS SELECT 3 AS x")
+        return rescore(
+            reader,
+            snap.loaded,
+            snap.as_of,
+            subjects,
+            snap.histogram,
+            snap.old_scores(subjects),
+            fold=False,
+            passes=passes,
+        )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    passes=st.lists(st.lists(st.integers(min_value=0, max_value=10_000), max_size=60), min_size=1, max_size=4),
+    made=st.lists(st.sampled_from(["nothing", "between", "inside"]), min_size=4, max_size=4),
+)
+def test_prepared_passes_give_the_rows_of_passes_planned_anew(
+    world: World, passes: list[list[int]], made: list[str]
+) -> None:
+    """Pass after pass, of any size (none, one, many), whether or not a relation was made on the connection since
+    the stages were prepared (between two passes, or inside one before its stages): the same rows; and a pass leaves
+    the prepared plans in use and its tables empty."""
+    for picks, relation in zip(passes, made, strict=False):
+        subjects = sorted({world.ids[i % len(world.ids)] for i in picks})
+        if relation == "between":  # anything else on the live connection: DuckDB plans the stages again at next use
+            world.passes.store.execute("CREATE OR REPLACE TEMP TABLE elsewhere AS SELECT 1 AS x")
+        kept = _kept(world, subjects, made_inside=relation == "inside")
+        plain = _plain(world, subjects)
+        assert kept is not None and plain is not None
+        assert kept[0] == plain[0]
+        assert kept[1] == plain[1]
+        assert sorted(kept[1]) == subjects
+        assert kept[2].equals(plain[2])
+        assert world.passes.unchanged()
+        info = state_info(world.store, world.snap.loaded)
+        assert info is not None
+        kept_of = world.passes.kept(world.snap.loaded, world.snap.as_of, info)
+        assert kept_of is not None
+        for table in ("sc_subjects", "sc_state", "sc_rule_points", "sc_results", "sc_histogram"):
+            assert world.passes.store.one(f"SELECT count(*) FROM {kept_of.table(table)}") == 0, table
+
+
+def test_a_relation_made_on_the_connection_is_noticed_and_the_stages_prepared_again(world: World) -> None:
+    """Prepared, the stages run as prepared; a table made on the connection unprepares them (the canary counts it),
+    the next pass is still right (its stages planned at once), and the next ``ready`` prepares them again."""
+    snap, passes = world.snap, world.passes
+    subjects = world.ids[:30]
+    passes.ready(snap.loaded, snap.as_of, snap.histogram)
+    assert passes.unchanged()
+    passes.store.execute("CREATE OR REPLACE TEMP TABLE elsewhere AS SELECT 2 AS x")
+    assert not passes.unchanged()
+    with passes.reading() as reader:
+        kept = rescore(
+            reader,
+            snap.loaded,
+            snap.as_of,
+            subjects,
+            snap.histogram,
+            snap.old_scores(subjects),
+            fold=False,
+            passes=passes,
+        )
+    assert kept is not None and kept[1] == _plain(world, subjects)[1]
+    passes.ready(snap.loaded, snap.as_of, snap.histogram)
+    assert passes.unchanged()
+
+
+def test_a_kept_pass_runs_only_inside_its_rolled_back_transaction(world: World) -> None:
+    """Outside ``reading`` its rows would be committed into the kept tables and read by the next pass: refused."""
+    snap, passes = world.snap, world.passes
+    passes.ready(snap.loaded, snap.as_of, snap.histogram)
+    with pytest.raises(ValueError, match=r"inside its reading\(\)"):
+        rescore(passes.store, snap.loaded, snap.as_of, world.ids[:3], snap.histogram, {}, fold=False, passes=passes)
+
+
+def test_the_service_runs_its_live_passes_prepared(tmp_path: Path) -> None:
+    """The live thread's passes (``Service.go_live``) run on the tables and statements it prepared at its first
+    pass: nothing else on its connection makes DuckDB plan them again, and a later pass makes no tables."""
+    from socialcredit.registry.records.ingest import ingest_file
+    from socialcredit.registry.service import Service
+
+    store = scored_example(tmp_path)
+    service = Service(store, flush_interval=3600)  # the live thread waits: the test runs the passes
+    try:
+        persons = [
+            str(r[0]) for r in store.execute("SELECT subject_id FROM subjects WHERE kind = 'person' LIMIT 4").fetchall()
+        ]
+        kept: list[Any] = []
+        for k, person in enumerate(persons):
+            path = tmp_path / f"batch-{k}.csv"
+            path.write_text(
+                "record_id,subject_id,record_type,event_date,utility,amount,status\n"
+                f"UTI-PREP-{k},{person},utility_payment,2026-10-01,water,120,on_time\n",
+                "utf-8",
+            )
+            with service.writer() as writer:
+                assert ingest_file(writer, path, "utilities").accepted == 1
+            assert service.go_live() >= 1
+            passes = service._live_passes
+            assert passes is not None and passes.unchanged()
+            kept.append(dict(passes._kept))
+        assert len(kept[0]) == 1 and all(k == kept[0] for k in kept)
+    finally:
+        service.close()
+        store.close()
