@@ -561,6 +561,33 @@ def test_a_score_floor_listing_still_found_takes_effect_at_the_first_run_on_its_
     )
 
 
+def test_a_listing_put_in_effect_by_a_late_run_says_the_day_it_took_effect(store: Store, tmp_path: Path) -> None:
+    """Its notice period ended on 2026-04-02, but no run found the score still below the floor until the run of
+    2026-04-05: it took effect then (no decision counted it before). Until 2026-12-05 the resident was told, and
+    their page said, "listed since 2026-04-02"."""
+    from socialcredit.registry.reporting.listing_details import listing_detail
+
+    _below_the_floor(store, tmp_path, D(2026, 1, 20))
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 5))
+    [floor] = [x for x in list_listings(store, subject_id=B) if x["criterion_id"] == "score_floor"]
+    assert (floor["status"], floor["effective_on"]) == ("effective", "2026-04-02")
+    assert store.one(
+        "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'listing_effective' AND ref_id = ?",
+        [floor["listing_id"]],
+    ) == [
+        "blacklist (score below 600): the notice period ended; you have been listed since 2026-04-05.",
+        "失信名单（信用分低于600）：通知期已满，自 2026-04-05 起已被列入。",
+    ]
+    for lang, said in (
+        # the publication still ends as counted from the date the notice gave: not later for the run's delay
+        ("en", "You have been on the blacklist (score below 600) since 2026-04-05. It ends by itself on 2027-04-02."),
+        ("zh", "自 2026-04-05 起您已被列入失信名单（信用分低于600）。将于 2027-04-02 自动移出。"),
+    ):
+        detail = listing_detail(store, B, int(floor["listing_id"]), lang=lang, today=D(2026, 4, 6))
+        assert (detail["took_effect_on"], detail["notice"]) == ("2026-04-05", said)
+
+
 def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_are(store: Store) -> None:
     """Until 2026-12-05 a run as of a past date rewrote the listings as if it were the newest: as of 2026-01-05 the
     judgment J1 (of 2026-01-10) did not exist yet, and A's listing in effect since 2026-04-02 was delisted."""

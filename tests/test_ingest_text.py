@@ -84,6 +84,31 @@ def test_a_file_starting_with_a_byte_order_mark_is_read_as_without_it(
     assert store.one("SELECT record_id FROM records WHERE record_id = ?", [record_id]) == record_id
 
 
+def test_an_ndjson_file_with_a_byte_order_mark_is_streamed_without_it_not_copied_into_memory(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mark is dropped by copying the rest a chunk at a time to a private file (0600, in a 0700 folder) removed
+    once the batch is read; until 2026-12-05 the whole file was copied into memory (a memory file, read through a
+    link to /proc/<pid>/fd/<n>), as large as the batch. Chunks of 7 bytes here: the rows cross them."""
+    import stat
+
+    from socialcredit.registry.records import ingest
+
+    monkeypatch.setattr(ingest, "_COPY_CHUNK", 7, raising=False)
+    rows = [{"record_id": f"STREAM-{n}", **TAX} for n in range(3)]
+    path = _write(tmp_path / "streamed.ndjson", rows, prefix=BOM)
+    with ingest._readable(path) as readable:
+        assert not readable.is_symlink()
+        assert readable.read_bytes() == path.read_bytes()[3:]
+        assert stat.S_IMODE(readable.stat().st_mode) == 0o600
+        assert stat.S_IMODE(readable.parent.stat().st_mode) == 0o700
+    assert not readable.exists() and not readable.parent.exists()
+    report = ingest_file(store, path, "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (3, [])
+    stored = store.execute("SELECT record_id FROM records WHERE record_id LIKE 'STREAM-%' ORDER BY 1").fetchall()
+    assert stored == [("STREAM-0",), ("STREAM-1",), ("STREAM-2",)]
+
+
 def test_the_command_line_takes_an_ndjson_file_with_a_byte_order_mark_and_refuses_one_on_a_later_line(
     store: Store, folder: Path
 ) -> None:
@@ -295,6 +320,65 @@ def test_full_width_brackets_and_variation_sequences_are_taken_in_a_record_id(
         assert [(e.row, e.field, e.message) for e in report.errors] == [(1, "record_id", message)]
 
 
+def _versions(store: Store, case: str) -> list[tuple[str, int, float]]:
+    """The stored versions of the tax bureau's records whose id ends with ``case``: (id, version, amount)."""
+    rows = store.execute(
+        "SELECT record_id, version, amount FROM records WHERE source_id = 'tax_bureau' AND record_id LIKE ? "
+        "ORDER BY version",
+        ["%" + case],
+    ).fetchall()
+    return [(str(r[0]), int(r[1]), float(r[2])) for r in rows]
+
+
+def test_an_id_in_full_width_brackets_and_its_ascii_twin_are_one_record(store: Store, tmp_path: Path) -> None:
+    """（2024）京01民初3号 is stored as (2024)京01民初3号 (Unicode's NFKC folds the brackets): sent again in either
+    width it is that record, unchanged, refused with other content unless a correction, and corrected as a new
+    version. Until 2026-12-05 the twin was taken as a second record."""
+    wide, plain = "（2024）京01民初3号", "(2024)京01民初3号"
+    report = ingest_file(store, _write(tmp_path / "a.ndjson", [{"record_id": wide, **TAX}]), "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (1, [])
+    assert _versions(store, "京01民初3号") == [(plain, 1, 5.0)]
+    report = ingest_file(store, _write(tmp_path / "b.ndjson", [{"record_id": plain, **TAX}]), "tax_bureau",
+                         today=TODAY)  # fmt: skip
+    assert (report.accepted, report.unchanged, report.errors) == (0, 1, [])
+    other = [{"record_id": wide, **TAX, "amount": "6"}]
+    report = ingest_file(store, _write(tmp_path / "c.ndjson", other), "tax_bureau", today=TODAY)
+    assert [(e.row, e.field, e.message) for e in report.errors] == [
+        (1, "record_id", f"'{plain}' was already received with different content; send it with correction=true to "
+                         "correct it")
+    ]  # fmt: skip
+    fixed = [{"record_id": plain, **TAX, "amount": "6", "correction": "true"}]
+    report = ingest_file(store, _write(tmp_path / "d.ndjson", fixed), "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (1, [])
+    assert _versions(store, "京01民初3号") == [(plain, 1, 5.0), (plain, 2, 6.0)]
+    # the two in one file are one id, sent twice
+    twice = [{"record_id": "［2024］4号", **TAX}, {"record_id": "[2024]4号", **TAX}]
+    report = ingest_file(store, _write(tmp_path / "e.ndjson", twice), "tax_bureau", today=TODAY)
+    assert [(e.row, e.message) for e in report.errors] == [
+        (2, "'[2024]4号' appears more than once in this file (first at row 1)")
+    ]
+
+
+def test_an_id_stored_in_full_width_brackets_before_stays_the_record_its_twins_correct(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record stored as （2024）京01民初5号 before ids were folded stays under that id: sent as stored or as its
+    ASCII twin, a correction is its next version, never a second record."""
+    from socialcredit.registry.records import ingest
+
+    wide = "（2024）京01民初5号"
+    with monkeypatch.context() as m:
+        m.setattr(ingest, "_fold_record_ids", lambda *_: None, raising=False)
+        report = ingest_file(store, _write(tmp_path / "a.ndjson", [{"record_id": wide, **TAX}]), "tax_bureau",
+                             today=TODAY)  # fmt: skip
+    assert _versions(store, "京01民初5号") == [(wide, 1, 5.0)]
+    for n, sent in enumerate(("(2024)京01民初5号", "（2024)京01民初5号", wide), 2):
+        fixed = [{"record_id": sent, **TAX, "amount": str(n + 4), "correction": "true"}]
+        report = ingest_file(store, _write(tmp_path / f"{n}.ndjson", fixed), "tax_bureau", today=TODAY)
+        assert (report.accepted, report.errors) == (1, [])
+    assert _versions(store, "京01民初5号") == [(wide, 1, 5.0), (wide, 2, 6.0), (wide, 3, 7.0), (wide, 4, 8.0)]
+
+
 def _store_unchecked(store: Store, path: Path, source: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ingest ``path`` as a store did before record ids were checked for invisible characters, look-alikes and
     their NFC form (2026-12-05): those checks left out."""
@@ -363,5 +447,5 @@ def test_a_record_stored_before_the_id_checks_can_be_corrected_over_http(
     answer = client.put("/v1/records/（2024）京01民初1号", json=row, headers=headers)
     assert answer.status_code == 422, answer.text  # taken as an id: nothing to correct, not a look-alike
     assert [e["message"] for e in answer.json()["errors"]] == [
-        "nothing to correct: '（2024）京01民初1号' was never received from this source"
+        "nothing to correct: '(2024)京01民初1号' was never received from this source"  # its brackets folded
     ]

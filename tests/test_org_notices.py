@@ -30,12 +30,13 @@ CRITERION_EN = "legal representative or principal officer of an organisation tha
 CRITERION_ZH = "失信被执行单位的法定代表人或主要负责人"
 
 
-def _effective_text(person: str) -> tuple[str, str]:
+def _effective_text(person: str, since: str = "2026-03-21") -> tuple[str, str]:
+    """The notice of the listing taking effect, in effect ``since`` that day (the day the run or job did it)."""
     role_en, role_zh, _ = ROLES[person]
     return (
         f"restriction on high spending ({CRITERION_EN}: {role_en} of {COMPANY_EN}): the notice period ended; you "
-        "have been listed since 2026-03-21.",
-        f"限制高消费名单（{CRITERION_ZH}：{COMPANY_ZH.format(role=role_zh)}）：通知期已满，自 2026-03-21 起已被列入。",
+        f"have been listed since {since}.",
+        f"限制高消费名单（{CRITERION_ZH}：{COMPANY_ZH.format(role=role_zh)}）：通知期已满，自 {since} 起已被列入。",
     )
 
 
@@ -99,12 +100,13 @@ def test_a_run_puts_the_listings_in_effect_with_the_daily_jobs_notice_once(tmp_p
     finally:
         store.close()
     for person in ROLES:
-        assert told[person] == [("2026-03-25", *_effective_text(person))]
+        # in effect since the run that put them in effect, not their date (until 2026-12-05: "since 2026-03-21")
+        assert told[person] == [("2026-03-25", *_effective_text(person, "2026-03-25"))]
     assert told[ORG] == [
         (
             "2026-03-25",
-            "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-03-21.",
-            "失信名单（失信被执行人）：通知期已满，自 2026-03-21 起已被列入。",
+            "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-03-25.",
+            "失信名单（失信被执行人）：通知期已满，自 2026-03-25 起已被列入。",
         )
     ]
     assert statuses == {"effective"}

@@ -104,7 +104,10 @@ def test_a_mover_keeps_exactly_the_grace_beijing_gave(regions: Regions) -> None:
 def test_a_mover_first_scored_after_the_date_beijing_gave_is_told_the_listing_took_effect(regions: Regions) -> None:
     """Tianjin's first run after Beijing's effective date (2026-12-31) finds the mover's listing in effect: the notice,
     then the listing taking effect, each told (until 2026-12-05 it was written in effect at once, with only a notice
-    of a grace period already over, and no ``listings_effective`` audit entry)."""
+    of a grace period already over, and no ``listings_effective`` audit entry). The notice says Beijing's listing took
+    effect on 2026-12-31 and that this one takes effect at once, and the listing is told in effect since the run's
+    date, 2027-01-05 (until 2026-12-05 the notice said "takes effect on 2026-12-31", a past date as if to come, and
+    the next "listed since 2026-12-31", when no decision here counted it before 2027-01-05)."""
     mover = _mover(regions)
     regions.judgment(mover)
     regions.send(BEIJING, TIANJIN)
@@ -126,8 +129,21 @@ def test_a_mover_first_scored_after_the_date_beijing_gave_is_told_the_listing_to
         (D(2027, 1, 5), "listing_notice"),
         (D(2027, 1, 5), "listing_effective"),
     ]
+    notice = tianjin.rows(
+        "SELECT text_en, text_zh FROM notifications WHERE kind = 'listing_notice' AND ref_id = ?",
+        [listing["listing_id"]],
+    )[0]
+    assert (
+        "The record was shared by region 110000, where notice was given on 2026-11-01 and the listing took effect on "
+        "2026-12-31: the listing takes effect here at once, on 2027-01-05. You may dispute the record"
+    ) in notice["text_en"]
+    assert (
+        "该记录由地区 110000 共享，当地已于 2026-11-01 发出通知，并于 2026-12-31 起列入：本地区即时列入，自 2027-01-05 "
+        "起生效。您可以对记录提出异议"
+    ) in notice["text_zh"]
+    assert "unless the cause is resolved" not in notice["text_en"] and "除非" not in notice["text_zh"]
     assert told[1]["text_en"] == (
-        "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-12-31."
+        "blacklist (judgment defaulter): the notice period ended; you have been listed since 2027-01-05."
     )
     assert not regions.rail(TIANJIN, tj)
     entries = tianjin.execute("SELECT detail FROM audit_log WHERE action = 'listings_effective'").fetchall()

@@ -283,6 +283,78 @@ def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[
     assert last_error(late_answer) == f"error: link dispute {did} is closed already (lapsed)"
 
 
+def _lapse_dated(store: Store, did: int) -> tuple[Any, ...]:
+    """When the lapse of link dispute ``did`` says it happened: the notice's date, the audit's ``lapsed_on``."""
+    created = store.one("SELECT created_on FROM notifications WHERE kind = 'link_dispute_lapsed' AND ref_id = ?", [did])
+    detail = json.loads(
+        str(store.one("SELECT detail FROM audit_log WHERE action = 'link_dispute_lapsed' ORDER BY seq DESC LIMIT 1"))
+    )
+    return created, detail["lapsed_on"]
+
+
+def test_a_link_dispute_lapses_as_of_the_day_after_its_deadline_when_the_job_skipped_days(
+    world: dict[str, Any], tianjin: Path
+) -> None:
+    """Filed 2027-01-01, due by 2027-01-31: the job of 2027-02-20 lapses it as of 2027-02-01, as a record's dispute
+    (until 2026-12-05 the lapse, the notice and the listing's end were dated the day the job ran)."""
+    from socialcredit.registry.due_process.daily import run_daily
+
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin, key="")
+    try:
+        did = int(file_link_dispute(store, who, ident, "not me", "resident", today=dt.date(2027, 1, 1))["dispute_id"])
+        assert run_daily(store, dt.date(2027, 2, 20))["lapsed_link_disputes"] == [did]
+        assert _lapse_dated(store, did) == (dt.date(2027, 2, 1), "2027-02-01")
+        ended = store.rows(
+            "SELECT status, closed_on FROM listings WHERE subject_id = ? AND list_id = 'blacklist'", [who]
+        )
+        assert ended == [{"status": "delisted", "closed_on": dt.date(2027, 2, 1)}]
+    finally:
+        store.close()
+
+
+def test_a_score_run_dated_after_a_link_disputes_deadline_lapses_it_first(
+    world: dict[str, Any], tianjin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No daily job since the deadline (2027-01-31): a run as of 2027-02-10 lapses the link dispute first, as of
+    2027-02-01, and does not count the records the link brought (until 2026-12-05 the run counted them: the person
+    stayed listed until the daily job next ran)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-02-10")
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin, key="")
+    try:
+        did = int(file_link_dispute(store, who, ident, "not me", "resident", today=dt.date(2027, 1, 1))["dispute_id"])
+        score(store, resolve_policy(store, "tianjin"), dt.date(2027, 2, 10))
+        assert store.one("SELECT status FROM link_disputes WHERE dispute_id = ?", [did]) == "lapsed"
+        assert _lapse_dated(store, did) == (dt.date(2027, 2, 1), "2027-02-01")
+        listed = store.rows(
+            "SELECT status FROM listings WHERE subject_id = ? AND status IN ('pending', 'effective')", [who]
+        )
+        assert listed == []
+    finally:
+        store.close()
+
+
+def test_a_late_answer_lapses_the_link_dispute_as_of_the_day_after_its_deadline(
+    world: dict[str, Any], tianjin: Path
+) -> None:
+    """An operator's answer of 2027-02-05 to a dispute due by 2027-01-31 is refused, and the dispute lapses as of
+    2027-02-01 (until 2026-12-05 it was dated the day of the late answer)."""
+    from socialcredit.errors import WorkflowError
+    from socialcredit.regions.contest import answer_link_dispute
+
+    who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
+    store = open_store(tianjin, key="")
+    try:
+        did = int(file_link_dispute(store, who, ident, "not me", "resident", today=dt.date(2027, 1, 1))["dispute_id"])
+        with pytest.raises(WorkflowError) as late:
+            answer_link_dispute(store, did, "uphold", "it is him", "operator", today=dt.date(2027, 2, 5))
+        assert late.value.code == "deadline_passed"
+        assert _lapse_dated(store, did) == (dt.date(2027, 2, 1), "2027-02-01")
+    finally:
+        store.close()
+
+
 def test_contested_and_upheld_the_link_stays(world: dict[str, Any], tianjin: Path) -> None:
     who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
     did = int(_contest(tianjin, who, ident).stdout.split()[2].rstrip(":"))

@@ -5,7 +5,9 @@ The person files the dispute through the registry (``registry/due_process/links.
 operator answers here — ``uphold`` (the link stands) or ``unlink`` (it is reversed: its records are withdrawn and the
 listings they caused end at once, ``exchange.reverse_in_transaction``) — in one transaction with the dispute's
 close. The daily due-process job (the ``due_process_daily`` hook below) lapses every link dispute past its deadline
-the same way: the link is reversed, as a record's dispute lapses into a withdrawn record.
+the same way: the link is reversed, as a record's dispute lapses into a withdrawn record. As a record's dispute, it
+lapses as of the day after its deadline, whichever day that is done, and a score run dated after the deadline lapses
+it first (the ``run_starting`` hook below), so the run does not count the link's records.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from socialcredit.registry import (
 )
 from socialcredit.store import Store
 
-__all__ = ["ANSWERS", "answer_link_dispute", "due_process_daily", "lapse_link_disputes"]
+__all__ = ["ANSWERS", "answer_link_dispute", "due_process_daily", "lapse_link_disputes", "run_starting"]
 
 ANSWERS = ("uphold", "unlink")
 
@@ -51,7 +53,10 @@ def answer_link_dispute(
         )
     not_before(dispute_id, today, dt.date.fromisoformat(d["opened_at"]), "an answer", noun="link dispute")
     if today > dt.date.fromisoformat(d["deadline"]):
-        lapse_link_disputes(store, today)
+        # this dispute only: the daily job (or a run dated after their deadlines) lapses the others
+        for row in overdue_link_disputes(store, today):
+            if int(row["dispute_id"]) == dispute_id:
+                _lapse(store, row, "registry")
         raise WorkflowError(
             f"the answer to link dispute {dispute_id} was due by {d['deadline']}; it lapsed in the person's favour and "
             "the link was reversed",
@@ -68,21 +73,38 @@ def answer_link_dispute(
 
 
 def lapse_link_disputes(store: Store, today: dt.date | None = None, actor: str = "registry") -> list[int]:
-    """Resolve for the person every open link dispute past its deadline: the link is reversed."""
+    """Resolve for the person every open link dispute past its deadline by ``today``: the link is reversed.
+
+    Each lapses as of the day after its deadline, whichever day this runs (as a record's dispute:
+    ``disputes.lapse_overdue``): the listings it ends, the notice and the audit entry are dated that day."""
     today = resolve_today(today)
     overdue = overdue_link_disputes(store, today)
     for row in overdue:
-        ident = _identity(store, int(row["identity_id"]))
-        note = f"Not answered by {row['deadline'].isoformat()}."
-        note_zh = f"截至 {row['deadline'].isoformat()} 未获答复。"  # as a lapsed dispute of a record says it
-        with store.transaction():
-            if ident["status"] in ("linked", "exact"):
-                reverse_in_transaction(store, ident, actor, f"link dispute {row['dispute_id']} lapsed", today)
-            close_link_dispute(store, int(row["dispute_id"]), "lapsed", note, actor, today, note_zh=note_zh)
+        _lapse(store, row, actor)
     return [int(r["dispute_id"]) for r in overdue]
+
+
+def _lapse(store: Store, row: dict[str, Any], actor: str) -> None:
+    """Resolve one open link dispute past its deadline for the person, as of the day after the deadline."""
+    lapsed_on: dt.date = row["deadline"] + dt.timedelta(days=1)
+    ident = _identity(store, int(row["identity_id"]))
+    note = f"Not answered by {row['deadline'].isoformat()}."
+    note_zh = f"截至 {row['deadline'].isoformat()} 未获答复。"  # as a lapsed dispute of a record says it
+    with store.transaction():
+        if ident["status"] in ("linked", "exact"):
+            reverse_in_transaction(store, ident, actor, f"link dispute {row['dispute_id']} lapsed", lapsed_on)
+        close_link_dispute(store, int(row["dispute_id"]), "lapsed", note, actor, lapsed_on, note_zh=note_zh)
 
 
 @hookimpl
 def due_process_daily(store: Store, today: dt.date) -> dict[str, Any]:
     """The daily job lapses overdue link disputes (``lapsed_link_disputes``: their ids)."""
     return {"lapsed_link_disputes": lapse_link_disputes(store, today)}
+
+
+@hookimpl
+def run_starting(store: Store, as_of: dt.date) -> None:
+    """Lapse the link disputes overdue by the run's date (each as of the day after its deadline), so the run does
+    not count the records of a link no one answered for in time, whichever day the daily job last ran. Not past the
+    registry's today: a run dated ahead (a what-if) does not close a dispute an operator may still answer."""
+    lapse_link_disputes(store, min(as_of, resolve_today()))

@@ -321,13 +321,14 @@ def close_link_dispute(
         f"异议 {dispute_id}（与 {label} 的关联）：{zh}。{said_zh}",
         today,
     )
-    append_audit(
-        store,
-        actor,
-        "link_dispute_" + status,
-        row["subject_id"],
-        {"dispute_id": dispute_id, "identity_id": row["identity_id"], "note": kept_words("link_disputes.note", note)},
-    )
+    detail: dict[str, Any] = {
+        "dispute_id": dispute_id,
+        "identity_id": row["identity_id"],
+        "note": kept_words("link_disputes.note", note),
+    }
+    if status == "lapsed":  # as of the day after the deadline, whichever day it was done (regions/contest.py)
+        detail["lapsed_on"] = today.isoformat()
+    append_audit(store, actor, "link_dispute_" + status, row["subject_id"], detail)
     return _public(
         {**row, "status": status, "answered_at": answered, "note": note, "note_zh": said_zh, "answered_by": actor}
     )
@@ -369,7 +370,8 @@ def resolve_displaced_link_disputes(
 
 
 def overdue_link_disputes(store: Store, today: dt.date) -> list[dict[str, Any]]:
-    """Open link disputes whose deadline has passed (the regions' daily job lapses them)."""
+    """Open link disputes whose deadline has passed by ``today`` (the regions' daily job, or a score run dated after
+    their deadlines, lapses them, each as of the day after its deadline)."""
     return store.rows("SELECT * FROM link_disputes WHERE status = 'open' AND deadline < ? ORDER BY dispute_id", [today])
 
 

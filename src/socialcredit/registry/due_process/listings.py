@@ -214,6 +214,13 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                 || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '. The listing takes effect on ' || CAST($eff AS VARCHAR)
                              || ' unless the cause is resolved before then.'
+                        -- that region's date passed already: the listing takes effect here at once (below), and
+                        -- the notice never announces a past date as to come
+                        WHEN c.origin_effective_on <= $d
+                        THEN '. The record was shared by region ' || c.origin_region || ', where notice was given on '
+                             || CAST(c.origin_noticed_on AS VARCHAR) || ' and the listing took effect on '
+                             || CAST(c.origin_effective_on AS VARCHAR) || ': the listing takes effect here at once, on '
+                             || CAST($d AS VARCHAR) || '.'
                         ELSE '. The record was shared by region ' || c.origin_region || ', where notice was given on '
                              || CAST(c.origin_noticed_on AS VARCHAR) || ': the listing takes effect on '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' unless the cause is resolved before then.'
@@ -226,6 +233,11 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                 || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR) || ' 起列入。'
+                        WHEN c.origin_effective_on <= $d
+                        THEN '。该记录由地区 ' || c.origin_region || ' 共享，当地已于 '
+                             || CAST(c.origin_noticed_on AS VARCHAR) || ' 发出通知，并于 '
+                             || CAST(c.origin_effective_on AS VARCHAR) || ' 起列入：本地区即时列入，自 '
+                             || CAST($d AS VARCHAR) || ' 起生效。'
                         ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已于 '
                              || CAST(c.origin_noticed_on AS VARCHAR) || ' 发出通知：除非在此之前原因消除，将于 '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' 起列入。' END
@@ -596,7 +608,9 @@ def end_publication_due(store: Store, today: dt.date, actor: str = "registry") -
 def take_effect(store: Store, on: dt.date, actor: str, detail: dict[str, Any] | None = None) -> list[int]:
     """Put in effect the pending listings named by the temp table ``sc_became`` (``listing_id``) and tell each subject
     once (``listing_effective``: the list and criterion in words, for a listing through an organisation its name,
-    role and cause — ``criterion_words``, ``relations.relation_notes``), dated ``on``; one ``listings_effective``
+    role and cause — ``criterion_words``, ``relations.relation_notes``), dated ``on``, saying it is in effect since
+    ``on`` when that is after its ``effective_on`` (a run dated after it: the listing was not in effect, nor counted,
+    before; until 2026-12-05 the notice said since ``effective_on``); one ``listings_effective``
     audit entry names them (with ``detail``). Returns their ids. The one path by which a listing takes effect after
     its notice: a score run (``record_listings``) and the daily job (``activate_due``). Call inside a transaction.
 
@@ -658,9 +672,9 @@ def take_effect(store: Store, on: dt.date, actor: str, detail: dict[str, Any] | 
             """INSERT INTO notifications
             SELECT $first + t.n - 1, t.subject_id, $on, 'listing_effective', t.listing_id,
                    w.list_en || ' (' || w.criterion_en || coalesce(x.en, '') || '): the notice period ended; you have '
-                   || 'been listed since ' || CAST(t.effective_on AS VARCHAR) || '.',
+                   || 'been listed since ' || CAST(greatest(t.effective_on, $on) AS VARCHAR) || '.',
                    w.list_zh || '（' || w.criterion_zh || coalesce(x.zh, '') || '）：通知期已满，自 '
-                   || CAST(t.effective_on AS VARCHAR) || ' 起已被列入。',
+                   || CAST(greatest(t.effective_on, $on) AS VARCHAR) || ' 起已被列入。',
                    now()
             FROM sc_effective_told t JOIN sc_effective_words w USING (policy_id, list_id, criterion_id)
             LEFT JOIN sc_effective_notes x USING (listing_id)""",

@@ -50,12 +50,12 @@ _NOTICE = {
         "{list}（{criterion}）的通知期已于 {effective_on} 届满；除非原因已消除，登记机构下次每日核查时列入生效。",
     ),
     "effective": (
-        "You have been on the {list} ({criterion}) since {effective_on}. It ends by itself on {ends_on}.",
-        "自 {effective_on} 起您已被列入{list}（{criterion}）。将于 {ends_on} 自动移出。",
+        "You have been on the {list} ({criterion}) since {took_effect_on}. It ends by itself on {ends_on}.",
+        "自 {took_effect_on} 起您已被列入{list}（{criterion}）。将于 {ends_on} 自动移出。",
     ),
     "effective_open": (
-        "You have been on the {list} ({criterion}) since {effective_on}.",
-        "自 {effective_on} 起您已被列入{list}（{criterion}）。",
+        "You have been on the {list} ({criterion}) since {took_effect_on}.",
+        "自 {took_effect_on} 起您已被列入{list}（{criterion}）。",
     ),
     "resolved": (
         "The cause of the notice of the {list} ({criterion}) was resolved on {closed_on}, before the listing took "
@@ -139,6 +139,7 @@ def listing_notice(detail: dict[str, Any], lang: str) -> str:
         "list": detail["list"],
         "criterion": detail["criterion"],
         "effective_on": detail["effective_on"],
+        "took_effect_on": detail.get("took_effect_on") or detail["effective_on"],
         "ends_on": detail["ends_on"],
         "closed_on": detail["closed_on"],
         "why": _pick(_WHY.get(detail["status"], _WHY["delisted"]), lang),
@@ -206,6 +207,20 @@ def _steps(
     return steps
 
 
+def _took_effect_on(store: Store, listing: dict[str, Any]) -> dt.date | None:
+    """The day the listing actually took effect (None while it has not): the day its subject was told so
+    (``listing_effective``, dated the run or daily job that put it in effect), which is after ``effective_on`` when
+    no run or job put it in effect on that day (until 2026-12-05 a page said "since" ``effective_on``, a day the
+    listing did not count yet); ``effective_on`` for a listing in effect with no such notice."""
+    told = store.one(
+        "SELECT min(created_on) FROM notifications WHERE kind = 'listing_effective' AND ref_id = ? AND subject_id = ?",
+        [listing["listing_id"], listing["subject_id"]],
+    )
+    if told is not None:
+        return max(told, listing["effective_on"])  # type: ignore[no-any-return]
+    return listing["effective_on"] if listing["status"] == "effective" else None
+
+
 def listing_detail(
     store: Store,
     subject_id: str,
@@ -264,6 +279,7 @@ def listing_detail(
         "criterion": criterion,
         "noticed_on": iso(x["noticed_on"]),
         "effective_on": iso(effective_on),
+        "took_effect_on": iso(_took_effect_on(store, x)),
         "closed_on": iso(x["closed_on"]),
         # From its severity class: repair from the minimum publication period, the end at the maximum.
         "repair_from": iso(effective_on + dt.timedelta(days=cls.min_publication_days)) if cls else None,
