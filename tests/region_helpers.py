@@ -102,6 +102,7 @@ def build_regions(folder: Path, *, as_of: dt.date, residents: int = 60, movers: 
         score(store, resolve_policy(store, str(policy)), as_of)
         keys[code] = folder / f"{code}.key"
         keys[code].write_bytes(new_private_key())
+        keys[code].chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)
         stores[code] = store
     for code, store in stores.items():
         for other in codes:

@@ -473,6 +473,7 @@ def test_a_bundle_carries_a_checkpoint_that_the_importing_region_keeps(tmp_path:
     )
     key = tmp_path / "beijing.key"
     key.write_bytes(new_private_key())
+    key.chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)
     beijing_db, tianjin_db = tmp_path / "beijing.duckdb", tmp_path / "tianjin.duckdb"
     with open_store(beijing_db, create=True, key="") as beijing, open_store(tianjin_db, create=True, key="") as tj:
         set_region(beijing, "110000", "Beijing")

@@ -53,6 +53,8 @@ def _keys(folder: Path, code: str) -> Path:
     path = folder / f"{code}.key"
     path.write_bytes(new_private_key())
     encryption_key_path(path).write_bytes(new_encryption_key())
+    for made in (path, encryption_key_path(path)):
+        made.chmod(0o600)  # a private key file is its owner's only, as `region keygen` writes it
     return path
 
 
@@ -310,10 +312,12 @@ def _export_state(db: Path) -> tuple[Any, ...]:
 
 
 def _export_state_of(store: Store) -> tuple[Any, ...]:
-    """What an export changes in the store and beside it: its bundles, its audit entries, its checkpoints."""
+    """What an export changes in the store and beside it: its bundles, its audit entries, its checkpoints (a refused
+    export's own entry, `region_export_refused`, aside: tests/test_region_commands.py asserts it)."""
     exports = store.execute("SELECT sequence FROM region_exports ORDER BY 1").fetchall()
     checkpoints = store.path.parent / f"{store.path.name}.checkpoints" / "checkpoints.jsonl"
-    return exports, store.one("SELECT count(*) FROM audit_log"), checkpoints.read_bytes()
+    entries = store.one("SELECT count(*) FROM audit_log WHERE action <> 'region_export_refused'")
+    return exports, entries, checkpoints.read_bytes()
 
 
 def _refusal(unkeyed: list[tuple[str, str, str, str]]) -> str:
@@ -354,7 +358,7 @@ def test_the_cli_refuses_to_export_while_a_region_has_no_encryption_key_and_expo
     assert refused.stdout == ""
     assert refused.stderr.strip() == _refusal([(HEBEI, "Hebei", hebei_signing, "")])
     assert not out.exists()
-    assert _export_state(beijing) == before  # no sequence taken, no audit entry, no checkpoint
+    assert _export_state(beijing) == before  # no sequence taken, no audit entry but its refusal's, no checkpoint
     fixed = _cli(*refused.stderr.split("`")[-2].split()[1:-1], hebei_enc, db=beijing, db_key=BEIJING_DB_KEY)
     assert fixed.returncode == 0, fixed.stderr
     done = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
@@ -467,6 +471,7 @@ def test_keygen_beside_a_file_that_is_no_signing_key_writes_nothing(tmp_path: Pa
     the file: the encryption key stayed, paired with nothing. It checks the file first and writes nothing."""
     key = tmp_path / "beijing.key"
     key.write_text("not a key\n")
+    key.chmod(0o600)
     done = subprocess.run([CLI, "region", "keygen", "--out", str(key)], capture_output=True, text=True, env=_wide())
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.strip() == (

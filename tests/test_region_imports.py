@@ -50,6 +50,7 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     for code in (BEIJING, TIANJIN):
         keys[code] = folder / f"{code}.key"
         keys[code].write_bytes(new_private_key())
+        keys[code].chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)
     for code in (BEIJING, TIANJIN):
         region = REGIONS[code]
         with open_store(folder / f"{code}.duckdb", create=True, key="") as store:
@@ -1042,6 +1043,7 @@ def test_a_bundle_is_written_0600_and_an_encrypted_store_with_no_region_to_encry
     file at the path is left as it was."""
     db, key, out = tmp_path / "beijing.duckdb", tmp_path / "beijing.key", tmp_path / "beijing-1.json"
     key.write_bytes(new_private_key())
+    key.chmod(0o600)
     with open_store(db, create=True, key=db_key) as store:
         assert store.encrypted is bool(db_key)
         set_region(store, "110000", "Beijing")

@@ -191,13 +191,21 @@ def test_a_revoked_key_is_refused_whatever_the_date_and_never_trusted_again(tian
         f"key {FP[0]} of Beijing (110000) was revoked on 2026-12-02 (key leaked); a revoked key is never trusted "
         "again: trust the region's new key"
     )
+    # The operator's words are kept with the key, and the entry says where (until 2026-12-05 it copied them: an
+    # entry of the chain cannot be purged); a refused command keeps them nowhere, and its entry says how long they were.
     assert _audit(tianjin, "region_key_revoked") == [
-        {"code": "110000", "name": "Beijing", "key": FP[0], "reason": "key leaked"}
+        {
+            "code": "110000",
+            "name": "Beijing",
+            "key": FP[0],
+            "reason": {"kept_in": "region_keys.revoked_reason", "chars": 10},
+        }
     ]
-    assert [(r["key"], r["refused"][:20]) for r in _audit(tianjin, "region_key_revoked_refused")] == [
-        (FP[0], f"key {FP[0]}"[:20]),
-        (FP[3], "Beijing (110000) has"),
-        (FP[1], "say why the key is r"),
+    assert tianjin.one("SELECT revoked_reason FROM region_keys WHERE fingerprint = ?", [FP[0]]) == "key leaked"
+    assert [(r["key"], r["refused"][:20], r["reason"]) for r in _audit(tianjin, "region_key_revoked_refused")] == [
+        (FP[0], f"key {FP[0]}"[:20], {"kept_in": None, "chars": 5}),
+        (FP[3], "Beijing (110000) has", {"kept_in": None, "chars": 7}),
+        (FP[1], "say why the key is r", {"kept_in": None, "chars": 2}),
     ]
     assert [r["state"] for r in list_keys(tianjin, today=D)] == ["revoked on 2026-12-02: key leaked", "valid"]
 
@@ -205,6 +213,7 @@ def test_a_revoked_key_is_refused_whatever_the_date_and_never_trusted_again(tian
 def test_an_untrusted_region_is_refused_until_it_is_trusted_again(tianjin: Store) -> None:
     trust_key(tianjin, "110000", "Beijing", PUB[0], today=D - dt.timedelta(days=5))
     assert untrust_region(tianjin, "110000", "left the exchange", today=D) == [FP[0]]
+    assert tianjin.one("SELECT untrusted_reason FROM region_keys WHERE fingerprint = ?", [FP[0]]) == "left the exchange"
     not_trusted = (
         "the publisher '110000' is not trusted by this region (trusted: none yet): Beijing was untrusted on "
         "2026-12-03 (left the exchange); add its public key with `socialcredit region trust` if it should be"
@@ -225,12 +234,20 @@ def test_an_untrusted_region_is_refused_until_it_is_trusted_again(tianjin: Store
     trust_key(tianjin, "110000", "Beijing", PUB[0], today=dt.date(2026, 12, 5))
     assert _open(tianjin, 0, dt.date(2026, 12, 5)) == "accepted"
     assert _audit(tianjin, "region_untrust") == [
-        {"code": "110000", "name": "Beijing", "keys": [FP[0]], "reason": "left the exchange"}
+        {
+            "code": "110000",
+            "name": "Beijing",
+            "keys": [FP[0]],
+            "reason": {"kept_in": "region_keys.untrusted_reason", "chars": 17},
+        }
     ]
-    assert (
-        _audit(tianjin, "region_untrust_refused")[0]["refused"]
-        == "region 110000 is not trusted here; nothing to untrust"
-    )
+    assert _audit(tianjin, "region_untrust_refused") == [
+        {
+            "code": "110000",
+            "reason": {"kept_in": None, "chars": 5},
+            "refused": "region 110000 is not trusted here; nothing to untrust",
+        }
+    ]
     # Records already imported keep naming the region.
     assert tianjin.one("SELECT name FROM region_publishers WHERE region_code = '110000'") == "Beijing"
 

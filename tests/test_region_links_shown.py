@@ -77,6 +77,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         score(store, resolve_policy(store, str(policy)), AS_OF)
         keys[code] = folder / f"{code}.key"
         keys[code].write_bytes(new_private_key())
+        keys[code].chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)
         stores[code] = store
     trust_publisher(stores[TIANJIN], BEIJING, "Beijing", public_key_text(load_private_key(keys[BEIJING])))
     export_bundle(stores[BEIJING], "beijing", keys[BEIJING], folder / "beijing-1.json")

@@ -100,7 +100,13 @@ def test_a_repair_applied_for_in_tianjin_is_decided_in_beijing_and_both_delist_t
             "2026-12-31); you may apply for repair from 2027-12-31",
         )
     ]
-    # the Chinese notice tells who decided in Chinese, as the English one does in English (it was pasted in English)
+    # the refusal travels in both languages, as list entries' reasons do (until 2026-12-05 in English only, and the
+    # Chinese notice and pages here gave Beijing's refusal in English)
+    assert [r["decision_reason_zh"] for r in back] == [
+        "地区 110000 已于 2027-06-01 决定：严重失信行为至少公示 365 天（自 2026-12-31 起）；"
+        "可自 2027-12-31 起申请信用修复"
+    ]
+    # the Chinese notice tells who decided and why in Chinese, as the English one does in English
     assert tianjin.one(
         "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'repair_refused' AND ref_id = ?",
         [early["repair_id"]],
@@ -109,8 +115,7 @@ def test_a_repair_applied_for_in_tianjin_is_decided_in_beijing_and_both_delist_t
         "110000 on 2027-06-01: a serious breach is published for at least 365 days (from 2026-12-31); you may "
         "apply for repair from 2027-12-31",
         f"您的信用修复申请 {early['repair_id']}（记录 {local_id}）未获批准。理由：地区 110000 已于 2027-06-01 决定："
-        "a serious breach is published for at least 365 days (from 2026-12-31); you may apply for repair from "
-        "2027-12-31",
+        "严重失信行为至少公示 365 天（自 2026-12-31 起）；可自 2027-12-31 起申请信用修复",
     ]
     assert _blacklist(regions, TIANJIN, tj)["status"] == "effective"
 

@@ -82,6 +82,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         score(store, resolve_policy(store, str(policy)), AS_OF)
         keys[code] = folder / f"{code}.key"
         keys[code].write_bytes(new_private_key())
+        keys[code].chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)
         stores[code] = store
     for code, store in stores.items():
         for other in stores:

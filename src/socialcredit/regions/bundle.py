@@ -61,6 +61,7 @@ __all__ = [
     "PAYLOAD_FORMAT",
     "SEALED_FORMAT",
     "Bundle",
+    "KeyFileTooOpen",
     "Publisher",
     "PublisherKey",
     "Recipient",
@@ -100,15 +101,27 @@ def new_private_key() -> bytes:
 MAX_KEY_FILE_BYTES = 64 * 1024  # a key's PEM is a few hundred bytes
 
 
+class KeyFileTooOpen(RegionError):
+    """A private key file that its group or others may read or write: refused, as ssh refuses one."""
+
+
 def _check_key_file(path: Path | str) -> None:
     """A key file is read whole: one that is not a regular file (a device, a pipe) or is larger than any key is
-    refused before it is read (``--key /dev/zero`` read until memory ran out)."""
+    refused before it is read (``--key /dev/zero`` read until memory ran out). A private key its group or others may
+    read or write (0644: whoever reads it signs or decrypts as this region) is refused, naming the fix, as ssh
+    refuses one; `region keygen` writes its keys 0600."""
     path = Path(path)
     try:
         st = path.stat()
     except OSError:
         return  # reading it says why it cannot be read
     if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_KEY_FILE_BYTES:
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise KeyFileTooOpen(
+                f"{path} has mode {mode:04o}: a private key file must be readable by its owner only (whoever can "
+                f"read it signs or decrypts as this region); run `chmod 600 {path}` and try again"
+            )
         return
     what = f"is {st.st_size} bytes" if stat.S_ISREG(st.st_mode) else "is not a regular file"
     raise RegionError(

@@ -56,6 +56,7 @@ def keygen(
     """Make the region's signing key, and its encryption key beside it (FILE.x25519); prints the public keys other
     regions trust. For a signing key made before, only the encryption key is made."""
     from socialcredit.regions.bundle import (
+        KeyFileTooOpen,
         encryption_key_path,
         encryption_public_text,
         fingerprint,
@@ -78,6 +79,8 @@ def keygen(
     if out_file.exists():  # a signing key made before encryption keys: checked before its encryption key is made
         try:
             load_private_key(out_file)
+        except KeyFileTooOpen:
+            raise  # a signing key readable by others: said as every command says it, with the fix
         except RegionError as exc:
             raise RegionError(
                 f"{out_file} exists already and is not a signing key this region can read (an unencrypted Ed25519 "
@@ -195,17 +198,29 @@ def untrust(
 @region_app.command("keys")
 def keys_cmd(db: DbOpt = _DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Every key trusted for another region, with its state today."""
-    from socialcredit.regions.keys import list_keys
+    from socialcredit.regions.keys import Unkeyed, list_keys
 
     with open_store(db, read_only=False) as store:
         rows = list_keys(store)
     if as_json:
         _print_json(rows)
         return
-    table = Table("region", "key", "trusted on", "state")
+    table = Table("region", "key", "trusted on", "state", "encryption key")
     for r in rows:
-        table.add_row(f"{r['name']} ({r['region_code']})", r["fingerprint"], str(r["trusted_on"]), r["state"])
+        enc = r["encryption_key"] or (
+            f"unreadable ({r['encryption_key_unreadable']})" if r["encryption_key_unreadable"] else "none"
+        )
+        table.add_row(f"{r['name']} ({r['region_code']})", r["fingerprint"], str(r["trusted_on"]), r["state"], enc)
     out.print(table if rows else "No keys are trusted yet: `socialcredit region trust CODE NAME --key KEY`.")
+    for r in rows:
+        if r["encryption_key_unreadable"]:
+            out.print(
+                f"The encryption key recorded for {r['name']} ({r['region_code']}) with key {r['fingerprint']} is "
+                f"unreadable ({r['encryption_key_unreadable']}): record it again with "
+                f"`{Unkeyed(r['region_code'], str(r['name']), r['public_key'], r['expires_on']).fix()}` (KEY: the "
+                "encryption key its `region keygen` printed).",
+                highlight=False,
+            )
 
 
 @region_app.command("export")

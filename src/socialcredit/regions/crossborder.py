@@ -17,9 +17,9 @@ Three more carry repairs and what residents add to forwarded disputes:
 
 * ``repairs`` — repair applications filed here of records another region recorded (``to``), with the filing
   date and the statement; the origin region decides each under its own rules (``open_received_repair``).
-* ``repair_answers`` — the decision (``approved`` or ``refused``, the day, the reason) on applications another
-  region forwarded here; the region that filed it decides its application with it. The end of the listing travels
-  in ``listings`` as any other end does.
+* ``repair_answers`` — the decision (``approved`` or ``refused``, the day, the reason, in English and Chinese) on
+  applications another region forwarded here; the region that filed it decides its application with it. The end of
+  the listing travels in ``listings`` as any other end does.
 * ``dispute_information`` — information a resident added here to a dispute already forwarded: the origin keeps it
   and extends the deadline as it would have had it been added there that day.
 
@@ -120,6 +120,7 @@ _FIELDS: dict[str, dict[str, str]] = {
         "outcome": "repair_outcome",
         "decided_on": "date",
         "reason": "text",
+        "reason_zh": "opt_text",  # the reason in Chinese (bundles before 2026-12-05 carry the English only)
     },
     "dispute_information": {
         "to": "region",
@@ -349,9 +350,11 @@ def _repair_sections(store: Store) -> dict[str, Any]:
             "outcome": r["status"],
             "decided_on": r["decided_on"].isoformat(),
             "reason": r["decision_reason"],
+            # in both languages, as list entries' reasons travel (an operator's reason is the same in both)
+            "reason_zh": r["decision_reason_zh"] or r["decision_reason"],
         }
         for r in store.rows(
-            """SELECT x.*, p.status, p.decided_on, p.decision_reason FROM region_repairs x
+            """SELECT x.*, p.status, p.decided_on, p.decision_reason, p.decision_reason_zh FROM region_repairs x
             JOIN repairs p USING (repair_id)
             WHERE x.direction = 'received' AND x.sent_in IS NULL AND p.status IN ('approved', 'refused')
             ORDER BY x.repair_id"""
@@ -583,7 +586,7 @@ def _repair_answer(store: Store, origin: str, item: dict[str, Any]) -> int:
     on = dt.date.fromisoformat(item["decided_on"])
     reason = (
         f"decided in region {origin} on {on.isoformat()}: {item['reason']}",
-        f"地区 {origin} 已于 {on.isoformat()} 决定：{item['reason']}",
+        f"地区 {origin} 已于 {on.isoformat()} 决定：{item.get('reason_zh') or item['reason']}",
     )
     return int(close_forwarded_repair(store, int(found), item["outcome"], reason, f"region:{origin}", today=on))
 

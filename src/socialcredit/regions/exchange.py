@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import sqlglot.expressions as exp
@@ -55,13 +57,13 @@ from socialcredit.registry import (
     check_signature,
     end_withdrawn_listings,
     get_policy,
+    keep_checkpoint,
     keep_received_checkpoint,
     mask_id,
     parse_checkpoint,
     resolve_displaced_link_disputes,
-    write_checkpoint,
+    signed_checkpoint,
 )
-from socialcredit.registry.private import create_private
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids, note_role_records
 
@@ -150,7 +152,54 @@ def _exchange_policy(store: Store, policy_id: str) -> LoadedPolicy:
 def export_bundle(
     store: Store, policy_id: str, key_path: Path | str, out: Path | str, actor: str = "cli"
 ) -> ExportSummary:
-    """Write the next bundle of this region to ``out``: records since the last bundle, current list entries."""
+    """Write the next bundle of this region to ``out``: records since the last bundle, current list entries.
+
+    A refused export (no exchange block, a key that cannot be read, a region with no encryption key, an ``out`` that
+    cannot be written, ...) writes no bundle, takes no sequence number and keeps no checkpoint; it leaves one audit
+    entry, ``region_export_refused``, with the policy, the file's name and the message, as a refused import does."""
+    out = Path(out)
+    try:
+        return _export(store, policy_id, key_path, out, actor)
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, SocialCreditError) else f"internal error ({type(exc).__name__})"
+        with store.transaction():
+            append_audit(
+                store, actor, "region_export_refused", None, {"policy": policy_id, "file": out.name, "message": message}
+            )
+        raise
+
+
+def _bundle_file(out: Path) -> tuple[Path, BinaryIO]:
+    """A new private file (0600) beside ``out`` that the bundle is written to and then renamed to ``out``: made before
+    anything of the export is kept, so an ``out`` that cannot be written refuses the export (naming it) before a
+    checkpoint is kept or a sequence taken (until 2026-12-05 the checkpoint was kept, then the write failed)."""
+
+    def refused(why: str) -> RegionError:
+        return RegionError(
+            f"not exported: the bundle cannot be written to {out} ({why}); give --out a file in a folder this user "
+            "may write. Nothing was written."
+        )
+
+    if out.is_dir():
+        raise refused("it is a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise refused(f"{out.parent} is not a folder") from None
+    except OSError as exc:
+        raise refused(f"its folder {out.parent} cannot be made: {exc.strerror}") from None
+    if not out.parent.is_dir():
+        raise refused(f"{out.parent} is not a folder")
+    temp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.part")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise refused(exc.strerror or type(exc).__name__) from None
+    os.fchmod(fd, 0o600)
+    return temp, os.fdopen(fd, "wb")
+
+
+def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor: str) -> ExportSummary:
     code, name = region_of(store)
     key = _load_key(key_path)
     loaded = _exchange_policy(store, policy_id)
@@ -241,29 +290,38 @@ def export_bundle(
         finally:
             store.con.unregister("_people")
     sections = crossborder.export_sections(store, policy_id, list(exchange.lists), list(types))
-    # The registry's signed audit head travels with the bundle: the importer keeps a copy outside this store.
-    checkpoint = write_checkpoint(store)
-    payload = {
-        "format": PAYLOAD_FORMAT,
-        "publisher": {"region": code, "name": name},
-        "sequence": sequence,
-        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "policy": {"id": loaded.policy.id, "version": loaded.policy.version},
-        # the catalog its records were written under (a receiving store must have their record types)
-        "catalog": {"version": store.catalog_version, "sha256": _catalog_sha(store)},
-        "lists_as_of": as_of,
-        "identities": identities,
-        "records": records,
-        "list_entries": entries,
-        **sections,
-        "audit_checkpoint": checkpoint.as_dict(),
-    }
-    # From a store without a key the bundle is in clear, as before encryption (recipients is empty).
-    data = seal_bundle(payload, key, recipients=recipients)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with create_private(out) as fh:  # 0600 whatever was there (an unencrypted store's bundle is in clear)
-        fh.write(data)
+    temp, fh = _bundle_file(out)  # before anything is kept: an `out` that cannot be written keeps nothing
+    try:
+        with fh:
+            # The registry's signed audit head travels with the bundle: the importer keeps a copy outside this store.
+            # It is kept here only once the bundle is written.
+            checkpoint = signed_checkpoint(store)
+            payload = {
+                "format": PAYLOAD_FORMAT,
+                "publisher": {"region": code, "name": name},
+                "sequence": sequence,
+                "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+                "policy": {"id": loaded.policy.id, "version": loaded.policy.version},
+                # the catalog its records were written under (a receiving store must have their record types)
+                "catalog": {"version": store.catalog_version, "sha256": _catalog_sha(store)},
+                "lists_as_of": as_of,
+                "identities": identities,
+                "records": records,
+                "list_entries": entries,
+                **sections,
+                "audit_checkpoint": checkpoint.as_dict(),
+            }
+            # From a store without a key the bundle is in clear, as before encryption (recipients is empty).
+            data = seal_bundle(payload, key, recipients=recipients)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        keep_checkpoint(store, checkpoint)
+        # 0600 whatever was there (an unencrypted store's bundle is in clear): the new file replaces it
+        os.replace(temp, out)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     sha = hashlib.sha256(data).hexdigest()
     with store.transaction():
         store.execute(

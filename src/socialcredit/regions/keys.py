@@ -28,7 +28,7 @@ from socialcredit.regions.bundle import (
     parse_encryption_key,
     parse_public_key,
 )
-from socialcredit.registry import append_audit
+from socialcredit.registry import append_audit, kept_words
 from socialcredit.store import Store
 
 __all__ = [
@@ -78,6 +78,12 @@ def _audited_refusal(store: Store, actor: str, action: str, detail: dict[str, An
         with store.transaction():
             append_audit(store, actor, f"{action}_refused", None, {**detail, "refused": str(exc)})
         raise
+
+
+def _words_not_kept(text: str) -> dict[str, Any]:
+    """What a refused command's audit entry says of the operator's reason: its length, never the words (an entry of
+    the chain holds no one's words, docs/audit.md; a refused command keeps them nowhere)."""
+    return {"kept_in": None, "chars": len(text)}
 
 
 def _publisher_keys(store: Store, code: str) -> list[PublisherKey]:
@@ -270,7 +276,8 @@ def revoke_key(
     """Revoke one key of region ``code``: bundles signed with it are refused from now on, whatever their date."""
     day = resolve_today(today)
     fp = key_fingerprint.strip().lower()
-    with _audited_refusal(store, actor, "region_key_revoked", {"code": code, "key": fp, "reason": reason}):
+    asked = {"code": code, "key": fp, "reason": _words_not_kept(reason)}
+    with _audited_refusal(store, actor, "region_key_revoked", asked):
         _check_code(code)
         if not reason.strip():
             raise RegionError("say why the key is revoked: --reason TEXT (kept in the audit log)")
@@ -291,7 +298,11 @@ def revoke_key(
             [day, reason.strip(), code, fp],
         )
         append_audit(
-            store, actor, "region_key_revoked", None, {"code": code, "name": name, "key": fp, "reason": reason.strip()}
+            store,
+            actor,
+            "region_key_revoked",
+            None,
+            {"code": code, "name": name, "key": fp, "reason": kept_words("region_keys.revoked_reason", reason.strip())},
         )
     return next(k for k in _publisher_keys(store, code) if k.fingerprint == fp)
 
@@ -302,7 +313,7 @@ def untrust_region(
     """Stop trusting region ``code``: every key of it is refused until a key is trusted again; returns their
     fingerprints. The region's name stays known (records it sent keep naming it)."""
     day = resolve_today(today)
-    with _audited_refusal(store, actor, "region_untrust", {"code": code, "reason": reason}):
+    with _audited_refusal(store, actor, "region_untrust", {"code": code, "reason": _words_not_kept(reason)}):
         _check_code(code)
         if not reason.strip():
             raise RegionError("say why the region is no longer trusted: --reason TEXT (kept in the audit log)")
@@ -318,7 +329,16 @@ def untrust_region(
             [day, reason.strip(), code],
         )
         append_audit(
-            store, actor, "region_untrust", None, {"code": code, "name": name, "keys": fps, "reason": reason.strip()}
+            store,
+            actor,
+            "region_untrust",
+            None,
+            {
+                "code": code,
+                "name": name,
+                "keys": fps,
+                "reason": kept_words("region_keys.untrusted_reason", reason.strip()),
+            },
         )
     return fps
 
@@ -423,7 +443,18 @@ def list_keys(store: Store, *, today: dt.date | None = None) -> list[dict[str, A
                 "revoked_reason": key.revoked_reason,
                 "untrusted_on": key.untrusted_on,
                 "untrusted_reason": key.untrusted_reason,
-                "encryption_key": fingerprint(key.encryption_key) if key.encryption_key else None,
+                **_encryption_key_shown(key.encryption_key),
             }
         )
     return out
+
+
+def _encryption_key_shown(encryption_key: str | None) -> dict[str, str | None]:
+    """A recorded encryption key as `region keys` shows it: its fingerprint, or why it cannot be read (one recorded
+    before `region trust` checked keys that is not base64 has no fingerprint: it is listed as unreadable)."""
+    if not encryption_key:
+        return {"encryption_key": None, "encryption_key_unreadable": None}
+    try:
+        return {"encryption_key": fingerprint(encryption_key), "encryption_key_unreadable": None}
+    except BundleError:
+        return {"encryption_key": None, "encryption_key_unreadable": "not valid base64"}

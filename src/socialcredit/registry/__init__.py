@@ -13,12 +13,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from socialcredit.registry.access.audit import append_audit, verify_audit
+    from socialcredit.registry.access.audit import append_audit, kept_words, verify_audit
     from socialcredit.registry.access.checkpoints import (
         Checkpoint,
         check_signature,
+        keep_checkpoint,
         keep_received_checkpoint,
         parse_checkpoint,
+        signed_checkpoint,
         verify_audit_log,
         write_checkpoint,
     )
@@ -159,11 +161,14 @@ _WHERE = {
     "purge_expired": "socialcredit.registry.due_process.retention",
     # access
     "append_audit": "socialcredit.registry.access.audit",
+    "kept_words": "socialcredit.registry.access.audit",
     "verify_audit": "socialcredit.registry.access.audit",
     "Checkpoint": "socialcredit.registry.access.checkpoints",
     "check_signature": "socialcredit.registry.access.checkpoints",
+    "keep_checkpoint": "socialcredit.registry.access.checkpoints",
     "keep_received_checkpoint": "socialcredit.registry.access.checkpoints",
     "parse_checkpoint": "socialcredit.registry.access.checkpoints",
+    "signed_checkpoint": "socialcredit.registry.access.checkpoints",
     "verify_audit_log": "socialcredit.registry.access.checkpoints",
     "write_checkpoint": "socialcredit.registry.access.checkpoints",
     "load_private_key": "socialcredit.registry.access.signing",
@@ -229,7 +234,9 @@ __all__ = [
     "ingest_file",
     "issue_key",
     "issue_link",
+    "keep_checkpoint",
     "keep_received_checkpoint",
+    "kept_words",
     "lapse_overdue",
     "latest_record",
     "latest_run",
@@ -275,6 +282,7 @@ __all__ = [
     "session_principal",
     "set_consent",
     "sign_in_with_key",
+    "signed_checkpoint",
     "start_session",
     "subject_report",
     "top_subjects",

@@ -42,10 +42,12 @@ __all__ = [
     "Checkpoint",
     "check_signature",
     "checkpoint_file",
+    "keep_checkpoint",
     "keep_received_checkpoint",
     "make_checkpoint",
     "parse_checkpoint",
     "read_checkpoints",
+    "signed_checkpoint",
     "verify_audit_log",
     "write_checkpoint",
 ]
@@ -140,6 +142,19 @@ def write_checkpoint(store: Store, out: Path | str | None = None) -> Checkpoint:
 
     A log that no longer matches the previous checkpoint is not signed (CheckpointError): the new checkpoint would
     vouch for the cut or the rewrite."""
+    cp = signed_checkpoint(store)
+    keep_checkpoint(store, cp)
+    if out is not None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(cp.line() + "\n", encoding="utf-8")
+    return cp
+
+
+def signed_checkpoint(store: Store) -> Checkpoint:
+    """A checkpoint of the chain's head, signed but not yet kept (:func:`keep_checkpoint` appends it): for a file that
+    carries it, kept only once that file is written. A log that no longer matches the previous checkpoint is not
+    signed (CheckpointError)."""
     path = checkpoint_file(store)
     if path.exists():
         previous = read_checkpoints(path)[-1]
@@ -149,13 +164,12 @@ def write_checkpoint(store: Store, out: Path | str | None = None) -> Checkpoint:
                 f"not signed: the audit log no longer matches {previous.label} ({damage[0].message}); see "
                 "`socialcredit audit verify`"
             )
-    cp = make_checkpoint(store)
+    return make_checkpoint(store)
+
+
+def keep_checkpoint(store: Store, cp: Checkpoint) -> None:
+    """Append a checkpoint made by :func:`signed_checkpoint` to the store's checkpoints."""
     _append_line(checkpoint_file(store), cp.line())
-    if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(cp.line() + "\n", encoding="utf-8")
-    return cp
 
 
 def keep_received_checkpoint(store: Store, publisher: str, cp: Checkpoint) -> Path:
