@@ -202,7 +202,6 @@ def test_a_live_decision_of_a_frozen_file_is_refused_on_the_patched_row(world: d
     assert _ask(world, "lender1")["granted"]
 
 
-
 def test_a_lift_for_a_party_no_relying_party_holds_is_refused_and_nothing_is_lifted(world: dict[str, Any]) -> None:
     # A lift for a typo, a control character or a key that is not a relying party's was stored and answered 200,
     # and covered no one: the resident believed the lender could see their file.
@@ -235,6 +234,7 @@ def test_a_lift_for_a_party_no_relying_party_holds_is_refused_and_nothing_is_lif
     assert (lifted.status_code, [x["party"] for x in lifted.json()["lifts"]]) == (200, [lender])
     assert _ask(world, "lender1")["granted"]
     assert client.post("/v1/freeze/lift", json={}, headers=resident).status_code == 200
+
 
 ROUTES = [
     ("GET", "/v1/freeze", None, "resident"),

@@ -143,7 +143,6 @@ def test_the_same_answer_whether_or_not_the_number_is_registered(
     assert _rows(world, "SELECT count(*) AS n FROM outbox WHERE subject_id = ?", [NOBODY]) == [{"n": 0}]
 
 
-
 def test_a_number_that_is_none_is_told_why_in_the_pages_language(world: dict[str, Any]) -> None:
     """The reason was the registry's English, about another identifier: "这不是有效的身份证号码：unified social credit
     code is empty"."""
@@ -175,6 +174,7 @@ def test_a_number_that_is_none_is_told_why_in_the_pages_language(world: dict[str
                 said = html.unescape(r.text)
                 assert (r.status_code, (zh if lang == "zh" else en) in said) == (400, True), (sent, lang, said)
                 assert "unified social credit code" not in said and "expected 18" not in said
+
 
 def test_the_outbox_page_and_its_link_sign_in_once(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOCIALCREDIT_SMTP_HOST", raising=False)
