@@ -202,6 +202,40 @@ def test_a_live_decision_of_a_frozen_file_is_refused_on_the_patched_row(world: d
     assert _ask(world, "lender1")["granted"]
 
 
+def test_a_lift_for_a_party_no_relying_party_holds_is_refused_and_nothing_is_lifted(world: dict[str, Any]) -> None:
+    # A lift for a typo, a control character or a key that is not a relying party's was stored and answered 200,
+    # and covered no one: the resident believed the lender could see their file.
+    client, keys = world["client"], world["keys"]
+    resident, operator = auth(keys["resident"].token), auth(keys["operator"].token)
+    assert client.post("/v1/freeze", headers=resident).status_code == 200
+    cases = [
+        ("/v1/freeze/lift", resident, "nobody000000", "nobody000000"),
+        ("/v1/freeze/lift", resident, "\u0000", "\\x00"),
+        (f"/v1/subjects/{B}/freeze/lift", operator, f"key:{keys['operator'].party.key_id}", "OPERATOR"),
+    ]
+    for path, who, party, said in cases:
+        said = keys["operator"].party.key_id if said == "OPERATOR" else said
+        r = client.post(path, json={"party": party, "until": "2026-12-31"}, headers=who)
+        assert (r.status_code, r.json()["error"]) == (
+            422,
+            {
+                "code": "unknown_party",
+                "message": f"no relying party holds the key id '{said}'; name the party by its key id "
+                "(`socialcredit keys list`); nothing was lifted",
+                "field": "party",
+            },
+        ), r.text
+    status = client.get(f"/v1/subjects/{B}/freeze", headers=operator).json()
+    assert (status["frozen"], status["lifts"]) == (True, [])
+    assert _ask(world, "lender1")["frozen"]
+    # a relying party's key id, with or without "key:", is taken
+    lender = keys["lender1"].party.key_id
+    lifted = client.post("/v1/freeze/lift", json={"party": f"key:{lender}"}, headers=resident)
+    assert (lifted.status_code, [x["party"] for x in lifted.json()["lifts"]]) == (200, [lender])
+    assert _ask(world, "lender1")["granted"]
+    assert client.post("/v1/freeze/lift", json={}, headers=resident).status_code == 200
+
+
 ROUTES = [
     ("GET", "/v1/freeze", None, "resident"),
     ("POST", "/v1/freeze", None, "resident"),

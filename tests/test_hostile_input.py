@@ -294,6 +294,26 @@ def test_json_nested_100000_deep_is_refused_not_a_500(hostile: dict[str, Any]) -
     )
 
 
+@pytest.mark.parametrize("first", [b"", b'{"record_id": "R1"}\n'], ids=["alone", "second line"])
+def test_an_ndjson_line_nested_100000_deep_is_refused_over_http_and_on_the_command_line(
+    hostile: dict[str, Any], first: bytes
+) -> None:
+    # Reading why DuckDB refused the file, Python's parser recursed past its limit: over HTTP a 500, on the command
+    # line exit 3 ("internal error: RecursionError").
+    line = 2 if first else 1
+    said = (
+        f"line {line} nests deeper than the JSON parser follows; a record of an NDJSON batch is one JSON object "
+        "whose fields are plain values"
+    )
+    body = first + b"[" * 100_000 + b"\n"
+    r = _send(hostile, "courts", "application/x-ndjson", body)
+    assert (_error(r), r.json()["error"]["field"]) == ((413, "too_deep", said), f"line {line}")
+    file = hostile["folder"] / "deep.ndjson"
+    file.write_bytes(body)
+    proc = _run(CLI, "ingest", str(file), "--source", "courts", "--db", str(hostile["cli_db"]))
+    assert (proc.returncode, proc.stderr.strip().splitlines()[-1]) == (2, f"error: {file}: {said}")
+
+
 def test_deep_json_on_an_endpoint_of_a_model_is_refused_as_too_deep(hostile: dict[str, Any]) -> None:
     r = _send(hostile, "operator", "application/json", b"[" * 100_000, path="/v1/keys")
     assert _error(r) == (

@@ -531,3 +531,34 @@ def test_an_identifier_in_a_pages_address_or_search_is_compacted_as_over_the_api
         for typed in (person, wide, REP[:6] + " " + REP[6:12]):
             found = operator.get("/ops/subjects", params={"q": typed, "lang": "en"})
             assert found.status_code == 200 and f'href="/ops/subjects/{REP}"' in found.text, typed
+
+
+def test_a_file_page_of_a_code_that_is_none_or_unregistered_is_told_in_the_page_s_language(
+    world: dict[str, Any],
+) -> None:
+    """/orgs/{code} of a code that is none or not registered said the registry's English (``unified social credit
+    code 'X' has 1 characters; expected 18``) on a Chinese page."""
+    wrong = ORG[:-1] + ("0" if ORG[-1] != "0" else "1")
+    unknown = make_uscc("91110108MA09ABCD1")
+    cases = [
+        (
+            "x",
+            400,
+            "这不是有效的统一社会信用代码：X 不是 18 位",
+            "That is not a valid unified social credit code: X does not have 18 characters",
+        ),
+        (
+            wrong,
+            400,
+            f"这不是有效的统一社会信用代码：{wrong} 的校验码（最后一位）不对，可能有一位输错了",
+            f"That is not a valid unified social credit code: the check character (the last) of {wrong} does not "
+            "match; a character may be mistyped",
+        ),
+        (unknown, 404, f"没有登记的企业 {unknown}", f"no registered organisation {unknown}"),
+    ]
+    with signed_in(world, "operator") as op:
+        for code, status, zh, en in cases:
+            for lang, said in (("zh", zh), ("en", en)):
+                r = op.get(f"/orgs/{code}", params={"lang": lang})
+                text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r.text)))
+                assert (r.status_code, said in text) == (status, True), (code, lang, text[-600:])

@@ -128,6 +128,25 @@ def test_a_batch_item_is_the_single_decision(world: dict[str, Any]) -> None:
     check()
 
 
+def test_a_party_named_with_a_control_character_is_refused_and_no_key_is_issued(world: dict[str, Any]) -> None:
+    # The name is shown to every resident the party asks about: a NUL, an escape sequence or a bidirectional
+    # override was stored as sent and the key issued (201).
+    client: httpx.Client = world["client"]
+    before = execute(world, "SELECT count(*) FROM api_keys")[0][0]
+    for name, code in (("Bank\x00", "0000"), ("\x1b[2JBank", "001B"), ("Bank\u202eenO", "202E"), ("Bank\nOne", "000A")):
+        body = {"role": "relying_party", "name": name, "services": ["high_speed_rail"], "purposes": ["ticket purchase"]}
+        r = client.post("/v1/keys", json=body, headers=auth(world["keys"]["operator"]))
+        assert (r.status_code, r.json()["error"]) == (
+            422,
+            {
+                "code": "invalid_name",
+                "message": f"a party's name is one line of plain text; this one has a control character (U+{code})",
+                "field": "name",
+            },
+        ), name
+    assert execute(world, "SELECT count(*) FROM api_keys")[0][0] == before
+
+
 def test_a_resident_sees_who_asked_by_name_never_a_key_id(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     token = _issue(world, policy="sesame")

@@ -143,6 +143,39 @@ def test_the_same_answer_whether_or_not_the_number_is_registered(
     assert _rows(world, "SELECT count(*) AS n FROM outbox WHERE subject_id = ?", [NOBODY]) == [{"n": 0}]
 
 
+def test_a_number_that_is_none_is_told_why_in_the_pages_language(world: dict[str, Any]) -> None:
+    """The reason was the registry's English, about another identifier: "这不是有效的身份证号码：unified social credit
+    code is empty"."""
+    person = world["people"][0]
+    wrong = person[:-1] + ("0" if person[-1] != "0" else "1")
+    cases = [
+        ("", "请输入您的 18 位居民身份号码。", "Enter your resident identity number (18 characters)."),
+        (
+            "12345",
+            "这不是有效的身份证号码：'12345' 不是 18 位",
+            "That is not a valid identity number: '12345' does not have 18 characters",
+        ),
+        (
+            wrong,
+            f"这不是有效的身份证号码：'{wrong}' 的校验码（最后一位）不对，可能有一位输错了",
+            f"That is not a valid identity number: the check character (the last) of '{wrong}' does not match; a "
+            "character may be mistyped",
+        ),
+        (
+            "9" * 5000,
+            f"这不是有效的身份证号码：'{'9' * 24}…' 不是 18 位",
+            f"That is not a valid identity number: '{'9' * 24}…' does not have 18 characters",
+        ),
+    ]
+    for lang in ("zh", "en"):
+        with httpx.Client(base_url=world["base"], timeout=30, params={"lang": lang}) as client:
+            for sent, zh, en in cases:
+                r = _ask(client, sent)
+                said = html.unescape(r.text)
+                assert (r.status_code, (zh if lang == "zh" else en) in said) == (400, True), (sent, lang, said)
+                assert "unified social credit code" not in said and "expected 18" not in said
+
+
 def test_the_outbox_page_and_its_link_sign_in_once(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOCIALCREDIT_SMTP_HOST", raising=False)
     monkeypatch.delenv("SOCIALCREDIT_OUTBOX_PAGE", raising=False)

@@ -167,6 +167,8 @@ def _export(folder: Path, categories: Sequence[str]) -> InputFiles:
         manifest = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise _error(f"{path}: not a readable manifest ({exc})") from None
+    except RecursionError:  # (an internal error, exit 3)
+        raise _error(f"{path}: not a registry export (JSON nested deeper than the parser follows)") from None
     if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise _error(f"{path}: not a registry export (format {found!r}); expected {EXPECTED}")

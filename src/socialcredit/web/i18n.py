@@ -137,6 +137,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "notfound_repair": ("没有信用修复申请 {repair}", "no repair application {repair}"),
     "notfound_dispute": ("没有异议 {dispute}", "no dispute {dispute}"),
     "notfound_subject": ("没有登记的主体 {subject}", "no registered subject {subject}"),
+    "notfound_org": ("没有登记的企业 {org}", "no registered organisation {org}"),
+    "notfound_link": (
+        "您的档案中没有与其他地区身份 {identity} 的关联",
+        "no link to identity {identity} of another region in your file",
+    ),
     "notfound_policy": ("没有已发布的政策 {policy}", "no published policy {policy}"),
     "error_signin_title": ("无法登录", "Cannot sign in"),
     "error_bad_request_title": ("请求有误", "Something is wrong with the request"),

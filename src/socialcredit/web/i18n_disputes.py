@@ -117,7 +117,33 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "If this number is registered with a contact, a new sign-in link was sent to it. Check your messages; the "
         "link works once, within an hour.",
     ),
-    "newlink_bad_number": ("这不是有效的身份证号码：{reason}", "That is not a valid identity number: {reason}"),
+    # why a number is none, by IdentifierError's reason (the registry's English reason was shown on the page)
+    "newlink_bad_number": ("这不是有效的身份证号码：{value}", "That is not a valid identity number: {value}"),
+    "newlink_bad_number_empty": (
+        "请输入您的 18 位居民身份号码。",
+        "Enter your resident identity number (18 characters).",
+    ),
+    "newlink_bad_number_length": (
+        "这不是有效的身份证号码：{value} 不是 18 位",
+        "That is not a valid identity number: {value} does not have 18 characters",
+    ),
+    "newlink_bad_number_format": (
+        "这不是有效的身份证号码：{value} 应为 17 位数字加最后一位数字或 X",
+        "That is not a valid identity number: {value} should be 17 digits and a last digit or X",
+    ),
+    "newlink_bad_number_checksum": (
+        "这不是有效的身份证号码：{value} 的校验码（最后一位）不对，可能有一位输错了",
+        "That is not a valid identity number: the check character (the last) of {value} does not match; a "
+        "character may be mistyped",
+    ),
+    "newlink_bad_number_birth_date": (
+        "这不是有效的身份证号码：{value} 的出生日期（第 7 至 14 位）不是有效日期",
+        "That is not a valid identity number: the birth date of {value} (characters 7 to 14) is not a date",
+    ),
+    "newlink_bad_number_region": (
+        "这不是有效的身份证号码：{value} 的前 6 位不是行政区划代码",
+        "That is not a valid identity number: the first 6 digits of {value} are not a region code",
+    ),
     "newlink_ask": ("没有登录链接，或链接已失效？获取新的链接", "No link, or it no longer works? Get a new one"),
     # the demonstration's outbox
     "outbox_title": ("消息发件箱（演示）", "Outbox of messages (demonstration)"),

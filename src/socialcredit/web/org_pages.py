@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
+from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError, NotFoundError
 from socialcredit.registry.reporting.listing_details import negative_records
 from socialcredit.registry.reporting.org_file import (
     MAX_PAGE,
@@ -87,7 +87,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 except ForbiddenError as exc:
                     raise ForbiddenError(page.t("org_not_representative", org=org_id), code=exc.code) from None
             web.service.flush_for_reading()  # the earlier look-ups include the journal's (as the API's file)
-            out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
+            try:
+                out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
+            except IdentifierError as exc:  # why the code is none, in the page's language (it was said in English)
+                known = exc.reason in ("length", "format", "checksum")
+                said = page.t(f"org_err_code_{exc.reason}" if known else "org_err_code", value=org_id)
+                return page.error(400, "error_bad_request_title", said)
+            except NotFoundError:
+                raise NotFoundError(page.t("notfound_org", org=org_id)) from None
             if not operator:  # the representative disputes a record, applies for repair of a negative one
                 code = str(out["organisation"]["org_id"])
                 negative = negative_records(store, code)

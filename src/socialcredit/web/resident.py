@@ -236,6 +236,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 filed = file_link_dispute(
                     store, _subject(page), identity_id, page.form.get("reason", ""), actor=page.who.actor
                 )
+        except NotFoundError:  # in the page's language (the registry's English was shown on the Chinese page)
+            raise NotFoundError(page.t("notfound_link", identity=repr(raw[:20]))) from None
         except WorkflowError as exc:
             with web.service.writer() as store:
                 report = own_file(store, page, "resident portal: records", ("records",))

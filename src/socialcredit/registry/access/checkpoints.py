@@ -221,6 +221,10 @@ def read_checkpoints(path: Path | str) -> list[Checkpoint]:
             data = json.loads(line)
         except json.JSONDecodeError:
             raise CheckpointError(f"{path}:{n}: not a checkpoint (not JSON)") from None
+        except RecursionError:  # (an internal error, exit 3)
+            raise CheckpointError(
+                f"{path}:{n}: not a checkpoint (JSON nested deeper than the parser follows)"
+            ) from None
         found.append(parse_checkpoint(data, f"{path}:{n}"))
     if not found:
         raise CheckpointError(f"{path}: holds no checkpoint")

@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
+from socialcredit.errors import AuthError, InvalidRequestError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import squeeze, validate_subject_id
 from socialcredit.policy import BUILTIN_POLICIES, builtin_policy
 from socialcredit.registry.access.audit import append_audit
@@ -28,6 +28,7 @@ from socialcredit.registry.common import check_purpose
 from socialcredit.registry.scoring.memoranda import memoranda_for, publish_shipped_memoranda
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
+from socialcredit.textcheck import control_character
 
 __all__ = [
     "ROLES",
@@ -104,6 +105,14 @@ def issue_key(
         raise SocialCreditError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if not name.strip():
         raise SocialCreditError("a party needs a name")
+    if (control := control_character(name.strip())) is not None:
+        # the name is shown to every resident the party asks about (pages, files, `show` on a terminal): a NUL, an
+        # escape sequence or a bidirectional override was stored as given
+        raise InvalidRequestError(
+            f"a party's name is one line of plain text; this one has a control character (U+{ord(control):04X})",
+            code="invalid_name",
+            field="name",
+        )
     catalog = store.catalog
     if role == "furnisher":
         if source not in catalog.sources:

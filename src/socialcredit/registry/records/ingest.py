@@ -417,6 +417,14 @@ def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
             if text.strip():
                 try:
                     value = json.loads(text)
+                except RecursionError:  # (a line of 100,000 '[': an internal error, over HTTP a 500)
+                    raise LimitError(
+                        f"line {number} nests deeper than the JSON parser follows; a record of an NDJSON batch is "
+                        f"one JSON object whose fields are plain values",
+                        code="too_deep",
+                        limit="nesting",
+                        field=f"line {number}",
+                    ) from None
                 except json.JSONDecodeError as exc:
                     if text.startswith("\ufeff"):  # (Python's message says to decode with utf-8-sig)
                         return (

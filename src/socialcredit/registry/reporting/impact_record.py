@@ -32,6 +32,10 @@ def read_report(path: Path) -> dict[str, Any]:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequestError(f"{path} is not an impact report: not JSON ({exc})", field="impact") from None
+    except RecursionError:  # (an internal error, exit 3)
+        raise InvalidRequestError(
+            f"{path} is not an impact report: its JSON nests deeper than the parser follows", field="impact"
+        ) from None
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise InvalidRequestError(
             f"{path} is not an impact report: write one with `socialcredit policy impact … --format json`",

@@ -233,6 +233,8 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads(path.read_text("utf-8"))
     except ValueError as exc:
         raise SocialCreditError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:  # (an internal error, exit 3)
+        raise SocialCreditError(f"{path}: not score results (JSON nested deeper than the parser follows)") from None
     if manifest.get("format") != RESULTS_FORMAT:
         raise SocialCreditError(f"{path}: not score results (format {manifest.get('format')!r})")
     return manifest
