@@ -84,31 +84,6 @@ def test_a_file_starting_with_a_byte_order_mark_is_read_as_without_it(
     assert store.one("SELECT record_id FROM records WHERE record_id = ?", [record_id]) == record_id
 
 
-def test_an_ndjson_file_with_a_byte_order_mark_is_streamed_without_it_not_copied_into_memory(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The mark is dropped by copying the rest a chunk at a time to a private file (0600, in a 0700 folder) removed
-    once the batch is read; until 2026-12-05 the whole file was copied into memory (a memory file, read through a
-    link to /proc/<pid>/fd/<n>), as large as the batch. Chunks of 7 bytes here: the rows cross them."""
-    import stat
-
-    from socialcredit.registry.records import ingest
-
-    monkeypatch.setattr(ingest, "_COPY_CHUNK", 7, raising=False)
-    rows = [{"record_id": f"STREAM-{n}", **TAX} for n in range(3)]
-    path = _write(tmp_path / "streamed.ndjson", rows, prefix=BOM)
-    with ingest._readable(path) as readable:
-        assert not readable.is_symlink()
-        assert readable.read_bytes() == path.read_bytes()[3:]
-        assert stat.S_IMODE(readable.stat().st_mode) == 0o600
-        assert stat.S_IMODE(readable.parent.stat().st_mode) == 0o700
-    assert not readable.exists() and not readable.parent.exists()
-    report = ingest_file(store, path, "tax_bureau", today=TODAY)
-    assert (report.accepted, report.errors) == (3, [])
-    stored = store.execute("SELECT record_id FROM records WHERE record_id LIKE 'STREAM-%' ORDER BY 1").fetchall()
-    assert stored == [("STREAM-0",), ("STREAM-1",), ("STREAM-2",)]
-
-
 def test_the_command_line_takes_an_ndjson_file_with_a_byte_order_mark_and_refuses_one_on_a_later_line(
     store: Store, folder: Path
 ) -> None:

@@ -53,7 +53,7 @@ from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import CONTROL_PATTERN, first_invisible_sql, invisible_sql
 from socialcredit.registry.hooks import plugin_manager
-from socialcredit.registry.private import create_private, private_folder
+from socialcredit.registry.private import MemoryFile, create_private
 from socialcredit.registry.records import limits, versions
 from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
@@ -237,34 +237,24 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
 _BOM = b"\xef\xbb\xbf"  # U+FEFF in UTF-8: the byte order mark a Windows program writes first
 
 
-# How much of a marked file is held at a time while it is copied without its mark.
-_COPY_CHUNK = 1 << 20
-
-
 @contextmanager
 def _readable(path: Path) -> Iterator[Path]:
-    """``path``, or for an NDJSON file that starts with a byte order mark, a private copy of it without the mark:
-    DuckDB's JSON reader refuses one (``BOM is not supported``) and has no option to skip it, where its CSV reader
-    skips it, and a batch sent over HTTP has it taken off (api/bodies.py). Only the file's first bytes: a mark that
-    starts a later line is refused by line (``_ndjson_error``), and one inside a value is an invisible character of
-    that value.
-
-    The copy is streamed, a chunk of ``_COPY_CHUNK`` bytes at a time, to a file of mode 0600 in a private folder
-    (0700) removed when the batch is read: the batch is on disk already, and holding it whole in memory to drop three
-    bytes (a file as large as the disk holds; until 2026-12-05 it was copied into memory whole) could exhaust it."""
+    """``path``, or for an NDJSON file that starts with a byte order mark, a copy of it in memory without the mark:
+    DuckDB's JSON reader refuses one (``BOM is not supported``), where its CSV reader skips it, and a batch sent over
+    HTTP has it taken off (api/bodies.py). Only the file's first bytes: a mark that starts a later line is refused
+    by line (``_ndjson_error``), and one inside a value is an invisible character of that value."""
     with path.open("rb") as fh:
         marked = path.suffix.lower() in (".ndjson", ".jsonl", ".json") and fh.read(len(_BOM)) == _BOM
         if not marked:
             fh.close()
             yield path
             return
-        with tempfile.TemporaryDirectory(prefix="socialcredit-batch-") as folder:
-            copy = private_folder(Path(folder)) / f"batch{path.suffix.lower()}"
-            with create_private(copy) as out:
-                while chunk := fh.read(_COPY_CHUNK):
-                    out.write(chunk)
+        with (
+            tempfile.TemporaryDirectory(prefix="socialcredit-batch-") as folder,
+            MemoryFile(fh, Path(folder), f"batch{path.suffix.lower()}") as copy,
+        ):
             fh.close()
-            yield copy
+            yield copy.path
 
 
 def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
