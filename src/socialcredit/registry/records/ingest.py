@@ -1473,7 +1473,6 @@ def _ingest_records(run: _Ingest) -> IngestReport:
         )
     run.step("validating", 1, 3)
     _compact_subject_ids(run.store)
-    _fold_record_ids(run.store, run.source_id)
     _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
     candidates = _prepare_records(run.store, run.catalog, run.source_id, run.staged)
     errors = _collect_errors(run.store)
@@ -1502,81 +1501,6 @@ def _compact_subject_ids(store: Store) -> None:
         store.execute("UPDATE staging SET subject_id = c.new FROM compacted_ids c WHERE staging.subject_id = c.old")
     finally:
         store.con.unregister("compacted_ids")
-
-
-# The full-width brackets a record id may hold (``_LOOKALIKE`` refuses every other full-width form of ASCII) and the
-# ASCII ones they fold to, as Unicode's NFKC folds them: ``（2024）京01民初1号`` is ``(2024)京01民初1号``.
-_WIDE_BRACKETS = {"(": "（", ")": "）", "[": "［", "]": "］", "{": "｛", "}": "｝"}
-_FOLD_BRACKETS = str.maketrans({wide: plain for plain, wide in _WIDE_BRACKETS.items()})
-_BRACKET = r"[()\[\]{}（）［］｛｝]"
-# The spellings of one id looked for among the stored ones (each bracket in either width): 2^6, an id of at most six
-# brackets; one with more is looked for as sent and folded only.
-_MOST_TWINS = 64
-
-
-def _spellings(folded: str) -> list[str]:
-    """Every spelling of the folded id ``folded`` with each bracket in either width (the id alone past six)."""
-    spots = [i for i, c in enumerate(folded) if c in _WIDE_BRACKETS]
-    if 2 ** len(spots) > _MOST_TWINS:
-        return [folded]
-    out = []
-    for mask in range(2 ** len(spots)):
-        chars = list(folded)
-        for bit, i in enumerate(spots):
-            if mask >> bit & 1:
-                chars[i] = _WIDE_BRACKETS[chars[i]]
-        out.append("".join(chars))
-    return out
-
-
-def _fold_record_ids(store: Store, source_id: str) -> None:
-    """Fold the full-width brackets of each record id to ASCII (NFKC), so that ``（2024）京01民初1号`` and
-    ``(2024)京01民初1号`` are one record: an id is stored folded, and one the source sent before in another width
-    (stored before 2026-12-05, when the two were stored as two records) is matched as stored, so that the row
-    corrects that record, which stays readable under its id. An id stored as sent is kept as sent. Only the distinct
-    ids holding a bracket go through Python, and the stored ids are read only when their ranges may meet."""
-    odd = [
-        str(r[0])
-        for r in store.execute(
-            f"SELECT DISTINCT record_id FROM staging WHERE regexp_matches(record_id, '{_BRACKET}')"
-        ).fetchall()
-    ]
-    if not odd:
-        return
-    folded = {sent: sent.translate(_FOLD_BRACKETS) for sent in odd}
-    pairs = [(sent, twin) for sent in odd for twin in {sent, *_spellings(folded[sent])}]
-    store.con.register("id_twins", pa.table({"sent": [p[0] for p in pairs], "record_id": [p[1] for p in pairs]}))
-    try:
-        stored: set[str] = set()
-        if record_ids_may_be_known(store, source_id, record_id_range(store, "SELECT record_id FROM id_twins")):
-            stored = {
-                str(r[0])
-                for r in store.execute(
-                    "SELECT DISTINCT record_id FROM records WHERE source_id = ? "
-                    "AND record_id IN (SELECT record_id FROM id_twins)",
-                    [source_id],
-                ).fetchall()
-            }
-    finally:
-        store.con.unregister("id_twins")
-    twins: dict[str, list[str]] = {}
-    for t in sorted(stored):
-        twins.setdefault(t.translate(_FOLD_BRACKETS), []).append(t)
-    changed: dict[str, str] = {}
-    for sent in odd:
-        if sent in stored:
-            continue
-        same = twins.get(folded[sent], [])
-        new = folded[sent] if folded[sent] in stored or not same else same[0]
-        if new != sent:
-            changed[sent] = new
-    if not changed:
-        return
-    store.con.register("folded_ids", pa.table({"old": list(changed), "new": list(changed.values())}))
-    try:
-        store.execute("UPDATE staging SET record_id = f.new FROM folded_ids f WHERE staging.record_id = f.old")
-    finally:
-        store.con.unregister("folded_ids")
 
 
 # The valid candidates that are new. Unchanged: the latest version has this content and this withdrawn state already
