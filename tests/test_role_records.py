@@ -20,7 +20,6 @@ from relation_world import (
     beijing,
     build,
     entries,
-    judgment,
     role,
 )
 from scoring_helpers import AS_OF, days_before, open_registry
@@ -148,55 +147,22 @@ def test_the_purge_keeps_the_roles_a_list_reads_while_they_are_held(tmp_path: Pa
     assert entries(reg, later.run_id) == sorted([(REP, "officer_of_defaulter"), (DIRECTOR, "officer_of_defaulter")])
 
 
-def test_the_purge_keeps_the_roles_a_list_reads_as_held_at_its_cause_while_held(tmp_path: Path) -> None:
-    """Read ``held_at_cause``, a role held may meet a cause to come: R1, R2 and R5 (no end date) stay. R4 ended
-    before the judgment, and no listing rests on it: it goes 90 days after its end, as a role read ``current`` (until
-    2026-12-05 every role read ``held_at_cause`` was kept for good). R3 (a shareholder's) is read by no list."""
+def test_the_purge_keeps_for_good_the_roles_a_list_reads_as_held_at_its_cause(tmp_path: Path) -> None:
+    """Read ``held_at_cause``, a role that has ended still counts: the cause may be any record of the organisation,
+    counted as long as its own rule counts it. Only the roles no list reads go."""
     reg = open_registry(tmp_path)
     build(reg)
     reg.score(at_cause())
     out = purge_expired(reg.store, AS_OF + dt.timedelta(days=365 * 60))
-    assert out["by_source"]["registration_authority"] == 2
-    assert _role_ids(reg.store) == ["R1", "R2", "R5"]
-
-
-def test_a_role_read_as_held_at_its_cause_goes_once_the_listings_resting_on_it_are_past_retention(
-    tmp_path: Path,
-) -> None:
-    """R2 (the director) resigned 100 days before the run, after the judgment (200 days before): held at the cause,
-    it lists him. The role record is kept while that listing is in its notice period or in effect and 90 days (the
-    policy's ``purge_after_days``) after it ends, then goes with it. Until 2026-12-05 it was kept for good."""
-    reg = open_registry(tmp_path)
-    build(reg)
-    resigned = days_before(100)
-    reg.send(
-        "registration_authority",
-        [role("R2", DIRECTOR, COMPANY, "director", days_before(1500), resigned, correction="true")],
-    )
-    reg.score(at_cause())
-    resting = "SELECT status, closed_on FROM listings WHERE record_id = 'R2'"
-    assert reg.store.rows(resting) == [{"status": "pending", "closed_on": None}]
-    # in its notice period: kept though the role ended more than 90 days before
-    purge_expired(reg.store, AS_OF + dt.timedelta(days=9))
-    assert _role_ids(reg.store) == ["R1", "R2", "R5"]
-    # the judgment is paid: the next run ends the listing on its date
-    ended_on = AS_OF + dt.timedelta(days=10)
-    reg.send("courts", [judgment("J1", COMPANY, days_before(200), status="fulfilled", correction="true")])
-    reg.score(at_cause(), ended_on)
-    assert reg.store.rows(resting) == [{"status": "resolved", "closed_on": ended_on}]
-    purge_expired(reg.store, ended_on + dt.timedelta(days=89))
-    assert _role_ids(reg.store) == ["R1", "R2", "R5"]
-    out = purge_expired(reg.store, ended_on + dt.timedelta(days=90))
     assert out["by_source"]["registration_authority"] == 1
-    assert _role_ids(reg.store) == ["R1", "R5"]
-    assert reg.store.rows(resting) == []  # the listing went with it
+    assert _role_ids(reg.store) == ["R1", "R2", "R4", "R5"]
 
 
 def test_the_purge_takes_a_withdrawn_role_a_list_would_read(tmp_path: Path) -> None:
     """A withdrawn role record counts for no one: R1 (the legal representative, no end date) withdrawn was kept for
     ever as a role held (``when: current``) and, read ``held_at_cause``, as one read for good. It goes as any record
     no rule counts; R2, held, stays."""
-    for policy in (beijing, at_cause):
+    for policy, left in ((beijing, ["R2", "R5"]), (at_cause, ["R2", "R4", "R5"])):
         reg = open_registry(tmp_path / policy.__name__)
         build(reg)
         withdraw_record(reg.store, "registration_authority", "R1", actor="test")
@@ -205,5 +171,5 @@ def test_the_purge_takes_a_withdrawn_role_a_list_would_read(tmp_path: Path) -> N
         stored = reg.store.execute(
             "SELECT DISTINCT record_id FROM records WHERE source_id = 'registration_authority' ORDER BY 1"
         ).fetchall()
-        assert [str(r[0]) for r in stored] == ["R2", "R5"]
-        assert _role_ids(reg.store) == ["R2", "R5"]
+        assert [str(r[0]) for r in stored] == left
+        assert _role_ids(reg.store) == left

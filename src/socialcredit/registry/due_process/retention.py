@@ -94,43 +94,25 @@ def _expired(policies: list[LoadedPolicy], keep: int, record_types: list[str] | 
 def _roles_read(policies: list[LoadedPolicy], keep: int, select: exp.Select) -> exp.Select:
     """``select`` of the role records past retention, but for those a list criterion reads through an organisation
     (``via``: its roles), which no rule counts and which count all the same: a role read ``current`` while it is held
-    and ``keep`` days after its ``end_date`` (one held has none: it stays); a role read ``held_at_cause`` likewise,
-    and besides while a listing rests on it (the listing's record is the role record) that is in effect or in its
-    notice period, or ended less than ``keep`` days ago — as long as any listing is kept after it ends, and then it
-    goes with its listings. A withdrawn role record is read by none: it goes as any record no rule counts (until
-    2026-12-05 one, having no end date, was kept for ever). Until 2026-12-05 the purge took every role record 90 days
-    after its date, the current legal representatives of organisations on the blacklist with them, and the
-    restriction on high spending no longer reached them; and it kept every role read ``held_at_cause`` for good."""
+    and ``keep`` days after its ``end_date`` (one held has none: it stays), a role read ``held_at_cause`` for good (the
+    cause may be any record of the organisation, counted for as long as its own rule counts it). A withdrawn role
+    record is read by none: it goes as any record no rule counts (until 2026-12-05 one, having no end date, was kept
+    for ever). Until 2026-12-05 the purge took every role record 90 days after its date, the current legal
+    representatives of organisations on the blacklist with them, and the restriction on high spending no longer
+    reached them."""
     vias = [c.via for lp in policies for lst in lp.policy.lists for c in lst.criteria if c.via is not None]
     current = sorted({r for v in vias if v.when == "current" for r in v.roles})
-    at_cause = sorted({r for v in vias if v.when != "current" for r in v.roles})
+    for_good = sorted({r for v in vias if v.when != "current" for r in v.roles})
     role, withdrawn = exp.column("role"), exp.column("withdrawn")
-    today = exp.Placeholder(this="today")
-    ended = exp.LTE(this=exp.Add(this=exp.column("end_date"), expression=exp.Literal.number(keep)), expression=today)
-    held_until = exp.and_(exp.column("end_date").is_(exp.null()).not_(), ended)
-    if at_cause:
-        listing_kept = exp.Exists(
-            this=exp.select("1")
-            .from_(exp.alias_(exp.to_table("listings"), "l", table=True))
-            .where(
-                exp.and_(
-                    exp.column("source_id", "l").eq(exp.column("source_id", "latest")),
-                    exp.column("record_id", "l").eq(exp.column("record_id", "latest")),
-                    exp.or_(
-                        exp.column("status", "l").isin(exp.Literal.string("pending"), exp.Literal.string("effective")),
-                        exp.column("closed_on", "l").is_(exp.null()),
-                        exp.GT(
-                            this=exp.Add(this=exp.column("closed_on", "l"), expression=exp.Literal.number(keep)),
-                            expression=today.copy(),
-                        ),
-                    ),
-                )
-            )
-        )
-        read = role.isin(*map(exp.Literal.string, at_cause))
-        select = select.where(exp.or_(exp.not_(read), withdrawn, exp.and_(held_until.copy(), exp.not_(listing_kept))))
+    if for_good:
+        select = select.where(exp.or_(exp.not_(role.isin(*map(exp.Literal.string, for_good))), withdrawn))
     if current:
+        ended = exp.LTE(
+            this=exp.Add(this=exp.column("end_date"), expression=exp.Literal.number(keep)),
+            expression=exp.Placeholder(this="today"),
+        )
         read = role.isin(*map(exp.Literal.string, current))
+        held_until = exp.and_(exp.column("end_date").is_(exp.null()).not_(), ended)
         select = select.where(exp.or_(exp.not_(read), withdrawn, held_until))
     return select
 
