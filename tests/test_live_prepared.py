@@ -9,6 +9,7 @@ connection between two passes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api_helpers import scored_example
+from socialcredit.registry.decisions import live
 from socialcredit.registry.decisions.live import LivePasses, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.scoring.state import state_info
@@ -44,6 +46,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield World(store, snap, passes)
     passes.close()
     store.close()
+
+
+def _kept_tables(passes: LivePasses, prefix: str) -> list[str]:
+    """Every temporary table of the live connection named with ``prefix`` (all a ``ready`` made)."""
+    rows = passes.store.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?) ORDER BY 1", [prefix]
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _temp_tables(passes: LivePasses) -> int:
+    return int(passes.store.one("SELECT count(*) FROM duckdb_tables() WHERE temporary"))
 
 
 def _plain(world: World, subjects: list[str]) -> Any:
@@ -103,8 +117,10 @@ def test_prepared_passes_give_the_rows_of_passes_planned_anew(
         assert info is not None
         kept_of = world.passes.kept(world.snap.loaded, world.snap.as_of, info)
         assert kept_of is not None
-        for table in ("sc_subjects", "sc_state", "sc_rule_points", "sc_results", "sc_histogram"):
-            assert world.passes.store.one(f"SELECT count(*) FROM {kept_of.table(table)}") == 0, table
+        tables = _kept_tables(world.passes, kept_of.prefix)
+        assert len(tables) >= 10
+        for table in tables:
+            assert world.passes.store.one(f'SELECT count(*) FROM "{table}"') == 0, table
 
 
 def test_a_relation_made_on_the_connection_is_noticed_and_the_stages_prepared_again(world: World) -> None:
@@ -170,3 +186,115 @@ def test_the_service_runs_its_live_passes_prepared(tmp_path: Path) -> None:
     finally:
         service.close()
         store.close()
+
+
+def test_passes_in_turn_on_more_keys_than_the_default_keep_their_tables_and_plans(world: World) -> None:
+    """Nine policy versions or as-of dates in turn (nine snapshots), kept for nine: the second round makes no table
+    and prepares nothing again; the least recently used is the one dropped, not the first made."""
+    snap = world.snap
+    passes = LivePasses(world.store.reader())
+    prepared = 0
+    real = passes._prepare
+
+    def counted() -> None:
+        nonlocal prepared
+        prepared += 1
+        real()
+
+    passes._prepare = counted  # type: ignore[method-assign]
+    try:
+        passes.keep = 9
+        days = [snap.as_of - dt.timedelta(days=k) for k in range(9)]
+        for day in days:
+            passes.ready(snap.loaded, day, snap.histogram)
+        assert prepared == 9
+        first = dict(passes._kept)
+        tables = _temp_tables(passes)
+        prepared = 0
+        for day in days:
+            passes.ready(snap.loaded, day, snap.histogram)
+        assert prepared == 0
+        assert passes._kept == first and _temp_tables(passes) == tables
+        assert passes.unchanged()
+
+        info = state_info(world.store, snap.loaded)
+        assert info is not None
+        passes.keep = 2
+        a, b, c = (snap.as_of - dt.timedelta(days=k) for k in (20, 21, 22))
+        passes.ready(snap.loaded, a, snap.histogram)
+        kept_a = passes.kept(snap.loaded, a, info)
+        for day in (b, a, c):  # a used again after b: b is the least recently used when c comes
+            passes.ready(snap.loaded, day, snap.histogram)
+        assert [passes.kept(snap.loaded, d, info) is not None for d in (a, b, c)] == [True, False, True]
+        assert kept_a is not None and passes.kept(snap.loaded, a, info) is kept_a
+        assert len(passes._kept) == 2
+    finally:
+        passes.close()
+
+
+def test_a_failed_ready_leaves_no_table_behind(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``ready`` that fails while it makes its tables drops the ones it made: failing again and again (three
+    times here) adds no temporary table to the live connection, and keeps nothing."""
+    snap = world.snap
+    passes = LivePasses(world.store.reader())
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("failed in the middle of ready")
+
+    try:
+        before = _temp_tables(passes)
+        monkeypatch.setattr(live, "_moved", failing)
+        for _ in range(3):
+            with pytest.raises(RuntimeError, match="failed in the middle of ready"):
+                passes.ready(snap.loaded, snap.as_of, snap.histogram)
+            assert _temp_tables(passes) == before
+            assert passes._kept == {}
+        monkeypatch.undo()
+        passes.ready(snap.loaded, snap.as_of, snap.histogram)  # and then, the failure gone, it makes them
+        assert len(passes._kept) == 1 and passes.unchanged()
+    finally:
+        passes.close()
+
+
+def test_a_record_no_longer_held_counts_again_in_the_services_live_passes(tmp_path: Path) -> None:
+    """The role record R1 (REP represents the company under judgment) is held while disputed under a policy whose
+    disputes do not count while open: REP is on no list in live decisions. Answered "verified", it counts again at
+    the next live pass, as a fresh service gives: REP is restricted as the company's representative. The records
+    held when the live tables were made are not kept in them for later passes."""
+    import relation_world as rw
+    from scoring_helpers import AS_OF, open_registry
+    from socialcredit.policy import parse_policy
+    from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute
+    from socialcredit.registry.service import Service
+
+    reg = open_registry(tmp_path)
+    rw.build(reg)
+    text = rw.beijing().text.replace("counts_while_open: true", "counts_while_open: false")
+    text = text.replace('version: "2026.2"', 'version: "2026.2-held"')
+    assert "counts_while_open: false" in text and "2026.2-held" in text
+    policy = parse_policy(text, "beijing-held.yaml")
+    reg.score(policy, AS_OF - dt.timedelta(days=61))
+    reg.score(policy, AS_OF)
+    service = Service(reg.store, flush_interval=3600)  # the live thread waits: the test runs the passes
+    try:
+        snap = next(iter(service.snapshots.values()))
+        with service.writer() as writer:
+            dispute = file_dispute(writer, rw.REP, "registration_authority", "R1", "not my role", today=AS_OF)
+        assert service.go_live() == 2
+        view = snap.live_view(rw.REP)
+        assert view is not None and view.result["lists"] == []
+        with service.writer() as writer:
+            answer_dispute(
+                writer,
+                dispute["dispute_id"],
+                "verified",
+                "the role is on the register",
+                "registration_authority",
+                today=AS_OF,
+            )
+        assert service.go_live() == 2
+        view = snap.live_view(rw.REP)
+        assert view is not None and view.result["lists"] == ["high_spending_restriction"]
+        assert [e[:2] for e in view.entries] == [("high_spending_restriction", "officer_of_defaulter")]
+    finally:
+        service.close()

@@ -216,6 +216,9 @@ class Service:
         if self._live_passes is None:
             self._live_passes = LivePasses(self.store.reader())
         passes = self._live_passes
+        # The tables of every snapshot's passes kept at once: with fewer, passes in turn would drop the ones needed
+        # next and make and prepare them all again at each call.
+        passes.keep = max(LivePasses.KEPT, len({id(s) for s in self.snapshots.values()}))
         reader = passes.store
         # Read off the writer's path: a batch being ingested is not waited for unless something is left to fold.
         seq = int(reader.one("SELECT value FROM counters WHERE name = 'seq'"))

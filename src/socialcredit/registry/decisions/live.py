@@ -429,12 +429,18 @@ class LivePasses:
       counts 0 while the plans are the ones prepared, 1 once DuckDB has planned again (:meth:`unchanged`). A pass
       that finds it changed runs its stages as plain statements, and the next :meth:`ready` prepares them again.
       Where the canary counts 1 from the start (a DuckDB that re-plans on its own), the prepared stages are not used.
+
+    The tables of ``keep`` entries are kept, the least recently used dropped first; the service keeps as many as it
+    holds snapshots, so that passes in turn on each never make and prepare their tables again.
     """
 
     KEPT = 8
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, keep: int = KEPT) -> None:
         self.store = store
+        # How many policy versions, as-of dates and states keep their tables: at least as many as the snapshots
+        # the service holds (``Service.go_live`` sets it), else each ``ready`` would drop the tables needed next.
+        self.keep = keep
         self._kept: dict[tuple[str, dt.date, str, dt.datetime], _Kept] = {}
         self._prepared = False
         self._replans = False  # DuckDB plans prepared statements again on its own: nothing to gain by preparing
@@ -445,6 +451,15 @@ class LivePasses:
         """The tables kept for this policy version, as-of date and state (``info``), if :meth:`ready` made them."""
         return self._kept.get(_kept_key(loaded, as_of, info))
 
+    def _made(self, prefix: str) -> list[tuple[str, str]]:
+        """The (name, type: TABLE or VIEW) of the temporary relations of the connection named with ``prefix``."""
+        rows = self.store.execute(
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary AND starts_with(table_name, $p) "
+            "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND starts_with(view_name, $p)",
+            {"p": prefix},
+        ).fetchall()
+        return sorted((str(name), str(kind)) for name, kind in rows)
+
     def ready(self, loaded: LoadedPolicy, as_of: dt.date, histogram: pa.Table) -> None:
         """Make the tables of this policy version, as-of date and state if not made, and prepare every stage again if a
         table was made or the plans are no longer the prepared ones. Call outside a transaction: a statement
@@ -454,15 +469,29 @@ class LivePasses:
             return
         key = _kept_key(loaded, as_of, info)
         made = False
-        if key not in self._kept:
-            if len(self._kept) >= self.KEPT:
+        if key in self._kept:
+            self._kept[key] = self._kept.pop(key)  # the most recently used last: the first is dropped first
+        else:
+            while len(self._kept) >= max(1, self.keep):
                 self._drop(next(iter(self._kept)))
             kept = _Kept(self, f"sc_{uuid.uuid4().hex[:12]}_", _compiled(self.store, loaded, as_of))
             # A pass of no subjects (and no histogram) on relations named for the kept tables and not dropped: it
-            # makes each one, empty, from the statements a pass fills it with.
+            # makes each one from the statements a pass fills it with.
             into = RunInputs(self.store, prefix=kept.prefix, kept=True)
             empty = histogram.schema.empty_table()
-            _pass(self.store, loaded, as_of, [], empty, {}, None, info, kept.compiled, into, None)
+            try:
+                _pass(self.store, loaded, as_of, [], empty, {}, None, info, kept.compiled, into, None)
+                # Emptied, committed: a pass of no subjects may still fill some (sc_held: the records held now),
+                # and rows committed here would be read by every pass after, which only rolls back its own.
+                for name, kind in self._made(kept.prefix):
+                    if kind == "TABLE":
+                        self.store.execute(f'DELETE FROM "{name}"')
+            except BaseException:
+                # Not kept, so never dropped by _drop: its relations made so far go now, or each failure adds more.
+                for name, kind in self._made(kept.prefix):
+                    with suppress(duckdb.Error):
+                        self.store.execute(f'DROP {kind} IF EXISTS "{name}"')
+                raise
             self._kept[key] = kept
             made = True
         if not self._replans and (made or not self.unchanged()):
@@ -490,6 +519,8 @@ class LivePasses:
         self.store.close()
 
     def _prepare(self) -> None:
+        """Prepare the stages of every kept entry, not only a new one's: a table made (or dropped) on the connection
+        makes DuckDB bind every statement prepared before it again at its next execution, with statistics."""
         con = self.store
         self._prepared = False
         con.execute(f"CREATE OR REPLACE TEMP TABLE {self._canary} (x BIGINT)")
