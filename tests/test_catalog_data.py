@@ -251,9 +251,9 @@ def test_removing_what_a_published_policy_uses_is_refused_naming_policy_rule_and
         d["record_types"]["utility_payment"]["fields"]["status"]["allowed"] = ["on_time", "unpaid"]
 
     assert _problems(rongcheng_store, without(text, narrow)) == [
-        "policy rongcheng@2026.1 does not validate against the candidate: rongcheng@2026.1:64: rule utility.late_fees: "
-        "when: status is never 'late'; it takes one of: on_time, unpaid (at character 12 of \"status in ['late', "
-        "'unpaid']\")"
+        "policy rongcheng@2026.1 does not validate against the candidate: rongcheng@2026.1:64:5: "
+        "rule utility.late_fees: when: status is never 'late'; it takes one of: on_time, unpaid (at character 12 of "
+        "\"status in ['late', 'unpaid']\")"
     ]
 
     # a field the policy does not read may go; a record type no policy uses may go

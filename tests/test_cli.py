@@ -188,7 +188,7 @@ def test_errors_are_messages_not_tracebacks(city: Path, tmp_path: Path) -> None:
     bad_policy.write_text("id: bad\nversion: 1\n", encoding="utf-8")
     checked = subprocess.run([CLI, "policy", "check", str(bad_policy)], capture_output=True, text=True, check=False)
     assert checked.returncode == 2 and "Traceback" not in checked.stderr
-    assert f"{bad_policy}:1: name: is required" in checked.stderr.replace("\n", " ")
+    assert f"{bad_policy}:1:1: name: is required" in checked.stderr.replace("\n", " ")
 
 
 @pytest.mark.slow
@@ -406,7 +406,7 @@ def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, 
     store.close()
     differs = run("state", "check", "beijing", db=city, check=False)
     assert differs.returncode == 1, differs.stderr
-    assert "differs from a fresh build" in differs.stdout and "1 rows missing, 0 rows extra" in differs.stdout
+    assert "differs from a fresh build" in differs.stdout and "1 row missing, 0 rows extra" in differs.stdout
     assert "  rule:tax.paid: 1 missing, 0 extra" in differs.stdout.splitlines()
     as_json = run("state", "check", "beijing", "--json", db=city, check=False)
     assert as_json.returncode == 1

@@ -104,7 +104,7 @@ def test_the_daily_job_says_how_many_records_it_held_back_from_the_purge(tmp_pat
     sc("score", "--policy", "beijing", "--as-of", "2026-02-26", db=db)
     sc("dispute", "file", C, "courts", "K1", "--reason", "Not my case", "--today", "2026-05-20", db=db)
     assert sc("due", "run", "--today", "2026-05-28", db=db).stdout.splitlines()[0] == (
-        "0 overdue disputes resolved for the resident; 0 residents notified of mandatory enrollment; 1 records "
+        "0 overdue disputes resolved for the resident; 0 residents notified of mandatory enrollment; 1 record "
         "purged (1 held back under an open dispute)."
     )
 

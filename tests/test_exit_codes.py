@@ -131,7 +131,7 @@ def test_ingest_with_rejected_rows_exits_1(city: Path, tmp_path: Path) -> None:
     bad.write_text(COURTS_HEADER + f"C-9,{PAYER},court_judgment,2026-06-01,civil,80000,unfulfiled,false\n")
     proc = sc("ingest", bad, "--source", "courts", "--rejects", tmp_path / "rejects.csv", "--db", city)
     assert proc.returncode == 1, proc.stderr
-    assert last_error(proc) == f"error: {bad}: 1 of 1 rows rejected"
+    assert last_error(proc) == f"error: {bad}: 1 of 1 row rejected"
     assert f"  {bad}: row 1: {BAD_STATUS}" in proc.stdout.splitlines()
     assert (tmp_path / "rejects.csv").read_text(encoding="utf-8").count("\n") == 2  # header and the row
 
@@ -208,7 +208,7 @@ def test_a_reject_file_that_cannot_be_written_leaves_the_committed_batch_told(
 def test_ingest_without_rejects_exits_0(city: Path, tmp_path: Path) -> None:
     proc = sc("ingest", city.parent / "courts.csv", "--source", "courts", "--db", city)
     assert (proc.returncode, proc.stderr) == (0, "")
-    assert proc.stdout.startswith(f"{city.parent / 'courts.csv'}: 1 rows: 0 accepted, 1 unchanged, 0 rejected")
+    assert proc.stdout.startswith(f"{city.parent / 'courts.csv'}: 1 row: 0 accepted, 1 unchanged, 0 rejected")
 
 
 @pytest.mark.slow
@@ -445,7 +445,7 @@ def test_an_invalid_policy_file_exits_2(tmp_path: Path) -> None:
     bad.write_text("id: bad\nversion: 1\n", encoding="utf-8")
     proc = sc("policy", "check", bad)
     assert proc.returncode == 2
-    assert proc.stderr.startswith(f"error: {bad}:1: name: is required")
+    assert proc.stderr.startswith(f"error: {bad}:1:1: name: is required")
 
 
 @pytest.mark.parametrize("level", ["LOUD", "info", ""])

@@ -560,7 +560,7 @@ def test_an_empty_value_in_a_policy_is_reported_at_its_own_line() -> None:
     text = "id: x\nversion: '1'\nname:\nscale: {min: 0, max: 1}\n"
     with pytest.raises(PolicyError) as info:
         parse_policy(text, "p.yaml")
-    assert info.value.problems[0].startswith("p.yaml:3: name: "), info.value.problems
+    assert info.value.problems[0].startswith("p.yaml:3:1: name: "), info.value.problems
     assert not any("not valid YAML" in p for p in info.value.problems)
     with pytest.raises(LimitError):
         parse_policy(BOMB, "p.yaml")

@@ -965,7 +965,7 @@ def test_the_cli_registers_sets_preferences_consents_and_ranks(
         r = runner.invoke(app, ["matchmaking", "prefs", cid, "--seeks", "F,M", "--age", "18-100", "--db", db])
         assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["matchmaking", "consent", "2", "--give", "--db", db])
-    assert r.output.strip() == "Client 2: consent given (1 entries in history)."
+    assert r.output.strip() == "Client 2: consent given (1 entry in history)."
     url = f"http://127.0.0.1:{world['port']}"
     r = runner.invoke(
         app, ["matchmaking", "matches", "1", "--registry-url", url, "--key", world["token"], "--db", db, "--json"]

@@ -50,6 +50,12 @@ def line_of(text: str, needle: str) -> int:
     return text[: text.index(needle)].count("\n") + 1
 
 
+def at(text: str, needle: str) -> str:
+    """``LINE:COLUMN`` of ``needle``, as a policy's problem names it (of the key after a ``- `` or a ``- {``)."""
+    i = text.index(needle) + (3 if needle.startswith("- {") else 2 if needle.startswith("- ") else 0)
+    return f"{text[:i].count(chr(10)) + 1}:{i - text.rfind(chr(10), 0, i)}"
+
+
 def test_an_id_or_a_reason_code_ending_in_a_newline_is_refused(tmp_path: Path) -> None:
     """`$` of the id's pattern also matched before a final newline: "tax.late\\n" was a valid rule id and
     "TAX_LATE\\n" a valid reason code (ids are parts of web addresses and SQL texts, and codes are told to relying
@@ -61,9 +67,9 @@ def test_an_id_or_a_reason_code_ending_in_a_newline_is_refused(tmp_path: Path) -
     assert "Traceback" not in proc.stderr
     assert (proc.returncode, proc.stderr) == (
         2,
-        f"error: {path}:{line_of(text, '- id:')}: rule 'tax.late\\n': id: 'tax.late\\n' is not a valid id: use "
+        f"error: {path}:{at(text, '- id:')}: rule 'tax.late\\n': id: 'tax.late\\n' is not a valid id: use "
         "lower-case letters, digits, '_' and '.', starting with a letter\n"
-        f"{path}:{line_of(text, 'code:')}: rule 'tax.late\\n': reason.code: 'TAX_LATE\\n' is not a valid "
+        f"{path}:{at(text, 'code:')}: rule 'tax.late\\n': reason.code: 'TAX_LATE\\n' is not a valid "
         "reason code: use upper-case letters, digits and '_'\n",
     )
 
@@ -109,7 +115,7 @@ def test_a_number_or_a_date_not_written_as_the_language_says_is_refused(
     assert "Traceback" not in proc.stderr
     assert (proc.returncode, proc.stderr) == (
         2,
-        f"error: {path}:{line_of(text, 'when:')}: rule tax.late: when: {message}\n",
+        f"error: {path}:{at(text, 'when:')}: rule tax.late: when: {message}\n",
     )
 
 
@@ -254,7 +260,7 @@ def test_a_tier_id_a_page_cannot_show_is_refused(tmp_path: Path, tiers: str, mes
     path.write_text(text, encoding="utf-8")
     proc = check(path)
     assert "Traceback" not in proc.stderr
-    assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{line_of(text, '- {id:')}: {message}\n")
+    assert (proc.returncode, proc.stderr) == (2, f"error: {path}:{at(text, '- {id:')}: {message}\n")
 
 
 def test_an_id_past_64_characters_is_refused_and_named_short(tmp_path: Path) -> None:
@@ -268,7 +274,7 @@ def test_an_id_past_64_characters_is_refused_and_named_short(tmp_path: Path) -> 
     shown = "'" + rule_id[:62] + "…"
     assert (proc.returncode, proc.stderr) == (
         2,
-        f"error: {path}:{line_of(text, '- id:')}: rule {shown}: id: an id is at most 64 characters, not 100000\n",
+        f"error: {path}:{at(text, '- id:')}: rule {shown}: id: an id is at most 64 characters, not 100000\n",
     )
 
 

@@ -69,12 +69,28 @@ def edit(text: str, old: str, new: str, *, within: str | None = None) -> str:
     return text[:start] + part.replace(old, new) + text[end:]
 
 
-def line_of(text: str, needle: str, *, within: str | None = None) -> int:
-    """1-based line of the only occurrence of ``needle`` (in the item with id ``within``, if given)."""
+def line_of(text: str, needle: str, *, within: str | None = None) -> str:
+    """``LINE:COLUMN`` (1-based) of the only occurrence of ``needle`` (in the item with id ``within``, if given), as
+    a problem names it: the line's key (after a ``- ``: an item of a list starts at its first key)."""
     start, end = item_span(text, within) if within else (0, len(text))
     part = text[start:end]
     assert part.count(needle) == 1, f"expected exactly one {needle!r} in {within or 'the policy'}"
-    return text.count("\n", 0, start + part.index(needle)) + 1
+    at = start + part.index(needle)
+    line = text[text.rfind("\n", 0, at) + 1 :].split("\n", 1)[0]
+    key = len(line) - len(line.lstrip(" "))
+    return f"{text.count(chr(10), 0, at) + 1}:{key + (3 if line.lstrip(' ').startswith('- ') else 1)}"
+
+
+def line_no(text: str, needle: str, *, within: str | None = None) -> int:
+    """The line alone of ``line_of`` (a YAML syntax problem names its column in its words)."""
+    return int(line_of(text, needle, within=within).split(":")[0])
+
+
+def key_at(text: str, needle: str, *, within: str | None = None) -> str:
+    """``LINE:COLUMN`` of ``needle`` itself, a key within its line (``{id: civic, max: 60}``, ``decay: {…}``)."""
+    start, end = item_span(text, within) if within else (0, len(text))
+    at = start + text[start:end].index(needle)
+    return f"{text.count(chr(10), 0, at) + 1}:{at - text.rfind(chr(10), 0, at)}"
 
 
 def problems(text: str) -> list[str]:
@@ -263,13 +279,13 @@ def test_a_cap_or_a_dimension_limit_must_be_finite(value: str, shown: str) -> No
     ]
     text = beijing_text().replace("en: civic}, min: -100, max: 60}", f"en: civic}}, min: -100, max: {value}}}", 1)
     assert problems(text) == [
-        f"beijing.yaml:{line_of(text, 'id: civic,')}: dimension civic: max: must be a finite number, not {shown}"
+        f"beijing.yaml:{key_at(text, f'max: {value}')}: dimension civic: max: must be a finite number, not {shown}"
     ]
 
 
 def test_nested_key_out_of_range() -> None:
     text = edit(beijing_text(), "half_life_days: 365", "half_life_days: 0", within="tax.late")
-    line = line_of(text, "half_life_days: 0")
+    line = key_at(text, "half_life_days: 0")
     assert problems(text) == [
         f"beijing.yaml:{line}: rule tax.late: decay.half_life_days: Input should be greater than 0"
     ]
@@ -303,7 +319,7 @@ def test_an_empty_list_of_professions_is_refused() -> None:
 
 def test_invalid_reason_code() -> None:
     text = edit(beijing_text(), "code: TAX_PAID", "code: tax_paid", within="tax.paid")
-    line = line_of(text, "code: tax_paid")
+    line = key_at(text, "code: tax_paid")
     assert problems(text) == [
         f"beijing.yaml:{line}: rule tax.paid: reason.code: "
         "'tax_paid' is not a valid reason code: use upper-case letters, digits and '_'"
@@ -328,7 +344,7 @@ def test_duplicate_rule_id_names_the_line_of_the_duplicate() -> None:
     first = text.index("- id: loan.on_time")
     second = text.index("- id: loan.on_time", first + 1)
     line = text.count("\n", 0, second) + 1
-    assert problems(text) == [f"beijing.yaml:{line}: rule loan.on_time: id 'loan.on_time' is used more than once"]
+    assert problems(text) == [f"beijing.yaml:{line}:5: rule loan.on_time: id 'loan.on_time' is used more than once"]
 
 
 def test_unknown_tier_in_a_service() -> None:
@@ -365,7 +381,7 @@ def test_a_dimension_or_list_no_condition_could_name_is_refused_at_its_id() -> N
     words = "(letters, digits and '_'; not and, or, not, in, is, null, true, false, date)"
     found = [p for p in problems(text) if ": id: " in p]
     assert found == [
-        f"beijing.yaml:{line_of(text, 'id: civic.duty')}: dimension civic.duty: id: 'civic.duty' has a '.', so no "
+        f"beijing.yaml:{key_at(text, 'id: civic.duty')}: dimension civic.duty: id: 'civic.duty' has a '.', so no "
         f"condition could name the dimension: a dimension's id is a name in conditions on subjects {words}",
         f"beijing.yaml:{line_of(text, chr(39) + 'true' + chr(39))}: list true: id: 'true' is a word of the condition "
         f"language, so no condition could name the list: a list's id is a name in conditions on subjects {words}",
@@ -400,7 +416,7 @@ def test_criterion_with_both_when_and_record() -> None:
 
 def test_criterion_with_an_unknown_record_type() -> None:
     text = edit(beijing_text(), "record_type: tax_payment", "record_type: tax_paymnet", within="major_tax_evasion")
-    line = line_of(text, "tax_paymnet")
+    line = key_at(text, "record_type: tax_paymnet")
     assert problems(text) == [
         f"beijing.yaml:{line}: list blacklist criterion major_tax_evasion: record.record_type: "
         "unknown record type 'tax_paymnet'"
@@ -423,8 +439,8 @@ def test_every_problem_is_reported_in_document_order() -> None:
 def test_yaml_syntax_error() -> None:
     # `points` of civic.volunteering indented by three spaces instead of four.
     text = edit(beijing_text(), "    points: 2\n", "   points: 2\n", within="civic.volunteering")
-    line = line_of(text, "   points: 2\n", within="civic.volunteering")
-    rules = line_of(text, "- id: tax.paid")  # the block broken is the list of rules, whose first item is there
+    line = line_no(text, "   points: 2\n", within="civic.volunteering")
+    rules = line_no(text, "- id: tax.paid")  # the block broken is the list of rules, whose first item is there
     assert problems(text) == [
         f"beijing.yaml:{line}: not valid YAML at column 4: expected <block end>, but found '<block mapping start>' "
         f"(while parsing a block collection that starts on line {rules})"
@@ -435,7 +451,7 @@ def test_a_key_given_twice_is_refused_at_its_second_line() -> None:
     # Safe loading keeps the last of two equal keys: the first `points` (or a whole first `lists:` block) was dropped
     # without a word.
     text = edit(beijing_text(), "    points: 10\n", "    points: 10\n    points: 1\n", within="civic.blood_donation")
-    first = line_of(text, "points: 10", within="civic.blood_donation")
+    first = line_no(text, "points: 10", within="civic.blood_donation")
     assert problems(text) == [
         f"beijing.yaml:{first + 1}: not valid YAML: the key 'points' is given twice (first on line {first}); "
         "give each key once"
@@ -444,7 +460,7 @@ def test_a_key_given_twice_is_refused_at_its_second_line() -> None:
     twice = beijing_text() + beijing_text()[lists + 1 :]
     assert problems(twice) == [
         f"beijing.yaml:{twice.count(chr(10), 0, len(beijing_text())) + 1}: not valid YAML: the key 'lists' is given "
-        f"twice (first on line {line_of(beijing_text(), chr(10) + 'lists:') + 1}); give each key once"
+        f"twice (first on line {line_no(beijing_text(), chr(10) + 'lists:') + 1}); give each key once"
     ]
 
 
@@ -452,11 +468,11 @@ def test_a_value_yaml_reads_but_python_cannot_build_is_a_located_problem() -> No
     # A date that does not exist, and a whole number past Python's 4300 digits, were an internal error (ValueError).
     text = policy_on_dates("mandatory_from: 2027-02-29")
     assert problems(text) == [
-        f"beijing.yaml:{line_of(text, 'mandatory_from')}: not valid YAML: 2027-02-29 is not a date "
+        f"beijing.yaml:{line_no(text, 'mandatory_from')}: not valid YAML: 2027-02-29 is not a date "
         "(day is out of range for month)"
     ]
     text = edit(beijing_text(), "points: 10", "points: " + "9" * 5000, within="civic.blood_donation")
-    line = line_of(text, "points: 999", within="civic.blood_donation")
+    line = line_no(text, "points: 999", within="civic.blood_donation")
     assert problems(text) == [
         f"beijing.yaml:{line}: not valid YAML: a whole number of 5000 characters is too long to read"
     ]
@@ -480,7 +496,7 @@ def policy_on_dates(consent_line: str) -> str:
 
 def test_a_policy_that_is_not_a_mapping() -> None:
     assert problems("- just\n- a list\n") == [
-        "beijing.yaml:1: a policy must be a mapping with id, version, scale, tiers, ..."
+        "beijing.yaml:1:1: a policy must be a mapping with id, version, scale, tiers, ..."
     ]
 
 

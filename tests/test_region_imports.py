@@ -789,7 +789,7 @@ def test_the_summary_counts_what_this_import_did_not_every_identity_tried_again(
     )
     assert third.returncode == 0, third.stderr
     assert third.stdout.splitlines()[:2] == [
-        "Imported bundle 110000#3: 0 records about 1 persons; 0 by the same number, 0 linked, 0 for review, "
+        "Imported bundle 110000#3: 0 records about 1 person; 0 by the same number, 0 linked, 0 for review, "
         "1 unmatched; 0 records applied, 0 alerts.",
         f"Tried again: {unmatched} person(s) left unmatched by earlier bundles; {unmatched} still unmatched, 0 "
         "matched now (counted above).",
@@ -903,7 +903,7 @@ def test_a_later_exact_match_on_the_same_resident_sends_the_earlier_link_to_revi
     )
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout.splitlines()[:3] == [
-        "Imported bundle 110000#2: 0 records about 1 persons; 1 by the same number, 0 linked, 0 for review, "
+        "Imported bundle 110000#2: 0 records about 1 person; 1 by the same number, 0 linked, 0 for review, "
         "0 unmatched; 0 records applied, 0 alerts.",
         "Tried again: 8 person(s) left unmatched by earlier bundles; 8 still unmatched, 0 matched now (counted above).",
         "Reversed: 1 earlier link(s) to a subject an exact match names; their records withdrawn, sent to review.",

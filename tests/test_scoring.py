@@ -148,7 +148,7 @@ def test_days_at_the_languages_bound_count_and_purge_and_more_are_refused(reg: R
     with pytest.raises(PolicyError) as info:
         make_policy(rule("vol", "volunteering", 5, expires_after_days=2**31))
     assert info.value.problems == [
-        f"test.yaml:{text.count(chr(10), 0, text.index('expires_after_days')) + 1}: rule vol: expires_after_days: "
+        f"test.yaml:{text.count(chr(10), 0, text.index('expires_after_days')) + 1}:3: rule vol: expires_after_days: "
         "Input should be less than or equal to 100000"
     ]
 
@@ -233,7 +233,7 @@ def test_a_scale_at_the_languages_bound_scores(reg: Registry) -> None:
     assert (results[B]["total"], results[B]["score"], results[B]["tier"]) == (1e9, 1_000_000_000, "top")
     with pytest.raises(PolicyError) as info:
         make_policy(rules, scale="{base: 100, min: 0, max: 2147483648}", tiers=tiers.replace("1000000000,", "100,"))
-    assert info.value.problems == ["test.yaml:5: scale.max: Input should be less than or equal to 1000000000"]
+    assert info.value.problems == ["test.yaml:5:28: scale.max: Input should be less than or equal to 1000000000"]
 
 
 # ========================================================================================================
@@ -416,7 +416,7 @@ def test_a_calculation_that_can_overflow_is_refused_when_the_policy_is_read() ->
     with pytest.raises(PolicyError) as refused:
         make_policy(rules)
     assert str(refused.value) == (
-        "test.yaml:18: rule late: when: this calculation of whole numbers can reach 99999999999999900000 with the "
+        "test.yaml:18:3: rule late: when: this calculation of whole numbers can reach 99999999999999900000 with the "
         "values its fields and facts may hold, and the engines compute whole numbers to at most 18 digits: write one "
         "of its numbers with a decimal point (1000.0) to compute it in decimals (at character 11 of "
         "'days_late * 100000 > 10')"
@@ -608,7 +608,7 @@ def test_the_63rd_service_is_granted_and_a_64th_is_refused(reg: Registry, tmp_pa
     with pytest.raises(PolicyError) as info:
         make_policy(rules, services=services(64))
     assert info.value.problems == [
-        "test.yaml:20: services: a policy offers at most 63 services (a subject's grants are the bits of one 64-bit "
+        "test.yaml:20:1: services: a policy offers at most 63 services (a subject's grants are the bits of one 64-bit "
         "number); this one offers 64"
     ]
 
@@ -936,7 +936,7 @@ def test_a_condition_that_breaks_out_of_its_string_is_refused() -> None:
     with pytest.raises(PolicyError) as err:
         make_policy(rules)
     assert err.value.problems == [
-        f"test.yaml:{_line_of(rules, 'when:')}: rule tax: when: unexpected \"'; DROP TABLE records; --'\" "
+        f"test.yaml:{_line_of(rules, 'when:')}:3: rule tax: when: unexpected \"'; DROP TABLE records; --'\" "
         f"(at character 17 of {text!r})"
     ]
 
@@ -1031,7 +1031,7 @@ def test_a_name_not_known_to_a_rule_condition_is_refused(name: str) -> None:
     with pytest.raises(PolicyError) as err:
         make_policy(rules)
     assert err.value.problems == [
-        f"test.yaml:{_line_of(rules, 'when:')}: rule job: when: unknown name {name!r}; "
+        f"test.yaml:{_line_of(rules, 'when:')}:3: rule job: when: unknown name {name!r}; "
         f"known here: employer, event_date, monthly_income, status (at character 1 of {text!r})"
     ]
 
@@ -1052,7 +1052,7 @@ def test_a_name_not_known_to_a_service_condition_is_refused() -> None:
         + 1
     )
     assert err.value.problems == [
-        f"test.yaml:{line}: service rail: grant_if: unknown name '__import__'; known here: age, civic, kind, "
+        f"test.yaml:{line}:3: service rail: grant_if: unknown name '__import__'; known here: age, civic, kind, "
         "last_negative_days, money, percentile, profession, rank, score, tier, total "
         "(at character 1 of \"__import__ == 'os'\")"
     ]

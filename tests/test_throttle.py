@@ -95,7 +95,7 @@ def test_refusals_become_one_flood_per_client_summarised_when_its_window_closes(
     assert (flood.client, flood.refused, flood.limit.name) == ("k1", 1_997, "key")
     assert flood.summary() == (
         "1,997 requests refused from key k1 between 2026-12-03 08:00:00 and 2026-12-03 08:00:00 UTC "
-        "(at most 1 requests per minute from one key)"
+        "(at most 1 request per minute from one key)"
     )
     assert gate.closed_floods(every=True) == [] and not gate.due()
 

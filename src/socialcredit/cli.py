@@ -46,6 +46,7 @@ from socialcredit.cli_lab import disparity_for_lint, register_lab
 from socialcredit.cli_memoranda import memorandum_app
 from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
+from socialcredit.languages import counted
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
@@ -183,8 +184,8 @@ def ingest(
         _json(report.as_dict())
     else:
         out.print(
-            f"{escape(str(file))}: {report.rows} rows: [green]{report.accepted} accepted[/], {report.unchanged} "
-            f"unchanged, [red]{report.rejected} rejected[/] (batch {report.batch_id})",
+            f"{escape(str(file))}: {counted(report.rows, 'row')}: [green]{report.accepted} accepted[/], "
+            f"{report.unchanged} unchanged, [red]{report.rejected} rejected[/] (batch {report.batch_id})",
             markup=True,
         )
         for e in report.errors[:20]:
@@ -198,7 +199,7 @@ def ingest(
                 "No reject file: the store is encrypted and one holds the rows in clear; --rejects FILE writes one."
             )
     if report.rejected:
-        _failed(f"{file}: {report.rejected} of {report.rows} rows rejected")
+        _failed(f"{file}: {report.rejected} of {counted(report.rows, 'row')} rejected")
 
 
 class Engine(StrEnum):
@@ -278,8 +279,103 @@ def score(
     read = "the scoring state" if summary.source == "state" else "the records"
     out.print(
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
-        f"({summary.mode}, from {read}): {summary.subjects} subjects scored, {summary.rescored} computed; {lists}."
+        f"({summary.mode}, from {read}): {counted(summary.subjects, 'subject')} scored, {summary.rescored} computed; "
+        f"{lists}."
     )
+
+
+# The words of `show` and of a subject's linked identities, in --lang (the policy's texts come in it from the
+# registry; these are the command's own): its headings and labels were English under Chinese reasons.
+_SHOW_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "about": "{id} ({kind}, {profession}, {district})",
+        "person": "person",
+        "org": "org",
+        "list": "{list} ({reason})",
+        "comma": ", ",
+        "run": "{head} run {run} as of {as_of}: score {score}, tier {tier}, rank {rank} of {of}, percentile "
+        "{percentile}; lists: {lists}",
+        "none": "none",
+        "dimension": "dimension",
+        "points": "points",
+        "cap": "cap",
+        "code": "code",
+        "reason": "reason",
+        "advice": "what would change it",
+        "records": "records",
+        "date": "date",
+        "source": "source",
+        "record": "record",
+        "type": "type",
+        "fields": "fields",
+        "status": "status",
+        "contribution": "contribution",
+        "inquiries": "inquiries about this subject",
+        "when": "when",
+        "who": "who",
+        "service": "service",
+        "purpose": "purpose",
+        "outcome": "outcome",
+        "no_inquiries": "No inquiries about this subject.",
+        "linked": "Linked to {region}",
+        "linked_rest": " — number there {number} (identity {identity}): {how}",
+        "probability": ", match probability {p}",
+        "linked_by": " (by {who} on {at} UTC)",
+        "agreed": "  agreed: ",
+        "brought": "  records it brought: ",
+        "contested": "  contested: dispute {dispute} is open",
+        "link_dispute": "link dispute {dispute} (identity {identity}, {region} {number}): {status}, opened {opened}, "
+        "answer due by {deadline}",
+    },
+    "zh": {
+        "about": "{id}（{kind}，{profession}，{district}）",
+        "person": "个人",
+        "org": "机构",
+        "list": "{list}（{reason}）",
+        "comma": "，",
+        "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名 {rank}/{of}，百分位 {percentile}；"
+        "名单：{lists}",
+        "none": "无",
+        "dimension": "维度",
+        "points": "分值",
+        "cap": "上下限",
+        "code": "代码",
+        "reason": "原因",
+        "advice": "如何改变",
+        "records": "记录",
+        "date": "日期",
+        "source": "来源",
+        "record": "记录",
+        "type": "类型",
+        "fields": "字段",
+        "status": "状态",
+        "contribution": "计分",
+        "inquiries": "查询本主体的记录",
+        "when": "时间",
+        "who": "查询方",
+        "service": "服务",
+        "purpose": "用途",
+        "outcome": "结果",
+        "no_inquiries": "没有查询本主体的记录。",
+        "linked": "已关联{region}",
+        "linked_rest": "的身份：当地编号 {number}（身份编号 {identity}）：{how}",
+        "probability": "，匹配概率 {p}",
+        "linked_by": "（由 {who} 于 {at} UTC 关联）",
+        "agreed": "  一致项：",
+        "brought": "  带来的记录：",
+        "contested": "  已提出异议：异议 {dispute} 处理中",
+        "link_dispute": "身份关联异议 {dispute}（身份编号 {identity}，{region} {number}）：{status}，{opened} 提出，"
+        "{deadline} 前答复",
+    },
+}
+
+
+def _word(kind: str, value: str, lang: str) -> str:
+    """A status the store holds (a record's, an inquiry's outcome) in --lang, in the registry's words."""
+    from socialcredit.registry.words import STATUS_WORDS
+
+    pair = STATUS_WORDS[kind].get(value)
+    return value if pair is None or lang != "zh" else pair[0]
 
 
 @app.command(rich_help_panel=SCORING)
@@ -299,19 +395,32 @@ def show(
     if as_json:
         _json(report)
         return
+    w = _SHOW_WORDS[lang]
     s = report["subject"]
-    about = f"{s['subject_id']} ({s['kind']}, {s['profession'] or '-'}, {s['district'] or '-'})"
+    kind = w.get(str(s["kind"]), str(s["kind"]))
+    about = w["about"].format(
+        id=s["subject_id"], kind=kind, profession=s["profession"] or "-", district=s["district"] or "-"
+    )
     out.print(f"[bold]{escape(str(s['name']))}[/] {escape(about)}", markup=True)
     for sc in report["scores"]:
-        lists = ", ".join(f"{x['list']} ({x['reason']})" for x in sc["lists"]) or "none"
+        lists = w["comma"].join(w["list"].format(list=x["list"], reason=x["reason"]) for x in sc["lists"]) or w["none"]
         head = escape(f"{sc['policy']} {sc['policy_version']}")
         out.print(
-            f"\n[bold]{head}[/] run {sc['run_id']} as of {sc['as_of']}: "
-            f"score [bold]{sc['score']}[/], tier [bold]{escape(str(sc['tier']))}[/], rank {sc['rank']} of {sc['of']}, "
-            f"percentile {sc['percentile']}; lists: {escape(lists)}",
+            "\n"
+            + w["run"].format(
+                head=f"[bold]{head}[/]",
+                run=sc["run_id"],
+                as_of=sc["as_of"],
+                score=f"[bold]{sc['score']}[/]",
+                tier=f"[bold]{escape(str(sc['tier']))}[/]",
+                rank=sc["rank"],
+                of=sc["of"],
+                percentile=sc["percentile"],
+                lists=escape(lists),
+            ),
             markup=True,
         )
-        dims = Table("dimension", "points", "cap", title=None, box=None)
+        dims = Table(w["dimension"], w["points"], w["cap"], title=None, box=None)
         for d in sc["dimensions"]:
             dims.add_row(
                 d["name"],
@@ -319,13 +428,17 @@ def show(
                 f"{d['min'] if d['min'] is not None else ''}…{d['max'] if d['max'] is not None else ''}",
             )
         out.print(dims)
-        reasons = Table("#", "code", "reason", "points", "what would change it", box=None)
+        reasons = Table("#", w["code"], w["reason"], w["points"], w["advice"], box=None)
         for i, r in enumerate(sc["reasons"], 1):
             reasons.add_row(
                 str(i), r["code"], r["text"], "" if r["points"] is None else f"{r['points']:+g}", r["advice"] or ""
             )
         out.print(reasons)
-    recs = Table("date", "source", "record", "type", "fields", "status", "contribution", title="records", box=None)
+    recs = Table(
+        *(w[c] for c in ("date", "source", "record", "type", "fields", "status", "contribution")),
+        title=w["records"],
+        box=None,
+    )
     for r in report["records"]:
         contrib = "; ".join(
             f"{pid}: " + ", ".join(f"{h['rule_id']} {h['points']:+g}" for h in hits)
@@ -338,40 +451,51 @@ def show(
             f"{r['record_id']} v{r['version']}",
             r["record_type"],
             fields,
-            r["status"],
+            _word("record_status", str(r["status"]), lang),
             contrib,
         )
     out.print(recs)
-    _print_links(report)
-    inq = Table("when", "who", "service", "purpose", "outcome", title="inquiries about this subject", box=None)
+    _print_links(report, lang)
+    inq = Table(*(w[c] for c in ("when", "who", "service", "purpose", "outcome")), title=w["inquiries"], box=None)
     for q in report["inquiries"]:
-        inq.add_row(q["asked_at"], q["requester"], q["service"], q["purpose"], q["outcome"])
-    out.print(inq if report["inquiries"] else "No inquiries about this subject.")
+        inq.add_row(
+            q["asked_at"], q["requester"], q["service"], q["purpose"], _word("outcome", str(q["outcome"]), lang)
+        )
+    out.print(inq if report["inquiries"] else w["no_inquiries"])
 
 
-def _print_links(report: dict[str, Any]) -> None:
-    """The identities of other regions linked to the subject: where from, how, the evidence, how to contest."""
+def _print_links(report: dict[str, Any], lang: str = "en") -> None:
+    """The identities of other regions linked to the subject: where from, how, the evidence, how to contest (the
+    registry gives the how and the contest in ``lang``; the labels are the command's)."""
+    w = _SHOW_WORDS[lang]
     for link in report.get("links", []):
-        how = link["how"] + (f", match probability {link['probability_text']}" if link["method"] != "exact" else "")
+        how = link["how"] + (w["probability"].format(p=link["probability_text"]) if link["method"] != "exact" else "")
         if link["linked_by"]:
-            how += f" (by {link['linked_by']} on {link['linked_at']} UTC)"
+            how += w["linked_by"].format(who=link["linked_by"], at=link["linked_at"])
+        rest = w["linked_rest"].format(number=link["number"], identity=link["identity_id"], how=how)
         out.print(
-            f"\n[bold]Linked to {escape(str(link['region']))}[/] — number there {link['number']} "
-            f"(identity {link['identity_id']}): {escape(how)}",
+            f"\n[bold]{escape(w['linked'].format(region=link['region']))}[/]{escape(rest)}",
             markup=True,
             highlight=False,
         )
-        out.print("  agreed: " + "; ".join(link["agreed"]), markup=False, highlight=False)
-        out.print("  records it brought: " + (", ".join(link["records"]) or "none"), markup=False, highlight=False)
+        out.print(w["agreed"] + "; ".join(link["agreed"]), markup=False, highlight=False)
+        out.print(w["brought"] + (", ".join(link["records"]) or w["none"]), markup=False, highlight=False)
         if link["open_dispute"] is not None:
-            out.print(f"  contested: dispute {link['open_dispute']} is open", markup=False, highlight=False)
+            out.print(w["contested"].format(dispute=link["open_dispute"]), markup=False, highlight=False)
         else:
             out.print("  " + link["contest"], markup=False, highlight=False)
     for d in report.get("link_disputes", []):
         out.print(
-            f"link dispute {d['dispute_id']} (identity {d['identity_id']}, {d['origin_region']} {d['origin_number']}): "
-            f"{d['status']}, opened {d['opened_at']}, answer due by {d['deadline']}"
-            + (f"; {d['note']}" if d["note"] else ""),
+            w["link_dispute"].format(
+                dispute=d["dispute_id"],
+                identity=d["identity_id"],
+                region=d["origin_region"],
+                number=d["origin_number"],
+                status=_word("dispute_status", str(d["status"]), lang),
+                opened=d["opened_at"],
+                deadline=d["deadline"],
+            )
+            + ((f"; {d['note']}" if lang == "en" else f"；{d['note']}") if d["note"] else ""),
             markup=False,
             highlight=False,
         )
@@ -559,7 +683,7 @@ def state_build(policy: PolicyArg, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = Fa
         _json(info.as_dict())
         return
     out.print(
-        f"Built the scoring state of {info.policy_id} {info.policy_version}: {info.rows} rows at change "
+        f"Built the scoring state of {info.policy_id} {info.policy_version}: {counted(info.rows, 'row')} at change "
         f"{info.watermark}."
     )
 
@@ -577,13 +701,14 @@ def state_check(policy: PolicyArg, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = Fa
         _json(checked)
     elif checked["ok"]:
         out.print(
-            f"The scoring state of {name} equals a fresh build: {checked['rows']} rows at change "
+            f"The scoring state of {name} equals a fresh build: {counted(checked['rows'], 'row')} at change "
             f"{checked['watermark']}."
         )
     else:
         out.print(
             f"The scoring state of {name} differs from a fresh build at change {checked['watermark']}: "
-            f"{checked['missing']} rows missing, {checked['extra']} rows extra; {checked['rows']} rows kept "
+            f"{counted(checked['missing'], 'row')} missing, {counted(checked['extra'], 'row')} extra; "
+            f"{counted(checked['rows'], 'row')} kept "
             f"(score_states counts {checked['rows_recorded']}), {checked['fresh_rows']} built afresh."
         )
         for item, n in checked["by_item"].items():
@@ -620,8 +745,8 @@ def policy_check(
     p = loaded.policy
     against = f" against the store's catalog version {version}" if catalog is not None else ""
     out.print(
-        f"{file}: policy {p.id} version {p.version} is valid{against}: {len(p.rules)} rules, {len(p.lists)} lists, "
-        f"{len(p.services)} services (sha256 {loaded.sha256[:12]})."
+        f"{file}: policy {p.id} version {p.version} is valid{against}: {counted(len(p.rules), 'rule')}, "
+        f"{counted(len(p.lists), 'list')}, {counted(len(p.services), 'service')} (sha256 {loaded.sha256[:12]})."
     )
 
 
@@ -777,13 +902,14 @@ def audit_verify(
     later = f"{check.entries - cp.count} entr{'y' if check.entries - cp.count == 1 else 'ies'}" if cp else ""
     if cp is None:
         out.print(
-            f"The audit log is intact: {check.entries} entries. No checkpoint yet: make one with "
+            f"The audit log is intact: {counted(check.entries, 'entry', 'entries')}. No checkpoint yet: make one with "
             "`socialcredit audit checkpoint`.",
             highlight=False,
         )
         return
     out.print(
-        f"The audit log is intact: {check.entries} entries. It matches {cp.label} ({cp.count} entries up to entry "
+        f"The audit log is intact: {counted(check.entries, 'entry', 'entries')}. It matches {cp.label} "
+        f"({counted(cp.count, 'entry', 'entries')} up to entry "
         f"{cp.seq}, from {check.checkpoint_source}); {later} after it {'rests' if later == '1 entry' else 'rest'} on "
         "the chain alone.",
         highlight=False,
@@ -812,8 +938,8 @@ def audit_checkpoint(
         return
     where = f"{kept}" + (f" and {out_file}" if out_file else "")
     out.print(
-        f"Checkpoint of {cp.at}: {cp.count} entries up to entry {cp.seq}, head {cp.head[:16]}…, signed with key "
-        f"{fingerprint(cp.key)}; written to {where}.",
+        f"Checkpoint of {cp.at}: {counted(cp.count, 'entry', 'entries')} up to entry {cp.seq}, head {cp.head[:16]}…, "
+        f"signed with key {fingerprint(cp.key)}; written to {where}.",
         highlight=False,
     )
 
@@ -857,7 +983,8 @@ def generate(
         _json({**summary.__dict__, "out": str(summary.out)})
         return
     out.print(
-        f"{summary.residents} residents, {summary.organisations} organisations, {summary.records} records "
+        f"{counted(summary.residents, 'resident')}, {counted(summary.organisations, 'organisation')}, "
+        f"{counted(summary.records, 'record')} "
         f"({summary.records / summary.residents:.1f} per resident) in {summary.seconds:.1f} s, written to {folder}/"
     )
 
@@ -891,8 +1018,8 @@ def _score_files(
     kind = "an export" if manifest["input"]["kind"] == "export" else "a generated population"
     written = f"results in {out_dir}" if out_dir is not None else "nothing written (--out DIR writes the results)"
     out.print(
-        f"Scored {manifest['summary']['subjects']} subjects of {input_dir} ({kind}) under {loaded.policy.id} "
-        f"{loaded.policy.version} as of {as_of} in memory in {manifest['seconds']:.1f} s; "
+        f"Scored {counted(manifest['summary']['subjects'], 'subject')} of {input_dir} ({kind}) under "
+        f"{loaded.policy.id} {loaded.policy.version} as of {as_of} in memory in {manifest['seconds']:.1f} s; "
         f"{_list_counts(manifest['lists'])}; {written}."
     )
     table = Table("kind", "subjects", "min", "p25", "median", "p75", "max", "mean", "tiers", box=None)
@@ -937,12 +1064,12 @@ def _score_on_spark(
         return
     lists = _list_counts(manifest["lists"])
     read = (
-        f"the scoring state built from it ({manifest['state_rows']} rows)"
+        f"the scoring state built from it ({counted(manifest['state_rows'], 'row')})"
         if manifest["source"] == "state"
         else "the records"
     )
     out.print(
-        f"Scored {manifest['counts']['results']} subjects of {input_dir} under {loaded.policy.id} "
+        f"Scored {counted(manifest['counts']['results'], 'subject')} of {input_dir} under {loaded.policy.id} "
         f"{loaded.policy.version} as of {as_of} on Spark {manifest['spark']} ({manifest['master']}) in "
         f"{manifest['seconds']:.1f} s, reading {read}; {lists}. Results in {out_dir}"
         + ("; load them into the store with `socialcredit publish`." if manifest["input"]["kind"] == "export" else ".")
@@ -987,7 +1114,7 @@ def export(
         _json(manifest)
         return
     out.print(
-        f"Exported {manifest['subjects']} subjects and {manifest['records']} records (watermark "
+        f"Exported {counted(manifest['subjects'], 'subject')} and {counted(manifest['records'], 'record')} (watermark "
         f"{manifest['watermark']}) to {out_dir}."
     )
 
@@ -1009,7 +1136,7 @@ def publish(
     lists = _list_counts(summary.list_counts)
     out.print(
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
-        f"(published from {results}): {summary.subjects} subjects; {lists}."
+        f"(published from {results}): {counted(summary.subjects, 'subject')}; {lists}."
     )
 
 
@@ -1158,18 +1285,23 @@ def load(
 
     with _store(db, create=True) as store:
         done = load_population(store, folder, on_file=report, on_skip=skipped)
-    consents = f"{done.consents} consents recorded, {done.consents_unchanged} unchanged"
+    consents = f"{counted(done.consents, 'consent')} recorded, {done.consents_unchanged} unchanged"
     if not done.changed:
-        out.print(f"Loaded {folder} before: nothing changed ({len(done.skipped)} files skipped, {consents}).")
+        out.print(
+            f"Loaded {folder} before: nothing changed ({counted(len(done.skipped), 'file')} skipped, {consents})."
+        )
         return
     out.print(
-        f"Loaded {folder}: {done.accepted} rows accepted, {done.rejected} rejected from {len(done.reports)} files"
+        f"Loaded {folder}: {counted(done.accepted, 'row')} accepted, {done.rejected} rejected from "
+        f"{counted(len(done.reports), 'file')}"
         + (f" ({len(done.skipped)} loaded before, skipped)" if done.skipped else "")
         + f"; {consents}."
     )
     if done.rejected:
         files = sum(1 for r in done.reports if r.rejected)
-        _failed(f"{folder}: {done.rejected} rows rejected, in {files} of {len(done.reports)} files")
+        _failed(
+            f"{folder}: {counted(done.rejected, 'row')} rejected, in {files} of {counted(len(done.reports), 'file')}"
+        )
 
 
 @app.command(rich_help_panel=MAIN_JOB)

@@ -15,6 +15,7 @@ from rich.console import Console
 from socialcredit.catalog import LIMITS, Catalog
 from socialcredit.cli_help import SCORING, DbOpt
 from socialcredit.errors import CatalogError, CatalogIncompatibleError, SocialCreditError, StoreError
+from socialcredit.languages import counted
 from socialcredit.store import DEFAULT_DB, open_store
 
 __all__ = ["register_catalog", "store_catalog"]
@@ -125,7 +126,8 @@ def catalog_check(file: File, db: DbOpt = DEFAULT_DB) -> None:
     same = " (the same text as that version)" if check.unchanged else ""
     out.print(
         f"{file}: a valid catalog, compatible with the store's catalog (version {check.base_version}){same}: "
-        f"{len(check.catalog.record_types)} record types, {len(check.catalog.sources)} sources; {_adds(check.added)}."
+        f"{counted(len(check.catalog.record_types), 'record type')}, {counted(len(check.catalog.sources), 'source')}; "
+        f"{_adds(check.added)}."
     )
 
 

@@ -27,6 +27,7 @@ from socialcredit.cli_help import (
     today_option,
 )
 from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.languages import counted
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["register_due_process"]
@@ -338,25 +339,31 @@ def due_run(
         return
     lapsed = result["lapsed_disputes"]
     out.print(
-        f"{len(lapsed)} overdue disputes resolved for the resident"
+        f"{counted(len(lapsed), 'overdue dispute')} resolved for the resident"
         + (f" ({', '.join(map(str, lapsed))})" if lapsed else "")
-        + f"; {result['notified_of_mandatory_enrollment']} residents notified of mandatory enrollment; "
-        + f"{result['purged']['records']} records purged"
+        + f"; {counted(result['notified_of_mandatory_enrollment'], 'resident')} notified of mandatory enrollment; "
+        + f"{counted(result['purged']['records'], 'record')} purged"
         + _held_back(result["purged"].get("held") or {})
         + "."
     )
     links = result.get("lapsed_link_disputes") or []
     if links:
         out.print(
-            f"{len(links)} overdue link disputes resolved for the resident ({', '.join(map(str, links))}): "
-            "the links are reversed."
+            f"{counted(len(links), 'overdue link dispute')} resolved for the resident ({', '.join(map(str, links))}): "
+            + ("the link is reversed." if len(links) == 1 else "the links are reversed.")
         )
     effective = result.get("listings_effective") or []
     if effective:
-        out.print(f"{len(effective)} listings took effect at the end of their notice period.")
+        out.print(
+            f"{counted(len(effective), 'listing')} took effect at the end of "
+            f"{'its' if len(effective) == 1 else 'their'} notice period."
+        )
     published = result.get("publication_ended") or []
     if published:
-        out.print(f"{len(published)} listings ended at the end of their longest publication.")
+        out.print(
+            f"{counted(len(published), 'listing')} ended at the end of {'its' if len(published) == 1 else 'their'} "
+            "longest publication."
+        )
     overdue = result.get("overdue_repairs") or []
     if overdue:
         out.print(

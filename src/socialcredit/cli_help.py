@@ -16,6 +16,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console, ConsoleDimensions
+from rich.table import Table
+from rich.text import Text
+from typer import rich_utils
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from socialcredit.clock import day_option, today_option
@@ -136,6 +139,40 @@ def _one_line_summary(command: Any) -> None:
     first = inspect.cleandoc(getattr(command, "help", None) or "").partition("\f")[0].split("\n\n")[0]
     if "\n" in first and not first.startswith("\b"):
         command.short_help = " ".join(line.strip() for line in first.splitlines())
+
+
+# In a narrow terminal (60 columns) the options' table cut every word longer than its column with an ellipsis: an
+# environment variable ("SOCIALCREDIT_MATCHMAKI…"), a default ("socialcredit-demo…"), an option's name
+# ("--increment…"). Its cells fold instead, and the option's own name is kept whole; the help, its environment variable
+# and its default are one text, wrapped at spaces (Typer laid them out as columns, each cut to its width).
+_parameter_help = rich_utils._get_parameter_help
+_OPTION_COLUMNS = 6  # an option's row: long names, short names, negative long and short names, value, help
+
+
+def _help_cell(**kwargs: Any) -> Any:
+    cell = _parameter_help(**kwargs)
+    parts = list(getattr(cell, "renderables", []))
+    if not parts or not all(isinstance(part, Text) for part in parts):
+        return cell  # Markdown (not this command line's markup mode): as Typer lays it out
+    text = Text(" ").join(parts)
+    text.overflow = "fold"
+    return text
+
+
+class _HelpTable(Table):
+    """The table of a help panel: a word wider than its column is folded onto the next row, never cut; the column of
+    an option's long name is as wide as the longest name."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*renderables, **kwargs)
+        for column in self.columns:
+            column.overflow = "fold"
+        if len(self.columns) >= _OPTION_COLUMNS:
+            self.columns[len(self.columns) - _OPTION_COLUMNS].no_wrap = True
+
+
+setattr(rich_utils, "_get_parameter_help", _help_cell)  # noqa: B010 - Typer's own functions, replaced for its help
+setattr(rich_utils, "Table", _HelpTable)  # noqa: B010
 
 
 def _panel_rank(command: object) -> int:

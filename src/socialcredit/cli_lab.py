@@ -17,6 +17,7 @@ from rich.table import Table
 
 from socialcredit.cli_help import DbOpt, JsonOpt, as_of_date
 from socialcredit.errors import InvalidRequestError
+from socialcredit.languages import counted
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["disparity_for_lint", "register_lab"]
@@ -86,20 +87,27 @@ def policy_impact(
         out.print(text, markup=False, highlight=False, end="" if text.endswith("\n") else "\n")
     else:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        err.print(
-            f"Wrote the impact report ({fmt}) to {output}: {report['changed']} of {report['subjects']} subjects change."
-        )
+        err.print(f"Wrote the impact report ({fmt}) to {output}: {_changed(report['changed'], report['subjects'])}.")
+
+
+def _changed(changed: int, subjects: int) -> str:
+    """ "1 of 3 subjects changes", "2 of 3 subjects change", "1 of 1 subject changes"."""
+    return f"{changed} of {counted(subjects, 'subject')} change{'s' if changed == 1 else ''}"
 
 
 def _print_impact(console: Console, r: dict[str, Any]) -> None:
     cur, cand = r["current"], r["candidate"]
     console.print(
         f"Impact of {cand['policy']} {cand['version']} ({cand['origin']}, sha256 {cand['sha256'][:12]}) against "
-        f"{cur['policy']} {cur['version']}, as of {r['as_of']} at change {r['watermark']}: {r['changed']} of "
-        f"{r['subjects']} subjects change.",
+        f"{cur['policy']} {cur['version']}, as of {r['as_of']} at change {r['watermark']}: "
+        f"{_changed(r['changed'], r['subjects'])}.",
         markup=False,
     )
-    tiers = Table(title=f"Tiers: {r['tiers']['changed']} subjects change tier (rows: current; columns: candidate)")
+    moved = r["tiers"]["changed"]
+    tiers = Table(
+        title=f"Tiers: {counted(moved, 'subject')} change{'s' if moved == 1 else ''} tier "
+        "(rows: current; columns: candidate)"
+    )
     order = r["tiers"]["order"]
     tiers.add_column("from \\ to")
     for t in order:
@@ -129,7 +137,7 @@ def _print_impact(console: Console, r: dict[str, Any]) -> None:
     for s in r["services"]:
         services.add_row(s["service"], str(s["grant_to_refuse"]), str(s["refuse_to_grant"]))
     console.print(services)
-    top = Table(title=f"The groups most changed (of at least {r['bounds']['min_group']} persons)")
+    top = Table(title=f"The groups most changed (of at least {counted(r['bounds']['min_group'], 'person')})")
     for c in ("dimension", "group", "persons", "changed", "rate"):
         top.add_column(c, justify="left" if c in ("dimension", "group") else "right")
     for g in r["top_groups"]:
@@ -263,7 +271,7 @@ def policy_drift(
         out.print(
             f"Drift of {d['policy']} from run {a['run_id']} ({a['version']}, as of {a['as_of']}) to run {b['run_id']} "
             f"({b['version']}, as of {b['as_of']}): score PSI {d['score']['psi']:.4f} "
-            f"(both runs' scores in {len(d['score']['bins'])} bins over {d['score']['scale']['lo']:g}–"
+            f"(both runs' scores in {counted(len(d['score']['bins']), 'bin')} over {d['score']['scale']['lo']:g}–"
             f"{d['score']['scale']['hi']:g}).",
             markup=False,
         )
@@ -311,9 +319,9 @@ def disparity_for_lint(db: Path, policy_id: str, sha256: str) -> tuple[dict[str,
                 "level": f["level"],
                 "where": f"{db}: run {audit['run_id']}: {f['dimension']} {f['group']}",
                 "message": (
-                    f"{f['metric']}: {100 * f['rate']:.2f}% of {f['n']} persons against {100 * f['overall_rate']:.2f}% "
-                    f"overall, ratio {f['ratio']:.2f} (95% CI {lo:.2f}–{hi:.2f}) outside 0.8–1.25"
-                    + (f"; mean points against everyone's: {rules}" if rules else "")
+                    f"{f['metric']}: {100 * f['rate']:.2f}% of {counted(f['n'], 'person')} against "
+                    f"{100 * f['overall_rate']:.2f}% overall, ratio {f['ratio']:.2f} (95% CI {lo:.2f}–{hi:.2f}) "
+                    "outside 0.8–1.25" + (f"; mean points against everyone's: {rules}" if rules else "")
                 ),
             }
         )

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from socialcredit.generate import AS_OF, generate
+from socialcredit.languages import counted
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.access.signin import issue_link
 from socialcredit.registry.decisions.decide import decide
@@ -45,7 +46,8 @@ def run_demo(
     started = time.perf_counter()
     g = generate(residents, seed=seed, out=folder)
     con.print(
-        f"Generated {g.residents:,} residents, {g.organisations:,} organisations and {g.records:,} records "
+        f"Generated {counted(g.residents, 'resident', grouped=True)}, "
+        f"{counted(g.organisations, 'organisation', grouped=True)} and {counted(g.records, 'record', grouped=True)} "
         f"in {g.seconds:.1f} s ({folder}/)."
     )
     with open_store(db, create=True) as store:
@@ -64,8 +66,8 @@ def run_demo(
         accepted = sum(r.accepted for r in reports)
         rejected = sum(r.rejected for r in reports)
         con.print(
-            f"Ingested {accepted:,} rows ({rejected} rejected) from {len(reports)} files in "
-            f"{time.perf_counter() - t:.1f} s."
+            f"Ingested {counted(accepted, 'row', grouped=True)} ({rejected} rejected) from "
+            f"{counted(len(reports), 'file')} in {time.perf_counter() - t:.1f} s."
         )
         for pid in ("beijing", "sesame"):
             loaded = resolve_policy(store, pid, actor="demo")
@@ -78,7 +80,7 @@ def run_demo(
             s = score(store, loaded, AS_OF, actor="demo")
             lists = ", ".join(f"{k} {v:,}" for k, v in sorted(s.list_counts.items()))
             con.print(
-                f"\nScored {pid}: run {s.run_id}, {s.subjects:,} subjects as of {s.as_of} in "
+                f"\nScored {pid}: run {s.run_id}, {counted(s.subjects, 'subject', grouped=True)} as of {s.as_of} in "
                 f"{time.perf_counter() - t:.1f} s; {lists}."
             )
             _tiers(store, s.run_id, con)

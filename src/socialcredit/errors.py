@@ -111,14 +111,23 @@ class IdentifierError(SocialCreditError, ValueError):
 
 
 class PolicyError(SocialCreditError):
-    """A policy is invalid. ``problems`` lists every problem found, each already located."""
+    """A policy is invalid. ``problems`` lists every problem found, each already located (``FILE:LINE:COLUMN: …``);
+    ``positions`` gives each one's line and column as numbers (None where it has none), for an answer's objects."""
 
     status = 422
     default_code = "invalid_policy"
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], positions: list[tuple[int, int] | None] | None = None) -> None:
         self.problems = problems
+        self.positions = positions if positions is not None else [None] * len(problems)
         super().__init__("\n".join(problems))
+
+    def located(self) -> list[dict[str, object]]:
+        """Every problem with its line and column: ``{"problem", "line", "column"}``."""
+        return [
+            {"problem": text, "line": at[0] if at else None, "column": at[1] if at else None}
+            for text, at in zip(self.problems, self.positions, strict=False)
+        ]
 
 
 class ExpressionError(SocialCreditError):

@@ -6,7 +6,7 @@ site may all import it."""
 
 from __future__ import annotations
 
-__all__ = ["LANGUAGES", "LANGUAGE_TAGS", "SHOWN", "language_option"]
+__all__ = ["LANGUAGES", "LANGUAGE_TAGS", "SHOWN", "counted", "language_option"]
 
 LANGUAGES = ("en", "zh")
 # The language of a text as an answer says it (Content-Language) and a page declares it (<html lang>).
@@ -14,6 +14,14 @@ LANGUAGE_TAGS = {"en": "en", "zh": "zh-CN"}
 # An unknown --lang is quoted with at most this many characters (then …), as the matchmaking site's errors quote a
 # typed value: a 10,000-character value is not echoed whole.
 SHOWN = 80
+
+
+def counted(n: int, noun: str, plural: str | None = None, *, grouped: bool = False) -> str:
+    """A count and its noun in English, the noun agreeing with the count: ``counted(1, "candidate")`` is "1 candidate",
+    ``counted(2, "entry", "entries")`` "2 entries", ``counted(0, "row")`` "0 rows" ("1 candidates" was printed).
+    ``grouped`` writes thousands with commas (1,234). Chinese nouns have no plural: their texts count without it."""
+    number = f"{n:,}" if grouped else str(n)
+    return f"{number} {noun if n == 1 else (plural if plural is not None else noun + 's')}"
 
 
 def language_option(value: str) -> str:

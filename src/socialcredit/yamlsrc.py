@@ -1,4 +1,4 @@
-"""Load YAML while remembering the line of every key, so errors can point at the file and line.
+"""Load YAML while remembering the line and column of every key, so errors can point at the file, line and column.
 
 Before a node is built, the text's events are counted (``check_limits``): its depth, its aliases, and its nodes with
 every alias counted as the nodes it repeats, so a "billion laughs" of a few hundred bytes, or a thousand brackets, is
@@ -26,11 +26,12 @@ Path_ = tuple[str | int, ...]
 
 @dataclass
 class LocatedDoc:
-    """A parsed YAML document and the line (1-based) where each path starts."""
+    """A parsed YAML document and the line and column (1-based) where each path starts."""
 
     data: Any
     source: str
     lines: dict[Path_, int] = field(default_factory=dict)
+    columns: dict[Path_, int] = field(default_factory=dict)
 
     def line_of(self, path: Path_) -> int | None:
         """The line of the longest prefix of ``path`` that is known."""
@@ -38,6 +39,15 @@ class LocatedDoc:
             line = self.lines.get(tuple(path[:end]))
             if line is not None:
                 return line
+        return None
+
+    def position_of(self, path: Path_) -> tuple[int, int] | None:
+        """The line and column of the longest prefix of ``path`` that is known: a key's own, or where the item a
+        missing key belongs in starts."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line, self.columns.get(tuple(path[:end]), 1)
         return None
 
 
@@ -63,8 +73,8 @@ def _given_twice(key: Any, first_line: int, key_node: yaml.Node) -> ConstructorE
     return ConstructorError(None, None, message, key_node.start_mark)
 
 
-def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
+def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], columns: dict[Path_, int]) -> Any:
+    lines[path], columns[path] = node.start_mark.line + 1, node.start_mark.column + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         first: dict[Any, int] = {}  # key -> the line it was first given on
@@ -79,11 +89,12 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
                 # first block's rules)
                 raise _given_twice(key, first[key], key_node)
             first[key] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, (*path, str(key)), lines)
+            out[key] = _convert(value_node, (*path, str(key)), lines, columns)
             lines[(*path, str(key))] = key_node.start_mark.line + 1
+            columns[(*path, str(key))] = key_node.start_mark.column + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), lines) for i, item in enumerate(node.value)]
+        return [_convert(item, (*path, i), lines, columns) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     return _scalar(node)
 
@@ -162,8 +173,9 @@ def load_located(text: str, source: str) -> LocatedDoc:
     check_limits(text, source)
     node = yaml.compose(text, Loader=yaml.SafeLoader)
     lines: dict[Path_, int] = {}
-    data = None if node is None else _convert(node, (), lines)
-    return LocatedDoc(data=data, source=source, lines=lines)
+    columns: dict[Path_, int] = {}
+    data = None if node is None else _convert(node, (), lines, columns)
+    return LocatedDoc(data=data, source=source, lines=lines, columns=columns)
 
 
 def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None) -> str:

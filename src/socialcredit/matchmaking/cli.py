@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from socialcredit.errors import MatchmakingError
-from socialcredit.languages import language_option
+from socialcredit.languages import counted, language_option
 from socialcredit.matchmaking.settings import DB_ENV, DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL, KEY_ENV, URL_ENV
 from socialcredit.serving import serve_until_stopped
 
@@ -150,7 +150,10 @@ def consent(
     with open_match_store(db, create=False) as store:
         store.set_consent(client_id, give, actor="cli")
         history = store.consent_history(client_id)
-    out.print(f"Client {client_id}: consent {'given' if give else 'withdrawn'} ({len(history)} entries in history).")
+    out.print(
+        f"Client {client_id}: consent {'given' if give else 'withdrawn'} "
+        f"({counted(len(history), 'entry', 'entries')} in history)."
+    )
 
 
 @match_app.command()
@@ -188,7 +191,8 @@ def matches(
     else:
         n = len(page.ranking.matches)
         if lang == "en":
-            out.print(f"{page.ranking.candidates} candidates meet both sides' preferences; best {n}:")
+            meets = "meets" if page.ranking.candidates == 1 else "meet"
+            out.print(f"{counted(page.ranking.candidates, 'candidate')} {meets} both sides' preferences; best {n}:")
         else:  # the table's words in the language asked for, as its rows (they were English above Chinese rows)
             out.print(f"{label('candidates', lang).format(n=page.ranking.candidates)}；前{n}位：")
         for i, m in enumerate(page.ranking.matches, start=1):
@@ -232,7 +236,8 @@ def generate(
         raise MatchmakingError(f"--today: {shown(str(today))} is not a date (YYYY-MM-DD)", field="today") from None
     with open_match_store(db) as store:
         made = generate_clients(store, source, clients, seed=seed, today=day)
-    out.print(f"Added {made.clients} clients ({made.consenting} share their credit tier) to {db}.")
+    share = "shares their" if made.consenting == 1 else "share their"
+    out.print(f"Added {counted(made.clients, 'client')} ({made.consenting} {share} credit tier) to {db}.")
 
 
 @match_app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from socialcredit.languages import counted
 from socialcredit.matchmaking.ranking import AGE_SPAN, DISTRICT_SPAN_KM, EDUCATION_SPAN, JOB_SCORE, PartContribution
 from socialcredit.matchmaking.reference import (
     DISTRICTS,
@@ -46,7 +47,7 @@ def describe(p: PartContribution, lang: str, tiers: Tiers | None = None) -> str:
             return "no shared interests" if en else "没有共同兴趣"
         names = ", ".join(shared) if en else "、".join(shared)
         return (
-            f"{len(shared)} of {f['either']} interests shared: {names}"
+            f"{len(shared)} of {counted(f['either'], 'interest')} shared: {names}"
             if en
             else f"{f['either']}项中共同{len(shared)}项：{names}"
         )

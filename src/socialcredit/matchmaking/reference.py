@@ -230,6 +230,7 @@ _UI = {
     "badge": ("信用徽章", "Credit badge"),
     "no_matches": ("暂无符合双方条件的对象。", "Nobody meets both sides' preferences yet."),
     "candidates": ("共{n}位符合双方条件", "{n} meet both sides' preferences"),
+    "candidates_one": ("共{n}位符合双方条件", "{n} meets both sides' preferences"),  # n = 1
     "granted": ("已授权", "shared"),
     "withdrawn": ("已撤回", "withdrawn"),
     "back": ("返回", "Back"),

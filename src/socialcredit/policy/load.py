@@ -136,10 +136,15 @@ class _Problems:
     def __init__(self, doc: LocatedDoc) -> None:
         self.doc = doc
         self.items: list[str] = []
+        self.positions: list[tuple[int, int] | None] = []
+
+    def error(self) -> PolicyError:
+        return PolicyError(self.items, self.positions)
 
     def add(self, path: tuple[str | int, ...], message: str) -> None:
-        line = self.doc.line_of(path)
-        where = f"{self.doc.source}:{line}" if line else self.doc.source
+        at = self.doc.position_of(path)  # the key at fault (or the item a missing key belongs in): line and column
+        where = f"{self.doc.source}:{at[0]}:{at[1]}" if at else self.doc.source
+        self.positions.append(at)
         owner = _owner(self.doc.data, path)
         rest = ".".join(str(p) for p in path[len(owner[1]) :]) if owner[0] else ".".join(map(str, path))
         parts = [where]
@@ -238,10 +243,12 @@ def parse_policy(
     try:
         doc = load_located(text, origin)
     except yaml.YAMLError as exc:
-        raise PolicyError([yaml_problem(exc, origin, text)]) from None
+        mark = getattr(exc, "problem_mark", None)
+        at = (mark.line + 1, mark.column + 1) if mark is not None else None
+        raise PolicyError([yaml_problem(exc, origin, text)], [at]) from None
     problems = _Problems(doc)
     if not isinstance(doc.data, dict):
-        raise PolicyError([f"{origin}:1: a policy must be a mapping with id, version, scale, tiers, ..."])
+        raise PolicyError([f"{origin}:1:1: a policy must be a mapping with id, version, scale, tiers, ..."], [(1, 1)])
     read_back = expr.READ_BACK.set(published)
     try:
         return _validated(doc, text, origin, catalog, problems, published)
@@ -261,10 +268,10 @@ def _validated(
                 p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
             )
             problems.add(loc, _pydantic_message(err))
-        raise PolicyError(problems.items) from None
+        raise problems.error() from None
     conditions = _check_semantics(policy, catalog, problems, bound_whole=not published)
     if problems.items:
-        raise PolicyError(problems.items)
+        raise problems.error()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return LoadedPolicy(policy=policy, text=text, origin=origin, sha256=digest, conditions=conditions, catalog=catalog)
 

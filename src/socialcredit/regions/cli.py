@@ -16,6 +16,7 @@ from rich.table import Table
 
 from socialcredit.clock import today_option
 from socialcredit.errors import RegionError
+from socialcredit.languages import counted
 from socialcredit.store import open_store
 
 __all__ = ["region_app"]
@@ -241,8 +242,8 @@ def export_cmd(
         _print_json(s.as_dict())
         return
     out.print(
-        f"Bundle #{s.sequence} written to {s.path}: {s.records} records, {s.identities} persons, "
-        f"{s.list_entries} list entries"
+        f"Bundle #{s.sequence} written to {s.path}: {counted(s.records, 'record')}, {counted(s.identities, 'person')}, "
+        f"{counted(s.list_entries, 'list entry', 'list entries')}"
         + (
             f"; disputes forwarded: {s.disputes}, answers: {s.answers}, listings: {s.listings}."
             if s.disputes or s.answers or s.listings
@@ -283,9 +284,10 @@ def import_cmd(
         _print_json(s.as_dict())
         return
     out.print(
-        f"Imported bundle {s.publisher}#{s.sequence}: {s.records} records about {s.identities} persons; "
+        f"Imported bundle {s.publisher}#{s.sequence}: {counted(s.records, 'record')} about "
+        f"{counted(s.identities, 'person')}; "
         f"{s.exact} by the same number, {s.linked} linked, {s.review} for review, {s.unmatched} unmatched; "
-        f"{s.applied_records} records applied, {s.alerts} alerts."
+        f"{counted(s.applied_records, 'record')} applied, {counted(s.alerts, 'alert')}."
     )
     if s.retried:
         out.print(
@@ -346,7 +348,7 @@ def accept(
 
     with open_store(db) as store:
         n = accept_link(store, identity, subject_id=subject)
-    out.print(f"Linked identity {identity}; {n} records applied.")
+    out.print(f"Linked identity {identity}; {counted(n, 'record')} applied.")
 
 
 @region_app.command()
@@ -373,7 +375,7 @@ def unlink(
 
     with open_store(db) as store:
         n = reverse_link(store, identity, reason=reason)
-    out.print(f"Reversed the link of identity {identity}; {n} records withdrawn.")
+    out.print(f"Reversed the link of identity {identity}; {counted(n, 'record')} withdrawn.")
 
 
 @region_app.command("answer-link")

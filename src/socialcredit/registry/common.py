@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import DecisionError, WorkflowInputError
@@ -31,6 +32,7 @@ __all__ = [
     "first_invisible_sql",
     "invisible_sql",
     "iso",
+    "shown_points",
 ]
 
 MAX_TEXT = 4000
@@ -83,6 +85,20 @@ def iso(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def shown_points(value: float, places: int = 2) -> float:
+    """Points as every face shows them (a reason's, a dimension's, a record's contribution, a change between runs):
+    to ``places`` decimals, halves upwards, as a score is rounded from its total (docs/policy-language.md,
+    "floor(total + 0.5)"): 0.125 is 0.13, -0.125 is -0.12, 2.675 is 2.68. Python's ``round`` rounds halves to even
+    and reads the double's binary digits (0.125 was 0.12, 2.675 was 2.67); the decimal digits the value reads as
+    are rounded here."""
+    number = decimal.Decimal(repr(float(value)))
+    if not number.is_finite():
+        return float(value)
+    step = decimal.Decimal(1).scaleb(-places)
+    rounded = ((number / step) + decimal.Decimal("0.5")).to_integral_value(rounding=decimal.ROUND_FLOOR) * step
+    return float(rounded) + 0.0  # no -0.0
 
 
 def check_text(value: str | None, field: str, *, required: bool = True) -> str | None:

@@ -779,6 +779,41 @@ _PAIRS.update(HISTORY_PAIRS)  # issue 18: score history and the public look-up (
 _PAIRS.update(LAB_PAIRS)  # issue 19, the policy lab: disparity audit and drift panels (web/i18n_lab.py)
 _PAIRS.update(ORG_PAIRS)  # issue 20, organisations: their file and the memoranda (web/i18n_orgs.py)
 
+# English texts whose noun follows a count: (the placeholder, the words with it, the words when it is one). Chinese
+# nouns have no plural ("1 records", "1 residents" were shown).
+_ENGLISH_ONE: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "points_value": (("points", "{points} points", "{points} point"),),
+    "records_caption": (("n", "{n} records", "{n} record"),),
+    "inquiries_caption": (("n", "{n} inquiries", "{n} inquiry"),),
+    "dashboard_lead": (("n", "{n} residents", "{n} resident"),),
+    "histogram_caption": (("width", "{width} points", "{width} point"),),
+    "chart_histogram_desc": (("n", "{n} residents'", "{n} resident's"), ("width", "{width} points", "{width} point")),
+    "chart_districts_desc": (("low", "{low} points", "{low} point"),),
+    "search_found": (("n", "{n} subjects found", "{n} subject found"),),
+    "public_found": (("n", "{n} published entries", "{n} published entry"),),
+    "history_score_change": (("d", "{d} points", "{d} point"),),
+    "lab_disparity_help": (("n", "{n} groups have", "{n} group has"),),
+    "lab_drift_scale": (("bins", "{bins} bins", "{bins} bin"),),
+    "cases_past_due": (
+        ("n", "listings have passed their", "listing has passed its"),
+        ("n", "puts them", "puts it"),
+        ("n", "they are not", "it is not"),
+    ),
+    "period_seconds": (("n", "{n} seconds", "{n} second"),),
+    "throttle_signin": (("count", "{count} failed sign-ins", "{count} failed sign-in"),),
+    "throttle_public": (("count", "{count} requests", "{count} request"),),
+    "throttle_lookup": (("count", "{count} searches", "{count} search"),),
+}
+
+
+def _is_one(value: Any) -> bool:
+    """A count or a number of points that reads as one: 1, "+1", "−1", 1.0."""
+    try:
+        return abs(float(str(value).replace("−", "-").replace(",", ""))) == 1
+    except ValueError:
+        return False
+
+
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {k: zh for k, (zh, _) in _PAIRS.items()},
     "en": {k: en for k, (_, en) in _PAIRS.items()},
@@ -790,4 +825,8 @@ def translate(lang: str, key: str, default: str | None = None, **values: Any) ->
     text = MESSAGES.get(lang, MESSAGES["zh"]).get(key)
     if text is None:
         return default if default is not None else key
+    if lang == "en":
+        for name, many, one in _ENGLISH_ONE.get(key, ()):
+            if _is_one(values.get(name)):
+                text = text.replace(many, one)
     return text.format(**values) if values else text

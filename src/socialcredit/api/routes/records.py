@@ -20,6 +20,7 @@ from socialcredit.api.bodies import read_body, read_record, write_rows
 from socialcredit.api.deps import Furnisher, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
 from socialcredit.errors import IngestError, LimitError, SocialCreditError
+from socialcredit.languages import counted
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
@@ -113,7 +114,8 @@ def _ingest(
             {
                 "error": {
                     "code": "batch_rejected",
-                    "message": f"{report.rejected} of {report.rows} rows have errors; nothing was committed "
+                    "message": f"{report.rejected} of {counted(report.rows, 'row')} "
+                    f"{'has' if report.rejected == 1 else 'have'} errors; nothing was committed "
                     "(fix them and send the batch again, or send ?partial=true to commit the good rows)",
                     "field": f"row {shown[0]['row']}: {shown[0]['field']}",
                 },

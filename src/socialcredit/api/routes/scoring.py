@@ -131,7 +131,8 @@ async def _policy_body(request: Request) -> str:
 
 _PUBLISHED_AGAIN = {"description": "The same version with the same text was published already."}
 _INVALID_POLICY = {
-    "description": "The policy is invalid: every problem, with its line.",
+    "description": "The policy is invalid: every problem, with its line and column (`problems`: one text each, "
+    "'FILE:LINE:COLUMN: …'; `located`: each with its `line` and `column` as numbers).",
     "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
 }
 
@@ -153,7 +154,11 @@ async def publish(party: Operator, service: ServiceDep, text: Annotated[str, Dep
         loaded = parse_policy(text, "request body", catalog, published=known)
     except PolicyError as exc:
         return JSONResponse(
-            {"error": {"code": "invalid_policy", "message": str(exc).splitlines()[0]}, "problems": exc.problems},
+            {
+                "error": {"code": "invalid_policy", "message": str(exc).splitlines()[0]},
+                "problems": exc.problems,
+                "located": exc.located(),
+            },
             status_code=422,
         )
 

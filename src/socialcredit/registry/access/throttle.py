@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from socialcredit.errors import TooManyRequestsError
+from socialcredit.languages import counted
 from socialcredit.settings import Settings
 
 __all__ = ["Flood", "Floods", "Limit", "Throttle", "Windows", "parse_rate", "service_limits"]
@@ -45,6 +46,17 @@ def parse_rate(text: str) -> tuple[int, int]:
     if match is None or int(match[1]) < 1 or int(match[2]) < 1:
         raise ValueError(f"{text!r} is not a rate COUNT/SECONDS such as 20/60")
     return int(match[1]), int(match[2])
+
+
+def _one(what: str) -> str:
+    """``what`` (a plural: "failed sign-ins", "searches of the published lists") for a count of one: its first plural
+    word made singular ("at most 1 failed sign-ins per minute" was said)."""
+    words = what.split(" ")
+    for i, word in enumerate(words):
+        if word.endswith("s"):
+            words[i] = word[:-2] if word.endswith(("ches", "shes")) else word[:-1]
+            break
+    return " ".join(words)
 
 
 def _period(seconds: int) -> str:
@@ -65,7 +77,8 @@ class Limit:
     def rule(self) -> str:
         """The limit in words: "at most 20 failed authentications per minute from one address"."""
         source = "all clients together" if self.per == "all" else f"one {self.per}"
-        return f"at most {self.count:,} {self.what} per {_period(self.seconds)} from {source}"
+        what = _one(self.what) if self.count == 1 else self.what
+        return f"at most {self.count:,} {what} per {_period(self.seconds)} from {source}"
 
     def message(self, retry_after: int) -> str:
         return f"{self.rule()}; retry after {retry_after} s"
@@ -127,8 +140,8 @@ class Flood:
         if self.limit.per == "all":
             who = "all clients"
         return (
-            f"{self.refused:,} requests refused from {who} between {self.first:%Y-%m-%d %H:%M:%S} and "
-            f"{self.last:%Y-%m-%d %H:%M:%S} UTC ({self.limit.rule()})"
+            f"{counted(self.refused, 'request', grouped=True)} refused from {who} between "
+            f"{self.first:%Y-%m-%d %H:%M:%S} and {self.last:%Y-%m-%d %H:%M:%S} UTC ({self.limit.rule()})"
         )
 
 

@@ -16,7 +16,7 @@ from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.policy.words import exact_number
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import check_purpose, check_requester
+from socialcredit.registry.common import check_purpose, check_requester, shown_points
 from socialcredit.registry.decisions.actions import actions_for_refusal, score_short
 from socialcredit.registry.decisions.inquiries import write_inquiries
 from socialcredit.registry.due_process.freeze import (
@@ -326,7 +326,7 @@ def explain_rows(
             Reason(
                 rule.reason.code,
                 rule.reason.text(lang),
-                round(float(points), 2),
+                shown_points(points),
                 rule.advice.get(lang) if rule.advice else None,
                 "score",
             )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import shown_points
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.records.versions import require_subject
@@ -59,7 +60,7 @@ def _points(store: Store, subject_id: str, run_ids: list[int]) -> dict[int, dict
 def _rule_changes(before: dict[str, float], after: dict[str, float], names: Mapping[str, str]) -> list[dict[str, Any]]:
     out = []
     for rule_id in sorted(set(before) | set(after)):
-        old, new = round(before.get(rule_id, 0.0), 2), round(after.get(rule_id, 0.0), 2)
+        old, new = shown_points(before.get(rule_id, 0.0)), shown_points(after.get(rule_id, 0.0))
         if abs(new - old) >= MIN_CHANGE:
             out.append(
                 {
@@ -67,7 +68,7 @@ def _rule_changes(before: dict[str, float], after: dict[str, float], names: Mapp
                     "rule": names.get(rule_id, rule_id),
                     "points_before": old,
                     "points": new,
-                    "difference": round(new - old, 2),
+                    "difference": shown_points(new - old),
                 }
             )
     return sorted(out, key=lambda c: (-abs(c["difference"]), c["rule_id"]))

@@ -33,6 +33,7 @@ from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import shown_points
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.reporting.dashboard import AGE_BANDS
 from socialcredit.registry.scoring.inputs import prepare_inputs
@@ -401,7 +402,7 @@ def impact(
                 "rule": r["rule_id"],
                 "subjects": int(r["subjects"]),
                 "changed_subjects": int(r["changed_subjects"]),
-                "points_change": round(float(r["points_change"] or 0.0), 2),
+                "points_change": shown_points(float(r["points_change"] or 0.0)),
                 "in_current": bool(r["in_current"]),
                 "in_candidate": bool(r["in_candidate"]),
             }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from socialcredit.languages import counted
+
 __all__ = ["impact_html"]
 
 _CSS = """
@@ -55,7 +57,9 @@ def impact_html(report: dict[str, Any]) -> str:
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>",
         f"<h1>{escape(title)}</h1>",
         f"<p>As of {escape(report['as_of'])}, on the records at change {report['watermark']}: "
-        f"{report['changed']} of {report['subjects']} subjects change (tier, a list, a listing's cause or a service). "
+        f"{report['changed']} of {counted(report['subjects'], 'subject')} "
+        f"change{'s' if report['changed'] == 1 else ''} "
+        "(tier, a list, a listing's cause or a service). "
         f"Candidate sha256 <code>{escape(cand['sha256'])}</code>.</p>",
     ]
     moves = [m for m in report["tiers"]["matrix"] if m["from"] != m["to"]]

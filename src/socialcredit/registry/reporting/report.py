@@ -20,7 +20,7 @@ from socialcredit.compiler import MAX_REASONS, ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import finished_runs, iso
+from socialcredit.registry.common import finished_runs, iso, shown_points
 from socialcredit.registry.decisions.decide import explain_rows, run_entries
 from socialcredit.registry.decisions.inquiries import party_names, who_asked
 from socialcredit.registry.decisions.live import LiveView
@@ -357,7 +357,7 @@ def subject_report(
                 "of": of,
                 "percentile": res["percentile"],
                 "dimensions": [
-                    {"id": d.id, "name": d.name.get(lang), "points": round(v, 2), "min": d.min, "max": d.max}
+                    {"id": d.id, "name": d.name.get(lang), "points": shown_points(v), "min": d.min, "max": d.max}
                     for d, v in zip(p.dimensions, res["dims"], strict=True)
                 ],
                 "lists": lists,
@@ -408,7 +408,7 @@ def subject_report(
                 "status": state,
                 "dispute_id": open_disputes.get(key) if not r["superseded"] else None,
                 "contribution": {
-                    pid: [{"rule_id": x["rule_id"], "points": round(x["points"], 2)} for x in hits]
+                    pid: [{"rule_id": x["rule_id"], "points": shown_points(x["points"])} for x in hits]
                     for pid, hits in contrib.items()
                     if hits
                 },

@@ -37,6 +37,7 @@ from socialcredit.backends.spark import EXPORT_FORMAT, SparkBackend, read_inputs
 from socialcredit.clock import resolve_today
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import SocialCreditError
+from socialcredit.languages import counted
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
@@ -297,7 +298,10 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
                 ).fetchone()[0]  # type: ignore[index]
             )
             if wrong:
-                raise SocialCreditError(f"{folder}: {wrong} subjects of the results do not match this store's subjects")
+                raise SocialCreditError(
+                    f"{folder}: {counted(wrong, 'subject')} of the results {'does' if wrong == 1 else 'do'} not match "
+                    "this store's subjects"
+                )
             # every result's subject is this store's: named by its identity number again, as a run's rows are
             inputs.create(
                 "sc_subjects",

@@ -1,0 +1,70 @@
+"""Every command's help in a terminal 60 columns wide says all it says at 250: a word wider than its column (an
+environment variable, a default, an option's name) was cut with an ellipsis ("SOCIALCREDIT_MATCHMAKI…",
+"socialcredit-demo…", "--increment…"). Now it is folded onto the next row; no line is wider than the terminal."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from typer.main import get_command
+from typer.testing import CliRunner
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+
+
+def _letters(text: str) -> Counter[str]:
+    return Counter(re.sub(r"[^0-9A-Za-z]", "", text))
+
+
+def _paths() -> list[list[str]]:
+    from socialcredit.cli import app
+
+    out: list[list[str]] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        out.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(get_command(app), [])
+    return out
+
+
+def test_every_help_at_60_columns_says_what_it_says_at_250() -> None:
+    from socialcredit.cli import app
+
+    runner = CliRunner()
+    cut, wide = [], []
+    for path in _paths():
+        narrow = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "60"}, terminal_width=60)
+        whole = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "250"}, terminal_width=250)
+        assert (narrow.exit_code, whole.exit_code) == (0, 0), path
+        if _letters(narrow.output) != _letters(whole.output):
+            cut.append(" ".join(path))
+        if max(len(line) for line in narrow.output.splitlines()) > 60:
+            wide.append(" ".join(path))
+    assert (cut, wide) == ([], [])
+    assert len(_paths()) > 100  # every command and group, the root's help included
+
+
+def _help(*args: str) -> str:
+    env = os.environ | {"COLUMNS": "60"}
+    proc = subprocess.run([CLI, *args, "--help"], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 60
+    return re.sub(r"[│\s]", "", proc.stdout)
+
+
+def test_a_long_environment_variable_and_default_are_whole_at_60_columns() -> None:
+    served = _help("matchmaking", "serve")
+    assert "[envvar:SOCIALCREDIT_MATCHMAKING_DB]" in served
+    assert "[default:matchmaking.duckdb]" in served
+    assert "…" not in served
+    assert "[default:socialcredit-demo.duckdb]" in _help("demo")
+    assert "--incremental" in _help("score")

@@ -1,0 +1,92 @@
+"""`socialcredit show SUBJECT --lang zh` speaks Chinese throughout: its headings and labels were English around the
+policy's Chinese texts ("run 1 as of …: score 900, tier B, rank 2 of 2", "dimension points cap", "records"). The
+installed console script, in a subprocess, on a store made by it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from socialcredit.identifiers import make_ric
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+DEFAULTER = make_ric("110105", dt.date(1980, 3, 4), 15)
+PAYER = make_ric("110108", dt.date(1990, 7, 8), 22)
+
+
+def sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    proc = subprocess.run(
+        [CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("show")
+    db = folder / "city.duckdb"
+    sc("init", db=db)
+    (folder / "subjects.csv").write_text(
+        f"subject_id,name,district,profession\n{DEFAULTER},王伟,朝阳区,retail\n{PAYER},李娜,海淀区,education\n",
+        encoding="utf-8",
+    )
+    (folder / "courts.csv").write_text(
+        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
+        f"C-1,{DEFAULTER},court_judgment,2026-06-01,civil,80000,unfulfilled,true\n",
+        encoding="utf-8",
+    )
+    sc("ingest", str(folder / "subjects.csv"), "--source", "civil_affairs", db=db)
+    sc("ingest", str(folder / "courts.csv"), "--source", "courts", db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-07-01", db=db)
+    return db
+
+
+def _cells(line: str) -> list[str]:
+    return line.split()
+
+
+def test_show_in_chinese_has_chinese_headings_and_labels(city: Path) -> None:
+    lines = sc("show", DEFAULTER, "--lang", "zh", db=city).stdout.splitlines()
+    assert lines[0] == f"王伟 {DEFAULTER}（个人，retail，朝阳区）"
+    assert lines[2] == (
+        "beijing 2026.2 评分编号 1，截至 2026-07-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
+        "名单：blacklist（失信被执行人）"
+    )
+    assert _cells(lines[3]) == ["维度", "分值", "上下限"]
+    assert _cells(lines[8]) == ["#", "代码", "原因", "分值", "如何改变"]
+    assert lines[10] == "记录"
+    assert _cells(lines[11]) == ["日期", "来源", "记录", "类型", "字段", "状态", "计分"]
+    assert _cells(lines[12])[-4] == "计分中"  # the record's status in the registry's words
+    assert lines[13:] == ["没有查询本主体的记录。"]
+
+
+def test_show_in_english_is_as_it_was(city: Path) -> None:
+    lines = sc("show", DEFAULTER, db=city).stdout.splitlines()
+    assert lines[0] == f"王伟 {DEFAULTER} (person, retail, 朝阳区)"
+    assert lines[2] == (
+        "beijing 2026.2 run 1 as of 2026-07-01: score 900, tier B, rank 2 of 2, percentile 50.0; lists: blacklist "
+        "(judgment defaulter)"
+    )
+    assert _cells(lines[3]) == ["dimension", "points", "cap"]
+    assert _cells(lines[8]) == ["#", "code", "reason", "points", "what", "would", "change", "it"]
+    assert lines[10] == "records"
+    assert _cells(lines[11]) == ["date", "source", "record", "type", "fields", "status", "contribution"]
+    assert lines[13:] == ["No inquiries about this subject."]
+
+
+def test_the_inquiries_of_show_in_chinese(city: Path, tmp_path: Path) -> None:
+    db = tmp_path / "asked.duckdb"
+    shutil.copy2(city, db)
+    sc("decide", PAYER, "high_speed_rail", "--purpose", "test", db=db)
+    lines = sc("show", PAYER, "--lang", "zh", db=db).stdout.splitlines()
+    at = lines.index("查询本主体的记录")
+    assert _cells(lines[at + 1]) == ["时间", "查询方", "服务", "用途", "结果"]
+    assert _cells(lines[at + 2])[-4:] == ["cli", "high_speed_rail", "test", "准予"]
