@@ -99,7 +99,9 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
     # The listings stand on the run in force (registry/scoring/runs.py: run_in_force), as decisions, pages and
     # reports do: a run that is not moves none of them and tells no one.
     today = resolve_today()
-    in_force = store.rows(f"SELECT run_id FROM ({in_force_sql(today)}) WHERE policy_id = ?", [run["policy_id"]])
+    # (among the runs made up to it: a run a crash left without its listings is completed by the next as it was)
+    sql = f"SELECT run_id FROM ({in_force_sql(today, made_by=run_id)}) WHERE policy_id = ?"
+    in_force = store.rows(sql, [run["policy_id"]])
     standing = int(in_force[0]["run_id"]) if in_force else None
     if standing != run_id:
         if as_of > today:

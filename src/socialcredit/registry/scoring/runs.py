@@ -74,17 +74,19 @@ def check_as_of(as_of: dt.date) -> None:
         )
 
 
-def in_force_sql(today: dt.date | None = None) -> str:
+def in_force_sql(today: dt.date | None = None, *, made_by: int | None = None) -> str:
     """A SELECT of the run in force of every scored policy (``score_runs`` rows; ``today`` is written into it).
 
     The run in force is the one decisions, the listings and the public look-up, the resident's page, the reports and
     the lists stand on: of the policy's finished runs, the newest-dated (then the newest made) *ordinary* run, i.e.
     not a rerun (``mode = 'rerun'``: a past run reproduced), not one dated after ``today`` (a what-if), and not one
     that read fewer changes than a run made before it (a past state scored again); a run dated before another is
-    past-dated and not in force. A policy whose every run is of those kinds has none."""
+    past-dated and not in force. A policy whose every run is of those kinds has none. With ``made_by``, among the
+    runs made up to that run (the one in force when it was made: a run's listings are recorded as of then)."""
     day = resolve_today(today).isoformat()
+    upto = "" if made_by is None else f" AND r.run_id <= {int(made_by)}"
     return f"""SELECT * FROM score_runs r
-        WHERE r.finished_at IS NOT NULL AND r.mode <> 'rerun' AND r.as_of <= DATE '{day}'
+        WHERE r.finished_at IS NOT NULL AND r.mode <> 'rerun' AND r.as_of <= DATE '{day}'{upto}
           AND NOT EXISTS (SELECT 1 FROM score_runs x WHERE x.policy_id = r.policy_id AND x.run_id < r.run_id
                           AND x.finished_at IS NOT NULL AND x.watermark > r.watermark)
         QUALIFY row_number() OVER (PARTITION BY r.policy_id ORDER BY r.as_of DESC, r.run_id DESC) = 1"""
