@@ -39,6 +39,7 @@ __all__ = [
     "LiveView",
     "changed_subjects",
     "changes",
+    "organisations_of",
     "related_subjects",
     "rescore",
     "state_of",
@@ -133,6 +134,21 @@ def _related(subject_ids: Sequence[str]) -> str:
         f"SELECT subject_id FROM role_records WHERE org_id IN ({listed}) "
         f"UNION SELECT org_id FROM role_records WHERE subject_id IN ({listed})"
     )
+
+
+def organisations_of(store: Store, loaded: LoadedPolicy, subject_ids: Sequence[str]) -> list[str]:
+    """The registered organisations, not among ``subject_ids``, in which one of them holds or held a role (any
+    version of a role record), under a policy that follows relations; sorted. A person held a director's role in a
+    blacklisted organisation and a changed one: a pass of the changed one and its persons, without the other, lost
+    the person's entry through it (decisions granted what the next run refused)."""
+    if not subject_ids or not any(c.via is not None for lst in loaded.policy.lists for c in lst.criteria):
+        return []
+    listed = listed_strings(sorted(set(subject_ids)))
+    rows = store.execute(
+        f"SELECT DISTINCT r.org_id FROM role_records r WHERE r.subject_id IN ({listed}) AND r.org_id NOT IN ({listed}) "
+        "AND r.org_id IN (SELECT subject_id FROM subject_keys) ORDER BY 1"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def related_subjects(store: Store, subject_ids: set[str] | Sequence[str]) -> set[str]:
@@ -245,9 +261,12 @@ def rescore(
         return None
     compiled = _compiled(store, loaded, as_of)
     table = f'"{info.table_name}"'
-    with prepare_inputs(
-        store, loaded, info.watermark, state_table=table, subjects=list(subject_ids), known_keys=keys
-    ) as inputs:
+    wanted = set(subject_ids)
+    # A person's entries through an organisation (`via`) are computed from that organisation's entries in the same
+    # pass: every organisation the pass's persons hold a role in is scored beside them, for those entries only (its
+    # row is neither returned nor moved in the histogram: its inputs did not change, or it would be among them).
+    scored = [*subject_ids, *organisations_of(store, loaded, subject_ids)]
+    with prepare_inputs(store, loaded, info.watermark, state_table=table, subjects=scored, known_keys=keys) as inputs:
         # The state of these subjects only, not a view of everyone's rows: every stage reads it.
         state = exp.to_table(inputs.adopt("sc_state")).sql("duckdb")
         subjects = exp.to_table(inputs.name("sc_subjects")).sql("duckdb")
@@ -261,7 +280,9 @@ def rescore(
         local = exp.to_table(inputs.name("sc_local")).sql("duckdb")
         # The population's histogram with these subjects moved from their old score to their new one.
         moved = store.execute(f"SELECT s.sid, l.kind, l.score FROM {local} l JOIN {subjects} s USING (subject_id)")
-        after = _moved(histogram, old_scores, [(str(a), str(b), int(c)) for a, b, c in moved.fetchall()])
+        after = _moved(
+            histogram, old_scores, [(str(a), str(b), int(c)) for a, b, c in moved.fetchall() if str(a) in wanted]
+        )
         store.con.register("live_histogram", after)
         try:
             inputs.create("sc_histogram", "SELECT kind, score, n FROM live_histogram")
@@ -270,7 +291,7 @@ def rescore(
         for logical, sql in compiled.after:
             inputs.adopt(logical)
             store.execute(compiled.of(inputs, sql))
-        results = store.rows(compiled.of(inputs, compiled.results))
+        results = [r for r in store.rows(compiled.of(inputs, compiled.results)) if str(r["subject_id"]) in wanted]
         # Every rule that gave or took points, as run_reasons ranks them: a refusal tells the rules that lowered the
         # score most, which need not be among the four largest either way (decide.explain_rows keeps four).
         reasons = inputs.rows(
