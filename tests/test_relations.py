@@ -31,7 +31,7 @@ from relation_world import (
     judgment,
     role,
 )
-from scoring_helpers import AS_OF, days_before, open_registry, run_differences
+from scoring_helpers import AS_OF, days_before, open_registry, run_differences, tax
 from socialcredit.errors import PolicyError
 from socialcredit.policy import parse_policy
 from socialcredit.registry.decisions.decide import decide
@@ -522,3 +522,39 @@ def test_a_disputed_role_record_stops_counting_while_open_when_the_policy_says_s
     records = reg.score(strict, from_records=True)
     assert entries(reg, state.run_id) == [(REP, "officer_of_defaulter")]
     assert run_differences(reg.store, state.run_id, records.run_id) == []
+
+
+def test_a_live_pass_of_one_company_keeps_an_officers_entry_through_another(tmp_path: Path) -> None:
+    """The representative of the defaulting company is also a director of another one. A tax record of the other
+    company puts it and its persons in a live pass; the representative's entry through the defaulting company, which
+    is not in the pass, stays: the pass scores every company its persons hold a role in beside them (not patching
+    their rows). Before, the pass dropped the entry, and decisions granted air travel the next run refuses."""
+    reg = open_registry(tmp_path)
+    build(reg)
+    reg.send("registration_authority", [role("R9", REP, OTHER, "director", days_before(300))])
+    reg.score(beijing())
+    later = AS_OF + dt.timedelta(days=61)
+    reg.score(beijing(), later)  # the listings take effect
+    snap = Snapshot.load(reg.store, "beijing", explain=True)
+    assert not snap.decide(REP, "air_travel", "ticket", requester="test").granted
+    since = snap.watermark
+    reg.send("tax_bureau", [tax("T1", OTHER, days_before(10), amount=100, status="paid")])
+    seq = int(reg.store.one("SELECT value FROM counters WHERE name = 'seq'"))
+    changed = changes(reg.store, since, seq)
+    assert changed.subjects == sorted({OTHER, REP, NEXT_REP})
+    old = snap.old_scores(changed.subjects)
+    out = rescore(reg.store, snap.loaded, snap.as_of, changed.subjects, snap.histogram, old, keys=changed.keys)
+    assert out is not None
+    watermark, rows, histogram = out
+    assert sorted(rows) == changed.subjects  # the defaulting company was scored beside them, not returned
+    assert rows[REP].result["lists"] == [HSR]
+    snap.patch(rows, watermark, histogram)
+    assert not snap.decide(REP, "air_travel", "ticket", requester="test").granted
+    assert snap.decide(NEXT_REP, "air_travel", "ticket", requester="test").granted
+    full = reg.score(beijing(), later, from_records=True)
+    assert reg.results(full.run_id)[REP]["lists"] == [HSR]
+    # the histogram moved the changed company only (the one scored beside it is not counted twice)
+    counts = "SELECT kind, score, count(*) FROM run_results WHERE run_id = ? GROUP BY ALL ORDER BY ALL"
+    assert histogram.to_pylist() == [
+        {"kind": k, "score": s, "n": n} for k, s, n in reg.store.execute(counts, [full.run_id]).fetchall()
+    ]

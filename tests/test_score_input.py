@@ -24,8 +24,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from scoring_helpers import days_before, open_registry, person, policy_text, tax
 from socialcredit.generate import AS_OF, generate
-from socialcredit.policy import builtin_policy
+from socialcredit.policy import builtin_policy, parse_policy
+from socialcredit.registry.due_process.disputes import file_dispute
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 RESIDENTS = 1_500
@@ -491,3 +493,64 @@ def test_spark_refuses_the_files_input_refuses(world: dict[str, Any], tmp_path: 
             session=spark,
         )
     assert not (tmp_path / "spark-early").exists()
+
+
+# -- a record under an open dispute ------------------------------------------------------------------------------
+_HELD_RULES = """\
+- id: tax.late
+  record_type: tax_payment
+  when: "status == 'late'"
+  dimension: money
+  points: -10
+  reason: {code: TAX_LATE, zh: 逾期纳税, en: taxes paid late}
+"""
+
+
+def test_a_record_under_an_open_dispute_counts_in_an_export_as_the_policy_says(tmp_path: Path) -> None:
+    """Two persons each paid a tax late (-10 from a base of 100); one disputes it. Under a policy that does not count
+    a disputed record while the dispute is open, the store scores them 100 and 90, and so does `score --input` on
+    the store's export: the export marks the disputed record, and the run leaves it out. Before, the export held it
+    as any other and the files scored both 90. Under a policy that counts it, both are 90 either way. An export that
+    marks nothing (written before) is refused under the first policy, not scored as if nothing were disputed."""
+    today = dt.date(2026, 1, 1)
+    reg = open_registry(tmp_path, today)
+    disputing, other = person(1), person(2)
+    reg.register({disputing: "finance", other: "finance"})
+    reg.send(
+        "tax_bureau",
+        [tax("T1", disputing, days_before(10), status="late"), tax("T2", other, days_before(10), status="late")],
+    )
+    file_dispute(reg.store, disputing, "tax_bureau", "T1", "I paid on time", today=today)
+    files = {}
+    for held in (True, False):
+        text = policy_text(_HELD_RULES, policy_id="held" if held else "counted")
+        text += f"disputes: {{counts_while_open: {str(not held).lower()}}}\n"
+        files[held] = tmp_path / f"{'held' if held else 'counted'}.yaml"
+        files[held].write_text(text, "utf-8")
+        run = reg.score(parse_policy(text, str(files[held])), today)
+        assert {s: r["score"] for s, r in reg.results(run.run_id).items()} == {
+            disputing: 100 if held else 90,
+            other: 90,
+        }
+    db = reg.store.path
+    reg.store.close()
+    env = {"SOCIALCREDIT_TODAY": today.isoformat()}  # the dispute is open on that day
+    ok("export", "--format", "parquet", "--out", tmp_path / "export", "--db", db, env=env)
+    for held, expected in ((True, {disputing: 100, other: 90}), (False, {disputing: 90, other: 90})):
+        out = tmp_path / f"results-{held}"
+        ok("score", "--input", tmp_path / "export", "--policy", files[held], "--as-of", today, "--out", out, env=env)
+        scores = pq.read_table(out / "results", columns=["sid", "score"]).to_pylist()
+        assert {r["sid"]: r["score"] for r in scores} == expected
+    # an export without the marks: refused under the policy that holds disputed records, scored under the other
+    part = tmp_path / "export" / "records" / "record_type=tax_payment"
+    for path in part.glob("*.parquet"):
+        pq.write_table(pq.read_table(path).drop_columns(["_disputed"]), path)
+    proc = cli("score", "--input", tmp_path / "export", "--policy", files[True], "--as-of", today, env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    first = sorted(part.glob("*.parquet"))[0]
+    assert proc.stderr == (
+        f"error: {first}: no column _disputed: the records do not say which are under an open dispute (an export "
+        "written before they did), and the policy does not count a disputed record (disputes.counts_while_open: "
+        "false); export the registry again\n"
+    )
+    ok("score", "--input", tmp_path / "export", "--policy", files[False], "--as-of", today, env=env)

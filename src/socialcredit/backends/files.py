@@ -36,13 +36,17 @@ import sqlglot.expressions as exp
 from socialcredit.catalog import CATEGORY_ID, Catalog, load_catalog, parse_catalog
 from socialcredit.errors import InvalidRequestError
 
-__all__ = ["EXPECTED", "EXPORT_FORMAT", "InputFiles", "Source", "input_files"]
+__all__ = ["DISPUTED_COLUMN", "EXPECTED", "EXPORT_FORMAT", "InputFiles", "Source", "input_files"]
 
 EXPORT_FORMAT = "socialcredit-score-input"
 EXPECTED = (
     "a registry export (manifest.json, subjects.parquet, records/record_type=<type>/*.parquet) "
     "or a generated population (subjects/*.parquet, records/<source>/*.parquet)"
 )
+# The column of an export's records that marks a record under an open dispute at the export's watermark (a name no
+# catalog field can have: a field's starts with a letter). A policy that does not count disputed records
+# (disputes.counts_while_open: false) leaves those rows out, as a run of the store does.
+DISPUTED_COLUMN = "_disputed"
 _TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
 
 # The columns each kind of file must have (catalog field columns are optional: NULL where a file has none).
@@ -104,16 +108,17 @@ def export_catalog(folder: Path | str) -> Catalog | None:
     return parse_catalog(text, str(path))
 
 
-def input_files(folder: Path | str, categories: Sequence[str]) -> InputFiles:
+def input_files(folder: Path | str, categories: Sequence[str], *, counts_disputed: bool = True) -> InputFiles:
     """Recognise the layout of ``folder`` and check its files; ``categories`` are the consent categories the run
-    needs. Refused, with the file and what was expected named: a folder of neither layout, a file that is not
-    Parquet, a missing column."""
+    needs, ``counts_disputed`` the policy's ``disputes.counts_while_open`` (false: an export's records under an open
+    dispute are left out). Refused, with the file and what was expected named: a folder of neither layout, a file
+    that is not Parquet, a missing column."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "a file, not a folder" if folder.exists() else "no such folder"
         raise _error(f"{folder}: {what}; expected {EXPECTED}")
     if (folder / "manifest.json").is_file():
-        return _export(folder, categories)
+        return _export(folder, categories, counts_disputed)
     if (folder / "subjects").is_dir() or (folder / "records").is_dir():
         return _generated(folder, categories)
     if not any(folder.rglob("*.parquet")):
@@ -161,7 +166,7 @@ def _source(name: str, files: Sequence[Path], required: Sequence[str], what: str
 
 
 # -- the export ------------------------------------------------------------------------------------------------
-def _export(folder: Path, categories: Sequence[str]) -> InputFiles:
+def _export(folder: Path, categories: Sequence[str], counts_disputed: bool = True) -> InputFiles:
     path = folder / "manifest.json"
     try:
         manifest = json.loads(path.read_text("utf-8"))
@@ -189,16 +194,28 @@ def _export(folder: Path, categories: Sequence[str]) -> InputFiles:
         if not files:
             continue
         src = _source(f"sc_in_records_{len(sources)}", files, _EXPORT_RECORDS, "the records of an export")
+        if not counts_disputed:
+            unmarked = [path for path in files if DISPUTED_COLUMN not in _columns(path, (), "")]
+            if unmarked:
+                raise _error(
+                    f"{unmarked[0]}: no column {DISPUTED_COLUMN}: the records do not say which are under an open "
+                    "dispute (an export written before they did), and the policy does not count a disputed record "
+                    "(disputes.counts_while_open: false); export the registry again"
+                )
         sources.append(src)
-        selects.append(
-            exp.select(
-                "subject_id",
-                "record_key",
-                exp.alias_(exp.Literal.string(record_type), "record_type"),
-                _typed("event_date", "date", src.columns),
-                *_fields(src.columns, catalog),
-            ).from_(src.name)
-        )
+        select = exp.select(
+            "subject_id",
+            "record_key",
+            exp.alias_(exp.Literal.string(record_type), "record_type"),
+            _typed("event_date", "date", src.columns),
+            *_fields(src.columns, catalog),
+        ).from_(src.name)
+        if not counts_disputed:
+            disputed = exp.Cast(
+                this=exp.column(exp.to_identifier(DISPUTED_COLUMN, quoted=True)), to=exp.DataType.build("BOOLEAN")
+            )
+            select = select.where(exp.Not(this=exp.func("COALESCE", disputed, exp.false())))
+        selects.append(select)
     if not selects:
         raise _error(f"{folder / 'records'}: no Parquet files; an export has records/record_type=<type>/*.parquet")
     query = exp.select(*_EXPORT_SUBJECTS, *consent_cols).from_(subjects.name)

@@ -132,13 +132,16 @@ class SparkBackend:
         self._cached.clear()
 
 
-def read_inputs(spark: SparkSession, folder: Path | str, categories: Sequence[str]) -> dict[str, Any]:
+def read_inputs(
+    spark: SparkSession, folder: Path | str, categories: Sequence[str], *, counts_disputed: bool = True
+) -> dict[str, Any]:
     """Register views ``sc_records`` and ``sc_subjects`` from ``folder``; return what was read (for the manifest).
 
     The layout, the checks of the files and the SQL are ``socialcredit.backends.files``' (DuckDB scores files with
-    the same); Spark reads the files of each source as one view.
+    the same); Spark reads the files of each source as one view. ``counts_disputed``: the policy's
+    ``disputes.counts_while_open`` (false: an export's records under an open dispute are left out).
     """
-    files = input_files(folder, categories)
+    files = input_files(folder, categories, counts_disputed=counts_disputed)
     for source in files.sources:
         reader = spark.read if source.uniform else spark.read.option("mergeSchema", "true")
         reader.parquet(*(str(p) for p in source.files)).createOrReplaceTempView(source.name)

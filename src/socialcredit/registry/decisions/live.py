@@ -43,6 +43,7 @@ __all__ = [
     "LiveView",
     "changed_subjects",
     "changes",
+    "organisations_of",
     "related_subjects",
     "rescore",
     "state_of",
@@ -137,6 +138,22 @@ def _related(subject_ids: Sequence[str]) -> str:
         f"SELECT subject_id FROM role_records WHERE org_id IN ({listed}) "
         f"UNION SELECT org_id FROM role_records WHERE subject_id IN ({listed})"
     )
+
+
+def organisations_of(store: Store, loaded: LoadedPolicy, subject_ids: Sequence[str]) -> list[str]:
+    """The organisations, not among ``subject_ids``, in which one of them holds or held a role (any version of a
+    role record), under a policy that follows relations; sorted (one not registered is simply not scored). A person
+    held a director's role in a blacklisted organisation and in a changed one: a pass of the changed one and its
+    persons, without the other, lost the person's entry through it (decisions granted what the next run refused).
+    Found through the index on role_records' subject_id, the identifiers written into the statement (``_related``)."""
+    if not subject_ids or not any(c.via is not None for lst in loaded.policy.lists for c in lst.criteria):
+        return []
+    listed = listed_strings(sorted(set(subject_ids)))
+    rows = store.execute(
+        f"SELECT DISTINCT org_id FROM role_records WHERE subject_id IN ({listed}) AND org_id NOT IN ({listed}) "
+        "ORDER BY 1"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def related_subjects(store: Store, subject_ids: set[str] | Sequence[str]) -> set[str]:
@@ -283,8 +300,13 @@ def _pass(
     """A pass: on relations of its own (``into`` None), on kept ones made now (``into`` kept, not filled:
     :meth:`LivePasses.ready`), or on kept ones filled (``into`` filled, with their prepared stages ``kept``)."""
     table = f'"{info.table_name}"'
+    wanted = set(subject_ids)
+    # A person's entries through an organisation (`via`) are computed from that organisation's entries in the same
+    # pass: every organisation the pass's persons hold a role in is scored beside them, for those entries only (its
+    # row is neither returned nor moved in the histogram: its inputs did not change, or it would be among them).
+    scored = [*subject_ids, *organisations_of(store, loaded, subject_ids)]
     with prepare_inputs(
-        store, loaded, info.watermark, state_table=table, subjects=list(subject_ids), known_keys=keys, into=into
+        store, loaded, info.watermark, state_table=table, subjects=scored, known_keys=keys, into=into
     ) as inputs:
         # The state of these subjects only, not a view of everyone's rows: every stage reads it.
         state = exp.to_table(inputs.adopt("sc_state")).sql("duckdb")
@@ -305,7 +327,9 @@ def _pass(
         local = exp.to_table(inputs.name("sc_local")).sql("duckdb")
         # The population's histogram with these subjects moved from their old score to their new one.
         moved = store.execute(f"SELECT s.sid, l.kind, l.score FROM {local} l JOIN {subjects} s USING (subject_id)")
-        after = _moved(histogram, old_scores, [(str(a), str(b), int(c)) for a, b, c in moved.fetchall()])
+        after = _moved(
+            histogram, old_scores, [(str(a), str(b), int(c)) for a, b, c in moved.fetchall() if str(a) in wanted]
+        )
         if inputs.fill:  # read from the Arrow table, not registered: a view made would unprepare every stage
             store.con.from_arrow(after).insert_into(inputs.name("sc_histogram"))
         else:
@@ -316,7 +340,7 @@ def _pass(
                 store.con.unregister("live_histogram")
         for logical, sql in compiled.after:
             _stage(store, inputs, compiled, logical, sql, kept, prepared)
-        results = store.rows(compiled.of(inputs, compiled.results))
+        results = [r for r in store.rows(compiled.of(inputs, compiled.results)) if str(r["subject_id"]) in wanted]
         # Every rule that gave or took points, as run_reasons ranks them: a refusal tells the rules that lowered the
         # score most, which need not be among the four largest either way (decide.explain_rows keeps four).
         reasons = inputs.rows(

@@ -33,6 +33,7 @@ import duckdb
 import sqlglot
 import sqlglot.expressions as exp
 
+from socialcredit.backends.files import DISPUTED_COLUMN
 from socialcredit.backends.spark import EXPORT_FORMAT, SparkBackend, read_inputs, spark_session
 from socialcredit.clock import resolve_today
 from socialcredit.compiler import ScorePlan
@@ -42,6 +43,7 @@ from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.catalogs import catalog_text
+from socialcredit.registry.scoring.holds import DISPUTED_RECORDS
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import parse_sent, publish_policy
 from socialcredit.registry.scoring.runs import RunSummary, check_as_of, save_run
@@ -113,13 +115,16 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_id
             pseudonym, params = _hmac_sql(key, "sid")
             columns, subjects_to = f"* REPLACE ({pseudonym} AS sid)", {**subjects_to, **params}
         inputs.execute(f"COPY (SELECT {columns} FROM sc_subjects) TO $path (FORMAT parquet)", subjects_to)
-        records_to: dict[str, object] = {"path": str(out / "records")}
+        records_to: dict[str, object] = {"path": str(out / "records"), "w": watermark}
         record_columns = "*"
         if key is not None:  # a role record names its organisation as the subjects file does: by its pseudonym
             org_pseudonym, params = _hmac_sql(key, "org_id")
             record_columns, records_to = f"* REPLACE ({org_pseudonym} AS org_id)", {**records_to, **params}
+        # Whether a record under an open dispute counts is the policy's to say (disputes.counts_while_open): the export
+        # holds every policy's records, each marked (``_disputed``), and a run on it leaves out what its policy holds.
         inputs.execute(
-            f"COPY (SELECT {record_columns} FROM sc_records) TO $path "
+            f"COPY (SELECT {record_columns}, record_key IN ({DISPUTED_RECORDS}) AS {DISPUTED_COLUMN} FROM sc_records) "
+            "TO $path "
             "(FORMAT parquet, PARTITION_BY (record_type), OVERWRITE_OR_IGNORE)",
             records_to,
         )
@@ -178,7 +183,9 @@ def score_on_spark(
     empty_folder(out)
     started = time.perf_counter()
     spark = session if session is not None else spark_session(master)
-    source = read_inputs(spark, folder, loaded.policy.consent.categories)
+    source = read_inputs(
+        spark, folder, loaded.policy.consent.categories, counts_disputed=loaded.policy.disputes.counts_while_open
+    )
     backend = SparkBackend(spark)
     plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="records" if from_records else "state")
     state_rows = None

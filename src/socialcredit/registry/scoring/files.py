@@ -72,7 +72,9 @@ def score_files(
     step = progress or (lambda _s, _d, _t: None)
     started = time.perf_counter()
     step("reading", 0, 1)
-    files = input_files(folder, loaded.policy.consent.categories)
+    files = input_files(
+        folder, loaded.policy.consent.categories, counts_disputed=loaded.policy.disputes.counts_while_open
+    )
     target = Path(out) if out is not None else None
     if target is not None:
         empty_folder(target)

@@ -11,16 +11,24 @@ from __future__ import annotations
 from socialcredit.policy import LoadedPolicy
 from socialcredit.store import Store
 
-__all__ = ["HELD_CHANGES", "any_held", "held_records", "held_sources"]
+__all__ = ["DISPUTED_RECORDS", "HELD_CHANGES", "any_held", "held_records", "held_sources"]
+
+# (source_id, record_id) of the records under a dispute open at watermark $w.
+_OPEN_DISPUTES = "SELECT source_id, record_id FROM disputes WHERE seq <= $w AND (closed_seq IS NULL OR closed_seq > $w)"
+
+# record_key of the versions under a dispute open at watermark $w, whatever the policy: an export, which serves every
+# policy, marks them, and a run on it leaves them out under a policy that does not count them (backends/files.py).
+DISPUTED_RECORDS = (
+    f"SELECT r.record_key FROM records r JOIN ({_OPEN_DISPUTES}) d USING (source_id, record_id) "
+    "WHERE r.record_key <= $w"
+)
 
 
 def held_sources(loaded: LoadedPolicy | None) -> str:
     """(source_id, record_id) of what is held at watermark ``$w``: constant SQL, by policy."""
     parts = ["SELECT source_id, record_id FROM repairs WHERE status = 'approved' AND decided_seq <= $w"]
     if loaded is not None and not loaded.policy.disputes.counts_while_open:
-        parts.append(
-            "SELECT source_id, record_id FROM disputes WHERE seq <= $w AND (closed_seq IS NULL OR closed_seq > $w)"
-        )
+        parts.append(_OPEN_DISPUTES)
     return " UNION ".join(parts)
 
 
