@@ -1,7 +1,7 @@
 """How `region export` puts its bundle at `--out`: the sequence, the checkpoint line and the file go together (a
 failure anywhere leaves none of them), a failed rename is said naming `--out`, a name near the longest a name may be
 is written, a file that cannot be made private leaves nothing behind, and an `--out` in a folder where no new file may
-be made is refused naming that case."""
+be made is refused naming that case. Also: a private key file of another owner is taken, as ssh takes one."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from region_helpers import BEIJING, TIANJIN, Regions, build_regions
 from socialcredit.errors import RegionError
 from socialcredit.regions import crossborder, exchange, import_bundle
+from socialcredit.regions.bundle import KeyFileTooOpen, load_private_key, new_private_key
 from socialcredit.registry.access.checkpoints import checkpoint_file
 from socialcredit.store import Store
 
@@ -181,3 +182,18 @@ def test_an_out_that_may_be_written_in_a_folder_where_no_file_may_be_made_is_ref
         [],
         ["beijing-1.json"],
     )
+
+
+def test_a_key_file_of_another_owner_that_the_caller_may_read_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key file whose group may read it was refused whoever owned it: root's key, 0640, group of the service that
+    runs the export, was refused with a `chmod 600` the service cannot run and that would lock it out. As ssh, only
+    the caller's own file is refused."""
+    key = tmp_path / "beijing.key"
+    key.write_bytes(new_private_key())
+    key.chmod(0o640)
+    with pytest.raises(KeyFileTooOpen, match=r"has mode 0640: a private key file must be readable by its owner only"):
+        load_private_key(key)
+    monkeypatch.setattr(os, "geteuid", lambda: key.stat().st_uid + 1)
+    assert load_private_key(key) is not None
