@@ -109,7 +109,8 @@ def _check_key_file(path: Path | str) -> None:
     """A key file is read whole: one that is not a regular file (a device, a pipe) or is larger than any key is
     refused before it is read (``--key /dev/zero`` read until memory ran out). A private key its group or others may
     read or write (0644: whoever reads it signs or decrypts as this region) is refused, naming the fix, as ssh
-    refuses one; `region keygen` writes its keys 0600."""
+    refuses one; `region keygen` writes its keys 0600. As ssh, only the caller's own file is refused: a file of
+    another owner that the caller may read (root's key, group-readable by the service's group) is taken."""
     path = Path(path)
     try:
         st = path.stat()
@@ -117,7 +118,7 @@ def _check_key_file(path: Path | str) -> None:
         return  # reading it says why it cannot be read
     if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_KEY_FILE_BYTES:
         mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o077:
+        if mode & 0o077 and st.st_uid == os.geteuid():
             raise KeyFileTooOpen(
                 f"{path} has mode {mode:04o}: a private key file must be readable by its owner only (whoever can "
                 f"read it signs or decrypts as this region); run `chmod 600 {path}` and try again"

@@ -170,34 +170,49 @@ def export_bundle(
         raise
 
 
+def _not_written(out: Path, why: str) -> RegionError:
+    return RegionError(
+        f"not exported: the bundle cannot be written to {out} ({why}); give --out a file in a folder this user "
+        "may write. Nothing was written."
+    )
+
+
 def _bundle_file(out: Path) -> tuple[Path, BinaryIO]:
     """A new private file (0600) beside ``out`` that the bundle is written to and then renamed to ``out``: made before
     anything of the export is kept, so an ``out`` that cannot be written refuses the export (naming it) before a
-    checkpoint is kept or a sequence taken (until 2026-12-05 the checkpoint was kept, then the write failed)."""
+    checkpoint is kept or a sequence taken (until 2026-12-05 the checkpoint was kept, then the write failed).
 
-    def refused(why: str) -> RegionError:
-        return RegionError(
-            f"not exported: the bundle cannot be written to {out} ({why}); give --out a file in a folder this user "
-            "may write. Nothing was written."
-        )
-
+    Its name is short whatever ``out``'s (``.<token>.part``): a name near the 255 bytes a name may have stays valid.
+    An ``out`` that exists and may be written, in a folder where no file may be made, is refused naming that case:
+    the bundle is never written in place, where a failed export would leave half of one at ``out``."""
     if out.is_dir():
-        raise refused("it is a folder")
+        raise _not_written(out, "it is a folder")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise refused(f"{out.parent} is not a folder") from None
+        raise _not_written(out, f"{out.parent} is not a folder") from None
     except OSError as exc:
-        raise refused(f"its folder {out.parent} cannot be made: {exc.strerror}") from None
+        raise _not_written(out, f"its folder {out.parent} cannot be made: {exc.strerror}") from None
     if not out.parent.is_dir():
-        raise refused(f"{out.parent} is not a folder")
-    temp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.part")
+        raise _not_written(out, f"{out.parent} is not a folder")
+    temp = out.with_name(f".{secrets.token_hex(6)}.part")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
-        raise refused(exc.strerror or type(exc).__name__) from None
-    os.fchmod(fd, 0o600)
-    return temp, os.fdopen(fd, "wb")
+        why = exc.strerror or type(exc).__name__
+        if out.is_file() and os.access(out, os.W_OK):
+            why = (
+                f"no new file may be made in its folder {out.parent}: {why}; the bundle is written to a new file "
+                f"beside it and renamed to {out.name} once whole, never written over the file in place"
+            )
+        raise _not_written(out, why) from None
+    try:
+        os.fchmod(fd, 0o600)
+        return temp, os.fdopen(fd, "wb")
+    except OSError as exc:
+        os.close(fd)
+        temp.unlink(missing_ok=True)
+        raise _not_written(out, exc.strerror or type(exc).__name__) from None
 
 
 def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor: str) -> ExportSummary:
@@ -205,7 +220,8 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
     key = _load_key(key_path)
     loaded = _exchange_policy(store, policy_id)
     # An encrypted store writes nothing personal in clear: its bundle is encrypted to every region it goes to, and
-    # refused, before anything is written (no sequence, no checkpoint, no audit entry), when one has no encryption key.
+    # refused, before anything is written (no sequence, no checkpoint; the refusal is audited as region_export_refused),
+    # when one has no encryption key.
     recipients = _encryption_recipients(store) if store.encrypted else {}
     exchange = loaded.policy.exchange
     assert exchange is not None
@@ -289,10 +305,11 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
             store.con.unregister("_people")
     sections = crossborder.export_sections(store, policy_id, list(exchange.lists), list(types))
     temp, fh = _bundle_file(out)  # before anything is kept: an `out` that cannot be written keeps nothing
+    replaced = False
     try:
         with fh:
             # The registry's signed audit head travels with the bundle: the importer keeps a copy outside this store.
-            # It is kept here only once the bundle is written.
+            # It is kept here only once the bundle is at `out`, in the transaction that records its sequence.
             checkpoint = signed_checkpoint(store)
             payload = {
                 "format": PAYLOAD_FORMAT,
@@ -314,32 +331,42 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        keep_checkpoint(store, checkpoint)
-        # 0600 whatever was there (an unencrypted store's bundle is in clear): the new file replaces it
-        os.replace(temp, out)
+        sha = hashlib.sha256(data).hexdigest()
+        # One transaction records the sequence and what the bundle carried, then puts the bundle at `out` and keeps
+        # its checkpoint: if any of it fails, even the COMMIT, no bundle is left at `out` and the sequence is not
+        # taken (until 2026-12-05 the bundle was at `out` and its checkpoint kept before this transaction, so one
+        # that failed left a bundle whose sequence the next export took again).
+        with store.transaction():
+            store.execute(
+                "INSERT INTO region_exports VALUES (?, ?, ?, now(), ?, ?)",
+                [sequence, sha, watermark, len(records), len(entries)],
+            )
+            crossborder.mark_sent(store, sequence, sections)
+            append_audit(
+                store,
+                actor,
+                "region_export",
+                None,
+                {
+                    "sequence": sequence,
+                    "records": len(records),
+                    "list_entries": len(entries),
+                    "file": out.name,
+                    **({"encrypted_for": sorted(recipients)} if recipients else {}),
+                },
+            )
+            # 0600 whatever was there (an unencrypted store's bundle is in clear): the new file replaces it
+            try:
+                os.replace(temp, out)
+            except OSError as exc:
+                raise _not_written(out, f"it cannot be replaced: {exc.strerror or type(exc).__name__}") from None
+            replaced = True
+            keep_checkpoint(store, checkpoint)
     except BaseException:
+        if replaced:
+            out.unlink(missing_ok=True)
         temp.unlink(missing_ok=True)
         raise
-    sha = hashlib.sha256(data).hexdigest()
-    with store.transaction():
-        store.execute(
-            "INSERT INTO region_exports VALUES (?, ?, ?, now(), ?, ?)",
-            [sequence, sha, watermark, len(records), len(entries)],
-        )
-        crossborder.mark_sent(store, sequence, sections)
-        append_audit(
-            store,
-            actor,
-            "region_export",
-            None,
-            {
-                "sequence": sequence,
-                "records": len(records),
-                "list_entries": len(entries),
-                "file": out.name,
-                **({"encrypted_for": sorted(recipients)} if recipients else {}),
-            },
-        )
     return ExportSummary(
         str(out),
         sequence,
