@@ -35,12 +35,10 @@ CASES_SHOWN = 200  # the most urgent of each kind; the CLI and the API page thro
 
 
 def _latest_runs(store: Store) -> dict[str, dict[str, Any]]:
-    """The run in force of each policy (the run decisions, lists and pages stand on), by policy id."""
-    in_force = dashboard.runs_in_force(store)
+    """The latest finished run of each policy, by policy id."""
     out: dict[str, dict[str, Any]] = {}
     for r in dashboard.runs(store):
-        if int(r["run_id"]) in in_force:
-            out.setdefault(r["policy_id"], r)
+        out.setdefault(r["policy_id"], r)
     return out
 
 
