@@ -148,12 +148,13 @@ def organisations_of(store: Store, loaded: LoadedPolicy, subject_ids: Sequence[s
     Found through the index on role_records' subject_id, the identifiers written into the statement (``_related``)."""
     if not subject_ids or not any(c.via is not None for lst in loaded.policy.lists for c in lst.criteria):
         return []
-    listed = listed_strings(sorted(set(subject_ids)))
+    mine = set(subject_ids)
+    # The pass's own subjects are left out here, not in the statement: a NOT IN beside the IN made DuckDB scan every
+    # role record instead of using the index (5 s a pass of 500 at 2 million role records, 0.2 s through it).
     rows = store.execute(
-        f"SELECT DISTINCT org_id FROM role_records WHERE subject_id IN ({listed}) AND org_id NOT IN ({listed}) "
-        "ORDER BY 1"
+        f"SELECT DISTINCT org_id FROM role_records WHERE subject_id IN ({listed_strings(sorted(mine))}) ORDER BY 1"
     ).fetchall()
-    return [str(r[0]) for r in rows]
+    return [str(r[0]) for r in rows if r[0] is not None and str(r[0]) not in mine]
 
 
 def related_subjects(store: Store, subject_ids: set[str] | Sequence[str]) -> set[str]:
