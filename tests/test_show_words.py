@@ -86,7 +86,37 @@ def test_the_inquiries_of_show_in_chinese(city: Path, tmp_path: Path) -> None:
     db = tmp_path / "asked.duckdb"
     shutil.copy2(city, db)
     sc("decide", PAYER, "high_speed_rail", "--purpose", "test", db=db)
+    sc("decide", PAYER, "high_speed_rail", "--purpose", "loan", db=db)
     lines = sc("show", PAYER, "--lang", "zh", db=db).stdout.splitlines()
     at = lines.index("查询本主体的记录")
     assert _cells(lines[at + 1]) == ["时间", "查询方", "服务", "用途", "结果"]
-    assert _cells(lines[at + 2])[-4:] == ["cli", "high_speed_rail", "test", "准予"]
+    # a purpose the registry has words for is said as the resident's pages say it; a relying party's own as sent
+    assert sorted(_cells(line)[-4:] for line in lines[at + 2 : at + 4]) == [
+        ["cli", "high_speed_rail", "test", "准予"],
+        ["cli", "high_speed_rail", "贷款审批", "准予"],
+    ]
+
+
+def test_link_disputes_in_chinese_have_their_own_status_words_and_note(capsys: pytest.CaptureFixture[str]) -> None:
+    """A link dispute's statuses are not a record dispute's: "lapsed" reverses the link, it withdraws no record."""
+    from socialcredit import cli
+
+    disputes = [
+        {
+            "dispute_id": 3,
+            "identity_id": 7,
+            "origin_region": "120000",
+            "origin_number": "120101199001010011",
+            "status": status,
+            "opened_at": "2026-11-01",
+            "deadline": "2026-11-16",
+            "note": "no answer in time: the link is reversed" if status == "lapsed" else None,
+            "note_zh": "逾期未答复：关联已撤销" if status == "lapsed" else None,
+        }
+        for status in ("upheld", "unlinked", "lapsed")
+    ]
+    cli._print_links({"links": [], "link_disputes": disputes}, "zh")
+    said = capsys.readouterr().out
+    assert "已核实（关联保留）" in said and "关联已撤销，" in said
+    assert "逾期未答复（关联撤销）" in said and "；逾期未答复：关联已撤销" in said
+    assert "upheld" not in said and "unlinked" not in said and "记录撤回" not in said and "no answer" not in said

@@ -459,9 +459,22 @@ def show(
     inq = Table(*(w[c] for c in ("when", "who", "service", "purpose", "outcome")), title=w["inquiries"], box=None)
     for q in report["inquiries"]:
         inq.add_row(
-            q["asked_at"], q["requester"], q["service"], q["purpose"], _word("outcome", str(q["outcome"]), lang)
+            q["asked_at"],
+            q["requester"],
+            q["service"],
+            _purpose(q["purpose"], lang),
+            _word("outcome", str(q["outcome"]), lang),
         )
     out.print(inq if report["inquiries"] else w["no_inquiries"])
+
+
+def _purpose(purpose: Any, lang: str) -> str:
+    """An inquiry's purpose as the resident's pages say it in Chinese when it is one the registry has words for (a
+    relying party's own words are shown as sent)."""
+    from socialcredit.registry.words import PURPOSE_WORDS
+
+    pair = PURPOSE_WORDS.get(str(purpose))
+    return str(purpose) if pair is None or lang != "zh" else pair[0]
 
 
 def _print_links(report: dict[str, Any], lang: str = "en") -> None:
@@ -491,11 +504,11 @@ def _print_links(report: dict[str, Any], lang: str = "en") -> None:
                 identity=d["identity_id"],
                 region=d["origin_region"],
                 number=d["origin_number"],
-                status=_word("dispute_status", str(d["status"]), lang),
+                status=_word("link_dispute_status", str(d["status"]), lang),
                 opened=d["opened_at"],
                 deadline=d["deadline"],
             )
-            + ((f"; {d['note']}" if lang == "en" else f"；{d['note']}") if d["note"] else ""),
+            + ((f"; {d['note']}" if lang == "en" else f"；{d.get('note_zh') or d['note']}") if d["note"] else ""),
             markup=False,
             highlight=False,
         )

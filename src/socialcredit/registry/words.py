@@ -43,6 +43,13 @@ STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         # a reader's own dispute reads "withdrawn by you" on the site (web/i18n_disputes.py)
         "retracted": ("已撤回异议", "dispute withdrawn"),
     },
+    # a dispute of the link of another region's identity (registry/due_process/links.py)
+    "link_dispute_status": {
+        "open": ("处理中", "open"),
+        "upheld": ("已核实（关联保留）", "upheld (the link stands)"),
+        "unlinked": ("关联已撤销", "link reversed"),
+        "lapsed": ("逾期未答复（关联撤销）", "not answered in time (link reversed)"),
+    },
     "repair_status": {
         "pending": ("待决定", "pending"),
         "approved": ("已批准", "approved"),
