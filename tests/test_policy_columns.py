@@ -91,3 +91,23 @@ def test_publishing_an_invalid_policy_answers_each_problem_with_its_line_and_col
     )
     assert broken.status_code == 422
     assert broken.json()["located"] == [{"problem": broken.json()["problems"][0], "line": 2, "column": 10}]
+
+
+def test_a_character_yaml_refuses_and_a_document_not_a_mapping_are_placed_where_they_are() -> None:
+    """A character YAML does not take had no place in ``located``; a list for a document was put at 1:1 wherever
+    it started."""
+    from socialcredit.errors import PolicyError
+    from socialcredit.policy import parse_policy
+
+    with pytest.raises(PolicyError) as bell:
+        parse_policy('id: x\nversion: "1"\nname: a\x07b\n', "p.yaml")
+    assert bell.value.located() == [
+        {
+            "problem": "p.yaml:3: not valid YAML: the character '\\x07' is not allowed in a YAML file: remove it",
+            "line": 3,
+            "column": 8,
+        }
+    ]
+    with pytest.raises(PolicyError) as listed:
+        parse_policy("\n\n- a\n- b\n", "p.yaml")
+    assert listed.value.problems == ["p.yaml:3:1: a policy must be a mapping with id, version, scale, tiers, ..."]

@@ -245,10 +245,17 @@ def parse_policy(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = (mark.line + 1, mark.column + 1) if mark is not None else None
+        if at is None and isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not take: its place
+            before = text[: exc.position]
+            at = (before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
         raise PolicyError([yaml_problem(exc, origin, text)], [at]) from None
     problems = _Problems(doc)
     if not isinstance(doc.data, dict):
-        raise PolicyError([f"{origin}:1:1: a policy must be a mapping with id, version, scale, tiers, ..."], [(1, 1)])
+        line, column = doc.position_of(()) or (1, 1)
+        raise PolicyError(
+            [f"{origin}:{line}:{column}: a policy must be a mapping with id, version, scale, tiers, ..."],
+            [(line, column)],
+        )
     read_back = expr.READ_BACK.set(published)
     try:
         return _validated(doc, text, origin, catalog, problems, published)
