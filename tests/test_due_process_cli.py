@@ -45,7 +45,7 @@ def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
     assert filed.stdout.strip() == (
         f"dispute 1: record J1 (courts) of {A}: open, opened 2026-04-03, answer due by 2026-05-03"
     )
-    assert "1 overdue disputes resolved" in sc("due", "run", "--today", "2026-05-04", db=db).stdout
+    assert "1 overdue dispute resolved" in sc("due", "run", "--today", "2026-05-04", db=db).stdout
     sc("score", "--policy", "beijing", "--as-of", "2026-05-04", db=db)
     assert sc("lookup", "张三", db=db).stdout.strip() == "张三: not on any public list."
     assert sc("lookup", "张三", "--lang", "zh", db=db).stdout == "张三：不在任何公开名单上。\n"

@@ -226,7 +226,7 @@ def test_freezable_is_validated_like_every_policy_field() -> None:
     with pytest.raises(PolicyError) as info:
         parse_policy(text.replace("    freezable: true\n", "    freezable: sometimes\n", 1), "beijing.yaml")
     assert info.value.problems == [
-        f"beijing.yaml:{line}: service bank_loan: freezable: must be true or false, not 'sometimes'"
+        f"beijing.yaml:{line}:5: service bank_loan: freezable: must be true or false, not 'sometimes'"
     ]
     shipped = parse_policy(text, "beijing.yaml").policy
     assert [s.id for s in shipped.services if s.freezable] == ["bank_loan", "home_lease", "deposit_free_rental"]

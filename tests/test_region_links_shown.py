@@ -264,7 +264,7 @@ def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[
     assert "REFUSED" in _decide(tianjin, who)
     late = sc("due", "run", "--today", "2027-02-01", "--db", tianjin)
     assert late.returncode == 0, late.stderr
-    assert f"1 overdue link disputes resolved for the resident ({did}): the links are reversed." in late.stdout
+    assert f"1 overdue link dispute resolved for the resident ({did}): the link is reversed." in late.stdout
     assert "GRANTED" in _decide(tianjin, who)
     shown = json.loads(sc("show", who, "--db", tianjin, "--json").stdout)
     assert shown["links"] == []

@@ -784,7 +784,7 @@ def test_the_cases_page_counts_past_due_listings_apart_from_those_in_grace(tmp_p
             sign_in(c, operator)
             text = visible_text(c.get("/ops/cases?lang=en").text)
             assert "Listings in their grace period (0)" in text
-            assert "1 more listings have passed their effective date" in text
+            assert "1 more listing has passed its effective date" in text
             mp.setenv("SOCIALCREDIT_TODAY", "2026-03-01")
             text = visible_text(c.get("/ops/cases?lang=en").text)
             assert "Listings in their grace period (1)" in text and "have passed their effective date" not in text

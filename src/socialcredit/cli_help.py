@@ -142,7 +142,7 @@ def _one_line_summary(command: Any) -> None:
 
 
 # In a narrow terminal (60 columns) the options' table cut every word longer than its column with an ellipsis: an
-# environment variable ("SOCIALCREDIT_MATCHMAKI…"), a default ("socialcredit-demo…"), an option's name
+# environment variable (a name cut to "…MATCHMAKI…"), a default ("socialcredit-demo…"), an option's name
 # ("--increment…"). Its cells fold instead, and the option's own name is kept whole; the help, its environment variable
 # and its default are one text, wrapped at spaces (Typer laid them out as columns, each cut to its width).
 _parameter_help = rich_utils._get_parameter_help
