@@ -9,10 +9,12 @@ the same watermark gives.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from scoring_helpers import AS_OF, amount_rule, make_policy, open_registry, person, tax
+from relation_world import role
+from scoring_helpers import AS_OF, amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.reporting.report import subject_report
@@ -230,9 +232,6 @@ def test_an_entry_through_a_firm_met_on_percentile_goes_when_other_firms_overtak
     """The director of a firm in the upper quarter is on `officers` through it. Two other firms gain points live:
     the firm drops to the 50th percentile and leaves `top_firms`; its director, whom no pass rescored, leaves
     `officers` at once, as a full run at the same watermark says."""
-    from relation_world import role
-    from scoring_helpers import days_before, org
-
     reg = open_registry(tmp_path)
     try:
         firm, rival, third, fourth = (org(f"00000000{i}") for i in range(1, 5))
@@ -270,8 +269,8 @@ def test_an_entry_through_a_firm_met_on_percentile_goes_when_other_firms_overtak
         assert full.watermark == out[0]
         on = sorted((s, lst) for s, lst, _c, _k in reg.list_entries(full.run_id))
         assert (firm, "top_firms") not in on and (director, "officers") not in on
-        # the rival's director: the pass rescored him with his firm (a firm's officers are rescored with it), so he
-        # is on `officers` at once, as the full run says
+        # the rival's director was on `officers` at the run already (100 points was the 75th percentile of firms)
+        # and stays, as the full run says
         assert (other, "officers") in on and snap.decision(other, "lounge", **ask).granted
         refused = snap.decision(director, "lounge", **ask)
         assert (refused.granted, refused.lists, refused.refusal) == (False, [], "no lounge")
@@ -279,5 +278,116 @@ def test_an_entry_through_a_firm_met_on_percentile_goes_when_other_firms_overtak
         assert snap.decide_many([director], "lounge", "a lounge", requester="tests").tolist() == [False]
         view = snap.live_view(director)
         assert view is not None and view.result["lists"] == []
+    finally:
+        reg.store.close()
+
+
+# -- entries through a firm on a list by a record or by percentile: the snapshot keeps what a full run keeps ------
+def _both_lists(when: str) -> str:
+    return f"""\
+- id: top_firms
+  kind: red
+  name: {{zh: 前列企业, en: top firms}}
+  criteria:
+    - id: big_contract
+      record: {{record_type: tax_payment, when: "amount == 999"}}
+      reason: {{code: BIG, zh: 大额合同, en: a big contract}}
+    - id: upper
+      when: "kind == 'org' and percentile >= 80"
+      reason: {{code: TOP_FIRM, zh: 企业前列, en: a firm in the upper fifth}}
+- id: officers
+  kind: red
+  name: {{zh: 前列企业高管, en: officers of top firms}}
+  criteria:
+    - id: of_top_firm
+      via: {{list: top_firms, roles: [director], when: {when}}}
+      reason: {{code: TOP_OFFICER, zh: 前列企业董事, en: a director of a top firm}}
+"""
+
+
+def _agrees(reg: Any, snap: Snapshot, loaded: Any, out: Any, who: str) -> None:
+    """After the pass ``out``, decisions on ``who`` are what a full run at the same watermark gives: on `officers`."""
+    snap.patch(out[1], out[0], out[2])
+    full = score(reg.store, loaded, AS_OF)
+    assert full.watermark == out[0]
+    assert (who, "officers") in {(s, lst) for s, lst, _c, _k in reg.list_entries(full.run_id)}
+    ask = {"purpose": "a lounge", "requester": "tests"}
+    assert snap.decision(who, "lounge", **ask).granted and snap.decide(who, "lounge", **ask).granted
+    view = snap.live_view(who)
+    assert view is not None and view.result["lists"] == ["officers"]
+
+
+def test_a_firm_listed_by_a_record_holds_up_a_director_it_had_at_the_cause_while_another_falls(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    try:
+        a, c, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, c: None, x: None, y: None, p: "finance"})
+        reg.send(
+            "registration_authority",
+            [
+                role("R1", p, a, "director", days_before(500), days_before(10)),  # ended before the run's date
+                role("R2", p, c, "director", days_before(500)),
+            ],
+        )
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=_both_lists("held_at_cause"), services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", c, "2025-06-01", amount=10), tax("B1", a, "2025-06-01", amount=999)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        reg.send(
+            "tax_bureau", [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((x, y)) for j in range(2)]
+        )
+        out = rescore(reg.store, snap.loaded, snap.as_of, [x, y], snap.histogram, snap.old_scores([x, y]))
+        _agrees(reg, snap, loaded, out, p)
+    finally:
+        reg.store.close()
+
+
+def test_a_firm_that_gains_a_record_live_holds_up_its_director_though_others_overtake_it(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    try:
+        a, x, y, z = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, x: None, y: None, z: None, p: "finance"})
+        reg.send("registration_authority", [role("R1", p, a, "director", days_before(500))])
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=_both_lists("current"), services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        # the firm now has a big contract (on top_firms by a record); two others overtake it
+        reg.send(
+            "tax_bureau",
+            [tax("B1", a, "2025-07-01", amount=999)]
+            + [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((x, y)) for j in range(2)],
+        )
+        moved = [a, x, y]
+        out = rescore(reg.store, snap.loaded, snap.as_of, moved, snap.histogram, snap.old_scores(moved))
+        _agrees(reg, snap, loaded, out, p)
+    finally:
+        reg.store.close()
+
+
+def test_a_director_rescored_live_keeps_the_entry_his_pass_found_through_a_new_firm(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    try:
+        a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, b: None, x: None, y: None, p: "finance"})
+        reg.send("registration_authority", [role("R1", p, a, "director", days_before(500))])
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=_both_lists("current"), services=LOUNGE)
+        # a and b 110 (100th percentile), x, y 100 (50th)
+        reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10), tax("T2", b, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        # p becomes a director of b too; x gains 20 (120): b with 2 more (130) stays top, a drops
+        reg.send("registration_authority", [role("R2", p, b, "director", days_before(5))])
+        reg.send(
+            "tax_bureau",
+            [tax(f"U{j}", x, "2025-07-01", amount=10) for j in range(2)]
+            + [tax(f"V{j}", b, "2025-07-01", amount=10) for j in range(2)],
+        )
+        moved = [p, x, b]
+        out = rescore(reg.store, snap.loaded, snap.as_of, moved, snap.histogram, snap.old_scores(moved))
+        _agrees(reg, snap, loaded, out, p)
     finally:
         reg.store.close()

@@ -358,7 +358,9 @@ class Snapshot:
         # list, the criteria of it the relation follows, and those of them judged on rank or percentile. When the
         # organisation no longer meets them, its officers' entries go too (``_rejudged``); read at load
         # (``_load_vias``).
-        self._positional_vias: dict[tuple[str, str], tuple[str, frozenset[str], frozenset[str], tuple[str, ...]]] = {}
+        self._positional_vias: dict[
+            tuple[str, str], tuple[str, frozenset[str], frozenset[str], tuple[str, ...], str]
+        ] = {}
         for lst in self.policy.lists:
             for c in lst.criteria:
                 if c.via is None or c.via.list not in self._positional_lists:
@@ -368,7 +370,13 @@ class Snapshot:
                 follows = frozenset(t.id for t in target.criteria if t.via is None and (named is None or t.id in named))
                 judged = follows & {cid for cid, _ in self._positional_lists[c.via.list]}
                 if judged:
-                    self._positional_vias[(lst.id, c.id)] = (c.via.list, follows, judged, tuple(c.via.roles))
+                    self._positional_vias[(lst.id, c.id)] = (
+                        c.via.list,
+                        follows,
+                        judged,
+                        tuple(c.via.roles),
+                        c.via.when,
+                    )
         self._via_orgs: dict[str, dict[tuple[str, str], tuple[bool, list[str]]]] = {}
         self._red = {lst.id for lst in self.policy.lists if lst.kind != "black"}
         self.pending = _Pending()
@@ -585,8 +593,10 @@ class Snapshot:
         (``_positional_vias``): the organisations that may hold the entry up (every one the person holds one of the
         relation's roles in on the run's date: an entry met on the score is dated the run's date, compiler/plan.py
         ``_relation_entries``), and whether one of them is on that list by a criterion not judged again (a record:
-        then the entry stands whatever the scores do)."""
-        for (list_id, criterion_id), (target, follows, judged, roles) in self._positional_vias.items():
+        then the entry stands whatever the scores do). A relation followed to whoever held the role at the cause
+        (``held_at_cause``) dates an entry by a record on the record's date: a role in such an organisation held at
+        any time holds the entry up (the snapshot keeps what the run found rather than judge the cause's date)."""
+        for (list_id, criterion_id), (target, follows, judged, roles, when) in self._positional_vias.items():
             rows = store.execute(
                 """
                 WITH persons AS (
@@ -601,10 +611,10 @@ class Snapshot:
                     WHERE run_id = $run AND list_id = $target AND list_contains($follows, criterion_id)
                         AND NOT list_contains($judged, criterion_id)
                 )
-                SELECT DISTINCT h.subject_id, h.org_id, a.subject_id IS NOT NULL AS anchored
+                SELECT DISTINCT h.subject_id, h.org_id, a.subject_id IS NOT NULL AS anchored,
+                    h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day) AS current
                 FROM held h LEFT JOIN anchors a ON a.subject_id = h.org_id
-                WHERE list_contains($roles, h."role") AND NOT h.withdrawn AND h.start_date <= $day
-                    AND (h.end_date IS NULL OR h.end_date > $day)
+                WHERE list_contains($roles, h."role") AND NOT h.withdrawn
                 ORDER BY ALL
                 """,
                 {
@@ -618,10 +628,11 @@ class Snapshot:
                     "day": self.as_of,
                 },
             ).fetchall()
-            for person, org_id, anchored in rows:
+            for person, org_id, anchored, current in rows:
                 held = self._via_orgs.setdefault(str(person), {})
                 was_anchored, orgs = held.get((list_id, criterion_id), (False, []))
-                held[(list_id, criterion_id)] = (was_anchored or bool(anchored), [*orgs, str(org_id)])
+                anchors = bool(anchored) and (bool(current) or when == "held_at_cause")
+                held[(list_id, criterion_id)] = (was_anchored or anchors, [*orgs, str(org_id)] if current else orgs)
 
     @classmethod
     def load(
@@ -797,7 +808,12 @@ class Snapshot:
         i = self.row_of(org_id)
         if i is None:
             return False
-        target, _follows, judged, _roles = self._positional_vias[key]
+        target, follows, judged, _roles, _when = self._positional_vias[key]
+        live = self.live.get(i)
+        # on the list by a criterion not judged again (a record), in its live row or the run's: met whatever the scores
+        own = live.entries if live is not None else self.entries.get(org_id, [])
+        if any(e[0] == target and e[1] in follows and e[1] not in judged for e in own):
+            return True
         result, _reasons, _entries = self._row_at(i, org_id, reasons=False, follow=False)
         facts = facts_of(self.loaded, result, self.as_of)
         ranks = {t: len(self.policy.tiers) - k for k, t in enumerate(self.policy.tier_ids())}
@@ -932,6 +948,9 @@ class Snapshot:
             if i is None:
                 continue
             self.live[i] = row
+            # its entries through organisations are the pass's, found on its roles as they now stand: not followed
+            # again from the organisations the run found (``_via_orgs``)
+            self._via_orgs.pop(sid, None)
             self.scores[i] = int(row.result["score"])
             self.tier_ranks[i] = ranks[str(row.result["tier"])]
             self.grants[i] = int(row.result["grants"])
