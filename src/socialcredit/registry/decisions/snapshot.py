@@ -339,6 +339,8 @@ class Snapshot:
         self._effective_lists = adjusted.column("lists").combine_chunks().take(order)
         tiers = self.policy.tier_ids()
         self.tier_names = np.array([tiers[len(tiers) - r] for r in range(1, len(tiers) + 1)], dtype=object)
+        # each tier's rank (the highest tier the largest), as conditions compare tiers and the arrays hold them
+        self._tier_rank = {t: len(tiers) - k for k, t in enumerate(tiers)}
         self.bits = {s.id: i for i, s in enumerate(self.policy.services)}
         # Whether a service is granted on rank or percentile: those move for everyone when live patches move scores,
         # so such grants are judged again at each decision once the histogram has moved (``grants_at``).
@@ -770,7 +772,7 @@ class Snapshot:
         With ``follow``, an entry through an organisation whose list was met on rank or percentile goes once no
         organisation holding it up meets that list any more (the organisation judged the same way)."""
         facts = facts_of(self.loaded, result, self.as_of)
-        ranks = {t: len(self.policy.tiers) - k for k, t in enumerate(self.policy.tier_ids())}
+        ranks = self._tier_rank
         lists = list(result["lists"])
         for list_id, criteria in self._positional_lists.items():
             judged = {c for c, _ in criteria}
@@ -816,7 +818,7 @@ class Snapshot:
             return True
         result, _reasons, _entries = self._row_at(i, org_id, reasons=False, follow=False)
         facts = facts_of(self.loaded, result, self.as_of)
-        ranks = {t: len(self.policy.tiers) - k for k, t in enumerate(self.policy.tier_ids())}
+        ranks = self._tier_rank
         return any(
             expr.evaluate(node, facts, tier_rank=ranks) is True
             for c, node in self._positional_lists[target]
