@@ -943,7 +943,9 @@ class Snapshot:
                 f"policy {self.policy.id} {self.policy.version} grants on rank or percentile: a snapshot loaded "
                 "without explanations cannot judge its grants again as scores move (load it with explain=True)"
             )
-        ranks = {s.id: len(self.policy.tiers) - k for k, s in enumerate(self.policy.tiers)}
+        # ranked best first by their minimum score (``_tier_rank``, as a run ranks them), not in the order the policy
+        # declares them: a policy may declare its tiers lowest first
+        ranks = self._tier_rank
         n = 0
         for sid, row in rows.items():
             i = self.row_of(sid)
