@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from relation_world import role
-from scoring_helpers import AS_OF, amount_rule, days_before, make_policy, open_registry, org, person, tax
+from scoring_helpers import AS_OF, amount_rule, days_before, make_policy, open_registry, org, person, policy_text, tax
+from socialcredit.policy import parse_policy
 from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.runs import score
 
@@ -389,5 +391,84 @@ def test_a_director_rescored_live_keeps_the_entry_his_pass_found_through_a_new_f
         moved = [p, x, b]
         out = rescore(reg.store, snap.loaded, snap.as_of, moved, snap.histogram, snap.old_scores(moved))
         _agrees(reg, snap, loaded, out, p)
+    finally:
+        reg.store.close()
+
+
+# -- the roles the snapshot holds entries up by are the ones the run read: at its watermark, held ones left out ----
+def _falls(reg: Any, snap: Snapshot, loaded: Any, out: Any, who: str) -> None:
+    """After the pass ``out``, decisions on ``who`` are what a full run at the same watermark gives: off `officers`."""
+    snap.patch(out[1], out[0], out[2])
+    assert snap.row_of(who) not in snap.live  # the pass did not rescore the director
+    full = score(reg.store, loaded, AS_OF)
+    assert full.watermark == out[0]
+    assert who not in {s for s, lst, _c, _k in reg.list_entries(full.run_id) if lst == "officers"}
+    ask = {"purpose": "a lounge", "requester": "tests"}
+    refused = snap.decision(who, "lounge", **ask)
+    assert (refused.granted, refused.lists, refused.refusal) == (False, [], "no lounge")
+    assert snap.decide(who, "lounge", **ask).granted is False
+    view = snap.live_view(who)
+    assert view is not None and view.result["lists"] == []
+
+
+def test_a_role_held_out_under_an_open_dispute_does_not_hold_up_a_directors_entry(tmp_path: Path) -> None:
+    """The director's role in a firm listed by a record is under an open dispute, which this policy does not count
+    while open: the run lists him through his other firm only, on its percentile. Other firms overtake that one
+    live: a full run at the same watermark takes him off `officers`, and so do decisions (the disputed role held
+    nothing up in the run, and holds nothing up in the snapshot)."""
+    reg = open_registry(tmp_path)
+    try:
+        a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, b: None, x: None, y: None, p: "finance"})
+        reg.send(
+            "registration_authority",
+            [role("R1", p, a, "director", days_before(500)), role("R2", p, b, "director", days_before(500))],
+        )
+        text = policy_text(amount_rule("ten", 10, 10), lists=_both_lists("current"), services=LOUNGE)
+        loaded = parse_policy(text + "disputes: {counts_while_open: false}\n", "test.yaml")
+        # a 110 (the 100th percentile of four firms), b, x, y 100 (the 75th); b on top_firms by its big contract
+        reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10), tax("B1", b, "2025-06-01", amount=999)])
+        file_dispute(reg.store, p, "registration_authority", "R2", "not my role", today=AS_OF)
+        first = reg.score(loaded)
+        entries = reg.list_entries(first.run_id)
+        assert (b, "top_firms", "big_contract", reg.record_key("B1")) in entries
+        # through a only: R2 is held while disputed
+        assert [e for e in entries if e[0] == p] == [(p, "officers", "of_top_firm", reg.record_key("R1"))]
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        reg.send(
+            "tax_bureau", [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((x, y)) for j in range(2)]
+        )
+        out = rescore(reg.store, snap.loaded, snap.as_of, [x, y], snap.histogram, snap.old_scores([x, y]))
+        _falls(reg, snap, loaded, out, p)
+    finally:
+        reg.store.close()
+
+
+def test_a_role_withdrawn_after_the_run_is_judged_as_the_run_read_it(tmp_path: Path) -> None:
+    """The director's only role is withdrawn after the run, and the snapshot is loaded after that: its entry is the
+    run's, through the role as the run read it. Other firms overtake his firm live: until a pass rescores him, his
+    entry is judged on that role, and goes with the firm's, as a full run at the same watermark says (which no
+    longer reads the role at all). Read as it stands at load instead, the role held nothing up and nothing took the
+    entry away."""
+    reg = open_registry(tmp_path)
+    try:
+        a, x, y, z = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, x: None, y: None, z: None, p: "finance"})
+        held = role("R1", p, a, "director", days_before(500))
+        reg.send("registration_authority", [held])
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=_both_lists("current"), services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10)])
+        first = reg.score(loaded)
+        assert (p, "officers") in {(s, lst) for s, lst, _c, _k in reg.list_entries(first.run_id)}
+        reg.send("registration_authority", [{**held, "withdrawn": "true"}])
+        reg.send(
+            "tax_bureau", [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((x, y)) for j in range(2)]
+        )
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        assert snap.watermark == first.watermark
+        out = rescore(reg.store, snap.loaded, snap.as_of, [x, y], snap.histogram, snap.old_scores([x, y]))
+        _falls(reg, snap, loaded, out, p)
     finally:
         reg.store.close()

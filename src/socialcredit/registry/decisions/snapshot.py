@@ -46,6 +46,7 @@ from socialcredit.registry.decisions.live import LiveRow, LiveView
 from socialcredit.registry.due_process.freeze import Guard, load_guards, party_of
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.facts import facts_of, grants_with
+from socialcredit.registry.scoring.inputs import RunInputs, role_records_at
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
@@ -597,44 +598,52 @@ class Snapshot:
         ``_relation_entries``), and whether one of them is on that list by a criterion not judged again (a record:
         then the entry stands whatever the scores do). A relation followed to whoever held the role at the cause
         (``held_at_cause``) dates an entry by a record on the record's date: a role in such an organisation held at
-        any time holds the entry up (the snapshot keeps what the run found rather than judge the cause's date)."""
-        for (list_id, criterion_id), (target, follows, judged, roles, when) in self._positional_vias.items():
-            rows = store.execute(
-                """
-                WITH persons AS (
-                    SELECT subject_id FROM run_list_entries
-                    WHERE run_id = $run AND list_id = $list AND criterion_id = $criterion
-                ), held AS (
-                    SELECT subject_id, org_id, "role", start_date, end_date, withdrawn FROM role_records
-                    WHERE subject_id IN (SELECT subject_id FROM persons)
-                    QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1
-                ), anchors AS (
-                    SELECT DISTINCT subject_id FROM run_list_entries
-                    WHERE run_id = $run AND list_id = $target AND list_contains($follows, criterion_id)
-                        AND NOT list_contains($judged, criterion_id)
-                )
-                SELECT DISTINCT h.subject_id, h.org_id, a.subject_id IS NOT NULL AS anchored,
-                    h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day) AS current
-                FROM held h LEFT JOIN anchors a ON a.subject_id = h.org_id
-                WHERE list_contains($roles, h."role") AND NOT h.withdrawn
-                ORDER BY ALL
-                """,
-                {
-                    "run": self.run_id,
-                    "list": list_id,
-                    "criterion": criterion_id,
-                    "target": target,
-                    "follows": sorted(follows),
-                    "judged": sorted(judged),
-                    "roles": list(roles),
-                    "day": self.as_of,
-                },
-            ).fetchall()
-            for person, org_id, anchored, current in rows:
-                held = self._via_orgs.setdefault(str(person), {})
-                was_anchored, orgs = held.get((list_id, criterion_id), (False, []))
-                anchors = bool(anchored) and (bool(current) or when == "held_at_cause")
-                held[(list_id, criterion_id)] = (was_anchored or anchors, [*orgs, str(org_id)] if current else orgs)
+        any time holds the entry up (the snapshot keeps what the run found rather than judge the cause's date).
+
+        The roles are the ones the run read (``role_records_at``, the run's own SQL, at the run's watermark): a role
+        recorded, corrected or withdrawn after it, or held out while disputed, holds up what the run found as it
+        did in the run. A live pass that rescores the person finds its entries on the roles as they then stand."""
+        if not self._positional_vias:
+            return
+        with RunInputs(store) as inputs:
+            role_records_at(inputs, self.loaded, self.watermark)
+            for (list_id, criterion_id), (target, follows, judged, roles, when) in self._positional_vias.items():
+                rows = inputs.execute(
+                    """
+                    WITH persons AS (
+                        SELECT subject_id FROM run_list_entries
+                        WHERE run_id = $run AND list_id = $list AND criterion_id = $criterion
+                    ), held AS (
+                        SELECT k.subject_id, h.org_id, h."role", h.start_date, h.end_date
+                        FROM sc_role_records h JOIN subject_keys k ON k.subject_key = h.subject_id
+                        WHERE k.subject_id IN (SELECT subject_id FROM persons)
+                    ), anchors AS (
+                        SELECT DISTINCT subject_id FROM run_list_entries
+                        WHERE run_id = $run AND list_id = $target AND list_contains($follows, criterion_id)
+                            AND NOT list_contains($judged, criterion_id)
+                    )
+                    SELECT DISTINCT h.subject_id, h.org_id, a.subject_id IS NOT NULL AS anchored,
+                        h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day) AS current
+                    FROM held h LEFT JOIN anchors a ON a.subject_id = h.org_id
+                    WHERE list_contains($roles, h."role")
+                    ORDER BY ALL
+                    """,
+                    {
+                        "run": self.run_id,
+                        "list": list_id,
+                        "criterion": criterion_id,
+                        "target": target,
+                        "follows": sorted(follows),
+                        "judged": sorted(judged),
+                        "roles": list(roles),
+                        "day": self.as_of,
+                    },
+                ).fetchall()
+                for person, org_id, anchored, current in rows:
+                    held = self._via_orgs.setdefault(str(person), {})
+                    was_anchored, orgs = held.get((list_id, criterion_id), (False, []))
+                    anchors = bool(anchored) and (bool(current) or when == "held_at_cause")
+                    held[(list_id, criterion_id)] = (was_anchored or anchors, [*orgs, str(org_id)] if current else orgs)
 
     @classmethod
     def load(
