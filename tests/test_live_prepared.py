@@ -300,7 +300,9 @@ def test_a_record_no_longer_held_counts_again_in_the_services_live_passes(tmp_pa
         service.close()
 
 
-def test_the_service_keeps_the_tables_of_every_snapshot_it_patches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_service_keeps_the_tables_of_every_snapshot_it_patches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two snapshots of two policies, patched in turn at every pass: the live connection keeps the tables and
     statements of both (``Service.go_live`` keeps as many as it holds snapshots, here more than ``KEPT``), so the
     stages are prepared at the first pass only. Kept for one, each snapshot's pass would drop the other's tables
