@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 
 from relation_world import role
-from scoring_helpers import AS_OF, amount_rule, days_before, make_policy, open_registry, org, person, tax
+from scoring_helpers import AS_OF, amount_rule, days_before, make_policy, open_registry, org, person, policy_text, tax
+from socialcredit.policy import parse_policy
+from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.runs import score
 
@@ -389,5 +392,182 @@ def test_a_director_rescored_live_keeps_the_entry_his_pass_found_through_a_new_f
         moved = [p, x, b]
         out = rescore(reg.store, snap.loaded, snap.as_of, moved, snap.histogram, snap.old_scores(moved))
         _agrees(reg, snap, loaded, out, p)
+    finally:
+        reg.store.close()
+
+
+# -- the roles the snapshot holds entries up by are the ones the run read: at its watermark, held ones left out ----
+def _falls(reg: Any, snap: Snapshot, loaded: Any, out: Any, who: str) -> None:
+    """After the pass ``out``, decisions on ``who`` are what a full run at the same watermark gives: off `officers`."""
+    snap.patch(out[1], out[0], out[2])
+    assert snap.row_of(who) not in snap.live  # the pass did not rescore the director
+    full = score(reg.store, loaded, AS_OF)
+    assert full.watermark == out[0]
+    assert who not in {s for s, lst, _c, _k in reg.list_entries(full.run_id) if lst == "officers"}
+    ask = {"purpose": "a lounge", "requester": "tests"}
+    refused = snap.decision(who, "lounge", **ask)
+    assert (refused.granted, refused.lists, refused.refusal) == (False, [], "no lounge")
+    assert snap.decide(who, "lounge", **ask).granted is False
+    view = snap.live_view(who)
+    assert view is not None and view.result["lists"] == []
+
+
+def test_a_role_held_out_under_an_open_dispute_does_not_hold_up_a_directors_entry(tmp_path: Path) -> None:
+    """The director's role in a firm listed by a record is under an open dispute, which this policy does not count
+    while open: the run lists him through his other firm only, on its percentile. Other firms overtake that one
+    live: a full run at the same watermark takes him off `officers`, and so do decisions (the disputed role held
+    nothing up in the run, and holds nothing up in the snapshot)."""
+    reg = open_registry(tmp_path)
+    try:
+        a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, b: None, x: None, y: None, p: "finance"})
+        reg.send(
+            "registration_authority",
+            [role("R1", p, a, "director", days_before(500)), role("R2", p, b, "director", days_before(500))],
+        )
+        text = policy_text(amount_rule("ten", 10, 10), lists=_both_lists("current"), services=LOUNGE)
+        loaded = parse_policy(text + "disputes: {counts_while_open: false}\n", "test.yaml")
+        # a 110 (the 100th percentile of four firms), b, x, y 100 (the 75th); b on top_firms by its big contract
+        reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10), tax("B1", b, "2025-06-01", amount=999)])
+        file_dispute(reg.store, p, "registration_authority", "R2", "not my role", today=AS_OF)
+        first = reg.score(loaded)
+        entries = reg.list_entries(first.run_id)
+        assert (b, "top_firms", "big_contract", reg.record_key("B1")) in entries
+        # through a only: R2 is held while disputed
+        assert [e for e in entries if e[0] == p] == [(p, "officers", "of_top_firm", reg.record_key("R1"))]
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        reg.send(
+            "tax_bureau", [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((x, y)) for j in range(2)]
+        )
+        out = rescore(reg.store, snap.loaded, snap.as_of, [x, y], snap.histogram, snap.old_scores([x, y]))
+        _falls(reg, snap, loaded, out, p)
+    finally:
+        reg.store.close()
+
+
+def test_a_role_withdrawn_after_the_run_is_judged_as_the_run_read_it(tmp_path: Path) -> None:
+    """The director's only role is withdrawn after the run, and the snapshot is loaded after that: its entry is the
+    run's, through the role as the run read it. Other firms overtake his firm live: until a pass rescores him, his
+    entry is judged on that role, and goes with the firm's, as a full run at the same watermark says (which no
+    longer reads the role at all). Read as it stands at load instead, the role held nothing up and nothing took the
+    entry away."""
+    reg = open_registry(tmp_path)
+    try:
+        a, x, y, z = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, x: None, y: None, z: None, p: "finance"})
+        held = role("R1", p, a, "director", days_before(500))
+        reg.send("registration_authority", [held])
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=_both_lists("current"), services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10)])
+        first = reg.score(loaded)
+        assert (p, "officers") in {(s, lst) for s, lst, _c, _k in reg.list_entries(first.run_id)}
+        reg.send("registration_authority", [{**held, "withdrawn": "true"}])
+        reg.send(
+            "tax_bureau", [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((x, y)) for j in range(2)]
+        )
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        assert snap.watermark == first.watermark
+        out = rescore(reg.store, snap.loaded, snap.as_of, [x, y], snap.histogram, snap.old_scores([x, y]))
+        _falls(reg, snap, loaded, out, p)
+    finally:
+        reg.store.close()
+
+
+# -- an officer the run did not list, of a firm that meets the criterion now because other firms fell --------------
+def _rising_firm(kind: str) -> str:
+    grace = "\n  grace_days: 30" if kind == "black" else ""
+    return f"""\
+- id: top_firms
+  kind: red
+  name: {{zh: 前列企业, en: top firms}}
+  criteria:
+    - id: upper_quarter
+      when: "kind == 'org' and percentile >= 75"
+      reason: {{code: TOP_FIRM, zh: 企业前列, en: a firm in the upper quarter}}
+- id: officers
+  kind: {kind}{grace}
+  name: {{zh: 前列企业高管, en: officers of top firms}}
+  criteria:
+    - id: of_top_firm
+      via: {{list: top_firms, roles: [director]}}
+      reason: {{code: TOP_OFFICER, zh: 前列企业董事, en: a director of a top firm}}
+"""
+
+
+NOT_OFFICER = """\
+- id: lounge
+  name: {zh: 贵宾室, en: lounge}
+  grant_if: "not officers"
+  refusal: {zh: 不予贵宾室, en: no lounge}
+"""
+
+
+def _falling_rivals(tmp_path: Path, kind: str) -> tuple[Any, Snapshot, Any, str, Any]:
+    """Firm a 100 (the 25th percentile of four firms), b, c, d 110: a's director p is on no list at the run. Then b
+    and c lose 20 points live (90): a's 100 is at the 75th percentile, and a is on `top_firms` in a full run at the
+    same watermark, p on `officers` through it. Returns the registry, the patched snapshot, the policy, p and the
+    full run."""
+    reg = open_registry(tmp_path)
+    a, b, c, d = (org(f"00000000{i}") for i in range(1, 5))
+    p, q = person(11), person(12)
+    reg.register({a: None, b: None, c: None, d: None, p: "finance", q: "finance"})
+    reg.send(
+        "registration_authority",
+        [role("R1", p, a, "director", days_before(500)), role("R2", q, d, "director", days_before(500))],
+    )
+    rules = amount_rule("ten", 10, 10) + amount_rule("minus", -20, 20)
+    services = LOUNGE if kind == "red" else NOT_OFFICER
+    loaded = make_policy(rules, lists=_rising_firm(kind), services=services)
+    reg.send("tax_bureau", [tax(f"T{i}", f, "2025-06-01", amount=10) for i, f in enumerate((b, c, d))])
+    first = reg.score(loaded)
+    listed = {(s, lst) for s, lst, _c, _k in reg.list_entries(first.run_id)}
+    assert (a, "top_firms") not in listed and (p, "officers") not in listed and (q, "officers") in listed
+    snap = Snapshot.load(reg.store, "test", explain=True)
+    reg.send("tax_bureau", [tax(f"U{i}", f, "2025-07-01", amount=20) for i, f in enumerate((b, c))])
+    out = rescore(reg.store, snap.loaded, snap.as_of, [b, c], snap.histogram, snap.old_scores([b, c]))
+    assert out is not None
+    snap.patch(out[1], out[0], out[2])
+    assert snap.row_of(p) not in snap.live and snap.row_of(a) not in snap.live  # no pass rescored them
+    full = score(reg.store, loaded, AS_OF)
+    assert full.watermark == out[0]
+    on = {(s, lst) for s, lst, _c, _k in reg.list_entries(full.run_id)}
+    assert (a, "top_firms") in on and (p, "officers") in on
+    return reg, snap, loaded, p, full
+
+
+def test_an_officer_of_a_firm_that_rises_because_others_fell_joins_a_red_list_at_once(tmp_path: Path) -> None:
+    """A red list is joined at once in a full run (no notice): decisions list the officer at once too."""
+    reg, snap, _loaded, p, _full = _falling_rivals(tmp_path, "red")
+    try:
+        ask = {"purpose": "a lounge", "requester": "tests"}
+        granted = snap.decision(p, "lounge", **ask)
+        assert (granted.granted, granted.lists) == (True, ["officers"])
+        assert snap.decide(p, "lounge", **ask).granted
+        assert snap.decide_many([p], "lounge", "a lounge", requester="tests").tolist() == [True]
+        view = snap.live_view(p)
+        assert view is not None and view.result["lists"] == ["officers"]
+        assert [e[:2] for e in view.entries] == [("officers", "of_top_firm")]
+    finally:
+        reg.store.close()
+
+
+def test_an_officer_of_a_firm_that_rises_because_others_fell_waits_for_notice_on_a_blacklist(tmp_path: Path) -> None:
+    """A blacklisting met only now is in its notice period after a full run: decisions from that run do not count
+    it, and neither do live decisions before it. The same decision either way: nothing to add at once."""
+    reg, snap, _loaded, p, full = _falling_rivals(tmp_path, "black")
+    try:
+        listing = reg.store.rows(
+            "SELECT status FROM listings WHERE subject_id = ? AND list_id = 'officers' AND notice_run_id = ?",
+            [p, full.run_id],
+        )
+        assert listing == [{"status": "pending"}]
+        by_run = decide(reg.store, p, "lounge", "a lounge", today=AS_OF)
+        assert (by_run.granted, by_run.run_id) == (True, full.run_id)
+        ask = {"purpose": "a lounge", "requester": "tests"}
+        live = snap.decision(p, "lounge", **ask)
+        assert (live.granted, live.lists) == (by_run.granted, by_run.lists) == (True, [])
+        assert snap.decide(p, "lounge", **ask).granted
     finally:
         reg.store.close()

@@ -298,3 +298,52 @@ def test_a_record_no_longer_held_counts_again_in_the_services_live_passes(tmp_pa
         assert [e[:2] for e in view.entries] == [("high_spending_restriction", "officer_of_defaulter")]
     finally:
         service.close()
+
+
+def test_the_service_keeps_the_tables_of_every_snapshot_it_patches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two snapshots of two policies, patched in turn at every pass: the live connection keeps the tables and
+    statements of both (``Service.go_live`` keeps as many as it holds snapshots, here more than ``KEPT``), so the
+    stages are prepared at the first pass only. Kept for one, each snapshot's pass would drop the other's tables
+    and prepare every stage again, at every pass."""
+    from scoring_helpers import amount_rule, make_policy, open_registry, person, tax
+    from socialcredit.registry.service import Service
+
+    monkeypatch.setattr(LivePasses, "KEPT", 1)
+    prepared = 0
+    real = LivePasses._prepare
+
+    def counted(self: LivePasses) -> None:
+        nonlocal prepared
+        prepared += 1
+        real(self)
+
+    monkeypatch.setattr(LivePasses, "_prepare", counted)
+    reg = open_registry(tmp_path)
+    plain = """\
+- id: plain
+  name: {zh: 普通, en: plain}
+  grant_if: "score >= 105"
+  refusal: {zh: 不予服务, en: no service}
+"""
+    subjects = [person(i) for i in range(1, 5)]
+    reg.register({p: None for p in subjects})
+    for policy_id, points in (("first", 10), ("second", 20)):
+        reg.score(make_policy(amount_rule("ten", points, 10), services=plain, policy_id=policy_id))
+    service = Service(reg.store, flush_interval=3600)  # the live thread waits: the test runs the passes
+    try:
+        snaps = {id(s): s for s in service.snapshots.values()}
+        assert sorted(s.policy.id for s in snaps.values()) == ["first", "second"]
+        for k, p in enumerate(subjects):
+            with service.writer():
+                reg.send("tax_bureau", [tax(f"L{k}", p, "2025-06-01", amount=10)])
+            assert service.go_live() == 2  # the subject, in each snapshot
+            assert prepared == 2, k  # at the first pass, once per snapshot; never again
+        assert [s.decide(subjects[0], "plain", "check", requester="tests").granted for s in snaps.values()] == [
+            True,
+            True,
+        ]
+    finally:
+        service.close()
+        reg.store.close()

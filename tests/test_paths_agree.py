@@ -344,3 +344,77 @@ def test_a_decision_from_the_store_and_from_the_snapshot_agree(world: Registry) 
                     NAMES[sid],
                     service.id,
                 )
+
+
+LOWEST_FIRST = Path(__file__).parent / "fixtures" / "tiers_lowest_first.yaml"
+
+
+def test_a_live_patch_ranks_tiers_best_first_under_a_policy_declaring_them_lowest_first(tmp_path: Path) -> None:
+    """Tiers rank by their minimum score, not by the order the policy declares them in: a subject rescored live
+    across a tier boundary has the tier, tier rank and grants of a full run at the same watermark."""
+    from scoring_helpers import AS_OF, tax
+    from socialcredit.registry.scoring.runs import score
+
+    lowest_first = parse_policy(LOWEST_FIRST.read_text("utf-8"), str(LOWEST_FIRST))
+    assert [t.id for t in lowest_first.policy.tiers] == ["D", "C", "B", "A"]
+    reg = open_registry(tmp_path)
+    try:
+        p1, p2, p3, p4 = (person(i) for i in range(1, 5))
+        reg.register({p: None for p in (p1, p2, p3, p4)})
+        # p1 100 (C), p2 110 (B), p3 90 (D), p4 130 (A)
+        reg.send(
+            "tax_bureau",
+            [
+                tax("T2", p2, "2025-06-01", amount=10),
+                tax("T3", p3, "2025-06-01", status="late"),
+                *[tax(f"T4{j}", p4, "2025-06-01", amount=10) for j in range(3)],
+            ],
+        )
+        first = reg.score(lowest_first, AS_OF)
+        ranks = {sid: (r["tier"], r["tier_rank"]) for sid, r in reg.results(first.run_id).items()}
+        assert ranks == {p1: ("C", 2), p2: ("B", 3), p3: ("D", 1), p4: ("A", 4)}
+        snap = Snapshot.load(reg.store, "lowest_first", explain=True)
+
+        # each crosses a tier boundary: p1 up to B (110), p2 down to C (100), p3 up to C (100), p4 down to B (120)
+        reg.send(
+            "tax_bureau",
+            [
+                tax("U1", p1, "2025-07-01", amount=10),
+                tax("U2", p2, "2025-07-01", status="late"),
+                tax("U3", p3, "2025-07-01", amount=10),
+                tax("U4", p4, "2025-07-01", status="late"),
+            ],
+        )
+        moved = [p1, p2, p3, p4]
+        out = rescore(reg.store, snap.loaded, snap.as_of, moved, snap.histogram, snap.old_scores(moved))
+        assert out is not None
+        watermark, rows, histogram = out
+        assert snap.patch(rows, watermark, histogram) == 4
+
+        full = score(reg.store, lowest_first, AS_OF)
+        assert full.watermark == watermark
+        run = reg.results(full.run_id)
+        assert {sid: (r["score"], r["tier"], r["tier_rank"]) for sid, r in run.items()} == {
+            p1: (110, "B", 3),
+            p2: (100, "C", 2),
+            p3: (100, "C", 2),
+            p4: (120, "B", 3),
+        }
+        ask = {"purpose": "a loan", "requester": "tests"}
+        for sid in moved:
+            i = snap.row_of(sid)
+            assert i is not None
+            expected = run[sid]
+            # the arrays a batch of decisions answers from (api/routes/decisions.py: the tier by its rank)
+            held = (int(snap.scores[i]), int(snap.tier_ranks[i]), str(snap.tier_names[snap.tier_ranks[i] - 1]))
+            assert held == (expected["score"], expected["tier_rank"], expected["tier"]), sid
+            assert snap.grants_at(i) == expected["grants"]
+            for bit, service in enumerate(("loan", "basic")):
+                granted = bool(expected["grants"] >> bit & 1)
+                quick = snap.decide(sid, service, **ask)
+                assert (quick.granted, quick.score, quick.tier) == (granted, expected["score"], expected["tier"])
+                full_decision = snap.decision(sid, service, **ask)
+                assert (full_decision.granted, full_decision.tier) == (granted, expected["tier"])
+        assert snap.decide_many(moved, "loan", "a loan", requester="tests").tolist() == [True, False, False, True]
+    finally:
+        reg.store.close()

@@ -46,6 +46,7 @@ from socialcredit.registry.decisions.live import LiveRow, LiveView
 from socialcredit.registry.due_process.freeze import Guard, load_guards, party_of
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.facts import facts_of, grants_with
+from socialcredit.registry.scoring.inputs import RunInputs, role_records_at
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import latest_run
 from socialcredit.store import Store
@@ -380,6 +381,11 @@ class Snapshot:
                         c.via.when,
                     )
         self._via_orgs: dict[str, dict[tuple[str, str], tuple[bool, list[str]]]] = {}
+        # For each person the run did not put on such a red list that way: the organisations the person holds one of
+        # the relation's roles in on the run's date. Once one of them meets the organisation's criterion on its rank
+        # or percentile as they now stand, the person joins at once, as in a full run (``_rejudged``; a blacklisting
+        # met only now would wait for its notice in a full run too, so none is listed here).
+        self._via_joins: dict[str, dict[tuple[str, str], list[str]]] = {}
         self._red = {lst.id for lst in self.policy.lists if lst.kind != "black"}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
@@ -597,44 +603,83 @@ class Snapshot:
         ``_relation_entries``), and whether one of them is on that list by a criterion not judged again (a record:
         then the entry stands whatever the scores do). A relation followed to whoever held the role at the cause
         (``held_at_cause``) dates an entry by a record on the record's date: a role in such an organisation held at
-        any time holds the entry up (the snapshot keeps what the run found rather than judge the cause's date)."""
-        for (list_id, criterion_id), (target, follows, judged, roles, when) in self._positional_vias.items():
-            rows = store.execute(
-                """
-                WITH persons AS (
-                    SELECT subject_id FROM run_list_entries
-                    WHERE run_id = $run AND list_id = $list AND criterion_id = $criterion
-                ), held AS (
-                    SELECT subject_id, org_id, "role", start_date, end_date, withdrawn FROM role_records
-                    WHERE subject_id IN (SELECT subject_id FROM persons)
-                    QUALIFY row_number() OVER (PARTITION BY source_id, record_id ORDER BY version DESC) = 1
-                ), anchors AS (
-                    SELECT DISTINCT subject_id FROM run_list_entries
-                    WHERE run_id = $run AND list_id = $target AND list_contains($follows, criterion_id)
-                        AND NOT list_contains($judged, criterion_id)
-                )
-                SELECT DISTINCT h.subject_id, h.org_id, a.subject_id IS NOT NULL AS anchored,
-                    h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day) AS current
-                FROM held h LEFT JOIN anchors a ON a.subject_id = h.org_id
-                WHERE list_contains($roles, h."role") AND NOT h.withdrawn
-                ORDER BY ALL
-                """,
-                {
-                    "run": self.run_id,
-                    "list": list_id,
-                    "criterion": criterion_id,
-                    "target": target,
-                    "follows": sorted(follows),
-                    "judged": sorted(judged),
-                    "roles": list(roles),
-                    "day": self.as_of,
-                },
-            ).fetchall()
-            for person, org_id, anchored, current in rows:
-                held = self._via_orgs.setdefault(str(person), {})
-                was_anchored, orgs = held.get((list_id, criterion_id), (False, []))
-                anchors = bool(anchored) and (bool(current) or when == "held_at_cause")
-                held[(list_id, criterion_id)] = (was_anchored or anchors, [*orgs, str(org_id)] if current else orgs)
+        any time holds the entry up (the snapshot keeps what the run found rather than judge the cause's date).
+
+        The roles are the ones the run read (``role_records_at``, the run's own SQL, at the run's watermark): a role
+        recorded, corrected or withdrawn after it, or held out while disputed, holds up what the run found as it
+        did in the run. A live pass that rescores the person finds its entries on the roles as they then stand."""
+        if not self._positional_vias:
+            return
+        with RunInputs(store) as inputs:
+            role_records_at(inputs, self.loaded, self.watermark)
+            for (list_id, criterion_id), (target, follows, judged, roles, when) in self._positional_vias.items():
+                rows = inputs.execute(
+                    """
+                    WITH persons AS (
+                        SELECT subject_id FROM run_list_entries
+                        WHERE run_id = $run AND list_id = $list AND criterion_id = $criterion
+                    ), held AS (
+                        SELECT k.subject_id, h.org_id, h."role", h.start_date, h.end_date
+                        FROM sc_role_records h JOIN subject_keys k ON k.subject_key = h.subject_id
+                        WHERE k.subject_id IN (SELECT subject_id FROM persons)
+                    ), anchors AS (
+                        SELECT DISTINCT subject_id FROM run_list_entries
+                        WHERE run_id = $run AND list_id = $target AND list_contains($follows, criterion_id)
+                            AND NOT list_contains($judged, criterion_id)
+                    )
+                    SELECT DISTINCT h.subject_id, h.org_id, a.subject_id IS NOT NULL AS anchored,
+                        h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day) AS current
+                    FROM held h LEFT JOIN anchors a ON a.subject_id = h.org_id
+                    WHERE list_contains($roles, h."role")
+                    ORDER BY ALL
+                    """,
+                    {
+                        "run": self.run_id,
+                        "list": list_id,
+                        "criterion": criterion_id,
+                        "target": target,
+                        "follows": sorted(follows),
+                        "judged": sorted(judged),
+                        "roles": list(roles),
+                        "day": self.as_of,
+                    },
+                ).fetchall()
+                for person, org_id, anchored, current in rows:
+                    held = self._via_orgs.setdefault(str(person), {})
+                    was_anchored, orgs = held.get((list_id, criterion_id), (False, []))
+                    anchors = bool(anchored) and (bool(current) or when == "held_at_cause")
+                    held[(list_id, criterion_id)] = (was_anchored or anchors, [*orgs, str(org_id)] if current else orgs)
+                if list_id not in self._red:
+                    continue
+                # the persons a full run would list now if an organisation they hold a role in met the criterion: of
+                # kind person, holding the role on the run's date (an entry met on the score is dated the run's date,
+                # under held_at_cause too) in an organisation the run scored, not listed that way by the run
+                joins = inputs.execute(
+                    """
+                    SELECT DISTINCT k.subject_id, h.org_id
+                    FROM sc_role_records h JOIN subject_keys k ON k.subject_key = h.subject_id
+                    WHERE list_contains($roles, h."role")
+                        AND h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day)
+                        AND k.subject_id IN (SELECT subject_id FROM run_results WHERE run_id = $run AND kind = 'person')
+                        AND h.org_id IN (SELECT subject_id FROM run_results WHERE run_id = $run AND kind = 'org')
+                        AND k.subject_id NOT IN (
+                            SELECT subject_id FROM run_list_entries
+                            WHERE run_id = $run AND list_id = $list AND criterion_id = $criterion
+                        )
+                    ORDER BY ALL
+                    """,
+                    {
+                        "run": self.run_id,
+                        "list": list_id,
+                        "criterion": criterion_id,
+                        "roles": list(roles),
+                        "day": self.as_of,
+                    },
+                ).fetchall()
+                for person, org_id in joins:
+                    self._via_joins.setdefault(str(person), {}).setdefault((list_id, criterion_id), []).append(
+                        str(org_id)
+                    )
 
     @classmethod
     def load(
@@ -770,7 +815,8 @@ class Snapshot:
         ``result["lists"]`` and returns the entries. As in a live pass, leaving a list takes effect at once and a red
         list is joined at once; a blacklisting met only now waits for the next run's notice and grace period.
         With ``follow``, an entry through an organisation whose list was met on rank or percentile goes once no
-        organisation holding it up meets that list any more (the organisation judged the same way)."""
+        organisation holding it up meets that list any more (the organisation judged the same way), and an entry on
+        a red list through an organisation that meets it only now is made at once (``_via_joins``)."""
         facts = facts_of(self.loaded, result, self.as_of)
         ranks = self._tier_rank
         lists = list(result["lists"])
@@ -800,6 +846,13 @@ class Snapshot:
                 for list_id in {key[0] for key in gone}:
                     if list_id in lists and not any(e[0] == list_id for e in entries):
                         lists.remove(list_id)
+        joins = self._via_joins.get(subject_id) if follow else None
+        for key, orgs in (joins or {}).items():
+            # a red list joined through an organisation that meets the criterion only now (others' scores fell)
+            if not any((e[0], e[1]) == key for e in entries) and any(self._org_meets(o, key) for o in orgs):
+                entries.append((key[0], key[1], None))
+                if key[0] not in lists:
+                    lists.append(key[0])
         result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
         return entries
 
@@ -943,7 +996,9 @@ class Snapshot:
                 f"policy {self.policy.id} {self.policy.version} grants on rank or percentile: a snapshot loaded "
                 "without explanations cannot judge its grants again as scores move (load it with explain=True)"
             )
-        ranks = {s.id: len(self.policy.tiers) - k for k, s in enumerate(self.policy.tiers)}
+        # ranked best first by their minimum score (``_tier_rank``, as a run ranks them), not in the order the policy
+        # declares them: a policy may declare its tiers lowest first
+        ranks = self._tier_rank
         n = 0
         for sid, row in rows.items():
             i = self.row_of(sid)
@@ -953,6 +1008,7 @@ class Snapshot:
             # its entries through organisations are the pass's, found on its roles as they now stand: not followed
             # again from the organisations the run found (``_via_orgs``)
             self._via_orgs.pop(sid, None)
+            self._via_joins.pop(sid, None)
             self.scores[i] = int(row.result["score"])
             self.tier_ranks[i] = ranks[str(row.result["tier"])]
             self.grants[i] = int(row.result["grants"])

@@ -26,7 +26,7 @@ from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.holds import any_held, held_records
 from socialcredit.store import Store, listed_integers, listed_strings, subject_keys_of
 
-__all__ = ["RELATIONS", "RunInputs", "prepare_inputs"]
+__all__ = ["RELATIONS", "RunInputs", "prepare_inputs", "role_records_at"]
 
 _ANY_DATE = dt.date(2000, 1, 1)  # whether a policy follows relations does not depend on a date
 
@@ -233,6 +233,13 @@ def _create_role_records(
         params,
         fill=lambda text: text.replace(f"'{_ROLE_KEYS}'", listed_integers([k for (k,) in found])),
     )
+
+
+def role_records_at(inputs: RunInputs, loaded: LoadedPolicy, watermark: int) -> None:
+    """``sc_role_records`` as a run at ``watermark`` from the state reads them: every organisation's role records
+    at that watermark, their counting version (withdrawn ones and those ``sc_held`` holds out left out). For a reader
+    that must see the roles a run saw (the decision snapshot's entries through organisations)."""
+    _create_role_records(inputs, loaded, int(watermark))
 
 
 def _mine_of(versions: str, w: int) -> exp.Select:
