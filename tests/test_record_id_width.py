@@ -125,7 +125,11 @@ def test_a_withdrawal_and_a_dispute_name_the_record_in_either_width_over_http(wo
             "SELECT record_id, version, withdrawn FROM records WHERE source_id = 'courts' "
             "AND record_id LIKE '%2025%京01民初7_号' ORDER BY record_id, version"
         ).fetchall()
-    assert stored == [("(2025)京01民初77号", 1, False), ("[2025]京01民初78号", 1, False), ("[2025]京01民初78号", 2, True)]
+    assert stored == [
+        ("(2025)京01民初77号", 1, False),
+        ("[2025]京01民初78号", 1, False),
+        ("[2025]京01民初78号", 2, True),
+    ]
     # a second withdrawal in the first spelling finds it withdrawn already
     twice = client.delete("/v1/records/［2025］京01民初78号", headers=furnisher)
     assert twice.status_code == 409, twice.text
@@ -247,9 +251,11 @@ def test_the_migration_folds_stored_ids_and_makes_twins_one_record(
     keys = [int(r[0]) for r in store.execute("SELECT record_key FROM records WHERE source_id = 'courts' "
                                              "ORDER BY record_key").fetchall()]  # fmt: skip
     store.execute(
-        "INSERT INTO fulfilments VALUES (1, 'courts', '（2024）京01民初10号', ?, DATE '2026-11-01', NULL, 'cli', now())",
-        [PERSON],
+        "INSERT INTO fulfilments VALUES (1, 'courts', ?, ?, DATE '2026-11-01', NULL, 'cli', now())",
+        ["（2024）京01民初10号", PERSON],
     )
+    # a kept score state (it counted both twins)
+    store.execute("INSERT INTO score_states VALUES ('sha', 'beijing', '1', 'score_state_sha', 1, now(), 0)")
     # the store as it was before migration 43
     with store.transaction():
         store.execute("DELETE FROM schema_version WHERE version >= 43")
@@ -266,7 +272,11 @@ def test_the_migration_folds_stored_ids_and_makes_twins_one_record(
             (keys[2], "(2024)京01民初10号", 1, "unfulfilled", False, None),
         ]
         assert migrated.execute("SELECT record_id FROM fulfilments").fetchall() == [("(2024)京01民初10号",)]
-        fix = [{"record_id": "（2024）京01民初9号", **JUDGMENT, "status": "fulfilled", "amount": "1", "correction": "true"}]
+        assert migrated.execute("SELECT count(*) FROM score_states").fetchone() == (0,)  # to be built again
+        fix = [
+            {"record_id": "（2024）京01民初9号", **JUDGMENT, "status": "fulfilled", "amount": "1"}
+            | {"correction": "true"}
+        ]
         report = ingest_file(migrated, _ndjson(tmp_path / "fix.ndjson", fix), "courts", today=TODAY)
         assert (report.accepted, report.errors) == (1, [])
         assert migrated.execute(

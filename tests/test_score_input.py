@@ -277,7 +277,9 @@ def test_files_fold_a_record_ids_width_as_the_store_does(world: dict[str, Any], 
     run = json.loads(ok("score", "--as-of", AS_OF, "--db", db, "--json").stdout)
     files = tmp_path / "population"
     shutil.copytree(population, files)
-    pq.write_table(twins.append_column("version", pa.array([2, 2])), files / "records" / "courts" / "part-00001.parquet")
+    pq.write_table(
+        twins.append_column("version", pa.array([2, 2])), files / "records" / "courts" / "part-00001.parquet"
+    )
     out = tmp_path / "results"
     manifest = json.loads(ok("score", "--input", files, "--as-of", AS_OF, "--out", out, "--json").stdout)
     assert compare(db, run["run_id"], out, "beijing", record_keys=False) == {}

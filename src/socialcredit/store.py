@@ -267,6 +267,10 @@ def _md5_number_of_hex(column: str) -> str:
 
 
 # Each migration is applied once, in order, in one transaction; the version is recorded in schema_version.
+# Migration 43: the records whose ids it folded.
+_REFOLDED = "SELECT source_id, record_id FROM records WHERE record_key IN (SELECT record_key FROM _refold)"
+
+
 def _fold_named(table: str) -> str:
     """Migration 43: the record ids of ``table`` (naming records by source_id and record_id) folded as the records'."""
     return (
@@ -976,7 +980,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         {_fold_named("fulfilments")}
         {_fold_named("listings")}
         {_fold_named("repairs")}
-        {_ranges_insert("SELECT source_id, record_id FROM records WHERE record_key IN (SELECT record_key FROM _refold)")};
+        {_ranges_insert(_REFOLDED)};
         DELETE FROM score_states WHERE EXISTS (SELECT 1 FROM _refold WHERE twins);
         DROP TABLE _refold;
         DROP TABLE _wide_ids;

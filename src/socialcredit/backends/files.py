@@ -17,7 +17,8 @@ The two layouts:
   is a record, unless the files carry versions: with a ``version`` column only the highest version of each
   (source, ``record_id``) counts (a row without one is version 1), and not if its ``withdrawn`` is true (without
   ``version``, a ``withdrawn`` row withdraws its record). A record id is folded as the store folds it
-  (``identifiers.fold_record_id``): ``（2024）京01民初1号`` and ``(2024)京01民初1号`` are versions of one record. A subject consents to a category when a row of
+  (``identifiers.fold_record_id``): ``（2024）京01民初1号`` and ``(2024)京01民初1号`` are versions of one
+  record. A subject consents to a category when a row of
   ``consents.parquet`` grants it.
 """
 

@@ -354,6 +354,7 @@ def open_received(
     already is that dispute, and so is one under human review (as ``file_dispute`` refuses a second dispute then: the
     reviewer alone decides the record, and the other region hears the review's outcome). Call inside a
     transaction."""
+    record_id = fold_record_id(record_id)  # as the other region names it: in either width
     open_id = store.one(
         "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
         [source_id, record_id],
