@@ -137,6 +137,11 @@ def test_a_withdrawal_and_a_dispute_name_the_record_in_either_width_over_http(wo
         "already_withdrawn",
         "record '[2025]京01民初78号' is withdrawn already",
     )
+    # a correction brings it back: its path and its body's record_id in two widths are one id
+    fixed = {**row, "record_id": "［2025］京01民初78号", "amount": "1"}
+    corrected = client.put("/v1/records/[2025]京01民初78号", json=fixed, headers=furnisher)
+    assert corrected.status_code == 200, corrected.text
+    assert (corrected.json()["accepted"], corrected.json()["errors"]) == (1, [])
 
 
 # --- the fold itself: SQL and Python alike, and a twin is the same record ----------------------------------------
