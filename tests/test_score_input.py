@@ -251,6 +251,42 @@ def test_records_that_carry_versions_count_as_the_stores_versions(world: dict[st
     assert run["list_counts"]["blacklist"] < world["runs"]["beijing"]["list_counts"]["blacklist"]
 
 
+def _widened(ids: pa.Array) -> pa.Array:
+    """Each id with its ASCII characters written full-width (``C-1`` as ``Ｃ－１``): the same record ids."""
+    return pa.array(["".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in i) for i in ids.to_pylist()])
+
+
+def test_files_fold_a_record_ids_width_as_the_store_does(world: dict[str, Any], tmp_path: Path) -> None:
+    """A judgment's second version written with its id full-width is that judgment's version in the files as in the
+    store (identifiers.fold_record_id): the defaulters leave the blacklist alike. Until the fold the files counted
+    both versions, and the store refused the full-width id as a look-alike."""
+    population = world["folder"] / "population"
+    courts = pq.read_table(population / "records" / "courts" / "part-00000.parquet")
+    defaulters = courts.filter(pc.and_(courts.column("defaulter"), pc.equal(courts.column("status"), "unfulfilled")))
+    changed = defaulters.slice(0, 2)
+    changed = changed.set_column(changed.schema.get_field_index("status"), "status", pa.array(["fulfilled"] * 2))
+    twins = changed.set_column(
+        changed.schema.get_field_index("record_id"), "record_id", _widened(changed.column("record_id").combine_chunks())
+    )
+    assert twins.column("record_id").to_pylist() != changed.column("record_id").to_pylist()
+    db = tmp_path / "store.duckdb"
+    ok("load", population, "--db", db)
+    pq.write_table(twins.append_column("correction", pa.array(["true", "true"])), tmp_path / "changes.parquet")
+    report = json.loads(ok("ingest", tmp_path / "changes.parquet", "--source", "courts", "--db", db, "--json").stdout)
+    assert (report["accepted"], report["rejected"]) == (2, 0)
+    run = json.loads(ok("score", "--as-of", AS_OF, "--db", db, "--json").stdout)
+    files = tmp_path / "population"
+    shutil.copytree(population, files)
+    pq.write_table(
+        twins.append_column("version", pa.array([2, 2])), files / "records" / "courts" / "part-00001.parquet"
+    )
+    out = tmp_path / "results"
+    manifest = json.loads(ok("score", "--input", files, "--as-of", AS_OF, "--out", out, "--json").stdout)
+    assert compare(db, run["run_id"], out, "beijing", record_keys=False) == {}
+    assert manifest["lists"] == run["list_counts"]
+    assert run["list_counts"]["blacklist"] < world["runs"]["beijing"]["list_counts"]["blacklist"]
+
+
 # -- refusals ----------------------------------------------------------------------------------------------------
 def _copy(world: dict[str, Any], tmp_path: Path, source: str) -> Path:
     folder = tmp_path / source

@@ -33,10 +33,13 @@ from stdnum.cn import uscc as _stdnum_uscc
 from socialcredit.errors import IdentifierError
 
 __all__ = [
+    "RECORD_ID_WIDE_CHAR",
     "OrgCode",
     "ResidentId",
     "SubjectKind",
     "compact_subject_id",
+    "fold_record_id",
+    "fold_record_id_sql",
     "make_ric",
     "make_uscc",
     "region_name",
@@ -126,6 +129,36 @@ def compact_subject_id(value: str) -> str:
     ('11010519491231002X', '91110000600037341L')
     """
     return _compact_uscc(value)  # a valid identity number's only letter is its last, X
+
+
+# A record id's width fold: the full-width forms of ASCII (U+FF01-U+FF5E) to their ASCII characters (U+0021-U+007E)
+# and the ideographic space (U+3000) to a space, as Unicode's NFKC folds them, and nothing else (NFKC changes other
+# characters too). One character for one, so an id keeps its length and the fold is linear in it.
+_WIDE = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+_NARROW = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)) + " "
+_FOLD_WIDTH = str.maketrans(_WIDE, _NARROW)
+
+
+# A character fold_record_id changes, as a regular expression (RE2's, DuckDB's regexp_matches).
+RECORD_ID_WIDE_CHAR = r"[\x{FF01}-\x{FF5E}\x{3000}]"
+
+
+def fold_record_id(value: str) -> str:
+    """A record id as it is stored, compared and looked up: its full-width forms of ASCII made ASCII and its
+    ideographic spaces plain ones (what NFKC does to them, and only that), so that a source's two spellings of one id
+    name one record. :func:`fold_record_id_sql` is the same fold in SQL.
+
+    >>> fold_record_id("（2024）京０１民初123号")
+    '(2024)京01民初123号'
+    """
+    return value.translate(_FOLD_WIDTH)
+
+
+def fold_record_id_sql(column: str) -> str:
+    """SQL (DuckDB's, which sqlglot reads and prints for Spark too) folding the record ids of ``column`` as
+    :func:`fold_record_id` folds one: ``translate`` of the full-width forms and the ideographic space."""
+    wide, narrow = (text.replace("'", "''") for text in (_WIDE, _NARROW))
+    return f"translate({column}, '{wide}', '{narrow}')"
 
 
 def _raw(value: object) -> str:

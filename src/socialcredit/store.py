@@ -21,6 +21,7 @@ from socialcredit.catalog import Catalog, catalog_from_text, catalog_sha256, loa
 from socialcredit.catalog.versions import lacking, merged_text
 from socialcredit.compiler.plan import MAX_REASONS
 from socialcredit.errors import StoreError
+from socialcredit.identifiers import RECORD_ID_WIDE_CHAR, fold_record_id_sql
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.sqltext import ident, lit
 
@@ -266,6 +267,18 @@ def _md5_number_of_hex(column: str) -> str:
 
 
 # Each migration is applied once, in order, in one transaction; the version is recorded in schema_version.
+# Migration 43: the records whose ids it folded.
+_REFOLDED = "SELECT source_id, record_id FROM records WHERE record_key IN (SELECT record_key FROM _refold)"
+
+
+def _fold_named(table: str) -> str:
+    """Migration 43: the record ids of ``table`` (naming records by source_id and record_id) folded as the records'."""
+    return (
+        f"UPDATE {table} SET record_id = w.folded FROM _wide_ids w "
+        f"WHERE {table}.source_id = w.source_id AND {table}.record_id = w.record_id;"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -925,6 +938,53 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # an encrypted store's bundles are encrypted to it (regions/bundle.py). Keys trusted before have none.
         # Added only where missing, so that the migration can take another number.
         "ALTER TABLE region_keys ADD COLUMN IF NOT EXISTS encryption_key VARCHAR;",
+    ),
+    (
+        43,
+        "record ids folded to one width",
+        # A record id is stored, compared and looked up with its full-width forms of ASCII and ideographic spaces
+        # folded (identifiers.fold_record_id): `（2024）京01民初1号` is `(2024)京01民初1号`. The ids stored before are
+        # folded here, in `records`, `role_records` and the tables naming a record by source and id (disputes,
+        # fulfilments, listings, repairs). Twins, two records a source sent under two spellings of one id (before
+        # the fold they were two records), become one record and lose no version: every version of either, in the
+        # order the store received them (record_key), is a version of the folded id, the latest counting, as if the
+        # later spelling had come as a correction (its first version is marked a correction). The kept score
+        # states counted both twins: a store that held twins drops them from score_states, and they are built
+        # again (`socialcredit state build`). The ranges of the folded ids are added to record_id_ranges.
+        f"""
+        CREATE OR REPLACE TEMP TABLE _wide_ids AS
+            SELECT DISTINCT source_id, record_id, {fold_record_id_sql("record_id")} AS folded FROM records
+            WHERE regexp_matches(record_id, '{RECORD_ID_WIDE_CHAR}');
+        CREATE OR REPLACE TEMP TABLE _refold AS
+            WITH spelled AS (  -- every spelling of a folded id: the wide ones, and the folded one if stored
+                SELECT source_id, record_id, folded FROM _wide_ids
+                UNION
+                SELECT r.source_id, r.record_id, r.record_id FROM records r
+                SEMI JOIN _wide_ids w ON w.source_id = r.source_id AND w.folded = r.record_id
+            ), twins AS (SELECT source_id, folded, count(*) > 1 AS twins FROM spelled GROUP BY source_id, folded)
+            SELECT r.record_key, r.version, s.folded, t.twins,
+                   row_number() OVER (PARTITION BY r.source_id, s.folded ORDER BY r.record_key) AS new_version,
+                   lag(r.record_key) OVER (PARTITION BY r.source_id, s.folded ORDER BY r.record_key) AS new_prev,
+                   min(r.record_key) OVER (PARTITION BY r.source_id, s.folded) AS new_role_key
+            FROM records r JOIN spelled s USING (source_id, record_id) JOIN twins t USING (source_id, folded);
+        UPDATE records SET record_id = f.folded,
+               version = CASE WHEN f.twins THEN f.new_version ELSE records.version END,
+               prev_key = CASE WHEN f.twins THEN f.new_prev ELSE records.prev_key END,
+               is_correction = records.is_correction OR (f.twins AND records.version = 1 AND f.new_version > 1)
+            FROM _refold f WHERE records.record_key = f.record_key;
+        UPDATE role_records SET record_id = f.folded,
+               version = CASE WHEN f.twins THEN f.new_version ELSE role_records.version END,
+               role_key = CASE WHEN f.twins THEN f.new_role_key ELSE role_records.role_key END
+            FROM _refold f WHERE role_records.record_key = f.record_key;
+        {_fold_named("disputes")}
+        {_fold_named("fulfilments")}
+        {_fold_named("listings")}
+        {_fold_named("repairs")}
+        {_ranges_insert(_REFOLDED)};
+        DELETE FROM score_states WHERE EXISTS (SELECT 1 FROM _refold WHERE twins);
+        DROP TABLE _refold;
+        DROP TABLE _wide_ids;
+        """,
     ),
 ]
 

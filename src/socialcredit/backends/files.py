@@ -16,7 +16,9 @@ The two layouts:
   itself is the subject key; a person's birth date is the one in their identity number. Every row of a records file
   is a record, unless the files carry versions: with a ``version`` column only the highest version of each
   (source, ``record_id``) counts (a row without one is version 1), and not if its ``withdrawn`` is true (without
-  ``version``, a ``withdrawn`` row withdraws its record). A subject consents to a category when a row of
+  ``version``, a ``withdrawn`` row withdraws its record). A record id is folded as the store folds it
+  (``identifiers.fold_record_id``): ``（2024）京01民初1号`` and ``(2024)京01民初1号`` are versions of one
+  record. A subject consents to a category when a row of
   ``consents.parquet`` grants it.
 """
 
@@ -35,6 +37,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.catalog import CATEGORY_ID, Catalog, load_catalog, parse_catalog
 from socialcredit.errors import InvalidRequestError
+from socialcredit.identifiers import fold_record_id_sql
 
 __all__ = ["DISPUTED_COLUMN", "EXPECTED", "EXPORT_FORMAT", "InputFiles", "Source", "input_files"]
 
@@ -340,7 +343,8 @@ def _generated_records(src: Source) -> exp.Select:
     )
     if "version" not in src.columns and "withdrawn" not in src.columns:
         return select.from_(src.name)
-    per_record = "PARTITION BY record_id"
+    # one record whatever the width of its id's characters, as the store folds it (identifiers.fold_record_id)
+    per_record = f"PARTITION BY {fold_record_id_sql('CAST(record_id AS VARCHAR)')}"
     if "version" in src.columns:
         marks = f"ROW_NUMBER() OVER ({per_record} ORDER BY COALESCE(CAST(version AS BIGINT), 1) DESC) AS sc_latest"
         counts = "sc_latest = 1"

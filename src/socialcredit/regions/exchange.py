@@ -27,7 +27,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
-from socialcredit.identifiers import compact_subject_id
+from socialcredit.identifiers import compact_subject_id, fold_record_id_sql
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions import crossborder
 from socialcredit.regions.alerts import origin_label, raise_alerts
@@ -995,7 +995,7 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE _apply AS
         SELECT rr.*, i.subject_id AS local_subject, k.subject_key,
-               rr.origin_region || '/' || rr.record_id AS local_record_id
+               rr.origin_region || '/' || {fold_record_id_sql("rr.record_id")} AS local_record_id
         FROM region_records rr
         JOIN region_identities i ON i.origin_region = rr.origin_region AND i.origin_subject_id = rr.origin_subject_id
         JOIN (SELECT DISTINCT subject_id, subject_key FROM subject_keys) k ON k.subject_id = i.subject_id

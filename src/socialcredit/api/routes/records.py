@@ -20,6 +20,7 @@ from socialcredit.api.bodies import read_body, read_record, write_rows
 from socialcredit.api.deps import Furnisher, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
 from socialcredit.errors import IngestError, LimitError, SocialCreditError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.languages import counted
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
@@ -186,7 +187,8 @@ async def correct_record(
 
 
 def _correct(service: Service, party: Party, record_id: str, record: dict[str, Any], today: dt.date) -> JSONResponse:
-    if "record_id" in record and record["record_id"] != record_id:
+    sent = record.get("record_id")  # the body's id names the path's in either width (identifiers.fold_record_id)
+    if "record_id" in record and (not isinstance(sent, str) or fold_record_id(sent) != fold_record_id(record_id)):
         raise SocialCreditError(
             "the body's record_id differs from the path's", code="record_id_mismatch", field="record_id"
         )

@@ -31,6 +31,7 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.access.audit import append_audit, kept_words
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.acting import acting_on
@@ -198,6 +199,7 @@ def file_dispute(
     """Open a dispute of one of the subject's records; returns it (with its deadline). ``representative_id``: the
     legal representative filing it for the organisation ``subject_id`` (the caller has checked the role)."""
     today = resolve_today(today)
+    record_id = fold_record_id(record_id)  # either width names the record (identifiers.fold_record_id)
     reason_text = check_text(reason, "reason")
     evidence_text = check_text(evidence, "evidence", required=False)
     record = subjects_record(store, subject_id, source_id, record_id)
@@ -352,6 +354,7 @@ def open_received(
     already is that dispute, and so is one under human review (as ``file_dispute`` refuses a second dispute then: the
     reviewer alone decides the record, and the other region hears the review's outcome). Call inside a
     transaction."""
+    record_id = fold_record_id(record_id)  # as the other region names it: in either width
     open_id = store.one(
         "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
         [source_id, record_id],

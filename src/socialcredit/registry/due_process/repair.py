@@ -18,6 +18,7 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit, kept_words
 from socialcredit.registry.common import check_text, iso
@@ -106,6 +107,7 @@ def report_fulfilment(
 ) -> dict[str, Any]:
     """A source reports that the obligation behind one of its records is fulfilled (judgment paid, tax settled)."""
     today = resolve_today(today)
+    record_id = fold_record_id(record_id)
     fulfilled_on = fulfilled_on or today
     if fulfilled_on > today:
         raise WorkflowInputError(
@@ -211,6 +213,7 @@ def repair_eligibility(
     look-up audited as ``read_record`` (the source, the record and ``purpose``; ``repair eligibility``), as the
     record's page is."""
     today = resolve_today(today)
+    record_id = fold_record_id(record_id)
     if record is None or record["subject_id"] != subject_id:
         record = subjects_record(store, subject_id, source_id, record_id)
     if actor is not None:
@@ -318,6 +321,7 @@ def apply_for_repair(
     ``commitment`` is the resident's written commitment (信用承诺) to keep their obligations; ``evidence`` what they
     offer in support. The registry answers by ``answer_due`` (``ANSWER_DAYS`` after the application)."""
     today = resolve_today(today)
+    record_id = fold_record_id(record_id)
     text = check_text(statement, "statement")
     promise = check_text(commitment, "commitment", required=False)
     shown = check_text(evidence, "evidence", required=False)

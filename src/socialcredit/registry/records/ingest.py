@@ -48,7 +48,15 @@ from socialcredit.errors import (
     NotFoundError,
     SocialCreditError,
 )
-from socialcredit.identifiers import OrgCode, compact_subject_id, region_name, validate_subject_id
+from socialcredit.identifiers import (
+    RECORD_ID_WIDE_CHAR,
+    OrgCode,
+    compact_subject_id,
+    fold_record_id,
+    fold_record_id_sql,
+    region_name,
+    validate_subject_id,
+)
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import CONTROL_PATTERN, first_invisible_sql, invisible_sql
@@ -746,15 +754,12 @@ class _Check:
 # What a record's free text may not hold: a control character (C0 and C1; DEL) but a tab or a line break, or a
 # bidirectional control (textcheck.BIDI_CONTROLS).
 _TEXT_CONTROL = r"[\x{0}-\x{8}\x{B}\x{C}\x{E}-\x{1F}\x{7F}-\x{9F}\x{202A}-\x{202E}\x{2066}-\x{2069}]"
-# What looks like an ASCII character in a record id and is another: a space other than ASCII's (no-break, ideographic,
-# of a width, the line and paragraph separators), a full-width form of ASCII (U+FF01-U+FF5E: ``Ｒ１`` for ``R1``) but
-# the full-width brackets ``（）［］｛｝`` (U+FF08, U+FF09, U+FF3B, U+FF3D, U+FF5B, U+FF5D). Those are how Chinese
-# text writes brackets, and how a court's case number is officially written (``（2024）京01民初1号``); shown wide,
-# they are not taken for ASCII's, while a full-width letter, digit or other sign in an id reads as the ASCII one.
-_LOOKALIKE = (
-    r"[\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"
-    r"\x{FF01}-\x{FF07}\x{FF0A}-\x{FF3A}\x{FF3C}\x{FF3E}-\x{FF5A}\x{FF5C}\x{FF5E}]"
-)
+# What looks like an ASCII space in a record id and is another: the no-break space, the spaces of a width, the line
+# and paragraph separators. The full-width forms of ASCII (``Ｒ１``, the brackets of ``（2024）京01民初1号``) and the
+# ideographic space are no look-alikes: they are folded to ASCII before an id is checked (_fold_record_ids), so that
+# the two spellings are one id. (Until 2026-12-05 a full-width letter, digit or sign other than a bracket, and the
+# ideographic space, were refused here, and the brackets kept as sent.)
+_LOOKALIKE = r"[\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}]"
 
 
 def _first_char(col: str, pattern: str) -> str:
@@ -971,14 +976,12 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             unless_stored=True,
         )
     )
-    lookalike = f"unicode(regexp_extract(record_id, '{_LOOKALIKE}'))"
     checks.append(
         _Check(
             f"regexp_matches(record_id, '{_LOOKALIKE}')",
             "'record_id'",
-            f"'has ' || {_first_char('record_id', _LOOKALIKE)} || ', which looks like ''' || CASE WHEN {lookalike} "
-            f">= 65281 THEN chr({lookalike} - 65248) ELSE ' ' END || '''; a record id is written with the plain "
-            "character'",
+            f"'has ' || {_first_char('record_id', _LOOKALIKE)} || ', which looks like '' ''; a record id is written "
+            "with the plain character'",
             unless_stored=True,
         )
     )
@@ -1473,6 +1476,7 @@ def _ingest_records(run: _Ingest) -> IngestReport:
         )
     run.step("validating", 1, 3)
     _compact_subject_ids(run.store)
+    _fold_record_ids(run.store)
     _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
     candidates = _prepare_records(run.store, run.catalog, run.source_id, run.staged)
     errors = _collect_errors(run.store)
@@ -1501,6 +1505,17 @@ def _compact_subject_ids(store: Store) -> None:
         store.execute("UPDATE staging SET subject_id = c.new FROM compacted_ids c WHERE staging.subject_id = c.old")
     finally:
         store.con.unregister("compacted_ids")
+
+
+def _fold_record_ids(store: Store) -> None:
+    """Fold each staged record id's width (identifiers.fold_record_id, in SQL): ``（2024）京01民初1号`` and
+    ``(2024)京01民初1号`` are one record, checked, compared with the stored ones and stored as
+    ``(2024)京01民初1号``. One character for one: the fold is linear in the id, and only the ids holding a wide
+    character are rewritten."""
+    store.execute(
+        f"UPDATE staging SET record_id = {fold_record_id_sql('record_id')} "
+        f"WHERE regexp_matches(record_id, '{RECORD_ID_WIDE_CHAR}')"
+    )
 
 
 # The valid candidates that are new. Unchanged: the latest version has this content and this withdrawn state already
@@ -1928,6 +1943,7 @@ def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[st
     """The latest version of one record of a source (versions.latest_record) as a row a batch would carry: the
     base columns, ``withdrawn`` and the record type's fields, by name, as text."""
     catalog = store.catalog
+    record_id = fold_record_id(record_id)
     try:
         row = versions.latest_record(store, source_id, record_id)
     except NotFoundError:

@@ -7,6 +7,7 @@ regions package (which builds on the registry, never the other way round; docs/h
 
 from __future__ import annotations
 
+from socialcredit.identifiers import fold_record_id_sql
 from socialcredit.store import Store
 
 __all__ = ["origin_label", "origin_note", "origin_reference"]
@@ -35,8 +36,8 @@ def origin_reference(store: Store, region_code: str, source_id: str, record_id: 
     prefix = region_code + "/"
     origin_record_id = record_id[len(prefix) :] if record_id.startswith(prefix) else record_id
     subject = store.one(
-        "SELECT origin_subject_id FROM region_records WHERE origin_region = ? AND source_id = ? AND record_id = ? "
-        "ORDER BY sequence DESC LIMIT 1",
+        "SELECT origin_subject_id FROM region_records WHERE origin_region = ? AND source_id = ? "
+        f"AND {fold_record_id_sql('record_id')} = ? ORDER BY sequence DESC LIMIT 1",  # its id here is folded
         [region_code, source_id, origin_record_id],
     )
     return origin_record_id, str(subject or "")

@@ -9,6 +9,7 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ConflictError, NotFoundError, WorkflowInputError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store, note_role_records
@@ -22,7 +23,9 @@ def require_subject(store: Store, subject_id: str) -> None:
 
 
 def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
-    """The latest version of a record; NotFoundError naming the source and record if there is none."""
+    """The latest version of a record; NotFoundError naming the source and record if there is none. ``record_id``
+    in either width (identifiers.fold_record_id): ``（2024）京01民初1号`` is ``(2024)京01民初1号``."""
+    record_id = fold_record_id(record_id)
     if source_id not in store.catalog.sources:
         raise WorkflowInputError(f"unknown source {source_id!r}", field="source_id", code="unknown_source")
     rows = store.rows(
@@ -38,6 +41,7 @@ def subjects_record(store: Store, subject_id: str, source_id: str, record_id: st
     """The latest version of a record in ``subject_id``'s file; refused (naming record_id) if it is in no file or
     in another's."""
     require_subject(store, subject_id)
+    record_id = fold_record_id(record_id)
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError as exc:
@@ -84,6 +88,7 @@ def withdraw_record(
     registry withdrawing a record for a subject), it is audited as ``record_withdrawn``.
     """
     on = resolve_today(today)
+    record_id = fold_record_id(record_id)
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError:

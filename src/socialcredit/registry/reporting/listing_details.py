@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
@@ -327,6 +328,7 @@ def record_detail(
     """One negative record of the subject (one a negative rule or blacklist criterion of a policy in use counts,
     with a severity class) with the same details as a listing; NotFoundError for another's or a record that is not
     negative. With ``actor``, a look-up audited as ``read_record`` (the source, the record and ``purpose``)."""
+    record_id = fold_record_id(record_id)
     record = _record_part(store, subject_id, source_id, record_id, lang)
     row = record.pop("row")
     policies = policies_in_use(store)
