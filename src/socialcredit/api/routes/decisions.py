@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse, said_in
 from socialcredit.api.models import BatchDecisions, Decision
 from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
@@ -20,7 +21,7 @@ MAX_BATCH = 10_000
 # compacted as in a subjects file (spaces, a lower-case x, full-width digits): the subject as registered
 SubjectId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(compact_subject_id)]
 
-router = APIRouter(tags=["relying parties"])
+router = APIRouter(tags=["relying parties"], route_class=JSONRoute)
 
 
 class DecisionRequest(BaseModel):

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Day, Operator, Resident, ServiceDep, SubjectPath, Today, actor, naming
 from socialcredit.api.models import FreezeStatus
 from socialcredit.errors import WorkflowInputError
@@ -28,7 +29,7 @@ from socialcredit.store import Store
 
 __all__ = ["FraudAlertIn", "LiftIn", "router"]
 
-router = APIRouter(tags=["resident's controls"])
+router = APIRouter(tags=["resident's controls"], route_class=JSONRoute)
 
 
 class LiftIn(BaseModel):
