@@ -374,7 +374,8 @@ def test_head_is_answered_as_get_without_the_body(world: dict[str, Any], path: s
             400,
             {
                 "code": "body_not_utf8",
-                "message": "the body is not UTF-8: byte 0 (0xff) cannot be decoded; send text in UTF-8",
+                # it starts with UTF-16's byte order mark: said so (tests/test_ingest_text.py)
+                "message": "the body is UTF-16 text (it starts with UTF-16's byte order mark); send text in UTF-8",
             },
         ),
         (

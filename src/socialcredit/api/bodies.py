@@ -161,7 +161,10 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 class _OnceRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = json.loads(await self.body(), object_pairs_hook=_once)
+            # UTF-8, as every body (RFC 8259): Python's parser guessed UTF-16 or UTF-32 from the bytes and took them,
+            # where a batch is refused for them (a UnicodeDecodeError, which ``json_refusal`` says)
+            text = (await self.body()).decode("utf-8").removeprefix("\ufeff")
+            self._json = json.loads(text, object_pairs_hook=_once)
         return self._json
 
 
@@ -226,6 +229,10 @@ def json_refusal(cause: BaseException | None) -> SocialCreditError | None:
 
 
 def _not_utf8(exc: UnicodeDecodeError, data: bytes) -> SocialCreditError:
+    if (wide := limits.wide_encoding(data[:4])) is not None:
+        return _malformed(
+            f"the body is {wide} text (it starts with {wide}'s byte order mark); send text in UTF-8", "body_not_utf8"
+        )
     return _malformed(
         f"the body is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) cannot be decoded; send text in UTF-8",
         "body_not_utf8",
