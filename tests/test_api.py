@@ -374,7 +374,8 @@ def test_head_is_answered_as_get_without_the_body(world: dict[str, Any], path: s
             400,
             {
                 "code": "body_not_utf8",
-                "message": "the body is not UTF-8: byte 0 (0xff) cannot be decoded; send text in UTF-8",
+                # it starts with UTF-16's byte order mark: said so (tests/test_ingest_text.py)
+                "message": "the body is UTF-16 text (it starts with UTF-16's byte order mark); send text in UTF-8",
             },
         ),
         (
@@ -699,3 +700,54 @@ def test_an_old_decision_names_the_policy_version_it_was_made_under(tmp_path: Pa
         old = client.get("/v1/policies/beijing/2026.2")
         assert old.status_code == 200 and 'version: "2026.2"' in old.text
     store.close()
+
+
+def test_a_json_body_naming_a_key_twice_is_refused_naming_the_key(world: dict[str, Any]) -> None:
+    """``{"subject_id": A, "subject_id": B, ...}`` got a decision on B (Python's parser keeps the last value; another
+    parser the first): a client must not get a decision on a subject it did not mean. Every route reading a JSON
+    body into its model refuses such a body, nested keys too, before acting on it; a batch's records were already
+    refused alike (tests/test_hostile_input.py), and so is a batch naming its "records" twice."""
+    client: httpx.Client = world["client"]
+    railway, operator = auth(world["keys"]["railway"]), auth(world["keys"]["operator"])
+
+    def refusal(key: str) -> dict[str, Any]:
+        message = (
+            f"the body names the key '{key}' more than once (JSON parsers differ on which value wins); "
+            "send each key once"
+        )
+        return {"error": {"code": "duplicate_key", "message": message, "field": key}}
+
+    json_type = {"content-type": "application/json"}
+    decision = (
+        f'{{"subject_id": "{world["listed"]}", "subject_id": "{world["other"]}", "service": "high_speed_rail", '
+        '"purpose": "ticket purchase"}'
+    )
+    r = client.post("/v1/decisions", content=decision, headers={**railway, **json_type})
+    assert (r.status_code, r.json()) == (422, refusal("subject_id"))
+    batch = '{"subject_ids": ["x"], "service": "high_speed_rail", "purpose": "a", "purpose": "ticket purchase"}'
+    r = client.post("/v1/decisions/batch", content=batch, headers={**railway, **json_type})
+    assert (r.status_code, r.json()) == (422, refusal("purpose"))
+    keys_before = len(client.get("/v1/keys", headers=operator).json()["keys"])
+    issue = '{"role": "auditor", "name": "one", "name": "two"}'
+    r = client.post("/v1/keys", content=issue, headers={**operator, **json_type})
+    assert (r.status_code, r.json()) == (422, refusal("name"))
+    assert len(client.get("/v1/keys", headers=operator).json()["keys"]) == keys_before  # no key was issued
+    # the same body with each key once is taken
+    r = client.post(
+        "/v1/decisions",
+        content=decision.replace(f'"subject_id": "{world["listed"]}", ', ""),
+        headers={**railway, **json_type},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_every_api_route_reads_its_json_body_naming_each_key_once() -> None:
+    """The refusal of a key named twice is the route class's: a router made without it would take such bodies."""
+    from fastapi.routing import APIRoute
+
+    from socialcredit.api.bodies import JSONRoute
+    from socialcredit.api.routes import ROUTERS
+
+    routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    assert routes
+    assert [r.path for r in routes if r.body_field is not None and not isinstance(r, JSONRoute)] == []

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -586,6 +587,40 @@ def test_a_listing_put_in_effect_by_a_late_run_says_the_day_it_took_effect(store
     ):
         detail = listing_detail(store, B, int(floor["listing_id"]), lang=lang, today=D(2026, 4, 6))
         assert (detail["took_effect_on"], detail["notice"]) == ("2026-04-05", said)
+
+
+def test_the_listing_pages_say_the_day_the_notice_says_a_late_listing_took_effect(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing put in effect by the run of 2026-04-05 (its notice period ended on 2026-04-02): the resident was
+    told "listed since 2026-04-05", and the notice on their listing's page said so, but the page's facts said "Takes
+    effect 2026-04-02", and the public look-up "since 2026-04-02". Now both say the day the notice names."""
+    from api_helpers import serving
+    from page_text import visible_text
+    from socialcredit.api.app import create_app
+    from socialcredit.registry.access.parties import issue_key
+    from web_helpers import sign_in
+
+    _below_the_floor(store, tmp_path, D(2026, 1, 20))
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 5))
+    [floor] = [x for x in list_listings(store, subject_id=B) if x["criterion_id"] == "score_floor"]
+    assert (floor["status"], floor["effective_on"]) == ("effective", "2026-04-02")
+    told = store.one("SELECT text_en FROM notifications WHERE kind = 'listing_effective' AND ref_id = ?",
+                     [floor["listing_id"]])  # fmt: skip
+    assert told.endswith("you have been listed since 2026-04-05.")
+    assert [r["since"] for r in public_lookup(store, B)] == ["2026-04-05"]
+    key = issue_key(store, "resident", "B", subject=B).token
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-04-06")
+    with serving(create_app(store.path, store=store)) as base, httpx.Client(base_url=base, timeout=30) as client:
+        sign_in(client, key)
+        for lang, fact in (("en", "Takes effect 2026-04-05"), ("zh", "生效日期 2026-04-05")):
+            page = client.get(f"/me/listings/{floor['listing_id']}?lang={lang}")
+            assert page.status_code == 200, page.text
+            facts = visible_text(page.text.split('data-testid="listing-facts">')[1].split("</dl>")[0])
+            assert fact in facts, facts
+        looked_up = visible_text(client.get("/lists", params={"q": B, "lang": "en"}).text)
+        assert "2026-04-05" in looked_up and "2026-04-02" not in looked_up, looked_up
 
 
 def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_are(store: Store) -> None:

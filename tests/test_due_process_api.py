@@ -396,3 +396,33 @@ def test_an_answer_whose_texts_follow_lang_says_its_language(world: dict[str, An
         assert (bare.status_code, bare.headers.get("content-language")) == (200, None)
     notices = client.get("/v1/notices", headers=resident)
     assert (notices.status_code, notices.headers.get("content-language")) == (200, None)
+
+
+def test_a_decision_takes_lang_as_a_query_parameter_as_every_other_route(world: dict[str, Any]) -> None:
+    """``POST /v1/decisions?lang=zh`` answered in English: the query parameter every other route takes was ignored
+    (only the body's ``lang`` counted). Now it is followed, the body's too, and the two disagreeing are refused."""
+    client: httpx.Client = world["client"]
+    railway = auth(world, "relying_party")
+    ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    batch = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_ids": [A, B]}
+    for path, body in (("/v1/decisions", ticket), ("/v1/decisions/batch", batch)):
+        in_body = client.post(path, json={**body, "lang": "zh"}, headers=railway)
+        in_query = client.post(path, params={"lang": "zh"}, json=body, headers=railway)
+        assert (in_query.status_code, in_query.headers.get("content-language")) == (200, "zh-CN"), path
+        assert in_query.json() == in_body.json(), path  # its texts as the body's lang gives them
+        agreeing = client.post(path, params={"lang": "zh"}, json={**body, "lang": "zh"}, headers=railway)
+        assert agreeing.json() == in_body.json(), path
+        both = client.post(path, params={"lang": "zh"}, json={**body, "lang": "en"}, headers=railway)
+        assert (both.status_code, both.json()) == (
+            422,
+            {
+                "error": {
+                    "code": "invalid_request",
+                    "message": "lang: the query asks 'zh' and the body 'en'; give the language once (?lang= or "
+                    "the body's lang)",
+                    "field": "lang",
+                }
+            },
+        ), path
+        other = client.post(path, params={"lang": "fr"}, json=body, headers=railway)
+        assert (other.status_code, other.json()["error"]["field"]) == (422, "query.lang"), path

@@ -37,6 +37,7 @@ def sc(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_command_line(tmp_path: Path) -> None:
     store = build(tmp_path)
+    lender = issue_key(store, "relying_party", "Bank One", services=["bank_loan"], purposes=["loan"])
     db = store.path
     store.close()
     placed = sc(db, "freeze", "place", B, "--today", "2026-03-02")
@@ -44,9 +45,18 @@ def test_the_command_line(tmp_path: Path) -> None:
     again = sc(db, "freeze", "place", B, "--today", "2026-03-02")
     assert again.returncode == 2
     assert "the file is frozen already" in again.stderr and "Traceback" not in again.stderr
-    lifted = sc(db, "freeze", "lift", B, "--party", "key:lender1", "--until", "2026-03-09", "--today", "2026-03-02")
-    assert lifted.returncode == 0
-    assert lifted.stdout.splitlines()[1] == "  lifted for party lender1 from 2026-03-02 until 2026-03-09"
+    # a party no relying party's key names is refused, as the API refuses it: such a lift covered no one
+    for said in ("key:lender1", "Bank One"):
+        unknown = sc(db, "freeze", "lift", B, "--party", said, "--today", "2026-03-02")
+        assert (unknown.returncode, unknown.stdout) == (2, ""), unknown.stderr
+        assert unknown.stderr.strip().splitlines()[-1] == (
+            f"error: no relying party holds the key id {said.removeprefix('key:')!r}; name the party by its key id "
+            "(`socialcredit keys list`); nothing was lifted"
+        )
+    key = lender.party.key_id
+    lifted = sc(db, "freeze", "lift", B, "--party", f"key:{key}", "--until", "2026-03-09", "--today", "2026-03-02")
+    assert lifted.returncode == 0, lifted.stderr
+    assert lifted.stdout.splitlines()[1] == f"  lifted for party {key} from 2026-03-02 until 2026-03-09"
     bad = sc(db, "freeze", "lift", B, "--until", "next week")
     assert bad.returncode == 2 and "--until 'next week' is not a date of the form YYYY-MM-DD" in bad.stderr
     # a day no month has is named as such (it said "not a date of the form YYYY-MM-DD", which it is)

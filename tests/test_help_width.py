@@ -68,3 +68,17 @@ def test_a_long_environment_variable_and_default_are_whole_at_60_columns() -> No
     assert "…" not in served
     assert "[default:socialcredit-demo.duckdb]" in _help("demo")
     assert "--incremental" in _help("score")
+
+
+def test_below_60_columns_the_options_help_keeps_its_words_whole_where_they_fit() -> None:
+    """At 40 columns an option's help got four characters a row, what its names and value left, and nearly every word
+    was cut across rows ("Resc", "ore"; "publ", "ishe", "d"). The help's column now takes room from the value's and
+    the negative names' columns, and from the columns no row uses: its words of up to ten characters are whole."""
+    env = os.environ | {"COLUMNS": "40"}
+    proc = subprocess.run([CLI, "score", "--help"], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 40
+    words = set(re.sub(r"[│╭╮╰╯─]", " ", proc.stdout).split())
+    help_words = "A policy id (its newest published version; Rescore only subjects whose inputs changed. Reproduce"
+    assert [w for w in help_words.split() if w not in words] == []
+    assert "ID@VERSION" in words and "[default:" in words

@@ -271,6 +271,14 @@ def test_a_record_naming_a_key_twice_is_refused_alike_as_json_and_ndjson(hostile
             "malformed_body",
             "row 1: record_id: the record names this key more than once; send each field once",
         ), media
+    # a batch naming its records twice: the last list was taken, the first dropped without a word
+    both = f'{{"records": [{record}], "records": [{record}]}}'
+    r = _send(hostile, "courts", "application/json", both.encode())
+    assert _error(r) == (
+        400,
+        "malformed_body",
+        'the body names "records" more than once; send the batch\'s records once',
+    )
 
 
 # --- point 4: depth -------------------------------------------------------------------------------------------------

@@ -127,6 +127,52 @@ def test_a_batch_over_http_with_a_byte_order_mark_is_taken_as_a_file_is(world: d
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "encoding", "hint"),
+    [
+        ("le.csv", "utf-16", " (in Excel: CSV UTF-8)"),
+        ("be.csv", "utf-16-be", " (in Excel: CSV UTF-8)"),
+        ("wide.ndjson", "utf-16", ""),
+        ("wider.csv", "utf-32", " (in Excel: CSV UTF-8)"),
+    ],
+)
+def test_a_utf16_file_is_refused_saying_it_is_utf16_on_the_command_line(
+    store: Store, folder: Path, name: str, encoding: str, hint: str
+) -> None:
+    """A CSV saved as Windows' "Unicode" text (UTF-16, with its byte order mark) was refused for a first column
+    named '\\ufffd\\ufffds\\x00u\\x00b\\x00…', an NDJSON file so for a "line 1 not UTF-8": neither said what the
+    file is, nor what to do."""
+    db = folder / "wide.duckdb"
+    if not db.exists():
+        open_store(db, create=True, key="").close()
+    path = folder / name
+    text = f"subject_id,name\n{PERSON},张三\n" if name.endswith(".csv") else json.dumps({"subject_id": PERSON}) + "\n"
+    mark = "\ufeff" if encoding == "utf-16-be" else ""  # Python writes the mark itself for utf-16 and utf-32
+    path.write_bytes((mark + text).encode(encoding))
+    wide = "UTF-32" if encoding == "utf-32" else "UTF-16"
+    refused = _cli("ingest", str(path), "--source", "civil_affairs", "--db", str(db))
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"error: {path}: the file is {wide} text (it starts with {wide}'s byte order mark); a batch is UTF-8 text: "
+        f"save the file as UTF-8{hint} and ingest it again"
+    )
+
+
+def test_a_utf16_batch_over_http_is_refused_saying_it_is_utf16(world: dict[str, Any]) -> None:
+    """Over HTTP a batch was refused for "byte 0 (0xff) cannot be decoded", and JSON sent to a route of a model was
+    read as the UTF-16 it is (Python's parser guesses the encoding): every route now refuses it, saying what it is."""
+    client: httpx.Client = world["client"]
+    headers = auth(world["keys"]["furnisher"])
+    said = "the body is UTF-16 text (it starts with UTF-16's byte order mark); send text in UTF-8"
+    for media in ("text/csv", "application/x-ndjson", "application/json"):
+        body = "subject_id,name\n" if media == "text/csv" else '{"subject_id": "x"}\n'
+        r = client.post("/v1/records", content=body.encode("utf-16"), headers={**headers, "content-type": media})
+        assert (r.status_code, r.json()) == (400, {"error": {"code": "body_not_utf8", "message": said}}), media
+    railway = {**auth(world["keys"]["railway"]), "content-type": "application/json"}
+    r = client.post("/v1/decisions", content='{"subject_id": "x"}'.encode("utf-16"), headers=railway)
+    assert (r.status_code, r.json()) == (400, {"error": {"code": "body_not_utf8", "message": said}})
+
+
 # --- invisible characters and look-alikes -----------------------------------------------------------------------------
 
 INVISIBLE = "has an invisible character ({}), so it looks like another id; a record id is visible text"

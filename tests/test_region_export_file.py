@@ -109,6 +109,58 @@ def test_a_failure_after_the_rename_takes_the_bundle_away_again(
     assert (_sequences(bj), sorted(out.parent.iterdir())) == ([], [])
 
 
+class _FailingCommit:
+    """A store's connection whose COMMIT fails once ``armed`` (a disk full at the last write): the transaction is
+    rolled back and the COMMIT raises, as DuckDB's does."""
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+        self.armed = False
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT" and self.armed:
+            self._con.execute("ROLLBACK")
+            raise OSError(28, "No space left on device")
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["after_earlier_lines", "the_first_line"])
+def test_a_failed_commit_takes_back_the_checkpoint_line(
+    world: Regions, monkeypatch: pytest.MonkeyPatch, first: bool
+) -> None:
+    """The checkpoint line was kept in the transaction, before its COMMIT: a COMMIT that failed removed the bundle
+    but left the line, naming an audit head the log never had; the next export was then refused, the log "no longer
+    matching" the store's own last checkpoint. Now the line is taken back (the file too, if it was the first)."""
+    bj, out = world.stores[BEIJING], world.folder / "out" / "beijing-1.json"
+    path = checkpoint_file(bj)
+    if first:
+        path.unlink(missing_ok=True)
+    else:
+        exchange.export_bundle(bj, "beijing", world.keys[BEIJING], world.folder / "out" / "beijing-0.json")
+    before = path.read_bytes() if path.exists() else None
+    assert before is None if first else before
+    failing = _FailingCommit(bj.con)
+    keep = exchange.keep_checkpoint
+
+    def keep_then_fail(*args: Any) -> Any:  # the COMMIT after the line is kept fails
+        failing.armed = True
+        return keep(*args)
+
+    monkeypatch.setattr(bj, "con", failing)
+    monkeypatch.setattr(exchange, "keep_checkpoint", keep_then_fail)
+    with pytest.raises(OSError, match="No space left on device"):
+        exchange.export_bundle(bj, "beijing", world.keys[BEIJING], out)
+    monkeypatch.undo()
+    assert (path.read_bytes() if path.exists() else None) == before
+    assert not out.exists()
+    done = exchange.export_bundle(bj, "beijing", world.keys[BEIJING], out)
+    assert done.sequence == (1 if first else 2)
+    assert _lines(bj) == (0 if before is None else before.count(b"\n")) + 1
+
+
 def test_an_out_name_near_the_longest_a_name_may_be_is_written(world: Regions) -> None:
     """The file written first was named `.NAME.TOKEN.part`, 19 characters longer than --out's: a valid name of 237
     to 255 characters was refused ("File name too long")."""

@@ -238,9 +238,19 @@ def test_an_untrusted_region_is_refused_until_it_is_trusted_again(tianjin: Store
             "code": "110000",
             "name": "Beijing",
             "keys": [FP[0]],
-            "reason": {"kept_in": "region_keys.untrusted_reason", "chars": 17},
+            "untrust_id": 1,
+            "reason": {"kept_in": "region_untrusts.reason", "chars": 17},
         }
     ]
+    # The entry's reason is still where it says, after the key it untrusted was trusted again (trusting it again
+    # replaced the key's row, and with it the only copy of the reason the entry named), and a second untrust of
+    # the same key keeps the first's
+    assert untrust_region(tianjin, "110000", "left it again", today=dt.date(2026, 12, 6)) == [FP[1], FP[0]]
+    trust_key(tianjin, "110000", "Beijing", PUB[0], today=dt.date(2026, 12, 7))
+    for entry, said in zip(_audit(tianjin, "region_untrust"), ("left the exchange", "left it again"), strict=True):
+        table, column = entry["reason"]["kept_in"].split(".")
+        kept = tianjin.one(f"SELECT {column} FROM {table} WHERE untrust_id = ?", [entry["untrust_id"]])
+        assert (kept, len(kept)) == (said, entry["reason"]["chars"])
     assert _audit(tianjin, "region_untrust_refused") == [
         {
             "code": "110000",

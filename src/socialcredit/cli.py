@@ -389,18 +389,22 @@ def show(
     """A subject's file: scores, reasons, lists, records with their contribution, inquiries."""
     from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.reporting.report import subject_report
+    from socialcredit.registry.words import PROFESSION_WORDS
 
     with _store(db) as store:  # compacted as in a subjects file: '110105 19800304015x' is the subject registered
         report = subject_report(store, compact_subject_id(subject), policy_ids=policy, lang=lang)
+        # a record type by its name in the catalog (in Chinese as the pages name it; in English as it was, its code)
+        types = {k: t.name.get(lang) for k, t in store.catalog.record_types.items()} if lang == "zh" else {}
     if as_json:
         _json(report)
         return
     w = _SHOW_WORDS[lang]
     s = report["subject"]
     kind = w.get(str(s["kind"]), str(s["kind"]))
-    about = w["about"].format(
-        id=s["subject_id"], kind=kind, profession=s["profession"] or "-", district=s["district"] or "-"
-    )
+    profession = s["profession"] or "-"
+    if lang == "zh" and profession in PROFESSION_WORDS:
+        profession = PROFESSION_WORDS[profession][0]
+    about = w["about"].format(id=s["subject_id"], kind=kind, profession=profession, district=s["district"] or "-")
     out.print(f"[bold]{escape(str(s['name']))}[/] {escape(about)}", markup=True)
     for sc in report["scores"]:
         lists = w["comma"].join(w["list"].format(list=x["list"], reason=x["reason"]) for x in sc["lists"]) or w["none"]
@@ -449,7 +453,7 @@ def show(
             r["event_date"],
             r["source"],
             f"{r['record_id']} v{r['version']}",
-            r["record_type"],
+            types.get(r["record_type"]) or r["record_type"],
             fields,
             _word("record_status", str(r["status"]), lang),
             contrib,

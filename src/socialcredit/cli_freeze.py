@@ -69,7 +69,9 @@ def freeze_place(
 @freeze_app.command("lift")
 def freeze_lift(
     subject: Subject,
-    party: Annotated[str | None, typer.Option(help="Lift only for this relying party (its key id).")] = None,
+    party: Annotated[
+        str | None, typer.Option(help="Lift only for this relying party (its key id: socialcredit keys list).")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="Lift only until this day (YYYY-MM-DD), inclusive.")] = None,
     actor: ActorOpt = "cli",
     today: TodayOpt = None,
@@ -77,11 +79,16 @@ def freeze_lift(
     as_json: JsonOpt = False,
 ) -> None:
     """Lift the freeze: for good, or for one party (--party), or for everyone until a day (--until)."""
-    from socialcredit.registry.due_process.freeze import lift_freeze
+    from socialcredit.registry.due_process.freeze import lift_freeze, lift_party
 
     with open_store(db) as store:
         status = lift_freeze(
-            store, subject, actor=actor, party=party, until=_date(until, "--until"), today=today_option(today)
+            store,
+            subject,
+            actor=actor,
+            party=lift_party(store, party),
+            until=_date(until, "--until"),
+            today=today_option(today),
         )
     _say(status, as_json)
 

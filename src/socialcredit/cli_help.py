@@ -170,6 +170,43 @@ class _HelpTable(Table):
         if len(self.columns) >= _OPTION_COLUMNS:
             self.columns[len(self.columns) - _OPTION_COLUMNS].no_wrap = True
 
+    def _calculate_column_widths(self, console: Any, options: Any) -> list[int]:
+        """Below some 60 columns the option's help got what its names and value left, a few characters, and every
+        word was cut across rows ("publ", "ishe", "d"). The help's column is given the width of its longest word (at
+        most a third of the table), taken from the columns of the negative names and the value and those no row uses
+        (the long names' column keeps its width): a word is folded only where its column cannot fit it."""
+        widths: list[int] = super()._calculate_column_widths(console, options)
+        if len(self.columns) < _OPTION_COLUMNS or sum(widths) > options.max_width:
+            return widths
+        last = len(widths) - 1
+        pad = self._get_padding_width
+        fits: list[int] = [self._longest_word(i) + int(pad(i)) for i in range(len(widths))]
+        want: int = min(fits[last], options.max_width // 3 + 2)
+        if widths[last] >= want:
+            return widths  # wide enough: as Rich lays it out
+        givers = range(len(widths) - _OPTION_COLUMNS + 1, last)  # after the long names' column, which is not wrapped
+        for i in givers:  # a column no row has anything in (short names, mostly) takes no room at all
+            if fits[i] == pad(i):
+                widths[last] += widths[i]
+                widths[i] = 0
+
+        # What a column has beyond its own longest word, then beyond six characters (a value's name such as POLICY
+        # stays whole), and in a terminal so narrow that the help has fewer than ten, beyond three.
+        def floor(i: int, most: int | None) -> int:
+            return fits[i] if most is None else min(fits[i], int(pad(i)) + most)
+
+        for goal, most in ((want, None), (want, 6), (min(want, int(pad(last)) + 10), 3)):
+            while widths[last] < goal:
+                giver = max(givers, key=lambda i: widths[i] - floor(i, most))
+                if widths[giver] <= floor(giver, most):
+                    break  # nothing left to give
+                widths[giver] -= 1
+                widths[last] += 1
+        return widths
+
+    def _longest_word(self, index: int) -> int:
+        return max((len(w) for cell in self.columns[index].cells for w in str(cell).split()), default=0)
+
 
 setattr(rich_utils, "_get_parameter_help", _help_cell)  # noqa: B010 - Typer's own functions, replaced for its help
 setattr(rich_utils, "Table", _HelpTable)  # noqa: B010

@@ -986,6 +986,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         DROP TABLE _wide_ids;
         """,
     ),
+    (
+        44,
+        "region untrusts kept",
+        # Every untrust of a region (regions/keys.py `untrust_region`): its day, the keys it untrusted and the
+        # operator's reason, which its audit entry names by untrust_id (docs/audit.md "Words kept out of the log").
+        # region_keys keeps a key's latest untrust only, and a key trusted again loses it: an entry naming
+        # region_keys.untrusted_reason then named a reason no longer kept. Untrusts still in region_keys are copied.
+        # Created only where missing, so that the migration can take another number.
+        """
+        CREATE TABLE IF NOT EXISTS region_untrusts (
+            untrust_id BIGINT NOT NULL, region_code VARCHAR NOT NULL, untrusted_on DATE NOT NULL,
+            keys VARCHAR[] NOT NULL, reason VARCHAR NOT NULL
+        );
+        INSERT INTO region_untrusts
+        SELECT row_number() OVER (ORDER BY region_code, untrusted_on), region_code, untrusted_on,
+            list(fingerprint ORDER BY fingerprint), untrusted_reason
+        FROM region_keys WHERE untrusted_on IS NOT NULL AND NOT EXISTS (SELECT 1 FROM region_untrusts)
+        GROUP BY region_code, untrusted_on, untrusted_reason;
+        """,
+    ),
 ]
 
 

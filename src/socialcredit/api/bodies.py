@@ -19,9 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 
-from socialcredit.errors import LimitError, PayloadTooLargeError, SocialCreditError, UnsupportedMediaError
+from socialcredit.errors import (
+    InvalidRequestError,
+    LimitError,
+    PayloadTooLargeError,
+    SocialCreditError,
+    UnsupportedMediaError,
+)
 from socialcredit.registry.private import MemoryFile
 from socialcredit.registry.records import limits
 
@@ -29,6 +36,7 @@ __all__ = [
     "FORMATS",
     "MAX_BODY_BYTES",
     "Body",
+    "JSONRoute",
     "json_refusal",
     "not_json",
     "read_body",
@@ -131,6 +139,50 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object of a request's body, each key named once: JSON parsers differ on which value of a key named
+    twice wins (Python's the last), so a body naming one twice is refused rather than read as one the client may
+    not have meant (``{"subject_id": "A", "subject_id": "B"}``)."""
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidRequestError(
+                    f"the body names the key {key!r} more than once (JSON parsers differ on which value wins); "
+                    "send each key once",
+                    code="duplicate_key",
+                    field=key,
+                )
+            seen.add(key)
+    return obj
+
+
+class _OnceRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            # UTF-8, as every body (RFC 8259): Python's parser guessed UTF-16 or UTF-32 from the bytes and took them,
+            # where a batch is refused for them (a UnicodeDecodeError, which ``json_refusal`` says)
+            text = (await self.body()).decode("utf-8").removeprefix("\ufeff")
+            self._json = json.loads(text, object_pairs_hook=_once)
+        return self._json
+
+
+class JSONRoute(APIRoute):
+    """A route whose JSON body (read into its model by FastAPI) names each key once: one naming a key twice is
+    refused, 422 ``duplicate_key`` naming the key (``json_refusal``), as a record of a batch is (``_check_record``).
+    The bodies so read are small (the app's limit on a request); a batch is read by ``read_body``."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def once(request: Request) -> Response:
+            answer: Response = await handler(_OnceRequest(request.scope, request.receive))
+            return answer
+
+        return once
+
+
 def not_json(exc: json.JSONDecodeError) -> SocialCreditError:
     """What a body that does not parse as JSON is told, on every route: why, with its line and column."""
     return _malformed(f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", field="body")
@@ -151,7 +203,10 @@ _DIGITS = re.compile(r"value has (\d+) digits")
 def json_refusal(cause: BaseException | None) -> SocialCreditError | None:
     """The refusal of a JSON body a route of a model could not parse (FastAPI answers any such failure with a
     bare 400 "There was an error parsing the body", the parser's error as its cause), or None for another cause: a
-    body nested past the parser, an integer of more digits than Python converts, bytes that are not UTF-8."""
+    key named twice, a body nested past the parser, an integer of more digits than Python converts, bytes that are
+    not UTF-8."""
+    if isinstance(cause, SocialCreditError):  # a key named twice (``JSONRoute``)
+        return cause
     if isinstance(cause, RecursionError):
         return too_deep(_MODEL_NESTING)
     if isinstance(cause, UnicodeDecodeError):  # the parser guessed the encoding (UTF-16 from a BOM, say)
@@ -174,6 +229,10 @@ def json_refusal(cause: BaseException | None) -> SocialCreditError | None:
 
 
 def _not_utf8(exc: UnicodeDecodeError, data: bytes) -> SocialCreditError:
+    if (wide := limits.wide_encoding(data[:4])) is not None:
+        return _malformed(
+            f"the body is {wide} text (it starts with {wide}'s byte order mark); send text in UTF-8", "body_not_utf8"
+        )
     return _malformed(
         f"the body is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) cannot be decoded; send text in UTF-8",
         "body_not_utf8",
@@ -198,7 +257,9 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
         text,
         f"a batch nests at most {limits.BATCH_NESTING} levels (a list of records whose fields are plain values)",
     )
-    if isinstance(doc, dict) and set(doc) == {"records"}:
+    if isinstance(doc, _Object) and set(doc) == {"records"}:
+        if doc.twice is not None:
+            raise _malformed('the body names "records" more than once; send the batch\'s records once', field="records")
         doc = doc["records"]
     if not isinstance(doc, list):
         raise _malformed('a JSON batch is a list of records, or {"records": [...]}')

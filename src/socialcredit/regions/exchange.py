@@ -63,6 +63,7 @@ from socialcredit.registry import (
     parse_checkpoint,
     resolve_displaced_link_disputes,
     signed_checkpoint,
+    unkeep_checkpoint,
 )
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids, note_role_records
@@ -307,7 +308,8 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
             store.con.unregister("_people")
     sections = crossborder.export_sections(store, policy_id, list(exchange.lists), list(types))
     temp, fh = _bundle_file(out)  # before anything is kept: an `out` that cannot be written keeps nothing
-    replaced = False
+    replaced = line_kept = False
+    kept: int | None = None
     try:
         with fh:
             # The registry's signed audit head travels with the bundle: the importer keeps a copy outside this store.
@@ -335,9 +337,9 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
             os.fsync(fh.fileno())
         sha = hashlib.sha256(data).hexdigest()
         # One transaction records the sequence and what the bundle carried, then puts the bundle at `out` and keeps
-        # its checkpoint: if any of it fails, even the COMMIT, no bundle is left at `out` and the sequence is not
-        # taken (until 2026-12-05 the bundle was at `out` and its checkpoint kept before this transaction, so one
-        # that failed left a bundle whose sequence the next export took again).
+        # its checkpoint: if any of it fails, even the COMMIT, no bundle is left at `out`, the checkpoint line is
+        # taken back and the sequence is not taken (until 2026-12-05 the bundle was at `out` and its checkpoint kept
+        # before this transaction, so one that failed left a bundle whose sequence the next export took again).
         with store.transaction():
             store.execute(
                 "INSERT INTO region_exports VALUES (?, ?, ?, now(), ?, ?)",
@@ -363,8 +365,11 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
             except OSError as exc:
                 raise _not_written(out, f"it cannot be replaced: {exc.strerror or type(exc).__name__}") from None
             replaced = True
-            keep_checkpoint(store, checkpoint)
+            kept = keep_checkpoint(store, checkpoint)
+            line_kept = True
     except BaseException:
+        if line_kept:  # the COMMIT failed: the line names a head the log never had (until 2026-12-05 it stayed)
+            unkeep_checkpoint(store, kept)
         if replaced:
             out.unlink(missing_ok=True)
         temp.unlink(missing_ok=True)

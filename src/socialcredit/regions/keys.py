@@ -328,6 +328,11 @@ def untrust_region(
             "AND untrusted_on IS NULL",
             [day, reason.strip(), code],
         )
+        # kept apart from the keys: a key trusted again loses its untrust, the entry's reason stays readable
+        untrust_id = int(store.one("SELECT coalesce(max(untrust_id), 0) + 1 FROM region_untrusts"))
+        store.execute(
+            "INSERT INTO region_untrusts VALUES (?, ?, ?, ?, ?)", [untrust_id, code, day, fps, reason.strip()]
+        )
         append_audit(
             store,
             actor,
@@ -337,7 +342,8 @@ def untrust_region(
                 "code": code,
                 "name": name,
                 "keys": fps,
-                "reason": kept_words("region_keys.untrusted_reason", reason.strip()),
+                "untrust_id": untrust_id,
+                "reason": kept_words("region_untrusts.reason", reason.strip()),
             },
         )
     return fps

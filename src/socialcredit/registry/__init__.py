@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         keep_received_checkpoint,
         parse_checkpoint,
         signed_checkpoint,
+        unkeep_checkpoint,
         verify_audit_log,
         write_checkpoint,
     )
@@ -169,6 +170,7 @@ _WHERE = {
     "keep_received_checkpoint": "socialcredit.registry.access.checkpoints",
     "parse_checkpoint": "socialcredit.registry.access.checkpoints",
     "signed_checkpoint": "socialcredit.registry.access.checkpoints",
+    "unkeep_checkpoint": "socialcredit.registry.access.checkpoints",
     "verify_audit_log": "socialcredit.registry.access.checkpoints",
     "write_checkpoint": "socialcredit.registry.access.checkpoints",
     "load_private_key": "socialcredit.registry.access.signing",
@@ -286,6 +288,7 @@ __all__ = [
     "start_session",
     "subject_report",
     "top_subjects",
+    "unkeep_checkpoint",
     "verify_audit",
     "verify_audit_log",
     "withdraw_record",

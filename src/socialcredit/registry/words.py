@@ -1,16 +1,38 @@
 """The words (Chinese, English) for what the store holds as codes: a record's, a listing's, a dispute's and a
 repair application's status, a person's role in an organisation, and the purpose of an inquiry or of an operator's
-view of a file.
+view of a file, a person's profession.
 
 Defined once, here, for every face: the organisation's printable file (registry/reporting/org_file.py), the reason
 of a listing through an organisation (registry/due_process/relations.py), the site's pages (web/i18n.py, which
 names them ``status_*``, ``listing_status_*``, ``dispute_status_*``, ``repair_status_*``, ``outcome_*`` and
-``role_*``), the resident's printable file and the command line's ``decide``.
+``role_*``, ``profession_*``), the resident's printable file and the command line's ``decide`` and ``show``.
 """
 
 from __future__ import annotations
 
-__all__ = ["PURPOSE_WORDS", "RECORD_STATUSES", "ROLE_WORDS", "STATUS_WORDS"]
+__all__ = ["PROFESSION_WORDS", "PURPOSE_WORDS", "RECORD_STATUSES", "ROLE_WORDS", "STATUS_WORDS"]
+
+# A person's profession as the subjects file gives it (the site's ``profession_*``, `show --lang zh`)
+PROFESSION_WORDS: dict[str, tuple[str, str]] = {
+    "medical": ("医疗", "medical"),
+    "education": ("教育", "education"),
+    "accounting": ("会计", "accounting"),
+    "journalism": ("新闻", "journalism"),
+    "civil_service": ("公务员", "civil service"),
+    "manufacturing": ("制造业", "manufacturing"),
+    "construction": ("建筑业", "construction"),
+    "retail": ("零售业", "retail"),
+    "hospitality": ("住宿餐饮", "hospitality"),
+    "transport": ("交通运输", "transport"),
+    "information_technology": ("信息技术", "information technology"),
+    "finance": ("金融业", "finance"),
+    "agriculture": ("农业", "agriculture"),
+    "self_employed": ("个体经营", "self-employed"),
+    "student": ("学生", "student"),
+    "retired": ("退休", "retired"),
+    "unemployed": ("待业", "unemployed"),
+    "other": ("其他", "other"),
+}
 
 # A record's status in a subject's file (registry/reporting/report.py decides which)
 RECORD_STATUSES = ("counting", "not counting", "disputed", "expired", "repaired", "withdrawn", "superseded")

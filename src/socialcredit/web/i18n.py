@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialcredit.registry.words import PURPOSE_WORDS, ROLE_WORDS, STATUS_WORDS
+from socialcredit.registry.words import PROFESSION_WORDS, PURPOSE_WORDS, ROLE_WORDS, STATUS_WORDS
 from socialcredit.web.i18n_disputes import DISPUTE_PAIRS
 from socialcredit.web.i18n_history import HISTORY_PAIRS
 from socialcredit.web.i18n_lab import LAB_PAIRS
@@ -20,27 +20,6 @@ from socialcredit.web.i18n_policies import POLICY_PAIRS
 __all__ = ["LANGS", "MESSAGES", "translate"]
 
 LANGS = ("zh", "en")
-
-_PROFESSIONS = {
-    "medical": ("医疗", "medical"),
-    "education": ("教育", "education"),
-    "accounting": ("会计", "accounting"),
-    "journalism": ("新闻", "journalism"),
-    "civil_service": ("公务员", "civil service"),
-    "manufacturing": ("制造业", "manufacturing"),
-    "construction": ("建筑业", "construction"),
-    "retail": ("零售业", "retail"),
-    "hospitality": ("住宿餐饮", "hospitality"),
-    "transport": ("交通运输", "transport"),
-    "information_technology": ("信息技术", "information technology"),
-    "finance": ("金融业", "finance"),
-    "agriculture": ("农业", "agriculture"),
-    "self_employed": ("个体经营", "self-employed"),
-    "student": ("学生", "student"),
-    "retired": ("退休", "retired"),
-    "unemployed": ("待业", "unemployed"),
-    "other": ("其他", "other"),
-}
 
 # key: (Chinese, English)
 _PAIRS: dict[str, tuple[str, str]] = {
@@ -768,7 +747,7 @@ _PAIRS.update({f"purpose_{k}": v for k, v in PURPOSE_WORDS.items()})  # an opera
 for _kind in ("listing_status", "dispute_status", "repair_status", "outcome"):
     _PAIRS.update({f"{_kind}_{k}": v for k, v in STATUS_WORDS[_kind].items()})
 _PAIRS.update({f"role_{k}": v for k, v in ROLE_WORDS.items()})
-for _key, (_zh, _en) in _PROFESSIONS.items():
+for _key, (_zh, _en) in PROFESSION_WORDS.items():
     _PAIRS[f"profession_{_key}"] = (_zh, _en)
 _PAIRS.update(POLICY_PAIRS)
 _PAIRS.update(DISPUTE_PAIRS)  # issue 18, disputes: evidence, withdrawal, furnisher page, review, new link, outbox

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Auditor, ServiceDep, actor
 from socialcredit.api.models import AuditEntries, AuditVerification
 from socialcredit.registry.access.audit import audit_page
@@ -11,7 +12,7 @@ from socialcredit.registry.access.checkpoints import verify_audit_log
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["auditors"])
+router = APIRouter(tags=["auditors"], route_class=JSONRoute)
 
 
 @router.get("/v1/audit/verify")

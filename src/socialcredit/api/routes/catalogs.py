@@ -9,7 +9,7 @@ import anyio
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from socialcredit.api.bodies import yaml_text
+from socialcredit.api.bodies import JSONRoute, yaml_text
 from socialcredit.api.deps import Operator, Public, ServiceDep, actor
 from socialcredit.api.lab_models import CatalogChecked, CatalogPublished, CatalogVersions, PublishedCatalog
 from socialcredit.catalog import LIMITS, catalog_from_text
@@ -24,7 +24,7 @@ from socialcredit.registry.scoring.catalogs import (
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 _PUBLIC: list[str | Enum] = ["public"]
 _OPERATORS: list[str | Enum] = ["operators"]
 ORIGIN = "the request body"

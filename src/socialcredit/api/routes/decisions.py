@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse, said_in
 from socialcredit.api.models import BatchDecisions, Decision
-from socialcredit.errors import ForbiddenError, IdentifierError
+from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.service import Service
@@ -20,7 +21,7 @@ MAX_BATCH = 10_000
 # compacted as in a subjects file (spaces, a lower-case x, full-width digits): the subject as registered
 SubjectId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(compact_subject_id)]
 
-router = APIRouter(tags=["relying parties"])
+router = APIRouter(tags=["relying parties"], route_class=JSONRoute)
 
 
 class DecisionRequest(BaseModel):
@@ -56,6 +57,30 @@ PolicyParam = Annotated[
 ]
 
 
+LangParam = Annotated[
+    Literal["en", "zh"] | None,
+    Query(
+        description="The language of the reasons, as on the other routes; or the body's `lang` (not both, unless "
+        "they agree)."
+    ),
+]
+
+
+def _language(body: DecisionRequest | BatchDecisionRequest, asked: str | None) -> str:
+    """The language of a decision's texts: ``?lang=`` as on every other route, or the body's ``lang`` (default
+    en); both given and different is refused (422, naming the field), not one of them silently ignored."""
+    if asked is None:
+        return body.lang
+    if "lang" in body.model_fields_set and body.lang != asked:
+        raise InvalidRequestError(
+            f"lang: the query asks {asked!r} and the body {body.lang!r}; give the language once (?lang= or the "
+            "body's lang)",
+            code="invalid_request",
+            field="lang",
+        )
+    return asked
+
+
 async def _policy(service: Service, party: Party, asked: str | None) -> str | None:
     """The policy a decision relies on: the one the key is bound to, else the one asked (``?policy=``), else none."""
     if party.policy_id is not None and asked is not None and asked != party.policy_id:
@@ -76,15 +101,21 @@ async def _in_scope(service: Service, party: Party, service_id: str, purpose: st
 
 @router.post("/v1/decisions")
 async def decide_one(
-    body: DecisionRequest, party: RelyingParty, service: ServiceDep, response: Response, policy: PolicyParam = None
+    body: DecisionRequest,
+    party: RelyingParty,
+    service: ServiceDep,
+    response: Response,
+    policy: PolicyParam = None,
+    lang: LangParam = None,
 ) -> Decision:
     """A decision with at most four ranked reasons and what would change it; logged as an inquiry.
 
     Answered from the latest run held in memory; the inquiry is journalled before the answer is sent.
     """
+    said = _language(body, lang)
     await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
-    decision = snap.decision(body.subject_id, body.service, body.purpose, requester=actor(party), lang=body.lang)
+    decision = snap.decision(body.subject_id, body.service, body.purpose, requester=actor(party), lang=said)
     service.decisions["granted" if decision.granted else "refused"] += 1
     service.decided([body.subject_id], body.service, actor(party))
     out = _public(decision.as_dict())
@@ -93,8 +124,8 @@ async def decide_one(
             service.applied_measure, decision.policy_id, decision.lists, body.service, party.agency
         )
         if applied is not None:
-            out["joint_punishment"] = applied.as_dict(body.lang)
-    said_in(response, body.lang)
+            out["joint_punishment"] = applied.as_dict(said)
+    said_in(response, said)
     return Decision.model_validate(out)
 
 
@@ -108,7 +139,11 @@ def _public(out: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/v1/decisions/batch", response_model=BatchDecisions)
 async def decide_batch(
-    body: BatchDecisionRequest, party: RelyingParty, service: ServiceDep, policy: PolicyParam = None
+    body: BatchDecisionRequest,
+    party: RelyingParty,
+    service: ServiceDep,
+    policy: PolicyParam = None,
+    lang: LangParam = None,
 ) -> JSONResponse:
     """Up to 10 000 decisions in one request, from the latest run held in memory; each logged as an inquiry.
 
@@ -116,6 +151,7 @@ async def decide_batch(
     in the language asked, the policy, run and watermark. An identity number the run did not score gets
     ``granted: null`` and an error, and is not logged.
     """
+    said = _language(body, lang)
     await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
     keys = body.subject_ids  # compacted by the model (SubjectId): `11010519800501011x` is found as a single one is
@@ -127,7 +163,7 @@ async def decide_batch(
         granted = snap.decide_rows(rows, known, body.service, body.purpose, requester=actor(party))
         if not body.explain:
             return granted, []
-        return granted, snap.decisions_at(rows, known, body.service, body.purpose, body.lang, requester=actor(party))
+        return granted, snap.decisions_at(rows, known, body.service, body.purpose, said, requester=actor(party))
 
     granted, decisions = await anyio.to_thread.run_sync(decide)
     service.decided(known, body.service, actor(party))
@@ -141,7 +177,7 @@ async def decide_batch(
             applied = None
             if not d.granted and party.agency is not None:
                 applied = service.applied_measure(d.policy_id, d.lists, body.service, party.agency)
-            answers[d.subject_id]["joint_punishment"] = applied.as_dict(body.lang) if applied is not None else None
+            answers[d.subject_id]["joint_punishment"] = applied.as_dict(said) if applied is not None else None
 
     await anyio.to_thread.run_sync(measures)
     if not body.explain:
@@ -180,5 +216,5 @@ async def decide_batch(
         }
     )
     if body.explain:  # the reasons are in the language asked (without them, no text follows it)
-        said_in(answer, body.lang)
+        said_in(answer, said)
     return answer

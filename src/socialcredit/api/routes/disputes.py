@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Anyone, Operator, Resident, ServiceDep, Today, actor, naming
 from socialcredit.api.models import Dispute
 from socialcredit.api.routes.due_process import acting_dispute, visible_dispute
@@ -31,7 +32,7 @@ from socialcredit.registry.due_process.evidence import (
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 _DUE_PROCESS: list[str | Enum] = ["due process"]
 
 

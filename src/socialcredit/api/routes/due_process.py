@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import (
     Anyone,
     Day,
@@ -73,7 +74,7 @@ from socialcredit.store import Store
 
 __all__ = ["acting_dispute", "router", "visible_dispute"]
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 _PUBLIC: list[str | Enum] = ["public"]
 _DUE_PROCESS: list[str | Enum] = ["due process"]  # per route: the public ones are tagged "public" alone
 

@@ -12,23 +12,22 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Day, Operator, Resident, ServiceDep, SubjectPath, Today, actor, naming
 from socialcredit.api.models import FreezeStatus
-from socialcredit.errors import WorkflowInputError
-from socialcredit.registry.access.parties import Party, list_keys
+from socialcredit.registry.access.parties import Party
 from socialcredit.registry.due_process.freeze import (
     freeze_status,
     lift_freeze,
-    party_of,
+    lift_party,
     place_fraud_alert,
     place_freeze,
     remove_fraud_alert,
 )
-from socialcredit.store import Store
 
 __all__ = ["FraudAlertIn", "LiftIn", "router"]
 
-router = APIRouter(tags=["resident's controls"])
+router = APIRouter(tags=["resident's controls"], route_class=JSONRoute)
 
 
 class LiftIn(BaseModel):
@@ -46,23 +45,6 @@ class FraudAlertIn(BaseModel):
 
 def _answer(status: dict[str, Any]) -> FreezeStatus:
     return FreezeStatus.model_validate(status)
-
-
-def _lift_for(store: Store, party: str | None) -> str | None:
-    """The party a lift names, if it is a relying party's key that is not revoked (``key:abc`` or ``abc``): a lift
-    for any other text was stored and answered 200, and covered no one (the page offers the parties by name)."""
-    if party is None or not party_of(party):
-        return party  # none: every party; blank: refused by the registry, naming the field
-    key_id = party_of(party)
-    keys = list_keys(store)
-    if not any(k["key_id"] == key_id and k["role"] == "relying_party" and k["revoked_at"] is None for k in keys):
-        raise WorkflowInputError(
-            f"no relying party holds the key id {key_id[:64]!r}; name the party by its key id "
-            "(`socialcredit keys list`); nothing was lifted",
-            field="party",
-            code="unknown_party",
-        )
-    return party
 
 
 def _own(party: Party) -> str:
@@ -93,7 +75,7 @@ def own_place(party: Resident, service: ServiceDep, today: Today) -> FreezeStatu
 def own_lift(body: LiftIn, party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
     """Lift one's freeze: for good, for one party, or until a day (409 not_frozen if it is not frozen)."""
     with naming(service) as store:
-        lift = _lift_for(store, body.party)
+        lift = lift_party(store, body.party)
         status = lift_freeze(store, _own(party), actor=actor(party), party=lift, until=body.until, today=today)
         service.refresh_guards(store)
     return _answer(status)
@@ -144,7 +126,7 @@ def subject_lift(
 ) -> FreezeStatus:
     """An operator lifts a resident's freeze at their request."""
     with naming(service, "subject_id") as store:
-        lift = _lift_for(store, body.party)
+        lift = lift_party(store, body.party)
         status = lift_freeze(store, subject_id, actor=actor(party), party=lift, until=body.until, today=today)
         service.refresh_guards(store)
     return _answer(status)

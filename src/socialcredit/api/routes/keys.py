@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Operator, Segment, ServiceDep, actor
 from socialcredit.api.models import IssuedKey, Keys, Revoked
 from socialcredit.registry.access.parties import ROLES, issue_key, list_keys, require_key, revoke_key
@@ -15,7 +16,7 @@ __all__ = ["KeyRequest", "router"]
 SubjectId = Annotated[str, Field(min_length=1, max_length=64)]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
-router = APIRouter(tags=["operators"])
+router = APIRouter(tags=["operators"], route_class=JSONRoute)
 
 
 class KeyRequest(BaseModel):

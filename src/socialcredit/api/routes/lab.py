@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from socialcredit.api.bodies import yaml_text
+from socialcredit.api.bodies import JSONRoute, yaml_text
 from socialcredit.api.deps import Day, Operator, ServiceDep, Today, actor
 from socialcredit.api.lab_models import DisparityAudit, Drift, ImpactReport
 from socialcredit.errors import (
@@ -31,7 +31,7 @@ __all__ = ["IMPACT_RETRY_AFTER", "MAX_CANDIDATE_BYTES", "router"]
 MAX_CANDIDATE_BYTES = 1024 * 1024  # as a policy published over HTTP (POST /v1/policies)
 IMPACT_RETRY_AFTER = 5  # seconds: an impact at `small` takes a few
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 _OPERATORS: list[str | Enum] = ["operators"]
 PolicyId = Annotated[str, Path(min_length=1, max_length=64, description="A published policy id.")]
 PolicyVersion = Annotated[str, Path(min_length=1, max_length=64, description="One of its published versions.")]

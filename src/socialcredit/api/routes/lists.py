@@ -4,13 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Operator, Segment, ServiceDep, actor
 from socialcredit.api.models import ListPage
 from socialcredit.registry.scoring.runs import list_page
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["operators"])
+router = APIRouter(tags=["operators"], route_class=JSONRoute)
 
 
 @router.get("/v1/lists/{list_id}/entries")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Lang, Resident, ResidentOrOperator, ServiceDep, Today, actor, deny, naming
 from socialcredit.api.models import Dispute, OrgFile, OrgSearch, Repair
 from socialcredit.errors import ForbiddenError
@@ -27,7 +28,7 @@ from socialcredit.store import Store
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 _TAGS: list[str | Enum] = ["organisations"]
 # compacted as in a subjects file (spaces, full-width forms, lower case): the organisation as registered
 OrgId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(compact_subject_id)]

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from socialcredit.api.bodies import read_body, read_record, write_rows
+from socialcredit.api.bodies import JSONRoute, read_body, read_record, write_rows
 from socialcredit.api.deps import Furnisher, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
 from socialcredit.errors import IngestError, LimitError, SocialCreditError
@@ -30,7 +30,7 @@ from socialcredit.settings import Settings
 
 __all__ = ["clear_uploads", "router"]
 
-router = APIRouter(tags=["furnishers"])
+router = APIRouter(tags=["furnishers"], route_class=JSONRoute)
 
 _BATCH_FORMATS = {
     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialcredit.api.bodies import yaml_text
+from socialcredit.api.bodies import JSONRoute, yaml_text
 from socialcredit.api.deps import Day, Operator, Public, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import Job, PolicyPublished, PublishedPolicies, Runs, StartedJob
 from socialcredit.errors import (
@@ -39,7 +39,7 @@ Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-
 # A policy as the command line names it: ID, or ID@VERSION (a version is at most 64 characters, no '@')
 PolicyRef = Annotated[str, Field(min_length=1, max_length=129, pattern=r"^[A-Za-z0-9_.:-]{1,64}(@[^@]{1,64})?$")]
 
-router = APIRouter()
+router = APIRouter(route_class=JSONRoute)
 _PUBLIC: list[str | Enum] = ["public"]
 _OPERATORS: list[str | Enum] = ["operators"]  # per route: the public ones are tagged "public" alone
 

@@ -3,12 +3,13 @@
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Public, ServiceDep
 from socialcredit.api.models import Health
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["service"])
+router = APIRouter(tags=["service"], route_class=JSONRoute)
 
 
 @router.get("/healthz", dependencies=[Public])

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Lang, ResidentOrOperator, Segment, ServiceDep, SubjectPath, actor, deny
 from socialcredit.api.models import OwnDecision, ScoreHistory, SubjectReport
 from socialcredit.errors import ForbiddenError
@@ -15,7 +16,7 @@ from socialcredit.registry.service import Service
 
 __all__ = ["own_file_only", "router"]
 
-router = APIRouter(tags=["residents"])
+router = APIRouter(tags=["residents"], route_class=JSONRoute)
 
 
 def own_file_only(service: Service, party: Party, subject_id: str, path: str) -> None:

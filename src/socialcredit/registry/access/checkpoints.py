@@ -48,6 +48,7 @@ __all__ = [
     "parse_checkpoint",
     "read_checkpoints",
     "signed_checkpoint",
+    "unkeep_checkpoint",
     "verify_audit_log",
     "write_checkpoint",
 ]
@@ -167,9 +168,27 @@ def signed_checkpoint(store: Store) -> Checkpoint:
     return make_checkpoint(store)
 
 
-def keep_checkpoint(store: Store, cp: Checkpoint) -> None:
-    """Append a checkpoint made by :func:`signed_checkpoint` to the store's checkpoints."""
-    _append_line(checkpoint_file(store), cp.line())
+def keep_checkpoint(store: Store, cp: Checkpoint) -> int | None:
+    """Append a checkpoint made by :func:`signed_checkpoint` to the store's checkpoints; returns the size the file
+    had before (None: there was none), which :func:`unkeep_checkpoint` takes it back to."""
+    path = checkpoint_file(store)
+    before = path.stat().st_size if path.exists() else None
+    _append_line(path, cp.line())
+    return before
+
+
+def unkeep_checkpoint(store: Store, before: int | None) -> None:
+    """Take back the checkpoint :func:`keep_checkpoint` appended (``before``: what it returned) when what it vouches
+    for was not committed (a transaction that failed after it, its COMMIT included): the line would name a head the
+    log never had, and the next checkpoint would find the log "no longer matches" it."""
+    path = checkpoint_file(store)
+    if before is None:
+        path.unlink(missing_ok=True)
+        return
+    with path.open("r+b") as fh:
+        fh.truncate(before)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def keep_received_checkpoint(store: Store, publisher: str, cp: Checkpoint) -> Path:

@@ -33,6 +33,7 @@ __all__ = [
     "guard_of",
     "history",
     "lift_freeze",
+    "lift_party",
     "load_guards",
     "party_of",
     "place_fraud_alert",
@@ -67,6 +68,27 @@ def reason_text(code: str, lang: str) -> str:
 def party_of(requester: str) -> str:
     """The relying party a requester names: ``key:abc`` and ``abc`` are the party ``abc``."""
     return requester.removeprefix("key:").strip()
+
+
+def lift_party(store: Store, party: str | None) -> str | None:
+    """The party a lift asked by a face names, if it is a relying party's key that is not revoked (``key:abc`` or
+    ``abc``): a lift for any other text was stored and answered as done, and covered no one. Refused (422,
+    ``unknown_party``) naming the text and how to list the parties; None (every party) and a blank party (refused
+    by ``lift_freeze``, naming the field) pass as they are."""
+    if party is None or not party_of(party):
+        return party
+    key_id = party_of(party)
+    held = store.one(  # (the parties' own module is above this one: its table read as it is)
+        "SELECT count(*) FROM api_keys WHERE key_id = ? AND role = 'relying_party' AND revoked_at IS NULL", [key_id]
+    )
+    if not held:
+        raise WorkflowInputError(
+            f"no relying party holds the key id {key_id[:64]!r}; name the party by its key id "
+            "(`socialcredit keys list`); nothing was lifted",
+            field="party",
+            code="unknown_party",
+        )
+    return party
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,11 @@ WITH l AS (SELECT * FROM listings WHERE status = 'effective'),
         SELECT subject_id, arg_max(name, seq) AS name FROM subjects
         WHERE subject_id IN (SELECT subject_id FROM l) GROUP BY subject_id
      )
-SELECT l.*, n.name FROM l JOIN names n USING (subject_id)
+SELECT l.*, n.name,
+       -- the day it took effect, as its subject was told (listing_details._took_effect_on): a run after its date
+       greatest(l.effective_on, (SELECT min(t.created_on) FROM notifications t WHERE t.kind = 'listing_effective'
+                                 AND t.ref_id = l.listing_id AND t.subject_id = l.subject_id)) AS took_effect_on
+FROM l JOIN names n USING (subject_id)
 WHERE l.subject_id = ? OR nfc_normalize(n.name) = ?
 ORDER BY l.subject_id, l.policy_id, l.list_id, l.effective_on, l.listing_id
 """
@@ -99,7 +103,7 @@ def _matches(store: Store, q: str, list_id: str | None, lang: str) -> list[dict[
             "id_number": mask_id(r["subject_id"]),
             "list": lst.name.get(lang),
             "cause": crit.reason.text(lang),
-            "since": iso(r["effective_on"]),
+            "since": iso(r["took_effect_on"]),
         }
         row = {str(k): values[k] for k in lst.public_fields}
         if "cause" in lst.public_fields:  # the cause's record, as below

@@ -250,9 +250,18 @@ def _readable(path: Path) -> Iterator[Path]:
     """``path``, or for an NDJSON file that starts with a byte order mark, a copy of it in memory without the mark:
     DuckDB's JSON reader refuses one (``BOM is not supported``), where its CSV reader skips it, and a batch sent over
     HTTP has it taken off (api/bodies.py). Only the file's first bytes: a mark that starts a later line is refused
-    by line (``_ndjson_error``), and one inside a value is an invisible character of that value."""
+    by line (``_ndjson_error``), and one inside a value is an invisible character of that value. A text file that
+    starts with UTF-16's or UTF-32's mark is refused, saying so (``limits.wide_encoding``)."""
     with path.open("rb") as fh:
-        marked = path.suffix.lower() in (".ndjson", ".jsonl", ".json") and fh.read(len(_BOM)) == _BOM
+        head = fh.read(4)
+        wide = limits.wide_encoding(head) if path.suffix.lower() != ".parquet" else None
+        if wide is not None:
+            raise IngestError(
+                f"the file is {wide} text (it starts with {wide}'s byte order mark); a batch is UTF-8 text: save the "
+                f"file as UTF-8{' (in Excel: CSV UTF-8)' if path.suffix.lower() == '.csv' else ''} and ingest it again"
+            )
+        marked = path.suffix.lower() in (".ndjson", ".jsonl", ".json") and head.startswith(_BOM)
+        fh.seek(len(_BOM) if marked else 0)
         if not marked:
             fh.close()
             yield path

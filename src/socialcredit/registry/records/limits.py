@@ -42,6 +42,7 @@ __all__ = [
     "nested_field_message",
     "too_long",
     "unpaired_surrogate",
+    "wide_encoding",
 ]
 
 MIN_EVENT_DATE = dt.date(1900, 1, 1)  # the earliest date a record may carry (as a birth date in an identity number)
@@ -168,6 +169,17 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """The encoding a text's first bytes name by their byte order mark when it is not UTF-8's (UTF-16 or UTF-32, as
+    Windows' "Unicode" text is saved), else None: such text read as UTF-8 was refused for a column named
+    '\\ufffd\\ufffds\\x00u\\x00…' or a line "not UTF-8", never saying what the file is."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    return None
 
 
 def duplicate_key_message(row: int, key: str) -> str:
