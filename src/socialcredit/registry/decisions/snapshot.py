@@ -848,18 +848,25 @@ class Snapshot:
                         lists.remove(list_id)
         joins = self._via_joins.get(subject_id) if follow else None
         for key, orgs in (joins or {}).items():
-            # a red list joined through an organisation that meets the criterion only now (others' scores fell)
-            if not any((e[0], e[1]) == key for e in entries) and any(self._org_meets(o, key) for o in orgs):
+            # a red list joined through an organisation that meets the criterion only now (others' scores fell). Under
+            # held_at_cause only a criterion met on rank or percentile counts: it is dated the run's date, on which
+            # the person holds the role; an organisation on the list by a record is so from the record's date, and a
+            # full run lists only whoever held the role then (compiler/plan.py ``_relation_entries``)
+            records = self._positional_vias[key][4] != "held_at_cause"
+            if not any((e[0], e[1]) == key for e in entries) and any(
+                self._org_meets(o, key, records=records) for o in orgs
+            ):
                 entries.append((key[0], key[1], None))
                 if key[0] not in lists:
                     lists.append(key[0])
         result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
         return entries
 
-    def _org_meets(self, org_id: str, key: tuple[str, str]) -> bool:
+    def _org_meets(self, org_id: str, key: tuple[str, str], *, records: bool = True) -> bool:
         """Whether the organisation meets, on its row as it now stands, one of the criteria on rank or percentile that
         the relation ``key`` (list, criterion) follows: met, not in effect, as a run puts its officers on the list
-        (compiler/plan.py ``_relation_entries``)."""
+        (compiler/plan.py ``_relation_entries``). With ``records``, also whether it is on the list by one of the
+        other criteria the relation follows (a record, not judged again)."""
         i = self.row_of(org_id)
         if i is None:
             return False
@@ -867,7 +874,7 @@ class Snapshot:
         live = self.live.get(i)
         # on the list by a criterion not judged again (a record), in its live row or the run's: met whatever the scores
         own = live.entries if live is not None else self.entries.get(org_id, [])
-        if any(e[0] == target and e[1] in follows and e[1] not in judged for e in own):
+        if records and any(e[0] == target and e[1] in follows and e[1] not in judged for e in own):
             return True
         result, _reasons, _entries = self._row_at(i, org_id, reasons=False, follow=False)
         facts = facts_of(self.loaded, result, self.as_of)
