@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from relation_world import role
@@ -609,5 +610,18 @@ def test_an_officer_of_a_firm_that_rises_because_others_fell_waits_for_notice_on
         live = snap.decision(p, "lounge", **ask)
         assert (live.granted, live.lists) == (by_run.granted, by_run.lists) == (True, [])
         assert snap.decide(p, "lounge", **ask).granted
+    finally:
+        reg.store.close()
+
+
+def test_the_officers_who_may_join_a_red_list_are_held_as_rows_of_the_run(tmp_path: Path) -> None:
+    """The persons a full run would list through a firm that rises are held as (person row, firm row) arrays, sorted
+    by person: p, director of a on the run's date, not listed by the run; not q, whom the run listed through d."""
+    reg, snap, _loaded, p, _full = _falling_rivals(tmp_path, "red")
+    try:
+        persons, firms = snap._via_joins[("officers", "of_top_firm")]
+        assert persons.dtype == firms.dtype == np.int64
+        assert (persons.tolist(), firms.tolist()) == ([snap.row_of(p)], [snap.row_of(org("000000001"))])
+        assert list(snap._via_joins) == [("officers", "of_top_firm")]
     finally:
         reg.store.close()
