@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from relation_world import role
@@ -475,6 +476,46 @@ def test_a_role_withdrawn_after_the_run_is_judged_as_the_run_read_it(tmp_path: P
         reg.store.close()
 
 
+def test_a_director_appointed_after_his_firms_record_stays_off_a_held_at_cause_list_when_scores_move(
+    tmp_path: Path,
+) -> None:
+    """Firm b is on `top_firms` by a big contract 400 days back; p became its director 200 days back. Following
+    whoever held the role at the cause, a full run does not list p, before or after a live pass rescoring an unrelated
+    q: nor do decisions from the patched snapshot (b meets the list by its record, dated the record's date, not on
+    its percentile, dated the run's date)."""
+    reg = open_registry(tmp_path)
+    try:
+        a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p, q = person(11), person(12)
+        reg.register({a: None, b: None, x: None, y: None, p: "finance", q: "finance"})
+        reg.send("registration_authority", [role("R1", p, b, "director", days_before(200))])
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=_both_lists("held_at_cause"), services=LOUNGE)
+        reg.send("tax_bureau", [tax("B1", b, days_before(400), amount=999)])
+        reg.send("tax_bureau", [tax(f"T{i}", f, "2025-06-01", amount=10) for i, f in enumerate((a, x, y))])
+        first = reg.score(loaded)
+        listed = {(s, lst, c) for s, lst, c, _k in reg.list_entries(first.run_id)}
+        assert (b, "top_firms", "big_contract") in listed and (b, "top_firms", "upper") not in listed
+        assert not any(s == p for s, _lst, _c in listed)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        ask = {"purpose": "a lounge", "requester": "tests"}
+        assert snap.decision(p, "lounge", **ask).lists == []
+        reg.send("tax_bureau", [tax("Q1", q, "2025-07-01", amount=10)])
+        out = rescore(reg.store, snap.loaded, snap.as_of, [q], snap.histogram, snap.old_scores([q]))
+        assert out is not None
+        snap.patch(out[1], out[0], out[2])
+        assert snap.row_of(p) not in snap.live and snap.row_of(b) not in snap.live
+        full = score(reg.store, loaded, AS_OF)
+        assert full.watermark == out[0]
+        assert not any(s == p for s, _lst, _c, _k in reg.list_entries(full.run_id))
+        decision = snap.decision(p, "lounge", **ask)
+        assert (decision.granted, decision.lists) == (False, [])
+        assert snap.decide(p, "lounge", **ask).granted is False
+        view = snap.live_view(p)
+        assert view is not None and view.result["lists"] == []
+    finally:
+        reg.store.close()
+
+
 # -- an officer the run did not list, of a firm that meets the criterion now because other firms fell --------------
 def _rising_firm(kind: str) -> str:
     grace = "\n  grace_days: 30" if kind == "black" else ""
@@ -569,5 +610,18 @@ def test_an_officer_of_a_firm_that_rises_because_others_fell_waits_for_notice_on
         live = snap.decision(p, "lounge", **ask)
         assert (live.granted, live.lists) == (by_run.granted, by_run.lists) == (True, [])
         assert snap.decide(p, "lounge", **ask).granted
+    finally:
+        reg.store.close()
+
+
+def test_the_officers_who_may_join_a_red_list_are_held_as_rows_of_the_run(tmp_path: Path) -> None:
+    """The persons a full run would list through a firm that rises are held as (person row, firm row) arrays, sorted
+    by person: p, director of a on the run's date, not listed by the run; not q, whom the run listed through d."""
+    reg, snap, _loaded, p, _full = _falling_rivals(tmp_path, "red")
+    try:
+        persons, firms = snap._via_joins[("officers", "of_top_firm")]
+        assert persons.dtype == firms.dtype == np.int64
+        assert (persons.tolist(), firms.tolist()) == ([snap.row_of(p)], [snap.row_of(org("000000001"))])
+        assert list(snap._via_joins) == [("officers", "of_top_firm")]
     finally:
         reg.store.close()

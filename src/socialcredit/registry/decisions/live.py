@@ -461,11 +461,13 @@ class LivePasses:
 
     KEPT = 8
 
-    def __init__(self, store: Store, keep: int = KEPT) -> None:
+    def __init__(self, store: Store, keep: int | None = None) -> None:
         self.store = store
         # How many policy versions, as-of dates and states keep their tables: at least as many as the snapshots
         # the service holds (``Service.go_live`` sets it), else each ``ready`` would drop the tables needed next.
-        self.keep = keep
+        # ``KEPT`` unless told: read when the passes are made, not when the class is (a default bound to it would
+        # keep 8 whatever ``KEPT`` is set to).
+        self.keep = self.KEPT if keep is None else keep
         self._kept: dict[tuple[str, dt.date, str, dt.datetime], _Kept] = {}
         self._prepared = False
         self._replans = False  # DuckDB plans prepared statements again on its own: nothing to gain by preparing

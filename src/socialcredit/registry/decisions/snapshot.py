@@ -381,11 +381,16 @@ class Snapshot:
                         c.via.when,
                     )
         self._via_orgs: dict[str, dict[tuple[str, str], tuple[bool, list[str]]]] = {}
-        # For each person the run did not put on such a red list that way: the organisations the person holds one of
-        # the relation's roles in on the run's date. Once one of them meets the organisation's criterion on its rank
-        # or percentile as they now stand, the person joins at once, as in a full run (``_rejudged``; a blacklisting
-        # met only now would wait for its notice in a full run too, so none is listed here).
-        self._via_joins: dict[str, dict[tuple[str, str], list[str]]] = {}
+        # For each such relation (list, criterion) of a red list: every (person, organisation) of the run, as rows,
+        # where the person holds one of the relation's roles in the organisation on the run's date and the run did
+        # not put the person on the list that way; sorted by the person's row (found by searchsorted). Once one of the
+        # organisations meets the criterion on its rank or percentile as they now stand, the person joins at once, as
+        # in a full run (``_rejudged``; a blacklisting met only now would wait for its notice in a full run too, so
+        # none is listed here). Arrays, not a Python object per officer: at millions of role records the officers
+        # the run did not list are most of them.
+        self._via_joins: dict[
+            tuple[str, str], tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]
+        ] = {}
         self._red = {lst.id for lst in self.policy.lists if lst.kind != "black"}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
@@ -594,9 +599,9 @@ class Snapshot:
             self.reason_points = np.empty(len(rows), dtype=np.float64)
             self.reason_points[slot] = points
         self.entries = run_entries(store, self.run_id, self.loaded)
-        self._load_vias(store)
+        self._load_vias(store, row_of_key)
 
-    def _load_vias(self, store: Store) -> None:
+    def _load_vias(self, store: Store, row_of_key: np.ndarray[Any, np.dtype[np.int64]]) -> None:
         """For each person on a list through an organisation on a list met on rank or percentile
         (``_positional_vias``): the organisations that may hold the entry up (every one the person holds one of the
         relation's roles in on the run's date: an entry met on the score is dated the run's date, compiler/plan.py
@@ -651,35 +656,58 @@ class Snapshot:
                     held[(list_id, criterion_id)] = (was_anchored or anchors, [*orgs, str(org_id)] if current else orgs)
                 if list_id not in self._red:
                     continue
-                # the persons a full run would list now if an organisation they hold a role in met the criterion: of
-                # kind person, holding the role on the run's date (an entry met on the score is dated the run's date,
-                # under held_at_cause too) in an organisation the run scored, not listed that way by the run
-                joins = inputs.execute(
-                    """
-                    SELECT DISTINCT k.subject_id, h.org_id
-                    FROM sc_role_records h JOIN subject_keys k ON k.subject_key = h.subject_id
-                    WHERE list_contains($roles, h."role")
-                        AND h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day)
-                        AND k.subject_id IN (SELECT subject_id FROM run_results WHERE run_id = $run AND kind = 'person')
-                        AND h.org_id IN (SELECT subject_id FROM run_results WHERE run_id = $run AND kind = 'org')
-                        AND k.subject_id NOT IN (
-                            SELECT subject_id FROM run_list_entries
-                            WHERE run_id = $run AND list_id = $list AND criterion_id = $criterion
-                        )
-                    ORDER BY ALL
-                    """,
-                    {
-                        "run": self.run_id,
-                        "list": list_id,
-                        "criterion": criterion_id,
-                        "roles": list(roles),
-                        "day": self.as_of,
-                    },
-                ).fetchall()
-                for person, org_id in joins:
-                    self._via_joins.setdefault(str(person), {}).setdefault((list_id, criterion_id), []).append(
-                        str(org_id)
-                    )
+                self._via_joins[(list_id, criterion_id)] = self._joins_of(
+                    inputs, row_of_key, list_id, criterion_id, roles
+                )
+
+    def _joins_of(
+        self,
+        inputs: RunInputs,
+        row_of_key: np.ndarray[Any, np.dtype[np.int64]],
+        list_id: str,
+        criterion_id: str,
+        roles: tuple[str, ...],
+    ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
+        """The (person row, organisation row) pairs a full run would list now if the organisation met the criterion
+        (``_via_joins``): the person of kind person, holding one of ``roles`` on the run's date (an entry met on the
+        score is dated the run's date, under held_at_cause too) in an organisation of kind org the run scored, and not
+        listed that way by the run. Sorted by person row, then organisation row. The run's subjects are found by the
+        snapshot's own arrays (its rows by key, by identifier, and its kinds), not by joins to the run's results."""
+        held = inputs.execute(
+            """
+            SELECT DISTINCT h.subject_id AS person_key, h.org_id
+            FROM sc_role_records h
+            WHERE list_contains($roles, h."role") AND h.org_id IS NOT NULL
+                AND h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day)
+            """,
+            {"roles": list(roles), "day": self.as_of},
+        ).to_arrow_table()
+        empty = np.empty(0, dtype=np.int64)
+        if not held.num_rows or not len(row_of_key):
+            return empty, empty
+        keys = held.column("person_key").to_numpy(zero_copy_only=False).astype(np.int64)
+        persons = np.where(
+            (keys >= 0) & (keys < len(row_of_key)), row_of_key[np.clip(keys, 0, len(row_of_key) - 1)], -1
+        )
+        # each organisation's identifier searched once: few organisations, many roles in each
+        coded = pc.dictionary_encode(held.column("org_id").combine_chunks())
+        org_rows = self.rows_of(coded.dictionary.to_pylist())
+        orgs = org_rows[coded.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+        kinds = self.kinds.dictionary.to_pylist()
+        codes = self.kinds.indices.to_numpy(zero_copy_only=False)
+        code_of = {kind: k for k, kind in enumerate(kinds)}
+        ok = (persons >= 0) & (orgs >= 0)
+        ok[ok] = (codes[persons[ok]] == code_of.get("person", -1)) & (codes[orgs[ok]] == code_of.get("org", -1))
+        listed = inputs.execute(
+            "SELECT subject_id FROM run_list_entries WHERE run_id = $run AND list_id = $list AND criterion_id = $c",
+            {"run": self.run_id, "list": list_id, "c": criterion_id},
+        ).fetchall()
+        if listed:
+            out = self.rows_of([str(sid) for (sid,) in listed])
+            ok[ok] = ~np.isin(persons[ok], out[out >= 0])
+        persons, orgs = persons[ok], orgs[ok]
+        order = np.lexsort((orgs, persons))
+        return persons[order], orgs[order]
 
     @classmethod
     def load(
@@ -805,11 +833,11 @@ class Snapshot:
         if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
             result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
             if self._positional_lists:
-                entries = self._rejudged(result, entries, subject_id, follow=follow)
+                entries = self._rejudged(result, entries, subject_id, i, follow=follow)
         return result, rule_reasons, entries
 
     def _rejudged(
-        self, result: dict[str, Any], entries: list[ListEntry], subject_id: str, *, follow: bool = True
+        self, result: dict[str, Any], entries: list[ListEntry], subject_id: str, row: int, *, follow: bool = True
     ) -> list[ListEntry]:
         """Judge again, on rank and percentile as they now stand, the list criteria that read them; updates
         ``result["lists"]`` and returns the entries. As in a live pass, leaving a list takes effect at once and a red
@@ -846,20 +874,32 @@ class Snapshot:
                 for list_id in {key[0] for key in gone}:
                     if list_id in lists and not any(e[0] == list_id for e in entries):
                         lists.remove(list_id)
-        joins = self._via_joins.get(subject_id) if follow else None
-        for key, orgs in (joins or {}).items():
-            # a red list joined through an organisation that meets the criterion only now (others' scores fell)
-            if not any((e[0], e[1]) == key for e in entries) and any(self._org_meets(o, key) for o in orgs):
+        # a subject rescored live has the entries its pass found on its roles as they then stood
+        joins = self._via_joins if follow and row not in self.live else {}
+        for key, (persons, org_rows) in joins.items():
+            lo, hi = int(persons.searchsorted(row)), int(persons.searchsorted(row, side="right"))
+            if lo == hi:
+                continue
+            orgs = [self.subject_ids[int(o)] for o in org_rows[lo:hi]]
+            # a red list joined through an organisation that meets the criterion only now (others' scores fell). Under
+            # held_at_cause only a criterion met on rank or percentile counts: it is dated the run's date, on which
+            # the person holds the role; an organisation on the list by a record is so from the record's date, and a
+            # full run lists only whoever held the role then (compiler/plan.py ``_relation_entries``)
+            records = self._positional_vias[key][4] != "held_at_cause"
+            if not any((e[0], e[1]) == key for e in entries) and any(
+                self._org_meets(o, key, records=records) for o in orgs
+            ):
                 entries.append((key[0], key[1], None))
                 if key[0] not in lists:
                     lists.append(key[0])
         result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
         return entries
 
-    def _org_meets(self, org_id: str, key: tuple[str, str]) -> bool:
+    def _org_meets(self, org_id: str, key: tuple[str, str], *, records: bool = True) -> bool:
         """Whether the organisation meets, on its row as it now stands, one of the criteria on rank or percentile that
         the relation ``key`` (list, criterion) follows: met, not in effect, as a run puts its officers on the list
-        (compiler/plan.py ``_relation_entries``)."""
+        (compiler/plan.py ``_relation_entries``). With ``records``, also whether it is on the list by one of the
+        other criteria the relation follows (a record, not judged again)."""
         i = self.row_of(org_id)
         if i is None:
             return False
@@ -867,7 +907,7 @@ class Snapshot:
         live = self.live.get(i)
         # on the list by a criterion not judged again (a record), in its live row or the run's: met whatever the scores
         own = live.entries if live is not None else self.entries.get(org_id, [])
-        if any(e[0] == target and e[1] in follows and e[1] not in judged for e in own):
+        if records and any(e[0] == target and e[1] in follows and e[1] not in judged for e in own):
             return True
         result, _reasons, _entries = self._row_at(i, org_id, reasons=False, follow=False)
         facts = facts_of(self.loaded, result, self.as_of)
@@ -1008,7 +1048,6 @@ class Snapshot:
             # its entries through organisations are the pass's, found on its roles as they now stand: not followed
             # again from the organisations the run found (``_via_orgs``)
             self._via_orgs.pop(sid, None)
-            self._via_joins.pop(sid, None)
             self.scores[i] = int(row.result["score"])
             self.tier_ranks[i] = ranks[str(row.result["tier"])]
             self.grants[i] = int(row.result["grants"])
