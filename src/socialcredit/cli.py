@@ -519,7 +519,7 @@ def decide(
     subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
     service: Annotated[str, typer.Argument(help="Service id, e.g. high_speed_rail.")],
     purpose: Annotated[str, typer.Option(help="Why the decision is asked (required).", metavar="TEXT")],
-    policy: Annotated[str | None, typer.Option(help="Policy whose latest run decides.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy whose run in force decides.")] = None,
     requester: Annotated[str, typer.Option(help="Who asks.", metavar="NAME")] = "cli",
     lang: LangOpt = "en",
     db: DbOpt = DEFAULT_DB,

@@ -1,6 +1,6 @@
 """The running service's state: the store's single writer, keys and snapshots in memory, the inquiry journal.
 
-Decisions never wait for the writer: they are answered from immutable snapshots of the latest runs, keys are checked
+Decisions never wait for the writer: they are answered from immutable snapshots of the runs in force, keys are checked
 against a key ring in memory, and inquiries go to a journal that a background thread moves into the store whenever
 the writer is free. Ingest, score runs and policy publication take the writer; when a run finishes, the snapshots
 are replaced (never updated) and the next decision uses the new run.
@@ -32,7 +32,7 @@ from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.ingest import BatchOutcome, BatchRequest, ingest_group
 from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
 from socialcredit.registry.scoring.policies import get_policy, policy_by_ref
-from socialcredit.registry.scoring.runs import score
+from socialcredit.registry.scoring.runs import in_force_sql, score
 from socialcredit.registry.scoring.state import catch_up, index_states, list_states, state_info
 from socialcredit.settings import get_settings
 from socialcredit.store import Store
@@ -266,9 +266,11 @@ class Service:
         return patched
 
     def refresh_snapshots(self, store: Store) -> None:
-        """Hold the latest finished run of each service in memory (call with the writer)."""
+        """Hold the run in force of each service in memory (call with the writer): of each policy, the run
+        decisions, listings and pages stand on (``registry/scoring/runs.py: run_in_force``), not the run made last
+        (a past-dated run, a rerun or a what-if made by a job is not in force)."""
 
-        runs = store.rows("SELECT * FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC")
+        runs = store.rows(f"SELECT * FROM ({in_force_sql()}) ORDER BY run_id DESC")
         services: set[str] = set()
         for run in runs:
             services |= {s.id for s in get_policy(store, run["policy_id"], run["policy_version"]).policy.services}
@@ -281,7 +283,7 @@ class Service:
             if rid not in by_run:
                 by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
             fresh[service_id] = by_run[rid]
-        # Each policy's latest run, for the parties bound to it and the decisions that name it: held as
+        # Each policy's run in force, for the parties bound to it and the decisions that name it: held as
         # "<service>@<policy>" (a service id has no "@"), so the live thread patches them like the others.
         offering: dict[str, list[str]] = {}
         seen: set[str] = set()
@@ -351,7 +353,7 @@ class Service:
         return snap
 
     def snapshot_for(self, service_id: str, policy_id: str | None) -> Snapshot:
-        """The snapshot that decides ``service_id`` under ``policy_id`` (its latest run); without a policy, that of
+        """The snapshot that decides ``service_id`` under ``policy_id`` (its run in force); without a policy, that of
         the one policy in use that defines the service (DecisionError ``ambiguous_service`` if two or more do)."""
         if policy_id is None:
             offering = self.offering.get(service_id, [])
@@ -516,7 +518,9 @@ class Service:
                     from_records=job.from_records,
                 )
                 job.run_id, job.summary = summary.run_id, summary.as_dict()
-                self.refresh_snapshots(store)  # the run is committed: decisions stand on it from now
+                # the run is committed: decisions stand on it from now if it is in force (not dated before the run
+                # in force, nor after today)
+                self.refresh_snapshots(store)
                 self._index_states(store)
             job.status = "finished"
         except SocialCreditError as exc:

@@ -35,10 +35,12 @@ CASES_SHOWN = 200  # the most urgent of each kind; the CLI and the API page thro
 
 
 def _latest_runs(store: Store) -> dict[str, dict[str, Any]]:
-    """The latest finished run of each policy, by policy id."""
+    """The run in force of each policy (the run decisions, lists and pages stand on), by policy id."""
+    in_force = dashboard.runs_in_force(store)
     out: dict[str, dict[str, Any]] = {}
     for r in dashboard.runs(store):
-        out.setdefault(r["policy_id"], r)
+        if int(r["run_id"]) in in_force:
+            out.setdefault(r["policy_id"], r)
     return out
 
 

@@ -33,6 +33,7 @@ from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.origin import origin_note
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.runs import in_force_sql, run_in_force
 from socialcredit.store import Store
 
 __all__ = [
@@ -87,14 +88,16 @@ class Decision:
         return asdict(self)
 
 
-def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[str, Any]:
-    """The latest finished run of ``policy_id`` (or of the newest policy that offers ``service``)."""
-    runs = store.rows(
-        "SELECT * FROM score_runs WHERE finished_at IS NOT NULL"
-        + (" AND policy_id = ?" if policy_id else "")
-        + " ORDER BY run_id DESC",
-        [policy_id] if policy_id else [],
-    )
+def run_for_service(store: Store, service: str, policy_id: str | None, today: dt.date | None = None) -> dict[str, Any]:
+    """The run in force of ``policy_id`` (or of the newest policy that offers ``service``): decisions stand on it
+    as the listings, pages and reports do (``registry/scoring/runs.py: run_in_force``)."""
+    mine = " WHERE policy_id = ?" if policy_id else ""
+    params = [policy_id] if policy_id else []
+    runs = store.rows(f"SELECT * FROM ({in_force_sql(today)}){mine} ORDER BY run_id DESC", params)
+    if not runs and store.one(
+        f"SELECT count(*) FROM score_runs{mine or ' WHERE true'} AND finished_at IS NOT NULL", params
+    ):
+        run_in_force(store, policy_id, today)  # scored, but no run is in force: refused saying why
     for run in runs:
         loaded = get_policy(store, run["policy_id"], run["policy_version"])
         if any(s.id == service for s in loaded.policy.services):
@@ -104,12 +107,9 @@ def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[s
     raise NotFoundError(f"no scored policy offers the service {service!r}")
 
 
-def policies_offering(store: Store, service: str) -> list[str]:
-    """The policies in use (with a finished run) whose latest run offers ``service``, by id."""
-    runs = store.rows(
-        "SELECT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL "
-        "QUALIFY row_number() OVER (PARTITION BY policy_id ORDER BY run_id DESC) = 1 ORDER BY policy_id"
-    )
+def policies_offering(store: Store, service: str, today: dt.date | None = None) -> list[str]:
+    """The policies in use (with a run in force) whose run in force offers ``service``, by id."""
+    runs = store.rows(f"SELECT policy_id, policy_version FROM ({in_force_sql(today)}) ORDER BY policy_id")
     return [
         str(r["policy_id"])
         for r in runs
@@ -369,17 +369,17 @@ def decide(
     lang: str = "en",
     today: dt.date | None = None,
 ) -> Decision:
-    """Grant or refuse ``service`` to ``subject_id`` from the latest score run; logged as an inquiry.
+    """Grant or refuse ``service`` to ``subject_id`` from the run in force on ``today``; logged as an inquiry.
 
     The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
     purpose = check_purpose(purpose)
     check_requester(requester)
     subject_id = compact_subject_id(subject_id)  # as ingest stored it: `11010519800501011x` is `11010519800501011X`
     if policy_id is None:
-        offering = policies_offering(store, service)
+        offering = policies_offering(store, service, today)
         if len(offering) > 1:
             raise ambiguous_service(service, offering)
-    run = run_for_service(store, service, policy_id)
+    run = run_for_service(store, service, policy_id, today)
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     p = loaded.policy
     result = subject_result(store, run["run_id"], subject_id)

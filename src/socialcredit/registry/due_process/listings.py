@@ -14,7 +14,8 @@ A score run finds who meets a blacklist's criteria (``run_list_entries``: the ca
 Statuses: pending | effective | resolved | delisted | publication_ended | repaired | overridden. Only effective
 listings refuse services (``registry/decisions/decide.py``, ``registry/decisions/snapshot.py``) or show in a public
 look-up.
-Runs are taken in the order they were made; each run of a policy updates that policy's listings.
+Runs are taken in the order they were made; each run of a policy that is in force when made (its newest-dated
+ordinary run: ``registry/scoring/runs.py: run_in_force``) updates that policy's listings.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.relations import relation_note, relation_notes
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.store import Store
 
 __all__ = [
@@ -66,13 +68,25 @@ ACTIVE = ("pending", "effective")
 _KEY = "subject_id, criterion_id, source_id, record_id"
 
 
+def _max_watermark(store: Store, run: dict[str, Any]) -> int:
+    """The most changes a finished run of ``run``'s policy made before it read."""
+    most = store.one(
+        "SELECT max(watermark) FROM score_runs WHERE policy_id = ? AND run_id < ? AND finished_at IS NOT NULL",
+        [run["policy_id"], run["run_id"]],
+    )
+    return -1 if most is None else int(most)
+
+
 def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
     """Update the listings of the run's policy from its blacklist entries; returns counts of what changed.
 
-    A run dated before a run of the policy made before it (an as-of date in the past) changes no listing: the
-    present listings are the newest run's (until 2026-12-05 such a run rewrote them as if it were the newest:
-    noticed anew, resolved or delisted what the newer run had found, with notices dated in the past). Its audit
-    entry says so (``past_dated``: the newer run).
+    Only the run in force moves listings (``registry/scoring/runs.py: run_in_force``, the run decisions and pages
+    stand on). A run dated before a run of the policy made before it (an as-of date in the past) changes no listing:
+    the present listings are the newest-dated run's (until 2026-12-05 such a run rewrote them as if it were the
+    newest: noticed anew, resolved or delisted what the newer run had found, with notices dated in the past). Nor
+    does a rerun, a run behind the changes a run before it read, or a run dated after today (a what-if; until
+    2026-12-05 it moved the listings as if its day had come). Its audit entry says which, naming the run in force
+    (``past_dated``, ``behind_run``, ``what_if``).
 
     Set-based (a city has many listings): each change is one statement, each kind of notification one insert, and
     the run's changes one audit entry (the notifications name every subject and listing). Call inside the run's
@@ -82,39 +96,27 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
     run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
     as_of: dt.date = run["as_of"]
     counts = {"noticed": 0, "effective": 0, "resolved": 0, "delisted": 0, "publication_ended": 0}
-    # A run dated ahead of the registry's today (a what-if) does not make today's runs past-dated.
-    newer = store.one(
-        """SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL AND as_of > ?
-        AND as_of <= ? AND run_id < ? AND mode <> 'rerun'""",
-        [run["policy_id"], as_of, max(as_of, resolve_today()), run_id],
-    )
-    if newer is not None:
-        # A run dated before a run already made (a rerun as of a past date) says what was found then; the listings
-        # stand as the newest run left them, and no one is noticed, listed or delisted by it.
-        append_audit(
-            store,
-            actor,
-            "listings",
-            None,
-            {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, "past_dated": int(newer)},
-        )
-        return counts
-    ahead = store.one(
-        "SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND run_id < ? AND finished_at IS NOT NULL "
-        "AND watermark > ?",
-        [run["policy_id"], run_id, run["watermark"]],
-    )
-    if ahead is None and run["mode"] == "rerun":  # a rerun at the watermark of the latest run: no news either
-        ahead = store.one(
-            "SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND run_id < ? AND finished_at IS NOT NULL",
-            [run["policy_id"], run_id],
-        )
-    if ahead is not None:
-        # A rerun (`score --rerun RUN`) reproduces a past run: it read fewer changes than a run before it, and is
-        # no news about anyone. It moves no listing and tells no one (every notice it did not reproduce was closed
-        # as resolved, and its resident told so, dated the past run's as-of date). Audited, so that no later run
-        # takes it for a run whose listings a crash left unrecorded (``complete_missed``).
-        detail = {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, "behind_run": ahead}
+    # The listings stand on the run in force (registry/scoring/runs.py: run_in_force), as decisions, pages and
+    # reports do: a run that is not moves none of them and tells no one.
+    today = resolve_today()
+    # (among the runs made up to it: a run a crash left without its listings is completed by the next as it was)
+    sql = f"SELECT run_id FROM ({in_force_sql(today, made_by=run_id)}) WHERE policy_id = ?"
+    in_force = store.rows(sql, [run["policy_id"]])
+    standing = int(in_force[0]["run_id"]) if in_force else None
+    if standing != run_id:
+        if as_of > today:
+            # A run dated ahead of the registry's today (a what-if) says what would be found then.
+            kind = "what_if"
+        elif run["mode"] == "rerun" or run["watermark"] < _max_watermark(store, run):
+            # A rerun (`score --rerun RUN`) reproduces a past run: it read fewer changes than a run before it (or
+            # as many, as a rerun), and is no news about anyone (until 2026-12-05 every notice it did not
+            # reproduce was closed as resolved, and its resident told so, dated the past run's as-of date).
+            kind = "behind_run"
+        else:
+            # A run dated before a run already made (`score --as-of` a past date) says what was found then.
+            kind = "past_dated"
+        # Audited, so that no later run takes it for a run whose listings a crash left unrecorded (complete_missed).
+        detail = {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, kind: standing}
         append_audit(store, actor, "listings", None, detail)
         return counts
     loaded = get_policy(store, run["policy_id"], run["policy_version"])

@@ -17,7 +17,7 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
-from socialcredit.clock import EARLIEST_DAY, LATEST_DAY
+from socialcredit.clock import EARLIEST_DAY, LATEST_DAY, resolve_today
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
@@ -30,7 +30,7 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.state import build_state, catch_up, state_info
 from socialcredit.store import Store
 
-__all__ = ["RunSummary", "latest_run", "results_select", "save_run", "score"]
+__all__ = ["RunSummary", "in_force_sql", "latest_run", "results_select", "run_in_force", "save_run", "score"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,48 @@ def check_as_of(as_of: dt.date) -> None:
         )
 
 
+def in_force_sql(today: dt.date | None = None, *, made_by: int | None = None) -> str:
+    """A SELECT of the run in force of every scored policy (``score_runs`` rows; ``today`` is written into it).
+
+    The run in force is the one decisions, the listings and the public look-up, the resident's page, the reports and
+    the lists stand on: of the policy's finished runs, the newest-dated (then the newest made) *ordinary* run, i.e.
+    not a rerun (``mode = 'rerun'``: a past run reproduced), not one dated after ``today`` (a what-if), and not one
+    that read fewer changes than a run made before it (a past state scored again); a run dated before another is
+    past-dated and not in force. A policy whose every run is of those kinds has none. With ``made_by``, among the
+    runs made up to that run (the one in force when it was made: a run's listings are recorded as of then)."""
+    day = resolve_today(today).isoformat()
+    upto = "" if made_by is None else f" AND r.run_id <= {int(made_by)}"
+    return f"""SELECT * FROM score_runs r
+        WHERE r.finished_at IS NOT NULL AND r.mode <> 'rerun' AND r.as_of <= DATE '{day}'{upto}
+          AND NOT EXISTS (SELECT 1 FROM score_runs x WHERE x.policy_id = r.policy_id AND x.run_id < r.run_id
+                          AND x.finished_at IS NOT NULL AND x.watermark > r.watermark)
+        QUALIFY row_number() OVER (PARTITION BY r.policy_id ORDER BY r.as_of DESC, r.run_id DESC) = 1"""
+
+
+def run_in_force(store: Store, policy_id: str | None = None, today: dt.date | None = None) -> dict[str, Any]:
+    """The run in force of ``policy_id`` (of the policy whose run in force was made last if None): the run
+    decisions, listings, pages, reports and lists stand on (:func:`in_force_sql`). A run asked for by its id is
+    read as such; this is the run read when none is named."""
+    sql = f"SELECT * FROM ({in_force_sql(today)})"
+    params: list[Any] = []
+    if policy_id:
+        sql += " WHERE policy_id = ?"
+        params.append(policy_id)
+    rows = store.rows(sql + " ORDER BY run_id DESC LIMIT 1", params)
+    if rows:
+        return rows[0]
+    scored = latest_run(store, policy_id)  # no run yet: refused as such
+    raise NotFoundError(
+        f"no run of policy {scored['policy_id']} is in force: its runs are reruns, what-ifs dated after today "
+        f"({resolve_today(today)}) or behind a run made before them; score it as of today "
+        f"(`socialcredit score --policy {scored['policy_id']}`)",
+        code="no_run",
+    )
+
+
 def latest_run(store: Store, policy_id: str | None = None) -> dict[str, Any]:
+    """The finished run of ``policy_id`` made last, whatever its kind (the base of an incremental run); the run
+    decisions and pages stand on is :func:`run_in_force`."""
     sql = "SELECT * FROM score_runs WHERE finished_at IS NOT NULL"
     params: list[Any] = []
     if policy_id:
@@ -445,10 +486,10 @@ def list_kinds(store: Store, run: dict[str, Any], list_id: str) -> dict[str, str
 def list_page(
     store: Store, policy_id: str, list_id: str, *, after: str = "", limit: int = 100, actor: str = "cli"
 ) -> dict[str, Any]:
-    """A page of a list of the latest run of ``policy_id``: the subjects after ``after`` (by id), each with its name
+    """A page of a list of the run in force of ``policy_id``: the subjects after ``after`` (by id), each with its name
     and the criteria that put it there; with the run and the list's size. The read is audited (``read_list``: the
     run, the list, where the page starts and how many it named)."""
-    run = latest_run(store, policy_id)
+    run = run_in_force(store, policy_id)
     list_kinds(store, run, list_id)
     entries = store.rows(
         """SELECT e.subject_id, any_value(s.name) AS name, list(DISTINCT e.criterion_id ORDER BY e.criterion_id)
