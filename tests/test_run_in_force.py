@@ -12,8 +12,11 @@ blacklist's judgment_defaulter): run 2, as of 2026-04-10 too, scores him 1000 �
 * a what-if dated ahead of today, `score --as-of 2027-02-01` (T1 no longer counts: 900; and J2's listing would be in
   effect by then).
 
-Until 2026-12-05 decisions, the lists and the resident's file stood on the run made last, and the what-if moved the
-listings (B listed in effect, public, refused the train, on 2026-04-10).
+Each run's standing is decided when it is made (score_runs.standing): run 3 is past_dated, a rerun or a what_if, and
+stays so once the registry's today passes the what-if's date (2027-03-01 below). Until 2026-12-05 decisions, the
+lists and the resident's file stood on the run made last, and the what-if moved the listings (B listed in effect,
+public, refused the train, on 2026-04-10); a first rule that read today at every read put the what-if in force the
+day its date came.
 """
 
 from __future__ import annotations
@@ -38,16 +41,20 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.runs import in_force_sql, run_in_force
 from socialcredit.registry.service import Service
 from socialcredit.store import open_store
+from page_text import visible_text
 from web_helpers import sign_in
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 TODAY = "2026-04-10"
 
 
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed console script on the store ``db``, on the clock of 2026-04-10."""
+LATER = "2027-03-01"  # past the what-if's date
+
+
+def cli(db: Path, *args: str, today: str = TODAY) -> subprocess.CompletedProcess[str]:
+    """The installed console script on the store ``db``, on the registry's clock of ``today`` (2026-04-10)."""
     env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"}
-    env |= {"COLUMNS": "200", "SOCIALCREDIT_TODAY": TODAY}
+    env |= {"COLUMNS": "200", "SOCIALCREDIT_TODAY": today}
     return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
 
 
@@ -78,31 +85,49 @@ SCENARIOS = {
 
 
 @pytest.mark.parametrize("kind", list(SCENARIOS))
-def test_every_face_stands_on_the_run_in_force(world: Path, kind: str) -> None:
+def test_every_face_stands_on_the_run_in_force(world: Path, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     args, as_of, mode, score_then = SCENARIOS[kind]
     made = cli(world, *args, "--json")
     assert made.returncode == 0, made.stderr
     summary = json.loads(made.stdout)
-    assert (summary["run_id"], summary["as_of"], summary["mode"]) == (3, as_of, mode)
+    assert (summary["run_id"], summary["as_of"], summary["mode"], summary["standing"]) == (3, as_of, mode, kind)
     store = open_store(world, key="")
     # run 3 says what it found, as of its date and from its changes
     assert store.one("SELECT score FROM run_results WHERE run_id = 3 AND subject_id = ?", [B]) == score_then
+    assert store.rows("SELECT run_id, standing FROM score_runs ORDER BY run_id") == [
+        {"run_id": 1, "standing": "ordinary"},
+        {"run_id": 2, "standing": "ordinary"},
+        {"run_id": 3, "standing": kind},
+    ]
     assert run_in_force(store, "beijing")["run_id"] == 2
     # it moved no listing: B's notice of run 2 stands, in its notice period, not public
     assert [(x["status"], x["effective_on"]) for x in list_listings(store, subject_id=B)] == [("pending", "2026-06-09")]
     assert store.one("SELECT last_run_id FROM listings WHERE subject_id = ?", [B]) == 2
     assert public_lookup(store, "李四") == []
     audited = json.loads(str(store.one("SELECT detail FROM audit_log WHERE action = 'listings' ORDER BY seq DESC")))
-    assert (audited["run_id"], audited[{"past_dated": "past_dated", "rerun": "behind_run"}.get(kind, kind)]) == (3, 2)
+    assert (audited["run_id"], audited["standing"]) == (3, kind)
+    assert audited[{"past_dated": "past_dated", "rerun": "behind_run"}.get(kind, kind)] == 2
     store.close()
+    _faces_stand_on_run_2(world, score_then, TODAY)
+    # The registry's today passes the what-if's date: nothing moves, run 2 stays in force (a rule that read today at
+    # every read put the what-if in force then, and the public list and decisions moved without a run being made).
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", LATER)
+    store = open_store(world, key="")
+    assert run_in_force(store, "beijing")["run_id"] == 2
+    store.close()
+    _faces_stand_on_run_2(world, score_then, LATER)
+
+
+def _faces_stand_on_run_2(world: Path, score_then: int, today: str) -> None:
+    """Decisions, the blacklist, the service's snapshots, the API's report and the resident's page on ``today``."""
 
     # decisions (the command line): run 2, 895, granted (a listing in its notice period refuses nothing)
-    decided = cli(world, "decide", B, "high_speed_rail", "--purpose", "ticket purchase", "--json")
+    decided = cli(world, "decide", B, "high_speed_rail", "--purpose", "ticket purchase", "--json", today=today)
     assert decided.returncode == 0, decided.stderr
     d = json.loads(decided.stdout)
     assert (d["run_id"], d["score"], d["granted"], d["lists"]) == (2, 895, True, [])
     # the blacklist (the command line): run 2's members by score, B and A (J1: 900) on notice until 2026-06-09
-    listed = cli(world, "list", "blacklist", "--json")
+    listed = cli(world, "list", "blacklist", "--json", today=today)
     assert listed.returncode == 0, listed.stderr
     assert [(x["subject_id"], x["score"], x["listing"], x["effective_on"]) for x in json.loads(listed.stdout)] == [
         (B, 895, "notice", "2026-06-09"),
@@ -158,9 +183,46 @@ def test_no_run_in_force_is_refused_saying_why(tmp_path: Path, monkeypatch: pyte
     store = open_store(db, key="")
     assert store.rows(f"SELECT run_id FROM ({in_force_sql()})") == []
     store.close()
-    refused = cli(db, "decide", B, "high_speed_rail", "--purpose", "ticket purchase")
-    assert refused.returncode == 2  # not found
-    assert (
-        "no run of policy beijing is in force: its runs are reruns, what-ifs dated after today (2026-04-10) or "
-        "behind a run made before them; score it as of today (`socialcredit score --policy beijing`)"
-    ) in refused.stderr
+    said = (
+        "no run in force for policy beijing: its runs are what-ifs or reruns (run 1: a what-if as of 2026-05-01), which "
+        "no decision, list or listing stands on; score it as of the registry's today or before: "
+        "`socialcredit score --policy beijing`"
+    )
+    for args in (
+        ("decide", B, "high_speed_rail", "--purpose", "ticket purchase"),
+        ("decide", B, "high_speed_rail", "--purpose", "ticket purchase", "--policy", "beijing"),
+        ("list", "blacklist"),
+        ("list", "blacklist", "--policy", "beijing"),
+    ):
+        refused = cli(db, *args)
+        assert (refused.returncode, refused.stderr) == (2, f"error: {said}\n"), args  # 2: not found
+    # still none once the registry's today passes the what-if's date: its standing was decided when it was made
+    refused = cli(db, "decide", B, "high_speed_rail", "--purpose", "ticket purchase", today="2026-06-01")
+    assert (refused.returncode, refused.stderr) == (2, f"error: {said}\n")
+    store = open_store(db, key="")
+    operator = issue_key(store, "operator", "ops").token
+    railway = issue_key(
+        store, "relying_party", "railway", services=["high_speed_rail"], purposes=["ticket purchase"]
+    ).token
+    app = create_app(db, store=store)
+    try:
+        with serve(app) as client:
+            # the API's decision: 404, the same words
+            r = client.post(
+                "/v1/decisions",
+                json={"subject_id": B, "service": "high_speed_rail", "purpose": "ticket purchase"},
+                headers=auth(railway),
+            )
+            assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (404, "no_run", said)
+            # the operator's page says so, in both languages, instead of "no score run yet"
+            sign_in(client, operator)
+            en = visible_text(client.get("/ops?lang=en").text)
+            assert (
+                "No run in force for policy beijing: its runs are what-ifs or reruns, which no decision, list or "
+                "listing stands on. Score it as of the registry's today or before."
+            ) in en
+            assert "No score run yet." not in en
+            zh = visible_text(client.get("/ops?lang=zh").text)
+            assert "政策 beijing 没有生效的评分：它的评分都是假设评分或重算" in zh
+    finally:
+        store.close()
