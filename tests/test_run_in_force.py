@@ -33,6 +33,7 @@ import pytest
 
 from api_helpers import auth, serve
 from due_world import JUDGMENT, A, B, build, write_csv
+from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.listings import list_listings
@@ -41,7 +42,6 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.runs import in_force_sql, run_in_force
 from socialcredit.registry.service import Service
 from socialcredit.store import open_store
-from page_text import visible_text
 from web_helpers import sign_in
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -184,8 +184,8 @@ def test_no_run_in_force_is_refused_saying_why(tmp_path: Path, monkeypatch: pyte
     assert store.rows(f"SELECT run_id FROM ({in_force_sql()})") == []
     store.close()
     said = (
-        "no run in force for policy beijing: its runs are what-ifs or reruns (run 1: a what-if as of 2026-05-01), which "
-        "no decision, list or listing stands on; score it as of the registry's today or before: "
+        "no run in force for policy beijing: its runs are what-ifs or reruns (run 1: a what-if as of 2026-05-01), "
+        "which no decision, list or listing stands on; score it as of the registry's today or before: "
         "`socialcredit score --policy beijing`"
     )
     for args in (
