@@ -127,7 +127,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         ingest_file(store, path, source, today=AS_OF)
     for pid in ("beijing", "sesame"):
         score(store, resolve_policy(store, pid), AS_OF)
-    score(store, resolve_policy(store, "beijing"), LATER)
+    score(store, resolve_policy(store, "beijing"), LATER, today=LATER)  # a run of its day, not a what-if
     listed, name = store.execute(
         "SELECT l.subject_id, s.name FROM listings l JOIN current_subjects s USING (subject_id) "
         "WHERE l.status = 'effective' AND s.kind = 'person' ORDER BY l.subject_id LIMIT 1"

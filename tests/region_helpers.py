@@ -45,7 +45,8 @@ class Regions:
 
     def score(self, code: str, on: dt.date) -> None:
         store = self.stores[code]
-        score(store, resolve_policy(store, str(self.folder / f"{self.policy(code)}.yaml")), on)
+        # a run of its day, on the registry's clock of that day (one dated after today is a what-if, not in force)
+        score(store, resolve_policy(store, str(self.folder / f"{self.policy(code)}.yaml")), on, today=on)
 
     def rail(self, code: str, subject_id: str) -> bool:
         return decide(self.stores[code], subject_id, "high_speed_rail", "ticket purchase").granted

@@ -313,7 +313,7 @@ def test_policy_explain_states_each_rule_in_plain_words() -> None:
 
 
 @pytest.mark.slow
-def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
+def test_list_blacklist_and_top(city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
     ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", db=city)
     run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
@@ -324,6 +324,7 @@ def test_list_blacklist_and_top(city: Path, tmp_path: Path) -> None:
     assert [(b["listing"], b["effective_on"]) for b in black] == [("notice", "2026-12-31")]
     granted = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", db=city).stdout
     assert granted.startswith(f"high_speed_rail for {DEFAULTER}: GRANTED")
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-01-01")  # a run of its day (dated after today: a what-if)
     run("score", "--policy", "beijing", "--as-of", "2027-01-01", db=city)
     table = run("list", "blacklist", db=city).stdout.splitlines()
     assert [row.split() for row in table] == [

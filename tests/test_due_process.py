@@ -683,16 +683,19 @@ def test_repair_needs_the_sources_fulfilment_report(store: Store) -> None:
     assert nothing.value.code == "nothing_to_repair"
 
 
-def test_publication_ends_at_the_maximum(store: Store) -> None:
+def test_publication_ends_at_the_maximum(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     run(store, D(2026, 2, 1))
     run(store, D(2026, 4, 2))
-    # serious: at most 1095 days from 2026-04-02 → ends on 2029-04-01
+    # serious: at most 1095 days from 2026-04-02 → ends on 2029-04-01 (runs of their day: not what-ifs)
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2029-03-31")
     run(store, D(2029, 3, 31))
     assert list_listings(store, subject_id=A)[0]["status"] == "effective" and rail(store, A) is False
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2029-04-01")
     run(store, D(2029, 4, 1))
     [ended] = list_listings(store, subject_id=A)
     assert (ended["status"], ended["closed_on"]) == ("publication_ended", "2029-04-01")
     assert rail(store, A) is True
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2029-06-01")
     run(store, D(2029, 6, 1))  # the judgment is still unpaid: no new listing for the same cause
     assert [x["status"] for x in list_listings(store, subject_id=A)] == ["publication_ended"]
 
@@ -725,7 +728,9 @@ def test_the_daily_job_ends_a_publication_on_its_date_without_a_run(store: Store
     assert kinds.count("listing_publication_ended") == 1
 
 
-def test_the_daily_job_ends_a_publication_under_the_version_of_the_listings_last_run(store: Store) -> None:
+def test_the_daily_job_ends_a_publication_under_the_version_of_the_listings_last_run(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Listed on 2026-04-02 under beijing 2026.2 (serious: at most 1095 days); a version 2026.3 published since, no
     run of it yet, allows serious 400 days. The daily job of 2027-06-01 ended the listing on 2027-05-07 (the newest
     version's 400 days) while a run of the listing's version keeps it: it reads the version of the listing's last
@@ -747,9 +752,11 @@ def test_the_daily_job_ends_a_publication_under_the_version_of_the_listings_last
     publish_policy(store, parse_policy(text, "shorter", store.catalog))
     assert run_daily(store, D(2027, 6, 1))["publication_ended"] == []
     assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [("effective", None)]
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-06-02")  # runs of their day, not what-ifs
     score(store, resolve_policy(store, "beijing@2026.2"), D(2027, 6, 2))
     assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [("effective", None)]
     # a run of the new version applies its 400 days, and so does the daily job after it
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-06-03")
     score(store, resolve_policy(store, "beijing@2026.3"), D(2027, 6, 3))
     assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [
         ("publication_ended", "2027-05-07")
@@ -1076,19 +1083,9 @@ def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store
 
 def test_a_refusal_says_what_would_change_it(store: Store) -> None:
     run(store, D(2026, 2, 1))
-    run(store, D(2026, 4, 2))
-    d = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway")
-    assert not d.granted and len(d.reasons) <= 4
-    assert [r.code for r in d.reasons] == ["LIST_JUDGMENT_DEFAULTER", "COURT_UNFULFILLED"]
-    assert d.actions == [
-        "pay the outstanding judgment of 12 000 yuan (record J1 from courts); the court then records it fulfilled; "
-        "at the latest its publication ends on 2029-04-01"
-    ]
-    # AA (1030) from 900: the judgment's 100 points are not enough on their own
-    rental = decide(store, A, "deposit_free_rental", "deposit", requester="bikes")
-    assert rental.actions[-1] == "raise the score by a further 30 points"
-    # C at 900 for K1 (−100): A (960) needs 60; K1 alone covers it, and it expires on 2026-02-27
+    # decisions stand on the run in force, the newest-dated: C's refusal as of 2026-02-20 is read before a later run
     run(store, D(2026, 2, 20))
+    # C at 900 for K1 (−100): A (960) needs 60; K1 alone covers it, and it expires on 2026-02-27
     loan = decide(store, C, "matchmaking_badge", "badge", requester="match")
     assert loan.actions == [
         "pay the outstanding judgment of 5 000 yuan (record K1 from courts); the court then records it fulfilled",
@@ -1100,6 +1097,17 @@ def test_a_refusal_says_what_would_change_it(store: Store) -> None:
         "履行未执行的判决（金额 5 000 元；记录 K1，来源 courts），法院随后登记为已履行",
         "或等到 2026-02-27，届时这些记录中足够多的已过期",
     ]
+    run(store, D(2026, 4, 2))
+    d = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway")
+    assert not d.granted and len(d.reasons) <= 4
+    assert [r.code for r in d.reasons] == ["LIST_JUDGMENT_DEFAULTER", "COURT_UNFULFILLED"]
+    assert d.actions == [
+        "pay the outstanding judgment of 12 000 yuan (record J1 from courts); the court then records it fulfilled; "
+        "at the latest its publication ends on 2029-04-01"
+    ]
+    # AA (1030) from 900: the judgment's 100 points are not enough on their own
+    rental = decide(store, A, "deposit_free_rental", "deposit", requester="bikes")
+    assert rental.actions[-1] == "raise the score by a further 30 points"
 
 
 def test_what_would_change_a_refusal_is_said_in_chinese_too(store: Store) -> None:

@@ -40,6 +40,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         mp.setenv(TODAY_ENV, "2026-02-01")
         beijing = resolve_policy(store, "beijing")
         score(store, beijing, dt.date(2026, 2, 1))
+        mp.setenv(TODAY_ENV, "2026-04-02")  # a run of its day (one dated after today is a what-if, not in force)
         score(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
         keys = {
             "resident": issue_key(store, "resident", "张三", subject=A).token,
@@ -203,11 +204,11 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     )
     assert (other.status_code, other.json()["error"]["code"]) == (403, "not_your_dispute")
     # The courts do not answer. On 2026-05-04 (day 31) the daily run resolves it for the resident.
+    os.environ[TODAY_ENV] = "2026-05-04"  # the run of that day is in force (one dated after today is a what-if)
     with world["lock"]:
         assert lapse_overdue(store, dt.date(2026, 5, 4)) == [dispute["dispute_id"]]
         score(store, resolve_policy(store, "beijing"), dt.date(2026, 5, 4))
         world["service"].refresh_snapshots(store)  # a run made beside the service (it refreshes after its own)
-    os.environ[TODAY_ENV] = "2026-05-04"
     late = client.post(
         f"/v1/disputes/{dispute['dispute_id']}/answer", json={"outcome": "verified", "note": "late"}, headers=courts
     )

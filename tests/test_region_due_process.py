@@ -520,7 +520,7 @@ def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listin
     held.write_text(text.replace("counts_while_open: true", "counts_while_open: false"), "utf-8")
     file_dispute(tianjin, tj, "courts", local_id, "paid", today=D(2026, 12, 1))
     regions.score(TIANJIN, EFFECTIVE)
-    score(tianjin, resolve_policy(tianjin, str(held)), EFFECTIVE)
+    score(tianjin, resolve_policy(tianjin, str(held)), EFFECTIVE, today=EFFECTIVE)  # a run of its day
     assert not decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="tianjin").granted
     assert decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="held").granted
 

@@ -57,6 +57,13 @@ def last_error(proc: subprocess.CompletedProcess[str]) -> str:
     return proc.stderr.rstrip("\n").splitlines()[-1]
 
 
+@pytest.fixture(autouse=True)
+def _on_the_day_the_listing_takes_effect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry's clock on 2026-12-31, the day Beijing's listing takes effect: the runs of that day are in force
+    (a run dated after today is a what-if, not in force: docs/due-process.md)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-12-31")
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Beijing and Tianjin; Beijing's bundle imported and Tianjin scored: the first mover is linked and refused."""
@@ -82,8 +89,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     trust_publisher(stores[TIANJIN], BEIJING, "Beijing", public_key_text(load_private_key(keys[BEIJING])))
     export_bundle(stores[BEIJING], "beijing", keys[BEIJING], folder / "beijing-1.json")
     import_bundle(stores[TIANJIN], folder / "beijing-1.json")
-    # scored when Beijing's grace has ended: the mover is listed in Tianjin from the day Beijing lists him
-    score(stores[TIANJIN], resolve_policy(stores[TIANJIN], "tianjin"), BEIJING_EFFECTIVE)
+    # scored when Beijing's grace has ended: the mover is listed in Tianjin from the day Beijing lists him (a run of
+    # that day: on the registry's clock of that day, as every test here runs)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOCIALCREDIT_TODAY", "2026-12-31")
+        score(stores[TIANJIN], resolve_policy(stores[TIANJIN], "tianjin"), BEIJING_EFFECTIVE)
     mover = summary.movers[0]
     tianjin = stores[TIANJIN]
     link = tianjin.rows(

@@ -64,6 +64,13 @@ def region_policy(code: str) -> str:
     return text + EXCHANGE
 
 
+@pytest.fixture(autouse=True)
+def _on_the_day_the_listing_takes_effect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry's clock on 2026-12-31, the day Beijing's listing takes effect: the runs of that day are in force
+    (a run dated after today is a what-if, not in force: docs/due-process.md)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-12-31")
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("regions")

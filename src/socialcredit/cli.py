@@ -282,6 +282,19 @@ def score(
         f"({summary.mode}, from {read}): {counted(summary.subjects, 'subject')} scored, {summary.rescored} computed; "
         f"{lists}."
     )
+    if summary.standing != "ordinary":
+        out.print(
+            f"It is {_STANDING_SAID.get(summary.standing, summary.standing)}: not in force, it moves no listing, and "
+            'decisions and lists stay on the policy\'s run in force (docs/due-process.md, "The run in force").'
+        )
+
+
+_STANDING_SAID = {
+    "what_if": "a what-if (dated after the registry's today)",
+    "rerun": "a rerun",
+    "past_dated": "past-dated (dated before a run already made)",
+    "behind": "behind (fewer changes read than a run already made)",
+}
 
 
 # The words of `show` and of a subject's linked identities, in --lang (the policy's texts come in it from the
@@ -523,7 +536,7 @@ def decide(
     subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
     service: Annotated[str, typer.Argument(help="Service id, e.g. high_speed_rail.")],
     purpose: Annotated[str, typer.Option(help="Why the decision is asked (required).", metavar="TEXT")],
-    policy: Annotated[str | None, typer.Option(help="Policy whose latest run decides.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy whose run in force decides.")] = None,
     requester: Annotated[str, typer.Option(help="Who asks.", metavar="NAME")] = "cli",
     lang: LangOpt = "en",
     db: DbOpt = DEFAULT_DB,

@@ -1006,6 +1006,45 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         GROUP BY region_code, untrusted_on, untrusted_reason;
         """,
     ),
+    (
+        45,
+        "a score run's standing, decided when it is made",
+        # ordinary | rerun | what_if | past_dated | behind (registry/scoring/runs.py: run_standing). A policy's run in
+        # force is its newest-made ordinary finished run: decisions, listings, lists and pages stand on it. A new run
+        # takes its standing from the registry's today when it is made; the runs made before take one worked out here
+        # from the runs table alone, taking each policy's runs in the order they were made: `rerun` (mode rerun),
+        # `past_dated` (dated before an ordinary finished run made before it), `behind` (read fewer changes than
+        # one), else `ordinary`. The registry's today when an older run was made was not kept: an older run dated
+        # ahead of the day it was made is taken as ordinary, as the listings it moved then were recorded.
+        """
+        ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS standing VARCHAR DEFAULT 'ordinary';
+        UPDATE score_runs SET standing = w.standing FROM (
+            WITH RECURSIVE ordered AS (
+                SELECT run_id, policy_id, as_of, watermark, mode, finished_at IS NOT NULL AS finished,
+                       row_number() OVER (PARTITION BY policy_id ORDER BY run_id) AS n
+                FROM score_runs
+            ), walk AS (
+                SELECT o.policy_id, o.n, o.run_id, s.standing,
+                       CASE WHEN s.standing = 'ordinary' AND o.finished THEN o.as_of END AS top_as_of,
+                       CASE WHEN s.standing = 'ordinary' AND o.finished THEN o.watermark END AS top_watermark
+                FROM ordered o, (SELECT CASE WHEN o.mode = 'rerun' THEN 'rerun' ELSE 'ordinary' END AS standing) s
+                WHERE o.n = 1
+                UNION ALL
+                SELECT o.policy_id, o.n, o.run_id, s.standing,
+                       CASE WHEN s.standing = 'ordinary' AND o.finished THEN greatest(o.as_of, w.top_as_of)
+                            ELSE w.top_as_of END,
+                       CASE WHEN s.standing = 'ordinary' AND o.finished THEN greatest(o.watermark, w.top_watermark)
+                            ELSE w.top_watermark END
+                FROM walk w JOIN ordered o ON o.policy_id = w.policy_id AND o.n = w.n + 1,
+                     (SELECT CASE WHEN o.mode = 'rerun' THEN 'rerun'
+                                  WHEN o.as_of < w.top_as_of THEN 'past_dated'
+                                  WHEN o.watermark < w.top_watermark THEN 'behind'
+                                  ELSE 'ordinary' END AS standing) s
+            )
+            SELECT run_id, standing FROM walk
+        ) w WHERE score_runs.run_id = w.run_id;
+        """,
+    ),
 ]
 
 

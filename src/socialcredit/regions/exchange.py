@@ -57,6 +57,7 @@ from socialcredit.registry import (
     check_signature,
     end_withdrawn_listings,
     get_policy,
+    in_force_sql,
     keep_checkpoint,
     keep_received_checkpoint,
     mask_id,
@@ -264,11 +265,8 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
     ]
     entries: list[dict[str, Any]] = []
     as_of: str | None = None
-    run = store.rows(
-        "SELECT run_id, as_of FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL ORDER BY run_id DESC "
-        "LIMIT 1",
-        [policy_id],
-    )
+    # the lists as they stand: the policy's run in force (the run decisions and the public list stand on)
+    run = store.rows(f"SELECT run_id, as_of FROM ({in_force_sql()}) WHERE policy_id = ?", [policy_id])
     if run and exchange.lists:
         as_of = run[0]["as_of"].isoformat()
         kinds = {lst.id: lst.kind for lst in loaded.policy.lists}

@@ -85,7 +85,15 @@ if TYPE_CHECKING:
     from socialcredit.registry.reporting.resident_file import export_file, render_html
     from socialcredit.registry.scoring.export import export_inputs, publish_results, score_on_spark
     from socialcredit.registry.scoring.policies import get_policy, policies_in_use, publish_policy, resolve_policy
-    from socialcredit.registry.scoring.runs import RunSummary, check_as_of, latest_run, rerun, score
+    from socialcredit.registry.scoring.runs import (
+        RunSummary,
+        check_as_of,
+        in_force_sql,
+        latest_run,
+        rerun,
+        run_in_force,
+        score,
+    )
     from socialcredit.registry.service import Service
 
 # name -> the module that defines it
@@ -116,6 +124,8 @@ _WHERE = {
     "RunSummary": "socialcredit.registry.scoring.runs",
     "check_as_of": "socialcredit.registry.scoring.runs",
     "latest_run": "socialcredit.registry.scoring.runs",
+    "in_force_sql": "socialcredit.registry.scoring.runs",
+    "run_in_force": "socialcredit.registry.scoring.runs",
     "rerun": "socialcredit.registry.scoring.runs",
     "score": "socialcredit.registry.scoring.runs",
     "get_policy": "socialcredit.registry.scoring.policies",
@@ -233,6 +243,7 @@ __all__ = [
     "get_link_dispute",
     "get_policy",
     "hookimpl",
+    "in_force_sql",
     "ingest_file",
     "issue_key",
     "issue_link",
@@ -279,6 +290,7 @@ __all__ = [
     "resolve_displaced_link_disputes",
     "resolve_policy",
     "revoke_key",
+    "run_in_force",
     "score",
     "score_on_spark",
     "session_principal",

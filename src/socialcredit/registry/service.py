@@ -1,6 +1,6 @@
 """The running service's state: the store's single writer, keys and snapshots in memory, the inquiry journal.
 
-Decisions never wait for the writer: they are answered from immutable snapshots of the latest runs, keys are checked
+Decisions never wait for the writer: they are answered from immutable snapshots of the runs in force, keys are checked
 against a key ring in memory, and inquiries go to a journal that a background thread moves into the store whenever
 the writer is free. Ingest, score runs and policy publication take the writer; when a run finishes, the snapshots
 are replaced (never updated) and the next decision uses the new run.
@@ -32,7 +32,7 @@ from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.ingest import BatchOutcome, BatchRequest, ingest_group
 from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
 from socialcredit.registry.scoring.policies import get_policy, policy_by_ref
-from socialcredit.registry.scoring.runs import score
+from socialcredit.registry.scoring.runs import in_force_sql, no_run_in_force, score
 from socialcredit.registry.scoring.state import catch_up, index_states, list_states, state_info
 from socialcredit.settings import get_settings
 from socialcredit.store import Store
@@ -105,6 +105,8 @@ class Service:
         # one policy impact at a time (two score runs over every subject): a second request is refused, not queued
         self.impact_gate = threading.Lock()
         self.snapshots: dict[str, Snapshot] = {}
+        # why a service (or "<service>@<policy>") has no snapshot, when its policy has runs but none in force
+        self.no_run: dict[str, str] = {}
         # Subjects linked to an identity in another region: a decision about one may raise an alert (regions/).
         self.linked: frozenset[str] = frozenset()
         self.pending_alerts: list[tuple[str, str, str]] = []
@@ -266,9 +268,11 @@ class Service:
         return patched
 
     def refresh_snapshots(self, store: Store) -> None:
-        """Hold the latest finished run of each service in memory (call with the writer)."""
+        """Hold the run in force of each service in memory (call with the writer): of each policy, the run
+        decisions, listings and pages stand on (``registry/scoring/runs.py: run_in_force``), not the run made last
+        (a what-if, a rerun, a past-dated run or one behind made by a job is not in force)."""
 
-        runs = store.rows("SELECT * FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC")
+        runs = store.rows(f"SELECT * FROM ({in_force_sql()}) ORDER BY run_id DESC")
         services: set[str] = set()
         for run in runs:
             services |= {s.id for s in get_policy(store, run["policy_id"], run["policy_version"]).policy.services}
@@ -281,7 +285,7 @@ class Service:
             if rid not in by_run:
                 by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
             fresh[service_id] = by_run[rid]
-        # Each policy's latest run, for the parties bound to it and the decisions that name it: held as
+        # Each policy's run in force, for the parties bound to it and the decisions that name it: held as
         # "<service>@<policy>" (a service id has no "@"), so the live thread patches them like the others.
         offering: dict[str, list[str]] = {}
         seen: set[str] = set()
@@ -296,6 +300,19 @@ class Service:
                 if rid not in by_run:
                     by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
                 fresh[f"{svc.id}@{pid}"] = by_run[rid]
+        # Policies scored only by what-ifs or reruns: a decision one of them would answer is refused saying so.
+        no_run: dict[str, str] = {}
+        for run in store.rows(
+            "SELECT * FROM score_runs WHERE finished_at IS NOT NULL "
+            "QUALIFY row_number() OVER (PARTITION BY policy_id ORDER BY run_id DESC) = 1 ORDER BY run_id DESC"
+        ):
+            pid = str(run["policy_id"])
+            if pid not in seen:
+                why = str(no_run_in_force(store, pid))
+                for svc in get_policy(store, run["policy_id"], run["policy_version"]).policy.services:
+                    no_run.setdefault(svc.id, why)
+                    no_run[f"{svc.id}@{pid}"] = why
+        self.no_run = no_run
         self.offering = {k: sorted(v) for k, v in offering.items()}
         self.snapshots = fresh  # one assignment: a request sees the old map or the new one
         for snap in {s.run_id: s for s in fresh.values() if s.run_id not in held}.values():
@@ -345,13 +362,15 @@ class Service:
     def snapshot(self, service_id: str) -> Snapshot:
         snap = self.snapshots.get(service_id)
         if snap is None:
+            if service_id in self.no_run:
+                raise NotFoundError(self.no_run[service_id], code="no_run")
             if not self.snapshots:
                 raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
             raise NotFoundError(f"no scored policy offers the service {service_id!r}")
         return snap
 
     def snapshot_for(self, service_id: str, policy_id: str | None) -> Snapshot:
-        """The snapshot that decides ``service_id`` under ``policy_id`` (its latest run); without a policy, that of
+        """The snapshot that decides ``service_id`` under ``policy_id`` (its run in force); without a policy, that of
         the one policy in use that defines the service (DecisionError ``ambiguous_service`` if two or more do)."""
         if policy_id is None:
             offering = self.offering.get(service_id, [])
@@ -360,6 +379,8 @@ class Service:
             return self.snapshot(service_id)
         snap = self.snapshots.get(f"{service_id}@{policy_id}")
         if snap is None:
+            if f"{service_id}@{policy_id}" in self.no_run:
+                raise NotFoundError(self.no_run[f"{service_id}@{policy_id}"], code="no_run", field="policy")
             if not self.snapshots:
                 raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
             message = f"no scored run of policy {policy_id} offers the service {service_id!r}"
@@ -516,7 +537,9 @@ class Service:
                     from_records=job.from_records,
                 )
                 job.run_id, job.summary = summary.run_id, summary.as_dict()
-                self.refresh_snapshots(store)  # the run is committed: decisions stand on it from now
+                # the run is committed: decisions stand on it from now if it is ordinary (its standing, decided as it
+                # was made: not a what-if, a rerun, past-dated nor behind), the policy's run in force
+                self.refresh_snapshots(store)
                 self._index_states(store)
             job.status = "finished"
         except SocialCreditError as exc:

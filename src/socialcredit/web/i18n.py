@@ -257,6 +257,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "{policy} ({version}), run {run} as of {date}: {n} residents.",
     ),
     "no_runs": ("还没有评分。", "No score run yet."),
+    "no_run_in_force": (
+        "政策 {policy} 没有生效的评分：它的评分都是假设评分或重算，决定、名单和列入都不以其为准。"
+        "请按登记处今天或更早的日期评分。",
+        "No run in force for policy {policy}: its runs are what-ifs or reruns, which no decision, list or listing "
+        "stands on. Score it as of the registry's today or before.",
+    ),
     "policy": ("政策", "Policy"),
     "histogram": ("分数分布", "Score distribution"),
     "histogram_caption": ("每个柱子代表 {width} 分的区间。", "Each bar is a band of {width} points."),

@@ -35,10 +35,12 @@ CASES_SHOWN = 200  # the most urgent of each kind; the CLI and the API page thro
 
 
 def _latest_runs(store: Store) -> dict[str, dict[str, Any]]:
-    """The latest finished run of each policy, by policy id."""
+    """The run in force of each policy (the run decisions, lists and pages stand on), by policy id."""
+    in_force = dashboard.runs_in_force(store)
     out: dict[str, dict[str, Any]] = {}
     for r in dashboard.runs(store):
-        out.setdefault(r["policy_id"], r)
+        if int(r["run_id"]) in in_force:
+            out.setdefault(r["policy_id"], r)
     return out
 
 
@@ -58,8 +60,10 @@ def _list_names(store: Store, policy_ids: list[str], page: Page) -> dict[str, st
 
 def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     latest = _latest_runs(store)
+    # policies scored only by what-ifs or reruns: none of their runs is in force, and the page says so
+    not_in_force = sorted({str(r["policy_id"]) for r in dashboard.runs(store)} - set(latest))
     if not latest:
-        return {"run": None, "policies": []}
+        return {"run": None, "policies": [], "not_in_force": not_in_force}
     chosen = page.query("policy")
     run = latest.get(chosen) or latest.get("beijing") or next(iter(latest.values()))
     run_id = int(run["run_id"])
@@ -84,6 +88,7 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     list_names = _list_names(store, [r["policy_id"] for r in runs], page)
     return {
         "run": run,
+        "not_in_force": not_in_force,
         "policy": policy,
         "policy_name": policy.name.get(page.lang),
         "policies": sorted(latest),

@@ -64,7 +64,8 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/v1/jobs", tags=_OPERATORS, status_code=202)
 def start_job(body: JobRequest, party: Operator, service: ServiceDep, today: Today) -> StartedJob:
-    """Start a score run; follow it at ``GET /v1/jobs/{job_id}``. Decisions use the new run when it ends."""
+    """Start a score run; follow it at ``GET /v1/jobs/{job_id}``. Decisions use the new run when it ends, if it is
+    ordinary (not a what-if dated after today, nor dated before the run in force: docs/due-process.md)."""
     policy_id, at, _version = body.policy.partition("@")
     with service.writer() as store:
         published = published_policy_ids(store)

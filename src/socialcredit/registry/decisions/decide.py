@@ -33,6 +33,7 @@ from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.origin import origin_note
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.runs import in_force_sql, no_run_in_force
 from socialcredit.store import Store
 
 __all__ = [
@@ -88,28 +89,37 @@ class Decision:
 
 
 def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[str, Any]:
-    """The latest finished run of ``policy_id`` (or of the newest policy that offers ``service``)."""
-    runs = store.rows(
-        "SELECT * FROM score_runs WHERE finished_at IS NOT NULL"
-        + (" AND policy_id = ?" if policy_id else "")
-        + " ORDER BY run_id DESC",
-        [policy_id] if policy_id else [],
-    )
+    """The run in force of ``policy_id`` (or of the newest policy that offers ``service``): decisions stand on it
+    as the listings, pages and reports do (``registry/scoring/runs.py: run_in_force``). A policy scored only by
+    what-ifs or reruns is refused saying so (``no_run_in_force``)."""
+    mine = " WHERE policy_id = ?" if policy_id else ""
+    params = [policy_id] if policy_id else []
+    runs = store.rows(f"SELECT * FROM ({in_force_sql()}){mine} ORDER BY run_id DESC", params)
+
+    def offers(run: dict[str, Any]) -> bool:
+        return any(s.id == service for s in get_policy(store, run["policy_id"], run["policy_version"]).policy.services)
+
     for run in runs:
-        loaded = get_policy(store, run["policy_id"], run["policy_version"])
-        if any(s.id == service for s in loaded.policy.services):
+        if offers(run):
             return run
+    # none in force offers it: a policy that does, scored but with no run in force, is named with why
+    in_force = {r["policy_id"] for r in runs}
+    scored = store.rows(
+        f"SELECT * FROM score_runs{mine or ' WHERE true'} AND finished_at IS NOT NULL "
+        "QUALIFY row_number() OVER (PARTITION BY policy_id ORDER BY run_id DESC) = 1 ORDER BY run_id DESC",
+        params,
+    )
+    for run in scored:
+        if run["policy_id"] not in in_force and (policy_id or offers(run)):
+            raise no_run_in_force(store, str(run["policy_id"]))
     if not runs:
         raise NotFoundError("no score run yet" + (f" for policy {policy_id}" if policy_id else ""))
     raise NotFoundError(f"no scored policy offers the service {service!r}")
 
 
 def policies_offering(store: Store, service: str) -> list[str]:
-    """The policies in use (with a finished run) whose latest run offers ``service``, by id."""
-    runs = store.rows(
-        "SELECT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL "
-        "QUALIFY row_number() OVER (PARTITION BY policy_id ORDER BY run_id DESC) = 1 ORDER BY policy_id"
-    )
+    """The policies in use (with a run in force) whose run in force offers ``service``, by id."""
+    runs = store.rows(f"SELECT policy_id, policy_version FROM ({in_force_sql()}) ORDER BY policy_id")
     return [
         str(r["policy_id"])
         for r in runs
@@ -369,7 +379,7 @@ def decide(
     lang: str = "en",
     today: dt.date | None = None,
 ) -> Decision:
-    """Grant or refuse ``service`` to ``subject_id`` from the latest score run; logged as an inquiry.
+    """Grant or refuse ``service`` to ``subject_id`` from the run in force; logged as an inquiry.
 
     The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
     purpose = check_purpose(purpose)

@@ -48,7 +48,7 @@ from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, role_records_at
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.scoring.runs import latest_run
+from socialcredit.registry.scoring.runs import run_in_force
 from socialcredit.store import Store
 
 __all__ = ["InquirySink", "QuickDecision", "Snapshot", "SubjectIds"]
@@ -719,11 +719,11 @@ class Snapshot:
         explain: bool = False,
         sink: InquirySink | None = None,
     ) -> Snapshot:
-        """The latest finished run of ``policy_id`` (or of the newest policy offering ``service``).
+        """The run in force of ``policy_id`` (or of the newest policy offering ``service``): ``run_in_force``.
 
         With ``explain``, it also holds what a full decision needs (reasons, list entries): see ``decision``.
         """
-        run = run_for_service(store, service or "", policy_id) if service else latest_run(store, policy_id)
+        run = run_for_service(store, service or "", policy_id) if service else run_in_force(store, policy_id)
         return cls(store, run, explain=explain, sink=sink)
 
     def refresh_guards(self, store: Store) -> None:

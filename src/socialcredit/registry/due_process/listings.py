@@ -14,7 +14,8 @@ A score run finds who meets a blacklist's criteria (``run_list_entries``: the ca
 Statuses: pending | effective | resolved | delisted | publication_ended | repaired | overridden. Only effective
 listings refuse services (``registry/decisions/decide.py``, ``registry/decisions/snapshot.py``) or show in a public
 look-up.
-Runs are taken in the order they were made; each run of a policy updates that policy's listings.
+Runs are taken in the order they were made; each ordinary run of a policy (its standing, decided when it is made:
+``registry/scoring/runs.py: run_standing``) updates that policy's listings and is then its run in force.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import ScorePlan
 from socialcredit.errors import NotFoundError, WorkflowInputError
 from socialcredit.policy import LoadedPolicy
@@ -35,6 +35,7 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.relations import relation_note, relation_notes
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.store import Store
 
 __all__ = [
@@ -69,10 +70,14 @@ _KEY = "subject_id, criterion_id, source_id, record_id"
 def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
     """Update the listings of the run's policy from its blacklist entries; returns counts of what changed.
 
-    A run dated before a run of the policy made before it (an as-of date in the past) changes no listing: the
-    present listings are the newest run's (until 2026-12-05 such a run rewrote them as if it were the newest:
-    noticed anew, resolved or delisted what the newer run had found, with notices dated in the past). Its audit
-    entry says so (``past_dated``: the newer run).
+    Only an ordinary run moves listings: the run in force once made (``registry/scoring/runs.py: run_in_force``, the
+    run decisions and pages stand on). A run whose standing, decided when it was made, is another changes no listing
+    and tells no one: a what-if (dated after the registry's today then: what would be found on its date; until
+    2026-12-05 it moved the listings as if its day had come, and later it came into force when its day came), a rerun
+    (a past run reproduced), a past-dated run (dated before an ordinary run made before it: until 2026-12-05 such a
+    run rewrote the listings as if it were the newest) or a run behind (fewer changes read than such a run). Its
+    audit entry says which (``standing``) and names the run in force then (``what_if``, ``behind_run``,
+    ``past_dated``: its id, or null).
 
     Set-based (a city has many listings): each change is one statement, each kind of notification one insert, and
     the run's changes one audit entry (the notifications name every subject and listing). Call inside the run's
@@ -82,39 +87,21 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
     run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
     as_of: dt.date = run["as_of"]
     counts = {"noticed": 0, "effective": 0, "resolved": 0, "delisted": 0, "publication_ended": 0}
-    # A run dated ahead of the registry's today (a what-if) does not make today's runs past-dated.
-    newer = store.one(
-        """SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL AND as_of > ?
-        AND as_of <= ? AND run_id < ? AND mode <> 'rerun'""",
-        [run["policy_id"], as_of, max(as_of, resolve_today()), run_id],
-    )
-    if newer is not None:
-        # A run dated before a run already made (a rerun as of a past date) says what was found then; the listings
-        # stand as the newest run left them, and no one is noticed, listed or delisted by it.
-        append_audit(
-            store,
-            actor,
-            "listings",
-            None,
-            {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, "past_dated": int(newer)},
-        )
-        return counts
-    ahead = store.one(
-        "SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND run_id < ? AND finished_at IS NOT NULL "
-        "AND watermark > ?",
-        [run["policy_id"], run_id, run["watermark"]],
-    )
-    if ahead is None and run["mode"] == "rerun":  # a rerun at the watermark of the latest run: no news either
-        ahead = store.one(
-            "SELECT max(run_id) FROM score_runs WHERE policy_id = ? AND run_id < ? AND finished_at IS NOT NULL",
-            [run["policy_id"], run_id],
-        )
-    if ahead is not None:
-        # A rerun (`score --rerun RUN`) reproduces a past run: it read fewer changes than a run before it, and is
-        # no news about anyone. It moves no listing and tells no one (every notice it did not reproduce was closed
-        # as resolved, and its resident told so, dated the past run's as-of date). Audited, so that no later run
-        # takes it for a run whose listings a crash left unrecorded (``complete_missed``).
-        detail = {"run_id": run_id, "policy": run["policy_id"], "as_of": as_of, **counts, "behind_run": ahead}
+    standing = str(run["standing"])
+    if standing != "ordinary":
+        # the run in force among the runs made up to it (the one it leaves the listings with)
+        sql = f"SELECT run_id FROM ({in_force_sql(made_by=run_id)}) WHERE policy_id = ?"
+        in_force = store.rows(sql, [run["policy_id"]])
+        kind = {"rerun": "behind_run", "behind": "behind_run"}.get(standing, standing)
+        # Audited, so that no later run takes it for a run whose listings a crash left unrecorded (complete_missed).
+        detail = {
+            "run_id": run_id,
+            "policy": run["policy_id"],
+            "as_of": as_of,
+            **counts,
+            "standing": standing,
+            kind: int(in_force[0]["run_id"]) if in_force else None,
+        }
         append_audit(store, actor, "listings", None, detail)
         return counts
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
@@ -283,14 +270,16 @@ def complete_missed(
 
     A run is now committed with its listings (``record_listings`` runs in its transaction), but versions before
     that committed the run first: a crash in between left a finished run without its notices and listings, which
-    no later run made up for. Such a run has no ``listings`` entry in the audit log. Only the latest run of a
-    policy is completed — runs are taken in order, and a later run's listings supersede an earlier one's.
+    no later run made up for. Such a run has no ``listings`` entry in the audit log. Only the latest ordinary run
+    of a policy is completed — runs are taken in order, a later run's listings supersede an earlier one's, and a
+    run of another standing moves none.
     """
     rows = store.execute(
         """SELECT r.run_id FROM score_runs r
         WHERE r.finished_at IS NOT NULL AND ($policy IS NULL OR r.policy_id = $policy)
           AND r.run_id = (SELECT max(x.run_id) FROM score_runs x WHERE x.policy_id = r.policy_id
-                          AND x.finished_at IS NOT NULL AND ($before IS NULL OR x.run_id < $before))
+                          AND x.finished_at IS NOT NULL AND x.standing = 'ordinary'
+                          AND ($before IS NULL OR x.run_id < $before))
           AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'listings'
                           AND TRY_CAST(json_extract_string(a.detail, '$.run_id') AS BIGINT) = r.run_id)
         ORDER BY r.run_id""",

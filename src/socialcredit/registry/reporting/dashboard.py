@@ -14,6 +14,7 @@ from socialcredit.data import districts
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.sqltext import lit
 from socialcredit.store import Store, latest_subjects
 
@@ -28,6 +29,7 @@ __all__ = [
     "listing_counts",
     "outside_districts",
     "runs",
+    "runs_in_force",
     "search_subjects",
     "tier_counts",
 ]
@@ -54,6 +56,11 @@ def runs(store: Store) -> list[dict[str, Any]]:
     for r in rows:
         r["lists"] = sizes.get(int(r["run_id"]), {})
     return rows
+
+
+def runs_in_force(store: Store) -> set[int]:
+    """The run in force of each policy (``registry/scoring/runs.py: run_in_force``), by run id."""
+    return {int(r[0]) for r in store.execute(f"SELECT run_id FROM ({in_force_sql()})").fetchall()}
 
 
 def list_sizes(store: Store) -> dict[int, dict[str, int]]:

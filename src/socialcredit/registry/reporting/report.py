@@ -38,7 +38,7 @@ from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.memoranda import name_measures
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.scoring.runs import latest_run, list_kinds
+from socialcredit.registry.scoring.runs import in_force_sql, list_kinds, run_in_force
 from socialcredit.store import Store
 
 __all__ = ["PARTS", "list_members", "record_fields", "subject_key", "subject_report", "top_subjects"]
@@ -254,10 +254,7 @@ def subject_report(
         raise ValueError(f"unknown parts of a report: {sorted(unknown)}")
     skey = subject_key(store, subject_id)
     subject = _subject(store, subject_id, skey)
-    runs = store.rows(
-        "SELECT * FROM score_runs WHERE finished_at IS NOT NULL AND run_id IN "
-        "(SELECT max(run_id) FROM score_runs WHERE finished_at IS NOT NULL GROUP BY policy_id) ORDER BY policy_id"
-    )
+    runs = store.rows(f"SELECT * FROM ({in_force_sql()}) ORDER BY policy_id")  # each policy's run in force
     if policy_ids:
         scored = sorted(str(r["policy_id"]) for r in runs)
         unscored = [p for p in dict.fromkeys(policy_ids) if p not in scored]
@@ -498,12 +495,12 @@ def list_members(
     offset: int = 0,
     actor: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Members of a list in the latest run of a policy, with the criteria that put them there, and for a blacklist
+    """Members of a list in the run in force of a policy, with the criteria that put them there, and for a blacklist
     (the lists with a notice and a grace period) where its listing stands (docs/due-process.md): ``listing``
     ``effective`` (decisions count it), ``notice`` (told, not yet in effect: decisions do not count it, the public
     look-up does not show it) with ``effective_on``, the day it takes effect, or ``ended`` since the run. A redlist
     has no listings: its rows have no ``listing`` nor ``effective_on`` (they were null on every row)."""
-    run = latest_run(store, policy_id)
+    run = run_in_force(store, policy_id)
     kinds = list_kinds(store, run, list_id)  # a list the policy does not have is refused, as the API's page refuses it
     if kinds[list_id] != "black":
         rows = store.rows(
@@ -540,7 +537,7 @@ def list_members(
 def top_subjects(
     store: Store, *, policy_id: str | None = None, limit: int = 20, kind: str = "person", actor: str | None = None
 ) -> list[dict[str, Any]]:
-    run = latest_run(store, policy_id)
+    run = run_in_force(store, policy_id)
     rows = store.rows(
         """SELECT r.rank, r.subject_id, s.name, r.score, r.tier, r.percentile FROM run_results r
            LEFT JOIN current_subjects s USING (subject_id)

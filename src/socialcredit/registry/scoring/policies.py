@@ -205,10 +205,15 @@ def policy_without_store(ref: str, catalog: Catalog | None = None) -> LoadedPoli
 
 
 def policies_in_use(store: Store) -> list[LoadedPolicy]:
-    """The policy version of the latest run of each scored policy; the shipped policies if nothing was scored."""
+    """The policy version of the run in force of each scored policy (``runs.in_force_sql``; of its latest run if
+    none is); the shipped policies if nothing was scored."""
+    from socialcredit.registry.scoring.runs import in_force_sql  # runs imports this module
+
     runs = store.rows(
-        "SELECT policy_id, policy_version FROM score_runs WHERE run_id IN "
-        "(SELECT max(run_id) FROM score_runs WHERE finished_at IS NOT NULL GROUP BY policy_id) ORDER BY policy_id"
+        f"""WITH f AS ({in_force_sql()}),
+        latest AS (SELECT policy_id, max(run_id) AS run_id FROM score_runs WHERE finished_at IS NOT NULL GROUP BY 1)
+        SELECT s.policy_id, s.policy_version FROM latest l LEFT JOIN f USING (policy_id)
+        JOIN score_runs s ON s.run_id = coalesce(f.run_id, l.run_id) ORDER BY s.policy_id"""
     )
     if not runs:
         return [builtin_policy("beijing"), builtin_policy("sesame")]

@@ -17,7 +17,7 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
-from socialcredit.clock import EARLIEST_DAY, LATEST_DAY
+from socialcredit.clock import EARLIEST_DAY, LATEST_DAY, resolve_today
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
@@ -30,7 +30,18 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.state import build_state, catch_up, state_info
 from socialcredit.store import Store
 
-__all__ = ["RunSummary", "latest_run", "results_select", "save_run", "score"]
+__all__ = [
+    "STANDINGS",
+    "RunSummary",
+    "in_force_sql",
+    "latest_run",
+    "no_run_in_force",
+    "results_select",
+    "run_in_force",
+    "run_standing",
+    "save_run",
+    "score",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +67,7 @@ class RunSummary:
     rescored: int
     list_counts: dict[str, int]
     source: str = "records"  # what the run read: "state" (the kept scoring state) or "records"
+    standing: str = "ordinary"  # decided when the run was made (run_standing): only an ordinary run comes into force
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "as_of": self.as_of.isoformat()}
@@ -74,7 +86,82 @@ def check_as_of(as_of: dt.date) -> None:
         )
 
 
+# A run's standing, decided once when it is made (``run_standing``) and stored with it (score_runs.standing).
+STANDINGS = ("ordinary", "rerun", "what_if", "past_dated", "behind")
+_STANDING_WORDS = {"rerun": "a rerun", "what_if": "a what-if", "past_dated": "past-dated", "behind": "behind"}
+
+
+def run_standing(
+    store: Store, policy_id: str, as_of: dt.date, watermark: int, mode: str, today: dt.date | None = None
+) -> str:
+    """The standing of a run of ``policy_id`` about to be made, decided now and never again (the registry's clock
+    moving on changes no run's standing): ``rerun`` (``score --rerun``: a past run reproduced), ``what_if`` (dated
+    after the registry's ``today``: what would be found then), ``past_dated`` (dated before an ordinary run of the
+    policy already made), ``behind`` (read fewer changes than one), else ``ordinary``. Only an ordinary run comes into
+    force (:func:`in_force_sql`)."""
+    if mode == "rerun":
+        return "rerun"
+    if as_of > resolve_today(today):
+        return "what_if"
+    row = store.execute(
+        "SELECT max(as_of), max(watermark) FROM score_runs WHERE policy_id = ? AND standing = 'ordinary' "
+        "AND finished_at IS NOT NULL",
+        [policy_id],
+    ).fetchone()
+    newest, most = row if row else (None, None)
+    if newest is not None and as_of < newest:
+        return "past_dated"
+    if most is not None and watermark < most:
+        return "behind"
+    return "ordinary"
+
+
+def in_force_sql(*, made_by: int | None = None) -> str:
+    """A SELECT of the run in force of every scored policy (``score_runs`` rows): its newest-made ordinary finished
+    run (``standing = 'ordinary'``, decided when the run was made: :func:`run_standing`). Decisions, the listings and
+    the public look-up, the resident's page and report, the lists and the operator's page stand on it; nothing here
+    reads today. A policy whose runs are all what-ifs or reruns has none. With ``made_by``, among the runs made up to
+    that run (the one in force when it was made)."""
+    upto = "" if made_by is None else f" AND r.run_id <= {int(made_by)}"
+    return f"""SELECT * FROM score_runs r WHERE r.finished_at IS NOT NULL AND r.standing = 'ordinary'{upto}
+        QUALIFY row_number() OVER (PARTITION BY r.policy_id ORDER BY r.run_id DESC) = 1"""
+
+
+def run_in_force(store: Store, policy_id: str | None = None) -> dict[str, Any]:
+    """The run in force of ``policy_id`` (of the policy whose run in force was made last if None): the run
+    decisions, listings, pages, reports and lists stand on (:func:`in_force_sql`). A run asked for by its id is
+    read as such; this is the run read when none is named. A policy scored only by what-ifs or reruns is refused
+    saying so (:func:`no_run_in_force`), one never scored as such (``latest_run``)."""
+    sql = f"SELECT * FROM ({in_force_sql()})"
+    params: list[Any] = []
+    if policy_id:
+        sql += " WHERE policy_id = ?"
+        params.append(policy_id)
+    rows = store.rows(sql + " ORDER BY run_id DESC LIMIT 1", params)
+    if rows:
+        return rows[0]
+    raise no_run_in_force(store, str(latest_run(store, policy_id)["policy_id"]))
+
+
+def no_run_in_force(store: Store, policy_id: str) -> NotFoundError:
+    """The refusal for a policy that has finished runs but none in force: which runs it has and what to do."""
+    runs = store.rows(
+        "SELECT run_id, as_of, standing FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL "
+        "ORDER BY run_id DESC LIMIT 4",
+        [policy_id],
+    )
+    named = [f"run {r['run_id']}: {_STANDING_WORDS.get(r['standing'], r['standing'])} as of {r['as_of']}" for r in runs]
+    return NotFoundError(
+        f"no run in force for policy {policy_id}: its runs are what-ifs or reruns ({'; '.join(named[:3])}"
+        f"{'; ...' if len(runs) > 3 else ''}), which no decision, list or listing stands on; score it as of the "
+        f"registry's today or before: `socialcredit score --policy {policy_id}`",
+        code="no_run",
+    )
+
+
 def latest_run(store: Store, policy_id: str | None = None) -> dict[str, Any]:
+    """The finished run of ``policy_id`` made last, whatever its kind (the base of an incremental run); the run
+    decisions and pages stand on is :func:`run_in_force`."""
     sql = "SELECT * FROM score_runs WHERE finished_at IS NOT NULL"
     params: list[Any] = []
     if policy_id:
@@ -120,6 +207,7 @@ def score(
     progress: Progress | None = None,
     max_share: float = FULL_RECOMPUTE_SHARE,
     from_records: bool = False,
+    today: dt.date | None = None,
 ) -> RunSummary:
     """Score every subject; with ``incremental`` only those whose inputs changed since the base run (unless
     more than ``max_share`` of all subjects changed: then everyone is computed, with the same results).
@@ -180,6 +268,7 @@ def score(
             engine=backend.name,
             actor=actor,
             source=plan.source,
+            today=today,
         )
 
 
@@ -266,16 +355,20 @@ def save_run(
     actor: str,
     detail: dict[str, Any] | None = None,
     source: str = "records",
+    today: dt.date | None = None,
 ) -> RunSummary:
     """Store a run from the relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects``
     of ``inputs`` (``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed
-    them; in one transaction with what the ``run_finished`` plugins write (the run's notices and listings)."""
+    them; in one transaction with what the ``run_finished`` plugins write (the run's notices and listings). Its
+    standing is decided here, on the registry's ``today`` (:func:`run_standing`)."""
     policy = loaded.policy
     with store.transaction():
+        standing = run_standing(store, policy.id, as_of, watermark, mode, today)
         run_id = store.take_ids("run", 1)
         store.execute(
-            "INSERT INTO score_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL, NULL, NULL)",
-            [run_id, policy.id, policy.version, loaded.sha256, as_of, watermark, mode, base_run_id, engine],
+            "INSERT INTO score_runs (run_id, policy_id, policy_version, policy_sha256, as_of, watermark, mode, "
+            "base_run_id, engine, started_at, standing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+            [run_id, policy.id, policy.version, loaded.sha256, as_of, watermark, mode, base_run_id, engine, standing],
         )
         inserted = inputs.execute(_results_insert(loaded, as_of), [run_id]).fetchone()
         n = int(inserted[0]) if inserted is not None else 0
@@ -307,6 +400,7 @@ def save_run(
                 "version": policy.version,
                 "as_of": as_of,
                 "mode": mode,
+                "standing": standing,
                 "watermark": watermark,
                 "engine": engine,
                 "source": source,
@@ -332,6 +426,7 @@ def save_run(
             n if rescored is None else rescored,
             counts,
             source,
+            standing,
         )
         # Blacklist entries become notices and, after the grace period, effective listings: the built-in due-process
         # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
@@ -445,10 +540,10 @@ def list_kinds(store: Store, run: dict[str, Any], list_id: str) -> dict[str, str
 def list_page(
     store: Store, policy_id: str, list_id: str, *, after: str = "", limit: int = 100, actor: str = "cli"
 ) -> dict[str, Any]:
-    """A page of a list of the latest run of ``policy_id``: the subjects after ``after`` (by id), each with its name
+    """A page of a list of the run in force of ``policy_id``: the subjects after ``after`` (by id), each with its name
     and the criteria that put it there; with the run and the list's size. The read is audited (``read_list``: the
     run, the list, where the page starts and how many it named)."""
-    run = latest_run(store, policy_id)
+    run = run_in_force(store, policy_id)
     list_kinds(store, run, list_id)
     entries = store.rows(
         """SELECT e.subject_id, any_value(s.name) AS name, list(DISTINCT e.criterion_id ORDER BY e.criterion_id)
