@@ -226,3 +226,15 @@ def test_no_run_in_force_is_refused_saying_why(tmp_path: Path, monkeypatch: pyte
             assert "政策 beijing 没有生效的评分：它的评分都是假设评分或重算" in zh
     finally:
         store.close()
+
+
+def test_a_score_without_as_of_is_dated_the_registrys_today(world: Path) -> None:
+    """`score` with no `--as-of` scores the registry's today ($SOCIALCREDIT_TODAY), the day its standing is judged
+    by: on the clock of 2026-04-10 it is an ordinary run as of 2026-04-10 and comes into force. (It took the machine's
+    date: a run dated after the registry's today, a what-if, which no decision stands on.)"""
+    made = cli(world, "score", "--policy", "beijing", "--json")
+    assert made.returncode == 0, made.stderr
+    summary = json.loads(made.stdout)
+    assert (summary["run_id"], summary["as_of"], summary["standing"]) == (3, TODAY, "ordinary")
+    with open_store(world, key="") as store:
+        assert run_in_force(store, "beijing")["run_id"] == 3

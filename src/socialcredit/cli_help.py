@@ -21,7 +21,7 @@ from rich.text import Text
 from typer import rich_utils
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from socialcredit.clock import day_option, today_option
+from socialcredit.clock import day_option, resolve_today, today_option
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.languages import language_option
 
@@ -229,8 +229,9 @@ class HelpGroup(TyperGroup):
 
 
 def as_of_date(value: str | None) -> dt.date:
-    """An ``--as-of`` option's date (today when not given); a text not of the form YYYY-MM-DD is refused."""
-    return day_option(value, "--as-of") or dt.date.today()
+    """An ``--as-of`` option's date (the registry's today when not given: ``clock.resolve_today``, which
+    honours $SOCIALCREDIT_TODAY); a text not of the form YYYY-MM-DD is refused."""
+    return day_option(value, "--as-of") or resolve_today()
 
 
 class OutputConsole(Console):
