@@ -41,7 +41,7 @@ from socialcredit.matchmaking.ranking import (
 from socialcredit.matchmaking.reference import DISTRICTS, EDUCATION, INCOME_BANDS, credit_tiers, district_km
 from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
-from socialcredit.matchmaking.store import Client, MatchStore, Preferences, open_match_store, profile
+from socialcredit.matchmaking.store import Client, MatchStore, Preferences, age_on, open_match_store, profile
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
@@ -1129,5 +1129,7 @@ def test_prefs_prints_what_the_client_now_seeks(tmp_path: Path) -> None:
     ranked = mm("matches", "1", "--registry-url", f"http://127.0.0.1:{free_port()}", "--key", "sc_0_x")
     assert ranked.returncode == 0, ranked.stderr
     lines = ranked.stdout.splitlines()
-    assert lines[:2] == ["共1位符合双方条件；前1位：", "1. #2 王磊, 31: " + lines[1].rsplit(": ", 1)[1]]
+    # her age as of the machine's date, as the site counts it (it was written as 31, true until 2027-06-01)
+    age = age_on(dt.date(1995, 6, 1), dt.date.today())
+    assert lines[:2] == ["共1位符合双方条件；前1位：", f"1. #2 王磊, {age}: " + lines[1].rsplit(": ", 1)[1]]
     assert [cell.strip() for cell in lines[3].split("┃")[1:-1]] == ["项目", "权重", "得分", "贡献", "匹配理由"]
