@@ -78,9 +78,10 @@ def steps(fast: bool, pytest_args: list[str]) -> list[tuple[str, list[str]]]:
             ),
         ]
     # The full run: every test, on two processes (pytest-xdist). tests/conftest.py puts each file in a group of its
-    # own (a module-scoped world is built once, as under --dist loadfile) and every file with a Spark test in one
-    # group "spark": one worker runs the local[2] session while the other takes the browser tests and the rest,
-    # which leave a core idle when run one at a time. Largest groups first (xdist's default order for groups).
+    # own (a module-scoped world is built once, as under --dist loadfile) and every Spark test in one group "spark"
+    # (with the rest of its file when they share a module-scoped fixture): one worker runs the local[2] session
+    # while the other takes the browser tests and the rest, which leave a core idle when run one at a time. The
+    # "spark" group starts first, then the largest groups (xdist's default order for groups).
     return [
         *STATIC,
         (
