@@ -739,6 +739,16 @@ def test_a_json_body_naming_a_key_twice_is_refused_naming_the_key(world: dict[st
         headers={**railway, **json_type},
     )
     assert r.status_code == 200, r.text
+    # a long key named twice is repeated cut to 64 characters, not whole (a MiB key came back twice, 2 MB)
+    long_key = "k" * 1_000_000
+    r = client.post("/v1/decisions", content=f'{{"{long_key}": 1, "{long_key}": 2}}', headers={**railway, **json_type})
+    named = f"'{'k' * 64}'… (1000000 characters)"
+    assert (r.status_code, r.json()["error"]["message"], r.json()["error"]["field"]) == (
+        422,
+        f"the body names the key {named} more than once (JSON parsers differ on which value wins); send each key once",
+        "k" * 64,
+    )
+    assert len(r.content) < 400
 
 
 def test_every_api_route_reads_its_json_body_naming_each_key_once() -> None:

@@ -139,6 +139,10 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
+# The characters of a key named twice that a refusal repeats.
+KEY_SHOWN = 64
+
+
 def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object of a request's body, each key named once: JSON parsers differ on which value of a key named
     twice wins (Python's the last), so a body naming one twice is refused rather than read as one the client may
@@ -148,11 +152,13 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
+                # the key as sent, cut to KEY_SHOWN characters: a hostile body's key may be a MiB long
+                named = repr(key[:KEY_SHOWN]) + (f"… ({len(key)} characters)" if len(key) > KEY_SHOWN else "")
                 raise InvalidRequestError(
-                    f"the body names the key {key!r} more than once (JSON parsers differ on which value wins); "
+                    f"the body names the key {named} more than once (JSON parsers differ on which value wins); "
                     "send each key once",
                     code="duplicate_key",
-                    field=key,
+                    field=key[:KEY_SHOWN],
                 )
             seen.add(key)
     return obj
