@@ -132,8 +132,9 @@ def test_a_failed_commit_takes_back_the_checkpoint_line(
     world: Regions, monkeypatch: pytest.MonkeyPatch, first: bool
 ) -> None:
     """The checkpoint line was kept in the transaction, before its COMMIT: a COMMIT that failed removed the bundle
-    but left the line, naming an audit head the log never had; the next export was then refused, the log "no longer
-    matching" the store's own last checkpoint. Now the line is taken back (the file too, if it was the first)."""
+    but left the line, a checkpoint kept for an export that did not happen (valid: it names a head signed before the
+    transaction, so the next export still went through). Now the line is taken back (the file too, if it was the
+    first)."""
     bj, out = world.stores[BEIJING], world.folder / "out" / "beijing-1.json"
     path = checkpoint_file(bj)
     if first:

@@ -366,7 +366,7 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
             kept = keep_checkpoint(store, checkpoint)
             line_kept = True
     except BaseException:
-        if line_kept:  # the COMMIT failed: the line names a head the log never had (until 2026-12-05 it stayed)
+        if line_kept:  # the COMMIT failed: the line goes with the export it was kept for (until 2026-12-05 it stayed)
             unkeep_checkpoint(store, kept)
         if replaced:
             out.unlink(missing_ok=True)

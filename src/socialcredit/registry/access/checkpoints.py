@@ -178,9 +178,10 @@ def keep_checkpoint(store: Store, cp: Checkpoint) -> int | None:
 
 
 def unkeep_checkpoint(store: Store, before: int | None) -> None:
-    """Take back the checkpoint :func:`keep_checkpoint` appended (``before``: what it returned) when what it vouches
-    for was not committed (a transaction that failed after it, its COMMIT included): the line would name a head the
-    log never had, and the next checkpoint would find the log "no longer matches" it."""
+    """Take back the checkpoint :func:`keep_checkpoint` appended (``before``: what it returned) when the transaction
+    it was kept in failed after it, its COMMIT included: the checkpoints then keep no line for an export that did not
+    happen. (The line names a head signed before the transaction, which the log has: left, it would be a valid but
+    needless checkpoint, not one the next would refuse.)"""
     path = checkpoint_file(store)
     if before is None:
         path.unlink(missing_ok=True)
