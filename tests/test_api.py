@@ -379,6 +379,18 @@ def test_head_is_answered_as_get_without_the_body(world: dict[str, Any], path: s
             },
         ),
         (
+            # UTF-16 without a byte order mark: ASCII's bytes with a NUL after each (valid UTF-8; it was refused as
+            # not JSON, pointing at the NUL)
+            '{"subject_id": "x"}'.encode("utf-16-le"),
+            "application/json",
+            400,
+            {
+                "code": "body_not_utf8",
+                "message": "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text "
+                "in UTF-8",
+            },
+        ),
+        (
             '{"subject_id": "é"}'.encode("latin-1"),
             "application/json",
             400,

@@ -170,6 +170,11 @@ class _OnceRequest(Request):
             # UTF-8, as every body (RFC 8259): Python's parser guessed UTF-16 or UTF-32 from the bytes and took them,
             # where a batch is refused for them (a UnicodeDecodeError, which ``json_refusal`` says)
             text = (await self.body()).decode("utf-8").removeprefix("\ufeff")
+            if "\x00" in text[:4]:  # UTF-16 or UTF-32 without a byte order mark: ASCII with NULs between
+                raise _malformed(
+                    "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text in UTF-8",
+                    "body_not_utf8",
+                )
             self._json = json.loads(text, object_pairs_hook=_once)
         return self._json
 
