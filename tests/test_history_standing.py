@@ -69,7 +69,11 @@ def test_a_what_if_is_marked_and_the_changes_and_live_view_stand_on_the_run_in_f
         # the service's snapshots hold the run in force, run 2: A rescored live at 890
         live = {2: _view(890, 99)}
         history = score_history(store, A, live=cast(Any, live))
-        assert _runs(history) == [(3, "what_if", 900, (2, 5)), (2, "ordinary", 895, (1, -5)), (1, "ordinary", 900, None)]
+        assert _runs(history) == [
+            (3, "what_if", 900, (2, 5)),
+            (2, "ordinary", 895, (1, -5)),
+            (1, "ordinary", 900, None),
+        ]
         [policy] = history["policies"]
         assert policy["in_force"] == 2
         assert policy["live"] is not None
@@ -103,6 +107,8 @@ def test_a_what_if_is_marked_and_the_changes_and_live_view_stand_on_the_run_in_f
             zh = visible_text(client.get("/me/history?lang=zh").text)
         said = "what-if (dated ahead): no decision or list stands on this run; its change is from the run before it."
         assert en.count(said) == 1
-        assert zh.count("假设评分（日期在当日之后）：决定和名单都不以这次评分为准；这里的变化是与它之前的评分相比。") == 1
+        assert (
+            zh.count("假设评分（日期在当日之后）：决定和名单都不以这次评分为准；这里的变化是与它之前的评分相比。") == 1
+        )
     finally:
         store.close()
