@@ -278,3 +278,34 @@ def test_migration_45_gives_old_runs_the_standing_they_were_made_with(world: Pat
     # past-dated, as run 4 would have been had its audit entry not said otherwise
     said = "past_dated" if audited else "ordinary"
     assert (json.loads(made.stdout)["run_id"], json.loads(made.stdout)["standing"]) == (5, said)
+
+
+def test_every_run_listing_says_which_run_is_in_force_and_which_are_not(world: Path) -> None:
+    """Run 3, a what-if as of 2027-02-01: the CLI's `runs`, GET /v1/runs and the operator's page say run 2 is in
+    force, run 1 superseded and run 3 a what-if (they showed the runs alike)."""
+    made = cli(world, "score", "--policy", "beijing", "--as-of", "2027-02-01")
+    assert made.returncode == 0, made.stderr
+    listed = cli(world, "runs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    said = [(r["run_id"], r["standing"], r["in_force"]) for r in json.loads(listed.stdout)]
+    assert said == [(1, "ordinary", False), (2, "ordinary", True), (3, "what_if", False)]
+    table = cli(world, "runs")
+    assert table.returncode == 0, table.stderr
+    rows = [(line.split()[0], line.rstrip().rsplit("  ", 1)[-1].strip()) for line in table.stdout.splitlines()[1:]]
+    assert table.stdout.splitlines()[0].split()[-1] == "standing"
+    assert rows == [("1", "superseded"), ("2", "in force"), ("3", "what-if")]
+    store = open_store(world, key="")
+    operator = issue_key(store, "operator", "ops").token
+    app = create_app(world, store=store)
+    try:
+        with serve(app) as client:
+            got = client.get("/v1/runs", headers=auth(operator))
+            assert got.status_code == 200, got.text
+            assert [(r["run_id"], r["standing"], r["in_force"]) for r in got.json()["runs"]] == said
+            sign_in(client, operator)
+            en = visible_text(client.get("/ops?lang=en").text)
+            zh = visible_text(client.get("/ops?lang=zh").text)
+    finally:
+        store.close()
+    assert "Standing" in en and "in force" in en and "what-if (dated ahead)" in en and "superseded" in en
+    assert "效力" in zh and "生效" in zh and "假设评分（日期在当日之后）" in zh and "已被取代" in zh
