@@ -22,8 +22,8 @@ from api_helpers import serve
 from due_world import JUDGMENT, A, build, ingest, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
-from socialcredit.registry.access.parties import issue_key
 from socialcredit.clock import TODAY_ENV
+from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.reporting.history import score_history
 from socialcredit.registry.reporting.resident_file import export_file

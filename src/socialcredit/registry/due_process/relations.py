@@ -47,7 +47,8 @@ _KEYS = "sc-org-keys"  # where the organisations' keys go in the text of _names'
 # every run (6.4 CPU s for 4,000 organisations and 1.5 million entries, against 0.05 s).
 _CAUSES = """
 SELECT e.subject_id, e.list_id, e.criterion_id FROM run_list_entries e JOIN score_runs s USING (run_id)
-WHERE s.policy_id = $policy AND s.finished_at IS NOT NULL AND s.standing = 'ordinary' AND e.subject_id IN (SELECT unnest($orgs))
+WHERE s.policy_id = $policy AND s.finished_at IS NOT NULL AND s.standing = 'ordinary'
+  AND e.subject_id IN (SELECT unnest($orgs))
   AND list_contains($lists, e.list_id)
 QUALIFY e.run_id = max(e.run_id) OVER (PARTITION BY e.subject_id, e.list_id)
 ORDER BY e.subject_id, e.list_id, e.criterion_id

@@ -137,6 +137,7 @@ def latest_drift(store: Store) -> list[dict[str, Any]]:
     what-if, a rerun, a past-dated run or one behind is no change of the scores in force)."""
     rows = store.rows(
         "SELECT policy_id, list(run_id ORDER BY run_id DESC)[1:2] AS last_two FROM score_runs "
-        "WHERE finished_at IS NOT NULL AND standing = 'ordinary' GROUP BY policy_id HAVING count(*) >= 2 ORDER BY policy_id"
+        "WHERE finished_at IS NOT NULL AND standing = 'ordinary' "
+        "GROUP BY policy_id HAVING count(*) >= 2 ORDER BY policy_id"
     )
     return [run_drift(store, int(r["last_two"][1]), int(r["last_two"][0])) for r in rows]
