@@ -238,3 +238,74 @@ def test_a_score_without_as_of_is_dated_the_registrys_today(world: Path) -> None
     assert (summary["run_id"], summary["as_of"], summary["standing"]) == (3, TODAY, "ordinary")
     with open_store(world, key="") as store:
         assert run_in_force(store, "beijing")["run_id"] == 3
+
+
+@pytest.mark.parametrize("audited", [False, True])
+def test_migration_45_gives_old_runs_the_standing_they_were_made_with(world: Path, audited: bool) -> None:
+    """A store from before a run's standing was kept (migration 45): runs 1 and 2 as of 2026-04-10, run 3 a what-if
+    as of 2027-02-01 and run 4 as of 2026-04-10, all made on 2026-04-10. The program of then moved the listings by
+    run 4 as by any run of the day (run 3's date had not come). Migrated, run 3 is a what-if and run 4 the run in
+    force, and a new run of the day is ordinary too (the migration took run 3's date as the bar: run 4 and every run
+    of the days before 2027-02-01 past-dated, and the what-if in force). Without the runs' listings audit entries
+    (``audited`` False) run 3 is known for a what-if by the day it was made; with them, run 3 made on a clock set back
+    (made on 2027-03-01 by the machine's date, its registry's today 2026-04-10) is not known for one and stays
+    ordinary, but run 4 keeps the standing its entry recorded (moved the listings: ordinary)."""
+    for args in (("--as-of", "2027-02-01"), ("--as-of", TODAY)):
+        made = cli(world, "score", "--policy", "beijing", *args)
+        assert made.returncode == 0, made.stderr
+    store = open_store(world, key="")
+    with store.transaction():  # the store as the program before migration 45 left it
+        store.execute("ALTER TABLE score_runs DROP COLUMN standing")
+        store.execute("UPDATE score_runs SET started_at = TIMESTAMP '2026-04-10 10:00:00'")
+        if audited:
+            store.execute("UPDATE score_runs SET started_at = TIMESTAMP '2027-03-01 10:00:00' WHERE run_id = 3")
+        else:
+            store.execute("DELETE FROM audit_log WHERE action = 'listings'")
+        store.execute("DELETE FROM schema_version WHERE version >= 45")
+    store.close()
+    what_if = "ordinary" if audited else "what_if"
+    with open_store(world, key="") as store:
+        assert store.execute("SELECT run_id, standing FROM score_runs ORDER BY run_id").fetchall() == [
+            (1, "ordinary"),
+            (2, "ordinary"),
+            (3, what_if),
+            (4, "ordinary"),
+        ]
+        assert run_in_force(store, "beijing")["run_id"] == 4
+    made = cli(world, "score", "--policy", "beijing", "--as-of", TODAY, "--json")
+    assert made.returncode == 0, made.stderr
+    # a run 3 not known for a what-if is an ordinary run dated 2027-02-01: a run of 2026-04-10 made after it is
+    # past-dated, as run 4 would have been had its audit entry not said otherwise
+    said = "past_dated" if audited else "ordinary"
+    assert (json.loads(made.stdout)["run_id"], json.loads(made.stdout)["standing"]) == (5, said)
+
+
+def test_every_run_listing_says_which_run_is_in_force_and_which_are_not(world: Path) -> None:
+    """Run 3, a what-if as of 2027-02-01: the CLI's `runs`, GET /v1/runs and the operator's page say run 2 is in
+    force, run 1 superseded and run 3 a what-if (they showed the runs alike)."""
+    made = cli(world, "score", "--policy", "beijing", "--as-of", "2027-02-01")
+    assert made.returncode == 0, made.stderr
+    listed = cli(world, "runs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    said = [(r["run_id"], r["standing"], r["in_force"]) for r in json.loads(listed.stdout)]
+    assert said == [(1, "ordinary", False), (2, "ordinary", True), (3, "what_if", False)]
+    table = cli(world, "runs")
+    assert table.returncode == 0, table.stderr
+    rows = [(line.split()[0], line.rstrip().rsplit("  ", 1)[-1].strip()) for line in table.stdout.splitlines()[1:]]
+    assert table.stdout.splitlines()[0].split()[-1] == "standing"
+    assert rows == [("1", "superseded"), ("2", "in force"), ("3", "what-if")]
+    store = open_store(world, key="")
+    operator = issue_key(store, "operator", "ops").token
+    app = create_app(world, store=store)
+    try:
+        with serve(app) as client:
+            got = client.get("/v1/runs", headers=auth(operator))
+            assert got.status_code == 200, got.text
+            assert [(r["run_id"], r["standing"], r["in_force"]) for r in got.json()["runs"]] == said
+            sign_in(client, operator)
+            en = visible_text(client.get("/ops?lang=en").text)
+            zh = visible_text(client.get("/ops?lang=zh").text)
+    finally:
+        store.close()
+    assert "Standing" in en and "in force" in en and "what-if (dated ahead)" in en and "superseded" in en
+    assert "效力" in zh and "生效" in zh and "假设评分（日期在当日之后）" in zh and "已被取代" in zh

@@ -289,6 +289,14 @@ def score(
         )
 
 
+_STANDING_WORDS = {  # a run's standing in the `runs` table
+    "ordinary": "superseded",
+    "what_if": "what-if",
+    "rerun": "rerun",
+    "past_dated": "past-dated",
+    "behind": "behind",
+}
+
 _STANDING_SAID = {
     "what_if": "a what-if (dated after the registry's today)",
     "rerun": "a rerun",
@@ -657,13 +665,16 @@ _RUN_COLUMNS = (
     "watermark",
     "n_subjects",
     "n_rescored",
+    "standing",
     "finished_at",
+    "in_force",
 )
 
 
 @app.command(rich_help_panel=SCORING)
 def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
-    """Score runs: policy version, as-of date, watermark, mode."""
+    """Score runs: policy version, as-of date, watermark, mode, and which is in force (what-ifs, reruns, past-dated
+    runs and runs behind are not)."""
     from socialcredit.registry.scoring.runs import list_runs
 
     with _store(db) as store:
@@ -671,9 +682,11 @@ def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     if as_json:
         _json(rows)
         return
-    table = Table("run", "policy", "version", "as of", "mode", "base", "watermark", "subjects", "computed", box=None)
+    header = ("run", "policy", "version", "as of", "mode", "base", "watermark", "subjects", "computed", "standing")
+    table = Table(*header, box=None)
     for r in rows:
-        table.add_row(*(str(r[k]) if r[k] is not None else "" for k in _RUN_COLUMNS[:9]))
+        said = "in force" if r["in_force"] else _STANDING_WORDS.get(str(r["standing"]), str(r["standing"]))
+        table.add_row(*(str(r[k]) if r[k] is not None else "" for k in _RUN_COLUMNS[:9]), said)
     out.print(table)
 
 

@@ -1012,22 +1012,37 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # ordinary | rerun | what_if | past_dated | behind (registry/scoring/runs.py: run_standing). A policy's run in
         # force is its newest-made ordinary finished run: decisions, listings, lists and pages stand on it. A new run
         # takes its standing from the registry's today when it is made; the runs made before take one worked out here
-        # from the runs table alone, taking each policy's runs in the order they were made: `rerun` (mode rerun),
-        # `past_dated` (dated before an ordinary finished run made before it), `behind` (read fewer changes than
-        # one), else `ordinary`. The registry's today when an older run was made was not kept: an older run dated
-        # ahead of the day it was made is taken as ordinary, as the listings it moved then were recorded.
+        # as the program that made it recorded it, taking each policy's runs in the order they were made:
+        # `rerun` (mode rerun); `what_if` (dated after the day it was made: the date of its started_at); else what
+        # its `listings` audit entry said (`past_dated` or `behind_run` keys: past_dated or behind; neither:
+        # ordinary); a run with no such entry `past_dated` (dated before an ordinary finished run made before it),
+        # `behind` (read fewer changes than one), else `ordinary`. What-ifs are left out of that bar: an old what-if
+        # dated ahead never made the runs of the days before its date past-dated. The registry's today when an
+        # older run was made was not kept: a run made on a clock set back (SOCIALCREDIT_TODAY before the machine's
+        # date) and dated between the two is not known as a what-if; its listings audit entry, where there is one,
+        # still gives the runs after it the standing they were recorded with.
         """
         ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS standing VARCHAR DEFAULT 'ordinary';
         UPDATE score_runs SET standing = w.standing FROM (
-            WITH RECURSIVE ordered AS (
-                SELECT run_id, policy_id, as_of, watermark, mode, finished_at IS NOT NULL AS finished,
-                       row_number() OVER (PARTITION BY policy_id ORDER BY run_id) AS n
-                FROM score_runs
+            WITH RECURSIVE audited AS (
+                SELECT CAST(json_extract(detail, '$.run_id') AS BIGINT) AS run_id,
+                       bool_or(json_extract(detail, '$.past_dated') IS NOT NULL) AS past_dated,
+                       bool_or(json_extract(detail, '$.behind_run') IS NOT NULL) AS behind
+                FROM audit_log WHERE action = 'listings' GROUP BY 1
+            ), ordered AS (
+                SELECT r.run_id, r.policy_id, r.as_of, r.watermark, r.finished_at IS NOT NULL AS finished,
+                       CASE WHEN r.mode = 'rerun' THEN 'rerun'
+                            WHEN r.as_of > CAST(r.started_at AS DATE) THEN 'what_if'
+                            WHEN a.past_dated THEN 'past_dated'
+                            WHEN a.behind THEN 'behind'
+                            WHEN a.run_id IS NOT NULL THEN 'ordinary' END AS recorded,
+                       row_number() OVER (PARTITION BY r.policy_id ORDER BY r.run_id) AS n
+                FROM score_runs r LEFT JOIN audited a ON a.run_id = r.run_id
             ), walk AS (
                 SELECT o.policy_id, o.n, o.run_id, s.standing,
                        CASE WHEN s.standing = 'ordinary' AND o.finished THEN o.as_of END AS top_as_of,
                        CASE WHEN s.standing = 'ordinary' AND o.finished THEN o.watermark END AS top_watermark
-                FROM ordered o, (SELECT CASE WHEN o.mode = 'rerun' THEN 'rerun' ELSE 'ordinary' END AS standing) s
+                FROM ordered o, (SELECT coalesce(o.recorded, 'ordinary') AS standing) s
                 WHERE o.n = 1
                 UNION ALL
                 SELECT o.policy_id, o.n, o.run_id, s.standing,
@@ -1036,7 +1051,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
                        CASE WHEN s.standing = 'ordinary' AND o.finished THEN greatest(o.watermark, w.top_watermark)
                             ELSE w.top_watermark END
                 FROM walk w JOIN ordered o ON o.policy_id = w.policy_id AND o.n = w.n + 1,
-                     (SELECT CASE WHEN o.mode = 'rerun' THEN 'rerun'
+                     (SELECT CASE WHEN o.recorded IS NOT NULL THEN o.recorded
                                   WHEN o.as_of < w.top_as_of THEN 'past_dated'
                                   WHEN o.watermark < w.top_watermark THEN 'behind'
                                   ELSE 'ordinary' END AS standing) s

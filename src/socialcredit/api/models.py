@@ -226,6 +226,12 @@ class Run(_Out):
     run_id: int
     policy_id: str
     policy_version: str
+    # Decided when the run was made: ordinary, what_if (dated after the registry's today), rerun, past_dated (dated
+    # before an ordinary run made before it) or behind (fewer changes read than one). Only an ordinary run comes
+    # into force.
+    standing: str
+    # The policy's run in force: its newest-made ordinary finished run, which decisions and lists stand on.
+    in_force: bool
 
 
 class Runs(_Out):

@@ -27,6 +27,10 @@ HISTORY_PAIRS: dict[str, tuple[str, str]] = {
     "history_run": ("{date} 的评分", "Run of {date}"),
     "history_run_meta": ("第 {run} 次评分 · 政策版本 {version}", "run {run} · policy version {version}"),
     "history_score": ("分数", "Score"),
+    "history_not_in_force": (
+        "{standing}：决定和名单都不以这次评分为准；这里的变化是与它之前的评分相比。",
+        "{standing}: no decision or list stands on this run; its change is from the run before it.",
+    ),
     "history_tier": ("等级", "Tier"),
     "history_rank": ("排名", "Rank"),
     "history_first": ("这是您的第一次评分。", "This is your first scoring run."),

@@ -41,12 +41,14 @@ def _names(store: Store, orgs: Sequence[str]) -> dict[str, str]:
 _KEYS = "sc-org-keys"  # where the organisations' keys go in the text of _names' statement
 
 
-# Each organisation's entries on a list in the latest finished run of the policy that has any for it on that list.
+# Each organisation's entries on a list in the latest ordinary finished run of the policy that has any for it on that
+# list (the run in force or one before it: a what-if, a rerun, a past-dated run or one behind is no cause in force).
 # The organisations are a semi-join: list_contains with a list of thousands compared each against every entry of
 # every run (6.4 CPU s for 4,000 organisations and 1.5 million entries, against 0.05 s).
 _CAUSES = """
 SELECT e.subject_id, e.list_id, e.criterion_id FROM run_list_entries e JOIN score_runs s USING (run_id)
-WHERE s.policy_id = $policy AND s.finished_at IS NOT NULL AND e.subject_id IN (SELECT unnest($orgs))
+WHERE s.policy_id = $policy AND s.finished_at IS NOT NULL AND s.standing = 'ordinary'
+  AND e.subject_id IN (SELECT unnest($orgs))
   AND list_contains($lists, e.list_id)
 QUALIFY e.run_id = max(e.run_id) OVER (PARTITION BY e.subject_id, e.list_id)
 ORDER BY e.subject_id, e.list_id, e.criterion_id

@@ -47,9 +47,11 @@ _NICE = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
 
 
 def runs(store: Store) -> list[dict[str, Any]]:
-    """Every finished score run, newest first, with its policy and how many subjects are on each list."""
+    """Every finished score run, newest first, with its policy, its standing (``ordinary``, ``what_if``, ``rerun``,
+    ``past_dated``, ``behind``), whether it is its policy's run in force and how many subjects are on each list."""
     rows = store.rows(
-        "SELECT run_id, policy_id, policy_version, as_of, mode, engine, started_at, finished_at, n_subjects "
+        "SELECT run_id, policy_id, policy_version, as_of, mode, engine, started_at, finished_at, n_subjects, "
+        f"standing, run_id IN (SELECT run_id FROM ({in_force_sql()})) AS in_force "
         "FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC"
     )
     sizes = list_sizes(store)

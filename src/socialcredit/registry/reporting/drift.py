@@ -133,9 +133,11 @@ def run_drift(store: Store, run_a: int, run_b: int) -> dict[str, Any]:
 
 
 def latest_drift(store: Store) -> list[dict[str, Any]]:
-    """Per policy with two finished runs or more: the drift from the one before the latest to the latest."""
+    """Per policy with two ordinary finished runs or more: the drift from the one before its run in force to it (a
+    what-if, a rerun, a past-dated run or one behind is no change of the scores in force)."""
     rows = store.rows(
         "SELECT policy_id, list(run_id ORDER BY run_id DESC)[1:2] AS last_two FROM score_runs "
-        "WHERE finished_at IS NOT NULL GROUP BY policy_id HAVING count(*) >= 2 ORDER BY policy_id"
+        "WHERE finished_at IS NOT NULL AND standing = 'ordinary' "
+        "GROUP BY policy_id HAVING count(*) >= 2 ORDER BY policy_id"
     )
     return [run_drift(store, int(r["last_two"][1]), int(r["last_two"][0])) for r in rows]

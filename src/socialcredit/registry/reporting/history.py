@@ -31,8 +31,8 @@ MIN_CHANGE = 0.005  # points that moved by less than this (rounded to two places
 
 def _runs(store: Store, subject_id: str) -> list[dict[str, Any]]:
     return store.rows(
-        """SELECT s.run_id, s.policy_id, s.policy_version, s.as_of, s.mode, s.watermark, r.score, r.tier, r.rank,
-                  r.percentile, r.lists
+        """SELECT s.run_id, s.policy_id, s.policy_version, s.as_of, s.mode, s.standing, s.watermark, r.score,
+                  r.tier, r.rank, r.percentile, r.lists
            FROM run_results r JOIN score_runs s USING (run_id)
            WHERE r.subject_id = ? AND s.finished_at IS NOT NULL ORDER BY s.policy_id, s.run_id""",
         [subject_id],
@@ -88,7 +88,13 @@ def score_history(
     purpose: str = "score history",
 ) -> dict[str, Any]:
     """Every run of every policy that scored ``subject_id``, newest first, with what changed each time (the read
-    is audited). ``live`` (by run id, from the running service) adds the subject as rescored since a run.
+    is audited). ``live`` (by run id, from the running service) adds the subject as rescored since the run in force.
+
+    Each run carries its ``standing`` (registry/scoring/runs.py: run_standing). The changes are those between the
+    ordinary runs, made one after the other; a run not in force (a what-if, a rerun, a past-dated run or one behind)
+    is shown with its change from the ordinary run made before it, and the next ordinary run's change is still from
+    that one. ``in_force`` names the policy's run in force (its newest ordinary run), the run the live view is of;
+    None when it has none.
 
     >>> score_history(store, "110105199001011237")["policies"][0]["runs"][0]["score"]  # doctest: +SKIP
     712
@@ -107,6 +113,7 @@ def score_history(
         tier_names = {t.id: t.name.get(lang) for t in latest.tiers if t.name}
         out_runs = []
         previous: dict[str, Any] | None = None
+        in_force: dict[str, Any] | None = None
         for r in runs:
             if r["policy_version"] != latest.version:  # an older version's rules and lists keep their own words
                 older = get_policy(store, policy_id, r["policy_version"]).policy
@@ -116,11 +123,13 @@ def score_history(
                     list_names.setdefault(lst.id, lst.name.get(lang))
             run_id = int(r["run_id"])
             lists = sorted(str(x) for x in r["lists"])
+            ordinary = r["standing"] == "ordinary"
             entry: dict[str, Any] = {
                 "run_id": run_id,
                 "policy_version": r["policy_version"],
                 "as_of": r["as_of"].isoformat(),
                 "mode": r["mode"],
+                "standing": r["standing"],
                 "watermark": int(r["watermark"]),
                 "score": int(r["score"]),
                 "tier": r["tier"],
@@ -142,11 +151,13 @@ def score_history(
                     "lists_left": _lists_named(sorted(before - set(lists)), list_names),
                 }
             out_runs.append(entry)
-            previous = {**entry, "lists": lists}
-        newest = out_runs[-1]
-        view = (live or {}).get(newest["run_id"])
+            if ordinary:  # a run not in force changes nothing the next run is compared with
+                previous = {**entry, "lists": lists}
+                in_force = entry
+        view = (live or {}).get(in_force["run_id"]) if in_force is not None else None
         now = None
-        if view is not None:
+        if view is not None and in_force is not None:
+            newest = in_force
             lists_now = sorted(str(x) for x in view.result.get("lists", []))
             # A blacklisting in its notice period is in the run's lists but not in those decisions see: not left.
             pending = {
@@ -176,6 +187,7 @@ def score_history(
             {
                 "policy": policy_id,
                 "policy_name": latest.name.get(lang),
+                "in_force": in_force["run_id"] if in_force is not None else None,
                 "live": now,
                 "runs": list(reversed(out_runs)),
             }

@@ -69,14 +69,15 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
     runs = {
         int(r["run_id"]): r
         for r in store.rows(
-            "SELECT run_id, policy_id, policy_version, as_of FROM score_runs WHERE finished_at IS NOT NULL"
+            "SELECT run_id, policy_id, policy_version, as_of, standing FROM score_runs WHERE finished_at IS NOT NULL"
         )
     }
     results = _plain(
         [
             {
                 "run_id": r["run_id"],
-                **{k: runs[int(r["run_id"])][k] for k in ("policy_id", "policy_version", "as_of")},
+                # standing: ordinary, or a run no decision or list stands on (what_if, rerun, past_dated, behind)
+                **{k: runs[int(r["run_id"])][k] for k in ("policy_id", "policy_version", "as_of", "standing")},
                 **{k: r[k] for k in ("score", "tier", "rank", "percentile", "total")},
                 "dimensions": r["dims"],
                 "lists": r["lists"],

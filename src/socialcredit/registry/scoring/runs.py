@@ -519,8 +519,11 @@ def rerun(store: Store, run_id: int, actor: str = "cli", *, from_records: bool =
 
 def list_runs(store: Store) -> list[dict[str, Any]]:
     """Every score run, finished or not, in the order they were started: policy version, as-of date, mode, base
-    run, watermark, engine, counts, start and finish times."""
-    return store.rows("SELECT * FROM score_runs ORDER BY run_id")
+    run, watermark, engine, counts, start and finish times, its ``standing`` (:func:`run_standing`) and whether it
+    is its policy's run in force (``in_force``)."""
+    return store.rows(
+        f"SELECT *, run_id IN (SELECT run_id FROM ({in_force_sql()})) AS in_force FROM score_runs ORDER BY run_id"
+    )
 
 
 def list_kinds(store: Store, run: dict[str, Any], list_id: str) -> dict[str, str]:
