@@ -279,6 +279,15 @@ def _fold_named(table: str) -> str:
     )
 
 
+def _fold_copies(table: str) -> str:
+    """Migration 43: the record ids of ``table`` (another region's records as received: the id there, ``record_id``
+    here being ``<region>/<that id>``) folded as a bundle's are at import (regions/exchange.py)."""
+    return (
+        f"UPDATE {table} SET record_id = {fold_record_id_sql('record_id')} "
+        f"WHERE regexp_matches(record_id, '{RECORD_ID_WIDE_CHAR}');"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -948,9 +957,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # fulfilments, listings, repairs). Twins, two records a source sent under two spellings of one id (before
         # the fold they were two records), become one record and lose no version: every version of either, in the
         # order the store received them (record_key), is a version of the folded id, the latest counting, as if the
-        # later spelling had come as a correction (its first version is marked a correction). The kept score
-        # states counted both twins: a store that held twins drops them from score_states, and they are built
-        # again (`socialcredit state build`). The ranges of the folded ids are added to record_id_ranges.
+        # later spelling had come as a correction (its first version is marked a correction). Another region's
+        # records as received (region_records, region_listings, region_list_entries) are folded too, as a bundle's
+        # are at import. The kept score states counted both twins: a store that held twins drops them from
+        # score_states, and they are built again (`socialcredit state build`). The ranges of the folded ids are
+        # added to record_id_ranges.
         f"""
         CREATE OR REPLACE TEMP TABLE _wide_ids AS
             SELECT DISTINCT source_id, record_id, {fold_record_id_sql("record_id")} AS folded FROM records
@@ -980,6 +991,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         {_fold_named("fulfilments")}
         {_fold_named("listings")}
         {_fold_named("repairs")}
+        {_fold_copies("region_records")}
+        {_fold_copies("region_listings")}
+        {_fold_copies("region_list_entries")}
         {_ranges_insert(_REFOLDED)};
         DELETE FROM score_states WHERE EXISTS (SELECT 1 FROM _refold WHERE twins);
         DROP TABLE _refold;
