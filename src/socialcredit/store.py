@@ -960,8 +960,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # later spelling had come as a correction (its first version is marked a correction). Another region's
         # records as received (region_records, region_listings, region_list_entries) are folded too, as a bundle's
         # are at import. The kept score states counted both twins: a store that held twins drops them from
-        # score_states, their tables dropped (_drop_listed_tables), and they are built again (`socialcredit state
-        # build`). The ranges of the folded ids are added to record_id_ranges.
+        # score_states, their tables dropped (_drop_listed_tables): the next score run builds its policy's again
+        # (runs._state_at), or `socialcredit state build`. The ranges of the folded ids are added to record_id_ranges.
         f"""
         CREATE OR REPLACE TEMP TABLE _wide_ids AS
             SELECT DISTINCT source_id, record_id, {fold_record_id_sql("record_id")} AS folded FROM records
