@@ -522,7 +522,9 @@ def _folded_record_ids(payload: dict[str, Any]) -> dict[str, Any]:
             for item in items
         ]
 
-    return payload | {name: folded(payload[name]) for name in ("records", "list_entries", "listings") if name in payload}
+    return payload | {
+        name: folded(payload[name]) for name in ("records", "list_entries", "listings") if name in payload
+    }
 
 
 def _import(
