@@ -226,6 +226,12 @@ def test_the_representative_files_a_dispute_for_the_organisation(world: dict[str
             400,
             f"Record X9 is already disputed (dispute {number}); add information to that dispute instead.",
         )
+        # named in the other width, the record is the one under dispute, and the refusal names that dispute
+        wide = _post(rep, {"record": "tax_bureau|Ｘ９", "reason": "again"})
+        assert (wide.status_code, failure_of(wide)) == (
+            400,
+            f"Record X9 is already disputed (dispute {number}); add information to that dispute instead.",
+        )
         # the organisation's page offers to add information to it, which returns to the dispute's own page
         listed = rep.get(FORM_PATH)
         assert f'<form method="post" action="/me/disputes/{number}/information">' in listed.text

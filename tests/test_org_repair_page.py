@@ -107,6 +107,22 @@ def test_the_representative_s_reading_of_the_repair_page_is_audited(world: dict[
     ]
 
 
+def test_the_reading_of_the_repair_page_is_audited_under_the_record_s_id_in_either_width(world: dict[str, Any]) -> None:
+    """``Ｘ９`` names the record ``X9``: the page is that record's, and the audit names it as stored."""
+    with signed_in(world, "rep") as rep:
+        page = rep.get(f"/orgs/{ORG}/repair?source=tax_bureau&record=Ｘ９&lang=en")
+        assert page.status_code == 200
+        assert "You may apply for credit repair now." in visible_text(page.text)
+    with world["service"].writer() as store:
+        read = store.rows(
+            "SELECT detail FROM audit_log WHERE actor = ? AND action = 'read_for_org' ORDER BY seq DESC LIMIT 1",
+            [world["actors"]["rep"]],
+        )
+    assert [json.loads(r["detail"]) for r in read] == [
+        {"source_id": "tax_bureau", "record_id": "X9", "as": "representative"}
+    ]
+
+
 @pytest.mark.parametrize("who", ["director", "former", "stranger"])
 def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: str) -> None:
     with signed_in(world, who) as other, signed_in(world, "rep") as rep:

@@ -163,8 +163,35 @@ def test_the_sql_fold_is_the_python_fold(text: str) -> None:
     assert fold_record_id(text) == expected
     assert len(fold_record_id(text)) == len(text)  # one character for one: no expansion
     con = duckdb.connect()
+    try:  # DuckDB's form, and the portable one (translate) a tree printed for Spark too has
+        for portable in (False, True):
+            assert con.execute(f"SELECT {fold_record_id_sql('$1', portable=portable)}", [text]).fetchone() == (
+                expected,
+            )
+    finally:
+        con.close()
+
+
+def test_the_sql_fold_takes_a_narrow_id_as_it_is() -> None:
+    """An id without a wide character, nearly every one, is not run through the fold: a ``regexp_matches`` tells
+    it apart (a ``translate`` with the 95 characters' table costs some microseconds a row in DuckDB)."""
+    import sqlglot
+
+    from socialcredit.identifiers import RECORD_ID_WIDE_CHAR, fold_record_id_sql
+
+    for portable in (False, True):
+        tree = sqlglot.parse_one(f"SELECT {fold_record_id_sql('record_id', portable=portable)}", read="duckdb")
+        case = tree.selects[0]
+        assert isinstance(case, sqlglot.exp.Case)
+        (when,) = case.args["ifs"]
+        assert when.this.sql("duckdb") == f"REGEXP_MATCHES(record_id, '{RECORD_ID_WIDE_CHAR}')"
+        assert case.args["default"].sql("duckdb") == "record_id"
+        assert ("TRANSLATE" in when.args["true"].sql("duckdb")) is portable
+    con = duckdb.connect()
     try:
-        assert con.execute(f"SELECT {fold_record_id_sql('$1')}", [text]).fetchone() == (expected,)
+        assert con.execute(f"SELECT {fold_record_id_sql('$1')}", ["（2024）京０１民初1号"]).fetchone() == (
+            "(2024)京01民初1号",
+        )
     finally:
         con.close()
 
@@ -259,8 +286,20 @@ def test_the_migration_folds_stored_ids_and_makes_twins_one_record(
         "INSERT INTO fulfilments VALUES (1, 'courts', ?, ?, DATE '2026-11-01', NULL, 'cli', now())",
         ["（2024）京01民初10号", PERSON],
     )
-    # a kept score state (it counted both twins)
+    # a kept score state (it counted both twins), with its table of personal rows
     store.execute("INSERT INTO score_states VALUES ('sha', 'beijing', '1', 'score_state_sha', 1, now(), 0)")
+    store.execute("CREATE TABLE score_state_sha AS SELECT ? AS subject_id, 1 AS rows", [PERSON])
+    # another region's record as received, and its listing there, the id wide as that region sent it
+    store.execute(
+        "INSERT INTO region_records VALUES ('120000', ?, 'courts', ?, 1, 'court_judgment', DATE '2026-06-01', false, "
+        "'{}', 1, true)",
+        [PERSON, "（2024）津01民初5号"],
+    )
+    store.execute(
+        "INSERT INTO region_listings VALUES ('120000', ?, 'blacklist', 'judgment', 'courts', ?, DATE '2026-11-01', "
+        "DATE '2026-12-31', 60, 'pending', NULL, 1)",
+        [PERSON, "（2024）津01民初5号"],
+    )
     # the store as it was before migration 43
     with store.transaction():
         store.execute("DELETE FROM schema_version WHERE version >= 43")
@@ -278,6 +317,12 @@ def test_the_migration_folds_stored_ids_and_makes_twins_one_record(
         ]
         assert migrated.execute("SELECT record_id FROM fulfilments").fetchall() == [("(2024)京01民初10号",)]
         assert migrated.execute("SELECT count(*) FROM score_states").fetchone() == (0,)  # to be built again
+        # its table gone too: no personal rows left that no purge or `state drop` reaches
+        assert migrated.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'score_state_sha'"
+        ).fetchone() == (0,)
+        for table in ("region_records", "region_listings"):
+            assert migrated.execute(f"SELECT record_id FROM {table}").fetchall() == [("(2024)津01民初5号",)]
         fix = [
             {"record_id": "（2024）京01民初9号", **JUDGMENT, "status": "fulfilled", "amount": "1"}
             | {"correction": "true"}

@@ -279,6 +279,15 @@ def _fold_named(table: str) -> str:
     )
 
 
+def _fold_copies(table: str) -> str:
+    """Migration 43: the record ids of ``table`` (another region's records as received: the id there, ``record_id``
+    here being ``<region>/<that id>``) folded as a bundle's are at import (regions/exchange.py)."""
+    return (
+        f"UPDATE {table} SET record_id = {fold_record_id_sql('record_id')} "
+        f"WHERE regexp_matches(record_id, '{RECORD_ID_WIDE_CHAR}');"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -948,9 +957,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # fulfilments, listings, repairs). Twins, two records a source sent under two spellings of one id (before
         # the fold they were two records), become one record and lose no version: every version of either, in the
         # order the store received them (record_key), is a version of the folded id, the latest counting, as if the
-        # later spelling had come as a correction (its first version is marked a correction). The kept score
-        # states counted both twins: a store that held twins drops them from score_states, and they are built
-        # again (`socialcredit state build`). The ranges of the folded ids are added to record_id_ranges.
+        # later spelling had come as a correction (its first version is marked a correction). Another region's
+        # records as received (region_records, region_listings, region_list_entries) are folded too, as a bundle's
+        # are at import. The kept score states counted both twins: a store that held twins drops them from
+        # score_states, their tables dropped (_drop_listed_tables): the next score run builds its policy's again
+        # (runs._state_at), or `socialcredit state build`. The ranges of the folded ids are added to record_id_ranges.
         f"""
         CREATE OR REPLACE TEMP TABLE _wide_ids AS
             SELECT DISTINCT source_id, record_id, {fold_record_id_sql("record_id")} AS folded FROM records
@@ -980,7 +991,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         {_fold_named("fulfilments")}
         {_fold_named("listings")}
         {_fold_named("repairs")}
+        {_fold_copies("region_records")}
+        {_fold_copies("region_listings")}
+        {_fold_copies("region_list_entries")}
         {_ranges_insert(_REFOLDED)};
+        CREATE OR REPLACE TEMP TABLE _drop_tables AS
+            SELECT table_name FROM score_states WHERE EXISTS (SELECT 1 FROM _refold WHERE twins);
         DELETE FROM score_states WHERE EXISTS (SELECT 1 FROM _refold WHERE twins);
         DROP TABLE _refold;
         DROP TABLE _wide_ids;
@@ -1161,6 +1177,19 @@ class Store:
         self.close()
 
 
+def _drop_listed_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the tables a migration listed in the temporary table ``_drop_tables`` (names only the data knows, as a
+    kept score state's: SQL cannot drop a table by a name it reads), then the list."""
+    listed = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_drop_tables'"
+    ).fetchone()
+    if not listed or not listed[0]:
+        return
+    for (name,) in con.execute("SELECT DISTINCT table_name FROM _drop_tables ORDER BY 1").fetchall():
+        con.execute(f"DROP TABLE IF EXISTS {ident(str(name))}")
+    con.execute("DROP TABLE _drop_tables")
+
+
 def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
     """Bring the store to the newest schema. A store of an older schema takes each pending migration in a
     transaction of its own (a failure leaves it at the last version that applied); a new store (no version yet)
@@ -1184,6 +1213,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
         try:
             for _, _, sql in group:
                 con.execute(sql)
+                _drop_listed_tables(con)
             con.execute(
                 "INSERT INTO schema_version VALUES " + ", ".join(["(?, ?, now())"] * len(group)),
                 [x for version, name, _ in group for x in (version, name)],

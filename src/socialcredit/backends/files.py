@@ -344,7 +344,7 @@ def _generated_records(src: Source) -> exp.Select:
     if "version" not in src.columns and "withdrawn" not in src.columns:
         return select.from_(src.name)
     # one record whatever the width of its id's characters, as the store folds it (identifiers.fold_record_id)
-    per_record = f"PARTITION BY {fold_record_id_sql('CAST(record_id AS VARCHAR)')}"
+    per_record = f"PARTITION BY {fold_record_id_sql('CAST(record_id AS VARCHAR)', portable=True)}"
     if "version" in src.columns:
         marks = f"ROW_NUMBER() OVER ({per_record} ORDER BY COALESCE(CAST(version AS BIGINT), 1) DESC) AS sc_latest"
         counts = "sc_latest = 1"

@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, SocialCreditError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.policy.model import MAX_DAYS
 from socialcredit.regions.validate import shown
 from socialcredit.registry import (
@@ -510,7 +511,8 @@ def _information(
 
 def _open_repair(store: Store, origin: str, item: dict[str, Any], actor: str) -> int:
     """Open here a repair application ``origin`` forwarded; 0 if opened before or it names no record of this
-    region (audited)."""
+    region (audited). The record is named in either width (identifiers.fold_record_id)."""
+    item = _folded(item)
     known = store.one(
         "SELECT repair_id FROM region_repairs WHERE direction = 'received' AND region = ? AND remote_repair_id = ?",
         [origin, item["repair_id"]],
@@ -547,6 +549,13 @@ def _open_repair(store: Store, origin: str, item: dict[str, Any], actor: str) ->
         {"origin": origin, "remote_repair_id": item["repair_id"], "repair_id": repair_id},
     )
     return 1
+
+
+def _folded(item: dict[str, Any]) -> dict[str, Any]:
+    """A forwarded dispute or repair with its record id folded as this store holds ids: another region (one on a
+    release before the fold, or a person's typing) may name ``（2024）京01民初1号`` for ``(2024)京01民初1号``."""
+    record_id = item.get("record_id")
+    return {**item, "record_id": fold_record_id(record_id)} if isinstance(record_id, str) else item
 
 
 def _sent(store: Store, rows: list[dict[str, Any]], item: dict[str, Any]) -> bool:
@@ -629,7 +638,8 @@ def _open(
 ) -> tuple[int, int]:
     """Open here a dispute ``origin`` forwarded, its deadline within the filing region's rules (``_deadline``);
     returns (1 if opened, 1 if its deadline was clamped): (0, 0) if it was opened before or names no record of this
-    region."""
+    region. The record is named in either width (identifiers.fold_record_id)."""
+    item = _folded(item)
     known = store.one(
         "SELECT dispute_id FROM region_disputes WHERE direction = 'received' AND region = ? AND remote_dispute_id = ?",
         [origin, item["dispute_id"]],

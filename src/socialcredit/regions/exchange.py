@@ -27,7 +27,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
-from socialcredit.identifiers import compact_subject_id, fold_record_id_sql
+from socialcredit.identifiers import compact_subject_id, fold_record_id, fold_record_id_sql
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions import crossborder
 from socialcredit.regions.alerts import origin_label, raise_alerts
@@ -507,6 +507,29 @@ def import_bundle(
     return summary
 
 
+def _folded_record_ids(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with the record ids of its records, list entries and listings folded (identifiers.fold_record_id),
+    as this store holds and compares them: a region on a release before the fold may send ``（2024）京01民初1号``,
+    and a copy kept as received (region_records, region_listings) then meets its record here
+    (``<region>/(2024)京01民初1号``). Folded after the checks, which see the ids as sent: twins (two spellings of one
+    id a store before the fold held) are two versions 1 of one record here, the later received counting
+    (``_apply_records``)."""
+
+    def folded(items: Any) -> Any:
+        if not isinstance(items, list):
+            return items
+        return [
+            {**item, "record_id": fold_record_id(item["record_id"])}
+            if isinstance(item, dict) and isinstance(item.get("record_id"), str)
+            else item
+            for item in items
+        ]
+
+    return payload | {
+        name: folded(payload[name]) for name in ("records", "list_entries", "listings") if name in payload
+    }
+
+
 def _import(
     store: Store, path: Path, code: str, options: LinkOptions, actor: str, attempt: _Attempt, recipient: Recipient
 ) -> tuple[ImportSummary, Checkpoint | None]:
@@ -528,6 +551,7 @@ def _import(
     _check_catalog(store, bundle)
     check_payload(p, store.catalog)
     crossborder.validate(p)
+    p = _folded_record_ids(p)
     origin = bundle.publisher
     summary = ImportSummary(origin, bundle.sequence, len(p["records"]), len(p["identities"]))
     with store.transaction():
@@ -1003,8 +1027,10 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
         JOIN region_identities i ON i.origin_region = rr.origin_region AND i.origin_subject_id = rr.origin_subject_id
         JOIN (SELECT DISTINCT subject_id, subject_key FROM subject_keys) k ON k.subject_id = i.subject_id
         WHERE {where}
-        QUALIFY row_number() OVER (PARTITION BY rr.origin_region, rr.source_id, rr.record_id
-                                   ORDER BY rr.version DESC, rr.sequence DESC) = 1""",
+        -- one record per folded id: an origin's twins (two spellings of one id, both version 1 there) are one here,
+        -- the version received last counting (by the origin's version, the bundle, the order in the bundle)
+        QUALIFY row_number() OVER (PARTITION BY rr.origin_region, rr.source_id, {fold_record_id_sql("rr.record_id")}
+                                   ORDER BY rr.version DESC, rr.sequence DESC, rr.rowid DESC) = 1""",
         params,
     )
     _drop_stale_versions(store)

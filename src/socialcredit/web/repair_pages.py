@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.repair import (
@@ -167,7 +168,9 @@ def _repair_context(
     """The repair page of one record: the resident's own, or (``acting``) the organisation's, by its legal
     representative. Its reading (``reading``: the page's own, not the page again after a refused form) is audited:
     the resident's as ``read_record`` (their own read, not shown among who asked), the representative's as
-    ``read_for_org``, as the API audits their ``GET /v1/repairs/{id}``."""
+    ``read_for_org``, as the API audits their ``GET /v1/repairs/{id}``. The record is named in either width
+    (identifiers.fold_record_id), and audited and linked as stored."""
+    record_id = fold_record_id(record_id)
     today = resolve_today()
     subject = _subject(page) if acting is None else acting.subject_id
     own = reading and acting is None and page.who is not None

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.policy.model import Policy
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.acting import Acting, acting_on
@@ -393,12 +394,13 @@ def _file_dispute(web: Web, page: Page, acting: Acting | None = None) -> Respons
             )
     except WorkflowError as exc:
         context = _disputes(web, page, acting)
+        folded = fold_record_id(record_id)  # the record in either width (identifiers.fold_record_id)
         held = [
             d
             for d in context["disputes"]
-            if (d["source_id"], d["record_id"], d["status"]) == (source_id, record_id, "open")
+            if (d["source_id"], d["record_id"], d["status"]) == (source_id, folded, "open")
         ]
-        failure = dispute_refusal(page, exc, record=record_id, d=held[0] if held else None)
+        failure = dispute_refusal(page, exc, record=folded, d=held[0] if held else None)
         return page.render("me_disputes.html", 400, section="disputes", failure=failure, **context)
     base = "/me/disputes" if acting is None else f"/orgs/{subject}/disputes"
     return page.redirect(f"{base}?filed={filed['dispute_id']}")
