@@ -147,20 +147,16 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object of a request's body, each key named once: JSON parsers differ on which value of a key named
     twice wins (Python's the last), so a body naming one twice is refused rather than read as one the client may
     not have meant (``{"subject_id": "A", "subject_id": "B"}``)."""
-    obj = dict(pairs)
-    if len(obj) < len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                # the key as sent, cut to KEY_SHOWN characters: a hostile body's key may be a MiB long
-                named = repr(key[:KEY_SHOWN]) + (f"… ({len(key)} characters)" if len(key) > KEY_SHOWN else "")
-                raise InvalidRequestError(
-                    f"the body names the key {named} more than once (JSON parsers differ on which value wins); "
-                    "send each key once",
-                    code="duplicate_key",
-                    field=key[:KEY_SHOWN],
-                )
-            seen.add(key)
+    obj = _object(pairs)  # the batch's parse hook: it finds the first key named twice
+    if (key := obj.twice) is not None:
+        # the key as sent, cut to KEY_SHOWN characters: a hostile body's key may be a MiB long
+        named = repr(key[:KEY_SHOWN]) + (f"… ({len(key)} characters)" if len(key) > KEY_SHOWN else "")
+        raise InvalidRequestError(
+            f"the body names the key {named} more than once (JSON parsers differ on which value wins); "
+            "send each key once",
+            code="duplicate_key",
+            field=key[:KEY_SHOWN],
+        )
     return obj
 
 
