@@ -28,7 +28,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
-from socialcredit.policy import LoadedPolicy
+from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.decisions.decide import ListEntry, entries_with_origin
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RELATIONS, RunInputs, prepare_inputs
@@ -41,8 +41,10 @@ __all__ = [
     "LivePasses",
     "LiveRow",
     "LiveView",
+    "POSITIONAL_FACTS",
     "changed_subjects",
     "changes",
+    "follows_positions",
     "organisations_of",
     "related_subjects",
     "rescore",
@@ -61,6 +63,10 @@ class LiveRow:
     result: dict[str, Any]
     reasons: list[tuple[str, float]]
     entries: list[ListEntry]
+    # Under a policy that follows relations, the person's role records the pass read (the counting versions, as
+    # ``sc_role_records`` holds them): (organisation, role, start date, end date or None). The decision snapshot
+    # judges the person's entries through organisations on them as others' scores move (``Snapshot._rejudged``).
+    roles: tuple[tuple[str, str, dt.date | None, dt.date | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,25 @@ class LiveView:
     rank: int
     percentile: float
     watermark: int
+
+
+# The facts of a subject that depend on every other subject's score (policy-language.md, "Tier, rank and percentile").
+POSITIONAL_FACTS = frozenset({"rank", "percentile"})
+
+
+def follows_positions(loaded: LoadedPolicy) -> bool:
+    """Whether a list criterion is met through an organisation (``via``) on a list with a criterion on rank or
+    percentile: entries through it move as other subjects' scores move, and the decision snapshot judges them again
+    on each rescored person's roles (``LiveRow.roles``)."""
+    positional = {
+        lst.id
+        for lst in loaded.policy.lists
+        for c in lst.criteria
+        if c.when is not None
+        and (node := loaded.condition(f"list:{lst.id}.{c.id}")) is not None
+        and expr.names_in(node) & POSITIONAL_FACTS
+    }
+    return any(c.via is not None and c.via.list in positional for lst in loaded.policy.lists for c in lst.criteria)
 
 
 # Subjects whose inputs changed in ($a, $b]: records (and, for a correction or withdrawal, the subject of the
@@ -186,6 +211,7 @@ class _Compiled:
     after: list[tuple[str, str]]
     results: str
     bodies: dict[str, str]  # each stage's SELECT, by logical name
+    follows_positions: bool  # the pass reads its persons' roles for the snapshot (``follows_positions``)
 
     def of(self, inputs: RunInputs, sql: str) -> str:
         return sql.replace(self.prefix, inputs.prefix)
@@ -222,6 +248,7 @@ def _compiled(store: Store, loaded: LoadedPolicy, as_of: dt.date) -> _Compiled:
         [printed(n) for n in _STAGES_AFTER],
         template.bind(results_select(loaded, as_of)).sql(dialect="duckdb"),
         bodies,
+        follows_positions(loaded),
     )
     if len(_COMPILED) >= _COMPILED_KEPT:
         _COMPILED.pop(next(iter(_COMPILED)))
@@ -354,6 +381,14 @@ def _pass(
             "JOIN sc_subjects s USING (subject_id) LEFT JOIN records r ON r.record_key = e.record_key "
             "ORDER BY 1, 2, 3"
         )
+        roles_of: dict[str, list[tuple[str, str, dt.date | None, dt.date | None]]] = {}
+        if compiled.follows_positions:
+            # the persons' role records the stages read (sc_role_records is made under a policy with relations)
+            for sid, org_id, role, start, end in inputs.execute(
+                'SELECT s.sid, o.org_id, o."role", o.start_date, o.end_date '
+                "FROM sc_role_records o JOIN sc_subjects s USING (subject_id) WHERE o.org_id IS NOT NULL ORDER BY ALL"
+            ).fetchall():
+                roles_of.setdefault(str(sid), []).append((str(org_id), str(role), start, end))
     entries_of = entries_with_origin(
         store,
         [
@@ -390,6 +425,7 @@ def _pass(
             result,
             reasons_of.get(sid, []),
             [e for e in entries_of.get(sid, []) if e[0] in lists],
+            tuple(roles_of.get(sid, ())),
         )
     return rows, after
 

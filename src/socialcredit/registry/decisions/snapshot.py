@@ -42,7 +42,7 @@ from socialcredit.registry.decisions.decide import (
     run_for_service,
 )
 from socialcredit.registry.decisions.inquiries import write_inquiries
-from socialcredit.registry.decisions.live import LiveRow, LiveView
+from socialcredit.registry.decisions.live import POSITIONAL_FACTS, LiveRow, LiveView
 from socialcredit.registry.due_process.freeze import Guard, load_guards, party_of
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.scoring.facts import facts_of, grants_with
@@ -173,8 +173,6 @@ def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, 
 # whole run and released, so its buffers are reused for the next one (a fresh allocation of every subject's
 # identifiers costs more in page faults than the copy: 1.2 s for 22 million).
 BATCH_ROWS = 122_880
-# The facts of a subject that depend on every other subject's score (policy-language.md, "Tier, rank and percentile").
-POSITIONAL_FACTS = frozenset({"rank", "percentile"})
 
 
 def _increasing(keys: np.ndarray[Any, np.dtype[np.bytes_]]) -> bool:
@@ -279,6 +277,11 @@ def _value(column: Any, i: int) -> Any:
 def _in_transaction(store: Store) -> bool:
     """Whether the store's connection is inside a transaction it began: two statements then share one id."""
     return bool(store.one("SELECT txid_current()") == store.one("SELECT txid_current()"))
+
+
+def _held_on(start: dt.date | None, end: dt.date | None, day: dt.date) -> bool:
+    """A role from ``start`` until (not on) ``end`` is held on ``day`` (compiler/plan.py ``_held_on``)."""
+    return start is not None and start <= day and (end is None or end > day)
 
 
 def _found(
@@ -392,6 +395,13 @@ class Snapshot:
             tuple[str, str], tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]
         ] = {}
         self._red = {lst.id for lst in self.policy.lists if lst.kind != "black"}
+        # For each person a live pass rescored, under such a relation (list, criterion): the organisations that may
+        # hold up an entry the pass found by a record (one of the relation's roles held on the run's date; under
+        # held_at_cause, at any time) and those whose rank or percentile may list him or hold his entry up (a role
+        # held on the run's date), from the role records the pass read (``LiveRow.roles``). His entries through
+        # them are judged again as scores move, as a run person's are (``_rejudged``). A few tuples per rescored
+        # person, beside his live row.
+        self._live_vias: dict[int, dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]] = {}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
         # The residents' freezes and fraud alerts, read at every decision; replaced whole when one changes
@@ -862,6 +872,8 @@ class Snapshot:
                 lists.append(list_id)
             others = [e for e in entries if e[0] != list_id]
             entries = others + now if list_id in lists else others
+        if follow and row in self.live:
+            return self._rejudged_live(row, result, entries, lists)
         held = self._via_orgs.get(subject_id) if follow else None
         if held:
             gone = {
@@ -874,8 +886,7 @@ class Snapshot:
                 for list_id in {key[0] for key in gone}:
                     if list_id in lists and not any(e[0] == list_id for e in entries):
                         lists.remove(list_id)
-        # a subject rescored live has the entries its pass found on its roles as they then stood
-        joins = self._via_joins if follow and row not in self.live else {}
+        joins = self._via_joins if follow else {}
         for key, (persons, org_rows) in joins.items():
             lo, hi = int(persons.searchsorted(row)), int(persons.searchsorted(row, side="right"))
             if lo == hi:
@@ -895,6 +906,36 @@ class Snapshot:
         result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
         return entries
 
+    def _rejudged_live(
+        self, row: int, result: dict[str, Any], entries: list[ListEntry], lists: list[str]
+    ) -> list[ListEntry]:
+        """``_rejudged``'s entries through organisations for a person a live pass rescored, on the roles its pass
+        read (``_live_vias``) and the organisations' rows as they now stand, as a full run at the snapshot's
+        watermark finds them. An entry the pass found stands while an organisation holds it up: on the list by a
+        record (under held_at_cause, one he held the role in at any time: the pass judged the cause's date), or
+        meeting its criterion on rank or percentile (a role held on the run's date); else it goes at once. An entry
+        the pass did not find is made at once, on a red list, once an organisation he holds the role in on the run's
+        date meets the list (on rank or percentile only, under held_at_cause: a record dates the cause at its own
+        date, which the pass judged); on a blacklist it would wait for its notice after a full run too."""
+        for key, (anchors, current) in self._live_vias.get(row, {}).items():
+            list_id = key[0]
+            if any((e[0], e[1]) == key for e in entries):
+                if any(self._org_recorded(o, key) for o in anchors) or any(
+                    self._org_meets(o, key, records=False) for o in current
+                ):
+                    continue
+                entries = [e for e in entries if (e[0], e[1]) != key]
+                if list_id in lists and not any(e[0] == list_id for e in entries):
+                    lists.remove(list_id)
+            elif list_id in self._red:
+                records = self._positional_vias[key][4] != "held_at_cause"
+                if any(self._org_meets(o, key, records=records) for o in current):
+                    entries.append((key[0], key[1], None))
+                    if list_id not in lists:
+                        lists.append(list_id)
+        result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
+        return entries
+
     def _org_meets(self, org_id: str, key: tuple[str, str], *, records: bool = True) -> bool:
         """Whether the organisation meets, on its row as it now stands, one of the criteria on rank or percentile that
         the relation ``key`` (list, criterion) follows: met, not in effect, as a run puts its officers on the list
@@ -903,11 +944,8 @@ class Snapshot:
         i = self.row_of(org_id)
         if i is None:
             return False
-        target, follows, judged, _roles, _when = self._positional_vias[key]
-        live = self.live.get(i)
-        # on the list by a criterion not judged again (a record), in its live row or the run's: met whatever the scores
-        own = live.entries if live is not None else self.entries.get(org_id, [])
-        if records and any(e[0] == target and e[1] in follows and e[1] not in judged for e in own):
+        target, _follows, judged, _roles, _when = self._positional_vias[key]
+        if records and self._org_recorded(org_id, key):
             return True
         result, _reasons, _entries = self._row_at(i, org_id, reasons=False, follow=False)
         facts = facts_of(self.loaded, result, self.as_of)
@@ -917,6 +955,17 @@ class Snapshot:
             for c, node in self._positional_lists[target]
             if c in judged
         )
+
+    def _org_recorded(self, org_id: str, key: tuple[str, str]) -> bool:
+        """Whether the organisation is on the list the relation ``key`` follows by one of its criteria not judged
+        again (a record), in its live row or the run's: met whatever the scores do."""
+        i = self.row_of(org_id)
+        if i is None:
+            return False
+        target, follows, judged, _roles, _when = self._positional_vias[key]
+        live = self.live.get(i)
+        own = live.entries if live is not None else self.entries.get(org_id, [])
+        return any(e[0] == target and e[1] in follows and e[1] not in judged for e in own)
 
     def grants_at(self, i: int) -> int:
         """The services granted to the subject at row ``i`` (bit i: the policy's i-th service): as the run or the live
@@ -1045,9 +1094,14 @@ class Snapshot:
             if i is None:
                 continue
             self.live[i] = row
-            # its entries through organisations are the pass's, found on its roles as they now stand: not followed
-            # again from the organisations the run found (``_via_orgs``)
+            # its entries through organisations are the pass's, found on its roles as they now stand: judged again
+            # on those roles (``_live_vias``), not on the organisations the run found (``_via_orgs``)
             self._via_orgs.pop(sid, None)
+            vias = self._vias_of(row) if self._positional_vias else {}
+            if vias:
+                self._live_vias[i] = vias
+            else:
+                self._live_vias.pop(i, None)
             self.scores[i] = int(row.result["score"])
             self.tier_ranks[i] = ranks[str(row.result["tier"])]
             self.grants[i] = int(row.result["grants"])
@@ -1056,6 +1110,21 @@ class Snapshot:
         self._ranks = None
         self.watermark = watermark
         return n
+
+    def _vias_of(self, row: LiveRow) -> dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]:
+        """``_live_vias`` of a rescored subject: for each relation judged on rank or percentile, the organisations
+        that may hold up an entry by a record, and those held on the run's date, from the roles its pass read."""
+        if row.result.get("kind") != "person" or not row.roles:
+            return {}
+        day = self.as_of
+        out = {}
+        for key, (_target, _follows, _judged, roles, when) in self._positional_vias.items():
+            mine = [(o, start, end) for o, r, start, end in row.roles if r in roles]
+            current = tuple(sorted({o for o, start, end in mine if _held_on(start, end, day)}))
+            anchors = tuple(sorted({o for o, _s, _e in mine})) if when == "held_at_cause" else current
+            if current or anchors:
+                out[key] = (anchors, current)
+        return out
 
     def live_view(self, subject_id: str) -> LiveView | None:
         """The subject as patched since the run (None if it was not rescored since), with its rank and percentile in

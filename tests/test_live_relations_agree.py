@@ -1,0 +1,192 @@
+"""Live decisions about persons listed through an organisation agree with a full run made afterwards.
+
+Each test makes a store, runs, commits records and patches the snapshot as the service's live thread does (the
+subjects ``changes`` finds, rescored and patched), takes the live decisions, then makes a full run at the same
+watermark and asserts that every subject's decision from the run (granted or refused, lists, reasons, score, tier)
+is the one the patched snapshot gave. The lists are red (no notice and grace), so both take effect at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from relation_world import role
+from scoring_helpers import AS_OF, Registry, amount_rule, days_before, make_policy, open_registry, org, person, tax
+from socialcredit.policy import LoadedPolicy
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.decisions.live import changes, rescore
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.scoring.runs import score
+
+LOUNGE = """\
+- id: lounge
+  name: {zh: 贵宾室, en: lounge}
+  grant_if: "officers"
+  refusal: {zh: 不予贵宾室, en: no lounge}
+"""
+
+# top_firms: a firm in the upper quarter of firms; officers: a director of such a firm (on the run's date)
+ON_PERCENTILE = """\
+- id: top_firms
+  kind: red
+  name: {zh: 前列企业, en: top firms}
+  criteria:
+    - id: upper_quarter
+      when: "kind == 'org' and percentile >= 75"
+      reason: {code: TOP_FIRM, zh: 企业前列, en: a firm in the upper quarter}
+- id: officers
+  kind: red
+  name: {zh: 前列企业高管, en: officers of top firms}
+  criteria:
+    - id: of_top_firm
+      via: {list: top_firms, roles: [director]}
+      reason: {code: TOP_OFFICER, zh: 前列企业董事, en: a director of a top firm}
+"""
+
+# top_firms by a big contract or on percentile; officers: whoever was a director when the cause arose
+AT_CAUSE = """\
+- id: top_firms
+  kind: red
+  name: {zh: 前列企业, en: top firms}
+  criteria:
+    - id: big_contract
+      record: {record_type: tax_payment, when: "amount == 999"}
+      reason: {code: BIG, zh: 大额合同, en: a big contract}
+    - id: upper
+      when: "kind == 'org' and percentile >= 80"
+      reason: {code: TOP_FIRM, zh: 企业前列, en: a firm in the upper fifth}
+- id: officers
+  kind: red
+  name: {zh: 前列企业高管, en: officers of top firms}
+  criteria:
+    - id: of_top_firm
+      via: {list: top_firms, roles: [director], when: held_at_cause}
+      reason: {code: TOP_OFFICER, zh: 前列企业董事, en: a director of a top firm}
+"""
+
+ASK = {"purpose": "a lounge", "requester": "tests"}
+
+
+def _live_pass(reg: Registry, snap: Snapshot) -> list[str]:
+    """What the live thread does after a commit: rescore the subjects the changes since the snapshot's watermark
+    touch (with those one relation away) and patch them in. Returns the subjects rescored."""
+    seq = int(reg.store.one("SELECT value FROM counters WHERE name = 'seq'"))
+    changed = changes(reg.store, snap.watermark, seq)
+    out = rescore(
+        reg.store, snap.loaded, snap.as_of, changed.subjects, snap.histogram, snap.old_scores(changed.subjects)
+    )
+    assert out is not None
+    snap.patch(out[1], out[0], out[2])
+    return changed.subjects
+
+
+def _agree(reg: Registry, snap: Snapshot, loaded: LoadedPolicy, subjects: list[str]) -> dict[str, Any]:
+    """Every subject's live decision, then a full run at the snapshot's watermark and its decisions: the same.
+    Returns the live decisions by subject."""
+    live = {sid: snap.decision(sid, "lounge", **ASK) for sid in subjects}
+    quick = {sid: snap.decide(sid, "lounge", **ASK).granted for sid in subjects}
+    full = score(reg.store, loaded, AS_OF)
+    assert full.watermark == snap.watermark
+    for sid in subjects:
+        by_run = decide(reg.store, sid, "lounge", "a lounge", today=AS_OF)
+        assert by_run.run_id == full.run_id
+        seen = (live[sid].granted, live[sid].lists, live[sid].reasons, live[sid].score, live[sid].tier)
+        assert seen == (by_run.granted, by_run.lists, by_run.reasons, by_run.score, by_run.tier), sid
+        assert quick[sid] == by_run.granted, sid
+        view = snap.live_view(sid)
+        assert view is not None and view.result["lists"] == by_run.lists, sid
+    return live
+
+
+def _firms_and_directors(reg: Registry) -> tuple[list[str], str, str]:
+    """Firms a, b, c, d; p a director of a, q of d (since 500 days)."""
+    firms = [org(f"00000000{i}") for i in range(1, 5)]
+    p, q = person(11), person(12)
+    reg.register({**dict.fromkeys(firms), p: "finance", q: "finance"})
+    reg.send(
+        "registration_authority",
+        [role("R1", p, firms[0], "director", days_before(500)), role("R2", q, firms[3], "director", days_before(500))],
+    )
+    return firms, p, q
+
+
+def test_a_director_rescored_live_joins_a_red_list_when_his_firm_later_rises_because_others_fell(
+    tmp_path: Path,
+) -> None:
+    """a 100, b, c, d 110 at the run: a at the 25th percentile of firms, p on no list. p pays a tax (a live pass
+    rescores him, a beside him: still the 25th). Then b and c lose 20 points (90): a's 100 is at the 75th
+    percentile, a on `top_firms` and p on `officers` through it in a full run; and in the live decision."""
+    reg = open_registry(tmp_path)
+    try:
+        (a, b, c, d), p, q = _firms_and_directors(reg)
+        loaded = make_policy(
+            amount_rule("ten", 10, 10) + amount_rule("minus", -20, 20), lists=ON_PERCENTILE, services=LOUNGE
+        )
+        reg.send("tax_bureau", [tax(f"T{i}", f, "2025-06-01", amount=10) for i, f in enumerate((b, c, d))])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        assert not snap.decision(p, "lounge", **ASK).granted
+        reg.send("tax_bureau", [tax("P1", p, "2025-07-01", amount=10)])
+        assert p in _live_pass(reg, snap) and snap.row_of(p) in snap.live
+        assert snap.decision(p, "lounge", **ASK).lists == []
+        reg.send("tax_bureau", [tax(f"U{i}", f, "2025-07-01", amount=20) for i, f in enumerate((b, c))])
+        assert p not in _live_pass(reg, snap)
+        live = _agree(reg, snap, loaded, [a, b, c, d, p, q])
+        assert (live[p].granted, live[p].lists) == (True, ["officers"])
+    finally:
+        reg.store.close()
+
+
+def test_a_director_rescored_live_leaves_a_red_list_when_his_firm_later_falls_because_others_rose(
+    tmp_path: Path,
+) -> None:
+    """a 110, b, c, d 100 at the run: a alone at the 100th percentile, p on `officers` through it. p pays a tax (a
+    live pass rescores him: still on it). Then b and c gain 20 points (120): a's 110 is at the 50th percentile, off
+    `top_firms`, and p off `officers`, in a full run; and in the live decision."""
+    reg = open_registry(tmp_path)
+    try:
+        (a, b, c, d), p, q = _firms_and_directors(reg)
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=ON_PERCENTILE, services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        assert snap.decision(p, "lounge", **ASK).granted
+        reg.send("tax_bureau", [tax("P1", p, "2025-07-01", amount=10)])
+        assert p in _live_pass(reg, snap) and snap.row_of(p) in snap.live
+        assert snap.decision(p, "lounge", **ASK).lists == ["officers"]
+        reg.send(
+            "tax_bureau",
+            [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((b, c)) for j in range(2)],
+        )
+        assert p not in _live_pass(reg, snap)
+        live = _agree(reg, snap, loaded, [a, b, c, d, p, q])
+        assert (live[p].granted, live[p].lists) == (False, [])
+    finally:
+        reg.store.close()
+
+
+def test_a_former_director_joins_a_held_at_cause_list_when_his_firm_gains_a_record_dated_while_he_held_the_role(
+    tmp_path: Path,
+) -> None:
+    """p was a director of a from 500 to 10 days before the run's date. a gains a big contract dated 100 days back
+    (while p held the role): a full run lists a on `top_firms` by it and p on `officers` (he held the role at the
+    cause); so does the live decision."""
+    reg = open_registry(tmp_path)
+    try:
+        a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, b: None, x: None, y: None, p: "finance"})
+        reg.send("registration_authority", [role("R1", p, a, "director", days_before(500), days_before(10))])
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=AT_CAUSE, services=LOUNGE)
+        # x 110, the others 100: x alone in the upper fifth
+        reg.send("tax_bureau", [tax("T1", x, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        assert snap.decision(p, "lounge", **ASK).lists == []
+        reg.send("tax_bureau", [tax("B1", a, days_before(100), amount=999)])
+        _live_pass(reg, snap)
+        live = _agree(reg, snap, loaded, [a, b, x, y, p])
+        assert (live[p].granted, live[p].lists) == (True, ["officers"])
+    finally:
+        reg.store.close()
