@@ -190,3 +190,38 @@ def test_a_former_director_joins_a_held_at_cause_list_when_his_firm_gains_a_reco
         assert (live[p].granted, live[p].lists) == (True, ["officers"])
     finally:
         reg.store.close()
+
+
+def test_a_former_director_joins_a_held_at_cause_list_though_the_pass_rescored_his_firm_alone(
+    tmp_path: Path,
+) -> None:
+    """The same, with a pass given the firm only (a caller that does not follow the relation, unlike ``changes``):
+    the snapshot lists p, whom no pass rescored, from the date of the record that put a on `top_firms` and the
+    role he held then (``Snapshot._cause_joins``). q, appointed director of a after that date, is not listed: a
+    full run does not list him either."""
+    reg = open_registry(tmp_path)
+    try:
+        a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p, q = person(11), person(12)
+        reg.register({a: None, b: None, x: None, y: None, p: "finance", q: "finance"})
+        reg.send(
+            "registration_authority",
+            [
+                role("R1", p, a, "director", days_before(500), days_before(10)),
+                role("R2", q, a, "director", days_before(50)),
+            ],
+        )
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=AT_CAUSE, services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", x, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        reg.send("tax_bureau", [tax("B1", a, days_before(100), amount=999)])
+        out = rescore(reg.store, snap.loaded, snap.as_of, [a], snap.histogram, snap.old_scores([a]))
+        assert out is not None
+        snap.patch(out[1], out[0], out[2])
+        assert snap.row_of(p) not in snap.live and snap.row_of(q) not in snap.live
+        live = _agree(reg, snap, loaded, [a, b, x, y, p, q])
+        assert (live[p].granted, live[p].lists) == (True, ["officers"])
+        assert (live[q].granted, live[q].lists) == (False, [])
+    finally:
+        reg.store.close()

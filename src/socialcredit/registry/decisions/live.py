@@ -37,11 +37,11 @@ from socialcredit.registry.scoring.state import StateInfo, catch_up, state_info
 from socialcredit.store import Store, listed_integers, listed_strings
 
 __all__ = [
+    "POSITIONAL_FACTS",
     "Changes",
     "LivePasses",
     "LiveRow",
     "LiveView",
-    "POSITIONAL_FACTS",
     "changed_subjects",
     "changes",
     "follows_positions",
@@ -67,6 +67,10 @@ class LiveRow:
     # ``sc_role_records`` holds them): (organisation, role, start date, end date or None). The decision snapshot
     # judges the person's entries through organisations on them as others' scores move (``Snapshot._rejudged``).
     roles: tuple[tuple[str, str, dt.date | None, dt.date | None], ...] = ()
+    # Under such a policy, the organisation's entries by a record as the pass found them (met, in effect or not):
+    # (list, criterion, the record's event date), the cause's date to which a relation ``held_at_cause`` follows
+    # whoever held the role (compiler/plan.py ``_relation_entries``).
+    causes: tuple[tuple[str, str, dt.date], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,6 +386,7 @@ def _pass(
             "ORDER BY 1, 2, 3"
         )
         roles_of: dict[str, list[tuple[str, str, dt.date | None, dt.date | None]]] = {}
+        causes_of: dict[str, list[tuple[str, str, dt.date]]] = {}
         if compiled.follows_positions:
             # the persons' role records the stages read (sc_role_records is made under a policy with relations)
             for sid, org_id, role, start, end in inputs.execute(
@@ -389,6 +394,11 @@ def _pass(
                 "FROM sc_role_records o JOIN sc_subjects s USING (subject_id) WHERE o.org_id IS NOT NULL ORDER BY ALL"
             ).fetchall():
                 roles_of.setdefault(str(sid), []).append((str(org_id), str(role), start, end))
+            for sid, list_id, criterion_id, day in inputs.execute(
+                "SELECT s.sid, l.list_id, l.criterion_id, r.event_date FROM sc_list_records l "
+                "JOIN sc_subjects s USING (subject_id) JOIN records r ON r.record_key = l.record_key ORDER BY ALL"
+            ).fetchall():
+                causes_of.setdefault(str(sid), []).append((str(list_id), str(criterion_id), day))
     entries_of = entries_with_origin(
         store,
         [
@@ -426,6 +436,7 @@ def _pass(
             reasons_of.get(sid, []),
             [e for e in entries_of.get(sid, []) if e[0] in lists],
             tuple(roles_of.get(sid, ())),
+            tuple(causes_of.get(sid, ())),
         )
     return rows, after
 

@@ -279,6 +279,20 @@ def _in_transaction(store: Store) -> bool:
     return bool(store.one("SELECT txid_current()") == store.one("SELECT txid_current()"))
 
 
+@dataclass(frozen=True, slots=True)
+class _LiveVia:
+    """A rescored person's roles under one relation judged on rank or percentile (``Snapshot._live_vias``)."""
+
+    anchors: tuple[str, ...]  # organisations whose record holds up an entry his pass found
+    current: tuple[str, ...]  # organisations he holds one of the roles in on the run's date
+    periods: tuple[tuple[int, int, int], ...]  # held_at_cause: (organisation row, first day, day after the last)
+
+
+# The day after the last of a role without an end (``_cause_joins``): the largest int32.
+_OPEN = int(np.iinfo(np.int32).max)
+_EPOCH = dt.date(1970, 1, 1)
+
+
 def _held_on(start: dt.date | None, end: dt.date | None, day: dt.date) -> bool:
     """A role from ``start`` until (not on) ``end`` is held on ``day`` (compiler/plan.py ``_held_on``)."""
     return start is not None and start <= day and (end is None or end > day)
@@ -301,6 +315,7 @@ class Snapshot:
     ) -> None:
         self.run_id = int(run["run_id"])
         self.as_of: dt.date = run["as_of"]
+        self._day = (self.as_of - _EPOCH).days  # the run's date as the days of ``_cause_joins``
         self.watermark = int(run["watermark"])
         # Subjects rescored since the run (row -> their live row), and the histogram of (kind, score) they moved.
         self.live: dict[int, LiveRow] = {}
@@ -394,6 +409,22 @@ class Snapshot:
         self._via_joins: dict[
             tuple[str, str], tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]
         ] = {}
+        # For each such relation of a red list followed to whoever held the role at the cause (``held_at_cause``):
+        # every role of the relation's roles held at any time by a person the run did not list that way, in an
+        # organisation of the run, as (person row, organisation row, first day, day after the last: days since
+        # 1970-01-01, the last open-ended as the largest int32), sorted by person row. An organisation a live pass
+        # put on the list by a record (``LiveRow.causes``) lists, at once, whoever held the role on the record's
+        # date, as a full run does; only a held_at_cause relation has them (the others' entries are all dated the
+        # run's date, ``_via_joins``).
+        self._cause_joins: dict[
+            tuple[str, str],
+            tuple[
+                np.ndarray[Any, np.dtype[np.int64]],
+                np.ndarray[Any, np.dtype[np.int64]],
+                np.ndarray[Any, np.dtype[np.int32]],
+                np.ndarray[Any, np.dtype[np.int32]],
+            ],
+        ] = {}
         self._red = {lst.id for lst in self.policy.lists if lst.kind != "black"}
         # For each person a live pass rescored, under such a relation (list, criterion): the organisations that may
         # hold up an entry the pass found by a record (one of the relation's roles held on the run's date; under
@@ -401,7 +432,7 @@ class Snapshot:
         # held on the run's date), from the role records the pass read (``LiveRow.roles``). His entries through
         # them are judged again as scores move, as a run person's are (``_rejudged``). A few tuples per rescored
         # person, beside his live row.
-        self._live_vias: dict[int, dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        self._live_vias: dict[int, dict[tuple[str, str], _LiveVia]] = {}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
         # The residents' freezes and fraud alerts, read at every decision; replaced whole when one changes
@@ -666,9 +697,13 @@ class Snapshot:
                     held[(list_id, criterion_id)] = (was_anchored or anchors, [*orgs, str(org_id)] if current else orgs)
                 if list_id not in self._red:
                     continue
-                self._via_joins[(list_id, criterion_id)] = self._joins_of(
-                    inputs, row_of_key, list_id, criterion_id, roles
+                persons, firms, starts, ends = self._joins_of(
+                    inputs, row_of_key, list_id, criterion_id, roles, every=when == "held_at_cause"
                 )
+                now = (starts <= self._day) & (ends > self._day)
+                self._via_joins[(list_id, criterion_id)] = (persons[now], firms[now])
+                if when == "held_at_cause":
+                    self._cause_joins[(list_id, criterion_id)] = (persons, firms, starts, ends)
 
     def _joins_of(
         self,
@@ -677,24 +712,35 @@ class Snapshot:
         list_id: str,
         criterion_id: str,
         roles: tuple[str, ...],
-    ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
-        """The (person row, organisation row) pairs a full run would list now if the organisation met the criterion
-        (``_via_joins``): the person of kind person, holding one of ``roles`` on the run's date (an entry met on the
-        score is dated the run's date, under held_at_cause too) in an organisation of kind org the run scored, and not
-        listed that way by the run. Sorted by person row, then organisation row. The run's subjects are found by the
-        snapshot's own arrays (its rows by key, by identifier, and its kinds), not by joins to the run's results."""
+        *,
+        every: bool = False,
+    ) -> tuple[
+        np.ndarray[Any, np.dtype[np.int64]],
+        np.ndarray[Any, np.dtype[np.int64]],
+        np.ndarray[Any, np.dtype[np.int32]],
+        np.ndarray[Any, np.dtype[np.int32]],
+    ]:
+        """The (person row, organisation row, first day, day after the last) of the roles a full run would list the
+        person by now if the organisation met the criterion (``_via_joins``, ``_cause_joins``): the person of kind
+        person, holding one of ``roles`` on the run's date (an entry met on the score is dated the run's date, under
+        held_at_cause too), or with ``every`` at any time, in an organisation of kind org the run scored, and not
+        listed that way by the run. Sorted by person row, then organisation row. The days count from 1970-01-01, an
+        open end as the largest int32. The run's subjects are found by the snapshot's own arrays (its rows by key,
+        by identifier, and its kinds), not by joins to the run's results."""
         held = inputs.execute(
-            """
-            SELECT DISTINCT h.subject_id AS person_key, h.org_id
+            f"""
+            SELECT DISTINCT h.subject_id AS person_key, h.org_id,
+                CAST(date_diff('day', DATE '1970-01-01', h.start_date) AS INTEGER) AS first_day,
+                CAST(coalesce(date_diff('day', DATE '1970-01-01', h.end_date), {_OPEN}) AS INTEGER) AS end_day
             FROM sc_role_records h
-            WHERE list_contains($roles, h."role") AND h.org_id IS NOT NULL
-                AND h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day)
+            WHERE list_contains($roles, h."role") AND h.org_id IS NOT NULL AND h.start_date IS NOT NULL
+                AND (h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day) OR $every)
             """,
-            {"roles": list(roles), "day": self.as_of},
+            {"roles": list(roles), "day": self.as_of, "every": every},
         ).to_arrow_table()
-        empty = np.empty(0, dtype=np.int64)
+        empty, days = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
         if not held.num_rows or not len(row_of_key):
-            return empty, empty
+            return empty, empty, days, days
         keys = held.column("person_key").to_numpy(zero_copy_only=False).astype(np.int64)
         persons = np.where(
             (keys >= 0) & (keys < len(row_of_key)), row_of_key[np.clip(keys, 0, len(row_of_key) - 1)], -1
@@ -715,9 +761,11 @@ class Snapshot:
         if listed:
             out = self.rows_of([str(sid) for (sid,) in listed])
             ok[ok] = ~np.isin(persons[ok], out[out >= 0])
+        starts = held.column("first_day").to_numpy(zero_copy_only=False).astype(np.int32)[ok]
+        ends = held.column("end_day").to_numpy(zero_copy_only=False).astype(np.int32)[ok]
         persons, orgs = persons[ok], orgs[ok]
         order = np.lexsort((orgs, persons))
-        return persons[order], orgs[order]
+        return persons[order], orgs[order], starts[order], ends[order]
 
     @classmethod
     def load(
@@ -854,7 +902,10 @@ class Snapshot:
         list is joined at once; a blacklisting met only now waits for the next run's notice and grace period.
         With ``follow``, an entry through an organisation whose list was met on rank or percentile goes once no
         organisation holding it up meets that list any more (the organisation judged the same way), and an entry on
-        a red list through an organisation that meets it only now is made at once (``_via_joins``)."""
+        a red list through an organisation that meets it only now is made at once (``_via_joins``), or, under
+        held_at_cause, that a live pass put on it by a record dated while the person held the role
+        (``_cause_joins``). A person a live pass rescored is judged on the roles his pass read
+        (``_rejudged_live``)."""
         facts = facts_of(self.loaded, result, self.as_of)
         ranks = self._tier_rank
         lists = list(result["lists"])
@@ -903,8 +954,32 @@ class Snapshot:
                 entries.append((key[0], key[1], None))
                 if key[0] not in lists:
                     lists.append(key[0])
+        causes = self._cause_joins if follow and self.live else {}
+        for key, (persons, org_rows, starts, ends) in causes.items():
+            lo, hi = int(persons.searchsorted(row)), int(persons.searchsorted(row, side="right"))
+            if lo == hi or any((e[0], e[1]) == key for e in entries):
+                continue
+            periods = zip(org_rows[lo:hi].tolist(), starts[lo:hi].tolist(), ends[lo:hi].tolist(), strict=True)
+            if any(self._caused_while_held(o, key, start, end) for o, start, end in periods):
+                entries.append((key[0], key[1], None))
+                if key[0] not in lists:
+                    lists.append(key[0])
         result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
         return entries
+
+    def _caused_while_held(self, org_row: int, key: tuple[str, str], start: int, end: int) -> bool:
+        """Whether a live pass put the organisation at ``org_row`` on the list the held_at_cause relation ``key``
+        follows by a record dated while the role ran (``start`` up to, not on, ``end``: days since 1970-01-01), as
+        a full run then lists the person (compiler/plan.py ``_relation_entries``). An organisation no pass rescored
+        is on it by the records the run judged the person's roles against already."""
+        live = self.live.get(org_row)
+        if live is None or not live.causes:
+            return False
+        target, follows, judged, _roles, _when = self._positional_vias[key]
+        return any(
+            lst == target and c in follows and c not in judged and start <= (day - _EPOCH).days < end
+            for lst, c, day in live.causes
+        )
 
     def _rejudged_live(
         self, row: int, result: dict[str, Any], entries: list[ListEntry], lists: list[str]
@@ -917,11 +992,11 @@ class Snapshot:
         the pass did not find is made at once, on a red list, once an organisation he holds the role in on the run's
         date meets the list (on rank or percentile only, under held_at_cause: a record dates the cause at its own
         date, which the pass judged); on a blacklist it would wait for its notice after a full run too."""
-        for key, (anchors, current) in self._live_vias.get(row, {}).items():
+        for key, via in self._live_vias.get(row, {}).items():
             list_id = key[0]
             if any((e[0], e[1]) == key for e in entries):
-                if any(self._org_recorded(o, key) for o in anchors) or any(
-                    self._org_meets(o, key, records=False) for o in current
+                if any(self._org_recorded(o, key) for o in via.anchors) or any(
+                    self._org_meets(o, key, records=False) for o in via.current
                 ):
                     continue
                 entries = [e for e in entries if (e[0], e[1]) != key]
@@ -929,7 +1004,9 @@ class Snapshot:
                     lists.remove(list_id)
             elif list_id in self._red:
                 records = self._positional_vias[key][4] != "held_at_cause"
-                if any(self._org_meets(o, key, records=records) for o in current):
+                if any(self._org_meets(o, key, records=records) for o in via.current) or any(
+                    self._caused_while_held(o, key, start, end) for o, start, end in via.periods
+                ):
                     entries.append((key[0], key[1], None))
                     if list_id not in lists:
                         lists.append(list_id)
@@ -1111,19 +1188,27 @@ class Snapshot:
         self.watermark = watermark
         return n
 
-    def _vias_of(self, row: LiveRow) -> dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]:
+    def _vias_of(self, row: LiveRow) -> dict[tuple[str, str], _LiveVia]:
         """``_live_vias`` of a rescored subject: for each relation judged on rank or percentile, the organisations
-        that may hold up an entry by a record, and those held on the run's date, from the roles its pass read."""
+        that may hold up an entry by a record, those held on the run's date, and under held_at_cause every role's
+        (organisation row, first day, day after the last), from the roles its pass read."""
         if row.result.get("kind") != "person" or not row.roles:
             return {}
         day = self.as_of
         out = {}
         for key, (_target, _follows, _judged, roles, when) in self._positional_vias.items():
-            mine = [(o, start, end) for o, r, start, end in row.roles if r in roles]
+            mine = [(o, start, end) for o, r, start, end in row.roles if r in roles and start is not None]
             current = tuple(sorted({o for o, start, end in mine if _held_on(start, end, day)}))
             anchors = tuple(sorted({o for o, _s, _e in mine})) if when == "held_at_cause" else current
+            periods: tuple[tuple[int, int, int], ...] = ()
+            if when == "held_at_cause":
+                periods = tuple(
+                    (i, (start - _EPOCH).days, _OPEN if end is None else (end - _EPOCH).days)
+                    for o, start, end in mine
+                    if start is not None and (i := self.row_of(o)) is not None
+                )
             if current or anchors:
-                out[key] = (anchors, current)
+                out[key] = _LiveVia(anchors, current, periods)
         return out
 
     def live_view(self, subject_id: str) -> LiveView | None:
