@@ -225,3 +225,32 @@ def test_a_former_director_joins_a_held_at_cause_list_though_the_pass_rescored_h
         assert (live[q].granted, live[q].lists) == (False, [])
     finally:
         reg.store.close()
+
+
+def test_a_former_director_rescored_live_joins_a_held_at_cause_list_when_his_firm_later_gains_a_record(
+    tmp_path: Path,
+) -> None:
+    """p, a director of a from 500 to 10 days before the run's date, pays a tax: a live pass rescores him (on no
+    list). Later a gains a big contract dated 100 days back, in a pass given the firm only: p joins `officers` at
+    once, judged on the roles his own pass read, as a full run lists him."""
+    reg = open_registry(tmp_path)
+    try:
+        a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, b: None, x: None, y: None, p: "finance"})
+        reg.send("registration_authority", [role("R1", p, a, "director", days_before(500), days_before(10))])
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=AT_CAUSE, services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", x, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        reg.send("tax_bureau", [tax("P1", p, "2025-07-01", amount=10)])
+        assert p in _live_pass(reg, snap) and snap.row_of(p) in snap.live
+        assert snap.decision(p, "lounge", **ASK).lists == []
+        reg.send("tax_bureau", [tax("B1", a, days_before(100), amount=999)])
+        out = rescore(reg.store, snap.loaded, snap.as_of, [a], snap.histogram, snap.old_scores([a]))
+        assert out is not None
+        snap.patch(out[1], out[0], out[2])
+        live = _agree(reg, snap, loaded, [a, b, x, y, p])
+        assert (live[p].granted, live[p].lists) == (True, ["officers"])
+    finally:
+        reg.store.close()
