@@ -8,6 +8,7 @@ is the one the patched snapshot gave. The lists are red (no notice and grace), s
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from relation_world import role
 from scoring_helpers import AS_OF, Registry, amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.decisions.live import changes, rescore
+from socialcredit.registry.decisions.live import LivePasses, changes, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.scoring.runs import score
 
@@ -252,5 +253,49 @@ def test_a_former_director_rescored_live_joins_a_held_at_cause_list_when_his_fir
         snap.patch(out[1], out[0], out[2])
         live = _agree(reg, snap, loaded, [a, b, x, y, p])
         assert (live[p].granted, live[p].lists) == (True, ["officers"])
+    finally:
+        reg.store.close()
+
+
+def test_a_pass_on_the_kept_tables_reads_the_roles_and_causes_a_pass_planned_anew_reads(tmp_path: Path) -> None:
+    """The live thread's passes run prepared on tables they keep (``LivePasses``): the roles and record causes they
+    give the snapshot are those of a pass planned anew, and those of the records, by hand."""
+    reg = open_registry(tmp_path)
+    try:
+        a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
+        p = person(11)
+        reg.register({a: None, b: None, x: None, y: None, p: "finance"})
+        reg.send("registration_authority", [role("R1", p, a, "director", days_before(500), days_before(10))])
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=AT_CAUSE, services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", x, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        reg.send("tax_bureau", [tax("B1", a, days_before(100), amount=999)])
+        subjects = [a, p]
+        plain = rescore(reg.store, snap.loaded, snap.as_of, subjects, snap.histogram, snap.old_scores(subjects))
+        passes = LivePasses(reg.store.reader())
+        try:
+            passes.ready(snap.loaded, snap.as_of, snap.histogram)
+            with passes.reading() as reader:
+                kept = rescore(
+                    reader,
+                    snap.loaded,
+                    snap.as_of,
+                    subjects,
+                    snap.histogram,
+                    snap.old_scores(subjects),
+                    fold=False,
+                    passes=passes,
+                )
+            assert passes.unchanged()
+        finally:
+            passes.close()
+        assert plain is not None and kept is not None
+        assert kept[1] == plain[1]
+        day = dt.date.fromisoformat
+        assert kept[1][p].roles == ((a, "director", day(days_before(500)), day(days_before(10))),)
+        assert kept[1][p].causes == ()
+        assert kept[1][a].roles == ()
+        assert kept[1][a].causes == (("top_firms", "big_contract", day(days_before(100))),)
     finally:
         reg.store.close()
