@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from api_helpers import serve
-from due_world import JUDGMENT, A, B, build, write_csv
+from due_world import JUDGMENT, A, B, C, build, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.audit import verify_audit
@@ -203,3 +203,76 @@ def test_a_listing_a_what_if_put_in_effect_is_put_back_on_the_record_and_the_res
     later = cli(db, "due", "put-back-listings", "--json", today="2026-06-10")
     assert (later.returncode, json.loads(later.stdout)) == (0, [])
     assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
+
+
+def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """C (王五) also evaded 200 000 yuan of tax on 2023-03-01 (blacklist major_tax_evasion, within 1 095 days: found
+    as of 2026-02-15, aged out by 2026-04-10). Run 1, as of 2026-04-10, gives A notice (J1) and not C. A release before
+    2026-12-05 made run 2 as of 2026-02-15 after it and let it move the listings: C noticed on 2026-02-15, as if he
+    were listed on 2026-04-16. Migration 45 marks run 2 past-dated (its listings audit entry lost, as a store can
+    have it): the run in force, run 1, does not find C's cause, so the notice is withdrawn (resolved: never listed),
+    closed on the day of the repair; A's notice (run 1's) is untouched."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
+    store = build(tmp_path)
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    evaded = [["X9", C, "tax_payment", "2023-03-01", "200000", "evaded", "0"]]
+    report = ingest_file(store, write_csv(tmp_path / "x9.csv", header, evaded), "tax_bureau", today=dt.date(2026, 2, 2))
+    assert not report.errors
+    store.close()
+    db = tmp_path / "due.duckdb"
+    score(db, TODAY, TODAY)
+    with open_store(db, key="") as store, store.transaction():  # run 2 moves the listings, as that release let it
+        store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
+    score(db, "2026-02-15", TODAY)
+    store = open_store(db, key="")
+    with store.transaction():  # the store as that release left it
+        store.execute("ALTER TABLE score_runs DROP COLUMN standing")
+        store.execute("DELETE FROM audit_log WHERE action = 'listings'")
+        store.execute("DELETE FROM schema_version WHERE version >= 45")
+    store.close()
+    with open_store(db, key="") as store:  # migration 45
+        assert store.execute("SELECT run_id, standing FROM score_runs ORDER BY run_id").fetchall() == [
+            (1, "ordinary"),
+            (2, "past_dated"),
+        ]
+    notice = (1, A, "pending", dt.date(2026, 6, 9), None, 2)
+    assert listings(db) == [notice, (2, C, "pending", dt.date(2026, 4, 16), None, 2)]
+
+    put_back = cli(db, "due", "put-back-listings", "--json")
+    assert put_back.returncode == 0, put_back.stderr
+    assert json.loads(put_back.stdout) == [
+        {
+            "listing_id": 2,
+            "subject_id": C,
+            "moved_by": 2,
+            "standing": "past_dated",
+            "in_force": 1,
+            "status_before": "pending",
+            "status": "resolved",
+        }
+    ]
+    assert listings(db) == [notice, (2, C, "resolved", dt.date(2026, 4, 16), dt.date(2026, 4, 10), 2)]
+    with open_store(db, key="") as store:
+        assert store.execute(
+            "SELECT subject_id, ref_id, text_en, text_zh FROM notifications WHERE kind = 'listing_withdrawn'"
+        ).fetchall() == [
+            (
+                C,
+                2,
+                "Correction: blacklist (major tax evasion) (record X9): the notice dated 2026-02-15 was made in error "
+                "by run 2, a run dated before the run then in force (as of 2026-02-15), which is not in force, and is "
+                "withdrawn: you are not listed, and the listing is withdrawn.",
+                "更正：失信名单（重大税收违法）（记录 X9）：2026-02-15 的列入通知系第 2 次评分"
+                "（日期早于当时生效评分的评分，评分日期 2026-02-15）误发，该评分并未生效，现予撤回：您未被列入，"
+                "该列入已撤回。",
+            )
+        ]
+        assert [
+            json.loads(d)["status"]
+            for (d,) in store.execute("SELECT detail FROM audit_log WHERE action = 'listing_put_back'").fetchall()
+        ] == ["resolved"]
+    # run 1 still does not find it: no run lists C anew, and the repair has nothing more to do
+    score(db, TODAY, TODAY)
+    assert [x[:3] for x in listings(db)] == [(1, A, "pending"), (2, C, "resolved")]
+    again = cli(db, "due", "put-back-listings", "--json")
+    assert (again.returncode, json.loads(again.stdout)) == (0, [])
