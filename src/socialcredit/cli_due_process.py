@@ -372,6 +372,36 @@ def due_run(
         )
 
 
+@due_app.command("put-back-listings")
+def due_put_back_listings(
+    today: TodayOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put back the listings a run not in force moved (a what-if of a release before 2026-12-05 put them in effect
+    early) to what the run in force gives, each audited, and tell the residents (file and outbox). Safe to repeat."""
+    from socialcredit.registry.due_process.outbox import sender_from_settings
+    from socialcredit.registry.due_process.withdrawals import put_back_listings
+    from socialcredit.settings import get_settings
+
+    day = _today(today)
+    channel = sender_from_settings(get_settings()).channel
+    with _store(db) as store:
+        done = put_back_listings(store, day, channel=channel)
+    if as_json:
+        _json(done)
+        return
+    if not done:
+        out.print("No listing moved by a run not in force is left to put back.")
+        return
+    for x in done:
+        out.print(
+            f"listing {x['listing_id']} ({x['subject_id']}): {x['status_before']} -> {x['status']}, moved by run "
+            f"{x['moved_by']} ({x['standing']}); run in force: {x['in_force'] if x['in_force'] is not None else 'none'}"
+        )
+    out.print(f"{counted(len(done), 'listing')} put back; each resident was told (file and outbox).")
+
+
 _REPAIR_COLS = ["repair_id", "subject_id", "record_id", "severity", "status", "applied_on", "decision_reason"]
 
 

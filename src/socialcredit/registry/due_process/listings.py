@@ -41,6 +41,7 @@ from socialcredit.store import Store
 __all__ = [
     "ACTIVE",
     "LISTING_STATUSES",
+    "NOT_WITHDRAWN",
     "activate_due",
     "complete_missed",
     "criterion_words",
@@ -65,6 +66,10 @@ LISTING_STATUSES = (
 )
 ACTIVE = ("pending", "effective")
 _KEY = "subject_id, criterion_id, source_id, record_id"
+# A notice ``t`` (of ``notifications``) that the listing it names took effect, not withdrawn since
+# (``withdrawals.put_back_listings``: a run not in force had put the listing in effect).
+NOT_WITHDRAWN = """NOT EXISTS (SELECT 1 FROM notifications w WHERE w.kind = 'listing_withdrawn' AND w.ref_id = t.ref_id
+                          AND w.notification_id > t.notification_id)"""
 
 
 def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
@@ -645,14 +650,14 @@ def take_effect(store: Store, on: dt.date, actor: str, detail: dict[str, Any] | 
     store.execute("CREATE OR REPLACE TEMP TABLE sc_effective_notes (listing_id BIGINT, en VARCHAR, zh VARCHAR)")
     if notes:
         store.con.executemany("INSERT INTO sc_effective_notes VALUES (?, ?, ?)", notes)
-    # never a second notice of the same listing taking effect
+    # never a second notice of the same listing taking effect (one withdrawn since, ``withdrawals.py``, was not given)
     store.execute(
-        """CREATE OR REPLACE TEMP TABLE sc_effective_told AS
+        f"""CREATE OR REPLACE TEMP TABLE sc_effective_told AS
         SELECT l.listing_id, l.subject_id, l.policy_id, l.list_id, l.criterion_id, l.effective_on,
                row_number() OVER (ORDER BY l.listing_id) AS n
         FROM listings l WHERE l.listing_id IN (SELECT listing_id FROM sc_became)
-          AND l.listing_id NOT IN (SELECT ref_id FROM notifications
-                                   WHERE kind = 'listing_effective' AND ref_id IS NOT NULL)"""
+          AND l.listing_id NOT IN (SELECT t.ref_id FROM notifications t
+                                   WHERE t.kind = 'listing_effective' AND t.ref_id IS NOT NULL AND {NOT_WITHDRAWN})"""
     )
     told = int(store.one("SELECT count(*) FROM sc_effective_told"))
     if told:

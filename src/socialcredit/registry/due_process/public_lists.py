@@ -15,6 +15,7 @@ from socialcredit.errors import WorkflowInputError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
+from socialcredit.registry.due_process.listings import NOT_WITHDRAWN
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
@@ -56,7 +57,7 @@ def check_page(page: int, page_size: int) -> None:
 
 
 # Effective listings of the subjects found by identifier or current name; names are read for listed subjects only.
-_FOUND = """
+_FOUND = f"""
 WITH l AS (SELECT * FROM listings WHERE status = 'effective'),
      names AS (
         SELECT subject_id, arg_max(name, seq) AS name FROM subjects
@@ -65,7 +66,8 @@ WITH l AS (SELECT * FROM listings WHERE status = 'effective'),
 SELECT l.*, n.name,
        -- the day it took effect, as its subject was told (listing_details._took_effect_on): a run after its date
        greatest(l.effective_on, (SELECT min(t.created_on) FROM notifications t WHERE t.kind = 'listing_effective'
-                                 AND t.ref_id = l.listing_id AND t.subject_id = l.subject_id)) AS took_effect_on
+                                 AND t.ref_id = l.listing_id AND t.subject_id = l.subject_id
+                                 AND {NOT_WITHDRAWN})) AS took_effect_on
 FROM l JOIN names n USING (subject_id)
 WHERE l.subject_id = ? OR nfc_normalize(n.name) = ?
 ORDER BY l.subject_id, l.policy_id, l.list_id, l.effective_on, l.listing_id

@@ -16,7 +16,7 @@ from socialcredit.identifiers import fold_record_id
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
-from socialcredit.registry.due_process.listings import criterion_words
+from socialcredit.registry.due_process.listings import NOT_WITHDRAWN, criterion_words
 from socialcredit.registry.due_process.repair import list_repairs, repair_eligibility
 from socialcredit.registry.due_process.severity import counts_until, matching, record_severity
 from socialcredit.registry.reporting.report import record_fields, subject_key
@@ -214,7 +214,8 @@ def _took_effect_on(store: Store, listing: dict[str, Any]) -> dt.date | None:
     no run or job put it in effect on that day (until 2026-12-05 a page said "since" ``effective_on``, a day the
     listing did not count yet); ``effective_on`` for a listing in effect with no such notice."""
     told = store.one(
-        "SELECT min(created_on) FROM notifications WHERE kind = 'listing_effective' AND ref_id = ? AND subject_id = ?",
+        "SELECT min(created_on) FROM notifications t WHERE kind = 'listing_effective' AND ref_id = ? "
+        f"AND subject_id = ? AND {NOT_WITHDRAWN}",
         [listing["listing_id"], listing["subject_id"]],
     )
     if told is not None:

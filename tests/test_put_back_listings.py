@@ -1,0 +1,278 @@
+"""Listings a run not in force moved, put back: `socialcredit due put-back-listings` (due_process/withdrawals.py).
+
+The world is due_world.py's. Run 1, as of 2026-02-01 (clock 2026-02-01), gives A (张三) notice for J1 (blacklist,
+judgment_defaulter): the listing takes effect on 2026-04-02. The courts file J2 against B (李四), an unfulfilled
+judgment of 2026-03-01 with defaulter=true. Run 2, as of 2026-04-10 (clock 2026-04-10), puts A's listing in effect
+(an ordinary run: it stays so) and gives B notice until 2026-06-09. Then, still on 2026-04-10, the release before
+2026-12-05 made run 3, a what-if as of 2027-02-01, and moved the listings by it: B's listing in effect, public and
+refusing services, B told he is listed since 2027-02-01. The store is brought to that shape by making run 3 on the
+clock of its date (the same code path the old release took) and dropping what migration 45 added: migration 45 marks
+run 3 a what-if and puts run 2 in force, and run 4 (ordinary, as of 2026-04-10) does not take B's listing back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api_helpers import serve
+from due_world import JUDGMENT, A, B, C, build, write_csv
+from page_text import visible_text
+from socialcredit.api.app import create_app
+from socialcredit.registry.access.audit import verify_audit
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.public_lists import public_lookup
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.runs import run_in_force
+from socialcredit.store import open_store
+from web_helpers import sign_in
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+TODAY = "2026-04-10"
+
+WITHDRAWN_EN = (
+    "Correction: blacklist (judgment defaulter) (record J2): the notice that you were listed from 2027-02-01 was made "
+    "in error by run 3, a what-if dated ahead of its day (as of 2027-02-01), which is not in force, and is withdrawn: "
+    "you are not listed; the notice period runs until 2026-06-09, when the listing takes effect unless the cause is "
+    "resolved before then."
+)
+WITHDRAWN_ZH = (
+    "更正：失信名单（失信被执行人）（记录 J2）：自 2027-02-01 起被列入的通知系第 3 次评分（日期在当日之后的假设评分，"
+    "评分日期 2027-02-01）误发，该评分并未生效，现予撤回：您未被列入；通知期至 2026-06-09，除非在此之前原因消除，"
+    "届时起列入。"
+)
+
+
+def cli(db: Path, *args: str, today: str = TODAY) -> subprocess.CompletedProcess[str]:
+    """The installed console script on the store ``db``, on the registry's clock of ``today``."""
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"}
+    env |= {"COLUMNS": "200", "SOCIALCREDIT_TODAY": today}
+    return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
+
+
+def score(db: Path, as_of: str, today: str) -> None:
+    made = cli(db, "score", "--policy", "beijing", "--as-of", as_of, today=today)
+    assert made.returncode == 0, made.stderr
+
+
+def listings(db: Path) -> list[tuple[object, ...]]:
+    with open_store(db, key="") as store:
+        return store.execute(
+            "SELECT listing_id, subject_id, status, effective_on, closed_on, last_run_id FROM listings "
+            "ORDER BY listing_id"
+        ).fetchall()
+
+
+@pytest.fixture
+def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The store as described above, after migration 45 and run 4; returns its path (closed)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-02-01")
+    build(tmp_path).close()
+    db = tmp_path / "due.duckdb"
+    score(db, "2026-02-01", "2026-02-01")
+    store = open_store(db, key="")
+    row = ["J2", B, "court_judgment", "2026-03-01", "civil", "9000", "unfulfilled", "true"]
+    report = ingest_file(store, write_csv(tmp_path / "j2.csv", JUDGMENT, [row]), "courts", today=dt.date(2026, 4, 5))
+    assert not report.errors
+    store.close()
+    score(db, TODAY, TODAY)
+    score(db, "2027-02-01", "2027-02-01")  # moves the listings as the release before 2026-12-05 moved them
+    store = open_store(db, key="")
+    with store.transaction():  # the store as that release left it: run 3 made on 2026-04-10, no standing kept
+        store.execute("ALTER TABLE score_runs DROP COLUMN standing")
+        store.execute("UPDATE score_runs SET started_at = CAST(least(as_of, DATE '2026-04-10') AS TIMESTAMP)")
+        store.execute("DELETE FROM schema_version WHERE version >= 45")
+    store.close()
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
+    with open_store(db, key="") as store:  # migration 45
+        assert store.execute("SELECT run_id, standing FROM score_runs ORDER BY run_id").fetchall() == [
+            (1, "ordinary"),
+            (2, "ordinary"),
+            (3, "what_if"),
+        ]
+    score(db, TODAY, TODAY)
+    return db
+
+
+def test_a_listing_a_what_if_put_in_effect_is_put_back_on_the_record_and_the_resident_told(old_store: Path) -> None:
+    db = old_store
+    a, b = (1, A, "effective", dt.date(2026, 4, 2), None, 4), (2, B, "effective", dt.date(2026, 6, 9), None, 4)
+    # the defect: run 4, in force, left B listed in effect since the what-if's date, public
+    assert listings(db) == [a, b]
+    with open_store(db, key="") as store:
+        assert run_in_force(store, "beijing")["run_id"] == 4
+        assert [x["since"] for x in public_lookup(store, "李四")] == ["2027-02-01"]
+
+    put_back = cli(db, "due", "put-back-listings")
+    assert (put_back.returncode, put_back.stderr) == (0, "")
+    assert put_back.stdout == (
+        f"listing 2 ({B}): effective -> pending, moved by run 3 (what_if); run in force: 4\n"
+        "1 listing put back; each resident was told (file and outbox).\n"
+    )
+    # B's listing as run 4 gives it: in its notice period until 2026-06-09; A's (put in effect by run 2) untouched
+    assert listings(db) == [a, (2, B, "pending", dt.date(2026, 6, 9), None, 4)]
+    with open_store(db, key="") as store:
+        assert public_lookup(store, "李四") == []
+        assert [x["since"] for x in public_lookup(store, "张三")] == ["2026-04-10"]
+        # on the record: one entry for the listing, naming the run that moved it and the run in force
+        [(subject, detail)] = store.execute(
+            "SELECT subject_id, detail FROM audit_log WHERE action = 'listing_put_back'"
+        ).fetchall()
+        assert (subject, json.loads(detail)) == (
+            B,
+            {
+                "listing_id": 2,
+                "run_id": 3,
+                "standing": "what_if",
+                "moved": "effective",
+                "in_force": 4,
+                "status_before": "effective",
+                "status": "pending",
+                "reason": "run 3 (what_if, as of 2027-02-01) is not in force and moves no listing; put back as run 4, "
+                "in force, gives",
+                "message_id": 1,
+            },
+        )
+        assert verify_audit(store) == []
+        # told: in the file, in both languages, and queued in the outbox
+        assert store.execute(
+            "SELECT subject_id, created_on, ref_id, text_en, text_zh FROM notifications "
+            "WHERE kind = 'listing_withdrawn'"
+        ).fetchall() == [(B, dt.date(2026, 4, 10), 2, WITHDRAWN_EN, WITHDRAWN_ZH)]
+        assert store.execute(
+            "SELECT message_id, kind, subject_id, channel, title, body, status FROM outbox"
+        ).fetchall() == [
+            (
+                1,
+                "listing_withdrawn",
+                B,
+                "outbox",
+                "更正：列入通知撤回 / Correction: a listing notice withdrawn",
+                f"{WITHDRAWN_ZH}\n\n{WITHDRAWN_EN}\n",
+                "queued",
+            )
+        ]
+        resident = issue_key(store, "resident", "B", subject=B).token
+        app = create_app(db, store=store)
+        with serve(app) as client:
+            sign_in(client, resident)
+            en = visible_text(client.get("/me?lang=en").text)
+            zh = visible_text(client.get("/me?lang=zh").text)
+    assert WITHDRAWN_EN in en
+    assert WITHDRAWN_ZH in zh
+
+    # a second repair changes nothing
+    counts = "SELECT (SELECT count(*) FROM audit_log WHERE action <> 'read_notifications'), " + (
+        "(SELECT count(*) FROM notifications), (SELECT count(*) FROM outbox)"
+    )
+    with open_store(db, key="") as store:
+        before = store.execute(counts).fetchall()
+    again = cli(db, "due", "put-back-listings", "--json")
+    assert (again.returncode, json.loads(again.stdout)) == (0, [])
+    said = cli(db, "due", "put-back-listings")
+    assert (said.returncode, said.stdout) == (0, "No listing moved by a run not in force is left to put back.\n")
+    assert listings(db) == [a, (2, B, "pending", dt.date(2026, 6, 9), None, 4)]
+    with open_store(db, key="") as store:
+        assert store.execute(counts).fetchall() == before
+
+    # Its notice period over, an ordinary run puts it in effect: B is told again (the withdrawn notice was not one he
+    # keeps), listed since that run's day, and a later repair leaves it (it was put back once).
+    score(db, "2026-06-10", "2026-06-10")
+    assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
+    with open_store(db, key="") as store:
+        assert store.execute(
+            "SELECT created_on, text_en FROM notifications WHERE kind = 'listing_effective' AND ref_id = 2 "
+            "ORDER BY notification_id"
+        ).fetchall() == [
+            (
+                dt.date(2027, 2, 1),
+                "blacklist (judgment defaulter): the notice period ended; you have been listed since 2027-02-01.",
+            ),
+            (
+                dt.date(2026, 6, 10),
+                "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-06-10.",
+            ),
+        ]
+        assert [x["since"] for x in public_lookup(store, "李四")] == ["2026-06-10"]
+    later = cli(db, "due", "put-back-listings", "--json", today="2026-06-10")
+    assert (later.returncode, json.loads(later.stdout)) == (0, [])
+    assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
+
+
+def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """C (王五) also evaded 200 000 yuan of tax on 2023-03-01 (blacklist major_tax_evasion, within 1 095 days: found
+    as of 2026-02-15, aged out by 2026-04-10). Run 1, as of 2026-04-10, gives A notice (J1) and not C. A release before
+    2026-12-05 made run 2 as of 2026-02-15 after it and let it move the listings: C noticed on 2026-02-15, as if he
+    were listed on 2026-04-16. Migration 45 marks run 2 past-dated (its listings audit entry lost, as a store can
+    have it): the run in force, run 1, does not find C's cause, so the notice is withdrawn (resolved: never listed),
+    closed on the day of the repair; A's notice (run 1's) is untouched."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
+    store = build(tmp_path)
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    evaded = [["X9", C, "tax_payment", "2023-03-01", "200000", "evaded", "0"]]
+    report = ingest_file(store, write_csv(tmp_path / "x9.csv", header, evaded), "tax_bureau", today=dt.date(2026, 2, 2))
+    assert not report.errors
+    store.close()
+    db = tmp_path / "due.duckdb"
+    score(db, TODAY, TODAY)
+    with open_store(db, key="") as store, store.transaction():  # run 2 moves the listings, as that release let it
+        store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
+    score(db, "2026-02-15", TODAY)
+    store = open_store(db, key="")
+    with store.transaction():  # the store as that release left it
+        store.execute("ALTER TABLE score_runs DROP COLUMN standing")
+        store.execute("DELETE FROM audit_log WHERE action = 'listings'")
+        store.execute("DELETE FROM schema_version WHERE version >= 45")
+    store.close()
+    with open_store(db, key="") as store:  # migration 45
+        assert store.execute("SELECT run_id, standing FROM score_runs ORDER BY run_id").fetchall() == [
+            (1, "ordinary"),
+            (2, "past_dated"),
+        ]
+    notice = (1, A, "pending", dt.date(2026, 6, 9), None, 2)
+    assert listings(db) == [notice, (2, C, "pending", dt.date(2026, 4, 16), None, 2)]
+
+    put_back = cli(db, "due", "put-back-listings", "--json")
+    assert put_back.returncode == 0, put_back.stderr
+    assert json.loads(put_back.stdout) == [
+        {
+            "listing_id": 2,
+            "subject_id": C,
+            "moved_by": 2,
+            "standing": "past_dated",
+            "in_force": 1,
+            "status_before": "pending",
+            "status": "resolved",
+        }
+    ]
+    assert listings(db) == [notice, (2, C, "resolved", dt.date(2026, 4, 16), dt.date(2026, 4, 10), 2)]
+    with open_store(db, key="") as store:
+        assert store.execute(
+            "SELECT subject_id, ref_id, text_en, text_zh FROM notifications WHERE kind = 'listing_withdrawn'"
+        ).fetchall() == [
+            (
+                C,
+                2,
+                "Correction: blacklist (major tax evasion) (record X9): the notice dated 2026-02-15 was made in error "
+                "by run 2, a run dated before the run then in force (as of 2026-02-15), which is not in force, and is "
+                "withdrawn: you are not listed, and the listing is withdrawn.",
+                "更正：失信名单（重大税收违法）（记录 X9）：2026-02-15 的列入通知系第 2 次评分"
+                "（日期早于当时生效评分的评分，评分日期 2026-02-15）误发，该评分并未生效，现予撤回：您未被列入，"
+                "该列入已撤回。",
+            )
+        ]
+        assert [
+            json.loads(d)["status"]
+            for (d,) in store.execute("SELECT detail FROM audit_log WHERE action = 'listing_put_back'").fetchall()
+        ] == ["resolved"]
+    # run 1 still does not find it: no run lists C anew, and the repair has nothing more to do
+    score(db, TODAY, TODAY)
+    assert [x[:3] for x in listings(db)] == [(1, A, "pending"), (2, C, "resolved")]
+    again = cli(db, "due", "put-back-listings", "--json")
+    assert (again.returncode, json.loads(again.stdout)) == (0, [])
