@@ -406,7 +406,8 @@ def test_the_store_is_not_touched(world: dict[str, Any], tmp_path: Path) -> None
 @pytest.mark.parametrize("source", ["population", "export", "versioned"])
 def test_spark_reads_the_files_as_input_does(world: dict[str, Any], tmp_path: Path, spark: Any, source: str) -> None:
     """Spark reads the folders through the same code (backends/files.py): its results and those of --input agree,
-    file by file (decayed points within 1e-9), for a population, an export, and records that carry versions."""
+    file by file (decayed points within 1e-9), for a population, an export, and records that carry versions (some
+    sent with their ids full-width)."""
     from socialcredit.registry.scoring.export import score_on_spark
 
     folder = world["folder"] / source if source != "versioned" else _versioned(world, tmp_path)
@@ -428,18 +429,35 @@ def test_spark_reads_the_files_as_input_does(world: dict[str, Any], tmp_path: Pa
                 rows.append(sorted(con.execute(f"SELECT {select} FROM {files}").fetchall(), key=repr))
             assert rows[0], table
             assert _same(rows[0], rows[1]) == [], table
+        if source == "versioned":
+            # each of the four judgments was its subject's only one that blacklists: all four leave the list, the
+            # two whose second version came full-width too (had an engine not folded the ids, they would stay)
+            listed = world["runs"]["beijing"]["list_counts"]["blacklist"]
+            for engine in ("duckdb", "spark"):
+                files = f"read_parquet('{tmp_path / engine / 'list_entries' / '*.parquet'}')"
+                blacklisted = con.execute(f"SELECT count(DISTINCT sid) FROM {files} WHERE list_id = 'blacklist'")
+                assert blacklisted.fetchone() == (listed - 4,), engine
     finally:
         con.close()
 
 
 def _versioned(world: dict[str, Any], tmp_path: Path) -> Path:
-    """The population with a second version of two court judgments (one fulfilled, one withdrawn)."""
+    """The population with a second version of four court judgments (two fulfilled, two withdrawn); the last two are
+    sent with their ids full-width, which fold to the judgments' ids (identifiers.fold_record_id_sql, whose portable
+    form, RLIKE and translate, Spark runs)."""
     folder = _copy(world, tmp_path, "population")
     courts = pq.read_table(folder / "records" / "courts" / "part-00000.parquet")
     listed = courts.filter(pc.and_(courts.column("defaulter"), pc.equal(courts.column("status"), "unfulfilled")))
-    changed = listed.slice(0, 2)
-    changed = changed.set_column(changed.schema.get_field_index("status"), "status", pa.array(["fulfilled"] * 2))
-    changed = changed.append_column("version", pa.array([2, 2])).append_column("withdrawn", pa.array([False, True]))
+    changed = listed.slice(0, 4)
+    assert changed.num_rows == 4
+    changed = changed.set_column(changed.schema.get_field_index("status"), "status", pa.array(["fulfilled"] * 4))
+    ids = changed.column("record_id").combine_chunks()
+    wide = pa.concat_arrays([ids.slice(0, 2), _widened(ids.slice(2, 2)).cast(ids.type)])
+    assert wide.to_pylist()[2:] != ids.to_pylist()[2:]
+    changed = changed.set_column(changed.schema.get_field_index("record_id"), "record_id", wide)
+    changed = changed.append_column("version", pa.array([2] * 4)).append_column(
+        "withdrawn", pa.array([False, True, False, True])
+    )
     pq.write_table(changed, folder / "records" / "courts" / "part-00001.parquet")
     return folder
 
