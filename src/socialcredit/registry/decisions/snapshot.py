@@ -694,13 +694,19 @@ class Snapshot:
         gives them for a subject not rescored since the run). Three queries, however many subjects. None once the
         explanations are in memory (read them there)."""
         ids = sorted({self.subject_ids[int(i)] for i in rows})
+        if not ids:
+            return {}
         with self._on_demand_lock:
             store = self._on_demand
             if store is None or self.results is not None:
                 return None
             params = {"run": self.run_id, "ids": ids}
+            # between the first and the last: a run's results lie in subject order, so the scan skips every row group
+            # outside the range (one, for a single decision)
             table = store.execute(
-                "SELECT * FROM run_results WHERE run_id = $run AND subject_id IN (SELECT unnest($ids))", params
+                "SELECT * FROM run_results WHERE run_id = $run AND subject_id BETWEEN $first AND $last "
+                "AND subject_id IN (SELECT unnest($ids))",
+                {**params, "first": ids[0], "last": ids[-1]},
             ).to_arrow_table()
             points = store.execute(
                 """
