@@ -708,17 +708,26 @@ class Snapshot:
                 "AND subject_id IN (SELECT unnest($ids))",
                 {**params, "first": ids[0], "last": ids[-1]},
             ).to_arrow_table()
-            points = store.execute(
-                """
-                SELECT k.subject_id, p.rule_index, p.points FROM run_points p JOIN subject_keys k USING (subject_key)
-                WHERE p.run_id = $run AND p.points <> 0 AND k.subject_id IN (SELECT unnest($ids))
-                """,
-                params,
+            # the subjects' keys through subject_keys' index, then their points by a list of constants (integers the
+            # store gave): a filter on the scan of the run's points, where a join to subject_keys costs 20 times more
+            keyed = store.execute(
+                "SELECT subject_key, subject_id FROM subject_keys WHERE subject_id IN (SELECT unnest($ids))",
+                {"ids": ids},
             ).fetchall()
+            id_of = {int(key): str(sid) for key, sid in keyed}
+            points = (
+                store.execute(
+                    "SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0 "
+                    f"AND subject_key IN ({', '.join(str(key) for key in sorted(id_of))})",
+                    {"run": self.run_id},
+                ).fetchall()
+                if id_of
+                else []
+            )
             entries = run_entries_of(store, self.run_id, self.loaded, ids)
         held: dict[str, list[tuple[int, float]]] = {}
-        for sid, rule_index, value in points:
-            held.setdefault(str(sid), []).append((int(rule_index), float(value)))
+        for key, rule_index, value in points:
+            held.setdefault(id_of[int(key)], []).append((int(rule_index), float(value)))
         out = {}
         for result in table.to_pylist():
             sid = str(result["subject_id"])
