@@ -19,12 +19,14 @@ import pytest
 import socialcredit.registry.decisions.snapshot as snapshot_module
 from relation_world import role
 from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
+from socialcredit.api.routes.service import healthz, metrics
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import run_in_force, score
+from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
 from test_live_positional import LOUNGE, ORG_TOP
 
@@ -183,3 +185,39 @@ def test_live_patches_arriving_while_explanations_load_are_applied_once_they_are
         assert snap.decision(director, "lounge", "a lounge", requester="tests").granted is False
     finally:
         reg.store.close()
+
+
+def test_the_service_answers_while_explanations_load_and_its_health_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = write_example(tmp_path, residents=30)
+    st = open_store(tmp_path / "svc.duckdb", create=True, key="")
+    try:
+        ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
+        for source, path in files.sources.items():
+            ingest_file(st, path, source, today=AS_OF)
+        score(st, resolve_policy(st, "beijing"), AS_OF)
+        run = run_in_force(st, "beijing")
+        loaded = Snapshot(st, run, explain=True)
+        sid = loaded.subject_ids[0]
+        expected = loaded.decision(sid, "high_speed_rail", "check", requester="test").as_dict()
+        expected.pop("inquiry_id")
+        with held_back(monkeypatch) as gate:
+            service = Service(st, flush_interval=3600)
+            try:
+                snap = service.snapshot("high_speed_rail")
+                answered = snap.decision(sid, "high_speed_rail", "check", requester="test").as_dict()
+                answered.pop("inquiry_id")
+                assert answered == expected and snap.results is None
+                rid = str(snap.run_id)
+                assert healthz(service).explanations == {rid: "loading"}
+                assert f'socialcredit_explanations_loaded{{run="{rid}"}} 0' in metrics(service)
+                gate.set()
+                assert snap.wait_explained(60)
+                assert healthz(service).explanations == {rid: "loaded"}
+                assert f'socialcredit_explanations_loaded{{run="{rid}"}} 1' in metrics(service)
+            finally:
+                gate.set()
+                service.close()
+    finally:
+        st.close()
