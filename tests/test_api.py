@@ -612,6 +612,15 @@ def test_the_audit_log_verifies_and_metrics_count_requests(world: dict[str, Any]
     assert "# TYPE socialcredit_decisions_total counter" in text
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and len(health["runs"]) == 2
+    # the service answers as soon as the plain load is done; its explanations load after (on a small store, by now)
+    service = world["service"]
+    for snap in service.snapshots.values():
+        assert snap.wait_explained(60)
+    health = client.get("/healthz").json()
+    assert health["explanations"] == {str(run): "loaded" for run in health["runs"]}
+    text = client.get("/metrics").text
+    for run in health["runs"]:
+        assert f'socialcredit_explanations_loaded{{run="{run}"}} 1' in text
 
 
 def test_the_committed_openapi_spec_is_current() -> None:

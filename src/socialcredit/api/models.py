@@ -68,6 +68,12 @@ class Health(_Out):
     status: str
     runs: list[int]
     journal_pending: int
+    explanations: dict[str, str] = Field(
+        description="By run id: whether the explanations of its decisions (reasons, list entries) are held in memory "
+        "('loaded'), still loading after the service started answering ('loading': full decisions read them from "
+        "the store meanwhile, the same answers a little slower), or could not be loaded ('failed': they are read "
+        "from the store; see the service's log)."
+    )
 
 
 # --- decisions -----------------------------------------------------------------------------------------------------

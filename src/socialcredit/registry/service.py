@@ -235,6 +235,9 @@ class Service:
                     log.exception("could not fold the latest changes into the scoring states; decisions wait")
                     return 0
         for snap in stale:
+            # A snapshot whose explanations are still loading is patched once they are in (a patch meanwhile would be
+            # queued, and the next call would rescore the same changes again): decisions meanwhile are the run's.
+            snap.wait_explained()
             with self._patching:
                 try:
                     passes.ready(snap.loaded, snap.as_of, snap.histogram)  # outside the pass's transaction
@@ -283,7 +286,7 @@ class Service:
             run = run_for_service(store, service_id, None)
             rid = int(run["run_id"])
             if rid not in by_run:
-                by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
+                by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record, background=True)
             fresh[service_id] = by_run[rid]
         # Each policy's run in force, for the parties bound to it and the decisions that name it: held as
         # "<service>@<policy>" (a service id has no "@"), so the live thread patches them like the others.
@@ -298,7 +301,7 @@ class Service:
                 offering.setdefault(svc.id, []).append(pid)
                 rid = int(run["run_id"])
                 if rid not in by_run:
-                    by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record)
+                    by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record, background=True)
                 fresh[f"{svc.id}@{pid}"] = by_run[rid]
         # Policies scored only by what-ifs or reruns: a decision one of them would answer is refused saying so.
         no_run: dict[str, str] = {}
@@ -559,7 +562,14 @@ class Service:
         except Exception:  # logged with its trace for the operator; the job's run is committed
             log.error("the scoring states could not be indexed after a score job:\n%s", traceback.format_exc())
 
+    def explanations(self) -> dict[int, str]:
+        """Whether each run held has its explanations in memory, by run id (``Snapshot.explanations``): decisions are
+        answered from the plain load at once, and explained from the store until they are."""
+        return {s.run_id: s.explanations for s in self.snapshots.values()}
+
     def close(self) -> None:
+        for snap in {id(s): s for s in self.snapshots.values()}.values():
+            snap.wait_explained(60)  # their threads read the store, which closes below
         self._stop.set()
         self._changed.set()
         self._flusher.join(timeout=5)

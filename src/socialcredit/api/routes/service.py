@@ -19,6 +19,7 @@ def healthz(service: ServiceDep) -> Health:
         status="ok",
         runs=sorted({s.run_id for s in service.snapshots.values()}),
         journal_pending=service.journal.pending,
+        explanations={str(run): state for run, state in sorted(service.explanations().items()) if state != "none"},
     )
 
 
@@ -48,4 +49,12 @@ def metrics(service: ServiceDep) -> str:
         "# TYPE socialcredit_inquiries_pending gauge",
         f"socialcredit_inquiries_pending {service.journal.pending}",
     ]
+    lines += [
+        "# HELP socialcredit_explanations_loaded Whether a run's explanations are held in memory (0: still loading, or "
+        "failed: full decisions read them from the store).",
+        "# TYPE socialcredit_explanations_loaded gauge",
+    ]
+    for run, state in sorted(service.explanations().items()):
+        if state != "none":
+            lines.append(f'socialcredit_explanations_loaded{{run="{run}"}} {int(state == "loaded")}')
     return "\n".join(lines) + "\n"

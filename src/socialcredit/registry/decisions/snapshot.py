@@ -18,6 +18,9 @@ QuickDecision(granted=True, score=1002, tier='A', run_id=3)
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +42,7 @@ from socialcredit.registry.decisions.decide import (
     explain_rows,
     guarded,
     run_entries,
+    run_entries_of,
     run_for_service,
 )
 from socialcredit.registry.decisions.inquiries import write_inquiries
@@ -52,6 +56,8 @@ from socialcredit.registry.scoring.runs import run_in_force
 from socialcredit.store import Store
 
 __all__ = ["InquirySink", "QuickDecision", "Snapshot", "SubjectIds"]
+
+log = logging.getLogger(__name__)
 
 # Where a snapshot's inquiries go: (run_id, subjects, service, purpose, requester, outcomes). The default keeps them
 # in memory until ``flush``; the service passes a durable journal instead (registry/decisions/inquiries.py).
@@ -241,18 +247,19 @@ class _Results:
             at += m
         keys = keys[:at]
         numbers = {c: a[:at] for c, a in numbers.items()}
-        # With explanations, the run's other columns, in one go as Arrow (in the same order: a plain scan too); the
-        # identifiers and kinds, text, are not read twice (a decision takes them from the arrays).
-        table = (
-            store.execute(
-                f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM run_results WHERE run_id = ?", [run_id]
-            ).to_arrow_table()
-            if explain
-            else None
-        )
-        if table is not None and table.num_rows != at:
-            raise ValueError(f"the results of run {run_id} changed while they were read")
+        table = _explanation_table(store, run_id, at) if explain else None
         return cls(keys, numbers, _kinds(store, run_id, numbers.pop("kind")), ordered, table)
+
+
+def _explanation_table(store: Store, run_id: int, n: int) -> pa.Table:
+    """The run's other columns, for explanations, in one go as Arrow (in the order of the arrays: a plain scan too);
+    the identifiers and kinds, text, are not read twice (a decision takes them from the arrays)."""
+    table = store.execute(
+        f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM run_results WHERE run_id = ?", [run_id]
+    ).to_arrow_table()
+    if table.num_rows != n:
+        raise ValueError(f"the results of run {run_id} changed while they were read")
+    return table
 
 
 # The text columns of run_results a snapshot holds as arrays already (_Results.read), not read again with the others
@@ -311,9 +318,18 @@ class Snapshot:
     """The results of one finished score run, in memory, for decisions."""
 
     def __init__(
-        self, store: Store, run: dict[str, Any], *, explain: bool = False, sink: InquirySink | None = None
+        self,
+        store: Store,
+        run: dict[str, Any],
+        *,
+        explain: bool = False,
+        sink: InquirySink | None = None,
+        background: bool = False,
     ) -> None:
         self.run_id = int(run["run_id"])
+        # With explanations: held in memory (``results`` set), or being read by a thread of their own after the plain
+        # load (``background``: decisions meanwhile read what they explain from the store, ``_stored_rows``)
+        self.explain = explain
         self.as_of: dt.date = run["as_of"]
         self._day = (self.as_of - _EPOCH).days  # the run's date as the days of ``_cause_joins``
         self.watermark = int(run["watermark"])
@@ -330,10 +346,12 @@ class Snapshot:
         # lets go of the interpreter while it works): on two free cores the load takes the longer of the two, not
         # their sum. Inside a transaction a second connection would not see its changes: then one after the other.
         beside = None if _in_transaction(store) else store.reader()
+        # Inside a transaction a thread's own connection would not see its changes either: explanations then load here.
+        background = background and explain and beside is not None
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
                 later = None if beside is None else pool.submit(effective_results, beside, run)
-                results = _Results.read(store, self.run_id, explain=explain)
+                results = _Results.read(store, self.run_id, explain=explain and not background)
             adjusted = effective_results(store, run) if later is None else later.result()
         finally:
             if beside is not None:
@@ -440,8 +458,27 @@ class Snapshot:
         self.guards: dict[str, Guard] = load_guards(store)
         self.freezable = {s.id for s in self.policy.services if s.freezable}
         self.results: pa.Table | None = None
+        # Live patches that arrive while explanations load, applied in their order once they are in (``patch``).
+        self._patch_lock = threading.Lock()
+        self._queued: list[tuple[dict[str, LiveRow], int, pa.Table]] = []
+        self._explained = threading.Event()
+        self.explain_error: Exception | None = None
+        self.explain_seconds: float | None = None  # how long the explanations took to load after the plain load
+        # the connection decisions read explanations from until they are in memory (one decision or batch at a time)
+        self._on_demand: Store | None = None
+        self._on_demand_lock = threading.Lock()
+        if explain:
+            self._load_rules(store)
         if table is not None:
             self._load_explanations(store, table)
+        if background:
+            self._on_demand = store.reader()
+            self._loader = threading.Thread(
+                target=self._load_later, args=(store.reader(),), name=f"explain-run-{self.run_id}", daemon=True
+            )
+            self._loader.start()
+        else:
+            self._explained.set()
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -583,7 +620,6 @@ class Snapshot:
 
     def _load_explanations(self, store: Store, table: pa.Table) -> None:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
-        self.results = table
         # Every column of run_results in its order: numbers as numpy arrays (a lookup is an index); the rest as Arrow
         # arrays, converted per lookup; the identifiers and kinds from the snapshot's own arrays.
         held: dict[str, Any] = {"subject_id": self.subject_ids, "kind": self.kinds}
@@ -595,18 +631,10 @@ class Snapshot:
             col = table.column(name)
             numeric = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and col.null_count == 0
             self._columns[name] = col.to_numpy() if numeric else col
-        # The reasons as the view run_reasons ranks them, by the subjects' integer keys and the rules' indexes: no
-        # join to every subject's identifier, no sort by identifier, no rule id as text per reason.
-        rules = store.execute(
-            "SELECT rule_index, rule_id, row_number() OVER (ORDER BY rule_id) FROM run_rules WHERE run_id = ?",
-            [self.run_id],
-        ).fetchall()
-        size = max((int(i) for i, _, _ in rules), default=-1) + 1
-        self.reason_rule_names = np.empty(size, dtype=object)  # a rule id per rule index (no string per reason)
-        ranks = [0] * size
-        for i, rule_id, rank in rules:
-            self.reason_rule_names[int(i)], ranks[int(i)] = str(rule_id), int(rank)
-        self._rule_ranks = ranks
+        # The reasons as the view run_reasons ranks them, by the subjects' integer keys and the rules' indexes (read
+        # with the plain load, ``_load_rules``): no join to every subject's identifier, no sort by identifier, no rule
+        # id as text per reason.
+        ranks = self._rule_ranks
         row_of_key = self._rows_of_keys(store)
         # A run writes its points in the order of its results (runs._POINTS_INSERT): read as they lie, each subject's
         # points are a slice at its row, ranked when a decision asks for them (a few per subject), not sorted here.
@@ -641,6 +669,119 @@ class Snapshot:
             self.reason_points[slot] = points
         self.entries = run_entries(store, self.run_id, self.loaded)
         self._load_vias(store, row_of_key)
+        self.results = table  # last: a decision that sees it finds everything above in place
+
+    def _load_rules(self, store: Store) -> None:
+        """The run's rules: the rule id of each rule index, and its place in the order of rule ids (a few hundred)."""
+        rules = store.execute(
+            "SELECT rule_index, rule_id, row_number() OVER (ORDER BY rule_id) FROM run_rules WHERE run_id = ?",
+            [self.run_id],
+        ).fetchall()
+        size = max((int(i) for i, _, _ in rules), default=-1) + 1
+        self.reason_rule_names = np.empty(size, dtype=object)  # a rule id per rule index (no string per reason)
+        ranks = [0] * size
+        for i, rule_id, rank in rules:
+            self.reason_rule_names[int(i)], ranks[int(i)] = str(rule_id), int(rank)
+        self._rule_ranks = ranks
+
+    def _load_later(self, reader: Store) -> None:
+        """Load the explanations on a connection of the thread's own (``background``), then apply the live patches
+        that arrived meanwhile. Should it fail, decisions keep reading them from the store."""
+        started = time.perf_counter()
+        try:
+            table = _explanation_table(reader, self.run_id, len(self._keys))
+            if self._sorted is not None:
+                table = table.take(self._sorted)
+            self._load_explanations(reader, table)
+            self.explain_seconds = time.perf_counter() - started
+        except Exception as error:  # kept for the service's health: decisions go on from the store
+            self.explain_error = error
+            log.exception("could not load the explanations of run %s; decisions read them from the store", self.run_id)
+        finally:
+            reader.close()
+            with self._patch_lock:
+                for rows, watermark, histogram in self._queued:
+                    try:
+                        self._apply(rows, watermark, histogram)
+                    except Exception:
+                        log.exception("could not apply a live patch to run %s", self.run_id)
+                self._queued = []
+                self._explained.set()
+            if self.results is not None:
+                with self._on_demand_lock:
+                    if self._on_demand is not None:
+                        self._on_demand.close()
+                        self._on_demand = None
+
+    @property
+    def explanations(self) -> str:
+        """Whether explanations are held: "none" (loaded without), "loading", "loaded", or "failed" (decisions then
+        read them from the store)."""
+        if not self.explain:
+            return "none"
+        if self.results is not None:
+            return "loaded" if self._explained.is_set() else "loading"
+        return "failed" if self.explain_error is not None else "loading"
+
+    def wait_explained(self, timeout: float | None = None) -> bool:
+        """Wait until the explanations are in (or failed to load) and the patches queued meanwhile applied."""
+        return self._explained.wait(timeout)
+
+    def _stored_rows(
+        self, rows: Sequence[int]
+    ) -> dict[int, tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]] | None:
+        """The subjects at ``rows`` as the run stored them, read from the store while the explanations load: each one's
+        row of run_results, every rule reason ranked as ``reasons_of`` ranks them, and list entries (as ``_row_at``
+        gives them for a subject not rescored since the run). Three queries, however many subjects. None once the
+        explanations are in memory (read them there)."""
+        ids = sorted({self.subject_ids[int(i)] for i in rows})
+        if not ids:
+            return {}
+        with self._on_demand_lock:
+            store = self._on_demand
+            if store is None or self.results is not None:
+                return None
+            params = {"run": self.run_id, "ids": ids}
+            # between the first and the last: a run's results lie in subject order, so the scan skips every row group
+            # outside the range (one, for a single decision)
+            table = store.execute(
+                "SELECT * FROM run_results WHERE run_id = $run AND subject_id BETWEEN $first AND $last "
+                "AND subject_id IN (SELECT unnest($ids))",
+                {**params, "first": ids[0], "last": ids[-1]},
+            ).to_arrow_table()
+            # the subjects' keys through subject_keys' index, then their points by a list of constants (integers the
+            # store gave): a filter on the scan of the run's points, where a join to subject_keys costs 20 times more
+            keyed = store.execute(
+                "SELECT subject_key, subject_id FROM subject_keys WHERE subject_id IN (SELECT unnest($ids))",
+                {"ids": ids},
+            ).fetchall()
+            id_of = {int(key): str(sid) for key, sid in keyed}
+            points = (
+                store.execute(
+                    "SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0 "
+                    f"AND subject_key IN ({', '.join(str(key) for key in sorted(id_of))})",
+                    {"run": self.run_id},
+                ).fetchall()
+                if id_of
+                else []
+            )
+            entries = run_entries_of(store, self.run_id, self.loaded, ids)
+        held: dict[str, list[tuple[int, float]]] = {}
+        for key, rule_index, value in points:
+            held.setdefault(id_of[int(key)], []).append((int(rule_index), float(value)))
+        out = {}
+        for result in table.to_pylist():
+            sid = str(result["subject_id"])
+            i = self.row_of(sid)
+            if i is None:
+                continue
+            effective = self.effective_lists(i)
+            if effective is not None:
+                result["lists"] = effective
+            ranked = sorted(held.get(sid, []), key=self._reason_order)
+            reasons = [(str(self.reason_rule_names[r]), value) for r, value in ranked]
+            out[i] = (result, reasons, list(entries.get(sid, [])))
+        return out
 
     def _load_vias(self, store: Store, row_of_key: np.ndarray[Any, np.dtype[np.int64]]) -> None:
         """For each person on a list through an organisation on a list met on rank or percentile
@@ -819,8 +960,9 @@ class Snapshot:
         lang: str = "en",
         today: dt.date | None = None,
     ) -> Decision:
-        """A full decision with its ranked reasons, from memory (the snapshot must be loaded with ``explain``)."""
-        if self.results is None:
+        """A full decision with its ranked reasons, from memory (the snapshot must be loaded with ``explain``; while
+        its explanations load, what the decision explains is read from the store)."""
+        if not self.explain:
             raise RuntimeError("this snapshot was loaded without explanations")
         if not purpose or not purpose.strip():
             raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
@@ -850,13 +992,14 @@ class Snapshot:
     ) -> list[Decision]:
         """Full decisions (as ``decision`` gives them, the freeze and fraud alert included) for subjects at known
         rows, already logged by ``decide_rows``: a batch answers each item with the same fields, refusal and reasons
-        as a single decision."""
-        if self.results is None:
+        as a single decision. While the explanations load, the batch's subjects are read from the store at once."""
+        if not self.explain:
             raise RuntimeError("this snapshot was loaded without explanations")
         self._bit(service)  # an unknown service is refused first
+        stored = (self._stored_rows(rows.tolist()) or {}) if self.results is None and len(rows) else {}
         return [
             self._guarded(
-                self._decision_at(i, sid, service, purpose.strip(), lang),
+                self._decision_at(i, sid, service, purpose.strip(), lang, stored.get(i)),
                 requester,
                 today,
                 lang,
@@ -871,16 +1014,28 @@ class Snapshot:
         return guarded(decision, guard, decision.service in self.freezable, requester, resolve_today(today), lang)
 
     def _row_at(
-        self, i: int, subject_id: str, *, reasons: bool = True, follow: bool = True
+        self,
+        i: int,
+        subject_id: str,
+        *,
+        reasons: bool = True,
+        follow: bool = True,
+        stored: tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]] | None = None,
     ) -> tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]:
         """The subject at row ``i`` as decisions see it: its row (its live row if rescored since the run, else the
         run's with the lists in effect), rule reasons (none read without ``reasons``: a grant needs only the row)
         and list entries; once scores moved, rank and percentile from the histogram as it now stands, and the lists
         met through them judged again (``_rejudged``)."""
         live = self.live.get(i)
+        if stored is None and live is None and self.results is None:
+            stored = (self._stored_rows([i]) or {}).get(i)
         if live is not None:
             result = dict(live.result)
             rule_reasons, entries = list(live.reasons), list(live.entries)
+        elif stored is not None:  # explanations still loading: as the store holds the run
+            result = dict(stored[0])
+            rule_reasons = list(stored[1]) if reasons else []
+            entries = list(stored[2])
         else:
             result = {name: _value(col, i) for name, col in self._columns.items()}
             effective = self.effective_lists(i)
@@ -1067,8 +1222,16 @@ class Snapshot:
             return int(self.grants[i])
         return grants_with(self.loaded, facts_of(self.loaded, result, self.as_of))
 
-    def _decision_at(self, i: int, subject_id: str, service: str, purpose: str, lang: str) -> Decision:
-        result, rule_reasons, entries = self._row_at(i, subject_id)
+    def _decision_at(
+        self,
+        i: int,
+        subject_id: str,
+        service: str,
+        purpose: str,
+        lang: str,
+        stored: tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]] | None = None,
+    ) -> Decision:
+        result, rule_reasons, entries = self._row_at(i, subject_id, stored=stored)
         granted = bool(self._grants_for(i, result) >> self._bit(service) & 1)
         reasons = explain_rows(
             self.loaded,
@@ -1157,6 +1320,13 @@ class Snapshot:
 
         Subjects registered after the run are not in the snapshot: they are decided from the next run.
         """
+        with self._patch_lock:
+            if not self._explained.is_set():  # applied once the explanations are in (``_load_later``)
+                self._queued.append((rows, watermark, histogram))
+                return sum(1 for sid in rows if self.row_of(sid) is not None)
+            return self._apply(rows, watermark, histogram)
+
+    def _apply(self, rows: dict[str, LiveRow], watermark: int, histogram: pa.Table) -> int:
         if rows and self._positional and self.results is None:
             raise RuntimeError(
                 f"policy {self.policy.id} {self.policy.version} grants on rank or percentile: a snapshot loaded "

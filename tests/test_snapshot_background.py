@@ -1,0 +1,223 @@
+"""A snapshot that decides after the plain load while its explanations load on a thread of their own.
+
+Every full decision while they load reads what it explains from the store (one query each, or one per batch): it must
+be the decision a snapshot holding them in memory gives, word for word. Live patches that arrive meanwhile are applied
+once they are in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import socialcredit.registry.decisions.snapshot as snapshot_module
+from relation_world import role
+from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
+from socialcredit.api.routes.service import healthz, metrics
+from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.decisions.live import rescore
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import run_in_force, score
+from socialcredit.registry.service import Service
+from socialcredit.store import Store, open_store
+from test_live_positional import LOUNGE, ORG_TOP
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    folder = tmp_path_factory.mktemp("background")
+    files = write_example(folder, residents=120)
+    st = open_store(folder / "s.duckdb", create=True, key="")
+    ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
+    for source, path in files.sources.items():
+        ingest_file(st, path, source, today=AS_OF)
+    # blacklistings in their notice period and effective ones: score before and after the grace period
+    score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=61))
+    score(st, resolve_policy(st, "beijing"), AS_OF)
+    yield st
+    st.close()
+
+
+@contextmanager
+def held_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Explanations that do not load until the event is set: every decision meanwhile reads the store."""
+    gate = threading.Event()
+    real = snapshot_module._explanation_table
+
+    def waiting(store: Store, run_id: int, n: int) -> Any:
+        assert gate.wait(60), "the test never let the explanations load"
+        return real(store, run_id, n)
+
+    monkeypatch.setattr(snapshot_module, "_explanation_table", waiting)
+    try:
+        yield gate
+    finally:
+        gate.set()
+
+
+def _every_decision(snap: Snapshot, lang: str) -> list[dict[str, Any]]:
+    out = []
+    for service in [s.id for s in snap.policy.services]:
+        for sid in snap.subject_ids:
+            d = snap.decision(sid, service, "check", requester="test", lang=lang).as_dict()
+            d.pop("inquiry_id")
+            out.append(d)
+        # a batch: its subjects read from the store at once while the explanations load
+        rows = snap.rows_of(list(snap.subject_ids))
+        for d in snap.decisions_at(rows, list(snap.subject_ids), service, "check", lang, requester="test"):
+            as_dict = d.as_dict()
+            as_dict.pop("inquiry_id")
+            out.append(as_dict)
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_decision_while_explanations_load_is_the_one_a_loaded_snapshot_gives(
+    store: Store, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    run = run_in_force(store, "beijing")
+    loaded = Snapshot(store, run, explain=True)
+    expected = _every_decision(loaded, lang)
+    refusals = [d for d in expected if not d["granted"]]
+    # the world has refusals with rule reasons and list entries, for the comparison to mean something
+    assert refusals and any(d["lists"] for d in refusals) and any(len(d["reasons"]) > 2 for d in refusals)
+    with held_back(monkeypatch) as gate:
+        snap = Snapshot(store, run, explain=True, background=True)
+        assert snap.results is None and snap.explanations == "loading"
+        assert _every_decision(snap, lang) == expected
+        assert snap.results is None  # every one of them was read from the store
+        # the quick decisions need no explanations
+        ids = list(snap.subject_ids)
+        assert snap.decide_many(ids, "high_speed_rail", "c", requester="t").tolist() == (
+            loaded.decide_many(ids, "high_speed_rail", "c", requester="t").tolist()
+        )
+        gate.set()
+        assert snap.wait_explained(60)
+    assert snap.explanations == "loaded" and snap.results is not None
+    assert _every_decision(snap, lang) == expected
+
+
+def test_a_failed_load_of_explanations_leaves_decisions_reading_the_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = run_in_force(store, "beijing")
+    expected = _every_decision(Snapshot(store, run, explain=True), "en")
+
+    def broken(_store: Store, _run_id: int, _n: int) -> Any:
+        raise MemoryError("no room for the explanations")
+
+    monkeypatch.setattr(snapshot_module, "_explanation_table", broken)
+    snap = Snapshot(store, run, explain=True, background=True)
+    assert snap.wait_explained(60)
+    assert snap.explanations == "failed" and isinstance(snap.explain_error, MemoryError)
+    assert _every_decision(snap, "en") == expected
+
+
+def test_inside_a_transaction_the_explanations_load_at_once(store: Store) -> None:
+    run = run_in_force(store, "beijing")
+    with store.transaction():
+        snap = Snapshot(store, run, explain=True, background=True)
+        assert snap.explanations == "loaded" and snap.results is not None
+
+
+def test_live_patches_arriving_while_explanations_load_are_applied_once_they_are_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The world of test_live_positional's firm met on percentile: two rival firms gain points live and the firm's
+    director, whom no pass rescores, leaves `officers`. The pass arrives while the explanations load: decisions stay
+    those of the run until they are in, then are those of a loaded snapshot patched alike."""
+    reg = open_registry(tmp_path)
+    try:
+        firm, rival, third, fourth = (org(f"00000000{i}") for i in range(1, 5))
+        director, other = person(11), person(12)
+        reg.register({firm: None, rival: None, third: None, fourth: None, director: "finance", other: "finance"})
+        reg.send(
+            "registration_authority",
+            [
+                role("R1", director, firm, "director", days_before(500)),
+                role("R2", other, rival, "director", days_before(500)),
+            ],
+        )
+        policy = make_policy(amount_rule("ten", 10, 10), lists=ORG_TOP, services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", firm, "2025-06-01", amount=10)])
+        reg.score(policy)
+        run = run_in_force(reg.store, "test")
+        before = Snapshot(reg.store, run, explain=True)
+        patched = Snapshot(reg.store, run, explain=True)
+        reg.send(
+            "tax_bureau",
+            [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((rival, third)) for j in range(2)],
+        )
+        moved = [rival, third]
+        out = rescore(reg.store, patched.loaded, patched.as_of, moved, patched.histogram, patched.old_scores(moved))
+        assert out is not None
+        watermark, rows, histogram = out
+        assert patched.patch(rows, watermark, histogram) == 2
+
+        def every(snap: Snapshot) -> list[Any]:
+            out = []
+            for sid in snap.subject_ids:
+                d = snap.decision(sid, "lounge", "a lounge", requester="tests").as_dict()
+                d.pop("inquiry_id")
+                q = snap.decide(sid, "lounge", "a lounge", requester="tests")
+                out.append((d, q, snap.live_view(sid)))
+            return out
+
+        assert every(before) != every(patched)  # the pass changes decisions: the director leaves `officers`
+        assert patched.decision(director, "lounge", "a lounge", requester="tests").lists == []
+        with held_back(monkeypatch) as gate:
+            snap = Snapshot(reg.store, run, explain=True, background=True)
+            assert snap.patch(rows, watermark, histogram) == 2  # queued
+            assert snap.explanations == "loading" and snap.watermark == before.watermark
+            assert every(snap) == every(before)
+            gate.set()
+            assert snap.wait_explained(60)
+        assert snap.explanations == "loaded" and snap.watermark == watermark
+        assert every(snap) == every(patched)
+        assert snap.decision(director, "lounge", "a lounge", requester="tests").granted is False
+    finally:
+        reg.store.close()
+
+
+def test_the_service_answers_while_explanations_load_and_its_health_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = write_example(tmp_path, residents=30)
+    st = open_store(tmp_path / "svc.duckdb", create=True, key="")
+    try:
+        ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
+        for source, path in files.sources.items():
+            ingest_file(st, path, source, today=AS_OF)
+        score(st, resolve_policy(st, "beijing"), AS_OF)
+        run = run_in_force(st, "beijing")
+        loaded = Snapshot(st, run, explain=True)
+        sid = loaded.subject_ids[0]
+        expected = loaded.decision(sid, "high_speed_rail", "check", requester="test").as_dict()
+        expected.pop("inquiry_id")
+        with held_back(monkeypatch) as gate:
+            service = Service(st, flush_interval=3600)
+            try:
+                snap = service.snapshot("high_speed_rail")
+                answered = snap.decision(sid, "high_speed_rail", "check", requester="test").as_dict()
+                answered.pop("inquiry_id")
+                assert answered == expected and snap.results is None
+                rid = str(snap.run_id)
+                assert healthz(service).explanations == {rid: "loading"}
+                assert f'socialcredit_explanations_loaded{{run="{rid}"}} 0' in metrics(service)
+                gate.set()
+                assert snap.wait_explained(60)
+                assert healthz(service).explanations == {rid: "loaded"}
+                assert f'socialcredit_explanations_loaded{{run="{rid}"}} 1' in metrics(service)
+            finally:
+                gate.set()
+                service.close()
+    finally:
+        st.close()
