@@ -173,6 +173,31 @@ def test_a_utf16_batch_over_http_is_refused_saying_it_is_utf16(world: dict[str, 
     assert (r.status_code, r.json()) == (400, {"error": {"code": "body_not_utf8", "message": said}})
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_utf16_batch_without_a_byte_order_mark_over_http_is_refused_as_a_models_body_is(
+    world: dict[str, Any], encoding: str
+) -> None:
+    """UTF-16 or UTF-32 without a byte order mark is ASCII with NULs between, valid UTF-8: a route of a model
+    refused it (400 body_not_utf8, a NUL among the first four bytes), a batch was read as text, its CSV's first
+    column named 's\x00u\x00…'. Every batch format and a correction now refuse it so."""
+    client: httpx.Client = world["client"]
+    headers = auth(world["keys"]["furnisher"])
+    said = "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text in UTF-8"
+    refused = (400, {"error": {"code": "body_not_utf8", "message": said}})
+    for media in ("text/csv", "application/x-ndjson", "application/json"):
+        body = "record_id,subject_id\nW-1,x\n" if media == "text/csv" else '{"record_id": "W-1"}\n'
+        for mark in ("", BOM):  # the UTF-8 mark before it, as UTF-8's (dropped) then the wide text
+            data = mark.encode("utf-8") + body.encode(encoding)
+            r = client.post("/v1/records", content=data, headers={**headers, "content-type": media})
+            assert (r.status_code, r.json()) == refused, (media, mark)
+    r = client.put(
+        "/v1/records/W-1",
+        content='{"record_id": "W-1"}'.encode(encoding),
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert (r.status_code, r.json()) == refused
+
+
 # --- invisible characters and look-alikes -----------------------------------------------------------------------------
 
 INVISIBLE = "has an invisible character ({}), so it looks like another id; a record id is visible text"
