@@ -49,7 +49,7 @@ from socialcredit.errors import (
     SocialCreditError,
 )
 from socialcredit.identifiers import (
-    RECORD_ID_WIDE_CHAR,
+    RECORD_ID_TO_FOLD,
     OrgCode,
     compact_subject_id,
     fold_record_id,
@@ -1520,10 +1520,11 @@ def _fold_record_ids(store: Store) -> None:
     """Fold each staged record id's width (identifiers.fold_record_id, in SQL): ``（2024）京01民初1号`` and
     ``(2024)京01民初1号`` are one record, checked, compared with the stored ones and stored as
     ``(2024)京01民初1号``. One character for one: the fold is linear in the id, and only the ids holding a wide
-    character are rewritten."""
+    character are rewritten. An ideographic space at an end is dropped as an ASCII one is (values are staged
+    trimmed); an id of nothing else is missing, as an empty one is."""
     store.execute(
-        f"UPDATE staging SET record_id = {fold_record_id_sql('record_id')} "
-        f"WHERE regexp_matches(record_id, '{RECORD_ID_WIDE_CHAR}')"
+        f"UPDATE staging SET record_id = nullif({fold_record_id_sql('record_id')}, '') "
+        f"WHERE regexp_matches(record_id, '{RECORD_ID_TO_FOLD}')"
     )
 
 
