@@ -623,6 +623,37 @@ def test_the_listing_pages_say_the_day_the_notice_says_a_late_listing_took_effec
         assert "2026-04-05" in looked_up and "2026-04-02" not in looked_up, looked_up
 
 
+def test_the_operators_page_says_the_day_a_late_listing_took_effect(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing put in effect by the run of 2026-04-05 (its notice period ended on 2026-04-02): the resident's
+    page and the public look-up say 2026-04-05, but the operator's file of the resident said "Takes effect
+    2026-04-02" (``effective_on``) in both languages. Now it says the day the resident was told."""
+    from api_helpers import serving
+    from page_text import visible_text
+    from socialcredit.api.app import create_app
+    from socialcredit.registry.access.parties import issue_key
+    from web_helpers import sign_in
+
+    _below_the_floor(store, tmp_path, D(2026, 1, 20))
+    run(store, D(2026, 2, 1))
+    run(store, D(2026, 4, 5))
+    [floor] = [x for x in list_listings(store, subject_id=B) if x["criterion_id"] == "score_floor"]
+    assert (floor["status"], floor["noticed_on"], floor["effective_on"]) == ("effective", "2026-02-01", "2026-04-02")
+    key = issue_key(store, "operator", "ops").token
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-04-06")
+    with serving(create_app(store.path, store=store)) as base, httpx.Client(base_url=base, timeout=30) as client:
+        sign_in(client, key)
+        for lang, said in (("en", "Noticed on Takes effect"), ("zh", "告知日期 生效日期")):
+            page = client.get(f"/ops/subjects/{B}?lang={lang}")
+            assert page.status_code == 200, page.text
+            table = page.text.split('aria-labelledby="h-listings"')[1].split("</table>")[0]
+            header, *rows = (visible_text(r) for r in table.split("<tr>")[1:])
+            assert header.endswith(said), header  # the last two columns: noticed on, took effect on
+            [row] = [r for r in rows if "600" in r]
+            assert row.endswith(" 2026-02-01 2026-04-05"), row
+
+
 def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_are(store: Store) -> None:
     """Until 2026-12-05 a run as of a past date rewrote the listings as if it were the newest: as of 2026-01-05 the
     judgment J1 (of 2026-01-10) did not exist yet, and A's listing in effect since 2026-04-02 was delisted."""

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,56 @@ def test_the_command_line_takes_an_ndjson_file_with_a_byte_order_mark_and_refuse
         assert cli_store.execute("SELECT record_id FROM records ORDER BY 1").fetchall() == [("CLI-BOM-1",)]
 
 
+def _many(prefix: str, n: int = 15_000) -> list[dict[str, str]]:
+    return [{"record_id": f"{prefix}-{i:05d}", **TAX, "amount": str(i)} for i in range(n)]
+
+
+def test_an_ndjson_file_with_a_byte_order_mark_is_not_copied_into_memory(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file without its mark was copied whole into memory (a MemoryFile: gigabytes for a batch of gigabytes);
+    now it is streamed a MiB at a time into a private file, removed once read, and the same rows are stored as
+    from the file without the mark."""
+    from socialcredit.registry import private
+    from socialcredit.registry.records import ingest
+
+    def copied_whole(*_args: Any, **_kw: Any) -> None:
+        raise AssertionError("the batch was copied into memory")
+
+    monkeypatch.setattr(private, "MemoryFile", copied_whole)
+    monkeypatch.setattr(ingest, "MemoryFile", copied_whole, raising=False)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    marked = _write(tmp_path / "marked.ndjson", _many("MEM"), prefix=BOM)
+    assert marked.stat().st_size > 2 * 1024 * 1024  # more than one chunk of the copy
+    report = ingest_file(store, marked, "tax_bureau", today=TODAY)
+    assert (report.accepted, report.errors) == (15_000, [])
+    assert store.one("SELECT count(DISTINCT content_hash) FROM records WHERE record_id LIKE 'MEM-%'") == 15_000
+    assert list(temp.iterdir()) == []  # the copy is removed
+
+
+def test_the_command_line_stores_the_same_rows_from_an_ndjson_file_with_a_byte_order_mark(folder: Path) -> None:
+    """The console script: a file of 15,000 records (over 2 MiB) with the mark and the same without it store the
+    same rows, each in its own store."""
+    stored = []
+    for mark in (BOM, ""):
+        db = folder / f"rows{len(mark)}.duckdb"
+        with open_store(db, create=True, key="") as cli_store:
+            ingest_file(cli_store, folder / "subjects.csv", "civil_affairs", today=TODAY)
+        batch = _write(folder / f"rows{len(mark)}.ndjson", _many("ROW"), prefix=mark)
+        taken = _cli("ingest", str(batch), "--source", "tax_bureau", "--db", str(db))
+        assert taken.returncode == 0, taken.stderr
+        with open_store(db, key="") as cli_store:
+            stored.append(
+                cli_store.execute(
+                    "SELECT record_id, subject_id, record_type, event_date, content_hash, version FROM records "
+                    "WHERE source_id = 'tax_bureau' ORDER BY record_id"
+                ).fetchall()
+            )
+    assert len(stored[0]) == 15_000 and stored[0] == stored[1]
+
+
 def test_a_batch_over_http_with_a_byte_order_mark_is_taken_as_a_file_is(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     row = {"record_id": "HTTP-BOM-1", "subject_id": world["other"], "record_type": "court_judgment",
@@ -171,6 +222,31 @@ def test_a_utf16_batch_over_http_is_refused_saying_it_is_utf16(world: dict[str, 
     railway = {**auth(world["keys"]["railway"]), "content-type": "application/json"}
     r = client.post("/v1/decisions", content='{"subject_id": "x"}'.encode("utf-16"), headers=railway)
     assert (r.status_code, r.json()) == (400, {"error": {"code": "body_not_utf8", "message": said}})
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_utf16_batch_without_a_byte_order_mark_over_http_is_refused_as_a_models_body_is(
+    world: dict[str, Any], encoding: str
+) -> None:
+    """UTF-16 or UTF-32 without a byte order mark is ASCII with NULs between, valid UTF-8: a route of a model
+    refused it (400 body_not_utf8, a NUL among the first four bytes), a batch was read as text, its CSV's first
+    column named 's\x00u\x00…'. Every batch format and a correction now refuse it so."""
+    client: httpx.Client = world["client"]
+    headers = auth(world["keys"]["furnisher"])
+    said = "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text in UTF-8"
+    refused = (400, {"error": {"code": "body_not_utf8", "message": said}})
+    for media in ("text/csv", "application/x-ndjson", "application/json"):
+        body = "record_id,subject_id\nW-1,x\n" if media == "text/csv" else '{"record_id": "W-1"}\n'
+        for mark in ("", BOM):  # the UTF-8 mark before it, as UTF-8's (dropped) then the wide text
+            data = mark.encode("utf-8") + body.encode(encoding)
+            r = client.post("/v1/records", content=data, headers={**headers, "content-type": media})
+            assert (r.status_code, r.json()) == refused, (media, mark)
+    r = client.put(
+        "/v1/records/W-1",
+        content='{"record_id": "W-1"}'.encode(encoding),
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert (r.status_code, r.json()) == refused
 
 
 # --- invisible characters and look-alikes -----------------------------------------------------------------------------

@@ -272,6 +272,41 @@ def test_the_refusal_names_the_company_the_role_and_the_cause(tmp_path: Path) ->
     assert ": director of subject 1" in director.reasons[0].text
 
 
+def test_the_cause_named_is_read_from_the_run_in_force_not_a_later_what_if(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The organisation's cause a relation's reason names is its entry in the policy's ordinary runs: a what-if
+    (dated after the registry's today) made later, in which the company is on the blacklist for tax evasion only
+    (its judgment fulfilled since), does not change what the run in force says of it (the cause was read from the
+    newest run with an entry of the company, whatever its standing)."""
+    from socialcredit.clock import TODAY_ENV
+    from socialcredit.registry.scoring.runs import run_in_force
+
+    reg = open_registry(tmp_path)
+    build(reg)
+    reg.send("tax_bureau", [tax("T1", COMPANY, days_before(100), amount=200_000, status="evaded")])
+    today = AS_OF + dt.timedelta(days=61)  # past the notice's 60 days of grace
+    monkeypatch.setenv(TODAY_ENV, today.isoformat())
+    reg.score(beijing())
+    in_force = reg.score(beijing(), today)
+    assert in_force.standing == "ordinary"
+    assert entries(reg, in_force.run_id, "blacklist") == [
+        (COMPANY, "judgment_defaulter"),
+        (COMPANY, "major_tax_evasion"),
+    ]
+    reg.send("courts", [judgment("J1", COMPANY, days_before(200), status="fulfilled", correction="true")])
+    what_if = reg.score(beijing(), today + dt.timedelta(days=30))
+    assert what_if.standing == "what_if"
+    assert entries(reg, what_if.run_id, "blacklist") == [(COMPANY, "major_tax_evasion")]
+    assert run_in_force(reg.store, "beijing")["run_id"] == in_force.run_id
+    refused = decide(reg.store, REP, "air_travel", "ticket", today=today)
+    assert (refused.granted, refused.run_id) == (False, in_force.run_id)
+    assert refused.reasons[0].text == (
+        "legal representative or principal officer of an organisation that is a judgment defaulter: "
+        f"legal representative of subject 1 (USCC {COMPANY}), which is a judgment defaulter"
+    )
+
+
 def test_a_snapshot_words_every_entry_through_a_relation_with_four_queries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -55,7 +55,8 @@ def _cells(line: str) -> list[str]:
 
 def test_show_in_chinese_has_chinese_headings_and_labels(city: Path) -> None:
     lines = sc("show", DEFAULTER, "--lang", "zh", db=city).stdout.splitlines()
-    # the profession and the record's type by their Chinese names, as the pages name them (they were codes)
+    # the profession, the record's source and its type by their Chinese names, as the pages name them (they were
+    # codes: "courts")
     assert lines[0] == f"王伟 {DEFAULTER}（个人，零售业，朝阳区）"
     assert lines[2] == (
         "beijing 2026.2 评分编号 1，截至 2026-07-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
@@ -66,7 +67,7 @@ def test_show_in_chinese_has_chinese_headings_and_labels(city: Path) -> None:
     assert lines[10] == "记录"
     assert _cells(lines[11]) == ["日期", "来源", "记录", "类型", "字段", "状态", "计分"]
     assert _cells(lines[12])[-4] == "计分中"  # the record's status in the registry's words
-    assert _cells(lines[12])[2:5] == ["C-1", "v1", "法院判决"]
+    assert _cells(lines[12])[:5] == ["2026-06-01", "人民法院", "C-1", "v1", "法院判决"]
     assert lines[13:] == ["没有查询本主体的记录。"]
 
 
@@ -81,6 +82,7 @@ def test_show_in_english_is_as_it_was(city: Path) -> None:
     assert _cells(lines[8]) == ["#", "code", "reason", "points", "what", "would", "change", "it"]
     assert lines[10] == "records"
     assert _cells(lines[11]) == ["date", "source", "record", "type", "fields", "status", "contribution"]
+    assert _cells(lines[12])[:5] == ["2026-06-01", "courts", "C-1", "v1", "court_judgment"]
     assert lines[13:] == ["No inquiries about this subject."]
 
 

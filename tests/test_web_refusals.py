@@ -6,12 +6,16 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
+import pytest
 
 from web_helpers import csrf_of, sign_in, site
 
 __all__ = ["site"]  # the module-scoped fixture
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 def _said(response: httpx.Response) -> str:
@@ -35,3 +39,64 @@ def test_contesting_a_link_the_resident_does_not_have_is_told_in_the_pages_langu
                 assert r.status_code == 404, r.text
                 text = _said(r)
                 assert said in text and "has no link" not in text, (ident, lang, text)
+
+
+REPEATED = {
+    "zh": "表单中的字段“{field}”出现了不止一次，无法确定以哪个值为准；"
+    "每个字段只能提交一次：请返回，重新打开表单后再提交。",
+    "en": "The form names the field '{field}' more than once, so which value was meant is not known; a form sends each "
+    "field once: go back, open the form again and send it.",
+}
+
+
+def test_a_form_naming_a_field_twice_is_refused_naming_the_field(site: dict[str, Any]) -> None:
+    """``key=A&key=B``: the pages took the last value (Starlette's form), so a form could mean one thing to one
+    reader and another to the registry. Now it is 400, naming the field, in the page's language, and nothing is
+    done: the sign-in signs no one in, a resident's form is not read."""
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        token = csrf_of(client.get("/signin").text)
+        for lang in ("zh", "en"):
+            body = [("key", site["keys"]["other"]), ("key", site["keys"]["resident"]), ("csrf", token), ("next", "")]
+            r = client.post("/signin", params={"lang": lang}, content=urlencode(body), headers=FORM)
+            assert r.status_code == 400, r.text
+            assert REPEATED[lang].format(field="key") in _said(r)
+            assert "sc_session" not in r.cookies
+        assert client.get("/me", follow_redirects=False).status_code == 303  # not signed in
+        sign_in(client, site["keys"]["resident"])
+        token = csrf_of(client.get("/me/records").text)
+        for lang in ("zh", "en"):
+            body = [("reason", "不是我"), ("csrf", token), ("reason", "我")]
+            r = client.post("/me/links/1/dispute", params={"lang": lang}, content=urlencode(body), headers=FORM)
+            assert r.status_code == 400, r.text  # refused before the page reads the form (404: no such link)
+            assert REPEATED[lang].format(field="reason") in _said(r)
+        # a multipart form (an evidence file) naming its file twice
+        files = [("file", ("a.png", b"\x89PNG", "image/png")), ("file", ("b.png", b"\x89PNG", "image/png"))]
+        r = client.post("/me/disputes/1/evidence", params={"lang": "en"}, data={"csrf": token}, files=files)
+        assert r.status_code == 400, r.text
+        assert REPEATED["en"].format(field="file") in _said(r)
+        # each field once: the form is read (no such link here)
+        r = client.post("/me/links/1/dispute", params={"lang": "en"}, data={"reason": "不是我", "csrf": token})
+        assert r.status_code == 404, r.text
+
+
+def test_a_multipart_form_naming_a_field_twice_is_refused() -> None:
+    from socialcredit.web.uploads import RepeatedField, parse_multipart
+
+    def part(name: str, value: str, filename: str | None = None) -> str:
+        more = f'; filename="{filename}"' if filename is not None else ""
+        return f'--b\r\nContent-Disposition: form-data; name="{name}"{more}\r\n\r\n{value}\r\n'
+
+    kind = "multipart/form-data; boundary=b"
+    assert parse_multipart(kind, (part("a", "1") + part("f", "x", "f.txt") + "--b--\r\n").encode()) == (
+        {"a": "1"},
+        {"f": ("f.txt", b"x")},
+    )
+    for twice, name in (
+        (part("a", "1") + part("a", "2"), "a"),
+        (part("f", "x", "f.txt") + part("f", "y", "g.txt"), "f"),
+        (part("f", "", "") + part("f", "y", "g.txt"), "f"),  # an empty file part is named too
+        (part("a", "1") + part("a", "z", "a.txt"), "a"),
+    ):
+        with pytest.raises(RepeatedField) as refused:
+            parse_multipart(kind, (twice + "--b--\r\n").encode())
+        assert refused.value.name == name

@@ -416,6 +416,8 @@ def show(
         report = subject_report(store, compact_subject_id(subject), policy_ids=policy, lang=lang)
         # a record type by its name in the catalog (in Chinese as the pages name it; in English as it was, its code)
         types = {k: t.name.get(lang) for k, t in store.catalog.record_types.items()} if lang == "zh" else {}
+        # and a source (furnisher) by its name, as the pages name it (in English its code, as it was)
+        sources = {k: src.name.get(lang) for k, src in store.catalog.sources.items()} if lang == "zh" else {}
     if as_json:
         _json(report)
         return
@@ -472,7 +474,7 @@ def show(
         fields = ", ".join(f"{k}={v}" for k, v in r["fields"].items() if v is not None)
         recs.add_row(
             r["event_date"],
-            r["source"],
+            sources.get(r["source"]) or r["source"],
             f"{r['record_id']} v{r['version']}",
             types.get(r["record_type"]) or r["record_type"],
             fields,

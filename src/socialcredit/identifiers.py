@@ -33,6 +33,7 @@ from stdnum.cn import uscc as _stdnum_uscc
 from socialcredit.errors import IdentifierError
 
 __all__ = [
+    "RECORD_ID_TO_FOLD",
     "RECORD_ID_WIDE_CHAR",
     "OrgCode",
     "ResidentId",
@@ -141,23 +142,28 @@ _FOLD_WIDTH = str.maketrans(_WIDE, _NARROW)
 
 # A character fold_record_id changes, as a regular expression (RE2's, DuckDB's regexp_matches).
 RECORD_ID_WIDE_CHAR = r"[\x{FF01}-\x{FF5E}\x{3000}]"
+# An id fold_record_id changes: one with a wide character, or a space at either end (the ideographic space folded).
+RECORD_ID_TO_FOLD = RECORD_ID_WIDE_CHAR + "|^ | $"
 
 
 def fold_record_id(value: str) -> str:
     """A record id as it is stored, compared and looked up: its full-width forms of ASCII made ASCII and its
     ideographic spaces plain ones (what NFKC does to them, and only that), so that a source's two spellings of one id
-    name one record. :func:`fold_record_id_sql` is the same fold in SQL.
+    name one record; then the spaces at either end dropped, as ingest trims an id's ASCII spaces (an id sent as
+    ``\u3000R-1`` is ``R-1``, as `` R-1`` is; until 2026-12-05 it was `` R-1``, another record).
+    :func:`fold_record_id_sql` is the same fold in SQL.
 
-    >>> fold_record_id("（2024）京０１民初123号")
-    '(2024)京01民初123号'
+    >>> fold_record_id("（2024）京０１民初123号"), fold_record_id("\u3000R-1 ")
+    ('(2024)京01民初123号', 'R-1')
     """
-    return value.translate(_FOLD_WIDTH)
+    return value.translate(_FOLD_WIDTH).strip(" ")
 
 
 def fold_record_id_sql(column: str, *, portable: bool = False) -> str:
     """SQL folding the record ids of ``column`` as :func:`fold_record_id` folds one.
 
-    An id without a character to fold (:data:`RECORD_ID_WIDE_CHAR`), nearly every one, is taken as it is: a
+    An id without a character to fold nor a space at an end (:data:`RECORD_ID_TO_FOLD`), nearly every one, is taken
+    as it is: a
     ``regexp_matches`` costs a fraction of a fold. A wide one is folded character by character in DuckDB's SQL, which
     is faster there than a ``translate`` with the 95 characters' table; ``portable`` gives ``translate`` instead, for a
     tree sqlglot prints for Spark too (backends/files.py)."""
@@ -170,7 +176,7 @@ def fold_record_id_sql(column: str, *, portable: bool = False) -> str:
             f"WHEN unicode(sc_char) BETWEEN {ord(_WIDE[0])} AND {ord(_WIDE[-2])} THEN chr(unicode(sc_char) - {0xFEE0}) "
             f"WHEN unicode(sc_char) = {ord(_WIDE[-1])} THEN ' ' ELSE sc_char END), '')"
         )
-    return f"CASE WHEN regexp_matches({column}, '{RECORD_ID_WIDE_CHAR}') THEN {fold} ELSE {column} END"
+    return f"CASE WHEN regexp_matches({column}, '{RECORD_ID_TO_FOLD}') THEN trim({fold}, ' ') ELSE {column} END"
 
 
 def _raw(value: object) -> str:

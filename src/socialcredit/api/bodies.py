@@ -105,6 +105,7 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
             raise _not_utf8(exc, data) from None
         if text.startswith("\ufeff"):
             data = data[3:]
+        _no_nul_ahead(text.removeprefix("\ufeff"))
     elif not data.startswith(b"PAR1"):
         raise _malformed("the body is not a Parquet file (it does not start with PAR1)")
     digest = hashlib.sha256(data).hexdigest()
@@ -114,6 +115,17 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
     else:
         file = MemoryFile(data, folder, f"{digest[:16]}-{id(request)}{suffix}")
     return Body(file, digest, len(data), media)
+
+
+def _no_nul_ahead(text: str) -> None:
+    """Refuse text (a body decoded as UTF-8, its byte order mark dropped) with a NUL among its first four
+    characters: UTF-16 or UTF-32 without a byte order mark, ASCII with NULs between (valid UTF-8, so not refused as
+    not UTF-8, and read as a CSV whose first column is named 's\x00u\x00…'), as a model's route refuses it."""
+    if "\x00" in text[:4]:
+        raise _malformed(
+            "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text in UTF-8",
+            "body_not_utf8",
+        )
 
 
 def _malformed(message: str, code: str = "malformed_body", field: str | None = None) -> SocialCreditError:
@@ -166,11 +178,7 @@ class _OnceRequest(Request):
             # UTF-8, as every body (RFC 8259): Python's parser guessed UTF-16 or UTF-32 from the bytes and took them,
             # where a batch is refused for them (a UnicodeDecodeError, which ``json_refusal`` says)
             text = (await self.body()).decode("utf-8").removeprefix("\ufeff")
-            if "\x00" in text[:4]:  # UTF-16 or UTF-32 without a byte order mark: ASCII with NULs between
-                raise _malformed(
-                    "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text in UTF-8",
-                    "body_not_utf8",
-                )
+            _no_nul_ahead(text)
             self._json = json.loads(text, object_pairs_hook=_once)
         return self._json
 
@@ -311,7 +319,9 @@ async def read_record(request: Request) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _not_utf8(exc, data) from None
-    doc = _parse(text.removeprefix("\ufeff"), "a record is one object whose fields are plain values")
+    text = text.removeprefix("\ufeff")
+    _no_nul_ahead(text)
+    doc = _parse(text, "a record is one object whose fields are plain values")
     if not isinstance(doc, dict):
         raise _malformed("the body is not a record: send one JSON object", field="body")
     _check_record(1, doc)

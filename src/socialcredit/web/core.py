@@ -35,7 +35,7 @@ from socialcredit.registry.access.throttle import Limit, Throttle
 from socialcredit.registry.service import Service
 from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
-from socialcredit.web.uploads import parse_multipart
+from socialcredit.web.uploads import RepeatedField, parse_multipart
 
 __all__ = [
     "LANG_COOKIE",
@@ -90,6 +90,16 @@ def accepted_language(header: str | None) -> str | None:
         if weight > 0 and lang in LANGS and (best is None or weight > best[0]):
             best = (weight, lang)
     return best[1] if best else None
+
+
+def _repeated(names: Iterable[str]) -> str | None:
+    """The first name of ``names`` that comes again, or None."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def whole_number(text: str, most_digits: int = 17) -> int | None:
@@ -280,8 +290,12 @@ class Web:
             async def endpoint(request: Request) -> Response:
                 form: dict[str, str] = {}
                 uploaded: dict[str, tuple[str, bytes]] = {}
+                repeated: str | None = None  # a field the form names twice (Starlette kept the last value)
                 if request.method == "POST" and files:
-                    form, uploaded = parse_multipart(request.headers.get("content-type", ""), await request.body())
+                    try:
+                        form, uploaded = parse_multipart(request.headers.get("content-type", ""), await request.body())
+                    except RepeatedField as exc:  # refused once its CSRF token is checked
+                        form, repeated = exc.fields, exc.name
                 elif request.method == "POST":
                     try:
                         raw = await request.form()
@@ -289,7 +303,8 @@ class Web:
                         raw = None
                     if raw is not None:
                         form = {k: v for k, v in raw.items() if isinstance(v, str)}
-                return await run_in_threadpool(self._run, handler, request, form, roles, csrf, uploaded)
+                        repeated = _repeated(k for k, _ in raw.multi_items())
+                return await run_in_threadpool(self._run, handler, request, form, roles, csrf, uploaded, repeated)
 
             endpoint.__name__ = handler.__name__
             endpoint.__doc__ = handler.__doc__
@@ -305,6 +320,7 @@ class Web:
         roles: tuple[str, ...],
         csrf: bool,
         files: dict[str, tuple[str, bytes]] | None = None,
+        repeated: str | None = None,
     ) -> Response:
         lang, decided_by = self.language(request)
         page = Page(self, request, lang, self.principal(request), form, files=files or {})
@@ -312,6 +328,9 @@ class Web:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
         try:
             first = self._limited(page) or self._check(page, roles, csrf)
+            if first is None and repeated is not None:  # which of its values was meant is not known: refused
+                shown = repeated if len(repeated) <= 64 else repeated[:64] + "…"
+                first = page.error(400, "error_bad_request_title", page.t("form_field_repeated", field=shown))
             response = first if first is not None else handler(page)
         except ForbiddenError as exc:
             response = self._refused(page, exc)

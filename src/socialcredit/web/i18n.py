@@ -147,6 +147,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "此页面只供运营人员使用；居民只能查看自己的档案。",
         "This page is for operators; a resident sees only their own file.",
     ),
+    "form_field_repeated": (
+        "表单中的字段“{field}”出现了不止一次，无法确定以哪个值为准；每个字段只能提交一次：请返回，重新打开表单后再提交。",
+        "The form names the field '{field}' more than once, so which value was meant is not known; a form sends each "
+        "field once: go back, open the form again and send it.",
+    ),
     "csrf_failed": (
         "表单已过期或来自其他网站，请返回重试。",
         "The form has expired or came from another site; go back and try again.",

@@ -16,7 +16,7 @@ from socialcredit.regions.alerts import list_alerts
 from socialcredit.regions.exchange import list_review_queue
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import list_link_disputes
-from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.listings import list_listings, took_effect_days
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
 from socialcredit.registry.reporting.disparity import difference_text
@@ -342,6 +342,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             disputes = list_disputes(store, subject_id=subject_id, actor=who, purpose=why)
             listings = list_listings(store, subject_id=subject_id, actor=who, purpose=why)
             name_listings(store, listings, page.lang)
+            took_effect_days(store, listings)  # the day each took effect, as the resident's page says it
         _views_in_third_person(report)
         paging = inquiries_page(page, report, f"/ops/subjects/{subject_id}")  # who asked, a page at a time
         if isinstance(paging, Response):

@@ -22,7 +22,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError
 from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read, audit_read_for_org
-from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.listings import list_listings, took_effect_days
 from socialcredit.registry.due_process.repair import (
     ANSWER_DAYS,
     apply_for_repair,
@@ -464,6 +464,7 @@ def _case(web: Web, page: Page, *, reading: bool = False) -> dict[str, Any]:
             for x in list_listings(store, subject_id=r["subject_id"], actor=reader, purpose=why)
             if x["source_id"] == r["source_id"] and x["record_id"] == r["record_id"]
         ]
+        took_effect_days(store, listings)  # the day each took effect, as the resident's page says it
     return {
         "r": r,
         "eligibility": eligibility,

@@ -11,12 +11,23 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 
-__all__ = ["parse_multipart"]
+__all__ = ["RepeatedField", "parse_multipart"]
+
+
+class RepeatedField(ValueError):
+    """A form names a field more than once (``name``): which value was meant is not known, so the form is refused.
+    ``fields``: its text fields, each as first given (the page checks its CSRF token before refusing it)."""
+
+    def __init__(self, name: str, fields: dict[str, str]) -> None:
+        super().__init__(f"the form names the field {name!r} more than once")
+        self.name = name
+        self.fields = fields
 
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
     """The text fields and the files (name → (file name, content)) of a ``multipart/form-data`` body; a body that
-    is not one gives nothing (the page then refuses the form for its missing CSRF token).
+    is not one gives nothing (the page then refuses the form for its missing CSRF token). A field or file named
+    twice is :class:`RepeatedField` (the first name repeated; the last one was taken).
 
     >>> body = b"--b\\r\\nContent-Disposition: form-data; name=\\"a\\"\\r\\n\\r\\n1\\r\\n--b--\\r\\n"
     >>> parse_multipart("multipart/form-data; boundary=b", body)
@@ -31,6 +42,8 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
         return {}, {}
     fields: dict[str, str] = {}
     files: dict[str, tuple[str, bytes]] = {}
+    seen: set[str] = set()  # an empty file part is not kept, but its name is named
+    repeated: str | None = None
     if not message.is_multipart():
         return {}, {}
     for part in message.iter_parts():
@@ -38,6 +51,10 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
+        if name in seen:
+            repeated = repeated or name
+            continue
+        seen.add(name)
         payload = part.get_payload(decode=True)
         content = payload if isinstance(payload, bytes) else b""
         file_name = part.get_filename()
@@ -46,4 +63,6 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
                 files[name] = (file_name, content)
         else:
             fields[name] = content.decode("utf-8", "replace")
+    if repeated is not None:
+        raise RepeatedField(repeated, fields)
     return fields, files

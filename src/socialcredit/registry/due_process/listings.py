@@ -53,6 +53,7 @@ __all__ = [
     "list_listings",
     "record_listings",
     "take_effect",
+    "took_effect_days",
 ]
 
 LISTING_STATUSES = (
@@ -749,6 +750,28 @@ def list_listings(
         "closed_on",
     )
     return [{k: (iso(r[k]) if r[k] != "" else None) for k in keys} for r in rows]
+
+
+def took_effect_days(store: Store, listings: list[dict[str, Any]]) -> None:
+    """Add to each of ``listings`` (as :func:`list_listings` gives them) ``took_effect_on``: the day it actually
+    took effect, as its subject was told (``listing_effective``, dated by the run or daily job that put it in
+    effect, never before ``effective_on``); ``effective_on`` for one in effect with no such notice; None for one
+    that never took effect. The day the resident's page and the public look-up say
+    (reporting/listing_details._took_effect_on, public_lists)."""
+    ids = [int(x["listing_id"]) for x in listings]
+    told: dict[int, dt.date] = {}
+    if ids:
+        rows = store.execute(
+            "SELECT l.listing_id, greatest(l.effective_on, min(t.created_on)) FROM listings l "
+            "JOIN notifications t ON t.kind = 'listing_effective' AND t.ref_id = l.listing_id "
+            "AND t.subject_id = l.subject_id WHERE list_contains(?, l.listing_id) "
+            "GROUP BY l.listing_id, l.effective_on",
+            [ids],
+        ).fetchall()
+        told = {int(i): day for i, day in rows}
+    for x in listings:
+        day = told.get(int(x["listing_id"]))
+        x["took_effect_on"] = iso(day) if day is not None else x["effective_on"] if x["status"] == "effective" else None
 
 
 def effective_lists(store: Store, run: dict[str, Any], subject_id: str, raw: list[str]) -> list[str]:
