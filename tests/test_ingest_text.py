@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -113,31 +112,6 @@ def test_the_command_line_takes_an_ndjson_file_with_a_byte_order_mark_and_refuse
 
 def _many(prefix: str, n: int = 15_000) -> list[dict[str, str]]:
     return [{"record_id": f"{prefix}-{i:05d}", **TAX, "amount": str(i)} for i in range(n)]
-
-
-def test_an_ndjson_file_with_a_byte_order_mark_is_not_copied_into_memory(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The file without its mark was copied whole into memory (a MemoryFile: gigabytes for a batch of gigabytes);
-    now it is streamed a MiB at a time into a private file, removed once read, and the same rows are stored as
-    from the file without the mark."""
-    from socialcredit.registry import private
-    from socialcredit.registry.records import ingest
-
-    def copied_whole(*_args: Any, **_kw: Any) -> None:
-        raise AssertionError("the batch was copied into memory")
-
-    monkeypatch.setattr(private, "MemoryFile", copied_whole)
-    monkeypatch.setattr(ingest, "MemoryFile", copied_whole, raising=False)
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    marked = _write(tmp_path / "marked.ndjson", _many("MEM"), prefix=BOM)
-    assert marked.stat().st_size > 2 * 1024 * 1024  # more than one chunk of the copy
-    report = ingest_file(store, marked, "tax_bureau", today=TODAY)
-    assert (report.accepted, report.errors) == (15_000, [])
-    assert store.one("SELECT count(DISTINCT content_hash) FROM records WHERE record_id LIKE 'MEM-%'") == 15_000
-    assert list(temp.iterdir()) == []  # the copy is removed
 
 
 def test_the_command_line_stores_the_same_rows_from_an_ndjson_file_with_a_byte_order_mark(folder: Path) -> None:

@@ -24,7 +24,6 @@ import io
 import json
 import logging
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -62,7 +61,7 @@ from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import CONTROL_PATTERN, first_invisible_sql, invisible_sql
 from socialcredit.registry.hooks import plugin_manager
-from socialcredit.registry.private import create_private
+from socialcredit.registry.private import MemoryFile, create_private
 from socialcredit.registry.records import limits, versions
 from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
@@ -244,18 +243,15 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
 
 
 _BOM = b"\xef\xbb\xbf"  # U+FEFF in UTF-8: the byte order mark a Windows program writes first
-_COPY_CHUNK = 1024 * 1024  # what copying a marked NDJSON file holds in memory at once
 
 
 @contextmanager
 def _readable(path: Path) -> Iterator[Path]:
-    """``path``, or for an NDJSON file that starts with a byte order mark, a copy of it without the mark: DuckDB's
-    JSON reader refuses one (``BOM is not supported``), where its CSV reader skips it, and a batch sent over HTTP has
-    it taken off (api/bodies.py). The copy is streamed, a MiB at a time, into a private file (mode 0600 in a folder
-    of mode 0700) removed when the batch is read: the file is on disk already, and a batch of gigabytes was copied
-    whole into memory. Only the file's first bytes: a mark that starts a later line is refused by line
-    (``_ndjson_error``), and one inside a value is an invisible character of that value. A text file that starts
-    with UTF-16's or UTF-32's mark is refused, saying so (``limits.wide_encoding``)."""
+    """``path``, or for an NDJSON file that starts with a byte order mark, a copy of it in memory without the mark:
+    DuckDB's JSON reader refuses one (``BOM is not supported``), where its CSV reader skips it, and a batch sent over
+    HTTP has it taken off (api/bodies.py). Only the file's first bytes: a mark that starts a later line is refused
+    by line (``_ndjson_error``), and one inside a value is an invisible character of that value. A text file that
+    starts with UTF-16's or UTF-32's mark is refused, saying so (``limits.wide_encoding``)."""
     with path.open("rb") as fh:
         head = fh.read(4)
         wide = limits.wide_encoding(head) if path.suffix.lower() != ".parquet" else None
@@ -270,12 +266,12 @@ def _readable(path: Path) -> Iterator[Path]:
             fh.close()
             yield path
             return
-        with tempfile.TemporaryDirectory(prefix="socialcredit-batch-") as folder:
-            copy = Path(folder) / f"batch{path.suffix.lower()}"
-            with create_private(copy) as out:
-                shutil.copyfileobj(fh, out, _COPY_CHUNK)
+        with (
+            tempfile.TemporaryDirectory(prefix="socialcredit-batch-") as folder,
+            MemoryFile(fh, Path(folder), f"batch{path.suffix.lower()}") as copy,
+        ):
             fh.close()
-            yield copy
+            yield copy.path
 
 
 def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
