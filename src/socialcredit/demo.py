@@ -87,7 +87,7 @@ def run_demo(
         black = list_members(store, "blacklist", policy_id="beijing", limit=1)
         if black:
             sid = black[0]["subject_id"]
-            d = decide(store, sid, "high_speed_rail", "ticket purchase (demo)", requester="demo", policy_id="beijing")
+            d = decide(store, sid, "high_speed_rail", "ticket purchase", requester="demo", policy_id="beijing")
             con.print(f"\nhigh_speed_rail for {sid}: {'granted' if d.granted else 'REFUSED'}: {d.refusal or ''}")
             for i, why in enumerate(d.reasons, 1):
                 advice = f" — {why.advice}" if why.advice else ""

@@ -101,6 +101,7 @@ ROLE_WORDS: dict[str, tuple[str, str]] = {
 PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "loan": ("贷款审批", "a loan"),
     "ticket": ("购票", "buying a ticket"),
+    "ticket purchase": ("购票", "ticket purchase"),  # the examples' purpose (README, `decide`, the demo)
     "matchmaking": ("婚恋服务", "matchmaking"),
     "lease": ("租房", "a lease"),
     "rental": ("租赁", "a rental"),
