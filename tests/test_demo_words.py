@@ -45,7 +45,7 @@ def test_the_demo_inquiry_is_in_chinese_in_the_chinese_file(tmp_path: Path) -> N
 
 
 def test_the_purpose_of_the_examples_has_words_in_both_languages() -> None:
-    """"ticket purchase", the purpose the README, `decide --help`'s error and the API's examples use."""
+    """ "ticket purchase", the purpose the README, `decide --help`'s error and the API's examples use."""
     from socialcredit.registry.words import PURPOSE_WORDS
 
     assert PURPOSE_WORDS["ticket purchase"] == ("购票", "ticket purchase")

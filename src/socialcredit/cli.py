@@ -404,7 +404,12 @@ def _list_names_of(store: Store, report: dict[str, Any], lang: str) -> dict[tupl
     from socialcredit.registry.scoring.policies import name_listings
 
     named = [
-        {"policy_id": sc["policy"], "policy_version": sc["policy_version"], "list_id": x["list"], "criterion_id": x["criterion"]}
+        {
+            "policy_id": sc["policy"],
+            "policy_version": sc["policy_version"],
+            "list_id": x["list"],
+            "criterion_id": x["criterion"],
+        }
         for sc in report["scores"]
         for x in sc["lists"]
     ]
