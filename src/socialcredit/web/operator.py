@@ -25,7 +25,7 @@ from socialcredit.registry.reporting.policy_text import Item, condition_words, p
 from socialcredit.registry.scoring.policies import get_policy, published_policy_ids, published_versions
 from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
-from socialcredit.web.codes import name_listings, policy_names, tier_label
+from socialcredit.web.codes import district_words, name_listings, policy_names, tier_label
 from socialcredit.web.core import Page, Web
 from socialcredit.web.resident import file_context, inquiries_page
 
@@ -179,6 +179,8 @@ def _lab_words(store: Store, lab: dict[str, Any], policy: Policy, page: Page) ->
         group = f["group"]
         if f["dimension"] == "profession":
             group = t("profession_" + group, default=group)
+        elif f["dimension"] == "district":
+            group = district_words(group, lang)
         elif f["dimension"] == "sex":
             group = t("lab_sex_" + group, default=group)
         named = [
