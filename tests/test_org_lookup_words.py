@@ -1,0 +1,24 @@
+"""An organisation's file read on its page (/orgs/CODE) is an inquiry its list of who looked shows: its purpose
+reads in the page's language (it was "organisation's file" on the Chinese pages). Over HTTP."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import httpx
+
+from web_helpers import rows, sign_in, site
+
+__all__ = ["site"]  # fixtures
+
+
+def test_the_purpose_of_a_look_up_of_an_organisation_in_both_languages(site: dict[str, Any]) -> None:
+    org = rows(site, "SELECT subject_id FROM subjects WHERE kind = 'org' ORDER BY subject_id LIMIT 1")[0]["subject_id"]
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, site["keys"]["operator"])
+        assert client.get(f"/orgs/{org}?lang=zh").status_code == 200
+        zh = html.unescape(client.get(f"/ops/subjects/{org}?lang=zh").text)
+        assert "查阅企业档案" in zh and "organisation's file" not in zh
+        en = html.unescape(client.get(f"/ops/subjects/{org}?lang=en").text)
+        assert "the organisation's file" in en
