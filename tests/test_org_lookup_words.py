@@ -1,5 +1,6 @@
 """An organisation's file read on its page (/orgs/CODE) is an inquiry its list of who looked shows: its purpose
-reads in the page's language (it was "organisation's file" on the Chinese pages). Over HTTP."""
+reads in the page's language (it was "organisation's file" on the Chinese pages), and the operator reads the view as
+one of the organisation's file (it said 查看了该居民的档案, "the resident's file"). Over HTTP."""
 
 from __future__ import annotations
 
@@ -20,5 +21,8 @@ def test_the_purpose_of_a_look_up_of_an_organisation_in_both_languages(site: dic
         assert client.get(f"/orgs/{org}?lang=zh").status_code == 200
         zh = html.unescape(client.get(f"/ops/subjects/{org}?lang=zh").text)
         assert "查阅企业档案" in zh and "organisation's file" not in zh
+        # the operator reads the view of the organisation, not of a resident
+        assert "查看了该单位的档案" in zh and "查看了该居民的档案" not in zh
         en = html.unescape(client.get(f"/ops/subjects/{org}?lang=en").text)
         assert "the organisation's file" in en
+        assert "viewed the organisation's file" in en and "resident's file" not in en

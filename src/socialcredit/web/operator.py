@@ -288,14 +288,19 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
     }
 
 
-# The registry words an operator's view for the resident's "who looked" list; the operator reads it of the resident.
-_VIEWED = {"viewed your file": "viewed the resident's file", "查看了您的档案": "查看了该居民的档案"}
+# The registry words an operator's view for the resident's "who looked" list; the operator reads it of the resident,
+# or of the organisation when the subject is one (it read "查看了该居民的档案" of a company)
+_VIEWED = {
+    "person": {"viewed your file": "viewed the resident's file", "查看了您的档案": "查看了该居民的档案"},
+    "org": {"viewed your file": "viewed the organisation's file", "查看了您的档案": "查看了该单位的档案"},
+}
 
 
 def _views_in_third_person(report: dict[str, Any]) -> None:
+    viewed = _VIEWED["org" if report.get("subject", {}).get("kind") == "org" else "person"]
     for q in report.get("inquiries", []):
         if q.get("outcome") == "viewed":
-            for said, third in _VIEWED.items():
+            for said, third in viewed.items():
                 q["requester"] = str(q["requester"]).replace(said, third)
 
 
