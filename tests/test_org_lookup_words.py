@@ -23,6 +23,10 @@ def test_the_purpose_of_a_look_up_of_an_organisation_in_both_languages(site: dic
         assert "查阅企业档案" in zh and "organisation's file" not in zh
         # the operator reads the view of the organisation, not of a resident
         assert "查看了该单位的档案" in zh and "查看了该居民的档案" not in zh
+        # the operator's page of an organisation's file speaks of the organisation (it said "该居民", the resident)
+        assert "（分数不高于该单位的单位所占比例）" in zh and "该居民" not in zh
         en = html.unescape(client.get(f"/ops/subjects/{org}?lang=en").text)
         assert "the organisation's file" in en
         assert "viewed the organisation's file" in en and "resident's file" not in en
+        assert "(the share of organisations scoring at or below the organisation)" in en
+        assert "at or below the resident" not in en

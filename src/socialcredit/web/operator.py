@@ -343,6 +343,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 )
             except NotFoundError:  # in the page's language, quoting the subject as compacted
                 raise NotFoundError(page.t("notfound_subject", subject=repr(subject_id))) from None
+            if report["subject"]["kind"] == "org":
+                page.voice = "third_org"  # of the organisation ("该单位"), not of a resident
             # audited as reads of the resident (read_disputes, read_notices) of the same look-up; the resident's
             # list of who asked shows the look-up once, as the file's read (read_report) above
             who, why = page.who.actor, "operator look-up"
