@@ -294,3 +294,35 @@ def test_list_of_a_list_the_policy_does_not_have_is_refused_naming_its_lists(tmp
         f"error: policy honours 1 has no list 'redlist' (lists: {lists})",
     )
     assert sc("list", "blacklist", "--policy", "honours", db=db).returncode == 0
+
+
+def test_the_public_lookup_in_chinese_has_the_pages_column_words(tmp_path: Path) -> None:
+    """`lookup --lang zh` heads its columns as /lists does in Chinese, and says a disputed entry is 异议处理中: the
+    headings were the fields' English ids (name id_number list cause … under_dispute) and the last column False/True.
+    In English the columns stay the fields' ids, as scripts read them."""
+    db = tmp_path / "t.duckdb"
+    sc("init", db=db)
+    (tmp_path / "s.csv").write_text(f"subject_id,name,district,profession\n{A},张三,朝阳区,retail\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text(
+        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
+        f"J1,{A},court_judgment,2026-01-10,civil,12000,unfulfilled,true\n",
+        encoding="utf-8",
+    )
+    sc("ingest", str(tmp_path / "s.csv"), "--source", "civil_affairs", db=db)
+    sc("ingest", str(tmp_path / "c.csv"), "--source", "courts", db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-02-01", db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db)
+    masked = A[:6] + "********" + A[-4:]
+    zh = [line.split() for line in sc("lookup", "张三", "--lang", "zh", db=db).stdout.splitlines()]
+    assert zh == [
+        ["名称", "证件号码", "名单", "列入原因", "公示日期", "认定机关", "案号/文号", "金额（元）", "日期", "异议"],
+        ["张三", masked, "失信名单", "失信被执行人", "2026-04-02", "人民法院", "J1", "12000.0", "2026-01-10"],
+    ]
+    en = [line.split() for line in sc("lookup", "张三", db=db).stdout.splitlines()]
+    assert en[0] == [
+        "name", "id_number", "list", "cause", "since", "authority", "case_number", "amount", "decided_on",
+        "under_dispute",
+    ]  # fmt: skip
+    sc("dispute", "file", A, "courts", "J1", "--reason", "Paid", "--today", "2026-04-03", db=db)
+    disputed = sc("lookup", A, "--lang", "zh", db=db).stdout.splitlines()
+    assert disputed[1].split()[-1] == "异议处理中"

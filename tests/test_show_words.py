@@ -60,7 +60,7 @@ def test_show_in_chinese_has_chinese_headings_and_labels(city: Path) -> None:
     assert lines[0] == f"王伟 {DEFAULTER}（个人，零售业，朝阳区）"
     assert lines[2] == (
         "beijing 2026.2 评分编号 1，截至 2026-07-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
-        "名单：blacklist（失信被执行人）"
+        "名单：失信名单（失信被执行人）"  # the list by its Chinese name, as `decide --lang zh` and the pages say it
     )
     assert _cells(lines[3]) == ["维度", "分值", "上下限"]
     assert _cells(lines[8]) == ["#", "代码", "原因", "分值", "如何改变"]

@@ -399,6 +399,24 @@ def _word(kind: str, value: str, lang: str) -> str:
     return value if pair is None or lang != "zh" else pair[0]
 
 
+def _list_names_of(store: Store, report: dict[str, Any], lang: str) -> dict[tuple[str, str], str]:
+    """Each list of a subject's report by its name in ``lang``, keyed by (policy id, list id)."""
+    from socialcredit.registry.scoring.policies import name_listings
+
+    named = [
+        {
+            "policy_id": sc["policy"],
+            "policy_version": sc["policy_version"],
+            "list_id": x["list"],
+            "criterion_id": x["criterion"],
+        }
+        for sc in report["scores"]
+        for x in sc["lists"]
+    ]
+    name_listings(store, named, lang)
+    return {(str(x["policy_id"]), str(x["list_id"])): str(x["list_name"]) for x in named}
+
+
 @app.command(rich_help_panel=SCORING)
 def show(
     subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
@@ -418,6 +436,8 @@ def show(
         types = {k: t.name.get(lang) for k, t in store.catalog.record_types.items()} if lang == "zh" else {}
         # and a source (furnisher) by its name, as the pages name it (in English its code, as it was)
         sources = {k: src.name.get(lang) for k, src in store.catalog.sources.items()} if lang == "zh" else {}
+        # a list by its name in its policy in Chinese ("失信名单", as `decide --lang zh` and the pages name it)
+        list_names = _list_names_of(store, report, lang) if lang == "zh" else {}
     if as_json:
         _json(report)
         return
@@ -430,7 +450,11 @@ def show(
     about = w["about"].format(id=s["subject_id"], kind=kind, profession=profession, district=s["district"] or "-")
     out.print(f"[bold]{escape(str(s['name']))}[/] {escape(about)}", markup=True)
     for sc in report["scores"]:
-        lists = w["comma"].join(w["list"].format(list=x["list"], reason=x["reason"]) for x in sc["lists"]) or w["none"]
+        lists = w["comma"].join(
+            w["list"].format(list=list_names.get((sc["policy"], x["list"]), x["list"]), reason=x["reason"])
+            for x in sc["lists"]
+        )
+        lists = lists or w["none"]
         head = escape(f"{sc['policy']} {sc['policy_version']}")
         out.print(
             "\n"

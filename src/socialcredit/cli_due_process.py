@@ -660,7 +660,30 @@ def lookup(
         return
     # The answer in the language asked for, as its causes are (it said "not on any public list" with --lang zh)
     nobody = f"{query}：不在任何公开名单上。" if lang == "zh" else f"{query}: not on any public list."
-    _table(rows, list(rows[0]) if rows else [], nobody)
+    if lang != "zh" or not rows:
+        _table(rows, list(rows[0]) if rows else [], nobody)
+        return
+    # in Chinese, the columns and "under dispute" as /lists says them (the headings were the fields' English ids)
+    shown = [{**r, "under_dispute": "异议处理中" if r.get("under_dispute") else None} for r in rows]
+    table = Table(*(_LOOKUP_ZH.get(c, c) for c in rows[0]), box=None)
+    for r in shown:
+        table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in rows[0]))
+    out.print(table)
+
+
+# The public look-up's columns in Chinese, in the words of the page /lists (web/i18n.py, ``public_col_*``)
+_LOOKUP_ZH = {
+    "name": "名称",
+    "id_number": "证件号码",
+    "list": "名单",
+    "cause": "列入原因",
+    "since": "公示日期",
+    "authority": "认定机关",
+    "case_number": "案号/文号",
+    "amount": "金额（元）",
+    "decided_on": "日期",
+    "under_dispute": "异议",
+}
 
 
 def consents(

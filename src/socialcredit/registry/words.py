@@ -101,11 +101,13 @@ ROLE_WORDS: dict[str, tuple[str, str]] = {
 PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "loan": ("贷款审批", "a loan"),
     "ticket": ("购票", "buying a ticket"),
+    "ticket purchase": ("购票", "ticket purchase"),  # the examples' purpose (README, `decide`, the demo)
     "matchmaking": ("婚恋服务", "matchmaking"),
     "lease": ("租房", "a lease"),
     "rental": ("租赁", "a rental"),
     "employment": ("招聘", "employment"),
     "operator look-up": ("在运营后台查阅档案", "the file on the operators' pages"),
+    "organisation's file": ("查阅企业档案", "the organisation's file"),  # registry/reporting/org_file.py
     "operator report": ("通过接口查阅档案", "the file over the API"),
     "operator history": ("通过接口查阅评分历史", "the score history over the API"),
     "operator freeze status": ("通过接口查阅冻结状态", "the freeze status over the API"),

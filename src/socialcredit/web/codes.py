@@ -12,6 +12,7 @@ reads 是/否 (yes/no); a field with no value is left out, never printed as Pyth
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from socialcredit.catalog.labels import Labels, load_labels
@@ -22,6 +23,7 @@ from socialcredit.web.i18n import translate
 
 __all__ = [
     "code_words",
+    "district_words",
     "name_codes",
     "name_listings",
     "policy_names",
@@ -58,6 +60,25 @@ def code_words(kind: str, code: str | None, lang: str) -> str:
     return translate(lang, f"{kind}_{code}", default=code.replace("_", " "))
 
 
+@cache
+def _district_names() -> dict[str, str]:
+    from socialcredit.data import districts
+
+    return {d["name_zh"]: d["name_en"] for d in districts()}
+
+
+def district_words(name: str | None, lang: str) -> str:
+    """A district as the subjects file names it (东城区), in ``lang``: in English by the census table's name
+    (Dongcheng), as the dashboard's chart of districts says it; a name the table does not hold is kept as written.
+
+    >>> district_words("东城区", "en"), district_words("东城区", "zh"), district_words("Gotham", "en")
+    ('Dongcheng', '东城区', 'Gotham')
+    """
+    if not name:
+        return ""
+    return _district_names().get(name, name) if lang == "en" else name
+
+
 def tier_label(tier: str, name: str) -> str:
     """A grade of letters keeps its letters beside its name ("AAA 诚信模范"); a grade named by a word is its name
     alone (sesame's ``poor`` is "信用较差", never "poor 信用较差")."""
@@ -90,5 +111,6 @@ def policy_names(store: Store, policy_ids: Iterable[str], lang: str) -> dict[str
 
 
 def template_globals() -> dict[str, Any]:
-    """What every template may call: ``details(fields, lang)``, ``words(value, lang)``, ``code(kind, c, lang)``."""
-    return {"details": record_details, "words": value_words, "code": code_words}
+    """What every template may call: ``details(fields, lang)``, ``words(value, lang)``, ``code(kind, c, lang)``,
+    ``district(name, lang)``."""
+    return {"details": record_details, "words": value_words, "code": code_words, "district": district_words}

@@ -126,7 +126,7 @@ class Page:
     cookies: dict[str, str] = field(default_factory=dict)  # cookies to set on the response
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # name → (file name, content): ``files=True``
     # "third": texts that speak to the resident ("your score") speak of them ("the resident's score"), where a key
-    # has a "<key>.third" variant: an operator reading a resident's file
+    # has a "<key>.third" variant: an operator reading a resident's file ("third_org": an organisation's)
     voice: str = ""
 
     def t(self, key: str, **values: Any) -> str:

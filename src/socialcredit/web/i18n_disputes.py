@@ -103,6 +103,18 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
     ),
     "no_inquiries.third": ("还没有人查询过该居民的信用。", "Nobody has asked about the resident yet."),
     "dispute_status_retracted.third": ("居民已撤回", "withdrawn by the resident"),
+    # and of an organisation's file, of the organisation (``Page.voice = "third_org"``)
+    "percentile_text.third_org": (
+        "{p}%（分数不高于该单位的单位所占比例）",
+        "{p}% (the share of organisations scoring at or below the organisation)",
+    ),
+    "on_lists.third_org": ("该单位在以下名单上：", "The organisation is on these lists:"),
+    "no_reasons.third_org": (
+        "没有影响该单位评分的记录：分数为初始分。",
+        "No record changes the organisation's score: it is the starting score.",
+    ),
+    "no_inquiries.third_org": ("还没有人查询过该单位的信用。", "Nobody has asked about the organisation yet."),
+    "dispute_status_retracted.third_org": ("单位已撤回", "withdrawn by the organisation"),
     # a new sign-in link
     "newlink_title": ("获取新的登录链接", "Get a new sign-in link"),
     "newlink_lead": (

@@ -25,7 +25,7 @@ from socialcredit.registry.reporting.policy_text import Item, condition_words, p
 from socialcredit.registry.scoring.policies import get_policy, published_policy_ids, published_versions
 from socialcredit.store import Store
 from socialcredit.web.charts import Bar, bars, histogram
-from socialcredit.web.codes import name_listings, policy_names, tier_label
+from socialcredit.web.codes import district_words, name_listings, policy_names, tier_label
 from socialcredit.web.core import Page, Web
 from socialcredit.web.resident import file_context, inquiries_page
 
@@ -179,6 +179,8 @@ def _lab_words(store: Store, lab: dict[str, Any], policy: Policy, page: Page) ->
         group = f["group"]
         if f["dimension"] == "profession":
             group = t("profession_" + group, default=group)
+        elif f["dimension"] == "district":
+            group = district_words(group, lang)
         elif f["dimension"] == "sex":
             group = t("lab_sex_" + group, default=group)
         named = [
@@ -286,14 +288,19 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
     }
 
 
-# The registry words an operator's view for the resident's "who looked" list; the operator reads it of the resident.
-_VIEWED = {"viewed your file": "viewed the resident's file", "查看了您的档案": "查看了该居民的档案"}
+# The registry words an operator's view for the resident's "who looked" list; the operator reads it of the resident,
+# or of the organisation when the subject is one (it read "查看了该居民的档案" of a company)
+_VIEWED = {
+    "person": {"viewed your file": "viewed the resident's file", "查看了您的档案": "查看了该居民的档案"},
+    "org": {"viewed your file": "viewed the organisation's file", "查看了您的档案": "查看了该单位的档案"},
+}
 
 
 def _views_in_third_person(report: dict[str, Any]) -> None:
+    viewed = _VIEWED["org" if report.get("subject", {}).get("kind") == "org" else "person"]
     for q in report.get("inquiries", []):
         if q.get("outcome") == "viewed":
-            for said, third in _VIEWED.items():
+            for said, third in viewed.items():
                 q["requester"] = str(q["requester"]).replace(said, third)
 
 
@@ -336,6 +343,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 )
             except NotFoundError:  # in the page's language, quoting the subject as compacted
                 raise NotFoundError(page.t("notfound_subject", subject=repr(subject_id))) from None
+            if report["subject"]["kind"] == "org":
+                page.voice = "third_org"  # of the organisation ("该单位"), not of a resident
             # audited as reads of the resident (read_disputes, read_notices) of the same look-up; the resident's
             # list of who asked shows the look-up once, as the file's read (read_report) above
             who, why = page.who.actor, "operator look-up"
