@@ -340,6 +340,39 @@ def test_an_id_or_a_name_with_a_control_character_or_a_bidi_control_is_refused(c
         )
 
 
+@pytest.mark.parametrize("value", ["\u3000", " \u3000 ", "\u3000\u3000"])
+def test_a_record_id_of_spaces_only_is_refused_before_it_is_folded_to_nothing(value: str) -> None:
+    """A record id is stored folded (full-width forms as ASCII, spaces at its ends dropped), as the region's own
+    ingest stores it: an id of ideographic spaces passed the check as a non-empty text and was stored empty."""
+    record = {
+        "subject_id": "S",
+        "source_id": "courts",
+        "record_id": "J1",
+        "version": 1,
+        "withdrawn": False,
+        "record_type": "court_judgment",
+        "event_date": "2026-03-15",
+        "fields": {"case_type": "civil", "status": "fulfilled", "defaulter": False, "amount": 100},
+    }
+    entry = {
+        "subject_id": "S",
+        "list_id": "blacklist",
+        "kind": "black",
+        "criterion_id": "c",
+        "reason_en": "r",
+        "reason_zh": "r",
+        "record_id": "J1",
+    }
+    for section, item in (("records", record), ("list_entries", entry)):
+        payload = {"identities": [], "records": [record], "list_entries": [entry], "lists_as_of": "2026-12-01"}
+        payload[section] = [{**item, "record_id": value}]
+        with pytest.raises(BundleError) as info:
+            validate.check_payload(payload)
+        assert str(info.value) == (
+            f"malformed: {section}[0].record_id {value!r} is only spaces; a record id must be a non-empty text"
+        )
+
+
 def test_a_text_over_the_field_limit_is_refused(border: dict[str, Any], tianjin: Store, tmp_path: Path) -> None:
     long = "x" * (64 * 1024 + 1)
     _refused(

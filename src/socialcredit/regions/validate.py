@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import BundleError
+from socialcredit.identifiers import fold_record_id
 from socialcredit.registry import MAX_NUMBER  # a number field's bound, whole or not, as ingest's
 from socialcredit.settings import env_name, get_settings
 from socialcredit.store import Store
@@ -105,6 +106,13 @@ def _text(
         )
 
 
+def _folds_to_text(value: str, where: str) -> None:
+    """A record id is stored folded (``identifiers.fold_record_id``: full-width forms as ASCII, spaces at its ends
+    dropped), as a region's own ingest stores it: one of spaces only (U+3000 among them) would be stored empty."""
+    if not fold_record_id(value):
+        raise _refuse(f"{where} {shown(value)} is only spaces; a record id must be a non-empty text")
+
+
 def _date(value: Any, where: str, *, required: bool = True, earliest: dt.date | None = None) -> None:
     if value is None and not required:
         return
@@ -163,6 +171,7 @@ def _record(record: Mapping[str, Any], i: int, catalog: Catalog) -> None:
     at = f"records[{i}]"
     for name in ("subject_id", "source_id", "record_id", "record_type"):
         _text(record[name], f"{at}.{name}", identifier=True)
+    _folds_to_text(record["record_id"], f"{at}.record_id")
     source, record_type = record["source_id"], record["record_type"]
     if source not in catalog.sources:
         raise _refuse(f"{at}.source_id {shown(source)} is not a source of the catalog")
@@ -215,6 +224,8 @@ def _list_entry(entry: Mapping[str, Any], i: int) -> None:
     for name in ("reason_en", "reason_zh"):  # shown to operators (an alert's evidence): one line of plain text
         _text(entry[name], f"{at}.{name}", printable="a reason")
     _text(entry["record_id"], f"{at}.record_id", required=False, identifier=True)
+    if entry["record_id"] is not None:
+        _folds_to_text(entry["record_id"], f"{at}.record_id")
 
 
 def check_payload(payload: Mapping[str, Any], catalog: Catalog | None = None) -> None:
