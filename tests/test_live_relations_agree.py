@@ -257,15 +257,133 @@ def test_a_former_director_rescored_live_joins_a_held_at_cause_list_when_his_fir
         reg.store.close()
 
 
+def _firm_on_record_after_he_left(reg: Registry) -> tuple[list[str], str, LoadedPolicy]:
+    """Firms a, b, c, x, y; p a director of a since 500 days, and of c from 500 to 400 days before the run's date.
+    a 110, the others 100 (a alone in the upper fifth, p on `officers` through it); c on `top_firms` by a big
+    contract dated 50 days back, when p no longer held the role: no entry of his through c."""
+    firms = [org(f"00000000{i}") for i in range(1, 6)]
+    a, _b, c, _x, _y = firms
+    p = person(11)
+    reg.register({**dict.fromkeys(firms), p: "finance"})
+    reg.send(
+        "registration_authority",
+        [
+            role("R1", p, a, "director", days_before(500)),
+            role("R2", p, c, "director", days_before(500), days_before(400)),
+        ],
+    )
+    loaded = make_policy(amount_rule("ten", 10, 10), lists=AT_CAUSE, services=LOUNGE)
+    reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10), tax("C1", c, days_before(50), amount=999)])
+    reg.score(loaded)
+    return firms, p, loaded
+
+
+def test_a_director_rescored_live_leaves_a_held_at_cause_list_though_a_former_firm_is_on_it_by_a_later_record(
+    tmp_path: Path,
+) -> None:
+    """p pays a tax (a live pass rescores him: on `officers` through a). Then b, x and y gain 20 points (120): a's
+    110 is no longer in the upper fifth and a full run lists p through no firm: c's contract is dated after he left
+    c. The live decision drops him too: c does not hold his entry up (``LiveRow.anchors``)."""
+    reg = open_registry(tmp_path)
+    try:
+        (a, b, c, x, y), p, loaded = _firm_on_record_after_he_left(reg)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        assert snap.decision(p, "lounge", **ASK).lists == ["officers"]
+        reg.send("tax_bureau", [tax("P1", p, "2025-07-01", amount=10)])
+        assert p in _live_pass(reg, snap) and snap.row_of(p) in snap.live
+        assert snap.decision(p, "lounge", **ASK).lists == ["officers"]
+        reg.send(
+            "tax_bureau",
+            [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((b, x, y)) for j in range(2)],
+        )
+        assert p not in _live_pass(reg, snap)
+        live = _agree(reg, snap, loaded, [a, b, c, x, y, p])
+        assert (live[p].granted, live[p].lists) == (False, [])
+    finally:
+        reg.store.close()
+
+
+def test_a_director_the_run_listed_leaves_a_held_at_cause_list_though_a_former_firm_is_on_it_by_a_later_record(
+    tmp_path: Path,
+) -> None:
+    """The same without p's pass: the snapshot holds his entry up by c only if he held the role in c on the date
+    of the record that put c on the list (``Snapshot._load_vias``); he did not, and the live decision drops him as
+    a full run does."""
+    reg = open_registry(tmp_path)
+    try:
+        (a, b, c, x, y), p, loaded = _firm_on_record_after_he_left(reg)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        assert snap.decision(p, "lounge", **ASK).lists == ["officers"]
+        reg.send(
+            "tax_bureau",
+            [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((b, x, y)) for j in range(2)],
+        )
+        assert p not in _live_pass(reg, snap)
+        live = _agree(reg, snap, loaded, [a, b, c, x, y, p])
+        assert (live[p].granted, live[p].lists) == (False, [])
+    finally:
+        reg.store.close()
+
+
+def test_a_director_the_run_listed_stays_on_a_held_at_cause_list_by_a_record_dated_while_he_held_a_former_role(
+    tmp_path: Path,
+) -> None:
+    """p on `officers` through a in the run (a alone in the upper fifth). c gains a big contract dated
+    450 days back, while p was its director, in a pass given c only; then b, x and y gain 20 points and a leaves
+    `top_firms`. A full run lists p on `officers` through c; so does the live decision: the snapshot's roles held at
+    the cause cover the persons the run listed too (``Snapshot._cause_joins``)."""
+    reg = open_registry(tmp_path)
+    try:
+        a, b, c, x, y = (org(f"00000000{i}") for i in range(1, 6))
+        p = person(11)
+        reg.register({a: None, b: None, c: None, x: None, y: None, p: "finance"})
+        reg.send(
+            "registration_authority",
+            [
+                role("R1", p, a, "director", days_before(500)),
+                role("R2", p, c, "director", days_before(500), days_before(400)),
+            ],
+        )
+        loaded = make_policy(amount_rule("ten", 10, 10), lists=AT_CAUSE, services=LOUNGE)
+        reg.send("tax_bureau", [tax("T1", a, "2025-06-01", amount=10)])
+        reg.score(loaded)
+        snap = Snapshot.load(reg.store, "test", explain=True)
+        assert snap.decision(p, "lounge", **ASK).lists == ["officers"]
+        for firms, sent in (
+            ([c], [tax("C2", c, days_before(450), amount=999)]),
+            (
+                [b, x, y],
+                [tax(f"U{i}{j}", f, "2025-07-01", amount=10) for i, f in enumerate((b, x, y)) for j in range(2)],
+            ),
+        ):
+            reg.send("tax_bureau", sent)
+            out = rescore(reg.store, snap.loaded, snap.as_of, firms, snap.histogram, snap.old_scores(firms))
+            assert out is not None
+            snap.patch(out[1], out[0], out[2])
+        assert snap.row_of(p) not in snap.live
+        live = _agree(reg, snap, loaded, [a, b, c, x, y, p])
+        assert (live[p].granted, live[p].lists) == (True, ["officers"])
+    finally:
+        reg.store.close()
+
+
 def test_a_pass_on_the_kept_tables_reads_the_roles_and_causes_a_pass_planned_anew_reads(tmp_path: Path) -> None:
-    """The live thread's passes run prepared on tables they keep (``LivePasses``): the roles and record causes they
-    give the snapshot are those of a pass planned anew, and those of the records, by hand."""
+    """The live thread's passes run prepared on tables they keep (``LivePasses``): the roles, record causes and
+    organisations holding an entry up they give the snapshot are those of a pass planned anew, and those of the
+    records, by hand: only the roles a relation follows."""
     reg = open_registry(tmp_path)
     try:
         a, b, x, y = (org(f"00000000{i}") for i in range(1, 5))
         p = person(11)
         reg.register({a: None, b: None, x: None, y: None, p: "finance"})
-        reg.send("registration_authority", [role("R1", p, a, "director", days_before(500), days_before(10))])
+        # a supervisor's role: no relation follows it, and no live row keeps it
+        reg.send(
+            "registration_authority",
+            [
+                role("R1", p, a, "director", days_before(500), days_before(10)),
+                role("R2", p, b, "supervisor", days_before(300)),
+            ],
+        )
         loaded = make_policy(amount_rule("ten", 10, 10), lists=AT_CAUSE, services=LOUNGE)
         reg.send("tax_bureau", [tax("T1", x, "2025-06-01", amount=10)])
         reg.score(loaded)
@@ -295,6 +413,8 @@ def test_a_pass_on_the_kept_tables_reads_the_roles_and_causes_a_pass_planned_ane
         day = dt.date.fromisoformat
         assert kept[1][p].roles == ((a, "director", day(days_before(500)), day(days_before(10))),)
         assert kept[1][p].causes == ()
+        # a's contract is dated while p was its director: a holds his entry through it up
+        assert kept[1][p].anchors == (("officers", "of_top_firm", a),)
         assert kept[1][a].roles == ()
         assert kept[1][a].causes == (("top_firms", "big_contract", day(days_before(100))),)
     finally:

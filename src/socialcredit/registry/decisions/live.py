@@ -71,6 +71,44 @@ class LiveRow:
     # (list, criterion, the record's event date), the cause's date to which a relation ``held_at_cause`` follows
     # whoever held the role (compiler/plan.py ``_relation_entries``).
     causes: tuple[tuple[str, str, dt.date], ...] = ()
+    # Under such a policy, for each relation followed to whoever held the role at the cause (``held_at_cause``):
+    # (list, criterion of the relation, organisation) for each organisation the pass found on the followed list by a
+    # record dated while the person held one of the relation's roles in it: those that hold up an entry of his
+    # through it (``_cause_anchors``), not every organisation he ever held the role in.
+    anchors: tuple[tuple[str, str, str], ...] = ()
+
+
+def _followed_roles(loaded: LoadedPolicy) -> list[str]:
+    """The role types the policy's relations (``via``) follow: the only roles a live row keeps."""
+    return sorted({r for lst in loaded.policy.lists for c in lst.criteria if c.via is not None for r in c.via.roles})
+
+
+def _cause_anchors(
+    loaded: LoadedPolicy,
+    roles: Sequence[tuple[str, str, dt.date | None, dt.date | None]],
+    causes_of: Mapping[str, Sequence[tuple[str, str, dt.date]]],
+) -> tuple[tuple[str, str, str], ...]:
+    """``LiveRow.anchors`` of a person with these roles, the organisations' record causes being ``causes_of``: an
+    organisation counts under a held_at_cause relation if one of its record causes on a criterion the relation
+    follows is dated while he held one of the relation's roles in it (from the start until, not on, the end, as
+    compiler/plan.py ``_held_on``)."""
+    out: set[tuple[str, str, str]] = set()
+    for lst in loaded.policy.lists:
+        for c in lst.criteria:
+            if c.via is None or c.via.when != "held_at_cause":
+                continue
+            target = loaded.policy.list_spec(c.via.list)
+            named = c.via.criteria
+            follows = {t.id for t in target.criteria if t.via is None and (named is None or t.id in named)}
+            for org_id, role, start, end in roles:
+                if role not in c.via.roles or start is None or (lst.id, c.id, org_id) in out:
+                    continue
+                if any(
+                    cause_list == c.via.list and cid in follows and start <= day and (end is None or end > day)
+                    for cause_list, cid, day in causes_of.get(org_id, ())
+                ):
+                    out.add((lst.id, c.id, org_id))
+    return tuple(sorted(out))
 
 
 @dataclass(frozen=True)
@@ -388,10 +426,13 @@ def _pass(
         roles_of: dict[str, list[tuple[str, str, dt.date | None, dt.date | None]]] = {}
         causes_of: dict[str, list[tuple[str, str, dt.date]]] = {}
         if compiled.follows_positions:
-            # the persons' role records the stages read (sc_role_records is made under a policy with relations)
+            # the persons' role records the stages read (sc_role_records is made under a policy with relations), of
+            # the role types its relations follow only: the others list no one and would stay with the snapshot
             for sid, org_id, role, start, end in inputs.execute(
                 'SELECT s.sid, o.org_id, o."role", o.start_date, o.end_date '
-                "FROM sc_role_records o JOIN sc_subjects s USING (subject_id) WHERE o.org_id IS NOT NULL ORDER BY ALL"
+                "FROM sc_role_records o JOIN sc_subjects s USING (subject_id) "
+                'WHERE o.org_id IS NOT NULL AND list_contains($roles, o."role") ORDER BY ALL',
+                {"roles": _followed_roles(loaded)},
             ).fetchall():
                 roles_of.setdefault(str(sid), []).append((str(org_id), str(role), start, end))
             for sid, list_id, criterion_id, day in inputs.execute(
@@ -437,6 +478,8 @@ def _pass(
             [e for e in entries_of.get(sid, []) if e[0] in lists],
             tuple(roles_of.get(sid, ())),
             tuple(causes_of.get(sid, ())),
+            # the organisations beside him are scored in this pass: their record causes are in ``causes_of``
+            _cause_anchors(loaded, roles_of.get(sid, ()), causes_of) if sid in roles_of else (),
         )
     return rows, after
 

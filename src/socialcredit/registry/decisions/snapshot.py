@@ -421,19 +421,19 @@ class Snapshot:
         # where the person holds one of the relation's roles in the organisation on the run's date and the run did
         # not put the person on the list that way; sorted by the person's row (found by searchsorted). Once one of the
         # organisations meets the criterion on its rank or percentile as they now stand, the person joins at once, as
-        # in a full run (``_rejudged``; a blacklisting met only now would wait for its notice in a full run too, so
-        # none is listed here). Arrays, not a Python object per officer: at millions of role records the officers
-        # the run did not list are most of them.
+        # in a full run (``_rejudged``; a blacklisting met only now is never made live: it waits for the next full
+        # run, which gives its notice, though with no grace it may refuse from that run on). Arrays, not a Python
+        # object per officer: at millions of role records the officers the run did not list are most of them.
         self._via_joins: dict[
             tuple[str, str], tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]
         ] = {}
         # For each such relation of a red list followed to whoever held the role at the cause (``held_at_cause``):
-        # every role of the relation's roles held at any time by a person the run did not list that way, in an
-        # organisation of the run, as (person row, organisation row, first day, day after the last: days since
-        # 1970-01-01, the last open-ended as the largest int32), sorted by person row. An organisation a live pass
-        # put on the list by a record (``LiveRow.causes``) lists, at once, whoever held the role on the record's
-        # date, as a full run does; only a held_at_cause relation has them (the others' entries are all dated the
-        # run's date, ``_via_joins``).
+        # every role of the relation's roles held at any time by a person (listed that way by the run or not: a
+        # listed one's entry may go as scores move, then come back by a record), in an organisation of the run, as
+        # (person row, organisation row, first day, day after the last: days since 1970-01-01, the last open-ended
+        # as the largest int32), sorted by person row. An organisation a live pass put on the list by a record
+        # (``LiveRow.causes``) lists, at once, whoever held the role on the record's date, as a full run does; only
+        # a held_at_cause relation has them (the others' entries are all dated the run's date, ``_via_joins``).
         self._cause_joins: dict[
             tuple[str, str],
             tuple[
@@ -446,11 +446,12 @@ class Snapshot:
         self._red = {lst.id for lst in self.policy.lists if lst.kind != "black"}
         # For each person a live pass rescored, under such a relation (list, criterion): the organisations that may
         # hold up an entry the pass found by a record (one of the relation's roles held on the run's date; under
-        # held_at_cause, at any time) and those whose rank or percentile may list him or hold his entry up (a role
-        # held on the run's date), from the role records the pass read (``LiveRow.roles``). His entries through
-        # them are judged again as scores move, as a run person's are (``_rejudged``). A few tuples per rescored
-        # person, beside his live row.
-        self._live_vias: dict[int, dict[tuple[str, str], _LiveVia]] = {}
+        # held_at_cause, those on the list by a record dated while he held the role, ``LiveRow.anchors``) and those
+        # whose rank or percentile may list him or hold his entry up (a role held on the run's date), from the role
+        # records the pass read (``LiveRow.roles``). His entries through them are judged again as scores move, as a
+        # run person's are (``_rejudged``). A few tuples per rescored person, kept with the live row they were made
+        # from: a decision judges a live row on its own roles only (``_vias_for``).
+        self._live_vias: dict[int, tuple[LiveRow, dict[tuple[str, str], _LiveVia]]] = {}
         self.pending = _Pending()
         self.sink: InquirySink = sink or self._buffer
         # The residents' freezes and fraud alerts, read at every decision; replaced whole when one changes
@@ -789,8 +790,8 @@ class Snapshot:
         relation's roles in on the run's date: an entry met on the score is dated the run's date, compiler/plan.py
         ``_relation_entries``), and whether one of them is on that list by a criterion not judged again (a record:
         then the entry stands whatever the scores do). A relation followed to whoever held the role at the cause
-        (``held_at_cause``) dates an entry by a record on the record's date: a role in such an organisation held at
-        any time holds the entry up (the snapshot keeps what the run found rather than judge the cause's date).
+        (``held_at_cause``) dates an entry by a record on the record's date: such an organisation holds the entry up
+        if the person held the role in it on that date.
 
         The roles are the ones the run read (``role_records_at``, the run's own SQL, at the run's watermark): a role
         recorded, corrected or withdrawn after it, or held out while disputed, holds up what the run found as it
@@ -810,13 +811,19 @@ class Snapshot:
                         FROM sc_role_records h JOIN subject_keys k ON k.subject_key = h.subject_id
                         WHERE k.subject_id IN (SELECT subject_id FROM persons)
                     ), anchors AS (
-                        SELECT DISTINCT subject_id FROM run_list_entries
-                        WHERE run_id = $run AND list_id = $target AND list_contains($follows, criterion_id)
-                            AND NOT list_contains($judged, criterion_id)
+                        -- the cause's date: the record's (compiler/plan.py ``_relation_entries``)
+                        SELECT e.subject_id, coalesce(max(r.event_date), $day) AS cause_date
+                        FROM run_list_entries e LEFT JOIN records r ON r.record_key = e.record_key
+                        WHERE e.run_id = $run AND e.list_id = $target AND list_contains($follows, e.criterion_id)
+                            AND NOT list_contains($judged, e.criterion_id)
+                        GROUP BY e.subject_id, e.record_key
                     )
                     SELECT DISTINCT h.subject_id, h.org_id, a.subject_id IS NOT NULL AS anchored,
                         h.start_date <= $day AND (h.end_date IS NULL OR h.end_date > $day) AS current
-                    FROM held h LEFT JOIN anchors a ON a.subject_id = h.org_id
+                    FROM held h LEFT JOIN anchors a ON a.subject_id = h.org_id AND (
+                        NOT $at_cause
+                        OR h.start_date <= a.cause_date AND (h.end_date IS NULL OR h.end_date > a.cause_date)
+                    )
                     WHERE list_contains($roles, h."role")
                     ORDER BY ALL
                     """,
@@ -829,6 +836,7 @@ class Snapshot:
                         "judged": sorted(judged),
                         "roles": list(roles),
                         "day": self.as_of,
+                        "at_cause": when == "held_at_cause",
                     },
                 ).fetchall()
                 for person, org_id, anchored, current in rows:
@@ -838,11 +846,13 @@ class Snapshot:
                     held[(list_id, criterion_id)] = (was_anchored or anchors, [*orgs, str(org_id)] if current else orgs)
                 if list_id not in self._red:
                     continue
-                persons, firms, starts, ends = self._joins_of(
+                persons, firms, starts, ends, listed = self._joins_of(
                     inputs, row_of_key, list_id, criterion_id, roles, every=when == "held_at_cause"
                 )
-                now = (starts <= self._day) & (ends > self._day)
+                now = (starts <= self._day) & (ends > self._day) & ~listed
                 self._via_joins[(list_id, criterion_id)] = (persons[now], firms[now])
+                # the persons the run listed that way too: an entry of theirs that goes as scores move may come back
+                # by a record dated while they held the role
                 if when == "held_at_cause":
                     self._cause_joins[(list_id, criterion_id)] = (persons, firms, starts, ends)
 
@@ -860,14 +870,16 @@ class Snapshot:
         np.ndarray[Any, np.dtype[np.int64]],
         np.ndarray[Any, np.dtype[np.int32]],
         np.ndarray[Any, np.dtype[np.int32]],
+        np.ndarray[Any, np.dtype[np.bool_]],
     ]:
-        """The (person row, organisation row, first day, day after the last) of the roles a full run would list the
-        person by now if the organisation met the criterion (``_via_joins``, ``_cause_joins``): the person of kind
-        person, holding one of ``roles`` on the run's date (an entry met on the score is dated the run's date, under
-        held_at_cause too), or with ``every`` at any time, in an organisation of kind org the run scored, and not
-        listed that way by the run. Sorted by person row, then organisation row. The days count from 1970-01-01, an
-        open end as the largest int32. The run's subjects are found by the snapshot's own arrays (its rows by key,
-        by identifier, and its kinds), not by joins to the run's results."""
+        """The (person row, organisation row, first day, day after the last, listed) of the roles a full run would
+        list the person by now if the organisation met the criterion (``_via_joins``, ``_cause_joins``): the person
+        of kind person, holding one of ``roles`` on the run's date (an entry met on the score is dated the run's
+        date, under held_at_cause too), or with ``every`` at any time, in an organisation of kind org the run
+        scored; ``listed`` where the run listed the person that way (his entry may go as scores move, and come back
+        by a record). Sorted by person row, then organisation row. The days count from 1970-01-01, an open end as
+        the largest int32. The run's subjects are found by the snapshot's own arrays (its rows by key, by
+        identifier, and its kinds), not by joins to the run's results."""
         held = inputs.execute(
             f"""
             SELECT DISTINCT h.subject_id AS person_key, h.org_id,
@@ -881,7 +893,7 @@ class Snapshot:
         ).to_arrow_table()
         empty, days = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
         if not held.num_rows or not len(row_of_key):
-            return empty, empty, days, days
+            return empty, empty, days, days, np.empty(0, dtype=np.bool_)
         keys = held.column("person_key").to_numpy(zero_copy_only=False).astype(np.int64)
         persons = np.where(
             (keys >= 0) & (keys < len(row_of_key)), row_of_key[np.clip(keys, 0, len(row_of_key) - 1)], -1
@@ -899,14 +911,15 @@ class Snapshot:
             "SELECT subject_id FROM run_list_entries WHERE run_id = $run AND list_id = $list AND criterion_id = $c",
             {"run": self.run_id, "list": list_id, "c": criterion_id},
         ).fetchall()
+        persons, orgs = persons[ok], orgs[ok]
+        on = np.zeros(len(persons), dtype=np.bool_)
         if listed:
             out = self.rows_of([str(sid) for (sid,) in listed])
-            ok[ok] = ~np.isin(persons[ok], out[out >= 0])
+            on = np.isin(persons, out[out >= 0])
         starts = held.column("first_day").to_numpy(zero_copy_only=False).astype(np.int32)[ok]
         ends = held.column("end_day").to_numpy(zero_copy_only=False).astype(np.int32)[ok]
-        persons, orgs = persons[ok], orgs[ok]
         order = np.lexsort((orgs, persons))
-        return persons[order], orgs[order], starts[order], ends[order]
+        return persons[order], orgs[order], starts[order], ends[order], on[order]
 
     @classmethod
     def load(
@@ -1046,11 +1059,18 @@ class Snapshot:
         if self.live:  # scores moved since the run: rank and percentile from the histogram as it now stands
             result["rank"], result["percentile"] = self.rank(str(result["kind"]), int(result["score"]))
             if self._positional_lists:
-                entries = self._rejudged(result, entries, subject_id, i, follow=follow)
+                entries = self._rejudged(result, entries, subject_id, i, live, follow=follow)
         return result, rule_reasons, entries
 
     def _rejudged(
-        self, result: dict[str, Any], entries: list[ListEntry], subject_id: str, row: int, *, follow: bool = True
+        self,
+        result: dict[str, Any],
+        entries: list[ListEntry],
+        subject_id: str,
+        row: int,
+        live: LiveRow | None,
+        *,
+        follow: bool = True,
     ) -> list[ListEntry]:
         """Judge again, on rank and percentile as they now stand, the list criteria that read them; updates
         ``result["lists"]`` and returns the entries. As in a live pass, leaving a list takes effect at once and a red
@@ -1078,8 +1098,8 @@ class Snapshot:
                 lists.append(list_id)
             others = [e for e in entries if e[0] != list_id]
             entries = others + now if list_id in lists else others
-        if follow and row in self.live:
-            return self._rejudged_live(row, result, entries, lists)
+        if follow and live is not None:
+            return self._rejudged_live(row, live, result, entries, lists)
         held = self._via_orgs.get(subject_id) if follow else None
         if held:
             gone = {
@@ -1136,21 +1156,30 @@ class Snapshot:
             for lst, c, day in live.causes
         )
 
+    def _vias_for(self, row: int, live: LiveRow) -> dict[tuple[str, str], _LiveVia]:
+        """``_live_vias`` of the live row ``live`` at ``row``: those kept with it, or, if those kept were made from
+        another row (a patch swapping them this moment), made again from its own roles."""
+        kept = self._live_vias.get(row)
+        if kept is not None and kept[0] is live:
+            return kept[1]
+        return self._vias_of(live)
+
     def _rejudged_live(
-        self, row: int, result: dict[str, Any], entries: list[ListEntry], lists: list[str]
+        self, row: int, live: LiveRow, result: dict[str, Any], entries: list[ListEntry], lists: list[str]
     ) -> list[ListEntry]:
         """``_rejudged``'s entries through organisations for a person a live pass rescored, on the roles its pass
         read (``_live_vias``) and the organisations' rows as they now stand, as a full run at the snapshot's
         watermark finds them. An entry the pass found stands while an organisation holds it up: on the list by a
-        record (under held_at_cause, one he held the role in at any time: the pass judged the cause's date), or
+        record (under held_at_cause, one whose record the pass found dated while he held the role in it,
+        ``LiveRow.anchors``; if rescored since, by a record so dated, ``_anchor_holds``), or
         meeting its criterion on rank or percentile (a role held on the run's date); else it goes at once. An entry
         the pass did not find is made at once, on a red list, once an organisation he holds the role in on the run's
         date meets the list (on rank or percentile only, under held_at_cause: a record dates the cause at its own
-        date, which the pass judged); on a blacklist it would wait for its notice after a full run too."""
-        for key, via in self._live_vias.get(row, {}).items():
+        date, which the pass judged); a blacklisting is never made live: it waits for the next full run."""
+        for key, via in self._vias_for(row, live).items():
             list_id = key[0]
             if any((e[0], e[1]) == key for e in entries):
-                if any(self._org_recorded(o, key) for o in via.anchors) or any(
+                if any(self._anchor_holds(o, key, via) for o in via.anchors) or any(
                     self._org_meets(o, key, records=False) for o in via.current
                 ):
                     continue
@@ -1167,6 +1196,18 @@ class Snapshot:
                         lists.append(list_id)
         result["lists"] = [lst.id for lst in self.policy.lists if lst.id in lists]
         return entries
+
+    def _anchor_holds(self, org_id: str, key: tuple[str, str], via: _LiveVia) -> bool:
+        """Whether the organisation, one that held up a rescored person's entry through the relation ``key`` by a
+        record when his pass ran (``_LiveVia.anchors``), still does: on the list by a record; under held_at_cause, if a
+        live pass rescored the organisation since, by a record dated while he held the role in it
+        (``_caused_while_held``)."""
+        if not self._org_recorded(org_id, key):
+            return False
+        i = self.row_of(org_id)
+        if self._positional_vias[key][4] != "held_at_cause" or i is None or i not in self.live:
+            return True
+        return any(self._caused_while_held(i, key, start, end) for o, start, end in via.periods if o == i)
 
     def _org_meets(self, org_id: str, key: tuple[str, str], *, records: bool = True) -> bool:
         """Whether the organisation meets, on its row as it now stands, one of the criteria on rank or percentile that
@@ -1340,15 +1381,16 @@ class Snapshot:
             i = self.row_of(sid)
             if i is None:
                 continue
-            self.live[i] = row
             # its entries through organisations are the pass's, found on its roles as they now stand: judged again
-            # on those roles (``_live_vias``), not on the organisations the run found (``_via_orgs``)
-            self._via_orgs.pop(sid, None)
+            # on those roles (``_live_vias``, set with the row they were made from before the row is published), not
+            # on the organisations the run found (``_via_orgs``)
             vias = self._vias_of(row) if self._positional_vias else {}
             if vias:
-                self._live_vias[i] = vias
+                self._live_vias[i] = (row, vias)
             else:
                 self._live_vias.pop(i, None)
+            self.live[i] = row
+            self._via_orgs.pop(sid, None)
             self.scores[i] = int(row.result["score"])
             self.tier_ranks[i] = ranks[str(row.result["tier"])]
             self.grants[i] = int(row.result["grants"])
@@ -1360,8 +1402,10 @@ class Snapshot:
 
     def _vias_of(self, row: LiveRow) -> dict[tuple[str, str], _LiveVia]:
         """``_live_vias`` of a rescored subject: for each relation judged on rank or percentile, the organisations
-        that may hold up an entry by a record, those held on the run's date, and under held_at_cause every role's
-        (organisation row, first day, day after the last), from the roles its pass read."""
+        that may hold up an entry by a record (one of the relation's roles held on the run's date; under
+        held_at_cause, those on the list by a record dated while he held the role, ``LiveRow.anchors``), those held
+        on the run's date, and under held_at_cause every role's (organisation row, first day, day after the last),
+        from the roles its pass read."""
         if row.result.get("kind") != "person" or not row.roles:
             return {}
         day = self.as_of
@@ -1369,7 +1413,13 @@ class Snapshot:
         for key, (_target, _follows, _judged, roles, when) in self._positional_vias.items():
             mine = [(o, start, end) for o, r, start, end in row.roles if r in roles and start is not None]
             current = tuple(sorted({o for o, start, end in mine if _held_on(start, end, day)}))
-            anchors = tuple(sorted({o for o, _s, _e in mine})) if when == "held_at_cause" else current
+            # under held_at_cause, the organisations on the list by a record dated while he held the role there
+            # (``LiveRow.anchors``, judged by the pass that had them scored beside him)
+            anchors = (
+                tuple(sorted({o for lst, c, o in row.anchors if (lst, c) == key}))
+                if when == "held_at_cause"
+                else current
+            )
             periods: tuple[tuple[int, int, int], ...] = ()
             if when == "held_at_cause":
                 periods = tuple(
@@ -1377,7 +1427,7 @@ class Snapshot:
                     for o, start, end in mine
                     if start is not None and (i := self.row_of(o)) is not None
                 )
-            if current or anchors:
+            if current or anchors or periods:
                 out[key] = _LiveVia(anchors, current, periods)
         return out
 
