@@ -9,25 +9,29 @@ left them, and no later run takes them back (a run only moves a listing forward)
 
 :func:`put_back_listings` finds them by the record of the move — the ``listings_effective`` audit entry names the
 run that put each listing in effect (``run_id``; the daily job's names none), and a listing names the run that
-noticed it (``listings.notice_run_id``) — and puts each back to what the policy's run in force (``runs.run_in_force``)
-gives:
+noticed it (``listings.notice_run_id``) — and puts each back to what the policy's run in force
+(``runs.run_in_force``) gives. A run not in force is one so marked, or one made before migration 45 and dated before
+an ordinary run made before it (past-dated: migration 45 marked such runs of that release ``ordinary``). Both moves
+are judged: a listing noticed by such a run has its notice period re-dated from the run in force, never shorter.
 
-* put in effect by a run not in force, still in effect: in its notice period (``pending``, its ``effective_on``
-  kept, last found by the run in force) when the run in force finds its cause and is dated before its
-  ``effective_on``; left in effect when the run in force is dated on or after it (that run puts it in effect too);
-  ``resolved`` (never listed) when the run in force does not find its cause;
+* put in effect by a run not in force, still in effect: in its notice period (``pending``) when the run in force
+  finds its cause and is dated before its ``effective_on``, which is still to come; in effect since the day of the
+  repair when that day has come (never back in a notice period already over); in effect since the later of
+  ``effective_on`` and the run in force's date when that run is dated on or after it; ``resolved`` (never listed)
+  when the run in force does not find its cause;
 * put in effect by such a run and since ended by an ordinary run before its ``effective_on`` (``delisted``):
   ``resolved``, as that run would have closed a listing in its notice period;
 * noticed by a run not in force, still pending or in effect: ``resolved`` (closed on ``today``) unless a run in
-  force made after it finds the cause (the listing then stands as that run would have kept it).
+  force made after it finds the cause (the listing then stands as that run would have kept it, re-dated).
 
-Each listing put back has an audit entry of its own (``listing_put_back``: the listing, the run that moved it and its
-standing, the run in force, the statuses before and after, the reason in words), and the resident is told: a
-``listing_withdrawn`` notification in their file (both languages), and the same words queued in the outbox on the
-configured channel (``outbox.queue_message``; delivered by the sender, never here). A listing put back once is never
-put back again (its audit entry), so running it twice changes nothing, and a listing put back that later takes
-effect at the end of its notice period is told so again (``listings.take_effect`` counts a withdrawn notice as not
-given).
+A listing put in effect here takes effect by ``listings.take_effect`` in the same transaction, its notice dated the
+day it takes effect. Each listing put back has an audit entry of its own (``listing_put_back``: the listing, the run
+that moved it and its standing, the run in force, the statuses before and after, the reason in words), and the
+resident is told: a ``listing_withdrawn`` notification in their file (both languages, quoting the withdrawn notice by
+its date), and the same words queued in the outbox on the configured channel (``outbox.queue_message``; only queued:
+nothing here sends it). A listing put back once is never put back again (its audit entry), so running it twice
+changes nothing, and a listing put back that later takes effect at the end of its notice period is told so again
+(``listings.take_effect`` counts a withdrawn notice as not given).
 """
 
 from __future__ import annotations
