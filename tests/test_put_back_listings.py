@@ -37,13 +37,13 @@ CLI = str(Path(sys.executable).parent / "socialcredit")
 TODAY = "2026-04-10"
 
 WITHDRAWN_EN = (
-    "Correction: blacklist (judgment defaulter) (record J2): the notice that you were listed from 2027-02-01 was made "
-    "in error by run 3, a what-if dated ahead of its day (as of 2027-02-01), which is not in force, and is withdrawn: "
+    "Correction: blacklist (judgment defaulter) (record J2): the notice dated 2027-02-01 was made in error "
+    "by run 3, a what-if dated ahead of its day (as of 2027-02-01), which is not in force, and is withdrawn: "
     "you are not listed; the notice period runs until 2026-06-09, when the listing takes effect unless the cause is "
     "resolved before then."
 )
 WITHDRAWN_ZH = (
-    "更正：失信名单（失信被执行人）（记录 J2）：自 2027-02-01 起被列入的通知系第 3 次评分（日期在当日之后的假设评分，"
+    "更正：失信名单（失信被执行人）（记录 J2）：2027-02-01 的列入通知系第 3 次评分（日期在当日之后的假设评分，"
     "评分日期 2027-02-01）误发，该评分并未生效，现予撤回：您未被列入；通知期至 2026-06-09，除非在此之前原因消除，"
     "届时起列入。"
 )
@@ -113,7 +113,8 @@ def test_a_listing_a_what_if_put_in_effect_is_put_back_on_the_record_and_the_res
     assert (put_back.returncode, put_back.stderr) == (0, "")
     assert put_back.stdout == (
         f"listing 2 ({B}): effective -> pending, moved by run 3 (what_if); run in force: 4\n"
-        "1 listing put back; each resident was told (file and outbox).\n"
+        "1 listing put back; each resident's notice is in their file and queued in the outbox (not sent by this "
+        "command).\n"
     )
     # B's listing as run 4 gives it: in its notice period until 2026-06-09; A's (put in effect by run 2) untouched
     assert listings(db) == [a, (2, B, "pending", dt.date(2026, 6, 9), None, 4)]
@@ -276,3 +277,163 @@ def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, mo
     assert [x[:3] for x in listings(db)] == [(1, A, "pending"), (2, C, "resolved")]
     again = cli(db, "due", "put-back-listings", "--json")
     assert (again.returncode, json.loads(again.stdout)) == (0, [])
+
+
+def notices(db: Path, listing_id: int) -> list[tuple[object, ...]]:
+    with open_store(db, key="") as store:
+        return store.execute(
+            "SELECT created_on, kind, text_en FROM notifications WHERE ref_id = ? AND kind <> 'listing_notice' "
+            "ORDER BY notification_id",
+            [listing_id],
+        ).fetchall()
+
+
+WHAT_IF_EFFECTIVE = (
+    dt.date(2027, 2, 1),
+    "listing_effective",
+    "blacklist (judgment defaulter): the notice period ended; you have been listed since 2027-02-01.",
+)
+
+
+def test_a_listing_whose_notice_period_is_over_takes_effect_on_the_day_of_the_repair(old_store: Path) -> None:
+    """Put back on 2026-06-10, the day after B's notice period (run 4 gives it until 2026-06-09) ended: B is not put
+    back in his notice period (it ran until a day past, and the next daily job would list him again with a second
+    notice) but listed from that day, told so once, and the what-if's notice withdrawn."""
+    db = old_store
+    put_back = cli(db, "due", "put-back-listings", today="2026-06-10")
+    assert (put_back.returncode, put_back.stderr) == (0, "")
+    assert put_back.stdout.splitlines()[0] == (
+        f"listing 2 ({B}): effective -> effective, moved by run 3 (what_if); run in force: 4"
+    )
+    assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 4)
+    assert notices(db, 2) == [
+        WHAT_IF_EFFECTIVE,
+        (
+            dt.date(2026, 6, 10),
+            "listing_withdrawn",
+            "Correction: blacklist (judgment defaulter) (record J2): the notice dated 2027-02-01 was made in error by "
+            "run 3, a what-if dated ahead of its day (as of 2027-02-01), which is not in force, and is withdrawn: the "
+            "notice period ran until 2026-06-09; you are listed since 2026-06-10.",
+        ),
+        (
+            dt.date(2026, 6, 10),
+            "listing_effective",
+            "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-06-10.",
+        ),
+    ]
+    with open_store(db, key="") as store:
+        zh = store.one("SELECT text_zh FROM notifications WHERE kind = 'listing_withdrawn'")
+        assert zh.endswith("现予撤回：通知期至 2026-06-09；自 2026-06-10 起被列入。")
+        assert [x["since"] for x in public_lookup(store, "李四")] == ["2026-06-10"]
+    # the next run keeps it in effect and tells nobody again
+    score(db, "2026-06-11", "2026-06-11")
+    assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
+    assert len(notices(db, 2)) == 3
+
+
+def test_a_listing_the_run_in_force_puts_in_effect_too_is_dated_by_that_run(old_store: Path) -> None:
+    """Run 5, ordinary, as of 2026-06-10, is in force: B's listing is in effect as it gives it, but since 2026-06-10,
+    not since the what-if's 2027-02-01 (a day to come). The what-if's notice is withdrawn and B told he is listed
+    since 2026-06-10."""
+    db = old_store
+    score(db, "2026-06-10", "2026-06-10")
+    with open_store(db, key="") as store:
+        assert [x["since"] for x in public_lookup(store, "李四")] == ["2027-02-01"]  # the defect
+    put_back = cli(db, "due", "put-back-listings", today="2026-06-12")
+    assert (put_back.returncode, put_back.stderr) == (0, "")
+    assert put_back.stdout.splitlines()[0] == (
+        f"listing 2 ({B}): effective -> effective, moved by run 3 (what_if); run in force: 5"
+    )
+    assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
+    assert notices(db, 2)[1:] == [
+        (
+            dt.date(2026, 6, 12),
+            "listing_withdrawn",
+            "Correction: blacklist (judgment defaulter) (record J2): the notice dated 2027-02-01 was made in error by "
+            "run 3, a what-if dated ahead of its day (as of 2027-02-01), which is not in force, and is withdrawn: the "
+            "notice period ran until 2026-06-09; you are listed since 2026-06-10.",
+        ),
+        (
+            dt.date(2026, 6, 10),
+            "listing_effective",
+            "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-06-10.",
+        ),
+    ]
+    with open_store(db, key="") as store:
+        assert [x["since"] for x in public_lookup(store, "李四")] == ["2026-06-10"]
+    again = cli(db, "due", "put-back-listings", "--json", today="2026-06-12")
+    assert (again.returncode, json.loads(again.stdout)) == (0, [])
+
+
+@pytest.mark.parametrize("standing", ["past_dated", "ordinary"])
+def test_a_listing_a_past_dated_run_noticed_and_a_what_if_put_in_effect_is_put_back_with_a_full_notice_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str
+) -> None:
+    """Run 1, as of 2026-04-10, gives A notice (J1). The courts file J2 against B. A release before 2026-12-05 made
+    run 2 as of 2026-03-20 (past-dated: B noticed on 2026-03-20, listing from 2026-05-19) and run 3, a what-if as of
+    2027-02-01, putting both listings in effect. Migration 45 marks run 3 a what-if, and run 2 past-dated, or, as it
+    does for that release's runs (their ``listings`` audit entry had no ``past_dated`` key), ordinary: run 2 was made
+    before migration 45 and is dated before run 1, made before it, so it is past-dated all the same. Run 4, ordinary,
+    as of 2026-04-10, is in force and finds both causes. Put back, both listings are in their notice period, B's
+    until 2026-06-09 as run 4 gives it (not run 2's 2026-05-19, which would cut his notice period short)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
+    build(tmp_path).close()
+    db = tmp_path / "due.duckdb"
+    score(db, TODAY, TODAY)
+    store = open_store(db, key="")
+    row = ["J2", B, "court_judgment", "2026-03-01", "civil", "9000", "unfulfilled", "true"]
+    report = ingest_file(store, write_csv(tmp_path / "j2.csv", JUDGMENT, [row]), "courts", today=dt.date(2026, 4, 5))
+    assert not report.errors
+    with store.transaction():  # run 2 moves the listings, as that release let it
+        store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
+    store.close()
+    score(db, "2026-03-20", TODAY)
+    score(db, "2027-02-01", "2027-02-01")
+    store = open_store(db, key="")
+    with store.transaction():  # the store as that release left it
+        store.execute("ALTER TABLE score_runs DROP COLUMN standing")
+        store.execute("UPDATE score_runs SET started_at = TIMESTAMP '2026-04-10 12:00:00'")
+        store.execute("DELETE FROM schema_version WHERE version >= 45")
+    store.close()
+    with open_store(db, key="") as store, store.transaction():  # migration 45, and run 2's standing as it left it
+        store.execute("UPDATE score_runs SET standing = ? WHERE run_id = 2", [standing])
+        assert store.execute("SELECT run_id, standing FROM score_runs ORDER BY run_id").fetchall() == [
+            (1, "ordinary"),
+            (2, standing),
+            (3, "what_if"),
+        ]
+    score(db, TODAY, TODAY)
+    assert listings(db) == [
+        (1, A, "effective", dt.date(2026, 6, 9), None, 4),
+        (2, B, "effective", dt.date(2026, 5, 19), None, 4),
+    ]
+
+    put_back = cli(db, "due", "put-back-listings")
+    assert (put_back.returncode, put_back.stderr) == (0, "")
+    assert put_back.stdout.splitlines()[:2] == [
+        f"listing 1 ({A}): effective -> pending, moved by run 3 (what_if); run in force: 4",
+        f"listing 2 ({B}): effective -> pending, moved by run 3 (what_if); run in force: 4",
+    ]
+    assert listings(db) == [
+        (1, A, "pending", dt.date(2026, 6, 9), None, 4),
+        (2, B, "pending", dt.date(2026, 6, 9), None, 4),
+    ]
+    assert notices(db, 2)[1:] == [
+        (
+            dt.date(2026, 4, 10),
+            "listing_withdrawn",
+            "Correction: blacklist (judgment defaulter) (record J2): the notice dated 2027-02-01 was made in error by "
+            "run 3, a what-if dated ahead of its day (as of 2027-02-01), which is not in force, and is withdrawn: you "
+            "are not listed; the notice period runs until 2026-06-09, when the listing takes effect unless the cause "
+            "is resolved before then.",
+        )
+    ]
+    with open_store(db, key="") as store:
+        assert public_lookup(store, "李四") == []
+        [detail] = [
+            json.loads(d)
+            for (d,) in store.execute(
+                "SELECT detail FROM audit_log WHERE action = 'listing_put_back' AND subject_id = ?", [B]
+            ).fetchall()
+        ]
+        assert (detail["effective_on_before"], detail["effective_on"]) == ("2026-05-19", "2026-06-09")

@@ -379,7 +379,8 @@ def due_put_back_listings(
     as_json: JsonOpt = False,
 ) -> None:
     """Put back the listings a run not in force moved (a what-if of a release before 2026-12-05 put them in effect
-    early) to what the run in force gives, each audited, and tell the residents (file and outbox). Safe to repeat."""
+    early) to what the run in force gives, each audited; each resident's notice is put in their file and queued in
+    the outbox (not sent here). Safe to repeat."""
     from socialcredit.registry.due_process.outbox import sender_from_settings
     from socialcredit.registry.due_process.withdrawals import put_back_listings
     from socialcredit.settings import get_settings
@@ -399,7 +400,10 @@ def due_put_back_listings(
             f"listing {x['listing_id']} ({x['subject_id']}): {x['status_before']} -> {x['status']}, moved by run "
             f"{x['moved_by']} ({x['standing']}); run in force: {x['in_force'] if x['in_force'] is not None else 'none'}"
         )
-    out.print(f"{counted(len(done), 'listing')} put back; each resident was told (file and outbox).")
+    out.print(
+        f"{counted(len(done), 'listing')} put back; each resident's notice is in their file and queued in the outbox "
+        "(not sent by this command)."
+    )
 
 
 _REPAIR_COLS = ["repair_id", "subject_id", "record_id", "severity", "status", "applied_on", "decision_reason"]

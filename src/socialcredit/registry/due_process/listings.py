@@ -764,7 +764,7 @@ def took_effect_days(store: Store, listings: list[dict[str, Any]]) -> None:
         rows = store.execute(
             "SELECT l.listing_id, greatest(l.effective_on, min(t.created_on)) FROM listings l "
             "JOIN notifications t ON t.kind = 'listing_effective' AND t.ref_id = l.listing_id "
-            "AND t.subject_id = l.subject_id WHERE list_contains(?, l.listing_id) "
+            f"AND t.subject_id = l.subject_id AND {NOT_WITHDRAWN} WHERE list_contains(?, l.listing_id) "
             "GROUP BY l.listing_id, l.effective_on",
             [ids],
         ).fetchall()

@@ -9,25 +9,29 @@ left them, and no later run takes them back (a run only moves a listing forward)
 
 :func:`put_back_listings` finds them by the record of the move — the ``listings_effective`` audit entry names the
 run that put each listing in effect (``run_id``; the daily job's names none), and a listing names the run that
-noticed it (``listings.notice_run_id``) — and puts each back to what the policy's run in force (``runs.run_in_force``)
-gives:
+noticed it (``listings.notice_run_id``) — and puts each back to what the policy's run in force
+(``runs.run_in_force``) gives. A run not in force is one so marked, or one made before migration 45 and dated before
+an ordinary run made before it (past-dated: migration 45 marked such runs of that release ``ordinary``). Both moves
+are judged: a listing noticed by such a run has its notice period re-dated from the run in force, never shorter.
 
-* put in effect by a run not in force, still in effect: in its notice period (``pending``, its ``effective_on``
-  kept, last found by the run in force) when the run in force finds its cause and is dated before its
-  ``effective_on``; left in effect when the run in force is dated on or after it (that run puts it in effect too);
-  ``resolved`` (never listed) when the run in force does not find its cause;
+* put in effect by a run not in force, still in effect: in its notice period (``pending``) when the run in force
+  finds its cause and is dated before its ``effective_on``, which is still to come; in effect since the day of the
+  repair when that day has come (never back in a notice period already over); in effect since the later of
+  ``effective_on`` and the run in force's date when that run is dated on or after it; ``resolved`` (never listed)
+  when the run in force does not find its cause;
 * put in effect by such a run and since ended by an ordinary run before its ``effective_on`` (``delisted``):
   ``resolved``, as that run would have closed a listing in its notice period;
 * noticed by a run not in force, still pending or in effect: ``resolved`` (closed on ``today``) unless a run in
-  force made after it finds the cause (the listing then stands as that run would have kept it).
+  force made after it finds the cause (the listing then stands as that run would have kept it, re-dated).
 
-Each listing put back has an audit entry of its own (``listing_put_back``: the listing, the run that moved it and its
-standing, the run in force, the statuses before and after, the reason in words), and the resident is told: a
-``listing_withdrawn`` notification in their file (both languages), and the same words queued in the outbox on the
-configured channel (``outbox.queue_message``; delivered by the sender, never here). A listing put back once is never
-put back again (its audit entry), so running it twice changes nothing, and a listing put back that later takes
-effect at the end of its notice period is told so again (``listings.take_effect`` counts a withdrawn notice as not
-given).
+A listing put in effect here takes effect by ``listings.take_effect`` in the same transaction, its notice dated the
+day it takes effect. Each listing put back has an audit entry of its own (``listing_put_back``: the listing, the run
+that moved it and its standing, the run in force, the statuses before and after, the reason in words), and the
+resident is told: a ``listing_withdrawn`` notification in their file (both languages, quoting the withdrawn notice by
+its date), and the same words queued in the outbox on the configured channel (``outbox.queue_message``; only queued:
+nothing here sends it). A listing put back once is never put back again (its audit entry), so running it twice
+changes nothing, and a listing put back that later takes effect at the end of its notice period is told so again
+(``listings.take_effect`` counts a withdrawn notice as not given).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.due_process.listings import criterion_words
+from socialcredit.registry.due_process.listings import NOT_WITHDRAWN, criterion_words, take_effect
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.outbox import queue_message
 from socialcredit.registry.scoring.runs import in_force_sql
@@ -53,10 +57,23 @@ STANDING_WORDS = {
     "behind": ("a run that read fewer changes than the run then in force", "读取变更少于当时生效评分的评分"),
 }
 
-# The listings a run not in force moved and that were not put back yet: how it moved them (``effective``: put in
-# effect; ``noticed``: noticed), the run, and what the policy's run in force says of the cause.
+# The runs not in force: those marked so, and a run made before migration 45 (started before it was applied) dated
+# before an ordinary run made before it: past-dated, though migration 45 marked it ordinary (the release before
+# 2026-12-05 wrote a ``listings`` audit entry for every run, without the keys migration 45 reads).
+_RUNS_OUT = """
+SELECT r.run_id, r.as_of, CASE WHEN r.standing <> 'ordinary' THEN r.standing ELSE 'past_dated' END AS standing
+FROM score_runs r
+WHERE r.standing <> 'ordinary'
+   OR (r.started_at < (SELECT min(applied_at) FROM schema_version WHERE version = 45)
+       AND EXISTS (SELECT 1 FROM score_runs p WHERE p.policy_id = r.policy_id AND p.run_id < r.run_id
+                   AND p.as_of > r.as_of AND p.standing = 'ordinary' AND p.finished_at IS NOT NULL))
+"""
+
+# The listings a run not in force moved and that were not put back yet: the run that put it in effect
+# (``effected_by``) and the one that noticed it (``noticed_by``), each if not in force, and what the policy's run in
+# force says of the cause.
 _MOVED = f"""
-WITH runs_out AS (SELECT run_id, as_of, standing FROM score_runs WHERE standing <> 'ordinary'),
+WITH runs_out AS ({_RUNS_OUT}),
 effected AS (
     SELECT CAST(json_extract(detail, '$.run_id') AS BIGINT) AS run_id,
            unnest(CAST(json_extract(detail, '$.listings') AS BIGINT[])) AS listing_id
@@ -70,44 +87,68 @@ moved AS (
     WHERE e.run_id IN (SELECT run_id FROM runs_out)
       AND (l.status = 'effective' OR (l.status = 'delisted' AND l.closed_on < l.effective_on))
 ),
+by_listing AS (
+    SELECT listing_id, max(moved_by) FILTER (WHERE how = 'effective') AS effected_by,
+           max(moved_by) FILTER (WHERE how = 'noticed') AS noticed_by
+    FROM moved GROUP BY listing_id
+),
 done AS (
     SELECT DISTINCT CAST(json_extract(detail, '$.listing_id') AS BIGINT) AS listing_id FROM audit_log
     WHERE action = 'listing_put_back'
 ),
 force AS ({in_force_sql()})
 SELECT l.listing_id, l.subject_id, l.policy_id, l.list_id, l.criterion_id, l.source_id, l.record_id, l.status,
-       l.effective_on, l.noticed_on, l.closed_on, m.how, m.moved_by, o.as_of AS moved_as_of, o.standing,
+       l.effective_on, l.noticed_on, l.closed_on, m.effected_by, m.noticed_by,
+       CASE WHEN m.effected_by IS NOT NULL THEN 'effective' ELSE 'noticed' END AS how,
+       coalesce(m.effected_by, m.noticed_by) AS moved_by, o.as_of AS moved_as_of, o.standing,
        f.run_id AS in_force, f.as_of AS in_force_as_of,
+       (SELECT max(t.created_on) FROM notifications t WHERE t.kind = 'listing_effective' AND t.ref_id = l.listing_id
+          AND {NOT_WITHDRAWN}) AS told_on,
        EXISTS (
            SELECT 1 FROM run_list_entries e LEFT JOIN records r USING (record_key)
            WHERE e.run_id = f.run_id AND e.list_id = l.list_id AND e.subject_id = l.subject_id
              AND e.criterion_id = l.criterion_id AND coalesce(r.source_id, '') = l.source_id
              AND coalesce(r.record_id, '') = l.record_id
        ) AS found
-FROM moved m JOIN listings l USING (listing_id) JOIN runs_out o ON o.run_id = m.moved_by
+FROM by_listing m JOIN listings l USING (listing_id) JOIN runs_out o ON o.run_id = coalesce(m.effected_by, m.noticed_by)
 LEFT JOIN force f ON f.policy_id = l.policy_id
 WHERE l.listing_id NOT IN (SELECT listing_id FROM done WHERE listing_id IS NOT NULL)
--- a listing both noticed and put in effect by runs not in force is judged once, as noticed
-QUALIFY row_number() OVER (PARTITION BY l.listing_id ORDER BY m.how DESC, m.moved_by) = 1
 ORDER BY l.listing_id
 """
 
 
-def _target(row: dict[str, Any]) -> str | None:
-    """What the run in force gives the listing: ``pending`` or ``resolved``, or None to leave it as it is."""
-    found, in_force = bool(row["found"]), row["in_force"]
-    if row["how"] == "noticed":
-        # a run in force made after the run that noticed it finds the cause too: it stands as that run keeps it
-        if found and in_force is not None and int(in_force) > int(row["moved_by"]):
+def _target(row: dict[str, Any], day: dt.date) -> tuple[str, dt.date, dt.date | None] | None:
+    """What the run in force gives the listing: (``pending``, its ``effective_on``, None), (``effective``, its
+    ``effective_on``, the day it takes effect) or (``resolved``, ``effective_on``, None); None to leave it as it is.
+
+    Both moves are judged: a listing noticed by a run not in force stands only if a run in force made after it finds
+    the cause, and then its notice period runs from that run's date (a past-dated run's notice is never shorter than
+    the run in force gives); a listing put in effect by a run not in force takes effect no earlier than the run in
+    force (on or before its date) or ``day`` (its notice period over by then) says."""
+    found, in_force, effective_on = bool(row["found"]), row["in_force"], row["effective_on"]
+    if in_force is not None and int(in_force) in (row["effected_by"], row["noticed_by"]):
+        return None  # the run in force moved it itself
+    if row["status"] == "delisted" or not found or in_force is None:
+        return ("resolved", effective_on, None)
+    noticed_by = row["noticed_by"]
+    if noticed_by is not None:
+        if int(in_force) < int(noticed_by):
+            return ("resolved", effective_on, None)
+        # re-dated from the run in force: the same notice period from its date
+        effective_on = max(effective_on, row["in_force_as_of"] + (row["effective_on"] - row["noticed_on"]))
+    redated = effective_on != row["effective_on"]
+    if row["status"] == "pending":
+        if not redated:
             return None
-        return "resolved"
-    if row["status"] == "delisted":
-        return "resolved"
-    if not found:
-        return "resolved"
-    if row["in_force_as_of"] >= row["effective_on"]:
-        return None
-    return "pending"
+        return ("pending", effective_on, None) if effective_on > day else ("effective", effective_on, day)
+    if effective_on <= row["in_force_as_of"]:
+        since = max(effective_on, row["in_force_as_of"])
+        if not redated and row["told_on"] is not None and row["told_on"] <= since:
+            return None  # in effect as the run in force gives it, and told so
+        return ("effective", effective_on, since)
+    if effective_on <= day:
+        return ("effective", effective_on, day)
+    return ("pending", effective_on, None)
 
 
 def put_back_listings(
@@ -118,31 +159,50 @@ def put_back_listings(
     status_before, status (after). The resident's message is queued on ``channel``."""
     day = resolve_today(today)
     done: list[dict[str, Any]] = []
+    words: dict[tuple[str, str, str], dict[str, str]] = {}
+    taking: dict[dt.date, list[int]] = {}
     with store.transaction():
         for row in store.rows(_MOVED):
-            target = _target(row)
+            target = _target(row, day)
             if target is None:
                 continue
-            done.append(_put_back(store, row, target, day, actor, channel))
+            done.append(_put_back(store, row, target, day, actor, channel, words))
+            if target[2] is not None:
+                taking.setdefault(target[2], []).append(int(row["listing_id"]))
+        # in effect as the run in force gives it: told so anew, dated the day it takes effect (the withdrawn notice
+        # was not given, ``listings.NOT_WITHDRAWN``)
+        for on, ids in sorted(taking.items()):
+            store.execute("CREATE OR REPLACE TEMP TABLE sc_became (listing_id BIGINT)")
+            store.con.executemany("INSERT INTO sc_became VALUES (?)", [(i,) for i in ids])
+            take_effect(store, on, actor, {"put_back": True})
     return done
 
 
-def _put_back(store: Store, row: dict[str, Any], target: str, day: dt.date, actor: str, channel: str) -> dict[str, Any]:
+def _put_back(
+    store: Store,
+    row: dict[str, Any],
+    target: tuple[str, dt.date, dt.date | None],
+    day: dt.date,
+    actor: str,
+    channel: str,
+    words: dict[tuple[str, str, str], dict[str, str]],
+) -> dict[str, Any]:
     listing_id, subject_id = int(row["listing_id"]), str(row["subject_id"])
     in_force = None if row["in_force"] is None else int(row["in_force"])
-    if target == "pending":
-        store.execute(
-            "UPDATE listings SET status = 'pending', closed_on = NULL, cause_present = true, last_run_id = ? "
-            "WHERE listing_id = ?",
-            [in_force, listing_id],
-        )
-    else:
+    status, effective_on, _ = target
+    if status == "resolved":
         closed = row["closed_on"] if row["status"] == "delisted" else day
         store.execute(
             "UPDATE listings SET status = 'resolved', closed_on = ?, cause_present = ? WHERE listing_id = ?",
             [closed, bool(row["found"]), listing_id],
         )
-    en, zh = _words(store, row, target)
+    else:  # pending, or pending until take_effect puts it in effect below
+        store.execute(
+            "UPDATE listings SET status = 'pending', effective_on = ?, closed_on = NULL, cause_present = true, "
+            "last_run_id = ? WHERE listing_id = ?",
+            [effective_on, in_force, listing_id],
+        )
+    en, zh = _words(store, row, target, words)
     notify(store, subject_id, "listing_withdrawn", listing_id, en, zh, day)
     message = queue_message(
         store,
@@ -156,23 +216,21 @@ def _put_back(store: Store, row: dict[str, Any], target: str, day: dt.date, acto
     reason = f"run {moved_by} ({standing}, as of {row['moved_as_of']}) is not in force and moves no listing; " + (
         "no run in force" if in_force is None else f"put back as run {in_force}, in force, gives"
     )
-    append_audit(
-        store,
-        actor,
-        "listing_put_back",
-        subject_id,
-        {
-            "listing_id": listing_id,
-            "run_id": moved_by,
-            "standing": standing,
-            "moved": row["how"],
-            "in_force": in_force,
-            "status_before": row["status"],
-            "status": target,
-            "reason": reason,
-            "message_id": None if message is None else message.message_id,
-        },
-    )
+    detail: dict[str, Any] = {
+        "listing_id": listing_id,
+        "run_id": moved_by,
+        "standing": standing,
+        "moved": row["how"],
+        "in_force": in_force,
+        "status_before": row["status"],
+        "status": status,
+        "reason": reason,
+        "message_id": None if message is None else message.message_id,
+    }
+    if effective_on != row["effective_on"]:
+        detail["effective_on_before"] = row["effective_on"]
+        detail["effective_on"] = effective_on
+    append_audit(store, actor, "listing_put_back", subject_id, detail)
     return {
         "listing_id": listing_id,
         "subject_id": subject_id,
@@ -180,29 +238,39 @@ def _put_back(store: Store, row: dict[str, Any], target: str, day: dt.date, acto
         "standing": standing,
         "in_force": in_force,
         "status_before": row["status"],
-        "status": target,
+        "status": status,
     }
 
 
-def _words(store: Store, row: dict[str, Any], target: str) -> tuple[str, str]:
-    """The withdrawal notice: which listing, which run made the notice in error, and where the listing stands."""
-    w = criterion_words(store, str(row["policy_id"]), str(row["list_id"]), str(row["criterion_id"]))
+def _words(
+    store: Store,
+    row: dict[str, Any],
+    target: tuple[str, dt.date, dt.date | None],
+    cache: dict[tuple[str, str, str], dict[str, str]],
+) -> tuple[str, str]:
+    """The withdrawal notice: which listing, which notice (by its date) a run not in force made in error, and where
+    the listing stands. ``cache`` keeps the criterion's words (worked out once per criterion)."""
+    key = (str(row["policy_id"]), str(row["list_id"]), str(row["criterion_id"]))
+    if key not in cache:
+        cache[key] = criterion_words(store, *key)
+    w = cache[key]
     record_en = f" (record {row['record_id']})" if row["record_id"] else ""
     record_zh = f"（记录 {row['record_id']}）" if row["record_id"] else ""
     run_en, run_zh = STANDING_WORDS.get(str(row["standing"]), (str(row["standing"]), str(row["standing"])))
     moved_as_of = row["moved_as_of"].isoformat()
-    if row["how"] == "noticed":
-        told_en = f"the notice dated {row['noticed_on'].isoformat()}"
-        told_zh = f"{row['noticed_on'].isoformat()} 的列入通知"
-    else:
-        told_en = f"the notice that you were listed from {moved_as_of}"
-        told_zh = f"自 {moved_as_of} 起被列入的通知"
-    if target == "pending":
+    dated = row["noticed_on"] if row["how"] == "noticed" or row["told_on"] is None else row["told_on"]
+    told_en = f"the notice dated {dated.isoformat()}"
+    told_zh = f"{dated.isoformat()} 的列入通知"
+    status, effective_on, since = target
+    if status == "pending":
         now_en = (
-            f"you are not listed; the notice period runs until {row['effective_on'].isoformat()}, when the listing "
+            f"you are not listed; the notice period runs until {effective_on.isoformat()}, when the listing "
             "takes effect unless the cause is resolved before then."
         )
-        now_zh = f"您未被列入；通知期至 {row['effective_on'].isoformat()}，除非在此之前原因消除，届时起列入。"
+        now_zh = f"您未被列入；通知期至 {effective_on.isoformat()}，除非在此之前原因消除，届时起列入。"
+    elif status == "effective" and since is not None:
+        now_en = f"the notice period ran until {effective_on.isoformat()}; you are listed since {since.isoformat()}."
+        now_zh = f"通知期至 {effective_on.isoformat()}；自 {since.isoformat()} 起被列入。"
     else:
         now_en = "you are not listed, and the listing is withdrawn."
         now_zh = "您未被列入，该列入已撤回。"
