@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import socialcredit.registry.decisions.snapshot as snapshot_module
+from due_world import JUDGMENT, ingest, write_csv
 from relation_world import role
 from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.api.routes.service import healthz, metrics
@@ -39,8 +40,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
     for source, path in files.sources.items():
         ingest_file(st, path, source, today=AS_OF)
-    # blacklistings in their notice period and effective ones: score before and after the grace period
+    # blacklistings in their notice period and effective ones: score before and after the grace period, a clean
+    # resident's judgment (defaulter) between the two: the second run lists him, and decisions do not yet
     score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=61))
+    clean = st.one(
+        "SELECT min(subject_id) FROM subjects WHERE kind = 'person' AND subject_id NOT IN (SELECT subject_id FROM "
+        "listings)"
+    )
+    judgment = [["LATE1", clean, "court_judgment", str(AS_OF - dt.timedelta(days=30)), "civil", "12000"]]
+    ingest(st, write_csv(folder / "late.csv", JUDGMENT, [[*judgment[0], "unfulfilled", "true"]]), "courts", AS_OF)
     score(st, resolve_policy(st, "beijing"), AS_OF)
     yield st
     st.close()
@@ -89,6 +97,12 @@ def test_every_decision_while_explanations_load_is_the_one_a_loaded_snapshot_giv
     refusals = [d for d in expected if not d["granted"]]
     # the world has refusals with rule reasons and list entries, for the comparison to mean something
     assert refusals and any(d["lists"] for d in refusals) and any(len(d["reasons"]) > 2 for d in refusals)
+    # and a blacklisting in its notice period (listed by the run, not by decisions) beside effective ones
+    rows = [loaded.row_of(sid) for sid in loaded.subject_ids]
+    noticed = [i for i in rows if i is not None and loaded.effective_lists(i) is not None]
+    assert noticed and all("blacklist" not in (loaded.effective_lists(i) or []) for i in noticed)
+    assert any(loaded.results is not None and "blacklist" in loaded.results.column("lists")[i].as_py() for i in noticed)
+    assert any("blacklist" in d["lists"] for d in refusals)
     with held_back(monkeypatch) as gate:
         snap = Snapshot(store, run, explain=True, background=True)
         assert snap.results is None and snap.explanations == "loading"
