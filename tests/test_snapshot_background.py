@@ -235,3 +235,96 @@ def test_the_service_answers_while_explanations_load_and_its_health_says_so(
                 service.close()
     finally:
         st.close()
+
+
+def _positional_world(reg: Any) -> tuple[dict[str, Any], list[str]]:
+    """test_live_positional's firm met on percentile (ORG_TOP, LOUNGE), scored: the policy and two rival firms."""
+    firm, rival, third, fourth = (org(f"00000000{i}") for i in range(1, 5))
+    director, other = person(11), person(12)
+    reg.register({firm: None, rival: None, third: None, fourth: None, director: "finance", other: "finance"})
+    reg.send(
+        "registration_authority",
+        [
+            role("R1", director, firm, "director", days_before(500)),
+            role("R2", other, rival, "director", days_before(500)),
+        ],
+    )
+    policy = make_policy(amount_rule("ten", 10, 10), lists=ORG_TOP, services=LOUNGE)
+    reg.send("tax_bureau", [tax("T1", firm, "2025-06-01", amount=10)])
+    reg.score(policy)
+    return policy, [rival, third]
+
+
+def test_a_positional_snapshot_whose_explanations_failed_is_skipped_by_the_live_thread_and_logged_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under a policy judging on percentile, a snapshot whose explanations failed cannot be patched: go_live skips it
+    and says so once (until 2026-12-05 the patch's RuntimeError ended go_live, at each call, after a rescoring that
+    grew with every change), and decisions stay the run's."""
+    reg = open_registry(tmp_path)
+    try:
+        _policy, moved = _positional_world(reg)
+
+        def broken(_store: Store, _run_id: int, _n: int) -> Any:
+            raise MemoryError("no room for the explanations")
+
+        monkeypatch.setattr(snapshot_module, "_explanation_table", broken)
+        service = Service(reg.store, flush_interval=3600)
+        try:
+            snap = service.snapshot("lounge")
+            assert snap.wait_explained(60) and snap.explanations == "failed"
+            before = [snap.decision(s, "lounge", "a lounge", requester="t").granted for s in snap.subject_ids]
+            reg.send("tax_bureau", [tax(f"U{i}", f, "2025-07-01", amount=10) for i, f in enumerate(moved)])
+            watermark = snap.watermark
+            with caplog.at_level("ERROR", logger="socialcredit.registry.service"):
+                assert service.go_live() == 0
+                assert service.go_live() == 0
+            said = [r.getMessage() for r in caplog.records if "cannot be patched live" in r.getMessage()]
+            assert said == [
+                f"run {snap.run_id} cannot be patched live: its explanations failed to load (no room for the "
+                "explanations) and its policy judges on rank or percentile; decisions are the run's until the next run"
+            ]
+            assert snap.watermark == watermark and not snap.live
+            assert [snap.decision(s, "lounge", "a lounge", requester="t").granted for s in snap.subject_ids] == before
+        finally:
+            service.close()
+    finally:
+        reg.store.close()
+
+
+def test_close_waits_for_every_snapshots_explanations_and_closes_their_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot replaced by a newer run while its explanations load, and one whose load failed, are closed too:
+    their threads are done and the connections decisions read the store on are closed (until 2026-12-05 close
+    waited only for the current snapshots, and a failed load's connection was never closed)."""
+    files = write_example(tmp_path, residents=30)
+    st = open_store(tmp_path / "svc.duckdb", create=True, key="")
+    try:
+        ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
+        for source, path in files.sources.items():
+            ingest_file(st, path, source, today=AS_OF)
+        score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=1))
+
+        def broken(_store: Store, _run_id: int, _n: int) -> Any:
+            raise MemoryError("no room for the explanations")
+
+        with monkeypatch.context() as mp:
+            mp.setattr(snapshot_module, "_explanation_table", broken)
+            service = Service(st, flush_interval=3600)
+        try:
+            replaced = service.snapshot("high_speed_rail")
+            assert replaced.wait_explained(60) and replaced.explanations == "failed"
+            score(st, resolve_policy(st, "beijing"), AS_OF)
+            with held_back(monkeypatch) as gate, service.writer() as writer:
+                service.refresh_snapshots(writer)
+                current = service.snapshot("high_speed_rail")
+                assert current is not replaced and current.explanations == "loading"
+                gate.set()
+        finally:
+            service.close()
+        for snap in (replaced, current):
+            assert snap._on_demand is None and not snap._loader.is_alive()
+        assert current.explanations == "loaded"
+    finally:
+        st.close()

@@ -704,7 +704,13 @@ class Snapshot:
                     try:
                         self._apply(rows, watermark, histogram)
                     except Exception:
-                        log.exception("could not apply a live patch to run %s", self.run_id)
+                        log.exception(
+                            "could not apply a live patch of %d subjects (%s) to run %s: they are decided as the "
+                            "run left them until the next run",
+                            len(rows),
+                            ", ".join(sorted(rows)[:20]),
+                            self.run_id,
+                        )
                 self._queued = []
                 self._explained.set()
             if self.results is not None:
@@ -1321,10 +1327,35 @@ class Snapshot:
         Subjects registered after the run are not in the snapshot: they are decided from the next run.
         """
         with self._patch_lock:
-            if not self._explained.is_set():  # applied once the explanations are in (``_load_later``)
+            if self._positional and not self._explained.is_set():  # applied once the explanations are in
                 self._queued.append((rows, watermark, histogram))
                 return sum(1 for sid in rows if self.row_of(sid) is not None)
+            # Under a policy judging nothing on rank or percentile a patch needs nothing the explanations hold: it is
+            # applied at once, and a decision reads a patched subject's live row before the store's (``_row_at``).
             return self._apply(rows, watermark, histogram)
+
+    @property
+    def patches_wait(self) -> bool:
+        """Whether a live patch would wait for the explanations (queued until they are in): the policy judges a
+        grant or list criterion on rank or percentile, and they are still loading."""
+        return self._positional and not self._explained.is_set()
+
+    @property
+    def patchable(self) -> bool:
+        """Whether live patches can move this snapshot's scores: not under a policy judging on rank or percentile
+        once its explanations failed to load (there are no rows to judge them again on)."""
+        return not (self._positional and self._explained.is_set() and self.results is None)
+
+    def close(self) -> None:
+        """Wait for the explanations' thread, then close the connection decisions read them from meanwhile (kept
+        after a failed load)."""
+        loader = getattr(self, "_loader", None)
+        if loader is not None:
+            loader.join()
+        with self._on_demand_lock:
+            if self._on_demand is not None:
+                self._on_demand.close()
+                self._on_demand = None
 
     def _apply(self, rows: dict[str, LiveRow], watermark: int, histogram: pa.Table) -> int:
         if rows and self._positional and self.results is None:
