@@ -119,6 +119,38 @@ def test_every_decision_while_explanations_load_is_the_one_a_loaded_snapshot_giv
     assert _every_decision(snap, lang) == expected
 
 
+def test_a_batch_read_from_the_store_lets_go_of_the_connection_between_chunks(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch while explanations load reads its subjects STORED_CHUNK at a time, the connection's lock let go
+    between chunks (other decisions are answered meanwhile): the same decisions as a loaded snapshot's."""
+    run = run_in_force(store, "beijing")
+    loaded = Snapshot(store, run, explain=True)
+    ids = list(loaded.subject_ids)
+    expected = [
+        d.as_dict() for d in loaded.decisions_at(loaded.rows_of(ids), ids, "high_speed_rail", "c", "zh", requester="t")
+    ]
+    monkeypatch.setattr(snapshot_module, "STORED_CHUNK", 7)
+    chunks: list[tuple[int, bool]] = []
+    real = Snapshot._stored_chunk
+
+    def spied(self: Snapshot, chunk: list[str]) -> Any:
+        chunks.append((len(chunk), self._on_demand_lock.locked()))
+        return real(self, chunk)
+
+    monkeypatch.setattr(Snapshot, "_stored_chunk", spied)
+    with held_back(monkeypatch):
+        snap = Snapshot(store, run, explain=True, background=True)
+        got = [
+            d.as_dict() for d in snap.decisions_at(snap.rows_of(ids), ids, "high_speed_rail", "c", "zh", requester="t")
+        ]
+        assert snap.results is None
+    for d in [*expected, *got]:
+        d.pop("inquiry_id")
+    assert got == expected
+    assert chunks == [(7, False)] * (len(ids) // 7) + ([(len(ids) % 7, False)] if len(ids) % 7 else [])
+
+
 def test_a_failed_load_of_explanations_leaves_decisions_reading_the_store(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -305,7 +305,9 @@ class Service:
             run = run_for_service(store, service_id, None)
             rid = int(run["run_id"])
             if rid not in by_run:
-                by_run[rid] = self._made_now(Snapshot(store, run, explain=True, sink=self.journal.record, background=True))
+                by_run[rid] = self._made_now(
+                    Snapshot(store, run, explain=True, sink=self.journal.record, background=True)
+                )
             fresh[service_id] = by_run[rid]
         # Each policy's run in force, for the parties bound to it and the decisions that name it: held as
         # "<service>@<policy>" (a service id has no "@"), so the live thread patches them like the others.

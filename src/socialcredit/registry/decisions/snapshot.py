@@ -118,6 +118,8 @@ class SubjectIds(Sequence[str]):
 # A run's rule points as the view run_reasons ranks them (store._RUN_REASONS: largest points first, ties by rule id;
 # $ranks gives each rule index the place of its rule id), each subject's together; its first MAX_REASONS are its
 # reasons. A sort of the points, not run_reasons' window: 6.7 against 17.9 CPU s at beijing (44.6 million points).
+# How many subjects a decision read from the store while explanations load reads at once (``_stored_rows``).
+STORED_CHUNK = 1000
 _POINTS = "SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0"
 _POINTS_RANKED = """
 SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0
@@ -738,11 +740,25 @@ class Snapshot:
     ) -> dict[int, tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]] | None:
         """The subjects at ``rows`` as the run stored them, read from the store while the explanations load: each one's
         row of run_results, every rule reason ranked as ``reasons_of`` ranks them, and list entries (as ``_row_at``
-        gives them for a subject not rescored since the run). Three queries, however many subjects. None once the
-        explanations are in memory (read them there)."""
+        gives them for a subject not rescored since the run). Four queries per ``STORED_CHUNK`` subjects. None once
+        the explanations are in memory (read them there)."""
         ids = sorted({self.subject_ids[int(i)] for i in rows})
         if not ids:
             return {}
+        out: dict[int, tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]] = {}
+        # In chunks, the lock let go between them: a large batch does not hold up every other decision meanwhile
+        # (each chunk's queries scan the run's points once, however few subjects it holds).
+        for start in range(0, len(ids), STORED_CHUNK):
+            chunk = self._stored_chunk(ids[start : start + STORED_CHUNK])
+            if chunk is None:  # the explanations came in meanwhile: the rest is read from memory
+                return out or None
+            out.update(chunk)
+        return out
+
+    def _stored_chunk(
+        self, ids: list[str]
+    ) -> dict[int, tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]] | None:
+        """``_stored_rows`` of a few subjects (sorted identifiers), under the lock of the connection it reads."""
         with self._on_demand_lock:
             store = self._on_demand
             if store is None or self.results is not None:
