@@ -360,3 +360,40 @@ def test_close_waits_for_every_snapshots_explanations_and_closes_their_connectio
         assert current.explanations == "loaded"
     finally:
         st.close()
+
+
+def test_an_override_under_a_positional_policy_waits_for_the_explanations_then_patches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a policy judging on percentile, ``relisted`` rescores once the explanations are in (a patch meanwhile
+    would be queued on a histogram the live thread may move first), and the snapshot is then patched at once."""
+    reg = open_registry(tmp_path)
+    try:
+        _policy, moved = _positional_world(reg)
+        with held_back(monkeypatch) as gate:
+            service = Service(reg.store, flush_interval=3600)
+            try:
+                snap = service.snapshot("lounge")
+                assert snap.explanations == "loading"
+                reg.send("tax_bureau", [tax("U0", moved[0], "2025-07-01", amount=10)])
+                seen: list[str] = []
+                real_patch, real_wait = Snapshot.patch, Snapshot.wait_explained
+
+                def patching(self: Snapshot, rows: Any, watermark: int, histogram: Any) -> int:
+                    seen.append(self.explanations)
+                    return real_patch(self, rows, watermark, histogram)
+
+                def waiting(self: Snapshot, timeout: float | None = None) -> bool:
+                    gate.set()  # the explanations load once the override waits for them
+                    return real_wait(self, timeout)
+
+                monkeypatch.setattr(Snapshot, "patch", patching)
+                monkeypatch.setattr(Snapshot, "wait_explained", waiting)
+                with service.writer() as writer:
+                    done = [service.relisted(writer, moved[:1])]
+                assert done == [1] and seen == ["loaded"]
+                assert snap.live_view(moved[0]) is not None
+            finally:
+                service.close()
+    finally:
+        reg.store.close()
