@@ -305,6 +305,66 @@ def test_decisions_follow_an_operators_override_of_a_listing_at_once(
     store.close()
 
 
+def test_decisions_follow_an_override_at_once_while_the_explanations_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The override arrives while the snapshot's explanations load (beijing judges nothing on rank or percentile):
+    the next decision, single and batch, is granted at once (until 2026-12-05 the patch was queued until the load
+    ended: decisions kept refusing), and a single decision read from the store runs on a worker thread, not on the
+    event loop (its queries wait behind the snapshot's lock)."""
+    import asyncio
+
+    import socialcredit.registry.decisions.snapshot as snapshot_module
+    from test_snapshot_background import held_back
+
+    store, listing = _blacklisted(tmp_path, monkeypatch)
+    railway = issue_key(
+        store,
+        "relying_party",
+        "China Railway 12306",
+        services=["high_speed_rail"],
+        purposes=["ticket purchase"],
+        known_services=SERVICES,
+    ).token
+    operator = issue_key(store, "operator", "registry operations").token
+    ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    batch = {"subject_ids": [A], "service": "high_speed_rail", "purpose": "ticket purchase"}
+    on_loop: list[bool] = []
+    real = snapshot_module.Snapshot._stored_rows
+
+    def spied(self: Any, rows: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real(self, rows)
+
+    monkeypatch.setattr(snapshot_module.Snapshot, "_stored_rows", spied)
+    with held_back(monkeypatch) as gate:
+        app = create_app(tmp_path / "due.duckdb", store=store)
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            rail, ops = {"Authorization": f"Bearer {railway}"}, {"Authorization": f"Bearer {operator}"}
+            snap = app.state.service.snapshot("high_speed_rail")
+            before = client.post("/v1/decisions", json=ticket, headers=rail).json()
+            assert (before["granted"], before["lists"]) == (False, ["blacklist"])
+            assert on_loop == [False]  # read from the store, off the event loop
+            why = "The judgment was entered against the wrong person."
+            r = client.post("/v1/overrides/listings", json={"listing_id": listing, "justification": why}, headers=ops)
+            assert r.status_code == 201, r.text
+            assert snap.explanations == "loading"
+            after = client.post("/v1/decisions", json=ticket, headers=rail).json()
+            assert (after["granted"], after["lists"], after["refusal"]) == (True, [], None)
+            item = client.post("/v1/decisions/batch", json=batch, headers=rail).json()["decisions"][0]
+            assert (item["granted"], item["lists"]) == (True, [])
+            assert snap.explanations == "loading"
+            gate.set()
+            assert snap.wait_explained(60)
+            loaded = client.post("/v1/decisions", json=ticket, headers=rail).json()
+            assert loaded == after
+    store.close()
+
+
 def test_an_override_stands_and_is_answered_when_rescoring_the_snapshots_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import socialcredit.registry.decisions.snapshot as snapshot_module
+from due_world import JUDGMENT, ingest, write_csv
 from relation_world import role
 from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.api.routes.service import healthz, metrics
@@ -39,8 +40,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
     for source, path in files.sources.items():
         ingest_file(st, path, source, today=AS_OF)
-    # blacklistings in their notice period and effective ones: score before and after the grace period
+    # blacklistings in their notice period and effective ones: score before and after the grace period, a clean
+    # resident's judgment (defaulter) between the two: the second run lists him, and decisions do not yet
     score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=61))
+    clean = st.one(
+        "SELECT min(subject_id) FROM subjects WHERE kind = 'person' AND subject_id NOT IN (SELECT subject_id FROM "
+        "listings)"
+    )
+    judgment = [["LATE1", clean, "court_judgment", str(AS_OF - dt.timedelta(days=30)), "civil", "12000"]]
+    ingest(st, write_csv(folder / "late.csv", JUDGMENT, [[*judgment[0], "unfulfilled", "true"]]), "courts", AS_OF)
     score(st, resolve_policy(st, "beijing"), AS_OF)
     yield st
     st.close()
@@ -89,6 +97,12 @@ def test_every_decision_while_explanations_load_is_the_one_a_loaded_snapshot_giv
     refusals = [d for d in expected if not d["granted"]]
     # the world has refusals with rule reasons and list entries, for the comparison to mean something
     assert refusals and any(d["lists"] for d in refusals) and any(len(d["reasons"]) > 2 for d in refusals)
+    # and a blacklisting in its notice period (listed by the run, not by decisions) beside effective ones
+    rows = [loaded.row_of(sid) for sid in loaded.subject_ids]
+    noticed = [i for i in rows if i is not None and loaded.effective_lists(i) is not None]
+    assert noticed and all("blacklist" not in (loaded.effective_lists(i) or []) for i in noticed)
+    assert any(loaded.results is not None and "blacklist" in loaded.results.column("lists")[i].as_py() for i in noticed)
+    assert any("blacklist" in d["lists"] for d in refusals)
     with held_back(monkeypatch) as gate:
         snap = Snapshot(store, run, explain=True, background=True)
         assert snap.results is None and snap.explanations == "loading"
@@ -103,6 +117,38 @@ def test_every_decision_while_explanations_load_is_the_one_a_loaded_snapshot_giv
         assert snap.wait_explained(60)
     assert snap.explanations == "loaded" and snap.results is not None
     assert _every_decision(snap, lang) == expected
+
+
+def test_a_batch_read_from_the_store_lets_go_of_the_connection_between_chunks(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch while explanations load reads its subjects STORED_CHUNK at a time, the connection's lock let go
+    between chunks (other decisions are answered meanwhile): the same decisions as a loaded snapshot's."""
+    run = run_in_force(store, "beijing")
+    loaded = Snapshot(store, run, explain=True)
+    ids = list(loaded.subject_ids)
+    expected = [
+        d.as_dict() for d in loaded.decisions_at(loaded.rows_of(ids), ids, "high_speed_rail", "c", "zh", requester="t")
+    ]
+    monkeypatch.setattr(snapshot_module, "STORED_CHUNK", 7)
+    chunks: list[tuple[int, bool]] = []
+    real = Snapshot._stored_chunk
+
+    def spied(self: Snapshot, chunk: list[str]) -> Any:
+        chunks.append((len(chunk), self._on_demand_lock.locked()))
+        return real(self, chunk)
+
+    monkeypatch.setattr(Snapshot, "_stored_chunk", spied)
+    with held_back(monkeypatch):
+        snap = Snapshot(store, run, explain=True, background=True)
+        got = [
+            d.as_dict() for d in snap.decisions_at(snap.rows_of(ids), ids, "high_speed_rail", "c", "zh", requester="t")
+        ]
+        assert snap.results is None
+    for d in [*expected, *got]:
+        d.pop("inquiry_id")
+    assert got == expected
+    assert chunks == [(7, False)] * (len(ids) // 7) + ([(len(ids) % 7, False)] if len(ids) % 7 else [])
 
 
 def test_a_failed_load_of_explanations_leaves_decisions_reading_the_store(
@@ -221,3 +267,133 @@ def test_the_service_answers_while_explanations_load_and_its_health_says_so(
                 service.close()
     finally:
         st.close()
+
+
+def _positional_world(reg: Any) -> tuple[dict[str, Any], list[str]]:
+    """test_live_positional's firm met on percentile (ORG_TOP, LOUNGE), scored: the policy and two rival firms."""
+    firm, rival, third, fourth = (org(f"00000000{i}") for i in range(1, 5))
+    director, other = person(11), person(12)
+    reg.register({firm: None, rival: None, third: None, fourth: None, director: "finance", other: "finance"})
+    reg.send(
+        "registration_authority",
+        [
+            role("R1", director, firm, "director", days_before(500)),
+            role("R2", other, rival, "director", days_before(500)),
+        ],
+    )
+    policy = make_policy(amount_rule("ten", 10, 10), lists=ORG_TOP, services=LOUNGE)
+    reg.send("tax_bureau", [tax("T1", firm, "2025-06-01", amount=10)])
+    reg.score(policy)
+    return policy, [rival, third]
+
+
+def test_a_positional_snapshot_whose_explanations_failed_is_skipped_by_the_live_thread_and_logged_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under a policy judging on percentile, a snapshot whose explanations failed cannot be patched: go_live skips it
+    and says so once (until 2026-12-05 the patch's RuntimeError ended go_live, at each call, after a rescoring that
+    grew with every change), and decisions stay the run's."""
+    reg = open_registry(tmp_path)
+    try:
+        _policy, moved = _positional_world(reg)
+
+        def broken(_store: Store, _run_id: int, _n: int) -> Any:
+            raise MemoryError("no room for the explanations")
+
+        monkeypatch.setattr(snapshot_module, "_explanation_table", broken)
+        service = Service(reg.store, flush_interval=3600)
+        try:
+            snap = service.snapshot("lounge")
+            assert snap.wait_explained(60) and snap.explanations == "failed"
+            before = [snap.decision(s, "lounge", "a lounge", requester="t").granted for s in snap.subject_ids]
+            reg.send("tax_bureau", [tax(f"U{i}", f, "2025-07-01", amount=10) for i, f in enumerate(moved)])
+            watermark = snap.watermark
+            with caplog.at_level("ERROR", logger="socialcredit.registry.service"):
+                assert service.go_live() == 0
+                assert service.go_live() == 0
+            said = [r.getMessage() for r in caplog.records if "cannot be patched live" in r.getMessage()]
+            assert said == [
+                f"run {snap.run_id} cannot be patched live: its explanations failed to load (no room for the "
+                "explanations) and its policy judges on rank or percentile; decisions are the run's until the next run"
+            ]
+            assert snap.watermark == watermark and not snap.live
+            assert [snap.decision(s, "lounge", "a lounge", requester="t").granted for s in snap.subject_ids] == before
+        finally:
+            service.close()
+    finally:
+        reg.store.close()
+
+
+def test_close_waits_for_every_snapshots_explanations_and_closes_their_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot replaced by a newer run while its explanations load, and one whose load failed, are closed too:
+    their threads are done and the connections decisions read the store on are closed (until 2026-12-05 close
+    waited only for the current snapshots, and a failed load's connection was never closed)."""
+    files = write_example(tmp_path, residents=30)
+    st = open_store(tmp_path / "svc.duckdb", create=True, key="")
+    try:
+        ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
+        for source, path in files.sources.items():
+            ingest_file(st, path, source, today=AS_OF)
+        score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=1))
+
+        def broken(_store: Store, _run_id: int, _n: int) -> Any:
+            raise MemoryError("no room for the explanations")
+
+        with monkeypatch.context() as mp:
+            mp.setattr(snapshot_module, "_explanation_table", broken)
+            service = Service(st, flush_interval=3600)
+        try:
+            replaced = service.snapshot("high_speed_rail")
+            assert replaced.wait_explained(60) and replaced.explanations == "failed"
+            score(st, resolve_policy(st, "beijing"), AS_OF)
+            with held_back(monkeypatch) as gate, service.writer() as writer:
+                service.refresh_snapshots(writer)
+                current = service.snapshot("high_speed_rail")
+                assert current is not replaced and current.explanations == "loading"
+                gate.set()
+        finally:
+            service.close()
+        for snap in (replaced, current):
+            assert snap._on_demand is None and not snap._loader.is_alive()
+        assert current.explanations == "loaded"
+    finally:
+        st.close()
+
+
+def test_an_override_under_a_positional_policy_waits_for_the_explanations_then_patches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a policy judging on percentile, ``relisted`` rescores once the explanations are in (a patch meanwhile
+    would be queued on a histogram the live thread may move first), and the snapshot is then patched at once."""
+    reg = open_registry(tmp_path)
+    try:
+        _policy, moved = _positional_world(reg)
+        with held_back(monkeypatch) as gate:
+            service = Service(reg.store, flush_interval=3600)
+            try:
+                snap = service.snapshot("lounge")
+                assert snap.explanations == "loading"
+                reg.send("tax_bureau", [tax("U0", moved[0], "2025-07-01", amount=10)])
+                seen: list[str] = []
+                real_patch, real_wait = Snapshot.patch, Snapshot.wait_explained
+
+                def patching(self: Snapshot, rows: Any, watermark: int, histogram: Any) -> int:
+                    seen.append(self.explanations)
+                    return real_patch(self, rows, watermark, histogram)
+
+                def waiting(self: Snapshot, timeout: float | None = None) -> bool:
+                    gate.set()  # the explanations load once the override waits for them
+                    return real_wait(self, timeout)
+
+                monkeypatch.setattr(Snapshot, "patch", patching)
+                monkeypatch.setattr(Snapshot, "wait_explained", waiting)
+                with service.writer() as writer:
+                    done = [service.relisted(writer, moved[:1])]
+                assert done == [1] and seen == ["loaded"]
+                assert snap.live_view(moved[0]) is not None
+            finally:
+                service.close()
+    finally:
+        reg.store.close()

@@ -105,6 +105,11 @@ class Service:
         # one policy impact at a time (two score runs over every subject): a second request is refused, not queued
         self.impact_gate = threading.Lock()
         self.snapshots: dict[str, Snapshot] = {}
+        self._unpatchable: set[int] = set()  # runs the live thread cannot patch, logged once (``go_live``)
+        # every snapshot made, until closed: its explanations' thread reads the store (``close`` waits for them all,
+        # those of snapshots replaced since too)
+        self._made: list[Snapshot] = []
+        self._made_lock = threading.Lock()
         # why a service (or "<service>@<policy>") has no snapshot, when its policy has runs but none in force
         self.no_run: dict[str, str] = {}
         # Subjects linked to an identity in another region: a decision about one may raise an alert (regions/).
@@ -235,9 +240,23 @@ class Service:
                     log.exception("could not fold the latest changes into the scoring states; decisions wait")
                     return 0
         for snap in stale:
-            # A snapshot whose explanations are still loading is patched once they are in (a patch meanwhile would be
-            # queued, and the next call would rescore the same changes again): decisions meanwhile are the run's.
-            snap.wait_explained()
+            if not snap.patchable:  # its explanations failed under a policy judging on rank or percentile
+                if snap.run_id not in self._unpatchable:
+                    self._unpatchable.add(snap.run_id)
+                    log.error(
+                        "run %s cannot be patched live: its explanations failed to load (%s) and its policy judges "
+                        "on rank or percentile; decisions are the run's until the next run",
+                        snap.run_id,
+                        snap.explain_error,
+                    )
+                continue
+            # Under a policy judging on rank or percentile, a snapshot whose explanations are still loading is patched
+            # once they are in (a patch meanwhile would be queued, and the next call would rescore the same changes
+            # again): decisions meanwhile are the run's. Under any other, a patch needs nothing they hold: at once.
+            if snap.patches_wait:
+                snap.wait_explained()
+                if not snap.patchable:
+                    continue  # the next call logs it
             with self._patching:
                 try:
                     passes.ready(snap.loaded, snap.as_of, snap.histogram)  # outside the pass's transaction
@@ -262,12 +281,12 @@ class Service:
                             keys=changed.keys,
                             passes=passes,
                         )
+                    if out is not None:
+                        watermark, rows, histogram = out
+                        patched += snap.patch(rows, watermark, histogram)
                 except Exception:
                     log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
                     continue
-                if out is not None:
-                    watermark, rows, histogram = out
-                    patched += snap.patch(rows, watermark, histogram)
         return patched
 
     def refresh_snapshots(self, store: Store) -> None:
@@ -286,7 +305,9 @@ class Service:
             run = run_for_service(store, service_id, None)
             rid = int(run["run_id"])
             if rid not in by_run:
-                by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record, background=True)
+                by_run[rid] = self._made_now(
+                    Snapshot(store, run, explain=True, sink=self.journal.record, background=True)
+                )
             fresh[service_id] = by_run[rid]
         # Each policy's run in force, for the parties bound to it and the decisions that name it: held as
         # "<service>@<policy>" (a service id has no "@"), so the live thread patches them like the others.
@@ -301,7 +322,9 @@ class Service:
                 offering.setdefault(svc.id, []).append(pid)
                 rid = int(run["run_id"])
                 if rid not in by_run:
-                    by_run[rid] = Snapshot(store, run, explain=True, sink=self.journal.record, background=True)
+                    by_run[rid] = self._made_now(
+                        Snapshot(store, run, explain=True, sink=self.journal.record, background=True)
+                    )
                 fresh[f"{svc.id}@{pid}"] = by_run[rid]
         # Policies scored only by what-ifs or reruns: a decision one of them would answer is refused saying so.
         no_run: dict[str, str] = {}
@@ -318,6 +341,9 @@ class Service:
         self.no_run = no_run
         self.offering = {k: sorted(v) for k, v in offering.items()}
         self.snapshots = fresh  # one assignment: a request sees the old map or the new one
+        with self._made_lock:  # replaced ones whose explanations are in hold no connection: no longer tracked
+            current = {id(s) for s in fresh.values()}
+            self._made = [s for s in self._made if id(s) in current or not s.wait_explained(0) or s.results is None]
         for snap in {s.run_id: s for s in fresh.values() if s.run_id not in held}.values():
             # the statements of a live pass compiled now, not by the first record committed after a start or a run
             try:
@@ -339,17 +365,27 @@ class Service:
             held = [s for s in subject_ids if snap.row_of(s) is not None]
             if not held:
                 continue
+            if snap.patches_wait:  # its policy judges on rank or percentile: rescored on its rows once they are in
+                snap.wait_explained()
+            if not snap.patchable:
+                log.error(
+                    "run %s cannot be patched after an override of %s: its explanations failed to load and its "
+                    "policy judges on rank or percentile; decisions follow the override at the next run",
+                    snap.run_id,
+                    held,
+                )
+                continue
             with self._patching:  # the histogram and watermark as the live thread last left them
                 try:
                     old = snap.old_scores(held)
                     out = rescore(store, snap.loaded, snap.as_of, held, snap.histogram, old, fold=False)
+                    if out is not None:
+                        _, rows, histogram = out
+                        # at the snapshot's watermark still: changes since then are the live thread's to patch
+                        patched += snap.patch(rows, snap.watermark, histogram)
                 except Exception:
                     log.exception("could not rescore %s in run %s after an override", held, snap.run_id)
                     continue
-                if out is not None:
-                    _, rows, histogram = out
-                    # at the snapshot's watermark still: changes since then are the live thread's to patch
-                    patched += snap.patch(rows, snap.watermark, histogram)
         return patched
 
     def refresh_guards(self, store: Store) -> None:
@@ -567,9 +603,19 @@ class Service:
         answered from the plain load at once, and explained from the store until they are."""
         return {s.run_id: s.explanations for s in self.snapshots.values()}
 
+    def _made_now(self, snap: Snapshot) -> Snapshot:
+        with self._made_lock:
+            self._made.append(snap)
+        return snap
+
     def close(self) -> None:
-        for snap in {id(s): s for s in self.snapshots.values()}.values():
-            snap.wait_explained(60)  # their threads read the store, which closes below
+        with self._made_lock:
+            made, self._made = self._made, []
+        for snap in {id(s): s for s in [*made, *self.snapshots.values()]}.values():
+            # their threads read the store, which closes below: every one's, replaced snapshots' too; then the
+            # connection decisions read explanations from (kept after a failed load) is closed
+            if snap.wait_explained(60):
+                snap.close()
         self._stop.set()
         self._changed.set()
         self._flusher.join(timeout=5)

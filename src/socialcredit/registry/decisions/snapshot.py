@@ -118,6 +118,8 @@ class SubjectIds(Sequence[str]):
 # A run's rule points as the view run_reasons ranks them (store._RUN_REASONS: largest points first, ties by rule id;
 # $ranks gives each rule index the place of its rule id), each subject's together; its first MAX_REASONS are its
 # reasons. A sort of the points, not run_reasons' window: 6.7 against 17.9 CPU s at beijing (44.6 million points).
+# How many subjects a decision read from the store while explanations load reads at once (``_stored_rows``).
+STORED_CHUNK = 1000
 _POINTS = "SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0"
 _POINTS_RANKED = """
 SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0
@@ -705,7 +707,13 @@ class Snapshot:
                     try:
                         self._apply(rows, watermark, histogram)
                     except Exception:
-                        log.exception("could not apply a live patch to run %s", self.run_id)
+                        log.exception(
+                            "could not apply a live patch of %d subjects (%s) to run %s: they are decided as the "
+                            "run left them until the next run",
+                            len(rows),
+                            ", ".join(sorted(rows)[:20]),
+                            self.run_id,
+                        )
                 self._queued = []
                 self._explained.set()
             if self.results is not None:
@@ -733,11 +741,25 @@ class Snapshot:
     ) -> dict[int, tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]] | None:
         """The subjects at ``rows`` as the run stored them, read from the store while the explanations load: each one's
         row of run_results, every rule reason ranked as ``reasons_of`` ranks them, and list entries (as ``_row_at``
-        gives them for a subject not rescored since the run). Three queries, however many subjects. None once the
-        explanations are in memory (read them there)."""
+        gives them for a subject not rescored since the run). Four queries per ``STORED_CHUNK`` subjects. None once
+        the explanations are in memory (read them there)."""
         ids = sorted({self.subject_ids[int(i)] for i in rows})
         if not ids:
             return {}
+        out: dict[int, tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]] = {}
+        # In chunks, the lock let go between them: a large batch does not hold up every other decision meanwhile
+        # (each chunk's queries scan the run's points once, however few subjects it holds).
+        for start in range(0, len(ids), STORED_CHUNK):
+            chunk = self._stored_chunk(ids[start : start + STORED_CHUNK])
+            if chunk is None:  # the explanations came in meanwhile: the rest is read from memory
+                return out or None
+            out.update(chunk)
+        return out
+
+    def _stored_chunk(
+        self, ids: list[str]
+    ) -> dict[int, tuple[dict[str, Any], list[tuple[str, float]], list[ListEntry]]] | None:
+        """``_stored_rows`` of a few subjects (sorted identifiers), under the lock of the connection it reads."""
         with self._on_demand_lock:
             store = self._on_demand
             if store is None or self.results is not None:
@@ -1362,10 +1384,35 @@ class Snapshot:
         Subjects registered after the run are not in the snapshot: they are decided from the next run.
         """
         with self._patch_lock:
-            if not self._explained.is_set():  # applied once the explanations are in (``_load_later``)
+            if self._positional and not self._explained.is_set():  # applied once the explanations are in
                 self._queued.append((rows, watermark, histogram))
                 return sum(1 for sid in rows if self.row_of(sid) is not None)
+            # Under a policy judging nothing on rank or percentile a patch needs nothing the explanations hold: it is
+            # applied at once, and a decision reads a patched subject's live row before the store's (``_row_at``).
             return self._apply(rows, watermark, histogram)
+
+    @property
+    def patches_wait(self) -> bool:
+        """Whether a live patch would wait for the explanations (queued until they are in): the policy judges a
+        grant or list criterion on rank or percentile, and they are still loading."""
+        return self._positional and not self._explained.is_set()
+
+    @property
+    def patchable(self) -> bool:
+        """Whether live patches can move this snapshot's scores: not under a policy judging on rank or percentile
+        once its explanations failed to load (there are no rows to judge them again on)."""
+        return not (self._positional and self._explained.is_set() and self.results is None)
+
+    def close(self) -> None:
+        """Wait for the explanations' thread, then close the connection decisions read them from meanwhile (kept
+        after a failed load)."""
+        loader = getattr(self, "_loader", None)
+        if loader is not None:
+            loader.join()
+        with self._on_demand_lock:
+            if self._on_demand is not None:
+                self._on_demand.close()
+                self._on_demand = None
 
     def _apply(self, rows: dict[str, LiveRow], watermark: int, histogram: pa.Table) -> int:
         if rows and self._positional and self.results is None:
