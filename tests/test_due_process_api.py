@@ -359,7 +359,7 @@ def test_decisions_follow_an_override_at_once_while_the_explanations_load(
             assert (item["granted"], item["lists"]) == (True, [])
             assert snap.explanations == "loading"
             gate.set()
-            assert snap.wait_explained(60)
+            assert snap.wait_explained(600)
             loaded = client.post("/v1/decisions", json=ticket, headers=rail).json()
             assert loaded == after
     store.close()
