@@ -365,17 +365,9 @@ def test_a_listing_the_run_in_force_puts_in_effect_too_is_dated_by_that_run(old_
     assert (again.returncode, json.loads(again.stdout)) == (0, [])
 
 
-@pytest.mark.parametrize("standing", ["past_dated", "ordinary"])
-def test_a_listing_a_past_dated_run_noticed_and_a_what_if_put_in_effect_is_put_back_with_a_full_notice_period(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str
-) -> None:
-    """Run 1, as of 2026-04-10, gives A notice (J1). The courts file J2 against B. A release before 2026-12-05 made
-    run 2 as of 2026-03-20 (past-dated: B noticed on 2026-03-20, listing from 2026-05-19) and run 3, a what-if as of
-    2027-02-01, putting both listings in effect. Migration 45 marks run 3 a what-if, and run 2 past-dated, or, as it
-    does for that release's runs (their ``listings`` audit entry had no ``past_dated`` key), ordinary: run 2 was made
-    before migration 45 and is dated before run 1, made before it, so it is past-dated all the same. Run 4, ordinary,
-    as of 2026-04-10, is in force and finds both causes. Put back, both listings are in their notice period, B's
-    until 2026-06-09 as run 4 gives it (not run 2's 2026-05-19, which would cut his notice period short)."""
+def past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str) -> Path:
+    """Runs 1 (as of 2026-04-10), 2 (past-dated, as of 2026-03-20, marked ``standing``) and 3 (a what-if as of
+    2027-02-01) of the world below, both listings put in effect by run 3; returns the store's path (closed)."""
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
     build(tmp_path).close()
     db = tmp_path / "due.duckdb"
@@ -402,6 +394,21 @@ def test_a_listing_a_past_dated_run_noticed_and_a_what_if_put_in_effect_is_put_b
             (2, standing),
             (3, "what_if"),
         ]
+    return db
+
+
+@pytest.mark.parametrize("standing", ["past_dated", "ordinary"])
+def test_a_listing_a_past_dated_run_noticed_and_a_what_if_put_in_effect_is_put_back_with_a_full_notice_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str
+) -> None:
+    """Run 1, as of 2026-04-10, gives A notice (J1). The courts file J2 against B. A release before 2026-12-05 made
+    run 2 as of 2026-03-20 (past-dated: B noticed on 2026-03-20, listing from 2026-05-19) and run 3, a what-if as of
+    2027-02-01, putting both listings in effect. Migration 45 marks run 3 a what-if, and run 2 past-dated, or, as it
+    does for that release's runs (their ``listings`` audit entry had no ``past_dated`` key), ordinary: run 2 was made
+    before migration 45 and is dated before run 1, made before it, so it is past-dated all the same. Run 4, ordinary,
+    as of 2026-04-10, is in force and finds both causes. Put back, both listings are in their notice period, B's
+    until 2026-06-09 as run 4 gives it (not run 2's 2026-05-19, which would cut his notice period short)."""
+    db = past_dated_world(tmp_path, monkeypatch, standing)
     score(db, TODAY, TODAY)
     assert listings(db) == [
         (1, A, "effective", dt.date(2026, 6, 9), None, 4),
@@ -418,17 +425,25 @@ def test_a_listing_a_past_dated_run_noticed_and_a_what_if_put_in_effect_is_put_b
         (1, A, "pending", dt.date(2026, 6, 9), None, 4),
         (2, B, "pending", dt.date(2026, 6, 9), None, 4),
     ]
+    # both notices B was given in error are withdrawn, each named with the run that made it
     assert notices(db, 2)[1:] == [
         (
             dt.date(2026, 4, 10),
             "listing_withdrawn",
-            "Correction: blacklist (judgment defaulter) (record J2): the notice dated 2027-02-01 was made in error by "
-            "run 3, a what-if dated ahead of its day (as of 2027-02-01), which is not in force, and is withdrawn: you "
-            "are not listed; the notice period runs until 2026-06-09, when the listing takes effect unless the cause "
-            "is resolved before then.",
+            "Correction: blacklist (judgment defaulter) (record J2): the notice dated 2026-03-20 was made in error by "
+            "run 2, a run dated before the run then in force (as of 2026-03-20), and the notice dated 2027-02-01 by "
+            "run 3, a what-if dated ahead of its day (as of 2027-02-01); neither run is in force, and both notices "
+            "are withdrawn: you are not listed; the notice period runs until 2026-06-09, when the listing takes "
+            "effect unless the cause is resolved before then.",
         )
     ]
     with open_store(db, key="") as store:
+        assert store.one("SELECT text_zh FROM notifications WHERE kind = 'listing_withdrawn' AND ref_id = 2") == (
+            "更正：失信名单（失信被执行人）（记录 J2）：2026-03-20 的列入通知系第 2 次评分（日期早于当时生效评分的"
+            "评分，评分日期 2026-03-20）误发，2027-02-01 的列入通知系第 3 次评分（日期在当日之后的假设评分，评分日期 "
+            "2027-02-01）误发，两次评分均未生效，两份通知现一并撤回：您未被列入；通知期至 2026-06-09，除非在此之前"
+            "原因消除，届时起列入。"
+        )
         assert public_lookup(store, "李四") == []
         [detail] = [
             json.loads(d)
@@ -437,3 +452,63 @@ def test_a_listing_a_past_dated_run_noticed_and_a_what_if_put_in_effect_is_put_b
             ).fetchall()
         ]
         assert (detail["effective_on_before"], detail["effective_on"]) == ("2026-05-19", "2026-06-09")
+
+
+def test_a_past_dated_run_made_last_is_in_force_and_the_early_effect_of_its_notice_is_put_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The world above without run 4: run 2 (as of 2026-03-20, marked ordinary by migration 45) is the ordinary run
+    made last, so it is the run in force, and its notice to B (until 2026-05-19) stands. Run 3, a what-if, put both
+    listings in effect early: both are put back to their notice periods, B's until 2026-05-19 as run 2 gives it, and
+    only the what-if's notice is withdrawn."""
+    db = past_dated_world(tmp_path, monkeypatch, "ordinary")
+    with open_store(db, key="") as store:
+        assert run_in_force(store, "beijing")["run_id"] == 2
+        assert [x["since"] for x in public_lookup(store, "李四")] == ["2027-02-01"]  # the defect
+    put_back = cli(db, "due", "put-back-listings")
+    assert (put_back.returncode, put_back.stderr) == (0, "")
+    assert put_back.stdout.splitlines() == [
+        f"listing 1 ({A}): effective -> pending, moved by run 3 (what_if); run in force: 2",
+        f"listing 2 ({B}): effective -> pending, moved by run 3 (what_if); run in force: 2",
+        "2 listings put back; each resident's notice is in their file and queued in the outbox (not sent by this "
+        "command).",
+    ]
+    assert listings(db) == [
+        (1, A, "pending", dt.date(2026, 6, 9), None, 2),
+        (2, B, "pending", dt.date(2026, 5, 19), None, 2),
+    ]
+    assert notices(db, 2)[1:] == [
+        (
+            dt.date(2026, 4, 10),
+            "listing_withdrawn",
+            "Correction: blacklist (judgment defaulter) (record J2): the notice dated 2027-02-01 was made in error by "
+            "run 3, a what-if dated ahead of its day (as of 2027-02-01), which is not in force, and is withdrawn: you "
+            "are not listed; the notice period runs until 2026-05-19, when the listing takes effect unless the cause "
+            "is resolved before then.",
+        )
+    ]
+    with open_store(db, key="") as store:
+        assert public_lookup(store, "李四") == []
+
+
+@pytest.mark.parametrize("standing", ["past_dated", "ordinary"])
+def test_a_past_dated_notice_is_re_dated_from_the_first_run_in_force_that_found_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str
+) -> None:
+    """The world above, and run 5, ordinary, as of 2026-05-01, made before the repair on 2026-05-01: B's notice
+    period still runs from run 4 (as of 2026-04-10), the first ordinary run after run 2 to find J2, until 2026-06-09
+    as a run after run 4 would have kept it, not from run 5's date (until 2026-06-30): the later the repair, the
+    later B would be listed."""
+    db = past_dated_world(tmp_path, monkeypatch, standing)
+    score(db, TODAY, TODAY)
+    score(db, "2026-05-01", "2026-05-01")
+    put_back = cli(db, "due", "put-back-listings", "--json", today="2026-05-01")
+    assert put_back.returncode == 0, put_back.stderr
+    assert [(x["listing_id"], x["in_force"], x["status"]) for x in json.loads(put_back.stdout)] == [
+        (1, 5, "pending"),
+        (2, 5, "pending"),
+    ]
+    assert listings(db) == [
+        (1, A, "pending", dt.date(2026, 6, 9), None, 5),
+        (2, B, "pending", dt.date(2026, 6, 9), None, 5),
+    ]

@@ -11,8 +11,9 @@ left them, and no later run takes them back (a run only moves a listing forward)
 run that put each listing in effect (``run_id``; the daily job's names none), and a listing names the run that
 noticed it (``listings.notice_run_id``) — and puts each back to what the policy's run in force
 (``runs.run_in_force``) gives. A run not in force is one so marked, or one made before migration 45 and dated before
-an ordinary run made before it (past-dated: migration 45 marked such runs of that release ``ordinary``). Both moves
-are judged: a listing noticed by such a run has its notice period re-dated from the run in force, never shorter.
+an ordinary run made before it (past-dated: migration 45 marked such runs of that release ``ordinary``; made last,
+it is the run in force all the same, and its notices stand). Both moves are judged: a listing noticed by such a run
+has its notice period re-dated from the first ordinary run made after it that found the cause, never shorter.
 
 * put in effect by a run not in force, still in effect: in its notice period (``pending``) when the run in force
   finds its cause and is dated before its ``effective_on``, which is still to come; in effect since the day of the
@@ -69,6 +70,11 @@ WHERE r.standing <> 'ordinary'
                    AND p.as_of > r.as_of AND p.standing = 'ordinary' AND p.finished_at IS NOT NULL))
 """
 
+# A run's entry for a listing's cause (``e``, a run's ``run_list_entries``; ``l``, the listing)
+_CAUSE = """run_list_entries e LEFT JOIN records r USING (record_key)
+    WHERE e.list_id = l.list_id AND e.subject_id = l.subject_id AND e.criterion_id = l.criterion_id
+      AND coalesce(r.source_id, '') = l.source_id AND coalesce(r.record_id, '') = l.record_id"""
+
 # The listings a run not in force moved and that were not put back yet: the run that put it in effect
 # (``effected_by``) and the one that noticed it (``noticed_by``), each if not in force, and what the policy's run in
 # force says of the cause.
@@ -101,16 +107,16 @@ SELECT l.listing_id, l.subject_id, l.policy_id, l.list_id, l.criterion_id, l.sou
        l.effective_on, l.noticed_on, l.closed_on, m.effected_by, m.noticed_by,
        CASE WHEN m.effected_by IS NOT NULL THEN 'effective' ELSE 'noticed' END AS how,
        coalesce(m.effected_by, m.noticed_by) AS moved_by, o.as_of AS moved_as_of, o.standing,
-       f.run_id AS in_force, f.as_of AS in_force_as_of,
+       n.as_of AS noticed_as_of, n.standing AS noticed_standing, f.run_id AS in_force, f.as_of AS in_force_as_of,
        (SELECT max(t.created_on) FROM notifications t WHERE t.kind = 'listing_effective' AND t.ref_id = l.listing_id
           AND {NOT_WITHDRAWN}) AS told_on,
-       EXISTS (
-           SELECT 1 FROM run_list_entries e LEFT JOIN records r USING (record_key)
-           WHERE e.run_id = f.run_id AND e.list_id = l.list_id AND e.subject_id = l.subject_id
-             AND e.criterion_id = l.criterion_id AND coalesce(r.source_id, '') = l.source_id
-             AND coalesce(r.record_id, '') = l.record_id
-       ) AS found
+       EXISTS (SELECT 1 FROM {_CAUSE} AND e.run_id = f.run_id) AS found,
+       (SELECT min_by(q.as_of, q.run_id) FROM score_runs q
+        WHERE q.policy_id = l.policy_id AND q.standing = 'ordinary' AND q.finished_at IS NOT NULL
+          AND q.run_id > m.noticed_by AND q.run_id <= f.run_id AND q.run_id NOT IN (SELECT run_id FROM runs_out)
+          AND EXISTS (SELECT 1 FROM {_CAUSE} AND e.run_id = q.run_id)) AS first_found_as_of
 FROM by_listing m JOIN listings l USING (listing_id) JOIN runs_out o ON o.run_id = coalesce(m.effected_by, m.noticed_by)
+LEFT JOIN runs_out n ON n.run_id = m.noticed_by
 LEFT JOIN force f ON f.policy_id = l.policy_id
 WHERE l.listing_id NOT IN (SELECT listing_id FROM done WHERE listing_id IS NOT NULL)
 ORDER BY l.listing_id
@@ -122,20 +128,25 @@ def _target(row: dict[str, Any], day: dt.date) -> tuple[str, dt.date, dt.date | 
     ``effective_on``, the day it takes effect) or (``resolved``, ``effective_on``, None); None to leave it as it is.
 
     Both moves are judged: a listing noticed by a run not in force stands only if a run in force made after it finds
-    the cause, and then its notice period runs from that run's date (a past-dated run's notice is never shorter than
-    the run in force gives); a listing put in effect by a run not in force takes effect no earlier than the run in
-    force (on or before its date) or ``day`` (its notice period over by then) says."""
+    the cause, and then its notice period runs from the date of the first ordinary run made after it that found the
+    cause (a past-dated run's notice is never shorter than that run gives); a listing put in effect by a run not in
+    force takes effect no earlier than the run in force (on or before its date) or ``day`` (its notice period over by
+    then) says."""
     found, in_force, effective_on = bool(row["found"]), row["in_force"], row["effective_on"]
-    if in_force is not None and int(in_force) in (row["effected_by"], row["noticed_by"]):
+    effected_by, noticed_by = row["effected_by"], row["noticed_by"]
+    if in_force is not None and (int(in_force) == effected_by or (effected_by is None and int(in_force) == noticed_by)):
         return None  # the run in force moved it itself
     if row["status"] == "delisted" or not found or in_force is None:
         return ("resolved", effective_on, None)
-    noticed_by = row["noticed_by"]
-    if noticed_by is not None:
+    # a run that noticed it and is the run in force after all (the newest made, past-dated by migration 45's rule
+    # only) keeps its notice: only the early effect is judged
+    if noticed_by is not None and int(in_force) != int(noticed_by):
         if int(in_force) < int(noticed_by):
             return ("resolved", effective_on, None)
-        # re-dated from the run in force: the same notice period from its date
-        effective_on = max(effective_on, row["in_force_as_of"] + (row["effective_on"] - row["noticed_on"]))
+        # re-dated from the first ordinary run made after it that found the cause (the run in force if none): the
+        # same notice period from its date, however late the repair is run
+        start = row["first_found_as_of"] or row["in_force_as_of"]
+        effective_on = max(effective_on, start + (row["effective_on"] - row["noticed_on"]))
     redated = effective_on != row["effective_on"]
     if row["status"] == "pending":
         if not redated:
@@ -274,12 +285,38 @@ def _words(
     else:
         now_en = "you are not listed, and the listing is withdrawn."
         now_zh = "您未被列入，该列入已撤回。"
+    head_en = f"Correction: {w['list_en']} ({w['criterion_en']}){record_en}: "
+    head_zh = f"更正：{w['list_zh']}（{w['criterion_zh']}）{record_zh}："
+    noticed_by, in_force = row["noticed_by"], row["in_force"]
+    if (
+        row["how"] == "effective"
+        and row["told_on"] is not None
+        and noticed_by is not None
+        and noticed_by != row["effected_by"]
+        and noticed_by != in_force
+    ):
+        # noticed by one run not in force and put in effect by another: both notices are withdrawn
+        first_en, first_zh = STANDING_WORDS.get(
+            str(row["noticed_standing"]), (str(row["noticed_standing"]), str(row["noticed_standing"]))
+        )
+        noticed_on, noticed_as_of = row["noticed_on"].isoformat(), row["noticed_as_of"].isoformat()
+        en = (
+            f"{head_en}the notice dated {noticed_on} was made in error by run {noticed_by}, {first_en} (as of "
+            f"{noticed_as_of}), and {told_en} by run {row['moved_by']}, {run_en} (as of {moved_as_of}); neither run "
+            f"is in force, and both notices are withdrawn: {now_en}"
+        )
+        zh = (
+            f"{head_zh}{noticed_on} 的列入通知系第 {noticed_by} 次评分（{first_zh}，评分日期 {noticed_as_of}）误发，"
+            f"{told_zh}系第 {row['moved_by']} 次评分（{run_zh}，评分日期 {moved_as_of}）误发，两次评分均未生效，"
+            f"两份通知现一并撤回：{now_zh}"
+        )
+        return en, zh
     en = (
-        f"Correction: {w['list_en']} ({w['criterion_en']}){record_en}: {told_en} was made in error by run "
-        f"{row['moved_by']}, {run_en} (as of {moved_as_of}), which is not in force, and is withdrawn: {now_en}"
+        f"{head_en}{told_en} was made in error by run {row['moved_by']}, {run_en} (as of {moved_as_of}), which is "
+        f"not in force, and is withdrawn: {now_en}"
     )
     zh = (
-        f"更正：{w['list_zh']}（{w['criterion_zh']}）{record_zh}：{told_zh}系第 {row['moved_by']} 次评分"
-        f"（{run_zh}，评分日期 {moved_as_of}）误发，该评分并未生效，现予撤回：{now_zh}"
+        f"{head_zh}{told_zh}系第 {row['moved_by']} 次评分（{run_zh}，评分日期 {moved_as_of}）误发，该评分并未生效，"
+        f"现予撤回：{now_zh}"
     )
     return en, zh
