@@ -415,6 +415,7 @@ def test_an_override_under_a_positional_policy_leaves_the_writer_at_once_and_is_
                 assert snap.live_view(moved[0]) is not None
                 assert not service._relist
             finally:
+                gate.set()  # a call still waiting for the load (under the writer) ends before the service closes
                 service.close()
     finally:
         reg.store.close()
@@ -460,6 +461,7 @@ def test_a_record_reaches_a_plain_policys_decisions_while_a_positional_ones_expl
                 assert positional.watermark > before
                 assert positional.live_view(moved[0]) is not None
             finally:
+                gate.set()  # a call still waiting for the load (under the writer) ends before the service closes
                 service.close()
     finally:
         reg.store.close()
