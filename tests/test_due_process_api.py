@@ -365,6 +365,76 @@ def test_decisions_follow_an_override_at_once_while_the_explanations_load(
     store.close()
 
 
+def test_an_override_under_a_positional_policy_answers_at_once_and_decisions_follow_once_explanations_are_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a policy granting on percentile, an override arriving while the snapshot's explanations load is
+    answered at once and leaves the writer free (until 2026-12-05 it waited for the whole load under the writer:
+    every ingest, override and journal flush waited too); decisions are the run's meanwhile, and follow the override
+    once the explanations are in."""
+    import threading
+
+    import socialcredit.registry.service as service_module
+    from socialcredit.policy import builtin_policy, parse_policy
+    from socialcredit.registry.scoring.policies import publish_policy
+    from test_snapshot_background import held_back
+
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    text = builtin_policy("beijing").text.replace('version: "2026.2"', 'version: "2026.3"', 1)
+    text = text.replace('grant_if: "not blacklist"', 'grant_if: "not blacklist and percentile >= 0"', 1)
+    positional = parse_policy(text, "beijing.yaml", store.catalog)
+    assert publish_policy(store, positional)
+    score(store, positional, dt.date(2026, 2, 1))
+    score(store, positional, dt.date(2026, 4, 2))
+    listing = int(store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A]))
+    railway = issue_key(
+        store,
+        "relying_party",
+        "China Railway 12306",
+        services=["high_speed_rail"],
+        purposes=["ticket purchase"],
+        known_services=SERVICES,
+    ).token
+    operator = issue_key(store, "operator", "registry operations").token
+    ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    relisted = threading.Event()
+    real = service_module.Service._relist_live
+
+    def noted(self: Any, snap: Any, held: list[str], passes: Any) -> int:
+        try:
+            return real(self, snap, held, passes)
+        finally:
+            relisted.set()
+
+    monkeypatch.setattr(service_module.Service, "_relist_live", noted)
+    with held_back(monkeypatch) as gate:
+        app = create_app(tmp_path / "due.duckdb", store=store)
+        with serving(app) as base, httpx.Client(base_url=base, timeout=120) as client:
+            rail, ops = {"Authorization": f"Bearer {railway}"}, {"Authorization": f"Bearer {operator}"}
+            service = app.state.service
+            snap = service.snapshot("high_speed_rail")
+            assert snap.policy.version == "2026.3" and snap.patches_wait
+            before = client.post("/v1/decisions", json=ticket, headers=rail).json()
+            assert (before["granted"], before["lists"]) == (False, ["blacklist"])
+            why = "The judgment was entered against the wrong person."
+            r = client.post("/v1/overrides/listings", json={"listing_id": listing, "justification": why}, headers=ops)
+            assert r.status_code == 201, r.text
+            assert snap.explanations == "loading"
+            assert service.lock.acquire(timeout=120), "the writer is still held after the override was answered"
+            service.lock.release()
+            assert service.audit_refusal("anonymous", "access_refused", {"path": "/v1/decisions"})  # a write
+            meanwhile = client.post("/v1/decisions", json=ticket, headers=rail).json()
+            assert (meanwhile["granted"], meanwhile["lists"]) == (False, ["blacklist"])
+            assert not relisted.is_set()
+            gate.set()
+            assert snap.wait_explained(600)
+            assert relisted.wait(600), "the live thread did not rescore the override once the explanations were in"
+            after = client.post("/v1/decisions", json=ticket, headers=rail).json()
+            assert (after["granted"], after["lists"], after["refusal"]) == (True, [], None)
+    store.close()
+
+
 def test_an_override_stands_and_is_answered_when_rescoring_the_snapshots_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import socialcredit.registry.decisions.snapshot as snapshot_module
@@ -363,38 +365,153 @@ def test_close_waits_for_every_snapshots_explanations_and_closes_their_connectio
         st.close()
 
 
-def test_an_override_under_a_positional_policy_waits_for_the_explanations_then_patches(
+def _noted(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set once the live thread (or a call) has rescored subjects an override relisted (``Service._relist_live``)."""
+    done = threading.Event()
+    real = Service._relist_live
+
+    def noted(self: Service, snap: Snapshot, held: list[str], passes: Any) -> int:
+        try:
+            return real(self, snap, held, passes)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(Service, "_relist_live", noted)
+    return done
+
+
+def test_an_override_under_a_positional_policy_leaves_the_writer_at_once_and_is_patched_once_explanations_are_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Under a policy judging on percentile, ``relisted`` rescores once the explanations are in (a patch meanwhile
-    would be queued on a histogram the live thread may move first), and the snapshot is then patched at once."""
+    """Under a policy judging on percentile, ``relisted`` does not wait for the explanations under the writer (until
+    2026-12-05 it did: every write waited for the whole load): it returns at once, leaving the subjects to the live
+    thread, which the loader wakes once they are in (its tick here is an hour) and which then patches them."""
     reg = open_registry(tmp_path)
     try:
         _policy, moved = _positional_world(reg)
+        relisted = _noted(monkeypatch)
         with held_back(monkeypatch) as gate:
             service = Service(reg.store, flush_interval=3600)
             try:
                 snap = service.snapshot("lounge")
                 assert snap.explanations == "loading"
-                reg.send("tax_bureau", [tax("U0", moved[0], "2025-07-01", amount=10)])
-                seen: list[str] = []
-                real_patch, real_wait = Snapshot.patch, Snapshot.wait_explained
+                done: list[int] = []
 
-                def patching(self: Snapshot, rows: Any, watermark: int, histogram: Any) -> int:
-                    seen.append(self.explanations)
-                    return real_patch(self, rows, watermark, histogram)
+                def override() -> None:
+                    with service.writer() as writer:
+                        done.append(service.relisted(writer, moved[:1]))
 
-                def waiting(self: Snapshot, timeout: float | None = None) -> bool:
-                    gate.set()  # the explanations load once the override waits for them
-                    return real_wait(self, timeout)
-
-                monkeypatch.setattr(Snapshot, "patch", patching)
-                monkeypatch.setattr(Snapshot, "wait_explained", waiting)
-                with service.writer() as writer:
-                    done = [service.relisted(writer, moved[:1])]
-                assert done == [1] and seen == ["loaded"]
+                thread = threading.Thread(target=override)
+                thread.start()
+                thread.join(120)  # a bound against the hang this fixes, not a timing
+                assert not thread.is_alive(), "relisted waited for the explanations under the writer"
+                assert done == [0] and snap.explanations == "loading" and not snap.live
+                with service.writer():  # another writer turn goes through
+                    pass
+                assert not relisted.is_set()
+                gate.set()
+                assert relisted.wait(600), "the live thread was not woken once the explanations were in"
+                assert snap.explanations == "loaded"
                 assert snap.live_view(moved[0]) is not None
+                assert not service._relist
             finally:
+                gate.set()  # a call still waiting for the load (under the writer) ends before the service closes
                 service.close()
     finally:
         reg.store.close()
+
+
+RENTAL = """\
+- id: rental
+  name: {zh: 免押租赁, en: deposit-free rental}
+  grant_if: "score >= 100"
+  refusal: {zh: 不予免押, en: no deposit-free rental}
+"""
+
+
+def test_a_record_reaches_a_plain_policys_decisions_while_a_positional_ones_explanations_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two policies, one judging on percentile whose explanations are held back, one judging on neither: a committed
+    record is patched into the second at once (until 2026-12-05 go_live waited on the first's load, and every
+    snapshot after it waited too), and into the first once its explanations are in."""
+    reg = open_registry(tmp_path)
+    try:
+        _policy, moved = _positional_world(reg)
+        reg.score(make_policy(amount_rule("ten", 10, 10), services=RENTAL, policy_id="plain"))
+        with held_back(monkeypatch) as gate:
+            service = Service(reg.store, flush_interval=3600)
+            try:
+                positional, plain = service.snapshot("lounge"), service.snapshot("rental")
+                assert positional.patches_wait and not plain.patches_wait
+                assert (positional.explanations, plain.explanations) == ("loading", "loading")
+                before = positional.watermark
+                reg.send("tax_bureau", [tax("U0", moved[0], "2025-07-01", amount=10)])
+                thread = threading.Thread(target=service.go_live)
+                thread.start()
+                thread.join(120)  # a bound against the hang this fixes, not a timing
+                assert not thread.is_alive(), "go_live waited for the positional snapshot's explanations"
+                view = plain.live_view(moved[0])
+                assert view is not None and view.result["score"] == 110
+                assert plain.watermark > before
+                assert positional.watermark == before and not positional.live
+                gate.set()
+                assert positional.wait_explained(600)
+                service.go_live()  # after the live thread's, if the loader's wake-up came first: one at a time
+                assert positional.watermark > before
+                assert positional.live_view(moved[0]) is not None
+            finally:
+                gate.set()  # a call still waiting for the load (under the writer) ends before the service closes
+                service.close()
+    finally:
+        reg.store.close()
+
+
+def test_a_decision_on_a_failed_load_after_close_is_refused_as_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision in flight at shutdown on a snapshot whose explanations failed to load (the connection it read them
+    from is closed with the service) is refused 503 store_unavailable (until 2026-12-05: AttributeError, a 500)."""
+    from socialcredit.errors import StoreError
+
+    reg = open_registry(tmp_path)
+    try:
+        _positional_world(reg)
+
+        def broken(_store: Store, _run_id: int, _n: int) -> Any:
+            raise MemoryError("no room for the explanations")
+
+        monkeypatch.setattr(snapshot_module, "_explanation_table", broken)
+        service = Service(reg.store, flush_interval=3600)
+        snap = service.snapshot("lounge")
+        assert snap.wait_explained(600) and snap.explanations == "failed"
+        subject = snap.subject_ids[0]
+        assert snap.decision(subject, "lounge", "a lounge", requester="t").subject_id == subject
+        service.close()
+        with pytest.raises(StoreError) as refused:
+            snap.decision(subject, "lounge", "a lounge", requester="t")
+        assert (refused.value.status, refused.value.code) == (503, "store_unavailable")
+        assert str(refused.value) == (
+            f"the service is stopping: the explanations of run {snap.run_id} are not in memory and its connection "
+            "to the store is closed; send the request again once the service is running"
+        )
+    finally:
+        reg.store.close()
+
+
+def test_ranks_built_from_a_histogram_a_patch_replaced_are_not_used(store: Store) -> None:
+    """A decision that read the histogram before a patch replaced it may store its ranks after the patch reset them
+    (until 2026-12-05 the next decisions ranked on the old histogram until the next patch): ranks are used only
+    with the histogram they were built from."""
+    snap = Snapshot(store, run_in_force(store, "beijing"), explain=False)
+    kind = str(snap.kinds[0].as_py())
+    old = snap.histogram
+    top = int(old.filter(pc.equal(old.column("kind"), kind)).column("score").to_numpy().max())
+    assert snap.rank(kind, top)[0] == 1
+    stale = snap._ranks
+    # one more subject of the kind above everyone: the top score is now second
+    moved = pa.concat_tables([old, pa.table({"kind": [kind], "score": [top + 1], "n": [1]}, schema=old.schema)])
+    snap.histogram = moved.sort_by([("kind", "ascending"), ("score", "ascending")])
+    snap._ranks = stale  # as a decision reading the old histogram would store it after the patch's reset
+    assert snap.rank(kind, top)[0] == 2
+    assert snap.rank(kind, top + 1)[0] == 1

@@ -117,6 +117,13 @@ class Service:
         self.pending_alerts: list[tuple[str, str, str]] = []
         # joint-punishment memoranda per policy, read on the first refusal by an agency's key (reload_keys forgets)
         self._memoranda: dict[str, list[LoadedMemorandum]] = {}
+        # set when a write committed changes, or a snapshot's explanations came in: wakes the live thread
+        self._changed = threading.Event()
+        # subjects an override relisted in snapshots whose explanations were loading (``relisted``), by snapshot:
+        # the live thread rescores them once the explanations are in
+        self._relist: dict[int, tuple[Snapshot, set[str]]] = {}
+        self._relist_lock = threading.Lock()
+        self._going_live = threading.Lock()
         with self.writer() as s:
             self.journal.recover(s)
             with s.transaction():  # a run an earlier version's crash left without its listings: before it is served
@@ -131,7 +138,6 @@ class Service:
         # batches waiting for the writer, in arrival order (``ingest``)
         self._waiting: list[_Waiting] = []
         self._waiting_lock = threading.Lock()
-        self._changed = threading.Event()
         # held while a snapshot is rescored and patched (the live thread, an override): each reads the histogram and
         # watermark the other left, so neither undoes the other's patch
         self._patching = threading.Lock()
@@ -219,6 +225,10 @@ class Service:
         tables of the passes and their stages prepared (``LivePasses``). A failure here never fails a write:
         decisions then wait for the next call, or the next run.
         """
+        with self._going_live:  # one call at a time: the live thread's and a caller's share the passes
+            return self._go_live()
+
+    def _go_live(self) -> int:
         patched = 0
         if self._live_passes is None:
             self._live_passes = LivePasses(self.store.reader())
@@ -230,9 +240,10 @@ class Service:
         # Read off the writer's path: a batch being ingested is not waited for unless something is left to fold.
         seq = int(reader.one("SELECT value FROM counters WHERE name = 'seq'"))
         stale = [s for s in {id(s): s for s in self.snapshots.values()}.values() if s.watermark < seq]
-        if not stale:
+        relists = self._relists_due()
+        if not stale and not relists:
             return 0
-        if any(s.watermark < seq for s in list_states(reader)):  # ingest folds its own batch; others do not
+        if stale and any(s.watermark < seq for s in list_states(reader)):  # ingest folds its batch; others do not
             with self.writer() as store:
                 try:
                     catch_up(store)
@@ -252,11 +263,11 @@ class Service:
                 continue
             # Under a policy judging on rank or percentile, a snapshot whose explanations are still loading is patched
             # once they are in (a patch meanwhile would be queued, and the next call would rescore the same changes
-            # again): decisions meanwhile are the run's. Under any other, a patch needs nothing they hold: at once.
+            # again): skipped, not waited for, so that the others are patched at once; its loader wakes this thread
+            # when they are in (``_made_now``). Decisions meanwhile are the run's. Under any other policy, a patch
+            # needs nothing they hold: at once.
             if snap.patches_wait:
-                snap.wait_explained()
-                if not snap.patchable:
-                    continue  # the next call logs it
+                continue
             with self._patching:
                 try:
                     passes.ready(snap.loaded, snap.as_of, snap.histogram)  # outside the pass's transaction
@@ -287,7 +298,52 @@ class Service:
                 except Exception:
                     log.exception("could not patch run %s live; decisions wait for the next run", snap.run_id)
                     continue
+        for snap, held in relists:
+            patched += self._relist_live(snap, held, passes)
         return patched
+
+    def _relists_due(self) -> list[tuple[Snapshot, list[str]]]:
+        """The subjects overrides relisted while their snapshots' explanations loaded, taken for the snapshots whose
+        explanations are in now (those still loading keep theirs; those no longer held are dropped: their runs were
+        replaced, and the run in force was scored after the override)."""
+        current = {id(s) for s in self.snapshots.values()}
+        due = []
+        with self._relist_lock:
+            for key, (snap, held) in list(self._relist.items()):
+                if key not in current:
+                    del self._relist[key]
+                elif not snap.patches_wait:
+                    del self._relist[key]
+                    due.append((snap, sorted(held)))
+        return due
+
+    def _relist_live(self, snap: Snapshot, held: list[str], passes: LivePasses) -> int:
+        """Rescore in ``snap`` (its explanations in) the subjects overrides relisted while they loaded, on the live
+        thread's connection; returns how many were patched."""
+        if not snap.patchable:
+            log.error(
+                "run %s cannot be patched after an override of %s: its explanations failed to load and its policy "
+                "judges on rank or percentile; decisions follow the override at the next run",
+                snap.run_id,
+                held,
+            )
+            return 0
+        with self._patching:  # the histogram and watermark as the last patch left them
+            try:
+                passes.ready(snap.loaded, snap.as_of, snap.histogram)
+                with passes.reading():
+                    old = snap.old_scores(held)
+                    out = rescore(
+                        passes.store, snap.loaded, snap.as_of, held, snap.histogram, old, fold=False, passes=passes
+                    )
+                if out is None:
+                    return 0
+                _, rows, histogram = out
+                # at the snapshot's watermark still: changes since then are patched by the stale snapshots' passes
+                return snap.patch(rows, snap.watermark, histogram)
+            except Exception:
+                log.exception("could not rescore %s in run %s after an override", held, snap.run_id)
+                return 0
 
     def refresh_snapshots(self, store: Store) -> None:
         """Hold the run in force of each service in memory (call with the writer): of each policy, the run
@@ -359,14 +415,23 @@ class Service:
         its policy's state as it stands, so the next decision sees the lists in effect now (call with the writer).
         Their records did not change, so the live thread would not rescore them; returns how many were patched.
         A policy that keeps no state waits for its next run, as live decisions do. The override stands whatever
-        happens here: a failure is logged, and decisions then follow it at the next run."""
+        happens here: a failure is logged, and decisions then follow it at the next run.
+
+        Under a policy judging on rank or percentile, a snapshot whose explanations are still loading is not waited
+        for (the writer is held: every write would wait for the load): its subjects are left to the live thread,
+        which rescores them once the explanations are in (``_relists_due``); decisions under it follow the override
+        then, and are the run's meanwhile. They are not counted in the number returned."""
         patched = 0
         for snap in {id(s): s for s in self.snapshots.values()}.values():
             held = [s for s in subject_ids if snap.row_of(s) is not None]
             if not held:
                 continue
             if snap.patches_wait:  # its policy judges on rank or percentile: rescored on its rows once they are in
-                snap.wait_explained()
+                with self._relist_lock:
+                    self._relist.setdefault(id(snap), (snap, set()))[1].update(held)
+                if not snap.patches_wait:  # they came in meanwhile: the loader's wake-up may have come before
+                    self.changed()
+                continue
             if not snap.patchable:
                 log.error(
                     "run %s cannot be patched after an override of %s: its explanations failed to load and its "
@@ -606,6 +671,11 @@ class Service:
     def _made_now(self, snap: Snapshot) -> Snapshot:
         with self._made_lock:
             self._made.append(snap)
+        # the live thread patches a snapshot judging on rank or percentile once its explanations are in: its loader
+        # wakes it then (or they came in already)
+        snap.on_explained = self.changed
+        if snap.wait_explained(0):
+            self.changed()
         return snap
 
     def close(self) -> None:

@@ -410,10 +410,13 @@ def override_decision(body: DecisionOverrideIn, party: Operator, service: Servic
 
 @router.post("/v1/overrides/listings", tags=_DUE_PROCESS, status_code=201)
 def override_listing(body: ListingOverrideIn, party: Operator, service: ServiceDep, today: Today) -> Override:
-    """An operator ends a listing, with a written justification shown to the resident."""
+    """An operator ends a listing, with a written justification shown to the resident.
+
+    Decisions follow the override at once; under a policy judging on rank or percentile whose run's explanations are
+    still loading, once they are in (the answer does not wait for them)."""
     with naming(service, "listing_id") as store:
         done = override_one_listing(store, body.listing_id, body.justification, actor(party), today=today)
-        service.relisted(store, [str(done["subject_id"])])  # decisions follow the override at once
+        service.relisted(store, [str(done["subject_id"])])  # decisions follow the override (see above)
     return Override.model_validate(done)
 
 

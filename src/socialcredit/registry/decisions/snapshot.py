@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from socialcredit.clock import resolve_today
 from socialcredit.compiler import MAX_REASONS
-from socialcredit.errors import DecisionError, IdentifierError, NotFoundError, SocialCreditError
+from socialcredit.errors import DecisionError, IdentifierError, NotFoundError, SocialCreditError, StoreError
 from socialcredit.identifiers import SubjectKind, compact_subject_id, validate_subject_id
 from socialcredit.policy import expr
 from socialcredit.registry.access.audit import append_audit
@@ -340,7 +340,8 @@ class Snapshot:
         # The histogram of (kind, score) is counted from the arrays when first asked for (``histogram``), not by a
         # second scan of the run's results.
         self._histogram: pa.Table | None = None
-        self._ranks: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] | None = None
+        # rank() per kind, with the histogram it was built from (``rank``)
+        self._ranks: tuple[pa.Table, dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
         # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew
@@ -470,6 +471,9 @@ class Snapshot:
         # the connection decisions read explanations from until they are in memory (one decision or batch at a time)
         self._on_demand: Store | None = None
         self._on_demand_lock = threading.Lock()
+        # called once the explanations are in (or failed) and the queued patches applied, on the loader's thread:
+        # the service wakes its live thread with it
+        self.on_explained: Callable[[], None] | None = None
         if explain:
             self._load_rules(store)
         if table is not None:
@@ -721,6 +725,12 @@ class Snapshot:
                     if self._on_demand is not None:
                         self._on_demand.close()
                         self._on_demand = None
+            woken = self.on_explained
+            if woken is not None:
+                try:
+                    woken()
+                except Exception:  # pragma: no cover - the live thread's next tick finds them
+                    log.exception("could not say that the explanations of run %s are in", self.run_id)
 
     @property
     def explanations(self) -> str:
@@ -1072,6 +1082,11 @@ class Snapshot:
             rule_reasons = list(stored[1]) if reasons else []
             entries = list(stored[2])
         else:
+            if self.results is None:  # failed to load, and the connection read instead closed with the service
+                raise StoreError(
+                    f"the service is stopping: the explanations of run {self.run_id} are not in memory and its "
+                    "connection to the store is closed; send the request again once the service is running"
+                )
             result = {name: _value(col, i) for name, col in self._columns.items()}
             effective = self.effective_lists(i)
             if effective is not None:
@@ -1499,9 +1514,13 @@ class Snapshot:
     def rank(self, kind: str, score: int) -> tuple[int, float]:
         """Rank (1 + how many of the kind score higher) and percentile (share at or below, in hundredths rounded
         half up, as the run computes it) of ``score`` in the histogram as it now stands."""
-        by_rank = self._ranks  # read once: a live pass's patch may reset it meanwhile (it is then built again)
+        # kept with the histogram it was built from: a decision that read the histogram before a patch replaced it
+        # stores ranks of the old one, which the next decision (seeing the new histogram) builds again
+        table = self.histogram
+        cached = self._ranks
+        by_rank = cached[1] if cached is not None and cached[0] is table else None
         if by_rank is None:
-            table, by_kind = self.histogram, {}
+            by_kind = {}
             kinds = table.column("kind").to_pylist()
             for k in set(kinds):
                 mask = np.array([x == k for x in kinds])
@@ -1509,7 +1528,8 @@ class Snapshot:
                 counts = table.column("n").to_numpy()[mask]
                 order = np.argsort(scores)
                 by_kind[k] = (scores[order], np.cumsum(counts[order]))
-            self._ranks = by_rank = by_kind
+            self._ranks = (table, by_kind)
+            by_rank = by_kind
         scores, cum = by_rank[kind]
         total = int(cum[-1])
         at_or_below = int(cum[np.searchsorted(scores, score, side="right") - 1]) if score >= scores[0] else 0
