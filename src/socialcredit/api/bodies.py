@@ -118,10 +118,14 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
 
 
 def _no_nul_ahead(text: str) -> None:
-    """Refuse text (a body decoded as UTF-8, its byte order mark dropped) with a NUL among its first four
-    characters: UTF-16 or UTF-32 without a byte order mark, ASCII with NULs between (valid UTF-8, so not refused as
-    not UTF-8, and read as a CSV whose first column is named 's\x00u\x00…'), as a model's route refuses it."""
-    if "\x00" in text[:4]:
+    """Refuse text (a body decoded as UTF-8, its byte order mark dropped) that starts as UTF-16 or UTF-32 without a
+    byte order mark does: ASCII with NULs between (valid UTF-8, so not refused as not UTF-8, and read as a CSV whose
+    first column is named 's\x00u\x00…'), as a model's route refuses it. The pattern, not any NUL: of the first four
+    characters the first and third are NUL (UTF-16 big-endian, UTF-32 big-endian) or the second and fourth are (little-
+    endian); a body shorter than four with a NUL likewise. Other text with a NUL up front (a column named
+    '\x00\x01\x02') is refused for what it is by the batch's own checks."""
+    head = text[:4]
+    if "\x00" in head and (len(head) < 4 or head[0] == head[2] == "\x00" or head[1] == head[3] == "\x00"):
         raise _malformed(
             "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text in UTF-8",
             "body_not_utf8",
