@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 import pytest
 
 import socialcredit.registry.decisions.snapshot as snapshot_module
+import socialcredit.registry.service as service_module
 from due_world import JUDGMENT, ingest, write_csv
 from relation_world import role
 from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
@@ -416,6 +418,48 @@ def test_an_override_under_a_positional_policy_leaves_the_writer_at_once_and_is_
                 assert not service._relist
             finally:
                 gate.set()  # a call still waiting for the load (under the writer) ends before the service closes
+                service.close()
+    finally:
+        reg.store.close()
+
+
+def test_an_overrides_subjects_wait_when_the_fold_before_them_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live thread took the subjects an override left for it before folding the latest changes; when the fold
+    failed it returned, and they were dropped: decisions ignored the override until the next run (until 2026-12-05).
+    They now wait for the next call, which patches them once the fold goes through."""
+    reg = open_registry(tmp_path)
+    try:
+        _policy, moved = _positional_world(reg)
+        failing = [True]
+        real_catch_up = service_module.catch_up
+
+        def fold(store: Store) -> Any:
+            if failing[0]:
+                raise RuntimeError("the fold failed")
+            return real_catch_up(store)
+
+        with held_back(monkeypatch) as gate:
+            service = Service(reg.store, flush_interval=3600)
+            try:
+                snap = service.snapshot("lounge")
+                assert snap.explanations == "loading"
+                with service.writer() as writer:
+                    service.relisted(writer, moved[:1])
+                # a change left to fold, and a fold that fails
+                reg.store.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq'")
+                monkeypatch.setattr(service_module, "list_states", lambda _reader: [SimpleNamespace(watermark=-1)])
+                monkeypatch.setattr(service_module, "catch_up", fold)
+                gate.set()
+                assert snap.wait_explained(600)
+                assert service.go_live() == 0
+                assert snap.live_view(moved[0]) is None and service._relist  # still held
+                failing[0] = False
+                service.go_live()
+                assert snap.live_view(moved[0]) is not None and not service._relist
+            finally:
+                gate.set()
                 service.close()
     finally:
         reg.store.close()

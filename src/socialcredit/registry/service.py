@@ -249,6 +249,7 @@ class Service:
                     catch_up(store)
                 except Exception:
                     log.exception("could not fold the latest changes into the scoring states; decisions wait")
+                    self._hold_again(relists)  # an override's subjects wait for the next call, not dropped
                     return 0
         for snap in stale:
             if not snap.patchable:  # its explanations failed under a policy judging on rank or percentile
@@ -316,6 +317,13 @@ class Service:
                     del self._relist[key]
                     due.append((snap, sorted(held)))
         return due
+
+    def _hold_again(self, relists: list[tuple[Snapshot, list[str]]]) -> None:
+        """Put back subjects ``_relists_due`` took, for a call that could not rescore them (its fold failed)."""
+        with self._relist_lock:
+            for snap, held in relists:
+                _, kept = self._relist.setdefault(id(snap), (snap, set()))
+                kept.update(held)
 
     def _relist_live(self, snap: Snapshot, held: list[str], passes: LivePasses) -> int:
         """Rescore in ``snap`` (its explanations in) the subjects overrides relisted while they loaded, on the live
