@@ -319,7 +319,8 @@ class Service:
         return due
 
     def _hold_again(self, relists: list[tuple[Snapshot, list[str]]]) -> None:
-        """Put back subjects ``_relists_due`` took, for a call that could not rescore them (its fold failed)."""
+        """Hold subjects for the live thread to rescore in their snapshots once their explanations are in: an
+        override's, or those ``_relists_due`` took for a call that could not rescore them (its fold failed)."""
         with self._relist_lock:
             for snap, held in relists:
                 _, kept = self._relist.setdefault(id(snap), (snap, set()))
@@ -435,8 +436,7 @@ class Service:
             if not held:
                 continue
             if snap.patches_wait:  # its policy judges on rank or percentile: rescored on its rows once they are in
-                with self._relist_lock:
-                    self._relist.setdefault(id(snap), (snap, set()))[1].update(held)
+                self._hold_again([(snap, held)])
                 if not snap.patches_wait:  # they came in meanwhile: the loader's wake-up may have come before
                     self.changed()
                 continue
