@@ -73,7 +73,9 @@ def _service_words(store: Store, inquiry: dict[str, Any]) -> tuple[str, str]:
 def override_decision(
     store: Store, inquiry_id: int, outcome: str, justification: str, actor: str, *, today: dt.date | None = None
 ) -> dict[str, Any]:
-    """Replace the outcome of one decision (an inquiry) with ``granted`` or ``refused``."""
+    """Replace the outcome of one decision (an inquiry) with ``granted`` or ``refused``: the outcome it stands at
+    (its last override's, else its own) is changed, so a second override reverses the first, and one that changes
+    nothing is refused (409 ``outcome_unchanged``)."""
     today = resolve_today(today)
     if outcome not in ("granted", "refused"):
         raise WorkflowInputError(
@@ -84,8 +86,25 @@ def override_decision(
     if not rows:
         raise NotFoundError(f"no decision (inquiry) {inquiry_id}")
     q = rows[0]
+    asked_on = q["asked_at"].date()
+    # the outcome it stands at now: the last override's (a reversal reverses that), else the decision's own
+    last = store.rows(
+        "SELECT override_id, outcome FROM overrides WHERE target = ? ORDER BY override_id DESC LIMIT 1",
+        [f"inquiry:{inquiry_id}"],
+    )
+    standing = str(last[0]["outcome"]) if last else str(q["outcome"])
+    if outcome == standing:
+        after = f" after override {last[0]['override_id']}" if last else ""
+        raise WorkflowError(
+            f"decision (inquiry) {inquiry_id} stands as {standing} already{after}; an override changes the outcome "
+            f"(give {'refused' if standing == 'granted' else 'granted'})",
+            field="outcome",
+            code="outcome_unchanged",
+        )
     en_name, zh_name = _service_words(store, q)
     zh_outcome = {k: zh for k, (zh, _en) in STATUS_WORDS["outcome"].items()}
+    en_before = f"{standing} after an earlier review" if last else standing
+    zh_before = f"复核后为{zh_outcome.get(standing, standing)}" if last else zh_outcome.get(standing, standing)
     with store.transaction():
         out = _insert(store, q["subject_id"], "decision", f"inquiry:{inquiry_id}", outcome, why, actor, today)
         notify(
@@ -93,10 +112,9 @@ def override_decision(
             q["subject_id"],
             "override",
             out["override_id"],
-            f"An operator reviewed the {en_name} decision of {q['asked_at']:%Y-%m-%d} ({q['outcome']}) and "
+            f"An operator reviewed the {en_name} decision of {asked_on:%Y-%m-%d} ({en_before}) and "
             f"changed it to {outcome}: {why}",
-            f"运营人员复核了 {q['asked_at']:%Y-%m-%d} 的{zh_name}决定（{zh_outcome.get(q['outcome'], q['outcome'])}），"
-            f"改为{zh_outcome[outcome]}：{why}",
+            f"运营人员复核了 {asked_on:%Y-%m-%d} 的{zh_name}决定（{zh_before}），改为{zh_outcome[outcome]}：{why}",
             today,
         )
     return out
