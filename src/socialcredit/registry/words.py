@@ -109,6 +109,11 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "operator look-up": ("在运营后台查阅档案", "the file on the operators' pages"),
     "organisation's file": ("查阅企业档案", "the organisation's file"),  # registry/reporting/org_file.py
     "operator report": ("通过接口查阅档案", "the file over the API"),
+    "operator decision": ("通过接口查看服务决定及改变办法", "a decision with what would change it, over the API"),
+    # asked by the person themself (GET /v1/subjects/{id}/services/{service}); an operator's, until 2026-12-05,
+    # was recorded as "operator asks about their file"
+    "resident asks about their file": ("本人查看服务决定", "your own look-up of a decision"),
+    "operator asks about their file": ("通过接口查看服务决定及改变办法", "a decision with what would change it, over the API"),
     "operator history": ("通过接口查阅评分历史", "the score history over the API"),
     "operator freeze status": ("通过接口查阅冻结状态", "the freeze status over the API"),
     "operator look-up: dispute": ("在运营后台查阅异议", "a dispute on the operators' pages"),

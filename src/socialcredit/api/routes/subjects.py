@@ -87,7 +87,8 @@ def what_would_change(
             store,
             subject_id,
             service_id,
-            f"{party.role} asks about their file",
+            # the resident's own look-up, or an operator's of the resident's file (registry/words.py says both)
+            "resident asks about their file" if party.role == "resident" else "operator decision",
             requester=actor(party),
             lang=lang,
             policy_id=policy,
