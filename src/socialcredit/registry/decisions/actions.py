@@ -56,6 +56,11 @@ _ACTIONS: dict[str, tuple[str, str]] = {
         "or wait until {day}, when enough of these records expire",
         "或等到 {day}，届时这些记录中足够多的已过期",
     ),
+    # a listing blocks too: waiting changes the outcome only once its publication has ended as well
+    "wait_listed": (
+        "or wait until {day}, when the publication of these listings has ended and enough of these records expire",
+        "或等到 {day}，届时上述名单公示均已结束，且这些记录中足够多的已过期",
+    ),
 }
 
 
@@ -139,6 +144,10 @@ def actions_for_refusal(
         if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name) and facts.get(part.operand.name)
     }
     score_gap = max([g for g in (_gap(part, facts, loaded) for part in failed) if g is not None], default=None)
+    # the last day a blocking listing on a record is published at the latest: waiting for the records to expire
+    # changes nothing before it (None: no such listing; a listing of no severity ends by no date: no wait then)
+    listed_until: dt.date | None = None
+    endless = False
     for listing in store.rows(
         "SELECT * FROM listings WHERE policy_id = ? AND subject_id = ? AND status = 'effective' ORDER BY listing_id",
         [p.id, subject_id],
@@ -149,6 +158,10 @@ def actions_for_refusal(
         last = listing["effective_on"] + dt.timedelta(days=sev.max_publication_days) if sev else None
         ends = _said("ends", lang, day=last) if last else ""
         if listing["record_id"]:
+            if last is None:
+                endless = True
+            else:
+                listed_until = max(listed_until or last, last)
             rec = store.rows(
                 "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
                 [listing["source_id"], listing["record_id"]],
@@ -184,7 +197,11 @@ def actions_for_refusal(
                     break
                 total += pts
                 if total >= score_gap:
-                    actions.append(_said("wait", lang, day=until.isoformat()))
+                    if listed_until is None and not endless:
+                        actions.append(_said("wait", lang, day=until.isoformat()))
+                    elif not endless:
+                        day = max(until, listed_until or until)
+                        actions.append(_said("wait_listed", lang, day=day.isoformat()))
                     break
     return actions
 

@@ -1,0 +1,41 @@
+"""What would change a refusal that both a listing and the score cause: waiting for records to expire changes the
+outcome only once the listing's publication has ended too."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from due_world import A, build, ingest, write_csv
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+
+D = dt.date
+
+
+def test_the_day_to_wait_for_is_not_before_the_listing_ends(tmp_path: Path) -> None:
+    """A (张三): judgment J1 (−100, listed from 2026-04-02, published until 2029-04-01 at the latest: serious, 1095
+    days) and two loan defaults L1, L2 of 2022-06-01 (−50 each, no decay, counted 1825 days: until 2027-05-31).
+    Score 1000 − 100 − 100 = 800, tier C; a bank loan needs "not blacklist and tier >= 'B'" (850): 50 points short.
+    J1 alone covers them (paying it ends the listing too); the loans' 100 points expire on 2027-05-31, but the
+    listing still refuses the loan then: waiting changes the outcome on 2029-04-01, when its publication ends at the
+    latest (and the loans have expired: 1000 − 100 = 900). Until 2026-12-05 it said "or wait until 2027-05-31"."""
+    store = build(tmp_path)
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
+    loans = [["L1", A, "loan_repayment", "2022-06-01", "30000", "default"]]
+    loans.append(["L2", A, "loan_repayment", "2022-06-01", "20000", "default"])
+    ingest(store, write_csv(tmp_path / "banks.csv", header, loans), "banks", D(2026, 1, 20))
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    score(store, beijing, D(2026, 4, 2))
+    loan = decide(store, A, "bank_loan", "loan", requester="bank")
+    assert (loan.granted, loan.score, loan.tier, loan.lists) == (False, 800, "C", ["blacklist"])
+    assert loan.actions == [
+        "pay the outstanding judgment of 12 000 yuan (record J1 from courts); the court then records it fulfilled; "
+        "at the latest its publication ends on 2029-04-01",
+        "or wait until 2029-04-01, when the publication of these listings has ended and enough of these records "
+        "expire",
+    ]
+    zh = decide(store, A, "bank_loan", "loan", requester="bank", lang="zh").actions
+    assert zh[-1] == "或等到 2029-04-01，届时上述名单公示均已结束，且这些记录中足够多的已过期"
