@@ -18,6 +18,7 @@ from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.words import exact_number
+from socialcredit.registry.due_process.repair import repair_eligibility
 from socialcredit.registry.due_process.severity import counts_until
 from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.store import Store
@@ -48,6 +49,19 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "other": (
         "have {src} correct record {rid} if it is wrong (or dispute it)",
         "如记录有误，请 {src} 更正记录 {rid}（或提出异议）",
+    ),
+    # the source reported the obligation fulfilled: the listing ends by a repair (or at its publication's end)
+    "repair_from": (
+        "apply for credit repair from {day}: {src} reported record {rid} fulfilled on {done}",
+        "自 {day} 起申请信用修复：{src} 已于 {done} 报告记录 {rid} 已履行",
+    ),
+    "repair_now": (
+        "apply for credit repair: {src} reported record {rid} fulfilled on {done}",
+        "申请信用修复：{src} 已于 {done} 报告记录 {rid} 已履行",
+    ),
+    "repair_pending": (
+        "await the decision on repair application {n}: {src} reported record {rid} fulfilled on {done}",
+        "等待信用修复申请 {n} 的决定：{src} 已于 {done} 报告记录 {rid} 已履行",
     ),
     "ends": ("; at the latest its publication ends on {day}", "；其公示最迟于 {day} 结束"),
     "raise": ("raise the score by {points} {unit}", "将分数提高 {points} 分"),
@@ -167,7 +181,7 @@ def actions_for_refusal(
                 [listing["source_id"], listing["record_id"]],
             )
             if rec:
-                actions.append(record_action(rec[0], lang) + ends)
+                actions.append(_listed_record_action(store, p.id, rec[0], lang) + ends)
                 named.add((listing["source_id"], listing["record_id"]))
         else:
             crit = p.criterion(listing["list_id"], listing["criterion_id"])
@@ -204,6 +218,24 @@ def actions_for_refusal(
                         actions.append(_said("wait_listed", lang, day=day.isoformat()))
                     break
     return actions
+
+
+def _listed_record_action(store: Store, policy_id: str, record: dict[str, Any], lang: str) -> str:
+    """The act that ends a listing caused by ``record``: fulfil the obligation, or, once its source reported it
+    fulfilled (a fulfilment report: the record itself stays as it was), apply for credit repair (from the first day
+    repair may be asked), or wait for the decision on the application made."""
+    src, rid = record["source_id"], record["record_id"]
+    if record.get("withdrawn") or store.one(
+        "SELECT count(*) FROM fulfilments WHERE source_id = ? AND record_id = ?", [src, rid]
+    ) == 0:
+        return record_action(record, lang)
+    check = repair_eligibility(store, record["subject_id"], src, rid, policy_id=policy_id, record=record)
+    values = {"src": src, "rid": rid, "done": check["fulfilled_on"]}
+    if check["open_repair"] is not None:
+        return _said("repair_pending", lang, n=check["open_repair"], **values)
+    if "too_early" in check["blockers"] and check["eligible_from"]:
+        return _said("repair_from", lang, day=check["eligible_from"], **values)
+    return _said("repair_now", lang, **values)
 
 
 def _floor(loaded: LoadedPolicy, when: str | None) -> float | None:
