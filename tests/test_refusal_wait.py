@@ -34,8 +34,7 @@ def test_the_day_to_wait_for_is_not_before_the_listing_ends(tmp_path: Path) -> N
     assert loan.actions == [
         "pay the outstanding judgment of 12 000 yuan (record J1 from courts); the court then records it fulfilled; "
         "at the latest its publication ends on 2029-04-01",
-        "or wait until 2029-04-01, when the publication of these listings has ended and enough of these records "
-        "expire",
+        "or wait until 2029-04-01, when the publication of these listings has ended and enough of these records expire",
     ]
     zh = decide(store, A, "bank_loan", "loan", requester="bank", lang="zh").actions
     assert zh[-1] == "或等到 2029-04-01，届时上述名单公示均已结束，且这些记录中足够多的已过期"

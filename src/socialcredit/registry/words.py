@@ -98,6 +98,7 @@ ROLE_WORDS: dict[str, tuple[str, str]] = {
 # list of who asked shows beside the inquiries (registry/decisions/inquiries.py, ``who_asked``; the purposes are
 # those the operators' page and the API's file and history record): the site's pages (``purpose_*``) and the
 # printable file say them so
+_OPERATOR_DECISION = ("通过接口查看服务决定及改变办法", "a decision with what would change it, over the API")
 PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "loan": ("贷款审批", "a loan"),
     "ticket": ("购票", "buying a ticket"),
@@ -109,11 +110,11 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "operator look-up": ("在运营后台查阅档案", "the file on the operators' pages"),
     "organisation's file": ("查阅企业档案", "the organisation's file"),  # registry/reporting/org_file.py
     "operator report": ("通过接口查阅档案", "the file over the API"),
-    "operator decision": ("通过接口查看服务决定及改变办法", "a decision with what would change it, over the API"),
+    "operator decision": _OPERATOR_DECISION,
     # asked by the person themself (GET /v1/subjects/{id}/services/{service}); an operator's, until 2026-12-05,
     # was recorded as "operator asks about their file"
     "resident asks about their file": ("本人查看服务决定", "your own look-up of a decision"),
-    "operator asks about their file": ("通过接口查看服务决定及改变办法", "a decision with what would change it, over the API"),
+    "operator asks about their file": _OPERATOR_DECISION,
     "operator history": ("通过接口查阅评分历史", "the score history over the API"),
     "operator freeze status": ("通过接口查阅冻结状态", "the freeze status over the API"),
     "operator look-up: dispute": ("在运营后台查阅异议", "a dispute on the operators' pages"),

@@ -225,9 +225,10 @@ def _listed_record_action(store: Store, policy_id: str, record: dict[str, Any], 
     fulfilled (a fulfilment report: the record itself stays as it was), apply for credit repair (from the first day
     repair may be asked), or wait for the decision on the application made."""
     src, rid = record["source_id"], record["record_id"]
-    if record.get("withdrawn") or store.one(
-        "SELECT count(*) FROM fulfilments WHERE source_id = ? AND record_id = ?", [src, rid]
-    ) == 0:
+    if (
+        record.get("withdrawn")
+        or store.one("SELECT count(*) FROM fulfilments WHERE source_id = ? AND record_id = ?", [src, rid]) == 0
+    ):
         return record_action(record, lang)
     check = repair_eligibility(store, record["subject_id"], src, rid, policy_id=policy_id, record=record)
     values = {"src": src, "rid": rid, "done": check["fulfilled_on"]}
