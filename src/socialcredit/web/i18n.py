@@ -226,6 +226,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "purpose": ("目的", "Purpose"),
     "outcome": ("结果", "Outcome"),
     "decided_under": ("依据政策 {policy} {version}", "under policy {policy} {version}"),
+    # an operator's override of the decision (the last one: a reversal shows the outcome it stands at now)
+    "outcome_reviewed": (
+        "运营人员复核后改为此结果（原为{before}）：{why}",
+        "changed on review by an operator (it was {before}): {why}",
+    ),
     "no_inquiries": ("还没有人查询过您的信用。", "Nobody has asked about you yet."),
     # consents
     "consents_lead": (
