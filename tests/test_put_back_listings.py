@@ -217,13 +217,8 @@ def test_a_listing_a_what_if_put_in_effect_is_put_back_on_the_record_and_the_res
     assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
 
 
-def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """C (王五) also evaded 200 000 yuan of tax on 2023-03-01 (blacklist major_tax_evasion, within 1 095 days: found
-    as of 2026-02-15, aged out by 2026-04-10). Run 1, as of 2026-04-10, gives A notice (J1) and not C. A release before
-    2026-12-05 made run 2 as of 2026-02-15 after it and let it move the listings: C noticed on 2026-02-15, as if he
-    were listed on 2026-04-16. Migration 45 marks run 2 past-dated (its listings audit entry lost, as a store can
-    have it): the run in force, run 1, does not find C's cause, so the notice is withdrawn (resolved: never listed),
-    closed on the day of the repair; A's notice (run 1's) is untouched."""
+def noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The world of the test below, before the repair; returns the store's path (closed)."""
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
     store = build(tmp_path)
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
@@ -247,6 +242,17 @@ def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, mo
             (1, "ordinary"),
             (2, "past_dated"),
         ]
+    return db
+
+
+def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """C (王五) also evaded 200 000 yuan of tax on 2023-03-01 (blacklist major_tax_evasion, within 1 095 days: found
+    as of 2026-02-15, aged out by 2026-04-10). Run 1, as of 2026-04-10, gives A notice (J1) and not C. A release before
+    2026-12-05 made run 2 as of 2026-02-15 after it and let it move the listings: C noticed on 2026-02-15, as if he
+    were listed on 2026-04-16. Migration 45 marks run 2 past-dated (its listings audit entry lost, as a store can
+    have it): the run in force, run 1, does not find C's cause, so the notice is withdrawn (resolved: never listed),
+    closed on the day of the repair; A's notice (run 1's) is untouched."""
+    db = noticed_only_world(tmp_path, monkeypatch)
     notice = (1, A, "pending", dt.date(2026, 6, 9), None, 2)
     assert listings(db) == [notice, (2, C, "pending", dt.date(2026, 4, 16), None, 2)]
 
@@ -620,8 +626,9 @@ def both_ways(db: Path, day: str, channel: str = "outbox") -> tuple[dict[str, An
         put = put_back_one_by_one(store, on, channel)
         reference = tables(store)
     with open_store(bulk, key="") as store:
+        whole = verify_audit(store) == []  # not where a world lost entries, as a store can have lost them
         assert [x["listing_id"] for x in withdrawals.put_back_listings(store, on, channel=channel)] == put
-        assert verify_audit(store) == []
+        assert not whole or verify_audit(store) == []
         return reference, tables(store), put
 
 
@@ -677,6 +684,17 @@ def test_put_back_set_based_of_several_listings_gives_the_rows_one_by_one_gave(
         assert recipients == [(A, f"resident {A}", "queued"), (B, f"resident {B}", "queued")]
     details = [json.loads(r[5]) for r in bulk["audit_log"] if r[3] == "listing_put_back"]
     assert [d["message_id"] for d in details] == ([1, None] if channel == "email" else [1, 2])
+
+
+@pytest.mark.usefixtures("frozen_audit")
+def test_put_back_set_based_of_a_notice_withdrawn_gives_the_rows_one_by_one_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C's notice, made by a past-dated run whose cause the run in force does not find: resolved, closed on the day."""
+    reference, bulk, done = both_ways(noticed_only_world(tmp_path, monkeypatch), TODAY)
+    assert done == [2]
+    assert bulk == reference
+    assert bulk["listings"][1][11:] == ("resolved", dt.date(2026, 4, 10), False, 2)
 
 
 def test_a_put_back_failing_mid_way_leaves_nothing_done(old_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
