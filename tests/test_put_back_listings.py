@@ -15,22 +15,33 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api_helpers import serve
 from due_world import JUDGMENT, A, B, C, build, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
-from socialcredit.registry.access.audit import verify_audit
+from socialcredit.registry.access import audit
+from socialcredit.registry.access.audit import append_audit, verify_audit
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process import withdrawals
+from socialcredit.registry.due_process.listings import take_effect
+from socialcredit.registry.due_process.notifications import notify, notify_many
+from socialcredit.registry.due_process.outbox import queue_message, queue_messages
 from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.runs import run_in_force
-from socialcredit.store import open_store
+from socialcredit.store import Store, open_store
 from web_helpers import sign_in
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -206,13 +217,8 @@ def test_a_listing_a_what_if_put_in_effect_is_put_back_on_the_record_and_the_res
     assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
 
 
-def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """C (王五) also evaded 200 000 yuan of tax on 2023-03-01 (blacklist major_tax_evasion, within 1 095 days: found
-    as of 2026-02-15, aged out by 2026-04-10). Run 1, as of 2026-04-10, gives A notice (J1) and not C. A release before
-    2026-12-05 made run 2 as of 2026-02-15 after it and let it move the listings: C noticed on 2026-02-15, as if he
-    were listed on 2026-04-16. Migration 45 marks run 2 past-dated (its listings audit entry lost, as a store can
-    have it): the run in force, run 1, does not find C's cause, so the notice is withdrawn (resolved: never listed),
-    closed on the day of the repair; A's notice (run 1's) is untouched."""
+def noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The world of the test below, before the repair; returns the store's path (closed)."""
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
     store = build(tmp_path)
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
@@ -236,6 +242,17 @@ def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, mo
             (1, "ordinary"),
             (2, "past_dated"),
         ]
+    return db
+
+
+def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """C (王五) also evaded 200 000 yuan of tax on 2023-03-01 (blacklist major_tax_evasion, within 1 095 days: found
+    as of 2026-02-15, aged out by 2026-04-10). Run 1, as of 2026-04-10, gives A notice (J1) and not C. A release before
+    2026-12-05 made run 2 as of 2026-02-15 after it and let it move the listings: C noticed on 2026-02-15, as if he
+    were listed on 2026-04-16. Migration 45 marks run 2 past-dated (its listings audit entry lost, as a store can
+    have it): the run in force, run 1, does not find C's cause, so the notice is withdrawn (resolved: never listed),
+    closed on the day of the repair; A's notice (run 1's) is untouched."""
+    db = noticed_only_world(tmp_path, monkeypatch)
     notice = (1, A, "pending", dt.date(2026, 6, 9), None, 2)
     assert listings(db) == [notice, (2, C, "pending", dt.date(2026, 4, 16), None, 2)]
 
@@ -512,3 +529,257 @@ def test_a_past_dated_notice_is_re_dated_from_the_first_run_in_force_that_found_
         (1, A, "pending", dt.date(2026, 6, 9), None, 5),
         (2, B, "pending", dt.date(2026, 6, 9), None, 5),
     ]
+
+
+# --- the set-based put-back gives what the listings put back one by one gave -------------------------------------
+
+
+class _Frozen(dt.datetime):
+    """The audit log's clock stopped, so that entries written at different moments have the same hashes."""
+
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> _Frozen:
+        return cls(2026, 4, 10, 12, 0, 0, 123, tzinfo=tz)
+
+
+def put_back_one_by_one(store: Store, day: dt.date, channel: str) -> list[int]:
+    """The reference: each listing put back by statements of its own (as put_back_listings did before it wrote a page
+    of listings in a statement per table), the same rows of ``_MOVED`` judged by the same ``_target`` and told in the
+    same ``_words``; returns the listings put back."""
+    done: list[int] = []
+    words: dict[tuple[str, str, str], dict[str, str]] = {}
+    taking: dict[dt.date, list[int]] = {}
+    with store.transaction():
+        for row in store.rows(withdrawals._MOVED):
+            target = withdrawals._target(row, day)
+            if target is None:
+                continue
+            listing_id, subject_id = int(row["listing_id"]), str(row["subject_id"])
+            in_force = None if row["in_force"] is None else int(row["in_force"])
+            status, effective_on, on = target
+            if status == "resolved":
+                closed = row["closed_on"] if row["status"] == "delisted" else day
+                store.execute(
+                    "UPDATE listings SET status = 'resolved', closed_on = ?, cause_present = ? WHERE listing_id = ?",
+                    [closed, bool(row["found"]), listing_id],
+                )
+            else:
+                store.execute(
+                    "UPDATE listings SET status = 'pending', effective_on = ?, closed_on = NULL, "
+                    "cause_present = true, last_run_id = ? WHERE listing_id = ?",
+                    [effective_on, in_force, listing_id],
+                )
+            en, zh = withdrawals._words(store, row, target, words)
+            notify(store, subject_id, "listing_withdrawn", listing_id, en, zh, day)
+            title = "更正：列入通知撤回 / Correction: a listing notice withdrawn"
+            message = queue_message(store, "listing_withdrawn", subject_id, channel, title, f"{zh}\n\n{en}\n")
+            moved_by, standing = int(row["moved_by"]), str(row["standing"])
+            reason = f"run {moved_by} ({standing}, as of {row['moved_as_of']}) is not in force and moves no listing; "
+            reason += "no run in force" if in_force is None else f"put back as run {in_force}, in force, gives"
+            detail: dict[str, Any] = {
+                "listing_id": listing_id,
+                "run_id": moved_by,
+                "standing": standing,
+                "moved": row["how"],
+                "in_force": in_force,
+                "status_before": row["status"],
+                "status": status,
+                "reason": reason,
+                "message_id": None if message is None else message.message_id,
+            }
+            if effective_on != row["effective_on"]:
+                detail["effective_on_before"] = row["effective_on"]
+                detail["effective_on"] = effective_on
+            append_audit(store, "registry", "listing_put_back", subject_id, detail)
+            done.append(listing_id)
+            if on is not None:
+                taking.setdefault(on, []).append(listing_id)
+        for on, ids in sorted(taking.items()):
+            store.execute("CREATE OR REPLACE TEMP TABLE sc_became (listing_id BIGINT)")
+            store.con.executemany("INSERT INTO sc_became VALUES (?)", [(i,) for i in ids])
+            take_effect(store, on, "registry", {"put_back": True})
+    return done
+
+
+# every column but the moment a row was written (``now()``: the transaction's start); the audit log's clock is stopped
+TABLES = {
+    "listings": "SELECT * FROM listings ORDER BY listing_id",
+    "audit_log": "SELECT * FROM audit_log ORDER BY seq",
+    "notifications": "SELECT * EXCLUDE (recorded_at) FROM notifications ORDER BY notification_id",
+    "outbox": "SELECT * EXCLUDE (created_at) FROM outbox ORDER BY message_id",
+    "counters": "SELECT * FROM counters ORDER BY name",
+}
+
+
+def tables(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    return {name: store.execute(sql).fetchall() for name, sql in TABLES.items()}
+
+
+def both_ways(db: Path, day: str, channel: str = "outbox") -> tuple[dict[str, Any], dict[str, Any], list[int]]:
+    """The store ``db`` put back on ``day`` one listing after the other and set-based, each on a copy of it: the
+    tables after each, and the listings put back."""
+    on = dt.date.fromisoformat(day)
+    one, bulk = db.with_name("one.duckdb"), db.with_name("bulk.duckdb")
+    shutil.copy(db, one)
+    shutil.copy(db, bulk)
+    with open_store(one, key="") as store:
+        put = put_back_one_by_one(store, on, channel)
+        reference = tables(store)
+    with open_store(bulk, key="") as store:
+        whole = verify_audit(store) == []  # not where a world lost entries, as a store can have lost them
+        assert [x["listing_id"] for x in withdrawals.put_back_listings(store, on, channel=channel)] == put
+        assert not whole or verify_audit(store) == []
+        return reference, tables(store), put
+
+
+@pytest.fixture
+def frozen_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit, "dt", SimpleNamespace(datetime=_Frozen, UTC=dt.UTC, date=dt.date))
+
+
+@pytest.mark.usefixtures("frozen_audit")
+@pytest.mark.parametrize(
+    ("day", "later_run", "page", "put"),
+    [
+        (TODAY, None, 10_000, [2]),  # back in its notice period
+        ("2026-06-10", None, 1, [2]),  # in effect on the day of the repair (take_effect)
+        ("2026-06-12", "2026-06-10", 10_000, [2]),  # in effect as the run in force dates it
+    ],
+)
+def test_put_back_set_based_gives_the_rows_one_by_one_gave(
+    old_store: Path, monkeypatch: pytest.MonkeyPatch, day: str, later_run: str | None, page: int, put: list[int]
+) -> None:
+    if later_run is not None:
+        score(old_store, later_run, later_run)
+    monkeypatch.setattr(withdrawals, "PAGE", page)
+    reference, bulk, done = both_ways(old_store, day)
+    assert done == put
+    assert bulk == reference
+
+
+@pytest.mark.usefixtures("frozen_audit")
+@pytest.mark.parametrize(("channel", "page"), [("outbox", 10_000), ("email", 1), ("email", 2)])
+def test_put_back_set_based_of_several_listings_gives_the_rows_one_by_one_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: str, page: int
+) -> None:
+    """Two listings, both notices of B withdrawn in one message, on one page or a page each; by e-mail, A has an
+    address on file (the latest of two) and B none (his message kept as ``no_address``, the audit entry naming no
+    message)."""
+    db = past_dated_world(tmp_path, monkeypatch, "past_dated")
+    score(db, TODAY, TODAY)
+    with open_store(db, key="") as store, store.transaction():
+        store.execute(
+            "INSERT INTO contacts VALUES (?, 'email', 'old@example.org', TIMESTAMP '2026-01-01 00:00:00', 'test'), "
+            "(?, 'email', 'a@example.org', TIMESTAMP '2026-02-01 00:00:00', 'test')",
+            [A, A],
+        )
+    monkeypatch.setattr(withdrawals, "PAGE", page)
+    reference, bulk, done = both_ways(db, TODAY, channel)
+    assert done == [1, 2]
+    assert bulk == reference
+    recipients = [(r[2], r[4], r[7]) for r in bulk["outbox"]]
+    if channel == "email":
+        assert recipients == [(A, "a@example.org", "queued"), (B, "", "no_address")]
+    else:
+        assert recipients == [(A, f"resident {A}", "queued"), (B, f"resident {B}", "queued")]
+    details = [json.loads(r[5]) for r in bulk["audit_log"] if r[3] == "listing_put_back"]
+    assert [d["message_id"] for d in details] == ([1, None] if channel == "email" else [1, 2])
+
+
+@pytest.mark.usefixtures("frozen_audit")
+def test_put_back_set_based_of_a_notice_withdrawn_gives_the_rows_one_by_one_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C's notice, made by a past-dated run whose cause the run in force does not find: resolved, closed on the day."""
+    reference, bulk, done = both_ways(noticed_only_world(tmp_path, monkeypatch), TODAY)
+    assert done == [2]
+    assert bulk == reference
+    assert bulk["listings"][1][11:] == ("resolved", dt.date(2026, 4, 10), False, 2)
+
+
+def test_a_put_back_failing_mid_way_leaves_nothing_done(old_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listings updated, the notices written and the messages queued, the audit entries fail: all is rolled back,
+    and the repair run again puts the listing back as if the first had not been tried."""
+    with open_store(old_store, key="") as store:
+        before = tables(store)
+
+    def broken(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(withdrawals, "append_audits", broken)
+    with open_store(old_store, key="") as store:
+        with pytest.raises(OSError, match="disk full"):
+            withdrawals.put_back_listings(store, dt.date(2026, 4, 10))
+        assert tables(store) == before
+    monkeypatch.undo()
+    put_back = cli(old_store, "due", "put-back-listings", "--json")
+    assert [(x["listing_id"], x["status"]) for x in json.loads(put_back.stdout)] == [(2, "pending")]
+    assert listings(old_store)[1] == (2, B, "pending", dt.date(2026, 6, 9), None, 4)
+
+
+# --- the bulk writes, against the writes of one row each, on any rows (hypothesis) -------------------------------
+
+_SUBJECTS = [A, B, C]
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+_DETAIL = st.dictionaries(st.text(max_size=8), st.one_of(st.none(), st.integers(), _TEXT, st.dates()), max_size=4)
+
+
+def _written(store: Store, write: Callable[[], object]) -> tuple[object, dict[str, list[tuple[object, ...]]]]:
+    """What ``write`` returns and the tables after it, the transaction then rolled back."""
+    store.execute("BEGIN TRANSACTION")
+    try:
+        return write(), tables(store)
+    finally:
+        store.execute("ROLLBACK")
+
+
+@pytest.mark.usefixtures("frozen_audit")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from([*_SUBJECTS, None]), _DETAIL, _TEXT, _TEXT, st.one_of(st.none(), st.integers(1, 9))),
+        max_size=12,
+    ),
+    channel=st.sampled_from(["outbox", "email"]),
+)
+def test_bulk_writes_give_the_rows_of_one_row_each(
+    bulk_store: Store,
+    rows: list[tuple[str | None, dict[str, Any], str, str, int | None]],
+    channel: str,
+) -> None:
+    """``append_audits``, ``notify_many`` and ``queue_messages`` give the rows, ids and audit chain that
+    ``append_audit``, ``notify`` and ``queue_message`` called once per row in the same order give: A has two e-mail
+    addresses on file (the later counts), B one, C none."""
+    store = bulk_store
+    day = dt.date(2026, 4, 10)
+    told = [(s or A, ref, en, zh) for s, _, en, zh, ref in rows]
+    title = "更正 / Correction"
+
+    def one_by_one() -> object:
+        seqs = [append_audit(store, "registry", "listing_put_back", s, d) for s, d, *_ in rows]
+        ids = [notify(store, s, "listing_withdrawn", ref, en, zh, day) for s, ref, en, zh in told]
+        messages = [queue_message(store, "listing_withdrawn", s, channel, title, en) for s, _, en, _ in told]
+        return seqs[:1] or [None], ids, messages
+
+    def in_bulk() -> object:
+        first = audit.append_audits(store, "registry", "listing_put_back", [(s, d) for s, d, *_ in rows])
+        ids = notify_many(store, "listing_withdrawn", day, told)
+        messages = queue_messages(store, "listing_withdrawn", channel, title, [(s, en) for s, _, en, _ in told])
+        return [first], ids, messages
+
+    assert _written(store, in_bulk) == _written(store, one_by_one)
+
+
+@pytest.fixture(scope="module")
+def bulk_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """One store for every example (each rolled back): an audit entry before, and the contacts above."""
+    with open_store(tmp_path_factory.mktemp("bulk") / "bulk.duckdb", create=True, key="") as store:
+        with store.transaction():
+            append_audit(store, "test", "setup", None, {})
+            store.execute(
+                "INSERT INTO contacts VALUES (?, 'email', 'old@example.org', TIMESTAMP '2026-01-01 00:00:00', 't'), "
+                "(?, 'email', 'a@example.org', TIMESTAMP '2026-02-01 00:00:00', 't'), "
+                "(?, 'email', 'b@example.org', TIMESTAMP '2026-02-01 00:00:00', 't')",
+                [A, A, B],
+            )
+        yield store

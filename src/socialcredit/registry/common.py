@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import DecisionError, WorkflowInputError
@@ -33,6 +34,7 @@ __all__ = [
     "invisible_sql",
     "iso",
     "shown_points",
+    "with_values",
 ]
 
 MAX_TEXT = 4000
@@ -172,3 +174,22 @@ def finished_runs(store: Store, run_id: int | None = None) -> tuple[tuple[Any, .
     ).fetchall()
     sid = store.store_id
     return tuple((sid, int(r), started, finished) for r, started, finished in rows)
+
+
+def with_values(
+    store: Store, columns: Mapping[str, tuple[str, Sequence[Any]]], sql: str, params: dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Run ``sql`` (an ``INSERT ... SELECT``, an ``UPDATE ... FROM``, a ``CREATE TEMP TABLE ... AS``) reading the
+    rows given by ``columns`` as the relation ``sc_values``: each column by name, its Arrow type (``int64``,
+    ``string``, ``date32``, ``bool``, ``timestamp[us]``) and its values, all of one length; ``params`` as
+    ``Store.execute`` takes them. Returns the rows it gives. One statement however many rows: the registry's bulk
+    writes (an audit entry, a notice, a message per listing) go through it, not a statement per row."""
+
+    import pyarrow as pa
+
+    values = pa.table({name: pa.array(v, type=pa.type_for_alias(kind)) for name, (kind, v) in columns.items()})
+    store.con.register("sc_values", values)
+    try:
+        return store.execute(sql, params).fetchall()
+    finally:
+        store.con.unregister("sc_values")

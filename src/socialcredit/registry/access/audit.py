@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from socialcredit.registry.common import with_values
 from socialcredit.store import Store
 
-__all__ = ["AuditProblem", "append_audit", "kept_words", "verify_audit"]
+__all__ = ["AuditProblem", "append_audit", "append_audits", "kept_words", "verify_audit"]
 
 GENESIS = "0" * 64
 
@@ -32,6 +34,42 @@ def append_audit(store: Store, actor: str, action: str, subject_id: str | None, 
         [seq, at, actor, action, subject_id, text, prev, digest],
     )
     return seq
+
+
+def append_audits(
+    store: Store, actor: str, action: str, entries: Sequence[tuple[str | None, dict[str, Any]]]
+) -> int | None:
+    """Append one entry per (subject, detail) of ``entries``, in their order, as many ``append_audit`` calls would:
+    consecutive numbers, each entry chained to the one before it, in one statement. Returns the first entry's number
+    (None when there are none). Call inside the transaction of the change they record."""
+    if not entries:
+        return None
+    first = store.take_ids("audit", len(entries))
+    prev = store.one("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1") or GENESIS
+    at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    stamp = at.isoformat()
+    subjects, texts, prevs, digests = [], [], [], []
+    for seq, (subject_id, detail) in enumerate(entries, start=first):
+        text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+        digest = _entry_hash(seq, stamp, actor, action, subject_id, text, prev)
+        subjects.append(subject_id)
+        texts.append(text)
+        prevs.append(prev)
+        digests.append(digest)
+        prev = digest
+    with_values(
+        store,
+        {
+            "seq": ("int64", list(range(first, first + len(entries)))),
+            "subject_id": ("string", subjects),
+            "detail": ("string", texts),
+            "prev_hash": ("string", prevs),
+            "hash": ("string", digests),
+        },
+        "INSERT INTO audit_log SELECT seq, $at, $actor, $action, subject_id, detail, prev_hash, hash FROM sc_values",
+        {"at": at, "actor": actor, "action": action},
+    )
+    return first
 
 
 def kept_words(where: str, text: str | None) -> dict[str, Any] | None:

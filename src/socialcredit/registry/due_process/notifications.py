@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import iso
+from socialcredit.registry.common import iso, with_values
 from socialcredit.store import Store
 
-__all__ = ["list_notifications", "notify"]
+__all__ = ["list_notifications", "notify", "notify_many"]
 
 
 def notify(store: Store, subject_id: str, kind: str, ref_id: int | None, en: str, zh: str, today: dt.date) -> int:
@@ -19,6 +20,31 @@ def notify(store: Store, subject_id: str, kind: str, ref_id: int | None, en: str
         "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, now())", [nid, subject_id, today, kind, ref_id, en, zh]
     )
     return nid
+
+
+def notify_many(
+    store: Store, kind: str, today: dt.date, notices: Sequence[tuple[str, int | None, str, str]]
+) -> list[int]:
+    """``notify`` for each (subject, ref_id, en, zh) of ``notices``, in their order (consecutive ids), in one
+    statement; returns the ids. Call inside a transaction."""
+    if not notices:
+        return []
+    first = store.take_ids("notification", len(notices))
+    ids = list(range(first, first + len(notices)))
+    with_values(
+        store,
+        {
+            "notification_id": ("int64", ids),
+            "subject_id": ("string", [n[0] for n in notices]),
+            "ref_id": ("int64", [n[1] for n in notices]),
+            "text_en": ("string", [n[2] for n in notices]),
+            "text_zh": ("string", [n[3] for n in notices]),
+        },
+        "INSERT INTO notifications SELECT notification_id, subject_id, $today, $kind, ref_id, text_en, text_zh, now() "
+        "FROM sc_values",
+        {"today": today, "kind": kind},
+    )
+    return ids
 
 
 def list_notifications(

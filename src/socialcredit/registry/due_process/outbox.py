@@ -18,12 +18,13 @@ without change. Statuses: ``queued``, ``sent``, ``failed`` (the last error kept;
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import iso
+from socialcredit.registry.common import iso, with_values
 from socialcredit.settings import Settings
 from socialcredit.store import Store
 
@@ -37,6 +38,7 @@ __all__ = [
     "deliver",
     "list_outbox",
     "queue_message",
+    "queue_messages",
     "record_attempt",
     "sender_from_settings",
     "set_contact",
@@ -146,6 +148,48 @@ def queue_message(store: Store, kind: str, subject_id: str, channel: str, title:
         [message_id, kind, subject_id, channel, recipient or "", title, body, status],
     )
     return None if recipient is None else Message(message_id, channel, recipient, title, body)
+
+
+def queue_messages(
+    store: Store, kind: str, channel: str, title: str, messages: Sequence[tuple[str, str]]
+) -> list[Message | None]:
+    """``queue_message`` for each (subject, body) of ``messages``, in their order (consecutive ids), in one
+    statement: each resident's address on ``channel`` looked up once for all. Call inside a transaction."""
+    if not messages:
+        return []
+    subjects = [m[0] for m in messages]
+    if channel == "outbox":
+        recipients: list[str | None] = [f"resident {s}" for s in subjects]
+    else:
+        found: dict[str, str] = {}
+        for subject_id, address in with_values(
+            store,
+            {"subject_id": ("string", sorted(set(subjects)))},
+            """SELECT c.subject_id, c.address FROM contacts c SEMI JOIN sc_values v USING (subject_id)
+            WHERE c.channel = $channel ORDER BY c.subject_id, c.recorded_at""",
+            {"channel": channel},
+        ):
+            found[str(subject_id)] = str(address)  # the latest on file, as ``contact_address``
+        recipients = [found.get(s) for s in subjects]
+    first = store.take_ids("message", len(messages))
+    ids = list(range(first, first + len(messages)))
+    with_values(
+        store,
+        {
+            "message_id": ("int64", ids),
+            "subject_id": ("string", subjects),
+            "recipient": ("string", [r or "" for r in recipients]),
+            "body": ("string", [m[1] for m in messages]),
+            "status": ("string", ["queued" if r is not None else "no_address" for r in recipients]),
+        },
+        "INSERT INTO outbox SELECT message_id, $kind, subject_id, $channel, recipient, $title, body, status, 0, NULL, "
+        "now(), NULL FROM sc_values",
+        {"kind": kind, "channel": channel, "title": title},
+    )
+    return [
+        None if r is None else Message(i, channel, r, title, m[1])
+        for i, r, m in zip(ids, recipients, messages, strict=True)
+    ]
 
 
 def record_attempt(store: Store, message_id: int, error: str | None) -> None:

@@ -41,10 +41,11 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.access.audit import append_audits
+from socialcredit.registry.common import with_values
 from socialcredit.registry.due_process.listings import NOT_WITHDRAWN, criterion_words, take_effect
-from socialcredit.registry.due_process.notifications import notify
-from socialcredit.registry.due_process.outbox import queue_message
+from socialcredit.registry.due_process.notifications import notify_many
+from socialcredit.registry.due_process.outbox import queue_messages
 from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.store import Store
 
@@ -162,95 +163,136 @@ def _target(row: dict[str, Any], day: dt.date) -> tuple[str, dt.date, dt.date | 
     return ("pending", effective_on, None)
 
 
+# listings put back a page at a time: each page's changes in a few statements, its texts held in memory
+PAGE = 10_000
+
+
 def put_back_listings(
     store: Store, today: dt.date | None = None, *, actor: str = "registry", channel: str = "outbox"
 ) -> list[dict[str, Any]]:
     """Put back each listing a run not in force moved to what the run in force gives (module docstring); returns
     what was put back, each: listing_id, subject_id, moved_by (the run), standing, in_force (the run, or None),
-    status_before, status (after). The resident's message is queued on ``channel``."""
+    status_before, status (after). The resident's message is queued on ``channel``.
+
+    Set-based, in one transaction: the listings are put back a page (``PAGE``) at a time, in order of their ids, each
+    page's listings updated, notices written, messages queued and audit entries appended in a statement each (the
+    ids, the entries and their chain as one listing after the other would give them)."""
     day = resolve_today(today)
     done: list[dict[str, Any]] = []
     words: dict[tuple[str, str, str], dict[str, str]] = {}
     taking: dict[dt.date, list[int]] = {}
     with store.transaction():
-        for row in store.rows(_MOVED):
-            target = _target(row, day)
-            if target is None:
-                continue
-            done.append(_put_back(store, row, target, day, actor, channel, words))
-            if target[2] is not None:
-                taking.setdefault(target[2], []).append(int(row["listing_id"]))
+        todo = [(row, target) for row in store.rows(_MOVED) if (target := _target(row, day)) is not None]
+        for at in range(0, len(todo), PAGE):
+            page = todo[at : at + PAGE]
+            done.extend(_put_back(store, page, day, actor, channel, words))
+            for row, (_, _, on) in page:
+                if on is not None:
+                    taking.setdefault(on, []).append(int(row["listing_id"]))
         # in effect as the run in force gives it: told so anew, dated the day it takes effect (the withdrawn notice
         # was not given, ``listings.NOT_WITHDRAWN``)
         for on, ids in sorted(taking.items()):
-            store.execute("CREATE OR REPLACE TEMP TABLE sc_became (listing_id BIGINT)")
-            store.con.executemany("INSERT INTO sc_became VALUES (?)", [(i,) for i in ids])
+            with_values(
+                store, {"listing_id": ("int64", ids)}, "CREATE OR REPLACE TEMP TABLE sc_became AS FROM sc_values"
+            )
             take_effect(store, on, actor, {"put_back": True})
     return done
 
 
 def _put_back(
     store: Store,
-    row: dict[str, Any],
-    target: tuple[str, dt.date, dt.date | None],
+    page: list[tuple[dict[str, Any], tuple[str, dt.date, dt.date | None]]],
     day: dt.date,
     actor: str,
     channel: str,
     words: dict[tuple[str, str, str], dict[str, str]],
-) -> dict[str, Any]:
-    listing_id, subject_id = int(row["listing_id"]), str(row["subject_id"])
-    in_force = None if row["in_force"] is None else int(row["in_force"])
-    status, effective_on, _ = target
-    if status == "resolved":
-        closed = row["closed_on"] if row["status"] == "delisted" else day
-        store.execute(
-            "UPDATE listings SET status = 'resolved', closed_on = ?, cause_present = ? WHERE listing_id = ?",
-            [closed, bool(row["found"]), listing_id],
+) -> list[dict[str, Any]]:
+    """Put back the listings of ``page`` (each its row of ``_MOVED`` and its target), in order: the listings
+    updated, then each resident's notice in their file, the message in the outbox and the audit entry."""
+    put = []
+    for row, (status, effective_on, _) in page:
+        resolved = status == "resolved"
+        put.append(
+            (
+                int(row["listing_id"]),
+                resolved,
+                (row["closed_on"] if row["status"] == "delisted" else day) if resolved else None,
+                effective_on,
+                bool(row["found"]) if resolved else True,
+                None if row["in_force"] is None else int(row["in_force"]),
+            )
         )
-    else:  # pending, or pending until take_effect puts it in effect below
-        store.execute(
-            "UPDATE listings SET status = 'pending', effective_on = ?, closed_on = NULL, cause_present = true, "
-            "last_run_id = ? WHERE listing_id = ?",
-            [effective_on, in_force, listing_id],
-        )
-    en, zh = _words(store, row, target, words)
-    notify(store, subject_id, "listing_withdrawn", listing_id, en, zh, day)
-    message = queue_message(
+    # resolved: closed, its cause as the run in force finds it; else pending, or pending until take_effect puts it in
+    # effect (put_back_listings)
+    with_values(
+        store,
+        {
+            "listing_id": ("int64", [p[0] for p in put]),
+            "resolved": ("bool", [p[1] for p in put]),
+            "closed_on": ("date32", [p[2] for p in put]),
+            "effective_on": ("date32", [p[3] for p in put]),
+            "cause_present": ("bool", [p[4] for p in put]),
+            "in_force": ("int64", [p[5] for p in put]),
+        },
+        """UPDATE listings SET
+            status = CASE WHEN v.resolved THEN 'resolved' ELSE 'pending' END,
+            closed_on = v.closed_on,
+            cause_present = v.cause_present,
+            effective_on = CASE WHEN v.resolved THEN listings.effective_on ELSE v.effective_on END,
+            last_run_id = CASE WHEN v.resolved THEN listings.last_run_id ELSE v.in_force END
+        FROM sc_values v WHERE listings.listing_id = v.listing_id""",
+    )
+    told = [_words(store, row, target, words) for row, target in page]
+    notify_many(
         store,
         "listing_withdrawn",
-        subject_id,
+        day,
+        [(str(r["subject_id"]), int(r["listing_id"]), en, zh) for (r, _), (en, zh) in zip(page, told, strict=True)],
+    )
+    messages = queue_messages(
+        store,
+        "listing_withdrawn",
         channel,
         "更正：列入通知撤回 / Correction: a listing notice withdrawn",
-        f"{zh}\n\n{en}\n",
+        [(str(r["subject_id"]), f"{zh}\n\n{en}\n") for (r, _), (en, zh) in zip(page, told, strict=True)],
     )
-    moved_by, standing = int(row["moved_by"]), str(row["standing"])
-    reason = f"run {moved_by} ({standing}, as of {row['moved_as_of']}) is not in force and moves no listing; " + (
-        "no run in force" if in_force is None else f"put back as run {in_force}, in force, gives"
-    )
-    detail: dict[str, Any] = {
-        "listing_id": listing_id,
-        "run_id": moved_by,
-        "standing": standing,
-        "moved": row["how"],
-        "in_force": in_force,
-        "status_before": row["status"],
-        "status": status,
-        "reason": reason,
-        "message_id": None if message is None else message.message_id,
-    }
-    if effective_on != row["effective_on"]:
-        detail["effective_on_before"] = row["effective_on"]
-        detail["effective_on"] = effective_on
-    append_audit(store, actor, "listing_put_back", subject_id, detail)
-    return {
-        "listing_id": listing_id,
-        "subject_id": subject_id,
-        "moved_by": moved_by,
-        "standing": standing,
-        "in_force": in_force,
-        "status_before": row["status"],
-        "status": status,
-    }
+    entries: list[tuple[str | None, dict[str, Any]]] = []
+    done = []
+    for (row, (status, effective_on, _)), message in zip(page, messages, strict=True):
+        listing_id, subject_id = int(row["listing_id"]), str(row["subject_id"])
+        in_force = None if row["in_force"] is None else int(row["in_force"])
+        moved_by, standing = int(row["moved_by"]), str(row["standing"])
+        reason = f"run {moved_by} ({standing}, as of {row['moved_as_of']}) is not in force and moves no listing; " + (
+            "no run in force" if in_force is None else f"put back as run {in_force}, in force, gives"
+        )
+        detail: dict[str, Any] = {
+            "listing_id": listing_id,
+            "run_id": moved_by,
+            "standing": standing,
+            "moved": row["how"],
+            "in_force": in_force,
+            "status_before": row["status"],
+            "status": status,
+            "reason": reason,
+            "message_id": None if message is None else message.message_id,
+        }
+        if effective_on != row["effective_on"]:
+            detail["effective_on_before"] = row["effective_on"]
+            detail["effective_on"] = effective_on
+        entries.append((subject_id, detail))
+        done.append(
+            {
+                "listing_id": listing_id,
+                "subject_id": subject_id,
+                "moved_by": moved_by,
+                "standing": standing,
+                "in_force": in_force,
+                "status_before": row["status"],
+                "status": status,
+            }
+        )
+    append_audits(store, actor, "listing_put_back", entries)
+    return done
 
 
 def _words(
