@@ -28,6 +28,7 @@ from socialcredit.cli_due_process import register_due_process
 from socialcredit.cli_freeze import register_freeze
 from socialcredit.cli_help import (
     ADMINISTRATION,
+    ASKED,
     DECISIONS,
     EXIT_CODES,
     MAIN_JOB,
@@ -1452,8 +1453,11 @@ def _exit_with(exc: BaseException) -> NoReturn:
     """The exit code and the one line on stderr for how a command ended."""
     try:
         raise exc
-    except SocialCreditError:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+    except SocialCreditError as known:
+        # in the language of the command's --lang, when the error has the message in it (Click's own usage errors,
+        # a missing or bad option, print themselves in English)
+        said = "[bold red]错误：[/]" if ASKED.lang == "zh" and known.zh else "[bold red]error:[/] "
+        err.print(f"{said}{escape(known.said_in(ASKED.lang))}", markup=True, highlight=False)
         sys.exit(2)
     except typer.Exit as ended:
         sys.exit(ended.exit_code)

@@ -114,8 +114,11 @@ def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[s
         if run["policy_id"] not in in_force and (policy_id or offers(run)):
             raise no_run_in_force(store, str(run["policy_id"]))
     if not runs:
-        raise NotFoundError("no score run yet" + (f" for policy {policy_id}" if policy_id else ""))
-    raise NotFoundError(f"no scored policy offers the service {service!r}")
+        raise NotFoundError(
+            "no score run yet" + (f" for policy {policy_id}" if policy_id else ""),
+            zh=(f"政策 {policy_id} " if policy_id else "") + "还没有评分",
+        )
+    raise NotFoundError(f"no scored policy offers the service {service!r}", zh=f"没有已评分的政策提供服务 {service!r}")
 
 
 def policies_offering(store: Store, service: str) -> list[str]:
@@ -149,7 +152,7 @@ def subject_result(store: Store, run_id: int, subject_id: str) -> dict[str, Any]
             except IdentifierError as invalid:
                 invalid.field = "subject_id"
                 raise
-            raise NotFoundError(f"no registered subject {subject_id!r}")
+            raise NotFoundError(f"no registered subject {subject_id!r}", zh=f"没有登记的主体 {subject_id!r}")
         raise NotFoundError(f"subject {subject_id} was not scored in run {run_id}")
     return rows[0]
 

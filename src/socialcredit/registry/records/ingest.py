@@ -1957,7 +1957,9 @@ def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[st
     try:
         row = versions.latest_record(store, source_id, record_id)
     except NotFoundError:
-        raise NotFoundError(f"no record {record_id!r} from source {source_id}") from None
+        raise NotFoundError(
+            f"no record {record_id!r} from source {source_id}", zh=f"来源 {source_id} 没有记录 {record_id!r}"
+        ) from None
     own = set(catalog.record_types[row["record_type"]].fields) if row["record_type"] in catalog.record_types else set()
     return {
         k: (str(v).lower() if isinstance(v, bool) else str(v))

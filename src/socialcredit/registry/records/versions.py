@@ -19,7 +19,7 @@ __all__ = ["latest_record", "require_subject", "subjects_record", "withdraw_vers
 
 def require_subject(store: Store, subject_id: str) -> None:
     if not store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id]):
-        raise NotFoundError(f"no registered subject {subject_id!r}")
+        raise NotFoundError(f"no registered subject {subject_id!r}", zh=f"没有登记的主体 {subject_id!r}")
 
 
 def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
@@ -33,7 +33,9 @@ def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any
         [source_id, record_id],
     )
     if not rows:
-        raise NotFoundError(f"source {source_id} holds no record {record_id!r}")
+        raise NotFoundError(
+            f"source {source_id} holds no record {record_id!r}", zh=f"来源 {source_id} 没有记录 {record_id!r}"
+        )
     return rows[0]
 
 
@@ -45,7 +47,7 @@ def subjects_record(store: Store, subject_id: str, source_id: str, record_id: st
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError as exc:
-        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record") from None
+        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record", zh=exc.zh) from None
     if record["subject_id"] != subject_id:
         raise WorkflowInputError(
             f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",

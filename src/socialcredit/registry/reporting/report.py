@@ -59,7 +59,7 @@ def _subject(store: Store, subject_id: str, key: int | None = None) -> dict[str,
         [-1 if key is None else key, subject_id],
     )
     if not rows:
-        raise NotFoundError(f"no registered subject {subject_id!r}")
+        raise NotFoundError(f"no registered subject {subject_id!r}", zh=f"没有登记的主体 {subject_id!r}")
     return rows[0]
 
 

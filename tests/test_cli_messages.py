@@ -1,0 +1,73 @@
+"""The command line's error messages, as a user reads them from the installed console script: in the language of
+--lang, and quoting what was typed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = str(Path(sys.executable).parent / "socialcredit")
+NOBODY = "110105198003040151"  # a valid identity number no one registered
+
+
+def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
+
+
+@pytest.fixture(scope="module")
+def empty(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store made by `init`: no subject, no run."""
+    db = tmp_path_factory.mktemp("empty") / "empty.duckdb"
+    made = run("init", db=db)
+    assert made.returncode == 0, made.stderr
+    return db
+
+
+def test_an_unknown_subject_is_told_in_chinese_under_lang_zh(empty: Path) -> None:
+    zh = run("show", NOBODY, "--lang", "zh", db=empty)
+    assert (zh.returncode, zh.stdout, zh.stderr) == (2, "", f"错误：没有登记的主体 '{NOBODY}'\n")
+    en = run("show", NOBODY, db=empty)
+    assert (en.returncode, en.stderr) == (2, f"error: no registered subject '{NOBODY}'\n")
+    exported = run("file", "export", NOBODY, "--lang", "zh", db=empty)
+    assert (exported.returncode, exported.stderr) == (2, f"错误：没有登记的主体 '{NOBODY}'\n")
+
+
+def test_no_store_and_no_run_are_told_in_chinese_under_lang_zh(empty: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nothere.duckdb"
+    no_store = run("show", NOBODY, "--lang", "zh", db=missing)
+    assert (no_store.returncode, no_store.stderr) == (
+        2,
+        f"错误：{missing} 处没有存储；请用 `socialcredit init --db {missing}` 创建\n",
+    )
+    no_run = run("decide", NOBODY, "high_speed_rail", "--purpose", "loan", "--lang", "zh", db=empty)
+    assert (no_run.returncode, no_run.stderr) == (2, "错误：还没有评分\n")
+
+
+def test_a_usage_error_stays_in_clicks_english(empty: Path) -> None:
+    """Click's own usage errors (an option's bad value) print themselves, in English, exit 2."""
+    bad = run("show", NOBODY, "--lang", "fr", db=empty)
+    assert bad.returncode == 2
+    assert "Invalid value for '--lang': 'fr': give en or zh" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("typed", "zh"),
+    [
+        ("2026-02-30", "--as-of '2026-02-30' 不是有效日期：2026年2月只有28天"),
+        ("2026-13-01", "--as-of '2026-13-01' 不是有效日期：一年只有12个月"),
+        ("20261231", "--as-of '20261231' 不是有效日期：请按年-月-日填写，如 2026-12-31"),
+    ],
+)
+def test_a_date_option_that_is_no_date_says_why_in_both_languages(typed: str, zh: str) -> None:
+    from socialcredit.clock import day_option
+    from socialcredit.errors import SocialCreditError
+
+    with pytest.raises(SocialCreditError) as refused:
+        day_option(typed, "--as-of")
+    assert refused.value.said_in("zh") == zh
+    assert refused.value.said_in("en").startswith(f"--as-of '{typed}' is not a date")
