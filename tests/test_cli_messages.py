@@ -71,3 +71,19 @@ def test_a_date_option_that_is_no_date_says_why_in_both_languages(typed: str, zh
         day_option(typed, "--as-of")
     assert refused.value.said_in("zh") == zh
     assert refused.value.said_in("en").startswith(f"--as-of '{typed}' is not a date")
+
+
+def test_an_id_of_spaces_only_is_refused_as_empty(empty: Path) -> None:
+    """A subject's identifier of spaces (full-width ones too) was looked up as '' and told "no registered subject
+    ''"; it is refused as empty, in --lang."""
+    en = run("show", "\u3000 \u3000", db=empty)
+    assert (en.returncode, en.stderr) == (
+        2,
+        "error: the subject's identifier is empty once its spaces are removed (full-width ones too): give an "
+        "identity number or a unified social credit code\n",
+    )
+    zh = run("show", "  ", "--lang", "zh", db=empty)
+    assert (zh.returncode, zh.stderr) == (
+        2,
+        "错误：主体证件号码去掉空格（含全角空格）后为空：请填写身份证号码或统一社会信用代码\n",
+    )

@@ -112,8 +112,8 @@ class IdentifierError(SocialCreditError, ValueError):
     status = 422
     default_code = "invalid_identifier"
 
-    def __init__(self, message: str, *, reason: str, value: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, reason: str, value: str, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
         self.reason = reason
         self.value = value
 

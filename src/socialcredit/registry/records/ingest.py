@@ -52,8 +52,8 @@ from socialcredit.identifiers import (
     RECORD_ID_TO_FOLD,
     OrgCode,
     compact_subject_id,
-    fold_record_id,
     fold_record_id_sql,
+    given_record_id,
     region_name,
     validate_subject_id,
 )
@@ -1953,7 +1953,7 @@ def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[st
     """The latest version of one record of a source (versions.latest_record) as a row a batch would carry: the
     base columns, ``withdrawn`` and the record type's fields, by name, as text."""
     catalog = store.catalog
-    record_id = fold_record_id(record_id)
+    record_id = given_record_id(record_id)
     try:
         row = versions.latest_record(store, source_id, record_id)
     except NotFoundError:
