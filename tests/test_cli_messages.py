@@ -87,3 +87,19 @@ def test_an_id_of_spaces_only_is_refused_as_empty(empty: Path) -> None:
         2,
         "错误：主体证件号码去掉空格（含全角空格）后为空：请填写身份证号码或统一社会信用代码\n",
     )
+
+
+def test_an_id_of_5000_characters_is_quoted_with_64_at_most(empty: Path) -> None:
+    """`show` echoed an id of 5,000 characters back whole: a message quotes at most 64 characters of it, the last an
+    ellipsis."""
+    shown = run("show", "A" * 5000, db=empty)
+    assert (shown.returncode, shown.stderr) == (2, f"error: no registered subject '{'A' * 63}…'\n")
+
+
+def test_an_identifier_of_the_wrong_length_is_quoted_bounded() -> None:
+    from socialcredit.errors import IdentifierError
+    from socialcredit.identifiers import validate_subject_id
+
+    with pytest.raises(IdentifierError) as refused:
+        validate_subject_id("9" * 5000)
+    assert str(refused.value) == f"unified social credit code '{'9' * 63}…' has 5000 characters; expected 18"

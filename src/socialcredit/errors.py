@@ -76,7 +76,21 @@ __all__ = [
     "UnsupportedMediaError",
     "WorkflowError",
     "WorkflowInputError",
+    "quoted",
 ]
+
+# A message quotes at most this many characters of what a user typed (then …)
+SHOWN = 64
+
+
+def quoted(value: str, limit: int = SHOWN) -> str:
+    """What a user typed as a message quotes it: in quotes, escaped (a control character shows as its code), cut at
+    ``limit`` characters with an ellipsis: an id of 5,000 characters is not echoed back whole.
+
+    >>> quoted("R-1"), quoted("x" * 100, 8)
+    ("'R-1'", "'xxxxxxx…'")
+    """
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
 class SocialCreditError(Exception):

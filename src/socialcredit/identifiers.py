@@ -30,7 +30,7 @@ from stdnum import numdb
 from stdnum.cn import ric as _stdnum_ric
 from stdnum.cn import uscc as _stdnum_uscc
 
-from socialcredit.errors import IdentifierError, NotFoundError, SocialCreditError, WorkflowInputError
+from socialcredit.errors import IdentifierError, NotFoundError, SocialCreditError, WorkflowInputError, quoted
 
 __all__ = [
     "RECORD_ID_TO_FOLD",
@@ -187,7 +187,7 @@ def no_subject(subject_id: str) -> SocialCreditError:
             value=subject_id,
             zh="主体证件号码去掉空格（含全角空格）后为空：请填写身份证号码或统一社会信用代码",
         )
-    return NotFoundError(f"no registered subject {subject_id!r}", zh=f"没有登记的主体 {subject_id!r}")
+    return NotFoundError(f"no registered subject {quoted(subject_id)}", zh=f"没有登记的主体 {quoted(subject_id)}")
 
 
 def fold_record_id_sql(column: str, *, portable: bool = False) -> str:
@@ -309,7 +309,7 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
         raise IdentifierError(f"{_RIC} is empty", reason="empty", value=_raw(value))
     if len(number) != 18:
         raise IdentifierError(
-            f"{_RIC} {number!r} has {len(number)} characters; expected 18", reason="length", value=value
+            f"{_RIC} {quoted(number)} has {len(number)} characters; expected 18", reason="length", value=value
         )
     if not _is_digits(number[:17]):
         raise IdentifierError(
@@ -377,7 +377,7 @@ def validate_uscc(value: str) -> OrgCode:
         raise IdentifierError(f"{_USCC} is empty", reason="empty", value=_raw(value))
     if len(number) != 18:
         raise IdentifierError(
-            f"{_USCC} {number!r} has {len(number)} characters; expected 18", reason="length", value=value
+            f"{_USCC} {quoted(number)} has {len(number)} characters; expected 18", reason="length", value=value
         )
     for position, char in enumerate(number, start=1):
         if char not in _USCC_CHARS:

@@ -47,6 +47,7 @@ from socialcredit.errors import (
     LimitError,
     NotFoundError,
     SocialCreditError,
+    quoted,
 )
 from socialcredit.identifiers import (
     RECORD_ID_TO_FOLD,
@@ -1958,7 +1959,8 @@ def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[st
         row = versions.latest_record(store, source_id, record_id)
     except NotFoundError:
         raise NotFoundError(
-            f"no record {record_id!r} from source {source_id}", zh=f"来源 {source_id} 没有记录 {record_id!r}"
+            f"no record {quoted(record_id)} from source {source_id}",
+            zh=f"来源 {source_id} 没有记录 {quoted(record_id)}",
         ) from None
     own = set(catalog.record_types[row["record_type"]].fields) if row["record_type"] in catalog.record_types else set()
     return {

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import ConflictError, NotFoundError, WorkflowInputError
+from socialcredit.errors import ConflictError, NotFoundError, WorkflowInputError, quoted
 from socialcredit.identifiers import fold_record_id, given_record_id, no_subject
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
@@ -34,7 +34,8 @@ def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any
     )
     if not rows:
         raise NotFoundError(
-            f"source {source_id} holds no record {record_id!r}", zh=f"来源 {source_id} 没有记录 {record_id!r}"
+            f"source {source_id} holds no record {quoted(record_id)}",
+            zh=f"来源 {source_id} 没有记录 {quoted(record_id)}",
         )
     return rows[0]
 
@@ -50,7 +51,7 @@ def subjects_record(store: Store, subject_id: str, source_id: str, record_id: st
         raise WorkflowInputError(str(exc), field="record_id", code="unknown_record", zh=exc.zh) from None
     if record["subject_id"] != subject_id:
         raise WorkflowInputError(
-            f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",
+            f"record {quoted(record_id)} of source {source_id} is not in the file of {subject_id}",
             field="record_id",
             code="not_your_record",
         )
