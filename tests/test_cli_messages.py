@@ -103,3 +103,30 @@ def test_an_identifier_of_the_wrong_length_is_quoted_bounded() -> None:
     with pytest.raises(IdentifierError) as refused:
         validate_subject_id("9" * 5000)
     assert str(refused.value) == f"unified social credit code '{'9' * 63}…' has 5000 characters; expected 18"
+
+
+def test_show_prints_every_inquiry_time_in_the_residents_pages_format(tmp_path: Path) -> None:
+    """`show` printed an inquiry's time with seconds, and with microseconds when it had any, in one table: every one
+    is to the minute, as the resident's page shows it."""
+    from socialcredit.store import open_store
+
+    db = tmp_path / "one.duckdb"
+    assert run("init", db=db).returncode == 0
+    (tmp_path / "subjects.csv").write_text(
+        "subject_id,name,district,profession\n110105198003040155,王伟,朝阳区,retail\n", encoding="utf-8"
+    )
+    assert run("ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db).returncode == 0
+    store = open_store(db)
+    try:
+        store.execute(
+            "INSERT INTO inquiries VALUES "
+            "(9001, TIMESTAMP '2026-06-01 10:00:00', 'bank', '110105198003040155', 'loan', 'loan', 'granted', NULL), "
+            "(9002, TIMESTAMP '2026-06-02 11:30:45.123456', 'bank', '110105198003040155', 'loan', 'loan', 'granted', "
+            "NULL)"
+        )
+    finally:
+        store.close()
+    shown = run("show", "110105198003040155", db=db)
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split() for line in shown.stdout.splitlines() if line.strip().startswith("2026-")]
+    assert [row[:3] for row in rows] == [["2026-06-02", "11:30", "bank"], ["2026-06-01", "10:00", "bank"]]

@@ -511,13 +511,22 @@ def show(
     inq = Table(*(w[c] for c in ("when", "who", "service", "purpose", "outcome")), title=w["inquiries"], box=None)
     for q in report["inquiries"]:
         inq.add_row(
-            q["asked_at"],
+            _when(q["asked_at"]),
             q["requester"],
             q["service"],
             _purpose(q["purpose"], lang),
             _word("outcome", str(q["outcome"]), lang),
         )
     out.print(inq if report["inquiries"] else w["no_inquiries"])
+
+
+def _when(asked_at: Any) -> str:
+    """An inquiry's time as the resident's page shows it, to the minute (``2026-06-02 11:30``): the file's times
+    came with seconds, and with microseconds when they had any, in one table."""
+    try:
+        return dt.datetime.fromisoformat(str(asked_at)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(asked_at)[:16]
 
 
 def _purpose(purpose: Any, lang: str) -> str:
