@@ -130,3 +130,25 @@ def test_show_prints_every_inquiry_time_in_the_residents_pages_format(tmp_path: 
     assert shown.returncode == 0, shown.stderr
     rows = [line.split() for line in shown.stdout.splitlines() if line.strip().startswith("2026-")]
     assert [row[:3] for row in rows] == [["2026-06-02", "11:30", "bank"], ["2026-06-01", "10:00", "bank"]]
+
+
+def test_init_over_a_removed_stores_checkpoints_refuses_and_names_them(tmp_path: Path) -> None:
+    """A store removed, its checkpoints left: `init` made a new store there silently, and its first `audit verify`
+    said it held checkpoints no key of it signed (exit 1), as if its log had been tampered with. `init` refuses,
+    naming the folder, and creates nothing; once the folder is moved away, the new store verifies clean."""
+    db = tmp_path / "a.duckdb"
+    assert run("init", db=db).returncode == 0
+    assert run("audit", "checkpoint", db=db).returncode == 0
+    db.unlink()
+    again = run("init", db=db)
+    left = tmp_path / "a.duckdb.checkpoints"
+    assert (again.returncode, again.stdout) == (2, "")
+    assert again.stderr == (
+        f"error: {left / 'checkpoints.jsonl'} holds the audit checkpoints of a store that was at {db} before; move "
+        f"the folder {left} away (keep it while that store's audit log may be asked about) or choose another --db\n"
+    )
+    assert not db.exists()
+    left.rename(tmp_path / "old.checkpoints")
+    assert run("init", db=db).returncode == 0
+    verified = run("audit", "verify", db=db)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -131,8 +131,18 @@ _date = as_of_date  # the --as-of options of this module's commands (cli_help.py
 @app.command(rich_help_panel=ADMINISTRATION)
 def init(db: DbOpt = DEFAULT_DB) -> None:
     """Create a store (encrypted when $SOCIALCREDIT_DB_KEY is set)."""
+    from socialcredit.registry.access.checkpoints import checkpoints_at
+
     if db.exists():
         raise SocialCreditError(f"{db} exists already; choose another --db or remove it")
+    left = checkpoints_at(db)
+    if left.exists():
+        # a removed store's checkpoints: a new store here would be told by `audit verify` that it holds checkpoints
+        # no key of it signed, as if its log had been tampered with
+        raise SocialCreditError(
+            f"{left} holds the audit checkpoints of a store that was at {db} before; move the folder {left.parent} "
+            "away (keep it while that store's audit log may be asked about) or choose another --db"
+        )
     with _store(db, create=True) as store:
         if store.encrypted:
             out.print(f"Created an encrypted store (AES-GCM) at {db}.")
