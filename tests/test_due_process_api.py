@@ -145,6 +145,30 @@ def test_errors_name_the_field(world: dict[str, Any]) -> None:
     assert (r.status_code, r.json()["error"]["field"]) == (422, "query")
 
 
+def test_an_id_of_spaces_only_is_refused_as_empty_not_looked_up_as_nothing(world: dict[str, Any]) -> None:
+    """A record id or a subject's identifier of spaces (full-width ones too) is nothing once folded: refused as such,
+    not told "no record ''"."""
+    client: httpx.Client = world["client"]
+    sent = {"source_id": "courts", "record_id": "\u3000 \u3000", "reason": "x"}
+    r = client.post("/v1/disputes", json=sent, headers=auth(world, "resident"))
+    assert (r.status_code, r.json()["error"]) == (
+        422,
+        {
+            "code": "empty_record_id",
+            "message": "the record id is empty once its spaces are trimmed (full-width ones too): give the record's id "
+            "as its source sent it",
+            "field": "record_id",
+        },
+    )
+    r = client.get("/v1/subjects/%E3%80%80%20/report", headers=auth(world, "operator"))
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (
+        422,
+        "invalid_identifier",
+        "the subject's identifier is empty once its spaces are removed (full-width ones too): give an identity "
+        "number or a unified social credit code",
+    )
+
+
 def test_consent_over_http_keeps_the_history(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     other = auth(world, "other_resident")

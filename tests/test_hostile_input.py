@@ -229,6 +229,24 @@ def test_a_column_name_with_a_control_character_is_refused(hostile: dict[str, An
     )
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_csv_without_a_byte_order_mark_starting_in_chinese_is_refused_as_not_utf8(
+    hostile: dict[str, Any], encoding: str
+) -> None:
+    """'主体' in UTF-16 is the bytes ';NSO' (little-endian) or 'N;OS' (big-endian): valid UTF-8 with no NUL among
+    the first four, so the body was read and refused as an unknown column. A NUL beside the first line's
+    separators says what it is."""
+    body = "主体,主体\n1,2\n".encode(encoding)
+    body.decode("utf-8")  # valid UTF-8: not refused for its bytes
+    r = _send(hostile, "courts", "text/csv", body)
+    assert _error(r) == (
+        400,
+        "body_not_utf8",
+        "the body has a NUL byte beside a separator in its first line, as UTF-16 and UTF-32 text has; send text in "
+        "UTF-8",
+    )
+
+
 def _parquet(rows: list[dict[str, Any]]) -> bytes:
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows), sink)

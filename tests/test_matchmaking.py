@@ -895,6 +895,26 @@ def test_pages_answer_bad_input_with_the_field_named_never_500(world: dict[str, 
         assert r.status_code == 400 and "this identity number is already client" in r.text
 
 
+def test_a_single_valued_field_sent_twice_is_refused_naming_it(world: dict[str, Any], couple: dict[str, Any]) -> None:
+    """A form naming a single-valued field twice (a=1&a=2) was read for its last value; it is refused 400 naming the
+    field, in the page's language, as the registry's pages refuse it. A checkbox group is sent once a box: kept."""
+    viewer = couple["ids"]["viewer"]
+    twice = "age_min=20&age_min=25&age_max=30&seeks=F&seeks=M"
+    sent = {"content-type": "application/x-www-form-urlencoded"}
+    with _site(world) as site:
+        r = site.post(f"/clients/{viewer}/preferences?lang=en", content=twice, headers=sent)
+        assert r.status_code == 400
+        assert (
+            "The form names the field &#39;age_min&#39; more than once, so which value was meant is not known; a form "
+            "sends each field once: go back, open the form again and send it." in r.text
+        )
+        r = site.post(f"/clients/{viewer}/consent", content="granted=true&granted=false", headers=sent)
+        assert r.status_code == 400
+        assert "表单中的字段“granted”出现了不止一次，无法确定以哪个值为准" in r.text
+        r = site.post(f"/clients/{viewer}/preferences", content="age_min=20&age_max=30&seeks=F&seeks=M", headers=sent)
+        assert r.status_code == 303
+
+
 def test_the_json_api_answers_errors_in_json_naming_the_field() -> None:
     """/api/clients/N/matches is read by programs: an unknown client or a bad limit is a JSON error (as the
     registry's API answers), not the HTML error page; the pages keep theirs."""

@@ -28,6 +28,7 @@ from socialcredit.cli_due_process import register_due_process
 from socialcredit.cli_freeze import register_freeze
 from socialcredit.cli_help import (
     ADMINISTRATION,
+    ASKED,
     DECISIONS,
     EXIT_CODES,
     MAIN_JOB,
@@ -130,8 +131,18 @@ _date = as_of_date  # the --as-of options of this module's commands (cli_help.py
 @app.command(rich_help_panel=ADMINISTRATION)
 def init(db: DbOpt = DEFAULT_DB) -> None:
     """Create a store (encrypted when $SOCIALCREDIT_DB_KEY is set)."""
+    from socialcredit.registry.access.checkpoints import checkpoints_at
+
     if db.exists():
         raise SocialCreditError(f"{db} exists already; choose another --db or remove it")
+    left = checkpoints_at(db)
+    if left.exists():
+        # a removed store's checkpoints: a new store here would be told by `audit verify` that it holds checkpoints
+        # no key of it signed, as if its log had been tampered with
+        raise SocialCreditError(
+            f"{left} holds the audit checkpoints of a store that was at {db} before; move the folder {left.parent} "
+            "away (keep it while that store's audit log may be asked about) or choose another --db"
+        )
     with _store(db, create=True) as store:
         if store.encrypted:
             out.print(f"Created an encrypted store (AES-GCM) at {db}.")
@@ -510,13 +521,22 @@ def show(
     inq = Table(*(w[c] for c in ("when", "who", "service", "purpose", "outcome")), title=w["inquiries"], box=None)
     for q in report["inquiries"]:
         inq.add_row(
-            q["asked_at"],
+            _when(q["asked_at"]),
             q["requester"],
             q["service"],
             _purpose(q["purpose"], lang),
             _word("outcome", str(q["outcome"]), lang),
         )
     out.print(inq if report["inquiries"] else w["no_inquiries"])
+
+
+def _when(asked_at: Any) -> str:
+    """An inquiry's time as the resident's page shows it, to the minute (``2026-06-02 11:30``): the file's times
+    came with seconds, and with microseconds when they had any, in one table."""
+    try:
+        return dt.datetime.fromisoformat(str(asked_at)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(asked_at)[:16]
 
 
 def _purpose(purpose: Any, lang: str) -> str:
@@ -1452,8 +1472,11 @@ def _exit_with(exc: BaseException) -> NoReturn:
     """The exit code and the one line on stderr for how a command ended."""
     try:
         raise exc
-    except SocialCreditError:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+    except SocialCreditError as known:
+        # in the language of the command's --lang, when the error has the message in it (Click's own usage errors,
+        # a missing or bad option, print themselves in English)
+        said = "[bold red]错误：[/]" if ASKED.lang == "zh" and known.zh else "[bold red]error:[/] "
+        err.print(f"{said}{escape(known.said_in(ASKED.lang))}", markup=True, highlight=False)
         sys.exit(2)
     except typer.Exit as ended:
         sys.exit(ended.exit_code)

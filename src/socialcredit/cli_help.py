@@ -27,6 +27,7 @@ from socialcredit.languages import language_option
 
 __all__ = [
     "ADMINISTRATION",
+    "ASKED",
     "DECISIONS",
     "DUE_PROCESS",
     "EXIT_CODES",
@@ -84,8 +85,23 @@ DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOC
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+class _Asked:
+    """The ``--lang`` of the command running (en until its option is read): the language its errors are told in."""
+
+    lang = "en"
+
+
+ASKED = _Asked()
+
+
+def _lang_option(value: str) -> str:
+    """``--lang``'s callback: the language (languages.language_option), kept for the command's error message."""
+    ASKED.lang = language_option(value)
+    return ASKED.lang
+
+
 LangOpt = Annotated[
-    str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG", callback=language_option)
+    str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG", callback=_lang_option)
 ]
 TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).", metavar="DATE")]
 

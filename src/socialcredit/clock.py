@@ -85,6 +85,22 @@ class NotADay(ValueError):
         super().__init__(f"{value[:40]!r} {said}")
         self.said = said  # what is wrong, after the value quoted: "is not a date: a year has 12 months"
         self.why, self.year, self.month, self.days = why, year, month, days
+        self.value = value
+
+    @property
+    def zh(self) -> str:
+        """The same in Chinese, in the words of the site's pages (web/i18n.py, ``date_why_*``)."""
+        why = _WHY_ZH[self.why].format(year=self.year, month=self.month, days=self.days)
+        return f"{self.value[:40]!r} 不是有效日期：{why}"
+
+
+# Why a text is no date, in Chinese (the site's ``date_why_*``)
+_WHY_ZH = {
+    "form": "请按年-月-日填写，如 2026-12-31",
+    "year": "没有0年",
+    "month": "一年只有12个月",
+    "days": "{year}年{month}月只有{days}天",
+}
 
 
 def parse_day(value: str) -> dt.date:
@@ -125,8 +141,8 @@ def day_option(value: str | None, option: str) -> dt.date | None:
         return None
     try:
         return parse_day(value)
-    except ValueError as exc:
-        raise SocialCreditError(f"{option} {exc}") from None
+    except NotADay as exc:
+        raise SocialCreditError(f"{option} {exc}", zh=f"{option} {exc.zh}") from None
 
 
 def today_option(value: str | None) -> dt.date | None:

@@ -146,13 +146,15 @@ def _serve(store: Store, db: Path, resident: str | None, host: str, port: int, c
 
 
 def _tiers(store: Store, run_id: int, con: Console) -> None:
+    """The run's residents by tier, as the operators' dashboard counts them (persons only: organisations, scored
+    too, are not residents; the table counted them)."""
     rows = store.rows(
         "SELECT tier, count(*) AS n, min(score) AS lo, max(score) AS hi FROM run_results WHERE run_id = ? "
-        "GROUP BY tier ORDER BY min(tier_rank) DESC",
+        "AND kind = 'person' GROUP BY tier ORDER BY min(tier_rank) DESC",
         [run_id],
     )
     total = sum(r["n"] for r in rows)
-    table = Table("tier", "subjects", "share", "scores", box=None)
+    table = Table("tier", "residents", "share", "scores", box=None, title="Residents by tier (persons only)")
     for r in rows:
         table.add_row(r["tier"], f"{r['n']:,}", f"{100 * r['n'] / total:.1f}%", f"{r['lo']}–{r['hi']}")
     con.print(table)

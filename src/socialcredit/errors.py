@@ -37,7 +37,8 @@
 
 Each class has a stable ``code`` (an instance may carry a more precise one) and the HTTP ``status`` the API
 answers with: the status is chosen by the error's class, never by its message or code. Messages are written for
-the person at the terminal: what was wrong, where, and what to do.
+the person at the terminal: what was wrong, where, and what to do; an error may carry the same message in Chinese
+(``zh``), which the command line prints under ``--lang zh``.
 """
 
 from __future__ import annotations
@@ -75,27 +76,48 @@ __all__ = [
     "UnsupportedMediaError",
     "WorkflowError",
     "WorkflowInputError",
+    "quoted",
 ]
+
+# A message quotes at most this many characters of what a user typed (then …)
+SHOWN = 64
+
+
+def quoted(value: str, limit: int = SHOWN) -> str:
+    """What a user typed as a message quotes it: in quotes, escaped (a control character shows as its code), cut at
+    ``limit`` characters with an ellipsis: an id of 5,000 characters is not echoed back whole.
+
+    >>> quoted("R-1"), quoted("x" * 100, 8)
+    ("'R-1'", "'xxxxxxx…'")
+    """
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
 class SocialCreditError(Exception):
     """Base of every error socialcredit raises on purpose.
 
     ``code`` is stable and machine-readable; ``status`` is the HTTP status of the class; ``field`` names the part
-    of a request at fault, when there is one.
+    of a request at fault, when there is one; ``zh`` is the message in Chinese, when the raiser gives it.
     """
 
     status: ClassVar[int] = 400
     default_code: ClassVar[str] = "bad_request"
 
-    def __init__(self, message: str = "", *, code: str | None = None, field: str | None = None) -> None:
+    def __init__(
+        self, message: str = "", *, code: str | None = None, field: str | None = None, zh: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.field = field
+        self.zh = zh
 
     @property
     def message(self) -> str:
         return str(self)
+
+    def said_in(self, lang: str) -> str:
+        """The message in ``lang`` (en or zh): in English when it has no Chinese."""
+        return self.zh if lang == "zh" and self.zh else str(self)
 
 
 class IdentifierError(SocialCreditError, ValueError):
@@ -104,8 +126,8 @@ class IdentifierError(SocialCreditError, ValueError):
     status = 422
     default_code = "invalid_identifier"
 
-    def __init__(self, message: str, *, reason: str, value: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, reason: str, value: str, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
         self.reason = reason
         self.value = value
 
@@ -292,8 +314,8 @@ class WorkflowError(ConflictError):
 
     default_code = "refused"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "refused") -> None:
-        super().__init__(message, code=code, field=field)
+    def __init__(self, message: str, *, field: str | None = None, code: str = "refused", zh: str | None = None) -> None:
+        super().__init__(message, code=code, field=field, zh=zh)
 
 
 class WorkflowInputError(WorkflowError):

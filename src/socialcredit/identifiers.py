@@ -30,7 +30,7 @@ from stdnum import numdb
 from stdnum.cn import ric as _stdnum_ric
 from stdnum.cn import uscc as _stdnum_uscc
 
-from socialcredit.errors import IdentifierError
+from socialcredit.errors import IdentifierError, NotFoundError, SocialCreditError, WorkflowInputError, quoted
 
 __all__ = [
     "RECORD_ID_TO_FOLD",
@@ -41,8 +41,10 @@ __all__ = [
     "compact_subject_id",
     "fold_record_id",
     "fold_record_id_sql",
+    "given_record_id",
     "make_ric",
     "make_uscc",
+    "no_subject",
     "region_name",
     "ric_check_char",
     "squeeze",
@@ -157,6 +159,35 @@ def fold_record_id(value: str) -> str:
     ('(2024)京01民初123号', 'R-1')
     """
     return value.translate(_FOLD_WIDTH).strip(" ")
+
+
+def given_record_id(value: str) -> str:
+    """A record id as typed, folded (:func:`fold_record_id`); one that is nothing once folded (spaces, full-width
+    spaces) is refused as such: it was looked up as '' and told "no record ''"."""
+    record_id = fold_record_id(value)
+    if not record_id:
+        raise WorkflowInputError(
+            "the record id is empty once its spaces are trimmed (full-width ones too): give the record's id as its "
+            "source sent it",
+            field="record_id",
+            code="empty_record_id",
+            zh="记录编号去掉空格（含全角空格）后为空：请按来源报送的编号填写",
+        )
+    return record_id
+
+
+def no_subject(subject_id: str) -> SocialCreditError:
+    """The refusal of a subject no one registered, by its compacted identifier; one that is nothing once compacted
+    (spaces, full-width spaces) is told as such (it was told "no registered subject ''")."""
+    if not subject_id:
+        return IdentifierError(
+            "the subject's identifier is empty once its spaces are removed (full-width ones too): give an identity "
+            "number or a unified social credit code",
+            reason="empty",
+            value=subject_id,
+            zh="主体证件号码去掉空格（含全角空格）后为空：请填写身份证号码或统一社会信用代码",
+        )
+    return NotFoundError(f"no registered subject {quoted(subject_id)}", zh=f"没有登记的主体 {quoted(subject_id)}")
 
 
 def fold_record_id_sql(column: str, *, portable: bool = False) -> str:
@@ -278,7 +309,7 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
         raise IdentifierError(f"{_RIC} is empty", reason="empty", value=_raw(value))
     if len(number) != 18:
         raise IdentifierError(
-            f"{_RIC} {number!r} has {len(number)} characters; expected 18", reason="length", value=value
+            f"{_RIC} {quoted(number)} has {len(number)} characters; expected 18", reason="length", value=value
         )
     if not _is_digits(number[:17]):
         raise IdentifierError(
@@ -346,7 +377,7 @@ def validate_uscc(value: str) -> OrgCode:
         raise IdentifierError(f"{_USCC} is empty", reason="empty", value=_raw(value))
     if len(number) != 18:
         raise IdentifierError(
-            f"{_USCC} {number!r} has {len(number)} characters; expected 18", reason="length", value=value
+            f"{_USCC} {quoted(number)} has {len(number)} characters; expected 18", reason="length", value=value
         )
     for position, char in enumerate(number, start=1):
         if char not in _USCC_CHARS:

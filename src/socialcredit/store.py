@@ -1244,7 +1244,10 @@ def open_store(
     key = key if key is not None else settings.key()
     exists = path.exists()
     if not exists and not create:
-        raise StoreError(f"no store at {path}; create one with `socialcredit init --db {path}`")
+        raise StoreError(
+            f"no store at {path}; create one with `socialcredit init --db {path}`",
+            zh=f"{path} 处没有存储；请用 `socialcredit init --db {path}` 创建",
+        )
     if exists and path.is_dir():
         raise StoreError(f"{path} is a folder, not a store file")
     if not exists:

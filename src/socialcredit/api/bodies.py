@@ -106,6 +106,8 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
         if text.startswith("\ufeff"):
             data = data[3:]
         _no_nul_ahead(text.removeprefix("\ufeff"))
+        if suffix == ".csv":
+            _no_wide_header(text.removeprefix("\ufeff"))
     elif not data.startswith(b"PAR1"):
         raise _malformed("the body is not a Parquet file (it does not start with PAR1)")
     digest = hashlib.sha256(data).hexdigest()
@@ -128,6 +130,26 @@ def _no_nul_ahead(text: str) -> None:
     if "\x00" in head and (len(head) < 4 or head[0] == head[2] == "\x00" or head[1] == head[3] == "\x00"):
         raise _malformed(
             "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text in UTF-8",
+            "body_not_utf8",
+        )
+
+
+# A separator of a CSV's first line beside a NUL: how UTF-16 text without a byte order mark reads as UTF-8 (each
+# ASCII character with a NUL after it, little-endian, or before it, big-endian)
+_WIDE_SEPARATOR = re.compile("\x00[,\t;\r\n]|[,\t;\r\n]\x00")
+
+
+def _no_wide_header(text: str) -> None:
+    """Refuse a CSV body whose first line (and the character after it) has a NUL beside a separator: UTF-16 text
+    without a byte order mark whose first characters are CJK (``主体`` is the bytes ``;NSO`` in UTF-16LE, valid UTF-8)
+    escapes the pattern of its first four bytes (:func:`_no_nul_ahead`) and was refused as an unknown column. A
+    column named '\x00\x01\x02' has no NUL beside a separator: it is refused for its name by the batch's checks."""
+    end = text.find("\n", 0, 65_536)
+    head = text[: end + 2] if end >= 0 else text[:65_536]
+    if _WIDE_SEPARATOR.search(head):
+        raise _malformed(
+            "the body has a NUL byte beside a separator in its first line, as UTF-16 and UTF-32 text has; send text "
+            "in UTF-8",
             "body_not_utf8",
         )
 

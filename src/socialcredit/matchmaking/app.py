@@ -59,6 +59,41 @@ def _lang(request: Request) -> str:
     return "en" if request.query_params.get("lang") == "en" else "zh"
 
 
+# A form field the site takes once (the checkbox groups, interests, seeks and districts, are sent once a box)
+_ONCE = (
+    "subject_id",
+    "name",
+    "district",
+    "education",
+    "job",
+    "income",
+    "age_min",
+    "age_max",
+    "min_education",
+    "min_income",
+    "min_tier",
+    "granted",
+)
+
+
+def _sent_once(request: Request, form: Any) -> None:
+    """Refuse a form that names a single-valued field more than once (``a=1&a=2``: which was meant is not known;
+    Starlette kept the last), naming the field, in the page's language, as the registry's pages refuse it."""
+    for name in _ONCE:
+        if len(form.getlist(name)) > 1:
+            if _lang(request) == "zh":
+                said = (
+                    f"表单中的字段“{name}”出现了不止一次，无法确定以哪个值为准；"
+                    "每个字段只能提交一次：请返回，重新打开表单后再提交。"
+                )
+            else:
+                said = (
+                    f"The form names the field '{name}' more than once, so which value was meant is not known; a form "
+                    "sends each field once: go back, open the form again and send it."
+                )
+            raise MatchmakingError(said, field=name)
+
+
 def create_match_app(
     db: Path | str,
     *,
@@ -135,6 +170,7 @@ def create_match_app(
     @app.post("/clients")
     async def register(request: Request) -> Any:
         form = await request.form()
+        _sent_once(request, form)
         fields = {k: str(form.get(k) or "") for k in ("subject_id", "name", "district", "education", "job", "income")}
         interests = [str(v) for v in form.getlist("interests")]
         try:
@@ -166,6 +202,7 @@ def create_match_app(
     @app.post("/clients/{client_id}/preferences")
     async def preferences(request: Request, client_id: int) -> Any:
         form = await request.form()
+        _sent_once(request, form)
         try:
             age_min, age_max = int(str(form.get("age_min") or "0")), int(str(form.get("age_max") or "0"))
         except ValueError:
@@ -185,6 +222,7 @@ def create_match_app(
     @app.post("/clients/{client_id}/consent")
     async def consent(request: Request, client_id: int) -> Any:
         form = await request.form()
+        _sent_once(request, form)
         value = str(form.get("granted") or "")
         if value not in ("true", "false"):
             raise MatchmakingError("granted: send true (give consent) or false (withdraw it)", field="granted")

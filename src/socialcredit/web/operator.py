@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError
+from socialcredit.errors import NotFoundError, quoted
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.explain import explain_rule
 from socialcredit.policy.model import ListCriterion, Policy
@@ -342,7 +342,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     ("scores", "records", "inquiries"),
                 )
             except NotFoundError:  # in the page's language, quoting the subject as compacted
-                raise NotFoundError(page.t("notfound_subject", subject=repr(subject_id))) from None
+                raise NotFoundError(page.t("notfound_subject", subject=quoted(subject_id))) from None
             if report["subject"]["kind"] == "org":
                 page.voice = "third_org"  # of the organisation ("该单位"), not of a resident
             # audited as reads of the resident (read_disputes, read_notices) of the same look-up; the resident's

@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError
+from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError, quoted
 from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.listings import list_listings, took_effect_days
@@ -219,10 +219,10 @@ def _no_record(page: Page, record_id: str, acting: Acting | None = None, exc: Ex
     """Why a record's page is not found, in the page's language (the registry says it in English): no such record
     in the file (the resident's, or the organisation's), or one that is no negative record."""
     if isinstance(exc, NotFoundError) and exc.code == "not_negative":
-        return page.t("notfound_not_negative", record=repr(record_id[:128]))
+        return page.t("notfound_not_negative", record=quoted(record_id))
     if acting is None:
-        return page.t("notfound_record", record=repr(record_id[:128]))
-    return page.t("notfound_org_record", record=repr(record_id[:128]), org=acting.subject_id)
+        return page.t("notfound_record", record=quoted(record_id))
+    return page.t("notfound_org_record", record=quoted(record_id), org=acting.subject_id)
 
 
 def org_header(store: Store, acting: Acting | None) -> dict[str, Any] | None:

@@ -42,6 +42,7 @@ __all__ = [
     "Checkpoint",
     "check_signature",
     "checkpoint_file",
+    "checkpoints_at",
     "keep_checkpoint",
     "keep_received_checkpoint",
     "make_checkpoint",
@@ -96,7 +97,12 @@ def _content_digest(at: dt.datetime, actor: str, action: str, subject: str | Non
 
 def checkpoint_file(store: Store) -> Path:
     """The store's own checkpoints: ``<store>.checkpoints/checkpoints.jsonl`` beside the store file."""
-    return store.path.parent / (store.path.name + ".checkpoints") / "checkpoints.jsonl"
+    return checkpoints_at(store.path)
+
+
+def checkpoints_at(db: Path) -> Path:
+    """The file of the checkpoints of a store at ``db`` (whether or not a store is there)."""
+    return db.parent / (db.name + ".checkpoints") / "checkpoints.jsonl"
 
 
 def make_checkpoint(store: Store) -> Checkpoint:

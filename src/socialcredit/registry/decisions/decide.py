@@ -11,7 +11,7 @@ from typing import Any
 from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import MAX_REASONS, MICRO, micro
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
-from socialcredit.identifiers import compact_subject_id, validate_subject_id
+from socialcredit.identifiers import compact_subject_id, no_subject, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.policy.words import exact_number
@@ -114,8 +114,11 @@ def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[s
         if run["policy_id"] not in in_force and (policy_id or offers(run)):
             raise no_run_in_force(store, str(run["policy_id"]))
     if not runs:
-        raise NotFoundError("no score run yet" + (f" for policy {policy_id}" if policy_id else ""))
-    raise NotFoundError(f"no scored policy offers the service {service!r}")
+        raise NotFoundError(
+            "no score run yet" + (f" for policy {policy_id}" if policy_id else ""),
+            zh=(f"政策 {policy_id} " if policy_id else "") + "还没有评分",
+        )
+    raise NotFoundError(f"no scored policy offers the service {service!r}", zh=f"没有已评分的政策提供服务 {service!r}")
 
 
 def policies_offering(store: Store, service: str) -> list[str]:
@@ -144,12 +147,14 @@ def subject_result(store: Store, run_id: int, subject_id: str) -> dict[str, Any]
     if not rows:
         known = store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id])
         if not known:
+            if not subject_id:
+                raise no_subject(subject_id)
             try:  # a number that cannot be anyone's is told as such, as over HTTP (Snapshot.unscored)
                 validate_subject_id(subject_id, today=resolve_today())
             except IdentifierError as invalid:
                 invalid.field = "subject_id"
                 raise
-            raise NotFoundError(f"no registered subject {subject_id!r}")
+            raise no_subject(subject_id)
         raise NotFoundError(f"subject {subject_id} was not scored in run {run_id}")
     return rows[0]
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
+from socialcredit.errors import WorkflowError, WorkflowInputError
+from socialcredit.identifiers import no_subject
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
@@ -165,7 +166,9 @@ def guard_of(store: Store, subject_id: str) -> Guard:
 
 def _known(store: Store, subject_id: str) -> None:
     if not store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id]):
-        raise NotFoundError(f"no registered subject {subject_id!r}", field="subject_id")
+        refused = no_subject(subject_id)
+        refused.field = "subject_id"
+        raise refused
 
 
 def _active_freeze(store: Store, subject_id: str) -> int | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialcredit.errors import NotFoundError, SocialCreditError
+from socialcredit.errors import SocialCreditError
+from socialcredit.identifiers import no_subject
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
 
@@ -18,7 +19,7 @@ def set_consent(store: Store, subject_id: str, category: str, granted: bool, act
     if category not in store.catalog.categories:
         raise SocialCreditError(f"unknown data category {category!r}; known: {', '.join(store.catalog.categories)}")
     if store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id]) == 0:
-        raise NotFoundError(f"no registered subject {subject_id!r}")
+        raise no_subject(subject_id)
     with store.transaction():
         seq = store.take_ids("seq", 1)
         store.execute("INSERT INTO consents VALUES (?, ?, ?, ?, ?, now())", [seq, subject_id, category, granted, actor])

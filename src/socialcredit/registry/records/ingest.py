@@ -47,13 +47,14 @@ from socialcredit.errors import (
     LimitError,
     NotFoundError,
     SocialCreditError,
+    quoted,
 )
 from socialcredit.identifiers import (
     RECORD_ID_TO_FOLD,
     OrgCode,
     compact_subject_id,
-    fold_record_id,
     fold_record_id_sql,
+    given_record_id,
     region_name,
     validate_subject_id,
 )
@@ -1953,11 +1954,14 @@ def record_as_batch_row(store: Store, source_id: str, record_id: str) -> dict[st
     """The latest version of one record of a source (versions.latest_record) as a row a batch would carry: the
     base columns, ``withdrawn`` and the record type's fields, by name, as text."""
     catalog = store.catalog
-    record_id = fold_record_id(record_id)
+    record_id = given_record_id(record_id)
     try:
         row = versions.latest_record(store, source_id, record_id)
     except NotFoundError:
-        raise NotFoundError(f"no record {record_id!r} from source {source_id}") from None
+        raise NotFoundError(
+            f"no record {quoted(record_id)} from source {source_id}",
+            zh=f"来源 {source_id} 没有记录 {quoted(record_id)}",
+        ) from None
     own = set(catalog.record_types[row["record_type"]].fields) if row["record_type"] in catalog.record_types else set()
     return {
         k: (str(v).lower() if isinstance(v, bool) else str(v))

@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import ConflictError, NotFoundError, WorkflowInputError
-from socialcredit.identifiers import fold_record_id
+from socialcredit.errors import ConflictError, NotFoundError, WorkflowInputError, quoted
+from socialcredit.identifiers import fold_record_id, given_record_id, no_subject
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store, note_role_records
@@ -19,13 +19,13 @@ __all__ = ["latest_record", "require_subject", "subjects_record", "withdraw_vers
 
 def require_subject(store: Store, subject_id: str) -> None:
     if not store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id]):
-        raise NotFoundError(f"no registered subject {subject_id!r}")
+        raise no_subject(subject_id)
 
 
 def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any]:
     """The latest version of a record; NotFoundError naming the source and record if there is none. ``record_id``
     in either width (identifiers.fold_record_id): ``（2024）京01民初1号`` is ``(2024)京01民初1号``."""
-    record_id = fold_record_id(record_id)
+    record_id = given_record_id(record_id)
     if source_id not in store.catalog.sources:
         raise WorkflowInputError(f"unknown source {source_id!r}", field="source_id", code="unknown_source")
     rows = store.rows(
@@ -33,7 +33,10 @@ def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any
         [source_id, record_id],
     )
     if not rows:
-        raise NotFoundError(f"source {source_id} holds no record {record_id!r}")
+        raise NotFoundError(
+            f"source {source_id} holds no record {quoted(record_id)}",
+            zh=f"来源 {source_id} 没有记录 {quoted(record_id)}",
+        )
     return rows[0]
 
 
@@ -41,14 +44,14 @@ def subjects_record(store: Store, subject_id: str, source_id: str, record_id: st
     """The latest version of a record in ``subject_id``'s file; refused (naming record_id) if it is in no file or
     in another's."""
     require_subject(store, subject_id)
-    record_id = fold_record_id(record_id)
+    record_id = given_record_id(record_id)
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError as exc:
-        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record") from None
+        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record", zh=exc.zh) from None
     if record["subject_id"] != subject_id:
         raise WorkflowInputError(
-            f"record {record_id!r} of source {source_id} is not in the file of {subject_id}",
+            f"record {quoted(record_id)} of source {source_id} is not in the file of {subject_id}",
             field="record_id",
             code="not_your_record",
         )

@@ -18,6 +18,7 @@ from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.compiler import MAX_REASONS, ScorePlan
 from socialcredit.errors import NotFoundError
+from socialcredit.identifiers import no_subject
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import finished_runs, iso, shown_points
@@ -59,7 +60,7 @@ def _subject(store: Store, subject_id: str, key: int | None = None) -> dict[str,
         [-1 if key is None else key, subject_id],
     )
     if not rows:
-        raise NotFoundError(f"no registered subject {subject_id!r}")
+        raise no_subject(subject_id)
     return rows[0]
 
 

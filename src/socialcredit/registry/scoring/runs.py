@@ -170,7 +170,8 @@ def latest_run(store: Store, policy_id: str | None = None) -> dict[str, Any]:
     rows = store.rows(sql + " ORDER BY run_id DESC LIMIT 1", params)
     if not rows:
         raise NotFoundError(
-            "no score run yet" + (f" for policy {policy_id}" if policy_id else "") + "; run `socialcredit score` first"
+            "no score run yet" + (f" for policy {policy_id}" if policy_id else "") + "; run `socialcredit score` first",
+            zh=(f"政策 {policy_id} " if policy_id else "") + "还没有评分；请先运行 `socialcredit score`",
         )
     return rows[0]
 
