@@ -221,7 +221,8 @@ def test_each_role_is_refused_every_endpoint_not_its_own(world: dict[str, Any], 
     assert r.status_code == 403, r.text
     error = r.json()["error"]
     assert error["code"] == "role_not_allowed"
-    assert error["message"].startswith(f"a {ROLE_OF[who]} key may not call {method.upper()} {path} (allowed: ")
+    article = {"operator": "an", "auditor": "an"}.get(ROLE_OF[who], "a")  # an operator key, a resident key
+    assert error["message"].startswith(f"{article} {ROLE_OF[who]} key may not call {method.upper()} {path} (allowed: ")
     assert one(world, "SELECT count(*) FROM audit_log WHERE action = 'access_refused'") == before + 1
 
 

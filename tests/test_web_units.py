@@ -218,7 +218,7 @@ def test_an_expired_link_or_one_of_a_revoked_key_does_not_sign_in(store: Store) 
 
 def test_links_are_refused_for_what_has_no_pages(store: Store) -> None:
     auditor = issue_key(store, "auditor", "audit")
-    with pytest.raises(SocialCreditError, match="a auditor key has no web pages"):
+    with pytest.raises(SocialCreditError, match=r"^an auditor key has no web pages"):
         issue_link(store, key_id=auditor.party.key_id)
     org = store.one("SELECT subject_id FROM subjects WHERE kind = 'org' LIMIT 1")
     with pytest.raises(SocialCreditError, match="is an organisation; sign-in links are for residents"):

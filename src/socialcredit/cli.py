@@ -1468,6 +1468,27 @@ def main() -> None:
         _exit_with(exc)
 
 
+def _frames_only(exc: BaseException) -> str:
+    """The traceback of ``exc`` (and of the exceptions it came from) without their messages: with a store key set,
+    nothing the store holds may land on disk in clear, and a message can quote it (a value a query could not
+    convert, a subject's identity number), where the crash log is a file in the temporary folder."""
+    chain: list[traceback.TracebackException] = []
+    te: traceback.TracebackException | None = traceback.TracebackException.from_exception(exc)
+    while te is not None:
+        chain.append(te)
+        te = te.__cause__ or (None if te.__suppress_context__ else te.__context__)
+    parts: list[str] = []
+    for link in reversed(chain):
+        if parts:
+            parts.append("\nThe exception above led to this one:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(link.stack.format())
+        kind = link.exc_type
+        name = f"{kind.__module__}.{kind.__qualname__}" if kind is not None else "an exception"
+        parts.append(f"{name}: (its message is not written: the store is encrypted, and a message may quote it)\n")
+    return "".join(parts)
+
+
 def _exit_with(exc: BaseException) -> NoReturn:
     """The exit code and the one line on stderr for how a command ended."""
     try:
@@ -1500,7 +1521,10 @@ def _exit_with(exc: BaseException) -> NoReturn:
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
-            traceback.print_exc(file=fh)
+            if os.environ.get("SOCIALCREDIT_DB_KEY"):
+                fh.write(_frames_only(exc))
+            else:
+                traceback.print_exc(file=fh)
         first = next(iter(str(exc).splitlines()), "")  # one line: the rest is in the file
         err.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {escape(first)}. Details were written to {fh.name}; "

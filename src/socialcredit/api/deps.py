@@ -170,8 +170,10 @@ def require(*roles: str) -> Callable[[Request, Service], Awaitable[Party]]:
         if refusal is not None:
             raise refusal
         if party.role not in roles:
+            article = "an" if party.role[0] in "aeiou" else "a"  # an operator key, an auditor key
             message = (
-                f"a {party.role} key may not call {request.method} {request.url.path} (allowed: {', '.join(roles)})"
+                f"{article} {party.role} key may not call {request.method} {request.url.path} "
+                f"(allowed: {', '.join(roles)})"
             )
             await refuse(service, party, ForbiddenError(message, code="role_not_allowed"), request.url.path)
         return party

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from socialcredit.errors import CatalogError
-from socialcredit.yamlsrc import safe_load_unique
+from socialcredit.yamlsrc import check_limits, safe_load_unique
 
 __all__ = [
     "CATEGORY_ID",
@@ -189,6 +189,9 @@ def parse_catalog(text: str, origin: str) -> Catalog:
     if size > LIMITS["bytes"]:
         raise CatalogError(f"{origin}: {size} bytes; a catalog may be at most {LIMITS['bytes']} bytes")
     try:
+        # nesting, aliases and nodes counted over the parser's events before a node is built, as a policy's are: a
+        # catalog nested 1000 deep was refused as "not valid YAML: maximum recursion depth exceeded", naming no limit
+        check_limits(text, origin)
         data = safe_load_unique(text)  # a record type or field given twice is refused, not the first dropped
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise CatalogError(f"{origin}: invalid catalog: not valid YAML: {exc}") from None

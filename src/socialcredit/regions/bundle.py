@@ -58,6 +58,7 @@ __all__ = [
     "ENCRYPTION_KEY_SUFFIX",
     "ENVELOPE_FORMAT",
     "MAX_KEY_FILE_BYTES",
+    "MAX_REGION_NAME",
     "PAYLOAD_FORMAT",
     "SEALED_FORMAT",
     "Bundle",
@@ -76,6 +77,7 @@ __all__ = [
     "open_bundle",
     "parse_encryption_key",
     "public_key_text",
+    "region_problem",
     "seal_bundle",
 ]
 
@@ -484,8 +486,26 @@ def _sealed_label(body: bytes, publisher: str) -> str:
 
 _MAX_RECIPIENTS = 1000  # regions a sealed document may name (a region trusts a few dozen)
 _NAMED = 5  # recipients a message names before "and N more"
-_MAX_NAME = 200  # characters of a recipient region's name
+MAX_REGION_NAME = 200  # characters of a region's name, as a bundle names its publisher and its recipients
+_MAX_NAME = MAX_REGION_NAME
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
+
+def region_problem(code: str, name: str) -> str | None:
+    """What makes ``code`` and ``name`` no region as a bundle names one (its publisher, a recipient), or None: six
+    ASCII digits, and printable text of 1 to :data:`MAX_REGION_NAME` characters. ``region setup`` and ``region
+    trust`` refuse any other, as every importer refuses a bundle naming one (a recipient's name of 201 characters
+    made every bundle encrypted to it unreadable to all its recipients)."""
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return f"region code {shown(code)} must be six digits 0-9, e.g. 110000 for Beijing"
+    said = f"printable text of 1 to {MAX_REGION_NAME} characters, e.g. Tianjin"
+    if not name.strip():
+        return f"a region needs a name, {said}"
+    if len(name) > MAX_REGION_NAME:
+        return f"a region's name is {said}; this one has {len(name)}"
+    if (char := control_character(name)) is not None:
+        return f"a region's name is {said}; this one holds the control character U+{ord(char):04X}"
+    return None
 
 
 def _recipients(value: Any) -> list[dict[str, str]]:

@@ -39,6 +39,7 @@ from socialcredit.regions.bundle import (
     fingerprint,
     load_encryption_key,
     open_bundle,
+    region_problem,
     seal_bundle,
 )
 from socialcredit.regions.bundle import load_private_key as _load_key
@@ -89,10 +90,9 @@ _CODE_LEN = 6
 
 def set_region(store: Store, code: str, name: str, actor: str = "cli") -> None:
     """Name this store's region (a six-digit administrative code, e.g. 120000, and a name, e.g. Tianjin)."""
-    if not (len(code) == _CODE_LEN and code.isdigit()):
-        raise RegionError(f"region code {code!r} must be six digits, e.g. 110000 for Beijing")
-    if not name.strip():
-        raise RegionError("a region needs a name, e.g. Tianjin")
+    # the code and the name its bundles name it by: what an importer takes
+    if (problem := region_problem(code, name.strip())) is not None:
+        raise RegionError(problem)
     with store.transaction():
         store.execute("DELETE FROM store_info WHERE key IN ('region_code', 'region_name')")
         store.execute("INSERT INTO store_info VALUES ('region_code', ?), ('region_name', ?)", [code, name.strip()])

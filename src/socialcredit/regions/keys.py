@@ -27,6 +27,7 @@ from socialcredit.regions.bundle import (
     fingerprint,
     parse_encryption_key,
     parse_public_key,
+    region_problem,
 )
 from socialcredit.registry import append_audit, kept_words
 from socialcredit.store import Store
@@ -100,8 +101,8 @@ def _key(r: dict[str, Any]) -> PublisherKey:
 
 
 def _check_code(code: str) -> None:
-    if not (len(code) == _CODE_LEN and code.isdigit()):
-        raise RegionError(f"region code {code!r} must be six digits")
+    if not (len(code) == _CODE_LEN and code.isascii() and code.isdigit()):
+        raise RegionError(f"region code {code!r} must be six digits 0-9")
 
 
 def trust_key(
@@ -158,9 +159,9 @@ def trust_key(
                 check_day(expires_on, "--expires")
         except SocialCreditError as exc:
             raise RegionError(str(exc)) from None
-        _check_code(code)
-        if not name.strip():
-            raise RegionError("a trusted region needs a name, e.g. Beijing")
+        # the code and the name each bundle encrypted to the region names it by: what an importer takes
+        if (problem := region_problem(code, name)) is not None:
+            raise RegionError(problem)
         own = store.one("SELECT value FROM store_info WHERE key = 'region_code'")
         if own == code:
             own_name = store.one("SELECT value FROM store_info WHERE key = 'region_name'")

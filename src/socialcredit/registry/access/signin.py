@@ -79,10 +79,11 @@ def _now() -> dt.datetime:
 
 def _web_role(role: str, key_id: str) -> None:
     if role not in WEB_ROLES:
+        article = "an" if role[0] in "aeiou" else "a"  # an auditor key, a relying_party key
         raise AuthError(
             "role_has_no_pages",
-            f"a {role} key has no web pages (only resident, operator and furnisher keys do); key {key_id} calls the "
-            "HTTP API",
+            f"{article} {role} key has no web pages (only resident, operator and furnisher keys do); key {key_id} "
+            "calls the HTTP API",
         )
 
 
