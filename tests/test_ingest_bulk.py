@@ -6,6 +6,8 @@ file's subjects, not on its rows (docs/ingest.md, "Bulk loads")."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,23 @@ COLUMNS = ("record_id", "subject_id", "record_type", "event_date", "utility", "a
 KEPT = "source_id, record_id, version, subject_id, subject_key, record_type, event_date, content_hash, " + (
     "is_correction, withdrawn, prev_key, amount, utility, status, employer, fine"
 )
+
+
+def _joins(plan: str) -> Iterator[dict[str, Any]]:
+    """The join operators of a JSON plan (``EXPLAIN (FORMAT json)``), as (type, conditions)."""
+    stack: list[Any] = json.loads(plan)
+    while stack:
+        node = stack.pop()
+        stack.extend(node.get("children", []))
+        info = node.get("extra_info", {})
+        if "Join Type" in info:
+            yield {"type": info["Join Type"], "on": info.get("Conditions", "")}
+
+
+def _subjects_join(plan: str) -> str:
+    """The type of the join of the rows with the staged subjects (on subject_id)."""
+    (kind,) = [j["type"] for j in _joins(plan) if "subject_id = subject_id" in str(j["on"])]
+    return str(kind)
 
 
 def _rows(bad: bool) -> list[tuple[Any, ...]]:
@@ -90,11 +109,28 @@ def test_the_subjects_are_joined_on_the_files_subjects(tmp_path: Path, monkeypat
 
     def explained(self: Store, sql: str, params: Any = None) -> Any:
         if sql.lstrip().startswith("INSERT INTO records"):
-            plans.append(str(plain(self, "EXPLAIN " + sql, params).fetchall()[0][1]))
+            plans.append(str(plain(self, "EXPLAIN (FORMAT json) " + sql, params).fetchall()[0][1]))
         return plain(self, sql, params)
 
     monkeypatch.setattr(Store, "execute", explained)
     _store(tmp_path, "explained", bad=False)
     assert len(plans) == 1
-    assert "Join Type: LEFT" in plans[0]
-    assert "Join Type: RIGHT" not in plans[0]
+    assert _subjects_join(plans[0]) == "LEFT"
+
+
+def test_a_file_of_known_ids_is_compared_with_the_stored_versions(stores: tuple[Store, Store], tmp_path: Path) -> None:
+    """A file whose ids the source sent before is read beside their latest stored versions (``candidates``, the
+    path a file of new ids skips): sent again unchanged but for one correction, it stores that one version."""
+    clean, _ = stores
+    rows = [list(r) for r in _rows(bad=False)[:100]]
+    rows[7][5] = 999.0  # U00007, corrected
+    path = tmp_path / "again.parquet"
+    table = {c: [r[i] for r in rows] for i, c in enumerate(COLUMNS)}
+    table["correction"] = [i == 7 for i in range(100)]
+    pq.write_table(pa.table(table), path)
+    report = ingest_file(clean, path, "utilities", today=TODAY)
+    assert (report.accepted, report.unchanged, report.rejected) == (1, 99, 0)
+    assert clean.execute(
+        "SELECT version, amount, is_correction, subject_key IS NOT NULL FROM records WHERE record_id = 'U00007' "
+        "ORDER BY version"
+    ).fetchall() == [(1, 87.5, False, True), (2, 999.0, True, True)]
