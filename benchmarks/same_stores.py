@@ -5,7 +5,8 @@ For a change to ingest: load the same population by the code before and after in
 columns, and hold the same rows as a multiset: ``EXCEPT ALL`` both ways, on every column but those that
 legitimately differ between two loads — a time (any TIMESTAMP column: when a row was written), the audit log's hash
 chain (it hashes those times) and the store's own random id (``store_info``'s row ``store_id``). Prints one line
-per table that holds rows and exits 1 if any table differs. Unencrypted stores only (the benchmark's)."""
+per table that holds rows and exits 1 if any table differs. Unencrypted stores only (the benchmark's). It suits
+``small``: at ``city`` the ``EXCEPT ALL`` of 21 million records filled 24 GB of memory."""
 
 from __future__ import annotations
 
