@@ -1218,6 +1218,7 @@ class _Candidates:
     relation: str
     params: dict[str, object]
     all_new: bool
+    where: str  # which of its rows are written: the valid new ones (nothing to filter when every row is new and valid)
 
 
 def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged) -> _Candidates:
@@ -1249,19 +1250,24 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
     # source may have sent one of them before (the ids' range meets a range of the ids it sent). A file of new ids
     # (ids above those sent before, say) reads no stored record, however many the store holds.
     valid = record_id_range(store, "SELECT record_id FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)")
-    typed = f"""SELECT _row, record_id, subject_id, record_type, {event_date} AS event_date{typed_cols},
+    every_row = f"""SELECT _row, record_id, subject_id, record_type, {event_date} AS event_date{typed_cols},
                    {_flag("correction", staged)} AS is_correction,
                    {_flag("withdrawn", staged)} AS withdrawn, {_flag("certified", staged)} AS certified
-            FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors)"""
+            FROM staging"""
+    typed = f"{every_row} {_VALID}"
     if not record_ids_may_be_known(store, source_id, valid):
         # No stored version to compare with: the only error left is a correction or withdrawal of a record never
         # received, found on the staged flags alone.
         _refuse_flags_of_new_records(store, staged)
+        # A file of no rejected row (a population's, usually) is read whole, with no filter: DuckDB takes each
+        # `_row NOT IN (...)` to keep a fifth of the rows, and with two of them it built the subjects join's hash
+        # table on the file's rows instead of on its subjects (600,081 rows of utilities: 1.07 s against 0.12 s).
+        clean = not store.one("SELECT count(*) FROM row_errors")
         query = f"""SELECT t.*, k.subject_key, md5_number({hashed}) AS content_hash,
                CAST(NULL AS BIGINT) AS prev_key, CAST(NULL AS INTEGER) AS prev_version,
                CAST(NULL AS UHUGEINT) AS prev_hash, CAST(NULL AS BOOLEAN) AS prev_withdrawn
-            FROM ({typed}) t LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id"""
-        return _Candidates(f"({query}) AS candidates", bind.values, all_new=True)
+            FROM ({every_row if clean else typed}) t LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id"""
+        return _Candidates(f"({query}) AS candidates", bind.values, all_new=True, where="" if clean else _NEW_RECORDS)
     latest = f"""SELECT record_id, record_key, version, content_hash, withdrawn
         FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
         QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1"""
@@ -1312,7 +1318,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
             SELECT _row FROM candidates WHERE prev_version IS NOT NULL AND content_hash = prev_hash
               AND withdrawn = prev_withdrawn)"""
     )
-    return _Candidates("candidates", {}, all_new=False)
+    return _Candidates("candidates", {}, all_new=False, where=_NEW_RECORDS)
 
 
 def _refuse_flags_of_new_records(store: Store, staged: _Staged) -> None:
@@ -1614,7 +1620,7 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int, candidates: _Candid
         SELECT $first + _row - 1, $source, record_id, coalesce(prev_version, 0) + 1,
                subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, $batch,
                now(), prev_key{fields}
-        FROM {candidates.relation} {_NEW_RECORDS}""",
+        FROM {candidates.relation} {candidates.where}""",
         {**candidates.params, "first": first, "source": run.source_id, "batch": batch_id},
     )
     # the ranges of the ids received for the first time (the others are in a range already)
