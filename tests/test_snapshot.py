@@ -400,11 +400,12 @@ def _reasons_held(snap: Snapshot) -> dict[str, list[tuple[str, float]]]:
 def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older_run_is_explained_alike(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """run_result_keys holds the subject key of each row of run_results, in its order; a snapshot places the rule
-    points by row with it. A run without them (written before migration 40, or in a store opened read-only before
-    it: no table) searches the identifiers as before, and a run whose rows are put in order at the load puts its
-    keys alike: the same reasons each way, the view's, for subjects with no points, more rules than reasons and
-    points tied in size."""
+    """run_result_keys holds the subject key of each row of run_results, in its order; a snapshot finds each row's
+    rule points, written by subject key, with it. A run without them (written before migration 40, or in a store
+    opened read-only before it: no table) searches the identifiers as before, and a run whose rows are put in order
+    at the load puts its keys alike; a run whose points lie in the order of its results (written before they were
+    written by key), or in no order, is explained alike: the same reasons each way, the view's, for subjects with
+    no points, more rules than reasons and points tied in size."""
     import socialcredit.registry.decisions.snapshot as snapshot_module
 
     run_id = int(store.one("SELECT max(run_id) FROM score_runs"))
@@ -417,10 +418,12 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
         [run_id],
     ).fetchall()
     assert written == [r[0] for r in expected] and len(written) == len(set(written)) > 100
-    # its rule points in the same order, each subject's by rule index, as a plain scan reads them
+    # its rule points by subject key, each subject's by rule index, as a plain scan reads them (not in the order of
+    # the results: the keys are not in the identifiers' order)
     row_of = {key: row for row, key in enumerate(written)}
     points = store.execute("SELECT subject_key, rule_index FROM run_points WHERE run_id = ?", [run_id]).fetchall()
-    assert [(row_of[k], i) for k, i in points] == sorted((row_of[k], i) for k, i in points) and len(points) > 100
+    assert points == sorted(points) and len(points) > 100
+    assert [(row_of[k], i) for k, i in points] != sorted((row_of[k], i) for k, i in points)
 
     searched: list[int] = []
     search = Snapshot._rows_of_identifiers
@@ -432,6 +435,7 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
     monkeypatch.setattr(snapshot_module.Snapshot, "_rows_of_identifiers", spy)
     snap = Snapshot.load(store, "beijing", explain=True)
     assert searched == []
+    assert snap._reason_slot is not None and not snap._reasons_ranked  # found by key, ranked per decision
     held = _reasons_held(snap)
     view: dict[str, list[tuple[str, float]]] = {sid: [] for sid in snap.subject_ids}
     for sid, rule_id, points in store.execute(
@@ -459,14 +463,46 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
         store.execute("INSERT INTO run_result_keys SELECT * FROM kept_keys")
         store.execute("DROP TABLE kept_keys")
 
+    def copy_run(copy_id: int) -> None:
+        store.execute(
+            "INSERT INTO score_runs SELECT * REPLACE (? AS run_id) FROM score_runs WHERE run_id = ?", [copy_id, run_id]
+        )
+        for table in ("run_rules", "run_list_entries"):
+            copy = f"INSERT INTO {table} SELECT * REPLACE (? AS run_id) FROM {table} WHERE run_id = ?"
+            store.execute(copy, [copy_id, run_id])
+
+    def drop_run(copy_id: int) -> None:
+        for table in ("run_results", "run_rules", "run_points", "run_list_entries", "run_result_keys", "score_runs"):
+            store.execute(f"DELETE FROM {table} WHERE run_id = ?", [copy_id])
+
+    # a run written before its points were written by key: in the order of its results, each subject's by rule
+    # index; found by row, as they lie
+    by_row = run_id + 2000
+    copy_run(by_row)
+    for table in ("run_results", "run_result_keys"):
+        store.execute(
+            f"INSERT INTO {table} SELECT * REPLACE (? AS run_id) FROM {table} WHERE run_id = ?", [by_row, run_id]
+        )
+    store.execute(
+        "INSERT INTO run_points SELECT p.* REPLACE (? AS run_id) FROM run_points p "
+        "JOIN (SELECT subject_key, rowid AS pos FROM run_result_keys WHERE run_id = ?) k USING (subject_key) "
+        "WHERE p.run_id = ? ORDER BY k.pos, p.rule_index",
+        [by_row, run_id, run_id],
+    )
+    try:
+        run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [by_row])[0]
+        in_result_order = Snapshot(store, run, explain=True)
+        assert in_result_order._reason_slot is None and not in_result_order._reasons_ranked
+        assert _reasons_held(in_result_order) == held
+        assert [in_result_order.decision(s, "high_speed_rail", "check", requester="t").as_dict() for s in sample] == [
+            {**d, "run_id": by_row} for d in decisions
+        ]
+    finally:
+        drop_run(by_row)
+
     # a run written out of byte order, its keys in the same order: both put in order at the load
     shuffled = run_id + 3000
-    store.execute(
-        "INSERT INTO score_runs SELECT * REPLACE (? AS run_id) FROM score_runs WHERE run_id = ?", [shuffled, run_id]
-    )
-    for table in ("run_rules", "run_list_entries"):
-        copy = f"INSERT INTO {table} SELECT * REPLACE (? AS run_id) FROM {table} WHERE run_id = ?"
-        store.execute(copy, [shuffled, run_id])
+    copy_run(shuffled)
     # its points in no order either (as runs wrote them before they were written in the order of the results)
     store.execute(
         "INSERT INTO run_points SELECT * REPLACE (? AS run_id) FROM run_points WHERE run_id = ? "
@@ -487,14 +523,13 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
         run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [shuffled])[0]
         out_of_order = Snapshot(store, run, explain=True)
         assert list(out_of_order.subject_ids) == list(snap.subject_ids) and len(searched) == 2
-        assert out_of_order._reasons_ranked and not snap._reasons_ranked  # sorted by the store; read as they lie
+        assert out_of_order._reasons_ranked and out_of_order._reason_slot is None  # sorted by the store
         assert _reasons_held(out_of_order) == held
         assert [out_of_order.decision(s, "high_speed_rail", "check", requester="t").as_dict() for s in sample] == [
             {**d, "run_id": shuffled} for d in decisions
         ]
     finally:
-        for table in ("run_results", "run_rules", "run_points", "run_list_entries", "run_result_keys", "score_runs"):
-            store.execute(f"DELETE FROM {table} WHERE run_id = ?", [shuffled])
+        drop_run(shuffled)
 
 
 def test_an_explained_snapshot_holds_every_column_of_every_result_as_stored(store: Store) -> None:

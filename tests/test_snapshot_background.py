@@ -559,3 +559,51 @@ def test_ranks_built_from_a_histogram_a_patch_replaced_are_not_used(store: Store
     snap._ranks = stale  # as a decision reading the old histogram would store it after the patch's reset
     assert snap.rank(kind, top)[0] == 2
     assert snap.rank(kind, top + 1)[0] == 1
+
+
+def test_a_decision_read_from_the_store_filters_each_scan_by_its_subjects_constants(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single decision while explanations load names its subject in each query as a constant, which the store
+    pushes into the scan of the table (and probes subject_keys' index with), not as a join to an unnested list, which
+    read every row of the range, of subject_keys or of the run's list entries first; its points are asked for by key,
+    the order a run writes them in, so the scan of the run's points skips every row group without the key."""
+    run = run_in_force(store, "beijing")
+    loaded = Snapshot(store, run, explain=True)
+    listed = next(
+        sid
+        for sid in loaded.subject_ids
+        if (d := loaded.decision(sid, "high_speed_rail", "c", requester="t")).lists and len(d.reasons) > 1
+    )
+    expected = loaded.decision(listed, "high_speed_rail", "c", requester="t").as_dict()
+    with held_back(monkeypatch):
+        snap = Snapshot(store, run, explain=True, background=True)
+        reader = snap._on_demand
+        assert reader is not None
+        statements: list[tuple[str, Any]] = []
+        real = reader.execute
+
+        def spied(sql: str, params: Any = None) -> Any:
+            statements.append((sql, params))
+            return real(sql, params)
+
+        monkeypatch.setattr(reader, "execute", spied)
+        got = snap.decision(listed, "high_speed_rail", "c", requester="t").as_dict()
+        assert snap.results is None
+    for d in (got, expected):
+        d.pop("inquiry_id")
+    assert got == expected
+    assert [sql.split("FROM")[1].split()[0] for sql, _ in statements] == [
+        "run_results",
+        "subject_keys",
+        "run_points",
+        "run_list_entries",
+    ]
+    plans = [
+        "\n".join(str(row[1]) for row in store.execute("EXPLAIN " + sql, params).fetchall())
+        for sql, params in statements
+    ]
+    for (sql, _), plan in zip(statements, plans, strict=True):
+        assert "UNNEST" not in plan and "unnest" not in sql, plan
+        assert listed in plan or "subject_key" in plan, plan
+    assert "subject_key=" in plans[2].replace(" ", ""), plans[2]

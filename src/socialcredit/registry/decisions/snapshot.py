@@ -53,7 +53,7 @@ from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, role_records_at
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import run_in_force
-from socialcredit.store import Store
+from socialcredit.store import Store, listed_integers, listed_strings
 
 __all__ = ["InquirySink", "QuickDecision", "Snapshot", "SubjectIds"]
 
@@ -181,6 +181,11 @@ def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, 
 # whole run and released, so its buffers are reused for the next one (a fresh allocation of every subject's
 # identifiers costs more in page faults than the copy: 1.2 s for 22 million).
 BATCH_ROWS = 122_880
+
+
+def _ascending(values: np.ndarray[Any, Any]) -> bool:
+    """Whether numbers never decrease from one to the next."""
+    return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
 
 
 def _increasing(keys: np.ndarray[Any, np.dtype[np.bytes_]]) -> bool:
@@ -643,28 +648,37 @@ class Snapshot:
         # id as text per reason.
         ranks = self._rule_ranks
         row_of_key = self._rows_of_keys(store)
-        # A run writes its points in the order of its results (runs._POINTS_INSERT): read as they lie, each subject's
-        # points are a slice at its row, ranked when a decision asks for them (a few per subject), not sorted here.
+        # A run writes its points by subject key (runs._POINTS_INSERT), so a decision read from the store finds a
+        # subject's in the few row groups that hold its key: read as they lie, each subject's points are a slice at
+        # its key, ranked when a decision asks for them (a few per subject), neither sorted nor moved here.
         stored = store.execute(_POINTS, {"run": self.run_id}).fetchnumpy()
-        rows = _rows_at(row_of_key, stored["subject_key"], self.run_id)
-        self._reasons_ranked = not bool(np.all(rows[1:] >= rows[:-1]))
-        if not self._reasons_ranked:
+        key = stored["subject_key"]
+        # the key of each row, where its points are stored by key (None: by row, reason_offsets indexed by row)
+        self._reason_slot: np.ndarray[Any, Any] | None = None
+        place = None
+        if _ascending(key):
+            self._reasons_ranked = False
+            self._reason_slot = self._slots_by_key(row_of_key, key)
             points, rule_index = stored["points"], stored["rule_index"]
-            place = None
-        else:  # a run written before (points in no order): sorted by the store, its first MAX_REASONS kept
-            ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
-            key = ranked["subject_key"]
-            # each point's place among its subject's (they come together, largest first); every one is kept: a
-            # refusal tells every rule that lowered the score (``reasons_of(every=True)``)
-            first = np.ones(len(key), dtype=bool)
-            first[1:] = key[1:] != key[:-1]
-            at = np.arange(len(key))
-            place = at - np.maximum.accumulate(np.where(first, at, 0))
+        else:
             rows = _rows_at(row_of_key, key, self.run_id)
-            points, rule_index = ranked["points"], ranked["rule_index"]
-        # each subject's reasons in a slice of its own, in their order: placed, not sorted again
-        self.reason_offsets = np.zeros(len(self._keys) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=len(self._keys)), out=self.reason_offsets[1:])
+            self._reasons_ranked = not _ascending(rows)
+            if not self._reasons_ranked:  # a run written before, its points in the order of its results
+                points, rule_index = stored["points"], stored["rule_index"]
+            else:  # a run written before that (points in no order): sorted by the store, its first MAX_REASONS kept
+                ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
+                key = ranked["subject_key"]
+                # each point's place among its subject's (they come together, largest first); every one is kept: a
+                # refusal tells every rule that lowered the score (``reasons_of(every=True)``)
+                first = np.ones(len(key), dtype=bool)
+                first[1:] = key[1:] != key[:-1]
+                at = np.arange(len(key))
+                place = at - np.maximum.accumulate(np.where(first, at, 0))
+                rows = _rows_at(row_of_key, key, self.run_id)
+                points, rule_index = ranked["points"], ranked["rule_index"]
+            # each subject's reasons in a slice of its own at its row, in their order: placed, not sorted again
+            self.reason_offsets = np.zeros(len(self._keys) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=len(self._keys)), out=self.reason_offsets[1:])
         if place is None:
             self.reason_rule_index = rule_index.astype(np.int64, copy=False)
             self.reason_points = points.astype(np.float64, copy=False)
@@ -677,6 +691,27 @@ class Snapshot:
         self.entries = run_entries(store, self.run_id, self.loaded)
         self._load_vias(store, row_of_key)
         self.results = table  # last: a decision that sees it finds everything above in place
+
+    def _slots_by_key(
+        self, row_of_key: np.ndarray[Any, np.dtype[np.int64]], keys: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        """For points stored by subject key (``keys``, never decreasing): ``reason_offsets`` by key (each key's
+        points are the slice between its offset and the next), and the key of each row, returned (where its slice
+        is). A point of a subject the run did not score is refused, as ``_rows_at`` refuses it."""
+        size = len(row_of_key)
+        if len(keys) and (int(keys[0]) < 0 or int(keys[-1]) >= size):
+            raise ValueError(f"reasons of subjects the run {self.run_id} did not score")
+        counts = np.bincount(keys, minlength=size) if len(keys) else np.zeros(size, dtype=np.int64)
+        if np.any(counts[row_of_key < 0]):
+            raise ValueError(f"reasons of subjects the run {self.run_id} did not score")
+        # one more slice, empty, past the last key: a row no key maps to (none is expected) has no points
+        self.reason_offsets = np.zeros(size + 2, dtype=np.int64)
+        np.cumsum(counts, out=self.reason_offsets[1 : size + 1])
+        self.reason_offsets[size + 1] = self.reason_offsets[size]
+        scored = np.flatnonzero(row_of_key >= 0)
+        slot = np.full(len(self._keys), size, dtype=np.int32 if size < 2**31 - 1 else np.int64)
+        slot[row_of_key[scored]] = scored
+        return slot
 
     def _load_rules(self, store: Store) -> None:
         """The run's rules: the rule id of each rule index, and its place in the order of rule ids (a few hundred)."""
@@ -774,25 +809,29 @@ class Snapshot:
             store = self._on_demand
             if store is None or self.results is not None:
                 return None
-            params = {"run": self.run_id, "ids": ids}
+            # The identifiers (the run's own, read from the store) written into the statements as constants: DuckDB
+            # pushes a list of constants into the scan and probes subject_keys' index for it, where a join to
+            # unnest($ids) scans (a single decision's three queries took 7, 3.5 and 6.7 CPU ms that way at a million
+            # subjects, against 3.5, 0.5 and 1.7: docs/benchmarks.md).
+            listed = listed_strings(ids)
             # between the first and the last: a run's results lie in subject order, so the scan skips every row group
             # outside the range (one, for a single decision)
             table = store.execute(
-                "SELECT * FROM run_results WHERE run_id = $run AND subject_id BETWEEN $first AND $last "
-                "AND subject_id IN (SELECT unnest($ids))",
-                {**params, "first": ids[0], "last": ids[-1]},
+                f"SELECT * FROM run_results WHERE run_id = $run AND subject_id BETWEEN $first AND $last "
+                f"AND subject_id IN ({listed})",
+                {"run": self.run_id, "first": ids[0], "last": ids[-1]},
             ).to_arrow_table()
             # the subjects' keys through subject_keys' index, then their points by a list of constants (integers the
-            # store gave): a filter on the scan of the run's points, where a join to subject_keys costs 20 times more
+            # store gave): a filter on the scan of the run's points, which a run writes by key (runs._POINTS_INSERT),
+            # so the scan skips every row group without one of them, where a join to subject_keys costs 20 times more
             keyed = store.execute(
-                "SELECT subject_key, subject_id FROM subject_keys WHERE subject_id IN (SELECT unnest($ids))",
-                {"ids": ids},
+                f"SELECT subject_key, subject_id FROM subject_keys WHERE subject_id IN ({listed})"
             ).fetchall()
             id_of = {int(key): str(sid) for key, sid in keyed}
             points = (
                 store.execute(
                     "SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0 "
-                    f"AND subject_key IN ({', '.join(str(key) for key in sorted(id_of))})",
+                    f"AND subject_key IN ({listed_integers(sorted(id_of))})",
                     {"run": self.run_id},
                 ).fetchall()
                 if id_of
@@ -1340,7 +1379,8 @@ class Snapshot:
         """The rule reasons of the subject at row ``i``, as run_reasons ranks them: largest points first (either
         way), ties by rule id; at most MAX_REASONS, or ``every`` one (a refusal tells the rules that lowered the score
         most, which need not be among the four largest)."""
-        lo, hi = int(self.reason_offsets[i]), int(self.reason_offsets[i + 1])
+        j = i if self._reason_slot is None else int(self._reason_slot[i])
+        lo, hi = int(self.reason_offsets[j]), int(self.reason_offsets[j + 1])
         held = zip(self.reason_rule_index[lo:hi].tolist(), self.reason_points[lo:hi].tolist(), strict=True)
         ranked = list(held) if self._reasons_ranked else sorted(held, key=self._reason_order)
         return [(str(self.reason_rule_names[r]), points) for r, points in (ranked if every else ranked[:MAX_REASONS])]

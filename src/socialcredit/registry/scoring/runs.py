@@ -379,7 +379,7 @@ def save_run(
             [run_id, len(policy.rules), [r.id for r in policy.rules], [r.dimension for r in policy.rules]],
         )
         inputs.execute(_RESULT_KEYS, [run_id])
-        inputs.execute(_POINTS_INSERT, [run_id, run_id, run_id])
+        inputs.execute(_POINTS_INSERT, [run_id, run_id])
         # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
         inputs.execute(
             "INSERT INTO run_list_entries SELECT ?, s.sid, x.list_id, x.criterion_id, x.record_key "
@@ -466,16 +466,17 @@ SELECT ?, x.subject_id FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.
 """
 
 
-# The run's rule points in the order of its results (each subject's at its row of run_results, by rule index): an
-# explained snapshot reads them with a plain scan and finds each subject's points by its row, without sorting them
-# (registry/decisions/snapshot.py). The row is the key's place among run_result_keys, written just before in that
-# order (its rowid); a point of a subject without a result (none is expected) comes last.
+# The run's rule points by subject key, each subject's by rule index. A decision read from the store while a
+# snapshot's explanations load asks for a few subjects' points by key: the store's zonemaps (the least and largest key
+# of each row group) then skip every row group but the few that hold them, where in any other order (the
+# identifiers': keys are given in the order subjects were first recorded) each such read scans all the run's points.
+# An explained snapshot reads them with a plain scan and finds each subject's points by its key, without sorting them
+# (registry/decisions/snapshot.py).
 _POINTS_INSERT = """
 INSERT INTO run_points
 SELECT ?, x.subject_id, r.rule_index, x.points, x.hits, x.last_event
 FROM sc_rule_points x JOIN (SELECT * FROM run_rules WHERE run_id = ?) r USING (rule_id)
-LEFT JOIN (SELECT subject_key, rowid AS pos FROM run_result_keys WHERE run_id = ?) k ON k.subject_key = x.subject_id
-ORDER BY k.pos NULLS LAST, r.rule_index
+ORDER BY x.subject_id, r.rule_index
 """
 
 
