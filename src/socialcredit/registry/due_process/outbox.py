@@ -10,9 +10,9 @@ serves one channel:
   e-mail address on file (``contacts``); a resident with none gets no message (status ``no_address``).
 
 A new channel (a text message to ``subjects.phone``, an app's push) is a new sender and a contact per channel; the
-messages of every kind go through :func:`queue_message` and :func:`deliver`, so notices to residents can use it
-without change. Statuses: ``queued``, ``sent``, ``failed`` (the last error kept; ``deliver`` may try again),
-``no_address``.
+messages of every kind go through :func:`queue_message` (or :func:`queue_messages`, the same rows for many at
+once) and :func:`deliver`, so notices to residents can use it without change. Statuses: ``queued``, ``sent``,
+``failed`` (the last error kept; ``deliver`` may try again), ``no_address``.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ A listing put in effect here takes effect by ``listings.take_effect`` in the sam
 day it takes effect. Each listing put back has an audit entry of its own (``listing_put_back``: the listing, the run
 that moved it and its standing, the run in force, the statuses before and after, the reason in words), and the
 resident is told: a ``listing_withdrawn`` notification in their file (both languages, quoting the withdrawn notice by
-its date), and the same words queued in the outbox on the configured channel (``outbox.queue_message``; only queued:
+its date), and the same words queued in the outbox on the configured channel (``outbox.queue_messages``; only queued:
 nothing here sends it). A listing put back once is never put back again (its audit entry), so running it twice
 changes nothing, and a listing put back that later takes effect at the end of its notice period is told so again
 (``listings.take_effect`` counts a withdrawn notice as not given).
