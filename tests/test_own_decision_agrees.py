@@ -5,6 +5,7 @@ its watermark; the command line, which runs no service, decides on the run in fo
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from web_helpers import sign_in
 
+# the banner of the listing, and the three services it refuses (rental, visa, credit) linking to it
+LISTED = ["effective-listing"] + ["refused-listing"] * 3
 LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
 
 
@@ -26,6 +30,16 @@ def _answers(client: httpx.Client, bank: dict[str, str], own: dict[str, str]) ->
     theirs = client.post("/v1/decisions", json=LOAN, headers=bank).json()
     mine = client.get(f"/v1/subjects/{A}/services/consumer_credit", params={"policy": "sesame"}, headers=own).json()
     return theirs, mine
+
+
+def _banners(site: httpx.Client) -> dict[str, list[str]]:
+    """The kinds of listing banners on the resident's overview, in each language."""
+    out = {}
+    for lang in ("en", "zh"):
+        page = site.get("/me", params={"lang": lang})
+        assert page.status_code == 200, page.text
+        out[lang] = re.findall(r'data-testid="((?:effective|pending|held|refused)-listing)"', page.text)
+    return out
 
 
 def _said(d: dict[str, Any]) -> tuple[Any, ...]:
@@ -51,30 +65,47 @@ def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
             known_services={"consumer_credit"},
         ).token
     }
-    own = {"Authorization": "Bearer " + issue_key(store, "resident", "张三", subject=A).token}
+    resident = issue_key(store, "resident", "张三", subject=A).token
+    own = {"Authorization": f"Bearer {resident}"}
     courts = {"Authorization": "Bearer " + issue_key(store, "furnisher", "the courts", source="courts").token}
     app = create_app(tmp_path / "due.duckdb", store=store)
     service = app.state.service
-    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with (
+        serving(app) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+        httpx.Client(base_url=base, timeout=30) as site,
+    ):
+        sign_in(site, resident)
         theirs, mine = _answers(client, bank, own)
         assert theirs["granted"] is False and theirs["lists"] == ["blacklist"]
         assert _said(mine) == _said(theirs)
+        assert _banners(site) == {"en": LISTED, "zh": LISTED}
         first = mine["watermark"]
         r = client.post("/v1/disputes", json={"source_id": "courts", "record_id": "J1", "reason": "paid"}, headers=own)
         assert r.status_code == 201, r.text
         dispute = r.json()["dispute_id"]
         service.go_live()  # what the live thread does on its next pass, at once
         theirs, mine = _answers(client, bank, own)
-        assert theirs["lists"] == []  # J1 is held out of scoring while its dispute is open
+        # J1 is held out of scoring while its dispute is open: off the blacklist, credit still refused on the score
+        assert (theirs["granted"], theirs["lists"]) == (False, [])
         assert _said(mine) == _said(theirs)
         assert mine["watermark"] > first  # the change the dispute made, as the bank's decision names it
         codes = [x["code"] for x in mine["reasons"]]
         assert "LIST_JUDGMENT_DEFAULTER" not in codes and "JUDGMENT_DEFAULTER" not in codes
-        r = client.post(f"/v1/disputes/{dispute}/answer", json={"outcome": "verified", "note": "unpaid"}, headers=courts)
+        # the page says so too, in both languages: the listing is open in the register but decisions do not apply it
+        assert _banners(site) == {"en": ["held-listing"], "zh": ["held-listing"]}
+        en = site.get("/me", params={"lang": "en"}).text
+        assert f"since change {mine['watermark']} its cause no longer holds" in en
+        zh = site.get("/me", params={"lang": "zh"}).text
+        assert f"自变更 {mine['watermark']} 起，您在" in zh
+        r = client.post(
+            f"/v1/disputes/{dispute}/answer", json={"outcome": "verified", "note": "unpaid"}, headers=courts
+        )
         assert r.status_code == 200, r.text
         service.go_live()
         theirs, mine = _answers(client, bank, own)
         assert (theirs["granted"], theirs["lists"]) == (False, ["blacklist"])
         assert _said(mine) == _said(theirs)
         assert "LIST_JUDGMENT_DEFAULTER" in [x["code"] for x in mine["reasons"]]
+        assert _banners(site) == {"en": LISTED, "zh": LISTED}
     store.close()
