@@ -42,6 +42,16 @@ def _banners(site: httpx.Client) -> dict[str, list[str]]:
     return out
 
 
+def _held_for_operator(ops: httpx.Client) -> dict[str, int]:
+    """How many listings the operator's page of the resident marks as no longer applied, in each language."""
+    out = {}
+    for lang in ("en", "zh"):
+        page = ops.get(f"/ops/subjects/{A}", params={"lang": lang})
+        assert page.status_code == 200, page.text
+        out[lang] = page.text.count('data-testid="held-listing"')
+    return out
+
+
 def _said(d: dict[str, Any]) -> tuple[Any, ...]:
     return d["granted"], d["lists"], d["run_id"], d["watermark"], d["tier"]
 
@@ -67,6 +77,7 @@ def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
     }
     resident = issue_key(store, "resident", "张三", subject=A).token
     own = {"Authorization": f"Bearer {resident}"}
+    operator = issue_key(store, "operator", "registry operations").token
     courts = {"Authorization": "Bearer " + issue_key(store, "furnisher", "the courts", source="courts").token}
     app = create_app(tmp_path / "due.duckdb", store=store)
     service = app.state.service
@@ -74,8 +85,11 @@ def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
         serving(app) as base,
         httpx.Client(base_url=base, timeout=30) as client,
         httpx.Client(base_url=base, timeout=30) as site,
+        httpx.Client(base_url=base, timeout=30) as ops,
     ):
         sign_in(site, resident)
+        sign_in(ops, operator)
+        assert _held_for_operator(ops) == {"en": 0, "zh": 0}
         theirs, mine = _answers(client, bank, own)
         assert theirs["granted"] is False and theirs["lists"] == ["blacklist"]
         assert _said(mine) == _said(theirs)
@@ -98,6 +112,9 @@ def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
         assert f"since change {mine['watermark']} its cause no longer holds" in en
         zh = site.get("/me", params={"lang": "zh"}).text
         assert f"自变更 {mine['watermark']} 起，您在" in zh
+        assert _held_for_operator(ops) == {"en": 1, "zh": 1}  # the operator's page of the resident says so too
+        page = ops.get(f"/ops/subjects/{A}", params={"lang": "en"}).text
+        assert f"not applied by decisions since change {mine['watermark']}" in page
         r = client.post(
             f"/v1/disputes/{dispute}/answer", json={"outcome": "verified", "note": "unpaid"}, headers=courts
         )
@@ -108,4 +125,5 @@ def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
         assert _said(mine) == _said(theirs)
         assert "LIST_JUDGMENT_DEFAULTER" in [x["code"] for x in mine["reasons"]]
         assert _banners(site) == {"en": LISTED, "zh": LISTED}
+        assert _held_for_operator(ops) == {"en": 0, "zh": 0}
     store.close()

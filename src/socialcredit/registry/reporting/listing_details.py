@@ -333,27 +333,27 @@ def listing_detail(
 
 
 def held_now(
-    store: Store, details: list[dict[str, Any]], live: Mapping[int, LiveView], lang: str
+    store: Store, listings: list[dict[str, Any]], live: Mapping[int, LiveView], lang: str
 ) -> list[dict[str, Any]]:
-    """Mark the listings (``listing_detail``s) still open in the register that decisions no longer apply, as a
-    relying party is answered at this moment: the subject as rescored since its policy's run in force (``live``, by
-    run id: ``Service.live_views``) meets the listing's criterion no more. Each such detail gets ``held`` (the
-    change number decisions stand on) and its notice says so; the others are left as they are. Returns
-    ``details``."""
+    """Mark the listings still open in the register that decisions no longer apply, as a relying party is answered
+    at this moment: the subject as rescored since its policy's run in force (``live``, by run id:
+    ``Service.live_views``) meets the listing's criterion no more. Each such listing (a ``listing_detail``, or a
+    row of ``list_listings``) gets ``held``, the change number decisions stand on; a detail's notice says so. The
+    others are left as they are. Returns ``listings``."""
     if not live:
-        return details
-    runs = {
-        str(r["policy_id"]): int(r["run_id"]) for r in store.rows(f"SELECT policy_id, run_id FROM ({in_force_sql()})")
-    }
-    for d in details:
+        return listings
+    in_force = f"SELECT policy_id, run_id FROM ({in_force_sql()})"
+    runs = {str(policy): int(run) for policy, run in store.execute(in_force).fetchall()}
+    for d in listings:
         if d["status"] not in ("pending", "effective"):
             continue
         view = live.get(runs.get(str(d["policy_id"]), -1))
         if view is None or any((e[0], e[1]) == (d["list_id"], d["criterion_id"]) for e in view.entries):
             continue
         d["held"] = view.watermark
-        d["notice"] = _pick(_HELD, lang).format(list=d["list"], criterion=d["criterion"], watermark=view.watermark)
-    return details
+        if "notice" in d and "list" in d and "criterion" in d:
+            d["notice"] = _pick(_HELD, lang).format(list=d["list"], criterion=d["criterion"], watermark=view.watermark)
+    return listings
 
 
 def _gravest(policies: list[LoadedPolicy], record: dict[str, Any]) -> tuple[LoadedPolicy, str] | None:
