@@ -335,7 +335,7 @@ def listing_detail(
 def held_now(
     store: Store, listings: list[dict[str, Any]], live: Mapping[int, LiveView], lang: str
 ) -> list[dict[str, Any]]:
-    """Mark the listings still open in the register that decisions no longer apply, as a relying party is answered
+    """Mark the listings in effect in the register that decisions no longer apply, as a relying party is answered
     at this moment: the subject as rescored since its policy's run in force (``live``, by run id:
     ``Service.live_views``) meets the listing's criterion no more. Each such listing (a ``listing_detail``, or a
     row of ``list_listings``) gets ``held``, the change number decisions stand on; a detail's notice says so. The
@@ -345,7 +345,9 @@ def held_now(
     in_force = f"SELECT policy_id, run_id FROM ({in_force_sql()})"
     runs = {str(policy): int(run) for policy, run in store.execute(in_force).fetchall()}
     for d in listings:
-        if d["status"] not in ("pending", "effective"):
+        # only a listing in effect: a live row keeps the entries of the lists decisions see, and a blacklisting in
+        # its notice period is not among them (decisions/live.py) whether its cause still holds or not
+        if d["status"] != "effective":
             continue
         view = live.get(runs.get(str(d["policy_id"]), -1))
         if view is None or any((e[0], e[1]) == (d["list_id"], d["criterion_id"]) for e in view.entries):
