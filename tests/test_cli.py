@@ -140,8 +140,12 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     )
     assert granted["granted"] is True and granted["score"] == 1002 and granted["tier"] == "A"
     inquiries = json.loads(run("show", DEFAULTER, "--json", db=city).stdout)["inquiries"]
+    # the two look-ups with `show` above are shown to the resident too, as an operator's at the command line
+    at_cli = "an operator at the command line viewed your file"
     assert [(q["requester"], q["service"], q["purpose"], q["outcome"]) for q in inquiries] == [
-        ("railway", "high_speed_rail", "ticket purchase", "refused")
+        ("railway", "high_speed_rail", "ticket purchase", "refused"),
+        (at_cli, "", "subject report", "viewed"),
+        (at_cli, "", "subject report", "viewed"),
     ]
     assert "The audit log is intact" in run("audit", "verify", db=city).stdout
     zh = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", "zh", db=city)

@@ -23,7 +23,7 @@ from socialcredit.policy.memoranda import LoadedMemorandum
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
-from socialcredit.registry.decisions.decide import ambiguous_service, run_for_service
+from socialcredit.registry.decisions.decide import Served, ambiguous_service, run_for_service
 from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
 from socialcredit.registry.decisions.live import LivePasses, LiveView, changes, rescore, warm
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -498,6 +498,19 @@ class Service:
             message = f"no scored run of policy {policy_id} offers the service {service_id!r}"
             raise NotFoundError(message, field="policy")
         return snap
+
+    def served(self, subject_id: str, service_id: str, policy_id: str | None) -> Served | None:
+        """What relying parties are answered about ``subject_id`` on ``service_id`` at this moment: the run of the
+        snapshot that decides it, its watermark and the subject as rescored since (``decide(served=...)``); None when
+        no snapshot decides it (no run in force, an unknown service, a policy to name): the decision is then made,
+        or refused, on the run in force as the command line makes it."""
+        try:
+            snap = self.snapshot_for(service_id, policy_id)
+        except SocialCreditError:
+            return None
+        watermark = snap.watermark
+        view = snap.live_view(subject_id)
+        return Served(snap.run_id, watermark if view is None else view.watermark, view)
 
     def reload_keys(self, store: Store) -> None:
         self.keys.reload(store)

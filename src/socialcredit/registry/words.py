@@ -122,4 +122,8 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "operator dispute": ("通过接口查阅异议", "a dispute over the API"),
     "operator repair": ("通过接口查阅信用修复申请", "a repair application over the API"),
     "resident file export": ("导出档案", "an export of the file"),
+    # the command line's reads (``show``, ``repair eligibility``, ``freeze status``; ``file export`` is the above)
+    "subject report": ("在命令行查阅档案", "the file at the command line"),
+    "repair eligibility": ("在命令行查看记录能否信用修复", "whether a record may be repaired, at the command line"),
+    "freeze status": ("在命令行查阅冻结状态", "the freeze status at the command line"),
 }

@@ -425,6 +425,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "cause goes away before then.",
     ),
     "listing_pending_act": ("如记录有误，请提出异议。", "If a record is wrong, dispute it."),
+    # a listing open in the register that decisions no longer apply (registry/reporting/listing_details.py held_now)
+    "listing_held": (
+        "自变更 {watermark} 起原因已不成立，决定不再适用；下次评分时结束",
+        "not applied by decisions since change {watermark}: its cause no longer holds; the next run closes it",
+    ),
     "cases_lead": (
         "等待来源答复的异议（按期限排序），以及处于告知宽限期、尚未生效的名单认定。",
         "Disputes waiting for their source's answer (soonest deadline first), and listings still in their notice "

@@ -21,6 +21,7 @@ from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
 from socialcredit.registry.reporting.disparity import difference_text
 from socialcredit.registry.reporting.lab_panels import lab_panels
+from socialcredit.registry.reporting.listing_details import held_now
 from socialcredit.registry.reporting.policy_text import Item, condition_words, policy_text
 from socialcredit.registry.scoring.policies import get_policy, published_policy_ids, published_versions
 from socialcredit.store import Store
@@ -352,6 +353,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             listings = list_listings(store, subject_id=subject_id, actor=who, purpose=why)
             name_listings(store, listings, page.lang)
             took_effect_days(store, listings)  # the day each took effect, as the resident's page says it
+            # as decisions stand now: a listing whose cause the live thread no longer finds says so
+            held_now(store, listings, web.service.live_views(subject_id), page.lang)
         _views_in_third_person(report)
         paging = inquiries_page(page, report, f"/ops/subjects/{subject_id}")  # who asked, a page at a time
         if isinstance(paging, Response):

@@ -33,6 +33,7 @@ from socialcredit.registry.due_process.repair import (
     start_review,
 )
 from socialcredit.registry.reporting.listing_details import (
+    held_now,
     listing_detail,
     listing_notice,
     negative_records,
@@ -133,7 +134,10 @@ def service_reasons(store: Store, page: Page, report: dict[str, Any], listings: 
     for s in report["scores"]:
         policy = get_policy(store, s["policy"], s["policy_version"]).policy
         refusals = {svc.id: (svc.refusal.get(page.lang), svc.grant_if) for svc in policy.services}
-        effective = [x for x in listings if x["policy_id"] == s["policy"] and x["status"] == "effective"]
+        # a listing decisions no longer apply (``held_now``) refuses nothing now
+        effective = [
+            x for x in listings if x["policy_id"] == s["policy"] and x["status"] == "effective" and not x.get("held")
+        ]
         for svc in s["services"]:
             if svc["granted"]:
                 continue
@@ -303,6 +307,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     actor=page.who.actor,
                     purpose="resident portal: listing",
                 )
+                held_now(store, [detail], web.service.live_views(_subject(page)), page.lang)
             except NotFoundError:  # another's or none: told in the page's language, quoting what was asked
                 raise NotFoundError(page.t("notfound_listing", listing=repr(raw[:20]))) from None
         return page.render("me_listing.html", section="overview", detail=detail, kind="listing")

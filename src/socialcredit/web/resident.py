@@ -22,6 +22,7 @@ from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.records.consent import consent_history, set_consent
 from socialcredit.registry.reporting.file_page import file_names
+from socialcredit.registry.reporting.listing_details import held_now
 from socialcredit.registry.reporting.policy_text import anchor_of, notice_hrefs, policy_href, reason_anchors
 from socialcredit.registry.reporting.report import PARTS, subject_report
 from socialcredit.registry.reporting.resident_file import export_file, render_html
@@ -195,6 +196,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
             # each listing with its details, its notice and refused services' reasons as of today (repair_pages.py)
             today = resolve_today()
             details = listings_context(store, page, _subject(page), today, listings)
+            # as decisions stand now: a listing whose cause the live thread no longer finds says so (not "listed")
+            held_now(store, details, web.service.live_views(_subject(page)), page.lang)
             notices_context(store, page, _subject(page), notifications, today, details)
             service_reasons(store, page, report, details)
         for n in notifications:

@@ -80,8 +80,10 @@ def what_would_change(
     policy: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
 ) -> OwnDecision:
     """The decision on a service for one's own file, with the reasons and the concrete actions that would change
-    a refusal (which name one's own records: a relying party never gets them)."""
+    a refusal (which name one's own records: a relying party never gets them). It tells what a relying party asking
+    now is answered (POST /v1/decisions): decided on the service's snapshot as patched live, with its watermark."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}")
+    served = service.served(subject_id, service_id, policy)
     with service.writer() as store:
         decision = decide(
             store,
@@ -92,5 +94,6 @@ def what_would_change(
             requester=actor(party),
             lang=lang,
             policy_id=policy,
+            served=served,
         )
     return OwnDecision.model_validate(decision.as_dict())

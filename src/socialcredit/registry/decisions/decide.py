@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import MAX_REASONS, MICRO, micro
@@ -36,9 +36,13 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql, no_run_in_force
 from socialcredit.store import Store, listed_strings
 
+if TYPE_CHECKING:
+    from socialcredit.registry.decisions.live import LiveView
+
 __all__ = [
     "Decision",
     "Reason",
+    "Served",
     "ambiguous_service",
     "decide",
     "explain_rows",
@@ -87,6 +91,18 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Served:
+    """How the running service answers relying parties about one subject on a service: the run its snapshot holds,
+    the change number it stands on (its watermark), and the subject as rescored since the run (None if not: the
+    run's row, with the listings in effect). A decision given ``served`` tells what a relying party is answered at
+    that moment (``Service.served``)."""
+
+    run_id: int
+    watermark: int
+    view: LiveView | None = None
 
 
 def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[str, Any]:
@@ -399,8 +415,13 @@ def decide(
     policy_id: str | None = None,
     lang: str = "en",
     today: dt.date | None = None,
+    served: Served | None = None,
 ) -> Decision:
     """Grant or refuse ``service`` to ``subject_id`` from the run in force; logged as an inquiry.
+
+    With ``served`` (the running service's snapshot of the service: ``Service.served``), decided as a relying party
+    is answered at that moment: on the snapshot's run, the subject as the live thread rescored it since (a record
+    held out while its dispute is open, a listing overridden, count at once), named by the snapshot's watermark.
 
     The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
     purpose = check_purpose(purpose)
@@ -411,20 +432,47 @@ def decide(
         if len(offering) > 1:
             raise ambiguous_service(service, offering)
     run = run_for_service(store, service, policy_id)
+    if served is not None and served.run_id != int(run["run_id"]):  # the snapshot relying parties are answered from
+        held = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [served.run_id])
+        run = held[0] if held else run
+    if served is not None and served.run_id != int(run["run_id"]):
+        served = None
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     p = loaded.policy
     result = subject_result(store, run["run_id"], subject_id)
     index = [s.id for s in p.services].index(service)
-    granted = bool(int(result["grants"]) >> index & 1)
-    # Only effective listings refuse: a blacklisting in its notice period (or ended) does not
-    # (registry/due_process/listings.py).
-    lists = effective_lists(store, run, subject_id, list(result["lists"]))
-    if lists != list(result["lists"]):
-        result = {**result, "lists": lists}
-        granted = bool(grants_with(loaded, facts_of(loaded, result, run["as_of"])) >> index & 1)
-    reasons = explain(
-        store, loaded, run["run_id"], subject_id, result, lang, service=None if granted else service, as_of=run["as_of"]
-    )
+    view = served.view if served is not None else None
+    if view is not None:
+        # as rescored since the run: its lists are those decisions see, its grants to match (Snapshot._row_at)
+        result = {**result, **view.result, "rank": view.rank, "percentile": view.percentile}
+        granted = bool(int(result["grants"]) >> index & 1)
+        reasons = explain_rows(
+            loaded,
+            result,
+            view.entries,
+            view.reasons,
+            lang,
+            service=None if granted else service,
+            as_of=run["as_of"],
+        )
+    else:
+        granted = bool(int(result["grants"]) >> index & 1)
+        # Only effective listings refuse: a blacklisting in its notice period (or ended) does not
+        # (registry/due_process/listings.py).
+        lists = effective_lists(store, run, subject_id, list(result["lists"]))
+        if lists != list(result["lists"]):
+            result = {**result, "lists": lists}
+            granted = bool(grants_with(loaded, facts_of(loaded, result, run["as_of"])) >> index & 1)
+        reasons = explain(
+            store,
+            loaded,
+            run["run_id"],
+            subject_id,
+            result,
+            lang,
+            service=None if granted else service,
+            as_of=run["as_of"],
+        )
     svc = p.service(service)
     actions: list[str] = []
     if not granted:
@@ -441,7 +489,7 @@ def decide(
         policy_id=p.id,
         policy_version=p.version,
         run_id=int(run["run_id"]),
-        watermark=int(run["watermark"]),
+        watermark=int(run["watermark"]) if served is None else served.watermark,
         score=int(result["score"]),
         tier=str(result["tier"]),
         lists=list(result["lists"]),

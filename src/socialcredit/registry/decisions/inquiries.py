@@ -30,6 +30,7 @@ from socialcredit.registry.private import SEALED_MAGIC, MemoryFile, Sealer, crea
 from socialcredit.store import KEY_ENV, Store
 
 __all__ = [
+    "CLI_VIEWS",
     "INQUIRY_COLUMNS",
     "JOURNAL_KEY",
     "OPERATOR_VIEWS",
@@ -42,6 +43,12 @@ __all__ = [
 # An operator's reads of one subject that the subject's list of who asked shows (``who_asked``)
 OPERATOR_VIEWS = ("read_report", "read_history", "read_freeze", "read_dispute", "read_repair")
 _VIEWS_SQL = ", ".join(f"'{action}'" for action in OPERATOR_VIEWS)
+# The command line's reads of one subject (actor ``cli``: an operator at the registry's own machine): ``show`` and
+# ``file export`` read the file (``read_report``; the export's own ``export_file`` entry is the same look-up, not
+# shown again), ``repair eligibility`` a record (``read_record``), ``freeze status`` the freeze
+CLI_ACTOR = "cli"
+CLI_VIEWS = (*OPERATOR_VIEWS, "read_record")
+_CLI_VIEWS_SQL = ", ".join(f"'{action}'" for action in CLI_VIEWS)
 JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed with (Store.derived_key)
 
 # The columns of an inquiry after its id, in the order of the ``inquiries`` table.
@@ -81,7 +88,8 @@ def who_asked(
     version its run scored under (which stay readable at /policies/{id}/{version} when a newer one is published),
     and the times an operator opened its file, its score history, its freeze or one of its disputes or repair
     applications (the audit log's ``read_report``, ``read_history``, ``read_freeze``, ``read_dispute`` and
-    ``read_repair`` by an operator's key) shaped as inquiries: "an operator (name) viewed your file", and the
+    ``read_repair`` by an operator's key; those and ``read_record`` by the command line, actor ``cli``) shaped as
+    inquiries: "an operator (name) viewed your file", "an operator at the command line viewed your file", and the
     purpose (the disputes and listings a page of the file shows beside it, ``read_disputes`` and ``read_notices``
     of the same look-up, are not shown again: the look-up is shown once, as the file's read). ``limit`` of them
     from ``offset`` (all without a limit): the page is chosen in the query, so a subject asked about 100 000 times
@@ -89,9 +97,11 @@ def who_asked(
 
     Newest first is by inquiry id (the order the service logged them) while no operator opened the file; with
     operators' views among them, by the time, inquiries before views of the same time, each newest first."""
+    # one row per audit entry: an operator's key's read, or the command line's (each entry is one or the other)
     views = (
-        "FROM audit_log a JOIN api_keys k ON a.actor = 'key:' || k.key_id "
-        f"WHERE a.action IN ({_VIEWS_SQL}) AND a.subject_id = ? AND k.role = 'operator'"
+        "FROM audit_log a LEFT JOIN api_keys k ON a.actor = 'key:' || k.key_id "
+        f"WHERE a.subject_id = ? AND ((a.action IN ({_VIEWS_SQL}) AND k.role = 'operator') "
+        f"OR (a.actor = '{CLI_ACTOR}' AND a.action IN ({_CLI_VIEWS_SQL})))"
     )
     viewed = int(store.one(f"SELECT count(*) {views}", [subject_id]))
     total = int(store.one("SELECT count(*) FROM inquiries WHERE subject_id = ?", [subject_id])) + viewed
@@ -104,7 +114,8 @@ def who_asked(
     if viewed:
         sql += (
             " UNION ALL SELECT NULL, a.at_time, NULL, '', coalesce(json_extract_string(a.detail, '$.purpose'), ''), "
-            f"'viewed', NULL, NULL, NULL, k.name, 1, a.seq {views} ORDER BY asked_at DESC, part, nth DESC"
+            f"'viewed', NULL, NULL, NULL, k.name, CASE WHEN k.key_id IS NULL THEN 2 ELSE 1 END, a.seq {views} "
+            "ORDER BY asked_at DESC, part, nth DESC"
         )
         params.append(subject_id)
     else:
@@ -113,12 +124,13 @@ def who_asked(
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
     said = "an operator ({}) viewed your file" if lang == "en" else "运营方（{}）查看了您的档案"
+    at_cli = "an operator at the command line viewed your file" if lang == "en" else "运营方在命令行查看了您的档案"
     rows = store.rows(sql, params)
     for r in rows:
         viewer, part = r.pop("viewer"), r.pop("part")
         del r["nth"]
         if part:
-            r["requester"] = said.format(viewer)
+            r["requester"] = said.format(viewer) if part == 1 else at_cli
     return rows, total
 
 

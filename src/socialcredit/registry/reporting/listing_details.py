@@ -8,7 +8,8 @@ Everything here is in the reader's language (``lang``: ``zh`` or ``en``), in wor
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from socialcredit.errors import NotFoundError, WorkflowError
@@ -21,9 +22,21 @@ from socialcredit.registry.due_process.repair import list_repairs, repair_eligib
 from socialcredit.registry.due_process.severity import counts_until, matching, record_severity
 from socialcredit.registry.reporting.report import record_fields, subject_key
 from socialcredit.registry.scoring.policies import get_policy, policies_in_use
+from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.store import Store
 
-__all__ = ["listing_detail", "listing_notice", "negative_records", "record_detail", "record_href", "repair_href"]
+if TYPE_CHECKING:
+    from socialcredit.registry.decisions.live import LiveView
+
+__all__ = [
+    "held_now",
+    "listing_detail",
+    "listing_notice",
+    "negative_records",
+    "record_detail",
+    "record_href",
+    "repair_href",
+]
 
 
 def repair_href(source_id: str, record_id: str) -> str:
@@ -74,6 +87,17 @@ _WHY = {
     "repaired": ("credit repair was granted", "信用修复已获批准"),
     "overridden": ("a person reviewed and overrode it", "经人工复核撤销"),
 }
+
+
+# A listing still open in the register whose cause decisions no longer find: the live thread rescored the subject
+# since the run (a record held out while its dispute is open, corrected or withdrawn). The next run closes it.
+_HELD = (
+    "Decisions no longer apply your listing on the {list} ({criterion}): since change {watermark} its cause no longer "
+    "holds (a record disputed, corrected or withdrawn), and relying parties asking now are not told it. The next "
+    "score run closes the listing; it applies again if the cause holds again (a dispute answered against you).",
+    "自变更 {watermark} 起，您在{list}（{criterion}）的列入原因已不成立（记录有异议、被更正或撤回），"
+    "决定不再适用此列入，此时查询的信用信息使用者不会得知。下次评分时列入结束；如原因再次成立（异议未获支持），将重新适用。",
+)
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
@@ -273,6 +297,8 @@ def listing_detail(
     criterion = words[f"criterion_{'zh' if lang == 'zh' else 'en'}"]
     detail: dict[str, Any] = {
         "listing_id": int(x["listing_id"]),
+        "list_id": x["list_id"],
+        "criterion_id": x["criterion_id"],
         "status": x["status"],
         "state": _state(x, today),
         "policy_id": x["policy_id"],
@@ -304,6 +330,32 @@ def listing_detail(
         [] if ended else _steps(detail, eligibility, crit.advice.get(lang) if crit and crit.advice else None, lang)
     )
     return detail
+
+
+def held_now(
+    store: Store, listings: list[dict[str, Any]], live: Mapping[int, LiveView], lang: str
+) -> list[dict[str, Any]]:
+    """Mark the listings in effect in the register that decisions no longer apply, as a relying party is answered
+    at this moment: the subject as rescored since its policy's run in force (``live``, by run id:
+    ``Service.live_views``) meets the listing's criterion no more. Each such listing (a ``listing_detail``, or a
+    row of ``list_listings``) gets ``held``, the change number decisions stand on; a detail's notice says so. The
+    others are left as they are. Returns ``listings``."""
+    if not live:
+        return listings
+    in_force = f"SELECT policy_id, run_id FROM ({in_force_sql()})"
+    runs = {str(policy): int(run) for policy, run in store.execute(in_force).fetchall()}
+    for d in listings:
+        # only a listing in effect: a live row keeps the entries of the lists decisions see, and a blacklisting in
+        # its notice period is not among them (decisions/live.py) whether its cause still holds or not
+        if d["status"] != "effective":
+            continue
+        view = live.get(runs.get(str(d["policy_id"]), -1))
+        if view is None or any((e[0], e[1]) == (d["list_id"], d["criterion_id"]) for e in view.entries):
+            continue
+        d["held"] = view.watermark
+        if "notice" in d and "list" in d and "criterion" in d:
+            d["notice"] = _pick(_HELD, lang).format(list=d["list"], criterion=d["criterion"], watermark=view.watermark)
+    return listings
 
 
 def _gravest(policies: list[LoadedPolicy], record: dict[str, Any]) -> tuple[LoadedPolicy, str] | None:

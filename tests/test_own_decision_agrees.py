@@ -1,0 +1,129 @@
+"""A resident's own decision tells what a relying party is answered at that moment: both stand on the service's
+snapshot as the live thread left it (a record held out of scoring while its dispute is open delists at once), with
+its watermark; the command line, which runs no service, decides on the run in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api_helpers import serving
+from due_world import A, build
+from socialcredit.api.app import create_app
+from socialcredit.clock import TODAY_ENV
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from web_helpers import sign_in
+
+# the banner of the listing, and the three services it refuses (rental, visa, credit) linking to it
+LISTED = ["effective-listing"] + ["refused-listing"] * 3
+LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
+
+
+def _answers(client: httpx.Client, bank: dict[str, str], own: dict[str, str]) -> tuple[Any, Any]:
+    theirs = client.post("/v1/decisions", json=LOAN, headers=bank).json()
+    mine = client.get(f"/v1/subjects/{A}/services/consumer_credit", params={"policy": "sesame"}, headers=own).json()
+    return theirs, mine
+
+
+def _banners(site: httpx.Client) -> dict[str, list[str]]:
+    """The kinds of listing banners on the resident's overview, in each language."""
+    out = {}
+    for lang in ("en", "zh"):
+        page = site.get("/me", params={"lang": lang})
+        assert page.status_code == 200, page.text
+        out[lang] = re.findall(r'data-testid="((?:effective|pending|held|refused)-listing)"', page.text)
+    return out
+
+
+def _held_for_operator(ops: httpx.Client) -> dict[str, int]:
+    """How many listings the operator's page of the resident marks as no longer applied, in each language."""
+    out = {}
+    for lang in ("en", "zh"):
+        page = ops.get(f"/ops/subjects/{A}", params={"lang": lang})
+        assert page.status_code == 200, page.text
+        out[lang] = page.text.count('data-testid="held-listing"')
+    return out
+
+
+def _said(d: dict[str, Any]) -> tuple[Any, ...]:
+    return d["granted"], d["lists"], d["run_id"], d["watermark"], d["tier"]
+
+
+def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    sesame = resolve_policy(store, "sesame")
+    score(store, sesame, dt.date(2026, 2, 1))
+    score(store, sesame, dt.date(2026, 4, 2))  # A's blacklisting takes effect (30 days' grace)
+    bank = {
+        "Authorization": "Bearer "
+        + issue_key(
+            store,
+            "relying_party",
+            "a bank",
+            services=["consumer_credit"],
+            purposes=["loan application"],
+            known_services={"consumer_credit"},
+        ).token
+    }
+    resident = issue_key(store, "resident", "张三", subject=A).token
+    own = {"Authorization": f"Bearer {resident}"}
+    operator = issue_key(store, "operator", "registry operations").token
+    courts = {"Authorization": "Bearer " + issue_key(store, "furnisher", "the courts", source="courts").token}
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    service = app.state.service
+    with (
+        serving(app) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+        httpx.Client(base_url=base, timeout=30) as site,
+        httpx.Client(base_url=base, timeout=30) as ops,
+    ):
+        sign_in(site, resident)
+        sign_in(ops, operator)
+        assert _held_for_operator(ops) == {"en": 0, "zh": 0}
+        theirs, mine = _answers(client, bank, own)
+        assert theirs["granted"] is False and theirs["lists"] == ["blacklist"]
+        assert _said(mine) == _said(theirs)
+        assert _banners(site) == {"en": LISTED, "zh": LISTED}
+        first = mine["watermark"]
+        r = client.post("/v1/disputes", json={"source_id": "courts", "record_id": "J1", "reason": "paid"}, headers=own)
+        assert r.status_code == 201, r.text
+        dispute = r.json()["dispute_id"]
+        service.go_live()  # what the live thread does on its next pass, at once
+        theirs, mine = _answers(client, bank, own)
+        # J1 is held out of scoring while its dispute is open: off the blacklist, credit still refused on the score
+        assert (theirs["granted"], theirs["lists"]) == (False, [])
+        assert _said(mine) == _said(theirs)
+        assert mine["watermark"] > first  # the change the dispute made, as the bank's decision names it
+        codes = [x["code"] for x in mine["reasons"]]
+        assert "LIST_JUDGMENT_DEFAULTER" not in codes and "JUDGMENT_DEFAULTER" not in codes
+        # the page says so too, in both languages: the listing is open in the register but decisions do not apply it
+        assert _banners(site) == {"en": ["held-listing"], "zh": ["held-listing"]}
+        en = site.get("/me", params={"lang": "en"}).text
+        assert f"since change {mine['watermark']} its cause no longer holds" in en
+        zh = site.get("/me", params={"lang": "zh"}).text
+        assert f"自变更 {mine['watermark']} 起，您在" in zh
+        assert _held_for_operator(ops) == {"en": 1, "zh": 1}  # the operator's page of the resident says so too
+        page = ops.get(f"/ops/subjects/{A}", params={"lang": "en"}).text
+        assert f"not applied by decisions since change {mine['watermark']}" in page
+        r = client.post(
+            f"/v1/disputes/{dispute}/answer", json={"outcome": "verified", "note": "unpaid"}, headers=courts
+        )
+        assert r.status_code == 200, r.text
+        service.go_live()
+        theirs, mine = _answers(client, bank, own)
+        assert (theirs["granted"], theirs["lists"]) == (False, ["blacklist"])
+        assert _said(mine) == _said(theirs)
+        assert "LIST_JUDGMENT_DEFAULTER" in [x["code"] for x in mine["reasons"]]
+        assert _banners(site) == {"en": LISTED, "zh": LISTED}
+        assert _held_for_operator(ops) == {"en": 0, "zh": 0}
+    store.close()
