@@ -19,7 +19,7 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.words import exact_number
 from socialcredit.registry.due_process.repair import repair_eligibility
-from socialcredit.registry.due_process.severity import counts_until
+from socialcredit.registry.due_process.severity import counted_until, counts_until
 from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.store import Store
 
@@ -158,8 +158,8 @@ def actions_for_refusal(
         if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name) and facts.get(part.operand.name)
     }
     score_gap = max([g for g in (_gap(part, facts, loaded) for part in failed) if g is not None], default=None)
-    # the last day a blocking listing on a record is published at the latest: waiting for the records to expire
-    # changes nothing before it (None: no such listing; a listing of no severity ends by no date: no wait then)
+    # the last day a blocking listing on a record lasts at the latest: waiting for the records to expire changes
+    # nothing before it (None: no such listing; a listing that ends by no date leaves no day to wait for)
     listed_until: dt.date | None = None
     endless = False
     for listing in store.rows(
@@ -168,19 +168,18 @@ def actions_for_refusal(
     ):
         if listing["list_id"] not in blocking:
             continue
-        sev = p.severities.get(listing["severity"]) if listing["severity"] else None
-        last = listing["effective_on"] + dt.timedelta(days=sev.max_publication_days) if sev else None
-        ends = _said("ends", lang, day=last) if last else ""
         if listing["record_id"]:
-            if last is None:
-                endless = True
-            else:
-                listed_until = max(listed_until or last, last)
             rec = store.rows(
                 "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
                 [listing["source_id"], listing["record_id"]],
             )
+            last = _listing_ends(loaded, listing, rec[0] if rec else None)
+            if last is None:
+                endless = True
+            else:
+                listed_until = max(listed_until or last, last)
             if rec:
+                ends = _said("ends", lang, day=last) if last else ""
                 actions.append(_listed_record_action(store, p.id, rec[0], lang) + ends)
                 named.add((listing["source_id"], listing["record_id"]))
         else:
@@ -218,6 +217,18 @@ def actions_for_refusal(
                         actions.append(_said("wait_listed", lang, day=day.isoformat()))
                     break
     return actions
+
+
+def _listing_ends(loaded: LoadedPolicy, listing: dict[str, Any], record: dict[str, Any] | None) -> dt.date | None:
+    """The day a listing on a record ends at the latest: the end of its publication (its severity class's
+    ``max_publication_days`` from the day it took effect), or sooner the day its criterion stops counting the record
+    (a criterion with ``within_days``: the run of that day no longer finds the cause and delists it). None: neither
+    ends it (no severity, no window)."""
+    sev = loaded.policy.severities.get(listing["severity"]) if listing["severity"] else None
+    published = listing["effective_on"] + dt.timedelta(days=sev.max_publication_days) if sev else None
+    key = f"list:{listing['list_id']}.{listing['criterion_id']}"
+    gone = counted_until(loaded, key, record) if record is not None else None
+    return min([d for d in (published, gone) if d is not None], default=None)
 
 
 def _listed_record_action(store: Store, policy_id: str, record: dict[str, Any], lang: str) -> str:
