@@ -147,8 +147,11 @@ def actions_for_refusal(
     failed: list[expr.Node],
     facts: dict[str, Any],
     lang: str = "en",
+    *,
+    today: dt.date | None = None,
 ) -> list[str]:
-    """The actions that would turn this refusal into a grant (empty when none can be named), in ``lang``."""
+    """The actions that would turn this refusal into a grant (empty when none can be named), in ``lang``, as they
+    stand on ``today`` (the registry's clock: whether credit repair may be asked yet)."""
     p = loaded.policy
     actions: list[str] = []
     named: set[tuple[str, str]] = set()  # records an action names already
@@ -180,7 +183,7 @@ def actions_for_refusal(
                 listed_until = max(listed_until or last, last)
             if rec:
                 ends = _said("ends", lang, day=last) if last else ""
-                actions.append(_listed_record_action(store, p.id, rec[0], lang) + ends)
+                actions.append(_listed_record_action(store, p.id, rec[0], lang, today) + ends)
                 named.add((listing["source_id"], listing["record_id"]))
         else:
             crit = p.criterion(listing["list_id"], listing["criterion_id"])
@@ -231,7 +234,9 @@ def _listing_ends(loaded: LoadedPolicy, listing: dict[str, Any], record: dict[st
     return min([d for d in (published, gone) if d is not None], default=None)
 
 
-def _listed_record_action(store: Store, policy_id: str, record: dict[str, Any], lang: str) -> str:
+def _listed_record_action(
+    store: Store, policy_id: str, record: dict[str, Any], lang: str, today: dt.date | None = None
+) -> str:
     """The act that ends a listing caused by ``record``: fulfil the obligation, or, once its source reported it
     fulfilled (a fulfilment report: the record itself stays as it was), apply for credit repair (from the first day
     repair may be asked), or wait for the decision on the application made."""
@@ -241,7 +246,7 @@ def _listed_record_action(store: Store, policy_id: str, record: dict[str, Any], 
         or store.one("SELECT count(*) FROM fulfilments WHERE source_id = ? AND record_id = ?", [src, rid]) == 0
     ):
         return record_action(record, lang)
-    check = repair_eligibility(store, record["subject_id"], src, rid, policy_id=policy_id, record=record)
+    check = repair_eligibility(store, record["subject_id"], src, rid, today=today, policy_id=policy_id, record=record)
     values = {"src": src, "rid": rid, "done": check["fulfilled_on"]}
     if check["open_repair"] is not None:
         return _said("repair_pending", lang, n=check["open_repair"], **values)
