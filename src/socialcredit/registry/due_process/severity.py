@@ -16,7 +16,7 @@ from socialcredit.catalog import Catalog
 from socialcredit.compiler.lower import lower
 from socialcredit.policy import LoadedPolicy, expr
 
-__all__ = ["SEVERITY_ORDER", "Limit", "counts_until", "counted_until", "limit_days", "matching", "record_severity"]
+__all__ = ["SEVERITY_ORDER", "Limit", "counted_until", "counts_until", "limit_days", "matching", "record_severity"]
 
 SEVERITY_ORDER = {"minor": 1, "general": 2, "serious": 3}
 UNLIMITED = 1_000_000  # days: a rule without expiry or window counts a record for good
@@ -111,8 +111,9 @@ def counted_until(loaded: LoadedPolicy, key: str, record: dict[str, Any]) -> dt.
     lim = next((lim for lim in _limits(loaded) if lim.key == key), None)
     if lim is None or lim.days is None:
         return None
+    event: dt.date = record["event_date"]
     try:
-        return record["event_date"] + dt.timedelta(days=lim.days)
+        return event + dt.timedelta(days=lim.days)
     except OverflowError:  # past the year 9999: for good
         return None
 
