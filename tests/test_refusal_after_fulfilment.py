@@ -46,3 +46,25 @@ def test_a_judgment_reported_paid_is_not_to_be_paid_again(tmp_path: Path, monkey
         f"await the decision on repair application {app['repair_id']}: courts reported record J1 fulfilled on "
         f"2026-05-01; {ENDS}"
     ]
+
+
+def test_the_actions_are_those_of_the_day_the_decision_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision given ``today`` names the repair as it stands that day, whatever the registry's clock says: repair of
+    J1 may be asked from 2027-04-02. Until 2026-12-06 the actions judged it on the registry's clock instead ("apply
+    for credit repair from 2027-04-02" in a decision of 2027-04-02, and "apply for credit repair" in one of
+    2026-05-02 with the clock on 2027-04-02)."""
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    score(store, beijing, D(2026, 4, 2))
+    repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2026, 5, 1), today=D(2026, 5, 1))
+    done = "courts reported record J1 fulfilled on 2026-05-01"
+    for clock, today, said in (
+        ("2026-05-02", D(2027, 4, 2), f"apply for credit repair: {done}; {ENDS}"),
+        ("2027-04-02", D(2026, 5, 2), f"apply for credit repair from 2027-04-02: {done}; {ENDS}"),
+    ):
+        monkeypatch.setenv("SOCIALCREDIT_TODAY", clock)
+        rail = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway", today=today)
+        assert (rail.granted, rail.actions) == (False, [said])

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from due_world import A, build, ingest, write_csv
+import pytest
+
+from due_world import A, B, build, ingest, write_csv
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -38,3 +40,40 @@ def test_the_day_to_wait_for_is_not_before_the_listing_ends(tmp_path: Path) -> N
     ]
     zh = decide(store, A, "bank_loan", "loan", requester="bank", lang="zh").actions
     assert zh[-1] == "或等到 2029-04-01，届时上述名单公示均已结束，且这些记录中足够多的已过期"
+
+
+def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B (李四): tax record X9 (evaded, 150 000 yuan, 2025-12-01) lists B from 2026-04-02 under beijing's
+    major_tax_evasion, a criterion counting records of the last 1095 days: the listing's publication would end on
+    2026-04-02 + 1095 days = 2029-04-01, but its cause is gone on 2025-12-01 + 1095 days = 2028-11-30 (2028 is a
+    leap year), when the run of that day delists it. The loan defaults L1, L2 (2022-06-01) expire on 2027-05-31.
+    Until 2026-12-06 the refusal said "or wait until 2029-04-01", four months after the loan is granted."""
+    store = build(tmp_path)
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    tax = [["X9", B, "tax_payment", "2025-12-01", "150000", "evaded", "0"]]
+    ingest(store, write_csv(tmp_path / "tax2.csv", header, tax), "tax_bureau", D(2026, 1, 20))
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
+    loans = [["L1", B, "loan_repayment", "2022-06-01", "30000", "default"]]
+    loans.append(["L2", B, "loan_repayment", "2022-06-01", "30000", "default"])
+    ingest(store, write_csv(tmp_path / "banks.csv", header, loans), "banks", D(2026, 1, 20))
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    score(store, beijing, D(2026, 4, 2))
+    loan = decide(store, B, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
+    assert (loan.granted, loan.tier, loan.lists) == (False, "C", ["blacklist"])
+    assert loan.actions == [
+        "settle the tax of 150 000 yuan and its penalties (record X9 from tax_bureau); "
+        "at the latest its publication ends on 2028-11-30",
+        "or wait until 2028-11-30, when the publication of these listings has ended and enough of these records expire",
+    ]
+    zh = decide(store, B, "bank_loan", "loan", requester="bank", lang="zh", today=D(2026, 4, 2)).actions
+    assert zh[-1] == "或等到 2028-11-30，届时上述名单公示均已结束，且这些记录中足够多的已过期"
+    # the day is the first the loan is granted: refused the day before
+    outcomes = {}
+    for day in (D(2028, 11, 29), D(2028, 11, 30)):
+        monkeypatch.setenv("SOCIALCREDIT_TODAY", day.isoformat())
+        score(store, beijing, day, today=day)
+        outcomes[day] = decide(store, B, "bank_loan", "loan", requester="bank", today=day).granted
+    assert outcomes == {D(2028, 11, 29): False, D(2028, 11, 30): True}

@@ -226,10 +226,19 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "purpose": ("目的", "Purpose"),
     "outcome": ("结果", "Outcome"),
     "decided_under": ("依据政策 {policy} {version}", "under policy {policy} {version}"),
-    # an operator's override of the decision (the last one: a reversal shows the outcome it stands at now)
+    # an operator's override of the decision (the last one: a reversal shows the outcome it stands at now, and the
+    # one it changed, an earlier review's); an override to the outcome it had already (older stores) changed nothing
     "outcome_reviewed": (
         "运营人员复核后改为此结果（原为{before}）：{why}",
         "changed on review by an operator (it was {before}): {why}",
+    ),
+    "outcome_reviewed_again": (
+        "运营人员复核后改为此结果（原为此前复核后的{before}）：{why}",
+        "changed on review by an operator (it was {before} after an earlier review): {why}",
+    ),
+    "outcome_reviewed_kept": (
+        "运营人员复核，结果未变（原已为{before}）：{why}",
+        "reviewed by an operator, the outcome kept (it was {before} already): {why}",
     ),
     "no_inquiries": ("还没有人查询过您的信用。", "Nobody has asked about you yet."),
     # consents

@@ -19,7 +19,7 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.words import exact_number
 from socialcredit.registry.due_process.repair import repair_eligibility
-from socialcredit.registry.due_process.severity import counts_until
+from socialcredit.registry.due_process.severity import counted_until, counts_until
 from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.store import Store
 
@@ -147,8 +147,11 @@ def actions_for_refusal(
     failed: list[expr.Node],
     facts: dict[str, Any],
     lang: str = "en",
+    *,
+    today: dt.date | None = None,
 ) -> list[str]:
-    """The actions that would turn this refusal into a grant (empty when none can be named), in ``lang``."""
+    """The actions that would turn this refusal into a grant (empty when none can be named), in ``lang``, as they
+    stand on ``today`` (the registry's clock: whether credit repair may be asked yet)."""
     p = loaded.policy
     actions: list[str] = []
     named: set[tuple[str, str]] = set()  # records an action names already
@@ -158,8 +161,8 @@ def actions_for_refusal(
         if isinstance(part, expr.Unary) and isinstance(part.operand, expr.Name) and facts.get(part.operand.name)
     }
     score_gap = max([g for g in (_gap(part, facts, loaded) for part in failed) if g is not None], default=None)
-    # the last day a blocking listing on a record is published at the latest: waiting for the records to expire
-    # changes nothing before it (None: no such listing; a listing of no severity ends by no date: no wait then)
+    # the last day a blocking listing on a record lasts at the latest: waiting for the records to expire changes
+    # nothing before it (None: no such listing; a listing that ends by no date leaves no day to wait for)
     listed_until: dt.date | None = None
     endless = False
     for listing in store.rows(
@@ -168,20 +171,19 @@ def actions_for_refusal(
     ):
         if listing["list_id"] not in blocking:
             continue
-        sev = p.severities.get(listing["severity"]) if listing["severity"] else None
-        last = listing["effective_on"] + dt.timedelta(days=sev.max_publication_days) if sev else None
-        ends = _said("ends", lang, day=last) if last else ""
         if listing["record_id"]:
-            if last is None:
-                endless = True
-            else:
-                listed_until = max(listed_until or last, last)
             rec = store.rows(
                 "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
                 [listing["source_id"], listing["record_id"]],
             )
+            last = _listing_ends(loaded, listing, rec[0] if rec else None)
+            if last is None:
+                endless = True
+            else:
+                listed_until = max(listed_until or last, last)
             if rec:
-                actions.append(_listed_record_action(store, p.id, rec[0], lang) + ends)
+                ends = _said("ends", lang, day=last) if last else ""
+                actions.append(_listed_record_action(store, p.id, rec[0], lang, today) + ends)
                 named.add((listing["source_id"], listing["record_id"]))
         else:
             crit = p.criterion(listing["list_id"], listing["criterion_id"])
@@ -220,7 +222,21 @@ def actions_for_refusal(
     return actions
 
 
-def _listed_record_action(store: Store, policy_id: str, record: dict[str, Any], lang: str) -> str:
+def _listing_ends(loaded: LoadedPolicy, listing: dict[str, Any], record: dict[str, Any] | None) -> dt.date | None:
+    """The day a listing on a record ends at the latest: the end of its publication (its severity class's
+    ``max_publication_days`` from the day it took effect), or sooner the day its criterion stops counting the record
+    (a criterion with ``within_days``: the run of that day no longer finds the cause and delists it). None: neither
+    ends it (no severity, no window)."""
+    sev = loaded.policy.severities.get(listing["severity"]) if listing["severity"] else None
+    published = listing["effective_on"] + dt.timedelta(days=sev.max_publication_days) if sev else None
+    key = f"list:{listing['list_id']}.{listing['criterion_id']}"
+    gone = counted_until(loaded, key, record) if record is not None else None
+    return min([d for d in (published, gone) if d is not None], default=None)
+
+
+def _listed_record_action(
+    store: Store, policy_id: str, record: dict[str, Any], lang: str, today: dt.date | None = None
+) -> str:
     """The act that ends a listing caused by ``record``: fulfil the obligation, or, once its source reported it
     fulfilled (a fulfilment report: the record itself stays as it was), apply for credit repair (from the first day
     repair may be asked), or wait for the decision on the application made."""
@@ -230,7 +246,7 @@ def _listed_record_action(store: Store, policy_id: str, record: dict[str, Any], 
         or store.one("SELECT count(*) FROM fulfilments WHERE source_id = ? AND record_id = ?", [src, rid]) == 0
     ):
         return record_action(record, lang)
-    check = repair_eligibility(store, record["subject_id"], src, rid, policy_id=policy_id, record=record)
+    check = repair_eligibility(store, record["subject_id"], src, rid, today=today, policy_id=policy_id, record=record)
     values = {"src": src, "rid": rid, "done": check["fulfilled_on"]}
     if check["open_repair"] is not None:
         return _said("repair_pending", lang, n=check["open_repair"], **values)

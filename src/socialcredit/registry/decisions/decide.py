@@ -480,7 +480,8 @@ def decide(
         assert node is not None
         facts = facts_of(loaded, result, run["as_of"])
         ranks = {t: len(p.tiers) - i for i, t in enumerate(p.tier_ids())}
-        actions = actions_for_refusal(store, loaded, run, subject_id, _failed_parts(node, facts, ranks), facts, lang)
+        failed = _failed_parts(node, facts, ranks)
+        actions = actions_for_refusal(store, loaded, run, subject_id, failed, facts, lang, today=today)
     decision = Decision(
         subject_id=subject_id,
         service=service,

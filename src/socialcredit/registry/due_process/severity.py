@@ -16,7 +16,7 @@ from socialcredit.catalog import Catalog
 from socialcredit.compiler.lower import lower
 from socialcredit.policy import LoadedPolicy, expr
 
-__all__ = ["SEVERITY_ORDER", "Limit", "counts_until", "limit_days", "matching", "record_severity"]
+__all__ = ["SEVERITY_ORDER", "Limit", "counted_until", "counts_until", "limit_days", "matching", "record_severity"]
 
 SEVERITY_ORDER = {"minor": 1, "general": 2, "serious": 3}
 UNLIMITED = 1_000_000  # days: a rule without expiry or window counts a record for good
@@ -101,6 +101,21 @@ def counts_until(loaded: LoadedPolicy, record: dict[str, Any]) -> dt.date | None
     if any(d is None for d in days):
         return None
     return event + dt.timedelta(days=max(d for d in days if d is not None))
+
+
+def counted_until(loaded: LoadedPolicy, key: str, record: dict[str, Any]) -> dt.date | None:
+    """The first day the one rule or list criterion ``key`` (``rule:ID``, ``list:LIST.CRITERION``) no longer counts
+    the record by its age: its event date + the rule's or criterion's days (a run of ``as_of`` counts it while
+    ``event_date > as_of - days``, the compiler's window). None: no age limit (it counts the record for good), or no
+    such rule or criterion."""
+    lim = next((lim for lim in _limits(loaded) if lim.key == key), None)
+    if lim is None or lim.days is None:
+        return None
+    event: dt.date = record["event_date"]
+    try:
+        return event + dt.timedelta(days=lim.days)
+    except OverflowError:  # past the year 9999: for good
+        return None
 
 
 def limit_days(loaded: LoadedPolicy, record_type: str) -> exp.Expr:

@@ -430,12 +430,15 @@ def subject_report(
     subject = {**subject, "birth_date": subject["birth_date"].isoformat() if subject["birth_date"] else None}
     due = "due_process" in parts
     overrides = list_overrides(store, subject_id=subject_id) if due or inquiries else []
-    by_inquiry = {o["target"]: o for o in overrides if o["kind"] == "decision"}
+    by_inquiry: dict[str, list[dict[str, Any]]] = {}  # every override of a decision, in the order they were made
+    for o in overrides:
+        if o["kind"] == "decision":
+            by_inquiry.setdefault(str(o["target"]), []).append(o)
     out: dict[str, Any] = {
         "subject": subject,
         "scores": scores,
         "records": recs,
-        "inquiries": [_inquiry(q, by_inquiry.get(f"inquiry:{q['inquiry_id']}")) for q in inquiries],
+        "inquiries": [_inquiry(q, by_inquiry.get(f"inquiry:{q['inquiry_id']}", [])) for q in inquiries],
         "disputes": list_disputes(store, subject_id=subject_id) if due else [],
         # identities of other regions linked to this subject, and the person's disputes of such links
         "links": linked_identities(store, subject_id, lang) if "records" in parts else [],
@@ -456,14 +459,25 @@ def subject_report(
     return out
 
 
-def _inquiry(q: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
+def _inquiry(q: dict[str, Any], overrides: list[dict[str, Any]]) -> dict[str, Any]:
+    """One decision as the resident's list of who asked shows it. Overridden (``overrides``, oldest first): ``outcome``
+    is the last override's, ``outcome_before_review`` the decision's own, and ``override`` the last override with
+    ``before``, the outcome it changed (the previous override's, else the decision's own), ``earlier_review``
+    (whether an earlier override had set ``before``) and ``changed`` (false for an override to the outcome the
+    decision stood at already, which stores kept before such an override was refused)."""
     out = {**q, "asked_at": q["asked_at"].isoformat(sep=" ")}
     out.pop("inquiry_id", None)
     out = {"inquiry_id": q["inquiry_id"], **out}
-    if override is not None:
+    if overrides:
+        last = overrides[-1]
+        before = str(overrides[-2]["outcome"]) if len(overrides) > 1 else str(q["outcome"])
         out["outcome_before_review"] = q["outcome"]
-        out["outcome"] = override["outcome"]
-        out["override"] = {k: override[k] for k in ("override_id", "justification", "actor", "on_date")}
+        out["outcome"] = last["outcome"]
+        out["override"] = {k: last[k] for k in ("override_id", "justification", "actor", "on_date")} | {
+            "before": before,
+            "earlier_review": len(overrides) > 1,
+            "changed": before != last["outcome"],
+        }
     return out
 
 
