@@ -127,3 +127,44 @@ def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
         assert _banners(site) == {"en": LISTED, "zh": LISTED}
         assert _held_for_operator(ops) == {"en": 0, "zh": 0}
     store.close()
+
+
+def test_a_listing_overridden_that_the_snapshot_was_not_patched_for_is_told_as_a_bank_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy scored from the records keeps no state: an operator's override of a listing waits for its next run in
+    the service's snapshot. Until then the resident is told what a bank is answered (still listed), not the register's
+    listings as they now stand."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    sesame = resolve_policy(store, "sesame")
+    score(store, sesame, dt.date(2026, 2, 1), from_records=True)
+    score(store, sesame, dt.date(2026, 4, 2), from_records=True)
+    bank = {
+        "Authorization": "Bearer "
+        + issue_key(
+            store,
+            "relying_party",
+            "a bank",
+            services=["consumer_credit"],
+            purposes=["loan application"],
+            known_services={"consumer_credit"},
+        ).token
+    }
+    own = {"Authorization": "Bearer " + issue_key(store, "resident", "张三", subject=A).token}
+    ops = {"Authorization": "Bearer " + issue_key(store, "operator", "registry operations").token}
+    listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        r = client.post(
+            "/v1/overrides/listings",
+            json={"listing_id": int(listing), "justification": "the judgment was paid before the run; receipt seen"},
+            headers=ops,
+        )
+        assert r.status_code == 201, r.text
+        theirs, mine = _answers(client, bank, own)
+        assert (theirs["granted"], theirs["lists"]) == (False, ["blacklist"])
+        assert _said(mine) == _said(theirs)
+        assert [x["code"] for x in mine["reasons"]] == [x["code"] for x in theirs["reasons"]]
+        assert "LIST_JUDGMENT_DEFAULTER" in [x["code"] for x in mine["reasons"]]
+    store.close()

@@ -509,7 +509,10 @@ class Service:
         except SocialCreditError:
             return None
         watermark = snap.watermark
-        view = snap.live_view(subject_id)
+        # every subject the snapshot holds as decisions see it, not only those rescored since: a listing overridden
+        # or ended that the snapshot was not patched for (a policy without state waits for its next run) is told
+        # to the resident as relying parties are answered
+        view = snap.served_view(subject_id)
         return Served(snap.run_id, watermark if view is None else view.watermark, view)
 
     def reload_keys(self, store: Store) -> None:

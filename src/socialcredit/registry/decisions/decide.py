@@ -96,9 +96,10 @@ class Decision:
 @dataclass(frozen=True)
 class Served:
     """How the running service answers relying parties about one subject on a service: the run its snapshot holds,
-    the change number it stands on (its watermark), and the subject as rescored since the run (None if not: the
-    run's row, with the listings in effect). A decision given ``served`` tells what a relying party is answered at
-    that moment (``Service.served``)."""
+    the change number it stands on (its watermark), and the subject as decisions on it see the subject
+    (``Snapshot.served_view``: as rescored since the run, else the run's row with the lists in effect in memory; None
+    if the run did not score it). A decision given ``served`` tells what a relying party is answered at that moment
+    (``Service.served``)."""
 
     run_id: int
     watermark: int

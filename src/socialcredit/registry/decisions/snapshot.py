@@ -1551,6 +1551,20 @@ class Snapshot:
         result["grants"] = self._grants_for(i, result)
         return LiveView(result, reasons, entries, int(result["rank"]), float(result["percentile"]), self.watermark)
 
+    def served_view(self, subject_id: str) -> LiveView | None:
+        """The subject as decisions on this snapshot now see it, rescored since the run or not (``live_view``, else
+        the run's row with the lists in effect in memory and the grants decisions give it), or None if the run did
+        not score it: what a relying party is answered about the subject, for the resident to be told the same."""
+        view = self.live_view(subject_id)
+        if view is not None:
+            return view
+        i = self.row_of(subject_id)
+        if i is None:
+            return None
+        result, reasons, entries = self._row_at(i, self.subject_ids[i])
+        result["grants"] = self.grants_at(i)
+        return LiveView(result, reasons, entries, int(result["rank"]), float(result["percentile"]), self.watermark)
+
     def rank(self, kind: str, score: int) -> tuple[int, float]:
         """Rank (1 + how many of the kind score higher) and percentile (share at or below, in hundredths rounded
         half up, as the run computes it) of ``score`` in the histogram as it now stands."""
