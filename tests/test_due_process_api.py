@@ -160,13 +160,18 @@ def test_an_id_of_spaces_only_is_refused_as_empty_not_looked_up_as_nothing(world
             "field": "record_id",
         },
     )
-    r = client.get("/v1/subjects/%E3%80%80%20/report", headers=auth(world, "operator"))
-    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (
-        422,
-        "invalid_identifier",
-        "the subject's identifier is empty once its spaces are removed (full-width ones too): give an identity "
-        "number or a unified social credit code",
-    )
+    # the field named as the 404 of an unknown subject names it (the refusal named none)
+    for path in ("/v1/subjects/%E3%80%80%20/report", "/v1/subjects/%20%20/file"):
+        r = client.get(path, headers=auth(world, "operator"))
+        assert (r.status_code, r.json()["error"]) == (
+            422,
+            {
+                "code": "invalid_identifier",
+                "message": "the subject's identifier is empty once its spaces are removed (full-width ones too): give "
+                "an identity number or a unified social credit code",
+                "field": "subject_id",
+            },
+        ), path
 
 
 def test_consent_over_http_keeps_the_history(world: dict[str, Any]) -> None:

@@ -247,6 +247,29 @@ def test_a_utf16_csv_without_a_byte_order_mark_starting_in_chinese_is_refused_as
     )
 
 
+def test_only_the_csv_s_first_line_is_looked_at_for_a_nul_beside_a_separator(hostile: dict[str, Any]) -> None:
+    """A NUL after a separator in a later line was refused as not UTF-8 "in its first line": the character after the
+    first \\n was looked at, and the whole first 64 KiB when the lines end in \\r alone. Now only the first line and
+    its line break are (with the NUL after it that makes a UTF-16LE line break); the batch refuses the rest."""
+    needs = "a record needs record_id, subject_id, record_type, event_date"
+    for body, missing in (
+        (b"subject_id,name\n\x00x,y\n", "'record_id', 'record_type', 'event_date'"),
+        (b"a,b\r1,\x00\r", "'record_id', 'subject_id', 'record_type', 'event_date'"),
+    ):
+        r = _send(hostile, "courts", "text/csv", body)
+        assert _error(r) == (400, "malformed_body", f"the batch has no column {missing}; {needs}"), body
+    # a one-column header in Chinese, UTF-16 without a byte order mark: its line break says what it is; and a column
+    # named '\x00\x01\x02' after another is refused here too (its NUL follows the separator)
+    for body in (*("主体\n1\n".encode(e) for e in ("utf-16-le", "utf-16-be")), b"name,\x00\x01\x02\n1,2\n"):
+        r = _send(hostile, "courts", "text/csv", body)
+        assert _error(r) == (
+            400,
+            "body_not_utf8",
+            "the body has a NUL byte beside a separator in its first line, as UTF-16 and UTF-32 text has; send text "
+            "in UTF-8",
+        ), body
+
+
 def _parquet(rows: list[dict[str, Any]]) -> bytes:
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows), sink)

@@ -168,6 +168,11 @@ def test_the_forms_bounds_and_errors_are_the_residents(world: dict[str, Any]) ->
                 {"record": "courts|J9", "reason": "paid", "evidence": "y" * 4001},
                 {"en": "The evidence may have at most 4000 characters.", "zh": "证据不得超过4000个字符。"},
             ),
+            # a record id of spaces (full-width ones too) is no record chosen, said in the page's language
+            (
+                {"record": "courts|\u3000 ", "reason": "wrong"},
+                {"en": "Choose the record to dispute.", "zh": "请选择要提出异议的记录。"},
+            ),
             # the representative's own record is not the organisation's
             (
                 {"record": "registration_authority|R1", "reason": "wrong"},

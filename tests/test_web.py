@@ -670,6 +670,23 @@ def test_what_does_not_exist_is_a_plain_404_page(site: dict[str, Any]) -> None:
             assert r.status_code == 404 and "没有信用修复申请 'x'" in html.unescape(r.text), path
 
 
+def test_an_operator_s_subject_of_spaces_only_is_refused_in_the_page_s_language(site: dict[str, Any]) -> None:
+    """An identifier of spaces (full-width ones too) is refused as empty (an IdentifierError, not a NotFoundError):
+    the page showed its English message on the Chinese page too."""
+    words = {
+        "en": "the subject's identifier is empty once its spaces are removed (full-width ones too): give an identity "
+        "number or a unified social credit code",
+        "zh": "主体证件号码去掉空格（含全角空格）后为空：请填写身份证号码或统一社会信用代码",
+    }
+    with httpx.Client(base_url=site["base"]) as client:
+        sign_in(client, site["keys"]["operator"])
+        for lang, other in (("en", "zh"), ("zh", "en")):
+            r = client.get("/ops/subjects/%E3%80%80%20", params={"lang": lang})
+            assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+            said = html.unescape(r.text)
+            assert words[lang] in said and words[other] not in said, lang
+
+
 def test_what_a_resident_s_page_does_not_find_is_said_in_the_page_s_language(site: dict[str, Any]) -> None:
     """A missing listing or record, or a record that is no negative one, was said in English on a Chinese page (and
     a listing ``x`` was quoted as ``-1``)."""

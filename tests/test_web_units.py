@@ -10,7 +10,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -36,6 +37,7 @@ from socialcredit.registry.reporting import dashboard
 from socialcredit.store import Store, open_store
 from socialcredit.web.charts import Bar, bars, diverging, histogram
 from socialcredit.web.core import ACCEPT_ENTRIES, ACCEPT_LONGEST, accepted_language
+from socialcredit.web.disputes_page import dispute_refusal
 from socialcredit.web.i18n import MESSAGES, translate
 
 WEB = Path(__file__).resolve().parent.parent / "src" / "socialcredit" / "web"
@@ -85,6 +87,16 @@ def test_both_languages_fill_the_same_placeholders_and_none_is_empty() -> None:
         en = MESSAGES["en"][key]
         assert zh.strip() and en.strip(), key
         assert {f for _, f, _, _ in fields.parse(zh) if f} == {f for _, f, _, _ in fields.parse(en) if f}, key
+
+
+def test_a_dispute_refusal_the_page_has_no_words_for_is_said_in_its_chinese_when_it_has_one() -> None:
+    """The registry's own message stands in for a refusal the form has no words for: its Chinese on a Chinese page
+    (it was its English on both)."""
+    exc = SocialCreditError("the moon is in the way", code="lunar", zh="月亮挡住了")
+    said = {lang: dispute_refusal(cast(Any, SimpleNamespace(lang=lang)), exc) for lang in ("en", "zh")}
+    assert said == {"en": "the moon is in the way", "zh": "月亮挡住了"}
+    plain = SocialCreditError("no Chinese here", code="lunar")
+    assert dispute_refusal(cast(Any, SimpleNamespace(lang="zh")), plain) == "no Chinese here"
 
 
 def test_translate_fills_placeholders_and_falls_back() -> None:

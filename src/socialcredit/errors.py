@@ -126,8 +126,10 @@ class IdentifierError(SocialCreditError, ValueError):
     status = 422
     default_code = "invalid_identifier"
 
-    def __init__(self, message: str, *, reason: str, value: str, zh: str | None = None) -> None:
-        super().__init__(message, zh=zh)
+    def __init__(
+        self, message: str, *, reason: str, value: str, zh: str | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(message, field=field, zh=zh)
         self.reason = reason
         self.value = value
 

@@ -185,6 +185,7 @@ def no_subject(subject_id: str) -> SocialCreditError:
             "number or a unified social credit code",
             reason="empty",
             value=subject_id,
+            field="subject_id",
             zh="主体证件号码去掉空格（含全角空格）后为空：请填写身份证号码或统一社会信用代码",
         )
     return NotFoundError(f"no registered subject {quoted(subject_id)}", zh=f"没有登记的主体 {quoted(subject_id)}")

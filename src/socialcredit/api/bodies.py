@@ -137,15 +137,29 @@ def _no_nul_ahead(text: str) -> None:
 # A separator of a CSV's first line beside a NUL: how UTF-16 text without a byte order mark reads as UTF-8 (each
 # ASCII character with a NUL after it, little-endian, or before it, big-endian)
 _WIDE_SEPARATOR = re.compile("\x00[,\t;\r\n]|[,\t;\r\n]\x00")
+# A CSV's first line and the line break that ends it (\n, \r or \r\n)
+_FIRST_LINE = re.compile("[^\r\n]*(?:\r\n|\r|\n)?")
 
 
 def _no_wide_header(text: str) -> None:
-    """Refuse a CSV body whose first line (and the character after it) has a NUL beside a separator: UTF-16 text
-    without a byte order mark whose first characters are CJK (``主体`` is the bytes ``;NSO`` in UTF-16LE, valid UTF-8)
-    escapes the pattern of its first four bytes (:func:`_no_nul_ahead`) and was refused as an unknown column. A
-    column named '\x00\x01\x02' has no NUL beside a separator: it is refused for its name by the batch's checks."""
-    end = text.find("\n", 0, 65_536)
-    head = text[: end + 2] if end >= 0 else text[:65_536]
+    """Refuse a CSV body whose first line has a NUL beside a separator: UTF-16 text without a byte order mark whose
+    first characters are CJK (``主体`` is the bytes ``;NSO`` in UTF-16LE, valid UTF-8) escapes the pattern of its
+    first four bytes (:func:`_no_nul_ahead`) and was refused as an unknown column.
+
+    Only the first line is looked at (up to its first \\n or \\r, at most 64 KiB of it) with the line break that
+    ends it: \\n, \\r or \\r\\n, and the NUL after it where that makes the pair a UTF-16LE line break (the line's
+    bytes before the break even in number, as whole UTF-16 code units are), so that ``主体\\n`` in UTF-16LE
+    (``;NSO\\n\\x00``) is refused, and ``subject_id,name\\n\\x00x,y`` is not: a NUL in a later line is the batch's to
+    refuse. A column named '\\x00\\x01\\x02' first in the line has no NUL beside a separator: it is refused for its
+    name by the batch's checks; after another column (``name,\\x00\\x01\\x02``) its NUL follows a separator and the
+    body is refused here."""
+    window = text[:65_536]
+    found = _FIRST_LINE.match(window)
+    assert found is not None  # the pattern matches any text, the empty one too
+    head = found.group()
+    line = head.rstrip("\r\n")
+    if head != line and window[len(head) : len(head) + 1] == "\x00" and len(line.encode()) % 2 == 0:
+        head += "\x00"
     if _WIDE_SEPARATOR.search(head):
         raise _malformed(
             "the body has a NUL byte beside a separator in its first line, as UTF-16 and UTF-32 text has; send text "

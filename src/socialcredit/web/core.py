@@ -335,11 +335,11 @@ class Web:
         except ForbiddenError as exc:
             response = self._refused(page, exc)
         except NotFoundError as exc:
-            response = page.error(404, "error_not_found_title", str(exc))
+            response = page.error(404, "error_not_found_title", exc.said_in(page.lang))
         except AuthError as exc:
             response = page.error(401, "error_signin_title", page.t(f"auth_{exc.code}", default=str(exc)))
         except SocialCreditError as exc:
-            response = page.error(400, "error_bad_request_title", str(exc))
+            response = page.error(400, "error_bad_request_title", exc.said_in(page.lang))
         secure = request.url.scheme == "https"
         if decided_by == "asked":
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict", secure=secure)

@@ -124,21 +124,23 @@ _REFUSALS = {
     "dispute_closed": "dispute_err_dispute_closed",
     "deadline_passed": "dispute_err_deadline_passed",
     "dispute_forwarded": "dispute_err_dispute_forwarded",
+    "empty_record_id": "dispute_err_no_record",
 }
 
 
 def dispute_refusal(page: Page, exc: SocialCreditError, *, record: str = "", d: dict[str, Any] | None = None) -> str:
     """A refused step of a resident's dispute (filing it for ``record``; adding to or withdrawing the dispute ``d``)
-    in the page's language; the registry's own message for a refusal the page has no words for."""
+    in the page's language; the registry's own message for a refusal the page has no words for, in the page's language
+    when it has one in it."""
     key = f"dispute_err_missing_{exc.field}" if exc.code == "missing_field" else _REFUSALS.get(exc.code, "")
     if key == "dispute_err_unknown_record" and not record:
         key = "dispute_err_no_record"  # the form sent without a record chosen
     if not key:
-        return str(exc)
+        return exc.said_in(page.lang)
     status = str(d["status"]) if d else ""
     return page.t(
         key,
-        default=str(exc),
+        default=exc.said_in(page.lang),
         record=record,
         id=d["dispute_id"] if d else "",
         status=page.t(f"dispute_status_{status}", default=status),
