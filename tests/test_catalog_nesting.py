@@ -22,7 +22,7 @@ DEEP = "professions: " + "[" * 1000 + "]" * 1000 + "\n"
 def test_a_catalog_nested_deeper_than_the_limit_is_refused_naming_it() -> None:
     with pytest.raises(LimitError) as exc:
         parse_catalog(DEEP, "deep.yaml")
-    assert str(exc.value) == "deep.yaml:1: the YAML nests deeper than 32 levels"
+    assert str(exc.value) == "deep.yaml:1: the YAML nests deeper than 32 levels (SOCIALCREDIT_MAX_NESTING)"
     assert (exc.value.code, exc.value.limit) == ("too_deep", "SOCIALCREDIT_MAX_NESTING")
 
 
@@ -34,7 +34,8 @@ def test_a_catalog_repeating_an_alias_past_the_node_limit_is_refused_naming_it()
     # a0 is 11 nodes, each next one 1 + 10 times the one before: a4 (line 6) is 111 111
     assert (exc.value.code, exc.value.limit) == ("too_many_nodes", "SOCIALCREDIT_MAX_YAML_NODES")
     assert str(exc.value) == (
-        "laughs.yaml:6: the YAML has more than 100000 values (nodes), aliases counted as what they repeat"
+        "laughs.yaml:6: the YAML has more than 100000 values (nodes), aliases counted as what they repeat "
+        "(SOCIALCREDIT_MAX_YAML_NODES)"
     )
 
 
@@ -52,7 +53,10 @@ def test_catalog_check_refuses_it_with_exit_code_2(tmp_path: Path) -> None:
         [CLI, "catalog", "check", str(deep)], capture_output=True, text=True, env=env, timeout=120, check=False
     )
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().splitlines()[-1] == f"error: {deep}:1: the YAML nests deeper than 32 levels"
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == f"error: {deep}:1: the YAML nests deeper than 32 levels (SOCIALCREDIT_MAX_NESTING)"
+    )
 
 
 def _aliased_catalog() -> str:
@@ -103,7 +107,10 @@ def test_a_store_whose_published_catalog_is_over_the_alias_limit_still_opens(tmp
     )
     assert done.returncode == 2, done.stderr
     line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("      h: *spec"))
-    assert done.stderr.strip().splitlines()[-1] == f"error: {candidate}:{line}: the YAML uses more than 100 aliases"
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == f"error: {candidate}:{line}: the YAML uses more than 100 aliases (SOCIALCREDIT_MAX_YAML_ALIASES)"
+    )
 
 
 def test_an_exports_catalog_over_the_alias_limit_is_read(tmp_path: Path) -> None:
