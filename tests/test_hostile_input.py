@@ -488,16 +488,21 @@ def test_a_head_that_does_not_arrive_in_time_is_refused_408() -> None:
 @pytest.mark.parametrize(
     ("text", "code", "message"),
     [
-        ("a: " + "[" * 100_000, "too_deep", "request body:1: the YAML nests deeper than 32 levels"),
+        (
+            "a: " + "[" * 100_000,
+            "too_deep",
+            "request body:1: the YAML nests deeper than 32 levels (SOCIALCREDIT_MAX_NESTING)",
+        ),
         (
             BOMB,
             "too_many_nodes",
-            "request body:6: the YAML has more than 100000 values (nodes), aliases counted as what they repeat",
+            "request body:6: the YAML has more than 100000 values (nodes), aliases counted as what they repeat "
+            "(SOCIALCREDIT_MAX_YAML_NODES)",
         ),
         (
             "a: &a x\nb: [" + ", ".join(["*a"] * 101) + "]\n",
             "too_many_aliases",
-            "request body:2: the YAML uses more than 100 aliases",
+            "request body:2: the YAML uses more than 100 aliases (SOCIALCREDIT_MAX_YAML_ALIASES)",
         ),
     ],
     ids=["nested", "alias_bomb", "aliases"],
@@ -510,6 +515,18 @@ def test_hostile_yaml_policies_are_refused_before_they_are_built(
     assert _error(r) == (413, code, message)
     assert time.monotonic() - started < 5
     assert len(BOMB) == 237
+
+
+def test_a_catalog_over_a_yaml_limit_is_refused_naming_the_setting(hostile: dict[str, Any]) -> None:
+    """The catalog routes' refusal names the setting, as docs/catalog.md says (it named the levels alone)."""
+    text = "professions: " + "[" * 40 + "]" * 40 + "\n"
+    for path in ("/v1/catalogs/check", "/v1/catalogs"):
+        r = _send(hostile, "operator", "application/yaml", text.encode(), path=path)
+        assert _error(r) == (
+            413,
+            "too_deep",
+            "the request body:1: the YAML nests deeper than 32 levels (SOCIALCREDIT_MAX_NESTING)",
+        )
 
 
 @pytest.mark.parametrize(

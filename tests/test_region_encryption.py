@@ -830,3 +830,37 @@ def test_an_encryption_key_trusted_for_another_region_is_refused_in_any_encoding
                 f"encryption key {fingerprint(given)} is already trusted for Tianjin (120000); each region has its own"
             )
         assert store.execute("SELECT region_code FROM region_keys").fetchall() == [(TIANJIN,)]
+
+
+@pytest.mark.slow
+def test_no_bundle_is_encrypted_to_a_region_trusted_under_a_name_no_bundle_can_carry(
+    regions: dict[str, Any], tmp_path: Path
+) -> None:
+    """A region trusted before `region trust` measured names (201 characters here) got bundles every recipient
+    refused: the export is refused before anything is written, naming the command that stops sending to it; trusted
+    again under a valid name, the bundle is encrypted to it."""
+    folder, keys = regions["folder"], regions["keys"]
+    beijing = _copy(folder, BEIJING, tmp_path)
+    long_name = "T" * 201
+    with open_store(beijing, key=BEIJING_DB_KEY) as store:  # the row as the program before wrote it
+        store.execute("UPDATE region_publishers SET name = ? WHERE region_code = ?", [long_name, TIANJIN])
+    before = _export_state(beijing)
+    out = tmp_path / "beijing-2.json"
+    export = ("region", "export", "--policy", "beijing", "--key", str(keys[BEIJING]), "--out", str(out), "--json")
+    refused = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.strip() == (
+        f"error: not exported: the store is encrypted and the region trusted here under the code '120000' and the "
+        f"name {'T' * 63 + '…'!r} cannot be named in a bundle (a region's name is printable text of 1 to 200 "
+        "characters, e.g. Tianjin; this one has 201): every region would refuse a bundle encrypted to it. Stop "
+        "sending to it with `socialcredit region untrust 120000 --reason TEXT`, or trust it again under a valid code "
+        "and name (`socialcredit region trust CODE NAME --key KEY --encryption-key KEY`); then export again. Nothing "
+        "was written."
+    )
+    assert not out.exists() and _export_state(beijing) == before
+    signing, _ = _public(keys[TIANJIN])
+    trusted = _cli("region", "trust", TIANJIN, "Tianjin", "--key", signing, db=beijing, db_key=BEIJING_DB_KEY)
+    assert trusted.returncode == 0, trusted.stderr
+    done = _cli(*export, db=beijing, db_key=BEIJING_DB_KEY)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["encrypted_for"] == ["Tianjin (120000)"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -28,8 +29,8 @@ from socialcredit.regions.bundle import (
     public_key_text,
     seal_bundle,
 )
-from socialcredit.regions.keys import trust_key
-from socialcredit.store import open_store
+from socialcredit.regions.keys import encryption_recipients, revoke_key, trust_key, untrust_region
+from socialcredit.store import Store, open_store
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 BEIJING, TIANJIN = "110000", "120000"
@@ -131,3 +132,81 @@ def test_the_command_refuses_a_name_of_100000_characters_at_once(tmp_path: Path)
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert done.stderr.strip().splitlines()[-1] == f"error: {SAID}; this one has 100000"
+
+
+FULL_WIDTH = "１２００００"
+
+
+def _legacy(store: Store, tmp_path: Path, *, code: str = TIANJIN, name: str = "Tianjin") -> str:
+    """A region trusted before `region trust` checked codes and names: trusted as Tianjin, then the rows changed to
+    ``code`` and ``name`` as the program before wrote them. Returns the key's fingerprint."""
+    signing, encryption = _keys(tmp_path)
+    fp = trust_key(store, TIANJIN, "Tianjin", signing, encryption_key=encryption).fingerprint
+    store.execute("UPDATE region_keys SET region_code = ? WHERE region_code = ?", [code, TIANJIN])
+    store.execute("UPDATE region_publishers SET region_code = ?, name = ? WHERE region_code = ?", [code, name, TIANJIN])
+    return fp
+
+
+def test_a_region_trusted_under_a_full_width_code_can_be_revoked_and_untrusted(tmp_path: Path) -> None:
+    with open_store(tmp_path / "b.duckdb", create=True, key="") as store:
+        set_region(store, BEIJING, "Beijing")
+        fp = _legacy(store, tmp_path, code=FULL_WIDTH)
+        assert revoke_key(store, FULL_WIDTH, fp, "the key leaked").revoked_reason == "the key leaked"
+        assert untrust_region(store, FULL_WIDTH, "no longer exchanged with") == [fp]
+        assert store.one("SELECT untrusted_reason FROM region_keys WHERE region_code = ?", [FULL_WIDTH]) == (
+            "no longer exchanged with"
+        )
+        # a malformed code under which nothing is stored is still refused as one
+        with pytest.raises(RegionError) as exc:
+            untrust_region(store, "１３００００", "x")
+        assert str(exc.value) == "region code '１３００００' must be six digits 0-9"
+        with pytest.raises(RegionError) as exc:
+            revoke_key(store, "１３００００", fp, "x")
+        assert str(exc.value) == "region code '１３００００' must be six digits 0-9"
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "problem"),
+    [
+        (FULL_WIDTH, "Tianjin", "region code '１２００００' must be six digits 0-9, e.g. 110000 for Beijing"),
+        (TIANJIN, "T" * (MAX_REGION_NAME + 1), f"{SAID}; this one has 201"),
+    ],
+)
+def test_no_bundle_is_encrypted_to_a_region_trusted_under_a_code_or_name_no_bundle_can_name(
+    tmp_path: Path, code: str, name: str, problem: str
+) -> None:
+    with open_store(tmp_path / "b.duckdb", create=True, key="") as store:
+        set_region(store, BEIJING, "Beijing")
+        _legacy(store, tmp_path, code=code, name=name)
+        with pytest.raises(RegionError) as exc:
+            encryption_recipients(store)
+    shown_name = repr(name) if len(name) <= 64 else repr(name[:63] + "…")
+    assert str(exc.value) == (
+        f"not exported: the store is encrypted and the region trusted here under the code {code!r} and the name "
+        f"{shown_name} cannot be named in a bundle ({problem}): every region would refuse a bundle encrypted to it. "
+        f"Stop sending to it with `socialcredit region untrust {shlex.quote(code)} --reason TEXT`, or trust it again "
+        "under a valid code and name (`socialcredit region trust CODE NAME --key KEY --encryption-key KEY`); then "
+        "export again. Nothing was written."
+    )
+
+
+def test_a_name_of_200_characters_with_a_space_each_side_is_trusted_stripped(tmp_path: Path) -> None:
+    signing, encryption = _keys(tmp_path)
+    name = "T" * MAX_REGION_NAME
+    with open_store(tmp_path / "b.duckdb", create=True, key="") as store:
+        set_region(store, BEIJING, "Beijing")
+        trust_key(store, TIANJIN, f" {name} ", signing, encryption_key=encryption)
+        assert store.one("SELECT name FROM region_publishers WHERE region_code = ?", [TIANJIN]) == name
+
+
+def test_a_refused_name_is_kept_in_the_audit_chain_cut_with_its_length(tmp_path: Path) -> None:
+    signing, encryption = _keys(tmp_path)
+    with open_store(tmp_path / "b.duckdb", create=True, key="") as store:
+        set_region(store, BEIJING, "Beijing")
+        with pytest.raises(RegionError):
+            trust_key(store, TIANJIN, "T" * 100_000, signing, encryption_key=encryption)
+        [text] = [e["detail"] for e in store.rows("SELECT detail FROM audit_log WHERE action = 'region_trust_refused'")]
+    detail = json.loads(text)
+    assert (detail["name"], detail["name_chars"]) == ("T" * 63 + "…", 100_000)
+    assert detail["refused"] == f"{SAID}; this one has 100000"
+    assert len(text) < 1000

@@ -52,7 +52,7 @@ from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
 from socialcredit.serving import serve_until_stopped
-from socialcredit.settings import log_level
+from socialcredit.settings import get_settings, log_level
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
 
 app = typer.Typer(
@@ -1520,19 +1520,32 @@ def _exit_with(exc: BaseException) -> NoReturn:
                 exc.message = message.removeprefix("Value error, ")  # type: ignore[attr-defined]
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
+        keyed = _key_set()
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
-            if os.environ.get("SOCIALCREDIT_DB_KEY"):
+            if keyed:
                 fh.write(_frames_only(exc))
             else:
                 traceback.print_exc(file=fh)
-        first = next(iter(str(exc).splitlines()), "")  # one line: the rest is in the file
+        if keyed:  # the message may quote what the store holds: its type alone, here as in the file
+            said = f"{type(exc).__name__} (its message is not shown: a store key is set, and a message may quote "
+            said += "the store)"
+        else:  # one line: the rest is in the file
+            said = f"{type(exc).__name__}: {escape(next(iter(str(exc).splitlines()), ''))}"
         err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(first)}. Details were written to {fh.name}; "
-            "please report it.",
+            f"[bold red]internal error:[/] {said}. Details were written to {fh.name}; please report it.",
             markup=True,
             highlight=False,
         )
         sys.exit(3)
+
+
+def _key_set() -> bool:
+    """Whether a store key is set, as the settings read it (their names in any case: ``socialcredit_db_key`` opens an
+    encrypted store as ``SOCIALCREDIT_DB_KEY`` does); settings that cannot be read count as a key set."""
+    try:
+        return bool(get_settings().key())
+    except Exception:  # a crash report never fails on the settings: it then keeps frames only
+        return True
 
 
 if __name__ == "__main__":

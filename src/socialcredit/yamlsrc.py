@@ -135,7 +135,7 @@ def check_limits(text: str, source: str) -> None:
             depth, nodes = depth + 1, nodes + 1
             if depth > settings.max_nesting:
                 raise LimitError(
-                    f"{where}: the YAML nests deeper than {settings.max_nesting} levels",
+                    f"{where}: the YAML nests deeper than {settings.max_nesting} levels ({env_name('max_nesting')})",
                     code="too_deep",
                     limit=env_name("max_nesting"),
                 )
@@ -153,7 +153,8 @@ def check_limits(text: str, source: str) -> None:
             aliases += 1
             if aliases > settings.max_yaml_aliases:
                 raise LimitError(
-                    f"{where}: the YAML uses more than {settings.max_yaml_aliases} aliases",
+                    f"{where}: the YAML uses more than {settings.max_yaml_aliases} aliases "
+                    f"({env_name('max_yaml_aliases')})",
                     code="too_many_aliases",
                     limit=env_name("max_yaml_aliases"),
                 )
@@ -161,7 +162,7 @@ def check_limits(text: str, source: str) -> None:
         if nodes > settings.max_yaml_nodes:
             raise LimitError(
                 f"{where}: the YAML has more than {settings.max_yaml_nodes} values (nodes), aliases counted as what "
-                "they repeat",
+                f"they repeat ({env_name('max_yaml_nodes')})",
                 code="too_many_nodes",
                 limit=env_name("max_yaml_nodes"),
             )

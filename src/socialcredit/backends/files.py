@@ -108,7 +108,8 @@ def export_catalog(folder: Path | str) -> Catalog | None:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _error(f"{path}: cannot read the export's catalog ({exc})") from None
-    return parse_catalog(text, str(path))
+    # the store's published catalog as written: taken under the limits of its day, not refused by a later one
+    return parse_catalog(text, str(path), candidate=False)
 
 
 def input_files(folder: Path | str, categories: Sequence[str], *, counts_disputed: bool = True) -> InputFiles:

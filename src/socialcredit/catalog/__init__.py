@@ -177,8 +177,12 @@ def _check_limits(data: object, origin: str) -> None:
         raise CatalogError(f"{origin}: {len(sources)} sources; a catalog may have at most {LIMITS['sources']}")
 
 
-def parse_catalog(text: str, origin: str) -> Catalog:
+def parse_catalog(text: str, origin: str, *, candidate: bool = True) -> Catalog:
     """Validate a catalog given as YAML text; CatalogError (naming ``origin``) on anything wrong.
+
+    A ``candidate`` (a file or body to check or publish) is also held to the YAML limits (nesting, aliases, nodes:
+    ``LimitError``); a text already published, or an export's copy of one, is not: it was taken under the limits of
+    its day, and a store whose catalog a later limit refuses must still open, show it and publish its successor.
 
     >>> parse_catalog("professions: [a]", "x.yaml")
     Traceback (most recent call last):
@@ -191,7 +195,8 @@ def parse_catalog(text: str, origin: str) -> Catalog:
     try:
         # nesting, aliases and nodes counted over the parser's events before a node is built, as a policy's are: a
         # catalog nested 1000 deep was refused as "not valid YAML: maximum recursion depth exceeded", naming no limit
-        check_limits(text, origin)
+        if candidate:
+            check_limits(text, origin)
         data = safe_load_unique(text)  # a record type or field given twice is refused, not the first dropped
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise CatalogError(f"{origin}: invalid catalog: not valid YAML: {exc}") from None
@@ -232,12 +237,12 @@ def catalog_from_text(text: str) -> Catalog:
 
 @lru_cache(maxsize=16)
 def _parsed_catalog(text: str) -> Catalog:
-    return parse_catalog(text, "the catalog")
+    return parse_catalog(text, "the catalog", candidate=False)
 
 
 @lru_cache(maxsize=1)
 def _shipped_catalog() -> Catalog:
-    return parse_catalog(shipped_catalog_text(), "the catalog")
+    return parse_catalog(shipped_catalog_text(), "the catalog", candidate=False)
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from socialcredit.clock import check_day, day_option, in_span, resolve_today
-from socialcredit.errors import BundleError, RegionError, SocialCreditError
+from socialcredit.errors import SHOWN, BundleError, RegionError, SocialCreditError, quoted
 from socialcredit.regions.bundle import (
     Publisher,
     PublisherKey,
@@ -87,6 +87,11 @@ def _words_not_kept(text: str) -> dict[str, Any]:
     return {"kept_in": None, "chars": len(text)}
 
 
+def _bounded(text: str) -> str:
+    """A text an operator gave, as a refused command's audit entry keeps it: at most ``SHOWN`` characters."""
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
 def _publisher_keys(store: Store, code: str) -> list[PublisherKey]:
     return [
         _key(r)
@@ -103,6 +108,13 @@ def _key(r: dict[str, Any]) -> PublisherKey:
 def _check_code(code: str) -> None:
     if not (len(code) == _CODE_LEN and code.isascii() and code.isdigit()):
         raise RegionError(f"region code {code!r} must be six digits 0-9")
+
+
+def _check_stored_code(store: Store, code: str) -> None:
+    """Refuse a malformed code only when no key is stored under it: a region trusted before codes were checked (in
+    full-width digits, say) can still be revoked and untrusted by the code it was trusted under."""
+    if not store.one("SELECT count(*) FROM region_keys WHERE region_code = ?", [code]):
+        _check_code(code)
 
 
 def trust_key(
@@ -141,15 +153,25 @@ def trust_key(
         enc_fp = fingerprint(enc) if enc is not None else None
     except BundleError as exc:
         enc_fp, enc_wrong = None, str(exc).removeprefix("not a bundle: ")
-    detail = {"code": code, "name": name, "key": fp, "expires_on": expires_on, "overlap_days": overlap_days}
+    # what was asked, bounded: a refused name of 100 000 characters is not kept whole in the audit chain
+    detail = {
+        "code": _bounded(code),
+        "name": _bounded(name),
+        "name_chars": len(name),
+        "key": fp,
+        "expires_on": _bounded(expires_on) if isinstance(expires_on, str) else expires_on,
+        "overlap_days": overlap_days,
+    }
     if enc is not None:
         detail["encryption_key"] = enc_fp
     with _audited_refusal(store, actor, "region_trust", detail):
         if fp is None:
-            raise RegionError(f"{public_key!r} is not an Ed25519 public key in base64 (as `region keygen` prints)")
+            raise RegionError(
+                f"{quoted(public_key)} is not an Ed25519 public key in base64 (as `region keygen` prints)"
+            )
         if enc is not None and enc_fp is None:
             raise RegionError(
-                f"{encryption_key!r} is not an X25519 public key in base64 (as `region keygen` prints for "
+                f"{quoted(str(encryption_key))} is not an X25519 public key in base64 (as `region keygen` prints for "
                 f"encryption): {enc_wrong}"
             )
         try:  # read as every command reads a date option, within the registry's dates
@@ -160,7 +182,7 @@ def trust_key(
         except SocialCreditError as exc:
             raise RegionError(str(exc)) from None
         # the code and the name each bundle encrypted to the region names it by: what an importer takes
-        if (problem := region_problem(code, name)) is not None:
+        if (problem := region_problem(code, name.strip())) is not None:  # measured as it is stored
             raise RegionError(problem)
         own = store.one("SELECT value FROM store_info WHERE key = 'region_code'")
         if own == code:
@@ -279,7 +301,7 @@ def revoke_key(
     fp = key_fingerprint.strip().lower()
     asked = {"code": code, "key": fp, "reason": _words_not_kept(reason)}
     with _audited_refusal(store, actor, "region_key_revoked", asked):
-        _check_code(code)
+        _check_stored_code(store, code)
         if not reason.strip():
             raise RegionError("say why the key is revoked: --reason TEXT (kept in the audit log)")
         name = _publisher_name(store, code)
@@ -315,7 +337,7 @@ def untrust_region(
     fingerprints. The region's name stays known (records it sent keep naming it)."""
     day = resolve_today(today)
     with _audited_refusal(store, actor, "region_untrust", {"code": code, "reason": _words_not_kept(reason)}):
-        _check_code(code)
+        _check_stored_code(store, code)
         if not reason.strip():
             raise RegionError("say why the region is no longer trusted: --reason TEXT (kept in the audit log)")
         keys = [k for k in _publisher_keys(store, code) if k.untrusted_on is None]
@@ -396,6 +418,20 @@ def _unusable(encryption_key: str) -> str | None:
     return None
 
 
+def _misnamed(code: str, name: str) -> None:
+    """Refuse to encrypt to a region trusted, before codes and names were checked, under a code or name no bundle can
+    carry: every importer would refuse the bundle naming it as a recipient."""
+    if (problem := region_problem(code, name)) is None:
+        return
+    raise RegionError(
+        f"not exported: the store is encrypted and the region trusted here under the code {quoted(code)} and the "
+        f"name {quoted(name)} cannot be named in a bundle ({problem}): every region would refuse a bundle encrypted "
+        f"to it. Stop sending to it with `socialcredit region untrust {shlex.quote(code)} --reason TEXT`, or trust it "
+        "again under a valid code and name (`socialcredit region trust CODE NAME --key KEY --encryption-key KEY`); "
+        "then export again. Nothing was written."
+    )
+
+
 def encryption_recipients(
     store: Store, *, today: dt.date | None = None
 ) -> tuple[dict[str, tuple[str, str]], list[Unkeyed]]:
@@ -414,6 +450,7 @@ def encryption_recipients(
         if not valid:
             continue
         newest = valid[-1]
+        _misnamed(code, publisher.name)
         unusable = _unusable(newest.encryption_key) if newest.encryption_key else None
         if newest.encryption_key and unusable is None:
             found[code] = (publisher.name, newest.encryption_key)

@@ -93,7 +93,8 @@ def show_catalog(version: Version, service: ServiceDep) -> PublishedCatalog:
 )
 async def check(_party: Operator, service: ServiceDep, text: CatalogText) -> JSONResponse | CatalogChecked:
     """Validate a candidate catalog and check it against the store's published policies; nothing is stored
-    (``catalog check``). Invalid: 422 naming the problem; incompatible: 409 with every problem."""
+    (``catalog check``). Invalid: 422 naming the problem; over a limit of its YAML (nesting, aliases, values): 413
+    naming the setting; incompatible: 409 with every problem."""
 
     def run() -> CatalogCheck:
         with service.writer() as store:
@@ -123,7 +124,8 @@ async def check(_party: Operator, service: ServiceDep, text: CatalogText) -> JSO
 )
 async def publish(party: Operator, service: ServiceDep, text: CatalogText) -> JSONResponse:
     """Check a candidate catalog, then publish it as the store's next version (``catalog publish``): the running
-    service ingests, validates, labels and shows records with it from the next request on."""
+    service ingests, validates, labels and shows records with it from the next request on. Refused as ``check``
+    refuses: 422 invalid, 413 over a limit of its YAML (naming the setting), 409 incompatible."""
 
     def run() -> tuple[int, CatalogCheck]:
         with service.writer() as store:

@@ -126,7 +126,7 @@ def _field_column_names(store: Store) -> set[str]:
     """Every field any published catalog version had: the records columns that hold fields (not the table's own)."""
     names: set[str] = set()
     for (text,) in store.execute("SELECT text FROM catalogs").fetchall():
-        names |= set(parse_catalog(str(text), "a published catalog").field_columns())
+        names |= set(parse_catalog(str(text), "a published catalog", candidate=False).field_columns())
     return names
 
 
