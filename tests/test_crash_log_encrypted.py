@@ -76,7 +76,7 @@ def test_an_encrypted_stores_crash_log_holds_no_message(tmp_path: Path, key_vari
     assert text.count("Traceback (most recent call last):") == 2
     assert "The exception above led to this one:" in text
     assert "in list_runs" in text  # the frames are there
-    note = "(its message is not written: the store is encrypted, and a message may quote it)"
+    note = "(its message is not written: a store key is set, and a message may quote the store)"
     assert text.rstrip("\n").splitlines()[-1] == f"builtins.RuntimeError: {note}"
     assert f"builtins.ValueError: {note}" in text
     written = [p for p in tmp_path.rglob("*") if p.is_file() and "hook" not in p.parts]

@@ -37,7 +37,7 @@ from socialcredit.registry.reporting import dashboard
 from socialcredit.store import Store, open_store
 from socialcredit.web.charts import Bar, bars, diverging, histogram
 from socialcredit.web.core import ACCEPT_ENTRIES, ACCEPT_LONGEST, accepted_language
-from socialcredit.web.disputes_page import dispute_refusal
+from socialcredit.web.disputes_page import answer_refusal, dispute_refusal, review_refusal
 from socialcredit.web.i18n import MESSAGES, translate
 
 WEB = Path(__file__).resolve().parent.parent / "src" / "socialcredit" / "web"
@@ -97,6 +97,16 @@ def test_a_dispute_refusal_the_page_has_no_words_for_is_said_in_its_chinese_when
     assert said == {"en": "the moon is in the way", "zh": "月亮挡住了"}
     plain = SocialCreditError("no Chinese here", code="lunar")
     assert dispute_refusal(cast(Any, SimpleNamespace(lang="zh")), plain) == "no Chinese here"
+
+
+def test_a_furnishers_answer_or_an_operators_review_refused_without_words_is_said_in_its_chinese() -> None:
+    """The same for a furnisher's answer and an operator's review of a dispute refused by a code those forms have
+    no words for."""
+    exc = SocialCreditError("the moon is in the way", code="lunar", zh="月亮挡住了")
+    d = {"dispute_id": 1, "status": "open", "record_id": "R1", "deadline": "2026-05-01"}
+    for refusal in (answer_refusal, review_refusal):
+        said = {lang: refusal(cast(Any, SimpleNamespace(lang=lang)), exc, d) for lang in ("en", "zh")}
+        assert said == {"en": "the moon is in the way", "zh": "月亮挡住了"}
 
 
 def test_translate_fills_placeholders_and_falls_back() -> None:

@@ -1485,7 +1485,7 @@ def _frames_only(exc: BaseException) -> str:
         parts.extend(link.stack.format())
         kind = link.exc_type
         name = f"{kind.__module__}.{kind.__qualname__}" if kind is not None else "an exception"
-        parts.append(f"{name}: (its message is not written: the store is encrypted, and a message may quote it)\n")
+        parts.append(f"{name}: (its message is not written: a store key is set, and a message may quote the store)\n")
     return "".join(parts)
 
 

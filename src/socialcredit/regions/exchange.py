@@ -26,7 +26,7 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
+from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError, quoted
 from socialcredit.identifiers import compact_subject_id, fold_record_id, fold_record_id_sql
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions import crossborder
@@ -1107,7 +1107,7 @@ def accept_link(store: Store, identity_id: int, actor: str = "cli", subject_id: 
     if not target:
         raise RegionError(f"identity {identity_id} has no candidate: name the subject to link it to")
     if not store.one("SELECT count(*) FROM subject_keys WHERE subject_id = ?", [target]):
-        raise NotFoundError(f"no registered subject {target!r}")
+        raise NotFoundError(f"no registered subject {quoted(target)}")
     won = store.execute(
         "SELECT dispute_id, status FROM link_disputes WHERE identity_id = ? AND subject_id = ? "
         "AND status IN ('unlinked', 'lapsed') ORDER BY dispute_id DESC LIMIT 1",

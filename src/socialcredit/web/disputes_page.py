@@ -167,7 +167,7 @@ def answer_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str
     if exc.code == "missing_field" or exc.code in _ANSWER_REFUSALS or exc.code == "no_correction":
         key = "answer_err_missing_note" if exc.code == "missing_field" else f"answer_err_{exc.code}"
         return _on_dispute(page, key, exc, d, date=d["deadline"])
-    return str(exc)
+    return exc.said_in(page.lang)
 
 
 def _on_dispute(page: Page, key: str, exc: SocialCreditError, d: dict[str, Any], **more: Any) -> str:
@@ -175,7 +175,7 @@ def _on_dispute(page: Page, key: str, exc: SocialCreditError, d: dict[str, Any],
     status = str(d["status"])
     return page.t(
         key,
-        default=str(exc),
+        default=exc.said_in(page.lang),
         id=d["dispute_id"],
         status=page.t(f"dispute_status_{status}", default=status),
         record=d["record_id"],
@@ -207,7 +207,7 @@ def review_refusal(page: Page, exc: SocialCreditError, d: dict[str, Any]) -> str
     elif exc.code in _REVIEW_REFUSALS:
         key = f"review_err_{exc.code}"
     else:
-        return str(exc)
+        return exc.said_in(page.lang)
     return _on_dispute(page, key, exc, d, other=exc.other if isinstance(exc, DisputedAgainError) else "")
 
 
@@ -218,7 +218,7 @@ def _file_refusal(page: Page, exc: SocialCreditError, size: int, d: dict[str, An
         return page.t("evidence_bad_type")
     if exc.code == "before_filing":
         return dispute_refusal(page, exc, d=d)
-    return str(exc)
+    return exc.said_in(page.lang)
 
 
 def _furnisher_page(web: Web, page: Page, status: int = 200, **context: Any) -> Response:
