@@ -76,6 +76,7 @@ __all__ = [
     "UnsupportedMediaError",
     "WorkflowError",
     "WorkflowInputError",
+    "cut",
     "quoted",
 ]
 
@@ -90,7 +91,13 @@ def quoted(value: str, limit: int = SHOWN) -> str:
     >>> quoted("R-1"), quoted("x" * 100, 8)
     ("'R-1'", "'xxxxxxx…'")
     """
-    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+    return repr(cut(value, limit))
+
+
+def cut(value: str, limit: int = SHOWN) -> str:
+    """``value`` at most ``limit`` characters long, the last of them an ellipsis when it was longer (``quoted``
+    without the quotes: what an audit entry keeps of a refused value)."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 class SocialCreditError(Exception):

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from socialcredit.clock import check_day, day_option, in_span, resolve_today
-from socialcredit.errors import SHOWN, BundleError, RegionError, SocialCreditError, quoted
+from socialcredit.errors import BundleError, RegionError, SocialCreditError, cut, quoted
 from socialcredit.regions.bundle import (
     Publisher,
     PublisherKey,
@@ -87,11 +87,6 @@ def _words_not_kept(text: str) -> dict[str, Any]:
     return {"kept_in": None, "chars": len(text)}
 
 
-def _bounded(text: str) -> str:
-    """A text an operator gave, as a refused command's audit entry keeps it: at most ``SHOWN`` characters."""
-    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
-
-
 def _publisher_keys(store: Store, code: str) -> list[PublisherKey]:
     return [
         _key(r)
@@ -155,11 +150,11 @@ def trust_key(
         enc_fp, enc_wrong = None, str(exc).removeprefix("not a bundle: ")
     # what was asked, bounded: a refused name of 100 000 characters is not kept whole in the audit chain
     detail = {
-        "code": _bounded(code),
-        "name": _bounded(name),
+        "code": cut(code),
+        "name": cut(name),
         "name_chars": len(name),
         "key": fp,
-        "expires_on": _bounded(expires_on) if isinstance(expires_on, str) else expires_on,
+        "expires_on": cut(expires_on) if isinstance(expires_on, str) else expires_on,
         "overlap_days": overlap_days,
     }
     if enc is not None:
