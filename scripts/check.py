@@ -81,12 +81,13 @@ def steps(fast: bool, pytest_args: list[str]) -> list[tuple[str, list[str]]]:
     # own (a module-scoped world is built once, as under --dist loadfile) and every Spark test in one group "spark"
     # (with the rest of its file when they share a module-scoped fixture): one worker runs the local[2] session
     # while the other takes the browser tests and the rest, which leave a core idle when run one at a time. The
-    # "spark" group starts first, then the largest groups (xdist's default order for groups).
+    # "spark" group starts first, then the largest groups (xdist's default order for groups). Every test's phase
+    # (set-up, call, tear-down) that took over a second is listed, slowest first: the whole profile of the run.
     return [
         *STATIC,
         (
             "pytest (two processes)",
-            [*pytest, "-n", "2", "--dist", "loadgroup", "--durations=30", *pytest_args],
+            [*pytest, "-n", "2", "--dist", "loadgroup", "--durations=0", "--durations-min=1", *pytest_args],
         ),
         BENCHMARK_SMOKE,
     ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +33,7 @@ from socialcredit.store import Store, open_store
 
 __all__ = [
     "auth",
+    "copy_of",
     "execute",
     "free_port",
     "generous",
@@ -159,9 +163,36 @@ def wait_until_serving(client: httpx.Client, proc: subprocess.Popen[Any], log: P
         time.sleep(0.2)
 
 
+# The stores built by copy_of, each in a folder of its own: built once in a process (each pytest worker) under a
+# name, then copied for every caller.
+_BUILT: dict[str, Path] = {}
+
+
+def copy_of(folder: Path, name: str, build: Callable[[Path], Store]) -> Store:
+    """The store ``build`` makes as ``store.duckdb`` in the folder it is given, built once per process for each
+    ``name``, closed, and copied into ``folder`` with what lies beside it (the audit checkpoints
+    ``<store>.checkpoints/``, the signing key ``<store>.signing.key``, the files it was made from): every caller gets
+    the same rows, in a store of its own, opened."""
+    template = _BUILT.get(name)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+        atexit.register(shutil.rmtree, template, ignore_errors=True)
+        build(template).close()
+        _BUILT[name] = template
+    folder.mkdir(parents=True, exist_ok=True)
+    for kept in template.iterdir():
+        (shutil.copytree if kept.is_dir() else shutil.copy2)(kept, folder / kept.name)
+    return open_store(folder / "store.duckdb", key="")
+
+
 def scored_example(folder: Path, policies: tuple[str, ...] = ("beijing",)) -> Store:
     """The shipped example (200 residents) ingested into a store in ``folder``, and scored under each of ``policies``
-    before and after a blacklisting's notice period (61 days apart), so that the blacklisting is in effect."""
+    before and after a blacklisting's notice period (61 days apart), so that the blacklisting is in effect (built
+    once per process for each tuple of policies: see copy_of)."""
+    return copy_of(folder, "scored-example-" + "-".join(policies), lambda where: _build_scored_example(where, policies))
+
+
+def _build_scored_example(folder: Path, policies: tuple[str, ...]) -> Store:
     files = write_example(folder / "example", residents=200)
     store = open_store(folder / "store.duckdb", create=True, key="")
     ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)

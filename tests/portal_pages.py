@@ -15,12 +15,13 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from api_helpers import auth, serving
+from api_helpers import auth, copy_of, serving
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.access.parties import issue_key
@@ -33,7 +34,7 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.memoranda import publish_shipped_memoranda
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import open_store
+from socialcredit.store import Store, open_store
 from web_helpers import sign_in
 
 __all__ = ["LANGS", "PAGES", "PortalPage", "portal", "role_tabs", "session_cookies"]
@@ -117,9 +118,9 @@ def _generous() -> Throttle:
     return Throttle({n: Limit(n, 1_000_000, 60, "requests") for n in names})
 
 
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("portal")
+def _scored_portal(folder: Path) -> Store:
+    """The shipped example (200 residents) ingested into a store in ``folder``, scored under each shipped policy,
+    then under beijing on a later day: the store every module's portal copies (see api_helpers.copy_of)."""
     files = write_example(folder / "example", residents=200)
     store = open_store(folder / "store.duckdb", create=True, key="")
     ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
@@ -128,6 +129,13 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     for pid in ("beijing", "sesame"):
         score(store, resolve_policy(store, pid), AS_OF)
     score(store, resolve_policy(store, "beijing"), LATER, today=LATER)  # a run of its day, not a what-if
+    return store
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("portal")
+    store = copy_of(folder, "portal", _scored_portal)
     listed, name = store.execute(
         "SELECT l.subject_id, s.name FROM listings l JOIN current_subjects s USING (subject_id) "
         "WHERE l.status = 'effective' AND s.kind = 'person' ORDER BY l.subject_id LIMIT 1"

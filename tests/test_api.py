@@ -74,6 +74,40 @@ def test_batch_decisions_agree_with_single_ones(world: dict[str, Any]) -> None:
     assert second == singles[world["listed"]]
 
 
+def test_a_batch_under_lang_zh_says_its_items_errors_in_chinese(world: dict[str, Any]) -> None:
+    """Each item's error of a batch asked in Chinese is in Chinese, and the answer says so (they were English)."""
+    client: httpx.Client = world["client"]
+    ask = {"service": "high_speed_rail", "purpose": "ticket purchase", "explain": False}
+    sent = ["110101199001011237", "110101199001011230", "110101900101123", "9111000060003734ZL", "1.10101E+17"]
+    key = auth(world["keys"]["railway"])
+    r = client.post("/v1/decisions/batch?lang=zh", json={**ask, "subject_ids": sent}, headers=key)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-language"] == "zh-CN"
+    run = r.json()["run_id"]
+    assert [d["error"] for d in r.json()["decisions"]] == [
+        {"code": "unknown_subject", "message": f"第 {run} 次评分没有此主体（证件号码未登记，或在该次评分之后登记）"},
+        {"code": "invalid_identifier", "message": "居民身份证号码 '110101199001011230' 的校验码为 '0'；应为 '7'"},
+        {
+            "code": "invalid_identifier",
+            "message": "主体证件号码 '110101900101123' 为 15 位，是 1999 年以前身份证号码"
+            "（或 2015 年以前工商注册号）的格式；应为 18 位的居民身份证号码或统一社会信用代码",
+        },
+        {
+            "code": "invalid_identifier",
+            "message": "统一社会信用代码 '9111000060003734ZL' 第 17 位是 'Z'；只能是 0-9 和除 I、O、S、V、Z 以外的 A-Z",
+        },
+        {
+            "code": "invalid_identifier",
+            "message": "主体证件号码 '1.10101E+17' 是科学计数法的数字（电子表格显示长数字的方式）：末几位已丢失；"
+            "请将该列导出为文本",
+        },
+    ]
+    english = client.post("/v1/decisions/batch", json={**ask, "subject_ids": sent[:1]}, headers=key).json()
+    assert english["decisions"][0]["error"]["message"] == (
+        f"not scored in run {run} (unknown identity number, or registered after the run)"
+    )
+
+
 def test_a_number_as_a_person_writes_it_is_decided_as_stored_and_an_invalid_one_is_named(
     world: dict[str, Any],
 ) -> None:

@@ -646,6 +646,19 @@ def test_a_catalogs_new_fields_and_values_read_in_words() -> None:
     )
 
 
+def test_only_a_text_field_may_name_a_subject() -> None:
+    """An export with pseudonyms writes a subject's pseudonym (text) into a field marked names_subject: a number or a
+    date so marked is refused when the catalog is read, not met by the export's engine as a type error."""
+    data = yaml.safe_load((EXAMPLE / "catalog.yaml").read_text("utf-8"))
+    data["record_types"]["court_judgment"]["fields"]["amount"]["names_subject"] = True
+    with pytest.raises(CatalogError) as marked:
+        parse_catalog(dump(data), "c.yaml")
+    assert str(marked.value) == (
+        "c.yaml: invalid catalog: record_types.court_judgment.fields.amount: names_subject is for a text field "
+        "(type: string), not one of type number"
+    )
+
+
 # --- the shipped additions merged into an author's text ------------------------------------------------------------
 
 

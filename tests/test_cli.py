@@ -155,7 +155,7 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     )
     assert zh.stdout.splitlines()[-2:] == [
         "如何改变结果：",
-        "  - 履行未执行的判决（金额 80 000 元；记录 C-1，来源 courts），法院随后登记为已履行；"
+        "  - 履行未执行的判决（金额 80 000 元；记录 C-1，来源 人民法院），法院随后登记为已履行；"
         "其公示最迟于 2029-10-29 结束",
     ]
     # decide and consent take the identifier as a person types it too, and answer with the one registered

@@ -18,17 +18,19 @@ PERSON = "110105198003040159"  # an identity number a message quotes
 
 
 def _run(
-    tmp_path: Path, key: str, *args: str, key_variable: str = "SOCIALCREDIT_DB_KEY"
+    tmp_path: Path, key: str, *args: str, key_variable: str = "SOCIALCREDIT_DB_KEY", breaks_settings: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """The console script with a fault put into the registry (sitecustomize runs at its start: `runs` then fails
-    with a message quoting a person) and its own temporary folder; the store key in ``key_variable``."""
+    with a message quoting a person) and its own temporary folder; the store key in ``key_variable``. With
+    ``breaks_settings`` the fault first makes the settings unreadable (a setting that is not a number)."""
     hook = tmp_path / "hook"
     hook.mkdir(exist_ok=True)
     (hook / "sitecustomize.py").write_text(
         "import os\n\n"
         "import socialcredit.registry.scoring.runs as runs\n\n\n"
         "def list_runs(*_args, **_kwargs):\n"  # the values come from the environment: no source line shows them
-        "    try:\n"
+        + ("    os.environ['SOCIALCREDIT_MAX_NESTING'] = 'deep'\n" if breaks_settings else "")
+        + "    try:\n"
         "        raise ValueError('could not convert ' + os.environ['SC_ID'] + ' of ' + os.environ['SC_NAME'])\n"
         "    except ValueError as exc:\n"
         "        raise RuntimeError('the fault for ' + os.environ['SC_ID']) from exc\n\n\n"
@@ -90,3 +92,23 @@ def test_a_clear_stores_crash_log_keeps_the_whole_traceback(tmp_path: Path) -> N
     text = _crash_log(_run(tmp_path, "", "runs", "--db", str(db))).read_text(encoding="utf-8")
     assert f"RuntimeError: the fault for {PERSON}" in text
     assert f"ValueError: could not convert {PERSON} of 王芳" in text
+
+
+@pytest.mark.slow
+def test_a_crash_log_is_frames_only_when_the_settings_cannot_be_read(tmp_path: Path) -> None:
+    """Settings that cannot be read when the crash is reported count as a key set (cli._key_set): the crash log
+    keeps frames and types only, and the line on stderr the type alone, though no key is set."""
+    db = tmp_path / "s.duckdb"
+    assert _run(tmp_path, "", "init", "--db", str(db)).returncode == 0
+    crashed = _run(tmp_path, "", "runs", "--db", str(db), breaks_settings=True)
+    log = _crash_log(crashed)
+    assert crashed.stderr == (
+        f"internal error: RuntimeError {NOT_SHOWN}. Details were written to {log}; please report it.\n"
+    )
+    text = log.read_text(encoding="utf-8")
+    assert "in list_runs" in text and text.count("Traceback (most recent call last):") == 2
+    note = "(its message is not written: a store key is set, and a message may quote the store)"
+    assert text.rstrip("\n").splitlines()[-1] == f"builtins.RuntimeError: {note}"
+    assert f"builtins.ValueError: {note}" in text
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and "hook" not in p.parts]
+    assert [p for p in written if PERSON.encode() in p.read_bytes() or "王芳".encode() in p.read_bytes()] == []

@@ -644,14 +644,16 @@ def test_the_operators_page_says_the_day_a_late_listing_took_effect(
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-04-06")
     with serving(create_app(store.path, store=store)) as base, httpx.Client(base_url=base, timeout=30) as client:
         sign_in(client, key)
-        for lang, said in (("en", "Noticed on Takes effect"), ("zh", "告知日期 生效日期")):
+        for lang, said in (("en", "Noticed on Takes effect Review"), ("zh", "告知日期 生效日期 人工复核")):
             page = client.get(f"/ops/subjects/{B}?lang={lang}")
             assert page.status_code == 200, page.text
             table = page.text.split('aria-labelledby="h-listings"')[1].split("</table>")[0]
-            header, *rows = (visible_text(r) for r in table.split("<tr>")[1:])
-            assert header.endswith(said), header  # the last two columns: noticed on, took effect on
-            [row] = [r for r in rows if "600" in r]
-            assert row.endswith(" 2026-02-01 2026-04-05"), row
+            header, *rows = table.split("<tr>")[1:]
+            # the columns noticed on, took effect on, then the operator's review (a form to remove the listing)
+            assert visible_text(header).endswith(said), visible_text(header)
+            [row] = [r for r in rows if "600" in visible_text(r)]
+            cells = [visible_text("<td" + c) for c in row.split("<td")[1:]]
+            assert cells[5:7] == ["2026-02-01", "2026-04-05"], cells
 
 
 def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_are(store: Store) -> None:
@@ -1125,7 +1127,7 @@ def test_a_refusal_says_what_would_change_it(store: Store) -> None:
     # in Chinese, word for word: what would change it speaks the language its reasons speak (until 2026-12-04 a
     # zh decision's actions were in English)
     assert decide(store, C, "matchmaking_badge", "badge", requester="match", lang="zh").actions == [
-        "履行未执行的判决（金额 5 000 元；记录 K1，来源 courts），法院随后登记为已履行",
+        "履行未执行的判决（金额 5 000 元；记录 K1，来源 人民法院），法院随后登记为已履行",
         "或等到 2026-02-27，届时这些记录中足够多的已过期",
     ]
     run(store, D(2026, 4, 2))
@@ -1146,7 +1148,7 @@ def test_what_would_change_a_refusal_is_said_in_chinese_too(store: Store) -> Non
     run(store, D(2026, 4, 2))
     d = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway", lang="zh")
     assert d.actions == [
-        "履行未执行的判决（金额 12 000 元；记录 J1，来源 courts），法院随后登记为已履行；其公示最迟于 2029-04-01 结束"
+        "履行未执行的判决（金额 12 000 元；记录 J1，来源 人民法院），法院随后登记为已履行；其公示最迟于 2029-04-01 结束"
     ]
     rental = decide(store, A, "deposit_free_rental", "deposit", requester="bikes", lang="zh")
     assert rental.actions[-1] == "将分数再提高 30 分"

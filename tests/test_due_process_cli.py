@@ -62,7 +62,8 @@ def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
         "2026-02-01 [listing_notice] Notice: under the Beijing social credit score you meet a criterion"
     )
     assert told[-1] == (
-        "2026-05-04 [listing_delisted] blacklist (judgment defaulter): the cause was resolved; the listing has ended."
+        "2026-05-04 [listing_delisted] Beijing social credit score · blacklist (judgment defaulter): the cause was "
+        "resolved; the listing has ended."
     )
 
 
@@ -326,3 +327,31 @@ def test_the_public_lookup_in_chinese_has_the_pages_column_words(tmp_path: Path)
     sc("dispute", "file", A, "courts", "J1", "--reason", "Paid", "--today", "2026-04-03", db=db)
     disputed = sc("lookup", A, "--lang", "zh", db=db).stdout.splitlines()
     assert disputed[1].split()[-1] == "异议处理中"
+
+
+def test_notifications_name_a_listing_notice_s_policy(tmp_path: Path) -> None:
+    """A listing's notices name the policy they were given under, as the resident's page does (two policies' lists
+    may share a name): once, where the notice does not name it itself; before, the command line printed the
+    effective listing's notice without its policy."""
+    from due_world import build
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
+
+    store = build(tmp_path)
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
+    db = store.path
+    store.close()
+    assert sc("notifications", A, db=db).stdout.splitlines() == [
+        "2026-02-01 [listing_notice] Notice: under the Beijing social credit score you meet a criterion of the "
+        "blacklist: judgment defaulter (record J1). The listing takes effect on 2026-04-02 unless the cause is "
+        "resolved before then. You may dispute the record, or fulfil the obligation.",
+        "2026-04-02 [listing_effective] Beijing social credit score · blacklist (judgment defaulter): the notice "
+        "period ended; you have been listed since 2026-04-02.",
+    ]
+    assert sc("notifications", A, "--lang", "zh", db=db).stdout.splitlines() == [
+        "2026-02-01 [listing_notice] 通知：根据北京市社会信用评分，您符合失信名单的列入条件：失信被执行人（记录 J1）。"
+        "除非在此之前原因消除，将于 2026-04-02 起列入。您可以对记录提出异议或履行义务。",
+        "2026-04-02 [listing_effective] 北京市社会信用评分 · 失信名单（失信被执行人）："
+        "通知期已满，自 2026-04-02 起已被列入。",
+    ]

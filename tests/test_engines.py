@@ -1,6 +1,6 @@
 """One policy, two engines, the same numbers.
 
-A generated population of 100 000 residents is ingested into a store and scored by DuckDB, from its kept scoring
+A generated population of 60 000 residents is ingested into a store and scored by DuckDB, from its kept scoring
 state and from the records; the store's export is scored by Spark (local mode), which builds the scoring state from
 the export, and published back as a run; every output column of the runs is compared: integers and texts exactly,
 decayed points within 1e-9. The state Spark builds is the state the store keeps, row for row. A population of 5 000
@@ -36,10 +36,12 @@ from socialcredit.store import Store, open_store
 
 pytestmark = pytest.mark.spark
 
-RESIDENTS = 100_000
+# 60 000 residents give the comparisons' counts below with margin (seed 11: under sesame 1,257 decayed rule points
+# against the 1,000 asked, 789 list entries against 100; at 50 000 the decayed points are 1,080, too close).
+RESIDENTS = 60_000
 # The generator's files and the command line are scored on a population of their own: what they check (every
 # subject's results and list entries equal DuckDB's, the command line's messages) holds at any size. The column by
-# column comparisons, and the counts that show them not vacuous, use the 100 000 above.
+# column comparisons, and the counts that show them not vacuous, use the 60 000 above.
 SMALL = 5_000
 POLICIES = ("beijing", "sesame")
 TOLERANCE = 1e-9

@@ -187,6 +187,54 @@ def test_a_fraud_alert_over_the_api(world: dict[str, Any]) -> None:
     assert not _ask(world, "lender2")["verify_identity"]
 
 
+def test_a_police_report_with_a_control_character_is_refused(world: dict[str, Any], tmp_path: Path) -> None:
+    """A police report's reference is kept and printed (`freeze status`, `fraud-alert place`) and shown on the
+    pages: an escape sequence or a bidirectional control was stored as sent, over the API, the pages and the command
+    line alike. Each is refused, 422 over the API and exit 2 on the command line, naming the character."""
+    client, keys = world["client"], world["keys"]
+    resident = auth(keys["resident"].token)
+    for report, char in (
+        ("R-7\x1b[2J", "U+001B"),
+        ("R-\u202e7", "U+202E"),
+        ("R-7\nR-8", "U+000A"),
+        ("R-7\u2028R-8", "U+2028"),
+    ):
+        r = client.post("/v1/fraud-alert", json={"police_report": report}, headers=resident)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["message"] == (
+            f"a police report reference is one line of plain text; this one has a control character ({char})"
+        )
+    got = client.get("/v1/freeze", headers=resident).json()
+    assert got["fraud_alert"] is None
+    store = build(tmp_path)
+    db = store.path
+    store.close()
+    cli = sc(db, "fraud-alert", "place", B, "--police-report", "R-7\x1b[31m", "--today", "2026-03-02")
+    assert (cli.returncode, cli.stdout) == (2, "")
+    assert cli.stderr.strip().splitlines()[-1] == (
+        "error: a police report reference is one line of plain text; this one has a control character (U+001B)"
+    )
+
+
+def test_a_reference_stored_before_the_check_is_printed_escaped(tmp_path: Path) -> None:
+    """A reference an older release kept as sent (an escape sequence that clears the screen, a bidirectional
+    override) is printed by `freeze status` with each control written as its code, never raw to the terminal."""
+    store = build(tmp_path)
+    store.execute(
+        "INSERT INTO fraud_alerts (alert_id, subject_id, kind, police_report, placed_at, placed_on, until_on, "
+        "placed_by) VALUES (900, ?, 'extended', ?, now(), DATE '2026-03-02', DATE '2033-03-02', 'cli')",
+        [B, "R-7\x1b[2J\u202eX\u2028京"],
+    )
+    db = store.path
+    store.close()
+    status = sc(db, "freeze", "status", B, "--today", "2026-03-03")
+    assert (status.returncode, status.stderr) == (0, "")
+    assert status.stdout.splitlines()[-1] == (
+        "fraud alert (extended, police report R-7\\x1b[2J\\u202eX\\u2028京): verify identity until 2033-03-02."
+    )
+    assert not {"\x1b", "\u202e", "\u2028"} & set(status.stdout)
+
+
 def test_a_live_decision_of_a_frozen_file_is_refused_on_the_patched_row(world: dict[str, Any]) -> None:
     client, keys = world["client"], world["keys"]
     resident = auth(keys["resident"].token)

@@ -149,6 +149,29 @@ def test_an_action_the_page_does_not_offer_is_named_as_such(site: dict[str, Any]
 
 
 @pytest.mark.browser
+def test_a_police_report_or_a_period_refused_is_said_as_such(site: dict[str, Any]) -> None:
+    """A police report's reference with a control character is refused in the page's language, saying what is
+    wrong (a refusal of the reference was said "Choose a party."), and a period sent without its last day says
+    that the day is missing (it said the day must be today or later); nothing changes."""
+    w = _world(site)
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, w["resident"])
+        csrf = csrf_of(client.get("/me/freeze").text)
+        before = _freeze(site, w["subject"])
+        for lang, said in (
+            ("zh", "报案回执编号中有控制字符；请只写一行普通文字。"),
+            ("en", "A police report reference has a control character; write one line of plain text."),
+        ):
+            for report in ("R-7\x1b[2J", "R-\u202e7"):
+                r = client.post(
+                    f"/me/freeze?lang={lang}", data={"action": "alert", "police_report": report, "csrf": csrf}
+                )
+                assert (r.status_code, failure_of(r)) == (400, said)
+        empty = client.post("/me/freeze?lang=zh", data={"action": "lift_period", "until": "", "csrf": csrf})
+        assert (empty.status_code, failure_of(empty)) == (400, "请填写截止日期。")
+        assert _freeze(site, w["subject"]) == before
+
+
 def test_the_resident_freezes_and_a_lender_is_refused_with_frozen(
     site: dict[str, Any], browser: Any, shots: Path
 ) -> None:

@@ -15,6 +15,7 @@ X1 late tax −10 halved every 365 days: 2021-03-01 to 2026-02-01 is 1798 days, 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,8 +170,8 @@ def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None
         assert 'href="/me/history" aria-current="page"' in text
         for needle in (
             "Run of 2026-04-20",
-            "<strong>Score 995</strong> · Tier trustworthy · Rank 2",
-            "+100 points since the run before · Tier B became A",
+            "<strong>Score 995</strong> · Tier A trustworthy · Rank 2",
+            "+100 points since the run before · Tier B basically trustworthy became A trustworthy",
             "Left: blacklist",
             "<tr><td>court judgment not fulfilled</td><td>-100.0</td><td>0.0</td><td>+100.0</td></tr>",
             "-5 points since the run before",
@@ -180,6 +181,7 @@ def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None
             assert needle in text, needle
         assert text.index("Run of 2026-04-20") < text.index("Run of 2026-04-02") < text.index("Run of 2026-02-01")
         zh = client.get("/me/history", params={"lang": "zh"}).text
+        assert "等级由 B 基本诚信 变为 A 诚信" in zh
         assert "移出：失信名单" in zh and "与上次相比 +100 分" in zh and "2026-04-20 的评分" in zh
         assert raw_identifiers(visible_text(zh), lang="zh") == []  # no rule id, list id or field name in Chinese
 
@@ -216,5 +218,65 @@ def test_a_record_sent_after_the_run_shows_live_with_its_watermark(world: dict[s
         sign_in(page, world["keys"]["resident"])
         text = page.get("/me/history", params={"lang": "en"}).text
     assert f"(as of change number {live['watermark']})" in text
-    assert "<strong>Score 990</strong> · Tier trustworthy" in text and "-5 points since the run before" in text
+    assert "<strong>Score 990</strong> · Tier A trustworthy" in text and "-5 points since the run before" in text
     assert "Live changes are not kept one by one" in text
+
+
+def _history_pages(folder: Path, latest: str) -> dict[str, str]:
+    """A's history pages (en, zh) after a run under the shipped beijing 2026.2 (A graded B) and, once the
+    judgment is fulfilled, a run under ``latest`` published as 2026.9 (A graded A)."""
+    from socialcredit.policies import __file__ as shipped
+    from socialcredit.policy.load import parse_policy
+    from socialcredit.registry.scoring.policies import publish_policy
+
+    store = build(folder)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(TODAY_ENV, "2026-04-20")
+            score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+            text = (Path(shipped).parent / "beijing.yaml").read_text(encoding="utf-8")
+            publish_policy(store, parse_policy(latest_text(text, latest), "beijing.yaml", store.catalog))
+            paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+            ingest(store, write_csv(folder / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 4, 10))
+            score(store, resolve_policy(store, "beijing"), D(2026, 4, 20))
+            key = issue_key(store, "resident", "张三", subject=A).token
+            app = create_app(folder / "due.duckdb", store=store)
+            with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+                sign_in(client, key)
+                return {lang: client.get("/me/history", params={"lang": lang}).text for lang in ("en", "zh")}
+    finally:
+        store.close()
+
+
+def latest_text(text: str, latest: str) -> str:
+    text = text.replace('version: "2026.2"', 'version: "2026.9"', 1)
+    if latest == "unnamed":  # grades without names: "{id: B, min: 850}"
+        head, tail = text.split("dimensions:", 1)
+        assert head.count(", name: {zh:") == 6
+        return re.sub(r", name: \{zh: [^}]*\}\}", "}", head) + "dimensions:" + tail
+    # grade B renamed b: a run graded B under 2026.2 has a grade the latest version no longer has
+    old = "{id: B, min: 850, name: {zh: 基本诚信, en: basically trustworthy}}"
+    assert old in text and "tier >= 'B'" in text
+    return text.replace(old, old.replace("id: B", "id: b")).replace("tier >= 'B'", "tier >= 'b'")
+
+
+def test_a_grade_without_a_name_is_shown_once(tmp_path: Path) -> None:
+    """Grades without names: the page once printed the id twice ("Tier B B became A A"), the registry giving the id
+    as the name. The latest version's words are used, as for rules and lists."""
+    pages = _history_pages(tmp_path, "unnamed")
+    assert "<strong>Score 1000</strong> · Tier A · Rank" in pages["en"]
+    assert "<strong>Score 900</strong> · Tier B · Rank" in pages["en"]
+    assert "+100 points since the run before · Tier B became A</p>" in pages["en"]
+    assert "<strong>分数 1000</strong> · 等级 A · 排名" in pages["zh"]
+    assert "<strong>分数 900</strong> · 等级 B · 排名" in pages["zh"]
+    assert "等级由 B 变为 A</p>" in pages["zh"]
+
+
+def test_a_grade_the_latest_version_no_longer_has_keeps_its_name(tmp_path: Path) -> None:
+    """A run under 2026.2 graded B, a grade 2026.9 no longer has (it has b): its name comes from 2026.2, as an
+    older version's rules and lists do (the page once printed "Tier B B became A trustworthy")."""
+    pages = _history_pages(tmp_path, "renamed")
+    assert "<strong>Score 900</strong> · Tier B basically trustworthy · Rank" in pages["en"]
+    assert "Tier B basically trustworthy became A trustworthy</p>" in pages["en"]
+    assert "<strong>分数 900</strong> · 等级 B 基本诚信 · 排名" in pages["zh"]
+    assert "等级由 B 基本诚信 变为 A 诚信</p>" in pages["zh"]

@@ -856,6 +856,7 @@ def test_subjects_the_registry_does_not_know_get_no_credit_signal(
 
 
 def test_pages_answer_bad_input_with_the_field_named_never_500(world: dict[str, Any], couple: dict[str, Any]) -> None:
+    """In English here (?lang=en); in Chinese: test_the_site_s_errors_are_in_chinese_under_chinese."""
     with _site(world) as site:
         form = {
             "subject_id": "110108199001011234",
@@ -865,22 +866,23 @@ def test_pages_answer_bad_input_with_the_field_named_never_500(world: dict[str, 
             "job": "employed",
             "income": "5k_10k",
         }
-        r = site.post("/clients", data=form)
+        r = site.post("/clients?lang=en", data=form)
         assert r.status_code == 400 and "subject_id: " in r.text
         r = site.post(
-            "/clients",
+            "/clients?lang=en",
             data={**form, "subject_id": _person("F", dt.date(1990, 6, 6), HAIDIAN, 321), "district": "Gotham"},
         )
         assert r.status_code == 400 and "district: unknown district &#39;Gotham&#39;" in r.text
-        r = site.get("/clients/999999")
+        r = site.get("/clients/999999?lang=en")
         assert r.status_code == 404 and "no client 999999" in r.text
         r = site.get("/clients/abc/matches")
         assert r.status_code == 400
         r = site.post(
-            f"/clients/{couple['ids']['viewer']}/preferences", data={"seeks": "F", "age_min": "x", "age_max": "30"}
+            f"/clients/{couple['ids']['viewer']}/preferences?lang=en",
+            data={"seeks": "F", "age_min": "x", "age_max": "30"},
         )
         assert r.status_code == 400 and "age_min: the ages must be whole numbers" in r.text
-        r = site.post(f"/clients/{couple['ids']['viewer']}/consent", data={"granted": "maybe"})
+        r = site.post(f"/clients/{couple['ids']['viewer']}/consent?lang=en", data={"granted": "maybe"})
         assert r.status_code == 400 and "granted: send true" in r.text
         ok = site.post(
             "/clients",
@@ -891,7 +893,7 @@ def test_pages_answer_bad_input_with_the_field_named_never_500(world: dict[str, 
             },
         )
         assert ok.status_code == 303 and ok.headers["location"].startswith("/clients/")
-        r = site.post("/clients", data={**form, "subject_id": _person("F", dt.date(1990, 6, 6), HAIDIAN, 321)})
+        r = site.post("/clients?lang=en", data={**form, "subject_id": _person("F", dt.date(1990, 6, 6), HAIDIAN, 321)})
         assert r.status_code == 400 and "this identity number is already client" in r.text
 
 
@@ -917,30 +919,31 @@ def test_a_single_valued_field_sent_twice_is_refused_naming_it(world: dict[str, 
 
 def test_the_json_api_answers_errors_in_json_naming_the_field() -> None:
     """/api/clients/N/matches is read by programs: an unknown client or a bad limit is a JSON error (as the
-    registry's API answers), not the HTML error page; the pages keep theirs."""
+    registry's API answers), not the HTML error page; the pages keep theirs. In English with ?lang=en (Chinese is
+    the site's default: test_the_site_s_errors_are_in_chinese_under_chinese)."""
     store = open_match_store(":memory:")
     p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
     client = store.register(p, tiers=TIERS, today=AS_OF)
     with serve(create_match_app(":memory:", store=store, today=AS_OF)) as site:
-        r = site.get("/api/clients/999/matches")
+        r = site.get("/api/clients/999/matches", params={"lang": "en"})
         assert (r.status_code, r.headers["content-type"]) == (404, "application/json")
         assert r.json() == {"error": {"code": "unknown_client", "message": "no client 999"}}
-        r = site.get(f"/api/clients/{client}/matches", params={"limit": "ten"})
+        r = site.get(f"/api/clients/{client}/matches", params={"limit": "ten", "lang": "en"})
         assert r.status_code == 400
         assert r.json()["error"]["code"] == "invalid_request"
         assert r.json()["error"]["message"].startswith("limit: Input should be a valid integer")
         for limit, words in (("0", "greater than or equal to 1"), ("-5", "greater than or equal to 1")):
-            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit})
+            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit, "lang": "en"})
             assert (r.status_code, r.json()["error"]["message"]) == (400, f"limit: Input should be {words}")
         for limit in ("101", "9" * 40):
-            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit})
+            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit, "lang": "en"})
             assert (r.status_code, r.json()["error"]["message"]) == (
                 400,
                 "limit: Input should be less than or equal to 100",
             )
-            page = site.get(f"/clients/{client}/matches", params={"limit": limit})
+            page = site.get(f"/clients/{client}/matches", params={"limit": limit, "lang": "en"})
             assert page.status_code == 400 and "limit: Input should be less than or equal to 100" in page.text
-        r = site.get("/api/clients/x/matches")
+        r = site.get("/api/clients/x/matches?lang=en")
         assert r.status_code == 400 and r.json()["error"]["message"].startswith("client_id: ")
         r = site.get("/api/nothing")
         assert (r.status_code, r.json()["error"]["code"]) == (404, "http_error")
@@ -948,6 +951,49 @@ def test_the_json_api_answers_errors_in_json_naming_the_field() -> None:
         assert ok.status_code == 200 and ok.json()["matches"] == []
         page = site.get("/clients/999")
         assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    store.close()
+
+
+def test_the_site_s_errors_are_in_chinese_under_chinese() -> None:
+    """Under Chinese (the site's default) its pages and its API say their errors in Chinese: an unknown client, a
+    limit out of range or not a number, an unknown path, a profile or preferences refused (they were English)."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    with serve(create_match_app(":memory:", store=store, today=AS_OF)) as site:
+        r = site.get("/api/clients/999/matches")
+        assert (r.status_code, r.json()) == (404, {"error": {"code": "unknown_client", "message": "没有第 999 号客户"}})
+        said = {
+            "ten": "limit：须为整数",
+            "0": "limit：须不小于 1",
+            "101": "limit：须不大于 100",
+        }
+        for limit, words in said.items():
+            r = site.get(f"/api/clients/{client}/matches", params={"limit": limit})
+            assert (r.status_code, r.json()["error"]["message"]) == (400, words)
+        r = site.get("/api/nothing")
+        assert (r.status_code, r.json()["error"]["message"]) == (404, "404：没有这个页面")
+        page = site.get("/clients/999")
+        assert page.status_code == 404 and "没有第 999 号客户" in page.text
+        sent = {"content-type": "application/x-www-form-urlencoded"}
+        r = site.post(f"/clients/{client}/consent", content="granted=maybe", headers=sent)
+        assert r.status_code == 400 and "granted：请发送 true（同意）或 false（撤回同意）" in r.text
+        r = site.post(f"/clients/{client}/preferences", content="age_min=10&age_max=30&seeks=F", headers=sent)
+        assert r.status_code == 400 and "age_min：年龄范围须在 18-100 之内，小的在前" in r.text
+        r = site.post(f"/clients/{client}/preferences", content="age_min=x&age_max=30&seeks=F", headers=sent)
+        assert r.status_code == 400 and "age_min：年龄须为整数" in r.text
+        form = {"name": "乙", "district": "110101", "education": "bachelor", "job": "employed", "income": "5k_10k"}
+        r = site.post("/clients", data={**form, "subject_id": "110101199001010015", "district": "火星"})
+        assert r.status_code == 400
+        assert (
+            "district：未知的区 &#39;火星&#39;：请用北京 16 个区之一的代码、中文或英文名称"
+            "（例如 110108、海淀区、Haidian）" in r.text
+        )
+        r = site.post("/clients", data={**form, "subject_id": "110101199001010016"})
+        assert r.status_code == 400
+        assert (
+            "subject_id：居民身份证号码 &#39;110101199001010016&#39; 的校验码为 &#39;6&#39;；应为 &#39;5&#39;" in r.text
+        )
     store.close()
 
 

@@ -5,6 +5,7 @@ its watermark; the command line, which runs no service, decides on the run in fo
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from due_world import A, build
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.disputes import decide_review, escalate_dispute, file_dispute, lapse_overdue
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
@@ -161,3 +163,64 @@ def test_a_listing_overridden_that_the_snapshot_was_not_patched_for_is_told_as_a
         assert [x["code"] for x in mine["reasons"]] == [x["code"] for x in theirs["reasons"]]
         assert "LIST_JUDGMENT_DEFAULTER" in [x["code"] for x in mine["reasons"]]
     store.close()
+
+
+def _held_lines(site: httpx.Client) -> dict[str, list[str]]:
+    """The held listing's notice on the resident's overview, in each language (its text, tags dropped)."""
+    out = {}
+    for lang in ("en", "zh"):
+        page = site.get("/me", params={"lang": lang})
+        assert page.status_code == 200, page.text
+        text = html.unescape(re.sub(r"<[^>]+>", "\n", page.text))
+        out[lang] = [x.strip() for x in text.splitlines() if "J1" in x and ("no longer holds" in x or "不成立" in x)]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("ending", "en", "zh"),
+    [
+        (
+            "lapsed",
+            "your dispute 1 of record J1 was not answered in time, and the registry withdrew the record",
+            "您对记录 J1 的异议 1 未在期限内获答复，登记机构已撤回该记录",
+        ),
+        ("review", "the review of your dispute 1 withdrew record J1", "您对记录 J1 的异议 1 经复核，记录已撤回"),
+    ],
+)
+def test_the_held_note_names_the_dispute_that_ended_withdrawing_the_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: str, en: str, zh: str
+) -> None:
+    """A record withdrawn as a dispute of it ended (lapsed unanswered, or decided on review) was not withdrawn by its
+    source: the note of the listing it held says which dispute, in both languages."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    sesame = resolve_policy(store, "sesame")
+    score(store, sesame, dt.date(2026, 2, 1))
+    score(store, sesame, dt.date(2026, 4, 2))  # A's blacklisting takes effect
+    resident = issue_key(store, "resident", "张三", subject=A).token
+    assert file_dispute(store, A, "courts", "J1", "paid", actor="resident")["dispute_id"] == 1
+    if ending == "lapsed":
+        assert lapse_overdue(store, dt.date(2026, 7, 1)) == [1]
+    else:
+        escalate_dispute(store, 1, "the court's order is ambiguous", "operator")
+        decide_review(store, 1, "withdrawn", "the judgment was paid", "reviewer")
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
+        sign_in(site, resident)
+        app.state.service.go_live()
+        lines = _held_lines(site)
+    store.close()
+    change = re.search(r"since change (\d+)", lines["en"][0])
+    assert change is not None
+    n = change.group(1)
+    assert lines == {
+        "en": [
+            f"· Decisions no longer apply your listing on the blacklist (judgment defaulter): since change {n} its "
+            f"cause no longer holds ({en}), and relying parties asking now are not told it. The next score run "
+            "closes the listing; it applies again if the cause holds again."
+        ],
+        "zh": [
+            f"· 自变更 {n} 起，您在失信名单（失信被执行人）的列入原因已不成立（{zh}），决定不再适用此列入，此时查询的"
+            "信用信息使用者不会得知。下次评分时列入结束；如原因再次成立，将重新适用。"
+        ],
+    }

@@ -3,6 +3,7 @@ in a subprocess, its exit code and the exact problem it prints (file, line, item
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import shutil
@@ -339,3 +340,37 @@ def test_a_policy_published_before_the_stricter_checks_still_loads_and_runs_as_i
         assert decide(reg.store, person(2), "perk", "a perk", requester="tests").granted is False
     finally:
         reg.store.close()
+
+
+def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_path: Path) -> None:
+    """A store holds a version an older release published with a combining mark on an ASCII character ('2026.3'
+    + U+0301, refused since): read back, it loads, the service starts and decides under it (the check once ran on
+    reading too, so that the service did not start and every decision failed)."""
+    import httpx
+
+    from api_helpers import serving
+    from due_world import A, build
+    from socialcredit.api.app import create_app
+    from socialcredit.policies import __file__ as shipped
+    from socialcredit.registry.decisions.decide import decide
+    from socialcredit.registry.scoring.policies import resolve_policy
+    from socialcredit.registry.scoring.runs import score
+
+    marked = "2026.3\u0301"
+    text = (Path(shipped).parent / "beijing.yaml").read_text(encoding="utf-8")
+    assert 'version: "2026.2"' in text
+    text = text.replace('version: "2026.2"', f'version: "{marked}"', 1)
+    store = build(tmp_path)
+    try:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        store.execute("INSERT INTO policies VALUES ('beijing', ?, ?, ?, now())", [marked, digest, text])
+        in_force = resolve_policy(store, "beijing")
+        assert in_force.policy.version == marked
+        score(store, in_force, dt.date(2026, 4, 2))
+        assert decide(store, A, "high_speed_rail", "ticket purchase", requester="tests").policy_version == marked
+        app = create_app(tmp_path / "due.duckdb", store=store)
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            page = client.get("/policies/beijing", params={"lang": "en"})
+            assert page.status_code == 200 and marked in page.text
+    finally:
+        store.close()

@@ -234,6 +234,16 @@ def test_a_version_written_as_a_number_must_be_quoted() -> None:
             "digits, '.', '-' or '_', e.g. '2026.1'",
         ),
         ('" 2026.1"', "a version may not begin or end with a space"),
+        (
+            '"2026.1\u0301"',
+            "a version may not put the combining mark U+0301 on '1': it reads as '2026.1'; use letters, digits, "
+            "'.', '-' or '_', e.g. '2026.1'",
+        ),
+        (
+            '"\u03012026.1"',
+            "a version may not put the combining mark U+0301 at the start: it reads as '2026.1'; use letters, "
+            "digits, '.', '-' or '_', e.g. '2026.1'",
+        ),
         ('"' + "9" * 65 + '"', "a version is at most 64 characters, not 65"),
         ("2026-01-01", 'write the version in quotes ("2026-01-01"): YAML reads 2026-01-01 as a date'),
     ],
@@ -248,6 +258,8 @@ def test_a_version_is_one_segment_of_an_address(version: str, message: str) -> N
 def test_a_version_may_be_written_in_any_script() -> None:
     text = beijing_text().replace('version: "2026.2"', 'version: "2026 年版 v1.0-rc+1"', 1)
     assert parse_policy(text, ORIGIN).policy.version == "2026 年版 v1.0-rc+1"
+    thai = beijing_text().replace('version: "2026.2"', 'version: "ฉบับที่ 1"', 1)  # Thai's marks (U+0E31, U+0E35)
+    assert parse_policy(thai, ORIGIN).policy.version == "ฉบับที่ 1"
 
 
 def test_zero_points() -> None:

@@ -79,6 +79,20 @@ def test_import_is_cheap() -> None:
     assert loaded == []
 
 
+# What the command line's start needs no module of: the web framework and server, the engines other than DuckDB,
+# the data frames, asyncio (only a server needs it) and pydantic-settings (the settings are a plain pydantic model).
+# Every `socialcredit` command pays for what its start imports: 0.7 CPU seconds, most of the suite's console runs.
+CLI_UNNEEDED = (*HEAVY[1:], "asyncio", "pydantic_settings", "pandas", "numpy", "pyarrow", "splink", "httpx")
+
+
+def test_the_command_line_starts_without_what_it_does_not_need() -> None:
+    out = _fresh(
+        "import json, sys, socialcredit.cli\n"
+        f"print(json.dumps(sorted(m for m in {CLI_UNNEEDED!r} if m in sys.modules)))"
+    )
+    assert json.loads(out) == []
+
+
 def test_version_is_the_installed_one() -> None:
     assert socialcredit.__version__ == importlib.metadata.version("socialcredit")
 

@@ -35,7 +35,7 @@ def test_a_judgment_reported_paid_is_not_to_be_paid_again(tmp_path: Path, monkey
     ]
     zh = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway", lang="zh").actions
     assert zh == [
-        "自 2027-04-02 起申请信用修复：courts 已于 2026-05-01 报告记录 J1 已履行；其公示最迟于 2029-04-01 结束"
+        "自 2027-04-02 起申请信用修复：人民法院已于 2026-05-01 报告记录 J1 已履行；其公示最迟于 2029-04-01 结束"
     ]
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-04-02")
     assert decide(store, A, "high_speed_rail", "ticket purchase", requester="railway").actions == [

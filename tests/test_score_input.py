@@ -608,3 +608,30 @@ def test_a_record_under_an_open_dispute_counts_in_an_export_as_the_policy_says(t
         "false); export the registry again\n"
     )
     ok("score", "--input", tmp_path / "export", "--policy", files[False], "--as-of", today, env=env)
+
+
+def test_a_hand_made_export_s_catalog_is_held_to_the_yaml_limits(tmp_path: Path) -> None:
+    """An export's catalog.yaml is YAML from whoever made the folder: its nodes, aliases expanded, are counted before
+    a node is built, as a policy's are, and the refusal names the setting (exit 2); before, only its bytes were
+    bounded."""
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "manifest.json").write_text("{}", "utf-8")
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10^9 values
+    (export / "catalog.yaml").write_text("\n".join(bomb) + "\n", "utf-8")
+    args = ("score", "--input", "export", "--policy", "beijing", "--as-of", AS_OF, "--out", "out")
+    proc = cli(*args, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2,
+        "",
+        "error: export/catalog.yaml:5: the YAML has more than 100000 values (nodes), aliases counted as what they "
+        "repeat (SOCIALCREDIT_MAX_YAML_NODES)\n",
+    )
+    # many aliases that expand to little are not refused for their number: a store's catalog published before the
+    # alias limit is exported as written (tests/test_catalog_nesting.py reads one); only what they expand to counts
+    aliases = ["a: &a x", *(f"b{i}: *a" for i in range(101))]
+    (export / "catalog.yaml").write_text("\n".join(aliases) + "\n", "utf-8")
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2 and "SOCIALCREDIT_MAX_YAML" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -579,3 +579,26 @@ def test_bin_bounds_are_written_as_numbers_the_language_takes(value: float) -> N
     if len(np.format_float_positional(abs(value), unique=True, trim="-")) <= 18:
         assert float(text) == value  # exact whenever the shortest decimal fits
     parse(f"feature_number >= {text}")
+
+
+def test_the_scorecard_s_lang_says_its_errors_in_chinese(tmp_path: Path) -> None:
+    """`scorecard fit --lang zh` tells its errors in Chinese, as every command with the shared --lang does (they were
+    English whatever --lang said); a --lang neither en nor zh is the shared usage error."""
+    outcomes = tmp_path / "o.csv"
+    outcomes.write_text("id,outcome\n1,bad\n", "utf-8")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("", "utf-8")
+    fit = ("scorecard", "fit", outcomes, "--target", "outcome")
+    proc = cli(*fit, "--records", full, "--lang", "zh")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2,
+        "",
+        f"错误：{full} 不是空文件夹；--records 写入空的或新的文件夹\n",
+    )
+    proc = cli(*fit, "--pdo", "0", "--odds", "1", "--base-points", "1", "--lang", "zh")
+    assert (proc.returncode, proc.stderr) == (20, "错误：--pdo 0：请给出大于 0 的数\n")
+    proc = cli(*fit, "--pdo", "0", "--odds", "1", "--base-points", "1")
+    assert (proc.returncode, proc.stderr) == (20, "error: --pdo 0: give a number above 0\n")
+    proc = cli(*fit, "--lang", "fr")
+    assert proc.returncode == 2 and "Invalid value for '--lang': 'fr': give en or zh" in proc.stderr

@@ -859,6 +859,22 @@ def test_incremental_run_equals_full_run(example_store: Any, policy_id: str, day
     assert incremental.list_counts == full.list_counts
 
 
+@pytest.mark.parametrize("days", [0, 1])
+def test_an_incremental_run_from_the_state_equals_one_from_the_records(example_store: Any, days: int) -> None:
+    # The next day and the same day, the two sources of an incremental run (the state kept at ingest, the records)
+    # each equal the full run, table by table, with the merge from the base run forced.
+    store, base = example_store
+    loaded = builtin_policy("beijing")
+    as_of = EX_AS_OF + dt.timedelta(days=days)
+    kept = score(store, loaded, as_of, incremental=True, base_run_id=base["beijing"], max_share=1.0)
+    read = score(store, loaded, as_of, incremental=True, base_run_id=base["beijing"], max_share=1.0, from_records=True)
+    full = score(store, loaded, as_of, from_records=True)
+    assert (kept.source, read.source, kept.mode, read.mode) == ("state", "records", "incremental", "incremental")
+    assert 0 < kept.rescored <= read.rescored  # from the records, a record of a decaying type is enough (a superset)
+    assert run_differences(store, kept.run_id, full.run_id) == []
+    assert run_differences(store, read.run_id, full.run_id) == []
+
+
 @pytest.mark.slow
 def test_an_incremental_run_where_most_subjects_changed_computes_everyone(example_store: Any) -> None:
     store, base = example_store

@@ -105,3 +105,14 @@ def test_keys_are_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     s = get_settings()
     assert s.key() == "s3cret-key"
     assert "s3cret-key" not in repr(s) and "sc_matchmaking" not in repr(s)
+
+
+def test_a_name_in_any_case_and_values_from_their_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables' text is validated by a plain pydantic model (not pydantic-settings, as before): a name in
+    lower case is read too, and a number and a yes or no are read from their text."""
+    monkeypatch.setenv("socialcredit_max_nesting", "5")
+    monkeypatch.setenv("SOCIALCREDIT_SMTP_STARTTLS", "true")
+    monkeypatch.setenv("SOCIALCREDIT_OUTBOX_PAGE", "0")
+    monkeypatch.setenv("SOCIALCREDIT_SMTP_PORT", "")  # empty is unset: the default
+    s = get_settings()
+    assert (s.max_nesting, s.smtp_starttls, s.outbox_page, s.smtp_port) == (5, True, False, 25)

@@ -5,28 +5,16 @@ installed console script, in a subprocess, on a store made by it."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_helpers import sc
 from socialcredit.identifiers import make_ric
 
-CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 4), 15)
 PAYER = make_ric("110108", dt.date(1990, 7, 8), 22)
-
-
-def sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
-    proc = subprocess.run(
-        [CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +92,8 @@ def test_the_inquiries_of_show_in_chinese(city: Path, tmp_path: Path) -> None:
     assert _cells(lines[at + 1]) == ["时间", "查询方", "服务", "用途", "结果"]
     # a purpose the registry has words for is said as the resident's pages say it; a relying party's own as sent
     assert sorted(_cells(line)[-4:] for line in lines[at + 2 : at + 4]) == [
-        ["cli", "high_speed_rail", "test", "准予"],
-        ["cli", "high_speed_rail", "贷款审批", "准予"],
+        ["运营方（命令行）", "high_speed_rail", "test", "准予"],
+        ["运营方（命令行）", "high_speed_rail", "贷款审批", "准予"],
     ]
 
 

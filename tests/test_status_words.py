@@ -19,7 +19,8 @@ HELD = {
     "dispute_status": (DISPUTE_STATUSES, "dispute_status_{}"),
     "repair_status": (REPAIR_STATUSES, "repair_status_{}"),
     # an inquiry's outcome: the list of who asked, an override's notice and `decide --lang` say the same words
-    "outcome": (("granted", "refused", "viewed"), "outcome_{}"),
+    # (and an operator's override of a listing: the listing removed, or its removal reversed)
+    "outcome": (("granted", "refused", "viewed", "removed", "restored"), "outcome_{}"),
 }
 # what a page says differently to its reader: their own dispute, withdrawn, reads "withdrawn by you"
 READER_WORDS = {"dispute_status_retracted": ("本人已撤回", "withdrawn by you")}

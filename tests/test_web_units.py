@@ -3,6 +3,7 @@ sign-in links and sessions, and the dashboard's figures on hand-made runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import string
@@ -17,7 +18,7 @@ import pytest
 
 from api_helpers import serving
 from socialcredit.catalog import load_catalog
-from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
+from socialcredit.errors import AuthError, NotFoundError, SocialCreditError, TooManyRequestsError
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.access.parties import issue_key, revoke_key
 from socialcredit.registry.access.signin import (
@@ -293,6 +294,64 @@ def test_a_session_lasts_until_it_ends_or_expires(store: Store) -> None:
     assert err.value.code == "session_expired"
     actions = [r[0] for r in store.execute("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 3").fetchall()]
     assert actions == ["signin", "signout", "signin"]
+
+
+def test_a_key_keeps_at_most_its_sessions_open_the_oldest_ended(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's sign-ins beyond SOCIALCREDIT_MAX_SESSIONS_PER_KEY end its oldest sessions (audited), and the rows of
+    its ended sessions beyond as many go: before, every sign-in kept a session open for eight hours."""
+    monkeypatch.setenv("SOCIALCREDIT_MAX_SESSIONS_PER_KEY", "3")
+    key = issue_key(store, "resident", "me", subject=_person(store, 5))
+    who = sign_in_with_key(store, key.token)
+    tokens = [start_session(store, who, method="key")[0] for _ in range(5)]
+    for token in tokens[:2]:
+        with pytest.raises(AuthError) as err:
+            session_principal(store, token)
+        assert err.value.code == "session_unknown"
+    assert [session_principal(store, t).key_id for t in tokens[2:]] == [key.party.key_id] * 3
+    ended = store.execute(
+        "SELECT detail FROM audit_log WHERE action = 'session_ended' AND actor = ? ORDER BY seq", [who.actor]
+    ).fetchall()
+    assert [json.loads(str(d[0])) for d in ended] == [
+        {"session": t[:16], "limit": "max_sessions_per_key"} for t in tokens[:2]
+    ]
+    for _ in range(6):  # signing in and out: the ended sessions' rows are bounded too
+        end_session(store, start_session(store, who, method="key")[0])
+    rows = store.execute(
+        "SELECT count(*) FILTER (ended_at IS NULL), count(*) FROM web_sessions WHERE key_id = ?", [key.party.key_id]
+    ).fetchone()
+    assert rows == (2, 6)  # two left open, the last sign-out's and the three newest ended before it
+    # a resident signed in by links counts as one party too
+    sid = _person(store, 6)
+    links = [start_session(store, redeem_link(store, issue_link(store, subject=sid).token), method="link")[0]]
+    links += [start_session(store, redeem_link(store, issue_link(store, subject=sid).token), method="link")[0]]
+    links += [start_session(store, redeem_link(store, issue_link(store, subject=sid).token), method="link")[0]]
+    links += [start_session(store, redeem_link(store, issue_link(store, subject=sid).token), method="link")[0]]
+    with pytest.raises(AuthError):
+        session_principal(store, links[0])
+    assert [session_principal(store, t).subject_id for t in links[1:]] == [sid] * 3
+
+
+def test_every_party_together_keeps_at_most_max_sessions_open(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond SOCIALCREDIT_MAX_SESSIONS open sessions a sign-in is refused 429, naming the setting and the wait."""
+    now_open = int(store.one("SELECT count(*) FROM web_sessions WHERE ended_at IS NULL AND expires_at > now()"))
+    monkeypatch.setenv("SOCIALCREDIT_MAX_SESSIONS", str(now_open + 1))
+    who = sign_in_with_key(store, issue_key(store, "resident", "me", subject=_person(store, 7)).token)
+    start_session(store, who, method="key")
+    other = sign_in_with_key(store, issue_key(store, "resident", "me", subject=_person(store, 8)).token)
+    with pytest.raises(TooManyRequestsError) as err:
+        start_session(store, other, method="key")
+    said = (
+        f"{now_open + 1:,} web sessions are open, the most this registry keeps (SOCIALCREDIT_MAX_SESSIONS = "
+        f"{now_open + 1:,}); sign in again after {err.value.retry_after} s, when one has ended"
+    )
+    assert str(err.value) == said
+    assert err.value.status == 429 and err.value.limit == "sessions_full"
+    assert 1 <= err.value.retry_after <= 8 * 3600
+    assert store.one("SELECT count(*) FROM web_sessions WHERE actor = ?", [other.actor]) == 0
+    # the same key signs in again: its own oldest session makes room
+    monkeypatch.setenv("SOCIALCREDIT_MAX_SESSIONS_PER_KEY", "1")
+    token, _ = start_session(store, who, method="key")
+    assert session_principal(store, token).actor == who.actor
 
 
 # -- the dashboard's figures ----------------------------------------------------------------------------------

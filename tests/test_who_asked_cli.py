@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,5 +79,32 @@ def test_the_command_lines_look_ups_are_in_the_residents_list_of_who_asked(
             zh = site.get("/me/inquiries", params={"lang": "zh"}).text
             assert zh.count("运营方在命令行查看了您的档案") == 5
             assert "在命令行查看记录能否信用修复" in zh and "在命令行查阅档案" in zh and "导出档案" in zh
+    finally:
+        store.close()
+
+
+def test_a_decision_asked_at_the_command_line_names_who_asked_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`decide` without --requester logs the inquiry as asked by "cli": the resident's list of who asked said
+    "cli", a code, on the Chinese page too; it says an operator at the command line, as for the command line's
+    look-ups. A requester given is shown as given."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
+    resident = issue_key(store, "resident", "张三", subject=A).token
+    store.close()
+    db = tmp_path / "due.duckdb"
+    run("decide", A, "high_speed_rail", "--purpose", "ticket purchase", db=db)
+    run("decide", A, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "railway", db=db)
+    store = open_store(db)
+    app = create_app(db, store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
+            sign_in(site, resident)
+            for lang, words in (("en", "an operator at the command line"), ("zh", "运营方（命令行）")):
+                page = site.get("/me/inquiries", params={"lang": lang}).text
+                cells = re.findall(r'<td data-label="[^"]+" class="card-title">([^<]*)</td>', page)
+                assert cells == ["railway", words], cells
     finally:
         store.close()

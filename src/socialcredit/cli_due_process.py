@@ -328,12 +328,16 @@ def due_run(
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Resolve overdue disputes for the resident, notify of mandatory enrollment, purge records past retention."""
+    """Resolve overdue disputes for the resident, notify of mandatory enrollment, purge records past retention, put
+    back the listings a run not in force moved (as put-back-listings), put listings in effect and end them."""
     from socialcredit.registry.due_process.daily import run_daily
+    from socialcredit.registry.due_process.outbox import sender_from_settings
+    from socialcredit.settings import get_settings
 
     day = _today(today)
+    channel = sender_from_settings(get_settings()).channel
     with _store(db) as store:
-        result = run_daily(store, day)
+        result = run_daily(store, day, channel=channel)
     if as_json:
         _json(result)
         return
@@ -351,6 +355,12 @@ def due_run(
         out.print(
             f"{counted(len(links), 'overdue link dispute')} resolved for the resident ({', '.join(map(str, links))}): "
             + ("the link is reversed." if len(links) == 1 else "the links are reversed.")
+        )
+    put_back = result.get("listings_put_back") or []
+    if put_back:
+        out.print(
+            f"{counted(len(put_back), 'listing')} moved by a run not in force put back "
+            f"({', '.join(map(str, put_back))}); see due put-back-listings."
         )
     effective = result.get("listings_effective") or []
     if effective:
@@ -578,16 +588,20 @@ def override_decision_cmd(
 def override_listing_cmd(
     listing_id: Annotated[int, typer.Argument(help="The listing (see `notices`).")],
     justification: JustOpt,
+    restore: Annotated[
+        bool, typer.Option("--restore", help="Reverse an operator's removal: the listing stands again as before.")
+    ] = False,
     actor: ActorOpt = "operator",
     today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Take a subject off a list for one cause."""
+    """Take a subject off a list for one cause, or (--restore) reverse such a removal."""
     from socialcredit.registry.due_process.overrides import override_listing
 
+    outcome = "restored" if restore else "removed"
     with _store(db) as store:
-        o = override_listing(store, listing_id, justification, actor, today=_today(today))
+        o = override_listing(store, listing_id, justification, actor, outcome=outcome, today=_today(today))
     _json(o) if as_json else out.print(f"override {o['override_id']}: {o['target']} → {o['outcome']}.")
 
 
@@ -720,16 +734,19 @@ def notifications(
     as_json: JsonOpt = False,
 ) -> None:
     """What the registry told a resident: notices, dispute outcomes, repairs, overrides, enrollment."""
-    from socialcredit.registry.due_process.notifications import list_notifications
+    from socialcredit.registry.due_process.notifications import list_notifications, listing_policies
     from socialcredit.registry.records.versions import require_subject
 
     with _store(db) as store:
         require_subject(store, subject)  # a number no one has is not a resident told nothing
         rows = list_notifications(store, subject, lang, actor="cli")
+        policies = listing_policies(store, subject, rows, lang)  # a listing's notice names its policy, as /me does
     if as_json:
         _json(rows)
         return
     if not rows:
         out.print("No notifications.")
     for n in rows:
-        out.print(f"{n['created_on']} [{n['kind']}] {n['text']}", markup=False, highlight=False)
+        policy = policies.get(int(n["notification_id"]))
+        named = f"{policy} · " if policy and policy not in n["text"] else ""  # once: a notice may name it itself
+        out.print(f"{n['created_on']} [{n['kind']}] {named}{n['text']}", markup=False, highlight=False)

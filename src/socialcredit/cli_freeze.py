@@ -11,6 +11,7 @@ from rich.console import Console
 
 from socialcredit.cli_help import DUE_PROCESS, DbOpt, JsonOpt, TodayOpt, compacted, day_option, today_option
 from socialcredit.store import DEFAULT_DB, open_store
+from socialcredit.textcheck import escaped
 
 __all__ = ["register_freeze"]
 
@@ -51,7 +52,8 @@ def _say(status: dict[str, Any], as_json: bool) -> None:
         out.print(f"{sid}: not frozen.")
     alert = status["fraud_alert"]
     if alert:
-        report = f", police report {alert['police_report']}" if alert["police_report"] else ""
+        # a reference kept before control characters were refused is printed escaped, never raw to the terminal
+        report = f", police report {escaped(alert['police_report'])}" if alert["police_report"] else ""
         out.print(f"fraud alert ({alert['kind']}{report}): verify identity until {alert['until']}.")
 
 

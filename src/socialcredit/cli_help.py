@@ -45,6 +45,7 @@ __all__ = [
     "TodayOpt",
     "compacted",
     "day_option",
+    "lang_option",
     "language_option",
     "readable_metavars",
     "today_option",
@@ -94,14 +95,15 @@ class _Asked:
 ASKED = _Asked()
 
 
-def _lang_option(value: str) -> str:
-    """``--lang``'s callback: the language (languages.language_option), kept for the command's error message."""
+def lang_option(value: str) -> str:
+    """``--lang``'s callback: the language (languages.language_option), kept for the command's error message (a
+    command with a ``--lang`` of its own words, such as ``scorecard fit``, takes it too)."""
     ASKED.lang = language_option(value)
     return ASKED.lang
 
 
 LangOpt = Annotated[
-    str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG", callback=_lang_option)
+    str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG", callback=lang_option)
 ]
 TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).", metavar="DATE")]
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from socialcredit.cli_help import SCORING, JsonOpt
+from socialcredit.cli_help import ASKED, SCORING, JsonOpt, lang_option
 from socialcredit.errors import InvalidRequestError, LimitError, SocialCreditError
 
 __all__ = ["register_scorecard", "scorecard_app"]
@@ -51,7 +51,10 @@ def _split(values: list[str] | None) -> list[str] | None:
 def _refused(exc: InvalidRequestError) -> typer.Exit:
     from socialcredit.scorecard import EXIT_CODES
 
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+    said = (
+        "[bold red]错误：[/]" if ASKED.lang == "zh" and exc.zh else "[bold red]error:[/] "
+    )  # as every command says it
+    err.print(f"{said}{escape(exc.said_in(ASKED.lang))}", markup=True, highlight=False)
     code = EXIT_CODES["limit_exceeded"] if isinstance(exc, LimitError) else EXIT_CODES.get(exc.code, 2)
     return typer.Exit(code)
 
@@ -220,7 +223,10 @@ def fit(
         Path | None,
         typer.Option("--records", help="Write every row as records for `score --input DIR`.", metavar="DIR"),
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Language of the printed report: en or zh.")] = "en",
+    lang: Annotated[
+        str,
+        typer.Option("--lang", help="Language of the printed report and of errors: en or zh.", callback=lang_option),
+    ] = "en",
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a points scorecard on OUTCOMES (optbinning: bins, a logistic model, points on the scale), beside a plain
@@ -230,10 +236,11 @@ def fit(
 
     if records is not None and records.exists() and (not records.is_dir() or any(records.iterdir())):
         # checked before fitting (minutes on a large file) and before --output or --report is written
-        raise SocialCreditError(f"{records} is not an empty folder; --records writes into an empty or new folder")
+        raise SocialCreditError(
+            f"{records} is not an empty folder; --records writes into an empty or new folder",
+            zh=f"{records} 不是空文件夹；--records 写入空的或新的文件夹",
+        )
     try:
-        if lang not in _WORDS:
-            raise InvalidRequestError(f"--lang {lang!r}: give en or zh", code="invalid_option")
         trends = parse_monotonic(_split(monotonic) or [])
         scale = scale_from_options(scale_min, scale_max, pdo, odds, base_points)
         result = fit_outcomes(

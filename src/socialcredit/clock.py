@@ -71,7 +71,7 @@ def resolve_today(today: dt.date | None = None) -> dt.date:
     dates is refused (:func:`check_day`)."""
     if today is not None:
         return check_day(today)
-    # Imported here: the command line's start does not pay for pydantic-settings until a date is needed.
+    # Imported here: the command line's start does not pay for the settings' model until a date is needed.
     from socialcredit.settings import get_settings
 
     return get_settings().today or dt.date.today()

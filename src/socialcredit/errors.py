@@ -368,8 +368,8 @@ class MatchmakingError(SocialCreditError):
     status = 422
     default_code = "invalid_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
+    def __init__(self, message: str, *, field: str | None = None, zh: str | None = None) -> None:
+        super().__init__(message, field=field, zh=zh)
 
 
 class UnknownClientError(MatchmakingError):
@@ -385,7 +385,7 @@ class RegistryError(MatchmakingError):
     status = 502
     default_code = "registry_error"
 
-    def __init__(self, message: str, *, code: str, status: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, code: str, status: int | None = None, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
         self.code = code
         self.upstream_status = status

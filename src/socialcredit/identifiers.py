@@ -58,6 +58,8 @@ SubjectKind = Literal["person", "org"]
 
 _RIC = "resident identity number"
 _USCC = "unified social credit code"
+_RIC_ZH = "居民身份证号码"
+_USCC_ZH = "统一社会信用代码"
 _USCC_ALPHABET: str = _stdnum_uscc._alphabet  # 0-9 and A-Z without I, O, S, V, Z
 _USCC_CHARS = frozenset(_USCC_ALPHABET)
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
@@ -307,14 +309,20 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
     (datetime.date(1960, 1, 1), 'M', '密云县')
     """
     if not isinstance(value, str) or not (number := _compact_ric(value)):
-        raise IdentifierError(f"{_RIC} is empty", reason="empty", value=_raw(value))
+        raise IdentifierError(f"{_RIC} is empty", reason="empty", value=_raw(value), zh=f"{_RIC_ZH}为空")
     if len(number) != 18:
         raise IdentifierError(
-            f"{_RIC} {quoted(number)} has {len(number)} characters; expected 18", reason="length", value=value
+            f"{_RIC} {quoted(number)} has {len(number)} characters; expected 18",
+            reason="length",
+            value=value,
+            zh=f"{_RIC_ZH} {quoted(number)} 有 {len(number)} 个字符；应为 18 个",
         )
     if not _is_digits(number[:17]):
         raise IdentifierError(
-            f"{_RIC} {number!r} has a non-digit in its first 17 characters", reason="format", value=value
+            f"{_RIC} {number!r} has a non-digit in its first 17 characters",
+            reason="format",
+            value=value,
+            zh=f"{_RIC_ZH} {number!r} 的前 17 位中有非数字字符",
         )
     got = number[17]
     if got not in "0123456789X":
@@ -322,6 +330,7 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
             f"{_RIC} {number!r} ends in {got!r}; the check character must be 0-9 or X",
             reason="format",
             value=value,
+            zh=f"{_RIC_ZH} {number!r} 以 {got!r} 结尾；校验码应为 0-9 或 X",
         )
     expected = _stdnum_ric.calc_check_digit(number)
     if got != expected:
@@ -329,6 +338,7 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
             f"{_RIC} {number!r} has check character {got!r}; expected {expected!r}",
             reason="checksum",
             value=value,
+            zh=f"{_RIC_ZH} {number!r} 的校验码为 {got!r}；应为 {expected!r}",
         )
     yyyymmdd = number[6:14]
     try:
@@ -337,17 +347,28 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
         birth = None
     if birth is None or birth < _EARLIEST_BIRTH:
         raise IdentifierError(
-            f"{_RIC} {number!r} has an impossible birth date {yyyymmdd}", reason="birth_date", value=value
+            f"{_RIC} {number!r} has an impossible birth date {yyyymmdd}",
+            reason="birth_date",
+            value=value,
+            zh=f"{_RIC_ZH} {number!r} 的出生日期 {yyyymmdd} 不可能",
         )
     today = today if today is not None else date.today()
     if birth > today:
         raise IdentifierError(
-            f"{_RIC} {number!r} has a birth date in the future {yyyymmdd}", reason="birth_date", value=value
+            f"{_RIC} {number!r} has a birth date in the future {yyyymmdd}",
+            reason="birth_date",
+            value=value,
+            zh=f"{_RIC_ZH} {number!r} 的出生日期 {yyyymmdd} 在将来",
         )
     code = number[:6]
     name = _region_name(code, birth.year, today.year)
     if name is None:
-        raise IdentifierError(f"{_RIC} {number!r} has an unknown region code {code}", reason="region", value=value)
+        raise IdentifierError(
+            f"{_RIC} {number!r} has an unknown region code {code}",
+            reason="region",
+            value=value,
+            zh=f"{_RIC_ZH} {number!r} 的地区代码 {code} 不存在",
+        )
     sex = "M" if int(number[16]) % 2 else "F"
     return ResidentId(number=number, region_code=code, birth_date=birth, sex=sex, region_name=name)
 
@@ -375,10 +396,13 @@ def validate_uscc(value: str) -> OrgCode:
     OrgCode(number='91110000600037341L', region_code='110000', registry='9', entity_type='1')
     """
     if not isinstance(value, str) or not (number := _compact_uscc(value)):
-        raise IdentifierError(f"{_USCC} is empty", reason="empty", value=_raw(value))
+        raise IdentifierError(f"{_USCC} is empty", reason="empty", value=_raw(value), zh=f"{_USCC_ZH}为空")
     if len(number) != 18:
         raise IdentifierError(
-            f"{_USCC} {quoted(number)} has {len(number)} characters; expected 18", reason="length", value=value
+            f"{_USCC} {quoted(number)} has {len(number)} characters; expected 18",
+            reason="length",
+            value=value,
+            zh=f"{_USCC_ZH} {quoted(number)} 有 {len(number)} 个字符；应为 18 个",
         )
     for position, char in enumerate(number, start=1):
         if char not in _USCC_CHARS:
@@ -387,6 +411,7 @@ def validate_uscc(value: str) -> OrgCode:
                 " allowed are 0-9 and A-Z without I, O, S, V, Z",
                 reason="format",
                 value=value,
+                zh=f"{_USCC_ZH} {number!r} 第 {position} 位是 {char!r}；只能是 0-9 和除 I、O、S、V、Z 以外的 A-Z",
             )
     got = number[17]
     expected = _stdnum_uscc.calc_check_digit(number[:17])
@@ -395,6 +420,7 @@ def validate_uscc(value: str) -> OrgCode:
             f"{_USCC} {number!r} has check character {got!r}; expected {expected!r}",
             reason="checksum",
             value=value,
+            zh=f"{_USCC_ZH} {number!r} 的校验码为 {got!r}；应为 {expected!r}",
         )
     return OrgCode(number=number, region_code=number[2:8], registry=number[0], entity_type=number[1])
 
@@ -450,6 +476,8 @@ def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId 
             " number: its last digits are lost; export the column as text",
             reason="format",
             value=value,
+            zh=f"主体证件号码 {_squeeze(value)!r} 是科学计数法的数字（电子表格显示长数字的方式）：末几位已丢失；"
+            "请将该列导出为文本",
         )
     if isinstance(value, str) and len(old := _squeeze(value)) == 15 and _is_digits(old):
         raise IdentifierError(
@@ -458,6 +486,8 @@ def validate_subject_id(value: str, *, today: date | None = None) -> ResidentId 
             " credit code",
             reason="length",
             value=value,
+            zh=f"主体证件号码 {old!r} 为 15 位，是 1999 年以前身份证号码（或 2015 年以前工商注册号）的格式；"
+            "应为 18 位的居民身份证号码或统一社会信用代码",
         )
     if not isinstance(value, str) or not _looks_like_ric(value):
         return validate_uscc(value)

@@ -15,13 +15,15 @@ sent a whole head.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialcredit.errors import SocialCreditError
+
+if TYPE_CHECKING:
+    import asyncio  # in annotations only: the command line's start does not import asyncio (uvicorn does, to serve)
 
 __all__ = ["HEAD_BYTES", "HEAD_SECONDS", "bounded_http", "serve_until_stopped"]
 

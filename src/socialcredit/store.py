@@ -1236,7 +1236,7 @@ def open_store(
     read_only: bool = False,
 ) -> Store:
     """Open (or with ``create=True`` create) the store at ``path``; the key defaults to $SOCIALCREDIT_DB_KEY."""
-    # Imported here: the command line's start does not pay for pydantic-settings until a store is opened.
+    # Imported here: the command line's start does not pay for the settings' model until a store is opened.
     from socialcredit.settings import get_settings
 
     settings = get_settings()

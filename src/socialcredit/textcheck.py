@@ -14,6 +14,7 @@ __all__ = [
     "MONGOLIAN_LETTERS",
     "MONGOLIAN_SELECTORS",
     "control_character",
+    "escaped",
     "invisible_character",
 ]
 
@@ -25,6 +26,15 @@ BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206
 def control_character(text: str, allowed: str = "") -> str | None:
     """The first control character (Unicode category Cc) or bidirectional control in ``text`` not in ``allowed``."""
     return next((c for c in text if (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS) and c not in allowed), None)
+
+
+def escaped(text: str) -> str:
+    """``text`` safe to print on a terminal: each character Python does not count printable (a control character, a
+    bidirectional control, a line or paragraph separator, an invisible character) written as its code, \\x1b or
+    \\u202e; any other character (Chinese too) as it is. For a text a store holds from before it was checked."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 # The invisible characters (Unicode's default-ignorable code points, DerivedCoreProperties.txt) but the bidirectional

@@ -121,10 +121,11 @@ def safe_load_unique(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeys)
 
 
-def check_limits(text: str, source: str) -> None:
+def check_limits(text: str, source: str, *, count_aliases: bool = True) -> None:
     """Refuse YAML that nests deeper than ``SOCIALCREDIT_MAX_NESTING``, uses more than ``SOCIALCREDIT_MAX_YAML_ALIASES``
-    aliases, or has more than ``SOCIALCREDIT_MAX_YAML_NODES`` nodes once its aliases are expanded; the error names the
-    line where the limit was passed. One pass over the parser's events, which builds nothing."""
+    aliases (unless ``count_aliases`` is false), or has more than ``SOCIALCREDIT_MAX_YAML_NODES`` nodes once its
+    aliases are expanded; the error names the line where the limit was passed. One pass over the parser's events,
+    which builds nothing."""
     settings = get_settings()
     depth = nodes = aliases = 0
     sizes: dict[str, int] = {}  # anchor -> the nodes it stands for
@@ -151,7 +152,7 @@ def check_limits(text: str, source: str) -> None:
                 sizes[event.anchor] = 1
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
-            if aliases > settings.max_yaml_aliases:
+            if count_aliases and aliases > settings.max_yaml_aliases:
                 raise LimitError(
                     f"{where}: the YAML uses more than {settings.max_yaml_aliases} aliases "
                     f"({env_name('max_yaml_aliases')})",

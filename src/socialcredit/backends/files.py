@@ -38,6 +38,7 @@ import sqlglot.expressions as exp
 from socialcredit.catalog import CATEGORY_ID, Catalog, load_catalog, parse_catalog
 from socialcredit.errors import InvalidRequestError
 from socialcredit.identifiers import fold_record_id_sql
+from socialcredit.yamlsrc import check_limits
 
 __all__ = ["DISPUTED_COLUMN", "EXPECTED", "EXPORT_FORMAT", "InputFiles", "Source", "input_files"]
 
@@ -108,7 +109,11 @@ def export_catalog(folder: Path | str) -> Catalog | None:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _error(f"{path}: cannot read the export's catalog ({exc})") from None
-    # the store's published catalog as written: taken under the limits of its day, not refused by a later one
+    # The store's published catalog as written: taken under the limits of its day, not refused by a later one (its
+    # bytes are bounded; a catalog published with more aliases than today's limit is still read, as the store reads
+    # it). A hand-made export's is YAML from anyone, though: its nesting and its nodes with aliases expanded are held
+    # to the limits a policy's are, before a node is built (an alias bomb expands to billions of values).
+    check_limits(text, str(path), count_aliases=False)
     return parse_catalog(text, str(path), candidate=False)
 
 

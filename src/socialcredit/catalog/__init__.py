@@ -72,9 +72,15 @@ class FieldSpec(_Strict):
     # store's catalog adds is spoken in words, not as its name. The shipped fields' words are in labels.yaml.
     label: Text | None = None
     value_labels: dict[str, Text] | None = None
+    # The field names a subject (an organisation's code, a person's identity number: an employer, the organisation
+    # a role is held in): an export with pseudonyms writes the subject's pseudonym in it (registry/scoring/export.py).
+    names_subject: bool = False
 
     @model_validator(mode="after")
     def _check_value_labels(self) -> FieldSpec:
+        if self.names_subject and self.type != "string":
+            # a subject is named by text (an identity number, an organisation's code); a pseudonym is text too
+            raise ValueError(f"names_subject is for a text field (type: string), not one of type {self.type}")
         if self.value_labels and self.allowed is not None:
             unknown = sorted(set(self.value_labels) - set(self.allowed))
             if unknown:
@@ -145,6 +151,10 @@ class Catalog(_Strict):
             for name, spec in rt.fields.items():
                 out.setdefault(name, spec.type)
         return dict(sorted(out.items()))
+
+    def fields_naming_subjects(self) -> set[str]:
+        """The names of the record fields that name a subject (``names_subject``), in any record type."""
+        return {f for rt in self.record_types.values() for f, spec in rt.fields.items() if spec.names_subject}
 
     def source_of(self, record_type: str) -> list[str]:
         return [sid for sid, s in self.sources.items() if record_type in s.record_types]

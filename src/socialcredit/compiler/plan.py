@@ -68,6 +68,10 @@ JOIN (
 """
 
 MAX_REASONS = 4
+# Record keys are below 2**40 (a million million record versions): a record's age in days times this, less its
+# key, orders the records oldest first, and the first stored of one day first, in one BIGINT (an age of at most
+# 110,000 days, 1900 to 2199, times 2**40 is about 1.2e17).
+_KEY_SPAN = 1 << 40
 STAGES = (
     "sc_rule_points",
     "sc_list_records",
@@ -388,13 +392,24 @@ class ScorePlan:
             self._kind_filter(),
             self._affected_filter(only_affected),
         )
+        # The entry's record is the subject's oldest that meets the criterion (the earliest event, then the first
+        # stored): the cause its listing was noticed for stays the cause while it holds. The newest record was
+        # named until 2026-12-06, so a second judgment ended the listing of the first (delisted, or resolved in its
+        # notice period) and noticed one of its own, with a grace period of its own: a defaulter left the blacklist.
+        oldest_first = exp.Sub(
+            this=exp.Mul(
+                this=exp.Cast(this=self._age_days(event.copy()), to=exp.DataType.build("BIGINT")),
+                expression=exp.Literal.number(_KEY_SPAN),
+            ),
+            expression=_col("record_key", "r"),
+        )
         return (
             self._records_from(rec.record_type)
             .select(
                 exp.alias_(_col("subject_id", "r"), "subject_id"),
                 exp.alias_(_str(list_id), "list_id"),
                 exp.alias_(_str(crit.id), "criterion_id"),
-                exp.alias_(exp.Max(this=_col("record_key", "r")), "record_key"),
+                exp.alias_(exp.ArgMax(this=_col("record_key", "r"), expression=oldest_first), "record_key"),
             )
             .where(where)
             .group_by(_col("subject_id", "r"))

@@ -59,6 +59,24 @@ def _lang(request: Request) -> str:
     return "en" if request.query_params.get("lang") == "en" else "zh"
 
 
+# Starlette's refusals of a path or method, in Chinese
+_HTTP_ZH = {404: "没有这个页面", 405: "此地址不接受这种请求方法"}
+
+
+def _invalid_zh(error: Any) -> str:
+    """What pydantic refused, in Chinese: the kinds of value the site's parameters take (whole numbers, in range)."""
+    kind, ctx = str(error.get("type", "")), error.get("ctx") or {}
+    if kind == "int_parsing":
+        return "须为整数"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        op = {"greater_than_equal": "不小于", "less_than_equal": "不大于", "greater_than": "大于", "less_than": "小于"}
+        return f"须{op[kind]} {bound}"
+    if kind == "missing":
+        return "缺少此项"
+    return f"无效的值（{error.get('msg')}）"
+
+
 # A form field the site takes once (the checkbox groups, interests, seeks and districts, are sent once a box)
 _ONCE = (
     "subject_id",
@@ -143,16 +161,21 @@ def create_match_app(
     @app.exception_handler(MatchmakingError)
     async def _bad(request: Request, exc: MatchmakingError) -> HTMLResponse | JSONResponse:
         status = 404 if isinstance(exc, UnknownClientError) else 502 if isinstance(exc, RegistryError) else 400
-        return failed(request, status, exc.code, str(exc))
+        return failed(request, status, exc.code, exc.said_in(_lang(request)))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> HTMLResponse | JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "path", "query"))
+        if _lang(request) == "zh":  # pydantic's own words are English: the field and what it takes, in Chinese
+            return failed(request, 400, "invalid_request", f"{where or '请求'}：{_invalid_zh(first)}")
         return failed(request, 400, "invalid_request", f"{where or 'request'}: {first.get('msg')}")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse | JSONResponse:
+        if _lang(request) == "zh":
+            said = _HTTP_ZH.get(exc.status_code, "请求无法处理")
+            return failed(request, exc.status_code, "http_error", f"{exc.status_code}：{said}")
         return failed(request, exc.status_code, "http_error", f"{exc.status_code}: {exc.detail}")
 
     @app.get("/healthz")
@@ -181,7 +204,7 @@ def create_match_app(
                 request,
                 "index.html",
                 400,
-                error=str(exc),
+                error=exc.said_in(_lang(request)),
                 form={**fields, "interests": interests},
                 clients=mm.store.count(),
             )
@@ -195,7 +218,7 @@ def create_match_app(
         try:
             own = mm.own_badge(c, _lang(request))
         except RegistryError as exc:
-            notice = str(exc)
+            notice = exc.said_in(_lang(request))
         sid = c.profile.subject_id
         return render(request, "client.html", c=c, own_badge=own, masked=sid[:6] + "********" + sid[-4:], notice=notice)
 
@@ -206,7 +229,9 @@ def create_match_app(
         try:
             age_min, age_max = int(str(form.get("age_min") or "0")), int(str(form.get("age_max") or "0"))
         except ValueError:
-            raise MatchmakingError("age_min: the ages must be whole numbers", field="age_min") from None
+            raise MatchmakingError(
+                "age_min: the ages must be whole numbers", field="age_min", zh="age_min：年龄须为整数"
+            ) from None
         prefs = Preferences(
             seeks=tuple(str(v) for v in form.getlist("seeks")),
             age_min=age_min,
@@ -225,7 +250,11 @@ def create_match_app(
         _sent_once(request, form)
         value = str(form.get("granted") or "")
         if value not in ("true", "false"):
-            raise MatchmakingError("granted: send true (give consent) or false (withdraw it)", field="granted")
+            raise MatchmakingError(
+                "granted: send true (give consent) or false (withdraw it)",
+                field="granted",
+                zh="granted：请发送 true（同意）或 false（撤回同意）",
+            )
         mm.store.set_consent(client_id, value == "true", actor="client")
         return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}#consent", status_code=303)
 

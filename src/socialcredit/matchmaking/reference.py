@@ -113,7 +113,8 @@ def parse_district(value: str) -> str:
     if i is None:
         raise MatchmakingError(
             f"unknown district {shown(value)}; use one of Beijing's 16 districts by code, Chinese or English name "
-            f"(e.g. 110108, 海淀区, Haidian)"
+            f"(e.g. 110108, 海淀区, Haidian)",
+            zh=f"未知的区 {shown(value)}：请用北京 16 个区之一的代码、中文或英文名称（例如 110108、海淀区、Haidian）",
         )
     return DISTRICTS[i].code
 
@@ -245,13 +246,21 @@ def label(key: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
-def _parse(table: tuple[Label, ...], value: str, what: str) -> int:
+# What each table is called in Chinese, for its refusals.
+_WHAT_ZH = {"education": "学历", "job status": "职业状况", "income band": "收入档次", "interest": "兴趣"}
+
+
+def _parse(table: tuple[Label, ...], value: str, what: str, what_zh: str | None = None) -> int:
     """The 1-based rank of ``value`` (an id, or a Chinese or English label) in ``table``."""
     v = value.strip()
     for i, item in enumerate(table, start=1):
         if v in (item.id, item.zh) or v.lower() == item.en.lower():
             return i
-    raise MatchmakingError(f"unknown {what} {shown(value)}; one of: {', '.join(x.id for x in table)}")
+    ids = ", ".join(x.id for x in table)
+    said = what_zh or _WHAT_ZH.get(what, what)
+    raise MatchmakingError(
+        f"unknown {what} {shown(value)}; one of: {ids}", zh=f"未知的{said} {shown(value)}：可选 {ids}"
+    )
 
 
 def parse_education(value: str) -> int:
@@ -287,7 +296,8 @@ class Tiers:
         return 0
 
     def parse(self, value: str) -> str:
-        return self.labels[_parse(self.labels, value, f"credit tier of policy {self.policy_id}") - 1].id
+        what, what_zh = f"credit tier of policy {self.policy_id}", f"政策 {self.policy_id} 的信用等级"
+        return self.labels[_parse(self.labels, value, what, what_zh) - 1].id
 
 
 @cache

@@ -41,6 +41,7 @@ class RegistryClient:
             raise RegistryError(
                 f"no relying-party key for the registry: set ${KEY_ENV} (issue one with `{ISSUE_COMMAND}`)",
                 code="key_missing",
+                zh=f"没有登记系统的依赖方密钥：请设置 ${KEY_ENV}（用 `{ISSUE_COMMAND}` 签发）",
             )
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
@@ -66,7 +67,9 @@ class RegistryClient:
             return self._http.post(path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise RegistryError(
-                f"cannot reach the registry at {self.base_url}: {type(exc).__name__}: {exc}", code="unreachable"
+                f"cannot reach the registry at {self.base_url}: {type(exc).__name__}: {exc}",
+                code="unreachable",
+                zh=f"无法连接 {self.base_url} 的登记系统：{type(exc).__name__}: {exc}",
             ) from None
 
     @staticmethod
@@ -77,10 +80,16 @@ class RegistryClient:
         except (ValueError, KeyError, TypeError):
             code, message = "http_error", r.text[:200]
         if r.status_code in (401, 403):
-            message = f"the registry refused the matchmaking key ({code}): {message}"
+            said, zh = (
+                f"the registry refused the matchmaking key ({code}): {message}",
+                f"登记系统拒绝了本站的密钥（{code}）：{message}",
+            )
         else:
-            message = f"the registry answered {r.status_code} ({code}): {message}"
-        return RegistryError(message, code=code, status=r.status_code)
+            said, zh = (
+                f"the registry answered {r.status_code} ({code}): {message}",
+                f"登记系统答复 {r.status_code}（{code}）：{message}",
+            )
+        return RegistryError(said, code=code, status=r.status_code, zh=zh)
 
     def badges(self, subject_ids: Sequence[str], lang: str = "en", *, explain: bool = False) -> dict[str, Badge]:
         """The badge decision for each subject (``POST /v1/decisions/batch``, 10 000 at a time).

@@ -136,22 +136,37 @@ def profile(
             f"subject_id: {shown(subject_id.strip())} has {len(subject_id.strip())} characters; a resident identity "
             "number has 18",
             field="subject_id",
+            zh=f"subject_id：{shown(subject_id.strip())} 有 {len(subject_id.strip())} 个字符；居民身份证号码为 18 位",
         )
     try:
         rid = validate_subject_id(subject_id.strip())
     except IdentifierError as exc:
-        raise MatchmakingError(f"subject_id: {exc}", field="subject_id") from None
+        raise MatchmakingError(
+            f"subject_id: {exc}", field="subject_id", zh=f"subject_id：{exc.said_in('zh')}"
+        ) from None
     if not isinstance(rid, ResidentId):
-        raise MatchmakingError("subject_id: a client is a person; this is an organisation's code", field="subject_id")
+        raise MatchmakingError(
+            "subject_id: a client is a person; this is an organisation's code",
+            field="subject_id",
+            zh="subject_id：客户须是个人；这是组织机构的代码",
+        )
     if age_on(rid.birth_date, today) < MIN_AGE:
-        raise MatchmakingError(f"subject_id: a client must be {MIN_AGE} or older", field="subject_id")
+        raise MatchmakingError(
+            f"subject_id: a client must be {MIN_AGE} or older",
+            field="subject_id",
+            zh=f"subject_id：客户须年满 {MIN_AGE} 岁",
+        )
     if not name.strip() or len(name.strip()) > 40:
-        raise MatchmakingError("name: give a name of 1 to 40 characters", field="name")
+        raise MatchmakingError(
+            "name: give a name of 1 to 40 characters", field="name", zh="name：姓名须为 1 至 40 个字符"
+        )
     control = control_character(name.strip())
     if control is not None:  # shown to every match, as the registry's ingest refuses one in a name; a bidi control
         # (U+202A–U+202E, U+2066–U+2069) would reorder the text around the name on every match's page
         raise MatchmakingError(
-            f"name: has a control character (U+{ord(control):04X}); a name is printable text", field="name"
+            f"name: has a control character (U+{ord(control):04X}); a name is printable text",
+            field="name",
+            zh=f"name：含有控制字符（U+{ord(control):04X}）；姓名须为可打印的文字",
         )
     fields: dict[str, Callable[[], Any]] = {
         "district": lambda: parse_district(district),
@@ -165,7 +180,7 @@ def profile(
         try:
             values[key] = parse()
         except MatchmakingError as exc:
-            raise MatchmakingError(f"{key}: {exc}", field=key) from None
+            raise MatchmakingError(f"{key}: {exc}", field=key, zh=f"{key}：{exc.said_in('zh')}") from None
     return Profile(rid.number, name.strip(), rid.sex, rid.birth_date, **values)
 
 
@@ -178,27 +193,31 @@ def default_preferences(p: Profile, today: dt.date | None = None) -> Preferences
 
 
 def _check_preferences(prefs: Preferences, tiers: Tiers) -> Preferences:
-    def bad(fieldname: str, message: str) -> MatchmakingError:
-        return MatchmakingError(f"{fieldname}: {message}", field=fieldname)
+    def bad(fieldname: str, message: str, zh: str | None = None) -> MatchmakingError:
+        return MatchmakingError(f"{fieldname}: {message}", field=fieldname, zh=f"{fieldname}：{zh or message}")
 
     seeks = tuple(sorted(set(prefs.seeks)))
     if not seeks or any(s not in ("F", "M") for s in seeks):
-        raise bad("seeks", "choose F (women), M (men) or both")
+        raise bad("seeks", "choose F (women), M (men) or both", "请选择 F（女）、M（男）或两者")
     if not MIN_AGE <= prefs.age_min <= prefs.age_max <= MAX_AGE:
-        raise bad("age_min", f"the age range must lie within {MIN_AGE}-{MAX_AGE}, lowest first")
+        raise bad(
+            "age_min",
+            f"the age range must lie within {MIN_AGE}-{MAX_AGE}, lowest first",
+            f"年龄范围须在 {MIN_AGE}-{MAX_AGE} 之内，小的在前",
+        )
     try:
         districts = tuple(sorted({parse_district(d) for d in prefs.districts}))
         min_edu = EDUCATION[parse_education(prefs.min_education) - 1].id if prefs.min_education else None
     except MatchmakingError as exc:
-        raise bad("districts" if "district" in str(exc) else "min_education", str(exc)) from None
+        raise bad("districts" if "district" in str(exc) else "min_education", str(exc), exc.zh) from None
     try:
         min_income = INCOME_BANDS[parse_income(prefs.min_income) - 1].id if prefs.min_income else None
     except MatchmakingError as exc:
-        raise bad("min_income", str(exc)) from None
+        raise bad("min_income", str(exc), exc.zh) from None
     try:
         min_tier = tiers.parse(prefs.min_tier) if prefs.min_tier else None
     except MatchmakingError as exc:
-        raise bad("min_tier", str(exc)) from None
+        raise bad("min_tier", str(exc), exc.zh) from None
     return Preferences(seeks, prefs.age_min, prefs.age_max, districts, min_edu, min_income, min_tier)
 
 
@@ -242,7 +261,9 @@ class MatchStore:
             taken = con.execute("SELECT client_id FROM clients WHERE subject_id = ?", [p.subject_id]).fetchone()
             if taken:
                 raise MatchmakingError(
-                    f"subject_id: this identity number is already client {taken[0]}", field="subject_id"
+                    f"subject_id: this identity number is already client {taken[0]}",
+                    field="subject_id",
+                    zh=f"subject_id：此身份证号码已是第 {taken[0]} 号客户",
                 )
             row = con.execute("SELECT nextval('client_ids')").fetchone()
             client_id = int(row[0]) if row else 0
@@ -304,7 +325,7 @@ class MatchStore:
     @staticmethod
     def _require(con: duckdb.DuckDBPyConnection, client_id: int) -> None:
         if not con.execute("SELECT 1 FROM clients WHERE client_id = ?", [client_id]).fetchone():
-            raise UnknownClientError(f"no client {client_id}", field="client_id")
+            raise UnknownClientError(f"no client {client_id}", field="client_id", zh=f"没有第 {client_id} 号客户")
 
     def _rows(self, sql: str) -> list[dict[str, Any]]:
         cur = self.con.execute(sql)
@@ -374,7 +395,7 @@ class MatchStore:
     def client(self, client_id: int, *, today: dt.date | None = None) -> Client:
         found = self.clients([client_id], today=today).get(client_id)
         if found is None:
-            raise UnknownClientError(f"no client {client_id}", field="client_id")
+            raise UnknownClientError(f"no client {client_id}", field="client_id", zh=f"没有第 {client_id} 号客户")
         return Client(**{**found.__dict__, "history": self.consent_history(client_id)})
 
     def index(self, tiers: Tiers, *, today: dt.date | None = None) -> ClientIndex:

@@ -30,6 +30,8 @@ from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.ingest import BatchOutcome, BatchRequest, ingest_group
+from socialcredit.registry.reporting.listing_details import held_now
+from socialcredit.registry.reporting.resident_file import export_file
 from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
 from socialcredit.registry.scoring.policies import get_policy, policy_by_ref
 from socialcredit.registry.scoring.runs import in_force_sql, no_run_in_force, score
@@ -212,6 +214,43 @@ class Service:
             if view is not None:
                 views[snap.run_id] = view
         return views
+
+    def watermarks(self, subject_id: str) -> dict[int, int]:
+        """By run id, the change number decisions on each snapshot stand on for ``subject_id``: that of the live
+        pass that rescored the subject since the run, else the snapshot's (as ``served`` names it)."""
+        out = {}
+        for snap in {id(s): s for s in self.snapshots.values()}.values():
+            view = snap.live_view(subject_id)
+            out[snap.run_id] = snap.watermark if view is None else view.watermark
+        return out
+
+    def file_of(self, store: Store, subject_id: str, *, lang: str, actor: str) -> dict[str, Any]:
+        """The resident's file (``export_file``, audited) as decisions now stand on the subject: his rescored views
+        and the change number each snapshot's decisions stand on. Every face's file (the API's JSON and page, the
+        resident's download and printable page) comes from here."""
+        return export_file(
+            store,
+            subject_id,
+            lang=lang,
+            actor=actor,
+            live=self.live_views(subject_id),
+            watermarks=self.watermarks(subject_id),
+        )
+
+    def held_listings(self, store: Store, listings: list[dict[str, Any]]) -> set[int]:
+        """The ids of ``listings`` (rows of ``listings``) in effect in the register that decisions no longer apply:
+        their subject as rescored since its policy's run in force meets the listing's criterion no more
+        (``held_now``, as the resident's and the operator's pages mark them). The public look-up leaves them out."""
+        by_subject: dict[str, list[dict[str, Any]]] = {}
+        for x in listings:
+            if x["status"] == "effective":
+                by_subject.setdefault(str(x["subject_id"]), []).append(dict(x))
+        held: set[int] = set()
+        for subject_id, rows in by_subject.items():
+            views = self.live_views(subject_id)
+            if views:
+                held.update(int(x["listing_id"]) for x in held_now(store, rows, views, "en") if "held" in x)
+        return held
 
     def go_live(self) -> int:
         """Patch into every snapshot the subjects changed since its watermark; returns how many were patched.

@@ -82,6 +82,9 @@ STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "granted": ("准予", "granted"),
         "refused": ("拒绝", "refused"),
         "viewed": ("已查看", "viewed"),
+        # an override of a listing: the subject taken off the list for its cause, or that removal reversed
+        "removed": ("移出名单", "removed"),
+        "restored": ("恢复列入", "restored"),
     },
 }
 

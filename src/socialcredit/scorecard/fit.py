@@ -321,20 +321,32 @@ def scale_from_options(
         ("--base-points", base_points),
     ):
         if value is not None and (not math.isfinite(value) or abs(value) > 1_000_000):
-            raise InvalidRequestError(f"{name} {value}: give a number from -1000000 to 1000000", code="invalid_option")
+            raise InvalidRequestError(
+                f"{name} {value}: give a number from -1000000 to 1000000",
+                code="invalid_option",
+                zh=f"{name} {value}：请给出 -1000000 到 1000000 之间的数",
+            )
     if given_pdo:
         if scale_min is not None or scale_max is not None:
             raise InvalidRequestError(
-                "give either --scale-min/--scale-max or --pdo/--odds/--base-points, not both", code="invalid_option"
+                "give either --scale-min/--scale-max or --pdo/--odds/--base-points, not both",
+                code="invalid_option",
+                zh="请给出 --scale-min/--scale-max 或 --pdo/--odds/--base-points，不能两者都给",
             )
         if len(given_pdo) != 3:
             raise InvalidRequestError(
-                "--pdo, --odds and --base-points go together: give all three", code="invalid_option"
+                "--pdo, --odds and --base-points go together: give all three",
+                code="invalid_option",
+                zh="--pdo、--odds 和 --base-points 须一起给出：三项都要",
             )
         assert pdo is not None and odds is not None and base_points is not None
         for name, value in (("--pdo", pdo), ("--odds", odds), ("--base-points", base_points)):
             if value <= 0:
-                raise InvalidRequestError(f"{name} {value:g}: give a number above 0", code="invalid_option")
+                raise InvalidRequestError(
+                    f"{name} {value:g}: give a number above 0",
+                    code="invalid_option",
+                    zh=f"{name} {value:g}：请给出大于 0 的数",
+                )
         return Scale("pdo_odds", pdo=pdo, odds=odds, base_points=base_points)
     low = 350.0 if scale_min is None else scale_min
     high = 950.0 if scale_max is None else scale_max
@@ -342,5 +354,6 @@ def scale_from_options(
         raise InvalidRequestError(
             f"--scale-min {low:g} and --scale-max {high:g}: the scale must span at least 10 points",
             code="invalid_option",
+            zh=f"--scale-min {low:g} 与 --scale-max {high:g}：分数范围须至少跨 10 分",
         )
     return Scale("min_max", min=low, max=high)

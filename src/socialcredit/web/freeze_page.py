@@ -28,7 +28,11 @@ _FAILURES = {
     "already_frozen": "freeze_err_already_frozen",
     "not_frozen": "freeze_err_not_frozen",
     "no_alert": "freeze_err_no_alert",
+    "control_character": "freeze_err_report_control",  # only the police report's reference is text
+    "until_missing": "freeze_err_until_missing",
 }
+# any other refusal by the field it names (a police report's was said "Choose a party.")
+_BY_FIELD = {"until": "freeze_err_until", "police_report": "freeze_err_report"}
 
 # the actions the page's forms offer, each by the words of its button
 ACTIONS = {
@@ -126,7 +130,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                         lift_freeze(store, subject, actor=actor, party=form["party"], until=until)
                     elif action == "lift_period":
                         if until is None:
-                            raise WorkflowError("a period needs its last day", field="until", code="until")
+                            raise WorkflowError("a period needs its last day", field="until", code="until_missing")
                         lift_freeze(store, subject, actor=actor, until=until)
                     elif action == "alert":
                         place_fraud_alert(store, subject, actor=actor, police_report=report)
@@ -134,7 +138,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                         remove_fraud_alert(store, subject, actor=actor)
                     web.service.refresh_guards(store)
             except WorkflowError as exc:
-                failure = _FAILURES.get(exc.code, "freeze_err_until" if exc.field == "until" else "freeze_err_party")
+                failure = _FAILURES.get(exc.code, _BY_FIELD.get(exc.field or "", "freeze_err_party"))
         if failure is not None:
             context = freeze_context(web, page)
             return page.render("me_freeze.html", 400, section="freeze", failure=page.t(failure, **said), **context)

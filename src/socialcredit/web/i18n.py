@@ -133,6 +133,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "Too many failed sign-ins: at most {count} failed sign-ins per {period} from one address; "
         "retry after {seconds} s.",
     ),
+    "sessions_full": (
+        "打开的会话已达上限：本登记系统同时最多保留 {count} 个网页会话（SOCIALCREDIT_MAX_SESSIONS）；"
+        "请在 {seconds} 秒后再登录。",
+        "Too many sessions: this registry keeps at most {count} web sessions open at once "
+        "(SOCIALCREDIT_MAX_SESSIONS); sign in again after {seconds} s.",
+    ),
     "throttle_key_failures": (
         "此密钥的登录失败次数过多：每{period}最多 {count} 次；请在 {seconds} 秒后再试。",
         "Too many failed sign-ins with this key: at most {count} per {period}; retry after {seconds} s.",
@@ -434,6 +440,15 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "cause goes away before then.",
     ),
     "listing_pending_act": ("如记录有误，请提出异议。", "If a record is wrong, dispute it."),
+    # an operator's override of a listing on the subject's page (POST /ops/listings/{id}/override)
+    "override_col": ("人工复核", "Review"),
+    "override_justification": (
+        "理由（将告知本人，至少 20 字）",
+        "Justification (shown to the resident, 20 characters or more)",
+    ),
+    "override_remove": ("移出名单", "Take off the list"),
+    "override_restore": ("撤销移出，恢复列入", "Reverse the removal: put back"),
+    "override_err_outcome": ("复核结果应为移出名单或恢复列入。", "The outcome must be removed or restored."),
     # a listing open in the register that decisions no longer apply (registry/reporting/listing_details.py held_now)
     "listing_held": (
         "自变更 {watermark} 起原因已不成立，决定不再适用；下次评分时结束",
@@ -502,9 +517,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     # the public look-up
     "public_title": ("信用名单公示查询", "Published credit lists"),
     "public_lead": (
-        "任何人都可以查询已公示的名单。只显示已过告知期和宽限期的条目；信用修复或到期后即不再显示。",
-        "Anyone may search the published lists. Only entries past their notice and grace period are shown; an entry "
-        "disappears the day it is repaired or expires.",
+        "任何人都可以查询已公示的名单。只显示已过告知期和宽限期、且决定仍然适用的条目；信用修复或到期后即不再显示，"
+        "决定不再适用期间（例如记录异议处理中）也不显示。",
+        "Anyone may search the published lists. Only entries past their notice and grace period that decisions apply "
+        "are shown; an entry disappears the day it is repaired or expires, and while decisions do not apply it (its "
+        "record under dispute, say).",
     ),
     "public_search_label": ("姓名、身份证号或统一社会信用代码", "Name, identity number or organisation code"),
     "public_search_help": (
@@ -580,6 +597,7 @@ _PAIRS |= {
     "freeze_err_not_frozen": ("档案未冻结。", "Your file is not frozen."),
     "freeze_err_no_alert": ("没有欺诈警示。", "There is no fraud alert."),
     "freeze_err_until": ("截止日期须为今天或以后。", "The last day must be today or later."),
+    "freeze_err_until_missing": ("请填写截止日期。", "Give the last day."),
     "freeze_err_not_a_date": ("截止日期“{value}”不是有效日期：{why}", "The last day '{value}' is not a date: {why}"),
     "date_why_form": ("请按年-月-日填写，如 2026-12-31。", "write it year-month-day, as 2026-12-31."),
     "date_why_year": ("没有0年。", "there is no year 0."),
@@ -591,6 +609,10 @@ _PAIRS |= {
         "'{sent}' is not one of this page's actions ({offered}).",
     ),
     "freeze_err_report": ("报案回执编号为1至100个字符。", "A police report reference has 1 to 100 characters."),
+    "freeze_err_report_control": (
+        "报案回执编号中有控制字符；请只写一行普通文字。",
+        "A police report reference has a control character; write one line of plain text.",
+    ),
     # --- issue 18, listings' details and credit repair (web/repair_pages.py; r18-repair) ---------------------
     "listing_title": ("名单认定详情", "Listing"),
     "negative_record_title": ("负面记录", "Negative record"),

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, quoted
+from socialcredit.errors import NotFoundError, WorkflowError, quoted
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.explain import explain_rule
 from socialcredit.policy.model import ListCriterion, Policy
@@ -17,6 +17,7 @@ from socialcredit.regions.exchange import list_review_queue
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings, took_effect_days
+from socialcredit.registry.due_process.overrides import LISTING_OUTCOMES, override_listing
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
 from socialcredit.registry.reporting.disparity import difference_text
@@ -367,6 +368,34 @@ def add_routes(router: APIRouter, web: Web) -> None:
             listings=listings,
             paging=paging,
         )
+
+    @router.post("/ops/listings/{listing_id}/override")
+    @web.page("operator")
+    def override_listing_form(page: Page) -> Response:
+        """An operator removes a listing, or reverses such a removal (``outcome`` removed or restored), with a
+        justification shown to the resident; refused (409) in the page's language when nothing would change."""
+        assert page.who is not None
+        raw = str(page.request.path_params["listing_id"])
+        listing_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+        outcome = page.form.get("outcome", "")
+        if listing_id is None:
+            raise NotFoundError(f"no listing {quoted(raw)}", zh=f"没有名单认定 {quoted(raw)}")
+        if outcome not in LISTING_OUTCOMES:
+            return page.error(400, "error_bad_request_title", page.t("override_err_outcome"))
+        try:
+            with web.service.writer() as store:
+                done = override_listing(
+                    store,
+                    listing_id,
+                    page.form.get("justification", ""),
+                    page.who.actor,
+                    outcome=outcome,
+                    today=resolve_today(),
+                )
+                web.service.relisted(store, [str(done["subject_id"])])  # decisions follow it, as over the API
+        except WorkflowError as exc:  # nothing would change, or the listing ended otherwise: 409, in words
+            return page.error(exc.status, "error_bad_request_title", exc.said_in(page.lang))
+        return page.redirect(f"/ops/subjects/{done['subject_id']}?overridden={done['override_id']}#h-listings")
 
     @router.get("/ops/cases")
     @web.page("operator")

@@ -69,7 +69,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
         try:
             with web.service.writer() as store:
                 found = public_lookup_page(
-                    store, q, list_id, page=number, page_size=PAGE_SIZE, lang=page.lang, actor="public"
+                    store,
+                    q,
+                    list_id,
+                    page=number,
+                    page_size=PAGE_SIZE,
+                    lang=page.lang,
+                    actor="public",
+                    held=web.service.held_listings,  # a listing decisions no longer apply is not published
                 )
         except WorkflowError as exc:  # the query's length (the page and the list are checked above)
             failure = page.t("public_err_query") if exc.code == "bad_query" else str(exc)

@@ -25,7 +25,7 @@ from socialcredit.registry.reporting.file_page import file_names
 from socialcredit.registry.reporting.listing_details import held_now
 from socialcredit.registry.reporting.policy_text import anchor_of, notice_hrefs, policy_href, reason_anchors
 from socialcredit.registry.reporting.report import PARTS, subject_report
-from socialcredit.registry.reporting.resident_file import export_file, render_html
+from socialcredit.registry.reporting.resident_file import render_html
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store
@@ -353,7 +353,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         assert page.who is not None
         with web.service.writer() as store:
             web.service.flush_for_reading()  # every inquiry answered so far (as the API's file)
-            file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
+            file = web.service.file_of(store, _subject(page), lang=page.lang, actor=page.who.actor)
         body = json.dumps(file, ensure_ascii=False, indent=2, default=str)
         return Response(
             body,
@@ -368,7 +368,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         assert page.who is not None
         with web.service.writer() as store:
             web.service.flush_for_reading()  # every inquiry answered so far (as the API's file)
-            file = export_file(store, _subject(page), lang=page.lang, actor=page.who.actor)
+            file = web.service.file_of(store, _subject(page), lang=page.lang, actor=page.who.actor)
             names = file_names(store, file, page.lang)
             catalog = store.catalog
         response = Response(render_html(file, page.lang, names, catalog), media_type="text/html; charset=utf-8")

@@ -16,7 +16,7 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from socialcredit.errors import AuthError, IdentifierError
+from socialcredit.errors import AuthError, IdentifierError, TooManyRequestsError
 from socialcredit.registry.access.signin import (
     Principal,
     end_session,
@@ -55,8 +55,17 @@ def _next(page: Page, who: Principal) -> str:
 
 
 def _signed_in(page: Page, who: Principal, method: str) -> Response:
-    with page.web.service.writer() as store:
-        token, who = start_session(store, who, method=method)
+    try:
+        with page.web.service.writer() as store:
+            token, who = start_session(store, who, method=method)
+    except TooManyRequestsError as exc:  # every session the registry keeps is open: the limit and the wait
+        full = page.error(
+            429,
+            "error_too_many_title",
+            page.t("sessions_full", count=f"{get_settings().max_sessions:,}", seconds=exc.retry_after),
+        )
+        full.headers["Retry-After"] = str(exc.retry_after)
+        return full
     response = page.redirect(_next(page, who))
     response.set_cookie(
         SESSION_COOKIE,

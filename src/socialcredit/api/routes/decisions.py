@@ -201,14 +201,16 @@ async def decide_batch(
                 answers[s]["verify_identity"] = True
     unknown = {
         "code": "unknown_subject",
-        "message": f"not scored in run {snap.run_id} (unknown identity number, or registered after the run)",
+        "message": f"第 {snap.run_id} 次评分没有此主体（证件号码未登记，或在该次评分之后登记）"
+        if said == "zh"
+        else f"not scored in run {snap.run_id} (unknown identity number, or registered after the run)",
     }
 
     def refused(sent: str) -> dict[str, Any]:
         """The item of an identifier with no decision: not valid (what is wrong with it, as a single decision
         says), or valid and not scored in the run."""
         why = snap.unscored(sent)
-        error = {"code": why.code, "message": why.message} if isinstance(why, IdentifierError) else unknown
+        error = {"code": why.code, "message": why.said_in(said)} if isinstance(why, IdentifierError) else unknown
         return {"subject_id": sent, "granted": None, "tier": None, "error": error}
 
     # Up to 10 000 answers built here in the model's shape: written out directly, since validating them again
@@ -221,6 +223,6 @@ async def decide_batch(
             "decisions": [answers.get(k) or refused(s) for s, k in zip(body.subject_ids, keys, strict=True)],
         }
     )
-    if body.explain:  # the reasons are in the language asked (without them, no text follows it)
+    if body.explain or len(found) > len(rows):  # the reasons and the items' errors are in the language asked
         said_in(answer, said)
     return answer

@@ -68,7 +68,7 @@ from socialcredit.registry.due_process.repair import (
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.consent import set_consent as set_consent_of
 from socialcredit.registry.reporting.file_page import file_names
-from socialcredit.registry.reporting.resident_file import export_file, render_html
+from socialcredit.registry.reporting.resident_file import render_html
 from socialcredit.registry.service import Service
 from socialcredit.store import Store
 
@@ -138,6 +138,8 @@ class DecisionOverrideIn(_Body):
 class ListingOverrideIn(_Body):
     listing_id: int = Field(gt=0)
     justification: str = Field(min_length=1, max_length=4000)
+    # removed: take the subject off the list for that cause; restored: reverse an operator's removal
+    outcome: Literal["removed", "restored"] = "removed"
 
 
 class ConsentIn(_Body):
@@ -410,12 +412,17 @@ def override_decision(body: DecisionOverrideIn, party: Operator, service: Servic
 
 @router.post("/v1/overrides/listings", tags=_DUE_PROCESS, status_code=201)
 def override_listing(body: ListingOverrideIn, party: Operator, service: ServiceDep, today: Today) -> Override:
-    """An operator ends a listing, with a written justification shown to the resident.
+    """An operator ends a listing (``outcome`` ``removed``, the default), or reverses an operator's removal of it
+    (``restored``: it stands again as before, in effect or pending), with a written justification shown to the
+    resident. One that changes nothing is refused 409 ``outcome_unchanged``; a listing ended otherwise than by an
+    override 409 ``listing_ended``; a removal whose cause the last run no longer found 409 ``cause_gone``.
 
     Decisions follow the override at once; under a policy judging on rank or percentile whose run's explanations are
     still loading, once they are in (the answer does not wait for them)."""
     with naming(service, "listing_id") as store:
-        done = override_one_listing(store, body.listing_id, body.justification, actor(party), today=today)
+        done = override_one_listing(
+            store, body.listing_id, body.justification, actor(party), outcome=body.outcome, today=today
+        )
         service.relisted(store, [str(done["subject_id"])])  # decisions follow the override (see above)
     return Override.model_validate(done)
 
@@ -453,7 +460,7 @@ def export(subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceD
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file")
     service.flush_inquiries()  # the file shows every inquiry answered so far
     with naming(service, "subject_id") as store:
-        return ResidentFile.model_validate(export_file(store, subject_id, lang=lang, actor=actor(party)))
+        return ResidentFile.model_validate(service.file_of(store, subject_id, lang=lang, actor=actor(party)))
 
 
 @router.get(
@@ -467,7 +474,7 @@ def export_html(subject_id: SubjectPath, party: ResidentOrOperator, service: Ser
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file.html")
     service.flush_inquiries()
     with naming(service, "subject_id") as store:
-        file = export_file(store, subject_id, lang=lang, actor=actor(party))
+        file = service.file_of(store, subject_id, lang=lang, actor=actor(party))
         return render_html(file, lang, file_names(store, file, lang), store.catalog)
 
 
@@ -492,7 +499,10 @@ def lookup(
     """Public look-up of blacklists by full name, identity number or organisation code (no key needed; a limited
     number of searches per minute per client address, shared with the page /lists). A listing whose cause is public
     names its authority, case number, amount and date, and whether an open dispute holds it; the results come in
-    pages, with the totals."""
+    pages, with the totals. A listing decisions no longer apply (its record held out of scoring while its dispute is
+    open, corrected or withdrawn since the run) is not published until they apply it again."""
     with naming(service, "q") as store:
-        found = public_lookup_page(store, q, list_id, page=page, page_size=page_size, lang=lang)
+        # a listing decisions no longer apply (its record held out while disputed, say) is not published
+        held = service.held_listings
+        found = public_lookup_page(store, q, list_id, page=page, page_size=page_size, lang=lang, held=held)
     return PublicLookupPage.model_validate(found)

@@ -19,11 +19,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from socialcredit.errors import AuthError, NotFoundError, SocialCreditError
+from socialcredit.errors import AuthError, NotFoundError, SocialCreditError, TooManyRequestsError
 from socialcredit.identifiers import squeeze, validate_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import Party, authenticate, registered_resident
 from socialcredit.registry.due_process.outbox import Message, queue_message
+from socialcredit.settings import get_settings
 from socialcredit.store import Store
 
 __all__ = [
@@ -211,8 +212,10 @@ def start_session(store: Store, who: Principal, *, method: str, hours: int = SES
     token = f"{session_id}.{secrets.token_urlsafe(32)}"
     csrf = secrets.token_urlsafe(24)
     now = _now()
+    settings = get_settings()
     with store.transaction():
         store.execute("DELETE FROM web_sessions WHERE expires_at < ?", [now - dt.timedelta(days=30)])
+        ended = _make_room(store, who, now, settings.max_sessions_per_key, settings.max_sessions)
         store.execute(
             "INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             [
@@ -224,12 +227,52 @@ def start_session(store: Store, who: Principal, *, method: str, hours: int = SES
                 who.key_id,
                 who.subject_id,
                 csrf,
-                now,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),  # to the microsecond: which is oldest (_make_room)
                 now + dt.timedelta(hours=hours),
             ],
         )
         append_audit(store, who.actor, "signin", who.subject_id, {"method": method, "session": session_id})
+        for gone in ended:
+            append_audit(
+                store, who.actor, "session_ended", who.subject_id, {"session": gone, "limit": "max_sessions_per_key"}
+            )
     return token, Principal(who.actor, who.role, who.name, who.subject_id, who.key_id, csrf, who.source_id)
+
+
+def _make_room(store: Store, who: Principal, now: dt.datetime, per_key: int, total: int) -> list[str]:
+    """Room for one more session of ``who``: the party's oldest open sessions beyond ``per_key`` - 1 are ended
+    (their rows deleted: their browsers are asked to sign in again), and the rows of its ended or expired sessions
+    beyond the newest ``per_key`` go, so a key's sign-ins keep at most twice ``per_key`` rows; with ``total``
+    sessions open for every party together, the sign-in is refused (429 ``sessions_full``). Returns the sessions
+    ended.
+
+    The oldest is ended rather than the new one refused: a party who lost its cookies (another browser, a cleared
+    one) must never be locked out for the hours its forgotten sessions still last."""
+    party = "key_id = ?" if who.key_id is not None else "key_id IS NULL AND role = ? AND subject_id = ?"
+    args: list[object] = [who.key_id] if who.key_id is not None else [who.role, who.subject_id]
+    rows = store.execute(
+        f"SELECT session_id, ended_at IS NULL AND expires_at > ? AS open FROM web_sessions WHERE {party} "
+        "ORDER BY created_at DESC, session_id",
+        [now, *args],
+    ).fetchall()
+    open_ = [str(r[0]) for r in rows if r[1]]
+    closed = [str(r[0]) for r in rows if not r[1]]
+    ended = open_[per_key - 1 :]
+    gone = ended + closed[per_key:]
+    if gone:
+        store.execute("DELETE FROM web_sessions WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [gone])
+    live = store.execute(
+        "SELECT count(*), min(expires_at) FROM web_sessions WHERE ended_at IS NULL AND expires_at > ?", [now]
+    ).fetchone()
+    if live is not None and int(live[0]) >= total:
+        wait = max(1, int((live[1] - now).total_seconds()))
+        raise TooManyRequestsError(
+            f"{live[0]:,} web sessions are open, the most this registry keeps (SOCIALCREDIT_MAX_SESSIONS = "
+            f"{total:,}); sign in again after {wait} s, when one has ended",
+            retry_after=wait,
+            limit="sessions_full",
+        )
+    return ended
 
 
 def session_principal(store: Store, token: str | None) -> Principal:

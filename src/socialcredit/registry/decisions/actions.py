@@ -16,11 +16,13 @@ from typing import Any
 
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
+from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.words import exact_number
 from socialcredit.registry.due_process.repair import repair_eligibility
 from socialcredit.registry.due_process.severity import counted_until, counts_until
 from socialcredit.registry.scoring.inputs import prepare_inputs
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = ["actions_for_refusal", "record_action", "yuan"]
@@ -36,7 +38,7 @@ def yuan(amount: float, lang: str = "en") -> str:
 
 
 # Each action in both languages: {money} is " of 12 000 yuan" (or nothing), {where} names the record (and in zh the
-# amount: "（金额 12 000 元；记录 J1，来源 courts）").
+# amount: "（金额 12 000 元；记录 J1，来源 人民法院）").
 _ACTIONS: dict[str, tuple[str, str]] = {
     "court_judgment": (
         "pay the outstanding judgment{money} {where}; the court then records it fulfilled",
@@ -48,20 +50,20 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "utility_payment": ("pay the utility bill{money} {where}", "缴纳欠缴的公用事业费{money}{where}"),
     "other": (
         "have {src} correct record {rid} if it is wrong (or dispute it)",
-        "如记录有误，请 {src} 更正记录 {rid}（或提出异议）",
+        "如记录有误，请{src}更正记录 {rid}（或提出异议）",
     ),
     # the source reported the obligation fulfilled: the listing ends by a repair (or at its publication's end)
     "repair_from": (
         "apply for credit repair from {day}: {src} reported record {rid} fulfilled on {done}",
-        "自 {day} 起申请信用修复：{src} 已于 {done} 报告记录 {rid} 已履行",
+        "自 {day} 起申请信用修复：{src}已于 {done} 报告记录 {rid} 已履行",
     ),
     "repair_now": (
         "apply for credit repair: {src} reported record {rid} fulfilled on {done}",
-        "申请信用修复：{src} 已于 {done} 报告记录 {rid} 已履行",
+        "申请信用修复：{src}已于 {done} 报告记录 {rid} 已履行",
     ),
     "repair_pending": (
         "await the decision on repair application {n}: {src} reported record {rid} fulfilled on {done}",
-        "等待信用修复申请 {n} 的决定：{src} 已于 {done} 报告记录 {rid} 已履行",
+        "等待信用修复申请 {n} 的决定：{src}已于 {done} 报告记录 {rid} 已履行",
     ),
     "ends": ("; at the latest its publication ends on {day}", "；其公示最迟于 {day} 结束"),
     "raise": ("raise the score by {points} {unit}", "将分数提高 {points} 分"),
@@ -86,12 +88,24 @@ def _said(key: str, lang: str, **values: object) -> str:
     return (zh if lang == "zh" else en).format(**values)
 
 
-def record_action(record: dict[str, Any], lang: str = "en") -> str:
-    """The act that fulfils or cures one negative record, in plain words in ``lang`` (en or zh)."""
-    rt, rid, src = record["record_type"], record["record_id"], record["source_id"]
+def source_said(store: Store, source_id: str, lang: str) -> str:
+    """A source as an action names it: in Chinese by the catalog's Chinese name (人民法院), which a Chinese sentence
+    once gave as the code (``来源 courts``); in English by its code, as ``show`` prints it. A source the catalog
+    does not have (another region's) by its code."""
+    if lang != "zh":
+        return source_id
+    source = store.catalog.sources.get(source_id)
+    return source.name.get("zh") if source is not None else source_id
+
+
+def record_action(record: dict[str, Any], lang: str = "en", source: str | None = None) -> str:
+    """The act that fulfils or cures one negative record, in plain words in ``lang`` (en or zh); ``source`` is its
+    source as said (:func:`source_said`), its code when not given."""
+    rt, rid = record["record_type"], record["record_id"]
+    src = source or record["source_id"]
     amount = record.get("fine") if rt == "traffic_ticket" else record.get("amount")
     sum_ = yuan(float(amount), lang) if isinstance(amount, int | float) and amount else ""
-    if lang == "zh":  # one bracket: （金额 12 000 元；记录 J1，来源 courts）
+    if lang == "zh":  # one bracket: （金额 12 000 元；记录 J1，来源 人民法院）
         money, where = "", f"（{f'金额 {sum_}；' if sum_ else ''}记录 {rid}，来源 {src}）"
     else:
         money, where = f" of {sum_}" if sum_ else "", f"(record {rid} from {src})"
@@ -176,7 +190,7 @@ def actions_for_refusal(
                 "SELECT * FROM records WHERE source_id = ? AND record_id = ? ORDER BY version DESC LIMIT 1",
                 [listing["source_id"], listing["record_id"]],
             )
-            last = _listing_ends(loaded, listing, rec[0] if rec else None)
+            last = _listing_ends(_listing_policy(store, loaded, listing), listing, rec[0] if rec else None)
             if last is None:
                 endless = True
             else:
@@ -198,7 +212,11 @@ def actions_for_refusal(
                 break
             chosen.append(r)
             covered += -float(r["points"])
-        actions.extend(record_action(r, lang) for r in chosen if (r["source_id"], r["record_id"]) not in named)
+        actions.extend(
+            record_action(r, lang, source_said(store, r["source_id"], lang))
+            for r in chosen
+            if (r["source_id"], r["record_id"]) not in named
+        )
         if covered < score_gap:
             left = score_gap - covered
             unit = "point" if left == 1 else "points"
@@ -220,6 +238,20 @@ def actions_for_refusal(
                         actions.append(_said("wait_listed", lang, day=day.isoformat()))
                     break
     return actions
+
+
+def _listing_policy(store: Store, loaded: LoadedPolicy, listing: dict[str, Any]) -> LoadedPolicy:
+    """The policy version of a listing: that of the run that last judged it (``last_run_id``: the run that found its
+    cause last, whose criterion and severity class the listing stands on), which may not be the version of the run a
+    decision reads (a snapshot's run before a new version's run, a run named by id); ``loaded`` when it is that
+    version, or the run's version is no longer stored."""
+    found = store.rows("SELECT policy_id, policy_version FROM score_runs WHERE run_id = ?", [listing["last_run_id"]])
+    if not found or (found[0]["policy_id"], found[0]["policy_version"]) == (loaded.policy.id, loaded.policy.version):
+        return loaded
+    try:
+        return get_policy(store, str(found[0]["policy_id"]), str(found[0]["policy_version"]))
+    except NotFoundError:
+        return loaded
 
 
 def _listing_ends(loaded: LoadedPolicy, listing: dict[str, Any], record: dict[str, Any] | None) -> dt.date | None:
@@ -245,9 +277,9 @@ def _listed_record_action(
         record.get("withdrawn")
         or store.one("SELECT count(*) FROM fulfilments WHERE source_id = ? AND record_id = ?", [src, rid]) == 0
     ):
-        return record_action(record, lang)
+        return record_action(record, lang, source_said(store, src, lang))
     check = repair_eligibility(store, record["subject_id"], src, rid, today=today, policy_id=policy_id, record=record)
-    values = {"src": src, "rid": rid, "done": check["fulfilled_on"]}
+    values = {"src": source_said(store, src, lang), "rid": rid, "done": check["fulfilled_on"]}
     if check["open_repair"] is not None:
         return _said("repair_pending", lang, n=check["open_repair"], **values)
     if "too_early" in check["blockers"] and check["eligible_from"]:

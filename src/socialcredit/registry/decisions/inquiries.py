@@ -125,12 +125,17 @@ def who_asked(
         params += [limit, offset]
     said = "an operator ({}) viewed your file" if lang == "en" else "运营方（{}）查看了您的档案"
     at_cli = "an operator at the command line viewed your file" if lang == "en" else "运营方在命令行查看了您的档案"
+    # a decision asked at the command line without --requester is logged as asked by "cli": said in words, as the
+    # command line's views are (the pages said "cli", a code, in Chinese too)
+    asked_at_cli = "an operator at the command line" if lang == "en" else "运营方（命令行）"
     rows = store.rows(sql, params)
     for r in rows:
         viewer, part = r.pop("viewer"), r.pop("part")
         del r["nth"]
         if part:
             r["requester"] = said.format(viewer) if part == 1 else at_cli
+        elif r["requester"] == CLI_ACTOR:
+            r["requester"] = asked_at_cli
     return rows, total
 
 

@@ -22,6 +22,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import WorkflowError, WorkflowInputError
 from socialcredit.identifiers import no_subject
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import control_character
 from socialcredit.store import Store
 
 __all__ = [
@@ -252,6 +253,15 @@ def place_fraud_alert(
     report = police_report.strip() if police_report is not None else None
     if report is not None and not 1 <= len(report) <= 100:
         raise WorkflowInputError("a police report reference has 1 to 100 characters", field="police_report")
+    # a line or paragraph separator (U+2028, U+2029) breaks the line as a line break does
+    control = control_character(report) or next((c for c in report if c in "\u2028\u2029"), None) if report else None
+    if control is not None:  # kept, then printed by `fraud-alert`/`freeze status` and shown on the pages
+        raise WorkflowInputError(
+            f"a police report reference is one line of plain text; this one has a control character "
+            f"(U+{ord(control):04X})",
+            field="police_report",
+            code="control_character",
+        )
     kind = "extended" if report else "initial"
     until = _add_years(day, ALERT_YEARS[kind])
     with store.transaction():

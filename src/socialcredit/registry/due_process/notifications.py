@@ -6,8 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from socialcredit.errors import NotFoundError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso, with_values
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
 __all__ = ["list_notifications", "notify", "notify_many"]
@@ -69,3 +71,30 @@ def list_notifications(
         }
         for r in rows
     ]
+
+
+def listing_policies(store: Store, subject_id: str, rows: Sequence[dict[str, Any]], lang: str = "en") -> dict[int, str]:
+    """The policy each listing notice of ``rows`` (:func:`list_notifications`) was given under, by notification id,
+    in words (its latest version's name, its id where none is published): two policies' lists may share a name
+    ("blacklist (judgment defaulter)"), so the resident's page and the command line name it."""
+    refs = {int(n["ref_id"]) for n in rows if str(n["kind"]).startswith("listing") and n.get("ref_id")}
+    if not refs:
+        return {}
+    policy_of = {
+        int(r[0]): str(r[1])
+        for r in store.execute(
+            "SELECT listing_id, policy_id FROM listings WHERE subject_id = ? AND listing_id IN (SELECT unnest(?))",
+            [subject_id, sorted(refs)],
+        ).fetchall()
+    }
+    names: dict[str, str] = {}
+    for policy_id in set(policy_of.values()):
+        try:
+            names[policy_id] = get_policy(store, policy_id).policy.name.get(lang)
+        except NotFoundError:
+            names[policy_id] = policy_id
+    return {
+        int(n["notification_id"]): names[policy_of[int(n["ref_id"])]]
+        for n in rows
+        if str(n["kind"]).startswith("listing") and n.get("ref_id") and int(n["ref_id"]) in policy_of
+    }

@@ -4,11 +4,18 @@ only the fields the policy makes public, identity numbers masked in the middle.
 A list whose policy makes its ``cause`` public shows the cause's details too: who recorded it (the authority, the
 source in words), its case or reference number, the amount, the date of the record, and "under dispute" while an
 open dispute holds the record. Results come in pages (``public_lookup_page``), with the totals.
+
+A listing decisions no longer apply is not published: one still in effect in the register whose cause the running
+service's decisions no longer find (a record held out of scoring while its dispute is open, corrected or withdrawn;
+``held``, given by the service: ``Service.held_listings``) is left out, and published again once decisions apply it
+again. Without ``held`` (the command line, which runs no service and decides on the run in force) every listing in
+effect is published.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable, Collection
 from typing import Any
 
 from socialcredit.errors import WorkflowInputError
@@ -19,11 +26,13 @@ from socialcredit.registry.due_process.listings import NOT_WITHDRAWN
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
-__all__ = ["MAX_PAGE", "MAX_PAGE_SIZE", "PAGE_SIZE", "mask_id", "public_lookup", "public_lookup_page"]
+__all__ = ["MAX_PAGE", "MAX_PAGE_SIZE", "PAGE_SIZE", "Held", "mask_id", "public_lookup", "public_lookup_page"]
 
 PAGE_SIZE = 20  # results on a page unless the caller asks for another size
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 10_000
+# the ids of the listings (rows of ``listings``) that decisions no longer apply, read with the store given
+Held = Callable[[Store, list[dict[str, Any]]], Collection[int]]
 DETAILS = ("authority", "case_number", "amount", "decided_on", "under_dispute")  # shown with a public cause
 
 
@@ -84,7 +93,7 @@ GROUP BY r.source_id, r.record_id
 """
 
 
-def _matches(store: Store, q: str, list_id: str | None, lang: str) -> list[dict[str, Any]]:
+def _matches(store: Store, q: str, list_id: str | None, lang: str, held: Held | None) -> list[dict[str, Any]]:
     public = {
         (lp.policy.id, lst.id): (lp, lst)
         for lp in policies_in_use(store)
@@ -94,9 +103,11 @@ def _matches(store: Store, q: str, list_id: str | None, lang: str) -> list[dict[
     if list_id is not None and not any(k[1] == list_id for k in public):
         raise WorkflowInputError(f"no public list {list_id!r}", field="list_id", code="unknown_list")
     out = []
-    for r in store.rows(_FOUND, [compact_subject_id(q), q]):  # an identifier as over the API: `110105 1988…x`
+    rows = store.rows(_FOUND, [compact_subject_id(q), q])  # an identifier as over the API: `110105 1988…x`
+    withheld = set(held(store, rows)) if held is not None and rows else set()
+    for r in rows:
         found = public.get((r["policy_id"], r["list_id"]))
-        if found is None:
+        if found is None or int(r["listing_id"]) in withheld:
             continue
         lp, lst = found
         crit = lp.policy.criterion(lst.id, r["criterion_id"])
@@ -138,12 +149,18 @@ def _with_details(store: Store, rows: list[dict[str, Any]], lang: str) -> list[d
 
 
 def public_lookup(
-    store: Store, query: str, list_id: str | None = None, *, lang: str = "en", actor: str = "public"
+    store: Store,
+    query: str,
+    list_id: str | None = None,
+    *,
+    lang: str = "en",
+    actor: str = "public",
+    held: Held | None = None,
 ) -> list[dict[str, Any]]:
     """Effective public listings of the subject named ``query`` (a full name, identity number or credit code),
-    every one (the pages are ``public_lookup_page``)."""
+    every one (the pages are ``public_lookup_page``); those ``held`` names are left out."""
     q = _check_query(query)
-    out = _with_details(store, _matches(store, q, list_id, lang), lang)
+    out = _with_details(store, _matches(store, q, list_id, lang, held), lang)
     with store.transaction():
         append_audit(store, actor, "public_lookup", None, {"list": list_id, "results": len(out)})
     return out
@@ -158,12 +175,13 @@ def public_lookup_page(
     page_size: int = PAGE_SIZE,
     lang: str = "en",
     actor: str = "public",
+    held: Held | None = None,
 ) -> dict[str, Any]:
     """One page of ``public_lookup``: ``results`` (at most ``page_size``, 1 to ``MAX_PAGE_SIZE``), ``page`` (from 1),
-    ``total`` results and ``pages``; a page past the last is empty."""
+    ``total`` results and ``pages``; a page past the last is empty. Those ``held`` names are left out."""
     check_page(page, page_size)
     q = _check_query(query)
-    found = _matches(store, q, list_id, lang)
+    found = _matches(store, q, list_id, lang, held)
     start = (page - 1) * page_size
     results = _with_details(store, found[start : start + page_size], lang)
     with store.transaction():

@@ -168,11 +168,17 @@ PAGE = 10_000
 
 
 def put_back_listings(
-    store: Store, today: dt.date | None = None, *, actor: str = "registry", channel: str = "outbox"
+    store: Store,
+    today: dt.date | None = None,
+    *,
+    actor: str = "registry",
+    channel: str = "outbox",
+    left: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Put back each listing a run not in force moved to what the run in force gives (module docstring); returns
     what was put back, each: listing_id, subject_id, moved_by (the run), standing, in_force (the run, or None),
-    status_before, status (after). The resident's message is queued on ``channel``.
+    status_before, status (after). The resident's message is queued on ``channel``. ``left``, if given, receives
+    the ids of the listings found but left as they are today (a later run in force may move them yet).
 
     Set-based, in one transaction: the listings are put back a page (``PAGE``) at a time, in order of their ids, each
     page's listings updated, notices written, messages queued and audit entries appended in a statement each (the
@@ -182,7 +188,10 @@ def put_back_listings(
     words: dict[tuple[str, str, str], dict[str, str]] = {}
     taking: dict[dt.date, list[int]] = {}
     with store.transaction():
-        todo = [(row, target) for row in store.rows(_MOVED) if (target := _target(row, day)) is not None]
+        found = [(row, _target(row, day)) for row in store.rows(_MOVED)]
+        todo = [(row, target) for row, target in found if target is not None]
+        if left is not None:
+            left.extend(int(row["listing_id"]) for row, target in found if target is None)
         for at in range(0, len(todo), PAGE):
             page = todo[at : at + PAGE]
             done.extend(_put_back(store, page, day, actor, channel, words))

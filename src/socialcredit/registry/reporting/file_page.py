@@ -282,7 +282,7 @@ def render_page(
         lang=lang,
         scores=scores,
         sections=sections,
-        t=lambda key: words.get(key, key),
+        t=lambda key, **values: str(words.get(key, key)).format(**values),
         table=render_table,
     )
 
@@ -309,6 +309,7 @@ color:#595959}}
 {% for s in scores %}
 <h2>{{ s.name }} {{ s.policy_version }} · {{ t('score') }} {{ s.score }} · {{ t('tier') }} {{ s.tier_words }}</h2>
 <p>{{ t('rank') }} {{ s.rank }} / {{ s.of }} · {{ t('as_of') }} {{ s.as_of }}</p>
+<p data-testid="standing">{{ t('standing', run=s.run_id, watermark=s.watermark) }}</p>
 {{ table(s.reasons, [('text', 'col_reason'), ('points', 'col_points'), ('advice', 'col_advice')]) }}
 {{ table(s.entries, [('list_id', 'col_list'), ('reason', 'col_reason'), ('listing_status', 'col_status'),
                      ('effective_on', 'col_effective_on')]) }}
@@ -334,6 +335,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "tier": "grade",
         "rank": "rank",
         "as_of": "as of",
+        "standing": "Decisions stand on run {run} at change {watermark}",
         "records": "Records",
         "notices": "Notices and listings",
         "disputes": "Disputes",
@@ -402,6 +404,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "tier": "等级",
         "rank": "排名",
         "as_of": "截至",
+        "standing": "决定依据评分批次 {run}，截至变更 {watermark}",
         "records": "记录",
         "notices": "通知与名单",
         "disputes": "异议",

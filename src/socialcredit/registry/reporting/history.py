@@ -110,7 +110,8 @@ def score_history(
         latest = get_policy(store, policy_id, runs[-1]["policy_version"]).policy
         rule_names = {rule.id: rule.reason.text(lang) for rule in latest.rules}
         list_names = {lst.id: lst.name.get(lang) for lst in latest.lists}
-        tier_names = {t.id: t.name.get(lang) for t in latest.tiers if t.name}
+        # A grade without a name has "" (the page shows its id alone, never the id twice: "B B").
+        tier_names = {t.id: t.name.get(lang) if t.name else "" for t in latest.tiers}
         out_runs = []
         previous: dict[str, Any] | None = None
         in_force: dict[str, Any] | None = None
@@ -121,6 +122,8 @@ def score_history(
                     rule_names.setdefault(rule.id, rule.reason.text(lang))
                 for lst in older.lists:
                     list_names.setdefault(lst.id, lst.name.get(lang))
+                for tier in older.tiers:  # a grade the latest version no longer has
+                    tier_names.setdefault(tier.id, tier.name.get(lang) if tier.name else "")
             run_id = int(r["run_id"])
             lists = sorted(str(x) for x in r["lists"])
             ordinary = r["standing"] == "ordinary"
@@ -133,7 +136,7 @@ def score_history(
                 "watermark": int(r["watermark"]),
                 "score": int(r["score"]),
                 "tier": r["tier"],
-                "tier_name": tier_names.get(r["tier"], r["tier"]),
+                "tier_name": tier_names.get(r["tier"], ""),
                 "rank": int(r["rank"]),
                 "percentile": float(r["percentile"]),
                 "lists": _lists_named(lists, list_names),
@@ -170,7 +173,7 @@ def score_history(
                 "watermark": view.watermark,
                 "score": int(view.result["score"]),
                 "tier": view.result["tier"],
-                "tier_name": tier_names.get(view.result["tier"], view.result["tier"]),
+                "tier_name": tier_names.get(view.result["tier"], ""),
                 "rank": int(view.rank),
                 "percentile": float(view.percentile),
                 "lists": _lists_named(lists_now, list_names),

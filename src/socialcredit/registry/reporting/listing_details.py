@@ -90,14 +90,89 @@ _WHY = {
 
 
 # A listing still open in the register whose cause decisions no longer find: the live thread rescored the subject
-# since the run (a record held out while its dispute is open, corrected or withdrawn). The next run closes it.
+# since the run (a record held out while its dispute is open, corrected or withdrawn). The next run closes it. {why}
+# is the one cause found (``_held_why``), {again} when it applies again.
 _HELD = (
     "Decisions no longer apply your listing on the {list} ({criterion}): since change {watermark} its cause no longer "
-    "holds (a record disputed, corrected or withdrawn), and relying parties asking now are not told it. The next "
-    "score run closes the listing; it applies again if the cause holds again (a dispute answered against you).",
-    "自变更 {watermark} 起，您在{list}（{criterion}）的列入原因已不成立（记录有异议、被更正或撤回），"
-    "决定不再适用此列入，此时查询的信用信息使用者不会得知。下次评分时列入结束；如原因再次成立（异议未获支持），将重新适用。",
+    "holds ({why}), and relying parties asking now are not told it. The next score run closes the listing; {again}",
+    "自变更 {watermark} 起，您在{list}（{criterion}）的列入原因已不成立（{why}），"
+    "决定不再适用此列入，此时查询的信用信息使用者不会得知。下次评分时列入结束；{again}",
 )
+_HELD_WHY = {
+    "dispute": ("your dispute {n} of record {record} is open", "您对记录 {record} 的异议 {n} 正在处理"),
+    "repair": ("credit repair {n} of record {record} was granted", "记录 {record} 的信用修复申请 {n} 已获批准"),
+    "fulfilled": (
+        "the source reported record {record} fulfilled on {day}",
+        "来源已于 {day} 报告记录 {record} 已履行",
+    ),
+    # the record withdrawn or corrected as a dispute of it ended: named by the dispute, and by who did it
+    "lapsed": (
+        "your dispute {n} of record {record} was not answered in time, and the registry withdrew the record",
+        "您对记录 {record} 的异议 {n} 未在期限内获答复，登记机构已撤回该记录",
+    ),
+    "review_withdrawn": (
+        "the review of your dispute {n} withdrew record {record}",
+        "您对记录 {record} 的异议 {n} 经复核，记录已撤回",
+    ),
+    "review_corrected": (
+        "the review of your dispute {n} counts the corrected record {record}",
+        "您对记录 {record} 的异议 {n} 经复核，按更正后的记录计算",
+    ),
+    "source_withdrawn": (
+        "the source withdrew record {record} in answer to your dispute {n}",
+        "来源在答复您的异议 {n} 时撤回了记录 {record}",
+    ),
+    "source_corrected": (
+        "the source corrected record {record} in answer to your dispute {n}",
+        "来源在答复您的异议 {n} 时更正了记录 {record}",
+    ),
+    "withdrawn": ("the source withdrew record {record}", "来源已撤回记录 {record}"),
+    "corrected": ("the source corrected record {record}", "来源已更正记录 {record}"),
+    "score": ("your score changed", "您的分数已变化"),
+}
+_HELD_AGAIN = {
+    "dispute": ("it applies again if your dispute is answered against you.", "如异议未获支持，将重新适用。"),
+    "other": ("it applies again if the cause holds again.", "如原因再次成立，将重新适用。"),
+}
+
+
+def _held_why(store: Store, record: dict[str, Any] | None, lang: str) -> tuple[str, str]:
+    """The one reason decisions no longer find a listing's cause, in words, and what would make it apply again: the
+    open dispute of its record, the repair granted, the fulfilment reported, the record withdrawn or corrected (by the
+    dispute that ended so, if one did: lapsed, decided on review or answered by the source); for a listing on no
+    record, the score."""
+    if record is None:
+        return _pick(_HELD_WHY["score"], lang), _pick(_HELD_AGAIN["other"], lang)
+    key = [record["source_id"], record["record_id"]]
+    rid = record["record_id"]
+    again = _pick(_HELD_AGAIN["other"], lang)
+    dispute = store.one(
+        "SELECT min(dispute_id) FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'", key
+    )
+    if dispute is not None:
+        return _pick(_HELD_WHY["dispute"], lang).format(n=dispute, record=rid), _pick(_HELD_AGAIN["dispute"], lang)
+    repair = store.one(
+        "SELECT max(repair_id) FROM repairs WHERE source_id = ? AND record_id = ? AND status = 'approved'", key
+    )
+    if repair is not None:
+        return _pick(_HELD_WHY["repair"], lang).format(n=repair, record=rid), again
+    fulfilled = store.one("SELECT max(fulfilled_on) FROM fulfilments WHERE source_id = ? AND record_id = ?", key)
+    if fulfilled is not None:
+        return _pick(_HELD_WHY["fulfilled"], lang).format(day=iso(fulfilled), record=rid), again
+    withdrawn = store.one("SELECT arg_max(withdrawn, version) FROM records WHERE source_id = ? AND record_id = ?", key)
+    # the dispute that ended withdrawing or correcting it, the latest: lapsed (the registry withdrew it), decided on
+    # review, or answered by the source
+    ended = store.rows(
+        "SELECT d.dispute_id, d.status, v.decision FROM disputes d LEFT JOIN dispute_reviews v USING (dispute_id) "
+        "WHERE d.source_id = ? AND d.record_id = ? AND list_contains(?, d.status) "
+        "ORDER BY d.closed_seq DESC NULLS LAST, d.dispute_id DESC LIMIT 1",
+        [*key, ["lapsed", "withdrawn"] if withdrawn else ["corrected"]],
+    )
+    if ended:
+        d = ended[0]
+        how = "lapsed" if d["status"] == "lapsed" else ("review_" if d["decision"] else "source_") + d["status"]
+        return _pick(_HELD_WHY[how], lang).format(n=d["dispute_id"], record=rid), again
+    return _pick(_HELD_WHY["withdrawn" if withdrawn else "corrected"], lang).format(record=rid), again
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
@@ -354,7 +429,9 @@ def held_now(
             continue
         d["held"] = view.watermark
         if "notice" in d and "list" in d and "criterion" in d:
-            d["notice"] = _pick(_HELD, lang).format(list=d["list"], criterion=d["criterion"], watermark=view.watermark)
+            why, again = _held_why(store, d.get("record"), lang)
+            values = {"list": d["list"], "criterion": d["criterion"], "watermark": view.watermark}
+            d["notice"] = _pick(_HELD, lang).format(**values, why=why, again=again)
     return listings
 
 

@@ -27,7 +27,7 @@ from socialcredit.registry.decisions.inquiries import party_names, who_asked
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import linked_identities, list_link_disputes
-from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.listings import effective_lists, list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.overrides import list_overrides
 from socialcredit.registry.due_process.relations import relation_note
@@ -36,6 +36,7 @@ from socialcredit.registry.due_process.severity import counts_until, matching
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.origin import origin_label
 from socialcredit.registry.relations import OwnedRelations
+from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.memoranda import name_measures
 from socialcredit.registry.scoring.policies import get_policy
@@ -301,6 +302,13 @@ def subject_report(
             res = {**res, **now.result, "rank": now.rank, "percentile": now.percentile}
         loaded = get_policy(store, run["policy_id"], run["policy_version"])
         p = loaded.policy
+        if now is None:
+            # the services as a decision on the run grants them: a blacklisting still in its notice period (or ended
+            # since the run) refuses nothing, so they are judged again on the lists in effect (decide.py)
+            in_effect = effective_lists(store, run, subject_id, list(res["lists"]))
+            if in_effect != list(res["lists"]):
+                res = {**res, "lists": in_effect}
+                res["grants"] = grants_with(loaded, facts_of(loaded, res, run["as_of"]))
         of = _run_size(store, int(run["run_id"]), str(res["kind"]))
         entries = store.rows(
             "SELECT list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? AND subject_id = ? "
@@ -338,6 +346,7 @@ def subject_report(
                     "effective_on": effective_on if black else None,
                 }
             )
+        grants = int(res["grants"])
         if now is None:
             reasons = _reasons(store, loaded, int(run["run_id"]), subject_id, skey, res, lang, reason_rows)
         else:
@@ -360,9 +369,7 @@ def subject_report(
                 ],
                 "lists": lists,
                 "reasons": [r.__dict__ for r in reasons],
-                "services": [
-                    {"service": s.id, "granted": bool(int(res["grants"]) >> i & 1)} for i, s in enumerate(p.services)
-                ],
+                "services": [{"service": s.id, "granted": bool(grants >> i & 1)} for i, s in enumerate(p.services)],
             }
         )
     recs = []

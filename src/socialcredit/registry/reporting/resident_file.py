@@ -9,7 +9,8 @@ inquiry (with any override); overrides; notifications. Purged records are gone f
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from socialcredit.catalog import Catalog
 from socialcredit.compiler import MAX_REASONS
@@ -18,6 +19,9 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.reporting.file_page import render_page
 from socialcredit.registry.reporting.report import subject_key, subject_report
 from socialcredit.store import Store
+
+if TYPE_CHECKING:
+    from socialcredit.registry.decisions.live import LiveView
 
 __all__ = ["export_file", "render_html"]
 
@@ -31,8 +35,22 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: iso(v) for k, v in r.items()} for r in rows]
 
 
-def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str = "cli") -> dict[str, Any]:
-    """The complete file of ``subject_id`` (the export is audited)."""
+def export_file(
+    store: Store,
+    subject_id: str,
+    *,
+    lang: str = "en",
+    actor: str = "cli",
+    live: Mapping[int, LiveView] | None = None,
+    watermarks: Mapping[int, int] | None = None,
+) -> dict[str, Any]:
+    """The complete file of ``subject_id`` (the export is audited).
+
+    Each score names the state its decisions stand on, as a decision does: its ``run_id`` and ``watermark``. The
+    running service gives ``live`` (the subject as rescored since each run, by run id: ``Service.live_views``) and
+    ``watermarks`` (by run id, the change number its decisions stand on for the subject: ``Service.watermarks``),
+    rescored since the run or not; without them (the command line) the run's own. Its services are granted as a
+    decision grants them (a blacklisting in its notice period refuses nothing)."""
     # an unknown subject is refused by the report (NotFoundError "no registered subject ..."), before any audit
     key = subject_key(store, subject_id)
     key_or_none = -1 if key is None else key  # rows are found by the subject's key, then checked by its identifier
@@ -58,7 +76,11 @@ def export_file(store: Store, subject_id: str, *, lang: str = "en", actor: str =
         purpose="resident file export",
         result_rows=rows,
         reason_rows=ranked,
+        live=live,
     )
+    for shown in report["scores"]:
+        if watermarks is not None and int(shown["run_id"]) in watermarks:
+            shown["watermark"] = watermarks[int(shown["run_id"])]
     versions = _plain(
         store.rows(
             "SELECT seq AS version_seq, kind, name, birth_date, sex, region_code, district, profession, address, "

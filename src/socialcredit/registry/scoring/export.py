@@ -35,6 +35,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.backends.files import DISPUTED_COLUMN
 from socialcredit.backends.spark import EXPORT_FORMAT, SparkBackend, read_inputs, spark_session
+from socialcredit.catalog import load_catalog
 from socialcredit.clock import resolve_today
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import SocialCreditError
@@ -47,6 +48,7 @@ from socialcredit.registry.scoring.holds import DISPUTED_RECORDS
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import parse_sent, publish_policy
 from socialcredit.registry.scoring.runs import RunSummary, check_as_of, save_run
+from socialcredit.sqltext import ident
 from socialcredit.store import Store
 
 __all__ = [
@@ -95,6 +97,13 @@ def _hmac_sql(key: bytes, column: str) -> tuple[str, dict[str, object]]:
     }
 
 
+def _fields_naming_subjects(store: Store, described: list[Any]) -> list[str]:
+    """The records' columns that name a subject: those the store's catalog marks ``names_subject``, and those the
+    shipped catalog marks (a store's catalog published before the mark existed names them without it)."""
+    named = store.catalog.fields_naming_subjects() | load_catalog().fields_naming_subjects()
+    return [str(row[0]) for row in described if str(row[0]) in named]
+
+
 def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_ids: bool = False) -> dict[str, Any]:
     """Write what a score run reads, as of now (the watermark), as Parquet; returns the manifest.
 
@@ -117,9 +126,14 @@ def export_inputs(store: Store, out: Path | str, *, actor: str = "cli", clear_id
         inputs.execute(f"COPY (SELECT {columns} FROM sc_subjects) TO $path (FORMAT parquet)", subjects_to)
         records_to: dict[str, object] = {"path": str(out / "records"), "w": watermark}
         record_columns = "*"
-        if key is not None:  # a role record names its organisation as the subjects file does: by its pseudonym
-            org_pseudonym, params = _hmac_sql(key, "org_id")
-            record_columns, records_to = f"* REPLACE ({org_pseudonym} AS org_id)", {**records_to, **params}
+        if key is not None:
+            # a field that names a subject (a role's organisation, an employer) names it as the subjects file does:
+            # by its pseudonym, so a relation joins on the export as in the store and no code ties a pseudonym to a firm
+            named = _fields_naming_subjects(store, inputs.execute("DESCRIBE sc_records").fetchall())
+            if named:
+                _, params = _hmac_sql(key, "sid")
+                replaced = ", ".join(f"{_hmac_sql(key, ident(f))[0]} AS {ident(f)}" for f in named)
+                record_columns, records_to = f"* REPLACE ({replaced})", {**records_to, **params}
         # Whether a record under an open dispute counts is the policy's to say (disputes.counts_while_open): the export
         # holds every policy's records, each marked (``_disputed``), and a run on it leaves out what its policy holds.
         inputs.execute(

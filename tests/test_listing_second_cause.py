@@ -1,0 +1,80 @@
+"""A judgment defaulter on the blacklist stays on it when a second unfulfilled judgment comes: the listing's cause
+is the judgment it was noticed for while that judgment holds. A run's entry named the subject's newest record that
+met the criterion, so the run after a second judgment took the first listing's cause for gone: it ended the listing
+(delisted; resolved in its notice period) and noticed one for the second judgment with a grace period of its own,
+and a flight was granted to a defaulter of two judgments (until 2026-12-06). The installed console script, in a
+subprocess, on a store made by it, each step on its own day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from socialcredit.identifiers import make_ric
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
+HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction\n"
+
+
+def sc(today: str, *args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    proc = subprocess.run(
+        [CLI, *args, "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env | {"COLUMNS": "200", "SOCIALCREDIT_TODAY": today},
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def judgments(folder: Path, name: str, *rows: str) -> str:
+    path = folder / name
+    path.write_text(HEADER + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
+    rows = json.loads(sc(today, "notices", "--json", db=db).stdout)
+    return sorted((x["record_id"], x["status"], x["noticed_on"], x["effective_on"], x["closed_on"]) for x in rows)
+
+
+def test_a_second_judgment_does_not_end_the_listing_of_the_first(tmp_path: Path) -> None:
+    db = tmp_path / "city.duckdb"
+    sc("2026-11-01", "init", db=db)
+    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n", encoding="utf-8")
+    sc("2026-11-01", "ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
+    first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
+    sc("2026-11-01", "ingest", judgments(tmp_path, "j1.csv", first), "--source", "courts", db=db)
+    sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
+    sc("2026-12-31", "due", "run", db=db)  # the notice's 60 days have passed: in effect
+    assert listings("2026-12-31", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+
+    second = f"J2,{DEFAULTER},court_judgment,2026-12-20,commercial,70000,unfulfilled,true,"
+    sc("2027-01-05", "ingest", judgments(tmp_path, "j2.csv", second), "--source", "courts", db=db)
+    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    # the first judgment is still unfulfilled: its listing stands (it was delisted, and J2 noticed)
+    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    asked = sc("2027-01-05", "decide", DEFAULTER, "flight", "--purpose", "ticket purchase", "--json", db=db)
+    decision = json.loads(asked.stdout)
+    assert decision["granted"] is False
+    assert decision["lists"] == ["blacklist"]
+    assert decision["score"] == 800  # 1000 - 100 for each unfulfilled judgment
+
+    # the first fulfilled: its listing ends, and the second, still unfulfilled, is noticed with its grace period
+    fulfilled = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,fulfilled,true,true"
+    sc("2027-01-10", "ingest", judgments(tmp_path, "j1b.csv", fulfilled), "--source", "courts", db=db)
+    sc("2027-01-10", "score", "--policy", "beijing", "--as-of", "2027-01-10", db=db)
+    assert listings("2027-01-10", db) == [
+        ("J1", "delisted", "2026-11-01", "2026-12-31", "2027-01-10"),
+        ("J2", "pending", "2027-01-10", "2027-03-11", None),
+    ]
