@@ -108,6 +108,38 @@ def test_a_batch_under_lang_zh_says_its_items_errors_in_chinese(world: dict[str,
     )
 
 
+def test_a_single_decision_refused_under_lang_zh_says_why_in_chinese(world: dict[str, Any]) -> None:
+    """A single decision's refusal asked in Chinese (?lang= or the body's lang) is said in Chinese, code and field
+    kept, as a batch's items are (they were English); English stays the default."""
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["railway"])
+    ask = {"service": "high_speed_rail", "purpose": "ticket purchase"}
+    cases = [
+        ({**ask, "subject_id": "110101199001011237"}, 404, "not_found", None),
+        ({**ask, "subject_id": "110101199002301236"}, 422, "invalid_identifier", "subject_id"),
+        ({**ask, "subject_id": world["listed"], "service": "deposit_free_rental"}, 403, "service_not_registered", None),
+        ({**ask, "subject_id": world["listed"], "purpose": "marketing"}, 403, "purpose_not_declared", None),
+    ]
+    said = []
+    for body, status, code, field in cases:
+        by_query = client.post("/v1/decisions?lang=zh", json=body, headers=key)
+        by_body = client.post("/v1/decisions", json={**body, "lang": "zh"}, headers=key)
+        for sent in (by_query, by_body):
+            error = sent.json()["error"]
+            assert (sent.status_code, error["code"], error.get("field")) == (status, code, field)
+        assert by_query.json() == by_body.json()
+        said.append(by_query.json()["error"]["message"])
+    scored = client.post("/v1/decisions", json={**ask, "subject_id": world["listed"]}, headers=key).json()["run_id"]
+    assert said == [
+        f"第 {scored} 次评分没有主体 110101199001011237",
+        "居民身份证号码 '110101199002301236' 的出生日期 19900230 不可能",
+        "此密钥只可询问 high_speed_rail 的决定，不可询问 deposit_free_rental",
+        "此密钥未申报用途 'marketing'（已申报：ticket purchase）",
+    ]
+    english = client.post("/v1/decisions", json=cases[0][0], headers=key).json()["error"]["message"]
+    assert english == f"subject 110101199001011237 was not scored in run {scored}"
+
+
 def test_a_number_as_a_person_writes_it_is_decided_as_stored_and_an_invalid_one_is_named(
     world: dict[str, Any],
 ) -> None:

@@ -49,9 +49,10 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
 
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
-    """An error of the registry: the status of its class, its code, its message, the field at fault."""
+    """An error of the registry: the status of its class, its code, its message, the field at fault. The message is
+    in the language the route read from the request (``speaks``), when the error has it; else in English."""
     assert isinstance(exc, SocialCreditError)
-    response = _error(exc.status, exc.code, str(exc), exc.field)
+    response = _error(exc.status, exc.code, exc.said_in(getattr(_request.state, "lang", "en")), exc.field)
     if isinstance(exc, TooManyRequestsError):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response

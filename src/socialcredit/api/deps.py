@@ -53,6 +53,7 @@ __all__ = [
     "refuse",
     "require",
     "said_in",
+    "speaks",
     "today",
 ]
 
@@ -60,6 +61,12 @@ __all__ = [
 def said_in(response: Response, lang: str) -> None:
     """Say in ``response`` the language its texts are in (``Content-Language``: en or zh-CN, as the pages say it)."""
     response.headers["Content-Language"] = LANGUAGE_TAGS[lang]
+
+
+def speaks(request: Request, lang: str) -> None:
+    """From here on, ``request``'s errors are said in ``lang`` where they have it (``SocialCreditError.zh``): a route
+    whose language is in its body says so once it has read it."""
+    request.state.lang = lang
 
 
 def _language(response: Response, lang: Literal["en", "zh"] = "en") -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "first_invisible_sql",
     "invisible_sql",
     "iso",
+    "no_purpose",
     "shown_points",
     "with_values",
 ]
@@ -124,6 +125,14 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
     return text
 
 
+def no_purpose() -> DecisionError:
+    """The refusal of a decision asked without a purpose (or one of spaces)."""
+    return DecisionError(
+        "a purpose is required: say why the decision is asked (e.g. 'ticket purchase')",
+        zh="须说明用途：为何询问此决定（例如“购买车票”）",
+    )
+
+
 def check_purpose(purpose: str | None) -> str:
     """The purpose of a decision, or one a relying party's key declares: trimmed, not empty, at most MAX_PURPOSE
     characters, one line of plain text. It is logged with each inquiry and shown to the resident (pages, files,
@@ -131,7 +140,7 @@ def check_purpose(purpose: str | None) -> str:
     stored as given from the command line."""
     text = (purpose or "").strip()
     if not text:
-        raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+        raise no_purpose()
     if len(text) > MAX_PURPOSE:
         raise DecisionError(
             f"a purpose is at most {MAX_PURPOSE} characters; this one has {len(text)}",

@@ -517,7 +517,9 @@ class Service:
                 raise NotFoundError(self.no_run[service_id], code="no_run")
             if not self.snapshots:
                 raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
-            raise NotFoundError(f"no scored policy offers the service {service_id!r}")
+            raise NotFoundError(
+                f"no scored policy offers the service {service_id!r}", zh=f"没有已评分的政策提供服务 {service_id!r}"
+            )
         return snap
 
     def snapshot_for(self, service_id: str, policy_id: str | None) -> Snapshot:
@@ -535,7 +537,8 @@ class Service:
             if not self.snapshots:
                 raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
             message = f"no scored run of policy {policy_id} offers the service {service_id!r}"
-            raise NotFoundError(message, field="policy")
+            zh = f"政策 {policy_id} 没有提供服务 {service_id!r} 的评分"
+            raise NotFoundError(message, field="policy", zh=zh)
         return snap
 
     def served(self, subject_id: str, service_id: str, policy_id: str | None) -> Served | None:

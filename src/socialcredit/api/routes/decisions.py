@@ -3,12 +3,12 @@
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from socialcredit.api.bodies import JSONRoute
-from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse, said_in
+from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse, said_in, speaks
 from socialcredit.api.models import BatchDecisions, Decision
 from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
 from socialcredit.identifiers import compact_subject_id
@@ -85,7 +85,8 @@ async def _policy(service: Service, party: Party, asked: str | None) -> str | No
     """The policy a decision relies on: the one the key is bound to, else the one asked (``?policy=``), else none."""
     if party.policy_id is not None and asked is not None and asked != party.policy_id:
         message = f"this key is bound to policy {party.policy_id}; it may not ask decisions under {asked}"
-        await refuse(service, party, ForbiddenError(message, code="policy_not_bound"), "/v1/decisions")
+        zh = f"此密钥限于政策 {party.policy_id}，不得按政策 {asked} 询问决定"
+        await refuse(service, party, ForbiddenError(message, code="policy_not_bound", zh=zh), "/v1/decisions")
     return party.policy_id or asked
 
 
@@ -93,10 +94,14 @@ async def _in_scope(service: Service, party: Party, service_id: str, purpose: st
     """A relying party asks only for the services registered with its key, and only for its declared purposes."""
     if service_id not in party.services:
         message = f"this key may ask decisions for {', '.join(party.services)}, not {service_id}"
-        await refuse(service, party, ForbiddenError(message, code="service_not_registered"), "/v1/decisions")
+        zh = f"此密钥只可询问 {'、'.join(party.services)} 的决定，不可询问 {service_id}"
+        refusal = ForbiddenError(message, code="service_not_registered", zh=zh)
+        await refuse(service, party, refusal, "/v1/decisions")
     if purpose not in party.purposes:
         message = f"purpose {purpose!r} was not declared for this key (declared: {', '.join(party.purposes)})"
-        await refuse(service, party, ForbiddenError(message, code="purpose_not_declared"), "/v1/decisions")
+        zh = f"此密钥未申报用途 {purpose!r}（已申报：{'、'.join(party.purposes)}）"
+        refusal = ForbiddenError(message, code="purpose_not_declared", zh=zh)
+        await refuse(service, party, refusal, "/v1/decisions")
 
 
 @router.post("/v1/decisions")
@@ -104,15 +109,18 @@ async def decide_one(
     body: DecisionRequest,
     party: RelyingParty,
     service: ServiceDep,
+    request: Request,
     response: Response,
     policy: PolicyParam = None,
     lang: LangParam = None,
 ) -> Decision:
     """A decision with at most four ranked reasons and what would change it; logged as an inquiry.
 
-    Answered from the latest run held in memory; the inquiry is journalled before the answer is sent.
+    Answered from the latest run held in memory; the inquiry is journalled before the answer is sent. A refusal
+    (4xx) is said in the language asked, as the decision is.
     """
     said = _language(body, lang)
+    speaks(request, said)
     await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
 

@@ -154,6 +154,8 @@ def ambiguous_service(service: str, policies: Sequence[str]) -> DecisionError:
         f"the service {service} is defined by {len(policies)} policies in use ({', '.join(policies)}): name the "
         f"policy you rely on with ?policy=ID (API) or --policy ID (command line), or have your key bound to one "
         f"(socialcredit keys issue ... --policy ID)",
+        zh=f"服务 {service} 由 {len(policies)} 项在用政策定义（{'、'.join(policies)}）：请用 ?policy=ID（API）或 "
+        f"--policy ID（命令行）指明所依据的政策，或将密钥限定于一项政策（socialcredit keys issue ... --policy ID）",
         code="ambiguous_service",
         field="policy",
     )

@@ -32,10 +32,11 @@ import pyarrow.compute as pc
 
 from socialcredit.clock import resolve_today
 from socialcredit.compiler import MAX_REASONS
-from socialcredit.errors import DecisionError, IdentifierError, NotFoundError, SocialCreditError, StoreError
+from socialcredit.errors import IdentifierError, NotFoundError, SocialCreditError, StoreError
 from socialcredit.identifiers import SubjectKind, compact_subject_id, validate_subject_id
 from socialcredit.policy import expr
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.common import no_purpose
 from socialcredit.registry.decisions.decide import (
     Decision,
     ListEntry,
@@ -572,7 +573,10 @@ class Snapshot:
         except IdentifierError as invalid:
             invalid.field = "subject_id"
             return invalid
-        return NotFoundError(f"subject {compact_subject_id(subject_id)} was not scored in run {self.run_id}")
+        subject = compact_subject_id(subject_id)
+        return NotFoundError(
+            f"subject {subject} was not scored in run {self.run_id}", zh=f"第 {self.run_id} 次评分没有主体 {subject}"
+        )
 
     def _rows_of_array(self, ids: pa.Array) -> np.ndarray[Any, np.dtype[np.int64]]:
         """The rows of the identifiers of an Arrow array, every one of them scored in the run (reasons, entries)."""
@@ -1049,7 +1053,7 @@ class Snapshot:
         if not self.explain:
             raise RuntimeError("this snapshot was loaded without explanations")
         if not purpose or not purpose.strip():
-            raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+            raise no_purpose()
         i = self.row_of(subject_id)
         if i is None:
             subject_id = compact_subject_id(subject_id)
@@ -1392,14 +1396,17 @@ class Snapshot:
         try:
             return self.bits[service]
         except KeyError:
-            raise NotFoundError(f"policy {self.policy.id} offers no service {service!r}") from None
+            raise NotFoundError(
+                f"policy {self.policy.id} offers no service {service!r}",
+                zh=f"政策 {self.policy.id} 没有服务 {service!r}",
+            ) from None
 
     def decide(
         self, subject_id: str, service: str, purpose: str, *, requester: str, today: dt.date | None = None
     ) -> QuickDecision:
         """One decision; logged as an inquiry at the next ``flush``."""
         if not purpose or not purpose.strip():
-            raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+            raise no_purpose()
         i = self.row_of(subject_id)
         if i is None:
             raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
@@ -1594,7 +1601,7 @@ class Snapshot:
     ) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Decisions for many subjects at once (all must have been scored); each is logged as an inquiry."""
         if not purpose or not purpose.strip():
-            raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+            raise no_purpose()
         self._bit(service)  # an unknown service is refused first
         subject_ids = list(subject_ids)
         return self.decide_rows(
@@ -1614,7 +1621,7 @@ class Snapshot:
         """``decide_many`` for subjects whose rows (``rows_of``) are known already: ``rows[i]`` is the row of
         ``subject_ids[i]``. A subject whose freeze refuses the service (``guard_flags``) is refused."""
         if not purpose or not purpose.strip():
-            raise DecisionError("a purpose is required: say why the decision is asked (e.g. 'ticket purchase')")
+            raise no_purpose()
         bit = self._bit(service)
         grants = self.grants[rows]
         if self._rejudging():  # judged again on rank and percentile
