@@ -949,6 +949,11 @@ def test_the_json_api_answers_errors_in_json_naming_the_field() -> None:
         assert (r.status_code, r.json()["error"]["code"]) == (404, "http_error")
         ok = site.get(f"/api/clients/{client}/matches")
         assert ok.status_code == 200 and ok.json()["matches"] == []
+        assert ok.json()["notice"] == "未配置登记系统：排序未使用任何信用信息"
+        english = site.get(f"/api/clients/{client}/matches", params={"lang": "en"}).json()["notice"]
+        assert english == "no registry configured: ranked without any credit signal"
+        page = site.get(f"/clients/{client}/matches")
+        assert '<p class="notice">未配置登记系统：排序未使用任何信用信息</p>' in page.text
         page = site.get("/clients/999")
         assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
     store.close()

@@ -260,13 +260,13 @@ def create_match_app(
 
     @app.get("/clients/{client_id}/matches", response_class=HTMLResponse)
     def matches(request: Request, client_id: int, limit: Limit = 20) -> HTMLResponse:
-        page = mm.matches(client_id, limit=limit, today=today)
+        page = mm.matches(client_id, limit=limit, today=today, lang=_lang(request))
         return render(request, "matches.html", page=page, formula=formula_lines(_lang(request)))
 
     @app.get("/api/clients/{client_id}/matches")
     def matches_json(request: Request, client_id: int, limit: Limit = 20) -> JSONResponse:
-        page = mm.matches(client_id, limit=limit, today=today)
         lang = _lang(request)
+        page = mm.matches(client_id, limit=limit, today=today, lang=lang)
         return JSONResponse(
             {
                 "client_id": client_id,

@@ -173,7 +173,7 @@ def matches(
     from socialcredit.matchmaking.store import open_match_store
 
     with open_match_store(db, create=False) as store, _registry(registry_url, key) as registry:
-        page = Matchmaker(store, registry).matches(client_id, limit=limit)
+        page = Matchmaker(store, registry).matches(client_id, limit=limit, lang=lang)
     tiers = credit_tiers()
     if as_json:
         data: list[dict[str, Any]] = [

@@ -19,6 +19,10 @@ __all__ = ["MatchPage", "Matchmaker"]
 
 log = logging.getLogger("socialcredit.matchmaking")
 
+# What a page without the registry's badges says, in its language (the registry's refusal, if any, before it)
+_NO_SIGNAL = {"en": "ranked without any credit signal", "zh": "排序未使用任何信用信息"}
+_NO_REGISTRY = {"en": "no registry configured: ", "zh": "未配置登记系统："}
+
 
 @dataclass
 class MatchPage:
@@ -48,26 +52,29 @@ class Matchmaker:
             return {}
         return self.registry.badges(subject_ids)
 
-    def rank(self, client_id: int, *, limit: int = 20, today: dt.date | None = None) -> tuple[Ranking, str | None]:
-        """The ranking alone (no profiles): what the benchmark times."""
+    def rank(
+        self, client_id: int, *, limit: int = 20, today: dt.date | None = None, lang: str = "en"
+    ) -> tuple[Ranking, str | None]:
+        """The ranking alone (no profiles): what the benchmark times; the notice (the registry was not asked, or
+        did not answer) in ``lang``."""
         index = self.store.index(self.tiers, today=today)
         if client_id not in index.row_of:
             self.store.client(client_id)  # raises UnknownClientError
-        notice = None if self.registry is not None else "no registry configured: ranked without any credit signal"
+        notice = None if self.registry is not None else f"{_NO_REGISTRY[lang]}{_NO_SIGNAL[lang]}"
         try:
             ranking = rank(index, client_id, lookup=self._lookup, tiers=self.tiers, limit=limit, weights=self.weights)
         except RegistryError as exc:
             log.warning("ranking without credit signal: %s", exc)
-            notice = f"{exc}; ranked without any credit signal"
+            notice = f"{exc.said_in(lang)}{'；' if lang == 'zh' else '; '}{_NO_SIGNAL[lang]}"
             ranking = rank(
                 index, client_id, lookup=lambda _ids: {}, tiers=self.tiers, limit=limit, weights=self.weights
             )
         return ranking, notice
 
-    def matches(self, client_id: int, *, limit: int = 20, today: dt.date | None = None) -> MatchPage:
-        """Ranked matches with the profiles to show and the reasons of each."""
+    def matches(self, client_id: int, *, limit: int = 20, today: dt.date | None = None, lang: str = "en") -> MatchPage:
+        """Ranked matches with the profiles to show and the reasons of each (the notice in ``lang``)."""
         client = self.store.client(client_id, today=today)
-        ranking, notice = self.rank(client_id, limit=limit, today=today)
+        ranking, notice = self.rank(client_id, limit=limit, today=today, lang=lang)
         profiles = self.store.clients([m.client_id for m in ranking.matches], today=today)
         return MatchPage(client, ranking, profiles, notice)
 
