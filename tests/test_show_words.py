@@ -120,3 +120,15 @@ def test_link_disputes_in_chinese_have_their_own_status_words_and_note(capsys: p
     assert "已核实（关联保留）" in said and "关联已撤销，" in said
     assert "逾期未答复（关联撤销）" in said and "；逾期未答复：关联已撤销" in said
     assert "upheld" not in said and "unlinked" not in said and "记录撤回" not in said and "no answer" not in said
+
+
+def test_who_asked_with_a_key_no_longer_known_is_said_in_the_language_asked(city: Path, tmp_path: Path) -> None:
+    """A decision logged under a key the store does not know (``key:<id>``; the key id is never shown) is "a
+    relying party" in English and in Chinese in Chinese (it was English in both)."""
+    db = _fresh(city, tmp_path)
+    sc("decide", PAYER, "high_speed_rail", "--purpose", "loan", "--requester", "key:gone0000000", db=db)
+    lines = sc("show", PAYER, "--lang", "zh", db=db).stdout.splitlines()
+    at = lines.index("查询本主体的记录")
+    assert _cells(lines[at + 2])[-4:] == ["某查询方", "high_speed_rail", "贷款审批", "准予"]
+    english = sc("show", PAYER, db=db).stdout
+    assert "a relying party" in english and "gone0000000" not in english

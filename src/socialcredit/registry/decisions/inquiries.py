@@ -71,14 +71,20 @@ def write_inquiries(store: Store, rows: str, n: int, params: Sequence[object] = 
     return first
 
 
-def party_names(store: Store, requesters: Sequence[str]) -> dict[str, str]:
+# Who asked with a key the store no longer knows, as the resident is told it (en, zh)
+UNKNOWN_PARTY = {"en": "a relying party", "zh": "某查询方"}
+
+
+def party_names(store: Store, requesters: Sequence[str], lang: str = "en") -> dict[str, str]:
     """Who asked, as a resident is shown it: the name of the party behind each requester the service logged as
-    ``key:<key id>`` (a key id is never shown to a resident). Requesters of another form are left out."""
+    ``key:<key id>`` (a key id is never shown to a resident), or, for a key no longer known, "a relying party" in
+    ``lang``. Requesters of another form are left out."""
     ids = sorted({r[4:] for r in requesters if r.startswith("key:")})
     if not ids:
         return {}
     rows = store.execute("SELECT key_id, name FROM api_keys WHERE list_contains(?, key_id)", [ids]).fetchall()
-    return {f"key:{k}": str(n) for k, n in rows}
+    known = {f"key:{k}": str(n) for k, n in rows}
+    return {f"key:{k}": known.get(f"key:{k}", UNKNOWN_PARTY[lang]) for k in ids}
 
 
 def who_asked(

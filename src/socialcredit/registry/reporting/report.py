@@ -427,11 +427,11 @@ def subject_report(
         limit, offset = (None, 0) if inquiries_page is None else (inquiries_page[1], inquiries_page[0])
         inquiries, asked = who_asked(store, subject_id, lang, limit=limit, offset=offset)
     name_measures(store, subject_id, inquiries, lang)  # a refusal under a joint-punishment memorandum names it
-    # Who asked is the party's name, never its key id (a key no longer known keeps "a relying party").
-    names = party_names(store, [str(q["requester"]) for q in inquiries])
+    # Who asked is the party's name, never its key id (a key no longer known is "a relying party" in ``lang``).
+    names = party_names(store, [str(q["requester"]) for q in inquiries], lang)
     for q in inquiries:
         if str(q["requester"]).startswith("key:"):
-            q["requester"] = names.get(str(q["requester"]), "a relying party")
+            q["requester"] = names[str(q["requester"])]
     with store.transaction():
         append_audit(store, actor, "read_report", subject_id, {"purpose": purpose})
     subject = {**subject, "birth_date": subject["birth_date"].isoformat() if subject["birth_date"] else None}
