@@ -56,7 +56,9 @@ def test_show_in_chinese_has_chinese_headings_and_labels(city: Path, tmp_path: P
     assert lines[0] == f"王伟 {DEFAULTER}（个人，零售业，朝阳区）"
     assert lines[2] == (
         "beijing 2026.2 评分编号 1，截至 2026-07-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
-        "名单：失信名单（失信被执行人）"  # the list by its Chinese name, as `decide --lang zh` and the pages say it
+        # the list by its Chinese name, as `decide --lang zh` and the pages say it; in its notice period (the run
+        # noticed it, in effect 60 days later), said so as the page and the JSON say it (it read as in effect)
+        "名单：失信名单（失信被执行人；仅为告知：2026-08-30 起生效，除非在此之前原因消除）"
     )
     assert _cells(lines[3]) == ["维度", "分值", "上下限"]
     assert _cells(lines[8]) == ["#", "代码", "原因", "分值", "如何改变"]
@@ -72,7 +74,7 @@ def test_show_in_english_is_as_it_was(city: Path, tmp_path: Path) -> None:
     assert lines[0] == f"王伟 {DEFAULTER} (person, retail, 朝阳区)"
     assert lines[2] == (
         "beijing 2026.2 run 1 as of 2026-07-01: score 900, tier B, rank 2 of 2, percentile 50.0; lists: blacklist "
-        "(judgment defaulter)"
+        "(judgment defaulter; notice only: in effect from 2026-08-30, unless the cause goes away)"
     )
     assert _cells(lines[3]) == ["dimension", "points", "cap"]
     assert _cells(lines[8]) == ["#", "code", "reason", "points", "what", "would", "change", "it"]

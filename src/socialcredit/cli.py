@@ -324,6 +324,8 @@ _SHOW_WORDS: dict[str, dict[str, str]] = {
         "person": "person",
         "org": "org",
         "list": "{list} ({reason})",
+        # a listing in its notice period (the page's "Notice: these listings are in their grace period")
+        "list_pending": "{list} ({reason}; notice only: in effect from {date}, unless the cause goes away)",
         "comma": ", ",
         "run": "{head} run {run} as of {as_of}: score {score}, tier {tier}, rank {rank} of {of}, percentile "
         "{percentile}; lists: {lists}",
@@ -364,6 +366,7 @@ _SHOW_WORDS: dict[str, dict[str, str]] = {
         "person": "个人",
         "org": "机构",
         "list": "{list}（{reason}）",
+        "list_pending": "{list}（{reason}；仅为告知：{date} 起生效，除非在此之前原因消除）",
         "comma": "，",
         "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名 {rank}/{of}，百分位 {percentile}；"
         "名单：{lists}",
@@ -462,7 +465,9 @@ def show(
     out.print(f"[bold]{escape(str(s['name']))}[/] {escape(about)}", markup=True)
     for sc in report["scores"]:
         lists = w["comma"].join(
-            w["list"].format(list=list_names.get((sc["policy"], x["list"]), x["list"]), reason=x["reason"])
+            w["list_pending" if x["status"] == "pending" else "list"].format(
+                list=list_names.get((sc["policy"], x["list"]), x["list"]), reason=x["reason"], date=x["effective_on"]
+            )
             for x in sc["lists"]
         )
         lists = lists or w["none"]
