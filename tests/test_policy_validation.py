@@ -30,6 +30,7 @@ from socialcredit.compiler.lower import lower
 from socialcredit.errors import ExpressionError, PolicyError
 from socialcredit.policy import builtin_policy, expr, parse_policy
 from socialcredit.policy.load import record_env, subject_env
+from socialcredit.policy.model import check_version
 
 ORIGIN = "beijing.yaml"
 
@@ -244,6 +245,10 @@ def test_a_version_written_as_a_number_must_be_quoted() -> None:
             "a version may not put the combining mark U+0301 at the start: it reads as '2026.1'; use letters, "
             "digits, '.', '-' or '_', e.g. '2026.1'",
         ),
+        (
+            '"2026-1 🎉"',
+            "a version may not contain the symbol '🎉' (U+1F389); use letters, digits, '.', '-' or '_', e.g. '2026.1'",
+        ),
         ('"' + "9" * 65 + '"', "a version is at most 64 characters, not 65"),
         ("2026-01-01", 'write the version in quotes ("2026-01-01"): YAML reads 2026-01-01 as a date'),
     ],
@@ -253,6 +258,25 @@ def test_a_version_is_one_segment_of_an_address(version: str, message: str) -> N
     # reach, and a line break split the reports' lines.
     text = beijing_text().replace('version: "2026.2"', f"version: {version}", 1)
     assert problems(text) == [f"beijing.yaml:{line_of(text, 'version: ')}: version: {message}"]
+
+
+_SYMBOLS = st.characters(categories=["So", "Sk"], min_codepoint=0x80)
+_NAMING = st.text(st.characters(categories=["Lu", "Ll", "Lo", "Nd"]) | st.sampled_from(".-_"), min_size=1, max_size=30)
+
+
+@given(_NAMING, _NAMING, _SYMBOLS)
+@settings(max_examples=200)
+def test_a_version_with_a_symbol_is_refused_naming_it(before: str, after: str, symbol: str) -> None:
+    """Any version with an emoji, a pictograph or another symbol beyond ASCII in it is refused, naming it and what
+    a version is written with (they were accepted: '2026-1 🎉'); one of letters, digits, '.', '-' and '_' is taken
+    as written."""
+    assert check_version(before + after) == before + after
+    with pytest.raises(ValueError) as refused:
+        check_version(before + symbol + after)
+    assert str(refused.value) == (
+        f"a version may not contain the symbol {symbol!r} (U+{ord(symbol):04X}); use letters, digits, '.', '-' or "
+        "'_', e.g. '2026.1'"
+    )
 
 
 def test_a_version_may_be_written_in_any_script() -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "SeverityClass",
     "Tier",
     "check_id",
+    "check_version",
 ]
 
 # Matched whole (fullmatch): with match, `$` also matched before a final newline, and "tax.late\n" was an id.
@@ -364,6 +365,60 @@ VERSION_MAX = 64  # characters
 _VERSION_BREAKS = frozenset("/\\?#%")  # what would end or escape a segment of an address
 
 
+def check_version(value: object) -> str:
+    """A policy's version as written (a whole number is taken as its digits), or ValueError saying what is wrong:
+    one segment of the policy's addresses and a line of every report, in letters and digits of any script."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        raise ValueError(f'write the version in quotes ("{value}" as a number loses digits such as 2026.10)')
+    if isinstance(value, dt.date):
+        raise ValueError(f'write the version in quotes ("{value}"): YAML reads {value} as a date')
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("version must be a non-empty text, e.g. '2026.1'")
+    # The version is a segment of the policy's addresses (/policies/<id>/<version>, /v1/policies/<id>/<version>)
+    # and a line of every report: '2026/01' made the public page unreachable, a control character broke lines.
+    if len(value) > VERSION_MAX:
+        raise ValueError(f"a version is at most {VERSION_MAX} characters, not {len(value)}")
+    bad = next((c for c in value if c in _VERSION_BREAKS or not c.isprintable()), None)
+    if bad is not None:
+        raise ValueError(
+            f"a version may not contain {bad!r} (it is part of the policy's web address); use letters, digits, "
+            "'.', '-' or '_', e.g. '2026.1'"
+        )
+    if value != value.strip():
+        raise ValueError("a version may not begin or end with a space")
+    # A combining mark on an ASCII character draws over it: '2026.3' + U+0301 was published beside 2026.3, put in
+    # force as the newer, and read as 2026.3 on every page. Marks of other scripts (Thai, Devanagari) belong to
+    # their letters and are kept. A version a store holds was published before this check and keeps loading
+    # (expr.READ_BACK): refusing it on reading stopped the service from starting.
+    # A mark at the very start sits on nothing of its own and draws over what comes before the version.
+    mark = next(
+        (
+            i
+            for i in range(len(value))
+            if unicodedata.category(value[i]) in ("Mn", "Me") and (i == 0 or value[i - 1].isascii())
+        ),
+        None,
+    )
+    if mark is not None and not READ_BACK.get():
+        on = "at the start" if mark == 0 else f"on {value[mark - 1]!r}"
+        raise ValueError(
+            f"a version may not put the combining mark U+{ord(value[mark]):04X} {on}: it reads "
+            f"as {value[:mark] + value[mark + 1 :]!r}; use letters, digits, '.', '-' or '_', e.g. '2026.1'"
+        )
+    # A symbol (an emoji, a pictograph, a modifier: Unicode's So and Sk beyond ASCII) is no part of a version's
+    # name: '2026-1 🎉' was published, and read on a page, a terminal or a URL as the font drew it. Read back as
+    # a mark is (a store may hold one published before).
+    symbol = next((c for c in value if not c.isascii() and unicodedata.category(c) in ("So", "Sk")), None)
+    if symbol is not None and not READ_BACK.get():
+        raise ValueError(
+            f"a version may not contain the symbol {symbol!r} (U+{ord(symbol):04X}); use letters, digits, '.', "
+            "'-' or '_', e.g. '2026.1'"
+        )
+    return value
+
+
 class Policy(_Strict):
     """A published, versioned scoring policy."""
 
@@ -386,49 +441,7 @@ class Policy(_Strict):
 
     _id = field_validator("id")(_check_id)
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version(cls, value: object) -> str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, float):
-            raise ValueError(f'write the version in quotes ("{value}" as a number loses digits such as 2026.10)')
-        if isinstance(value, dt.date):
-            raise ValueError(f'write the version in quotes ("{value}"): YAML reads {value} as a date')
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError("version must be a non-empty text, e.g. '2026.1'")
-        # The version is a segment of the policy's addresses (/policies/<id>/<version>, /v1/policies/<id>/<version>)
-        # and a line of every report: '2026/01' made the public page unreachable, a control character broke lines.
-        if len(value) > VERSION_MAX:
-            raise ValueError(f"a version is at most {VERSION_MAX} characters, not {len(value)}")
-        bad = next((c for c in value if c in _VERSION_BREAKS or not c.isprintable()), None)
-        if bad is not None:
-            raise ValueError(
-                f"a version may not contain {bad!r} (it is part of the policy's web address); use letters, digits, "
-                "'.', '-' or '_', e.g. '2026.1'"
-            )
-        if value != value.strip():
-            raise ValueError("a version may not begin or end with a space")
-        # A combining mark on an ASCII character draws over it: '2026.3' + U+0301 was published beside 2026.3, put in
-        # force as the newer, and read as 2026.3 on every page. Marks of other scripts (Thai, Devanagari) belong to
-        # their letters and are kept. A version a store holds was published before this check and keeps loading
-        # (expr.READ_BACK): refusing it on reading stopped the service from starting.
-        # A mark at the very start sits on nothing of its own and draws over what comes before the version.
-        mark = next(
-            (
-                i
-                for i in range(len(value))
-                if unicodedata.category(value[i]) in ("Mn", "Me") and (i == 0 or value[i - 1].isascii())
-            ),
-            None,
-        )
-        if mark is not None and not READ_BACK.get():
-            on = "at the start" if mark == 0 else f"on {value[mark - 1]!r}"
-            raise ValueError(
-                f"a version may not put the combining mark U+{ord(value[mark]):04X} {on}: it reads "
-                f"as {value[:mark] + value[mark + 1 :]!r}; use letters, digits, '.', '-' or '_', e.g. '2026.1'"
-            )
-        return value
+    _version = field_validator("version", mode="before")(check_version)
 
     def tier_ids(self) -> list[str]:
         """Tier ids from best to worst."""
