@@ -224,7 +224,8 @@ def test_a_record_sent_after_the_run_shows_live_with_its_watermark(world: dict[s
 
 def _history_pages(folder: Path, latest: str) -> dict[str, str]:
     """A's history pages (en, zh) after a run under the shipped beijing 2026.2 (A graded B) and, once the
-    judgment is fulfilled, a run under ``latest`` published as 2026.9 (A graded A)."""
+    judgment is fulfilled, a run under ``latest`` published as 2026.9 (A graded A); and A's overview (``me en``,
+    ``me zh``)."""
     from socialcredit.policies import __file__ as shipped
     from socialcredit.policy.load import parse_policy
     from socialcredit.registry.scoring.policies import publish_policy
@@ -243,7 +244,8 @@ def _history_pages(folder: Path, latest: str) -> dict[str, str]:
             app = create_app(folder / "due.duckdb", store=store)
             with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
                 sign_in(client, key)
-                return {lang: client.get("/me/history", params={"lang": lang}).text for lang in ("en", "zh")}
+                pages = {lang: client.get("/me/history", params={"lang": lang}).text for lang in ("en", "zh")}
+                return pages | {f"me {lang}": client.get("/me", params={"lang": lang}).text for lang in ("en", "zh")}
     finally:
         store.close()
 
@@ -270,6 +272,9 @@ def test_a_grade_without_a_name_is_shown_once(tmp_path: Path) -> None:
     assert "<strong>分数 1000</strong> · 等级 A · 排名" in pages["zh"]
     assert "<strong>分数 900</strong> · 等级 B · 排名" in pages["zh"]
     assert "等级由 B 变为 A</p>" in pages["zh"]
+    # and the overview gives the grade alone, no space after it for the name it does not have
+    assert '<dt>Tier</dt><dd class="big">A</dd>' in pages["me en"]
+    assert '<dt>等级</dt><dd class="big">A</dd>' in pages["me zh"]
 
 
 def test_a_grade_the_latest_version_no_longer_has_keeps_its_name(tmp_path: Path) -> None:
