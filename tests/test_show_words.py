@@ -134,3 +134,24 @@ def test_who_asked_with_a_key_no_longer_known_is_said_in_the_language_asked(city
     assert _cells(lines[at + 2])[-4:] == ["某查询方", "high_speed_rail", "贷款审批", "准予"]
     english = sc("show", PAYER, db=db).stdout
     assert "a relying party" in english and "gone0000000" not in english
+
+
+def test_who_asked_and_why_are_shown_with_their_control_characters_as_codes(city: Path, tmp_path: Path) -> None:
+    """A purpose, a requester or a service a store holds from before they were checked (an escape sequence, a
+    right-to-left override, a line break) is shown by `show` with each control character as its code, as a freeze's
+    police reference is (they were sent to the terminal as they were)."""
+    from socialcredit.store import open_store
+
+    db = _fresh(city, tmp_path)
+    sc("decide", PAYER, "high_speed_rail", "--purpose", "loan", "--requester", "bank", db=db)
+    store = open_store(db)
+    try:
+        store.execute("UPDATE inquiries SET purpose = 'loan\x1b[2J\u202eevil\nnext', requester = 'bank\x1b[31m'")
+    finally:
+        store.close()
+    said = sc("show", PAYER, db=db).stdout
+    assert "\x1b" not in said and "\u202e" not in said
+    lines = said.splitlines()
+    at = lines.index("inquiries about this subject")
+    shown = ["bank\\x1b[31m", "high_speed_rail", "loan\\x1b[2J\\u202eevil\\nnext", "granted"]
+    assert _cells(lines[at + 2])[-4:] == shown

@@ -54,6 +54,7 @@ from socialcredit.regions.linkcli import link_command
 from socialcredit.serving import serve_until_stopped
 from socialcredit.settings import get_settings, log_level
 from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
+from socialcredit.textcheck import escaped
 
 app = typer.Typer(
     cls=HelpGroup,
@@ -525,11 +526,13 @@ def show(
     _print_links(report, lang)
     inq = Table(*(w[c] for c in ("when", "who", "service", "purpose", "outcome")), title=w["inquiries"], box=None)
     for q in report["inquiries"]:
+        # who asked and why as sent (one line of plain text since they are checked; a store may hold older ones): a
+        # control character is shown as its code, never sent to the terminal
         inq.add_row(
             _when(q["asked_at"]),
-            q["requester"],
-            q["service"],
-            _purpose(q["purpose"], lang),
+            escaped(str(q["requester"])),
+            escaped(str(q["service"])),
+            escaped(_purpose(q["purpose"], lang)),
             _word("outcome", str(q["outcome"]), lang),
         )
     out.print(inq if report["inquiries"] else w["no_inquiries"])
@@ -1304,6 +1307,7 @@ def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     table = Table("key", "role", "name", "scope", "issued", "revoked")
     for r in rows:
         scope = r["source_id"] or r["subject_id"] or ", ".join([*(r["services"] or []), *(r["purposes"] or [])])
+        scope = escaped(scope)  # declared purposes as sent (a store may hold some from before they were checked)
         if r.get("policy_id"):
             scope += f" (policy {r['policy_id']})"
         table.add_row(
