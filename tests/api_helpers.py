@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import datetime as dt
-import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +27,7 @@ from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.settings import get_settings
 from socialcredit.store import Store, open_store
+from store_copies import copy_of
 
 __all__ = [
     "auth",
@@ -161,28 +159,6 @@ def wait_until_serving(client: httpx.Client, proc: subprocess.Popen[Any], log: P
                 return
         assert time.monotonic() < deadline, f"it did not start serving in {seconds:g} s"
         time.sleep(0.2)
-
-
-# The stores built by copy_of, each in a folder of its own: built once in a process (each pytest worker) under a
-# name, then copied for every caller.
-_BUILT: dict[str, Path] = {}
-
-
-def copy_of(folder: Path, name: str, build: Callable[[Path], Store]) -> Store:
-    """The store ``build`` makes as ``store.duckdb`` in the folder it is given, built once per process for each
-    ``name``, closed, and copied into ``folder`` with what lies beside it (the audit checkpoints
-    ``<store>.checkpoints/``, the signing key ``<store>.signing.key``, the files it was made from): every caller gets
-    the same rows, in a store of its own, opened."""
-    template = _BUILT.get(name)
-    if template is None:
-        template = Path(tempfile.mkdtemp(prefix=f"{name}-"))
-        atexit.register(shutil.rmtree, template, ignore_errors=True)
-        build(template).close()
-        _BUILT[name] = template
-    folder.mkdir(parents=True, exist_ok=True)
-    for kept in template.iterdir():
-        (shutil.copytree if kept.is_dir() else shutil.copy2)(kept, folder / kept.name)
-    return open_store(folder / "store.duckdb", key="")
 
 
 def scored_example(folder: Path, policies: tuple[str, ...] = ("beijing",)) -> Store:

@@ -7,6 +7,7 @@ import base64
 import csv
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
+from store_copies import copied
 
 EXCHANGE = "\nexchange:\n  shareable_record_types: [court_judgment]\n  lists: [blacklist]\n"
 BEIJING, TIANJIN = "110000", "120000"
@@ -85,7 +87,37 @@ class Regions:
 
 
 def build_regions(folder: Path, *, as_of: dt.date, residents: int = 60, movers: int = 4, seed: int = 5) -> Regions:
-    """Beijing and Tianjin, each ingested and scored at ``as_of``; nothing exchanged yet."""
+    """Beijing and Tianjin, each ingested and scored at ``as_of``; nothing exchanged yet (built once per process for
+    each set of arguments, and copied: see regions_copied)."""
+    return regions_copied(
+        folder,
+        f"regions-{as_of}-{residents}-{movers}-{seed}",
+        lambda where: _build_regions(where, as_of, residents, movers, seed),
+    )
+
+
+# What Regions holds besides its folder's files, of each world regions_copied built, by its name.
+_MADE: dict[str, tuple[list[dict[str, str]], dict[str, int]]] = {}
+
+
+def regions_copied(folder: Path, name: str, build: Callable[[Path], Regions]) -> Regions:
+    """The two regions ``build`` makes in the folder it is given, built once per process for each ``name``, closed,
+    and copied into ``folder`` (see store_copies.copied): every caller gets the same stores, its own, opened."""
+
+    def made(where: Path) -> None:
+        world = build(where)
+        _MADE[name] = (world.movers, world.exported)
+        world.close()
+
+    copied(folder, name, made)
+    movers, exported = _MADE[name]
+    codes = (BEIJING, TIANJIN)
+    stores = {code: open_store(folder / f"{code}.duckdb", key="") for code in codes}
+    keys = {code: folder / f"{code}.key" for code in codes}
+    return Regions(folder, stores, keys, [dict(m) for m in movers], dict(exported))
+
+
+def _build_regions(folder: Path, as_of: dt.date, residents: int, movers: int, seed: int) -> Regions:
     codes = (BEIJING, TIANJIN)
     summary = generate_regions(folder / "data", residents=residents, movers=movers, seed=seed, regions=codes)
     stores: dict[str, Store] = {}

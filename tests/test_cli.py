@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -15,6 +16,10 @@ from pathlib import Path
 import pytest
 
 from socialcredit.identifiers import make_ric
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 4), 15)
@@ -37,6 +42,18 @@ def ingest_rejecting(file: Path, source: str, *extra: str, db: Path) -> subproce
         proc.stderr
     )
     return proc
+
+
+def through_the_registry(
+    db: Path, *batches: tuple[Path, str], runs: tuple[str, ...] = (), policy: str = "beijing"
+) -> None:
+    """A test's set-up made in this process, as the commands would make it: each of ``batches`` (file, source)
+    ingested, then ``policy`` scored as of each of ``runs``. What a test checks is run by the console script."""
+    with open_store(db, key="") as store:
+        for path, source in batches:
+            ingest_file(store, path, source)
+        for as_of in runs:
+            score(store, resolve_policy(store, policy), dt.date.fromisoformat(as_of))
 
 
 @pytest.fixture(scope="module")
@@ -198,27 +215,29 @@ def test_errors_are_messages_not_tracebacks(city: Path, tmp_path: Path) -> None:
     assert f"{bad_policy}:1:1: name: is required" in checked.stderr.replace("\n", " ")
 
 
+@functools.cache
+def _help(*cmd: str) -> str:
+    """``socialcredit CMD --help`` at 200 columns, which must exit 0 (run once in a process for each command: the
+    tests below read the same helps)."""
+    env = os.environ | {"COLUMNS": "200"}
+    return subprocess.run([CLI, *cmd, "--help"], capture_output=True, text=True, check=True, env=env).stdout
+
+
 @pytest.mark.slow
 def test_help_everywhere() -> None:
     for cmd in (
-        ["--help"],
-        ["ingest", "--help"],
-        ["score", "--help"],
-        ["show", "--help"],
-        ["decide", "--help"],
-        ["list", "--help"],
-        ["policy", "check", "--help"],
-        ["policy", "explain", "--help"],
-        ["state", "check", "--help"],
-        ["init", "--help"],
+        [],
+        ["ingest"],
+        ["score"],
+        ["show"],
+        ["decide"],
+        ["list"],
+        ["policy", "check"],
+        ["policy", "explain"],
+        ["state", "check"],
+        ["init"],
     ):
-        proc = subprocess.run([CLI, *cmd], capture_output=True, text=True, check=False)
-        assert proc.returncode == 0 and "Usage" in proc.stdout, cmd
-
-
-def _help(*cmd: str) -> str:
-    env = os.environ | {"COLUMNS": "200"}
-    return subprocess.run([CLI, *cmd, "--help"], capture_output=True, text=True, check=True, env=env).stdout
+        assert "Usage" in _help(*cmd), cmd
 
 
 def test_help_groups_commands_by_area_with_the_main_job_first() -> None:
@@ -318,9 +337,9 @@ def test_policy_explain_states_each_rule_in_plain_words() -> None:
 
 @pytest.mark.slow
 def test_list_blacklist_and_top(city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
-    ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", db=city)
-    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    through_the_registry(
+        city, (tmp_path / "courts.csv", "courts"), (tmp_path / "tax.csv", "tax_bureau"), runs=("2026-11-01",)
+    )
     black = json.loads(run("list", "blacklist", "--json", db=city).stdout)
     assert [(b["subject_id"], b["score"], b["criteria"]) for b in black] == [(DEFAULTER, 900, "judgment_defaulter")]
     # Scored once: the defaulter is told (the notice), not yet listed; the list says so, as decisions and the public
@@ -345,12 +364,13 @@ def test_list_redlist_shows_no_listing_columns(city: Path, tmp_path: Path) -> No
     listing and effective_on (they were empty columns in the table and null on every row of --json)."""
     from socialcredit.policy import builtin_policy
 
-    ingest_rejecting(tmp_path / "tax.csv", "tax_bureau", db=city)
     text = builtin_policy("beijing").text.replace('id: beijing\nversion: "2026.2"', 'id: redtest\nversion: "1"', 1)
     exemplary = "when: \"tier == 'AAA' and (last_negative_days is null or last_negative_days >= 1095)\""
     assert exemplary in text
     (tmp_path / "redtest.yaml").write_text(text.replace(exemplary, 'when: "score >= 1000"'), encoding="utf-8")
-    run("score", "--policy", str(tmp_path / "redtest.yaml"), "--as-of", "2026-11-01", db=city)
+    through_the_registry(
+        city, (tmp_path / "tax.csv", "tax_bureau"), runs=("2026-11-01",), policy=str(tmp_path / "redtest.yaml")
+    )
     red = json.loads(run("list", "redlist", "--policy", "redtest", "--json", db=city).stdout)
     assert red == [  # no court record here: the defaulter is at the base, 1000
         {"subject_id": DEFAULTER, "name": "王伟", "score": 1000, "tier": "A", "criteria": "exemplary"},
@@ -368,9 +388,8 @@ def test_list_redlist_shows_no_listing_columns(city: Path, tmp_path: Path) -> No
 def test_a_rerun_reproduces_a_run_without_touching_anyones_listing(city: Path, tmp_path: Path) -> None:
     """`score --rerun 1` after a later run closed the later run's notices as "resolved during the notice period" and
     told the resident so, dated run 1's as-of date: a reproduction of the past is no news about anyone."""
-    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)  # run 1: before the judgment came in
-    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
-    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)  # run 2: the defaulter's notice
+    through_the_registry(city, runs=("2026-08-31",))  # run 1: before the judgment came in
+    through_the_registry(city, (tmp_path / "courts.csv", "courts"), runs=("2026-08-31",))  # run 2: the notice
     told = run("notifications", DEFAULTER, "--json", db=city).stdout
     again = json.loads(run("score", "--rerun", "1", "--json", db=city).stdout)
     assert (again["run_id"], again["as_of"], again["list_counts"]) == (3, "2026-08-31", {})
@@ -383,10 +402,8 @@ def test_a_rerun_reproduces_a_run_without_touching_anyones_listing(city: Path, t
 
 @pytest.mark.slow
 def test_score_from_the_state_or_the_records_and_the_state_commands(city: Path, tmp_path: Path) -> None:
-    from socialcredit.store import open_store
-
+    through_the_registry(city, (tmp_path / "courts.csv", "courts"))
     assert run("state", "show", db=city).stdout.startswith("No scoring state is kept yet")
-    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
     first = run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city).stdout
     assert first.startswith("Run 1: beijing 2026.2 as of 2026-11-01 (full, from the scoring state): 2 subjects")
     again = json.loads(run("score", "--policy", "beijing", "--as-of", "2026-11-01", "--json", db=city).stdout)
@@ -474,9 +491,7 @@ def test_a_name_with_brackets_is_shown_as_written(city: Path, tmp_path: Path) ->
     exited 3 with MarkupError and show dropped the brackets)."""
     renamed = tmp_path / "renamed.csv"
     renamed.write_text(f"subject_id,name,district,profession\n{DEFAULTER},王[/]伟 [bold]Wang,朝阳区,retail\n", "utf-8")
-    run("ingest", str(renamed), "--source", "civil_affairs", db=city)
-    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
-    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    through_the_registry(city, (renamed, "civil_affairs"), (tmp_path / "courts.csv", "courts"), runs=("2026-11-01",))
     listed = run("list", "blacklist", db=city, check=False)
     assert (listed.returncode, listed.stderr) == (0, "")
     assert listed.stdout.splitlines()[1].split() == [
@@ -504,9 +519,7 @@ def test_an_amount_with_fen_is_grouped_as_a_whole_one(city: Path, tmp_path: Path
         + (f"C-9,{DEFAULTER},court_judgment,2026-06-01,civil,39367.29,unfulfilled,true\n"),
         "utf-8",
     )
-    run("ingest", str(fen), "--source", "courts", db=city)
-    run("score", "--policy", "beijing", "--as-of", "2026-08-31", db=city)
-    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    through_the_registry(city, (fen, "courts"), runs=("2026-08-31", "2026-11-01"))
     for lang, said in (("en", "of 39 367.29 yuan (record C-9 from courts)"), ("zh", "（金额 39 367.29 元；记录 C-9")):
         decided = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", lang, db=city)
         assert said in decided.stdout, decided.stdout
@@ -516,8 +529,7 @@ def test_an_amount_with_fen_is_grouped_as_a_whole_one(city: Path, tmp_path: Path
 def test_output_to_a_pipe_keeps_every_value_whole(city: Path, tmp_path: Path) -> None:
     """Not a terminal, and no COLUMNS: a table is as wide as its values (it was cut at 80 columns, the identity
     number to '110105198003040…'); COLUMNS, when set, still decides."""
-    ingest_rejecting(tmp_path / "courts.csv", "courts", db=city)
-    run("score", "--policy", "beijing", "--as-of", "2026-11-01", db=city)
+    through_the_registry(city, (tmp_path / "courts.csv", "courts"), runs=("2026-11-01",))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "SOCIALCREDIT_DB_KEY")}
     piped = subprocess.run(
         [CLI, "show", DEFAULTER, "--db", str(city)], capture_output=True, text=True, env=env, check=True

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions
+from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions, regions_copied
 from scoring_helpers import run_differences
 from socialcredit.errors import BundleError, WorkflowError
 from socialcredit.regions import crossborder, export_bundle, import_bundle
@@ -57,32 +57,45 @@ def _listing(world: Regions, code: str, subject_id: str) -> dict[str, Any]:
     return rows[0]
 
 
-def _moved_and_listed(world: Regions) -> tuple[dict[str, str], str, str]:
-    """Beijing lists the mover (in grace), Tianjin imports Beijing's first bundle and scores; returns the mover and
-    the judgment's record id in Beijing and in Tianjin."""
+def _move(world: Regions) -> Regions:
+    """Beijing lists the mover (in grace), Tianjin imports Beijing's first bundle and scores."""
     mover = _mover(world)
-    record_id = world.judgment(mover)["record_id"]
     assert _listing(world, BEIJING, mover["subject_id_from"])["status"] == "pending"
     result = world.send(BEIJING, TIANJIN)
     assert result.linked + result.exact >= 1
     world.score(TIANJIN, D(2026, 11, 15))
+    return world
+
+
+@pytest.fixture
+def moved(tmp_path: Path) -> Iterator[Regions]:
+    """The two regions after _move (built once per process, and copied: see region_helpers.regions_copied)."""
+    world = regions_copied(tmp_path, "regions-moved", lambda where: _move(build_regions(where, as_of=NOTICED)))
+    yield world
+    world.close()
+
+
+def _moved_and_listed(world: Regions) -> tuple[dict[str, str], str, str]:
+    """Of the regions after _move: the mover, and the judgment's record id in Beijing and in Tianjin."""
+    mover = _mover(world)
+    record_id = world.judgment(mover)["record_id"]
     return mover, record_id, f"{BEIJING}/{record_id}"
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
-def test_a_mover_keeps_exactly_the_grace_beijing_gave(regions: Regions) -> None:
+def test_a_mover_keeps_exactly_the_grace_beijing_gave(moved: Regions) -> None:
     """Failure 4 replayed: Tianjin's listing carries Beijing's notice and effective date, not a listing at once."""
-    mover, _, local_id = _moved_and_listed(regions)
+    mover, _, local_id = _moved_and_listed(moved)
     bj, tj = mover["subject_id_from"], mover["subject_id_to"]
-    listing = _listing(regions, TIANJIN, tj)
+    listing = _listing(moved, TIANJIN, tj)
     assert (listing["record_id"], listing["noticed_on"], listing["effective_on"], listing["status"]) == (
         local_id,
         "2026-11-01",
         "2026-12-31",
         "pending",
     )
-    assert regions.rail(BEIJING, bj) and regions.rail(TIANJIN, tj)
-    notice = regions.stores[TIANJIN].one(
+    assert moved.rail(BEIJING, bj) and moved.rail(TIANJIN, tj)
+    notice = moved.stores[TIANJIN].one(
         "SELECT text_en FROM notifications WHERE subject_id = ? AND kind = 'listing_notice'", [tj]
     )
     assert (
@@ -91,13 +104,13 @@ def test_a_mover_keeps_exactly_the_grace_beijing_gave(regions: Regions) -> None:
     )
     # The last day of grace: both grant rail.
     for code in (BEIJING, TIANJIN):
-        regions.score(code, D(2026, 12, 30))
-    assert regions.rail(BEIJING, bj) and regions.rail(TIANJIN, tj)
+        moved.score(code, D(2026, 12, 30))
+    assert moved.rail(BEIJING, bj) and moved.rail(TIANJIN, tj)
     # The first day after: both refuse.
     for code in (BEIJING, TIANJIN):
-        regions.score(code, EFFECTIVE)
-    assert not regions.rail(BEIJING, bj) and not regions.rail(TIANJIN, tj)
-    assert _listing(regions, TIANJIN, tj)["status"] == _listing(regions, BEIJING, bj)["status"] == "effective"
+        moved.score(code, EFFECTIVE)
+    assert not moved.rail(BEIJING, bj) and not moved.rail(TIANJIN, tj)
+    assert _listing(moved, TIANJIN, tj)["status"] == _listing(moved, BEIJING, bj)["status"] == "effective"
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
@@ -153,18 +166,18 @@ def test_a_mover_first_scored_after_the_date_beijing_gave_is_told_the_listing_to
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
 def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijing_court_both_delist_the_same_day(
-    regions: Regions,
+    moved: Regions,
 ) -> None:
     """The acceptance transcript, step by step, with the dates asserted."""
-    mover, record_id, local_id = _moved_and_listed(regions)
-    beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
+    mover, record_id, local_id = _moved_and_listed(moved)
+    beijing, tianjin = moved.stores[BEIJING], moved.stores[TIANJIN]
     bj, tj = mover["subject_id_from"], mover["subject_id_to"]
     # Tianjin decides within the same grace, then after the effective date.
-    regions.score(TIANJIN, D(2026, 12, 30))
-    assert regions.rail(TIANJIN, tj)
+    moved.score(TIANJIN, D(2026, 12, 30))
+    assert moved.rail(TIANJIN, tj)
     for code in (BEIJING, TIANJIN):
-        regions.score(code, EFFECTIVE)
-    assert not regions.rail(TIANJIN, tj) and not regions.rail(BEIJING, bj)
+        moved.score(code, EFFECTIVE)
+    assert not moved.rail(TIANJIN, tj) and not moved.rail(BEIJING, bj)
     # The person disputes in Tianjin: forwarded to Beijing, not answered by Tianjin's own court.
     filed = file_dispute(tianjin, tj, "courts", local_id, "I paid this judgment in 2026", today=D(2027, 1, 4))
     assert filed["deadline"] == "2027-02-03"
@@ -179,7 +192,7 @@ def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijin
     )
     assert "the record was recorded in region 110000: the dispute is forwarded there" in told
     # Tianjin's next bundle carries it; Beijing opens it with its court, the same deadline.
-    sent = regions.export(TIANJIN)
+    sent = moved.export(TIANJIN)
     import_bundle(beijing, sent)
     opened = list_disputes(beijing, source_id="courts", status="open")
     assert [(d["subject_id"], d["record_id"], d["opened_at"], d["deadline"]) for d in opened] == [
@@ -195,10 +208,10 @@ def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijin
         source_id="courts",
         today=D(2027, 1, 20),
     )
-    regions.score(BEIJING, D(2027, 1, 20))
-    assert regions.rail(BEIJING, bj)
+    moved.score(BEIJING, D(2027, 1, 20))
+    assert moved.rail(BEIJING, bj)
     # Beijing's next bundle: the answer, the withdrawn version, the listing ended; Tianjin delists the same day.
-    regions.send(BEIJING, TIANJIN)
+    moved.send(BEIJING, TIANJIN)
     closed = next(d for d in list_disputes(tianjin, subject_id=tj) if d["dispute_id"] == filed["dispute_id"])
     assert (closed["status"], closed["answered_at"]) == ("withdrawn", "2027-01-20")
     assert closed["note"] == "Answered in region 110000 on 2027-01-20: paid on 2026-12-20"
@@ -212,16 +225,16 @@ def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijin
         f"异议 {filed['dispute_id']}（记录 {local_id}，courts）：来源已撤回该记录，不再计入。"
         "地区 110000 已于 2027-01-20 答复：paid on 2026-12-20",
     ]
-    assert regions.rail(TIANJIN, tj)
-    b, t = _listing(regions, BEIJING, bj), _listing(regions, TIANJIN, tj)
+    assert moved.rail(TIANJIN, tj)
+    b, t = _listing(moved, BEIJING, bj), _listing(moved, TIANJIN, tj)
     assert (b["status"], b["closed_on"]) == (t["status"], t["closed_on"]) == ("delisted", "2027-01-20")
     assert tianjin.one(
         "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1",
         [local_id],
     )
     # Tianjin's next run keeps it so.
-    regions.score(TIANJIN, D(2027, 1, 21))
-    assert regions.rail(TIANJIN, tj) and _listing(regions, TIANJIN, tj)["status"] == "delisted"
+    moved.score(TIANJIN, D(2027, 1, 21))
+    assert moved.rail(TIANJIN, tj) and _listing(moved, TIANJIN, tj)["status"] == "delisted"
 
 
 def _correction(world: Regions, mover: dict[str, str], *, certified: bool) -> Path:
@@ -237,29 +250,29 @@ def _correction(world: Regions, mover: dict[str, str], *, certified: bool) -> Pa
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
 def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhere_uncertified(
-    regions: Regions,
+    moved: Regions,
 ) -> None:
     """Failure 3 replayed: the dispute lapses on both clocks at the same deadline, the uncertified correction is
     refused in Beijing and not applied in Tianjin; a certified one comes back in both."""
-    mover, record_id, local_id = _moved_and_listed(regions)
-    beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
+    mover, record_id, local_id = _moved_and_listed(moved)
+    beijing, tianjin = moved.stores[BEIJING], moved.stores[TIANJIN]
     tj = mover["subject_id_to"]
     filed = file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2026, 11, 20))
     assert filed["deadline"] == "2026-12-20"
-    import_bundle(beijing, regions.export(TIANJIN))
+    import_bundle(beijing, moved.export(TIANJIN))
     # Past the deadline, each region's daily job lapses its dispute for the resident.
     assert run_daily(tianjin, D(2026, 12, 21))["lapsed_disputes"] == [filed["dispute_id"]]
     lapsed = run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"]
     assert len(lapsed) == 1
     # Beijing's court sends an uncertified correction: refused, as it is for a local dispute.
-    report = ingest_file(beijing, _correction(regions, mover, certified=False), "courts", today=D(2026, 12, 22))
+    report = ingest_file(beijing, _correction(moved, mover, certified=False), "courts", today=D(2026, 12, 22))
     assert report.accepted == 0
     assert [e.message for e in report.errors] == [
         f"'{record_id}' was withdrawn after a dispute; it comes back only with the source's certification that it "
         "is accurate (certified=true)"
     ]
     # The answer travels: Tianjin's dispute lapsed already, the record is withdrawn there.
-    first = regions.export(BEIJING)
+    first = moved.export(BEIJING)
     import_bundle(tianjin, first)
     assert list_disputes(tianjin, subject_id=tj)[0]["status"] == "lapsed"
     latest = "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1"
@@ -273,16 +286,16 @@ def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhe
     def bring_back(payload: dict[str, Any]) -> None:
         payload["records"] = [{**withdrawn, "version": withdrawn["version"] + 1, "withdrawn": False}]
 
-    crafted = regions.reseal(regions.export(BEIJING), BEIJING, bring_back)
+    crafted = moved.reseal(moved.export(BEIJING), BEIJING, bring_back)
     import_bundle(tianjin, crafted)
     assert tianjin.one(latest, [local_id])
     assert tianjin.one("SELECT count(*) FROM audit_log WHERE action = 'region_record_held_back'") == 1
-    regions.score(TIANJIN, EFFECTIVE)
-    assert regions.rail(TIANJIN, tj)
+    moved.score(TIANJIN, EFFECTIVE)
+    assert moved.rail(TIANJIN, tj)
     # Certified in Beijing, it counts again in both.
-    report = ingest_file(beijing, _correction(regions, mover, certified=True), "courts", today=D(2027, 1, 5))
+    report = ingest_file(beijing, _correction(moved, mover, certified=True), "courts", today=D(2027, 1, 5))
     assert report.accepted == 1
-    import_bundle(tianjin, regions.export(BEIJING))
+    import_bundle(tianjin, moved.export(BEIJING))
     assert not tianjin.one(latest, [local_id])
     assert (
         tianjin.one("SELECT count(*) FROM notifications WHERE subject_id = ? AND kind = 'record_recertified'", [tj])
@@ -291,17 +304,17 @@ def test_an_unanswered_dispute_lapses_in_beijing_and_the_record_comes_back_nowhe
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
-def test_a_held_back_version_sent_again_certified_with_the_same_content_comes_in(regions: Regions) -> None:
+def test_a_held_back_version_sent_again_certified_with_the_same_content_comes_in(moved: Regions) -> None:
     """A version held back (uncertified, of a record withdrawn here after a dispute), sent again with the same content
     and certified: not a duplicate, it comes in and the resident is told; sent once more, it is one."""
-    mover, record_id, local_id = _moved_and_listed(regions)
-    beijing, tianjin = regions.stores[BEIJING], regions.stores[TIANJIN]
+    mover, record_id, local_id = _moved_and_listed(moved)
+    beijing, tianjin = moved.stores[BEIJING], moved.stores[TIANJIN]
     tj = mover["subject_id_to"]
     file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2026, 11, 20))
-    import_bundle(beijing, regions.export(TIANJIN))
+    import_bundle(beijing, moved.export(TIANJIN))
     assert len(run_daily(tianjin, D(2026, 12, 21))["lapsed_disputes"]) == 1
     assert len(run_daily(beijing, D(2026, 12, 21))["lapsed_disputes"]) == 1
-    first = regions.export(BEIJING)
+    first = moved.export(BEIJING)
     import_bundle(tianjin, first)
     latest = "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1"
     assert tianjin.one(latest, [local_id])
@@ -312,17 +325,17 @@ def test_a_held_back_version_sent_again_certified_with_the_same_content_comes_in
     def bring_back(certified: bool) -> Callable[[dict[str, Any]], None]:
         return lambda payload: payload.update(records=[{**back, "certified": certified}])
 
-    held = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, bring_back(False)))
+    held = import_bundle(tianjin, moved.reseal(moved.export(BEIJING), BEIJING, bring_back(False)))
     assert (held.duplicates, held.due_process["records_held_back"]) == (0, 1)
     assert tianjin.one(latest, [local_id])
     recertified = "SELECT count(*) FROM notifications WHERE subject_id = ? AND kind = 'record_recertified'"
     assert tianjin.one(recertified, [tj]) == 0
-    again = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, bring_back(True)))
+    again = import_bundle(tianjin, moved.reseal(moved.export(BEIJING), BEIJING, bring_back(True)))
     assert (again.duplicates, again.due_process["records_held_back"], again.applied_records) == (0, 0, 1)
     assert not tianjin.one(latest, [local_id])
     assert tianjin.one(recertified, [tj]) == 1
     # Back in, the same certified version sent once more is a duplicate: nothing applied, nobody told again.
-    once_more = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, bring_back(True)))
+    once_more = import_bundle(tianjin, moved.reseal(moved.export(BEIJING), BEIJING, bring_back(True)))
     assert (once_more.duplicates, once_more.applied_records) == (1, 0)
     assert tianjin.one(recertified, [tj]) == 1
 
@@ -450,16 +463,14 @@ def _sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
 def test_the_command_line_refuses_to_answer_a_forwarded_dispute_and_imports_report_due_process(
-    regions: Regions,
+    moved: Regions,
 ) -> None:
-    mover, _, local_id = _moved_and_listed(regions)
-    filed = file_dispute(
-        regions.stores[TIANJIN], mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4)
-    )
-    sent = regions.export(TIANJIN)
-    for store in regions.stores.values():
+    mover, _, local_id = _moved_and_listed(moved)
+    filed = file_dispute(moved.stores[TIANJIN], mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4))
+    sent = moved.export(TIANJIN)
+    for store in moved.stores.values():
         store.close()
-    tianjin, beijing = regions.folder / f"{TIANJIN}.duckdb", regions.folder / f"{BEIJING}.duckdb"
+    tianjin, beijing = moved.folder / f"{TIANJIN}.duckdb", moved.folder / f"{BEIJING}.duckdb"
     answer = _sc(
         "dispute",
         "answer",
@@ -488,16 +499,16 @@ def test_the_command_line_refuses_to_answer_a_forwarded_dispute_and_imports_repo
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
-def test_a_region_that_shares_no_records_still_forwards_its_disputes(regions: Regions) -> None:
-    mover, record_id, local_id = _moved_and_listed(regions)
-    tianjin, beijing = regions.stores[TIANJIN], regions.stores[BEIJING]
-    quiet = regions.folder / "quiet.yaml"
-    text = (regions.folder / "tianjin.yaml").read_text(encoding="utf-8").replace("id: tianjin\n", "id: quiet\n", 1)
+def test_a_region_that_shares_no_records_still_forwards_its_disputes(moved: Regions) -> None:
+    mover, record_id, local_id = _moved_and_listed(moved)
+    tianjin, beijing = moved.stores[TIANJIN], moved.stores[BEIJING]
+    quiet = moved.folder / "quiet.yaml"
+    text = (moved.folder / "tianjin.yaml").read_text(encoding="utf-8").replace("id: tianjin\n", "id: quiet\n", 1)
     quiet.write_text(text.replace(EXCHANGE, "\nexchange:\n  shareable_record_types: []\n  lists: []\n"), "utf-8")
     resolve_policy(tianjin, str(quiet))
     filed = file_dispute(tianjin, mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4))
-    path = regions.folder / "quiet-1.json"
-    summary = export_bundle(tianjin, "quiet", regions.keys[TIANJIN], path)
+    path = moved.folder / "quiet-1.json"
+    summary = export_bundle(tianjin, "quiet", moved.keys[TIANJIN], path)
     assert (summary.records, summary.identities, summary.list_entries, summary.disputes) == (0, 0, 0, 1)
     result = import_bundle(beijing, path)
     assert result.due_process["disputes_opened"] == 1
@@ -506,20 +517,20 @@ def test_a_region_that_shares_no_records_still_forwards_its_disputes(regions: Re
         (mover["subject_id_from"], record_id, filed["deadline"])
     ]
     # Sent once: the next bundle does not carry it again.
-    again = export_bundle(tianjin, "quiet", regions.keys[TIANJIN], regions.folder / "quiet-2.json")
+    again = export_bundle(tianjin, "quiet", moved.keys[TIANJIN], moved.folder / "quiet-2.json")
     assert again.disputes == 0
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
-def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listing_here(regions: Regions) -> None:
-    mover, _, local_id = _moved_and_listed(regions)
-    tianjin, tj = regions.stores[TIANJIN], mover["subject_id_to"]
+def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listing_here(moved: Regions) -> None:
+    mover, _, local_id = _moved_and_listed(moved)
+    tianjin, tj = moved.stores[TIANJIN], mover["subject_id_to"]
     # Under a policy that does not count disputed records, the forwarded dispute holds the record as a local one does.
-    held = regions.folder / "held.yaml"
-    text = (regions.folder / "tianjin.yaml").read_text(encoding="utf-8").replace("id: tianjin\n", "id: held\n", 1)
+    held = moved.folder / "held.yaml"
+    text = (moved.folder / "tianjin.yaml").read_text(encoding="utf-8").replace("id: tianjin\n", "id: held\n", 1)
     held.write_text(text.replace("counts_while_open: true", "counts_while_open: false"), "utf-8")
     file_dispute(tianjin, tj, "courts", local_id, "paid", today=D(2026, 12, 1))
-    regions.score(TIANJIN, EFFECTIVE)
+    moved.score(TIANJIN, EFFECTIVE)
     score(tianjin, resolve_policy(tianjin, str(held)), EFFECTIVE, today=EFFECTIVE)  # a run of its day
     assert not decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="tianjin").granted
     assert decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="held").granted
@@ -530,7 +541,7 @@ def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listin
             if item["subject_id"] == mover["subject_id_from"]:
                 item.update(status="repaired", closed_on="2027-01-10", in_grace=False)
 
-    import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, repaired))
+    import_bundle(tianjin, moved.reseal(moved.export(BEIJING), BEIJING, repaired))
     rows = [r for r in list_listings(tianjin, subject_id=tj, policy_id="tianjin") if r["list_id"] == "blacklist"]
     assert [(r["status"], r["closed_on"]) for r in rows] == [("repaired", "2027-01-10")]
     assert decide(tianjin, tj, "high_speed_rail", "ticket purchase", policy_id="tianjin").granted
@@ -543,11 +554,11 @@ def test_a_forwarded_dispute_holds_the_record_and_a_repair_there_ends_the_listin
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
-def test_a_region_can_dispute_or_ask_to_repair_only_a_record_it_was_sent(regions: Regions) -> None:
+def test_a_region_can_dispute_or_ask_to_repair_only_a_record_it_was_sent(moved: Regions) -> None:
     """Tianjin's bundle names Beijing's tax payment (a type Beijing does not share) and a judgment recorded after
     Beijing's last bundle: Beijing opens neither dispute nor repair (a lapse would have withdrawn its record)."""
-    _moved_and_listed(regions)
-    beijing = regions.stores[BEIJING]
+    _moved_and_listed(moved)
+    beijing = moved.stores[BEIJING]
     tax = beijing.rows("SELECT subject_id, source_id, record_id FROM records WHERE record_type = 'tax_payment' LIMIT 1")
     late = beijing.rows(
         "SELECT subject_id, source_id, record_id FROM records WHERE record_type = 'court_judgment' LIMIT 1"
@@ -578,7 +589,7 @@ def test_a_region_can_dispute_or_ask_to_repair_only_a_record_it_was_sent(regions
             for i, r in enumerate(named[:2])
         ]
 
-    result = import_bundle(beijing, regions.reseal(regions.export(TIANJIN), TIANJIN, ask))
+    result = import_bundle(beijing, moved.reseal(moved.export(TIANJIN), TIANJIN, ask))
     assert (result.due_process["disputes_opened"], result.due_process["repairs_opened"]) == (1, 0)
     assert [d["record_id"] for d in list_disputes(beijing)] == [late[0]["record_id"]]
     unknown = [
@@ -664,21 +675,21 @@ def test_a_listing_the_origin_ended_before_the_import_is_not_started_anew_here(r
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
-def test_a_forwarded_deadline_outside_the_filing_region_rules_is_clamped_to_them(regions: Regions) -> None:
+def test_a_forwarded_deadline_outside_the_filing_region_rules_is_clamped_to_them(moved: Regions) -> None:
     """Tianjin publishes its answer periods (30 and 45 days) beside the dispute it forwards; Beijing opens a dispute
     whose deadline Tianjin sent 2 days after filing with the rules' earliest deadline instead, and audits it."""
-    mover, record_id, local_id = _moved_and_listed(regions)
-    tianjin, beijing = regions.stores[TIANJIN], regions.stores[BEIJING]
+    mover, record_id, local_id = _moved_and_listed(moved)
+    tianjin, beijing = moved.stores[TIANJIN], moved.stores[BEIJING]
     filed = file_dispute(tianjin, mover["subject_id_to"], "courts", local_id, "paid", today=D(2027, 1, 4))
     assert filed["deadline"] == "2027-02-03"
-    sent = regions.export(TIANJIN)
+    sent = moved.export(TIANJIN)
     payload = json.loads(base64.b64decode(json.loads(sent.read_bytes())["payload"]))
     assert payload["dispute_rules"] == {"answer_days": 30, "extended_answer_days": 45}
 
     def hurried(p: dict[str, Any]) -> None:
         p["disputes"][0]["deadline"] = "2027-01-06"
 
-    result = import_bundle(beijing, regions.reseal(sent, TIANJIN, hurried))
+    result = import_bundle(beijing, moved.reseal(sent, TIANJIN, hurried))
     assert (result.due_process["disputes_opened"], result.due_process["deadlines_clamped"]) == (1, 1)
     opened = list_disputes(beijing, source_id="courts", status="open")
     assert [(d["record_id"], d["opened_at"], d["deadline"]) for d in opened] == [
@@ -732,16 +743,16 @@ def test_bad_dispute_rules_are_refused_naming_the_field() -> None:
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s
-def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_deadline(regions: Regions) -> None:
+def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_deadline(moved: Regions) -> None:
     """Beijing does not trust Tianjin's bundles (trust one-way): the dispute never reaches its court, and Tianjin's
     daily job lapses it the day after the deadline, as a local one; an answer that arrives later changes nothing."""
-    mover, _, local_id = _moved_and_listed(regions)
-    tianjin, beijing, tj = regions.stores[TIANJIN], regions.stores[BEIJING], mover["subject_id_to"]
+    mover, _, local_id = _moved_and_listed(moved)
+    tianjin, beijing, tj = moved.stores[TIANJIN], moved.stores[BEIJING], mover["subject_id_to"]
     untrust_region(beijing, TIANJIN, reason="one-way")
     filed = file_dispute(tianjin, tj, "courts", local_id, "not my judgment", today=D(2027, 1, 4))
     assert filed["deadline"] == "2027-02-03"
     with pytest.raises(BundleError):
-        import_bundle(beijing, regions.export(TIANJIN))
+        import_bundle(beijing, moved.export(TIANJIN))
     latest = "SELECT withdrawn FROM records WHERE source_id = 'courts' AND record_id = ? ORDER BY version DESC LIMIT 1"
     assert run_daily(tianjin, D(2027, 2, 3))["lapsed_disputes"] == []  # the deadline day: still in time
     assert not tianjin.one(latest, [local_id])
@@ -765,8 +776,8 @@ def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_d
         f"异议 {filed['dispute_id']}（记录 {local_id}，courts）：来源未在期限内答复，异议按有利于您的方式处理，"
         "该记录不再计入。截至 2027-02-03 未获答复：记录该记录的地区 110000 未在此前传来答复。"
     )
-    regions.score(TIANJIN, D(2027, 2, 4))
-    assert regions.rail(TIANJIN, tj)
+    moved.score(TIANJIN, D(2027, 2, 4))
+    assert moved.rail(TIANJIN, tj)
 
     # A verified answer that comes after: not applied (audited); the record stays withdrawn here.
     def verified(p: dict[str, Any]) -> None:
@@ -784,7 +795,7 @@ def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_d
             }
         ]
 
-    result = import_bundle(tianjin, regions.reseal(regions.export(BEIJING), BEIJING, verified))
+    result = import_bundle(tianjin, moved.reseal(moved.export(BEIJING), BEIJING, verified))
     assert result.due_process["answers_applied"] == 0
     assert get_dispute(tianjin, filed["dispute_id"])["status"] == "lapsed"
     assert tianjin.one(latest, [local_id])

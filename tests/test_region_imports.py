@@ -76,15 +76,33 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     yield {"folder": folder, "keys": keys, "movers": summary.movers, "bundle": folder / "beijing-1.json"}
 
 
+def _copy_tianjin(folder: Path, to: Path) -> None:
+    """Tianjin's store in ``folder`` copied into ``to`` (with its checkpoints beside it)."""
+    for item in folder.glob(f"{TIANJIN}.duckdb*"):
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, to / item.name)
+
+
+@pytest.fixture(scope="module")
+def imported(border: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with Tianjin's store after Beijing's first bundle, imported on the registry's 2026-12-31."""
+    folder = tmp_path_factory.mktemp("imported")
+    _copy_tianjin(border["folder"], folder)
+    with pytest.MonkeyPatch.context() as mp, open_store(folder / f"{TIANJIN}.duckdb", key="") as store:
+        mp.setenv("SOCIALCREDIT_TODAY", "2026-12-31")  # as _on_the_day_the_listing_takes_effect sets it for a test
+        import_bundle(store, border["bundle"])
+    return folder
+
+
+# A test so marked has Tianjin's store after Beijing's first bundle (the imported fixture), not before it.
+AFTER_THE_FIRST_BUNDLE = pytest.mark.parametrize("tianjin", ["after the first bundle"], indirect=True)
+
+
 @pytest.fixture
-def tianjin(border: dict[str, Any], tmp_path: Path) -> Iterator[Store]:
-    """A fresh copy of Tianjin's store (with its checkpoints beside it)."""
-    for item in border["folder"].glob(f"{TIANJIN}.duckdb*"):
-        target = tmp_path / item.name
-        if item.is_dir():
-            shutil.copytree(item, target)
-        else:
-            shutil.copy2(item, target)
+def tianjin(border: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A fresh copy of Tianjin's store (with its checkpoints beside it): as it stands before any import, or after
+    Beijing's first bundle (AFTER_THE_FIRST_BUNDLE)."""
+    after = getattr(request, "param", None) == "after the first bundle"
+    _copy_tianjin(request.getfixturevalue("imported") if after else border["folder"], tmp_path)
     with open_store(tmp_path / f"{TIANJIN}.duckdb", key="") as store:
         yield store
 
@@ -383,12 +401,12 @@ def test_a_text_over_the_field_limit_is_refused(border: dict[str, Any], tianjin:
     )
 
 
+@AFTER_THE_FIRST_BUNDLE
 def test_a_refused_no_such_type_bundle_leaves_the_defaulter_blacklisted(
     border: dict[str, Any], tianjin: Store, tmp_path: Path
 ) -> None:
     mover = border["movers"][0]
     assert mover["defaulter"] == "true" and (mover["from"], mover["to"]) == (BEIJING, TIANJIN)
-    import_bundle(tianjin, border["bundle"])
     # Beijing's listing was noticed on AS_OF with 60 days' grace; Tianjin's keeps its dates (test_region_due_process)
     effective = AS_OF + dt.timedelta(days=60)
     score(tianjin, resolve_policy(tianjin, "tianjin"), effective)
@@ -484,6 +502,7 @@ def test_refusals_before_the_payload_is_opened_are_audited_too(
     )
 
 
+@AFTER_THE_FIRST_BUNDLE
 def test_a_new_version_may_not_change_its_record_type(border: dict[str, Any], tianjin: Store) -> None:
     """With the shipped catalog a source sends one type (caught as `may not send`); the rule holds for any catalog."""
     cat = load_catalog()
@@ -512,7 +531,6 @@ def test_a_new_version_may_not_change_its_record_type(border: dict[str, Any], ti
         f"malformed: records[{n}].record_type 'tax_payment': courts/{record['record_id']} is a court_judgment in "
         f"records[{i}]; a new version may not change its record type"
     )
-    import_bundle(tianjin, border["bundle"])
     later = [{**record, "version": record["version"] + 1, "record_type": "tax_payment"}]
     with pytest.raises(BundleError) as exc:
         validate.check_record_types(tianjin, BEIJING, "Beijing", later)
@@ -887,9 +905,9 @@ def test_an_acknowledged_import_alert_is_not_raised_again_unless_something_new_h
 
 
 def _mover_identity(border: dict[str, Any], tianjin: Store) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Bundle #1 imported: the first mover's identity (linked by Splink to the mover here) and judgment record."""
+    """Of Tianjin after bundle #1 (AFTER_THE_FIRST_BUNDLE): the first mover's identity (linked by Splink to the mover
+    here) and judgment record."""
     mover = border["movers"][0]
-    import_bundle(tianjin, border["bundle"])
     [identity] = tianjin.rows("SELECT * FROM region_identities WHERE origin_subject_id = ?", [mover["subject_id_from"]])
     assert (identity["status"], identity["subject_id"]) == ("linked", mover["subject_id_to"])
     record = next(
@@ -915,6 +933,7 @@ def _latest(tianjin: Store, record_id: str) -> tuple[str, int, bool]:
     return str(subject), int(version), bool(withdrawn)
 
 
+@AFTER_THE_FIRST_BUNDLE
 def test_a_later_exact_match_on_the_same_resident_sends_the_earlier_link_to_review(
     border: dict[str, Any], tianjin: Store, tmp_path: Path
 ) -> None:
@@ -975,6 +994,7 @@ def test_a_later_exact_match_on_the_same_resident_sends_the_earlier_link_to_revi
     assert [q["identity_id"] for q in exchange.list_review_queue(tianjin)] == [identity["identity_id"]]
 
 
+@AFTER_THE_FIRST_BUNDLE
 def test_a_link_displaced_by_a_later_exact_match_resolves_its_open_dispute(
     border: dict[str, Any], tianjin: Store, tmp_path: Path
 ) -> None:
@@ -1017,6 +1037,7 @@ def test_a_link_displaced_by_a_later_exact_match_resolves_its_open_dispute(
     assert [q["identity_id"] for q in exchange.list_review_queue(tianjin)] == [identity["identity_id"]]
 
 
+@AFTER_THE_FIRST_BUNDLE
 def test_an_operator_s_unlink_resolves_the_person_s_open_dispute_of_the_link(
     border: dict[str, Any], tianjin: Store
 ) -> None:
@@ -1045,6 +1066,7 @@ def test_an_operator_s_unlink_resolves_the_person_s_open_dispute_of_the_link(
         exchange.accept_link(tianjin, identity["identity_id"], subject_id=mover)
 
 
+@AFTER_THE_FIRST_BUNDLE
 def test_reversing_a_link_leaves_a_record_a_correction_moved_to_someone_else(
     border: dict[str, Any], tianjin: Store, tmp_path: Path
 ) -> None:
