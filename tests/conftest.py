@@ -134,12 +134,33 @@ def spark() -> Iterator[Any]:
     """
     if not os.environ.get("SOCIALCREDIT_REQUIRE_SPARK"):
         pytest.importorskip("pyspark")
-    from socialcredit.backends.spark import spark_session
+    from scoring_helpers import TEST_JAVA_OPTIONS
+    from socialcredit.backends.spark import spark_session, submit_args
 
-    # A setting for the tests' small data (measured on the shared 2-core machine, JVM CPU seconds): adaptive
-    # execution, which replans a statement at each shuffle, is off here: 30-45% less CPU per score run of 1 500 or
-    # 30 000 residents. It changes no result (the command line's run in test_engines.py keeps it on).
-    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "2", "spark.sql.adaptive.enabled": "false"})
+    # Settings for the tests' small data (measured on the shared 2-core machine, JVM CPU seconds; docs/benchmarks.md
+    # "The test run's time"): adaptive execution, which replans a statement at each shuffle, is off: 30-45% less CPU
+    # per score run of 1 500 or 30 000 residents. A test's JVM runs thousands of small plans in a few minutes, and
+    # its CPU went to compiling them: whole-stage code generation is off, there is one shuffle partition, and the
+    # JVM's JIT stops at its first tier with the serial GC (scoring_helpers.TEST_JAVA_OPTIONS; read as the JVM
+    # starts, so set for this session only: a console script a test runs gets them where the test asks). None
+    # changes a result (the command line's run in test_engines.py keeps Spark's own settings).
+    before = os.environ.get("PYSPARK_SUBMIT_ARGS")
+    os.environ["PYSPARK_SUBMIT_ARGS"] = submit_args(TEST_JAVA_OPTIONS)
+    try:
+        session = spark_session(
+            "local[2]",
+            {
+                "spark.sql.adaptive.enabled": "false",
+                "spark.sql.codegen.wholeStage": "false",
+                "spark.sql.shuffle.partitions": "1",
+                "spark.default.parallelism": "1",
+            },
+        )
+    finally:
+        if before is None:
+            del os.environ["PYSPARK_SUBMIT_ARGS"]
+        else:
+            os.environ["PYSPARK_SUBMIT_ARGS"] = before
     yield session
     session.stop()
 

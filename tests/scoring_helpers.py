@@ -28,6 +28,9 @@ from socialcredit.registry.scoring.runs import RunSummary, score
 from socialcredit.store import Store, open_store
 
 AS_OF = dt.date(2026, 1, 1)
+# The options of the driver JVMs the Spark tests start (conftest.py's ``spark``, the command line's Spark run): a JVM
+# that lives a few minutes spends less CPU compiling with the JIT's first tier only and the serial GC.
+TEST_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def days_before(days: int, as_of: dt.date = AS_OF) -> str:

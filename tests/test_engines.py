@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 import sqlglot
 
+from scoring_helpers import TEST_JAVA_OPTIONS
+from socialcredit.backends.spark import submit_args
 from socialcredit.compiler import ScorePlan
 from socialcredit.compiler.dialects import SparkDialect
 from socialcredit.errors import SocialCreditError, UnsupportedError
@@ -312,6 +314,7 @@ def test_the_command_line_scores_on_spark_and_publishes(small: dict[str, Any], t
     """`score --engine spark --master local[2] --from-records` in its own process (its own JVM), then `publish`:
     the records path (the fixture's runs read the state) gives DuckDB's results too."""
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "COLUMNS": "200"}
+    env["PYSPARK_SUBMIT_ARGS"] = submit_args(TEST_JAVA_OPTIONS)  # its JVM's options: those of the tests' session
     exe = [sys.executable, "-m", "socialcredit.cli"]
     store: Store = small["store"]
     db = tmp_path / "cli.duckdb"

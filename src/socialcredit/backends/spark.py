@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from socialcredit.settings import get_settings
 if TYPE_CHECKING:  # pragma: no cover - types only
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["EXPORT_FORMAT", "SparkBackend", "read_inputs", "spark_session"]
+__all__ = ["EXPORT_FORMAT", "SparkBackend", "read_inputs", "spark_session", "submit_args"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,14 @@ def _pyspark() -> Any:
             "the spark engine needs PySpark: pip install 'socialcredit[spark]' (and Java 17 or newer)"
         ) from None
     return pyspark.sql
+
+
+def submit_args(java_options: str = "") -> str:
+    """PySpark's submit arguments (``$PYSPARK_SUBMIT_ARGS``) for a driver JVM started by this process: Spark's own
+    log lines quietened by our log4j2 settings, then ``java_options`` (further options of the driver's JVM)."""
+    log4j = Path(__file__).with_name("log4j2.properties")
+    options = f"-Dlog4j2.configurationFile=file:{log4j} {java_options}".strip()
+    return f"--driver-java-options {shlex.quote(options)} pyspark-shell"
 
 
 def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None) -> SparkSession:
@@ -59,10 +68,7 @@ def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None) 
         "spark.driver.memory": get_settings().spark_driver_memory,
     }
     # Spark's own log lines (errors reach the user as our messages): set before the JVM starts.
-    log4j = Path(__file__).with_name("log4j2.properties")
-    os.environ.setdefault(
-        "PYSPARK_SUBMIT_ARGS", f"--driver-java-options -Dlog4j2.configurationFile=file:{log4j} pyspark-shell"
-    )
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", submit_args())
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         settings["spark.driver.host"] = "127.0.0.1"
