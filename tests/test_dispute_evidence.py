@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.errors import UnsupportedMediaError
 from socialcredit.example import AS_OF, write_example
@@ -587,6 +588,41 @@ def test_an_operator_s_export_of_the_file_is_named_in_the_resident_s_language(wo
         en = resident.get("/me/inquiries?lang=en").text
     assert "导出档案" in zh and "resident file export" not in zh
     assert "an export of the file" in en
+
+
+def test_an_operator_s_download_of_an_evidence_file_is_shown_to_the_resident(world: dict[str, Any]) -> None:
+    """A resident's evidence file (a bank statement, a receipt) downloaded by an operator, over the API or on the
+    operators' pages, is in the resident's list of who asked, with what was read in their language; before, the
+    download was only in the audit log (``dispute_evidence_read``), and the list showed the dispute's reading only.
+    The resident's own download and the source's are not shown to them."""
+    d = _file(world, 10, reason="the receipt shows it was paid")
+    path = f"/v1/disputes/{d['dispute_id']}/evidence"
+    added = world["client"].post(path + "?name=receipt.pdf", headers=_auth(world, "resident"), content=PDF).json()
+    one = f"{path}/{added['evidence_id']}"
+
+    def shown() -> list[tuple[Any, ...]]:
+        report = world["client"].get(f"/v1/subjects/{world['resident']}/report", headers=_auth(world, "resident"))
+        return [(i["requester"], i["purpose"], i["outcome"]) for i in report.json()["inquiries"]]
+
+    before = shown()
+    for who in ("resident", "furnisher", "operator"):
+        assert world["client"].get(one, headers=_auth(world, who)).content == PDF, who
+    with httpx.Client(base_url=world["base"], timeout=30) as operator:
+        sign_in(operator, world["keys"]["operator"])
+        page = operator.get(f"/ops/disputes/{d['dispute_id']}/evidence/{added['evidence_id']}")
+        assert (page.status_code, page.content) == (200, PDF)
+    viewer = "an operator (registry operations) viewed your file"
+    assert shown()[: len(shown()) - len(before)] == [
+        (viewer, "operator look-up: dispute evidence", "viewed"),
+        (viewer, "operator dispute evidence", "viewed"),
+    ]
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+        zh = visible_text(resident.get("/me/inquiries?lang=zh").text)
+        en = visible_text(resident.get("/me/inquiries?lang=en").text)
+    assert "在运营后台下载异议证据文件" in zh and "通过接口下载异议证据文件" in zh
+    assert "an evidence file of a dispute on the operators' pages" in en
+    assert "an evidence file of a dispute over the API" in en
 
 
 # -- the command line ------------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_a_dispute_answered_in_time(store: Store) -> None:
     assert subject_report(store, A)["records"][0]["status"] == "counting"
     texts = [n["text"] for n in list_notifications(store, A) if n["kind"] == "dispute_verified"]
     assert texts == [
-        "Dispute 1 of record J1 (courts): the source checked the record and confirmed it; it stands. "
+        "Dispute 1 of record J1 (people's courts): the source checked the record and confirmed it; it stands. "
         "The judgment is unpaid per the enforcement file."
     ]
     assert [a for a in audit_actions(store) if a.startswith("dispute_")] == ["dispute_filed", "dispute_verified"]
@@ -128,9 +128,9 @@ def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Sto
     assert store.one(
         "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [d["dispute_id"]]
     ) == [
-        "Dispute 1 of record J1 (courts): the source did not answer in time; the dispute is resolved in your favour "
-        "and the record no longer counts. Not answered by 2026-03-03.",
-        "异议 1（记录 J1，courts）：来源未在期限内答复，异议按有利于您的方式处理，该记录不再计入。"
+        "Dispute 1 of record J1 (people's courts): the source did not answer in time; the dispute is resolved in "
+        "your favour and the record no longer counts. Not answered by 2026-03-03.",
+        "异议 1（记录 J1，人民法院）：来源未在期限内答复，异议按有利于您的方式处理，该记录不再计入。"
         "截至 2026-03-03 未获答复。",
     ]
     with pytest.raises(WorkflowError) as late:

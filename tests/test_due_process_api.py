@@ -184,6 +184,22 @@ def test_consent_over_http_keeps_the_history(world: dict[str, Any]) -> None:
     assert [h["granted"] for h in history] == [True, False]
 
 
+def test_a_consent_is_a_json_true_or_false_and_nothing_else_is_taken_for_one(world: dict[str, Any]) -> None:
+    """Giving or withdrawing consent is the resident's own act: only ``true`` or ``false`` records one. Before, any
+    text or number a JSON parser's lax mode reads as a truth value was recorded: "yes", "t", "on", "1" or 1 as a
+    consent given, "no", "off" or 0 as one withdrawn."""
+    client: httpx.Client = world["client"]
+    resident = auth(world, "resident")
+    before = client.get("/v1/consents", headers=resident).json()["history"]
+    for sent in ("yes", "t", "on", "1", 1, "no", "off", 0, None):
+        r = client.put("/v1/consents/commercial", json={"granted": sent}, headers=resident)
+        assert (r.status_code, r.json()["error"]) == (
+            422,
+            {"code": "invalid_request", "message": "granted: Input should be a valid boolean", "field": "granted"},
+        ), sent
+    assert client.get("/v1/consents", headers=resident).json()["history"] == before
+
+
 def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     store = world["store"]

@@ -355,3 +355,31 @@ def test_notifications_name_a_listing_notice_s_policy(tmp_path: Path) -> None:
         "2026-04-02 [listing_effective] 北京市社会信用评分 · 失信名单（失信被执行人）："
         "通知期已满，自 2026-04-02 起已被列入。",
     ]
+
+
+def test_a_disputes_notifications_name_its_source_in_the_residents_language(tmp_path: Path) -> None:
+    """Every notification about a dispute names the source in words, in the language it is read in, as the one
+    telling the dispute was received does: before, the source's answer, a human review's escalation, a withdrawal
+    (and a dispute forwarded from another region, a record sent again) named it by its code, "（记录 J1，courts）"
+    in a Chinese sentence."""
+    from due_world import build
+
+    store = build(tmp_path)
+    db = store.path
+    store.close()
+    sc("dispute", "file", A, "courts", "J1", "--reason", "Paid", "--today", "2026-04-03", db=db)
+    sc("dispute", "answer", "1", "verified", "--note", "Checked", "--today", "2026-04-05", db=db)
+    sc("dispute", "escalate", "1", "--reason", "The receipt was not read", "--today", "2026-04-06", db=db)
+    told_zh = sc("notifications", A, "--lang", "zh", db=db).stdout.splitlines()
+    assert told_zh == [
+        "2026-04-03 [dispute_filed] 您对记录 J1（人民法院）的异议 1 已受理；来源须于 2026-05-03 前答复。",
+        "2026-04-05 [dispute_verified] 异议 1（记录 J1，人民法院）：来源核实该记录无误，记录保留。Checked",
+        "2026-04-06 [dispute_escalated] 异议 1（记录 J1，人民法院）已转交人工复核：The receipt was not read",
+    ]
+    told_en = sc("notifications", A, db=db).stdout.splitlines()
+    assert told_en[1:] == [
+        "2026-04-05 [dispute_verified] Dispute 1 of record J1 (people's courts): the source checked the record and "
+        "confirmed it; it stands. Checked",
+        "2026-04-06 [dispute_escalated] Dispute 1 of record J1 (people's courts) was sent to a human review: "
+        "The receipt was not read",
+    ]

@@ -3,8 +3,11 @@ numbers are worked out by hand (tests/due_world.py, Beijing: base 1000, tiers A 
 
 张三 (A) is scored three times:
 * run 1, 2026-02-01: the unfulfilled judgment J1 takes 100 points (court.unfulfilled, no decay): 900, tier B, and
-  J1 puts A on the blacklist (judgment_defaulter).
-* run 2, 2026-04-02: a speeding ticket T2 of 2026-03-01 takes 5 more (traffic.minor): 895, still B.
+  J1 meets the blacklist's criterion (judgment_defaulter): A is given notice, listed from 2026-04-02 (60 days' grace)
+  unless the cause goes before; the run's lists say it apart from the lists A is on (until 2026-12-06 it said A
+  was on the blacklist from this run, as no decision and no public look-up did).
+* run 2, 2026-04-02: a speeding ticket T2 of 2026-03-01 takes 5 more (traffic.minor): 895, still B; the listing
+  takes effect: A enters the blacklist.
 * run 3, 2026-04-20: the court records J1 fulfilled (a correction): court.unfulfilled gives 0, +100; 995, tier A,
   off the blacklist. The ticket still counts (365 days): 1000 − 5 = 995.
 
@@ -82,8 +85,8 @@ def _auth(world: dict[str, Any], who: str) -> dict[str, str]:
 EXPECTED_RUNS = [
     # newest first: (run, as_of, score, tier, score change, rule changes, lists entered, lists left, lists)
     (3, "2026-04-20", 995, "A", 100, [("court.unfulfilled", -100.0, 0.0, 100.0)], [], ["blacklist"], []),
-    (2, "2026-04-02", 895, "B", -5, [("traffic.minor", 0.0, -5.0, -5.0)], [], [], ["blacklist"]),
-    (1, "2026-02-01", 900, "B", None, None, None, None, ["blacklist"]),
+    (2, "2026-04-02", 895, "B", -5, [("traffic.minor", 0.0, -5.0, -5.0)], ["blacklist"], [], ["blacklist"]),
+    (1, "2026-02-01", 900, "B", None, None, None, None, []),
 ]
 
 
@@ -113,6 +116,7 @@ def test_every_run_newest_first_with_what_changed(world: dict[str, Any]) -> None
         history = score_history(world["store"], A)
     assert _summary(history) == EXPECTED_RUNS
     [policy] = history["policies"]
+    assert [[x["list"] for x in r["lists_in_notice"]] for r in policy["runs"]] == [[], [], ["blacklist"]]
     assert (policy["policy"], policy["policy_name"], policy["live"]) == ("beijing", "Beijing social credit score", None)
     assert history["live_changes_kept"] is False
     newest = policy["runs"][0]
@@ -177,12 +181,19 @@ def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None
             "-5 points since the run before",
             "<tr><td>minor traffic offences</td><td>0.0</td><td>-5.0</td><td>-5.0</td></tr>",
             "This is your first scoring run.",
+            "Notice given, in the grace period (not listed): blacklist",
+            "Entered: blacklist",
         ):
             assert needle in text, needle
         assert text.index("Run of 2026-04-20") < text.index("Run of 2026-04-02") < text.index("Run of 2026-02-01")
+        # entered at the run the listing took effect; at the notice's run, in its grace period only
+        assert text.index("Run of 2026-04-02") < text.index("Entered: blacklist") < text.index("Run of 2026-02-01")
+        assert text.index("Run of 2026-02-01") < text.index("Notice given, in the grace period")
+        assert "Lists: blacklist" not in text[text.index("Run of 2026-02-01") :]
         zh = client.get("/me/history", params={"lang": "zh"}).text
         assert "等级由 B 基本诚信 变为 A 诚信" in zh
         assert "移出：失信名单" in zh and "与上次相比 +100 分" in zh and "2026-04-20 的评分" in zh
+        assert "列入：失信名单" in zh and "已通知、尚在宽限期内（未列入）：失信名单" in zh
         assert raw_identifiers(visible_text(zh), lang="zh") == []  # no rule id, list id or field name in Chinese
 
 

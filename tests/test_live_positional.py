@@ -201,7 +201,9 @@ def test_the_history_does_not_call_a_blacklisting_in_its_notice_period_left_when
         view = snap.live_view(p2)  # not rescored, but its percentile moved (66.67 -> 33.33)
         assert view is not None and view.result["lists"] == [] and view.percentile == 33.33
         (policy,) = score_history(reg.store, p2, live={snap.run_id: view})["policies"]
-        assert policy["runs"][0]["lists"] == [{"list": "bottom", "name": "bottom"}]
+        # in its notice period at the run: said apart from the lists p2 is on (until 2026-12-06 among them)
+        assert policy["runs"][0]["lists"] == []
+        assert policy["runs"][0]["lists_in_notice"] == [{"list": "bottom", "name": "bottom"}]
         assert policy["live"]["change"]["lists_left"] == []
         assert policy["live"]["percentile"] == 33.33
     finally:

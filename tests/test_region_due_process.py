@@ -220,9 +220,9 @@ def test_transcript_beijing_lists_tianjin_decides_the_dispute_goes_to_the_beijin
         "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'dispute_withdrawn' AND ref_id = ?",
         [filed["dispute_id"]],
     ) == [
-        f"Dispute {filed['dispute_id']} of record {local_id} (courts): the source withdrew the record; it no longer "
-        "counts. Answered in region 110000 on 2027-01-20: paid on 2026-12-20",
-        f"异议 {filed['dispute_id']}（记录 {local_id}，courts）：来源已撤回该记录，不再计入。"
+        f"Dispute {filed['dispute_id']} of record {local_id} (people's courts): the source withdrew the record; it no "
+        "longer counts. Answered in region 110000 on 2027-01-20: paid on 2026-12-20",
+        f"异议 {filed['dispute_id']}（记录 {local_id}，人民法院）：来源已撤回该记录，不再计入。"
         "地区 110000 已于 2027-01-20 答复：paid on 2026-12-20",
     ]
     assert moved.rail(TIANJIN, tj)
@@ -766,14 +766,14 @@ def test_a_forwarded_dispute_never_answered_lapses_in_the_filing_region_at_its_d
     assert tianjin.one(
         "SELECT text_en FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [filed["dispute_id"]]
     ) == (
-        f"Dispute {filed['dispute_id']} of record {local_id} (courts): the source did not answer in time; the dispute "
-        "is resolved in your favour and the record no longer counts. Not answered by 2027-02-03: no answer from "
-        "region 110000, which recorded the record, arrived by then."
+        f"Dispute {filed['dispute_id']} of record {local_id} (people's courts): the source did not answer in time; the "
+        "dispute is resolved in your favour and the record no longer counts. Not answered by 2027-02-03: no answer "
+        "from region 110000, which recorded the record, arrived by then."
     )
     assert tianjin.one(
         "SELECT text_zh FROM notifications WHERE kind = 'dispute_lapsed' AND ref_id = ?", [filed["dispute_id"]]
     ) == (
-        f"异议 {filed['dispute_id']}（记录 {local_id}，courts）：来源未在期限内答复，异议按有利于您的方式处理，"
+        f"异议 {filed['dispute_id']}（记录 {local_id}，人民法院）：来源未在期限内答复，异议按有利于您的方式处理，"
         "该记录不再计入。截至 2027-02-03 未获答复：记录该记录的地区 110000 未在此前传来答复。"
     )
     moved.score(TIANJIN, D(2027, 2, 4))

@@ -505,7 +505,11 @@ class HistoryRun(_Out):
     tier_name: str
     rank: int
     percentile: float
-    lists: list[HistoryList]
+    lists: list[HistoryList] = Field(description="The lists the subject was on at the run (in effect).")
+    lists_in_notice: list[HistoryList] = Field(
+        default=[],
+        description="The lists the run found the subject meets only in a notice's grace period: not yet on them.",
+    )
     change: HistoryChange | None = Field(description="Null for the first run of the policy.")
 
 

@@ -123,6 +123,12 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "operator look-up: dispute": ("在运营后台查阅异议", "a dispute on the operators' pages"),
     "operator look-up: repair": ("在运营后台查阅信用修复申请", "a repair application on the operators' pages"),
     "operator dispute": ("通过接口查阅异议", "a dispute over the API"),
+    # an evidence file of a dispute, downloaded (until 2026-12-06 shown nowhere)
+    "operator look-up: dispute evidence": (
+        "在运营后台下载异议证据文件",
+        "an evidence file of a dispute on the operators' pages",
+    ),
+    "operator dispute evidence": ("通过接口下载异议证据文件", "an evidence file of a dispute over the API"),
     "operator repair": ("通过接口查阅信用修复申请", "a repair application over the API"),
     "resident file export": ("导出档案", "an export of the file"),
     # the command line's reads (``show``, ``repair eligibility``, ``freeze status``; ``file export`` is the above)

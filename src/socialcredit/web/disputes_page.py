@@ -84,7 +84,8 @@ def _download(web: Web, page: Page) -> Response:
     raw = str(page.request.path_params["evidence_id"])
     evidence_id = whole_number(raw) or -1
     with web.service.writer() as store:
-        meta, content = evidence_file(store, dispute_id, evidence_id, page.who.actor)
+        purpose = "operator look-up: dispute evidence" if page.who.role == "operator" else "portal: dispute evidence"
+        meta, content = evidence_file(store, dispute_id, evidence_id, page.who.actor, purpose=purpose)
     return Response(
         content,
         media_type=meta["media_type"],

@@ -45,6 +45,10 @@ HISTORY_PAIRS: dict[str, tuple[str, str]] = {
     "history_entered": ("列入：{lists}", "Entered: {lists}"),
     "history_left": ("移出：{lists}", "Left: {lists}"),
     "history_lists": ("名单：{lists}", "Lists: {lists}"),
+    "history_in_notice": (
+        "已通知、尚在宽限期内（未列入）：{lists}",
+        "Notice given, in the grace period (not listed): {lists}",
+    ),
     "history_chart_title": ("{policy}：历次评分", "{policy}: score at each run"),
     "history_chart_desc": ("折线图：横轴为评分日期，纵轴为分数。", "Line chart: the run's date across, the score up."),
     # the public look-up: the details of a listing and the pages of results

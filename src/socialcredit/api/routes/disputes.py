@@ -123,7 +123,8 @@ def get_file(dispute_id: int, evidence_id: int, party: Anyone, service: ServiceD
     with naming(service, "dispute_id") as store:
         path = f"/v1/disputes/{dispute_id}/evidence/{evidence_id}"
         visible_dispute(service, store, party, dispute_id, path, for_org=today)
-        meta, content = evidence_file(store, dispute_id, evidence_id, actor(party))
+        purpose = f"{party.role} dispute evidence"
+        meta, content = evidence_file(store, dispute_id, evidence_id, actor(party), purpose=purpose)
     return Response(
         content,
         media_type=meta["media_type"],

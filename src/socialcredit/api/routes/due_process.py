@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import (
@@ -143,7 +143,8 @@ class ListingOverrideIn(_Body):
 
 
 class ConsentIn(_Body):
-    granted: bool
+    # true or false only: a consent is the resident's act, not a text ("yes", "t") or a number read as one
+    granted: StrictBool
 
 
 def visible_dispute(

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 # An operator's reads of one subject that the subject's list of who asked shows (``who_asked``)
-OPERATOR_VIEWS = ("read_report", "read_history", "read_freeze", "read_dispute", "read_repair")
+OPERATOR_VIEWS = ("read_report", "read_history", "read_freeze", "read_dispute", "dispute_evidence_read", "read_repair")
 _VIEWS_SQL = ", ".join(f"'{action}'" for action in OPERATOR_VIEWS)
 # The command line's reads of one subject (actor ``cli``: an operator at the registry's own machine): ``show`` and
 # ``file export`` read the file (``read_report``; the export's own ``export_file`` entry is the same look-up, not

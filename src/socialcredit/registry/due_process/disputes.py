@@ -375,14 +375,15 @@ def open_received(
         subject_id,
         {"dispute_id": dispute_id, "source": source_id, "record_id": record_id, "deadline": deadline},
     )
+    source_en, source_zh = _source_name(store, source_id, "en"), _source_name(store, source_id, "zh")
     notify(
         store,
         subject_id,
         "dispute_filed",
         dispute_id,
-        f"Your dispute of record {record_id} ({source_id}), filed in another region on {filed_on.isoformat()}, was "
+        f"Your dispute of record {record_id} ({source_en}), filed in another region on {filed_on.isoformat()}, was "
         f"received here as dispute {dispute_id}; the source must answer by {deadline.isoformat()}.",
-        f"您于 {filed_on.isoformat()} 在其他地区对记录 {record_id}（{source_id}）提出的异议已转来，编号 {dispute_id}；"
+        f"您于 {filed_on.isoformat()} 在其他地区对记录 {record_id}（{source_zh}）提出的异议已转来，编号 {dispute_id}；"
         f"来源须于 {deadline.isoformat()} 前答复。",
         filed_on,
     )
@@ -515,13 +516,14 @@ def _close(
         [status, answered, closed_seq, note_en, note_zh, actor, row["dispute_id"]],
     )
     en, zh = _OUTCOME_TEXT[status]
+    source_en, source_zh = _source_name(store, row["source_id"], "en"), _source_name(store, row["source_id"], "zh")
     notify(
         store,
         row["subject_id"],
         "dispute_" + status,
         row["dispute_id"],
-        f"Dispute {row['dispute_id']} of record {row['record_id']} ({row['source_id']}): {en}. {note_en}",
-        f"异议 {row['dispute_id']}（记录 {row['record_id']}，{row['source_id']}）：{zh}。{note_zh}",
+        f"Dispute {row['dispute_id']} of record {row['record_id']} ({source_en}): {en}. {note_en}",
+        f"异议 {row['dispute_id']}（记录 {row['record_id']}，{source_zh}）：{zh}。{note_zh}",
         today,
     )
     detail = {
@@ -726,14 +728,15 @@ def escalate_dispute(
             row["subject_id"],
             {"dispute_id": dispute_id, "reason": kept_words("dispute_reviews.escalation_reason", reason_text)},
         )
+        source_en, source_zh = _source_name(store, row["source_id"], "en"), _source_name(store, row["source_id"], "zh")
         notify(
             store,
             row["subject_id"],
             "dispute_escalated",
             dispute_id,
-            f"Dispute {dispute_id} of record {row['record_id']} ({row['source_id']}) was sent to a human review: "
+            f"Dispute {dispute_id} of record {row['record_id']} ({source_en}) was sent to a human review: "
             f"{reason_text}",
-            f"异议 {dispute_id}（记录 {row['record_id']}，{row['source_id']}）已转交人工复核：{reason_text}",
+            f"异议 {dispute_id}（记录 {row['record_id']}，{source_zh}）已转交人工复核：{reason_text}",
             today,
         )
     return get_dispute(store, dispute_id)
@@ -919,9 +922,10 @@ def notify_recertified(store: Store, source_id: str, batch_id: int, today: dt.da
             r["subject_id"],
             "record_recertified",
             r["dispute_id"],
-            f"Source {source_id} sent record {r['record_id']} again, certifying that it is accurate; it counts again. "
-            "You may dispute it again.",
-            f"来源 {source_id} 重新报送并书面确认记录 {r['record_id']} 准确，该记录重新计入。您可再次提出异议。",
+            f"Record {r['record_id']} was sent again by {_source_name(store, source_id, 'en')}, certifying that it is "
+            "accurate; it counts again. You may dispute it again.",
+            f"来源{_source_name(store, source_id, 'zh')}重新报送并书面确认记录 {r['record_id']} 准确，该记录重新计入。"
+            "您可再次提出异议。",
             today,
         )
         append_audit(store, f"source:{source_id}", "record_recertified", r["subject_id"], {"record_id": r["record_id"]})

@@ -182,8 +182,12 @@ def add_evidence(
     )
 
 
-def evidence_file(store: Store, dispute_id: int, evidence_id: int, actor: str) -> tuple[dict[str, Any], bytes]:
-    """One file of a dispute and its content (the reader's right to it is the face's to check); audited."""
+def evidence_file(
+    store: Store, dispute_id: int, evidence_id: int, actor: str, *, purpose: str
+) -> tuple[dict[str, Any], bytes]:
+    """One file of a dispute and its content (the reader's right to it is the face's to check); audited
+    (``dispute_evidence_read`` with the face's ``purpose``: an operator's is shown in the resident's list of who
+    asked, as an operator's read of the dispute is)."""
     rows = store.rows(
         "SELECT e.*, d.subject_id FROM dispute_evidence e JOIN disputes d USING (dispute_id) "
         "WHERE e.dispute_id = ? AND e.evidence_id = ?",
@@ -198,6 +202,6 @@ def evidence_file(store: Store, dispute_id: int, evidence_id: int, actor: str) -
             actor,
             "dispute_evidence_read",
             row["subject_id"],
-            {"dispute_id": dispute_id, "evidence_id": evidence_id},
+            {"dispute_id": dispute_id, "evidence_id": evidence_id, "purpose": purpose},
         )
     return _public(row), bytes(row["content"])

@@ -11,6 +11,7 @@ in, so the history reads a few rows per run however large the registry is.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,6 +79,22 @@ def _lists_named(ids: list[str], names: Mapping[str, str]) -> list[dict[str, str
     return [{"list": i, "name": names.get(i, i)} for i in ids]
 
 
+def _in_notice(listings: list[dict[str, Any]], list_id: str, day: dt.date) -> bool:
+    """Whether a run of ``day`` found the list only through notices: a listing of it noticed and still in its grace
+    period that day, and none in effect (decisions and the public look-up did not count it)."""
+    mine = [x for x in listings if x["list_id"] == list_id]
+    on = day.isoformat()  # the listings' dates are ISO text, which sorts as the dates do
+
+    def open_on(x: dict[str, Any]) -> bool:
+        return x["closed_on"] is None or str(x["closed_on"]) > on
+
+    noticed = any(str(x["noticed_on"]) <= on < str(x["effective_on"]) and open_on(x) for x in mine)
+    in_effect = any(
+        str(x["effective_on"]) <= on and x["status"] not in ("pending", "resolved") and open_on(x) for x in mine
+    )
+    return noticed and not in_effect
+
+
 def score_history(
     store: Store,
     subject_id: str,
@@ -107,6 +124,7 @@ def score_history(
         by_policy.setdefault(str(r["policy_id"]), []).append(r)
     policies = []
     for policy_id, runs in by_policy.items():
+        listings = list_listings(store, subject_id=subject_id, policy_id=policy_id)
         latest = get_policy(store, policy_id, runs[-1]["policy_version"]).policy
         rule_names = {rule.id: rule.reason.text(lang) for rule in latest.rules}
         list_names = {lst.id: lst.name.get(lang) for lst in latest.lists}
@@ -125,7 +143,10 @@ def score_history(
                 for tier in older.tiers:  # a grade the latest version no longer has
                     tier_names.setdefault(tier.id, tier.name.get(lang) if tier.name else "")
             run_id = int(r["run_id"])
-            lists = sorted(str(x) for x in r["lists"])
+            # a list found only through a notice in its grace period is not one the subject was on: said apart
+            found = sorted(str(x) for x in r["lists"])
+            noticed = [x for x in found if _in_notice(listings, x, r["as_of"])]
+            lists = [x for x in found if x not in noticed]
             ordinary = r["standing"] == "ordinary"
             entry: dict[str, Any] = {
                 "run_id": run_id,
@@ -140,6 +161,7 @@ def score_history(
                 "rank": int(r["rank"]),
                 "percentile": float(r["percentile"]),
                 "lists": _lists_named(lists, list_names),
+                "lists_in_notice": _lists_named(noticed, list_names),
                 "change": None,
             }
             if previous is not None:
