@@ -168,9 +168,9 @@ def wait_until_serving(client: httpx.Client, proc: subprocess.Popen[Any], log: P
 _BUILT: dict[str, Path] = {}
 
 
-def copy_of(folder: Path, name: str, build: Callable[[Path], Store]) -> Store:
-    """The store ``build`` makes as ``store.duckdb`` in the folder it is given, built once per process for each
-    ``name``, closed, and copied into ``folder`` with what lies beside it (the audit checkpoints
+def copy_of(folder: Path, name: str, build: Callable[[Path], Store], db: str = "store.duckdb") -> Store:
+    """The store ``build`` makes as ``db`` (``store.duckdb``) in the folder it is given, built once per process for
+    each ``name``, closed, and copied into ``folder`` with what lies beside it (the audit checkpoints
     ``<store>.checkpoints/``, the signing key ``<store>.signing.key``, the files it was made from): every caller gets
     the same rows, in a store of its own, opened."""
     template = _BUILT.get(name)
@@ -182,7 +182,7 @@ def copy_of(folder: Path, name: str, build: Callable[[Path], Store]) -> Store:
     folder.mkdir(parents=True, exist_ok=True)
     for kept in template.iterdir():
         (shutil.copytree if kept.is_dir() else shutil.copy2)(kept, folder / kept.name)
-    return open_store(folder / "store.duckdb", key="")
+    return open_store(folder / db, key="")
 
 
 def scored_example(folder: Path, policies: tuple[str, ...] = ("beijing",)) -> Store:
