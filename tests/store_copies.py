@@ -30,9 +30,9 @@ def copied(folder: Path, name: str, build: Callable[[Path], None]) -> None:
         (shutil.copytree if kept.is_dir() else shutil.copy2)(kept, folder / kept.name)
 
 
-def copy_of(folder: Path, name: str, build: Callable[[Path], Store]) -> Store:
-    """The store ``build`` makes as ``store.duckdb`` in the folder it is given, built once per process for each
-    ``name``, closed, and copied into ``folder`` with what lies beside it (see copied): every caller gets the same
-    rows, in a store of its own, opened."""
+def copy_of(folder: Path, name: str, build: Callable[[Path], Store], db: str = "store.duckdb") -> Store:
+    """The store ``build`` makes as ``db`` (``store.duckdb``) in the folder it is given, built once per process for
+    each ``name``, closed, and copied into ``folder`` with what lies beside it (see copied): every caller gets the
+    same rows, in a store of its own, opened."""
     copied(folder, name, lambda where: build(where).close())
-    return open_store(folder / "store.duckdb", key="")
+    return open_store(folder / db, key="")

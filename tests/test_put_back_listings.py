@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api_helpers import serve
+from api_helpers import copy_of, serve
 from due_world import JUDGMENT, A, B, C, build, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
@@ -80,9 +80,22 @@ def listings(db: Path) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
+def kept(folder: Path, name: str, make: Callable[[Path], Path]) -> Path:
+    """The store ``make`` builds in the folder it is given (as ``due.duckdb``, returning its path), built once per
+    process for each ``name`` and copied into ``folder`` (api_helpers.copy_of); returns its path (closed)."""
+    copy_of(folder, name, lambda where: open_store(make(where), key=""), db="due.duckdb").close()
+    return folder / "due.duckdb"
+
+
 @pytest.fixture
 def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The store as described above, after migration 45 and run 4; returns its path (closed)."""
+    path = kept(tmp_path, "put-back-old", lambda where: _old_store(where, monkeypatch))
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
+    return path
+
+
+def _old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-02-01")
     build(tmp_path).close()
     db = tmp_path / "due.duckdb"
@@ -219,6 +232,11 @@ def test_a_listing_a_what_if_put_in_effect_is_put_back_on_the_record_and_the_res
 
 def noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The world of the test below, before the repair; returns the store's path (closed)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
+    return kept(tmp_path, "put-back-noticed-only", lambda where: _noticed_only_world(where, monkeypatch))
+
+
+def _noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
     store = build(tmp_path)
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
@@ -382,9 +400,24 @@ def test_a_listing_the_run_in_force_puts_in_effect_too_is_dated_by_that_run(old_
     assert (again.returncode, json.loads(again.stdout)) == (0, [])
 
 
-def past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str) -> Path:
+def past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str, run_4: bool = False) -> Path:
     """Runs 1 (as of 2026-04-10), 2 (past-dated, as of 2026-03-20, marked ``standing``) and 3 (a what-if as of
-    2027-02-01) of the world below, both listings put in effect by run 3; returns the store's path (closed)."""
+    2027-02-01) of the world below, both listings put in effect by run 3, and with ``run_4`` run 4 (ordinary, as of
+    2026-04-10); returns the store's path (closed)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
+    name = f"put-back-past-dated-{standing}"
+    if run_4:
+        return kept(tmp_path, f"{name}-4", lambda where: _run_4(where, monkeypatch, standing))
+    return kept(tmp_path, name, lambda where: _past_dated_world(where, monkeypatch, standing))
+
+
+def _run_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str) -> Path:
+    db = past_dated_world(tmp_path, monkeypatch, standing)
+    score(db, TODAY, TODAY)
+    return db
+
+
+def _past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str) -> Path:
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
     build(tmp_path).close()
     db = tmp_path / "due.duckdb"
@@ -425,8 +458,7 @@ def test_a_listing_a_past_dated_run_noticed_and_a_what_if_put_in_effect_is_put_b
     before migration 45 and is dated before run 1, made before it, so it is past-dated all the same. Run 4, ordinary,
     as of 2026-04-10, is in force and finds both causes. Put back, both listings are in their notice period, B's
     until 2026-06-09 as run 4 gives it (not run 2's 2026-05-19, which would cut his notice period short)."""
-    db = past_dated_world(tmp_path, monkeypatch, standing)
-    score(db, TODAY, TODAY)
+    db = past_dated_world(tmp_path, monkeypatch, standing, run_4=True)
     assert listings(db) == [
         (1, A, "effective", dt.date(2026, 6, 9), None, 4),
         (2, B, "effective", dt.date(2026, 5, 19), None, 4),
@@ -516,8 +548,7 @@ def test_a_past_dated_notice_is_re_dated_from_the_first_run_in_force_that_found_
     period still runs from run 4 (as of 2026-04-10), the first ordinary run after run 2 to find J2, until 2026-06-09
     as a run after run 4 would have kept it, not from run 5's date (until 2026-06-30): the later the repair, the
     later B would be listed."""
-    db = past_dated_world(tmp_path, monkeypatch, standing)
-    score(db, TODAY, TODAY)
+    db = past_dated_world(tmp_path, monkeypatch, standing, run_4=True)
     score(db, "2026-05-01", "2026-05-01")
     put_back = cli(db, "due", "put-back-listings", "--json", today="2026-05-01")
     assert put_back.returncode == 0, put_back.stderr
@@ -665,8 +696,7 @@ def test_put_back_set_based_of_several_listings_gives_the_rows_one_by_one_gave(
     """Two listings, both notices of B withdrawn in one message, on one page or a page each; by e-mail, A has an
     address on file (the latest of two) and B none (his message kept as ``no_address``, the audit entry naming no
     message)."""
-    db = past_dated_world(tmp_path, monkeypatch, "past_dated")
-    score(db, TODAY, TODAY)
+    db = past_dated_world(tmp_path, monkeypatch, "past_dated", run_4=True)
     with open_store(db, key="") as store, store.transaction():
         store.execute(
             "INSERT INTO contacts VALUES (?, 'email', 'old@example.org', TIMESTAMP '2026-01-01 00:00:00', 'test'), "

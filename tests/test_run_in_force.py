@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from api_helpers import auth, serve
+from api_helpers import auth, copy_of, serve
 from due_world import JUDGMENT, A, B, build, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
@@ -60,8 +60,14 @@ def cli(db: Path, *args: str, today: str = TODAY) -> subprocess.CompletedProcess
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Runs 1 and 2 made as described above; returns the store's path (closed)."""
+    """Runs 1 and 2 made as described above (built once per process and copied: api_helpers.copy_of); returns the
+    store's path (closed)."""
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
+    copy_of(tmp_path, "run-in-force", lambda where: open_store(_world(where), key=""), db="due.duckdb").close()
+    return tmp_path / "due.duckdb"
+
+
+def _world(tmp_path: Path) -> Path:
     store = build(tmp_path)
     store.close()
     db = tmp_path / "due.duckdb"
