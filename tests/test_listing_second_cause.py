@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from socialcredit.identifiers import make_ric
+from socialcredit.store import listed_strings, open_store
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
@@ -160,3 +161,37 @@ def test_a_judgment_reported_late_does_not_restart_the_notice(tmp_path: Path) ->
     assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     assert listing_ids("2027-01-05", db) == ids
     assert refused("2027-01-05", db)["score"] == 800
+
+
+def test_migration_46_gives_a_corrected_record_its_first_key_and_drops_the_kept_states(tmp_path: Path) -> None:
+    """A store from before records kept their first key (migration 46), with J1 corrected after J2 of the same day
+    was stored: the migration gives J1's second version J1's first key (the first versions none: their own key),
+    drops the kept state (its rows lack the key), and the next run builds it again and keeps J1's listing."""
+    first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
+    second = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
+    db = listed_for(tmp_path, first, second)
+    ids = listing_ids("2026-12-31", db)
+    corrected = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,55000,unfulfilled,true,true"
+    sc("2027-01-05", "ingest", judgments(tmp_path, "j1b.csv", corrected), "--source", "courts", db=db)
+    store = open_store(db, key="")
+    states = [str(t) for (t,) in store.execute("SELECT table_name FROM score_states").fetchall()]
+    assert states
+    with store.transaction():  # the store as the program before migration 46 left it
+        store.execute("ALTER TABLE records DROP COLUMN first_key")
+        for table in states:
+            store.execute(f'ALTER TABLE "{table}" DROP COLUMN first_key')
+        store.execute("DELETE FROM schema_version WHERE version >= 46")
+    store.close()
+    with open_store(db, key="") as store:
+        rows = store.execute(
+            "SELECT record_id, version, record_key, first_key FROM records WHERE source_id = 'courts' ORDER BY 3"
+        ).fetchall()
+        (j1, _, k1, f1), (j2, _, _, f2), (j1b, v, _, f1b) = rows
+        assert (j1, j2, j1b, v) == ("J1", "J2", "J1", 2)
+        assert (f1, f2, f1b) == (None, None, k1)
+        assert store.one("SELECT count(*) FROM score_states") == 0
+        assert store.one(f"SELECT count(*) FROM duckdb_tables() WHERE table_name IN ({listed_strings(states)})") == 0
+    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert listing_ids("2027-01-05", db) == ids
+    assert json.loads(sc("2027-01-05", "state", "check", "beijing", "--json", db=db).stdout)["ok"]
