@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from socialcredit.identifiers import make_ric
+from socialcredit.store import listed_strings, open_store
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
@@ -37,15 +38,42 @@ def sc(today: str, *args: str, db: Path) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def judgments(folder: Path, name: str, *rows: str) -> str:
+def judgments(folder: Path, name: str, *rows: str, header: str = "") -> str:
     path = folder / name
-    path.write_text(HEADER + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+    head = HEADER if not header else f"{HEADER.rstrip()},{header}\n"
+    path.write_text(head + "".join(f"{r}\n" for r in rows), encoding="utf-8")
     return str(path)
 
 
 def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
     rows = json.loads(sc(today, "notices", "--json", db=db).stdout)
     return sorted((x["record_id"], x["status"], x["noticed_on"], x["effective_on"], x["closed_on"]) for x in rows)
+
+
+def listing_ids(today: str, db: Path) -> dict[str, int]:
+    return {x["record_id"]: x["listing_id"] for x in json.loads(sc(today, "notices", "--json", db=db).stdout)}
+
+
+def refused(today: str, db: Path) -> dict[str, Any]:
+    asked = sc(today, "decide", DEFAULTER, "flight", "--purpose", "ticket purchase", "--json", db=db)
+    decision: dict[str, Any] = json.loads(asked.stdout)
+    assert decision["granted"] is False
+    assert decision["lists"] == ["blacklist"]
+    return decision
+
+
+def listed_for(tmp_path: Path, *rows: str) -> Path:
+    """A store where the defaulter's judgments ``rows`` were reported on 2026-11-01 and the listing noticed then for
+    the first of them took effect on 2026-12-31."""
+    db = tmp_path / "city.duckdb"
+    sc("2026-11-01", "init", db=db)
+    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n", encoding="utf-8")
+    sc("2026-11-01", "ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
+    sc("2026-11-01", "ingest", judgments(tmp_path, "j1.csv", *rows), "--source", "courts", db=db)
+    sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
+    sc("2026-12-31", "due", "run", db=db)  # the notice's 60 days have passed: in effect
+    assert listings("2026-12-31", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    return db
 
 
 def test_a_second_judgment_does_not_end_the_listing_of_the_first(tmp_path: Path) -> None:
@@ -78,3 +106,92 @@ def test_a_second_judgment_does_not_end_the_listing_of_the_first(tmp_path: Path)
         ("J1", "delisted", "2026-11-01", "2026-12-31", "2027-01-10"),
         ("J2", "pending", "2027-01-10", "2027-03-11", None),
     ]
+
+
+def test_a_correction_of_the_named_judgment_keeps_its_listing(tmp_path: Path) -> None:
+    """Two judgments of one day: the listing is noticed for the first reported (J1). J1 corrected (the amount) is a
+    new version with a key larger than J2's: an entry ordered by the version's key named J2 from then on, so J1's
+    listing was delisted and J2 noticed with a grace of its own, and the defaulter was granted a flight (until
+    2026-12-06). A correction of the record is the same cause."""
+    first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
+    second = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
+    db = listed_for(tmp_path, first, second)
+    ids = listing_ids("2026-12-31", db)
+    refused("2026-12-31", db)
+
+    corrected = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,55000,unfulfilled,true,true"
+    sc("2027-01-05", "ingest", judgments(tmp_path, "j1b.csv", corrected), "--source", "courts", db=db)
+    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    sc("2027-01-05", "due", "run", db=db)
+    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert listing_ids("2027-01-05", db) == ids
+    assert refused("2027-01-05", db)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
+    # the next day's run from the records, not the state, names the same cause
+    sc("2027-01-06", "score", "--policy", "beijing", "--as-of", "2027-01-06", "--from-records", db=db)
+    assert listings("2027-01-06", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+
+    # withdrawn (sent as last received), J1 is no cause: its listing ends, and J2 is noticed with its own grace
+    withdrawn = f"{corrected},true"
+    sc(
+        "2027-01-10",
+        "ingest",
+        judgments(tmp_path, "j1c.csv", withdrawn, header="withdrawn"),
+        "--source",
+        "courts",
+        db=db,
+    )
+    sc("2027-01-10", "score", "--policy", "beijing", "--as-of", "2027-01-10", db=db)
+    assert listings("2027-01-10", db) == [
+        ("J1", "delisted", "2026-11-01", "2026-12-31", "2027-01-10"),
+        ("J2", "pending", "2027-01-10", "2027-03-11", None),
+    ]
+
+
+def test_a_judgment_reported_late_does_not_restart_the_notice(tmp_path: Path) -> None:
+    """A judgment of an earlier day than the listed one's, reported after the listing took effect: an entry ordered
+    by the event date named it from then on, so the listing of J1 was delisted and J0 noticed with a grace of its
+    own (until 2026-12-06). The listing keeps the cause it was noticed for."""
+    db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
+    ids = listing_ids("2026-12-31", db)
+
+    earlier = f"J0,{DEFAULTER},court_judgment,2026-03-01,commercial,70000,unfulfilled,true,"
+    sc("2027-01-05", "ingest", judgments(tmp_path, "j0.csv", earlier), "--source", "courts", db=db)
+    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    sc("2027-01-05", "due", "run", db=db)
+    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert listing_ids("2027-01-05", db) == ids
+    assert refused("2027-01-05", db)["score"] == 800
+
+
+def test_migration_46_gives_a_corrected_record_its_first_key_and_drops_the_kept_states(tmp_path: Path) -> None:
+    """A store from before records kept their first key (migration 46), with J1 corrected after J2 of the same day
+    was stored: the migration gives J1's second version J1's first key (the first versions none: their own key),
+    drops the kept state (its rows lack the key), and the next run builds it again and keeps J1's listing."""
+    first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
+    second = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
+    db = listed_for(tmp_path, first, second)
+    ids = listing_ids("2026-12-31", db)
+    corrected = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,55000,unfulfilled,true,true"
+    sc("2027-01-05", "ingest", judgments(tmp_path, "j1b.csv", corrected), "--source", "courts", db=db)
+    store = open_store(db, key="")
+    states = [str(t) for (t,) in store.execute("SELECT table_name FROM score_states").fetchall()]
+    assert states
+    with store.transaction():  # the store as the program before migration 46 left it
+        store.execute("ALTER TABLE records DROP COLUMN first_key")
+        for table in states:
+            store.execute(f'ALTER TABLE "{table}" DROP COLUMN first_key')
+        store.execute("DELETE FROM schema_version WHERE version >= 46")
+    store.close()
+    with open_store(db, key="") as store:
+        rows = store.execute(
+            "SELECT record_id, version, record_key, first_key FROM records WHERE source_id = 'courts' ORDER BY 3"
+        ).fetchall()
+        (j1, _, k1, f1), (j2, _, _, f2), (j1b, v, _, f1b) = rows
+        assert (j1, j2, j1b, v) == ("J1", "J2", "J1", 2)
+        assert (f1, f2, f1b) == (None, None, k1)
+        assert store.one("SELECT count(*) FROM score_states") == 0
+        assert store.one(f"SELECT count(*) FROM duckdb_tables() WHERE table_name IN ({listed_strings(states)})") == 0
+    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert listing_ids("2027-01-05", db) == ids
+    assert json.loads(sc("2027-01-05", "state", "check", "beijing", "--json", db=db).stdout)["ok"]

@@ -12,7 +12,8 @@ every column of run_results, run_rule_points, run_list_entries and run_reasons:
   (hypothesis).
 
 After every change the kept state must equal a state built afresh: the same multiset of rows (subject_id, item,
-event_date, record_key), ``score_states.rows`` counting the table, the watermark at the store's latest change.
+event_date, record_key, first_key), ``score_states.rows`` counting the table, the watermark at the store's latest
+change.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _quoted(name: str) -> str:
 def kept_rows(store: Store, loaded: LoadedPolicy) -> Counter[tuple[Any, ...]]:
     info = state_info(store, loaded)
     assert info is not None
-    rows = store.execute(f"SELECT subject_id, item, event_date, record_key FROM {_quoted(info.table_name)}")
+    rows = store.execute(f"SELECT subject_id, item, event_date, record_key, first_key FROM {_quoted(info.table_name)}")
     return Counter(tuple(r) for r in rows.fetchall())
 
 
@@ -374,8 +375,8 @@ def test_check_state_names_every_difference_from_a_fresh_build(world: Store) -> 
     assert tampered["rows"] == tampered["rows_recorded"] == tampered["fresh_rows"]
     # The rows restored, but the count of score_states wrong: not ok either.
     world.execute(f"DELETE FROM {table} WHERE record_key = ? AND item = ?", [last["record_key"], last["item"]])
-    world.execute(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", list(first.values()))
-    world.execute(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", list(last.values()))
+    world.execute(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)", list(first.values()))
+    world.execute(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)", list(last.values()))
     assert check_state(world, sesame)["ok"]
     world.execute("UPDATE score_states SET rows = rows + 1 WHERE policy_sha256 = ?", [sesame.sha256])
     miscounted = check_state(world, sesame)
@@ -710,11 +711,13 @@ def expected_state(store: Store, loaded: LoadedPolicy, watermark: int) -> Counte
             )
         }
     latest: dict[tuple[str, str], dict[str, Any]] = {}
+    first: dict[tuple[str, str], int] = {}  # the key each record was first stored at (its first version's)
     for r in store.rows("SELECT * FROM records WHERE record_key <= ? ORDER BY version", [watermark]):
         latest[(r["source_id"], r["record_id"])] = r
+        first.setdefault((r["source_id"], r["record_id"]), r["record_key"])
     items = {i.condition_key: i.index for i in ScorePlan(loaded, as_of=PROPERTY_AS_OF).state_items()}
     return Counter(
-        (r["subject_key"], items[lim.key], r["event_date"], r["record_key"])
+        (r["subject_key"], items[lim.key], r["event_date"], r["record_key"], first[key])
         for key, r in latest.items()
         if not r["withdrawn"] and key not in held
         for lim in matching(loaded, r)

@@ -1076,6 +1076,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ) w WHERE score_runs.run_id = w.run_id;
         """,
     ),
+    (
+        46,
+        "a record's first key",
+        # The key at which a record (not a version) was first stored, on every later version of it (a correction, a
+        # withdrawal); NULL on a first version, whose own key it is. A list entry names the subject's qualifying
+        # record first stored (registry/scoring: ScorePlan's list records), so that a correction of that record, or
+        # a record reported late, does not make another record the cause and restart its listing's notice. The kept
+        # score states hold it too (a column of their rows): states built before lack it and are dropped here, their
+        # tables with them (_drop_listed_tables); the next score run builds its policy's again (runs._state_at), or
+        # `socialcredit state build`.
+        """
+        ALTER TABLE records ADD COLUMN IF NOT EXISTS first_key BIGINT;
+        UPDATE records SET first_key = f.first_key FROM (
+            SELECT source_id, record_id, min(record_key) AS first_key FROM records
+            WHERE (source_id, record_id) IN (SELECT source_id, record_id FROM records WHERE version > 1)
+            GROUP BY source_id, record_id
+        ) f WHERE records.source_id = f.source_id AND records.record_id = f.record_id
+          AND records.record_key <> f.first_key;
+        CREATE OR REPLACE TEMP TABLE _drop_tables AS SELECT table_name FROM score_states;
+        DELETE FROM score_states;
+        """,
+    ),
 ]
 
 

@@ -2,10 +2,7 @@ SELECT
   r.subject_id AS subject_id,
   'blacklist' AS list_id,
   'defaulter' AS criterion_id,
-  MAX_BY(
-    r.record_key,
-    CAST(DATEDIFF(DAY, r.event_date, CAST('2026-01-01' AS DATE)) AS BIGINT) * 1099511627776 - r.record_key
-  ) AS record_key
+  MIN_BY(r.record_key, r.first_key) AS record_key
 FROM sc_records AS r
 WHERE
   r.record_type = 'court_judgment'

@@ -217,6 +217,8 @@ def _export(folder: Path, categories: Sequence[str], counts_disputed: bool = Tru
             "record_key",
             exp.alias_(exp.Literal.string(record_type), "record_type"),
             _typed("event_date", "date", src.columns),
+            # the key its record was first stored at; an export written before it was exported: the version's own
+            _typed("first_key", "integer", src.columns) if "first_key" in src.columns else _first_key("record_key"),
             *_fields(src.columns, catalog),
         ).from_(src.name)
         if not counts_disputed:
@@ -345,6 +347,7 @@ def _generated_records(src: Source) -> exp.Select:
         exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("BIGINT")), "record_key"),
         exp.alias_(exp.Cast(this=exp.column("record_type"), to=exp.DataType.build("VARCHAR")), "record_type"),
         _typed("event_date", "date", src.columns),
+        _first_key(None),
         *_fields(src.columns),
     )
     if "version" not in src.columns and "withdrawn" not in src.columns:
@@ -374,6 +377,13 @@ def _typed(name: str, ftype: str, present: Sequence[str]) -> exp.Expr:
     """``CAST(name AS type) AS name``, or a typed NULL when the files have no such column."""
     value: exp.Expr = exp.column(exp.to_identifier(name, quoted=True)) if name in present else exp.Null()
     return exp.alias_(exp.Cast(this=value, to=exp.DataType.build(_TYPES[ftype])), name, quoted=True)
+
+
+def _first_key(column: str | None) -> exp.Expr:
+    """``first_key`` (the key a record was first stored at) as ``column``, or NULL: a generated population's records
+    have no keys."""
+    value: exp.Expr = exp.column(column) if column is not None else exp.Null()
+    return exp.alias_(exp.Cast(this=value, to=exp.DataType.build("BIGINT")), "first_key")
 
 
 def _fields(present: Sequence[str], catalog: Catalog | None = None) -> list[exp.Expr]:

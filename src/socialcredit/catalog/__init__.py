@@ -42,7 +42,16 @@ LIMITS = {"bytes": 1_000_000, "record_types": 200, "fields_per_type": 64, "field
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Columns of records a field cannot be, and file_row_number: the row numbers ingest's Parquet reader adds
 # (registry/records/limits.py, RESERVED_COLUMNS).
-_RESERVED_FIELDS = ("record_id", "subject_id", "record_type", "event_date", "record_key", "attrs", "file_row_number")
+_RESERVED_FIELDS = (
+    "record_id",
+    "subject_id",
+    "record_type",
+    "event_date",
+    "record_key",
+    "first_key",
+    "attrs",
+    "file_row_number",
+)
 # A field's name is a column of records; a category's id is a consent column of the subjects a run reads.
 CATEGORY_ID = _FIELD_NAME
 FieldType = Literal["string", "integer", "number", "boolean", "date"]

@@ -3,8 +3,8 @@
 Inputs are two relations the backend provides:
 
 * ``sc_records``  — the counting version of every record: subject_id, record_key, record_type, event_date,
-  and one typed column per field of the catalog (NULL where a record type has no such field), see
-  ``socialcredit.catalog.Catalog.field_columns``;
+  first_key (the key its record was first stored at: a correction keeps it), and one typed column per field of the
+  catalog (NULL where a record type has no such field), see ``socialcredit.catalog.Catalog.field_columns``;
 * ``sc_subjects`` — subject_id, kind, profession, birth_date and one boolean ``consent_<category>`` per
   consent category of the policy.
 
@@ -24,8 +24,8 @@ merges the rest from its base run; every later stage is recomputed for everyone,
 **Scoring state.** What a record contributes depends on the run's date (expiry, windows, decay, calendar periods,
 consent becoming mandatory) and on its subject (profession, consent, kind) — but whether it matches a rule or a list
 criterion at all (its record type and the rule's condition on its fields) does not. ``state_matches`` lowers that
-part to one query: a row (subject_id, item, event_date, record_key) for every counting record version and every
-*item* (a rule, or a list criterion that reads records) whose condition it meets. The registry keeps those rows at
+part to one query: a row (subject_id, item, event_date, record_key, first_key) for every counting record version and
+every *item* (a rule, or a list criterion that reads records) whose condition it meets. The registry keeps those rows at
 ingest (``registry/scoring/state.py``); a plan with ``source="state"`` reads them as ``sc_state`` in place of
 ``sc_records``, applies the date- and subject-dependent filters at the run's date, and gives the same rows. No
 condition on a record's fields is evaluated again, and no record column is read.
@@ -68,10 +68,6 @@ JOIN (
 """
 
 MAX_REASONS = 4
-# Record keys are below 2**40 (a million million record versions): a record's age in days times this, less its
-# key, orders the records oldest first, and the first stored of one day first, in one BIGINT (an age of at most
-# 110,000 days, 1900 to 2199, times 2**40 is about 1.2e17).
-_KEY_SPAN = 1 << 40
 STAGES = (
     "sc_rule_points",
     "sc_list_records",
@@ -236,7 +232,8 @@ class ScorePlan:
         return "sc_state" if self.source == "state" else "sc_records"
 
     def state_matches(self) -> exp.Query:
-        """One row per (counting record of ``sc_records``, item it meets): subject_id, item, event_date, record_key.
+        """One row per (counting record of ``sc_records``, item it meets): subject_id, item, event_date, record_key,
+        first_key.
 
         Folding a change into the state runs this on a ``sc_records`` that holds just the changed versions.
         """
@@ -248,6 +245,7 @@ class ScorePlan:
                 exp.alias_(exp.Cast(this=_num(item.index), to=exp.DataType.build("SMALLINT")), "item"),
                 exp.alias_(_col("event_date", "r"), "event_date"),
                 exp.alias_(_col("record_key", "r"), "record_key"),
+                exp.alias_(_col("first_key", "r"), "first_key"),
             )
             .from_(exp.alias_(exp.to_table("sc_records"), "r", table=True))
             .where(self._match(item.record_type, item.condition_key))
@@ -392,24 +390,20 @@ class ScorePlan:
             self._kind_filter(),
             self._affected_filter(only_affected),
         )
-        # The entry's record is the subject's oldest that meets the criterion (the earliest event, then the first
-        # stored): the cause its listing was noticed for stays the cause while it holds. The newest record was
-        # named until 2026-12-06, so a second judgment ended the listing of the first (delisted, or resolved in its
-        # notice period) and noticed one of its own, with a grace period of its own: a defaulter left the blacklist.
-        oldest_first = exp.Sub(
-            this=exp.Mul(
-                this=exp.Cast(this=self._age_days(event.copy()), to=exp.DataType.build("BIGINT")),
-                expression=exp.Literal.number(_KEY_SPAN),
-            ),
-            expression=_col("record_key", "r"),
-        )
+        # The entry's record is the subject's record first stored (first_key: the key of its first version, which
+        # its corrections keep) of those that meet the criterion: the cause its listing was noticed for stays the
+        # cause while it holds. The newest record was named until 2026-12-06, so a second judgment ended the listing
+        # of the first (delisted, or resolved in its notice period) and noticed one of its own, with a grace period
+        # of its own: a defaulter left the blacklist. The oldest by event date, then by version key, was named
+        # after that, and the same happened when the named judgment was corrected (its new version's key is larger
+        # than a second judgment's of the same day) or a judgment of an earlier day was reported late.
         return (
             self._records_from(rec.record_type)
             .select(
                 exp.alias_(_col("subject_id", "r"), "subject_id"),
                 exp.alias_(_str(list_id), "list_id"),
                 exp.alias_(_str(crit.id), "criterion_id"),
-                exp.alias_(exp.ArgMax(this=_col("record_key", "r"), expression=oldest_first), "record_key"),
+                exp.alias_(exp.ArgMin(this=_col("record_key", "r"), expression=_col("first_key", "r")), "record_key"),
             )
             .where(where)
             .group_by(_col("subject_id", "r"))

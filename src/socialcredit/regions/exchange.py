@@ -1043,16 +1043,17 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
         store.execute(
             f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
                                      event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
-                                     origin_region, prev_key, {", ".join(ident(f) for f in fields)})
+                                     origin_region, prev_key, first_key, {", ".join(ident(f) for f in fields)})
             SELECT ? + row_number() OVER (ORDER BY a.origin_region, a.source_id, a.record_id) - 1, a.source_id,
                    a.local_record_id, coalesce(l.version, 0) + 1, a.local_subject, a.subject_key, a.record_type,
                    a.event_date,
                    md5_number(a.local_subject || '|' || a.record_type || '|' || CAST(a.event_date AS VARCHAR)
                               || '|' || a.fields),
-                   l.version IS NOT NULL, a.withdrawn, NULL, now(), a.origin_region, l.prev_key,
+                   l.version IS NOT NULL, a.withdrawn, NULL, now(), a.origin_region, l.prev_key, l.first_key,
                    {typed}
             FROM _apply a LEFT JOIN (
-                SELECT source_id, record_id, max(version) AS version, arg_max(record_key, version) AS prev_key
+                SELECT source_id, record_id, max(version) AS version, arg_max(record_key, version) AS prev_key,
+                       arg_max(coalesce(first_key, record_key), version) AS first_key
                 FROM records
                 WHERE record_id IN (SELECT local_record_id FROM _apply) GROUP BY 1, 2
             ) l ON l.source_id = a.source_id AND l.record_id = a.local_record_id""",
@@ -1201,7 +1202,8 @@ def reverse_in_transaction(store: Store, row: dict[str, Any], actor: str, reason
     if n:
         first = store.take_ids("seq", n)
         store.execute(
-            """UPDATE _withdraw SET prev_key = record_key, record_key = ? + k - 1, version = version + 1,
+            """UPDATE _withdraw SET prev_key = record_key, first_key = coalesce(first_key, record_key),
+                      record_key = ? + k - 1, version = version + 1,
                       withdrawn = true,
                       is_correction = false, recorded_at = now()
                FROM (SELECT record_key AS old, row_number() OVER (ORDER BY record_key) AS k FROM _withdraw

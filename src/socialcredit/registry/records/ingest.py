@@ -1264,11 +1264,13 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         # table on the file's rows instead of on its subjects (600,081 rows of utilities: 1.07 s against 0.12 s).
         clean = not store.one("SELECT count(*) FROM row_errors")
         query = f"""SELECT t.*, k.subject_key, md5_number({hashed}) AS content_hash,
-               CAST(NULL AS BIGINT) AS prev_key, CAST(NULL AS INTEGER) AS prev_version,
-               CAST(NULL AS UHUGEINT) AS prev_hash, CAST(NULL AS BOOLEAN) AS prev_withdrawn
+               CAST(NULL AS BIGINT) AS prev_key, CAST(NULL AS BIGINT) AS first_key,
+               CAST(NULL AS INTEGER) AS prev_version, CAST(NULL AS UHUGEINT) AS prev_hash,
+               CAST(NULL AS BOOLEAN) AS prev_withdrawn
             FROM ({every_row if clean else typed}) t LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id"""
         return _Candidates(f"({query}) AS candidates", bind.values, all_new=True, where="" if clean else _NEW_RECORDS)
-    latest = f"""SELECT record_id, record_key, version, content_hash, withdrawn
+    latest = f"""SELECT record_id, record_key, coalesce(first_key, record_key) AS first_key, version, content_hash,
+               withdrawn
         FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
         QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1"""
     store.execute(
@@ -1277,7 +1279,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         WITH typed AS ({typed}), latest AS ({latest})
         SELECT t.*, k.subject_key,
                md5_number({hashed}) AS content_hash,
-               l.record_key AS prev_key, l.version AS prev_version, l.content_hash AS prev_hash,
+               l.record_key AS prev_key, l.first_key, l.version AS prev_version, l.content_hash AS prev_hash,
                l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
         LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id
@@ -1616,10 +1618,10 @@ def _insert_records(run: _Ingest, batch_id: int, n_new: int, candidates: _Candid
     store.execute(
         f"""INSERT INTO records (record_key, source_id, record_id, version, subject_id, subject_key, record_type,
                                  event_date, content_hash, is_correction, withdrawn, batch_id, recorded_at,
-                                 prev_key{fields})
+                                 prev_key, first_key{fields})
         SELECT $first + _row - 1, $source, record_id, coalesce(prev_version, 0) + 1,
                subject_id, subject_key, record_type, event_date, content_hash, is_correction, withdrawn, $batch,
-               now(), prev_key{fields}
+               now(), prev_key, first_key{fields}
         FROM {candidates.relation} {candidates.where}""",
         {**candidates.params, "first": first, "source": run.source_id, "batch": batch_id},
     )

@@ -64,7 +64,8 @@ def withdraw_version(store: Store, record: dict[str, Any]) -> int:
     store.execute(
         """INSERT INTO records BY NAME
         SELECT * REPLACE (? AS record_key, version + 1 AS version, false AS is_correction, true AS withdrawn,
-                          CAST(NULL AS BIGINT) AS batch_id, now() AS recorded_at, record_key AS prev_key)
+                          CAST(NULL AS BIGINT) AS batch_id, now() AS recorded_at, record_key AS prev_key,
+                          coalesce(first_key, record_key) AS first_key)
         FROM records WHERE source_id = ? AND record_id = ? AND version = ?""",
         [key, record["source_id"], record["record_id"], record["version"]],
     )

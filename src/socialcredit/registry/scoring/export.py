@@ -66,8 +66,8 @@ __all__ = [
 RESULTS_FORMAT = "socialcredit-score-results"
 RESULT_TABLES = ("results", "rule_points", "list_entries", "reasons")
 PSEUDONYM_KEY = "export pseudonyms"  # the purpose of the key of an export's pseudonyms (Store.derived_key)
-# The scoring state a Spark run built and read, next to its results (Parquet: subject_id, item, event_date,
-# record_key; subject_id as in the input).
+# The scoring state a Spark run built and read, next to its results (Parquet: subject_id, item, event_date, record_key,
+# first_key; subject_id as in the input).
 STATE_FOLDER = "state"
 # Any date: the state does not depend on it (ScorePlan needs one).
 _ANY_DATE = dt.date(2000, 1, 1)

@@ -79,9 +79,11 @@ SELECT o.record_key FROM sc_mine o JOIN (
 WHERE o.version < n.latest
 """
 
-# The counting version of every record; the typed field columns of the catalog are added to the SELECT.
+# The counting version of every record, with the key its record was first stored at (records.first_key, NULL on a
+# first version); the typed field columns of the catalog are added to the SELECT.
 _RECORDS = """
-SELECT subject_key AS subject_id, record_key, record_type, event_date FROM records
+SELECT subject_key AS subject_id, record_key, record_type, event_date, coalesce(first_key, record_key) AS first_key
+FROM records
 WHERE record_key <= $w AND NOT withdrawn
   AND record_key NOT IN (SELECT record_key FROM sc_superseded)
   AND record_key NOT IN (SELECT record_key FROM sc_held)

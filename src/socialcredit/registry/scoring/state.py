@@ -2,8 +2,9 @@
 
 A score run used to read every record and evaluate every rule's condition on its fields. Whether a record meets a
 rule's or a list criterion's condition does not depend on the run's date, so it is decided once, when the record
-arrives: the state of a policy version is a table with a row (subject_id, item, event_date, record_key) per counting
-record version and item it meets (``ScorePlan.state_matches``; an *item* is a rule, or a list criterion on records).
+arrives: the state of a policy version is a table with a row (subject_id, item, event_date, record_key, first_key:
+the key its record was first stored at) per counting record version and item it meets (``ScorePlan.state_matches``;
+an *item* is a rule, or a list criterion on records).
 A run at any date reads those rows (``ScorePlan(source="state")``) and applies what does depend on the date —
 expiry, windows, decay, calendar periods, consent becoming mandatory — and on the subject — profession, consent,
 kind — which it joins from the subjects, one row each.
@@ -168,13 +169,13 @@ def drop_state(store: Store, loaded: LoadedPolicy) -> bool:
 # rows are matched one to one (EXCEPT ALL), so a row kept twice is a difference too.
 _DIFFERENCE = """
 SELECT 'extra' AS side, item, count(*) AS n FROM (
-    SELECT subject_id, item, event_date, record_key FROM kept
-    EXCEPT ALL SELECT subject_id, item, event_date, record_key FROM sc_fresh
+    SELECT subject_id, item, event_date, record_key, first_key FROM kept
+    EXCEPT ALL SELECT subject_id, item, event_date, record_key, first_key FROM sc_fresh
 ) GROUP BY item
 UNION ALL
 SELECT 'missing' AS side, item, count(*) AS n FROM (
-    SELECT subject_id, item, event_date, record_key FROM sc_fresh
-    EXCEPT ALL SELECT subject_id, item, event_date, record_key FROM kept
+    SELECT subject_id, item, event_date, record_key, first_key FROM sc_fresh
+    EXCEPT ALL SELECT subject_id, item, event_date, record_key, first_key FROM kept
 ) GROUP BY item
 """
 
@@ -244,7 +245,9 @@ SELECT record_key, prev_key, source_id, record_id FROM records WHERE record_key 
 
 # Counting rows for the fold: typed field columns are added to the SELECT (as in registry/scoring/inputs.py).
 _FOLD_RECORDS = """
-SELECT r.subject_key AS subject_id, r.record_key, r.record_type, r.event_date FROM records r
+SELECT r.subject_key AS subject_id, r.record_key, r.record_type, r.event_date,
+       coalesce(r.first_key, r.record_key) AS first_key
+FROM records r
 WHERE NOT r.withdrawn AND NOT EXISTS (
     SELECT 1 FROM sc_held h WHERE h.source_id = r.source_id AND h.record_id = r.record_id
 )
