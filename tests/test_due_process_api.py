@@ -27,7 +27,7 @@ from socialcredit.registry.due_process.disputes import lapse_overdue
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
-from web_helpers import sign_in
+from web_helpers import csrf_of, failure_of, sign_in, signed_in
 
 SERVICES = {"high_speed_rail", "deposit_free_rental"}
 
@@ -110,6 +110,52 @@ def test_every_other_role_is_refused(
     assert (r.status_code, r.json()["error"]["code"]) == (401, "key_missing")
 
 
+def test_another_persons_record_is_told_as_one_no_source_has(world: dict[str, Any]) -> None:
+    """K1 is C's judgment at the courts: disputing it, or applying for its repair, answered 422 ``not_your_record``
+    where a record no source has answers ``unknown_record``, so a resident's key learnt which record ids exist
+    anywhere. Both are now the same answer, over the API and on the dispute form, in either language."""
+    client: httpx.Client = world["client"]
+    resident = auth(world, "resident")
+    for lang in ("en", "zh"):
+        for path, body in (
+            ("/v1/disputes", {"reason": "not mine"}),
+            ("/v1/repairs", {"statement": "paid"}),
+        ):
+            answers = {
+                record: client.post(
+                    path,
+                    params={"lang": lang},
+                    json={"source_id": "courts", "record_id": record, **body},
+                    headers=resident,
+                )
+                for record in ("K1", "NOPE")
+            }
+            for record, r in answers.items():
+                assert (r.status_code, r.json()) == (
+                    422,
+                    {
+                        "error": {
+                            "code": "unknown_record",
+                            "message": f"source courts holds no record '{record}'",
+                            "field": "record_id",
+                        }
+                    },
+                ), (lang, path, record)
+    with signed_in(world, "resident") as browser:
+        for lang, said in (("en", "The file holds no record {}."), ("zh", "档案中没有记录 {}。")):
+            for record in ("K1", "NOPE"):
+                page = browser.get("/me/disputes", params={"lang": lang})
+                r = browser.post(
+                    "/me/disputes",
+                    params={"lang": lang},
+                    data={"record": f"courts|{record}", "reason": "not mine", "csrf": csrf_of(page.text)},
+                )
+                assert (r.status_code, failure_of(r)) == (400, said.format(record)), (lang, record)
+    with world["service"].writer() as store:
+        assert store.one("SELECT count(*) FROM disputes WHERE record_id = 'K1'") == 0
+        assert store.one("SELECT count(*) FROM repairs WHERE record_id = 'K1'") == 0
+
+
 def test_errors_name_the_field(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     resident = auth(world, "resident")
@@ -122,12 +168,6 @@ def test_errors_name_the_field(world: dict[str, Any]) -> None:
         "message": "source courts holds no record 'NOPE'",
         "field": "record_id",
     }
-    r = client.post("/v1/disputes", json={"source_id": "courts", "record_id": "K1", "reason": "x"}, headers=resident)
-    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["field"]) == (
-        422,
-        "not_your_record",
-        "record_id",
-    )
     r = client.post(
         "/v1/repairs", json={"source_id": "courts", "record_id": "J1", "statement": "paid"}, headers=resident
     )

@@ -334,6 +334,17 @@ def test_a_held_back_version_sent_again_certified_with_the_same_content_comes_in
     assert (again.duplicates, again.due_process["records_held_back"], again.applied_records) == (0, 0, 1)
     assert not tianjin.one(latest, [local_id])
     assert tianjin.one(recertified, [tj]) == 1
+    # the source by the catalog's name in either language, as every notice of a dispute names it (it was "地区 110000
+    # 的来源 courts" in Chinese)
+    told = "SELECT text_en, text_zh FROM notifications WHERE subject_id = ? AND kind = 'record_recertified'"
+    assert tianjin.rows(told, [tj]) == [
+        {
+            "text_en": f"Record {local_id} was sent again by people's courts of region {BEIJING}, certifying that it "
+            "is accurate; it counts again. You may dispute it again.",
+            "text_zh": f"地区 {BEIJING} 的来源人民法院重新报送并书面确认记录 {local_id} 准确，该记录重新计入。"
+            "您可再次提出异议。",
+        }
+    ]
     # Back in, the same certified version sent once more is a duplicate: nothing applied, nobody told again.
     once_more = import_bundle(tianjin, moved.reseal(moved.export(BEIJING), BEIJING, bring_back(True)))
     assert (once_more.duplicates, once_more.applied_records) == (1, 0)

@@ -54,6 +54,7 @@ from socialcredit.registry import (
     notify,
     open_received,
     open_received_repair,
+    recertified_words,
 )
 from socialcredit.store import Store
 from socialcredit.textcheck import control_character
@@ -756,10 +757,7 @@ def _hold_back_uncertified(store: Store, origin: str, payload: dict[str, Any], a
                 subject,
                 "record_recertified",
                 int(row["dispute_id"]),
-                f"Region {origin}'s source {row['source_id']} sent record {row['record_id']} again, certifying that "
-                "it is accurate; it counts again. You may dispute it again.",
-                f"地区 {origin} 的来源 {row['source_id']} 重新报送并书面确认记录 {row['record_id']} 准确，"
-                "该记录重新计入。您可再次提出异议。",
+                *recertified_words(store, str(row["source_id"]), str(row["record_id"]), origin),
                 resolve_today(),
             )
             continue

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         list_disputes,
         not_before,
         open_received,
+        recertified_words,
     )
     from socialcredit.registry.due_process.enrollment import notify_mandatory
     from socialcredit.registry.due_process.links import (
@@ -100,6 +101,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "close_forwarded": "socialcredit.registry.due_process.disputes",
     "dispute_periods": "socialcredit.registry.due_process.disputes",
+    "recertified_words": "socialcredit.registry.due_process.disputes",
     "add_received_information": "socialcredit.registry.due_process.disputes",
     "close_forwarded_repair": "socialcredit.registry.due_process.repair",
     "mask_id": "socialcredit.registry.due_process.public_lists",
@@ -283,6 +285,7 @@ __all__ = [
     "publish_policy",
     "publish_results",
     "purge_expired",
+    "recertified_words",
     "redeem_link",
     "render_html",
     "report_fulfilment",

@@ -118,7 +118,6 @@ _REFUSALS = {
     "before_filing": "dispute_err_before_filing",
     "record_withdrawn": "dispute_err_record_withdrawn",
     "unknown_record": "dispute_err_unknown_record",
-    "not_your_record": "dispute_err_unknown_record",
     "unknown_source": "dispute_err_unknown_record",
     "too_long": "dispute_err_too_long",
     "control_character": "dispute_err_control_character",

@@ -277,7 +277,7 @@ def _apply(web: Web, page: Page, acting: Acting | None = None) -> Response:
                     representative_id=None if acting is None else acting.representative_id,
                 )
         except WorkflowError as exc:
-            if exc.code in ("unknown_record", "not_your_record", "unknown_source"):
+            if exc.code in ("unknown_record", "unknown_source"):
                 raise NotFoundError(_no_record(page, record_id, acting)) from None
             key = _FAILURES.get(exc.code)
             failure = page.t(key) if key else str(exc)

@@ -62,6 +62,7 @@ __all__ = [
     "not_before",
     "notify_recertified",
     "open_received",
+    "recertified_words",
     "withdraw_dispute",
 ]
 
@@ -93,6 +94,20 @@ def _source_name(store: Store, source_id: str, lang: str) -> str:
     is)."""
     source = store.catalog.sources.get(source_id)
     return source.name.get(lang) if source else source_id
+
+
+def recertified_words(store: Store, source_id: str, record_id: str, origin: str | None = None) -> tuple[str, str]:
+    """The notification (English, Chinese) that a record withdrawn after a dispute was sent again, certified: its
+    source by the catalog's name, as every notice of a dispute names it, and of region ``origin`` when another
+    region's source sent it (regions/crossborder.py)."""
+    en, zh = _source_name(store, source_id, "en"), "来源" + _source_name(store, source_id, "zh")
+    if origin:
+        en, zh = f"{en} of region {origin}", f"地区 {origin} 的{zh}"
+    return (
+        f"Record {record_id} was sent again by {en}, certifying that it is accurate; it counts again. You may dispute "
+        "it again.",
+        f"{zh}重新报送并书面确认记录 {record_id} 准确，该记录重新计入。您可再次提出异议。",
+    )
 
 
 def dispute_periods(store: Store) -> tuple[int, int]:
@@ -922,10 +937,7 @@ def notify_recertified(store: Store, source_id: str, batch_id: int, today: dt.da
             r["subject_id"],
             "record_recertified",
             r["dispute_id"],
-            f"Record {r['record_id']} was sent again by {_source_name(store, source_id, 'en')}, certifying that it is "
-            "accurate; it counts again. You may dispute it again.",
-            f"来源{_source_name(store, source_id, 'zh')}重新报送并书面确认记录 {r['record_id']} 准确，该记录重新计入。"
-            "您可再次提出异议。",
+            *recertified_words(store, source_id, r["record_id"]),
             today,
         )
         append_audit(store, f"source:{source_id}", "record_recertified", r["subject_id"], {"record_id": r["record_id"]})

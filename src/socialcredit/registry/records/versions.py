@@ -33,28 +33,29 @@ def latest_record(store: Store, source_id: str, record_id: str) -> dict[str, Any
         [source_id, record_id],
     )
     if not rows:
-        raise NotFoundError(
-            f"source {source_id} holds no record {quoted(record_id)}",
-            zh=f"来源 {source_id} 没有记录 {quoted(record_id)}",
-        )
+        raise _none_held(source_id, record_id)
     return rows[0]
 
 
+def _none_held(source_id: str, record_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"source {source_id} holds no record {quoted(record_id)}",
+        zh=f"来源 {source_id} 没有记录 {quoted(record_id)}",
+    )
+
+
 def subjects_record(store: Store, subject_id: str, source_id: str, record_id: str) -> dict[str, Any]:
-    """The latest version of a record in ``subject_id``'s file; refused (naming record_id) if it is in no file or
-    in another's."""
+    """The latest version of a record in ``subject_id``'s file; refused 422 ``unknown_record`` (naming record_id) if
+    it is in no file or in another's, in the same words: whoever disputes or asks to repair a record may not learn
+    that another person's exists (until 2026-12-06 that one was ``not_your_record``)."""
     require_subject(store, subject_id)
     record_id = given_record_id(record_id)
     try:
         record = latest_record(store, source_id, record_id)
+        if record["subject_id"] != subject_id:
+            raise _none_held(source_id, record_id)
     except NotFoundError as exc:
         raise WorkflowInputError(str(exc), field="record_id", code="unknown_record", zh=exc.zh) from None
-    if record["subject_id"] != subject_id:
-        raise WorkflowInputError(
-            f"record {quoted(record_id)} of source {source_id} is not in the file of {subject_id}",
-            field="record_id",
-            code="not_your_record",
-        )
     return record
 
 
