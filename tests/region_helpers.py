@@ -109,7 +109,7 @@ def regions_copied(folder: Path, name: str, build: Callable[[Path], Regions]) ->
         _MADE[name] = (world.movers, world.exported)
         world.close()
 
-    copied(folder, name, made)
+    copied(folder, f"regions-{name}", made)
     movers, exported = _MADE[name]
     codes = (BEIJING, TIANJIN)
     stores = {code: open_store(folder / f"{code}.duckdb", key="") for code in codes}
