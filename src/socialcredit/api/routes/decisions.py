@@ -156,6 +156,7 @@ async def decide_batch(
     body: BatchDecisionRequest,
     party: RelyingParty,
     service: ServiceDep,
+    request: Request,
     policy: PolicyParam = None,
     lang: LangParam = None,
 ) -> JSONResponse:
@@ -166,6 +167,7 @@ async def decide_batch(
     ``granted: null`` and an error, and is not logged.
     """
     said = _language(body, lang)
+    speaks(request, said)
     await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
     keys = body.subject_ids  # compacted by the model (SubjectId): `11010519800501011x` is found as a single one is
