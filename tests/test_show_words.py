@@ -155,3 +155,20 @@ def test_who_asked_and_why_are_shown_with_their_control_characters_as_codes(city
     at = lines.index("inquiries about this subject")
     shown = ["bank\\x1b[31m", "high_speed_rail", "loan\\x1b[2J\\u202eevil\\nnext", "granted"]
     assert _cells(lines[at + 2])[-4:] == shown
+
+
+def test_show_names_a_listing_in_effect_without_notice_only(city: Path, tmp_path: Path) -> None:
+    """A run after the notice period (60 days from 2026-07-01's run: in effect from 2026-08-30) finds the listing in
+    effect: `show` names the list and its cause alone, "notice only" said of no listing but one in notice."""
+    db = _fresh(city, tmp_path)
+    sc("score", "--policy", "beijing", "--as-of", "2026-09-01", db=db, today="2026-09-01")
+    english = sc("show", DEFAULTER, db=db, today="2026-09-01").stdout.splitlines()
+    assert english[2] == (
+        "beijing 2026.2 run 2 as of 2026-09-01: score 900, tier B, rank 2 of 2, percentile 50.0; lists: blacklist "
+        "(judgment defaulter)"
+    )
+    chinese = sc("show", DEFAULTER, "--lang", "zh", db=db, today="2026-09-01").stdout.splitlines()
+    assert chinese[2] == (
+        "beijing 2026.2 评分编号 2，截至 2026-09-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
+        "名单：失信名单（失信被执行人）"
+    )
