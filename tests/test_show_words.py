@@ -172,3 +172,24 @@ def test_show_names_a_listing_in_effect_without_notice_only(city: Path, tmp_path
         "beijing 2026.2 评分编号 2，截至 2026-09-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
         "名单：失信名单（失信被执行人）"
     )
+
+
+def test_keys_list_shows_a_name_and_a_scope_with_their_control_characters_as_codes(city: Path, tmp_path: Path) -> None:
+    """A party's name and declared purposes a store holds from before they were checked (an escape sequence, a
+    right-to-left override) are listed by `keys list` with each control character as its code (the name was sent to
+    the terminal as it was)."""
+    from socialcredit.store import open_store
+
+    db = _fresh(city, tmp_path)
+    issue = ("keys", "issue", "--role", "relying_party", "--name", "bank", "--service", "high_speed_rail")
+    sc(*issue, "--purpose", "loan", db=db)
+    store = open_store(db)
+    try:
+        store.execute("UPDATE api_keys SET name = 'bank\x1b[2J\u202eknab', purposes = ['loan\x1b[31m']")
+    finally:
+        store.close()
+    said = sc("keys", "list", db=db).stdout
+    assert "\x1b" not in said and "\u202e" not in said
+    [row] = [line for line in said.splitlines() if "relying_party" in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells[3:5] == ["bank\\x1b[2J\\u202eknab", "high_speed_rail, loan\\x1b[31m"]
