@@ -140,6 +140,35 @@ def test_a_single_decision_refused_under_lang_zh_says_why_in_chinese(world: dict
     assert english == f"subject 110101199001011237 was not scored in run {scored}"
 
 
+def test_a_batch_refused_as_a_whole_under_lang_zh_says_why_in_chinese_as_a_single_decision_does(
+    world: dict[str, Any],
+) -> None:
+    """A batch refused whole (a service or purpose not registered for the key) asked in Chinese is refused in Chinese,
+    with the single decision's words (it was English); every refusal says its language in Content-Language: zh-CN
+    only when the Chinese text was used, en when the error has none or English was asked."""
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["railway"])
+    ask = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_id": world["listed"]}
+    for wrong in ({"service": "deposit_free_rental"}, {"purpose": "marketing"}):
+        one = client.post("/v1/decisions?lang=zh", json={**ask, **wrong}, headers=key)
+        batch = {**ask, **wrong, "subject_ids": [ask["subject_id"]]}
+        del batch["subject_id"]
+        by_query = client.post("/v1/decisions/batch?lang=zh", json=batch, headers=key)
+        by_body = client.post("/v1/decisions/batch", json={**batch, "lang": "zh"}, headers=key)
+        english = client.post("/v1/decisions/batch", json=batch, headers=key)
+        for sent in (one, by_query, by_body):
+            assert (sent.status_code, sent.headers["content-language"]) == (403, "zh-CN")
+            assert sent.json() == one.json()
+        assert (english.status_code, english.headers["content-language"]) == (403, "en")
+        assert english.json()["error"]["code"] == one.json()["error"]["code"]
+        assert english.json()["error"]["message"] != one.json()["error"]["message"]
+    assert one.json()["error"]["message"] == "此密钥未申报用途 'marketing'（已申报：ticket purchase）"
+    # an error said in English under lang=zh (this route's refusals are English) says so
+    own = auth(world["keys"]["resident"])
+    unknown = client.get(f"/v1/subjects/{world['listed']}/services/nosuch?lang=zh", headers=own)
+    assert unknown.headers["content-language"] == "en"
+
+
 def test_a_number_as_a_person_writes_it_is_decided_as_stored_and_an_invalid_one_is_named(
     world: dict[str, Any],
 ) -> None:

@@ -5,6 +5,7 @@ registry service on loopback — that every call it makes is a matchmaking_badge
 from __future__ import annotations
 
 import datetime as dt
+import json
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -820,6 +821,35 @@ def test_matches_are_exactly_those_who_meet_both_sides_preferences(world: dict[s
         assert ranking.candidates == len(expected)
         scores = [m.score for m in ranking.matches]
         assert scores == sorted(scores, reverse=True)
+
+
+def test_a_page_in_chinese_asks_the_registry_in_chinese_and_its_refusal_is_said_in_chinese(
+    world: dict[str, Any], couple: dict[str, Any]
+) -> None:
+    """The badges are asked in the page's language: a registry refusing them answers in that language, and the notice
+    of a Chinese page is Chinese throughout (it wrapped the registry's English refusal)."""
+    asked: list[str] = []
+
+    def registry(request: httpx.Request) -> httpx.Response:
+        lang = json.loads(request.content)["lang"]
+        asked.append(lang)
+        said = "此密钥只可询问 x 的决定，不可询问 credit_badge" if lang == "zh" else "this key may ask decisions for x"
+        return httpx.Response(403, json={"error": {"code": "service_not_registered", "message": said}})
+
+    refusing = RegistryClient("http://registry.invalid", world["token"], transport=httpx.MockTransport(registry))
+    matchmaker = Matchmaker(world["mstore"], refusing)
+    page = matchmaker.matches(couple["ids"]["viewer"], limit=300, today=AS_OF, lang="zh")
+    assert page.notice == (
+        "登记系统拒绝了本站的密钥（service_not_registered）：此密钥只可询问 x 的决定，不可询问 credit_badge；"
+        "排序未使用任何信用信息"
+    )
+    english = matchmaker.matches(couple["ids"]["viewer"], limit=300, today=AS_OF).notice
+    assert english == (
+        "the registry refused the matchmaking key (service_not_registered): this key may ask decisions for x; "
+        "ranked without any credit signal"
+    )
+    assert asked == ["zh", "en"]
+    refusing.close()
 
 
 def test_registry_errors_are_plain_and_ranking_falls_back_to_no_credit(

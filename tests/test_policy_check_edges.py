@@ -342,10 +342,12 @@ def test_a_policy_published_before_the_stricter_checks_still_loads_and_runs_as_i
         reg.store.close()
 
 
-def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("marked", ["2026.3\u0301", "2026.3 🎉", "2026．3"], ids=["mark", "symbol", "punctuation"])
+def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_path: Path, marked: str) -> None:
     """A store holds a version an older release published with a combining mark on an ASCII character ('2026.3'
-    + U+0301, refused since): read back, it loads, the service starts and decides under it (the check once ran on
-    reading too, so that the service did not start and every decision failed)."""
+    + U+0301), a symbol ('2026.3 🎉') or punctuation beyond ASCII ('2026．3', a full-width stop), all refused since:
+    read back, it loads, the service starts and decides under it (the check once ran on reading too, so that the
+    service did not start and every decision failed)."""
     import httpx
 
     from api_helpers import serving
@@ -356,7 +358,6 @@ def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_pa
     from socialcredit.registry.scoring.policies import resolve_policy
     from socialcredit.registry.scoring.runs import score
 
-    marked = "2026.3\u0301"
     text = (Path(shipped).parent / "beijing.yaml").read_text(encoding="utf-8")
     assert 'version: "2026.2"' in text
     text = text.replace('version: "2026.2"', f'version: "{marked}"', 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,13 @@ def test_a_version_written_as_a_number_must_be_quoted() -> None:
     ]
 
 
+# What a version may hold, as a refusal of a symbol or punctuation says it
+_ALLOWED = (
+    "; use letters and digits of any script, '.', '-' or '_' (and in a Chinese name （）【】《》「」『』、), "
+    "e.g. '2026.1'"
+)
+
+
 @pytest.mark.parametrize(
     ("version", "message"),
     [
@@ -245,10 +253,12 @@ def test_a_version_written_as_a_number_must_be_quoted() -> None:
             "a version may not put the combining mark U+0301 at the start: it reads as '2026.1'; use letters, "
             "digits, '.', '-' or '_', e.g. '2026.1'",
         ),
-        (
-            '"2026-1 🎉"',
-            "a version may not contain the symbol '🎉' (U+1F389); use letters, digits, '.', '-' or '_', e.g. '2026.1'",
-        ),
+        ('"2026-1 🎉"', "a version may not contain the symbol '🎉' (U+1F389)" + _ALLOWED),
+        ('"2026−1"', "a version may not contain the symbol '−' (U+2212)" + _ALLOWED),  # minus, reads as 2026-1
+        ('"v∞"', "a version may not contain the symbol '∞' (U+221E)" + _ALLOWED),
+        ('"2026¥1"', "a version may not contain the symbol '¥' (U+00A5)" + _ALLOWED),
+        ('"2026․1"', "a version may not contain the punctuation '․' (U+2024)" + _ALLOWED),  # reads as 2026.1
+        ('"2026．1"', "a version may not contain the punctuation '．' (U+FF0E)" + _ALLOWED),  # full-width stop
         ('"' + "9" * 65 + '"', "a version is at most 64 characters, not 65"),
         ("2026-01-01", 'write the version in quotes ("2026-01-01"): YAML reads 2026-01-01 as a date'),
     ],
@@ -260,28 +270,34 @@ def test_a_version_is_one_segment_of_an_address(version: str, message: str) -> N
     assert problems(text) == [f"beijing.yaml:{line_of(text, 'version: ')}: version: {message}"]
 
 
-_SYMBOLS = st.characters(categories=["So", "Sk"], min_codepoint=0x80)
+# A symbol or punctuation beyond ASCII but a Chinese name's brackets and enumeration comma
+_SYMBOLS = st.characters(
+    categories=["Sm", "Sc", "Sk", "So", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"],
+    min_codepoint=0x80,
+    exclude_characters="（）【】《》「」『』、",
+)
 _NAMING = st.text(st.characters(categories=["Lu", "Ll", "Lo", "Nd"]) | st.sampled_from(".-_"), min_size=1, max_size=30)
 
 
 @given(_NAMING, _NAMING, _SYMBOLS)
 @settings(max_examples=200)
 def test_a_version_with_a_symbol_is_refused_naming_it(before: str, after: str, symbol: str) -> None:
-    """Any version with an emoji, a pictograph or another symbol beyond ASCII in it is refused, naming it and what
-    a version is written with (they were accepted: '2026-1 🎉'); one of letters, digits, '.', '-' and '_' is taken
+    """Any version with an emoji, a pictograph, a sign of mathematics or currency, or punctuation beyond ASCII in it
+    (but a Chinese name's brackets and enumeration comma) is refused, naming it and what a version is written with
+    (they were accepted: '2026-1 🎉', then '2026−1' and '2026．1'); one of letters, digits, '.', '-' and '_' is taken
     as written."""
     assert check_version(before + after) == before + after
     with pytest.raises(ValueError) as refused:
         check_version(before + symbol + after)
-    assert str(refused.value) == (
-        f"a version may not contain the symbol {symbol!r} (U+{ord(symbol):04X}); use letters, digits, '.', '-' or "
-        "'_', e.g. '2026.1'"
-    )
+    kind = "symbol" if unicodedata.category(symbol).startswith("S") else "punctuation"
+    assert str(refused.value) == f"a version may not contain the {kind} {symbol!r} (U+{ord(symbol):04X})" + _ALLOWED
 
 
 def test_a_version_may_be_written_in_any_script() -> None:
     text = beijing_text().replace('version: "2026.2"', 'version: "2026 年版 v1.0-rc+1"', 1)
     assert parse_policy(text, ORIGIN).policy.version == "2026 年版 v1.0-rc+1"
+    revised = beijing_text().replace('version: "2026.2"', 'version: "2026 年版（修订）、《草案》"', 1)
+    assert parse_policy(revised, ORIGIN).policy.version == "2026 年版（修订）、《草案》"
     thai = beijing_text().replace('version: "2026.2"', 'version: "ฉบับที่ 1"', 1)  # Thai's marks (U+0E31, U+0E35)
     assert parse_policy(thai, ORIGIN).policy.version == "ฉบับที่ 1"
 

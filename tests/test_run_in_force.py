@@ -194,6 +194,12 @@ def test_no_run_in_force_is_refused_saying_why(tmp_path: Path, monkeypatch: pyte
         "which no decision, list or listing stands on; score it as of the registry's today or before: "
         "`socialcredit score --policy beijing`"
     )
+    zh_said = (
+        "政策 beijing 没有生效的评分：它的评分都是假设评分或重算（第 1 次评分：假设评分，评分日期 2026-05-01），"
+        "决定、名单和列入都不以其为准；请按登记处今天或更早的日期评分：`socialcredit score --policy beijing`"
+    )
+    refused = cli(db, "decide", B, "high_speed_rail", "--purpose", "ticket purchase", "--lang", "zh")
+    assert (refused.returncode, refused.stderr) == (2, f"错误：{zh_said}\n")
     for args in (
         ("decide", B, "high_speed_rail", "--purpose", "ticket purchase"),
         ("decide", B, "high_speed_rail", "--purpose", "ticket purchase", "--policy", "beijing"),
@@ -220,6 +226,14 @@ def test_no_run_in_force_is_refused_saying_why(tmp_path: Path, monkeypatch: pyte
                 headers=auth(railway),
             )
             assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (404, "no_run", said)
+            # asked in Chinese, said in Chinese, by the API and the CLI alike
+            r = client.post(
+                "/v1/decisions?lang=zh",
+                json={"subject_id": B, "service": "high_speed_rail", "purpose": "ticket purchase"},
+                headers=auth(railway),
+            )
+            assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (404, "no_run", zh_said)
+            assert r.headers["content-language"] == "zh-CN"
             # the operator's page says so, in both languages, instead of "no score run yet"
             sign_in(client, operator)
             en = visible_text(client.get("/ops?lang=en").text)
@@ -230,6 +244,28 @@ def test_no_run_in_force_is_refused_saying_why(tmp_path: Path, monkeypatch: pyte
             assert "No score run yet." not in en
             zh = visible_text(client.get("/ops?lang=zh").text)
             assert "政策 beijing 没有生效的评分：它的评分都是假设评分或重算" in zh
+    finally:
+        store.close()
+
+
+def test_a_decision_before_any_run_is_refused_in_the_language_asked(tmp_path: Path) -> None:
+    """A registry that never scored refuses a decision saying so, in Chinese when asked (it was English only)."""
+    store = open_store(tmp_path / "empty.duckdb", create=True, key="")
+    railway = issue_key(
+        store, "relying_party", "railway", services=["high_speed_rail"], purposes=["ticket purchase"]
+    ).token
+    ask = {"subject_id": B, "service": "high_speed_rail", "purpose": "ticket purchase"}
+    try:
+        with serve(create_app(tmp_path / "empty.duckdb", store=store)) as client:
+            said = [client.post(f"/v1/decisions?lang={lang}", json=ask, headers=auth(railway)) for lang in ("en", "zh")]
+            assert [(r.status_code, r.headers["content-language"], r.json()["error"]) for r in said] == [
+                (
+                    404,
+                    "en",
+                    {"code": "not_found", "message": "no score run yet: an operator starts one with POST /v1/jobs"},
+                ),
+                (404, "zh-CN", {"code": "not_found", "message": "还没有评分：操作员以 POST /v1/jobs 开始评分"}),
+            ]
     finally:
         store.close()
 

@@ -155,3 +155,41 @@ def test_who_asked_and_why_are_shown_with_their_control_characters_as_codes(city
     at = lines.index("inquiries about this subject")
     shown = ["bank\\x1b[31m", "high_speed_rail", "loan\\x1b[2J\\u202eevil\\nnext", "granted"]
     assert _cells(lines[at + 2])[-4:] == shown
+
+
+def test_show_names_a_listing_in_effect_without_notice_only(city: Path, tmp_path: Path) -> None:
+    """A run after the notice period (60 days from 2026-07-01's run: in effect from 2026-08-30) finds the listing in
+    effect: `show` names the list and its cause alone, "notice only" said of no listing but one in notice."""
+    db = _fresh(city, tmp_path)
+    sc("score", "--policy", "beijing", "--as-of", "2026-09-01", db=db, today="2026-09-01")
+    english = sc("show", DEFAULTER, db=db, today="2026-09-01").stdout.splitlines()
+    assert english[2] == (
+        "beijing 2026.2 run 2 as of 2026-09-01: score 900, tier B, rank 2 of 2, percentile 50.0; lists: blacklist "
+        "(judgment defaulter)"
+    )
+    chinese = sc("show", DEFAULTER, "--lang", "zh", db=db, today="2026-09-01").stdout.splitlines()
+    assert chinese[2] == (
+        "beijing 2026.2 评分编号 2，截至 2026-09-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
+        "名单：失信名单（失信被执行人）"
+    )
+
+
+def test_keys_list_shows_a_name_and_a_scope_with_their_control_characters_as_codes(city: Path, tmp_path: Path) -> None:
+    """A party's name and declared purposes a store holds from before they were checked (an escape sequence, a
+    right-to-left override) are listed by `keys list` with each control character as its code (the name was sent to
+    the terminal as it was)."""
+    from socialcredit.store import open_store
+
+    db = _fresh(city, tmp_path)
+    issue = ("keys", "issue", "--role", "relying_party", "--name", "bank", "--service", "high_speed_rail")
+    sc(*issue, "--purpose", "loan", db=db)
+    store = open_store(db)
+    try:
+        store.execute("UPDATE api_keys SET name = 'bank\x1b[2J\u202eknab', purposes = ['loan\x1b[31m']")
+    finally:
+        store.close()
+    said = sc("keys", "list", db=db).stdout
+    assert "\x1b" not in said and "\u202e" not in said
+    [row] = [line for line in said.splitlines() if "relying_party" in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells[3:5] == ["bank\\x1b[2J\\u202eknab", "high_speed_rail, loan\\x1b[31m"]

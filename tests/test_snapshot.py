@@ -105,6 +105,23 @@ def test_the_registry_and_a_snapshot_decide_a_number_as_typed_and_refuse_an_inva
         decide(store, "110101199001011237", "high_speed_rail", "check", requester="t", policy_id="beijing")
 
 
+def test_a_quick_decision_finds_and_refuses_a_number_as_a_full_one_does(store: Store) -> None:
+    """`Snapshot.decide` (the quick decision, no reasons) finds `…x` as the stored `…X`, names a number no one can
+    have as invalid with its field, and says an unscored one in both languages, as `Snapshot.decision` does (it said
+    "not scored" in English alone, of an invalid number too)."""
+    snap = Snapshot.load(store, "beijing")
+    sid = next(s for s in snap.subject_ids if s.endswith("X"))
+    typed = snap.decide(sid[:-1] + "x", "high_speed_rail", "check", requester="t")
+    assert typed == snap.decide(sid, "high_speed_rail", "check", requester="t")
+    with pytest.raises(IdentifierError, match=f"'{sid[:-1]}0' has check character '0'; expected 'X'") as invalid:
+        snap.decide(sid[:-1] + "0", "high_speed_rail", "check", requester="t")
+    assert invalid.value.field == "subject_id"
+    with pytest.raises(NotFoundError) as unscored:
+        snap.decide("110101199001011237", "high_speed_rail", "check", requester="t")
+    assert str(unscored.value) == f"subject 110101199001011237 was not scored in run {snap.run_id}"
+    assert unscored.value.said_in("zh") == f"第 {snap.run_id} 次评分没有主体 110101199001011237"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_full_decisions_from_memory_equal_the_registrys_with_every_reason(store: Store, lang: str) -> None:

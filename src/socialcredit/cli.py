@@ -1310,8 +1310,13 @@ def keys_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
         scope = escaped(scope)  # declared purposes as sent (a store may hold some from before they were checked)
         if r.get("policy_id"):
             scope += f" (policy {r['policy_id']})"
-        table.add_row(
-            r["key_id"], r["role"], r["name"], scope or "", f"{r['created_at']:%Y-%m-%d}", str(r["revoked_at"] or "")
+        table.add_row(  # a name as a store holds it: maybe one from before names were checked, as purposes
+            r["key_id"],
+            r["role"],
+            escaped(r["name"]),
+            scope or "",
+            f"{r['created_at']:%Y-%m-%d}",
+            str(r["revoked_at"] or ""),
         )
     out.print(table)
 

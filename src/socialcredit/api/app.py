@@ -26,6 +26,7 @@ from socialcredit.api.bodies import MAX_BODY_BYTES, json_refusal, not_json
 from socialcredit.api.routes import ROUTERS
 from socialcredit.api.routes.records import clear_uploads
 from socialcredit.errors import SocialCreditError, TooManyRequestsError, UnsupportedMediaError
+from socialcredit.languages import LANGUAGE_TAGS
 from socialcredit.registry.access.throttle import Throttle
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
@@ -50,9 +51,12 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
     """An error of the registry: the status of its class, its code, its message, the field at fault. The message is
-    in the language the route read from the request (``speaks``), when the error has it; else in English."""
+    in the language the route read from the request (``speaks``), when the error has it; else in English. The answer
+    says which (``Content-Language``)."""
     assert isinstance(exc, SocialCreditError)
-    response = _error(exc.status, exc.code, exc.said_in(getattr(_request.state, "lang", "en")), exc.field)
+    said = "zh" if getattr(_request.state, "lang", "en") == "zh" and exc.zh else "en"
+    response = _error(exc.status, exc.code, exc.said_in(said), exc.field)
+    response.headers["Content-Language"] = LANGUAGE_TAGS[said]
     if isinstance(exc, TooManyRequestsError):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response

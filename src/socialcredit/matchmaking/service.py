@@ -6,6 +6,7 @@ Faces (the pages, the CLI) call this; it calls the store and the registry client
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -47,10 +48,11 @@ class Matchmaker:
         self.tiers = tiers or credit_tiers()
         self.weights = weights or Weights()
 
-    def _lookup(self, subject_ids: list[str]) -> dict[str, Badge]:
+    def _lookup(self, subject_ids: list[str], lang: str = "en") -> dict[str, Badge]:
+        """The registry's badges, asked in ``lang``: a refusal of the registry is then in the notice's language."""
         if self.registry is None:
             return {}
-        return self.registry.badges(subject_ids)
+        return self.registry.badges(subject_ids, lang)
 
     def rank(
         self, client_id: int, *, limit: int = 20, today: dt.date | None = None, lang: str = "en"
@@ -62,7 +64,8 @@ class Matchmaker:
             self.store.client(client_id)  # raises UnknownClientError
         notice = None if self.registry is not None else f"{_NO_REGISTRY[lang]}{_NO_SIGNAL[lang]}"
         try:
-            ranking = rank(index, client_id, lookup=self._lookup, tiers=self.tiers, limit=limit, weights=self.weights)
+            lookup = functools.partial(self._lookup, lang=lang)
+            ranking = rank(index, client_id, lookup=lookup, tiers=self.tiers, limit=limit, weights=self.weights)
         except RegistryError as exc:
             log.warning("ranking without credit signal: %s", exc)
             notice = f"{exc.said_in(lang)}{'；' if lang == 'zh' else '; '}{_NO_SIGNAL[lang]}"

@@ -363,6 +363,8 @@ class Exchange(_Strict):
 
 VERSION_MAX = 64  # characters
 _VERSION_BREAKS = frozenset("/\\?#%")  # what would end or escape a segment of an address
+# The punctuation beyond ASCII a version may hold: a Chinese name's brackets and enumeration comma ('2026 年版（修订）')
+_VERSION_CJK = "（）【】《》「」『』、"
 
 
 def check_version(value: object) -> str:
@@ -407,16 +409,25 @@ def check_version(value: object) -> str:
             f"a version may not put the combining mark U+{ord(value[mark]):04X} {on}: it reads "
             f"as {value[:mark] + value[mark + 1 :]!r}; use letters, digits, '.', '-' or '_', e.g. '2026.1'"
         )
-    # A symbol (an emoji, a pictograph, a modifier: Unicode's So and Sk beyond ASCII) is no part of a version's
-    # name: '2026-1 🎉' was published, and read on a page, a terminal or a URL as the font drew it. Read back as
-    # a mark is (a store may hold one published before).
-    symbol = next((c for c in value if not c.isascii() and unicodedata.category(c) in ("So", "Sk")), None)
-    if symbol is not None and not READ_BACK.get():
+    # A symbol beyond ASCII (Unicode's S*: an emoji, a pictograph, a modifier, a sign of mathematics or currency)
+    # is no part of a version's name: '2026-1 🎉' was published, and read as the font drew it; '2026−1' (U+2212) and
+    # '2026¥1' read as other versions. Punctuation beyond ASCII likewise ('2026．1', full-width, and '2026․1',
+    # U+2024, read as 2026.1), but for the brackets and the enumeration comma of a Chinese name (_VERSION_CJK).
+    # Read back as a mark is (a store may hold one published before).
+    odd = next((c for c in value if not c.isascii() and _lookalike(c)), None)
+    if odd is not None and not READ_BACK.get():
+        kind = "symbol" if unicodedata.category(odd).startswith("S") else "punctuation"
         raise ValueError(
-            f"a version may not contain the symbol {symbol!r} (U+{ord(symbol):04X}); use letters, digits, '.', "
-            "'-' or '_', e.g. '2026.1'"
+            f"a version may not contain the {kind} {odd!r} (U+{ord(odd):04X}); use letters and digits of any "
+            f"script, '.', '-' or '_' (and in a Chinese name {_VERSION_CJK}), e.g. '2026.1'"
         )
     return value
+
+
+def _lookalike(c: str) -> bool:
+    """Whether ``c`` (beyond ASCII) is a symbol, or punctuation a version's name does not need (``check_version``)."""
+    category = unicodedata.category(c)
+    return category.startswith("S") or (category.startswith("P") and c not in _VERSION_CJK)
 
 
 class Policy(_Strict):

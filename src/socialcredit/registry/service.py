@@ -49,6 +49,18 @@ GROUP_MOST = 32
 GROUP_BYTES = 8 << 20
 
 
+def _no_run(why: NotFoundError, field: str | None = None) -> NotFoundError:
+    """A decision under a policy scored only by what-ifs or reruns, refused saying why (``no_run_in_force``, kept
+    when the snapshots are loaded): a fresh error each time, in both languages."""
+    return NotFoundError(str(why), code="no_run", field=field, zh=why.zh)
+
+
+def _no_run_yet() -> NotFoundError:
+    return NotFoundError(
+        "no score run yet: an operator starts one with POST /v1/jobs", zh="还没有评分：操作员以 POST /v1/jobs 开始评分"
+    )
+
+
 @dataclass
 class Job:
     """A score run started over HTTP, followed with GET /v1/jobs/{job_id}."""
@@ -113,7 +125,7 @@ class Service:
         self._made: list[Snapshot] = []
         self._made_lock = threading.Lock()
         # why a service (or "<service>@<policy>") has no snapshot, when its policy has runs but none in force
-        self.no_run: dict[str, str] = {}
+        self.no_run: dict[str, NotFoundError] = {}
         # Subjects linked to an identity in another region: a decision about one may raise an alert (regions/).
         self.linked: frozenset[str] = frozenset()
         self.pending_alerts: list[tuple[str, str, str]] = []
@@ -431,14 +443,14 @@ class Service:
                     )
                 fresh[f"{svc.id}@{pid}"] = by_run[rid]
         # Policies scored only by what-ifs or reruns: a decision one of them would answer is refused saying so.
-        no_run: dict[str, str] = {}
+        no_run: dict[str, NotFoundError] = {}
         for run in store.rows(
             "SELECT * FROM score_runs WHERE finished_at IS NOT NULL "
             "QUALIFY row_number() OVER (PARTITION BY policy_id ORDER BY run_id DESC) = 1 ORDER BY run_id DESC"
         ):
             pid = str(run["policy_id"])
             if pid not in seen:
-                why = str(no_run_in_force(store, pid))
+                why = no_run_in_force(store, pid)
                 for svc in get_policy(store, run["policy_id"], run["policy_version"]).policy.services:
                     no_run.setdefault(svc.id, why)
                     no_run[f"{svc.id}@{pid}"] = why
@@ -514,9 +526,9 @@ class Service:
         snap = self.snapshots.get(service_id)
         if snap is None:
             if service_id in self.no_run:
-                raise NotFoundError(self.no_run[service_id], code="no_run")
+                raise _no_run(self.no_run[service_id])
             if not self.snapshots:
-                raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
+                raise _no_run_yet()
             raise NotFoundError(
                 f"no scored policy offers the service {service_id!r}", zh=f"没有已评分的政策提供服务 {service_id!r}"
             )
@@ -533,9 +545,9 @@ class Service:
         snap = self.snapshots.get(f"{service_id}@{policy_id}")
         if snap is None:
             if f"{service_id}@{policy_id}" in self.no_run:
-                raise NotFoundError(self.no_run[f"{service_id}@{policy_id}"], code="no_run", field="policy")
+                raise _no_run(self.no_run[f"{service_id}@{policy_id}"], field="policy")
             if not self.snapshots:
-                raise NotFoundError("no score run yet: an operator starts one with POST /v1/jobs")
+                raise _no_run_yet()
             message = f"no scored run of policy {policy_id} offers the service {service_id!r}"
             zh = f"政策 {policy_id} 没有提供服务 {service_id!r} 的评分"
             raise NotFoundError(message, field="policy", zh=zh)

@@ -116,8 +116,11 @@ async def decide_one(
 ) -> Decision:
     """A decision with at most four ranked reasons and what would change it; logged as an inquiry.
 
-    Answered from the latest run held in memory; the inquiry is journalled before the answer is sent. A refusal
-    (4xx) is said in the language asked, as the decision is.
+    Answered from the latest run held in memory; the inquiry is journalled before the answer is sent. A refusal of
+    the registry (an unknown or invalid subject, a service, purpose, policy or run that does not decide) is said in
+    the language asked, as the decision is, and says it in Content-Language. What is refused before the language
+    is known stays in English: a key (401, 403 ``role_not_allowed``), a body the model refuses (422
+    ``invalid_request``: the field's bound in the validator's words; ``lang`` given twice and different), a 429.
     """
     said = _language(body, lang)
     speaks(request, said)
@@ -156,6 +159,7 @@ async def decide_batch(
     body: BatchDecisionRequest,
     party: RelyingParty,
     service: ServiceDep,
+    request: Request,
     policy: PolicyParam = None,
     lang: LangParam = None,
 ) -> JSONResponse:
@@ -163,9 +167,11 @@ async def decide_batch(
 
     Each item has the fields of a single decision: granted, tier, lists, the refusal and at most four ranked reasons
     in the language asked, the policy, run and watermark. An identity number the run did not score gets
-    ``granted: null`` and an error, and is not logged.
+    ``granted: null`` and an error, and is not logged. A batch refused whole is refused as a single decision is, in
+    the language asked.
     """
     said = _language(body, lang)
+    speaks(request, said)
     await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
     keys = body.subject_ids  # compacted by the model (SubjectId): `11010519800501011x` is found as a single one is

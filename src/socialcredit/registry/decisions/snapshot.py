@@ -1408,8 +1408,11 @@ class Snapshot:
         if not purpose or not purpose.strip():
             raise no_purpose()
         i = self.row_of(subject_id)
+        if i is None:  # as a full decision: found as typed (`…x`, spaces), else refused as it says
+            subject_id = compact_subject_id(subject_id)
+            i = self.row_of(subject_id)
         if i is None:
-            raise NotFoundError(f"subject {subject_id} was not scored in run {self.run_id}")
+            raise self.unscored(subject_id, today)
         granted = bool(self.grants_at(i) >> self._bit(service) & 1)
         # One dict look-up when the subject has no freeze or fraud alert (nearly everyone): the date is then never
         # resolved, which reads the settings and would cost more than the rest of the decision.

@@ -89,6 +89,7 @@ def check_as_of(as_of: dt.date) -> None:
 # A run's standing, decided once when it is made (``run_standing``) and stored with it (score_runs.standing).
 STANDINGS = ("ordinary", "rerun", "what_if", "past_dated", "behind")
 _STANDING_WORDS = {"rerun": "a rerun", "what_if": "a what-if", "past_dated": "past-dated", "behind": "behind"}
+_STANDING_WORDS_ZH = {"rerun": "重算", "what_if": "假设评分", "past_dated": "追溯日期", "behind": "落后"}
 
 
 def run_standing(
@@ -151,11 +152,18 @@ def no_run_in_force(store: Store, policy_id: str) -> NotFoundError:
         [policy_id],
     )
     named = [f"run {r['run_id']}: {_STANDING_WORDS.get(r['standing'], r['standing'])} as of {r['as_of']}" for r in runs]
+    named_zh = [
+        f"第 {r['run_id']} 次评分：{_STANDING_WORDS_ZH.get(r['standing'], r['standing'])}，评分日期 {r['as_of']}"
+        for r in runs
+    ]
     return NotFoundError(
         f"no run in force for policy {policy_id}: its runs are what-ifs or reruns ({'; '.join(named[:3])}"
         f"{'; ...' if len(runs) > 3 else ''}), which no decision, list or listing stands on; score it as of the "
         f"registry's today or before: `socialcredit score --policy {policy_id}`",
         code="no_run",
+        zh=f"政策 {policy_id} 没有生效的评分：它的评分都是假设评分或重算（{'；'.join(named_zh[:3])}"
+        f"{'；……' if len(runs) > 3 else ''}），决定、名单和列入都不以其为准；请按登记处今天或更早的日期评分："
+        f"`socialcredit score --policy {policy_id}`",
     )
 
 
