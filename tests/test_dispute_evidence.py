@@ -611,10 +611,27 @@ def test_an_operator_s_download_of_an_evidence_file_is_shown_to_the_resident(wor
     before = shown()
     for who in ("resident", "furnisher", "operator"):
         assert world["client"].get(one, headers=_auth(world, who)).content == PDF, who
-    with httpx.Client(base_url=world["base"], timeout=30) as operator:
-        sign_in(operator, world["keys"]["operator"])
-        page = operator.get(f"/ops/disputes/{d['dispute_id']}/evidence/{added['evidence_id']}")
-        assert (page.status_code, page.content) == (200, PDF)
+    # on the pages: each download's purpose names who made it, as a dispute's reading does (the resident's and the
+    # source's were both "portal: dispute evidence")
+    for who, face in (("resident", "me"), ("furnisher", "furnisher"), ("operator", "ops")):
+        with httpx.Client(base_url=world["base"], timeout=30) as client:
+            sign_in(client, world["keys"][who])
+            page = client.get(f"/{face}/disputes/{d['dispute_id']}/evidence/{added['evidence_id']}")
+            assert (page.status_code, page.content) == (200, PDF), who
+    reads = _rows(
+        world,
+        "SELECT json_extract_string(detail, '$.purpose') AS purpose FROM audit_log "
+        "WHERE action = 'dispute_evidence_read' AND subject_id = ? ORDER BY seq",
+        [world["resident"]],
+    )
+    assert [r["purpose"] for r in reads][-6:] == [
+        "resident dispute evidence",
+        "furnisher dispute evidence",
+        "operator dispute evidence",
+        "resident portal: dispute evidence",
+        "furnisher portal: dispute evidence",
+        "operator look-up: dispute evidence",
+    ]
     viewer = "an operator (registry operations) viewed your file"
     assert shown()[: len(shown()) - len(before)] == [
         (viewer, "operator look-up: dispute evidence", "viewed"),
