@@ -26,17 +26,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import due_world
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.errors import UnsupportedMediaError
 from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.decisions.inquiries import who_asked
 from socialcredit.registry.due_process.evidence import MAX_FILE_BYTES, MEDIA_TYPES, sniff_media_type
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.holds import held_sources
 from socialcredit.registry.scoring.policies import builtin_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
+from socialcredit.web.codes import code_words
 from socialcredit.web.uploads import parse_multipart
 from web_helpers import browser, csrf_of, failure_of, serve, shots, sign_in
 
@@ -607,10 +611,27 @@ def test_an_operator_s_download_of_an_evidence_file_is_shown_to_the_resident(wor
     before = shown()
     for who in ("resident", "furnisher", "operator"):
         assert world["client"].get(one, headers=_auth(world, who)).content == PDF, who
-    with httpx.Client(base_url=world["base"], timeout=30) as operator:
-        sign_in(operator, world["keys"]["operator"])
-        page = operator.get(f"/ops/disputes/{d['dispute_id']}/evidence/{added['evidence_id']}")
-        assert (page.status_code, page.content) == (200, PDF)
+    # on the pages: each download's purpose names who made it, as a dispute's reading does (the resident's and the
+    # source's were both "portal: dispute evidence")
+    for who, face in (("resident", "me"), ("furnisher", "furnisher"), ("operator", "ops")):
+        with httpx.Client(base_url=world["base"], timeout=30) as client:
+            sign_in(client, world["keys"][who])
+            page = client.get(f"/{face}/disputes/{d['dispute_id']}/evidence/{added['evidence_id']}")
+            assert (page.status_code, page.content) == (200, PDF), who
+    reads = _rows(
+        world,
+        "SELECT json_extract_string(detail, '$.purpose') AS purpose FROM audit_log "
+        "WHERE action = 'dispute_evidence_read' AND subject_id = ? ORDER BY seq",
+        [world["resident"]],
+    )
+    assert [r["purpose"] for r in reads][-6:] == [
+        "resident dispute evidence",
+        "furnisher dispute evidence",
+        "operator dispute evidence",
+        "resident portal: dispute evidence",
+        "furnisher portal: dispute evidence",
+        "operator look-up: dispute evidence",
+    ]
     viewer = "an operator (registry operations) viewed your file"
     assert shown()[: len(shown()) - len(before)] == [
         (viewer, "operator look-up: dispute evidence", "viewed"),
@@ -623,6 +644,24 @@ def test_an_operator_s_download_of_an_evidence_file_is_shown_to_the_resident(wor
     assert "在运营后台下载异议证据文件" in zh and "通过接口下载异议证据文件" in zh
     assert "an evidence file of a dispute on the operators' pages" in en
     assert "an evidence file of a dispute over the API" in en
+
+
+def test_a_download_logged_before_its_purpose_was_is_shown_with_one(tmp_path: Path) -> None:
+    """An operator's download logged before 2026-12-06 has no purpose in its audit entry (which does not say whether
+    it was over the API or on the operators' pages): the resident is told what was read, not an empty purpose."""
+    store = due_world.build(tmp_path)
+    key = issue_key(store, "operator", "registry operations")
+    with store.transaction():  # the entry as evidence_file wrote it then
+        detail = {"dispute_id": 1, "evidence_id": 1}
+        append_audit(store, f"key:{key.party.key_id}", "dispute_evidence_read", due_world.A, detail)
+    said = {"en": "an evidence file of a dispute", "zh": "下载异议证据文件"}
+    for lang, viewer in (
+        ("en", "an operator (registry operations) viewed your file"),
+        ("zh", "运营方（registry operations）查看了您的档案"),
+    ):
+        [read], n = who_asked(store, due_world.A, lang)
+        assert (n, read["requester"], read["purpose"], read["outcome"]) == (1, viewer, "dispute evidence", "viewed")
+        assert code_words("purpose", read["purpose"], lang) == said[lang]
 
 
 # -- the command line ------------------------------------------------------------------------------------------------

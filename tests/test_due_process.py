@@ -154,6 +154,18 @@ def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Sto
         D(2026, 3, 10),
     )
     assert [n["kind"] for n in list_notifications(store, A)][-1] == "record_recertified"
+    # the source by the catalog's name in either language, as every notice of a dispute names it (it was "Source
+    # courts" and "来源 courts")
+    told = store.one(
+        "SELECT [text_en, text_zh] FROM notifications WHERE kind = 'record_recertified' AND ref_id = ?",
+        [d["dispute_id"]],
+    )
+    assert told == [
+        "Record J1 was sent again by people's courts, certifying that it is accurate; it counts again. You may "
+        "dispute it again.",
+        "来源人民法院重新报送并书面确认记录 J1 准确，该记录重新计入。您可再次提出异议。",
+    ]
+    assert list(disputes.recertified_words(store, "courts", "J1")) == told
     assert run(store, D(2026, 3, 11))[A] == (900, ["blacklist"])
 
 
@@ -327,6 +339,28 @@ def test_a_dispute_received_from_another_region_under_human_review_is_the_review
     disputes.decide_review(store, 1, "withdrawn", "the receipt is genuine", "operator", today=D(2026, 4, 9))
     [answer] = export_sections(store, "beijing", [], [])["answers"]
     assert (answer["dispute_id"], answer["outcome"], answer["note"]) == (7, "withdrawn", "the receipt is genuine")
+
+
+def test_a_dispute_received_from_another_region_is_told_naming_the_source_in_words(store: Store) -> None:
+    """The resident is told a dispute filed in another region was received here, the source by the catalog's name
+    in their language (it was the source's id, "courts", in both)."""
+    with store.transaction():
+        received = disputes.open_received(
+            store, A, "courts", "J1", "filed in Tianjin", None,
+            filed_on=D(2026, 4, 7), deadline=D(2026, 5, 7), actor="region:120000",
+        )  # fmt: skip
+    told = store.rows(
+        "SELECT text_en, text_zh FROM notifications WHERE subject_id = ? AND kind = 'dispute_filed' AND ref_id = ?",
+        [A, received],
+    )
+    assert told == [
+        {
+            "text_en": "Your dispute of record J1 (people's courts), filed in another region on 2026-04-07, was "
+            "received here as dispute 1; the source must answer by 2026-05-07.",
+            "text_zh": "您于 2026-04-07 在其他地区对记录 J1（人民法院）提出的异议已转来，编号 1；"
+            "来源须于 2026-05-07 前答复。",
+        }
+    ]
 
 
 def test_no_step_of_a_dispute_is_dated_before_it_was_filed(store: Store) -> None:

@@ -33,6 +33,8 @@ from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.overrides import override_listing
 from socialcredit.registry.reporting.history import score_history
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -149,6 +151,11 @@ def test_the_api_answers_the_resident_and_operators_only(world: dict[str, Any]) 
     own = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "resident"))
     assert own.status_code == 200, own.text
     assert _summary(own.json()) == EXPECTED_RUNS
+    assert [[x["list"] for x in r["lists_in_notice"]] for r in own.json()["policies"][0]["runs"]] == [
+        [],
+        [],
+        ["blacklist"],
+    ]
     op = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "operator"), params={"lang": "zh"})
     assert op.status_code == 200 and op.json()["policies"][0]["runs"][0]["tier_name"] == "诚信"
     other = client.get(f"/v1/subjects/{A}/history", headers=_auth(world, "other"))
@@ -163,6 +170,64 @@ def test_the_api_answers_the_resident_and_operators_only(world: dict[str, Any]) 
             "SELECT actor, detail FROM audit_log WHERE action = 'read_history' AND subject_id = ? ORDER BY seq", [A]
         )
     assert [r["detail"] for r in reads][-2:] == ['{"purpose": "resident history"}', '{"purpose": "operator history"}']
+
+
+def _lists_by_run(history: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Each run's (as_of, lists, lists in notice, lists entered, lists left), newest first."""
+    [policy] = history["policies"]
+
+    def names(lists: list[dict[str, str]]) -> list[str]:
+        return [x["list"] for x in lists]
+
+    return [
+        (
+            r["as_of"],
+            names(r["lists"]),
+            names(r["lists_in_notice"]),
+            r["change"] and names(r["change"]["lists_entered"]),
+            r["change"] and names(r["change"]["lists_left"]),
+        )
+        for r in policy["runs"]
+    ]
+
+
+def test_a_listing_resolved_in_its_notice_period_was_never_on_the_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # J1 is recorded fulfilled on 2026-02-10, before the listing would take effect (2026-04-02): it is resolved, so
+    # the run of 2026-02-20 finds no list, and nothing was left as nothing was entered
+    monkeypatch.setenv(TODAY_ENV, "2026-04-20")
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 2, 10))
+    score(store, beijing, D(2026, 2, 20))
+    assert _lists_by_run(score_history(store, A)) == [
+        ("2026-02-20", [], [], [], []),
+        ("2026-02-01", [], ["blacklist"], None, None),
+    ]
+
+
+def test_a_listing_overridden_while_its_cause_remains_is_left_at_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # in effect from 2026-04-02, overridden on 2026-04-05 while J1 is still unfulfilled: the run of 2026-04-10 still
+    # finds the list, but decisions no longer count it, so neither does the history (it was judged by the
+    # listing's present status alone); the run of 2026-04-02 keeps it, as it was in effect that day
+    monkeypatch.setenv(TODAY_ENV, "2026-04-20")
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    score(store, beijing, D(2026, 4, 2))
+    [listing] = list_listings(store, subject_id=A)
+    override_listing(store, int(listing["listing_id"]), "court confirmed a payment plan", "op", today=D(2026, 4, 5))
+    score(store, beijing, D(2026, 4, 10))
+    assert _lists_by_run(score_history(store, A)) == [
+        ("2026-04-10", [], [], [], ["blacklist"]),
+        ("2026-04-02", ["blacklist"], [], ["blacklist"], []),
+        ("2026-02-01", [], ["blacklist"], None, None),
+    ]
 
 
 def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None:

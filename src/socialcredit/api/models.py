@@ -505,7 +505,12 @@ class HistoryRun(_Out):
     tier_name: str
     rank: int
     percentile: float
-    lists: list[HistoryList] = Field(description="The lists the subject was on at the run (in effect).")
+    lists: list[HistoryList] = Field(
+        description=(
+            "The lists the subject was on at the run's date (a listing in effect then and not yet closed), "
+            "judged from the listings' own dates."
+        )
+    )
     lists_in_notice: list[HistoryList] = Field(
         default=[],
         description="The lists the run found the subject meets only in a notice's grace period: not yet on them.",

@@ -129,6 +129,8 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
         "an evidence file of a dispute on the operators' pages",
     ),
     "operator dispute evidence": ("通过接口下载异议证据文件", "an evidence file of a dispute over the API"),
+    # one downloaded before its purpose was logged (registry/decisions/inquiries.py UNSAID_PURPOSES)
+    "dispute evidence": ("下载异议证据文件", "an evidence file of a dispute"),
     "operator repair": ("通过接口查阅信用修复申请", "a repair application over the API"),
     "resident file export": ("导出档案", "an export of the file"),
     # the command line's reads (``show``, ``repair eligibility``, ``freeze status``; ``file export`` is the above)

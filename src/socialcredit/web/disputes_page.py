@@ -84,7 +84,9 @@ def _download(web: Web, page: Page) -> Response:
     raw = str(page.request.path_params["evidence_id"])
     evidence_id = whole_number(raw) or -1
     with web.service.writer() as store:
-        purpose = "operator look-up: dispute evidence" if page.who.role == "operator" else "portal: dispute evidence"
+        # by who downloads it, as the dispute's reading is named: only an operator's is shown to the resident
+        purpose = "operator look-up" if page.who.role == "operator" else f"{page.who.role} portal"
+        purpose += ": dispute evidence"
         meta, content = evidence_file(store, dispute_id, evidence_id, page.who.actor, purpose=purpose)
     return Response(
         content,

@@ -43,6 +43,10 @@ __all__ = [
 # An operator's reads of one subject that the subject's list of who asked shows (``who_asked``)
 OPERATOR_VIEWS = ("read_report", "read_history", "read_freeze", "read_dispute", "dispute_evidence_read", "read_repair")
 _VIEWS_SQL = ", ".join(f"'{action}'" for action in OPERATOR_VIEWS)
+# The purpose shown for a read logged with none: an evidence file downloaded before 2026-12-06 (on the operators' pages
+# or over the API, which the entry does not say) (registry/words.py PURPOSE_WORDS says it in words)
+UNSAID_PURPOSES = {"dispute_evidence_read": "dispute evidence"}
+_UNSAID_SQL = "".join(f" WHEN '{action}' THEN '{purpose}'" for action, purpose in UNSAID_PURPOSES.items())
 # The command line's reads of one subject (actor ``cli``: an operator at the registry's own machine): ``show`` and
 # ``file export`` read the file (``read_report``; the export's own ``export_file`` entry is the same look-up, not
 # shown again), ``repair eligibility`` a record (``read_record``), ``freeze status`` the freeze
@@ -92,14 +96,15 @@ def who_asked(
 ) -> tuple[list[dict[str, Any]], int]:
     """Who asked about the subject, newest first, and how many did in all: its inquiries, each with the policy and
     version its run scored under (which stay readable at /policies/{id}/{version} when a newer one is published),
-    and the times an operator opened its file, its score history, its freeze or one of its disputes or repair
-    applications (the audit log's ``read_report``, ``read_history``, ``read_freeze``, ``read_dispute`` and
-    ``read_repair`` by an operator's key; those and ``read_record`` by the command line, actor ``cli``) shaped as
-    inquiries: "an operator (name) viewed your file", "an operator at the command line viewed your file", and the
-    purpose (the disputes and listings a page of the file shows beside it, ``read_disputes`` and ``read_notices``
-    of the same look-up, are not shown again: the look-up is shown once, as the file's read). ``limit`` of them
-    from ``offset`` (all without a limit): the page is chosen in the query, so a subject asked about 100 000 times
-    costs one page's rows, not every one built and sliced.
+    and the times an operator opened its file, its score history, its freeze, one of its disputes or an evidence
+    file of one, or one of its repair applications (the audit log's ``read_report``, ``read_history``,
+    ``read_freeze``, ``read_dispute``, ``dispute_evidence_read`` (an old one with no purpose is given its action's
+    in UNSAID_PURPOSES) and ``read_repair`` by an operator's key; those and ``read_record`` by the command line,
+    actor ``cli``) shaped as inquiries: "an operator (name) viewed your file", "an operator at the command line
+    viewed your file", and the purpose (the disputes and listings a page of the file shows beside it,
+    ``read_disputes`` and ``read_notices`` of the same look-up, are not shown again: the look-up is shown once, as
+    the file's read). ``limit`` of them from ``offset`` (all without a limit): the page is chosen in the query, so a
+    subject asked about 100 000 times costs one page's rows, not every one built and sliced.
 
     Newest first is by inquiry id (the order the service logged them) while no operator opened the file; with
     operators' views among them, by the time, inquiries before views of the same time, each newest first."""
@@ -119,7 +124,8 @@ def who_asked(
     params: list[object] = [subject_id]
     if viewed:
         sql += (
-            " UNION ALL SELECT NULL, a.at_time, NULL, '', coalesce(json_extract_string(a.detail, '$.purpose'), ''), "
+            " UNION ALL SELECT NULL, a.at_time, NULL, '', coalesce(json_extract_string(a.detail, '$.purpose'), "
+            f"CASE a.action{_UNSAID_SQL} ELSE '' END), "
             f"'viewed', NULL, NULL, NULL, k.name, CASE WHEN k.key_id IS NULL THEN 2 ELSE 1 END, a.seq {views} "
             "ORDER BY asked_at DESC, part, nth DESC"
         )

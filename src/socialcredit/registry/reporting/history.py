@@ -18,7 +18,7 @@ from typing import Any
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import shown_points
 from socialcredit.registry.decisions.live import LiveView
-from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.listings import list_listings, took_effect_days
 from socialcredit.registry.records.versions import require_subject
 from socialcredit.registry.reporting.report import subject_key
 from socialcredit.registry.scoring.policies import get_policy
@@ -79,20 +79,27 @@ def _lists_named(ids: list[str], names: Mapping[str, str]) -> list[dict[str, str
     return [{"list": i, "name": names.get(i, i)} for i in ids]
 
 
-def _in_notice(listings: list[dict[str, Any]], list_id: str, day: dt.date) -> bool:
-    """Whether a run of ``day`` found the list only through notices: a listing of it noticed and still in its grace
-    period that day, and none in effect (decisions and the public look-up did not count it)."""
+def _standing_on(listings: list[dict[str, Any]], list_id: str, day: dt.date) -> str:
+    """Where a list a run of ``day`` found stood that day, from its listings' own dates (with ``took_effect_on``):
+    ``on`` when one had taken effect by then and was not yet closed, or the list has no listings (a redlist, or a
+    blacklist found before listings were kept); ``notice`` when none was in effect and one was noticed and still in
+    its notice period (decisions and the public look-up did not count it); ``off`` when every listing had been
+    closed by then (overridden, repaired, unpublished or resolved) or none was noticed yet: decisions did not count
+    it either. A listing's present status does not judge a past run."""
     mine = [x for x in listings if x["list_id"] == list_id]
+    if not mine:
+        return "on"
     on = day.isoformat()  # the listings' dates are ISO text, which sorts as the dates do
 
-    def open_on(x: dict[str, Any]) -> bool:
-        return x["closed_on"] is None or str(x["closed_on"]) > on
+    def started(x: dict[str, Any]) -> str | None:
+        if x["took_effect_on"] is not None:
+            return str(x["took_effect_on"])
+        return None if x["status"] in ("pending", "resolved") else str(x["effective_on"])
 
-    noticed = any(str(x["noticed_on"]) <= on < str(x["effective_on"]) and open_on(x) for x in mine)
-    in_effect = any(
-        str(x["effective_on"]) <= on and x["status"] not in ("pending", "resolved") and open_on(x) for x in mine
-    )
-    return noticed and not in_effect
+    live = [x for x in mine if str(x["noticed_on"]) <= on and (x["closed_on"] is None or str(x["closed_on"]) > on)]
+    if any((start := started(x)) is not None and start <= on for x in live):
+        return "on"
+    return "notice" if live else "off"
 
 
 def score_history(
@@ -125,6 +132,7 @@ def score_history(
     policies = []
     for policy_id, runs in by_policy.items():
         listings = list_listings(store, subject_id=subject_id, policy_id=policy_id)
+        took_effect_days(store, listings)
         latest = get_policy(store, policy_id, runs[-1]["policy_version"]).policy
         rule_names = {rule.id: rule.reason.text(lang) for rule in latest.rules}
         list_names = {lst.id: lst.name.get(lang) for lst in latest.lists}
@@ -143,10 +151,11 @@ def score_history(
                 for tier in older.tiers:  # a grade the latest version no longer has
                     tier_names.setdefault(tier.id, tier.name.get(lang) if tier.name else "")
             run_id = int(r["run_id"])
-            # a list found only through a notice in its grace period is not one the subject was on: said apart
-            found = sorted(str(x) for x in r["lists"])
-            noticed = [x for x in found if _in_notice(listings, x, r["as_of"])]
-            lists = [x for x in found if x not in noticed]
+            # a list found only through a notice in its grace period is not one the subject was on: said apart; one
+            # whose listings were all closed by the run's date is on neither
+            standing = {x: _standing_on(listings, x, r["as_of"]) for x in sorted(str(x) for x in r["lists"])}
+            noticed = [x for x, at in standing.items() if at == "notice"]
+            lists = [x for x, at in standing.items() if at == "on"]
             ordinary = r["standing"] == "ordinary"
             entry: dict[str, Any] = {
                 "run_id": run_id,
