@@ -144,6 +144,18 @@ def _ranges_insert(relation: str, group: str = "") -> str:
     )
 
 
+def next_first_key_sql(prev: str, subject: str) -> str:
+    """SQL of the ``first_key`` of a record's next version: ``prev`` the alias of its latest version (first_key: its
+    record's first key, never NULL; withdrawn; subject_key), ``subject`` the new version's subject key. The record's
+    first key, or NULL (a first key of its own) when the latest version was withdrawn or was another subject's: a
+    record sent again after its withdrawal, or moved onto a subject by a correction, is a new cause (a list entry
+    names the subject's record first stored: compiler/plan.py)."""
+    return (
+        f"CASE WHEN {prev}.withdrawn OR {prev}.subject_key IS DISTINCT FROM {subject} THEN NULL "
+        f"ELSE {prev}.first_key END"
+    )
+
+
 def note_record_ids(store: Store, relation: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
     """Add to ``record_id_ranges`` the ranges of the record ids that ``relation`` (a query with the columns
     source_id and record_id) holds, per source and id length. Call it in the transaction that inserts them into
@@ -1080,20 +1092,32 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         46,
         "a record's first key",
         # The key at which a record (not a version) was first stored, on every later version of it (a correction, a
-        # withdrawal); NULL on a first version, whose own key it is. A list entry names the subject's qualifying
-        # record first stored (registry/scoring: ScorePlan's list records), so that a correction of that record, or
-        # a record reported late, does not make another record the cause and restart its listing's notice. The kept
+        # withdrawal); NULL on a first version, whose own key it is, and on a version after a withdrawal or of
+        # another subject than the version before (a record sent again, or moved by a correction, is first stored
+        # then: store.next_first_key_sql). A list entry names the subject's qualifying record first stored
+        # (registry/scoring: ScorePlan's list records), so that a correction of that record, or a record reported
+        # late, does not make another record the cause and restart its listing's notice. The kept
         # score states hold it too (a column of their rows): states built before lack it and are dropped here, their
         # tables with them (_drop_listed_tables); the next score run builds its policy's again (runs._state_at), or
         # `socialcredit state build`.
         """
         ALTER TABLE records ADD COLUMN IF NOT EXISTS first_key BIGINT;
         UPDATE records SET first_key = f.first_key FROM (
-            SELECT source_id, record_id, min(record_key) AS first_key FROM records
-            WHERE (source_id, record_id) IN (SELECT source_id, record_id FROM records WHERE version > 1)
-            GROUP BY source_id, record_id
-        ) f WHERE records.source_id = f.source_id AND records.record_id = f.record_id
-          AND records.record_key <> f.first_key;
+            SELECT record_key, first_value(record_key) OVER (PARTITION BY source_id, record_id, run ORDER BY version)
+                   AS first_key
+            FROM (
+                SELECT *, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY source_id, record_id ORDER BY version
+                                                             ROWS UNBOUNDED PRECEDING) AS run
+                FROM (
+                    SELECT source_id, record_id, version, record_key,
+                           coalesce(lag(withdrawn) OVER w OR lag(subject_key) OVER w IS DISTINCT FROM subject_key,
+                                    true) AS starts
+                    FROM records
+                    WHERE (source_id, record_id) IN (SELECT source_id, record_id FROM records WHERE version > 1)
+                    WINDOW w AS (PARTITION BY source_id, record_id ORDER BY version)
+                )
+            )
+        ) f WHERE records.record_key = f.record_key AND records.record_key <> f.first_key;
         CREATE OR REPLACE TEMP TABLE _drop_tables AS SELECT table_name FROM score_states;
         DELETE FROM score_states;
         """,
