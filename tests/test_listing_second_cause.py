@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from socialcredit.identifiers import make_ric
 from socialcredit.store import listed_strings, open_store
 
@@ -24,7 +26,7 @@ DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
 HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction\n"
 
 
-def sc(today: str, *args: str, db: Path) -> subprocess.CompletedProcess[str]:
+def sc(today: str, *args: str, db: Path, code: int = 0) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
     proc = subprocess.run(
         [CLI, *args, "--db", str(db)],
@@ -34,7 +36,7 @@ def sc(today: str, *args: str, db: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == code, proc.stdout + proc.stderr
     return proc
 
 
@@ -268,3 +270,23 @@ def test_a_withdrawn_record_sent_again_does_not_take_the_cause_back(tmp_path: Pa
     as_before_46(db)
     with open_store(db, key="") as store:
         assert store.execute(COURTS_KEYS).fetchall() == stored
+
+
+def test_migration_46_refuses_a_field_named_first_key(tmp_path: Path) -> None:
+    """A store whose records have a field named first_key (published before the name was reserved): the migration
+    added no column (it was there) and filled the field with record keys. It refuses, and the field keeps its
+    values."""
+    db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
+    as_before_46(db)
+    with duckdb.connect(str(db)) as con:  # the field's column, as a catalog of that time would have added it
+        con.execute("ALTER TABLE records ADD COLUMN first_key VARCHAR")
+        con.execute("UPDATE records SET first_key = 'a value of its own'")
+    refused = sc("2027-01-05", "notices", db=db, code=2)
+    assert refused.stderr == (
+        "error: cannot upgrade the store to schema 46: its records have a field named first_key, a name the "
+        "registry now keeps for itself (the key a record was first stored at); publish the field under another "
+        "name and copy its values with the socialcredit that made the store, then open it again\n"
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT first_key FROM records").fetchall() == [("a value of its own",)]
+        assert con.execute("SELECT max(version) FROM schema_version").fetchall() == [(45,)]

@@ -1101,7 +1101,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # tables with them (_drop_listed_tables); the next score run builds its policy's again (runs._state_at), or
         # `socialcredit state build`.
         """
-        ALTER TABLE records ADD COLUMN IF NOT EXISTS first_key BIGINT;
+        ALTER TABLE records ADD COLUMN first_key BIGINT;
         UPDATE records SET first_key = f.first_key FROM (
             SELECT record_key, first_value(record_key) OVER (PARTITION BY source_id, record_id, run ORDER BY version)
                    AS first_key
@@ -1236,6 +1236,26 @@ def _drop_listed_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE _drop_tables")
 
 
+_FIRST_KEY_MIGRATION = 46
+
+
+def _refuse_a_first_key_field(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to upgrade a store whose records have a column ``first_key`` (a catalog field published before the
+    name was reserved): migration 46 would fill the field's column with record keys, overwriting its values."""
+    if con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = ? AND table_name = 'records' "
+        "AND column_name = 'first_key'",
+        [_ALIAS],
+    ).fetchone() != (0,):
+        raise StoreError(
+            "cannot upgrade the store to schema 46: its records have a field named first_key, a name the registry "
+            "now keeps for itself (the key a record was first stored at); publish the field under another name "
+            "and copy its values with the socialcredit that made the store, then open it again",
+            zh="无法将存储升级到第 46 版：其记录有名为 first_key 的字段，该名称现由登记系统自用（记录首次存储时的键）；"
+            "请先用创建该存储的 socialcredit 以其他名称发布该字段并复制其值，然后再打开",
+        )
+
+
 def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
     """Bring the store to the newest schema. A store of an older schema takes each pending migration in a
     transaction of its own (a failure leaves it at the last version that applied); a new store (no version yet)
@@ -1251,6 +1271,8 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
     if current > newest:
         raise StoreError(f"the store has schema version {current}, newer than this socialcredit ({newest}); upgrade")
     pending = [m for m in MIGRATIONS if m[0] > current]
+    if current and current < _FIRST_KEY_MIGRATION:
+        _refuse_a_first_key_field(con)
     groups = [pending] if current == 0 and not stepwise else [[m] for m in pending]
     for group in groups:
         if not group:
