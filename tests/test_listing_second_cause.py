@@ -290,3 +290,20 @@ def test_migration_46_refuses_a_field_named_first_key(tmp_path: Path) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT DISTINCT first_key FROM records").fetchall() == [("a value of its own",)]
         assert con.execute("SELECT max(version) FROM schema_version").fetchall() == [(45,)]
+
+
+def test_a_run_before_migration_46_is_no_incremental_base(tmp_path: Path) -> None:
+    """An incremental run on a store upgraded to 46 took the run made before as its base and copied its entries
+    (each naming the record the old way) for every subject it did not compute: none, with nothing changed. The
+    run made before is no base: a full run is made instead, and a run made after is a base again."""
+    db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
+    as_before_46(db)
+    args = ("score", "--policy", "beijing", "--as-of", "2027-01-06", "--incremental")
+    assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-1] == (
+        "Run 2: beijing 2026.2 as of 2027-01-06 (full, from the scoring state): 1 subject scored, 1 computed; "
+        "blacklist 1."
+    )
+    assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-1] == (
+        "Run 3: beijing 2026.2 as of 2027-01-06 (incremental, from the scoring state): 1 subject scored, 0 computed; "
+        "blacklist 1."
+    )

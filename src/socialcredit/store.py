@@ -1099,7 +1099,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # late, does not make another record the cause and restart its listing's notice. The kept
         # score states hold it too (a column of their rows): states built before lack it and are dropped here, their
         # tables with them (_drop_listed_tables); the next score run builds its policy's again (runs._state_at), or
-        # `socialcredit state build`.
+        # `socialcredit state build`. A run made before chose its entries' records otherwise: it is no incremental
+        # run's base (store_info's first_key_runs_after: the last run made before; registry/scoring/runs.py).
         """
         ALTER TABLE records ADD COLUMN first_key BIGINT;
         UPDATE records SET first_key = f.first_key FROM (
@@ -1120,6 +1121,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ) f WHERE records.record_key = f.record_key AND records.record_key <> f.first_key;
         CREATE OR REPLACE TEMP TABLE _drop_tables AS SELECT table_name FROM score_states;
         DELETE FROM score_states;
+        INSERT OR REPLACE INTO store_info
+        SELECT 'first_key_runs_after', CAST(coalesce(max(run_id), 0) AS VARCHAR) FROM score_runs;
         """,
     ),
 ]
