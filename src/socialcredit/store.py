@@ -1097,10 +1097,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # then: store.next_first_key_sql). A list entry names the subject's qualifying record first stored
         # (registry/scoring: ScorePlan's list records), so that a correction of that record, or a record reported
         # late, does not make another record the cause and restart its listing's notice. The kept
-        # score states hold it too (a column of their rows): states built before lack it and are dropped here, their
-        # tables with them (_drop_listed_tables); the next score run builds its policy's again (runs._state_at), or
-        # `socialcredit state build`. A run made before chose its entries' records otherwise: it is no incremental
-        # run's base (store_info's first_key_runs_after: the last run made before; registry/scoring/runs.py).
+        # score states hold it too (the last column of their rows): a state built before gains it here, each row
+        # its record's first key (_add_first_keys), so live decisions and the next run need no rebuild. A run made
+        # before chose its entries' records otherwise: it is no incremental run's base (store_info's
+        # first_key_runs_after: the last run made before; registry/scoring/runs.py).
         """
         ALTER TABLE records ADD COLUMN first_key BIGINT;
         UPDATE records SET first_key = f.first_key FROM (
@@ -1119,8 +1119,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
                 )
             )
         ) f WHERE records.record_key = f.record_key AND records.record_key <> f.first_key;
-        CREATE OR REPLACE TEMP TABLE _drop_tables AS SELECT table_name FROM score_states;
-        DELETE FROM score_states;
+        CREATE OR REPLACE TEMP TABLE _first_key_tables AS SELECT table_name FROM score_states;
         INSERT OR REPLACE INTO store_info
         SELECT 'first_key_runs_after', CAST(coalesce(max(run_id), 0) AS VARCHAR) FROM score_runs;
         """,
@@ -1239,6 +1238,24 @@ def _drop_listed_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE _drop_tables")
 
 
+def _add_first_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Give each kept score state the temporary table ``_first_key_tables`` lists (migration 46) the column
+    first_key, each row its record's first key (records.first_key, or its own key), then drop the list."""
+    listed = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_first_key_tables'"
+    ).fetchone()
+    if not listed or not listed[0]:
+        return
+    for (name,) in con.execute("SELECT DISTINCT table_name FROM _first_key_tables ORDER BY 1").fetchall():
+        table = ident(str(name))
+        con.execute(f"ALTER TABLE {table} ADD COLUMN first_key BIGINT")
+        con.execute(
+            f"UPDATE {table} SET first_key = coalesce(r.first_key, r.record_key) FROM records r "
+            f"WHERE r.record_key = {table}.record_key"
+        )
+    con.execute("DROP TABLE _first_key_tables")
+
+
 _FIRST_KEY_MIGRATION = 46
 
 
@@ -1285,6 +1302,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
             for _, _, sql in group:
                 con.execute(sql)
                 _drop_listed_tables(con)
+                _add_first_keys(con)
             con.execute(
                 "INSERT INTO schema_version VALUES " + ", ".join(["(?, ?, now())"] * len(group)),
                 [x for version, name, _ in group for x in (version, name)],
