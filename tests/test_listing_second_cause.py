@@ -16,15 +16,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from socialcredit.identifiers import make_ric
-from socialcredit.store import listed_strings, open_store
+from socialcredit.store import open_store
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
 HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction\n"
 
 
-def sc(today: str, *args: str, db: Path) -> subprocess.CompletedProcess[str]:
+def sc(today: str, *args: str, db: Path, code: int = 0) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
     proc = subprocess.run(
         [CLI, *args, "--db", str(db)],
@@ -34,7 +36,7 @@ def sc(today: str, *args: str, db: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == code, proc.stdout + proc.stderr
     return proc
 
 
@@ -163,35 +165,149 @@ def test_a_judgment_reported_late_does_not_restart_the_notice(tmp_path: Path) ->
     assert refused("2027-01-05", db)["score"] == 800
 
 
-def test_migration_46_gives_a_corrected_record_its_first_key_and_drops_the_kept_states(tmp_path: Path) -> None:
+COURTS_KEYS = "SELECT record_id, version, record_key, first_key FROM records WHERE source_id = 'courts' ORDER BY 3"
+
+
+def as_before_46(db: Path) -> list[str]:
+    """Make the store ``db`` as the program before migration 46 left it (no first keys); returns its kept states."""
+    with open_store(db, key="") as store:
+        states = [str(t) for (t,) in store.execute("SELECT table_name FROM score_states").fetchall()]
+        with store.transaction():
+            store.execute("ALTER TABLE records DROP COLUMN first_key")
+            for table in states:
+                store.execute(f'ALTER TABLE "{table}" DROP COLUMN first_key')
+            store.execute("DELETE FROM schema_version WHERE version >= 46")
+    return states
+
+
+def test_migration_46_gives_a_corrected_record_its_first_key_and_keeps_the_states(tmp_path: Path) -> None:
     """A store from before records kept their first key (migration 46), with J1 corrected after J2 of the same day
     was stored: the migration gives J1's second version J1's first key (the first versions none: their own key),
-    drops the kept state (its rows lack the key), and the next run builds it again and keeps J1's listing."""
+    gives the kept state's rows their records' first keys, and the next run keeps J1's listing."""
     first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
     second = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
     db = listed_for(tmp_path, first, second)
     ids = listing_ids("2026-12-31", db)
     corrected = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,55000,unfulfilled,true,true"
     sc("2027-01-05", "ingest", judgments(tmp_path, "j1b.csv", corrected), "--source", "courts", db=db)
-    store = open_store(db, key="")
-    states = [str(t) for (t,) in store.execute("SELECT table_name FROM score_states").fetchall()]
+    states = as_before_46(db)
     assert states
-    with store.transaction():  # the store as the program before migration 46 left it
-        store.execute("ALTER TABLE records DROP COLUMN first_key")
-        for table in states:
-            store.execute(f'ALTER TABLE "{table}" DROP COLUMN first_key')
-        store.execute("DELETE FROM schema_version WHERE version >= 46")
-    store.close()
     with open_store(db, key="") as store:
-        rows = store.execute(
-            "SELECT record_id, version, record_key, first_key FROM records WHERE source_id = 'courts' ORDER BY 3"
-        ).fetchall()
+        rows = store.execute(COURTS_KEYS).fetchall()
         (j1, _, k1, f1), (j2, _, _, f2), (j1b, v, _, f1b) = rows
         assert (j1, j2, j1b, v) == ("J1", "J2", "J1", 2)
         assert (f1, f2, f1b) == (None, None, k1)
-        assert store.one("SELECT count(*) FROM score_states") == 0
-        assert store.one(f"SELECT count(*) FROM duckdb_tables() WHERE table_name IN ({listed_strings(states)})") == 0
+        kept = [str(t) for (t,) in store.execute("SELECT table_name FROM score_states").fetchall()]
+        assert kept == states
+        (state,) = states
+        rows = store.execute(f'SELECT DISTINCT record_key, first_key FROM "{state}" ORDER BY 1').fetchall()
+    # the state's rows (J2, J1's second version) gain their records' first keys
+    assert rows == [(rows[0][0], rows[0][0]), (rows[1][0], k1)]
     sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
     assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     assert listing_ids("2027-01-05", db) == ids
     assert json.loads(sc("2027-01-05", "state", "check", "beijing", "--json", db=db).stdout)["ok"]
+
+
+def test_a_record_moved_onto_the_subject_is_a_new_cause(tmp_path: Path) -> None:
+    """J0, stored before J1 for another resident, is corrected onto the defaulter after J1's listing took effect:
+    its first key (older than J1's) made it the defaulter's record first stored, so J1's listing was delisted, J0
+    noticed with a grace of its own and a flight granted. A record moved onto a subject is first stored for it
+    when it moves."""
+    other = make_ric("110105", dt.date(1985, 6, 1), 13)
+    db = tmp_path / "city.duckdb"
+    sc("2026-11-01", "init", db=db)
+    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n{other},李四\n", encoding="utf-8")
+    sc("2026-11-01", "ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
+    rows = (
+        f"J0,{other},court_judgment,2026-03-01,civil,1000,unfulfilled,false,",
+        f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,",
+    )
+    sc("2026-11-01", "ingest", judgments(tmp_path, "j.csv", *rows), "--source", "courts", db=db)
+    sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
+    sc("2026-12-31", "due", "run", db=db)
+    assert listings("2026-12-31", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+
+    moved = f"J0,{DEFAULTER},court_judgment,2026-03-01,commercial,70000,unfulfilled,true,true"
+    sc("2027-01-05", "ingest", judgments(tmp_path, "j0b.csv", moved), "--source", "courts", db=db)
+    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    sc("2027-01-05", "due", "run", db=db)
+    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert refused("2027-01-05", db)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
+    with open_store(db, key="") as store:
+        stored = store.execute(COURTS_KEYS).fetchall()
+    assert [(r, v, f) for r, v, _, f in stored] == [("J0", 1, None), ("J1", 1, None), ("J0", 2, None)]
+    # migration 46 gives the moved version no first key either
+    as_before_46(db)
+    with open_store(db, key="") as store:
+        assert store.execute(COURTS_KEYS).fetchall() == stored
+
+
+def test_a_withdrawn_record_sent_again_does_not_take_the_cause_back(tmp_path: Path) -> None:
+    """J1 listed, then withdrawn: J2 is noticed and in effect from 2027-03-06. J1 sent again kept its first key (older
+    than J2's), so it became the cause again: J2's listing was delisted, J1 noticed with a grace of its own and a
+    flight granted. A record sent again after its withdrawal is first stored when sent again."""
+    first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
+    second = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
+    db = listed_for(tmp_path, first, second)
+    withdrawn = f"{first}true,true"
+    sc("2027-01-05", "ingest", judgments(tmp_path, "w.csv", withdrawn, header="withdrawn"), "--source", "courts", db=db)
+    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    sc("2027-03-10", "due", "run", db=db)
+    after_withdrawal = [
+        ("J1", "delisted", "2026-11-01", "2026-12-31", "2027-01-05"),
+        ("J2", "effective", "2027-01-05", "2027-03-06", None),
+    ]
+    assert listings("2027-03-10", db) == after_withdrawal
+
+    sc("2027-03-11", "ingest", judgments(tmp_path, "r.csv", f"{first}true"), "--source", "courts", db=db)
+    sc("2027-03-11", "score", "--policy", "beijing", "--as-of", "2027-03-11", db=db)
+    sc("2027-03-11", "due", "run", db=db)
+    assert listings("2027-03-11", db) == after_withdrawal
+    assert refused("2027-03-11", db)["score"] == 800
+    with open_store(db, key="") as store:
+        stored = store.execute(COURTS_KEYS).fetchall()
+    k1 = stored[0][2]
+    expected = [("J1", 1, None), ("J2", 1, None), ("J1", 2, k1), ("J1", 3, None)]
+    assert [(r, v, f) for r, v, _, f in stored] == expected
+    # migration 46 gives the version sent again no first key either (the withdrawal keeps J1's)
+    as_before_46(db)
+    with open_store(db, key="") as store:
+        assert store.execute(COURTS_KEYS).fetchall() == stored
+
+
+def test_migration_46_refuses_a_field_named_first_key(tmp_path: Path) -> None:
+    """A store whose records have a field named first_key (published before the name was reserved): the migration
+    added no column (it was there) and filled the field with record keys. It refuses, and the field keeps its
+    values."""
+    db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
+    as_before_46(db)
+    with duckdb.connect(str(db)) as con:  # the field's column, as a catalog of that time would have added it
+        con.execute("ALTER TABLE records ADD COLUMN first_key VARCHAR")
+        con.execute("UPDATE records SET first_key = 'a value of its own'")
+    refused = sc("2027-01-05", "notices", db=db, code=2)
+    assert refused.stderr == (
+        "error: cannot upgrade the store to schema 46: its records have a field named first_key, a name the "
+        "registry now keeps for itself (the key a record was first stored at); publish the field under another "
+        "name and copy its values with the socialcredit that made the store, then open it again\n"
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT first_key FROM records").fetchall() == [("a value of its own",)]
+        assert con.execute("SELECT max(version) FROM schema_version").fetchall() == [(45,)]
+
+
+def test_a_run_before_migration_46_is_no_incremental_base(tmp_path: Path) -> None:
+    """An incremental run on a store upgraded to 46 took the run made before as its base and copied its entries
+    (each naming the record the old way) for every subject it did not compute: none, with nothing changed. The
+    run made before is no base: a full run is made instead, and a run made after is a base again."""
+    db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
+    as_before_46(db)
+    args = ("score", "--policy", "beijing", "--as-of", "2027-01-06", "--incremental")
+    assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-1] == (
+        "Run 2: beijing 2026.2 as of 2027-01-06 (full, from the scoring state): 1 subject scored, 1 computed; "
+        "blacklist 1."
+    )
+    assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-1] == (
+        "Run 3: beijing 2026.2 as of 2027-01-06 (incremental, from the scoring state): 1 subject scored, 0 computed; "
+        "blacklist 1."
+    )

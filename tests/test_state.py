@@ -711,10 +711,15 @@ def expected_state(store: Store, loaded: LoadedPolicy, watermark: int) -> Counte
             )
         }
     latest: dict[tuple[str, str], dict[str, Any]] = {}
-    first: dict[tuple[str, str], int] = {}  # the key each record was first stored at (its first version's)
+    # the key each record was first stored at: its first version's, or the version's after a withdrawal or a move
+    # onto another subject (sent again, moved: first stored anew)
+    first: dict[tuple[str, str], int] = {}
     for r in store.rows("SELECT * FROM records WHERE record_key <= ? ORDER BY version", [watermark]):
-        latest[(r["source_id"], r["record_id"])] = r
-        first.setdefault((r["source_id"], r["record_id"]), r["record_key"])
+        key = (r["source_id"], r["record_id"])
+        prev = latest.get(key)
+        if prev is None or prev["withdrawn"] or prev["subject_key"] != r["subject_key"]:
+            first[key] = r["record_key"]
+        latest[key] = r
     items = {i.condition_key: i.index for i in ScorePlan(loaded, as_of=PROPERTY_AS_OF).state_items()}
     return Counter(
         (r["subject_key"], items[lim.key], r["event_date"], r["record_key"], first[key])

@@ -144,6 +144,18 @@ def _ranges_insert(relation: str, group: str = "") -> str:
     )
 
 
+def next_first_key_sql(prev: str, subject: str) -> str:
+    """SQL of the ``first_key`` of a record's next version: ``prev`` the alias of its latest version (first_key: its
+    record's first key, never NULL; withdrawn; subject_key), ``subject`` the new version's subject key. The record's
+    first key, or NULL (a first key of its own) when the latest version was withdrawn or was another subject's: a
+    record sent again after its withdrawal, or moved onto a subject by a correction, is a new cause (a list entry
+    names the subject's record first stored: compiler/plan.py)."""
+    return (
+        f"CASE WHEN {prev}.withdrawn OR {prev}.subject_key IS DISTINCT FROM {subject} THEN NULL "
+        f"ELSE {prev}.first_key END"
+    )
+
+
 def note_record_ids(store: Store, relation: str, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
     """Add to ``record_id_ranges`` the ranges of the record ids that ``relation`` (a query with the columns
     source_id and record_id) holds, per source and id length. Call it in the transaction that inserts them into
@@ -1080,22 +1092,36 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         46,
         "a record's first key",
         # The key at which a record (not a version) was first stored, on every later version of it (a correction, a
-        # withdrawal); NULL on a first version, whose own key it is. A list entry names the subject's qualifying
-        # record first stored (registry/scoring: ScorePlan's list records), so that a correction of that record, or
-        # a record reported late, does not make another record the cause and restart its listing's notice. The kept
-        # score states hold it too (a column of their rows): states built before lack it and are dropped here, their
-        # tables with them (_drop_listed_tables); the next score run builds its policy's again (runs._state_at), or
-        # `socialcredit state build`.
+        # withdrawal); NULL on a first version, whose own key it is, and on a version after a withdrawal or of
+        # another subject than the version before (a record sent again, or moved by a correction, is first stored
+        # then: store.next_first_key_sql). A list entry names the subject's qualifying record first stored
+        # (registry/scoring: ScorePlan's list records), so that a correction of that record, or a record reported
+        # late, does not make another record the cause and restart its listing's notice. The kept
+        # score states hold it too (the last column of their rows): a state built before gains it here, each row
+        # its record's first key (_add_first_keys), so live decisions and the next run need no rebuild. A run made
+        # before chose its entries' records otherwise: it is no incremental run's base (store_info's
+        # first_key_runs_after: the last run made before; registry/scoring/runs.py).
         """
-        ALTER TABLE records ADD COLUMN IF NOT EXISTS first_key BIGINT;
+        ALTER TABLE records ADD COLUMN first_key BIGINT;
         UPDATE records SET first_key = f.first_key FROM (
-            SELECT source_id, record_id, min(record_key) AS first_key FROM records
-            WHERE (source_id, record_id) IN (SELECT source_id, record_id FROM records WHERE version > 1)
-            GROUP BY source_id, record_id
-        ) f WHERE records.source_id = f.source_id AND records.record_id = f.record_id
-          AND records.record_key <> f.first_key;
-        CREATE OR REPLACE TEMP TABLE _drop_tables AS SELECT table_name FROM score_states;
-        DELETE FROM score_states;
+            SELECT record_key, first_value(record_key) OVER (PARTITION BY source_id, record_id, run ORDER BY version)
+                   AS first_key
+            FROM (
+                SELECT *, sum(CAST(starts AS INTEGER)) OVER (PARTITION BY source_id, record_id ORDER BY version
+                                                             ROWS UNBOUNDED PRECEDING) AS run
+                FROM (
+                    SELECT source_id, record_id, version, record_key,
+                           coalesce(lag(withdrawn) OVER w OR lag(subject_key) OVER w IS DISTINCT FROM subject_key,
+                                    true) AS starts
+                    FROM records
+                    WHERE (source_id, record_id) IN (SELECT source_id, record_id FROM records WHERE version > 1)
+                    WINDOW w AS (PARTITION BY source_id, record_id ORDER BY version)
+                )
+            )
+        ) f WHERE records.record_key = f.record_key AND records.record_key <> f.first_key;
+        CREATE OR REPLACE TEMP TABLE _first_key_tables AS SELECT table_name FROM score_states;
+        INSERT OR REPLACE INTO store_info
+        SELECT 'first_key_runs_after', CAST(coalesce(max(run_id), 0) AS VARCHAR) FROM score_runs;
         """,
     ),
 ]
@@ -1212,6 +1238,44 @@ def _drop_listed_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE _drop_tables")
 
 
+def _add_first_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Give each kept score state the temporary table ``_first_key_tables`` lists (migration 46) the column
+    first_key, each row its record's first key (records.first_key, or its own key), then drop the list."""
+    listed = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_first_key_tables'"
+    ).fetchone()
+    if not listed or not listed[0]:
+        return
+    for (name,) in con.execute("SELECT DISTINCT table_name FROM _first_key_tables ORDER BY 1").fetchall():
+        table = ident(str(name))
+        con.execute(f"ALTER TABLE {table} ADD COLUMN first_key BIGINT")
+        con.execute(
+            f"UPDATE {table} SET first_key = coalesce(r.first_key, r.record_key) FROM records r "
+            f"WHERE r.record_key = {table}.record_key"
+        )
+    con.execute("DROP TABLE _first_key_tables")
+
+
+_FIRST_KEY_MIGRATION = 46
+
+
+def _refuse_a_first_key_field(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to upgrade a store whose records have a column ``first_key`` (a catalog field published before the
+    name was reserved): migration 46 would fill the field's column with record keys, overwriting its values."""
+    if con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = ? AND table_name = 'records' "
+        "AND column_name = 'first_key'",
+        [_ALIAS],
+    ).fetchone() != (0,):
+        raise StoreError(
+            "cannot upgrade the store to schema 46: its records have a field named first_key, a name the registry "
+            "now keeps for itself (the key a record was first stored at); publish the field under another name "
+            "and copy its values with the socialcredit that made the store, then open it again",
+            zh="无法将存储升级到第 46 版：其记录有名为 first_key 的字段，该名称现由登记系统自用（记录首次存储时的键）；"
+            "请先用创建该存储的 socialcredit 以其他名称发布该字段并复制其值，然后再打开",
+        )
+
+
 def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
     """Bring the store to the newest schema. A store of an older schema takes each pending migration in a
     transaction of its own (a failure leaves it at the last version that applied); a new store (no version yet)
@@ -1227,6 +1291,8 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
     if current > newest:
         raise StoreError(f"the store has schema version {current}, newer than this socialcredit ({newest}); upgrade")
     pending = [m for m in MIGRATIONS if m[0] > current]
+    if current and current < _FIRST_KEY_MIGRATION:
+        _refuse_a_first_key_field(con)
     groups = [pending] if current == 0 and not stepwise else [[m] for m in pending]
     for group in groups:
         if not group:
@@ -1236,6 +1302,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
             for _, _, sql in group:
                 con.execute(sql)
                 _drop_listed_tables(con)
+                _add_first_keys(con)
             con.execute(
                 "INSERT INTO schema_version VALUES " + ", ".join(["(?, ?, now())"] * len(group)),
                 [x for version, name, _ in group for x in (version, name)],

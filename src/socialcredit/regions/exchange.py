@@ -68,7 +68,14 @@ from socialcredit.registry import (
     unkeep_checkpoint,
 )
 from socialcredit.sqltext import ident, lit
-from socialcredit.store import SQL_TYPES, Store, latest_subjects, note_record_ids, note_role_records
+from socialcredit.store import (
+    SQL_TYPES,
+    Store,
+    latest_subjects,
+    next_first_key_sql,
+    note_record_ids,
+    note_role_records,
+)
 
 __all__ = [
     "ExportSummary",
@@ -1049,11 +1056,13 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
                    a.event_date,
                    md5_number(a.local_subject || '|' || a.record_type || '|' || CAST(a.event_date AS VARCHAR)
                               || '|' || a.fields),
-                   l.version IS NOT NULL, a.withdrawn, NULL, now(), a.origin_region, l.prev_key, l.first_key,
+                   l.version IS NOT NULL, a.withdrawn, NULL, now(), a.origin_region, l.prev_key,
+                   {next_first_key_sql("l", "a.subject_key")},
                    {typed}
             FROM _apply a LEFT JOIN (
                 SELECT source_id, record_id, max(version) AS version, arg_max(record_key, version) AS prev_key,
-                       arg_max(coalesce(first_key, record_key), version) AS first_key
+                       arg_max(coalesce(first_key, record_key), version) AS first_key,
+                       arg_max(withdrawn, version) AS withdrawn, arg_max(subject_key, version) AS subject_key
                 FROM records
                 WHERE record_id IN (SELECT local_record_id FROM _apply) GROUP BY 1, 2
             ) l ON l.source_id = a.source_id AND l.record_id = a.local_record_id""",

@@ -70,6 +70,7 @@ from socialcredit.store import (
     SQL_TYPES,
     Store,
     latest_subjects,
+    next_first_key_sql,
     note_record_id_range,
     note_role_records,
     record_id_range,
@@ -1270,7 +1271,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
             FROM ({every_row if clean else typed}) t LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id"""
         return _Candidates(f"({query}) AS candidates", bind.values, all_new=True, where="" if clean else _NEW_RECORDS)
     latest = f"""SELECT record_id, record_key, coalesce(first_key, record_key) AS first_key, version, content_hash,
-               withdrawn
+               withdrawn, subject_key
         FROM records WHERE source_id = {bind(source_id)} AND record_id IN (SELECT record_id FROM staging)
         QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY version DESC) = 1"""
     store.execute(
@@ -1279,7 +1280,8 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         WITH typed AS ({typed}), latest AS ({latest})
         SELECT t.*, k.subject_key,
                md5_number({hashed}) AS content_hash,
-               l.record_key AS prev_key, l.first_key, l.version AS prev_version, l.content_hash AS prev_hash,
+               l.record_key AS prev_key, {next_first_key_sql("l", "k.subject_key")} AS first_key,
+               l.version AS prev_version, l.content_hash AS prev_hash,
                l.withdrawn AS prev_withdrawn
         FROM typed t LEFT JOIN latest l USING (record_id)
         LEFT JOIN staged_subjects k ON k.subject_id = t.subject_id

@@ -246,6 +246,8 @@ def score(
             )
         if wm < base["watermark"]:
             raise SocialCreditError(f"run {base['run_id']} read newer data than this run would; run a full score")
+        if not _base_names_first_stored(store, int(base["run_id"])):
+            base = None
     backend = DuckDBBackend(store)
     step("preparing", 0, 8)
     state = None if from_records else _state_at(store, loaded, wm)
@@ -322,6 +324,14 @@ def _affected(
     # is cheaper than computing most and copying the rest; the results are the same either way.
     affected = inputs.count("sc_affected")
     return affected <= max_share * inputs.count("sc_subjects"), affected
+
+
+def _base_names_first_stored(store: Store, run_id: int) -> bool:
+    """Whether run ``run_id`` was made after migration 46: a run made before named as a list entry's record the
+    newest version, not the record first stored, so an incremental run on it would keep that choice for everyone it
+    copies: a full run is made instead."""
+    last = store.one("SELECT max(CAST(value AS BIGINT)) FROM store_info WHERE key = 'first_key_runs_after'")
+    return last is None or run_id > int(last)
 
 
 def _relation_criteria(loaded: LoadedPolicy) -> list[str]:
