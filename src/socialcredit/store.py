@@ -1102,7 +1102,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # before chose its entries' records otherwise: it is no incremental run's base (store_info's
         # first_key_runs_after: the last run made before; registry/scoring/runs.py).
         """
-        ALTER TABLE records ADD COLUMN first_key BIGINT;
+        ALTER TABLE records ADD COLUMN IF NOT EXISTS first_key BIGINT;
         UPDATE records SET first_key = f.first_key FROM (
             SELECT record_key, first_value(record_key) OVER (PARTITION BY source_id, record_id, run ORDER BY version)
                    AS first_key
@@ -1248,7 +1248,7 @@ def _add_first_keys(con: duckdb.DuckDBPyConnection) -> None:
         return
     for (name,) in con.execute("SELECT DISTINCT table_name FROM _first_key_tables ORDER BY 1").fetchall():
         table = ident(str(name))
-        con.execute(f"ALTER TABLE {table} ADD COLUMN first_key BIGINT")
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS first_key BIGINT")
         con.execute(
             f"UPDATE {table} SET first_key = coalesce(r.first_key, r.record_key) FROM records r "
             f"WHERE r.record_key = {table}.record_key"
@@ -1260,20 +1260,34 @@ _FIRST_KEY_MIGRATION = 46
 
 
 def _refuse_a_first_key_field(con: duckdb.DuckDBPyConnection) -> None:
-    """Refuse to upgrade a store whose records have a column ``first_key`` (a catalog field published before the
-    name was reserved): migration 46 would fill the field's column with record keys, overwriting its values."""
-    if con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE database_name = ? AND table_name = 'records' "
+    """Refuse to upgrade a store whose records have a column ``first_key`` that is a catalog field (published before
+    the name was reserved): migration 46 would fill the field's column with record keys, overwriting its values. A
+    column ``first_key`` of the registry's own (BIGINT, declared by no published catalog: a store whose schema
+    version was set back after 46, as the migration tests do) is no field: the migration goes on and fills it."""
+    column = con.execute(
+        "SELECT data_type FROM duckdb_columns() WHERE database_name = ? AND table_name = 'records' "
         "AND column_name = 'first_key'",
         [_ALIAS],
+    ).fetchone()
+    if column is None:
+        return
+    declared = False
+    if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'catalogs'", [_ALIAS]
     ).fetchone() != (0,):
-        raise StoreError(
-            "cannot upgrade the store to schema 46: its records have a field named first_key, a name the registry "
-            "now keeps for itself (the key a record was first stored at); publish the field under another name "
-            "and copy its values with the socialcredit that made the store, then open it again",
-            zh="无法将存储升级到第 46 版：其记录有名为 first_key 的字段，该名称现由登记系统自用（记录首次存储时的键）；"
-            "请先用创建该存储的 socialcredit 以其他名称发布该字段并复制其值，然后再打开",
-        )
+        found = con.execute(
+            "SELECT count(*) FROM catalogs WHERE regexp_matches(text, '(^|\\n)[ \\t]+first_key[ \\t]*:')"
+        ).fetchone()
+        declared = found is not None and found[0] > 0
+    if column[0] == "BIGINT" and not declared:
+        return
+    raise StoreError(
+        "cannot upgrade the store to schema 46: its records have a field named first_key, a name the registry "
+        "now keeps for itself (the key a record was first stored at); publish the field under another name "
+        "and copy its values with the socialcredit that made the store, then open it again",
+        zh="无法将存储升级到第 46 版：其记录有名为 first_key 的字段，该名称现由登记系统自用（记录首次存储时的键）；"
+        "请先用创建该存储的 socialcredit 以其他名称发布该字段并复制其值，然后再打开",
+    )
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
