@@ -758,7 +758,8 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
         def search(query: str) -> list[list[str]]:
             page.goto("/lists")
             page.get_by_label("姓名、身份证号或统一社会信用代码").fill(query)
-            page.get_by_role("button", name="查询").click()
+            with page.expect_navigation():  # read the answer's table, not the page the search left
+                page.get_by_role("button", name="查询").click()
             table = page.get_by_test_id("public-results")
             return [r.locator("td").all_inner_texts() for r in table.locator("tr").all()[1:]]
 
