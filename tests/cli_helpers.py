@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from socialcredit.identifiers import make_ric
+
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+
+# Two residents, the first with an unfulfilled court judgment that makes him a judgment defaulter (the batches of
+# ``scored_city``, by source).
+DEFAULTER = make_ric("110105", dt.date(1980, 3, 4), 15)
+PAYER = make_ric("110108", dt.date(1990, 7, 8), 22)
+ONE_DEFAULTER = {
+    "civil_affairs": (
+        f"subject_id,name,district,profession\n{DEFAULTER},王伟,朝阳区,retail\n{PAYER},李娜,海淀区,education\n"
+    ),
+    "courts": (
+        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
+        f"C-1,{DEFAULTER},court_judgment,2026-06-01,civil,80000,unfulfilled,true\n"
+    ),
+}
 
 
 def sc(*args: str, db: Path, today: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -22,3 +39,17 @@ def sc(*args: str, db: Path, today: str | None = None) -> subprocess.CompletedPr
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
+
+
+def scored_city(folder: Path, batches: dict[str, str], *, as_of: str, today: str | None = None) -> Path:
+    """A store ``city.duckdb`` in ``folder`` made by the console script: ``init``, each of ``batches`` (a source's
+    CSV text, by source) written as ``<source>.csv`` and ingested in their order, then ``beijing`` scored as of
+    ``as_of``; every command with the registry's today set to ``today`` when given."""
+    db = folder / "city.duckdb"
+    sc("init", db=db, today=today)
+    for source, text in batches.items():
+        path = folder / f"{source}.csv"
+        path.write_text(text, encoding="utf-8")
+        sc("ingest", str(path), "--source", source, db=db, today=today)
+    sc("score", "--policy", "beijing", "--as-of", as_of, db=db, today=today)
+    return db

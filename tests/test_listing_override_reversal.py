@@ -9,13 +9,16 @@ World (tests/due_world.py): 张三 (A) is on Beijing's blacklist for the judgmen
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -125,15 +128,23 @@ def test_the_api_and_the_command_reverse_a_removal_and_refuse_one_changing_nothi
     assert (proc.returncode, proc.stdout.strip()) == (0, f"override 4: listing:{lid} → restored."), proc.stderr
 
 
-def test_the_operators_page_removes_and_restores_a_listing_and_refuses_a_change_of_nothing_in_words(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextlib.contextmanager
+def _operators_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, int, httpx.Client]]:
+    """The store with the listing in effect (``_listed``, on 2026-04-03), its listing's id, and a client of the served
+    app signed in with an operator's key."""
     monkeypatch.setenv(TODAY_ENV, "2026-04-03")
     store, lid = _listed(tmp_path)
     operator = issue_key(store, "operator", "registry operations").token
     app = create_app(tmp_path / "due.duckdb", store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
         sign_in(ops, operator)
+        yield store, lid, ops
+
+
+def test_the_operators_page_removes_and_restores_a_listing_and_refuses_a_change_of_nothing_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _operators_page(tmp_path, monkeypatch) as (store, lid, ops):
         page = ops.get(f"/ops/subjects/{A}", params={"lang": "en"})
         assert page.status_code == 200, page.text
         # the listing in effect offers its removal
@@ -163,12 +174,7 @@ def test_the_operators_page_removes_and_restores_a_listing_and_refuses_a_change_
 def test_the_operators_page_in_chinese_refuses_an_override_in_chinese(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
-    store, lid = _listed(tmp_path)
-    operator = issue_key(store, "operator", "registry operations").token
-    app = create_app(tmp_path / "due.duckdb", store=store)
-    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
-        sign_in(ops, operator)
+    with _operators_page(tmp_path, monkeypatch) as (store, lid, ops):
         csrf = csrf_of(ops.get(f"/ops/subjects/{A}", params={"lang": "zh"}).text)
         url = f"/ops/listings/{lid}/override"
 

@@ -47,6 +47,14 @@ def judgments(folder: Path, name: str, *rows: str, header: str = "") -> str:
     return str(path)
 
 
+def sent(day: str, path: str, *, db: Path) -> None:
+    """The courts' file ``path`` ingested on ``day``, ``beijing`` scored as of that day, and the day's due-process
+    job run."""
+    sc(day, "ingest", path, "--source", "courts", db=db)
+    sc(day, "score", "--policy", "beijing", "--as-of", day, db=db)
+    sc(day, "due", "run", db=db)
+
+
 def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
     rows = json.loads(sc(today, "notices", "--json", db=db).stdout)
     return sorted((x["record_id"], x["status"], x["noticed_on"], x["effective_on"], x["closed_on"]) for x in rows)
@@ -64,12 +72,12 @@ def refused(today: str, db: Path) -> dict[str, Any]:
     return decision
 
 
-def listed_for(tmp_path: Path, *rows: str) -> Path:
+def listed_for(tmp_path: Path, *rows: str, others: str = "") -> Path:
     """A store where the defaulter's judgments ``rows`` were reported on 2026-11-01 and the listing noticed then for
-    the first of them took effect on 2026-12-31."""
+    the first of them took effect on 2026-12-31 (``others``: rows ``subject_id,name`` of more residents)."""
     db = tmp_path / "city.duckdb"
     sc("2026-11-01", "init", db=db)
-    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n", encoding="utf-8")
+    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n{others}", encoding="utf-8")
     sc("2026-11-01", "ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
     sc("2026-11-01", "ingest", judgments(tmp_path, "j1.csv", *rows), "--source", "courts", db=db)
     sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
@@ -79,15 +87,8 @@ def listed_for(tmp_path: Path, *rows: str) -> Path:
 
 
 def test_a_second_judgment_does_not_end_the_listing_of_the_first(tmp_path: Path) -> None:
-    db = tmp_path / "city.duckdb"
-    sc("2026-11-01", "init", db=db)
-    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n", encoding="utf-8")
-    sc("2026-11-01", "ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
     first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
-    sc("2026-11-01", "ingest", judgments(tmp_path, "j1.csv", first), "--source", "courts", db=db)
-    sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
-    sc("2026-12-31", "due", "run", db=db)  # the notice's 60 days have passed: in effect
-    assert listings("2026-12-31", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    db = listed_for(tmp_path, first)
 
     second = f"J2,{DEFAULTER},court_judgment,2026-12-20,commercial,70000,unfulfilled,true,"
     sc("2027-01-05", "ingest", judgments(tmp_path, "j2.csv", second), "--source", "courts", db=db)
@@ -122,9 +123,7 @@ def test_a_correction_of_the_named_judgment_keeps_its_listing(tmp_path: Path) ->
     refused("2026-12-31", db)
 
     corrected = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,55000,unfulfilled,true,true"
-    sc("2027-01-05", "ingest", judgments(tmp_path, "j1b.csv", corrected), "--source", "courts", db=db)
-    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
-    sc("2027-01-05", "due", "run", db=db)
+    sent("2027-01-05", judgments(tmp_path, "j1b.csv", corrected), db=db)
     assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     assert listing_ids("2027-01-05", db) == ids
     assert refused("2027-01-05", db)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
@@ -157,9 +156,7 @@ def test_a_judgment_reported_late_does_not_restart_the_notice(tmp_path: Path) ->
     ids = listing_ids("2026-12-31", db)
 
     earlier = f"J0,{DEFAULTER},court_judgment,2026-03-01,commercial,70000,unfulfilled,true,"
-    sc("2027-01-05", "ingest", judgments(tmp_path, "j0.csv", earlier), "--source", "courts", db=db)
-    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
-    sc("2027-01-05", "due", "run", db=db)
+    sent("2027-01-05", judgments(tmp_path, "j0.csv", earlier), db=db)
     assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     assert listing_ids("2027-01-05", db) == ids
     assert refused("2027-01-05", db)["score"] == 800
@@ -215,23 +212,14 @@ def test_a_record_moved_onto_the_subject_is_a_new_cause(tmp_path: Path) -> None:
     noticed with a grace of its own and a flight granted. A record moved onto a subject is first stored for it
     when it moves."""
     other = make_ric("110105", dt.date(1985, 6, 1), 13)
-    db = tmp_path / "city.duckdb"
-    sc("2026-11-01", "init", db=db)
-    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n{other},李四\n", encoding="utf-8")
-    sc("2026-11-01", "ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
     rows = (
         f"J0,{other},court_judgment,2026-03-01,civil,1000,unfulfilled,false,",
         f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,",
     )
-    sc("2026-11-01", "ingest", judgments(tmp_path, "j.csv", *rows), "--source", "courts", db=db)
-    sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
-    sc("2026-12-31", "due", "run", db=db)
-    assert listings("2026-12-31", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    db = listed_for(tmp_path, *rows, others=f"{other},李四\n")
 
     moved = f"J0,{DEFAULTER},court_judgment,2026-03-01,commercial,70000,unfulfilled,true,true"
-    sc("2027-01-05", "ingest", judgments(tmp_path, "j0b.csv", moved), "--source", "courts", db=db)
-    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
-    sc("2027-01-05", "due", "run", db=db)
+    sent("2027-01-05", judgments(tmp_path, "j0b.csv", moved), db=db)
     assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     assert refused("2027-01-05", db)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
     with open_store(db, key="") as store:
@@ -260,9 +248,7 @@ def test_a_withdrawn_record_sent_again_does_not_take_the_cause_back(tmp_path: Pa
     ]
     assert listings("2027-03-10", db) == after_withdrawal
 
-    sc("2027-03-11", "ingest", judgments(tmp_path, "r.csv", f"{first}true"), "--source", "courts", db=db)
-    sc("2027-03-11", "score", "--policy", "beijing", "--as-of", "2027-03-11", db=db)
-    sc("2027-03-11", "due", "run", db=db)
+    sent("2027-03-11", judgments(tmp_path, "r.csv", f"{first}true"), db=db)
     assert listings("2027-03-11", db) == after_withdrawal
     assert refused("2027-03-11", db)["score"] == 800
     with open_store(db, key="") as store:

@@ -4,37 +4,17 @@ installed console script, in a subprocess, on a store made by it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
 import pytest
 
-from cli_helpers import sc
-from socialcredit.identifiers import make_ric
-
-DEFAULTER = make_ric("110105", dt.date(1980, 3, 4), 15)
-PAYER = make_ric("110108", dt.date(1990, 7, 8), 22)
+from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, sc, scored_city
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("show")
-    db = folder / "city.duckdb"
-    sc("init", db=db)
-    (folder / "subjects.csv").write_text(
-        f"subject_id,name,district,profession\n{DEFAULTER},王伟,朝阳区,retail\n{PAYER},李娜,海淀区,education\n",
-        encoding="utf-8",
-    )
-    (folder / "courts.csv").write_text(
-        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
-        f"C-1,{DEFAULTER},court_judgment,2026-06-01,civil,80000,unfulfilled,true\n",
-        encoding="utf-8",
-    )
-    sc("ingest", str(folder / "subjects.csv"), "--source", "civil_affairs", db=db)
-    sc("ingest", str(folder / "courts.csv"), "--source", "courts", db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-07-01", db=db)
-    return db
+    return scored_city(tmp_path_factory.mktemp("show"), ONE_DEFAULTER, as_of="2026-07-01")
 
 
 def _cells(line: str) -> list[str]:

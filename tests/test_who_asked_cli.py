@@ -36,6 +36,16 @@ def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
     return proc
 
 
+def _scored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """The due world scored under beijing on 2026-04-02 (the registry's today), closed, and resident A's key."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
+    resident = issue_key(store, "resident", "张三", subject=A).token
+    store.close()
+    return tmp_path / "due.duckdb", resident
+
+
 def _views(inquiries: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(q["requester"], q["purpose"]) for q in inquiries if q["outcome"] == "viewed"]
 
@@ -43,12 +53,7 @@ def _views(inquiries: list[dict[str, Any]]) -> list[tuple[str, str]]:
 def test_the_command_lines_look_ups_are_in_the_residents_list_of_who_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
-    resident = issue_key(store, "resident", "张三", subject=A).token
-    store.close()
-    db = tmp_path / "due.duckdb"
+    db, resident = _scored(tmp_path, monkeypatch)
     run("show", A, db=db)
     run("repair", "eligibility", A, "courts", "J1", db=db)
     run("file", "export", A, "--out", str(tmp_path / "file.json"), db=db)
@@ -89,12 +94,7 @@ def test_a_decision_asked_at_the_command_line_names_who_asked_in_words(
     """`decide` without --requester logs the inquiry as asked by "cli": the resident's list of who asked said
     "cli", a code, on the Chinese page too; it says an operator at the command line, as for the command line's
     look-ups. A requester given is shown as given."""
-    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
-    resident = issue_key(store, "resident", "张三", subject=A).token
-    store.close()
-    db = tmp_path / "due.duckdb"
+    db, resident = _scored(tmp_path, monkeypatch)
     run("decide", A, "high_speed_rail", "--purpose", "ticket purchase", db=db)
     run("decide", A, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "railway", db=db)
     store = open_store(db)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import sc as console
+from cli_helpers import scored_city
 from socialcredit.identifiers import make_ric
 
 RESIDENT = make_ric("110105", dt.date(1980, 3, 4), 15)
@@ -24,12 +25,8 @@ def sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("asked")
-    db = folder / "city.duckdb"
-    sc("init", db=db)
-    (folder / "subjects.csv").write_text(f"subject_id,name\n{RESIDENT},王伟\n", encoding="utf-8")
-    sc("ingest", str(folder / "subjects.csv"), "--source", "civil_affairs", db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-07-01", db=db)
+    subjects = {"civil_affairs": f"subject_id,name\n{RESIDENT},王伟\n"}
+    db = scored_city(tmp_path_factory.mktemp("asked"), subjects, as_of="2026-07-01", today="2026-07-01")
     sc("decide", RESIDENT, "flight", "--purpose", "ticket purchase", db=db)
     sc("decide", RESIDENT, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "12306", db=db)
     return db
