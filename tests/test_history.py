@@ -191,15 +191,22 @@ def _lists_by_run(history: dict[str, Any]) -> list[tuple[Any, ...]]:
     ]
 
 
+def _noticed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, Any]:
+    """The due world on 2026-04-20 (the registry's today) with its run of 2026-02-01, which noticed J1's
+    blacklisting (in effect from 2026-04-02 unless the cause goes away), and the policy beijing."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-20")
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    return store, beijing
+
+
 def test_a_listing_resolved_in_its_notice_period_was_never_on_the_list(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # J1 is recorded fulfilled on 2026-02-10, before the listing would take effect (2026-04-02): it is resolved, so
     # the run of 2026-02-20 finds no list, and nothing was left as nothing was entered
-    monkeypatch.setenv(TODAY_ENV, "2026-04-20")
-    store = build(tmp_path)
-    beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
+    store, beijing = _noticed(tmp_path, monkeypatch)
     paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
     ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 2, 10))
     score(store, beijing, D(2026, 2, 20))
@@ -215,10 +222,7 @@ def test_a_listing_overridden_while_its_cause_remains_is_left_at_the_next_run(
     # in effect from 2026-04-02, overridden on 2026-04-05 while J1 is still unfulfilled: the run of 2026-04-10 still
     # finds the list, but decisions no longer count it, so neither does the history (it was judged by the
     # listing's present status alone); the run of 2026-04-02 keeps it, as it was in effect that day
-    monkeypatch.setenv(TODAY_ENV, "2026-04-20")
-    store = build(tmp_path)
-    beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
+    store, beijing = _noticed(tmp_path, monkeypatch)
     score(store, beijing, D(2026, 4, 2))
     [listing] = list_listings(store, subject_id=A)
     override_listing(store, int(listing["listing_id"]), "court confirmed a payment plan", "op", today=D(2026, 4, 5))

@@ -79,6 +79,11 @@ def _lists_named(ids: list[str], names: Mapping[str, str]) -> list[dict[str, str
     return [{"list": i, "name": names.get(i, i)} for i in ids]
 
 
+def _tier_name(tier: Any, lang: str) -> str:
+    """A grade's name in ``lang``, or "" for a grade without one."""
+    return tier.name.get(lang) if tier.name else ""
+
+
 def _standing_on(listings: list[dict[str, Any]], list_id: str, day: dt.date) -> str:
     """Where a list a run of ``day`` found stood that day, from its listings' own dates (with ``took_effect_on``):
     ``on`` when one had taken effect by then and was not yet closed, or the list has no listings (a redlist, or a
@@ -137,7 +142,7 @@ def score_history(
         rule_names = {rule.id: rule.reason.text(lang) for rule in latest.rules}
         list_names = {lst.id: lst.name.get(lang) for lst in latest.lists}
         # A grade without a name has "" (the page shows its id alone, never the id twice: "B B").
-        tier_names = {t.id: t.name.get(lang) if t.name else "" for t in latest.tiers}
+        tier_names = {t.id: _tier_name(t, lang) for t in latest.tiers}
         out_runs = []
         previous: dict[str, Any] | None = None
         in_force: dict[str, Any] | None = None
@@ -149,7 +154,7 @@ def score_history(
                 for lst in older.lists:
                     list_names.setdefault(lst.id, lst.name.get(lang))
                 for tier in older.tiers:  # a grade the latest version no longer has
-                    tier_names.setdefault(tier.id, tier.name.get(lang) if tier.name else "")
+                    tier_names.setdefault(tier.id, _tier_name(tier, lang))
             run_id = int(r["run_id"])
             # a list found only through a notice in its grace period is not one the subject was on: said apart; one
             # whose listings were all closed by the run's date is on neither
@@ -194,10 +199,7 @@ def score_history(
             newest = in_force
             lists_now = sorted(str(x) for x in view.result.get("lists", []))
             # A blacklisting in its notice period is in the run's lists but not in those decisions see: not left.
-            pending = {
-                str(x["list_id"])
-                for x in list_listings(store, subject_id=subject_id, policy_id=policy_id, status="pending")
-            }
+            pending = {str(x["list_id"]) for x in listings if x["status"] == "pending"}
             before = {x["list"] for x in newest["lists"]}
             now = {
                 "run_id": newest["run_id"],
