@@ -342,7 +342,11 @@ def test_a_policy_published_before_the_stricter_checks_still_loads_and_runs_as_i
         reg.store.close()
 
 
-@pytest.mark.parametrize("marked", ["2026.3\u0301", "2026.3 🎉", "2026．3"], ids=["mark", "symbol", "punctuation"])
+@pytest.mark.parametrize(
+    "marked",
+    ["2026.3\u0301", "2026.3 🎉", "2026．3", "２０２６.3", "2026.3-а"],
+    ids=["mark", "symbol", "punctuation", "full-width", "cyrillic"],
+)
 def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_path: Path, marked: str) -> None:
     """A store holds a version an older release published with a combining mark on an ASCII character ('2026.3'
     + U+0301), a symbol ('2026.3 🎉') or punctuation beyond ASCII ('2026．3', a full-width stop), all refused since:

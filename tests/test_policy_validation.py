@@ -259,6 +259,20 @@ _ALLOWED = (
         ('"2026¥1"', "a version may not contain the symbol '¥' (U+00A5)" + _ALLOWED),
         ('"2026․1"', "a version may not contain the punctuation '․' (U+2024)" + _ALLOWED),  # reads as 2026.1
         ('"2026．1"', "a version may not contain the punctuation '．' (U+FF0E)" + _ALLOWED),  # full-width stop
+        (
+            '"２０２６.1"',  # full-width digits (Nd)
+            "a version may not contain '２' (U+FF12): '２０２６.1' reads as '2026.1'; use letters, digits, '.', '-' "
+            "or '_', e.g. '2026.1'",
+        ),
+        (
+            '"2026-а"',  # Cyrillic а
+            "the Cyrillic letter 'а' (U+0430) reads as a Latin letter; write a version in one script, e.g. '2026.1'",
+        ),
+        (
+            '"rc-ο1"',  # Greek omicron among Latin letters
+            "a version may not mix the Greek letter 'ο' (U+03BF) with Latin letters; write a version in one script, "
+            "e.g. '2026.1'",
+        ),
         ('"' + "9" * 65 + '"', "a version is at most 64 characters, not 65"),
         ("2026-01-01", 'write the version in quotes ("2026-01-01"): YAML reads 2026-01-01 as a date'),
     ],
@@ -276,7 +290,17 @@ _SYMBOLS = st.characters(
     min_codepoint=0x80,
     exclude_characters="（）【】《》「」『』、",
 )
-_NAMING = st.text(st.characters(categories=["Lu", "Ll", "Lo", "Nd"]) | st.sampled_from(".-_"), min_size=1, max_size=30)
+# Letters and digits that read as themselves (NFKC), of no script a Latin letter can be mistaken in (Cyrillic, Greek)
+_NAMING = st.text(
+    st.characters(categories=["Lu", "Ll", "Lo", "Nd"]).filter(
+        lambda c: (
+            unicodedata.normalize("NFKC", c) == c and not unicodedata.name(c, "").startswith(("CYRILLIC", "GREEK"))
+        )
+    )
+    | st.sampled_from(".-_"),
+    min_size=1,
+    max_size=30,
+).filter(lambda text: unicodedata.normalize("NFKC", text) == text)
 
 
 @given(_NAMING, _NAMING, _SYMBOLS)
@@ -293,7 +317,59 @@ def test_a_version_with_a_symbol_is_refused_naming_it(before: str, after: str, s
     assert str(refused.value) == f"a version may not contain the {kind} {symbol!r} (U+{ord(symbol):04X})" + _ALLOWED
 
 
+@given(
+    _NAMING,
+    _NAMING,
+    st.sampled_from(
+        [
+            c
+            for c in map(chr, range(0x80, 0x20000))
+            if unicodedata.category(c) in ("Lu", "Ll", "Lo", "Lm", "Nd", "Nl", "No")
+            and unicodedata.normalize("NFKC", c) != c
+        ]
+    ),
+)
+@settings(max_examples=200)
+def test_a_version_reading_as_another_is_refused_naming_the_character(before: str, after: str, odd: str) -> None:
+    """A letter or digit whose compatibility form (NFKC) is another ('２' U+FF12 reads as 2, 'ﬁ' as fi) is refused,
+    naming it and what the version reads as ('２０２６.1' was published beside 2026.1)."""
+    version = before + odd + after
+    with pytest.raises(ValueError) as refused:
+        check_version(version)
+    assert str(refused.value) == (
+        f"a version may not contain {odd!r} (U+{ord(odd):04X}): {version!r} reads as "
+        f"{unicodedata.normalize('NFKC', version)!r}; use letters, digits, '.', '-' or '_', e.g. '2026.1'"
+    )
+
+
+_LATIN = st.text(st.sampled_from("abcxyzABCXYZ0123456789.-_"), max_size=10)
+_CYRILLIC_GREEK = st.sampled_from(
+    [
+        c
+        for c in map(chr, range(0x370, 0x2000))
+        if c.isalpha()
+        and unicodedata.name(c, "").startswith(("CYRILLIC", "GREEK"))
+        and unicodedata.normalize("NFKC", c) == c
+    ]
+)
+
+
+@given(_LATIN, _LATIN, _CYRILLIC_GREEK, st.sampled_from("vVrc"))
+@settings(max_examples=200)
+def test_a_version_mixing_latin_with_cyrillic_or_greek_is_refused(before: str, after: str, odd: str, v: str) -> None:
+    """A Cyrillic or Greek letter among Latin ones ('v2026-а', Cyrillic а U+0430) is refused, naming it; a version
+    wholly in Cyrillic or Greek is taken."""
+    with pytest.raises(ValueError) as refused:
+        check_version(v + before + odd + after)
+    assert str(refused.value) == (
+        f"a version may not mix the {unicodedata.name(odd).split()[0].title()} letter {odd!r} (U+{ord(odd):04X}) "
+        "with Latin letters; write a version in one script, e.g. '2026.1'"
+    )
+
+
 def test_a_version_may_be_written_in_any_script() -> None:
+    for version in ("выпуск 2026", "Έκδοση 2", "ฉบับที่ 1", "2026 年版"):
+        assert check_version(version) == version
     text = beijing_text().replace('version: "2026.2"', 'version: "2026 年版 v1.0-rc+1"', 1)
     assert parse_policy(text, ORIGIN).policy.version == "2026 年版 v1.0-rc+1"
     revised = beijing_text().replace('version: "2026.2"', 'version: "2026 年版（修订）、《草案》"', 1)

@@ -421,7 +421,57 @@ def check_version(value: object) -> str:
             f"a version may not contain the {kind} {odd!r} (U+{ord(odd):04X}); use letters and digits of any "
             f"script, '.', '-' or '_' (and in a Chinese name {_VERSION_CJK}), e.g. '2026.1'"
         )
+    if not READ_BACK.get():
+        _check_reads_as_itself(value)
     return value
+
+
+# Letters of Cyrillic and Greek drawn as a Latin letter is: '2026-а' (U+0430) read as 2026-a beside it
+_LATIN_LOOKING = frozenset("АВЕЅІЈКМНОРТХУҮԚԜаеһіјорԛѕԝхуԁсΑΒΕΖΗΙΚΜΝΟΡΤΥΧαιονοϲ")
+
+
+def _check_reads_as_itself(value: str) -> None:
+    """ValueError unless ``value`` reads as no other version (``check_version``): a full-width digit ('２０２６.1') or
+    a ligature reads as its compatibility form (NFKC), a Cyrillic or Greek letter among Latin ones, or one drawn as
+    a Latin letter in a version with no other letter of its script, as that Latin letter. A version wholly in one
+    script (Chinese, Thai, Cyrillic) is taken."""
+    normal = _nfkc(value)
+    if normal != value:
+        at = next(
+            (i for i, c in enumerate(value) if _nfkc(c) != c),
+            next(i for i in range(len(value)) if _nfkc(value[: i + 1]) != value[: i + 1]),
+        )
+        raise ValueError(
+            f"a version may not contain {value[at]!r} (U+{ord(value[at]):04X}): {value!r} reads as {normal!r}; "
+            "use letters, digits, '.', '-' or '_', e.g. '2026.1'"
+        )
+    scripts = {c: _script(c) for c in value if c.isalpha()}
+    foreign = [c for c, script in scripts.items() if script in ("CYRILLIC", "GREEK")]
+    if foreign and "LATIN" in scripts.values():
+        odd = next((c for c in foreign if c in _LATIN_LOOKING), foreign[0])
+        raise ValueError(
+            f"a version may not mix the {_script(odd).title()} letter {odd!r} (U+{ord(odd):04X}) with Latin "
+            "letters; write a version in one script, e.g. '2026.1'"
+        )
+    if foreign and all(c in _LATIN_LOOKING for c in foreign):
+        raise ValueError(
+            f"the {_script(foreign[0]).title()} letter {foreign[0]!r} (U+{ord(foreign[0]):04X}) reads as a Latin "
+            "letter; write a version in one script, e.g. '2026.1'"
+        )
+
+
+def _nfkc(text: str) -> str:
+    """``text``'s compatibility form (NFKC), but for a Chinese name's brackets and enumeration comma (``_VERSION_CJK``),
+    which are taken as they are."""
+    return "".join(part if part in _VERSION_CJK else unicodedata.normalize("NFKC", part) for part in _CJK.split(text))
+
+
+_CJK = re.compile(f"([{re.escape(_VERSION_CJK)}])")
+
+
+def _script(c: str) -> str:
+    """The first word of ``c``'s Unicode name: LATIN, CYRILLIC, GREEK, CJK ..."""
+    return unicodedata.name(c, "").partition(" ")[0]
 
 
 def _lookalike(c: str) -> bool:
