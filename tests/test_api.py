@@ -163,10 +163,13 @@ def test_a_batch_refused_as_a_whole_under_lang_zh_says_why_in_chinese_as_a_singl
         assert english.json()["error"]["code"] == one.json()["error"]["code"]
         assert english.json()["error"]["message"] != one.json()["error"]["message"]
     assert one.json()["error"]["message"] == "此密钥未申报用途 'marketing'（已申报：ticket purchase）"
-    # an error said in English under lang=zh (this route's refusals are English) says so
+    # a resident's own look-up under lang=zh is refused in Chinese too (it was in English, saying en)
     own = auth(world["keys"]["resident"])
     unknown = client.get(f"/v1/subjects/{world['listed']}/services/nosuch?lang=zh", headers=own)
-    assert unknown.headers["content-language"] == "en"
+    assert (unknown.headers["content-language"], unknown.json()["error"]["message"]) == (
+        "zh-CN",
+        "没有已评分的政策提供服务 'nosuch'",
+    )
 
 
 def test_a_number_as_a_person_writes_it_is_decided_as_stored_and_an_invalid_one_is_named(

@@ -113,7 +113,8 @@ def test_every_other_role_is_refused(
 def test_another_persons_record_is_told_as_one_no_source_has(world: dict[str, Any]) -> None:
     """K1 is C's judgment at the courts: disputing it, or applying for its repair, answered 422 ``not_your_record``
     where a record no source has answers ``unknown_record``, so a resident's key learnt which record ids exist
-    anywhere. Both are now the same answer, over the API and on the dispute form, in either language."""
+    anywhere. Both are now the same answer, over the API and on the dispute form, in either language (a dispute's
+    in the language asked; a repair takes no ``lang``)."""
     client: httpx.Client = world["client"]
     resident = auth(world, "resident")
     for lang in ("en", "zh"):
@@ -136,7 +137,9 @@ def test_another_persons_record_is_told_as_one_no_source_has(world: dict[str, An
                     {
                         "error": {
                             "code": "unknown_record",
-                            "message": f"source courts holds no record '{record}'",
+                            "message": f"来源 courts 没有记录 '{record}'"
+                            if (lang, path) == ("zh", "/v1/disputes")
+                            else f"source courts holds no record '{record}'",
                             "field": "record_id",
                         }
                     },
@@ -612,6 +615,45 @@ def test_an_answer_whose_texts_follow_lang_says_its_language(world: dict[str, An
         assert (bare.status_code, bare.headers.get("content-language")) == (200, None)
     notices = client.get("/v1/notices", headers=resident)
     assert (notices.status_code, notices.headers.get("content-language")) == (200, None)
+
+
+def test_the_refusals_of_every_route_taking_lang_are_said_in_chinese_when_asked(world: dict[str, Any]) -> None:
+    """A resident's file, an organisation's and a dispute asked with ``lang=zh`` were refused in English (only the
+    decisions spoke the language asked); POST /v1/disputes took no ``lang`` at all. Each refusal is now said in the
+    language asked, as a decision's is, with ``Content-Language``; the filed dispute's notice too."""
+    client: httpx.Client = world["client"]
+    other, operator = auth(world, "other_resident"), auth(world, "operator")
+
+    def said(r: httpx.Response) -> tuple[int, str | None, str, str]:
+        error = r.json()["error"]
+        return r.status_code, r.headers.get("content-language"), error["code"], error["message"]
+
+    not_own = client.get(f"/v1/subjects/{A}/report", params={"lang": "zh"}, headers=other)
+    assert said(not_own) == (403, "zh-CN", "not_your_file", "居民密钥只能打开本人的档案")
+    english = client.get(f"/v1/subjects/{A}/report", headers=other)
+    assert said(english) == (403, "en", "not_your_file", "a resident key opens only its own file")
+    no_org = client.get("/v1/orgs/91110000600037341L/file", params={"lang": "zh"}, headers=operator)
+    assert said(no_org) == (404, "zh-CN", "not_found", "没有登记的企业 91110000600037341L")
+    dispute = {"source_id": "traffic_police", "record_id": "T1", "reason": "不是我"}
+    unknown = client.post("/v1/disputes?lang=zh", json={**dispute, "record_id": "T9"}, headers=other)
+    assert said(unknown) == (422, "zh-CN", "unknown_record", "来源 traffic_police 没有记录 'T9'")
+    control = client.post("/v1/disputes?lang=zh", json={**dispute, "reason": "不是\x1b我"}, headers=other)
+    assert said(control) == (422, "zh-CN", "control_character", "reason 含有控制字符（U+001B）；请写纯文本")
+    filed = client.post("/v1/disputes?lang=zh", json=dispute, headers=other)
+    assert (filed.status_code, filed.headers.get("content-language")) == (201, "zh-CN")
+    number = filed.json()["dispute_id"]
+    deadline = filed.json()["deadline"]  # 30 days after the world's today, which the story test moves
+    assert filed.json()["notice"] == f"您对记录 T1（交通管理局）的异议 {number} 已受理；来源须于 {deadline} 前答复。"
+    again = client.post("/v1/disputes", params={"lang": "zh"}, json=dispute, headers=other)
+    assert said(again) == (
+        409,
+        "zh-CN",
+        "already_disputed",
+        f"来源 traffic_police 的记录 'T1' 已有异议（异议 {number}）；请向该异议补充材料",
+    )
+    in_english = client.post("/v1/disputes", json=dispute, headers=other)
+    assert said(in_english)[:3] == (409, "en", "already_disputed")
+    assert in_english.json()["error"]["message"].startswith("record 'T1' of source traffic_police is already disputed")
 
 
 def test_a_decision_takes_lang_as_a_query_parameter_as_every_other_route(world: dict[str, Any]) -> None:

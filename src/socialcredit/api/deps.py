@@ -69,13 +69,15 @@ def speaks(request: Request, lang: str) -> None:
     request.state.lang = lang
 
 
-def _language(response: Response, lang: Literal["en", "zh"] = "en") -> str:
-    """``?lang=``: the language of the answer's texts, which the answer says (``said_in``)."""
+def _language(request: Request, response: Response, lang: Literal["en", "zh"] = "en") -> str:
+    """``?lang=``: the language of the answer's texts, which the answer says (``said_in``), and of the route's
+    refusals from here on where they have it (``speaks``), as a decision's are."""
     said_in(response, lang)
+    speaks(request, lang)
     return lang
 
 
-# The query parameter ``lang`` of an answer whose texts follow it; the answer says its language.
+# The query parameter ``lang`` of an answer whose texts follow it, and of its refusals; the answer says its language.
 Lang = Annotated[Literal["en", "zh"], Depends(_language)]
 
 

@@ -347,6 +347,8 @@ class Dispute(_Out):
     representative_id: str | None = None
     # the legal representative who withdrew the organisation's dispute (status retracted); None otherwise
     retracted_by_representative: str | None = None
+    # the answer to filing it: the notice the subject was sent, in the language asked (``lang``); None otherwise
+    notice: str | None = None
 
 
 class LinkDispute(_Out):

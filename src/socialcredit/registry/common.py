@@ -111,16 +111,27 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
     text = (value or "").strip()
     if not text:
         if required:
-            raise WorkflowInputError(f"{field} is required: write it in a few words", field=field, code="missing_field")
+            raise WorkflowInputError(
+                f"{field} is required: write it in a few words",
+                field=field,
+                code="missing_field",
+                zh=f"{field} 为必填项：请用几句话写明",
+            )
         return None
     if len(text) > MAX_TEXT:
-        raise WorkflowInputError(f"{field} is longer than {MAX_TEXT} characters", field=field, code="too_long")
+        raise WorkflowInputError(
+            f"{field} is longer than {MAX_TEXT} characters",
+            field=field,
+            code="too_long",
+            zh=f"{field} 超过 {MAX_TEXT} 个字符",
+        )
     control = control_character(text, "\n\r\t")
     if control is not None:
         raise WorkflowInputError(
             f"{field} has a control character (U+{ord(control):04X}); write plain text",
             field=field,
             code="control_character",
+            zh=f"{field} 含有控制字符（U+{ord(control):04X}）；请写纯文本",
         )
     return text
 

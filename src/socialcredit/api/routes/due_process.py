@@ -222,8 +222,9 @@ def visible_repair(service: Service, store: Store, party: Party, repair_id: int,
 
 
 @router.post("/v1/disputes", tags=_DUE_PROCESS, status_code=201)
-def dispute_record(body: DisputeIn, party: Resident, service: ServiceDep, today: Today) -> Dispute:
-    """A resident disputes one of their records; the answer is due in 30 days (45 with information added)."""
+def dispute_record(body: DisputeIn, party: Resident, service: ServiceDep, today: Today, lang: Lang) -> Dispute:
+    """A resident disputes one of their records; the answer is due in 30 days (45 with information added). The notice
+    sent to the resident and the registry's refusals are in ``lang``."""
     assert party.subject_id is not None
     with naming(service, "record_id") as store:
         filed = file_dispute(
@@ -235,6 +236,7 @@ def dispute_record(body: DisputeIn, party: Resident, service: ServiceDep, today:
             body.evidence,
             actor(party),
             today=today,
+            lang=lang,
         )
     return Dispute.model_validate(filed)
 

@@ -102,8 +102,11 @@ def file_html(org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, tod
 
 
 @router.post("/v1/orgs/{org_id}/disputes", tags=_TAGS, status_code=201)
-def dispute(org_id: OrgId, body: OrgDisputeIn, party: Resident, service: ServiceDep, today: Today) -> Dispute:
-    """The organisation's legal representative disputes one of its records (as a resident disputes their own)."""
+def dispute(
+    org_id: OrgId, body: OrgDisputeIn, party: Resident, service: ServiceDep, today: Today, lang: Lang
+) -> Dispute:
+    """The organisation's legal representative disputes one of its records (as a resident disputes their own, the
+    notice and the registry's refusals in ``lang``)."""
     with naming(service, "record_id") as store:
         _acting_for(service, store, party, org_id, f"/v1/orgs/{org_id}/disputes", today)
         filed = file_dispute(
@@ -116,6 +119,7 @@ def dispute(org_id: OrgId, body: OrgDisputeIn, party: Resident, service: Service
             actor(party),
             today=today,
             representative_id=party.subject_id,
+            lang=lang,
         )
     return Dispute.model_validate(filed)
 

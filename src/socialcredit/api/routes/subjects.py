@@ -22,7 +22,10 @@ router = APIRouter(tags=["residents"], route_class=JSONRoute)
 def own_file_only(service: Service, party: Party, subject_id: str, path: str) -> None:
     """A resident key opens only its own file (refused 403 ``not_your_file``, audited); an operator's opens any."""
     if party.role == "resident" and subject_id != party.subject_id:
-        deny(service, party, ForbiddenError("a resident key opens only its own file", code="not_your_file"), path)
+        refusal = ForbiddenError(
+            "a resident key opens only its own file", code="not_your_file", zh="居民密钥只能打开本人的档案"
+        )
+        deny(service, party, refusal, path)
 
 
 @router.get("/v1/subjects/{subject_id}/report")

@@ -210,9 +210,11 @@ def file_dispute(
     *,
     today: dt.date | None = None,
     representative_id: str | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """Open a dispute of one of the subject's records; returns it (with its deadline). ``representative_id``: the
-    legal representative filing it for the organisation ``subject_id`` (the caller has checked the role)."""
+    legal representative filing it for the organisation ``subject_id`` (the caller has checked the role). ``lang``
+    (en or zh): the answer has the notice sent to the subject in that language too (``notice``)."""
     today = resolve_today(today)
     record_id = fold_record_id(record_id)  # either width names the record (identifiers.fold_record_id)
     reason_text = check_text(reason, "reason")
@@ -223,6 +225,7 @@ def file_dispute(
             f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",
             field="record_id",
             code="record_withdrawn",
+            zh=f"来源 {source_id} 的记录 {record_id!r} 已撤回，不再计入",
         )
     open_id = store.one(
         "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
@@ -234,6 +237,7 @@ def file_dispute(
             "to that dispute instead",
             field="record_id",
             code="already_disputed",
+            zh=f"来源 {source_id} 的记录 {record_id!r} 已有异议（异议 {open_id}）；请向该异议补充材料",
         )
     reviewed = _under_review(store, source_id, record_id)
     if reviewed is not None:
@@ -242,6 +246,8 @@ def file_dispute(
             "decides it, and you may dispute it again once the review is decided",
             field="record_id",
             code="under_review",
+            zh=f"来源 {source_id} 的记录 {record_id!r} 正在人工复核（异议 {reviewed}）；由复核人决定，"
+            "复核决定后可再提出异议",
         )
     days, _ = dispute_periods(store)
     deadline = today + dt.timedelta(days=days)
@@ -280,16 +286,15 @@ def file_dispute(
             zh = f"该记录由地区 {origin} 记录：异议已转交该地区，其来源须于 {deadline.isoformat()} 前答复。"
         append_audit(store, actor, "dispute_filed", subject_id, detail)
         source_en, source_zh = _source_name(store, source_id, "en"), _source_name(store, source_id, "zh")
-        notify(
-            store,
-            subject_id,
-            "dispute_filed",
-            dispute_id,
-            f"Your dispute {dispute_id} of record {record_id} ({source_en}) was received; {en}",
-            f"您对记录 {record_id}（{source_zh}）的异议 {dispute_id} 已受理；{zh}",
-            today,
-        )
-    return get_dispute(store, dispute_id)
+        notice = {
+            "en": f"Your dispute {dispute_id} of record {record_id} ({source_en}) was received; {en}",
+            "zh": f"您对记录 {record_id}（{source_zh}）的异议 {dispute_id} 已受理；{zh}",
+        }
+        notify(store, subject_id, "dispute_filed", dispute_id, notice["en"], notice["zh"], today)
+    filed = get_dispute(store, dispute_id)
+    if lang is not None:
+        filed["notice"] = notice[lang]
+    return filed
 
 
 def _under_review(store: Store, source_id: str, record_id: str) -> int | None:

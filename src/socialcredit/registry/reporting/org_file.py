@@ -72,7 +72,7 @@ def _org(store: Store, org_id: str) -> dict[str, Any]:
         [code],
     )
     if not rows:
-        raise NotFoundError(f"no registered organisation {code}", field="org_id")
+        raise NotFoundError(f"no registered organisation {code}", field="org_id", zh=f"没有登记的企业 {code}")
     return rows[0]
 
 
