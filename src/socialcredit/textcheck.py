@@ -5,6 +5,7 @@ name) may not hold: invisible characters."""
 from __future__ import annotations
 
 import unicodedata
+from typing import TypeVar
 
 __all__ = [
     "BIDI_CONTROLS",
@@ -16,6 +17,7 @@ __all__ = [
     "control_character",
     "escaped",
     "invisible_character",
+    "shown",
 ]
 
 # The bidirectional controls (embeddings, overrides, isolates: U+202A-U+202E, U+2066-U+2069). Shown to an operator or
@@ -28,13 +30,34 @@ def control_character(text: str, allowed: str = "") -> str | None:
     return next((c for c in text if (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS) and c not in allowed), None)
 
 
-def escaped(text: str) -> str:
+def escaped(text: str, *, layout: bool = False) -> str:
     """``text`` safe to print on a terminal: each character Python does not count printable (a control character, a
     bidirectional control, a line or paragraph separator, an invisible character) written as its code, \\x1b or
-    \\u202e; any other character (Chinese too) as it is. For a text a store holds from before it was checked."""
+    \\u202e; any other character (Chinese too) as it is. For a text a store holds from before it was checked.
+    ``layout``: line breaks, tabs and spaces (Unicode's Zs, such as U+3000) are kept, which a page lays out."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return "".join(
+        c if c.isprintable() or (layout and _laid_out(c)) else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
+def _laid_out(c: str) -> bool:
+    return c in "\n\r\t" or unicodedata.category(c) == "Zs"
+
+
+Written = TypeVar("Written")
+
+
+def shown(value: Written) -> Written:
+    """A value as a page writes it (Jinja's ``finalize``, each ``{{ }}`` of a template): a text as ``escaped`` with
+    its layout kept, so that a stored name holding U+202E or \\x1b shows the code, not text reversed or hidden; any
+    other value as it is. A text marked safe (Jinja's Markup, a subclass of str) stays so: the codes are a backslash,
+    letters and digits, nothing HTML reads."""
+    if not isinstance(value, str) or value.isprintable():
+        return value
+    coded: Written = type(value)(escaped(value, layout=True))
+    return coded
 
 
 # The invisible characters (Unicode's default-ignorable code points, DerivedCoreProperties.txt) but the bidirectional

@@ -33,6 +33,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
 from socialcredit.registry.service import Service
+from socialcredit.textcheck import shown
 from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
 from socialcredit.web.uploads import RepeatedField, parse_multipart
@@ -178,6 +179,7 @@ class Web:
             autoescape=select_autoescape(["html", "svg"]),
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=shown,  # a stored text's control characters and direction overrides written as their codes
         )
         self.env.globals.update(template_globals())  # codes in words (web/codes.py)
         self.throttle = service.throttle

@@ -20,6 +20,7 @@ from socialcredit.errors import NotFoundError
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.words import PURPOSE_WORDS, STATUS_WORDS
 from socialcredit.store import Store
+from socialcredit.textcheck import shown
 
 __all__ = ["file_names", "render_page"]
 
@@ -138,7 +139,7 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
 @functools.cache
 def _templates() -> tuple[Template, Template]:
     """The table's and the page's templates, compiled once per process (compiling them took 10-15 ms a page)."""
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), finalize=shown)
     return env.from_string(_TABLE), env.from_string(_TEMPLATE)
 
 
