@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -1189,24 +1193,27 @@ def test_the_site_filters_by_the_tiers_of_the_policy_it_relies_on() -> None:
     assert [t.id for t in credit_tiers().labels] == list(reversed(builtin_policy(POLICY).policy.tier_ids()))
 
 
+def _matchmaking(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The console script's ``socialcredit matchmaking ARGS --db DB`` (200 columns)."""
+    cli = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+    env = os.environ | {"COLUMNS": "200"}
+    return subprocess.run([cli, "matchmaking", *args, "--db", str(db)], capture_output=True, text=True, env=env)
+
+
+# A client's particulars as the console script's `register` takes them
+ABOUT = ["--name", "王磊", "--district", "海淀区", "--education", "bachelor", "--job", "employed"]
+ABOUT += ["--income", "10k_20k", "--interest", "tea"]
+
+
 def test_prefs_prints_what_the_client_now_seeks(tmp_path: Path) -> None:
     """The console script's `prefs` says the preferences in the options' words, not the Python object it printed
     ("Client 1: Preferences(seeks=('F',), age_min=25, age_max=35, districts=('110105', '110108'), …)")."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    cli = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
-    db = str(tmp_path / "m.duckdb")
 
     def mm(*args: str) -> subprocess.CompletedProcess[str]:
-        env = os.environ | {"COLUMNS": "200"}
-        return subprocess.run([cli, "matchmaking", *args, "--db", db], capture_output=True, text=True, env=env)
+        return _matchmaking(tmp_path / "m.duckdb", *args)
 
     subject = make_ric("110108", dt.date(1994, 3, 15), 1)
-    about = ["--name", "王磊", "--district", "海淀区", "--education", "bachelor", "--job", "employed"]
-    about += ["--income", "10k_20k", "--interest", "tea"]
+    about = ABOUT
     made = mm("register", "--subject", subject, *about)
     assert made.returncode == 0, made.stderr
     first = mm("prefs", "1", "--seeks", "F", "--age", "25-35", "--district", "海淀区", "--district", "Chaoyang")
@@ -1234,3 +1241,29 @@ def test_prefs_prints_what_the_client_now_seeks(tmp_path: Path) -> None:
     age = age_on(dt.date(1995, 6, 1), dt.date.today())
     assert lines[:2] == ["共1位符合双方条件；前1位：", f"1. #2 王磊, {age}: " + lines[1].rsplit(": ", 1)[1]]
     assert [cell.strip() for cell in lines[3].split("┃")[1:-1]] == ["项目", "权重", "得分", "贡献", "匹配理由"]
+
+
+def test_matches_says_its_refusals_in_its_language(tmp_path: Path) -> None:
+    """`matches` speaks Chinese by default (`--lang zh`), and its refusals said "error: …" in English: a store or a
+    client that does not exist, and the registry not answering (ranked without it, exit 1). Each is now said in the
+    command's language, as the command line's other commands with `--lang` say theirs."""
+    db = tmp_path / "m.duckdb"
+    url = f"http://127.0.0.1:{free_port()}"
+    registry = ["--registry-url", url, "--key", "sc_0_x"]
+    none = _matchmaking(db, "matches", "1", *registry)
+    assert (none.returncode, none.stderr) == (2, f"错误：{db} 没有婚恋网站的数据库：请先登记客户或生成客户库\n")
+    clients = ((make_ric("110108", dt.date(1994, 3, 15), 1), "F"), (make_ric("110105", dt.date(1995, 6, 1), 2), "M"))
+    for n, (subject, seeks) in enumerate(clients, start=1):
+        assert _matchmaking(db, "register", "--subject", subject, *ABOUT).returncode == 0
+        assert _matchmaking(db, "prefs", str(n), "--seeks", seeks).returncode == 0
+        assert _matchmaking(db, "consent", str(n), "--give").returncode == 0
+    unknown = _matchmaking(db, "matches", "9", *registry)
+    assert (unknown.returncode, unknown.stderr) == (2, "错误：没有第 9 号客户\n")
+    english = _matchmaking(db, "matches", "9", "--lang", "en", *registry)
+    assert (english.returncode, english.stderr) == (2, "error: no client 9\n")
+    # both share their tier: the registry is asked, does not answer, and the ranking is printed without it
+    unasked = _matchmaking(db, "matches", "1", *registry)
+    assert unasked.returncode == 1 and unasked.stdout.startswith("共1位符合双方条件"), unasked.stdout + unasked.stderr
+    assert unasked.stderr.splitlines()[-1] == (  # after the log's warning, in English as the logs are
+        f"错误：无法连接 {url} 的登记系统：ConnectError: [Errno 111] Connection refused；排序未使用任何信用信息"
+    )

@@ -23,7 +23,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from socialcredit.clock import day_option, resolve_today, today_option
 from socialcredit.identifiers import compact_subject_id
-from socialcredit.languages import language_option
+from socialcredit.languages import ASKED, lang_option, language_option
 
 __all__ = [
     "ADMINISTRATION",
@@ -84,22 +84,6 @@ EXIT_CODES = "\n".join(
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-class _Asked:
-    """The ``--lang`` of the command running (en until its option is read): the language its errors are told in."""
-
-    lang = "en"
-
-
-ASKED = _Asked()
-
-
-def lang_option(value: str) -> str:
-    """``--lang``'s callback: the language (languages.language_option), kept for the command's error message (a
-    command with a ``--lang`` of its own words, such as ``scorecard fit``, takes it too)."""
-    ASKED.lang = language_option(value)
-    return ASKED.lang
 
 
 LangOpt = Annotated[

@@ -6,7 +6,7 @@ site may all import it."""
 
 from __future__ import annotations
 
-__all__ = ["LANGUAGES", "LANGUAGE_TAGS", "SHOWN", "counted", "language_option"]
+__all__ = ["ASKED", "LANGUAGES", "LANGUAGE_TAGS", "SHOWN", "counted", "lang_option", "language_option"]
 
 LANGUAGES = ("en", "zh")
 # The language of a text as an answer says it (Content-Language) and a page declares it (<html lang>).
@@ -32,3 +32,19 @@ def language_option(value: str) -> str:
         quoted = repr(value if len(value) <= SHOWN else value[: SHOWN - 1] + "…")
         raise typer.BadParameter(f"{quoted}: give en or zh")
     return value
+
+
+class _Asked:
+    """The ``--lang`` of the command running (en until its option is read): the language its errors are told in."""
+
+    lang = "en"
+
+
+ASKED = _Asked()
+
+
+def lang_option(value: str) -> str:
+    """``--lang``'s callback: the language (``language_option``), kept for the command's error message (a command
+    with a ``--lang`` of its own words, such as ``scorecard fit`` or ``matchmaking matches``, takes it too)."""
+    ASKED.lang = language_option(value)
+    return ASKED.lang

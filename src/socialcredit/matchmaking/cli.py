@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from socialcredit.errors import MatchmakingError
-from socialcredit.languages import counted, language_option
+from socialcredit.languages import counted, lang_option
 from socialcredit.matchmaking.settings import DB_ENV, DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL, KEY_ENV, URL_ENV
 from socialcredit.serving import serve_until_stopped
 
@@ -42,8 +42,9 @@ KeyOpt = Annotated[
 ]
 
 
+# The language of the labels and of the command's errors (languages.ASKED, which the command line's reads)
 LangOpt = Annotated[
-    str, typer.Option("--lang", help="Language of labels: zh or en.", metavar="LANG", callback=language_option)
+    str, typer.Option("--lang", help="Language of labels and errors: zh or en.", metavar="LANG", callback=lang_option)
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -211,7 +212,8 @@ def matches(
                 )
             out.print(table)
     if page.notice:  # the registry was not asked (it did not answer, or refused the key): a failure, told last
-        err.print(f"[bold red]error:[/] {escape(page.notice)}", markup=True, highlight=False)
+        said = "[bold red]错误：[/]" if lang == "zh" else "[bold red]error:[/] "  # as the command line's errors
+        err.print(f"{said}{escape(page.notice)}", markup=True, highlight=False)
         raise typer.Exit(1)
 
 

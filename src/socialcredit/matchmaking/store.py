@@ -506,7 +506,10 @@ def open_match_store(path: Path | str = DEFAULT_MATCH_DB, *, create: bool = True
     path = Path(path)
     memory = str(path) == ":memory:"
     if not memory and not path.exists() and not create:
-        raise MatchmakingError(f"no matchmaking store at {path}; register a client or generate a client base first")
+        raise MatchmakingError(
+            f"no matchmaking store at {path}; register a client or generate a client base first",
+            zh=f"{path} 没有婚恋网站的数据库：请先登记客户或生成客户库",
+        )
     if not memory:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
