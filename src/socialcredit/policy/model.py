@@ -426,8 +426,8 @@ def check_version(value: object) -> str:
     return value
 
 
-# Letters of Cyrillic and Greek drawn as a Latin letter is: '2026-а' (U+0430) read as 2026-a beside it
-_LATIN_LOOKING = frozenset("АВЕЅІЈКМНОРТХУҮԚԜаеһіјорԛѕԝхуԁсΑΒΕΖΗΙΚΜΝΟΡΤΥΧαιονοϲ")
+# Cyrillic and Greek letters drawn as Latin ones are: '2026-а' (U+0430) read as 2026-a, a version beside it
+_LATIN_LOOKING = frozenset("АВЕЅІЈКМНОРТХУҮԚԜаеһіјорԛѕԝхуԁсΑΒΕΖΗΙΚΜΝΟΡΤΥΧαινοϲ")
 
 
 def _check_reads_as_itself(value: str) -> None:
