@@ -92,13 +92,29 @@ _READ_VERSIONS = "SELECT * FROM records WHERE subject_key = ? AND subject_id = ?
 
 
 def _records(owned: OwnedRelations) -> list[dict[str, Any]]:
-    # every version of the subject's records; a version moved here by a correction is the subject's too
+    # every version of the subject's records; a version moved here by a correction is the subject's too. A version is
+    # superseded when a later one exists, in this file or in another's: a correction that moved the record onto
+    # another subject leaves the last version of this file an old one (until 2026-12-06 it read as the record in
+    # force, "counting", in the file of the person it no longer names, and as a record of theirs to repair). A later
+    # version names the one it replaces (prev_key), so one scan of that column finds them.
     return owned.rows(
         """SELECT r.*,
-                  r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id) AS superseded
+                  r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id)
+                  OR r.record_key IN (
+                      SELECT prev_key FROM records WHERE prev_key IN (SELECT record_key FROM sc_versions)
+                  ) AS superseded
            FROM sc_versions r
            ORDER BY r.event_date DESC, r.record_key DESC"""
     )
+
+
+def file_versions(store: Store, subject_id: str) -> list[dict[str, Any]]:
+    """Every stored version of ``subject_id``'s records as the file reads them: each row of ``records`` with
+    ``superseded`` (a later version exists, in this file or, moved by a correction, in another's)."""
+    skey = subject_key(store, subject_id)
+    with OwnedRelations(store, _VERSIONS) as owned:
+        owned.create("sc_versions", _READ_VERSIONS, [-1 if skey is None else skey, subject_id])
+        return _records(owned)
 
 
 def _results(store: Store, subject_id: str, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
