@@ -183,15 +183,23 @@ def _contributions_sql(store: Store, loaded: LoadedPolicy, as_of: dt.date, prefi
 
 
 def _contributions(
-    store: Store, run: dict[str, Any], subject_id: str, types: set[str], key: int | None, versions: str
+    store: Store,
+    run: dict[str, Any],
+    subject_id: str,
+    types: set[str],
+    key: int | None,
+    versions: str,
+    watermark: int | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """Each of the subject's records (by key): the rules it gives points under at the run, and how many;
-    ``versions`` names the relation of the subject's record versions the file read."""
+    ``versions`` names the relation of the subject's record versions the file read. ``watermark``, the live row's
+    when the subject was rescored since the run, reads the records as that row's score counts them (the run's own
+    by default)."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     out: dict[int, list[dict[str, Any]]] = {}
     if not any(r.record_type in types for r in loaded.policy.rules):
         return out
-    watermark = int(run["watermark"])
+    watermark = int(run["watermark"]) if watermark is None else int(watermark)
     with prepare_inputs(store, loaded, watermark, subject_id=subject_id, subject_key=key, versions=versions) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")  # its key
         sql = _contributions_sql(store, loaded, run["as_of"], inputs.prefix, types)
@@ -303,7 +311,12 @@ def subject_report(
             for run in runs if points else []:
                 if results.get(int(run["run_id"])):
                     versions = owned.name("sc_versions")
-                    contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types, skey, versions)
+                    # as the score shown counts them: the live row's, when the subject was rescored since the run
+                    # (until 2026-12-06 the run's, so a record the live score counted read "not counting")
+                    now = (live or {}).get(int(run["run_id"]))
+                    contributions[str(run["policy_id"])] = _contributions(
+                        store, run, subject_id, types, skey, versions, None if now is None else now.watermark
+                    )
     if record_rows is not None:
         record_rows.extend(records)
     for run in runs:
