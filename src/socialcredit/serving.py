@@ -141,6 +141,12 @@ def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
             # would be reset under the answer before the client reads it
             self.refused = True
             self._untime_head()
+            cycle = getattr(self, "cycle", None)
+            if cycle is not None and not cycle.response_complete:
+                # a request before it on the connection (pipelined) is not answered after the refusal closed it: its
+                # answer is dropped, as on a client gone (it was written after the end and logged as an error)
+                cycle.disconnected = True
+                cycle.message_event.set()
             self.transport.write(answer)
             if self.transport.can_write_eof():
                 self.transport.write_eof()
