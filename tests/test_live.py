@@ -187,6 +187,21 @@ def test_a_new_blacklisting_waits_for_its_notice_but_the_score_moves_at_once(liv
     assert after["granted"] is True  # no notice yet: the blacklisting is not effective
     assert after["lists"] == []
     assert live.result["score"] < int(snap._columns["score"][row])  # the judgment counts already
+    # The file says so of the record too, beside the score it counts in (until 2026-12-06 the record read "not
+    # counting", its effect as at the run, under a live score and reason that counted it)
+    with world["service"].writer() as store:
+        operator = issue_key(store, "operator", "ops").token
+        world["service"].reload_keys(store)
+    r = world["client"].get(f"/v1/subjects/{clean}/report", headers=auth(operator))
+    assert r.status_code == 200, r.text
+    beijing = next(s for s in r.json()["scores"] if s["policy"] == "beijing")
+    assert beijing["watermark"] == after["watermark"]
+    assert beijing["reasons"][0]["code"] == "COURT_UNFULFILLED" and beijing["reasons"][0]["points"] == -100
+    judgment = next(x for x in r.json()["records"] if x["record_id"] == "LIVE-J1")
+    assert (judgment["status"], judgment["contribution"]) == (
+        "counting",
+        {"beijing": [{"rule_id": "court.unfulfilled", "points": -100}]},
+    )
 
 
 def test_a_batch_is_committed_while_a_live_pass_rescores(

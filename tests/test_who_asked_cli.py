@@ -108,3 +108,18 @@ def test_a_decision_asked_at_the_command_line_names_who_asked_in_words(
                 assert cells == ["railway", words], cells
     finally:
         store.close()
+
+
+def test_the_command_lines_reads_of_consents_and_notifications_are_shown_to_the_resident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`consents SUBJECT` and `notifications SUBJECT` read what a resident chose and what they were told: audited,
+    and until 2026-12-06 shown nowhere, where `freeze status` and `show` are in the resident's list of who asked."""
+    db, _ = _scored(tmp_path, monkeypatch)
+    run("consents", A, db=db)
+    run("notifications", A, db=db)
+    shown = json.loads(run("show", A, "--json", db=db).stdout)["inquiries"]
+    assert _views(shown) == [(AT_CLI, "notifications"), (AT_CLI, "consents")]
+    table = run("show", A, "--lang", "zh", db=db).stdout
+    assert "在命令行查阅给您的通知" in table and "在命令行查阅数据使用同意记录" in table
+    assert _views(json.loads(run("show", B, "--json", db=db).stdout)["inquiries"]) == []

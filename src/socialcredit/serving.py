@@ -62,6 +62,7 @@ def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
 
     class BoundedHead(HttpToolsProtocol):
         head_bytes = 0
+        head_said = 0  # the bytes of the head's target and headers the parser has handed on
         in_head = True  # a connection starts with a request's head
         refused = False
         head_timer: asyncio.TimerHandle | None = None
@@ -85,13 +86,41 @@ def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self.in_head, self.head_bytes = True, 0
+            self.in_head, self.head_bytes, self.head_said = True, 0, 0
             self._time_head()
+
+        def on_url(self, url: bytes) -> None:
+            super().on_url(url)
+            self.head_said += len(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            super().on_header(name, value)
+            self.head_said += len(name) + len(value) + 4  # "name: value\r\n"
 
         def on_headers_complete(self) -> None:
             self.in_head = False
             self._untime_head()
+            if self.refused:
+                return
+            # A head that ends in the read that brought its last part is not counted by data_received: its target
+            # and headers as the parser read them are (a 70 000-byte header sent at once was answered 200, and a
+            # target over 65 535 bytes, which httptools cannot parse, a plain-text 400 naming no limit)
+            if self.head_said > HEAD_BYTES:
+                self._refuse(too_large)
+                return
             super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            if not self.refused:  # the body of a refused head is dropped, never handed to a request before it
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            if not self.refused:
+                super().on_message_complete()
+
+        def send_400_response(self, msg: str) -> None:
+            if not self.refused:  # the parser's complaint about what follows a refused head: answered already
+                super().send_400_response(msg)
 
         def _time_head(self) -> None:
             self._untime_head()
@@ -112,6 +141,12 @@ def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
             # would be reset under the answer before the client reads it
             self.refused = True
             self._untime_head()
+            cycle = getattr(self, "cycle", None)
+            if cycle is not None and not cycle.response_complete:
+                # a request before it on the connection (pipelined) is not answered after the refusal closed it: its
+                # answer is dropped, as on a client gone (it was written after the end and logged as an error)
+                cycle.disconnected = True
+                cycle.message_event.set()
             self.transport.write(answer)
             if self.transport.can_write_eof():
                 self.transport.write_eof()

@@ -137,4 +137,6 @@ PURPOSE_WORDS: dict[str, tuple[str, str]] = {
     "subject report": ("在命令行查阅档案", "the file at the command line"),
     "repair eligibility": ("在命令行查看记录能否信用修复", "whether a record may be repaired, at the command line"),
     "freeze status": ("在命令行查阅冻结状态", "the freeze status at the command line"),
+    "consents": ("在命令行查阅数据使用同意记录", "your consents at the command line"),
+    "notifications": ("在命令行查阅给您的通知", "what you were told, at the command line"),
 }

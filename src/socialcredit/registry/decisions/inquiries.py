@@ -44,14 +44,20 @@ __all__ = [
 OPERATOR_VIEWS = ("read_report", "read_history", "read_freeze", "read_dispute", "dispute_evidence_read", "read_repair")
 _VIEWS_SQL = ", ".join(f"'{action}'" for action in OPERATOR_VIEWS)
 # The purpose shown for a read logged with none: an evidence file downloaded before 2026-12-06 (on the operators' pages
-# or over the API, which the entry does not say) (registry/words.py PURPOSE_WORDS says it in words)
-UNSAID_PURPOSES = {"dispute_evidence_read": "dispute evidence"}
+# or over the API, which the entry does not say), and the command line's ``consents`` and ``notifications`` of a
+# resident (registry/words.py PURPOSE_WORDS says it in words)
+UNSAID_PURPOSES = {
+    "dispute_evidence_read": "dispute evidence",
+    "read_consents": "consents",
+    "read_notifications": "notifications",
+}
 _UNSAID_SQL = "".join(f" WHEN '{action}' THEN '{purpose}'" for action, purpose in UNSAID_PURPOSES.items())
 # The command line's reads of one subject (actor ``cli``: an operator at the registry's own machine): ``show`` and
 # ``file export`` read the file (``read_report``; the export's own ``export_file`` entry is the same look-up, not
-# shown again), ``repair eligibility`` a record (``read_record``), ``freeze status`` the freeze
+# shown again), ``repair eligibility`` a record (``read_record``), ``freeze status`` the freeze, ``consents`` and
+# ``notifications`` the resident's consents and what they were told (until 2026-12-06 audited, and shown nowhere)
 CLI_ACTOR = "cli"
-CLI_VIEWS = (*OPERATOR_VIEWS, "read_record")
+CLI_VIEWS = (*OPERATOR_VIEWS, "read_record", "read_consents", "read_notifications")
 _CLI_VIEWS_SQL = ", ".join(f"'{action}'" for action in CLI_VIEWS)
 JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed with (Store.derived_key)
 
@@ -99,12 +105,13 @@ def who_asked(
     and the times an operator opened its file, its score history, its freeze, one of its disputes or an evidence
     file of one, or one of its repair applications (the audit log's ``read_report``, ``read_history``,
     ``read_freeze``, ``read_dispute``, ``dispute_evidence_read`` (an old one with no purpose is given its action's
-    in UNSAID_PURPOSES) and ``read_repair`` by an operator's key; those and ``read_record`` by the command line,
-    actor ``cli``) shaped as inquiries: "an operator (name) viewed your file", "an operator at the command line
-    viewed your file", and the purpose (the disputes and listings a page of the file shows beside it,
-    ``read_disputes`` and ``read_notices`` of the same look-up, are not shown again: the look-up is shown once, as
-    the file's read). ``limit`` of them from ``offset`` (all without a limit): the page is chosen in the query, so a
-    subject asked about 100 000 times costs one page's rows, not every one built and sliced.
+    in UNSAID_PURPOSES) and ``read_repair`` by an operator's key; those and ``read_record``, ``read_consents`` and
+    ``read_notifications`` by the command line, actor ``cli``) shaped as inquiries: "an operator (name) viewed your
+    file", "an operator at the command line viewed your file", and the purpose (the disputes and listings a page of
+    the file shows beside it, ``read_disputes`` and ``read_notices`` of the same look-up, are not shown again: the
+    look-up is shown once, as the file's read). ``limit`` of them from ``offset`` (all without a limit): the page is
+    chosen in the query, so a subject asked about 100 000 times costs one page's rows, not every one built and
+    sliced.
 
     Newest first is by inquiry id (the order the service logged them) while no operator opened the file; with
     operators' views among them, by the time, inquiries before views of the same time, each newest first."""

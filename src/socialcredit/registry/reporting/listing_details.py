@@ -20,7 +20,7 @@ from socialcredit.registry.common import iso
 from socialcredit.registry.due_process.listings import NOT_WITHDRAWN, criterion_words
 from socialcredit.registry.due_process.repair import list_repairs, repair_eligibility
 from socialcredit.registry.due_process.severity import counts_until, matching, record_severity
-from socialcredit.registry.reporting.report import record_fields, subject_key
+from socialcredit.registry.reporting.report import file_versions, record_fields
 from socialcredit.registry.scoring.policies import get_policy, policies_in_use
 from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.store import Store
@@ -515,17 +515,9 @@ def negative_records(
     ``rows``: the subject's record versions as the file read them (``subject_report``'s ``record_rows``, each with
     ``superseded``); without them they are read here."""
     policies = policies_in_use(store)
-    if rows is not None:
-        rows = [r for r in rows if not r["superseded"] and not r["withdrawn"]]
-    else:
-        key = subject_key(store, subject_id)
-        # read by the subject's integer key (the cheapest filter of a scan of the records), then by its identifier;
-        # a version moved to this subject by a correction is its own, as in the file
-        rows = store.rows(
-            "SELECT * FROM (SELECT *, max(version) OVER (PARTITION BY source_id, record_id) AS latest FROM records "
-            "WHERE subject_key = ? AND subject_id = ?) WHERE version = latest AND NOT withdrawn",
-            [-1 if key is None else key, subject_id],
-        )
+    if rows is None:
+        rows = file_versions(store, subject_id)
+    rows = [r for r in rows if not r["superseded"] and not r["withdrawn"]]
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         graded = _gravest(policies, row)

@@ -92,13 +92,29 @@ _READ_VERSIONS = "SELECT * FROM records WHERE subject_key = ? AND subject_id = ?
 
 
 def _records(owned: OwnedRelations) -> list[dict[str, Any]]:
-    # every version of the subject's records; a version moved here by a correction is the subject's too
+    # every version of the subject's records; a version moved here by a correction is the subject's too. A version is
+    # superseded when a later one exists, in this file or in another's: a correction that moved the record onto
+    # another subject leaves the last version of this file an old one (until 2026-12-06 it read as the record in
+    # force, "counting", in the file of the person it no longer names, and as a record of theirs to repair). A later
+    # version names the one it replaces (prev_key), so one scan of that column finds them.
     return owned.rows(
         """SELECT r.*,
-                  r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id) AS superseded
+                  r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id)
+                  OR r.record_key IN (
+                      SELECT prev_key FROM records WHERE prev_key IN (SELECT record_key FROM sc_versions)
+                  ) AS superseded
            FROM sc_versions r
            ORDER BY r.event_date DESC, r.record_key DESC"""
     )
+
+
+def file_versions(store: Store, subject_id: str) -> list[dict[str, Any]]:
+    """Every stored version of ``subject_id``'s records as the file reads them: each row of ``records`` with
+    ``superseded`` (a later version exists, in this file or, moved by a correction, in another's)."""
+    skey = subject_key(store, subject_id)
+    with OwnedRelations(store, _VERSIONS) as owned:
+        owned.create("sc_versions", _READ_VERSIONS, [-1 if skey is None else skey, subject_id])
+        return _records(owned)
 
 
 def _results(store: Store, subject_id: str, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -167,15 +183,23 @@ def _contributions_sql(store: Store, loaded: LoadedPolicy, as_of: dt.date, prefi
 
 
 def _contributions(
-    store: Store, run: dict[str, Any], subject_id: str, types: set[str], key: int | None, versions: str
+    store: Store,
+    run: dict[str, Any],
+    subject_id: str,
+    types: set[str],
+    key: int | None,
+    versions: str,
+    watermark: int | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """Each of the subject's records (by key): the rules it gives points under at the run, and how many;
-    ``versions`` names the relation of the subject's record versions the file read."""
+    ``versions`` names the relation of the subject's record versions the file read. ``watermark``, the live row's
+    when the subject was rescored since the run, reads the records as that row's score counts them (the run's own
+    by default)."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     out: dict[int, list[dict[str, Any]]] = {}
     if not any(r.record_type in types for r in loaded.policy.rules):
         return out
-    watermark = int(run["watermark"])
+    watermark = int(run["watermark"]) if watermark is None else int(watermark)
     with prepare_inputs(store, loaded, watermark, subject_id=subject_id, subject_key=key, versions=versions) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")  # its key
         sql = _contributions_sql(store, loaded, run["as_of"], inputs.prefix, types)
@@ -287,7 +311,12 @@ def subject_report(
             for run in runs if points else []:
                 if results.get(int(run["run_id"])):
                     versions = owned.name("sc_versions")
-                    contributions[str(run["policy_id"])] = _contributions(store, run, subject_id, types, skey, versions)
+                    # as the score shown counts them: the live row's, when the subject was rescored since the run
+                    # (until 2026-12-06 the run's, so a record the live score counted read "not counting")
+                    now = (live or {}).get(int(run["run_id"]))
+                    contributions[str(run["policy_id"])] = _contributions(
+                        store, run, subject_id, types, skey, versions, None if now is None else now.watermark
+                    )
     if record_rows is not None:
         record_rows.extend(records)
     for run in runs:

@@ -1,0 +1,36 @@
+"""A correction that moves a record onto another resident: the file of the person it named before shows the version
+they held as corrected (``superseded``), not as the record in force. Until 2026-12-06 the file compared the versions
+of its own subject only, so the old version, the last one there, read ``counting`` with its points (and, after the
+next run, ``not counting``) in the file of a person the judgment no longer names, through ``show`` and the pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, sc, scored_city
+
+
+def _records(db: Path, subject_id: str) -> list[tuple[str, int, str]]:
+    shown = json.loads(sc("show", subject_id, "--json", db=db).stdout)
+    return [(r["record_id"], r["version"], r["status"]) for r in shown["records"]]
+
+
+def test_a_record_corrected_onto_another_resident_reads_corrected_in_the_file_it_left(tmp_path: Path) -> None:
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01")
+    assert _records(db, DEFAULTER) == [("C-1", 1, "counting")]
+    moved = tmp_path / "moved.csv"
+    moved.write_text(
+        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction\n"
+        f"C-1,{PAYER},court_judgment,2026-06-01,civil,80000,unfulfilled,true,true\n",
+        encoding="utf-8",
+    )
+    sc("ingest", str(moved), "--source", "courts", db=db)
+    assert _records(db, DEFAULTER) == [("C-1", 1, "superseded")]
+    assert _records(db, PAYER) == [("C-1", 2, "not counting")]  # run 1 read it before it was his
+    sc("score", "--policy", "beijing", "--as-of", "2026-07-02", db=db)
+    assert _records(db, DEFAULTER) == [("C-1", 1, "superseded")]
+    assert _records(db, PAYER) == [("C-1", 2, "counting")]
+    table = sc("show", DEFAULTER, db=db).stdout
+    line = next(x for x in table.splitlines() if "C-1 v1" in x)
+    assert "superseded" in line and "-100" not in line
