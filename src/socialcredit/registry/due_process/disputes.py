@@ -30,9 +30,9 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
+from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError, cut
 from socialcredit.identifiers import fold_record_id
-from socialcredit.registry.access.audit import append_audit, kept_words
+from socialcredit.registry.access.audit import append_audit, audited_refusal, kept_words
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.acting import acting_on
 from socialcredit.registry.due_process.evidence import list_evidence
@@ -214,35 +214,41 @@ def file_dispute(
     """Open a dispute of one of the subject's records; returns it (with its deadline). ``representative_id``: the
     legal representative filing it for the organisation ``subject_id`` (the caller has checked the role)."""
     today = resolve_today(today)
-    record_id = fold_record_id(record_id)  # either width names the record (identifiers.fold_record_id)
-    reason_text = check_text(reason, "reason")
-    evidence_text = check_text(evidence, "evidence", required=False)
-    record = subjects_record(store, subject_id, source_id, record_id)
-    if record["withdrawn"]:
-        raise WorkflowError(
-            f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",
-            field="record_id",
-            code="record_withdrawn",
+    # a refused filing is audited too: the record id as sent and the refusal's code, which says no more of another
+    # person's record than the refusal does (``unknown_record`` whether it is theirs or no one's)
+    asked: dict[str, Any] = {"source": cut(source_id), "record_id": cut(record_id)}
+    if representative_id is not None:
+        asked["representative"] = representative_id
+    with audited_refusal(store, actor, "dispute_filed", asked, subject_id=subject_id, said=lambda exc: exc.code):
+        record_id = fold_record_id(record_id)  # either width names the record (identifiers.fold_record_id)
+        reason_text = check_text(reason, "reason")
+        evidence_text = check_text(evidence, "evidence", required=False)
+        record = subjects_record(store, subject_id, source_id, record_id)
+        if record["withdrawn"]:
+            raise WorkflowError(
+                f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",
+                field="record_id",
+                code="record_withdrawn",
+            )
+        open_id = store.one(
+            "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
+            [source_id, record_id],
         )
-    open_id = store.one(
-        "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
-        [source_id, record_id],
-    )
-    if open_id is not None:
-        raise WorkflowError(
-            f"record {record_id!r} of source {source_id} is already disputed (dispute {open_id}); add information "
-            "to that dispute instead",
-            field="record_id",
-            code="already_disputed",
-        )
-    reviewed = _under_review(store, source_id, record_id)
-    if reviewed is not None:
-        raise WorkflowError(
-            f"record {record_id!r} of source {source_id} is under human review (dispute {reviewed}); the reviewer "
-            "decides it, and you may dispute it again once the review is decided",
-            field="record_id",
-            code="under_review",
-        )
+        if open_id is not None:
+            raise WorkflowError(
+                f"record {record_id!r} of source {source_id} is already disputed (dispute {open_id}); add information "
+                "to that dispute instead",
+                field="record_id",
+                code="already_disputed",
+            )
+        reviewed = _under_review(store, source_id, record_id)
+        if reviewed is not None:
+            raise WorkflowError(
+                f"record {record_id!r} of source {source_id} is under human review (dispute {reviewed}); the reviewer "
+                "decides it, and you may dispute it again once the review is decided",
+                field="record_id",
+                code="under_review",
+            )
     days, _ = dispute_periods(store)
     deadline = today + dt.timedelta(days=days)
     origin = record.get("origin_region")
