@@ -36,7 +36,7 @@ from socialcredit.registry.access.audit import append_audit, audited_refusal, ke
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.acting import acting_on
 from socialcredit.registry.due_process.evidence import list_evidence
-from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry.due_process.notifications import notify, source_names
 from socialcredit.registry.records.origin import origin_reference
 from socialcredit.registry.records.versions import latest_record, subjects_record, withdraw_version
 from socialcredit.registry.scoring.policies import policies_in_use
@@ -89,18 +89,12 @@ _OUTCOME_TEXT = {
 }
 
 
-def _source_name(store: Store, source_id: str, lang: str) -> str:
-    """A source by its name in a notice (the store's catalog's: a source it adds has its name; an unknown id as it
-    is)."""
-    source = store.catalog.sources.get(source_id)
-    return source.name.get(lang) if source else source_id
-
-
 def recertified_words(store: Store, source_id: str, record_id: str, origin: str | None = None) -> tuple[str, str]:
     """The notification (English, Chinese) that a record withdrawn after a dispute was sent again, certified: its
     source by the catalog's name, as every notice of a dispute names it, and of region ``origin`` when another
     region's source sent it (regions/crossborder.py)."""
-    en, zh = _source_name(store, source_id, "en"), "来源" + _source_name(store, source_id, "zh")
+    en, zh = source_names(store, source_id)
+    zh = "来源" + zh
     if origin:
         en, zh = f"{en} of region {origin}", f"地区 {origin} 的{zh}"
     return (
@@ -285,7 +279,7 @@ def file_dispute(
             )
             zh = f"该记录由地区 {origin} 记录：异议已转交该地区，其来源须于 {deadline.isoformat()} 前答复。"
         append_audit(store, actor, "dispute_filed", subject_id, detail)
-        source_en, source_zh = _source_name(store, source_id, "en"), _source_name(store, source_id, "zh")
+        source_en, source_zh = source_names(store, source_id)
         notify(
             store,
             subject_id,
@@ -396,7 +390,7 @@ def open_received(
         subject_id,
         {"dispute_id": dispute_id, "source": source_id, "record_id": record_id, "deadline": deadline},
     )
-    source_en, source_zh = _source_name(store, source_id, "en"), _source_name(store, source_id, "zh")
+    source_en, source_zh = source_names(store, source_id)
     notify(
         store,
         subject_id,
@@ -537,7 +531,7 @@ def _close(
         [status, answered, closed_seq, note_en, note_zh, actor, row["dispute_id"]],
     )
     en, zh = _OUTCOME_TEXT[status]
-    source_en, source_zh = _source_name(store, row["source_id"], "en"), _source_name(store, row["source_id"], "zh")
+    source_en, source_zh = source_names(store, row["source_id"])
     notify(
         store,
         row["subject_id"],
@@ -749,7 +743,7 @@ def escalate_dispute(
             row["subject_id"],
             {"dispute_id": dispute_id, "reason": kept_words("dispute_reviews.escalation_reason", reason_text)},
         )
-        source_en, source_zh = _source_name(store, row["source_id"], "en"), _source_name(store, row["source_id"], "zh")
+        source_en, source_zh = source_names(store, row["source_id"])
         notify(
             store,
             row["subject_id"],
