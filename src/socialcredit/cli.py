@@ -515,7 +515,7 @@ def show(
         fields = ", ".join(f"{k}={v}" for k, v in r["fields"].items() if v is not None)
         recs.add_row(
             r["event_date"],
-            sources.get(r["source"]) or r["source"],
+            sources.get(r["source_id"]) or r["source_id"],
             f"{r['record_id']} v{r['version']}",
             types.get(r["record_type"]) or r["record_type"],
             fields,
