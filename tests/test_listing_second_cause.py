@@ -297,3 +297,24 @@ def test_a_run_before_migration_46_is_no_incremental_base(tmp_path: Path) -> Non
         "Run 3: beijing 2026.2 as of 2027-01-06 (incremental, from the scoring state): 1 subject scored, 0 computed; "
         "blacklist 1."
     )
+
+
+def test_an_incremental_score_on_a_run_made_before_migration_46_says_why_it_is_full(tmp_path: Path) -> None:
+    """`score --incremental` on a store upgraded past migration 46 whose latest run was made before it: the run is
+    made in full, as it must be (that run chose its entries' records otherwise), and said so, in the run's JSON and
+    in the console's summary (it said mode "full" and nothing else); the next incremental run is one."""
+    db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
+    because = (
+        "the base run {} predates migration 46 (records.first_key): it named a list entry's newest record, not the "
+        "one first stored, so every subject was computed instead of an incremental run"
+    )
+    incremental = ("score", "--policy", "beijing", "--incremental")
+    as_before_46(db)
+    run = json.loads(sc("2027-01-05", *incremental, "--as-of", "2027-01-05", "--json", db=db).stdout)
+    assert (run["run_id"], run["mode"], run["base_run_id"], run["full_because"]) == (2, "full", None, because.format(1))
+    as_before_46(db)
+    said = sc("2027-01-06", *incremental, "--as-of", "2027-01-06", db=db).stdout.splitlines()
+    assert said[0].startswith("Run 3: beijing ") and "(full, from " in said[0]
+    assert said[1] == f"Full, not incremental: {because.format(2)}."
+    run = json.loads(sc("2027-01-07", *incremental, "--as-of", "2027-01-07", "--json", db=db).stdout)
+    assert (run["run_id"], run["mode"], run["base_run_id"], run["full_because"]) == (4, "incremental", 3, None)

@@ -294,6 +294,8 @@ def score(
         f"({summary.mode}, from {read}): {counted(summary.subjects, 'subject')} scored, {summary.rescored} computed; "
         f"{lists}."
     )
+    if summary.full_because:
+        out.print(f"Full, not incremental: {summary.full_because}.", markup=False, highlight=False)
     if summary.standing != "ordinary":
         out.print(
             f"It is {_STANDING_SAID.get(summary.standing, summary.standing)}: not in force, it moves no listing, and "
