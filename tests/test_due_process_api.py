@@ -585,6 +585,50 @@ def test_the_operators_pages_of_disputes_repairs_and_notices_are_audited(
     store.close()
 
 
+def test_a_refused_dispute_filing_is_audited_as_an_accepted_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filing refused (the record disputed already, another person's record, a record no source has) left no audit
+    entry while an accepted one left ``dispute_filed``: each now leaves ``dispute_filed_refused`` with the filer, the
+    record id as sent and the refusal's code, the same entry for another person's record as for no one's."""
+    store, _ = _blacklisted(tmp_path, monkeypatch)
+    resident = issue_key(store, "resident", "张三", subject=A)
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    own = {"Authorization": f"Bearer {resident.token}"}
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        answers = [
+            client.post(
+                "/v1/disputes", json={"source_id": "courts", "record_id": record, "reason": "paid"}, headers=own
+            )
+            for record in ("J1", "J1", "K1", "NOPE")
+        ]
+        assert [(r.status_code, r.json().get("error", {}).get("code")) for r in answers] == [
+            (201, None),
+            (409, "already_disputed"),
+            (422, "unknown_record"),
+            (422, "unknown_record"),
+        ]
+        with app.state.service.writer() as st:
+            entries = st.rows(
+                "SELECT actor, action, subject_id, detail FROM audit_log "
+                "WHERE action LIKE 'dispute_filed%' ORDER BY seq"
+            )
+    by_resident = f"key:{resident.party.key_id}"
+    asked = {"source": "courts", "record_id": "J1"}
+    assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in entries] == [
+        (by_resident, "dispute_filed", A, {**asked, "dispute_id": 1, "deadline": "2026-05-02"}),
+        (by_resident, "dispute_filed_refused", A, {**asked, "refused": "already_disputed"}),
+        (by_resident, "dispute_filed_refused", A, {"source": "courts", "record_id": "K1", "refused": "unknown_record"}),
+        (
+            by_resident,
+            "dispute_filed_refused",
+            A,
+            {"source": "courts", "record_id": "NOPE", "refused": "unknown_record"},
+        ),
+    ]
+    store.close()
+
+
 def test_an_answer_whose_texts_follow_lang_says_its_language(world: dict[str, Any]) -> None:
     """``Content-Language`` (en or zh-CN, as the pages' ``<html lang>``) on every answer whose texts follow ``lang``;
     none on one whose texts do not (the API's answers said no language at all)."""

@@ -33,6 +33,7 @@ from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.overrides import override_listing
 from socialcredit.registry.reporting.history import score_history
@@ -232,6 +233,30 @@ def test_a_listing_overridden_while_its_cause_remains_is_left_at_the_next_run(
         ("2026-04-02", ["blacklist"], [], ["blacklist"], []),
         ("2026-02-01", [], ["blacklist"], None, None),
     ]
+
+
+def test_a_listing_ended_after_the_latest_run_is_left_live_not_at_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the run of 2026-04-02 finds A on the blacklist (in effect that day), and the service rescores A live on it,
+    # still on the list; the listing is overridden on 2026-04-05, after both: the live row (today 2026-04-20) says
+    # the list left, judged by the listing's dates as the runs' rows are (it kept the live pass's list, whatever
+    # the listing's status), and the run's row keeps the list it was on that day
+    store, beijing = _noticed(tmp_path, monkeypatch)
+    score(store, beijing, D(2026, 4, 2))
+    run_id, watermark = store.rows("SELECT run_id, watermark FROM score_runs ORDER BY run_id DESC LIMIT 1")[0].values()
+    view = LiveView({"score": 895, "tier": "B", "lists": ["blacklist"]}, [], [], 2, 50.0, int(watermark) + 1)
+    [listing] = list_listings(store, subject_id=A)
+    override_listing(store, int(listing["listing_id"]), "court confirmed a payment plan", "op", today=D(2026, 4, 5))
+    history = score_history(store, A, live={int(run_id): view})
+    assert _lists_by_run(history) == [
+        ("2026-04-02", ["blacklist"], [], ["blacklist"], []),
+        ("2026-02-01", [], ["blacklist"], None, None),
+    ]
+    live = history["policies"][0]["live"]
+    left = [{"list": "blacklist", "name": "blacklist"}]
+    assert (live["lists"], live["change"]["lists_entered"], live["change"]["lists_left"]) == ([], [], left)
+    assert live["lists_in_notice"] == []
 
 
 def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None:

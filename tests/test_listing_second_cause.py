@@ -282,18 +282,39 @@ def test_migration_46_refuses_a_field_named_first_key(tmp_path: Path) -> None:
         assert con.execute("SELECT max(version) FROM schema_version").fetchall() == [(45,)]
 
 
+BEFORE_46 = (
+    "the base run 1 predates migration 46 (records.first_key): it named a list entry's newest record, not the one "
+    "first stored, so every subject was computed instead of an incremental run"
+)
+
+
 def test_a_run_before_migration_46_is_no_incremental_base(tmp_path: Path) -> None:
     """An incremental run on a store upgraded to 46 took the run made before as its base and copied its entries
     (each naming the record the old way) for every subject it did not compute: none, with nothing changed. The
-    run made before is no base: a full run is made instead, and a run made after is a base again."""
+    run made before is no base: a full run is made instead, and said why (it said "full" and nothing else), and a
+    run made after is a base again."""
     db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
     as_before_46(db)
     args = ("score", "--policy", "beijing", "--as-of", "2027-01-06", "--incremental")
-    assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-1] == (
+    assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-2:] == [
         "Run 2: beijing 2026.2 as of 2027-01-06 (full, from the scoring state): 1 subject scored, 1 computed; "
-        "blacklist 1."
-    )
+        "blacklist 1.",
+        f"Full, not incremental: {BEFORE_46}.",
+    ]
     assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-1] == (
         "Run 3: beijing 2026.2 as of 2027-01-06 (incremental, from the scoring state): 1 subject scored, 0 computed; "
         "blacklist 1."
     )
+
+
+def test_the_runs_json_says_why_an_incremental_run_on_a_run_before_migration_46_is_full(tmp_path: Path) -> None:
+    """`score --incremental --json` on the same store: the run's JSON says why it is full (``full_because``; until
+    2026-12-06 only mode "full"), and says nothing of the kind on the incremental run after it."""
+    db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
+    as_before_46(db)
+    args = ("score", "--policy", "beijing", "--as-of", "2027-01-06", "--incremental", "--json")
+    runs = [json.loads(sc("2027-01-06", *args, db=db).stdout) for _ in range(2)]
+    assert [(r["run_id"], r["mode"], r["base_run_id"], r["full_because"]) for r in runs] == [
+        (2, "full", None, BEFORE_46),
+        (3, "incremental", 2, None),
+    ]

@@ -4,6 +4,7 @@ installed console script, in a subprocess, on a store made by it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -173,3 +174,18 @@ def test_keys_list_shows_a_name_and_a_scope_with_their_control_characters_as_cod
     [row] = [line for line in said.splitlines() if "relying_party" in line]
     cells = [cell.strip() for cell in row.split("│")]
     assert cells[3:5] == ["bank\\x1b[2J\\u202eknab", "high_speed_rail, loan\\x1b[31m"]
+
+
+def test_a_record_names_its_source_source_id_as_every_other_part_of_the_file(city: Path, tmp_path: Path) -> None:
+    """A record of `show --json` and of `file export` named its source ``source`` where a dispute, a repair, a
+    fulfilment and a list entry say ``source_id``: it says ``source_id`` now, ``source`` kept beside it as a
+    deprecated alias; and the file's other parts name a source ``source_id`` only."""
+    db = _fresh(city, tmp_path)
+    shown = json.loads(sc("show", DEFAULTER, "--json", db=db).stdout)
+    sc("dispute", "file", DEFAULTER, "courts", "C-1", "--reason", "paid", db=db, today="2026-07-02")
+    exported = json.loads(sc("file", "export", DEFAULTER, db=db, today="2026-07-02").stdout)
+    for records in (shown["records"], exported["records"]):
+        assert [(r["source_id"], r["source"], r["record_id"]) for r in records] == [("courts", "courts", "C-1")]
+    assert [(d["source_id"], d["record_id"]) for d in exported["disputes"]] == [("courts", "C-1")]
+    assert [(e["source_id"], e["record_id"]) for e in exported["list_entries"]] == [("courts", "C-1")]
+    assert not any("source" in part for part in (*exported["disputes"], *exported["list_entries"]))

@@ -294,6 +294,8 @@ def score(
         f"({summary.mode}, from {read}): {counted(summary.subjects, 'subject')} scored, {summary.rescored} computed; "
         f"{lists}."
     )
+    if summary.full_because:
+        out.print(f"Full, not incremental: {summary.full_because}.", markup=False, highlight=False)
     if summary.standing != "ordinary":
         out.print(
             f"It is {_STANDING_SAID.get(summary.standing, summary.standing)}: not in force, it moves no listing, and "
@@ -515,7 +517,7 @@ def show(
         fields = ", ".join(f"{k}={v}" for k, v in r["fields"].items() if v is not None)
         recs.add_row(
             r["event_date"],
-            sources.get(r["source"]) or r["source"],
+            sources.get(r["source_id"]) or r["source_id"],
             f"{r['record_id']} v{r['version']}",
             types.get(r["record_type"]) or r["record_type"],
             fields,

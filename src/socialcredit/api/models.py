@@ -529,7 +529,15 @@ class HistoryLive(_Out):
     tier: str
     rank: int
     percentile: float
-    lists: list[HistoryList]
+    lists: list[HistoryList] = Field(
+        description=(
+            "The lists the subject is on now: those the live rescoring found, judged from the listings' own dates on "
+            "the registry's today, as a run's are."
+        )
+    )
+    lists_in_notice: list[HistoryList] = Field(
+        default=[], description="The lists the subject meets now only in a notice's grace period: not yet on them."
+    )
     change: HistoryChange
 
 

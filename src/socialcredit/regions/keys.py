@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,7 +27,7 @@ from socialcredit.regions.bundle import (
     parse_public_key,
     region_problem,
 )
-from socialcredit.registry import append_audit, kept_words
+from socialcredit.registry import append_audit, audited_refusal, kept_words
 from socialcredit.store import Store
 
 __all__ = [
@@ -68,17 +66,6 @@ class TrustResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@contextmanager
-def _audited_refusal(store: Store, actor: str, action: str, detail: dict[str, Any]) -> Iterator[None]:
-    """A refused command leaves one audit entry (``<action>_refused``) with what was asked and why it was refused."""
-    try:
-        yield
-    except RegionError as exc:
-        with store.transaction():
-            append_audit(store, actor, f"{action}_refused", None, {**detail, "refused": str(exc)})
-        raise
 
 
 def _words_not_kept(text: str) -> dict[str, Any]:
@@ -159,7 +146,7 @@ def trust_key(
     }
     if enc is not None:
         detail["encryption_key"] = enc_fp
-    with _audited_refusal(store, actor, "region_trust", detail):
+    with audited_refusal(store, actor, "region_trust", detail, refused=RegionError):
         if fp is None:
             raise RegionError(
                 f"{quoted(public_key)} is not an Ed25519 public key in base64 (as `region keygen` prints)"
@@ -295,7 +282,7 @@ def revoke_key(
     day = resolve_today(today)
     fp = key_fingerprint.strip().lower()
     asked = {"code": code, "key": fp, "reason": _words_not_kept(reason)}
-    with _audited_refusal(store, actor, "region_key_revoked", asked):
+    with audited_refusal(store, actor, "region_key_revoked", asked, refused=RegionError):
         _check_stored_code(store, code)
         if not reason.strip():
             raise RegionError("say why the key is revoked: --reason TEXT (kept in the audit log)")
@@ -331,7 +318,8 @@ def untrust_region(
     """Stop trusting region ``code``: every key of it is refused until a key is trusted again; returns their
     fingerprints. The region's name stays known (records it sent keep naming it)."""
     day = resolve_today(today)
-    with _audited_refusal(store, actor, "region_untrust", {"code": code, "reason": _words_not_kept(reason)}):
+    untrusting = {"code": code, "reason": _words_not_kept(reason)}
+    with audited_refusal(store, actor, "region_untrust", untrusting, refused=RegionError):
         _check_stored_code(store, code)
         if not reason.strip():
             raise RegionError("say why the region is no longer trusted: --reason TEXT (kept in the audit log)")

@@ -13,7 +13,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from socialcredit.registry.access.audit import append_audit, kept_words, verify_audit
+    from socialcredit.registry.access.audit import append_audit, audited_refusal, kept_words, verify_audit
     from socialcredit.registry.access.checkpoints import (
         Checkpoint,
         check_signature,
@@ -174,6 +174,7 @@ _WHERE = {
     "purge_expired": "socialcredit.registry.due_process.retention",
     # access
     "append_audit": "socialcredit.registry.access.audit",
+    "audited_refusal": "socialcredit.registry.access.audit",
     "kept_words": "socialcredit.registry.access.audit",
     "verify_audit": "socialcredit.registry.access.audit",
     "Checkpoint": "socialcredit.registry.access.checkpoints",
@@ -224,6 +225,7 @@ __all__ = [
     "answer_dispute",
     "append_audit",
     "apply_for_repair",
+    "audited_refusal",
     "check_as_of",
     "check_signature",
     "close_forwarded",

@@ -100,9 +100,9 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 negative = negative_records(store, code)
                 for r in out["records"]:
                     if r["status"] not in _NOT_DISPUTABLE:
-                        r["dispute_href"] = _org_dispute_href(code, r["source"], r["record_id"])
-                    if (r["source"], r["record_id"]) in negative and r["status"] not in _NOT_REPAIRABLE:
-                        r["repair_href"] = _org_repair_href(code, r["source"], r["record_id"])
+                        r["dispute_href"] = _org_dispute_href(code, r["source_id"], r["record_id"])
+                    if (r["source_id"], r["record_id"]) in negative and r["status"] not in _NOT_REPAIRABLE:
+                        r["repair_href"] = _org_repair_href(code, r["source_id"], r["record_id"])
                 for r in out["repairs"]:
                     r["href"] = _org_repair_href(code, r["source_id"], r["record_id"]) + "#status"
             else:

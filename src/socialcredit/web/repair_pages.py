@@ -160,10 +160,10 @@ def records_context(
     ``rows``, the record versions the report read (``subject_report``'s ``record_rows``), are not read again."""
     negative = negative_records(store, subject_id, rows)
     for r in report["records"]:
-        found = negative.get((r["source"], r["record_id"]))
+        found = negative.get((r["source_id"], r["record_id"]))
         if found is None or r["status"] in ("withdrawn", "superseded", "repaired"):
             continue
-        r["negative"] = {**found, "href": record_href(r["source"], r["record_id"])}
+        r["negative"] = {**found, "href": record_href(r["source_id"], r["record_id"])}
 
 
 def _repair_context(

@@ -434,7 +434,7 @@ def _disputes(web: Web, page: Page, acting: Acting | None = None) -> dict[str, A
     records = [
         r
         for r in report["records"]
-        if r["status"] not in ("withdrawn", "superseded") and (r["source"], r["record_id"]) not in open_records
+        if r["status"] not in ("withdrawn", "superseded") and (r["source_id"], r["record_id"]) not in open_records
     ]
     return {
         "disputes": mine,

@@ -459,7 +459,8 @@ def set_consent(category: Segment, body: ConsentIn, party: Resident, service: Se
 
 @router.get("/v1/subjects/{subject_id}/file", tags=_DUE_PROCESS)
 def export(subject_id: SubjectPath, party: ResidentOrOperator, service: ServiceDep, lang: Lang) -> ResidentFile:
-    """Everything held about a resident (JSON), free and on demand."""
+    """Everything held about a resident (JSON), free and on demand. Each record names its source ``source_id``, as
+    every other section does; ``source`` beside it is a deprecated alias (its only name until 2026-12-06)."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}/file")
     service.flush_inquiries()  # the file shows every inquiry answered so far
     with naming(service, "subject_id") as store:

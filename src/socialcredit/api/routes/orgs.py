@@ -80,7 +80,8 @@ def search(
 @router.get("/v1/orgs/{org_id}/file", tags=_TAGS)
 def file(org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: Today, lang: Lang) -> OrgFile:
     """The organisation's file, for an operator or its legal representative (related persons masked for the
-    representative); every look-up is audited and shown on the file."""
+    representative); every look-up is audited and shown on the file. Each record names its source ``source_id``,
+    as a dispute and a repair do; ``source`` beside it is a deprecated alias (its only name until 2026-12-06)."""
     with naming(service, "org_id") as store:
         _acting_for(service, store, party, org_id, f"/v1/orgs/{org_id}/file", today)
         out = org_file(store, org_id, actor=actor(party), as_operator=party.role == "operator", lang=lang, today=today)

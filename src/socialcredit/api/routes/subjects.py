@@ -36,7 +36,8 @@ def report(
     lang: Lang,
 ) -> SubjectReport:
     """A resident's file: score, tier, rank, percentile, dimensions, reasons, records, inquiries (reasons in
-    ``lang``)."""
+    ``lang``). Each record names its source ``source_id``, as a dispute, a repair and a fulfilment do; ``source``
+    beside it is a deprecated alias (its only name until 2026-12-06)."""
     own_file_only(service, party, subject_id, f"/v1/subjects/{subject_id}")
     service.flush_inquiries()  # the file shows every inquiry answered so far
     with service.writer() as store:

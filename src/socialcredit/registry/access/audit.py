@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from socialcredit.errors import SocialCreditError
 from socialcredit.registry.common import with_values
 from socialcredit.store import Store
 
-__all__ = ["AuditProblem", "append_audit", "append_audits", "kept_words", "verify_audit"]
+__all__ = ["AuditProblem", "append_audit", "append_audits", "audited_refusal", "kept_words", "verify_audit"]
 
 GENESIS = "0" * 64
 
@@ -34,6 +36,28 @@ def append_audit(store: Store, actor: str, action: str, subject_id: str | None, 
         [seq, at, actor, action, subject_id, text, prev, digest],
     )
     return seq
+
+
+@contextmanager
+def audited_refusal(
+    store: Store,
+    actor: str,
+    action: str,
+    detail: dict[str, Any],
+    *,
+    subject_id: str | None = None,
+    refused: type[SocialCreditError] = SocialCreditError,
+    said: Callable[[SocialCreditError], str] = str,
+) -> Iterator[None]:
+    """A command refused with ``refused`` (the error's class) leaves one audit entry, ``<action>_refused``, with
+    what was asked (``detail``) and why it was refused (``refused``: ``said`` of the error, its message unless told
+    otherwise); the error is raised on. Wrap the checks only, not the transaction of the change."""
+    try:
+        yield
+    except refused as exc:
+        with store.transaction():
+            append_audit(store, actor, f"{action}_refused", subject_id, {**detail, "refused": said(exc)})
+        raise
 
 
 def append_audits(

@@ -30,13 +30,13 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
+from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError, cut
 from socialcredit.identifiers import fold_record_id
-from socialcredit.registry.access.audit import append_audit, kept_words
+from socialcredit.registry.access.audit import append_audit, audited_refusal, kept_words
 from socialcredit.registry.common import check_text, iso
 from socialcredit.registry.due_process.acting import acting_on
 from socialcredit.registry.due_process.evidence import list_evidence
-from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry.due_process.notifications import notify, source_names
 from socialcredit.registry.records.origin import origin_reference
 from socialcredit.registry.records.versions import latest_record, subjects_record, withdraw_version
 from socialcredit.registry.scoring.policies import policies_in_use
@@ -89,18 +89,12 @@ _OUTCOME_TEXT = {
 }
 
 
-def _source_name(store: Store, source_id: str, lang: str) -> str:
-    """A source by its name in a notice (the store's catalog's: a source it adds has its name; an unknown id as it
-    is)."""
-    source = store.catalog.sources.get(source_id)
-    return source.name.get(lang) if source else source_id
-
-
 def recertified_words(store: Store, source_id: str, record_id: str, origin: str | None = None) -> tuple[str, str]:
     """The notification (English, Chinese) that a record withdrawn after a dispute was sent again, certified: its
     source by the catalog's name, as every notice of a dispute names it, and of region ``origin`` when another
     region's source sent it (regions/crossborder.py)."""
-    en, zh = _source_name(store, source_id, "en"), "来源" + _source_name(store, source_id, "zh")
+    en, zh = source_names(store, source_id)
+    zh = "来源" + zh
     if origin:
         en, zh = f"{en} of region {origin}", f"地区 {origin} 的{zh}"
     return (
@@ -216,39 +210,45 @@ def file_dispute(
     legal representative filing it for the organisation ``subject_id`` (the caller has checked the role). ``lang``
     (en or zh): the answer has the notice sent to the subject in that language too (``notice``)."""
     today = resolve_today(today)
-    record_id = fold_record_id(record_id)  # either width names the record (identifiers.fold_record_id)
-    reason_text = check_text(reason, "reason")
-    evidence_text = check_text(evidence, "evidence", required=False)
-    record = subjects_record(store, subject_id, source_id, record_id)
-    if record["withdrawn"]:
-        raise WorkflowError(
-            f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",
-            field="record_id",
-            code="record_withdrawn",
-            zh=f"来源 {source_id} 的记录 {record_id!r} 已撤回，不再计入",
+    # a refused filing is audited too: the record id as sent and the refusal's code, which says no more of another
+    # person's record than the refusal does (``unknown_record`` whether it is theirs or no one's)
+    asked: dict[str, Any] = {"source": cut(source_id), "record_id": cut(record_id)}
+    if representative_id is not None:
+        asked["representative"] = representative_id
+    with audited_refusal(store, actor, "dispute_filed", asked, subject_id=subject_id, said=lambda exc: exc.code):
+        record_id = fold_record_id(record_id)  # either width names the record (identifiers.fold_record_id)
+        reason_text = check_text(reason, "reason")
+        evidence_text = check_text(evidence, "evidence", required=False)
+        record = subjects_record(store, subject_id, source_id, record_id)
+        if record["withdrawn"]:
+            raise WorkflowError(
+                f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",
+                field="record_id",
+                code="record_withdrawn",
+                zh=f"来源 {source_id} 的记录 {record_id!r} 已撤回，不再计入",
+            )
+        open_id = store.one(
+            "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
+            [source_id, record_id],
         )
-    open_id = store.one(
-        "SELECT dispute_id FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'",
-        [source_id, record_id],
-    )
-    if open_id is not None:
-        raise WorkflowError(
-            f"record {record_id!r} of source {source_id} is already disputed (dispute {open_id}); add information "
-            "to that dispute instead",
-            field="record_id",
-            code="already_disputed",
-            zh=f"来源 {source_id} 的记录 {record_id!r} 已有异议（异议 {open_id}）；请向该异议补充材料",
-        )
-    reviewed = _under_review(store, source_id, record_id)
-    if reviewed is not None:
-        raise WorkflowError(
-            f"record {record_id!r} of source {source_id} is under human review (dispute {reviewed}); the reviewer "
-            "decides it, and you may dispute it again once the review is decided",
-            field="record_id",
-            code="under_review",
-            zh=f"来源 {source_id} 的记录 {record_id!r} 正在人工复核（异议 {reviewed}）；由复核人决定，"
-            "复核决定后可再提出异议",
-        )
+        if open_id is not None:
+            raise WorkflowError(
+                f"record {record_id!r} of source {source_id} is already disputed (dispute {open_id}); add information "
+                "to that dispute instead",
+                field="record_id",
+                code="already_disputed",
+                zh=f"来源 {source_id} 的记录 {record_id!r} 已有异议（异议 {open_id}）；请向该异议补充材料",
+            )
+        reviewed = _under_review(store, source_id, record_id)
+        if reviewed is not None:
+            raise WorkflowError(
+                f"record {record_id!r} of source {source_id} is under human review (dispute {reviewed}); the reviewer "
+                "decides it, and you may dispute it again once the review is decided",
+                field="record_id",
+                code="under_review",
+                zh=f"来源 {source_id} 的记录 {record_id!r} 正在人工复核（异议 {reviewed}）；由复核人决定，"
+                "复核决定后可再提出异议",
+            )
     days, _ = dispute_periods(store)
     deadline = today + dt.timedelta(days=days)
     origin = record.get("origin_region")
@@ -285,7 +285,7 @@ def file_dispute(
             )
             zh = f"该记录由地区 {origin} 记录：异议已转交该地区，其来源须于 {deadline.isoformat()} 前答复。"
         append_audit(store, actor, "dispute_filed", subject_id, detail)
-        source_en, source_zh = _source_name(store, source_id, "en"), _source_name(store, source_id, "zh")
+        source_en, source_zh = source_names(store, source_id)
         notice = {
             "en": f"Your dispute {dispute_id} of record {record_id} ({source_en}) was received; {en}",
             "zh": f"您对记录 {record_id}（{source_zh}）的异议 {dispute_id} 已受理；{zh}",
@@ -395,7 +395,7 @@ def open_received(
         subject_id,
         {"dispute_id": dispute_id, "source": source_id, "record_id": record_id, "deadline": deadline},
     )
-    source_en, source_zh = _source_name(store, source_id, "en"), _source_name(store, source_id, "zh")
+    source_en, source_zh = source_names(store, source_id)
     notify(
         store,
         subject_id,
@@ -536,7 +536,7 @@ def _close(
         [status, answered, closed_seq, note_en, note_zh, actor, row["dispute_id"]],
     )
     en, zh = _OUTCOME_TEXT[status]
-    source_en, source_zh = _source_name(store, row["source_id"], "en"), _source_name(store, row["source_id"], "zh")
+    source_en, source_zh = source_names(store, row["source_id"])
     notify(
         store,
         row["subject_id"],
@@ -748,7 +748,7 @@ def escalate_dispute(
             row["subject_id"],
             {"dispute_id": dispute_id, "reason": kept_words("dispute_reviews.escalation_reason", reason_text)},
         )
-        source_en, source_zh = _source_name(store, row["source_id"], "en"), _source_name(store, row["source_id"], "zh")
+        source_en, source_zh = source_names(store, row["source_id"])
         notify(
             store,
             row["subject_id"],

@@ -12,7 +12,14 @@ from socialcredit.registry.common import iso, with_values
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
-__all__ = ["list_notifications", "notify", "notify_many"]
+__all__ = ["list_notifications", "notify", "notify_many", "source_names"]
+
+
+def source_names(store: Store, source_id: str) -> tuple[str, str]:
+    """A source as a notice names it (English, Chinese): by the store's catalog's name (a source it adds has its
+    name); an id the catalog does not know (another region's source) as it is."""
+    source = store.catalog.sources.get(source_id)
+    return (source.name.en, source.name.zh) if source else (source_id, source_id)
 
 
 def notify(store: Store, subject_id: str, kind: str, ref_id: int | None, en: str, zh: str, today: dt.date) -> int:

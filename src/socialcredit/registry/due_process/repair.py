@@ -22,7 +22,7 @@ from socialcredit.identifiers import fold_record_id
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit, kept_words
 from socialcredit.registry.common import check_text, iso
-from socialcredit.registry.due_process.notifications import notify
+from socialcredit.registry.due_process.notifications import notify, source_names
 from socialcredit.registry.due_process.severity import SEVERITY_ORDER, record_severity
 from socialcredit.registry.records.origin import origin_reference
 from socialcredit.registry.records.versions import latest_record, subjects_record
@@ -89,12 +89,6 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return {**{k: iso(row.get(k)) for k in _KEYS}, "stage": _stage(row)}
 
 
-def _source_name(store: Store, source_id: str) -> tuple[str, str]:
-    """The source in words (English, Chinese); its id if the catalog does not know it."""
-    src = store.catalog.sources.get(source_id)
-    return (src.name.en, src.name.zh) if src else (source_id, source_id)
-
-
 def report_fulfilment(
     store: Store,
     source_id: str,
@@ -118,7 +112,7 @@ def report_fulfilment(
     except NotFoundError as exc:
         raise WorkflowInputError(str(exc), field="record_id", code="unknown_record") from None
     note_text = check_text(note, "note", required=False)
-    name_en, name_zh = _source_name(store, source_id)
+    name_en, name_zh = source_names(store, source_id)
     with store.transaction():
         fid = store.take_ids("fulfilment", 1)
         store.execute(
@@ -487,7 +481,7 @@ def _refusal_zh(store: Store, record: dict[str, Any], exc: WorkflowError) -> str
         )
     if exc.code == "not_fulfilled":
         return (
-            f"{_source_name(store, source_id)[1]}尚未报告记录 {record_id} 所涉义务已履行；请履行义务（履行判决、"
+            f"{source_names(store, source_id)[1]}尚未报告记录 {record_id} 所涉义务已履行；请履行义务（履行判决、"
             "补缴税款）并请来源报告后再申请"
         )
     if exc.code == "nothing_to_repair":

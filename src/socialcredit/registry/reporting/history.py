@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from socialcredit.clock import resolve_today
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import shown_points
 from socialcredit.registry.decisions.live import LiveView
@@ -197,10 +198,17 @@ def score_history(
         now = None
         if view is not None and in_force is not None:
             newest = in_force
-            lists_now = sorted(str(x) for x in view.result.get("lists", []))
-            # A blacklisting in its notice period is in the run's lists but not in those decisions see: not left.
-            pending = {str(x["list_id"]) for x in listings if x["status"] == "pending"}
+            # The lists it stands on now by the rule of a run's row, the listings' own dates (on the registry's
+            # today), not their present status: a listing closed since the live pass is left, and one in its notice
+            # period is said apart, as a run says it (until 2026-12-06 a list with any listing pending now was never
+            # left). The live pass's lists leave out a blacklisting decisions do not count: the run's are read too.
+            today = resolve_today()
+            found = {str(x) for x in view.result["lists"]}
             before = {x["list"] for x in newest["lists"]}
+            noticed_then = {x["list"] for x in newest["lists_in_notice"]}
+            standing = {x: _standing_on(listings, x, today) for x in sorted(found | before | noticed_then)}
+            lists_now = [x for x, at in standing.items() if at == "on" and x in found]
+            noticed_now = [x for x, at in standing.items() if at == "notice"]
             now = {
                 "run_id": newest["run_id"],
                 "watermark": view.watermark,
@@ -210,13 +218,14 @@ def score_history(
                 "rank": int(view.rank),
                 "percentile": float(view.percentile),
                 "lists": _lists_named(lists_now, list_names),
+                "lists_in_notice": _lists_named(noticed_now, list_names),
                 "change": {
                     "from_run_id": newest["run_id"],
                     "score": int(view.result["score"]) - newest["score"],
                     "tier_before": newest["tier"],
                     "rank_before": newest["rank"],
                     "lists_entered": _lists_named([x for x in lists_now if x not in before], list_names),
-                    "lists_left": _lists_named(sorted(before - set(lists_now) - pending), list_names),
+                    "lists_left": _lists_named(sorted(before - set(lists_now)), list_names),
                 },
             }
         policies.append(

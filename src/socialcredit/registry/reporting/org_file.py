@@ -249,8 +249,8 @@ def _name(store: Store, file: dict[str, Any], lang: str) -> None:
     name_listings(store, file["listings"], lang)
     catalog = store.catalog
     for r in file["records"]:
-        source, kind = catalog.sources.get(r["source"]), catalog.record_types.get(r["record_type"])
-        r["source_name"] = source.name.get(lang) if source else r["source"]
+        source, kind = catalog.sources.get(r["source_id"]), catalog.record_types.get(r["record_type"])
+        r["source_name"] = source.name.get(lang) if source else r["source_id"]
         r["type_name"] = kind.name.get(lang) if kind else r["record_type"]
     for case in (*file["disputes"], *file["repairs"]):
         source = catalog.sources.get(case.get("source_id"))

@@ -432,8 +432,11 @@ def subject_report(
             state = "expired" if _expired(policies, r) else "not counting"
         recs.append(
             {
-                "source": r["source_id"],
+                "source_id": r["source_id"],
                 "record_id": r["record_id"],
+                # deprecated alias of source_id (until 2026-12-06 a record named its source ``source`` here alone,
+                # where a dispute, a repair, a fulfilment, a list entry and a listing's record say ``source_id``)
+                "source": r["source_id"],
                 "version": r["version"],
                 "record_type": r["record_type"],
                 "event_date": r["event_date"].isoformat(),

@@ -68,6 +68,8 @@ class RunSummary:
     list_counts: dict[str, int]
     source: str = "records"  # what the run read: "state" (the kept scoring state) or "records"
     standing: str = "ordinary"  # decided when the run was made (run_standing): only an ordinary run comes into force
+    # why a run asked to be incremental was made in full (its mode "full"), in words; None otherwise
+    full_because: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "as_of": self.as_of.isoformat()}
@@ -231,6 +233,7 @@ def score(
         plugin_manager().hook.run_starting(store=store, as_of=as_of)
     wm = int(store.one("SELECT value FROM counters WHERE name = 'seq'")) if watermark is None else watermark
     base: dict[str, Any] | None = None
+    full_because: str | None = None
     if incremental:
         if base_run_id is None:
             base = latest_run(store, policy.id)
@@ -247,6 +250,10 @@ def score(
         if wm < base["watermark"]:
             raise SocialCreditError(f"run {base['run_id']} read newer data than this run would; run a full score")
         if not _base_names_first_stored(store, int(base["run_id"])):
+            full_because = (
+                f"the base run {base['run_id']} predates migration 46 (records.first_key): it named a list entry's "
+                "newest record, not the one first stored, so every subject was computed instead of an incremental run"
+            )
             base = None
     backend = DuckDBBackend(store)
     step("preparing", 0, 8)
@@ -280,6 +287,7 @@ def score(
             actor=actor,
             source=plan.source,
             today=today,
+            full_because=full_because,
         )
 
 
@@ -375,6 +383,7 @@ def save_run(
     detail: dict[str, Any] | None = None,
     source: str = "records",
     today: dt.date | None = None,
+    full_because: str | None = None,
 ) -> RunSummary:
     """Store a run from the relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects``
     of ``inputs`` (``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed
@@ -423,6 +432,7 @@ def save_run(
                 "watermark": watermark,
                 "engine": engine,
                 "source": source,
+                **({"full_because": full_because} if full_because else {}),
                 **(detail or {}),
             },
         )
@@ -446,6 +456,7 @@ def save_run(
             counts,
             source,
             standing,
+            full_because,
         )
         # Blacklist entries become notices and, after the grace period, effective listings: the built-in due-process
         # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
