@@ -186,7 +186,8 @@ class _Head:
 class _BodyLimit:
     """Every request body but a batch of records is held to :data:`MAX_REQUEST_BYTES` before the app reads any of
     it: by its ``Content-Length`` (refused unread) or, sent in chunks, as it arrives (at most that much is held). A
-    body over the limit is answered 413, naming it; the app never sees it."""
+    body over the limit is answered 413, naming it; the app never sees it. A page's (any path but ``/v1/…``) is handed
+    on without its body, marked ``too_large`` in the request's state: the page answers the 413 in its language."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_REQUEST_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -219,6 +220,13 @@ class _BodyLimit:
         await self.app(scope, _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}]), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not scope["path"].startswith("/v1/"):
+            # A page's form (a resident's photo of a receipt, taken on a phone, is often over the limit): the page
+            # answers 413 in its own language (web.core), unread, as the API does; it was this JSON in English.
+            state = {**scope.get("state", {}), "too_large": self.limit}
+            empty = _replay([{"type": "http.request", "body": b"", "more_body": False}])
+            await self.app({**scope, "state": state}, empty, send)
+            return
         message = (
             f"a request body may be at most {self.limit} bytes here; batches of records go to POST /v1/records "
             '(docs/api.md, "Limits on inputs")'
