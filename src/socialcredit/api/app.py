@@ -17,7 +17,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,10 +84,19 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg')}", where or None)
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> Response:
     """What Starlette refuses itself: a body that is not JSON, a path or a method that does not exist. A 405 keeps
-    its ``Allow`` header (the methods the path takes) and names them."""
+    its ``Allow`` header (the methods the path takes) and names them. At an address of the pages (not ``/v1/…``), a
+    404 or a 405 is a page in the visitor's language (web.status_page)."""
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in (404, 405) and not request.url.path.startswith(("/v1/", "/openapi.json")):
+        from socialcredit.web import status_page
+
+        page = await run_in_threadpool(status_page, request.app.state.service, request, exc.status_code)
+        if page is not None:
+            if exc.status_code == 405:
+                page.headers["Allow"] = _allowed(request)
+            return page
     refusal = json_refusal(exc.__cause__) if exc.status_code == 400 else None
     if refusal is not None:  # a JSON body the parser gave up on: said as on the batch route
         return await _domain(request, refusal)
@@ -94,17 +104,22 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     message = str(exc.detail)
     if exc.status_code == 405:
-        # Starlette names the methods of the first route of the path only; a path has a route per method
-        routes, scope = request.app.routes, request.scope
-        headers["Allow"] = ", ".join(
-            m
-            for m in _METHODS
-            if _takes(routes, {**scope, "method": m}) or (m == "HEAD" and _takes(routes, {**scope, "method": "GET"}))
-        )
+        headers["Allow"] = _allowed(request)
         message = f"{request.method} is not allowed on {request.url.path}; it allows {headers['Allow']}"
     response = _error(exc.status_code, code, message)
     response.headers.update(headers)
     return response
+
+
+def _allowed(request: Request) -> str:
+    """The methods the path takes, for a 405's ``Allow`` (Starlette names the methods of the first route of the path
+    only; a path has a route per method)."""
+    routes, scope = request.app.routes, request.scope
+    return ", ".join(
+        m
+        for m in _METHODS
+        if _takes(routes, {**scope, "method": m}) or (m == "HEAD" and _takes(routes, {**scope, "method": "GET"}))
+    )
 
 
 def _takes(routes: list[BaseRoute], scope: Scope) -> bool:

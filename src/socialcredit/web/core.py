@@ -228,6 +228,17 @@ class Web:
         )
         return HTMLResponse(html, status_code=status)
 
+    def status_page(self, request: Request, status: int) -> Response:
+        """The page of a 404 (no page at the address) or a 405 (an address that takes a form only) the router
+        answers itself, as any page is answered (the language, the limits of a visitor not signed in, the headers)."""
+
+        def refusal(page: Page) -> Response:
+            if status == 405:
+                return page.error(405, "error_bad_request_title", page.t("error_form_only"))
+            return page.error(404, "error_not_found_title", page.t("error_no_page", path=page.request.url.path[:200]))
+
+        return self._run(refusal, request, {}, (), csrf=False)
+
     # -- who is asking ----------------------------------------------------------------------------------------
     def principal(self, request: Request) -> Principal | None:
         token = request.cookies.get(SESSION_COOKIE)

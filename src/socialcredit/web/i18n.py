@@ -126,6 +126,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "error_bad_request_title": ("请求有误", "Something is wrong with the request"),
     "error_too_many_title": ("请求过于频繁", "Too many requests"),
     "error_too_large_title": ("提交的内容过大", "What was sent is too large"),
+    "error_no_page": ("此地址没有页面：{path}", "There is no page at this address: {path}"),
+    "error_form_only": (
+        "此地址只接收页面上提交的表单；请返回上一页重新提交。",
+        "This address takes a form sent from a page only; go back to the page and send it again.",
+    ),
     "body_too_large": (
         "提交的内容过大：一次提交（表单连同文件）不得超过 {mib} MiB（{limit} 字节），未予接收；"
         "证据文件不得超过 1 MiB。",
