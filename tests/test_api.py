@@ -416,10 +416,13 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
 def test_a_method_a_path_does_not_take_is_405_with_allow(
     world: dict[str, Any], method: str, path: str, allowed: str
 ) -> None:
-    """RFC 9110: a 405 carries Allow, the methods the path takes; the message names them too."""
+    """RFC 9110: a 405 carries Allow, the methods the path takes; the message names them too (a page's address is
+    answered with a page: tests/test_web_refusals.py)."""
     r = world["client"].request(method, path)
     assert (r.status_code, r.headers.get("allow")) == (405, allowed)
-    if method != "HEAD":
+    if not path.startswith("/v1/"):
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
+    elif method != "HEAD":
         assert r.json() == {
             "error": {
                 "code": "method_not_allowed",

@@ -443,6 +443,78 @@ def test_the_pages_evidence_withdrawal_furnisher_and_review(world: dict[str, Any
         assert "upheld: the record stands" in page and "The ledger and the bank agree." in page
 
 
+def _file_elsewhere(world: dict[str, Any], index: int) -> int:
+    """A dispute of the resident's ``index``-th record of another source (the browser test below disputes one of the
+    source's records none has disputed): its number."""
+    elsewhere = _rows(
+        world,
+        "SELECT DISTINCT source_id, record_id FROM records WHERE subject_id = ? AND source_id <> ? "
+        "ORDER BY record_id LIMIT 1 OFFSET ?",
+        [world["resident"], world["source"], index],
+    )[0]
+    r = world["client"].post(
+        "/v1/disputes", headers=_auth(world, "resident"), json={**elsewhere, "reason": "the receipt shows it paid"}
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["dispute_id"])
+
+
+def test_a_long_file_name_is_cut_in_its_stem_and_keeps_its_extension(world: dict[str, Any]) -> None:
+    """A name over 100 characters lost its extension ("receipt-…-2026" for "receipt-…-2026.png"): the file then
+    downloaded as nothing a phone opens. Over the API and on the page alike."""
+    did = _file_elsewhere(world, 1)
+    long_name = "收据-" + "x" * 150 + ".png"
+    r = world["client"].post(
+        f"/v1/disputes/{did}/evidence", params={"name": long_name}, headers=_auth(world, "resident"), content=PNG
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["file_name"] == "收据-" + "x" * 93 + ".png"  # 3 + 93 + 4 = 100 characters
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+        page = resident.get(f"/me/disputes/{did}?lang=en")
+        data, files = _multipart(csrf_of(page.text), "y" * 120 + ".jpeg", MEDIA_TYPES["image/jpeg"] + b"\x00" * 64)
+        assert resident.post(f"/me/disputes/{did}/evidence", data=data, files=files).status_code == 303
+    shown = world["client"].get(f"/v1/disputes/{did}", headers=_auth(world, "resident")).json()["files"]
+    assert [f["file_name"] for f in shown] == ["收据-" + "x" * 93 + ".png", "y" * 95 + ".jpeg"]
+    # a name without an extension is cut as it was
+    short = world["client"].post(
+        f"/v1/disputes/{did}/evidence", params={"name": "z" * 150}, headers=_auth(world, "resident"), content=PDF
+    )
+    assert short.json()["file_name"] == "z" * 100
+
+
+def test_a_photo_over_the_limit_on_a_request_is_a_page_in_the_residents_language(world: dict[str, Any]) -> None:
+    """A phone's photo of a receipt (3 MiB) is over the service's limit on a request (2 MiB), not only over the
+    evidence file's: the page answers 413 in its language, naming both limits, and keeps nothing. It was the API's
+    JSON, in English, pointing the resident to POST /v1/records."""
+    did = _file_elsewhere(world, 0)
+    photo = MEDIA_TYPES["image/jpeg"] + b"\x00" * (3 * 1024 * 1024)
+    with httpx.Client(base_url=world["base"], timeout=30) as resident:
+        sign_in(resident, world["keys"]["resident"])
+        for lang, said in (
+            (
+                "zh",
+                "提交的内容过大：一次提交（表单连同文件）不得超过 2 MiB（2,097,152 字节），未予接收；"
+                "证据文件不得超过 1 MiB。",
+            ),
+            (
+                "en",
+                "What was sent is too large: a form with its files is at most 2 MiB (2,097,152 bytes), so it was "
+                "not taken; an evidence file is at most 1 MiB.",
+            ),
+        ):
+            page = resident.get(f"/me/disputes/{did}?lang={lang}")
+            data, files = _multipart(csrf_of(page.text), "收据.jpg", photo)
+            r = resident.post(f"/me/disputes/{did}/evidence", data=data, files=files)
+            assert (r.status_code, r.headers["content-type"]) == (413, "text/html; charset=utf-8")
+            assert r.headers["content-language"] == {"zh": "zh-CN", "en": "en"}[lang]
+            assert said in visible_text(r.text)
+        # the API's answer is unchanged: JSON naming the limit
+        r = resident.post(f"/v1/disputes/{did}/evidence?name=x.jpg", headers=_auth(world, "resident"), content=photo)
+        assert (r.status_code, r.json()["error"]["code"]) == (413, "body_too_large")
+        assert "No evidence file." in resident.get(f"/me/disputes/{did}?lang=en").text
+
+
 def test_the_resident_withdraws_on_the_page(world: dict[str, Any]) -> None:
     d = _file(world, 5)
     did = d["dispute_id"]

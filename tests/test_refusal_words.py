@@ -1,5 +1,6 @@
 """What a refused decision says about the part of a service condition a subject does not meet: the gap in points
-only for points (the score, the total, a dimension), worked out by hand from a small policy."""
+only for points (the score, the total, a dimension), worked out by hand from a small policy; in Chinese, the condition
+and the fact in words, as the policy's pages say them (it said "要求 score > 100；当前 score 为 99")."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scoring_helpers import AS_OF, Registry, amount_rule, days_before, make_policy, open_registry, person, tax
+from socialcredit.policy.words import condition_words
 from socialcredit.registry.decisions.decide import decide
 
 # Born 2010-06-01: 15 on 2026-01-01.
@@ -60,31 +62,31 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
             "above_zero",
             # money > 0 from -4.948: 4.948 points bring it to 0, which is not above 0 (it was "5.948 points short")
             "needs money > 0; this subject's money is -4.948 (more than 4.948 points short)",
-            "要求 money > 0；当前 money 为 -4.948（差距大于4.948分）",
+            "要求经济得分高于0；当前经济得分为-4.948（差距大于4.948分）",
             id="dimension-above",
         ),
         pytest.param(
             "money_at_least_one",
             "needs money >= 1; this subject's money is -4.948 (5.948 points short)",  # 1 - (-4.948)
-            "要求 money >= 1；当前 money 为 -4.948（差5.948分）",
+            "要求经济得分不低于1；当前经济得分为-4.948（差5.948分）",
             id="dimension-at-least",
         ),
         pytest.param(
             "score_above",
             "needs score > 100; this subject's score is 99 (2 points short)",  # a whole score: 101 - 99
-            "要求 score > 100；当前 score 为 99（差2分）",
+            "要求信用分高于100；当前信用分为99（差2分）",
             id="score-above",
         ),
         pytest.param(
             "score_above_half",
             "needs score > 100.5; this subject's score is 99 (2 points short)",  # a whole score: 101 - 99
-            "要求 score > 100.5；当前 score 为 99（差2分）",
+            "要求信用分高于100.5；当前信用分为99（差2分）",
             id="score-above-a-half",
         ),
         pytest.param(
             "adults",
             "needs age >= 18; this subject's age is 15",  # years, not points (it was "(3 points short)")
-            "要求 age >= 18；当前 age 为 15",
+            "要求年龄不低于18；当前年龄为15",
             id="age-is-no-points",
         ),
     ],
@@ -164,7 +166,7 @@ def test_a_fact_the_subject_does_not_have_is_told_as_unknown(tmp_path: Path) -> 
     reg.score(make_policy(amount_rule("ten", 10, 10), services=SERVICES))
     said = {lang: decide(reg.store, company, "adults", "test", lang=lang, today=AS_OF) for lang in ("en", "zh")}
     assert [r.text for r in said["en"].reasons] == ["needs age >= 18; this subject's age is unknown"]
-    assert [r.text for r in said["zh"].reasons] == ["要求 age >= 18；当前 age 为 未知"]
+    assert [r.text for r in said["zh"].reasons] == ["要求年龄不低于18；当前年龄为未知"]
     reg.store.close()
 
 
@@ -185,7 +187,37 @@ def test_a_refusals_gap_and_its_action_name_the_same_number_of_points(tmp_path: 
         assert en.score == 101
         assert en.reasons[0].text == "needs score > 101.5; this subject's score is 101 (1 point short)"
         assert en.actions == ["raise the score by 1 point"]
-        assert zh.reasons[0].text == "要求 score > 101.5；当前 score 为 101（差1分）"
+        assert zh.reasons[0].text == "要求信用分高于101.5；当前信用分为101（差1分）"
         assert zh.actions == ["将分数提高 1 分"]
+    finally:
+        reg.store.close()
+
+
+def test_a_refused_grade_is_told_in_the_grades_words(tmp_path: Path) -> None:
+    """A Chinese refusal on the grade names the grade and the subject's grade in the policy's words ("要求 tier >=
+    'silver'；当前 tier 为 bronze" named neither), as the policy's pages now do; the English one is unchanged."""
+    tiers = (
+        "- {id: gold, min: 150, name: {zh: 金, en: gold}}\n- {id: silver, min: 110, name: {zh: 银, en: silver}}\n"
+        "- {id: bronze, min: 0, name: {zh: 铜, en: bronze}}\n"
+    )
+    services = (
+        "- id: silver_or_better\n  name: {zh: 己, en: silver}\n  grant_if: \"tier >= 'silver'\"\n"
+        "  refusal: {zh: 不予办理。, en: Refused.}\n"
+    )
+    reg = open_registry(tmp_path)
+    try:
+        reg.register({MINOR: None})
+        policy = make_policy(amount_rule("ten", 10, 10), services=services, tiers=tiers)
+        # the policy's pages named the grade by its id too ("信用等级silver及以上")
+        assert condition_words(policy, "service:silver_or_better", "zh") == "信用等级银及以上"
+        reg.score(policy)  # score 100: bronze
+        said = {
+            lang: decide(reg.store, MINOR, "silver_or_better", "test", lang=lang, today=AS_OF) for lang in ("en", "zh")
+        }
+        assert [r.text for r in said["en"].reasons if r.source == "condition"] == [
+            "needs tier >= silver; this subject's tier is bronze"
+        ]
+        zh = [r.text for r in said["zh"].reasons if r.source == "condition"]
+        assert zh == ["要求信用等级银及以上；当前信用等级为铜"]
     finally:
         reg.store.close()

@@ -189,3 +189,23 @@ def test_a_record_names_its_source_source_id_as_every_other_part_of_the_file(cit
     assert [(d["source_id"], d["record_id"]) for d in exported["disputes"]] == [("courts", "C-1")]
     assert [(e["source_id"], e["record_id"]) for e in exported["list_entries"]] == [("courts", "C-1")]
     assert not any("source" in part for part in (*exported["disputes"], *exported["list_entries"]))
+
+
+def test_a_named_grade_is_said_by_its_name_in_chinese(city: Path, tmp_path: Path) -> None:
+    """Sesame's grades have ids in English words (poor, fair): `show` and `decide` in Chinese said "等级 poor" where the
+    pages say "信用较差". A letter grade keeps its letter; in English the id is said as it was."""
+    db = _fresh(city, tmp_path)
+    sc("score", "--policy", "sesame", "--as-of", "2026-07-01", db=db)
+    # sesame: base 550; the judgment defaulter -200: 350, at the foot of "poor" (350-549)
+    zh = sc("show", DEFAULTER, "--lang", "zh", "--policy", "sesame", db=db).stdout.splitlines()
+    assert zh[2].startswith("sesame 2026.1 评分编号 2，截至 2026-07-01：分数 350，等级 信用较差，排名 2/2，")
+    decided = sc(
+        "decide", DEFAULTER, "matchmaking_badge", "--purpose", "婚恋", "--policy", "sesame", "--lang", "zh", db=db
+    )
+    assert decided.stdout.splitlines()[0].startswith(
+        f"matchmaking_badge（{DEFAULTER}）：拒绝（政策 sesame 2026.1，评分编号 2，分数 350，等级 信用较差，"
+    )
+    letter = sc("decide", DEFAULTER, "bank_loan", "--purpose", "贷款", "--lang", "zh", db=db).stdout
+    assert "分数 900，等级 B，" in letter.splitlines()[0]
+    en = sc("decide", DEFAULTER, "matchmaking_badge", "--purpose", "dating", "--policy", "sesame", db=db).stdout
+    assert ", score 350, tier poor, " in en.splitlines()[0]

@@ -100,3 +100,41 @@ def test_a_multipart_form_naming_a_field_twice_is_refused() -> None:
         with pytest.raises(RepeatedField) as refused:
             parse_multipart(kind, (twice + "--b--\r\n").encode())
         assert refused.value.name == name
+
+
+def test_an_address_with_no_page_or_taking_a_form_only_is_a_page_in_its_language(site: dict[str, Any]) -> None:
+    """A mistyped address, or a form's address opened in the address bar (it shows there after a refused upload),
+    was the API's JSON in English ({"error": {"code": "not_found", "message": "Not Found"}}); an address of the API
+    is still answered in JSON."""
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, site["keys"]["resident"])
+        for lang, no_page, form_only in (
+            (
+                "zh",
+                "此地址没有页面：/me/dispute",
+                "此地址只接收页面上提交的表单；请返回上一页重新提交。",
+            ),
+            (
+                "en",
+                "There is no page at this address: /me/dispute",
+                "This address takes a form sent from a page only; go back to the page and send it again.",
+            ),
+        ):
+            r = client.get("/me/dispute", params={"lang": lang})
+            assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
+            assert no_page in _said(r)
+            r = client.get("/me/disputes/1/evidence", params={"lang": lang})
+            assert (r.status_code, r.headers["content-type"], r.headers["allow"]) == (
+                405,
+                "text/html; charset=utf-8",
+                "POST",
+            )
+            assert form_only in _said(r)
+        api = client.get("/v1/nothing")
+        assert (api.status_code, api.json()) == (404, {"error": {"code": "not_found", "message": "Not Found"}})
+        api = client.get("/v1/decisions")
+        assert (api.status_code, api.json()["error"]["code"], api.headers["allow"]) == (
+            405,
+            "method_not_allowed",
+            "POST",
+        )

@@ -416,6 +416,17 @@ def _word(kind: str, value: str, lang: str) -> str:
     return value if pair is None or lang != "zh" else pair[0]
 
 
+def _grade_words(store: Store, policy_id: str, version: str, tier: str, lang: str) -> str:
+    """A grade in Chinese as the pages name it: by its name (信用较差, not poor), a letter grade by its letter; in
+    English its id, as it was."""
+    if lang != "zh":
+        return tier
+    from socialcredit.policy.words import tier_label
+    from socialcredit.registry.scoring.policies import get_policy
+
+    return tier_label(get_policy(store, policy_id, version).policy, tier, lang)
+
+
 def _list_names_of(store: Store, report: dict[str, Any], lang: str) -> dict[tuple[str, str], str]:
     """Each list of a subject's report by its name in ``lang``, keyed by (policy id, list id)."""
     from socialcredit.registry.scoring.policies import name_listings
@@ -455,6 +466,10 @@ def show(
         sources = {k: src.name.get(lang) for k, src in store.catalog.sources.items()} if lang == "zh" else {}
         # a list by its name in its policy in Chinese ("失信名单", as `decide --lang zh` and the pages name it)
         list_names = _list_names_of(store, report, lang) if lang == "zh" else {}
+        grades = {
+            sc["policy"]: _grade_words(store, sc["policy"], sc["policy_version"], str(sc["tier"]), lang)
+            for sc in report["scores"]
+        }
     if as_json:
         _json(report)
         return
@@ -482,7 +497,7 @@ def show(
                 run=sc["run_id"],
                 as_of=sc["as_of"],
                 score=f"[bold]{sc['score']}[/]",
-                tier=f"[bold]{escape(str(sc['tier']))}[/]",
+                tier=f"[bold]{escape(grades[sc['policy']])}[/]",
                 rank=sc["rank"],
                 of=sc["of"],
                 percentile=sc["percentile"],
@@ -622,6 +637,7 @@ def decide(
         # pages do (name_listings); the JSON keeps their ids
         named = [{**e, "policy_id": d.policy_id, "policy_version": d.policy_version} for e in ended]
         name_listings(store, named, lang)
+        grade = _grade_words(store, d.policy_id, d.policy_version, d.tier, lang)
     if as_json:
         _json({**d.as_dict(), "listings_ended_since_run": ended})
         return
@@ -631,7 +647,7 @@ def decide(
     policy_words = escape(f"{d.policy_id} {d.policy_version}")
     out.print(
         f"{escape(service)}（{d.subject_id}）：{verdict}（政策 {policy_words}，评分编号 {d.run_id}，分数 {d.score}，"
-        f"等级 {escape(d.tier)}，查询编号 {d.inquiry_id}）"
+        f"等级 {escape(grade)}，查询编号 {d.inquiry_id}）"
         if lang == "zh"
         else f"{escape(service)} for {d.subject_id}: {verdict} (policy {policy_words}, run {d.run_id}, score "
         f"{d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",

@@ -17,7 +17,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,10 +84,19 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg')}", where or None)
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> Response:
     """What Starlette refuses itself: a body that is not JSON, a path or a method that does not exist. A 405 keeps
-    its ``Allow`` header (the methods the path takes) and names them."""
+    its ``Allow`` header (the methods the path takes) and names them. At an address of the pages (not ``/v1/…``), a
+    404 or a 405 is a page in the visitor's language (web.status_page)."""
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in (404, 405) and not request.url.path.startswith(("/v1/", "/openapi.json")):
+        from socialcredit.web import status_page
+
+        page = await run_in_threadpool(status_page, request.app.state.service, request, exc.status_code)
+        if page is not None:
+            if exc.status_code == 405:
+                page.headers["Allow"] = _allowed(request)
+            return page
     refusal = json_refusal(exc.__cause__) if exc.status_code == 400 else None
     if refusal is not None:  # a JSON body the parser gave up on: said as on the batch route
         return await _domain(request, refusal)
@@ -94,17 +104,22 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     message = str(exc.detail)
     if exc.status_code == 405:
-        # Starlette names the methods of the first route of the path only; a path has a route per method
-        routes, scope = request.app.routes, request.scope
-        headers["Allow"] = ", ".join(
-            m
-            for m in _METHODS
-            if _takes(routes, {**scope, "method": m}) or (m == "HEAD" and _takes(routes, {**scope, "method": "GET"}))
-        )
+        headers["Allow"] = _allowed(request)
         message = f"{request.method} is not allowed on {request.url.path}; it allows {headers['Allow']}"
     response = _error(exc.status_code, code, message)
     response.headers.update(headers)
     return response
+
+
+def _allowed(request: Request) -> str:
+    """The methods the path takes, for a 405's ``Allow`` (Starlette names the methods of the first route of the path
+    only; a path has a route per method)."""
+    routes, scope = request.app.routes, request.scope
+    return ", ".join(
+        m
+        for m in _METHODS
+        if _takes(routes, {**scope, "method": m}) or (m == "HEAD" and _takes(routes, {**scope, "method": "GET"}))
+    )
 
 
 def _takes(routes: list[BaseRoute], scope: Scope) -> bool:
@@ -186,7 +201,8 @@ class _Head:
 class _BodyLimit:
     """Every request body but a batch of records is held to :data:`MAX_REQUEST_BYTES` before the app reads any of
     it: by its ``Content-Length`` (refused unread) or, sent in chunks, as it arrives (at most that much is held). A
-    body over the limit is answered 413, naming it; the app never sees it."""
+    body over the limit is answered 413, naming it; the app never sees it. A page's (any path but ``/v1/…``) is handed
+    on without its body, marked ``too_large`` in the request's state: the page answers the 413 in its language."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_REQUEST_BYTES) -> None:
         self.app, self.limit = app, limit
@@ -219,6 +235,13 @@ class _BodyLimit:
         await self.app(scope, _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}]), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not scope["path"].startswith("/v1/"):
+            # A page's form (a resident's photo of a receipt, taken on a phone, is often over the limit): the page
+            # answers 413 in its own language (web.core), unread, as the API does; it was this JSON in English.
+            state = {**scope.get("state", {}), "too_large": self.limit}
+            empty = _replay([{"type": "http.request", "body": b"", "more_body": False}])
+            await self.app({**scope, "state": state}, empty, send)
+            return
         message = (
             f"a request body may be at most {self.limit} bytes here; batches of records go to POST /v1/records "
             '(docs/api.md, "Limits on inputs")'

@@ -29,6 +29,7 @@ __all__ = [
     "Section",
     "a_or_an",
     "anchor_of",
+    "comparison_words",
     "condition_words",
     "exact_number",
     "policy_href",
@@ -318,7 +319,10 @@ class _Words:
             flip = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
             left, right, op = right, left, flip[op]
         if left.type == "tier" or right.type == "tier":
-            grade = self.lit(right)
+            # the grade's words (a literal beside the tier is not always typed a tier itself: it read "silver", not 银)
+            grade = (
+                tier_label(self.policy, str(right.value), self.lang) if isinstance(right, expr.Lit) else self.lit(right)
+            )
             if en:
                 phrase = {
                     ">=": f"grade {grade} or better",
@@ -354,6 +358,14 @@ def condition_words(loaded: LoadedPolicy, key: str, lang: str, *, record: bool |
         record = key.startswith("rule:") or key.startswith("record:")
     labels = labels_for(loaded.record_catalog)
     return _Words(loaded.policy, labels, lang, record=record, record_type=_record_type_of(loaded, key)).words(node)
+
+
+def comparison_words(loaded: LoadedPolicy, node: expr.Binary, lang: str) -> tuple[str, str]:
+    """A comparison of a fact of a scored subject with a value (a service's condition a refusal names) in words,
+    and the words of the fact: ("信用分不低于650", "信用分"), ("信用等级B及以上", "信用等级")."""
+    words = _Words(loaded.policy, labels_for(loaded.record_catalog), lang, record=False)
+    fact = node.left.name if isinstance(node.left, expr.Name) else ""
+    return words.words(node), words.name(fact)
 
 
 def _record_type_of(loaded: LoadedPolicy, key: str) -> str | None:

@@ -6,11 +6,20 @@ HTTP API or the CLI. Mounted into the service by ``app.include_router(web_router
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import weakref
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from socialcredit.registry.service import Service
 
-__all__ = ["web_router"]
+if TYPE_CHECKING:
+    from socialcredit.web.core import Web
+
+__all__ = ["status_page", "web_router"]
+
+_WEBS: weakref.WeakKeyDictionary[Service, Web] = weakref.WeakKeyDictionary()  # each service's pages
 
 
 def web_router(
@@ -39,7 +48,7 @@ def web_router(
     )
     from socialcredit.web.core import Web
 
-    web = Web(service, lookup_limit=lookup_limit, lookup_window=lookup_window)
+    web = _WEBS[service] = Web(service, lookup_limit=lookup_limit, lookup_window=lookup_window)
     router = APIRouter(include_in_schema=False)
     for module in (
         signin,
@@ -55,3 +64,11 @@ def web_router(
     ):
         module.add_routes(router, web)
     return router
+
+
+def status_page(service: Service, request: Request, status: int) -> Response | None:
+    """The page of a 404 or 405 the router answers itself at an address of the pages (a mistyped address; a form's
+    address opened in the address bar, as after a refused upload), in the visitor's language: it was the API's JSON,
+    in English. None when the service has no pages."""
+    web = _WEBS.get(service)
+    return web.status_page(request, status) if web is not None else None

@@ -29,6 +29,7 @@ from socialcredit.catalog.labels import labels_for
 from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, SocialCreditError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.languages import LANGUAGE_TAGS
+from socialcredit.policy.words import exact_number
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
@@ -229,6 +230,17 @@ class Web:
         )
         return HTMLResponse(html, status_code=status)
 
+    def status_page(self, request: Request, status: int) -> Response:
+        """The page of a 404 (no page at the address) or a 405 (an address that takes a form only) the router
+        answers itself, as any page is answered (the language, the limits of a visitor not signed in, the headers)."""
+
+        def refusal(page: Page) -> Response:
+            if status == 405:
+                return page.error(405, "error_bad_request_title", page.t("error_form_only"))
+            return page.error(404, "error_not_found_title", page.t("error_no_page", path=page.request.url.path[:200]))
+
+        return self._run(refusal, request, {}, (), csrf=False)
+
     # -- who is asking ----------------------------------------------------------------------------------------
     def principal(self, request: Request) -> Principal | None:
         token = request.cookies.get(SESSION_COOKIE)
@@ -267,6 +279,14 @@ class Web:
         return None
 
     @staticmethod
+    def _too_large(page: Page, limit: int | None) -> Response | None:
+        """The 413 page of a body over the service's limit on requests (``limit`` bytes; None: it was not)."""
+        if limit is None:
+            return None
+        said = page.t("body_too_large", limit=f"{limit:,}", mib=exact_number(limit / 2**20))
+        return page.error(413, "error_too_large_title", said)
+
+    @staticmethod
     def _check(page: Page, roles: tuple[str, ...], csrf: bool) -> Response | None:
         """None if the page may be shown; a redirect to sign in first; ForbiddenError for the wrong role or form."""
         if roles:
@@ -293,12 +313,14 @@ class Web:
                 form: dict[str, str] = {}
                 uploaded: dict[str, tuple[str, bytes]] = {}
                 repeated: str | None = None  # a field the form names twice (Starlette kept the last value)
-                if request.method == "POST" and files:
+                too_large: int | None = getattr(request.state, "too_large", None)  # the body, refused unread
+                reading = request.method == "POST" and too_large is None
+                if reading and files:
                     try:
                         form, uploaded = parse_multipart(request.headers.get("content-type", ""), await request.body())
                     except RepeatedField as exc:  # refused once its CSRF token is checked
                         form, repeated = exc.fields, exc.name
-                elif request.method == "POST":
+                elif reading:
                     try:
                         raw = await request.form()
                     except Exception:  # a malformed body is a refused form, not a crash
@@ -306,7 +328,9 @@ class Web:
                     if raw is not None:
                         form = {k: v for k, v in raw.items() if isinstance(v, str)}
                         repeated = _repeated(k for k, _ in raw.multi_items())
-                return await run_in_threadpool(self._run, handler, request, form, roles, csrf, uploaded, repeated)
+                return await run_in_threadpool(
+                    self._run, handler, request, form, roles, csrf, uploaded, repeated, too_large
+                )
 
             endpoint.__name__ = handler.__name__
             endpoint.__doc__ = handler.__doc__
@@ -323,13 +347,14 @@ class Web:
         csrf: bool,
         files: dict[str, tuple[str, bytes]] | None = None,
         repeated: str | None = None,
+        too_large: int | None = None,
     ) -> Response:
         lang, decided_by = self.language(request)
         page = Page(self, request, lang, self.principal(request), form, files=files or {})
         if page.who is None and PRE_COOKIE not in request.cookies:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
         try:
-            first = self._limited(page) or self._check(page, roles, csrf)
+            first = self._limited(page) or self._too_large(page, too_large) or self._check(page, roles, csrf)
             if first is None and repeated is not None:  # which of its values was meant is not known: refused
                 shown = repeated if len(repeated) <= 64 else repeated[:64] + "…"
                 first = page.error(400, "error_bad_request_title", page.t("form_field_repeated", field=shown))

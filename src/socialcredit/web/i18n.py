@@ -125,6 +125,18 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "error_signin_title": ("无法登录", "Cannot sign in"),
     "error_bad_request_title": ("请求有误", "Something is wrong with the request"),
     "error_too_many_title": ("请求过于频繁", "Too many requests"),
+    "error_too_large_title": ("提交的内容过大", "What was sent is too large"),
+    "error_no_page": ("此地址没有页面：{path}", "There is no page at this address: {path}"),
+    "error_form_only": (
+        "此地址只接收页面上提交的表单；请返回上一页重新提交。",
+        "This address takes a form sent from a page only; go back to the page and send it again.",
+    ),
+    "body_too_large": (
+        "提交的内容过大：一次提交（表单连同文件）不得超过 {mib} MiB（{limit} 字节），未予接收；"
+        "证据文件不得超过 1 MiB。",
+        "What was sent is too large: a form with its files is at most {mib} MiB ({limit} bytes), so it was not "
+        "taken; an evidence file is at most 1 MiB.",
+    ),
     # the limits (docs/api.md, "Limits on requests"): each names itself and the wait
     "period_minute": ("分钟", "minute"),
     "period_seconds": (" {n} 秒", "{n} seconds"),

@@ -14,7 +14,7 @@ from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.identifiers import compact_subject_id, no_subject, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
-from socialcredit.policy.words import exact_number
+from socialcredit.policy.words import comparison_words, exact_number, tier_label
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_purpose, check_requester, shown_points
 from socialcredit.registry.decisions.actions import actions_for_refusal, score_short
@@ -222,9 +222,14 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
                 gap = f" (more than {number} points short)" if lang == "en" else f"（差距大于{number}分）"
         # A fact the subject does not have (an organisation's age, no negative record) is unknown, not "None".
         shown = ("unknown" if lang == "en" else "未知") if have is None else have
-        en = f"needs {name} {node.op} {want}; this subject's {name} is {shown}{gap}"
-        zh = f"要求 {name} {node.op} {want}；当前 {name} 为 {shown}{gap}"
-        return [Reason("CONDITION_" + name.upper(), en if lang == "en" else zh, source="condition")]
+        if lang == "en":
+            text = f"needs {name} {node.op} {want}; this subject's {name} is {shown}{gap}"
+        else:  # in words, as the policy's pages say the condition ("要求 score >= 650" until 2026-12-06)
+            condition, fact = comparison_words(loaded, node, lang)
+            if name == "tier" and have is not None:
+                shown = tier_label(p, str(have), lang)
+            text = f"要求{condition}；当前{fact}为{shown}{gap}"
+        return [Reason("CONDITION_" + name.upper(), text, source="condition")]
     return [Reason("CONDITION", ("condition not met" if lang == "en" else "条件不满足"), source="condition")]
 
 

@@ -75,9 +75,15 @@ def sniff_media_type(content: bytes) -> str:
 
 
 def _file_name(name: str | None, media_type: str) -> str:
-    """A name safe to show and to offer for download: no path, no control or quoting characters, 100 at most."""
+    """A name safe to show and to offer for download: no path, no control or quoting characters, 100 at most, cut
+    in its stem: its extension (up to 10 characters) stays, so that the downloaded file opens as what it is (a long
+    name lost it, "nnn…n" for "nnn…n.png")."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE.sub("_", base).strip(" ._")[:100]
+    base = _UNSAFE.sub("_", base).strip(" ._")
+    if len(base) > 100:
+        _stem, dot, extension = base.rpartition(".")
+        kept = dot + extension if dot and len(extension) <= 10 else ""
+        base = base[: 100 - len(kept)].rstrip(" ._") + kept
     return base or "evidence" + _EXTENSIONS[media_type]
 
 
