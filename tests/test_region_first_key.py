@@ -2,7 +2,8 @@
 (test_listing_second_cause.py): a record moved onto the subject by a correction, or sent again after its withdrawal,
 is a new cause in the importing region too (records.first_key, migration 46: store.next_first_key_sql). Two regions
 made by the installed console script in a subprocess, Beijing sharing its courts' judgments with Tianjin, where the
-same residents live (each linked by the same identity number), each step on its own day."""
+same residents live (each linked by the same identity number), each step on its own day. Each test runs the console
+script some 40 times (about 40 s of CPU): slow, left to the full run."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import pytest
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import builtin_policy
 from store_copies import copied
+
+pytestmark = pytest.mark.slow
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
