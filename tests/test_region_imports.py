@@ -76,10 +76,12 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     yield {"folder": folder, "keys": keys, "movers": summary.movers, "bundle": folder / "beijing-1.json"}
 
 
-def _copy_tianjin(folder: Path, to: Path) -> None:
-    """Tianjin's store in ``folder`` copied into ``to`` (with its checkpoints beside it)."""
+def _copy_tianjin(folder: Path, to: Path, name: str = TIANJIN) -> Path:
+    """Tianjin's store in ``folder`` copied into ``to`` as ``name``.duckdb (with its checkpoints beside it); returns
+    the copy's path."""
     for item in folder.glob(f"{TIANJIN}.duckdb*"):
-        (shutil.copytree if item.is_dir() else shutil.copy2)(item, to / item.name)
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, to / item.name.replace(TIANJIN, name, 1))
+    return to / f"{name}.duckdb"
 
 
 @pytest.fixture(scope="module")
@@ -621,9 +623,7 @@ def test_a_link_never_makes_two_people_of_one_region_one_person_here(
 
 
 def test_region_import_of_a_refused_bundle_exits_2_with_its_message(border: dict[str, Any], tmp_path: Path) -> None:
-    db = tmp_path / "tianjin.duckdb"
-    for item in border["folder"].glob(f"{TIANJIN}.duckdb*"):
-        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name.replace(TIANJIN, "tianjin"))
+    db = _copy_tianjin(border["folder"], tmp_path, "tianjin")
     bad = _bundle(border, tmp_path / "beijing-1.json", _set_field("amount", "lots"))
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
 
@@ -789,9 +789,7 @@ def test_the_summary_counts_what_this_import_did_not_every_identity_tried_again(
 ) -> None:
     """Persons left unmatched by bundle #1 are tried again by #2 and #3: they are counted as tried again (and still
     unmatched), not as unmatched anew; only a person first named by #3 is unmatched there."""
-    db = tmp_path / "tianjin.duckdb"
-    for item in border["folder"].glob(f"{TIANJIN}.duckdb*"):
-        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name.replace(TIANJIN, "tianjin"))
+    db = _copy_tianjin(border["folder"], tmp_path, "tianjin")
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
 
     def run(path: Path) -> dict[str, Any]:
@@ -949,11 +947,10 @@ def test_a_later_exact_match_on_the_same_resident_sends_the_earlier_link_to_revi
     # The command says so, on a copy of the store as it stands.
     tianjin.execute("CHECKPOINT")
     (tmp_path / "cli").mkdir()
-    for item in tmp_path.glob(f"{TIANJIN}.duckdb*"):
-        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / "cli" / item.name)
+    copy = _copy_tianjin(tmp_path, tmp_path / "cli")
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
     printed = subprocess.run(
-        [CLI, "region", "import", str(second), "--db", str(tmp_path / "cli" / f"{TIANJIN}.duckdb")],
+        [CLI, "region", "import", str(second), "--db", str(copy)],
         capture_output=True,
         text=True,
         env=env | {"COLUMNS": "200"},

@@ -28,6 +28,7 @@ from scoring_helpers import days_before, open_registry, person, policy_text, tax
 from socialcredit.generate import AS_OF, generate
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.due_process.disputes import file_dispute
+from store_copies import copied
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 RESIDENTS = 1_500
@@ -54,10 +55,9 @@ def ok(*args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The population, a store it was loaded into (one run per policy) and the store's export."""
-    folder = tmp_path_factory.mktemp("score-input")
+def _build(folder: Path) -> None:
+    """The population, a store it was loaded into (one run per policy, each summary in runs.json) and the store's
+    export, in ``folder``."""
     generate(RESIDENTS, seed=5, out=folder / "population")
     db = folder / "store.duckdb"
     ok("load", folder / "population", "--db", db)
@@ -66,7 +66,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         summary = json.loads(ok("score", "--policy", policy, "--as-of", AS_OF, "--db", db, "--json").stdout)
         runs[policy] = summary
     ok("export", "--format", "parquet", "--out", folder / "export", "--db", db)
-    return {"folder": folder, "db": db, "runs": runs}
+    (folder / "runs.json").write_text(json.dumps(runs), encoding="utf-8")
+
+
+def world_in(folder: Path) -> dict[str, Any]:
+    """What _build makes, built once per process and copied into ``folder``: the population (``folder``), the
+    store (``db``) and the summaries of its runs (``runs``). A Spark test takes its own copy rather than the module's
+    ``world``: it shares no module-scoped fixture with the file's other tests, so only the Spark tests wait for the
+    one worker that runs Spark (conftest.spark_scope), and the others run beside them."""
+    copied(folder, "score-input", _build)
+    runs = json.loads((folder / "runs.json").read_text(encoding="utf-8"))
+    return {"folder": folder, "db": folder / "store.duckdb", "runs": runs}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The population, a store it was loaded into (one run per policy) and the store's export (see world_in)."""
+    return world_in(tmp_path_factory.mktemp("score-input"))
 
 
 # -- comparing a run of the store with results written by --input ----------------------------------------------
@@ -404,12 +420,13 @@ def test_the_store_is_not_touched(world: dict[str, Any], tmp_path: Path) -> None
 # -- checking a Spark run ----------------------------------------------------------------------------------------
 @pytest.mark.spark
 @pytest.mark.parametrize("source", ["population", "export", "versioned"])
-def test_spark_reads_the_files_as_input_does(world: dict[str, Any], tmp_path: Path, spark: Any, source: str) -> None:
+def test_spark_reads_the_files_as_input_does(tmp_path: Path, spark: Any, source: str) -> None:
     """Spark reads the folders through the same code (backends/files.py): its results and those of --input agree,
     file by file (decayed points within 1e-9), for a population, an export, and records that carry versions (some
     sent with their ids full-width)."""
     from socialcredit.registry.scoring.export import score_on_spark
 
+    world = world_in(tmp_path / "world")
     folder = world["folder"] / source if source != "versioned" else _versioned(world, tmp_path)
     ok("score", "--input", folder, "--as-of", AS_OF, "--out", tmp_path / "duckdb")
     score_on_spark(folder, builtin_policy("beijing"), AS_OF, tmp_path / "spark", session=spark)
@@ -523,13 +540,14 @@ def _without_subject(world: dict[str, Any], tmp_path: Path) -> tuple[Path, str]:
 
 
 @pytest.mark.spark
-def test_spark_refuses_the_files_input_refuses(world: dict[str, Any], tmp_path: Path, spark: Any) -> None:
+def test_spark_refuses_the_files_input_refuses(tmp_path: Path, spark: Any) -> None:
     """Spark read the files without their consistency checks: it scored records of a subject the files do not
     register (and a date out of the registry's range), where `score --input` refuses both; now it refuses them
     with the same messages, before writing anything."""
     from socialcredit.errors import InvalidRequestError, WorkflowError
     from socialcredit.registry.scoring.export import score_on_spark
 
+    world = world_in(tmp_path / "world")
     folder, gone = _without_subject(world, tmp_path)
     _, first = _records_of(folder / "records", gone)
     message = _refused(folder).removeprefix("error: ").rstrip("\n")

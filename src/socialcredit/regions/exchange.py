@@ -1014,6 +1014,27 @@ def _drop_stale_versions(store: Store) -> None:
         )
 
 
+def _note_restarts(store: Store) -> None:
+    """Mark in ``_apply`` (column ``restarts``) each version whose record restarted among the versions received
+    since the last one applied, the latest of which alone is applied: one of them withdrawn, or of another subject at
+    the origin. Its first key is its own (store.next_first_key_sql), as at the origin: a record withdrawn and sent
+    again, or moved onto the subject, between two bundles is a new cause here too (until 2026-12-06 it kept its first
+    key from the version applied before, took the cause back and ended the listing of the cause the origin kept)."""
+    fold = fold_record_id_sql("p.record_id")
+    store.execute(
+        f"""ALTER TABLE _apply ADD COLUMN restarts BOOLEAN DEFAULT false;
+        UPDATE _apply a SET restarts = true WHERE EXISTS (
+            SELECT 1 FROM region_records p
+            WHERE p.origin_region = a.origin_region AND p.source_id = a.source_id
+              AND p.origin_region || '/' || {fold} = a.local_record_id AND NOT p.applied AND p.version < a.version
+              AND (p.withdrawn OR p.origin_subject_id <> a.origin_subject_id)
+              AND p.version > coalesce((
+                  SELECT max(q.version) FROM region_records q
+                  WHERE q.origin_region = p.origin_region AND q.source_id = p.source_id AND q.record_id = p.record_id
+                    AND q.applied), 0))"""
+    )
+
+
 def _apply_records(store: Store, origin: str | None = None, identity_id: int | None = None) -> int:
     """Copy the not-yet-applied records of linked identities into ``records``; call inside a transaction."""
     catalog = store.catalog
@@ -1041,6 +1062,7 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
         params,
     )
     _drop_stale_versions(store)
+    _note_restarts(store)
     n = int(store.one("SELECT count(*) FROM _apply"))
     if n:
         first = store.take_ids("seq", n)
@@ -1057,7 +1079,7 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
                    md5_number(a.local_subject || '|' || a.record_type || '|' || CAST(a.event_date AS VARCHAR)
                               || '|' || a.fields),
                    l.version IS NOT NULL, a.withdrawn, NULL, now(), a.origin_region, l.prev_key,
-                   {next_first_key_sql("l", "a.subject_key")},
+                   CASE WHEN a.restarts THEN NULL ELSE {next_first_key_sql("l", "a.subject_key")} END,
                    {typed}
             FROM _apply a LEFT JOIN (
                 SELECT source_id, record_id, max(version) AS version, arg_max(record_key, version) AS prev_key,

@@ -1,0 +1,200 @@
+"""A shared judgment applied in another region keeps the cause it was listed for there, as at ingest
+(test_listing_second_cause.py): a record moved onto the subject by a correction, or sent again after its withdrawal,
+is a new cause in the importing region too (records.first_key, migration 46: store.next_first_key_sql). Two regions
+made by the installed console script in a subprocess, Beijing sharing its courts' judgments with Tianjin, where the
+same residents live (each linked by the same identity number), each step on its own day. Each test runs the console
+script some 40 times (about 40 s of CPU): slow, left to the full run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialcredit.identifiers import make_ric
+from socialcredit.policy import builtin_policy
+from store_copies import copied
+
+pytestmark = pytest.mark.slow
+
+CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
+OTHER = make_ric("110105", dt.date(1985, 6, 1), 13)
+HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction"
+REGIONS = {"beijing": ("110000", "Beijing"), "tianjin": ("120000", "Tianjin")}
+FIRST = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
+SECOND = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
+
+
+def sc(today: str, *args: str, db: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    proc = subprocess.run(
+        [CLI, *args, *(("--db", str(db)) if db else ())],
+        capture_output=True,
+        text=True,
+        env=env | {"COLUMNS": "200", "SOCIALCREDIT_TODAY": today},
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def store(folder: Path, region: str) -> Path:
+    return folder / f"{region}.duckdb"
+
+
+def judgments(folder: Path, name: str, *rows: str, withdrawn: bool = False) -> str:
+    path = folder / name
+    head = HEADER + (",withdrawn" if withdrawn else "")
+    path.write_text(head + "\n" + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def sent(day: str, folder: Path, name: str, *rows: str, withdrawn: bool = False) -> None:
+    """The courts' rows ingested in Beijing on ``day``, Beijing scored as of that day and its due-process job run."""
+    beijing = store(folder, "beijing")
+    sc(day, "ingest", judgments(folder, name, *rows, withdrawn=withdrawn), "--source", "courts", db=beijing)
+    sc(day, "score", "--policy", "beijing", "--as-of", day, db=beijing)
+    sc(day, "due", "run", db=beijing)
+
+
+def shared(day: str, folder: Path) -> None:
+    """Beijing's next bundle exported and imported in Tianjin on ``day``, Tianjin scored as of that day and its
+    due-process job run."""
+    n = len(list(folder.glob("beijing-*.json"))) + 1
+    bundle = str(folder / f"beijing-{n}.json")
+    key = str(folder / "beijing.key")
+    sc(day, "region", "export", "--policy", "beijing", "--key", key, "--out", bundle, db=store(folder, "beijing"))
+    tianjin = store(folder, "tianjin")
+    sc(day, "region", "import", bundle, db=tianjin)
+    sc(day, "score", "--policy", "beijing", "--as-of", day, db=tianjin)
+    sc(day, "due", "run", db=tianjin)
+
+
+def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
+    rows = json.loads(sc(today, "notices", "--subject", DEFAULTER, "--json", db=db).stdout)
+    return sorted((x["record_id"], x["status"], x["noticed_on"], x["effective_on"], x["closed_on"]) for x in rows)
+
+
+def refused(today: str, db: Path) -> dict[str, Any]:
+    asked = sc(today, "decide", DEFAULTER, "flight", "--purpose", "ticket purchase", "--json", db=db)
+    decision: dict[str, Any] = json.loads(asked.stdout)
+    assert decision["granted"] is False
+    assert decision["lists"] == ["blacklist"]
+    return decision
+
+
+def _regions(folder: Path, *rows: str) -> None:
+    """Beijing and Tianjin, each knowing the defaulter and another resident, trusting each other and publishing the
+    shipped Beijing policy sharing court judgments and the blacklist; Beijing's courts report ``rows`` on
+    2026-11-01, Tianjin imports Beijing's first bundle that day, and both listings take effect on 2026-12-31."""
+    policy = folder / "beijing.yaml"
+    shipped = builtin_policy("beijing")
+    text = shipped.text.replace(f'version: "{shipped.policy.version}"', f'version: "{shipped.policy.version}.1"', 1)
+    policy.write_text(text + "exchange:\n  shareable_record_types: [court_judgment]\n  lists: [blacklist]\n", "utf-8")
+    subjects = folder / "subjects.csv"
+    subjects.write_text(f"subject_id,name\n{DEFAULTER},张三\n{OTHER},李四\n", encoding="utf-8")
+    printed = {}
+    for region, (code, name) in REGIONS.items():
+        db = store(folder, region)
+        sc("2026-11-01", "init", db=db)
+        sc("2026-11-01", "region", "setup", code, name, db=db)
+        printed[region] = sc("2026-11-01", "region", "keygen", "--out", str(folder / f"{region}.key")).stdout
+        sc("2026-11-01", "ingest", str(subjects), "--source", "civil_affairs", db=db)
+        sc("2026-11-01", "policy", "publish", str(policy), "--without-impact", db=db)
+    for region, other in (("beijing", "tianjin"), ("tianjin", "beijing")):
+        signing = printed[other].splitlines()[2]
+        sc("2026-11-01", "region", "trust", *REGIONS[other], "--key", signing, db=store(folder, region))
+    sent("2026-11-01", folder, "j1.csv", *rows)
+    shared("2026-11-01", folder)
+    for region in REGIONS:
+        sc("2026-12-31", "due", "run", db=store(folder, region))  # the notice's 60 days have passed: in effect
+
+
+def test_a_record_moved_onto_the_subject_in_beijing_is_a_new_cause_in_tianjin(tmp_path: Path) -> None:
+    """J0, stored before J1 for another resident, is corrected onto the defaulter in Beijing after J1's listing took
+    effect in both regions: in Tianjin too it is first stored for the defaulter when it moves, so Tianjin's listing
+    keeps J1, and the defaulter is refused there."""
+    other = f"J0,{OTHER},court_judgment,2026-03-01,civil,1000,unfulfilled,false,"
+    _regions(tmp_path, other, FIRST)
+    tianjin = store(tmp_path, "tianjin")
+    assert listings("2026-12-31", tianjin) == [("110000/J1", "effective", "2026-11-01", "2026-12-31", None)]
+
+    moved = f"J0,{DEFAULTER},court_judgment,2026-03-01,commercial,70000,unfulfilled,true,true"
+    sent("2027-01-05", tmp_path, "j0b.csv", moved)
+    assert listings("2027-01-05", store(tmp_path, "beijing")) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    shared("2027-01-05", tmp_path)
+    assert listings("2027-01-05", tianjin) == [("110000/J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert refused("2027-01-05", tianjin)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
+
+
+def _listed_twice(folder: Path) -> None:
+    """The two regions of _regions, J1 and J2 of one day reported, J1's listing in effect in both."""
+    _regions(folder, FIRST, SECOND)
+
+
+# Beijing's listings after J1 is withdrawn (or moved onto another resident) on 2027-01-05: J2 noticed that day,
+# in effect from 2027-03-06.
+AFTER_J1_LEFT = [
+    ("J1", "delisted", "2026-11-01", "2026-12-31", "2027-01-05"),
+    ("J2", "effective", "2027-01-05", "2027-03-06", None),
+]
+
+
+def in_tianjin(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Beijing's listings ``rows`` as Tianjin has them (its records' ids prefixed with Beijing's code)."""
+    return [(f"110000/{r}", *rest) for r, *rest in rows]
+
+
+def test_a_withdrawn_record_sent_again_does_not_take_the_cause_back_in_tianjin(tmp_path: Path) -> None:
+    """J1 withdrawn in Beijing and its bundle imported in Tianjin: J2 noticed in both, with Beijing's dates. J1 sent
+    again, in the next bundle: a new cause in Tianjin too, J2's listing stands and the defaulter is refused."""
+    copied(tmp_path, "regions-listed-twice", _listed_twice)
+    beijing, tianjin = store(tmp_path, "beijing"), store(tmp_path, "tianjin")
+    sent("2027-01-05", tmp_path, "w.csv", f"{FIRST}true,true", withdrawn=True)
+    shared("2027-01-05", tmp_path)
+    for region in REGIONS:
+        sc("2027-03-10", "due", "run", db=store(tmp_path, region))
+    assert listings("2027-03-10", beijing) == AFTER_J1_LEFT
+    assert listings("2027-03-10", tianjin) == in_tianjin(AFTER_J1_LEFT)
+
+    sent("2027-03-11", tmp_path, "r.csv", f"{FIRST}true")
+    shared("2027-03-11", tmp_path)
+    assert listings("2027-03-11", beijing) == AFTER_J1_LEFT
+    assert listings("2027-03-11", tianjin) == in_tianjin(AFTER_J1_LEFT)
+    assert refused("2027-03-11", tianjin)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
+
+
+@pytest.mark.parametrize(
+    ("left", "withdrawn"),
+    [
+        (f"{FIRST}true,true", True),
+        (f"J1,{OTHER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,true", False),
+    ],
+    ids=["withdrawn", "moved"],
+)
+def test_a_record_that_left_the_defaulter_and_came_back_between_two_bundles_does_not_take_the_cause_back(
+    tmp_path: Path, left: str, withdrawn: bool
+) -> None:
+    """J1 withdrawn in Beijing (or corrected onto another resident) on 2027-01-05, then sent again (or corrected
+    back) on 2027-03-11, before Beijing's next bundle: Tianjin applied only J1's newest version, with the first key of
+    the version it had, so J1 stayed its cause there while Beijing's bundle ended J1's listing and carried J2's:
+    Tianjin delisted J1, noticed nothing, and granted the defaulter a flight (until 2026-12-06). The versions between
+    are read: J1 is a new cause, and Tianjin lists J2 with Beijing's dates."""
+    copied(tmp_path, "regions-listed-twice", _listed_twice)
+    beijing, tianjin = store(tmp_path, "beijing"), store(tmp_path, "tianjin")
+    sent("2027-01-05", tmp_path, "left.csv", left, withdrawn=withdrawn)
+    sc("2027-03-10", "due", "run", db=beijing)
+    sent("2027-03-11", tmp_path, "back.csv", f"{FIRST}true")
+    assert listings("2027-03-11", beijing) == AFTER_J1_LEFT
+    shared("2027-03-11", tmp_path)
+    assert listings("2027-03-11", tianjin) == in_tianjin(AFTER_J1_LEFT)
+    assert refused("2027-03-11", tianjin)["score"] == 800
