@@ -160,6 +160,22 @@ def test_anyone_but_the_representative_is_refused(world: dict[str, Any], who: st
         )
 
 
+def test_anyone_but_the_representative_is_refused_in_the_language_asked(world: dict[str, Any]) -> None:
+    """With ``lang=zh`` the refusal was said in English (not_representative had no Chinese words)."""
+    zh = f"只有企业{ORG}的现任法定代表人可以代表企业查询和办理"
+    headers = {"Authorization": f"Bearer {world['keys']['director']}"}
+    body = {"source_id": "courts", "record_id": "J9", "reason": "判决已履行"}
+    for method, path, sent in (
+        ("POST", f"/v1/orgs/{ORG}/disputes", body),
+        ("GET", f"/v1/orgs/{ORG}/file", None),
+        ("GET", f"/v1/orgs/{ORG}/file.html", None),
+    ):
+        refused = world["client"].request(method, path, params={"lang": "zh"}, json=sent, headers=headers)
+        error = refused.json()["error"]
+        assert (refused.status_code, refused.headers.get("content-language")) == (403, "zh-CN"), path
+        assert (error["code"], error["message"]) == ("not_representative", zh), path
+
+
 def test_the_representative_disputes_the_organisations_record(world: dict[str, Any]) -> None:
     answer = world["filed"]["dispute"]
     assert answer.status_code == 201, answer.text

@@ -265,8 +265,14 @@ _ALLOWED = (
             "or '_', e.g. '2026.1'",
         ),
         (
-            '"2026-а"',  # Cyrillic а
-            "the Cyrillic letter 'а' (U+0430) reads as a Latin letter; write a version in one script, e.g. '2026.1'",
+            '"v2026-а"',  # Cyrillic а among Latin letters
+            "a version may not mix the Cyrillic letter 'а' (U+0430) with Latin letters; write a version in one "
+            "script, e.g. '2026.1'",
+        ),
+        (
+            '"том2и\u0306"',  # й written as и and its breve apart: the composed й (U+0439, NFC) reads the same
+            "a version may not contain '\u0306' (U+0306): 'том2и\u0306' reads as 'том2й'; use letters, digits, '.', "
+            "'-' or '_', e.g. '2026.1'",
         ),
         (
             '"rc-ο1"',  # Greek omicron among Latin letters
@@ -290,17 +296,23 @@ _SYMBOLS = st.characters(
     min_codepoint=0x80,
     exclude_characters="（）【】《》「」『』、",
 )
-# Letters and digits that read as themselves (NFKC), of no script a Latin letter can be mistaken in (Cyrillic, Greek)
+
+
+def _drawn_as_ascii(c: str) -> bool:
+    """An ASCII letter or digit in another form (its NFKC is ASCII), but a letter of its own (Lo: ª, º)."""
+    return not c.isascii() and unicodedata.category(c) != "Lo" and unicodedata.normalize("NFKC", c).isascii()
+
+
+# Letters and digits that read as themselves (none drawn as ASCII: Thai's ำ is taken), of no script a Latin letter
+# can be mistaken in (Cyrillic, Greek: test_a_version_wholly_in_one_script_is_taken has them)
 _NAMING = st.text(
     st.characters(categories=["Lu", "Ll", "Lo", "Nd"]).filter(
-        lambda c: (
-            unicodedata.normalize("NFKC", c) == c and not unicodedata.name(c, "").startswith(("CYRILLIC", "GREEK"))
-        )
+        lambda c: not _drawn_as_ascii(c) and not unicodedata.name(c, "").startswith(("CYRILLIC", "GREEK"))
     )
     | st.sampled_from(".-_"),
     min_size=1,
     max_size=30,
-).filter(lambda text: unicodedata.normalize("NFKC", text) == text)
+).filter(lambda text: unicodedata.normalize("NFC", text) == text)
 
 
 @given(_NAMING, _NAMING, _SYMBOLS)
@@ -324,22 +336,45 @@ def test_a_version_with_a_symbol_is_refused_naming_it(before: str, after: str, s
         [
             c
             for c in map(chr, range(0x80, 0x20000))
-            if unicodedata.category(c) in ("Lu", "Ll", "Lo", "Lm", "Nd", "Nl", "No")
-            and unicodedata.normalize("NFKC", c) != c
+            if unicodedata.category(c) in ("Lu", "Ll", "Lt", "Lm", "Nd", "Nl", "No") and _drawn_as_ascii(c)
         ]
     ),
 )
 @settings(max_examples=200)
 def test_a_version_reading_as_another_is_refused_naming_the_character(before: str, after: str, odd: str) -> None:
-    """A letter or digit whose compatibility form (NFKC) is another ('２' U+FF12 reads as 2, 'ﬁ' as fi) is refused,
-    naming it and what the version reads as ('２０２６.1' was published beside 2026.1)."""
+    """A letter or digit drawn as an ASCII one in another form ('２' U+FF12 reads as 2, 'ﬁ' as fi, '²' as 2) is
+    refused, naming it and what the version reads as ('２０２６.1' was published beside 2026.1)."""
     version = before + odd + after
     with pytest.raises(ValueError) as refused:
         check_version(version)
+    read = before + unicodedata.normalize("NFKC", odd) + after
     assert str(refused.value) == (
-        f"a version may not contain {odd!r} (U+{ord(odd):04X}): {version!r} reads as "
-        f"{unicodedata.normalize('NFKC', version)!r}; use letters, digits, '.', '-' or '_', e.g. '2026.1'"
+        f"a version may not contain {odd!r} (U+{ord(odd):04X}): {version!r} reads as {read!r}; use letters, "
+        "digits, '.', '-' or '_', e.g. '2026.1'"
     )
+
+
+def _letters(script: str, categories: tuple[str, ...]) -> list[str]:
+    return [
+        c
+        for c in map(chr, range(0x370, 0x2000))
+        if unicodedata.category(c) in categories
+        and unicodedata.name(c, "").startswith(script)
+        and unicodedata.normalize("NFC", c) == c
+    ]
+
+
+# A version wholly in one script: Cyrillic or Greek letters (either case, those drawn as Latin ones too), Thai's
+# (ำ among them), with digits and '.', '-', '_'
+_ONE_SCRIPT = st.sampled_from(
+    [_letters("CYRILLIC", ("Lu", "Ll")), _letters("GREEK", ("Lu", "Ll")), _letters("THAI", ("Lo",))]
+).flatmap(lambda letters: st.text(st.sampled_from(letters) | st.sampled_from("0123456789.-_"), min_size=1))
+
+
+@given(_ONE_SCRIPT)
+@settings(max_examples=200)
+def test_a_version_wholly_in_one_script_is_taken(version: str) -> None:
+    assert check_version(version) == version
 
 
 _LATIN = st.text(st.sampled_from("abcxyzABCXYZ0123456789.-_"), max_size=10)
@@ -368,7 +403,10 @@ def test_a_version_mixing_latin_with_cyrillic_or_greek_is_refused(before: str, a
 
 
 def test_a_version_may_be_written_in_any_script() -> None:
-    for version in ("выпуск 2026", "Έκδοση 2", "ฉบับที่ 1", "2026 年版"):
+    taken = ("выпуск 2026", "Έκδοση 2", "ฉบับที่ 1", "2026 年版", "ΝΟΜΟΣ 2026")
+    # ำ (U+0E33) and ຳ (U+0EB3), Thai's and Lao's sara am, and ª, the ordinal indicator, have compatibility forms
+    # (NFKC) and were refused on 2026-12-06; Cyrillic drawn wholly as Latin letters too (ТОМ, not том)
+    for version in (*taken, "ประจำปี 2026", "ສະບັບປະຈຳປີ 2026", "2ª edição", "ТОМ 2026", "том 2026"):
         assert check_version(version) == version
     text = beijing_text().replace('version: "2026.2"', 'version: "2026 年版 v1.0-rc+1"', 1)
     assert parse_policy(text, ORIGIN).policy.version == "2026 年版 v1.0-rc+1"
@@ -376,6 +414,8 @@ def test_a_version_may_be_written_in_any_script() -> None:
     assert parse_policy(revised, ORIGIN).policy.version == "2026 年版（修订）、《草案》"
     thai = beijing_text().replace('version: "2026.2"', 'version: "ฉบับที่ 1"', 1)  # Thai's marks (U+0E31, U+0E35)
     assert parse_policy(thai, ORIGIN).policy.version == "ฉบับที่ 1"
+    yearly = beijing_text().replace('version: "2026.2"', 'version: "ประจำปี 2026"', 1)
+    assert parse_policy(yearly, ORIGIN).policy.version == "ประจำปี 2026"
 
 
 def test_zero_points() -> None:

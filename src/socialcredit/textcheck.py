@@ -14,6 +14,7 @@ __all__ = [
     "INVISIBLE_RANGES",
     "MONGOLIAN_LETTERS",
     "MONGOLIAN_SELECTORS",
+    "Entered",
     "control_character",
     "escaped",
     "invisible_character",
@@ -30,33 +31,50 @@ def control_character(text: str, allowed: str = "") -> str | None:
     return next((c for c in text if (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS) and c not in allowed), None)
 
 
-def escaped(text: str, *, layout: bool = False) -> str:
+def escaped(text: str) -> str:
     """``text`` safe to print on a terminal: each character Python does not count printable (a control character, a
     bidirectional control, a line or paragraph separator, an invisible character) written as its code, \\x1b or
-    \\u202e; any other character (Chinese too) as it is. For a text a store holds from before it was checked.
-    ``layout``: line breaks, tabs and spaces (Unicode's Zs, such as U+3000) are kept, which a page lays out."""
+    \\u202e; any other character (Chinese too) as it is. For a text a store holds from before it was checked."""
     if text.isprintable():
         return text
-    return "".join(
-        c if c.isprintable() or (layout and _laid_out(c)) else c.encode("unicode_escape").decode("ascii") for c in text
-    )
+    return "".join(c if c.isprintable() else _code(c) for c in text)
 
 
-def _laid_out(c: str) -> bool:
-    return c in "\n\r\t" or unicodedata.category(c) == "Zs"
+def _code(c: str) -> str:
+    return c.encode("unicode_escape").decode("ascii")
+
+
+# What a page writes as its code (``shown``): what the registry refuses in a text (``control_character``: Unicode's Cc
+# but the line breaks and tabs a page lays out, the bidirectional controls), the marks of direction (U+200E, U+200F)
+# and the line and paragraph separators (U+2028, U+2029), which reorder or break the text around them. Nothing else:
+# a zero-width joiner in an emoji sequence or a Persian word, a soft hyphen, a variation selector are text the
+# registry takes, and a page shows them as written.
+_MARKS = frozenset("\u200e\u200f\u2028\u2029")
+
+
+def _coded(c: str) -> bool:
+    return c not in "\n\r\t" and (unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS or c in _MARKS)
+
+
+class Entered(str):
+    """A text a form holds (an input's or option's value, a hidden field, a textarea's text), which ``shown`` writes
+    as it is: sent back, it is the text the registry gave or the user typed, not its codes (a record id holding a
+    soft hyphen still names its record). Marked in a template by its ``field`` filter."""
+
+    __slots__ = ()
 
 
 Written = TypeVar("Written")
 
 
 def shown(value: Written) -> Written:
-    """A value as a page writes it (Jinja's ``finalize``, each ``{{ }}`` of a template): a text as ``escaped`` with
-    its layout kept, so that a stored name holding U+202E or \\x1b shows the code, not text reversed or hidden; any
-    other value as it is. A text marked safe (Jinja's Markup, a subclass of str) stays so: the codes are a backslash,
-    letters and digits, nothing HTML reads."""
-    if not isinstance(value, str) or value.isprintable():
-        return value
-    coded: Written = type(value)(escaped(value, layout=True))
+    """A value as a page writes it (Jinja's ``finalize``, each ``{{ }}`` of a template): a text with what ``_coded``
+    names written as its code (\\x1b, \\u202e), so that a stored name holding U+202E or \\x1b shows the code, not
+    text reversed or hidden; a form's value (``Entered``) and any other value as it is. A text marked safe (Jinja's
+    Markup, a subclass of str) stays so: the codes are a backslash, letters and digits, nothing HTML reads."""
+    if not isinstance(value, str) or isinstance(value, Entered) or value.isprintable() or not any(map(_coded, value)):
+        return value  # (a printable text, most of them, has none of them)
+    coded: Written = type(value)("".join(_code(c) if _coded(c) else c for c in value))
     return coded
 
 

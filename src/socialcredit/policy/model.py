@@ -10,7 +10,7 @@ import builtins
 import datetime as dt
 import re
 import unicodedata
-from typing import Literal
+from typing import Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -426,25 +426,24 @@ def check_version(value: object) -> str:
     return value
 
 
-# Cyrillic and Greek letters drawn as Latin ones are: '2026-а' (U+0430) read as 2026-a, a version beside it
+# Cyrillic and Greek letters drawn as Latin ones are: among Latin letters, the one a refusal names first
 _LATIN_LOOKING = frozenset("АВЕЅІЈКМНОРТХУҮԚԜаеһіјорԛѕԝхуԁсΑΒΕΖΗΙΚΜΝΟΡΤΥΧαινοϲ")
 
 
 def _check_reads_as_itself(value: str) -> None:
-    """ValueError unless ``value`` reads as no other version (``check_version``): a full-width digit ('２０２６.1') or
-    a ligature reads as its compatibility form (NFKC), a Cyrillic or Greek letter among Latin ones, or one drawn as
-    a Latin letter in a version with no other letter of its script, as that Latin letter. A version wholly in one
-    script (Chinese, Thai, Cyrillic) is taken."""
-    normal = _nfkc(value)
-    if normal != value:
-        at = next(
-            (i for i, c in enumerate(value) if _nfkc(c) != c),
-            next(i for i in range(len(value)) if _nfkc(value[: i + 1]) != value[: i + 1]),
-        )
-        raise ValueError(
-            f"a version may not contain {value[at]!r} (U+{ord(value[at]):04X}): {value!r} reads as {normal!r}; "
-            "use letters, digits, '.', '-' or '_', e.g. '2026.1'"
-        )
+    """ValueError unless ``value`` reads as no other version (``check_version``): a letter or digit beyond ASCII
+    drawn as ASCII in another form (``_drawn_as_ascii``: '２０２６.1' reads as 2026.1, 'ﬁ' as fi, '²' as 2), a
+    letter with its accent written apart (U+0301 after é's e: the composed é, NFC), a Cyrillic or Greek letter among
+    Latin ones. A version wholly in one script is taken: Chinese, Thai ('ประจำปี 2026', whose ำ NFKC writes as
+    two), Lao, Cyrillic and Greek in either case ('ТОМ 2026', 'том 2026'), Portuguese ('2ª edição')."""
+    odd = next((c for c in value if _drawn_as_ascii(c)), None)
+    if odd is not None:
+        read = "".join(unicodedata.normalize("NFKC", c) if _drawn_as_ascii(c) else c for c in value)
+        _refuse_reading(value, odd, read)
+    composed = unicodedata.normalize("NFC", value)
+    if composed != value:
+        at = next(i for i in range(len(value)) if unicodedata.normalize("NFC", value[: i + 1]) != value[: i + 1])
+        _refuse_reading(value, value[at], composed)
     scripts = {c: _script(c) for c in value if c.isalpha()}
     foreign = [c for c, script in scripts.items() if script in ("CYRILLIC", "GREEK")]
     if foreign and "LATIN" in scripts.values():
@@ -453,20 +452,29 @@ def _check_reads_as_itself(value: str) -> None:
             f"a version may not mix the {_script(odd).title()} letter {odd!r} (U+{ord(odd):04X}) with Latin "
             "letters; write a version in one script, e.g. '2026.1'"
         )
-    if foreign and all(c in _LATIN_LOOKING for c in foreign):
-        raise ValueError(
-            f"the {_script(foreign[0]).title()} letter {foreign[0]!r} (U+{ord(foreign[0]):04X}) reads as a Latin "
-            "letter; write a version in one script, e.g. '2026.1'"
-        )
 
 
-def _nfkc(text: str) -> str:
-    """``text``'s compatibility form (NFKC), but for a Chinese name's brackets and enumeration comma (``_VERSION_CJK``),
-    which are taken as they are."""
-    return "".join(part if part in _VERSION_CJK else unicodedata.normalize("NFKC", part) for part in _CJK.split(text))
+def _drawn_as_ascii(c: str) -> bool:
+    """Whether ``c`` (beyond ASCII) is an ASCII letter or digit in another form: its compatibility form (NFKC) is
+    ASCII (full-width '２', a ligature 'ﬁ', a superscript '²', a circled '①', a mathematical '𝐀', a roman numeral
+    'Ⅻ'). A version is compared with others written in ASCII ('2026.1'), which these read as. Not a letter of its own
+    (Unicode's Lo): the ordinal indicators 'ª' and 'º' of Portuguese, Spanish and Italian are letters on those
+    keyboards, drawn raised and underlined ('2ª edição' does not read as '2a'); nor a Chinese name's brackets. A
+    compatibility form beyond ASCII (Thai ำ, Lao ຳ, Hangul's compatibility jamo) is how that script writes a letter:
+    taken."""
+    return (
+        not c.isascii()
+        and c not in _VERSION_CJK
+        and unicodedata.category(c) != "Lo"
+        and unicodedata.normalize("NFKC", c).isascii()
+    )
 
 
-_CJK = re.compile(f"([{re.escape(_VERSION_CJK)}])")
+def _refuse_reading(value: str, odd: str, read: str) -> NoReturn:
+    raise ValueError(
+        f"a version may not contain {odd!r} (U+{ord(odd):04X}): {value!r} reads as {read!r}; "
+        "use letters, digits, '.', '-' or '_', e.g. '2026.1'"
+    )
 
 
 def _script(c: str) -> str:

@@ -34,7 +34,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
 from socialcredit.registry.service import Service
-from socialcredit.textcheck import shown
+from socialcredit.textcheck import Entered, shown
 from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
 from socialcredit.web.uploads import RepeatedField, parse_multipart
@@ -170,6 +170,11 @@ class Page:
 Handler = Callable[[Page], Response]
 
 
+def _entered(value: Any) -> Any:
+    """A template's ``field`` filter: a text a form holds (a value attribute, a textarea), written as it is."""
+    return Entered(value) if isinstance(value, str) else value
+
+
 class Web:
     """The pages' shared state: the service (its store behind a lock), the templates, the limits (the service's)."""
 
@@ -182,6 +187,7 @@ class Web:
             lstrip_blocks=True,
             finalize=shown,  # a stored text's control characters and direction overrides written as their codes
         )
+        self.env.filters["field"] = _entered  # ... but a form's values, sent back as they are (textcheck.Entered)
         self.env.globals.update(template_globals())  # codes in words (web/codes.py)
         self.throttle = service.throttle
         if lookup_limit is not None:  # pages of their own limit on searches (their refusals are not summarised)

@@ -62,4 +62,5 @@ def require_representative(store: Store, person_id: str | None, org_id: str, tod
         raise ForbiddenError(
             f"only the current legal representative of organisation {org_id} may act for it",
             code="not_representative",
+            zh=f"只有企业{org_id}的现任法定代表人可以代表企业查询和办理",
         )
