@@ -426,7 +426,8 @@ def check_version(value: object) -> str:
     return value
 
 
-# Cyrillic and Greek letters drawn as Latin ones are: among Latin letters, the one a refusal names first
+# Cyrillic and Greek letters drawn as Latin ones are: among Latin letters, the one a refusal names first; a version
+# whose Cyrillic or Greek letters are all of them reads as a Latin one
 _LATIN_LOOKING = frozenset("АВЕЅІЈКМНОРТХУҮԚԜаеһіјорԛѕԝхуԁсΑΒΕΖΗΙΚΜΝΟΡΤΥΧαινοϲ")
 
 
@@ -434,8 +435,9 @@ def _check_reads_as_itself(value: str) -> None:
     """ValueError unless ``value`` reads as no other version (``check_version``): a letter or digit beyond ASCII
     drawn as ASCII in another form (``_drawn_as_ascii``: '２０２６.1' reads as 2026.1, 'ﬁ' as fi, '²' as 2), a
     letter with its accent written apart (U+0301 after é's e: the composed é, NFC), a Cyrillic or Greek letter among
-    Latin ones. A version wholly in one script is taken: Chinese, Thai ('ประจำปี 2026', whose ำ NFKC writes as
-    two), Lao, Cyrillic and Greek in either case ('ТОМ 2026', 'том 2026'), Portuguese ('2ª edição')."""
+    Latin ones, a version whose Cyrillic or Greek letters are all drawn as Latin ones ('2026-а', 'ТОМ 2026'). A
+    version wholly in one script is taken: Chinese, Thai ('ประจำปี 2026', whose ำ NFKC writes as two), Lao,
+    Cyrillic and Greek in either case ('том 2026', 'ΝΟΜΟΣ 2026'), Portuguese ('2ª edição')."""
     odd = next((c for c in value if _drawn_as_ascii(c)), None)
     if odd is not None:
         read = "".join(unicodedata.normalize("NFKC", c) if _drawn_as_ascii(c) else c for c in value)
@@ -451,6 +453,14 @@ def _check_reads_as_itself(value: str) -> None:
         raise ValueError(
             f"a version may not mix the {_script(odd).title()} letter {odd!r} (U+{ord(odd):04X}) with Latin "
             "letters; write a version in one script, e.g. '2026.1'"
+        )
+    # Wholly confusable (Unicode's UTS #39): every Cyrillic or Greek letter of the version drawn as a Latin one, so
+    # the whole reads as a Latin version ('2026-а' as 2026-a, 'ТОМ 2026' as TOM 2026); 'том 2026' is taken
+    if foreign and all(c in _LATIN_LOOKING for c in foreign):
+        raise ValueError(
+            f"the {_script(foreign[0]).title()} letter {foreign[0]!r} (U+{ord(foreign[0]):04X}) reads as a Latin "
+            "letter, and every letter of the version does; write a version in one script with a letter of its own, "
+            "e.g. '2026.1'"
         )
 
 
