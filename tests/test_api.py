@@ -411,18 +411,33 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
         ("OPTIONS", "/v1/records", "POST"),
         ("PATCH", "/v1/records/R-1", "PUT, DELETE"),
         ("PUT", "/signin", "GET, HEAD, POST"),
+        ("DELETE", "/policies", "GET, HEAD"),
+        ("POST", "/healthz", "GET, HEAD"),
+        ("POST", "/metrics", "GET, HEAD"),
+        ("POST", "/docs", "GET, HEAD"),
     ],
 )
 def test_a_method_a_path_does_not_take_is_405_with_allow(
     world: dict[str, Any], method: str, path: str, allowed: str
 ) -> None:
-    """RFC 9110: a 405 carries Allow, the methods the path takes; the message names them too (a page's address is
-    answered with a page: tests/test_web_refusals.py)."""
+    """RFC 9110: a 405 carries Allow, the methods the path takes; the message names them too. A page's address is
+    answered with a page in its language naming them (it said "takes a form sent from a page only" at pages opened
+    by GET; a form's own address: tests/test_web_refusals.py); a machine's address (/healthz, /metrics, /docs)
+    in JSON, as the API's."""
+    if path in ("/signin", "/policies"):
+        for lang, said in (
+            ("en", f"This address does not take {method}; it takes {allowed}."),
+            ("zh", f"此地址不接受 {method} 请求，只接受：{allowed}。"),
+        ):
+            r = world["client"].request(method, path, params={"lang": lang})
+            assert (r.status_code, r.headers.get("allow")) == (405, allowed)
+            assert r.headers["content-type"] == "text/html; charset=utf-8"
+            assert said in r.text
+            assert "form sent from a page only" not in r.text and "只接收页面上提交的表单" not in r.text
+        return
     r = world["client"].request(method, path)
     assert (r.status_code, r.headers.get("allow")) == (405, allowed)
-    if not path.startswith("/v1/"):
-        assert r.headers["content-type"] == "text/html; charset=utf-8"
-    elif method != "HEAD":
+    if method != "HEAD":
         assert r.json() == {
             "error": {
                 "code": "method_not_allowed",

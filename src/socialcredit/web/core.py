@@ -230,13 +230,21 @@ class Web:
         )
         return HTMLResponse(html, status_code=status)
 
-    def status_page(self, request: Request, status: int) -> Response:
-        """The page of a 404 (no page at the address) or a 405 (an address that takes a form only) the router
-        answers itself, as any page is answered (the language, the limits of a visitor not signed in, the headers)."""
+    def status_page(self, request: Request, status: int, allowed: str | None = None) -> Response:
+        """The page of a 404 (no page at the address) or a 405 (a method the address does not take: ``allowed``, the
+        methods it takes) the router answers itself, as any page is answered (the language, the limits of a visitor
+        not signed in, the headers). An address that takes a form only says so (opened in the address bar, as after
+        a refused upload); a page opened by GET names the methods it takes (a form-only page's words misled there)."""
 
         def refusal(page: Page) -> Response:
             if status == 405:
-                return page.error(405, "error_bad_request_title", page.t("error_form_only"))
+                methods = [m.strip() for m in (allowed or "").split(",") if m.strip()]
+                said = (
+                    page.t("error_method_not_allowed", method=request.method[:16], allowed=", ".join(methods))
+                    if "GET" in methods
+                    else page.t("error_form_only")
+                )
+                return page.error(405, "error_bad_request_title", said)
             return page.error(404, "error_not_found_title", page.t("error_no_page", path=page.request.url.path[:200]))
 
         return self._run(refusal, request, {}, (), csrf=False)
