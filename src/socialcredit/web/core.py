@@ -287,11 +287,13 @@ class Web:
         return None
 
     @staticmethod
-    def _too_large(page: Page, limit: int | None) -> Response | None:
-        """The 413 page of a body over the service's limit on requests (``limit`` bytes; None: it was not)."""
+    def _too_large(page: Page, limit: int | None, files: bool) -> Response | None:
+        """The 413 page of a body over the service's limit on requests (``limit`` bytes; None: it was not); a form
+        that takes files (evidence) names the limit on a file too."""
         if limit is None:
             return None
-        said = page.t("body_too_large", limit=f"{limit:,}", mib=exact_number(limit / 2**20))
+        evidence = page.t("body_too_large_evidence") if files else ""
+        said = page.t("body_too_large", limit=f"{limit:,}", mib=exact_number(limit / 2**20), evidence=evidence)
         return page.error(413, "error_too_large_title", said)
 
     @staticmethod
@@ -337,7 +339,7 @@ class Web:
                         form = {k: v for k, v in raw.items() if isinstance(v, str)}
                         repeated = _repeated(k for k, _ in raw.multi_items())
                 return await run_in_threadpool(
-                    self._run, handler, request, form, roles, csrf, uploaded, repeated, too_large
+                    self._run, handler, request, form, roles, csrf, uploaded, repeated, too_large, files
                 )
 
             endpoint.__name__ = handler.__name__
@@ -356,13 +358,16 @@ class Web:
         files: dict[str, tuple[str, bytes]] | None = None,
         repeated: str | None = None,
         too_large: int | None = None,
+        takes_files: bool = False,
     ) -> Response:
         lang, decided_by = self.language(request)
         page = Page(self, request, lang, self.principal(request), form, files=files or {})
         if page.who is None and PRE_COOKIE not in request.cookies:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
         try:
-            first = self._limited(page) or self._too_large(page, too_large) or self._check(page, roles, csrf)
+            first = (
+                self._limited(page) or self._too_large(page, too_large, takes_files) or self._check(page, roles, csrf)
+            )
             if first is None and repeated is not None:  # which of its values was meant is not known: refused
                 shown = repeated if len(repeated) <= 64 else repeated[:64] + "…"
                 first = page.error(400, "error_bad_request_title", page.t("form_field_repeated", field=shown))
