@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from api_helpers import auth, execute, one, scored_example, serve, world
 from socialcredit.api.app import create_app
@@ -899,3 +901,31 @@ def test_every_api_route_reads_its_json_body_naming_each_key_once() -> None:
     routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     assert routes
     assert [r.path for r in routes if r.body_field is not None and not isinstance(r, JSONRoute)] == []
+
+
+_BODIES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _outside_the_api(routes: list[BaseRoute]) -> dict[tuple[str, str], bool]:
+    """Each method that takes a body at each address outside the API (``/v1/…``): whether a page (``Web.page``)
+    answers it."""
+    return {
+        (route.path or "", method): "Web.page.<locals>" in getattr(route.endpoint, "__qualname__", "")
+        for route in iter_route_contexts(routes)
+        if not (route.path or "").startswith("/v1/")
+        for method in sorted(set(route.methods or ()) & _BODIES)
+    }
+
+
+def test_every_address_outside_the_api_that_takes_a_body_is_a_page(world: dict[str, Any]) -> None:
+    """The limit on a request passes a form over it on to the app without its body, for the page to answer 413 in
+    its language (api/app.py, _BodyLimit._refuse): safe only while every route outside ``/v1/`` that takes a body is
+    a page, which reads ``too_large``. Any other would read an empty body as if it were sent."""
+    taken = _outside_the_api(world["app"].routes)
+    assert taken[("/signin", "POST")] is True and taken[("/me/disputes/{dispute_id}/evidence", "POST")] is True
+    assert [address for address, page in taken.items() if not page] == []
+
+    def stray() -> None: ...
+
+    with_stray = [*world["app"].routes, APIRoute("/stray", stray, methods=["POST"]), APIRoute("/v1/x", stray)]
+    assert [address for address, page in _outside_the_api(with_stray).items() if not page] == [("/stray", "POST")]
