@@ -33,6 +33,7 @@ __all__ = [
     "comparison_words",
     "condition_words",
     "exact_number",
+    "number_words",
     "policy_href",
     "policy_plain_text",
     "policy_text",
@@ -156,9 +157,13 @@ def exact_number(value: float, *, grouped: bool = False) -> str:
     return format(decimal.Decimal(repr(float(value))), ",f" if grouped else "f")
 
 
-def _num(value: float, lang: str) -> str:
+def number_words(value: float, lang: str) -> str:
+    """A number as the policy's pages write it: every digit, a true minus sign, grouped in English (−1,234.5)."""
     text = exact_number(value, grouped=True).replace("-", "−")
     return text if lang == "en" else text.replace(",", "")
+
+
+_num = number_words  # the short name the words below use
 
 
 def _points(value: float, lang: str) -> str:

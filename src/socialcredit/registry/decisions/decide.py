@@ -14,7 +14,7 @@ from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.identifiers import compact_subject_id, no_subject, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
-from socialcredit.policy.words import comparison_words, exact_number
+from socialcredit.policy.words import comparison_words, exact_number, number_words
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_purpose, check_requester, shown_points
 from socialcredit.registry.decisions.actions import actions_for_refusal, score_short
@@ -220,9 +220,7 @@ def _en_value(value: Any) -> str:
     """A value as an English refusal names it: a number as the policy's pages write it (−4.948, not -4.948)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return exact_number(value, grouped=True).replace("-", "−")
-    return str(value)
+    return number_words(value, "en") if isinstance(value, int | float) else str(value)
 
 
 def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, lang: str) -> list[Reason]:
