@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from api_helpers import auth, execute, one, scored_example, serve, world
 from socialcredit.api.app import create_app
@@ -411,18 +413,33 @@ def test_bad_bodies_name_the_field(world: dict[str, Any]) -> None:
         ("OPTIONS", "/v1/records", "POST"),
         ("PATCH", "/v1/records/R-1", "PUT, DELETE"),
         ("PUT", "/signin", "GET, HEAD, POST"),
+        ("DELETE", "/policies", "GET, HEAD"),
+        ("POST", "/healthz", "GET, HEAD"),
+        ("POST", "/metrics", "GET, HEAD"),
+        ("POST", "/docs", "GET, HEAD"),
     ],
 )
 def test_a_method_a_path_does_not_take_is_405_with_allow(
     world: dict[str, Any], method: str, path: str, allowed: str
 ) -> None:
-    """RFC 9110: a 405 carries Allow, the methods the path takes; the message names them too (a page's address is
-    answered with a page: tests/test_web_refusals.py)."""
+    """RFC 9110: a 405 carries Allow, the methods the path takes; the message names them too. A page's address is
+    answered with a page in its language naming them (it said "takes a form sent from a page only" at pages opened
+    by GET; a form's own address: tests/test_web_refusals.py); a machine's address (/healthz, /metrics, /docs)
+    in JSON, as the API's."""
+    if path in ("/signin", "/policies"):
+        for lang, said in (
+            ("en", f"This address does not take {method}; it takes {allowed}."),
+            ("zh", f"此地址不接受 {method} 请求，只接受：{allowed}。"),
+        ):
+            r = world["client"].request(method, path, params={"lang": lang})
+            assert (r.status_code, r.headers.get("allow")) == (405, allowed)
+            assert r.headers["content-type"] == "text/html; charset=utf-8"
+            assert said in r.text
+            assert "form sent from a page only" not in r.text and "只接收页面上提交的表单" not in r.text
+        return
     r = world["client"].request(method, path)
     assert (r.status_code, r.headers.get("allow")) == (405, allowed)
-    if not path.startswith("/v1/"):
-        assert r.headers["content-type"] == "text/html; charset=utf-8"
-    elif method != "HEAD":
+    if method != "HEAD":
         assert r.json() == {
             "error": {
                 "code": "method_not_allowed",
@@ -884,3 +901,31 @@ def test_every_api_route_reads_its_json_body_naming_each_key_once() -> None:
     routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     assert routes
     assert [r.path for r in routes if r.body_field is not None and not isinstance(r, JSONRoute)] == []
+
+
+_BODIES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _outside_the_api(routes: list[BaseRoute]) -> dict[tuple[str, str], bool]:
+    """Each method that takes a body at each address outside the API (``/v1/…``): whether a page (``Web.page``)
+    answers it."""
+    return {
+        (route.path or "", method): "Web.page.<locals>" in getattr(route.endpoint, "__qualname__", "")
+        for route in iter_route_contexts(routes)
+        if not (route.path or "").startswith("/v1/")
+        for method in sorted(set(route.methods or ()) & _BODIES)
+    }
+
+
+def test_every_address_outside_the_api_that_takes_a_body_is_a_page(world: dict[str, Any]) -> None:
+    """The limit on a request passes a form over it on to the app without its body, for the page to answer 413 in
+    its language (api/app.py, _BodyLimit._refuse): safe only while every route outside ``/v1/`` that takes a body is
+    a page, which reads ``too_large``. Any other would read an empty body as if it were sent."""
+    taken = _outside_the_api(world["app"].routes)
+    assert taken[("/signin", "POST")] is True and taken[("/me/disputes/{dispute_id}/evidence", "POST")] is True
+    assert [address for address, page in taken.items() if not page] == []
+
+    def stray() -> None: ...
+
+    with_stray = [*world["app"].routes, APIRoute("/stray", stray, methods=["POST"]), APIRoute("/v1/x", stray)]
+    assert [address for address, page in _outside_the_api(with_stray).items() if not page] == [("/stray", "POST")]

@@ -509,6 +509,16 @@ def test_a_photo_over_the_limit_on_a_request_is_a_page_in_the_residents_language
             assert (r.status_code, r.headers["content-type"]) == (413, "text/html; charset=utf-8")
             assert r.headers["content-language"] == {"zh": "zh-CN", "en": "en"}[lang]
             assert said in visible_text(r.text)
+            # a form that takes no file says nothing of evidence (every form's 413 named the evidence file's limit)
+            r = resident.post(f"/signin?lang={lang}", data={"key": "k" * (3 * 1024 * 1024)})
+            assert (r.status_code, r.headers["content-type"]) == (413, "text/html; charset=utf-8")
+            plain = {
+                "zh": "提交的内容过大：一次提交（表单连同文件）不得超过 2 MiB（2,097,152 字节），未予接收。",
+                "en": "What was sent is too large: a form with its files is at most 2 MiB (2,097,152 bytes), so it "
+                "was not taken.",
+            }[lang]
+            assert plain in visible_text(r.text)
+            assert "1 MiB" not in visible_text(r.text)
         # the API's answer is unchanged: JSON naming the limit
         r = resident.post(f"/v1/disputes/{did}/evidence?name=x.jpg", headers=_auth(world, "resident"), content=photo)
         assert (r.status_code, r.json()["error"]["code"]) == (413, "body_too_large")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scoring_helpers import AS_OF, Registry, amount_rule, days_before, make_policy, open_registry, person, tax
+from scoring_helpers import AS_OF, Registry, amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.policy.words import condition_words
 from socialcredit.registry.decisions.decide import decide
 
@@ -38,6 +38,22 @@ SERVICES = """\
   name: {zh: 丁, en: adults}
   grant_if: "age >= 18"
   refusal: {zh: 不予办理。, en: Refused.}
+- id: money_above_minus_one
+  name: {zh: 庚, en: above minus one}
+  grant_if: "money >= -1"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: score_on_the_right
+  name: {zh: 辛, en: score on the right}
+  grant_if: "150 <= score"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: orgs
+  name: {zh: 壬, en: organisations}
+  grant_if: "kind in ['org']"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: no_people
+  name: {zh: 癸, en: no people}
+  grant_if: "kind not in ['person']"
+  refusal: {zh: 不予办理。, en: Refused.}
 """
 
 
@@ -61,14 +77,14 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
         pytest.param(
             "above_zero",
             # money > 0 from -4.948: 4.948 points bring it to 0, which is not above 0 (it was "5.948 points short")
-            "needs money > 0; this subject's money is -4.948 (more than 4.948 points short)",
-            "要求经济得分高于0；当前经济得分为-4.948（差距大于4.948分）",
+            "needs money > 0; this subject's money is −4.948 (more than 4.948 points short)",
+            "要求经济得分高于0；当前经济得分为−4.948（差距大于4.948分）",
             id="dimension-above",
         ),
         pytest.param(
             "money_at_least_one",
-            "needs money >= 1; this subject's money is -4.948 (5.948 points short)",  # 1 - (-4.948)
-            "要求经济得分不低于1；当前经济得分为-4.948（差5.948分）",
+            "needs money >= 1; this subject's money is −4.948 (5.948 points short)",  # 1 - (-4.948)
+            "要求经济得分不低于1；当前经济得分为−4.948（差5.948分）",
             id="dimension-at-least",
         ),
         pytest.param(
@@ -88,6 +104,31 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
             "needs age >= 18; this subject's age is 15",  # years, not points (it was "(3 points short)")
             "要求年龄不低于18；当前年龄为15",
             id="age-is-no-points",
+        ),
+        # a negative number (the parser reads a minus before 1), a number on the left and a list were all "条件不满足"
+        pytest.param(
+            "money_above_minus_one",
+            "needs money >= −1; this subject's money is −4.948 (3.948 points short)",  # -1 - (-4.948)
+            "要求经济得分不低于−1；当前经济得分为−4.948（差3.948分）",
+            id="negative-threshold",
+        ),
+        pytest.param(
+            "score_on_the_right",
+            "needs score >= 150; this subject's score is 99 (51 points short)",
+            "要求信用分不低于150；当前信用分为99（差51分）",
+            id="number-on-the-left",
+        ),
+        pytest.param(
+            "orgs",
+            "needs kind in [org]; this subject's kind is a person",
+            "要求主体类别为机构；当前主体类别为个人",  # the kind in words, not "person"
+            id="in-a-list",
+        ),
+        pytest.param(
+            "no_people",
+            "needs kind not in [person]; this subject's kind is a person",
+            "要求主体类别不为个人；当前主体类别为个人",
+            id="not-in-a-list",
         ),
     ],
 )
@@ -219,5 +260,51 @@ def test_a_refused_grade_is_told_in_the_grades_words(tmp_path: Path) -> None:
         ]
         zh = [r.text for r in said["zh"].reasons if r.source == "condition"]
         assert zh == ["要求信用等级银及以上；当前信用等级为铜"]
+    finally:
+        reg.store.close()
+
+
+def test_a_refused_subject_is_told_its_own_value_in_words(tmp_path: Path) -> None:
+    """The subject's kind, its grade in a list of grades and a yes or no fact are said as the condition says its
+    values: it read "要求主体类别为个人；当前主体类别为org" and "要求不在前列上；当前前列为True"; a yes or no fact
+    needs no second half. The policy's pages name grades in a list by their names too ("信用等级为gold或silver")."""
+    tiers = (
+        "- {id: gold, min: 150, name: {zh: 金, en: gold}}\n- {id: silver, min: 110, name: {zh: 银, en: silver}}\n"
+        "- {id: bronze, min: 0, name: {zh: 铜, en: bronze}}\n"
+    )
+    lists = (
+        "- id: top\n  kind: red\n  name: {zh: 前列, en: top}\n  criteria:\n    - id: upper\n"
+        '      when: "score >= 0"\n      reason: {code: TOP, zh: 前列, en: top}\n'
+    )
+    conditions = {"people": "kind == 'person'", "off_top": "top == false", "gold_silver": "tier in ['gold', 'silver']"}
+    services = "".join(
+        f'- id: {k}\n  name: {{zh: 甲, en: x}}\n  grant_if: "{v}"\n  refusal: {{zh: 不予办理。, en: Refused.}}\n'
+        for k, v in conditions.items()
+    )
+    policy = make_policy(amount_rule("ten", 10, 10), lists=lists, services=services, tiers=tiers)
+    assert condition_words(policy, "service:gold_silver", "zh") == "信用等级为金或银"
+    assert condition_words(policy, "service:gold_silver", "en") == "the grade is gold or silver"
+    reg = open_registry(tmp_path)
+    try:
+        company = org("000000001")
+        reg.register({company: None})
+        reg.score(policy)  # score 100: bronze, on the list "top"
+        said = {
+            (service, lang): [
+                r.text
+                for r in decide(reg.store, company, service, "test", lang=lang, today=AS_OF).reasons
+                if r.source == "condition"
+            ]
+            for service in conditions
+            for lang in ("en", "zh")
+        }
+        assert said == {
+            ("people", "en"): ["needs kind == person; this subject's kind is an organisation"],
+            ("people", "zh"): ["要求主体类别为个人；当前主体类别为机构"],
+            ("off_top", "en"): ["needs top == false"],
+            ("off_top", "zh"): ["要求不在前列上"],
+            ("gold_silver", "en"): ["needs tier in [gold, silver]; this subject's tier is bronze"],
+            ("gold_silver", "zh"): ["要求信用等级为金或银；当前信用等级为铜"],
+        }
     finally:
         reg.store.close()

@@ -89,13 +89,14 @@ async def _http(request: Request, exc: Exception) -> Response:
     its ``Allow`` header (the methods the path takes) and names them. At an address of the pages (not ``/v1/…``), a
     404 or a 405 is a page in the visitor's language (web.status_page)."""
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code in (404, 405) and not request.url.path.startswith(("/v1/", "/openapi.json")):
+    allowed = _allowed(request) if exc.status_code == 405 else None
+    if _page_address(request, exc.status_code):
         from socialcredit.web import status_page
 
-        page = await run_in_threadpool(status_page, request.app.state.service, request, exc.status_code)
+        page = await run_in_threadpool(status_page, request.app.state.service, request, exc.status_code, allowed)
         if page is not None:
-            if exc.status_code == 405:
-                page.headers["Allow"] = _allowed(request)
+            if allowed is not None:
+                page.headers["Allow"] = allowed
             return page
     refusal = json_refusal(exc.__cause__) if exc.status_code == 400 else None
     if refusal is not None:  # a JSON body the parser gave up on: said as on the batch route
@@ -103,12 +104,21 @@ async def _http(request: Request, exc: Exception) -> Response:
     code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     headers = dict(exc.headers or {})
     message = str(exc.detail)
-    if exc.status_code == 405:
-        headers["Allow"] = _allowed(request)
+    if allowed is not None:
+        headers["Allow"] = allowed
         message = f"{request.method} is not allowed on {request.url.path}; it allows {headers['Allow']}"
     response = _error(exc.status_code, code, message)
     response.headers.update(headers)
     return response
+
+
+def _page_address(request: Request, status: int) -> bool:
+    """Whether a 404 or a 405 is answered with a page: an address outside the API (``/v1/…``, ``/openapi.json``),
+    for a 405 an address of a page (a machine's address, ``/healthz``, ``/metrics``, ``/docs``, answers in JSON)."""
+    if status not in (404, 405) or request.url.path.startswith(("/v1/", "/openapi.json")):
+        return False
+    pages: list[BaseRoute] = getattr(request.app.state, "pages", [])
+    return status == 404 or any(route.matches(request.scope)[0] != Match.NONE for route in pages)
 
 
 def _allowed(request: Request) -> str:
@@ -169,7 +179,9 @@ def create_app(
         app.include_router(router)
     from socialcredit.web import web_router  # the pages: resident portal, operator dashboard, public look-up
 
-    app.include_router(web_router(service))
+    pages = web_router(service)
+    app.state.pages = pages.routes  # which 405 is a page's (_page_address)
+    app.include_router(pages)
     return app
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from dataclasses import dataclass
+from typing import Any
 
 from socialcredit.catalog.labels import Labels, labels_for, load_labels
 from socialcredit.policy import expr
@@ -32,6 +33,7 @@ __all__ = [
     "comparison_words",
     "condition_words",
     "exact_number",
+    "number_words",
     "policy_href",
     "policy_plain_text",
     "policy_text",
@@ -155,9 +157,13 @@ def exact_number(value: float, *, grouped: bool = False) -> str:
     return format(decimal.Decimal(repr(float(value))), ",f" if grouped else "f")
 
 
-def _num(value: float, lang: str) -> str:
+def number_words(value: float, lang: str) -> str:
+    """A number as the policy's pages write it: every digit, a true minus sign, grouped in English (−1,234.5)."""
     text = exact_number(value, grouped=True).replace("-", "−")
     return text if lang == "en" else text.replace(",", "")
+
+
+_num = number_words  # the short name the words below use
 
 
 def _points(value: float, lang: str) -> str:
@@ -241,7 +247,9 @@ class _Words:
             return v.isoformat()
         if v is None:
             return "nothing" if self.en else "空"
-        if node.type == "tier":
+        if node.type == "tier" or (field is not None and field.type == "tier"):
+            # a grade by its name, also where only the field it is compared with is a grade (`tier in ['gold']`: the
+            # literals of a list are typed strings; it read "信用等级为gold或silver")
             return tier_label(self.policy, str(v), self.lang)
         if self.record_type is not None and isinstance(field, expr.Name):
             return self.labels.value(str(v), self.lang, self.record_type, field.name)
@@ -319,10 +327,7 @@ class _Words:
             flip = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
             left, right, op = right, left, flip[op]
         if left.type == "tier" or right.type == "tier":
-            # the grade's words (a literal beside the tier is not always typed a tier itself: it read "silver", not 银)
-            grade = (
-                tier_label(self.policy, str(right.value), self.lang) if isinstance(right, expr.Lit) else self.lit(right)
-            )
+            grade = self.lit(right, left)  # the grade's words, as lit() names a grade beside a tier
             if en:
                 phrase = {
                     ">=": f"grade {grade} or better",
@@ -360,12 +365,15 @@ def condition_words(loaded: LoadedPolicy, key: str, lang: str, *, record: bool |
     return _Words(loaded.policy, labels, lang, record=record, record_type=_record_type_of(loaded, key)).words(node)
 
 
-def comparison_words(loaded: LoadedPolicy, node: expr.Binary, lang: str) -> tuple[str, str]:
-    """A comparison of a fact of a scored subject with a value (a service's condition a refusal names) in words,
-    and the words of the fact: ("信用分不低于650", "信用分"), ("信用等级B及以上", "信用等级")."""
+def comparison_words(
+    loaded: LoadedPolicy, node: expr.Node, field: expr.Name, value: Any, lang: str
+) -> tuple[str, str, str]:
+    """A comparison of a fact ``field`` of a scored subject with a value (a service's condition a refusal names) in
+    words, the words of the fact and of the subject's ``value`` of it, as the condition words its own values:
+    ("信用分不低于650", "信用分", "612"), ("信用等级B及以上", "信用等级", "C"),
+    ("主体类别为个人", "主体类别", "机构")."""
     words = _Words(loaded.policy, labels_for(loaded.record_catalog), lang, record=False)
-    fact = node.left.name if isinstance(node.left, expr.Name) else ""
-    return words.words(node), words.name(fact)
+    return words.words(node), words.name(field.name), words.lit(expr.Lit(value, type=field.type), field)
 
 
 def _record_type_of(loaded: LoadedPolicy, key: str) -> str | None:

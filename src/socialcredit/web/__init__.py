@@ -66,9 +66,9 @@ def web_router(
     return router
 
 
-def status_page(service: Service, request: Request, status: int) -> Response | None:
+def status_page(service: Service, request: Request, status: int, allowed: str | None = None) -> Response | None:
     """The page of a 404 or 405 the router answers itself at an address of the pages (a mistyped address; a form's
     address opened in the address bar, as after a refused upload), in the visitor's language: it was the API's JSON,
-    in English. None when the service has no pages."""
+    in English. ``allowed``: a 405's ``Allow``. None when the service has no pages."""
     web = _WEBS.get(service)
-    return web.status_page(request, status) if web is not None else None
+    return web.status_page(request, status, allowed) if web is not None else None

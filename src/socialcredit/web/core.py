@@ -236,13 +236,21 @@ class Web:
         )
         return HTMLResponse(html, status_code=status)
 
-    def status_page(self, request: Request, status: int) -> Response:
-        """The page of a 404 (no page at the address) or a 405 (an address that takes a form only) the router
-        answers itself, as any page is answered (the language, the limits of a visitor not signed in, the headers)."""
+    def status_page(self, request: Request, status: int, allowed: str | None = None) -> Response:
+        """The page of a 404 (no page at the address) or a 405 (a method the address does not take: ``allowed``, the
+        methods it takes) the router answers itself, as any page is answered (the language, the limits of a visitor
+        not signed in, the headers). An address that takes a form only says so (opened in the address bar, as after
+        a refused upload); a page opened by GET names the methods it takes (a form-only page's words misled there)."""
 
         def refusal(page: Page) -> Response:
             if status == 405:
-                return page.error(405, "error_bad_request_title", page.t("error_form_only"))
+                methods = [m.strip() for m in (allowed or "").split(",") if m.strip()]
+                said = (
+                    page.t("error_method_not_allowed", method=request.method[:16], allowed=", ".join(methods))
+                    if "GET" in methods
+                    else page.t("error_form_only")
+                )
+                return page.error(405, "error_bad_request_title", said)
             return page.error(404, "error_not_found_title", page.t("error_no_page", path=page.request.url.path[:200]))
 
         return self._run(refusal, request, {}, (), csrf=False)
@@ -285,11 +293,13 @@ class Web:
         return None
 
     @staticmethod
-    def _too_large(page: Page, limit: int | None) -> Response | None:
-        """The 413 page of a body over the service's limit on requests (``limit`` bytes; None: it was not)."""
+    def _too_large(page: Page, limit: int | None, files: bool) -> Response | None:
+        """The 413 page of a body over the service's limit on requests (``limit`` bytes; None: it was not); a form
+        that takes files (evidence) names the limit on a file too."""
         if limit is None:
             return None
-        said = page.t("body_too_large", limit=f"{limit:,}", mib=exact_number(limit / 2**20))
+        evidence = page.t("body_too_large_evidence") if files else ""
+        said = page.t("body_too_large", limit=f"{limit:,}", mib=exact_number(limit / 2**20), evidence=evidence)
         return page.error(413, "error_too_large_title", said)
 
     @staticmethod
@@ -335,7 +345,7 @@ class Web:
                         form = {k: v for k, v in raw.items() if isinstance(v, str)}
                         repeated = _repeated(k for k, _ in raw.multi_items())
                 return await run_in_threadpool(
-                    self._run, handler, request, form, roles, csrf, uploaded, repeated, too_large
+                    self._run, handler, request, form, roles, csrf, uploaded, repeated, too_large, files
                 )
 
             endpoint.__name__ = handler.__name__
@@ -354,13 +364,16 @@ class Web:
         files: dict[str, tuple[str, bytes]] | None = None,
         repeated: str | None = None,
         too_large: int | None = None,
+        takes_files: bool = False,
     ) -> Response:
         lang, decided_by = self.language(request)
         page = Page(self, request, lang, self.principal(request), form, files=files or {})
         if page.who is None and PRE_COOKIE not in request.cookies:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
         try:
-            first = self._limited(page) or self._too_large(page, too_large) or self._check(page, roles, csrf)
+            first = (
+                self._limited(page) or self._too_large(page, too_large, takes_files) or self._check(page, roles, csrf)
+            )
             if first is None and repeated is not None:  # which of its values was meant is not known: refused
                 shown = repeated if len(repeated) <= 64 else repeated[:64] + "…"
                 first = page.error(400, "error_bad_request_title", page.t("form_field_repeated", field=shown))

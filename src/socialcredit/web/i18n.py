@@ -131,12 +131,16 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "此地址只接收页面上提交的表单；请返回上一页重新提交。",
         "This address takes a form sent from a page only; go back to the page and send it again.",
     ),
-    "body_too_large": (
-        "提交的内容过大：一次提交（表单连同文件）不得超过 {mib} MiB（{limit} 字节），未予接收；"
-        "证据文件不得超过 1 MiB。",
-        "What was sent is too large: a form with its files is at most {mib} MiB ({limit} bytes), so it was not "
-        "taken; an evidence file is at most 1 MiB.",
+    "error_method_not_allowed": (
+        "此地址不接受 {method} 请求，只接受：{allowed}。",
+        "This address does not take {method}; it takes {allowed}.",
     ),
+    "body_too_large": (
+        "提交的内容过大：一次提交（表单连同文件）不得超过 {mib} MiB（{limit} 字节），未予接收{evidence}。",
+        "What was sent is too large: a form with its files is at most {mib} MiB ({limit} bytes), so it was not "
+        "taken{evidence}.",
+    ),
+    "body_too_large_evidence": ("；证据文件不得超过 1 MiB", "; an evidence file is at most 1 MiB"),  # a form with files
     # the limits (docs/api.md, "Limits on requests"): each names itself and the wait
     "period_minute": ("分钟", "minute"),
     "period_seconds": (" {n} 秒", "{n} seconds"),

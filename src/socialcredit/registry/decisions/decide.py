@@ -14,7 +14,7 @@ from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.identifiers import compact_subject_id, no_subject, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
-from socialcredit.policy.words import comparison_words, exact_number, tier_label
+from socialcredit.policy.words import comparison_words, exact_number, number_words
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_purpose, check_requester, shown_points
 from socialcredit.registry.decisions.actions import actions_for_refusal, score_short
@@ -187,6 +187,42 @@ def _failed_parts(node: expr.Node, facts: dict[str, Any], ranks: dict[str, int])
     return [node]
 
 
+_FLIPPED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
+
+
+def _literal(node: expr.Node) -> expr.Lit | None:
+    """A literal, a negative number too (the parser reads ``-1`` as a minus before 1)."""
+    if isinstance(node, expr.Lit):
+        return node
+    if isinstance(node, expr.Unary) and node.op == "-" and isinstance(node.operand, expr.Lit):
+        value = node.operand.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return expr.Lit(-value, type=node.operand.type)
+    return None
+
+
+def _fact_and_values(node: expr.Node) -> tuple[expr.Name, str, tuple[expr.Lit, ...], expr.Node] | None:
+    """A condition that compares a fact with values (``money < -1``, ``150 <= score``, ``kind in ['person']``): the
+    fact, the comparison as the fact on its left reads it (``in``, ``not in`` for a list), the values, and the
+    condition put so. None for any other (``age is null``, a sum, two facts)."""
+    if isinstance(node, expr.In) and isinstance(node.operand, expr.Name):
+        return node.operand, "not in" if node.negated else "in", node.values, node
+    if not isinstance(node, expr.Binary) or node.op not in _FLIPPED:
+        return None
+    for fact, other, op in ((node.left, node.right, node.op), (node.right, node.left, _FLIPPED[node.op])):
+        lit = _literal(other)
+        if isinstance(fact, expr.Name) and lit is not None:
+            return fact, op, (lit,), expr.Binary(op, fact, lit, type=node.type)
+    return None
+
+
+def _en_value(value: Any) -> str:
+    """A value as an English refusal names it: a number as the policy's pages write it (−4.948, not -4.948)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return number_words(value, "en") if isinstance(value, int | float) else str(value)
+
+
 def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, lang: str) -> list[Reason]:
     p = loaded.policy
     if isinstance(node, expr.Unary) and node.op == "not" and isinstance(node.operand, expr.Name):
@@ -199,8 +235,10 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
         if lst is not None:
             en, zh = f"not on the {lst.name.en}", f"未列入{lst.name.zh}"
             return [Reason("NOT_ON_" + lst.id.upper(), en if lang == "en" else zh, source="condition")]
-    if isinstance(node, expr.Binary) and isinstance(node.left, expr.Name) and isinstance(node.right, expr.Lit):
-        name, want = node.left.name, node.right.value
+    compared = _fact_and_values(node)
+    if compared is not None:
+        field, op, values, plain = compared
+        name, want = field.name, values[0].value
         have = facts.get(name)
         gap = ""
         # Only points fall short by points: the score (whole), the total and a dimension (micro-points). An age, a
@@ -208,27 +246,28 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
         # or a dimension above 0 is reached by more than its gap, not by one point more ("money > 0" at -4.948 was
         # "5.948 points short").
         points = name in ("score", "total") or any(d.id == name for d in p.dimensions)
-        if points and isinstance(have, int | float) and isinstance(want, int | float) and node.op in (">=", ">"):
-            whole = name == "score" or node.op == ">="
+        if points and isinstance(have, int | float) and isinstance(want, int | float) and op in (">=", ">"):
+            whole = name == "score" or op == ">="
             # a whole score: to the least score that meets the condition; a total or a dimension: in micro-points
-            short: float = (
-                score_short(node.op, want, int(have)) if name == "score" else (micro(want) - micro(have)) / MICRO
-            )
+            short: float = score_short(op, want, int(have)) if name == "score" else (micro(want) - micro(have)) / MICRO
             number = exact_number(short)
             if whole:
                 unit = "point" if short == 1 else "points"
                 gap = f" ({number} {unit} short)" if lang == "en" else f"（差{number}分）"
             else:
                 gap = f" (more than {number} points short)" if lang == "en" else f"（差距大于{number}分）"
-        # A fact the subject does not have (an organisation's age, no negative record) is unknown, not "None".
-        shown = ("unknown" if lang == "en" else "未知") if have is None else have
+        # in words, as the policy's pages say the condition ("要求 score >= 650" until 2026-12-06), and the subject's
+        # value as the condition words its own ("当前主体类别为org", "-4.948" until 2026-12-06)
+        condition, fact, shown = comparison_words(loaded, plain, field, have, lang)
+        if have is None:  # a fact the subject does not have (an organisation's age, no negative record) is unknown
+            shown = "unknown" if lang == "en" else "未知"
         if lang == "en":
-            text = f"needs {name} {node.op} {want}; this subject's {name} is {shown}{gap}"
-        else:  # in words, as the policy's pages say the condition ("要求 score >= 650" until 2026-12-06)
-            condition, fact = comparison_words(loaded, node, lang)
-            if name == "tier" and have is not None:
-                shown = tier_label(p, str(have), lang)
-            text = f"要求{condition}；当前{fact}为{shown}{gap}"
+            wanted = ", ".join(_en_value(v.value) for v in values)
+            text = f"needs {name} {op} {'[' + wanted + ']' if op.endswith('in') else wanted}"
+            # a yes or no fact: the condition says all ("this subject's top is True" said it twice)
+            text += "" if isinstance(have, bool) else f"; this subject's {name} is {shown}{gap}"
+        else:
+            text = f"要求{condition}" + ("" if isinstance(have, bool) else f"；当前{fact}为{shown}{gap}")
         return [Reason("CONDITION_" + name.upper(), text, source="condition")]
     return [Reason("CONDITION", ("condition not met" if lang == "en" else "条件不满足"), source="condition")]
 
