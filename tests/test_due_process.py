@@ -1309,3 +1309,18 @@ def test_an_export_for_another_engine_lapses_the_disputes_overdue_today_first(
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-03-05")
     export_inputs(store, tmp_path / "late")
     assert disputes.list_disputes(store, subject_id=A)[0]["status"] == "lapsed"
+
+
+def test_the_printable_file_names_each_record_s_source_by_source_id(tmp_path: Path) -> None:
+    """The page reads a record's source by ``source_id`` (it read ``source``, a deprecated alias since 2026-12-06); a
+    file exported before, with ``source`` alone, still names it."""
+    store = build(tmp_path)
+    file = export_file(store, A)
+    [judgment] = [r for r in file["records"] if r["record_id"] == "J1"]
+    assert (judgment["source_id"], judgment["source"]) == ("courts", "courts")
+    cell = '<td data-label="Source">people&#39;s courts</td>'
+    newer = {**file, "records": [{k: v for k, v in r.items() if k != "source"} for r in file["records"]]}
+    older = {**file, "records": [{k: v for k, v in r.items() if k != "source_id"} for r in file["records"]]}
+    for shape in (file, newer, older):
+        assert cell in render_html(shape, "en", file_names(store, shape, "en"))
+    store.close()

@@ -585,12 +585,17 @@ def test_the_operators_pages_of_disputes_repairs_and_notices_are_audited(
     store.close()
 
 
+WORDS = "李四欠我钱不还 电话13800138000 住朝阳区"  # typed where a record id goes: 26 characters
+
+
 def test_a_refused_dispute_filing_is_audited_as_an_accepted_one_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A filing refused (the record disputed already, another person's record, a record no source has) left no audit
-    entry while an accepted one left ``dispute_filed``: each now leaves ``dispute_filed_refused`` with the filer, the
-    record id as sent and the refusal's code, the same entry for another person's record as for no one's."""
+    entry while an accepted one left ``dispute_filed``: each now leaves ``dispute_filed_refused`` with the filer and
+    the refusal's code, the same entry for another person's record as for no one's. The record id is kept once it is
+    the filer's record; before, only its length: a resident may type any words there (a phone number, a name), and
+    the chain keeps no one's words (docs/audit.md; the first version kept the first 64 characters typed)."""
     store, _ = _blacklisted(tmp_path, monkeypatch)
     resident = issue_key(store, "resident", "张三", subject=A)
     app = create_app(tmp_path / "due.duckdb", store=store)
@@ -600,11 +605,12 @@ def test_a_refused_dispute_filing_is_audited_as_an_accepted_one_is(
             client.post(
                 "/v1/disputes", json={"source_id": "courts", "record_id": record, "reason": "paid"}, headers=own
             )
-            for record in ("J1", "J1", "K1", "NOPE")
+            for record in ("J1", "J1", "K1", "K9", WORDS)  # K1 is 李四's; no source has K9
         ]
         assert [(r.status_code, r.json().get("error", {}).get("code")) for r in answers] == [
             (201, None),
             (409, "already_disputed"),
+            (422, "unknown_record"),
             (422, "unknown_record"),
             (422, "unknown_record"),
         ]
@@ -618,14 +624,18 @@ def test_a_refused_dispute_filing_is_audited_as_an_accepted_one_is(
     assert [(r["actor"], r["action"], r["subject_id"], json.loads(r["detail"])) for r in entries] == [
         (by_resident, "dispute_filed", A, {**asked, "dispute_id": 1, "deadline": "2026-05-02"}),
         (by_resident, "dispute_filed_refused", A, {**asked, "refused": "already_disputed"}),
-        (by_resident, "dispute_filed_refused", A, {"source": "courts", "record_id": "K1", "refused": "unknown_record"}),
-        (
-            by_resident,
-            "dispute_filed_refused",
-            A,
-            {"source": "courts", "record_id": "NOPE", "refused": "unknown_record"},
-        ),
+        *[
+            (
+                by_resident,
+                "dispute_filed_refused",
+                A,
+                {"source": "courts", "record_id": typed, "refused": "unknown_record"},
+            )
+            for typed in ({"kept_in": None, "chars": 2}, {"kept_in": None, "chars": 2}, {"kept_in": None, "chars": 26})
+        ],
     ]
+    assert entries[2]["detail"] == entries[3]["detail"]  # another's record as no one's
+    assert not [r for r in entries if "13800138000" in r["detail"]]
     store.close()
 
 

@@ -241,7 +241,9 @@ def test_a_listing_ended_after_the_latest_run_is_left_live_not_at_the_run(
     # the run of 2026-04-02 finds A on the blacklist (in effect that day), and the service rescores A live on it,
     # still on the list; the listing is overridden on 2026-04-05, after both: the live row (today 2026-04-20) says
     # the list left, judged by the listing's dates as the runs' rows are (it kept the live pass's list, whatever
-    # the listing's status), and the run's row keeps the list it was on that day
+    # the listing's status), and the run's row keeps the list it was on that day. The live view is the one the
+    # service holds while its patch after the override waits (a policy judging on rank or percentile whose
+    # explanations are loading, service.relisted); tests/test_history_live.py overrides through the service
     store, beijing = _noticed(tmp_path, monkeypatch)
     score(store, beijing, D(2026, 4, 2))
     run_id, watermark = store.rows("SELECT run_id, watermark FROM score_runs ORDER BY run_id DESC LIMIT 1")[0].values()

@@ -309,7 +309,8 @@ def test_a_run_before_migration_46_is_no_incremental_base(tmp_path: Path) -> Non
 
 def test_the_runs_json_says_why_an_incremental_run_on_a_run_before_migration_46_is_full(tmp_path: Path) -> None:
     """`score --incremental --json` on the same store: the run's JSON says why it is full (``full_because``; until
-    2026-12-06 only mode "full"), and says nothing of the kind on the incremental run after it."""
+    2026-12-06 only mode "full"), and says nothing of the kind on the incremental run after it; the runs' audit
+    entries (``score_run``) say the same."""
     db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
     as_before_46(db)
     args = ("score", "--policy", "beijing", "--as-of", "2027-01-06", "--incremental", "--json")
@@ -317,4 +318,14 @@ def test_the_runs_json_says_why_an_incremental_run_on_a_run_before_migration_46_
     assert [(r["run_id"], r["mode"], r["base_run_id"], r["full_because"]) for r in runs] == [
         (2, "full", None, BEFORE_46),
         (3, "incremental", 2, None),
+    ]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        entries = con.execute("SELECT detail FROM audit_log WHERE action = 'score_run' ORDER BY seq").fetchall()
+    finally:
+        con.close()
+    audited = [json.loads(d) for (d,) in entries][-2:]
+    assert [(e["run_id"], e["mode"], e.get("full_because")) for e in audited] == [
+        (2, "full", BEFORE_46),
+        (3, "incremental", None),
     ]

@@ -96,11 +96,11 @@ def append_audits(
     return first
 
 
-def kept_words(where: str, text: str | None) -> dict[str, Any] | None:
+def kept_words(where: str | None, text: str | None) -> dict[str, Any] | None:
     """What an audit entry says of someone's own words (a furnisher's note, an operator's reason): where they are
-    kept (``table.column`` of the row the entry names by its number) and how many characters, never the words. The
-    words may name the person's records; the row goes when its record is purged past retention, and an entry of the
-    hash chain cannot (docs/audit.md, "Words kept out of the log")."""
+    kept (``table.column`` of the row the entry names by its number; None for words a refused command kept nowhere)
+    and how many characters, never the words. The words may name the person's records; the row goes when its record
+    is purged past retention, and an entry of the hash chain cannot (docs/audit.md, "Words kept out of the log")."""
     return None if text is None else {"kept_in": where, "chars": len(text)}
 
 

@@ -76,6 +76,9 @@ class LiveRow:
     # record dated while the person held one of the relation's roles in it: those that hold up an entry of his
     # through it (``_cause_anchors``), not every organisation he ever held the role in.
     anchors: tuple[tuple[str, str, str], ...] = ()
+    # The blacklists the pass found that decisions do not count yet (no notice, or in its grace period): left out of
+    # ``result["lists"]``, kept for the history's live row to say apart (registry/reporting/history.py).
+    pending: tuple[str, ...] = ()
 
 
 def _followed_roles(loaded: LoadedPolicy) -> list[str]:
@@ -122,6 +125,8 @@ class LiveView:
     rank: int
     percentile: float
     watermark: int
+    # ``LiveRow.pending`` of the subject's live pass; None when no pass rescored it (its row is the run's).
+    pending: tuple[str, ...] | None = None
 
 
 # The facts of a subject that depend on every other subject's score (policy-language.md, "Tier, rank and percentile").
@@ -480,6 +485,7 @@ def _pass(
             tuple(causes_of.get(sid, ())),
             # the organisations beside him are scored in this pass: their record causes are in ``causes_of``
             _cause_anchors(loaded, roles_of.get(sid, ()), causes_of) if sid in roles_of else (),
+            tuple(x for x in r["lists"] if x not in lists),
         )
     return rows, after
 

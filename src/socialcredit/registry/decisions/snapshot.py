@@ -1556,10 +1556,19 @@ class Snapshot:
             if row is None:
                 return None
             rank, percentile = self.rank(str(row.result["kind"]), int(row.result["score"]))
-            return LiveView(row.result, row.reasons, row.entries, rank, percentile, self.watermark)
+            return LiveView(row.result, row.reasons, row.entries, rank, percentile, self.watermark, row.pending)
         result, reasons, entries = self._row_at(i, self.subject_ids[i])
         result["grants"] = self._grants_for(i, result)
-        return LiveView(result, reasons, entries, int(result["rank"]), float(result["percentile"]), self.watermark)
+        row = self.live.get(i)
+        return LiveView(
+            result,
+            reasons,
+            entries,
+            int(result["rank"]),
+            float(result["percentile"]),
+            self.watermark,
+            None if row is None else row.pending,
+        )
 
     def served_view(self, subject_id: str) -> LiveView | None:
         """The subject as decisions on this snapshot now see it, rescored since the run or not (``live_view``, else

@@ -210,9 +210,11 @@ def file_dispute(
     legal representative filing it for the organisation ``subject_id`` (the caller has checked the role). ``lang``
     (en or zh): the answer has the notice sent to the subject in that language too (``notice``)."""
     today = resolve_today(today)
-    # a refused filing is audited too: the record id as sent and the refusal's code, which says no more of another
-    # person's record than the refusal does (``unknown_record`` whether it is theirs or no one's)
-    asked: dict[str, Any] = {"source": cut(source_id), "record_id": cut(record_id)}
+    # a refused filing is audited too, with the refusal's code, which says no more of another person's record than
+    # the refusal does (``unknown_record`` whether it is theirs or no one's). The record id once it is established as
+    # the filer's; before that only its length: what was typed may be any words (a phone number, a name), and an
+    # entry of the chain holds no one's words (docs/audit.md; until 2026-12-06 its first 64 characters were kept)
+    asked: dict[str, Any] = {"source": cut(source_id), "record_id": kept_words(None, record_id)}
     if representative_id is not None:
         asked["representative"] = representative_id
     with audited_refusal(store, actor, "dispute_filed", asked, subject_id=subject_id, said=lambda exc: exc.code):
@@ -220,6 +222,7 @@ def file_dispute(
         reason_text = check_text(reason, "reason")
         evidence_text = check_text(evidence, "evidence", required=False)
         record = subjects_record(store, subject_id, source_id, record_id)
+        asked["record_id"] = record_id
         if record["withdrawn"]:
             raise WorkflowError(
                 f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",

@@ -100,8 +100,14 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         pid, version = r["policy_id"], r["policy_version"]
         return f"{names.get(f'policy:{pid}:{version}', str(pid))} {version}"
 
+    def source(r: dict[str, Any]) -> str:
+        """The source in words: by ``source_id``, or ``source`` in a file exported before 2026-12-06 (a deprecated
+        alias since)."""
+        sid = r.get("source_id", r.get("source"))
+        return catalog.sources[sid].name.get(lang) if sid in catalog.sources else ""
+
     return {
-        "source": lambda r: catalog.sources[r["source"]].name.get(lang) if r.get("source") in catalog.sources else "",
+        "source": source,
         "record_type": lambda r: (
             catalog.record_types[r["record_type"]].name.get(lang)
             if r.get("record_type") in catalog.record_types

@@ -199,15 +199,18 @@ def score_history(
         if view is not None and in_force is not None:
             newest = in_force
             # The lists it stands on now by the rule of a run's row, the listings' own dates (on the registry's
-            # today), not their present status: a listing closed since the live pass is left, and one in its notice
-            # period is said apart, as a run says it (until 2026-12-06 a list with any listing pending now was never
-            # left). The live pass's lists leave out a blacklisting decisions do not count: the run's are read too.
+            # today), not their present status, judged over the lists the live pass found as a run's row is over
+            # the run's: a listing closed since the live pass is left, and one in its notice period is said apart
+            # (until 2026-12-06 a list with any listing pending now was never left). The pass's lists leave out a
+            # blacklisting decisions do not count yet (``LiveView.pending`` keeps them); a subject no pass rescored
+            # stands on the run's row, its notices included (until 2026-12-06 the run's notices were read even
+            # when the live pass no longer found the list, and the live row said a cause gone was in notice).
             today = resolve_today()
-            found = {str(x) for x in view.result["lists"]}
             before = {x["list"] for x in newest["lists"]}
-            noticed_then = {x["list"] for x in newest["lists_in_notice"]}
-            standing = {x: _standing_on(listings, x, today) for x in sorted(found | before | noticed_then)}
-            lists_now = [x for x, at in standing.items() if at == "on" and x in found]
+            pending = view.pending if view.pending is not None else [x["list"] for x in newest["lists_in_notice"]]
+            found = {str(x) for x in view.result["lists"]} | set(pending)
+            standing = {x: _standing_on(listings, x, today) for x in sorted(found)}
+            lists_now = [x for x, at in standing.items() if at == "on"]
             noticed_now = [x for x, at in standing.items() if at == "notice"]
             now = {
                 "run_id": newest["run_id"],
