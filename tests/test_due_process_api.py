@@ -595,7 +595,8 @@ def test_a_refused_dispute_filing_is_audited_as_an_accepted_one_is(
     entry while an accepted one left ``dispute_filed``: each now leaves ``dispute_filed_refused`` with the filer and
     the refusal's code, the same entry for another person's record as for no one's. The record id is kept once it is
     the filer's record; before, only its length: a resident may type any words there (a phone number, a name), and
-    the chain keeps no one's words (docs/audit.md; the first version kept the first 64 characters typed)."""
+    the chain keeps no one's words (docs/audit.md; the first version kept the first 64 characters typed); the source
+    likewise."""
     store, _ = _blacklisted(tmp_path, monkeypatch)
     resident = issue_key(store, "resident", "张三", subject=A)
     app = create_app(tmp_path / "due.duckdb", store=store)
@@ -607,12 +608,16 @@ def test_a_refused_dispute_filing_is_audited_as_an_accepted_one_is(
             )
             for record in ("J1", "J1", "K1", "K9", WORDS)  # K1 is 李四's; no source has K9
         ]
+        answers.append(
+            client.post("/v1/disputes", json={"source_id": WORDS, "record_id": "J1", "reason": "paid"}, headers=own)
+        )
         assert [(r.status_code, r.json().get("error", {}).get("code")) for r in answers] == [
             (201, None),
             (409, "already_disputed"),
             (422, "unknown_record"),
             (422, "unknown_record"),
             (422, "unknown_record"),
+            (422, "unknown_source"),
         ]
         with app.state.service.writer() as st:
             entries = st.rows(
@@ -629,9 +634,14 @@ def test_a_refused_dispute_filing_is_audited_as_an_accepted_one_is(
                 by_resident,
                 "dispute_filed_refused",
                 A,
-                {"source": "courts", "record_id": typed, "refused": "unknown_record"},
+                {"source": source, "record_id": typed, "refused": refused},
             )
-            for typed in ({"kept_in": None, "chars": 2}, {"kept_in": None, "chars": 2}, {"kept_in": None, "chars": 26})
+            for source, typed, refused in (
+                ({"kept_in": None, "chars": 6}, {"kept_in": None, "chars": 2}, "unknown_record"),
+                ({"kept_in": None, "chars": 6}, {"kept_in": None, "chars": 2}, "unknown_record"),
+                ({"kept_in": None, "chars": 6}, {"kept_in": None, "chars": 26}, "unknown_record"),
+                ({"kept_in": None, "chars": 26}, {"kept_in": None, "chars": 2}, "unknown_source"),  # words as a source
+            )
         ],
     ]
     assert entries[2]["detail"] == entries[3]["detail"]  # another's record as no one's

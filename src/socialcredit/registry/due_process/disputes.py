@@ -30,7 +30,7 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError, cut
+from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.access.audit import append_audit, audited_refusal, kept_words
 from socialcredit.registry.common import check_text, iso
@@ -212,9 +212,10 @@ def file_dispute(
     today = resolve_today(today)
     # a refused filing is audited too, with the refusal's code, which says no more of another person's record than
     # the refusal does (``unknown_record`` whether it is theirs or no one's). The record id once it is established as
-    # the filer's; before that only its length: what was typed may be any words (a phone number, a name), and an
-    # entry of the chain holds no one's words (docs/audit.md; until 2026-12-06 its first 64 characters were kept)
-    asked: dict[str, Any] = {"source": cut(source_id), "record_id": kept_words(None, record_id)}
+    # the filer's, and its source; before that only their lengths: what was typed may be any words (a phone number, a
+    # name), and an entry of the chain holds no one's words (docs/audit.md; until 2026-12-06 their first 64
+    # characters were kept)
+    asked: dict[str, Any] = {"source": kept_words(None, source_id), "record_id": kept_words(None, record_id)}
     if representative_id is not None:
         asked["representative"] = representative_id
     with audited_refusal(store, actor, "dispute_filed", asked, subject_id=subject_id, said=lambda exc: exc.code):
@@ -222,7 +223,7 @@ def file_dispute(
         reason_text = check_text(reason, "reason")
         evidence_text = check_text(evidence, "evidence", required=False)
         record = subjects_record(store, subject_id, source_id, record_id)
-        asked["record_id"] = record_id
+        asked["source"], asked["record_id"] = source_id, record_id
         if record["withdrawn"]:
             raise WorkflowError(
                 f"record {record_id!r} of source {source_id} is withdrawn already; it does not count",
