@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build
+from due_world import JUDGMENT, A, build, ingest, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.errors import WorkflowError
@@ -53,6 +53,21 @@ def _listed(tmp_path: Path) -> tuple[object, int]:
 
 def _rail(store: object) -> bool:
     return decide(store, A, "high_speed_rail", "ticket purchase", requester="railway").granted  # type: ignore[arg-type]
+
+
+def test_a_listing_restored_by_an_override_is_never_closed_before_the_override(tmp_path: Path) -> None:
+    """Restored on 2026-12-06, its cause gone by a run made on 2026-12-07 as of 2026-11-01: closed on 2026-12-06, the
+    restoration (until 2026-12-06 closed on 2026-11-01, a date before the override on its record)."""
+    store, lid = _listed(tmp_path)
+    overrides.override_listing(store, lid, REMOVE, "operator", today=D(2026, 12, 6))
+    overrides.override_listing(store, lid, RESTORE, "operator", outcome="restored", today=D(2026, 12, 6))
+    paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 12, 7))
+    run = score(store, resolve_policy(store, "beijing"), D(2026, 11, 1), today=D(2026, 12, 7))
+    assert run.standing == "ordinary"
+    closed = store.one("SELECT status || '/' || closed_on::VARCHAR FROM listings WHERE listing_id = ?", [lid])
+    assert closed == "delisted/2026-12-06"
+    assert list_notifications(store, A)[-1]["kind"] == "listing_delisted"
 
 
 def test_a_removal_is_reversed_on_the_record_and_one_changing_nothing_is_refused(tmp_path: Path) -> None:

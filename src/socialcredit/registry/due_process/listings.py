@@ -133,15 +133,25 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             # DuckDB refuses parameters a statement does not use
             return store.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
 
-        # The cause went away: never listed (pending) or delisted (effective).
+        # The cause went away: never listed (pending) or delisted (effective). Closed on the run's date, never
+        # before an event already on the listing's record (its notice, an operator's override of it, the day it
+        # took effect): until 2026-12-06 a listing restored by an override on 2026-12-06 was closed by a run made
+        # later as of 2026-11-01 on 2026-11-01, before the restoration.
         q(
             f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
             SELECT listing_id, subject_id, criterion_id,
-                   CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END AS new_status
+                   CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END AS new_status,
+                   greatest($d, noticed_on,
+                            coalesce((SELECT max(o.on_date) FROM overrides o
+                                      WHERE o.target = 'listing:' || CAST(listings.listing_id AS VARCHAR)), $d),
+                            coalesce((SELECT max(t.created_on) FROM notifications t
+                                      WHERE t.kind = 'listing_effective' AND t.ref_id = listings.listing_id
+                                        AND t.subject_id = listings.subject_id), $d)) AS closed_on
             FROM listings WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"""
         )
         q(
-            """UPDATE listings SET status = e.new_status, closed_on = $d, cause_present = false, last_run_id = $run
+            """UPDATE listings SET status = e.new_status, closed_on = e.closed_on, cause_present = false,
+                   last_run_id = $run
             FROM sc_ended e WHERE listings.listing_id = e.listing_id"""
         )
         _notify_ended(store, lst, as_of, counts)
