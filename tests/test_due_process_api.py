@@ -702,9 +702,9 @@ def test_the_refusals_of_every_route_taking_lang_are_said_in_chinese_when_asked(
     unknown = client.post("/v1/disputes?lang=zh", json={**dispute, "record_id": "T9"}, headers=other)
     assert said(unknown) == (422, "zh-CN", "unknown_record", "来源 traffic_police 没有记录 'T9'")
     control = client.post("/v1/disputes?lang=zh", json={**dispute, "reason": "不是\x1b我"}, headers=other)
-    assert said(control) == (422, "zh-CN", "control_character", "reason 含有控制字符（U+001B）；请写纯文本")
+    assert said(control) == (422, "zh-CN", "control_character", "理由含有控制字符（U+001B）；请写纯文本")
     blank = client.post("/v1/disputes?lang=zh", json={**dispute, "reason": "\u3000 "}, headers=other)
-    assert said(blank) == (422, "zh-CN", "missing_field", "reason 为必填项：请用几句话写明")
+    assert said(blank) == (422, "zh-CN", "missing_field", "理由为必填项：请用几句话写明")
     # over 4000 characters: the body's model refuses it first, in the validator's English (docs/api.md)
     long = client.post("/v1/disputes?lang=zh", json={**dispute, "reason": "长" * 4001}, headers=other)
     assert long.status_code == 422 and long.json()["error"]["code"] == "invalid_request"

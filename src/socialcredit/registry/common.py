@@ -104,18 +104,32 @@ def shown_points(value: float, places: int = 2) -> float:
     return float(rounded) + 0.0  # no -0.0
 
 
+# the free texts check_text is given, named in Chinese (a refusal said in Chinese names the field so)
+_FIELD_ZH = {
+    "reason": "理由",
+    "reasons": "理由",
+    "justification": "理由",
+    "evidence": "证据说明",
+    "text": "补充材料",
+    "note": "说明",
+    "statement": "陈述",
+    "commitment": "承诺",
+}
+
+
 def check_text(value: str | None, field: str, *, required: bool = True) -> str | None:
     """A free text given by a person: trimmed, at most 4000 characters, not empty when required, and with no control
     character but line breaks and tabs (a NUL byte or an escape sequence would be stored, then shown to an operator,
     in a file or on a terminal)."""
     text = (value or "").strip()
+    named = _FIELD_ZH.get(field, field)
     if not text:
         if required:
             raise WorkflowInputError(
                 f"{field} is required: write it in a few words",
                 field=field,
                 code="missing_field",
-                zh=f"{field} 为必填项：请用几句话写明",
+                zh=f"{named}为必填项：请用几句话写明",
             )
         return None
     if len(text) > MAX_TEXT:
@@ -123,7 +137,7 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
             f"{field} is longer than {MAX_TEXT} characters",
             field=field,
             code="too_long",
-            zh=f"{field} 超过 {MAX_TEXT} 个字符",
+            zh=f"{named}超过 {MAX_TEXT} 个字符",
         )
     control = control_character(text, "\n\r\t")
     if control is not None:
@@ -131,7 +145,7 @@ def check_text(value: str | None, field: str, *, required: bool = True) -> str |
             f"{field} has a control character (U+{ord(control):04X}); write plain text",
             field=field,
             code="control_character",
-            zh=f"{field} 含有控制字符（U+{ord(control):04X}）；请写纯文本",
+            zh=f"{named}含有控制字符（U+{ord(control):04X}）；请写纯文本",
         )
     return text
 

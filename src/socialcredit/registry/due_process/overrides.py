@@ -34,7 +34,7 @@ def _justify(text: str | None) -> str:
         why = check_text(text, "justification")
     except WorkflowInputError as exc:
         raise WorkflowInputError(
-            str(exc), field=exc.field, code=exc.code, zh=exc.zh or _JUSTIFY_ZH.get(exc.code)
+            str(exc), field=exc.field, code=exc.code, zh=_JUSTIFY_ZH.get(exc.code) or exc.zh
         ) from None
     assert why is not None
     if len(why) < MIN_JUSTIFICATION:
