@@ -8,8 +8,11 @@ command line meets the same limits (the installed script in a subprocess, its ex
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
+import logging
 import os
 import signal
 import socket
@@ -437,9 +440,6 @@ def test_a_request_head_over_64_kib_is_refused_as_it_arrives(hostile: dict[str, 
         b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",
         b"GET /healthz?q=" + b"a" * 66_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
         b"POST /v1/records?q=" + b"a" * 66_000 + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nr,s\n1",
-        # behind a request on the same connection (pipelined), whose answer then came after the connection's end:
-        # an internal error in the server's log ("Cannot call write() after write_eof()")
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz?q=" + b"a" * 66_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     ):
         with socket.create_connection((url.host, url.port), timeout=30) as sock:
             sock.sendall(head)
@@ -447,6 +447,20 @@ def test_a_request_head_over_64_kib_is_refused_as_it_arrives(hostile: dict[str, 
         top, _, body = answer.partition(b"\r\n\r\n")
         assert top.split(b"\r\n")[0] == b"HTTP/1.1 431 Request Header Fields Too Large", answer[:200]
         assert json.loads(body)["error"]["code"] == "headers_too_large"
+        hostile["statuses"].append(431)
+    # behind a request on the same connection (pipelined): that request is answered first, then the refusal, however
+    # the bytes arrive (the refusal was written at once, the client's only answer, the request's own dropped; its
+    # answer, written after the connection's end, was an internal error in the server's log)
+    pipelined = (
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz?q=" + b"a" * 66_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    for parts in ([pipelined], [pipelined[:40], pipelined[40:]], [pipelined[:1000], pipelined[1000:]]):
+        answers = _answers_to(url.host, url.port, parts)
+        assert [status for status, _ in answers] == [
+            b"HTTP/1.1 200 OK",
+            b"HTTP/1.1 431 Request Header Fields Too Large",
+        ]
+        assert json.loads(answers[1][1])["error"]["code"] == "headers_too_large"
         hostile["statuses"].append(431)
     assert "write_eof" not in (hostile["folder"] / "server.log").read_text(encoding="utf-8")
     # a head under the limit is answered; so is a body far over it (only a head is counted)
@@ -463,6 +477,93 @@ def _read_all(sock: socket.socket) -> bytes:
     return answer
 
 
+def _answers_to(host: str, port: int, parts: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """The answers (status line, body) read until the server closes the connection, to ``parts`` sent as separate
+    writes (each on its way before the next is sent: the server reads them as they come)."""
+    with socket.create_connection((host, port), timeout=30) as sock:
+        for part in parts:
+            sock.sendall(part)
+        answer = _read_all(sock)
+    answers = []
+    while answer:
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length = next(int(line.split(b":")[1]) for line in lines if line.lower().startswith(b"content-length:"))
+        answers.append((lines[0], rest[:length]))
+        answer = rest[length:]
+    return answers
+
+
+@contextlib.contextmanager
+def _serving(app: Any, protocol: type[Any]) -> Iterator[tuple[int, io.StringIO]]:
+    """``app`` served with ``protocol`` on a free port, and what the server logs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    log, errors = io.StringIO(), logging.getLogger("uvicorn.error")
+    handler = logging.StreamHandler(log)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", http=protocol))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    errors.addHandler(handler)
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        yield listener.getsockname()[1], log
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+        errors.removeHandler(handler)
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one_write", "two_writes"])
+def test_a_refused_head_is_answered_after_the_requests_before_it(split: bool) -> None:
+    """A head over the limit behind requests on the same connection (pipelined): each request before it is run and
+    answered, in order, the refusal after them, then the connection is closed. The refusal was written at once: the
+    client read it as the answer to the request before it (which had run), a second request queued was never run
+    ("Cannot call write() after write_eof()" in the log), and an answer streaming had it spliced into its body."""
+    ran: list[str] = []
+    refusals: list[asyncio.Event] = []
+
+    class Noting(bounded_http()):  # type: ignore[misc]
+        def _refuse(self, answer: bytes) -> None:
+            super()._refuse(answer)
+            refusals[-1].set()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        ran.append(scope["path"])
+        length = b"10" if scope["path"] == "/stream" else b"%d" % len(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", length)]})
+        if scope["path"] == "/stream":  # half its body, the rest once the head after it has been refused
+            await send({"type": "http.response.body", "body": b"AAAAA", "more_body": True})
+            await refusals[-1].wait()
+            await send({"type": "http.response.body", "body": b"BBBBB"})
+        else:
+            await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+    big = b"GET /big?q=" + b"a" * 66_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    refused = b"HTTP/1.1 431 Request Header Fields Too Large"
+    with _serving(app, Noting) as (port, log):
+        first, second = b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n"
+        for before, answered in (
+            (first, [("/first", b"/first")]),
+            (first + second, [("/first", b"/first"), ("/second", b"/second")]),
+            (b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n", [("/stream", b"AAAAABBBBB")]),
+        ):
+            ran.clear()
+            refusals.append(asyncio.Event())
+            cut = len(before) + 100  # within the refused head's target
+            sent = before + big
+            answers = _answers_to("127.0.0.1", port, [sent[:cut], sent[cut:]] if split else [sent])
+            assert answers[:-1] == [(b"HTTP/1.1 200 OK", body) for _, body in answered]
+            assert answers[-1][0] == refused
+            assert json.loads(answers[-1][1])["error"]["code"] == "headers_too_large"
+            assert ran == [path for path, _ in answered]
+        assert log.getvalue() == ""
+
+
 def test_a_head_that_does_not_arrive_in_time_is_refused_408() -> None:
     """uvicorn times out a connection idle between requests, never one that has sent nothing or a byte at a time:
     such connections were held for ever. The server's protocol (serving.bounded_http) answers 408 and closes them
@@ -472,15 +573,7 @@ def test_a_head_that_does_not_arrive_in_time_is_refused_408() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", http=bounded_http(head_seconds=0.5)))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.01)
+    with _serving(app, bounded_http(head_seconds=0.5)) as (port, _):
         silent = socket.create_connection(("127.0.0.1", port), timeout=10)
         dripping = socket.create_connection(("127.0.0.1", port), timeout=10)
         dripping.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a")
@@ -498,10 +591,6 @@ def test_a_head_that_does_not_arrive_in_time_is_refused_408() -> None:
             }
             sock.close()
         prompt.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
 
 
 @pytest.mark.parametrize(

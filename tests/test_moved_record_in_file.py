@@ -34,3 +34,22 @@ def test_a_record_corrected_onto_another_resident_reads_corrected_in_the_file_it
     table = sc("show", DEFAULTER, db=db).stdout
     line = next(x for x in table.splitlines() if "C-1 v1" in x)
     assert "superseded" in line and "-100" not in line
+
+
+def test_a_record_withdrawn_then_corrected_onto_another_reads_withdrawn_in_the_file_it_left(tmp_path: Path) -> None:
+    """Withdrawn from one resident's file, then brought back by a correction naming another: the withdrawal stays
+    what the first file shows of it (since the move was counted, 2026-12-06, it read ``superseded`` as well)."""
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01")
+    head = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction,withdrawn\n"
+    for name, subject, correction, withdrawn in (
+        ("w.csv", DEFAULTER, "false", "true"),
+        ("m.csv", PAYER, "true", "false"),
+    ):
+        sent = tmp_path / name
+        sent.write_text(
+            head + f"C-1,{subject},court_judgment,2026-06-01,civil,80000,unfulfilled,true,{correction},{withdrawn}\n",
+            encoding="utf-8",
+        )
+        sc("ingest", str(sent), "--source", "courts", db=db)
+    assert _records(db, DEFAULTER) == [("C-1", 2, "withdrawn"), ("C-1", 1, "superseded")]
+    assert _records(db, PAYER) == [("C-1", 3, "not counting")]

@@ -8,9 +8,10 @@ are answered.
 
 A request's line and headers are bounded (:data:`HEAD_BYTES`) as they arrive: httptools, uvicorn's fast parser, holds
 a header whole however long it is (a 20 MB header was read, and answered 200), so the protocol here counts the bytes
-of a request's head and answers 431 past the limit, before the parser is fed more of it; and in time
-(:data:`HEAD_SECONDS`, 408 past it): uvicorn times out a connection idle between requests, never one that has not
-sent a whole head.
+of a request's head as they arrive, and the target and headers the parser read of the read that ends it, and answers
+431 past the limit, before the parser is fed more of it; and in time (:data:`HEAD_SECONDS`, 408 past it): uvicorn
+times out a connection idle between requests, never one that has not sent a whole head. A refused head behind requests
+on the same connection (pipelined) is answered after them, in order.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
     """uvicorn's httptools protocol with a request's head bounded to :data:`HEAD_BYTES` (431 past it) and to
     ``head_seconds`` from the connection or the head's first byte (408 then: a client that sends nothing, or a
     byte at a time, held its connection for ever); the connection is then closed. The reads of a head not yet ended
-    are counted as they arrive (a read that ends it, and the body after, are not): the parser holds at most the
-    limit and one read (asyncio's, 256 KiB) of a head."""
+    are counted as they arrive, and of the read that ends it the target and headers the parser read (its body is
+    not counted): the parser holds at most the limit and one read (asyncio's, 256 KiB) of a head. Requests before a
+    refused head on the connection are answered first, in order, and the refusal after them."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     too_large = _answer(
@@ -65,6 +67,7 @@ def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
         head_said = 0  # the bytes of the head's target and headers the parser has handed on
         in_head = True  # a connection starts with a request's head
         refused = False
+        held: bytes | None = None  # a refusal waiting for the answers to the requests before it
         head_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -136,20 +139,37 @@ def bounded_http(head_seconds: float = HEAD_SECONDS) -> type[Any]:
             if self.in_head and not self.refused and not self.transport.is_closing():
                 self._refuse(too_slow)
 
+        def on_response_complete(self) -> None:
+            super().on_response_complete()  # starts the next request queued, if any
+            if self.held is not None and self.cycle.response_complete and not self.transport.is_closing():
+                self._answer(self.held)  # the last request before the refused head is answered: the refusal now
+
         def _refuse(self, answer: bytes) -> None:
-            # answered, then the rest is read and dropped for a moment: closed on unread bytes, the connection
-            # would be reset under the answer before the client reads it
             self.refused = True
             self._untime_head()
             cycle = getattr(self, "cycle", None)
-            if cycle is not None and not cycle.response_complete:
-                # a request before it on the connection (pipelined) is not answered after the refusal closed it: its
-                # answer is dropped, as on a client gone (it was written after the end and logged as an error)
-                cycle.disconnected = True
-                cycle.message_event.set()
+            if cycle is None or cycle.response_complete:
+                self._answer(answer)
+                return
+            # Requests before it on the connection (pipelined) are answered first, in order (HTTP/1.1 answers a
+            # connection's requests in the order they came): the refusal is held until the last of them is answered.
+            # Until 2026-12-06 it was written at once, so the client read it as the answer to the request before it
+            # (which had run: a POST of records was stored), a later request was never run, and an answer streaming
+            # had it spliced into its body. Nothing more is read meanwhile (uvicorn's own resumptions, a request's
+            # receive and an answer's end, find reading not paused by them and leave it so).
+            self.held = answer
+            self.transport.pause_reading()
+            self.flow.read_paused = False
+
+        def _answer(self, answer: bytes) -> None:
+            # answered, then the rest is read and dropped for a moment: closed on unread bytes, the connection
+            # would be reset under the answer before the client reads it
+            self.held = None
+            self._unset_keepalive_if_required()
             self.transport.write(answer)
             if self.transport.can_write_eof():
                 self.transport.write_eof()
+            self.transport.resume_reading()
             self.loop.call_later(_DRAIN_SECONDS, self.transport.close)
 
     return BoundedHead

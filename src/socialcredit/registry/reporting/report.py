@@ -411,15 +411,21 @@ def subject_report(
         for x in (list_repairs(store, subject_id=subject_id, status="approved") if records else [])
     }
     policies = [(get_policy(store, run["policy_id"], run["policy_version"]), run["as_of"]) for run in runs]
+    latest: dict[tuple[str, str], int] = {}  # each record's latest version in this file
+    for r in records:
+        key = (r["source_id"], r["record_id"])
+        latest[key] = max(latest.get(key, 0), int(r["version"]))
     for r in records:
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
         counting = any(abs(x["points"]) > 0 for hits in contrib.values() for x in hits)
         key = (r["source_id"], r["record_id"])
         state: str | None
-        if r["superseded"]:
+        if int(r["version"]) < latest[key]:
             state = "superseded"
-        elif r["withdrawn"]:
+        elif r["withdrawn"]:  # the file's last version withdrew it, even if a correction then moved it elsewhere
             state = "withdrawn"
+        elif r["superseded"]:  # by a correction that moved it onto another subject
+            state = "superseded"
         elif key in repaired:
             state = "repaired"
         elif key in open_disputes:
