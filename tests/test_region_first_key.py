@@ -198,3 +198,22 @@ def test_a_record_that_left_the_defaulter_and_came_back_between_two_bundles_does
     shared("2027-03-11", tmp_path)
     assert listings("2027-03-11", tianjin) == in_tianjin(AFTER_J1_LEFT)
     assert refused("2027-03-11", tianjin)["score"] == 800
+
+
+def test_a_record_corrected_in_place_between_two_bundles_stays_the_cause_in_tianjin(tmp_path: Path) -> None:
+    """J1 corrected twice in Beijing (another amount, the same defaulter) before Beijing's next bundle: neither
+    version is withdrawn or of another subject, so J1 keeps its first key in Tianjin, stays the cause, and its
+    listing goes on with its id and dates; J2 is not noticed."""
+    copied(tmp_path, "regions-listed-twice", _listed_twice)
+    beijing, tianjin = store(tmp_path, "beijing"), store(tmp_path, "tianjin")
+    sent(
+        "2027-01-05", tmp_path, "c1.csv", f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,60000,unfulfilled,true,true"
+    )
+    sent(
+        "2027-01-06", tmp_path, "c2.csv", f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,65000,unfulfilled,true,true"
+    )
+    listed = [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert listings("2027-01-06", beijing) == listed
+    shared("2027-01-06", tmp_path)
+    assert listings("2027-01-06", tianjin) == in_tianjin(listed)
+    assert refused("2027-01-06", tianjin)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
