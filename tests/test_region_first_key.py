@@ -20,6 +20,7 @@ import pytest
 
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import builtin_policy
+from socialcredit.store import open_store
 from store_copies import copied
 
 pytestmark = pytest.mark.slow
@@ -189,15 +190,54 @@ def test_a_record_that_left_the_defaulter_and_came_back_between_two_bundles_does
     the version it had, so J1 stayed its cause there while Beijing's bundle ended J1's listing and carried J2's:
     Tianjin delisted J1, noticed nothing, and granted the defaulter a flight (until 2026-12-06). The versions between
     are read: J1 is a new cause, and Tianjin lists J2 with Beijing's dates."""
-    copied(tmp_path, "regions-listed-twice", _listed_twice)
-    beijing, tianjin = store(tmp_path, "beijing"), store(tmp_path, "tianjin")
-    sent("2027-01-05", tmp_path, "left.csv", left, withdrawn=withdrawn)
-    sc("2027-03-10", "due", "run", db=beijing)
-    sent("2027-03-11", tmp_path, "back.csv", f"{FIRST}true")
-    assert listings("2027-03-11", beijing) == AFTER_J1_LEFT
-    shared("2027-03-11", tmp_path)
+    _left_and_came_back(tmp_path, left, withdrawn=withdrawn)
+    tianjin = store(tmp_path, "tianjin")
     assert listings("2027-03-11", tianjin) == in_tianjin(AFTER_J1_LEFT)
     assert refused("2027-03-11", tianjin)["score"] == 800
+
+
+def _left_and_came_back(folder: Path, left: str, *, withdrawn: bool) -> None:
+    """The two regions of _listed_twice; J1 left the defaulter in Beijing on 2027-01-05 (``left``) and came back on
+    2027-03-11, Beijing's next bundle imported in Tianjin that day."""
+    copied(folder, "regions-listed-twice", _listed_twice)
+    beijing = store(folder, "beijing")
+    sent("2027-01-05", folder, "left.csv", left, withdrawn=withdrawn)
+    sc("2027-03-10", "due", "run", db=beijing)
+    sent("2027-03-11", folder, "back.csv", f"{FIRST}true")
+    assert listings("2027-03-11", beijing) == AFTER_J1_LEFT
+    shared("2027-03-11", folder)
+
+
+J1_KEYS = "SELECT version, record_key, first_key FROM records WHERE record_id = '110000/J1' ORDER BY version"
+
+
+def test_migration_47_gives_a_record_that_left_between_two_bundles_a_first_key_of_its_own(tmp_path: Path) -> None:
+    """Tianjin as migration 46 left it (first keys worked out from its own versions only: J1's version applied on
+    2027-03-11 kept J1's first key, its kept state too): migration 47 reads the versions received between the two
+    bundles, gives that version its own first key, the state's rows their records' first keys, and the next run
+    keeps J2's listing and refuses the defaulter."""
+    _left_and_came_back(tmp_path, f"{FIRST}true,true", withdrawn=True)
+    tianjin = store(tmp_path, "tianjin")
+    with open_store(tianjin, key="") as db:
+        imported = db.execute(J1_KEYS).fetchall()
+        k1 = imported[0][1]
+        assert [(v, f) for v, _, f in imported] == [(1, None), (2, None)]
+        states = [str(t) for (t,) in db.execute("SELECT table_name FROM score_states").fetchall()]
+        assert states
+        with db.transaction():  # as migration 46 left it
+            db.execute("UPDATE records SET first_key = ? WHERE record_id = '110000/J1' AND version = 2", [k1])
+            for table in states:
+                db.execute(f'UPDATE "{table}" SET first_key = ? WHERE record_key = ?', [k1, imported[1][1]])
+            db.execute("DELETE FROM schema_version WHERE version >= 47")
+    with open_store(tianjin, key="") as db:
+        assert db.execute(J1_KEYS).fetchall() == imported
+        for table in states:
+            rows = db.execute(f'SELECT DISTINCT first_key FROM "{table}" WHERE record_key = ?', [imported[1][1]])
+            assert rows.fetchall() == [(imported[1][1],)]
+    sc("2027-03-12", "score", "--policy", "beijing", "--as-of", "2027-03-12", db=tianjin)
+    assert listings("2027-03-12", tianjin) == in_tianjin(AFTER_J1_LEFT)
+    assert refused("2027-03-12", tianjin)["score"] == 800
+    assert json.loads(sc("2027-03-12", "state", "check", "beijing", "--json", db=tianjin).stdout)["ok"]
 
 
 def test_a_record_corrected_in_place_between_two_bundles_stays_the_cause_in_tianjin(tmp_path: Path) -> None:
