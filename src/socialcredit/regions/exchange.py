@@ -1020,13 +1020,11 @@ def _note_restarts(store: Store) -> None:
     the origin. Its first key is its own (store.next_first_key_sql), as at the origin: a record withdrawn and sent
     again, or moved onto the subject, between two bundles is a new cause here too (until 2026-12-06 it kept its first
     key from the version applied before, took the cause back and ended the listing of the cause the origin kept)."""
-    fold = fold_record_id_sql("p.record_id")
     store.execute(
-        f"""ALTER TABLE _apply ADD COLUMN restarts BOOLEAN DEFAULT false;
-        UPDATE _apply a SET restarts = true WHERE EXISTS (
+        """UPDATE _apply a SET restarts = true WHERE EXISTS (
             SELECT 1 FROM region_records p
-            WHERE p.origin_region = a.origin_region AND p.source_id = a.source_id
-              AND p.origin_region || '/' || {fold} = a.local_record_id AND NOT p.applied AND p.version < a.version
+            WHERE p.origin_region = a.origin_region AND p.source_id = a.source_id AND p.record_id = a.record_id
+              AND NOT p.applied AND p.version < a.version
               AND (p.withdrawn OR p.origin_subject_id <> a.origin_subject_id)
               AND p.version > coalesce((
                   SELECT max(q.version) FROM region_records q
@@ -1050,7 +1048,8 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE _apply AS
         SELECT rr.*, i.subject_id AS local_subject, k.subject_key,
-               rr.origin_region || '/' || {fold_record_id_sql("rr.record_id")} AS local_record_id
+               rr.origin_region || '/' || {fold_record_id_sql("rr.record_id")} AS local_record_id,
+               false AS restarts
         FROM region_records rr
         JOIN region_identities i ON i.origin_region = rr.origin_region AND i.origin_subject_id = rr.origin_subject_id
         JOIN (SELECT DISTINCT subject_id, subject_key FROM subject_keys) k ON k.subject_id = i.subject_id
