@@ -28,6 +28,7 @@ pytestmark = pytest.mark.slow
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
 OTHER = make_ric("110105", dt.date(1985, 6, 1), 13)
+THIRD = make_ric("110105", dt.date(1990, 9, 1), 14)
 HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction"
 REGIONS = {"beijing": ("110000", "Beijing"), "tianjin": ("120000", "Tianjin")}
 FIRST = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
@@ -93,23 +94,27 @@ def refused(today: str, db: Path) -> dict[str, Any]:
     return decision
 
 
-def _regions(folder: Path, *rows: str) -> None:
-    """Beijing and Tianjin, each knowing the defaulter and another resident, trusting each other and publishing the
-    shipped Beijing policy sharing court judgments and the blacklist; Beijing's courts report ``rows`` on
-    2026-11-01, Tianjin imports Beijing's first bundle that day, and both listings take effect on 2026-12-31."""
+def _regions(folder: Path, *rows: str, other_in_tianjin: bool = True) -> None:
+    """Beijing and Tianjin, each knowing the defaulter and another resident (Tianjin a third one instead, without
+    ``other_in_tianjin``), trusting each other and publishing the shipped Beijing policy sharing court judgments and
+    the blacklist; Beijing's courts report ``rows`` on 2026-11-01, Tianjin imports Beijing's first bundle that day,
+    and both listings take effect on 2026-12-31."""
     policy = folder / "beijing.yaml"
     shipped = builtin_policy("beijing")
     text = shipped.text.replace(f'version: "{shipped.policy.version}"', f'version: "{shipped.policy.version}.1"', 1)
     policy.write_text(text + "exchange:\n  shareable_record_types: [court_judgment]\n  lists: [blacklist]\n", "utf-8")
     subjects = folder / "subjects.csv"
     subjects.write_text(f"subject_id,name\n{DEFAULTER},张三\n{OTHER},李四\n", encoding="utf-8")
+    defaulter_only = folder / "defaulter.csv"
+    defaulter_only.write_text(f"subject_id,name\n{DEFAULTER},张三\n{THIRD},王五\n", encoding="utf-8")
     printed = {}
     for region, (code, name) in REGIONS.items():
         db = store(folder, region)
         sc("2026-11-01", "init", db=db)
         sc("2026-11-01", "region", "setup", code, name, db=db)
         printed[region] = sc("2026-11-01", "region", "keygen", "--out", str(folder / f"{region}.key")).stdout
-        sc("2026-11-01", "ingest", str(subjects), "--source", "civil_affairs", db=db)
+        known = subjects if other_in_tianjin or region == "beijing" else defaulter_only
+        sc("2026-11-01", "ingest", str(known), "--source", "civil_affairs", db=db)
         sc("2026-11-01", "policy", "publish", str(policy), "--without-impact", db=db)
     for region, other in (("beijing", "tianjin"), ("tianjin", "beijing")):
         signing = printed[other].splitlines()[2]
@@ -257,3 +262,37 @@ def test_a_record_corrected_in_place_between_two_bundles_stays_the_cause_in_tian
     shared("2027-01-06", tmp_path)
     assert listings("2027-01-06", tianjin) == in_tianjin(listed)
     assert refused("2027-01-06", tianjin)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
+
+
+def test_a_record_moved_onto_a_person_tianjin_has_not_linked_is_withdrawn_there(tmp_path: Path) -> None:
+    """J1 corrected in Beijing onto a resident Tianjin does not know (no identity of theirs is linked there): Tianjin
+    withdraws its copy from the defaulter, audited as moved by Beijing, ends J1's listing and notices J2 as Beijing
+    does, and the defaulter loses J1's 100 points. Until 2026-12-06 Tianjin kept J1 on the defaulter (the version
+    waited for a link that never came): Beijing's bundle ended J1's listing there and Tianjin noticed J1 again."""
+    _regions(tmp_path, FIRST, SECOND, other_in_tianjin=False)
+    beijing, tianjin = store(tmp_path, "beijing"), store(tmp_path, "tianjin")
+    sent("2027-01-05", tmp_path, "moved.csv", f"J1,{OTHER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,true")
+    shared("2027-01-05", tmp_path)
+    for region in REGIONS:
+        sc("2027-03-10", "due", "run", db=store(tmp_path, region))
+    assert listings("2027-03-10", beijing) == AFTER_J1_LEFT
+    assert listings("2027-03-10", tianjin) == in_tianjin(AFTER_J1_LEFT)
+    assert refused("2027-03-10", tianjin)["score"] == 900  # J2's 100 points alone
+    with open_store(tianjin, key="") as db:
+        moved = db.rows("SELECT actor, subject_id, detail FROM audit_log WHERE action = 'region_record_moved_away'")
+        versions = db.rows("SELECT version, subject_id, withdrawn FROM records WHERE record_id = '110000/J1'")
+    assert [(r["actor"], r["subject_id"], json.loads(r["detail"])) for r in moved] == [
+        (
+            "region:110000",
+            DEFAULTER,
+            {
+                "origin": "110000",
+                "record_id": "110000/J1",
+                "reason": "moved by the region that recorded it onto a person not linked here",
+            },
+        )
+    ]
+    assert sorted((r["version"], r["subject_id"], r["withdrawn"]) for r in versions) == [
+        (1, DEFAULTER, False),
+        (2, DEFAULTER, True),
+    ]
