@@ -20,6 +20,7 @@ import pytest
 
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import builtin_policy
+from socialcredit.store import open_store
 from store_copies import copied
 
 pytestmark = pytest.mark.slow
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.slow
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
 OTHER = make_ric("110105", dt.date(1985, 6, 1), 13)
+THIRD = make_ric("110105", dt.date(1990, 9, 1), 14)
 HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction"
 REGIONS = {"beijing": ("110000", "Beijing"), "tianjin": ("120000", "Tianjin")}
 FIRST = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
@@ -92,23 +94,27 @@ def refused(today: str, db: Path) -> dict[str, Any]:
     return decision
 
 
-def _regions(folder: Path, *rows: str) -> None:
-    """Beijing and Tianjin, each knowing the defaulter and another resident, trusting each other and publishing the
-    shipped Beijing policy sharing court judgments and the blacklist; Beijing's courts report ``rows`` on
-    2026-11-01, Tianjin imports Beijing's first bundle that day, and both listings take effect on 2026-12-31."""
+def _regions(folder: Path, *rows: str, other_in_tianjin: bool = True) -> None:
+    """Beijing and Tianjin, each knowing the defaulter and another resident (Tianjin a third one instead, without
+    ``other_in_tianjin``), trusting each other and publishing the shipped Beijing policy sharing court judgments and
+    the blacklist; Beijing's courts report ``rows`` on 2026-11-01, Tianjin imports Beijing's first bundle that day,
+    and both listings take effect on 2026-12-31."""
     policy = folder / "beijing.yaml"
     shipped = builtin_policy("beijing")
     text = shipped.text.replace(f'version: "{shipped.policy.version}"', f'version: "{shipped.policy.version}.1"', 1)
     policy.write_text(text + "exchange:\n  shareable_record_types: [court_judgment]\n  lists: [blacklist]\n", "utf-8")
     subjects = folder / "subjects.csv"
     subjects.write_text(f"subject_id,name\n{DEFAULTER},张三\n{OTHER},李四\n", encoding="utf-8")
+    defaulter_only = folder / "defaulter.csv"
+    defaulter_only.write_text(f"subject_id,name\n{DEFAULTER},张三\n{THIRD},王五\n", encoding="utf-8")
     printed = {}
     for region, (code, name) in REGIONS.items():
         db = store(folder, region)
         sc("2026-11-01", "init", db=db)
         sc("2026-11-01", "region", "setup", code, name, db=db)
         printed[region] = sc("2026-11-01", "region", "keygen", "--out", str(folder / f"{region}.key")).stdout
-        sc("2026-11-01", "ingest", str(subjects), "--source", "civil_affairs", db=db)
+        known = subjects if other_in_tianjin or region == "beijing" else defaulter_only
+        sc("2026-11-01", "ingest", str(known), "--source", "civil_affairs", db=db)
         sc("2026-11-01", "policy", "publish", str(policy), "--without-impact", db=db)
     for region, other in (("beijing", "tianjin"), ("tianjin", "beijing")):
         signing = printed[other].splitlines()[2]
@@ -189,12 +195,104 @@ def test_a_record_that_left_the_defaulter_and_came_back_between_two_bundles_does
     the version it had, so J1 stayed its cause there while Beijing's bundle ended J1's listing and carried J2's:
     Tianjin delisted J1, noticed nothing, and granted the defaulter a flight (until 2026-12-06). The versions between
     are read: J1 is a new cause, and Tianjin lists J2 with Beijing's dates."""
-    copied(tmp_path, "regions-listed-twice", _listed_twice)
-    beijing, tianjin = store(tmp_path, "beijing"), store(tmp_path, "tianjin")
-    sent("2027-01-05", tmp_path, "left.csv", left, withdrawn=withdrawn)
-    sc("2027-03-10", "due", "run", db=beijing)
-    sent("2027-03-11", tmp_path, "back.csv", f"{FIRST}true")
-    assert listings("2027-03-11", beijing) == AFTER_J1_LEFT
-    shared("2027-03-11", tmp_path)
+    _left_and_came_back(tmp_path, left, withdrawn=withdrawn)
+    tianjin = store(tmp_path, "tianjin")
     assert listings("2027-03-11", tianjin) == in_tianjin(AFTER_J1_LEFT)
     assert refused("2027-03-11", tianjin)["score"] == 800
+
+
+def _left_and_came_back(folder: Path, left: str, *, withdrawn: bool) -> None:
+    """The two regions of _listed_twice; J1 left the defaulter in Beijing on 2027-01-05 (``left``) and came back on
+    2027-03-11, Beijing's next bundle imported in Tianjin that day."""
+    copied(folder, "regions-listed-twice", _listed_twice)
+    beijing = store(folder, "beijing")
+    sent("2027-01-05", folder, "left.csv", left, withdrawn=withdrawn)
+    sc("2027-03-10", "due", "run", db=beijing)
+    sent("2027-03-11", folder, "back.csv", f"{FIRST}true")
+    assert listings("2027-03-11", beijing) == AFTER_J1_LEFT
+    shared("2027-03-11", folder)
+
+
+J1_KEYS = "SELECT version, record_key, first_key FROM records WHERE record_id = '110000/J1' ORDER BY version"
+
+
+def test_migration_47_gives_a_record_that_left_between_two_bundles_a_first_key_of_its_own(tmp_path: Path) -> None:
+    """Tianjin as migration 46 left it (first keys worked out from its own versions only: J1's version applied on
+    2027-03-11 kept J1's first key, its kept state too): migration 47 reads the versions received between the two
+    bundles, gives that version its own first key, the state's rows their records' first keys, and the next run
+    keeps J2's listing and refuses the defaulter."""
+    _left_and_came_back(tmp_path, f"{FIRST}true,true", withdrawn=True)
+    tianjin = store(tmp_path, "tianjin")
+    with open_store(tianjin, key="") as db:
+        imported = db.execute(J1_KEYS).fetchall()
+        k1 = imported[0][1]
+        assert [(v, f) for v, _, f in imported] == [(1, None), (2, None)]
+        states = [str(t) for (t,) in db.execute("SELECT table_name FROM score_states").fetchall()]
+        assert states
+        with db.transaction():  # as migration 46 left it
+            db.execute("UPDATE records SET first_key = ? WHERE record_id = '110000/J1' AND version = 2", [k1])
+            for table in states:
+                db.execute(f'UPDATE "{table}" SET first_key = ? WHERE record_key = ?', [k1, imported[1][1]])
+            db.execute("DELETE FROM schema_version WHERE version >= 47")
+    with open_store(tianjin, key="") as db:
+        assert db.execute(J1_KEYS).fetchall() == imported
+        for table in states:
+            rows = db.execute(f'SELECT DISTINCT first_key FROM "{table}" WHERE record_key = ?', [imported[1][1]])
+            assert rows.fetchall() == [(imported[1][1],)]
+    sc("2027-03-12", "score", "--policy", "beijing", "--as-of", "2027-03-12", db=tianjin)
+    assert listings("2027-03-12", tianjin) == in_tianjin(AFTER_J1_LEFT)
+    assert refused("2027-03-12", tianjin)["score"] == 800
+    assert json.loads(sc("2027-03-12", "state", "check", "beijing", "--json", db=tianjin).stdout)["ok"]
+
+
+def test_a_record_corrected_in_place_between_two_bundles_stays_the_cause_in_tianjin(tmp_path: Path) -> None:
+    """J1 corrected twice in Beijing (another amount, the same defaulter) before Beijing's next bundle: neither
+    version is withdrawn or of another subject, so J1 keeps its first key in Tianjin, stays the cause, and its
+    listing goes on with its id and dates; J2 is not noticed."""
+    copied(tmp_path, "regions-listed-twice", _listed_twice)
+    beijing, tianjin = store(tmp_path, "beijing"), store(tmp_path, "tianjin")
+    sent(
+        "2027-01-05", tmp_path, "c1.csv", f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,60000,unfulfilled,true,true"
+    )
+    sent(
+        "2027-01-06", tmp_path, "c2.csv", f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,65000,unfulfilled,true,true"
+    )
+    listed = [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert listings("2027-01-06", beijing) == listed
+    shared("2027-01-06", tmp_path)
+    assert listings("2027-01-06", tianjin) == in_tianjin(listed)
+    assert refused("2027-01-06", tianjin)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
+
+
+def test_a_record_moved_onto_a_person_tianjin_has_not_linked_is_withdrawn_there(tmp_path: Path) -> None:
+    """J1 corrected in Beijing onto a resident Tianjin does not know (no identity of theirs is linked there): Tianjin
+    withdraws its copy from the defaulter, audited as moved by Beijing, ends J1's listing and notices J2 as Beijing
+    does, and the defaulter loses J1's 100 points. Until 2026-12-06 Tianjin kept J1 on the defaulter (the version
+    waited for a link that never came): Beijing's bundle ended J1's listing there and Tianjin noticed J1 again."""
+    _regions(tmp_path, FIRST, SECOND, other_in_tianjin=False)
+    beijing, tianjin = store(tmp_path, "beijing"), store(tmp_path, "tianjin")
+    sent("2027-01-05", tmp_path, "moved.csv", f"J1,{OTHER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,true")
+    shared("2027-01-05", tmp_path)
+    for region in REGIONS:
+        sc("2027-03-10", "due", "run", db=store(tmp_path, region))
+    assert listings("2027-03-10", beijing) == AFTER_J1_LEFT
+    assert listings("2027-03-10", tianjin) == in_tianjin(AFTER_J1_LEFT)
+    assert refused("2027-03-10", tianjin)["score"] == 900  # J2's 100 points alone
+    with open_store(tianjin, key="") as db:
+        moved = db.rows("SELECT actor, subject_id, detail FROM audit_log WHERE action = 'region_record_moved_away'")
+        versions = db.rows("SELECT version, subject_id, withdrawn FROM records WHERE record_id = '110000/J1'")
+    assert [(r["actor"], r["subject_id"], json.loads(r["detail"])) for r in moved] == [
+        (
+            "region:110000",
+            DEFAULTER,
+            {
+                "origin": "110000",
+                "record_id": "110000/J1",
+                "reason": "moved by the region that recorded it onto a person not linked here",
+            },
+        )
+    ]
+    assert sorted((r["version"], r["subject_id"], r["withdrawn"]) for r in versions) == [
+        (1, DEFAULTER, False),
+        (2, DEFAULTER, True),
+    ]

@@ -1124,6 +1124,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         SELECT 'first_key_runs_after', CAST(coalesce(max(run_id), 0) AS VARCHAR) FROM score_runs;
         """,
     ),
+    (
+        47,
+        "the first key of a record applied from another region",
+        # Migration 46 read a record's versions in `records` only. A record applied from another region has there
+        # only the versions applied, the latest received in each import; the versions between are in
+        # region_records, and one of them withdrawn, or of another subject at the origin, makes the applied version a
+        # new cause (regions/exchange.py: _note_restarts). Such a version gains a first key of its own here, each
+        # later version of the record that first key, and the kept states their records' first keys
+        # (_region_first_keys, then _add_first_keys); a run made before is no incremental run's base if any changed.
+        """
+        CREATE OR REPLACE TEMP TABLE _region_first_keys AS SELECT 47 AS migration;
+        """,
+    ),
 ]
 
 
@@ -1238,6 +1251,86 @@ def _drop_listed_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE _drop_tables")
 
 
+def _region_first_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 47: the first keys of the records applied from another region (records with an origin region) with
+    more than one version, worked out as _note_restarts (regions/exchange.py) does at import. Each local version is
+    matched to the version received it was applied from (the same content, withdrawn or not), the newest first, each
+    an older version than the one after it; a version received between the two matched to consecutive local
+    versions, withdrawn or of another subject at the origin than the later one, restarts the record. A local version
+    matched to none (a withdrawal made when a link was reversed) keeps the rule of next_first_key_sql alone. If a
+    first key changed, lists the kept score states for _add_first_keys and marks the runs made before as no base."""
+    listed = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_region_first_keys'"
+    ).fetchone()
+    if not listed or not listed[0]:
+        return
+    con.execute("DROP TABLE _region_first_keys")
+    local = con.execute(
+        """SELECT source_id, record_id, version, record_key, first_key, withdrawn, subject_key FROM records
+        WHERE (source_id, record_id) IN (SELECT source_id, record_id FROM records
+                                         WHERE origin_region IS NOT NULL AND version > 1)
+        ORDER BY source_id, record_id, version"""
+    ).fetchall()
+    if not local:
+        return
+    received = con.execute(
+        f"""WITH l AS (
+            SELECT source_id, record_id, version, record_key, withdrawn, content_hash, subject_id FROM records
+            WHERE (source_id, record_id) IN (SELECT source_id, record_id FROM records
+                                             WHERE origin_region IS NOT NULL AND version > 1)
+        ), p AS (
+            SELECT source_id, origin_region || '/' || {fold_record_id_sql("record_id")} AS record_id, version,
+                   withdrawn, origin_subject_id, record_type, event_date, fields
+            FROM region_records
+        )
+        SELECT p.source_id, p.record_id, p.version, p.withdrawn, p.origin_subject_id, list(l.version)
+        FROM p LEFT JOIN l ON l.source_id = p.source_id AND l.record_id = p.record_id AND l.withdrawn = p.withdrawn
+             AND l.content_hash = md5_number(l.subject_id || '|' || p.record_type || '|'
+                                             || CAST(p.event_date AS VARCHAR) || '|' || p.fields)
+        WHERE (p.source_id, p.record_id) IN (SELECT source_id, record_id FROM l)
+        GROUP BY ALL ORDER BY 1, 2, 3"""
+    ).fetchall()
+    origin: dict[tuple[str, str], list[tuple[int, bool, str, set[int]]]] = {}
+    for source, record, version, withdrawn, subject, matches in received:
+        origin.setdefault((source, record), []).append(
+            (int(version), bool(withdrawn), str(subject), {int(m) for m in matches if m is not None})
+        )
+    changed: list[tuple[int, int | None]] = []
+    by_record: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in local:
+        by_record.setdefault((row[0], row[1]), []).append(row)
+    for key, versions in by_record.items():
+        sent = origin.get(key, [])
+        matched: dict[int, int] = {}  # local version -> the version received it was applied from
+        bound = None
+        for row in reversed(versions):
+            found = [v for v, _, _, m in sent if row[2] in m and (bound is None or v < bound)]
+            if found:
+                matched[row[2]] = bound = max(found)
+        first: int | None = None  # the record's first key as of the version before
+        for i, (_, _, version, record_key, old, _, subject_key) in enumerate(versions):
+            new: int | None = None
+            if i:
+                prev = versions[i - 1]
+                restarts = bool(prev[5]) or prev[6] != subject_key
+                if not restarts and prev[2] in matched and version in matched:
+                    after, upto = matched[prev[2]], matched[version]
+                    at = next(s for v, _, s, _ in sent if v == upto)
+                    restarts = any(after < v < upto and (w or s != at) for v, w, s, _ in sent)
+                new = None if restarts else first
+            first = record_key if new is None else new
+            if new != old:
+                changed.append((record_key, new))
+    if not changed:
+        return
+    con.executemany("UPDATE records SET first_key = ? WHERE record_key = ?", [(f, k) for k, f in changed])
+    con.execute("CREATE OR REPLACE TEMP TABLE _first_key_tables AS SELECT table_name FROM score_states")
+    con.execute(
+        "INSERT OR REPLACE INTO store_info "
+        "SELECT 'first_key_runs_after', CAST(coalesce(max(run_id), 0) AS VARCHAR) FROM score_runs"
+    )
+
+
 def _add_first_keys(con: duckdb.DuckDBPyConnection) -> None:
     """Give each kept score state the temporary table ``_first_key_tables`` lists (migration 46) the column
     first_key, each row its record's first key (records.first_key, or its own key), then drop the list."""
@@ -1316,6 +1409,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
             for _, _, sql in group:
                 con.execute(sql)
                 _drop_listed_tables(con)
+                _region_first_keys(con)
                 _add_first_keys(con)
             con.execute(
                 "INSERT INTO schema_version VALUES " + ", ".join(["(?, ?, now())"] * len(group)),

@@ -587,6 +587,7 @@ def _import(
                 **({"linkage_misfits": summary.misfits} if summary.misfits else {}),
             },
         )
+        _withdraw_moved_away(store, origin)
         summary.applied_records = _apply_records(store, origin)
         for (subject_id,) in store.execute(
             "SELECT DISTINCT subject_id FROM region_identities WHERE origin_region = ? AND status = 'exact'", [origin]
@@ -1020,19 +1021,59 @@ def _note_restarts(store: Store) -> None:
     the origin. Its first key is its own (store.next_first_key_sql), as at the origin: a record withdrawn and sent
     again, or moved onto the subject, between two bundles is a new cause here too (until 2026-12-06 it kept its first
     key from the version applied before, took the cause back and ended the listing of the cause the origin kept)."""
-    fold = fold_record_id_sql("p.record_id")
     store.execute(
-        f"""ALTER TABLE _apply ADD COLUMN restarts BOOLEAN DEFAULT false;
-        UPDATE _apply a SET restarts = true WHERE EXISTS (
+        """UPDATE _apply a SET restarts = true WHERE EXISTS (
             SELECT 1 FROM region_records p
-            WHERE p.origin_region = a.origin_region AND p.source_id = a.source_id
-              AND p.origin_region || '/' || {fold} = a.local_record_id AND NOT p.applied AND p.version < a.version
+            WHERE p.origin_region = a.origin_region AND p.source_id = a.source_id AND p.record_id = a.record_id
+              AND NOT p.applied AND p.version < a.version
               AND (p.withdrawn OR p.origin_subject_id <> a.origin_subject_id)
               AND p.version > coalesce((
                   SELECT max(q.version) FROM region_records q
                   WHERE q.origin_region = p.origin_region AND q.source_id = p.source_id AND q.record_id = p.record_id
                     AND q.applied), 0))"""
     )
+
+
+def _withdraw_moved_away(store: Store, origin: str) -> int:
+    """Withdraw here each record of ``origin`` whose newest version received is of a person there no identity links
+    here yet (a correction at the origin moved it onto them): a withdrawal version of the local copy, as a furnisher's
+    withdrawal makes, audited as moved by the origin region (``region_record_moved_away``); the listing it caused ends
+    as any withdrawn cause's does. The version stays pending, applied (a new cause) once that identity is linked.
+    Until 2026-12-06 the record, and its listing, stayed on the subject it left. Returns how many it withdrew."""
+    fold = fold_record_id_sql("rr.record_id")
+    store.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _withdraw AS
+        SELECT r.* FROM records r JOIN (
+            SELECT * FROM (
+                SELECT rr.source_id, rr.origin_region || '/' || {fold} AS record_id, rr.applied, rr.origin_region,
+                       rr.origin_subject_id, rr.version
+                FROM region_records rr WHERE rr.origin_region = ?
+                QUALIFY row_number() OVER (PARTITION BY rr.source_id, {fold}
+                                           ORDER BY rr.version DESC, rr.sequence DESC, rr.rowid DESC) = 1
+            ) n
+            WHERE NOT n.applied AND NOT EXISTS (
+                SELECT 1 FROM region_identities i WHERE i.origin_region = n.origin_region
+                  AND i.origin_subject_id = n.origin_subject_id AND i.status IN ('exact', 'linked'))
+        ) moved USING (source_id, record_id)
+        WHERE r.origin_region = ?
+        QUALIFY row_number() OVER (PARTITION BY r.source_id, r.record_id ORDER BY r.version DESC) = 1""",
+        [origin, origin],
+    )
+    moved = store.rows("SELECT subject_id, record_id FROM _withdraw WHERE NOT withdrawn ORDER BY source_id, record_id")
+    n = _add_withdrawals(store)
+    for row in moved:
+        append_audit(
+            store,
+            "region:" + origin,
+            "region_record_moved_away",
+            row["subject_id"],
+            {
+                "origin": origin,
+                "record_id": row["record_id"],
+                "reason": "moved by the region that recorded it onto a person not linked here",
+            },
+        )
+    return n
 
 
 def _apply_records(store: Store, origin: str | None = None, identity_id: int | None = None) -> int:
@@ -1050,7 +1091,8 @@ def _apply_records(store: Store, origin: str | None = None, identity_id: int | N
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE _apply AS
         SELECT rr.*, i.subject_id AS local_subject, k.subject_key,
-               rr.origin_region || '/' || {fold_record_id_sql("rr.record_id")} AS local_record_id
+               rr.origin_region || '/' || {fold_record_id_sql("rr.record_id")} AS local_record_id,
+               false AS restarts
         FROM region_records rr
         JOIN region_identities i ON i.origin_region = rr.origin_region AND i.origin_subject_id = rr.origin_subject_id
         JOIN (SELECT DISTINCT subject_id, subject_key FROM subject_keys) k ON k.subject_id = i.subject_id
@@ -1229,23 +1271,7 @@ def reverse_in_transaction(store: Store, row: dict[str, Any], actor: str, reason
         ) WHERE subject_id = ?""",
         [row["origin_region"], row["origin_subject_id"], row["origin_region"], row["subject_id"]],
     )
-    n = int(store.one("SELECT count(*) FROM _withdraw WHERE NOT withdrawn"))
-    if n:
-        first = store.take_ids("seq", n)
-        store.execute(
-            """UPDATE _withdraw SET prev_key = record_key, first_key = coalesce(first_key, record_key),
-                      record_key = ? + k - 1, version = version + 1,
-                      withdrawn = true,
-                      is_correction = false, recorded_at = now()
-               FROM (SELECT record_key AS old, row_number() OVER (ORDER BY record_key) AS k FROM _withdraw
-                     WHERE NOT withdrawn) o
-               WHERE _withdraw.record_key = o.old""",
-            [first],
-        )
-        store.execute(
-            "INSERT INTO records BY NAME SELECT * FROM _withdraw WHERE withdrawn AND record_key >= ?", [first]
-        )
-        note_role_records(store, first, first + n - 1)
+    n = _add_withdrawals(store)
     store.execute(
         "UPDATE region_records SET applied = false WHERE origin_region = ? AND origin_subject_id = ?",
         [row["origin_region"], row["origin_subject_id"]],
@@ -1269,6 +1295,29 @@ def reverse_in_transaction(store: Store, row: dict[str, Any], actor: str, reason
         },
     )
     end_withdrawn_listings(store, row["subject_id"], today, actor)
+    return n
+
+
+def _add_withdrawals(store: Store) -> int:
+    """Store a withdrawal version (the record's next, with its first key) of each version in the temporary table
+    ``_withdraw`` (rows of ``records``, the latest version of each record) not withdrawn already; returns how many."""
+    n = int(store.one("SELECT count(*) FROM _withdraw WHERE NOT withdrawn"))
+    if n:
+        first = store.take_ids("seq", n)
+        store.execute(
+            """UPDATE _withdraw SET prev_key = record_key, first_key = coalesce(first_key, record_key),
+                      record_key = ? + k - 1, version = version + 1,
+                      withdrawn = true,
+                      is_correction = false, recorded_at = now()
+               FROM (SELECT record_key AS old, row_number() OVER (ORDER BY record_key) AS k FROM _withdraw
+                     WHERE NOT withdrawn) o
+               WHERE _withdraw.record_key = o.old""",
+            [first],
+        )
+        store.execute(
+            "INSERT INTO records BY NAME SELECT * FROM _withdraw WHERE withdrawn AND record_key >= ?", [first]
+        )
+        note_role_records(store, first, first + n - 1)
     return n
 
 
