@@ -618,3 +618,33 @@ def test_the_shipped_model_links_without_a_sex_column() -> None:
     row = dict(zip(columns, rows[0], strict=True))
     assert (row["sex"], row["phone"], row["address"], row["dob"]) == (None, None, None, "19800304")
     assert report.misfits == []
+
+
+def test_one_identity_against_one_subject_is_linked_not_an_internal_error() -> None:
+    """One incoming identity against one subject: the prior, one pair in one (or 1/(1·1)), was 1, an infinite weight
+    Splink wrote into its SQL as 'inf' ('Referenced column "inf" not found'), and a region import exited 3 with an
+    internal error. The prior is at most 0.5 now, and the evidence decides: the same person is linked, another not."""
+    person = {
+        "subject_id": "130104195007233636",
+        "name": "周秀华",
+        "sex": "M",
+        "birth_date": dt.date(1950, 7, 23),
+        "phone": None,
+        "address": "北京市辛艳街194号",
+    }
+    other = {
+        **person,
+        "subject_id": "110101198803150027",
+        "name": "李娜",
+        "sex": "F",
+        "birth_date": dt.date(1988, 3, 15),
+    }
+    subjects = pa.Table.from_pylist([person])
+    for incoming, linked in ((person, True), (other, False)):
+        table = pa.Table.from_pylist([{"key": "in1", **incoming}])
+        result = link_identities(table, subjects.append_column("key", subjects["subject_id"]), LinkOptions())
+        decided = [(r["key"], r["subject_id"]) for r in result.table.to_pylist() if r["decision"] != "unlinked"]
+        assert decided == ([("in1", person["subject_id"])] if linked else [])
+        assert result.parameters["prior_method"].endswith(
+            "; at most 0.5 taken (1×1 pairs: a prior of 1 would decide alone)"
+        )

@@ -303,6 +303,10 @@ def _rule_text(rule: Rule) -> str:
     return "[" + ", ".join(rule) + "]"
 
 
+# The largest prior taken: half of all pairs matching, where the evidence of each pair still decides
+PRIOR_MAX = 0.5
+
+
 def train(
     linker: Any, model: LinkModel, n_left: int, n_right: int, *, u_max_pairs: float, em_max_pairs: float, seed: int
 ) -> Training:
@@ -330,6 +334,12 @@ def train(
         prior = 1 / (n_left * n_right)
         settings._probability_two_random_records_match = prior
         method = f"not estimated ({reason}; rules {rules}); used 1/(n·m) = {prior:.3g}: at most one match in all"
+    if prior > PRIOR_MAX:
+        # A prior of 1 (one pair in all, and it meets the rules; or 1/(n·m) of one record each side) is an infinite
+        # weight: Splink wrote it into its SQL as 'inf' and the import failed. The evidence decides instead.
+        prior = PRIOR_MAX
+        settings._probability_two_random_records_match = prior
+        method += f"; at most {PRIOR_MAX:g} taken ({n_left}×{n_right} pairs: a prior of 1 would decide alone)"
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
     sessions = []
     for rule in model.em_rules:
