@@ -283,8 +283,9 @@ def test_migration_46_refuses_a_field_named_first_key(tmp_path: Path) -> None:
 
 
 BEFORE_46 = (
-    "the base run 1 predates migration 46 (records.first_key): it named a list entry's newest record, not the one "
-    "first stored, so every subject was computed instead of an incremental run"
+    "the base run 1 predates the records' first keys (records.first_key, set by migration 46 and corrected for "
+    "imported records by 47): its list entries may name another record than the one first stored, so every subject "
+    "was computed instead of an incremental run"
 )
 
 

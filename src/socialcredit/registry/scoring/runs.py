@@ -251,8 +251,9 @@ def score(
             raise SocialCreditError(f"run {base['run_id']} read newer data than this run would; run a full score")
         if not _base_names_first_stored(store, int(base["run_id"])):
             full_because = (
-                f"the base run {base['run_id']} predates migration 46 (records.first_key): it named a list entry's "
-                "newest record, not the one first stored, so every subject was computed instead of an incremental run"
+                f"the base run {base['run_id']} predates the records' first keys (records.first_key, set by migration "
+                "46 and corrected for imported records by 47): its list entries may name another record than the one "
+                "first stored, so every subject was computed instead of an incremental run"
             )
             base = None
     backend = DuckDBBackend(store)
