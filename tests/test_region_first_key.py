@@ -22,6 +22,7 @@ from socialcredit.identifiers import make_ric
 from socialcredit.policy import builtin_policy
 from socialcredit.store import open_store
 from store_copies import copied
+from test_listing_second_cause import refused  # the same decision asked, at the importing region
 
 pytestmark = pytest.mark.slow
 
@@ -84,14 +85,6 @@ def shared(day: str, folder: Path) -> None:
 def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
     rows = json.loads(sc(today, "notices", "--subject", DEFAULTER, "--json", db=db).stdout)
     return sorted((x["record_id"], x["status"], x["noticed_on"], x["effective_on"], x["closed_on"]) for x in rows)
-
-
-def refused(today: str, db: Path) -> dict[str, Any]:
-    asked = sc(today, "decide", DEFAULTER, "flight", "--purpose", "ticket purchase", "--json", db=db)
-    decision: dict[str, Any] = json.loads(asked.stdout)
-    assert decision["granted"] is False
-    assert decision["lists"] == ["blacklist"]
-    return decision
 
 
 def _regions(folder: Path, *rows: str, other_in_tianjin: bool = True) -> None:
