@@ -301,7 +301,7 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert [m["client_id"] for m in json.loads(proc.stdout)["matches"]] == [2]  # ranked all the same
     assert last_error(proc) == (  # in the language asked (Chinese, the command's default), as the table is
-        f"error: 无法连接 {url} 的登记系统：ConnectError: [Errno 111] Connection refused；排序未使用任何信用信息"
+        f"错误：无法连接 {url} 的登记系统：ConnectError: [Errno 111] Connection refused；排序未使用任何信用信息"
     )
     english = sc("matchmaking", "matches", "1", "--registry-url", url, "--key", "sc_0_x", "--lang", "en", "--db", db)
     assert (english.returncode, last_error(english)) == (
