@@ -1238,13 +1238,16 @@ class Store:
         self.close()
 
 
+def _listed(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a migration made the temporary table ``name``, its list or mark for the step after its SQL."""
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]).fetchone()
+    return bool(found and found[0])
+
+
 def _drop_listed_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the tables a migration listed in the temporary table ``_drop_tables`` (names only the data knows, as a
     kept score state's: SQL cannot drop a table by a name it reads), then the list."""
-    listed = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_drop_tables'"
-    ).fetchone()
-    if not listed or not listed[0]:
+    if not _listed(con, "_drop_tables"):
         return
     for (name,) in con.execute("SELECT DISTINCT table_name FROM _drop_tables ORDER BY 1").fetchall():
         con.execute(f"DROP TABLE IF EXISTS {ident(str(name))}")
@@ -1259,10 +1262,7 @@ def _region_first_keys(con: duckdb.DuckDBPyConnection) -> None:
     versions, withdrawn or of another subject at the origin than the later one, restarts the record. A local version
     matched to none (a withdrawal made when a link was reversed) keeps the rule of next_first_key_sql alone. If a
     first key changed, lists the kept score states for _add_first_keys and marks the runs made before as no base."""
-    listed = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_region_first_keys'"
-    ).fetchone()
-    if not listed or not listed[0]:
+    if not _listed(con, "_region_first_keys"):
         return
     con.execute("DROP TABLE _region_first_keys")
     local = con.execute(
@@ -1334,10 +1334,7 @@ def _region_first_keys(con: duckdb.DuckDBPyConnection) -> None:
 def _add_first_keys(con: duckdb.DuckDBPyConnection) -> None:
     """Give each kept score state the temporary table ``_first_key_tables`` lists (migration 46) the column
     first_key, each row its record's first key (records.first_key, or its own key), then drop the list."""
-    listed = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_first_key_tables'"
-    ).fetchone()
-    if not listed or not listed[0]:
+    if not _listed(con, "_first_key_tables"):
         return
     for (name,) in con.execute("SELECT DISTINCT table_name FROM _first_key_tables ORDER BY 1").fetchall():
         table = ident(str(name))

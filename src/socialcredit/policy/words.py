@@ -24,6 +24,7 @@ from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.model import ListCriterion, ListSpec, Policy, Relation, Rule
 
 __all__ = [
+    "FLIPPED",
     "Change",
     "Item",
     "PolicyText",
@@ -155,6 +156,10 @@ def exact_number(value: float, *, grouped: bool = False) -> str:
     if float(value).is_integer():
         return f"{int(value):,}" if grouped else str(int(value))
     return format(decimal.Decimal(repr(float(value))), ",f" if grouped else "f")
+
+
+# A comparison read from its other side (``150 <= score`` is ``score >= 150``)
+FLIPPED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
 
 
 def number_words(value: float, lang: str) -> str:
@@ -324,8 +329,7 @@ class _Words:
         en = self.en
         left, right, op = node.left, node.right, node.op
         if isinstance(left, expr.Lit) and not isinstance(right, expr.Lit):
-            flip = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
-            left, right, op = right, left, flip[op]
+            left, right, op = right, left, FLIPPED[op]
         if left.type == "tier" or right.type == "tier":
             grade = self.lit(right, left)  # the grade's words, as lit() names a grade beside a tier
             if en:

@@ -14,7 +14,7 @@ from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.identifiers import compact_subject_id, no_subject, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
-from socialcredit.policy.words import comparison_words, exact_number, number_words
+from socialcredit.policy.words import FLIPPED, comparison_words, exact_number, number_words
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_purpose, check_requester, shown_points
 from socialcredit.registry.decisions.actions import actions_for_refusal, score_short
@@ -187,9 +187,6 @@ def _failed_parts(node: expr.Node, facts: dict[str, Any], ranks: dict[str, int])
     return [node]
 
 
-_FLIPPED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
-
-
 def _literal(node: expr.Node) -> expr.Lit | None:
     """A literal, a negative number too (the parser reads ``-1`` as a minus before 1)."""
     if isinstance(node, expr.Lit):
@@ -207,9 +204,9 @@ def _fact_and_values(node: expr.Node) -> tuple[expr.Name, str, tuple[expr.Lit, .
     condition put so. None for any other (``age is null``, a sum, two facts)."""
     if isinstance(node, expr.In) and isinstance(node.operand, expr.Name):
         return node.operand, "not in" if node.negated else "in", node.values, node
-    if not isinstance(node, expr.Binary) or node.op not in _FLIPPED:
+    if not isinstance(node, expr.Binary) or node.op not in FLIPPED:
         return None
-    for fact, other, op in ((node.left, node.right, node.op), (node.right, node.left, _FLIPPED[node.op])):
+    for fact, other, op in ((node.left, node.right, node.op), (node.right, node.left, FLIPPED[node.op])):
         lit = _literal(other)
         if isinstance(fact, expr.Name) and lit is not None:
             return fact, op, (lit,), expr.Binary(op, fact, lit, type=node.type)

@@ -97,14 +97,15 @@ def _records(owned: OwnedRelations) -> list[dict[str, Any]]:
     # another subject leaves the last version of this file an old one (until 2026-12-06 it read as the record in
     # force, "counting", in the file of the person it no longer names, and as a record of theirs to repair). A later
     # version names the one it replaces (prev_key), so one scan of that column finds them.
+    # ``replaced_here``: a later version in this file (the file's state says such a one superseded first, then a
+    # withdrawal, then a move away)
     return owned.rows(
-        """SELECT r.*,
-                  r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id)
-                  OR r.record_key IN (
+        """SELECT *, replaced_here OR record_key IN (
                       SELECT prev_key FROM records WHERE prev_key IN (SELECT record_key FROM sc_versions)
                   ) AS superseded
-           FROM sc_versions r
-           ORDER BY r.event_date DESC, r.record_key DESC"""
+           FROM (SELECT r.*, r.version < max(r.version) OVER (PARTITION BY r.source_id, r.record_id) AS replaced_here
+                 FROM sc_versions r)
+           ORDER BY event_date DESC, record_key DESC"""
     )
 
 
@@ -411,16 +412,12 @@ def subject_report(
         for x in (list_repairs(store, subject_id=subject_id, status="approved") if records else [])
     }
     policies = [(get_policy(store, run["policy_id"], run["policy_version"]), run["as_of"]) for run in runs]
-    latest: dict[tuple[str, str], int] = {}  # each record's latest version in this file
-    for r in records:
-        key = (r["source_id"], r["record_id"])
-        latest[key] = max(latest.get(key, 0), int(r["version"]))
     for r in records:
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
         counting = any(abs(x["points"]) > 0 for hits in contrib.values() for x in hits)
         key = (r["source_id"], r["record_id"])
         state: str | None
-        if int(r["version"]) < latest[key]:
+        if r["replaced_here"]:
             state = "superseded"
         elif r["withdrawn"]:  # the file's last version withdrew it, even if a correction then moved it elsewhere
             state = "withdrawn"
