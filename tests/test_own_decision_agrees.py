@@ -166,7 +166,8 @@ def test_a_listing_overridden_that_the_snapshot_was_not_patched_for_is_told_as_a
 
 
 def _held_lines(site: httpx.Client) -> dict[str, list[str]]:
-    """The held listing's notice on the resident's overview, in each language (its text, tags dropped)."""
+    """The held listing's notice on the resident's overview, in each language (its text, tags dropped): the banner,
+    then its notice among the resident's notices, worded as it stands today."""
     out = {}
     for lang in ("en", "zh"):
         page = site.get("/me", params={"lang": lang})
@@ -218,9 +219,11 @@ def test_the_held_note_names_the_dispute_that_ended_withdrawing_the_record(
             f"· Decisions no longer apply your listing on the blacklist (judgment defaulter): since change {n} its "
             f"cause no longer holds ({en}), and relying parties asking now are not told it. The next score run "
             "closes the listing; it applies again if the cause holds again."
-        ],
+        ]
+        * 2,
         "zh": [
             f"· 自变更 {n} 起，您在失信名单（失信被执行人）的列入原因已不成立（{zh}），决定不再适用此列入，此时查询的"
             "信用信息使用者不会得知。下次评分时列入结束；如原因再次成立，将重新适用。"
-        ],
+        ]
+        * 2,
     }

@@ -428,6 +428,13 @@ class Listing(_Out):
     policy_id: str
     list_id: str
     status: str
+    held: int | None = Field(
+        None,
+        description="For a listing in effect: the change since which decisions no longer apply it (its cause no "
+        "longer holds: the record withdrawn, corrected or disputed); relying parties asking now are not told it, and "
+        "the next score run closes it. Null when decisions apply the listing as its status says.",
+    )
+    held_why: str | None = Field(None, description="Why decisions no longer apply it, in the reader's language.")
 
 
 class PublicListing(_Out):

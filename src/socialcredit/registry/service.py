@@ -240,29 +240,32 @@ class Service:
         """The resident's file (``export_file``, audited) as decisions now stand on the subject: his rescored views
         and the change number each snapshot's decisions stand on. Every face's file (the API's JSON and page, the
         resident's download and printable page) comes from here."""
-        return export_file(
-            store,
-            subject_id,
-            lang=lang,
-            actor=actor,
-            live=self.live_views(subject_id),
-            watermarks=self.watermarks(subject_id),
-        )
+        live = self.live_views(subject_id)
+        file = export_file(store, subject_id, lang=lang, actor=actor, live=live, watermarks=self.watermarks(subject_id))
+        # its listings as decisions now stand: one whose cause they no longer find is marked (``held_now``)
+        held_now(store, file["notices"], live, lang)
+        return file
 
     def held_listings(self, store: Store, listings: list[dict[str, Any]]) -> set[int]:
-        """The ids of ``listings`` (rows of ``listings``) in effect in the register that decisions no longer apply:
+        """The ids of ``listings`` (rows of ``listings``) in effect in the register that decisions no longer apply
+        (:meth:`mark_held`). The public look-up leaves them out."""
+        marked = self.mark_held(store, [dict(x) for x in listings], "en")
+        return {int(x["listing_id"]) for x in marked if "held" in x}
+
+    def mark_held(self, store: Store, listings: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+        """Mark ``listings`` (rows of ``list_listings``) in effect in the register that decisions no longer apply:
         their subject as rescored since its policy's run in force meets the listing's criterion no more
-        (``held_now``, as the resident's and the operator's pages mark them). The public look-up leaves them out."""
+        (``held_now``, as the resident's and the operator's pages mark them: ``held`` and ``held_why`` in ``lang``).
+        Returns ``listings``."""
         by_subject: dict[str, list[dict[str, Any]]] = {}
         for x in listings:
             if x["status"] == "effective":
-                by_subject.setdefault(str(x["subject_id"]), []).append(dict(x))
-        held: set[int] = set()
+                by_subject.setdefault(str(x["subject_id"]), []).append(x)
         for subject_id, rows in by_subject.items():
             views = self.live_views(subject_id)
             if views:
-                held.update(int(x["listing_id"]) for x in held_now(store, rows, views, "en") if "held" in x)
-        return held
+                held_now(store, rows, views, lang)
+        return listings
 
     def go_live(self) -> int:
         """Patch into every snapshot the subjects changed since its watermark; returns how many were patched.

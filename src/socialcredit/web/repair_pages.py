@@ -35,7 +35,6 @@ from socialcredit.registry.due_process.repair import (
 from socialcredit.registry.reporting.listing_details import (
     held_now,
     listing_detail,
-    listing_notice,
     negative_records,
     record_detail,
     record_href,
@@ -118,8 +117,8 @@ def notices_context(
         d = cache[ref]
         if d is None:
             continue
-        if n["kind"] == "listing_notice":
-            n["text"] = listing_notice(d, page.lang)
+        if n["kind"] == "listing_notice":  # as it stands today: one decisions no longer apply says so (held_now)
+            n["text"] = d["notice"]
         n["listing_href"] = f"/me/listings/{d['listing_id']}"
         n["policy"] = d["policy"]  # two policies' lists may share a name ("blacklist (judgment defaulter)")
         steps = {s["key"]: s for s in d["steps"]}

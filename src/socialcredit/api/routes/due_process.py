@@ -483,11 +483,13 @@ def export_html(subject_id: SubjectPath, party: ResidentOrOperator, service: Ser
 
 
 @router.get("/v1/notices", tags=_DUE_PROCESS)
-def notices(party: ResidentOrOperator, service: ServiceDep) -> list[Listing]:
-    """Notices and listings: the resident's own; every one, for operators. Audited (``read_notices``)."""
+def notices(party: ResidentOrOperator, service: ServiceDep, lang: Lang) -> list[Listing]:
+    """Notices and listings: the resident's own; every one, for operators. Audited (``read_notices``). A listing in
+    effect that decisions no longer apply (its record withdrawn, corrected or disputed since the run) says so:
+    ``held``, the change since which, and ``held_why``, the cause in ``lang``; the next run closes it."""
     with naming(service) as store:
         subject = party.subject_id if party.role == "resident" else None
-        found = list_listings(store, subject_id=subject, actor=actor(party))
+        found = service.mark_held(store, list_listings(store, subject_id=subject, actor=actor(party)), lang)
     return [Listing.model_validate(n) for n in found]
 
 

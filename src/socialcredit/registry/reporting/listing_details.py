@@ -413,7 +413,8 @@ def held_now(
     """Mark the listings in effect in the register that decisions no longer apply, as a relying party is answered
     at this moment: the subject as rescored since its policy's run in force (``live``, by run id:
     ``Service.live_views``) meets the listing's criterion no more. Each such listing (a ``listing_detail``, or a
-    row of ``list_listings``) gets ``held``, the change number decisions stand on; a detail's notice says so. The
+    row of ``list_listings``) gets ``held``, the change number decisions stand on; a detail's notice says so, and a
+    row gets ``held_why``, the one cause in words (``_held_why``: the record withdrawn, corrected, disputed…). The
     others are left as they are. Returns ``listings``."""
     if not live:
         return listings
@@ -432,6 +433,9 @@ def held_now(
             why, again = _held_why(store, d.get("record"), lang)
             values = {"list": d["list"], "criterion": d["criterion"], "watermark": view.watermark}
             d["notice"] = _pick(_HELD, lang).format(**values, why=why, again=again)
+        elif "record" not in d:  # a row of ``list_listings``: its record named by its ids (none: on the score)
+            record = {"source_id": d["source_id"], "record_id": d["record_id"]} if d.get("record_id") else None
+            d["held_why"] = _held_why(store, record, lang)[0]
     return listings
 
 
