@@ -271,6 +271,13 @@ class ListEntry(_Out):
     subject_id: str
     name: str | None
     criteria: list[str]
+    listing: str | None = Field(
+        None,
+        description="A blacklist's entry: where its listing stands. effective (decisions count it), notice (told, in "
+        "its grace period until effective_on: decisions and the public look-up do not count it yet) or ended since "
+        "the run. Null for a redlist (it has no listings).",
+    )
+    effective_on: dt.date | None = Field(None, description="A blacklist's entry: the day its listing takes effect.")
 
 
 class ListPage(_Out):

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Operator, Segment, ServiceDep, actor
 from socialcredit.api.models import ListPage
-from socialcredit.registry.scoring.runs import list_page
+from socialcredit.registry.reporting.report import list_entries as entries_page
 
 __all__ = ["router"]
 
@@ -23,9 +23,11 @@ def list_entries(
     after: Annotated[str | None, Query(max_length=64, description="The last subject_id of the page before.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ListPage:
-    """Page through a list (blacklist, redlist, …) of the latest run of a policy, by subject id (audited)."""
+    """Page through a list (blacklist, redlist, …) of the latest run of a policy, by subject id (audited). A
+    blacklist's entry says where its listing stands: ``effective`` (decisions count it), ``notice`` (in its grace
+    period until ``effective_on``: decisions and the public look-up do not count it yet) or ``ended`` since the run."""
     with service.writer() as store:
-        page = list_page(store, policy, list_id, after=after or "", limit=limit, actor=actor(party))
+        page = entries_page(store, policy, list_id, after=after or "", limit=limit, actor=actor(party))
     entries = page["entries"]
     return ListPage.model_validate(
         {

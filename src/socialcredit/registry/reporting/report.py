@@ -40,10 +40,10 @@ from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.memoranda import name_measures
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.scoring.runs import in_force_sql, list_kinds, run_in_force
+from socialcredit.registry.scoring.runs import in_force_sql, list_kinds, list_page, run_in_force
 from socialcredit.store import Store
 
-__all__ = ["PARTS", "list_members", "record_fields", "subject_key", "subject_report", "top_subjects"]
+__all__ = ["PARTS", "list_entries", "list_members", "record_fields", "subject_key", "subject_report", "top_subjects"]
 
 # What a report holds: the scores (with reasons and lists), the records (with their contribution and status, and the
 # identities linked from other regions), who asked (inquiries and operators' views), and the due process.
@@ -543,6 +543,39 @@ def _audit_list(store: Store, actor: str | None, run: dict[str, Any], list_id: s
             append_audit(store, actor, "read_list", None, detail)
 
 
+# Where each subject's listing on a blacklist stands (``?``: the policy, the list): ``effective`` (decisions count
+# it), ``notice`` (told, in its grace period until ``effective_on``: decisions and the public look-up do not count
+# it yet) or ``ended`` since the run.
+_STANDING = """SELECT subject_id, list_id,
+                      CASE WHEN bool_or(status = 'effective') THEN 'effective'
+                           WHEN bool_or(status = 'pending') THEN 'notice' ELSE 'ended' END AS listing,
+                      min(effective_on) FILTER (WHERE status IN ('pending', 'effective')) AS effective_on
+               FROM listings WHERE policy_id = ? AND list_id = ? GROUP BY ALL"""
+
+
+def list_entries(
+    store: Store, policy_id: str, list_id: str, *, after: str = "", limit: int = 100, actor: str = "cli"
+) -> dict[str, Any]:
+    """A page of a list of the run in force (``list_page``, audited), each entry of a blacklist with where its
+    listing stands, as ``list_members`` says it: ``listing`` (``effective``, ``notice`` in its grace period, or
+    ``ended`` since the run) and ``effective_on``; decisions count only an ``effective`` one. A redlist's entries have
+    neither (it has no listings)."""
+    page = list_page(store, policy_id, list_id, after=after, limit=limit, actor=actor)
+    if page["kind"] == "black" and page["entries"]:
+        ids = [e["subject_id"] for e in page["entries"]]
+        standing = {
+            str(r["subject_id"]): r
+            for r in store.rows(
+                f"SELECT * FROM ({_STANDING}) WHERE list_contains(?, subject_id)", [page["policy_id"], list_id, ids]
+            )
+        }
+        for e in page["entries"]:
+            found = standing.get(str(e["subject_id"]))
+            e["listing"] = found["listing"] if found else None
+            e["effective_on"] = iso(found["effective_on"]) if found else None
+    return page
+
+
 def list_members(
     store: Store,
     list_id: str,
@@ -572,12 +605,7 @@ def list_members(
         _audit_list(store, actor, run, list_id, rows)
         return rows
     rows = store.rows(
-        """WITH l AS (
-               SELECT subject_id, list_id,
-                      CASE WHEN bool_or(status = 'effective') THEN 'effective'
-                           WHEN bool_or(status = 'pending') THEN 'notice' ELSE 'ended' END AS listing,
-                      min(effective_on) FILTER (WHERE status IN ('pending', 'effective')) AS effective_on
-               FROM listings WHERE policy_id = ? AND list_id = ? GROUP BY ALL)
+        f"""WITH l AS ({_STANDING})
            SELECT e.subject_id, s.name, r.score, r.tier, string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id)
                   AS criteria, any_value(l.listing) AS listing, any_value(l.effective_on) AS effective_on
            FROM run_list_entries e JOIN run_results r USING (run_id, subject_id)

@@ -577,9 +577,9 @@ def list_page(
 ) -> dict[str, Any]:
     """A page of a list of the run in force of ``policy_id``: the subjects after ``after`` (by id), each with its name
     and the criteria that put it there; with the run and the list's size. The read is audited (``read_list``: the
-    run, the list, where the page starts and how many it named)."""
+    run, the list, where the page starts and how many it named); ``kind``, the list's (``black``, ``red``)."""
     run = run_in_force(store, policy_id)
-    list_kinds(store, run, list_id)
+    kinds = list_kinds(store, run, list_id)
     entries = store.rows(
         """SELECT e.subject_id, any_value(s.name) AS name, list(DISTINCT e.criterion_id ORDER BY e.criterion_id)
                   AS criteria
@@ -595,7 +595,13 @@ def list_page(
     with store.transaction():
         detail = {"run_id": run["run_id"], "list": list_id, "after": after, "entries": len(entries)}
         append_audit(store, actor, "read_list", None, detail)
-    return {"run_id": run["run_id"], "total": total, "entries": entries}
+    return {
+        "run_id": run["run_id"],
+        "policy_id": run["policy_id"],
+        "kind": kinds[list_id],
+        "total": total,
+        "entries": entries,
+    }
 
 
 def scored_policy_ids(store: Store) -> list[str]:

@@ -1,0 +1,60 @@
+"""A blacklist's entries say where each listing stands, as decisions count it (registry/reporting/report.py
+``list_entries``): ``GET /v1/lists/{list_id}/entries`` (operators) marks a person in the notice's grace period
+``notice`` with the day it takes effect, not a bare entry read as blacklisted while every decision grants.
+
+World (tests/due_world.py): 张三 (A) meets Sesame's blacklist for the judgment J1; the run of 2026-02-01 gives notice
+(30 days' grace: in effect on 2026-03-03), the run of 2026-04-02 finds it in effect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api_helpers import serving
+from due_world import A, build
+from socialcredit.api.app import create_app
+from socialcredit.clock import TODAY_ENV
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+
+LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
+
+
+def _entries(site: httpx.Client, operator: str, list_id: str) -> list[dict[str, object]]:
+    r = site.get(f"/v1/lists/{list_id}/entries", params={"policy": "sesame"}, headers={"Authorization": operator})
+    assert r.status_code == 200, r.text
+    return list(r.json()["entries"])
+
+
+@pytest.mark.parametrize(("today", "listing"), [("2026-02-01", "notice"), ("2026-04-02", "effective")])
+def test_a_blacklist_entry_says_where_its_listing_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, today: str, listing: str
+) -> None:
+    monkeypatch.setenv(TODAY_ENV, today)
+    store = build(tmp_path)
+    sesame = resolve_policy(store, "sesame")
+    for day in ("2026-02-01", today):
+        score(store, sesame, dt.date.fromisoformat(day))
+    operator = "Bearer " + issue_key(store, "operator", "an operator").token
+    bank = issue_key(
+        store,
+        "relying_party",
+        "a bank",
+        services=["consumer_credit"],
+        purposes=["loan application"],
+        known_services={"consumer_credit"},
+    ).token
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
+        [entry] = _entries(site, operator, "blacklist")
+        assert (entry["subject_id"], entry["criteria"]) == (A, ["judgment_defaulter"])
+        assert (entry.get("listing"), entry.get("effective_on")) == (listing, "2026-03-03")
+        # what a decision does: only a listing in effect refuses
+        asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
+        assert asked["lists"] == ([] if listing == "notice" else ["blacklist"])
+    store.close()
