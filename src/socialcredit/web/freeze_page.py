@@ -13,6 +13,7 @@ from socialcredit.clock import MONTHS, NotADay, parse_day, resolve_today
 from socialcredit.errors import WorkflowError
 from socialcredit.registry.access.parties import list_keys
 from socialcredit.registry.due_process.freeze import (
+    freezable_parties,
     freeze_status,
     lift_freeze,
     place_fraud_alert,
@@ -30,6 +31,7 @@ _FAILURES = {
     "no_alert": "freeze_err_no_alert",
     "control_character": "freeze_err_report_control",  # only the police report's reference is text
     "until_missing": "freeze_err_until_missing",
+    "not_freezable": "freeze_err_not_freezable",
 }
 # any other refusal by the field it names (a police report's was said "Choose a party.")
 _BY_FIELD = {"until": "freeze_err_until", "police_report": "freeze_err_report"}
@@ -46,7 +48,7 @@ ACTIONS = {
 
 
 def _parties(store: Store) -> dict[str, str]:
-    """The relying parties a freeze may be lifted for: key id → name (those not revoked)."""
+    """Every relying party, key id → name: the names the page's lifts and history say (those not revoked)."""
     keys = [k for k in list_keys(store) if k["role"] == "relying_party" and k["revoked_at"] is None]
     return {str(k["key_id"]): str(k["name"]) for k in keys}
 
@@ -60,6 +62,8 @@ def freeze_context(web: Web, page: Page, *, read: bool = True) -> dict[str, Any]
         actor = page.who.actor if read else None
         status = freeze_status(store, page.who.subject_id, actor=actor, purpose="resident portal: freeze")
         names = _parties(store)
+        # a lift is offered only for a party the freeze acts on: it never refuses rail or flights
+        offered = freezable_parties(store)
     actor = page.who.actor
     history = []
     for e in status["history"]:
@@ -76,7 +80,7 @@ def freeze_context(web: Web, page: Page, *, read: bool = True) -> dict[str, Any]
             lifts.append(page.t("freeze_lift_everyone", start=x["from"].isoformat(), end=end))
     return {
         "freeze": status,
-        "parties": sorted(names.items(), key=lambda kv: kv[1]),
+        "parties": sorted(offered.items(), key=lambda kv: kv[1]),
         "lifts": lifts,
         "history": history,
         "today": resolve_today(),
@@ -125,8 +129,10 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     elif action == "lift":
                         lift_freeze(store, subject, actor=actor)
                     elif action == "lift_party":
-                        if form["party"] not in _parties(store):  # one of the form's, not any text sent
-                            raise WorkflowError("no such relying party", field="party", code="party")
+                        if form["party"] not in freezable_parties(store):  # one of the form's, not any text sent
+                            # a party whose services a freeze never refuses (rail, flights) is said as such
+                            why = "not_freezable" if form["party"] in _parties(store) else "party"
+                            raise WorkflowError("no such relying party", field="party", code=why)
                         lift_freeze(store, subject, actor=actor, party=form["party"], until=until)
                     elif action == "lift_period":
                         if until is None:

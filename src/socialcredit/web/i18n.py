@@ -589,7 +589,15 @@ _PAIRS |= {
     "freeze_lift_for": ("为 {party} 解冻，{start} 至 {end}", "Lifted for {party} from {start} to {end}"),
     "freeze_lift_everyone": ("对所有机构解冻，{start} 至 {end}", "Lifted for everyone from {start} to {end}"),
     "freeze_until_lifted": ("您永久解冻为止", "until you lift the freeze"),
-    "freeze_no_parties": ("暂无登记的查询机构。", "No relying party is registered yet."),
+    "freeze_no_parties": (
+        "暂无冻结会拒绝其服务的登记机构。",
+        "No party whose services a freeze refuses is registered yet.",
+    ),
+    "freeze_party_help": (
+        "只列出冻结会拒绝其服务（贷款、租房、免押金服务）的机构：铁路、航空等服务不受冻结影响，无需解冻。",
+        "Only the parties whose services a freeze refuses (loans, leases, deposit-free services) are listed: a "
+        "freeze never refuses rail, flights or the other services, so there is nothing to lift for them.",
+    ),
     "alert_heading": ("欺诈警示", "Fraud alert"),
     "alert_on": (
         "欺诈警示有效至 {date}：查询方须先核实您的身份。",
@@ -620,6 +628,11 @@ _PAIRS |= {
     "date_why_month": ("一年只有12个月。", "a year has 12 months."),
     "date_why_days": ("{year}年{month}月只有{days}天。", "{month} {year} has {days} days."),
     "freeze_err_party": ("请选择机构。", "Choose a party."),
+    "freeze_err_not_freezable": (
+        "冻结不会拒绝该机构查询的服务（如铁路、航空），无需为其解冻。",
+        "A freeze never refuses the services this party asks for (such as rail or flights): there is nothing to lift "
+        "for it.",
+    ),
     "freeze_err_action": (
         "“{sent}”不是本页提供的操作（{offered}）。",
         "'{sent}' is not one of this page's actions ({offered}).",

@@ -23,6 +23,7 @@ from socialcredit.errors import WorkflowError, WorkflowInputError
 from socialcredit.identifiers import no_subject
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import control_character
+from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "VERIFY_CODE",
     "Guard",
     "Lift",
+    "freezable_parties",
     "freeze_status",
     "guard_of",
     "history",
@@ -325,6 +327,19 @@ def history(store: Store, subject_id: str) -> list[dict[str, Any]]:
         if r["removed_at"] is not None:
             events.append({"at": r["removed_at"], "event": "fraud_alert_removed", "by": r["removed_by"]})
     return sorted(events, key=lambda e: e["at"], reverse=True)
+
+
+def freezable_parties(store: Store) -> dict[str, str]:
+    """The relying parties a freeze acts on, key id → name: those not revoked whose key may ask a freezable service
+    of a policy in use (a key naming no services may ask any). A freeze never refuses the others (rail, flights: not
+    freezable), so a lift for them would change nothing: the resident's page offers only these."""
+    freezable = sorted({s.id for lp in policies_in_use(store) for s in lp.policy.services if s.freezable})
+    rows = store.execute(
+        "SELECT key_id, name FROM api_keys WHERE role = 'relying_party' AND revoked_at IS NULL "
+        "AND (services IS NULL OR len(services) = 0 OR list_has_any(services, ?)) ORDER BY created_at, key_id",
+        [freezable],
+    ).fetchall()
+    return {str(k): str(n) for k, n in rows}
 
 
 def freeze_status(
