@@ -37,7 +37,7 @@ from socialcredit.registry.service import Service
 from socialcredit.textcheck import Entered, shown
 from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
-from socialcredit.web.uploads import RepeatedField, parse_multipart
+from socialcredit.web.uploads import RepeatedField, is_multipart, parse_multipart
 
 __all__ = [
     "LANG_COOKIE",
@@ -303,14 +303,18 @@ class Web:
         return page.error(413, "error_too_large_title", said)
 
     @staticmethod
-    def _check(page: Page, roles: tuple[str, ...], csrf: bool) -> Response | None:
-        """None if the page may be shown; a redirect to sign in first; ForbiddenError for the wrong role or form."""
+    def _check(page: Page, roles: tuple[str, ...], csrf: bool, flat: bool = False) -> Response | None:
+        """None if the page may be shown; a redirect to sign in first; ForbiddenError for the wrong role or form; a
+        415 page for a form that takes files posted without them (``flat``: not multipart/form-data, so none of its
+        fields can be read, and its CSRF token was refused as an expired form's)."""
         if roles:
             if page.who is None:
                 target = page.request.url.path if page.request.method == "GET" else "/"
                 return page.redirect("/signin?next=" + quote(target, safe="/"))
             if page.who.role not in roles:
                 raise ForbiddenError(page.t(f"forbidden_{roles[0]}"), code="role_not_allowed")
+        if page.request.method == "POST" and flat:
+            return page.error(415, "error_bad_request_title", page.t("form_not_multipart"))
         if page.request.method == "POST" and csrf:
             expected = page.who.csrf if page.who else page.request.cookies.get(PRE_COOKIE, "")
             given = page.form.get("csrf", "")
@@ -331,7 +335,9 @@ class Web:
                 repeated: str | None = None  # a field the form names twice (Starlette kept the last value)
                 too_large: int | None = getattr(request.state, "too_large", None)  # the body, refused unread
                 reading = request.method == "POST" and too_large is None
-                if reading and files:
+                # a form with files sent without them (not multipart): said so, not as an expired form
+                flat = reading and files and not is_multipart(request.headers.get("content-type", ""))
+                if reading and files and not flat:
                     try:
                         form, uploaded = parse_multipart(request.headers.get("content-type", ""), await request.body())
                     except RepeatedField as exc:  # refused once its CSRF token is checked
@@ -345,7 +351,7 @@ class Web:
                         form = {k: v for k, v in raw.items() if isinstance(v, str)}
                         repeated = _repeated(k for k, _ in raw.multi_items())
                 return await run_in_threadpool(
-                    self._run, handler, request, form, roles, csrf, uploaded, repeated, too_large, files
+                    self._run, handler, request, form, roles, csrf, uploaded, repeated, too_large, files, flat
                 )
 
             endpoint.__name__ = handler.__name__
@@ -365,6 +371,7 @@ class Web:
         repeated: str | None = None,
         too_large: int | None = None,
         takes_files: bool = False,
+        flat: bool = False,
     ) -> Response:
         lang, decided_by = self.language(request)
         page = Page(self, request, lang, self.principal(request), form, files=files or {})
@@ -372,7 +379,9 @@ class Web:
             page.cookies[PRE_COOKIE] = secrets.token_urlsafe(24)
         try:
             first = (
-                self._limited(page) or self._too_large(page, too_large, takes_files) or self._check(page, roles, csrf)
+                self._limited(page)
+                or self._too_large(page, too_large, takes_files)
+                or self._check(page, roles, csrf, flat)
             )
             if first is None and repeated is not None:  # which of its values was meant is not known: refused
                 shown = repeated if len(repeated) <= 64 else repeated[:64] + "…"

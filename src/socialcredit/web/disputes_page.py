@@ -22,6 +22,7 @@ from socialcredit.errors import (
     SocialCreditError,
     UnsupportedMediaError,
     WorkflowError,
+    quoted,
 )
 from socialcredit.registry.due_process.acting import acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.disputes import (
@@ -68,8 +69,8 @@ def _owned(web: Web, page: Page, dispute_id: int, *, reading: str = "") -> dict[
         )
         if d is None or not mine:
             # quoting the address as sent: /me/disputes/abc said "异议 -1"
-            raw = str(page.request.path_params["dispute_id"])[:20]
-            raise NotFoundError(page.t("notfound_dispute", dispute=repr(raw)))
+            raw = str(page.request.path_params["dispute_id"])
+            raise NotFoundError(page.t("notfound_dispute", dispute=quoted(raw)))
         if reading and (acting is None or acting.representative_id is None):
             audit_case_read(store, who.actor, "dispute", d, reading)
     d["acting_representative"] = acting.representative_id if acting is not None else None

@@ -174,6 +174,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "The form names the field '{field}' more than once, so which value was meant is not known; a form sends each "
         "field once: go back, open the form again and send it.",
     ),
+    "form_not_multipart": (
+        "此表单须附带文件提交（multipart/form-data），收到的内容不含文件。请返回页面，选择文件后再提交。",
+        "This form must carry its file (sent as multipart/form-data); what was sent carries none. Go back to the page, "
+        "choose the file and send it again.",
+    ),
     "csrf_failed": (
         "表单已过期或来自其他网站，请返回重试。",
         "The form has expired or came from another site; go back and try again.",

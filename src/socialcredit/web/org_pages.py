@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError, NotFoundError
+from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError, NotFoundError, quoted
 from socialcredit.registry.reporting.listing_details import negative_records
 from socialcredit.registry.reporting.org_file import (
     MAX_PAGE,
@@ -58,7 +58,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         found: dict[str, Any] | None = None
         failure = None
         if q and (number is None or not 1 <= number <= MAX_PAGE):
-            failure = page.t("org_err_page", most=MAX_PAGE, sent=repr(raw[:20]))
+            failure = page.t("org_err_page", most=MAX_PAGE, sent=quoted(raw))
         elif q and number is not None:
             with web.service.writer() as store:
                 only = None

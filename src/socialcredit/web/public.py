@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from socialcredit.errors import WorkflowError
+from socialcredit.errors import WorkflowError, quoted
 from socialcredit.registry.due_process.public_lists import MAX_PAGE, PAGE_SIZE, public_lookup_page
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.web.core import Page, Web, whole_number
@@ -64,7 +64,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         number = whole_number(raw, 8)
         if number is None or not 1 <= number <= MAX_PAGE:
             # refused naming what was sent (it was said to be 0, and ² was a 500), in the page's language
-            failure = page.t("public_err_page", most=MAX_PAGE, sent=repr(raw[:20]))
+            failure = page.t("public_err_page", most=MAX_PAGE, sent=quoted(raw))
             return page.render("public_lists.html", 400, failure=failure, **context)
         try:
             with web.service.writer() as store:

@@ -308,7 +308,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 )
                 held_now(store, [detail], web.service.live_views(_subject(page)), page.lang)
             except NotFoundError:  # another's or none: told in the page's language, quoting what was asked
-                raise NotFoundError(page.t("notfound_listing", listing=repr(raw[:20]))) from None
+                raise NotFoundError(page.t("notfound_listing", listing=quoted(raw))) from None
         return page.render("me_listing.html", section="overview", detail=detail, kind="listing")
 
     @router.get("/me/records/detail")
@@ -431,8 +431,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
 def _no_repair(page: Page) -> NotFoundError:
     """No application of the page's address (none, or no whole number): in the page's language, quoting what was
     asked (the registry's English said ``no repair application -1`` for ``x``)."""
-    raw = str(page.request.path_params["repair_id"])[:20]
-    return NotFoundError(page.t("notfound_repair", repair=repr(raw)))
+    raw = str(page.request.path_params["repair_id"])
+    return NotFoundError(page.t("notfound_repair", repair=quoted(raw)))
 
 
 def _case(web: Web, page: Page, *, reading: bool = False) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError
+from socialcredit.errors import NotFoundError, WorkflowError, quoted
 from socialcredit.identifiers import fold_record_id
 from socialcredit.policy.model import Policy
 from socialcredit.registry.decisions.live import LiveView
@@ -159,7 +159,7 @@ def inquiries_page(page: Page, report: dict[str, Any], path: str) -> dict[str, A
     everyone = int(report["inquiries_total"])
     pages = max(1, -(-everyone // INQUIRIES_SHOWN))
     if number is None or not 1 <= number <= pages:
-        failure = page.t("inquiries_err_page", most=pages, sent=repr(raw[:20]))
+        failure = page.t("inquiries_err_page", most=pages, sent=quoted(raw))
         return page.error(400, "error_bad_request_title", failure)
     return {
         "total": everyone,
@@ -241,7 +241,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     store, _subject(page), identity_id, page.form.get("reason", ""), actor=page.who.actor
                 )
         except NotFoundError:  # in the page's language (the registry's English was shown on the Chinese page)
-            raise NotFoundError(page.t("notfound_link", identity=repr(raw[:20]))) from None
+            raise NotFoundError(page.t("notfound_link", identity=quoted(raw))) from None
         except WorkflowError as exc:
             with web.service.writer() as store:
                 report = own_file(store, page, "resident portal: records", ("records",))
@@ -306,7 +306,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 d = get_dispute(store, dispute_id) if dispute_id > 0 else None
                 acting = None if d is None else acting_on(store, _subject(page), str(d["subject_id"]), resolve_today())
                 if acting is None:
-                    raise NotFoundError(page.t("notfound_dispute", dispute=repr(raw[:20])))
+                    raise NotFoundError(page.t("notfound_dispute", dispute=quoted(raw)))
                 add_information(
                     store,
                     dispute_id,

@@ -11,7 +11,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 
-__all__ = ["RepeatedField", "parse_multipart"]
+__all__ = ["RepeatedField", "is_multipart", "parse_multipart"]
 
 
 class RepeatedField(ValueError):
@@ -24,6 +24,12 @@ class RepeatedField(ValueError):
         self.fields = fields
 
 
+def is_multipart(content_type: str) -> bool:
+    """Whether a body of ``content_type`` is a multipart form (with its boundary), the only kind
+    :func:`parse_multipart` reads."""
+    return content_type.lower().startswith("multipart/form-data") and "boundary=" in content_type
+
+
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
     """The text fields and the files (name → (file name, content)) of a ``multipart/form-data`` body; a body that
     is not one gives nothing (the page then refuses the form for its missing CSRF token). A field or file named
@@ -33,7 +39,7 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
     >>> parse_multipart("multipart/form-data; boundary=b", body)
     ({'a': '1'}, {})
     """
-    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
+    if not is_multipart(content_type):
         return {}, {}
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     try:
