@@ -1,7 +1,7 @@
 """A listing whose record its source withdrew says what decisions do at once, before the next run closes it
-(registry/reporting/listing_details.py ``held_now``): ``GET /v1/notices`` and the resident's file mark it ``held``
-with the cause in the reader's language, and the resident's notices on /me word its notice as no longer applied,
-in both languages, while a bank's decision already leaves the blacklist out.
+(registry/reporting/listing_details.py ``held_now``): ``GET /v1/notices`` and the resident's file (JSON and
+printable) mark it ``held`` with the cause in the reader's language, and the resident's notices on /me word its
+notice as no longer applied, in both languages, while a bank's decision already leaves the blacklist out.
 
 World (tests/due_world.py): 张三 (A) is on Sesame's blacklist for the judgment J1 (scored on 2026-02-01 and
 2026-04-02: in effect since 2026-04-02); the courts withdraw J1 through the API.
@@ -28,6 +28,11 @@ from web_helpers import sign_in
 
 LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
 WHY = {"en": "the source withdrew record J1", "zh": "来源已撤回记录 J1"}
+# the status of the listing on the printable file
+PRINTED = {
+    "en": "in effect; not applied by decisions since change {}: the source withdrew record J1",
+    "zh": "已生效；自变更 {} 起决定不再适用：来源已撤回记录 J1",
+}
 
 
 def _notices(page: str) -> str:
@@ -75,6 +80,8 @@ def test_a_withdrawn_record_marks_its_listing_held_in_notices_file_and_page(
             file = site.get(f"/v1/subjects/{A}/file", params={"lang": lang}, headers=own).json()
             [listing] = file["notices"]
             assert (listing.get("held"), listing.get("held_why")) == (watermark, WHY[lang])
+            printable = html.unescape(site.get(f"/v1/subjects/{A}/file.html", params={"lang": lang}, headers=own).text)
+            assert PRINTED[lang].format(watermark) in printable
             notices = _notices(site.get("/me", params={"lang": lang}).text)
             # the notice of 2026-02-01, as it stands today: no longer applied, not "you have been on the blacklist"
             if lang == "en":

@@ -119,7 +119,12 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         "criterion_id": lambda r: names.get(
             f"criterion:{r.get('policy_id')}:{r.get('list_id')}:{r.get('criterion_id')}", _spoken(r.get("criterion_id"))
         ),
-        "listing_status": word("listing", "status"),
+        # a listing in effect that decisions no longer apply (``held_now``: the file's notices) says so, and why
+        "listing_status": lambda r: (
+            w["listing_held"].format(status=word("listing", "status")(r), held=r["held"], why=r["held_why"])
+            if r.get("held_why")
+            else word("listing", "status")(r)
+        ),
         "dispute_status": word("dispute", "status"),
         "repair_status": word("repair", "status"),
         "severity": word("severity", "severity"),
@@ -403,6 +408,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "override_listing": "listing",
         "target_inquiry": "inquiry",
         "target_listing": "listing",
+        "listing_held": "{status}; not applied by decisions since change {held}: {why}",
     },
     "zh": {
         "file": "个人信用档案",
@@ -472,6 +478,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "override_listing": "名单认定",
         "target_inquiry": "查询",
         "target_listing": "名单条目",
+        "listing_held": "{status}；自变更 {held} 起决定不再适用：{why}",
     },
 }
 
