@@ -249,14 +249,16 @@ class Service:
     def held_listings(self, store: Store, listings: list[dict[str, Any]]) -> set[int]:
         """The ids of ``listings`` (rows of ``listings``) in effect in the register that decisions no longer apply
         (:meth:`mark_held`). The public look-up leaves them out."""
-        marked = self.mark_held(store, [dict(x) for x in listings], "en")
+        marked = self.mark_held(store, [dict(x) for x in listings], "en", why=False)
         return {int(x["listing_id"]) for x in marked if "held" in x}
 
-    def mark_held(self, store: Store, listings: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    def mark_held(
+        self, store: Store, listings: list[dict[str, Any]], lang: str, *, why: bool = True
+    ) -> list[dict[str, Any]]:
         """Mark ``listings`` (rows of ``list_listings``) in effect in the register that decisions no longer apply:
         their subject as rescored since its policy's run in force meets the listing's criterion no more
-        (``held_now``, as the resident's and the operator's pages mark them: ``held`` and ``held_why`` in ``lang``).
-        Returns ``listings``."""
+        (``held_now``, as the resident's and the operator's pages mark them: ``held`` and, with ``why``, ``held_why`` in
+        ``lang``). Returns ``listings``."""
         by_subject: dict[str, list[dict[str, Any]]] = {}
         for x in listings:
             if x["status"] == "effective":
@@ -264,7 +266,7 @@ class Service:
         for subject_id, rows in by_subject.items():
             views = self.live_views(subject_id)
             if views:
-                held_now(store, rows, views, lang)
+                held_now(store, rows, views, lang, why=why)
         return listings
 
     def go_live(self) -> int:

@@ -408,14 +408,14 @@ def listing_detail(
 
 
 def held_now(
-    store: Store, listings: list[dict[str, Any]], live: Mapping[int, LiveView], lang: str
+    store: Store, listings: list[dict[str, Any]], live: Mapping[int, LiveView], lang: str, *, why: bool = True
 ) -> list[dict[str, Any]]:
     """Mark the listings in effect in the register that decisions no longer apply, as a relying party is answered
     at this moment: the subject as rescored since its policy's run in force (``live``, by run id:
     ``Service.live_views``) meets the listing's criterion no more. Each such listing (a ``listing_detail``, or a
     row of ``list_listings``) gets ``held``, the change number decisions stand on; a detail's notice says so, and a
-    row gets ``held_why``, the one cause in words (``_held_why``: the record withdrawn, corrected, disputed…). The
-    others are left as they are. Returns ``listings``."""
+    row gets ``held_why``, the one cause in words (``_held_why``: the record withdrawn, corrected, disputed…; not
+    looked up without ``why``). The others are left as they are. Returns ``listings``."""
     if not live:
         return listings
     in_force = f"SELECT policy_id, run_id FROM ({in_force_sql()})"
@@ -430,10 +430,10 @@ def held_now(
             continue
         d["held"] = view.watermark
         if "notice" in d and "list" in d and "criterion" in d:
-            why, again = _held_why(store, d.get("record"), lang)
+            cause, again = _held_why(store, d.get("record"), lang)
             values = {"list": d["list"], "criterion": d["criterion"], "watermark": view.watermark}
-            d["notice"] = _pick(_HELD, lang).format(**values, why=why, again=again)
-        elif "record" not in d:  # a row of ``list_listings``: its record named by its ids (none: on the score)
+            d["notice"] = _pick(_HELD, lang).format(**values, why=cause, again=again)
+        elif why and "record" not in d:  # a row of ``list_listings``: its record named by its ids (none: on the score)
             record = {"source_id": d["source_id"], "record_id": d["record_id"]} if d.get("record_id") else None
             d["held_why"] = _held_why(store, record, lang)[0]
     return listings
