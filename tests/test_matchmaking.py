@@ -1157,6 +1157,27 @@ def test_the_matches_page_in_a_browser(world: dict[str, Any], browser: Any, shot
     assert shot.stat().st_size < 150_000
 
 
+@pytest.mark.browser
+def test_the_reasons_of_a_match_fit_a_phone(world: dict[str, Any], browser: Any) -> None:
+    """At 390 px the table's four fixed columns left the reason none of the width: it stood one character a line and
+    the table ran 80 px past the screen's edge (the page scrolled sideways). Every cell now lies inside its card, in
+    both languages, and each reason is at least half the card wide."""
+    mstore: MatchStore = world["mstore"]
+    app = create_match_app(mstore.path, registry=world["registry"], store=mstore, today=AS_OF)
+    with serving(app) as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        for lang in ("zh", "en"):
+            page.goto(f"{base}/clients/{_showcase(world)}/matches?limit=5&lang={lang}")
+            assert page.evaluate("document.documentElement.scrollWidth") == 390
+            card = page.locator("section.match").first.bounding_box()
+            cells = page.locator("section.match").first.locator("table.why td, table.why th")
+            boxes = [b for b in (cells.nth(i).bounding_box() for i in range(cells.count())) if b and b["width"]]
+            assert boxes and all(b["x"] + b["width"] <= card["x"] + card["width"] for b in boxes)
+            reason = page.locator("section.match").first.locator("table.why tr").nth(1).locator("td").last
+            assert reason.bounding_box()["width"] >= card["width"] / 2
+        page.context.close()
+
+
 def test_a_refused_client_sees_the_refusal_and_its_reasons(world: dict[str, Any], couple: dict[str, Any]) -> None:
     """The batch answer carries the refusal and the reasons; the site shows them to the client (and to no one else)."""
     from markupsafe import escape
