@@ -1178,6 +1178,26 @@ def test_the_reasons_of_a_match_fit_a_phone(world: dict[str, Any], browser: Any)
         page.context.close()
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_axe_finds_no_violation_on_the_site(world: dict[str, Any], browser: Any, width: int) -> None:
+    """axe-core on the site's pages in both languages, as on the registry's (test_web_axe): the grey text was under
+    4.5:1 (#777 and #999 on white), the reasons' column had an empty header, the second age field no label of its
+    own, "looking for" no group, and an error page no heading."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    mstore: MatchStore = world["mstore"]
+    app = create_match_app(mstore.path, registry=world["registry"], store=mstore, today=AS_OF)
+    cid = _showcase(world)
+    with serving(app) as base:
+        page = browser.new_page(viewport={"width": width, "height": 844}, bypass_csp=True)
+        for lang in ("zh", "en"):
+            for path in ("/", f"/clients/{cid}", f"/clients/{cid}/matches?limit=5", "/clients/999999"):
+                page.goto(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
+                found = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in axe.run(page).response["violations"]]
+                assert found == [], (path, lang)
+        page.context.close()
+
+
 def test_a_refused_client_sees_the_refusal_and_its_reasons(world: dict[str, Any], couple: dict[str, Any]) -> None:
     """The batch answer carries the refusal and the reasons; the site shows them to the client (and to no one else)."""
     from markupsafe import escape

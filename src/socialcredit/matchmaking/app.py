@@ -156,7 +156,8 @@ def create_match_app(
         """An error as its caller reads it: JSON under /api/ (as the registry's API answers), else a page."""
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-        return render(request, "error.html", status, message=message)
+        heading = {400: "error", 404: "not_found"}.get(status, "failed")  # the page's one heading: what happened
+        return render(request, "error.html", status, message=message, heading=heading)
 
     @app.exception_handler(MatchmakingError)
     async def _bad(request: Request, exc: MatchmakingError) -> HTMLResponse | JSONResponse:
