@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -929,6 +930,36 @@ def test_pages_answer_bad_input_with_the_field_named_never_500(world: dict[str, 
         assert ok.status_code == 303 and ok.headers["location"].startswith("/clients/")
         r = site.post("/clients?lang=en", data={**form, "subject_id": _person("F", dt.date(1990, 6, 6), HAIDIAN, 321)})
         assert r.status_code == 400 and "this identity number is already client" in r.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "age_min: the age range must lie within 18-100, lowest first"),
+        ("zh", "age_min：年龄范围须在 18-100 之内，小的在前"),
+    ],
+)
+def test_refused_preferences_come_back_in_the_form_as_sent(
+    world: dict[str, Any], couple: dict[str, Any], lang: str, said: str
+) -> None:
+    """Preferences refused (the ages the wrong way round) answered an error page whose one link led to the start:
+    what the client chose was lost. The client's page comes back, 400, with the refusal above the form and every
+    choice as sent; nothing is saved."""
+    viewer = couple["ids"]["viewer"]
+    before = world["mstore"].client(viewer, today=AS_OF).preferences
+    sent = {"seeks": ["F", "M"], "age_min": "40", "age_max": "30", "districts": [HAIDIAN, "110105"]}
+    with _site(world) as site:
+        r = site.post(
+            f"/clients/{viewer}/preferences?lang={lang}",
+            data={**sent, "min_education": "master", "min_income": "10k_20k", "min_tier": TIERS.labels[0].id},
+        )
+    assert r.status_code == 400 and said in r.text
+    start = r.text.index(f'<form method="post" action="/clients/{viewer}/preferences?lang={lang}"')
+    form = r.text[start : r.text.index("</form>", start)]
+    assert re.findall(r'type="checkbox" name="\w+" value="(\w+)" checked', form) == ["F", "M", "110105", HAIDIAN]
+    assert re.findall(r'name="age_m(?:in|ax)"[^>]* value="([^"]*)"', form) == ["40", "30"]
+    assert re.findall(r'<option value="(\w+)" selected>', form) == ["master", "10k_20k", TIERS.labels[0].id]
+    assert world["mstore"].client(viewer, today=AS_OF).preferences == before
 
 
 def test_a_single_valued_field_sent_twice_is_refused_naming_it(world: dict[str, Any], couple: dict[str, Any]) -> None:
