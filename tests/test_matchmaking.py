@@ -1315,6 +1315,33 @@ def test_prefs_prints_what_the_client_now_seeks(tmp_path: Path) -> None:
     assert [cell.strip() for cell in lines[3].split("┃")[1:-1]] == ["项目", "权重", "得分", "贡献", "匹配理由"]
 
 
+def test_register_prefs_and_consent_answer_in_chinese_when_asked(tmp_path: Path) -> None:
+    """`matches` took --lang; register, prefs and consent had none: a Chinese operator got English lines and English
+    refusals though the profile's checks have their Chinese. With --lang zh each answers and refuses in Chinese (a
+    name with a middle dot kept as written); without it, in English as before (test_prefs_prints_what_…)."""
+    db = tmp_path / "m.duckdb"
+    subject = make_ric("110108", dt.date(1994, 3, 15), 1)
+    about = ["--name", "娜仁托娅·孛儿只斤", *ABOUT[2:]]
+    made = _matchmaking(db, "register", "--subject", subject, *about, "--lang", "zh")
+    assert (made.returncode, made.stdout) == (0, "已登记客户 1（娜仁托娅·孛儿只斤）；分享信用等级的同意：未给出。\n")
+    again = _matchmaking(db, "register", "--subject", subject, *about, "--lang", "zh")
+    assert (again.returncode, again.stderr) == (2, "错误：subject_id：此身份证号码已是第 1 号客户\n")
+    wanted = ["--seeks", "M", "--age", "25-40", "--district", "海淀区", "--min-education", "master"]
+    wanted += ["--min-tier", "good"]
+    prefs = _matchmaking(db, "prefs", "1", *wanted, "--lang", "zh")
+    assert (prefs.returncode, prefs.stdout) == (
+        0,
+        "客户 1 寻找男（M），年龄 25-40，所在区：海淀区（110108）；最低学历：硕士（master），最低月收入：不限，"
+        "最低信用等级：信用良好（good）（仅对分享等级者）。\n",
+    )
+    wrong = _matchmaking(db, "prefs", "1", "--age", "40-25", "--lang", "zh")
+    assert (wrong.returncode, wrong.stderr) == (2, "错误：age_min：年龄范围须在 18-100 之内，小的在前\n")
+    given = _matchmaking(db, "consent", "1", "--give", "--lang", "zh")
+    assert (given.returncode, given.stdout) == (0, "客户 1：已同意（记录共 1 条）。\n")
+    nobody = _matchmaking(db, "consent", "7", "--withdraw", "--lang", "zh")
+    assert (nobody.returncode, nobody.stderr) == (2, "错误：没有第 7 号客户\n")
+
+
 def test_matches_says_its_refusals_in_its_language(tmp_path: Path) -> None:
     """`matches` speaks Chinese by default (`--lang zh`), and its refusals said "error: …" in English: a store or a
     client that does not exist, and the registry not answering (ranked without it, exit 1). Each is now said in the
