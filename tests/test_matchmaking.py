@@ -550,6 +550,36 @@ def test_a_name_with_a_bidi_control_is_refused(code: str) -> None:
     assert info.value.field == "name"
 
 
+@pytest.mark.parametrize(
+    ("name", "code"), [("\u200b", "200B"), ("\u3164", "3164"), ("王\u00ad芳", "00AD"), ("\ufeff王芳", "FEFF")]
+)
+def test_a_name_with_an_invisible_character_is_refused(name: str, code: str) -> None:
+    """A zero-width space alone was registered as a name, shown to every match as a blank, and one inside a name
+    made it read as another: refused, as the registry's ingest refuses one in a name."""
+    with pytest.raises(MatchmakingError) as info:
+        profile("110101199001010015", name, "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    assert str(info.value) == f"name: has an invisible character (U+{code}); a name is visible text"
+    assert info.value.said_in("zh") == f"name：含有不可见字符（U+{code}）；姓名须为可见的文字"
+    assert info.value.field == "name"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "娜仁托娅·孛儿只斤",
+        "阿卜杜热依木·买买提明·艾合买提江·吐尔逊阿依·库尔班江·热合曼·阿布都·古丽娜",
+        "𠮷野",
+        "葛\U000e0100城",
+        "欧阳",
+    ],
+)
+def test_unusual_names_are_registered_as_written(name: str) -> None:
+    """A middle dot, 40 characters, an ideograph outside the basic plane and an ideographic variation sequence are
+    names, not invisible characters."""
+    made = profile("110101199001010015", name, "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    assert made.name == name
+
+
 def test_an_error_echoes_at_most_80_characters_of_what_was_typed(one_client: MatchStore) -> None:
     long = "海" * 10_000
     cut = repr("海" * 79 + "…")  # 79 characters and an ellipsis, in quotes: 82 characters
