@@ -293,6 +293,23 @@ def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None
         assert raw_identifiers(visible_text(zh), lang="zh") == []  # no rule id, list id or field name in Chinese
 
 
+def test_each_runs_table_of_rules_is_a_region_of_its_own_name(world: dict[str, Any]) -> None:
+    """Each run's table of the rules that changed is a scrollable region named by its caption: every run's was
+    "Rules whose points changed", two landmarks of one name (axe's landmark-unique) a screen reader cannot tell
+    apart. It is named by its run and its caption."""
+    with httpx.Client(base_url=world["base"], timeout=30) as client:
+        sign_in(client, world["keys"]["resident"])
+        for lang, name in (
+            ("en", "Run of 2026-04-20 Rules whose points changed"),
+            ("zh", "2026-04-20 的评分 分数有变化的规则"),
+        ):
+            text = client.get("/me/history", params={"lang": lang}).text
+            said = dict(re.findall(r'<(?:h3|caption) id="([^"]+)">([^<]*)<', text))
+            regions = re.findall(r'role="region" aria-labelledby="([^"]+)"', text)
+            names = [" ".join(said[i] for i in ids.split()) for ids in regions]
+            assert len(names) >= 2 and len(set(names)) == len(names) and name in names, names
+
+
 def test_a_record_sent_after_the_run_shows_live_with_its_watermark(world: dict[str, Any]) -> None:
     """A third ticket T3 of 2026-04-15 sent over the API is rescored live at the run's as-of date (2026-04-20):
     1000 − 5 − 5 = 990, still tier A (from 960), 5 points fewer than run 3; no run is added to the history."""

@@ -412,3 +412,38 @@ def test_a_fact_known_or_unknown_reads_as_what_it_means(condition: str, en: str,
     service = next(s.id for s in loaded.policy.services if s.grant_if == condition)
     assert condition_words(loaded, f"service:{service}", "en") == en
     assert condition_words(loaded, f"service:{service}", "zh") == zh
+
+
+def test_the_published_page_says_how_points_become_the_score_and_its_example_is_what_a_run_counts(
+    site: dict[str, Any], tmp_path: Any
+) -> None:
+    """A visitor checking a score by hand read "its weight halves every year" and counted a late tax payment of 182
+    days at −10, where the run counts −7.08 (the weight halves day by day), and was not told how the score is rounded.
+    The page says both, with an example; a run counts the example as the page says."""
+    from scoring_helpers import days_before, open_registry, person, tax
+
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        for lang, said in (
+            (
+                "en",
+                "A weight that halves does so day by day: a record counts its points × 2^(−days since its date ÷ the "
+                "days it takes to halve), a year being 365 days (10 points that halve every year count 7.08 after 182 "
+                "days). Each dimension's points are added up within its limits; the score is the base and the "
+                "dimensions, rounded half up to a whole point.",
+            ),
+            (
+                "zh",
+                "分值减半按天连续计算：一条记录计其分值 × 2^(−记录日期至今的天数 ÷ 减半所需天数)，"
+                "一年按365天计（每年减半的10分，182天后计7.08分）。"
+                "各维度的分数相加后不超出其上下限；分数为初始分加各维度分数，四舍五入到整数。",
+            ),
+        ):
+            page = client.get("/policies/beijing", params={"lang": lang})
+            assert page.status_code == 200 and said in visible_text(page.text), lang
+    registry = open_registry(tmp_path)
+    who = person(1)
+    registry.register({who: "other"})
+    registry.send("tax_bureau", [tax("T1", who, days_before(182), status="late", days_late=30)])
+    run = registry.score(builtin_policy("beijing"))
+    assert registry.points(run.run_id, who, "tax.late") == -7.077785  # −10 × 2^(−182/365), as the pages show it: −7.08
+    assert registry.results(run.run_id)[who]["score"] == 993  # 1000 − 7.077785, rounded half up

@@ -138,3 +138,17 @@ def test_an_address_with_no_page_or_taking_a_form_only_is_a_page_in_its_language
             "method_not_allowed",
             "POST",
         )
+
+
+def test_a_records_effect_names_its_policy_in_the_pages_language(site: dict[str, Any]) -> None:
+    """/me/records reads no scores, and each record's effect was labelled by the policy's id ("beijing -50" on a
+    Chinese page); it is named as the overview and the policy pages name it."""
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
+        sign_in(client, site["keys"]["resident"])
+        for lang, name, sesame in (
+            ("zh", "北京市社会信用评分", "芝麻式商业信用分"),
+            ("en", "Beijing social credit score", "Sesame-style commercial score"),
+        ):
+            page = client.get("/me/records", params={"lang": lang}).text
+            effects = re.findall(r'<span class="contribution">([^<]*?) <span class="points', page)
+            assert effects and set(effects) <= {name, sesame}, set(effects)

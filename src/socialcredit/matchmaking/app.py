@@ -156,7 +156,8 @@ def create_match_app(
         """An error as its caller reads it: JSON under /api/ (as the registry's API answers), else a page."""
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-        return render(request, "error.html", status, message=message)
+        heading = {400: "error", 404: "not_found"}.get(status, "failed")  # the page's one heading: what happened
+        return render(request, "error.html", status, message=message, heading=heading)
 
     @app.exception_handler(MatchmakingError)
     async def _bad(request: Request, exc: MatchmakingError) -> HTMLResponse | JSONResponse:
@@ -212,6 +213,16 @@ def create_match_app(
 
     @app.get("/clients/{client_id}", response_class=HTMLResponse)
     def client_page(request: Request, client_id: int) -> HTMLResponse:
+        return client_view(request, client_id)
+
+    def client_view(
+        request: Request,
+        client_id: int,
+        status: int = 200,
+        error: str | None = None,
+        asked: dict[str, Any] | None = None,
+    ) -> HTMLResponse:
+        """The client's page; ``asked``: preferences refused, shown in the form as sent (with ``error``)."""
         c = mm.store.client(client_id, today=today)
         own: Badge | None = None
         notice = None
@@ -220,28 +231,47 @@ def create_match_app(
         except RegistryError as exc:
             notice = exc.said_in(_lang(request))
         sid = c.profile.subject_id
-        return render(request, "client.html", c=c, own_badge=own, masked=sid[:6] + "********" + sid[-4:], notice=notice)
+        masked = sid[:6] + "********" + sid[-4:]
+        shown = asked or c.preferences
+        return render(
+            request, "client.html", status, c=c, own_badge=own, masked=masked, notice=notice, error=error, p=shown
+        )
 
     @app.post("/clients/{client_id}/preferences")
     async def preferences(request: Request, client_id: int) -> Any:
         form = await request.form()
         _sent_once(request, form)
+        # what was sent, to show again in the form when it is refused (it was lost: an error page linked to the
+        # start); a field is at most what its input holds, a choice at most the boxes there are
+        sent = {
+            k: str(form.get(k) or "")[:16] for k in ("age_min", "age_max", "min_education", "min_income", "min_tier")
+        }
+        asked = {  # the ages as typed: shown, never saved
+            "seeks": [str(v) for v in form.getlist("seeks")[: len(SEXES)]],
+            "districts": [str(v) for v in form.getlist("districts")[: len(DISTRICTS)]],
+            **sent,
+        }
         try:
-            age_min, age_max = int(str(form.get("age_min") or "0")), int(str(form.get("age_max") or "0"))
-        except ValueError:
-            raise MatchmakingError(
-                "age_min: the ages must be whole numbers", field="age_min", zh="age_min：年龄须为整数"
-            ) from None
-        prefs = Preferences(
-            seeks=tuple(str(v) for v in form.getlist("seeks")),
-            age_min=age_min,
-            age_max=age_max,
-            districts=tuple(str(v) for v in form.getlist("districts")),
-            min_education=str(form.get("min_education") or "") or None,
-            min_income=str(form.get("min_income") or "") or None,
-            min_tier=str(form.get("min_tier") or "") or None,
-        )
-        mm.store.set_preferences(client_id, prefs, tiers=mm.tiers)
+            try:
+                age_min, age_max = int(sent["age_min"] or "0"), int(sent["age_max"] or "0")
+            except ValueError:
+                raise MatchmakingError(
+                    "age_min: the ages must be whole numbers", field="age_min", zh="age_min：年龄须为整数"
+                ) from None
+            prefs = Preferences(
+                seeks=tuple(str(v) for v in form.getlist("seeks")),
+                age_min=age_min,
+                age_max=age_max,
+                districts=tuple(str(v) for v in form.getlist("districts")),
+                min_education=sent["min_education"] or None,
+                min_income=sent["min_income"] or None,
+                min_tier=sent["min_tier"] or None,
+            )
+            mm.store.set_preferences(client_id, prefs, tiers=mm.tiers)
+        except UnknownClientError:
+            raise
+        except MatchmakingError as exc:
+            return client_view(request, client_id, 400, exc.said_in(_lang(request)), asked)
         return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}", status_code=303)
 
     @app.post("/clients/{client_id}/consent")

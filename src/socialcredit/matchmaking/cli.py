@@ -19,6 +19,7 @@ from socialcredit.matchmaking.settings import DB_ENV, DEFAULT_MATCH_DB, DEFAULT_
 from socialcredit.serving import serve_until_stopped
 
 if TYPE_CHECKING:
+    from socialcredit.matchmaking.reference import Label
     from socialcredit.matchmaking.registry_client import RegistryClient
     from socialcredit.matchmaking.store import Preferences
 
@@ -47,6 +48,11 @@ LangOpt = Annotated[
     str, typer.Option("--lang", help="Language of labels and errors: zh or en.", metavar="LANG", callback=lang_option)
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+# register, prefs and consent spoke English only, their refusals too (the profile's checks have their Chinese)
+SaidOpt = Annotated[
+    str,
+    typer.Option("--lang", help="Language of the answer and errors: en or zh.", metavar="LANG", callback=lang_option),
+]
 
 
 def _split(values: list[str]) -> list[str]:
@@ -75,6 +81,7 @@ def register(
     ],
     interests: Annotated[list[str], typer.Option("--interest", help="An interest (repeat, or comma-separated).")],
     db: DbOpt = DEFAULT_MATCH_DB,
+    lang: SaidOpt = "en",
 ) -> None:
     """Register a client (sex and birth date are read from the identity number); prints the client id."""
     from socialcredit.matchmaking.reference import credit_tiers
@@ -83,7 +90,10 @@ def register(
     p = profile(subject, name, district, education, job, income, _split(interests))
     with open_match_store(db) as store:
         client_id = store.register(p, tiers=credit_tiers())
-    out.print(f"Registered client {client_id} ({p.name}); consent to share the credit tier: not given.")
+    if lang == "zh":
+        out.print(f"已登记客户 {client_id}（{p.name}）；分享信用等级的同意：未给出。")
+    else:
+        out.print(f"Registered client {client_id} ({p.name}); consent to share the credit tier: not given.")
 
 
 @match_app.command()
@@ -99,6 +109,7 @@ def prefs(
         str | None, typer.Option(help="Minimum credit tier of those who share ('' for none).", metavar="TIER")
     ] = None,
     db: DbOpt = DEFAULT_MATCH_DB,
+    lang: SaidOpt = "en",
 ) -> None:
     """Change a client's partner preferences (options not given keep their value)."""
     from socialcredit.matchmaking.reference import credit_tiers, shown
@@ -122,14 +133,34 @@ def prefs(
             now.min_tier if min_tier is None else (min_tier or None),
         )
         saved = store.set_preferences(client_id, new, tiers=credit_tiers())
-    out.print(_preferences_line(client_id, saved))
+    out.print(_preferences_line(client_id, saved, lang))
 
 
-def _preferences_line(client_id: int, saved: Preferences) -> str:
+def _preferences_line(client_id: int, saved: Preferences, lang: str = "en") -> str:
     """What a client now seeks, in the words and values the options take (it printed the Python object:
-    "Client 1: Preferences(seeks=('F',), age_min=25, …)")."""
-    from socialcredit.matchmaking.reference import DISTRICTS, district_index
+    "Client 1: Preferences(seeks=('F',), age_min=25, …)"); in Chinese, the site's words with each option's value."""
+    from socialcredit.matchmaking.reference import (
+        DISTRICTS,
+        EDUCATION,
+        INCOME_BANDS,
+        SEXES,
+        credit_tiers,
+        district_index,
+    )
 
+    if lang == "zh":
+
+        def named(table: tuple[Label, ...], value: str | None) -> str:
+            return next((f"{x.zh}（{x.id}）" for x in table if x.id == value), value or "不限")
+
+        places = "、".join(f"{DISTRICTS[district_index(c)].zh}（{c}）" for c in saved.districts) or "不限"
+        return (
+            f"客户 {client_id} 寻找{'或'.join(named(SEXES, x) for x in saved.seeks)}，"
+            f"年龄 {saved.age_min}-{saved.age_max}，"
+            f"所在区：{places}；最低学历：{named(EDUCATION, saved.min_education)}，最低月收入："
+            f"{named(INCOME_BANDS, saved.min_income)}，最低信用等级：{named(credit_tiers().labels, saved.min_tier)}"
+            "（仅对分享等级者）。"
+        )
     places = ", ".join(f"{DISTRICTS[district_index(c)].en} ({c})" for c in saved.districts)
     where = f"in {places}" if places else "anywhere"
     return (
@@ -144,6 +175,7 @@ def consent(
     client_id: Annotated[int, typer.Argument(help="The client.")],
     give: Annotated[bool, typer.Option("--give/--withdraw", help="Give or withdraw consent to share the tier.")],
     db: DbOpt = DEFAULT_MATCH_DB,
+    lang: SaidOpt = "en",
 ) -> None:
     """Give or withdraw a client's consent to share their credit tier; takes effect at the next ranking."""
     from socialcredit.matchmaking.store import open_match_store
@@ -151,10 +183,13 @@ def consent(
     with open_match_store(db, create=False) as store:
         store.set_consent(client_id, give, actor="cli")
         history = store.consent_history(client_id)
-    out.print(
-        f"Client {client_id}: consent {'given' if give else 'withdrawn'} "
-        f"({counted(len(history), 'entry', 'entries')} in history)."
-    )
+    if lang == "zh":
+        out.print(f"客户 {client_id}：{'已同意' if give else '已撤回同意'}（记录共 {len(history)} 条）。")
+    else:
+        out.print(
+            f"Client {client_id}: consent {'given' if give else 'withdrawn'} "
+            f"({counted(len(history), 'entry', 'entries')} in history)."
+        )
 
 
 @match_app.command()

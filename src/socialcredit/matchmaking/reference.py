@@ -237,6 +237,10 @@ _UI = {
     "back": ("返回", "Back"),
     "not_found": ("未找到", "Not found"),
     "error": ("输入有误", "Invalid input"),
+    "failed": ("无法完成", "Could not be done"),
+    "reason": ("说明", "Reason"),
+    "age_min": ("最小年龄", "Youngest age"),
+    "age_max": ("最大年龄", "Oldest age"),
     "formula": ("匹配度计算方法", "How compatibility is computed"),
 }
 

@@ -40,7 +40,7 @@ from socialcredit.matchmaking.reference import (
 )
 from socialcredit.matchmaking.settings import DEFAULT_MATCH_DB
 from socialcredit.sqltext import lit
-from socialcredit.textcheck import control_character
+from socialcredit.textcheck import control_character, invisible_character
 
 __all__ = [
     "DEFAULT_MATCH_DB",
@@ -167,6 +167,16 @@ def profile(
             f"name: has a control character (U+{ord(control):04X}); a name is printable text",
             field="name",
             zh=f"name：含有控制字符（U+{ord(control):04X}）；姓名须为可打印的文字",
+        )
+    hidden = invisible_character(name.strip())
+    if (
+        hidden is not None
+    ):  # a name of a zero-width space alone showed every match a blank; one inside it ("王\u200b芳")
+        # reads as another name: refused as the registry's ingest refuses one in a name (textcheck)
+        raise MatchmakingError(
+            f"name: has an invisible character (U+{ord(hidden):04X}); a name is visible text",
+            field="name",
+            zh=f"name：含有不可见字符（U+{ord(hidden):04X}）；姓名须为可见的文字",
         )
     fields: dict[str, Callable[[], Any]] = {
         "district": lambda: parse_district(district),

@@ -179,6 +179,30 @@ def _points(value: float, lang: str) -> str:
     return f"{'加' if value > 0 else '减' if value < 0 else ''}{n}分"
 
 
+def _how_summed(p: Policy, lang: str) -> str:
+    """How the points become the score, exactly enough to check a score by hand: a weight that halves does so day by
+    day (a reader of "halves every year" counted a late tax payment of 182 days at −10 where the score counts −7.08),
+    the dimensions within their limits, the score rounded half up (compiler/plan.py). The example is the same for
+    every policy with a rule whose weight halves: a version that changes a rule's points changes its rule only."""
+    said = ""
+    if any(r.decay is not None for r in p.rules):
+        example = _num(round(10 * 2 ** (-182 / 365), 2), lang)  # 7.08
+        said = (
+            "A weight that halves does so day by day: a record counts its points × 2^(−days since its date ÷ the days "
+            f"it takes to halve), a year being 365 days (10 points that halve every year count {example} after 182 "
+            "days). "
+            if lang == "en"
+            else "分值减半按天连续计算：一条记录计其分值 × 2^(−记录日期至今的天数 ÷ 减半所需天数)，一年按365天计"
+            f"（每年减半的10分，182天后计{example}分）。"
+        )
+    if lang == "en":
+        return said + (
+            "Each dimension's points are added up within its limits; the score is the base and the dimensions, "
+            "rounded half up to a whole point. "
+        )
+    return said + "各维度的分数相加后不超出其上下限；分数为初始分加各维度分数，四舍五入到整数。"
+
+
 def span(days: int, lang: str) -> str:
     """A number of days in words: whole years as years, else days ("2 years", "90 days", "2年", "90天")."""
     if days and days % 365 == 0:
@@ -647,11 +671,12 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
     }.get(p.kind, ("", ""))
     lead = scores_only[0 if en else 1] + (
         f"Everyone starts at {_num(p.scale.base, lang)} points; rules add and take away points, and the score runs "
-        f"from {_num(p.scale.min, lang)} to {_num(p.scale.max, lang)}. The grades:"
+        f"from {_num(p.scale.min, lang)} to {_num(p.scale.max, lang)}. "
         if en
         else f"每个人的初始分为{_num(p.scale.base, lang)}分；规则加分或减分，分数范围为{_num(p.scale.min, lang)}至"
-        f"{_num(p.scale.max, lang)}分。信用等级如下："
+        f"{_num(p.scale.max, lang)}分。"
     )
+    lead += _how_summed(p, lang) + ("The grades:" if en else "信用等级如下：")
     sections.append(Section("score", "The score and the grades" if en else "分数与信用等级", lead, tiers))
     for d in p.dimensions:
         low = _num(d.min, lang) if d.min is not None else None

@@ -30,7 +30,7 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
-from socialcredit.web.codes import name_codes, name_listings, tier_label
+from socialcredit.web.codes import name_codes, name_listings, policy_names, tier_label
 from socialcredit.web.core import Page, Web, confirmed, whole_number
 from socialcredit.web.disputes_page import dispute_refusal, resident_dispute_page
 from socialcredit.web.freeze_page import freeze_context
@@ -110,6 +110,10 @@ def file_context(
             desc=page.t("chart_dimensions_desc"),
         )
     name_codes(report, page.lang)
+    # a page without the scores (/me/records) named each record's effect by the policy's id ("beijing -50" on a
+    # Chinese page): the policies the records count under, by their names
+    counted = {pid for r in report.get("records", []) for pid in r.get("contribution") or {}}
+    report["policy_names"].update(policy_names(store, counted - set(report["policy_names"]), page.lang))
     _name_inquiries(store, report, page.lang)
     return report
 
