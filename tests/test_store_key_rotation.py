@@ -287,3 +287,19 @@ def test_refused_without_a_new_key(tmp_path: Path, new_key: str | None, said: st
     proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=new_key)
     assert (proc.returncode, proc.stderr) == (2, f"error: {said}\n")
     assert "The audit log is intact: 0 entries." in _verified(db, OLD)
+
+
+def test_a_copy_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
+    """The copy cannot be made (here a folder stands where it goes; a full disk ends the same way): exit 2 naming
+    it, and the store is as it was under its old key, the journalled inquiry moved in."""
+    db = _city(tmp_path, OLD)
+    before = _counts(db, OLD)
+    db.with_name(db.name + ".rotating").mkdir()
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"error: cannot write the copy under the new key at {db}.rotating: ")
+    assert proc.stderr.endswith("; nothing changed\n")
+    assert _counts(db, OLD) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 1}
+    _refused(db, NEW)

@@ -34,6 +34,7 @@ __all__ = [
     "IdRanges",
     "Store",
     "copy_under_key",
+    "drop_rotating_copy",
     "latest_catalog",
     "latest_consents",
     "latest_subjects",
@@ -1481,7 +1482,7 @@ def open_store(
             raise StoreError(f"the store {path} is encrypted: set {KEY_ENV} to its key") from None
         if "Wrong encryption key" in text:
             said = f"the key in {KEY_ENV} does not open the store {path}"
-            if rotating_path(path).exists():
+            if rotating_path(path).is_file():
                 said += (
                     ": a rotation of its key did not finish, and it still opens with the key it had before "
                     "(run `socialcredit store rotate-key` again)"
@@ -1499,7 +1500,7 @@ def open_store(
     if not read_only:
         # the copy a rotation of the key left when it stopped before its end (its store was not replaced): this
         # process holds the store, so no rotation is under way
-        rotating_path(path).unlink(missing_ok=True)
+        drop_rotating_copy(path)
     if not exists:
         path.chmod(0o600)  # the owner's only, whatever the umask (the console script's is 077)
     if replaying:
@@ -1613,6 +1614,14 @@ def rotating_path(path: Path) -> Path:
     return path.with_name(path.name + ROTATING_SUFFIX)
 
 
+def drop_rotating_copy(path: Path) -> None:
+    """Remove the copy of the store at ``path`` under a new key that a rotation left unfinished, and its log."""
+    copy = rotating_path(path)
+    for left in (copy, copy.with_name(copy.name + ".wal")):
+        if left.is_file():
+            left.unlink()
+
+
 def _objects(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, list[str]]:
     """The names of the tables, views, indexes and sequences of the attached database ``alias``."""
     kinds = {
@@ -1640,6 +1649,10 @@ def _row_counts(con: duckdb.DuckDBPyConnection, alias: str, tables: Sequence[str
     return counts
 
 
+def _not_copied(target: Path, exc: duckdb.Error) -> StoreError:
+    return StoreError(f"cannot write the copy under the new key at {target}: {exc}; nothing changed")
+
+
 def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
     """Copy the whole store into the new file ``target``, encrypted with ``key``: every table, view, index and
     sequence (DuckDB's ``COPY FROM DATABASE``; a sequence goes on from where it stood), then check the copy holds
@@ -1649,11 +1662,17 @@ def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
     if not store.encrypted:  # encrypting a store that had no key: DuckDB's encryption as open_store loads it
         con.execute(f"LOAD {lit(_httpfs_extension())}")
         con.execute("SET temp_file_encryption = true")
-    con.execute(f"ATTACH {lit(str(target))} AS {_COPY} (ENCRYPTION_KEY {lit(key)})")
+    try:
+        con.execute(f"ATTACH {lit(str(target))} AS {_COPY} (ENCRYPTION_KEY {lit(key)})")
+    except duckdb.Error as exc:
+        raise _not_copied(target, exc) from None
     try:
         target.chmod(0o600)
-        con.execute(f"COPY FROM DATABASE {_ALIAS} TO {_COPY}")
-        con.execute(f"CHECKPOINT {_COPY}")
+        try:
+            con.execute(f"COPY FROM DATABASE {_ALIAS} TO {_COPY}")
+            con.execute(f"CHECKPOINT {_COPY}")
+        except duckdb.Error as exc:  # no space left, most likely: the copy takes as much as the store
+            raise _not_copied(target, exc) from None
         before, after = _objects(con, _ALIAS), _objects(con, _COPY)
         if before != after:
             differ = sorted({f"{k} {n}" for k in before for n in set(before[k]) ^ set(after[k])})

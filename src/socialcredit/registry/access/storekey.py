@@ -23,7 +23,7 @@ from socialcredit.errors import SocialCreditError, StoreError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.inquiries import journal_of
 from socialcredit.sqltext import ident
-from socialcredit.store import KEY_ENV, Store, copy_under_key, open_store, rotating_path
+from socialcredit.store import KEY_ENV, Store, copy_under_key, drop_rotating_copy, open_store, rotating_path
 
 __all__ = ["NEW_KEY_ENV", "KeyRotation", "rotate_store_key"]
 
@@ -62,8 +62,7 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
             _synced(copy)
             _swap(copy, db)
         except BaseException:
-            for left in (copy, copy.with_name(copy.name + ".wal")):
-                left.unlink(missing_ok=True)
+            drop_rotating_copy(db)
             raise
         return KeyRotation(db, store.encrypted, len(rows), sum(rows.values()), inquiries, seq)
     finally:
