@@ -279,7 +279,9 @@ def test_refused_while_another_process_holds_the_store(tmp_path: Path) -> None:
             "given as an argument, where other users of the machine could read it",
         ),
         (OLD, "the new key is the key in SOCIALCREDIT_DB_KEY already: choose another"),
+        ("k" * 1025, "the new key is 1,025 characters long; a key is at most 1,024"),
     ],
+    ids=["unset", "the same", "too long"],
 )
 def test_refused_without_a_new_key(tmp_path: Path, new_key: str | None, said: str) -> None:
     db = tmp_path / "store" / "city.duckdb"

@@ -25,9 +25,10 @@ from socialcredit.registry.decisions.inquiries import journal_of
 from socialcredit.sqltext import ident
 from socialcredit.store import KEY_ENV, Store, copy_under_key, drop_rotating_copy, open_store, rotating_path
 
-__all__ = ["NEW_KEY_ENV", "KeyRotation", "rotate_store_key"]
+__all__ = ["MAX_KEY_CHARS", "NEW_KEY_ENV", "KeyRotation", "rotate_store_key"]
 
 NEW_KEY_ENV = "SOCIALCREDIT_NEW_DB_KEY"  # the new key's variable (a settings field), for messages
+MAX_KEY_CHARS = 1024  # a passphrase's length is bounded like any input
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
     db = Path(db)
     if not new_key:
         raise SocialCreditError(f"the new key is empty: set {NEW_KEY_ENV} to it, or type it when asked")
+    if len(new_key) > MAX_KEY_CHARS:
+        raise SocialCreditError(f"the new key is {len(new_key):,} characters long; a key is at most {MAX_KEY_CHARS:,}")
     store = open_store(db)
     copy = rotating_path(db)
     try:
