@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pty
+import select
 import subprocess
 import tempfile
 import time
@@ -305,3 +307,42 @@ def test_a_copy_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     assert proc.stderr.endswith("; nothing changed\n")
     assert _counts(db, OLD) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 1}
     _refused(db, NEW)
+
+
+def _at_a_terminal(db: Path, key: str, typed: list[bytes]) -> tuple[int, bytes]:
+    """``store rotate-key`` at a terminal (a pseudo-terminal it is the session of), with no new key in its
+    environment: each of ``typed`` is typed after the prompt before it. Its exit code and all it showed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")} | {"SOCIALCREDIT_DB_KEY": key}
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(CLI, [CLI, "store", "rotate-key", "--db", str(db)], env)
+    shown = b""
+    prompts = [b"New key: ", b"Repeat for confirmation: "]
+    while True:
+        if select.select([fd], [], [], 120)[0] == []:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child ended: the terminal is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+        while prompts and typed and shown.endswith(prompts[0]):
+            prompts.pop(0)
+            os.write(fd, typed.pop(0))
+    os.close(fd)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), shown
+
+
+def test_the_new_key_asked_for_at_a_terminal_is_not_shown(tmp_path: Path) -> None:
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+
+    code, shown = _at_a_terminal(db, OLD, [NEW.encode() + b"\n", NEW.encode() + b"\n"])
+
+    assert code == 0, shown
+    assert shown.startswith(b"New key: \r\nRepeat for confirmation: \r\nThe store "), shown
+    assert NEW.encode() not in shown  # typed without an echo
+    _refused(db, OLD)
+    assert "The audit log is intact: 1 entry." in _verified(db, NEW)
