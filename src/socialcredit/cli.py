@@ -1605,7 +1605,7 @@ def _key_set() -> bool:
     encrypted store as ``SOCIALCREDIT_DB_KEY`` does); settings that cannot be read count as a key set."""
     try:
         settings = get_settings()
-        return bool(settings.key() or settings.new_key())  # a store being encrypted has its key in the second
+        return bool(settings.key() or settings.new_key())  # the new key alone: a store being encrypted
     except Exception:  # a crash report never fails on the settings: it then keeps frames only
         return True
 
