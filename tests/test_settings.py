@@ -102,9 +102,10 @@ def test_a_number_out_of_bounds_is_said_after_a_colon(monkeypatch: pytest.Monkey
 def test_keys_are_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOCIALCREDIT_DB_KEY", "s3cret-key")
     monkeypatch.setenv("SOCIALCREDIT_MATCHMAKING_KEY", "sc_matchmaking")
+    monkeypatch.setenv("SOCIALCREDIT_NEW_DB_KEY", "n3xt-key")
     s = get_settings()
-    assert s.key() == "s3cret-key"
-    assert "s3cret-key" not in repr(s) and "sc_matchmaking" not in repr(s)
+    assert (s.key(), s.new_key()) == ("s3cret-key", "n3xt-key")
+    assert all(secret not in repr(s) for secret in ("s3cret-key", "sc_matchmaking", "n3xt-key"))
 
 
 def test_a_name_in_any_case_and_values_from_their_text(monkeypatch: pytest.MonkeyPatch) -> None:

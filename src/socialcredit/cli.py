@@ -67,12 +67,14 @@ app = typer.Typer(
 policy_app = typer.Typer(help="Check and explain policies.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of the parties that call the service.", no_args_is_help=True)
+store_app = typer.Typer(help="The store file itself: its encryption key.", no_args_is_help=True)
 state_app = typer.Typer(
     help="The scoring states kept at ingest: what each record contributes, per policy version.", no_args_is_help=True
 )
 app.add_typer(policy_app, name="policy", rich_help_panel=SCORING)
 app.add_typer(state_app, name="state", rich_help_panel=SCORING)
 app.add_typer(audit_app, name="audit", rich_help_panel=ADMINISTRATION)
+app.add_typer(store_app, name="store", rich_help_panel=ADMINISTRATION)
 app.add_typer(keys_app, name="keys", rich_help_panel=SERVICE)
 app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
 app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
@@ -159,6 +161,33 @@ class ListName(StrEnum):
     blacklist = "blacklist"
     redlist = "redlist"
     top = "top"
+
+
+@store_app.command("rotate-key")
+def store_rotate_key(db: DbOpt = DEFAULT_DB) -> None:
+    """Encrypt the store with a new key in place of $SOCIALCREDIT_DB_KEY (unset: encrypt a store that has none): the
+    new key from $SOCIALCREDIT_NEW_DB_KEY, or asked for at a terminal, never as an argument. The store is copied
+    whole under the new key, checked and renamed over the old file in one step; refused while another process (the
+    service) holds it. Audited."""
+    from socialcredit.registry.access.storekey import NEW_KEY_ENV, rotate_store_key
+
+    new_key = get_settings().new_key()
+    if new_key is None:
+        if not sys.stdin.isatty():
+            raise SocialCreditError(
+                f"set {NEW_KEY_ENV} to the new key (or run this at a terminal to be asked for it); a key is never "
+                "given as an argument, where other users of the machine could read it"
+            )
+        new_key = typer.prompt("New key", hide_input=True, confirmation_prompt=True, err=True)
+    done = rotate_store_key(db, new_key)
+    what = "encrypted with the new key" if done.was_encrypted else "encrypted (it had no key before)"
+    moved = f"; {counted(done.inquiries, 'journalled inquiry', 'journalled inquiries')} moved into it first"
+    out.print(
+        f"The store {db} is now {what}: {counted(done.tables, 'table')}, {counted(done.rows, 'row')} copied and "
+        f"checked{moved if done.inquiries else ''} (audit entry {done.audit_seq}). Set {KEY_ENV} to the new key: "
+        "the old one no longer opens it.",
+        highlight=False,
+    )
 
 
 @app.command(rich_help_panel=RECORDS)
@@ -1575,7 +1604,8 @@ def _key_set() -> bool:
     """Whether a store key is set, as the settings read it (their names in any case: ``socialcredit_db_key`` opens an
     encrypted store as ``SOCIALCREDIT_DB_KEY`` does); settings that cannot be read count as a key set."""
     try:
-        return bool(get_settings().key())
+        settings = get_settings()
+        return bool(settings.key() or settings.new_key())  # the new key alone: a store being encrypted
     except Exception:  # a crash report never fails on the settings: it then keeps frames only
         return True
 

@@ -43,6 +43,10 @@ class Settings(BaseModel):
         default=None,
         description="The key that encrypts the store at rest (AES-GCM); unset: the store is not encrypted.",
     )
+    new_db_key: SecretStr | None = Field(
+        default=None,
+        description="The store's next key, read by `store rotate-key` only (unset: it asks for it at a terminal).",
+    )
     signing_key: Path | None = Field(
         default=None,
         description="The registry's Ed25519 private key (PEM) that signs audit checkpoints; unset: `<db>.signing.key`.",
@@ -226,6 +230,10 @@ class Settings(BaseModel):
     def key(self) -> str | None:
         """The store's key in clear, or None."""
         return self.db_key.get_secret_value() if self.db_key else None
+
+    def new_key(self) -> str | None:
+        """The store's next key (`store rotate-key`) in clear, or None."""
+        return self.new_db_key.get_secret_value() if self.new_db_key else None
 
 
 def env_name(field: str) -> str:

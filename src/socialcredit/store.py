@@ -33,6 +33,8 @@ __all__ = [
     "IdRange",
     "IdRanges",
     "Store",
+    "copy_under_key",
+    "drop_rotating_copy",
     "latest_catalog",
     "latest_consents",
     "latest_subjects",
@@ -45,6 +47,7 @@ __all__ = [
     "open_store",
     "record_id_range",
     "record_ids_may_be_known",
+    "rotating_path",
     "subject_keys_of",
     "sync_catalog",
     "unnote_role_records",
@@ -55,6 +58,8 @@ MEMORY_ENV = "SOCIALCREDIT_MEMORY_LIMIT"
 KEY_ENV = "SOCIALCREDIT_DB_KEY"
 DEFAULT_DB = Path("socialcredit.duckdb")  # Settings.db's default (tests/test_settings.py keeps them equal)
 _ALIAS = "registry"
+_COPY = "rotated"  # the alias of the copy under a new key (copy_under_key)
+ROTATING_SUFFIX = ".rotating"  # the store's copy under its new key, beside it while `store rotate-key` writes it
 
 
 def latest_versions(
@@ -1476,7 +1481,13 @@ def open_store(
         if "without a key" in text:
             raise StoreError(f"the store {path} is encrypted: set {KEY_ENV} to its key") from None
         if "Wrong encryption key" in text:
-            raise StoreError(f"the key in {KEY_ENV} does not open the store {path}") from None
+            said = f"the key in {KEY_ENV} does not open the store {path}"
+            if rotating_path(path).is_file():
+                said += (
+                    ": a rotation of its key did not finish, and it still opens with the key it had before "
+                    "(run `socialcredit store rotate-key` again)"
+                )
+            raise StoreError(said) from None
         if "is not encrypted" in text:
             raise StoreError(f"the store {path} is not encrypted, but {KEY_ENV} is set; unset it to open it") from None
         if "lock" in text.lower():
@@ -1486,6 +1497,10 @@ def open_store(
             ) from None
         raise StoreError(f"cannot open the store {path}: {text}") from None
     con.execute(f"USE {_ALIAS}")
+    if not read_only:
+        # the copy a rotation of the key left when it stopped before its end (its store was not replaced): this
+        # process holds the store, so no rotation is under way
+        drop_rotating_copy(path)
     if not exists:
         path.chmod(0o600)  # the owner's only, whatever the umask (the console script's is 077)
     if replaying:
@@ -1592,3 +1607,80 @@ def _sync_sources(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     con.execute("DELETE FROM sources")
     con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?)", rows)
     con.execute("COMMIT")
+
+
+def rotating_path(path: Path) -> Path:
+    """Where `store rotate-key` writes the copy of the store at ``path`` under its new key, before it replaces it."""
+    return path.with_name(path.name + ROTATING_SUFFIX)
+
+
+def drop_rotating_copy(path: Path) -> None:
+    """Remove the copy of the store at ``path`` under a new key that a rotation left unfinished, and its log."""
+    copy = rotating_path(path)
+    for left in (copy, copy.with_name(copy.name + ".wal")):
+        if left.is_file():
+            left.unlink()
+
+
+def _objects(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, list[str]]:
+    """The names of the tables, views, indexes and sequences of the attached database ``alias``."""
+    kinds = {
+        "table": "duckdb_tables() WHERE NOT temporary",
+        "view": "duckdb_views() WHERE NOT internal AND NOT temporary",
+        "index": "duckdb_indexes() WHERE true",
+        "sequence": "duckdb_sequences() WHERE NOT temporary",
+    }
+    found: dict[str, list[str]] = {}
+    for kind, source in kinds.items():
+        rows = con.execute(
+            f"SELECT schema_name || '.' || {kind}_name FROM {source} AND database_name = ? ORDER BY 1",
+            [alias],
+        ).fetchall()
+        found[kind] = [str(r[0]) for r in rows]
+    return found
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, alias: str, tables: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in tables:
+        schema, table = name.split(".", 1)
+        row = con.execute(f"SELECT count(*) FROM {ident(alias)}.{ident(schema)}.{ident(table)}").fetchone()
+        counts[name] = int(row[0]) if row else 0
+    return counts
+
+
+def _not_copied(target: Path, exc: duckdb.Error) -> StoreError:
+    return StoreError(f"cannot write the copy under the new key at {target}: {exc}; nothing changed")
+
+
+def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
+    """Copy the whole store into the new file ``target``, encrypted with ``key``: every table, view, index and
+    sequence (DuckDB's ``COPY FROM DATABASE``; a sequence goes on from where it stood), then check the copy holds
+    the same objects and, in every table, as many rows. Returns the rows of each table. The copy is checkpointed
+    and detached: nothing of it is in a log, and nothing was written in clear (spilled work is encrypted)."""
+    con = store.con
+    if not store.encrypted:  # encrypting a store that had no key: DuckDB's encryption as open_store loads it
+        con.execute(f"LOAD {lit(_httpfs_extension())}")
+        con.execute("SET temp_file_encryption = true")
+    try:
+        con.execute(f"ATTACH {lit(str(target))} AS {_COPY} (ENCRYPTION_KEY {lit(key)})")
+    except duckdb.Error as exc:
+        raise _not_copied(target, exc) from None
+    try:
+        target.chmod(0o600)
+        try:
+            con.execute(f"COPY FROM DATABASE {_ALIAS} TO {_COPY}")
+            con.execute(f"CHECKPOINT {_COPY}")
+        except duckdb.Error as exc:  # no space left, most likely: the copy takes as much as the store
+            raise _not_copied(target, exc) from None
+        before, after = _objects(con, _ALIAS), _objects(con, _COPY)
+        if before != after:
+            differ = sorted({f"{k} {n}" for k in before for n in set(before[k]) ^ set(after[k])})
+            raise StoreError(f"the copy under the new key differs in {', '.join(differ)}; nothing changed")
+        rows, copied = _row_counts(con, _ALIAS, before["table"]), _row_counts(con, _COPY, before["table"])
+        if rows != copied:
+            short = sorted(name for name in rows if rows[name] != copied[name])
+            raise StoreError(f"the copy under the new key has other rows in {', '.join(short)}; nothing changed")
+    finally:
+        con.execute(f"DETACH {_COPY}")
+    return rows

@@ -24,7 +24,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
 from socialcredit.registry.decisions.decide import Served, ambiguous_service, run_for_service
-from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
+from socialcredit.registry.decisions.inquiries import journal_of
 from socialcredit.registry.decisions.live import LivePasses, LiveView, changes, rescore, warm
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import complete_missed
@@ -110,10 +110,7 @@ class Service:
         self.requests: Counter[tuple[str, int]] = Counter()
         self.decisions: Counter[str] = Counter()
         self.seconds: dict[str, float] = {}
-        # sealed when the store has a key: the journal holds identity numbers, requesters and purposes
-        self.journal = InquiryLog(
-            store.path.with_name(store.path.name + ".inquiries"), key=store.derived_key(JOURNAL_KEY)
-        )
+        self.journal = journal_of(store)
         self.jobs: dict[int, Job] = {}
         self._job_lock = threading.Lock()
         # one policy impact at a time (two score runs over every subject): a second request is refused, not queued

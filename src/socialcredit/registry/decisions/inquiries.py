@@ -35,6 +35,7 @@ __all__ = [
     "JOURNAL_KEY",
     "OPERATOR_VIEWS",
     "InquiryLog",
+    "journal_of",
     "party_names",
     "who_asked",
     "write_inquiries",
@@ -156,6 +157,12 @@ def who_asked(
         elif r["requester"] == CLI_ACTOR:
             r["requester"] = asked_at_cli
     return rows, total
+
+
+def journal_of(store: Store) -> InquiryLog:
+    """The store's inquiry journal, ``<store>.inquiries/``: sealed when the store has a key, since it holds identity
+    numbers, requesters and purposes."""
+    return InquiryLog(store.path.with_name(store.path.name + ".inquiries"), key=store.derived_key(JOURNAL_KEY))
 
 
 class InquiryLog:

@@ -1,0 +1,115 @@
+"""Rotating the store's key (`socialcredit store rotate-key`; docs/settings.md, "Rotating the store's key").
+
+The store is copied whole into a new file beside it, ``<db>.rotating``, encrypted with the new key; the copy is
+checked (the same tables, views, indexes and sequences, as many rows in every table; opened again with the new key),
+audited, written to disk (fsync) and then renamed over the store. A crash before the rename leaves the store as it
+was, under its old key (the next open removes the unfinished copy); after it, the store is the copy, under the new
+key: nothing in between. The store is held throughout, so no other process writes to it meanwhile.
+
+The files beside the store that are sealed with keys derived from its key: the inquiry journal
+(``<db>.inquiries/``) is moved into the store first, so that none is left to seal again, and what the service
+journals afterwards is sealed under the new key. Evidence files are in the store. The store's id is copied, so keys
+derived from the new key are salted as before; but they are other keys: an export's pseudonyms differ after a
+rotation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from socialcredit.errors import SocialCreditError, StoreError
+from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.decisions.inquiries import journal_of
+from socialcredit.sqltext import ident
+from socialcredit.store import KEY_ENV, Store, copy_under_key, drop_rotating_copy, open_store, rotating_path
+
+__all__ = ["MAX_KEY_CHARS", "NEW_KEY_ENV", "KeyRotation", "rotate_store_key"]
+
+NEW_KEY_ENV = "SOCIALCREDIT_NEW_DB_KEY"  # the new key's variable (a settings field), for messages
+MAX_KEY_CHARS = 1024  # a passphrase's length is bounded like any input
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """What a rotation did: the store had a key before (else it is encrypted now), the tables and rows copied and
+    checked, the journalled inquiries moved into the store first, and the number of its audit entry."""
+
+    path: Path
+    was_encrypted: bool
+    tables: int
+    rows: int
+    inquiries: int
+    audit_seq: int
+
+
+def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> KeyRotation:
+    """Encrypt the store at ``db`` with ``new_key`` in place of its key ($SOCIALCREDIT_DB_KEY; unset: the store is
+    not encrypted, and is encrypted now). Refused while another process holds the store."""
+    db = Path(db)
+    if not new_key:
+        raise SocialCreditError(f"the new key is empty: set {NEW_KEY_ENV} to it, or type it when asked")
+    if len(new_key) > MAX_KEY_CHARS:
+        raise SocialCreditError(f"the new key is {len(new_key):,} characters long; a key is at most {MAX_KEY_CHARS:,}")
+    store = open_store(db)
+    copy = rotating_path(db)
+    try:
+        if store.key == new_key:
+            raise SocialCreditError(f"the new key is the key in {KEY_ENV} already: choose another")
+        inquiries = _flush_journal(store)
+        store.execute("CHECKPOINT")  # nothing of the store left in its log (a log is never renamed with it)
+        try:
+            rows = copy_under_key(store, copy, new_key)
+            seq = _checked(copy, new_key, rows, actor, was_encrypted=store.encrypted, inquiries=inquiries)
+            _synced(copy)
+            _swap(copy, db)
+        except BaseException:
+            drop_rotating_copy(db)
+            raise
+        return KeyRotation(db, store.encrypted, len(rows), sum(rows.values()), inquiries, seq)
+    finally:
+        store.close()
+
+
+def _flush_journal(store: Store) -> int:
+    """Move the inquiries journalled beside the store into it; returns how many."""
+    folder = store.path.with_name(store.path.name + ".inquiries")
+    if not folder.is_dir():
+        return 0
+    journal = journal_of(store)
+    try:
+        return journal.recover(store)
+    finally:
+        journal.close()
+
+
+def _checked(copy: Path, key: str, rows: dict[str, int], actor: str, *, was_encrypted: bool, inquiries: int) -> int:
+    """Open the copy with the new key, check its rows once more, and audit the rotation in it (no key in the entry);
+    returns the entry's number."""
+    with open_store(copy, key=key) as new:
+        held = {name: int(new.one(f"SELECT count(*) FROM {'.'.join(map(ident, name.split('.', 1)))}")) for name in rows}
+        if held != rows:
+            raise StoreError(f"the copy under the new key does not read back as written ({copy}); nothing changed")
+        with new.transaction():
+            detail = {"encrypted_before": was_encrypted, "tables": len(rows), "rows": sum(rows.values())}
+            seq = append_audit(new, actor, "store_key_rotated", None, {**detail, "inquiries_moved": inquiries})
+        new.execute("CHECKPOINT")
+    if copy.with_name(copy.name + ".wal").exists():
+        raise StoreError(f"the copy under the new key kept a write-ahead log ({copy}.wal); nothing changed")
+    return seq
+
+
+def _synced(path: Path) -> None:
+    """Write ``path`` (a file or a folder's entries) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap(copy: Path, db: Path) -> None:
+    """Put the copy in the store's place in one step (a rename), and write the folder's entry to the disk."""
+    os.replace(copy, db)
+    _synced(db.parent)

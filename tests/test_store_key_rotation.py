@@ -1,0 +1,348 @@
+"""`socialcredit store rotate-key`: the store encrypted under a new key, run through the installed console script.
+
+A real encrypted store holds a scored resident, a dispute with an evidence file, and an inquiry journalled by the
+service (a sealed segment beside the store) but not yet moved into it. After the rotation the new key opens all of
+it, the old key is refused with the usual message, the audit chain is intact with the rotation in it, and nothing
+of the resident is on disk in clear. A crash before the copy is renamed over the store leaves the store under its
+old key with every row (and the next open says the old key still opens it); one after, the store under the new key.
+Until 2026-12-06 there was no way to change the key at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pty
+import select
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from crash_helpers import CLI, store_counts
+from socialcredit.identifiers import make_ric
+from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
+from socialcredit.registry.due_process.disputes import file_dispute
+from socialcredit.registry.due_process.evidence import MEDIA_TYPES, add_evidence, evidence_file
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store, open_store
+
+OLD = "old-key-3f9a1c"
+NEW = "new-key-b72e40"
+TODAY = dt.date(2026, 7, 1)
+# residents no other test's store holds, searched for on disk after the rotation
+PERSON = make_ric("110105", dt.date(1973, 11, 29), 417)
+ASKED_ABOUT = make_ric("110108", dt.date(1988, 2, 17), 263)
+PNG = MEDIA_TYPES["image/png"] + b"\x00\x00\x00\rIHDR" + b"ROTATION-EVIDENCE-5c2d" * 20
+DID_NOT_FINISH = (
+    ": a rotation of its key did not finish, and it still opens with the key it had before (run `socialcredit "
+    "store rotate-key` again)"
+)
+
+
+def _journal(store: Store) -> InquiryLog:
+    """The service's inquiry journal beside the store, sealed with the key derived from the store's."""
+    return InquiryLog(store.path.with_name(store.path.name + ".inquiries"), key=store.derived_key(JOURNAL_KEY))
+
+
+def _city(folder: Path, key: str | None) -> Path:
+    """A store in ``folder/store`` (under ``key``) holding PERSON, defaulter of a court judgment, scored, with a
+    dispute of it and an evidence file; and, journalled beside it and not yet moved in, an inquiry about
+    ASKED_ABOUT. The batches are written outside the store's folder and removed once ingested."""
+    db = folder / "store" / "city.duckdb"
+    batches = folder / "batches"
+    batches.mkdir()
+    (batches / "civil.csv").write_text(
+        f"subject_id,name,district,profession\n{PERSON},王伟,朝阳区,retail\n{ASKED_ABOUT},李娜,海淀区,education\n",
+        encoding="utf-8",
+    )
+    (batches / "courts.csv").write_text(
+        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
+        f"C-1,{PERSON},court_judgment,2026-06-01,civil,80000,unfulfilled,true\n",
+        encoding="utf-8",
+    )
+    with open_store(db, create=True, key=key or "") as store:
+        ingest_file(store, batches / "civil.csv", "civil_affairs", today=TODAY)
+        ingest_file(store, batches / "courts.csv", "courts", today=TODAY)
+        run = score(store, resolve_policy(store, "beijing"), TODAY)
+        dispute = file_dispute(store, PERSON, "courts", "C-1", "paid in full", today=TODAY)
+        add_evidence(store, int(dispute["dispute_id"]), PNG, "receipt.png", "cli", today=TODAY)
+        journal = _journal(store)
+        journal.record(run.run_id, [ASKED_ABOUT], "loan", "credit check", "key:bank", ["granted"])
+        journal.close()  # the service ended before it moved the inquiry into the store
+    for batch in batches.iterdir():
+        batch.unlink()
+    return db
+
+
+def _cli(
+    *args: str, db: Path, key: str | None, new_key: str | None = None, hook: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The console script on ``db`` with ``key`` as SOCIALCREDIT_DB_KEY and ``new_key`` as SOCIALCREDIT_NEW_DB_KEY
+    (None: unset), no terminal; with ``hook``, a ``sitecustomize`` module run at its start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")} | {"COLUMNS": "200"}
+    env |= {"SOCIALCREDIT_DB_KEY": key} if key else {}
+    env |= {"SOCIALCREDIT_NEW_DB_KEY": new_key} if new_key else {}
+    if hook is not None:
+        folder = db.parent.parent / "hook"
+        folder.mkdir(exist_ok=True)
+        (folder / "sitecustomize.py").write_text(hook, encoding="utf-8")
+        env["PYTHONPATH"] = os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return subprocess.run(
+        [CLI, *args, "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+
+
+def _counts(db: Path, key: str) -> dict[str, int]:
+    with open_store(db, key=key) as store:
+        return store_counts(store)
+
+
+def _refused(db: Path, key: str, said: str = "") -> None:
+    """``audit verify`` with ``key`` exits 2 with the wrong-key message (and ``said`` after it)."""
+    proc = _cli("audit", "verify", db=db, key=key)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: the key in SOCIALCREDIT_DB_KEY does not open the store {db}{said}\n",
+    )
+
+
+def _verified(db: Path, key: str) -> str:
+    proc = _cli("audit", "verify", db=db, key=key)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def _on_disk(text: bytes, folder: Path, since: float) -> list[Path]:
+    """The files holding ``text``: under ``folder``, and in the temporary folder itself (where a crash log goes)
+    written since ``since``."""
+    found = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and text in p.read_bytes()]
+    for path in Path(tempfile.gettempdir()).iterdir():
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime >= since and text in path.read_bytes():
+                found.append(path)
+        except OSError:  # another process's file, gone or not ours to read
+            continue
+    return found
+
+
+def test_the_new_key_opens_everything_and_the_old_one_nothing(tmp_path: Path) -> None:
+    db = _city(tmp_path, OLD)
+    journal = db.with_name(db.name + ".inquiries")
+    assert [p.suffix for p in journal.iterdir()] == [".open"]  # the sealed segment, not yet moved in
+    before = _counts(db, OLD)
+    with open_store(db, key=OLD) as store:
+        store_id = store.store_id
+        objects = store.rows("SELECT index_name FROM duckdb_indexes() WHERE database_name = 'registry' ORDER BY 1")
+    started = time.time() - 1
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tables, rows = len(before), sum(before.values()) + 2  # the inquiry moved in, and its audit entry
+    assert proc.stdout == (
+        f"The store {db} is now encrypted with the new key: {tables} tables, {rows} rows copied and checked; 1 "
+        f"journalled inquiry moved into it first (audit entry {before['audit_log'] + 2}). Set SOCIALCREDIT_DB_KEY "
+        "to the new key: the old one no longer opens it.\n"
+    )
+    beside = ["city.duckdb", "city.duckdb.checkpoints", "city.duckdb.inquiries", "city.duckdb.signing.key"]
+    assert sorted(p.name for p in db.parent.iterdir()) == beside  # no copy, no log, no spill left
+    assert list(journal.iterdir()) == []  # nothing sealed under the old key is left
+    _refused(db, OLD)
+    verified = _verified(db, NEW)  # the chain, with the rotation's entry, and the checkpoints signed before it
+    assert verified.startswith(f"The audit log is intact: {before['audit_log'] + 2} entries. It matches "), verified
+    after = _counts(db, NEW)
+    assert after == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 2}
+    with open_store(db, key=NEW) as store:
+        assert store.store_id == store_id
+        assert store.rows("SELECT index_name FROM duckdb_indexes() WHERE database_name = 'registry' ORDER BY 1") == (
+            objects
+        )
+        entry = store.rows("SELECT actor, action, detail FROM audit_log ORDER BY seq DESC LIMIT 1")[0]
+        assert (entry["actor"], entry["action"]) == ("cli", "store_key_rotated")
+        assert json.loads(entry["detail"]) == {
+            "encrypted_before": True,
+            "inquiries_moved": 1,
+            "rows": rows,
+            "tables": tables,
+        }
+        asked = store.rows("SELECT subject_id, requester, outcome FROM inquiries")
+        assert asked == [{"subject_id": ASKED_ABOUT, "requester": "key:bank", "outcome": "granted"}]
+        dispute_id = int(store.one("SELECT dispute_id FROM disputes"))
+        evidence_id = int(store.one("SELECT evidence_id FROM dispute_evidence"))
+        assert evidence_file(store, dispute_id, evidence_id, "cli", purpose="test")[1] == PNG
+        # what the service journals now is sealed under the new key's derived key, and moved in with it
+        journal_now = _journal(store)
+        journal_now.record(1, [PERSON], "loan", "credit check", "key:bank", ["refused"])
+        assert journal_now.flush(store) == 1
+        journal_now.close()
+    # nothing of the residents, and neither key, in clear: in the store's folder, or anywhere in the temporary folder
+    for text in (PERSON.encode(), ASKED_ABOUT.encode(), OLD.encode(), NEW.encode(), b"ROTATION-EVIDENCE-5c2d"):
+        assert _on_disk(text, tmp_path, started) == [], text
+
+
+def test_a_store_without_a_key_is_encrypted(tmp_path: Path) -> None:
+    db = _city(tmp_path, None)
+    before = _counts(db, "")
+    assert PERSON.encode() in db.read_bytes()
+
+    proc = _cli("store", "rotate-key", db=db, key=None, new_key=NEW)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(f"The store {db} is now encrypted (it had no key before): {len(before)} tables, ")
+    assert PERSON.encode() not in db.read_bytes()
+    refused = _cli("audit", "verify", db=db, key=None)
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        f"error: the store {db} is encrypted: set SOCIALCREDIT_DB_KEY to its key\n",
+    )
+    assert _counts(db, NEW)["inquiries"] == before["inquiries"] + 1
+    assert "The audit log is intact: " in _verified(db, NEW)
+
+
+_CRASH = """
+import os
+import socialcredit.registry.access.storekey as storekey
+
+swap = storekey._swap
+
+
+def crash(copy, db):
+    {before}
+    os._exit(9)
+
+
+storekey._swap = crash
+"""
+
+
+def test_a_crash_before_the_swap_leaves_the_old_store_whole(tmp_path: Path) -> None:
+    db = _city(tmp_path, OLD)
+    before = _counts(db, OLD)
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_CRASH.format(before="pass"))
+
+    assert proc.returncode == 9, proc.stdout + proc.stderr
+    assert db.with_name(db.name + ".rotating").exists()  # the copy, written under the new key, not renamed
+    _refused(db, NEW, DID_NOT_FINISH)
+    # every row: the journalled inquiry moved in (and audited) before the copy, nothing else changed
+    assert _counts(db, OLD) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 1}
+    assert not db.with_name(db.name + ".rotating").exists()  # removed by that open
+    _refused(db, NEW)
+    again = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "The audit log is intact: " in _verified(db, NEW)
+
+
+def test_a_crash_after_the_swap_leaves_the_new_store(tmp_path: Path) -> None:
+    db = _city(tmp_path, OLD)
+    before = _counts(db, OLD)
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_CRASH.format(before="swap(copy, db)"))
+
+    assert proc.returncode == 9, proc.stdout + proc.stderr
+    _refused(db, OLD)
+    assert _counts(db, NEW) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 2}
+
+
+def test_refused_while_another_process_holds_the_store(tmp_path: Path) -> None:
+    db = _city(tmp_path, OLD)
+    held = open_store(db, key=OLD)  # as a running service holds it
+    try:
+        proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
+    finally:
+        held.close()
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"error: the store {db} is in use by another process, such as a running `socialcredit serve` (only one "
+        "process may write to it): stop that process, or go through the service's HTTP API\n",
+    )
+    assert "The audit log is intact: " in _verified(db, OLD)
+    assert not db.with_name(db.name + ".rotating").exists()
+
+
+@pytest.mark.parametrize(
+    ("new_key", "said"),
+    [
+        (
+            None,
+            "set SOCIALCREDIT_NEW_DB_KEY to the new key (or run this at a terminal to be asked for it); a key is never "
+            "given as an argument, where other users of the machine could read it",
+        ),
+        (OLD, "the new key is the key in SOCIALCREDIT_DB_KEY already: choose another"),
+        ("k" * 1025, "the new key is 1,025 characters long; a key is at most 1,024"),
+    ],
+    ids=["unset", "the same", "too long"],
+)
+def test_refused_without_a_new_key(tmp_path: Path, new_key: str | None, said: str) -> None:
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=new_key)
+    assert (proc.returncode, proc.stderr) == (2, f"error: {said}\n")
+    assert "The audit log is intact: 0 entries." in _verified(db, OLD)
+
+
+def test_a_copy_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
+    """The copy cannot be made (here a folder stands where it goes; a full disk ends the same way): exit 2 naming
+    it, and the store is as it was under its old key, the journalled inquiry moved in."""
+    db = _city(tmp_path, OLD)
+    before = _counts(db, OLD)
+    db.with_name(db.name + ".rotating").mkdir()
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"error: cannot write the copy under the new key at {db}.rotating: ")
+    assert proc.stderr.endswith("; nothing changed\n")
+    assert _counts(db, OLD) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 1}
+    _refused(db, NEW)
+
+
+def _at_a_terminal(db: Path, key: str, typed: list[bytes]) -> tuple[int, bytes]:
+    """``store rotate-key`` at a terminal (a pseudo-terminal it is the session of), with no new key in its
+    environment: each of ``typed`` is typed after the prompt before it. Its exit code and all it showed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")} | {"SOCIALCREDIT_DB_KEY": key}
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(CLI, [CLI, "store", "rotate-key", "--db", str(db)], env)
+    shown = b""
+    prompts = [b"New key: ", b"Repeat for confirmation: "]
+    while True:
+        if select.select([fd], [], [], 120)[0] == []:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child ended: the terminal is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+        while prompts and typed and shown.endswith(prompts[0]):
+            prompts.pop(0)
+            os.write(fd, typed.pop(0))
+    os.close(fd)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), shown
+
+
+def test_the_new_key_asked_for_at_a_terminal_is_not_shown(tmp_path: Path) -> None:
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+
+    code, shown = _at_a_terminal(db, OLD, [NEW.encode() + b"\n", NEW.encode() + b"\n"])
+
+    assert code == 0, shown
+    assert shown.startswith(b"New key: \r\nRepeat for confirmation: \r\nThe store "), shown
+    assert NEW.encode() not in shown  # typed without an echo
+    _refused(db, OLD)
+    assert "The audit log is intact: 1 entry." in _verified(db, NEW)
