@@ -11,7 +11,7 @@ from typing import Any
 
 from socialcredit.catalog import Catalog
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, PolicyError
+from socialcredit.errors import NotFoundError, PolicyError, PolicyNoticeError
 from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, load_policy, parse_policy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
@@ -96,7 +96,7 @@ def _refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
         return
     said = {c: str(counts_from(c)) if c in new.categories else "at once" for c in sooner}
     line = load_located(loaded.text, loaded.origin).position_of(("consent", "mandatory_from")) or (1, 1)
-    raise PolicyError(
+    raise PolicyNoticeError(
         [
             f"{loaded.origin}:{line[0]}:{line[1]}: consent: "
             + "; ".join(
