@@ -482,6 +482,17 @@ def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:
     assert (r.status_code, r.json()["error"]["code"]) == (409, "version_exists")
     r = client.post("/v1/policies", content=b"id: [unclosed", headers=op)
     assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_policy")
+    # a version that makes consent-only data count for everyone sooner, without the notice it publishes, is invalid
+    # where it is published: 422 with the problem located (it was a 409 "version_exists" naming no version)
+    sesame = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2099.1"', 1)
+    sooner = sesame.replace("mandatory_from: 2027-07-01", "mandatory_from: 1900-01-01", 1)
+    r = client.post("/v1/policies", content=sooner.encode(), headers=op)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_policy"), r.text
+    assert r.json()["located"] == [{"problem": r.json()["error"]["message"], "line": 30, "column": 3}]
+    assert r.json()["error"]["message"].startswith(
+        "request body:30:3: consent: commercial data would count for everyone from 1900-01-01, without consent and "
+        "sooner than under version 2026.1 in force (from 2027-07-01), with less than the 60 days' notice"
+    )
     # the body is read as the catalog and the lab read theirs (api/bodies.yaml_text): bounded, non-empty, UTF-8
     r = client.post("/v1/policies", content=b"#" * (1024 * 1024 + 1), headers=op)
     assert (r.status_code, r.json()["error"]["message"]) == (

@@ -1086,10 +1086,36 @@ def test_a_person_registered_after_enrollment_became_mandatory_is_told_too(store
     [told] = store.rows("SELECT created_on, text_en, text_zh FROM notifications WHERE subject_id = ?", [late])
     assert told == {
         "created_on": D(2027, 8, 2),
-        "text_en": "Since 2027-07-01, policy sesame counts commercial data for everyone, whether or not you opted in.",
-        "text_zh": "自 2027-07-01 起，sesame 政策已对所有人计入 commercial 类数据，无论是否同意。",
+        "text_en": (
+            "Since 2027-07-01, Sesame-style commercial score (policy sesame) counts commercial platform data for "
+            "everyone, whether or not you opted in."
+        ),
+        "text_zh": "自 2027-07-01 起，“芝麻式商业信用分”（sesame 政策）已对所有人计入商业数据，无论是否同意。",
     }
     assert [n["kind"] for n in list_notifications(store, B)] == ["mandatory_enrollment"]  # told once, before
+
+
+def test_the_mandatory_enrollment_notice_names_the_policy_and_data_in_the_resident_s_language(store: Store) -> None:
+    """Until 2026-12-06 the Chinese notice read "sesame 政策将对所有人计入 commercial 类数据": the policy's and the
+    category's ids, in English. A resident told in those words before is not told again."""
+    assert notify_mandatory(store, D(2027, 5, 2)) == 3
+    [told] = store.rows("SELECT text_en, text_zh FROM notifications WHERE subject_id = ?", [B])
+    assert told == {
+        "text_en": (
+            "From 2027-07-01, Sesame-style commercial score (policy sesame) counts commercial platform data for "
+            "everyone, whether or not you opted in. Until then you may opt in or out."
+        ),
+        "text_zh": (
+            "自 2027-07-01 起，“芝麻式商业信用分”（sesame 政策）将对所有人计入商业数据，无论是否同意。"
+            "此前您仍可选择同意或撤回。"
+        ),
+    }
+    store.execute(  # a store upgraded from before: its residents were told in the words of then
+        "UPDATE notifications SET text_en = 'From 2027-07-01, policy sesame counts commercial data for everyone, "
+        "whether or not you opted in. Until then you may opt in or out.' WHERE kind = 'mandatory_enrollment'"
+    )
+    assert notify_mandatory(store, D(2027, 5, 3)) == 0
+    assert notify_mandatory(store, D(2027, 8, 2)) == 0
 
 
 # -- review and adverse action ---------------------------------------------------------------------------------

@@ -606,6 +606,21 @@ def test_show_of_a_policy_not_scored_is_refused(city: Path) -> None:
     assert shown.returncode == 0 and "beijing 2026.2 run 2 as of 2026-11-01" in shown.stdout
 
 
+def test_show_of_a_policy_scored_by_a_what_if_alone_says_so(copy_of_city: Path) -> None:
+    """`score` had just said "Run 3: sesame …" (a what-if), and `show --policy sesame` answered "no score run of
+    policy 'sesame'": it now says the policy's runs are what-ifs, as a decision does."""
+    today = {"SOCIALCREDIT_TODAY": "2026-11-02"}
+    run = sc("score", "--policy", "sesame", "--as-of", "2027-01-01", "--db", copy_of_city, env=today)
+    assert run.returncode == 0 and run.stdout.startswith("Run 3: sesame 2026.1 as of 2027-01-01"), run.stderr
+    proc = sc("show", DEFAULTER, "--policy", "sesame", "--db", copy_of_city, env=today)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert last_error(proc) == (
+        "error: no run in force for policy sesame: its runs are what-ifs or reruns (run 3: a what-if as of "
+        "2027-01-01), which no decision, list or listing stands on; score it as of the registry's today or before: "
+        "`socialcredit score --policy sesame`"
+    )
+
+
 @pytest.mark.parametrize("name", ["[/]x.duckdb", "[red]x[/].duckdb"])
 def test_a_store_named_like_markup_is_named_as_written(tmp_path: Path, name: str) -> None:
     # the line that says what is served printed the store's name as Rich markup: "[/]" ended `serve` with an

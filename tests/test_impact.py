@@ -279,3 +279,30 @@ def test_a_policy_against_itself_changes_nothing(plus: int, floor: int, badge: s
     assert all(v == 0 for v in found["overall"]["counts"].values())
     assert all(m["from"] == m["to"] for m in found["tiers"]["matrix"])
     assert sum(m["n"] for m in found["tiers"]["matrix"]) == len(P)
+
+
+def test_a_version_assessed_against_another_policy_is_not_published_with_that_report(
+    world: Path, tmp_path: Path
+) -> None:
+    """`policy impact beijing sesame-2026.2.yaml` sets sesame 2026.2 beside beijing, not beside sesame in force; `policy
+    publish sesame-2026.2.yaml --impact` took that report and recorded it as the version's assessment ("against
+    beijing@2026.3"). Here lab 2's report is set beside beijing (`policy impact beijing` of lab's candidate is an
+    internal error, a defect of its own)."""
+    db = tmp_path / "store.duckdb"
+    shutil.copy(world / "registry.duckdb", db)
+    cand, report = world / "candidate.yaml", tmp_path / "beside-beijing.json"
+    made = sc("policy", "impact", "lab@1", cand, "--as-of", "2026-01-01", "--db", db, "--format", "json")
+    assert made.returncode == 0, made.stderr
+    beside = json.loads(made.stdout)
+    beside["current"] |= {"policy": "beijing", "version": "2026.2", "origin": "beijing@2026.2"}
+    report.write_text(json.dumps(beside), encoding="utf-8")
+    refused = sc("policy", "publish", cand, "--impact", report, "--db", db)
+    assert refused.returncode == 2, refused.stdout
+    assert " ".join(refused.stderr.split()) == (
+        f"error: {report} assessed lab 2 against beijing@2026.2, another policy, not against lab's version in force "
+        f"(1): run `socialcredit policy impact lab {cand}` and publish with that report"
+    )
+    history = sc("policy", "history", "lab", "--db", db, "--json")
+    assert [v["version"] for v in json.loads(history.stdout)] == ["1"]  # nothing published, nothing recorded
+    report.write_text(made.stdout, encoding="utf-8")  # the report beside lab 1 is taken
+    assert sc("policy", "publish", cand, "--impact", report, "--db", db).returncode == 0

@@ -231,3 +231,51 @@ def test_a_version_published_before_the_calculation_bound_still_loads(reg: Regis
     assert parse_sent(reg.store, text, "request body").sha256 == old.sha256
     with pytest.raises(PolicyError, match="this calculation of whole numbers can reach"):
         parse_sent(reg.store, text.replace("2026.3", "2026.4", 1), "request body")
+
+
+def test_a_new_version_may_not_make_consent_data_count_with_less_notice_than_it_publishes(tmp_path: Path) -> None:
+    """sesame 2026.1 counts commercial data for everyone from 2027-07-01 with 60 days' notice. A version 2026.2 that
+    moved the date to two days from today, or dropped the consent block, was published and put in force: a run of
+    that date counted every resident's commercial data, and the daily job told no one beforehand."""
+    import os
+    import subprocess
+
+    from cli_helpers import CLI
+
+    shipped = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2026.2"', 1)
+    files = {
+        "sooner": shipped.replace("mandatory_from: 2027-07-01", "mandatory_from: 2026-12-08"),
+        "dropped": shipped.replace(
+            "consent:\n  categories: [commercial]\n  mandatory_from: 2027-07-01\n  notice_days: 60\n", ""
+        ),
+        "noticed": shipped.replace("mandatory_from: 2027-07-01", "mandatory_from: 2027-02-04"),
+    }
+    assert len({*files.values(), shipped}) == 4
+    db = tmp_path / "registry.duckdb"
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env |= {"COLUMNS": "200", "SOCIALCREDIT_TODAY": "2026-12-06"}
+
+    def publish(name: str) -> subprocess.CompletedProcess[str]:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(files[name], encoding="utf-8")
+        command = [CLI, "policy", "publish", str(path), "--without-impact", "--db", str(db)]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+    assert subprocess.run([CLI, "init", "--db", str(db)], env=env, capture_output=True, check=False).returncode == 0
+    sooner = publish("sooner")
+    assert sooner.returncode == 2, sooner.stdout
+    assert sooner.stderr.splitlines()[-1] == (
+        f"error: {tmp_path / 'sooner.yaml'}:30:3: consent: commercial data would count for everyone from 2026-12-08, "
+        "without consent and sooner than under version 2026.1 in force (from 2027-07-01), with less than the 60 days' "
+        "notice the policy publishes (consent.notice_days): keep commercial in consent.categories and give "
+        "consent.mandatory_from a date on or after 2027-02-04"
+    )
+    dropped = publish("dropped")
+    assert dropped.returncode == 2, dropped.stdout
+    assert "commercial data would count for everyone at once" in dropped.stderr
+    assert "less than the 30 days' notice" in dropped.stderr  # the default notice_days, the block being gone
+    noticed = publish("noticed")  # today + 60 days: the notice the policy publishes can be given
+    assert noticed.returncode == 0, noticed.stderr
+    assert (
+        noticed.stdout == "Published sesame 2026.2 (sha256 " + parse_policy(files["noticed"], "x").sha256[:12] + ").\n"
+    )

@@ -65,6 +65,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PolicyError",
+    "PolicyNoticeError",
     "RegionError",
     "RegistryError",
     "SocialCreditError",
@@ -159,6 +160,12 @@ class PolicyError(SocialCreditError):
             {"problem": text, "line": at[0] if at else None, "column": at[1] if at else None}
             for text, at in zip(self.problems, self.positions, strict=False)
         ]
+
+
+class PolicyNoticeError(PolicyError):
+    """A new version of a policy would make consent-only data count for everyone with less notice than it publishes
+    (``registry/scoring/policies.py``): invalid where it is published, as any invalid policy (422), not a version
+    conflict."""
 
 
 class ExpressionError(SocialCreditError):

@@ -17,6 +17,7 @@ from socialcredit.errors import (
     InvalidRequestError,
     NotFoundError,
     PolicyError,
+    PolicyNoticeError,
     WorkflowError,
 )
 from socialcredit.policy import BUILTIN_POLICIES, parse_policy
@@ -138,6 +139,18 @@ _INVALID_POLICY = {
 }
 
 
+def _invalid_policy(exc: PolicyError) -> JSONResponse:
+    """422: every problem of the policy, each located."""
+    return JSONResponse(
+        {
+            "error": {"code": "invalid_policy", "message": str(exc).splitlines()[0]},
+            "problems": exc.problems,
+            "located": exc.located(),
+        },
+        status_code=422,
+    )
+
+
 @router.post(
     "/v1/policies",
     tags=_OPERATORS,
@@ -154,14 +167,7 @@ async def publish(party: Operator, service: ServiceDep, text: Annotated[str, Dep
     try:  # parsed outside the writer (about 90 ms for beijing): batches and live passes do not wait for it
         loaded = parse_policy(text, "request body", catalog, published=known)
     except PolicyError as exc:
-        return JSONResponse(
-            {
-                "error": {"code": "invalid_policy", "message": str(exc).splitlines()[0]},
-                "problems": exc.problems,
-                "located": exc.located(),
-            },
-            status_code=422,
-        )
+        return _invalid_policy(exc)
 
     def write() -> tuple[bool, str | None]:
         with service.writer() as store:
@@ -169,6 +175,8 @@ async def publish(party: Operator, service: ServiceDep, text: Annotated[str, Dep
 
     try:
         new, in_force = await anyio.to_thread.run_sync(write)
+    except PolicyNoticeError as exc:  # invalid where it is published (its consent's notice), not a version's clash
+        return _invalid_policy(exc)
     except PolicyError as exc:
         raise ConflictError(str(exc), code="version_exists", field="version") from None
     p = loaded.policy

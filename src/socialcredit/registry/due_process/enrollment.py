@@ -14,6 +14,13 @@ from socialcredit.store import Store
 __all__ = ["notify_mandatory"]
 
 
+def _categories(store: Store, categories: list[str], lang: str) -> str:
+    """The categories' names from the store's catalog in ``lang`` (an id the catalog no longer has, as it is)."""
+    known = store.catalog.categories
+    names = [known[c].name.get(lang) if c in known else c for c in categories]
+    return ("、" if lang == "zh" else ", ").join(names)
+
+
 def notify_mandatory(store: Store, today: dt.date | None = None, actor: str = "registry") -> int:
     """From ``notice_days`` before a policy's mandatory enrollment date, tell every person once; returns how many.
 
@@ -29,24 +36,37 @@ def notify_mandatory(store: Store, today: dt.date | None = None, actor: str = "r
         if today < c.mandatory_from - dt.timedelta(days=c.notice_days):
             continue
         ref = int(c.mandatory_from.strftime("%Y%m%d"))
-        cats = ", ".join(c.categories)
         day = c.mandatory_from.isoformat()
+        name = lp.policy.name
+        cats = {lang: _categories(store, c.categories, lang) for lang in ("en", "zh")}
         will = (
-            f"From {day}, policy {lp.policy.id} counts {cats} data for everyone, whether or "
-            "not you opted in. Until then you may opt in or out.",
-            f"自 {day} 起，{lp.policy.id} 政策将对所有人计入 {cats} 类数据，无论是否同意。此前您仍可选择同意或撤回。",
+            f"From {day}, {name.get('en')} (policy {lp.policy.id}) counts {cats['en']} for everyone, whether or not "
+            "you opted in. Until then you may opt in or out.",
+            f"自 {day} 起，“{name.get('zh')}”（{lp.policy.id} 政策）将对所有人计入{cats['zh']}，无论是否同意。"
+            "此前您仍可选择同意或撤回。",
         )
         since = (
-            f"Since {day}, policy {lp.policy.id} counts {cats} data for everyone, whether or not you opted in.",
-            f"自 {day} 起，{lp.policy.id} 政策已对所有人计入 {cats} 类数据，无论是否同意。",
+            f"Since {day}, {name.get('en')} (policy {lp.policy.id}) counts {cats['en']} for everyone, whether or not "
+            "you opted in.",
+            f"自 {day} 起，“{name.get('zh')}”（{lp.policy.id} 政策）已对所有人计入{cats['zh']}，无论是否同意。",
         )
+        # Who was told already, in the words of now or of before 2026-12-06 (the policy's id and the categories'
+        # ids, in Chinese too): told once, whatever the words.
+        ids = ", ".join(c.categories)
+        told = [
+            will[0],
+            since[0],
+            f"From {day}, policy {lp.policy.id} counts {ids} data for everyone, whether or not you opted in. Until "
+            "then you may opt in or out.",
+            f"Since {day}, policy {lp.policy.id} counts {ids} data for everyone, whether or not you opted in.",
+        ]
         en, zh = will if today < c.mandatory_from else since
         with store.transaction():
             pending = store.execute(
                 """SELECT DISTINCT subject_id FROM subjects WHERE kind = 'person' AND subject_id NOT IN (
                        SELECT subject_id FROM notifications WHERE kind = 'mandatory_enrollment' AND ref_id = ?
-                         AND text_en IN (?, ?))""",
-                [ref, will[0], since[0]],
+                         AND list_contains(?, text_en))""",
+                [ref, told],
             ).fetchall()
             n = len(pending)
             if n:

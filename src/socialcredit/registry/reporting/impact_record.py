@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from socialcredit.errors import ConflictError, InvalidRequestError, NotFoundError
-from socialcredit.policy import LoadedPolicy
+from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.reporting.impact import SCHEMA
 from socialcredit.registry.scoring.policies import get_policy, newest_version, publish_policy, version_key
@@ -47,6 +47,25 @@ def read_report(path: Path) -> dict[str, Any]:
     return report
 
 
+def _refuse_another_policy(store: Store, loaded: LoadedPolicy, current: dict[str, Any], report_name: str) -> None:
+    """A version of a policy that has a version in force (published, or shipped) is assessed against that policy: a
+    report that set it beside another policy (``policy impact beijing sesame-2026.2.yaml``) says nothing of what the
+    version changes, and was recorded as its assessment."""
+    p = loaded.policy
+    in_force = newest_version(store, p.id) or (
+        builtin_policy(p.id).policy.version if p.id in BUILTIN_POLICIES else None
+    )
+    against = str(current.get("policy", ""))
+    if in_force is None or against == p.id:
+        return
+    raise ConflictError(
+        f"{report_name} assessed {p.id} {p.version} against {current.get('origin') or against}, another policy, "
+        f"not against {p.id}'s version in force ({in_force}): run `socialcredit policy impact {p.id} "
+        f"{loaded.origin}` and publish with that report",
+        code="impact_mismatch",
+    )
+
+
 def publish(
     store: Store,
     loaded: LoadedPolicy,
@@ -68,6 +87,7 @@ def publish(
                 f"{loaded.sha256[:12]}: run `socialcredit policy impact` on this file and publish with that report",
                 code="impact_mismatch",
             )
+        _refuse_another_policy(store, loaded, report["current"], report_name)
     published = publish_policy(store, loaded, actor)
     recorded = False
     with store.transaction():

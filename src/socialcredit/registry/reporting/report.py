@@ -40,7 +40,7 @@ from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.memoranda import name_measures
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.scoring.runs import in_force_sql, list_kinds, list_page, run_in_force
+from socialcredit.registry.scoring.runs import in_force_sql, list_kinds, list_page, no_run_in_force, run_in_force
 from socialcredit.store import Store
 
 __all__ = ["PARTS", "list_entries", "list_members", "record_fields", "subject_key", "subject_report", "top_subjects"]
@@ -286,6 +286,10 @@ def subject_report(
         scored = sorted(str(r["policy_id"]) for r in runs)
         unscored = [p for p in dict.fromkeys(policy_ids) if p not in scored]
         if unscored:  # not an empty file: its records would all read "not counting"
+            if store.one(
+                "SELECT count(*) FROM score_runs WHERE policy_id = ? AND finished_at IS NOT NULL", [unscored[0]]
+            ):  # scored, but by what-ifs or reruns alone: not "no score run", which `score` had just said it made
+                raise no_run_in_force(store, unscored[0])
             raise NotFoundError(
                 f"no score run of policy {unscored[0]!r}; the policies scored are {', '.join(scored) or 'none'}",
                 code="no_run",

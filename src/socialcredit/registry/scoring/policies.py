@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import re
@@ -9,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from socialcredit.catalog import Catalog
-from socialcredit.errors import NotFoundError, PolicyError
+from socialcredit.clock import resolve_today
+from socialcredit.errors import NotFoundError, PolicyError, PolicyNoticeError
 from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy, load_policy, parse_policy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.store import Store
+from socialcredit.yamlsrc import load_located
 
 __all__ = [
     "alike_version",
@@ -56,12 +59,56 @@ def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bo
                 "(versions compare part by part, numbers as numbers); give it a version of its own"
             ]
         )
+    _refuse_short_notice(store, loaded)
     with store.transaction():
         store.execute("INSERT INTO policies VALUES (?, ?, ?, ?, now())", [p.id, p.version, loaded.sha256, loaded.text])
         append_audit(
             store, actor, "publish_policy", None, {"policy": p.id, "version": p.version, "sha256": loaded.sha256}
         )
     return True
+
+
+def _refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
+    """A new version that would be in force may not make data that needs consent under the version in force count for
+    everyone sooner than that version does, with less notice than it publishes (``consent.notice_days`` from today):
+    a ``mandatory_from`` moved earlier or given where there was none, or a category taken out of
+    ``consent.categories`` (it would count for everyone at once). A category the version in force counts for everyone
+    already is not asked about, nor is a policy's first version (docs/policy-language.md, "Consent")."""
+    p = loaded.policy
+    current = newest_version(store, p.id)
+    if current is not None:
+        before = get_policy(store, p.id, current).policy
+    elif p.id in BUILTIN_POLICIES:  # a store that has not used a shipped policy yet: the shipped version is in force
+        before = builtin_policy(p.id).policy
+    else:
+        return
+    if version_key(p.version) <= version_key(before.version):
+        return
+    new, old = p.consent, before.consent
+    earliest = resolve_today() + dt.timedelta(days=new.notice_days)
+    old_from = old.mandatory_from or dt.date.max
+
+    def counts_from(category: str) -> dt.date:  # when this version counts the category for everyone
+        return (new.mandatory_from or dt.date.max) if category in new.categories else dt.date.min
+
+    sooner = [c for c in old.categories if counts_from(c) < min(old_from, earliest)]
+    if not sooner:
+        return
+    said = {c: str(counts_from(c)) if c in new.categories else "at once" for c in sooner}
+    line = load_located(loaded.text, loaded.origin).position_of(("consent", "mandatory_from")) or (1, 1)
+    raise PolicyNoticeError(
+        [
+            f"{loaded.origin}:{line[0]}:{line[1]}: consent: "
+            + "; ".join(
+                f"{c} data would count for everyone {'from ' if w != 'at once' else ''}{w}" for c, w in said.items()
+            )
+            + f", without consent and sooner than under version {before.version} in force "
+            f"({'from ' + str(old.mandatory_from) if old.mandatory_from else 'only with consent'}), with less than the "
+            f"{new.notice_days} days' notice the policy publishes (consent.notice_days): keep "
+            f"{', '.join(sooner)} in consent.categories and give consent.mandatory_from a date on or after {earliest}"
+        ],
+        [line],
+    )
 
 
 _VERSION_PARTS = re.compile(r"\d+|\D+")
