@@ -272,7 +272,7 @@ class Web:
         else:
             with self.service.writer() as store, store.transaction():
                 append_audit(store, who.actor, "access_refused", None, detail)
-        return page.error(exc.status, "error_forbidden_title", str(exc))
+        return page.error(exc.status, "error_forbidden_title", exc.said_in(page.lang))
 
     def _limited(self, page: Page) -> Response | None:
         """The 429 page if a visitor who is not signed in is over a limit of their address, else None."""
@@ -291,8 +291,9 @@ class Web:
         that takes files (evidence) names the limit on a file too."""
         if limit is None:
             return None
-        evidence = page.t("body_too_large_evidence") if files else ""
-        said = page.t("body_too_large", limit=f"{limit:,}", mib=exact_number(limit / 2**20), evidence=evidence)
+        # a form that takes no file is no "form with its files" (every form's 413 said so until 2026-12-06)
+        key = "body_too_large_files" if files else "body_too_large"
+        said = page.t(key, limit=f"{limit:,}", mib=exact_number(limit / 2**20))
         return page.error(413, "error_too_large_title", said)
 
     @staticmethod
