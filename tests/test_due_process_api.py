@@ -273,7 +273,7 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     assert "actions" not in refused  # they name the resident's records: the railway never sees them
     own = client.get(f"/v1/subjects/{A}/services/high_speed_rail", headers=resident).json()
     assert own["granted"] is False
-    assert own["actions"][0].startswith("pay the outstanding judgment of 12 000 yuan (record J1 from courts)")
+    assert own["actions"][0].startswith("pay the outstanding judgment of 12,000 yuan (record J1 from courts)")
     notices = client.get("/v1/notices", headers=resident).json()
     assert [(n["list_id"], n["status"], n["effective_on"]) for n in notices] == [
         ("blacklist", "effective", "2026-04-02")

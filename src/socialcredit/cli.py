@@ -47,7 +47,7 @@ from socialcredit.cli_lab import disparity_for_lint, register_lab
 from socialcredit.cli_memoranda import memorandum_app
 from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
-from socialcredit.languages import counted
+from socialcredit.languages import counted, grouped
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
@@ -402,8 +402,8 @@ _SHOW_WORDS: dict[str, dict[str, str]] = {
         "list": "{list}（{reason}）",
         "list_pending": "{list}（{reason}；仅为告知：{date} 起生效，除非在此之前原因消除）",
         "comma": "，",
-        "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名 {rank}/{of}，百分位 {percentile}；"
-        "名单：{lists}",
+        "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名第 {rank} 名（共 {of} 人），"
+        "百分位 {percentile}；名单：{lists}",
         "none": "无",
         "dimension": "维度",
         "points": "分值",
@@ -529,8 +529,8 @@ def show(
                 as_of=sc["as_of"],
                 score=f"[bold]{sc['score']}[/]",
                 tier=f"[bold]{escape(grades[sc['policy']])}[/]",
-                rank=sc["rank"],
-                of=sc["of"],
+                rank=grouped(sc["rank"]),  # as the pages write it: "第 3,000 名（共 12,345 人）", "3,000 of 12,345"
+                of=grouped(sc["of"]),
                 percentile=sc["percentile"],
                 lists=escape(lists),
             ),
