@@ -115,6 +115,17 @@ def test_a_batch_with_one_bad_row_commits_nothing_and_names_every_error(world: d
         "2 of 4 rows have errors; nothing was committed (fix them and send the batch again, "
         "or send ?partial=true to commit the good rows)"
     )
+    zh = world["client"].post(
+        "/v1/records",
+        params={"lang": "zh"},
+        content=_csv(rows),
+        headers={**auth(world["keys"]["furnisher"]), "content-type": "text/csv"},
+    )
+    assert (zh.status_code, zh.headers["content-language"], zh.json()["error"]["message"]) == (
+        422,
+        "zh-CN",
+        "4 行中有 2 行有错误；未提交任何内容（请改正后重新发送该批，或发送 ?partial=true 只提交正确的行）",
+    )
     assert {e["row"] for e in body["errors"]} == {2, 4}
     assert body["errors"][0] == {"row": 2, "field": "event_date", "message": body["errors"][0]["message"]}
     assert {
@@ -383,6 +394,23 @@ def test_a_record_is_corrected_then_withdrawn(world: dict[str, Any]) -> None:
     assert bad.json()["errors"][0]["field"] == "event_date"
     other = client.put("/v1/records/HTTP-FIX-0", json={**fixed, "record_id": "X"}, headers=key)
     assert (other.status_code, other.json()["error"]["code"]) == (400, "record_id_mismatch")
+    # in Chinese under ?lang=zh, as every route with refusals of the registry (the records routes took no lang
+    # until 2026-12-06)
+    zh = {"lang": "zh"}
+    again = client.delete("/v1/records/HTTP-FIX-0", params=zh, headers=key)
+    assert (again.status_code, again.headers["content-language"], again.json()["error"]["message"]) == (
+        409,
+        "zh-CN",
+        "记录 'HTTP-FIX-0' 已撤回",
+    )
+    missing = client.delete("/v1/records/NEVER-SENT", params=zh, headers=key)
+    assert (missing.status_code, missing.json()["error"]["message"]) == (404, "来源 courts 没有记录 'NEVER-SENT'")
+    other = client.put("/v1/records/HTTP-FIX-0", params=zh, json={**fixed, "record_id": "X"}, headers=key)
+    assert (other.status_code, other.headers["content-language"], other.json()["error"]["message"]) == (
+        400,
+        "zh-CN",
+        "请求体中的 record_id 与路径中的不同",
+    )
 
 
 def test_a_source_cannot_touch_another_sources_records(world: dict[str, Any]) -> None:

@@ -160,7 +160,7 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         "  2. [COURT_UNFULFILLED] court judgment not fulfilled (-100) — Fulfil the judgment; once the court records "
         "it, the points and the listing end.",
         "What would change it:",  # as --json and the API give it (the text lacked it)
-        "  - pay the outstanding judgment of 80 000 yuan (record C-1 from courts); the court then records it "
+        "  - pay the outstanding judgment of 80,000 yuan (record C-1 from courts); the court then records it "
         "fulfilled; at the latest its publication ends on 2029-10-29",
     ]
     granted = json.loads(
@@ -183,7 +183,7 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     )
     assert zh.stdout.splitlines()[-2:] == [
         "如何改变结果：",
-        "  - 履行未执行的判决（金额 80 000 元；记录 C-1，来源 人民法院），法院随后登记为已履行；"
+        "  - 履行未执行的判决（金额 80,000 元；记录 C-1，来源 人民法院），法院随后登记为已履行；"
         "其公示最迟于 2029-10-29 结束",
     ]
     # decide and consent take the identifier as a person types it too, and answer with the one registered
@@ -521,8 +521,9 @@ def test_a_name_with_brackets_is_shown_as_written(city: Path, tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_an_amount_with_fen_is_grouped_as_a_whole_one(city: Path, tmp_path: Path) -> None:
-    """What would change a refusal groups the thousands of 39 367.29 yuan with a space, as of 80 000 yuan (it wrote
-    39,367.29)."""
+    """What would change a refusal groups the thousands of 39,367.29 yuan as of 80,000 yuan, and as the pages write a
+    sum (languages.yuan; the command line grouped it with spaces, "39 367.29", until 2026-12-06, where the pages
+    wrote "39,367.29")."""
     fen = tmp_path / "fen.csv"
     fen.write_text(
         (tmp_path / "courts.csv").read_text("utf-8").splitlines()[0]
@@ -531,7 +532,7 @@ def test_an_amount_with_fen_is_grouped_as_a_whole_one(city: Path, tmp_path: Path
         "utf-8",
     )
     through_the_registry(city, (fen, "courts"), runs=("2026-08-31", "2026-11-01"))
-    for lang, said in (("en", "of 39 367.29 yuan (record C-9 from courts)"), ("zh", "（金额 39 367.29 元；记录 C-9")):
+    for lang, said in (("en", "of 39,367.29 yuan (record C-9 from courts)"), ("zh", "（金额 39,367.29 元；记录 C-9")):
         decided = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", lang, db=city)
         assert said in decided.stdout, decided.stdout
 

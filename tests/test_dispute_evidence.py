@@ -512,10 +512,10 @@ def test_a_photo_over_the_limit_on_a_request_is_a_page_in_the_residents_language
             # a form that takes no file says nothing of evidence (every form's 413 named the evidence file's limit)
             r = resident.post(f"/signin?lang={lang}", data={"key": "k" * (3 * 1024 * 1024)})
             assert (r.status_code, r.headers["content-type"]) == (413, "text/html; charset=utf-8")
+            # nor of files (it said "a form with its files" until 2026-12-06)
             plain = {
-                "zh": "提交的内容过大：一次提交（表单连同文件）不得超过 2 MiB（2,097,152 字节），未予接收。",
-                "en": "What was sent is too large: a form with its files is at most 2 MiB (2,097,152 bytes), so it "
-                "was not taken.",
+                "zh": "提交的内容过大：一次提交的表单不得超过 2 MiB（2,097,152 字节），未予接收。",
+                "en": "What was sent is too large: a form is at most 2 MiB (2,097,152 bytes), so it was not taken.",
             }[lang]
             assert plain in visible_text(r.text)
             assert "1 MiB" not in visible_text(r.text)

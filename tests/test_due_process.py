@@ -1181,13 +1181,13 @@ def test_a_refusal_says_what_would_change_it(store: Store) -> None:
     # C at 900 for K1 (−100): A (960) needs 60; K1 alone covers it, and it expires on 2026-02-27
     loan = decide(store, C, "matchmaking_badge", "badge", requester="match")
     assert loan.actions == [
-        "pay the outstanding judgment of 5 000 yuan (record K1 from courts); the court then records it fulfilled",
+        "pay the outstanding judgment of 5,000 yuan (record K1 from courts); the court then records it fulfilled",
         "or wait until 2026-02-27, when enough of these records expire",
     ]
     # in Chinese, word for word: what would change it speaks the language its reasons speak (until 2026-12-04 a
     # zh decision's actions were in English)
     assert decide(store, C, "matchmaking_badge", "badge", requester="match", lang="zh").actions == [
-        "履行未执行的判决（金额 5 000 元；记录 K1，来源 人民法院），法院随后登记为已履行",
+        "履行未执行的判决（金额 5,000 元；记录 K1，来源 人民法院），法院随后登记为已履行",
         "或等到 2026-02-27，届时这些记录中足够多的已过期",
     ]
     run(store, D(2026, 4, 2))
@@ -1195,7 +1195,7 @@ def test_a_refusal_says_what_would_change_it(store: Store) -> None:
     assert not d.granted and len(d.reasons) <= 4
     assert [r.code for r in d.reasons] == ["LIST_JUDGMENT_DEFAULTER", "COURT_UNFULFILLED"]
     assert d.actions == [
-        "pay the outstanding judgment of 12 000 yuan (record J1 from courts); the court then records it fulfilled; "
+        "pay the outstanding judgment of 12,000 yuan (record J1 from courts); the court then records it fulfilled; "
         "at the latest its publication ends on 2029-04-01"
     ]
     # AA (1030) from 900: the judgment's 100 points are not enough on their own
@@ -1208,7 +1208,7 @@ def test_what_would_change_a_refusal_is_said_in_chinese_too(store: Store) -> Non
     run(store, D(2026, 4, 2))
     d = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway", lang="zh")
     assert d.actions == [
-        "履行未执行的判决（金额 12 000 元；记录 J1，来源 人民法院），法院随后登记为已履行；其公示最迟于 2029-04-01 结束"
+        "履行未执行的判决（金额 12,000 元；记录 J1，来源 人民法院），法院随后登记为已履行；其公示最迟于 2029-04-01 结束"
     ]
     rental = decide(store, A, "deposit_free_rental", "deposit", requester="bikes", lang="zh")
     assert rental.actions[-1] == "将分数再提高 30 分"

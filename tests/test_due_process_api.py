@@ -113,8 +113,8 @@ def test_every_other_role_is_refused(
 def test_another_persons_record_is_told_as_one_no_source_has(world: dict[str, Any]) -> None:
     """K1 is C's judgment at the courts: disputing it, or applying for its repair, answered 422 ``not_your_record``
     where a record no source has answers ``unknown_record``, so a resident's key learnt which record ids exist
-    anywhere. Both are now the same answer, over the API and on the dispute form, in either language (a dispute's
-    in the language asked; a repair takes no ``lang``)."""
+    anywhere. Both are now the same answer, over the API and on the dispute form, in the language asked (a repair's
+    in English only until 2026-12-06, when it took ``lang``)."""
     client: httpx.Client = world["client"]
     resident = auth(world, "resident")
     for lang in ("en", "zh"):
@@ -138,7 +138,7 @@ def test_another_persons_record_is_told_as_one_no_source_has(world: dict[str, An
                         "error": {
                             "code": "unknown_record",
                             "message": f"来源 courts 没有记录 '{record}'"
-                            if (lang, path) == ("zh", "/v1/disputes")
+                            if lang == "zh"
                             else f"source courts holds no record '{record}'",
                             "field": "record_id",
                         }
@@ -186,6 +186,26 @@ def test_errors_name_the_field(world: dict[str, Any]) -> None:
     assert (r.status_code, r.json()["error"]["code"]) == (403, "not_your_file")
     r = client.get("/v1/lists/lookup", params={"q": "x"})
     assert (r.status_code, r.json()["error"]["field"]) == (422, "query")
+
+
+def test_a_repair_application_is_refused_in_the_language_asked(world: dict[str, Any]) -> None:
+    """``POST /v1/repairs?lang=zh`` says its refusals in Chinese, with ``Content-Language``, as a dispute does; it took
+    no ``lang`` until 2026-12-06 (English, whatever was asked)."""
+    client: httpx.Client = world["client"]
+    sent = {"source_id": "courts", "record_id": "J1", "statement": "paid"}
+    said = {}
+    for lang in ("en", "zh"):
+        r = client.post("/v1/repairs", params={"lang": lang}, json=sent, headers=auth(world, "resident"))
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "too_early")
+        said[lang] = (r.headers["content-language"], r.json()["error"]["message"])
+    assert said == {
+        "en": (
+            "en",
+            "a serious breach is published for at least 365 days (from 2026-04-02); you may apply for repair from "
+            "2027-04-02",
+        ),
+        "zh": ("zh-CN", "严重失信行为至少公示 365 天（自 2026-04-02 起）；可自 2027-04-02 起申请信用修复"),
+    }
 
 
 def test_an_id_of_spaces_only_is_refused_as_empty_not_looked_up_as_nothing(world: dict[str, Any]) -> None:
@@ -253,7 +273,7 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     assert "actions" not in refused  # they name the resident's records: the railway never sees them
     own = client.get(f"/v1/subjects/{A}/services/high_speed_rail", headers=resident).json()
     assert own["granted"] is False
-    assert own["actions"][0].startswith("pay the outstanding judgment of 12 000 yuan (record J1 from courts)")
+    assert own["actions"][0].startswith("pay the outstanding judgment of 12,000 yuan (record J1 from courts)")
     notices = client.get("/v1/notices", headers=resident).json()
     assert [(n["list_id"], n["status"], n["effective_on"]) for n in notices] == [
         ("blacklist", "effective", "2026-04-02")

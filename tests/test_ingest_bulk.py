@@ -134,3 +134,19 @@ def test_a_file_of_known_ids_is_compared_with_the_stored_versions(stores: tuple[
         "SELECT version, amount, is_correction, subject_key IS NOT NULL FROM records WHERE record_id = 'U00007' "
         "ORDER BY version"
     ).fetchall() == [(1, 87.5, False, True), (2, 999.0, True, True)]
+
+
+def test_a_binary_subject_id_is_quoted_as_given(tmp_path: Path) -> None:
+    """A Parquet file whose subject_id column is binary: a value of the wrong length is quoted as the file has it
+    (its bytes as DuckDB writes them as text); its letters and the escape of a byte that is no UTF-8 were
+    upper-cased as a credit code's would be ('AB\\XFFCD') until 2026-12-06."""
+    store = open_store(tmp_path / "s.duckdb", create=True, key="")
+    try:
+        path = tmp_path / "binary.parquet"
+        pq.write_table(pa.table({"subject_id": pa.array([b"ab\xffcd"], pa.binary()), "name": ["x"]}), path)
+        report = ingest_file(store, path, "civil_affairs", today=TODAY)
+        assert [str(e) for e in report.errors] == [
+            "row 1: subject_id: unified social credit code 'ab\\\\xFFcd' has 8 characters; expected 18"
+        ]
+    finally:
+        store.close()

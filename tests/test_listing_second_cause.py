@@ -308,6 +308,24 @@ def test_a_run_before_migration_46_is_no_incremental_base(tmp_path: Path) -> Non
     )
 
 
+def test_score_says_its_run_and_its_refusals_in_chinese_with_lang_zh(tmp_path: Path) -> None:
+    """`score --lang zh`: the run, why it is full, and its refusals in Chinese (`score` had no --lang until
+    2026-12-06: all of it in English)."""
+    db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
+    as_before_46(db)
+    args = ("score", "--policy", "beijing", "--as-of", "2027-01-06", "--incremental", "--lang", "zh")
+    assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-2:] == [
+        "第 2 次评分：beijing 2026.2，评分日期 2027-01-06（全量计算，读取评分状态）：1 个主体已评分，1 个重新计算；"
+        "blacklist 1。",
+        "全量而非增量：基准评分（第 1 次）早于记录的首个键（records.first_key，由迁移 46 设置、迁移 47 为导入的记录"
+        "更正）：其名单条目可能指向首次存储的记录以外的记录，因此重新计算了每个主体，而非增量评分。",
+    ]
+    refused = sc("2027-01-06", "score", "--rerun", "99", "--lang", "zh", db=db, code=2)
+    assert (refused.stdout, refused.stderr) == ("", "错误：没有第 99 次评分\n")
+    refused = sc("2027-01-06", "score", "--rerun", "99", db=db, code=2)
+    assert refused.stderr == "error: no score run 99\n"
+
+
 def test_the_runs_json_says_why_an_incremental_run_on_a_run_before_migration_46_is_full(tmp_path: Path) -> None:
     """`score --incremental --json` on the same store: the run's JSON says why it is full (``full_because``; until
     2026-12-06 only mode "full"), and says nothing of the kind on the incremental run after it; the runs' audit

@@ -1097,6 +1097,26 @@ def test_the_site_s_errors_are_in_chinese_under_chinese() -> None:
     store.close()
 
 
+def test_a_stored_name_s_control_characters_are_written_as_their_codes() -> None:
+    """The site writes each value as the registry's pages do (textcheck.page_environment): a name stored before names
+    were checked, holding U+202E or an escape, shows their codes, where it was written raw (the page's text reversed,
+    a terminal's screen cleared when saved and printed); a name typed into the form is sent back as typed."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    store.con.execute("UPDATE clients SET name = ? WHERE client_id = ?", ["甲\u202e乙\x1b[2J", client])
+    with serve(create_match_app(":memory:", store=store, today=AS_OF)) as site:
+        page = site.get(f"/clients/{client}", params={"lang": "en"}).text
+        assert "\u202e" not in page and "\x1b" not in page
+        assert f"<h1>Client #{client} · 甲\\u202e乙\\x1b[2J</h1>" in page
+        form = {"subject_id": "110101199001010023", "name": "丙\u202e丁", "district": "110101"}
+        form |= {"education": "bachelor", "job": "employed", "income": "5k_10k"}
+        r = site.post("/clients", data=form)
+        assert r.status_code == 400
+        assert 'value="丙\u202e丁"' in r.text and "U+202E" in r.text
+    store.close()
+
+
 def test_the_cli_registers_sets_preferences_consents_and_ranks(
     world: dict[str, Any], couple: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ server on loopback."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ TODAY = "2026-04-01"
 FORM_PATH = f"/orgs/{ORG}/disputes"
 NOT_REP = {
     "en": f"only the current legal representative of organisation {ORG} may act for it",
-    "zh": f"只有企业{ORG}的现任法定代表人可以代表企业查询和办理。",
+    "zh": f"只有企业{ORG}的现任法定代表人可以代表企业查询和办理",
 }
 ACTING = {
     "en": "You dispute a record of 北京示例科技有限公司 (USCC 91110105MA01ABCD13) as its legal representative; the "
@@ -140,7 +141,10 @@ def test_the_representative_of_another_organisation_is_refused_there(world: dict
             data={"csrf": csrf_of(rep.get("/me").text), "record": "courts|J9", "reason": "x"},
         )
     assert page.status_code == 403 and posted.status_code == 403
-    assert f"只有企业{OTHER_ORG}的现任法定代表人可以代表企业查询和办理。" in visible_text(page.text)
+    # the registry's words, said by the page (the web kept words of its own, "…办理。", until 2026-12-06)
+    alert = page.text.index('role="alert">') + len('role="alert">')
+    said = html.unescape(page.text[alert : page.text.index("</p>", alert)])
+    assert said == f"只有企业{OTHER_ORG}的现任法定代表人可以代表企业查询和办理"  # as the API says it
     with world["service"].writer() as store:
         refused = store.rows(
             "SELECT detail FROM audit_log WHERE action = 'access_refused' AND actor IN "

@@ -32,7 +32,7 @@ X9 = f"/orgs/{ORG}/repair?source=tax_bureau&record=X9"
 J9 = f"/orgs/{ORG}/repair?source=courts&record=J9"
 NOT_REP = {
     "en": f"only the current legal representative of organisation {ORG} may act for it",
-    "zh": f"只有企业{ORG}的现任法定代表人可以代表企业查询和办理。",
+    "zh": f"只有企业{ORG}的现任法定代表人可以代表企业查询和办理",
 }
 FORM = {"statement": "the tax is settled", "commitment": "we will pay on time", "promise": "yes"}
 

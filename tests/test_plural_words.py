@@ -14,6 +14,7 @@ import pytest
 
 from api_helpers import free_port
 from socialcredit.identifiers import make_ric
+from socialcredit.languages import grouped, yuan
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 
@@ -38,6 +39,23 @@ def test_counted_agrees_with_its_count(n: int, noun: str, plural: str | None, te
 
     assert counted(n, noun, plural) == text
     assert counted(1234, "record", grouped=True) == "1,234 records"
+
+
+@pytest.mark.parametrize(
+    ("n", "text", "en", "zh"),
+    [
+        (3000, "3,000", "3,000 yuan", "3,000 元"),
+        (87952, "87,952", "87,952 yuan", "87,952 元"),
+        (39367.29, "39,367.29", "39,367.29 yuan", "39,367.29 元"),
+        (12000.004, "12,000", "12,000 yuan", "12,000 元"),  # less than half a fen: a whole sum
+        (3000.5, "3,000.50", "3,000.50 yuan", "3,000.50 元"),
+        (999, "999", "999 yuan", "999 元"),
+    ],
+)
+def test_a_number_and_a_sum_are_written_as_the_pages_write_them(n: float, text: str, en: str, zh: str) -> None:
+    """One helper for the pages' format, the command line's and the API's texts: "87,952" (the command line wrote
+    "87 952 yuan" and "排名 3000" until 2026-12-06)."""
+    assert (grouped(n), yuan(n), yuan(n, "zh")) == (text, en, zh)
 
 
 def test_matches_say_one_candidate_and_one_interest(tmp_path: Path) -> None:

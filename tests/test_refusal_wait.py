@@ -34,7 +34,7 @@ def test_the_day_to_wait_for_is_not_before_the_listing_ends(tmp_path: Path) -> N
     loan = decide(store, A, "bank_loan", "loan", requester="bank")
     assert (loan.granted, loan.score, loan.tier, loan.lists) == (False, 800, "C", ["blacklist"])
     assert loan.actions == [
-        "pay the outstanding judgment of 12 000 yuan (record J1 from courts); the court then records it fulfilled; "
+        "pay the outstanding judgment of 12,000 yuan (record J1 from courts); the court then records it fulfilled; "
         "at the latest its publication ends on 2029-04-01",
         "or wait until 2029-04-01, when the publication of these listings has ended and enough of these records expire",
     ]
@@ -64,7 +64,7 @@ def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
     loan = decide(store, B, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
     assert (loan.granted, loan.tier, loan.lists) == (False, "C", ["blacklist"])
     assert loan.actions == [
-        "settle the tax of 150 000 yuan and its penalties (record X9 from tax_bureau); "
+        "settle the tax of 150,000 yuan and its penalties (record X9 from tax_bureau); "
         "at the latest its publication ends on 2028-11-30",
         "or wait until 2028-11-30, when the publication of these listings has ended and enough of these records expire",
     ]

@@ -54,6 +54,26 @@ SERVICES = """\
   name: {zh: 癸, en: no people}
   grant_if: "kind not in ['person']"
   refusal: {zh: 不予办理。, en: Refused.}
+- id: no_age
+  name: {zh: 子, en: no age}
+  grant_if: "age is null"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: not_above_fifty
+  name: {zh: 丑, en: not above fifty}
+  grant_if: "not (score > 50)"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: a_sum
+  name: {zh: 寅, en: a sum}
+  grant_if: "money + civic > 1"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: two_facts
+  name: {zh: 卯, en: two facts}
+  grant_if: "money > civic"
+  refusal: {zh: 不予办理。, en: Refused.}
+- id: either
+  name: {zh: 辰, en: either}
+  grant_if: "score > 200 or age >= 18"
+  refusal: {zh: 不予办理。, en: Refused.}
 """
 
 
@@ -129,6 +149,34 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
             "needs kind not in [person]; this subject's kind is a person",
             "要求主体类别不为个人；当前主体类别为个人",
             id="not-in-a-list",
+        ),
+        # these were "condition not met" / "条件不满足" until 2026-12-06
+        pytest.param(
+            "no_age",
+            "needs that the age is unknown (an organisation has none)",
+            "要求年龄未知（单位没有年龄）",
+            id="is-null",
+        ),
+        pytest.param(
+            "not_above_fifty", "needs that not (the score is more than 50)", "要求并非（信用分高于50）", id="not"
+        ),
+        pytest.param(
+            "a_sum",
+            "needs that the points for money plus the points for civic is more than 1",
+            "要求经济得分加公益得分高于1",
+            id="arithmetic",
+        ),
+        pytest.param(
+            "two_facts",
+            "needs that the points for money is more than the points for civic",
+            "要求经济得分高于公益得分",
+            id="two-facts",
+        ),
+        pytest.param(
+            "either",
+            "needs that the score is more than 200 or age is at least 18",
+            "要求信用分高于200或年龄不低于18",
+            id="or",
         ),
     ],
 )

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from record_helpers import uncovered_record_ids
 from scoring_helpers import run_differences
-from socialcredit.errors import BundleError, PolicyError, RegionError
+from socialcredit.errors import BundleError, NotFoundError, PolicyError, RegionError
 from socialcredit.example import AS_OF
 from socialcredit.identifiers import ric_check_char, validate_ric
 from socialcredit.policy import builtin_policy, parse_policy
@@ -327,8 +327,19 @@ def test_grey_zone_links_wait_for_review_and_every_link_is_audited_and_reversibl
     assert not hebei.one("SELECT count(*) FROM records WHERE record_id = ?", [rid])
     reject_link(hebei, item["identity_id"])
     assert item["identity_id"] not in [q["identity_id"] for q in list_review_queue(hebei)]
-    with pytest.raises(RegionError, match="is rejected, not waiting for review"):
+    with pytest.raises(RegionError, match="is rejected, not waiting for review") as refused:
         reject_link(hebei, item["identity_id"])
+    # said in Chinese too, as the registry's other refusals (they had no Chinese until 2026-12-06)
+    assert refused.value.said_in("zh") == f"身份 {item['identity_id']} 的状态为 rejected，不在等待审核"
+    with pytest.raises(RegionError) as refused:
+        reverse_link(hebei, item["identity_id"])
+    assert refused.value.said_in("zh") == f"身份 {item['identity_id']} 的状态为 rejected；只有已生效的关联可以撤销"
+    with pytest.raises(NotFoundError) as missing:
+        accept_link(hebei, item["identity_id"], subject_id="110101199001011237")
+    assert missing.value.said_in("zh") == "没有登记的主体 '110101199001011237'"
+    with pytest.raises(NotFoundError) as missing:
+        accept_link(hebei, 10**9)
+    assert missing.value.said_in("zh") == "没有来自其他地区的身份 1000000000"
     # the operator names the subject as typed (`region accept ID --subject ...`): compacted, as everywhere
     typed = mover["subject_id_to"][:6] + " " + mover["subject_id_to"][6:].lower()
     assert accept_link(hebei, item["identity_id"], subject_id=typed) == 1

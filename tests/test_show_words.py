@@ -36,7 +36,7 @@ def test_show_in_chinese_has_chinese_headings_and_labels(city: Path, tmp_path: P
     # codes: "courts")
     assert lines[0] == f"王伟 {DEFAULTER}（个人，零售业，朝阳区）"
     assert lines[2] == (
-        "beijing 2026.2 评分编号 1，截至 2026-07-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
+        "beijing 2026.2 评分编号 1，截至 2026-07-01：分数 900，等级 B，排名第 2 名（共 2 人），百分位 50.0；"
         # the list by its Chinese name, as `decide --lang zh` and the pages say it; in its notice period (the run
         # noticed it, in effect 60 days later), said so as the page and the JSON say it (it read as in effect)
         "名单：失信名单（失信被执行人；仅为告知：2026-08-30 起生效，除非在此之前原因消除）"
@@ -150,7 +150,7 @@ def test_show_names_a_listing_in_effect_without_notice_only(city: Path, tmp_path
     )
     chinese = sc("show", DEFAULTER, "--lang", "zh", db=db, today="2026-09-01").stdout.splitlines()
     assert chinese[2] == (
-        "beijing 2026.2 评分编号 2，截至 2026-09-01：分数 900，等级 B，排名 2/2，百分位 50.0；"
+        "beijing 2026.2 评分编号 2，截至 2026-09-01：分数 900，等级 B，排名第 2 名（共 2 人），百分位 50.0；"
         "名单：失信名单（失信被执行人）"
     )
 
@@ -198,7 +198,9 @@ def test_a_named_grade_is_said_by_its_name_in_chinese(city: Path, tmp_path: Path
     sc("score", "--policy", "sesame", "--as-of", "2026-07-01", db=db)
     # sesame: base 550; the judgment defaulter -200: 350, at the foot of "poor" (350-549)
     zh = sc("show", DEFAULTER, "--lang", "zh", "--policy", "sesame", db=db).stdout.splitlines()
-    assert zh[2].startswith("sesame 2026.1 评分编号 2，截至 2026-07-01：分数 350，等级 信用较差，排名 2/2，")
+    assert zh[2].startswith(
+        "sesame 2026.1 评分编号 2，截至 2026-07-01：分数 350，等级 信用较差，排名第 2 名（共 2 人），"
+    )
     decided = sc(
         "decide", DEFAULTER, "matchmaking_badge", "--purpose", "婚恋", "--policy", "sesame", "--lang", "zh", db=db
     )

@@ -34,6 +34,8 @@ REASON = "付过了\u2066见附件\u2069\u200f"
 # zero-width non-joiner); and a mark of direction, which a page writes as its code but a form holds as typed
 FAMILY = "见附件\U0001f468\u200d\U0001f469\u200d\U0001f467 مي\u200cخواهم"
 TEMPLATES = Path(socialcredit.web.__file__).parent / "templates"
+# the matchmaking site's, written by the same environment (textcheck.page_environment)
+SITE_TEMPLATES = Path(socialcredit.web.__file__).parent.parent / "matchmaking" / "templates"
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +182,7 @@ def test_every_form_value_of_the_templates_is_written_as_it_is() -> None:
     back codes for the text it was given."""
     unmarked = [
         f"{path.name}: {expression}"
-        for path in sorted(TEMPLATES.rglob("*.html"))
+        for path in sorted([*TEMPLATES.rglob("*.html"), *SITE_TEMPLATES.rglob("*.html")])
         for found in _FORM_VALUE.finditer(path.read_text(encoding="utf-8"))
         for expression in re.findall(r"\{\{(.*?)\}\}", "".join(filter(None, found.groups())))
         if not expression.strip().endswith("|field")

@@ -269,6 +269,17 @@ def test_a_resident_key_is_refused_as_a_link_is(store: Store) -> None:
     with pytest.raises(NotFoundError, match=r"^no registered subject '110101199001011237'$") as err:
         issue_key(store, "resident", "no one", subject="110101 199001011237")
     assert err.value.field == "subject"
+    # and in Chinese (these refusals had none until 2026-12-06)
+    assert err.value.said_in("zh") == "没有登记的主体 '110101199001011237'"
+    with pytest.raises(SocialCreditError) as refused:
+        issue_key(store, "resident", "an organisation", subject=org)
+    assert refused.value.said_in("zh") == f"{org} 是企业；居民密钥只发给居民"
+    with pytest.raises(SocialCreditError) as refused:
+        issue_link(store, subject=org)
+    assert refused.value.said_in("zh") == f"{org} 是企业；登录链接只发给居民"
+    with pytest.raises(SocialCreditError) as refused:
+        issue_key(store, "resident", "no number")
+    assert refused.value.said_in("zh") == "居民密钥须指明 --subject（其身份证号码）"
     sid = _person(store)
     assert issue_key(store, "resident", "me", subject=f" {sid[:6]} {sid[6:]}").party.subject_id == sid
     assert store.one("SELECT count(*) FROM api_keys WHERE name IN ('an organisation', 'no one')") == 0

@@ -47,7 +47,7 @@ from socialcredit.cli_lab import disparity_for_lint, register_lab
 from socialcredit.cli_memoranda import memorandum_app
 from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
-from socialcredit.languages import counted
+from socialcredit.languages import counted, grouped
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
@@ -285,6 +285,7 @@ def score(
     from_records: Annotated[
         bool, typer.Option("--from-records", help="Read the records, not the kept scoring state (the same results).")
     ] = False,
+    lang: LangOpt = "en",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
@@ -316,20 +317,43 @@ def score(
     if as_json:
         _json(summary.as_dict())
         return
-    lists = _list_counts(summary.list_counts)
+    for line in _run_said(summary, lang):
+        out.print(line, markup=False, highlight=False)
+
+
+def _run_said(summary: Any, lang: str) -> list[str]:
+    """What `score` says of its run (a ``RunSummary``), in ``lang``: the run, why it is full when it was asked to be
+    incremental, and its standing when it is not in force."""
+    if lang == "zh":
+        lists = "，".join(f"{k} {v}" for k, v in sorted(summary.list_counts.items())) or "没有名单条目"
+        read = "评分状态" if summary.source == "state" else "记录"
+        lines = [
+            f"第 {summary.run_id} 次评分：{summary.policy_id} {summary.policy_version}，评分日期 {summary.as_of}"
+            f"（{_MODE_ZH.get(summary.mode, summary.mode)}，读取{read}）：{summary.subjects} 个主体已评分，"
+            f"{summary.rescored} 个重新计算；{lists}。"
+        ]
+        if summary.full_because_zh:
+            lines.append(f"全量而非增量：{summary.full_because_zh}。")
+        if summary.standing != "ordinary":
+            lines.append(
+                f"此次评分为{_STANDING_SAID_ZH.get(summary.standing, summary.standing)}：不生效，不改变任何名单，"
+                "决定和名单仍以该政策生效的评分为准（docs/due-process.md，“The run in force”）。"
+            )
+        return lines
     read = "the scoring state" if summary.source == "state" else "the records"
-    out.print(
+    lines = [
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
         f"({summary.mode}, from {read}): {counted(summary.subjects, 'subject')} scored, {summary.rescored} computed; "
-        f"{lists}."
-    )
+        f"{_list_counts(summary.list_counts)}."
+    ]
     if summary.full_because:
-        out.print(f"Full, not incremental: {summary.full_because}.", markup=False, highlight=False)
+        lines.append(f"Full, not incremental: {summary.full_because}.")
     if summary.standing != "ordinary":
-        out.print(
+        lines.append(
             f"It is {_STANDING_SAID.get(summary.standing, summary.standing)}: not in force, it moves no listing, and "
             'decisions and lists stay on the policy\'s run in force (docs/due-process.md, "The run in force").'
         )
+    return lines
 
 
 _STANDING_WORDS = {  # a run's standing in the `runs` table
@@ -346,6 +370,13 @@ _STANDING_SAID = {
     "past_dated": "past-dated (dated before a run already made)",
     "behind": "behind (fewer changes read than a run already made)",
 }
+_STANDING_SAID_ZH = {
+    "what_if": "假设评分（日期在登记系统当日之后）",
+    "rerun": "重算",
+    "past_dated": "追溯日期（早于已有的评分）",
+    "behind": "落后（读取的变更少于已有的评分）",
+}
+_MODE_ZH = {"full": "全量计算", "incremental": "增量计算", "rerun": "重新计算"}
 
 
 # The words of `show` and of a subject's linked identities, in --lang (the policy's texts come in it from the
@@ -400,8 +431,8 @@ _SHOW_WORDS: dict[str, dict[str, str]] = {
         "list": "{list}（{reason}）",
         "list_pending": "{list}（{reason}；仅为告知：{date} 起生效，除非在此之前原因消除）",
         "comma": "，",
-        "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名 {rank}/{of}，百分位 {percentile}；"
-        "名单：{lists}",
+        "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名第 {rank} 名（共 {of} 人），"
+        "百分位 {percentile}；名单：{lists}",
         "none": "无",
         "dimension": "维度",
         "points": "分值",
@@ -527,8 +558,8 @@ def show(
                 as_of=sc["as_of"],
                 score=f"[bold]{sc['score']}[/]",
                 tier=f"[bold]{escape(grades[sc['policy']])}[/]",
-                rank=sc["rank"],
-                of=sc["of"],
+                rank=grouped(sc["rank"]),  # as the pages write it: "第 3,000 名（共 12,345 人）", "3,000 of 12,345"
+                of=grouped(sc["of"]),
                 percentile=sc["percentile"],
                 lists=escape(lists),
             ),

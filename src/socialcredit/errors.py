@@ -260,8 +260,8 @@ class AuthError(SocialCreditError):
     status = 401
     default_code = "unauthorized"
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message, code=code)
+    def __init__(self, code: str, message: str, *, zh: str | None = None) -> None:
+        super().__init__(message, code=code, zh=zh)
 
 
 class ForbiddenError(SocialCreditError):

@@ -398,11 +398,14 @@ def validate_uscc(value: str) -> OrgCode:
     if not isinstance(value, str) or not (number := _compact_uscc(value)):
         raise IdentifierError(f"{_USCC} is empty", reason="empty", value=_raw(value), zh=f"{_USCC_ZH}为空")
     if len(number) != 18:
+        # quoted as given (its spaces aside: the count is of what is quoted), not upper-cased: no letter of a code
+        # of the wrong length is known to be one, and a binary Parquet value's text escapes ("\xff") read "\XFF"
+        given = _squeeze(value)
         raise IdentifierError(
-            f"{_USCC} {quoted(number)} has {len(number)} characters; expected 18",
+            f"{_USCC} {quoted(given)} has {len(given)} characters; expected 18",
             reason="length",
             value=value,
-            zh=f"{_USCC_ZH} {quoted(number)} 有 {len(number)} 个字符；应为 18 个",
+            zh=f"{_USCC_ZH} {quoted(given)} 有 {len(given)} 个字符；应为 18 个",
         )
     for position, char in enumerate(number, start=1):
         if char not in _USCC_CHARS:

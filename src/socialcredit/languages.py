@@ -6,7 +6,17 @@ site may all import it."""
 
 from __future__ import annotations
 
-__all__ = ["ASKED", "LANGUAGES", "LANGUAGE_TAGS", "SHOWN", "counted", "lang_option", "language_option"]
+__all__ = [
+    "ASKED",
+    "LANGUAGES",
+    "LANGUAGE_TAGS",
+    "SHOWN",
+    "counted",
+    "grouped",
+    "lang_option",
+    "language_option",
+    "yuan",
+]
 
 LANGUAGES = ("en", "zh")
 # The language of a text as an answer says it (Content-Language) and a page declares it (<html lang>).
@@ -16,11 +26,25 @@ LANGUAGE_TAGS = {"en": "en", "zh": "zh-CN"}
 SHOWN = 80
 
 
+def grouped(n: float) -> str:
+    """A number as the pages write it, in either language: thousands with commas, a sum of money with its fen
+    (``grouped(3000)`` "3,000", ``grouped(39367.29)`` "39,367.29", ``grouped(12000.0)`` "12,000"). The pages, the
+    command line and the API's texts write numbers so (the command line wrote "排名 3000" and "87 952 yuan" until
+    2026-12-06, where the pages wrote "第 3,000 名" and "87,952")."""
+    whole = round(n)
+    return f"{whole:,}" if abs(n - whole) < 0.005 else f"{n:,.2f}"
+
+
+def yuan(amount: float, lang: str = "en") -> str:
+    """A sum of money as the pages write it: ``yuan(12000)`` "12,000 yuan", "12,000 元" in Chinese."""
+    return f"{grouped(amount)} {'元' if lang == 'zh' else 'yuan'}"
+
+
 def counted(n: int, noun: str, plural: str | None = None, *, grouped: bool = False) -> str:
     """A count and its noun in English, the noun agreeing with the count: ``counted(1, "candidate")`` is "1 candidate",
     ``counted(2, "entry", "entries")`` "2 entries", ``counted(0, "row")`` "0 rows" ("1 candidates" was printed).
     ``grouped`` writes thousands with commas (1,234). Chinese nouns have no plural: their texts count without it."""
-    number = f"{n:,}" if grouped else str(n)
+    number = f"{n:,}" if grouped else str(n)  # as grouped() writes a whole number
     return f"{number} {noun if n == 1 else (plural if plural is not None else noun + 's')}"
 
 

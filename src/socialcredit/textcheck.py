@@ -5,7 +5,10 @@ name) may not hold: invisible characters."""
 from __future__ import annotations
 
 import unicodedata
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 __all__ = [
     "BIDI_CONTROLS",
@@ -18,6 +21,7 @@ __all__ = [
     "control_character",
     "escaped",
     "invisible_character",
+    "page_environment",
     "shown",
 ]
 
@@ -76,6 +80,22 @@ def shown(value: Written) -> Written:
         return value  # (a printable text, most of them, has none of them)
     coded: Written = type(value)("".join(_code(c) if _coded(c) else c for c in value))
     return coded
+
+
+def entered(value: Any) -> Any:
+    """A template's ``field`` filter: a text a form holds (a value attribute, a textarea), written as it is."""
+    return Entered(value) if isinstance(value, str) else value
+
+
+def page_environment(**options: Any) -> Environment:
+    """The Jinja environment of every page (the portal's, a file's, the matchmaking site's), with ``options``: each
+    ``{{ }}`` written by ``shown`` (a stored text's control characters and direction overrides as their codes), but a
+    form's values, marked by the ``field`` filter, sent back as they are."""
+    from jinja2 import Environment
+
+    env = Environment(finalize=shown, **options)
+    env.filters["field"] = entered
+    return env
 
 
 # The invisible characters (Unicode's default-ignorable code points, DerivedCoreProperties.txt) but the bidirectional

@@ -34,6 +34,7 @@ from socialcredit.matchmaking.reference import (
 from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
 from socialcredit.matchmaking.store import MatchStore, Preferences, open_match_store, profile
+from socialcredit.textcheck import page_environment
 
 __all__ = ["MAX_MATCHES", "create_match_app"]
 
@@ -48,7 +49,9 @@ _TABLES: dict[str, tuple[Label, ...]] = {
     "income": INCOME_BANDS,
     "interests": INTERESTS,
 }
-_env = jinja2.Environment(
+# as the registry's pages: a stored name's control characters and direction overrides written as their codes (a
+# client named with U+202E or \x1b was written raw until 2026-12-06), a form's values (|field) as they are
+_env = page_environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,

@@ -40,6 +40,7 @@ __all__ = [
     "policy_text",
     "reason_anchors",
     "span",
+    "subject_condition_words",
     "tier_label",
 ]
 
@@ -402,6 +403,12 @@ def comparison_words(
     ("主体类别为个人", "主体类别", "机构")."""
     words = _Words(loaded.policy, labels_for(loaded.record_catalog), lang, record=False)
     return words.words(node), words.name(field.name), words.lit(expr.Lit(value, type=field.type), field)
+
+
+def subject_condition_words(loaded: LoadedPolicy, node: expr.Node, lang: str) -> str:
+    """Any condition on a scored subject (a part of a service's condition a refusal names: ``age is null``, ``not
+    (…)``, a sum, two facts, an ``or``) in words, as the policy's pages say it."""
+    return _Words(loaded.policy, labels_for(loaded.record_catalog), lang, record=False).words(node)
 
 
 def _record_type_of(loaded: LoadedPolicy, key: str) -> str | None:

@@ -26,8 +26,8 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError, quoted
-from socialcredit.identifiers import compact_subject_id, fold_record_id, fold_record_id_sql
+from socialcredit.errors import BundleError, CheckpointError, NotFoundError, RegionError, SocialCreditError
+from socialcredit.identifiers import compact_subject_id, fold_record_id, fold_record_id_sql, no_subject
 from socialcredit.policy import LoadedPolicy
 from socialcredit.regions import crossborder
 from socialcredit.regions.alerts import origin_label, raise_alerts
@@ -109,7 +109,10 @@ def set_region(store: Store, code: str, name: str, actor: str = "cli") -> None:
 def region_of(store: Store) -> tuple[str, str]:
     rows = dict(store.execute("SELECT key, value FROM store_info WHERE key LIKE 'region_%'").fetchall())
     if "region_code" not in rows:
-        raise RegionError("this store is not a region yet: run `socialcredit region setup CODE NAME` first")
+        raise RegionError(
+            "this store is not a region yet: run `socialcredit region setup CODE NAME` first",
+            zh="此存储还不是一个地区：请先运行 `socialcredit region setup CODE NAME`",
+        )
     return str(rows["region_code"]), str(rows["region_name"])
 
 
@@ -153,7 +156,8 @@ def _exchange_policy(store: Store, policy_id: str) -> LoadedPolicy:
     loaded = get_policy(store, policy_id)
     if loaded.policy.exchange is None:
         raise RegionError(
-            f"policy {policy_id} shares nothing: add an `exchange:` block (shareable_record_types, lists) to it"
+            f"policy {policy_id} shares nothing: add an `exchange:` block (shareable_record_types, lists) to it",
+            zh=f"政策 {policy_id} 不共享任何内容：请为其加上 `exchange:` 部分（shareable_record_types、lists）",
         )
     return loaded
 
@@ -181,7 +185,8 @@ def export_bundle(
 def _not_written(out: Path, why: str) -> RegionError:
     return RegionError(
         f"not exported: the bundle cannot be written to {out} ({why}); give --out a file in a folder this user "
-        "may write. Nothing was written."
+        "may write. Nothing was written.",
+        zh=f"未导出：数据包无法写入 {out}（{why}）；请让 --out 指向此用户可写的文件夹中的文件。未写入任何内容。",
     )
 
 
@@ -458,7 +463,9 @@ def _check_replay(store: Store, bundle: Bundle) -> None:
     if done is not None:
         raise BundleError(
             f"replayed: bundle {bundle.label} from {bundle.publisher_name} was already imported on "
-            f"{done[0]:%Y-%m-%d %H:%M}; a bundle is imported once"
+            f"{done[0]:%Y-%m-%d %H:%M}; a bundle is imported once",
+            zh=f"重放：来自{bundle.publisher_name}的数据包 {bundle.label} 已于 {done[0]:%Y-%m-%d %H:%M} 导入；"
+            "一个数据包只导入一次",
         )
     last = int(
         store.one("SELECT coalesce(max(sequence), 0) FROM region_imports WHERE publisher = ?", [bundle.publisher])
@@ -466,7 +473,8 @@ def _check_replay(store: Store, bundle: Bundle) -> None:
     if bundle.sequence > last + 1:
         # Each bundle carries the records since the one before: none may be skipped.
         raise BundleError(
-            f"out of order: bundle {bundle.label} cannot be imported before #{last + 1} from {bundle.publisher_name}"
+            f"out of order: bundle {bundle.label} cannot be imported before #{last + 1} from {bundle.publisher_name}",
+            zh=f"顺序错误：数据包 {bundle.label} 不能先于来自{bundle.publisher_name}的 #{last + 1} 导入",
         )
 
 
@@ -545,13 +553,18 @@ def _import(
         check_bundle_size(path.stat().st_size, path.name)
         data = path.read_bytes()
     except OSError as exc:
-        raise BundleError(f"{path}: cannot read the bundle: {exc.strerror}") from None
+        raise BundleError(
+            f"{path}: cannot read the bundle: {exc.strerror}", zh=f"{path}：无法读取数据包：{exc.strerror}"
+        ) from None
     attempt.file_sha256 = hashlib.sha256(data).hexdigest()
     attempt.publisher = _claimed_publisher(data)
     bundle = open_bundle(data, trusted_keys(store), recipient=recipient)
     attempt.publisher, attempt.sequence = bundle.publisher, bundle.sequence
     if bundle.publisher == code:
-        raise BundleError(f"bundle {bundle.label} was published by this region; a region does not import its own")
+        raise BundleError(
+            f"bundle {bundle.label} was published by this region; a region does not import its own",
+            zh=f"数据包 {bundle.label} 由本地区发布；地区不导入自己的数据包",
+        )
     _check_replay(store, bundle)
     received = _received_checkpoint(bundle)
     p = bundle.payload
@@ -1167,21 +1180,33 @@ def list_review_queue(store: Store, *, actor: str | None = None) -> list[dict[st
 def _identity(store: Store, identity_id: int) -> dict[str, Any]:
     rows = store.rows("SELECT * FROM region_identities WHERE identity_id = ?", [identity_id])
     if not rows:
-        raise NotFoundError(f"no identity {identity_id} from another region")
+        raise NotFoundError(
+            f"no identity {identity_id} from another region", zh=f"没有来自其他地区的身份 {identity_id}"
+        )
     return rows[0]
+
+
+def _not_waiting(identity_id: int, status: str) -> RegionError:
+    return RegionError(
+        f"identity {identity_id} is {status}, not waiting for review",
+        zh=f"身份 {identity_id} 的状态为 {status}，不在等待审核",
+    )
 
 
 def accept_link(store: Store, identity_id: int, actor: str = "cli", subject_id: str | None = None) -> int:
     """Apply a grey-zone link (to its candidate, or to ``subject_id``); returns the records applied."""
     row = _identity(store, identity_id)
     if row["status"] not in ("review", "unmatched", "rejected", "reversed"):
-        raise RegionError(f"identity {identity_id} is {row['status']}, not waiting for review")
+        raise _not_waiting(identity_id, row["status"])
     # the subject an operator typed, compacted as everywhere (`110105 19800501011x`): the subject as registered
     target = compact_subject_id(subject_id) if subject_id else row["candidate_id"]
     if not target:
-        raise RegionError(f"identity {identity_id} has no candidate: name the subject to link it to")
+        raise RegionError(
+            f"identity {identity_id} has no candidate: name the subject to link it to",
+            zh=f"身份 {identity_id} 没有候选主体：请指明要关联的主体",
+        )
     if not store.one("SELECT count(*) FROM subject_keys WHERE subject_id = ?", [target]):
-        raise NotFoundError(f"no registered subject {quoted(target)}")
+        raise no_subject(target)
     won = store.execute(
         "SELECT dispute_id, status FROM link_disputes WHERE identity_id = ? AND subject_id = ? "
         "AND status IN ('unlinked', 'lapsed') ORDER BY dispute_id DESC LIMIT 1",
@@ -1191,7 +1216,9 @@ def accept_link(store: Store, identity_id: int, actor: str = "cli", subject_id: 
         # as a record withdrawn after a dispute does not come back by an operator's hand
         raise RegionError(
             f"identity {identity_id} was unlinked from {target} by link dispute {won[0]} ({won[1]}): the person "
-            "contested the link and it was reversed in their favour; it is not linked to them again"
+            "contested the link and it was reversed in their favour; it is not linked to them again",
+            zh=f"身份 {identity_id} 已因关联异议 {won[0]}（{won[1]}）与 {target} 解除关联：本人对关联提出异议，"
+            "已作出有利于本人的撤销；不再与其关联",
         )
     with store.transaction():
         store.execute(
@@ -1220,7 +1247,7 @@ def accept_link(store: Store, identity_id: int, actor: str = "cli", subject_id: 
 def reject_link(store: Store, identity_id: int, actor: str = "cli") -> None:
     row = _identity(store, identity_id)
     if row["status"] != "review":
-        raise RegionError(f"identity {identity_id} is {row['status']}, not waiting for review")
+        raise _not_waiting(identity_id, row["status"])
     with store.transaction():
         store.execute(
             "UPDATE region_identities SET status = 'rejected', updated_at = now() WHERE identity_id = ?", [identity_id]
@@ -1240,7 +1267,10 @@ def reverse_link(
     """Undo an applied link: its records are withdrawn (new versions), the identity waits for review again."""
     row = _identity(store, identity_id)
     if row["status"] not in ("linked", "exact"):
-        raise RegionError(f"identity {identity_id} is {row['status']}; only an applied link can be reversed")
+        raise RegionError(
+            f"identity {identity_id} is {row['status']}; only an applied link can be reversed",
+            zh=f"身份 {identity_id} 的状态为 {row['status']}；只有已生效的关联可以撤销",
+        )
     day = resolve_today(today)
     with store.transaction():
         n = reverse_in_transaction(store, row, actor, reason, day)

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.catalog.labels import labels_for
@@ -34,7 +34,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.signin import Principal, session_principal
 from socialcredit.registry.access.throttle import Limit, Throttle
 from socialcredit.registry.service import Service
-from socialcredit.textcheck import Entered, shown
+from socialcredit.textcheck import page_environment
 from socialcredit.web.codes import record_details, template_globals, value_words
 from socialcredit.web.i18n import LANGS, translate
 from socialcredit.web.uploads import RepeatedField, is_multipart, parse_multipart
@@ -170,24 +170,17 @@ class Page:
 Handler = Callable[[Page], Response]
 
 
-def _entered(value: Any) -> Any:
-    """A template's ``field`` filter: a text a form holds (a value attribute, a textarea), written as it is."""
-    return Entered(value) if isinstance(value, str) else value
-
-
 class Web:
     """The pages' shared state: the service (its store behind a lock), the templates, the limits (the service's)."""
 
     def __init__(self, service: Service, *, lookup_limit: int | None = None, lookup_window: int = 60) -> None:
         self.service = service
-        self.env = Environment(
+        self.env = page_environment(  # a stored text's control characters written as their codes, a form's not
             loader=PackageLoader("socialcredit.web", "templates"),
             autoescape=select_autoescape(["html", "svg"]),
             trim_blocks=True,
             lstrip_blocks=True,
-            finalize=shown,  # a stored text's control characters and direction overrides written as their codes
         )
-        self.env.filters["field"] = _entered  # ... but a form's values, sent back as they are (textcheck.Entered)
         self.env.globals.update(template_globals())  # codes in words (web/codes.py)
         self.throttle = service.throttle
         if lookup_limit is not None:  # pages of their own limit on searches (their refusals are not summarised)
@@ -279,7 +272,7 @@ class Web:
         else:
             with self.service.writer() as store, store.transaction():
                 append_audit(store, who.actor, "access_refused", None, detail)
-        return page.error(exc.status, "error_forbidden_title", str(exc))
+        return page.error(exc.status, "error_forbidden_title", exc.said_in(page.lang))
 
     def _limited(self, page: Page) -> Response | None:
         """The 429 page if a visitor who is not signed in is over a limit of their address, else None."""
@@ -298,8 +291,9 @@ class Web:
         that takes files (evidence) names the limit on a file too."""
         if limit is None:
             return None
-        evidence = page.t("body_too_large_evidence") if files else ""
-        said = page.t("body_too_large", limit=f"{limit:,}", mib=exact_number(limit / 2**20), evidence=evidence)
+        # a form that takes no file is no "form with its files" (every form's 413 said so until 2026-12-06)
+        key = "body_too_large_files" if files else "body_too_large"
+        said = page.t(key, limit=f"{limit:,}", mib=exact_number(limit / 2**20))
         return page.error(413, "error_too_large_title", said)
 
     @staticmethod

@@ -136,11 +136,15 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "This address does not take {method}; it takes {allowed}.",
     ),
     "body_too_large": (
-        "提交的内容过大：一次提交（表单连同文件）不得超过 {mib} MiB（{limit} 字节），未予接收{evidence}。",
-        "What was sent is too large: a form with its files is at most {mib} MiB ({limit} bytes), so it was not "
-        "taken{evidence}.",
+        "提交的内容过大：一次提交的表单不得超过 {mib} MiB（{limit} 字节），未予接收。",
+        "What was sent is too large: a form is at most {mib} MiB ({limit} bytes), so it was not taken.",
     ),
-    "body_too_large_evidence": ("；证据文件不得超过 1 MiB", "; an evidence file is at most 1 MiB"),  # a form with files
+    "body_too_large_files": (  # a form that takes files (evidence)
+        "提交的内容过大：一次提交（表单连同文件）不得超过 {mib} MiB（{limit} 字节），未予接收；"
+        "证据文件不得超过 1 MiB。",
+        "What was sent is too large: a form with its files is at most {mib} MiB ({limit} bytes), so it was not "
+        "taken; an evidence file is at most 1 MiB.",
+    ),
     # the limits (docs/api.md, "Limits on requests"): each names itself and the wait
     "period_minute": ("分钟", "minute"),
     "period_seconds": (" {n} 秒", "{n} seconds"),

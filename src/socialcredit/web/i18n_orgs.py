@@ -108,10 +108,6 @@ ORG_PAIRS: dict[str, tuple[str, str]] = {
         "keeps your identity number.",
     ),
     "org_nothing": ("无。", "Nothing recorded."),
-    "org_not_representative": (
-        "只有企业{org}的现任法定代表人可以代表企业查询和办理。",
-        "only the current legal representative of organisation {org} may act for it",
-    ),
     "memoranda_title": ("联合惩戒备忘录", "Joint-punishment memoranda"),
     "memorandum_measure": ("措施", "Measure"),
     "memorandum_agency": ("实施单位", "Agency"),

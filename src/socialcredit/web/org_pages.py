@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError, NotFoundError, quoted
+from socialcredit.errors import IdentifierError, InvalidRequestError, NotFoundError, quoted
 from socialcredit.registry.reporting.listing_details import negative_records
 from socialcredit.registry.reporting.org_file import (
     MAX_PAGE,
@@ -82,10 +82,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
         operator = page.who.role == "operator"
         with web.service.writer() as store:
             if not operator:  # refused: the refused page, audited (Web.page), in the page's language
-                try:
-                    require_representative(store, page.who.subject_id, org_id, resolve_today())
-                except ForbiddenError as exc:
-                    raise ForbiddenError(page.t("org_not_representative", org=org_id), code=exc.code) from None
+                require_representative(store, page.who.subject_id, org_id, resolve_today())
             web.service.flush_for_reading()  # the earlier look-ups include the journal's (as the API's file)
             try:
                 out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)

@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import ForbiddenError, NotFoundError, WorkflowError, quoted
+from socialcredit.errors import NotFoundError, WorkflowError, quoted
 from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.listings import list_listings, took_effect_days
@@ -32,6 +32,7 @@ from socialcredit.registry.due_process.repair import (
     repair_eligibility,
     start_review,
 )
+from socialcredit.registry.records.roles import not_representative
 from socialcredit.registry.reporting.listing_details import (
     held_now,
     listing_detail,
@@ -245,7 +246,7 @@ def org_representative(web: Web, page: Page) -> Acting:
     with web.service.writer() as store:
         acting = acting_on(store, _subject(page), org_id, resolve_today())
     if acting is None or acting.representative_id is None:
-        raise ForbiddenError(page.t("org_not_representative", org=org_id), code="not_representative")
+        raise not_representative(org_id)
     return acting
 
 

@@ -345,8 +345,9 @@ def fulfilment(body: FulfilmentIn, party: Furnisher, service: ServiceDep, today:
 
 
 @router.post("/v1/repairs", tags=_DUE_PROCESS, status_code=201)
-def apply(body: RepairIn, party: Resident, service: ServiceDep, today: Today) -> Repair:
-    """The resident applies for credit repair of a record (after the minimum publication period)."""
+def apply(body: RepairIn, party: Resident, service: ServiceDep, today: Today, lang: Lang) -> Repair:
+    """The resident applies for credit repair of a record (after the minimum publication period); the registry's
+    refusals are in ``lang``."""
     assert party.subject_id is not None
     with naming(service, "record_id") as store:
         applied = apply_for_repair(

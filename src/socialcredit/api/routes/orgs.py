@@ -126,8 +126,9 @@ def dispute(
 
 
 @router.post("/v1/orgs/{org_id}/repairs", tags=_TAGS, status_code=201)
-def repair(org_id: OrgId, body: OrgRepairIn, party: Resident, service: ServiceDep, today: Today) -> Repair:
-    """The organisation's legal representative applies for the repair of one of its records."""
+def repair(org_id: OrgId, body: OrgRepairIn, party: Resident, service: ServiceDep, today: Today, lang: Lang) -> Repair:
+    """The organisation's legal representative applies for the repair of one of its records (the registry's refusals
+    in ``lang``, as a dispute's)."""
     with naming(service, "record_id") as store:
         _acting_for(service, store, party, org_id, f"/v1/orgs/{org_id}/repairs", today)
         applied = apply_for_repair(

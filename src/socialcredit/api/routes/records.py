@@ -17,11 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from socialcredit.api.bodies import JSONRoute, read_body, read_record, write_rows
-from socialcredit.api.deps import Furnisher, Segment, ServiceDep, Today, actor
+from socialcredit.api.deps import Furnisher, Lang, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
 from socialcredit.errors import IngestError, LimitError, SocialCreditError
 from socialcredit.identifiers import fold_record_id
-from socialcredit.languages import counted
+from socialcredit.languages import LANGUAGE_TAGS, counted
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
@@ -74,6 +74,7 @@ def _ingest(
     sha: str,
     partial: bool,
     today: dt.date,
+    lang: str = "en",
 ) -> JSONResponse:
     assert party.source_id is not None
     # The batch is kept with the body's SHA-256, the one a retry with its key is compared with (a JSON body is
@@ -111,19 +112,26 @@ def _ingest(
     if report.errors and not partial:
         errors = body.pop("errors")
         shown = errors[:1000]
+        said = (
+            f"{report.rows} 行中有 {report.rejected} 行有错误；未提交任何内容（请改正后重新发送该批，或发送 "
+            "?partial=true 只提交正确的行）"
+            if lang == "zh"
+            else f"{report.rejected} of {counted(report.rows, 'row')} {'has' if report.rejected == 1 else 'have'} "
+            "errors; nothing was committed (fix them and send the batch again, or send ?partial=true to commit the "
+            "good rows)"
+        )
         return JSONResponse(
             {
                 "error": {
                     "code": "batch_rejected",
-                    "message": f"{report.rejected} of {counted(report.rows, 'row')} "
-                    f"{'has' if report.rejected == 1 else 'have'} errors; nothing was committed "
-                    "(fix them and send the batch again, or send ?partial=true to commit the good rows)",
+                    "message": said,
                     "field": f"row {shown[0]['row']}: {shown[0]['field']}",
                 },
                 "errors": shown,
                 "errors_total": len(errors),
             },
             status_code=422,
+            headers={"Content-Language": LANGUAGE_TAGS[lang]},
         )
     return JSONResponse(body)
 
@@ -139,6 +147,7 @@ async def ingest_batch(
     party: Furnisher,
     service: ServiceDep,
     today: Today,
+    lang: Lang,
     idempotency_key: Annotated[str | None, Header(max_length=200, pattern=r"^[\x21-\x7e]+$")] = None,
     partial: Annotated[bool, Query(description="Commit the good rows even if some have errors.")] = False,
 ) -> JSONResponse:
@@ -146,13 +155,14 @@ async def ingest_batch(
 
     The batch is all or nothing: if any row has an error, nothing is committed and the answer lists every
     error with its row and field (422). Re-sending a record with the same content changes nothing; send the
-    same ``Idempotency-Key`` to have a retried batch answered with the first answer.
+    same ``Idempotency-Key`` to have a retried batch answered with the first answer. The refusals are in ``lang``
+    where the registry has their words.
     """
     body = await read_body(request, _uploads(service), request.app.state.max_body)
     try:
         name = f"http:{idempotency_key or body.sha256[:16]}{body.path.suffix}"
         return await anyio.to_thread.run_sync(
-            _ingest, service, party, body.path, name, idempotency_key, body.sha256, partial, today
+            _ingest, service, party, body.path, name, idempotency_key, body.sha256, partial, today, lang
         )
     finally:
         body.close()
@@ -179,30 +189,38 @@ async def correct_record(
     party: Furnisher,
     service: ServiceDep,
     today: Today,
+    lang: Lang,
 ) -> JSONResponse:
     """Correct a record the caller's source sent before: the body is the whole corrected record, read as a record
-    of a JSON batch is (its numbers as the text sent, each key once, plain values)."""
+    of a JSON batch is (its numbers as the text sent, each key once, plain values). The refusals are in ``lang``
+    where the registry has their words."""
     record = await read_record(request)
-    return await anyio.to_thread.run_sync(_correct, service, party, record_id, record, today)
+    return await anyio.to_thread.run_sync(_correct, service, party, record_id, record, today, lang)
 
 
-def _correct(service: Service, party: Party, record_id: str, record: dict[str, Any], today: dt.date) -> JSONResponse:
+def _correct(
+    service: Service, party: Party, record_id: str, record: dict[str, Any], today: dt.date, lang: str
+) -> JSONResponse:
     sent = record.get("record_id")  # the body's id names the path's in either width (identifiers.fold_record_id)
     if "record_id" in record and (not isinstance(sent, str) or fold_record_id(sent) != fold_record_id(record_id)):
         raise SocialCreditError(
-            "the body's record_id differs from the path's", code="record_id_mismatch", field="record_id"
+            "the body's record_id differs from the path's",
+            code="record_id_mismatch",
+            field="record_id",
+            zh="请求体中的 record_id 与路径中的不同",
         )
     row = {**record, "record_id": record_id, "correction": True}
     file = write_rows(_uploads(service), f"correct-{party.key_id}-{time.monotonic_ns()}.ndjson", [row])
     try:  # no Idempotency-Key: the body's hash is never compared (ingest records the file's own)
-        return _ingest(service, party, file.path, f"http:correct:{record_id}", None, "", False, today)
+        return _ingest(service, party, file.path, f"http:correct:{record_id}", None, "", False, today, lang)
     finally:
         file.close()
 
 
 @router.delete("/v1/records/{record_id}")
-def withdraw(record_id: Segment, party: Furnisher, service: ServiceDep, today: Today) -> BatchAnswer:
-    """Withdraw a record the caller's source sent: a new version that no longer counts (history stays)."""
+def withdraw(record_id: Segment, party: Furnisher, service: ServiceDep, today: Today, lang: Lang) -> BatchAnswer:
+    """Withdraw a record the caller's source sent: a new version that no longer counts (history stays). The refusals
+    are in ``lang``."""
     assert party.source_id is not None
     with service.writer() as store:
         key = withdraw_record(

@@ -73,16 +73,20 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def registered_resident(store: Store, subject: str, what: str) -> tuple[str, str]:
+def registered_resident(store: Store, subject: str, what: tuple[str, str]) -> tuple[str, str]:
     """A registered resident's identity number (validated, compacted) and name: what a resident key and a sign-in link
-    are for. Refused: an unregistered number (404, it would open nothing), an organisation's code (its legal
-    representative acts for it with their own key)."""
+    are for (``what``, in English and in Chinese). Refused: an unregistered number (404, it would open nothing), an
+    organisation's code (its legal representative acts for it with their own key)."""
     number = validate_subject_id(subject).number
     row = store.execute("SELECT kind, name FROM current_subjects WHERE subject_id = ?", [number]).fetchone()
     if row is None:
-        raise NotFoundError(f"no registered subject {number!r}", field="subject")
+        raise NotFoundError(f"no registered subject {number!r}", field="subject", zh=f"没有登记的主体 {number!r}")
     if row[0] != "person":
-        raise SocialCreditError(f"{number} is an organisation; {what} are for residents", field="subject")
+        raise SocialCreditError(
+            f"{number} is an organisation; {what[0]} are for residents",
+            field="subject",
+            zh=f"{number} 是企业；{what[1]}只发给居民",
+        )
     return number, str(row[1] or number)
 
 
@@ -102,9 +106,11 @@ def issue_key(
 ) -> IssuedKey:
     """Register a party with its role and scope, and issue its key (returned once, stored hashed)."""
     if role not in ROLES:
-        raise SocialCreditError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        raise SocialCreditError(
+            f"unknown role {role!r}; roles: {', '.join(ROLES)}", zh=f"未知角色 {role!r}；角色有：{'、'.join(ROLES)}"
+        )
     if not name.strip():
-        raise SocialCreditError("a party needs a name")
+        raise SocialCreditError("a party needs a name", zh="须填写参与方名称")
     if (control := control_character(name.strip())) is not None:
         # the name is shown to every resident the party asks about (pages, files, `show` on a terminal): a NUL, an
         # escape sequence or a bidirectional override was stored as given
@@ -112,41 +118,53 @@ def issue_key(
             f"a party's name is one line of plain text; this one has a control character (U+{ord(control):04X})",
             code="invalid_name",
             field="name",
+            zh=f"参与方名称须为一行纯文本；此名称含有控制字符（U+{ord(control):04X}）",
         )
     catalog = store.catalog
     if role == "furnisher":
         if source not in catalog.sources:
-            raise SocialCreditError(f"a furnisher needs --source, one of: {', '.join(catalog.sources)}")
+            raise SocialCreditError(
+                f"a furnisher needs --source, one of: {', '.join(catalog.sources)}",
+                zh=f"数据提供方须指明 --source，可选：{'、'.join(catalog.sources)}",
+            )
     elif source is not None:
-        raise SocialCreditError("only a furnisher has a source")
+        raise SocialCreditError("only a furnisher has a source", zh="只有数据提供方有数据来源")
     if role == "relying_party":
         if not services or not purposes:
-            raise SocialCreditError("a relying party needs at least one --service and one --purpose")
+            raise SocialCreditError(
+                "a relying party needs at least one --service and one --purpose",
+                zh="依赖方至少须有一项 --service 和一项 --purpose",
+            )
         if any(not p.strip() for p in purposes):
             # a decision with an empty purpose is refused, so a key declaring one would ask with no stated purpose
-            raise SocialCreditError("a declared purpose says why decisions are asked; it may not be empty")
+            raise SocialCreditError(
+                "a declared purpose says why decisions are asked; it may not be empty",
+                zh="申报的用途说明为何询问决定，不能为空",
+            )
         for p in purposes:  # bounded as a decision's purpose is: each is logged with the inquiries asked under it
             check_purpose(p)
         offered = known_services if known_services is not None else _offered_services(store)
         unknown = sorted(set(services) - offered)
         if unknown:
-            raise SocialCreditError(f"unknown service {', '.join(unknown)}")
+            raise SocialCreditError(f"unknown service {', '.join(unknown)}", zh=f"未知服务 {'、'.join(unknown)}")
     elif services or purposes:
-        raise SocialCreditError("only a relying party has services and purposes")
+        raise SocialCreditError("only a relying party has services and purposes", zh="只有依赖方有服务和用途")
     if policy is not None:
         if role != "relying_party":
-            raise SocialCreditError("only a relying party is bound to a policy")
+            raise SocialCreditError("only a relying party is bound to a policy", zh="只有依赖方可限定于一项政策")
         policy = _bound_policy(store, policy, services or [])
     if agency is not None:
         if role != "relying_party":
-            raise SocialCreditError("only a relying party acts for an agency")
+            raise SocialCreditError("only a relying party acts for an agency", zh="只有依赖方可代表一个联合惩戒单位")
         _known_agency(store, agency, policy)
     if role == "resident":
         if not subject:
-            raise SocialCreditError("a resident key needs --subject (their identity number)")
-        subject, _ = registered_resident(store, subject, "resident keys")
+            raise SocialCreditError(
+                "a resident key needs --subject (their identity number)", zh="居民密钥须指明 --subject（其身份证号码）"
+            )
+        subject, _ = registered_resident(store, subject, ("resident keys", "居民密钥"))
     elif subject is not None:
-        raise SocialCreditError("only a resident key names a subject")
+        raise SocialCreditError("only a resident key names a subject", zh="只有居民密钥指明主体")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     party = Party(
@@ -183,10 +201,16 @@ def _bound_policy(store: Store, policy: str, services: list[str]) -> str:
     else:
         published = {str(r[0]) for r in store.execute("SELECT policy_id FROM policies").fetchall()}
         known = sorted({*BUILTIN_POLICIES, *published})
-        raise SocialCreditError(f"unknown policy {policy!r}; policies: {', '.join(known)}")
+        raise SocialCreditError(
+            f"unknown policy {policy!r}; policies: {', '.join(known)}",
+            zh=f"未知政策 {policy!r}；政策有：{'、'.join(known)}",
+        )
     missing = sorted(set(services) - offered)
     if missing:
-        raise SocialCreditError(f"policy {policy} offers no service {', '.join(missing)}")
+        raise SocialCreditError(
+            f"policy {policy} offers no service {', '.join(missing)}",
+            zh=f"政策 {policy} 不提供服务 {'、'.join(missing)}",
+        )
     return policy
 
 
@@ -205,7 +229,9 @@ def _known_agency(store: Store, agency: str, policy: str | None) -> None:
         where = f" for policy {policy}" if policy else ""
         raise SocialCreditError(
             f"unknown agency {agency!r}: no published memorandum{where} names it"
-            + (f" (agencies: {', '.join(known)})" if known else "")
+            + (f" (agencies: {', '.join(known)})" if known else ""),
+            zh=f"未知单位 {agency!r}：没有已发布的{f'政策 {policy} 的' if policy else ''}备忘录列出它"
+            + (f"（单位有：{'、'.join(known)}）" if known else ""),
         )
 
 
@@ -220,9 +246,12 @@ def _offered_services(store: Store) -> set[str]:
 def revoke_key(store: Store, key_id: str, *, actor: str = "cli") -> None:
     row = store.execute("SELECT revoked_at FROM api_keys WHERE key_id = ?", [key_id]).fetchone()
     if row is None:
-        raise SocialCreditError(f"no key {key_id!r}")
+        raise SocialCreditError(f"no key {key_id!r}", zh=f"没有密钥 {key_id!r}")
     if row[0] is not None:
-        raise SocialCreditError(f"key {key_id} was revoked already, at {row[0]:%Y-%m-%d %H:%M:%S}")
+        raise SocialCreditError(
+            f"key {key_id} was revoked already, at {row[0]:%Y-%m-%d %H:%M:%S}",
+            zh=f"密钥 {key_id} 已于 {row[0]:%Y-%m-%d %H:%M:%S} 吊销",
+        )
     with store.transaction():
         store.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = ?", [key_id])
         append_audit(store, actor, "key_revoked", None, {"key_id": key_id})
@@ -254,19 +283,31 @@ def authenticate(store: Store, token: str | None) -> Party:
 
 def _parse_token(token: str | None) -> tuple[str, str]:
     if not token:
-        raise AuthError("key_missing", "no API key: send it as 'Authorization: Bearer <key>'")
+        raise AuthError(
+            "key_missing",
+            "no API key: send it as 'Authorization: Bearer <key>'",
+            zh="没有 API 密钥：请以 'Authorization: Bearer <密钥>' 发送",
+        )
     match = _TOKEN.fullmatch(squeeze(token))  # as pasted: a zero-width space or a full-width letter is no part of it
     if match is None:
-        raise AuthError("key_malformed", "the API key is not of the form sc_<12 hex>_<secret>")
+        raise AuthError(
+            "key_malformed",
+            "the API key is not of the form sc_<12 hex>_<secret>",
+            zh="API 密钥格式不正确：应为 sc_<12 位十六进制>_<密文>",
+        )
     key_id, secret = match.groups()
     return key_id, secret
 
 
 def _check(key_id: str, secret: str, row: Any) -> Party:
     if row is None or not hmac.compare_digest(str(row[6]), _hash(secret)):
-        raise AuthError("key_unknown", "the API key is not known")
+        raise AuthError("key_unknown", "the API key is not known", zh="API 密钥无效")
     if row[7] is not None:
-        raise AuthError("key_revoked", f"the API key {key_id} was revoked at {row[7]:%Y-%m-%d %H:%M:%S}")
+        raise AuthError(
+            "key_revoked",
+            f"the API key {key_id} was revoked at {row[7]:%Y-%m-%d %H:%M:%S}",
+            zh=f"API 密钥 {key_id} 已于 {row[7]:%Y-%m-%d %H:%M:%S} 吊销",
+        )
     return Party(key_id, row[0], row[1], row[2], tuple(row[3] or ()), tuple(row[4] or ()), row[5], row[8], row[9])
 
 
@@ -296,4 +337,4 @@ class KeyRing:
 def require_key(store: Store, key_id: str) -> None:
     """NotFoundError (naming key_id) unless a key ``key_id`` was ever issued, revoked or not."""
     if not store.one("SELECT count(*) FROM api_keys WHERE key_id = ?", [key_id]):
-        raise NotFoundError(f"no key {key_id!r}", field="key_id")
+        raise NotFoundError(f"no key {key_id!r}", field="key_id", zh=f"没有密钥 {key_id!r}")

@@ -104,7 +104,7 @@ def issue_link(
     if not 1 <= hours <= 24 * 30:
         raise SocialCreditError(f"a sign-in link lasts from 1 hour to 30 days, not {hours} hours")
     if subject is not None:
-        subject, name = registered_resident(store, subject, "sign-in links")
+        subject, name = registered_resident(store, subject, ("sign-in links", "登录链接"))
         role = "resident"
     else:
         krow = store.execute("SELECT role, name, revoked_at FROM api_keys WHERE key_id = ?", [key_id]).fetchone()

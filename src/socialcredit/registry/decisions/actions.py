@@ -1,5 +1,5 @@
 """What would change a refusal: the smallest set of actions, each concrete ("pay the outstanding judgment of
-12 000 yuan", "wait until 2027-03-01 when the record expires").
+12,000 yuan", "wait until 2027-03-01 when the record expires").
 
 * A blocking (effective) listing is lifted by resolving its cause: the action names the record and what to pay
   or fix, or the day its publication ends at the latest.
@@ -17,6 +17,7 @@ from typing import Any
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
+from socialcredit.languages import yuan
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.words import exact_number
 from socialcredit.registry.due_process.repair import repair_eligibility
@@ -25,20 +26,11 @@ from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
 
-__all__ = ["actions_for_refusal", "record_action", "yuan"]
+__all__ = ["actions_for_refusal", "record_action"]
 
 
-def yuan(amount: float, lang: str = "en") -> str:
-    """12000 → '12 000 yuan', 39367.29 → '39 367.29 yuan' ('12 000 元' in zh; a thin space would not survive every
-    terminal; a plain space does)."""
-    whole = round(amount)
-    unit = " 元" if lang == "zh" else " yuan"
-    text = f"{whole:,}" if abs(amount - whole) < 0.005 else f"{amount:,.2f}"
-    return text.replace(",", " ") + unit
-
-
-# Each action in both languages: {money} is " of 12 000 yuan" (or nothing), {where} names the record (and in zh the
-# amount: "（金额 12 000 元；记录 J1，来源 人民法院）").
+# Each action in both languages: {money} is " of 12,000 yuan" (or nothing), {where} names the record (and in zh the
+# amount: "（金额 12,000 元；记录 J1，来源 人民法院）").
 _ACTIONS: dict[str, tuple[str, str]] = {
     "court_judgment": (
         "pay the outstanding judgment{money} {where}; the court then records it fulfilled",

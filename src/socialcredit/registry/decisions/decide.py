@@ -14,7 +14,7 @@ from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.identifiers import compact_subject_id, no_subject, validate_subject_id
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.policy.model import RELATION_RECORD_TYPE
-from socialcredit.policy.words import FLIPPED, comparison_words, exact_number, number_words
+from socialcredit.policy.words import FLIPPED, comparison_words, exact_number, number_words, subject_condition_words
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import check_purpose, check_requester, shown_points
 from socialcredit.registry.decisions.actions import actions_for_refusal, score_short
@@ -266,7 +266,9 @@ def _explain_part(node: expr.Node, facts: dict[str, Any], loaded: LoadedPolicy, 
         else:
             text = f"要求{condition}" + ("" if isinstance(have, bool) else f"；当前{fact}为{shown}{gap}")
         return [Reason("CONDITION_" + name.upper(), text, source="condition")]
-    return [Reason("CONDITION", ("condition not met" if lang == "en" else "条件不满足"), source="condition")]
+    # any other part (`age is null`, `not (…)`, a sum, two facts, an `or`) in words too ("条件不满足" until 2026-12-06)
+    words = subject_condition_words(loaded, node, lang)
+    return [Reason("CONDITION", f"needs that {words}" if lang == "en" else f"要求{words}", source="condition")]
 
 
 def explain(

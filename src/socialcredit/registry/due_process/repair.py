@@ -152,6 +152,7 @@ def _policy_and_severity(store: Store, record: dict[str, Any], policy_id: str | 
             + "; there is nothing to repair",
             field="record_id",
             code="nothing_to_repair",
+            zh=f"记录 {record['record_id']} 在所用政策下不属于有严重程度等级的失信行为，无需修复",
         )
     # The strictest class decides when a repair may be asked for.
     lp, sev = max(graded, key=lambda g: SEVERITY_ORDER[g[1] or "minor"])
@@ -255,6 +256,9 @@ def repair_eligibility(
     return out
 
 
+_SEVERITY_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
+
+
 def _eligible(
     store: Store, record: dict[str, Any], policy_id: str | None, today: dt.date
 ) -> tuple[LoadedPolicy, str, dt.date]:
@@ -268,6 +272,8 @@ def _eligible(
             f"{start.isoformat()}); you may apply for repair from {eligible.isoformat()}",
             field="record_id",
             code="too_early",
+            zh=f"{_SEVERITY_ZH.get(severity, severity)}失信行为至少公示 {min_days} 天（自 {start.isoformat()} 起）；"
+            f"可自 {eligible.isoformat()} 起申请信用修复",
         )
     if not store.one("SELECT count(*) FROM fulfilments WHERE source_id = ? AND record_id = ?", [source_id, record_id]):
         raise WorkflowError(
@@ -275,6 +281,8 @@ def _eligible(
             "the judgment, settle the tax) and ask the source to report it, then apply",
             field="record_id",
             code="not_fulfilled",
+            zh=f"{source_names(store, source_id)[1]}尚未报告记录 {record_id} 所涉义务已履行；请履行义务（履行判决、"
+            "补缴税款）并请来源报告后再申请",
         )
     return loaded, severity, eligible
 
@@ -290,6 +298,15 @@ def _open_repair(store: Store, record_id: str, source_id: str) -> Any:
     return store.one(
         "SELECT repair_id FROM repairs WHERE source_id = ? AND record_id = ? AND status IN ('pending', 'approved')",
         [source_id, record_id],
+    )
+
+
+def _withdrawn(record_id: str) -> WorkflowError:
+    return WorkflowError(
+        f"record {record_id!r} is withdrawn; it no longer counts",
+        field="record_id",
+        code="record_withdrawn",
+        zh=f"记录 {record_id} 已撤回，不再计入",
     )
 
 
@@ -321,15 +338,14 @@ def apply_for_repair(
     shown = check_text(evidence, "evidence", required=False)
     record = subjects_record(store, subject_id, source_id, record_id)
     if record["withdrawn"]:
-        raise WorkflowError(
-            f"record {record_id!r} is withdrawn; it no longer counts", field="record_id", code="record_withdrawn"
-        )
+        raise _withdrawn(record_id)
     open_repair = _open_repair(store, record_id, source_id)
     if open_repair is not None:
         raise WorkflowError(
             f"record {record_id!r} already has repair application {open_repair}",
             field="record_id",
             code="already_applied",
+            zh=f"记录 {record_id!r} 已有信用修复申请 {open_repair}",
         )
     origin = record.get("origin_region")
     if origin:
@@ -419,15 +435,11 @@ def open_received_repair(
         policy, severity, eligible = "", None, applied_on
         try:
             if record["withdrawn"]:
-                raise WorkflowError(
-                    f"record {record_id!r} is withdrawn; it no longer counts",
-                    field="record_id",
-                    code="record_withdrawn",
-                )
+                raise _withdrawn(record_id)
             loaded, severity, eligible = _eligible(store, record, None, applied_on)
             policy = loaded.policy.id
         except WorkflowError as exc:
-            refusal, refusal_zh = str(exc), _refusal_zh(store, record, exc)
+            refusal, refusal_zh = str(exc), exc.said_in("zh")
         rid = store.take_ids("repair", 1)
         store.execute(
             f"INSERT INTO repairs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, now(), NULL, "
@@ -464,31 +476,6 @@ def open_received_repair(
         [rid, origin, remote_repair_id, source_id, record_id, subject_id],
     )
     return rid
-
-
-_SEVERITY_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
-
-
-def _refusal_zh(store: Store, record: dict[str, Any], exc: WorkflowError) -> str:
-    """This region's refusal of a forwarded application (``exc``, from :func:`_eligible`) in Chinese, as its English
-    says it."""
-    record_id, source_id = record["record_id"], record["source_id"]
-    if exc.code == "too_early":
-        _loaded, severity, start, min_days, eligible, _ends = _publication(store, record, None)
-        return (
-            f"{_SEVERITY_ZH.get(severity, severity)}失信行为至少公示 {min_days} 天（自 {start.isoformat()} 起）；"
-            f"可自 {eligible.isoformat()} 起申请信用修复"
-        )
-    if exc.code == "not_fulfilled":
-        return (
-            f"{source_names(store, source_id)[1]}尚未报告记录 {record_id} 所涉义务已履行；请履行义务（履行判决、"
-            "补缴税款）并请来源报告后再申请"
-        )
-    if exc.code == "nothing_to_repair":
-        return f"记录 {record_id} 在所用政策下不属于有严重程度等级的失信行为，无需修复"
-    if exc.code == "record_withdrawn":
-        return f"记录 {record_id} 已撤回，不再计入"
-    return str(exc)  # pragma: no cover - _eligible refuses with the codes above only
 
 
 def close_forwarded_repair(

@@ -59,8 +59,13 @@ def represented_orgs(store: Store, person_id: str, today: dt.date | None = None)
 def require_representative(store: Store, person_id: str | None, org_id: str, today: dt.date | None = None) -> None:
     """ForbiddenError ``not_representative`` unless ``person_id`` may act for ``org_id`` today."""
     if person_id is None or not is_representative(store, person_id, org_id, today):
-        raise ForbiddenError(
-            f"only the current legal representative of organisation {org_id} may act for it",
-            code="not_representative",
-            zh=f"只有企业{org_id}的现任法定代表人可以代表企业查询和办理",
-        )
+        raise not_representative(org_id)
+
+
+def not_representative(org_id: str) -> ForbiddenError:
+    """The refusal of anyone but the current legal representative acting for ``org_id`` (the API's and the pages')."""
+    return ForbiddenError(
+        f"only the current legal representative of organisation {org_id} may act for it",
+        code="not_representative",
+        zh=f"只有企业{org_id}的现任法定代表人可以代表企业查询和办理",
+    )

@@ -97,9 +97,16 @@ def withdraw_record(
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError:
-        raise NotFoundError(f"no record {record_id!r} from source {source_id}") from None
+        raise NotFoundError(
+            f"no record {record_id!r} from source {source_id}", zh=f"来源 {source_id} 没有记录 {record_id!r}"
+        ) from None
     if record["withdrawn"]:
-        raise ConflictError(f"record {record_id!r} is withdrawn already", code="already_withdrawn", field="record_id")
+        raise ConflictError(
+            f"record {record_id!r} is withdrawn already",
+            code="already_withdrawn",
+            field="record_id",
+            zh=f"记录 {record_id!r} 已撤回",
+        )
     with store.transaction():
         key = withdraw_version(store, record)
         if batch_name is None:

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import Environment, Template, select_autoescape
+from jinja2 import Template, select_autoescape
 from markupsafe import Markup
 
 from socialcredit.catalog import Catalog, load_catalog
@@ -20,7 +20,7 @@ from socialcredit.errors import NotFoundError
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.words import PURPOSE_WORDS, STATUS_WORDS
 from socialcredit.store import Store
-from socialcredit.textcheck import shown
+from socialcredit.textcheck import page_environment
 
 __all__ = ["file_names", "render_page"]
 
@@ -150,7 +150,7 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
 @functools.cache
 def _templates() -> tuple[Template, Template]:
     """The table's and the page's templates, compiled once per process (compiling them took 10-15 ms a page)."""
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), finalize=shown)
+    env = page_environment(autoescape=select_autoescape(default=True, default_for_string=True))
     return env.from_string(_TABLE), env.from_string(_TEMPLATE)
 
 

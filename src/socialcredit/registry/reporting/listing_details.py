@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.identifiers import fold_record_id
+from socialcredit.languages import yuan
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import iso
@@ -184,8 +185,7 @@ def _amount(fields: dict[str, Any], lang: str) -> str | None:
     value = fields.get("amount", fields.get("fine"))
     if value is None:
         return None
-    text = f"{float(value):,.2f}".removesuffix(".00")
-    return f"{text} 元" if lang == "zh" else f"{text} yuan"
+    return yuan(float(value), lang)
 
 
 def _source(store: Store, source_id: str, lang: str) -> dict[str, str | None]:

@@ -18,7 +18,7 @@ import datetime as dt
 from typing import Any
 
 import sqlglot
-from jinja2 import Environment, select_autoescape
+from jinja2 import select_autoescape
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import InvalidRequestError, NotFoundError
@@ -37,7 +37,7 @@ from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.policies import get_policy, name_listings
 from socialcredit.registry.words import ROLE_WORDS, STATUS_WORDS
 from socialcredit.store import Store, latest_subjects
-from socialcredit.textcheck import shown
+from socialcredit.textcheck import page_environment
 
 __all__ = [
     "MAX_PAGE",
@@ -403,7 +403,7 @@ _WORDS = {
 
 def render_org_html(file: dict[str, Any], lang: str = "en") -> str:
     """The organisation's file as one self-contained printable HTML page."""
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), finalize=shown)
+    env = page_environment(autoescape=select_autoescape(default=True, default_for_string=True))
     which = 0 if lang == "zh" else 1
     words: dict[str, Any] = {
         **_WORDS["zh" if lang == "zh" else "en"],

@@ -68,8 +68,9 @@ class RunSummary:
     list_counts: dict[str, int]
     source: str = "records"  # what the run read: "state" (the kept scoring state) or "records"
     standing: str = "ordinary"  # decided when the run was made (run_standing): only an ordinary run comes into force
-    # why a run asked to be incremental was made in full (its mode "full"), in words; None otherwise
+    # why a run asked to be incremental was made in full (its mode "full"), in words (and in Chinese); None otherwise
     full_because: str | None = None
+    full_because_zh: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "as_of": self.as_of.isoformat()}
@@ -233,27 +234,34 @@ def score(
         plugin_manager().hook.run_starting(store=store, as_of=as_of)
     wm = int(store.one("SELECT value FROM counters WHERE name = 'seq'")) if watermark is None else watermark
     base: dict[str, Any] | None = None
-    full_because: str | None = None
+    full_because: tuple[str, str] | None = None
     if incremental:
         if base_run_id is None:
             base = latest_run(store, policy.id)
         else:
             rows = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [base_run_id])
             if not rows:
-                raise NotFoundError(f"no score run {base_run_id}")
+                raise _no_run(base_run_id)
             base = rows[0]
         if base["policy_sha256"] != loaded.sha256:
             raise SocialCreditError(
                 f"run {base['run_id']} used policy {base['policy_id']} {base['policy_version']}; an incremental run "
-                "needs the same policy version, so run a full score"
+                "needs the same policy version, so run a full score",
+                zh=f"第 {base['run_id']} 次评分使用政策 {base['policy_id']} {base['policy_version']}；增量评分须使用"
+                "同一政策版本，请进行全量评分",
             )
         if wm < base["watermark"]:
-            raise SocialCreditError(f"run {base['run_id']} read newer data than this run would; run a full score")
+            raise SocialCreditError(
+                f"run {base['run_id']} read newer data than this run would; run a full score",
+                zh=f"第 {base['run_id']} 次评分读取的数据比本次评分更新；请进行全量评分",
+            )
         if not _base_names_first_stored(store, int(base["run_id"])):
             full_because = (
                 f"the base run {base['run_id']} predates the records' first keys (records.first_key, set by migration "
                 "46 and corrected for imported records by 47): its list entries may name another record than the one "
-                "first stored, so every subject was computed instead of an incremental run"
+                "first stored, so every subject was computed instead of an incremental run",
+                f"基准评分（第 {base['run_id']} 次）早于记录的首个键（records.first_key，由迁移 46 设置、迁移 47 "
+                "为导入的记录更正）：其名单条目可能指向首次存储的记录以外的记录，因此重新计算了每个主体，而非增量评分",
             )
             base = None
     backend = DuckDBBackend(store)
@@ -384,7 +392,7 @@ def save_run(
     detail: dict[str, Any] | None = None,
     source: str = "records",
     today: dt.date | None = None,
-    full_because: str | None = None,
+    full_because: tuple[str, str] | None = None,
 ) -> RunSummary:
     """Store a run from the relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects``
     of ``inputs`` (``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed
@@ -433,7 +441,7 @@ def save_run(
                 "watermark": watermark,
                 "engine": engine,
                 "source": source,
-                **({"full_because": full_because} if full_because else {}),
+                **({"full_because": full_because[0]} if full_because else {}),
                 **(detail or {}),
             },
         )
@@ -457,7 +465,7 @@ def save_run(
             counts,
             source,
             standing,
-            full_because,
+            *(full_because or (None, None)),
         )
         # Blacklist entries become notices and, after the grace period, effective listings: the built-in due-process
         # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
@@ -538,12 +546,16 @@ def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
     return exp.insert(ordered, "run_results")
 
 
+def _no_run(run_id: int) -> NotFoundError:
+    return NotFoundError(f"no score run {run_id}", zh=f"没有第 {run_id} 次评分")
+
+
 def rerun(store: Store, run_id: int, actor: str = "cli", *, from_records: bool = False) -> RunSummary:
     """Score again with a past run's policy version, as-of date and watermark (from the records with
     ``from_records``; otherwise as :func:`score` chooses)."""
     rows = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])
     if not rows:
-        raise NotFoundError(f"no score run {run_id}")
+        raise _no_run(run_id)
     run = rows[0]
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     return score(store, loaded, run["as_of"], watermark=int(run["watermark"]), actor=actor, from_records=from_records)
