@@ -570,7 +570,9 @@ def list_entries(
     ``ended`` since the run) and ``effective_on``; decisions count only an ``effective`` one. With ``held``
     (``Service.held_listings``: the service's decisions as they now stand), an entry whose every listing in effect
     decisions no longer apply (its record withdrawn, corrected or disputed since the run) is ``held`` until the next
-    run closes it. A redlist's entries have neither (it has no listings)."""
+    run closes it. An entry with no listing here has ``listing`` None (one the run found through another region's
+    record whose listing there has ended: ``listings.py`` makes none here); a redlist's entries have neither (it has
+    no listings)."""
     page = list_page(store, policy_id, list_id, after=after, limit=limit, actor=actor)
     if page["kind"] == "black" and page["entries"]:
         ids = [e["subject_id"] for e in page["entries"]]
