@@ -294,6 +294,40 @@ def test_a_lift_for_a_party_no_relying_party_holds_is_refused_and_nothing_is_lif
     assert client.post("/v1/freeze/lift", json={}, headers=resident).status_code == 200
 
 
+def test_a_lift_for_a_party_a_freeze_never_acts_on_is_refused_by_every_face(tmp_path: Path) -> None:
+    # The page offered only the parties a freeze acts on and refused a railway's lift, while the API and the command
+    # line answered 200 / exit 0 and stored it: a lift that changed nothing. The registry refuses it for every face.
+    store = build(tmp_path)
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 3, 1))
+    rail = issue_key(store, "relying_party", "12306", services=["high_speed_rail"], purposes=["ticket"]).party.key_id
+    bank = issue_key(store, "relying_party", "Bank One", services=["bank_loan"], purposes=["loan"]).party.key_id
+    resident = auth(issue_key(store, "resident", "B", subject=B).token)
+    said = (
+        f"a freeze never refuses the services the party {rail!r} asks for (such as rail or flights): there is "
+        "nothing to lift for it; nothing was lifted"
+    )
+    app = create_app(store.path, store=store, throttle=generous())
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        assert client.post("/v1/freeze", headers=resident).status_code == 200
+        for party in (rail, f"key:{rail}"):
+            r = client.post("/v1/freeze/lift", json={"party": party, "until": "2026-12-31"}, headers=resident)
+            assert (r.status_code, r.json()["error"]) == (
+                422,
+                {"code": "not_freezable", "message": said, "field": "party"},
+            ), r.text
+        assert client.get("/v1/freeze", headers=resident).json()["lifts"] == []
+        # a party a freeze acts on is lifted for as before
+        lifted = client.post("/v1/freeze/lift", json={"party": bank}, headers=resident)
+        assert (lifted.status_code, [x["party"] for x in lifted.json()["lifts"]]) == (200, [bank])
+    db = store.path
+    store.close()
+    refused = sc(db, "freeze", "lift", B, "--party", rail, "--today", "2026-03-02")
+    assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
+    assert refused.stderr.strip().splitlines()[-1] == f"error: {said}"
+    with open_store(db, key="") as store:
+        assert store.rows("SELECT party FROM freeze_lifts") == [{"party": bank}]
+
+
 ROUTES = [
     ("GET", "/v1/freeze", None, "resident"),
     ("POST", "/v1/freeze", None, "resident"),

@@ -58,3 +58,69 @@ def test_a_blacklist_entry_says_where_its_listing_stands(
         asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
         assert asked["lists"] == ([] if listing == "notice" else ["blacklist"])
     store.close()
+
+
+def test_an_entry_decisions_no_longer_apply_says_held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The courts withdraw J1: the live rescoring leaves 张三 off the blacklist (a decision's lists are []) while the
+    # register keeps the listing in effect until the next run. The entry said "effective" (decisions count it).
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    sesame = resolve_policy(store, "sesame")
+    for day in ("2026-02-01", "2026-04-02"):
+        score(store, sesame, dt.date.fromisoformat(day))
+    operator = "Bearer " + issue_key(store, "operator", "an operator").token
+    courts = issue_key(store, "furnisher", "the courts", source="courts").token
+    bank = issue_key(
+        store,
+        "relying_party",
+        "a bank",
+        services=["consumer_credit"],
+        purposes=["loan application"],
+        known_services={"consumer_credit"},
+    ).token
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
+        assert site.delete("/v1/records/J1", headers={"Authorization": f"Bearer {courts}"}).status_code == 200
+        app.state.service.go_live()
+        asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
+        assert asked["lists"] == []
+        [entry] = _entries(site, operator, "blacklist")
+        assert (entry["subject_id"], entry.get("listing"), entry.get("effective_on")) == (A, "held", "2026-03-03")
+        # the register's status until the next run, as GET /v1/notices says it
+        [notice] = site.get("/v1/notices", headers={"Authorization": operator}).json()
+        assert (notice["status"], notice["held"] is not None) == ("effective", True)
+    store.close()
+
+
+def test_an_entry_whose_listing_ended_since_the_run_says_ended(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An operator's review removes 张三's listing after the run of 2026-04-02: the run's list still holds the entry,
+    # which says its listing ended (and no decision counts it), not effective.
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    sesame = resolve_policy(store, "sesame")
+    for day in ("2026-02-01", "2026-04-02"):
+        score(store, sesame, dt.date.fromisoformat(day))
+    operator = "Bearer " + issue_key(store, "operator", "an operator").token
+    bank = issue_key(
+        store,
+        "relying_party",
+        "a bank",
+        services=["consumer_credit"],
+        purposes=["loan application"],
+        known_services={"consumer_credit"},
+    ).token
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
+        [notice] = site.get("/v1/notices", headers={"Authorization": operator}).json()
+        body = {
+            "listing_id": notice["listing_id"],
+            "outcome": "removed",
+            "justification": "the reviewer found the judgment paid before the run",
+        }
+        r = site.post("/v1/overrides/listings", json=body, headers={"Authorization": operator})
+        assert r.status_code == 201, r.text
+        [entry] = _entries(site, operator, "blacklist")
+        assert (entry["subject_id"], entry.get("listing"), entry.get("effective_on")) == (A, "ended", None)
+        asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
+        assert asked["lists"] == []
+    store.close()

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api_helpers import serving
-from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, build_org_world, resident_keys
+from org_world import DIRECTOR, FORMER, ORG, OTHER_ORG, REP, build_org_world, resident_keys, serving_org_world
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.errors import InvalidRequestError, SocialCreditError
@@ -578,3 +578,32 @@ def test_a_file_page_of_a_code_that_is_none_or_unregistered_is_told_in_the_page_
                 r = op.get(f"/orgs/{code}", params={"lang": lang})
                 text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r.text)))
                 assert (r.status_code, said in text) == (status, True), (code, lang, text[-600:])
+
+
+def test_a_listing_decisions_no_longer_apply_is_marked_held_on_the_organisations_file(tmp_path: Path) -> None:
+    # The courts withdraw J9: decisions leave the organisation off the blacklist at once (the live rescoring), while
+    # the register keeps the listing in effect until the next run. The representative read "effective" on its file
+    # (JSON, printable, page), as the resident's file now says it: held since the change, and why.
+    store = build_org_world(tmp_path)
+    courts = issue_key(store, "furnisher", "the courts", source="courts").token
+    with serving_org_world(store, tmp_path, TODAY) as world:
+        r = world["client"].delete("/v1/records/J9", headers={"Authorization": f"Bearer {courts}"})
+        assert r.status_code == 200, r.text
+        watermark = r.json()["watermark"]
+        world["service"].go_live()
+        why = {"en": "the source withdrew record J9", "zh": "来源已撤回记录 J9"}
+        for lang in ("en", "zh"):
+            file = _get(world, "rep", f"/v1/orgs/{ORG}/file", lang=lang).json()
+            assert [(x["status"], x.get("held"), x.get("held_why")) for x in file["listings"]] == [
+                ("effective", watermark, why[lang])
+            ]
+        printable = html.unescape(_get(world, "rep", f"/v1/orgs/{ORG}/file.html", lang="zh").text)
+        assert f"<td>已生效；自变更 {watermark} 起决定不再适用：来源已撤回记录 J9</td>" in printable
+        printable = html.unescape(_get(world, "rep", f"/v1/orgs/{ORG}/file.html", lang="en").text)
+        assert f"<td>in effect; not applied by decisions since change {watermark}: {why['en']}</td>" in printable
+        with signed_in(world, "rep") as rep:
+            page = html.unescape(rep.get(f"/orgs/{ORG}", params={"lang": "en"}).text)
+        assert (
+            f'<span data-testid="held-listing">not applied by decisions since change {watermark}: its cause no '
+            f"longer holds; the next run closes it: {why['en']}</span>"
+        ) in page

@@ -73,3 +73,14 @@ def test_an_evidence_form_without_its_file_says_so(resident: tuple[httpx.Client,
         assert r.status_code == 415 and said in _message(r), _message(r)
         assert "expired" not in _message(r) and "已过期" not in _message(r)
     assert store.one("SELECT count(*) FROM dispute_evidence") == 0
+
+
+def test_a_signed_out_evidence_form_without_its_file_is_sent_to_sign_in_first(
+    resident: tuple[httpx.Client, Store, int],
+) -> None:
+    # who sends it comes before what was sent: a visitor signed out is sent to sign in, not told the form's format
+    site, store, dispute = resident
+    with httpx.Client(base_url=str(site.base_url), timeout=30) as visitor:
+        r = visitor.post(f"/me/disputes/{dispute}/evidence", params={"lang": "en"}, data={"csrf": "x"})
+    assert (r.status_code, r.headers.get("location")) == (303, "/signin?next=/"), r.text
+    assert store.one("SELECT count(*) FROM dispute_evidence") == 0

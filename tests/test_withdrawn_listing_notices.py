@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +24,9 @@ from due_world import A, build
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.decisions.live import LiveView
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.records.versions import withdraw_record
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
@@ -93,4 +98,52 @@ def test_a_withdrawn_record_marks_its_listing_held_in_notices_file_and_page(
             else:
                 assert f"自变更 {watermark} 起，您在失信名单（" in notices and "（来源已撤回记录 J1）" in notices
                 assert "起您已被列入" not in notices
+    store.close()
+
+
+def test_every_held_listing_of_an_operator_is_worded_with_one_query_per_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An operator's GET /v1/notices marks every listing: it read the runs in force once per subject and each cause
+    # with up to five queries (6,019 queries for 1,000 held listings, under the writer lock). Now the runs are read
+    # once and the causes of all held listings with one query per table: 1 + 5, however many.
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = build(tmp_path)
+    sesame = resolve_policy(store, "sesame")
+    score(store, sesame, dt.date(2026, 2, 1))
+    score(store, sesame, dt.date(2026, 4, 2))
+    withdraw_record(store, "courts", "J1", actor="operator:test", today=dt.date(2026, 4, 2))
+    run = int(store.one("SELECT max(run_id) FROM score_runs"))
+    base = int(store.one("SELECT max(listing_id) FROM listings"))
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    service = app.state.service
+    # every subject rescored since the run onto no list, as the live thread leaves one whose record was withdrawn
+    monkeypatch.setattr(service, "live_views", lambda subject_id: {run: LiveView({}, [], [], 1, 0.5, 99)})
+    queries, here = {"n": 0}, threading.get_ident()
+    execute = type(store).execute
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # this thread's: the service's live thread reads the store too
+        queries["n"] += threading.get_ident() == here
+        return execute(self, *args, **kwargs)
+
+    for n in (3, 30):
+        # the listing of 张三 and n - 1 like it of other subjects, the last on no record (on the score); under the
+        # writer, as the route holds it (the live thread shares the connection)
+        with service.writer() as writer:
+            writer.execute("DELETE FROM listings WHERE listing_id > ?", [base])
+            writer.execute(
+                "INSERT INTO listings SELECT listings.* REPLACE (listing_id + i AS listing_id, "
+                "subject_id || '-' || i AS subject_id) FROM listings, range(1, ?) t(i) WHERE listing_id = ?",
+                [n, base],
+            )
+            writer.execute("UPDATE listings SET record_id = '' WHERE listing_id = ?", [base + n - 1])
+            rows = list_listings(writer)
+            with monkeypatch.context() as m:
+                m.setattr(type(store), "execute", counted)
+                queries["n"] = 0
+                marked = service.mark_held(writer, rows, "zh")
+                assert queries["n"] == 6
+        assert [(x["held"], x["held_why"]) for x in marked] == [(99, "您的分数已变化")] + [(99, WHY["zh"])] * (n - 1)
+    service.close()
     store.close()

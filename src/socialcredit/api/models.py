@@ -274,8 +274,11 @@ class ListEntry(_Out):
     listing: str | None = Field(
         None,
         description="A blacklist's entry: where its listing stands. effective (decisions count it), notice (told, in "
-        "its grace period until effective_on: decisions and the public look-up do not count it yet) or ended since "
-        "the run. Null for a redlist (it has no listings).",
+        "its grace period until effective_on: decisions and the public look-up do not count it yet), held (in effect "
+        "in the register, but decisions no longer apply it: its record withdrawn, corrected or disputed since the "
+        "run; the next run closes it) or ended since the run. Null for a redlist (it has no listings), and for a "
+        "blacklist entry with no listing here: the run found it through another region's record whose listing there "
+        "has ended (repaired, overridden…), so none was made here.",
     )
     effective_on: dt.date | None = Field(None, description="A blacklist's entry: the day its listing takes effect.")
 

@@ -256,15 +256,8 @@ class Service:
         their subject as rescored since its policy's run in force meets the listing's criterion no more
         (``held_now``, as the resident's and the operator's pages mark them: ``held`` and, with ``why``, ``held_why`` in
         ``lang``). Returns ``listings``."""
-        by_subject: dict[str, list[dict[str, Any]]] = {}
-        for x in listings:
-            if x["status"] == "effective":
-                by_subject.setdefault(str(x["subject_id"]), []).append(x)
-        for subject_id, rows in by_subject.items():
-            views = self.live_views(subject_id)
-            if views:
-                held_now(store, rows, views, lang, why=why)
-        return listings
+        # each subject's views from memory; the runs in force read once, the causes with one query per table
+        return held_now(store, listings, self.live_views, lang, why=why)
 
     def go_live(self) -> int:
         """Patch into every snapshot the subjects changed since its watermark; returns how many were patched.

@@ -16,6 +16,7 @@ from socialcredit.registry.due_process.freeze import (
     freezable_parties,
     freeze_status,
     lift_freeze,
+    lift_party,
     place_fraud_alert,
     place_freeze,
     remove_fraud_alert,
@@ -129,11 +130,10 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     elif action == "lift":
                         lift_freeze(store, subject, actor=actor)
                     elif action == "lift_party":
-                        if form["party"] not in freezable_parties(store):  # one of the form's, not any text sent
-                            # a party whose services a freeze never refuses (rail, flights) is said as such
-                            why = "not_freezable" if form["party"] in _parties(store) else "party"
-                            raise WorkflowError("no such relying party", field="party", code=why)
-                        lift_freeze(store, subject, actor=actor, party=form["party"], until=until)
+                        # a relying party's key only (else "Choose a party"); one whose services a freeze never
+                        # refuses (rail, flights) is refused by the registry (not_freezable), as every face is
+                        party = lift_party(store, form["party"])
+                        lift_freeze(store, subject, actor=actor, party=party, until=until)
                     elif action == "lift_period":
                         if until is None:
                             raise WorkflowError("a period needs its last day", field="until", code="until_missing")

@@ -85,7 +85,14 @@ def add_routes(router: APIRouter, web: Web) -> None:
                 require_representative(store, page.who.subject_id, org_id, resolve_today())
             web.service.flush_for_reading()  # the earlier look-ups include the journal's (as the API's file)
             try:
-                out = org_file(store, org_id, actor=page.who.actor, as_operator=operator, lang=page.lang)
+                out = org_file(
+                    store,
+                    org_id,
+                    actor=page.who.actor,
+                    as_operator=operator,
+                    lang=page.lang,
+                    held=web.service.mark_held,
+                )
             except IdentifierError as exc:  # why the code is none, in the page's language (it was said in English)
                 known = exc.reason in ("length", "format", "checksum")
                 said = page.t(f"org_err_code_{exc.reason}" if known else "org_err_code", value=org_id)

@@ -73,7 +73,8 @@ def own_place(party: Resident, service: ServiceDep, today: Today) -> FreezeStatu
 
 @router.post("/v1/freeze/lift")
 def own_lift(body: LiftIn, party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
-    """Lift one's freeze: for good, for one party, or until a day (409 not_frozen if it is not frozen)."""
+    """Lift one's freeze: for good, for one party, or until a day (409 not_frozen if it is not frozen; 422
+    not_freezable for a party a freeze never acts on, a railway's or an airline's)."""
     with naming(service) as store:
         lift = lift_party(store, body.party)
         status = lift_freeze(store, _own(party), actor=actor(party), party=lift, until=body.until, today=today)

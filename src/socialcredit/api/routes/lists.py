@@ -25,9 +25,12 @@ def list_entries(
 ) -> ListPage:
     """Page through a list (blacklist, redlist, …) of the latest run of a policy, by subject id (audited). A
     blacklist's entry says where its listing stands: ``effective`` (decisions count it), ``notice`` (in its grace
-    period until ``effective_on``: decisions and the public look-up do not count it yet) or ``ended`` since the run."""
+    period until ``effective_on``: decisions and the public look-up do not count it yet), ``held`` (in effect in the
+    register, but decisions no longer apply it: its record withdrawn, corrected or disputed since the run; the next
+    run closes it) or ``ended`` since the run."""
     with service.writer() as store:
-        page = entries_page(store, policy, list_id, after=after or "", limit=limit, actor=actor(party))
+        held = service.held_listings  # as decisions now stand on each subject
+        page = entries_page(store, policy, list_id, after=after or "", limit=limit, actor=actor(party), held=held)
     entries = page["entries"]
     return ListPage.model_validate(
         {

@@ -84,7 +84,10 @@ def file(org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, today: T
     as a dispute and a repair do; ``source`` beside it is a deprecated alias (its only name until 2026-12-06)."""
     with naming(service, "org_id") as store:
         _acting_for(service, store, party, org_id, f"/v1/orgs/{org_id}/file", today)
-        out = org_file(store, org_id, actor=actor(party), as_operator=party.role == "operator", lang=lang, today=today)
+        operator = party.role == "operator"
+        out = org_file(
+            store, org_id, actor=actor(party), as_operator=operator, lang=lang, today=today, held=service.mark_held
+        )
     return OrgFile.model_validate(out)
 
 
@@ -98,7 +101,10 @@ def file_html(org_id: OrgId, party: ResidentOrOperator, service: ServiceDep, tod
     """The organisation's file as a printable page."""
     with naming(service, "org_id") as store:
         _acting_for(service, store, party, org_id, f"/v1/orgs/{org_id}/file.html", today)
-        out = org_file(store, org_id, actor=actor(party), as_operator=party.role == "operator", lang=lang, today=today)
+        operator = party.role == "operator"
+        out = org_file(
+            store, org_id, actor=actor(party), as_operator=operator, lang=lang, today=today, held=service.mark_held
+        )
     return render_org_html(out, lang)
 
 

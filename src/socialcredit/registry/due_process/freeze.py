@@ -82,10 +82,7 @@ def lift_party(store: Store, party: str | None) -> str | None:
     if party is None or not party_of(party):
         return party
     key_id = party_of(party)
-    held = store.one(  # (the parties' own module is above this one: its table read as it is)
-        "SELECT count(*) FROM api_keys WHERE key_id = ? AND role = 'relying_party' AND revoked_at IS NULL", [key_id]
-    )
-    if not held:
+    if not _relying_party(store, key_id):  # (the parties' own module is above this one: its table read as it is)
         raise WorkflowInputError(
             f"no relying party holds the key id {key_id[:64]!r}; name the party by its key id "
             "(`socialcredit keys list`); nothing was lifted",
@@ -205,7 +202,9 @@ def lift_freeze(
     today: dt.date | None = None,
 ) -> dict[str, Any]:
     """Lift the freeze: for good (no party, no date), for one party (until a day, or until lifted), or for
-    everyone until a day. Refused (409, not_frozen) when the file is not frozen."""
+    everyone until a day. Refused (409, not_frozen) when the file is not frozen, and (422, not_freezable) for a
+    relying party a freeze never acts on (``freezable_parties``: rail, flights): such a lift would change nothing,
+    and every face (the API, the command line, the page) refuses it here."""
     day = resolve_today(today)
     party = party_of(party) if party is not None else None
     if party == "":
@@ -214,6 +213,14 @@ def lift_freeze(
         raise WorkflowInputError(f"the lift must end today or later, not {until.isoformat()}", field="until")
     with store.transaction():
         _known(store, subject_id)
+        if party is not None and party not in freezable_parties(store) and _relying_party(store, party):
+            raise WorkflowInputError(
+                f"a freeze never refuses the services the party {party!r} asks for (such as rail or flights): "
+                "there is nothing to lift for it; nothing was lifted",
+                field="party",
+                code="not_freezable",
+                zh=f"冻结不会拒绝机构 {party} 查询的服务（如铁路、航空），无需为其解冻；未作任何解冻",
+            )
         freeze_id = _active_freeze(store, subject_id)
         if freeze_id is None:
             raise WorkflowError("the file is not frozen", field="subject_id", code="not_frozen")
@@ -327,6 +334,16 @@ def history(store: Store, subject_id: str) -> list[dict[str, Any]]:
         if r["removed_at"] is not None:
             events.append({"at": r["removed_at"], "event": "fraud_alert_removed", "by": r["removed_by"]})
     return sorted(events, key=lambda e: e["at"], reverse=True)
+
+
+def _relying_party(store: Store, key_id: str) -> bool:
+    """Whether ``key_id`` is a relying party's key that is not revoked (``lift_party`` refuses any other)."""
+    return bool(
+        store.one(
+            "SELECT count(*) FROM api_keys WHERE key_id = ? AND role = 'relying_party' AND revoked_at IS NULL",
+            [key_id],
+        )
+    )
 
 
 def freezable_parties(store: Store) -> dict[str, str]:

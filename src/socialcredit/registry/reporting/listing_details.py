@@ -8,7 +8,7 @@ Everything here is in the reader's language (``lang``: ``zh`` or ``en``), in wor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -37,6 +37,7 @@ __all__ = [
     "record_detail",
     "record_href",
     "repair_href",
+    "runs_in_force",
 ]
 
 
@@ -92,7 +93,7 @@ _WHY = {
 
 # A listing still open in the register whose cause decisions no longer find: the live thread rescored the subject
 # since the run (a record held out while its dispute is open, corrected or withdrawn). The next run closes it. {why}
-# is the one cause found (``_held_why``), {again} when it applies again.
+# is the one cause found (``_held_whys``), {again} when it applies again.
 _HELD = (
     "Decisions no longer apply your listing on the {list} ({criterion}): since change {watermark} its cause no longer "
     "holds ({why}), and relying parties asking now are not told it. The next score run closes the listing; {again}",
@@ -137,43 +138,83 @@ _HELD_AGAIN = {
 }
 
 
-def _held_why(store: Store, record: dict[str, Any] | None, lang: str) -> tuple[str, str]:
-    """The one reason decisions no longer find a listing's cause, in words, and what would make it apply again: the
-    open dispute of its record, the repair granted, the fulfilment reported, the record withdrawn or corrected (by the
-    dispute that ended so, if one did: lapsed, decided on review or answered by the source); for a listing on no
-    record, the score."""
-    if record is None:
-        return _pick(_HELD_WHY["score"], lang), _pick(_HELD_AGAIN["other"], lang)
-    key = [record["source_id"], record["record_id"]]
-    rid = record["record_id"]
+def _held_whys(
+    store: Store, records: list[dict[str, Any] | None], lang: str
+) -> dict[tuple[str, str] | None, tuple[str, str]]:
+    """The one reason decisions no longer find each listing's cause, in words, and what would make it apply again, by
+    its record's (source id, record id): the open dispute of its record, the repair granted, the fulfilment
+    reported, the record withdrawn or corrected (by the dispute that ended so, if one did: lapsed, decided on review
+    or answered by the source); for a listing on no record (None), the score. One query per table, however many
+    records (an operator's every notice may be held)."""
+    out: dict[tuple[str, str] | None, tuple[str, str]] = {}
+    if None in records:
+        out[None] = _pick(_HELD_WHY["score"], lang), _pick(_HELD_AGAIN["other"], lang)
+    keys = sorted({(str(r["source_id"]), str(r["record_id"])) for r in records if r is not None})
+    if not keys:
+        return out
+    # the records asked, as a table to join: the two lists unnested side by side
+    asked = "(SELECT unnest(?::VARCHAR[]) AS source_id, unnest(?::VARCHAR[]) AS record_id)"
+    params = [[k[0] for k in keys], [k[1] for k in keys]]
+
+    def by_key(sql: str) -> dict[tuple[str, str], Any]:
+        rows = store.execute(sql.format(asked=asked), params).fetchall()
+        return {(str(r[0]), str(r[1])): r[2] for r in rows if r[2] is not None}
+
+    disputes = by_key(
+        "SELECT source_id, record_id, min(dispute_id) FROM disputes JOIN {asked} USING (source_id, record_id) "
+        "WHERE status = 'open' GROUP BY ALL"
+    )
+    repairs = by_key(
+        "SELECT source_id, record_id, max(repair_id) FROM repairs JOIN {asked} USING (source_id, record_id) "
+        "WHERE status = 'approved' GROUP BY ALL"
+    )
+    fulfilled = by_key(
+        "SELECT source_id, record_id, max(fulfilled_on) FROM fulfilments JOIN {asked} USING (source_id, record_id) "
+        "GROUP BY ALL"
+    )
+    withdrawn = by_key(
+        "SELECT source_id, record_id, arg_max(withdrawn, version) FROM records JOIN {asked} USING (source_id, "
+        "record_id) GROUP BY ALL"
+    )
+    # the dispute that ended withdrawing or correcting each, the latest: lapsed (the registry withdrew it), decided
+    # on review, or answered by the source
+    ended: dict[tuple[str, str], tuple[int, str, Any]] = {}
+    for sid, rec, n, status, decision in store.execute(
+        "SELECT d.source_id, d.record_id, d.dispute_id, d.status, v.decision FROM disputes d "
+        f"JOIN {asked} k USING (source_id, record_id) LEFT JOIN dispute_reviews v USING (dispute_id) "
+        "WHERE d.status IN ('lapsed', 'withdrawn', 'corrected') "
+        "ORDER BY d.closed_seq DESC NULLS LAST, d.dispute_id DESC",
+        params,
+    ).fetchall():
+        key = (str(sid), str(rec))
+        if key not in ended and (status == "corrected") != bool(withdrawn.get(key)):
+            ended[key] = (int(n), str(status), decision)
     again = _pick(_HELD_AGAIN["other"], lang)
-    dispute = store.one(
-        "SELECT min(dispute_id) FROM disputes WHERE source_id = ? AND record_id = ? AND status = 'open'", key
-    )
-    if dispute is not None:
-        return _pick(_HELD_WHY["dispute"], lang).format(n=dispute, record=rid), _pick(_HELD_AGAIN["dispute"], lang)
-    repair = store.one(
-        "SELECT max(repair_id) FROM repairs WHERE source_id = ? AND record_id = ? AND status = 'approved'", key
-    )
-    if repair is not None:
-        return _pick(_HELD_WHY["repair"], lang).format(n=repair, record=rid), again
-    fulfilled = store.one("SELECT max(fulfilled_on) FROM fulfilments WHERE source_id = ? AND record_id = ?", key)
-    if fulfilled is not None:
-        return _pick(_HELD_WHY["fulfilled"], lang).format(day=iso(fulfilled), record=rid), again
-    withdrawn = store.one("SELECT arg_max(withdrawn, version) FROM records WHERE source_id = ? AND record_id = ?", key)
-    # the dispute that ended withdrawing or correcting it, the latest: lapsed (the registry withdrew it), decided on
-    # review, or answered by the source
-    ended = store.rows(
-        "SELECT d.dispute_id, d.status, v.decision FROM disputes d LEFT JOIN dispute_reviews v USING (dispute_id) "
-        "WHERE d.source_id = ? AND d.record_id = ? AND list_contains(?, d.status) "
-        "ORDER BY d.closed_seq DESC NULLS LAST, d.dispute_id DESC LIMIT 1",
-        [*key, ["lapsed", "withdrawn"] if withdrawn else ["corrected"]],
-    )
-    if ended:
-        d = ended[0]
-        how = "lapsed" if d["status"] == "lapsed" else ("review_" if d["decision"] else "source_") + d["status"]
-        return _pick(_HELD_WHY[how], lang).format(n=d["dispute_id"], record=rid), again
-    return _pick(_HELD_WHY["withdrawn" if withdrawn else "corrected"], lang).format(record=rid), again
+    for key in keys:
+        rid = key[1]
+        if key in disputes:
+            out[key] = (
+                _pick(_HELD_WHY["dispute"], lang).format(n=disputes[key], record=rid),
+                _pick(_HELD_AGAIN["dispute"], lang),
+            )
+        elif key in repairs:
+            out[key] = _pick(_HELD_WHY["repair"], lang).format(n=repairs[key], record=rid), again
+        elif key in fulfilled:
+            out[key] = _pick(_HELD_WHY["fulfilled"], lang).format(day=iso(fulfilled[key]), record=rid), again
+        elif key in ended:
+            n, status, decision = ended[key]
+            how = "lapsed" if status == "lapsed" else ("review_" if decision else "source_") + status
+            out[key] = _pick(_HELD_WHY[how], lang).format(n=n, record=rid), again
+        else:
+            out[key] = (
+                _pick(_HELD_WHY["withdrawn" if withdrawn.get(key) else "corrected"], lang).format(record=rid),
+                again,
+            )
+    return out
+
+
+def _held_key(record: dict[str, Any] | None) -> tuple[str, str] | None:
+    return None if record is None else (str(record["source_id"]), str(record["record_id"]))
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
@@ -407,35 +448,66 @@ def listing_detail(
     return detail
 
 
+def runs_in_force(store: Store) -> dict[str, int]:
+    """Each scored policy's run in force, policy id → run id (``runs.in_force_sql``): what ``held_now`` reads, once."""
+    return {str(p): int(r) for p, r in store.execute(f"SELECT policy_id, run_id FROM ({in_force_sql()})").fetchall()}
+
+
 def held_now(
-    store: Store, listings: list[dict[str, Any]], live: Mapping[int, LiveView], lang: str, *, why: bool = True
+    store: Store,
+    listings: list[dict[str, Any]],
+    live: Mapping[int, LiveView] | Callable[[str], Mapping[int, LiveView]],
+    lang: str,
+    *,
+    why: bool = True,
+    runs: Mapping[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Mark the listings in effect in the register that decisions no longer apply, as a relying party is answered
     at this moment: the subject as rescored since its policy's run in force (``live``, by run id:
-    ``Service.live_views``) meets the listing's criterion no more. Each such listing (a ``listing_detail``, or a
-    row of ``list_listings``) gets ``held``, the change number decisions stand on; a detail's notice says so, and a
-    row gets ``held_why``, the one cause in words (``_held_why``: the record withdrawn, corrected, disputed…; not
-    looked up without ``why``). The others are left as they are. Returns ``listings``."""
-    if not live:
-        return listings
-    in_force = f"SELECT policy_id, run_id FROM ({in_force_sql()})"
-    runs = {str(policy): int(run) for policy, run in store.execute(in_force).fetchall()}
+    ``Service.live_views``, or that function itself for the listings of many subjects) meets the listing's criterion
+    no more. Each such listing (a ``listing_detail``, or a row of ``list_listings``) gets ``held``, the change number
+    decisions stand on; a detail's notice says so, and a row gets ``held_why``, the one cause in words
+    (``_held_whys``: the record withdrawn, corrected, disputed…; not looked up without ``why``). The others are left
+    as they are. The runs in force are read once (or given: ``runs``, from ``runs_in_force``), and the causes of all
+    held listings with one query per table. Returns ``listings``."""
+    views: dict[str, Mapping[int, LiveView]] = {}
+    held: list[tuple[dict[str, Any], LiveView]] = []
     for d in listings:
         # only a listing in effect: a live row keeps the entries of the lists decisions see, and a blacklisting in
         # its notice period is not among them (decisions/live.py) whether its cause still holds or not
         if d["status"] != "effective":
             continue
-        view = live.get(runs.get(str(d["policy_id"]), -1))
+        if callable(live):
+            subject = str(d["subject_id"])
+            if subject not in views:
+                views[subject] = live(subject)
+            seen = views[subject]
+        else:
+            seen = live
+        if not seen:
+            continue
+        if runs is None:
+            runs = runs_in_force(store)
+        view = seen.get(runs.get(str(d["policy_id"]), -1))
         if view is None or any((e[0], e[1]) == (d["list_id"], d["criterion_id"]) for e in view.entries):
             continue
         d["held"] = view.watermark
-        if "notice" in d and "list" in d and "criterion" in d:
-            cause, again = _held_why(store, d.get("record"), lang)
-            values = {"list": d["list"], "criterion": d["criterion"], "watermark": view.watermark}
-            d["notice"] = _pick(_HELD, lang).format(**values, why=cause, again=again)
-        elif why and "record" not in d:  # a row of ``list_listings``: its record named by its ids (none: on the score)
-            record = {"source_id": d["source_id"], "record_id": d["record_id"]} if d.get("record_id") else None
-            d["held_why"] = _held_why(store, record, lang)[0]
+        held.append((d, view))
+
+    def worded(d: dict[str, Any]) -> bool:  # a ``listing_detail``, whose notice says it
+        return "notice" in d and "list" in d and "criterion" in d
+
+    details = [(d, v) for d, v in held if worded(d)]
+    rows = [d for d, _ in held if why and not worded(d) and "record" not in d]
+    # a row of ``list_listings`` names its record by its ids (none: on the score)
+    on = [{"source_id": d["source_id"], "record_id": d["record_id"]} if d.get("record_id") else None for d in rows]
+    causes = _held_whys(store, [d.get("record") for d, _ in details] + on, lang)
+    for d, view in details:
+        cause, again = causes[_held_key(d.get("record"))]
+        values = {"list": d["list"], "criterion": d["criterion"], "watermark": view.watermark}
+        d["notice"] = _pick(_HELD, lang).format(**values, why=cause, again=again)
+    for d, record in zip(rows, on, strict=True):
+        d["held_why"] = causes[_held_key(record)][0]
     return listings
 
 

@@ -15,6 +15,7 @@ but never the identity numbers of its officers or shareholders.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlglot
@@ -54,6 +55,9 @@ __all__ = [
     "require_representative",
 ]
 
+# marks the listings (rows of ``listings``) in effect that decisions no longer apply, in a language:
+# ``Service.mark_held``, given by the faces
+MarkHeld = Callable[[Store, list[dict[str, Any]], str], object]
 PAGE_SIZE = 20
 MAX_PAGE = 500
 MAX_QUERY = 64
@@ -203,16 +207,21 @@ def org_file(
     purpose: str = "organisation's file",
     lang: str = "en",
     today: dt.date | None = None,
+    held: MarkHeld | None = None,
 ) -> dict[str, Any]:
     """The organisation's file: who it is, its scores and listings, records, due process, related persons (masked
     unless ``as_operator``) and the earlier look-ups. The caller has checked who may read it; this look-up is
-    audited."""
+    audited. With ``held`` (``Service.mark_held``: the service's decisions as they now stand), a listing in effect
+    that decisions no longer apply (its record withdrawn, corrected or disputed since the run) says so, as the
+    resident's file does: ``held``, the change since which, and ``held_why``, the cause in ``lang``."""
     org = _org(store, org_id)
     code = str(org["subject_id"])
     report = subject_report(
         store, code, lang=lang, actor=actor, purpose=purpose, parts=("scores", "records", "due_process")
     )
     lookups = _lookups(store, code)
+    if held is not None:
+        held(store, report["notices"], lang)
     with store.transaction():
         append_audit(
             store,
@@ -285,7 +294,9 @@ l.status) }}){% if not loop.last %}; {% endif %}{% else %}—{% endfor %}</td>
 <th>{{ t.effective }}</th><th>{{ t.status }}</th></tr></thead><tbody>
 {% for l in file.listings %}<tr><td>{{ l.list_name }}</td>
 <td>{{ l.criterion_text }} ({{ t.record }} {{ l.record_id }})</td>
-<td>{{ l.noticed_on }}</td><td>{{ l.effective_on }}</td><td>{{ t.listing_status.get(l.status, l.status) }}</td></tr>
+<td>{{ l.noticed_on }}</td><td>{{ l.effective_on }}</td>
+{%- set status = t.listing_status.get(l.status, l.status) -%}
+<td>{{ t.held.format(status=status, held=l.held, why=l.held_why) if l.held_why else status }}</td></tr>
 {% endfor %}
 </tbody></table>{% else %}<p>{{ t.none }}</p>{% endif %}
 <h2>{{ t.records }}</h2>
@@ -359,6 +370,7 @@ _WORDS = {
         "by_rep": "the legal representative",
         "by_operator": "an operator",
         "none": "Nothing recorded.",
+        "held": "{status}; not applied by decisions since change {held}: {why}",
     },
     "zh": {
         "title": "企业信用报告",
@@ -397,6 +409,7 @@ _WORDS = {
         "by_rep": "法定代表人",
         "by_operator": "运营方",
         "none": "无。",
+        "held": "{status}；自变更 {held} 起决定不再适用：{why}",
     },
 }
 

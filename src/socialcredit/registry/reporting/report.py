@@ -30,6 +30,7 @@ from socialcredit.registry.due_process.links import linked_identities, list_link
 from socialcredit.registry.due_process.listings import effective_lists, list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.overrides import list_overrides
+from socialcredit.registry.due_process.public_lists import Held
 from socialcredit.registry.due_process.relations import relation_note
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.due_process.severity import counts_until, matching
@@ -549,21 +550,33 @@ def _audit_list(store: Store, actor: str | None, run: dict[str, Any], list_id: s
 
 # Where each subject's listing on a blacklist stands (``?``: the policy, the list): ``effective`` (decisions count
 # it), ``notice`` (told, in its grace period until ``effective_on``: decisions and the public look-up do not count
-# it yet) or ``ended`` since the run.
+# it yet) or ``ended`` since the run; ``effective`` its listings in effect, which ``list_entries`` may find held.
 _STANDING = """SELECT subject_id, list_id,
                       CASE WHEN bool_or(status = 'effective') THEN 'effective'
                            WHEN bool_or(status = 'pending') THEN 'notice' ELSE 'ended' END AS listing,
-                      min(effective_on) FILTER (WHERE status IN ('pending', 'effective')) AS effective_on
+                      min(effective_on) FILTER (WHERE status IN ('pending', 'effective')) AS effective_on,
+                      list(listing_id) FILTER (WHERE status = 'effective') AS effective
                FROM listings WHERE policy_id = ? AND list_id = ? GROUP BY ALL"""
 
 
 def list_entries(
-    store: Store, policy_id: str, list_id: str, *, after: str = "", limit: int = 100, actor: str = "cli"
+    store: Store,
+    policy_id: str,
+    list_id: str,
+    *,
+    after: str = "",
+    limit: int = 100,
+    actor: str = "cli",
+    held: Held | None = None,
 ) -> dict[str, Any]:
     """A page of a list of the run in force (``list_page``, audited), each entry of a blacklist with where its
     listing stands, as ``list_members`` says it: ``listing`` (``effective``, ``notice`` in its grace period, or
-    ``ended`` since the run) and ``effective_on``; decisions count only an ``effective`` one. A redlist's entries have
-    neither (it has no listings)."""
+    ``ended`` since the run) and ``effective_on``; decisions count only an ``effective`` one. With ``held``
+    (``Service.held_listings``: the service's decisions as they now stand), an entry whose every listing in effect
+    decisions no longer apply (its record withdrawn, corrected or disputed since the run) is ``held`` until the next
+    run closes it. An entry with no listing here has ``listing`` None (one the run found through another region's
+    record whose listing there has ended: ``listings.py`` makes none here); a redlist's entries have neither (it has
+    no listings)."""
     page = list_page(store, policy_id, list_id, after=after, limit=limit, actor=actor)
     if page["kind"] == "black" and page["entries"]:
         ids = [e["subject_id"] for e in page["entries"]]
@@ -573,9 +586,17 @@ def list_entries(
                 f"SELECT * FROM ({_STANDING}) WHERE list_contains(?, subject_id)", [page["policy_id"], list_id, ids]
             )
         }
+        withheld: set[int] = set()
+        in_effect = [int(x) for r in standing.values() for x in r["effective"] or []]
+        if held is not None and in_effect:
+            withheld = set(
+                held(store, store.rows("SELECT * FROM listings WHERE list_contains(?, listing_id)", [in_effect]))
+            )
         for e in page["entries"]:
             found = standing.get(str(e["subject_id"]))
             e["listing"] = found["listing"] if found else None
+            if found and found["effective"] and withheld.issuperset(int(x) for x in found["effective"]):
+                e["listing"] = "held"
             e["effective_on"] = iso(found["effective_on"]) if found else None
     return page
 
