@@ -44,7 +44,15 @@ from socialcredit.matchmaking.ranking import (
     job_part,
     rank,
 )
-from socialcredit.matchmaking.reference import DISTRICTS, EDUCATION, INCOME_BANDS, credit_tiers, district_km
+from socialcredit.matchmaking.reference import (
+    DISTRICTS,
+    EDUCATION,
+    INCOME_BANDS,
+    Label,
+    Tiers,
+    credit_tiers,
+    district_km,
+)
 from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
 from socialcredit.matchmaking.store import Client, MatchStore, Preferences, age_on, open_match_store, profile
@@ -990,6 +998,33 @@ def test_refused_preferences_come_back_in_the_form_as_sent(
     assert re.findall(r'name="age_m(?:in|ax)"[^>]* value="([^"]*)"', form) == ["40", "30"]
     assert re.findall(r'<option value="(\w+)" selected>', form) == ["master", "10k_20k", TIERS.labels[0].id]
     assert world["mstore"].client(viewer, today=AS_OF).preferences == before
+
+
+def test_preferences_are_read_whole_and_only_their_echo_is_cut() -> None:
+    """The form's values were cut to 16 characters before they were parsed: an age with junk past the 16th character
+    was saved, a valid age written with leading zeros was refused, a tier id longer than 16 characters could never
+    be chosen. What is saved is what was sent, whole; only the copy shown again in the form is cut."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    app = create_match_app(":memory:", store=store, today=AS_OF)
+    long_tier = "exceptionally_trustworthy"  # 25 characters
+    tiers = Tiers("custom", (Label("ordinary", "一般", "ordinary"), Label(long_tier, "极好", "exceptional")))
+    app.state.matchmaker.tiers = tiers
+    before = store.client(client, today=AS_OF).preferences
+    with serve(app) as site:
+        junk = "30" + " " * 14 + "junk"
+        r = site.post(f"/clients/{client}/preferences?lang=en", data={"seeks": "F", "age_min": junk, "age_max": "40"})
+        assert r.status_code == 400 and "age_min: the ages must be whole numbers" in r.text
+        assert re.findall(r'name="age_min"[^>]* value="([^"]*)"', r.text) == ["30" + " " * 14]
+        assert store.client(client, today=AS_OF).preferences == before
+        zeros = "0" * 15 + "25"  # 17 characters
+        sent = {"seeks": "F", "age_min": zeros, "age_max": "40", "min_tier": long_tier}
+        r = site.post(f"/clients/{client}/preferences?lang=en", data=sent, follow_redirects=False)
+        assert r.status_code == 303
+    saved = store.client(client, today=AS_OF).preferences
+    assert (saved.age_min, saved.age_max, saved.min_tier) == (25, 40, long_tier)
+    store.close()
 
 
 def test_a_single_valued_field_sent_twice_is_refused_naming_it(world: dict[str, Any], couple: dict[str, Any]) -> None:

@@ -241,15 +241,14 @@ def create_match_app(
     async def preferences(request: Request, client_id: int) -> Any:
         form = await request.form()
         _sent_once(request, form)
+        sent = {k: str(form.get(k) or "") for k in ("age_min", "age_max", "min_education", "min_income", "min_tier")}
         # what was sent, to show again in the form when it is refused (it was lost: an error page linked to the
-        # start); a field is at most what its input holds, a choice at most the boxes there are
-        sent = {
-            k: str(form.get(k) or "")[:16] for k in ("age_min", "age_max", "min_education", "min_income", "min_tier")
-        }
+        # start); the copy shown holds at most what a field's input holds, a choice at most the boxes there are; what
+        # is parsed and saved is what was sent, whole
         asked = {  # the ages as typed: shown, never saved
             "seeks": [str(v) for v in form.getlist("seeks")[: len(SEXES)]],
             "districts": [str(v) for v in form.getlist("districts")[: len(DISTRICTS)]],
-            **sent,
+            **{k: v[:16] for k, v in sent.items()},
         }
         try:
             try:
