@@ -11,11 +11,13 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import unicodedata
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -1024,6 +1026,43 @@ def test_preferences_are_read_whole_and_only_their_echo_is_cut() -> None:
         assert r.status_code == 303
     saved = store.client(client, today=AS_OF).preferences
     assert (saved.age_min, saved.age_max, saved.min_tier) == (25, 40, long_tier)
+    store.close()
+
+
+class _HeldRegistry:
+    """A registry whose answer waits until the test lets it go (or 10 s pass): says when it was asked."""
+
+    def __init__(self) -> None:
+        self.asked, self.release = threading.Event(), threading.Event()
+        self.done: list[str] = []
+
+    def badges(self, subject_ids: list[str], lang: str = "en", *, explain: bool = False) -> dict[str, Badge]:
+        self.asked.set()
+        self.release.wait(10)
+        self.done.append("registry answered")
+        return {}
+
+
+def test_a_refused_preference_waiting_on_the_registry_holds_no_other_request_up() -> None:
+    """Refused preferences bring the client's page back, which asks the registry for a consenting client's badge:
+    that blocking request ran on the event loop, so every other page waited for it (up to its 10 s timeout). It runs
+    in the threadpool: a page asked meanwhile is answered while the registry is still being waited on."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    store.set_consent(client, True)
+    registry = _HeldRegistry()
+    app = create_match_app(":memory:", registry=cast(RegistryClient, registry), store=store, today=AS_OF)
+    with serve(app) as site, ThreadPoolExecutor(1) as pool:
+        refused = pool.submit(
+            site.post, f"/clients/{client}/preferences?lang=en", data={"seeks": "F", "age_min": "40", "age_max": "30"}
+        )
+        assert registry.asked.wait(30), "the refused preferences' page did not ask the registry"
+        r = site.get("/?lang=en")
+        registry.done.append("other page answered")
+        registry.release.set()
+        assert refused.result().status_code == 400 and r.status_code == 200
+    assert registry.done == ["other page answered", "registry answered"]
     store.close()
 
 

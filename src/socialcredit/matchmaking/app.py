@@ -15,6 +15,7 @@ import jinja2
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit.errors import MatchmakingError, RegistryError, UnknownClientError
@@ -270,7 +271,9 @@ def create_match_app(
         except UnknownClientError:
             raise
         except MatchmakingError as exc:
-            return client_view(request, client_id, 400, exc.said_in(_lang(request)), asked)
+            # in the threadpool, as the routes declared with def run: the page asks the registry (a blocking request)
+            # for a consenting client's badge, which on the event loop would hold every other request up
+            return await run_in_threadpool(client_view, request, client_id, 400, exc.said_in(_lang(request)), asked)
         return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}", status_code=303)
 
     @app.post("/clients/{client_id}/consent")
