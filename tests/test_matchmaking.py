@@ -1438,12 +1438,30 @@ def test_register_prefs_and_consent_answer_in_chinese_when_asked(tmp_path: Path)
         "客户 1 寻找男（M），年龄 25-40，所在区：海淀区（110108）；最低学历：硕士（master），最低月收入：不限，"
         "最低信用等级：信用良好（good）（仅对分享等级者）。\n",
     )
-    wrong = _matchmaking(db, "prefs", "1", "--age", "40-25", "--lang", "zh")
-    assert (wrong.returncode, wrong.stderr) == (2, "错误：age_min：年龄范围须在 18-100 之内，小的在前\n")
+    refused = {  # every refusal in Chinese: `--age abc` was "error: --age: give a range such as 25-35, not 'abc'"
+        ("--age", "40-25"): "age_min：年龄范围须在 18-100 之内，小的在前",
+        ("--age", "abc"): "--age：请给出年龄范围，例如 25-35，而不是 'abc'",
+        ("--age", "30"): "--age：请给出年龄范围，例如 25-35，而不是 '30'",
+        ("--district", "Gotham"): "districts：未知的区 'Gotham'：请用北京 16 个区之一的代码、中文或英文名称"
+        "（例如 110108、海淀区、Haidian）",
+        (
+            "--min-tier",
+            "best",
+        ): "min_tier：未知的政策 sesame 的信用等级 'best'：可选 poor, fair, good, very_good, excellent",
+    }
+    for option, said in refused.items():
+        wrong = _matchmaking(db, "prefs", "1", *option, "--lang", "zh")
+        assert (wrong.returncode, wrong.stderr) == (2, f"错误：{said}\n")
+    unseen = _matchmaking(db, "register", "--subject", subject, "--name", "\u200b", *ABOUT[2:], "--lang", "zh")
+    assert (unseen.returncode, unseen.stderr) == (2, "错误：name：含有不可见字符（U+200B）；姓名须为可见的文字\n")
     given = _matchmaking(db, "consent", "1", "--give", "--lang", "zh")
     assert (given.returncode, given.stdout) == (0, "客户 1：已同意（记录共 1 条）。\n")
     nobody = _matchmaking(db, "consent", "7", "--withdraw", "--lang", "zh")
     assert (nobody.returncode, nobody.stderr) == (2, "错误：没有第 7 号客户\n")
+    none = tmp_path / "none.duckdb"
+    for command in (["prefs", "1", "--age", "25-35"], ["consent", "1", "--give"]):
+        store = _matchmaking(none, *command, "--lang", "zh")
+        assert (store.returncode, store.stderr) == (2, f"错误：{none} 没有婚恋网站的数据库：请先登记客户或生成客户库\n")
 
 
 def test_matches_says_its_refusals_in_its_language(tmp_path: Path) -> None:

@@ -122,7 +122,11 @@ def prefs(
             try:
                 lo, hi = (int(x) for x in age.split("-", 1))
             except ValueError:
-                raise MatchmakingError(f"--age: give a range such as 25-35, not {shown(age)}", field="age") from None
+                raise MatchmakingError(
+                    f"--age: give a range such as 25-35, not {shown(age)}",
+                    field="age",
+                    zh=f"--age：请给出年龄范围，例如 25-35，而不是 {shown(age)}",
+                ) from None
         new = Preferences(
             tuple(_split(seeks)) if seeks else now.seeks,
             lo,
