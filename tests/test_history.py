@@ -292,21 +292,49 @@ def test_the_page_shows_each_run_and_what_changed(world: dict[str, Any]) -> None
         assert raw_identifiers(visible_text(zh), lang="zh") == []  # no rule id, list id or field name in Chinese
 
 
+def _region_names(text: str) -> list[str]:
+    """The accessible name of each region of a page, from the ids its aria-labelledby names."""
+    said = dict(re.findall(r'<(?:h2|h3|p class="help"|caption) id="([^"]+)">([^<]*)<', text))
+    regions = re.findall(r'role="region" aria-labelledby="([^"]+)"', text)
+    return [" ".join(said[i] for i in ids.split()) for ids in regions]
+
+
 def test_each_runs_table_of_rules_is_a_region_of_its_own_name(world: dict[str, Any]) -> None:
     """Each run's table of the rules that changed is a scrollable region named by its caption: every run's was
     "Rules whose points changed", two landmarks of one name (axe's landmark-unique) a screen reader cannot tell
-    apart. It is named by its run and its caption."""
+    apart. It is named by its caption, its run (its date and number) and its policy."""
     with httpx.Client(base_url=world["base"], timeout=30) as client:
         sign_in(client, world["keys"]["resident"])
         for lang, name in (
-            ("en", "Run of 2026-04-20 Rules whose points changed"),
-            ("zh", "2026-04-20 的评分 分数有变化的规则"),
+            (
+                "en",
+                "Rules whose points changed Run of 2026-04-20 run 3 · policy version 2026.2 Beijing social credit "
+                "score",
+            ),
+            ("zh", "分数有变化的规则 2026-04-20 的评分 第 3 次评分 · 政策版本 2026.2 北京市社会信用评分"),
         ):
-            text = client.get("/me/history", params={"lang": lang}).text
-            said = dict(re.findall(r'<(?:h3|caption) id="([^"]+)">([^<]*)<', text))
-            regions = re.findall(r'role="region" aria-labelledby="([^"]+)"', text)
-            names = [" ".join(said[i] for i in ids.split()) for ids in regions]
+            names = _region_names(client.get("/me/history", params={"lang": lang}).text)
             assert len(names) >= 2 and len(set(names)) == len(names) and name in names, names
+
+
+def test_two_runs_of_one_date_are_regions_of_two_names(tmp_path: Path) -> None:
+    """A re-run on the day of a run (after a late record) gave a second region of the first's name: the date told
+    them apart no more. The run's number does."""
+    store = build(tmp_path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, "2026-04-20")
+        _three_runs(store, tmp_path)
+        late = [["T3", A, "traffic_ticket", "2026-04-15", "speeding", "200", "paid"]]
+        header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
+        ingest(store, write_csv(tmp_path / "late.csv", header, late), "traffic_police", D(2026, 4, 20))
+        score(store, resolve_policy(store, "beijing"), D(2026, 4, 20))
+        key = issue_key(store, "resident", "张三", subject=A).token
+        app = create_app(tmp_path / "due.duckdb", store=store)
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            sign_in(client, key)
+            names = _region_names(client.get("/me/history", params={"lang": "en"}).text)
+    runs = [n for n in names if "Run of 2026-04-20" in n]
+    assert len(runs) == 2 and len(set(names)) == len(names), names
 
 
 def test_a_record_sent_after_the_run_shows_live_with_its_watermark(world: dict[str, Any]) -> None:

@@ -11,11 +11,13 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import unicodedata
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -44,7 +46,15 @@ from socialcredit.matchmaking.ranking import (
     job_part,
     rank,
 )
-from socialcredit.matchmaking.reference import DISTRICTS, EDUCATION, INCOME_BANDS, credit_tiers, district_km
+from socialcredit.matchmaking.reference import (
+    DISTRICTS,
+    EDUCATION,
+    INCOME_BANDS,
+    Label,
+    Tiers,
+    credit_tiers,
+    district_km,
+)
 from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
 from socialcredit.matchmaking.store import Client, MatchStore, Preferences, age_on, open_match_store, profile
@@ -992,6 +1002,70 @@ def test_refused_preferences_come_back_in_the_form_as_sent(
     assert world["mstore"].client(viewer, today=AS_OF).preferences == before
 
 
+def test_preferences_are_read_whole_and_only_their_echo_is_cut() -> None:
+    """The form's values were cut to 16 characters before they were parsed: an age with junk past the 16th character
+    was saved, a valid age written with leading zeros was refused, a tier id longer than 16 characters could never
+    be chosen. What is saved is what was sent, whole; only the copy shown again in the form is cut."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    app = create_match_app(":memory:", store=store, today=AS_OF)
+    long_tier = "exceptionally_trustworthy"  # 25 characters
+    tiers = Tiers("custom", (Label("ordinary", "一般", "ordinary"), Label(long_tier, "极好", "exceptional")))
+    app.state.matchmaker.tiers = tiers
+    before = store.client(client, today=AS_OF).preferences
+    with serve(app) as site:
+        junk = "30" + " " * 14 + "junk"
+        r = site.post(f"/clients/{client}/preferences?lang=en", data={"seeks": "F", "age_min": junk, "age_max": "40"})
+        assert r.status_code == 400 and "age_min: the ages must be whole numbers" in r.text
+        assert re.findall(r'name="age_min"[^>]* value="([^"]*)"', r.text) == ["30" + " " * 14]
+        assert store.client(client, today=AS_OF).preferences == before
+        zeros = "0" * 15 + "25"  # 17 characters
+        sent = {"seeks": "F", "age_min": zeros, "age_max": "40", "min_tier": long_tier}
+        r = site.post(f"/clients/{client}/preferences?lang=en", data=sent, follow_redirects=False)
+        assert r.status_code == 303
+    saved = store.client(client, today=AS_OF).preferences
+    assert (saved.age_min, saved.age_max, saved.min_tier) == (25, 40, long_tier)
+    store.close()
+
+
+class _HeldRegistry:
+    """A registry whose answer waits until the test lets it go (or 10 s pass): says when it was asked."""
+
+    def __init__(self) -> None:
+        self.asked, self.release = threading.Event(), threading.Event()
+        self.done: list[str] = []
+
+    def badges(self, subject_ids: list[str], lang: str = "en", *, explain: bool = False) -> dict[str, Badge]:
+        self.asked.set()
+        self.release.wait(10)
+        self.done.append("registry answered")
+        return {}
+
+
+def test_a_refused_preference_waiting_on_the_registry_holds_no_other_request_up() -> None:
+    """Refused preferences bring the client's page back, which asks the registry for a consenting client's badge:
+    that blocking request ran on the event loop, so every other page waited for it (up to its 10 s timeout). It runs
+    in the threadpool: a page asked meanwhile is answered while the registry is still being waited on."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    store.set_consent(client, True)
+    registry = _HeldRegistry()
+    app = create_match_app(":memory:", registry=cast(RegistryClient, registry), store=store, today=AS_OF)
+    with serve(app) as site, ThreadPoolExecutor(1) as pool:
+        refused = pool.submit(
+            site.post, f"/clients/{client}/preferences?lang=en", data={"seeks": "F", "age_min": "40", "age_max": "30"}
+        )
+        assert registry.asked.wait(30), "the refused preferences' page did not ask the registry"
+        r = site.get("/?lang=en")
+        registry.done.append("other page answered")
+        registry.release.set()
+        assert refused.result().status_code == 400 and r.status_code == 200
+    assert registry.done == ["other page answered", "registry answered"]
+    store.close()
+
+
 def test_a_single_valued_field_sent_twice_is_refused_naming_it(world: dict[str, Any], couple: dict[str, Any]) -> None:
     """A form naming a single-valued field twice (a=1&a=2) was read for its last value; it is refused 400 naming the
     field, in the page's language, as the registry's pages refuse it. A checkbox group is sent once a box: kept."""
@@ -1384,12 +1458,30 @@ def test_register_prefs_and_consent_answer_in_chinese_when_asked(tmp_path: Path)
         "客户 1 寻找男（M），年龄 25-40，所在区：海淀区（110108）；最低学历：硕士（master），最低月收入：不限，"
         "最低信用等级：信用良好（good）（仅对分享等级者）。\n",
     )
-    wrong = _matchmaking(db, "prefs", "1", "--age", "40-25", "--lang", "zh")
-    assert (wrong.returncode, wrong.stderr) == (2, "错误：age_min：年龄范围须在 18-100 之内，小的在前\n")
+    refused = {  # every refusal in Chinese: `--age abc` was "error: --age: give a range such as 25-35, not 'abc'"
+        ("--age", "40-25"): "age_min：年龄范围须在 18-100 之内，小的在前",
+        ("--age", "abc"): "--age：请给出年龄范围，例如 25-35，而不是 'abc'",
+        ("--age", "30"): "--age：请给出年龄范围，例如 25-35，而不是 '30'",
+        ("--district", "Gotham"): "districts：未知的区 'Gotham'：请用北京 16 个区之一的代码、中文或英文名称"
+        "（例如 110108、海淀区、Haidian）",
+        (
+            "--min-tier",
+            "best",
+        ): "min_tier：未知的政策 sesame 的信用等级 'best'：可选 poor, fair, good, very_good, excellent",
+    }
+    for option, said in refused.items():
+        wrong = _matchmaking(db, "prefs", "1", *option, "--lang", "zh")
+        assert (wrong.returncode, wrong.stderr) == (2, f"错误：{said}\n")
+    unseen = _matchmaking(db, "register", "--subject", subject, "--name", "\u200b", *ABOUT[2:], "--lang", "zh")
+    assert (unseen.returncode, unseen.stderr) == (2, "错误：name：含有不可见字符（U+200B）；姓名须为可见的文字\n")
     given = _matchmaking(db, "consent", "1", "--give", "--lang", "zh")
     assert (given.returncode, given.stdout) == (0, "客户 1：已同意（记录共 1 条）。\n")
     nobody = _matchmaking(db, "consent", "7", "--withdraw", "--lang", "zh")
     assert (nobody.returncode, nobody.stderr) == (2, "错误：没有第 7 号客户\n")
+    none = tmp_path / "none.duckdb"
+    for command in (["prefs", "1", "--age", "25-35"], ["consent", "1", "--give"]):
+        store = _matchmaking(none, *command, "--lang", "zh")
+        assert (store.returncode, store.stderr) == (2, f"错误：{none} 没有婚恋网站的数据库：请先登记客户或生成客户库\n")
 
 
 def test_matches_says_its_refusals_in_its_language(tmp_path: Path) -> None:

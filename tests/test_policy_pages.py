@@ -429,13 +429,14 @@ def test_the_published_page_says_how_points_become_the_score_and_its_example_is_
                 "A weight that halves does so day by day: a record counts its points × 2^(−days since its date ÷ the "
                 "days it takes to halve), a year being 365 days (10 points that halve every year count 7.08 after 182 "
                 "days). Each dimension's points are added up within its limits; the score is the base and the "
-                "dimensions, rounded half up to a whole point.",
+                "dimensions, to the nearest whole point, a half upward (98.5 → 99, −2.5 → −2).",
             ),
             (
                 "zh",
                 "分值减半按天连续计算：一条记录计其分值 × 2^(−记录日期至今的天数 ÷ 减半所需天数)，"
                 "一年按365天计（每年减半的10分，182天后计7.08分）。"
-                "各维度的分数相加后不超出其上下限；分数为初始分加各维度分数，四舍五入到整数。",
+                "各维度的分数相加后不超出其上下限；分数为初始分加各维度分数，取最接近的整数，恰为半分时向上取"
+                "（98.5 → 99，−2.5 → −2）。",
             ),
         ):
             page = client.get("/policies/beijing", params={"lang": lang})
@@ -446,4 +447,84 @@ def test_the_published_page_says_how_points_become_the_score_and_its_example_is_
     registry.send("tax_bureau", [tax("T1", who, days_before(182), status="late", days_late=30)])
     run = registry.score(builtin_policy("beijing"))
     assert registry.points(run.run_id, who, "tax.late") == -7.077785  # −10 × 2^(−182/365), as the pages show it: −7.08
-    assert registry.results(run.run_id)[who]["score"] == 993  # 1000 − 7.077785, rounded half up
+    assert registry.results(run.run_id)[who]["score"] == 993  # 1000 − 7.077785 to the nearest point
+
+
+def _beijing_changed(*changes: tuple[str, str]) -> LoadedPolicy:
+    text = builtin_policy("beijing").text
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return parse_policy(text, "beijing.yaml")
+
+
+def _score_lead(loaded: LoadedPolicy, lang: str) -> str:
+    from socialcredit.policy.words import policy_text as words
+
+    return next(s.lead for s in words(loaded, lang).sections if s.key == "score")
+
+
+def test_the_page_says_how_a_half_point_and_a_total_below_zero_are_rounded_as_a_run_rounds_them(
+    tmp_path: Any,
+) -> None:
+    """The page said "rounded half up" (四舍五入), which many read −3.5 → −4; a run takes FLOOR(total + 0.5): a half
+    goes upward below zero too. Scored from 0 with −3.5 for a late tax and +2.5 for a paid one: −3.5 → −3, 2.5 → 3."""
+    from scoring_helpers import days_before, open_registry, person, tax
+
+    loaded = _beijing_changed(
+        ("scale: {base: 1000, min: 0, max: 1300}", "scale: {base: 0, min: -1300, max: 1300}"),
+        ("{id: D, min: 0,", "{id: D, min: -1300,"),
+        ("    points: 2\n    per: year\n", "    points: 2.5\n    per: year\n"),
+        ("    points: -10\n    decay: {half_life_days: 365}\n", "    points: -3.5\n"),
+    )
+    assert _score_lead(loaded, "en").endswith(
+        "Each dimension's points are added up within its limits; the score is the base and the dimensions, to the "
+        "nearest whole point, a half upward (98.5 → 99, −2.5 → −2). The grades:"
+    )
+    assert _score_lead(loaded, "zh").endswith(
+        "各维度的分数相加后不超出其上下限；分数为初始分加各维度分数，取最接近的整数，恰为半分时向上取"
+        "（98.5 → 99，−2.5 → −2）。信用等级如下："
+    )
+    registry = open_registry(tmp_path)
+    late, paid = person(1), person(2)
+    registry.register({late: "other", paid: "other"})
+    registry.send(
+        "tax_bureau",
+        [tax("T1", late, days_before(10), status="late", days_late=30), tax("T2", paid, days_before(10))],
+    )
+    run = registry.score(loaded)
+    assert (registry.points(run.run_id, late, "tax.late"), registry.points(run.run_id, paid, "tax.paid")) == (-3.5, 2.5)
+    scores = registry.results(run.run_id)
+    assert (scores[late]["score"], scores[paid]["score"]) == (-3, 3)
+
+
+def test_the_page_says_a_rule_counted_per_month_halves_from_the_month_s_latest_record_as_a_run_counts_it(
+    tmp_path: Any,
+) -> None:
+    """A rule counted once a month whose weight halves counts each month from its latest record (compiler/plan.py):
+    the page said how a weight halves, not from which record. Two late taxes of one month, 20 and 10 days old, count
+    −10 × 2^(−10/365) once."""
+    from scoring_helpers import days_before, open_registry, person, tax
+
+    loaded = _beijing_changed(
+        (
+            "    points: -10\n    decay: {half_life_days: 365}\n",
+            "    points: -10\n    per: month\n    decay: {half_life_days: 365}\n",
+        ),
+    )
+    said = {
+        "en": "A rule counted for each month (quarter, year) with a record counts each such period once, its weight "
+        "halving from the period's latest record. ",
+        "zh": "按月（季度、年份）计分的规则每个期间只计一次，其分值自该期间最近一条记录的日期起减半。",
+    }
+    for lang, words in said.items():
+        assert words in _score_lead(loaded, lang)
+        assert words not in _score_lead(builtin_policy("beijing"), lang)  # no rule of the shipped one is both
+    registry = open_registry(tmp_path)
+    who = person(1)
+    registry.register({who: "other"})
+    late = [tax(f"T{n}", who, days_before(days), status="late", days_late=30) for n, days in ((1, 20), (2, 10))]
+    registry.send("tax_bureau", late)
+    run = registry.score(loaded)
+    assert registry.points(run.run_id, who, "tax.late") == -9.811888  # −10 × 2^(−10/365), to the millionth
+    assert registry.results(run.run_id)[who]["score"] == 990  # 1000 − 9.811888 to the nearest point

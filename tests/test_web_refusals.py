@@ -11,6 +11,13 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from api_helpers import serving
+from scoring_helpers import days_before, open_registry, person, tax
+from socialcredit.api.app import create_app
+from socialcredit.clock import TODAY_ENV
+from socialcredit.policy import builtin_policy, parse_policy
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.scoring.policies import get_policy, publish_policy
 from web_helpers import csrf_of, sign_in, site
 
 __all__ = ["site"]  # the module-scoped fixture
@@ -152,3 +159,35 @@ def test_a_records_effect_names_its_policy_in_the_pages_language(site: dict[str,
             page = client.get("/me/records", params={"lang": lang}).text
             effects = re.findall(r'<span class="contribution">([^<]*?) <span class="points', page)
             assert effects and set(effects) <= {name, sesame}, set(effects)
+
+
+def test_a_records_effect_names_its_policy_as_the_run_it_counts_under_does(tmp_path: Any) -> None:
+    """/me/records named a record's policy by the policy's newest version, the overview by the version of the run
+    that scored the record: a version published since the run under a new name gave the same policy two names on
+    the resident's pages. Both name it as the run's version does."""
+    registry = open_registry(tmp_path)
+    who = person(1)
+    registry.register({who: "other"})
+    registry.send("tax_bureau", [tax("T1", who, days_before(10), status="late", days_late=30)])
+    registry.score(builtin_policy("beijing"))
+    text = builtin_policy("beijing").text
+    for old, new in (
+        ('version: "2026.2"', 'version: "2026.3"'),
+        ("北京市社会信用评分", "北京市信用分"),
+        ("Beijing social credit score", "Beijing credit score"),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    publish_policy(registry.store, parse_policy(text, "beijing.yaml"))
+    assert get_policy(registry.store, "beijing").policy.name.get("en") == "Beijing credit score"
+    key = issue_key(registry.store, "resident", "张三", subject=who).token
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, "2026-01-01")
+        app = create_app(tmp_path / "registry.duckdb", store=registry.store)
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            sign_in(client, key)
+            for lang, name in (("zh", "北京市社会信用评分"), ("en", "Beijing social credit score")):
+                page = client.get("/me/records", params={"lang": lang}).text
+                effects = re.findall(r'<span class="contribution">([^<]*?) <span class="points', page)
+                assert effects == [name], effects
+                assert name in client.get("/me", params={"lang": lang}).text

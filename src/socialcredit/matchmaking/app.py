@@ -15,6 +15,7 @@ import jinja2
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit.errors import MatchmakingError, RegistryError, UnknownClientError
@@ -244,15 +245,14 @@ def create_match_app(
     async def preferences(request: Request, client_id: int) -> Any:
         form = await request.form()
         _sent_once(request, form)
+        sent = {k: str(form.get(k) or "") for k in ("age_min", "age_max", "min_education", "min_income", "min_tier")}
         # what was sent, to show again in the form when it is refused (it was lost: an error page linked to the
-        # start); a field is at most what its input holds, a choice at most the boxes there are
-        sent = {
-            k: str(form.get(k) or "")[:16] for k in ("age_min", "age_max", "min_education", "min_income", "min_tier")
-        }
+        # start); the copy shown holds at most what a field's input holds, a choice at most the boxes there are; what
+        # is parsed and saved is what was sent, whole
         asked = {  # the ages as typed: shown, never saved
             "seeks": [str(v) for v in form.getlist("seeks")[: len(SEXES)]],
             "districts": [str(v) for v in form.getlist("districts")[: len(DISTRICTS)]],
-            **sent,
+            **{k: v[:16] for k, v in sent.items()},
         }
         try:
             try:
@@ -274,7 +274,9 @@ def create_match_app(
         except UnknownClientError:
             raise
         except MatchmakingError as exc:
-            return client_view(request, client_id, 400, exc.said_in(_lang(request)), asked)
+            # in the threadpool, as the routes declared with def run: the page asks the registry (a blocking request)
+            # for a consenting client's badge, which on the event loop would hold every other request up
+            return await run_in_threadpool(client_view, request, client_id, 400, exc.said_in(_lang(request)), asked)
         return RedirectResponse(f"/clients/{client_id}?lang={_lang(request)}", status_code=303)
 
     @app.post("/clients/{client_id}/consent")

@@ -43,16 +43,13 @@ KeyOpt = Annotated[
 ]
 
 
-# The language of the labels and of the command's errors (languages.ASKED, which the command line's reads)
+# The language of the answer, its labels and the command's errors (languages.ASKED, which the command line's reads);
+# register, prefs and consent take it too (they spoke English only, their refusals too), English by default
 LangOpt = Annotated[
-    str, typer.Option("--lang", help="Language of labels and errors: zh or en.", metavar="LANG", callback=lang_option)
+    str,
+    typer.Option("--lang", help="Language of the answer and errors: zh or en.", metavar="LANG", callback=lang_option),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-# register, prefs and consent spoke English only, their refusals too (the profile's checks have their Chinese)
-SaidOpt = Annotated[
-    str,
-    typer.Option("--lang", help="Language of the answer and errors: en or zh.", metavar="LANG", callback=lang_option),
-]
 
 
 def _split(values: list[str]) -> list[str]:
@@ -81,7 +78,7 @@ def register(
     ],
     interests: Annotated[list[str], typer.Option("--interest", help="An interest (repeat, or comma-separated).")],
     db: DbOpt = DEFAULT_MATCH_DB,
-    lang: SaidOpt = "en",
+    lang: LangOpt = "en",
 ) -> None:
     """Register a client (sex and birth date are read from the identity number); prints the client id."""
     from socialcredit.matchmaking.reference import credit_tiers
@@ -109,7 +106,7 @@ def prefs(
         str | None, typer.Option(help="Minimum credit tier of those who share ('' for none).", metavar="TIER")
     ] = None,
     db: DbOpt = DEFAULT_MATCH_DB,
-    lang: SaidOpt = "en",
+    lang: LangOpt = "en",
 ) -> None:
     """Change a client's partner preferences (options not given keep their value)."""
     from socialcredit.matchmaking.reference import credit_tiers, shown
@@ -122,7 +119,11 @@ def prefs(
             try:
                 lo, hi = (int(x) for x in age.split("-", 1))
             except ValueError:
-                raise MatchmakingError(f"--age: give a range such as 25-35, not {shown(age)}", field="age") from None
+                raise MatchmakingError(
+                    f"--age: give a range such as 25-35, not {shown(age)}",
+                    field="age",
+                    zh=f"--age：请给出年龄范围，例如 25-35，而不是 {shown(age)}",
+                ) from None
         new = Preferences(
             tuple(_split(seeks)) if seeks else now.seeks,
             lo,
@@ -175,7 +176,7 @@ def consent(
     client_id: Annotated[int, typer.Argument(help="The client.")],
     give: Annotated[bool, typer.Option("--give/--withdraw", help="Give or withdraw consent to share the tier.")],
     db: DbOpt = DEFAULT_MATCH_DB,
-    lang: SaidOpt = "en",
+    lang: LangOpt = "en",
 ) -> None:
     """Give or withdraw a client's consent to share their credit tier; takes effect at the next ranking."""
     from socialcredit.matchmaking.store import open_match_store

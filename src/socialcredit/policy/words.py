@@ -183,8 +183,11 @@ def _points(value: float, lang: str) -> str:
 def _how_summed(p: Policy, lang: str) -> str:
     """How the points become the score, exactly enough to check a score by hand: a weight that halves does so day by
     day (a reader of "halves every year" counted a late tax payment of 182 days at −10 where the score counts −7.08),
-    the dimensions within their limits, the score rounded half up (compiler/plan.py). The example is the same for
-    every policy with a rule whose weight halves: a version that changes a rule's points changes its rule only."""
+    from a period's latest record for a rule counted per month, quarter or year, the dimensions within their limits,
+    the score to the nearest whole point with a half upward, also below zero (FLOOR(total + 0.5) in compiler/plan.py:
+    −2.5 → −2, where "rounded half up" or 四舍五入 reads −3 to many). The example is the same for every policy with
+    a rule whose weight halves: a version that changes a rule's points changes its rule only."""
+    en = lang == "en"
     said = ""
     if any(r.decay is not None for r in p.rules):
         example = _num(round(10 * 2 ** (-182 / 365), 2), lang)  # 7.08
@@ -192,16 +195,26 @@ def _how_summed(p: Policy, lang: str) -> str:
             "A weight that halves does so day by day: a record counts its points × 2^(−days since its date ÷ the days "
             f"it takes to halve), a year being 365 days (10 points that halve every year count {example} after 182 "
             "days). "
-            if lang == "en"
+            if en
             else "分值减半按天连续计算：一条记录计其分值 × 2^(−记录日期至今的天数 ÷ 减半所需天数)，一年按365天计"
             f"（每年减半的10分，182天后计{example}分）。"
         )
-    if lang == "en":
+    if any(r.decay is not None and r.per != "occurrence" for r in p.rules):
+        said += (
+            "A rule counted for each month (quarter, year) with a record counts each such period once, its weight "
+            "halving from the period's latest record. "
+            if en
+            else "按月（季度、年份）计分的规则每个期间只计一次，其分值自该期间最近一条记录的日期起减半。"
+        )
+    if en:
         return said + (
             "Each dimension's points are added up within its limits; the score is the base and the dimensions, "
-            "rounded half up to a whole point. "
+            "to the nearest whole point, a half upward (98.5 → 99, −2.5 → −2). "
         )
-    return said + "各维度的分数相加后不超出其上下限；分数为初始分加各维度分数，四舍五入到整数。"
+    return said + (
+        "各维度的分数相加后不超出其上下限；分数为初始分加各维度分数，取最接近的整数，恰为半分时向上取"
+        "（98.5 → 99，−2.5 → −2）。"
+    )
 
 
 def span(days: int, lang: str) -> str:

@@ -27,10 +27,10 @@ from socialcredit.registry.reporting.policy_text import anchor_of, notice_hrefs,
 from socialcredit.registry.reporting.report import PARTS, subject_report
 from socialcredit.registry.reporting.resident_file import render_html
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.registry.scoring.runs import scored_policy_ids
+from socialcredit.registry.scoring.runs import in_force_sql, scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
-from socialcredit.web.codes import name_codes, name_listings, policy_names, tier_label
+from socialcredit.web.codes import name_codes, name_listings, tier_label
 from socialcredit.web.core import Page, Web, confirmed, whole_number
 from socialcredit.web.disputes_page import dispute_refusal, resident_dispute_page
 from socialcredit.web.freeze_page import freeze_context
@@ -111,9 +111,15 @@ def file_context(
         )
     name_codes(report, page.lang)
     # a page without the scores (/me/records) named each record's effect by the policy's id ("beijing -50" on a
-    # Chinese page): the policies the records count under, by their names
+    # Chinese page): the policies the records count under, by the names the versions of their runs in force give
+    # them, as the scores name them (a records' contributions are of those runs; a newer version may rename it)
     counted = {pid for r in report.get("records", []) for pid in r.get("contribution") or {}}
-    report["policy_names"].update(policy_names(store, counted - set(report["policy_names"]), page.lang))
+    unnamed = counted - set(report["policy_names"])
+    if unnamed:
+        for run in store.rows(f"SELECT policy_id, policy_version FROM ({in_force_sql()})"):
+            if run["policy_id"] in unnamed:
+                policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
+                report["policy_names"][run["policy_id"]] = policy.name.get(page.lang)
     _name_inquiries(store, report, page.lang)
     return report
 
