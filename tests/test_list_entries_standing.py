@@ -15,11 +15,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build, score_on_its_day
+from due_world import A, build
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 
 LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
 
@@ -38,7 +39,7 @@ def test_a_blacklist_entry_says_where_its_listing_stands(
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
     for day in ("2026-02-01", today):
-        score_on_its_day(store, sesame, dt.date.fromisoformat(day))
+        score(store, sesame, dt.date.fromisoformat(day))
     operator = "Bearer " + issue_key(store, "operator", "an operator").token
     bank = issue_key(
         store,
@@ -66,7 +67,7 @@ def test_an_entry_decisions_no_longer_apply_says_held(tmp_path: Path, monkeypatc
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
     for day in ("2026-02-01", "2026-04-02"):
-        score_on_its_day(store, sesame, dt.date.fromisoformat(day))
+        score(store, sesame, dt.date.fromisoformat(day))
     operator = "Bearer " + issue_key(store, "operator", "an operator").token
     courts = issue_key(store, "furnisher", "the courts", source="courts").token
     bank = issue_key(
@@ -98,7 +99,7 @@ def test_an_entry_whose_listing_ended_since_the_run_says_ended(tmp_path: Path, m
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
     for day in ("2026-02-01", "2026-04-02"):
-        score_on_its_day(store, sesame, dt.date.fromisoformat(day))
+        score(store, sesame, dt.date.fromisoformat(day))
     operator = "Bearer " + issue_key(store, "operator", "an operator").token
     bank = issue_key(
         store,

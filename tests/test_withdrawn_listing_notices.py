@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build, score_on_its_day
+from due_world import A, build
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
@@ -28,6 +28,7 @@ from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.records.versions import withdraw_record
 from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
 
 LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
@@ -51,8 +52,8 @@ def test_a_withdrawn_record_marks_its_listing_held_in_notices_file_and_page(
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
-    score_on_its_day(store, sesame, dt.date(2026, 2, 1))
-    score_on_its_day(store, sesame, dt.date(2026, 4, 2))
+    score(store, sesame, dt.date(2026, 2, 1))
+    score(store, sesame, dt.date(2026, 4, 2))
     resident = issue_key(store, "resident", "张三", subject=A).token
     courts = issue_key(store, "furnisher", "the courts", source="courts").token
     bank = issue_key(
@@ -109,8 +110,8 @@ def test_every_held_listing_of_an_operator_is_worded_with_one_query_per_table(
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
-    score_on_its_day(store, sesame, dt.date(2026, 2, 1))
-    score_on_its_day(store, sesame, dt.date(2026, 4, 2))
+    score(store, sesame, dt.date(2026, 2, 1))
+    score(store, sesame, dt.date(2026, 4, 2))
     withdraw_record(store, "courts", "J1", actor="operator:test", today=dt.date(2026, 4, 2))
     run = int(store.one("SELECT max(run_id) FROM score_runs"))
     base = int(store.one("SELECT max(listing_id) FROM listings"))
