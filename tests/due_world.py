@@ -13,13 +13,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
-from socialcredit.clock import resolve_today
 from socialcredit.identifiers import make_ric
-from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.records.ingest import ingest_file
-from socialcredit.registry.scoring.runs import RunSummary, score
 from socialcredit.store import Store, open_store
 
 A = make_ric("110105", dt.date(1980, 5, 1), 11)
@@ -38,12 +34,6 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 def ingest(store: Store, path: Path, source: str, today: dt.date) -> None:
     report = ingest_file(store, path, source, today=today)
     assert not report.errors, report.errors
-
-
-def score_on_its_day(store: Store, loaded: LoadedPolicy, as_of: dt.date, **options: Any) -> RunSummary:
-    """``score`` made on its as-of date, the registry's today then (a run gives its notices on the day it is made):
-    a run dated ahead of the registry's today is made on that today, and stays a what-if."""
-    return score(store, loaded, as_of, today=min(as_of, resolve_today()), **options)
 
 
 JUDGMENT = ["record_id", "subject_id", "record_type", "event_date", "case_type", "amount", "status", "defaulter"]
