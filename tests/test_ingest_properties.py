@@ -20,7 +20,7 @@ from record_helpers import statements
 from socialcredit.errors import IngestError, LimitError
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.records import ingest as ingest_module
-from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.records.ingest import BatchOptions, ingest_file
 from socialcredit.registry.records.roles import represented_orgs
 from socialcredit.registry.reporting.report import record_fields
 from socialcredit.store import Store, open_store
@@ -773,3 +773,80 @@ def test_an_amount_of_minus_zero_is_stored_as_zero(store: Store, tmp_path: Path,
     assert (amount, math.copysign(1, amount)) == (0.0, 1.0)
     again = _write_batch(tmp_path / f"z{batch}b.csv", [rows[0] | {"amount": "0"}])
     assert ingest_file(store, again, "tax_bureau", today=TODAY).unchanged == 1
+
+
+@pytest.fixture(scope="module")
+def twin_stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store]:
+    """Two stores of one subject and no record, which are sent the same batches."""
+    folder = tmp_path_factory.mktemp("twins")
+    (folder / "subjects.csv").write_text(f"subject_id,name\n{PERSON},张三\n", encoding="utf-8")
+    stores = []
+    for name in ("filtered", "cast_first"):
+        s = open_store(folder / f"{name}.duckdb", create=True, key="")
+        ingest_file(s, folder / "subjects.csv", "civil_affairs", today=TODAY)
+        stores.append(s)
+    return stores[0], stores[1]
+
+
+# Text each typed column of a tax payment refuses (a date, a number, a whole number), beside a value it takes.
+UNTYPED = {
+    "event_date": ["-1", "2025-02-30", "0000-00-00", "epoch", "2025/01/01", "x"],
+    "amount": ["-1x", "twelve", "1_000", "0x10", "inf", "NaN", "1e309"],
+    "days_late": ["1.5", "-", "1e3", "9" * 40, "three", "0x10"],
+}
+GOOD_TAX = {"event_date": "2025-06-01", "amount": "12", "status": "paid", "days_late": "3"}
+_tax_rows = st.lists(
+    st.tuples(
+        st.integers(0, 7),  # the record id, among few: a batch meets the ids a batch before stored
+        st.one_of(
+            st.none(),
+            st.sampled_from(sorted(UNTYPED)).flatmap(lambda c: st.tuples(st.just(c), st.sampled_from(UNTYPED[c]))),
+        ),
+        st.sampled_from(["12", "13"]),
+    ),
+    min_size=1,
+    max_size=6,
+    unique_by=lambda r: r[0],
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(earlier=_tax_rows, batch=_tax_rows, partial=st.booleans())
+def test_a_rejected_rows_text_is_never_cast_to_its_type(
+    twin_stores: tuple[Store, Store],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    earlier: list,
+    batch: list,
+    partial: bool,
+) -> None:
+    """Rows whose text a typed column (the event date, a number, a whole number) refuses, beside rows that are new,
+    unchanged or changed, after a batch that stored some of the same ids: every row is stored or rejected with its
+    reasons, the same whether the typed values are read before or after the rejected rows are dropped (the order
+    is the planner's; a rejected row's "-1" cast to a date answered a partial batch with a 500)."""
+    n = next(counter)
+    reports = []
+    for store, cast_first in zip(twin_stores, (False, True), strict=True):
+        with monkeypatch.context() as m:
+            if cast_first:  # the typed rows of the new ids read from every staged row (the insert keeps the valid)
+                m.setattr(ingest_module, "_VALID", "WHERE true")
+            for name, rows, options in (("e", earlier, None), ("b", batch, BatchOptions(all_or_nothing=not partial))):
+                path = tmp_path / f"t{n}{name}{int(cast_first)}.ndjson"
+                lines = []
+                for rid, bad, amount in rows:
+                    row = {"record_id": f"T{n}-{rid}", "subject_id": PERSON, "record_type": "tax_payment"}
+                    row |= {**GOOD_TAX, "amount": amount} | (dict([bad]) if bad and name == "b" else {})
+                    lines.append(json.dumps(row) + "\n")
+                path.write_text("".join(lines), encoding="utf-8")
+                report = ingest_file(store, path, "tax_bureau", today=TODAY, batch=options)
+        bad_rows = {i + 1 for i, (_rid, bad, _amount) in enumerate(batch) if bad}
+        assert {e.row for e in report.errors} >= bad_rows
+        if report.errors and not partial:  # all or nothing: nothing
+            assert (report.accepted, report.unchanged, report.batch_id) == (0, 0, None)
+        else:
+            assert report.accepted + report.unchanged + report.rejected == len(batch)
+            stored = store.one("SELECT count(*) FROM records WHERE batch_id = ?", [report.batch_id])
+            assert stored == report.accepted
+        reports.append((report.accepted, report.unchanged, report.rejected, sorted({e.row for e in report.errors})))
+    assert reports[0] == reports[1]

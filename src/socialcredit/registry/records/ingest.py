@@ -892,17 +892,21 @@ def _as_date(col: str, native: bool) -> str:
 
 
 def _typed(name: str, spec: FieldSpec, staged: _Staged, bind: _Binds) -> str:
+    """SQL: the value of the staged text ``name`` as its field's type. Cast with TRY_CAST: a valid row's text casts
+    (its checks say so) to the same value, and a rejected row's text, which DuckDB may cast before the filter that
+    drops the rejected rows has run (the order of a projection and a filter below it is the optimizer's), is NULL
+    instead of failing the whole batch (``-1`` as a date answered a partial batch with a 500)."""
     col = ident(name)
     if spec.type == "number":  # + 0: -0 is 0 (a listing showed an amount of "-0 yuan")
-        return f"{col} + 0" if name in staged.native else f"CAST({col} AS DOUBLE) + 0"
+        return f"{col} + 0" if name in staged.native else f"TRY_CAST({col} AS DOUBLE) + 0"
     if name in staged.native:
         return col
     if spec.type == "integer":
-        return f"CAST({col} AS BIGINT)"
+        return f"TRY_CAST({col} AS BIGINT)"
     if spec.type == "boolean":
         return f"lower({col}) IN ({bind.each(_TRUE)})"
     if spec.type == "date":  # (its midnight written out is the day: hashed as the day's ISO text, as a date is)
-        return f"CAST({col} AS DATE)"
+        return f"TRY_CAST({col} AS DATE)"
     return col  # strings
 
 
@@ -1246,7 +1250,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
     values: list[str | None] = ["t.subject_id", "t.record_type", "CAST(t.event_date AS VARCHAR)"]
     values += [f"coalesce(CAST(t.{ident(f)} AS VARCHAR), '\\N')" if f in cols else None for f in fields]
     hashed = _joined_text(values)
-    event_date = "event_date" if "event_date" in staged.native else "CAST(event_date AS DATE)"
+    event_date = "event_date" if "event_date" in staged.native else "TRY_CAST(event_date AS DATE)"  # (``_typed``)
     # The latest stored version of each record id of the file: looked up among the source's records only if the
     # source may have sent one of them before (the ids' range meets a range of the ids it sent). A file of new ids
     # (ids above those sent before, say) reads no stored record, however many the store holds.
