@@ -346,3 +346,56 @@ def test_the_new_key_asked_for_at_a_terminal_is_not_shown(tmp_path: Path) -> Non
     assert NEW.encode() not in shown  # typed without an echo
     _refused(db, OLD)
     assert "The audit log is intact: 1 entry." in _verified(db, NEW)
+
+
+RULE = "a store's key is printable ASCII (letters, digits, spaces, punctuation) without a backslash"
+UNRULY = ["新的密钥2026", "pa\\ss\\x41word", "line\nbreak", "tab\there"]
+
+
+@pytest.mark.parametrize("new_key", UNRULY, ids=["chinese", "backslashes", "newline", "tab"])
+def test_a_new_key_duckdb_would_misread_is_refused_unquoted(tmp_path: Path, new_key: str) -> None:
+    """DuckDB reads a key as BLOB text (``\\x41`` is ``A``; other than ASCII refused, its message quoting the key):
+    such a new key is refused by the rule, never echoed, and the store is as it was."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=new_key)
+
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2,
+        "",
+        f"error: the new key cannot be a store's key: {RULE}\n",
+    )
+    assert [p.name for p in db.parent.iterdir()] == ["city.duckdb"]  # nothing written beside it
+    assert "The audit log is intact: 0 entries." in _verified(db, OLD)
+
+
+@pytest.mark.parametrize("key", UNRULY[:2], ids=["chinese", "backslashes"])
+def test_a_store_key_duckdb_would_misread_is_never_echoed(tmp_path: Path, key: str) -> None:
+    """The same keys in SOCIALCREDIT_DB_KEY: opening a store says the key does not open it, by the rule; creating
+    one is refused before anything is written."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+    opened = _cli("audit", "verify", db=db, key=key)
+    assert (opened.returncode, opened.stdout, opened.stderr) == (
+        2,
+        "",
+        f"error: the key in SOCIALCREDIT_DB_KEY does not open the store {db}: {RULE}\n",
+    )
+    new = tmp_path / "other" / "new.duckdb"
+    created = _cli("init", db=new, key=key)
+    assert (created.returncode, created.stdout, created.stderr) == (
+        2,
+        "",
+        f"error: the key in SOCIALCREDIT_DB_KEY cannot be a store's key: {RULE}\n",
+    )
+    assert not new.parent.exists()
+
+
+def test_a_key_with_a_backslash_escape_still_opens_its_store(tmp_path: Path) -> None:
+    """A store whose key was given with DuckDB's escape (``\\x41`` for ``A``) before the rule opens with it still."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key="pa-A-word").close()
+    with open_store(db, key="pa-\\x41-word") as store:
+        assert store.encrypted
+    assert "The audit log is intact: 0 entries." in _verified(db, "pa-\\x41-word")

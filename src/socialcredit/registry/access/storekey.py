@@ -23,7 +23,15 @@ from socialcredit.errors import SocialCreditError, StoreError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.inquiries import journal_of
 from socialcredit.sqltext import ident
-from socialcredit.store import KEY_ENV, Store, copy_under_key, drop_rotating_copy, open_store, rotating_path
+from socialcredit.store import (
+    KEY_ENV,
+    Store,
+    check_new_key,
+    copy_under_key,
+    drop_rotating_copy,
+    open_store,
+    rotating_path,
+)
 
 __all__ = ["MAX_KEY_CHARS", "NEW_KEY_ENV", "KeyRotation", "rotate_store_key"]
 
@@ -52,6 +60,7 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
         raise SocialCreditError(f"the new key is empty: set {NEW_KEY_ENV} to it, or type it when asked")
     if len(new_key) > MAX_KEY_CHARS:
         raise SocialCreditError(f"the new key is {len(new_key):,} characters long; a key is at most {MAX_KEY_CHARS:,}")
+    check_new_key(new_key, "the new key")  # before anything is moved or written
     store = open_store(db)
     copy = rotating_path(db)
     try:
