@@ -15,6 +15,7 @@ import json
 import os
 import pty
 import select
+import stat
 import subprocess
 import tempfile
 import time
@@ -399,3 +400,20 @@ def test_a_key_with_a_backslash_escape_still_opens_its_store(tmp_path: Path) -> 
     with open_store(db, key="pa-\\x41-word") as store:
         assert store.encrypted
     assert "The audit log is intact: 0 entries." in _verified(db, "pa-\\x41-word")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user takes root")
+def test_the_store_keeps_its_owner_and_mode(tmp_path: Path) -> None:
+    """A store of the service's user (uid 1000 here), readable by its group, rotated by root: the new file is still
+    the service's, its mode narrowed to the owner's reading and writing (0600) as a store's is."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+    os.chown(db, 1000, 1000)
+    db.chmod(0o640)
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    now = db.stat()
+    assert (now.st_uid, now.st_gid, stat.S_IMODE(now.st_mode)) == (1000, 1000, 0o600)
+    assert "The audit log is intact: 1 entry." in _verified(db, NEW)

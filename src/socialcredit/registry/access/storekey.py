@@ -15,7 +15,9 @@ rotation.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +73,7 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
         try:
             rows = copy_under_key(store, copy, new_key)
             seq = _checked(copy, new_key, rows, actor, was_encrypted=store.encrypted, inquiries=inquiries)
+            _owned_like(copy, db)
             _synced(copy)
             _swap(copy, db)
         except BaseException:
@@ -107,6 +110,16 @@ def _checked(copy: Path, key: str, rows: dict[str, int], actor: str, *, was_encr
     if copy.with_name(copy.name + ".wal").exists():
         raise StoreError(f"the copy under the new key kept a write-ahead log ({copy}.wal); nothing changed")
     return seq
+
+
+def _owned_like(copy: Path, db: Path) -> None:
+    """Give the copy the store's owner and group (where this process may: a store of the service's user, rotated
+    by root, stays the service's) and its mode, no wider than the owner's reading and writing."""
+    was = db.stat()
+    if (was.st_uid, was.st_gid) != (os.getuid(), os.getgid()):
+        with contextlib.suppress(PermissionError):  # not root: the copy stays the caller's
+            os.chown(copy, was.st_uid, was.st_gid)
+    os.chmod(copy, stat.S_IMODE(was.st_mode) & 0o600)
 
 
 def _synced(path: Path) -> None:
