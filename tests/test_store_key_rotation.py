@@ -228,18 +228,42 @@ storekey._swap = crash
 """
 
 
-def test_a_crash_before_the_swap_leaves_the_old_store_whole(tmp_path: Path) -> None:
+# where a rotation stops short of the rename: the module patched at the process's start, and what it is made to end
+_STOPS = {
+    "after the copy": ("socialcredit.store", "_objects"),  # written and checkpointed, before it is checked
+    "after the check": ("socialcredit.registry.access.storekey", "_synced"),  # read back and audited
+    "at the swap": ("socialcredit.registry.access.storekey", "_swap"),
+}
+_CRASH_AT = """
+import os
+import {module} as stopped
+
+
+def crash(*args, **kwargs):
+    os._exit(9)
+
+
+stopped.{name} = crash
+"""
+
+
+@pytest.mark.parametrize("stop", list(_STOPS))
+def test_a_crash_before_the_swap_leaves_the_old_store_whole(tmp_path: Path, stop: str) -> None:
     db = _city(tmp_path, OLD)
     before = _counts(db, OLD)
+    beside = sorted(p.name for p in db.parent.iterdir())
+    module, name = _STOPS[stop]
 
-    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_CRASH.format(before="pass"))
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_CRASH_AT.format(module=module, name=name))
 
     assert proc.returncode == 9, proc.stdout + proc.stderr
-    assert db.with_name(db.name + ".rotating").exists()  # the copy, written under the new key, not renamed
+    copy = db.with_name(db.name + ".rotating")
+    assert copy.is_file()  # the copy, written under the new key, not renamed
+    copy.with_name(copy.name + ".wal").write_bytes(b"the copy's log, as a crash amid its writes leaves it")
     _refused(db, NEW, DID_NOT_FINISH)
     # every row: the journalled inquiry moved in (and audited) before the copy, nothing else changed
     assert _counts(db, OLD) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 1}
-    assert not db.with_name(db.name + ".rotating").exists()  # removed by that open
+    assert sorted(p.name for p in db.parent.iterdir()) == beside  # the copy and its log removed by that open
     _refused(db, NEW)
     again = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -307,6 +331,7 @@ def test_a_copy_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     assert proc.stderr.startswith(f"error: cannot write the copy under the new key at {db}.rotating: ")
     assert proc.stderr.endswith("; nothing changed\n")
     assert _counts(db, OLD) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 1}
+    assert db.with_name(db.name + ".rotating").is_dir()  # not a copy the rotation wrote: that open left it alone
     _refused(db, NEW)
 
 
