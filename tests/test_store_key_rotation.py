@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from crash_helpers import CLI, store_counts
@@ -31,7 +32,7 @@ from socialcredit.registry.due_process.evidence import MEDIA_TYPES, add_evidence
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import Store, open_store
+from socialcredit.store import Store, _objects, open_store
 
 OLD = "old-key-3f9a1c"
 NEW = "new-key-b72e40"
@@ -442,3 +443,28 @@ def test_the_store_keeps_its_owner_and_mode(tmp_path: Path) -> None:
     now = db.stat()
     assert (now.st_uid, now.st_gid, stat.S_IMODE(now.st_mode)) == (1000, 1000, 0o600)
     assert "The audit log is intact: 1 entry." in _verified(db, NEW)
+
+
+def test_the_copy_is_checked_by_what_makes_each_object_not_its_name_alone() -> None:
+    """The check of a copy compares each table's, view's and index's SQL and each sequence's step and bounds: a copy
+    by COPY FROM DATABASE (its sequence used) matches its store in all of it; one with the same names made otherwise
+    differs in each."""
+    con = duckdb.connect()
+    for alias, (column, steps) in {"a": ("INTEGER", 1), "b": ("BIGINT", 3)}.items():
+        con.execute(f"ATTACH ':memory:' AS {alias}")
+        con.execute(f"CREATE TABLE {alias}.t (i {column})")
+        con.execute(f"CREATE VIEW {alias}.v AS SELECT {steps} AS n")
+        con.execute(f"CREATE INDEX ix ON {alias}.t ((i + {steps}))")
+        con.execute(f"CREATE SEQUENCE {alias}.s INCREMENT {steps}")
+        for _ in range(steps):
+            con.execute(f"SELECT nextval('{alias}.s')")
+    con.execute("ATTACH ':memory:' AS c")
+    con.execute("COPY FROM DATABASE a TO c")
+    a, b = _objects(con, "a"), _objects(con, "b")
+    assert _objects(con, "c") == a
+    assert {kind: sorted(name for name in a[kind] if a[kind][name] != b[kind][name]) for kind in a} == {
+        "table": ["main.t"],
+        "view": ["main.v"],
+        "index": ["main.ix"],
+        "sequence": ["main.s"],
+    }

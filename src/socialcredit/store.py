@@ -8,7 +8,7 @@ then encrypted with AES-GCM through DuckDB's encryption, using the OpenSSL build
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +50,7 @@ __all__ = [
     "record_id_range",
     "record_ids_may_be_known",
     "rotating_path",
+    "row_counts",
     "subject_keys_of",
     "sync_catalog",
     "unnote_role_records",
@@ -1648,25 +1649,30 @@ def drop_rotating_copy(path: Path) -> None:
             left.unlink()
 
 
-def _objects(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, list[str]]:
-    """The names of the tables, views, indexes and sequences of the attached database ``alias``."""
+def _objects(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, dict[str, str]]:
+    """The tables, views, indexes and sequences of the attached database ``alias``, each by its name: the SQL that
+    makes it, a sequence's step and bounds. Not where a sequence stands: DuckDB 1.5 lists a sequence copied or read
+    from the file as starting at its next value, and the same one used since it was read as starting where it was
+    made, its last value behind the next by a step, so one sequence shows in two ways (the store has none)."""
+    sequence = "concat_ws(' ', increment_by, min_value, max_value, cycle)"
     kinds = {
-        "table": "duckdb_tables() WHERE NOT temporary",
-        "view": "duckdb_views() WHERE NOT internal AND NOT temporary",
-        "index": "duckdb_indexes() WHERE true",
-        "sequence": "duckdb_sequences() WHERE NOT temporary",
+        "table": ("duckdb_tables() WHERE NOT temporary", "sql"),
+        "view": ("duckdb_views() WHERE NOT internal AND NOT temporary", "sql"),
+        "index": ("duckdb_indexes() WHERE true", "sql"),
+        "sequence": ("duckdb_sequences() WHERE NOT temporary", sequence),
     }
-    found: dict[str, list[str]] = {}
-    for kind, source in kinds.items():
+    found: dict[str, dict[str, str]] = {}
+    for kind, (source, made) in kinds.items():
         rows = con.execute(
-            f"SELECT schema_name || '.' || {kind}_name FROM {source} AND database_name = ? ORDER BY 1",
+            f"SELECT schema_name || '.' || {kind}_name, coalesce({made}, '') FROM {source} AND database_name = ?",
             [alias],
         ).fetchall()
-        found[kind] = [str(r[0]) for r in rows]
+        found[kind] = {str(name): str(what) for name, what in rows}
     return found
 
 
-def _row_counts(con: duckdb.DuckDBPyConnection, alias: str, tables: Sequence[str]) -> dict[str, int]:
+def row_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str], *, alias: str = _ALIAS) -> dict[str, int]:
+    """The rows of each of ``tables`` (``schema.table``) of the attached database ``alias`` (the store's)."""
     counts: dict[str, int] = {}
     for name in tables:
         schema, table = name.split(".", 1)
@@ -1703,9 +1709,14 @@ def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
             raise _not_copied(target, exc, key) from None
         before, after = _objects(con, _ALIAS), _objects(con, _COPY)
         if before != after:
-            differ = sorted({f"{k} {n}" for k in before for n in set(before[k]) ^ set(after[k])})
+            differ = sorted(
+                f"{kind} {name}"
+                for kind in before
+                for name in before[kind].keys() | after[kind].keys()
+                if before[kind].get(name) != after[kind].get(name)
+            )
             raise StoreError(f"the copy under the new key differs in {', '.join(differ)}; nothing changed")
-        rows, copied = _row_counts(con, _ALIAS, before["table"]), _row_counts(con, _COPY, before["table"])
+        rows, copied = row_counts(con, before["table"]), row_counts(con, before["table"], alias=_COPY)
         if rows != copied:
             short = sorted(name for name in rows if rows[name] != copied[name])
             raise StoreError(f"the copy under the new key has other rows in {', '.join(short)}; nothing changed")

@@ -24,7 +24,6 @@ from pathlib import Path
 from socialcredit.errors import SocialCreditError, StoreError
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.decisions.inquiries import journal_of
-from socialcredit.sqltext import ident
 from socialcredit.store import (
     KEY_ENV,
     Store,
@@ -33,6 +32,7 @@ from socialcredit.store import (
     drop_rotating_copy,
     open_store,
     rotating_path,
+    row_counts,
 )
 
 __all__ = ["MAX_KEY_CHARS", "NEW_KEY_ENV", "KeyRotation", "rotate_store_key"]
@@ -100,8 +100,7 @@ def _checked(copy: Path, key: str, rows: dict[str, int], actor: str, *, was_encr
     """Open the copy with the new key, check its rows once more, and audit the rotation in it (no key in the entry);
     returns the entry's number."""
     with open_store(copy, key=key) as new:
-        held = {name: int(new.one(f"SELECT count(*) FROM {'.'.join(map(ident, name.split('.', 1)))}")) for name in rows}
-        if held != rows:
+        if row_counts(new.con, rows) != rows:
             raise StoreError(f"the copy under the new key does not read back as written ({copy}); nothing changed")
         with new.transaction():
             detail = {"encrypted_before": was_encrypted, "tables": len(rows), "rows": sum(rows.values())}
