@@ -468,3 +468,41 @@ def test_the_copy_is_checked_by_what_makes_each_object_not_its_name_alone() -> N
         "index": ["main.ix"],
         "sequence": ["main.s"],
     }
+
+
+_UNSYNCED_FOLDER = """
+import errno
+import os
+import socialcredit.registry.access.storekey as storekey
+
+synced = storekey._synced
+
+
+def failing(path):
+    if path.is_dir():
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+    synced(path)
+
+
+storekey._synced = failing
+"""
+
+
+def test_a_folder_not_written_to_the_disk_after_the_rename_is_a_warning(tmp_path: Path) -> None:
+    """The rename is done but the folder's entry cannot be written to the disk: the key was changed (exit 0, the
+    new key opens the store, nothing cleaned up), with a warning of what a crash may still undo and what to check."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_UNSYNCED_FOLDER)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(f"The store {db} is now encrypted with the new key: "), proc.stdout
+    assert proc.stderr == (
+        f"warning: the key was changed, but the folder {db.parent} could not be written to the disk (Input/output "
+        "error): a crash of the machine before it is may bring back the store under its old key. Run `sync`, then "
+        "check that `socialcredit audit verify` opens the store with the new key in SOCIALCREDIT_DB_KEY; keep the "
+        "old key until it does.\n"
+    )
+    _refused(db, OLD)
+    assert "The audit log is intact: 1 entry." in _verified(db, NEW)

@@ -188,6 +188,15 @@ def store_rotate_key(db: DbOpt = DEFAULT_DB) -> None:
         "the old one no longer opens it.",
         highlight=False,
     )
+    if done.unsynced:  # renamed, not written to the disk: a power cut may still bring back the old file
+        err.print(
+            f"[bold yellow]warning:[/] the key was changed, but the folder {escape(str(db.parent))} could not be "
+            f"written to the disk ({escape(done.unsynced)}): a crash of the machine before it is may bring back the "
+            "store under its old key. Run `sync`, then check that `socialcredit audit verify` opens the store with "
+            f"the new key in {KEY_ENV}; keep the old key until it does.",
+            markup=True,
+            highlight=False,
+        )
 
 
 @app.command(rich_help_panel=RECORDS)

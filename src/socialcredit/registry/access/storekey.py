@@ -44,7 +44,8 @@ MAX_KEY_CHARS = 1024  # a passphrase's length is bounded like any input
 @dataclass(frozen=True)
 class KeyRotation:
     """What a rotation did: the store had a key before (else it is encrypted now), the tables and rows copied and
-    checked, the journalled inquiries moved into the store first, and the number of its audit entry."""
+    checked, the journalled inquiries moved into the store first, the number of its audit entry; and, if the store
+    (renamed: under the new key) could not be written to the disk in its folder, why."""
 
     path: Path
     was_encrypted: bool
@@ -52,6 +53,7 @@ class KeyRotation:
     rows: int
     inquiries: int
     audit_seq: int
+    unsynced: str | None = None  # why the folder's entry of the renamed store was not written to the disk
 
 
 def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> KeyRotation:
@@ -75,11 +77,11 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
             seq = _checked(copy, new_key, rows, actor, was_encrypted=store.encrypted, inquiries=inquiries)
             _owned_like(copy, db)
             _synced(copy)
-            _swap(copy, db)
+            unsynced = _swap(copy, db)
         except BaseException:
             drop_rotating_copy(db)
             raise
-        return KeyRotation(db, store.encrypted, len(rows), sum(rows.values()), inquiries, seq)
+        return KeyRotation(db, store.encrypted, len(rows), sum(rows.values()), inquiries, seq, unsynced)
     finally:
         store.close()
 
@@ -130,7 +132,12 @@ def _synced(path: Path) -> None:
         os.close(fd)
 
 
-def _swap(copy: Path, db: Path) -> None:
-    """Put the copy in the store's place in one step (a rename), and write the folder's entry to the disk."""
+def _swap(copy: Path, db: Path) -> str | None:
+    """Put the copy in the store's place in one step (a rename), and write the folder's entry to the disk; returns
+    why that could not be written (the store is the copy, under the new key, all the same), or None."""
     os.replace(copy, db)
-    _synced(db.parent)
+    try:
+        _synced(db.parent)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
