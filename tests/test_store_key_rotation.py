@@ -82,19 +82,26 @@ def _city(folder: Path, key: str | None) -> Path:
     return db
 
 
-def _cli(
-    *args: str, db: Path, key: str | None, new_key: str | None = None, hook: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The console script on ``db`` with ``key`` as SOCIALCREDIT_DB_KEY and ``new_key`` as SOCIALCREDIT_NEW_DB_KEY
-    (None: unset), no terminal; with ``hook``, a ``sitecustomize`` module run at its start."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")} | {"COLUMNS": "200"}
+def _env(db: Path, key: str | None, hook: str | None) -> dict[str, str]:
+    """The environment of the console script: ``key`` as SOCIALCREDIT_DB_KEY (None: no setting of ours); with
+    ``hook``, a ``sitecustomize`` module (beside the store's folder) run at its start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")}
     env |= {"SOCIALCREDIT_DB_KEY": key} if key else {}
-    env |= {"SOCIALCREDIT_NEW_DB_KEY": new_key} if new_key else {}
     if hook is not None:
         folder = db.parent.parent / "hook"
         folder.mkdir(exist_ok=True)
         (folder / "sitecustomize.py").write_text(hook, encoding="utf-8")
         env["PYTHONPATH"] = os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
+def _cli(
+    *args: str, db: Path, key: str | None, new_key: str | None = None, hook: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The console script on ``db`` with ``key`` as SOCIALCREDIT_DB_KEY and ``new_key`` as SOCIALCREDIT_NEW_DB_KEY
+    (None: unset), no terminal; with ``hook``, a ``sitecustomize`` module run at its start."""
+    env = _env(db, key, hook) | {"COLUMNS": "200"}
+    env |= {"SOCIALCREDIT_NEW_DB_KEY": new_key} if new_key else {}
     return subprocess.run(
         [CLI, *args, "--db", str(db)],
         capture_output=True,
@@ -336,10 +343,10 @@ def test_a_copy_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     _refused(db, NEW)
 
 
-def _at_a_terminal(db: Path, key: str, typed: list[bytes]) -> tuple[int, bytes]:
+def _at_a_terminal(db: Path, key: str | None, typed: list[bytes], hook: str | None = None) -> tuple[int, bytes]:
     """``store rotate-key`` at a terminal (a pseudo-terminal it is the session of), with no new key in its
     environment: each of ``typed`` is typed after the prompt before it. Its exit code and all it showed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")} | {"SOCIALCREDIT_DB_KEY": key}
+    env = _env(db, key, hook)
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
         os.execve(CLI, [CLI, "store", "rotate-key", "--db", str(db)], env)
@@ -506,3 +513,31 @@ def test_a_folder_not_written_to_the_disk_after_the_rename_is_a_warning(tmp_path
     )
     _refused(db, OLD)
     assert "The audit log is intact: 1 entry." in _verified(db, NEW)
+
+
+_CRASH_WITH_THE_KEY = """
+import socialcredit.registry.access.storekey as storekey
+
+
+def crash(db, new_key, **kwargs):
+    raise RuntimeError(f"cannot rotate under {new_key}")
+
+
+storekey.rotate_store_key = crash
+"""
+
+
+def test_a_crash_after_a_key_typed_at_the_prompt_reports_frames_only(tmp_path: Path) -> None:
+    """A store with no key yet, its new key typed at the prompt (no key in the settings at all): a crash that
+    quotes the key is reported as one with a key set, the message left out of the terminal and the crash log."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key="").close()
+    typed = b"typed-key-9d41e7"
+    started = time.time() - 1
+
+    code, shown = _at_a_terminal(db, None, [typed + b"\n", typed + b"\n"], hook=_CRASH_WITH_THE_KEY)
+
+    assert code == 3, shown
+    assert b"RuntimeError (its message is not shown: a store key is set, and a message" in shown, shown
+    assert typed not in shown
+    assert _on_disk(typed, tmp_path, started) == []  # nor in the crash log, in the temporary folder
