@@ -26,13 +26,13 @@ import pytest
 
 from crash_helpers import CLI, store_counts
 from socialcredit.identifiers import make_ric
-from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
+from socialcredit.registry.decisions.inquiries import journal_folder, journal_of
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.due_process.evidence import MEDIA_TYPES, add_evidence, evidence_file
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import Store, _objects, open_store
+from socialcredit.store import _objects, open_store
 
 OLD = "old-key-3f9a1c"
 NEW = "new-key-b72e40"
@@ -45,11 +45,6 @@ DID_NOT_FINISH = (
     ": a rotation of its key did not finish, and it still opens with the key it had before (run `socialcredit "
     "store rotate-key` again)"
 )
-
-
-def _journal(store: Store) -> InquiryLog:
-    """The service's inquiry journal beside the store, sealed with the key derived from the store's."""
-    return InquiryLog(store.path.with_name(store.path.name + ".inquiries"), key=store.derived_key(JOURNAL_KEY))
 
 
 def _city(folder: Path, key: str | None) -> Path:
@@ -74,7 +69,7 @@ def _city(folder: Path, key: str | None) -> Path:
         run = score(store, resolve_policy(store, "beijing"), TODAY)
         dispute = file_dispute(store, PERSON, "courts", "C-1", "paid in full", today=TODAY)
         add_evidence(store, int(dispute["dispute_id"]), PNG, "receipt.png", "cli", today=TODAY)
-        journal = _journal(store)
+        journal = journal_of(store)
         journal.record(run.run_id, [ASKED_ABOUT], "loan", "credit check", "key:bank", ["granted"])
         journal.close()  # the service ended before it moved the inquiry into the store
     for batch in batches.iterdir():
@@ -148,7 +143,7 @@ def _on_disk(text: bytes, folder: Path, since: float) -> list[Path]:
 
 def test_the_new_key_opens_everything_and_the_old_one_nothing(tmp_path: Path) -> None:
     db = _city(tmp_path, OLD)
-    journal = db.with_name(db.name + ".inquiries")
+    journal = journal_folder(db)
     assert [p.suffix for p in journal.iterdir()] == [".open"]  # the sealed segment, not yet moved in
     before = _counts(db, OLD)
     with open_store(db, key=OLD) as store:
@@ -192,7 +187,7 @@ def test_the_new_key_opens_everything_and_the_old_one_nothing(tmp_path: Path) ->
         evidence_id = int(store.one("SELECT evidence_id FROM dispute_evidence"))
         assert evidence_file(store, dispute_id, evidence_id, "cli", purpose="test")[1] == PNG
         # what the service journals now is sealed under the new key's derived key, and moved in with it
-        journal_now = _journal(store)
+        journal_now = journal_of(store)
         journal_now.record(1, [PERSON], "loan", "credit check", "key:bank", ["refused"])
         assert journal_now.flush(store) == 1
         journal_now.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from socialcredit.errors import SocialCreditError, StoreError
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.decisions.inquiries import journal_of
+from socialcredit.registry.decisions.inquiries import journal_folder, journal_of
 from socialcredit.store import (
     KEY_ENV,
     Store,
@@ -88,8 +88,7 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
 
 def _flush_journal(store: Store) -> int:
     """Move the inquiries journalled beside the store into it; returns how many."""
-    folder = store.path.with_name(store.path.name + ".inquiries")
-    if not folder.is_dir():
+    if not journal_folder(store.path).is_dir():  # none to move, and none made
         return 0
     journal = journal_of(store)
     try:
