@@ -25,6 +25,8 @@ import duckdb
 import pytest
 
 from crash_helpers import CLI, store_counts
+from socialcredit.generate import AS_OF as GENERATED_AS_OF
+from socialcredit.generate import generate
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.decisions.inquiries import journal_folder, journal_of
 from socialcredit.registry.due_process.disputes import file_dispute
@@ -536,3 +538,34 @@ def test_a_crash_after_a_key_typed_at_the_prompt_reports_frames_only(tmp_path: P
     assert b"RuntimeError (its message is not shown: a store key is set, and a message" in shown, shown
     assert typed not in shown
     assert _on_disk(typed, tmp_path, started) == []  # nor in the crash log, in the temporary folder
+
+
+def test_results_of_an_export_made_before_a_rotation_name_it_when_refused(tmp_path: Path) -> None:
+    """An export names subjects by pseudonyms keyed by the store's key: its results, published after a rotation,
+    match none of the store's subjects, and the refusal names the rotation as the likely cause."""
+    generate(40, seed=5, out=tmp_path / "population")
+    db, results = tmp_path / "store" / "city.duckdb", tmp_path / "results"
+    today = {"SOCIALCREDIT_TODAY": GENERATED_AS_OF.isoformat()}
+
+    def run(*args: object, key: str = OLD) -> subprocess.CompletedProcess[str]:
+        env = _env(db, key, None) | today
+        return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env, check=False)
+
+    for args in (
+        ("load", tmp_path / "population", "--db", db),
+        ("export", "--out", tmp_path / "export", "--db", db),
+        ("score", "--input", tmp_path / "export", "--policy", "sesame", "--as-of", GENERATED_AS_OF, "--out", results),
+    ):
+        proc = run(*args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW).returncode == 0
+
+    proc = run("publish", results, "--db", db, key=NEW)
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"error: {results}: "), proc.stderr
+    assert proc.stderr.endswith(
+        " of the results do not match this store's subjects: the store's key was rotated (`socialcredit store "
+        "rotate-key`), and an export made before names its subjects by the old key's pseudonyms; export again and "
+        "score that export\n"
+    ), proc.stderr
