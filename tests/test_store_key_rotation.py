@@ -15,22 +15,26 @@ import json
 import os
 import pty
 import select
+import stat
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from crash_helpers import CLI, store_counts
+from socialcredit.generate import AS_OF as GENERATED_AS_OF
+from socialcredit.generate import generate
 from socialcredit.identifiers import make_ric
-from socialcredit.registry.decisions.inquiries import JOURNAL_KEY, InquiryLog
+from socialcredit.registry.decisions.inquiries import journal_folder, journal_of
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.due_process.evidence import MEDIA_TYPES, add_evidence, evidence_file
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import Store, open_store
+from socialcredit.store import _objects, open_store
 
 OLD = "old-key-3f9a1c"
 NEW = "new-key-b72e40"
@@ -43,11 +47,6 @@ DID_NOT_FINISH = (
     ": a rotation of its key did not finish, and it still opens with the key it had before (run `socialcredit "
     "store rotate-key` again)"
 )
-
-
-def _journal(store: Store) -> InquiryLog:
-    """The service's inquiry journal beside the store, sealed with the key derived from the store's."""
-    return InquiryLog(store.path.with_name(store.path.name + ".inquiries"), key=store.derived_key(JOURNAL_KEY))
 
 
 def _city(folder: Path, key: str | None) -> Path:
@@ -72,7 +71,7 @@ def _city(folder: Path, key: str | None) -> Path:
         run = score(store, resolve_policy(store, "beijing"), TODAY)
         dispute = file_dispute(store, PERSON, "courts", "C-1", "paid in full", today=TODAY)
         add_evidence(store, int(dispute["dispute_id"]), PNG, "receipt.png", "cli", today=TODAY)
-        journal = _journal(store)
+        journal = journal_of(store)
         journal.record(run.run_id, [ASKED_ABOUT], "loan", "credit check", "key:bank", ["granted"])
         journal.close()  # the service ended before it moved the inquiry into the store
     for batch in batches.iterdir():
@@ -80,19 +79,26 @@ def _city(folder: Path, key: str | None) -> Path:
     return db
 
 
-def _cli(
-    *args: str, db: Path, key: str | None, new_key: str | None = None, hook: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The console script on ``db`` with ``key`` as SOCIALCREDIT_DB_KEY and ``new_key`` as SOCIALCREDIT_NEW_DB_KEY
-    (None: unset), no terminal; with ``hook``, a ``sitecustomize`` module run at its start."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")} | {"COLUMNS": "200"}
+def _env(db: Path, key: str | None, hook: str | None) -> dict[str, str]:
+    """The environment of the console script: ``key`` as SOCIALCREDIT_DB_KEY (None: no setting of ours); with
+    ``hook``, a ``sitecustomize`` module (beside the store's folder) run at its start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")}
     env |= {"SOCIALCREDIT_DB_KEY": key} if key else {}
-    env |= {"SOCIALCREDIT_NEW_DB_KEY": new_key} if new_key else {}
     if hook is not None:
         folder = db.parent.parent / "hook"
         folder.mkdir(exist_ok=True)
         (folder / "sitecustomize.py").write_text(hook, encoding="utf-8")
         env["PYTHONPATH"] = os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
+def _cli(
+    *args: str, db: Path, key: str | None, new_key: str | None = None, hook: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The console script on ``db`` with ``key`` as SOCIALCREDIT_DB_KEY and ``new_key`` as SOCIALCREDIT_NEW_DB_KEY
+    (None: unset), no terminal; with ``hook``, a ``sitecustomize`` module run at its start."""
+    env = _env(db, key, hook) | {"COLUMNS": "200"}
+    env |= {"SOCIALCREDIT_NEW_DB_KEY": new_key} if new_key else {}
     return subprocess.run(
         [CLI, *args, "--db", str(db)],
         capture_output=True,
@@ -139,7 +145,7 @@ def _on_disk(text: bytes, folder: Path, since: float) -> list[Path]:
 
 def test_the_new_key_opens_everything_and_the_old_one_nothing(tmp_path: Path) -> None:
     db = _city(tmp_path, OLD)
-    journal = db.with_name(db.name + ".inquiries")
+    journal = journal_folder(db)
     assert [p.suffix for p in journal.iterdir()] == [".open"]  # the sealed segment, not yet moved in
     before = _counts(db, OLD)
     with open_store(db, key=OLD) as store:
@@ -183,7 +189,7 @@ def test_the_new_key_opens_everything_and_the_old_one_nothing(tmp_path: Path) ->
         evidence_id = int(store.one("SELECT evidence_id FROM dispute_evidence"))
         assert evidence_file(store, dispute_id, evidence_id, "cli", purpose="test")[1] == PNG
         # what the service journals now is sealed under the new key's derived key, and moved in with it
-        journal_now = _journal(store)
+        journal_now = journal_of(store)
         journal_now.record(1, [PERSON], "loan", "credit check", "key:bank", ["refused"])
         assert journal_now.flush(store) == 1
         journal_now.close()
@@ -227,18 +233,42 @@ storekey._swap = crash
 """
 
 
-def test_a_crash_before_the_swap_leaves_the_old_store_whole(tmp_path: Path) -> None:
+# where a rotation stops short of the rename: the module patched at the process's start, and what it is made to end
+_STOPS = {
+    "after the copy": ("socialcredit.store", "_objects"),  # written and checkpointed, before it is checked
+    "after the check": ("socialcredit.registry.access.storekey", "_synced"),  # read back and audited
+    "at the swap": ("socialcredit.registry.access.storekey", "_swap"),
+}
+_CRASH_AT = """
+import os
+import {module} as stopped
+
+
+def crash(*args, **kwargs):
+    os._exit(9)
+
+
+stopped.{name} = crash
+"""
+
+
+@pytest.mark.parametrize("stop", list(_STOPS))
+def test_a_crash_before_the_swap_leaves_the_old_store_whole(tmp_path: Path, stop: str) -> None:
     db = _city(tmp_path, OLD)
     before = _counts(db, OLD)
+    beside = sorted(p.name for p in db.parent.iterdir())
+    module, name = _STOPS[stop]
 
-    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_CRASH.format(before="pass"))
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_CRASH_AT.format(module=module, name=name))
 
     assert proc.returncode == 9, proc.stdout + proc.stderr
-    assert db.with_name(db.name + ".rotating").exists()  # the copy, written under the new key, not renamed
+    copy = db.with_name(db.name + ".rotating")
+    assert copy.is_file()  # the copy, written under the new key, not renamed
+    copy.with_name(copy.name + ".wal").write_bytes(b"the copy's log, as a crash amid its writes leaves it")
     _refused(db, NEW, DID_NOT_FINISH)
     # every row: the journalled inquiry moved in (and audited) before the copy, nothing else changed
     assert _counts(db, OLD) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 1}
-    assert not db.with_name(db.name + ".rotating").exists()  # removed by that open
+    assert sorted(p.name for p in db.parent.iterdir()) == beside  # the copy and its log removed by that open
     _refused(db, NEW)
     again = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -306,13 +336,14 @@ def test_a_copy_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     assert proc.stderr.startswith(f"error: cannot write the copy under the new key at {db}.rotating: ")
     assert proc.stderr.endswith("; nothing changed\n")
     assert _counts(db, OLD) == before | {"inquiries": before["inquiries"] + 1, "audit_log": before["audit_log"] + 1}
+    assert db.with_name(db.name + ".rotating").is_dir()  # not a copy the rotation wrote: that open left it alone
     _refused(db, NEW)
 
 
-def _at_a_terminal(db: Path, key: str, typed: list[bytes]) -> tuple[int, bytes]:
+def _at_a_terminal(db: Path, key: str | None, typed: list[bytes], hook: str | None = None) -> tuple[int, bytes]:
     """``store rotate-key`` at a terminal (a pseudo-terminal it is the session of), with no new key in its
     environment: each of ``typed`` is typed after the prompt before it. Its exit code and all it showed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")} | {"SOCIALCREDIT_DB_KEY": key}
+    env = _env(db, key, hook)
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
         os.execve(CLI, [CLI, "store", "rotate-key", "--db", str(db)], env)
@@ -346,3 +377,195 @@ def test_the_new_key_asked_for_at_a_terminal_is_not_shown(tmp_path: Path) -> Non
     assert NEW.encode() not in shown  # typed without an echo
     _refused(db, OLD)
     assert "The audit log is intact: 1 entry." in _verified(db, NEW)
+
+
+RULE = "a store's key is printable ASCII (letters, digits, spaces, punctuation) without a backslash"
+UNRULY = ["新的密钥2026", "pa\\ss\\x41word", "line\nbreak", "tab\there"]
+
+
+@pytest.mark.parametrize("new_key", UNRULY, ids=["chinese", "backslashes", "newline", "tab"])
+def test_a_new_key_duckdb_would_misread_is_refused_unquoted(tmp_path: Path, new_key: str) -> None:
+    """DuckDB reads a key as BLOB text (``\\x41`` is ``A``; other than ASCII refused, its message quoting the key):
+    such a new key is refused by the rule, never echoed, and the store is as it was."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=new_key)
+
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2,
+        "",
+        f"error: the new key cannot be a store's key: {RULE}\n",
+    )
+    assert [p.name for p in db.parent.iterdir()] == ["city.duckdb"]  # nothing written beside it
+    assert "The audit log is intact: 0 entries." in _verified(db, OLD)
+
+
+@pytest.mark.parametrize("key", UNRULY[:2], ids=["chinese", "backslashes"])
+def test_a_store_key_duckdb_would_misread_is_never_echoed(tmp_path: Path, key: str) -> None:
+    """The same keys in SOCIALCREDIT_DB_KEY: opening a store says the key does not open it, by the rule; creating
+    one is refused before anything is written."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+    opened = _cli("audit", "verify", db=db, key=key)
+    assert (opened.returncode, opened.stdout, opened.stderr) == (
+        2,
+        "",
+        f"error: the key in SOCIALCREDIT_DB_KEY does not open the store {db}: {RULE}\n",
+    )
+    new = tmp_path / "other" / "new.duckdb"
+    created = _cli("init", db=new, key=key)
+    assert (created.returncode, created.stdout, created.stderr) == (
+        2,
+        "",
+        f"error: the key in SOCIALCREDIT_DB_KEY cannot be a store's key: {RULE}\n",
+    )
+    assert not new.parent.exists()
+
+
+def test_a_key_with_a_backslash_escape_still_opens_its_store(tmp_path: Path) -> None:
+    """A store whose key was given with DuckDB's escape (``\\x41`` for ``A``) before the rule opens with it still."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key="pa-A-word").close()
+    with open_store(db, key="pa-\\x41-word") as store:
+        assert store.encrypted
+    assert "The audit log is intact: 0 entries." in _verified(db, "pa-\\x41-word")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user takes root")
+def test_the_store_keeps_its_owner_and_mode(tmp_path: Path) -> None:
+    """A store of the service's user (uid 1000 here), readable by its group, rotated by root: the new file is still
+    the service's, its mode narrowed to the owner's reading and writing (0600) as a store's is."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+    os.chown(db, 1000, 1000)
+    db.chmod(0o640)
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    now = db.stat()
+    assert (now.st_uid, now.st_gid, stat.S_IMODE(now.st_mode)) == (1000, 1000, 0o600)
+    assert "The audit log is intact: 1 entry." in _verified(db, NEW)
+
+
+def test_the_copy_is_checked_by_what_makes_each_object_not_its_name_alone() -> None:
+    """The check of a copy compares each table's, view's and index's SQL and each sequence's step and bounds: a copy
+    by COPY FROM DATABASE (its sequence used) matches its store in all of it; one with the same names made otherwise
+    differs in each."""
+    con = duckdb.connect()
+    for alias, (column, steps) in {"a": ("INTEGER", 1), "b": ("BIGINT", 3)}.items():
+        con.execute(f"ATTACH ':memory:' AS {alias}")
+        con.execute(f"CREATE TABLE {alias}.t (i {column})")
+        con.execute(f"CREATE VIEW {alias}.v AS SELECT {steps} AS n")
+        con.execute(f"CREATE INDEX ix ON {alias}.t ((i + {steps}))")
+        con.execute(f"CREATE SEQUENCE {alias}.s INCREMENT {steps}")
+        for _ in range(steps):
+            con.execute(f"SELECT nextval('{alias}.s')")
+    con.execute("ATTACH ':memory:' AS c")
+    con.execute("COPY FROM DATABASE a TO c")
+    a, b = _objects(con, "a"), _objects(con, "b")
+    assert _objects(con, "c") == a
+    assert {kind: sorted(name for name in a[kind] if a[kind][name] != b[kind][name]) for kind in a} == {
+        "table": ["main.t"],
+        "view": ["main.v"],
+        "index": ["main.ix"],
+        "sequence": ["main.s"],
+    }
+
+
+_UNSYNCED_FOLDER = """
+import errno
+import os
+import socialcredit.registry.access.storekey as storekey
+
+synced = storekey._synced
+
+
+def failing(path):
+    if path.is_dir():
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+    synced(path)
+
+
+storekey._synced = failing
+"""
+
+
+def test_a_folder_not_written_to_the_disk_after_the_rename_is_a_warning(tmp_path: Path) -> None:
+    """The rename is done but the folder's entry cannot be written to the disk: the key was changed (exit 0, the
+    new key opens the store, nothing cleaned up), with a warning of what a crash may still undo and what to check."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+
+    proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_UNSYNCED_FOLDER)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(f"The store {db} is now encrypted with the new key: "), proc.stdout
+    assert proc.stderr == (
+        f"warning: the key was changed, but the folder {db.parent} could not be written to the disk (Input/output "
+        "error): a crash of the machine before it is may bring back the store under its old key. Run `sync`, then "
+        "check that `socialcredit audit verify` opens the store with the new key in SOCIALCREDIT_DB_KEY; keep the "
+        "old key until it does.\n"
+    )
+    _refused(db, OLD)
+    assert "The audit log is intact: 1 entry." in _verified(db, NEW)
+
+
+_CRASH_WITH_THE_KEY = """
+import socialcredit.registry.access.storekey as storekey
+
+
+def crash(db, new_key, **kwargs):
+    raise RuntimeError(f"cannot rotate under {new_key}")
+
+
+storekey.rotate_store_key = crash
+"""
+
+
+def test_a_crash_after_a_key_typed_at_the_prompt_reports_frames_only(tmp_path: Path) -> None:
+    """A store with no key yet, its new key typed at the prompt (no key in the settings at all): a crash that
+    quotes the key is reported as one with a key set, the message left out of the terminal and the crash log."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key="").close()
+    typed = b"typed-key-9d41e7"
+    started = time.time() - 1
+
+    code, shown = _at_a_terminal(db, None, [typed + b"\n", typed + b"\n"], hook=_CRASH_WITH_THE_KEY)
+
+    assert code == 3, shown
+    assert b"RuntimeError (its message is not shown: a store key is set, and a message" in shown, shown
+    assert typed not in shown
+    assert _on_disk(typed, tmp_path, started) == []  # nor in the crash log, in the temporary folder
+
+
+def test_results_of_an_export_made_before_a_rotation_name_it_when_refused(tmp_path: Path) -> None:
+    """An export names subjects by pseudonyms keyed by the store's key: its results, published after a rotation,
+    match none of the store's subjects, and the refusal names the rotation as the likely cause."""
+    generate(40, seed=5, out=tmp_path / "population")
+    db, results = tmp_path / "store" / "city.duckdb", tmp_path / "results"
+    today = {"SOCIALCREDIT_TODAY": GENERATED_AS_OF.isoformat()}
+
+    def run(*args: object, key: str = OLD) -> subprocess.CompletedProcess[str]:
+        env = _env(db, key, None) | today
+        return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env, check=False)
+
+    for args in (
+        ("load", tmp_path / "population", "--db", db),
+        ("export", "--out", tmp_path / "export", "--db", db),
+        ("score", "--input", tmp_path / "export", "--policy", "sesame", "--as-of", GENERATED_AS_OF, "--out", results),
+    ):
+        proc = run(*args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW).returncode == 0
+
+    proc = run("publish", results, "--db", db, key=NEW)
+
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"error: {results}: "), proc.stderr
+    assert proc.stderr.endswith(
+        " of the results do not match this store's subjects: the store's key was rotated (`socialcredit store "
+        "rotate-key`), and an export made before names its subjects by the old key's pseudonyms; export again and "
+        "score that export\n"
+    ), proc.stderr

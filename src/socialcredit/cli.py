@@ -179,6 +179,7 @@ def store_rotate_key(db: DbOpt = DEFAULT_DB) -> None:
                 "given as an argument, where other users of the machine could read it"
             )
         new_key = typer.prompt("New key", hide_input=True, confirmation_prompt=True, err=True)
+        _KEYS_TYPED.add("new")  # a crash report then keeps frames only, as with a key in the settings
     done = rotate_store_key(db, new_key)
     what = "encrypted with the new key" if done.was_encrypted else "encrypted (it had no key before)"
     moved = f"; {counted(done.inquiries, 'journalled inquiry', 'journalled inquiries')} moved into it first"
@@ -188,6 +189,15 @@ def store_rotate_key(db: DbOpt = DEFAULT_DB) -> None:
         "the old one no longer opens it.",
         highlight=False,
     )
+    if done.unsynced:  # renamed, not written to the disk: a power cut may still bring back the old file
+        err.print(
+            f"[bold yellow]warning:[/] the key was changed, but the folder {escape(str(db.parent))} could not be "
+            f"written to the disk ({escape(done.unsynced)}): a crash of the machine before it is may bring back the "
+            "store under its old key. Run `sync`, then check that `socialcredit audit verify` opens the store with "
+            f"the new key in {KEY_ENV}; keep the old key until it does.",
+            markup=True,
+            highlight=False,
+        )
 
 
 @app.command(rich_help_panel=RECORDS)
@@ -1631,9 +1641,15 @@ def _exit_with(exc: BaseException) -> NoReturn:
         sys.exit(3)
 
 
+_KEYS_TYPED: set[str] = set()  # the store keys this process was given at a terminal (their names, not them)
+
+
 def _key_set() -> bool:
     """Whether a store key is set, as the settings read it (their names in any case: ``socialcredit_db_key`` opens an
-    encrypted store as ``SOCIALCREDIT_DB_KEY`` does); settings that cannot be read count as a key set."""
+    encrypted store as ``SOCIALCREDIT_DB_KEY`` does) or as typed at a terminal; settings that cannot be read count as
+    a key set."""
+    if _KEYS_TYPED:
+        return True
     try:
         settings = get_settings()
         return bool(settings.key() or settings.new_key())  # the new key alone: a store being encrypted

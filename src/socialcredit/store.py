@@ -8,7 +8,7 @@ then encrypted with AES-GCM through DuckDB's encryption, using the OpenSSL build
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,11 +28,13 @@ from socialcredit.sqltext import ident, lit
 __all__ = [
     "DEFAULT_DB",
     "KEY_ENV",
+    "KEY_RULE",
     "MEMORY_ENV",
     "MIGRATIONS",
     "IdRange",
     "IdRanges",
     "Store",
+    "check_new_key",
     "copy_under_key",
     "drop_rotating_copy",
     "latest_catalog",
@@ -48,6 +50,7 @@ __all__ = [
     "record_id_range",
     "record_ids_may_be_known",
     "rotating_path",
+    "row_counts",
     "subject_keys_of",
     "sync_catalog",
     "unnote_role_records",
@@ -60,6 +63,10 @@ DEFAULT_DB = Path("socialcredit.duckdb")  # Settings.db's default (tests/test_se
 _ALIAS = "registry"
 _COPY = "rotated"  # the alias of the copy under a new key (copy_under_key)
 ROTATING_SUFFIX = ".rotating"  # the store's copy under its new key, beside it while `store rotate-key` writes it
+# DuckDB reads a key as BLOB text: a backslash starts an escape (``\\x41`` is ``A``), and any other byte than
+# printable ASCII is refused with a message that quotes the key. A new key keeps to this; a store's key from before
+# (a backslash escape in it) still opens it.
+KEY_RULE = "a store's key is printable ASCII (letters, digits, spaces, punctuation) without a backslash"
 
 
 def latest_versions(
@@ -1442,6 +1449,8 @@ def open_store(
     path = Path(path)
     key = key if key is not None else settings.key()
     exists = path.exists()
+    if not exists and key:
+        check_new_key(key, f"the key in {KEY_ENV}")
     if not exists and not create:
         raise StoreError(
             f"no store at {path}; create one with `socialcredit init --db {path}`",
@@ -1490,12 +1499,14 @@ def open_store(
             raise StoreError(said) from None
         if "is not encrypted" in text:
             raise StoreError(f"the store {path} is not encrypted, but {KEY_ENV} is set; unset it to open it") from None
+        if key and not _keeps_the_rule(key):  # DuckDB's text would quote the key
+            raise StoreError(f"the key in {KEY_ENV} does not open the store {path}: {KEY_RULE}") from None
         if "lock" in text.lower():
             raise StoreError(
                 f"the store {path} is in use by another process, such as a running `socialcredit serve` (only one "
                 "process may write to it): stop that process, or go through the service's HTTP API"
             ) from None
-        raise StoreError(f"cannot open the store {path}: {text}") from None
+        raise StoreError(f"cannot open the store {path}: {_without_key(text, key)}") from None
     con.execute(f"USE {_ALIAS}")
     if not read_only:
         # the copy a rotation of the key left when it stopped before its end (its store was not replaced): this
@@ -1614,6 +1625,22 @@ def rotating_path(path: Path) -> Path:
     return path.with_name(path.name + ROTATING_SUFFIX)
 
 
+def _keeps_the_rule(key: str) -> bool:
+    return all(" " <= c <= "~" and c != "\\" for c in key)
+
+
+def check_new_key(key: str, what: str) -> None:
+    """Refuse ``key`` (``what``: where it comes from) as a new store's key unless it keeps to KEY_RULE; the message
+    never quotes it."""
+    if not _keeps_the_rule(key):
+        raise StoreError(f"{what} cannot be a store's key: {KEY_RULE}")
+
+
+def _without_key(text: str, key: str | None) -> str:
+    """DuckDB's ``text`` about an ATTACH with ``key`` (one that keeps to KEY_RULE), the key taken out of it."""
+    return text.replace(lit(key), "'…'").replace(key, "…") if key else text
+
+
 def drop_rotating_copy(path: Path) -> None:
     """Remove the copy of the store at ``path`` under a new key that a rotation left unfinished, and its log."""
     copy = rotating_path(path)
@@ -1622,25 +1649,30 @@ def drop_rotating_copy(path: Path) -> None:
             left.unlink()
 
 
-def _objects(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, list[str]]:
-    """The names of the tables, views, indexes and sequences of the attached database ``alias``."""
+def _objects(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, dict[str, str]]:
+    """The tables, views, indexes and sequences of the attached database ``alias``, each by its name: the SQL that
+    makes it, a sequence's step and bounds. Not where a sequence stands: DuckDB 1.5 lists a sequence copied or read
+    from the file as starting at its next value, and the same one used since it was read as starting where it was
+    made, its last value behind the next by a step, so one sequence shows in two ways (the store has none)."""
+    sequence = "concat_ws(' ', increment_by, min_value, max_value, cycle)"
     kinds = {
-        "table": "duckdb_tables() WHERE NOT temporary",
-        "view": "duckdb_views() WHERE NOT internal AND NOT temporary",
-        "index": "duckdb_indexes() WHERE true",
-        "sequence": "duckdb_sequences() WHERE NOT temporary",
+        "table": ("duckdb_tables() WHERE NOT temporary", "sql"),
+        "view": ("duckdb_views() WHERE NOT internal AND NOT temporary", "sql"),
+        "index": ("duckdb_indexes() WHERE true", "sql"),
+        "sequence": ("duckdb_sequences() WHERE NOT temporary", sequence),
     }
-    found: dict[str, list[str]] = {}
-    for kind, source in kinds.items():
+    found: dict[str, dict[str, str]] = {}
+    for kind, (source, made) in kinds.items():
         rows = con.execute(
-            f"SELECT schema_name || '.' || {kind}_name FROM {source} AND database_name = ? ORDER BY 1",
+            f"SELECT schema_name || '.' || {kind}_name, coalesce({made}, '') FROM {source} AND database_name = ?",
             [alias],
         ).fetchall()
-        found[kind] = [str(r[0]) for r in rows]
+        found[kind] = {str(name): str(what) for name, what in rows}
     return found
 
 
-def _row_counts(con: duckdb.DuckDBPyConnection, alias: str, tables: Sequence[str]) -> dict[str, int]:
+def row_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str], *, alias: str = _ALIAS) -> dict[str, int]:
+    """The rows of each of ``tables`` (``schema.table``) of the attached database ``alias`` (the store's)."""
     counts: dict[str, int] = {}
     for name in tables:
         schema, table = name.split(".", 1)
@@ -1649,8 +1681,9 @@ def _row_counts(con: duckdb.DuckDBPyConnection, alias: str, tables: Sequence[str
     return counts
 
 
-def _not_copied(target: Path, exc: duckdb.Error) -> StoreError:
-    return StoreError(f"cannot write the copy under the new key at {target}: {exc}; nothing changed")
+def _not_copied(target: Path, exc: duckdb.Error, key: str) -> StoreError:
+    said = _without_key(str(exc), key)
+    return StoreError(f"cannot write the copy under the new key at {target}: {said}; nothing changed")
 
 
 def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
@@ -1658,6 +1691,7 @@ def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
     sequence (DuckDB's ``COPY FROM DATABASE``; a sequence goes on from where it stood), then check the copy holds
     the same objects and, in every table, as many rows. Returns the rows of each table. The copy is checkpointed
     and detached: nothing of it is in a log, and nothing was written in clear (spilled work is encrypted)."""
+    check_new_key(key, "the new key")
     con = store.con
     if not store.encrypted:  # encrypting a store that had no key: DuckDB's encryption as open_store loads it
         con.execute(f"LOAD {lit(_httpfs_extension())}")
@@ -1665,19 +1699,24 @@ def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
     try:
         con.execute(f"ATTACH {lit(str(target))} AS {_COPY} (ENCRYPTION_KEY {lit(key)})")
     except duckdb.Error as exc:
-        raise _not_copied(target, exc) from None
+        raise _not_copied(target, exc, key) from None
     try:
         target.chmod(0o600)
         try:
             con.execute(f"COPY FROM DATABASE {_ALIAS} TO {_COPY}")
             con.execute(f"CHECKPOINT {_COPY}")
         except duckdb.Error as exc:  # no space left, most likely: the copy takes as much as the store
-            raise _not_copied(target, exc) from None
+            raise _not_copied(target, exc, key) from None
         before, after = _objects(con, _ALIAS), _objects(con, _COPY)
         if before != after:
-            differ = sorted({f"{k} {n}" for k in before for n in set(before[k]) ^ set(after[k])})
+            differ = sorted(
+                f"{kind} {name}"
+                for kind in before
+                for name in before[kind].keys() | after[kind].keys()
+                if before[kind].get(name) != after[kind].get(name)
+            )
             raise StoreError(f"the copy under the new key differs in {', '.join(differ)}; nothing changed")
-        rows, copied = _row_counts(con, _ALIAS, before["table"]), _row_counts(con, _COPY, before["table"])
+        rows, copied = row_counts(con, before["table"]), row_counts(con, before["table"], alias=_COPY)
         if rows != copied:
             short = sorted(name for name in rows if rows[name] != copied[name])
             raise StoreError(f"the copy under the new key has other rows in {', '.join(short)}; nothing changed")

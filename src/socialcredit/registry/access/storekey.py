@@ -15,15 +15,25 @@ rotation.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from socialcredit.errors import SocialCreditError, StoreError
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.decisions.inquiries import journal_of
-from socialcredit.sqltext import ident
-from socialcredit.store import KEY_ENV, Store, copy_under_key, drop_rotating_copy, open_store, rotating_path
+from socialcredit.registry.decisions.inquiries import journal_folder, journal_of
+from socialcredit.store import (
+    KEY_ENV,
+    Store,
+    check_new_key,
+    copy_under_key,
+    drop_rotating_copy,
+    open_store,
+    rotating_path,
+    row_counts,
+)
 
 __all__ = ["MAX_KEY_CHARS", "NEW_KEY_ENV", "KeyRotation", "rotate_store_key"]
 
@@ -34,7 +44,8 @@ MAX_KEY_CHARS = 1024  # a passphrase's length is bounded like any input
 @dataclass(frozen=True)
 class KeyRotation:
     """What a rotation did: the store had a key before (else it is encrypted now), the tables and rows copied and
-    checked, the journalled inquiries moved into the store first, and the number of its audit entry."""
+    checked, the journalled inquiries moved into the store first, the number of its audit entry; and, if the store
+    (renamed: under the new key) could not be written to the disk in its folder, why."""
 
     path: Path
     was_encrypted: bool
@@ -42,6 +53,7 @@ class KeyRotation:
     rows: int
     inquiries: int
     audit_seq: int
+    unsynced: str | None = None  # why the folder's entry of the renamed store was not written to the disk
 
 
 def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> KeyRotation:
@@ -52,6 +64,7 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
         raise SocialCreditError(f"the new key is empty: set {NEW_KEY_ENV} to it, or type it when asked")
     if len(new_key) > MAX_KEY_CHARS:
         raise SocialCreditError(f"the new key is {len(new_key):,} characters long; a key is at most {MAX_KEY_CHARS:,}")
+    check_new_key(new_key, "the new key")  # before anything is moved or written
     store = open_store(db)
     copy = rotating_path(db)
     try:
@@ -62,20 +75,20 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
         try:
             rows = copy_under_key(store, copy, new_key)
             seq = _checked(copy, new_key, rows, actor, was_encrypted=store.encrypted, inquiries=inquiries)
+            _owned_like(copy, db)
             _synced(copy)
-            _swap(copy, db)
+            unsynced = _swap(copy, db)
         except BaseException:
             drop_rotating_copy(db)
             raise
-        return KeyRotation(db, store.encrypted, len(rows), sum(rows.values()), inquiries, seq)
+        return KeyRotation(db, store.encrypted, len(rows), sum(rows.values()), inquiries, seq, unsynced)
     finally:
         store.close()
 
 
 def _flush_journal(store: Store) -> int:
     """Move the inquiries journalled beside the store into it; returns how many."""
-    folder = store.path.with_name(store.path.name + ".inquiries")
-    if not folder.is_dir():
+    if not journal_folder(store.path).is_dir():  # none to move, and none made
         return 0
     journal = journal_of(store)
     try:
@@ -88,8 +101,7 @@ def _checked(copy: Path, key: str, rows: dict[str, int], actor: str, *, was_encr
     """Open the copy with the new key, check its rows once more, and audit the rotation in it (no key in the entry);
     returns the entry's number."""
     with open_store(copy, key=key) as new:
-        held = {name: int(new.one(f"SELECT count(*) FROM {'.'.join(map(ident, name.split('.', 1)))}")) for name in rows}
-        if held != rows:
+        if row_counts(new.con, rows) != rows:
             raise StoreError(f"the copy under the new key does not read back as written ({copy}); nothing changed")
         with new.transaction():
             detail = {"encrypted_before": was_encrypted, "tables": len(rows), "rows": sum(rows.values())}
@@ -98,6 +110,16 @@ def _checked(copy: Path, key: str, rows: dict[str, int], actor: str, *, was_encr
     if copy.with_name(copy.name + ".wal").exists():
         raise StoreError(f"the copy under the new key kept a write-ahead log ({copy}.wal); nothing changed")
     return seq
+
+
+def _owned_like(copy: Path, db: Path) -> None:
+    """Give the copy the store's owner and group (where this process may: a store of the service's user, rotated
+    by root, stays the service's) and its mode, no wider than the owner's reading and writing."""
+    was = db.stat()
+    if (was.st_uid, was.st_gid) != (os.getuid(), os.getgid()):
+        with contextlib.suppress(PermissionError):  # not root: the copy stays the caller's
+            os.chown(copy, was.st_uid, was.st_gid)
+    os.chmod(copy, stat.S_IMODE(was.st_mode) & 0o600)
 
 
 def _synced(path: Path) -> None:
@@ -109,7 +131,12 @@ def _synced(path: Path) -> None:
         os.close(fd)
 
 
-def _swap(copy: Path, db: Path) -> None:
-    """Put the copy in the store's place in one step (a rename), and write the folder's entry to the disk."""
+def _swap(copy: Path, db: Path) -> str | None:
+    """Put the copy in the store's place in one step (a rename), and write the folder's entry to the disk; returns
+    why that could not be written (the store is the copy, under the new key, all the same), or None."""
     os.replace(copy, db)
-    _synced(db.parent)
+    try:
+        _synced(db.parent)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None

@@ -35,6 +35,7 @@ __all__ = [
     "JOURNAL_KEY",
     "OPERATOR_VIEWS",
     "InquiryLog",
+    "journal_folder",
     "journal_of",
     "party_names",
     "who_asked",
@@ -159,10 +160,15 @@ def who_asked(
     return rows, total
 
 
+def journal_folder(db: Path) -> Path:
+    """Where the inquiry journal of the store at ``db`` is kept: ``<db>.inquiries/``."""
+    return db.with_name(db.name + ".inquiries")
+
+
 def journal_of(store: Store) -> InquiryLog:
-    """The store's inquiry journal, ``<store>.inquiries/``: sealed when the store has a key, since it holds identity
-    numbers, requesters and purposes."""
-    return InquiryLog(store.path.with_name(store.path.name + ".inquiries"), key=store.derived_key(JOURNAL_KEY))
+    """The store's inquiry journal, ``<store>.inquiries/`` (made if it is not there): sealed when the store has a
+    key, since it holds identity numbers, requesters and purposes."""
+    return InquiryLog(journal_folder(store.path), key=store.derived_key(JOURNAL_KEY))
 
 
 class InquiryLog:

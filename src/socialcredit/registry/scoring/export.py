@@ -319,10 +319,15 @@ def publish_results(store: Store, folder: Path | str, *, actor: str = "cli") -> 
                 ).fetchone()[0]  # type: ignore[index]
             )
             if wrong:
-                raise SocialCreditError(
-                    f"{folder}: {counted(wrong, 'subject')} of the results {'does' if wrong == 1 else 'do'} not match "
-                    "this store's subjects"
-                )
+                said = f"{folder}: {counted(wrong, 'subject')} of the results "
+                said += f"{'does' if wrong == 1 else 'do'} not match this store's subjects"
+                if params and store.one("SELECT count(*) FROM audit_log WHERE action = 'store_key_rotated'"):
+                    # pseudonyms are keyed by the store's key: a rotation's new key gives others
+                    said += (
+                        ": the store's key was rotated (`socialcredit store rotate-key`), and an export made before "
+                        "names its subjects by the old key's pseudonyms; export again and score that export"
+                    )
+                raise SocialCreditError(said)
             # every result's subject is this store's: named by its identity number again, as a run's rows are
             inputs.create(
                 "sc_subjects",
