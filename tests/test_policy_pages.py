@@ -425,7 +425,7 @@ def test_a_fact_known_or_unknown_reads_as_what_it_means(condition: str, en: str,
             "score / (age / 2) > 1",
             "the score divided by (age divided by 2) is more than 1",
             "信用分除以（年龄除以2）高于1",
-        ),  # noqa: E501
+        ),
         ("score - age - 10 > 5", "the score minus age minus 10 is more than 5", "信用分减年龄减10高于5"),
         ("score + age * 2 > 1", "the score plus age times 2 is more than 1", "信用分加年龄乘以2高于1"),
     ],
