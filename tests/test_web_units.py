@@ -560,3 +560,17 @@ def test_what_the_faces_read_comes_from_registry_functions(store: Store) -> None
     assert scored_policy_ids(store) == sorted({str(r["policy_id"]) for r in runs})
     codes = [d["code"] for d in districts()]
     assert len(codes) == 16 and codes == sorted(codes) and codes[0] == "110101"
+
+
+@pytest.mark.parametrize(("number", "written"), [(12000.004, "12,000"), (39367.29, "39,367.29"), (3000, "3,000")])
+def test_a_number_is_written_one_way_on_every_page(number: float, written: str) -> None:
+    """A record's value on the portal, in a printable file and through a template's filter is written as the command
+    line and the API write it (``languages.grouped``): 12000.004 read "12,000.00" on the pages, "12,000" elsewhere."""
+    from socialcredit.catalog.labels import load_labels
+    from socialcredit.registry.reporting.file_page import _value
+    from socialcredit.textcheck import page_environment
+    from socialcredit.web.codes import value_words
+
+    assert value_words(number, "zh") == written
+    assert _value(number, "en", load_labels()) == written
+    assert page_environment().from_string("{{ n|grouped }}").render(n=number) == written
