@@ -111,8 +111,8 @@ def test_a_furnishers_answer_or_an_operators_review_refused_without_words_is_sai
 
 
 def test_translate_fills_placeholders_and_falls_back() -> None:
-    assert translate("zh", "rank_of", rank="3", of="200") == "第 3 名（共 200 人）"
-    assert translate("en", "rank_of", rank="3", of="200") == "3 of 200"
+    assert translate("zh", "records_caption", n="200") == "共 200 条记录"
+    assert translate("en", "records_caption", n="200") == "200 records"
     assert translate("en", "no_such_key", default="plain") == "plain"
     assert translate("fr", "sign_in") == "登录"  # an unknown language reads Chinese, the default
 
@@ -574,3 +574,15 @@ def test_a_number_is_written_one_way_on_every_page(number: float, written: str) 
     assert value_words(number, "zh") == written
     assert _value(number, "en", load_labels()) == written
     assert page_environment().from_string("{{ n|grouped }}").render(n=number) == written
+
+
+def test_a_rank_among_organisations_counts_them_as_organisations() -> None:
+    """`show` and the pages say a rank with one function: an organisation's read "排名第 2 名（共 2 人）"."""
+    from socialcredit.languages import rank_of
+    from socialcredit.textcheck import page_environment
+
+    assert rank_of(2, 2, "zh", "org") == "第 2 名（共 2 家）"
+    assert rank_of(3000, 12345, "zh") == "第 3,000 名（共 12,345 人）"
+    assert rank_of(3000, 12345, "en", "org") == "3,000 of 12,345"
+    page = page_environment().from_string("{{ rank_of(s.rank, s.of, lang, kind) }}")
+    assert page.render(s={"rank": 2, "of": 2}, lang="zh", kind="org") == "第 2 名（共 2 家）"

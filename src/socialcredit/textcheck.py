@@ -94,11 +94,12 @@ def page_environment(**options: Any) -> Environment:
     (``languages.grouped``)."""
     from jinja2 import Environment
 
-    from socialcredit.languages import grouped
+    from socialcredit.languages import grouped, rank_of
 
     env = Environment(finalize=shown, **options)
     env.filters["field"] = entered
     env.filters["grouped"] = grouped  # a number as every face writes it: {{ n|grouped }}
+    env.globals["rank_of"] = rank_of  # a rank as every face says it
     return env
 
 
