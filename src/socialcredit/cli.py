@@ -290,6 +290,13 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """Score every subject under a policy: points, tier, rank, percentile, lists and reasons."""
+    if lang != "en" and (input_dir is not None or engine is Engine.spark):
+        # it printed the English summary under --lang zh, silently
+        raise typer.BadParameter(
+            "the summary of --input files and of --engine spark is in English only; --lang zh is for a run of the "
+            "store（--input 与 --engine spark 的摘要只有英文）",
+            param_hint="'--lang'",
+        )
     if input_dir is not None and engine is Engine.duckdb:
         store_only = {"--incremental": incremental, "--rerun": rerun is not None, "--db": _given(ctx, "db")}
         _score_files(policy, _date(as_of), input_dir, out_dir, [k for k, v in store_only.items() if v], as_json)
