@@ -414,6 +414,36 @@ def test_a_record_is_corrected_then_withdrawn(world: dict[str, Any]) -> None:
     )
 
 
+def test_a_language_the_records_routes_do_not_know_is_english_not_a_refusal(world: dict[str, Any]) -> None:
+    """A furnisher's batch is not refused for ``lang`` (it took none until 2026-12-06; ``lang=fr`` was then a 422):
+    an unknown value is English. The answers have no texts of their own: only a refusal says its language."""
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["furnisher"])
+    rows = _rows(world, "HTTP-LANG", 1)
+    sent = client.post(
+        "/v1/records",
+        params={"lang": "fr"},
+        content=_ndjson(rows),
+        headers={**key, "content-type": "application/x-ndjson"},
+    )
+    assert (sent.status_code, sent.json()["accepted"], "content-language" in sent.headers) == (200, 1, False)
+    # a withdrawal's answer is no text in Chinese: it said Content-Language: zh-CN over it
+    withdrawn = client.delete("/v1/records/HTTP-LANG-0", params={"lang": "zh"}, headers=key)
+    assert (withdrawn.status_code, withdrawn.json()["accepted"], "content-language" in withdrawn.headers) == (
+        200,
+        1,
+        False,
+    )
+    again = client.delete("/v1/records/HTTP-LANG-0", params={"lang": "de"}, headers=key)
+    assert (again.status_code, again.headers["content-language"], again.json()["error"]["message"]) == (
+        409,
+        "en",
+        "record 'HTTP-LANG-0' is withdrawn already",
+    )
+    fixed = client.put("/v1/records/HTTP-LANG-0", params={"lang": "x" * 300}, json=rows[0], headers=key)
+    assert (fixed.status_code, fixed.json()["accepted"]) == (200, 1)
+
+
 def test_a_source_cannot_touch_another_sources_records(world: dict[str, Any]) -> None:
     tax = one(world, "SELECT record_id FROM records WHERE source_id = 'tax_bureau' LIMIT 1")
     r = world["client"].delete(f"/v1/records/{tax}", headers=auth(world["keys"]["furnisher"]))

@@ -16,7 +16,7 @@ from socialcredit.catalog import labels as labels_module
 from socialcredit.catalog import load_catalog
 from socialcredit.catalog.labels import load_labels
 from socialcredit.policy import LoadedPolicy, builtin_policy, expr, parse_policy
-from socialcredit.policy.words import condition_words
+from socialcredit.policy.words import condition_words, subject_condition_words
 from socialcredit.registry.reporting import policy_text as policy_text_module
 from socialcredit.registry.reporting.policy_text import _Words, policy_changes, policy_text
 from socialcredit.registry.scoring.policies import publish_policy
@@ -412,6 +412,62 @@ def test_a_fact_known_or_unknown_reads_as_what_it_means(condition: str, en: str,
     service = next(s.id for s in loaded.policy.services if s.grant_if == condition)
     assert condition_words(loaded, f"service:{service}", "en") == en
     assert condition_words(loaded, f"service:{service}", "zh") == zh
+
+
+@pytest.mark.parametrize(
+    ("condition", "en", "zh"),
+    [
+        # it read "the score minus age minus 10", which is a different rule (score - age - 10)
+        ("score - (age - 10) > 5", "the score minus (age minus 10) is more than 5", "信用分减（年龄减10）高于5"),
+        ("(score + age) * 2 > 1", "(the score plus age) times 2 is more than 1", "（信用分加年龄）乘以2高于1"),
+        ("-(score - age) > 100", "minus (the score minus age) is more than 100", "负（信用分减年龄）高于100"),
+        (
+            "score / (age / 2) > 1",
+            "the score divided by (age divided by 2) is more than 1",
+            "信用分除以（年龄除以2）高于1",
+        ),
+        ("score - age - 10 > 5", "the score minus age minus 10 is more than 5", "信用分减年龄减10高于5"),
+        ("score + age * 2 > 1", "the score plus age times 2 is more than 1", "信用分加年龄乘以2高于1"),
+    ],
+)
+def test_a_calculation_in_words_keeps_its_grouping(condition: str, en: str, zh: str) -> None:
+    text = builtin_policy("beijing").text.replace('grant_if: "redlist"', f'grant_if: "{condition}"', 1)
+    loaded = parse_policy(text, "beijing.yaml")
+    service = next(s.id for s in loaded.policy.services if s.grant_if == condition)
+    assert condition_words(loaded, f"service:{service}", "en") == en
+    assert condition_words(loaded, f"service:{service}", "zh") == zh
+
+
+_SUM_BACK = {
+    "en": [
+        *[("the score", "score"), (" plus ", " + "), (" minus ", " - "), ("minus ", "- "), (" times ", " * ")],
+        *[(" divided by ", " / "), (" is more than ", " > ")],
+    ],
+    "zh": [
+        *[("信用分", "score"), ("年龄", "age"), ("加", " + "), ("减", " - "), ("负", " - "), ("乘以", " * ")],
+        *[("除以", " / "), ("（", "("), ("）", ")"), ("高于", " > ")],
+    ],
+}
+_SUMS = st.recursive(
+    st.sampled_from(["score", "age", "2", "10"]),
+    lambda inner: st.one_of(
+        st.builds(lambda a: f"(-{a})", inner),
+        st.builds(lambda a, op, b: f"({a} {op} {b})", inner, st.sampled_from("+-*/"), inner),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sum_=_SUMS, lang=st.sampled_from(["en", "zh"]))
+def test_a_calculation_said_in_words_reads_back_as_the_same_calculation(sum_: str, lang: str) -> None:
+    """Said with only the brackets its words need, any sum parses back from its words (the operators' words put back
+    as operators) to the same tree: the words never describe a different rule."""
+    node = expr.parse(f"{sum_} > 0")
+    said = subject_condition_words(builtin_policy("beijing"), node, lang)
+    for word, symbol in _SUM_BACK[lang]:
+        said = said.replace(word, symbol)
+    assert expr.parse(said) == node, said
 
 
 def test_the_published_page_says_how_points_become_the_score_and_its_example_is_what_a_run_counts(

@@ -111,8 +111,8 @@ def test_a_furnishers_answer_or_an_operators_review_refused_without_words_is_sai
 
 
 def test_translate_fills_placeholders_and_falls_back() -> None:
-    assert translate("zh", "rank_of", rank="3", of="200") == "第 3 名（共 200 人）"
-    assert translate("en", "rank_of", rank="3", of="200") == "3 of 200"
+    assert translate("zh", "records_caption", n="200") == "共 200 条记录"
+    assert translate("en", "records_caption", n="200") == "200 records"
     assert translate("en", "no_such_key", default="plain") == "plain"
     assert translate("fr", "sign_in") == "登录"  # an unknown language reads Chinese, the default
 
@@ -560,3 +560,29 @@ def test_what_the_faces_read_comes_from_registry_functions(store: Store) -> None
     assert scored_policy_ids(store) == sorted({str(r["policy_id"]) for r in runs})
     codes = [d["code"] for d in districts()]
     assert len(codes) == 16 and codes == sorted(codes) and codes[0] == "110101"
+
+
+@pytest.mark.parametrize(("number", "written"), [(12000.004, "12,000"), (39367.29, "39,367.29"), (3000, "3,000")])
+def test_a_number_is_written_one_way_on_every_page(number: float, written: str) -> None:
+    """A record's value on the portal, in a printable file and through a template's filter is written as the command
+    line and the API write it (``languages.grouped``): 12000.004 read "12,000.00" on the pages, "12,000" elsewhere."""
+    from socialcredit.catalog.labels import load_labels
+    from socialcredit.registry.reporting.file_page import _value
+    from socialcredit.textcheck import page_environment
+    from socialcredit.web.codes import value_words
+
+    assert value_words(number, "zh") == written
+    assert _value(number, "en", load_labels()) == written
+    assert page_environment().from_string("{{ n|grouped }}").render(n=number) == written
+
+
+def test_a_rank_among_organisations_counts_them_as_organisations() -> None:
+    """`show` and the pages say a rank with one function: an organisation's read "排名第 2 名（共 2 人）"."""
+    from socialcredit.languages import rank_of
+    from socialcredit.textcheck import page_environment
+
+    assert rank_of(2, 2, "zh", "org") == "第 2 名（共 2 家）"
+    assert rank_of(3000, 12345, "zh") == "第 3,000 名（共 12,345 人）"
+    assert rank_of(3000, 12345, "en", "org") == "3,000 of 12,345"
+    page = page_environment().from_string("{{ rank_of(s.rank, s.of, lang, kind) }}")
+    assert page.render(s={"rank": 2, "of": 2}, lang="zh", kind="org") == "第 2 名（共 2 家）"

@@ -47,7 +47,7 @@ from socialcredit.cli_lab import disparity_for_lint, register_lab
 from socialcredit.cli_memoranda import memorandum_app
 from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
-from socialcredit.languages import counted, grouped
+from socialcredit.languages import counted, rank_of
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
@@ -300,6 +300,13 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """Score every subject under a policy: points, tier, rank, percentile, lists and reasons."""
+    if lang != "en" and (input_dir is not None or engine is Engine.spark):
+        # it printed the English summary under --lang zh, silently
+        raise typer.BadParameter(
+            "the summary of --input files and of --engine spark is in English only; --lang zh is for a run of the "
+            "store（--input 与 --engine spark 的摘要只有英文）",
+            param_hint="'--lang'",
+        )
     if input_dir is not None and engine is Engine.duckdb:
         store_only = {"--incremental": incremental, "--rerun": rerun is not None, "--db": _given(ctx, "db")}
         _score_files(policy, _date(as_of), input_dir, out_dir, [k for k, v in store_only.items() if v], as_json)
@@ -400,7 +407,7 @@ _SHOW_WORDS: dict[str, dict[str, str]] = {
         # a listing in its notice period (the page's "Notice: these listings are in their grace period")
         "list_pending": "{list} ({reason}; notice only: in effect from {date}, unless the cause goes away)",
         "comma": ", ",
-        "run": "{head} run {run} as of {as_of}: score {score}, tier {tier}, rank {rank} of {of}, percentile "
+        "run": "{head} run {run} as of {as_of}: score {score}, tier {tier}, rank {rank}, percentile "
         "{percentile}; lists: {lists}",
         "none": "none",
         "dimension": "dimension",
@@ -441,7 +448,7 @@ _SHOW_WORDS: dict[str, dict[str, str]] = {
         "list": "{list}（{reason}）",
         "list_pending": "{list}（{reason}；仅为告知：{date} 起生效，除非在此之前原因消除）",
         "comma": "，",
-        "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名第 {rank} 名（共 {of} 人），"
+        "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名{rank}，"
         "百分位 {percentile}；名单：{lists}",
         "none": "无",
         "dimension": "维度",
@@ -568,8 +575,7 @@ def show(
                 as_of=sc["as_of"],
                 score=f"[bold]{sc['score']}[/]",
                 tier=f"[bold]{escape(grades[sc['policy']])}[/]",
-                rank=grouped(sc["rank"]),  # as the pages write it: "第 3,000 名（共 12,345 人）", "3,000 of 12,345"
-                of=grouped(sc["of"]),
+                rank=rank_of(sc["rank"], sc["of"], lang, str(s["kind"])),  # as the pages say it
                 percentile=sc["percentile"],
                 lists=escape(lists),
             ),

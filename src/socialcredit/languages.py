@@ -15,6 +15,7 @@ __all__ = [
     "grouped",
     "lang_option",
     "language_option",
+    "rank_of",
     "yuan",
 ]
 
@@ -38,6 +39,14 @@ def grouped(n: float) -> str:
 def yuan(amount: float, lang: str = "en") -> str:
     """A sum of money as the pages write it: ``yuan(12000)`` "12,000 yuan", "12,000 元" in Chinese."""
     return f"{grouped(amount)} {'元' if lang == 'zh' else 'yuan'}"
+
+
+def rank_of(rank: int, of: int, lang: str, kind: str = "person") -> str:
+    """A subject's rank among those its run scored, as the pages and ``show`` say it: "3,000 of 12,345", "第 3,000 名
+    （共 12,345 人）", among organisations (``kind`` org) "（共 12,345 家）" (it said 人 of organisations)."""
+    if lang != "zh":
+        return f"{grouped(rank)} of {grouped(of)}"
+    return f"第 {grouped(rank)} 名（共 {grouped(of)} {'家' if kind == 'org' else '人'}）"
 
 
 def counted(n: int, noun: str, plural: str | None = None, *, grouped: bool = False) -> str:

@@ -90,11 +90,16 @@ def entered(value: Any) -> Any:
 def page_environment(**options: Any) -> Environment:
     """The Jinja environment of every page (the portal's, a file's, the matchmaking site's), with ``options``: each
     ``{{ }}`` written by ``shown`` (a stored text's control characters and direction overrides as their codes), but a
-    form's values, marked by the ``field`` filter, sent back as they are."""
+    form's values, marked by the ``field`` filter, sent back as they are; the ``grouped`` filter writes a number
+    (``languages.grouped``)."""
     from jinja2 import Environment
+
+    from socialcredit.languages import grouped, rank_of
 
     env = Environment(finalize=shown, **options)
     env.filters["field"] = entered
+    env.filters["grouped"] = grouped  # a number as every face writes it: {{ n|grouped }}
+    env.globals["rank_of"] = rank_of  # a rank as every face says it
     return env
 
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, Literal, NoReturn
 
 import anyio
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
@@ -38,6 +38,7 @@ __all__ = [
     "Lookup",
     "Operator",
     "Public",
+    "RefusalsLang",
     "RelyingParty",
     "Resident",
     "ResidentOrOperator",
@@ -79,6 +80,25 @@ def _language(request: Request, response: Response, lang: Literal["en", "zh"] = 
 
 # The query parameter ``lang`` of an answer whose texts follow it, and of its refusals; the answer says its language.
 Lang = Annotated[Literal["en", "zh"], Depends(_language)]
+
+
+def _refusals_language(
+    request: Request,
+    lang: Annotated[
+        str,
+        Query(description="The language of the refusals (en or zh); any other value is English, not a refusal."),
+    ] = "en",
+) -> str:
+    """``?lang=`` of a route whose answer has no texts of its own (a furnisher's batch): the language of its
+    refusals. A value it does not know is English, not a refusal: the batch is never refused for a parameter it did
+    not need (the records routes took no ``lang`` before 2026-12-06). Only a refusal says its language."""
+    said = lang if lang in LANGUAGE_TAGS else "en"
+    speaks(request, said)
+    return said
+
+
+# The query parameter ``lang`` of a route whose only texts are its refusals (the records routes).
+RefusalsLang = Annotated[str, Depends(_refusals_language)]
 
 
 def current_service(request: Request) -> Service:

@@ -249,6 +249,20 @@ _CMP_ZH = {"==": "为", "!=": "不为", ">=": "不低于", ">": "高于", "<=": 
 _ARITH = {"+": ("plus", "加"), "-": ("minus", "减"), "*": ("times", "乘以"), "/": ("divided by", "除以")}
 
 
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _binds_looser(child: expr.Node, op: str, *, right: bool) -> bool:
+    """Whether an arithmetic ``child`` of ``op`` needs brackets to keep its grouping when said in a row: its operator
+    binds more loosely (``(a + b) * 2``), or it is the right side at the same level (``a - (b - c)``; also
+    ``a + (b + c)``, which adds up to the same but is said as written)."""
+    if not (isinstance(child, expr.Binary) and child.op in _PRECEDENCE):
+        return False
+    if _PRECEDENCE[child.op] != _PRECEDENCE[op]:
+        return _PRECEDENCE[child.op] < _PRECEDENCE[op]
+    return right
+
+
 class _Words:
     """Speaks a parsed condition: on a record (``record=True``: field names) or on a scored subject."""
 
@@ -320,7 +334,8 @@ class _Words:
             inner = self.words(node.operand)
             return f"not ({inner})" if en else f"并非（{inner}）"
         if isinstance(node, expr.Unary) and node.op == "-":
-            return f"minus {self.words(node.operand)}" if en else f"负{self.words(node.operand)}"
+            operand = self._bracket(node.operand, isinstance(node.operand, expr.Binary))
+            return f"minus {operand}" if en else f"负{operand}"
         if isinstance(node, expr.Name):
             return self.flag(node.name, False)
         if isinstance(node, expr.Lit):
@@ -350,12 +365,17 @@ class _Words:
             return self._compare(node)
         if isinstance(node, expr.Binary) and node.op in _ARITH:
             word = _ARITH[node.op][0 if en else 1]
-            return (
-                f"{self.words(node.left)} {word} {self.words(node.right)}"
-                if en
-                else (f"{self.words(node.left)}{word}{self.words(node.right)}")
-            )
+            left = self._bracket(node.left, _binds_looser(node.left, node.op, right=False))
+            right = self._bracket(node.right, _binds_looser(node.right, node.op, right=True))
+            return f"{left} {word} {right}" if en else f"{left}{word}{right}"
         return "—"
+
+    def _bracket(self, node: expr.Node, needed: bool) -> str:
+        """A part of a sum in words, in brackets where it would otherwise read as a different grouping."""
+        text = self.words(node)
+        if not needed:
+            return text
+        return f"({text})" if self.en else f"（{text}）"
 
     def _grouped(self, node: expr.Node, op: str) -> str:
         text = self.words(node)

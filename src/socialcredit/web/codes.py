@@ -17,6 +17,7 @@ from typing import Any
 
 from socialcredit.catalog.labels import Labels, load_labels
 from socialcredit.errors import NotFoundError
+from socialcredit.languages import grouped
 from socialcredit.registry.scoring.policies import get_policy, name_listings
 from socialcredit.store import Store
 from socialcredit.web.i18n import translate
@@ -40,7 +41,7 @@ def value_words(value: Any, lang: str, labels: Labels | None = None) -> str:
     if isinstance(value, bool):
         return translate(lang, "value_yes" if value else "value_no")
     if isinstance(value, int | float):
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+        return grouped(value)
     text = str(value)
     labels = labels or load_labels()
     return labels.value(text, lang) if text in labels.values else text

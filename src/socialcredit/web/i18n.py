@@ -200,7 +200,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "score": ("分数", "Score"),
     "tier": ("等级", "Tier"),
     "rank": ("排名", "Rank"),
-    "rank_of": ("第 {rank} 名（共 {of} 人）", "{rank} of {of}"),
     "percentile": ("百分位", "Percentile"),
     "percentile_text": ("{p}%（分数不高于您的人所占比例）", "{p}% (the share scoring at or below you)"),
     "on_lists": ("您在以下名单上：", "You are on these lists:"),

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from socialcredit.api.bodies import JSONRoute, read_body, read_record, write_rows
-from socialcredit.api.deps import Furnisher, Lang, Segment, ServiceDep, Today, actor
+from socialcredit.api.deps import Furnisher, RefusalsLang, Segment, ServiceDep, Today, actor
 from socialcredit.api.models import BatchAnswer
 from socialcredit.errors import IngestError, LimitError, SocialCreditError
 from socialcredit.identifiers import fold_record_id
@@ -147,7 +147,7 @@ async def ingest_batch(
     party: Furnisher,
     service: ServiceDep,
     today: Today,
-    lang: Lang,
+    lang: RefusalsLang,
     idempotency_key: Annotated[str | None, Header(max_length=200, pattern=r"^[\x21-\x7e]+$")] = None,
     partial: Annotated[bool, Query(description="Commit the good rows even if some have errors.")] = False,
 ) -> JSONResponse:
@@ -189,7 +189,7 @@ async def correct_record(
     party: Furnisher,
     service: ServiceDep,
     today: Today,
-    lang: Lang,
+    lang: RefusalsLang,
 ) -> JSONResponse:
     """Correct a record the caller's source sent before: the body is the whole corrected record, read as a record
     of a JSON batch is (its numbers as the text sent, each key once, plain values). The refusals are in ``lang``
@@ -218,7 +218,9 @@ def _correct(
 
 
 @router.delete("/v1/records/{record_id}")
-def withdraw(record_id: Segment, party: Furnisher, service: ServiceDep, today: Today, lang: Lang) -> BatchAnswer:
+def withdraw(
+    record_id: Segment, party: Furnisher, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> BatchAnswer:
     """Withdraw a record the caller's source sent: a new version that no longer counts (history stays). The refusals
     are in ``lang``."""
     assert party.source_id is not None

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.catalog.labels import Labels, labels_for
 from socialcredit.errors import NotFoundError
+from socialcredit.languages import grouped
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.words import PURPOSE_WORDS, STATUS_WORDS
 from socialcredit.store import Store
@@ -67,7 +68,7 @@ def _value(value: Any, lang: str, labels: Labels) -> str:
     if isinstance(value, bool):
         return _WORDS[lang]["yes" if value else "no"]
     if isinstance(value, int | float):
-        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+        return grouped(value)
     return labels.value(str(value), lang) if str(value) in labels.values else str(value)
 
 
