@@ -70,7 +70,8 @@ def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bo
 
 def _refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
     """A new version that would be in force may not make data that needs consent under the version in force count for
-    everyone sooner than that version does, with less notice than it publishes (``consent.notice_days`` from today):
+    everyone sooner than that version does, with less notice than either publishes (the larger
+    ``consent.notice_days``, from today: a version that shortens the notice does not shorten its own):
     a ``mandatory_from`` moved earlier or given where there was none, or a category taken out of
     ``consent.categories`` (it would count for everyone at once). A category the version in force counts for everyone
     already is not asked about, nor is a policy's first version (docs/policy-language.md, "Consent")."""
@@ -85,7 +86,9 @@ def _refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
     if version_key(p.version) <= version_key(before.version):
         return
     new, old = p.consent, before.consent
-    earliest = resolve_today() + dt.timedelta(days=new.notice_days)
+    # Residents were promised the notice of the version in force: a new version that shortens it gives no less.
+    notice = max(new.notice_days, old.notice_days)
+    earliest = resolve_today() + dt.timedelta(days=notice)
     old_from = old.mandatory_from or dt.date.max
 
     def counts_from(category: str) -> dt.date:  # when this version counts the category for everyone
@@ -104,8 +107,10 @@ def _refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
             )
             + f", without consent and sooner than under version {before.version} in force "
             f"({'from ' + str(old.mandatory_from) if old.mandatory_from else 'only with consent'}), with less than the "
-            f"{new.notice_days} days' notice the policy publishes (consent.notice_days): keep "
-            f"{', '.join(sooner)} in consent.categories and give consent.mandatory_from a date on or after {earliest}"
+            f"{notice} days' notice "
+            + ("the policy publishes" if notice == new.notice_days else f"version {before.version} publishes")
+            + f" (consent.notice_days): keep {', '.join(sooner)} in consent.categories and give "
+            f"consent.mandatory_from a date on or after {earliest}"
         ],
         [line],
     )
