@@ -317,3 +317,15 @@ def test_a_version_that_shortens_the_notice_gives_the_notice_of_the_version_in_f
         publish_policy(reg.store, sesame("2026.3", consent("2026-12-07", 1)))
     assert newest_version(reg.store, "sesame") == "2026.2"
     assert publish_policy(reg.store, sesame("2026.3", consent("2027-02-04", 1)))  # the date stays: it may say less
+
+
+def test_a_category_counted_for_everyone_already_may_be_kept_or_dropped(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On 2027-08-01, sesame 2026.1 counting commercial data for everyone since 2027-07-01, a version without the
+    consent block was refused with advice to move the date to 2027-09-30: a date passed could never be dropped,
+    nor moved (both past)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-08-01")
+    assert publish_policy(reg.store, sesame("2027.1", consent("2027-06-01", 60)))
+    assert publish_policy(reg.store, sesame("2027.2", ""))
+    assert newest_version(reg.store, "sesame") == "2027.2"

@@ -91,8 +91,9 @@ def refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
     a ``mandatory_from`` moved earlier or given where there was none, or a category taken out of
     ``consent.categories`` (it would count for everyone at once). A newer version is checked as it is published; an
     older one (or one below the shipped version) as well, and again when a run would put it in force, since it
-    would then be the version whose consent applies. A category the version in force counts for everyone already is
-    not asked about, nor is a policy's first version (docs/policy-language.md, "Consent")."""
+    would then be the version whose consent applies. A category the version in force counts for everyone already (its
+    ``mandatory_from`` on or before today) is not asked about: it may be kept or dropped, its date moved; nor is a
+    policy's first version (docs/policy-language.md, "Consent")."""
     p = loaded.policy
     in_force = policy_in_force(store, p.id)
     if in_force is None or loaded.sha256 == in_force.sha256:
@@ -101,8 +102,11 @@ def refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
     new, old = p.consent, before.consent
     # Residents were promised the notice of the version in force: a new version that shortens it gives no less.
     notice = max(new.notice_days, old.notice_days)
-    earliest = resolve_today() + dt.timedelta(days=notice)
+    today = resolve_today()
+    earliest = today + dt.timedelta(days=notice)
     old_from = old.mandatory_from or dt.date.max
+    if old_from <= today:  # the version in force counts its categories for everyone already: nothing to give notice of
+        return
 
     def counts_from(category: str) -> dt.date:  # when this version counts the category for everyone
         return (new.mandatory_from or dt.date.max) if category in new.categories else dt.date.min
