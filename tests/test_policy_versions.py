@@ -329,3 +329,14 @@ def test_a_category_counted_for_everyone_already_may_be_kept_or_dropped(
     assert publish_policy(reg.store, sesame("2027.1", consent("2027-06-01", 60)))
     assert publish_policy(reg.store, sesame("2027.2", ""))
     assert newest_version(reg.store, "sesame") == "2027.2"
+
+
+def test_a_category_taken_out_of_consent_is_located_at_the_categories(reg: Registry) -> None:
+    """The refusal pointed at mandatory_from (line 30) when the date had not moved and a category left
+    consent.categories (line 29)."""
+    with pytest.raises(PolicyError) as refused:
+        publish_policy(reg.store, sesame("2026.2", consent("2027-07-01", 60, categories="[]")))
+    assert refused.value.positions == [(29, 3)]
+    assert str(refused.value).startswith(
+        "sesame-2026.2.yaml:29:3: consent: commercial data would count for everyone at once, without consent"
+    )

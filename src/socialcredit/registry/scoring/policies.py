@@ -115,7 +115,10 @@ def refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
     if not sooner:
         return
     said = {c: str(counts_from(c)) if c in new.categories else "at once" for c in sooner}
-    line = load_located(loaded.text, loaded.origin).position_of(("consent", "mandatory_from")) or (1, 1)
+    # Where it is said: consent.categories when a category leaves it, else the date moved (the block itself if the
+    # key is not written; the document's start when the block is gone and there is nothing to point at).
+    key = "mandatory_from" if all(c in new.categories for c in sooner) else "categories"
+    line = load_located(loaded.text, loaded.origin).position_of(("consent", key)) or (1, 1)
     raise PolicyNoticeError(
         [
             f"{loaded.origin}:{line[0]}:{line[1]}: consent: "
