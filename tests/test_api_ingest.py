@@ -525,6 +525,32 @@ def test_a_score_job_names_a_version_as_id_at_version(world: dict[str, Any]) -> 
     assert len(client.get("/v1/runs", headers=op).json()["runs"]) == jobs  # none of them started a run
 
 
+def test_a_score_job_of_an_older_version_may_not_bring_consent_data_in_sooner(world: dict[str, Any]) -> None:
+    """A version below the one in force was never checked for notice, so a job naming it put it in force: here one
+    published before the check, counting commercial data for everyone from 1900-01-01 (sesame 2026.1, in force,
+    from 2027-07-01). The job fails saying why, and no run is made."""
+    from socialcredit.policy import builtin_policy, parse_policy
+
+    client: httpx.Client = world["client"]
+    op = auth(world["keys"]["operator"])
+    old = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2000.1"', 1)
+    old = old.replace("mandatory_from: 2027-07-01", "mandatory_from: 1900-01-01", 1)
+    with world["service"].writer() as store:
+        store.execute(
+            "INSERT INTO policies VALUES ('sesame', '2000.1', ?, ?, now())", [parse_policy(old, "x").sha256, old]
+        )
+    runs = len(client.get("/v1/runs", headers=op).json()["runs"])
+    r = client.post("/v1/jobs", json={"policy": "sesame@2000.1", "as_of": AS_OF.isoformat()}, headers=op)
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.json()["follow"], op)
+    assert (job["status"], job["run_id"]) == ("failed", None), job
+    assert job["error"].startswith(
+        "sesame@2000.1:30:3: consent: commercial data would count for everyone from 1900-01-01, without consent and "
+        "sooner than under version 2026.1 in force (from 2027-07-01), with less than the 60 days' notice"
+    ), job["error"]
+    assert len(client.get("/v1/runs", headers=op).json()["runs"]) == runs
+
+
 def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:
     from socialcredit.policy import builtin_policy
 

@@ -1118,6 +1118,30 @@ def test_the_mandatory_enrollment_notice_names_the_policy_and_data_in_the_reside
     assert notify_mandatory(store, D(2027, 8, 2)) == 0
 
 
+def test_a_notice_told_once_is_not_told_again_when_only_the_words_change(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Told already" compared the notice's English words: a version 2026.2 that only renamed the policy (the same
+    categories, the same date) told every resident again, and so would a catalog renaming the category. A notice is
+    the policy's and its date's, whatever its words; those of before 2026-12-06 too, "Since …" as "From …"."""
+    from socialcredit.policy import builtin_policy, parse_policy
+    from socialcredit.registry.scoring.policies import publish_policy
+
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-05-02")
+    assert notify_mandatory(store, D(2027, 5, 2)) == 3
+    renamed = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2026.2"', 1)
+    renamed = renamed.replace("en: Sesame-style commercial score", "en: Sesame-style commercial credit score", 1)
+    assert publish_policy(store, parse_policy(renamed, "sesame-2026.2.yaml"))
+    assert score(store, resolve_policy(store, "sesame"), D(2027, 5, 2)).policy_version == "2026.2"
+    assert notify_mandatory(store, D(2027, 5, 3)) == 0
+    store.execute(  # a store upgraded from before, its residents told after the date in the words of then
+        "UPDATE notifications SET text_en = 'Since 2027-07-01, policy sesame counts commercial data for everyone, "
+        "whether or not you opted in.' WHERE kind = 'mandatory_enrollment'"
+    )
+    assert notify_mandatory(store, D(2027, 8, 2)) == 0
+    assert store.one("SELECT count(*) FROM notifications WHERE kind = 'mandatory_enrollment'") == 3
+
+
 # -- review and adverse action ---------------------------------------------------------------------------------
 
 

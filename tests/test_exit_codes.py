@@ -680,3 +680,40 @@ def test_the_matchmaking_site_names_a_registry_url_like_markup_as_written(tmp_pa
     finally:
         proc.terminate()
         proc.communicate(timeout=30)  # and its pipe closed
+
+
+def test_a_version_below_the_one_in_force_may_not_bring_consent_data_in_sooner(copy_of_city: Path) -> None:
+    """Only a version newer than the one in force was checked for notice: sesame 2025.1 (below the shipped 2026.1,
+    the store having published no sesame) counting commercial data for everyone from today was published by
+    `score --policy FILE` and put in force, and so was one published before the check, run as `sesame@VERSION`."""
+    from socialcredit.policy import builtin_policy, parse_policy
+    from socialcredit.store import open_store
+
+    today = {"SOCIALCREDIT_TODAY": "2026-12-06"}
+    old = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2025.1"', 1)
+    old = old.replace("mandatory_from: 2027-07-01", "mandatory_from: 2026-12-06", 1)
+    path = copy_of_city.parent / "sesame-2025.1.yaml"
+    path.write_text(old, encoding="utf-8")
+    refusal = (
+        "consent: commercial data would count for everyone from 2026-12-06, without consent and sooner than under "
+        "version 2026.1 in force (from 2027-07-01), with less than the 60 days' notice the policy publishes "
+        "(consent.notice_days): keep commercial in consent.categories and give consent.mandatory_from a date on or "
+        "after 2027-02-04"
+    )
+    proc = sc("score", "--policy", path, "--as-of", "2026-11-01", "--db", copy_of_city, env=today)
+    assert (proc.returncode, proc.stdout, last_error(proc)) == (2, "", f"error: {path}:30:3: {refusal}")
+    store = open_store(copy_of_city, key="")
+    try:  # a store that published it before versions below the one in force were checked
+        assert store.one("SELECT count(*) FROM policies WHERE policy_id = 'sesame'") == 0
+        store.execute(
+            "INSERT INTO policies VALUES ('sesame', '2025.1', ?, ?, now())", [parse_policy(old, "x").sha256, old]
+        )
+    finally:
+        store.close()
+    proc = sc("score", "--policy", "sesame@2025.1", "--as-of", "2026-11-01", "--db", copy_of_city, env=today)
+    assert (proc.returncode, proc.stdout, last_error(proc)) == (2, "", f"error: sesame@2025.1:30:3: {refusal}")
+    store = open_store(copy_of_city, key="")
+    try:
+        assert store.one("SELECT string_agg(policy_id, ',' ORDER BY run_id) FROM score_runs") == "beijing,beijing"
+    finally:
+        store.close()

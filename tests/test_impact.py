@@ -286,16 +286,19 @@ def test_a_version_assessed_against_another_policy_is_not_published_with_that_re
 ) -> None:
     """`policy impact beijing sesame-2026.2.yaml` sets sesame 2026.2 beside beijing, not beside sesame in force; `policy
     publish sesame-2026.2.yaml --impact` took that report and recorded it as the version's assessment ("against
-    beijing@2026.3"). Here lab 2's report is set beside beijing (`policy impact beijing` of lab's candidate is an
-    internal error, a defect of its own)."""
+    beijing@2026.3"). Here lab 2 is set beside beijing: `policy impact beijing candidate.yaml` was itself an internal
+    error (exit 3, "BinderException: Cannot mix values of type BIGINT and VARCHAR in COALESCE": the candidate has no
+    record criterion, and its list entries' keys were typed as text)."""
     db = tmp_path / "store.duckdb"
     shutil.copy(world / "registry.duckdb", db)
     cand, report = world / "candidate.yaml", tmp_path / "beside-beijing.json"
+    assert sc("score", "--policy", "beijing", "--as-of", "2026-01-01", "--db", db).returncode == 0
+    beside = sc("policy", "impact", "beijing", cand, "--as-of", "2026-01-01", "--db", db, "--format", "json")
+    assert beside.returncode == 0, beside.stderr
+    assert json.loads(beside.stdout)["current"]["origin"] == "beijing@2026.2"
+    report.write_text(beside.stdout, encoding="utf-8")
     made = sc("policy", "impact", "lab@1", cand, "--as-of", "2026-01-01", "--db", db, "--format", "json")
     assert made.returncode == 0, made.stderr
-    beside = json.loads(made.stdout)
-    beside["current"] |= {"policy": "beijing", "version": "2026.2", "origin": "beijing@2026.2"}
-    report.write_text(json.dumps(beside), encoding="utf-8")
     refused = sc("policy", "publish", cand, "--impact", report, "--db", db)
     assert refused.returncode == 2, refused.stdout
     assert " ".join(refused.stderr.split()) == (

@@ -273,9 +273,70 @@ def test_a_new_version_may_not_make_consent_data_count_with_less_notice_than_it_
     dropped = publish("dropped")
     assert dropped.returncode == 2, dropped.stdout
     assert "commercial data would count for everyone at once" in dropped.stderr
-    assert "less than the 30 days' notice" in dropped.stderr  # the default notice_days, the block being gone
+    assert "less than the 60 days' notice version 2026.1 publishes" in dropped.stderr  # not the default 30 days
     noticed = publish("noticed")  # today + 60 days: the notice the policy publishes can be given
     assert noticed.returncode == 0, noticed.stderr
     assert (
         noticed.stdout == "Published sesame 2026.2 (sha256 " + parse_policy(files["noticed"], "x").sha256[:12] + ").\n"
+    )
+
+
+SESAME_CONSENT = "consent:\n  categories: [commercial]\n  mandatory_from: 2027-07-01\n  notice_days: 60\n"
+
+
+def sesame(version: str, consent: str = SESAME_CONSENT) -> LoadedPolicy:
+    """The shipped sesame under another version, its consent block (2026.1's: commercial data for everyone from
+    2027-07-01, 60 days' notice) replaced by ``consent``."""
+    text = builtin_policy("sesame").text
+    assert SESAME_CONSENT in text
+    text = text.replace('version: "2026.1"', f'version: "{version}"', 1).replace(SESAME_CONSENT, consent, 1)
+    return parse_policy(text, f"sesame-{version}.yaml")
+
+
+def consent(mandatory_from: str | None, notice_days: int, categories: str = "[commercial]") -> str:
+    day = f"  mandatory_from: {mandatory_from}\n" if mandatory_from else ""
+    return f"consent:\n  categories: {categories}\n{day}  notice_days: {notice_days}\n"
+
+
+def test_a_version_that_shortens_the_notice_gives_the_notice_of_the_version_in_force(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notice was read from the new version alone: `notice_days: 0` with mandatory_from today was published and
+    put in force, and so was 2026.3 (notice_days 1, tomorrow) after 2026.2 (60 days)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-12-06")
+    with pytest.raises(PolicyError) as refused:
+        publish_policy(reg.store, sesame("2026.2", consent("2026-12-06", 0)))
+    assert str(refused.value) == (
+        "sesame-2026.2.yaml:30:3: consent: commercial data would count for everyone from 2026-12-06, without consent "
+        "and sooner than under version 2026.1 in force (from 2027-07-01), with less than the 60 days' notice version "
+        "2026.1 publishes (consent.notice_days): keep commercial in consent.categories and give "
+        "consent.mandatory_from a date on or after 2027-02-04"
+    )
+    assert publish_policy(reg.store, sesame("2026.2", consent("2027-02-04", 60)))
+    with pytest.raises(PolicyError, match=r"the 60 days' notice version 2026\.2 publishes"):
+        publish_policy(reg.store, sesame("2026.3", consent("2026-12-07", 1)))
+    assert newest_version(reg.store, "sesame") == "2026.2"
+    assert publish_policy(reg.store, sesame("2026.3", consent("2027-02-04", 1)))  # the date stays: it may say less
+
+
+def test_a_category_counted_for_everyone_already_may_be_kept_or_dropped(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On 2027-08-01, sesame 2026.1 counting commercial data for everyone since 2027-07-01, a version without the
+    consent block was refused with advice to move the date to 2027-09-30: a date passed could never be dropped,
+    nor moved (both past)."""
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-08-01")
+    assert publish_policy(reg.store, sesame("2027.1", consent("2027-06-01", 60)))
+    assert publish_policy(reg.store, sesame("2027.2", ""))
+    assert newest_version(reg.store, "sesame") == "2027.2"
+
+
+def test_a_category_taken_out_of_consent_is_located_at_the_categories(reg: Registry) -> None:
+    """The refusal pointed at mandatory_from (line 30) when the date had not moved and a category left
+    consent.categories (line 29)."""
+    with pytest.raises(PolicyError) as refused:
+        publish_policy(reg.store, sesame("2026.2", consent("2027-07-01", 60, categories="[]")))
+    assert refused.value.positions == [(29, 3)]
+    assert str(refused.value).startswith(
+        "sesame-2026.2.yaml:29:3: consent: commercial data would count for everyone at once, without consent"
     )

@@ -50,23 +50,18 @@ def notify_mandatory(store: Store, today: dt.date | None = None, actor: str = "r
             "you opted in.",
             f"自 {day} 起，“{name.get('zh')}”（{lp.policy.id} 政策）已对所有人计入{cats['zh']}，无论是否同意。",
         )
-        # Who was told already, in the words of now or of before 2026-12-06 (the policy's id and the categories'
-        # ids, in Chinese too): told once, whatever the words.
-        ids = ", ".join(c.categories)
-        told = [
-            will[0],
-            since[0],
-            f"From {day}, policy {lp.policy.id} counts {ids} data for everyone, whether or not you opted in. Until "
-            "then you may opt in or out.",
-            f"Since {day}, policy {lp.policy.id} counts {ids} data for everyone, whether or not you opted in.",
-        ]
+        # Who was told already: a notice of this policy for this date (ref_id), whatever its words (the policy or
+        # its categories renamed since, or the id-only wording of before 2026-12-06, "From …" or "Since …"), found by
+        # the policy's id every wording carries: "(policy ID) counts", before "…, policy ID counts". Categories added
+        # at the same date need no new notice: a category outside consent.categories counted for everyone already.
+        marks = [f"(policy {lp.policy.id}) counts ", f", policy {lp.policy.id} counts "]
         en, zh = will if today < c.mandatory_from else since
         with store.transaction():
             pending = store.execute(
                 """SELECT DISTINCT subject_id FROM subjects WHERE kind = 'person' AND subject_id NOT IN (
                        SELECT subject_id FROM notifications WHERE kind = 'mandatory_enrollment' AND ref_id = ?
-                         AND list_contains(?, text_en))""",
-                [ref, told],
+                         AND (contains(text_en, ?) OR contains(text_en, ?)))""",
+                [ref, *marks],
             ).fetchall()
             n = len(pending)
             if n:

@@ -156,9 +156,13 @@ def _side(
             f"sc_{side}_points",
             exp.select("subject_id", "rule_id", "points").from_(inputs.table("sc_rule_points")),
         )
+        # The subject's integer key, as in the results: a policy with no record criterion (the lab's candidate) has
+        # entries typed by the plan's empty list records (VARCHAR), which the comparison's full join with the other
+        # side's BIGINT keys refused ("Cannot mix values of type BIGINT and VARCHAR in COALESCE").
+        key = exp.alias_(exp.Cast(this=_col("subject_id"), to=exp.DataType.build("BIGINT")), "subject_id")
         mine.create(
             f"sc_{side}_entries",
-            exp.select("subject_id", "list_id", "criterion_id").distinct().from_(inputs.table("sc_list_entries")),
+            exp.select(key, "list_id", "criterion_id").distinct().from_(inputs.table("sc_list_entries")),
         )
     return read
 

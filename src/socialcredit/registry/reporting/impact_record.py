@@ -13,10 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from socialcredit.errors import ConflictError, InvalidRequestError, NotFoundError
-from socialcredit.policy import BUILTIN_POLICIES, LoadedPolicy, builtin_policy
+from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.reporting.impact import SCHEMA
-from socialcredit.registry.scoring.policies import get_policy, newest_version, publish_policy, version_key
+from socialcredit.registry.scoring.policies import (
+    get_policy,
+    newest_version,
+    policy_in_force,
+    publish_policy,
+    version_key,
+)
 from socialcredit.store import Store
 
 __all__ = ["MAX_REPORT_BYTES", "policy_history", "publish", "read_report", "recorded_impact"]
@@ -52,15 +58,13 @@ def _refuse_another_policy(store: Store, loaded: LoadedPolicy, current: dict[str
     report that set it beside another policy (``policy impact beijing sesame-2026.2.yaml``) says nothing of what the
     version changes, and was recorded as its assessment."""
     p = loaded.policy
-    in_force = newest_version(store, p.id) or (
-        builtin_policy(p.id).policy.version if p.id in BUILTIN_POLICIES else None
-    )
+    in_force = policy_in_force(store, p.id)
     against = str(current.get("policy", ""))
     if in_force is None or against == p.id:
         return
     raise ConflictError(
         f"{report_name} assessed {p.id} {p.version} against {current.get('origin') or against}, another policy, "
-        f"not against {p.id}'s version in force ({in_force}): run `socialcredit policy impact {p.id} "
+        f"not against {p.id}'s version in force ({in_force.policy.version}): run `socialcredit policy impact {p.id} "
         f"{loaded.origin}` and publish with that report",
         code="impact_mismatch",
     )

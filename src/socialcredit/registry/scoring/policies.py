@@ -24,8 +24,10 @@ __all__ = [
     "newest_version",
     "policies_in_use",
     "policy_by_ref",
+    "policy_in_force",
     "policy_without_store",
     "publish_policy",
+    "refuse_short_notice",
     "resolve_policy",
     "version_key",
 ]
@@ -59,7 +61,7 @@ def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bo
                 "(versions compare part by part, numbers as numbers); give it a version of its own"
             ]
         )
-    _refuse_short_notice(store, loaded)
+    refuse_short_notice(store, loaded)
     with store.transaction():
         store.execute("INSERT INTO policies VALUES (?, ?, ?, ?, now())", [p.id, p.version, loaded.sha256, loaded.text])
         append_audit(
@@ -68,25 +70,43 @@ def publish_policy(store: Store, loaded: LoadedPolicy, actor: str = "cli") -> bo
     return True
 
 
-def _refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
-    """A new version that would be in force may not make data that needs consent under the version in force count for
-    everyone sooner than that version does, with less notice than it publishes (``consent.notice_days`` from today):
+def policy_in_force(store: Store, policy_id: str) -> LoadedPolicy | None:
+    """The version of ``policy_id`` in force by publication: the newest published one, or the shipped one when it is
+    newer or none is published (the shipped version is published, and takes its place, on first use by id); None for
+    a policy neither published nor shipped."""
+    current = newest_version(store, policy_id)
+    published = get_policy(store, policy_id, current) if current is not None else None
+    if policy_id not in BUILTIN_POLICIES:
+        return published
+    shipped = builtin_policy(policy_id)
+    if published is None or version_key(shipped.policy.version) > version_key(published.policy.version):
+        return shipped
+    return published
+
+
+def refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
+    """A version published, or put in force by a run, may not make data that needs consent under the version in force
+    (:func:`policy_in_force`) count for everyone sooner than that version does, with less notice than either publishes
+    (the larger ``consent.notice_days``, from today: a version that shortens the notice does not shorten its own):
     a ``mandatory_from`` moved earlier or given where there was none, or a category taken out of
-    ``consent.categories`` (it would count for everyone at once). A category the version in force counts for everyone
-    already is not asked about, nor is a policy's first version (docs/policy-language.md, "Consent")."""
+    ``consent.categories`` (it would count for everyone at once). A newer version is checked as it is published; an
+    older one (or one below the shipped version) as well, and again when a run would put it in force, since it
+    would then be the version whose consent applies. A category the version in force counts for everyone already (its
+    ``mandatory_from`` on or before today) is not asked about: it may be kept or dropped, its date moved; nor is a
+    policy's first version (docs/policy-language.md, "Consent")."""
     p = loaded.policy
-    current = newest_version(store, p.id)
-    if current is not None:
-        before = get_policy(store, p.id, current).policy
-    elif p.id in BUILTIN_POLICIES:  # a store that has not used a shipped policy yet: the shipped version is in force
-        before = builtin_policy(p.id).policy
-    else:
+    in_force = policy_in_force(store, p.id)
+    if in_force is None or loaded.sha256 == in_force.sha256:
         return
-    if version_key(p.version) <= version_key(before.version):
-        return
+    before = in_force.policy
     new, old = p.consent, before.consent
-    earliest = resolve_today() + dt.timedelta(days=new.notice_days)
+    # Residents were promised the notice of the version in force: a new version that shortens it gives no less.
+    notice = max(new.notice_days, old.notice_days)
+    today = resolve_today()
+    earliest = today + dt.timedelta(days=notice)
     old_from = old.mandatory_from or dt.date.max
+    if old_from <= today:  # the version in force counts its categories for everyone already: nothing to give notice of
+        return
 
     def counts_from(category: str) -> dt.date:  # when this version counts the category for everyone
         return (new.mandatory_from or dt.date.max) if category in new.categories else dt.date.min
@@ -95,7 +115,10 @@ def _refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
     if not sooner:
         return
     said = {c: str(counts_from(c)) if c in new.categories else "at once" for c in sooner}
-    line = load_located(loaded.text, loaded.origin).position_of(("consent", "mandatory_from")) or (1, 1)
+    # Where it is said: consent.categories when a category leaves it, else the date moved (the block itself if the
+    # key is not written; the document's start when the block is gone and there is nothing to point at).
+    key = "mandatory_from" if all(c in new.categories for c in sooner) else "categories"
+    line = load_located(loaded.text, loaded.origin).position_of(("consent", key)) or (1, 1)
     raise PolicyNoticeError(
         [
             f"{loaded.origin}:{line[0]}:{line[1]}: consent: "
@@ -104,8 +127,10 @@ def _refuse_short_notice(store: Store, loaded: LoadedPolicy) -> None:
             )
             + f", without consent and sooner than under version {before.version} in force "
             f"({'from ' + str(old.mandatory_from) if old.mandatory_from else 'only with consent'}), with less than the "
-            f"{new.notice_days} days' notice the policy publishes (consent.notice_days): keep "
-            f"{', '.join(sooner)} in consent.categories and give consent.mandatory_from a date on or after {earliest}"
+            f"{notice} days' notice "
+            + ("the policy publishes" if notice == new.notice_days else f"version {before.version} publishes")
+            + f" (consent.notice_days): keep {', '.join(sooner)} in consent.categories and give "
+            f"consent.mandatory_from a date on or after {earliest}"
         ],
         [line],
     )
@@ -209,7 +234,7 @@ def policy_by_ref(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
     if policy_id in BUILTIN_POLICIES and (
         not at or version_key(version) == version_key(builtin_policy(policy_id).policy.version)
     ):  # (another version named: the shipped one is not published on the way)
-        shipped = _publish_shipped(store, policy_id, actor)
+        shipped = _publish_shipped(store, policy_id, actor, by_id=not at)
     if at:
         return get_policy(store, policy_id, version)
     if shipped is not None and newest_version(store, policy_id) == shipped.policy.version:
@@ -221,17 +246,23 @@ def policy_by_ref(store: Store, ref: str, actor: str = "cli") -> LoadedPolicy:
     return get_policy(store, policy_id)
 
 
-def _publish_shipped(store: Store, policy_id: str, actor: str) -> LoadedPolicy:
+def _publish_shipped(store: Store, policy_id: str, actor: str, *, by_id: bool = False) -> LoadedPolicy:
     """The shipped policy ``policy_id``, published unless the store has its version already (with this text, or
     with the operator's own under that version or one that reads alike, such as 2026.02 for 2026.2: theirs stays,
-    and is the one used)."""
+    and is the one used). With ``by_id`` (the policy asked for by id, not by this version) a shipped version that
+    would make consent data count sooner than the newer version in force is left unpublished: it is not the one
+    used."""
     shipped = builtin_policy(policy_id)
     loaded = (
         parse_policy(shipped.text, shipped.origin, store.catalog) if shipped.catalog is not store.catalog else shipped
     )
     p = loaded.policy
     if alike_version(store, "policies", p.id, p.version) is None:
-        publish_policy(store, loaded, actor)
+        try:
+            publish_policy(store, loaded, actor)
+        except PolicyNoticeError:
+            if not by_id:
+                raise
     return loaded
 
 

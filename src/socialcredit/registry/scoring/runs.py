@@ -26,7 +26,7 @@ from socialcredit.registry.access.checkpoints import write_checkpoint
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.scoring.holds import HELD_CHANGES
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
-from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.policies import get_policy, refuse_short_notice
 from socialcredit.registry.scoring.state import build_state, catch_up, state_info
 from socialcredit.store import Store
 
@@ -397,10 +397,14 @@ def save_run(
     """Store a run from the relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects``
     of ``inputs`` (``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed
     them; in one transaction with what the ``run_finished`` plugins write (the run's notices and listings). Its
-    standing is decided here, on the registry's ``today`` (:func:`run_standing`)."""
+    standing is decided here, on the registry's ``today`` (:func:`run_standing`); an ordinary run of a version other
+    than the one in force is refused if its consent block would give residents less notice (``refuse_short_notice``:
+    a run in force is where a version's consent comes to apply, whichever face made it)."""
     policy = loaded.policy
     with store.transaction():
         standing = run_standing(store, policy.id, as_of, watermark, mode, today)
+        if standing == "ordinary":  # it comes into force: its consent block is the one that applies, from now on
+            refuse_short_notice(store, loaded)
         run_id = store.take_ids("run", 1)
         store.execute(
             "INSERT INTO score_runs (run_id, policy_id, policy_version, policy_sha256, as_of, watermark, mode, "
