@@ -15,12 +15,18 @@ import datetime as dt
 from pathlib import Path
 
 from socialcredit.identifiers import make_ric
+from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
 A = make_ric("110105", dt.date(1980, 5, 1), 11)
 B = make_ric("110105", dt.date(1985, 3, 2), 22)
 C = make_ric("110105", dt.date(1990, 7, 7), 33)
+
+# A bank's question about A (bank_headers asks it).
+LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -63,3 +69,25 @@ def build(folder: Path) -> Store:
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
     ingest(store, write_csv(folder / "platform.csv", header, platform), "commercial_platforms", dt.date(2026, 2, 1))
     return store
+
+
+def scored(folder: Path, *days: str) -> Store:
+    """The world built and scored under sesame as of each of ``days`` (ISO dates, in order)."""
+    store = build(folder)
+    sesame = resolve_policy(store, "sesame")
+    for day in days:
+        score(store, sesame, dt.date.fromisoformat(day))
+    return store
+
+
+def bank_headers(store: Store) -> dict[str, str]:
+    """The headers of a new bank's key, asking for consumer credit on loan applications (LOAN)."""
+    key = issue_key(
+        store,
+        "relying_party",
+        "a bank",
+        services=["consumer_credit"],
+        purposes=["loan application"],
+        known_services={"consumer_credit"},
+    )
+    return {"Authorization": f"Bearer {key.token}"}

@@ -8,21 +8,16 @@ World (tests/due_world.py): 张三 (A) meets Sesame's blacklist for the judgment
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build
+from due_world import LOAN, A, bank_headers, scored
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
-from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
-
-LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
 
 
 def _entries(site: httpx.Client, operator: str, list_id: str) -> list[dict[str, object]]:
@@ -36,26 +31,16 @@ def test_a_blacklist_entry_says_where_its_listing_stands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, today: str, listing: str
 ) -> None:
     monkeypatch.setenv(TODAY_ENV, today)
-    store = build(tmp_path)
-    sesame = resolve_policy(store, "sesame")
-    for day in ("2026-02-01", today):
-        score(store, sesame, dt.date.fromisoformat(day))
+    store = scored(tmp_path, "2026-02-01", today)
     operator = "Bearer " + issue_key(store, "operator", "an operator").token
-    bank = issue_key(
-        store,
-        "relying_party",
-        "a bank",
-        services=["consumer_credit"],
-        purposes=["loan application"],
-        known_services={"consumer_credit"},
-    ).token
+    bank = bank_headers(store)
     app = create_app(tmp_path / "due.duckdb", store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
         [entry] = _entries(site, operator, "blacklist")
         assert (entry["subject_id"], entry["criteria"]) == (A, ["judgment_defaulter"])
         assert (entry.get("listing"), entry.get("effective_on")) == (listing, "2026-03-03")
         # what a decision does: only a listing in effect refuses
-        asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
+        asked = site.post("/v1/decisions", json=LOAN, headers=bank).json()
         assert asked["lists"] == ([] if listing == "notice" else ["blacklist"])
     store.close()
 
@@ -64,25 +49,15 @@ def test_an_entry_decisions_no_longer_apply_says_held(tmp_path: Path, monkeypatc
     # The courts withdraw J1: the live rescoring leaves 张三 off the blacklist (a decision's lists are []) while the
     # register keeps the listing in effect until the next run. The entry said "effective" (decisions count it).
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    sesame = resolve_policy(store, "sesame")
-    for day in ("2026-02-01", "2026-04-02"):
-        score(store, sesame, dt.date.fromisoformat(day))
+    store = scored(tmp_path, "2026-02-01", "2026-04-02")
     operator = "Bearer " + issue_key(store, "operator", "an operator").token
     courts = issue_key(store, "furnisher", "the courts", source="courts").token
-    bank = issue_key(
-        store,
-        "relying_party",
-        "a bank",
-        services=["consumer_credit"],
-        purposes=["loan application"],
-        known_services={"consumer_credit"},
-    ).token
+    bank = bank_headers(store)
     app = create_app(tmp_path / "due.duckdb", store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
         assert site.delete("/v1/records/J1", headers={"Authorization": f"Bearer {courts}"}).status_code == 200
         app.state.service.go_live()
-        asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
+        asked = site.post("/v1/decisions", json=LOAN, headers=bank).json()
         assert asked["lists"] == []
         [entry] = _entries(site, operator, "blacklist")
         assert (entry["subject_id"], entry.get("listing"), entry.get("effective_on")) == (A, "held", "2026-03-03")
@@ -96,19 +71,9 @@ def test_an_entry_whose_listing_ended_since_the_run_says_ended(tmp_path: Path, m
     # An operator's review removes 张三's listing after the run of 2026-04-02: the run's list still holds the entry,
     # which says its listing ended (and no decision counts it), not effective.
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    sesame = resolve_policy(store, "sesame")
-    for day in ("2026-02-01", "2026-04-02"):
-        score(store, sesame, dt.date.fromisoformat(day))
+    store = scored(tmp_path, "2026-02-01", "2026-04-02")
     operator = "Bearer " + issue_key(store, "operator", "an operator").token
-    bank = issue_key(
-        store,
-        "relying_party",
-        "a bank",
-        services=["consumer_credit"],
-        purposes=["loan application"],
-        known_services={"consumer_credit"},
-    ).token
+    bank = bank_headers(store)
     app = create_app(tmp_path / "due.duckdb", store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
         [notice] = site.get("/v1/notices", headers={"Authorization": operator}).json()
@@ -121,6 +86,6 @@ def test_an_entry_whose_listing_ended_since_the_run_says_ended(tmp_path: Path, m
         assert r.status_code == 201, r.text
         [entry] = _entries(site, operator, "blacklist")
         assert (entry["subject_id"], entry.get("listing"), entry.get("effective_on")) == (A, "ended", None)
-        asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
+        asked = site.post("/v1/decisions", json=LOAN, headers=bank).json()
         assert asked["lists"] == []
     store.close()

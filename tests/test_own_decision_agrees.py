@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build
+from due_world import LOAN, A, bank_headers, build
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
@@ -25,7 +25,6 @@ from web_helpers import sign_in
 
 # the banner of the listing, and the three services it refuses (rental, visa, credit) linking to it
 LISTED = ["effective-listing"] + ["refused-listing"] * 3
-LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
 
 
 def _answers(client: httpx.Client, bank: dict[str, str], own: dict[str, str]) -> tuple[Any, Any]:
@@ -54,19 +53,6 @@ def _held_for_operator(ops: httpx.Client) -> dict[str, int]:
     return out
 
 
-def _bank(store: Any) -> dict[str, str]:
-    """The headers of a bank's key, asking for consumer credit on loan applications."""
-    key = issue_key(
-        store,
-        "relying_party",
-        "a bank",
-        services=["consumer_credit"],
-        purposes=["loan application"],
-        known_services={"consumer_credit"},
-    )
-    return {"Authorization": f"Bearer {key.token}"}
-
-
 def _said(d: dict[str, Any]) -> tuple[Any, ...]:
     return d["granted"], d["lists"], d["run_id"], d["watermark"], d["tier"]
 
@@ -79,7 +65,7 @@ def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
     sesame = resolve_policy(store, "sesame")
     score(store, sesame, dt.date(2026, 2, 1))
     score(store, sesame, dt.date(2026, 4, 2))  # A's blacklisting takes effect (30 days' grace)
-    bank = _bank(store)
+    bank = bank_headers(store)
     resident = issue_key(store, "resident", "张三", subject=A).token
     own = {"Authorization": f"Bearer {resident}"}
     operator = issue_key(store, "operator", "registry operations").token
@@ -145,7 +131,7 @@ def test_a_listing_overridden_that_the_snapshot_was_not_patched_for_is_told_as_a
     sesame = resolve_policy(store, "sesame")
     score(store, sesame, dt.date(2026, 2, 1), from_records=True)
     score(store, sesame, dt.date(2026, 4, 2), from_records=True)
-    bank = _bank(store)
+    bank = bank_headers(store)
     own = {"Authorization": "Bearer " + issue_key(store, "resident", "张三", subject=A).token}
     ops = {"Authorization": "Bearer " + issue_key(store, "operator", "registry operations").token}
     listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])

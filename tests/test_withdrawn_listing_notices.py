@@ -20,18 +20,15 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build
+from due_world import LOAN, A, bank_headers, scored
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.records.versions import withdraw_record
-from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
 
-LOAN = {"subject_id": A, "service": "consumer_credit", "purpose": "loan application"}
 WHY = {"en": "the source withdrew record J1", "zh": "来源已撤回记录 J1"}
 # the status of the listing on the printable file
 PRINTED = {
@@ -50,24 +47,14 @@ def test_a_withdrawn_record_marks_its_listing_held_in_notices_file_and_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    sesame = resolve_policy(store, "sesame")
-    score(store, sesame, dt.date(2026, 2, 1))
-    score(store, sesame, dt.date(2026, 4, 2))
+    store = scored(tmp_path, "2026-02-01", "2026-04-02")
     resident = issue_key(store, "resident", "张三", subject=A).token
     courts = issue_key(store, "furnisher", "the courts", source="courts").token
-    bank = issue_key(
-        store,
-        "relying_party",
-        "a bank",
-        services=["consumer_credit"],
-        purposes=["loan application"],
-        known_services={"consumer_credit"},
-    ).token
+    bank = bank_headers(store)
     own = {"Authorization": f"Bearer {resident}"}
     app = create_app(tmp_path / "due.duckdb", store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
-        asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
+        asked = site.post("/v1/decisions", json=LOAN, headers=bank).json()
         assert asked["lists"] == ["blacklist"]
         [before] = site.get("/v1/notices", headers=own).json()
         assert (before["status"], before.get("held"), before.get("held_why")) == ("effective", None, None)
@@ -75,7 +62,7 @@ def test_a_withdrawn_record_marks_its_listing_held_in_notices_file_and_page(
         assert r.status_code == 200, r.text
         watermark = r.json()["watermark"]
         app.state.service.go_live()
-        asked = site.post("/v1/decisions", json=LOAN, headers={"Authorization": f"Bearer {bank}"}).json()
+        asked = site.post("/v1/decisions", json=LOAN, headers=bank).json()
         assert asked["lists"] == [] and asked["watermark"] == watermark
         sign_in(site, resident)
         for lang in ("en", "zh"):
@@ -108,10 +95,7 @@ def test_every_held_listing_of_an_operator_is_worded_with_one_query_per_table(
     # with up to five queries (6,019 queries for 1,000 held listings, under the writer lock). Now the runs are read
     # once and the causes of all held listings with one query per table: 1 + 5, however many.
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    sesame = resolve_policy(store, "sesame")
-    score(store, sesame, dt.date(2026, 2, 1))
-    score(store, sesame, dt.date(2026, 4, 2))
+    store = scored(tmp_path, "2026-02-01", "2026-04-02")
     withdraw_record(store, "courts", "J1", actor="operator:test", today=dt.date(2026, 4, 2))
     run = int(store.one("SELECT max(run_id) FROM score_runs"))
     base = int(store.one("SELECT max(listing_id) FROM listings"))
