@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cli_helpers import sc
 from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions, regions_copied
 from scoring_helpers import run_differences
 from socialcredit.errors import BundleError, WorkflowError
@@ -33,6 +34,7 @@ from socialcredit.registry.due_process.retention import purge_expired
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.store import open_store
 
 D = dt.date
 NOTICED, EFFECTIVE = D(2026, 11, 1), D(2026, 12, 31)  # Beijing's listing: notice, and 60 days' grace
@@ -880,3 +882,89 @@ def test_an_answer_not_yet_sent_to_the_filing_region_holds_its_record_back_from_
     purged = purge_expired(beijing, D(2026, 11, 27))
     assert (purged["records"], purged["held"]) == (1, {})
     assert beijing.one("SELECT count(*) FROM records WHERE source_id = 'courts' AND record_id = ?", [rid]) == 0
+
+
+def _bundle_payload(path: Path) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads(base64.b64decode(json.loads(path.read_bytes())["payload"]))
+    return payload
+
+
+def _blacklisted(path: Path) -> list[tuple[str, str]]:
+    """The (subject, record) of each blacklist entry bundle ``path`` carries."""
+    entries = _bundle_payload(path)["list_entries"]
+    return sorted((e["subject_id"], e["record_id"]) for e in entries if e["kind"] == "black")
+
+
+def _cli_exchange(world: Regions, n: int, *, exported_on: str, imported_on: str) -> tuple[Path, list[Any]]:
+    """Beijing's bundle ``n`` written and imported into Tianjin by the console script, each on its day; returns the
+    bundle and Tianjin's open alerts (the stores are closed, and opened again after)."""
+    for store in world.stores.values():
+        store.close()
+    beijing, tianjin = world.folder / f"{BEIJING}.duckdb", world.folder / f"{TIANJIN}.duckdb"
+    path = world.folder / f"cli-{n}.json"
+    policy, key = world.policy(BEIJING), str(world.keys[BEIJING])
+    sc("region", "export", "--policy", policy, "--key", key, "--out", str(path), db=beijing, today=exported_on)
+    sc("region", "import", str(path), db=tianjin, today=imported_on)
+    alerts = json.loads(sc("region", "alerts", "--json", db=tianjin, today=imported_on).stdout)
+    world.stores = {code: open_store(world.folder / f"{code}.duckdb", key="") for code in (BEIJING, TIANJIN)}
+    return path, alerts
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_person_in_their_notice_period_is_sent_to_no_region_as_blacklisted(regions: Regions) -> None:
+    """Beijing notices its judgment defaulters on 2026-11-01 (effective 2026-12-31): its bundle of 2026-11-01 blacklists
+    none of them, and Tianjin raises no alert of the mover; the bundle after Beijing's run of 2026-12-31 blacklists each
+    one whose listing took effect, and Tianjin's operator is alerted of the mover then. Until 2026-12-06 the first
+    bundle blacklisted every one in notice and Tianjin alerted of the mover before their grace had ended."""
+    mover = _mover(regions)
+    bj, tj = mover["subject_id_from"], mover["subject_id_to"]
+    record = f"courts/{regions.judgment(mover)['record_id']}"
+    pending = [(r["subject_id"], r["record_id"]) for r in list_listings(regions.stores[BEIJING], status="pending")]
+    assert (bj, regions.judgment(mover)["record_id"]) in pending
+    first, alerts = _cli_exchange(regions, 1, exported_on="2026-11-01", imported_on="2026-11-15")
+    assert _blacklisted(first) == []
+    assert [a for a in alerts if a["subject_id"] == tj] == []
+    regions.score(BEIJING, EFFECTIVE)
+    effective = sorted(
+        (r["subject_id"], f"{r['source_id']}/{r['record_id']}" if r["record_id"] else None)
+        for r in list_listings(regions.stores[BEIJING], status="effective")
+    )
+    assert (bj, record) in effective
+    second, alerts = _cli_exchange(regions, 2, exported_on="2026-12-31", imported_on="2026-12-31")
+    assert _blacklisted(second) == effective
+    assert [
+        (a["list_id"], a["evidence"]["record_id"], a["evidence"]["listed_as_of"])
+        for a in alerts
+        if a["subject_id"] == tj
+    ] == [("blacklist", record, "2026-12-31")]
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_bundle_that_blacklists_a_person_in_notice_raises_no_alert(regions: Regions) -> None:
+    """A bundle from a region that still sends people in notice as blacklisted: the entry whose listing the same
+    bundle reports pending is no evidence, and Tianjin raises no alert of the mover."""
+    mover = _mover(regions)
+    record_id = regions.judgment(mover)["record_id"]
+    first = regions.export(BEIJING)
+
+    def older(payload: dict[str, Any]) -> None:
+        (listing,) = [x for x in payload["listings"] if x["record_id"] == record_id]
+        assert (listing["status"], listing["effective_on"]) == ("pending", "2026-12-31")
+        payload["list_entries"].append(
+            {
+                "subject_id": mover["subject_id_from"],
+                "list_id": "blacklist",
+                "kind": "black",
+                "criterion_id": listing["criterion_id"],
+                "reason_en": "judgment defaulter",
+                "reason_zh": "失信被执行人",
+                "record_id": f"courts/{record_id}",
+            }
+        )
+
+    summary = import_bundle(regions.stores[TIANJIN], regions.reseal(first, BEIJING, older))
+    assert summary.alerts == 0
+    assert (
+        regions.stores[TIANJIN].one("SELECT count(*) FROM region_alerts WHERE subject_id = ?", [mover["subject_id_to"]])
+        == 0
+    )

@@ -72,6 +72,9 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             other = TIANJIN if code == BEIJING else BEIJING
             trust_publisher(store, other, REGIONS[other].name_en, public_key_text(load_private_key(keys[other])))
             if code == BEIJING:
+                # its defaulters' listings in effect (60 days' grace): a bundle blacklists no one in notice
+                effective = AS_OF + dt.timedelta(days=60)
+                score(store, resolve_policy(store, str(policy)), effective, today=effective)
                 export_bundle(store, "beijing", keys[code], folder / "beijing-1.json")
     yield {"folder": folder, "keys": keys, "movers": summary.movers, "bundle": folder / "beijing-1.json"}
 

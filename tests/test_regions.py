@@ -87,6 +87,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         policy = folder / f"{region.name_en.lower()}.yaml"
         policy.write_text(region_policy(code), encoding="utf-8")
         score(store, resolve_policy(store, str(policy)), AS_OF)
+        if code == "110000":  # its defaulters' listings in effect: a bundle blacklists no one in notice
+            score(store, resolve_policy(store, str(policy)), BEIJING_EFFECTIVE, today=BEIJING_EFFECTIVE)
         keys[code] = folder / f"{code}.key"
         keys[code].write_bytes(new_private_key())
         keys[code].chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)

@@ -35,7 +35,9 @@ __all__ = [
 
 
 def _blacklist_evidence(store: Store, subject_id: str) -> list[dict[str, Any]]:
-    """Other regions' blacklist entries of the identities linked to ``subject_id``."""
+    """Other regions' blacklist entries of the identities linked to ``subject_id``, in effect there: an entry whose
+    listing the same bundle reports in its notice period (``region_listings``: a bundle from a region that sent
+    people in notice as blacklisted, until 2026-12-06) is no evidence, as such a person is blacklisted nowhere."""
     return store.rows(
         """SELECT i.identity_id, i.origin_region, i.origin_subject_id, i.status AS link, i.probability,
                   i.evidence AS link_evidence, e.list_id, e.criterion_id, e.reason_en, e.reason_zh, e.record_id,
@@ -43,6 +45,11 @@ def _blacklist_evidence(store: Store, subject_id: str) -> list[dict[str, Any]]:
            FROM region_identities i JOIN region_list_entries e
              ON e.origin_region = i.origin_region AND e.origin_subject_id = i.origin_subject_id
            WHERE i.subject_id = ? AND i.status IN ('exact', 'linked') AND e.list_kind = 'black'
+             AND NOT EXISTS (
+                 SELECT 1 FROM region_listings l WHERE l.origin_region = e.origin_region
+                   AND l.origin_subject_id = e.origin_subject_id AND l.list_id = e.list_id
+                   AND l.criterion_id = e.criterion_id AND l.source_id || '/' || l.record_id = e.record_id
+                   AND l.status = 'pending')
            ORDER BY i.origin_region, e.list_id, e.criterion_id""",
         [subject_id],
     )

@@ -282,11 +282,22 @@ def _export(store: Store, policy_id: str, key_path: Path | str, out: Path, actor
     if run and exchange.lists:
         as_of = run[0]["as_of"].isoformat()
         kinds = {lst.id: lst.kind for lst in loaded.policy.lists}
+        black = sorted(x for x in exchange.lists if kinds.get(x) == "black")
+        # A blacklist entry only once its listing is in effect, as decisions and the public look-up here count it
+        # (registry/due_process/listings.py): a person in the notice period is blacklisted nowhere, and another
+        # region that imports the record lists them on the day this region's listing takes effect (the `listings`
+        # section carries its dates). Until 2026-12-06 a person in notice was sent as blacklisted, and the region
+        # that imported the bundle alerted its operator of them before their grace had ended.
         for e in store.rows(
             "SELECT e.subject_id, e.list_id, e.criterion_id, r.source_id, r.record_id, r.origin_region "
             "FROM run_list_entries e LEFT JOIN records r ON r.record_key = e.record_key "
-            f"WHERE e.run_id = ? AND e.list_id IN ({', '.join(map(lit, exchange.lists))}) ORDER BY 1, 2, 3",
-            [run[0]["run_id"]],
+            f"WHERE e.run_id = $run AND e.list_id IN ({', '.join(map(lit, exchange.lists))}) "
+            "AND (NOT list_contains($black, e.list_id) OR EXISTS ("
+            "SELECT 1 FROM listings l WHERE l.policy_id = $policy AND l.list_id = e.list_id "
+            "AND l.subject_id = e.subject_id AND l.criterion_id = e.criterion_id "
+            "AND l.source_id = coalesce(r.source_id, '') AND l.record_id = coalesce(r.record_id, '') "
+            "AND l.status = 'effective')) ORDER BY 1, 2, 3",
+            {"run": run[0]["run_id"], "black": black, "policy": loaded.policy.id},
         ):
             if e["origin_region"]:
                 continue  # another region's record: that region publishes it
