@@ -358,10 +358,13 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "chart_ages_title": ("各年龄段平均分", "Mean score by age band"),
     "lists_across_runs": ("历次评分的名单人数", "List sizes across runs"),
     "lists_across_runs_help": (
-        "每次评分中符合名单标准的主体数（失信名单须经告知宽限期才生效，见下表）。",
-        "Subjects meeting a list's criteria in each run (a blacklisting takes effect only after its notice and "
-        "grace period; see the table below).",
+        "每次评分时各名单上的主体数：失信名单只计评分日已生效的认定（须经告知宽限期才生效，见下表），"
+        "告知期内的另列于评分记录。",
+        "Subjects on each list in each run: a blacklist counts only listings in effect on the run's date (a "
+        "blacklisting takes effect only after its notice and grace period; see the table below); those in their "
+        "notice period are shown apart in the score runs.",
     ),
+    "in_notice_n": ("（另有 {n} 人在告知期内）", "({n} more in notice)"),
     "chart_lists_title": ("历次评分的失信名单与红名单人数", "Blacklist and redlist size in each run"),
     "chart_lists_desc": ("每次评分、每个名单一条横条，从早到晚。", "One bar per run and list, oldest first."),
     "runs": ("评分记录", "Score runs"),

@@ -42,6 +42,7 @@ __all__ = [
     "ACTIVE",
     "LISTING_STATUSES",
     "NOT_WITHDRAWN",
+    "TOOK_EFFECT_SQL",
     "activate_due",
     "complete_missed",
     "criterion_words",
@@ -50,8 +51,10 @@ __all__ = [
     "end_for_origin",
     "end_publication_due",
     "ended_since_run",
+    "inquiry_lists",
     "list_listings",
     "record_listings",
+    "standing_on_sql",
     "take_effect",
     "took_effect_days",
 ]
@@ -71,6 +74,25 @@ _KEY = "subject_id, criterion_id, source_id, record_id"
 # (``withdrawals.put_back_listings``: a run not in force had put the listing in effect).
 NOT_WITHDRAWN = """NOT EXISTS (SELECT 1 FROM notifications w WHERE w.kind = 'listing_withdrawn' AND w.ref_id = t.ref_id
                           AND w.notification_id > t.notification_id)"""
+
+
+# Each listing with the day it took effect (``took_effect_days``: as its subject was told, never before
+# ``effective_on``; ``effective_on`` for one in effect with no such notice; NULL for one that never took effect).
+TOOK_EFFECT_SQL = f"""SELECT l.*, CASE WHEN t.told IS NOT NULL THEN greatest(l.effective_on, t.told)
+                           WHEN l.status = 'effective' THEN l.effective_on END AS took_effect_on
+    FROM listings l LEFT JOIN (
+        SELECT t.ref_id, t.subject_id, min(t.created_on) AS told FROM notifications t
+        WHERE t.kind = 'listing_effective' AND {NOT_WITHDRAWN} GROUP BY ALL
+    ) t ON t.ref_id = l.listing_id AND t.subject_id = l.subject_id"""
+
+
+def standing_on_sql(day: str) -> str:
+    """SQL of where a listing of :data:`TOOK_EFFECT_SQL` (``l``) stood on ``day`` (an SQL date expression):
+    ``effective`` (it had taken effect and not ended: decisions counted it), ``notice`` (noticed, in its grace
+    period) or NULL (not yet noticed, or ended). A listing ends on its ``closed_on``: not in effect that day."""
+    return f"""CASE WHEN l.closed_on IS NOT NULL AND l.closed_on <= {day} THEN NULL
+                    WHEN l.took_effect_on <= {day} THEN 'effective'
+                    WHEN l.noticed_on <= {day} THEN 'notice' END"""
 
 
 def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
@@ -798,6 +820,38 @@ def effective_lists(store: Store, run: dict[str, Any], subject_id: str, raw: lis
         ).fetchall()
     }
     return [x for x in raw if x not in black or x in effective]
+
+
+def inquiry_lists(store: Store, subject_id: str, inquiry_ids: list[int]) -> dict[int, list[str]]:
+    """The lists each of the subject's inquiries (by id) found the subject on, as its decision counted them
+    (``effective_lists``): its run's lists, a blacklist only when one of the subject's listings on it was in effect
+    on the day it was asked (``standing_on_sql``), not in its notice period."""
+    if not inquiry_ids:
+        return {}
+    black = [
+        f"{policy_id}/{lst.id}"
+        for policy_id, version in store.execute(
+            "SELECT DISTINCT s.policy_id, s.policy_version FROM inquiries i JOIN score_runs s USING (run_id) "
+            "WHERE list_contains(?, i.inquiry_id)",
+            [inquiry_ids],
+        ).fetchall()
+        for lst in get_policy(store, str(policy_id), str(version)).policy.lists
+        if lst.kind == "black"
+    ]
+    out: dict[int, list[str]] = {}
+    for inquiry_id, list_id in store.execute(
+        f"""SELECT DISTINCT i.inquiry_id, e.list_id FROM inquiries i JOIN score_runs s USING (run_id)
+        JOIN run_list_entries e ON e.run_id = i.run_id AND e.subject_id = i.subject_id
+        WHERE i.subject_id = $subject AND list_contains($ids, i.inquiry_id)
+          AND (NOT list_contains($black, s.policy_id || '/' || e.list_id) OR EXISTS (
+              SELECT 1 FROM ({TOOK_EFFECT_SQL}) l
+              WHERE l.policy_id = s.policy_id AND l.list_id = e.list_id AND l.subject_id = e.subject_id
+                AND {standing_on_sql("CAST(i.asked_at AS DATE)")} = 'effective'))
+        ORDER BY ALL""",
+        {"subject": subject_id, "ids": inquiry_ids, "black": black or [""]},
+    ).fetchall():
+        out.setdefault(int(inquiry_id), []).append(str(list_id))
+    return out
 
 
 def effective_results(store: Store, run: dict[str, Any]) -> pa.Table:

@@ -13,6 +13,7 @@ import sqlglot
 from socialcredit.data import districts
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.due_process.listings import TOOK_EFFECT_SQL, standing_on_sql
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.sqltext import lit
@@ -48,15 +49,17 @@ _NICE = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
 
 def runs(store: Store) -> list[dict[str, Any]]:
     """Every finished score run, newest first, with its policy, its standing (``ordinary``, ``what_if``, ``rerun``,
-    ``past_dated``, ``behind``), whether it is its policy's run in force and how many subjects are on each list."""
+    ``past_dated``, ``behind``), whether it is its policy's run in force, how many subjects are on each list
+    (``lists``) and, of a blacklist, how many it found in their notice period besides (``in_notice``)."""
     rows = store.rows(
         "SELECT run_id, policy_id, policy_version, as_of, mode, engine, started_at, finished_at, n_subjects, "
         f"standing, run_id IN (SELECT run_id FROM ({in_force_sql()})) AS in_force "
         "FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC"
     )
-    sizes = list_sizes(store)
+    sizes, noticed = list_sizes(store)
     for r in rows:
         r["lists"] = sizes.get(int(r["run_id"]), {})
+        r["in_notice"] = noticed.get(int(r["run_id"]), {})
     return rows
 
 
@@ -65,14 +68,50 @@ def runs_in_force(store: Store) -> set[int]:
     return {int(r[0]) for r in store.execute(f"SELECT run_id FROM ({in_force_sql()})").fetchall()}
 
 
-def list_sizes(store: Store) -> dict[int, dict[str, int]]:
-    """Per finished run: how many subjects are on each list."""
-    out: dict[int, dict[str, int]] = {}
+def list_sizes(store: Store) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
+    """Per finished run: how many subjects are on each list, and how many a blacklist's entries hold in their notice
+    period. A blacklist counts a subject as decisions did on the run's date: one of its listings had taken effect and
+    not ended by then (``listings.standing_on_sql``); one only noticed then is in notice, counted apart, and one whose
+    listing had ended, or that has none here (another region's record whose listing there ended), in neither. Until
+    2026-12-06 a blacklist counted every subject its run found, in notice or not."""
+    black = _blacklists(store)
+    sizes: dict[int, dict[str, int]] = {}
+    noticed: dict[int, dict[str, int]] = {}
     for row in store.rows(
-        "SELECT run_id, list_id, count(DISTINCT subject_id) AS n FROM run_list_entries "
-        "WHERE run_id IN (SELECT run_id FROM score_runs WHERE finished_at IS NOT NULL) GROUP BY ALL ORDER BY ALL"
+        f"""WITH e AS (
+                SELECT DISTINCT e.run_id, s.policy_id, s.as_of, e.list_id, e.subject_id,
+                       list_contains($black, s.policy_id || '/' || e.list_id) AS black
+                FROM run_list_entries e JOIN score_runs s USING (run_id) WHERE s.finished_at IS NOT NULL
+            ), stood AS (
+                SELECT e.run_id, e.list_id, e.subject_id,
+                       CASE WHEN e.black THEN {standing_on_sql("e.as_of")} ELSE 'effective' END AS standing
+                FROM e LEFT JOIN ({TOOK_EFFECT_SQL}) l
+                  ON e.black AND l.policy_id = e.policy_id AND l.list_id = e.list_id AND l.subject_id = e.subject_id
+            ), best AS (  -- a subject listed by several causes: in effect by any of them, else in notice
+                SELECT run_id, list_id, subject_id,
+                       CASE WHEN bool_or(standing = 'effective') THEN 'effective'
+                            WHEN bool_or(standing = 'notice') THEN 'notice' END AS standing
+                FROM stood GROUP BY ALL
+            )
+            SELECT run_id, list_id, count(*) FILTER (WHERE standing = 'effective') AS n,
+                   count(*) FILTER (WHERE standing = 'notice') AS notice
+            FROM best GROUP BY ALL ORDER BY ALL""",
+        {"black": sorted(black) or [""]},
     ):
-        out.setdefault(int(row["run_id"]), {})[str(row["list_id"])] = int(row["n"])
+        sizes.setdefault(int(row["run_id"]), {})[str(row["list_id"])] = int(row["n"])
+        if row["notice"]:
+            noticed.setdefault(int(row["run_id"]), {})[str(row["list_id"])] = int(row["notice"])
+    return sizes, noticed
+
+
+def _blacklists(store: Store) -> set[str]:
+    """The blacklists of every policy version a finished run was made under, each as ``policy/list``."""
+    out: set[str] = set()
+    for policy_id, version in store.execute(
+        "SELECT DISTINCT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL"
+    ).fetchall():
+        loaded = get_policy(store, str(policy_id), str(version))
+        out |= {f"{policy_id}/{lst.id}" for lst in loaded.policy.lists if lst.kind == "black"}
     return out
 
 

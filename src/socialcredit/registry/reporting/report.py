@@ -27,7 +27,7 @@ from socialcredit.registry.decisions.inquiries import party_names, who_asked
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import linked_identities, list_link_disputes
-from socialcredit.registry.due_process.listings import effective_lists, list_listings
+from socialcredit.registry.due_process.listings import effective_lists, inquiry_lists, list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.overrides import list_overrides
 from socialcredit.registry.due_process.public_lists import Held
@@ -466,7 +466,9 @@ def subject_report(
     if "inquiries" in parts:
         limit, offset = (None, 0) if inquiries_page is None else (inquiries_page[1], inquiries_page[0])
         inquiries, asked = who_asked(store, subject_id, lang, limit=limit, offset=offset)
-    name_measures(store, subject_id, inquiries, lang)  # a refusal under a joint-punishment memorandum names it
+    # a refusal under a joint-punishment memorandum names it, by the lists its decision counted
+    refused = [int(q["inquiry_id"]) for q in inquiries if q["outcome"] == "refused" and q.get("inquiry_id") is not None]
+    name_measures(store, inquiries, inquiry_lists(store, subject_id, refused), lang)
     # Who asked is the party's name, never its key id (a key no longer known is "a relying party" in ``lang``).
     names = party_names(store, [str(q["requester"]) for q in inquiries], lang)
     for q in inquiries:

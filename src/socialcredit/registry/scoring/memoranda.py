@@ -160,10 +160,12 @@ def applied_measure(
     return None
 
 
-def name_measures(store: Store, subject_id: str, inquiries: list[dict[str, Any]], lang: str = "en") -> None:
+def name_measures(store: Store, inquiries: list[dict[str, Any]], lists: dict[int, list[str]], lang: str = "en") -> None:
     """Give each refused inquiry asked by a key acting for an agency its memorandum's measure (``joint_punishment``,
-    as in the decision: the lists are the subject's in the inquiry's run). Inquiries keep ``requester`` as
-    ``key:<id>``: call before the requesters are named."""
+    as in the decision: ``lists``, by inquiry id, the lists its decision counted the subject on —
+    ``due_process.listings.inquiry_lists``: a blacklist only once the listing was in effect; until 2026-12-06 every
+    list of the inquiry's run, so a refusal of someone in their notice period, for another reason, named the
+    blacklist's measure). Inquiries keep ``requester`` as ``key:<id>``: call before the requesters are named."""
     refused = [q for q in inquiries if q.get("outcome") == "refused" and str(q.get("requester", "")).startswith("key:")]
     if not refused:
         return
@@ -180,13 +182,6 @@ def name_measures(store: Store, subject_id: str, inquiries: list[dict[str, Any]]
     policies = dict(
         store.execute("SELECT run_id, policy_id FROM score_runs WHERE list_contains(?, run_id)", [runs]).fetchall()
     )
-    lists: dict[int, list[str]] = {}
-    for run_id, list_id in store.execute(
-        "SELECT DISTINCT run_id, list_id FROM run_list_entries WHERE subject_id = ? AND list_contains(?, run_id) "
-        "ORDER BY list_id",
-        [subject_id, runs],
-    ).fetchall():
-        lists.setdefault(int(run_id), []).append(str(list_id))
     memos: dict[str, list[LoadedMemorandum]] = {}
     for q in refused:
         agency = agencies.get(str(q["requester"]))
@@ -196,7 +191,8 @@ def name_measures(store: Store, subject_id: str, inquiries: list[dict[str, Any]]
         policy_id = str(policies[int(run_id)])
         if policy_id not in memos:
             memos[policy_id] = memoranda_for(store, policy_id)
-        applied = applied_measure(memos[policy_id], lists.get(int(run_id), []), str(q["service"]), agency)
+        found = lists.get(int(q["inquiry_id"]), []) if q.get("inquiry_id") is not None else []
+        applied = applied_measure(memos[policy_id], found, str(q["service"]), agency)
         if applied is not None:
             q["joint_punishment"] = applied.as_dict(lang)
 
