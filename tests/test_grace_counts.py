@@ -29,7 +29,7 @@ def test_the_dashboard_counts_a_blacklist_as_decisions_did_on_each_run_s_day(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Until 2026-12-06 the run of 2026-02-01 counted 张三 on the blacklist, in his grace period, where every decision
-    granted."""
+    granted (the list sizes, and the figures by district, profession and age band)."""
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = scored(tmp_path, "2026-02-01", "2026-04-02")
     runs = dashboard.runs(store)
@@ -38,6 +38,13 @@ def test_the_dashboard_counts_a_blacklist_as_decisions_did_on_each_run_s_day(
         ("2026-02-01", {"blacklist": 0}),
     ]
     assert [r.get("in_notice") for r in runs] == [{}, {"blacklist": 1}]
+    # and so do the figures by district (张三 lives in 朝阳区), by profession and by age band
+    for run in runs:
+        chaoyang = next(d for d in dashboard.by_district(store, run["run_id"]) if d["name_zh"] == "朝阳区")
+        retail = next(p for p in dashboard.by_profession(store, run["run_id"]) if p["profession"] == "retail")
+        ages = sum(a["blacklist"] for a in dashboard.by_age_band(store, run["run_id"]))
+        n = run["lists"]["blacklist"]
+        assert (chaoyang["blacklist"], retail["blacklist"], ages) == (n, n, n)
     operator = issue_key(store, "operator", "registry operations").token
     app = create_app(tmp_path / "due.duckdb", store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:

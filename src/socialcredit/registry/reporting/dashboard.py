@@ -11,6 +11,7 @@ from typing import Any
 import sqlglot
 
 from socialcredit.data import districts
+from socialcredit.errors import NotFoundError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.due_process.listings import TOOK_EFFECT_SQL, standing_on_sql
@@ -74,29 +75,13 @@ def list_sizes(store: Store) -> tuple[dict[int, dict[str, int]], dict[int, dict[
     not ended by then (``listings.standing_on_sql``); one only noticed then is in notice, counted apart, and one whose
     listing had ended, or that has none here (another region's record whose listing there ended), in neither. Until
     2026-12-06 a blacklist counted every subject its run found, in notice or not."""
-    black = _blacklists(store)
     sizes: dict[int, dict[str, int]] = {}
     noticed: dict[int, dict[str, int]] = {}
     for row in store.rows(
-        f"""WITH e AS (
-                SELECT DISTINCT e.run_id, s.policy_id, s.as_of, e.list_id, e.subject_id,
-                       list_contains($black, s.policy_id || '/' || e.list_id) AS black
-                FROM run_list_entries e JOIN score_runs s USING (run_id) WHERE s.finished_at IS NOT NULL
-            ), stood AS (
-                SELECT e.run_id, e.list_id, e.subject_id,
-                       CASE WHEN e.black THEN {standing_on_sql("e.as_of")} ELSE 'effective' END AS standing
-                FROM e LEFT JOIN ({TOOK_EFFECT_SQL}) l
-                  ON e.black AND l.policy_id = e.policy_id AND l.list_id = e.list_id AND l.subject_id = e.subject_id
-            ), best AS (  -- a subject listed by several causes: in effect by any of them, else in notice
-                SELECT run_id, list_id, subject_id,
-                       CASE WHEN bool_or(standing = 'effective') THEN 'effective'
-                            WHEN bool_or(standing = 'notice') THEN 'notice' END AS standing
-                FROM stood GROUP BY ALL
-            )
-            SELECT run_id, list_id, count(*) FILTER (WHERE standing = 'effective') AS n,
+        f"""SELECT run_id, list_id, count(*) FILTER (WHERE standing = 'effective') AS n,
                    count(*) FILTER (WHERE standing = 'notice') AS notice
-            FROM best GROUP BY ALL ORDER BY ALL""",
-        {"black": sorted(black) or [""]},
+            FROM ({_standing_sql("s.finished_at IS NOT NULL")}) GROUP BY ALL ORDER BY ALL""",
+        {"black": sorted(_blacklists(store)) or [""]},
     ):
         sizes.setdefault(int(row["run_id"]), {})[str(row["list_id"])] = int(row["n"])
         if row["notice"]:
@@ -104,13 +89,39 @@ def list_sizes(store: Store) -> tuple[dict[int, dict[str, int]], dict[int, dict[
     return sizes, noticed
 
 
+def _standing_sql(runs: str) -> str:
+    """SQL of each subject on a list of the runs ``runs`` picks (a condition on ``score_runs s``) and where they stood
+    on the run's date: ``effective`` (any list but a blacklist; a blacklist when one of their listings on it was in
+    effect then, ``listings.standing_on_sql``), ``notice`` (a blacklist's, only noticed then) or NULL (ended, or no
+    listing here). Columns run_id, list_id, subject_id, standing; parameter ``$black`` (``_blacklists``)."""
+    return f"""WITH e AS (
+                SELECT DISTINCT e.run_id, s.policy_id, s.as_of, e.list_id, e.subject_id,
+                       list_contains($black, s.policy_id || '/' || e.list_id) AS black
+                FROM run_list_entries e JOIN score_runs s USING (run_id) WHERE {runs}
+            ), stood AS (
+                SELECT e.run_id, e.list_id, e.subject_id,
+                       CASE WHEN e.black THEN {standing_on_sql("e.as_of")} ELSE 'effective' END AS standing
+                FROM e LEFT JOIN ({TOOK_EFFECT_SQL}) l
+                  ON e.black AND l.policy_id = e.policy_id AND l.list_id = e.list_id AND l.subject_id = e.subject_id
+            )
+            -- a subject listed by several causes: in effect by any of them, else in notice
+            SELECT run_id, list_id, subject_id,
+                   CASE WHEN bool_or(standing = 'effective') THEN 'effective'
+                        WHEN bool_or(standing = 'notice') THEN 'notice' END AS standing
+            FROM stood GROUP BY ALL"""
+
+
 def _blacklists(store: Store) -> set[str]:
-    """The blacklists of every policy version a finished run was made under, each as ``policy/list``."""
+    """The blacklists of every policy version a finished run was made under, each as ``policy/list`` (none of a
+    version not published here: its runs' lists count as they found them)."""
     out: set[str] = set()
     for policy_id, version in store.execute(
         "SELECT DISTINCT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL"
     ).fetchall():
-        loaded = get_policy(store, str(policy_id), str(version))
+        try:
+            loaded = get_policy(store, str(policy_id), str(version))
+        except NotFoundError:
+            continue
         out |= {f"{policy_id}/{lst.id}" for lst in loaded.policy.lists if lst.kind == "black"}
     return out
 
@@ -169,12 +180,17 @@ def tier_counts(store: Store, run_id: int, *, kind: str = "person") -> list[dict
 
 
 def _group_stats(store: Store, run_id: int, key_sql: str, join: str = "") -> dict[str, dict[str, Any]]:
+    """Residents, mean score and list counts of a run by ``key_sql``; the blacklist counts those in effect on the
+    run's date, as ``list_sizes`` does (until 2026-12-06 also those in their notice period)."""
     rows = store.rows(
         f"""SELECT {key_sql} AS k, count(*) AS residents, avg(r.score) AS mean_score,
-                   count(*) FILTER (WHERE list_contains(r.lists, 'blacklist')) AS blacklist,
+                   count(*) FILTER (WHERE b.standing = 'effective') AS blacklist,
                    count(*) FILTER (WHERE list_contains(r.lists, 'redlist')) AS redlist
-            FROM run_results r {join} WHERE r.run_id = ? AND r.kind = 'person' GROUP BY k""",
-        [run_id],
+            FROM run_results r {join}
+            LEFT JOIN ({_standing_sql("s.run_id = $run")}) b
+              ON b.run_id = r.run_id AND b.subject_id = r.subject_id AND b.list_id = 'blacklist'
+            WHERE r.run_id = $run AND r.kind = 'person' GROUP BY k""",
+        {"run": run_id, "black": sorted(_blacklists(store)) or [""]},
     )
     return {str(r["k"]): r for r in rows if r["k"] is not None}
 
