@@ -87,6 +87,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         keys[code].chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)
         stores[code] = store
     trust_publisher(stores[TIANJIN], BEIJING, "Beijing", public_key_text(load_private_key(keys[BEIJING])))
+    # Beijing's defaulters' listings in effect: a bundle blacklists no one in notice
+    policy = folder / f"{REGIONS[BEIJING].name_en.lower()}.yaml"
+    score(stores[BEIJING], resolve_policy(stores[BEIJING], str(policy)), BEIJING_EFFECTIVE, today=BEIJING_EFFECTIVE)
     export_bundle(stores[BEIJING], "beijing", keys[BEIJING], folder / "beijing-1.json")
     import_bundle(stores[TIANJIN], folder / "beijing-1.json")
     # scored when Beijing's grace has ended: the mover is listed in Tianjin from the day Beijing lists him (a run of
