@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +342,50 @@ def test_requests_without_a_valid_key_get_401(
     r = world["client"].get("/v1/audit/verify", headers=headers)
     assert r.status_code == 401
     assert r.json() == {"error": {"code": code, "message": message}}
+
+
+@pytest.mark.parametrize(
+    ("header", "code", "message"),
+    [
+        (None, "key_missing", "没有 API 密钥：请以 'Authorization: Bearer <密钥>' 发送"),
+        ("Bearer nonsense", "key_malformed", "API 密钥的格式不是 sc_<12 位十六进制>_<密文>"),
+        ("Bearer sc_0123456789ab_" + "A" * 43, "key_unknown", "API 密钥无效"),
+    ],
+)
+def test_a_key_refused_under_lang_zh_is_told_in_chinese(
+    world: dict[str, Any], header: str | None, code: str, message: str
+) -> None:
+    """A key is refused before the route reads its ``lang``: the 401 was in English whatever was asked. It is said
+    in the ``?lang=`` sent, with ``Content-Language``, on any route (``/v1/audit/verify`` takes no ``lang`` of its
+    own); a ``lang`` neither en nor zh is English."""
+    headers = {"Authorization": header} if header else {}
+    r = world["client"].get("/v1/audit/verify", params={"lang": "zh"}, headers=headers)
+    assert (r.status_code, r.headers["content-language"], r.json()) == (
+        401,
+        "zh-CN",
+        {"error": {"code": code, "message": message}},
+    )
+    other = world["client"].get("/v1/audit/verify", params={"lang": "fr"}, headers=headers)
+    assert (other.status_code, other.headers["content-language"]) == (401, "en")
+
+
+def test_a_key_of_another_role_or_revoked_is_refused_in_chinese_when_asked(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    r = client.get("/v1/audit/verify", params={"lang": "zh"}, headers=auth(world["keys"]["resident"]))
+    assert (r.status_code, r.headers["content-language"], r.json()["error"]) == (
+        403,
+        "zh-CN",
+        {"code": "role_not_allowed", "message": "resident 密钥不能调用 GET /v1/audit/verify（允许的角色：auditor）"},
+    )
+    operator = auth(world["keys"]["operator"])
+    issued = client.post("/v1/keys", json={"role": "auditor", "name": "a short-lived auditor"}, headers=operator)
+    assert issued.status_code == 201, issued.text
+    key_id = issued.json()["key_id"]
+    assert client.delete(f"/v1/keys/{key_id}", headers=operator).status_code == 200
+    revoked = client.get("/v1/audit/verify", params={"lang": "zh"}, headers=auth(issued.json()["token"]))
+    error = revoked.json()["error"]
+    assert (revoked.status_code, error["code"]) == (401, "key_revoked")
+    assert re.fullmatch(rf"API 密钥 {key_id} 已于 \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d 吊销", error["message"]), error
 
 
 def test_a_resident_sees_only_their_own_file(world: dict[str, Any]) -> None:

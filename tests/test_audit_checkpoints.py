@@ -132,6 +132,12 @@ def test_an_intact_chain_with_entries_after_the_checkpoint_verifies(db: Path) ->
         f"The audit log is intact: {ENTRIES + 3} entries. It matches {_checkpoint(db).label} ({ENTRIES} entries up "
         f"to entry {ENTRIES}, from {db}.checkpoints/checkpoints.jsonl); 3 entries after it rest on the chain alone."
     )
+    zh = run("audit", "verify", "--lang", "zh", db=db)  # it had no --lang: English only
+    assert (zh.returncode, zh.stdout.strip()) == (
+        0,
+        f"审计日志完整：共 {ENTRIES + 3} 条。与 {_checkpoint(db).at} 的检查点一致（至第 {ENTRIES} 条，共 {ENTRIES} 条，"
+        f"来自 {db}.checkpoints/checkpoints.jsonl）；其后的 3 条仅由哈希链保证。",
+    )
 
 
 def test_without_a_checkpoint_the_chain_is_checked_alone(tmp_path: Path) -> None:
@@ -142,6 +148,11 @@ def test_without_a_checkpoint_the_chain_is_checked_alone(tmp_path: Path) -> None
     assert (done.returncode, done.stdout.strip()) == (
         0,
         "The audit log is intact: 2 entries. No checkpoint yet: make one with `socialcredit audit checkpoint`.",
+    )
+    zh = run("audit", "verify", "--lang", "zh", db=db)
+    assert (zh.returncode, zh.stdout.strip()) == (
+        0,
+        "审计日志完整：共 2 条。尚无检查点：请用 `socialcredit audit checkpoint` 生成。",
     )
     key = run("audit", "key", db=db)
     assert (key.returncode, key.stderr.strip()) == (
@@ -163,6 +174,8 @@ def _verify_fails(db: Path, expected: list[str]) -> None:
     assert done.stdout.splitlines() == expected
     n = len(expected)
     assert done.stderr == f"error: the audit log is not intact: {n} problem{'s' if n != 1 else ''} found\n"
+    zh = run("audit", "verify", "--lang", "zh", db=db)
+    assert (zh.returncode, zh.stderr) == (1, f"错误：审计日志不完整：发现 {n} 个问题\n")
 
 
 def test_the_last_entry_deleted_is_a_cut(db: Path) -> None:

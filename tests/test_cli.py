@@ -333,6 +333,14 @@ def test_policy_explain_states_each_rule_in_plain_words() -> None:
         'days, expiring after 1825 days, at most 60 points in all. Reason given: "taxes paid late" (TAX_LATE).'
     ) in codes
     assert "Tiers: AAA ≥ 1050, AA ≥ 1030, A ≥ 960, B ≥ 850, C ≥ 600, D ≥ 0" in codes
+    # how the points become the score, in the public page's words (the table had none of them)
+    assert (
+        "Everyone starts at 1000 points; scores run from 0 to 1300.\nA weight that halves does so day by day: a record "
+        "counts its points × 2^(−days since its date ÷ the days it takes to halve), a year being 365 days (10 points "
+        "that halve every year count 7.08 after 182 days). Each dimension's points are added up within its limits; "
+        "the score is the base and the dimensions, to the nearest whole point, a half upward (98.5 → 99, −2.5 → −2)."
+        "\nTiers:"
+    ) in codes
     # a list criterion on a record names the record type in words, in the reader's language
     assert (
         "  • judgment_defaulter: a court judgment record where defaulter and status == 'unfulfilled' — "
@@ -343,6 +351,13 @@ def test_policy_explain_states_each_rule_in_plain_words() -> None:
     ).stdout
     assert (
         "  • judgment_defaulter: 法院判决记录，条件：defaulter and status == 'unfulfilled' — 失信被执行人\n"
+    ) in codes_zh
+    assert (
+        "初始1000分，分数范围0至1300。\n分值减半按天连续计算："
+        "一条记录计其分值 × 2^(−记录日期至今的天数 ÷ 减半所需天数)，"
+        "一年按365天计（每年减半的10分，182天后计7.08分）。"
+        "各维度的分数相加后不超出其上下限；分数为初始分加各维度分数，"
+        "取最接近的整数，恰为半分时向上取（98.5 → 99，−2.5 → −2）。\n等级："
     ) in codes_zh
 
 

@@ -746,6 +746,85 @@ def test_the_refusals_of_every_route_taking_lang_are_said_in_chinese_when_asked(
     assert in_english.json()["error"]["message"].startswith("record 'T1' of source traffic_police is already disputed")
 
 
+def test_the_dispute_link_and_fulfilment_routes_refuse_in_the_language_asked(world: dict[str, Any]) -> None:
+    """A dispute's reading, information and answer, the disputes of a link and a source's fulfilment took no
+    ``lang``: their refusals were in English whatever was asked. Each is now said in Chinese under ``lang=zh``, with
+    ``Content-Language``; a ``lang`` not known is English, not a refusal (``RefusalsLang``)."""
+    client: httpx.Client = world["client"]
+    resident, other, operator = auth(world, "resident"), auth(world, "other_resident"), auth(world, "operator")
+    courts, traffic = auth(world, "furnisher"), auth(world, "other_furnisher")
+
+    def said(r: httpx.Response) -> tuple[int, str | None, str, str]:
+        error = r.json()["error"]
+        return r.status_code, r.headers.get("content-language"), error["code"], error["message"]
+
+    zh = {"lang": "zh"}
+    open_ones = client.get("/v1/disputes", params={"status": "open"}, headers=other).json()
+    if not open_ones:  # B's dispute of T1, filed by the test before when the module runs whole
+        filed = client.post(
+            "/v1/disputes", json={"source_id": "traffic_police", "record_id": "T1", "reason": "不是我"}, headers=other
+        )
+        assert filed.status_code == 201, filed.text
+        open_ones = [filed.json()]
+    number = open_ones[0]["dispute_id"]
+    assert said(client.get("/v1/disputes/999999", params=zh, headers=operator)) == (
+        404,
+        "zh-CN",
+        "not_found",
+        "没有异议 999999",
+    )
+    assert said(client.get(f"/v1/disputes/{number}", params=zh, headers=resident)) == (
+        403,
+        "zh-CN",
+        "not_your_dispute",
+        f"异议 {number} 不是您的，无权查看",
+    )
+    assert said(client.get(f"/v1/disputes/{number}", params={"lang": "fr"}, headers=resident)) == (
+        403,
+        "en",
+        "not_your_dispute",
+        f"dispute {number} is not yours to see",
+    )
+    information = client.post("/v1/disputes/999999/information", params=zh, json={"text": "补充"}, headers=other)
+    assert said(information) == (404, "zh-CN", "not_found", "没有异议 999999")
+    answer = {"outcome": "corrected", "note": "已核实"}
+    assert said(client.post(f"/v1/disputes/{number}/answer", params=zh, json=answer, headers=courts)) == (
+        403,
+        "zh-CN",
+        "not_your_dispute",
+        f"异议 {number} 不是您的，无权查看",
+    )
+    assert said(client.post(f"/v1/disputes/{number}/answer", params=zh, json=answer, headers=traffic)) == (
+        409,
+        "zh-CN",
+        "no_correction",
+        "提出异议以来未收到记录 'T1' 的更正版本；请先报送更正版本",
+    )
+    assert said(client.get("/v1/link-disputes", params={**zh, "status": "closed"}, headers=operator)) == (
+        422,
+        "zh-CN",
+        "bad_status",
+        "状态须为 open、upheld、unlinked、lapsed 之一，而不是 'closed'",
+    )
+    link = client.post("/v1/link-disputes", params=zh, json={"identity_id": 999, "reason": "不是我"}, headers=resident)
+    assert said(link) == (404, "zh-CN", "not_found", f"{A} 未关联其他地区的身份 999")
+    unlink = {"answer": "unlink", "reason": "核实有误"}
+    assert said(client.post("/v1/link-disputes/999/answer", params=zh, json=unlink, headers=operator)) == (
+        404,
+        "zh-CN",
+        "not_found",
+        "没有身份关联异议 999",
+    )
+    unknown = client.post("/v1/fulfilments", params=zh, json={"record_id": "NOPE"}, headers=courts)
+    assert said(unknown) == (422, "zh-CN", "unknown_record", "来源 courts 没有记录 'NOPE'")
+    future = client.post(
+        "/v1/fulfilments", params=zh, json={"record_id": "J1", "fulfilled_on": "2099-01-01"}, headers=courts
+    )
+    assert said(future) == (422, "zh-CN", "future_date", "履行日期 2099-01-01 晚于今天")
+    in_english = client.post("/v1/fulfilments", json={"record_id": "J1", "fulfilled_on": "2099-01-01"}, headers=courts)
+    assert said(in_english) == (422, "en", "future_date", "fulfilled_on 2099-01-01 is in the future")
+
+
 def test_a_decision_takes_lang_as_a_query_parameter_as_every_other_route(world: dict[str, Any]) -> None:
     """``POST /v1/decisions?lang=zh`` answered in English: the query parameter every other route takes was ignored
     (only the body's ``lang`` counted). Now it is followed, the body's too, and the two disagreeing are refused."""

@@ -331,15 +331,6 @@ def test_matches_ranked_without_the_registry_exit_1(tmp_path: Path) -> None:
             ("score", "--policy", "beijing", "--out", "results"),
             "Error: Invalid value for '--out': --out is for scoring --input files (or on --engine spark)",
         ),
-        # a summary with no Chinese: it printed English under --lang zh, silently
-        *(
-            (
-                ("score", "--policy", "beijing", *where, "--lang", "zh"),
-                "Error: Invalid value for '--lang': the summary of --input files and of --engine spark is in English "
-                "only; --lang zh is for a run of the store（--input 与 --engine spark 的摘要只有英文）",
-            )
-            for where in (("--input", "population"), ("--engine", "spark"))
-        ),
         # a language neither en nor zh: it printed Chinese (show) or the matches' labels in Chinese
         (("show", DEFAULTER, "--lang", "fr"), "Error: Invalid value for '--lang': 'fr': give en or zh"),
         # one check and one message for both (socialcredit/languages.py), a long value cut at 80 characters

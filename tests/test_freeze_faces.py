@@ -187,6 +187,38 @@ def test_a_fraud_alert_over_the_api(world: dict[str, Any]) -> None:
     assert not _ask(world, "lender2")["verify_identity"]
 
 
+def test_the_controls_refuse_in_the_language_asked(world: dict[str, Any]) -> None:
+    """The freeze routes took no lang: their refusals were in English only. ?lang=zh says them in Chinese (and the
+    answer says so), ?lang=en or a language not known in English, as the records routes do."""
+    client, operator = world["client"], auth(world["keys"]["operator"].token)
+    path = f"/v1/subjects/{C}"
+
+    def refused(method: str, route: str, lang: str, body: dict[str, Any] | None = None) -> tuple[Any, ...]:
+        r = client.request(method, path + route, params={"lang": lang}, json=body, headers=operator)
+        error = r.json()["error"]
+        return r.status_code, error["code"], error["message"], r.headers["content-language"]
+
+    assert client.post(f"{path}/freeze", params={"lang": "zh"}, headers=operator).status_code == 200
+    assert refused("POST", "/freeze", "zh") == (409, "already_frozen", "档案已处于冻结状态", "zh-CN")
+    assert refused("POST", "/freeze", "en") == (409, "already_frozen", "the file is frozen already", "en")
+    assert refused("POST", "/freeze/lift", "zh", {"until": "2020-01-01"}) == (
+        422,
+        "refused",
+        "解冻的截止日期须为今天或以后，而不是 2020-01-01",
+        "zh-CN",
+    )
+    assert client.post(f"{path}/freeze/lift", json={}, headers=operator).status_code == 200
+    assert refused("POST", "/freeze/lift", "zh", {}) == (409, "not_frozen", "档案未冻结", "zh-CN")
+    assert refused("POST", "/freeze/lift", "fr", {}) == (409, "not_frozen", "the file is not frozen", "en")
+    assert refused("DELETE", "/fraud-alert", "zh") == (409, "no_alert", "档案上没有欺诈警示", "zh-CN")
+    assert refused("POST", "/fraud-alert", "zh", {"police_report": "R-7\x1b"}) == (
+        422,
+        "control_character",
+        "报案编号须为一行纯文本；此编号含有控制字符（U+001B）",
+        "zh-CN",
+    )
+
+
 def test_a_police_report_with_a_control_character_is_refused(world: dict[str, Any], tmp_path: Path) -> None:
     """A police report's reference is kept and printed (`freeze status`, `fraud-alert place`) and shown on the
     pages: an escape sequence or a bidirectional control was stored as sent, over the API, the pages and the command

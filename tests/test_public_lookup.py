@@ -178,6 +178,8 @@ def test_the_page_shows_the_details(world: dict[str, Any]) -> None:
             '<td data-label="Case number" class="id">W1</td><td data-label="Amount (yuan)">3,000.50</td>'
             '<td data-label="Date">2026-01-05</td>',
             "“张伟”: 3 published entries",
+            # a whole sum is written as everywhere else (languages.grouped): it read 8,000.00 here
+            '<td data-label="Case number" class="id">W3</td><td data-label="Amount (yuan)">8,000</td>',
         ):
             assert needle in en.text, needle
         assert "page-next" not in en.text  # 3 results: one page of 20

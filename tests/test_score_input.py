@@ -205,6 +205,20 @@ def test_summary_printed_for_people(world: dict[str, Any]) -> None:
     assert lines[0].endswith(f" s; blacklist {blacklisted}; nothing written (--out DIR writes the results).")
     assert lines[1].split() == ["kind", "subjects", "min", "p25", "median", "p75", "max", "mean", "tiers"]
     assert [line.split()[:2] for line in lines[2:]] == [["org", str(RESIDENTS // 40)], ["person", str(RESIDENTS)]]
+    # in Chinese under --lang zh: it was refused as a summary in English only
+    zh = ok("score", "--input", world["folder"] / "population", "--as-of", AS_OF, "--lang", "zh").stdout.splitlines()
+    assert zh[0].startswith(
+        f"已在内存中按 beijing 2026.2（评分日期 {AS_OF}）为 {world['folder'] / 'population'}（生成的人口）的 "
+        f"{world['runs']['beijing']['subjects']} 个主体评分，用时 "
+    )
+    assert zh[0].endswith(f" 秒；blacklist {blacklisted}；未写入任何文件（--out DIR 写入结果）。")
+    assert zh[1].split() == ["类型", "主体数", "最低", "p25", "中位数", "p75", "最高", "平均", "等级"]
+    assert [line.split()[:2] for line in zh[2:]] == [["org", str(RESIDENTS // 40)], ["person", str(RESIDENTS)]]
+    spark = cli("score", "--engine", "spark", "--as-of", AS_OF, "--lang", "zh")
+    assert (spark.returncode, spark.stderr.strip()) == (
+        2,
+        "错误：--engine spark 需要 --input（`socialcredit export` 或 `socialcredit generate` 生成的文件夹）和 --out",
+    )
 
 
 def test_results_of_an_export_publish_as_a_run_like_the_stores(world: dict[str, Any], tmp_path: Path) -> None:

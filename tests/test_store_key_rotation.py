@@ -215,6 +215,16 @@ def test_a_store_without_a_key_is_encrypted(tmp_path: Path) -> None:
     )
     assert _counts(db, NEW)["inquiries"] == before["inquiries"] + 1
     assert "The audit log is intact: " in _verified(db, NEW)
+    # under --lang zh (the store's commands had no --lang: English only), the refusal and the rotation alike
+    refused_zh = _cli("audit", "verify", "--lang", "zh", db=db, key=None)
+    assert (refused_zh.returncode, refused_zh.stderr) == (
+        2,
+        f"错误：存储 {db} 已加密：请将 SOCIALCREDIT_DB_KEY 设为其密钥\n",
+    )
+    again = _cli("store", "rotate-key", "--lang", "zh", db=db, key=NEW, new_key=OLD)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.startswith(f"存储 {db} 已用新密钥加密：复制并核对了 {len(before)} 个表、"), again.stdout
+    assert again.stdout.endswith("。请将 SOCIALCREDIT_DB_KEY 设为新密钥：旧密钥已无法打开它。\n"), again.stdout
 
 
 _CRASH = """

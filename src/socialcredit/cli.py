@@ -89,9 +89,11 @@ def _json(data: Any) -> None:
     out.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
-def _failed(message: str) -> NoReturn:
-    """The command ran and reports a failure (rows rejected, errors found): one line on stderr, exit 1."""
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+def _failed(message: str, lang: str = "en") -> NoReturn:
+    """The command ran and reports a failure (rows rejected, errors found): one line on stderr, exit 1; headed
+    错误： under --lang zh, as an error is."""
+    said = "[bold red]错误：[/]" if lang == "zh" else "[bold red]error:[/] "
+    err.print(f"{said}{escape(message)}", markup=True, highlight=False)
     raise typer.Exit(1)
 
 
@@ -124,7 +126,10 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[str, int, 
         yield update
 
 
-def _list_counts(counts: dict[str, int]) -> str:
+def _list_counts(counts: dict[str, int], lang: str = "en") -> str:
+    """How many entries each list has, in ``lang`` ("blacklist 3, redlist 1"; "blacklist 3，redlist 1")."""
+    if lang == "zh":
+        return "，".join(f"{k} {v}" for k, v in sorted(counts.items())) or "没有名单条目"
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no list entries"
 
 
@@ -164,7 +169,7 @@ class ListName(StrEnum):
 
 
 @store_app.command("rotate-key")
-def store_rotate_key(db: DbOpt = DEFAULT_DB) -> None:
+def store_rotate_key(db: DbOpt = DEFAULT_DB, lang: LangOpt = "en") -> None:
     """Encrypt the store with a new key in place of $SOCIALCREDIT_DB_KEY (unset: encrypt a store that has none): the
     new key from $SOCIALCREDIT_NEW_DB_KEY, or asked for at a terminal, never as an argument. The store is copied
     whole under the new key, checked and renamed over the old file in one step; refused while another process (the
@@ -176,19 +181,28 @@ def store_rotate_key(db: DbOpt = DEFAULT_DB) -> None:
         if not sys.stdin.isatty():
             raise SocialCreditError(
                 f"set {NEW_KEY_ENV} to the new key (or run this at a terminal to be asked for it); a key is never "
-                "given as an argument, where other users of the machine could read it"
+                "given as an argument, where other users of the machine could read it",
+                zh=f"请将 {NEW_KEY_ENV} 设为新密钥（或在终端运行以便输入）；密钥从不作为参数给出，以免本机其他用户读到",
             )
         new_key = typer.prompt("New key", hide_input=True, confirmation_prompt=True, err=True)
         _KEYS_TYPED.add("new")  # a crash report then keeps frames only, as with a key in the settings
     done = rotate_store_key(db, new_key)
-    what = "encrypted with the new key" if done.was_encrypted else "encrypted (it had no key before)"
-    moved = f"; {counted(done.inquiries, 'journalled inquiry', 'journalled inquiries')} moved into it first"
-    out.print(
-        f"The store {db} is now {what}: {counted(done.tables, 'table')}, {counted(done.rows, 'row')} copied and "
-        f"checked{moved if done.inquiries else ''} (audit entry {done.audit_seq}). Set {KEY_ENV} to the new key: "
-        "the old one no longer opens it.",
-        highlight=False,
-    )
+    if lang == "zh":
+        what = "已用新密钥加密" if done.was_encrypted else "已加密（此前没有密钥）"
+        moved = f"；先移入了 {done.inquiries} 条日志中的查询记录" if done.inquiries else ""
+        said = (
+            f"存储 {db} {what}：复制并核对了 {done.tables} 个表、{done.rows} 行{moved}（审计条目 {done.audit_seq}）。"
+            f"请将 {KEY_ENV} 设为新密钥：旧密钥已无法打开它。"
+        )
+    else:
+        what = "encrypted with the new key" if done.was_encrypted else "encrypted (it had no key before)"
+        moved = f"; {counted(done.inquiries, 'journalled inquiry', 'journalled inquiries')} moved into it first"
+        said = (
+            f"The store {db} is now {what}: {counted(done.tables, 'table')}, {counted(done.rows, 'row')} copied and "
+            f"checked{moved if done.inquiries else ''} (audit entry {done.audit_seq}). Set {KEY_ENV} to the new key: "
+            "the old one no longer opens it."
+        )
+    out.print(said, highlight=False)
     if done.unsynced:  # renamed, not written to the disk: a power cut may still bring back the old file
         err.print(
             f"[bold yellow]warning:[/] the key was changed, but the folder {escape(str(db.parent))} could not be "
@@ -300,16 +314,9 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """Score every subject under a policy: points, tier, rank, percentile, lists and reasons."""
-    if lang != "en" and (input_dir is not None or engine is Engine.spark):
-        # it printed the English summary under --lang zh, silently
-        raise typer.BadParameter(
-            "the summary of --input files and of --engine spark is in English only; --lang zh is for a run of the "
-            "store（--input 与 --engine spark 的摘要只有英文）",
-            param_hint="'--lang'",
-        )
     if input_dir is not None and engine is Engine.duckdb:
         store_only = {"--incremental": incremental, "--rerun": rerun is not None, "--db": _given(ctx, "db")}
-        _score_files(policy, _date(as_of), input_dir, out_dir, [k for k, v in store_only.items() if v], as_json)
+        _score_files(policy, _date(as_of), input_dir, out_dir, [k for k, v in store_only.items() if v], as_json, lang)
         return
     if out_dir is not None and engine is Engine.duckdb:
         # a run of the store is saved in the store; a folder given here would be silently left empty
@@ -319,7 +326,15 @@ def score(
 
     if engine is Engine.spark:
         _score_on_spark(
-            policy, _date(as_of), master, input_dir, out_dir, incremental or rerun is not None, from_records, as_json
+            policy,
+            _date(as_of),
+            master,
+            input_dir,
+            out_dir,
+            incremental or rerun is not None,
+            from_records,
+            as_json,
+            lang,
         )
         return
 
@@ -342,7 +357,7 @@ def _run_said(summary: Any, lang: str) -> list[str]:
     """What `score` says of its run (a ``RunSummary``), in ``lang``: the run, why it is full when it was asked to be
     incremental, and its standing when it is not in force."""
     if lang == "zh":
-        lists = "，".join(f"{k} {v}" for k, v in sorted(summary.list_counts.items())) or "没有名单条目"
+        lists = _list_counts(summary.list_counts, lang)
         read = "评分状态" if summary.source == "state" else "记录"
         lines = [
             f"第 {summary.run_id} 次评分：{summary.policy_id} {summary.policy_version}，评分日期 {summary.as_of}"
@@ -1077,6 +1092,7 @@ def audit_verify(
             metavar="PUBLIC_KEY",
         ),
     ] = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Recompute the hash chain; name every altered, removed or reordered entry; then compare the chain with the
     latest signed checkpoint (a cut end, a rewritten chain, renumbered entries). Exits 1 on any problem."""
@@ -1088,8 +1104,24 @@ def audit_verify(
         for p in check.problems:
             out.print(f"[red]{escape(p.message)}[/]", markup=True, highlight=False)
         n = len(check.problems)
-        _failed(f"the audit log is not intact: {n} problem{'s' if n != 1 else ''} found")
+        _failed(
+            f"审计日志不完整：发现 {n} 个问题"
+            if lang == "zh"
+            else f"the audit log is not intact: {counted(n, 'problem')} found",
+            lang,
+        )
     cp = check.checkpoint
+    if lang == "zh":
+        said = f"审计日志完整：共 {check.entries} 条。"
+        if cp is None:
+            said += "尚无检查点：请用 `socialcredit audit checkpoint` 生成。"
+        else:
+            said += (
+                f"与 {cp.at} 的检查点一致（至第 {cp.seq} 条，共 {cp.count} 条，来自 {check.checkpoint_source}）；"
+                f"其后的 {check.entries - cp.count} 条仅由哈希链保证。"
+            )
+        out.print(said, highlight=False)
+        return
     later = f"{check.entries - cp.count} entr{'y' if check.entries - cp.count == 1 else 'ies'}" if cp else ""
     if cp is None:
         out.print(
@@ -1187,6 +1219,7 @@ def _score_files(
     out_dir: Path | None,
     store_only: list[str],
     as_json: bool,
+    lang: str = "en",
 ) -> None:
     """`score --input DIR`: the files scored by DuckDB in memory; no store is opened (nor created). ``store_only``
     names the options given that are about the store: a usage error (exit 2)."""
@@ -1206,14 +1239,25 @@ def _score_files(
     if as_json:
         _json({k: v for k, v in manifest.items() if k != "policy_text"})
         return
-    kind = "an export" if manifest["input"]["kind"] == "export" else "a generated population"
-    written = f"results in {out_dir}" if out_dir is not None else "nothing written (--out DIR writes the results)"
-    out.print(
-        f"Scored {counted(manifest['summary']['subjects'], 'subject')} of {input_dir} ({kind}) under "
-        f"{loaded.policy.id} {loaded.policy.version} as of {as_of} in memory in {manifest['seconds']:.1f} s; "
-        f"{_list_counts(manifest['lists'])}; {written}."
-    )
-    table = Table("kind", "subjects", "min", "p25", "median", "p75", "max", "mean", "tiers", box=None)
+    export = manifest["input"]["kind"] == "export"
+    p, n, took, lists = loaded.policy, manifest["summary"]["subjects"], manifest["seconds"], manifest["lists"]
+    if lang == "zh":
+        kind = "导出数据" if export else "生成的人口"
+        written = f"结果在 {out_dir}" if out_dir is not None else "未写入任何文件（--out DIR 写入结果）"
+        said = (
+            f"已在内存中按 {p.id} {p.version}（评分日期 {as_of}）为 {input_dir}（{kind}）的 {n} 个主体评分，"
+            f"用时 {took:.1f} 秒；{_list_counts(lists, lang)}；{written}。"
+        )
+    else:
+        kind = "an export" if export else "a generated population"
+        written = f"results in {out_dir}" if out_dir is not None else "nothing written (--out DIR writes the results)"
+        said = (
+            f"Scored {counted(n, 'subject')} of {input_dir} ({kind}) under {p.id} {p.version} as of {as_of} in "
+            f"memory in {took:.1f} s; {_list_counts(lists)}; {written}."
+        )
+    out.print(said)
+    headings = ("类型", "主体数", "最低", "p25", "中位数", "p75", "最高", "平均", "等级") if lang == "zh" else ()
+    table = Table(*(headings or ("kind", "subjects", "min", "p25", "median", "p75", "max", "mean", "tiers")), box=None)
     for k in manifest["summary"]["kinds"]:
         tiers = ", ".join(f"{tier} {n}" for tier, n in k["tiers"].items())
         table.add_row(*(str(k[c]) for c in ("kind", "subjects", "min", "p25", "median", "p75", "max", "mean")), tiers)
@@ -1235,25 +1279,43 @@ def _score_on_spark(
     store_only: bool,
     from_records: bool,
     as_json: bool,
+    lang: str = "en",
 ) -> None:
     from socialcredit.registry.scoring.export import score_on_spark
     from socialcredit.registry.scoring.policies import policy_without_store
 
     if store_only:
-        raise SocialCreditError("--incremental and --rerun are runs of the store itself; use --engine duckdb")
+        raise SocialCreditError(
+            "--incremental and --rerun are runs of the store itself; use --engine duckdb",
+            zh="--incremental 与 --rerun 是对存储本身的评分；请用 --engine duckdb",
+        )
     if input_dir is None or out_dir is None:
         raise SocialCreditError(
-            "--engine spark needs --input (a folder from `socialcredit export` or `socialcredit generate`) and --out"
+            "--engine spark needs --input (a folder from `socialcredit export` or `socialcredit generate`) and --out",
+            zh="--engine spark 需要 --input（`socialcredit export` 或 `socialcredit generate` 生成的文件夹）和 --out",
         )
     from socialcredit.backends.files import export_catalog
 
     loaded = policy_without_store(policy, export_catalog(input_dir))
-    err.print(f"Scoring {input_dir} on Spark ({master}) …")
+    err.print(
+        f"正在 Spark（{master}）上为 {input_dir} 评分……"
+        if lang == "zh"
+        else f"Scoring {input_dir} on Spark ({master}) …"
+    )
     manifest = score_on_spark(input_dir, loaded, as_of, out_dir, master=master, from_records=from_records)
     if as_json:
         _json({k: v for k, v in manifest.items() if k != "policy_text"})
         return
-    lists = _list_counts(manifest["lists"])
+    lists = _list_counts(manifest["lists"], lang)
+    if lang == "zh":
+        read = f"由记录生成的评分状态（{manifest['state_rows']} 行）" if manifest["source"] == "state" else "记录"
+        out.print(
+            f"已在 Spark {manifest['spark']}（{manifest['master']}）上按 {loaded.policy.id} {loaded.policy.version}"
+            f"（评分日期 {as_of}）为 {input_dir} 的 {manifest['counts']['results']} 个主体评分，用时 "
+            f"{manifest['seconds']:.1f} 秒，读取{read}；{lists}。结果在 {out_dir}"
+            + ("；请用 `socialcredit publish` 载入存储。" if manifest["input"]["kind"] == "export" else "。")
+        )
+        return
     read = (
         f"the scoring state built from it ({counted(manifest['state_rows'], 'row')})"
         if manifest["source"] == "state"

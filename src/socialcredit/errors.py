@@ -260,10 +260,10 @@ class AuthError(SocialCreditError):
     status = 401
     default_code = "unauthorized"
 
-    def __init__(self, code: str, message: str) -> None:
-        """In English only: a key is refused before a route reads ``lang`` (docs/api.md), and the pages say a failed
-        sign-in in their own words (``auth_<code>`` in web/i18n.py), so these words have one source per face."""
-        super().__init__(message, code=code)
+    def __init__(self, code: str, message: str, *, zh: str | None = None) -> None:
+        """``zh``: the API's words in Chinese for a key refused (``?lang=zh``, read by ``api.deps.require`` before the
+        key is looked at); the pages say a failed sign-in in their own words (``auth_<code>`` in web/i18n.py)."""
+        super().__init__(message, code=code, zh=zh)
 
 
 class ForbiddenError(SocialCreditError):

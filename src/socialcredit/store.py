@@ -1457,7 +1457,7 @@ def open_store(
             zh=f"{path} 处没有存储；请用 `socialcredit init --db {path}` 创建",
         )
     if exists and path.is_dir():
-        raise StoreError(f"{path} is a folder, not a store file")
+        raise StoreError(f"{path} is a folder, not a store file", zh=f"{path} 是文件夹，不是存储文件")
     if not exists:
         path.parent.mkdir(parents=True, exist_ok=True)
     wal = path.with_name(path.name + ".wal")
@@ -1488,23 +1488,33 @@ def open_store(
         con.close()
         text = str(exc)
         if "without a key" in text:
-            raise StoreError(f"the store {path} is encrypted: set {KEY_ENV} to its key") from None
+            raise StoreError(
+                f"the store {path} is encrypted: set {KEY_ENV} to its key",
+                zh=f"存储 {path} 已加密：请将 {KEY_ENV} 设为其密钥",
+            ) from None
         if "Wrong encryption key" in text:
             said = f"the key in {KEY_ENV} does not open the store {path}"
+            said_zh = f"{KEY_ENV} 中的密钥打不开存储 {path}"
             if rotating_path(path).is_file():
                 said += (
                     ": a rotation of its key did not finish, and it still opens with the key it had before "
                     "(run `socialcredit store rotate-key` again)"
                 )
-            raise StoreError(said) from None
+                said_zh += "：其密钥的更换未完成，仍可用更换前的密钥打开（请再次运行 `socialcredit store rotate-key`）"
+            raise StoreError(said, zh=said_zh) from None
         if "is not encrypted" in text:
-            raise StoreError(f"the store {path} is not encrypted, but {KEY_ENV} is set; unset it to open it") from None
+            raise StoreError(
+                f"the store {path} is not encrypted, but {KEY_ENV} is set; unset it to open it",
+                zh=f"存储 {path} 未加密，但设置了 {KEY_ENV}；请取消设置后再打开",
+            ) from None
         if key and not _keeps_the_rule(key):  # DuckDB's text would quote the key
             raise StoreError(f"the key in {KEY_ENV} does not open the store {path}: {KEY_RULE}") from None
         if "lock" in text.lower():
             raise StoreError(
                 f"the store {path} is in use by another process, such as a running `socialcredit serve` (only one "
-                "process may write to it): stop that process, or go through the service's HTTP API"
+                "process may write to it): stop that process, or go through the service's HTTP API",
+                zh=f"存储 {path} 正被另一进程（如运行中的 `socialcredit serve`）使用（只能有一个进程写入）："
+                "请停止该进程，或通过服务的 HTTP API 操作",
             ) from None
         raise StoreError(f"cannot open the store {path}: {_without_key(text, key)}") from None
     con.execute(f"USE {_ALIAS}")

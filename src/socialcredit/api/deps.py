@@ -2,7 +2,8 @@
 
 ``require(*roles)`` authenticates the caller by its API key (``Authorization: Bearer sc_…``) and admits only the
 roles named: a request without a valid key is a 401 whose code says why, a key of another role a 403
-``role_not_allowed``; both refusals are audited (``access_refused``) before the answer is sent.
+``role_not_allowed``, each said in the ``?lang=`` sent (en or zh); both refusals are audited (``access_refused``)
+before the answer is sent.
 
 Every caller is throttled (``service.throttle``, docs/api.md "Limits on requests"): an address with too many failed
 keys is answered 429 before its key is looked at, a key with too many requests likewise; the endpoints that need no key
@@ -184,6 +185,14 @@ def _utf8(header: str) -> str:
         return header
 
 
+def _key_refused_in(request: Request) -> None:
+    """A key is refused before the route reads its ``lang``: the refusal is said in the ``?lang=`` sent (en or zh;
+    any other value is English here, the route refusing it only after the key). Only the key's refusal: a route that
+    takes no ``lang`` still says its own refusals in English."""
+    sent = request.query_params.get("lang", "en")
+    speaks(request, sent if sent in LANGUAGE_TAGS else "en")
+
+
 def require(*roles: str) -> Callable[[Request, Service], Awaitable[Party]]:
     """A dependency: the caller's party, if its key is valid and its role one of ``roles``; else 401 or 403, or 429
     over a limit."""
@@ -194,6 +203,7 @@ def require(*roles: str) -> Callable[[Request, Service], Awaitable[Party]]:
         try:
             party = _authenticate(request, service, token)
         except AuthError as exc:
+            _key_refused_in(request)
             await refuse(service, None, exc, request.url.path)
         refusal = _over(service, "key", party.key_id)
         if refusal is not None:
@@ -204,7 +214,9 @@ def require(*roles: str) -> Callable[[Request, Service], Awaitable[Party]]:
                 f"{article} {party.role} key may not call {request.method} {request.url.path} "
                 f"(allowed: {', '.join(roles)})"
             )
-            await refuse(service, party, ForbiddenError(message, code="role_not_allowed"), request.url.path)
+            zh = f"{party.role} 密钥不能调用 {request.method} {request.url.path}（允许的角色：{'、'.join(roles)}）"
+            _key_refused_in(request)
+            await refuse(service, party, ForbiddenError(message, code="role_not_allowed", zh=zh), request.url.path)
         return party
 
     return caller

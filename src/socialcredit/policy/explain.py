@@ -6,7 +6,7 @@ from __future__ import annotations
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.model import ListCriterion, Rule
-from socialcredit.policy.words import a_or_an, exact_number, policy_plain_text
+from socialcredit.policy.words import a_or_an, exact_number, how_summed, policy_plain_text
 
 __all__ = ["explain_policy", "explain_rule", "explain_words"]
 
@@ -95,6 +95,7 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
         if en
         else f"初始{p.scale.base}分，分数范围{p.scale.min}至{p.scale.max}。"
     )
+    lines.append(how_summed(p, lang).rstrip())  # how the points become the score, in the public page's words
     lines.append(
         ("Tiers: " if en else "等级：") + ", ".join(f"{t.id} ≥ {t.min}" for t in sorted(p.tiers, key=lambda t: -t.min))
     )

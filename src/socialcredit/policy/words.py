@@ -34,6 +34,7 @@ __all__ = [
     "comparison_words",
     "condition_words",
     "exact_number",
+    "how_summed",
     "number_words",
     "policy_href",
     "policy_plain_text",
@@ -180,13 +181,14 @@ def _points(value: float, lang: str) -> str:
     return f"{'加' if value > 0 else '减' if value < 0 else ''}{n}分"
 
 
-def _how_summed(p: Policy, lang: str) -> str:
+def how_summed(p: Policy, lang: str) -> str:
     """How the points become the score, exactly enough to check a score by hand: a weight that halves does so day by
     day (a reader of "halves every year" counted a late tax payment of 182 days at −10 where the score counts −7.08),
     from a period's latest record for a rule counted per month, quarter or year, the dimensions within their limits,
     the score to the nearest whole point with a half upward, also below zero (FLOOR(total + 0.5) in compiler/plan.py:
     −2.5 → −2, where "rounded half up" or 四舍五入 reads −3 to many). The example is the same for every policy with
-    a rule whose weight halves: a version that changes a rule's points changes its rule only."""
+    a rule whose weight halves: a version that changes a rule's points changes its rule only. ``policy explain
+    --codes`` says the same words under the scale (it had no word of how the points become the score)."""
     en = lang == "en"
     said = ""
     if any(r.decay is not None for r in p.rules):
@@ -716,7 +718,7 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
         else f"每个人的初始分为{_num(p.scale.base, lang)}分；规则加分或减分，分数范围为{_num(p.scale.min, lang)}至"
         f"{_num(p.scale.max, lang)}分。"
     )
-    lead += _how_summed(p, lang) + ("The grades:" if en else "信用等级如下：")
+    lead += how_summed(p, lang) + ("The grades:" if en else "信用等级如下：")
     sections.append(Section("score", "The score and the grades" if en else "分数与信用等级", lead, tiers))
     for d in p.dimensions:
         low = _num(d.min, lang) if d.min is not None else None

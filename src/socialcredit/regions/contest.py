@@ -42,14 +42,23 @@ def answer_link_dispute(
     """An operator's answer to a contested link: ``uphold`` or ``unlink``, with the reason the person is told."""
     today = resolve_today(today)
     if answer not in ANSWERS:
-        raise RegionError(f"answer must be one of {', '.join(ANSWERS)}, not {answer!r}")
+        raise RegionError(
+            f"answer must be one of {', '.join(ANSWERS)}, not {answer!r}",
+            zh=f"答复须为 {'、'.join(ANSWERS)} 之一，而不是 {answer!r}",
+        )
     note = (reason or "").strip()
     if not note:
-        raise RegionError("a reason is required: the person is told why (--reason TEXT)")
+        raise RegionError(
+            "a reason is required: the person is told why (--reason TEXT)",
+            zh="须写明理由：当事人会被告知原因（--reason TEXT）",
+        )
     d = get_link_dispute(store, dispute_id)
     if d["status"] != "open":
         raise WorkflowError(
-            f"link dispute {dispute_id} is closed already ({d['status']})", field="dispute_id", code="dispute_closed"
+            f"link dispute {dispute_id} is closed already ({d['status']})",
+            field="dispute_id",
+            code="dispute_closed",
+            zh=f"身份关联异议 {dispute_id} 已结束（{d['status']}）",
         )
     not_before(dispute_id, today, dt.date.fromisoformat(d["opened_at"]), "an answer", noun="link dispute")
     if today > dt.date.fromisoformat(d["deadline"]):
@@ -62,6 +71,7 @@ def answer_link_dispute(
             "the link was reversed",
             field="dispute_id",
             code="deadline_passed",
+            zh=f"身份关联异议 {dispute_id} 的答复期限为 {d['deadline']}；已按有利于当事人的方式处理，该关联已撤销",
         )
     ident = _identity(store, int(d["identity_id"]))
     with store.transaction():

@@ -23,6 +23,7 @@ from socialcredit.api.deps import (
     Lang,
     Lookup,
     Operator,
+    RefusalsLang,
     Resident,
     ResidentOrOperator,
     Segment,
@@ -165,7 +166,16 @@ def visible_dispute(
         return d
     acting = _acting(store, party, str(d["subject_id"]), for_org)
     if acting is None:
-        deny(service, party, ForbiddenError(f"dispute {dispute_id} is not yours to see", code="not_your_dispute"), path)
+        deny(
+            service,
+            party,
+            ForbiddenError(
+                f"dispute {dispute_id} is not yours to see",
+                code="not_your_dispute",
+                zh=f"异议 {dispute_id} 不是您的，无权查看",
+            ),
+            path,
+        )
     if acting.representative_id is not None:
         audit_read_for_org(store, actor(party), acting, {"dispute_id": dispute_id})
     return d
@@ -180,7 +190,16 @@ def acting_dispute(
     d = _dispute(store, dispute_id)
     acting = _acting(store, party, str(d["subject_id"]), today)
     if acting is None:
-        deny(service, party, ForbiddenError(f"dispute {dispute_id} is not yours to see", code="not_your_dispute"), path)
+        deny(
+            service,
+            party,
+            ForbiddenError(
+                f"dispute {dispute_id} is not yours to see",
+                code="not_your_dispute",
+                zh=f"异议 {dispute_id} 不是您的，无权查看",
+            ),
+            path,
+        )
     return d, acting.representative_id
 
 
@@ -258,7 +277,7 @@ def disputes(
 
 
 @router.get("/v1/disputes/{dispute_id}", tags=_DUE_PROCESS)
-def dispute(dispute_id: int, party: Anyone, service: ServiceDep, today: Today) -> Dispute:
+def dispute(dispute_id: int, party: Anyone, service: ServiceDep, today: Today, lang: RefusalsLang) -> Dispute:
     """One dispute with the information added (to its resident, its source, an operator, or the current legal
     representative of the organisation it is about). Audited (``read_dispute``; the representative's reading
     ``read_for_org``); an operator's is shown in the resident's list of who asked."""
@@ -272,7 +291,7 @@ def dispute(dispute_id: int, party: Anyone, service: ServiceDep, today: Today) -
 
 @router.post("/v1/disputes/{dispute_id}/information", tags=_DUE_PROCESS)
 def add_information(
-    dispute_id: int, body: InformationIn, party: Resident, service: ServiceDep, today: Today
+    dispute_id: int, body: InformationIn, party: Resident, service: ServiceDep, today: Today, lang: RefusalsLang
 ) -> Dispute:
     """The resident adds information (within the first 30 days, the deadline becomes 45 days); to an
     organisation's dispute, its current legal representative (kept as ``representative_id``)."""
@@ -284,7 +303,9 @@ def add_information(
 
 
 @router.post("/v1/disputes/{dispute_id}/answer", tags=_DUE_PROCESS)
-def answer(dispute_id: int, body: AnswerIn, party: Furnisher, service: ServiceDep, today: Today) -> Dispute:
+def answer(
+    dispute_id: int, body: AnswerIn, party: Furnisher, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> Dispute:
     """The source answers a dispute of its record: verified, corrected or withdrawn, with a note."""
     with naming(service, "dispute_id") as store:
         visible_dispute(service, store, party, dispute_id, f"/v1/disputes/{dispute_id}/answer")
@@ -295,7 +316,9 @@ def answer(dispute_id: int, body: AnswerIn, party: Furnisher, service: ServiceDe
 
 
 @router.post("/v1/link-disputes", tags=_DUE_PROCESS, status_code=201)
-def dispute_link(body: LinkDisputeIn, party: Resident, service: ServiceDep, today: Today) -> LinkDispute:
+def dispute_link(
+    body: LinkDisputeIn, party: Resident, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> LinkDispute:
     """A resident contests the link of another region's identity to them; an operator answers within 30 days, or
     the link is reversed in their favour."""
     assert party.subject_id is not None
@@ -306,7 +329,10 @@ def dispute_link(body: LinkDisputeIn, party: Resident, service: ServiceDep, toda
 
 @router.get("/v1/link-disputes", tags=_DUE_PROCESS)
 def link_disputes(
-    party: ResidentOrOperator, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
+    party: ResidentOrOperator,
+    service: ServiceDep,
+    lang: RefusalsLang,
+    status: Annotated[str | None, Query(max_length=16)] = None,
 ) -> list[LinkDispute]:
     """A resident's own disputes of links; every one, for operators (the open ones wait for an answer). Audited
     (``read_link_disputes``)."""
@@ -317,7 +343,9 @@ def link_disputes(
 
 
 @router.post("/v1/link-disputes/{dispute_id}/answer", tags=_DUE_PROCESS)
-def answer_link(dispute_id: int, body: LinkAnswerIn, party: Operator, service: ServiceDep, today: Today) -> LinkDispute:
+def answer_link(
+    dispute_id: int, body: LinkAnswerIn, party: Operator, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> LinkDispute:
     """An operator answers a contested link: ``uphold`` (it stands) or ``unlink`` (it is reversed, its records
     withdrawn and the listings they caused ended); decisions see an unlink at once."""
     with naming(service, "dispute_id") as store:
@@ -328,7 +356,9 @@ def answer_link(dispute_id: int, body: LinkAnswerIn, party: Operator, service: S
 
 
 @router.post("/v1/fulfilments", tags=_DUE_PROCESS, status_code=201)
-def fulfilment(body: FulfilmentIn, party: Furnisher, service: ServiceDep, today: Today) -> Fulfilment:
+def fulfilment(
+    body: FulfilmentIn, party: Furnisher, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> Fulfilment:
     """The source reports the obligation behind one of its records fulfilled (judgment paid, tax settled)."""
     assert party.source_id is not None
     with naming(service, "record_id") as store:

@@ -13,7 +13,17 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.api.bodies import JSONRoute
-from socialcredit.api.deps import Day, Operator, Resident, ServiceDep, SubjectPath, Today, actor, naming
+from socialcredit.api.deps import (
+    Day,
+    Operator,
+    RefusalsLang,
+    Resident,
+    ServiceDep,
+    SubjectPath,
+    Today,
+    actor,
+    naming,
+)
 from socialcredit.api.models import FreezeStatus
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.due_process.freeze import (
@@ -54,7 +64,7 @@ def _own(party: Party) -> str:
 
 # --- the resident ------------------------------------------------------------------------------------------------
 @router.get("/v1/freeze")
-def own_status(party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
+def own_status(party: Resident, service: ServiceDep, today: Today, lang: RefusalsLang) -> FreezeStatus:
     """The resident's freeze, the lifts in force, the fraud alert and their history (the read is audited)."""
     with naming(service) as store:
         return _answer(
@@ -63,7 +73,7 @@ def own_status(party: Resident, service: ServiceDep, today: Today) -> FreezeStat
 
 
 @router.post("/v1/freeze")
-def own_place(party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
+def own_place(party: Resident, service: ServiceDep, today: Today, lang: RefusalsLang) -> FreezeStatus:
     """Freeze one's file at once: freezable services are refused with FROZEN (409 already_frozen if it is)."""
     with naming(service) as store:
         status = place_freeze(store, _own(party), actor=actor(party), today=today)
@@ -72,7 +82,7 @@ def own_place(party: Resident, service: ServiceDep, today: Today) -> FreezeStatu
 
 
 @router.post("/v1/freeze/lift")
-def own_lift(body: LiftIn, party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
+def own_lift(body: LiftIn, party: Resident, service: ServiceDep, today: Today, lang: RefusalsLang) -> FreezeStatus:
     """Lift one's freeze: for good, for one party, or until a day (409 not_frozen if it is not frozen; 422
     not_freezable for a party a freeze never acts on, a railway's or an airline's)."""
     with naming(service) as store:
@@ -83,7 +93,9 @@ def own_lift(body: LiftIn, party: Resident, service: ServiceDep, today: Today) -
 
 
 @router.post("/v1/fraud-alert")
-def own_alert(body: FraudAlertIn, party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
+def own_alert(
+    body: FraudAlertIn, party: Resident, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> FreezeStatus:
     """Place a fraud alert: a year, or seven years with a police report's reference."""
     with naming(service) as store:
         status = place_fraud_alert(
@@ -94,7 +106,7 @@ def own_alert(body: FraudAlertIn, party: Resident, service: ServiceDep, today: T
 
 
 @router.delete("/v1/fraud-alert")
-def own_alert_remove(party: Resident, service: ServiceDep, today: Today) -> FreezeStatus:
+def own_alert_remove(party: Resident, service: ServiceDep, today: Today, lang: RefusalsLang) -> FreezeStatus:
     """Remove one's fraud alert (409 no_alert if there is none)."""
     with naming(service) as store:
         status = remove_fraud_alert(store, _own(party), actor=actor(party), today=today)
@@ -104,7 +116,9 @@ def own_alert_remove(party: Resident, service: ServiceDep, today: Today) -> Free
 
 # --- the operator ------------------------------------------------------------------------------------------------
 @router.get("/v1/subjects/{subject_id}/freeze")
-def subject_status(subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
+def subject_status(
+    subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> FreezeStatus:
     """A resident's freeze and fraud alert, for an operator (the read is audited, and shown to the resident)."""
     with naming(service, "subject_id") as store:
         return _answer(
@@ -113,7 +127,9 @@ def subject_status(subject_id: SubjectPath, party: Operator, service: ServiceDep
 
 
 @router.post("/v1/subjects/{subject_id}/freeze")
-def subject_place(subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
+def subject_place(
+    subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> FreezeStatus:
     """An operator freezes a resident's file at their request (e.g. by telephone)."""
     with naming(service, "subject_id") as store:
         status = place_freeze(store, subject_id, actor=actor(party), today=today)
@@ -123,7 +139,7 @@ def subject_place(subject_id: SubjectPath, party: Operator, service: ServiceDep,
 
 @router.post("/v1/subjects/{subject_id}/freeze/lift")
 def subject_lift(
-    subject_id: SubjectPath, body: LiftIn, party: Operator, service: ServiceDep, today: Today
+    subject_id: SubjectPath, body: LiftIn, party: Operator, service: ServiceDep, today: Today, lang: RefusalsLang
 ) -> FreezeStatus:
     """An operator lifts a resident's freeze at their request."""
     with naming(service, "subject_id") as store:
@@ -135,7 +151,7 @@ def subject_lift(
 
 @router.post("/v1/subjects/{subject_id}/fraud-alert")
 def subject_alert(
-    subject_id: SubjectPath, body: FraudAlertIn, party: Operator, service: ServiceDep, today: Today
+    subject_id: SubjectPath, body: FraudAlertIn, party: Operator, service: ServiceDep, today: Today, lang: RefusalsLang
 ) -> FreezeStatus:
     """An operator places a fraud alert at a resident's request."""
     with naming(service, "subject_id") as store:
@@ -145,7 +161,9 @@ def subject_alert(
 
 
 @router.delete("/v1/subjects/{subject_id}/fraud-alert")
-def subject_alert_remove(subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today) -> FreezeStatus:
+def subject_alert_remove(
+    subject_id: SubjectPath, party: Operator, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> FreezeStatus:
     """An operator removes a resident's fraud alert at their request."""
     with naming(service, "subject_id") as store:
         status = remove_fraud_alert(store, subject_id, actor=actor(party), today=today)

@@ -286,12 +286,14 @@ def _parse_token(token: str | None) -> tuple[str, str]:
         raise AuthError(
             "key_missing",
             "no API key: send it as 'Authorization: Bearer <key>'",
+            zh="没有 API 密钥：请以 'Authorization: Bearer <密钥>' 发送",
         )
     match = _TOKEN.fullmatch(squeeze(token))  # as pasted: a zero-width space or a full-width letter is no part of it
     if match is None:
         raise AuthError(
             "key_malformed",
             "the API key is not of the form sc_<12 hex>_<secret>",
+            zh="API 密钥的格式不是 sc_<12 位十六进制>_<密文>",
         )
     key_id, secret = match.groups()
     return key_id, secret
@@ -299,11 +301,12 @@ def _parse_token(token: str | None) -> tuple[str, str]:
 
 def _check(key_id: str, secret: str, row: Any) -> Party:
     if row is None or not hmac.compare_digest(str(row[6]), _hash(secret)):
-        raise AuthError("key_unknown", "the API key is not known")
+        raise AuthError("key_unknown", "the API key is not known", zh="API 密钥无效")
     if row[7] is not None:
         raise AuthError(
             "key_revoked",
             f"the API key {key_id} was revoked at {row[7]:%Y-%m-%d %H:%M:%S}",
+            zh=f"API 密钥 {key_id} 已于 {row[7]:%Y-%m-%d %H:%M:%S} 吊销",
         )
     return Party(key_id, row[0], row[1], row[2], tuple(row[3] or ()), tuple(row[4] or ()), row[5], row[8], row[9])
 

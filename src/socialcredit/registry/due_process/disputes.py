@@ -122,7 +122,7 @@ def _forwarded_to(store: Store, dispute_id: int) -> str | None:
 def _row(store: Store, dispute_id: int) -> dict[str, Any]:
     rows = store.rows("SELECT * FROM disputes WHERE dispute_id = ?", [dispute_id])
     if not rows:
-        raise NotFoundError(f"no dispute {dispute_id}")
+        raise NotFoundError(f"no dispute {dispute_id}", zh=f"没有异议 {dispute_id}")
     return rows[0]
 
 
@@ -452,6 +452,7 @@ def add_information(
             f"dispute {dispute_id} is closed ({row['status']}); file a new dispute if the record is still wrong",
             field="dispute_id",
             code="dispute_closed",
+            zh=f"异议 {dispute_id} 已结束（{row['status']}）；记录如仍有误，请另提异议",
         )
     not_before(dispute_id, today, row["opened_at"], "information added to it")
     if today > row["deadline"]:
@@ -459,6 +460,7 @@ def add_information(
             f"dispute {dispute_id} passed its deadline {row['deadline'].isoformat()}; it is being resolved for you",
             field="dispute_id",
             code="deadline_passed",
+            zh=f"异议 {dispute_id} 已过答复期限 {row['deadline'].isoformat()}；将按有利于您的方式处理",
         )
     with store.transaction():
         _add_information(store, row, today, info, actor, representative_id)
@@ -572,6 +574,10 @@ class DisputedAgainError(WorkflowError):
         self.other = other
 
 
+# What is disputed, in Chinese (``not_before``'s noun)
+_NOUN_ZH = {"dispute": "异议", "link dispute": "身份关联异议"}
+
+
 def not_before(
     dispute_id: int, today: dt.date, since: dt.date, what: str, event: str = "filed", *, noun: str = "dispute"
 ) -> None:
@@ -584,6 +590,8 @@ def not_before(
             "before that",
             field="today",
             code="before_filing" if event == "filed" else "before_escalation",
+            zh=f"{_NOUN_ZH.get(noun, noun)} {dispute_id} 于 {since.isoformat()} "
+            f"{'提出' if event == 'filed' else '提交复核'}；此操作不能早于该日，不能记为 {today.isoformat()}",
         )
 
 
@@ -596,6 +604,7 @@ def _disputed_record(store: Store, row: dict[str, Any], outcome: str, field: str
             f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; {then}",
             field=field,
             code="no_correction",
+            zh=f"提出异议以来未收到记录 {row['record_id']!r} 的更正版本；请先报送更正版本",
         )
     return record
 
@@ -614,16 +623,24 @@ def answer_dispute(
     today = resolve_today(today)
     if outcome not in OUTCOMES:
         raise WorkflowInputError(
-            f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}", field="outcome", code="bad_outcome"
+            f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}",
+            field="outcome",
+            code="bad_outcome",
+            zh=f"答复结果须为 {'、'.join(OUTCOMES)} 之一，而不是 {outcome!r}",
         )
     note_text = check_text(note, "note")
     assert note_text is not None
     row = _row(store, dispute_id)
     if source_id is not None and row["source_id"] != source_id:
-        raise NotFoundError(f"source {source_id} has no dispute {dispute_id}")
+        raise NotFoundError(
+            f"source {source_id} has no dispute {dispute_id}", zh=f"来源 {source_id} 没有异议 {dispute_id}"
+        )
     if row["status"] != "open":
         raise WorkflowError(
-            f"dispute {dispute_id} is closed already ({row['status']})", field="dispute_id", code="dispute_closed"
+            f"dispute {dispute_id} is closed already ({row['status']})",
+            field="dispute_id",
+            code="dispute_closed",
+            zh=f"异议 {dispute_id} 已结束（{row['status']}）",
         )
     review = dispute_review(store, dispute_id)
     if review is not None and review["decision"] is None:
@@ -631,6 +648,7 @@ def answer_dispute(
             f"dispute {dispute_id} is under human review since {review['escalated_on']}; the reviewer decides it",
             field="dispute_id",
             code="dispute_escalated",
+            zh=f"异议 {dispute_id} 自 {review['escalated_on']} 起由人工复核；由复核人决定",
         )
     forwarded = _forwarded_to(store, dispute_id)
     if forwarded is not None:
@@ -639,6 +657,8 @@ def answer_dispute(
             "it there, and the answer arrives in that region's next bundle",
             field="dispute_id",
             code="dispute_forwarded",
+            zh=f"异议 {dispute_id} 已转交记录所在地区 {forwarded}；由其来源在该地区答复，"
+            "答复随该地区的下一个数据包送达",
         )
     not_before(dispute_id, today, row["opened_at"], "an answer")
     if today > row["deadline"]:
@@ -649,6 +669,8 @@ def answer_dispute(
             "subject and the record no longer counts (send it again with certified=true if it is accurate)",
             field="dispute_id",
             code="deadline_passed",
+            zh=f"异议 {dispute_id} 的答复期限为 {row['deadline'].isoformat()}；已按有利于当事人的方式处理，"
+            "该记录不再计入（如记录准确，请以 certified=true 重新报送）",
         )
     record = _disputed_record(
         store, row, outcome, "outcome", "send it (correction=true) first, then answer 'corrected'"

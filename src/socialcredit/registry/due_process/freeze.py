@@ -88,6 +88,7 @@ def lift_party(store: Store, party: str | None) -> str | None:
             "(`socialcredit keys list`); nothing was lifted",
             field="party",
             code="unknown_party",
+            zh=f"没有机构持有密钥编号 {key_id[:64]!r}；请以密钥编号写明机构（`socialcredit keys list`）；未作任何解冻",
         )
     return party
 
@@ -182,7 +183,9 @@ def place_freeze(store: Store, subject_id: str, *, actor: str, today: dt.date | 
     with store.transaction():
         _known(store, subject_id)
         if _active_freeze(store, subject_id) is not None:
-            raise WorkflowError("the file is frozen already", field="subject_id", code="already_frozen")
+            raise WorkflowError(
+                "the file is frozen already", field="subject_id", code="already_frozen", zh="档案已处于冻结状态"
+            )
         freeze_id = store.take_ids("freeze", 1)
         store.execute(
             "INSERT INTO freezes (freeze_id, subject_id, placed_at, placed_on, placed_by) VALUES (?, ?, now(), ?, ?)",
@@ -208,9 +211,15 @@ def lift_freeze(
     day = resolve_today(today)
     party = party_of(party) if party is not None else None
     if party == "":
-        raise WorkflowInputError("name the party to lift the freeze for (its key id)", field="party")
+        raise WorkflowInputError(
+            "name the party to lift the freeze for (its key id)", field="party", zh="请写明为哪个机构解冻（其密钥编号）"
+        )
     if until is not None and until < day:
-        raise WorkflowInputError(f"the lift must end today or later, not {until.isoformat()}", field="until")
+        raise WorkflowInputError(
+            f"the lift must end today or later, not {until.isoformat()}",
+            field="until",
+            zh=f"解冻的截止日期须为今天或以后，而不是 {until.isoformat()}",
+        )
     with store.transaction():
         _known(store, subject_id)
         if party is not None and party not in freezable_parties(store) and _relying_party(store, party):
@@ -223,7 +232,7 @@ def lift_freeze(
             )
         freeze_id = _active_freeze(store, subject_id)
         if freeze_id is None:
-            raise WorkflowError("the file is not frozen", field="subject_id", code="not_frozen")
+            raise WorkflowError("the file is not frozen", field="subject_id", code="not_frozen", zh="档案未冻结")
         detail: dict[str, Any] = {"freeze_id": freeze_id, "on": day.isoformat()}
         if party is None and until is None:
             store.execute(
@@ -261,7 +270,11 @@ def place_fraud_alert(
     day = resolve_today(today)
     report = police_report.strip() if police_report is not None else None
     if report is not None and not 1 <= len(report) <= 100:
-        raise WorkflowInputError("a police report reference has 1 to 100 characters", field="police_report")
+        raise WorkflowInputError(
+            "a police report reference has 1 to 100 characters",
+            field="police_report",
+            zh="报案编号须为 1 至 100 个字符",
+        )
     # a line or paragraph separator (U+2028, U+2029) breaks the line as a line break does
     control = control_character(report) or next((c for c in report if c in "\u2028\u2029"), None) if report else None
     if control is not None:  # kept, then printed by `fraud-alert`/`freeze status` and shown on the pages
@@ -270,6 +283,7 @@ def place_fraud_alert(
             f"(U+{ord(control):04X})",
             field="police_report",
             code="control_character",
+            zh=f"报案编号须为一行纯文本；此编号含有控制字符（U+{ord(control):04X}）",
         )
     kind = "extended" if report else "initial"
     until = _add_years(day, ALERT_YEARS[kind])
@@ -304,7 +318,9 @@ def remove_fraud_alert(store: Store, subject_id: str, *, actor: str, today: dt.d
             [day, actor, subject_id],
         )
         if not removed:
-            raise WorkflowError("there is no fraud alert on the file", field="subject_id", code="no_alert")
+            raise WorkflowError(
+                "there is no fraud alert on the file", field="subject_id", code="no_alert", zh="档案上没有欺诈警示"
+            )
         append_audit(store, actor, "fraud_alert_remove", subject_id, {"alert_id": int(removed[0]["alert_id"])})
     return freeze_status(store, subject_id, today=day)
 

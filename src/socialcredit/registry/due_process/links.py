@@ -191,7 +191,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 def _row(store: Store, dispute_id: int) -> dict[str, Any]:
     rows = store.rows("SELECT * FROM link_disputes WHERE dispute_id = ?", [dispute_id])
     if not rows:
-        raise NotFoundError(f"no link dispute {dispute_id}")
+        raise NotFoundError(f"no link dispute {dispute_id}", zh=f"没有身份关联异议 {dispute_id}")
     return rows[0]
 
 
@@ -209,6 +209,7 @@ def list_link_disputes(
             f"status must be one of {', '.join(LINK_DISPUTE_STATUSES)}, not {status!r}",
             field="status",
             code="bad_status",
+            zh=f"状态须为 {'、'.join(LINK_DISPUTE_STATUSES)} 之一，而不是 {status!r}",
         )
     where, params = [], []
     for col, value in (("subject_id", subject_id), ("status", status)):
@@ -235,7 +236,10 @@ def file_link_dispute(
         [identity_id, subject_id],
     )
     if not rows:
-        raise NotFoundError(f"{subject_id} has no link to identity {identity_id} of another region")
+        raise NotFoundError(
+            f"{subject_id} has no link to identity {identity_id} of another region",
+            zh=f"{subject_id} 未关联其他地区的身份 {identity_id}",
+        )
     ident = rows[0]
     open_id = store.one("SELECT dispute_id FROM link_disputes WHERE identity_id = ? AND status = 'open'", [identity_id])
     if open_id is not None:
@@ -243,6 +247,7 @@ def file_link_dispute(
             f"the link of identity {identity_id} is already contested (dispute {open_id})",
             field="identity_id",
             code="already_disputed",
+            zh=f"身份 {identity_id} 的关联已有异议（异议 {open_id}）",
         )
     deadline = today + dt.timedelta(days=_answer_days(store))
     label = f"{ident['origin_region']}/{mask_id(str(ident['origin_subject_id']))}"

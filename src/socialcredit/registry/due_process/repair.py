@@ -105,12 +105,15 @@ def report_fulfilment(
     fulfilled_on = fulfilled_on or today
     if fulfilled_on > today:
         raise WorkflowInputError(
-            f"fulfilled_on {fulfilled_on} is in the future", field="fulfilled_on", code="future_date"
+            f"fulfilled_on {fulfilled_on} is in the future",
+            field="fulfilled_on",
+            code="future_date",
+            zh=f"履行日期 {fulfilled_on} 晚于今天",
         )
     try:
         record = latest_record(store, source_id, record_id)
     except NotFoundError as exc:
-        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record") from None
+        raise WorkflowInputError(str(exc), field="record_id", code="unknown_record", zh=exc.zh) from None
     note_text = check_text(note, "note", required=False)
     name_en, name_zh = source_names(store, source_id)
     with store.transaction():
