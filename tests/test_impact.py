@@ -309,3 +309,41 @@ def test_a_version_assessed_against_another_policy_is_not_published_with_that_re
     assert [v["version"] for v in json.loads(history.stdout)] == ["1"]  # nothing published, nothing recorded
     report.write_text(made.stdout, encoding="utf-8")  # the report beside lab 1 is taken
     assert sc("policy", "publish", cand, "--impact", report, "--db", db).returncode == 0
+
+
+def test_a_policy_with_no_record_criterion_types_its_list_entries_as_one_that_has(world: Path, tmp_path: Path) -> None:
+    """The plan's list entries of records of a policy with no record criterion (the candidate: its lists are met by
+    the score alone) were typed VARCHAR, the subject's integer key as text: unioned with the score's entries they
+    made every entry's key text (BIGINT and VARCHAR union as VARCHAR), and the comparison's join with another
+    policy's BIGINT keys failed ("Cannot mix values of type BIGINT and VARCHAR", mended in impact.py alone). They
+    are typed as the entries of records of a policy that has one (beijing), on the store's own inputs; and the
+    candidate is compared beside it."""
+    from socialcredit.compiler.plan import ScorePlan
+    from socialcredit.policy.load import builtin_policy
+    from socialcredit.registry.scoring.inputs import prepare_inputs
+    from socialcredit.store import open_store
+
+    shutil.copy(world / "registry.duckdb", tmp_path / "store.duckdb")
+    candidate = parse_policy(CANDIDATE, "candidate.yaml")
+    with open_store(tmp_path / "store.duckdb", key="") as store:
+        wm = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+        typed: dict[str, list[tuple[str, str]]] = {}
+        beijing = builtin_policy("beijing")
+        for name, loaded in (("current", beijing), ("candidate", candidate)):
+            plan = ScorePlan(loaded, as_of=AS_OF)
+            assert any(c.record is not None for lst in loaded.policy.lists for c in lst.criteria) == (name == "current")
+            with prepare_inputs(store, loaded, wm) as inputs:
+                sql = inputs.bind(plan.list_records()).sql(dialect="duckdb")
+                typed[name] = [(r[0], r[1]) for r in store.execute(f"DESCRIBE {sql}").fetchall()]
+        assert (
+            typed["candidate"]
+            == typed["current"]
+            == [
+                ("subject_id", "BIGINT"),
+                ("list_id", "VARCHAR"),
+                ("criterion_id", "VARCHAR"),
+                ("record_key", "BIGINT"),
+            ]
+        )
+        found = impact(store, beijing, candidate, AS_OF)
+    assert sum(m["n"] for m in found["tiers"]["matrix"]) == len(P)  # every subject scored on both sides

@@ -5,6 +5,7 @@ registry service on loopback — that every call it makes is a matchmaking_badge
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 import re
@@ -1027,6 +1028,41 @@ def test_preferences_are_read_whole_and_only_their_echo_is_cut() -> None:
     saved = store.client(client, today=AS_OF).preferences
     assert (saved.age_min, saved.age_max, saved.min_tier) == (25, 40, long_tier)
     store.close()
+
+
+def test_an_age_is_ascii_digits_and_bounded() -> None:
+    """The ages were read by ``int()``: ``3_0`` (30), full-width ``３０`` and spaces around were saved as ages, and an
+    age of thousands of digits was converted before its range was checked. Only ASCII digits are an age now, at most
+    32 of them (leading zeros still allowed); the rest is refused with the form's message, in both languages, naming
+    the field at fault."""
+    store = open_match_store(":memory:")
+    p = profile("110101199001010015", "甲", "110101", "bachelor", "employed", "5k_10k", [], today=AS_OF)
+    client = store.register(p, tiers=TIERS, today=AS_OF)
+    before = store.client(client, today=AS_OF).preferences
+    with serve(create_match_app(":memory:", store=store, today=AS_OF)) as site:
+        for field, typed in [("age_min", "3_0"), ("age_min", "３０"), ("age_max", " 40"), ("age_max", "40 ")]:
+            sent = {"seeks": "F", "age_min": "30", "age_max": "40", field: typed}
+            for lang, said in [("en", f"{field}: the ages must be whole numbers"), ("zh", f"{field}：年龄须为整数")]:
+                r = site.post(f"/clients/{client}/preferences?lang={lang}", data=sent)
+                assert (r.status_code, said in html.unescape(r.text)) == (400, True), (typed, lang)
+        long = "0" * 40 + "25"
+        r = site.post(f"/clients/{client}/preferences?lang=en", data={"seeks": "F", "age_min": long, "age_max": "40"})
+        assert r.status_code == 400 and "age_min: an age is at most 32 digits, not 42 characters" in r.text
+        r = site.post(f"/clients/{client}/preferences?lang=zh", data={"seeks": "F", "age_min": long, "age_max": "40"})
+        assert r.status_code == 400 and "age_min：年龄至多 32 位数字，而不是 42 个字符" in r.text
+        assert store.client(client, today=AS_OF).preferences == before
+    store.close()
+
+
+def test_the_console_takes_ascii_ages_only(tmp_path: Path) -> None:
+    db = tmp_path / "m.duckdb"
+    subject = make_ric("110108", dt.date(1994, 3, 15), 1)
+    assert _matchmaking(db, "register", "--subject", subject, *ABOUT).returncode == 0
+    for typed in ("３０-40", "3_0-40", "30- 40"):
+        r = _matchmaking(db, "prefs", "1", "--age", typed)
+        assert r.returncode != 0 and f"--age: give a range such as 25-35, not {typed!r}" in r.stderr, r.stderr
+    r = _matchmaking(db, "prefs", "1", "--age", "030-40")
+    assert r.returncode == 0 and "aged 30-40" in r.stdout
 
 
 class _HeldRegistry:

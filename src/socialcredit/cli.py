@@ -779,16 +779,19 @@ def list_(
     """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run.
 
     A blacklist member's listing is `effective` (decisions count it), `notice` (told, in effect from effective_on;
-    decisions and the public look-up do not count it yet) or `ended` since the run. A redlist has no listing: its
-    rows have no listing nor effective_on."""
+    decisions and the public look-up do not count it yet), `held` (in effect in the register, but decisions no
+    longer apply it: its record withdrawn, corrected or disputed since the run; the next run closes it) or `ended`
+    since the run. A redlist has no listing: its rows have no listing nor effective_on."""
     from socialcredit.registry.reporting.report import list_members, top_subjects
 
+    held: list[dict[str, Any]] = []
     with _store(db) as store:
-        rows = (
-            top_subjects(store, policy_id=policy, limit=limit, actor="cli")
-            if which is ListName.top
-            else list_members(store, which.value, policy_id=policy, limit=limit, actor="cli")
-        )
+        if which is ListName.top:
+            rows = top_subjects(store, policy_id=policy, limit=limit, actor="cli")
+        elif which is ListName.blacklist:  # (a redlist has no listings to hold)
+            rows, held = _members_as_decided(store, which.value, policy, limit)
+        else:
+            rows = list_members(store, which.value, policy_id=policy, limit=limit, actor="cli")
     if as_json:
         _json(rows)
         return
@@ -799,6 +802,38 @@ def list_(
     for r in rows:  # a value none has (a name not registered, the day an ended listing took effect): "—"
         table.add_row(*("—" if v is None else str(v) for v in r.values()))
     out.print(table)
+    for x in held:  # as GET /v1/notices says it: the change decisions stand on, and the cause
+        out.print(
+            f"held: listing {x['listing_id']} of {x['subject_id']} ({x['criterion_id']}) is not applied by decisions "
+            f"since change {x['held']}: {x['held_why']}; the next run closes it.",
+            markup=False,
+        )
+
+
+def _members_as_decided(
+    store: Store, list_id: str, policy: str | None, limit: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A list's members (``list_members``) with their listings as decisions now stand, as the API's page of a list
+    says them (``Service.held_listings``: the subjects changed since the run rescored, as a running service has
+    them): the rows, and the listings in effect decisions no longer apply, each with ``held`` and ``held_why``."""
+    from socialcredit.registry.reporting.report import list_members
+    from socialcredit.registry.scoring.runs import run_in_force
+    from socialcredit.registry.service import Service
+
+    service = Service(store, flush_interval=3600)  # its live thread waits: the pass is made here, once
+    try:
+        service.go_live()
+        rows = list_members(store, list_id, policy_id=policy, limit=limit, actor="cli", held=service.held_listings)
+        subjects = [r["subject_id"] for r in rows if r.get("listing") == "held"]
+        listings = store.rows(
+            """SELECT * FROM listings WHERE policy_id = ? AND list_id = ? AND status = 'effective'
+                 AND list_contains(?, subject_id) ORDER BY listing_id""",
+            [run_in_force(store, policy)["policy_id"], list_id, subjects],
+        )
+        held = [x for x in service.mark_held(store, listings, "en") if "held" in x] if subjects else []
+    finally:
+        service.close()
+    return rows, held
 
 
 @app.command(rich_help_panel=RECORDS)

@@ -28,6 +28,7 @@ from socialcredit.cli_help import (
 )
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.languages import counted
+from socialcredit.registry.common import MAX_PAGE_ROWS, PAGE_ROWS
 from socialcredit.store import DEFAULT_DB, Store, open_store
 
 __all__ = ["register_due_process"]
@@ -36,6 +37,13 @@ out = OutputConsole(soft_wrap=True, markup=False, highlight=False)  # residents'
 err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts (recorded in the audit log).", metavar="NAME")]
+# A page of a case list (notices, disputes, repairs), newest first, as the API's pages of them
+LimitOpt = Annotated[
+    int, typer.Option(help=f"At most so many (up to {MAX_PAGE_ROWS}).", metavar="N", min=1, max=MAX_PAGE_ROWS)
+]
+AfterOpt = Annotated[
+    int | None, typer.Option(help="The last id of the page before (the next page is older).", metavar="ID", min=1)
+]
 
 dispute_app = typer.Typer(
     help="Disputes of records: file, add information and files, answer, withdraw, escalate and review, list.",
@@ -86,6 +94,17 @@ def _table(rows: list[dict[str, Any]], cols: list[str], empty: str) -> None:
     for r in rows:
         table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
     out.print(table)
+
+
+def _page(rows: list[dict[str, Any]], cols: list[str], empty: str, limit: int, as_json: bool) -> None:
+    """A page of a case list, as JSON or a table; a full table says how to ask for the next (its first column is
+    the id)."""
+    if as_json:
+        _json(rows)
+        return
+    _table(rows, cols, empty)
+    if len(rows) == limit:
+        out.print(f"The newest {limit} shown; the next page: --after {rows[-1][cols[0]]}.")
 
 
 _DISPUTE_COLS = ["dispute_id", "subject_id", "source_id", "record_id", "status", "opened_at", "deadline", "note"]
@@ -296,15 +315,18 @@ def dispute_list(
     subject: Annotated[str | None, typer.Option(help="Only this resident's.", callback=compacted)] = None,
     source: Annotated[str | None, typer.Option(help="Only this source's.")] = None,
     status: Annotated[str | None, typer.Option(help="open, verified, corrected, withdrawn or lapsed.")] = None,
+    limit: LimitOpt = PAGE_ROWS,
+    after: AfterOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Disputes, newest first."""
+    """Disputes, newest first, a page at a time."""
     from socialcredit.registry.due_process.disputes import list_disputes
 
     with _store(db) as store:
-        rows = list_disputes(store, subject_id=subject, source_id=source, status=status, actor="cli")
-    _json(rows) if as_json else _table(rows, _DISPUTE_COLS, "No disputes.")
+        filters = {"subject_id": subject, "source_id": source, "status": status}
+        rows = list_disputes(store, **filters, actor="cli", after=after, limit=limit)
+    _page(rows, _DISPUTE_COLS, "No disputes.", limit, as_json)
 
 
 _HELD_WHY = {
@@ -552,15 +574,17 @@ def repair_decide(
 def repair_list(
     subject: Annotated[str | None, typer.Option(help="Only this resident's.", callback=compacted)] = None,
     status: Annotated[str | None, typer.Option(help="pending, approved or refused.")] = None,
+    limit: LimitOpt = PAGE_ROWS,
+    after: AfterOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Repair applications, newest first."""
+    """Repair applications, newest first, a page at a time."""
     from socialcredit.registry.due_process.repair import list_repairs
 
     with _store(db) as store:
-        rows = list_repairs(store, subject_id=subject, status=status, actor="cli")
-    _json(rows) if as_json else _table(rows, _REPAIR_COLS, "No repair applications.")
+        rows = list_repairs(store, subject_id=subject, status=status, actor="cli", after=after, limit=limit)
+    _page(rows, _REPAIR_COLS, "No repair applications.", limit, as_json)
 
 
 JustOpt = Annotated[str, typer.Option("--justification", help="Why (required; shown to the resident).", metavar="TEXT")]
@@ -649,16 +673,19 @@ def file_export(
 def notices(
     subject: Annotated[str | None, typer.Option(help="Only this subject's.", callback=compacted)] = None,
     status: Annotated[str | None, typer.Option(help="pending, effective, resolved, ...")] = None,
+    limit: LimitOpt = PAGE_ROWS,
+    after: AfterOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Notices and listings: when each blacklisting was noticed, takes effect, and ended."""
+    """Notices and listings: when each blacklisting was noticed, takes effect, and ended; newest first, a page at a
+    time."""
     from socialcredit.registry.due_process.listings import list_listings
 
     with _store(db) as store:
-        rows = list_listings(store, subject_id=subject, status=status, actor="cli")
+        rows = list_listings(store, subject_id=subject, status=status, actor="cli", after=after, limit=limit)
     cols = ["listing_id", "subject_id", "list_id", "criterion_id", "record_id", "noticed_on", "effective_on", "status"]
-    _json(rows) if as_json else _table(rows, cols, "No notices.")
+    _page(rows, cols, "No notices.", limit, as_json)
 
 
 def lookup(
@@ -706,10 +733,14 @@ _LOOKUP_ZH = {
 
 def consents(
     subject: Annotated[str, typer.Argument(help="The resident.", callback=compacted)],
+    lang: LangOpt = "en",
+    today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """A resident's consents: the current choice per category and the full history."""
+    """A resident's consents: the current choice per category and the full history; a category a policy counts for
+    everyone (mandatory enrollment, from its date) says so, whatever the choice."""
+    from socialcredit.registry.due_process.enrollment import mandatory_since
     from socialcredit.registry.records.consent import consent_history, current_consents
     from socialcredit.registry.records.versions import require_subject
 
@@ -718,12 +749,22 @@ def consents(
         data: dict[str, Any] = {
             "current": current_consents(store, subject),
             "history": consent_history(store, subject, actor="cli"),
+            "mandatory": mandatory_since(store, _today(today)),
         }
     if as_json:
         _json(data)
         return
     for cat, granted in data["current"].items():
-        out.print(f"{cat}: {'opted in' if granted else 'opted out'}")
+        # an opt-out counts for nothing where a policy enrolls everyone: said, not "opted out" alone
+        counted = [
+            f"；“{m['name_zh']}”（{m['policy_id']} 政策）自 {m['since']} 起强制纳入，无论是否同意均计入评分"
+            if lang == "zh"
+            else f"; counted by {m['name_en']} (policy {m['policy_id']}) all the same, by mandatory enrollment since "
+            f"{m['since']}"
+            for m in data["mandatory"].get(cat, [])
+        ]
+        said = ("已同意" if granted else "已撤回同意") if lang == "zh" else ("opted in" if granted else "opted out")
+        out.print(f"{cat}{'：' if lang == 'zh' else ': '}{said}{''.join(counted)}")
     _table(data["history"], ["recorded_at", "category", "granted", "actor"], "No consent recorded.")
 
 

@@ -421,13 +421,21 @@ class ScorePlan:
         return _union_all(selects)
 
     def _empty_list_entries(self) -> exp.Select:
-        null_key = exp.Cast(this=exp.Null(), to=exp.DataType.build("BIGINT"))
-        return exp.select(
-            exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR")), "subject_id"),
-            exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR")), "list_id"),
-            exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR")), "criterion_id"),
-            exp.alias_(null_key, "record_key"),
-        ).where(exp.false())
+        """No list entries of records (a policy with no record criterion), typed as the entries of records are: the
+        subject and its record as the input's columns (the registry's integer keys; a generated population's
+        identifiers), not text. Typed VARCHAR until 2026-12-06, they could not be joined or unioned with another
+        policy's entries (the impact comparison failed: "Cannot mix values of type BIGINT and VARCHAR")."""
+        text = exp.DataType.build("VARCHAR")
+        return (
+            exp.select(
+                exp.alias_(_col("subject_id", "r"), "subject_id"),
+                exp.alias_(exp.Cast(this=exp.Null(), to=text), "list_id"),
+                exp.alias_(exp.Cast(this=exp.Null(), to=text), "criterion_id"),
+                exp.alias_(_col("record_key", "r"), "record_key"),
+            )
+            .from_(exp.alias_(exp.to_table(self._input()), "r", table=True))
+            .where(exp.false())
+        )
 
     # -- stage 3: local scores ---------------------------------------------------------------------------
     def dimension_columns(self) -> list[str]:

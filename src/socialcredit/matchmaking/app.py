@@ -31,6 +31,7 @@ from socialcredit.matchmaking.reference import (
     SEXES,
     Label,
     label,
+    parse_age,
 )
 from socialcredit.matchmaking.registry_client import RegistryClient
 from socialcredit.matchmaking.service import Matchmaker
@@ -255,12 +256,8 @@ def create_match_app(
             **{k: v[:16] for k, v in sent.items()},
         }
         try:
-            try:
-                age_min, age_max = int(sent["age_min"] or "0"), int(sent["age_max"] or "0")
-            except ValueError:
-                raise MatchmakingError(
-                    "age_min: the ages must be whole numbers", field="age_min", zh="age_min：年龄须为整数"
-                ) from None
+            # an age left empty is 0, out of range: refused as that
+            age_min, age_max = (parse_age(sent[k] or "0", k) for k in ("age_min", "age_max"))
             prefs = Preferences(
                 seeks=tuple(str(v) for v in form.getlist("seeks")),
                 age_min=age_min,

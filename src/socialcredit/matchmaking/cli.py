@@ -109,7 +109,7 @@ def prefs(
     lang: LangOpt = "en",
 ) -> None:
     """Change a client's partner preferences (options not given keep their value)."""
-    from socialcredit.matchmaking.reference import credit_tiers, shown
+    from socialcredit.matchmaking.reference import credit_tiers, parse_age, shown
     from socialcredit.matchmaking.store import Preferences, open_match_store
 
     with open_match_store(db, create=False) as store:
@@ -117,8 +117,8 @@ def prefs(
         lo, hi = now.age_min, now.age_max
         if age is not None:
             try:
-                lo, hi = (int(x) for x in age.split("-", 1))
-            except ValueError:
+                lo, hi = (parse_age(x, "age") for x in age.split("-", 1))
+            except (ValueError, MatchmakingError):  # (one age alone, or either not ASCII digits)
                 raise MatchmakingError(
                     f"--age: give a range such as 25-35, not {shown(age)}",
                     field="age",

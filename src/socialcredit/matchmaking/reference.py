@@ -9,6 +9,7 @@ is as precise as a "how far apart do we live" part needs to be.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -30,6 +31,7 @@ __all__ = [
     "district_index",
     "district_km",
     "label",
+    "parse_age",
     "parse_district",
     "parse_education",
     "parse_income",
@@ -104,6 +106,26 @@ _BY_NAME = {key: i for i, d in enumerate(DISTRICTS) for key in (d.code, d.zh, d.
 
 def district_index(code: str) -> int:
     return _BY_NAME[code]
+
+
+# An age as typed: ASCII digits only (``int`` also read ``3_0``, full-width ``３０`` and spaces around), leading zeros
+# allowed, at most so many characters (``int`` converted thousands of digits before the range was checked)
+MAX_AGE_CHARS = 32
+_AGE = re.compile(r"[0-9]+")
+
+
+def parse_age(value: str, field: str) -> int:
+    """An age of the form's ``field`` (age_min, age_max) from its text; refused, naming the field, in both
+    languages, if it is not ASCII digits or is longer than ``MAX_AGE_CHARS``."""
+    if len(value) > MAX_AGE_CHARS:
+        raise MatchmakingError(
+            f"{field}: an age is at most {MAX_AGE_CHARS} digits, not {len(value)} characters",
+            field=field,
+            zh=f"{field}：年龄至多 {MAX_AGE_CHARS} 位数字，而不是 {len(value)} 个字符",
+        )
+    if not _AGE.fullmatch(value):
+        raise MatchmakingError(f"{field}: the ages must be whole numbers", field=field, zh=f"{field}：年龄须为整数")
+    return int(value)
 
 
 def parse_district(value: str) -> str:

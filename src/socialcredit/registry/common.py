@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTROL_PATTERN",
     "INVISIBLE_PATTERN",
+    "MAX_PAGE_ROWS",
     "MAX_PURPOSE",
     "MAX_TEXT",
+    "PAGE_ROWS",
     "check_purpose",
     "check_requester",
     "check_text",
@@ -33,6 +35,7 @@ __all__ = [
     "first_invisible_sql",
     "invisible_sql",
     "iso",
+    "newest_first",
     "no_purpose",
     "shown_points",
     "with_values",
@@ -40,6 +43,10 @@ __all__ = [
 
 MAX_TEXT = 4000
 MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared ones
+# A page of the registry's case lists (notices, disputes, repairs): as many rows by default, at most so many, as the
+# API's other pages (GET /v1/audit, GET /v1/lists/{id}/entries) give and take
+PAGE_ROWS = 100
+MAX_PAGE_ROWS = 1000
 
 # The control characters and the bidirectional controls (socialcredit.textcheck) as a character class of DuckDB's
 # regular expressions (RE2), for the checks ingest makes in SQL (registry/records/ingest.py). RE2's [:cntrl:] is
@@ -227,3 +234,21 @@ def with_values(
         return store.execute(sql, params).fetchall()
     finally:
         store.con.unregister("sc_values")
+
+
+def newest_first(
+    table: str, key: str, filters: Sequence[tuple[str, Any]], *, after: int | None = None, limit: int | None = None
+) -> tuple[str, list[Any]]:
+    """The query of the rows of ``table`` whose columns equal the ``filters`` given (a value None is no filter),
+    newest first (``key`` down), and its parameters: with ``after``, the last ``key`` of the page before, only the
+    older rows; with ``limit``, at most so many (a page, whatever the store holds)."""
+    where = [f"{col} = ?" for col, value in filters if value is not None]
+    params = [value for _, value in filters if value is not None]
+    if after is not None:
+        where.append(f"{key} < ?")
+        params.append(after)
+    sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {key} DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params

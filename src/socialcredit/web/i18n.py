@@ -285,6 +285,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "“{policy}”只有在您同意后才计入此类数据；自 {date} 起强制纳入。",
         "“{policy}” counts these data only with your consent; enrollment is mandatory from {date}.",
     ),
+    # from the policy's mandatory date on (registry/due_process/enrollment.py ``mandatory_since``): as scoring counts
+    "consent_mandatory_since": (
+        "“{policy}”自 {date} 起强制纳入：无论您是否同意，此类数据均计入评分。",
+        "“{policy}” has counted these data for everyone since {date} (mandatory enrollment), whatever you choose.",
+    ),
     "consent_no_policy": (
         "目前没有政策需要您对此类数据的同意。",
         "No policy asks for your consent to these data at present.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -469,13 +470,15 @@ def _consents(web: Web, page: Page) -> dict[str, Any]:
         catalog = store.catalog  # the store's latest: a category it adds is chosen like a shipped one
         history = consent_history(store, _subject(page), actor=page.who.actor)
         policies = [get_policy(store, pid).policy for pid in scored_policy_ids(store)]
+    today = resolve_today()  # from a policy's mandatory date, a category counts whatever the choice (as scoring does)
     rows = []
     for cat_id, cat in catalog.categories.items():
         mine = [h for h in history if h["category"] == cat_id]
         needing = [
-            {"name": p.name.get(page.lang), "from": p.consent.mandatory_from}
+            {"name": p.name.get(page.lang), "from": p.consent.mandatory_from, "since": mandatory <= today}
             for p in policies
             if cat_id in p.consent.categories
+            for mandatory in [p.consent.mandatory_from or dt.date.max]
         ]
         rows.append(
             {

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -50,6 +50,7 @@ from socialcredit.api.routes.subjects import own_file_only
 from socialcredit.errors import ForbiddenError, InvalidRequestError, NotFoundError, SocialCreditError
 from socialcredit.regions.contest import answer_link_dispute
 from socialcredit.registry.access.parties import Party
+from socialcredit.registry.common import MAX_PAGE_ROWS, PAGE_ROWS
 from socialcredit.registry.due_process.acting import Acting, acting_on, audit_case_read, audit_read_for_org
 from socialcredit.registry.due_process.disputes import add_information as add_information_to
 from socialcredit.registry.due_process.disputes import answer_dispute, file_dispute, get_dispute, list_disputes
@@ -260,19 +261,42 @@ def dispute_record(body: DisputeIn, party: Resident, service: ServiceDep, today:
     return Dispute.model_validate(filed)
 
 
+# The case lists (disputes, repairs, notices) come a page at a time, newest first, as the audit log's pages come
+After = Annotated[
+    int | None, Query(ge=1, description="The last id of the page before (newest first: the next page is older).")
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS, description="At most so many on a page.")]
+
+
+def _paged(request: Request, response: Response, rows: list[dict[str, Any]], key: str, limit: int) -> None:
+    """A full page says where the next one is: a ``Link`` header (``rel="next"``), the same query after its last
+    row."""
+    if len(rows) == limit:
+        url = request.url.include_query_params(after=rows[-1][key], limit=limit)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+
+
 @router.get("/v1/disputes", tags=_DUE_PROCESS)
 def disputes(
-    party: Anyone, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
+    request: Request,
+    response: Response,
+    party: Anyone,
+    service: ServiceDep,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    after: After = None,
+    limit: Limit = PAGE_ROWS,
 ) -> list[Dispute]:
     """A resident's own disputes; a furnisher's disputes of its records (open by default); all, for operators.
-    Audited (``read_disputes``)."""
+    Audited (``read_disputes``). Newest first, a page at a time (``limit``, at most 1000); a full page's ``Link``
+    header names the next."""
+    subject = party.subject_id if party.role == "resident" else None
+    source = party.source_id if party.role == "furnisher" else None
+    status = status or "open" if party.role == "furnisher" else status
     with naming(service) as store:
-        if party.role == "resident":
-            found = list_disputes(store, subject_id=party.subject_id, status=status, actor=actor(party))
-        elif party.role == "furnisher":
-            found = list_disputes(store, source_id=party.source_id, status=status or "open", actor=actor(party))
-        else:
-            found = list_disputes(store, status=status, actor=actor(party))
+        found = list_disputes(
+            store, subject_id=subject, source_id=source, status=status, actor=actor(party), after=after, limit=limit
+        )
+    _paged(request, response, found, "dispute_id", limit)
     return [Dispute.model_validate(d) for d in found]
 
 
@@ -397,12 +421,20 @@ def apply(body: RepairIn, party: Resident, service: ServiceDep, today: Today, la
 
 @router.get("/v1/repairs", tags=_DUE_PROCESS)
 def repairs(
-    party: ResidentOrOperator, service: ServiceDep, status: Annotated[str | None, Query(max_length=16)] = None
+    request: Request,
+    response: Response,
+    party: ResidentOrOperator,
+    service: ServiceDep,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    after: After = None,
+    limit: Limit = PAGE_ROWS,
 ) -> list[Repair]:
-    """A resident's own applications; every application, for operators. Audited (``read_repairs``)."""
+    """A resident's own applications; every application, for operators. Audited (``read_repairs``). Newest first,
+    a page at a time (``limit``, at most 1000); a full page's ``Link`` header names the next."""
     with naming(service) as store:
         subject = party.subject_id if party.role == "resident" else None
-        found = list_repairs(store, subject_id=subject, status=status, actor=actor(party))
+        found = list_repairs(store, subject_id=subject, status=status, actor=actor(party), after=after, limit=limit)
+    _paged(request, response, found, "repair_id", limit)
     return [Repair.model_validate(r) for r in found]
 
 
@@ -514,13 +546,24 @@ def export_html(subject_id: SubjectPath, party: ResidentOrOperator, service: Ser
 
 
 @router.get("/v1/notices", tags=_DUE_PROCESS)
-def notices(party: ResidentOrOperator, service: ServiceDep, lang: Lang) -> list[Listing]:
-    """Notices and listings: the resident's own; every one, for operators. Audited (``read_notices``). A listing in
-    effect that decisions no longer apply (its record withdrawn, corrected or disputed since the run) says so:
-    ``held``, the change since which, and ``held_why``, the cause in ``lang``; the next run closes it."""
+def notices(
+    request: Request,
+    response: Response,
+    party: ResidentOrOperator,
+    service: ServiceDep,
+    lang: Lang,
+    after: After = None,
+    limit: Limit = PAGE_ROWS,
+) -> list[Listing]:
+    """Notices and listings: the resident's own; every one, for operators. Audited (``read_notices``). Newest first,
+    a page at a time (``limit``, at most 1000); a full page's ``Link`` header names the next. A listing in effect
+    that decisions no longer apply (its record withdrawn, corrected or disputed since the run) says so: ``held``,
+    the change since which, and ``held_why``, the cause in ``lang``; the next run closes it."""
     with naming(service) as store:
         subject = party.subject_id if party.role == "resident" else None
-        found = service.mark_held(store, list_listings(store, subject_id=subject, actor=actor(party)), lang)
+        rows = list_listings(store, subject_id=subject, actor=actor(party), after=after, limit=limit)
+        found = service.mark_held(store, rows, lang)
+    _paged(request, response, found, "listing_id", limit)
     return [Listing.model_validate(n) for n in found]
 
 

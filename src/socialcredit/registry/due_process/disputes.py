@@ -33,7 +33,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.access.audit import append_audit, audited_refusal, kept_words
-from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.common import check_text, iso, newest_first
 from socialcredit.registry.due_process.acting import acting_on
 from socialcredit.registry.due_process.evidence import list_evidence
 from socialcredit.registry.due_process.notifications import notify, source_names
@@ -924,21 +924,18 @@ def list_disputes(
     status: str | None = None,
     actor: str | None = None,
     purpose: str | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Disputes, newest first, filtered by subject, source and status; with ``actor``, a look-up audited as
-    ``read_disputes`` (the filters, how many it named, and ``purpose`` when given: the look-up of one subject's file
-    it is part of)."""
+    """Disputes, newest first, filtered by subject, source and status, a page of them with ``after`` (the last
+    dispute_id of the page before) and ``limit``; with ``actor``, a look-up audited as ``read_disputes`` (the
+    filters, how many it named, and ``purpose`` when given: the look-up of one subject's file it is part of)."""
     if status is not None and status not in STATUSES:
         raise WorkflowInputError(
             f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status", code="bad_status"
         )
-    where, params = [], []
-    for col, value in (("subject_id", subject_id), ("source_id", source_id), ("status", status)):
-        if value is not None:
-            where.append(f"{col} = ?")
-            params.append(value)
-    sql = "SELECT * FROM disputes" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY dispute_id DESC"
-    rows = store.rows(sql, params)
+    filters = (("subject_id", subject_id), ("source_id", source_id), ("status", status))
+    rows = store.rows(*newest_first("disputes", "dispute_id", filters, after=after, limit=limit))
     if actor is not None:
         with store.transaction():
             detail: dict[str, Any] = {"source_id": source_id, "status": status, "entries": len(rows)}

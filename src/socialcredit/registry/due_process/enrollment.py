@@ -11,7 +11,7 @@ from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.scoring.policies import policies_in_use
 from socialcredit.store import Store
 
-__all__ = ["notify_mandatory"]
+__all__ = ["mandatory_since", "notify_mandatory"]
 
 
 def _categories(store: Store, categories: list[str], lang: str) -> str:
@@ -19,6 +19,28 @@ def _categories(store: Store, categories: list[str], lang: str) -> str:
     known = store.catalog.categories
     names = [known[c].name.get(lang) if c in known else c for c in categories]
     return ("、" if lang == "zh" else ", ").join(names)
+
+
+def mandatory_since(store: Store, today: dt.date | None = None) -> dict[str, list[dict[str, str]]]:
+    """By data category, the policies in use that count it for everyone as of ``today``, whatever the person chose
+    (``consent.mandatory_from`` on or before it, as scoring counts it: compiler/plan.py): each ``policy_id``, its
+    ``name_en`` and ``name_zh``, and ``since``, the date."""
+    today = resolve_today(today)
+    out: dict[str, list[dict[str, str]]] = {}
+    for lp in policies_in_use(store):
+        c, name = lp.policy.consent, lp.policy.name
+        if c.mandatory_from is None or today < c.mandatory_from:
+            continue
+        for category in c.categories:
+            out.setdefault(category, []).append(
+                {
+                    "policy_id": lp.policy.id,
+                    "name_en": name.get("en"),
+                    "name_zh": name.get("zh"),
+                    "since": c.mandatory_from.isoformat(),
+                }
+            )
+    return out
 
 
 def notify_mandatory(store: Store, today: dt.date | None = None, actor: str = "registry") -> int:

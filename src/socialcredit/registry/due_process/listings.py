@@ -31,7 +31,7 @@ from socialcredit.errors import NotFoundError, WorkflowInputError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import ListSpec
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import iso
+from socialcredit.registry.common import iso, newest_first
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.relations import relation_note, relation_notes
 from socialcredit.registry.scoring.policies import get_policy
@@ -743,8 +743,11 @@ def list_listings(
     status: str | None = None,
     actor: str | None = None,
     purpose: str | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Listings (with their notices), newest first; a status that is none of ``LISTING_STATUSES`` is refused (as
+    """Listings (with their notices), newest first, a page of them with ``after`` (the last listing_id of the page
+    before) and ``limit``; a status that is none of ``LISTING_STATUSES`` is refused (as
     ``list_disputes`` refuses one), not answered as if there were no such listings. With ``actor``, a look-up
     audited as ``read_notices`` (the filters, how many it named, and ``purpose`` when given, as ``list_disputes``
     says it)."""
@@ -752,15 +755,8 @@ def list_listings(
         raise WorkflowInputError(
             f"status must be one of {', '.join(LISTING_STATUSES)}, not {status!r}", field="status", code="bad_status"
         )
-    where, params = [], []
-    for col, value in (("subject_id", subject_id), ("policy_id", policy_id), ("status", status)):
-        if value is not None:
-            where.append(f"{col} = ?")
-            params.append(value)
-    rows = store.rows(
-        "SELECT * FROM listings" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY listing_id DESC",
-        params,
-    )
+    filters = (("subject_id", subject_id), ("policy_id", policy_id), ("status", status))
+    rows = store.rows(*newest_first("listings", "listing_id", filters, after=after, limit=limit))
     if actor is not None:
         with store.transaction():
             detail: dict[str, Any] = {"policy_id": policy_id, "status": status, "entries": len(rows)}

@@ -21,7 +21,7 @@ from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import fold_record_id
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit, kept_words
-from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.common import check_text, iso, newest_first
 from socialcredit.registry.due_process.notifications import notify, source_names
 from socialcredit.registry.due_process.severity import SEVERITY_ORDER, record_severity
 from socialcredit.registry.records.origin import origin_reference
@@ -668,21 +668,23 @@ def _decide(
 
 
 def list_repairs(
-    store: Store, *, subject_id: str | None = None, status: str | None = None, actor: str | None = None
+    store: Store,
+    *,
+    subject_id: str | None = None,
+    status: str | None = None,
+    actor: str | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Repair applications, newest first, filtered by subject and status; with ``actor``, a look-up audited as
-    ``read_repairs`` (the status asked, how many it named)."""
+    """Repair applications, newest first, filtered by subject and status, a page of them with ``after`` (the last
+    repair_id of the page before) and ``limit``; with ``actor``, a look-up audited as ``read_repairs`` (the status
+    asked, how many it named)."""
     if status is not None and status not in REPAIR_STATUSES:
         raise WorkflowInputError(
             f"status must be one of {', '.join(REPAIR_STATUSES)}, not {status!r}", field="status", code="bad_status"
         )
-    where, params = [], []
-    for col, value in (("subject_id", subject_id), ("status", status)):
-        if value is not None:
-            where.append(f"{col} = ?")
-            params.append(value)
-    sql = "SELECT * FROM repairs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY repair_id DESC"
-    rows = store.rows(sql, params)
+    filters = (("subject_id", subject_id), ("status", status))
+    rows = store.rows(*newest_first("repairs", "repair_id", filters, after=after, limit=limit))
     if actor is not None:
         with store.transaction():
             append_audit(store, actor, "read_repairs", subject_id, {"status": status, "entries": len(rows)})

@@ -588,19 +588,28 @@ def list_entries(
                 f"SELECT * FROM ({_STANDING}) WHERE list_contains(?, subject_id)", [page["policy_id"], list_id, ids]
             )
         }
-        withheld: set[int] = set()
-        in_effect = [int(x) for r in standing.values() for x in r["effective"] or []]
-        if held is not None and in_effect:
-            withheld = set(
-                held(store, store.rows("SELECT * FROM listings WHERE list_contains(?, listing_id)", [in_effect]))
-            )
+        withheld = _withheld(store, [r["effective"] for r in standing.values()], held)
         for e in page["entries"]:
             found = standing.get(str(e["subject_id"]))
             e["listing"] = found["listing"] if found else None
-            if found and found["effective"] and withheld.issuperset(int(x) for x in found["effective"]):
+            if found and _all_held(found["effective"], withheld):
                 e["listing"] = "held"
             e["effective_on"] = iso(found["effective_on"]) if found else None
     return page
+
+
+def _withheld(store: Store, effective: list[list[int] | None], held: Held | None) -> set[int]:
+    """Of the listings in effect (``_STANDING``'s ``effective``, by entry), those decisions no longer apply, as
+    ``held`` (``Service.held_listings``) finds them; none without it."""
+    in_effect = [int(x) for ids in effective for x in ids or []]
+    if held is None or not in_effect:
+        return set()
+    return set(held(store, store.rows("SELECT * FROM listings WHERE list_contains(?, listing_id)", [in_effect])))
+
+
+def _all_held(effective: list[int] | None, withheld: set[int]) -> bool:
+    """An entry is ``held`` when it has listings in effect and decisions apply none of them."""
+    return bool(effective) and withheld.issuperset(int(x) for x in effective or [])
 
 
 def list_members(
@@ -611,12 +620,14 @@ def list_members(
     limit: int = 50,
     offset: int = 0,
     actor: str | None = None,
+    held: Held | None = None,
 ) -> list[dict[str, Any]]:
     """Members of a list in the run in force of a policy, with the criteria that put them there, and for a blacklist
     (the lists with a notice and a grace period) where its listing stands (docs/due-process.md): ``listing``
     ``effective`` (decisions count it), ``notice`` (told, not yet in effect: decisions do not count it, the public
-    look-up does not show it) with ``effective_on``, the day it takes effect, or ``ended`` since the run. A redlist
-    has no listings: its rows have no ``listing`` nor ``effective_on`` (they were null on every row)."""
+    look-up does not show it) with ``effective_on``, the day it takes effect, or ``ended`` since the run; with
+    ``held``, ``held`` as ``list_entries`` says it. A redlist has no listings: its rows have no ``listing`` nor
+    ``effective_on`` (they were null on every row)."""
     run = run_in_force(store, policy_id)
     kinds = list_kinds(store, run, list_id)  # a list the policy does not have is refused, as the API's page refuses it
     if kinds[list_id] != "black":
@@ -634,7 +645,8 @@ def list_members(
     rows = store.rows(
         f"""WITH l AS ({_STANDING})
            SELECT e.subject_id, s.name, r.score, r.tier, string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id)
-                  AS criteria, any_value(l.listing) AS listing, any_value(l.effective_on) AS effective_on
+                  AS criteria, any_value(l.listing) AS listing, any_value(l.effective_on) AS effective_on,
+                  any_value(l.effective) AS effective
            FROM run_list_entries e JOIN run_results r USING (run_id, subject_id)
            LEFT JOIN current_subjects s USING (subject_id)
            LEFT JOIN l USING (subject_id, list_id)
@@ -642,6 +654,10 @@ def list_members(
            GROUP BY e.subject_id, s.name, r.score, r.tier ORDER BY r.score, e.subject_id LIMIT ? OFFSET ?""",
         [run["policy_id"], list_id, run["run_id"], list_id, limit, offset],
     )
+    withheld = _withheld(store, [r["effective"] for r in rows], held)
+    for r in rows:
+        if _all_held(r.pop("effective"), withheld):
+            r["listing"] = "held"
     _audit_list(store, actor, run, list_id, rows)
     return rows
 
