@@ -527,7 +527,9 @@ def decide(
         facts = facts_of(loaded, result, run["as_of"])
         ranks = {t: len(p.tiers) - i for i, t in enumerate(p.tier_ids())}
         failed = _failed_parts(node, facts, ranks)
-        actions = actions_for_refusal(store, loaded, run, subject_id, failed, facts, lang, today=today)
+        # the records as the facts count them: as rescored since the run, at the snapshot's watermark
+        counted = run if served is None else {**run, "watermark": served.watermark}
+        actions = actions_for_refusal(store, loaded, counted, subject_id, failed, facts, lang, today=today)
     decision = Decision(
         subject_id=subject_id,
         service=service,
