@@ -147,6 +147,31 @@ def test_a_party_named_with_a_control_character_is_refused_and_no_key_is_issued(
     assert execute(world, "SELECT count(*) FROM api_keys")[0][0] == before
 
 
+# the services of the shipped policies, beijing's and sesame's (docs/policies), by name
+OFFERED = (
+    "air_travel, bank_loan, consumer_credit, deposit_free_rental, flight, high_speed_rail, home_lease, "
+    "legal_representative_registration, matchmaking_badge, private_school_fees, property_purchase, rail_first_class, "
+    "rail_priority, rail_second_class, star_hotel, visa_support"
+)
+
+
+def test_a_service_no_policy_offers_is_refused_naming_those_that_are(world: dict[str, Any]) -> None:
+    """A bank's key asked for ``consumer_loan`` (sesame's is ``consumer_credit``, beijing's ``bank_loan``): until
+    2026-12-06 the refusal said "unknown service consumer_loan" alone, and the operator had to read the policies to
+    find the name to type."""
+    client: httpx.Client = world["client"]
+    body = {"role": "relying_party", "name": "ICBC", "services": ["consumer_loan"], "purposes": ["loan application"]}
+    r = client.post("/v1/keys", json=body, headers=auth(world["keys"]["operator"]))
+    assert (r.status_code, r.json()["error"]) == (
+        400,
+        {
+            "code": "bad_request",
+            "message": f"unknown service consumer_loan; the policies offer: {OFFERED}",
+            "field": "services",
+        },
+    )
+
+
 def test_a_resident_sees_who_asked_by_name_never_a_key_id(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     token = _issue(world, policy="sesame")
