@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +72,38 @@ def test_an_unbound_party_must_name_the_policy_of_a_service_two_policies_define(
     rail = {"subject_id": world["listed"], "service": "high_speed_rail", "purpose": "ticket purchase"}
     r = client.post("/v1/decisions", json=rail, headers=auth(world["keys"]["railway"]))
     assert (r.status_code, r.json()["policy_id"]) == (200, "beijing")
+
+
+@pytest.mark.parametrize(
+    ("policy", "service", "en", "zh"),
+    [
+        (
+            "sesame",
+            "bank_loan",
+            "no scored run of policy sesame offers the service 'bank_loan'",
+            "政策 sesame 没有提供服务 'bank_loan' 的评分",
+        ),
+        (
+            "nope",
+            "matchmaking_badge",
+            "no scored run of policy nope offers the service 'matchmaking_badge'",
+            "政策 nope 没有提供服务 'matchmaking_badge' 的评分",
+        ),
+    ],
+)
+def test_a_residents_own_decision_under_a_policy_that_does_not_offer_the_service_is_refused_as_a_banks(
+    world: dict[str, Any], policy: str, service: str, en: str, zh: str
+) -> None:
+    """The resident's own decision names the policy asked, as a relying party's decision does (field ``policy``):
+    until 2026-12-06 it said "no scored policy offers the service 'bank_loan'" (beijing does) or "no score run yet for
+    policy nope", decided on the run in force where no snapshot answered."""
+    client: httpx.Client = world["client"]
+    own = auth(world["keys"]["resident"])
+    for lang, message in (("en", en), ("zh", zh)):
+        r = client.get(
+            f"/v1/subjects/{world['listed']}/services/{service}", params={"policy": policy, "lang": lang}, headers=own
+        )
+        assert (r.status_code, r.json()["error"]) == (404, {"code": "not_found", "message": message, "field": "policy"})
 
 
 def test_a_bound_party_is_decided_under_its_policy_and_no_other(world: dict[str, Any]) -> None:
