@@ -106,6 +106,34 @@ def test_a_residents_own_decision_under_a_policy_that_does_not_offer_the_service
         assert (r.status_code, r.json()["error"]) == (404, {"code": "not_found", "message": message, "field": "policy"})
 
 
+def test_a_purpose_is_compared_as_the_registry_logs_it_trimmed_and_one_line(world: dict[str, Any]) -> None:
+    """The registry trims a purpose and logs it so (``check_purpose``), but the service compared it with the declared
+    ones as sent: "ticket purchase " from a form was refused 403 ``purpose_not_declared`` until 2026-12-06, and one
+    with an escape sequence was refused as undeclared, not as the text it is (400 ``invalid_purpose``, docs/api.md)."""
+    client: httpx.Client = world["client"]
+    rail = auth(world["keys"]["railway"])
+    body = {"subject_id": world["listed"], "service": "high_speed_rail"}
+    for sent in ("ticket purchase ", "\tticket purchase\n"):
+        single = client.post("/v1/decisions", json={**body, "purpose": sent}, headers=rail)
+        assert (single.status_code, single.json()["purpose"]) == (200, "ticket purchase"), single.text
+        batch = {"service": "high_speed_rail", "purpose": sent, "subject_ids": [world["listed"]]}
+        many = client.post("/v1/decisions/batch", json=batch, headers=rail)
+        assert (many.status_code, many.json()["decisions"][0]["purpose"]) == (200, "ticket purchase"), many.text
+    world["service"].flush_inquiries()  # the journal, written to the store
+    sql = "SELECT purpose, count(*) FROM inquiries WHERE subject_id = ? AND purpose LIKE '%ticket purchase%' GROUP BY 1"
+    logged = dict(execute(world, sql, [world["listed"]]))
+    assert "ticket purchase" in logged and set(logged) == {"ticket purchase"}
+    r = client.post("/v1/decisions", json={**body, "purpose": "ticket\x1b[2Jpurchase"}, headers=rail)
+    assert (r.status_code, r.json()["error"]) == (
+        400,
+        {
+            "code": "invalid_purpose",
+            "message": "a purpose is one line of plain text; this one has a control character (U+001B)",
+            "field": "purpose",
+        },
+    )
+
+
 def test_a_bound_party_is_decided_under_its_policy_and_no_other(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     key = auth(_issue(world, policy="sesame"))
